@@ -1,0 +1,33 @@
+import type { Entity, Posture, Signal } from "./entity.js";
+import type { Event } from "./event.js";
+
+/** Summary of an entity's history that decide/explain and policies may use. */
+export interface EntityHistory {
+  /** Violations recorded for this entity in the last 30 days. */
+  readonly violations30d: number;
+  /** Most recent findings (newest first), at most a handful. */
+  readonly recent: readonly { readonly policy: string; readonly rule: string; readonly time: string; readonly effect: string }[];
+}
+
+/**
+ * What the context stage hands to evaluation. Policies see it through CEL as:
+ * `input` (the event data or decide request input, and each of its top-level keys as a variable),
+ * `event` (the CloudEvent envelope), `context` (signals, posture, entities, history, and the
+ * request's own `input.context` fields when present), `now`.
+ */
+export interface Context {
+  readonly event: Event;
+  /** The document policies see as `input`. For events this is `event.data`. */
+  readonly input: unknown;
+  /** Entities involved, by role: `principal`, `resource`, `repo`, `account`, `dataset`... */
+  readonly entities: Readonly<Record<string, Entity>>;
+  /** Detector outputs by detector name. */
+  readonly signals: Readonly<Record<string, Signal>>;
+  readonly posture: Posture;
+  /** History of the primary entity (the event's subject), when the store knows it. */
+  readonly history?: EntityHistory;
+  /** Entity features (baseline summaries) by role, JSON-safe, for `context.features.<role>`. */
+  readonly features?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /** Evaluation time (RFC 3339) from the injected clock. */
+  readonly now: string;
+}

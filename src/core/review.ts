@@ -1,0 +1,60 @@
+import type { Tier } from "./policy.js";
+
+export type ReviewStatus = "pending" | "approved" | "denied" | "expired" | "escalated";
+
+/** A pending approval (or escalation) with the decision's explanation. */
+export interface Review {
+  readonly id: string;
+  readonly decisionId: string;
+  readonly policy: string;
+  readonly actionIds: readonly string[];
+  readonly status: ReviewStatus;
+  readonly createdAt: string;
+  /** Escalation level reached (0 = first). */
+  readonly level: number;
+  /** When the current level times out. */
+  readonly dueAt?: string;
+  readonly summary: string;
+  readonly resolvedBy?: string;
+  readonly resolvedAt?: string;
+  readonly reason?: string;
+  /** Second approver, when the two-person rule applies. */
+  readonly approvals?: readonly { readonly by: string; readonly at: string; readonly reason: string }[];
+}
+
+/** An exception: a standing permission not to enforce, with justification and expiry. */
+export interface PolicyException {
+  readonly id: string;
+  /** Policy names (globs allowed) it applies to; rules optional. */
+  readonly policies: readonly string[];
+  readonly rules?: readonly string[];
+  /** CEL over the same variables as policies; the exception applies when it is true. */
+  readonly when?: string;
+  /** Simple selectors: subject globs, entity labels. */
+  readonly subjects?: readonly string[];
+  readonly justification: string;
+  readonly ticket?: string;
+  /** E.g. a legal basis for a data transfer ("SCC 2021/914"). */
+  readonly legalBasis?: string;
+  readonly createdBy: string;
+  readonly createdAt: string;
+  /** RFC 3339; required — exceptions always expire. */
+  readonly expiresAt: string;
+  readonly revokedAt?: string;
+}
+
+/** An override: allow once or for a window, reason required; recorded as feedback too. */
+export interface Override {
+  readonly id: string;
+  readonly decisionId: string;
+  readonly policy: string;
+  readonly subject?: string;
+  readonly tier?: Tier;
+  readonly scope: "once" | "window";
+  readonly until?: string;
+  readonly reason: string;
+  readonly by: string;
+  readonly secondBy?: string;
+  readonly at: string;
+  readonly used?: boolean;
+}
