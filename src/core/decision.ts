@@ -49,6 +49,11 @@ export interface DecisionDraft {
   readonly policyRevisions: Readonly<Record<string, string>>;
   /** The input as evaluated, with configured sensitive paths masked. */
   readonly input?: unknown;
+  /**
+   * Set by the decision record when configured sensitive input paths were masked (OPA's
+   * `erased` / `masked`): JSON Pointers from the draft root, e.g. `/input/password`.
+   */
+  readonly masking?: { readonly erased?: readonly string[]; readonly redacted?: readonly string[] };
   /** Admission dry-run, shadow evaluation, or replay: evaluated but not enforced. */
   readonly enforced: boolean;
   /** Free-form labels (source, pack, scope). */
