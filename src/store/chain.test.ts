@@ -1,0 +1,204 @@
+import { createHash } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import type { DecisionRecordRow } from "../core/index.js";
+import { canonicalJson, chainRecords, GENESIS_HASH, GENESIS_HEAD, hashRecord, verifyDecisionRecord } from "./chain.js";
+
+function makeRows(count: number): DecisionRecordRow[] {
+  return chainRecords(GENESIS_HEAD, Array.from({ length: count }, (_unused, index) => {
+    const id = `d${index + 1}`;
+    return { id, body: canonicalJson({ id, verdict: index % 2 === 0 ? "allow" : "deny", n: index + 1 }) };
+  }));
+}
+
+/** A record source over an array, ordered by seq like the adapters' scan. */
+function source(rows: readonly DecisionRecordRow[]) {
+  return {
+    reads: 0,
+    async scanDecisionRecord(afterSeq: number, limit: number): Promise<DecisionRecordRow[]> {
+      this.reads += 1;
+      return rows.filter((row) => row.seq > afterSeq).sort((a, b) => a.seq - b.seq).slice(0, limit);
+    },
+  };
+}
+
+const at = (rows: DecisionRecordRow[], seq: number) => rows.findIndex((row) => row.seq === seq);
+
+function replace(rows: DecisionRecordRow[], seq: number, change: Partial<DecisionRecordRow>): DecisionRecordRow[] {
+  return rows.map((row) => (row.seq === seq ? { ...row, ...change } : row));
+}
+
+describe("hashRecord / chainRecords", () => {
+  it("hashes UTF-8(prevHash) followed by UTF-8(body) with SHA-256", () => {
+    const body = '{"id":"x","note":"caf\u00e9"}';
+    const expected = createHash("sha256").update(Buffer.concat([Buffer.from(GENESIS_HASH, "ascii"), Buffer.from(body, "utf8")])).digest("hex");
+    expect(hashRecord(GENESIS_HASH, body)).toBe(expected);
+    expect(expected).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("links each record to the previous hash, starting from 64 zeros", () => {
+    const rows = makeRows(3);
+    expect(rows.map((row) => row.seq)).toEqual([1, 2, 3]);
+    expect(rows[0]?.prevHash).toBe("0".repeat(64));
+    expect(rows[1]?.prevHash).toBe(rows[0]?.hash);
+    expect(rows[2]?.prevHash).toBe(rows[1]?.hash);
+    const continued = chainRecords({ seq: 3, hash: rows[2]!.hash }, [{ id: "d4", body: "{}" }]);
+    expect(continued[0]).toMatchObject({ seq: 4, prevHash: rows[2]!.hash, hash: hashRecord(rows[2]!.hash, "{}") });
+  });
+});
+
+describe("verifyDecisionRecord", () => {
+  it("accepts a clean chain in any batch size and returns its head", async () => {
+    const rows = makeRows(25);
+    for (const batchSize of [1, 3, 7, 25, 1000]) {
+      const result = await verifyDecisionRecord(source(rows), { batchSize });
+      expect(result).toEqual({ ok: true, checked: 25, head: { seq: 25, hash: rows[24]!.hash } });
+    }
+  });
+
+  it("accepts an empty record", async () => {
+    expect(await verifyDecisionRecord(source([]))).toEqual({ ok: true, checked: 0, head: GENESIS_HEAD });
+  });
+
+  it("reports a changed body as modified, by id", async () => {
+    const rows = makeRows(10);
+    const tampered = replace(rows, 4, { body: rows[at(rows, 4)]!.body.replace('"deny"', '"allow"') });
+    const result = await verifyDecisionRecord(source(tampered), { batchSize: 3 });
+    expect(result.ok).toBe(false);
+    expect(result.checked).toBe(3);
+    expect(result.problem).toMatchObject({ seq: 4, id: "d4", kind: "modified" });
+  });
+
+  it("reports a changed hash or prevHash column as modified", async () => {
+    const rows = makeRows(5);
+    expect((await verifyDecisionRecord(source(replace(rows, 2, { hash: "f".repeat(64) })))).problem).toMatchObject({ seq: 2, id: "d2", kind: "modified" });
+    expect((await verifyDecisionRecord(source(replace(rows, 3, { prevHash: "e".repeat(64) })))).problem).toMatchObject({ seq: 3, id: "d3", kind: "modified" });
+  });
+
+  it("reports an id column that differs from the hashed body as modified", async () => {
+    const result = await verifyDecisionRecord(source(replace(makeRows(5), 2, { id: "someone-else" })));
+    expect(result.problem).toMatchObject({ seq: 2, id: "someone-else", kind: "modified" });
+    expect(result.problem?.detail).toContain('"d2"');
+  });
+
+  it("reports a body that is not JSON as modified", async () => {
+    const rows = makeRows(2);
+    const body = "not json";
+    const broken = [rows[0]!, { ...rows[1]!, body, hash: hashRecord(rows[1]!.prevHash, body) }];
+    expect((await verifyDecisionRecord(source(broken))).problem).toMatchObject({ seq: 2, kind: "modified" });
+  });
+
+  it("reports a seq gap as deleted, naming the record after the gap", async () => {
+    const rows = makeRows(10).filter((row) => row.seq !== 5);
+    const result = await verifyDecisionRecord(source(rows), { batchSize: 4 });
+    expect(result).toMatchObject({ ok: false, checked: 4, head: { seq: 4 } });
+    expect(result.problem).toMatchObject({ seq: 6, id: "d6", kind: "deleted" });
+    expect(result.problem?.detail).toContain("seq 5 is missing");
+  });
+
+  it("reports several deleted records and a deleted first record", async () => {
+    const rows = makeRows(10);
+    const many = await verifyDecisionRecord(source(rows.filter((row) => row.seq < 3 || row.seq > 6)));
+    expect(many.problem).toMatchObject({ seq: 7, id: "d7", kind: "deleted" });
+    expect(many.problem?.detail).toContain("seq 3..6 (4 records)");
+    const first = await verifyDecisionRecord(source(rows.slice(1)));
+    expect(first.problem).toMatchObject({ seq: 2, id: "d2", kind: "deleted" });
+    expect(first.checked).toBe(0);
+  });
+
+  it("reports a deletion hidden by renumbering as deleted (broken link)", async () => {
+    const rows = makeRows(8).filter((row) => row.seq !== 3).map((row) => (row.seq > 3 ? { ...row, seq: row.seq - 1 } : row));
+    const result = await verifyDecisionRecord(source(rows));
+    expect(result.problem).toMatchObject({ seq: 3, id: "d4", kind: "deleted" });
+    expect(result.problem?.detail).toContain("does not link to seq 2 (id d2)");
+  });
+
+  it("reports a record rewritten and re-hashed by its successor's broken link", async () => {
+    const rows = makeRows(6);
+    const body = rows[2]!.body.replace('"allow"', '"deny"');
+    const tampered = replace(rows, 3, { body, hash: hashRecord(rows[2]!.prevHash, body) });
+    const result = await verifyDecisionRecord(source(tampered));
+    expect(result.checked).toBe(3);
+    expect(result.problem).toMatchObject({ seq: 4, id: "d4", kind: "deleted" });
+    expect(result.problem?.detail).toContain("rewritten and re-hashed");
+  });
+
+  it("reports two swapped records as reordered", async () => {
+    const rows = makeRows(8);
+    const swapped = rows.map((row) => (row.seq === 4 ? { ...row, seq: 5 } : row.seq === 5 ? { ...row, seq: 4 } : row));
+    const result = await verifyDecisionRecord(source(swapped));
+    expect(result.checked).toBe(3);
+    expect(result.problem).toMatchObject({ seq: 4, id: "d5", kind: "reordered" });
+    expect(result.problem?.detail).toContain("seq 5 (id d4)");
+  });
+
+  it("reports a record moved to the end as reordered at the first displaced position, naming the moved record", async () => {
+    const rows = makeRows(8).map((row) => (row.seq === 3 ? { ...row, seq: 100 } : row));
+    const result = await verifyDecisionRecord(source(rows), { batchSize: 2 });
+    expect(result.problem).toMatchObject({ seq: 4, id: "d4", kind: "reordered" });
+    expect(result.problem?.detail).toContain("seq 100 (id d3)");
+  });
+
+  it("reports reordered when the displaced record's successor is missing too", async () => {
+    // d3 moved to the end and d4 deleted: at seq 5, d5 links to nothing, but d3 (which follows seq 2) is stored later.
+    const rows = makeRows(8).filter((row) => row.seq !== 4).map((row) => (row.seq === 3 ? { ...row, seq: 100 } : row));
+    const result = await verifyDecisionRecord(source(rows));
+    expect(result.problem).toMatchObject({ seq: 100, id: "d3", kind: "reordered" });
+    expect(result.problem?.detail).toContain("chains directly after seq 2 (id d2)");
+  });
+
+  it("finds a reorder across a batch boundary", async () => {
+    const rows = makeRows(9);
+    const swapped = rows.map((row) => (row.seq === 6 ? { ...row, seq: 7 } : row.seq === 7 ? { ...row, seq: 6 } : row));
+    const result = await verifyDecisionRecord(source(swapped), { batchSize: 3, lookahead: 5 });
+    expect(result.problem).toMatchObject({ seq: 6, id: "d7", kind: "reordered" });
+  });
+
+  it("falls back to deleted when the missing link is beyond the lookahead", async () => {
+    const rows = makeRows(20).map((row) => (row.seq === 3 ? { ...row, seq: 100 } : row));
+    const result = await verifyDecisionRecord(source(rows), { lookahead: 5 });
+    expect(result.problem).toMatchObject({ seq: 4, id: "d4", kind: "deleted" });
+  });
+
+  it("reports the FIRST problem when there are several", async () => {
+    const rows = makeRows(10);
+    const tampered = replace(rows, 7, { body: "{}" }).filter((row) => row.seq !== 3);
+    expect((await verifyDecisionRecord(source(tampered))).problem).toMatchObject({ seq: 4, kind: "deleted" });
+    const tampered2 = replace(rows, 2, { body: "{}" }).filter((row) => row.seq !== 5);
+    expect((await verifyDecisionRecord(source(tampered2))).problem).toMatchObject({ seq: 2, kind: "modified" });
+  });
+
+  it("detects a truncated tail only against an expected head", async () => {
+    const rows = makeRows(10);
+    const head = { seq: 10, hash: rows[9]!.hash };
+    expect((await verifyDecisionRecord(source(rows.slice(0, 7)))).ok).toBe(true);
+    const result = await verifyDecisionRecord(source(rows.slice(0, 7)), { expectedHead: head });
+    expect(result.problem).toMatchObject({ seq: 7, id: "d7", kind: "deleted" });
+    expect(result.problem?.detail).toContain("3 record(s) at the end are missing");
+    expect((await verifyDecisionRecord(source([]), { expectedHead: head })).problem).toMatchObject({ seq: 0, id: "", kind: "deleted" });
+    expect((await verifyDecisionRecord(source(rows), { expectedHead: head })).ok).toBe(true);
+  });
+
+  it("detects a wholly re-hashed chain against an expected head", async () => {
+    const rows = makeRows(6);
+    const head = { seq: 6, hash: rows[5]!.hash };
+    const rewritten = chainRecords(GENESIS_HEAD, rows.map((row) => ({ id: row.id, body: row.seq === 2 ? row.body.replace('"deny"', '"allow"') : row.body })));
+    expect((await verifyDecisionRecord(source(rewritten))).ok).toBe(true);
+    expect((await verifyDecisionRecord(source(rewritten), { expectedHead: head })).problem).toMatchObject({ seq: 6, id: "d6", kind: "modified" });
+  });
+
+  it("verifies only the suffix after a trusted checkpoint", async () => {
+    const rows = makeRows(10);
+    const tamperedEarly = replace(rows, 2, { body: "{}" });
+    const store = source(tamperedEarly);
+    const result = await verifyDecisionRecord(store, { start: { seq: 5, hash: rows[4]!.hash }, batchSize: 2 });
+    expect(result).toEqual({ ok: true, checked: 5, head: { seq: 10, hash: rows[9]!.hash } });
+    const wrongCheckpoint = await verifyDecisionRecord(source(rows), { start: { seq: 5, hash: "a".repeat(64) } });
+    expect(wrongCheckpoint.problem).toMatchObject({ seq: 6, kind: "deleted" });
+  });
+
+  it("reads in batches of batchSize", async () => {
+    const store = source(makeRows(10));
+    await verifyDecisionRecord(store, { batchSize: 4 });
+    expect(store.reads).toBe(3);
+  });
+});

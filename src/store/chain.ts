@@ -1,0 +1,180 @@
+import { createHash } from "node:crypto";
+import type { DecisionRecordRow, Storage } from "../core/index.js";
+
+export { canonicalJson } from "./canonical-json.js";
+
+/**
+ * The decision record's hash chain.
+ *
+ * Byte layout: `hash = lowercase hex( SHA-256( UTF-8(prevHash) ‖ UTF-8(body) ) )` where
+ * `prevHash` is the previous record's hash as 64 lowercase hex characters (the genesis record
+ * uses 64 zeros) and `body` is the canonical JSON of the (masked) DecisionDraft exactly as
+ * stored. No separator: `prevHash` always has exactly 64 characters, so the split is
+ * unambiguous. `seq` is not hashed; its order is fixed by the `prevHash` links.
+ */
+export const GENESIS_HASH = "0".repeat(64);
+
+export interface ChainHead {
+  /** Seq of the last record (0 before the first). */
+  readonly seq: number;
+  readonly hash: string;
+}
+
+export const GENESIS_HEAD: ChainHead = { seq: 0, hash: GENESIS_HASH };
+
+/** SHA-256 hex of `prevHash` followed by `body` (both UTF-8). */
+export function hashRecord(prevHash: string, body: string): string {
+  return createHash("sha256").update(prevHash, "utf8").update(body, "utf8").digest("hex");
+}
+
+/** Chains bodies after `head`: seq head.seq+1, +2, ...; each prevHash is the hash before it. */
+export function chainRecords(head: ChainHead, records: readonly { readonly id: string; readonly body: string }[]): DecisionRecordRow[] {
+  const rows: DecisionRecordRow[] = [];
+  let prevHash = head.hash;
+  let seq = head.seq;
+  for (const record of records) {
+    seq += 1;
+    const hash = hashRecord(prevHash, record.body);
+    rows.push({ seq, id: record.id, body: record.body, prevHash, hash });
+    prevHash = hash;
+  }
+  return rows;
+}
+
+/**
+ * - `modified`: a record's hash does not match its body and prevHash (or its id column does not
+ *   match the hashed body; or an anchored record's hash changed).
+ * - `deleted`: a seq gap, a prevHash link that points at no record (records removed and the
+ *   rest renumbered, or the previous record rewritten and re-hashed), or a chain that ends
+ *   before the expected head.
+ * - `reordered`: records exist but not in chain order (a record's prevHash is the hash of a
+ *   record stored after it).
+ */
+export type ChainProblemKind = "modified" | "deleted" | "reordered";
+
+export interface ChainProblem {
+  /** Seq of the stored record at which the problem was found. */
+  readonly seq: number;
+  /** Id of that record ("" when the record itself is missing and no neighbour exists). */
+  readonly id: string;
+  readonly kind: ChainProblemKind;
+  /** One sentence naming what does not match. */
+  readonly detail: string;
+}
+
+export interface VerifyResult {
+  readonly ok: boolean;
+  /** Records verified before the first problem (all of them when ok). */
+  readonly checked: number;
+  /** Last verified record: note it somewhere else and pass it back as `expectedHead` to detect truncation and rewrites later. */
+  readonly head: ChainHead;
+  readonly problem?: ChainProblem;
+}
+
+export interface VerifyOptions {
+  /** Rows read per `scanDecisionRecord` call. Default 1000. */
+  readonly batchSize?: number;
+  /** Rows read ahead, when a link breaks, to tell `reordered` from `deleted`. Default 10,000. */
+  readonly lookahead?: number;
+  /** Verify only records after this trusted checkpoint (seq and hash of a record verified earlier). */
+  readonly start?: ChainHead;
+  /** A head noted earlier: the chain must reach it, with this hash at that seq. */
+  readonly expectedHead?: ChainHead;
+}
+
+type RecordSource = Pick<Storage, "scanDecisionRecord">;
+
+/**
+ * Re-hashes the decision record in seq order and reports the FIRST problem, with the record's
+ * seq and id and the kind (modified | deleted | reordered). Reads in batches; memory stays
+ * bounded by `batchSize` + `lookahead`. Throws only when the storage itself fails.
+ */
+export async function verifyDecisionRecord(storage: RecordSource, options: VerifyOptions = {}): Promise<VerifyResult> {
+  const batchSize = Math.max(1, options.batchSize ?? 1000);
+  const lookahead = Math.max(1, options.lookahead ?? 10_000);
+  const expectedHead = options.expectedHead;
+  let prev: ChainHead = options.start ?? GENESIS_HEAD;
+  let prevId = "";
+  let checked = 0;
+  let cursor = prev.seq;
+  const fail = (problem: ChainProblem): VerifyResult => ({ ok: false, checked, head: prev, problem });
+
+  for (;;) {
+    const rows = await storage.scanDecisionRecord(cursor, batchSize);
+    if (rows.length === 0) break;
+    for (const row of rows) {
+      cursor = Math.max(cursor, row.seq);
+      const own = checkRow(row);
+      if (own !== undefined) return fail(own);
+      const expectedSeq = prev.seq + 1;
+      if (row.seq < expectedSeq) {
+        return fail({ seq: row.seq, id: row.id, kind: "reordered", detail: `seq ${row.seq} (id ${row.id}) is returned after seq ${prev.seq}: the record is out of seq order` });
+      }
+      if (row.seq > expectedSeq || row.prevHash !== prev.hash) {
+        return fail(await classifyBreak(storage, row, prev, prevId, lookahead, batchSize));
+      }
+      if (expectedHead !== undefined && row.seq === expectedHead.seq && row.hash !== expectedHead.hash) {
+        return fail({ seq: row.seq, id: row.id, kind: "modified", detail: `seq ${row.seq} (id ${row.id}) has hash ${row.hash}, but the expected head noted earlier has ${expectedHead.hash}: the chain was rewritten and re-hashed from here or before` });
+      }
+      prev = { seq: row.seq, hash: row.hash };
+      prevId = row.id;
+      checked += 1;
+    }
+    if (rows.length < batchSize) break;
+  }
+
+  if (expectedHead !== undefined && prev.seq < expectedHead.seq) {
+    const where = prev.seq === 0 ? "the record is empty" : `the chain ends at seq ${prev.seq} (id ${prevId})`;
+    return fail({ seq: prev.seq, id: prevId, kind: "deleted", detail: `${where}, but the expected head is seq ${expectedHead.seq}: ${expectedHead.seq - prev.seq} record(s) at the end are missing` });
+  }
+  return { ok: true, checked, head: prev };
+}
+
+/** Checks what a row can prove on its own: its hash covers its body and prevHash, and its id column is the hashed id. */
+function checkRow(row: DecisionRecordRow): ChainProblem | undefined {
+  const recomputed = hashRecord(row.prevHash, row.body);
+  if (recomputed !== row.hash) {
+    return { seq: row.seq, id: row.id, kind: "modified", detail: `seq ${row.seq} (id ${row.id}): stored hash ${row.hash} does not match the hash of its body and prevHash (${recomputed}); the record was changed after it was written` };
+  }
+  let bodyId: unknown;
+  try {
+    bodyId = (JSON.parse(row.body) as { id?: unknown }).id;
+  } catch {
+    return { seq: row.seq, id: row.id, kind: "modified", detail: `seq ${row.seq} (id ${row.id}): the body is not valid JSON` };
+  }
+  if (bodyId !== row.id) {
+    return { seq: row.seq, id: row.id, kind: "modified", detail: `seq ${row.seq}: the id column says ${JSON.stringify(row.id)} but the hashed body says ${JSON.stringify(bodyId)}` };
+  }
+  return undefined;
+}
+
+/**
+ * A row does not follow its predecessor (seq gap or prevHash mismatch). Reads ahead to decide
+ * whether the missing link exists elsewhere (reordered) or not at all (deleted).
+ */
+async function classifyBreak(storage: RecordSource, row: DecisionRecordRow, prev: ChainHead, prevId: string, lookahead: number, batchSize: number): Promise<ChainProblem> {
+  const after = prev.seq === 0 ? "the genesis hash" : `seq ${prev.seq} (id ${prevId})`;
+  let cursor = row.seq;
+  let read = 0;
+  while (read < lookahead) {
+    const ahead = await storage.scanDecisionRecord(cursor, Math.min(batchSize, lookahead - read));
+    if (ahead.length === 0) break;
+    for (const other of ahead) {
+      cursor = Math.max(cursor, other.seq);
+      if (other.hash === row.prevHash) {
+        return { seq: row.seq, id: row.id, kind: "reordered", detail: `seq ${row.seq} (id ${row.id}) chains after seq ${other.seq} (id ${other.id}), which is stored later: records are out of chain order` };
+      }
+      if (other.prevHash === prev.hash) {
+        return { seq: other.seq, id: other.id, kind: "reordered", detail: `seq ${other.seq} (id ${other.id}) chains directly after ${after} but is stored later: records are out of chain order` };
+      }
+    }
+    read += ahead.length;
+  }
+  if (row.seq > prev.seq + 1) {
+    const first = prev.seq + 1;
+    const last = row.seq - 1;
+    const range = first === last ? `seq ${first} is` : `seq ${first}..${last} (${last - first + 1} records) are`;
+    return { seq: row.seq, id: row.id, kind: "deleted", detail: `${range} missing before seq ${row.seq} (id ${row.id})` };
+  }
+  return { seq: row.seq, id: row.id, kind: "deleted", detail: `seq ${row.seq} (id ${row.id}) does not link to ${after}: a record between them is missing (deleted and the rest renumbered), or seq ${prev.seq} was rewritten and re-hashed` };
+}

@@ -1,0 +1,142 @@
+import { describe, expect, it } from "vitest";
+import { isVigilError } from "../core/index.js";
+import type { DecisionDraft } from "../core/index.js";
+import { compileMask, DEFAULT_MASK_MARKER, maskDraft, parseMaskPath } from "./mask.js";
+
+const input = () => ({
+  user: { name: "bob", ssn: "123-45-6789" },
+  password: "passw0rd",
+  headers: { authorization: "Bearer abc", accept: "json" },
+  items: [{ id: 1, secret: "s1" }, { id: 2, secret: "s2" }, { id: 3 }],
+  tokens: ["t1", "t2"],
+  "a/b": { "c~d": 1 },
+});
+
+function draftWith(value: unknown): DecisionDraft {
+  return {
+    id: "d1", eventId: "e1", eventType: "dev.vigil.decide", time: "2024-01-01T00:00:00Z", verdict: "allow", tier: "observe",
+    risk: { score: 0, factors: [] }, findings: [], actions: [], explanation: { summary: "ok", steps: [] }, policyRevisions: {},
+    input: value, enforced: true,
+  };
+}
+
+describe("parseMaskPath", () => {
+  it("reads JSON Pointers with ~0/~1 escapes and dotted paths", () => {
+    expect(parseMaskPath("/input/user/ssn")).toEqual(["user", "ssn"]);
+    expect(parseMaskPath("input.headers.authorization")).toEqual(["headers", "authorization"]);
+    expect(parseMaskPath("/input/a~1b/c~0d")).toEqual(["a/b", "c~d"]);
+    expect(parseMaskPath("/input/items/*/secret")).toEqual(["items", null, "secret"]);
+    expect(parseMaskPath("input")).toEqual([]);
+  });
+
+  it.each([["/result/x"], ["password"], ["input..x"], ["/input/bad~2"], ["/input/trailing~"]])("rejects %s with VIGIL_BAD_CONFIG", (path) => {
+    try {
+      compileMask({ paths: [path] });
+      expect.unreachable();
+    } catch (error) {
+      expect(isVigilError(error) && error.code).toBe("VIGIL_BAD_CONFIG");
+      expect(isVigilError(error) && error.details.field).toBe("mask.paths[0]");
+    }
+  });
+});
+
+describe("compileMask().apply", () => {
+  it("removes configured paths and lists them as erased pointers", () => {
+    const original = input();
+    const result = compileMask({ paths: ["/input/password", "/input/user/ssn", "input.headers.authorization"] }).apply(original);
+    const masked = result.input as ReturnType<typeof input>;
+    expect(masked.password).toBeUndefined();
+    expect("password" in masked).toBe(false);
+    expect(masked.user).toEqual({ name: "bob" });
+    expect(masked.headers).toEqual({ accept: "json" });
+    expect(result.erased).toEqual(["/input/password", "/input/user/ssn", "/input/headers/authorization"]);
+    expect(result.redacted).toEqual([]);
+  });
+
+  it("redacts with the default marker, or a configured one", () => {
+    const result = compileMask({ paths: ["/input/password"], mode: "redact" }).apply(input());
+    expect((result.input as { password: string }).password).toBe(DEFAULT_MASK_MARKER);
+    expect(result.redacted).toEqual(["/input/password"]);
+    const custom = compileMask({ paths: ["/input/password"], mode: "redact", marker: "xxx" }).apply(input());
+    expect((custom.input as { password: string }).password).toBe("xxx");
+  });
+
+  it("mixes per-path modes", () => {
+    const result = compileMask({ paths: ["/input/password", { path: "/input/user/ssn", mode: "redact" }] }).apply(input());
+    expect(result.erased).toEqual(["/input/password"]);
+    expect(result.redacted).toEqual(["/input/user/ssn"]);
+    expect((result.input as { user: unknown }).user).toEqual({ name: "bob", ssn: DEFAULT_MASK_MARKER });
+  });
+
+  it("applies * over array items and only where the key exists", () => {
+    const result = compileMask({ paths: ["/input/items/*/secret"] }).apply(input());
+    expect((result.input as { items: unknown }).items).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }]);
+    expect(result.erased).toEqual(["/input/items/0/secret", "/input/items/1/secret"]);
+  });
+
+  it("applies * over map keys", () => {
+    const result = compileMask({ paths: ["input.headers.*"], mode: "redact" }).apply(input());
+    expect((result.input as { headers: unknown }).headers).toEqual({ authorization: DEFAULT_MASK_MARKER, accept: DEFAULT_MASK_MARKER });
+  });
+
+  it("removes or redacts array items by index or wildcard", () => {
+    expect((compileMask({ paths: ["/input/tokens/0"] }).apply(input()).input as { tokens: unknown }).tokens).toEqual(["t2"]);
+    expect((compileMask({ paths: ["/input/tokens/*"] }).apply(input()).input as { tokens: unknown }).tokens).toEqual([]);
+    expect((compileMask({ paths: ["/input/tokens/*"], mode: "redact" }).apply(input()).input as { tokens: unknown }).tokens).toEqual([DEFAULT_MASK_MARKER, DEFAULT_MASK_MARKER]);
+    expect(compileMask({ paths: ["/input/tokens/7", "/input/tokens/x"] }).apply(input()).erased).toEqual([]);
+  });
+
+  it("escapes keys in the reported pointers", () => {
+    const result = compileMask({ paths: ["/input/a~1b/c~0d"] }).apply(input());
+    expect(result.erased).toEqual(["/input/a~1b/c~0d"]);
+    expect((result.input as Record<string, unknown>)["a/b"]).toEqual({});
+  });
+
+  it("ignores paths that do not exist (OPA: undefined pointers are ignored)", () => {
+    const original = input();
+    const result = compileMask({ paths: ["/input/nope", "/input/user/name/first", "/input/password/x"] }).apply(original);
+    expect(result.input).toBe(original);
+    expect(result.erased).toEqual([]);
+  });
+
+  it("never mutates the caller's object and shares untouched subtrees", () => {
+    const original = input();
+    const snapshot = structuredClone(original);
+    const result = compileMask({ paths: ["/input/user/ssn", "/input/items/*/secret", "/input/tokens/*"] }).apply(original);
+    expect(original).toEqual(snapshot);
+    expect((result.input as typeof original).headers).toBe(original.headers);
+    expect((result.input as typeof original).user).not.toBe(original.user);
+  });
+
+  it("masks the whole input", () => {
+    expect(compileMask({ paths: ["/input"] }).apply(input())).toEqual({ input: undefined, erased: ["/input"], redacted: [] });
+    expect(compileMask({ paths: ["input"], mode: "redact" }).apply(input()).input).toBe(DEFAULT_MASK_MARKER);
+  });
+});
+
+describe("maskDraft", () => {
+  const mask = compileMask({ paths: ["/input/password", { path: "/input/user/ssn", mode: "redact" }] });
+
+  it("masks the input and records erased/redacted pointers on the draft", () => {
+    const draft = draftWith(input());
+    const masked = maskDraft(draft, mask);
+    expect((masked.input as { password?: string }).password).toBeUndefined();
+    expect(masked.masking).toEqual({ erased: ["/input/password"], redacted: ["/input/user/ssn"] });
+    expect((draft.input as { password: string }).password).toBe("passw0rd");
+    expect(draft.masking).toBeUndefined();
+  });
+
+  it("returns the same draft when nothing matches or nothing is configured", () => {
+    const draft = draftWith({ other: 1 });
+    expect(maskDraft(draft, mask)).toBe(draft);
+    expect(maskDraft(draft, undefined)).toBe(draft);
+    const noInput = draftWith(undefined);
+    expect(maskDraft(noInput, mask)).toBe(noInput);
+  });
+
+  it("drops the input key when the whole input is removed", () => {
+    const masked = maskDraft(draftWith({ a: 1 }), compileMask({ paths: ["/input"] }));
+    expect("input" in masked).toBe(false);
+    expect(masked.masking).toEqual({ erased: ["/input"] });
+  });
+});

@@ -1,0 +1,201 @@
+import { VigilError } from "../core/index.js";
+import type { DecisionDraft } from "../core/index.js";
+
+/**
+ * Decision-record masking, after OPA's decision-log masking (`system.log.mask`): configured
+ * paths in the draft's `input` are erased, or replaced with a fixed marker, before the record
+ * is hashed and stored. The paths that were touched are recorded on the draft
+ * (`masking.erased` / `masking.redacted`, like OPA's `erased` / `masked` event fields), so a
+ * reader can tell "was never there" from "was removed".
+ */
+
+/** `remove`: delete the field (OPA's `remove`/erase). `redact`: keep the field, replace its value with the marker (OPA's `upsert`, applied only where the field exists). */
+export type MaskMode = "remove" | "redact";
+
+export interface MaskRule {
+  /**
+   * A JSON Pointer rooted at the draft (`/input/password`, `/input/user/ssn`) or a dotted path
+   * (`input.headers.authorization`). A `*` segment matches every item of an array or every key
+   * of an object. A number segment indexes an array. Paths that do not exist are ignored.
+   */
+  readonly path: string;
+  /** Overrides the config's mode for this path. */
+  readonly mode?: MaskMode;
+}
+
+export interface MaskConfig {
+  readonly paths: readonly (string | MaskRule)[];
+  /** Default `remove` (OPA's default). */
+  readonly mode?: MaskMode;
+  /** What `redact` writes in place of the value. Default `**REDACTED**`. */
+  readonly marker?: string;
+}
+
+export const DEFAULT_MASK_MARKER = "**REDACTED**";
+
+export interface MaskResult {
+  /** The masked copy; unchanged subtrees are shared with the original, which is never mutated. */
+  readonly input: unknown;
+  /** JSON Pointers (from the draft root) of removed fields, in rule order. */
+  readonly erased: readonly string[];
+  /** JSON Pointers (from the draft root) of fields whose value was replaced by the marker. */
+  readonly redacted: readonly string[];
+}
+
+export interface CompiledMask {
+  readonly rules: readonly { readonly path: string; readonly mode: MaskMode }[];
+  /** Masks an input value. Never throws, never mutates `input`. */
+  apply(input: unknown): MaskResult;
+}
+
+interface ParsedRule {
+  readonly path: string;
+  readonly mode: MaskMode;
+  /** Segments below `input`; `null` is the `*` wildcard. */
+  readonly segments: readonly (string | null)[];
+}
+
+/**
+ * Validates and compiles a mask configuration once. Throws VigilError(VIGIL_BAD_CONFIG) naming
+ * the offending path (field `mask.paths[i]`) when a path is not rooted at `input` or is
+ * malformed.
+ */
+export function compileMask(config: MaskConfig): CompiledMask {
+  const defaultMode = config.mode ?? "remove";
+  const marker = config.marker ?? DEFAULT_MASK_MARKER;
+  if (defaultMode !== "remove" && defaultMode !== "redact") {
+    throw new VigilError("VIGIL_BAD_CONFIG", `mask.mode must be "remove" or "redact", got ${JSON.stringify(defaultMode)}`, { field: "mask.mode" });
+  }
+  const rules: ParsedRule[] = config.paths.map((entry, index) => {
+    const rule = typeof entry === "string" ? { path: entry } : entry;
+    const mode = rule.mode ?? defaultMode;
+    if (mode !== "remove" && mode !== "redact") {
+      throw new VigilError("VIGIL_BAD_CONFIG", `mask.paths[${index}].mode must be "remove" or "redact", got ${JSON.stringify(mode)}`, { field: `mask.paths[${index}].mode` });
+    }
+    return { path: rule.path, mode, segments: parseMaskPath(rule.path, `mask.paths[${index}]`) };
+  });
+  return {
+    rules: rules.map(({ path, mode }) => ({ path, mode })),
+    apply(input: unknown): MaskResult {
+      const erased: string[] = [];
+      const redacted: string[] = [];
+      let current = input;
+      for (const rule of rules) {
+        if (rule.segments.length === 0) {
+          // The whole input.
+          if (current === undefined) continue;
+          if (rule.mode === "remove") {
+            erased.push("/input");
+            current = undefined;
+          } else {
+            redacted.push("/input");
+            current = marker;
+          }
+          continue;
+        }
+        current = applyRule(current, rule, 0, "/input", marker, rule.mode === "remove" ? erased : redacted);
+      }
+      return { input: current, erased, redacted };
+    },
+  };
+}
+
+/**
+ * Returns the draft with its `input` masked and `masking` set, or the same draft when nothing
+ * matched. Never mutates the caller's draft.
+ */
+export function maskDraft(draft: DecisionDraft, mask: CompiledMask | undefined): DecisionDraft {
+  if (mask === undefined || mask.rules.length === 0 || draft.input === undefined) return draft;
+  const result = mask.apply(draft.input);
+  if (result.erased.length === 0 && result.redacted.length === 0) return draft;
+  const { input: _dropped, ...rest } = draft;
+  const masking = {
+    ...(result.erased.length > 0 ? { erased: result.erased } : {}),
+    ...(result.redacted.length > 0 ? { redacted: result.redacted } : {}),
+  };
+  return result.input === undefined ? { ...rest, masking } : { ...rest, input: result.input, masking };
+}
+
+/** Parses `/input/a/b`, `input.a.b`, `/input` or `input` into the segments below `input`. */
+export function parseMaskPath(path: string, field = "mask.paths"): (string | null)[] {
+  let raw: string[];
+  if (path.startsWith("/")) {
+    raw = path.slice(1).split("/").map((segment) => {
+      if (/~[^01]|~$/.test(segment)) {
+        throw new VigilError("VIGIL_BAD_CONFIG", `mask path ${JSON.stringify(path)}: "~" must be followed by 0 or 1 in a JSON Pointer (~0 is "~", ~1 is "/")`, { field });
+      }
+      return segment.replace(/~1/g, "/").replace(/~0/g, "~");
+    });
+  } else {
+    raw = path.split(".");
+    if (raw.some((segment) => segment === "")) {
+      throw new VigilError("VIGIL_BAD_CONFIG", `mask path ${JSON.stringify(path)} has an empty segment; write it as a JSON Pointer (/input/...) if a key is empty or contains a dot`, { field });
+    }
+  }
+  if (raw[0] !== "input") {
+    throw new VigilError("VIGIL_BAD_CONFIG", `mask path ${JSON.stringify(path)} must start with /input (JSON Pointer) or input. (dotted): only the decision's input is masked`, { field });
+  }
+  return raw.slice(1).map((segment) => (segment === "*" ? null : segment));
+}
+
+function escapePointer(segment: string): string {
+  return segment.replace(/~/g, "~0").replace(/\//g, "~1");
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Copy-on-write: returns `node` itself when nothing under it changed. */
+function applyRule(node: unknown, rule: ParsedRule, depth: number, pointer: string, marker: string, touched: string[]): unknown {
+  const segment = rule.segments[depth];
+  if (segment === undefined) return node;
+  const last = depth === rule.segments.length - 1;
+  if (Array.isArray(node)) {
+    const indices = matchingIndices(node, segment);
+    if (indices.length === 0) return node;
+    if (last && rule.mode === "remove") {
+      const drop = new Set(indices);
+      for (const index of indices) touched.push(`${pointer}/${index}`);
+      return node.filter((_item, index) => !drop.has(index));
+    }
+    let copy: unknown[] | undefined;
+    for (const index of indices) {
+      const childPointer = `${pointer}/${index}`;
+      const next = last ? marker : applyRule(node[index], rule, depth + 1, childPointer, marker, touched);
+      if (last) touched.push(childPointer);
+      if (next !== node[index] || last) {
+        copy ??= node.slice();
+        copy[index] = next;
+      }
+    }
+    return copy ?? node;
+  }
+  if (!isPlainObject(node)) return node;
+  const keys = segment === null ? Object.keys(node) : Object.hasOwn(node, segment) ? [segment] : [];
+  if (keys.length === 0) return node;
+  let copy: Record<string, unknown> | undefined;
+  for (const key of keys) {
+    const childPointer = `${pointer}/${escapePointer(key)}`;
+    if (last) {
+      touched.push(childPointer);
+      copy ??= { ...node };
+      if (rule.mode === "remove") delete copy[key];
+      else copy[key] = marker;
+      continue;
+    }
+    const next = applyRule(node[key], rule, depth + 1, childPointer, marker, touched);
+    if (next !== node[key]) {
+      copy ??= { ...node };
+      copy[key] = next;
+    }
+  }
+  return copy ?? node;
+}
+
+function matchingIndices(array: readonly unknown[], segment: string | null): number[] {
+  if (segment === null) return array.map((_item, index) => index);
+  if (!/^(0|[1-9][0-9]*)$/.test(segment)) return [];
+  const index = Number(segment);
+  return index < array.length ? [index] : [];
+}
