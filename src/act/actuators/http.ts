@@ -1,0 +1,100 @@
+import { ActuatorApiError, withTimeout } from "./define.js";
+import type { ActuatorRuntime, HttpClientConfig } from "./types.js";
+
+export interface HttpRequest {
+  readonly method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: string;
+}
+
+export interface HttpResponse {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly text: string;
+  /** Attempts made, including the first. */
+  readonly attempts: number;
+}
+
+const MAX_DELAY_MS = 30_000;
+
+function retryable(status: number): boolean {
+  return status >= 500 || status === 429;
+}
+
+/** Seconds from `Retry-After` (delta form only), capped; undefined when absent or a date. */
+function retryAfterMs(headers: Headers): number | undefined {
+  const value = headers.get("retry-after");
+  if (value === null || !/^\d+$/.test(value.trim())) return undefined;
+  return Math.min(Number(value.trim()) * 1000, MAX_DELAY_MS);
+}
+
+/** The path of a URL without its query, for error messages (queries and URLs may hold secrets). */
+export function pathOf(url: string): string {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return "(invalid URL)";
+  }
+}
+
+/**
+ * Sends a request, retrying on 5xx, 429 and network errors with exponential backoff
+ * (`baseDelayMs`, doubling, capped at 30 s; `Retry-After` seconds win when given). The request
+ * is rebuilt per attempt (`build(attempt)`) so signatures and timestamps are fresh.
+ * Resolves with the last response — including a final 5xx — and rejects only when no response
+ * arrived at all (ActuatorApiError naming `service` and the path, never the full URL).
+ */
+export async function sendWithRetry(
+  service: string,
+  build: (attempt: number) => HttpRequest,
+  config: HttpClientConfig,
+  runtime: ActuatorRuntime,
+  signal?: AbortSignal,
+): Promise<HttpResponse> {
+  const maxAttempts = Math.max(1, config.maxAttempts ?? 3);
+  const timeoutMs = config.timeoutMs ?? 10_000;
+  const baseDelayMs = config.baseDelayMs ?? 500;
+  let lastError: unknown;
+  let lastRequest: HttpRequest | undefined;
+  for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
+    const request = build(attempt);
+    lastRequest = request;
+    let delay = Math.min(baseDelayMs * 2 ** (attempt - 1), MAX_DELAY_MS);
+    try {
+      const response = await fetch(request.url, {
+        method: request.method,
+        headers: request.headers,
+        ...(request.body === undefined ? {} : { body: request.body }),
+        signal: withTimeout(timeoutMs, signal),
+        redirect: "manual",
+      });
+      const text = await response.text();
+      if (!retryable(response.status) || attempt === maxAttempts) {
+        return { status: response.status, headers: response.headers, text, attempts: attempt };
+      }
+      delay = retryAfterMs(response.headers) ?? delay;
+      lastError = undefined;
+    } catch (error) {
+      if (signal?.aborted) {
+        throw new ActuatorApiError(`${service} request ${request.method} ${pathOf(request.url)} was aborted`, { cause: error });
+      }
+      lastError = error;
+      if (attempt === maxAttempts) break;
+    }
+    await runtime.sleep(delay, signal);
+  }
+  const cause = lastError instanceof Error ? (lastError.cause instanceof Error ? `${lastError.message}: ${lastError.cause.message}` : lastError.message) : String(lastError);
+  const where = lastRequest === undefined ? "" : ` ${lastRequest.method} ${pathOf(lastRequest.url)}`;
+  throw new ActuatorApiError(`${service} request${where} got no response after ${maxAttempts} attempt(s): ${cause}`, { cause: lastError });
+}
+
+/** Parses a JSON body; undefined for an empty or non-JSON body (never throws). */
+export function parseJson(text: string): unknown {
+  if (text.trim() === "") return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
