@@ -1,0 +1,154 @@
+import { describe, expect, it } from "vitest";
+import { compileCedarPolicySet, type CompiledCedarPolicySet } from "./compile.js";
+import { DEFAULT_DENY_RULE } from "./findings.js";
+import { decideContext } from "./test-helpers.js";
+
+const policies = `// documents: owners and editors may write; nobody reads without MFA
+@id("owner-write")
+permit(principal, action in [Action::"read", Action::"write"], resource)
+when { resource has owner && resource.owner == principal.name };
+
+@id("editors")
+permit(principal in Group::"editors", action == Action::"write", resource);
+
+permit(principal, action == Action::"read", resource)
+when { principal.department == resource.department };
+
+@id("mfa-for-secret")
+@severity("critical")
+@message("Secret documents need MFA")
+forbid(principal, action, resource)
+when { resource.classification >= 3 && !context.mfa };
+`;
+
+const entities = JSON.stringify([
+  { uid: { type: "User", id: "erin" }, attrs: { name: "erin", department: "ops" }, parents: [{ type: "Group", id: "editors" }] },
+  { uid: { type: "Group", id: "editors" }, attrs: {}, parents: [] },
+]);
+
+function compile(): CompiledCedarPolicySet {
+  const result = compileCedarPolicySet({
+    name: "docs",
+    policies: [{ file: "docs/policies.cedar", text: policies }],
+    entities: [{ file: "docs/entities.json", text: entities }],
+  });
+  expect(result.errors).toEqual([]);
+  if (!result.policy) throw new Error("no policy");
+  return result.policy;
+}
+
+const alice = { type: "User", id: "alice", name: "alice", department: "eng" };
+const doc = (attrs: Record<string, unknown>) => ({ type: "Document", id: "d1", department: "eng", classification: 1, ...attrs });
+
+describe("compileCedarPolicySet", () => {
+  it("names policies by @id, else policy<N> counted in file order", () => {
+    expect(compile().policyIds).toEqual(["owner-write", "editors", "policy2", "mfa-for-secret"]);
+  });
+
+  it("allows with no findings on the hot path, and explains the permits in explain mode", () => {
+    const set = compile();
+    const ctx = decideContext({ principal: alice, action: "read", resource: doc({ owner: "alice" }), context: { mfa: false } });
+    expect(set.evaluate(ctx)).toEqual([]);
+    const explained = set.evaluate(ctx, { includePasses: true });
+    expect(explained.map((f) => [f.effect, f.rule]).sort()).toEqual([["pass", "owner-write"], ["pass", "policy2"]]);
+    expect(explained[0]?.language).toBe("cedar");
+    expect(explained[0]?.resource).toBe('Document::"d1"');
+  });
+
+  it("reports each forbid that determined a deny as a violation naming the Cedar policy", () => {
+    const set = compile();
+    const findings = set.evaluate(decideContext({ principal: alice, action: "read", resource: doc({ classification: 3 }), context: { mfa: false } }));
+    expect(findings).toHaveLength(1);
+    expect(findings[0]).toMatchObject({ effect: "violation", mode: "deny", rule: "mfa-for-secret", severity: "critical", message: "Secret documents need MFA", policy: "docs" });
+    expect(findings[0]?.trace[0]?.expr).toContain("forbid(principal, action, resource)");
+  });
+
+  it("reports a deny with no satisfied permit as one default-deny violation", () => {
+    const set = compile();
+    const findings = set.evaluate(decideContext({ principal: alice, action: "write", resource: doc({}), context: { mfa: true } }));
+    expect(findings).toHaveLength(1);
+    expect(findings[0]).toMatchObject({ effect: "violation", mode: "deny", rule: DEFAULT_DENY_RULE });
+    expect(findings[0]?.message).toContain('User::"alice" Action::"write" Document::"d1"');
+  });
+
+  it("uses entities from the entities file (group membership) and merges request attributes over them", () => {
+    const set = compile();
+    // erin is in Group::"editors" only through entities.json
+    const write = set.evaluate(decideContext({ principal: { type: "User", id: "erin" }, action: "write", resource: doc({}), context: { mfa: true } }));
+    expect(write).toEqual([]);
+    // request attrs override the stored department; parents stay from the file
+    const read = set.evaluate(decideContext({ principal: { type: "User", id: "erin", department: "eng" }, action: "read", resource: doc({}), context: { mfa: true } }));
+    expect(read).toEqual([]);
+    const readOps = set.evaluate(decideContext({ principal: { type: "User", id: "erin" }, action: "read", resource: doc({}), context: { mfa: true } }));
+    expect(readOps.map((f) => f.rule)).toEqual([DEFAULT_DENY_RULE]);
+  });
+
+  it("turns a policy that errs into an error finding (mode audit) and keeps Cedar's decision", () => {
+    const set = compile();
+    // context.mfa is missing: the forbid errs, Cedar skips it, the owner permit still allows
+    const findings = set.evaluate(decideContext({ principal: alice, action: "read", resource: doc({ owner: "alice", classification: 3 }) }));
+    expect(findings).toHaveLength(1);
+    expect(findings[0]).toMatchObject({ effect: "error", mode: "audit", rule: "mfa-for-secret", error: { code: "CEDAR_EVALUATION" } });
+    // the error message points into the file: the forbid's `context.mfa` is on line 16, column 41
+    expect(findings[0]?.message).toMatch(/docs\/policies\.cedar:16:41/);
+  });
+
+  it("returns an error finding naming the field for a malformed request, and nothing for non-authorization input", () => {
+    const set = compile();
+    const bad = set.evaluate(decideContext({ principal: { id: "alice" }, action: "read", resource: doc({}) }));
+    expect(bad).toHaveLength(1);
+    expect(bad[0]).toMatchObject({ effect: "error", mode: "deny", error: { code: "VIGIL_BAD_INPUT" } });
+    expect(bad[0]?.message).toContain("input.principal.type");
+    expect(set.evaluate(decideContext({ kind: "Pod", metadata: {} }))).toEqual([]);
+    expect(set.evaluate(decideContext({ kind: "Pod" }), { includePasses: true })[0]?.effect).toBe("skip");
+  });
+
+  it("applies only to decide requests and changes revision with the source", () => {
+    const set = compile();
+    expect(set.meta.on).toEqual(["dev.vigil.decide"]);
+    const other = compileCedarPolicySet({ name: "docs", policies: [{ file: "docs/policies.cedar", text: `${policies}\n` }] });
+    expect(other.policy?.meta.revision).not.toBe(set.meta.revision);
+  });
+});
+
+describe("load errors", () => {
+  it("names the file, line and column of a parse error", () => {
+    const result = compileCedarPolicySet({
+      name: "bad",
+      policies: [{ file: "bad/a.cedar", text: 'permit(principal, action, resource);\n\npermit(principal, action, resource)\n  when { principal.x == };\n' }],
+    });
+    expect(result.policy).toBeUndefined();
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors[0]?.message).toMatch(/^bad\/a\.cedar:4:25: /);
+    expect(result.errors[0]?.details).toMatchObject({ file: "bad/a.cedar", line: 4, column: 25 });
+  });
+
+  it("loads the set whole or not at all: one broken file fails the set", () => {
+    const result = compileCedarPolicySet({
+      name: "mixed",
+      policies: [
+        { file: "m/ok.cedar", text: "permit(principal, action, resource);" },
+        { file: "m/broken.cedar", text: "forbid(principal, action, resource) when { ) };" },
+      ],
+    });
+    expect(result.policy).toBeUndefined();
+    expect(result.errors.map((e) => e.details.file)).toEqual(["m/broken.cedar"]);
+  });
+
+  it("rejects duplicate @id annotations", () => {
+    const text = '@id("a")\npermit(principal, action, resource);\n@id("a")\nforbid(principal, action, resource);\n';
+    const result = compileCedarPolicySet({ name: "dup", policies: [{ file: "dup.cedar", text }] });
+    expect(result.errors[0]?.message).toContain('two Cedar policies have the id "a"');
+    expect(result.errors[0]?.details.line).toBe(3);
+  });
+
+  it("reports a bad entities file with its position", () => {
+    const result = compileCedarPolicySet({
+      name: "e",
+      policies: [{ file: "e/p.cedar", text: "permit(principal, action, resource);" }],
+      entities: [{ file: "e/entities.json", text: '[\n  { "uid": { "type": "User", "id": "a" } },\n  oops\n]' }],
+    });
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors[0]?.message).toMatch(/^e\/entities\.json:3:3: /);
+  });
+});

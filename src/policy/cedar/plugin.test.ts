@@ -1,0 +1,109 @@
+import { describe, expect, it } from "vitest";
+import { createCelEnvironment } from "../cel/index.js";
+import type { CompiledCedarPolicySet } from "./compile.js";
+import { cedarFileRole, cedarLanguage, cedarSetName } from "./plugin.js";
+import { decideContext, fileDocument } from "./test-helpers.js";
+
+const env = createCelEnvironment();
+
+const schema = `namespace Acme {
+  entity User = { department: String, clearance: Long };
+  entity Document = { department: String, classification: Long };
+  action read, write appliesTo {
+    principal: User,
+    resource: Document,
+    context: { mfa: Bool }
+  };
+}
+`;
+
+describe("file conventions", () => {
+  it("recognises policy, schema and entities files by name", () => {
+    expect(cedarFileRole("a/app.cedar")).toBe("policy");
+    expect(cedarFileRole("a/app.cedarschema")).toBe("schema");
+    expect(cedarFileRole("a/app.cedarschema.json")).toBe("schema");
+    expect(cedarFileRole("a/entities.json")).toBe("entities");
+    expect(cedarFileRole("a/users.entities.json")).toBe("entities");
+    expect(cedarFileRole("a/policy.yaml")).toBeUndefined();
+    expect(cedarFileRole("a/config.json")).toBeUndefined();
+    expect(cedarLanguage.accepts(fileDocument("x/p.cedar", ""))).toBe(true);
+    expect(cedarLanguage.accepts(fileDocument("x/p.yaml", ""))).toBe(false);
+  });
+
+  it("names a set after its directory", () => {
+    expect(cedarSetName(".")).toBe("cedar");
+    expect(cedarSetName("access/docs")).toBe("access/docs");
+  });
+});
+
+describe("cedarLanguage.compile", () => {
+  it("makes one policy set per directory, with Cedar semantics across its files", () => {
+    const result = cedarLanguage.compile([
+      fileDocument("app/permits.cedar", 'permit(principal, action == Action::"read", resource);'),
+      fileDocument("app/forbids.cedar", 'forbid(principal, action, resource) when { resource.secret };'),
+      fileDocument("other/all.cedar", "permit(principal, action, resource);"),
+    ], env);
+    expect(result.errors).toEqual([]);
+    expect(result.policies.map((p) => p.meta.name)).toEqual(["app", "other"]);
+    const app = result.policies[0] as CompiledCedarPolicySet;
+    // files sorted by name: forbids.cedar first, so its policy is policy0
+    expect(app.policyIds).toEqual(["policy0", "policy1"]);
+    const allowed = app.evaluate(decideContext({ principal: "User::\"a\"", action: "read", resource: { type: "Doc", id: "d", secret: false } }));
+    expect(allowed).toEqual([]);
+    const denied = app.evaluate(decideContext({ principal: "User::\"a\"", action: "read", resource: { type: "Doc", id: "d", secret: true } }));
+    expect(denied.map((f) => [f.effect, f.rule])).toEqual([["violation", "policy0"]]);
+  });
+
+  it("validates policies against the schema at load, naming file, line, column and policy", () => {
+    const result = cedarLanguage.compile([
+      fileDocument("acme/schema.cedarschema", schema),
+      fileDocument("acme/p.cedar", 'permit(principal, action == Acme::Action::"read", resource)\nwhen { principal.departmnt == resource.department };\n'),
+    ], env);
+    expect(result.policies).toEqual([]);
+    expect(result.errors).toHaveLength(1);
+    const error = result.errors[0];
+    expect(error?.message).toMatch(/^acme\/p\.cedar:2:8: Cedar policy "policy0" does not validate against the schema acme\/schema\.cedarschema/);
+    expect(error?.message).toContain("departmnt");
+    expect(error?.details).toMatchObject({ file: "acme/p.cedar", line: 2, column: 8, policy: "policy0" });
+  });
+
+  it("reports a broken schema with its position", () => {
+    const result = cedarLanguage.compile([
+      fileDocument("s/schema.cedarschema", "entity User = { age: Lng };\n"),
+      fileDocument("s/p.cedar", "permit(principal, action, resource);"),
+    ], env);
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors[0]?.message).toMatch(/^s\/schema\.cedarschema:1:22: /);
+  });
+
+  it("takes the action namespace from the schema and validates requests against it", () => {
+    const result = cedarLanguage.compile([
+      fileDocument("acme/schema.cedarschema", schema),
+      fileDocument("acme/p.cedar", 'permit(principal, action == Acme::Action::"read", resource)\nwhen { principal.department == resource.department && principal.clearance >= resource.classification };\n'),
+    ], env);
+    expect(result.errors).toEqual([]);
+    const set = result.policies[0] as CompiledCedarPolicySet;
+    expect(set.actionType).toBe("Acme::Action");
+    const input = {
+      principal: { type: "Acme::User", id: "alice", department: "eng", clearance: 2 },
+      action: "read",
+      resource: { type: "Acme::Document", id: "d1", department: "eng", classification: 2 },
+      context: { mfa: true },
+    };
+    expect(set.evaluate(decideContext(input))).toEqual([]);
+    const wrongContext = set.evaluate(decideContext({ ...input, context: { mfa: "yes" } }));
+    expect(wrongContext).toHaveLength(1);
+    expect(wrongContext[0]).toMatchObject({ effect: "error", mode: "deny", error: { code: "CEDAR_REQUEST" } });
+  });
+
+  it("refuses two schemas in one directory and a schema without policies", () => {
+    const two = cedarLanguage.compile([
+      fileDocument("d/a.cedarschema", schema),
+      fileDocument("d/b.cedarschema.json", "{}"),
+      fileDocument("d/p.cedar", "permit(principal, action, resource);"),
+    ], env);
+    expect(two.errors[0]?.message).toContain("has 2: d/a.cedarschema, d/b.cedarschema.json");
+    const lonely = cedarLanguage.compile([fileDocument("e/entities.json", "[]")], env);
+    expect(lonely.errors[0]?.message).toContain("needs .cedar policy files next to it");
+  });
+});

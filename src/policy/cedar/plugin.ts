@@ -1,0 +1,105 @@
+/**
+ * The Cedar policy language plugin. File conventions (docs/cedar.md):
+ * - every `.cedar` file in one directory belongs to one Cedar policy set (Cedar's semantics hold
+ *   across the files: default deny, any satisfied forbid wins);
+ * - at most one schema per directory: `*.cedarschema` (Cedar syntax) or `*.cedarschema.json`;
+ * - entities: `entities.json` and `*.entities.json` in the same directory (Cedar entities JSON);
+ * - the set is named after its directory relative to the load root (`cedar` at the root itself).
+ */
+import { VigilError } from "../../core/errors.js";
+import type { CelEnvironment } from "../cel/api.js";
+import type { CompileResult, PolicyDocument, PolicyLanguagePlugin } from "../language.js";
+import type { CompiledPolicy } from "../../core/compiled-policy.js";
+import { compileCedarPolicySet } from "./compile.js";
+import type { CedarSourceFile } from "./sources.js";
+
+type CedarFileRole = "policy" | "schema" | "entities";
+
+function normalize(file: string): string {
+  return file.replace(/\\/g, "/");
+}
+
+function basename(file: string): string {
+  const normalized = normalize(file);
+  return normalized.slice(normalized.lastIndexOf("/") + 1);
+}
+
+function dirname(file: string): string {
+  const normalized = normalize(file);
+  const at = normalized.lastIndexOf("/");
+  return at < 0 ? "." : normalized.slice(0, at) || "/";
+}
+
+/** Which part of a Cedar policy set a file is, by its name; undefined for other files. */
+export function cedarFileRole(file: string): CedarFileRole | undefined {
+  const name = basename(file).toLowerCase();
+  if (name.endsWith(".cedar")) return "policy";
+  if (name.endsWith(".cedarschema") || name.endsWith(".cedarschema.json")) return "schema";
+  if (name === "entities.json" || name.endsWith(".entities.json")) return "entities";
+  return undefined;
+}
+
+/** The policy name of the set in a directory: the directory relative to the load root, `cedar` for the root. */
+export function cedarSetName(directory: string): string {
+  const trimmed = directory.replace(/^\.\//, "").replace(/\/$/, "");
+  return trimmed === "" || trimmed === "." ? "cedar" : trimmed;
+}
+
+function textOf(document: PolicyDocument): string {
+  if (typeof document.text === "string") return document.text;
+  const value = document.value as { text?: unknown } | undefined;
+  return typeof value?.text === "string" ? value.text : "";
+}
+
+/** Groups documents by directory and compiles each group as one Cedar policy set. */
+export function compileCedarDocuments(documents: readonly PolicyDocument[]): CompileResult {
+  const groups = new Map<string, { policies: CedarSourceFile[]; schemas: CedarSourceFile[]; entities: CedarSourceFile[] }>();
+  const seenFiles = new Set<string>();
+  for (const document of documents) {
+    const role = cedarFileRole(document.file);
+    if (!role || seenFiles.has(document.file)) continue;
+    seenFiles.add(document.file);
+    const directory = dirname(document.file);
+    let group = groups.get(directory);
+    if (!group) {
+      group = { policies: [], schemas: [], entities: [] };
+      groups.set(directory, group);
+    }
+    const source = { file: document.file, text: textOf(document) };
+    if (role === "policy") group.policies.push(source);
+    else if (role === "schema") group.schemas.push(source);
+    else group.entities.push(source);
+  }
+  const policies: CompiledPolicy[] = [];
+  const errors: VigilError[] = [];
+  const byName = (a: CedarSourceFile, b: CedarSourceFile) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0);
+  for (const [directory, group] of [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (group.schemas.length > 1) {
+      const files = group.schemas.map((schema) => schema.file).sort();
+      errors.push(new VigilError("VIGIL_POLICY_LOAD", `${directory}: a Cedar policy set has one schema, but this directory has ${files.length}: ${files.join(", ")}; keep one (or move the others into their own directories)`, { file: files[0] ?? directory }));
+      continue;
+    }
+    const schema = group.schemas[0];
+    const result = compileCedarPolicySet({
+      name: cedarSetName(directory),
+      policies: group.policies.sort(byName),
+      ...(schema ? { schema } : {}),
+      entities: group.entities.sort(byName),
+    });
+    errors.push(...result.errors);
+    if (result.policy) policies.push(result.policy);
+  }
+  return { policies, errors };
+}
+
+/** Creates the Cedar language plugin for the policy loader. */
+export function createCedarLanguage(): PolicyLanguagePlugin {
+  return {
+    name: "cedar",
+    accepts: (document: PolicyDocument) => cedarFileRole(document.file) !== undefined,
+    compile: (documents: readonly PolicyDocument[], _env: CelEnvironment) => compileCedarDocuments(documents),
+  };
+}
+
+/** The Cedar language plugin (stateless; safe to share). */
+export const cedarLanguage: PolicyLanguagePlugin = createCedarLanguage();
