@@ -1,10 +1,15 @@
-import { describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
 import { createCelEnvironment } from "../cel/index.js";
 import type { CompiledCedarPolicySet } from "./compile.js";
-import { cedarFileRole, cedarLanguage, cedarSetName } from "./plugin.js";
+import { cedarFileRole, cedarSetName, compileCedarDocuments, createCedarLanguage } from "./plugin.js";
 import { decideContext, fileDocument } from "./test-helpers.js";
 
 const env = createCelEnvironment();
+// In-memory documents only: these tests must not pick up files from disk.
+const cedarLanguage = createCedarLanguage({ readSiblings: false });
 
 const schema = `namespace Acme {
   entity User = { department: String, clearance: Long };
@@ -30,9 +35,10 @@ describe("file conventions", () => {
     expect(cedarLanguage.accepts(fileDocument("x/p.yaml", ""))).toBe(false);
   });
 
-  it("names a set after its directory", () => {
+  it("names a set after its directory's base name", () => {
     expect(cedarSetName(".")).toBe("cedar");
-    expect(cedarSetName("access/docs")).toBe("access/docs");
+    expect(cedarSetName("packs/access/docs")).toBe("docs");
+    expect(cedarSetName("/tmp/x/")).toBe("x");
   });
 });
 
@@ -105,5 +111,26 @@ describe("cedarLanguage.compile", () => {
     expect(two.errors[0]?.message).toContain("has 2: d/a.cedarschema, d/b.cedarschema.json");
     const lonely = cedarLanguage.compile([fileDocument("e/entities.json", "[]")], env);
     expect(lonely.errors[0]?.message).toContain("needs .cedar policy files next to it");
+  });
+});
+
+describe("a .cedar file loaded on its own", () => {
+  const dir = mkdtempSync(join(tmpdir(), "vigil-cedar-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("reads the schema and entities next to it from disk", () => {
+    writeFileSync(join(dir, "schema.cedarschema"), schema);
+    writeFileSync(join(dir, "entities.json"), JSON.stringify([{ uid: { type: "Acme::User", id: "bob" }, attrs: { department: "eng", clearance: 1 }, parents: [] }]));
+    const file = join(dir, "p.cedar");
+    const text = 'permit(principal, action == Acme::Action::"read", resource) when { principal.department == resource.department };';
+    writeFileSync(file, text);
+    const result = compileCedarDocuments([fileDocument(file, text)]);
+    expect(result.errors).toEqual([]);
+    const set = result.policies[0] as CompiledCedarPolicySet;
+    expect(set.meta.name).toBe(cedarSetName(dir));
+    expect(set.actionType).toBe("Acme::Action");
+    // bob's department comes from entities.json
+    const input = { principal: "Acme::User::\"bob\"", action: "read", resource: { type: "Acme::Document", id: "d", department: "eng", classification: 0 }, context: { mfa: false } };
+    expect(set.evaluate(decideContext(input))).toEqual([]);
   });
 });

@@ -4,8 +4,12 @@
  *   across the files: default deny, any satisfied forbid wins);
  * - at most one schema per directory: `*.cedarschema` (Cedar syntax) or `*.cedarschema.json`;
  * - entities: `entities.json` and `*.entities.json` in the same directory (Cedar entities JSON);
- * - the set is named after its directory relative to the load root (`cedar` at the root itself).
+ * - the set is named after its directory's base name (`cedar` when that is `.`);
+ * - when a `.cedar` file is loaded on its own (named explicitly), the schema and entities files in
+ *   its directory are read from disk too, so the set means the same as in a directory scan.
  */
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { VigilError } from "../../core/errors.js";
 import type { CelEnvironment } from "../cel/api.js";
 import type { CompileResult, PolicyDocument, PolicyLanguagePlugin } from "../language.js";
@@ -39,10 +43,32 @@ export function cedarFileRole(file: string): CedarFileRole | undefined {
   return undefined;
 }
 
-/** The policy name of the set in a directory: the directory relative to the load root, `cedar` for the root. */
+/** The policy name of the set in a directory: the directory's base name, `cedar` for `.`, `/` or ``. */
 export function cedarSetName(directory: string): string {
-  const trimmed = directory.replace(/^\.\//, "").replace(/\/$/, "");
-  return trimmed === "" || trimmed === "." ? "cedar" : trimmed;
+  const name = basename(directory.replace(/\/+$/, ""));
+  return name === "" || name === "." || name === ".." ? "cedar" : name;
+}
+
+export interface CedarCompileOptions {
+  /** Read schema/entities files from the set's directory on disk when no document brought them (default true). */
+  readonly readSiblings?: boolean;
+}
+
+/** Schema and entities files in `directory` on disk that are not among `known`. Never throws. */
+function siblingFiles(directory: string, known: ReadonlySet<string>): { file: string; role: CedarFileRole; text: string }[] {
+  try {
+    if (!existsSync(directory)) return [];
+    const out: { file: string; role: CedarFileRole; text: string }[] = [];
+    for (const name of readdirSync(directory).sort()) {
+      const role = cedarFileRole(name);
+      const file = directory === "." ? name : join(directory, name);
+      if (role === undefined || role === "policy" || known.has(normalize(file))) continue;
+      out.push({ file, role, text: readFileSync(file, "utf8") });
+    }
+    return out;
+  } catch {
+    return [];
+  }
 }
 
 function textOf(document: PolicyDocument): string {
@@ -52,7 +78,7 @@ function textOf(document: PolicyDocument): string {
 }
 
 /** Groups documents by directory and compiles each group as one Cedar policy set. */
-export function compileCedarDocuments(documents: readonly PolicyDocument[]): CompileResult {
+export function compileCedarDocuments(documents: readonly PolicyDocument[], options: CedarCompileOptions = {}): CompileResult {
   const groups = new Map<string, { policies: CedarSourceFile[]; schemas: CedarSourceFile[]; entities: CedarSourceFile[] }>();
   const seenFiles = new Set<string>();
   for (const document of documents) {
@@ -69,6 +95,15 @@ export function compileCedarDocuments(documents: readonly PolicyDocument[]): Com
     if (role === "policy") group.policies.push(source);
     else if (role === "schema") group.schemas.push(source);
     else group.entities.push(source);
+  }
+  if (options.readSiblings !== false) {
+    const known = new Set([...seenFiles].map(normalize));
+    for (const [directory, group] of groups) {
+      if (group.policies.length === 0 || group.schemas.length > 0 || group.entities.length > 0) continue;
+      for (const sibling of siblingFiles(directory, known)) {
+        (sibling.role === "schema" ? group.schemas : group.entities).push({ file: sibling.file, text: sibling.text });
+      }
+    }
   }
   const policies: CompiledPolicy[] = [];
   const errors: VigilError[] = [];
@@ -93,11 +128,11 @@ export function compileCedarDocuments(documents: readonly PolicyDocument[]): Com
 }
 
 /** Creates the Cedar language plugin for the policy loader. */
-export function createCedarLanguage(): PolicyLanguagePlugin {
+export function createCedarLanguage(options: CedarCompileOptions = {}): PolicyLanguagePlugin {
   return {
     name: "cedar",
     accepts: (document: PolicyDocument) => cedarFileRole(document.file) !== undefined,
-    compile: (documents: readonly PolicyDocument[], _env: CelEnvironment) => compileCedarDocuments(documents),
+    compile: (documents: readonly PolicyDocument[], _env: CelEnvironment) => compileCedarDocuments(documents, options),
   };
 }
 
