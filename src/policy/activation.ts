@@ -1,0 +1,113 @@
+/**
+ * The CEL activation every policy language shares: built ONCE per Context (cached in a WeakMap)
+ * and handed to every policy evaluated for that context.
+ *
+ * Variables (documented in docs/policies.md):
+ * - `input`: `ctx.input` (for events, `event.data`; for decide requests, the request input).
+ * - each top-level key of `ctx.input` when `ctx.input` is a plain object (`principal`, `resource`,
+ *   `action`, `request`, `object`, `requestParameters`...), except the reserved names below.
+ * - `event`: the CloudEvent envelope (`id`, `source`, `type`, `subject`, `time`, `data`...).
+ * - `context`: the fields of `ctx.input.context` (when it is an object) overlaid by Vigil's own
+ *   context: `posture`, `signals`, `entities`, `history`, `features`. Vigil's keys always win, so a
+ *   request cannot spoof its posture, signals or history.
+ * - `now`: the evaluation time (`ctx.now`) as a CEL timestamp (a JS Date at the boundary).
+ * - `variables`: a policy's own `spec.variables`; empty here, each policy supplies its own.
+ */
+import type { Context, EntityHistory } from "../core/context.js";
+
+/** Names an input key can never take: Vigil's own roots, and CEL type names. */
+export const reservedActivationNames: ReadonlySet<string> = new Set([
+  "input", "event", "context", "now", "variables",
+  "int", "uint", "double", "bool", "string", "bytes", "list", "map", "null_type", "type", "dyn",
+]);
+
+export type Activation = Readonly<Record<string, unknown>> & {
+  readonly input: unknown;
+  readonly event: unknown;
+  readonly context: Readonly<Record<string, unknown>>;
+  readonly now: Date;
+  readonly variables: Readonly<Record<string, unknown>>;
+};
+
+const emptyVariables: Readonly<Record<string, unknown>> = Object.freeze({});
+const emptyHistory: EntityHistory = Object.freeze({ violations30d: 0, recent: Object.freeze([]) });
+const emptyRecord: Readonly<Record<string, unknown>> = Object.freeze({});
+
+const cache = new WeakMap<Context, Activation>();
+
+/** True for `{...}` objects (not arrays, Dates, Maps, class instances). */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== "object") return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Builds the activation for a context. Pure: the same context always gives an equal activation;
+ * values are shared with the context, never copied deeply. Prefer `activationFor`, which caches.
+ */
+export function buildActivation(ctx: Context): Activation {
+  const input = ctx.input;
+  const activation: Record<string, unknown> = {};
+  let requestContext: Record<string, unknown> | undefined;
+  if (isPlainObject(input)) {
+    for (const key in input) {
+      if (!Object.prototype.hasOwnProperty.call(input, key)) continue;
+      if (key === "context") {
+        const value = input[key];
+        if (isPlainObject(value)) requestContext = value;
+      }
+      if (reservedActivationNames.has(key)) continue;
+      activation[key] = input[key];
+    }
+  }
+  const context: Record<string, unknown> = requestContext === undefined ? {} : { ...requestContext };
+  // INVARIANT: Vigil's own keys are written last, so request fields of the same name never win.
+  context["posture"] = ctx.posture;
+  context["signals"] = ctx.signals ?? emptyRecord;
+  context["entities"] = ctx.entities ?? emptyRecord;
+  context["history"] = ctx.history ?? emptyHistory;
+  context["features"] = ctx.features ?? emptyRecord;
+  activation["input"] = input;
+  activation["event"] = ctx.event;
+  activation["context"] = context;
+  activation["now"] = parseNow(ctx.now);
+  activation["variables"] = emptyVariables;
+  return activation as Activation;
+}
+
+function parseNow(now: string): Date {
+  const date = new Date(now);
+  return Number.isNaN(date.getTime()) ? new Date(0) : date;
+}
+
+/** The activation of a context, built on first use and cached for the context's lifetime. */
+export function activationFor(ctx: Context): Activation {
+  let activation = cache.get(ctx);
+  if (activation === undefined) {
+    activation = buildActivation(ctx);
+    cache.set(ctx, activation);
+  }
+  return activation;
+}
+
+/** The same activation with a policy's own `variables` object (a shallow copy; the base is untouched). */
+export function withVariables(activation: Activation, variables: Readonly<Record<string, unknown>>): Activation {
+  return { ...activation, variables } as Activation;
+}
+
+/**
+ * Reads a dotted path (`resource.kind`, `input.action`) from an activation; `undefined` when any
+ * step is missing. Keys containing dots cannot be addressed (index keys never need them).
+ */
+export function readPath(root: Readonly<Record<string, unknown>>, segments: readonly string[]): unknown {
+  let current: unknown = root;
+  for (let i = 0; i < segments.length; i++) {
+    if (current === null || typeof current !== "object") return undefined;
+    const segment = segments[i] as string;
+    if (current instanceof Map) current = current.get(segment);
+    else if (Object.prototype.hasOwnProperty.call(current, segment)) current = (current as Record<string, unknown>)[segment];
+    else return undefined;
+  }
+  return current;
+}

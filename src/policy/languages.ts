@@ -1,0 +1,32 @@
+/**
+ * The registry of policy languages the loader knows. Each language adds ONE entry here: its plugin,
+ * the `apiVersion kind` pairs it accepts (for "Vigil knows: ..." messages), and the non-YAML file
+ * extensions it reads (e.g. `.cedar`), if any.
+ */
+import type { PolicyLanguagePlugin } from "./language.js";
+import { vigilPolicyLanguage } from "./vigil/plugin.js";
+
+export interface PolicyLanguageRegistration {
+  readonly plugin: PolicyLanguagePlugin;
+  /** `apiVersion kind` pairs, e.g. `vigil.dev/v1 Policy`. */
+  readonly kinds: readonly string[];
+  /** Non-YAML file extensions (with the dot) whose files are offered to this plugin as `{ text }`. */
+  readonly extensions?: readonly string[];
+}
+
+export const policyLanguages: readonly PolicyLanguageRegistration[] = [
+  { plugin: vigilPolicyLanguage, kinds: ["vigil.dev/v1 Policy"] },
+];
+
+/**
+ * Documents that belong next to policies but are not policies (test suites): the loader passes
+ * over them silently; their runners read them.
+ */
+export const nonPolicyKinds: readonly string[] = ["vigil.dev/v1 PolicyTest", "cli.kyverno.io/v1alpha1 Test"];
+
+/**
+ * API groups of policy languages. In a directory scan, a document of one of these groups that no
+ * plugin accepts is an error (a typo or an unsupported kind); documents of other groups (a Pod,
+ * a values file) are data and are skipped.
+ */
+export const policyApiGroups: readonly string[] = ["vigil.dev", "kyverno.io", "policies.kyverno.io", "admissionregistration.k8s.io", "cedar-policy.com"];

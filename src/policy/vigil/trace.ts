@@ -1,0 +1,79 @@
+/**
+ * Trace steps for native findings. Built only for findings that are returned (violations and
+ * errors on the hot path; passes and skips in explain mode), never for the common "nothing to
+ * report" case.
+ */
+import type { TraceStep } from "../../core/finding.js";
+import type { CelActivation, CelOutcome, CelProgram } from "../cel/api.js";
+import { readPath } from "../activation.js";
+
+const MAX_STRING = 200;
+const MAX_ITEMS = 20;
+const MAX_DEPTH = 4;
+
+/** A JSON-safe, bounded copy of a value for traces (long strings and big lists are truncated). */
+export function traceValue(value: unknown, depth = 0): unknown {
+  if (value === null || typeof value === "boolean") return value;
+  if (typeof value === "number") return Number.isFinite(value) ? value : String(value);
+  if (typeof value === "bigint") return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+  if (typeof value === "string") return value.length > MAX_STRING ? `${value.slice(0, MAX_STRING)}...(${value.length} chars)` : value;
+  if (value === undefined) return null;
+  if (value instanceof Date) return value.toISOString();
+  if (value instanceof Uint8Array) return `<${value.length} bytes>`;
+  if (depth >= MAX_DEPTH) return Array.isArray(value) ? `<list of ${value.length}>` : "<map>";
+  if (Array.isArray(value)) {
+    const items = value.slice(0, MAX_ITEMS).map((item) => traceValue(item, depth + 1));
+    if (value.length > MAX_ITEMS) items.push(`...(${value.length - MAX_ITEMS} more)`);
+    return items;
+  }
+  if (value instanceof Map) return traceValue(Object.fromEntries(value), depth);
+  if (typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    let count = 0;
+    for (const [key, item] of Object.entries(value)) {
+      if (count++ >= MAX_ITEMS) { out["..."] = `${Object.keys(value).length - MAX_ITEMS} more keys`; break; }
+      out[key] = traceValue(item, depth + 1);
+    }
+    return out;
+  }
+  return String(value);
+}
+
+/** Values of the attribute paths an expression references (missing paths are left out). */
+export function referenceInputs(program: CelProgram, activation: CelActivation): Record<string, unknown> | undefined {
+  if (program.references.length === 0) return undefined;
+  let inputs: Record<string, unknown> | undefined;
+  for (const reference of program.references) {
+    const value = readPath(activation, reference.split("."));
+    if (value === undefined) continue;
+    (inputs ??= {})[reference] = traceValue(value);
+  }
+  return inputs;
+}
+
+/** One step for an expression and its outcome, with its top-level terms as children when asked. */
+export function expressionStep(
+  kind: TraceStep["kind"],
+  program: CelProgram,
+  outcome: CelOutcome,
+  activation: CelActivation,
+  withTerms: boolean,
+): TraceStep {
+  const inputs = referenceInputs(program, activation);
+  const children = withTerms ? termSteps(program, activation) : undefined;
+  return {
+    kind,
+    expr: program.source,
+    ...(outcome.ok ? { value: traceValue(outcome.value) } : { error: outcome.error.message }),
+    ...(inputs === undefined ? {} : { inputs }),
+    ...(children === undefined ? {} : { children }),
+  };
+}
+
+/** Each top-level conjunct/disjunct evaluated on its own, so a trace says which one decided. */
+export function termSteps(program: CelProgram, activation: CelActivation): TraceStep[] | undefined {
+  const terms = program.terms;
+  if (terms === undefined || terms.parts.length < 2) return undefined;
+  const kind = terms.operator === "&&" ? "conjunct" : "disjunct";
+  return terms.parts.map((part) => expressionStep(kind, part, part.evaluate(activation), activation, false));
+}
