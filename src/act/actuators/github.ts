@@ -1,0 +1,254 @@
+import { Octokit } from "@octokit/rest";
+import type { ActionPlan, Actuator } from "../../core/index.js";
+import { requireText, requireUrl } from "./config-checks.js";
+import { ActuatorApiError, defineActuator, withTimeout } from "./define.js";
+import type { OperationContext } from "./define.js";
+import { read } from "./params.js";
+import type { ActionKindSpec, ActuatorRuntime, GitHubActuatorConfig, ParamSpec } from "./types.js";
+
+const NAME = /^[A-Za-z0-9_.-]{1,100}$/;
+const SHA = /^[0-9a-fA-F]{40}$/;
+const repoParams: readonly ParamSpec[] = [
+  { name: "owner", type: "string", required: true, pattern: NAME, description: "repository owner (user or organisation)" },
+  { name: "repo", type: "string", required: true, pattern: NAME, description: "repository name" },
+];
+
+export const githubCommitStatusSpec: ActionKindSpec = {
+  kind: "github.commit-status",
+  provider: "github",
+  summary: "Set a commit status (POST /repos/{owner}/{repo}/statuses/{sha}) for a context, e.g. failure on `vigil`.",
+  params: [
+    ...repoParams,
+    { name: "sha", type: "string", required: true, pattern: SHA, description: "full 40-hex commit SHA" },
+    { name: "state", type: "string", required: true, enum: ["error", "failure", "pending", "success"], description: "status state" },
+    { name: "context", type: "string", required: false, default: "vigil", description: "status context (the check's name on the PR)" },
+    { name: "description", type: "string", required: false, description: "short description (GitHub keeps 140 characters)" },
+    { name: "targetUrl", type: "string", required: false, pattern: /^https?:\/\//, description: "link shown with the status (e.g. the decision's explanation)" },
+  ],
+  reversible: true,
+  undo: "restores the context's previous status (read before applying), or sets it to success when there was none",
+  dryRun: "reads the commit's combined status (GET …/commits/{sha}/status) and returns the status that would be posted",
+};
+
+export const githubCheckRunSpec: ActionKindSpec = {
+  kind: "github.check-run",
+  provider: "github",
+  summary: "Create a completed check run (POST /repos/{owner}/{repo}/check-runs) with a conclusion and a summary; needs a GitHub App token.",
+  params: [
+    ...repoParams,
+    { name: "headSha", type: "string", required: true, pattern: SHA, description: "full 40-hex commit SHA" },
+    { name: "name", type: "string", required: false, default: "vigil", description: "check run name" },
+    { name: "conclusion", type: "string", required: true, enum: ["action_required", "cancelled", "failure", "neutral", "success", "skipped", "timed_out"], description: "check conclusion" },
+    { name: "title", type: "string", required: true, description: "output title" },
+    { name: "summary", type: "string", required: true, description: "output summary (Markdown)" },
+    { name: "text", type: "string", required: false, description: "output details (Markdown)" },
+    { name: "detailsUrl", type: "string", required: false, pattern: /^https?:\/\//, description: "link to the decision" },
+  ],
+  reversible: true,
+  undo: "updates the check run (PATCH …/check-runs/{id}) to conclusion success, titled as reverted",
+  dryRun: "sends nothing; returns the check run that would be created",
+};
+
+export const githubPrCommentSpec: ActionKindSpec = {
+  kind: "github.pr-comment",
+  provider: "github",
+  summary: "Comment on a pull request or issue (POST /repos/{owner}/{repo}/issues/{number}/comments); a comment already posted for the same idempotency key is not posted again.",
+  params: [
+    ...repoParams,
+    { name: "number", type: "integer", required: true, min: 1, description: "pull request (or issue) number" },
+    { name: "body", type: "string", required: true, description: "comment text (Markdown)" },
+  ],
+  reversible: true,
+  undo: "deletes the comment (DELETE /repos/{owner}/{repo}/issues/comments/{id})",
+  dryRun: "sends nothing; returns the comment that would be posted",
+};
+
+/** The hidden marker that makes a PR comment findable by idempotency key. */
+export function commentMarker(idempotencyKey: string): string {
+  return `<!-- vigil:action idempotency-key=${encodeURIComponent(idempotencyKey)} -->`;
+}
+
+interface OctokitLikeError {
+  readonly status?: number;
+  readonly message?: string;
+  readonly request?: { readonly method?: string; readonly url?: string };
+  readonly response?: { readonly data?: unknown };
+}
+
+/** Turns an Octokit RequestError into an ActuatorApiError naming GitHub's message and validation errors. */
+function githubError(error: unknown, what: string): ActuatorApiError {
+  const failure = (error ?? {}) as OctokitLikeError;
+  if (typeof failure.status !== "number") {
+    return new ActuatorApiError(`GitHub API ${what} got no answer: ${failure.message ?? String(error)}`, { cause: error });
+  }
+  const data = (failure.response?.data ?? {}) as { message?: string; errors?: readonly { message?: string; field?: string; code?: string }[] };
+  const details = (data.errors ?? []).map((item) => item.message ?? [item.field, item.code].filter(Boolean).join(" ")).filter(Boolean);
+  return new ActuatorApiError(
+    `GitHub API ${what} answered HTTP ${failure.status}: ${data.message ?? failure.message ?? "(no message)"}${details.length > 0 ? ` (${details.join("; ")})` : ""}`,
+    { status: failure.status, ...(data.message ? { apiCode: data.message } : {}), cause: error },
+  );
+}
+
+type Repo = { owner: string; repo: string };
+const repoOf = (plan: ActionPlan): Repo => ({ owner: read.string(plan.params, "owner"), repo: read.string(plan.params, "repo") });
+
+/**
+ * The GitHub actuators (`github.commit-status`, `github.check-run`, `github.pr-comment`) over
+ * Octokit with token auth, against `baseUrl` (GitHub.com, GHES, or a test server). Every API
+ * error becomes a failed result naming GitHub's message.
+ */
+export function createGitHubActuators(config: GitHubActuatorConfig, runtime: ActuatorRuntime): Actuator[] {
+  const token = requireText("actuators.github.token", config.token);
+  const baseUrl = config.baseUrl === undefined ? "https://api.github.com" : requireUrl("actuators.github.baseUrl", config.baseUrl);
+  const timeoutMs = config.timeoutMs ?? 10_000;
+  const quiet = (): void => undefined;
+  // Failures are reported in ActionResults; Octokit's own request log would repeat them on stderr.
+  const octokit = new Octokit({ auth: token, baseUrl, userAgent: config.userAgent ?? "vigil", log: { debug: quiet, info: quiet, warn: console.warn, error: quiet } });
+
+  async function call<T>(what: string, context: OperationContext, run: (request: { signal: AbortSignal }) => Promise<{ data: T }>): Promise<T> {
+    try {
+      return (await run({ signal: withTimeout(timeoutMs, context.signal) })).data;
+    } catch (error) {
+      throw githubError(error, what);
+    }
+  }
+
+  async function contextStatus(plan: ActionPlan, context: OperationContext): Promise<{ state: string; description: string | null; target_url: string | null } | undefined> {
+    const { owner, repo } = repoOf(plan);
+    const ref = read.string(plan.params, "sha");
+    const name = read.optionalString(plan.params, "context") ?? "vigil";
+    const combined = await call(`GET /repos/${owner}/${repo}/commits/${ref}/status`, context, (request) =>
+      octokit.rest.repos.getCombinedStatusForRef({ owner, repo, ref, per_page: 100, request }),
+    );
+    return combined.statuses.find((status) => status.context === name);
+  }
+
+  async function postStatus(plan: ActionPlan, status: { state: "error" | "failure" | "pending" | "success"; description?: string | null; target_url?: string | null }, context: OperationContext) {
+    const { owner, repo } = repoOf(plan);
+    const sha = read.string(plan.params, "sha");
+    const name = read.optionalString(plan.params, "context") ?? "vigil";
+    const created = await call(`POST /repos/${owner}/${repo}/statuses/${sha}`, context, (request) =>
+      octokit.rest.repos.createCommitStatus({
+        owner,
+        repo,
+        sha,
+        context: name,
+        state: status.state,
+        ...(status.description ? { description: status.description.slice(0, 140) } : {}),
+        ...(status.target_url ? { target_url: status.target_url } : {}),
+        request,
+      }),
+    );
+    return { id: created.id, state: created.state, context: created.context };
+  }
+
+  const commitStatus = defineActuator(githubCommitStatusSpec, runtime, {
+    async preview(plan, context) {
+      const previous = await contextStatus(plan, context);
+      return { currentState: previous?.state ?? null, wouldPost: { state: read.string(plan.params, "state"), context: read.optionalString(plan.params, "context") ?? "vigil" } };
+    },
+    async apply(plan, context) {
+      const previous = await contextStatus(plan, context);
+      const posted = await postStatus(
+        plan,
+        {
+          state: read.string(plan.params, "state") as "error" | "failure" | "pending" | "success",
+          description: read.optionalString(plan.params, "description") ?? null,
+          target_url: read.optionalString(plan.params, "targetUrl") ?? null,
+        },
+        context,
+      );
+      const undo = previous
+        ? { state: previous.state, description: previous.description, targetUrl: previous.target_url }
+        : { state: "success", description: "Reverted by Vigil", targetUrl: null };
+      return { output: { ...posted, previousState: previous?.state ?? null }, undo };
+    },
+    async revert(plan, undo, context) {
+      const restored = await postStatus(
+        plan,
+        {
+          state: undo["state"] as "error" | "failure" | "pending" | "success",
+          description: typeof undo["description"] === "string" ? undo["description"] : null,
+          target_url: typeof undo["targetUrl"] === "string" ? undo["targetUrl"] : null,
+        },
+        context,
+      );
+      return { restored };
+    },
+  });
+
+  const checkRun = defineActuator(githubCheckRunSpec, runtime, {
+    async preview(plan) {
+      return { wouldCreate: { name: read.optionalString(plan.params, "name") ?? "vigil", conclusion: read.string(plan.params, "conclusion"), title: read.string(plan.params, "title") } };
+    },
+    async apply(plan, context) {
+      const { owner, repo } = repoOf(plan);
+      const text = read.optionalString(plan.params, "text");
+      const detailsUrl = read.optionalString(plan.params, "detailsUrl");
+      const created = await call(`POST /repos/${owner}/${repo}/check-runs`, context, (request) =>
+        octokit.rest.checks.create({
+          owner,
+          repo,
+          name: read.optionalString(plan.params, "name") ?? "vigil",
+          head_sha: read.string(plan.params, "headSha"),
+          status: "completed",
+          conclusion: read.string(plan.params, "conclusion") as "failure",
+          completed_at: runtime.clock.now().toISOString(),
+          external_id: plan.idempotencyKey,
+          ...(detailsUrl === undefined ? {} : { details_url: detailsUrl }),
+          output: { title: read.string(plan.params, "title"), summary: read.string(plan.params, "summary"), ...(text === undefined ? {} : { text }) },
+          request,
+        }),
+      );
+      return { output: { checkRunId: created.id, htmlUrl: created.html_url, conclusion: created.conclusion }, undo: { checkRunId: created.id } };
+    },
+    async revert(plan, undo, context) {
+      const { owner, repo } = repoOf(plan);
+      const checkRunId = Number(undo["checkRunId"]);
+      const updated = await call(`PATCH /repos/${owner}/${repo}/check-runs/${checkRunId}`, context, (request) =>
+        octokit.rest.checks.update({
+          owner,
+          repo,
+          check_run_id: checkRunId,
+          status: "completed",
+          conclusion: "success",
+          completed_at: runtime.clock.now().toISOString(),
+          output: { title: "Reverted by Vigil", summary: `Vigil undid action ${plan.id} (decision ${plan.decisionId}).` },
+          request,
+        }),
+      );
+      return { checkRunId: updated.id, conclusion: updated.conclusion };
+    },
+  });
+
+  const prComment = defineActuator(githubPrCommentSpec, runtime, {
+    async preview(plan) {
+      return { wouldComment: { number: read.optionalInteger(plan.params, "number"), body: read.string(plan.params, "body") } };
+    },
+    async apply(plan, context) {
+      const { owner, repo } = repoOf(plan);
+      const issueNumber = read.optionalInteger(plan.params, "number") ?? 0;
+      const marker = commentMarker(plan.idempotencyKey);
+      const path = `/repos/${owner}/${repo}/issues/${issueNumber}/comments`;
+      // INVARIANT: at most one comment per idempotency key; look through the newest 1000 comments.
+      for (let page = 1; page <= 10; page += 1) {
+        const comments = await call(`GET ${path}`, context, (request) => octokit.rest.issues.listComments({ owner, repo, issue_number: issueNumber, per_page: 100, page, request }));
+        const existing = comments.find((comment) => comment.body?.includes(marker) === true);
+        if (existing) return { output: { commentId: existing.id, htmlUrl: existing.html_url, deduplicated: true }, undo: { commentId: existing.id } };
+        if (comments.length < 100) break;
+      }
+      const created = await call(`POST ${path}`, context, (request) =>
+        octokit.rest.issues.createComment({ owner, repo, issue_number: issueNumber, body: `${read.string(plan.params, "body")}\n\n${marker}`, request }),
+      );
+      return { output: { commentId: created.id, htmlUrl: created.html_url, deduplicated: false }, undo: { commentId: created.id } };
+    },
+    async revert(plan, undo, context) {
+      const { owner, repo } = repoOf(plan);
+      const commentId = Number(undo["commentId"]);
+      await call(`DELETE /repos/${owner}/${repo}/issues/comments/${commentId}`, context, (request) => octokit.rest.issues.deleteComment({ owner, repo, comment_id: commentId, request }));
+      return { deletedCommentId: commentId };
+    },
+  });
+
+  return [commitStatus, checkRun, prComment];
+}
