@@ -5,6 +5,7 @@
  */
 import type { PolicyLanguagePlugin } from "./language.js";
 import { vigilPolicyLanguage } from "./vigil/plugin.js";
+import { cedarLanguage } from "./cedar/plugin.js";
 
 export interface PolicyLanguageRegistration {
   readonly plugin: PolicyLanguagePlugin;
@@ -16,6 +17,7 @@ export interface PolicyLanguageRegistration {
 
 export const policyLanguages: readonly PolicyLanguageRegistration[] = [
   { plugin: vigilPolicyLanguage, kinds: ["vigil.dev/v1 Policy"] },
+  { plugin: cedarLanguage, kinds: [], extensions: [".cedar", ".cedarschema"] },
 ];
 
 /**

@@ -5,8 +5,9 @@
  * - at most one schema per directory: `*.cedarschema` (Cedar syntax) or `*.cedarschema.json`;
  * - entities: `entities.json` and `*.entities.json` in the same directory (Cedar entities JSON);
  * - the set is named after its directory's base name (`cedar` when that is `.`);
- * - when a `.cedar` file is loaded on its own (named explicitly), the schema and entities files in
- *   its directory are read from disk too, so the set means the same as in a directory scan.
+ * - schema and entities files in a set's directory that no document brought (the loader scans
+ *   only `.cedar`/`.cedarschema`; a `.cedar` file may be named on its own) are read from disk, so a
+ *   set means the same however it was loaded.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -99,7 +100,7 @@ export function compileCedarDocuments(documents: readonly PolicyDocument[], opti
   if (options.readSiblings !== false) {
     const known = new Set([...seenFiles].map(normalize));
     for (const [directory, group] of groups) {
-      if (group.policies.length === 0 || group.schemas.length > 0 || group.entities.length > 0) continue;
+      if (group.policies.length === 0) continue;
       for (const sibling of siblingFiles(directory, known)) {
         (sibling.role === "schema" ? group.schemas : group.entities).push({ file: sibling.file, text: sibling.text });
       }
