@@ -1,0 +1,168 @@
+import { describe, expect, it } from "vitest";
+import { loadPolicyText } from "../load.js";
+import { isNativePolicy } from "./compile.js";
+
+const header = "apiVersion: vigil.dev/v1\nkind: Policy\nmetadata:\n  name: p\n";
+
+function errorsOf(text: string): { message: string; details: Record<string, unknown> }[] {
+  return loadPolicyText(text, "policies/p.yaml").errors.map((e) => ({ message: e.message, details: { ...e.details } }));
+}
+
+describe("native policy validation", () => {
+  it("rejects an unknown field with a suggestion, naming file, policy, field and line/column", () => {
+    const [e, ...rest] = errorsOf(`${header}spec:\n  rules:\n    - name: r\n      condtion: "true"\n`);
+    expect(rest).toEqual([]);
+    expect(e?.message).toContain('policies/p.yaml:8:17: policy "p": spec.rules[0].condtion unknown field "condtion"; did you mean "condition"?');
+    expect(e?.message).toContain("spec.rules[0].condition is required");
+    expect(e?.details).toMatchObject({ file: "policies/p.yaml", policy: "p", field: "spec.rules[0].condtion", line: 8, column: 17 });
+  });
+
+  it("reports bad enum values with a suggestion and every problem of the document", () => {
+    const [e] = errorsOf(`${header}spec:\n  on: com.example\n  rules:\n    - name: r\n      condition: "true"\n      severity: hgh\n      effect: block\n`);
+    expect(e?.message).toContain('spec.on must be a list, got the string "com.example"');
+    expect(e?.message).toContain('spec.rules[0].severity must be one of info, low, medium, high, critical, got the string "hgh"; did you mean "high"?');
+    expect(e?.message).toContain("spec.rules[0].effect must be one of deny, warn, audit");
+    expect(e?.message.split("\n")).toHaveLength(3);
+  });
+
+  it("validates names, duplicates and the document header", () => {
+    const [e] = errorsOf(`apiVersion: vigil.dev/v1\nkind: Policy\nmetadata:\n  name: Bad_Name\n  team: x\nspec:\n  rules:\n    - name: r\n      condition: "true"\n    - name: r\n      condition: "false"\n`);
+    expect(e?.message).toContain("metadata.name \"Bad_Name\" is not valid");
+    expect(e?.message).toContain('metadata.team unknown field "team"');
+    expect(e?.message).toContain('rule "r" is declared twice');
+  });
+
+  it("validates exceptions, remediation, enforcement and escalation", () => {
+    const [e] = errorsOf(`${header}spec:
+  rules:
+    - name: r
+      condition: "true"
+  exceptions:
+    - name: x
+      when: "true"
+      rules: [nope]
+  remediation:
+    - params: {}
+  enforcement:
+    floor: block
+    ceiling: notify
+    minConfidence: 2
+    mode: shadowed
+  escalation:
+    - notify: []
+      after: soon
+`);
+    const m = e?.message ?? "";
+    expect(m).toContain('spec.exceptions[0].rules[0] names rule "nope", which this policy does not have');
+    expect(m).toContain("spec.remediation[0].action is required");
+    expect(m).toContain('spec.enforcement.floor floor "block" is above ceiling "notify"');
+    expect(m).toContain("spec.enforcement.minConfidence must be a number between 0 and 1");
+    expect(m).toContain('spec.enforcement.mode must be one of enforce, shadow, got the string "shadowed"; did you mean "shadow"?');
+    expect(m).toContain("spec.escalation[0].notify must name at least one recipient");
+    expect(m).toContain("spec.escalation[0].after \"soon\" is not valid");
+  });
+
+  it("validates inline tests", () => {
+    const [e] = errorsOf(`${header}spec:\n  rules:\n    - name: r\n      condition: "true"\n  tests:\n    - name: t\n      input: {}\n      expect: {}\n    - name: u\n      expect: { violation: [r] }\n`);
+    expect(e?.message).toContain("spec.tests[0].expect must say what is expected");
+    expect(e?.message).toContain('spec.tests[1].expect.violation unknown field "violation"; did you mean "violations"?');
+  });
+
+  it("places a CEL syntax error at its line and column inside a literal block", () => {
+    const text = `${header}spec:\n  rules:\n    - name: r\n      condition: |\n        principal.role == "dev" &&\n          resource.kind == == "Pod"\n`;
+    const [e] = errorsOf(text);
+    expect(e?.details).toMatchObject({ file: "policies/p.yaml", policy: "p", field: "spec.rules[0].condition" });
+    const line = text.split("\n")[(e?.details["line"] as number) - 1] ?? "";
+    expect(line).toContain("resource.kind == == ");
+    const column = e?.details["column"] as number;
+    expect(column).toBeGreaterThan(line.indexOf("resource"));
+    expect(column).toBeLessThanOrEqual(line.length);
+    expect(e?.message).toMatch(/^policies\/p\.yaml:10:\d+: policy "p": spec\.rules\[0\]\.condition has a CEL error/);
+  });
+
+  it("places a CEL error of a plain scalar on its line", () => {
+    const [e] = errorsOf(`${header}spec:\n  match: resource.kind == )\n  rules:\n    - name: r\n      condition: "true"\n`);
+    expect(e?.details).toMatchObject({ field: "spec.match", line: 6 });
+    expect(e?.details["column"] as number).toBeGreaterThanOrEqual(10);
+  });
+
+  it("reports CEL errors inside message templates and remediation params", () => {
+    const [e] = errorsOf(`${header}spec:\n  rules:\n    - name: r\n      condition: "true"\n      message: "bad {{ a. }} end"\n  remediation:\n    - action: webhook\n      params: { url: "{{ ) }}" }\n`);
+    expect(e?.message).toContain("spec.rules[0].message has a CEL error");
+    expect(e?.message).toContain("spec.remediation[0].params.url has a CEL error");
+  });
+
+  it("checks variable references: declared, and earlier only", () => {
+    const [e] = errorsOf(`${header}spec:
+  variables:
+    - name: first
+      expression: variables.second + 1
+    - name: second
+      expression: "1"
+  rules:
+    - name: r
+      condition: variables.secnd > 0 && variables["first"] > 0 && "variables.ignored" != ""
+`);
+    const m = e?.message ?? "";
+    expect(m).toContain("spec.variables[0].expression uses variables.second, declared at or after this point");
+    expect(m).toContain('spec.rules[0].condition uses variables.secnd, which is not declared (did you mean "second"?)');
+    expect(m).not.toContain("ignored");
+    expect(m).not.toContain("variables.first,");
+  });
+
+  it("a broken policy does not stop the others", () => {
+    const text = `${header}spec:\n  rules:\n    - name: r\n      condition: "(("\n---\napiVersion: vigil.dev/v1\nkind: Policy\nmetadata:\n  name: ok\nspec:\n  rules:\n    - name: r\n      condition: "true"\n`;
+    const result = loadPolicyText(text, "two.yaml");
+    expect(result.policies.map((p) => p.meta.name)).toEqual(["ok"]);
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors[0]?.code).toBe("VIGIL_POLICY_COMPILE");
+  });
+
+  it("fills PolicyMeta from the document, enforcement and escalation included", () => {
+    const result = loadPolicyText(`apiVersion: vigil.dev/v1
+kind: Policy
+metadata:
+  name: meta-check
+  owner: team-a
+  description: d
+  labels: { pack: aws, tier: 1 }
+spec:
+  on: [com.amazonaws.cloudtrail]
+  rules:
+    - name: r
+      condition: "true"
+  enforcement:
+    tier: block
+    floor: notify
+    ceiling: remediate
+    adaptive:
+      - when: context.posture.level == "incident"
+        tier: remediate
+        reason: incident
+    minConfidence: 0.7
+    mode: shadow
+    dryRun: true
+    safeDefault: approve
+  escalation:
+    - notify: [alice]
+      after: 15m
+`, "m.yaml");
+    expect(result.errors).toEqual([]);
+    const p = result.policies[0];
+    expect(p?.meta).toMatchObject({
+      name: "meta-check", language: "vigil", owner: "team-a", description: "d", labels: { pack: "aws", tier: "1" },
+      on: ["com.amazonaws.cloudtrail"], source: "m.yaml (document 0)",
+      enforcement: { tier: "block", floor: "notify", ceiling: "remediate", adaptive: [{ when: 'context.posture.level == "incident"', tier: "remediate", reason: "incident" }], minConfidence: 0.7, mode: "shadow", dryRun: true, safeDefault: "approve" },
+      escalation: [{ notify: ["alice"], after: "15m" }],
+    });
+    expect(p !== undefined && isNativePolicy(p)).toBe(true);
+  });
+
+  it("the revision follows content, not formatting", () => {
+    const a = loadPolicyText(`${header}spec:\n  rules:\n    - name: r\n      condition: "true"\n`).policies[0]?.meta.revision;
+    const b = loadPolicyText(`${header}spec:\n  rules: [{ condition: "true", name: r }]\n`).policies[0]?.meta.revision;
+    const c = loadPolicyText(`${header}spec:\n  rules: [{ condition: "false", name: r }]\n`).policies[0]?.meta.revision;
+    expect(a).toBe(b);
+    expect(a).not.toBe(c);
+  });
+});
