@@ -1,0 +1,186 @@
+import { EventTypes, type Event } from "../core/index.js";
+import {
+  failure,
+  place,
+  position,
+  problem,
+  type Conversion,
+  type FieldProblem,
+  type IngestResult,
+} from "./results.js";
+import {
+  createContentIdAllocator,
+  field,
+  fieldName,
+  isRecord,
+  kindOf,
+  upstreamTime,
+  type ContentIdAllocator,
+  type JsonRecord,
+} from "./values.js";
+
+/**
+ * AWS CloudTrail → `com.amazonaws.cloudtrail`, from a single record, a `{ "Records": [...] }`
+ * file (CloudTrail's S3 delivery format) or an EventBridge envelope (`detail-type: "AWS API
+ * Call via CloudTrail"`). Other EventBridge events become `com.amazonaws.eventbridge`.
+ *
+ * Mapping: id = `eventID` (content hash when absent), source = `aws.<service>` from
+ * `eventSource` (`s3.amazonaws.com` → `aws.s3`, the same name EventBridge uses), time =
+ * `eventTime`, subject = the principal ARN (`userIdentity.arn`, else `invokedBy`, else
+ * `principalId`, else `accountId`), data = the record unchanged.
+ */
+
+export const EVENTBRIDGE_TYPE = "com.amazonaws.eventbridge";
+export const CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail";
+
+export interface CloudTrailOptions {
+  /** Shares content-id numbering across the items of one input (see createContentIdAllocator). */
+  readonly ids?: ContentIdAllocator;
+}
+
+/**
+ * Checks that a value is a CloudTrail record: an object with string `eventSource` and
+ * `eventName` (any letter case). `prefix` is prepended to field names. Never throws.
+ */
+export function validateCloudTrailRecord(record: unknown, prefix = ""): FieldProblem[] {
+  const at = (name: string): string => (prefix === "" ? name : `${prefix}.${name}`);
+  if (!isRecord(record)) {
+    return [problem(prefix === "" ? "(record)" : prefix, `a CloudTrail record is a JSON object, got ${kindOf(record)}: send one element of a CloudTrail "Records" array`)];
+  }
+  const problems: FieldProblem[] = [];
+  for (const [name, example] of [["eventSource", "s3.amazonaws.com"], ["eventName", "PutBucketPolicy"]] as const) {
+    const value = field(record, name);
+    if (typeof value !== "string" || value.length === 0) {
+      problems.push(
+        problem(
+          at(fieldName(record, name)),
+          `\`${at(fieldName(record, name))}\` is ${kindOf(value)}: a CloudTrail record names the ${name === "eventSource" ? "AWS service" : "API call"} in \`${name}\` (e.g. "${example}"); send the record as CloudTrail wrote it`,
+        ),
+      );
+    }
+  }
+  return problems;
+}
+
+/** `s3.amazonaws.com` → `aws.s3`; anything else → `aws.<eventSource>`. */
+export function cloudTrailSource(eventSource: string): string {
+  const service = eventSource.replace(/\.amazonaws\.com$/i, "");
+  return `aws.${service}`;
+}
+
+/** The principal the record is about, per the fallback order in the module comment. */
+export function cloudTrailPrincipal(record: JsonRecord): string | undefined {
+  const identity = field(record, "userIdentity");
+  if (!isRecord(identity)) return undefined;
+  for (const name of ["arn", "invokedBy", "principalId", "accountId"]) {
+    const value = field(identity, name);
+    if (typeof value === "string" && value.length > 0) return value;
+  }
+  return undefined;
+}
+
+function convertRecord(record: unknown, ids: ContentIdAllocator, fallback: { id?: string; time?: string } = {}, prefix = ""): Conversion {
+  const problems = validateCloudTrailRecord(record, prefix);
+  if (problems.length > 0 || !isRecord(record)) return { problems };
+  const warnings: string[] = [];
+  const eventId = field(record, "eventID");
+  const id = typeof eventId === "string" && eventId.length > 0 ? eventId : (fallback.id ?? ids.idFor(record));
+  const timed = upstreamTime(field(record, "eventTime"), fieldName(record, "eventTime"));
+  if (timed.warning !== undefined) warnings.push(timed.warning);
+  const time = timed.time ?? fallback.time;
+  const subject = cloudTrailPrincipal(record);
+  const event: Event = {
+    specversion: "1.0",
+    id,
+    source: cloudTrailSource(field(record, "eventSource") as string),
+    type: EventTypes.cloudTrail,
+    ...(subject === undefined ? {} : { subject }),
+    ...(time === undefined ? {} : { time }),
+    datacontenttype: "application/json",
+    data: record,
+  };
+  return { event, warnings };
+}
+
+/** One CloudTrail record → one event (`index` 0). Never throws. */
+export function cloudTrailRecordToEvent(record: unknown, options: CloudTrailOptions = {}): IngestResult {
+  return place(convertRecord(record, options.ids ?? createContentIdAllocator()), position(0));
+}
+
+/**
+ * A CloudTrail log file (`{ "Records": [...] }`) → one result per record, by index. A file
+ * without a `Records` array is one failure with field `Records`. Never throws.
+ */
+export function cloudTrailFileToEvents(file: unknown, options: CloudTrailOptions = {}): IngestResult[] {
+  const records = isRecord(file) ? file["Records"] : undefined;
+  if (!Array.isArray(records)) {
+    return [
+      failure(
+        [problem("Records", `a CloudTrail log file is {"Records": [...]}; \`Records\` is ${kindOf(records)}: send the file as CloudTrail delivered it (gunzipped or gzipped)`)],
+        position(0),
+      ),
+    ];
+  }
+  const ids = options.ids ?? createContentIdAllocator();
+  return records.map((record, index) => place(convertRecord(record, ids, {}, `Records[${index}]`), position(index)));
+}
+
+/** True when a value is an EventBridge envelope (`detail-type`, `source`, `detail`). */
+export function isEventBridgeEnvelope(value: unknown): value is JsonRecord {
+  return isRecord(value) && typeof value["detail-type"] === "string" && "detail" in value && "source" in value;
+}
+
+/**
+ * An EventBridge event → an event. `AWS API Call via CloudTrail` envelopes become
+ * `com.amazonaws.cloudtrail` with `data` = `detail` (the record), id = `detail.eventID` (so the
+ * same call delivered by S3 and by EventBridge has one id), falling back to the envelope's
+ * `id` and `time`. Any other detail-type becomes `com.amazonaws.eventbridge` with the whole
+ * envelope as data, id = `id`, source = `source` (e.g. `aws.guardduty`), time = `time`,
+ * subject = `resources[0]`. Never throws.
+ */
+export function eventBridgeToEvent(envelope: unknown, options: CloudTrailOptions = {}): IngestResult {
+  return place(convertEventBridge(envelope, options.ids ?? createContentIdAllocator()), position(0));
+}
+
+export function convertEventBridge(envelope: unknown, ids: ContentIdAllocator): Conversion {
+  if (!isEventBridgeEnvelope(envelope)) {
+    return {
+      problems: [problem("detail-type", 'an EventBridge event has "detail-type", "source" and "detail": send the event as EventBridge delivered it')],
+    };
+  }
+  const envelopeId = typeof envelope["id"] === "string" && envelope["id"].length > 0 ? envelope["id"] : undefined;
+  const envelopeTime = upstreamTime(envelope["time"], "time");
+  if (envelope["detail-type"] === CLOUDTRAIL_DETAIL_TYPE) {
+    return convertRecord(envelope["detail"], ids, {
+      ...(envelopeId === undefined ? {} : { id: envelopeId }),
+      ...(envelopeTime.time === undefined ? {} : { time: envelopeTime.time }),
+    }, "detail");
+  }
+  const source = envelope["source"];
+  if (typeof source !== "string" || source.length === 0) {
+    return { problems: [problem("source", `\`source\` is ${kindOf(source)}: EventBridge names the emitting service in \`source\`, e.g. "aws.guardduty"`)] };
+  }
+  const resources = envelope["resources"];
+  const subject = Array.isArray(resources) && typeof resources[0] === "string" ? resources[0] : undefined;
+  const event: Event = {
+    specversion: "1.0",
+    id: envelopeId ?? ids.idFor(envelope),
+    source,
+    type: EVENTBRIDGE_TYPE,
+    ...(subject === undefined ? {} : { subject }),
+    ...(envelopeTime.time === undefined ? {} : { time: envelopeTime.time }),
+    datacontenttype: "application/json",
+    data: envelope,
+  };
+  return { event, warnings: envelopeTime.warning === undefined ? [] : [envelopeTime.warning] };
+}
+
+/** Single-record conversion for the sniffer (shares the input's id allocator). */
+export function convertCloudTrailRecord(record: unknown, ids: ContentIdAllocator): Conversion {
+  return convertRecord(record, ids);
+}
+
+/** True when a value looks like a CloudTrail record (has `eventSource` and `eventName`). */
+export function looksLikeCloudTrailRecord(value: unknown): boolean {
+  return isRecord(value) && field(value, "eventSource") !== undefined && field(value, "eventName") !== undefined;
+}

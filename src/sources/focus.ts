@@ -1,0 +1,265 @@
+import { EventTypes, type Event } from "../core/index.js";
+import { CsvParser, type CsvField, type CsvRecord } from "./csv.js";
+import { failure, place, position, problem, type Conversion, type FieldProblem, type IngestResult } from "./results.js";
+import {
+  createContentIdAllocator,
+  isRecord,
+  kindOf,
+  normalizeTimestamp,
+  pathSegment,
+  type ContentIdAllocator,
+  type JsonRecord,
+} from "./values.js";
+
+/**
+ * FinOps FOCUS 1.0 cost rows (CSV or JSON) → `org.finops.focus.cost`. Mapping: id = content hash
+ * of the row (FOCUS rows have no id; identical rows in one input get `#2`, `#3`), source =
+ * `/focus/<ProviderName>/<BillingAccountId>`, time = `ChargePeriodStart`, subject =
+ * `ResourceId` (absent for rows without a resource, e.g. support fees), data = the row.
+ *
+ * CSV values are text, so CSV rows are typed as FOCUS defines the columns: an unquoted empty
+ * value or unquoted `NULL` is null; Decimal columns become numbers; JSON columns (`Tags`,
+ * `SkuPriceDetails`) become objects; everything else stays text. JSON rows are kept as sent.
+ */
+
+type ColumnType = "decimal" | "datetime" | "json" | "string";
+
+interface FocusColumn {
+  readonly name: string;
+  readonly type: ColumnType;
+  /** Mandatory in FOCUS 1.0 (must be present in every row). */
+  readonly mandatory: boolean;
+  /** Mandatory and "Allows nulls: False". */
+  readonly notNull: boolean;
+}
+
+const column = (name: string, type: ColumnType, mandatory: boolean, notNull = false): FocusColumn => ({ name, type, mandatory, notNull });
+
+/**
+ * FOCUS 1.0 columns with a type Vigil converts or a requirement Vigil checks. Feature level and
+ * nullability per the FOCUS specification's column definitions (Mandatory columns introduced in
+ * 0.5, 1.0-preview or 1.0).
+ */
+export const FOCUS_1_0_COLUMNS: readonly FocusColumn[] = [
+  column("BilledCost", "decimal", true, true),
+  column("BillingAccountId", "string", true, true),
+  column("BillingAccountName", "string", true),
+  column("BillingCurrency", "string", true, true),
+  column("BillingPeriodEnd", "datetime", true, true),
+  column("BillingPeriodStart", "datetime", true, true),
+  column("ChargeCategory", "string", true, true),
+  column("ChargeClass", "string", true),
+  column("ChargeDescription", "string", true),
+  column("ChargePeriodEnd", "datetime", true, true),
+  column("ChargePeriodStart", "datetime", true, true),
+  column("ContractedCost", "decimal", true, true),
+  column("EffectiveCost", "decimal", true, true),
+  column("InvoiceIssuerName", "string", true, true),
+  column("ListCost", "decimal", true, true),
+  column("PricingQuantity", "decimal", true),
+  column("PricingUnit", "string", true),
+  column("ProviderName", "string", true, true),
+  column("PublisherName", "string", true, true),
+  column("ServiceCategory", "string", true, true),
+  column("ServiceName", "string", true, true),
+  column("ConsumedQuantity", "decimal", false),
+  column("ContractedUnitPrice", "decimal", false),
+  column("ListUnitPrice", "decimal", false),
+  column("CommitmentDiscountQuantity", "decimal", false),
+  column("Tags", "json", false),
+  column("SkuPriceDetails", "json", false),
+];
+
+/** The names of the FOCUS 1.0 mandatory columns. */
+export const FOCUS_1_0_REQUIRED_COLUMNS: readonly string[] = FOCUS_1_0_COLUMNS.filter((c) => c.mandatory).map((c) => c.name);
+
+const byName = new Map(FOCUS_1_0_COLUMNS.map((c) => [c.name, c]));
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+export interface FocusOptions {
+  readonly ids?: ContentIdAllocator;
+}
+
+/**
+ * Checks one FOCUS row (an object of column → value): every mandatory column present, the
+ * non-nullable ones not null, Decimal columns numbers (or numeric text), date-time columns
+ * timestamps. Problems name the column (with `prefix.` when given). Never throws.
+ */
+export function validateFocusRow(row: unknown, prefix = ""): FieldProblem[] {
+  const at = (name: string): string => (prefix === "" ? name : `${prefix}.${name}`);
+  if (!isRecord(row)) return [problem(prefix === "" ? "(row)" : prefix, `a FOCUS row is an object of column → value, got ${kindOf(row)}`)];
+  const problems: FieldProblem[] = [];
+  for (const spec of FOCUS_1_0_COLUMNS) {
+    const present = Object.hasOwn(row, spec.name);
+    const value = row[spec.name];
+    if (!present) {
+      if (spec.mandatory) problems.push(problem(at(spec.name), `required FOCUS 1.0 column ${spec.name} is missing: add the column to the export${spec.notNull ? " with a value in every row" : " (its value may be null)"}`));
+      continue;
+    }
+    if (value === null || value === "") {
+      if (spec.notNull) problems.push(problem(at(spec.name), `FOCUS 1.0 column ${spec.name} is null: it must have a value in every row`));
+      continue;
+    }
+    if (spec.type === "decimal" && !(typeof value === "number" && Number.isFinite(value)) && !(typeof value === "string" && DECIMAL.test(value.trim()))) {
+      problems.push(problem(at(spec.name), `FOCUS 1.0 column ${spec.name} is ${JSON.stringify(value)}, not a decimal number: write it like 12.5`));
+    }
+    if (spec.type === "datetime" && normalizeTimestamp(value) === undefined) {
+      problems.push(problem(at(spec.name), `FOCUS 1.0 column ${spec.name} is ${JSON.stringify(value)}, not a date-time: use ISO 8601 UTC, e.g. 2024-09-01T00:00:00Z`));
+    }
+  }
+  return problems;
+}
+
+export function convertFocusRow(row: unknown, ids: ContentIdAllocator, extra: readonly FieldProblem[] = []): Conversion {
+  const problems = [...extra, ...validateFocusRow(row)];
+  if (problems.length > 0 || !isRecord(row)) return { problems };
+  const resourceId = row["ResourceId"];
+  const time = normalizeTimestamp(row["ChargePeriodStart"]);
+  const event: Event = {
+    specversion: "1.0",
+    id: ids.idFor(row),
+    source: `/focus/${pathSegment(String(row["ProviderName"]))}/${pathSegment(String(row["BillingAccountId"]))}`,
+    type: EventTypes.focusCost,
+    ...(typeof resourceId === "string" && resourceId.length > 0 ? { subject: resourceId } : {}),
+    ...(time === undefined ? {} : { time }),
+    datacontenttype: "application/json",
+    data: row,
+  };
+  return { event, warnings: [] };
+}
+
+/** One FOCUS row (a JSON object) → one event (`index` 0). Never throws. */
+export function focusRowToEvent(row: unknown, options: FocusOptions = {}): IngestResult {
+  return place(convertFocusRow(row, options.ids ?? createContentIdAllocator()), position(0));
+}
+
+/** FOCUS rows as a JSON array → one result per row (`row` = index + 1). Never throws. */
+export function focusRowsToEvents(rows: readonly unknown[], options: FocusOptions = {}): IngestResult[] {
+  const ids = options.ids ?? createContentIdAllocator();
+  return rows.map((row, index) => place(convertFocusRow(row, ids), position(index, undefined, index + 1)));
+}
+
+/** Types one CSV value by its column (see module comment). */
+function typedValue(name: string, field: CsvField): { value: unknown; problem?: FieldProblem } {
+  if (!field.quoted && (field.value === "" || field.value === "NULL")) return { value: null };
+  const spec = byName.get(name);
+  if (spec === undefined || spec.type === "string" || spec.type === "datetime") return { value: field.value };
+  if (field.value.trim() === "") return { value: null };
+  if (spec.type === "decimal") {
+    const text = field.value.trim();
+    if (!DECIMAL.test(text)) return { value: field.value, problem: problem(name, `FOCUS 1.0 column ${name} is ${JSON.stringify(field.value)}, not a decimal number: write it like 12.5`) };
+    return { value: Number(text) };
+  }
+  try {
+    const parsed: unknown = JSON.parse(field.value);
+    if (isRecord(parsed)) return { value: parsed };
+  } catch {
+    // reported below
+  }
+  return { value: field.value, problem: problem(name, `FOCUS 1.0 column ${name} is not a JSON object (${JSON.stringify(field.value.slice(0, 60))}): write key-value pairs as {"key": "value"}`) };
+}
+
+/**
+ * Reads FOCUS CSV incrementally: feed text chunks, get one result per data row (`row` is the
+ * 1-based data row, `line` the file line where the row starts; the header is line 1). A row
+ * with a missing required column (or a malformed CSV record) is reported by row number and
+ * column; the rest are processed.
+ */
+export class FocusCsvReader {
+  private readonly parser = new CsvParser();
+  private readonly ids: ContentIdAllocator;
+  private header: string[] | undefined;
+  private headerProblems: FieldProblem[] = [];
+  private rows = 0;
+
+  constructor(options: FocusOptions = {}) {
+    this.ids = options.ids ?? createContentIdAllocator();
+  }
+
+  push(chunk: string): IngestResult[] {
+    return this.records(this.parser.push(chunk));
+  }
+
+  end(): IngestResult[] {
+    return this.records(this.parser.end());
+  }
+
+  private records(records: readonly CsvRecord[]): IngestResult[] {
+    const out: IngestResult[] = [];
+    for (const record of records) {
+      if (this.header === undefined) {
+        this.header = record.fields.map((f) => f.value.trim());
+        const seen = new Set<string>();
+        for (const name of this.header) {
+          if (seen.has(name)) this.headerProblems.push(problem(name, `column ${name} appears twice in the header: keep one`));
+          seen.add(name);
+        }
+        continue;
+      }
+      this.rows += 1;
+      out.push(this.row(record, this.header));
+    }
+    return out;
+  }
+
+  private row(record: CsvRecord, header: readonly string[]): IngestResult {
+    const pos = position(this.rows - 1, record.line, this.rows);
+    if (record.error !== undefined) return failure([problem("(csv)", `malformed CSV on line ${record.line}: ${record.error}`)], pos);
+    const problems: FieldProblem[] = [...this.headerProblems];
+    if (record.fields.length > header.length) {
+      problems.push(problem("(row)", `row ${this.rows} has ${record.fields.length} values but the header has ${header.length} columns: quote values that contain commas`));
+    }
+    const row: JsonRecord = {};
+    header.forEach((name, i) => {
+      const cell = record.fields[i];
+      if (cell === undefined) return; // a short row: its missing required columns are reported by name
+      const typed = typedValue(name, cell);
+      row[name] = typed.value;
+      if (typed.problem !== undefined) problems.push(typed.problem);
+    });
+    const conversion = convertFocusRow(row, this.ids, problems);
+    if ("problems" in conversion) {
+      const named = conversion.problems.map((p) => ({ field: p.field, message: `row ${this.rows}: ${p.message}` }));
+      return failure(dedupe(named), pos);
+    }
+    return place(conversion, pos);
+  }
+}
+
+function dedupe(problems: readonly FieldProblem[]): FieldProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = `${p.field}\u0000${p.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** A whole FOCUS CSV text → one result per data row. Never throws. */
+export function focusCsvToEvents(text: string, options: FocusOptions = {}): IngestResult[] {
+  const reader = new FocusCsvReader(options);
+  return [...reader.push(text), ...reader.end()];
+}
+
+/** Streams FOCUS CSV (text or UTF-8 bytes), yielding one result per data row as it completes. */
+export async function* readFocusCsv(chunks: AsyncIterable<string | Uint8Array>, options: FocusOptions = {}): AsyncGenerator<IngestResult> {
+  const reader = new FocusCsvReader(options);
+  const decoder = new TextDecoder("utf-8");
+  for await (const chunk of chunks) {
+    yield* reader.push(typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true }));
+  }
+  yield* reader.push(decoder.decode());
+  yield* reader.end();
+}
+
+/** True when a CSV header line names FOCUS columns (at least 3 of the mandatory ones). */
+export function looksLikeFocusHeader(line: string): boolean {
+  const names = line.split(",").map((n) => n.trim().replace(/^"|"$/g, ""));
+  return names.filter((n) => FOCUS_1_0_REQUIRED_COLUMNS.includes(n)).length >= 3;
+}
+
+/** True when a JSON object looks like a FOCUS row. */
+export function looksLikeFocusRow(value: unknown): boolean {
+  return isRecord(value) && FOCUS_1_0_REQUIRED_COLUMNS.filter((n) => Object.hasOwn(value, n)).length >= 3;
+}

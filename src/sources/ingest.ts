@@ -1,0 +1,332 @@
+import { Readable } from "node:stream";
+import { createGunzip } from "node:zlib";
+import { convertAdmissionReview, looksLikeAdmissionReview } from "./admission.js";
+import { convertCloudEvent, looksLikeCloudEvent } from "./cloudevents.js";
+import {
+  convertCloudTrailRecord,
+  convertEventBridge,
+  isEventBridgeEnvelope,
+  looksLikeCloudTrailRecord,
+} from "./cloudtrail.js";
+import { convertFocusRow, looksLikeFocusHeader, looksLikeFocusRow, readFocusCsv } from "./focus.js";
+import { readJsonLines, type TextChunks } from "./json-lines.js";
+import { convertKubernetesObject, kubernetesManifestsToEvents, looksLikeKubernetesObject } from "./kubernetes.js";
+import { convertOktaEvent, looksLikeOktaEvent } from "./okta.js";
+import { failure, place, position, problem, type Conversion, type IngestResult } from "./results.js";
+import { createContentIdAllocator, isRecord, kindOf, type ContentIdAllocator } from "./values.js";
+
+/**
+ * `vigil ingest <file|->`: detects what a file or pipe holds and converts it to events, with
+ * per-item results. Ids come from the upstream where it has them and from a content hash
+ * otherwise, so ingesting the same file twice yields the same ids (idempotent).
+ */
+
+export type IngestFormat =
+  | "json-lines"
+  | "cloudevent"
+  | "cloudevents-batch"
+  | "cloudtrail-records"
+  | "cloudtrail-record"
+  | "eventbridge"
+  | "okta-log"
+  | "okta-event"
+  | "focus-csv"
+  | "focus-json"
+  | "kubernetes"
+  | "kubernetes-yaml"
+  | "admission-review"
+  | "json-array"
+  | "unknown";
+
+/** What one JSON item is. */
+export type ItemKind =
+  | "cloudevent"
+  | "eventbridge"
+  | "admission-review"
+  | "kubernetes-object"
+  | "cloudtrail-record"
+  | "okta-event"
+  | "focus-row"
+  | "unknown";
+
+export interface IngestOptions {
+  /** Skip detection and read the input as this format. */
+  readonly format?: IngestFormat;
+  /** File name, for messages and as the `source` of manifest objects. */
+  readonly file?: string;
+  /** `source` for Okta events (default `okta`). */
+  readonly oktaSource?: string;
+  /** `source` for Kubernetes objects read from JSON (default `/k8s`). */
+  readonly kubernetesSource?: string;
+  /** Validate `data` of well-known CloudEvent types (default true). */
+  readonly validateData?: boolean;
+  /** Largest whole-document input (JSON document, YAML) buffered, in bytes. Default 256 MiB. */
+  readonly maxDocumentBytes?: number;
+}
+
+export interface IngestOutcome {
+  readonly format: IngestFormat;
+  readonly results: AsyncIterable<IngestResult>;
+}
+
+/** Classifies one parsed JSON value. Order matters: the most specific shape wins. */
+export function classifyItem(value: unknown): ItemKind {
+  if (!isRecord(value)) return "unknown";
+  if (looksLikeCloudEvent(value)) return "cloudevent";
+  if (isEventBridgeEnvelope(value)) return "eventbridge";
+  if (looksLikeAdmissionReview(value)) return "admission-review";
+  if (looksLikeKubernetesObject(value)) return "kubernetes-object";
+  if (looksLikeCloudTrailRecord(value)) return "cloudtrail-record";
+  if (looksLikeOktaEvent(value)) return "okta-event";
+  if (looksLikeFocusRow(value)) return "focus-row";
+  return "unknown";
+}
+
+interface ItemContext {
+  readonly ids: ContentIdAllocator;
+  readonly options: IngestOptions;
+}
+
+function convertAs(kind: ItemKind, value: unknown, context: ItemContext): Conversion {
+  const { ids, options } = context;
+  switch (kind) {
+    case "cloudevent": return convertCloudEvent(value, options);
+    case "eventbridge": return convertEventBridge(value, ids);
+    case "admission-review": return convertAdmissionReview(value);
+    case "kubernetes-object": return convertKubernetesObject(value, ids, options.kubernetesSource);
+    case "cloudtrail-record": return convertCloudTrailRecord(value, ids);
+    case "okta-event": return convertOktaEvent(value, ids, options.oktaSource);
+    case "focus-row": return convertFocusRow(value, ids);
+    case "unknown":
+      return {
+        problems: [
+          problem("(item)", `this item (${kindOf(value)}) is not a CloudEvent, CloudTrail record, EventBridge event, Okta event, FOCUS row or Kubernetes object: wrap it in a CloudEvent with specversion, id, source and type`),
+        ],
+      };
+  }
+}
+
+const ITEM_KIND_OF_FORMAT: Partial<Record<IngestFormat, ItemKind>> = {
+  "cloudevent": "cloudevent",
+  "cloudevents-batch": "cloudevent",
+  "cloudtrail-record": "cloudtrail-record",
+  "eventbridge": "eventbridge",
+  "okta-log": "okta-event",
+  "okta-event": "okta-event",
+  "focus-json": "focus-row",
+  "kubernetes": "kubernetes-object",
+  "admission-review": "admission-review",
+};
+
+/** Converts the items of an array (or a single item) by kind, `auto` detecting each. */
+function convertItems(values: readonly unknown[], kind: ItemKind | "auto", context: ItemContext): IngestResult[] {
+  const out: IngestResult[] = [];
+  for (const value of values) {
+    const itemKind = kind === "auto" ? classifyItem(value) : kind;
+    const items = itemKind === "kubernetes-object" && isRecord(value) && Array.isArray(value["items"]) && String(value["kind"]).endsWith("List") ? (value["items"] as unknown[]) : [value];
+    for (const item of items) out.push(place(convertAs(itemKind, item, context), position(out.length)));
+  }
+  return out;
+}
+
+/** The format of a whole parsed JSON document (see {@link IngestFormat}). */
+export function classifyDocument(value: unknown): IngestFormat {
+  if (Array.isArray(value)) {
+    const first = value.find(isRecord);
+    switch (first === undefined ? "unknown" : classifyItem(first)) {
+      case "cloudevent": return "cloudevents-batch";
+      case "okta-event": return "okta-log";
+      case "focus-row": return "focus-json";
+      default: return "json-array";
+    }
+  }
+  if (isRecord(value) && Array.isArray(value["Records"])) return "cloudtrail-records";
+  switch (classifyItem(value)) {
+    case "cloudevent": return "cloudevent";
+    case "eventbridge": return "eventbridge";
+    case "admission-review": return "admission-review";
+    case "kubernetes-object": return "kubernetes";
+    case "cloudtrail-record": return "cloudtrail-record";
+    case "okta-event": return "okta-event";
+    case "focus-row": return "focus-json";
+    default: return "unknown";
+  }
+}
+
+/** Converts a parsed JSON document read as `format`. */
+function convertDocument(value: unknown, format: IngestFormat, context: ItemContext): IngestResult[] {
+  if (format === "cloudtrail-records") {
+    const records = isRecord(value) ? value["Records"] : undefined;
+    if (!Array.isArray(records)) {
+      return [failure([problem("Records", `a CloudTrail log file is {"Records": [...]}; \`Records\` is ${kindOf(records)}`)], position(0))];
+    }
+    return convertItems(records, "cloudtrail-record", context);
+  }
+  const values = Array.isArray(value) ? value : [value];
+  if (format === "unknown") return convertItems(values, "unknown", context);
+  return convertItems(values, ITEM_KIND_OF_FORMAT[format] ?? "auto", context);
+}
+
+/**
+ * Guesses the format from the first part of the input (at least the first line). Returns
+ * `json-document` when the whole input must be parsed as one JSON value to know more.
+ */
+export function detectFormat(head: string, complete: boolean): IngestFormat | "json-document" {
+  const text = head.replace(/^\uFEFF/, "").trimStart();
+  if (text.length === 0) return "unknown";
+  if (text.startsWith("{") || text.startsWith("[")) {
+    if (text.startsWith("{")) {
+      const newline = text.indexOf("\n");
+      const firstLine = newline === -1 ? text : text.slice(0, newline);
+      const rest = newline === -1 ? "" : text.slice(newline + 1).trimStart();
+      try {
+        const first: unknown = JSON.parse(firstLine);
+        if (isRecord(first) && rest.startsWith("{")) return "json-lines";
+        if (isRecord(first) && rest.length === 0 && !complete) return "json-lines";
+      } catch {
+        // a pretty-printed document: the first line alone is not JSON
+      }
+    }
+    return "json-document";
+  }
+  const firstLine = text.split(/\r?\n/, 1)[0] ?? "";
+  if (looksLikeFocusHeader(firstLine)) return "focus-csv";
+  if (/^(---|#|apiVersion:|kind:)/m.test(text) || /^\s*(apiVersion|kind|metadata):/m.test(text)) return "kubernetes-yaml";
+  return "unknown";
+}
+
+function unknownFormat(options: IngestOptions): IngestResult[] {
+  return [
+    failure(
+      [problem("(input)", `could not tell the format of ${options.file ?? "the input"}: Vigil reads JSON Lines, a CloudEvent or batch, a CloudTrail Records file or record, an EventBridge event, an Okta log array, FOCUS CSV or JSON, Kubernetes YAML/JSON and AdmissionReviews; pass the format explicitly if detection fails`)],
+      position(0),
+      "VIGIL_BAD_INPUT",
+    ),
+  ];
+}
+
+function parseDocument(text: string, options: IngestOptions, context: ItemContext): { format: IngestFormat; results: IngestResult[] } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (cause) {
+    return {
+      format: options.format ?? "unknown",
+      results: [failure([problem("(input)", `${options.file ?? "the input"} is not valid JSON (${cause instanceof Error ? cause.message : String(cause)}): fix the document, or write one JSON object per line`)], position(0), "VIGIL_BAD_INPUT")],
+    };
+  }
+  const format = options.format ?? classifyDocument(value);
+  return { format, results: convertDocument(value, format, context) };
+}
+
+/**
+ * Converts a whole input held in memory. See {@link ingestStream} for the formats. Never throws.
+ */
+export async function ingestText(text: string, options: IngestOptions = {}): Promise<{ format: IngestFormat; results: IngestResult[] }> {
+  const outcome = await ingestStream([text], options);
+  const results: IngestResult[] = [];
+  for await (const result of outcome.results) results.push(result);
+  return { format: outcome.format, results };
+}
+
+async function* fromArray<T>(items: readonly T[]): AsyncGenerator<T> {
+  yield* items;
+}
+
+/** Re-joins the chunks already read with the rest of the iterator. */
+async function* rejoin(head: readonly (string | Uint8Array)[], iterator: AsyncIterator<string | Uint8Array>): AsyncGenerator<string | Uint8Array> {
+  yield* head;
+  for (;;) {
+    const next = await iterator.next();
+    if (next.done === true) return;
+    yield next.value;
+  }
+}
+
+const HEAD_BYTES = 64 * 1024;
+
+/**
+ * Detects and converts a file or pipe: JSON Lines (each line auto-detected: CloudEvent,
+ * CloudTrail record, EventBridge event, Okta event, FOCUS row, Kubernetes object), a JSON
+ * document (CloudEvent, batch, CloudTrail `Records` file or record, EventBridge event, Okta
+ * log array, FOCUS JSON rows, Kubernetes object or List, AdmissionReview, or an array of any
+ * of these), FOCUS CSV, or multi-document Kubernetes YAML. Gzipped input (CloudTrail's S3
+ * files) is gunzipped. Line-oriented formats stream; JSON documents and YAML are buffered
+ * (up to `maxDocumentBytes`). Resolves once the format is known; bad items are failures in
+ * `results`, never exceptions.
+ */
+export async function ingestStream(input: TextChunks, options: IngestOptions = {}): Promise<IngestOutcome> {
+  let source: AsyncIterator<string | Uint8Array> = toAsyncIterator(input);
+  const head: Array<string | Uint8Array> = [];
+  let headText = "";
+  let done = false;
+  const decoder = new TextDecoder("utf-8");
+  const first = await source.next();
+  if (first.done === true) {
+    done = true;
+  } else if (first.value instanceof Uint8Array && first.value[0] === 0x1f && first.value[1] === 0x8b) {
+    const gunzipped = Readable.from(rejoin([first.value], source)).pipe(createGunzip());
+    source = toAsyncIterator(gunzipped as AsyncIterable<Uint8Array>);
+  } else {
+    head.push(first.value);
+    headText += typeof first.value === "string" ? first.value : decoder.decode(first.value, { stream: true });
+  }
+  while (!done && (headText.length < HEAD_BYTES || !headText.includes("\n"))) {
+    const next = await source.next();
+    if (next.done === true) {
+      done = true;
+      break;
+    }
+    head.push(next.value);
+    headText += typeof next.value === "string" ? next.value : decoder.decode(next.value, { stream: true });
+  }
+  const chunks = done ? fromArray(head) : rejoin(head, source);
+  const context: ItemContext = { ids: createContentIdAllocator(), options };
+  const detected = options.format ?? detectFormat(headText, done);
+
+  if (detected === "json-lines") {
+    const convert = (value: unknown): Conversion => convertAs(classifyItem(value), value, context);
+    return { format: "json-lines", results: readJsonLines(chunks, { convert }) };
+  }
+  if (detected === "focus-csv") return { format: "focus-csv", results: readFocusCsv(chunks, { ids: context.ids }) };
+  if (detected === "unknown") return { format: "unknown", results: fromArray(unknownFormat(options)) };
+
+  const whole = await readAll(chunks, options.maxDocumentBytes ?? 256 * 1024 * 1024);
+  if (whole === undefined) {
+    return {
+      format: detected === "json-document" ? "unknown" : detected,
+      results: fromArray([failure([problem("(input)", `${options.file ?? "the input"} is larger than maxDocumentBytes and is not line-oriented: split it, or convert it to JSON Lines`)], position(0), "VIGIL_BAD_INPUT")]),
+    };
+  }
+  if (detected === "kubernetes-yaml") {
+    return { format: "kubernetes-yaml", results: fromArray(kubernetesManifestsToEvents(whole, { ids: context.ids, ...(options.file === undefined ? {} : { file: options.file }) })) };
+  }
+  const parsed = parseDocument(whole, detected === "json-document" ? withoutFormat(options) : options, context);
+  return { format: parsed.format, results: fromArray(parsed.results) };
+}
+
+function withoutFormat(options: IngestOptions): IngestOptions {
+  const { format: _format, ...rest } = options;
+  return rest;
+}
+
+async function readAll(chunks: AsyncIterable<string | Uint8Array>, limit: number): Promise<string | undefined> {
+  const decoder = new TextDecoder("utf-8");
+  const parts: string[] = [];
+  let size = 0;
+  for await (const chunk of chunks) {
+    size += typeof chunk === "string" ? chunk.length : chunk.byteLength;
+    if (size > limit) return undefined;
+    parts.push(typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true }));
+  }
+  parts.push(decoder.decode());
+  return parts.join("");
+}
+
+function toAsyncIterator(input: TextChunks): AsyncIterator<string | Uint8Array> {
+  if (Symbol.asyncIterator in input) return (input as AsyncIterable<string | Uint8Array>)[Symbol.asyncIterator]();
+  const iterator = (input as Iterable<string | Uint8Array>)[Symbol.iterator]();
+  return {
+    next: async () => iterator.next(),
+  };
+}

@@ -1,0 +1,107 @@
+import { convertCloudEvent, type CloudEventOptions } from "./cloudevents.js";
+import { failure, place, position, problem, type Conversion, type IngestResult } from "./results.js";
+
+/**
+ * JSON Lines (one JSON value per line) for `vigil replay` and `vigil ingest`: streaming, one
+ * result per non-blank line with its line number, never stopping at a bad line.
+ */
+
+export interface LineOfText {
+  /** The line without its line break (LF, CRLF or CR-less). */
+  readonly text: string;
+  /** 1-based line number. */
+  readonly line: number;
+  /** True when the line was longer than the limit and was skipped (text is empty). */
+  readonly tooLong?: boolean;
+}
+
+export interface LineReaderOptions {
+  /** Longest line kept, in UTF-16 code units; longer lines are reported and skipped. Default 16 MiB. */
+  readonly maxLineLength?: number;
+}
+
+export type TextChunks = AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>;
+
+/**
+ * Splits a stream of text or UTF-8 bytes into lines. Chunk boundaries may fall anywhere
+ * (inside a multi-byte character, between CR and LF). Memory is bounded by the longest line
+ * kept plus one chunk. A leading BOM is dropped.
+ */
+export async function* readLines(chunks: TextChunks, options: LineReaderOptions = {}): AsyncGenerator<LineOfText> {
+  const max = options.maxLineLength ?? 16 * 1024 * 1024;
+  const decoder = new TextDecoder("utf-8");
+  let buffer = "";
+  let line = 1;
+  let discarding = false;
+  let first = true;
+  const take = function* (text: string, final: boolean): Generator<LineOfText> {
+    buffer += text;
+    if (first && buffer.length > 0) {
+      first = false;
+      if (buffer.charCodeAt(0) === 0xfeff) buffer = buffer.slice(1);
+    }
+    let start = 0;
+    for (;;) {
+      const newline = buffer.indexOf("\n", start);
+      if (newline === -1) break;
+      const end = newline > start && buffer.charCodeAt(newline - 1) === 13 ? newline - 1 : newline;
+      if (discarding || end - start > max) {
+        yield { text: "", line, tooLong: true };
+        discarding = false;
+      } else {
+        yield { text: buffer.slice(start, end), line };
+      }
+      line++;
+      start = newline + 1;
+    }
+    buffer = buffer.slice(start);
+    if (buffer.length > max) {
+      discarding = true;
+      buffer = "";
+    }
+    if (final && (buffer.length > 0 || discarding)) {
+      yield discarding ? { text: "", line, tooLong: true } : { text: buffer.endsWith("\r") ? buffer.slice(0, -1) : buffer, line };
+      buffer = "";
+      discarding = false;
+    }
+  };
+  for await (const chunk of chunks) {
+    yield* take(typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true }), false);
+  }
+  yield* take(decoder.decode(), true);
+}
+
+/** Converts one parsed JSON line into an event (e.g. a CloudEvent validator, or auto-detection). */
+export type LineConverter = (value: unknown, line: number) => Conversion;
+
+export interface JsonLinesOptions extends LineReaderOptions, CloudEventOptions {
+  /** Default: each line is a structured-mode CloudEvent (what `vigil replay` reads). */
+  readonly convert?: LineConverter;
+}
+
+/**
+ * Reads JSON Lines: yields one result per non-blank line, in order, with `line` (1-based) and
+ * `index` (0-based among non-blank lines). A line that is not JSON, too long, or not a valid
+ * event is a failure for that line only; reading always continues. Never throws for bad
+ * content (a failing stream rejects the iteration).
+ */
+export async function* readJsonLines(chunks: TextChunks, options: JsonLinesOptions = {}): AsyncGenerator<IngestResult> {
+  const convert: LineConverter = options.convert ?? ((value) => convertCloudEvent(value, options));
+  let index = 0;
+  for await (const { text, line, tooLong } of readLines(chunks, options)) {
+    if (tooLong === true) {
+      yield failure([problem("(line)", `line ${line} is longer than ${options.maxLineLength ?? 16 * 1024 * 1024} characters and was skipped: split the record or raise the limit`)], position(index++, line), "VIGIL_BAD_INPUT");
+      continue;
+    }
+    if (text.trim().length === 0) continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (cause) {
+      const reason = cause instanceof Error ? cause.message : String(cause);
+      yield failure([problem("(line)", `line ${line} is not valid JSON (${reason}): each line must hold one complete JSON object`)], position(index++, line), "VIGIL_BAD_INPUT");
+      continue;
+    }
+    yield place(convert(value, line), position(index++, line));
+  }
+}

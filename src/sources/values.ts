@@ -1,0 +1,149 @@
+import { createHash } from "node:crypto";
+
+/** Small, dependency-free helpers shared by the adapters: JSON shapes, ids, timestamps. */
+
+export type JsonRecord = Record<string, unknown>;
+
+export function isRecord(value: unknown): value is JsonRecord {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+export function isNonEmptyString(value: unknown): value is string {
+  return typeof value === "string" && value.length > 0;
+}
+
+/** Describes a JSON value's kind for error messages ("a number", "null", "an array"). */
+export function kindOf(value: unknown): string {
+  if (value === undefined) return "missing";
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "object") return "an object";
+  if (typeof value === "string") return value.length === 0 ? "an empty string" : "a string";
+  return `a ${typeof value}`;
+}
+
+/**
+ * Reads a top-level field whatever its letter case (`eventID`, `eventid`): some log pipelines
+ * (data lakes, Panther's test events) lower-case CloudTrail's keys. The exact name wins.
+ */
+export function field(record: JsonRecord, name: string): unknown {
+  if (name in record) return record[name];
+  const lower = name.toLowerCase();
+  for (const key of Object.keys(record)) {
+    if (key.toLowerCase() === lower) return record[key];
+  }
+  return undefined;
+}
+
+/** Like {@link field} but returns the key actually present (for error messages). */
+export function fieldName(record: JsonRecord, name: string): string {
+  if (name in record) return name;
+  const lower = name.toLowerCase();
+  return Object.keys(record).find((key) => key.toLowerCase() === lower) ?? name;
+}
+
+/** JSON with object keys sorted at every level: equal values give equal text. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== "object") {
+    const text = JSON.stringify(value);
+    return text === undefined ? "null" : text;
+  }
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  const record = value as JsonRecord;
+  const keys = Object.keys(record)
+    .filter((key) => record[key] !== undefined)
+    .sort();
+  return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(record[key])}`).join(",")}}`;
+}
+
+/**
+ * A deterministic id for content that has no upstream id: `sha256:` + 32 hex digits of the
+ * canonical JSON. Re-ingesting the same content gives the same id (idempotent ingestion).
+ */
+export function contentId(value: unknown): string {
+  return `sha256:${createHash("sha256").update(canonicalJson(value)).digest("hex").slice(0, 32)}`;
+}
+
+/**
+ * Hands out content ids within one input: identical items get `id`, `id#2`, `id#3`, ... so two
+ * genuinely repeated rows stay two events, and re-reading the same input gives the same ids.
+ */
+export interface ContentIdAllocator {
+  idFor(value: unknown): string;
+}
+
+export function createContentIdAllocator(): ContentIdAllocator {
+  const seen = new Map<string, number>();
+  return {
+    idFor(value) {
+      const id = contentId(value);
+      const count = (seen.get(id) ?? 0) + 1;
+      seen.set(id, count);
+      return count === 1 ? id : `${id}#${count}`;
+    },
+  };
+}
+
+const RFC3339 =
+  /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-](\d{2}):(\d{2}))$/;
+const LENIENT_TIMESTAMP =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?)?\s*([Zz]|UTC|[+-]\d{2}:?\d{2})?$/;
+
+function validDateTime(y: number, mo: number, d: number, h: number, mi: number, s: number): boolean {
+  if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 60) return false;
+  const daysInMonth = new Date(Date.UTC(y, mo, 0)).getUTCDate();
+  return d <= daysInMonth;
+}
+
+/** True when `value` is an RFC 3339 `date-time` (what CloudEvents `time` requires). */
+export function isRfc3339(value: string): boolean {
+  const match = RFC3339.exec(value);
+  if (!match) return false;
+  const [, y, mo, d, h, mi, s, , , oh, om] = match;
+  if (oh !== undefined && (Number(oh) > 23 || Number(om) > 59)) return false;
+  return validDateTime(Number(y), Number(mo), Number(d), Number(h), Number(mi), Number(s));
+}
+
+/**
+ * Turns an upstream timestamp into RFC 3339, keeping its precision: `2024-09-01 00:00:00`
+ * (FOCUS samples, Panther) becomes `2024-09-01T00:00:00Z`; a timestamp with no zone is UTC;
+ * epoch milliseconds (numbers) are converted. Returns undefined when it is not a timestamp.
+ */
+export function normalizeTimestamp(value: unknown): string | undefined {
+  if (typeof value === "number" && Number.isFinite(value)) {
+    const date = new Date(value > 1e11 ? value : value * 1000);
+    return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+  }
+  if (typeof value !== "string") return undefined;
+  const text = value.trim();
+  if (isRfc3339(text)) return text;
+  const match = LENIENT_TIMESTAMP.exec(text);
+  if (!match) return undefined;
+  const [, y, mo, d, h = "00", mi = "00", s = "00", fraction = "", zone] = match;
+  if (!validDateTime(Number(y), Number(mo), Number(d), Number(h), Number(mi), Number(s))) return undefined;
+  let offset = "Z";
+  if (zone !== undefined && zone !== "Z" && zone !== "z" && zone !== "UTC") {
+    offset = zone.includes(":") ? zone : `${zone.slice(0, 3)}:${zone.slice(3)}`;
+  }
+  const normalized = `${y}-${mo}-${d}T${h}:${mi}:${s}${fraction}${offset}`;
+  return isRfc3339(normalized) ? normalized : undefined;
+}
+
+/**
+ * Reads an upstream timestamp field for an event's `time`: returns the RFC 3339 text, or a
+ * warning when the field is present but not a timestamp (the event is then kept without
+ * `time`: the upstream record itself stays unchanged in `data`).
+ */
+export function upstreamTime(value: unknown, fieldLabel: string): { time?: string; warning?: string } {
+  if (value === undefined || value === null || value === "") return {};
+  const time = normalizeTimestamp(value);
+  if (time !== undefined) return { time };
+  return {
+    warning: `\`${fieldLabel}\` is ${JSON.stringify(value)}, not a timestamp: the event has no \`time\``,
+  };
+}
+
+/** Percent-encodes one URI path segment (for sources built from names). */
+export function pathSegment(value: string): string {
+  return encodeURIComponent(value);
+}
