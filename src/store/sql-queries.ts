@@ -1,0 +1,252 @@
+import { VigilError } from "../core/index.js";
+import type { AuditEntry, Decision, DecisionDraft, DecisionQuery, DecisionRecordRow, DocQuery, Event, StoredDoc, StoredEvent } from "../core/index.js";
+import { canonicalJson } from "./canonical-json.js";
+import type { CompiledMask } from "./mask.js";
+import { maskDraft } from "./mask.js";
+import type { SqlDialect, SqlValue } from "./sql-driver.js";
+
+/** SQL builders and row mappers shared by every SQL dialect. */
+
+export type Tables = Readonly<Record<"events" | "decisions" | "policies" | "head" | "docs" | "audit" | "versions", string>>;
+
+export function tablesOf(dialect: SqlDialect): Tables {
+  return {
+    events: dialect.table("events"),
+    decisions: dialect.table("decisions"),
+    policies: dialect.table("decision_policies"),
+    head: dialect.table("chain_head"),
+    docs: dialect.table("docs"),
+    audit: dialect.table("audit"),
+    versions: dialect.table("schema_version"),
+  };
+}
+
+/** A draft ready to chain: masked, canonical, with the columns the queries index. */
+export interface PreparedDecision {
+  readonly draft: DecisionDraft;
+  readonly body: string;
+  readonly timeMs: number;
+  readonly policies: readonly string[];
+}
+
+/** Masks and canonicalizes drafts; checks the fields the record indexes. Throws VIGIL_BAD_INPUT / VIGIL_CONFLICT naming the draft. */
+export function prepareDecisions(drafts: readonly DecisionDraft[], mask: CompiledMask | undefined): PreparedDecision[] {
+  const seen = new Set<string>();
+  return drafts.map((original, index) => {
+    const field = `drafts[${index}]`;
+    if (typeof original.id !== "string" || original.id === "") throw new VigilError("VIGIL_BAD_INPUT", `${field}.id must be a non-empty string`, { field: `${field}.id` });
+    if (seen.has(original.id)) throw new VigilError("VIGIL_CONFLICT", `decision id ${JSON.stringify(original.id)} appears twice in one appendDecisions batch; ids must be unique`, { field: `${field}.id` });
+    seen.add(original.id);
+    if (typeof original.eventId !== "string") throw new VigilError("VIGIL_BAD_INPUT", `${field}.eventId must be a string (decision ${original.id})`, { field: `${field}.eventId` });
+    const timeMs = Date.parse(original.time);
+    if (Number.isNaN(timeMs)) throw new VigilError("VIGIL_BAD_INPUT", `${field}.time must be an RFC 3339 timestamp, got ${JSON.stringify(original.time)} (decision ${original.id})`, { field: `${field}.time` });
+    const draft = maskDraft(original, mask);
+    const policies = [...new Set((draft.findings ?? []).map((finding) => finding.policy).filter((policy): policy is string => typeof policy === "string"))];
+    return { draft, body: canonicalJson(draft), timeMs, policies };
+  });
+}
+
+export interface DecisionRowShape {
+  readonly seq: number | string;
+  readonly id: string;
+  readonly body: string;
+  readonly prev_hash: string;
+  readonly hash: string;
+}
+
+export const decisionColumns = "d.seq AS seq, d.id AS id, d.body AS body, d.prev_hash AS prev_hash, d.hash AS hash";
+
+export function toRecordRow(row: DecisionRowShape): DecisionRecordRow {
+  return { seq: Number(row.seq), id: row.id, body: row.body, prevHash: row.prev_hash, hash: row.hash };
+}
+
+export function toDecision(row: DecisionRowShape): Decision {
+  const draft = JSON.parse(row.body) as DecisionDraft;
+  return { ...draft, seq: Number(row.seq), prevHash: row.prev_hash, hash: row.hash };
+}
+
+function timeBound(value: string, field: string): number {
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new VigilError("VIGIL_BAD_INPUT", `${field} must be an RFC 3339 timestamp, got ${JSON.stringify(value)}`, { field });
+  return ms;
+}
+
+export function checkLimit(limit: number | undefined, field = "limit"): number | undefined {
+  if (limit === undefined) return undefined;
+  if (!Number.isInteger(limit) || limit < 0) throw new VigilError("VIGIL_BAD_INPUT", `${field} must be a non-negative integer, got ${String(limit)}`, { field });
+  return limit;
+}
+
+/**
+ * listDecisions: filters are ANDed; `since` is inclusive and `until` exclusive (compared as
+ * instants, so offsets other than Z work); ascending seq unless `newestFirst`.
+ */
+export function decisionQuery(tables: Tables, query: DecisionQuery): { sql: string; params: SqlValue[] } {
+  const where: string[] = [];
+  const params: SqlValue[] = [];
+  if (query.afterSeq !== undefined) {
+    where.push("d.seq > ?");
+    params.push(query.afterSeq);
+  }
+  if (query.eventId !== undefined) {
+    where.push("d.event_id = ?");
+    params.push(query.eventId);
+  }
+  if (query.subject !== undefined) {
+    where.push("d.subject = ?");
+    params.push(query.subject);
+  }
+  if (query.policy !== undefined) {
+    where.push(`EXISTS (SELECT 1 FROM ${tables.policies} p WHERE p.policy = ? AND p.seq = d.seq)`);
+    params.push(query.policy);
+  }
+  if (query.since !== undefined) {
+    where.push("d.time_ms >= ?");
+    params.push(timeBound(query.since, "since"));
+  }
+  if (query.until !== undefined) {
+    where.push("d.time_ms < ?");
+    params.push(timeBound(query.until, "until"));
+  }
+  let sql = `SELECT ${decisionColumns} FROM ${tables.decisions} d`;
+  if (where.length > 0) sql += ` WHERE ${where.join(" AND ")}`;
+  sql += ` ORDER BY d.seq ${query.newestFirst === true ? "DESC" : "ASC"}`;
+  const limit = checkLimit(query.limit);
+  if (limit !== undefined) {
+    sql += " LIMIT ?";
+    params.push(limit);
+  }
+  return { sql, params };
+}
+
+export interface EventRowShape {
+  readonly seq: number | string;
+  readonly body: string;
+  readonly received_at: string;
+  readonly processed_at: string | null;
+}
+
+export const eventColumns = "seq, body, received_at, processed_at";
+
+export function toStoredEvent(row: EventRowShape): StoredEvent {
+  const event = JSON.parse(row.body) as Event;
+  const base = { seq: Number(row.seq), event, receivedAt: row.received_at };
+  return row.processed_at === null ? base : { ...base, processedAt: row.processed_at };
+}
+
+export function checkEvents(events: readonly Event[]): void {
+  events.forEach((event, index) => {
+    for (const key of ["id", "source", "type"] as const) {
+      if (typeof event[key] !== "string" || event[key] === "") {
+        throw new VigilError("VIGIL_BAD_EVENT", `events[${index}].${key} must be a non-empty string (CloudEvents 1.0 required attribute)`, { field: `events[${index}].${key}` });
+      }
+    }
+  });
+}
+
+export function eventKey(source: string, id: string): string {
+  return `${source}/${id}`;
+}
+
+export interface DocRowShape {
+  readonly collection: string;
+  readonly id: string;
+  readonly value: string;
+  readonly version: number | string;
+  readonly updated_at: string;
+}
+
+export function docColumns(dialect: SqlDialect): string {
+  return `collection, id, ${dialect.jsonText("value")} AS value, version, updated_at`;
+}
+
+export function toStoredDoc<T>(row: DocRowShape): StoredDoc<T> {
+  return { collection: row.collection, id: row.id, value: JSON.parse(row.value) as T, version: Number(row.version), updatedAt: row.updated_at };
+}
+
+/** listDocs: ordered by id (byte order); `where` compares top-level JSON fields exactly (true ≠ 1, null matches an explicit null only). */
+export function docQuery(dialect: SqlDialect, tables: Tables, collection: string, query: DocQuery = {}): { sql: string; params: SqlValue[] } {
+  const where = ["collection = ?"];
+  const params: SqlValue[] = [collection];
+  if (query.idPrefix !== undefined && query.idPrefix !== "") {
+    where.push(`id >= ? AND ${dialect.startsWith("id")}`);
+    params.push(query.idPrefix, query.idPrefix);
+  }
+  if (query.afterId !== undefined) {
+    where.push("id > ?");
+    params.push(query.afterId);
+  }
+  if (query.where !== undefined && Object.keys(query.where).length > 0) {
+    for (const key of Object.keys(query.where)) {
+      if (key === "" || key.includes('"') || key.includes("\\")) {
+        throw new VigilError("VIGIL_BAD_INPUT", `listDocs where-field ${JSON.stringify(key)} must be a non-empty top-level field name without quotes or backslashes`, { field: `where.${key}` });
+      }
+    }
+    const fields = dialect.jsonFieldsEqual("value", query.where);
+    where.push(fields.sql);
+    params.push(...fields.params);
+  }
+  let sql = `SELECT ${docColumns(dialect)} FROM ${tables.docs} WHERE ${where.join(" AND ")} ORDER BY id`;
+  const limit = checkLimit(query.limit);
+  if (limit !== undefined) {
+    sql += " LIMIT ?";
+    params.push(limit);
+  }
+  return { sql, params };
+}
+
+export function docJson(value: unknown, collection: string, id: string): string {
+  const json = value === undefined ? undefined : JSON.stringify(value);
+  if (json === undefined) throw new VigilError("VIGIL_BAD_INPUT", `document ${collection}/${id}: value must be JSON (got ${typeof value})`, { field: "value" });
+  return json;
+}
+
+export interface AuditRowShape {
+  readonly at: string;
+  readonly actor: string;
+  readonly action: string;
+  readonly target: string | null;
+  readonly detail: string | null;
+}
+
+export function toAuditEntry(row: AuditRowShape): AuditEntry {
+  return {
+    at: row.at,
+    actor: row.actor,
+    action: row.action,
+    ...(row.target === null ? {} : { target: row.target }),
+    ...(row.detail === null ? {} : { detail: JSON.parse(row.detail) as Record<string, unknown> }),
+  };
+}
+
+export function auditRow(entry: AuditEntry, index: number): SqlValue[] {
+  const atMs = Date.parse(entry.at);
+  if (Number.isNaN(atMs)) throw new VigilError("VIGIL_BAD_INPUT", `entries[${index}].at must be an RFC 3339 timestamp, got ${JSON.stringify(entry.at)}`, { field: `entries[${index}].at` });
+  for (const key of ["actor", "action"] as const) {
+    if (typeof entry[key] !== "string" || entry[key] === "") throw new VigilError("VIGIL_BAD_INPUT", `entries[${index}].${key} must be a non-empty string`, { field: `entries[${index}].${key}` });
+  }
+  return [entry.at, atMs, entry.actor, entry.action, entry.target ?? null, entry.detail === undefined ? null : JSON.stringify(entry.detail)];
+}
+
+/** listAudit: oldest first; `since` inclusive (as an instant). */
+export function auditQuery(tables: Tables, query: { readonly limit?: number; readonly actor?: string; readonly since?: string }): { sql: string; params: SqlValue[] } {
+  const where: string[] = [];
+  const params: SqlValue[] = [];
+  if (query.actor !== undefined) {
+    where.push("actor = ?");
+    params.push(query.actor);
+  }
+  if (query.since !== undefined) {
+    where.push("at_ms >= ?");
+    params.push(timeBound(query.since, "since"));
+  }
+  let sql = `SELECT at, actor, action, target, detail FROM ${tables.audit}`;
+  if (where.length > 0) sql += ` WHERE ${where.join(" AND ")}`;
+  sql += " ORDER BY seq";
+  const limit = checkLimit(query.limit);
+  if (limit !== undefined) {
+    sql += " LIMIT ?";
+    params.push(limit);
+  }
+  return { sql, params };
+}

@@ -1,0 +1,142 @@
+import { resolve } from "node:path";
+import Database from "better-sqlite3";
+import type { Database as SqliteDatabase, Statement } from "better-sqlite3";
+import type { SqlDriver, SqlExecutor, SqlValue } from "../sql-driver.js";
+import { sqliteDialect } from "./sqlite-dialect.js";
+
+export interface SqliteDriverOptions {
+  /** Database file; `:memory:` for a throwaway database (not durable). */
+  readonly path: string;
+  /** How long a writer waits for another process's write lock, in ms. Default 5000. */
+  readonly busyTimeoutMs?: number;
+}
+
+const STATEMENT_CACHE = 256;
+
+/**
+ * One statement queue per database file in this process. A transaction spans awaits; if a second
+ * connection to the same file started a write meanwhile, SQLite's busy handler would block the
+ * event loop that the first transaction needs to finish. Sharing the queue makes same-process
+ * connections take turns; other processes are kept apart by SQLite's own lock (busy_timeout).
+ */
+const queues = new Map<string, { tail: Promise<unknown>; users: number }>();
+
+/**
+ * better-sqlite3 is synchronous; this driver gives it the async SqlDriver shape. Statements of
+ * one process run one at a time through a promise queue, so an open transaction (which spans
+ * awaits) never sees another caller's statements on the shared connection.
+ */
+export class SqliteDriver implements SqlDriver {
+  readonly dialect = sqliteDialect;
+  readonly db: SqliteDatabase;
+  private readonly statements = new Map<string, Statement>();
+  private readonly queue: { tail: Promise<unknown>; users: number };
+  private readonly queueKey: string;
+  private readonly executor: SqlExecutor;
+
+  constructor(options: SqliteDriverOptions) {
+    this.db = new Database(options.path);
+    // INVARIANT: WAL + synchronous=FULL: a committed transaction is on disk before the call returns.
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("synchronous = FULL");
+    this.db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`);
+    this.queueKey = options.path === ":memory:" || options.path === "" ? `memory:${Math.random()}` : resolve(options.path);
+    const queue = queues.get(this.queueKey) ?? { tail: Promise.resolve(), users: 0 };
+    queue.users += 1;
+    queues.set(this.queueKey, queue);
+    this.queue = queue;
+    this.executor = {
+      all: async <Row extends object>(sql: string, params: readonly SqlValue[] = []) => this.allNow<Row>(sql, params),
+      run: async (sql: string, params: readonly SqlValue[] = []) => this.statement(sql).run(...params).changes,
+      exec: async (script: string) => {
+        this.db.exec(script);
+      },
+      insertMany: async <Row extends object>(table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[], suffix = "") => this.insertManyNow<Row>(table, columns, rows, suffix),
+    };
+  }
+
+  all<Row extends object>(sql: string, params: readonly SqlValue[] = []): Promise<Row[]> {
+    return this.serial(() => this.allNow<Row>(sql, params));
+  }
+
+  run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
+    return this.serial(() => this.statement(sql).run(...params).changes);
+  }
+
+  exec(script: string): Promise<void> {
+    return this.serial(() => {
+      this.db.exec(script);
+    });
+  }
+
+  insertMany<Row extends object>(table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[], suffix = ""): Promise<Row[]> {
+    return this.serial(() => this.insertManyNow<Row>(table, columns, rows, suffix));
+  }
+
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    return this.serial(async () => {
+      this.db.exec("BEGIN IMMEDIATE");
+      try {
+        const result = await fn(this.executor);
+        this.db.exec("COMMIT");
+        return result;
+      } catch (error) {
+        if (this.db.inTransaction) this.db.exec("ROLLBACK");
+        throw error;
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.serial(() => {
+      if (!this.db.open) return;
+      this.db.close();
+      this.queue.users -= 1;
+      if (this.queue.users === 0) queues.delete(this.queueKey);
+    });
+  }
+
+  private serial<T>(fn: () => T | Promise<T>): Promise<T> {
+    const result = this.queue.tail.then(fn);
+    this.queue.tail = result.then(() => undefined, () => undefined);
+    return result;
+  }
+
+  private statement(sql: string): Statement {
+    let statement = this.statements.get(sql);
+    if (statement === undefined) {
+      statement = this.db.prepare(sql);
+      if (this.statements.size >= STATEMENT_CACHE) {
+        const oldest = this.statements.keys().next().value;
+        if (oldest !== undefined) this.statements.delete(oldest);
+      }
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  private allNow<Row extends object>(sql: string, params: readonly SqlValue[]): Row[] {
+    const statement = this.statement(sql);
+    if (!statement.reader) {
+      statement.run(...params);
+      return [];
+    }
+    return statement.all(...params) as Row[];
+  }
+
+  /** One prepared single-row statement run per row: in-process SQLite gains nothing from multi-row VALUES. */
+  private insertManyNow<Row extends object>(table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[], suffix: string): Row[] {
+    const sql = `INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")}) ${suffix}`;
+    const statement = this.statement(sql);
+    if (!statement.reader) {
+      for (const row of rows) statement.run(...row);
+      return [];
+    }
+    const out: Row[] = [];
+    for (const row of rows) {
+      const returned = statement.get(...row) as Row | undefined;
+      if (returned !== undefined) out.push(returned);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,139 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import Database from "better-sqlite3";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Storage } from "../../core/index.js";
+import { verifyDecisionRecord } from "../chain.js";
+import { storageContract } from "../storage-contract.js";
+import { expectVigilError } from "../storage-contract-support.js";
+import { makeDraft } from "../storage-contract-fixtures.js";
+import { createSqliteStorage } from "./index.js";
+
+storageContract("sqlite", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "vigil-sqlite-"));
+  const path = join(dir, "vigil.db");
+  return {
+    open: async (options) => createSqliteStorage({ path, ...(options?.mask === undefined ? {} : { mask: options.mask }) }),
+    dispose: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+});
+
+describe("sqlite storage specifics", () => {
+  let dir: string;
+  let path: string;
+  let storage: Storage;
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), "vigil-sqlite-"));
+    path = join(dir, "vigil.db");
+    storage = createSqliteStorage({ path });
+    await storage.init();
+    await storage.appendDecisions(Array.from({ length: 6 }, (_unused, index) => makeDraft(index + 1)));
+  });
+
+  afterEach(async () => {
+    await storage.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A second, raw connection to the same file: what someone with file access could do. */
+  function raw(fn: (db: Database.Database) => void): void {
+    const db = new Database(path);
+    try {
+      fn(db);
+    } finally {
+      db.close();
+    }
+  }
+
+  it("opens the database in WAL mode with synchronous=FULL and a busy timeout", () => {
+    raw((db) => {
+      expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
+      expect(db.prepare("SELECT version FROM schema_version").all()).toEqual([{ version: 1 }]);
+    });
+  });
+
+  it("refuses UPDATE, DELETE of decision and audit rows and moving the chain head back, even through raw SQL", async () => {
+    await storage.appendAudit([{ at: "2024-01-01T00:00:00Z", actor: "alice", action: "policy.promote" }]);
+    raw((db) => {
+      expect(() => db.prepare("UPDATE decisions SET body = '{}' WHERE seq = 2").run()).toThrow(/append-only: UPDATE refused/);
+      expect(() => db.prepare("DELETE FROM decisions WHERE seq = 2").run()).toThrow(/append-only: DELETE refused/);
+      expect(() => db.prepare("UPDATE chain_head SET seq = 1").run()).toThrow(/only moves forward/);
+      expect(() => db.prepare("DELETE FROM audit").run()).toThrow(/audit is append-only: DELETE refused/);
+      expect(() => db.prepare("UPDATE audit SET actor = 'mallory'").run()).toThrow(/audit is append-only: UPDATE refused/);
+      expect(db.prepare("SELECT COUNT(*) AS n FROM decisions").get()).toEqual({ n: 6 });
+    });
+  });
+
+  it("catches a body modified behind the adapter's back", async () => {
+    raw((db) => {
+      db.exec("DROP TRIGGER decisions_refuse_update");
+      db.prepare("UPDATE decisions SET body = replace(body, '\"deny\"', '\"allow\"') WHERE seq = 4").run();
+    });
+    expect((await verifyDecisionRecord(storage)).problem).toMatchObject({ seq: 4, id: "dec-000004", kind: "modified" });
+  });
+
+  it("catches a deleted decision row", async () => {
+    raw((db) => {
+      db.exec("DROP TRIGGER decisions_refuse_delete");
+      db.prepare("DELETE FROM decisions WHERE seq = 3").run();
+    });
+    expect((await verifyDecisionRecord(storage, { batchSize: 2 })).problem).toMatchObject({ seq: 4, id: "dec-000004", kind: "deleted" });
+  });
+
+  it("catches swapped decision rows", async () => {
+    raw((db) => {
+      db.exec("DROP TRIGGER decisions_refuse_update");
+      db.exec("UPDATE decisions SET seq = -5 WHERE seq = 5; UPDATE decisions SET seq = 5 WHERE seq = 2; UPDATE decisions SET seq = 2 WHERE seq = -5;");
+    });
+    expect((await verifyDecisionRecord(storage)).problem).toMatchObject({ seq: 2, id: "dec-000005", kind: "reordered" });
+  });
+
+  it("catches a truncated tail against the head noted earlier", async () => {
+    const head = (await verifyDecisionRecord(storage)).head;
+    raw((db) => {
+      db.exec("DROP TRIGGER decisions_refuse_delete");
+      db.prepare("DELETE FROM decisions WHERE seq > 4").run();
+    });
+    expect((await verifyDecisionRecord(storage)).ok).toBe(true);
+    expect((await verifyDecisionRecord(storage, { expectedHead: head })).problem).toMatchObject({ seq: 4, kind: "deleted" });
+  });
+
+  it("reports a database it cannot open as VIGIL_STORAGE naming the path", async () => {
+    const missing = join(dir, "no-such-folder", "vigil.db");
+    try {
+      createSqliteStorage({ path: missing });
+      expect.unreachable();
+    } catch (error) {
+      expect((error as { code?: string }).code).toBe("VIGIL_STORAGE");
+      expect(String(error)).toContain(missing);
+    }
+  });
+
+  it("rejects an empty path with VIGIL_BAD_CONFIG", () => {
+    expect(() => createSqliteStorage({ path: "" })).toThrow(/store\.sqlite\.path/);
+  });
+
+  it("refuses a database whose schema is newer than this code", async () => {
+    raw((db) => db.prepare("INSERT INTO schema_version (version, description, applied_at) VALUES (99, 'future', 'now')").run());
+    const newer = createSqliteStorage({ path });
+    await expectVigilError(newer.init(), "VIGIL_STORAGE", "version 99");
+    await newer.close();
+  });
+
+  it("keeps one chain when separate processes append to the same file", async () => {
+    const worker = fileURLToPath(new URL("./append-worker.fixture.ts", import.meta.url));
+    const run = (first: number) => new Promise<void>((resolve, reject) => {
+      const child = spawn(process.execPath, ["--import", "tsx", worker, path, String(first), "20", "10"], { stdio: ["ignore", "ignore", "pipe"] });
+      let stderr = "";
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`worker exited ${code}: ${stderr}`))));
+    });
+    await Promise.all([run(10_000), run(20_000), run(30_000)]);
+    const result = await verifyDecisionRecord(storage, { batchSize: 100 });
+    expect(result).toMatchObject({ ok: true, checked: 6 + 3 * 200 });
+  }, 60_000);
+});

@@ -1,0 +1,142 @@
+import { describe, expect, it } from "vitest";
+import { canonicalJson } from "./canonical-json.js";
+import { GENESIS_HASH, hashRecord, verifyDecisionRecord } from "./chain.js";
+import type { ContractContext } from "./storage-contract-support.js";
+import { expectVigilError } from "./storage-contract-support.js";
+import { makeDraft } from "./storage-contract-fixtures.js";
+
+const ids = (decisions: readonly { readonly id: string }[]) => decisions.map((decision) => decision.id);
+
+/** The decision-record part of the storage contract (see storage-contract.ts). */
+export function decisionContract({ storage, reopen }: ContractContext): void {
+  describe("decision record", () => {
+    it("assigns seq from 1, links prevHash from 64 zeros, hashes prevHash + canonical JSON", async () => {
+      const drafts = [makeDraft(1), makeDraft(2), makeDraft(3)];
+      const decisions = await storage().appendDecisions(drafts);
+      expect(decisions.map((decision) => decision.seq)).toEqual([1, 2, 3]);
+      let prevHash = GENESIS_HASH;
+      decisions.forEach((decision, index) => {
+        expect(decision.prevHash).toBe(prevHash);
+        expect(decision.hash).toBe(hashRecord(prevHash, canonicalJson(drafts[index])));
+        expect(decision).toMatchObject(drafts[index]!);
+        prevHash = decision.hash;
+      });
+      const more = await storage().appendDecisions([makeDraft(4)]);
+      expect(more[0]).toMatchObject({ seq: 4, prevHash: decisions[2]!.hash });
+    });
+
+    it("stores the canonical body exactly as hashed", async () => {
+      await storage().appendDecisions([makeDraft(1), makeDraft(2)]);
+      const rows = await storage().scanDecisionRecord(0, 10);
+      expect(rows.map((row) => row.seq)).toEqual([1, 2]);
+      expect(rows[1]).toEqual({ seq: 2, id: "dec-000002", body: canonicalJson(makeDraft(2)), prevHash: rows[0]!.hash, hash: hashRecord(rows[0]!.hash, canonicalJson(makeDraft(2))) });
+      expect(await storage().scanDecisionRecord(1, 10)).toHaveLength(1);
+      expect(await storage().scanDecisionRecord(0, 1)).toHaveLength(1);
+    });
+
+    it("gets a decision by id as it was returned by append", async () => {
+      const [, second] = await storage().appendDecisions([makeDraft(1), makeDraft(2)]);
+      expect(await storage().getDecision("dec-000002")).toEqual(second);
+      expect(await storage().getDecision("nope")).toBeUndefined();
+    });
+
+    it("appends nothing for an empty batch", async () => {
+      expect(await storage().appendDecisions([])).toEqual([]);
+      expect(await storage().scanDecisionRecord(0, 10)).toEqual([]);
+    });
+
+    it("refuses an id already recorded with VIGIL_CONFLICT naming it, and leaves the chain unchanged", async () => {
+      await storage().appendDecisions([makeDraft(1), makeDraft(2)]);
+      await expectVigilError(storage().appendDecisions([makeDraft(3), makeDraft(2)]), "VIGIL_CONFLICT", '"dec-000002"');
+      expect(await storage().getDecision("dec-000003")).toBeUndefined();
+      const [next] = await storage().appendDecisions([makeDraft(3)]);
+      expect(next?.seq).toBe(3);
+      expect(await verifyDecisionRecord(storage())).toMatchObject({ ok: true, checked: 3 });
+    });
+
+    it("refuses an id repeated within one batch", async () => {
+      await expectVigilError(storage().appendDecisions([makeDraft(1), makeDraft(1)]), "VIGIL_CONFLICT", "twice");
+      expect(await storage().scanDecisionRecord(0, 10)).toEqual([]);
+    });
+
+    it("refuses a draft whose time is not a timestamp with VIGIL_BAD_INPUT", async () => {
+      await expectVigilError(storage().appendDecisions([makeDraft(1, { time: "noon" })]), "VIGIL_BAD_INPUT", "drafts[0].time");
+    });
+
+    it("queries by afterSeq, limit and newestFirst", async () => {
+      await storage().appendDecisions([1, 2, 3, 4, 5].map((index) => makeDraft(index)));
+      expect(ids(await storage().listDecisions({}))).toEqual(["dec-000001", "dec-000002", "dec-000003", "dec-000004", "dec-000005"]);
+      expect(ids(await storage().listDecisions({ afterSeq: 3 }))).toEqual(["dec-000004", "dec-000005"]);
+      expect(ids(await storage().listDecisions({ afterSeq: 1, limit: 2 }))).toEqual(["dec-000002", "dec-000003"]);
+      expect(ids(await storage().listDecisions({ newestFirst: true, limit: 2 }))).toEqual(["dec-000005", "dec-000004"]);
+      expect(ids(await storage().listDecisions({ newestFirst: true, afterSeq: 3 }))).toEqual(["dec-000005", "dec-000004"]);
+      await expectVigilError(storage().listDecisions({ limit: -1 }), "VIGIL_BAD_INPUT", "limit");
+    });
+
+    it("queries by eventId, subject and policy", async () => {
+      await storage().appendDecisions([
+        makeDraft(1, { eventId: "e-a", subject: "alice", policies: ["p1"] }),
+        makeDraft(2, { eventId: "e-b", subject: "bob", policies: ["p1", "p2"] }),
+        makeDraft(3, { eventId: "e-a", subject: "bob", policies: [] }),
+        makeDraft(4, { eventId: "e-c", subject: "alice", policies: ["p2", "p2"] }),
+      ]);
+      expect(ids(await storage().listDecisions({ eventId: "e-a" }))).toEqual(["dec-000001", "dec-000003"]);
+      expect(ids(await storage().listDecisions({ subject: "bob" }))).toEqual(["dec-000002", "dec-000003"]);
+      expect(ids(await storage().listDecisions({ policy: "p2" }))).toEqual(["dec-000002", "dec-000004"]);
+      expect(ids(await storage().listDecisions({ policy: "p1", subject: "bob" }))).toEqual(["dec-000002"]);
+      expect(ids(await storage().listDecisions({ policy: "nope" }))).toEqual([]);
+    });
+
+    it("queries by time: since inclusive, until exclusive, compared as instants", async () => {
+      await storage().appendDecisions([
+        makeDraft(1, { time: "2024-03-01T10:00:00Z" }),
+        makeDraft(2, { time: "2024-03-01T11:00:00Z" }),
+        makeDraft(3, { time: "2024-03-01T13:30:00+02:00" }),
+        makeDraft(4, { time: "2024-03-01T12:00:00.500Z" }),
+      ]);
+      expect(ids(await storage().listDecisions({ since: "2024-03-01T11:00:00Z" }))).toEqual(["dec-000002", "dec-000003", "dec-000004"]);
+      // 13:30+02:00 is 11:30Z: excluded by until 11:30Z, included by until 11:31Z.
+      expect(ids(await storage().listDecisions({ until: "2024-03-01T11:30:00Z" }))).toEqual(["dec-000001", "dec-000002"]);
+      expect(ids(await storage().listDecisions({ until: "2024-03-01T11:31:00Z" }))).toEqual(["dec-000001", "dec-000002", "dec-000003"]);
+      expect(ids(await storage().listDecisions({ since: "2024-03-01T11:00:00Z", until: "2024-03-01T12:00:00.500Z", newestFirst: true }))).toEqual(["dec-000003", "dec-000002"]);
+      await expectVigilError(storage().listDecisions({ since: "last week" }), "VIGIL_BAD_INPUT", "since");
+    });
+
+    it("masks configured input paths before hashing and storing, without touching the caller's draft", async () => {
+      const masked = await reopen({ mask: { paths: ["/input/password", { path: "input.headers.authorization", mode: "redact" }] } });
+      const draft = makeDraft(1, { input: { user: "bob", password: "hunter2", headers: { authorization: "Bearer secret-token" } } });
+      const [decision] = await masked.appendDecisions([draft]);
+      expect((draft.input as { password: string }).password).toBe("hunter2");
+      expect(decision?.input).toEqual({ user: "bob", headers: { authorization: "**REDACTED**" } });
+      expect(decision?.masking).toEqual({ erased: ["/input/password"], redacted: ["/input/headers/authorization"] });
+      const [row] = await masked.scanDecisionRecord(0, 1);
+      expect(row?.body).not.toContain("hunter2");
+      expect(row?.body).not.toContain("secret-token");
+      expect(row?.hash).toBe(hashRecord(GENESIS_HASH, row!.body));
+      expect(await masked.getDecision(draft.id)).toEqual(decision);
+      expect(await verifyDecisionRecord(masked)).toMatchObject({ ok: true, checked: 1 });
+    });
+
+    it("keeps one chain when one instance appends concurrently", async () => {
+      const batches = Array.from({ length: 8 }, (_unused, batch) => Array.from({ length: 5 }, (_unused2, index) => makeDraft(batch * 5 + index + 1)));
+      const results = await Promise.all(batches.map((batch) => storage().appendDecisions(batch)));
+      const seqs = results.flat().map((decision) => decision.seq).sort((a, b) => a - b);
+      expect(seqs).toEqual(Array.from({ length: 40 }, (_unused, index) => index + 1));
+      for (const result of results) expect(result.map((decision) => decision.seq)).toEqual(result.map((_decision, index) => result[0]!.seq + index));
+      expect(await verifyDecisionRecord(storage(), { batchSize: 9 })).toMatchObject({ ok: true, checked: 40 });
+    });
+
+    it("keeps one chain when two instances on the same data append concurrently", async () => {
+      const other = await reopen();
+      const writer = async (target: typeof other, offset: number) => {
+        for (let batch = 0; batch < 10; batch++) {
+          await target.appendDecisions(Array.from({ length: 4 }, (_unused, index) => makeDraft(offset + batch * 4 + index)));
+        }
+      };
+      await Promise.all([writer(storage(), 1000), writer(other, 2000)]);
+      const result = await verifyDecisionRecord(storage(), { batchSize: 16 });
+      expect(result).toMatchObject({ ok: true, checked: 80 });
+      expect((await storage().listDecisions({})).length).toBe(80);
+    });
+  });
+}

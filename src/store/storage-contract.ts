@@ -1,0 +1,259 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Storage } from "../core/index.js";
+import { canonicalJson } from "./canonical-json.js";
+import { GENESIS_HASH, hashRecord, verifyDecisionRecord } from "./chain.js";
+import type { MaskConfig } from "./mask.js";
+import { decisionContract } from "./storage-contract-decisions.js";
+import type { ContractContext } from "./storage-contract-support.js";
+import { expectVigilError } from "./storage-contract-support.js";
+import { makeDraft, makeEvent } from "./storage-contract-fixtures.js";
+
+/**
+ * Opens the storage under test. Each harness owns one fresh location (file, schema); `open`
+ * may be called again after `close()` and must reach the same data (durability).
+ */
+export interface StorageHarness {
+  open(options?: { readonly mask?: MaskConfig }): Promise<Storage>;
+  dispose(): Promise<void>;
+}
+
+/**
+ * The one Storage contract every adapter runs (store/sqlite, store/postgres). Call it at the top
+ * level of the adapter's test file with a harness factory.
+ */
+export function storageContract(name: string, createHarness: () => Promise<StorageHarness>): void {
+  describe(`Storage contract: ${name}`, () => {
+    let harness: StorageHarness;
+    let current: Storage;
+    const opened: Storage[] = [];
+
+    const open = async (options?: { readonly mask?: MaskConfig }): Promise<Storage> => {
+      const storage = await harness.open(options);
+      opened.push(storage);
+      await storage.init();
+      return storage;
+    };
+    const context: ContractContext = { storage: () => current, reopen: open };
+
+    beforeEach(async () => {
+      harness = await createHarness();
+      current = await open();
+    });
+
+    afterEach(async () => {
+      for (const storage of opened.splice(0)) await storage.close();
+      await harness.dispose();
+    });
+
+    describe("events", () => {
+      it("stores new events with increasing seq and reports (source/id) duplicates", async () => {
+        const storage = current;
+        const first = await storage.appendEvents([makeEvent(1), makeEvent(2)], "2024-01-01T00:00:00.000Z");
+        expect(first.duplicates).toEqual([]);
+        expect(first.stored.map((stored) => stored.event.id)).toEqual(["evt-1", "evt-2"]);
+        expect(first.stored[1]!.seq).toBeGreaterThan(first.stored[0]!.seq);
+        expect(first.stored[0]!.receivedAt).toBe("2024-01-01T00:00:00.000Z");
+
+        const again = await storage.appendEvents([makeEvent(2), makeEvent(3), makeEvent(3)], "2024-01-01T00:00:01.000Z");
+        expect(again.stored.map((stored) => stored.event.id)).toEqual(["evt-3"]);
+        expect(again.duplicates).toEqual(["aws.cloudtrail/123456789012/evt-2", "aws.cloudtrail/123456789012/evt-3"]);
+        expect(await storage.countEvents()).toBe(3);
+      });
+
+      it("treats the same id from another source as a new event", async () => {
+        const result = await current.appendEvents([makeEvent(1), makeEvent(1, { source: "okta" })], "2024-01-01T00:00:00Z");
+        expect(result.stored).toHaveLength(2);
+        expect(result.duplicates).toEqual([]);
+      });
+
+      it("round-trips the whole CloudEvent, extensions included", async () => {
+        const event = makeEvent(7, { traceparent: "00-abc-def-01", data: { nested: { list: [1, "two", null, true] }, unicode: "café ✓" } });
+        await current.appendEvents([event], "2024-01-01T00:00:00Z");
+        const [listed] = await current.listEvents({});
+        expect(listed?.event).toEqual(event);
+      });
+
+      it("rejects an event without id/source/type with VIGIL_BAD_EVENT and stores nothing", async () => {
+        const bad = { ...makeEvent(2), id: "" };
+        await expectVigilError(current.appendEvents([makeEvent(1), bad], "2024-01-01T00:00:00Z"), "VIGIL_BAD_EVENT", "events[1].id");
+        expect(await current.countEvents()).toBe(0);
+      });
+
+      it("lists pending events oldest first until they are marked processed", async () => {
+        const { stored } = await current.appendEvents([1, 2, 3, 4].map((index) => makeEvent(index)), "2024-01-01T00:00:00Z");
+        expect((await current.pendingEvents(10)).map((event) => event.event.id)).toEqual(["evt-1", "evt-2", "evt-3", "evt-4"]);
+        expect((await current.pendingEvents(2)).map((event) => event.event.id)).toEqual(["evt-1", "evt-2"]);
+        await current.markProcessed([stored[0]!.seq, stored[2]!.seq], "2024-01-01T00:01:00Z");
+        expect((await current.pendingEvents(10)).map((event) => event.event.id)).toEqual(["evt-2", "evt-4"]);
+        const processed = (await current.listEvents({})).filter((event) => event.processedAt !== undefined);
+        expect(processed.map((event) => [event.event.id, event.processedAt])).toEqual([["evt-1", "2024-01-01T00:01:00Z"], ["evt-3", "2024-01-01T00:01:00Z"]]);
+        // Marking again keeps the first processing time.
+        await current.markProcessed([stored[0]!.seq], "2024-01-01T00:02:00Z");
+        expect((await current.listEvents({ limit: 1 }))[0]?.processedAt).toBe("2024-01-01T00:01:00Z");
+      });
+
+      it("lists events by afterSeq, type and limit", async () => {
+        await current.appendEvents([makeEvent(1), makeEvent(2, { type: "com.okta.system.log" }), makeEvent(3), makeEvent(4)], "2024-01-01T00:00:00Z");
+        const all = await current.listEvents({});
+        expect(all.map((event) => event.event.id)).toEqual(["evt-1", "evt-2", "evt-3", "evt-4"]);
+        expect((await current.listEvents({ afterSeq: all[1]!.seq })).map((event) => event.event.id)).toEqual(["evt-3", "evt-4"]);
+        expect((await current.listEvents({ type: "com.okta.system.log" })).map((event) => event.event.id)).toEqual(["evt-2"]);
+        expect((await current.listEvents({ type: "com.amazonaws.cloudtrail", limit: 2 })).map((event) => event.event.id)).toEqual(["evt-1", "evt-3"]);
+      });
+    });
+
+    decisionContract(context);
+
+    describe("documents", () => {
+      it("puts, gets and versions documents", async () => {
+        await current.putDocs([{ collection: "entities", id: "user:alice", value: { team: "payments", level: 3 } }], "2024-01-01T00:00:00Z");
+        const first = await current.getDoc<{ team: string }>("entities", "user:alice");
+        expect(first).toEqual({ collection: "entities", id: "user:alice", value: { team: "payments", level: 3 }, version: 1, updatedAt: "2024-01-01T00:00:00Z" });
+        await current.putDocs([{ collection: "entities", id: "user:alice", value: { team: "platform" } }], "2024-01-02T00:00:00Z");
+        expect(await current.getDoc("entities", "user:alice")).toMatchObject({ value: { team: "platform" }, version: 2, updatedAt: "2024-01-02T00:00:00Z" });
+        expect(await current.getDoc("entities", "user:bob")).toBeUndefined();
+        expect(await current.getDoc("other", "user:alice")).toBeUndefined();
+      });
+
+      it("stores any JSON value and refuses undefined", async () => {
+        await current.putDocs([{ collection: "c", id: "s", value: "text" }, { collection: "c", id: "n", value: 0 }, { collection: "c", id: "a", value: [1, { b: null }] }], "t");
+        expect((await current.getDocs("c", ["s", "n", "a"])).map((doc) => doc.value)).toEqual(["text", 0, [1, { b: null }]]);
+        await expectVigilError(current.putDocs([{ collection: "c", id: "u", value: undefined }], "t"), "VIGIL_BAD_INPUT", "c/u");
+      });
+
+      it("gets several documents in the order asked, skipping missing ones", async () => {
+        await current.putDocs(["a", "b", "c"].map((id) => ({ collection: "baselines", id, value: { id } })), "t");
+        expect((await current.getDocs("baselines", ["c", "missing", "a", "c"])).map((doc) => doc.id)).toEqual(["c", "a"]);
+        expect(await current.getDocs("baselines", [])).toEqual([]);
+      });
+
+      it("enforces expectVersion: 0 = must not exist, n = must be at version n", async () => {
+        await current.putDocs([{ collection: "reviews", id: "r1", value: { state: "pending" }, expectVersion: 0 }], "t1");
+        await expectVigilError(current.putDocs([{ collection: "reviews", id: "r1", value: { state: "x" }, expectVersion: 0 }], "t2"), "VIGIL_CONFLICT", "reviews/r1");
+        await expectVigilError(current.putDocs([{ collection: "reviews", id: "r1", value: { state: "x" }, expectVersion: 2 }], "t2"), "VIGIL_CONFLICT", "version 1");
+        await expectVigilError(current.putDocs([{ collection: "reviews", id: "r9", value: {}, expectVersion: 1 }], "t2"), "VIGIL_CONFLICT", "does not exist");
+        await current.putDocs([{ collection: "reviews", id: "r1", value: { state: "approved" }, expectVersion: 1 }], "t3");
+        expect(await current.getDoc("reviews", "r1")).toMatchObject({ value: { state: "approved" }, version: 2 });
+      });
+
+      it("writes a batch atomically: one conflict rolls back every document in it", async () => {
+        await current.putDocs([{ collection: "c", id: "x", value: 1 }], "t1");
+        await expectVigilError(current.putDocs([
+          { collection: "c", id: "new", value: "n" },
+          { collection: "c", id: "x", value: 2 },
+          { collection: "c", id: "x", value: 3, expectVersion: 1 },
+        ], "t2"), "VIGIL_CONFLICT");
+        expect(await current.getDoc("c", "new")).toBeUndefined();
+        expect(await current.getDoc("c", "x")).toMatchObject({ value: 1, version: 1 });
+      });
+
+      it("applies repeated puts of one document in a batch in order", async () => {
+        await current.putDocs([{ collection: "c", id: "x", value: 1 }, { collection: "c", id: "x", value: 2 }], "t");
+        expect(await current.getDoc("c", "x")).toMatchObject({ value: 2, version: 2 });
+      });
+
+      it("deletes documents", async () => {
+        await current.putDocs([{ collection: "c", id: "x", value: 1 }], "t");
+        expect(await current.deleteDoc("c", "x")).toBe(true);
+        expect(await current.deleteDoc("c", "x")).toBe(false);
+        expect(await current.getDoc("c", "x")).toBeUndefined();
+        await current.putDocs([{ collection: "c", id: "x", value: 5, expectVersion: 0 }], "t");
+        expect(await current.getDoc("c", "x")).toMatchObject({ value: 5, version: 1 });
+      });
+
+      it("lists by id order with idPrefix, afterId and limit", async () => {
+        const ids = ["user:bob", "user:alice", "team:pay", "user:carol", "user", "userx"];
+        await current.putDocs(ids.map((id) => ({ collection: "entities", id, value: { id } })), "t");
+        await current.putDocs([{ collection: "other", id: "user:zed", value: {} }], "t");
+        expect((await current.listDocs("entities")).map((doc) => doc.id)).toEqual(["team:pay", "user", "user:alice", "user:bob", "user:carol", "userx"]);
+        expect((await current.listDocs("entities", { idPrefix: "user:" })).map((doc) => doc.id)).toEqual(["user:alice", "user:bob", "user:carol"]);
+        expect((await current.listDocs("entities", { idPrefix: "user:", afterId: "user:alice", limit: 1 })).map((doc) => doc.id)).toEqual(["user:bob"]);
+        expect((await current.listDocs("entities", { idPrefix: "%_" })).map((doc) => doc.id)).toEqual([]);
+      });
+
+      it("filters by top-level fields exactly (strings, numbers, booleans, null)", async () => {
+        await current.putDocs([
+          { collection: "e", id: "1", value: { team: "pay", level: 1, active: true, owner: null, tags: ["pay"] } },
+          { collection: "e", id: "2", value: { team: "pay", level: 2, active: false } },
+          { collection: "e", id: "3", value: { team: "ops", level: "1", active: 1, owner: "x" } },
+          { collection: "e", id: "4", value: "not an object" },
+        ], "t");
+        const ids = async (where: Record<string, string | number | boolean | null>) => (await current.listDocs("e", { where })).map((doc) => doc.id);
+        expect(await ids({ team: "pay" })).toEqual(["1", "2"]);
+        expect(await ids({ team: "pay", level: 2 })).toEqual(["2"]);
+        expect(await ids({ level: 1 })).toEqual(["1"]);
+        expect(await ids({ level: "1" })).toEqual(["3"]);
+        expect(await ids({ active: true })).toEqual(["1"]);
+        expect(await ids({ active: false })).toEqual(["2"]);
+        expect(await ids({ owner: null })).toEqual(["1"]);
+        expect(await ids({ tags: "pay" })).toEqual([]);
+        expect(await ids({ "odd key": "x" })).toEqual([]);
+      });
+    });
+
+    describe("audit trail", () => {
+      it("appends entries and lists them oldest first by actor, since and limit", async () => {
+        await current.appendAudit([
+          { at: "2024-01-01T10:00:00Z", actor: "alice", action: "review.approve", target: "review/r1", detail: { reason: "ticket OPS-1", n: 1 } },
+          { at: "2024-01-01T11:00:00Z", actor: "bob", action: "killswitch.on" },
+        ]);
+        await current.appendAudit([{ at: "2024-01-01T12:00:00+01:00", actor: "alice", action: "exception.create", target: "exception/e1" }]);
+        const all = await current.listAudit({});
+        expect(all).toEqual([
+          { at: "2024-01-01T10:00:00Z", actor: "alice", action: "review.approve", target: "review/r1", detail: { reason: "ticket OPS-1", n: 1 } },
+          { at: "2024-01-01T11:00:00Z", actor: "bob", action: "killswitch.on" },
+          { at: "2024-01-01T12:00:00+01:00", actor: "alice", action: "exception.create", target: "exception/e1" },
+        ]);
+        expect((await current.listAudit({ actor: "alice" })).map((entry) => entry.action)).toEqual(["review.approve", "exception.create"]);
+        // 12:00+01:00 is 11:00Z: `since` compares instants.
+        expect((await current.listAudit({ since: "2024-01-01T10:30:00Z" })).map((entry) => entry.action)).toEqual(["killswitch.on", "exception.create"]);
+        expect((await current.listAudit({ limit: 1 })).map((entry) => entry.action)).toEqual(["review.approve"]);
+      });
+
+      it("rejects an entry without a valid time or actor", async () => {
+        await expectVigilError(current.appendAudit([{ at: "yesterday", actor: "a", action: "x" }]), "VIGIL_BAD_INPUT", "entries[0].at");
+        await expectVigilError(current.appendAudit([{ at: "2024-01-01T00:00:00Z", actor: "", action: "x" }]), "VIGIL_BAD_INPUT", "entries[0].actor");
+      });
+    });
+
+    describe("durability and lifecycle", () => {
+      it("keeps everything across close and reopen, and the chain continues", async () => {
+        await current.appendEvents([makeEvent(1), makeEvent(2)], "2024-01-01T00:00:00Z");
+        const [, second] = await current.appendDecisions([makeDraft(1), makeDraft(2)]);
+        await current.putDocs([{ collection: "c", id: "x", value: { v: 1 } }], "t");
+        await current.appendAudit([{ at: "2024-01-01T00:00:00Z", actor: "a", action: "x" }]);
+        await current.close();
+
+        const reopened = await open();
+        expect(await reopened.countEvents()).toBe(2);
+        expect((await reopened.appendEvents([makeEvent(2)], "t")).duplicates).toHaveLength(1);
+        expect(await reopened.getDecision("dec-000002")).toEqual(second);
+        expect(await reopened.getDoc("c", "x")).toMatchObject({ value: { v: 1 }, version: 1 });
+        expect(await reopened.listAudit({})).toHaveLength(1);
+        const [third] = await reopened.appendDecisions([makeDraft(3)]);
+        expect(third).toMatchObject({ seq: 3, prevHash: second!.hash });
+        expect(await verifyDecisionRecord(reopened)).toMatchObject({ ok: true, checked: 3 });
+      });
+
+      it("initializes idempotently", async () => {
+        await current.init();
+        const other = await open();
+        await other.init();
+        expect(await other.countEvents()).toBe(0);
+      });
+
+      it("refuses calls after close with VIGIL_STORAGE", async () => {
+        await current.close();
+        await expectVigilError(current.countEvents(), "VIGIL_STORAGE", "after close()");
+      });
+
+      it("verifies a clean chain and reports its head", async () => {
+        const decisions = await current.appendDecisions(Array.from({ length: 25 }, (_unused, index) => makeDraft(index + 1)));
+        const result = await verifyDecisionRecord(current, { batchSize: 7 });
+        expect(result).toEqual({ ok: true, checked: 25, head: { seq: 25, hash: decisions[24]!.hash } });
+        const rows = await current.scanDecisionRecord(0, 1);
+        expect(rows[0]).toEqual({ seq: 1, id: "dec-000001", body: canonicalJson(makeDraft(1)), prevHash: GENESIS_HASH, hash: hashRecord(GENESIS_HASH, canonicalJson(makeDraft(1))) });
+      });
+    });
+  });
+}
