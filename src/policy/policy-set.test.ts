@@ -1,0 +1,174 @@
+import { describe, expect, it } from "vitest";
+import type { CompiledPolicy } from "../core/compiled-policy.js";
+import type { Finding } from "../core/finding.js";
+import { createCelEnvironment } from "./cel/index.js";
+import { loadPolicyText } from "./load.js";
+import { createPolicySet, eventTypeMatches } from "./policy-set.js";
+import { policyContext } from "../../test/helpers/policy-context.js";
+import { withAnalysis } from "../../test/helpers/cel-analysis-stub.js";
+
+const env = withAnalysis(createCelEnvironment());
+
+function fake(name: string, on: string[], indexKeys?: CompiledPolicy["indexKeys"], evaluate?: CompiledPolicy["evaluate"]): CompiledPolicy & { calls: number } {
+  const policy = {
+    calls: 0,
+    meta: { name, language: "cedar" as const, revision: `rev-${name}`, on },
+    ...(indexKeys === undefined ? {} : { indexKeys }),
+    evaluate(...args: Parameters<CompiledPolicy["evaluate"]>): Finding[] {
+      policy.calls++;
+      return evaluate?.(...args) ?? [{ policy: name, rule: "r", revision: `rev-${name}`, language: "cedar", effect: "violation", mode: "deny", severity: "low", message: name, trace: [] }];
+    },
+  };
+  return policy;
+}
+
+describe("eventTypeMatches", () => {
+  it("matches exact types and * globs", () => {
+    expect(eventTypeMatches("io.k8s.*", "io.k8s.admission.review")).toBe(true);
+    expect(eventTypeMatches("io.k8s.*", "io.k8sx")).toBe(false);
+    expect(eventTypeMatches("com.github.*.opened", "com.github.pull_request.opened")).toBe(true);
+    expect(eventTypeMatches("com.amazonaws.cloudtrail", "com.amazonaws.cloudtrail")).toBe(true);
+    expect(eventTypeMatches("com.amazonaws.cloudtrail", "com_amazonaws.cloudtrail")).toBe(false);
+    expect(eventTypeMatches("*", "anything")).toBe(true);
+  });
+});
+
+describe("PolicySet", () => {
+  it("selects by event type (exact, glob, every type) and keeps policy order", () => {
+    const set = createPolicySet([fake("all", []), fake("k8s", ["io.k8s.*"]), fake("trail", ["com.amazonaws.cloudtrail"]), fake("both", ["io.k8s.resource", "com.amazonaws.cloudtrail"])]);
+    const names = (type: string): string[] => set.candidates(policyContext({}, { type })).map((p) => p.meta.name);
+    expect(names("io.k8s.resource")).toEqual(["all", "k8s", "both"]);
+    expect(names("com.amazonaws.cloudtrail")).toEqual(["all", "trail", "both"]);
+    expect(names("dev.vigil.decide")).toEqual(["all"]);
+    const result = set.evaluate(policyContext({}, { type: "io.k8s.resource" }));
+    expect(result.findings.map((f) => f.policy)).toEqual(["all", "k8s", "both"]);
+    expect(result.policyRevisions).toEqual({ all: "rev-all", k8s: "rev-k8s", both: "rev-both" });
+  });
+
+  it("selects by index keys; unkeyed policies always run; other keys filter", () => {
+    const pods = fake("pods", [], [{ path: "resource.kind", values: ["Pod"] }]);
+    const podsInP7 = fake("pods-p7", [], [{ path: "resource.kind", values: ["Pod"] }, { path: "resource.project", values: ["p7"] }]);
+    const readers = fake("readers", [], [{ path: "action", values: ["read", "list"] }]);
+    const flags = fake("flags", [], [{ path: "request.dryRun", values: [true] }]);
+    const open = fake("open", []);
+    const set = createPolicySet([pods, podsInP7, readers, flags, open]);
+    const names = (input: unknown): string[] => set.candidates(policyContext(input)).map((p) => p.meta.name);
+    expect(names({ resource: { kind: "Pod", project: "p7" }, action: "read" })).toEqual(["pods", "pods-p7", "readers", "open"]);
+    expect(names({ resource: { kind: "Pod", project: "p1" }, action: "write" })).toEqual(["pods", "open"]);
+    expect(names({ resource: { kind: "Job" }, action: "list", request: { dryRun: true } })).toEqual(["readers", "flags", "open"]);
+    expect(names({})).toEqual(["open"]);
+    set.evaluate(policyContext({ resource: { kind: "Job" } }));
+    expect(pods.calls).toBe(0);
+    expect(open.calls).toBe(1);
+    expect(set.candidates(policyContext({}), { exhaustive: true })).toHaveLength(5);
+    expect(Object.keys(set.evaluate(policyContext({})).policyRevisions)).toEqual(["open"]);
+  });
+
+  it("a policy that throws yields an error finding and the others still decide", () => {
+    const set = createPolicySet([fake("a", []), fake("thrower", [], undefined, () => { throw new Error("boom"); }), fake("c", [])]);
+    const { findings } = set.evaluate(policyContext({}, { subject: "s1" }));
+    expect(findings.map((f) => [f.policy, f.effect])).toEqual([["a", "violation"], ["thrower", "error"], ["c", "violation"]]);
+    expect(findings[1]).toMatchObject({ rule: "(policy)", resource: "s1", error: { code: "VIGIL_INTERNAL", message: "boom" } });
+  });
+
+  it("a native policy with a broken condition gives an error finding while the others decide", () => {
+    const text = `apiVersion: vigil.dev/v1
+kind: Policy
+metadata: { name: broken }
+spec:
+  rules:
+    - name: divides
+      condition: 1 / (size(action) - 4) == 1
+---
+apiVersion: vigil.dev/v1
+kind: Policy
+metadata: { name: readers }
+spec:
+  match: action == "read"
+  rules:
+    - name: no-read
+      condition: "true"
+`;
+    const { policies, errors } = loadPolicyText(text, "set.yaml", { env });
+    expect(errors).toEqual([]);
+    const { findings, policyRevisions } = createPolicySet(policies).evaluate(policyContext({ action: "read" }));
+    expect(findings.map((f) => [f.policy, f.rule, f.effect])).toEqual([["broken", "divides", "error"], ["readers", "no-read", "violation"]]);
+    expect(Object.keys(policyRevisions)).toEqual(["broken", "readers"]);
+  });
+});
+
+/** Seeded PRNG (mulberry32) so failures reproduce. */
+function rng(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe("index soundness (property)", () => {
+  const kinds = ["Pod", "Job", "Doc", "Bucket"];
+  const actions = ["read", "write", "delete", "list"];
+  const projects = ["p1", "p7", "p9"];
+  const types = ["dev.vigil.decide", "io.k8s.resource", "io.k8s.admission.review", "com.amazonaws.cloudtrail"];
+
+  function generatePolicies(random: () => number, count: number): string {
+    const pick = <T,>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+    const docs: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const conjuncts: string[] = [];
+      if (random() < 0.6) conjuncts.push(`resource.kind == "${pick(kinds)}"`);
+      if (random() < 0.4) conjuncts.push(`action in ["${pick(actions)}", "${pick(actions)}"]`);
+      if (random() < 0.3) conjuncts.push(`resource.project == "${pick(projects)}"`);
+      if (random() < 0.15) conjuncts.push(`(resource.kind == "${pick(kinds)}" || action == "${pick(actions)}")`);
+      if (random() < 0.1) conjuncts.push("principal.level > 2");
+      if (random() < 0.05) conjuncts.push("1 / (size(action) - 4) == 0");
+      const on = random() < 0.5 ? "" : `\n  on: [${random() < 0.5 ? `"${pick(types)}"` : '"io.k8s.*"'}]`;
+      const match = conjuncts.length === 0 ? "" : `\n  match: '${conjuncts.join(" && ")}'`;
+      const condition = pick(["principal.level < 3", "resource.project != \"p7\"", "true", "action == \"delete\"", "principal.missing == 1"]);
+      docs.push(`apiVersion: vigil.dev/v1\nkind: Policy\nmetadata: { name: gen-${i} }\nspec:${on}${match}\n  rules:\n    - name: r\n      condition: '${condition}'\n`);
+    }
+    return docs.join("---\n");
+  }
+
+  function generateInput(random: () => number): unknown {
+    const pick = <T,>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+    const resource: Record<string, unknown> = {};
+    if (random() < 0.9) resource["kind"] = random() < 0.05 ? 7 : pick(kinds);
+    if (random() < 0.7) resource["project"] = pick(projects);
+    const input: Record<string, unknown> = { resource, principal: { level: Math.floor(random() * 5) } };
+    if (random() < 0.9) input["action"] = pick(actions);
+    return input;
+  }
+
+  it("indexed and linear evaluation give the same findings on generated policies and inputs", () => {
+    const random = rng(20240501);
+    let compared = 0;
+    let nonEmpty = 0;
+    let indexedCandidates = 0;
+    let linearCandidates = 0;
+    for (let round = 0; round < 5; round++) {
+      const { policies, errors } = loadPolicyText(generatePolicies(random, 60), `gen-${round}.yaml`, { env });
+      expect(errors).toEqual([]);
+      expect(policies.filter((p) => (p.indexKeys?.length ?? 0) > 0).length).toBeGreaterThan(20);
+      const indexed = createPolicySet(policies);
+      const linear = createPolicySet(policies, { index: false });
+      for (let i = 0; i < 80; i++) {
+        const ctx = policyContext(generateInput(random), { type: types[Math.floor(random() * types.length)] as string });
+        const a = indexed.evaluate(ctx).findings;
+        const b = linear.evaluate(ctx).findings;
+        expect(a).toEqual(b);
+        indexedCandidates += indexed.candidates(ctx).length;
+        linearCandidates += linear.candidates(ctx).length;
+        compared++;
+        if (a.length > 0) nonEmpty++;
+      }
+    }
+    expect(compared).toBe(400);
+    expect(nonEmpty).toBeGreaterThan(100);
+    // The index must actually prune: well under half of the type-selected policies get evaluated.
+    expect(indexedCandidates).toBeLessThan(linearCandidates * 0.5);
+  });
+});
