@@ -61,7 +61,10 @@ function requiredOf(conjunct: string): IndexKey | undefined {
 function references(source: string): string[] {
   const code = source.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, "\"\"");
   const out = new Set<string>();
-  for (const m of code.matchAll(/(?<![\w.])([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+)(?!\s*\()/g)) out.add(m[1] as string);
+  for (const m of code.matchAll(/(?<![\w.])([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)(?![\w.]*\s*\()/g)) {
+    const path = m[1] as string;
+    if (!["true", "false", "null", "in"].includes(path)) out.add(path);
+  }
   return [...out];
 }
 
