@@ -291,19 +291,17 @@ export class SqlStorage implements Storage {
     return { seq: Number(row.seq), hash: row.hash };
   }
 
-  private async decisionConflict(ids: readonly string[], cause: unknown): Promise<VigilError> {
-    let existing: string | undefined;
-    try {
-      for (let index = 0; index < ids.length && existing === undefined; index += IN_CHUNK) {
-        const chunk = ids.slice(index, index + IN_CHUNK);
-        const rows = await this.driver.all<{ id: string }>(`SELECT id FROM ${this.tables.decisions} WHERE id IN (${listPlaceholders(chunk.length)}) LIMIT 1`, chunk);
-        existing = rows[0]?.id;
+  /** After a unique violation: VIGIL_CONFLICT naming the id when a draft's id is already recorded, otherwise the original error. */
+  private async decisionConflict(ids: readonly string[], cause: unknown): Promise<unknown> {
+    for (let index = 0; index < ids.length; index += IN_CHUNK) {
+      const chunk = ids.slice(index, index + IN_CHUNK);
+      const rows = await this.driver.all<{ id: string }>(`SELECT id FROM ${this.tables.decisions} WHERE id IN (${listPlaceholders(chunk.length)}) LIMIT 1`, chunk);
+      if (rows[0] !== undefined) {
+        return new VigilError("VIGIL_CONFLICT", `decision id ${JSON.stringify(rows[0].id)} is already in the decision record; ids are unique and the record is append-only (nothing in this batch was written)`, { field: "id" }, cause);
       }
-    } catch {
-      // Naming the id is a courtesy; the conflict stands without it.
     }
-    const which = existing === undefined ? "a decision id in this batch" : `decision id ${JSON.stringify(existing)}`;
-    return new VigilError("VIGIL_CONFLICT", `${which} is already in the decision record; ids are unique and the record is append-only (nothing in this batch was written)`, { field: "id" }, cause);
+    // Not an id: a seq collision means another writer appended without holding the chain head lock.
+    return cause;
   }
 
   /** Turns driver failures into VigilError(VIGIL_STORAGE) naming the operation; VigilErrors pass through. */

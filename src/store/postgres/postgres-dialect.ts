@@ -1,0 +1,124 @@
+import { VigilError } from "../../core/index.js";
+import { GENESIS_HASH } from "../chain.js";
+import type { Migration, SqlDialect, TableName } from "../sql-driver.js";
+
+/** Schema names are used in DDL: keep them to plain lower-case identifiers. */
+export function checkSchemaName(schema: string): string {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+    throw new VigilError("VIGIL_BAD_CONFIG", `store.postgres.schema must be a lower-case identifier (a-z, 0-9, _; at most 63 characters), got ${JSON.stringify(schema)}`, { field: "store.postgres.schema" });
+  }
+  return schema;
+}
+
+/** Schema versions of the PostgreSQL store, for one schema. Append new migrations; never edit a released one. */
+export function postgresMigrations(schema: string): readonly Migration[] {
+  const s = `"${checkSchemaName(schema)}"`;
+  return [
+    {
+      version: 1,
+      description: "events, hash-chained decisions, documents, audit trail",
+      sql: `
+CREATE TABLE ${s}.events (
+  seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  source TEXT NOT NULL,
+  id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  body TEXT NOT NULL,
+  received_at TEXT NOT NULL,
+  processed_at TEXT,
+  UNIQUE (source, id)
+);
+CREATE INDEX events_pending ON ${s}.events (seq) WHERE processed_at IS NULL;
+CREATE INDEX events_type ON ${s}.events (type, seq);
+
+CREATE TABLE ${s}.decisions (
+  seq BIGINT PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  event_id TEXT NOT NULL,
+  event_type TEXT NOT NULL,
+  subject TEXT,
+  time_ms BIGINT NOT NULL,
+  body TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE INDEX decisions_event ON ${s}.decisions (event_id);
+CREATE INDEX decisions_subject ON ${s}.decisions (subject, seq);
+CREATE INDEX decisions_time ON ${s}.decisions (time_ms, seq);
+
+CREATE FUNCTION ${s}.refuse_change() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  RAISE EXCEPTION '% is append-only: % refused (the decision record is hash-chained; see docs/decision-record.md)', TG_TABLE_NAME, TG_OP;
+END
+$fn$;
+CREATE TRIGGER decisions_refuse_change BEFORE UPDATE OR DELETE ON ${s}.decisions FOR EACH ROW EXECUTE FUNCTION ${s}.refuse_change();
+CREATE TRIGGER decisions_refuse_truncate BEFORE TRUNCATE ON ${s}.decisions FOR EACH STATEMENT EXECUTE FUNCTION ${s}.refuse_change();
+
+CREATE TABLE ${s}.decision_policies (
+  policy TEXT NOT NULL,
+  seq BIGINT NOT NULL,
+  PRIMARY KEY (policy, seq)
+);
+
+CREATE TABLE ${s}.chain_head (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  seq BIGINT NOT NULL,
+  hash TEXT NOT NULL
+);
+INSERT INTO ${s}.chain_head (id, seq, hash) VALUES (1, 0, '${GENESIS_HASH}');
+CREATE FUNCTION ${s}.chain_head_forward_only() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  IF TG_OP = 'DELETE' OR NEW.seq < OLD.seq THEN
+    RAISE EXCEPTION 'chain_head only moves forward: % refused', TG_OP;
+  END IF;
+  RETURN NEW;
+END
+$fn$;
+CREATE TRIGGER chain_head_forward_only BEFORE UPDATE OR DELETE ON ${s}.chain_head FOR EACH ROW EXECUTE FUNCTION ${s}.chain_head_forward_only();
+
+CREATE TABLE ${s}.docs (
+  collection TEXT NOT NULL,
+  id TEXT COLLATE "C" NOT NULL,
+  value JSONB NOT NULL,
+  version BIGINT NOT NULL,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (collection, id)
+);
+CREATE INDEX docs_value ON ${s}.docs USING GIN (value jsonb_path_ops);
+
+CREATE TABLE ${s}.audit (
+  seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  at TEXT NOT NULL,
+  at_ms BIGINT NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT,
+  detail TEXT
+);
+CREATE INDEX audit_actor ON ${s}.audit (actor, seq);
+CREATE INDEX audit_time ON ${s}.audit (at_ms, seq);
+CREATE TRIGGER audit_refuse_change BEFORE UPDATE OR DELETE ON ${s}.audit FOR EACH ROW EXECUTE FUNCTION ${s}.refuse_change();
+CREATE TRIGGER audit_refuse_truncate BEFORE TRUNCATE ON ${s}.audit FOR EACH STATEMENT EXECUTE FUNCTION ${s}.refuse_change();
+`,
+    },
+  ];
+}
+
+/** PostgreSQL spelling of the shared SQL, for one schema. Documents are JSONB (GIN-indexed for `where`). */
+export function postgresDialect(schema: string): SqlDialect {
+  const s = `"${checkSchemaName(schema)}"`;
+  return {
+    name: "postgres",
+    table: (name: TableName) => `${s}."${name}"`,
+    // INVARIANT: the row lock serializes appenders across connections and processes until commit.
+    selectChainHeadForUpdate: `SELECT seq, hash FROM ${s}.chain_head WHERE id = 1 FOR UPDATE`,
+    jsonText: (column) => `${column}::text`,
+    // Containment of a flat object of scalars is exact equality per field (no array matching at depth 1), and uses the GIN index.
+    jsonFieldsEqual: (column, where) => ({ sql: `${column} @> ?::jsonb`, params: [JSON.stringify(where)] }),
+    startsWith: (column) => `starts_with(${column}, ?)`,
+    isUniqueViolation: (error) => (error as { code?: unknown } | null)?.code === "23505",
+    migrations: postgresMigrations(schema),
+    migrationLock: `SELECT pg_advisory_xact_lock(hashtext('vigil-migrate:${schema}'))`,
+    migrationPrelude: `CREATE SCHEMA IF NOT EXISTS ${s}`,
+  };
+}

@@ -1,0 +1,128 @@
+import postgres from "postgres";
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Storage } from "../../core/index.js";
+import { verifyDecisionRecord } from "../chain.js";
+import { storageContract } from "../storage-contract.js";
+import { expectVigilError } from "../storage-contract-support.js";
+import { makeDraft } from "../storage-contract-fixtures.js";
+import { createPostgresStorage, toDollarParams } from "./index.js";
+
+/** Tests run against the machine's PostgreSQL (RULES: 127.0.0.1:5432, user postgres, database test), one fresh schema each. */
+const url = process.env["VIGIL_TEST_POSTGRES_URL"] ?? "postgres://postgres@127.0.0.1:5432/test";
+const admin = postgres(url, { max: 2, onnotice: () => undefined });
+let counter = 0;
+const uniqueSchema = () => `vigil_test_${process.pid}_${Date.now().toString(36)}_${counter++}`;
+const dropSchema = async (schema: string) => {
+  await admin.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+};
+
+afterAll(async () => {
+  await admin.end({ timeout: 5 });
+});
+
+storageContract("postgres", async () => {
+  const schema = uniqueSchema();
+  return {
+    open: async (options) => createPostgresStorage({ url, schema, maxConnections: 4, ...(options?.mask === undefined ? {} : { mask: options.mask }) }),
+    dispose: () => dropSchema(schema),
+  };
+});
+
+describe("postgres storage specifics", () => {
+  let schema: string;
+  let storage: Storage;
+  const extra: Storage[] = [];
+  const open = async () => {
+    const instance = createPostgresStorage({ url, schema, maxConnections: 4 });
+    extra.push(instance);
+    await instance.init();
+    return instance;
+  };
+
+  beforeEach(async () => {
+    schema = uniqueSchema();
+    storage = await open();
+    await storage.appendDecisions(Array.from({ length: 6 }, (_unused, index) => makeDraft(index + 1)));
+  });
+
+  afterEach(async () => {
+    for (const instance of extra.splice(0)) await instance.close();
+    await dropSchema(schema);
+  });
+
+  it("rewrites ? placeholders to $n outside string literals", () => {
+    expect(toDollarParams("SELECT ? , '?' , ?::jsonb WHERE a = 'it''s ?' AND b = ?")).toBe("SELECT $1 , '?' , $2::jsonb WHERE a = 'it''s ?' AND b = $3");
+  });
+
+  it("keeps its tables in the configured schema", async () => {
+    const tables = await admin`SELECT table_name FROM information_schema.tables WHERE table_schema = ${schema} ORDER BY table_name`;
+    expect(tables.map((row) => row["table_name"])).toEqual(["audit", "chain_head", "decision_policies", "decisions", "docs", "events", "schema_version"]);
+  });
+
+  it("refuses UPDATE, DELETE and TRUNCATE of decision rows, even through raw SQL", async () => {
+    await expect(admin.unsafe(`UPDATE "${schema}".decisions SET body = '{}' WHERE seq = 2`)).rejects.toThrow(/decisions is append-only: UPDATE refused/);
+    await expect(admin.unsafe(`DELETE FROM "${schema}".decisions WHERE seq = 2`)).rejects.toThrow(/decisions is append-only: DELETE refused/);
+    await expect(admin.unsafe(`TRUNCATE "${schema}".decisions`)).rejects.toThrow(/decisions is append-only: TRUNCATE refused/);
+    await expect(admin.unsafe(`UPDATE "${schema}".chain_head SET seq = 1`)).rejects.toThrow(/only moves forward/);
+    await storage.appendAudit([{ at: "2024-01-01T00:00:00Z", actor: "alice", action: "policy.promote" }]);
+    await expect(admin.unsafe(`DELETE FROM "${schema}".audit`)).rejects.toThrow(/audit is append-only: DELETE refused/);
+    expect(await verifyDecisionRecord(storage)).toMatchObject({ ok: true, checked: 6 });
+  });
+
+  it("catches a body modified with the triggers disabled", async () => {
+    await admin.unsafe(`ALTER TABLE "${schema}".decisions DISABLE TRIGGER USER`);
+    await admin.unsafe(`UPDATE "${schema}".decisions SET body = replace(body, '"deny"', '"allow"') WHERE seq = 4`);
+    expect((await verifyDecisionRecord(storage)).problem).toMatchObject({ seq: 4, id: "dec-000004", kind: "modified" });
+  });
+
+  it("catches a deleted decision row", async () => {
+    await admin.unsafe(`ALTER TABLE "${schema}".decisions DISABLE TRIGGER USER`);
+    await admin.unsafe(`DELETE FROM "${schema}".decisions WHERE seq = 3`);
+    expect((await verifyDecisionRecord(storage, { batchSize: 2 })).problem).toMatchObject({ seq: 4, id: "dec-000004", kind: "deleted" });
+  });
+
+  it("catches swapped decision rows", async () => {
+    await admin.unsafe(`ALTER TABLE "${schema}".decisions DISABLE TRIGGER USER`);
+    for (const [from, to] of [[5, -5], [2, 5], [-5, 2]]) await admin.unsafe(`UPDATE "${schema}".decisions SET seq = ${to} WHERE seq = ${from}`);
+    expect((await verifyDecisionRecord(storage)).problem).toMatchObject({ seq: 2, id: "dec-000005", kind: "reordered" });
+  });
+
+  it("keeps one chain with several writers on separate connection pools appending at once", async () => {
+    const writers = [storage, await open(), await open(), await open()];
+    let next = 100;
+    await Promise.all(writers.flatMap((writer) => Array.from({ length: 6 }, async () => {
+      for (let batch = 0; batch < 3; batch++) {
+        const drafts = Array.from({ length: 5 }, () => makeDraft(next++));
+        await writer.appendDecisions(drafts);
+      }
+    })));
+    const result = await verifyDecisionRecord(storage, { batchSize: 50 });
+    expect(result).toMatchObject({ ok: true, checked: 6 + 4 * 6 * 3 * 5 });
+    const head = await admin.unsafe(`SELECT seq, hash FROM "${schema}".chain_head`);
+    expect({ seq: Number(head[0]?.["seq"]), hash: head[0]?.["hash"] }).toEqual(result.head);
+  });
+
+  it("migrates once when several instances start together on a new schema", async () => {
+    const fresh = uniqueSchema();
+    const instances = Array.from({ length: 4 }, () => createPostgresStorage({ url, schema: fresh, maxConnections: 2 }));
+    try {
+      await Promise.all(instances.map((instance) => instance.init()));
+      const versions = await admin.unsafe(`SELECT version FROM "${fresh}".schema_version`);
+      expect(versions.map((row) => row["version"])).toEqual([1]);
+    } finally {
+      for (const instance of instances) await instance.close();
+      await dropSchema(fresh);
+    }
+  });
+
+  it("validates its configuration with VIGIL_BAD_CONFIG", () => {
+    expect(() => createPostgresStorage({ url, schema: "Bad-Name" })).toThrow(/store\.postgres\.schema/);
+    expect(() => createPostgresStorage({ url: "mysql://x", schema: "ok" })).toThrow(/store\.postgres\.url/);
+  });
+
+  it("reports an unreachable server as VIGIL_STORAGE naming the operation", async () => {
+    const down = createPostgresStorage({ url: "postgres://postgres@127.0.0.1:1/test", schema: "x", connectTimeoutSeconds: 2 });
+    await expectVigilError(down.init(), "VIGIL_STORAGE", "postgres storage: init (schema migration) failed");
+    await down.close();
+  });
+});
