@@ -23,6 +23,8 @@ export interface OperationContext {
 
 /** The provider-specific part of an actuator; `defineActuator` adds validation, results and error capture. */
 export interface ActuatorOperations {
+  /** Cross-param checks the param specs cannot express; throws VigilError(VIGIL_BAD_INPUT). */
+  checkParams?(params: Readonly<Record<string, unknown>>): void;
   /**
    * Read-only: what `apply` would do. May read remote state (the state undo would need) but must
    * never send a mutating request.
@@ -75,6 +77,7 @@ export function defineActuator(spec: ActionKindSpec, runtime: ActuatorRuntime, o
       });
     }
     validateParams(spec, plan.params);
+    operations.checkParams?.(plan.params);
   };
 
   return {
@@ -82,6 +85,7 @@ export function defineActuator(spec: ActionKindSpec, runtime: ActuatorRuntime, o
     description: spec.summary,
     validate(params) {
       validateParams(spec, params);
+      operations.checkParams?.(params);
     },
     async apply(plan: ActionPlan, options: ActuatorApplyOptions): Promise<ActionResult> {
       const context: OperationContext = options.signal === undefined ? {} : { signal: options.signal };

@@ -1,0 +1,208 @@
+import { AppsV1Api, CoreV1Api, KubeConfig, PatchStrategy } from "@kubernetes/client-node";
+import type { ConfigurationOptions } from "@kubernetes/client-node";
+import { VigilError } from "../../core/index.js";
+import { requireText, requireUrl } from "./config-checks.js";
+import { ActuatorApiError, withTimeout } from "./define.js";
+import type { OperationContext } from "./define.js";
+import type { KubernetesActuatorConfig } from "./types.js";
+
+/** Workloads with a scale subresource that scale-to-zero supports. */
+export const SCALABLE_KINDS = ["Deployment", "StatefulSet"] as const;
+export type ScalableKind = (typeof SCALABLE_KINDS)[number];
+
+/** Kinds whose labels and annotations the actuators can patch; Namespace and Node are cluster-scoped. */
+export const METADATA_KINDS = ["Deployment", "StatefulSet", "DaemonSet", "Pod", "Service", "Namespace", "Node"] as const;
+export type MetadataKind = (typeof METADATA_KINDS)[number];
+export const CLUSTER_SCOPED: ReadonlySet<string> = new Set(["Namespace", "Node"]);
+
+export interface ObjectRef {
+  readonly kind: string;
+  readonly name: string;
+  /** Absent for cluster-scoped kinds. */
+  readonly namespace?: string;
+}
+
+export interface ObjectMetadata {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly resourceVersion?: string;
+}
+
+/** A Kubernetes `Status` error body, as the API server returns it. */
+interface StatusBody {
+  readonly message?: string;
+  readonly reason?: string;
+  readonly code?: number;
+}
+
+function statusBody(body: unknown): StatusBody | undefined {
+  if (typeof body === "string") {
+    try {
+      return JSON.parse(body) as StatusBody;
+    } catch {
+      return body.trim() ? { message: body.trim().slice(0, 200) } : undefined;
+    }
+  }
+  return typeof body === "object" && body !== null ? (body as StatusBody) : undefined;
+}
+
+/** Turns the client's ApiException (or a network error) into an ActuatorApiError naming the Status reason and message. */
+function kubernetesError(error: unknown, what: string): ActuatorApiError {
+  const failure = error as { code?: unknown; body?: unknown; message?: string };
+  if (typeof failure?.code === "number" && failure.code >= 100) {
+    const status = statusBody(failure.body);
+    const reason = status?.reason ?? (failure.code === 401 ? "Unauthorized" : undefined);
+    return new ActuatorApiError(`Kubernetes API ${what} answered HTTP ${failure.code}${reason ? ` ${reason}` : ""}: ${status?.message ?? "(no Status message)"}`, {
+      status: failure.code,
+      ...(reason ? { apiCode: reason } : {}),
+      cause: error,
+    });
+  }
+  return new ActuatorApiError(`Kubernetes API ${what} got no answer: ${failure?.message ?? String(error)}`, { cause: error });
+}
+
+/** The few Kubernetes API calls the actuators make, through @kubernetes/client-node with bearer-token auth. */
+export interface KubernetesClient {
+  readScale(ref: ObjectRef & { kind: ScalableKind }, context: OperationContext): Promise<number>;
+  /** Merge-patches `spec.replicas` of the scale subresource; returns the replicas the server answered. */
+  patchScale(ref: ObjectRef & { kind: ScalableKind }, replicas: number, context: OperationContext): Promise<number>;
+  readMetadata(ref: ObjectRef, context: OperationContext): Promise<ObjectMetadata>;
+  /** Merge-patches `metadata.labels`/`metadata.annotations`; a null value removes the key. */
+  patchMetadata(ref: ObjectRef, field: "labels" | "annotations", values: Readonly<Record<string, string | null>>, context: OperationContext): Promise<ObjectMetadata>;
+  readPodPhase(ref: ObjectRef, context: OperationContext): Promise<string>;
+  deletePod(ref: ObjectRef, gracePeriodSeconds: number | undefined, context: OperationContext): Promise<void>;
+}
+
+/** Creates the client from the actuator config; throws VIGIL_BAD_CONFIG naming a missing field. */
+export function createKubernetesClient(config: KubernetesActuatorConfig): KubernetesClient {
+  const server = requireUrl("actuators.kubernetes.server", config.server);
+  const token = requireText("actuators.kubernetes.token", config.token);
+  if (server.startsWith("http://") && config.skipTlsVerify !== true) {
+    // The client refuses plaintext unless TLS verification is explicitly off; say so up front.
+    throw new VigilError("VIGIL_BAD_CONFIG", "actuators.kubernetes.server uses http://: use https://, or set actuators.kubernetes.skipTlsVerify: true for a local proxy or test server", {
+      field: "actuators.kubernetes.server",
+    });
+  }
+  const timeoutMs = config.timeoutMs ?? 10_000;
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromOptions({
+    clusters: [{ name: "vigil", server, skipTLSVerify: config.skipTlsVerify ?? false, ...(config.caData === undefined ? {} : { caData: config.caData }) }],
+    users: [{ name: "vigil", token }],
+    contexts: [{ name: "vigil", cluster: "vigil", user: "vigil" }],
+    currentContext: "vigil",
+  });
+  const apps = kubeConfig.makeApiClient(AppsV1Api);
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+
+  // Per-call options: a timeout (and the caller's abort signal), plus the patch Content-Type.
+  // The Object API runs middlewares through its Observable stub, which only calls `toPromise()`
+  // on what `pre`/`post` return; the library's own setHeaderMiddleware does the same.
+  const resolved = <T>(value: T) => ({ toPromise: () => Promise.resolve(value) });
+  const options = (context: OperationContext, contentType?: string): ConfigurationOptions =>
+    ({
+      middleware: [
+        {
+          pre: (request: { setSignal(signal: AbortSignal): void; setHeaderParam(key: string, value: string): void }) => {
+            request.setSignal(withTimeout(timeoutMs, context.signal));
+            if (contentType !== undefined) request.setHeaderParam("Content-Type", contentType);
+            return resolved(request);
+          },
+          post: <T>(response: T) => resolved(response),
+        },
+      ],
+      middlewareMergeStrategy: "append",
+    }) as unknown as ConfigurationOptions;
+
+  async function call<T>(what: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      throw kubernetesError(error, what);
+    }
+  }
+
+  const pathOf = (ref: ObjectRef, suffix = ""): string => {
+    const group = ["Deployment", "StatefulSet", "DaemonSet"].includes(ref.kind) ? "/apis/apps/v1" : "/api/v1";
+    const plural = `${ref.kind.toLowerCase()}s`;
+    return `${group}${ref.namespace === undefined ? "" : `/namespaces/${ref.namespace}`}/${plural}/${ref.name}${suffix}`;
+  };
+  const namespaced = (ref: ObjectRef) => ({ name: ref.name, namespace: ref.namespace ?? "default" });
+  const metadataOf = (object: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string>; resourceVersion?: string } }): ObjectMetadata => ({
+    labels: object.metadata?.labels ?? {},
+    annotations: object.metadata?.annotations ?? {},
+    ...(object.metadata?.resourceVersion === undefined ? {} : { resourceVersion: object.metadata.resourceVersion }),
+  });
+
+  async function readObject(ref: ObjectRef, context: OperationContext) {
+    const opts = options(context);
+    switch (ref.kind as MetadataKind) {
+      case "Deployment":
+        return apps.readNamespacedDeployment(namespaced(ref), opts);
+      case "StatefulSet":
+        return apps.readNamespacedStatefulSet(namespaced(ref), opts);
+      case "DaemonSet":
+        return apps.readNamespacedDaemonSet(namespaced(ref), opts);
+      case "Pod":
+        return core.readNamespacedPod(namespaced(ref), opts);
+      case "Service":
+        return core.readNamespacedService(namespaced(ref), opts);
+      case "Namespace":
+        return core.readNamespace({ name: ref.name }, opts);
+      case "Node":
+        return core.readNode({ name: ref.name }, opts);
+    }
+  }
+
+  async function patchObject(ref: ObjectRef, body: object, context: OperationContext) {
+    const opts = options(context, PatchStrategy.MergePatch);
+    const request = { ...namespaced(ref), body };
+    switch (ref.kind as MetadataKind) {
+      case "Deployment":
+        return apps.patchNamespacedDeployment(request, opts);
+      case "StatefulSet":
+        return apps.patchNamespacedStatefulSet(request, opts);
+      case "DaemonSet":
+        return apps.patchNamespacedDaemonSet(request, opts);
+      case "Pod":
+        return core.patchNamespacedPod(request, opts);
+      case "Service":
+        return core.patchNamespacedService(request, opts);
+      case "Namespace":
+        return core.patchNamespace({ name: ref.name, body }, opts);
+      case "Node":
+        return core.patchNode({ name: ref.name, body }, opts);
+    }
+  }
+
+  return {
+    async readScale(ref, context) {
+      const scale = await call(`GET ${pathOf(ref, "/scale")}`, () =>
+        ref.kind === "Deployment" ? apps.readNamespacedDeploymentScale(namespaced(ref), options(context)) : apps.readNamespacedStatefulSetScale(namespaced(ref), options(context)),
+      );
+      return scale.spec?.replicas ?? 0;
+    },
+    async patchScale(ref, replicas, context) {
+      const request = { ...namespaced(ref), body: { spec: { replicas } } };
+      const opts = options(context, PatchStrategy.MergePatch);
+      const scale = await call(`PATCH ${pathOf(ref, "/scale")}`, () =>
+        ref.kind === "Deployment" ? apps.patchNamespacedDeploymentScale(request, opts) : apps.patchNamespacedStatefulSetScale(request, opts),
+      );
+      return scale.spec?.replicas ?? 0;
+    },
+    async readMetadata(ref, context) {
+      return metadataOf(await call(`GET ${pathOf(ref)}`, () => readObject(ref, context)));
+    },
+    async patchMetadata(ref, field, values, context) {
+      return metadataOf(await call(`PATCH ${pathOf(ref)}`, () => patchObject(ref, { metadata: { [field]: values } }, context)));
+    },
+    async readPodPhase(ref, context) {
+      const pod = await call(`GET ${pathOf(ref)}`, () => core.readNamespacedPod(namespaced(ref), options(context)));
+      return pod.status?.phase ?? "Unknown";
+    },
+    async deletePod(ref, gracePeriodSeconds, context) {
+      await call(`DELETE ${pathOf(ref)}`, () =>
+        core.deleteNamespacedPod({ ...namespaced(ref), ...(gracePeriodSeconds === undefined ? {} : { gracePeriodSeconds }) }, options(context)),
+      );
+    },
+  };
+}

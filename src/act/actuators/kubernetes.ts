@@ -1,0 +1,163 @@
+import type { ActionPlan, Actuator } from "../../core/index.js";
+import { VigilError } from "../../core/index.js";
+import { defineActuator } from "./define.js";
+import { CLUSTER_SCOPED, METADATA_KINDS, SCALABLE_KINDS, createKubernetesClient } from "./kubernetes-client.js";
+import type { KubernetesClient, ObjectRef, ScalableKind } from "./kubernetes-client.js";
+import { read } from "./params.js";
+import type { ActionKindSpec, ActuatorRuntime, KubernetesActuatorConfig, ParamSpec } from "./types.js";
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+const namespaceParam: ParamSpec = { name: "namespace", type: "string", required: true, pattern: DNS_LABEL, description: "namespace of the object" };
+const nameParam: ParamSpec = { name: "name", type: "string", required: true, pattern: DNS_SUBDOMAIN, description: "object name" };
+
+export const kubernetesScaleToZeroSpec: ActionKindSpec = {
+  kind: "kubernetes.scale-to-zero",
+  provider: "kubernetes",
+  summary: "Scale a Deployment or StatefulSet to zero replicas through its scale subresource (merge patch of spec.replicas).",
+  params: [{ name: "kind", type: "string", required: false, default: "Deployment", enum: SCALABLE_KINDS, description: "workload kind" }, namespaceParam, nameParam],
+  reversible: true,
+  undo: "scales back to the replica count read before the action",
+  dryRun: "reads the scale subresource and says from how many replicas it would scale to 0",
+};
+
+const metadataParams = (field: "labels" | "annotations"): ParamSpec[] => [
+  { name: "kind", type: "string", required: true, enum: METADATA_KINDS, description: "object kind" },
+  { ...namespaceParam, required: false, description: "namespace of the object (required unless kind is Namespace or Node)" },
+  nameParam,
+  { name: field, type: "string-map", required: true, nullableValues: true, description: `${field} to set; a null value removes the key` },
+];
+
+export const kubernetesLabelSpec: ActionKindSpec = {
+  kind: "kubernetes.label",
+  provider: "kubernetes",
+  summary: "Set or remove labels on an object (merge patch of metadata.labels), e.g. a quarantine label.",
+  params: metadataParams("labels"),
+  reversible: true,
+  undo: "restores each changed label to its previous value, removing the ones that did not exist",
+  dryRun: "reads the object and lists the label changes it would make",
+};
+
+export const kubernetesAnnotateSpec: ActionKindSpec = {
+  kind: "kubernetes.annotate",
+  provider: "kubernetes",
+  summary: "Set or remove annotations on an object (merge patch of metadata.annotations).",
+  params: metadataParams("annotations"),
+  reversible: true,
+  undo: "restores each changed annotation to its previous value, removing the ones that did not exist",
+  dryRun: "reads the object and lists the annotation changes it would make",
+};
+
+export const kubernetesDeletePodSpec: ActionKindSpec = {
+  kind: "kubernetes.delete-pod",
+  provider: "kubernetes",
+  summary: "Delete a pod (its controller, if any, creates a replacement).",
+  params: [namespaceParam, nameParam, { name: "gracePeriodSeconds", type: "integer", required: false, min: 0, max: 3600, description: "termination grace period; default: the pod's own" }],
+  reversible: false,
+  undo: "not reversible: a deleted pod cannot be restored (its controller recreates a new one)",
+  dryRun: "reads the pod and reports its phase",
+};
+
+function refOf(plan: ActionPlan, defaultKind?: string): ObjectRef {
+  const kind = read.optionalString(plan.params, "kind") ?? defaultKind ?? "Pod";
+  const namespace = read.optionalString(plan.params, "namespace");
+  return { kind, name: read.string(plan.params, "name"), ...(namespace === undefined || CLUSTER_SCOPED.has(kind) ? {} : { namespace }) };
+}
+
+function checkScope(spec: ActionKindSpec) {
+  return (params: Readonly<Record<string, unknown>>): void => {
+    const kind = String(params["kind"]);
+    if (!CLUSTER_SCOPED.has(kind) && params["namespace"] === undefined) {
+      throw new VigilError("VIGIL_BAD_INPUT", `${spec.kind}: params.namespace is required for kind ${kind}`, { field: "params.namespace" });
+    }
+    if (CLUSTER_SCOPED.has(kind) && params["namespace"] !== undefined) {
+      throw new VigilError("VIGIL_BAD_INPUT", `${spec.kind}: params.namespace must be absent for the cluster-scoped kind ${kind}`, { field: "params.namespace" });
+    }
+  };
+}
+
+function metadataActuator(spec: ActionKindSpec, field: "labels" | "annotations", client: KubernetesClient, runtime: ActuatorRuntime): Actuator {
+  const changes = (current: Readonly<Record<string, string>>, wanted: Record<string, string | null>) => {
+    const previous: Record<string, string | null> = {};
+    const changed: Record<string, string | null> = {};
+    for (const [key, value] of Object.entries(wanted)) {
+      const before = current[key] ?? null;
+      if (before === value) continue;
+      previous[key] = before;
+      changed[key] = value;
+    }
+    return { previous, changed };
+  };
+  return defineActuator(spec, runtime, {
+    checkParams: checkScope(spec),
+    async preview(plan, context) {
+      const ref = refOf(plan);
+      const current = (await client.readMetadata(ref, context))[field];
+      const { previous, changed } = changes(current, read.stringMap(plan.params, field));
+      return { object: ref, wouldSet: changed, currentValues: previous };
+    },
+    async apply(plan, context) {
+      const ref = refOf(plan);
+      const current = (await client.readMetadata(ref, context))[field];
+      const { previous, changed } = changes(current, read.stringMap(plan.params, field));
+      if (Object.keys(changed).length === 0) return { output: { object: ref, changed: {} }, undo: { ...ref, previous: {} } };
+      const after = await client.patchMetadata(ref, field, changed, context);
+      return { output: { object: ref, changed, [field]: after[field] }, undo: { ...ref, previous } };
+    },
+    async revert(_plan, undo, context) {
+      const ref: ObjectRef = {
+        kind: String(undo["kind"]),
+        name: String(undo["name"]),
+        ...(typeof undo["namespace"] === "string" ? { namespace: undo["namespace"] } : {}),
+      };
+      const previous = (undo["previous"] ?? {}) as Record<string, string | null>;
+      if (Object.keys(previous).length === 0) return { object: ref, restored: {} };
+      const after = await client.patchMetadata(ref, field, previous, context);
+      return { object: ref, restored: previous, [field]: after[field] };
+    },
+  });
+}
+
+/**
+ * The Kubernetes actuators (`kubernetes.scale-to-zero`, `kubernetes.label`, `kubernetes.annotate`,
+ * `kubernetes.delete-pod`) over @kubernetes/client-node with a bearer token against `server`.
+ * Patches use `application/merge-patch+json`. Each reads the state undo needs before changing it.
+ */
+export function createKubernetesActuators(config: KubernetesActuatorConfig, runtime: ActuatorRuntime, client: KubernetesClient = createKubernetesClient(config)): Actuator[] {
+  const scaleToZero = defineActuator(kubernetesScaleToZeroSpec, runtime, {
+    async preview(plan, context) {
+      const ref = refOf(plan, "Deployment") as ObjectRef & { kind: ScalableKind };
+      const replicas = await client.readScale(ref, context);
+      return { object: ref, currentReplicas: replicas, wouldDo: replicas === 0 ? "nothing: already at 0 replicas" : `scale from ${replicas} to 0 replicas` };
+    },
+    async apply(plan, context) {
+      const ref = refOf(plan, "Deployment") as ObjectRef & { kind: ScalableKind };
+      const previousReplicas = await client.readScale(ref, context);
+      if (previousReplicas === 0) return { output: { object: ref, previousReplicas, replicas: 0, changed: false }, undo: { ...ref, replicas: 0 } };
+      const replicas = await client.patchScale(ref, 0, context);
+      return { output: { object: ref, previousReplicas, replicas, changed: true }, undo: { ...ref, replicas: previousReplicas } };
+    },
+    async revert(_plan, undo, context) {
+      const ref = { kind: String(undo["kind"]) as ScalableKind, name: String(undo["name"]), namespace: String(undo["namespace"]) };
+      const wanted = Number(undo["replicas"]);
+      if (wanted === 0) return { object: ref, replicas: 0, changed: false };
+      const replicas = await client.patchScale(ref, wanted, context);
+      return { object: ref, replicas, changed: true };
+    },
+  });
+
+  const deletePod = defineActuator(kubernetesDeletePodSpec, runtime, {
+    async preview(plan, context) {
+      const ref = refOf(plan, "Pod");
+      const phase = await client.readPodPhase(ref, context);
+      return { object: ref, phase, wouldDo: "delete the pod" };
+    },
+    async apply(plan, context) {
+      const ref = refOf(plan, "Pod");
+      await client.deletePod(ref, read.optionalInteger(plan.params, "gracePeriodSeconds"), context);
+      return { output: { object: ref, deleted: true } };
+    },
+  });
+
+  return [scaleToZero, metadataActuator(kubernetesLabelSpec, "labels", client, runtime), metadataActuator(kubernetesAnnotateSpec, "annotations", client, runtime), deletePod];
+}
