@@ -1,0 +1,66 @@
+import type { Factor, Signal } from "../../core/entity.js";
+import { seenLookup, seenTotal, type ActivityHolder, type ActivityLayout } from "../activity.js";
+import { fnv1a32 } from "../hash.js";
+import { seenDimensions, type RareSettings, type SeenDimension } from "../settings.js";
+import { round } from "../series.js";
+import { isoFromMinutes } from "../time.js";
+import { clamp01, notApplicable, signal } from "./signal.js";
+
+export interface RareInput {
+  readonly own: ActivityHolder | undefined;
+  readonly peer: ActivityHolder | undefined;
+  readonly peerKey: string;
+  readonly layout: ActivityLayout;
+  /** The event's values per dimension. */
+  readonly seen: Partial<Record<SeenDimension, string>>;
+}
+
+/**
+ * Rare or first-seen values (service, region, country, ASN, IP, device) for the principal.
+ * Per dimension: first seen adds `weights[dim]`; seen but below `rareShare` of the dimension's
+ * observations adds half of it, scaled by how rare; each is multiplied by the dimension's
+ * confidence (observations / fullConfidenceObservations, so everything being new to a new
+ * principal means little) and by `peerDiscount` when the peer group knows the value. Score =
+ * the sum, clamped to 1; each dimension is a factor. Pure and deterministic.
+ */
+export function detectRare(input: RareInput, settings: RareSettings): Signal {
+  if (!settings.enabled) return notApplicable("rare", "disabled");
+  const dimensions = seenDimensions.filter((dimension) => input.seen[dimension] !== undefined);
+  if (dimensions.length === 0) return notApplicable("rare", "no service, region, geo, network or device values in this event");
+  const factors: Factor[] = [];
+  const firstSeen: string[] = [];
+  const rare: string[] = [];
+  const seen: Record<string, unknown> = {};
+  let total = 0;
+  let confidenceSum = 0;
+  for (const dimension of dimensions) {
+    const value = input.seen[dimension] as string;
+    const hash = fnv1a32(value);
+    const observations = seenTotal(input.own?.act, input.layout, dimension);
+    const entry = seenLookup(input.own?.act, input.layout, dimension, hash);
+    const confidence = clamp01(observations / settings.fullConfidenceObservations);
+    confidenceSum += confidence;
+    const share = entry && observations > 0 ? entry.count / observations : 0;
+    seen[dimension] = entry ? { value, count: entry.count, share: round(share), firstSeen: isoFromMinutes(entry.firstSeenMinutes) } : { value, count: 0, share: 0 };
+    let contribution = 0;
+    let detail = "";
+    if (!entry) {
+      if (observations === 0) continue;
+      firstSeen.push(dimension);
+      contribution = settings.weights[dimension] * confidence;
+      detail = `${dimension} ${value} never seen for this principal (${observations} earlier observations)`;
+    } else if (share < settings.rareShare) {
+      rare.push(dimension);
+      contribution = settings.weights[dimension] * 0.5 * (1 - share / settings.rareShare) * confidence;
+      detail = `${dimension} ${value} seen ${entry.count} time(s) in ${observations} observations`;
+    }
+    if (contribution <= 0) continue;
+    if (seenLookup(input.peer?.act, input.layout, dimension, hash)) {
+      contribution *= settings.peerDiscount;
+      detail += `; known to ${input.peerKey.replace(/^peer:/, "")}`;
+    }
+    total += contribution;
+    factors.push({ name: `${firstSeen.includes(dimension) ? "first-seen" : "rare"} ${dimension}`, contribution, detail });
+  }
+  return signal("rare", total, confidenceSum / dimensions.length, factors, { firstSeen, rare, seen });
+}

@@ -1,0 +1,119 @@
+import { postureLevels, type Posture, type PostureLevel } from "../core/entity.js";
+import { VigilError } from "../core/errors.js";
+import type { Storage } from "../core/ports.js";
+
+/** Storage collection of postures, one document per scope. */
+export const POSTURE_COLLECTION = "posture";
+
+/** What sets a posture (the API, or a `dev.vigil.posture` event). */
+export interface PostureInput {
+  /** `org`, `account:<id>`, `namespace:<ns>` or `repo:<owner/name>`. Default `org`. */
+  readonly scope?: string;
+  readonly level: PostureLevel;
+  readonly reason?: string;
+  /** RFC 3339 expiry; absent means until changed. */
+  readonly until?: string;
+  /** Who set it: a user, a token name, or an event source. */
+  readonly setBy?: string;
+}
+
+const scopePattern = /^(org|account:.+|namespace:.+|repo:[^/\s]+\/[^/\s]+)$/;
+
+/** Rank of a level: normal 0 < elevated 1 < incident 2 < freeze 3. */
+export function postureRank(level: PostureLevel): number {
+  return postureLevels.indexOf(level);
+}
+
+/** Checks and normalises a posture input; throws VigilError(VIGIL_BAD_INPUT) naming the field. */
+export function validatePostureInput(input: PostureInput, nowMs: number): Required<Pick<PostureInput, "scope" | "level">> & PostureInput {
+  const scope = input.scope ?? "org";
+  if (typeof scope !== "string" || !scopePattern.test(scope)) {
+    throw new VigilError("VIGIL_BAD_INPUT", `posture.scope must be "org", "account:<id>", "namespace:<ns>" or "repo:<owner>/<name>", got ${JSON.stringify(scope)}`, { field: "scope" });
+  }
+  if (!postureLevels.includes(input.level)) {
+    throw new VigilError("VIGIL_BAD_INPUT", `posture.level must be one of ${postureLevels.join(", ")}, got ${JSON.stringify(input.level)}`, { field: "level" });
+  }
+  if (input.until !== undefined) {
+    const until = typeof input.until === "string" ? Date.parse(input.until) : Number.NaN;
+    if (Number.isNaN(until)) throw new VigilError("VIGIL_BAD_INPUT", `posture.until must be an RFC 3339 time like "2025-01-31T18:00:00Z", got ${JSON.stringify(input.until)}`, { field: "until" });
+    if (until <= nowMs) throw new VigilError("VIGIL_BAD_INPUT", `posture.until (${input.until}) is not in the future; omit it or give a later time`, { field: "until" });
+  }
+  if (input.reason !== undefined && typeof input.reason !== "string") throw new VigilError("VIGIL_BAD_INPUT", "posture.reason must be a string", { field: "reason" });
+  return { ...input, scope };
+}
+
+/**
+ * The postures currently set, one per scope (few; all kept in memory and written through).
+ * INVARIANT: the effective posture for an event is the strictest unexpired posture among
+ * `org` and the event's scopes; on equal levels the narrower scope is reported.
+ */
+export class PostureBook {
+  private readonly byScope = new Map<string, Posture>();
+  private loaded = false;
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly defaultSince: string,
+  ) {}
+
+  async load(): Promise<void> {
+    if (this.loaded) return;
+    const docs = await this.storage.listDocs<Posture>(POSTURE_COLLECTION, { limit: 10_000 });
+    for (const doc of docs) if (doc.value && postureLevels.includes(doc.value.level)) this.byScope.set(doc.id, doc.value);
+    this.loaded = true;
+  }
+
+  /** Sets (replaces) the posture of a scope, stores it, and appends an audit entry. */
+  async set(input: PostureInput, nowMs: number): Promise<Posture> {
+    const valid = validatePostureInput(input, nowMs);
+    const posture: Posture = {
+      level: valid.level,
+      scope: valid.scope,
+      since: new Date(nowMs).toISOString(),
+      ...(valid.reason !== undefined ? { reason: valid.reason } : {}),
+      ...(valid.setBy !== undefined ? { setBy: valid.setBy } : {}),
+      ...(valid.until !== undefined ? { until: new Date(Date.parse(valid.until)).toISOString() } : {}),
+    };
+    const at = posture.since;
+    // In force at once (events built after this see it); the write follows.
+    const previous = this.byScope.get(posture.scope);
+    this.byScope.set(posture.scope, posture);
+    try {
+      await this.storage.putDocs([{ collection: POSTURE_COLLECTION, id: posture.scope, value: posture }], at);
+    } catch (error) {
+      if (this.byScope.get(posture.scope) === posture) {
+        if (previous) this.byScope.set(posture.scope, previous);
+        else this.byScope.delete(posture.scope);
+      }
+      throw error;
+    }
+    await this.storage.appendAudit([{ at, actor: posture.setBy ?? "unknown", action: "posture.set", target: posture.scope, detail: { level: posture.level, ...(posture.reason ? { reason: posture.reason } : {}), ...(posture.until ? { until: posture.until } : {}) } }]);
+    return posture;
+  }
+
+  /** The posture stored for a scope, expired or not. */
+  get(scope: string): Posture | undefined {
+    return this.byScope.get(scope);
+  }
+
+  /** Postures in force at `nowMs` (expired ones are left out), org first. */
+  list(nowMs: number): Posture[] {
+    return [...this.byScope.values()].filter((posture) => !isExpired(posture, nowMs)).sort((a, b) => (a.scope === "org" ? -1 : b.scope === "org" ? 1 : a.scope.localeCompare(b.scope)));
+  }
+
+  /** The strictest unexpired posture among `org` and `scopes` at `nowMs`. */
+  effective(scopes: readonly string[], nowMs: number): Posture {
+    let best = this.byScope.get("org");
+    if (best && isExpired(best, nowMs)) best = undefined;
+    for (const scope of scopes) {
+      const candidate = this.byScope.get(scope);
+      if (!candidate || isExpired(candidate, nowMs)) continue;
+      if (!best || postureRank(candidate.level) >= postureRank(best.level)) best = candidate;
+    }
+    return best ?? { level: "normal", scope: "org", since: this.defaultSince };
+  }
+}
+
+function isExpired(posture: Posture, nowMs: number): boolean {
+  return posture.until !== undefined && Date.parse(posture.until) <= nowMs;
+}

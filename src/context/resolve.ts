@@ -1,0 +1,342 @@
+import type { Entity } from "../core/entity.js";
+import { EventTypes, type Event } from "../core/event.js";
+import type { SeenDimension } from "./settings.js";
+import { parseTime } from "./time.js";
+
+/**
+ * Entity resolution: which entities an event involves, in which role, and the facts the
+ * baselines learn from it. Works on the upstream record in `event.data` (EVENTS.md), so it
+ * does not depend on how a source adapter wrapped it. Never throws: a field that is missing
+ * or of the wrong type is simply not used.
+ */
+
+/** What the baselines and detectors learn from one event. */
+export interface Observation {
+  /** The event's own time (record time when present, else `event.time`, else the clock), epoch ms. */
+  readonly timeMs: number;
+  /** Role whose entity is the event's subject (history is kept for it). */
+  readonly primaryRole: string | undefined;
+  /** Values of the principal's seen-set dimensions in this event. */
+  readonly seen: Partial<Record<SeenDimension, string>>;
+  /** A metric sample (`dev.vigil.metric`). */
+  readonly metric?: { readonly name: string; readonly value: number; readonly unit?: string };
+  /** A spend amount (`org.finops.focus.cost`) for the charge period starting at `periodStartMs`. */
+  readonly spend?: { readonly amount: number; readonly periodStartMs: number; readonly periodHours: number };
+  /** Posture scopes besides `org` that apply: `account:<id>`, `namespace:<ns>`, `repo:<owner/name>`. */
+  readonly scopes: readonly string[];
+}
+
+export interface ResolvedEvent {
+  readonly entities: Readonly<Record<string, Entity>>;
+  readonly observation: Observation;
+}
+
+type Json = Record<string, unknown>;
+
+function obj(value: unknown): Json | undefined {
+  return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Json) : undefined;
+}
+
+function str(value: unknown): string | undefined {
+  if (typeof value === "string") return value.length > 0 && value !== "NULL" ? value : undefined;
+  if (typeof value === "number" && Number.isFinite(value)) return String(value);
+  return undefined;
+}
+
+function num(value: unknown): number | undefined {
+  const parsed = typeof value === "number" ? value : typeof value === "string" && value.trim() !== "" ? Number(value) : Number.NaN;
+  return Number.isFinite(parsed) ? parsed : undefined;
+}
+
+/** Copies only defined values, so attrs stay small and JSON-safe. */
+function attrs(values: Json): Json {
+  const result: Json = {};
+  for (const [key, value] of Object.entries(values)) if (value !== undefined && value !== null) result[key] = value;
+  return result;
+}
+
+function entity(kind: string, id: string, attributes: Json = {}): Entity {
+  return { kind, id, attrs: attrs(attributes) };
+}
+
+const ipPattern = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-f:]*:[0-9a-f:.]+)$/i;
+
+/** Only real addresses: CloudTrail puts service names (`autoscaling.amazonaws.com`) there too. */
+export function ipAddress(value: unknown): string | undefined {
+  const text = str(value);
+  return text && ipPattern.test(text) ? text : undefined;
+}
+
+/**
+ * A short, stable device label from a user agent: the product token for tools
+ * (`aws-cli`, `S3Console`, `Boto3`), browser and OS family for browsers (`Chrome on macOS`).
+ */
+export function deviceFromUserAgent(userAgent: string): string {
+  const text = userAgent.trim().replace(/^\[|\]$/g, "");
+  if (/^Mozilla\//.test(text)) {
+    const os = /Windows/.test(text) ? "Windows" : /iPhone|iPad/.test(text) ? "iOS" : /Android/.test(text) ? "Android" : /Mac OS X|Macintosh/.test(text) ? "macOS" : /Linux/.test(text) ? "Linux" : "other OS";
+    const browser = /Edg\//.test(text) ? "Edge" : /Firefox\//.test(text) ? "Firefox" : /Chrome\//.test(text) ? "Chrome" : /Safari\//.test(text) ? "Safari" : "browser";
+    return `${browser} on ${os}`;
+  }
+  const token = /^[A-Za-z][\w.-]*/.exec(text);
+  return token ? token[0] : text.slice(0, 40);
+}
+
+/** requestParameters keys that name the resource acted on, with the resource type they imply. */
+const cloudTrailResourceKeys: readonly (readonly [string, string])[] = [
+  ["bucketName", "aws.s3.bucket"],
+  ["instanceId", "aws.ec2.instance"],
+  ["keyId", "aws.kms.key"],
+  ["accessKeyId", "aws.iam.access-key"],
+  ["roleName", "aws.iam.role"],
+  ["userName", "aws.iam.user"],
+  ["functionName", "aws.lambda.function"],
+  ["dBInstanceIdentifier", "aws.rds.instance"],
+  ["tableName", "aws.dynamodb.table"],
+  ["volumeId", "aws.ec2.volume"],
+  ["groupId", "aws.ec2.security-group"],
+  ["secretId", "aws.secretsmanager.secret"],
+  ["queueUrl", "aws.sqs.queue"],
+  ["topicArn", "aws.sns.topic"],
+];
+
+function firstItemField(container: unknown, field: string): string | undefined {
+  const items = obj(container)?.["items"];
+  if (!Array.isArray(items)) return undefined;
+  return str(obj(items[0])?.[field]);
+}
+
+function cloudTrailResource(record: Json): Entity | undefined {
+  const request = obj(record["requestParameters"]);
+  const response = obj(record["responseElements"]);
+  if (request) {
+    for (const [key, type] of cloudTrailResourceKeys) {
+      const id = str(request[key]);
+      if (id) return entity("resource", id, { type });
+    }
+    const instance = firstItemField(request["instancesSet"], "instanceId");
+    if (instance) return entity("resource", instance, { type: "aws.ec2.instance" });
+  }
+  const launched = response ? firstItemField(response["instancesSet"], "instanceId") : undefined;
+  if (launched) return entity("resource", launched, { type: "aws.ec2.instance" });
+  const listed = Array.isArray(record["resources"]) ? obj(record["resources"][0]) : undefined;
+  const arn = str(listed?.["ARN"]) ?? str(listed?.["arn"]);
+  return arn ? entity("resource", arn, { type: str(listed?.["type"]) }) : undefined;
+}
+
+function resolveCloudTrail(data: Json, out: Builder): void {
+  // The EventBridge envelope carries the record in `detail`.
+  const detail = obj(data["detail"]);
+  const record = detail && detail["eventSource"] !== undefined ? detail : data;
+  const identity = obj(record["userIdentity"]) ?? {};
+  const principalId = str(identity["arn"]) ?? str(identity["principalId"]) ?? str(identity["invokedBy"]) ?? str(identity["type"]);
+  const accountId = str(record["recipientAccountId"]) ?? str(identity["accountId"]) ?? str(data["account"]);
+  const issuer = obj(obj(identity["sessionContext"])?.["sessionIssuer"]);
+  if (principalId) out.add("principal", entity("principal", principalId, { type: str(identity["type"]), accountId: str(identity["accountId"]), userName: str(identity["userName"]) ?? str(issuer?.["userName"]), provider: "aws" }), true);
+  const resource = cloudTrailResource(record);
+  if (resource) out.add("resource", resource);
+  if (accountId) {
+    out.add("account", entity("account", accountId, { provider: "aws" }));
+    out.scope(`account:${accountId}`);
+  }
+  const region = str(record["awsRegion"]);
+  if (region) out.add("region", entity("region", region, { provider: "aws" }));
+  const service = str(record["eventSource"]);
+  if (service) out.add("service", entity("service", service, { provider: "aws" }));
+  out.time(record["eventTime"]);
+  out.seen("service", service);
+  out.seen("region", region);
+  out.seen("ip", ipAddress(record["sourceIPAddress"]));
+  const userAgent = str(record["userAgent"]);
+  if (userAgent && !userAgent.endsWith(".amazonaws.com")) out.seen("device", deviceFromUserAgent(userAgent));
+}
+
+function resolveOkta(data: Json, out: Builder): void {
+  const actor = obj(data["actor"]) ?? {};
+  const client = obj(data["client"]) ?? {};
+  const geo = obj(client["geographicalContext"]);
+  const userAgent = obj(client["userAgent"]);
+  const security = obj(data["securityContext"]);
+  const principalId = str(actor["alternateId"]) ?? str(actor["id"]);
+  if (principalId) out.add("principal", entity("principal", principalId, { type: str(actor["type"]), displayName: str(actor["displayName"]), oktaId: str(actor["id"]), provider: "okta" }), true);
+  const os = str(userAgent?.["os"]);
+  const browser = str(userAgent?.["browser"]);
+  const deviceKind = str(client["device"]);
+  const device = deviceKind || os || browser ? [deviceKind ?? "unknown", os ?? "unknown", browser ?? "unknown"].join(" / ") : undefined;
+  if (device) out.add("device", entity("device", device, { device: deviceKind, os, browser }));
+  const country = str(geo?.["country"]);
+  if (country) out.add("geo", entity("geo", country, { country, state: str(geo?.["state"]), city: str(geo?.["city"]) }));
+  const targets = Array.isArray(data["target"]) ? data["target"] : [];
+  const app = targets.map(obj).find((target) => target?.["type"] === "AppInstance");
+  const appName = str(app?.["alternateId"]) ?? str(app?.["displayName"]);
+  if (app && appName) out.add("resource", entity("resource", str(app["id"]) ?? appName, { type: "okta.app", name: appName }));
+  out.time(data["published"]);
+  out.seen("service", appName);
+  out.seen("country", country);
+  out.seen("asn", str(security?.["asNumber"]));
+  out.seen("ip", ipAddress(client["ipAddress"]));
+  out.seen("device", device);
+}
+
+function parseTags(value: unknown): Json | undefined {
+  if (obj(value)) return obj(value);
+  if (typeof value !== "string" || !value.startsWith("{")) return undefined;
+  try {
+    return obj(JSON.parse(value));
+  } catch {
+    return undefined;
+  }
+}
+
+function resolveFocus(data: Json, out: Builder, costColumn: string, tagKeys: readonly string[]): void {
+  const tags = parseTags(data["Tags"]);
+  const resourceId = str(data["ResourceId"]);
+  if (resourceId) {
+    out.add("resource", entity("resource", resourceId, { type: str(data["ResourceType"]), name: str(data["ResourceName"]), region: str(data["RegionId"]), provider: str(data["ProviderName"]), tags }), true);
+  }
+  const subAccount = str(data["SubAccountId"]);
+  const billingAccount = str(data["BillingAccountId"]);
+  const accountId = subAccount ?? billingAccount;
+  if (accountId) out.add("account", entity("account", accountId, { name: str(data[subAccount ? "SubAccountName" : "BillingAccountName"]), billingAccountId: billingAccount, provider: str(data["ProviderName"]) }));
+  if (subAccount) out.scope(`account:${subAccount}`);
+  if (billingAccount && billingAccount !== subAccount) out.scope(`account:${billingAccount}`);
+  const service = str(data["ServiceName"]);
+  if (service) out.add("service", entity("service", service, { category: str(data["ServiceCategory"]), provider: str(data["ProviderName"]) }));
+  for (const key of tagKeys) {
+    const value = str(tags?.[key]);
+    if (value) out.add(`tag:${key}`, entity("tag", `${key}=${value}`, { key, value }));
+  }
+  const start = parseTime(data["ChargePeriodStart"]);
+  const end = parseTime(data["ChargePeriodEnd"]);
+  out.time(data["ChargePeriodStart"]);
+  const amount = num(data[costColumn]);
+  if (amount !== undefined && start !== undefined) {
+    const hours = end !== undefined && end > start ? Math.max(1, Math.round((end - start) / 3_600_000)) : 1;
+    out.spend = { amount, periodStartMs: start, periodHours: hours };
+  }
+}
+
+function resolveKubernetesObject(object: Json, out: Builder, namespaceHint?: string, nameHint?: string, kindHint?: string): void {
+  const metadata = obj(object["metadata"]) ?? {};
+  const kind = str(object["kind"]) ?? kindHint ?? "Object";
+  const namespace = str(metadata["namespace"]) ?? namespaceHint;
+  const name = str(metadata["name"]) ?? nameHint ?? str(metadata["generateName"]);
+  if (name) {
+    const id = namespace ? `${kind}/${namespace}/${name}` : `${kind}/${name}`;
+    out.add("resource", entity("resource", id, { type: `k8s.${kind}`, apiVersion: str(object["apiVersion"]), namespace, name, labels: obj(metadata["labels"]) }), true);
+  }
+  const ns = kind === "Namespace" ? name : namespace;
+  if (ns) {
+    out.add("namespace", entity("namespace", ns, kind === "Namespace" ? { labels: obj(metadata["labels"]) } : {}));
+    out.scope(`namespace:${ns}`);
+  }
+}
+
+function resolveAdmission(data: Json, out: Builder): void {
+  const request = obj(data["request"]) ?? data;
+  const object = obj(request["object"]) ?? obj(request["oldObject"]) ?? {};
+  const kind = str(obj(request["kind"])?.["kind"]);
+  resolveKubernetesObject(object, out, str(request["namespace"]), str(request["name"]), kind);
+  const user = obj(request["userInfo"]);
+  const username = str(user?.["username"]);
+  if (username) out.add("principal", entity("principal", username, { groups: Array.isArray(user?.["groups"]) ? user["groups"] : undefined, provider: "kubernetes" }));
+}
+
+function resolveGitHub(data: Json, out: Builder): void {
+  const repository = obj(data["repository"]);
+  const fullName = str(repository?.["full_name"]);
+  if (fullName) {
+    out.add("repo", entity("repo", fullName, { private: repository?.["private"], visibility: str(repository?.["visibility"]), defaultBranch: str(repository?.["default_branch"]) }), true);
+    out.scope(`repo:${fullName}`);
+  }
+  const login = str(obj(data["sender"])?.["login"]);
+  if (login) out.add("principal", entity("principal", login, { type: str(obj(data["sender"])?.["type"]), provider: "github" }));
+}
+
+class Builder {
+  readonly entities: Record<string, Entity> = {};
+  readonly seenValues: Partial<Record<SeenDimension, string>> = {};
+  readonly scopes: string[] = [];
+  primaryRole: string | undefined;
+  timeMs: number | undefined;
+  spend: Observation["spend"];
+  metric: Observation["metric"];
+
+  add(role: string, value: Entity, primary = false): void {
+    this.entities[role] = value;
+    if (primary || this.primaryRole === undefined) this.primaryRole = role;
+  }
+  scope(scope: string): void {
+    if (!this.scopes.includes(scope)) this.scopes.push(scope);
+  }
+  seen(dimension: SeenDimension, value: string | undefined): void {
+    if (value) this.seenValues[dimension] = value.length > 200 ? value.slice(0, 200) : value;
+  }
+  time(value: unknown): void {
+    this.timeMs ??= parseTime(value);
+  }
+}
+
+/** Options that change resolution (from ContextSettings.spend). */
+export interface ResolveOptions {
+  readonly costColumn: string;
+  readonly tagKeys: readonly string[];
+}
+
+/** Resolves the entities and observation facts of an event. Never throws. */
+export function resolveEvent(event: Event, fallbackMs: number, options: ResolveOptions): ResolvedEvent {
+  const out = new Builder();
+  const data = obj(event.data) ?? {};
+  const type = event.type;
+  if (type === EventTypes.cloudTrail) resolveCloudTrail(data, out);
+  else if (type === EventTypes.oktaSystemLog) resolveOkta(data, out);
+  else if (type === EventTypes.focusCost) resolveFocus(data, out, options.costColumn, options.tagKeys);
+  else if (type === EventTypes.metric) {
+    const resource = str(data["resource"]);
+    if (resource) out.add("resource", entity("resource", resource, { labels: obj(data["labels"]) }), true);
+    const name = str(data["metric"]);
+    const value = num(data["value"]);
+    if (name && value !== undefined) out.metric = { name, value, ...(str(data["unit"]) ? { unit: str(data["unit"]) as string } : {}) };
+    out.time(data["ts"]);
+  } else if (type === EventTypes.kubernetesResource) resolveKubernetesObject(data, out);
+  else if (type === EventTypes.admissionReview) resolveAdmission(data, out);
+  else if (type.startsWith(EventTypes.githubPrefix)) resolveGitHub(data, out);
+  else if (type === EventTypes.dependencyChange) {
+    const repo = str(data["repo"]);
+    if (repo) {
+      out.add("repo", entity("repo", repo), true);
+      out.scope(`repo:${repo}`);
+    }
+  } else if (type === EventTypes.dataflow) {
+    const dataset = str(data["dataset"]);
+    if (dataset) out.add("dataset", entity("dataset", dataset, { classification: str(data["classification"]) }), true);
+  } else if (type === EventTypes.resource) {
+    const id = str(data["id"]);
+    const extra = obj(data["attrs"]) ?? {};
+    if (id) out.add("resource", entity("resource", id, { ...extra, type: str(data["kind"]), region: str(data["region"]), tags: obj(data["tags"]), owner: str(data["owner"]) }), true);
+    const account = str(extra["account"]) ?? str(extra["accountId"]);
+    if (account) {
+      out.add("account", entity("account", account));
+      out.scope(`account:${account}`);
+    }
+  } else if (type === EventTypes.decideRequest) {
+    for (const role of ["principal", "resource"] as const) {
+      const value = obj(data[role]);
+      const id = str(value?.["id"]);
+      if (id) out.add(role, entity(str(value?.["kind"]) ?? role, id, obj(value?.["attrs"]) ?? {}), role === "principal");
+    }
+  }
+  if (out.primaryRole === undefined && event.subject) out.add("subject", entity("subject", event.subject), true);
+  out.time(event.time);
+  return {
+    entities: out.entities,
+    observation: {
+      timeMs: out.timeMs ?? fallbackMs,
+      primaryRole: out.primaryRole,
+      seen: out.seenValues,
+      scopes: out.scopes,
+      ...(out.metric ? { metric: out.metric } : {}),
+      ...(out.spend ? { spend: out.spend } : {}),
+    },
+  };
+}

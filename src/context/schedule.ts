@@ -1,0 +1,227 @@
+import { VigilError } from "../core/errors.js";
+import { DAY_MS, MINUTE_MS } from "./time.js";
+
+/**
+ * Schedules kept as entity attributes: `schedule` (when a batch resource is expected to run)
+ * and `onCall` (when a person is on call). Accepted shapes, alone or in an array:
+ * - a cron string, 5 fields `minute hour day-of-month month day-of-week`, optionally followed
+ *   by a duration: `"0 2 * * *"` (daily at 02:00, 1 hour), `"0 1 * * SUN 3h"`;
+ * - `{ cron, duration?, utcOffsetMinutes? }` (duration `90m`, `3h`, `2d`, ISO `PT3H`, or minutes);
+ * - `{ from, until }`: an absolute window (RFC 3339), e.g. an on-call shift.
+ * Times are UTC unless `utcOffsetMinutes` is given. A window starts at each cron match and
+ * lasts `duration` (default 60 minutes, at most 7 days).
+ */
+export interface CompiledSchedule {
+  /** True when the instant lies inside one of the schedule's windows. */
+  contains(ms: number): boolean;
+  /** Plain text for explanations, e.g. `cron "0 2 * * *" for 60m`. */
+  readonly description: string;
+}
+
+const MINUTES_PER_WEEK = 7 * 24 * 60;
+const MAX_DURATION_MINUTES = MINUTES_PER_WEEK;
+
+interface CronFields {
+  readonly minutes: ReadonlySet<number>;
+  readonly hours: ReadonlySet<number>;
+  readonly daysOfMonth: ReadonlySet<number> | undefined;
+  readonly months: ReadonlySet<number> | undefined;
+  /** 0 = Sunday ... 6 = Saturday (cron convention). */
+  readonly daysOfWeek: ReadonlySet<number> | undefined;
+}
+
+const monthNames = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
+const dayNames = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
+
+function bad(field: string, message: string): VigilError {
+  return new VigilError("VIGIL_BAD_INPUT", `${field}: ${message}`, { field });
+}
+
+function parseAtom(text: string, names: readonly string[] | undefined, offset: number, field: string): number {
+  const upper = text.toUpperCase();
+  if (names) {
+    const index = names.indexOf(upper);
+    if (index >= 0) return index + offset;
+  }
+  if (!/^\d+$/.test(text)) throw bad(field, `"${text}" is not a number${names ? ` or one of ${names.join(",")}` : ""}`);
+  return Number(text);
+}
+
+/** Parses one cron field into a set; undefined means "*" (any). */
+function parseCronField(text: string, min: number, max: number, field: string, names?: readonly string[], nameOffset = 0): Set<number> | undefined {
+  if (text === "*" || text === "?") return undefined;
+  const values = new Set<number>();
+  for (const part of text.split(",")) {
+    const [range = "", stepText] = part.split("/");
+    const step = stepText === undefined ? 1 : Number(stepText);
+    if (!Number.isInteger(step) || step < 1) throw bad(field, `step "${stepText ?? ""}" must be a positive integer`);
+    let low = min;
+    let high = max;
+    if (range !== "*") {
+      const [lowText = "", highText] = range.split("-");
+      low = parseAtom(lowText, names, nameOffset, field);
+      high = highText === undefined ? (stepText === undefined ? low : max) : parseAtom(highText, names, nameOffset, field);
+    }
+    if (low < min || high > max || low > high) throw bad(field, `"${part}" is outside ${min}-${max}`);
+    for (let value = low; value <= high; value += step) values.add(value);
+  }
+  return values;
+}
+
+function parseCron(expression: string, field: string): CronFields {
+  const parts = expression.trim().split(/\s+/);
+  if (parts.length !== 5) throw bad(field, `cron "${expression}" needs 5 fields (minute hour day-of-month month day-of-week)`);
+  const [minute = "", hour = "", dom = "", month = "", dow = ""] = parts;
+  const minutes = parseCronField(minute, 0, 59, `${field} (minute)`) ?? range(0, 59);
+  const hours = parseCronField(hour, 0, 23, `${field} (hour)`) ?? range(0, 23);
+  const daysOfWeekRaw = parseCronField(dow, 0, 7, `${field} (day-of-week)`, dayNames, 0);
+  const daysOfWeek = daysOfWeekRaw ? new Set([...daysOfWeekRaw].map((day) => day % 7)) : undefined;
+  return {
+    minutes,
+    hours,
+    daysOfMonth: parseCronField(dom, 1, 31, `${field} (day-of-month)`),
+    months: parseCronField(month, 1, 12, `${field} (month)`, monthNames, 1),
+    daysOfWeek,
+  };
+}
+
+function range(low: number, high: number): Set<number> {
+  const values = new Set<number>();
+  for (let value = low; value <= high; value++) values.add(value);
+  return values;
+}
+
+/** Parses `90m`, `3h`, `2d`, `PT1H30M`, or a number of minutes. */
+export function parseDurationMinutes(value: unknown, field: string): number {
+  let minutes: number | undefined;
+  if (typeof value === "number") minutes = value;
+  else if (typeof value === "string") {
+    const simple = /^(\d+(?:\.\d+)?)\s*(m|h|d)$/i.exec(value.trim());
+    const iso = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$/i.exec(value.trim());
+    if (simple) minutes = Number(simple[1]) * ({ m: 1, h: 60, d: 1440 } as Record<string, number>)[simple[2]!.toLowerCase()]!;
+    else if (iso && value.trim().length > 1) minutes = Number(iso[1] ?? 0) * 1440 + Number(iso[2] ?? 0) * 60 + Number(iso[3] ?? 0);
+  }
+  if (minutes === undefined || !Number.isFinite(minutes) || minutes <= 0 || minutes > MAX_DURATION_MINUTES) {
+    throw bad(field, `duration ${JSON.stringify(value)} must be like "90m", "3h", "2d" or "PT3H" (at most 7 days)`);
+  }
+  return Math.round(minutes);
+}
+
+function cronMatchesStart(fields: CronFields, startMs: number): boolean {
+  const date = new Date(startMs);
+  if (!fields.minutes.has(date.getUTCMinutes()) || !fields.hours.has(date.getUTCHours())) return false;
+  if (fields.months && !fields.months.has(date.getUTCMonth() + 1)) return false;
+  const domOk = fields.daysOfMonth ? fields.daysOfMonth.has(date.getUTCDate()) : true;
+  const dowOk = fields.daysOfWeek ? fields.daysOfWeek.has(date.getUTCDay()) : true;
+  // Vixie cron: when both day fields are restricted, either may match.
+  if (fields.daysOfMonth && fields.daysOfWeek) return domOk || dowOk;
+  return domOk && dowOk;
+}
+
+function compileCron(expression: string, durationMinutes: number, offsetMinutes: number, field: string): CompiledSchedule {
+  const fields = parseCron(expression, field);
+  const description = `cron "${expression}" for ${durationMinutes}m${offsetMinutes ? ` (UTC${offsetMinutes > 0 ? "+" : ""}${offsetMinutes / 60}h)` : ""}`;
+  if (!fields.daysOfMonth && !fields.months) {
+    // Weekly pattern: precompute which minutes of the week are covered. Index 0 = Thursday 00:00
+    // local (the epoch's weekday), so `minute-since-epoch mod week` indexes it directly.
+    const covered = new Uint8Array(MINUTES_PER_WEEK);
+    for (let minute = 0; minute < MINUTES_PER_WEEK; minute++) {
+      const sunday0 = (Math.floor(minute / 1440) + 4) % 7;
+      const hour = Math.floor(minute / 60) % 24;
+      if (!fields.minutes.has(minute % 60) || !fields.hours.has(hour)) continue;
+      if (fields.daysOfWeek && !fields.daysOfWeek.has(sunday0)) continue;
+      for (let offset = 0; offset < durationMinutes; offset++) covered[(minute + offset) % MINUTES_PER_WEEK] = 1;
+    }
+    return {
+      description,
+      contains(ms) {
+        const local = Math.floor(ms / MINUTE_MS) + offsetMinutes;
+        return covered[((local % MINUTES_PER_WEEK) + MINUTES_PER_WEEK) % MINUTES_PER_WEEK] === 1;
+      },
+    };
+  }
+  return {
+    description,
+    contains(ms) {
+      const local = Math.floor(ms / MINUTE_MS) + offsetMinutes;
+      for (let back = 0; back < durationMinutes; back++) {
+        if (cronMatchesStart(fields, (local - back) * MINUTE_MS)) return true;
+      }
+      return false;
+    },
+  };
+}
+
+function compileOne(spec: unknown, field: string): CompiledSchedule {
+  if (typeof spec === "string") {
+    const parts = spec.trim().split(/\s+/);
+    if (parts.length === 6) return compileCron(parts.slice(0, 5).join(" "), parseDurationMinutes(parts[5], field), 0, field);
+    return compileCron(spec, 60, 0, field);
+  }
+  if (spec !== null && typeof spec === "object" && !Array.isArray(spec)) {
+    const record = spec as Record<string, unknown>;
+    if (typeof record["cron"] === "string") {
+      const duration = record["duration"] === undefined ? 60 : parseDurationMinutes(record["duration"], `${field}.duration`);
+      const offset = record["utcOffsetMinutes"] === undefined ? 0 : Number(record["utcOffsetMinutes"]);
+      if (!Number.isInteger(offset) || Math.abs(offset) > 14 * 60) throw bad(`${field}.utcOffsetMinutes`, "must be an integer number of minutes within ±840");
+      return compileCron(record["cron"], duration, offset, `${field}.cron`);
+    }
+    if (record["from"] !== undefined || record["until"] !== undefined) {
+      const from = typeof record["from"] === "string" ? Date.parse(record["from"]) : Number.NaN;
+      const until = typeof record["until"] === "string" ? Date.parse(record["until"]) : Number.NaN;
+      if (Number.isNaN(from) || Number.isNaN(until) || until <= from) throw bad(field, "a window needs RFC 3339 `from` and `until`, with until after from");
+      return { description: `${record["from"] as string} to ${record["until"] as string}`, contains: (ms) => ms >= from && ms < until };
+    }
+  }
+  throw bad(field, `expected a cron string ("0 2 * * *"), { cron, duration }, { from, until } or an array of them, got ${JSON.stringify(spec)}`);
+}
+
+/**
+ * Compiles a schedule attribute. Throws VigilError(VIGIL_BAD_INPUT) naming `field` when the
+ * attribute is malformed; callers on the evaluation path use `compileScheduleSafe`.
+ */
+export function compileSchedule(spec: unknown, field = "schedule"): CompiledSchedule {
+  if (Array.isArray(spec)) {
+    if (spec.length === 0) throw bad(field, "an empty list has no windows; remove the attribute instead");
+    const parts = spec.map((item, index) => compileOne(item, `${field}[${index}]`));
+    return { description: parts.map((part) => part.description).join("; "), contains: (ms) => parts.some((part) => part.contains(ms)) };
+  }
+  return compileOne(spec, field);
+}
+
+const cache = new Map<string, CompiledSchedule | VigilError>();
+const CACHE_LIMIT = 256;
+
+/** Cached, never-throwing variant: returns the error instead (evaluation never throws). */
+export function compileScheduleSafe(spec: unknown, field = "schedule"): CompiledSchedule | VigilError {
+  const key = `${field}\u0000${JSON.stringify(spec)}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  let compiled: CompiledSchedule | VigilError;
+  try {
+    compiled = compileSchedule(spec, field);
+  } catch (error) {
+    compiled = error instanceof VigilError ? error : bad(field, String(error));
+  }
+  if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
+  cache.set(key, compiled);
+  return compiled;
+}
+
+const touchMemo = new WeakMap<CompiledSchedule, Map<number, boolean>>();
+
+/**
+ * Whether a window of the schedule overlaps the UTC day `epochDay` (probed every 15 minutes,
+ * so windows shorter than 15 minutes may be missed). Memoised per schedule and day.
+ */
+export function scheduleTouchesDay(schedule: CompiledSchedule, epochDay: number): boolean {
+  let memo = touchMemo.get(schedule);
+  if (!memo) touchMemo.set(schedule, (memo = new Map()));
+  const known = memo.get(epochDay);
+  if (known !== undefined) return known;
+  let touches = false;
+  for (let quarter = 0; quarter < 96 && !touches; quarter++) touches = schedule.contains(epochDay * DAY_MS + quarter * 15 * MINUTE_MS);
+  if (memo.size > 512) memo.clear();
+  memo.set(epochDay, touches);
+  return touches;
+}

@@ -1,0 +1,415 @@
+import type { Context, EntityHistory } from "../core/context.js";
+import type { Entity, Posture, Signal } from "../core/entity.js";
+import { VigilError } from "../core/errors.js";
+import { EventTypes, type Event } from "../core/event.js";
+import type { Finding } from "../core/finding.js";
+import { systemClock, type Clock, type Storage } from "../core/ports.js";
+import { addActivity, createActivityLayout, seenAdd, type ActivityLayout } from "./activity.js";
+import { baselineFromDoc, baselineToDoc, EntityBaseline, MAX_SERIES_PER_ENTITY } from "./baseline.js";
+import { detectIdle } from "./detectors/idle.js";
+import { detectOddHour } from "./detectors/odd-hour.js";
+import { detectRare } from "./detectors/rare.js";
+import { notApplicable } from "./detectors/signal.js";
+import { detectSpike, type SpikeCandidate } from "./detectors/spike.js";
+import { DocCache, type DocCodec } from "./doc-cache.js";
+import { applyEntityUpdate, entityCodec, entityRecordKey, ENTITY_COLLECTION, peerKeyOf, validateEntityUpdate, type EntityRecord, type EntityUpdate } from "./entity-store.js";
+import { baselineFeatures } from "./features.js";
+import { fnv1a32 } from "./hash.js";
+import { recordIdleSample } from "./idle-days.js";
+import { PostureBook, type PostureInput } from "./posture.js";
+import { resolveEvent, type ResolvedEvent } from "./resolve.js";
+import { compileScheduleSafe } from "./schedule.js";
+import { createSeries, observeSeries, type Season } from "./series.js";
+import { resolveContextSettings, seenDimensions, type ContextSettings, type ContextSettingsInput } from "./settings.js";
+import { MINUTE_MS, toDays, toMinutes } from "./time.js";
+
+/** Storage collection of baselines, one document per entity or peer group. */
+export const BASELINE_COLLECTION = "context.baselines";
+
+export interface ContextStageOptions {
+  readonly storage: Storage;
+  readonly clock?: Clock;
+  readonly settings?: ContextSettingsInput;
+}
+
+/** An entity as the API returns it: attributes, relations and history. */
+export interface EntityView extends Entity {
+  readonly history: EntityHistory;
+}
+
+export interface ContextStats {
+  readonly cachedBaselines: number;
+  readonly dirtyBaselines: number;
+  readonly cachedEntities: number;
+  readonly dirtyEntities: number;
+  /** Posture events that could not be applied (bad level, expired `until`), newest last, at most 20. */
+  readonly postureErrors: readonly string[];
+}
+
+/** The context stage. See docs/context.md. */
+export interface ContextStage {
+  /**
+   * Resolves the event's entities, loads their records and baselines (one storage read per
+   * collection for what is not cached), runs the detectors and returns the Context. Reads
+   * state only: building twice gives the same context. Rejects only when storage fails.
+   */
+  build(event: Event): Promise<Context>;
+  /**
+   * Learns from the event AFTER evaluation (so an event never counts itself): baselines,
+   * peer groups, idle days, posture events, entity history from violation findings. Never
+   * throws; changes are in memory until `flush`. `ctx` must come from this stage's `build`.
+   */
+  observe(event: Event, ctx: Context, findings?: readonly Finding[]): void;
+  /** Writes dirty baselines and entity records in batches; waits for posture writes. */
+  flush(): Promise<void>;
+  readonly posture: {
+    /** Sets a scope's posture (validated; VigilError VIGIL_BAD_INPUT names the field), stored and audited. */
+    set(input: PostureInput): Promise<Posture>;
+    /** Postures in force now. */
+    list(): Promise<Posture[]>;
+    /** The strictest unexpired posture among org and the scopes given. */
+    effective(scopes: readonly string[]): Promise<Posture>;
+  };
+  readonly entities: {
+    get(kind: string, id: string): Promise<EntityView | undefined>;
+    /** Merges attributes (null removes one) and sets relations; written through and audited. */
+    upsert(update: EntityUpdate, by?: string): Promise<EntityView>;
+    list(query?: { readonly kind?: string; readonly limit?: number; readonly afterId?: string }): Promise<EntityView[]>;
+    history(kind: string, id: string): Promise<EntityHistory>;
+    /** Adds violation findings to an entity's history (for decisions recorded outside observe). */
+    recordFindings(kind: string, id: string, findings: readonly Finding[]): Promise<void>;
+  };
+  /** Changes detector / cache settings at run time (packs, learning). Seen-set sizes need a restart. */
+  configure(settings: ContextSettingsInput): void;
+  readonly settings: ContextSettings;
+  stats(): ContextStats;
+}
+
+/** What build remembers for observe. */
+interface Built {
+  readonly resolved: ResolvedEvent;
+  readonly records: ReadonlyMap<string, EntityRecord>;
+  readonly baselines: ReadonlyMap<string, EntityBaseline>;
+  readonly peerKey: string | undefined;
+}
+
+const spendRoles = (roles: readonly string[]): string[] => roles.filter((role) => role === "resource" || role === "account" || role === "service" || role.startsWith("tag:"));
+
+/** Creates the context stage. Throws VigilError(VIGIL_BAD_CONFIG) for invalid settings. */
+export function createContextStage(options: ContextStageOptions): ContextStage {
+  const { storage } = options;
+  const clock = options.clock ?? systemClock;
+  let settings = resolveContextSettings(options.settings ?? {});
+  const layout: ActivityLayout = createActivityLayout(settings.baselines.seenSetSizes);
+  const baselineCodec: DocCodec<EntityBaseline> = {
+    collection: BASELINE_COLLECTION,
+    create: (key) => new EntityBaseline(key),
+    decode: (key, value) => baselineFromDoc(key, value, layout),
+    encode: (baseline) => baselineToDoc(baseline, layout),
+  };
+  const baselines = new DocCache(storage, baselineCodec, settings.cache.maxEntities, settings.cache.flushBatch);
+  const records = new DocCache(storage, entityCodec, settings.cache.maxEntities, settings.cache.flushBatch);
+  const postures = new PostureBook(storage, clock.now().toISOString());
+  const built = new WeakMap<Context, Built>();
+  const pending = new Set<Promise<unknown>>();
+  const postureErrors: string[] = [];
+  let ready: Promise<void> | undefined;
+  const init = (): Promise<void> => (ready ??= postures.load().catch((error: unknown) => {
+    ready = undefined;
+    throw error;
+  }));
+  const halfLifeMinutes = (): number => settings.baselines.activityHalfLifeDays * 1440;
+
+  function baselineKeysFor(resolved: ResolvedEvent, recordOf: (role: string) => EntityRecord | undefined): { keys: Map<string, string>; peerKey: string | undefined } {
+    const keys = new Map<string, string>();
+    const { entities, observation } = resolved;
+    let peerKey: string | undefined;
+    const principal = entities["principal"];
+    if (principal) {
+      keys.set("principal", entityRecordKey(principal.kind, principal.id));
+      const record = recordOf("principal");
+      peerKey = peerKeyOf(principal.kind, { ...principal.attrs, ...record?.attrs }, record?.relations ?? principal.relations);
+      keys.set("peer", peerKey);
+    }
+    const resource = entities["resource"];
+    if (resource && (observation.metric || observation.spend || resolved.observation.primaryRole === "resource")) keys.set("resource", entityRecordKey(resource.kind, resource.id));
+    if (observation.spend) for (const role of spendRoles(Object.keys(entities))) keys.set(role, entityRecordKey(entities[role]!.kind, entities[role]!.id));
+    return { keys, peerKey };
+  }
+
+  function mergedEntities(resolved: ResolvedEvent, recordMap: ReadonlyMap<string, EntityRecord>): Record<string, Entity> {
+    const result: Record<string, Entity> = {};
+    for (const [role, derived] of Object.entries(resolved.entities)) {
+      const record = recordMap.get(role);
+      if (!record || !record.known) {
+        result[role] = derived;
+        continue;
+      }
+      // The entity store is the system of record for managed attributes; the event fills in the rest.
+      const relations = record.relations ?? derived.relations;
+      result[role] = { kind: derived.kind, id: derived.id, attrs: { ...derived.attrs, ...record.attrs }, ...(relations ? { relations } : {}) };
+    }
+    return result;
+  }
+
+  function spikeCandidates(resolved: ResolvedEvent, baselineMap: ReadonlyMap<string, EntityBaseline>): SpikeCandidate[] {
+    const { observation } = resolved;
+    const candidates: SpikeCandidate[] = [];
+    if (observation.metric) {
+      const baseline = baselineMap.get("resource");
+      const series = baseline?.findSeries(observation.metric.name);
+      if (baseline && series) candidates.push({ role: "resource", entity: baseline.key, series, value: observation.metric.value });
+    }
+    if (observation.spend) {
+      for (const role of spendRoles(Object.keys(resolved.entities))) {
+        const baseline = baselineMap.get(role);
+        const series = baseline?.findSeries("cost");
+        if (baseline && series) candidates.push({ role, entity: baseline.key, series, value: observation.spend.amount });
+      }
+    }
+    return candidates;
+  }
+
+  async function build(event: Event): Promise<Context> {
+    await init();
+    const nowMs = clock.now().getTime();
+    const resolved = resolveEvent(event, nowMs, settings.spend);
+    const { entities, observation } = resolved;
+    const recordKeys = new Map<string, string>();
+    for (const [role, entity] of Object.entries(entities)) recordKeys.set(role, entityRecordKey(entity.kind, entity.id));
+    await records.load([...recordKeys.values()]);
+    const recordMap = new Map<string, EntityRecord>();
+    for (const [role, key] of recordKeys) recordMap.set(role, records.ensure(key));
+    const { keys: baselineKeys, peerKey } = baselineKeysFor(resolved, (role) => recordMap.get(role));
+    await baselines.load([...baselineKeys.values()]);
+    const baselineMap = new Map<string, EntityBaseline>();
+    for (const [role, key] of baselineKeys) baselineMap.set(role, baselines.ensure(key));
+    const merged = mergedEntities(resolved, recordMap);
+    const timeMs = observation.timeMs;
+
+    const signals: Record<string, Signal> = {};
+    const { detectors } = settings;
+    const spike = spikeCandidates(resolved, baselineMap);
+    signals["spike"] = spike.length > 0 ? detectSpike(spike, timeMs, detectors.spike, settings.baselines.spreadAlpha) : observation.metric || observation.spend ? notApplicable("spike", "no baseline yet for this series") : notApplicable("spike");
+    const resourceBaseline = baselineMap.get("resource");
+    signals["idle"] = resourceBaseline?.idle
+      ? detectIdle(resourceBaseline.idle, timeMs, detectors.idle, merged["resource"]?.attrs["schedule"] === undefined ? undefined : compileScheduleSafe(merged["resource"]?.attrs["schedule"], "resource.attrs.schedule"))
+      : notApplicable("idle");
+    const principal = baselineMap.get("principal");
+    const peer = baselineMap.get("peer");
+    if (principal && peerKey) {
+      const onCallAttr = merged["principal"]?.attrs["onCall"];
+      signals["oddHour"] = detectOddHour({ own: principal, peer, peerKey, timeMs, halfLifeMinutes: halfLifeMinutes(), onCall: onCallAttr === undefined ? undefined : compileScheduleSafe(onCallAttr, "principal.attrs.onCall") }, detectors.oddHour);
+      signals["rare"] = detectRare({ own: principal, peer, peerKey, layout, seen: observation.seen }, detectors.rare);
+    } else {
+      signals["oddHour"] = notApplicable("oddHour", "no principal in this event");
+      signals["rare"] = notApplicable("rare", "no principal in this event");
+    }
+
+    const features: Record<string, Record<string, unknown>> = {};
+    for (const [role, baseline] of baselineMap) {
+      if (role === "peer") continue;
+      features[role] = baselineFeatures(baseline, layout, timeMs, halfLifeMinutes(), role === "principal" ? peerKey : undefined);
+    }
+    const primary = observation.primaryRole ? recordMap.get(observation.primaryRole) : undefined;
+    const context: Context = {
+      event,
+      input: event.data,
+      entities: merged,
+      signals,
+      posture: postures.effective(observation.scopes, nowMs),
+      ...(primary ? { history: primary.history(nowMs) } : {}),
+      features,
+      now: new Date(nowMs).toISOString(),
+    };
+    built.set(context, { resolved, records: recordMap, baselines: baselineMap, peerKey });
+    return context;
+  }
+
+  function learnActivity(baseline: EntityBaseline, resolved: ResolvedEvent, minutes: number): void {
+    const how = ((Math.floor(minutes / 1440) + 3) % 7) * 24 + Math.floor((minutes % 1440) / 60);
+    addActivity(baseline, layout, minutes, how, halfLifeMinutes());
+    for (const dimension of seenDimensions) {
+      const value = resolved.observation.seen[dimension];
+      if (value !== undefined) seenAdd(baseline, layout, dimension, fnv1a32(value), minutes);
+    }
+  }
+
+  function learnSeries(baseline: EntityBaseline, name: string, season: Season, kind: "gauge" | "sum", timeMs: number, value: number): void {
+    let series = baseline.findSeries(name);
+    if (!series) {
+      if ((baseline.series?.length ?? 0) >= MAX_SERIES_PER_ENTITY) return;
+      series = baseline.addSeries(createSeries(name, season, kind, settings.detectors.spike.floor));
+    }
+    observeSeries(series, timeMs, value, { ...settings.baselines, minSpread: settings.detectors.spike.minSpread });
+  }
+
+  function observePosture(event: Event): void {
+    const data = (event.data ?? {}) as Record<string, unknown>;
+    const scope = typeof data["scope"] === "string" ? data["scope"] : event.subject ?? "org";
+    const input = {
+      scope,
+      level: data["level"],
+      ...(typeof data["reason"] === "string" ? { reason: data["reason"] } : {}),
+      ...(typeof data["until"] === "string" ? { until: data["until"] } : {}),
+      setBy: typeof data["by"] === "string" ? data["by"] : event.source,
+    } as PostureInput;
+    const write = postures.set(input, clock.now().getTime()).catch((error: unknown) => {
+      postureErrors.push(`event ${event.id}: ${error instanceof Error ? error.message : String(error)}`);
+      if (postureErrors.length > 20) postureErrors.shift();
+    });
+    pending.add(write);
+    void write.finally(() => pending.delete(write));
+  }
+
+  function observe(event: Event, ctx: Context, findings: readonly Finding[] = []): void {
+    try {
+      if (event.type === EventTypes.posture) observePosture(event);
+      const state = built.get(ctx);
+      if (!state) return;
+      built.delete(ctx);
+      const { resolved } = state;
+      const { observation } = resolved;
+      const timeMs = observation.timeMs;
+      const minutes = toMinutes(timeMs);
+      const dirty = (role: string): EntityBaseline | undefined => {
+        const baseline = state.baselines.get(role);
+        if (baseline) baselines.markDirty(baseline.key, baseline);
+        return baseline;
+      };
+      for (const role of ["principal", "peer"]) {
+        const baseline = dirty(role);
+        if (!baseline) continue;
+        baseline.touch(minutes);
+        learnActivity(baseline, resolved, minutes);
+      }
+      if (observation.metric) {
+        const baseline = dirty("resource");
+        if (baseline) {
+          baseline.touch(minutes);
+          const { name, value } = observation.metric;
+          learnSeries(baseline, name, 168, "gauge", timeMs, value);
+          const lower = name.toLowerCase();
+          const kind = settings.detectors.idle.cpuMetrics.includes(lower) ? "cpu" : settings.detectors.idle.networkMetrics.includes(lower) ? "network" : undefined;
+          const scheduleAttr = ctx.entities["resource"]?.attrs["schedule"];
+          const schedule = scheduleAttr === undefined ? undefined : compileScheduleSafe(scheduleAttr, "resource.attrs.schedule");
+          const inSchedule = !schedule || schedule instanceof Error || schedule.contains(timeMs);
+          if (kind && inSchedule) recordIdleSample(baseline.idleRing(settings.detectors.idle.days), toDays(timeMs), kind, value);
+        }
+      }
+      if (observation.spend) {
+        const { amount, periodStartMs, periodHours } = observation.spend;
+        for (const role of spendRoles(Object.keys(resolved.entities))) {
+          const baseline = dirty(role);
+          if (!baseline) continue;
+          baseline.touch(toMinutes(periodStartMs));
+          learnSeries(baseline, "cost", periodHours >= 24 ? 7 : 168, "sum", periodStartMs, amount);
+        }
+      }
+      if (event.type === EventTypes.resource) {
+        const derived = resolved.entities["resource"];
+        const record = state.records.get("resource");
+        if (derived && record) {
+          applyEntityUpdate(record, { kind: derived.kind, id: derived.id, attrs: derived.attrs }, event.source);
+          records.markDirty(entityRecordKey(derived.kind, derived.id), record);
+        }
+      }
+      const primaryRole = observation.primaryRole;
+      const primary = primaryRole ? state.records.get(primaryRole) : undefined;
+      if (primary && findings.length > 0 && primary.recordFindings(findings, clock.now().getTime())) {
+        records.markDirty(entityRecordKey(primary.kind, primary.id), primary);
+      }
+    } catch (error) {
+      // INVARIANT: observe never throws; a failure to learn must not fail the pipeline.
+      postureErrors.push(`observe ${event.id}: ${error instanceof Error ? error.message : String(error)}`);
+      if (postureErrors.length > 20) postureErrors.shift();
+    }
+  }
+
+  async function flush(): Promise<void> {
+    if (pending.size > 0) await Promise.all([...pending]);
+    const at = clock.now().toISOString();
+    await baselines.flush(at);
+    await records.flush(at);
+  }
+
+  async function loadRecord(kind: string, id: string): Promise<EntityRecord> {
+    const key = entityRecordKey(kind, id);
+    await records.load([key]);
+    return records.ensure(key);
+  }
+
+  const view = (record: EntityRecord): EntityView => ({ ...record.toEntity(), history: record.history(clock.now().getTime()) });
+
+  return {
+    build,
+    observe,
+    flush,
+    get settings() {
+      return settings;
+    },
+    posture: {
+      async set(input) {
+        await init();
+        return postures.set(input, clock.now().getTime());
+      },
+      async list() {
+        await init();
+        return postures.list(clock.now().getTime());
+      },
+      async effective(scopes) {
+        await init();
+        return postures.effective(scopes, clock.now().getTime());
+      },
+    },
+    entities: {
+      async get(kind, id) {
+        const record = await loadRecord(kind, id);
+        return record.known ? view(record) : undefined;
+      },
+      async upsert(update, by) {
+        validateEntityUpdate(update);
+        const record = await loadRecord(update.kind, update.id);
+        applyEntityUpdate(record, update, by);
+        const key = entityRecordKey(update.kind, update.id);
+        const at = clock.now().toISOString();
+        await storage.putDocs([{ collection: ENTITY_COLLECTION, id: key, value: entityCodec.encode(record) }], at);
+        record.dirty = false;
+        records.set(key, record);
+        await storage.appendAudit([{ at, actor: by ?? "unknown", action: "entity.upsert", target: key, detail: { attrs: Object.keys(update.attrs ?? {}), relations: Object.keys(update.relations ?? {}) } }]);
+        return view(record);
+      },
+      async list(query = {}) {
+        await records.flush(clock.now().toISOString());
+        const docs = await storage.listDocs<unknown>(ENTITY_COLLECTION, {
+          ...(query.kind ? { where: { kind: query.kind } } : {}),
+          limit: query.limit ?? 100,
+          ...(query.afterId ? { afterId: query.afterId } : {}),
+        });
+        return docs.map((doc) => view(entityCodec.decode(doc.id, doc.value)));
+      },
+      async history(kind, id) {
+        return (await loadRecord(kind, id)).history(clock.now().getTime());
+      },
+      async recordFindings(kind, id, findings) {
+        const record = await loadRecord(kind, id);
+        if (record.recordFindings(findings, clock.now().getTime())) records.markDirty(entityRecordKey(kind, id), record);
+      },
+    },
+    configure(input) {
+      const next = resolveContextSettings(input, settings);
+      if (createActivityLayout(next.baselines.seenSetSizes).signature !== layout.signature) {
+        throw new VigilError("VIGIL_BAD_CONFIG", "context settings: baselines.seenSetSizes cannot change at run time; set it in the configuration and restart", { field: "context.baselines.seenSetSizes" });
+      }
+      settings = next;
+      baselines.resize(settings.cache.maxEntities, settings.cache.flushBatch);
+      records.resize(settings.cache.maxEntities, settings.cache.flushBatch);
+    },
+    stats() {
+      return { cachedBaselines: baselines.size, dirtyBaselines: baselines.dirtyCount, cachedEntities: records.size, dirtyEntities: records.dirtyCount, postureErrors: [...postureErrors] };
+    },
+  };
+}
+
+/** Minutes → ms, for callers that keep minute clocks. */
+export const minutesToMs = (minutes: number): number => minutes * MINUTE_MS;
