@@ -1,0 +1,181 @@
+/**
+ * The JSON document Kyverno variables are evaluated against (`request`, `images`,
+ * `serviceAccountName`, `element`, context entries) and the loading of rule `context` entries:
+ * `variable` (value / jmesPath / default), and `configMap`, `apiCall`, `imageRegistry`,
+ * `globalReference` fed from test values or a configured resolver.
+ */
+import { searchJmes } from "./jmespath.js";
+import { subjectObject, requestDocument, type AdmissionInput } from "./request.js";
+import { substituteAll } from "./variables.js";
+
+export type Doc = Record<string, unknown>;
+
+/** What an external context entry asks for. `kind` is the context entry type. */
+export interface ExternalContextRequest {
+  readonly kind: "configMap" | "apiCall" | "imageRegistry" | "globalReference";
+  readonly name: string;
+  /** The entry's spec after variable substitution. */
+  readonly spec: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Resolves configMap / apiCall / imageRegistry / globalReference entries (a cluster client, a
+ * cache, a fixture). Returns `undefined` when it cannot answer; the rule then errors. Must not throw.
+ */
+export type ExternalContextResolver = (request: ExternalContextRequest) => unknown;
+
+function isObject(value: unknown): value is Doc {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** Sets `a.b.c` in a document, creating objects on the way. */
+export function setPath(doc: Doc, path: string, value: unknown): void {
+  const parts = path.split(".");
+  let node: Doc = doc;
+  for (let i = 0; i < parts.length - 1; i++) {
+    const key = parts[i] as string;
+    const next = node[key];
+    if (!isObject(next)) node[key] = {};
+    node = node[key] as Doc;
+  }
+  node[parts[parts.length - 1] as string] = value;
+}
+
+/** Parses an image reference into Kyverno's ImageInfo fields. */
+export function imageInfo(image: string): Record<string, string> {
+  let rest = image;
+  let digest = "";
+  const at = rest.indexOf("@");
+  if (at >= 0) {
+    digest = rest.slice(at + 1);
+    rest = rest.slice(0, at);
+  }
+  let registry = "docker.io";
+  const slash = rest.indexOf("/");
+  if (slash >= 0) {
+    const first = rest.slice(0, slash);
+    if (first.includes(".") || first.includes(":") || first === "localhost") {
+      registry = first;
+      rest = rest.slice(slash + 1);
+    }
+  }
+  let tag = "";
+  const colon = rest.lastIndexOf(":");
+  if (colon >= 0) {
+    tag = rest.slice(colon + 1);
+    rest = rest.slice(0, colon);
+  }
+  if (tag === "" && digest === "") tag = "latest";
+  const name = rest.slice(rest.lastIndexOf("/") + 1);
+  const reference = `${registry}/${rest}${tag ? `:${tag}` : ""}${digest ? `@${digest}` : ""}`;
+  return { registry, path: rest, name, tag, digest, reference, referenceWithTag: `${registry}/${rest}:${tag}` };
+}
+
+function podSpecOf(object: Doc): Doc | undefined {
+  const spec = object["spec"];
+  if (!isObject(spec)) return undefined;
+  if (object["kind"] === "Pod") return spec;
+  if (object["kind"] === "CronJob") {
+    const jt = spec["jobTemplate"];
+    const inner = isObject(jt) && isObject(jt["spec"]) ? jt["spec"]["template"] : undefined;
+    return isObject(inner) && isObject(inner["spec"]) ? inner["spec"] : undefined;
+  }
+  const template = spec["template"];
+  return isObject(template) && isObject(template["spec"]) ? template["spec"] : undefined;
+}
+
+/** `images.containers.<name>`, `images.initContainers.<name>`, `images.ephemeralContainers.<name>`. */
+export function imagesDocument(object: Doc): Doc | undefined {
+  const podSpec = podSpecOf(object);
+  if (!podSpec) return undefined;
+  const out: Doc = {};
+  for (const field of ["containers", "initContainers", "ephemeralContainers"]) {
+    const list = podSpec[field];
+    if (!Array.isArray(list)) continue;
+    const byName: Doc = {};
+    for (const c of list) {
+      if (isObject(c) && typeof c["image"] === "string") byName[String(c["name"] ?? "")] = imageInfo(c["image"]);
+    }
+    if (Object.keys(byName).length > 0) out[field] = byName;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/** The base variable document for a request (before context entries and test values). */
+export function baseDocument(input: AdmissionInput): Doc {
+  const doc: Doc = { request: requestDocument(input) };
+  const images = imagesDocument(subjectObject(input));
+  if (images) doc["images"] = images;
+  const username = input.userInfo.username ?? "";
+  const sa = /^system:serviceaccount:([^:]+):([^:]+)$/.exec(username);
+  doc["serviceAccountName"] = sa ? sa[2] : "";
+  doc["serviceAccountNamespace"] = sa ? sa[1] : "";
+  return doc;
+}
+
+export type LoadResult = { readonly ok: true } | { readonly ok: false; readonly error: string };
+
+export interface ContextLoadOptions {
+  /** Entry names whose values are mocked (test values): those entries are not loaded. */
+  readonly mocked?: ReadonlySet<string>;
+  readonly resolver?: ExternalContextResolver;
+  readonly deleteRequest?: boolean;
+}
+
+/** Loads context entries in order into `doc`. Never throws. */
+export function loadContextEntries(entries: readonly unknown[], doc: Doc, options: ContextLoadOptions): LoadResult {
+  for (const entry of entries) {
+    if (!isObject(entry)) continue;
+    const name = String(entry["name"] ?? "");
+    if (options.mocked?.has(name)) continue;
+    const sub = { deleteRequest: options.deleteRequest ?? false };
+    if (isObject(entry["variable"])) {
+      const v = entry["variable"];
+      let path = "";
+      if (typeof v["jmesPath"] === "string" && v["jmesPath"] !== "") {
+        const r = substituteAll(v["jmesPath"], doc, sub);
+        if (!r.ok) return { ok: false, error: `failed to substitute variables in context entry ${name}: ${r.error}` };
+        path = String(r.value);
+      }
+      let defaultValue: unknown = null;
+      if (v["default"] !== undefined && v["default"] !== null) {
+        const r = substituteAll(v["default"], doc, sub);
+        if (!r.ok) return { ok: false, error: `failed to substitute variables in context entry ${name}: ${r.error}` };
+        defaultValue = r.value;
+      }
+      let output: unknown = defaultValue;
+      if (v["value"] !== undefined && v["value"] !== null) {
+        const r = substituteAll(v["value"], doc, sub);
+        if (!r.ok) return { ok: false, error: `failed to substitute variables in context entry ${name}: ${r.error}` };
+        if (path !== "") {
+          const q = searchJmes(path, r.value);
+          if (q.ok) output = q.value;
+          else if (defaultValue === null) return { ok: false, error: `failed to apply jmespath ${path} to variable: ${q.error}` };
+        } else output = r.value;
+      } else if (path !== "") {
+        const q = searchJmes(options.deleteRequest ? path.replace(/request\.object/g, "request.oldObject") : path, doc);
+        if (q.ok) {
+          if (q.value !== null && q.value !== undefined) output = q.value;
+        } else if (defaultValue === null) return { ok: false, error: `failed to apply jmespath ${path}: ${q.error}` };
+      }
+      if (output === null || output === undefined) return { ok: false, error: `failed to add context entry for variable ${name} since it evaluated to nil` };
+      setPath(doc, name, output);
+      continue;
+    }
+    const kind = (["configMap", "apiCall", "imageRegistry", "globalReference"] as const).find((k) => isObject(entry[k]));
+    if (!kind) return { ok: false, error: `context entry ${name} has no supported source (variable, configMap, apiCall, imageRegistry, globalReference)` };
+    const spec = substituteAll(entry[kind], doc, sub);
+    if (!spec.ok) return { ok: false, error: `failed to substitute variables in context entry ${name}: ${spec.error}` };
+    const value = options.resolver?.({ kind, name, spec: spec.value as Record<string, unknown> });
+    if (value === undefined) return { ok: false, error: `context entry ${name}: no value for ${kind} (provide it in the test values or configure a context resolver)` };
+    let output: unknown = value;
+    const jmesPath = (spec.value as Doc)["jmesPath"];
+    if ((kind === "apiCall" || kind === "imageRegistry" || kind === "globalReference") && typeof jmesPath === "string" && jmesPath !== "") {
+      const q = searchJmes(jmesPath, value);
+      if (!q.ok) return { ok: false, error: `context entry ${name}: ${q.error}` };
+      output = q.value;
+    }
+    setPath(doc, name, output);
+  }
+  return { ok: true };
+}

@@ -1,0 +1,311 @@
+/**
+ * Kyverno's own JMESPath functions (https://kyverno.io/docs/writing-policies/jmespath/),
+ * implemented from their documented contracts. Each throws an Error to signal a JMESPath
+ * function error; the caller turns it into a rule error.
+ */
+import { parse as parseYaml } from "yaml";
+import { createHash } from "node:crypto";
+import { formatDuration, formatQuantity, parseDuration, parseQuantity } from "./units.js";
+import { wildcardMatch } from "./wildcard.js";
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type KyvernoFunction = (args: readonly JsonValue[]) => JsonValue;
+
+function str(name: string, args: readonly JsonValue[], index: number): string {
+  const value = args[index];
+  if (typeof value !== "string") throw new Error(`JMESPath function '${name}': argument #${index + 1} is not of type String`);
+  return value;
+}
+
+function num(name: string, args: readonly JsonValue[], index: number): number {
+  const value = args[index];
+  if (typeof value !== "number") throw new Error(`JMESPath function '${name}': argument #${index + 1} is not of type Number`);
+  return value;
+}
+
+function stringOrNumber(name: string, args: readonly JsonValue[], index: number): string {
+  const value = args[index];
+  if (typeof value === "string") return value;
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  throw new Error(`JMESPath function '${name}': argument #${index + 1} is not of type String or Real`);
+}
+
+/** Go RE2 syntax → JS: named groups `(?P<x>` and the `\z` anchor. */
+export function goRegex(source: string, flags = ""): RegExp {
+  let s = source.replace(/\(\?P</g, "(?<").replace(/\\z/g, "$");
+  let extra = "";
+  const inline = /^\(\?([imsU]+)\)/.exec(s);
+  if (inline) {
+    s = s.slice(inline[0].length);
+    for (const f of inline[1] as string) if ("ims".includes(f)) extra += f;
+  }
+  return new RegExp(s, flags + extra);
+}
+
+type Operand = { kind: "scalar"; value: number } | { kind: "quantity"; value: number; text: string } | { kind: "duration"; value: number };
+
+function operand(name: string, value: JsonValue | undefined): Operand {
+  if (typeof value === "number") return { kind: "scalar", value };
+  if (typeof value === "string") {
+    const q = parseQuantity(value);
+    if (q !== undefined) return { kind: "quantity", value: q, text: value };
+    const d = parseDuration(value);
+    if (d !== undefined) return { kind: "duration", value: d };
+  }
+  throw new Error(`JMESPath function '${name}': invalid operands`);
+}
+
+function mismatch(name: string): never {
+  throw new Error(`JMESPath function '${name}': types mismatch`);
+}
+
+function arithmetic(name: "add" | "subtract" | "multiply" | "divide" | "modulo"): KyvernoFunction {
+  return (args) => {
+    const a = operand(name, args[0]);
+    const b = operand(name, args[1]);
+    if (name === "add" || name === "subtract") {
+      if (a.kind !== b.kind) mismatch(name);
+      const v = name === "add" ? a.value + b.value : a.value - b.value;
+      if (a.kind === "quantity") return formatQuantity(v, a.text);
+      if (a.kind === "duration") return formatDuration(v);
+      return v;
+    }
+    if (name === "multiply") {
+      if (a.kind !== "scalar" && b.kind !== "scalar") mismatch(name);
+      const v = a.value * b.value;
+      const unit = a.kind === "scalar" ? b : a;
+      if (unit.kind === "quantity") return formatQuantity(v, unit.text);
+      if (unit.kind === "duration") return formatDuration(v);
+      return v;
+    }
+    if (b.value === 0) throw new Error(`JMESPath function '${name}': Zero divisor passed`);
+    if (name === "divide") {
+      if (a.kind === b.kind) return a.value / b.value;
+      if (b.kind !== "scalar") mismatch(name);
+      if (a.kind === "quantity") return formatQuantity(a.value / b.value, a.text);
+      return formatDuration(a.value / b.value);
+    }
+    if (a.kind !== b.kind) mismatch(name);
+    if (!Number.isInteger(a.value) || !Number.isInteger(b.value)) throw new Error(`JMESPath function '${name}': Non-integer argument(s) passed for modulo`);
+    const v = a.value % b.value;
+    if (a.kind === "quantity") return formatQuantity(v, a.text);
+    if (a.kind === "duration") return formatDuration(v);
+    return v;
+  };
+}
+
+function sum(args: readonly JsonValue[]): JsonValue {
+  const list = args[0];
+  if (!Array.isArray(list) || list.length === 0) throw new Error("JMESPath function 'sum': at least one element in the array is required");
+  let acc: JsonValue = list[0] as JsonValue;
+  for (const item of list.slice(1)) acc = arithmetic("add")([acc, item]);
+  return acc;
+}
+
+function parseTime(name: string, value: string, layout?: string): Date {
+  void layout;
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) throw new Error(`JMESPath function '${name}': cannot parse time ${JSON.stringify(value)}`);
+  return d;
+}
+
+function compareSemver(a: string, b: string): number {
+  const parse = (v: string): [number[], string] => {
+    const [core = "", pre = ""] = v.replace(/^v/, "").split("+")[0]?.split("-", 2) ?? [];
+    return [core.split(".").map((x) => Number(x) || 0), pre];
+  };
+  const [ca, pa] = parse(a);
+  const [cb, pb] = parse(b);
+  for (let i = 0; i < 3; i++) {
+    const d = (ca[i] ?? 0) - (cb[i] ?? 0);
+    if (d !== 0) return Math.sign(d);
+  }
+  if (pa === pb) return 0;
+  if (pa === "") return 1;
+  if (pb === "") return -1;
+  return pa < pb ? -1 : 1;
+}
+
+/** `semver_compare(version, range)`: ranges like `>=1.2.0 <2.0.0`, `1.x`, `!1.3.0`, with `||`. */
+export function semverSatisfies(version: string, range: string): boolean {
+  return range.split("||").some((alt) => alt.trim().split(/\s+/).filter(Boolean).every((cmp) => {
+    const m = /^(>=|<=|>|<|=|!=|!)?\s*(.+)$/.exec(cmp);
+    if (!m) return false;
+    const op = m[1] ?? "=";
+    const target = m[2] as string;
+    if (/[xX*]/.test(target)) {
+      const parts = target.split(".");
+      const vparts = version.replace(/^v/, "").split(".");
+      return parts.every((p, i) => /^[xX*]$/.test(p) || p === vparts[i]);
+    }
+    const c = compareSemver(version, target);
+    switch (op) {
+      case ">=": return c >= 0;
+      case "<=": return c <= 0;
+      case ">": return c > 0;
+      case "<": return c < 0;
+      case "!=": case "!": return c !== 0;
+      default: return c === 0;
+    }
+  }));
+}
+
+function itemsOf(args: readonly JsonValue[]): JsonValue {
+  const input = args[0];
+  if (args.length === 1) {
+    if (input === null || typeof input !== "object" || Array.isArray(input)) throw new Error("JMESPath function 'items': argument #1 is not of type Object");
+    return Object.entries(input).map(([k, v]) => [k, v]);
+  }
+  const keyName = str("items", args, 1);
+  const valName = str("items", args, 2);
+  if (Array.isArray(input)) return input.map((v, i) => ({ [keyName]: i, [valName]: v }));
+  if (input !== null && typeof input === "object") {
+    return Object.keys(input).sort().map((k) => ({ [keyName]: k, [valName]: input[k] as JsonValue }));
+  }
+  throw new Error("JMESPath function 'items': argument #1 is not of type Object or Array");
+}
+
+function canonicalPath(path: string): string {
+  const abs = path.startsWith("/");
+  const out: string[] = [];
+  for (const part of path.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") { if (out.length > 0 && out[out.length - 1] !== "..") out.pop(); else if (!abs) out.push(".."); continue; }
+    out.push(part);
+  }
+  const joined = out.join("/");
+  return abs ? `/${joined}` : joined || ".";
+}
+
+/** Normalizes an image reference the way Kyverno does (docker.io default registry, `latest` tag). */
+export function normalizeImage(image: string): string {
+  let ref = image;
+  const first = ref.split("/")[0] ?? "";
+  const hasRegistry = ref.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost");
+  if (!hasRegistry) ref = `docker.io/${ref.includes("/") ? ref : `library/${ref}`}`;
+  const lastPart = ref.slice(ref.lastIndexOf("/") + 1);
+  if (!lastPart.includes(":") && !ref.includes("@")) ref += ":latest";
+  return ref;
+}
+
+export const kyvernoFunctions: Readonly<Record<string, KyvernoFunction>> = {
+  compare: (a) => { const x = str("compare", a, 0), y = str("compare", a, 1); return x < y ? -1 : x > y ? 1 : 0; },
+  equal_fold: (a) => str("equal_fold", a, 0).toLowerCase() === str("equal_fold", a, 1).toLowerCase(),
+  replace: (a) => {
+    const s = str("replace", a, 0), from = str("replace", a, 1), to = str("replace", a, 2), n = num("replace", a, 3);
+    if (n < 0) return s.split(from).join(to);
+    let out = s;
+    let count = 0;
+    let index = 0;
+    while (count < n) {
+      const at = out.indexOf(from, index);
+      if (at < 0) break;
+      out = out.slice(0, at) + to + out.slice(at + from.length);
+      index = at + to.length;
+      count++;
+    }
+    return out;
+  },
+  replace_all: (a) => str("replace_all", a, 0).split(str("replace_all", a, 1)).join(str("replace_all", a, 2)),
+  to_upper: (a) => str("to_upper", a, 0).toUpperCase(),
+  to_lower: (a) => str("to_lower", a, 0).toLowerCase(),
+  trim: (a) => {
+    const s = str("trim", a, 0);
+    const cut = a.length > 1 ? str("trim", a, 1) : " \t\n\r";
+    let start = 0, end = s.length;
+    while (start < end && cut.includes(s[start] as string)) start++;
+    while (end > start && cut.includes(s[end - 1] as string)) end--;
+    return s.slice(start, end);
+  },
+  trim_prefix: (a) => { const s = str("trim_prefix", a, 0), p = str("trim_prefix", a, 1); return s.startsWith(p) ? s.slice(p.length) : s; },
+  split: (a) => str("split", a, 0).split(str("split", a, 1)),
+  regex_replace_all: (a) => stringOrNumber("regex_replace_all", a, 1).replace(goRegex(str("regex_replace_all", a, 0), "g"), stringOrNumber("regex_replace_all", a, 2).replace(/\$\{?(\w+)\}?/g, "$$<$1>").replace(/\$<(\d+)>/g, "$$$1")),
+  regex_replace_all_literal: (a) => stringOrNumber("regex_replace_all_literal", a, 1).replace(goRegex(str("regex_replace_all_literal", a, 0), "g"), () => stringOrNumber("regex_replace_all_literal", a, 2)),
+  regex_match: (a) => goRegex(str("regex_match", a, 0)).test(stringOrNumber("regex_match", a, 1)),
+  pattern_match: (a) => wildcardMatch(str("pattern_match", a, 0), stringOrNumber("pattern_match", a, 1)),
+  label_match: (a) => {
+    const labels = a[0], match = a[1];
+    if (labels === null || typeof labels !== "object" || Array.isArray(labels)) throw new Error("JMESPath function 'label_match': argument #1 is not of type Object");
+    if (match === null || typeof match !== "object" || Array.isArray(match)) throw new Error("JMESPath function 'label_match': argument #2 is not of type Object");
+    return Object.entries(labels).every(([k, v]) => match[k] === v);
+  },
+  to_boolean: (a) => {
+    const s = str("to_boolean", a, 0).toLowerCase();
+    if (s === "true") return true;
+    if (s === "false") return false;
+    throw new Error(`JMESPath function 'to_boolean': lowercase argument must be 'true' or 'false' (provided: '${s}')`);
+  },
+  add: arithmetic("add"),
+  subtract: arithmetic("subtract"),
+  multiply: arithmetic("multiply"),
+  divide: arithmetic("divide"),
+  modulo: arithmetic("modulo"),
+  sum,
+  round: (a) => { const v = num("round", a, 0), d = num("round", a, 1); const f = 10 ** d; return Math.round(v * f) / f; },
+  base64_decode: (a) => Buffer.from(str("base64_decode", a, 0), "base64").toString("utf8"),
+  base64_encode: (a) => Buffer.from(str("base64_encode", a, 0), "utf8").toString("base64"),
+  time_since: (a) => {
+    const layout = str("time_since", a, 0);
+    const t1 = parseTime("time_since", str("time_since", a, 1), layout);
+    const end = str("time_since", a, 2);
+    const t2 = end === "" ? new Date() : parseTime("time_since", end, layout);
+    return formatDuration((t2.getTime() - t1.getTime()) / 1000);
+  },
+  time_now: () => new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+  time_now_utc: () => new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+  time_utc: (a) => parseTime("time_utc", str("time_utc", a, 0)).toISOString().replace(/\.\d+Z$/, "Z"),
+  time_add: (a) => {
+    const d = parseDuration(str("time_add", a, 1));
+    if (d === undefined) throw new Error("JMESPath function 'time_add': invalid duration");
+    return new Date(parseTime("time_add", str("time_add", a, 0)).getTime() + d * 1000).toISOString().replace(/\.\d+Z$/, "Z");
+  },
+  time_parse: (a) => parseTime("time_parse", str("time_parse", a, 1)).toISOString().replace(/\.\d+Z$/, "Z"),
+  time_diff: (a) => formatDuration((parseTime("time_diff", str("time_diff", a, 1)).getTime() - parseTime("time_diff", str("time_diff", a, 0)).getTime()) / 1000),
+  time_before: (a) => parseTime("time_before", str("time_before", a, 0)) < parseTime("time_before", str("time_before", a, 1)),
+  time_after: (a) => parseTime("time_after", str("time_after", a, 0)) > parseTime("time_after", str("time_after", a, 1)),
+  time_between: (a) => {
+    const t = parseTime("time_between", str("time_between", a, 0));
+    return t > parseTime("time_between", str("time_between", a, 1)) && t < parseTime("time_between", str("time_between", a, 2));
+  },
+  time_truncate: (a) => {
+    const t = parseTime("time_truncate", str("time_truncate", a, 0)).getTime();
+    const d = parseDuration(str("time_truncate", a, 1));
+    if (d === undefined || d <= 0) throw new Error("JMESPath function 'time_truncate': invalid duration");
+    return new Date(Math.floor(t / (d * 1000)) * d * 1000).toISOString().replace(/\.\d+Z$/, "Z");
+  },
+  path_canonicalize: (a) => canonicalPath(str("path_canonicalize", a, 0)),
+  truncate: (a) => { const s = str("truncate", a, 0), n = num("truncate", a, 1); return s.slice(0, Math.max(0, n)); },
+  semver_compare: (a) => semverSatisfies(str("semver_compare", a, 0), str("semver_compare", a, 1)),
+  parse_json: (a) => JSON.parse(str("parse_json", a, 0)) as JsonValue,
+  parse_yaml: (a) => (parseYaml(str("parse_yaml", a, 0)) ?? null) as JsonValue,
+  lookup: (a) => {
+    const c = a[0], k = a[1];
+    if (Array.isArray(c)) {
+      if (typeof k !== "number" || !Number.isInteger(k)) throw new Error("JMESPath function 'lookup': argument #2 is not of type Integer");
+      return c[k] ?? null;
+    }
+    if (c !== null && typeof c === "object") {
+      if (typeof k !== "string") throw new Error("JMESPath function 'lookup': argument #2 is not of type String");
+      return c[k] ?? null;
+    }
+    throw new Error("JMESPath function 'lookup': argument #1 is not of type Object or Array");
+  },
+  items: itemsOf,
+  object_from_lists: (a) => {
+    const keys = a[0], values = a[1];
+    if (!Array.isArray(keys) || !Array.isArray(values)) throw new Error("JMESPath function 'object_from_lists': arguments must be arrays");
+    const out: Record<string, JsonValue> = {};
+    keys.forEach((k, i) => { out[String(k)] = values[i] ?? null; });
+    return out;
+  },
+  is_external_url: (a) => {
+    try {
+      const u = new URL(str("is_external_url", a, 0));
+      const h = u.hostname;
+      return !(h === "localhost" || /^127\./.test(h) || /^10\./.test(h) || /^192\.168\./.test(h) || /^172\.(1[6-9]|2\d|3[01])\./.test(h) || h === "::1" || h === "[::1]");
+    } catch { return false; }
+  },
+  sha256: (a) => createHash("sha256").update(str("sha256", a, 0)).digest("hex"),
+  image_normalize: (a) => normalizeImage(str("image_normalize", a, 0)),
+  to_string: (a) => typeof a[0] === "string" ? a[0] : JSON.stringify(a[0]),
+};

@@ -1,0 +1,65 @@
+/**
+ * Dispatches Kubernetes policy documents to their compiler: Kyverno ClusterPolicy/Policy,
+ * Kyverno ValidatingPolicy, Kubernetes ValidatingAdmissionPolicy (+ bindings). Kinds Vigil does
+ * not evaluate (MutatingPolicy, GeneratingPolicy, ...) load as `unsupported` entries.
+ */
+import { VigilError, toVigilError } from "../../core/errors.js";
+import type { CelEnvironment } from "../cel/api.js";
+import { kyvernoCelFunctions } from "./cel-libraries.js";
+import { compileKyvernoPolicy, type KyvernoPolicy } from "./policy.js";
+import { compileValidatingPolicy } from "./validating-policy.js";
+import { isObject, type Json } from "./test-files.js";
+
+export interface LoadedPolicy {
+  readonly name: string;
+  readonly kind: string;
+  readonly policy?: KyvernoPolicy;
+  readonly error?: VigilError;
+}
+
+const kyvernoKinds = new Set(["ClusterPolicy", "Policy"]);
+const unsupportedKinds = new Set(["MutatingPolicy", "GeneratingPolicy", "ImageValidatingPolicy", "DeletingPolicy", "ImageVerificationPolicy", "CleanupPolicy", "ClusterCleanupPolicy", "NamespacedValidatingPolicy", "MutatingAdmissionPolicy"]);
+
+/** True for documents this module compiles or reports (by apiVersion group and kind). */
+export function isKubernetesPolicyDocument(doc: unknown): boolean {
+  if (!isObject(doc)) return false;
+  const apiVersion = String(doc["apiVersion"] ?? "");
+  const kind = String(doc["kind"] ?? "");
+  if (apiVersion.startsWith("kyverno.io/") && kyvernoKinds.has(kind)) return true;
+  if (apiVersion.startsWith("policies.kyverno.io/")) return true;
+  return false;
+}
+
+const envCache = new WeakMap<CelEnvironment, CelEnvironment>();
+
+/** The shared environment plus Kyverno's CEL libraries (extended once per environment). */
+export function kyvernoEnvironment(env: CelEnvironment): CelEnvironment {
+  let extended = envCache.get(env);
+  if (!extended) {
+    extended = env.extend({ functions: kyvernoCelFunctions });
+    envCache.set(env, extended);
+  }
+  return extended;
+}
+
+/** Compiles each document; a broken one becomes an entry with `error`. Never throws. */
+export function compilePolicyDocuments(documents: readonly Json[], env: CelEnvironment, source: string): LoadedPolicy[] {
+  const out: LoadedPolicy[] = [];
+  const kenv = kyvernoEnvironment(env);
+  for (const doc of documents) {
+    const kind = String(doc["kind"] ?? "");
+    const name = isObject(doc["metadata"]) ? String(doc["metadata"]["name"] ?? "") : "";
+    const apiVersion = String(doc["apiVersion"] ?? "");
+    try {
+      if (apiVersion.startsWith("kyverno.io/") && kyvernoKinds.has(kind)) out.push({ name, kind, policy: compileKyvernoPolicy(doc, kenv, { source }) });
+      else if (apiVersion.startsWith("policies.kyverno.io/") && kind === "ValidatingPolicy") out.push({ name, kind, policy: compileValidatingPolicy(doc, kenv, { source }) });
+      else if (unsupportedKinds.has(kind)) {
+        out.push({ name, kind, error: new VigilError("VIGIL_POLICY_UNSUPPORTED", `${kind} ${name}: ${kind} policies are not supported by Vigil; evaluate them with Kyverno.`, { policy: name, field: "kind", file: source }) });
+      }
+    } catch (cause) {
+      const error = toVigilError(cause, "VIGIL_POLICY_COMPILE");
+      out.push({ name, kind, error });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,170 @@
+/**
+ * Kyverno `match` / `exclude`: any/all of resource filters (kinds with group/version and
+ * subresources, names with wildcards, namespaces, selectors, namespaceSelector, operations,
+ * annotations) and user filters (subjects, roles, clusterRoles). Never throws.
+ */
+import { gvkOf, metadataOf, stringMap, subjectObject, type AdmissionInput } from "./request.js";
+import { hasWildcard, wildcardMatch } from "./wildcard.js";
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+function strings(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
+}
+
+/** Matches `Pod`, `v1/Pod`, `apps/v1/Deployment`, `Pod/exec`, `*`, `networking.k8s.io/v1/Ingress`. */
+export function kindMatches(spec: string, input: AdmissionInput): boolean {
+  const gvk = gvkOf(subjectObject(input));
+  let text = spec;
+  let subresource = "";
+  const parts = text.split("/");
+  // `Kind/subresource`: last part lower-case and previous part capitalised.
+  if (parts.length >= 2) {
+    const last = parts[parts.length - 1] as string;
+    const prev = parts[parts.length - 2] as string;
+    if (/^[a-z]/.test(last) && /^[A-Z*]/.test(prev)) {
+      subresource = last;
+      parts.pop();
+      text = parts.join("/");
+    }
+  }
+  const segments = text.split("/");
+  const kind = segments[segments.length - 1] as string;
+  let group = "*";
+  let version = "*";
+  if (segments.length === 2) version = segments[0] as string;
+  else if (segments.length >= 3) {
+    group = segments[0] as string;
+    version = segments[1] as string;
+  }
+  if (subresource !== "" && subresource !== "*" && subresource !== input.subResource) return false;
+  if (subresource === "" && input.subResource !== "" && kind !== "*") return false;
+  if (!wildcardMatch(kind, gvk.kind)) return false;
+  if (group !== "*" && !wildcardMatch(group, gvk.group)) return false;
+  if (version !== "*" && !wildcardMatch(version, gvk.version)) return false;
+  return true;
+}
+
+/** A Kubernetes label selector (matchLabels with Kyverno wildcards, matchExpressions). */
+export function selectorMatches(selector: unknown, labels: Readonly<Record<string, string>>): boolean {
+  if (!isObject(selector)) return true;
+  const matchLabels = stringMap(selector["matchLabels"]);
+  for (const [k, v] of Object.entries(matchLabels)) {
+    if (hasWildcard(k)) {
+      if (!Object.entries(labels).some(([lk, lv]) => wildcardMatch(k, lk) && wildcardMatch(v, lv))) return false;
+    } else if (labels[k] === undefined || !wildcardMatch(v, labels[k] as string)) return false;
+  }
+  const expressions = Array.isArray(selector["matchExpressions"]) ? selector["matchExpressions"] : [];
+  for (const e of expressions) {
+    if (!isObject(e)) return false;
+    const key = String(e["key"] ?? "");
+    const values = strings(e["values"]);
+    const has = Object.prototype.hasOwnProperty.call(labels, key);
+    switch (e["operator"]) {
+      case "In": if (!has || !values.includes(labels[key] as string)) return false; break;
+      case "NotIn": if (has && values.includes(labels[key] as string)) return false; break;
+      case "Exists": if (!has) return false; break;
+      case "DoesNotExist": if (has) return false; break;
+      default: return false;
+    }
+  }
+  return true;
+}
+
+function resourceFilterMatches(description: Json, input: AdmissionInput): boolean {
+  const object = subjectObject(input);
+  const meta = metadataOf(object);
+  const gvk = gvkOf(object);
+  const name = typeof meta["name"] === "string" ? meta["name"] : typeof meta["generateName"] === "string" ? meta["generateName"] : "";
+  const kinds = strings(description["kinds"]);
+  if (kinds.length > 0 && !kinds.some((k) => kindMatches(k, input))) return false;
+  if (typeof description["name"] === "string" && description["name"] !== "" && !wildcardMatch(description["name"], name)) return false;
+  const names = strings(description["names"]);
+  if (names.length > 0 && !names.some((n) => wildcardMatch(n, name))) return false;
+  const namespaces = strings(description["namespaces"]);
+  if (namespaces.length > 0) {
+    const ns = gvk.kind === "Namespace" ? name : typeof meta["namespace"] === "string" ? meta["namespace"] : "";
+    if (!namespaces.some((n) => wildcardMatch(n, ns))) return false;
+  }
+  const operations = strings(description["operations"]);
+  if (operations.length > 0 && !operations.includes(input.operation)) return false;
+  if (isObject(description["annotations"])) {
+    const annotations = stringMap(meta["annotations"]);
+    for (const [k, v] of Object.entries(stringMap(description["annotations"]))) {
+      const found = Object.entries(annotations).some(([ak, av]) => wildcardMatch(k, ak) && wildcardMatch(v, av));
+      if (!found) return false;
+    }
+  }
+  if (description["selector"] !== undefined && !selectorMatches(description["selector"], stringMap(meta["labels"]))) return false;
+  if (description["namespaceSelector"] !== undefined) {
+    const labels = gvk.kind === "Namespace" ? stringMap(meta["labels"]) : input.namespaceLabels;
+    if (!labels || !selectorMatches(description["namespaceSelector"], labels)) return false;
+  }
+  return true;
+}
+
+function subjectMatches(subject: Json, input: AdmissionInput): boolean {
+  const username = input.userInfo.username ?? "";
+  const name = String(subject["name"] ?? "");
+  switch (subject["kind"]) {
+    case "ServiceAccount":
+      return username === `system:serviceaccount:${String(subject["namespace"] ?? "")}:${name}`;
+    case "Group":
+      return (input.userInfo.groups ?? []).some((g) => wildcardMatch(name, g));
+    case "User":
+      return wildcardMatch(name, username);
+    default:
+      return false;
+  }
+}
+
+/** One filter: `resources` + `subjects`/`roles`/`clusterRoles`; every part given must match. */
+export function filterMatches(filter: Json, input: AdmissionInput): boolean {
+  if (isObject(filter["resources"]) && !resourceFilterMatches(filter["resources"], input)) return false;
+  const subjects = Array.isArray(filter["subjects"]) ? filter["subjects"].filter(isObject) : [];
+  if (subjects.length > 0 && !subjects.some((s) => subjectMatches(s, input))) return false;
+  const roles = strings(filter["roles"]);
+  if (roles.length > 0 && !roles.some((r) => input.roles.includes(r))) return false;
+  const clusterRoles = strings(filter["clusterRoles"]);
+  if (clusterRoles.length > 0 && !clusterRoles.some((r) => input.clusterRoles.includes(r))) return false;
+  return true;
+}
+
+function filterIsEmpty(filter: Json): boolean {
+  return !isObject(filter["resources"]) && !Array.isArray(filter["subjects"]) && !Array.isArray(filter["roles"]) && !Array.isArray(filter["clusterRoles"]);
+}
+
+/** `match`: true when the block selects the request. */
+export function matchBlockMatches(block: unknown, input: AdmissionInput): boolean {
+  if (!isObject(block)) return false;
+  const any = Array.isArray(block["any"]) ? block["any"].filter(isObject) : [];
+  const all = Array.isArray(block["all"]) ? block["all"].filter(isObject) : [];
+  if (any.length > 0) return any.some((f) => filterMatches(f, input));
+  if (all.length > 0) return all.every((f) => filterMatches(f, input));
+  if (filterIsEmpty(block)) return false;
+  return filterMatches(block, input);
+}
+
+/** `exclude`: true when the block excludes the request (an absent or empty block excludes nothing). */
+export function excludeBlockMatches(block: unknown, input: AdmissionInput): boolean {
+  if (!isObject(block)) return false;
+  const any = Array.isArray(block["any"]) ? block["any"].filter(isObject) : [];
+  const all = Array.isArray(block["all"]) ? block["all"].filter(isObject) : [];
+  if (any.length > 0) return any.some((f) => filterMatches(f, input));
+  if (all.length > 0) return all.every((f) => filterMatches(f, input));
+  if (filterIsEmpty(block)) return false;
+  return filterMatches(block, input);
+}
+
+/** Kinds a match block names (for autogen and index hints). */
+export function matchedKinds(block: unknown): string[] {
+  if (!isObject(block)) return [];
+  const filters = [...(Array.isArray(block["any"]) ? block["any"] : []), ...(Array.isArray(block["all"]) ? block["all"] : []), block];
+  const kinds: string[] = [];
+  for (const f of filters) if (isObject(f) && isObject(f["resources"])) kinds.push(...strings(f["resources"]["kinds"]));
+  return kinds;
+}

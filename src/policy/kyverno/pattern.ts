@@ -1,0 +1,226 @@
+/**
+ * Kyverno validate `pattern` matching with every anchor: conditional `(k)`, equality `=(k)`,
+ * existence `^(k)`, negation `X(k)`, global `<(k)`. Follows the semantics of Kyverno's
+ * validate engine: anchors are evaluated before plain keys; a failing conditional or global
+ * anchor makes the rule not apply (skip); inside an array of maps, elements whose conditions do
+ * not hold are skipped, and the array is skipped only when no element applied.
+ */
+import { matchValue } from "./pattern-value.js";
+import { wildcardMatch, hasWildcard } from "./wildcard.js";
+
+export type AnchorKind = "condition" | "equality" | "existence" | "negation" | "global" | "add";
+
+export interface ParsedKey {
+  readonly key: string;
+  readonly anchor?: AnchorKind;
+}
+
+const anchorPrefixes: readonly [string, AnchorKind][] = [["=(", "equality"], ["^(", "existence"], ["X(", "negation"], ["<(", "global"], ["+(", "add"], ["(", "condition"]];
+
+/** Splits an anchored pattern key (`=(name)`) into its key and anchor kind. */
+export function parseKey(raw: string): ParsedKey {
+  if (raw.endsWith(")")) {
+    for (const [prefix, anchor] of anchorPrefixes) {
+      if (raw.startsWith(prefix) && raw.length > prefix.length + 1) return { key: raw.slice(prefix.length, -1), anchor };
+    }
+  }
+  return { key: raw };
+}
+
+/** Why a pattern did not match. `skip` kinds make the rule not apply. */
+export type PatternFailureKind = "condition" | "global" | "negation" | "plain";
+
+export interface PatternFailure {
+  readonly kind: PatternFailureKind;
+  /** Kyverno-style path, e.g. `/spec/containers/0/image/`. */
+  readonly path: string;
+  readonly message: string;
+  /** The value found in the resource at the path (absent when missing). */
+  readonly found?: unknown;
+  readonly expected?: unknown;
+}
+
+export interface PatternResult {
+  readonly outcome: "pass" | "fail" | "skip" | "error";
+  readonly failure?: PatternFailure;
+}
+
+interface AnchorTracker {
+  readonly seen: Map<string, boolean>;
+}
+
+type Failure = PatternFailure | undefined;
+
+function isMap(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+function typeName(value: unknown): string {
+  if (value === undefined || value === null) return "nil";
+  if (Array.isArray(value)) return "array";
+  return typeof value === "object" ? "map" : typeof value;
+}
+
+/** Matches a whole resource against a pattern. Never throws. */
+export function matchPattern(resource: unknown, pattern: unknown): PatternResult {
+  const tracker: AnchorTracker = { seen: new Map() };
+  const failure = validateElement(resource, pattern, "/", tracker);
+  if (!failure) return { outcome: "pass" };
+  if (failure.kind === "condition" || failure.kind === "global") return { outcome: "skip", failure };
+  if (failure.kind === "negation") return { outcome: "fail", failure };
+  const missing = [...tracker.seen.values()].some((present) => !present);
+  if (missing) return { outcome: "error", failure: { ...failure, path: "" } };
+  return { outcome: "fail", failure };
+}
+
+function validateElement(resource: unknown, pattern: unknown, path: string, tracker: AnchorTracker): Failure {
+  if (isMap(pattern)) {
+    if (!isMap(resource)) {
+      return { kind: "plain", path, message: `pattern and resource have different structures. Path: ${path}. Expected map, found ${typeName(resource)}`, found: resource, expected: pattern };
+    }
+    trackAnchors(pattern, resource, tracker);
+    return validateMap(resource, pattern, path, tracker);
+  }
+  if (Array.isArray(pattern)) {
+    if (!Array.isArray(resource)) {
+      return { kind: "plain", path, message: `pattern and resource have different structures. Path: ${path}. Expected array, found ${typeName(resource)}`, found: resource, expected: pattern };
+    }
+    return validateArray(resource, pattern, path, tracker);
+  }
+  if (Array.isArray(resource)) {
+    for (const item of resource) {
+      if (!matchValue(item, pattern)) return { kind: "plain", path, message: `resource value '${JSON.stringify(item)}' does not match '${String(pattern)}' at path ${path}`, found: item, expected: pattern };
+    }
+    return undefined;
+  }
+  if (!matchValue(resource, pattern)) {
+    return { kind: "plain", path, message: `resource value '${resource === undefined ? "nil" : JSON.stringify(resource)}' does not match '${String(pattern)}' at path ${path}`, found: resource, expected: pattern };
+  }
+  return undefined;
+}
+
+function trackAnchors(pattern: Record<string, unknown>, resource: Record<string, unknown>, tracker: AnchorTracker): void {
+  for (const raw of Object.keys(pattern)) {
+    const { key, anchor } = parseKey(raw);
+    if (anchor !== "condition" && anchor !== "existence" && anchor !== "negation") continue;
+    if (tracker.seen.get(raw) === true) continue;
+    tracker.seen.set(raw, key in resource);
+  }
+}
+
+function containsAnchor(pattern: unknown): boolean {
+  if (Array.isArray(pattern)) return pattern.some(containsAnchor);
+  if (!isMap(pattern)) return false;
+  return Object.entries(pattern).some(([k, v]) => parseKey(k).anchor !== undefined || containsAnchor(v));
+}
+
+/** Replaces wildcard keys (`app.kubernetes.io/*`) by the resource keys they match. */
+function expandWildcardKeys(pattern: Record<string, unknown>, resource: Record<string, unknown>): Record<string, unknown> {
+  if (!Object.keys(pattern).some((k) => hasWildcard(parseKey(k).key))) return pattern;
+  const out: Record<string, unknown> = {};
+  for (const [raw, value] of Object.entries(pattern)) {
+    const { key, anchor } = parseKey(raw);
+    if (!hasWildcard(key)) {
+      out[raw] = value;
+      continue;
+    }
+    const matches = Object.keys(resource).filter((k) => wildcardMatch(key, k));
+    if (matches.length === 0) {
+      out[raw] = value;
+      continue;
+    }
+    for (const k of matches) out[anchor ? raw.replace(key, k) : k] = value;
+  }
+  return out;
+}
+
+function validateMap(resource: Record<string, unknown>, rawPattern: Record<string, unknown>, path: string, tracker: AnchorTracker): Failure {
+  const pattern = expandWildcardKeys(rawPattern, resource);
+  const anchored: string[] = [];
+  const global: string[] = [];
+  const nested: string[] = [];
+  const plain: string[] = [];
+  for (const raw of Object.keys(pattern).sort()) {
+    const { anchor } = parseKey(raw);
+    if (anchor === "condition" || anchor === "existence" || anchor === "negation") anchored.push(raw);
+    else if (anchor === "global") global.push(raw);
+    else if (isMap(pattern[raw]) || containsAnchor(pattern[raw])) nested.push(raw);
+    else plain.push(raw);
+  }
+  for (const raw of [...anchored, ...global, ...nested, ...plain]) {
+    const failure = handleKey(raw, pattern[raw], resource, path, tracker);
+    if (failure) return failure;
+  }
+  return undefined;
+}
+
+function handleKey(raw: string, pattern: unknown, resource: Record<string, unknown>, path: string, tracker: AnchorTracker): Failure {
+  const { key, anchor } = parseKey(raw);
+  const current = `${path}${key}/`;
+  const present = Object.prototype.hasOwnProperty.call(resource, key);
+  const value = resource[key];
+  switch (anchor) {
+    case "negation":
+      return present ? { kind: "negation", path: current, message: `${current} is not allowed`, found: value } : undefined;
+    case "equality":
+    case "add":
+      return present ? validateElement(value, pattern, current, tracker) : undefined;
+    case "condition": {
+      if (!present) return { kind: "condition", path: current, message: "conditional anchor key doesn't exist in the resource" };
+      const failure = validateElement(value, pattern, current, tracker);
+      return failure ? { ...failure, kind: "condition" } : undefined;
+    }
+    case "global": {
+      if (!present) return undefined;
+      const failure = validateElement(value, pattern, current, tracker);
+      return failure ? { ...failure, kind: "global" } : undefined;
+    }
+    case "existence": {
+      if (!present) return undefined;
+      if (!Array.isArray(value)) return { kind: "plain", path: current, message: `invalid resource type ${typeName(value)}: Existence ^ () anchor can be used only on list/array type resource`, found: value };
+      if (!Array.isArray(pattern)) return { kind: "plain", path: current, message: "invalid pattern type: Pattern has to be of list to compare against resource" };
+      for (const item of pattern) {
+        if (!isMap(item)) return { kind: "plain", path: current, message: "invalid pattern type: Pattern has to be of type map to compare against items in resource" };
+        const ok = value.some((element, i) => validateElement(element, item, `${current}${i}/`, tracker) === undefined);
+        if (!ok) return { kind: "plain", path: current, message: `existence anchor validation failed at path ${current}`, found: value, expected: pattern };
+      }
+      return undefined;
+    }
+    default:
+      if (pattern === "*") {
+        return value === undefined || value === null ? { kind: "plain", path, message: `${path}/${key} not found`, expected: "*" } : undefined;
+      }
+      return validateElement(value, pattern, current, tracker);
+  }
+}
+
+function validateArray(resource: unknown[], pattern: unknown[], path: string, tracker: AnchorTracker): Failure {
+  if (pattern.length === 0) return { kind: "plain", path, message: "pattern Array empty" };
+  const first = pattern[0];
+  if (isMap(first)) {
+    let applied = 0;
+    let skipped: Failure;
+    for (let i = 0; i < resource.length; i++) {
+      const failure = validateElement(resource[i], first, `${path}${i}/`, tracker);
+      if (failure) {
+        if (failure.kind === "condition" || failure.kind === "global") {
+          skipped ??= failure;
+          continue;
+        }
+        return failure;
+      }
+      applied++;
+    }
+    if (applied === 0 && skipped) return { ...skipped, path };
+    return undefined;
+  }
+  if (!Array.isArray(first)) return validateElement(resource, first, path, tracker);
+  if (resource.length < pattern.length) {
+    return { kind: "plain", path, message: `validate Array failed, array length mismatch, resource Array len is ${resource.length} and pattern Array len is ${pattern.length}` };
+  }
+  for (let i = 0; i < pattern.length; i++) {
+    const failure = validateElement(resource[i], pattern[i], `${path}${i}/`, tracker);
+    if (failure && failure.kind !== "condition" && failure.kind !== "global") return failure;
+  }
+  return undefined;
+}

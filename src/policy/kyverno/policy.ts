@@ -1,0 +1,219 @@
+/**
+ * Compiles a Kyverno ClusterPolicy / Policy (kyverno.io/v1, v2beta1) into a CompiledPolicy.
+ * Validate rules are evaluated; mutate / generate / verifyImages rules load but report
+ * `unsupported`. Evaluation never throws: a broken rule becomes an `error` result.
+ */
+import { createHash } from "node:crypto";
+import type { CompiledPolicy } from "../../core/compiled-policy.js";
+import type { Context } from "../../core/context.js";
+import { VigilError } from "../../core/errors.js";
+import type { Finding } from "../../core/finding.js";
+import type { EvaluateOptions, PolicyMeta, RuleMode, Severity } from "../../core/policy.js";
+import type { CelEnvironment } from "../cel/api.js";
+import { withAutogenRules } from "./autogen.js";
+import { baseDocument, setPath, type Doc, type ExternalContextResolver } from "./context.js";
+import { compileCelRule, evaluateCelPreconditions, type CelRule } from "./cel-rule.js";
+import { excludeBlockMatches, matchBlockMatches, selectorMatches } from "./match.js";
+import { evaluatePodSecurity } from "./pod-security.js";
+import { metadataOf, stringMap, subjectObject, toAdmissionInput, type AdmissionInput } from "./request.js";
+import type { RuleEnv } from "./rule-env.js";
+import { checkRuleSupported } from "./support.js";
+import { validateBlock } from "./validate.js";
+import { resultToFinding, type RuleResult } from "./results.js";
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+export type RuleType = "validate" | "mutate" | "generate" | "verifyImages";
+
+/** Per-evaluation inputs that `kyverno test` supplies (values files) or a host configures. */
+export interface KyvernoEvaluateOptions extends EvaluateOptions {
+  /** Dotted-path values set in the variable document (`request.operation`, context entry mocks...). */
+  readonly values?: Readonly<Record<string, unknown>>;
+  /** Per-rule values (context entry mocks under `policies[].rules[].values`). */
+  readonly ruleValues?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  readonly resolver?: ExternalContextResolver;
+  /** Cluster objects visible to CEL `resource.Get` / `resource.List` (test context resources). */
+  readonly clusterResources?: readonly Record<string, unknown>[];
+  /** Also return `nomatch` results for rules that do not match the resource. */
+  readonly includeNoMatch?: boolean;
+}
+
+/** A compiled Kyverno policy: a CompiledPolicy plus rule-level evaluation of admission inputs. */
+export interface KyvernoPolicy extends CompiledPolicy {
+  readonly kind: "ClusterPolicy" | "Policy";
+  readonly namespace?: string;
+  readonly rules: readonly { readonly name: string; readonly type: RuleType }[];
+  /** One result per rule (Kyverno's engine response), in rule order, autogen rules last. Never throws. */
+  evaluateAdmission(input: AdmissionInput, options?: KyvernoEvaluateOptions): RuleResult[];
+}
+
+interface CompiledRule {
+  readonly name: string;
+  readonly type: RuleType;
+  readonly raw: Json;
+  readonly cel?: CelRule;
+  readonly celPreconditions?: CelRule;
+  readonly action: "Enforce" | "Audit";
+  readonly overrides: readonly Json[];
+}
+
+function ruleType(rule: Json): RuleType {
+  if (rule["mutate"] !== undefined) return "mutate";
+  if (rule["generate"] !== undefined) return "generate";
+  if (rule["verifyImages"] !== undefined) return "verifyImages";
+  return "validate";
+}
+
+function normalizeAction(value: unknown): "Enforce" | "Audit" | undefined {
+  if (typeof value !== "string") return undefined;
+  return value.toLowerCase() === "enforce" ? "Enforce" : value.toLowerCase() === "audit" ? "Audit" : undefined;
+}
+
+function severityOf(annotations: Record<string, string>): Severity {
+  const s = (annotations["policies.kyverno.io/severity"] ?? "").toLowerCase();
+  return s === "low" || s === "medium" || s === "high" || s === "critical" || s === "info" ? s : "medium";
+}
+
+export interface KyvernoCompileOptions {
+  readonly source?: string;
+  readonly resolver?: ExternalContextResolver;
+}
+
+/** Compiles one ClusterPolicy/Policy document. Throws VigilError (VIGIL_POLICY_LOAD / _UNSUPPORTED / _COMPILE). */
+export function compileKyvernoPolicy(document: Json, env: CelEnvironment, options: KyvernoCompileOptions = {}): KyvernoPolicy {
+  const metadata = isObject(document["metadata"]) ? document["metadata"] : {};
+  const name = typeof metadata["name"] === "string" ? metadata["name"] : "";
+  const where = options.source ? { file: options.source } : {};
+  if (name === "") throw new VigilError("VIGIL_POLICY_LOAD", "Kyverno policy without metadata.name: add a name.", { field: "metadata.name", ...where });
+  const spec = isObject(document["spec"]) ? document["spec"] : undefined;
+  if (!spec || !Array.isArray(spec["rules"])) throw new VigilError("VIGIL_POLICY_LOAD", `Kyverno policy ${name}: spec.rules must be a list of rules.`, { field: "spec.rules", policy: name, ...where });
+  const annotations = stringMap(metadata["annotations"]);
+  const rawRules = (spec["rules"] as unknown[]).filter(isObject);
+  rawRules.forEach((r, i) => checkRuleSupported(name, r, i, options.source));
+  const policyAction = normalizeAction(spec["validationFailureAction"]) ?? "Audit";
+  const policyOverrides = Array.isArray(spec["validationFailureActionOverrides"]) ? spec["validationFailureActionOverrides"].filter(isObject) : [];
+  const rules: CompiledRule[] = withAutogenRules(rawRules, annotations).map((raw, i) => {
+    const ruleName = String(raw["name"] ?? `rules[${i}]`);
+    const validate = isObject(raw["validate"]) ? raw["validate"] : {};
+    const origin = `policy ${name} rule ${ruleName}`;
+    const compiled: CompiledRule = {
+      name: ruleName,
+      type: ruleType(raw),
+      raw,
+      action: normalizeAction(validate["failureAction"]) ?? policyAction,
+      overrides: Array.isArray(validate["failureActionOverrides"]) ? validate["failureActionOverrides"].filter(isObject) : policyOverrides,
+      ...(isObject(validate["cel"]) ? { cel: compileCelRule(validate["cel"], env, `${origin} validate.cel`) } : {}),
+      ...(Array.isArray(raw["celPreconditions"]) ? { celPreconditions: compileCelRule({ expressions: raw["celPreconditions"] }, env, `${origin} celPreconditions`) } : {}),
+    };
+    return compiled;
+  });
+  const revision = createHash("sha256").update(JSON.stringify(document)).digest("hex").slice(0, 16);
+  const kind = document["kind"] === "Policy" ? "Policy" : "ClusterPolicy";
+  const policyNamespace = kind === "Policy" ? (typeof metadata["namespace"] === "string" ? metadata["namespace"] : "default") : undefined;
+  const severity = severityOf(annotations);
+  const meta: PolicyMeta = {
+    name,
+    language: "kyverno",
+    revision,
+    on: ["io.k8s.admission.review", "io.k8s.resource"],
+    ...(annotations["policies.kyverno.io/description"] ? { description: annotations["policies.kyverno.io/description"] } : {}),
+    ...(options.source ? { source: options.source } : {}),
+  };
+  const applyOne = spec["applyRules"] === "One";
+
+  const evaluateAdmission = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions = {}): RuleResult[] => {
+    const results: RuleResult[] = [];
+    const object = subjectObject(input);
+    const meta0 = metadataOf(object);
+    const resourceNamespace = typeof meta0["namespace"] === "string" ? meta0["namespace"] : "";
+    if (policyNamespace !== undefined && resourceNamespace !== policyNamespace) return results;
+    for (const rule of rules) {
+      const base = { policy: name, rule: rule.name, ruleType: rule.type, mode: modeFor(rule, input), severity };
+      try {
+        if (!matchBlockMatches(rule.raw["match"], input) || excludeBlockMatches(rule.raw["exclude"], input)) {
+          if (evalOptions.includeNoMatch) results.push({ ...base, status: "nomatch", message: "rule does not match the resource", trace: [] });
+          continue;
+        }
+        if (rule.type !== "validate") {
+          results.push({ ...base, status: "unsupported", message: `${rule.type} rules are not evaluated by Vigil`, trace: [] });
+          continue;
+        }
+        const doc = buildDocument(input, evalOptions, rule.name);
+        if (rule.celPreconditions) {
+          const pre = evaluateCelPreconditions(rule.celPreconditions, input, doc);
+          if (pre.status !== "pass") {
+            results.push({ ...base, status: pre.status === "fail" ? "skip" : pre.status, message: pre.status === "fail" ? "cel preconditions not met" : pre.message, trace: pre.trace });
+            continue;
+          }
+        }
+        const env: RuleEnv = {
+          ruleName: rule.name,
+          mocked: mockedNames(evalOptions, rule.name),
+          deleteRequest: input.operation === "DELETE",
+          nesting: 0,
+          ...(evalOptions.resolver ?? options.resolver ? { resolver: (evalOptions.resolver ?? options.resolver) as ExternalContextResolver } : {}),
+          ...(rule.cel ? { cel: (_spec: unknown, d: Doc) => (rule.cel as CelRule).evaluate(input, d) } : {}),
+          podSecurity: (psSpec: unknown) => evaluatePodSecurity(psSpec, input, rule.name),
+        };
+        const validate = isObject(rule.raw["validate"]) ? rule.raw["validate"] : {};
+        const context = Array.isArray(rule.raw["context"]) ? rule.raw["context"] : [];
+        const response = validateBlock(validate, doc, env, context, rule.raw["preconditions"]);
+        results.push({ ...base, ...response });
+        if (applyOne && (response.status === "pass" || response.status === "fail")) break;
+      } catch (cause) {
+        results.push({ ...base, status: "error", message: `internal error: ${cause instanceof Error ? cause.message : String(cause)}`, trace: [] });
+      }
+    }
+    return results;
+  };
+
+  return {
+    meta,
+    kind,
+    ...(policyNamespace === undefined ? {} : { namespace: policyNamespace }),
+    rules: rules.map((r) => ({ name: r.name, type: r.type })),
+    evaluateAdmission,
+    evaluate(ctx: Context, evalOptions?: EvaluateOptions): Finding[] {
+      const input = toAdmissionInput(ctx.input);
+      if (!input) return [];
+      const results = evaluateAdmission(input, { ...(evalOptions ?? {}), includeNoMatch: false });
+      return results
+        .filter((r) => evalOptions?.includePasses || r.status === "fail" || r.status === "error")
+        .map((r) => resultToFinding(r, meta, input));
+    },
+  };
+
+  function modeFor(rule: CompiledRule, input: AdmissionInput): RuleMode {
+    let action = rule.action;
+    const object = subjectObject(input);
+    const ns = metadataOf(object)["namespace"];
+    for (const o of rule.overrides) {
+      const namespaces = Array.isArray(o["namespaces"]) ? o["namespaces"].map(String) : [];
+      const nsMatch = namespaces.length > 0 ? typeof ns === "string" && namespaces.includes(ns) : o["namespaceSelector"] !== undefined && input.namespaceLabels !== undefined && selectorMatches(o["namespaceSelector"], input.namespaceLabels);
+      if (nsMatch) action = normalizeAction(o["action"]) ?? action;
+    }
+    return action === "Enforce" ? "deny" : "warn";
+  }
+}
+
+function ruleValuesFor(options: KyvernoEvaluateOptions, rule: string): Readonly<Record<string, unknown>> {
+  return options.ruleValues?.[rule] ?? options.ruleValues?.[rule.replace(/^autogen-(cronjob-)?/, "")] ?? {};
+}
+
+function mockedNames(options: KyvernoEvaluateOptions, rule: string): ReadonlySet<string> {
+  const names = new Set<string>();
+  for (const key of Object.keys(options.values ?? {})) names.add(key.split(".")[0] as string);
+  for (const key of Object.keys(ruleValuesFor(options, rule))) names.add(key.split(".")[0] as string);
+  return names;
+}
+
+function buildDocument(input: AdmissionInput, options: KyvernoEvaluateOptions, rule: string): Doc {
+  const doc = baseDocument(input);
+  for (const [k, v] of Object.entries(options.values ?? {})) setPath(doc, k, structuredClone(v));
+  for (const [k, v] of Object.entries(ruleValuesFor(options, rule))) setPath(doc, k, structuredClone(v));
+  return doc;
+}

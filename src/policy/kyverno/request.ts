@@ -1,0 +1,124 @@
+/**
+ * The admission request as Kyverno policies see it, built from an AdmissionReview, a bare
+ * resource (background scan / `kyverno test`), or test values. Pure data, no I/O.
+ */
+
+export type Operation = "CREATE" | "UPDATE" | "DELETE" | "CONNECT";
+
+export interface UserInfo {
+  readonly username?: string;
+  readonly uid?: string;
+  readonly groups?: readonly string[];
+  readonly extra?: Readonly<Record<string, readonly string[]>>;
+}
+
+export type KubeObject = Record<string, unknown>;
+
+export interface AdmissionInput {
+  readonly operation: Operation;
+  /** The new object (null on DELETE). */
+  readonly object: KubeObject | null;
+  readonly oldObject: KubeObject | null;
+  readonly userInfo: UserInfo;
+  readonly roles: readonly string[];
+  readonly clusterRoles: readonly string[];
+  readonly subResource: string;
+  readonly dryRun: boolean;
+  /** Labels of the object's namespace (for namespaceSelector), when known. */
+  readonly namespaceLabels?: Readonly<Record<string, string>>;
+  /** The Namespace object (CEL `namespaceObject`), when known. */
+  readonly namespaceObject?: KubeObject;
+  /** Raw AdmissionReview request when the input was one. */
+  readonly raw?: Readonly<Record<string, unknown>>;
+}
+
+function isObject(value: unknown): value is KubeObject {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** The object a request is about: `object`, or `oldObject` on DELETE. */
+export function subjectObject(input: AdmissionInput): KubeObject {
+  return input.object ?? input.oldObject ?? {};
+}
+
+export function metadataOf(object: KubeObject): Record<string, unknown> {
+  return isObject(object["metadata"]) ? object["metadata"] : {};
+}
+
+export function stringMap(value: unknown): Record<string, string> {
+  if (!isObject(value)) return {};
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = typeof v === "string" ? v : String(v);
+  return out;
+}
+
+export interface GroupVersionKind {
+  readonly group: string;
+  readonly version: string;
+  readonly kind: string;
+}
+
+export function gvkOf(object: KubeObject): GroupVersionKind {
+  const apiVersion = typeof object["apiVersion"] === "string" ? object["apiVersion"] : "";
+  const kind = typeof object["kind"] === "string" ? object["kind"] : "";
+  const slash = apiVersion.indexOf("/");
+  return slash < 0 ? { group: "", version: apiVersion, kind } : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1), kind };
+}
+
+/** Builds an AdmissionInput from an AdmissionReview (v1 or v1beta1) or a bare Kubernetes object. */
+export function toAdmissionInput(input: unknown): AdmissionInput | undefined {
+  if (!isObject(input)) return undefined;
+  if (input["kind"] === "AdmissionReview" && isObject(input["request"])) {
+    const request = input["request"];
+    const userInfo = isObject(request["userInfo"]) ? (request["userInfo"] as UserInfo) : {};
+    const operation = (typeof request["operation"] === "string" ? request["operation"] : "CREATE") as Operation;
+    return {
+      operation,
+      object: isObject(request["object"]) ? request["object"] : null,
+      oldObject: isObject(request["oldObject"]) ? request["oldObject"] : null,
+      userInfo,
+      roles: [],
+      clusterRoles: [],
+      subResource: typeof request["subResource"] === "string" ? request["subResource"] : "",
+      dryRun: request["dryRun"] === true,
+      raw: request,
+    };
+  }
+  return resourceInput(input);
+}
+
+/** A CREATE request for a resource (how `kyverno test` and background scans evaluate). */
+export function resourceInput(object: KubeObject, overrides: Partial<AdmissionInput> = {}): AdmissionInput {
+  return {
+    operation: "CREATE",
+    object,
+    oldObject: null,
+    userInfo: {},
+    roles: [],
+    clusterRoles: [],
+    subResource: "",
+    dryRun: false,
+    ...overrides,
+  };
+}
+
+/** The `request` document Kyverno variables read (`request.object`, `request.userInfo`, ...). */
+export function requestDocument(input: AdmissionInput): Record<string, unknown> {
+  const object = subjectObject(input);
+  const meta = metadataOf(object);
+  const gvk = gvkOf(object);
+  const base: Record<string, unknown> = {
+    operation: input.operation,
+    object: input.object,
+    oldObject: input.oldObject,
+    userInfo: input.userInfo,
+    roles: input.roles,
+    clusterRoles: input.clusterRoles,
+    namespace: typeof meta["namespace"] === "string" ? meta["namespace"] : gvk.kind === "Namespace" ? meta["name"] ?? "" : "",
+    name: meta["name"] ?? "",
+    kind: { group: gvk.group, version: gvk.version, kind: gvk.kind },
+    subResource: input.subResource,
+    dryRun: input.dryRun,
+  };
+  return input.raw ? { ...input.raw, ...base } : base;
+}

@@ -1,0 +1,75 @@
+/**
+ * Load-time feature check: a Kyverno rule using something Vigil does not evaluate fails to load
+ * with a VigilError naming the policy, the rule and the feature — never a silent pass.
+ */
+import { VigilError } from "../../core/errors.js";
+import { isKnownOperator } from "./conditions.js";
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+const validateKeys = new Set(["message", "pattern", "anyPattern", "deny", "foreach", "cel", "podSecurity", "failureAction", "failureActionOverrides", "allowExistingViolations"]);
+const contextKinds = new Set(["variable", "configMap", "apiCall", "imageRegistry", "globalReference"]);
+
+function unsupported(policy: string, rule: string, feature: string, source: string | undefined, field: string): VigilError {
+  return new VigilError(
+    "VIGIL_POLICY_UNSUPPORTED",
+    `Kyverno policy ${policy}, rule ${rule}: ${feature} is not supported by Vigil; remove the rule or evaluate it with Kyverno.`,
+    { policy, field, ...(source ? { file: source } : {}) },
+  );
+}
+
+function checkConditions(conditions: unknown, at: string, fail: (feature: string, field: string) => VigilError): void {
+  const lists: unknown[] = Array.isArray(conditions) ? [conditions] : isObject(conditions) ? [conditions["any"], conditions["all"]] : [];
+  for (const list of lists) {
+    if (!Array.isArray(list)) continue;
+    list.forEach((c, i) => {
+      if (!isObject(c)) return;
+      const op = String(c["operator"] ?? "");
+      if (!isKnownOperator(op)) throw fail(`condition operator '${op}'`, `${at}[${i}].operator`);
+    });
+  }
+}
+
+function checkContext(entries: unknown, at: string, fail: (feature: string, field: string) => VigilError): void {
+  if (!Array.isArray(entries)) return;
+  entries.forEach((e, i) => {
+    if (!isObject(e)) return;
+    const kinds = Object.keys(e).filter((k) => k !== "name");
+    const known = kinds.filter((k) => contextKinds.has(k));
+    if (known.length === 0) throw fail(`context entry type '${kinds.join(",") || "(none)"}'`, `${at}[${i}]`);
+  });
+}
+
+function checkForeach(list: unknown, at: string, fail: (feature: string, field: string) => VigilError): void {
+  if (!Array.isArray(list)) return;
+  list.forEach((f, i) => {
+    if (!isObject(f)) return;
+    checkContext(f["context"], `${at}[${i}].context`, fail);
+    checkConditions(f["preconditions"], `${at}[${i}].preconditions`, fail);
+    if (isObject(f["deny"])) checkConditions(f["deny"]["conditions"], `${at}[${i}].deny.conditions`, fail);
+    checkForeach(f["foreach"], `${at}[${i}].foreach`, fail);
+  });
+}
+
+/** Throws VigilError(VIGIL_POLICY_UNSUPPORTED) when a validate rule uses an unsupported feature. */
+export function checkRuleSupported(policy: string, rule: Json, index: number, source: string | undefined): void {
+  const name = String(rule["name"] ?? `rules[${index}]`);
+  const fail = (feature: string, field: string): VigilError => unsupported(policy, name, feature, source, `spec.rules[${index}].${field}`);
+  checkContext(rule["context"], "context", fail);
+  checkConditions(rule["preconditions"], "preconditions", fail);
+  const validate = rule["validate"];
+  if (!isObject(validate)) return;
+  for (const key of Object.keys(validate)) {
+    if (!validateKeys.has(key)) throw fail(`validate.${key}`, `validate.${key}`);
+  }
+  if (isObject(validate["deny"])) checkConditions(validate["deny"]["conditions"], "validate.deny.conditions", fail);
+  checkForeach(validate["foreach"], "validate.foreach", fail);
+  if (isObject(validate["cel"])) {
+    if (validate["cel"]["paramKind"] !== undefined || validate["cel"]["paramRef"] !== undefined) throw fail("validate.cel params (paramKind/paramRef)", "validate.cel.paramKind");
+  }
+  if (typeof validate["pattern"] === "string" || JSON.stringify(validate["pattern"] ?? null).includes("$(")) throw fail("pattern references $()", "validate.pattern");
+}

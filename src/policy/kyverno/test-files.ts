@@ -1,0 +1,145 @@
+/**
+ * Reading `kyverno test` inputs: discovery of kyverno-test.yaml files, multi-document YAML
+ * (and `kind: List`), the Values, UserInfo and Context files. Errors come back as values.
+ */
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { parseAllDocuments } from "yaml";
+
+export type Json = Record<string, unknown>;
+
+export function isObject(value: unknown): value is Json {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** Finds `kyverno-test.yaml` / `kyverno-test.yml` files under the paths (files are taken as given), sorted. */
+export function discoverTestFiles(paths: readonly string[]): string[] {
+  const found: string[] = [];
+  const walk = (dir: string): void => {
+    let entries: string[];
+    try {
+      entries = readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      if (entry === "node_modules" || entry === ".git") continue;
+      const full = join(dir, entry);
+      let stat;
+      try {
+        stat = statSync(full);
+      } catch {
+        continue;
+      }
+      if (stat.isDirectory()) walk(full);
+      else if (entry === "kyverno-test.yaml" || entry === "kyverno-test.yml") found.push(full);
+    }
+  };
+  for (const p of paths) {
+    try {
+      if (statSync(p).isDirectory()) walk(p);
+      else found.push(p);
+    } catch {
+      found.push(p);
+    }
+  }
+  return [...new Set(found.map((f) => resolve(f)))].sort();
+}
+
+export type ReadResult = { readonly ok: true; readonly documents: Json[] } | { readonly ok: false; readonly error: string };
+
+const cache = new Map<string, ReadResult>();
+
+/** Parses every YAML document of a file (a directory: every .yaml/.yml/.json in it), expanding `kind: List`. */
+export function readYamlDocuments(path: string): ReadResult {
+  const cached = cache.get(path);
+  if (cached) return cached;
+  let result: ReadResult;
+  try {
+    if (statSync(path).isDirectory()) {
+      const documents: Json[] = [];
+      for (const entry of readdirSync(path).sort()) {
+        if (!/\.(ya?ml|json)$/.test(entry)) continue;
+        const r = readYamlDocuments(join(path, entry));
+        if (r.ok) documents.push(...r.documents);
+      }
+      result = { ok: true, documents };
+    } else {
+      const text = readFileSync(path, "utf8");
+      const documents: Json[] = [];
+      for (const doc of parseAllDocuments(text)) {
+        if (doc.errors.length > 0) throw new Error(doc.errors[0]?.message ?? "YAML error");
+        const value: unknown = doc.toJS({ maxAliasCount: 1000 });
+        if (!isObject(value)) continue;
+        if (value["kind"] === "List" && Array.isArray(value["items"])) documents.push(...value["items"].filter(isObject));
+        else documents.push(value);
+      }
+      result = { ok: true, documents };
+    }
+  } catch (cause) {
+    const code = (cause as { code?: string }).code;
+    result = { ok: false, error: code === "ENOENT" ? `file not found: ${path}` : `cannot read ${path}: ${cause instanceof Error ? cause.message : String(cause)}` };
+  }
+  if (cache.size > 5000) cache.clear();
+  cache.set(path, result);
+  return result;
+}
+
+export function relativeTo(testFile: string, path: string): string {
+  return resolve(dirname(testFile), path);
+}
+
+/** The Values file, normalised. */
+export interface TestValues {
+  readonly globalValues: Json;
+  /** policy → rule → values */
+  readonly ruleValues: ReadonlyMap<string, Readonly<Record<string, Json>>>;
+  /** policy → resource name → values */
+  readonly resourceValues: ReadonlyMap<string, ReadonlyMap<string, Json>>;
+  /** namespace name → labels */
+  readonly namespaceLabels: ReadonlyMap<string, Readonly<Record<string, string>>>;
+  /** namespace name → Namespace object */
+  readonly namespaces: ReadonlyMap<string, Json>;
+}
+
+export function parseValues(documents: readonly Json[]): TestValues {
+  const ruleValues = new Map<string, Record<string, Json>>();
+  const resourceValues = new Map<string, Map<string, Json>>();
+  const namespaceLabels = new Map<string, Record<string, string>>();
+  const namespaces = new Map<string, Json>();
+  let globalValues: Json = {};
+  for (const doc of documents) {
+    if (isObject(doc["globalValues"])) globalValues = { ...globalValues, ...doc["globalValues"] };
+    for (const policy of Array.isArray(doc["policies"]) ? doc["policies"].filter(isObject) : []) {
+      const name = String(policy["name"] ?? "");
+      const rules = ruleValues.get(name) ?? {};
+      for (const rule of Array.isArray(policy["rules"]) ? policy["rules"].filter(isObject) : []) {
+        if (isObject(rule["values"])) rules[String(rule["name"] ?? "")] = rule["values"];
+      }
+      ruleValues.set(name, rules);
+      const resources = resourceValues.get(name) ?? new Map<string, Json>();
+      for (const resource of Array.isArray(policy["resources"]) ? policy["resources"].filter(isObject) : []) {
+        if (isObject(resource["values"])) resources.set(String(resource["name"] ?? ""), resource["values"]);
+      }
+      resourceValues.set(name, resources);
+    }
+    for (const ns of Array.isArray(doc["namespaceSelector"]) ? doc["namespaceSelector"].filter(isObject) : []) {
+      const labels: Record<string, string> = {};
+      if (isObject(ns["labels"])) for (const [k, v] of Object.entries(ns["labels"])) labels[k] = String(v);
+      namespaceLabels.set(String(ns["name"] ?? ""), labels);
+    }
+    for (const ns of Array.isArray(doc["namespaces"]) ? doc["namespaces"].filter(isObject) : []) {
+      const meta = isObject(ns["metadata"]) ? ns["metadata"] : {};
+      const name = String(meta["name"] ?? "");
+      namespaces.set(name, ns);
+      if (!namespaceLabels.has(name) && isObject(meta["labels"])) {
+        const labels: Record<string, string> = {};
+        for (const [k, v] of Object.entries(meta["labels"])) labels[k] = String(v);
+        namespaceLabels.set(name, labels);
+      }
+    }
+  }
+  return { globalValues, ruleValues, resourceValues, namespaceLabels, namespaces };
+}
+
+export const emptyValues: TestValues = parseValues([]);

@@ -1,0 +1,202 @@
+/**
+ * `kyverno test` compatible runner: discovers kyverno-test.yaml files, loads their policies,
+ * resources, Values (per-resource values, context mocks, namespace labels, globalValues),
+ * UserInfo and Context files, evaluates, and compares every `results` entry for every listed
+ * resource. A missing policy or resource file is reported with its path; the other tests run.
+ */
+import type { TestCaseResult } from "../testing.js";
+import type { CelEnvironment } from "../cel/api.js";
+import type { ExternalContextResolver } from "./context.js";
+import { compilePolicyDocuments, type LoadedPolicy } from "./load.js";
+import { resourceInput, type AdmissionInput, type UserInfo } from "./request.js";
+import type { RuleResult } from "./results.js";
+import { discoverTestFiles, emptyValues, isObject, parseValues, readYamlDocuments, relativeTo, type Json, type TestValues } from "./test-files.js";
+
+export interface KyvernoTestOptions {
+  /** CEL environment (defaults to the shared one from createCelEnvironment()). */
+  readonly celEnv: CelEnvironment;
+  /** Answers configMap/apiCall entries the test values do not mock. */
+  readonly resolver?: ExternalContextResolver;
+}
+
+/** Per-entry JSON-able detail: what `vigil test --output json` prints. */
+export interface KyvernoTestCase extends TestCaseResult {
+  readonly kind: string;
+  /** Kyverno's message for the actual result, when there is one. */
+  readonly detail?: string;
+}
+
+interface TestContext {
+  readonly file: string;
+  readonly policies: Map<string, LoadedPolicy>;
+  readonly resources: Json[];
+  readonly values: TestValues;
+  readonly userInfo: { userInfo: UserInfo; roles: string[]; clusterRoles: string[] };
+  readonly clusterResources: Json[];
+  readonly loadErrors: string[];
+}
+
+function meta(o: Json): Json {
+  return isObject(o["metadata"]) ? o["metadata"] : {};
+}
+
+function loadTest(file: string, test: Json, env: CelEnvironment): TestContext {
+  const loadErrors: string[] = [];
+  const policies = new Map<string, LoadedPolicy>();
+  for (const p of Array.isArray(test["policies"]) ? test["policies"].map(String) : []) {
+    const path = relativeTo(file, p);
+    const read = readYamlDocuments(path);
+    if (!read.ok) {
+      loadErrors.push(`policy ${p}: ${read.error}`);
+      continue;
+    }
+    for (const loaded of compilePolicyDocuments(read.documents, env, path)) policies.set(loaded.name, loaded);
+  }
+  const resources: Json[] = [];
+  for (const r of Array.isArray(test["resources"]) ? test["resources"].map(String) : []) {
+    const read = readYamlDocuments(relativeTo(file, r));
+    if (!read.ok) loadErrors.push(`resource ${r}: ${read.error}`);
+    else resources.push(...read.documents);
+  }
+  let values = emptyValues;
+  if (typeof test["variables"] === "string") {
+    const read = readYamlDocuments(relativeTo(file, test["variables"]));
+    if (!read.ok) loadErrors.push(`variables ${test["variables"]}: ${read.error}`);
+    else values = parseValues(read.documents);
+  }
+  const userInfo = { userInfo: {} as UserInfo, roles: [] as string[], clusterRoles: [] as string[] };
+  if (typeof test["userinfo"] === "string") {
+    const read = readYamlDocuments(relativeTo(file, test["userinfo"]));
+    if (!read.ok) loadErrors.push(`userinfo ${test["userinfo"]}: ${read.error}`);
+    else {
+      const doc = read.documents[0] ?? {};
+      if (isObject(doc["userInfo"])) userInfo.userInfo = doc["userInfo"] as UserInfo;
+      if (Array.isArray(doc["roles"])) userInfo.roles = doc["roles"].map(String);
+      if (Array.isArray(doc["clusterRoles"])) userInfo.clusterRoles = doc["clusterRoles"].map(String);
+    }
+  }
+  const clusterResources: Json[] = [];
+  if (typeof test["context"] === "string") {
+    const read = readYamlDocuments(relativeTo(file, test["context"]));
+    if (!read.ok) loadErrors.push(`context ${test["context"]}: ${read.error}`);
+    else for (const doc of read.documents) if (isObject(doc["spec"]) && Array.isArray(doc["spec"]["resources"])) clusterResources.push(...doc["spec"]["resources"].filter(isObject));
+  }
+  return { file, policies, resources, values, userInfo, clusterResources, loadErrors };
+}
+
+function findResources(ctx: TestContext, kind: string, ref: string, namespace: string | undefined): Json[] {
+  const slash = ref.indexOf("/");
+  const ns = slash >= 0 ? ref.slice(0, slash) : namespace;
+  const name = slash >= 0 ? ref.slice(slash + 1) : ref;
+  return ctx.resources.filter((r) => {
+    const m = meta(r);
+    if (String(m["name"] ?? "") !== name) return false;
+    if (kind !== "" && r["kind"] !== kind) return false;
+    if (ns !== undefined && ns !== "" && String(m["namespace"] ?? "") !== ns) return false;
+    return true;
+  });
+}
+
+function inputFor(ctx: TestContext, policy: string, resource: Json): { input: AdmissionInput; values: Record<string, unknown> } {
+  const m = meta(resource);
+  const name = String(m["name"] ?? "");
+  const values: Record<string, unknown> = { ...ctx.values.globalValues, ...(ctx.values.resourceValues.get(policy)?.get(name) ?? {}) };
+  const operation = String(values["request.operation"] ?? "CREATE").toUpperCase() as AdmissionInput["operation"];
+  const namespace = typeof m["namespace"] === "string" ? m["namespace"] : "";
+  const namespaceLabels = ctx.values.namespaceLabels.get(namespace);
+  const namespaceObject = ctx.values.namespaces.get(namespace);
+  const input = resourceInput(resource, {
+    operation,
+    object: operation === "DELETE" ? null : resource,
+    oldObject: operation === "DELETE" || operation === "UPDATE" ? resource : null,
+    userInfo: ctx.userInfo.userInfo,
+    roles: ctx.userInfo.roles,
+    clusterRoles: ctx.userInfo.clusterRoles,
+    ...(namespaceLabels ? { namespaceLabels } : {}),
+    ...(namespaceObject ? { namespaceObject } : {}),
+  });
+  return { input, values };
+}
+
+function actualOf(results: readonly RuleResult[], rule: string | undefined): { actual: string; detail?: string; unsupported: boolean } {
+  const matching = rule ? results.filter((r) => r.rule === rule || r.rule === `autogen-${rule}` || r.rule === `autogen-cronjob-${rule}`) : results;
+  if (matching.length === 0) return { actual: "excluded", unsupported: false };
+  const unsupported = matching.find((r) => r.status === "unsupported");
+  if (unsupported) return { actual: "unsupported", detail: unsupported.message, unsupported: true };
+  const real = matching.filter((r) => r.status !== "nomatch");
+  if (real.length === 0) return { actual: "excluded", unsupported: false };
+  const worst = real.find((r) => r.status === "error") ?? real.find((r) => r.status === "fail") ?? real.find((r) => r.status === "pass") ?? real[0];
+  return { actual: worst?.status ?? "excluded", detail: worst?.message ?? "", unsupported: false };
+}
+
+/** Runs one test file. Never throws. */
+export function runKyvernoTestFile(file: string, options: KyvernoTestOptions): KyvernoTestCase[] {
+  const read = readYamlDocuments(file);
+  const out: KyvernoTestCase[] = [];
+  if (!read.ok || !read.documents[0]) {
+    return [{ suite: file, name: file, kind: "", expected: "", actual: "error", status: "error", message: read.ok ? `${file}: empty test file` : read.error }];
+  }
+  const test = read.documents[0];
+  const ctx = loadTest(file, test, options.celEnv);
+  const cache = new Map<string, RuleResult[]>();
+  const entries = Array.isArray(test["results"]) ? test["results"].filter(isObject) : [];
+  for (const entry of entries) {
+    const policyName = String(entry["policy"] ?? "");
+    const rule = typeof entry["rule"] === "string" && entry["rule"] !== "" ? entry["rule"] : undefined;
+    const kind = String(entry["kind"] ?? "");
+    const expected = String(entry["result"] ?? entry["status"] ?? "");
+    const namespace = typeof entry["namespace"] === "string" ? entry["namespace"] : undefined;
+    const refs = Array.isArray(entry["resources"]) ? entry["resources"].map(String) : typeof entry["resource"] === "string" ? [entry["resource"]] : [];
+    const mutateExpectation = entry["patchedResources"] !== undefined || entry["patchedResource"] !== undefined || entry["generatedResource"] !== undefined;
+    for (const ref of refs) {
+      const base = { suite: file, name: `${policyName}/${rule ?? ""}/${ref}`, policy: policyName, ...(rule ? { rule } : {}), resource: ref, kind, expected };
+      const policy = ctx.policies.get(policyName);
+      if (!policy) {
+        out.push({ ...base, actual: "error", status: "error", message: ctx.loadErrors.length > 0 ? ctx.loadErrors.join("; ") : `policy ${policyName} not found in ${file}` });
+        continue;
+      }
+      if (policy.error) {
+        const status = policy.error.code === "VIGIL_POLICY_UNSUPPORTED" || mutateExpectation ? "unsupported" : "error";
+        out.push({ ...base, actual: status, status, message: policy.error.message });
+        continue;
+      }
+      if (mutateExpectation) {
+        out.push({ ...base, actual: "unsupported", status: "unsupported", message: "mutate/generate results are not computed by Vigil" });
+        continue;
+      }
+      const found = findResources(ctx, kind, ref, namespace);
+      if (found.length === 0) {
+        out.push({ ...base, actual: "error", status: "error", message: `resource ${kind}/${ref} not found${ctx.loadErrors.length > 0 ? ` (${ctx.loadErrors.join("; ")})` : ""}` });
+        continue;
+      }
+      for (const resource of found) {
+        const key = `${policyName}\u0000${ctx.resources.indexOf(resource)}`;
+        let results = cache.get(key);
+        if (!results) {
+          const { input, values } = inputFor(ctx, policyName, resource);
+          const ruleValues = ctx.values.ruleValues.get(policyName) ?? {};
+          results = policy.policy?.evaluateAdmission(input, { values, ruleValues, includeNoMatch: true, clusterResources: ctx.clusterResources, ...(options.resolver ? { resolver: options.resolver } : {}) }) ?? [];
+          cache.set(key, results);
+        }
+        const { actual, detail, unsupported } = actualOf(results, rule);
+        const normalized = actual === "excluded" ? "skip" : actual;
+        const status = unsupported ? "unsupported" : normalized === expected ? "pass" : "fail";
+        out.push({ ...base, actual, status, ...(detail ? { detail, message: detail } : {}) });
+      }
+    }
+  }
+  return out;
+}
+
+/** Discovers and runs every kyverno-test.yaml under `paths`, in path order. Never throws. */
+export function runKyvernoTests(paths: readonly string[], options: KyvernoTestOptions): KyvernoTestCase[] {
+  const out: KyvernoTestCase[] = [];
+  for (const file of discoverTestFiles(paths)) {
+    try {
+      out.push(...runKyvernoTestFile(file, options));
+    } catch (cause) {
+      out.push({ suite: file, name: file, kind: "", expected: "", actual: "error", status: "error", message: `internal error: ${cause instanceof Error ? cause.message : String(cause)}` });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,106 @@
+/**
+ * Kubernetes resource quantities (`500m`, `1Gi`, `1e3`) and Go durations (`1h30m`, `300ms`),
+ * the two unit-bearing value kinds Kyverno compares in patterns, conditions and JMESPath
+ * arithmetic. Parsing never throws: an unparsable value gives `undefined`.
+ */
+
+const binarySuffixes: Readonly<Record<string, number>> = {
+  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+};
+const decimalSuffixes: Readonly<Record<string, number>> = {
+  n: 1e-9, u: 1e-6, m: 1e-3, "": 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
+};
+
+const quantityPattern = /^([+-]?(?:\d+\.?\d*|\.\d+))(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d+)?$/;
+
+/** The numeric value of a Kubernetes quantity string, or undefined when it is not one. */
+export function parseQuantity(text: string): number | undefined {
+  const match = quantityPattern.exec(text.trim());
+  if (!match) return undefined;
+  const base = Number(match[1]);
+  const suffix = match[2] ?? "";
+  if (suffix in binarySuffixes) return base * (binarySuffixes[suffix] as number);
+  if (suffix in decimalSuffixes) return base * (decimalSuffixes[suffix] as number);
+  if (/^[eE]/.test(suffix)) return base * 10 ** Number(suffix.slice(1));
+  return undefined;
+}
+
+/** True when the string is a quantity with a unit suffix (a bare number is not a quantity here). */
+export function isQuantityWithUnit(text: string): boolean {
+  return parseQuantity(text) !== undefined && !/^[+-]?(?:\d+\.?\d*|\.\d+)$/.test(text.trim());
+}
+
+/** Formats a quantity value back with the suffix family of `like` (binary, decimal, or plain). */
+export function formatQuantity(value: number, like: string): string {
+  const binary = /[KMGTPE]i$/.test(like.trim());
+  if (binary) {
+    for (const suffix of ["Ei", "Pi", "Ti", "Gi", "Mi", "Ki"]) {
+      const unit = binarySuffixes[suffix] as number;
+      if (Math.abs(value) >= unit && Number.isInteger(value / unit)) return `${value / unit}${suffix}`;
+    }
+    return String(value);
+  }
+  if (!Number.isInteger(value)) {
+    const milli = value * 1000;
+    if (Math.abs(milli - Math.round(milli)) < 1e-9) return `${Math.round(milli)}m`;
+    return String(value);
+  }
+  for (const suffix of ["E", "P", "T", "G", "M", "k"]) {
+    const unit = decimalSuffixes[suffix] as number;
+    if (Math.abs(value) >= unit && Number.isInteger(value / unit)) return `${value / unit}${suffix}`;
+  }
+  return String(value);
+}
+
+const durationUnits: Readonly<Record<string, number>> = {
+  ns: 1e-9, us: 1e-6, "µs": 1e-6, "μs": 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600,
+};
+
+/** Seconds in a Go duration string (`1h30m`, `-1.5s`, `0`), or undefined when it is not one. */
+export function parseDuration(text: string): number | undefined {
+  let s = text.trim();
+  if (s === "") return undefined;
+  let sign = 1;
+  if (s[0] === "-" || s[0] === "+") {
+    if (s[0] === "-") sign = -1;
+    s = s.slice(1);
+  }
+  if (s === "0") return 0;
+  const part = /^(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/;
+  let total = 0;
+  let matched = false;
+  while (s.length > 0) {
+    const m = part.exec(s);
+    if (!m) return undefined;
+    total += Number(m[1]) * (durationUnits[m[2] as string] as number);
+    s = s.slice(m[0].length);
+    matched = true;
+  }
+  return matched ? sign * total : undefined;
+}
+
+/** Formats seconds the way Go's `time.Duration.String()` does (`1h30m0s`, `500ms`, `0s`). */
+export function formatDuration(seconds: number): string {
+  if (seconds === 0) return "0s";
+  const negative = seconds < 0;
+  let rest = Math.abs(seconds);
+  let out: string;
+  if (rest < 1) {
+    const ns = Math.round(rest * 1e9);
+    if (ns < 1e3) out = `${ns}ns`;
+    else if (ns < 1e6) out = `${trimFloat(ns / 1e3)}µs`;
+    else out = `${trimFloat(ns / 1e6)}ms`;
+  } else {
+    const h = Math.floor(rest / 3600);
+    rest -= h * 3600;
+    const m = Math.floor(rest / 60);
+    rest -= m * 60;
+    const s = trimFloat(Math.round(rest * 1e9) / 1e9);
+    out = h > 0 ? `${h}h${m}m${s}s` : m > 0 ? `${m}m${s}s` : `${s}s`;
+  }
+  return negative ? `-${out}` : out;
+}
+
+function trimFloat(value: number): string {
+  return String(Number(value.toFixed(9)));
+}

@@ -1,0 +1,215 @@
+/**
+ * Evaluation of one Kyverno `validate` block (pattern, anyPattern, deny, foreach, cel,
+ * podSecurity) against a variable document, following Kyverno's validator: context entries
+ * first, then preconditions, then the check. Returns a RuleResponse; never throws.
+ */
+import type { TraceStep } from "../../core/finding.js";
+import { evaluateOperator } from "./conditions.js";
+import { loadContextEntries, type Doc } from "./context.js";
+import { searchJmes } from "./jmespath.js";
+import { matchPattern } from "./pattern.js";
+import type { RuleEnv, RuleResponse, RuleStatus } from "./rule-env.js";
+import { substituteAll } from "./variables.js";
+
+export type { RuleResponse, RuleStatus } from "./rule-env.js";
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+export function respond(status: RuleStatus, message: string, trace: readonly TraceStep[] = []): RuleResponse {
+  return { status, message, trace };
+}
+
+interface ConditionOutcome {
+  readonly ok: boolean;
+  readonly value: boolean;
+  readonly error?: string;
+  readonly trace: TraceStep[];
+  /** Message of the first failing (precondition) / matching (deny) condition, when it has one. */
+  readonly message?: string;
+}
+
+function evaluateConditionList(list: readonly unknown[], doc: Doc, env: RuleEnv, mode: "any" | "all", missing: "error" | "empty"): ConditionOutcome {
+  const trace: TraceStep[] = [];
+  let result = mode === "all";
+  let message: string | undefined;
+  for (const raw of list) {
+    if (!isObject(raw)) continue;
+    const sub = { missing, deleteRequest: env.deleteRequest };
+    const key = substituteAll(raw["key"], doc, sub);
+    if (!key.ok) return { ok: false, value: false, error: key.error, trace };
+    const value = substituteAll(raw["value"], doc, sub);
+    if (!value.ok) return { ok: false, value: false, error: value.error, trace };
+    const operator = String(raw["operator"] ?? "");
+    const holds = evaluateOperator(operator, key.value, value.value);
+    trace.push({ kind: "condition", expr: `${JSON.stringify(raw["key"])} ${operator} ${JSON.stringify(raw["value"])}`, value: holds, inputs: { key: key.value, value: value.value } });
+    if (mode === "any" && holds) {
+      result = true;
+      if (typeof raw["message"] === "string") message ??= raw["message"];
+    }
+    if (mode === "all" && !holds) {
+      result = false;
+      if (typeof raw["message"] === "string") message ??= raw["message"];
+    }
+  }
+  return { ok: true, value: result, trace, ...(message === undefined ? {} : { message }) };
+}
+
+/** Evaluates `conditions` in either shape (a list = all, or `{ any, all }`). */
+export function evaluateConditions(conditions: unknown, doc: Doc, env: RuleEnv, missing: "error" | "empty"): ConditionOutcome {
+  if (conditions === undefined || conditions === null) return { ok: true, value: true, trace: [] };
+  if (Array.isArray(conditions)) return evaluateConditionList(conditions, doc, env, "all", missing);
+  if (!isObject(conditions)) return { ok: true, value: true, trace: [] };
+  const trace: TraceStep[] = [];
+  let value = true;
+  let message: string | undefined;
+  if (Array.isArray(conditions["any"]) && conditions["any"].length > 0) {
+    const any = evaluateConditionList(conditions["any"], doc, env, "any", missing);
+    trace.push({ kind: "disjunct", expr: "any", value: any.value, children: any.trace });
+    if (!any.ok) return { ...any, trace };
+    value &&= any.value;
+    message = any.message;
+  }
+  if (Array.isArray(conditions["all"]) && conditions["all"].length > 0) {
+    const all = evaluateConditionList(conditions["all"], doc, env, "all", missing);
+    trace.push({ kind: "conjunct", expr: "all", value: all.value, children: all.trace });
+    if (!all.ok) return { ...all, trace };
+    value &&= all.value;
+    message ??= all.message;
+  }
+  return { ok: true, value, trace, ...(message === undefined ? {} : { message }) };
+}
+
+function messageOf(validate: Json, doc: Doc, env: RuleEnv): string {
+  const raw = validate["message"];
+  if (typeof raw !== "string" || raw === "") return "";
+  const r = substituteAll(raw, doc, { deleteRequest: env.deleteRequest });
+  return r.ok ? String(r.value) : raw;
+}
+
+function patternMessage(validate: Json, doc: Doc, env: RuleEnv, path: string, detail: string): string {
+  let msg = messageOf(validate, doc, env);
+  if (msg === "") return path ? `validation error: rule ${env.ruleName} failed at path ${path}` : `validation error: rule ${env.ruleName} execution error: ${detail}`;
+  if (!msg.endsWith(".")) msg += ".";
+  return path ? `validation error: ${msg} rule ${env.ruleName} failed at path ${path}` : `validation error: ${msg} rule ${env.ruleName} execution error: ${detail}`;
+}
+
+/** Validates one block: loads context, checks preconditions, then runs the check. */
+export function validateBlock(validate: Json, doc: Doc, env: RuleEnv, context: readonly unknown[], preconditions: unknown): RuleResponse {
+  const loaded = loadContextEntries(context, doc, { mocked: env.mocked, ...(env.resolver ? { resolver: env.resolver } : {}), deleteRequest: env.deleteRequest });
+  if (!loaded.ok) return respond("error", `failed to load context: ${loaded.error}`, [{ kind: "note", expr: "context", error: loaded.error }]);
+  const pre = evaluateConditions(preconditions, doc, env, "empty");
+  if (!pre.ok) return respond("error", `failed to evaluate preconditions: ${pre.error ?? ""}`, pre.trace);
+  if (!pre.value) return respond("skip", pre.message ?? "preconditions not met", [{ kind: "precondition", expr: "preconditions", value: false, children: pre.trace }]);
+  const preTrace: TraceStep[] = pre.trace.length > 0 ? [{ kind: "precondition", expr: "preconditions", value: true, children: pre.trace }] : [];
+  const response = runCheck(validate, doc, env);
+  return preTrace.length > 0 ? { ...response, trace: [...preTrace, ...response.trace] } : response;
+}
+
+function runCheck(validate: Json, doc: Doc, env: RuleEnv): RuleResponse {
+  if (validate["deny"] !== undefined) {
+    const deny = isObject(validate["deny"]) ? validate["deny"] : {};
+    const cond = evaluateConditions(deny["conditions"], doc, env, "error");
+    if (!cond.ok) return respond("error", `failed to check deny conditions: ${cond.error ?? ""}`, cond.trace);
+    const denied = deny["conditions"] === undefined ? true : cond.value;
+    const msg = messageOf(validate, doc, env);
+    const trace: TraceStep[] = [{ kind: "condition", expr: "deny.conditions", value: denied, children: cond.trace }];
+    return denied ? respond("fail", msg || `validation error: rule ${env.ruleName} failed`, trace) : respond("pass", `validation rule '${env.ruleName}' passed.`, trace);
+  }
+  if (validate["pattern"] !== undefined || validate["anyPattern"] !== undefined) return checkPatterns(validate, doc, env);
+  if (Array.isArray(validate["foreach"])) return checkForeach(validate, validate["foreach"], doc, env);
+  if (validate["cel"] !== undefined && env.cel) return env.cel(validate["cel"], doc);
+  if (validate["podSecurity"] !== undefined && env.podSecurity) return env.podSecurity(validate["podSecurity"], doc);
+  return respond("error", "invalid validation rule: podSecurity, cel, patterns, or deny expected");
+}
+
+function targetResource(doc: Doc, env: RuleEnv): unknown {
+  if (env.element !== undefined) return env.element;
+  const request = doc["request"] as Json | undefined;
+  if (!request) return {};
+  return env.deleteRequest ? request["oldObject"] : request["object"];
+}
+
+function checkPatterns(validate: Json, doc: Doc, env: RuleEnv): RuleResponse {
+  const resource = targetResource(doc, env);
+  if (validate["pattern"] !== undefined) {
+    const sub = substituteAll(validate["pattern"], doc, { deleteRequest: env.deleteRequest });
+    if (!sub.ok) return respond("error", `variable substitution failed: ${sub.error}`, [{ kind: "pattern", expr: "pattern", error: sub.error }]);
+    const result = matchPattern(resource, sub.value);
+    const f = result.failure;
+    const trace: TraceStep[] = [{ kind: "pattern", expr: f?.path || "pattern", value: result.outcome, ...(f ? { inputs: { found: f.found ?? null, expected: f.expected ?? null }, error: f.message } : {}) }];
+    if (result.outcome === "pass") return respond("pass", `validation rule '${env.ruleName}' passed.`, trace);
+    if (result.outcome === "skip") return respond("skip", f?.message ?? "conditional anchor mismatch", trace);
+    return respond(result.outcome, patternMessage(validate, doc, env, f?.path ?? "", f?.message ?? ""), trace);
+  }
+  const patterns = validate["anyPattern"];
+  if (!Array.isArray(patterns)) return respond("error", "anyPattern must be a list");
+  const failed: string[] = [];
+  const skipped: string[] = [];
+  const trace: TraceStep[] = [];
+  for (let i = 0; i < patterns.length; i++) {
+    const sub = substituteAll(patterns[i], doc, { deleteRequest: env.deleteRequest });
+    if (!sub.ok) return respond("error", `variable substitution failed: ${sub.error}`, trace);
+    const result = matchPattern(resource, sub.value);
+    const f = result.failure;
+    trace.push({ kind: "pattern", expr: `anyPattern[${i}]${f?.path ?? ""}`, value: result.outcome, ...(f ? { inputs: { found: f.found ?? null, expected: f.expected ?? null }, error: f.message } : {}) });
+    if (result.outcome === "pass") return respond("pass", `validation rule '${env.ruleName}' anyPattern[${i}] passed.`, trace);
+    if (result.outcome === "skip") skipped.push(`rule ${env.ruleName}[${i}] skipped: ${f?.message ?? ""}`);
+    else failed.push(f?.path ? `rule ${env.ruleName}[${i}] failed at path ${f.path}` : `rule ${env.ruleName}[${i}] failed: ${f?.message ?? ""}`);
+  }
+  if (skipped.length > 0 && failed.length === 0) return respond("skip", skipped.join(" "), trace);
+  let msg = messageOf(validate, doc, env);
+  if (msg !== "" && !msg.endsWith(".")) msg += ".";
+  return respond("fail", `validation error: ${msg ? `${msg} ` : ""}${failed.join(" ")}`, trace);
+}
+
+function evaluateList(list: unknown, doc: Doc, env: RuleEnv): unknown[] | undefined {
+  if (typeof list !== "string") return undefined;
+  let expr = list.trim();
+  if (expr.startsWith("{{") && expr.endsWith("}}")) expr = expr.slice(2, -2).trim();
+  if (env.deleteRequest) expr = expr.replace(/request\.object/g, "request.oldObject");
+  const r = searchJmes(expr, doc);
+  if (!r.ok) return undefined;
+  return Array.isArray(r.value) ? r.value : [r.value];
+}
+
+function checkForeach(validate: Json, entries: readonly unknown[], doc: Doc, env: RuleEnv): RuleResponse {
+  let applied = 0;
+  const trace: TraceStep[] = [];
+  for (const entry of entries) {
+    if (!isObject(entry)) continue;
+    const elements = evaluateList(entry["list"], doc, env);
+    if (!elements) {
+      trace.push({ kind: "note", expr: `foreach ${String(entry["list"])}`, error: "list did not evaluate" });
+      continue;
+    }
+    for (let index = 0; index < elements.length; index++) {
+      const element = elements[index];
+      if (element === null || element === undefined) continue;
+      const scoped = entry["elementScope"] === undefined ? isObject(element) : entry["elementScope"] === true;
+      if (scoped && !isObject(element)) return respond("error", "cannot use elementScope=true foreach rules for elements that are not maps", trace);
+      const nesting = env.nesting;
+      const elementDoc: Doc = { ...doc, element, elementIndex: index, [`element${nesting}`]: element, [`elementIndex${nesting}`]: index };
+      const childEnv: RuleEnv = { ...env, nesting: nesting + 1, element: scoped ? element : env.element };
+      const inner: Json = {};
+      for (const k of ["pattern", "anyPattern", "deny", "foreach"] as const) if (entry[k] !== undefined) inner[k] = entry[k];
+      if (Array.isArray(entry["foreach"])) inner["foreach"] = entry["foreach"];
+      inner["message"] = validate["message"];
+      const context = Array.isArray(entry["context"]) ? entry["context"] : [];
+      const r = validateBlock(inner, elementDoc, childEnv, context, entry["preconditions"]);
+      trace.push({ kind: "condition", expr: `foreach[${String(entry["list"])}][${index}]`, value: r.status, children: r.trace });
+      if (r.status === "skip") continue;
+      if (r.status === "error") {
+        if (index < elements.length - 1) continue;
+        return respond("error", `validation failure: ${r.message}`, trace);
+      }
+      if (r.status === "fail") return respond("fail", `validation failure: ${r.message}`, trace);
+      applied++;
+    }
+  }
+  if (applied === 0) return respond("skip", "rule skipped", trace);
+  return respond("pass", "rule passed", trace);
+}

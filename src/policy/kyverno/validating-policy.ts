@@ -1,0 +1,127 @@
+/**
+ * Kyverno `policies.kyverno.io` ValidatingPolicy (CEL): matchConstraints, matchConditions,
+ * variables, validations with messageExpression, validationActions (Deny → mode deny,
+ * Audit/Warn → warn), and pod-controller autogen. One result per policy and resource.
+ */
+import { createHash } from "node:crypto";
+import type { Context } from "../../core/context.js";
+import { VigilError } from "../../core/errors.js";
+import type { Finding } from "../../core/finding.js";
+import type { EvaluateOptions, PolicyMeta, Severity } from "../../core/policy.js";
+import type { CelEnvironment } from "../cel/api.js";
+import { admissionCelSpecOf, compileAdmissionCel, type CompiledAdmissionCel } from "../vap/cel-admission.js";
+import { matchConstraintsMatch, type MatchTarget } from "../vap/match-constraints.js";
+import { baseDocument } from "./context.js";
+import { kyvernoCelActivation } from "./cel-libraries.js";
+import type { KyvernoEvaluateOptions, KyvernoPolicy } from "./policy.js";
+import { gvkOf, metadataOf, stringMap, subjectObject, toAdmissionInput, type AdmissionInput } from "./request.js";
+import { resultToFinding, type RuleResult } from "./results.js";
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+const podControllers = ["Deployment", "DaemonSet", "StatefulSet", "Job", "ReplicaSet", "ReplicationController", "CronJob"];
+const controllerGroups: Readonly<Record<string, string>> = { Deployment: "apps", DaemonSet: "apps", StatefulSet: "apps", ReplicaSet: "apps", Job: "batch", CronJob: "batch", ReplicationController: "" };
+
+function rewrite(spec: Json, cron: boolean): Json {
+  const target = cron ? "spec.jobTemplate.spec.template" : "spec.template";
+  const text = JSON.stringify(spec)
+    .replace(/(^|[^.\w])(object|oldObject)\.spec\b/g, `$1$2.${target}.spec`)
+    .replace(/(^|[^.\w])(object|oldObject)\.metadata\b/g, `$1$2.${target}.metadata`)
+    .replace(/(^|[^.\w])(object|oldObject)\.\?spec\b/g, `$1$2.${target}.?spec`);
+  return JSON.parse(text) as Json;
+}
+
+function onlyPods(constraints: unknown): boolean {
+  if (!isObject(constraints) || !Array.isArray(constraints["resourceRules"])) return false;
+  const rules = constraints["resourceRules"].filter(isObject);
+  return rules.length > 0 && rules.every((r) => Array.isArray(r["resources"]) && r["resources"].every((x) => x === "pods"));
+}
+
+export function targetOf(input: AdmissionInput): MatchTarget {
+  const object = subjectObject(input);
+  const gvk = gvkOf(object);
+  const meta = metadataOf(object);
+  return {
+    group: gvk.group,
+    version: gvk.version,
+    kind: gvk.kind,
+    subResource: input.subResource,
+    operation: input.operation,
+    labels: stringMap(meta["labels"]),
+    ...(input.namespaceLabels ? { namespaceLabels: input.namespaceLabels } : {}),
+    namespace: typeof meta["namespace"] === "string" ? meta["namespace"] : "",
+    name: typeof meta["name"] === "string" ? meta["name"] : "",
+  };
+}
+
+/** Compiles a ValidatingPolicy document. Throws VigilError on a missing name or a CEL syntax error. */
+export function compileValidatingPolicy(document: Json, env: CelEnvironment, options: { readonly source?: string } = {}): KyvernoPolicy {
+  const metadata = isObject(document["metadata"]) ? document["metadata"] : {};
+  const name = typeof metadata["name"] === "string" ? metadata["name"] : "";
+  if (name === "") throw new VigilError("VIGIL_POLICY_LOAD", "ValidatingPolicy without metadata.name: add a name.", { field: "metadata.name", ...(options.source ? { file: options.source } : {}) });
+  const spec = isObject(document["spec"]) ? document["spec"] : {};
+  const annotations = stringMap(metadata["annotations"]);
+  const origin = `ValidatingPolicy ${name}`;
+  const main = compileAdmissionCel(admissionCelSpecOf(spec), env, origin);
+  const autogen = isObject(spec["autogen"]) && isObject(spec["autogen"]["podControllers"]) ? spec["autogen"]["podControllers"] : undefined;
+  const configured = autogen && Array.isArray(autogen["controllers"]) ? autogen["controllers"].map(String) : undefined;
+  const controllers = configured ?? (onlyPods(spec["matchConstraints"]) ? podControllers : []);
+  const variants: { kinds: Set<string>; program: CompiledAdmissionCel }[] = [];
+  const plain = controllers.filter((c) => c !== "CronJob" && c !== "Pod");
+  if (plain.length > 0) variants.push({ kinds: new Set(plain), program: compileAdmissionCel(admissionCelSpecOf(rewrite(spec, false)), env, `${origin} (autogen)`) });
+  if (controllers.includes("CronJob")) variants.push({ kinds: new Set(["CronJob"]), program: compileAdmissionCel(admissionCelSpecOf(rewrite(spec, true)), env, `${origin} (autogen cronjob)`) });
+  const actions = Array.isArray(spec["validationActions"]) ? spec["validationActions"].map(String) : ["Deny"];
+  const mode = actions.includes("Deny") ? "deny" : "warn";
+  const s = (annotations["policies.kyverno.io/severity"] ?? "").toLowerCase();
+  const severity: Severity = s === "low" || s === "high" || s === "critical" || s === "info" ? s : "medium";
+  const meta: PolicyMeta = {
+    name,
+    language: "kyverno-cel",
+    revision: createHash("sha256").update(JSON.stringify(document)).digest("hex").slice(0, 16),
+    on: ["io.k8s.admission.review", "io.k8s.resource"],
+    ...(annotations["policies.kyverno.io/description"] ? { description: annotations["policies.kyverno.io/description"] } : {}),
+    ...(options.source ? { source: options.source } : {}),
+  };
+
+  const evaluateAdmission = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions = {}): RuleResult[] => {
+    const base = { policy: name, rule: "", ruleType: "validate", mode, severity } as const;
+    try {
+      const target = targetOf(input);
+      let program: CompiledAdmissionCel | undefined;
+      if (matchConstraintsMatch(spec["matchConstraints"], target)) program = main;
+      else {
+        const variant = variants.find((v) => v.kinds.has(target.kind) && (controllerGroups[target.kind] ?? "") === target.group);
+        if (variant && matchConstraintsMatch(podConstraints(spec["matchConstraints"]), { ...target, kind: "Pod", group: "", version: "v1" })) program = variant.program;
+      }
+      if (!program) return evalOptions.includeNoMatch ? [{ ...base, status: "nomatch", message: "policy does not match the resource", trace: [] }] : [];
+      const doc = baseDocument(input);
+      const r = program.evaluate(kyvernoCelActivation(input, doc, evalOptions));
+      return [{ ...base, status: r.status, message: r.message, trace: r.trace }];
+    } catch (cause) {
+      return [{ ...base, status: "error", message: `internal error: ${cause instanceof Error ? cause.message : String(cause)}`, trace: [] }];
+    }
+  };
+
+  return {
+    meta,
+    kind: "ClusterPolicy",
+    rules: [{ name: "", type: "validate" }],
+    evaluateAdmission,
+    evaluate(ctx: Context, evalOptions?: EvaluateOptions): Finding[] {
+      const input = toAdmissionInput(ctx.input);
+      if (!input) return [];
+      return evaluateAdmission(input, evalOptions ?? {})
+        .filter((r) => evalOptions?.includePasses || r.status === "fail" || r.status === "error")
+        .map((r) => resultToFinding({ ...r, rule: r.rule || name }, meta, input));
+    },
+  };
+}
+
+function podConstraints(constraints: unknown): unknown {
+  if (!isObject(constraints)) return constraints;
+  return { ...constraints, resourceRules: (Array.isArray(constraints["resourceRules"]) ? constraints["resourceRules"] : []).map((r) => (isObject(r) ? { ...r, resources: ["pods"] } : r)) };
+}

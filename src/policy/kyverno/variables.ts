@@ -1,0 +1,140 @@
+/**
+ * `{{ }}` variable substitution as Kyverno does it: a string that is exactly one variable takes
+ * the variable's raw value (object, number...); variables inside longer strings are replaced by
+ * their text (JSON for non-strings); `\{{` escapes. A variable resolving to null is an error
+ * ("variable x not resolved"), except where the caller asks for an empty string (preconditions).
+ */
+import { searchJmes } from "./jmespath.js";
+
+export type Substitution = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: string };
+
+export interface SubstituteOptions {
+  /** `error` (default): an unresolved variable fails the substitution. `empty`: it becomes "". */
+  readonly missing?: "error" | "empty";
+  /** DELETE requests read `request.oldObject` where the policy says `request.object`. */
+  readonly deleteRequest?: boolean;
+}
+
+interface VariableSpan {
+  readonly start: number;
+  readonly end: number;
+  readonly expression: string;
+}
+
+/** Finds the outermost `{{ ... }}` spans (balanced braces inside are allowed), skipping escaped ones. */
+function findVariables(text: string): VariableSpan[] {
+  const spans: VariableSpan[] = [];
+  let i = 0;
+  while (i < text.length) {
+    const open = text.indexOf("{{", i);
+    if (open < 0) break;
+    if (open > 0 && text[open - 1] === "\\") {
+      i = open + 2;
+      continue;
+    }
+    let depth = 0;
+    let j = open + 2;
+    let close = -1;
+    while (j < text.length) {
+      const c = text[j];
+      if (c === "{") depth++;
+      else if (c === "}") {
+        if (depth === 0 && text[j + 1] === "}") {
+          close = j;
+          break;
+        }
+        depth = Math.max(0, depth - 1);
+      }
+      j++;
+    }
+    if (close < 0) break;
+    spans.push({ start: open, end: close + 2, expression: text.slice(open + 2, close).trim() });
+    i = close + 2;
+  }
+  return spans;
+}
+
+/** True when the string holds a `{{ }}` variable. */
+export function hasVariables(text: string): boolean {
+  return findVariables(text).length > 0;
+}
+
+function stringify(value: unknown): string {
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+/** Resolves one variable expression against the context document. */
+export function resolveVariable(expression: string, data: unknown, options: SubstituteOptions = {}): Substitution {
+  let expr = expression;
+  if (options.deleteRequest) expr = expr.replace(/request\.object/g, "request.oldObject");
+  const result = searchJmes(expr, data);
+  if (!result.ok) {
+    if (options.missing === "empty") return { ok: true, value: "" };
+    return result;
+  }
+  if (result.value === null || result.value === undefined) {
+    if (options.missing === "empty") return { ok: true, value: "" };
+    return { ok: false, error: `variable ${expression} not resolved` };
+  }
+  return { ok: true, value: result.value };
+}
+
+/** Substitutes the variables of one string. */
+export function substituteString(text: string, data: unknown, options: SubstituteOptions = {}): Substitution {
+  let current = text;
+  for (let round = 0; round < 10; round++) {
+    const spans = findVariables(current);
+    if (spans.length === 0) break;
+    const only = spans[0];
+    if (spans.length === 1 && only && only.start === 0 && only.end === current.length) {
+      const resolved = resolveVariable(only.expression, data, options);
+      if (!resolved.ok) return resolved;
+      if (typeof resolved.value !== "string") return resolved;
+      current = resolved.value;
+      continue;
+    }
+    let out = "";
+    let last = 0;
+    for (const span of spans) {
+      const resolved = resolveVariable(span.expression, data, options);
+      if (!resolved.ok) return resolved;
+      out += current.slice(last, span.start) + stringify(resolved.value);
+      last = span.end;
+    }
+    current = out + current.slice(last);
+  }
+  return { ok: true, value: current.replace(/\\\{\{/g, "{{") };
+}
+
+/** Substitutes variables in every string (keys excluded) of a JSON-like value. Never throws. */
+export function substituteAll(value: unknown, data: unknown, options: SubstituteOptions = {}): Substitution {
+  if (typeof value === "string") {
+    if (!value.includes("{{")) return { ok: true, value };
+    return substituteString(value, data, options);
+  }
+  if (Array.isArray(value)) {
+    const out: unknown[] = [];
+    for (const item of value) {
+      const r = substituteAll(item, data, options);
+      if (!r.ok) return r;
+      out.push(r.value);
+    }
+    return { ok: true, value: out };
+  }
+  if (value !== null && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      let key = k;
+      if (k.includes("{{")) {
+        const rk = substituteString(k, data, options);
+        if (!rk.ok) return rk;
+        key = stringify(rk.value);
+      }
+      const r = substituteAll(v, data, options);
+      if (!r.ok) return r;
+      out[key] = r.value;
+    }
+    return { ok: true, value: out };
+  }
+  return { ok: true, value };
+}

@@ -1,0 +1,133 @@
+/**
+ * The CEL admission program shared by Kubernetes ValidatingAdmissionPolicy, Kyverno
+ * ValidatingPolicy and Kyverno `validate.cel`: `variables` (in order, each may use earlier ones),
+ * `matchConditions`, `validations` (expression, message, messageExpression). Compiled once;
+ * evaluation never throws.
+ */
+import type { TraceStep } from "../../core/finding.js";
+import { VigilError } from "../../core/errors.js";
+import type { CelActivation, CelEnvironment, CelProgram } from "../cel/api.js";
+
+export interface NamedExpression {
+  readonly name: string;
+  readonly expression: string;
+}
+
+export interface ValidationSpec {
+  readonly expression: string;
+  readonly message?: string;
+  readonly messageExpression?: string;
+  readonly reason?: string;
+}
+
+export interface AdmissionCelSpec {
+  readonly variables?: readonly NamedExpression[];
+  readonly matchConditions?: readonly NamedExpression[];
+  readonly validations: readonly ValidationSpec[];
+}
+
+export type AdmissionCelStatus = "pass" | "fail" | "skip" | "error";
+
+export interface AdmissionCelResult {
+  readonly status: AdmissionCelStatus;
+  readonly message: string;
+  readonly trace: readonly TraceStep[];
+  /** Set when a validation failed: its reason (Forbidden, Invalid...). */
+  readonly reason?: string;
+}
+
+interface CompiledValidation {
+  readonly spec: ValidationSpec;
+  readonly program: CelProgram;
+  readonly messageProgram?: CelProgram;
+}
+
+export interface CompiledAdmissionCel {
+  /** Evaluates against `object`, `oldObject`, `request`, `params`, `namespaceObject`, ... */
+  evaluate(base: CelActivation): AdmissionCelResult;
+}
+
+function compileOne(env: CelEnvironment, source: string, origin: string): CelProgram {
+  try {
+    return env.compile(source, { origin });
+  } catch (cause) {
+    if (cause instanceof VigilError) throw cause;
+    throw new VigilError("VIGIL_POLICY_COMPILE", `${origin}: ${cause instanceof Error ? cause.message : String(cause)}`, { field: origin }, cause);
+  }
+}
+
+function describe(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/** Compiles the spec. Throws VigilError(VIGIL_POLICY_COMPILE) naming `origin` and the field on a syntax error. */
+export function compileAdmissionCel(spec: AdmissionCelSpec, env: CelEnvironment, origin: string): CompiledAdmissionCel {
+  const variables = (spec.variables ?? []).map((v, i) => ({ name: v.name, program: compileOne(env, v.expression, `${origin} variables[${i}] (${v.name})`) }));
+  const conditions = (spec.matchConditions ?? []).map((c, i) => ({ name: c.name, program: compileOne(env, c.expression, `${origin} matchConditions[${i}] (${c.name})`) }));
+  const validations: CompiledValidation[] = spec.validations.map((v, i) => {
+    const program = compileOne(env, v.expression, `${origin} validations[${i}].expression`);
+    if (v.messageExpression) return { spec: v, program, messageProgram: compileOne(env, v.messageExpression, `${origin} validations[${i}].messageExpression`) };
+    return { spec: v, program };
+  });
+
+  return {
+    evaluate(base: CelActivation): AdmissionCelResult {
+      const trace: TraceStep[] = [];
+      const values: Record<string, unknown> = {};
+      const activation: Record<string, unknown> = { ...base, variables: values };
+      for (const v of variables) {
+        const r = v.program.evaluate(activation);
+        if (r.ok) values[v.name] = r.value;
+        trace.push({ kind: "variable", expr: `variables.${v.name}`, ...(r.ok ? { value: r.value } : { error: r.error.message }) });
+      }
+      for (const c of conditions) {
+        const r = c.program.evaluate(activation);
+        if (!r.ok) {
+          trace.push({ kind: "match", expr: c.program.source, error: r.error.message });
+          return { status: "error", message: `matchCondition ${c.name} failed to evaluate: ${r.error.message}`, trace };
+        }
+        trace.push({ kind: "match", expr: c.program.source, value: r.value });
+        if (r.value !== true) return { status: "skip", message: `matchCondition ${c.name} is false`, trace };
+      }
+      for (const v of validations) {
+        const r = v.program.evaluate(activation);
+        if (!r.ok) {
+          trace.push({ kind: "condition", expr: v.spec.expression, error: r.error.message });
+          return { status: "error", message: `expression '${v.spec.expression}' resulted in error: ${r.error.message}`, trace };
+        }
+        trace.push({ kind: "condition", expr: v.spec.expression, value: r.value });
+        if (typeof r.value !== "boolean") {
+          return { status: "error", message: `expression '${v.spec.expression}' must evaluate to bool, got ${describe(r.value)}`, trace };
+        }
+        if (!r.value) {
+          let message = v.spec.message ?? `failed expression: ${v.spec.expression}`;
+          if (v.messageProgram) {
+            const m = v.messageProgram.evaluate(activation);
+            if (m.ok && typeof m.value === "string" && m.value.trim() !== "") message = m.value;
+          }
+          return { status: "fail", message, trace, ...(v.spec.reason ? { reason: v.spec.reason } : {}) };
+        }
+      }
+      return { status: "pass", message: "", trace };
+    },
+  };
+}
+
+/** Reads `variables`, `matchConditions`, `validations` from a policy spec-like object. */
+export function admissionCelSpecOf(spec: Readonly<Record<string, unknown>>, validationsKey = "validations"): AdmissionCelSpec {
+  const named = (value: unknown): NamedExpression[] =>
+    Array.isArray(value) ? value.filter((x): x is Record<string, unknown> => x !== null && typeof x === "object").map((x) => ({ name: String(x["name"] ?? ""), expression: String(x["expression"] ?? "") })) : [];
+  const validations = Array.isArray(spec[validationsKey])
+    ? (spec[validationsKey] as unknown[]).filter((x): x is Record<string, unknown> => x !== null && typeof x === "object").map((x) => ({
+      expression: String(x["expression"] ?? ""),
+      ...(typeof x["message"] === "string" ? { message: x["message"] } : {}),
+      ...(typeof x["messageExpression"] === "string" ? { messageExpression: x["messageExpression"] } : {}),
+      ...(typeof x["reason"] === "string" ? { reason: x["reason"] } : {}),
+    }))
+    : [];
+  return { variables: named(spec["variables"]), matchConditions: named(spec["matchConditions"]), validations };
+}

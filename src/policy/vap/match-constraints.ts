@@ -1,0 +1,107 @@
+/**
+ * Kubernetes admission `matchConstraints` / `matchResources`: resourceRules (apiGroups,
+ * apiVersions, resources incl. `pods/status` and `*`, operations), excludeResourceRules,
+ * namespaceSelector and objectSelector. Kinds map to resources with the built-in table below
+ * (lower-case plural otherwise). Never throws.
+ */
+
+export interface MatchTarget {
+  readonly group: string;
+  readonly version: string;
+  readonly kind: string;
+  readonly subResource: string;
+  readonly operation: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** Labels of the object's namespace, when known. */
+  readonly namespaceLabels?: Readonly<Record<string, string>>;
+  readonly namespace: string;
+  readonly name: string;
+}
+
+const irregular: Readonly<Record<string, string>> = {
+  Endpoints: "endpoints",
+  PodSecurityPolicy: "podsecuritypolicies",
+  NetworkPolicy: "networkpolicies",
+  Ingress: "ingresses",
+  IngressClass: "ingressclasses",
+  StorageClass: "storageclasses",
+  PriorityClass: "priorityclasses",
+  RuntimeClass: "runtimeclasses",
+  IPAddress: "ipaddresses",
+};
+
+/** `Deployment` → `deployments`, `NetworkPolicy` → `networkpolicies`, `Ingress` → `ingresses`. */
+export function resourceForKind(kind: string): string {
+  const known = irregular[kind];
+  if (known) return known;
+  const lower = kind.toLowerCase();
+  if (/[^aeiou]y$/.test(lower)) return `${lower.slice(0, -1)}ies`;
+  if (/(s|x|z|ch|sh)$/.test(lower)) return `${lower}es`;
+  return `${lower}s`;
+}
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+function strings(value: unknown): string[] {
+  return Array.isArray(value) ? value.map(String) : [];
+}
+
+function listMatches(list: readonly string[], value: string): boolean {
+  return list.includes("*") || list.includes(value);
+}
+
+function ruleMatches(rule: Json, target: MatchTarget): boolean {
+  if (!listMatches(strings(rule["apiGroups"]), target.group)) return false;
+  if (!listMatches(strings(rule["apiVersions"]), target.version)) return false;
+  const operations = strings(rule["operations"]);
+  if (operations.length > 0 && !listMatches(operations, target.operation)) return false;
+  const resource = resourceForKind(target.kind);
+  const wanted = target.subResource ? `${resource}/${target.subResource}` : resource;
+  const resources = strings(rule["resources"]);
+  const ok = resources.some((r) => r === "*" || r === wanted || r === "*/*" || (r.endsWith("/*") && r.slice(0, -2) === resource && target.subResource !== "") || (r.startsWith("*/") && target.subResource === r.slice(2)));
+  if (!ok) return false;
+  const names = strings(rule["resourceNames"]);
+  if (names.length > 0 && !names.includes(target.name)) return false;
+  const scope = rule["scope"];
+  if (scope === "Namespaced" && target.namespace === "") return false;
+  if (scope === "Cluster" && target.namespace !== "") return false;
+  return true;
+}
+
+/** A Kubernetes LabelSelector (matchLabels + matchExpressions). */
+export function labelSelectorMatches(selector: unknown, labels: Readonly<Record<string, string>>): boolean {
+  if (!isObject(selector)) return true;
+  const matchLabels = isObject(selector["matchLabels"]) ? selector["matchLabels"] : {};
+  for (const [k, v] of Object.entries(matchLabels)) if (labels[k] !== String(v)) return false;
+  const expressions = Array.isArray(selector["matchExpressions"]) ? selector["matchExpressions"].filter(isObject) : [];
+  for (const e of expressions) {
+    const key = String(e["key"] ?? "");
+    const values = strings(e["values"]);
+    const has = Object.prototype.hasOwnProperty.call(labels, key);
+    if (e["operator"] === "In" && !(has && values.includes(labels[key] as string))) return false;
+    if (e["operator"] === "NotIn" && has && values.includes(labels[key] as string)) return false;
+    if (e["operator"] === "Exists" && !has) return false;
+    if (e["operator"] === "DoesNotExist" && has) return false;
+  }
+  return true;
+}
+
+/** True when `matchConstraints` selects the target. */
+export function matchConstraintsMatch(constraints: unknown, target: MatchTarget): boolean {
+  if (!isObject(constraints)) return false;
+  const rules = Array.isArray(constraints["resourceRules"]) ? constraints["resourceRules"].filter(isObject) : [];
+  if (!rules.some((r) => ruleMatches(r, target))) return false;
+  const excluded = Array.isArray(constraints["excludeResourceRules"]) ? constraints["excludeResourceRules"].filter(isObject) : [];
+  if (excluded.some((r) => ruleMatches(r, target))) return false;
+  if (constraints["objectSelector"] !== undefined && !labelSelectorMatches(constraints["objectSelector"], target.labels)) return false;
+  if (constraints["namespaceSelector"] !== undefined && isObject(constraints["namespaceSelector"]) && Object.keys(constraints["namespaceSelector"]).length > 0) {
+    if (target.namespace === "" && target.kind !== "Namespace") return true;
+    const labels = target.kind === "Namespace" ? target.labels : target.namespaceLabels ?? {};
+    if (!labelSelectorMatches(constraints["namespaceSelector"], labels)) return false;
+  }
+  return true;
+}
