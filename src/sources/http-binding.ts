@@ -150,7 +150,9 @@ export function parseBinaryCloudEvent(request: HttpCloudEventsRequest, options: 
       candidate["data"] = request.body;
     }
   }
-  const conversion = convertCloudEvent(candidate, options);
+  // A body that could not be read is already reported; do not also report its data as missing.
+  const bodyFailed = problems.some((p) => p.field === "data");
+  const conversion = convertCloudEvent(candidate, bodyFailed ? { ...options, validateData: false } : options);
   // Name headers, not JSON members, for the attributes a binary-mode sender set as headers.
   const named = "problems" in conversion
     ? conversion.problems.map((p) => (isDataField(p.field) ? p : { field: p.field === "datacontenttype" ? "content-type" : `ce-${p.field}`, message: p.message }))
