@@ -16,34 +16,9 @@ import { didYouMean } from "./suggest.js";
 import { splitTemplate, type CompiledTemplate, type TemplatePart } from "./template.js";
 import { formatPath, type FieldPath } from "./validate.js";
 import { evaluateNativePolicy } from "./evaluate.js";
+import type { CompiledExpression, CompiledRule, NativePolicyPlan } from "./plan.js";
 
-/** A compiled CEL expression with what evaluation and traces need. */
-export interface CompiledExpression {
-  readonly source: string;
-  /** `spec.rules[0].condition` */
-  readonly field: string;
-  readonly program: CelProgram;
-  /** Indices of the policy variables this expression reads directly. */
-  readonly deps: readonly number[];
-}
-
-export interface CompiledRule {
-  readonly spec: RuleSpec;
-  readonly condition: CompiledExpression;
-  readonly message: CompiledTemplate | undefined;
-  /** Exceptions that apply to this rule, in declaration order. */
-  readonly exceptions: readonly { readonly name: string; readonly when: CompiledExpression }[];
-  /** Variables needed by the message template. */
-  readonly messageDeps: readonly number[];
-}
-
-/** Everything evaluation needs; immutable after compile. */
-export interface NativePolicyPlan {
-  readonly meta: PolicyMeta;
-  readonly match: CompiledExpression | undefined;
-  readonly variables: readonly { readonly name: string; readonly expr: CompiledExpression }[];
-  readonly rules: readonly CompiledRule[];
-}
+export type { CompiledExpression, CompiledRule, NativePolicyPlan } from "./plan.js";
 
 /** A compiled native policy: a CompiledPolicy that also keeps its spec (for the test runner and lint). */
 export interface NativeCompiledPolicy extends CompiledPolicy {

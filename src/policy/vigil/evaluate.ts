@@ -12,7 +12,7 @@ import type { EvaluateOptions, RuleMode, Severity } from "../../core/policy.js";
 import { severities } from "../../core/policy.js";
 import type { CelEvalError, CelEvaluateOptions, CelOutcome } from "../cel/api.js";
 import { activationFor, withVariables, type Activation } from "../activation.js";
-import type { CompiledExpression, CompiledRule, NativePolicyPlan } from "./compile.js";
+import type { CompiledExpression, CompiledRule, NativePolicyPlan } from "./plan.js";
 import { renderValue } from "./template.js";
 import { expressionStep, traceValue } from "./trace.js";
 
