@@ -1,0 +1,204 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import {
+  cloudTrailFileToEvents,
+  cloudTrailRecordToEvent,
+  cloudTrailSource,
+  eventBridgeToEvent,
+} from "./cloudtrail.js";
+import type { IngestResult } from "./results.js";
+
+const fixtures = fileURLToPath(new URL("../../test/fixtures/", import.meta.url));
+const cwe = `${fixtures}cloud-custodian/cwe/`;
+type Json = Record<string, unknown>;
+const custodian = Object.fromEntries(
+  readdirSync(cwe).map((name) => [name, JSON.parse(readFileSync(`${cwe}${name}`, "utf8")) as Json]),
+);
+const bareRecords = Object.entries(custodian).filter(([, value]) => "eventSource" in value);
+const envelopes = Object.entries(custodian).filter(([, value]) => "detail-type" in value);
+
+interface PantherTest {
+  rule: string;
+  file: string;
+  test: string;
+  expectedResult: boolean;
+  log: Json;
+}
+const panther = readFileSync(`${fixtures}panther-analysis-rules/cloudtrail-tests.jsonl`, "utf8")
+  .split("\n")
+  .filter((line) => line.length > 0)
+  .map((line) => JSON.parse(line) as PantherTest);
+
+const event = (result: IngestResult) => {
+  if (!result.ok) throw result.error;
+  return result.event;
+};
+
+describe("CloudTrail records (Cloud Custodian's cwe fixtures)", () => {
+  it("covers both bare records and EventBridge envelopes", () => {
+    expect(bareRecords.length).toBeGreaterThanOrEqual(10);
+    expect(envelopes.filter(([, e]) => e["detail-type"] === "AWS API Call via CloudTrail").length).toBeGreaterThanOrEqual(8);
+  });
+
+  it("maps id, source, time, subject and keeps the record unchanged", () => {
+    const e = event(cloudTrailRecordToEvent(custodian["event-cloud-trail-create-volume.json"]));
+    expect(e).toEqual({
+      specversion: "1.0",
+      id: "59e2b117-e1dd-466b-a6f3-5c027f0af0f2",
+      source: "aws.ec2",
+      type: "com.amazonaws.cloudtrail",
+      subject: "arn:aws::sts:101010101111:assumed-role/UserRole/userid",
+      time: "2016-02-11T15:31:57Z",
+      datacontenttype: "application/json",
+      data: custodian["event-cloud-trail-create-volume.json"],
+    });
+  });
+
+  it.each(bareRecords)("%s becomes a valid event", (_name, record) => {
+    const e = event(cloudTrailRecordToEvent(record));
+    expect(e.type).toBe("com.amazonaws.cloudtrail");
+    expect(e.source).toBe(cloudTrailSource(record["eventSource"] as string));
+    expect(e.source).toMatch(/^aws\.[a-z0-9-]+$/);
+    expect(e.data).toBe(record);
+    if (typeof record["eventID"] === "string") expect(e.id).toBe(record["eventID"]);
+  });
+
+  it("gives a record without eventID a deterministic content id", () => {
+    const record = custodian["event-cloud-trail-bedrock-create-customization-jobs.json"];
+    expect(record?.["eventID"]).toBeUndefined();
+    const first = event(cloudTrailRecordToEvent(record));
+    const again = event(cloudTrailRecordToEvent(JSON.parse(JSON.stringify(record)) as unknown));
+    expect(first.id).toMatch(/^sha256:[0-9a-f]{32}$/);
+    expect(again.id).toBe(first.id);
+    expect(first.source).toBe("aws.bedrock");
+    expect(first.time).toBeUndefined();
+  });
+
+  it("uses the principal fallbacks: arn, then invokedBy, principalId, accountId", () => {
+    const base = custodian["event-cloud-trail-create-volume.json"] as Json;
+    const withIdentity = (userIdentity: Json) => event(cloudTrailRecordToEvent({ ...base, userIdentity })).subject;
+    expect(withIdentity({ type: "AWSService", invokedBy: "ec2.amazonaws.com" })).toBe("ec2.amazonaws.com");
+    expect(withIdentity({ type: "Unknown", principalId: "AIDA123", accountId: "1" })).toBe("AIDA123");
+    expect(withIdentity({ accountId: "101010101111" })).toBe("101010101111");
+  });
+
+  it("names eventSource / eventName when a record lacks them", () => {
+    const { eventSource: _s, eventName: _n, ...rest } = custodian["event-cloud-trail-create-volume.json"] as Json;
+    const result = cloudTrailRecordToEvent(rest);
+    expect(result.ok === false && result.problems.map((p) => p.field)).toEqual(["eventSource", "eventName"]);
+    expect(cloudTrailRecordToEvent("text").ok).toBe(false);
+  });
+});
+
+describe("CloudTrail log files ({ Records: [...] })", () => {
+  it("converts each record by index and reports bad ones with their path", () => {
+    const records = bareRecords.map(([, r]) => r);
+    const file = { Records: [...records.slice(0, 3), { eventName: "Orphan" }, ...records.slice(3)] };
+    const results = cloudTrailFileToEvents(file);
+    expect(results).toHaveLength(records.length + 1);
+    expect(results.map((r) => r.index)).toEqual(results.map((_, i) => i));
+    expect(results.filter((r) => !r.ok).map((r) => r.index)).toEqual([3]);
+    const bad = results[3];
+    expect(bad?.ok === false && bad.error.details.field).toBe("Records[3].eventSource");
+  });
+
+  it("rejects a file without Records, naming the field", () => {
+    const results = cloudTrailFileToEvents({ records: [] });
+    expect(results).toHaveLength(1);
+    expect(results[0]?.ok === false && results[0].error.details.field).toBe("Records");
+  });
+
+  it("gives identical id-less records distinct, stable ids within one file", () => {
+    const record = custodian["event-cloud-trail-bedrock-create-customization-jobs.json"];
+    const ids = cloudTrailFileToEvents({ Records: [record, record] }).map((r) => event(r).id);
+    expect(ids[1]).toBe(`${ids[0]}#2`);
+    expect(cloudTrailFileToEvents({ Records: [record, record] }).map((r) => event(r).id)).toEqual(ids);
+  });
+});
+
+describe("EventBridge envelopes", () => {
+  it.each(envelopes.filter(([, e]) => e["detail-type"] === "AWS API Call via CloudTrail"))(
+    "%s: the CloudTrail detail becomes the event, with the record's eventID",
+    (_name, envelope) => {
+      const e = event(eventBridgeToEvent(envelope));
+      const detail = envelope["detail"] as Json;
+      expect(e.type).toBe("com.amazonaws.cloudtrail");
+      expect(e.data).toBe(detail);
+      expect(e.id).toBe(detail["eventID"] ?? envelope["id"]);
+      expect(e.source).toBe(cloudTrailSource(detail["eventSource"] as string));
+    },
+  );
+
+  it("gives the same id to a call delivered by S3 and by EventBridge", () => {
+    const envelope = custodian["event-cloud-trail-create-bucket.json"] as Json;
+    const viaBridge = event(eventBridgeToEvent(envelope));
+    const viaS3 = event(cloudTrailFileToEvents({ Records: [envelope["detail"]] })[0] as IngestResult);
+    expect(viaBridge.id).toBe(viaS3.id);
+    expect(viaBridge.id).toBe("c4fa3db1-2303-40e4-bde0-3b7246bdbf0b");
+    expect(viaBridge.subject).toBe("arn:aws:iam::619193117841:root");
+  });
+
+  it("maps other detail-types to com.amazonaws.eventbridge with the envelope as data", () => {
+    const guardDuty = custodian["ec2-duty-event.json"] as Json;
+    const e = event(eventBridgeToEvent(guardDuty));
+    expect(e.type).toBe("com.amazonaws.eventbridge");
+    expect(e.source).toBe("aws.guardduty");
+    expect(e.id).toBe(guardDuty["id"]);
+    expect(e.time).toBe(guardDuty["time"]);
+    expect(e.data).toBe(guardDuty);
+    const state = event(eventBridgeToEvent(custodian["event-instance-state.json"]));
+    expect(state.subject).toBe((custodian["event-instance-state.json"]?.["resources"] as string[])[0]);
+  });
+
+  it("rejects what is not an envelope", () => {
+    const result = eventBridgeToEvent(custodian["event-config-rule-instance.json"]);
+    expect(result.ok === false && result.error.details.field).toBe("detail-type");
+  });
+});
+
+describe("Panther's labelled CloudTrail test events", () => {
+  const results = panther.map((test) => cloudTrailRecordToEvent(test.log));
+  const rejected = results.flatMap((result, index) => (result.ok ? [] : [index]));
+
+  it("converts every complete record; rejects only the partial test logs, naming the field", () => {
+    expect(panther).toHaveLength(475);
+    // These 8 tests are enrichment-only or non-CloudTrail-shaped logs (no eventSource).
+    expect(rejected).toEqual([333, 334, 462, 463, 464, 469, 470, 473]);
+    for (const index of rejected) {
+      const result = results[index];
+      expect(result?.ok === false && result.problems.map((p) => p.field)).toContain("eventSource");
+    }
+  });
+
+  it("keeps every record unchanged in data, and the label stays with the fixture", () => {
+    results.forEach((result, index) => {
+      if (result.ok) expect(result.event.data).toBe(panther[index]?.log);
+    });
+    const labels = panther.map((t) => t.expectedResult);
+    expect(labels.filter((l) => l === true).length).toBe(219);
+    expect(labels.filter((l) => l === false).length).toBe(256);
+  });
+
+  it("reads lower-cased keys and Panther's normalized timestamps", () => {
+    const lower = panther.findIndex((t) => "eventid" in t.log && "eventtime" in t.log);
+    expect(lower).toBeGreaterThanOrEqual(0);
+    const log = panther[lower]?.log as Json;
+    const e = event(results[lower] as IngestResult);
+    expect(e.id).toBe(log["eventid"]);
+    expect(e.time).toBe(String(log["eventtime"]).replace(" ", "T") + "Z");
+    expect(e.source).toBe(cloudTrailSource(log["eventsource"] as string));
+  });
+
+  it("gives every accepted event an RFC 3339 time or a warning saying why not", () => {
+    for (const [index, result] of results.entries()) {
+      if (!result.ok) continue;
+      const raw = panther[index]?.log["eventTime"] ?? panther[index]?.log["eventtime"];
+      if (result.event.time === undefined && raw !== undefined && raw !== null) {
+        expect(result.warnings?.join(" ")).toContain("not a timestamp");
+      }
+    }
+    const timed = results.filter((r) => r.ok && r.event.time !== undefined).length;
+    expect(timed).toBeGreaterThan(400);
+  });
+});

@@ -1,0 +1,82 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { oktaEventToEvent, oktaLogToEvents } from "./okta.js";
+import type { IngestResult } from "./results.js";
+
+const fixtures = fileURLToPath(new URL("../../test/fixtures/", import.meta.url));
+type Json = Record<string, unknown>;
+interface PantherTest {
+  rule: string;
+  test: string;
+  expectedResult: boolean;
+  log: Json;
+}
+const panther = readFileSync(`${fixtures}panther-analysis-rules/okta-tests.jsonl`, "utf8")
+  .split("\n")
+  .filter((line) => line.length > 0)
+  .map((line) => JSON.parse(line) as PantherTest);
+
+const event = (result: IngestResult) => {
+  if (!result.ok) throw result.error;
+  return result.event;
+};
+const find = (name: string): PantherTest => {
+  const test = panther.find((t) => t.test === name);
+  if (test === undefined) throw new Error(`no Panther test named ${name}`);
+  return test;
+};
+
+describe("Okta System Log (Panther's labelled Okta tests)", () => {
+  it("maps uuid, published, actor and keeps the event unchanged", () => {
+    const test = find("Admin Access Assigned");
+    const e = event(oktaEventToEvent(test.log, { source: "https://acme.okta.com" }));
+    expect(e).toEqual({
+      specversion: "1.0",
+      id: "2a992f80-d1ad-4f62-900e-8c68bb72a21b",
+      source: "https://acme.okta.com",
+      type: "com.okta.system.log",
+      subject: "jack@acme.io",
+      time: "2020-11-25T21:27:03.496000000Z",
+      datacontenttype: "application/json",
+      data: test.log,
+    });
+    expect(event(oktaEventToEvent(test.log)).source).toBe("okta");
+  });
+
+  it("converts all 88 tests, rejecting only the two enrichment-only logs by field", () => {
+    const results = oktaLogToEvents(panther.map((t) => t.log));
+    expect(results).toHaveLength(88);
+    const rejected = results.filter((r) => !r.ok);
+    expect(rejected.map((r) => r.index)).toEqual([70, 82]);
+    for (const result of rejected) expect(result.ok === false && result.error.details.field).toBe("eventType");
+    results.forEach((result, index) => {
+      if (result.ok) expect(result.event.data).toBe(panther[index]?.log);
+    });
+  });
+
+  it("uses actor.id when there is no alternateId, and hashes events without uuid", () => {
+    const log = { ...find("Admin Access Assigned").log, uuid: undefined, actor: { id: "00uu1uuuuIlllaaaa356", type: "User" } };
+    const e = event(oktaEventToEvent(log));
+    expect(e.subject).toBe("00uu1uuuuIlllaaaa356");
+    expect(e.id).toMatch(/^sha256:/);
+    expect(event(oktaEventToEvent({ ...log })).id).toBe(e.id);
+  });
+
+  it("keeps an event whose published is not a timestamp, without time, and says so", () => {
+    const redacted = panther.find((t) => t.log["published"] === "redacted");
+    const log = redacted?.log ?? { ...find("Admin Access Assigned").log, published: "redacted" };
+    const result = oktaEventToEvent(log);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.event.time).toBeUndefined();
+    expect(result.warnings?.[0]).toContain("`published` is \"redacted\", not a timestamp");
+  });
+
+  it("rejects a non-object and an event without eventType", () => {
+    expect(oktaEventToEvent(["x"]).ok).toBe(false);
+    const { eventType: _t, ...rest } = find("Admin Access Assigned").log;
+    const result = oktaEventToEvent(rest);
+    expect(result.ok === false && result.error.message).toContain("eventType");
+  });
+});
