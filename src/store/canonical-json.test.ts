@@ -62,3 +62,14 @@ describe("canonicalJson", () => {
     }
   });
 });
+
+describe("canonicalJson limits", () => {
+  it("rejects nesting deeper than 1000 levels", () => {
+    let deep: unknown = 1;
+    for (let level = 0; level < 1001; level++) deep = [deep];
+    expect(() => canonicalJson(deep)).toThrow(/deeper than 1000 levels/);
+    let fine: unknown = 1;
+    for (let level = 0; level < 999; level++) fine = [fine];
+    expect(canonicalJson(fine)).toBe(`${"[".repeat(999)}1${"]".repeat(999)}`);
+  });
+});

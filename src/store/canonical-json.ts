@@ -19,54 +19,90 @@ import { VigilError } from "../core/index.js";
  * Throws VigilError(VIGIL_BAD_INPUT) on a circular reference, naming the JSON path.
  */
 export function canonicalJson(value: unknown): string {
-  const out = write(value, "$", new Set());
-  // A top-level undefined has no JSON text; the record never stores one.
-  return out ?? "null";
+  try {
+    // A top-level undefined has no JSON text; the record never stores one.
+    return write(value, 0) ?? "null";
+  } catch (error) {
+    if (error !== TOO_DEEP) throw error;
+    const path = findCycle(value, "$", new Set());
+    throw new VigilError("VIGIL_BAD_INPUT", path === undefined
+      ? `canonical JSON: nesting deeper than ${MAX_DEPTH} levels; a decision record must be a tree of plain JSON values`
+      : `canonical JSON: circular reference at ${path}; a decision record must be a tree of plain JSON values`, { field: path ?? "$" });
+  }
 }
 
-function write(value: unknown, path: string, ancestors: Set<object>): string | undefined {
+const MAX_DEPTH = 1000;
+const TOO_DEEP = new Error("canonical JSON: too deep");
+
+/** Object keys repeat from record to record (policy, rule, trace...): their JSON text is cached. */
+const quotedKeys = new Map<string, string>();
+function quoteKey(key: string): string {
+  let quoted = quotedKeys.get(key);
+  if (quoted === undefined) {
+    quoted = JSON.stringify(key);
+    if (quotedKeys.size < 10_000) quotedKeys.set(key, quoted);
+  }
+  return quoted;
+}
+
+/** The hot path: no path strings, no visited set (depth bounds cycles); string concatenation. */
+function write(value: unknown, depth: number): string | undefined {
   switch (typeof value) {
     case "string":
       return JSON.stringify(value);
     case "number":
-      return Number.isFinite(value) ? (Object.is(value, -0) ? "0" : String(value)) : "null";
+      // `value === 0` is also true for -0, which prints as 0.
+      return Number.isFinite(value) ? (value === 0 ? "0" : String(value)) : "null";
     case "boolean":
       return value ? "true" : "false";
     case "bigint":
       return Number.isSafeInteger(Number(value)) ? value.toString() : JSON.stringify(value.toString());
-    case "undefined":
-    case "function":
-    case "symbol":
-      return undefined;
     case "object":
       break;
+    default:
+      // undefined, function, symbol
+      return undefined;
   }
   if (value === null) return "null";
-  const object = value as object;
-  const toJSON = (object as { toJSON?: unknown }).toJSON;
-  if (typeof toJSON === "function") return write(toJSON.call(object), path, ancestors);
-  if (ancestors.has(object)) {
-    throw new VigilError("VIGIL_BAD_INPUT", `canonical JSON: circular reference at ${path}; a decision record must be a tree of plain JSON values`, { field: path });
-  }
-  ancestors.add(object);
-  let text: string;
-  if (Array.isArray(object)) {
-    const items: string[] = new Array<string>(object.length);
-    for (let index = 0; index < object.length; index++) {
-      items[index] = write(object[index], `${path}[${index}]`, ancestors) ?? "null";
+  if (depth >= MAX_DEPTH) throw TOO_DEEP;
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === "function") return write(toJSON.call(value), depth + 1);
+  if (Array.isArray(value)) {
+    let out = "[";
+    for (let index = 0; index < value.length; index++) {
+      if (index > 0) out += ",";
+      out += write(value[index], depth + 1) ?? "null";
     }
-    text = `[${items.join(",")}]`;
-  } else {
-    const record = object as Record<string, unknown>;
-    // Default sort compares UTF-16 code units, which is the order RFC 8785 section 3.2.3 requires.
-    const keys = Object.keys(record).sort();
-    const members: string[] = [];
-    for (const key of keys) {
-      const member = write(record[key], `${path}.${key}`, ancestors);
-      if (member !== undefined) members.push(`${JSON.stringify(key)}:${member}`);
-    }
-    text = `{${members.join(",")}}`;
+    return `${out}]`;
   }
-  ancestors.delete(object);
-  return text;
+  const record = value as Record<string, unknown>;
+  // Default sort compares UTF-16 code units, which is the order RFC 8785 section 3.2.3 requires.
+  const keys = Object.keys(record);
+  if (keys.length > 1) keys.sort();
+  let out = "{";
+  let first = true;
+  for (const key of keys) {
+    const member = write(record[key], depth + 1);
+    if (member === undefined) continue;
+    if (first) first = false;
+    else out += ",";
+    out += `${quoteKey(key)}:${member}`;
+  }
+  return `${out}}`;
+}
+
+/** The slow path, only for the error message: where does the value refer back to itself? */
+function findCycle(value: unknown, path: string, ancestors: Set<object>): string | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  if (ancestors.has(value)) return path;
+  ancestors.add(value);
+  const entries: [string, unknown][] = Array.isArray(value)
+    ? value.map((item, index) => [`${path}[${index}]`, item])
+    : Object.entries(value).map(([key, item]) => [`${path}.${key}`, item]);
+  for (const [childPath, child] of entries) {
+    const found = findCycle(child, childPath, ancestors);
+    if (found !== undefined) return found;
+  }
+  ancestors.delete(value);
+  return undefined;
 }
