@@ -31,9 +31,16 @@ interface FocusColumn {
   readonly mandatory: boolean;
   /** Mandatory and "Allows nulls: False". */
   readonly notNull: boolean;
+  /**
+   * Vigil needs a value (the event's time and source, the amounts cost policies read): null is
+   * an error. Other not-null columns that are null only give a warning, so a provider's export
+   * that bends the rule (Oracle's sample leaves ContractedCost null) is kept, visibly.
+   */
+  readonly needed: boolean;
 }
 
-const column = (name: string, type: ColumnType, mandatory: boolean, notNull = false): FocusColumn => ({ name, type, mandatory, notNull });
+const NEEDED = new Set(["BilledCost", "EffectiveCost", "BillingAccountId", "BillingCurrency", "ChargePeriodStart", "ChargePeriodEnd", "ProviderName"]);
+const column = (name: string, type: ColumnType, mandatory: boolean, notNull = false): FocusColumn => ({ name, type, mandatory, notNull, needed: NEEDED.has(name) });
 
 /**
  * FOCUS 1.0 columns with a type Vigil converts or a requirement Vigil checks. Feature level and
@@ -82,13 +89,16 @@ export interface FocusOptions {
 
 /**
  * Checks one FOCUS row (an object of column → value): every mandatory column present, the
- * non-nullable ones not null, Decimal columns numbers (or numeric text), date-time columns
- * timestamps. Problems name the column (with `prefix.` when given). Never throws.
+ * non-nullable ones Vigil needs not null, Decimal columns numbers (or numeric text), date-time
+ * columns timestamps. Problems name the column (with `prefix.` when given); `warnings` list
+ * other FOCUS 1.0 conformance gaps (a null in a non-nullable column Vigil does not need).
+ * Never throws.
  */
-export function validateFocusRow(row: unknown, prefix = ""): FieldProblem[] {
+export function checkFocusRow(row: unknown, prefix = ""): { problems: FieldProblem[]; warnings: string[] } {
   const at = (name: string): string => (prefix === "" ? name : `${prefix}.${name}`);
-  if (!isRecord(row)) return [problem(prefix === "" ? "(row)" : prefix, `a FOCUS row is an object of column → value, got ${kindOf(row)}`)];
+  if (!isRecord(row)) return { problems: [problem(prefix === "" ? "(row)" : prefix, `a FOCUS row is an object of column → value, got ${kindOf(row)}`)], warnings: [] };
   const problems: FieldProblem[] = [];
+  const warnings: string[] = [];
   for (const spec of FOCUS_1_0_COLUMNS) {
     const present = Object.hasOwn(row, spec.name);
     const value = row[spec.name];
@@ -97,7 +107,8 @@ export function validateFocusRow(row: unknown, prefix = ""): FieldProblem[] {
       continue;
     }
     if (value === null || value === "") {
-      if (spec.notNull) problems.push(problem(at(spec.name), `FOCUS 1.0 column ${spec.name} is null: it must have a value in every row`));
+      if (spec.notNull && spec.needed) problems.push(problem(at(spec.name), `FOCUS 1.0 column ${spec.name} is null: it must have a value in every row`));
+      else if (spec.notNull) warnings.push(`FOCUS 1.0 column ${spec.name} is null, which FOCUS 1.0 does not allow: the row is kept`);
       continue;
     }
     if (spec.type === "decimal" && !(typeof value === "number" && Number.isFinite(value)) && !(typeof value === "string" && DECIMAL.test(value.trim()))) {
@@ -107,11 +118,17 @@ export function validateFocusRow(row: unknown, prefix = ""): FieldProblem[] {
       problems.push(problem(at(spec.name), `FOCUS 1.0 column ${spec.name} is ${JSON.stringify(value)}, not a date-time: use ISO 8601 UTC, e.g. 2024-09-01T00:00:00Z`));
     }
   }
-  return problems;
+  return { problems, warnings };
+}
+
+/** The problems of {@link checkFocusRow} (what rejects a row). Never throws. */
+export function validateFocusRow(row: unknown, prefix = ""): FieldProblem[] {
+  return checkFocusRow(row, prefix).problems;
 }
 
 export function convertFocusRow(row: unknown, ids: ContentIdAllocator, extra: readonly FieldProblem[] = []): Conversion {
-  const problems = [...extra, ...validateFocusRow(row)];
+  const checked = checkFocusRow(row);
+  const problems = [...extra, ...checked.problems];
   if (problems.length > 0 || !isRecord(row)) return { problems };
   const resourceId = row["ResourceId"];
   const time = normalizeTimestamp(row["ChargePeriodStart"]);
@@ -125,7 +142,7 @@ export function convertFocusRow(row: unknown, ids: ContentIdAllocator, extra: re
     datacontenttype: "application/json",
     data: row,
   };
-  return { event, warnings: [] };
+  return { event, warnings: checked.warnings };
 }
 
 /** One FOCUS row (a JSON object) → one event (`index` 0). Never throws. */
