@@ -34,7 +34,6 @@ interface ConditionOutcome {
 
 function evaluateConditionList(list: readonly unknown[], doc: Doc, env: RuleEnv, mode: "any" | "all", missing: "error" | "empty"): ConditionOutcome {
   const trace: TraceStep[] = [];
-  let result = mode === "all";
   let message: string | undefined;
   for (const raw of list) {
     if (!isObject(raw)) continue;
@@ -46,16 +45,12 @@ function evaluateConditionList(list: readonly unknown[], doc: Doc, env: RuleEnv,
     const operator = String(raw["operator"] ?? "");
     const holds = evaluateOperator(operator, key.value, value.value);
     trace.push({ kind: "condition", expr: `${JSON.stringify(raw["key"])} ${operator} ${JSON.stringify(raw["value"])}`, value: holds, inputs: { key: key.value, value: value.value } });
-    if (mode === "any" && holds) {
-      result = true;
-      if (typeof raw["message"] === "string") message ??= raw["message"];
-    }
-    if (mode === "all" && !holds) {
-      result = false;
-      if (typeof raw["message"] === "string") message ??= raw["message"];
-    }
+    // INVARIANT: short-circuit like Kyverno (any stops at the first true, all at the first false).
+    if (mode === "any" && holds) return { ok: true, value: true, trace };
+    if (!holds && typeof raw["message"] === "string") message ??= raw["message"];
+    if (mode === "all" && !holds) return { ok: true, value: false, trace, ...(message === undefined ? {} : { message }) };
   }
-  return { ok: true, value: result, trace, ...(message === undefined ? {} : { message }) };
+  return { ok: true, value: mode === "all", trace, ...(message === undefined ? {} : { message }) };
 }
 
 /** Evaluates `conditions` in either shape (a list = all, or `{ any, all }`). */
@@ -66,14 +61,14 @@ export function evaluateConditions(conditions: unknown, doc: Doc, env: RuleEnv, 
   const trace: TraceStep[] = [];
   let value = true;
   let message: string | undefined;
-  if (Array.isArray(conditions["any"]) && conditions["any"].length > 0) {
+  if (Array.isArray(conditions["any"])) {
     const any = evaluateConditionList(conditions["any"], doc, env, "any", missing);
     trace.push({ kind: "disjunct", expr: "any", value: any.value, children: any.trace });
     if (!any.ok) return { ...any, trace };
     value &&= any.value;
     message = any.message;
   }
-  if (Array.isArray(conditions["all"]) && conditions["all"].length > 0) {
+  if (Array.isArray(conditions["all"])) {
     const all = evaluateConditionList(conditions["all"], doc, env, "all", missing);
     trace.push({ kind: "conjunct", expr: "all", value: all.value, children: all.trace });
     if (!all.ok) return { ...all, trace };
@@ -112,7 +107,7 @@ export function validateBlock(validate: Json, doc: Doc, env: RuleEnv, context: r
 function runCheck(validate: Json, doc: Doc, env: RuleEnv): RuleResponse {
   if (validate["deny"] !== undefined) {
     const deny = isObject(validate["deny"]) ? validate["deny"] : {};
-    const cond = evaluateConditions(deny["conditions"], doc, env, "error");
+    const cond = evaluateConditions(deny["conditions"], doc, env, "empty");
     if (!cond.ok) return respond("error", `failed to check deny conditions: ${cond.error ?? ""}`, cond.trace);
     const denied = deny["conditions"] === undefined ? true : cond.value;
     const msg = messageOf(validate, doc, env);

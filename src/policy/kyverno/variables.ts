@@ -21,35 +21,18 @@ interface VariableSpan {
   readonly expression: string;
 }
 
-/** Finds the outermost `{{ ... }}` spans (balanced braces inside are allowed), skipping escaped ones. */
+const variablePattern = /\{\{(?:\{[^{}]*\}|[^{}])*\}\}/g;
+
+/**
+ * Finds innermost `{{ ... }}` spans (single braces inside, e.g. a JMESPath multiselect hash, are
+ * allowed), skipping escaped ones. Nested variables resolve inner first, as Kyverno does.
+ */
 function findVariables(text: string): VariableSpan[] {
   const spans: VariableSpan[] = [];
-  let i = 0;
-  while (i < text.length) {
-    const open = text.indexOf("{{", i);
-    if (open < 0) break;
-    if (open > 0 && text[open - 1] === "\\") {
-      i = open + 2;
-      continue;
-    }
-    let depth = 0;
-    let j = open + 2;
-    let close = -1;
-    while (j < text.length) {
-      const c = text[j];
-      if (c === "{") depth++;
-      else if (c === "}") {
-        if (depth === 0 && text[j + 1] === "}") {
-          close = j;
-          break;
-        }
-        depth = Math.max(0, depth - 1);
-      }
-      j++;
-    }
-    if (close < 0) break;
-    spans.push({ start: open, end: close + 2, expression: text.slice(open + 2, close).trim() });
-    i = close + 2;
+  for (const m of text.matchAll(variablePattern)) {
+    const start = m.index;
+    if (start > 0 && text[start - 1] === "\\") continue;
+    spans.push({ start, end: start + m[0].length, expression: m[0].slice(2, -2).trim() });
   }
   return spans;
 }
