@@ -216,9 +216,10 @@ function resolveFocus(data: Json, out: Builder, costColumn: string, tagKeys: rea
   }
 }
 
-function resolveKubernetesObject(object: Json, out: Builder, namespaceHint?: string, nameHint?: string, kindHint?: string): void {
+/** `kindOverride`: the AdmissionReview's `request.kind.kind`, authoritative over the object's own. */
+function resolveKubernetesObject(object: Json, out: Builder, namespaceHint?: string, nameHint?: string, kindOverride?: string): void {
   const metadata = obj(object["metadata"]) ?? {};
-  const kind = str(object["kind"]) ?? kindHint ?? "Object";
+  const kind = kindOverride ?? str(object["kind"]) ?? "Object";
   const namespace = str(metadata["namespace"]) ?? namespaceHint;
   const name = str(metadata["name"]) ?? nameHint ?? str(metadata["generateName"]);
   if (name) {

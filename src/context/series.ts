@@ -8,7 +8,7 @@ import { dayOfWeekFromDay, dayOfWeekLabel, HOUR_MS, hourOfWeekFromHour, hourOfWe
  * - Seasonal slots: 168 hour-of-week slots (hourly data) or 7 day-of-week slots (daily data);
  *   each slot holds an EWMA of y, quantised to 16 bits (1/512 of a doubling, ≈0.14%).
  * - Spread: one EWMA of the absolute residual |y - slot expectation| (a mean absolute
- *   deviation, robust), bias-corrected while young; updates are winsorised at 3 spreads so a
+ *   deviation, robust), bias-corrected while young, fed only by periods whose slot had data; updates are winsorised at 3 spreads so a
  *   spike does not teach the baseline that spikes are normal.
  * - Linear EWMA mean and variance are kept too (what `context.features` shows).
  * - `sum` series (spend) accumulate all records of one period (an hour, or a day) before the
@@ -31,7 +31,9 @@ const H_ACC_SUM = 10;
 const H_INTERVAL = 11;
 const H_FLOOR = 12;
 const H_LAST_VALUE = 13;
-export const SERIES_HEADER_LENGTH = 14;
+/** Residuals that fed the spread (only those measured against the period's own slot). */
+const H_RESIDUALS = 14;
+export const SERIES_HEADER_LENGTH = 15;
 
 const LOG_OFFSET = 48;
 const LOG_SCALE = 512;
@@ -122,7 +124,7 @@ export function expectedLog(series: SeriesState, hour: number): { readonly value
 
 /** Robust spread in log2 units (MAD × 1.4826, bias-corrected for young series), at least minSpread. */
 export function spreadLog(series: SeriesState, minSpread: number, spreadAlpha = 0.05): number {
-  const residuals = (series.head[H_COUNT] ?? 0) - 1;
+  const residuals = series.head[H_RESIDUALS] ?? 0;
   if (residuals <= 0) return Math.max(minSpread, 0.5);
   const mad = series.head[H_MAD] ?? 0;
   // EWMA started at 0: divide by the weight it has accumulated (like Adam's bias correction).
@@ -150,15 +152,21 @@ function commit(series: SeriesState, hour: number, value: number, rates: SeriesR
     head[H_FIRST_HOUR] = hour;
     if (series.slots) series.slots[slot] = quantise(y);
   } else {
-    const expected = expectedLog(series, hour).value;
+    const expectation = expectedLog(series, hour);
+    const expected = expectation.value;
     const spread = spreadLog(series, rates.minSpread, rates.spreadAlpha);
-    const residual = Math.min(Math.abs(y - expected), 4 * spread);
-    head[H_MAD] = (head[H_MAD] ?? 0) + rates.spreadAlpha * (residual - (head[H_MAD] ?? 0));
+    if (expectation.source === "slot" || !series.slots) {
+      // Residuals against a fallback (an empty slot) measure seasonality, not noise: not counted.
+      const residual = Math.min(Math.abs(y - expected), 4 * spread);
+      head[H_MAD] = (head[H_MAD] ?? 0) + rates.spreadAlpha * (residual - (head[H_MAD] ?? 0));
+      head[H_RESIDUALS] = (head[H_RESIDUALS] ?? 0) + 1;
+    }
     const clipped = count >= 3 ? Math.min(expected + 3 * spread, Math.max(expected - 3 * spread, y)) : y;
     if (series.slots) {
       const old = series.slots[slot] ?? 0;
       const alpha = 1 - (1 - rates.seasonalAlpha) ** (1 / Math.max(1, samplesPerPeriod));
-      series.slots[slot] = old === 0 ? quantise(clipped) : quantise(dequantise(old) + alpha * (clipped - dequantise(old)));
+      // An empty slot takes the value as is: the fallback expectation says nothing about this slot.
+      series.slots[slot] = old === 0 ? quantise(y) : quantise(dequantise(old) + alpha * (clipped - dequantise(old)));
     }
     head[H_LEVEL] = (head[H_LEVEL] ?? 0) + rates.levelAlpha * (clipped - (head[H_LEVEL] ?? 0));
     const diff = value - (head[H_MEAN] ?? 0);

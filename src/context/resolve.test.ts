@@ -1,0 +1,110 @@
+import { describe, expect, it } from "vitest";
+import { EventTypes } from "../core/event.js";
+import { cloudTrailFixture, focusFixtureEvents, makeEvent, oktaFixture, readFixture } from "./fixtures.test-support.js";
+import { deviceFromUserAgent, resolveEvent } from "./resolve.js";
+
+const options = { costColumn: "BilledCost", tagKeys: ["environment"] };
+const now = Date.parse("2025-01-01T00:00:00Z");
+
+describe("entity resolution on real payloads", () => {
+  it("CloudTrail (EventBridge envelope): principal ARN, bucket, account, region, service, seen values", () => {
+    const { entities, observation } = resolveEvent(cloudTrailFixture("event-cloud-trail-s3.json"), now, options);
+    expect(entities["principal"]).toMatchObject({ kind: "principal", id: "arn:aws:sts::101010101111:assumed-role/Sandbox_Dev/user", attrs: { type: "AssumedRole", userName: "Sandbox_Dev" } });
+    expect(entities["resource"]).toMatchObject({ kind: "resource", id: "cwe-test", attrs: { type: "aws.s3.bucket" } });
+    expect(entities["account"]?.id).toBe("101010101111");
+    expect(entities["region"]?.id).toBe("us-east-1");
+    expect(entities["service"]?.id).toBe("s3.amazonaws.com");
+    expect(observation.primaryRole).toBe("principal");
+    expect(observation.scopes).toEqual(["account:101010101111"]);
+    expect(observation.seen).toEqual({ service: "s3.amazonaws.com", region: "us-east-1", ip: "101.244.214.105", device: "S3Console" });
+    expect(new Date(observation.timeMs).toISOString()).toBe("2015-11-23T07:45:25.000Z");
+  });
+
+  it("CloudTrail RunInstances by a service: instance from the response, no IP for a service name", () => {
+    const { entities, observation } = resolveEvent(cloudTrailFixture("event-cloud-trail-run-instances.json"), now, options);
+    expect(entities["principal"]?.id).toBe("arn:aws:iam::619193117841:root");
+    expect(entities["resource"]).toMatchObject({ id: "i-784cdacd", attrs: { type: "aws.ec2.instance" } });
+    expect(observation.seen.ip).toBeUndefined();
+    expect(observation.seen.device).toBeUndefined();
+    expect(observation.seen.region).toBe("us-west-1");
+  });
+
+  it("Okta: actor, device and geo from client fields, ASN from the security context", () => {
+    const { entities, observation } = resolveEvent(oktaFixture("rules/okta_rules/okta_login_signal.yml", "Successful Login"), now, options);
+    expect(entities["principal"]).toMatchObject({ id: "casey.hill@hey.com", attrs: { displayName: "Casey Hill", provider: "okta" } });
+    expect(entities["device"]).toMatchObject({ kind: "device", id: "Computer / Mac OS 14.4.1 (Sonoma) / CHROME" });
+    expect(entities["geo"]).toMatchObject({ kind: "geo", id: "United States", attrs: { city: "Atlanta", state: "Georgia" } });
+    expect(entities["resource"]).toMatchObject({ attrs: { type: "okta.app", name: "Okta Dashboard" } });
+    expect(observation.seen).toMatchObject({ country: "United States", asn: "7018", ip: "99.108.5.25", service: "Okta Dashboard" });
+    expect(new Date(observation.timeMs).toISOString()).toBe("2024-04-02T19:17:37.621Z");
+  });
+
+  it("FOCUS rows: resource, sub-account, service, tags, spend for the charge period", () => {
+    const events = focusFixtureEvents();
+    expect(events.length).toBeGreaterThan(200);
+    const tagged = events.find((event) => {
+      const data = event.data as Record<string, unknown>;
+      return data["ResourceId"] !== null && data["Tags"] !== null && typeof data["Tags"] === "object";
+    });
+    expect(tagged).toBeDefined();
+    const data = tagged!.data as Record<string, unknown>;
+    const { entities, observation } = resolveEvent(tagged!, now, options);
+    expect(entities["resource"]?.id).toBe(data["ResourceId"]);
+    expect(entities["resource"]?.attrs["tags"]).toEqual(data["Tags"]);
+    expect(entities["account"]?.id).toBe(data["SubAccountId"]);
+    expect(entities["service"]?.id).toBe(data["ServiceName"]);
+    expect(observation.spend?.amount).toBe(Number(data["BilledCost"]));
+    expect(observation.spend?.periodHours).toBeGreaterThanOrEqual(1);
+    const environment = (data["Tags"] as Record<string, string>)["environment"];
+    if (environment) expect(entities["tag:environment"]?.id).toBe(`environment=${environment}`);
+    expect(observation.scopes).toContain(`account:${String(data["SubAccountId"])}`);
+  });
+
+  it("Kubernetes AdmissionReview: resource kind/namespace/name, namespace scope, requesting user", () => {
+    const review = JSON.parse(readFixture("kubernetes-api-testdata/admission.k8s.io.v1.AdmissionReview.json")) as Record<string, unknown>;
+    const { entities, observation } = resolveEvent(makeEvent(EventTypes.admissionReview, review), now, options);
+    expect(entities["namespace"]?.id).toBe("namespaceValue");
+    expect(entities["resource"]?.id).toMatch(/^kindValue\/namespaceValue\//);
+    expect(entities["principal"]?.id).toBe("usernameValue");
+    expect(observation.scopes).toEqual(["namespace:namespaceValue"]);
+  });
+
+  it("GitHub pull request: repo (primary) and actor", () => {
+    const payload = JSON.parse(readFixture("octokit-webhooks-examples/pull_request/00-opened.json")) as Record<string, unknown>;
+    const { entities, observation } = resolveEvent(makeEvent("com.github.pull_request", payload), now, options);
+    const repository = payload["repository"] as Record<string, unknown>;
+    expect(entities["repo"]?.id).toBe(repository["full_name"]);
+    expect(entities["principal"]?.id).toBe((payload["sender"] as Record<string, unknown>)["login"]);
+    expect(observation.primaryRole).toBe("repo");
+    expect(observation.scopes).toEqual([`repo:${String(repository["full_name"])}`]);
+  });
+
+  it("Vigil data events: metric, dependency change, dataflow, inventory, unknown type", () => {
+    const metric = resolveEvent(makeEvent(EventTypes.metric, { resource: "i-1", metric: "CPUUtilization", value: 3.5, unit: "Percent", ts: "2025-01-02T03:00:00Z" }), now, options);
+    expect(metric.entities["resource"]?.id).toBe("i-1");
+    expect(metric.observation.metric).toEqual({ name: "CPUUtilization", value: 3.5, unit: "Percent" });
+    expect(new Date(metric.observation.timeMs).toISOString()).toBe("2025-01-02T03:00:00.000Z");
+    expect(resolveEvent(makeEvent(EventTypes.dependencyChange, { repo: "acme/web" }), now, options).observation.scopes).toEqual(["repo:acme/web"]);
+    expect(resolveEvent(makeEvent(EventTypes.dataflow, { dataset: "crm", classification: "personal" }), now, options).entities["dataset"]).toMatchObject({ id: "crm", attrs: { classification: "personal" } });
+    const inventory = resolveEvent(makeEvent(EventTypes.resource, { kind: "aws.ec2.instance", id: "i-9", region: "eu-west-1", owner: "ana", tags: { team: "data" }, attrs: { account: "123" } }), now, options);
+    expect(inventory.entities["resource"]?.attrs).toMatchObject({ type: "aws.ec2.instance", region: "eu-west-1", owner: "ana", tags: { team: "data" } });
+    expect(inventory.observation.scopes).toEqual(["account:123"]);
+    const unknown = resolveEvent(makeEvent("com.example.thing", { x: 1 }, { subject: "thing-1" }), now, options);
+    expect(unknown.entities["subject"]?.id).toBe("thing-1");
+    expect(unknown.observation.timeMs).toBe(now);
+  });
+
+  it("never throws on malformed data", () => {
+    for (const type of Object.values(EventTypes)) {
+      for (const data of [null, 42, "text", [], { userIdentity: 5, actor: [], request: "x", Tags: "{bad" }]) {
+        expect(() => resolveEvent(makeEvent(type, data), now, options)).not.toThrow();
+      }
+    }
+  });
+
+  it("device labels from user agents", () => {
+    expect(deviceFromUserAgent("aws-cli/2.13.5 Python/3.11.4 Linux/5.15")).toBe("aws-cli");
+    expect(deviceFromUserAgent("[S3Console/0.4]")).toBe("S3Console");
+    expect(deviceFromUserAgent("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/123.0.0.0 Safari/537.36")).toBe("Chrome on macOS");
+  });
+});

@@ -1,0 +1,133 @@
+import { describe, expect, it } from "vitest";
+import type { Event } from "../core/event.js";
+import { EventTypes } from "../core/event.js";
+import { focusFixtureEvents, makeEvent, seededRandom } from "./fixtures.test-support.js";
+import { createContextStage } from "./stage.js";
+import { createManualClock, createMemoryDocStorage } from "./test-support.js";
+import { HOUR_MS, hourOfWeek } from "./time.js";
+
+/** Monday 2024-09-02 00:00 UTC: week starts line up with hour-of-week 0. */
+const start = Date.parse("2024-09-02T00:00:00Z");
+
+/** Hourly spend with a weekly shape: office hours, nights, weekends, and a Monday 02:00 batch. */
+function weeklyCost(hour: number): number {
+  const how = hourOfWeek(start + hour * HOUR_MS);
+  const day = Math.floor(how / 24);
+  const hourOfDay = how % 24;
+  if (how === 2) return 30;
+  if (day >= 5) return 1;
+  return hourOfDay >= 9 && hourOfDay < 18 ? 8 : 2;
+}
+
+/** A real FOCUS row (AWS, with a resource) moved to another charge hour and amount: spikes injected on real rows. */
+function rowAt(template: Event, hour: number, cost: number): Event {
+  const periodStart = new Date(start + hour * HOUR_MS).toISOString();
+  const periodEnd = new Date(start + (hour + 1) * HOUR_MS).toISOString();
+  return makeEvent(EventTypes.focusCost, { ...(template.data as Record<string, unknown>), ChargePeriodStart: periodStart, ChargePeriodEnd: periodEnd, BilledCost: cost });
+}
+
+function template(): Event {
+  const found = focusFixtureEvents().find((event) => {
+    const data = event.data as Record<string, unknown>;
+    return data["ProviderName"] === "AWS" && typeof data["ResourceId"] === "string";
+  });
+  if (!found) throw new Error("no AWS row with a resource in the FOCUS fixture");
+  return found;
+}
+
+describe("spike detector: spend against a seasonal baseline", () => {
+  it("does not flag weekly seasonality (incl. a weekly batch hour) but flags a real spike", async () => {
+    const clock = createManualClock(start);
+    const stage = createContextStage({ storage: createMemoryDocStorage(), clock });
+    const row = template();
+    const random = seededRandom(7);
+    const noisy = (hour: number): number => weeklyCost(hour) * (1 + 0.2 * (random() - 0.5));
+    const history: number[] = [];
+    for (let hour = 0; hour < 4 * 168; hour++) {
+      const event = rowAt(row, hour, noisy(hour));
+      clock.set(start + (hour + 1) * HOUR_MS);
+      stage.observe(event, await stage.build(event));
+      history.push((event.data as Record<string, number>)["BilledCost"] as number);
+    }
+    // A flat baseline would flag the Monday batch: it sits far outside the overall mean ± 3 sd.
+    const mean = history.reduce((sum, value) => sum + value, 0) / history.length;
+    const sd = Math.sqrt(history.reduce((sum, value) => sum + (value - mean) ** 2, 0) / history.length);
+    expect((30 - mean) / sd).toBeGreaterThan(3);
+
+    let worst = 0;
+    let batchScore = -1;
+    for (let hour = 4 * 168; hour < 5 * 168; hour++) {
+      const event = rowAt(row, hour, noisy(hour));
+      clock.set(start + (hour + 1) * HOUR_MS);
+      const context = await stage.build(event);
+      const spike = context.signals["spike"]!;
+      expect(spike.values?.["applicable"]).toBe(true);
+      worst = Math.max(worst, spike.score);
+      if (hour % 168 === 2) batchScore = spike.score;
+      stage.observe(event, context);
+    }
+    expect(batchScore).toBe(0);
+    expect(worst).toBeLessThan(0.5);
+
+    // Wednesday 14:00 of week 6 at five times its usual spend.
+    const spikeHour = 5 * 168 + 2 * 24 + 14;
+    const event = rowAt(row, spikeHour, 5 * weeklyCost(spikeHour));
+    clock.set(start + (spikeHour + 1) * HOUR_MS);
+    const context = await stage.build(event);
+    const spike = context.signals["spike"]!;
+    expect(spike.score).toBeGreaterThanOrEqual(0.5);
+    expect(spike.confidence).toBeGreaterThan(0.9);
+    expect(spike.values).toMatchObject({ slot: "Wed 14:00 UTC", baseline: "slot" });
+    expect(spike.values?.["expected"]).toBeGreaterThan(6);
+    expect(spike.values?.["expected"]).toBeLessThan(10);
+    expect(spike.factors).toHaveLength(1);
+    expect(spike.factors[0]?.contribution).toBe(spike.score);
+    expect(spike.factors[0]?.detail).toContain("Wed 14:00 UTC");
+    // The same amount on the Monday batch hour is normal.
+    const batch = rowAt(row, 5 * 168 + 2, 30);
+    expect((await stage.build(batch)).signals["spike"]?.score).toBe(0);
+  });
+
+  it("sums the rows of one period: many small rows of a normal hour are not a spike, their total is judged", async () => {
+    const clock = createManualClock(start);
+    const stage = createContextStage({ storage: createMemoryDocStorage(), clock });
+    const row = template();
+    // Four rows per hour of 1 each: the period total is 4.
+    for (let hour = 0; hour < 3 * 168; hour++) {
+      for (let part = 0; part < 4; part++) {
+        const event = rowAt(row, hour, 1);
+        stage.observe(event, await stage.build(event));
+      }
+    }
+    const hour = 3 * 168 + 10;
+    const scores: number[] = [];
+    for (let part = 0; part < 12; part++) {
+      const event = rowAt(row, hour, 1);
+      const context = await stage.build(event);
+      scores.push(context.signals["spike"]!.score);
+      stage.observe(event, context);
+    }
+    // The first four rows make a normal hour; the 12th makes the hour 3× its usual total.
+    expect(scores.slice(0, 4).every((score) => score === 0)).toBe(true);
+    expect(scores[11]).toBeGreaterThan(0.5);
+  });
+
+  it("gates on minDelta from settings (packs set it) and reports learning series", async () => {
+    const clock = createManualClock(start);
+    const stage = createContextStage({ storage: createMemoryDocStorage(), clock, settings: { detectors: { spike: { minDelta: 100 } } } });
+    const row = template();
+    const first = rowAt(row, 0, 1);
+    const firstContext = await stage.build(first);
+    expect(firstContext.signals["spike"]?.values).toMatchObject({ applicable: false });
+    stage.observe(first, firstContext);
+    const second = rowAt(row, 1, 1);
+    expect((await stage.build(second)).signals["spike"]?.values?.["byRole"]).toMatchObject({ resource: { learning: true, periods: 0 } });
+    for (let hour = 1; hour < 3 * 168; hour++) {
+      const event = rowAt(row, hour, 1);
+      stage.observe(event, await stage.build(event));
+    }
+    // ×20 but only 19 above expected: below minDelta 100.
+    expect((await stage.build(rowAt(row, 3 * 168 + 5, 20))).signals["spike"]?.score).toBe(0);
+    expect((await stage.build(rowAt(row, 3 * 168 + 5, 500))).signals["spike"]?.score).toBeGreaterThan(0.5);
+  });
+});
