@@ -1,0 +1,122 @@
+/**
+ * The deciders the ABAC benchmark compares, each called once per request with inputs prepared in
+ * advance:
+ * - Vigil: the scenario's native policies, loaded with `loadPolicyText` and evaluated the way
+ *   users' decide calls evaluate them (PolicySet + verdict), one fresh Context per request;
+ * - Cedar: `statefulIsAuthorized` on the policy set preparsed once, with pre-built entities
+ *   (the fastest way cedar-wasm offers), and plain `isAuthorized` (policy text per call);
+ * - Vigil's Cedar plugin (the same Cedar policies through Vigil's decide path), to check it agrees.
+ */
+import * as cedar from "@cedar-policy/cedar-wasm/nodejs";
+import type { CompiledPolicy } from "../../src/core/compiled-policy.js";
+import type { Context } from "../../src/core/context.js";
+import { EventTypes } from "../../src/core/event.js";
+import type { Finding } from "../../src/core/finding.js";
+import { compileCedarPolicySet } from "../../src/policy/cedar/index.js";
+import { loadPolicyText } from "../../src/policy/load.js";
+import type { CedarAbacCall } from "./requests.js";
+
+export type Verdict = "allow" | "deny";
+
+/** A decider: prepared input in, verdict out. */
+export type Decide = (input: unknown) => Verdict;
+
+const posture = Object.freeze({ level: "normal" as const, scope: "org", since: "2025-01-01T00:00:00Z" });
+const empty = Object.freeze({});
+const NOW = "2025-06-01T12:00:00Z";
+
+/**
+ * A fresh Context per request, as the decide API builds one: the activation cache is keyed by the
+ * Context object, so reusing one would let Vigil skip work a real request does.
+ */
+export function decideContext(input: unknown): Context {
+  return {
+    event: { specversion: "1.0", id: "bench", source: "bench", type: EventTypes.decideRequest, data: input },
+    input,
+    entities: empty,
+    signals: empty,
+    posture,
+    now: NOW,
+  };
+}
+
+/** Vigil's verdict rule for findings: deny when any finding asks to deny (a violation or an error in deny mode). */
+export function verdictOf(findings: readonly Finding[]): Verdict {
+  for (const finding of findings) {
+    if (finding.mode === "deny" && (finding.effect === "violation" || finding.effect === "error")) return "deny";
+  }
+  return "allow";
+}
+
+function evaluateAll(policies: readonly CompiledPolicy[], ctx: Context): Finding[] {
+  const findings: Finding[] = [];
+  for (const policy of policies) {
+    const found = policy.evaluate(ctx);
+    for (const f of found) findings.push(f);
+  }
+  return findings;
+}
+
+/** Loads the native YAML; throws with every load error when any policy fails to load. */
+export function createVigilDecider(yaml: string): { decide: Decide; policies: number } {
+  const loaded = loadPolicyText(yaml, "abac.yaml");
+  if (loaded.errors.length > 0) {
+    throw new Error(`the Vigil rendering does not load:\n${loaded.errors.slice(0, 5).map((e) => e.message).join("\n")}`);
+  }
+  const policies = loaded.policies;
+  return {
+    policies: policies.length,
+    decide: (input) => verdictOf(evaluateAll(policies, decideContext(input))),
+  };
+}
+
+let setCounter = 0;
+
+/** Cedar on a preparsed policy set; input is a CedarAbacCall (entities pre-built). */
+export function createCedarDecider(policyText: string): { decide: Decide; plain: Decide; policies: number } {
+  const id = `bench-abac-${++setCounter}`;
+  const parsed = cedar.preparsePolicySet(id, { staticPolicies: policyText });
+  if (parsed.type === "failure") throw new Error(`the Cedar rendering does not parse: ${parsed.errors.map((e) => e.message).join("; ")}`);
+  const parts = cedar.policySetTextToParts(policyText);
+  const count = parts.type === "success" ? parts.policies.length : 0;
+  const answerOf = (answer: cedar.AuthorizationAnswer): Verdict => {
+    if (answer.type === "failure") throw new Error(`Cedar failed: ${answer.errors.map((e) => e.message).join("; ")}`);
+    if (answer.response.diagnostics.errors.length > 0) {
+      throw new Error(`Cedar policy errors (the workload must not produce any): ${answer.response.diagnostics.errors.map((e) => `${e.policyId}: ${e.error.message}`).join("; ")}`);
+    }
+    return answer.response.decision;
+  };
+  return {
+    policies: count,
+    decide: (input) => {
+      const call = input as CedarAbacCall;
+      return answerOf(cedar.statefulIsAuthorized({
+        principal: call.principal,
+        action: call.action,
+        resource: call.resource,
+        context: call.context,
+        entities: call.entities,
+        preparsedPolicySetId: id,
+      }));
+    },
+    plain: (input) => {
+      const call = input as CedarAbacCall;
+      return answerOf(cedar.isAuthorized({
+        principal: call.principal,
+        action: call.action,
+        resource: call.resource,
+        context: call.context,
+        entities: call.entities,
+        policies: { staticPolicies: policyText },
+      }));
+    },
+  };
+}
+
+/** Vigil's Cedar plugin on the same Cedar text; input as `toCedarPluginInput` makes it. */
+export function createCedarPluginDecider(policyText: string): Decide {
+  const compiled = compileCedarPolicySet({ name: "abac", policies: [{ file: "abac.cedar", text: policyText }] });
+  if (!compiled.policy) throw new Error(`the Cedar plugin does not load the rendering: ${compiled.errors.map((e) => e.message).join("; ")}`);
+  const policy = compiled.policy;
+  return (input) => verdictOf(policy.evaluate(decideContext(input)));
+}

@@ -1,0 +1,87 @@
+/**
+ * Timing helpers. Throughput is timed in a tight loop without per-call clocks; latency percentiles
+ * come from a separate pass that times each call with `process.hrtime.bigint()` (whose own cost,
+ * tens of nanoseconds, is included in every sample and reported as `timerOverheadMicros`).
+ */
+
+export interface ThroughputOptions {
+  /** Untimed calls first, so the JIT has compiled the hot path. */
+  readonly warmupCalls: number;
+  /** Timed window in milliseconds (the loop runs whole batches until it is over). */
+  readonly durationMs: number;
+}
+
+export interface Throughput {
+  readonly opsPerSecond: number;
+  readonly operations: number;
+  readonly seconds: number;
+}
+
+/**
+ * Calls `call(i)` for i = 0, 1, 2... (callers index their prepared inputs with `i % n`) for about
+ * `durationMs`, and returns calls per second. `sink` keeps results alive so the JIT cannot drop calls.
+ */
+export function measureThroughput(call: (i: number) => unknown, options: ThroughputOptions): Throughput {
+  let sink = 0;
+  const consume = (value: unknown) => {
+    if (value !== undefined && value !== null) sink++;
+  };
+  for (let i = 0; i < options.warmupCalls; i++) consume(call(i));
+  // calibrate a batch so the clock is read about every millisecond
+  let batch = 1;
+  let started = process.hrtime.bigint();
+  for (;;) {
+    for (let i = 0; i < batch; i++) consume(call(i));
+    const elapsed = Number(process.hrtime.bigint() - started);
+    if (elapsed > 1_000_000 || batch > 1 << 20) break;
+    batch *= 2;
+    started = process.hrtime.bigint();
+  }
+  const limit = BigInt(Math.round(options.durationMs * 1e6));
+  let operations = 0;
+  started = process.hrtime.bigint();
+  let elapsed = 0n;
+  let i = 0;
+  do {
+    for (let k = 0; k < batch; k++) consume(call(i++));
+    operations += batch;
+    elapsed = process.hrtime.bigint() - started;
+  } while (elapsed < limit);
+  const seconds = Number(elapsed) / 1e9;
+  if (sink < 0) throw new Error("unreachable");
+  return { opsPerSecond: operations / seconds, operations, seconds };
+}
+
+export interface Latency {
+  readonly p50Micros: number;
+  readonly p99Micros: number;
+  readonly samples: number;
+}
+
+/** Times `samples` single calls and returns the 50th and 99th percentiles in microseconds. */
+export function measureLatency(call: (i: number) => unknown, samples: number, offset = 0): Latency {
+  const times = new Float64Array(samples);
+  let sink = 0;
+  for (let i = 0; i < samples; i++) {
+    const start = process.hrtime.bigint();
+    const value = call(offset + i);
+    const end = process.hrtime.bigint();
+    times[i] = Number(end - start) / 1000;
+    if (value !== undefined) sink++;
+  }
+  if (sink < 0) throw new Error("unreachable");
+  times.sort();
+  return { p50Micros: percentile(times, 0.5), p99Micros: percentile(times, 0.99), samples };
+}
+
+/** Nearest-rank percentile of sorted values. */
+export function percentile(sorted: Float64Array | readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1));
+  return sorted[rank] as number;
+}
+
+/** Median cost of one `process.hrtime.bigint()` pair, in microseconds. */
+export function timerOverheadMicros(): number {
+  return measureLatency(() => 0, 20_000).p50Micros;
+}

@@ -1,0 +1,23 @@
+/**
+ * The benchmark registry: what `npm run bench` runs, in this order.
+ *
+ * To add a benchmark, either
+ * - export a `Benchmark` (bench/harness/types.ts) from a module and list it below, or
+ * - keep a standalone script (`npx tsx bench/<name>.ts`) and list it with `scriptBenchmark(...)`:
+ *   it runs as a child process, is listed only when its file exists, and with `--json` it is
+ *   passed `--json` (print one JSON BenchmarkResult on stdout to be merged as data).
+ * Every benchmark prints a side-by-side ratio against a peer where one exists.
+ */
+import { abacBenchmark } from "./abac/benchmark.js";
+import { scriptBenchmark } from "./harness/script.js";
+import type { Benchmark } from "./harness/types.js";
+
+const scripts = [
+  scriptBenchmark("cel", "bench/cel.ts", "CEL: compile and evaluate, Vigil's CEL against a peer implementation"),
+  scriptBenchmark("store", "bench/store.ts", "decision record: durable decision rows/s, embedded store against a peer"),
+];
+
+/** Registered benchmarks whose code is present. */
+export function registeredBenchmarks(): Benchmark[] {
+  return [abacBenchmark, ...scripts.filter((script) => script.present)];
+}
