@@ -1,0 +1,72 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { formatLintWarning, lintPolicies } from "./lint.js";
+
+const roots: string[] = [];
+afterAll(() => { for (const root of roots) rmSync(root, { recursive: true, force: true }); });
+function tree(files: Record<string, string>): string {
+  const root = mkdtempSync(join(tmpdir(), "vigil-lint-"));
+  roots.push(root);
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(root, path, ".."), { recursive: true });
+    writeFileSync(join(root, path), text);
+  }
+  return root;
+}
+
+describe("lintPolicies", () => {
+  it("the fixture policies are clean", () => {
+    const result = lintPolicies("test/fixtures/policies");
+    expect(result.errors).toEqual([]);
+    expect(result.warnings.map(formatLintWarning)).toEqual([]);
+    expect(result.policies).toBe(6);
+  });
+
+  it("warns about missing tests, unused variables, no `on`, static messages and constant conditions", () => {
+    const root = tree({
+      "p.yaml": `apiVersion: vigil.dev/v1
+kind: Policy
+metadata: { name: sloppy }
+spec:
+  variables:
+    - name: unused
+      expression: "1"
+    - name: used
+      expression: "2"
+    - name: forLater
+      expression: "3"
+  rules:
+    - name: a
+      condition: variables.used > 1
+    - name: b
+      condition: "true"
+      message: a fixed message
+  remediation:
+    - action: webhook
+      params: { n: "{{ variables.forLater }}" }
+`,
+      "broken.yaml": "apiVersion: vigil.dev/v1\nkind: Policy\nmetadata: { name: broken }\nspec: { rules: [] }\n",
+    });
+    const result = lintPolicies(root);
+    expect(result.errors).toHaveLength(1);
+    expect(result.warnings.map((w) => [w.code, w.field ?? ""])).toEqual([
+      ["no-tests", ""],
+      ["no-on", "spec.on"],
+      ["unused-variable", "spec.variables[0]"],
+      ["static-message", "spec.rules[0].message"],
+      ["static-message", "spec.rules[1].message"],
+      ["constant-condition", "spec.rules[1].condition"],
+    ]);
+    expect(formatLintWarning(result.warnings[2] as never)).toBe(`${join(root, "p.yaml")}: policy "sloppy": spec.variables[0]: variable "unused" is not used by any expression or message; remove it or use it [unused-variable]`);
+  });
+
+  it("a PolicyTest file covering the policy satisfies no-tests", () => {
+    const root = tree({
+      "policies/p.yaml": "apiVersion: vigil.dev/v1\nkind: Policy\nmetadata: { name: p }\nspec:\n  on: [x]\n  rules: [{ name: r, condition: a == 1, message: \"a is {{ a }}\" }]\n",
+      "tests/p.test.yaml": "apiVersion: vigil.dev/v1\nkind: PolicyTest\nmetadata: { name: t }\nspec:\n  policies: [../policies]\n  cases: []\n",
+    });
+    expect(lintPolicies(root).warnings).toEqual([]);
+  });
+});
