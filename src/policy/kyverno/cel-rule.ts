@@ -26,11 +26,13 @@ export function admissionActivation(input: AdmissionInput, doc: Doc, params: unk
 }
 
 /** Compiles `validate.cel` (`expressions`, `variables`). Throws VigilError on a CEL syntax error. */
-export function compileCelRule(spec: Readonly<Record<string, unknown>>, env: CelEnvironment, origin: string): CelRule {
+export function compileCelRule(spec: Readonly<Record<string, unknown>>, env: CelEnvironment, origin: string, failurePolicy: "Fail" | "Ignore" | "Error" = "Error"): CelRule {
   const compiled: CompiledAdmissionCel = compileAdmissionCel(admissionCelSpecOf(spec, "expressions"), env, origin);
   return {
     evaluate(input, doc) {
       const r = compiled.evaluate(admissionActivation(input, doc));
+      // Kubernetes admission semantics (failurePolicy Fail, Kyverno's default): an evaluation error denies.
+      if (r.status === "error" && failurePolicy === "Fail") return { status: "fail", message: r.message, trace: r.trace };
       return { status: r.status, message: r.message, trace: r.trace };
     },
   };
