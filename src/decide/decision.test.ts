@@ -76,8 +76,13 @@ describe("buildDecision", () => {
     expect(d.verdict).toBe("deny");
     expect(d.tier).toBe("remediate");
     expect(d.explanation.summary).toBe("Denied (remediate) by 1 deny violation: s3-public-access/no-public-acl: Bucket reports was given the canned ACL public-read by arn:aws:sts::1:assumed-role/dev.");
-    expect(d.explanation.steps.map((s) => s.kind)).toEqual(["condition", "factor", "tier"]);
-    expect(d.explanation.steps[2]?.text).toBe("remediate: s3-public-access/no-public-acl: enforcement.tier remediate");
+    // One condition step per decisive conjunct (how many depends on the CEL analysis), then factor and tier.
+    const kinds = d.explanation.steps.map((s) => s.kind);
+    expect(kinds.slice(-2)).toEqual(["factor", "tier"]);
+    expect(kinds.slice(0, -2).length).toBeGreaterThanOrEqual(1);
+    expect(kinds.slice(0, -2).every((k) => k === "condition")).toBe(true);
+    expect(d.explanation.steps.some((s) => s.kind === "condition" && s.text.includes("was true"))).toBe(true);
+    expect(d.explanation.steps.at(-1)?.text).toBe("remediate: s3-public-access/no-public-acl: enforcement.tier remediate");
     expect(Object.keys(d.policyRevisions)).toEqual(["s3-public-access"]);
   });
 });
