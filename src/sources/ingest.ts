@@ -280,6 +280,9 @@ export async function ingestStream(input: TextChunks, options: IngestOptions = {
     head.push(next.value);
     headText += typeof next.value === "string" ? next.value : decoder.decode(next.value, { stream: true });
   }
+  if (done && headText.replace(/^\uFEFF/, "").trim().length === 0) {
+    return { format: options.format ?? "unknown", results: fromArray([]) }; // an empty input holds no events
+  }
   const chunks = done ? fromArray(head) : rejoin(head, source);
   const context: ItemContext = { ids: createContentIdAllocator(), options };
   const detected = options.format ?? detectFormat(headText, done);

@@ -1,0 +1,172 @@
+import { createReadStream, readdirSync, readFileSync } from "node:fs";
+import { Readable } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+import { describe, expect, it } from "vitest";
+import { classifyItem, detectFormat, ingestStream, ingestText } from "./ingest.js";
+import type { IngestResult } from "./results.js";
+
+const fixtures = fileURLToPath(new URL("../../test/fixtures/", import.meta.url));
+const read = (path: string): string => readFileSync(`${fixtures}${path}`, "utf8");
+type Json = Record<string, unknown>;
+const cwe = `${fixtures}cloud-custodian/cwe/`;
+const custodian = Object.fromEntries(readdirSync(cwe).map((name) => [name, JSON.parse(readFileSync(`${cwe}${name}`, "utf8")) as Json]));
+const bareRecords = Object.values(custodian).filter((value) => "eventSource" in value);
+const oktaLogs = read("panther-analysis-rules/okta-tests.jsonl")
+  .split("\n")
+  .filter((line) => line.length > 0)
+  .map((line) => (JSON.parse(line) as { log: Json }).log);
+
+async function collect(iterable: AsyncIterable<IngestResult>): Promise<IngestResult[]> {
+  const out: IngestResult[] = [];
+  for await (const item of iterable) out.push(item);
+  return out;
+}
+const ids = (results: readonly IngestResult[]): Array<string | undefined> => results.map((r) => (r.ok ? r.event.id : undefined));
+const types = (results: readonly IngestResult[]): Array<string | undefined> => results.map((r) => (r.ok ? r.event.type : undefined));
+
+describe("format detection and conversion", () => {
+  it("JSON Lines of CloudEvents", async () => {
+    const lines = bareRecords.slice(0, 5).map((record, i) => JSON.stringify({ specversion: "1.0", id: `e${i}`, source: "test", type: "com.amazonaws.cloudtrail", data: record }));
+    const { format, results } = await ingestText(lines.join("\n"));
+    expect(format).toBe("json-lines");
+    expect(ids(results)).toEqual(["e0", "e1", "e2", "e3", "e4"]);
+    expect(results.map((r) => r.line)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it("JSON Lines of mixed upstream records, each line detected on its own", async () => {
+    const lines = [
+      JSON.stringify(bareRecords[0]),
+      JSON.stringify(oktaLogs[0]),
+      "not json",
+      JSON.stringify(custodian["ec2-duty-event.json"]),
+      JSON.stringify({ hello: "world" }),
+    ];
+    const { format, results } = await ingestText(lines.join("\n") + "\n");
+    expect(format).toBe("json-lines");
+    expect(types(results)).toEqual(["com.amazonaws.cloudtrail", "com.okta.system.log", undefined, "com.amazonaws.eventbridge", undefined]);
+    expect(results[4]?.ok === false && results[4].error.details.field).toBe("(item)");
+    expect(results[2]?.ok === false && results[2].line).toBe(3);
+  });
+
+  it("a CloudTrail Records file, plain or gzipped (S3 delivery)", async () => {
+    const file = JSON.stringify({ Records: bareRecords }, null, 2);
+    const plain = await ingestText(file);
+    expect(plain.format).toBe("cloudtrail-records");
+    expect(plain.results).toHaveLength(bareRecords.length);
+    expect(plain.results.every((r) => r.ok && r.event.type === "com.amazonaws.cloudtrail")).toBe(true);
+    const gz = gzipSync(Buffer.from(file));
+    const chunks = [gz.subarray(0, 10), gz.subarray(10)];
+    const zipped = await ingestStream(Readable.from(chunks));
+    expect(zipped.format).toBe("cloudtrail-records");
+    expect(ids(await collect(zipped.results))).toEqual(ids(plain.results));
+  });
+
+  it("an EventBridge event, a bare CloudTrail record and an AWS Config rule event", async () => {
+    const bridge = await ingestText(read("cloud-custodian/cwe/event-cloud-trail-create-bucket.json"));
+    expect(bridge.format).toBe("eventbridge");
+    expect(ids(bridge.results)).toEqual(["c4fa3db1-2303-40e4-bde0-3b7246bdbf0b"]);
+    const record = await ingestText(read("cloud-custodian/cwe/event-cloud-trail-run-instances.json"));
+    expect(record.format).toBe("cloudtrail-record");
+    expect(types(record.results)).toEqual(["com.amazonaws.cloudtrail"]);
+    const config = await ingestText(read("cloud-custodian/cwe/event-config-rule-instance.json"));
+    expect(config.format).toBe("unknown");
+    expect(config.results[0]?.ok).toBe(false);
+  });
+
+  it("an Okta log array", async () => {
+    const { format, results } = await ingestText(JSON.stringify(oktaLogs.slice(0, 10), null, 2));
+    expect(format).toBe("okta-log");
+    expect(results).toHaveLength(10);
+    expect(results.every((r) => r.ok && r.event.type === "com.okta.system.log")).toBe(true);
+  });
+
+  it("FOCUS CSV, streamed from a file", async () => {
+    const outcome = await ingestStream(createReadStream(`${fixtures}focus-sample-data/focus_sample_300.csv`, { highWaterMark: 4096 }), { file: "focus_sample_300.csv" });
+    expect(outcome.format).toBe("focus-csv");
+    const results = await collect(outcome.results);
+    expect(results).toHaveLength(298);
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(results[297]?.row).toBe(298);
+  });
+
+  it("FOCUS rows as a JSON array", async () => {
+    const csv = await ingestText(read("focus-sample-data/focus_sample_300.csv"));
+    const rows = csv.results.slice(0, 5).map((r) => (r.ok ? r.event.data : undefined));
+    const { format, results } = await ingestText(JSON.stringify(rows));
+    expect(format).toBe("focus-json");
+    expect(types(results)).toEqual(Array(5).fill("org.finops.focus.cost"));
+  });
+
+  it("multi-document Kubernetes YAML", async () => {
+    const { format, results } = await ingestText(read("kyverno-policies-resources/manifests/disallow-latest-tag.yaml"), { file: "pods.yaml" });
+    expect(format).toBe("kubernetes-yaml");
+    expect(results).toHaveLength(8);
+    expect(results.every((r) => r.ok && r.event.type === "io.k8s.resource" && r.event.source === "pods.yaml")).toBe(true);
+  });
+
+  it("a Kubernetes JSON object and an AdmissionReview", async () => {
+    const object = await ingestText(read("kubernetes-api-testdata/core.v1.ConfigMap.json"));
+    expect(object.format).toBe("kubernetes");
+    expect(types(object.results)).toEqual(["io.k8s.resource"]);
+    const review = await ingestText(read("kubernetes-api-testdata/admission.k8s.io.v1.AdmissionReview.json"));
+    expect(review.format).toBe("admission-review");
+    expect(review.results[0]?.ok === false && review.results[0].error.details.field).toBe("request.operation");
+  });
+
+  it("a single CloudEvent and a batch, pretty-printed", async () => {
+    const event = { specversion: "1.0", id: "x1", source: "test", type: "com.example.unknown", data: { any: "thing" } };
+    const single = await ingestText(JSON.stringify(event, null, 2));
+    expect(single.format).toBe("cloudevent");
+    expect(single.results[0]?.ok && single.results[0].event).toEqual(event);
+    const batch = await ingestText(JSON.stringify([event, { ...event, id: "" }], null, 2));
+    expect(batch.format).toBe("cloudevents-batch");
+    expect(batch.results.map((r) => r.ok)).toEqual([true, false]);
+  });
+
+  it("reports what it cannot read", async () => {
+    const text = await ingestText("just some words\nand more");
+    expect(text.format).toBe("unknown");
+    expect(text.results[0]?.ok === false && text.results[0].error.code).toBe("VIGIL_BAD_INPUT");
+    const broken = await ingestText('{\n  "Records": [\n');
+    expect(broken.results[0]?.ok === false && broken.results[0].error.message).toContain("not valid JSON");
+    expect((await ingestText("")).results).toEqual([]);
+  });
+
+  it("honours a forced format", async () => {
+    const { format, results } = await ingestText(JSON.stringify(oktaLogs.slice(0, 3)), { format: "cloudevents-batch" });
+    expect(format).toBe("cloudevents-batch");
+    expect(results.every((r) => !r.ok && r.error.details.field === "specversion")).toBe(true);
+  });
+});
+
+describe("idempotent ingestion", () => {
+  it("gives the same ids when the same file is ingested again (content ids where upstream has none)", async () => {
+    const records = [...bareRecords, custodian["event-cloud-trail-bedrock-create-customization-jobs.json"]];
+    const text = records.map((r) => JSON.stringify(r)).join("\n");
+    const first = ids((await ingestText(text)).results);
+    const second = ids((await ingestText(text)).results);
+    expect(first).toEqual(second);
+    // The bedrock record has no eventID and appears twice: content id, then content id #2.
+    const hashed = first.filter((id) => id?.startsWith("sha256:"));
+    expect(hashed).toHaveLength(2);
+    expect(hashed[1]).toBe(`${hashed[0]}#2`);
+  });
+});
+
+describe("classifyItem and detectFormat", () => {
+  it("classifies real items", () => {
+    expect(classifyItem(bareRecords[0])).toBe("cloudtrail-record");
+    expect(classifyItem(custodian["ec2-duty-event.json"])).toBe("eventbridge");
+    expect(classifyItem(oktaLogs[0])).toBe("okta-event");
+    expect(classifyItem({ apiVersion: "v1", kind: "Pod" })).toBe("kubernetes-object");
+    expect(classifyItem([1])).toBe("unknown");
+  });
+
+  it("needs only the first line for line-oriented formats", () => {
+    expect(detectFormat('{"a":1}\n{"b":2}\n', false)).toBe("json-lines");
+    expect(detectFormat("{\n  \"a\": 1\n}", true)).toBe("json-document");
+    expect(detectFormat(read("focus-sample-data/focus_sample_300.csv").slice(0, 2000), false)).toBe("focus-csv");
+    expect(detectFormat("---\napiVersion: v1\nkind: Pod\n", true)).toBe("kubernetes-yaml");
+  });
+});
