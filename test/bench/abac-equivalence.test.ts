@@ -8,7 +8,8 @@ import { actions } from "../../bench/abac/scenario.js";
 import { generateScenario, type AbacPolicy, type AbacScenario } from "../../bench/abac/scenario.js";
 import { generateRequests, toCedarCall, toCedarPluginInput, type AbacRequest } from "../../bench/abac/requests.js";
 import { toCedarPolicy, toCedarText, toVigilPolicy, toVigilYaml } from "../../bench/abac/render.js";
-import { createCedarDecider, createCedarPluginDecider, createVigilDecider } from "../../bench/abac/engines.js";
+import { createCedarDecider, createCedarPluginDecider, createVigilDecider, decideContext } from "../../bench/abac/engines.js";
+import { compileCedarPolicySet } from "../../src/policy/cedar/index.js";
 import { checkEquivalence, describeMismatch, type Contender } from "../../bench/abac/equivalence.js";
 import { runAbac } from "../../bench/abac/benchmark.js";
 
@@ -22,17 +23,19 @@ function contenders(requests: readonly AbacRequest[], vigilYaml: string, cedarTe
   ];
 }
 
-/** The forbid that denies most of the requests, found with Cedar alone. */
+/** The forbid that determined the most denies, found with Vigil's Cedar plugin (its findings name Cedar policy ids). */
 function busiestForbid(scenario: AbacScenario, requests: readonly AbacRequest[]): AbacPolicy {
-  const all = createCedarDecider(toCedarText(scenario)).decide;
-  let best: { policy: AbacPolicy; flips: number } | undefined;
-  for (const policy of scenario.policies.filter((p) => p.effect === "forbid")) {
-    const without = createCedarDecider(scenario.policies.filter((p) => p !== policy).map(toCedarPolicy).join("\n")).decide;
-    const flips = requests.filter((r) => all(toCedarCall(r)) !== without(toCedarCall(r))).length;
-    if (!best || flips > best.flips) best = { policy, flips };
+  const compiled = compileCedarPolicySet({ name: "abac", policies: [{ file: "abac.cedar", text: toCedarText(scenario) }] }).policy;
+  if (!compiled) throw new Error("the Cedar rendering does not load");
+  const counts = new Map<string, number>();
+  for (const request of requests) {
+    for (const finding of compiled.evaluate(decideContext(toCedarPluginInput(request)))) {
+      if (finding.effect === "violation") counts.set(finding.rule, (counts.get(finding.rule) ?? 0) + 1);
+    }
   }
-  if (!best || best.flips === 0) throw new Error("no forbid changes any decision: the test scenario is too small");
-  return best.policy;
+  const ranked = scenario.policies.filter((p) => p.effect === "forbid" && (counts.get(p.id) ?? 0) > 0).sort((a, b) => (counts.get(b.id) ?? 0) - (counts.get(a.id) ?? 0));
+  if (!ranked[0]) throw new Error("no forbid denies any request: the test scenario is too small");
+  return ranked[0];
 }
 
 describe("ABAC scenario", () => {
