@@ -1,0 +1,94 @@
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { VigilError } from "../core/errors.js";
+
+/** What a command reads and writes; tests pass their own. */
+export interface CliIo {
+  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  readonly stderr: NodeJS.WritableStream;
+  readonly stdin: NodeJS.ReadableStream;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+}
+
+export interface CliOption {
+  readonly type: "string" | "boolean";
+  readonly short?: string;
+  readonly multiple?: boolean;
+  /** Placeholder shown in help, e.g. `<dir>`. */
+  readonly value?: string;
+  readonly description: string;
+  readonly default?: string | boolean;
+}
+
+export interface ParsedArgs {
+  readonly values: Readonly<Record<string, string | boolean | string[] | boolean[] | undefined>>;
+  readonly positionals: readonly string[];
+}
+
+/** One `vigil` command (or sub-command: `audit verify`, `policies lint`). */
+export interface Command {
+  /** Words after `vigil`, e.g. `["audit", "verify"]`. */
+  readonly path: readonly string[];
+  readonly summary: string;
+  /** Positional arguments shown in usage, e.g. `<decisionId>`. */
+  readonly args?: string;
+  readonly description?: string;
+  readonly options: Readonly<Record<string, CliOption>>;
+  readonly examples?: readonly string[];
+  /** Returns the exit code. Errors thrown are printed by main with their code. */
+  run(args: ParsedArgs, io: CliIo): Promise<number>;
+}
+
+export function parseCommandArgs(command: Command, argv: readonly string[]): ParsedArgs {
+  const options: NonNullable<ParseArgsConfig["options"]> = { help: { type: "boolean", short: "h" } };
+  for (const [name, option] of Object.entries(command.options)) {
+    options[name] = {
+      type: option.type,
+      ...(option.short ? { short: option.short } : {}),
+      ...(option.multiple ? { multiple: true } : {}),
+      ...(option.default !== undefined ? { default: option.default as string & boolean } : {}),
+    };
+  }
+  try {
+    const parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+    return { values: parsed.values as ParsedArgs["values"], positionals: parsed.positionals };
+  } catch (cause) {
+    const message = (cause as Error).message;
+    const flag = /'(--?[\w-]+)'/.exec(message)?.[1];
+    throw new VigilError("VIGIL_BAD_INPUT", `${message}. Run \`vigil ${command.path.join(" ")} --help\` for the options.`, flag ? { field: flag } : {}, cause);
+  }
+}
+
+export function commandHelp(command: Command): string {
+  const lines = [`Usage: vigil ${command.path.join(" ")}${Object.keys(command.options).length ? " [options]" : ""}${command.args ? ` ${command.args}` : ""}`, "", command.summary];
+  if (command.description) lines.push("", command.description);
+  const entries = Object.entries(command.options);
+  if (entries.length) {
+    lines.push("", "Options:");
+    const rendered = entries.map(([name, o]) => [`${o.short ? `-${o.short}, ` : "    "}--${name}${o.type === "string" ? ` ${o.value ?? "<value>"}` : ""}`, `${o.description}${o.default !== undefined && o.default !== false ? ` (default: ${String(o.default)})` : ""}`] as const);
+    const width = Math.max(...rendered.map(([left]) => left.length));
+    for (const [left, right] of rendered) lines.push(`  ${left.padEnd(width)}  ${right}`);
+    lines.push(`  ${"-h, --help".padEnd(width)}  Show this help`);
+  }
+  if (command.examples?.length) lines.push("", "Examples:", ...command.examples.map((e) => `  ${e}`));
+  return lines.join("\n") + "\n";
+}
+
+export function stringOption(args: ParsedArgs, name: string): string | undefined {
+  const value = args.values[name];
+  return typeof value === "string" ? value : undefined;
+}
+
+export function stringList(args: ParsedArgs, name: string): string[] {
+  const value = args.values[name];
+  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === "string");
+  return typeof value === "string" ? [value] : [];
+}
+
+export function flag(args: ParsedArgs, name: string): boolean {
+  return args.values[name] === true;
+}
+
+export function write(stream: NodeJS.WritableStream, text: string): void {
+  stream.write(text.endsWith("\n") ? text : `${text}\n`);
+}

@@ -1,0 +1,59 @@
+import { createEvaluator, loadPolicySet } from "../../agent.js";
+import { VigilError } from "../../core/errors.js";
+import type { Event } from "../../core/event.js";
+import { decisionOutput } from "../../decide/output.js";
+import { explainFinding } from "../../policy/explain.js";
+import { flag, stringOption, write, type Command } from "../command.js";
+import { configFrom, configOption, outputOption, policiesOption, readInput, reportLoadErrors } from "../shared.js";
+
+function isCloudEvent(value: unknown): value is Event {
+  return value !== null && typeof value === "object" && (value as Record<string, unknown>)["specversion"] === "1.0" && typeof (value as Record<string, unknown>)["type"] === "string";
+}
+
+export const evalCommand: Command = {
+  path: ["eval"],
+  summary: "Evaluate policies against one input and print the decision",
+  args: "[input.json | -]",
+  description: "The input is a decide request document (what policies see as `input`) or a structured-mode CloudEvent.\nExit code: 0 allow, 1 deny, 2 bad usage or input.",
+  options: {
+    ...policiesOption,
+    ...configOption,
+    ...outputOption,
+    "event-type": { type: "string", value: "<type>", description: "Event type for `on` matching when the input is not a CloudEvent (default dev.vigil.decide)" },
+    explain: { type: "boolean", description: "Print every condition evaluated, with its value, in words" },
+    input: { type: "string", short: "i", value: "<json>", description: "The input as inline JSON instead of a file" },
+  },
+  examples: [
+    "vigil eval -p packs/ request.json",
+    "echo '{\"principal\":{\"role\":\"dev\"},\"action\":\"read\"}' | vigil eval -p policies/ --explain -",
+  ],
+  async run(args, io) {
+    const config = configFrom(args, io);
+    const inline = stringOption(args, "input");
+    const path = args.positionals[0];
+    if (inline === undefined && path === undefined) throw new VigilError("VIGIL_BAD_INPUT", "no input: pass a JSON file, - for stdin, or --input '<json>'", { field: "input" });
+    const text = inline ?? (await readInput(path as string, io));
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (cause) {
+      throw new VigilError("VIGIL_BAD_INPUT", `input is not valid JSON: ${(cause as Error).message}`, { field: "input" }, cause);
+    }
+    const { policySet, load } = loadPolicySet(config.policies, { costLimit: config.cel.costLimit });
+    reportLoadErrors(load.errors, io);
+    const evaluator = createEvaluator(policySet);
+    const explain = flag(args, "explain");
+    const eventType = stringOption(args, "event-type");
+    const event = isCloudEvent(value) ? value : evaluator.eventForInput(value, eventType);
+    const decision = evaluator.decideEvent(event, { explain, record: false });
+    if (stringOption(args, "output") === "json" || !explain) {
+      write(io.stdout, JSON.stringify(decisionOutput(decision, { steps: explain }), null, 2));
+    }
+    if (explain && stringOption(args, "output") !== "json") {
+      write(io.stdout, `${decision.verdict.toUpperCase()} (tier ${decision.tier}, risk ${decision.risk.score}): ${decision.explanation.summary}`);
+      for (const finding of decision.findings) for (const line of explainFinding(finding)) write(io.stdout, line);
+      for (const step of decision.explanation.steps.filter((s) => s.kind === "factor" || s.kind === "tier")) write(io.stdout, `  ${step.kind}: ${step.text}`);
+    }
+    return decision.verdict === "deny" ? 1 : 0;
+  },
+};

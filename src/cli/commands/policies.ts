@@ -1,0 +1,29 @@
+import { resolve } from "node:path";
+import { formatLintWarning, lintPolicies } from "../../policy/lint.js";
+import { flag, write, type Command } from "../command.js";
+import { outputFormat, outputOption, reportLoadErrors } from "../shared.js";
+
+export const policiesLintCommand: Command = {
+  path: ["policies", "lint"],
+  summary: "Validate policies and warn about likely mistakes",
+  args: "[path...]",
+  description: "Loads every policy under the paths (default: packs/). Errors name the file, policy, field, line and column.\nExit code: 0 clean, 1 errors (or warnings with --strict).",
+  options: {
+    ...outputOption,
+    strict: { type: "boolean", description: "Treat warnings as errors" },
+  },
+  examples: ["vigil policies lint packs/", "vigil policies lint my-policy.yaml --strict"],
+  async run(args, io) {
+    const format = outputFormat(args);
+    const paths = (args.positionals.length ? args.positionals : ["packs"]).map((p) => resolve(io.cwd, p));
+    const result = lintPolicies(paths);
+    if (format === "json") {
+      write(io.stdout, JSON.stringify({ policies: result.policies, errors: result.errors.map((e) => e.toJSON()), warnings: result.warnings }, null, 2));
+    } else {
+      reportLoadErrors(result.errors, io);
+      for (const warning of result.warnings) write(io.stdout, `warning: ${formatLintWarning(warning)}`);
+      write(io.stdout, `${result.policies} policies loaded, ${result.errors.length} errors, ${result.warnings.length} warnings`);
+    }
+    return result.errors.length > 0 || (flag(args, "strict") && result.warnings.length > 0) ? 1 : 0;
+  },
+};

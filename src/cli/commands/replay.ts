@@ -1,0 +1,107 @@
+import { createReadStream, createWriteStream } from "node:fs";
+import { resolve } from "node:path";
+import { once } from "node:events";
+import { createEvaluator, loadPolicySet, openStorage } from "../../agent.js";
+import type { DecisionDraft } from "../../core/decision.js";
+import type { Storage } from "../../core/ports.js";
+import { decisionOutput } from "../../decide/output.js";
+import { readJsonLines } from "../../sources/json-lines.js";
+import { flag, stringOption, write, type CliIo, type Command } from "../command.js";
+import { configFrom, configOption, policiesOption, reportLoadErrors } from "../shared.js";
+
+const BATCH = 1000;
+
+/** A decision-log writer with backpressure: buffers lines, awaits `drain` when the stream is full. */
+function lineWriter(stream: NodeJS.WritableStream): { push(line: string): Promise<void>; flush(): Promise<void> } {
+  let buffer = "";
+  const flush = async (): Promise<void> => {
+    if (!buffer) return;
+    const chunk = buffer;
+    buffer = "";
+    if (!stream.write(chunk)) await once(stream, "drain");
+  };
+  return {
+    async push(line) {
+      buffer += line + "\n";
+      if (buffer.length > 1 << 16) await flush();
+    },
+    flush,
+  };
+}
+
+function progress(io: CliIo, read: number, bad: number, started: number): void {
+  const elapsed = (performance.now() - started) / 1000;
+  const rate = elapsed > 0 ? Math.round(read / elapsed) : 0;
+  const spinner = "|/-\\"[Math.floor(elapsed * 4) % 4];
+  io.stderr.write(`\r${spinner} replay: ${read} events, ${bad} bad lines, ${rate} events/s   `);
+}
+
+export const replayCommand: Command = {
+  path: ["replay"],
+  summary: "Evaluate a JSON Lines stream of CloudEvents and write one decision per event (JSON Lines)",
+  args: "[events.jsonl | -]",
+  description: "Reads structured-mode CloudEvents, one per line (default: stdin). A malformed line is reported with its line number and counted; the replay goes on.\nDecisions go to stdout (or --out) as JSON Lines; a summary goes to stderr at the end, with a progress line on a terminal.\nReplayed decisions are not enforced; --record also appends them to the decision record.",
+  options: {
+    ...policiesOption,
+    ...configOption,
+    out: { type: "string", value: "<file>", description: "Write decisions to this file instead of stdout" },
+    record: { type: "boolean", description: "Append the decisions to the configured decision record (hash-chained store)" },
+    explain: { type: "boolean", description: "Include explanation steps in each decision line" },
+  },
+  examples: ["vigil replay -p packs/ events.jsonl > decisions.jsonl", "vigil simulate --scenario access --days 7 | vigil replay -p packs/access"],
+  async run(args, io) {
+    const config = configFrom(args, io);
+    const { policySet, load } = loadPolicySet(config.policies, { costLimit: config.cel.costLimit });
+    reportLoadErrors(load.errors, io);
+    const evaluator = createEvaluator(policySet);
+    const path = args.positionals[0] ?? "-";
+    const input = path === "-" ? io.stdin : createReadStream(resolve(io.cwd, path));
+    const outPath = stringOption(args, "out");
+    const outStream = outPath ? createWriteStream(resolve(io.cwd, outPath)) : io.stdout;
+    const out = lineWriter(outStream);
+    const storage: Storage | undefined = flag(args, "record") ? await openStorage(config) : undefined;
+    const explain = flag(args, "explain");
+    const tty = (io.stderr as { isTTY?: boolean }).isTTY === true;
+    const started = performance.now();
+    let read = 0, bad = 0, deny = 0;
+    const tiers: Record<string, number> = {};
+    const badLines: string[] = [];
+    let pending: DecisionDraft[] = [];
+    const flushRecord = async (): Promise<void> => {
+      if (storage && pending.length) await storage.appendDecisions(pending);
+      pending = [];
+    };
+    try {
+      for await (const item of readJsonLines(input as AsyncIterable<Uint8Array>)) {
+        if (!item.ok) {
+          bad++;
+          const message = `line ${item.line ?? "?"}: ${item.error.message}`;
+          if (badLines.length < 20) badLines.push(message);
+          if (!tty) write(io.stderr, `bad event: ${message}`);
+          continue;
+        }
+        read++;
+        const decision = evaluator.decideEvent(item.event, { record: false, explain: false, labels: { source: "replay" } });
+        if (decision.verdict === "deny") deny++;
+        tiers[decision.tier] = (tiers[decision.tier] ?? 0) + 1;
+        if (storage) {
+          pending.push(decision);
+          if (pending.length >= BATCH) await flushRecord();
+        }
+        await out.push(JSON.stringify(decisionOutput(decision, { steps: explain })));
+        if (tty && read % 5000 === 0) progress(io, read, bad, started);
+      }
+      await flushRecord();
+      await out.flush();
+    } finally {
+      if (outPath) await new Promise<void>((done) => (outStream as NodeJS.WritableStream).end(done));
+      await storage?.close();
+    }
+    const elapsed = (performance.now() - started) / 1000;
+    if (tty) io.stderr.write("\r\x1b[K");
+    if (tty) for (const line of badLines) write(io.stderr, `bad event: ${line}`);
+    const tierText = Object.entries(tiers).map(([t, n]) => `${t} ${n}`).join(", ") || "none";
+    write(io.stderr, `replay: ${read} events, ${read} decisions (${deny} deny; tiers: ${tierText}), ${bad} bad lines, ${elapsed.toFixed(2)}s, ${Math.round(read / Math.max(elapsed, 1e-9))} events/s${storage ? ", recorded" : ""}`);
+    return 0;
+  },
+};

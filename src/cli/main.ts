@@ -1,0 +1,92 @@
+#!/usr/bin/env node
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { isVigilError } from "../core/errors.js";
+import { commandHelp, parseCommandArgs, write, type CliIo, type Command } from "./command.js";
+import { commands } from "./commands/index.js";
+
+function findCommand(argv: readonly string[]): { command: Command; rest: string[] } | undefined {
+  let best: Command | undefined;
+  for (const command of commands) {
+    const matches = command.path.every((word, i) => argv[i] === word);
+    if (matches && (!best || command.path.length > best.path.length)) best = command;
+  }
+  return best ? { command: best, rest: argv.slice(best.path.length) } : undefined;
+}
+
+export function topLevelHelp(): string {
+  const width = Math.max(...commands.map((c) => c.path.join(" ").length));
+  return [
+    "Usage: vigil <command> [options]",
+    "",
+    "Vigil — policy-as-agent governance: declarative policies plus context, adaptive enforcement,",
+    "explanations, human review and learning.",
+    "",
+    "Commands:",
+    ...commands.map((c) => `  ${c.path.join(" ").padEnd(width)}  ${c.summary}`),
+    "",
+    "Run `vigil <command> --help` for a command's options.",
+  ].join("\n") + "\n";
+}
+
+/** Runs the CLI; returns the exit code (never calls process.exit itself). */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
+    write(io.stdout, topLevelHelp());
+    return argv.length === 0 ? 2 : 0;
+  }
+  if (argv[0] === "--version" || argv[0] === "version") {
+    write(io.stdout, "vigil 0.1.0");
+    return 0;
+  }
+  const found = findCommand(argv);
+  if (!found) {
+    const prefix = commands.filter((c) => c.path[0] === argv[0]);
+    if (prefix.length) {
+      write(io.stderr, `vigil ${argv[0]}: expected one of: ${prefix.map((c) => c.path.join(" ")).join(", ")}`);
+    } else {
+      write(io.stderr, `vigil: unknown command "${argv[0]}". Run \`vigil --help\` for the list.`);
+    }
+    return 2;
+  }
+  const { command, rest } = found;
+  try {
+    const args = parseCommandArgs(command, rest);
+    if (args.values["help"] === true) {
+      write(io.stdout, commandHelp(command));
+      return 0;
+    }
+    return await command.run(args, io);
+  } catch (error) {
+    if (isVigilError(error)) {
+      const where = [error.details.file, error.details.line !== undefined ? `${error.details.line}:${error.details.column ?? 0}` : undefined].filter(Boolean).join(":");
+      write(io.stderr, `vigil ${command.path.join(" ")}: ${where ? `${where}: ` : ""}${error.message} [${error.code}]`);
+      return 2;
+    }
+    write(io.stderr, `vigil ${command.path.join(" ")}: internal error: ${(error as Error).stack ?? String(error)}`);
+    return 3;
+  }
+}
+
+function isMain(): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) {
+  const io: CliIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd() };
+  runCli(process.argv.slice(2), io).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`vigil: ${String(error)}\n`);
+      process.exitCode = 3;
+    },
+  );
+}
