@@ -1,0 +1,225 @@
+import { createHash } from "node:crypto";
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType } from "@nats-io/jetstream";
+import type { ConsumerConfig, ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstream";
+import { connect, nanos } from "@nats-io/transport-node";
+import type { NatsConnection, NodeConnectionOptions } from "@nats-io/transport-node";
+import { isVigilError, VigilError } from "../../core/index.js";
+import type { Bus, BusMessage } from "../../core/index.js";
+import { checkGroup, checkSubject } from "../subject.js";
+
+export interface NatsBusOptions {
+  /** NATS server URL(s), e.g. `nats://127.0.0.1:4222`. */
+  readonly servers: string | readonly string[];
+  /** JetStream stream name (created by `init()` when missing). Letters, digits, `-`, `_`. */
+  readonly stream: string;
+  /** Bus subjects are stored as `<subjectPrefix>.<subject>`; the stream captures `<subjectPrefix>.>`. Default: the stream name. */
+  readonly subjectPrefix?: string;
+  /** An un-acked delivery is redelivered after this many ms (consumer `ack_wait`). Default 30,000. */
+  readonly ackWaitMs?: number;
+  /** Handlers running at once per subscription (and messages pulled ahead). Default 1. */
+  readonly concurrency?: number;
+  /** Stream storage: `file` (default, survives a server restart) or `memory`. */
+  readonly storage?: "file" | "memory";
+  /** Stream retention: drop messages older than this (ms). Default 0 = keep until limits. */
+  readonly maxAgeMs?: number;
+  /** Stream replicas (a clustered server). Default 1. */
+  readonly replicas?: number;
+  /** Anything else the client takes (user/pass, token, tls, name...). */
+  readonly connection?: Partial<NodeConnectionOptions>;
+}
+
+const NAME = /^[A-Za-z0-9_-]{1,200}$/;
+
+/** A durable consumer per (group, subject): readable, unique, and a valid JetStream name. */
+export function consumerName(group: string, subject: string): string {
+  const readable = `${group}_${subject.replace(/\*/g, "any").replace(/>/g, "all").replace(/[^A-Za-z0-9_-]/g, "_")}`.slice(0, 80);
+  const digest = createHash("sha256").update(`${group}\u0000${subject}`).digest("hex").slice(0, 10);
+  return `${readable}-${digest}`;
+}
+
+function failure(operation: string, error: unknown): VigilError {
+  if (isVigilError(error)) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new VigilError("VIGIL_STORAGE", `nats bus: ${operation} failed: ${message}`, {}, error);
+}
+
+interface Subscription {
+  readonly messages: ConsumerMessages;
+  readonly done: Promise<void>;
+}
+
+/**
+ * Bus on NATS JetStream. `publish` resolves on the stream's publish ack (the server stored it);
+ * each (group, subject) is one durable pull consumer with explicit acks, shared by every
+ * subscriber of the group (competing consumers); an un-acked message is redelivered after
+ * `ackWaitMs`, a nak'ed one at once (or after its delay). A handler that throws is nak'ed; one
+ * that returns without ack or nak is redelivered after the ack wait.
+ */
+export class NatsBus implements Bus {
+  readonly kind = "nats";
+  private readonly options: NatsBusOptions;
+  private readonly prefix: string;
+  private readonly concurrency: number;
+  private connection: NatsConnection | undefined;
+  private client: JetStreamClient | undefined;
+  private manager: JetStreamManager | undefined;
+  private readonly subscriptions = new Set<Subscription>();
+  private closed = false;
+
+  constructor(options: NatsBusOptions) {
+    if (!NAME.test(options.stream)) {
+      throw new VigilError("VIGIL_BAD_CONFIG", `bus.nats.stream must be letters, digits, '-' or '_' (a JetStream stream name), got ${JSON.stringify(options.stream)}`, { field: "bus.nats.stream" });
+    }
+    const prefix = options.subjectPrefix ?? options.stream;
+    checkSubject(prefix, "bus.nats.subjectPrefix", false);
+    const servers = typeof options.servers === "string" ? [options.servers] : options.servers;
+    if (servers.length === 0) throw new VigilError("VIGIL_BAD_CONFIG", "bus.nats.servers must name at least one server, e.g. nats://127.0.0.1:4222", { field: "bus.nats.servers" });
+    this.options = options;
+    this.prefix = prefix;
+    this.concurrency = Math.max(1, Math.trunc(options.concurrency ?? 1));
+  }
+
+  /** Connects and creates the stream when it does not exist (an existing stream is used as it is). */
+  async init(): Promise<void> {
+    if (this.connection !== undefined) return;
+    if (this.closed) throw new VigilError("VIGIL_STORAGE", "nats bus: init() after close(); create a new bus");
+    const servers = typeof this.options.servers === "string" ? [this.options.servers] : [...this.options.servers];
+    try {
+      this.connection = await connect({ name: "vigil", ...this.options.connection, servers });
+      this.manager = await jetstreamManager(this.connection);
+      this.client = jetstream(this.connection);
+      await this.ensureStream(this.manager);
+    } catch (error) {
+      const connection = this.connection;
+      this.connection = undefined;
+      if (connection !== undefined) await connection.close().catch(() => undefined);
+      throw failure(`init (servers ${servers.join(", ")}, stream ${this.options.stream})`, error);
+    }
+  }
+
+  async publish(subject: string, data: Uint8Array): Promise<void> {
+    checkSubject(subject, "subject", false);
+    const client = this.ready("publish");
+    try {
+      await client.publish(`${this.prefix}.${subject}`, data, { expect: { streamName: this.options.stream } });
+    } catch (error) {
+      throw failure(`publish to ${subject}`, error);
+    }
+  }
+
+  async subscribe(subject: string, group: string, handler: (message: BusMessage) => Promise<void>): Promise<() => Promise<void>> {
+    checkSubject(subject, "subject", true);
+    checkGroup(group);
+    const client = this.ready("subscribe");
+    const manager = this.manager!;
+    const durable = consumerName(group, subject);
+    const config: Partial<ConsumerConfig> = {
+      durable_name: durable,
+      ack_policy: AckPolicy.Explicit,
+      ack_wait: nanos(Math.max(1, this.options.ackWaitMs ?? 30_000)),
+      deliver_policy: DeliverPolicy.All,
+      filter_subject: `${this.prefix}.${subject}`,
+      max_ack_pending: Math.max(1000, this.concurrency * 4),
+    };
+    let messages: ConsumerMessages;
+    try {
+      try {
+        await manager.consumers.add(this.options.stream, config);
+      } catch (error) {
+        // An existing consumer with another config (e.g. a new ack wait): update it in place.
+        await manager.consumers.update(this.options.stream, durable, { ack_wait: config.ack_wait!, max_ack_pending: config.max_ack_pending! }).catch(() => {
+          throw error;
+        });
+      }
+      const consumer = await client.consumers.get(this.options.stream, durable);
+      messages = await consumer.consume({ max_messages: this.concurrency });
+    } catch (error) {
+      throw failure(`subscribe to ${subject} as group ${group}`, error);
+    }
+    const subscription: Subscription = { messages, done: this.run(messages, handler) };
+    this.subscriptions.add(subscription);
+    return async () => {
+      if (!this.subscriptions.delete(subscription)) return;
+      await this.stop(subscription);
+    };
+  }
+
+  /** Stops subscriptions (waiting for running handlers), then drains the connection. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const subscriptions = [...this.subscriptions];
+    this.subscriptions.clear();
+    await Promise.all(subscriptions.map((subscription) => this.stop(subscription)));
+    const connection = this.connection;
+    this.connection = undefined;
+    if (connection !== undefined && !connection.isClosed()) await connection.drain().catch(() => connection.close());
+  }
+
+  private ready(operation: string): JetStreamClient {
+    if (this.closed) throw new VigilError("VIGIL_STORAGE", `nats bus: ${operation} after close(); create a new bus`);
+    if (this.client === undefined) throw new VigilError("VIGIL_STORAGE", `nats bus: ${operation} before init()`);
+    return this.client;
+  }
+
+  private async ensureStream(manager: JetStreamManager): Promise<void> {
+    const name = this.options.stream;
+    try {
+      await manager.streams.info(name);
+      return;
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 404 && !(error instanceof Error && /stream not found/i.test(error.message))) throw error;
+    }
+    await manager.streams.add({
+      name,
+      subjects: [`${this.prefix}.>`],
+      retention: RetentionPolicy.Limits,
+      storage: this.options.storage === "memory" ? StorageType.Memory : StorageType.File,
+      max_age: nanos(Math.max(0, this.options.maxAgeMs ?? 0)),
+      num_replicas: Math.max(1, this.options.replicas ?? 1),
+    });
+  }
+
+  /** The consume loop: at most `concurrency` handlers at once; pulls no further ahead than that. */
+  private async run(messages: ConsumerMessages, handler: (message: BusMessage) => Promise<void>): Promise<void> {
+    const running = new Set<Promise<void>>();
+    for await (const raw of messages) {
+      const task = this.handle(raw, handler).finally(() => running.delete(task));
+      running.add(task);
+      if (running.size >= this.concurrency) await Promise.race(running);
+    }
+    await Promise.all(running);
+  }
+
+  private async handle(raw: JsMsg, handler: (message: BusMessage) => Promise<void>): Promise<void> {
+    let settled = false;
+    const subject = raw.subject.startsWith(`${this.prefix}.`) ? raw.subject.slice(this.prefix.length + 1) : raw.subject;
+    const message: BusMessage = {
+      subject,
+      data: raw.data,
+      redelivered: Math.max(0, raw.info.deliveryCount - 1),
+      ack: async () => {
+        settled = true;
+        try {
+          await raw.ackAck();
+        } catch (error) {
+          throw failure(`ack of ${subject}`, error);
+        }
+      },
+      nak: async (delayMs?: number) => {
+        settled = true;
+        raw.nak(delayMs);
+      },
+    };
+    try {
+      await handler(message);
+    } catch {
+      if (!settled) raw.nak();
+    }
+  }
+
+  private async stop(subscription: Subscription): Promise<void> {
+    await subscription.messages.close().catch(() => undefined);
+    await subscription.done.catch(() => undefined);
+  }
+}
