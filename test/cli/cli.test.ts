@@ -1,0 +1,143 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { describe, expect, it } from "vitest";
+import { bucketPolicy, privateRequest, publicRequest, tempDir, vigil } from "./support.js";
+
+function event(id: string, data: unknown): string {
+  return JSON.stringify({ specversion: "1.0", id, source: "test", type: "dev.vigil.decide", data });
+}
+
+describe("vigil eval", () => {
+  it("denies with exit 1 and prints the decision JSON", async () => {
+    const dir = tempDir({ "p.yaml": bucketPolicy, "in.json": JSON.stringify(publicRequest) });
+    const run = await vigil(["eval", "-p", "p.yaml", "in.json"], { cwd: dir });
+    expect(run.code).toBe(1);
+    const decision = JSON.parse(run.stdout);
+    expect(decision.verdict).toBe("deny");
+    expect(decision.tier).toBe("block");
+    expect(decision.findings).toEqual([expect.objectContaining({ policy: "no-public-bucket", rule: "public-acl", effect: "violation", message: "bucket b1 made public by alice" })]);
+  });
+
+  it("allows with exit 0 from stdin", async () => {
+    const dir = tempDir({ "p.yaml": bucketPolicy });
+    const run = await vigil(["eval", "-p", "p.yaml", "-"], { cwd: dir, stdin: JSON.stringify(privateRequest) });
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout).verdict).toBe("allow");
+  });
+
+  it("--explain says which condition held and with which values", async () => {
+    const dir = tempDir({ "p.yaml": bucketPolicy });
+    const run = await vigil(["eval", "-p", "p.yaml", "--explain", "--input", JSON.stringify(publicRequest)], { cwd: dir });
+    expect(run.stdout).toContain('resource.acl = "public-read"');
+    expect(run.stdout).toContain("principal.admin = false");
+    expect(run.stdout).toMatch(/^DENY/m);
+  });
+
+  it("rejects invalid JSON input naming the field, exit 2", async () => {
+    const dir = tempDir({ "p.yaml": bucketPolicy });
+    const run = await vigil(["eval", "-p", "p.yaml", "--input", "{nope"], { cwd: dir });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("input is not valid JSON");
+  });
+
+  it("reports a broken policy without stopping the others", async () => {
+    const broken = bucketPolicy.replace("name: no-public-bucket", "name: broken").replace('condition: resource.acl in', "condition: resource.acl in in");
+    const dir = tempDir({ "p.yaml": bucketPolicy, "broken.yaml": broken });
+    const run = await vigil(["eval", "-p", ".", "--input", JSON.stringify(publicRequest)], { cwd: dir });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/broken\.yaml:\d+:\d+/);
+  });
+});
+
+describe("vigil test", () => {
+  it("runs spec.tests and ends with the summary line", async () => {
+    const dir = tempDir({ "p.yaml": bucketPolicy });
+    const run = await vigil(["test", "."], { cwd: dir });
+    expect(run.code).toBe(0);
+    expect(run.stdout.trim().split("\n").at(-1)).toBe("2 passed, 0 failed");
+  });
+
+  it("fails with exit 1 when an expectation is wrong, and --output json lists the case", async () => {
+    const wrong = bucketPolicy.replace("expect: { violations: [] }", "expect: { violations: [public-acl] }");
+    const dir = tempDir({ "p.yaml": wrong });
+    const run = await vigil(["test", ".", "--output", "json"], { cwd: dir });
+    expect(run.code).toBe(1);
+    const report = JSON.parse(run.stdout);
+    expect(report.summary).toMatchObject({ passed: 1, failed: 1 });
+    expect(report.results.find((r: { status: string }) => r.status === "fail").name).toBe("private acl is allowed");
+    expect(run.stderr.trim()).toBe("1 passed, 1 failed");
+  });
+});
+
+describe("vigil replay, explain and audit verify", () => {
+  it("replays JSON Lines, reports a bad line by number, records, explains and verifies", async () => {
+    const lines = [event("e1", publicRequest), "{ not json", event("e2", privateRequest), JSON.stringify({ specversion: "1.0", id: "e3" })].join("\n");
+    const dir = tempDir({ "p.yaml": bucketPolicy, "events.jsonl": lines });
+    const env = { VIGIL_STORE_PATH: join(dir, "vigil.db") };
+    const run = await vigil(["replay", "-p", "p.yaml", "events.jsonl", "--record"], { cwd: dir, env });
+    expect(run.code).toBe(0);
+    const decisions = run.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    expect(decisions.map((d) => [d.eventId, d.verdict])).toEqual([["e1", "deny"], ["e2", "allow"]]);
+    expect(run.stderr).toContain("line 2:");
+    expect(run.stderr).toContain("line 4:");
+    expect(run.stderr).toMatch(/replay: 2 events, 2 decisions \(1 deny; .*\), 2 bad lines/);
+
+    const explained = await vigil(["explain", decisions[0].decisionId], { cwd: dir, env });
+    expect(explained.code).toBe(0);
+    expect(explained.stdout).toContain("no-public-bucket/public-acl violated");
+
+    const intact = await vigil(["audit", "verify"], { cwd: dir, env });
+    expect(intact.code).toBe(0);
+    expect(intact.stdout).toContain("2 records verified");
+
+    // Tamper with the first record behind the adapter's back.
+    const db = new Database(join(dir, "vigil.db"));
+    const triggers = db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'").all() as { name: string }[];
+    for (const t of triggers) db.exec(`DROP TRIGGER "${t.name}"`);
+    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '%decision%'").all() as { name: string }[]).map((t) => t.name);
+    const table = tables.find((t) => (db.prepare(`PRAGMA table_info("${t}")`).all() as { name: string }[]).some((c) => c.name === "body")) as string;
+    db.prepare(`UPDATE "${table}" SET body = replace(body, '"deny"', '"allow"') WHERE seq = 1`).run();
+    db.close();
+
+    const tampered = await vigil(["audit", "verify"], { cwd: dir, env });
+    expect(tampered.code).toBe(1);
+    expect(tampered.stdout).toContain(`record ${decisions[0].decisionId} (seq 1) was modified`);
+  });
+});
+
+describe("vigil policies lint and help", () => {
+  it("names file, line and column and suggests the field", async () => {
+    const typo = bucketPolicy.replace("severity: high", "severty: high");
+    const dir = tempDir({ "p.yaml": typo });
+    const run = await vigil(["policies", "lint", "p.yaml"], { cwd: dir });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/p\.yaml:\d+:\d+/);
+    expect(run.stderr).toContain("severity");
+  });
+
+  it("every command has --help", async () => {
+    const { commands } = await import("../../src/cli/commands/index.js");
+    for (const command of commands) {
+      const run = await vigil([...command.path, "--help"]);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain(`Usage: vigil ${command.path.join(" ")}`);
+    }
+  });
+
+  it("rejects an unknown flag naming it", async () => {
+    const run = await vigil(["eval", "--nope"]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("--nope");
+  });
+});
+
+describe("config", () => {
+  it("rejects an unknown key in vigil.yaml naming it", async () => {
+    const dir = tempDir({ "vigil.yaml": "server:\n  prot: 1\n", "p.yaml": bucketPolicy });
+    writeFileSync(join(dir, "in.json"), "{}");
+    const run = await vigil(["eval", "-p", "p.yaml", "in.json"], { cwd: dir });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('server: unknown key(s) "prot"');
+  });
+});
