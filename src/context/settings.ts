@@ -47,7 +47,7 @@ export interface OddHourSettings {
   readonly prior: number;
   /** Score multiplier when the principal is on call (entity attribute `onCall`). */
   readonly onCallFactor: number;
-  /** Events of the entity's own at which its histogram and the peer group's weigh the same. */
+  /** Decayed events of its own after which a principal's histogram is used alone; below, the peer group's weighs 1 - n/peerBlendEvents. */
   readonly peerBlendEvents: number;
 }
 
@@ -145,11 +145,12 @@ function mergeInto(defaults: unknown, input: unknown, path: string): unknown {
     return [...input];
   }
   if (defaults !== null && typeof defaults === "object") {
-    if (input === null || typeof input !== "object" || Array.isArray(input)) throw badConfig(path, "must be an object");
+    if (input === null || typeof input !== "object" || Array.isArray(input)) throw badConfig(path || "(root)", "must be an object");
     const result: Record<string, unknown> = { ...(defaults as Record<string, unknown>) };
     for (const [key, value] of Object.entries(input as Record<string, unknown>)) {
-      if (!(key in result)) throw badConfig(`${path}.${key}`, `is not a setting; known: ${Object.keys(result).join(", ")}`);
-      result[key] = mergeInto(result[key], value, `${path}.${key}`);
+      const child = path === "" ? key : `${path}.${key}`;
+      if (!(key in result)) throw badConfig(child, `is not a setting; known: ${Object.keys(result).join(", ")}`);
+      result[key] = mergeInto(result[key], value, child);
     }
     return result;
   }
@@ -170,7 +171,7 @@ function requireRange(value: number, low: number, high: number, path: string): v
  * naming the setting (`context.detectors.idle.days`) and the accepted range.
  */
 export function resolveContextSettings(input: ContextSettingsInput = {}, base: ContextSettings = defaultContextSettings): ContextSettings {
-  const settings = mergeInto(base, input, "settings") as ContextSettings;
+  const settings = mergeInto(base, input, "") as ContextSettings;
   const { baselines, detectors, cache } = settings;
   requireRange(baselines.activityHalfLifeDays, 1, 3650, "baselines.activityHalfLifeDays");
   for (const dimension of seenDimensions) {

@@ -29,9 +29,9 @@ function certainty(events: number): number {
 
 /**
  * Odd hour: how unusual the event's hour of week is for this principal. p = w·p_own +
- * (1-w)·p_peer, each smoothed (neighbouring hours, Dirichlet prior), with w = n/(n + peerBlendEvents)
- * for n decayed events of the principal, so a new principal is judged mostly by its peer group
- * (team, else all principals). ratio = p × 168 (1 = an average hour); score = 1 - ratio /
+ * (1-w)·p_peer, each smoothed (neighbouring hours, Dirichlet prior), with w = min(1, n /
+ * peerBlendEvents) for n decayed events of the principal: a new principal is judged mostly by
+ * its peer group (team, else all principals), one with a long history by its own habits only. ratio = p × 168 (1 = an average hour); score = 1 - ratio /
  * ratioThreshold when below it. When the principal is on call (`onCall` attribute) the score is
  * multiplied by onCallFactor and a negative factor says so. Pure and deterministic.
  */
@@ -42,7 +42,7 @@ export function detectOddHour(input: OddHourInput, settings: OddHourSettings): S
   const own = input.own ? activityAt(input.own, minutes, how, input.halfLifeMinutes) : { events: 0, share: 0 };
   const peer = input.peer ? activityAt(input.peer, minutes, how, input.halfLifeMinutes) : { events: 0, share: 0 };
   if (own.events === 0 && peer.events === 0) return signal("oddHour", 0, 0, [], { hourOfWeek: hourOfWeekLabel(how), reason: "no activity history yet" });
-  const weight = own.events / (own.events + settings.peerBlendEvents);
+  const weight = Math.min(1, own.events / settings.peerBlendEvents);
   const pOwn = smoothed(own.events, own.share, settings.prior);
   const pPeer = peer.events > 0 ? smoothed(peer.events, peer.share, settings.prior) : 1 / HOURS_PER_WEEK;
   const probability = weight * pOwn + (1 - weight) * pPeer;

@@ -1,0 +1,124 @@
+import { describe, expect, it } from "vitest";
+import { EventTypes } from "../core/event.js";
+import { makeEvent, seededRandom } from "./fixtures.test-support.js";
+import { compileSchedule } from "./schedule.js";
+import { createContextStage, type ContextStage } from "./stage.js";
+import { createManualClock, createMemoryDocStorage } from "./test-support.js";
+import { DAY_MS, HOUR_MS } from "./time.js";
+
+/** Monday 2024-09-02. */
+const start = Date.parse("2024-09-02T00:00:00Z");
+
+function metric(resource: string, name: string, value: number, timeMs: number) {
+  return makeEvent(EventTypes.metric, { resource, metric: name, value, unit: name === "CPUUtilization" ? "Percent" : "Bytes", ts: new Date(timeMs).toISOString(), labels: {} });
+}
+
+/** Hourly CPU and network samples for `days` days from a utilisation model. */
+async function feed(stage: ContextStage, resource: string, days: number, model: (timeMs: number) => { cpu: number; network: number }): Promise<void> {
+  for (let hour = 0; hour < days * 24; hour++) {
+    const timeMs = start + hour * HOUR_MS;
+    const { cpu, network } = model(timeMs);
+    for (const event of [metric(resource, "CPUUtilization", cpu, timeMs), metric(resource, "NetworkIn", network, timeMs)]) stage.observe(event, await stage.build(event));
+  }
+}
+
+async function idleAt(stage: ContextStage, resource: string, day: number) {
+  const event = metric(resource, "CPUUtilization", 1, start + day * DAY_MS + HOUR_MS);
+  return (await stage.build(event)).signals["idle"]!;
+}
+
+const isSundayBatch = (timeMs: number): boolean => new Date(timeMs).getUTCDay() === 0 && new Date(timeMs).getUTCHours() >= 1 && new Date(timeMs).getUTCHours() < 4;
+
+describe("idle detector", () => {
+  it("flags sustained low CPU and network with confidence from coverage, not a busy resource", async () => {
+    const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(start) });
+    const random = seededRandom(3);
+    await feed(stage, "i-idle", 14, () => ({ cpu: 1 + 2 * random(), network: 2_000 + 1_000 * random() }));
+    await feed(stage, "i-busy", 14, (timeMs) => ({ cpu: new Date(timeMs).getUTCHours() >= 9 && new Date(timeMs).getUTCHours() < 18 ? 60 : 15, network: 5e7 }));
+    const idle = await idleAt(stage, "i-idle", 14);
+    expect(idle.score).toBe(1);
+    expect(idle.confidence).toBe(1);
+    expect(idle.values).toMatchObject({ windowDays: 14, daysWithSamples: 14, idleDays: 14, scheduled: false });
+    expect(idle.factors[0]).toMatchObject({ name: "sustained low utilisation", contribution: 1 });
+    const busy = await idleAt(stage, "i-busy", 14);
+    expect(busy.score).toBe(0);
+    expect(busy.factors).toEqual([]);
+  });
+
+  it("partial coverage lowers confidence; too few days give no score", async () => {
+    const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(start) });
+    await feed(stage, "i-new", 2, () => ({ cpu: 1, network: 100 }));
+    const young = await idleAt(stage, "i-new", 2);
+    expect(young.score).toBe(0);
+    expect(young.values?.["reason"]).toContain("only 2 day(s)");
+    const partial = await idleAt(stage, "i-new", 7);
+    expect(partial.confidence).toBeLessThan(0.3);
+    // CPU samples only: idle by CPU, but half the confidence (network unknown).
+    for (let hour = 0; hour < 14 * 24; hour++) {
+      const event = metric("i-cpu-only", "CPUUtilization", 1, start + hour * HOUR_MS);
+      stage.observe(event, await stage.build(event));
+    }
+    const cpuOnly = await idleAt(stage, "i-cpu-only", 14);
+    expect(cpuOnly.score).toBe(1);
+    expect(cpuOnly.confidence).toBe(0.5);
+    expect(cpuOnly.factors[0]?.detail).toContain("no network samples");
+  });
+
+  it("a weekly batch resource is not idle when its schedule says when it runs; idle inside its windows still is", async () => {
+    const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(start) });
+    const batch = (timeMs: number) => (isSundayBatch(timeMs) ? { cpu: 85, network: 8e7 } : { cpu: 0.5, network: 500 });
+    await feed(stage, "i-batch", 14, batch);
+    // Without a schedule the quiet weekdays look idle.
+    const unscheduled = await idleAt(stage, "i-batch", 14);
+    expect(unscheduled.score).toBeCloseTo(12 / 14, 3);
+
+    await stage.entities.upsert({ kind: "resource", id: "i-batch-2", attrs: { schedule: "0 1 * * SUN 3h" } }, "ops");
+    await feed(stage, "i-batch-2", 14, batch);
+    const scheduled = await idleAt(stage, "i-batch-2", 14);
+    expect(scheduled.score).toBe(0);
+    expect(scheduled.values).toMatchObject({ scheduled: true, scheduledDays: 2, daysWithSamples: 2, idleDays: 0 });
+    expect(scheduled.factors.some((factor) => factor.name === "schedule" && factor.detail?.includes("0 1 * * SUN"))).toBe(true);
+
+    await stage.entities.upsert({ kind: "resource", id: "i-batch-dead", attrs: { schedule: "0 1 * * SUN 3h" } }, "ops");
+    await feed(stage, "i-batch-dead", 14, () => ({ cpu: 0.5, network: 500 }));
+    const dead = await idleAt(stage, "i-batch-dead", 14);
+    expect(dead.score).toBe(1);
+    expect(dead.values).toMatchObject({ scheduledDays: 2, idleDays: 2 });
+  });
+
+  it("a malformed schedule is reported as a factor and ignored, never thrown", async () => {
+    const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(start) });
+    await stage.entities.upsert({ kind: "resource", id: "i-bad", attrs: { schedule: "every sunday" } }, "ops");
+    await feed(stage, "i-bad", 5, () => ({ cpu: 1, network: 10 }));
+    const signal = await idleAt(stage, "i-bad", 5);
+    expect(signal.score).toBe(1);
+    expect(signal.factors.find((factor) => factor.name === "schedule ignored")?.detail).toContain("resource.attrs.schedule");
+  });
+});
+
+describe("schedules", () => {
+  it("cron windows with durations, offsets, day-of-month, absolute windows and lists", () => {
+    const nightly = compileSchedule("30 2 * * 1-5 90m");
+    expect(nightly.contains(Date.parse("2024-09-03T02:30:00Z"))).toBe(true);
+    expect(nightly.contains(Date.parse("2024-09-03T03:59:00Z"))).toBe(true);
+    expect(nightly.contains(Date.parse("2024-09-03T04:00:00Z"))).toBe(false);
+    expect(nightly.contains(Date.parse("2024-09-07T02:45:00Z"))).toBe(false);
+    const offset = compileSchedule({ cron: "0 9 * * *", duration: "PT8H", utcOffsetMinutes: 120 });
+    expect(offset.contains(Date.parse("2024-09-03T07:00:00Z"))).toBe(true);
+    expect(offset.contains(Date.parse("2024-09-03T06:59:00Z"))).toBe(false);
+    const monthly = compileSchedule("0 0 1 * * 2h");
+    expect(monthly.contains(Date.parse("2024-10-01T01:00:00Z"))).toBe(true);
+    expect(monthly.contains(Date.parse("2024-10-02T01:00:00Z"))).toBe(false);
+    const shifts = compileSchedule([{ from: "2024-09-07T00:00:00Z", until: "2024-09-09T00:00:00Z" }, "0 22 * * FRI 2h"]);
+    expect(shifts.contains(Date.parse("2024-09-08T03:00:00Z"))).toBe(true);
+    expect(shifts.contains(Date.parse("2024-09-13T23:00:00Z"))).toBe(true);
+    expect(shifts.contains(Date.parse("2024-09-12T23:00:00Z"))).toBe(false);
+  });
+
+  it("errors name the field and the fix", () => {
+    expect(() => compileSchedule("61 * * * *", "attrs.schedule")).toThrow(/attrs.schedule \(minute\).*outside 0-59/);
+    expect(() => compileSchedule("0 2 * *", "attrs.schedule")).toThrow(/needs 5 fields/);
+    expect(() => compileSchedule({ cron: "0 2 * * *", duration: "forever" }, "attrs.onCall")).toThrow(/attrs.onCall.duration/);
+    expect(() => compileSchedule({ from: "2024-09-09T00:00:00Z", until: "2024-09-01T00:00:00Z" })).toThrow(/until after from/);
+  });
+});

@@ -1,0 +1,90 @@
+import { describe, expect, it } from "vitest";
+import { EventTypes } from "../core/event.js";
+import { isVigilError } from "../core/errors.js";
+import { cloudTrailFixture, makeEvent } from "./fixtures.test-support.js";
+import { createContextStage } from "./stage.js";
+import { createManualClock, createMemoryDocStorage } from "./test-support.js";
+
+const t0 = Date.parse("2025-03-03T12:00:00Z");
+const MINUTE = 60_000;
+const inAccount = () => cloudTrailFixture("event-cloud-trail-s3.json");
+
+describe("posture", () => {
+  it("effective posture = strictest unexpired among org and the event's scopes; expiry follows the clock", async () => {
+    const clock = createManualClock(t0);
+    const storage = createMemoryDocStorage();
+    const stage = createContextStage({ storage, clock });
+    expect((await stage.build(inAccount())).posture).toMatchObject({ level: "normal", scope: "org" });
+    await stage.posture.set({ scope: "org", level: "elevated", reason: "launch week", until: new Date(t0 + 60 * MINUTE).toISOString(), setBy: "cto" });
+    await stage.posture.set({ scope: "account:101010101111", level: "incident", reason: "INC-42 leaked key", until: new Date(t0 + 30 * MINUTE).toISOString(), setBy: "secops" });
+    await stage.posture.set({ scope: "account:999", level: "freeze", reason: "other account", setBy: "secops" });
+
+    const during = (await stage.build(inAccount())).posture;
+    expect(during).toMatchObject({ level: "incident", scope: "account:101010101111", reason: "INC-42 leaked key", setBy: "secops" });
+    clock.advance(31 * MINUTE);
+    expect((await stage.build(inAccount())).posture).toMatchObject({ level: "elevated", scope: "org", setBy: "cto", reason: "launch week" });
+    clock.advance(30 * MINUTE);
+    expect((await stage.build(inAccount())).posture).toMatchObject({ level: "normal", scope: "org" });
+    // An event without scopes sees only org.
+    expect((await stage.build(makeEvent("com.example.other", {}))).posture.level).toBe("normal");
+    expect((await stage.posture.list()).map((posture) => posture.scope)).toEqual(["account:999"]);
+    expect(storage.audit.filter((entry) => entry.action === "posture.set").map((entry) => entry.actor)).toEqual(["cto", "secops", "secops"]);
+  });
+
+  it("a narrower normal does not lift a stricter org posture; equal levels report the narrower scope", async () => {
+    const clock = createManualClock(t0);
+    const stage = createContextStage({ storage: createMemoryDocStorage(), clock });
+    await stage.posture.set({ scope: "org", level: "incident", setBy: "a" });
+    await stage.posture.set({ scope: "account:101010101111", level: "normal", setBy: "b" });
+    expect((await stage.build(inAccount())).posture).toMatchObject({ level: "incident", scope: "org" });
+    await stage.posture.set({ scope: "account:101010101111", level: "incident", setBy: "b" });
+    expect((await stage.build(inAccount())).posture.scope).toBe("account:101010101111");
+    expect(await stage.posture.effective(["namespace:prod"])).toMatchObject({ level: "incident", scope: "org" });
+  });
+
+  it("dev.vigil.posture events set it (after evaluation), with who and why; bad ones are reported, not thrown", async () => {
+    const clock = createManualClock(t0);
+    const storage = createMemoryDocStorage();
+    const stage = createContextStage({ storage, clock });
+    const event = makeEvent(EventTypes.posture, { level: "freeze", reason: "year-end freeze", until: "2025-03-04T00:00:00Z" }, { subject: "repo:acme/payments", source: "/change-calendar" });
+    const context = await stage.build(event);
+    expect(context.posture.level).toBe("normal");
+    stage.observe(event, context);
+    await stage.flush();
+    const pr = makeEvent(EventTypes.dependencyChange, { repo: "acme/payments", ref: "refs/pull/1/head", base: {}, head: {}, path: "package-lock.json" });
+    expect((await stage.build(pr)).posture).toMatchObject({ level: "freeze", scope: "repo:acme/payments", setBy: "/change-calendar", reason: "year-end freeze", until: "2025-03-04T00:00:00.000Z" });
+
+    const bad = makeEvent(EventTypes.posture, { level: "panic" }, { subject: "org" });
+    stage.observe(bad, await stage.build(bad));
+    const expired = makeEvent(EventTypes.posture, { level: "incident", until: "2025-03-01T00:00:00Z" });
+    stage.observe(expired, await stage.build(expired));
+    await stage.flush();
+    expect(stage.stats().postureErrors).toHaveLength(2);
+    expect(stage.stats().postureErrors[0]).toContain("posture.level must be one of normal, elevated, incident, freeze");
+    expect(stage.stats().postureErrors[1]).toContain("posture.until");
+    expect((await stage.posture.effective([])).level).toBe("normal");
+
+    // Postures survive a restart (stored).
+    const restarted = createContextStage({ storage, clock });
+    expect((await restarted.build(pr)).posture.level).toBe("freeze");
+  });
+
+  it("the API validates and names the field", async () => {
+    const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(t0) });
+    const attempts = [
+      { scope: "team:x", level: "elevated" },
+      { scope: "org", level: "red" },
+      { scope: "org", level: "elevated", until: "tomorrow" },
+      { scope: "repo:noslash", level: "elevated" },
+    ] as const;
+    const fields: string[] = [];
+    for (const attempt of attempts) {
+      try {
+        await stage.posture.set(attempt as never);
+      } catch (error) {
+        if (isVigilError(error)) fields.push(`${error.code}:${error.details.field ?? ""}`);
+      }
+    }
+    expect(fields).toEqual(["VIGIL_BAD_INPUT:scope", "VIGIL_BAD_INPUT:level", "VIGIL_BAD_INPUT:until", "VIGIL_BAD_INPUT:scope"]);
+  });
+});

@@ -1,0 +1,160 @@
+import { describe, expect, it } from "vitest";
+import type { Event } from "../core/event.js";
+import { EventTypes } from "../core/event.js";
+import { cloudTrailFixture, makeEvent, pantherLog } from "./fixtures.test-support.js";
+import { createContextStage, type ContextStage } from "./stage.js";
+import { createManualClock, createMemoryDocStorage } from "./test-support.js";
+import { DAY_MS, HOUR_MS } from "./time.js";
+
+/** Monday 2024-09-02. */
+const start = Date.parse("2024-09-02T00:00:00Z");
+const oktaLogin = pantherLog("okta", "rules/okta_rules/okta_login_signal.yml", "Successful Login");
+
+function oktaLoginAt(user: string, timeMs: number, overrides: Record<string, unknown> = {}): Event {
+  const published = new Date(timeMs).toISOString().replace("T", " ").replace("Z", "");
+  return makeEvent(EventTypes.oktaSystemLog, { ...oktaLogin, published, actor: { ...(oktaLogin["actor"] as object), alternateId: user }, ...overrides });
+}
+
+const cloudTrailRecord = cloudTrailFixture("event-cloud-trail-s3.json").data as Record<string, unknown>;
+
+function apiCall(arn: string, timeMs: number, region: string): Event {
+  return makeEvent(EventTypes.cloudTrail, { ...cloudTrailRecord, awsRegion: region, eventTime: new Date(timeMs).toISOString(), userIdentity: { ...(cloudTrailRecord["userIdentity"] as object), arn } });
+}
+
+async function learn(stage: ContextStage, events: readonly Event[]): Promise<void> {
+  for (const event of events) stage.observe(event, await stage.build(event));
+}
+
+/** One login per hour in [fromHour, toHour) on the given weekdays (0 = Monday) for `weeks` weeks. */
+function logins(user: string, weeks: number, days: readonly number[], fromHour: number, toHour: number): Event[] {
+  const events: Event[] = [];
+  for (let week = 0; week < weeks; week++) {
+    for (const day of days) for (let hour = fromHour; hour < toHour; hour++) events.push(oktaLoginAt(user, start + (week * 7 + day) * DAY_MS + hour * HOUR_MS));
+  }
+  return events;
+}
+
+const weekdays = [0, 1, 2, 3, 4];
+const everyDay = [0, 1, 2, 3, 4, 5, 6];
+/** Sunday of week 4, 03:00. */
+const sundayNight = start + (3 * 7 + 6) * DAY_MS + 3 * HOUR_MS;
+/** Tuesday of week 4, 11:00. */
+const tuesdayMorning = start + (3 * 7 + 1) * DAY_MS + 11 * HOUR_MS;
+
+describe("odd-hour detector", () => {
+  it("a principal with a short history is judged mostly by its team; the factor says so", async () => {
+    const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(start) });
+    for (const member of ["ana@acme.io", "bo@acme.io", "cy@acme.io"]) {
+      await stage.entities.upsert({ kind: "principal", id: member, attrs: { team: "payments" } }, "hr-sync");
+      await learn(stage, logins(member, 3, weekdays, 9, 17));
+    }
+    for (const member of ["night1@acme.io", "night2@acme.io"]) {
+      await stage.entities.upsert({ kind: "principal", id: member, attrs: { team: "noc" } }, "hr-sync");
+      await learn(stage, logins(member, 3, everyDay, 0, 6));
+    }
+    await stage.entities.upsert({ kind: "principal", id: "new@acme.io", attrs: { team: "payments" } }, "hr-sync");
+    await stage.entities.upsert({ kind: "principal", id: "newnoc@acme.io", attrs: { team: "noc" } }, "hr-sync");
+    await learn(stage, [oktaLoginAt("new@acme.io", start + 14 * DAY_MS + 10 * HOUR_MS), oktaLoginAt("newnoc@acme.io", start + 14 * DAY_MS + 2 * HOUR_MS)]);
+
+    const night = (await stage.build(oktaLoginAt("new@acme.io", sundayNight))).signals["oddHour"]!;
+    expect(night.score).toBeGreaterThan(0.8);
+    expect(night.values).toMatchObject({ hourOfWeek: "Sun 03:00 UTC", peer: "peer:team/payments", onCall: false });
+    // One login 12.7 days earlier, decayed with the 28-day half-life.
+    expect(night.values?.["ownEvents"]).toBeCloseTo(2 ** (-12.71 / 28), 2);
+    expect(night.values?.["ownWeight"]).toBeLessThan(0.05);
+    expect(night.factors[0]?.detail).toContain("team/payments");
+    expect(night.confidence).toBeGreaterThan(0.3);
+
+    const morning = (await stage.build(oktaLoginAt("new@acme.io", tuesdayMorning))).signals["oddHour"]!;
+    expect(morning.score).toBe(0);
+
+    // Same hour, but the new principal's team works nights: not odd.
+    const noc = (await stage.build(oktaLoginAt("newnoc@acme.io", sundayNight))).signals["oddHour"]!;
+    expect(noc.score).toBe(0);
+    expect(noc.values?.["peer"]).toBe("peer:team/noc");
+  });
+
+  it("with a long history the principal's own habits win over the peer group", async () => {
+    const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(start) });
+    for (const member of ["ana@acme.io", "bo@acme.io"]) {
+      await stage.entities.upsert({ kind: "principal", id: member, attrs: { team: "payments" } }, "hr-sync");
+      await learn(stage, logins(member, 3, weekdays, 9, 17));
+    }
+    await stage.entities.upsert({ kind: "principal", id: "owl@acme.io", attrs: { team: "payments" } }, "hr-sync");
+    await learn(stage, logins("owl@acme.io", 3, everyDay, 0, 6));
+    const owl = (await stage.build(oktaLoginAt("owl@acme.io", sundayNight))).signals["oddHour"]!;
+    expect(owl.values?.["ownWeight"]).toBeGreaterThan(0.6);
+    expect(owl.score).toBe(0);
+    // The same hour for a teammate with a long daytime history is odd, although the team
+    // (which includes the owl) has night activity.
+    const ana = (await stage.build(oktaLoginAt("ana@acme.io", sundayNight))).signals["oddHour"]!;
+    expect(ana.values?.["ownWeight"]).toBeGreaterThan(0.6);
+    expect(ana.score).toBeGreaterThan(0.3);
+  });
+
+  it("an on-call schedule lowers the score, and a negative factor says why", async () => {
+    const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(start) });
+    await stage.entities.upsert({ kind: "principal", id: "ana@acme.io", attrs: { team: "payments" } }, "hr-sync");
+    await learn(stage, logins("ana@acme.io", 3, weekdays, 9, 17));
+    const offCall = (await stage.build(oktaLoginAt("ana@acme.io", sundayNight))).signals["oddHour"]!;
+    await stage.entities.upsert({ kind: "principal", id: "ana@acme.io", attrs: { onCall: [{ from: "2024-09-28T18:00:00Z", until: "2024-09-30T08:00:00Z" }] } }, "pagerduty-sync");
+    const onCall = (await stage.build(oktaLoginAt("ana@acme.io", sundayNight))).signals["oddHour"]!;
+    expect(offCall.score).toBeGreaterThan(0.5);
+    expect(onCall.score).toBeCloseTo(offCall.score * 0.2, 3);
+    expect(onCall.values?.["onCall"]).toBe(true);
+    const factor = onCall.factors.find((item) => item.name === "on call");
+    expect(factor?.contribution).toBeLessThan(0);
+    expect(factor?.detail).toContain("onCall schedule");
+    const sum = onCall.factors.reduce((total, item) => total + item.contribution, 0);
+    expect(sum).toBeCloseTo(onCall.score, 3);
+  });
+});
+
+describe("rare / first-seen detector", () => {
+  it("flags a first-seen region, then treats it as seen", async () => {
+    const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(start) });
+    const arn = "arn:aws:sts::101010101111:assumed-role/Deploy/ci";
+    await learn(stage, Array.from({ length: 40 }, (_, index) => apiCall(arn, start + index * HOUR_MS, "us-east-1")));
+    const first = apiCall(arn, start + 50 * HOUR_MS, "ap-southeast-2");
+    const firstContext = await stage.build(first);
+    const rare = firstContext.signals["rare"]!;
+    expect(rare.values?.["firstSeen"]).toEqual(["region"]);
+    expect(rare.score).toBeCloseTo(0.4, 3);
+    expect(rare.confidence).toBe(1);
+    expect(rare.factors[0]).toMatchObject({ name: "first-seen region", contribution: 0.4 });
+    expect(rare.factors[0]?.detail).toContain("ap-southeast-2 never seen");
+    stage.observe(first, firstContext);
+
+    const again = (await stage.build(apiCall(arn, start + 51 * HOUR_MS, "ap-southeast-2"))).signals["rare"]!;
+    expect(again.values?.["firstSeen"]).toEqual([]);
+    expect(again.values?.["seen"]).toMatchObject({ region: { value: "ap-southeast-2", count: 1, firstSeen: new Date(start + 50 * HOUR_MS).toISOString() } });
+    expect(again.score).toBe(0);
+  });
+
+  it("a brand-new principal's first event is not suspicious, and peers' knowledge discounts", async () => {
+    const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(start) });
+    const fresh = (await stage.build(apiCall("arn:aws:iam::1:user/fresh", start, "eu-west-1"))).signals["rare"]!;
+    expect(fresh.score).toBe(0);
+    expect(fresh.confidence).toBe(0);
+
+    for (const user of ["a", "b"]) await stage.entities.upsert({ kind: "principal", id: `arn:aws:iam::1:user/${user}`, attrs: { team: "platform" } }, "hr-sync");
+    await learn(stage, Array.from({ length: 30 }, (_, index) => apiCall("arn:aws:iam::1:user/a", start + index * HOUR_MS, "us-east-1")));
+    await learn(stage, [apiCall("arn:aws:iam::1:user/b", start, "eu-central-1")]);
+    const signal = (await stage.build(apiCall("arn:aws:iam::1:user/a", start + 40 * HOUR_MS, "eu-central-1"))).signals["rare"]!;
+    expect(signal.score).toBeCloseTo(0.2, 3);
+    expect(signal.factors[0]?.detail).toContain("known to team/platform");
+  });
+
+  it("Okta: a new country and ASN together add up; device and IP too", async () => {
+    const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(start) });
+    await learn(stage, logins("casey.hill@hey.com", 2, weekdays, 9, 12));
+    const brazil = pantherLog("okta", "rules/okta_rules/okta_potentially_stolen_session.yml", "Different device & ASN");
+    const foreign = oktaLoginAt("casey.hill@hey.com", tuesdayMorning, { client: brazil["client"], securityContext: brazil["securityContext"] });
+    const rare = (await stage.build(foreign)).signals["rare"]!;
+    expect(rare.values?.["firstSeen"]).toEqual(expect.arrayContaining(["country", "asn", "ip"]));
+    expect(rare.factors.map((factor) => factor.name)).toEqual(expect.arrayContaining(["first-seen country", "first-seen asn"]));
+    expect(rare.score).toBeGreaterThan(0.9);
+    const total = rare.factors.reduce((sum, factor) => sum + factor.contribution, 0);
+    expect(Math.min(1, total)).toBeCloseTo(rare.score, 3);
+  });
+});
