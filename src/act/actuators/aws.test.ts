@@ -1,0 +1,210 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Actuator } from "../../core/index.js";
+import { createAwsActuators } from "./aws.js";
+import { AWS_KEYS, fixture, formOf, playEc2, playIam, playS3, recordedAccessKeys, recordedInstanceStates } from "./aws-fakes.js";
+import type { IamKey, PublicAccessBlock } from "./aws-fakes.js";
+import { parseAuthorization } from "./sigv4-check.js";
+import { startWireServer, testPlan, testRuntime } from "./test-server.js";
+import type { WireServer } from "./test-server.js";
+
+const REGION = "eu-west-1";
+// The configuration Cloud Custodian recorded from a real bucket (IgnorePublicAcls off).
+const RECORDED = (fixture("s3.GetPublicAccessBlock.present.json").data["PublicAccessBlockConfiguration"] as PublicAccessBlock);
+const ALL_ON: PublicAccessBlock = { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true };
+
+describe("aws actuators", () => {
+  let s3: WireServer;
+  let ec2: WireServer;
+  let iam: WireServer;
+  let buckets: Map<string, PublicAccessBlock | null>;
+  let instances: Map<string, string>;
+  let keys: IamKey[];
+  let s3Block: Actuator;
+  let ec2Stop: Actuator;
+  let iamDeactivate: Actuator;
+
+  beforeEach(async () => {
+    [s3, ec2, iam] = await Promise.all([startWireServer(), startWireServer(), startWireServer()]);
+    buckets = new Map<string, PublicAccessBlock | null>([
+      ["644160558196-us-east-1-s3-logs", null],
+      ["partly-public", { ...RECORDED }],
+    ]);
+    instances = new Map([
+      ...recordedInstanceStates(),
+      ["i-08270b9cfb568a1c4", "stopped"],
+      ["i-000b2f5125402eb55", "running"],
+    ]);
+    keys = recordedAccessKeys();
+    playS3(s3, REGION, buckets);
+    playEc2(ec2, REGION, instances, new Set(["i-000b2f5125402eb55"]));
+    playIam(iam, keys);
+    [s3Block, ec2Stop, iamDeactivate] = createAwsActuators(
+      { region: REGION, credentials: AWS_KEYS, endpoints: { s3: s3.url, ec2: ec2.url, iam: iam.url }, maxAttempts: 1 },
+      testRuntime(),
+    ) as [Actuator, Actuator, Actuator];
+  });
+  afterEach(() => Promise.all([s3.close(), ec2.close(), iam.close()]));
+
+  describe("aws.s3.block-public-access", () => {
+    it("puts the block with a verified SigV4 signature; undo deletes it when there was none", async () => {
+      const plan = testPlan("aws.s3.block-public-access", { bucket: "644160558196-us-east-1-s3-logs" });
+      const applied = await s3Block.apply(plan, { dryRun: false });
+      expect(s3.problems).toEqual([]);
+      expect(applied.status).toBe("applied");
+      expect(applied.output).toMatchObject({ configuration: ALL_ON, previousConfiguration: null });
+      expect(buckets.get("644160558196-us-east-1-s3-logs")).toEqual(ALL_ON);
+
+      const put = s3.mutatingRequests()[0];
+      expect(put?.method).toBe("PUT");
+      expect(put?.rawPath).toMatch(/^\/644160558196-us-east-1-s3-logs\/?$/);
+      expect(put?.query.has("publicAccessBlock")).toBe(true);
+      const auth = parseAuthorization(put?.header("authorization"));
+      expect(auth).toMatchObject({ accessKeyId: AWS_KEYS.accessKeyId, region: REGION, service: "s3" });
+      expect(auth?.signedHeaders).toEqual(expect.arrayContaining(["host", "x-amz-content-sha256", "x-amz-date"]));
+
+      const undone = await s3Block.undo(plan, applied);
+      expect(undone).toMatchObject({ status: "undone", output: { deleted: true } });
+      expect(s3.mutatingRequests()[1]?.method).toBe("DELETE");
+      expect(buckets.get("644160558196-us-east-1-s3-logs")).toBeNull();
+      expect(s3.problems).toEqual([]);
+    });
+
+    it("undo restores the recorded previous configuration", async () => {
+      const plan = testPlan("aws.s3.block-public-access", { bucket: "partly-public" });
+      const applied = await s3Block.apply(plan, { dryRun: false });
+      expect(applied.undo?.params).toEqual({ Bucket: "partly-public", previousConfiguration: RECORDED });
+      expect(buckets.get("partly-public")).toEqual(ALL_ON);
+      await s3Block.undo(plan, applied);
+      expect(buckets.get("partly-public")).toEqual(RECORDED);
+    });
+
+    it("dry-run only reads the current configuration", async () => {
+      const result = await s3Block.apply(testPlan("aws.s3.block-public-access", { bucket: "partly-public", restrictPublicBuckets: false }), { dryRun: true });
+      expect(result.output).toMatchObject({ currentConfiguration: RECORDED, wouldPut: { ...ALL_ON, RestrictPublicBuckets: false } });
+      expect(s3.mutatingRequests()).toHaveLength(0);
+    });
+
+    it("names S3's error code: NoSuchBucket, AccessDenied for a wrong expected owner", async () => {
+      const missing = await s3Block.apply(testPlan("aws.s3.block-public-access", { bucket: "no-such-bucket" }), { dryRun: false });
+      expect(missing.status).toBe("failed");
+      expect(missing.error).toMatch(/^aws\.s3\.block-public-access apply failed: AWS S3 GetPublicAccessBlock answered HTTP 404 NoSuchBucket: The specified bucket does not exist/);
+      expect(missing.output).toEqual({ status: 404, apiCode: "NoSuchBucket" });
+      const denied = await s3Block.apply(testPlan("aws.s3.block-public-access", { bucket: "partly-public", expectedBucketOwner: "111111111111" }), { dryRun: false });
+      expect(denied.error).toMatch(/HTTP 403 AccessDenied: Access Denied/);
+      expect(s3.mutatingRequests()).toHaveLength(0);
+    });
+  });
+
+  describe("aws.ec2.stop-instances", () => {
+    it("stops instances over the EC2 query protocol; undo starts only those that were running", async () => {
+      const plan = testPlan("aws.ec2.stop-instances", { instanceIds: ["i-1aebf7c0", "i-08270b9cfb568a1c4"] });
+      const applied = await ec2Stop.apply(plan, { dryRun: false });
+      expect(ec2.problems).toEqual([]);
+      expect(applied.status).toBe("applied");
+      const form = formOf(ec2.requests[0]!);
+      expect(Object.fromEntries(form)).toMatchObject({ Action: "StopInstances", Version: "2016-11-15", "InstanceId.1": "i-1aebf7c0", "InstanceId.2": "i-08270b9cfb568a1c4" });
+      expect(parseAuthorization(ec2.requests[0]?.header("authorization"))).toMatchObject({ region: REGION, service: "ec2" });
+      expect(applied.output?.["instances"]).toEqual([
+        { instanceId: "i-1aebf7c0", previousState: "running", currentState: "stopping" },
+        { instanceId: "i-08270b9cfb568a1c4", previousState: "stopped", currentState: "stopped" },
+      ]);
+      expect(applied.output?.["requestId"]).toBe(fixture("ec2.StopInstances.json").data.ResponseMetadata?.RequestId);
+      expect(applied.undo?.params).toEqual({ instanceIds: ["i-1aebf7c0"] });
+
+      const undone = await ec2Stop.undo(plan, applied);
+      expect(undone.status).toBe("undone");
+      expect(Object.fromEntries(formOf(ec2.requests[1]!))).toEqual({ Action: "StartInstances", Version: "2016-11-15", "InstanceId.1": "i-1aebf7c0" });
+      expect(instances.get("i-1aebf7c0")).toBe("running");
+      expect(instances.get("i-08270b9cfb568a1c4")).toBe("stopped");
+    });
+
+    it("dry-run describes the instances and stops nothing", async () => {
+      const result = await ec2Stop.apply(testPlan("aws.ec2.stop-instances", { instanceIds: ["i-b2d2a876", "i-1aebf7c0", "i-08270b9cfb568a1c4"] }), { dryRun: true });
+      expect(result.output).toMatchObject({
+        instances: [
+          { instanceId: "i-b2d2a876", state: "terminated" },
+          { instanceId: "i-1aebf7c0", state: "running" },
+          { instanceId: "i-08270b9cfb568a1c4", state: "stopped" },
+        ],
+        wouldStop: ["i-1aebf7c0"],
+      });
+      expect(ec2.requests.map((request) => formOf(request).get("Action"))).toEqual(["DescribeInstances"]);
+      expect(instances.get("i-1aebf7c0")).toBe("running");
+    });
+
+    it("names EC2's error code for a stop-protected instance (recorded OperationNotPermitted)", async () => {
+      const result = await ec2Stop.apply(testPlan("aws.ec2.stop-instances", { instanceIds: ["i-000b2f5125402eb55"] }), { dryRun: false });
+      expect(result.status).toBe("failed");
+      expect(result.error).toBe(
+        "aws.ec2.stop-instances apply failed: AWS EC2 StopInstances answered HTTP 400 OperationNotPermitted: The instance 'i-000b2f5125402eb55' may not be stopped. Modify its 'disableApiStop' instance attribute and try again. (request id 52a34c4e-5ee2-41c7-b3e7-9010f8eb3dc4)",
+      );
+      expect(result.output).toEqual({ status: 400, apiCode: "OperationNotPermitted" });
+    });
+
+    it("a wrong secret key fails the signature check and the result says AuthFailure", async () => {
+      const [, badEc2] = createAwsActuators({ region: REGION, credentials: { ...AWS_KEYS, secretAccessKey: "not-the-secret" }, endpoint: ec2.url, maxAttempts: 1 }, testRuntime());
+      const result = await badEc2?.apply(testPlan("aws.ec2.stop-instances", { instanceIds: ["i-1aebf7c0"] }), { dryRun: false });
+      expect(result?.status).toBe("failed");
+      expect(result?.error).toMatch(/HTTP 401 AuthFailure/);
+      expect(ec2.problems[0]).toMatch(/signature does not match/);
+      expect(instances.get("i-1aebf7c0")).toBe("running");
+    });
+  });
+
+  describe("aws.iam.deactivate-access-key", () => {
+    const [first] = recordedAccessKeys();
+    const params = { userName: first?.userName ?? "", accessKeyId: first?.accessKeyId ?? "" };
+
+    it("reads the key status, sets Inactive (signed for us-east-1/iam); undo sets Active", async () => {
+      const plan = testPlan("aws.iam.deactivate-access-key", params);
+      const applied = await iamDeactivate.apply(plan, { dryRun: false });
+      expect(iam.problems).toEqual([]);
+      expect(applied.status).toBe("applied");
+      expect(applied.output).toMatchObject({ previousStatus: "Active", status: "Inactive" });
+      expect(keys[0]?.status).toBe("Inactive");
+      expect(keys[1]?.status).toBe("Active");
+      const update = iam.requests.find((request) => formOf(request).get("Action") === "UpdateAccessKey");
+      expect(Object.fromEntries(formOf(update!))).toEqual({ Action: "UpdateAccessKey", Version: "2010-05-08", UserName: "alphabet_soup", AccessKeyId: "AKIAJRLD3ESRQSWUHEWA", Status: "Inactive" });
+      expect(parseAuthorization(update?.header("authorization"))).toMatchObject({ region: "us-east-1", service: "iam" });
+
+      const undone = await iamDeactivate.undo(plan, applied);
+      expect(undone.status).toBe("undone");
+      expect(keys[0]?.status).toBe("Active");
+    });
+
+    it("undo leaves a key that was already Inactive inactive", async () => {
+      if (keys[0]) keys[0].status = "Inactive";
+      const plan = testPlan("aws.iam.deactivate-access-key", params);
+      const applied = await iamDeactivate.apply(plan, { dryRun: false });
+      const undone = await iamDeactivate.undo(plan, applied);
+      expect(undone.output).toMatchObject({ status: "Inactive" });
+      expect(keys[0]?.status).toBe("Inactive");
+      expect(iam.requests.filter((request) => formOf(request).get("Action") === "UpdateAccessKey")).toHaveLength(1);
+    });
+
+    it("dry-run lists keys only", async () => {
+      const result = await iamDeactivate.apply(testPlan("aws.iam.deactivate-access-key", params), { dryRun: true });
+      expect(result.output).toMatchObject({ currentStatus: "Active", wouldDo: "UpdateAccessKey Status=Inactive" });
+      expect(iam.requests.map((request) => formOf(request).get("Action"))).toEqual(["ListAccessKeys"]);
+    });
+
+    it("names IAM's NoSuchEntity for an unknown user and an unknown key", async () => {
+      const user = await iamDeactivate.apply(testPlan("aws.iam.deactivate-access-key", { userName: "ghost", accessKeyId: "AKIAJRLD3ESRQSWUHEWA" }), { dryRun: false });
+      expect(user.error).toMatch(/AWS IAM ListAccessKeys answered HTTP 404 NoSuchEntity: The user with name ghost cannot be found\./);
+      const key = await iamDeactivate.apply(testPlan("aws.iam.deactivate-access-key", { userName: "alphabet_soup", accessKeyId: "AKIAAAAAAAAAAAAAAAAA" }), { dryRun: false });
+      expect(key.error).toMatch(/has no access key AKIAAAAAAAAAAAAAAAAA/);
+      expect(key.output).toEqual({ apiCode: "NoSuchEntity" });
+    });
+  });
+
+  it("an unreachable endpoint is a failed result, not a rejection", async () => {
+    const [block] = createAwsActuators({ region: REGION, credentials: AWS_KEYS, endpoint: "http://127.0.0.1:1", maxAttempts: 1, timeoutMs: 2000 }, testRuntime());
+    const result = await block?.apply(testPlan("aws.s3.block-public-access", { bucket: "partly-public" }), { dryRun: false });
+    expect(result?.status).toBe("failed");
+    expect(result?.error).toMatch(/AWS S3 GetPublicAccessBlock got no answer/);
+  });
+
+  it("rejects a config without credentials, naming the field", () => {
+    expect(() => createAwsActuators({ region: REGION, credentials: { accessKeyId: "AKIA", secretAccessKey: "" } }, testRuntime())).toThrowError(/actuators\.aws\.credentials\.secretAccessKey is required/);
+  });
+});

@@ -1,0 +1,176 @@
+import { DescribeInstancesCommand, StartInstancesCommand, StopInstancesCommand } from "@aws-sdk/client-ec2";
+import { ListAccessKeysCommand, UpdateAccessKeyCommand } from "@aws-sdk/client-iam";
+import { DeletePublicAccessBlockCommand, GetPublicAccessBlockCommand, PutPublicAccessBlockCommand } from "@aws-sdk/client-s3";
+import type { PublicAccessBlockConfiguration } from "@aws-sdk/client-s3";
+import type { ActionPlan, Actuator } from "../../core/index.js";
+import { awsCall, awsErrorCode, createAwsClients } from "./aws-clients.js";
+import type { AwsClients } from "./aws-clients.js";
+import { ActuatorApiError, defineActuator, withTimeout } from "./define.js";
+import type { OperationContext } from "./define.js";
+import { read } from "./params.js";
+import type { ActionKindSpec, ActuatorRuntime, AwsActuatorConfig } from "./types.js";
+
+const FLAGS = ["BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"] as const;
+const flagParam = (flag: (typeof FLAGS)[number]) => `${flag.charAt(0).toLowerCase()}${flag.slice(1)}`;
+
+export const awsS3BlockPublicAccessSpec: ActionKindSpec = {
+  kind: "aws.s3.block-public-access",
+  provider: "aws",
+  summary: "Turn on the bucket's S3 Block Public Access settings (PutPublicAccessBlock), all four by default.",
+  params: [
+    { name: "bucket", type: "string", required: true, pattern: /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, description: "bucket name" },
+    { name: "expectedBucketOwner", type: "string", required: false, pattern: /^\d{12}$/, description: "account id the bucket must belong to (S3 refuses otherwise)" },
+    ...FLAGS.map((flag) => ({ name: flagParam(flag), type: "boolean" as const, required: false, default: true, description: `${flag} setting` })),
+  ],
+  reversible: true,
+  undo: "puts back the configuration read with GetPublicAccessBlock before the action, or deletes it (DeletePublicAccessBlock) when there was none",
+  dryRun: "reads the current configuration (GetPublicAccessBlock) and returns the one it would put",
+};
+
+export const awsEc2StopInstancesSpec: ActionKindSpec = {
+  kind: "aws.ec2.stop-instances",
+  provider: "aws",
+  summary: "Stop EC2 instances (StopInstances).",
+  params: [
+    { name: "instanceIds", type: "string[]", required: true, pattern: /^i-[0-9a-f]{8,17}$/, description: "instance ids" },
+    { name: "hibernate", type: "boolean", required: false, default: false, description: "hibernate instead of stop (the instance must be enabled for hibernation)" },
+    { name: "force", type: "boolean", required: false, default: false, description: "force the stop (no file-system flush)" },
+  ],
+  reversible: true,
+  undo: "starts (StartInstances) the instances that were running or pending before the stop",
+  dryRun: "reads the instances (DescribeInstances) and lists which ones it would stop",
+};
+
+export const awsIamDeactivateAccessKeySpec: ActionKindSpec = {
+  kind: "aws.iam.deactivate-access-key",
+  provider: "aws",
+  summary: "Make an IAM user's access key Inactive (UpdateAccessKey Status=Inactive).",
+  params: [
+    { name: "userName", type: "string", required: true, pattern: /^[\w+=,.@-]{1,64}$/, description: "IAM user name" },
+    { name: "accessKeyId", type: "string", required: true, pattern: /^[A-Z0-9]{16,128}$/, description: "access key id (AKIA…)" },
+  ],
+  reversible: true,
+  undo: "sets the key back to the status read before the action (UpdateAccessKey Status=Active for a key that was active)",
+  dryRun: "reads the user's keys (ListAccessKeys) and reports the key's current status",
+};
+
+/** Options for `client.send`: the per-request abort (caller signal + timeout). */
+const sendOptions = (clients: AwsClients, context: OperationContext) => ({ abortSignal: withTimeout(clients.timeoutMs, context.signal) });
+
+function s3Actuator(clients: AwsClients, runtime: ActuatorRuntime): Actuator {
+  const bucketOf = (plan: ActionPlan) => {
+    const owner = read.optionalString(plan.params, "expectedBucketOwner");
+    return { Bucket: read.string(plan.params, "bucket"), ...(owner === undefined ? {} : { ExpectedBucketOwner: owner }) };
+  };
+  const wanted = (plan: ActionPlan): PublicAccessBlockConfiguration =>
+    Object.fromEntries(FLAGS.map((flag) => [flag, read.boolean(plan.params, flagParam(flag), true)])) as PublicAccessBlockConfiguration;
+  /** The current configuration, or null when the bucket has none (NoSuchPublicAccessBlockConfiguration). */
+  const current = async (plan: ActionPlan, context: OperationContext): Promise<PublicAccessBlockConfiguration | null> => {
+    try {
+      const answer = await clients.s3.send(new GetPublicAccessBlockCommand(bucketOf(plan)), sendOptions(clients, context));
+      return answer.PublicAccessBlockConfiguration ?? null;
+    } catch (error) {
+      if (awsErrorCode(error) === "NoSuchPublicAccessBlockConfiguration") return null;
+      return awsCall("S3 GetPublicAccessBlock", () => Promise.reject(error));
+    }
+  };
+  const put = (bucket: ReturnType<typeof bucketOf>, configuration: PublicAccessBlockConfiguration, context: OperationContext) =>
+    awsCall("S3 PutPublicAccessBlock", () => clients.s3.send(new PutPublicAccessBlockCommand({ ...bucket, PublicAccessBlockConfiguration: configuration }), sendOptions(clients, context)));
+
+  return defineActuator(awsS3BlockPublicAccessSpec, runtime, {
+    async preview(plan, context) {
+      return { bucket: read.string(plan.params, "bucket"), currentConfiguration: await current(plan, context), wouldPut: wanted(plan) };
+    },
+    async apply(plan, context) {
+      const previous = await current(plan, context);
+      const configuration = wanted(plan);
+      const answer = await put(bucketOf(plan), configuration, context);
+      return {
+        output: { bucket: read.string(plan.params, "bucket"), configuration, previousConfiguration: previous, requestId: answer.$metadata.requestId ?? null },
+        undo: { ...bucketOf(plan), previousConfiguration: previous },
+      };
+    },
+    async revert(_plan, undo, context) {
+      const bucket = { Bucket: String(undo["Bucket"]), ...(typeof undo["ExpectedBucketOwner"] === "string" ? { ExpectedBucketOwner: undo["ExpectedBucketOwner"] } : {}) };
+      const previous = undo["previousConfiguration"] as PublicAccessBlockConfiguration | null;
+      if (previous === null) {
+        await awsCall("S3 DeletePublicAccessBlock", () => clients.s3.send(new DeletePublicAccessBlockCommand(bucket), sendOptions(clients, context)));
+        return { bucket: bucket.Bucket, restored: null, deleted: true };
+      }
+      await put(bucket, previous, context);
+      return { bucket: bucket.Bucket, restored: previous, deleted: false };
+    },
+  });
+}
+
+function ec2Actuator(clients: AwsClients, runtime: ActuatorRuntime): Actuator {
+  return defineActuator(awsEc2StopInstancesSpec, runtime, {
+    async preview(plan, context) {
+      const InstanceIds = read.strings(plan.params, "instanceIds");
+      const answer = await awsCall("EC2 DescribeInstances", () => clients.ec2.send(new DescribeInstancesCommand({ InstanceIds }), sendOptions(clients, context)));
+      const instances = (answer.Reservations ?? []).flatMap((reservation) => reservation.Instances ?? []).map((instance) => ({ instanceId: instance.InstanceId, state: instance.State?.Name }));
+      return { instances, wouldStop: instances.filter((instance) => instance.state === "running" || instance.state === "pending").map((instance) => instance.instanceId) };
+    },
+    async apply(plan, context) {
+      const InstanceIds = read.strings(plan.params, "instanceIds");
+      const answer = await awsCall("EC2 StopInstances", () =>
+        clients.ec2.send(
+          new StopInstancesCommand({ InstanceIds, Hibernate: read.boolean(plan.params, "hibernate", false), Force: read.boolean(plan.params, "force", false) }),
+          sendOptions(clients, context),
+        ),
+      );
+      const stopping = (answer.StoppingInstances ?? []).map((change) => ({ instanceId: change.InstanceId ?? "", previousState: change.PreviousState?.Name ?? "unknown", currentState: change.CurrentState?.Name ?? "unknown" }));
+      const wereRunning = stopping.filter((change) => change.previousState === "running" || change.previousState === "pending").map((change) => change.instanceId);
+      return { output: { instances: stopping, requestId: answer.$metadata.requestId ?? null }, undo: { instanceIds: wereRunning } };
+    },
+    async revert(_plan, undo, context) {
+      const InstanceIds = (undo["instanceIds"] as string[] | undefined) ?? [];
+      if (InstanceIds.length === 0) return { started: [], note: "no instance was running before the stop" };
+      const answer = await awsCall("EC2 StartInstances", () => clients.ec2.send(new StartInstancesCommand({ InstanceIds }), sendOptions(clients, context)));
+      return { started: (answer.StartingInstances ?? []).map((change) => ({ instanceId: change.InstanceId, currentState: change.CurrentState?.Name })) };
+    },
+  });
+}
+
+function iamActuator(clients: AwsClients, runtime: ActuatorRuntime): Actuator {
+  const keyStatus = async (userName: string, accessKeyId: string, context: OperationContext): Promise<string> => {
+    const answer = await awsCall("IAM ListAccessKeys", () => clients.iam.send(new ListAccessKeysCommand({ UserName: userName }), sendOptions(clients, context)));
+    const key = (answer.AccessKeyMetadata ?? []).find((metadata) => metadata.AccessKeyId === accessKeyId);
+    if (key?.Status === undefined) throw new ActuatorApiError(`IAM user ${userName} has no access key ${accessKeyId} (ListAccessKeys)`, { apiCode: "NoSuchEntity" });
+    return key.Status;
+  };
+  const update = (userName: string, accessKeyId: string, status: "Active" | "Inactive", context: OperationContext) =>
+    awsCall("IAM UpdateAccessKey", () => clients.iam.send(new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId, Status: status }), sendOptions(clients, context)));
+
+  return defineActuator(awsIamDeactivateAccessKeySpec, runtime, {
+    async preview(plan, context) {
+      const userName = read.string(plan.params, "userName");
+      const accessKeyId = read.string(plan.params, "accessKeyId");
+      const status = await keyStatus(userName, accessKeyId, context);
+      return { userName, accessKeyId, currentStatus: status, wouldDo: status === "Inactive" ? "nothing: the key is already Inactive" : "UpdateAccessKey Status=Inactive" };
+    },
+    async apply(plan, context) {
+      const userName = read.string(plan.params, "userName");
+      const accessKeyId = read.string(plan.params, "accessKeyId");
+      const previousStatus = await keyStatus(userName, accessKeyId, context);
+      const answer = await update(userName, accessKeyId, "Inactive", context);
+      return { output: { userName, accessKeyId, previousStatus, status: "Inactive", requestId: answer.$metadata.requestId ?? null }, undo: { userName, accessKeyId, previousStatus } };
+    },
+    async revert(_plan, undo, context) {
+      const previousStatus = undo["previousStatus"] === "Inactive" ? "Inactive" : "Active";
+      if (previousStatus === "Inactive") return { status: "Inactive", note: "the key was already Inactive before the action" };
+      await update(String(undo["userName"]), String(undo["accessKeyId"]), previousStatus, context);
+      return { userName: undo["userName"], accessKeyId: undo["accessKeyId"], status: previousStatus };
+    },
+  });
+}
+
+/**
+ * The AWS actuators (`aws.s3.block-public-access`, `aws.ec2.stop-instances`,
+ * `aws.iam.deactivate-access-key`) over the AWS SDK v3 with static credentials and an optional
+ * endpoint. Each reads the state undo needs (or takes it from the API's answer) before acting.
+ */
+export function createAwsActuators(config: AwsActuatorConfig, runtime: ActuatorRuntime): Actuator[] {
+  const clients = createAwsClients(config);
+  return [s3Actuator(clients, runtime), ec2Actuator(clients, runtime), iamActuator(clients, runtime)];
+}
