@@ -36,6 +36,12 @@ export type CelActivation = Readonly<Record<string, unknown>>;
 export interface CelEvaluateOptions {
   /** Maximum evaluation cost (steps / comprehension iterations). Exceeding it is an error of kind `cost_exceeded`. */
   readonly costLimit?: number;
+  /**
+   * Return the CEL runtime value as is instead of converting it with `celToJson` (ints beyond
+   * 2^53 stay bigint, timestamps stay timestamps, ...). A raw value can be put into another
+   * activation unchanged, e.g. to feed one expression's result into the next.
+   */
+  readonly raw?: boolean;
 }
 
 /** A compiled expression. Compile once, evaluate many times. */
@@ -47,7 +53,7 @@ export interface CelProgram {
    * The top-level boolean structure, for traces: when the expression is `a && b && c` (or
    * `a || b || c`), the operator and one program per operand; otherwise undefined.
    */
-  readonly terms?: { readonly operator: "&&" | "||"; readonly parts: readonly CelProgram[] };
+  readonly terms?: { readonly operator: "&&" | "||"; readonly parts: readonly CelProgram[] } | undefined;
   /**
    * Attribute paths read from variables, e.g. `["resource.kind", "principal.role"]`, so a trace
    * can show the values that decided the result.
@@ -59,35 +65,82 @@ export interface CelProgram {
    * Used by PolicySet to index policies by their `match`.
    */
   readonly requiredValues: readonly IndexKey[];
+  /**
+   * `compiled`: generated JavaScript (the normal case). `interpreted`: the expression uses
+   * protobuf messages and runs on @bufbuild/cel's interpreter (only with `protobufRegistry`).
+   */
+  readonly engine?: "compiled" | "interpreted";
 }
+
+/**
+ * CEL type names for typed overloads: `int`, `uint`, `double`, `bool`, `string`, `bytes`, `list`,
+ * `map`, `null_type`, `timestamp`, `duration`, `type`, `optional_type`, an extension type name
+ * (`net.IP`, `net.CIDR`, `kubernetes.Quantity`, `kubernetes.Semver`, `kubernetes.URL`), or `dyn`
+ * (anything).
+ */
+export type CelTypeName = string;
 
 /** A function or method added to an environment (Kyverno libraries, Vigil helpers). */
 export interface CelFunctionDefinition {
+  /** May be namespaced: `image.registry`, `resource.Get` are called as `image.registry(x)`. */
   readonly name: string;
   /** `x.f(a)` when true, `f(x, a)` otherwise. */
   readonly receiver?: boolean;
-  /** Number of arguments, not counting the receiver. */
+  /** Number of arguments, not counting the receiver; -1 for a variadic function (one or more). */
   readonly arity: number;
   /**
    * Receives CEL runtime values converted to plain JS (see value model) and returns a plain
    * JS value, or throws to signal a CEL error (the message becomes the error's).
    */
   readonly impl: (...args: unknown[]) => unknown;
+  /**
+   * Typed overload: the definition applies only when the arguments (receiver first) have these
+   * CEL types; otherwise the next definition with the same name and arity is tried (a later
+   * `extend` first, then the built-in library). Without it, the definition takes any arguments.
+   */
+  readonly argTypes?: readonly CelTypeName[];
+  /**
+   * `true`: impl receives and returns CEL runtime values unconverted (see docs/cel.md, "runtime
+   * values"): faster, and exact for ints beyond 2^53, uints, bytes, timestamps and durations.
+   */
+  readonly raw?: boolean;
 }
 
 export interface CelEnvironmentOptions {
   readonly functions?: readonly CelFunctionDefinition[];
   /** Default cost limit for programs of this environment. */
   readonly costLimit?: number;
+  /**
+   * Declared variable names (e.g. `["object", "oldObject", "request"]`). When given, identifiers
+   * resolve statically against them, dotted names such as `a.b` included (longest match first).
+   * Without it, any activation key can be read (the top-level name wins over a dotted key).
+   */
+  readonly variables?: readonly string[];
+  /** CEL container (namespace) for name resolution, e.g. `k8s.io`. */
+  readonly container?: string;
+  /**
+   * A @bufbuild/protobuf `Registry`: enables protobuf message construction (`pkg.Msg{...}`) and
+   * messages in activations; such expressions run on @bufbuild/cel's interpreter.
+   */
+  readonly protobufRegistry?: unknown;
 }
 
 export interface CelCompileOptions {
   /** Shown in compile errors, e.g. `policy p / spec.rules[0].condition`. */
   readonly origin?: string;
+  /**
+   * Report a call to an unknown function as an evaluation error (cel-go without type checking)
+   * instead of a compile error. Default false.
+   */
+  readonly deferUnknownFunctions?: boolean;
 }
 
 export interface CelEnvironment {
-  /** Throws VigilError(VIGIL_POLICY_COMPILE) with 1-based line/column on syntax errors. */
+  /**
+   * Throws VigilError(VIGIL_POLICY_COMPILE) on syntax errors, unknown functions and invalid
+   * literal regular expressions; `details.line` / `details.column` are 1-based positions within
+   * `source`, `details.field` is the origin.
+   */
   compile(source: string, options?: CelCompileOptions): CelProgram;
   /** Same environment plus more functions. */
   extend(options: CelEnvironmentOptions): CelEnvironment;

@@ -1,81 +1,211 @@
 /**
- * PROVISIONAL implementation over @bufbuild/cel's interpreter, so the other stages can be
- * built against the API in api.ts. To be replaced by the compiling implementation.
+ * The CEL environment every policy language shares: parse (parser/), compile to JavaScript
+ * (compiler/), evaluate with a cost budget, never throwing. See docs/cel.md.
  */
-import { celEnv, celFunc, isCelError, parse, plan, CelScalar, type CelValue } from "@bufbuild/cel";
-import { strings } from "@bufbuild/cel/ext";
 import { VigilError } from "../../core/errors.js";
+import { collectReferences, collectRequiredValues, topLevelTerms } from "./analysis.js";
 import {
   DEFAULT_COST_LIMIT,
-  type CelActivation,
-  type CelEnvironment,
-  type CelEnvironmentOptions,
-  type CelOutcome,
-  type CelProgram,
+  type CelActivation, type CelCompileOptions, type CelEnvironment, type CelEnvironmentOptions, type CelEvalError,
+  type CelEvaluateOptions, type CelOutcome, type CelProgram,
 } from "./api.js";
+import { generate, type GeneratedProgram } from "./compiler/codegen.js";
+import { CompileError } from "./compiler/context.js";
+import { overloadFromDefinition } from "./extensions.js";
+import { allLibraries } from "./lib/index.js";
+import { compileFallback, needsFallback, type FallbackProgram } from "./fallback.js";
+import { sourceSpan, type Expr } from "./parser/ast.js";
+import { CelSyntaxError } from "./parser/lexer.js";
+import { parseCel } from "./parser/parser.js";
+import { celToJson } from "./runtime/convert.js";
+import { costExceeded, meter } from "./runtime/cost.js";
+import { FunctionRegistry } from "./runtime/functions.js";
+import { CelErr, CostExceeded } from "./runtime/values.js";
 
-function toCelInput(value: unknown): unknown {
-  if (typeof value === "number") return Number.isInteger(value) ? BigInt(value) : value;
-  if (Array.isArray(value)) return value.map(toCelInput);
-  if (value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
-    const map = new Map<string, unknown>();
-    for (const [k, v] of Object.entries(value)) map.set(k, toCelInput(v));
-    return map;
-  }
-  return value;
+export { celToJson };
+
+const baseRegistry = new FunctionRegistry(allLibraries);
+
+/** 1-based line and column (in code points) of a 0-based offset. */
+export function lineColumn(source: string, offset: number): { line: number; column: number } {
+  const before = source.slice(0, Math.max(0, Math.min(offset, source.length)));
+  const lines = before.split("\n");
+  return { line: lines.length, column: [...(lines[lines.length - 1] ?? "")].length + 1 };
 }
 
-/** Converts a CEL runtime value to JSON-safe JS. */
-export function celToJson(value: unknown): unknown {
-  if (typeof value === "bigint") return Number(value);
-  if (value === null || typeof value !== "object") return value;
-  if (Array.isArray(value)) return value.map(celToJson);
-  const v = value as { [Symbol.iterator]?: unknown; entries?: () => Iterable<[unknown, unknown]>; value?: unknown };
-  if (value instanceof Map) return Object.fromEntries([...value].map(([k, x]) => [String(celToJson(k)), celToJson(x)]));
-  if (typeof v.entries === "function" && typeof (value as { get?: unknown }).get === "function") {
-    return Object.fromEntries([...v.entries()].map(([k, x]) => [String(celToJson(k)), celToJson(x)]));
-  }
-  if (typeof v[Symbol.iterator] === "function") return [...(value as Iterable<unknown>)].map(celToJson);
-  return String(value);
-}
-
-export function createCelEnvironment(options: CelEnvironmentOptions = {}): CelEnvironment {
-  const funcs = (options.functions ?? []).map((f) =>
-    celFunc(f.name, Array.from({ length: f.arity }, () => CelScalar.DYN) as never, CelScalar.DYN as never, ((...args: CelValue[]) =>
-      toCelInput(f.impl(...args.map(celToJson)))) as never),
+function compileError(source: string, origin: string | undefined, message: string, offset: number, cause: unknown): VigilError {
+  const { line, column } = lineColumn(source, offset);
+  const sourceLine = source.split("\n")[line - 1] ?? "";
+  const where = origin ?? "expression";
+  return new VigilError(
+    "VIGIL_POLICY_COMPILE",
+    `CEL error in ${where} at line ${line}, column ${column}: ${message}`,
+    { ...(origin ? { field: origin } : {}), line, column, hint: `${sourceLine}\n${" ".repeat(Math.max(0, column - 1))}^` },
+    cause,
   );
-  const env = celEnv({ funcs: [...strings, ...funcs] });
-  const costLimit = options.costLimit ?? DEFAULT_COST_LIMIT;
-  void costLimit;
-  return {
-    compile(source, compileOptions = {}) {
-      let parsed;
-      try {
-        parsed = parse(source);
-      } catch (cause) {
-        throw new VigilError("VIGIL_POLICY_COMPILE", `CEL syntax error in ${compileOptions.origin ?? "expression"}: ${(cause as Error).message}`, { ...(compileOptions.origin ? { field: compileOptions.origin } : {}) }, cause);
+}
+
+/** Converts whatever an evaluation threw into the API's error shape. */
+export function toEvalError(e: unknown): CelEvalError {
+  if (e instanceof CelErr) return { kind: e.kind, message: e.message };
+  if (e instanceof CostExceeded) return { kind: "cost_exceeded", message: e.message };
+  if (e instanceof RangeError && /call stack/i.test(e.message)) {
+    return { kind: "other", message: "value or expression nested too deeply (call stack exhausted)" };
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  return { kind: "other", message: `evaluation failed: ${message}` };
+}
+
+interface EnvState {
+  readonly registry: FunctionRegistry;
+  readonly costLimit: number;
+  readonly declared: ReadonlySet<string> | undefined;
+  readonly container: string;
+  readonly protobufRegistry: unknown;
+  readonly options: CelEnvironmentOptions;
+}
+
+type Runner = (activation: CelActivation) => unknown;
+
+/** A compiled program: the generated function plus its static facts. */
+class Program implements CelProgram {
+  readonly source: string;
+  readonly references: readonly string[];
+  readonly requiredValues: CelProgram["requiredValues"];
+  readonly engine: "compiled" | "interpreted";
+  private readonly run: Runner;
+  private readonly staticCost: number;
+  private readonly costLimit: number;
+  private readonly expr: Expr;
+  private readonly env: EnvState;
+  private readonly compileOptions: CelCompileOptions;
+  private termsCache: CelProgram["terms"] | null = null;
+
+
+  constructor(source: string, expr: Expr, run: Runner, staticCost: number, engine: "compiled" | "interpreted", env: EnvState, compileOptions: CelCompileOptions) {
+    this.source = source;
+    this.expr = expr;
+    this.run = run;
+    this.staticCost = staticCost;
+    this.costLimit = env.costLimit;
+    this.engine = engine;
+    this.env = env;
+    this.compileOptions = compileOptions;
+    this.references = collectReferences(expr);
+    this.requiredValues = collectRequiredValues(expr);
+  }
+
+  /** INVARIANT: never throws. */
+  evaluate(activation: CelActivation, options?: CelEvaluateOptions): CelOutcome {
+    const limit = options?.costLimit ?? this.costLimit;
+    const savedLeft = meter.left;
+    const savedLimit = meter.limit;
+    meter.limit = limit;
+    meter.left = limit - this.staticCost;
+    try {
+      if (meter.left < 0) costExceeded();
+      const value = this.run(activation);
+      if (options?.raw === true || typeof value === "boolean" || typeof value === "string") return { ok: true, value };
+      return { ok: true, value: celToJson(value) };
+    } catch (e) {
+      return { ok: false, error: toEvalError(e) };
+    } finally {
+      meter.left = savedLeft;
+      meter.limit = savedLimit;
+    }
+  }
+
+  /** Compiled lazily: most programs never need their terms. */
+  get terms(): CelProgram["terms"] {
+    if (this.termsCache !== null) return this.termsCache;
+    const t = topLevelTerms(this.expr);
+    this.termsCache = t
+      ? {
+        operator: t.operator,
+        parts: t.parts.map((part) => {
+          const [start, end] = sourceSpan(part);
+          return buildProgram(this.source.slice(start, end), part, this.env, this.compileOptions);
+        }),
       }
-      const run = plan(env, parsed);
-      const program: CelProgram = {
-        source,
-        references: [],
-        requiredValues: [],
-        evaluate(activation: CelActivation): CelOutcome {
-          try {
-            const input: Record<string, unknown> = {};
-            for (const [k, v] of Object.entries(activation)) input[k] = toCelInput(v);
-            const result = run(input as never);
-            if (isCelError(result)) return { ok: false, error: { kind: "other", message: result.message } };
-            return { ok: true, value: celToJson(result) };
-          } catch (cause) {
-            return { ok: false, error: { kind: "other", message: (cause as Error).message } };
-          }
-        },
-      };
-      return program;
+      : undefined;
+    return this.termsCache;
+  }
+}
+
+function buildProgram(source: string, expr: Expr, env: EnvState, compileOptions: CelCompileOptions): Program {
+  let generated: GeneratedProgram;
+  try {
+    if (env.protobufRegistry !== undefined && needsFallback(expr, env.protobufRegistry, env.container)) {
+      const fb: FallbackProgram = compileFallback(source, env.protobufRegistry, env.container);
+      return new Program(source, expr, fb.run, 1, "interpreted", env, compileOptions);
+    }
+    generated = generate(expr, {
+      registry: env.registry,
+      declared: env.declared,
+      container: env.container,
+      deferUnknownFunctions: compileOptions.deferUnknownFunctions === true,
+    });
+  } catch (e) {
+    if (e instanceof CompileError) throw compileError(source, compileOptions.origin, e.message, e.offset, e);
+    throw e;
+  }
+  let run: Runner = generated.run;
+  if (env.protobufRegistry !== undefined) {
+    // messages may still arrive in the activation: hand those evaluations to the interpreter
+    const nativeRun = run;
+    let fallback: FallbackProgram | undefined;
+    run = (activation) => {
+      for (const k in activation) {
+        const v = activation[k];
+        if (typeof v === "object" && v !== null && "$typeName" in v) {
+          fallback ??= compileFallback(source, env.protobufRegistry, env.container);
+          return fallback.run(activation);
+        }
+      }
+      return nativeRun(activation);
+    };
+  }
+  return new Program(source, expr, run, generated.staticCost, "compiled", env, compileOptions);
+}
+
+function makeEnvironment(env: EnvState): CelEnvironment {
+  return {
+    compile(source: string, compileOptions: CelCompileOptions = {}): CelProgram {
+      if (typeof source !== "string") {
+        throw new VigilError("VIGIL_POLICY_COMPILE", `CEL expression in ${compileOptions.origin ?? "expression"} must be a string`, compileOptions.origin ? { field: compileOptions.origin } : {});
+      }
+      let expr: Expr;
+      try {
+        expr = parseCel(source).expr;
+      } catch (e) {
+        if (e instanceof CelSyntaxError) throw compileError(source, compileOptions.origin, e.message, e.offset, e);
+        throw e;
+      }
+      return buildProgram(source, expr, env, compileOptions);
     },
-    extend(more) {
-      return createCelEnvironment({ ...options, functions: [...(options.functions ?? []), ...(more.functions ?? [])], ...(more.costLimit === undefined ? {} : { costLimit: more.costLimit }) });
+    extend(more: CelEnvironmentOptions): CelEnvironment {
+      return createCelEnvironment({
+        ...env.options,
+        ...more,
+        functions: [...(env.options.functions ?? []), ...(more.functions ?? [])],
+      });
     },
   };
+}
+
+/**
+ * Creates an environment with the standard library and every extension library of docs/cel.md,
+ * plus `options.functions` (which take precedence over built-ins of the same name and arity).
+ */
+export function createCelEnvironment(options: CelEnvironmentOptions = {}): CelEnvironment {
+  const functions = options.functions ?? [];
+  const registry = functions.length > 0 ? baseRegistry.extend(functions.map(overloadFromDefinition)) : baseRegistry;
+  return makeEnvironment({
+    registry,
+    costLimit: options.costLimit ?? DEFAULT_COST_LIMIT,
+    declared: options.variables ? new Set(options.variables) : undefined,
+    container: options.container ?? "",
+    protobufRegistry: options.protobufRegistry,
+    options,
+  });
 }

@@ -1,0 +1,146 @@
+/**
+ * Static facts about a parsed expression, for traces and indexing:
+ * - `references`: attribute paths read from activation variables (`resource.kind`);
+ * - `requiredValues`: equality / literal-list membership constraints that hold whenever the
+ *   expression is true. Only conjunctions are followed: nothing under `||`, `!`, `?:`, a macro
+ *   or a function is reported, so every reported constraint is sound;
+ * - `topLevelTerms`: the operands of a top-level `&&` / `||` chain.
+ */
+import type { IndexKey } from "../../core/policy.js";
+import { forEachChild, type Expr } from "./parser/ast.js";
+import { isInheritedName } from "./compiler/context.js";
+
+const identifierLike = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+
+/**
+ * The dotted path of a chain of field selections (and identifier-like string-literal indexes)
+ * rooted at a variable that is not bound by a macro, or undefined.
+ */
+export function attributePath(node: Expr, locals: ReadonlySet<string>): string | undefined {
+  if (node.kind === "ident") return locals.has(node.name) ? undefined : node.name;
+  if (node.kind === "select" && !node.optional && !node.test) {
+    const base = attributePath(node.operand, locals);
+    return base === undefined ? undefined : `${base}.${node.field}`;
+  }
+  if (node.kind === "index" && !node.optional && node.index.kind === "literal" && node.index.literal.type === "string") {
+    const key = node.index.literal.value;
+    if (!identifierLike.test(key) || isInheritedName(key)) return undefined;
+    const base = attributePath(node.operand, locals);
+    return base === undefined ? undefined : `${base}.${key}`;
+  }
+  return undefined;
+}
+
+/** Every attribute path the expression reads, longest chains only, in first-seen order. */
+export function collectReferences(expr: Expr): string[] {
+  const out = new Set<string>();
+  const visit = (node: Expr, locals: ReadonlySet<string>): void => {
+    const path = attributePath(node, locals);
+    if (path !== undefined && !path.startsWith("@")) {
+      out.add(path);
+      return;
+    }
+    if (node.kind === "select" && node.test) {
+      const base = attributePath(node.operand, locals);
+      if (base !== undefined) {
+        out.add(`${base}.${node.field}`);
+        return;
+      }
+    }
+    if (node.kind === "comprehension") {
+      visit(node.range, locals);
+      const inner = new Set(locals);
+      inner.add(node.iterVar);
+      if (node.iterVar2 !== undefined) inner.add(node.iterVar2);
+      if (node.predicate) visit(node.predicate, inner);
+      if (node.transform) visit(node.transform, inner);
+      return;
+    }
+    if (node.kind === "bind") {
+      visit(node.init, locals);
+      visit(node.body, new Set([...locals, node.name]));
+      return;
+    }
+    if (node.kind === "optMap") {
+      visit(node.target, locals);
+      visit(node.body, new Set([...locals, node.varName]));
+      return;
+    }
+    forEachChild(node, (child) => visit(child, locals));
+  };
+  visit(expr, new Set());
+  return [...out];
+}
+
+type Scalar = string | number | boolean;
+
+function scalarLiteral(node: Expr): Scalar | undefined {
+  if (node.kind !== "literal") return undefined;
+  const lit = node.literal;
+  switch (lit.type) {
+    case "string":
+    case "bool":
+      return lit.value;
+    case "int":
+      return lit.value >= -9007199254740991n && lit.value <= 9007199254740991n ? Number(lit.value) : undefined;
+    case "double":
+      return Number.isFinite(lit.value) ? lit.value : undefined;
+    default:
+      return undefined;
+  }
+}
+
+function conjuncts(node: Expr): Expr[] {
+  if (node.kind === "call" && node.fn === "_&&_" && node.target === undefined) {
+    return [...conjuncts(node.args[0] as Expr), ...conjuncts(node.args[1] as Expr)];
+  }
+  return [node];
+}
+
+function constraintOf(node: Expr): IndexKey | undefined {
+  if (node.kind !== "call" || node.target !== undefined || node.args.length !== 2) return undefined;
+  const [a, b] = node.args as [Expr, Expr];
+  const none = new Set<string>();
+  if (node.fn === "_==_") {
+    const pa = attributePath(a, none);
+    const vb = scalarLiteral(b);
+    if (pa !== undefined && vb !== undefined) return { path: pa, values: [vb] };
+    const pb = attributePath(b, none);
+    const va = scalarLiteral(a);
+    if (pb !== undefined && va !== undefined) return { path: pb, values: [va] };
+    return undefined;
+  }
+  if (node.fn === "@in" && b.kind === "list" && b.optionalIndices.length === 0) {
+    const path = attributePath(a, none);
+    if (path === undefined) return undefined;
+    const values = b.elements.map(scalarLiteral);
+    if (values.some((v) => v === undefined)) return undefined;
+    return { path, values: [...new Set(values as Scalar[])] };
+  }
+  return undefined;
+}
+
+/**
+ * Constraints implied by the expression being true. Paths constrained twice keep the
+ * intersection (an empty list means the expression can never be true).
+ */
+export function collectRequiredValues(expr: Expr): IndexKey[] {
+  const byPath = new Map<string, Scalar[]>();
+  for (const c of conjuncts(expr)) {
+    const key = constraintOf(c);
+    if (!key || key.path.startsWith("@")) continue;
+    const prev = byPath.get(key.path);
+    byPath.set(key.path, prev ? prev.filter((v) => key.values.includes(v)) : [...key.values]);
+  }
+  return [...byPath].map(([path, values]) => ({ path, values }));
+}
+
+/** Operands of a top-level `&&` / `||` chain (left to right), or undefined. */
+export function topLevelTerms(expr: Expr): { operator: "&&" | "||"; parts: Expr[] } | undefined {
+  if (expr.kind !== "call" || expr.target !== undefined) return undefined;
+  const operator = expr.fn === "_&&_" ? "&&" : expr.fn === "_||_" ? "||" : undefined;
+  if (!operator) return undefined;
+  const flatten = (n: Expr): Expr[] =>
+    n.kind === "call" && n.fn === expr.fn && n.target === undefined ? [...flatten(n.args[0] as Expr), ...flatten(n.args[1] as Expr)] : [n];
+  return { operator, parts: flatten(expr) };
+}

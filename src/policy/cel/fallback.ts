@@ -1,0 +1,162 @@
+/**
+ * Protobuf messages are outside Vigil's value model (activations are plain JSON-like values), so
+ * the code generator does not handle them. An environment given a protobuf registry runs the
+ * expressions that construct or receive messages on @bufbuild/cel's interpreter instead; values
+ * cross the boundary through an exact conversion (int ↔ bigint, double, uint, timestamp, ...), so
+ * results are the same as they would be natively.
+ */
+import { celEnv, celUint, isCelError, isCelList, isCelMap, isCelType, isCelUint, parse as parseForInterpreter, plan, type CelValue } from "@bufbuild/cel";
+import { strings } from "@bufbuild/cel/ext";
+import { create, equals, type Message, type Registry } from "@bufbuild/protobuf";
+import { isReflectMessage, type ReflectMessage } from "@bufbuild/protobuf/reflect";
+import { DurationSchema, TimestampSchema } from "@bufbuild/protobuf/wkt";
+import { CompileError } from "./compiler/context.js";
+import { qualifiedName, forEachChild, type Expr } from "./parser/ast.js";
+import { asTimestamp } from "./runtime/equality.js";
+import { buildMap, isMap, mapEntries } from "./runtime/maps.js";
+import {
+  CelDouble, CelDuration, CelErr, CelMap, CelOpaque, CelOptional, CelTimestamp, CelType, CelUint, mkDouble, mkInt, typeIdentifiers,
+} from "./runtime/values.js";
+
+/** A protobuf message as a CEL value of the compiled engine (opaque: only equality and conversion). */
+export class CelProtoMessage extends CelOpaque {
+  readonly typeName: string;
+  readonly message: ReflectMessage;
+  constructor(message: ReflectMessage) {
+    super();
+    this.message = message;
+    this.typeName = message.desc.typeName;
+  }
+  equals(other: CelOpaque): boolean {
+    return other instanceof CelProtoMessage && other.message.desc === this.message.desc && equals(this.message.desc, this.message.message, other.message.message);
+  }
+  override toString(): string {
+    return `${this.typeName}{...}`;
+  }
+}
+
+export interface FallbackProgram {
+  run(activation: Readonly<Record<string, unknown>>): unknown;
+}
+
+function candidates(name: string, container: string): string[] {
+  if (name.startsWith(".")) return [name.slice(1)];
+  const out: string[] = [];
+  const parts = container === "" ? [] : container.split(".");
+  for (let i = parts.length; i > 0; i--) out.push(`${parts.slice(0, i).join(".")}.${name}`);
+  out.push(name);
+  return out;
+}
+
+/** True when the expression constructs a message or names a message / enum type of the registry. */
+export function needsFallback(expr: Expr, registry: unknown, container: string): boolean {
+  const reg = registry as Registry;
+  let found = false;
+  const visit = (node: Expr): void => {
+    if (found) return;
+    if (node.kind === "struct") {
+      found = true;
+      return;
+    }
+    const q = qualifiedName(node);
+    if (q !== undefined && (node.kind === "ident" || node.kind === "select")) {
+      const parts = q.replace(/^\./, "").split(".");
+      for (let n = parts.length; n >= 1 && !found; n--) {
+        const head = (q.startsWith(".") ? "." : "") + parts.slice(0, n).join(".");
+        for (const c of candidates(head, container)) {
+          if (typeIdentifiers.has(c)) continue;
+          const t = reg.get(c);
+          if (t && (t.kind === "message" || t.kind === "enum")) found = true;
+        }
+      }
+    }
+    forEachChild(node, visit);
+  };
+  visit(expr);
+  return found;
+}
+
+function toInterpreter(v: unknown): unknown {
+  switch (typeof v) {
+    case "number":
+      return Number.isSafeInteger(v) ? BigInt(v) : v;
+    case "bigint":
+    case "string":
+    case "boolean":
+      return v;
+    case "object":
+      break;
+    default:
+      throw new CelErr("invalid_argument", `unsupported value of type ${typeof v}`);
+  }
+  if (v === null || v instanceof Uint8Array) return v;
+  if (Array.isArray(v)) return v.map(toInterpreter);
+  if (v instanceof CelDouble) return v.v;
+  if (v instanceof CelUint) return celUint(v.v);
+  if (v instanceof CelProtoMessage) return v.message;
+  if (v instanceof CelDuration) return create(DurationSchema, { seconds: BigInt(v.s), nanos: v.n });
+  const ts = asTimestamp(v);
+  if (ts) return create(TimestampSchema, { seconds: BigInt(ts.s), nanos: ts.n });
+  if (v instanceof CelOptional || v instanceof CelType) throw new CelErr("invalid_argument", "optional and type values cannot be passed to the protobuf interpreter");
+  if ("$typeName" in v) return v;
+  if (isMap(v)) {
+    const m = new Map<unknown, unknown>();
+    for (const [k, x] of mapEntries(v)) m.set(toInterpreter(k), toInterpreter(x));
+    return m;
+  }
+  throw new CelErr("invalid_argument", "unsupported value for the protobuf interpreter");
+}
+
+const scalarTypeNames = new Set(["int", "uint", "double", "bool", "string", "bytes", "list", "map", "null_type", "type"]);
+
+function fromInterpreter(v: unknown): unknown {
+  switch (typeof v) {
+    case "bigint":
+      return mkInt(v);
+    case "number":
+      return mkDouble(v);
+    case "string":
+    case "boolean":
+      return v;
+    default:
+      break;
+  }
+  if (v === null || v === undefined) return null;
+  if (v instanceof Uint8Array) return v;
+  if (isCelUint(v)) return new CelUint(v.value);
+  if (isCelList(v)) return [...v].map(fromInterpreter);
+  if (isCelMap(v)) return buildMap([...v.entries()].map(([k, x]) => [fromInterpreter(k), fromInterpreter(x)] as const));
+  if (isCelType(v)) return typeIdentifiers.get(v.name) ?? (scalarTypeNames.has(v.name) ? new CelType(v.name) : new CelType(v.name));
+  if (isReflectMessage(v)) {
+    const name = v.desc.typeName;
+    const msg = v.message as unknown as { seconds: bigint; nanos: number };
+    if (name === "google.protobuf.Timestamp") return new CelTimestamp(Number(msg.seconds), msg.nanos);
+    if (name === "google.protobuf.Duration") return new CelDuration(Number(msg.seconds), msg.nanos);
+    return new CelProtoMessage(v);
+  }
+  if (v instanceof CelMap) return v;
+  return v;
+}
+
+/** Plans the expression on @bufbuild/cel; throws CompileError when its parser rejects it. */
+export function compileFallback(source: string, registry: unknown, container: string): FallbackProgram {
+  let parsed;
+  try {
+    parsed = parseForInterpreter(source);
+  } catch (e) {
+    throw new CompileError(`the protobuf interpreter cannot parse this expression: ${(e as Error).message}`, 0);
+  }
+  const env = celEnv({ registry: registry as Registry, ...(container ? { namespace: container } : {}), funcs: strings });
+  const run = plan(env, parsed);
+  return {
+    run(activation) {
+      const input: Record<string, unknown> = {};
+      for (const k of Object.keys(activation)) input[k] = toInterpreter(activation[k]);
+      const result = run(input as never) as CelValue | ReturnType<typeof run>;
+      if (isCelError(result)) throw new CelErr("other", result.message);
+      return fromInterpreter(result);
+    },
+  };
+}
+
+export type { Message };
