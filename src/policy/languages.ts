@@ -6,6 +6,8 @@
 import type { PolicyLanguagePlugin } from "./language.js";
 import { vigilPolicyLanguage } from "./vigil/plugin.js";
 import { cedarLanguage } from "./cedar/plugin.js";
+import { kyvernoLanguage } from "./kyverno/plugin.js";
+import { vapLanguage } from "./vap/plugin.js";
 
 export interface PolicyLanguageRegistration {
   readonly plugin: PolicyLanguagePlugin;
@@ -18,6 +20,8 @@ export interface PolicyLanguageRegistration {
 export const policyLanguages: readonly PolicyLanguageRegistration[] = [
   { plugin: vigilPolicyLanguage, kinds: ["vigil.dev/v1 Policy"] },
   { plugin: cedarLanguage, kinds: [], extensions: [".cedar", ".cedarschema"] },
+  { plugin: kyvernoLanguage, kinds: ["kyverno.io/v1 ClusterPolicy", "kyverno.io/v1 Policy", "kyverno.io/v2beta1 ClusterPolicy", "kyverno.io/v2beta1 Policy", "policies.kyverno.io/v1alpha1 ValidatingPolicy", "policies.kyverno.io/v1beta1 ValidatingPolicy", "policies.kyverno.io/v1 ValidatingPolicy"] },
+  { plugin: vapLanguage, kinds: ["admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy", "admissionregistration.k8s.io/v1 ValidatingAdmissionPolicyBinding", "admissionregistration.k8s.io/v1beta1 ValidatingAdmissionPolicy", "admissionregistration.k8s.io/v1beta1 ValidatingAdmissionPolicyBinding"] },
 ];
 
 /**

@@ -6,6 +6,7 @@
 import { VigilError, toVigilError } from "../../core/errors.js";
 import type { CelEnvironment } from "../cel/api.js";
 import { kyvernoCelFunctions } from "./cel-libraries.js";
+import type { ExternalContextResolver } from "./context.js";
 import { compileKyvernoPolicy, type KyvernoPolicy } from "./policy.js";
 import { compileValidatingPolicy } from "./validating-policy.js";
 import { isObject, type Json } from "./test-files.js";
@@ -43,7 +44,7 @@ export function kyvernoEnvironment(env: CelEnvironment): CelEnvironment {
 }
 
 /** Compiles each document; a broken one becomes an entry with `error`. Never throws. */
-export function compilePolicyDocuments(documents: readonly Json[], env: CelEnvironment, source: string): LoadedPolicy[] {
+export function compilePolicyDocuments(documents: readonly Json[], env: CelEnvironment, source: string, resolver?: ExternalContextResolver): LoadedPolicy[] {
   const out: LoadedPolicy[] = [];
   const kenv = kyvernoEnvironment(env);
   for (const doc of documents) {
@@ -51,9 +52,9 @@ export function compilePolicyDocuments(documents: readonly Json[], env: CelEnvir
     const name = isObject(doc["metadata"]) ? String(doc["metadata"]["name"] ?? "") : "";
     const apiVersion = String(doc["apiVersion"] ?? "");
     try {
-      if (apiVersion.startsWith("kyverno.io/") && kyvernoKinds.has(kind)) out.push({ name, kind, policy: compileKyvernoPolicy(doc, kenv, { source }) });
+      if (apiVersion.startsWith("kyverno.io/") && kyvernoKinds.has(kind)) out.push({ name, kind, policy: compileKyvernoPolicy(doc, kenv, { source, ...(resolver ? { resolver } : {}) }) });
       else if (apiVersion.startsWith("policies.kyverno.io/") && kind === "ValidatingPolicy") out.push({ name, kind, policy: compileValidatingPolicy(doc, kenv, { source }) });
-      else if (unsupportedKinds.has(kind)) {
+      else if (unsupportedKinds.has(kind) || apiVersion.startsWith("policies.kyverno.io/")) {
         out.push({ name, kind, error: new VigilError("VIGIL_POLICY_UNSUPPORTED", `${kind} ${name}: ${kind} policies are not supported by Vigil; evaluate them with Kyverno.`, { policy: name, field: "kind", file: source }) });
       }
     } catch (cause) {

@@ -1,0 +1,32 @@
+/**
+ * Policy language plugin for Kyverno: `kyverno.io/v1` and `v2beta1` ClusterPolicy / Policy and
+ * `policies.kyverno.io` ValidatingPolicy. Other policies.kyverno.io kinds (MutatingPolicy,
+ * GeneratingPolicy, ...) and rules using unsupported features fail to load with a VigilError
+ * naming the policy, the rule and the feature.
+ */
+import { VigilError } from "../../core/errors.js";
+import type { CompileResult, PolicyDocument, PolicyLanguagePlugin } from "../language.js";
+import type { ExternalContextResolver } from "./context.js";
+import { compilePolicyDocuments, isKubernetesPolicyDocument } from "./load.js";
+
+/** Creates the Kyverno plugin; `resolver` answers configMap / apiCall context entries. */
+export function createKyvernoLanguage(options: { readonly resolver?: ExternalContextResolver } = {}): PolicyLanguagePlugin {
+  void options.resolver;
+  return {
+    name: "kyverno",
+    accepts: (doc: PolicyDocument) => isKubernetesPolicyDocument(doc.value),
+    compile(documents, env): CompileResult {
+      const policies: CompileResult["policies"][number][] = [];
+      const errors: VigilError[] = [];
+      for (const d of documents) {
+        for (const loaded of compilePolicyDocuments([d.value as Record<string, unknown>], env, `${d.file}#${d.index}`, options.resolver)) {
+          if (loaded.policy) policies.push(loaded.policy);
+          else if (loaded.error) errors.push(new VigilError(loaded.error.code, loaded.error.message, { ...loaded.error.details, policy: loaded.name, file: d.file }, loaded.error));
+        }
+      }
+      return { policies, errors };
+    },
+  };
+}
+
+export const kyvernoLanguage: PolicyLanguagePlugin = createKyvernoLanguage();

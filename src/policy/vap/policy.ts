@@ -1,0 +1,149 @@
+/**
+ * Kubernetes ValidatingAdmissionPolicy + ValidatingAdmissionPolicyBinding (+ params), evaluated
+ * as the API server does: policy matchConstraints, binding matchResources, matchConditions,
+ * params from paramRef (parameterNotFoundAction), validations, failurePolicy, and the binding's
+ * validationActions (Deny → mode deny, Warn → warn, Audit → audit). Never throws at evaluation.
+ */
+import { createHash } from "node:crypto";
+import type { CompiledPolicy } from "../../core/compiled-policy.js";
+import type { Context } from "../../core/context.js";
+import { VigilError } from "../../core/errors.js";
+import type { Finding, TraceStep } from "../../core/finding.js";
+import type { EvaluateOptions, PolicyMeta, RuleMode } from "../../core/policy.js";
+import type { CelEnvironment } from "../cel/api.js";
+import { admissionCelSpecOf, compileAdmissionCel } from "./cel-admission.js";
+import { labelSelectorMatches, matchConstraintsMatch, type MatchTarget } from "./match-constraints.js";
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** Finds param objects for a binding's paramRef. Returns [] when none exist. Must not throw. */
+export type VapParamResolver = (paramKind: { readonly apiVersion: string; readonly kind: string }, ref: { readonly name?: string; readonly namespace?: string; readonly selector?: unknown }) => readonly Json[];
+
+export interface VapRequest {
+  readonly operation: string;
+  readonly object: Json | null;
+  readonly oldObject: Json | null;
+  readonly userInfo: Json;
+  readonly subResource: string;
+  readonly namespaceObject: Json | null;
+  readonly namespaceLabels?: Readonly<Record<string, string>>;
+  readonly dryRun: boolean;
+}
+
+function requestOf(input: unknown): VapRequest | undefined {
+  if (!isObject(input)) return undefined;
+  if (input["kind"] === "AdmissionReview" && isObject(input["request"])) {
+    const r = input["request"];
+    return {
+      operation: String(r["operation"] ?? "CREATE"),
+      object: isObject(r["object"]) ? r["object"] : null,
+      oldObject: isObject(r["oldObject"]) ? r["oldObject"] : null,
+      userInfo: isObject(r["userInfo"]) ? r["userInfo"] : {},
+      subResource: typeof r["subResource"] === "string" ? r["subResource"] : "",
+      namespaceObject: null,
+      dryRun: r["dryRun"] === true,
+    };
+  }
+  return { operation: "CREATE", object: input, oldObject: null, userInfo: {}, subResource: "", namespaceObject: null, dryRun: false };
+}
+
+function targetOf(request: VapRequest): MatchTarget {
+  const object = request.object ?? request.oldObject ?? {};
+  const apiVersion = String(object["apiVersion"] ?? "");
+  const slash = apiVersion.indexOf("/");
+  const meta = isObject(object["metadata"]) ? object["metadata"] : {};
+  const labels: Record<string, string> = {};
+  if (isObject(meta["labels"])) for (const [k, v] of Object.entries(meta["labels"])) labels[k] = String(v);
+  return {
+    group: slash < 0 ? "" : apiVersion.slice(0, slash),
+    version: slash < 0 ? apiVersion : apiVersion.slice(slash + 1),
+    kind: String(object["kind"] ?? ""),
+    subResource: request.subResource,
+    operation: request.operation,
+    labels,
+    ...(request.namespaceLabels ? { namespaceLabels: request.namespaceLabels } : {}),
+    namespace: typeof meta["namespace"] === "string" ? meta["namespace"] : "",
+    name: typeof meta["name"] === "string" ? meta["name"] : "",
+  };
+}
+
+export interface VapPolicy extends CompiledPolicy {
+  /** Evaluates one admission request (or bare object) against every binding. Never throws. */
+  evaluateRequest(request: VapRequest, options?: EvaluateOptions): Finding[];
+}
+
+/** Compiles one ValidatingAdmissionPolicy with its bindings. Throws VigilError on a CEL syntax error. */
+export function compileVap(policy: Json, bindings: readonly Json[], env: CelEnvironment, options: { readonly source?: string; readonly params?: VapParamResolver } = {}): VapPolicy {
+  const metadata = isObject(policy["metadata"]) ? policy["metadata"] : {};
+  const name = String(metadata["name"] ?? "");
+  if (name === "") throw new VigilError("VIGIL_POLICY_LOAD", "ValidatingAdmissionPolicy without metadata.name: add a name.", { field: "metadata.name", ...(options.source ? { file: options.source } : {}) });
+  const spec = isObject(policy["spec"]) ? policy["spec"] : {};
+  const program = compileAdmissionCel(admissionCelSpecOf(spec), env, `ValidatingAdmissionPolicy ${name}`);
+  const failurePolicy = spec["failurePolicy"] === "Ignore" ? "Ignore" : "Fail";
+  const paramKind = isObject(spec["paramKind"]) ? { apiVersion: String(spec["paramKind"]["apiVersion"] ?? ""), kind: String(spec["paramKind"]["kind"] ?? "") } : undefined;
+  const meta: PolicyMeta = {
+    name,
+    language: "vap",
+    revision: createHash("sha256").update(JSON.stringify([policy, bindings])).digest("hex").slice(0, 16),
+    on: ["io.k8s.admission.review", "io.k8s.resource"],
+    ...(options.source ? { source: options.source } : {}),
+  };
+
+  const evaluateRequest = (request: VapRequest, evalOptions: EvaluateOptions = {}): Finding[] => {
+    const target = targetOf(request);
+    if (!matchConstraintsMatch(spec["matchConstraints"], target)) return [];
+    const findings: Finding[] = [];
+    const resource = `${target.kind}/${target.namespace ? `${target.namespace}/` : ""}${target.name}`;
+    for (const binding of bindings) {
+      const bmeta = isObject(binding["metadata"]) ? binding["metadata"] : {};
+      const bspec = isObject(binding["spec"]) ? binding["spec"] : {};
+      const rule = String(bmeta["name"] ?? name);
+      if (bspec["matchResources"] !== undefined && !matchConstraintsMatch(withDefaultRules(bspec["matchResources"]), target)) continue;
+      const actions = Array.isArray(bspec["validationActions"]) ? bspec["validationActions"].map(String) : ["Deny"];
+      const mode: RuleMode = actions.includes("Deny") ? "deny" : actions.includes("Warn") ? "warn" : "audit";
+      const finding = (effect: Finding["effect"], message: string, trace: readonly TraceStep[]): Finding => ({
+        policy: name, rule, revision: meta.revision, language: "vap", effect, mode, severity: "medium", message, trace, resource,
+        ...(effect === "error" ? { error: { code: "VIGIL_POLICY_EVAL", message } } : {}),
+      });
+      let paramsList: readonly (Json | null)[] = [null];
+      if (paramKind) {
+        const ref = isObject(bspec["paramRef"]) ? bspec["paramRef"] : undefined;
+        const found = ref && options.params ? options.params(paramKind, { ...(typeof ref["name"] === "string" ? { name: ref["name"] } : {}), ...(typeof ref["namespace"] === "string" ? { namespace: ref["namespace"] } : {}), ...(ref["selector"] !== undefined ? { selector: ref["selector"] } : {}) }) : [];
+        if (found.length === 0) {
+          const deny = !ref || ref["parameterNotFoundAction"] !== "Allow";
+          if (deny) findings.push(finding("violation", `no params found for binding ${rule} (paramKind ${paramKind.kind})`, [{ kind: "note", expr: "paramRef", value: null }]));
+          continue;
+        }
+        paramsList = found;
+      }
+      for (const params of paramsList) {
+        const r = program.evaluate({ object: request.object, oldObject: request.oldObject, request: { operation: request.operation, userInfo: request.userInfo, dryRun: request.dryRun }, params, namespaceObject: request.namespaceObject, authorizer: null });
+        if (r.status === "fail") findings.push(finding("violation", r.message, r.trace));
+        else if (r.status === "error") findings.push(failurePolicy === "Fail" ? finding("violation", r.message, r.trace) : finding("error", r.message, r.trace));
+        else if (evalOptions.includePasses) findings.push(finding(r.status === "skip" ? "skip" : "pass", r.message, r.trace));
+      }
+    }
+    return findings;
+  };
+
+  return {
+    meta,
+    evaluateRequest,
+    evaluate(ctx: Context, evalOptions?: EvaluateOptions): Finding[] {
+      const request = requestOf(ctx.input);
+      return request ? evaluateRequest(request, evalOptions) : [];
+    },
+  };
+}
+
+function withDefaultRules(matchResources: unknown): unknown {
+  if (!isObject(matchResources)) return matchResources;
+  if (Array.isArray(matchResources["resourceRules"])) return matchResources;
+  return { ...matchResources, resourceRules: [{ apiGroups: ["*"], apiVersions: ["*"], resources: ["*", "*/*"], operations: ["*"] }] };
+}
+
+export { labelSelectorMatches };
