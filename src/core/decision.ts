@@ -51,9 +51,10 @@ export interface DecisionDraft {
   readonly input?: unknown;
   /**
    * Set by the decision record when configured sensitive input paths were masked (OPA's
-   * `erased` / `masked`): JSON Pointers from the draft root, e.g. `/input/password`.
+   * `erased` / `masked`): JSON Pointers from the draft root, e.g. `/input/password`; `scrubbed`
+   * counts copies of the masked values replaced elsewhere (traces, explanation text).
    */
-  readonly masking?: { readonly erased?: readonly string[]; readonly redacted?: readonly string[] };
+  readonly masking?: { readonly erased?: readonly string[]; readonly redacted?: readonly string[]; readonly scrubbed?: number };
   /** Admission dry-run, shadow evaluation, or replay: evaluated but not enforced. */
   readonly enforced: boolean;
   /** Free-form labels (source, pack, scope). */

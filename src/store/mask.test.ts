@@ -109,7 +109,9 @@ describe("compileMask().apply", () => {
   });
 
   it("masks the whole input", () => {
-    expect(compileMask({ paths: ["/input"] }).apply(input())).toEqual({ input: undefined, erased: ["/input"], redacted: [] });
+    const whole = compileMask({ paths: ["/input"] }).apply(input());
+    expect(whole).toMatchObject({ input: undefined, erased: ["/input"], redacted: [] });
+    expect(whole.values).toEqual([input()]);
     expect(compileMask({ paths: ["input"], mode: "redact" }).apply(input()).input).toBe(DEFAULT_MASK_MARKER);
   });
 });
@@ -139,4 +141,39 @@ describe("maskDraft", () => {
     expect("input" in masked).toBe(false);
     expect(masked.masking).toEqual({ erased: ["/input"] });
   });
+
+  it("scrubs copies of masked values from traces, explanation text and other fields", () => {
+    const draft: DecisionDraft = {
+      ...draftWith({ user: { name: "bob", ssn: "123-45-6789" }, password: "hunter2", note: "pw is hunter2", pin: "12" }),
+      findings: [{
+        policy: "p", rule: "r", revision: "1", language: "vigil", effect: "violation", mode: "deny", severity: "high",
+        message: "password hunter2 is weak",
+        trace: [{ kind: "condition", expr: 'input.password == "x"', value: false, inputs: { "input.password": "hunter2" }, children: [{ kind: "note", expr: "input.user.ssn", value: "123-45-6789" }] }],
+      }],
+      explanation: { summary: "denied", steps: [{ kind: "condition", text: 'input.password == "x" was false (input.password = "hunter2")' }] },
+    };
+    const snapshot = structuredClone(draft);
+    const masked = maskDraft(draft, compileMask({ paths: ["/input/password", "/input/user/ssn", "/input/pin"], mode: "redact" }));
+    const text = JSON.stringify(masked);
+    expect(text).not.toContain("hunter2");
+    expect(text).not.toContain("123-45-6789");
+    expect(masked.findings[0]?.trace[0]?.inputs).toEqual({ "input.password": DEFAULT_MASK_MARKER });
+    expect(masked.findings[0]?.message).toBe(`password ${DEFAULT_MASK_MARKER} is weak`);
+    expect(masked.explanation.steps[0]?.text).toBe(`input.password == "x" was false (input.password = "${DEFAULT_MASK_MARKER}")`);
+    expect((masked.input as { note: string }).note).toBe(`pw is ${DEFAULT_MASK_MARKER}`);
+    // 5 copies: message, trace inputs, trace child value, explanation text, input.note.
+    expect(masked.masking).toEqual({ redacted: ["/input/password", "/input/user/ssn", "/input/pin"], scrubbed: 5 });
+    // "12" is shorter than minScrubLength: masked at its path, not hunted elsewhere.
+    expect((masked.input as { pin: string }).pin).toBe(DEFAULT_MASK_MARKER);
+    expect(draft).toEqual(snapshot);
+    expect(masked.id).toBe(draft.id);
+  });
+
+  it("can turn value scrubbing off", () => {
+    const draft = { ...draftWith({ password: "hunter2" }), explanation: { summary: "pw hunter2", steps: [] } };
+    const masked = maskDraft(draft, compileMask({ paths: ["/input/password"], scrubValues: false }));
+    expect(masked.explanation.summary).toBe("pw hunter2");
+    expect(masked.masking).toEqual({ erased: ["/input/password"] });
+  });
 });
+

@@ -29,6 +29,14 @@ export interface MaskConfig {
   readonly mode?: MaskMode;
   /** What `redact` writes in place of the value. Default `**REDACTED**`. */
   readonly marker?: string;
+  /**
+   * Also replace the masked values wherever else they appear in the draft — finding traces,
+   * explanation text, actions, other input fields — with the marker. Default true: Vigil's
+   * traces and explanations quote input values, so masking only `input` would leak them.
+   * Only string values of at least `minScrubLength` characters are scrubbed (default 4).
+   */
+  readonly scrubValues?: boolean;
+  readonly minScrubLength?: number;
 }
 
 export const DEFAULT_MASK_MARKER = "**REDACTED**";
@@ -40,10 +48,15 @@ export interface MaskResult {
   readonly erased: readonly string[];
   /** JSON Pointers (from the draft root) of fields whose value was replaced by the marker. */
   readonly redacted: readonly string[];
+  /** The original values at those pointers (for scrubbing their copies elsewhere). */
+  readonly values: readonly unknown[];
 }
 
 export interface CompiledMask {
   readonly rules: readonly { readonly path: string; readonly mode: MaskMode }[];
+  readonly marker: string;
+  /** 0 when value scrubbing is off. */
+  readonly minScrubLength: number;
   /** Masks an input value. Never throws, never mutates `input`. */
   apply(input: unknown): MaskResult;
 }
@@ -76,14 +89,18 @@ export function compileMask(config: MaskConfig): CompiledMask {
   });
   return {
     rules: rules.map(({ path, mode }) => ({ path, mode })),
+    marker,
+    minScrubLength: config.scrubValues === false ? 0 : Math.max(1, config.minScrubLength ?? 4),
     apply(input: unknown): MaskResult {
       const erased: string[] = [];
       const redacted: string[] = [];
+      const values: unknown[] = [];
       let current = input;
       for (const rule of rules) {
         if (rule.segments.length === 0) {
           // The whole input.
           if (current === undefined) continue;
+          values.push(current);
           if (rule.mode === "remove") {
             erased.push("/input");
             current = undefined;
@@ -93,27 +110,103 @@ export function compileMask(config: MaskConfig): CompiledMask {
           }
           continue;
         }
-        current = applyRule(current, rule, 0, "/input", marker, rule.mode === "remove" ? erased : redacted);
+        current = applyRule(current, rule, 0, "/input", marker, { touched: rule.mode === "remove" ? erased : redacted, values });
       }
-      return { input: current, erased, redacted };
+      return { input: current, erased, redacted, values };
     },
   };
 }
 
 /**
  * Returns the draft with its `input` masked and `masking` set, or the same draft when nothing
- * matched. Never mutates the caller's draft.
+ * matched. With value scrubbing on (the default), copies of the masked string values elsewhere
+ * in the draft (traces, explanation, actions, risk, other input fields) are replaced with the
+ * marker and counted in `masking.scrubbed`. Never mutates the caller's draft.
  */
 export function maskDraft(draft: DecisionDraft, mask: CompiledMask | undefined): DecisionDraft {
   if (mask === undefined || mask.rules.length === 0 || draft.input === undefined) return draft;
   const result = mask.apply(draft.input);
   if (result.erased.length === 0 && result.redacted.length === 0) return draft;
   const { input: _dropped, ...rest } = draft;
+  let masked: DecisionDraft = result.input === undefined ? rest : { ...rest, input: result.input };
+  let scrubbed = 0;
+  const secrets = mask.minScrubLength > 0 ? collectSecrets(result.values, mask.minScrubLength) : [];
+  if (secrets.length > 0) {
+    const scrubber = { secrets, marker: mask.marker, count: 0 };
+    const fields = ["input", "findings", "explanation", "actions", "risk"] as const;
+    const replaced: Record<string, unknown> = {};
+    for (const field of fields) {
+      const value = masked[field];
+      if (value === undefined) continue;
+      const next = scrub(value, scrubber);
+      if (next !== value) replaced[field] = next;
+    }
+    scrubbed = scrubber.count;
+    if (scrubbed > 0) masked = { ...masked, ...replaced } as DecisionDraft;
+  }
   const masking = {
     ...(result.erased.length > 0 ? { erased: result.erased } : {}),
     ...(result.redacted.length > 0 ? { redacted: result.redacted } : {}),
+    ...(scrubbed > 0 ? { scrubbed } : {}),
   };
-  return result.input === undefined ? { ...rest, masking } : { ...rest, input: result.input, masking };
+  return { ...masked, masking };
+}
+
+const MAX_SECRETS = 256;
+
+/** String leaves of the masked values, longest first (so a longer secret is replaced before a shorter one inside it). */
+function collectSecrets(values: readonly unknown[], minLength: number): string[] {
+  const found = new Set<string>();
+  const visit = (value: unknown, depth: number): void => {
+    if (found.size >= MAX_SECRETS || depth > 64) return;
+    if (typeof value === "string") {
+      if (value.length >= minLength) found.add(value);
+    } else if (Array.isArray(value)) {
+      for (const item of value) visit(item, depth + 1);
+    } else if (typeof value === "object" && value !== null) {
+      for (const item of Object.values(value)) visit(item, depth + 1);
+    }
+  };
+  for (const value of values) visit(value, 0);
+  return [...found].sort((a, b) => b.length - a.length);
+}
+
+/** Copy-on-write replacement of every occurrence of a secret inside string leaves (and object keys' values, not keys). */
+function scrub(value: unknown, scrubber: { readonly secrets: readonly string[]; readonly marker: string; count: number }): unknown {
+  if (typeof value === "string") {
+    let text = value;
+    for (const secret of scrubber.secrets) {
+      if (text.includes(secret)) {
+        const parts = text.split(secret);
+        scrubber.count += parts.length - 1;
+        text = parts.join(scrubber.marker);
+      }
+    }
+    return text;
+  }
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    value.forEach((item, index) => {
+      const next = scrub(item, scrubber);
+      if (next !== item) {
+        copy ??= value.slice();
+        copy[index] = next;
+      }
+    });
+    return copy ?? value;
+  }
+  if (isPlainObject(value)) {
+    let copy: Record<string, unknown> | undefined;
+    for (const [key, item] of Object.entries(value)) {
+      const next = scrub(item, scrubber);
+      if (next !== item) {
+        copy ??= { ...value };
+        copy[key] = next;
+      }
+    }
+    return copy ?? value;
+  }
+  return value;
 }
 
 /** Parses `/input/a/b`, `input.a.b`, `/input` or `input` into the segments below `input`. */
@@ -147,7 +240,13 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** Copy-on-write: returns `node` itself when nothing under it changed. */
-function applyRule(node: unknown, rule: ParsedRule, depth: number, pointer: string, marker: string, touched: string[]): unknown {
+interface Touched {
+  readonly touched: string[];
+  readonly values: unknown[];
+}
+
+function applyRule(node: unknown, rule: ParsedRule, depth: number, pointer: string, marker: string, out: Touched): unknown {
+  const { touched } = out;
   const segment = rule.segments[depth];
   if (segment === undefined) return node;
   const last = depth === rule.segments.length - 1;
@@ -156,14 +255,20 @@ function applyRule(node: unknown, rule: ParsedRule, depth: number, pointer: stri
     if (indices.length === 0) return node;
     if (last && rule.mode === "remove") {
       const drop = new Set(indices);
-      for (const index of indices) touched.push(`${pointer}/${index}`);
+      for (const index of indices) {
+        touched.push(`${pointer}/${index}`);
+        out.values.push(node[index]);
+      }
       return node.filter((_item, index) => !drop.has(index));
     }
     let copy: unknown[] | undefined;
     for (const index of indices) {
       const childPointer = `${pointer}/${index}`;
-      const next = last ? marker : applyRule(node[index], rule, depth + 1, childPointer, marker, touched);
-      if (last) touched.push(childPointer);
+      const next = last ? marker : applyRule(node[index], rule, depth + 1, childPointer, marker, out);
+      if (last) {
+        touched.push(childPointer);
+        out.values.push(node[index]);
+      }
       if (next !== node[index] || last) {
         copy ??= node.slice();
         copy[index] = next;
@@ -179,12 +284,13 @@ function applyRule(node: unknown, rule: ParsedRule, depth: number, pointer: stri
     const childPointer = `${pointer}/${escapePointer(key)}`;
     if (last) {
       touched.push(childPointer);
+      out.values.push(node[key]);
       copy ??= { ...node };
       if (rule.mode === "remove") delete copy[key];
       else copy[key] = marker;
       continue;
     }
-    const next = applyRule(node[key], rule, depth + 1, childPointer, marker, touched);
+    const next = applyRule(node[key], rule, depth + 1, childPointer, marker, out);
     if (next !== node[key]) {
       copy ??= { ...node };
       copy[key] = next;
