@@ -126,7 +126,11 @@ export function validateFocusRow(row: unknown, prefix = ""): FieldProblem[] {
   return checkFocusRow(row, prefix).problems;
 }
 
-export function convertFocusRow(row: unknown, ids: ContentIdAllocator, extra: readonly FieldProblem[] = []): Conversion {
+/**
+ * `serialized`: the row's deterministic text when the caller has one (CSV rows: JSON in header
+ * order), which is cheaper to hash than canonical JSON.
+ */
+export function convertFocusRow(row: unknown, ids: ContentIdAllocator, extra: readonly FieldProblem[] = [], serialized?: string): Conversion {
   const checked = checkFocusRow(row);
   const problems = [...extra, ...checked.problems];
   if (problems.length > 0 || !isRecord(row)) return { problems };
@@ -134,7 +138,7 @@ export function convertFocusRow(row: unknown, ids: ContentIdAllocator, extra: re
   const time = normalizeTimestamp(row["ChargePeriodStart"]);
   const event: Event = {
     specversion: "1.0",
-    id: ids.idFor(row),
+    id: serialized === undefined ? ids.idFor(row) : ids.idForText(serialized),
     source: `/focus/${pathSegment(String(row["ProviderName"]))}/${pathSegment(String(row["BillingAccountId"]))}`,
     type: EventTypes.focusCost,
     ...(typeof resourceId === "string" && resourceId.length > 0 ? { subject: resourceId } : {}),
@@ -156,24 +160,28 @@ export function focusRowsToEvents(rows: readonly unknown[], options: FocusOption
   return rows.map((row, index) => place(convertFocusRow(row, ids), position(index, undefined, index + 1)));
 }
 
-/** Types one CSV value by its column (see module comment). */
-function typedValue(name: string, field: CsvField): { value: unknown; problem?: FieldProblem } {
-  if (!field.quoted && (field.value === "" || field.value === "NULL")) return { value: null };
-  const spec = byName.get(name);
-  if (spec === undefined || spec.type === "string" || spec.type === "datetime") return { value: field.value };
-  if (field.value.trim() === "") return { value: null };
+/**
+ * Types one CSV value by its column spec (see module comment); a value that does not fit its
+ * type is kept as text and reported in `problems`.
+ */
+function typedValue(name: string, spec: FocusColumn | undefined, field: CsvField, problems: FieldProblem[]): unknown {
+  if (!field.quoted && (field.value === "" || field.value === "NULL")) return null;
+  if (spec === undefined || spec.type === "string" || spec.type === "datetime") return field.value;
+  const text = field.value.trim();
+  if (text === "") return null;
   if (spec.type === "decimal") {
-    const text = field.value.trim();
-    if (!DECIMAL.test(text)) return { value: field.value, problem: problem(name, `FOCUS 1.0 column ${name} is ${JSON.stringify(field.value)}, not a decimal number: write it like 12.5`) };
-    return { value: Number(text) };
+    if (DECIMAL.test(text)) return Number(text);
+    problems.push(problem(name, `FOCUS 1.0 column ${name} is ${JSON.stringify(field.value)}, not a decimal number: write it like 12.5`));
+    return field.value;
   }
   try {
     const parsed: unknown = JSON.parse(field.value);
-    if (isRecord(parsed)) return { value: parsed };
+    if (isRecord(parsed)) return parsed;
   } catch {
     // reported below
   }
-  return { value: field.value, problem: problem(name, `FOCUS 1.0 column ${name} is not a JSON object (${JSON.stringify(field.value.slice(0, 60))}): write key-value pairs as {"key": "value"}`) };
+  problems.push(problem(name, `FOCUS 1.0 column ${name} is not a JSON object (${JSON.stringify(field.value.slice(0, 60))}): write key-value pairs as {"key": "value"}`));
+  return field.value;
 }
 
 /**
@@ -186,6 +194,8 @@ export class FocusCsvReader {
   private readonly parser = new CsvParser();
   private readonly ids: ContentIdAllocator;
   private header: string[] | undefined;
+  /** The column spec of each header position (undefined for columns Vigil does not type). */
+  private specs: Array<FocusColumn | undefined> = [];
   private headerProblems: FieldProblem[] = [];
   private rows = 0;
 
@@ -206,6 +216,7 @@ export class FocusCsvReader {
     for (const record of records) {
       if (this.header === undefined) {
         this.header = record.fields.map((f) => f.value.trim());
+        this.specs = this.header.map((name) => byName.get(name));
         const seen = new Set<string>();
         for (const name of this.header) {
           if (seen.has(name)) this.headerProblems.push(problem(name, `column ${name} appears twice in the header: keep one`));
@@ -227,14 +238,13 @@ export class FocusCsvReader {
       problems.push(problem("(row)", `row ${this.rows} has ${record.fields.length} values but the header has ${header.length} columns: quote values that contain commas`));
     }
     const row: JsonRecord = {};
-    header.forEach((name, i) => {
-      const cell = record.fields[i];
-      if (cell === undefined) return; // a short row: its missing required columns are reported by name
-      const typed = typedValue(name, cell);
-      row[name] = typed.value;
-      if (typed.problem !== undefined) problems.push(typed.problem);
-    });
-    const conversion = convertFocusRow(row, this.ids, problems);
+    // A short row stops early: its missing required columns are reported by name.
+    const count = Math.min(header.length, record.fields.length);
+    for (let i = 0; i < count; i++) {
+      const name = header[i] as string;
+      row[name] = typedValue(name, this.specs[i], record.fields[i] as CsvField, problems);
+    }
+    const conversion = convertFocusRow(row, this.ids, problems, problems.length === 0 ? JSON.stringify(row) : undefined);
     if ("problems" in conversion) {
       const named = conversion.problems.map((p) => ({ field: p.field, message: `row ${this.rows}: ${p.message}` }));
       return failure(dedupe(named), pos);

@@ -177,8 +177,10 @@ export function detectFormat(head: string, complete: boolean): IngestFormat | "j
   if (text.startsWith("{") || text.startsWith("[")) {
     if (text.startsWith("{")) {
       const newline = text.indexOf("\n");
-      const firstLine = newline === -1 ? text : text.slice(0, newline);
-      const rest = newline === -1 ? "" : text.slice(newline + 1).trimStart();
+      // One line and nothing after it: a single document (parsed once, later, in full).
+      if (newline === -1) return "json-document";
+      const firstLine = text.slice(0, newline);
+      const rest = text.slice(newline + 1, newline + 4096).trimStart();
       try {
         const first: unknown = JSON.parse(firstLine);
         if (isRecord(first) && rest.startsWith("{")) return "json-lines";

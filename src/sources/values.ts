@@ -70,17 +70,20 @@ export function contentId(value: unknown): string {
  */
 export interface ContentIdAllocator {
   idFor(value: unknown): string;
+  /** Same, for content already serialized deterministically (e.g. a CSV row in header order). */
+  idForText(text: string): string;
 }
 
 export function createContentIdAllocator(): ContentIdAllocator {
   const seen = new Map<string, number>();
+  const allocate = (id: string): string => {
+    const count = (seen.get(id) ?? 0) + 1;
+    seen.set(id, count);
+    return count === 1 ? id : `${id}#${count}`;
+  };
   return {
-    idFor(value) {
-      const id = contentId(value);
-      const count = (seen.get(id) ?? 0) + 1;
-      seen.set(id, count);
-      return count === 1 ? id : `${id}#${count}`;
-    },
+    idFor: (value) => allocate(contentId(value)),
+    idForText: (text) => allocate(`sha256:${createHash("sha256").update(text).digest("hex").slice(0, 32)}`),
   };
 }
 
@@ -89,10 +92,13 @@ const RFC3339 =
 const LENIENT_TIMESTAMP =
   /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?)?\s*([Zz]|UTC|[+-]\d{2}:?\d{2})?$/;
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
 function validDateTime(y: number, mo: number, d: number, h: number, mi: number, s: number): boolean {
   if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 60) return false;
-  const daysInMonth = new Date(Date.UTC(y, mo, 0)).getUTCDate();
-  return d <= daysInMonth;
+  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+  const days = mo === 2 && leap ? 29 : (DAYS_IN_MONTH[mo - 1] as number);
+  return d <= days;
 }
 
 /** True when `value` is an RFC 3339 `date-time` (what CloudEvents `time` requires). */
