@@ -4,7 +4,7 @@
  * side-by-side tables; `--json` prints one JSON document `{ machine, results }` instead.
  * Exits 1 when a benchmark's correctness check failed (targets missed are reported, not fatal).
  */
-import { cpus, platform, release, totalmem } from "node:os";
+import { cpus, loadavg, platform, release, totalmem } from "node:os";
 import { formatResult } from "./harness/report.js";
 import type { BenchmarkResult } from "./harness/types.js";
 import { registeredBenchmarks } from "./registry.js";
@@ -18,6 +18,7 @@ function machine(): Record<string, unknown> {
     cpu: cpu[0]?.model ?? "unknown",
     cores: cpu.length,
     memoryGiB: Math.round(totalmem() / 2 ** 30),
+    loadAverage: loadavg().map((l) => Math.round(l * 10) / 10),
   };
 }
 
@@ -42,7 +43,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const selected = names.length === 0 ? benchmarks : benchmarks.filter((b) => names.includes(b.name));
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const info = machine();
-  if (!json) console.log(`vigil benchmarks, ${info["date"]}, node ${info["node"]}, ${info["cpu"]} (${info["cores"]} cores)${quick ? ", QUICK mode (rough figures)" : ""}\n`);
+  if (!json) console.log(`vigil benchmarks, ${info["date"]}, node ${info["node"]}, ${info["cpu"]} (${info["cores"]} cores), load average ${(info["loadAverage"] as number[]).join(" ")}${quick ? ", QUICK mode (rough figures)" : ""}\n`);
   const results: BenchmarkResult[] = [];
   for (const benchmark of selected) {
     let result: BenchmarkResult;

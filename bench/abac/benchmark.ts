@@ -6,6 +6,7 @@
  *
  * Benchmark args (after `--`): `--sizes 20,200` (default 20,200,2000), `--requests 5000`, `--seed 42`.
  */
+import { loadavg } from "node:os";
 import { cedarVersion } from "../../src/policy/cedar/index.js";
 import { formatNumber, formatRatio } from "../harness/report.js";
 import { measureLatency, measureThroughput, timerOverheadMicros } from "../harness/measure.js";
@@ -46,6 +47,7 @@ export function abacSettings(options: Pick<BenchmarkOptions, "quick" | "args">):
 
 interface SizeRun {
   readonly vigil: Measurement;
+  readonly decision?: Measurement;
   readonly cedar: Measurement;
   readonly notes: string[];
   readonly failure?: string;
@@ -60,10 +62,10 @@ function timed<T>(work: () => T): { value: T; ms: number } {
 function measure(group: string, subject: string, decide: Decide, inputs: readonly unknown[], settings: AbacSettings): Measurement {
   const n = inputs.length;
   const call = (i: number) => decide(inputs[i % n]);
-  const throughput = measureThroughput(call, { warmupCalls: Math.min(n, 2000), durationMs: settings.throughputMs });
+  const throughput = measureThroughput(call, { warmupCalls: Math.min(n, 2000), warmupMs: settings.throughputMs / 2, durationMs: settings.throughputMs });
   const samples = Math.max(200, Math.min(20_000, Math.round(throughput.opsPerSecond * settings.latencySeconds)));
   const latency = measureLatency(call, samples, 1);
-  return { group, subject, unit: "decisions", opsPerSecond: throughput.opsPerSecond, p50Micros: latency.p50Micros, p99Micros: latency.p99Micros, operations: throughput.operations };
+  return { group, subject, unit: "decisions", opsPerSecond: throughput.opsPerSecond, opsPerCpuSecond: throughput.opsPerCpuSecond, p50Micros: latency.p50Micros, p99Micros: latency.p99Micros, operations: throughput.operations };
 }
 
 function runSize(size: number, settings: AbacSettings, log: (line: string) => void): SizeRun {
@@ -84,6 +86,7 @@ function runSize(size: number, settings: AbacSettings, log: (line: string) => vo
   log(`abac ${group}: verifying ${requests.length} requests...`);
   const equivalence = checkEquivalence(requests, [
     { name: "vigil", decide: vigil.decide, input: (i) => requests[i] },
+    { name: "vigil-decision", decide: vigil.decision, input: (i) => requests[i] },
     { name: "cedar", decide: cedar.decide, input: (i) => cedarCalls[i] },
   ]);
   const plugin = createCedarPluginDecider(cedarText);
@@ -101,21 +104,32 @@ function runSize(size: number, settings: AbacSettings, log: (line: string) => vo
   }
   log(`abac ${group}: timing vigil...`);
   const vigilMeasurement = measure(group, "vigil", vigil.decide, requests, settings);
+  log(`abac ${group}: timing vigil with the full decision draft...`);
+  const decisionMeasurement = measure(group, "vigil+draft", vigil.decision, requests, settings);
   log(`abac ${group}: timing cedar...`);
   const cedarMeasurement = measure(group, "cedar", cedar.decide, cedarCalls, settings);
   const plain = measureThroughput((i) => cedar.plain(cedarCalls[i % cedarCalls.length]), { warmupCalls: 3, durationMs: Math.min(settings.throughputMs, 500) });
   notes.push(`${group}: cedar-wasm isAuthorized with the policy text parsed on every call: ${formatNumber(plain.opsPerSecond)} decisions/s (the table uses the preparsed set)`);
-  return { vigil: vigilMeasurement, cedar: cedarMeasurement, notes };
+  return { vigil: vigilMeasurement, decision: decisionMeasurement, cedar: cedarMeasurement, notes };
+}
+
+/** The "one core" rate: decisions per CPU-second when measured, else per wall-clock second. */
+function rate(m: Measurement): number {
+  return m.opsPerCpuSecond ?? m.opsPerSecond;
+}
+
+function shown(m: Measurement): string {
+  return `${formatNumber(rate(m))}/CPU-s (wall ${formatNumber(m.opsPerSecond)}/s)`;
 }
 
 function targets(vigil: ReadonlyMap<number, Measurement>): TargetCheck[] {
   const checks: TargetCheck[] = [];
   const at20 = vigil.get(20);
   const at2000 = vigil.get(2000);
-  if (at20) checks.push({ description: "Vigil at 20 policies", target: ">= 1,000,000 decisions/s", actual: `${formatNumber(at20.opsPerSecond)}/s`, met: at20.opsPerSecond >= 1_000_000 });
-  if (at2000) checks.push({ description: "Vigil at 2000 policies", target: ">= 50,000 decisions/s", actual: `${formatNumber(at2000.opsPerSecond)}/s`, met: at2000.opsPerSecond >= 50_000 });
+  if (at20) checks.push({ description: "Vigil at 20 policies", target: ">= 1,000,000 decisions/s on one core", actual: shown(at20), met: rate(at20) >= 1_000_000 });
+  if (at2000) checks.push({ description: "Vigil at 2000 policies", target: ">= 50,000 decisions/s on one core", actual: shown(at2000), met: rate(at2000) >= 50_000 });
   if (at20 && at2000) {
-    const slowdown = at20.opsPerSecond / at2000.opsPerSecond;
+    const slowdown = rate(at20) / rate(at2000);
     checks.push({ description: "Vigil slowdown from 20 to 2000 policies", target: "<= 10x", actual: formatRatio(slowdown), met: slowdown <= 10 });
   }
   return checks;
@@ -133,11 +147,14 @@ export function runAbac(settings: AbacSettings, log: (line: string) => void): Be
     if (run.failure) {
       return { name: "abac", ok: false, measurements, comparisons, targets: [], notes, failure: run.failure };
     }
-    measurements.push(run.vigil, run.cedar);
-    comparisons.push({ group: run.vigil.group, subject: "vigil", peer: "cedar", ratio: run.vigil.opsPerSecond / run.cedar.opsPerSecond });
+    measurements.push(run.vigil, ...(run.decision ? [run.decision] : []), run.cedar);
+    comparisons.push({ group: run.vigil.group, subject: "vigil", peer: "cedar", ratio: rate(run.vigil) / rate(run.cedar) });
+    if (run.decision) comparisons.push({ group: run.vigil.group, subject: "vigil+draft", peer: "cedar", ratio: rate(run.decision) / rate(run.cedar) });
     vigilBySize.set(size, run.vigil);
   }
+  notes.push(`ratios and targets use decisions per CPU-second of the process (one JS thread; GC helper threads count against it); wall-clock figures depend on what else runs on the machine (load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(" ")})`);
   notes.push(`seed ${settings.seed}, ${settings.requests} requests per size; one thread; throughput over ${settings.throughputMs} ms per engine; p50/p99 from single timed calls (timer overhead ~${timerOverheadMicros().toFixed(3)} µs included); cedar-wasm ${cedarVersion()}`);
+  notes.push("vigil = PolicySet.evaluate + verdict (the figure the targets apply to); vigil+draft = the same + buildDecision (tier, risk, explanation), without recording");
   notes.push("reference from the issue (Cedar-wasm measured earlier on this kind of machine): ~8,600 decisions/s at 20 policies, 317/s at 2000");
   return { name: "abac", ok: true, measurements, comparisons, targets: targets(vigilBySize), notes };
 }

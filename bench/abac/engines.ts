@@ -1,19 +1,20 @@
 /**
  * The deciders the ABAC benchmark compares, each called once per request with inputs prepared in
  * advance:
- * - Vigil: the scenario's native policies, loaded with `loadPolicyText` and evaluated the way
- *   users' decide calls evaluate them (PolicySet + verdict), one fresh Context per request;
+ * - Vigil: the scenario's native policies, loaded with `loadPolicyText` into a `createPolicySet`
+ *   (indexed), evaluated the way decide evaluates them (PolicySet + verdict; and, as a second
+ *   figure, + the full decision draft of `buildDecision`), one fresh Context per request;
  * - Cedar: `statefulIsAuthorized` on the policy set preparsed once, with pre-built entities
  *   (the fastest way cedar-wasm offers), and plain `isAuthorized` (policy text per call);
  * - Vigil's Cedar plugin (the same Cedar policies through Vigil's decide path), to check it agrees.
  */
 import * as cedar from "@cedar-policy/cedar-wasm/nodejs";
-import type { CompiledPolicy } from "../../src/core/compiled-policy.js";
 import type { Context } from "../../src/core/context.js";
 import { EventTypes } from "../../src/core/event.js";
 import type { Finding } from "../../src/core/finding.js";
 import { compileCedarPolicySet } from "../../src/policy/cedar/index.js";
-import { loadPolicyText } from "../../src/policy/load.js";
+import { buildDecision } from "../../src/decide/decision.js";
+import { createPolicySet, loadPolicyText, type PolicySet } from "../../src/policy/index.js";
 import type { CedarAbacCall } from "./requests.js";
 
 export type Verdict = "allow" | "deny";
@@ -40,34 +41,52 @@ export function decideContext(input: unknown): Context {
   };
 }
 
-/** Vigil's verdict rule for findings: deny when any finding asks to deny (a violation or an error in deny mode). */
-export function verdictOf(findings: readonly Finding[]): Verdict {
+/**
+ * The verdict of a PolicySet result, by decide's rule (src/decide/decision.ts): deny iff some
+ * violation has mode `deny` and its policy is not in shadow mode. The equivalence check also runs
+ * `buildDecision` itself on every verified request, so this cannot drift from decide unnoticed.
+ */
+export function verdictOf(findings: readonly Finding[], policies: PolicySet): Verdict {
   for (const finding of findings) {
-    if (finding.mode === "deny" && (finding.effect === "violation" || finding.effect === "error")) return "deny";
+    if (finding.effect === "violation" && finding.mode === "deny" && policies.get(finding.policy)?.meta.enforcement?.mode !== "shadow") return "deny";
   }
   return "allow";
 }
 
-function evaluateAll(policies: readonly CompiledPolicy[], ctx: Context): Finding[] {
-  const findings: Finding[] = [];
-  for (const policy of policies) {
-    const found = policy.evaluate(ctx);
-    for (const f of found) findings.push(f);
-  }
-  return findings;
+export interface VigilDeciders {
+  /** PolicySet evaluation + verdict: what the benchmark times as "vigil". */
+  readonly decide: Decide;
+  /** PolicySet evaluation + the full decision draft (verdict, tier, risk, explanation) of decide/. */
+  readonly decision: Decide;
+  readonly policies: number;
 }
 
-/** Loads the native YAML; throws with every load error when any policy fails to load. */
-export function createVigilDecider(yaml: string): { decide: Decide; policies: number } {
+/** Loads the native YAML into a PolicySet; throws with the first load errors when any policy fails to load. */
+export function createVigilDecider(yaml: string): VigilDeciders {
   const loaded = loadPolicyText(yaml, "abac.yaml");
   if (loaded.errors.length > 0) {
     throw new Error(`the Vigil rendering does not load:\n${loaded.errors.slice(0, 5).map((e) => e.message).join("\n")}`);
   }
-  const policies = loaded.policies;
+  const set = createPolicySet(loaded.policies);
+  const meta = (name: string) => set.get(name)?.meta;
+  let counter = 0;
   return {
-    policies: policies.length,
-    decide: (input) => verdictOf(evaluateAll(policies, decideContext(input))),
+    policies: set.size,
+    decide: (input) => verdictOf(set.evaluate(decideContext(input)).findings, set),
+    decision: (input) => {
+      const ctx = decideContext(input);
+      const result = set.evaluate(ctx);
+      return buildDecision(ctx, result.findings, result.policyRevisions, { id: `d${++counter}`, now: NOW, enforced: true, policy: meta }).verdict;
+    },
   };
+}
+
+/** Vigil's Cedar plugin on the same Cedar text, through a PolicySet; input as `toCedarPluginInput` makes it. */
+export function createCedarPluginDecider(policyText: string): Decide {
+  const compiled = compileCedarPolicySet({ name: "abac", policies: [{ file: "abac.cedar", text: policyText }] });
+  if (!compiled.policy) throw new Error(`the Cedar plugin does not load the rendering: ${compiled.errors.map((e) => e.message).join("; ")}`);
+  const set = createPolicySet([compiled.policy]);
+  return (input) => verdictOf(set.evaluate(decideContext(input)).findings, set);
 }
 
 let setCounter = 0;
@@ -111,12 +130,4 @@ export function createCedarDecider(policyText: string): { decide: Decide; plain:
       }));
     },
   };
-}
-
-/** Vigil's Cedar plugin on the same Cedar text; input as `toCedarPluginInput` makes it. */
-export function createCedarPluginDecider(policyText: string): Decide {
-  const compiled = compileCedarPolicySet({ name: "abac", policies: [{ file: "abac.cedar", text: policyText }] });
-  if (!compiled.policy) throw new Error(`the Cedar plugin does not load the rendering: ${compiled.errors.map((e) => e.message).join("; ")}`);
-  const policy = compiled.policy;
-  return (input) => verdictOf(policy.evaluate(decideContext(input)));
 }

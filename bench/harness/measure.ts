@@ -5,16 +5,26 @@
  */
 
 export interface ThroughputOptions {
-  /** Untimed calls first, so the JIT has compiled the hot path. */
+  /** Untimed calls first, so the JIT has compiled the hot path: at least this many... */
   readonly warmupCalls: number;
+  /** ...and for at least this long (default 0). */
+  readonly warmupMs?: number;
   /** Timed window in milliseconds (the loop runs whole batches until it is over). */
   readonly durationMs: number;
 }
 
 export interface Throughput {
+  /** Operations per wall-clock second. */
   readonly opsPerSecond: number;
+  /**
+   * Operations per second of CPU time this process used (`process.cpuUsage`, user + system, all
+   * threads: V8's GC helpers count too). On a shared machine, time the process spends waiting
+   * for a core does not count here, which makes this the steadier "one core" figure.
+   */
+  readonly opsPerCpuSecond: number;
   readonly operations: number;
   readonly seconds: number;
+  readonly cpuSeconds: number;
 }
 
 /**
@@ -26,7 +36,8 @@ export function measureThroughput(call: (i: number) => unknown, options: Through
   const consume = (value: unknown) => {
     if (value !== undefined && value !== null) sink++;
   };
-  for (let i = 0; i < options.warmupCalls; i++) consume(call(i));
+  const warmupUntil = performance.now() + (options.warmupMs ?? 0);
+  for (let i = 0; i < options.warmupCalls || performance.now() < warmupUntil; i++) consume(call(i));
   // calibrate a batch so the clock is read about every millisecond
   let batch = 1;
   let started = process.hrtime.bigint();
@@ -39,6 +50,7 @@ export function measureThroughput(call: (i: number) => unknown, options: Through
   }
   const limit = BigInt(Math.round(options.durationMs * 1e6));
   let operations = 0;
+  const cpuStart = process.cpuUsage();
   started = process.hrtime.bigint();
   let elapsed = 0n;
   let i = 0;
@@ -47,9 +59,11 @@ export function measureThroughput(call: (i: number) => unknown, options: Through
     operations += batch;
     elapsed = process.hrtime.bigint() - started;
   } while (elapsed < limit);
+  const cpu = process.cpuUsage(cpuStart);
   const seconds = Number(elapsed) / 1e9;
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   if (sink < 0) throw new Error("unreachable");
-  return { opsPerSecond: operations / seconds, operations, seconds };
+  return { opsPerSecond: operations / seconds, opsPerCpuSecond: operations / Math.max(cpuSeconds, 1e-6), operations, seconds, cpuSeconds };
 }
 
 export interface Latency {

@@ -32,14 +32,15 @@ export function formatResult(result: BenchmarkResult): string {
     const subjects = [...new Set(result.measurements.map((m) => m.subject))];
     const unit = result.measurements[0]?.unit ?? "ops";
     const pairs = [...new Map(result.comparisons.map((c) => [`${c.subject}/${c.peer}`, c])).keys()];
-    const header = ["", ...subjects.flatMap((s) => [`${s} ${unit}/s`, "p50 µs", "p99 µs"]), ...pairs.map((p) => `ratio ${p}`)];
+    const cpu = result.measurements.some((m) => m.opsPerCpuSecond !== undefined);
+    const header = ["", ...subjects.flatMap((s) => [`${s} ${unit}/s`, ...(cpu ? ["/CPU-s"] : []), "p50 µs", "p99 µs"]), ...pairs.map((p) => `ratio ${p}`)];
     const rows = groups.map((group) => {
       const bySubject = new Map<string, Measurement>(result.measurements.filter((m) => m.group === group).map((m) => [m.subject, m]));
       return [
         group,
         ...subjects.flatMap((s) => {
           const m = bySubject.get(s);
-          return [formatNumber(m?.opsPerSecond), formatNumber(m?.p50Micros), formatNumber(m?.p99Micros)];
+          return [formatNumber(m?.opsPerSecond), ...(cpu ? [formatNumber(m?.opsPerCpuSecond)] : []), formatNumber(m?.p50Micros), formatNumber(m?.p99Micros)];
         }),
         ...pairs.map((p) => {
           const c = result.comparisons.find((x) => x.group === group && `${x.subject}/${x.peer}` === p);

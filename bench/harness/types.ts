@@ -9,8 +9,10 @@ export interface Measurement {
   readonly group: string;
   /** What was measured, e.g. `vigil`, `cedar`. */
   readonly subject: string;
-  /** Operations per second (decisions/s, rows/s...). */
+  /** Operations per wall-clock second (decisions/s, rows/s...). */
   readonly opsPerSecond: number;
+  /** Operations per second of process CPU time, when measured (steadier on a shared machine). */
+  readonly opsPerCpuSecond?: number;
   /** What one operation is, e.g. `decisions`. */
   readonly unit: string;
   /** Latency percentiles of one operation, in microseconds, when measured. */
@@ -20,7 +22,7 @@ export interface Measurement {
   readonly operations?: number;
 }
 
-/** A side-by-side ratio: subject ops/s divided by peer ops/s. */
+/** A side-by-side ratio: subject ops/s divided by peer ops/s (per CPU-second when both have it). */
 export interface Comparison {
   readonly group: string;
   readonly subject: string;

@@ -102,8 +102,8 @@ describe("ABAC equivalence check", () => {
   it("runs the benchmark end to end at a tiny size and reports a ratio (no timing assertions)", () => {
     const result = runAbac({ sizes: [20], requests: 200, seed: 3, pluginRequests: 20, throughputMs: 20, latencySeconds: 0.01 }, () => {});
     expect(result.ok).toBe(true);
-    expect(result.measurements.map((m) => m.subject)).toEqual(["vigil", "cedar"]);
-    expect(result.comparisons).toHaveLength(1);
+    expect(result.measurements.map((m) => m.subject)).toEqual(["vigil", "vigil+draft", "cedar"]);
+    expect(result.comparisons).toHaveLength(2);
     expect(result.comparisons[0]?.ratio).toBeGreaterThan(0);
     expect(result.notes.join("\n")).toContain("identical decisions on 200/200 requests");
     expect(result.targets.map((t) => t.description)).toEqual(["Vigil at 20 policies"]);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { compileCedarPolicySet, type CompiledCedarPolicySet } from "./compile.js";
 import { DEFAULT_DENY_RULE } from "./findings.js";
+import { buildDecision } from "../../decide/decision.js";
 import { decideContext } from "./test-helpers.js";
 
 const policies = `// documents: owners and editors may write; nobody reads without MFA
@@ -93,12 +94,15 @@ describe("compileCedarPolicySet", () => {
     expect(findings[0]?.message).toMatch(/docs\/policies\.cedar:16:41/);
   });
 
-  it("returns an error finding naming the field for a malformed request, and nothing for non-authorization input", () => {
+  it("fails closed with an error finding naming the field for a malformed request, and returns nothing for non-authorization input", () => {
     const set = compile();
     const bad = set.evaluate(decideContext({ principal: { id: "alice" }, action: "read", resource: doc({}) }));
-    expect(bad).toHaveLength(1);
-    expect(bad[0]).toMatchObject({ effect: "error", mode: "deny", error: { code: "VIGIL_BAD_INPUT" } });
+    expect(bad.map((f) => [f.effect, f.rule])).toEqual([["error", "request"], ["violation", DEFAULT_DENY_RULE]]);
+    expect(bad[0]).toMatchObject({ mode: "deny", error: { code: "VIGIL_BAD_INPUT" } });
     expect(bad[0]?.message).toContain("input.principal.type");
+    // fail closed: decide's verdict counts violations, so the request is denied
+    expect(bad[1]).toMatchObject({ mode: "deny" });
+    expect(bad[1]?.message).toContain("Cedar gave no decision");
     expect(set.evaluate(decideContext({ kind: "Pod", metadata: {} }))).toEqual([]);
     expect(set.evaluate(decideContext({ kind: "Pod" }), { includePasses: true })[0]?.effect).toBe("skip");
   });
@@ -150,5 +154,21 @@ describe("load errors", () => {
     });
     expect(result.errors).toHaveLength(1);
     expect(result.errors[0]?.message).toMatch(/^e\/entities\.json:3:3: /);
+  });
+});
+
+describe("through decide", () => {
+  it("gives buildDecision Cedar's verdict: allow, forbid deny, default deny, fail-closed deny", () => {
+    const set = compile();
+    const verdict = (input: unknown) => {
+      const ctx = decideContext(input);
+      return buildDecision(ctx, set.evaluate(ctx), { [set.meta.name]: set.meta.revision }, { id: "d", now: ctx.now, enforced: true }).verdict;
+    };
+    expect(verdict({ principal: alice, action: "read", resource: doc({}), context: { mfa: true } })).toBe("allow");
+    expect(verdict({ principal: alice, action: "read", resource: doc({ classification: 3 }), context: { mfa: false } })).toBe("deny");
+    expect(verdict({ principal: alice, action: "write", resource: doc({}), context: { mfa: true } })).toBe("deny");
+    expect(verdict({ principal: alice, action: "read", resource: "not a uid", context: { mfa: true } })).toBe("deny");
+    // an erring forbid is skipped (Cedar's decision stands), reported but not enforced
+    expect(verdict({ principal: alice, action: "read", resource: doc({ owner: "alice", classification: 3 }) })).toBe("allow");
   });
 });

@@ -11,7 +11,7 @@ import { VigilError } from "../../core/errors.js";
 import { EventTypes } from "../../core/event.js";
 import type { Finding } from "../../core/finding.js";
 import type { EvaluateOptions, PolicyMeta } from "../../core/policy.js";
-import { findingsForAnswer, requestErrorFinding, type FindingContext } from "./findings.js";
+import { failClosedFindings, findingsForAnswer, type FindingContext } from "./findings.js";
 import { mapAuthorizationInput, type CedarRequest, type RequestEntity, type RequestMapping } from "./request.js";
 import {
   actionTypeOf,
@@ -179,7 +179,7 @@ function createCompiledCedarSet(
       const includePasses = options?.includePasses === true;
       const mapped = toRequest(ctx.input);
       if (!mapped.ok) {
-        if (!mapped.notAuthorization) return [requestErrorFinding(findingContext, "VIGIL_BAD_INPUT", mapped.message)];
+        if (!mapped.notAuthorization) return failClosedFindings(findingContext, "VIGIL_BAD_INPUT", mapped.message);
         if (!includePasses) return [];
         return [{
           policy: meta.name, rule: "request", revision: meta.revision, language: "cedar", effect: "skip", mode: "deny",
@@ -191,7 +191,7 @@ function createCompiledCedarSet(
       } catch (cause) {
         // INVARIANT: evaluate never throws; the wasm call is the only thing here that could.
         const message = `Cedar failed on the request: ${cause instanceof Error ? cause.message : String(cause)}`;
-        return [requestErrorFinding(findingContext, "CEDAR_INTERNAL", message, mapped.request)];
+        return failClosedFindings(findingContext, "CEDAR_INTERNAL", message, mapped.request);
       }
     },
   };

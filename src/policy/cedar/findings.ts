@@ -5,7 +5,7 @@
  * - each policy Cedar skipped because it erred → an `error` finding (mode audit: Cedar already
  *   decided without it, so Vigil's verdict stays Cedar's);
  * - the request failing as a whole (bad input, request not valid for the schema) → an `error`
- *   finding with mode deny (fail closed: Cedar gave no decision);
+ *   finding plus a `default-deny` violation (fail closed: Cedar gave no decision);
  * - explain mode: one `pass` finding per permit policy that determined an Allow.
  */
 import type { Finding, TraceStep } from "../../core/finding.js";
@@ -68,24 +68,38 @@ function base(context: FindingContext, rule: string, request: CedarRequest | und
   };
 }
 
-/** An `error` finding about the request as a whole. Mode deny: without a Cedar decision Vigil fails closed. */
-export function requestErrorFinding(context: FindingContext, code: string, message: string, request?: CedarRequest): Finding {
-  return {
-    ...base(context, REQUEST_RULE, request),
-    effect: "error",
-    mode: "deny",
-    severity: "high",
-    message,
-    trace: [{ kind: "note", expr: "cedar request", error: message }],
-    error: { code, message },
-  };
+/**
+ * Findings for a request Cedar could not decide: an `error` finding saying why, and a `violation`
+ * (rule `default-deny`) because decide's verdict counts violations, not errors, and an
+ * authorization request without a Cedar decision must be denied (fail closed, as Cedar's deny by default).
+ */
+export function failClosedFindings(context: FindingContext, code: string, message: string, request?: CedarRequest): Finding[] {
+  return [
+    {
+      ...base(context, REQUEST_RULE, request),
+      effect: "error",
+      mode: "deny",
+      severity: "high",
+      message,
+      trace: [{ kind: "note", expr: "cedar request", error: message }],
+      error: { code, message },
+    },
+    {
+      ...base(context, DEFAULT_DENY_RULE, request),
+      effect: "violation",
+      mode: "deny",
+      severity: "high",
+      message: `Cedar gave no decision for this request, so it is denied: ${message}`,
+      trace: [{ kind: "note", expr: "no Cedar decision (fail closed)", value: false }],
+    },
+  ];
 }
 
 /** Findings for one Cedar answer. `includePasses` adds the permits that determined an Allow. */
 export function findingsForAnswer(context: FindingContext, request: CedarRequest, answer: AuthorizationAnswer, includePasses: boolean): Finding[] {
   if (answer.type === "failure") {
     const message = `Cedar could not evaluate the request: ${answer.errors.map(describeCedarError).join("; ")}`;
-    return [requestErrorFinding(context, "CEDAR_REQUEST", message, request)];
+    return failClosedFindings(context, "CEDAR_REQUEST", message, request);
   }
   const { decision, diagnostics } = answer.response;
   const findings: Finding[] = [];
