@@ -9,7 +9,7 @@ import {
   type FieldProblem,
   type IngestResult,
 } from "./results.js";
-import { isRecord, isRfc3339, kindOf, type JsonRecord } from "./values.js";
+import { defineField, isRecord, isRfc3339, kindOf, type JsonRecord } from "./values.js";
 
 /**
  * CloudEvents 1.0 (spec v1.0.2) in the JSON event format: validation of one structured event
@@ -173,7 +173,7 @@ export function convertCloudEvent(value: unknown, options: CloudEventOptions = {
     }
     if (attribute === null || attribute === undefined) continue;
     if (!CONTEXT_ATTRIBUTES.has(name) && name !== "data_base64") add(extensionProblem(name, attribute));
-    event[name] = attribute;
+    defineField(event, name, attribute);
   }
   if (problems.length === 0 && options.validateData !== false) {
     problems.push(...validateEventData(event["type"] as string, event["data"], present("data_base64")));

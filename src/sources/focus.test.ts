@@ -130,6 +130,14 @@ describe("FOCUS CSV (FOCUS-Sample-Data rows)", () => {
     expect(out.map((r) => (r.ok ? "ok" : r.error.details.field))).toEqual(["ok", "(row)", "(csv)"]);
   });
 
+  it("keeps a __proto__ column as data, never as the row's prototype", () => {
+    const text = editCsv(sampleLines.slice(0, 2), (cells, index) => [...cells, { value: index === 0 ? "__proto__" : "NULL", quoted: false }]);
+    const row = event(focusCsvToEvents(text)[0]).data as Record<string, unknown>;
+    expect(Object.getPrototypeOf(row)).toBe(Object.prototype);
+    expect(Object.hasOwn(row, "__proto__")).toBe(true);
+    expect(row["BilledCost"]).toBe(0.0000008);
+  });
+
   it("gives identical rows distinct ids", () => {
     const out = focusCsvToEvents([sampleLines[0], sampleLines[1], sampleLines[1]].join("\n"));
     const [a, b] = out.map((r) => event(r).id);

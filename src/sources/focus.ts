@@ -3,6 +3,7 @@ import { CsvParser, type CsvField, type CsvRecord } from "./csv.js";
 import { failure, place, position, problem, type Conversion, type FieldProblem, type IngestResult } from "./results.js";
 import {
   createContentIdAllocator,
+  defineField,
   isRecord,
   kindOf,
   normalizeTimestamp,
@@ -242,7 +243,7 @@ export class FocusCsvReader {
     const count = Math.min(header.length, record.fields.length);
     for (let i = 0; i < count; i++) {
       const name = header[i] as string;
-      row[name] = typedValue(name, this.specs[i], record.fields[i] as CsvField, problems);
+      defineField(row, name, typedValue(name, this.specs[i], record.fields[i] as CsvField, problems));
     }
     const conversion = convertFocusRow(row, this.ids, problems, problems.length === 0 ? JSON.stringify(row) : undefined);
     if ("problems" in conversion) {

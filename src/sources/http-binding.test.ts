@@ -131,6 +131,11 @@ describe("HTTP binding: content modes", () => {
     expect(empty.ok === false && empty.error.details.field).toBe("body");
   });
 
+  it("rejects a ce-__proto__ header by name without touching the event's prototype", () => {
+    const item = parseBinaryCloudEvent({ headers: { ...binaryHeaders, "ce-__proto__": "x" }, body: recordText });
+    expect(item.ok === false && item.error.details.field).toBe("ce-__proto__");
+  });
+
   it("accepts an empty batch", () => {
     const result = parseHttpCloudEvents({ headers: { "content-type": "application/cloudevents-batch+json" }, body: "[]" });
     expect(result.ok && result.results).toEqual([]);

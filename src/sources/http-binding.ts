@@ -9,6 +9,7 @@ import {
 } from "./cloudevents.js";
 import { mediaTypeEssence, normalizeHeaders, singleHeader, type HeaderBag } from "./headers.js";
 import { failure, place, position, problem, type FieldProblem, type IngestResult } from "./results.js";
+import { defineField } from "./values.js";
 
 /**
  * The CloudEvents HTTP protocol binding (v1.0.2) for receiving: structured mode
@@ -119,7 +120,7 @@ export function parseBinaryCloudEvent(request: HttpCloudEventsRequest, options: 
       problems.push(problem(name, `header ${name} has an invalid percent-encoding: encode the value's UTF-8 bytes as %XY`));
       continue;
     }
-    candidate[attribute] = decoded;
+    defineField(candidate, attribute, decoded);
   }
   const contentType = singleHeader(headers, "content-type").value;
   if (contentType !== undefined) candidate["datacontenttype"] = contentType;

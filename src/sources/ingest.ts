@@ -329,6 +329,7 @@ async function readAll(chunks: AsyncIterable<string | Uint8Array>, limit: number
 }
 
 function toAsyncIterator(input: TextChunks): AsyncIterator<string | Uint8Array> {
+  if (typeof input === "string") return toAsyncIterator([input]);
   if (Symbol.asyncIterator in input) return (input as AsyncIterable<string | Uint8Array>)[Symbol.asyncIterator]();
   const iterator = (input as Iterable<string | Uint8Array>)[Symbol.iterator]();
   return {

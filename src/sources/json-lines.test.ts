@@ -107,6 +107,11 @@ describe("readJsonLines", () => {
     expect(results[1]?.ok === false && results[1].error.message).toContain("longer than 4000");
   });
 
+  it("accepts a whole string as input", async () => {
+    const results = await collect(readJsonLines(`${JSON.stringify(events[0])}\n${JSON.stringify(events[1])}`));
+    expect(results.map((r) => r.ok)).toEqual([true, true]);
+  });
+
   it("takes a custom converter", async () => {
     const results = await collect(
       readJsonLines(["1\n2\n"], { convert: (value, line) => ({ problems: [{ field: "n", message: `got ${String(value)} on ${line}` }] }) }),

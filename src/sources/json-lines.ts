@@ -20,7 +20,8 @@ export interface LineReaderOptions {
   readonly maxLineLength?: number;
 }
 
-export type TextChunks = AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>;
+/** A stream (e.g. a Node Readable), an iterable of chunks, or one whole string. */
+export type TextChunks = AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array> | string;
 
 /**
  * Splits a stream of text or UTF-8 bytes into lines. Chunk boundaries may fall anywhere
@@ -65,7 +66,7 @@ export async function* readLines(chunks: TextChunks, options: LineReaderOptions 
       discarding = false;
     }
   };
-  for await (const chunk of chunks) {
+  for await (const chunk of typeof chunks === "string" ? [chunks] : chunks) {
     yield* take(typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true }), false);
   }
   yield* take(decoder.decode(), true);

@@ -12,6 +12,14 @@ export function isNonEmptyString(value: unknown): value is string {
   return typeof value === "string" && value.length > 0;
 }
 
+/**
+ * Sets an own, enumerable property even when the name is `__proto__` (plain assignment would
+ * change the object's prototype instead). Use it for names that come from input.
+ */
+export function defineField(record: JsonRecord, name: string, value: unknown): void {
+  Object.defineProperty(record, name, { value, enumerable: true, writable: true, configurable: true });
+}
+
 /** Describes a JSON value's kind for error messages ("a number", "null", "an array"). */
 export function kindOf(value: unknown): string {
   if (value === undefined) return "missing";
