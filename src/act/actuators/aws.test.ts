@@ -72,10 +72,20 @@ describe("aws actuators", () => {
     it("undo restores the recorded previous configuration", async () => {
       const plan = testPlan("aws.s3.block-public-access", { bucket: "partly-public" });
       const applied = await s3Block.apply(plan, { dryRun: false });
-      expect(applied.undo?.params).toEqual({ Bucket: "partly-public", previousConfiguration: RECORDED });
+      expect(applied.undo?.params).toEqual({ Bucket: "partly-public", previousConfiguration: RECORDED, changed: true });
       expect(buckets.get("partly-public")).toEqual(ALL_ON);
       await s3Block.undo(plan, applied);
       expect(buckets.get("partly-public")).toEqual(RECORDED);
+    });
+
+    it("a bucket already blocked as wanted is left alone; undo changes nothing", async () => {
+      buckets.set("partly-public", { ...ALL_ON });
+      const plan = testPlan("aws.s3.block-public-access", { bucket: "partly-public" });
+      const applied = await s3Block.apply(plan, { dryRun: false });
+      expect(applied.output).toMatchObject({ changed: false });
+      await s3Block.undo(plan, applied);
+      expect(s3.mutatingRequests()).toHaveLength(0);
+      expect(buckets.get("partly-public")).toEqual(ALL_ON);
     });
 
     it("dry-run only reads the current configuration", async () => {
@@ -179,7 +189,8 @@ describe("aws actuators", () => {
       const undone = await iamDeactivate.undo(plan, applied);
       expect(undone.output).toMatchObject({ status: "Inactive" });
       expect(keys[0]?.status).toBe("Inactive");
-      expect(iam.requests.filter((request) => formOf(request).get("Action") === "UpdateAccessKey")).toHaveLength(1);
+      expect(applied.output).toMatchObject({ previousStatus: "Inactive", changed: false });
+      expect(iam.requests.filter((request) => formOf(request).get("Action") === "UpdateAccessKey")).toHaveLength(0);
     });
 
     it("dry-run lists keys only", async () => {

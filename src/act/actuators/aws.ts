@@ -84,15 +84,20 @@ function s3Actuator(clients: AwsClients, runtime: ActuatorRuntime): Actuator {
     async apply(plan, context) {
       const previous = await current(plan, context);
       const configuration = wanted(plan);
+      const bucket = read.string(plan.params, "bucket");
+      if (previous !== null && FLAGS.every((flag) => (previous[flag] ?? false) === configuration[flag])) {
+        return { output: { bucket, configuration, previousConfiguration: previous, changed: false }, undo: { ...bucketOf(plan), previousConfiguration: previous, changed: false } };
+      }
       const answer = await put(bucketOf(plan), configuration, context);
       return {
-        output: { bucket: read.string(plan.params, "bucket"), configuration, previousConfiguration: previous, requestId: answer.$metadata.requestId ?? null },
-        undo: { ...bucketOf(plan), previousConfiguration: previous },
+        output: { bucket, configuration, previousConfiguration: previous, changed: true, requestId: answer.$metadata.requestId ?? null },
+        undo: { ...bucketOf(plan), previousConfiguration: previous, changed: true },
       };
     },
     async revert(_plan, undo, context) {
       const bucket = { Bucket: String(undo["Bucket"]), ...(typeof undo["ExpectedBucketOwner"] === "string" ? { ExpectedBucketOwner: undo["ExpectedBucketOwner"] } : {}) };
       const previous = undo["previousConfiguration"] as PublicAccessBlockConfiguration | null;
+      if (undo["changed"] === false) return { bucket: bucket.Bucket, restored: previous, changed: false, note: "the action changed nothing" };
       if (previous === null) {
         await awsCall("S3 DeletePublicAccessBlock", () => clients.s3.send(new DeletePublicAccessBlockCommand(bucket), sendOptions(clients, context)));
         return { bucket: bucket.Bucket, restored: null, deleted: true };
@@ -153,8 +158,9 @@ function iamActuator(clients: AwsClients, runtime: ActuatorRuntime): Actuator {
       const userName = read.string(plan.params, "userName");
       const accessKeyId = read.string(plan.params, "accessKeyId");
       const previousStatus = await keyStatus(userName, accessKeyId, context);
+      if (previousStatus === "Inactive") return { output: { userName, accessKeyId, previousStatus, status: "Inactive", changed: false }, undo: { userName, accessKeyId, previousStatus } };
       const answer = await update(userName, accessKeyId, "Inactive", context);
-      return { output: { userName, accessKeyId, previousStatus, status: "Inactive", requestId: answer.$metadata.requestId ?? null }, undo: { userName, accessKeyId, previousStatus } };
+      return { output: { userName, accessKeyId, previousStatus, status: "Inactive", changed: true, requestId: answer.$metadata.requestId ?? null }, undo: { userName, accessKeyId, previousStatus } };
     },
     async revert(_plan, undo, context) {
       const previousStatus = undo["previousStatus"] === "Inactive" ? "Inactive" : "Active";
