@@ -15,6 +15,8 @@ import type { Benchmark } from "./harness/types.js";
 const scripts = [
   scriptBenchmark("cel", "bench/cel.ts", "CEL: compile and evaluate, Vigil's CEL against a peer implementation"),
   scriptBenchmark("store", "bench/store.ts", "decision record: durable decision rows/s, embedded store against a peer"),
+  scriptBenchmark("context", "bench/context.ts", "context stage: memory per tracked entity, observe and flush throughput"),
+  scriptBenchmark("sources", "bench/sources.ts", "sources stage: wire formats to CloudEvents, against the parsing floor"),
 ];
 
 /** Registered benchmarks whose code is present. */

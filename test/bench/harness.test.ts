@@ -1,5 +1,5 @@
 /** The benchmark harness: percentiles, the side-by-side table, and script benchmarks. No timing assertions. */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -78,9 +78,12 @@ describe("script benchmarks", () => {
     expect(scriptBenchmark("none", join(dir, "missing.ts"), "").present).toBe(false);
   });
 
-  it("registers abac first, and cel/store scripts only when their files exist", () => {
+  it("registers abac first, and script benchmarks only when their files exist", () => {
     const names = registeredBenchmarks().map((b) => b.name);
     expect(names[0]).toBe("abac");
-    expect(names.every((n) => ["abac", "cel", "store"].includes(n))).toBe(true);
+    expect(names.every((n) => ["abac", "cel", "store", "context", "sources"].includes(n))).toBe(true);
+    for (const [name, file] of [["cel", "bench/cel.ts"], ["store", "bench/store.ts"]] as const) {
+      expect(names.includes(name)).toBe(existsSync(file));
+    }
   });
 });
