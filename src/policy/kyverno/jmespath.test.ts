@@ -1,0 +1,80 @@
+import { describe, expect, it } from "vitest";
+import { searchJmes } from "./jmespath.js";
+import { substituteAll } from "./variables.js";
+
+const data = { request: { object: { metadata: { name: "web", labels: { app: "x" } }, spec: { containers: [{ name: "a", image: "nginx:1" }, { name: "b", image: "redis" }] } }, operation: "CREATE" } };
+const value = (expr: string) => {
+  const r = searchJmes(expr, data);
+  if (!r.ok) throw new Error(r.error);
+  return r.value;
+};
+
+describe("JMESPath with Kyverno functions", () => {
+  it.each([
+    ["length(request.object.spec.containers)", 2],
+    ["request.object.spec.containers[?starts_with(image, 'nginx')].name", ["a"]],
+    ["to_upper(request.operation)", "CREATE"],
+    ["to_lower('ABC')", "abc"],
+    ["split('a,b', ',')", ["a", "b"]],
+    ["regex_match('^ng', 'nginx')", true],
+    ["regex_replace_all('([0-9])', 'v1.2', 'x')", "vx.x"],
+    ["label_match(`{\"app\":\"x\"}`, request.object.metadata.labels)", true],
+    ["add(`1`, `2`)", 3],
+    ["add('1Gi', '1Gi')", "2Gi"],
+    ["subtract('2h', '30s')", "1h59m30s"],
+    ["multiply('100m', `3`)", "300m"],
+    ["divide('1Gi', '512Mi')", 2],
+    ["modulo(`7`, `3`)", 1],
+    ["sum(`[1, 2, 3]`)", 6],
+    ["round(`2.567`, `2`)", 2.57],
+    ["base64_decode(base64_encode('hi'))", "hi"],
+    ["compare('a', 'b')", -1],
+    ["equal_fold('Go', 'GO')", true],
+    ["replace_all('a-b-c', '-', '+')", "a+b+c"],
+    ["trim_prefix('prefix-x', 'prefix-')", "x"],
+    ["truncate('abcdef', `3`)", "abc"],
+    ["semver_compare('1.2.3', '>1.0.0')", true],
+    ["parse_json('{\"a\": 1}').a", 1],
+    ["parse_yaml('a: 2').a", 2],
+    ["items(request.object.metadata.labels, 'key', 'value')", [{ key: "app", value: "x" }]],
+    ["object_from_lists(`[\"a\"]`, `[1]`)", { a: 1 }],
+    ["path_canonicalize('/a/../b//c')", "/b/c"],
+    ["pattern_match('ng*', 'nginx')", true],
+    ["to_boolean('True')", true],
+    ["time_since('', '2024-01-01T00:00:00Z', '2024-01-01T01:00:00Z')", "1h0m0s"],
+    ["time_add('2024-01-01T00:00:00Z', '1h')", "2024-01-01T01:00:00Z"],
+    ["time_before('2024-01-01T00:00:00Z', '2024-01-02T00:00:00Z')", true],
+    ["image_normalize('nginx')", "docker.io/library/nginx:latest"],
+    ["is_external_url('http://127.0.0.1/x')", false],
+  ])("%s", (expr, expected) => {
+    expect(value(expr)).toEqual(expected);
+  });
+
+  it("returns an error (never throws) for a bad expression or a function type error", () => {
+    expect(searchJmes("to_upper(`1`)", data).ok).toBe(false);
+    expect(searchJmes("a..b", data).ok).toBe(false);
+  });
+});
+
+describe("{{ }} variable substitution", () => {
+  it("keeps the raw value of a whole-string variable and stringifies embedded ones", () => {
+    expect(substituteAll("{{ request.object.spec.containers[0] }}", data)).toEqual({ ok: true, value: { name: "a", image: "nginx:1" } });
+    expect(substituteAll({ m: "name={{ request.object.metadata.name }} n={{ length(request.object.spec.containers) }}" }, data)).toEqual({ ok: true, value: { m: "name=web n=2" } });
+  });
+
+  it("resolves nested variables inner first", () => {
+    const doc = { ...data, map: { web: "found" } };
+    expect(substituteAll('{{ map."{{ request.object.metadata.name }}" }}', doc)).toEqual({ ok: true, value: "found" });
+  });
+
+  it("fails on an unresolved variable, or gives an empty string where asked (conditions)", () => {
+    const r = substituteAll("{{ request.object.missing }}", data);
+    expect(r.ok).toBe(false);
+    expect(substituteAll("{{ request.object.missing }}", data, { missing: "empty" })).toEqual({ ok: true, value: "" });
+  });
+
+  it("reads request.oldObject for DELETE requests", () => {
+    const doc = { request: { oldObject: { metadata: { name: "old" } } } };
+    expect(substituteAll("{{ request.object.metadata.name }}", doc, { deleteRequest: true })).toEqual({ ok: true, value: "old" });
+  });
+});

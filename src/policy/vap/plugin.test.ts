@@ -1,0 +1,61 @@
+import { describe, expect, it } from "vitest";
+import type { Context } from "../../core/context.js";
+import { createCelEnvironment } from "../cel/index.js";
+import type { PolicyDocument } from "../language.js";
+import { createVapLanguage, vapLanguage } from "./plugin.js";
+
+const env = createCelEnvironment();
+const doc = (value: unknown, index: number): PolicyDocument => ({ file: "vap.yaml", index, value, text: "", position: () => undefined });
+const vap = {
+  apiVersion: "admissionregistration.k8s.io/v1",
+  kind: "ValidatingAdmissionPolicy",
+  metadata: { name: "max-replicas" },
+  spec: {
+    failurePolicy: "Fail",
+    paramKind: { apiVersion: "v1", kind: "ConfigMap" },
+    matchConstraints: { resourceRules: [{ apiGroups: ["apps"], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["deployments"] }] },
+    variables: [{ name: "replicas", expression: "object.spec.replicas" }],
+    validations: [{ expression: "variables.replicas <= int(params.data.max)", messageExpression: "'replicas ' + string(variables.replicas) + ' above ' + params.data.max" }],
+  },
+};
+const binding = (name: string, extra: Record<string, unknown>) => ({ apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingAdmissionPolicyBinding", metadata: { name }, spec: { policyName: "max-replicas", ...extra } });
+const ctx = (input: unknown): Context => ({ event: { specversion: "1.0", id: "1", source: "t", type: "io.k8s.resource" }, input, entities: {}, signals: {}, posture: { level: "normal", scope: "org", since: "2024-01-01T00:00:00Z" }, now: "2024-01-01T00:00:00Z" });
+const deployment = (replicas: number, ns = "prod") => ({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "d", namespace: ns, labels: {} }, spec: { replicas } });
+
+describe("ValidatingAdmissionPolicy plugin", () => {
+  const params = createVapLanguage({ params: (_kind, ref) => (ref.name === "limits" ? [{ data: { max: "3" } }] : []) });
+
+  it("evaluates validations with params and the binding's validationActions", () => {
+    const { policies, errors } = params.compile([doc(vap, 0), doc(binding("deny-prod", { paramRef: { name: "limits", parameterNotFoundAction: "Deny" }, validationActions: ["Deny"] }), 1)], env);
+    expect(errors).toEqual([]);
+    const findings = policies[0]?.evaluate(ctx(deployment(5))) ?? [];
+    expect(findings).toHaveLength(1);
+    expect(findings[0]).toMatchObject({ policy: "max-replicas", rule: "deny-prod", effect: "violation", mode: "deny", language: "vap" });
+    expect(findings[0]?.message).toBe("replicas 5 above 3");
+    expect(policies[0]?.evaluate(ctx(deployment(2)))).toEqual([]);
+  });
+
+  it("applies parameterNotFoundAction and binding matchResources", () => {
+    const docs = [doc(vap, 0),
+      doc(binding("missing-deny", { paramRef: { name: "nope", parameterNotFoundAction: "Deny" }, validationActions: ["Warn"] }), 1),
+      doc(binding("missing-allow", { paramRef: { name: "nope", parameterNotFoundAction: "Allow" }, validationActions: ["Deny"] }), 2),
+      doc(binding("only-dev", { paramRef: { name: "limits" }, validationActions: ["Audit"], matchResources: { namespaceSelector: {}, objectSelector: { matchLabels: { env: "dev" } } } }), 3)];
+    const { policies } = params.compile(docs, env);
+    const findings = policies[0]?.evaluate(ctx(deployment(5))) ?? [];
+    expect(findings.map((f) => [f.rule, f.mode])).toEqual([["missing-deny", "warn"]]);
+  });
+
+  it("does not match other resources, and reports a binding to an unknown policy", () => {
+    const { policies, errors } = vapLanguage.compile([doc(vap, 0), doc({ ...binding("b", {}), spec: { policyName: "ghost" } }, 1)], env);
+    expect(policies[0]?.evaluate(ctx({ apiVersion: "v1", kind: "Pod", metadata: { name: "p" } }))).toEqual([]);
+    expect(errors[0]?.message).toContain("ghost");
+  });
+
+  it("fails to load a policy with a CEL syntax error, naming the policy and the field", () => {
+    const bad = { ...vap, spec: { ...vap.spec, validations: [{ expression: "object.spec.replicas <" }] } };
+    const { policies, errors } = vapLanguage.compile([doc(bad, 0)], env);
+    expect(policies).toEqual([]);
+    expect(errors[0]?.message).toContain("max-replicas");
+    expect(errors[0]?.message).toContain("validations[0]");
+  });
+});
