@@ -124,32 +124,39 @@ export function compileMask(config: MaskConfig): CompiledMask {
  * marker and counted in `masking.scrubbed`. Never mutates the caller's draft.
  */
 export function maskDraft(draft: DecisionDraft, mask: CompiledMask | undefined): DecisionDraft {
-  if (mask === undefined || mask.rules.length === 0 || draft.input === undefined) return draft;
+  return maskForRecord(draft, mask, (value) => JSON.stringify(value)).draft;
+}
+
+/**
+ * maskDraft plus the draft's serialization (`serialize`, e.g. canonical JSON), computed once:
+ * the text is searched for copies of the masked values, and the slow scrubbing walk runs only
+ * when one is there.
+ */
+export function maskForRecord(draft: DecisionDraft, mask: CompiledMask | undefined, serialize: (draft: DecisionDraft) => string): { readonly draft: DecisionDraft; readonly text: string } {
+  if (mask === undefined || mask.rules.length === 0 || draft.input === undefined) return { draft, text: serialize(draft) };
   const result = mask.apply(draft.input);
-  if (result.erased.length === 0 && result.redacted.length === 0) return draft;
+  if (result.erased.length === 0 && result.redacted.length === 0) return { draft, text: serialize(draft) };
   const { input: _dropped, ...rest } = draft;
-  let masked: DecisionDraft = result.input === undefined ? rest : { ...rest, input: result.input };
-  let scrubbed = 0;
-  const secrets = mask.minScrubLength > 0 ? collectSecrets(result.values, mask.minScrubLength) : [];
-  if (secrets.length > 0) {
-    const scrubber = { secrets, marker: mask.marker, count: 0 };
-    const fields = ["input", "findings", "explanation", "actions", "risk"] as const;
-    const replaced: Record<string, unknown> = {};
-    for (const field of fields) {
-      const value = masked[field];
-      if (value === undefined) continue;
-      const next = scrub(value, scrubber);
-      if (next !== value) replaced[field] = next;
-    }
-    scrubbed = scrubber.count;
-    if (scrubbed > 0) masked = { ...masked, ...replaced } as DecisionDraft;
-  }
   const masking = {
     ...(result.erased.length > 0 ? { erased: result.erased } : {}),
     ...(result.redacted.length > 0 ? { redacted: result.redacted } : {}),
-    ...(scrubbed > 0 ? { scrubbed } : {}),
   };
-  return { ...masked, masking };
+  const masked: DecisionDraft = result.input === undefined ? { ...rest, masking } : { ...rest, input: result.input, masking };
+  const text = serialize(masked);
+  const secrets = mask.minScrubLength > 0 ? collectSecrets(result.values, mask.minScrubLength) : [];
+  // Secrets appear in the text JSON-escaped; no hit means no copy survived anywhere.
+  if (!secrets.some((secret) => text.includes(JSON.stringify(secret).slice(1, -1)))) return { draft: masked, text };
+  const scrubber = { secrets, marker: mask.marker, count: 0 };
+  const replaced: Record<string, unknown> = {};
+  for (const field of ["input", "findings", "explanation", "actions", "risk"] as const) {
+    const value = masked[field];
+    if (value === undefined) continue;
+    const next = scrub(value, scrubber);
+    if (next !== value) replaced[field] = next;
+  }
+  if (scrubber.count === 0) return { draft: masked, text }; // the hit was in a key or an id field
+  const scrubbed = { ...masked, ...replaced, masking: { ...masking, scrubbed: scrubber.count } } as DecisionDraft;
+  return { draft: scrubbed, text: serialize(scrubbed) };
 }
 
 const MAX_SECRETS = 256;
@@ -186,18 +193,20 @@ function scrub(value: unknown, scrubber: { readonly secrets: readonly string[]; 
   }
   if (Array.isArray(value)) {
     let copy: unknown[] | undefined;
-    value.forEach((item, index) => {
+    for (let index = 0; index < value.length; index++) {
+      const item: unknown = value[index];
       const next = scrub(item, scrubber);
       if (next !== item) {
         copy ??= value.slice();
         copy[index] = next;
       }
-    });
+    }
     return copy ?? value;
   }
   if (isPlainObject(value)) {
     let copy: Record<string, unknown> | undefined;
-    for (const [key, item] of Object.entries(value)) {
+    for (const key of Object.keys(value)) {
+      const item = value[key];
       const next = scrub(item, scrubber);
       if (next !== item) {
         copy ??= { ...value };

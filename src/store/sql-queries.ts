@@ -2,7 +2,7 @@ import { VigilError } from "../core/index.js";
 import type { AuditEntry, Decision, DecisionDraft, DecisionQuery, DecisionRecordRow, DocQuery, Event, StoredDoc, StoredEvent } from "../core/index.js";
 import { canonicalJson } from "./canonical-json.js";
 import type { CompiledMask } from "./mask.js";
-import { maskDraft } from "./mask.js";
+import { maskForRecord } from "./mask.js";
 import type { SqlDialect, SqlValue } from "./sql-driver.js";
 
 /** SQL builders and row mappers shared by every SQL dialect. */
@@ -40,9 +40,12 @@ export function prepareDecisions(drafts: readonly DecisionDraft[], mask: Compile
     if (typeof original.eventId !== "string") throw new VigilError("VIGIL_BAD_INPUT", `${field}.eventId must be a string (decision ${original.id})`, { field: `${field}.eventId` });
     const timeMs = Date.parse(original.time);
     if (Number.isNaN(timeMs)) throw new VigilError("VIGIL_BAD_INPUT", `${field}.time must be an RFC 3339 timestamp, got ${JSON.stringify(original.time)} (decision ${original.id})`, { field: `${field}.time` });
-    const draft = maskDraft(original, mask);
-    const policies = [...new Set((draft.findings ?? []).map((finding) => finding.policy).filter((policy): policy is string => typeof policy === "string"))];
-    return { draft, body: canonicalJson(draft), timeMs, policies };
+    const { draft, text } = maskForRecord(original, mask, canonicalJson);
+    const policies: string[] = [];
+    for (const finding of draft.findings ?? []) {
+      if (typeof finding.policy === "string" && !policies.includes(finding.policy)) policies.push(finding.policy);
+    }
+    return { draft, body: text, timeMs, policies };
   });
 }
 
