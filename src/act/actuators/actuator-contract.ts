@@ -73,6 +73,11 @@ export function actuatorContract(name: string, makeCases: () => readonly Actuato
       expect(unreachable.error).toMatch(new RegExp(`^${spec.kind.replace(/\./g, "\\.")} apply failed: `));
       expect(unreachable.undo).toBeUndefined();
       expect(Number.isNaN(Date.parse(unreachable.at))).toBe(false);
+
+      const controller = new AbortController();
+      controller.abort(new Error("executor shut down"));
+      const aborted = await actuator.apply(plan(spec.kind, validParams), { dryRun: false, signal: controller.signal });
+      expect(aborted.status).toBe("failed");
     });
 
     it.each(cases.map((item) => [item.spec.kind, item] as const))("%s: dry-run is a dry-run result or a failed read, never a rejection", async (_kind, { actuator, spec, validParams }) => {
