@@ -16,6 +16,8 @@ function isObject(value: unknown): value is Json {
 }
 
 const resourcesKey = "__vigilResources";
+const imagesKey = "__vigilImages";
+const timeKey = "__vigilTime";
 
 function resourcesOf(receiver: unknown): Json[] {
   if (!isObject(receiver) || !Array.isArray(receiver[resourcesKey])) throw new Error("resource library: no cluster resources available (provide them in the test context)");
@@ -55,6 +57,22 @@ export const kyvernoCelFunctions: readonly CelFunctionDefinition[] = [
     arity: 3,
     impl: (receiver, apiVersion, resource, namespace) => ({ items: resourcesOf(receiver).filter((o) => matchesResource(o, String(apiVersion), String(resource), String(namespace))) }),
   },
+  // The corpus' policies call `.orValue()` on values that are not optionals (`object.spec.volumes.orValue([])`)
+  // and Kyverno accepts them: a non-optional receiver is returned as is (null → the default).
+  { name: "orValue", receiver: true, arity: 1, impl: (value, fallback) => value ?? fallback },
+  {
+    name: "GetMetadata",
+    receiver: true,
+    arity: 1,
+    impl: (receiver, ref) => {
+      if (!isObject(receiver) || !Array.isArray(receiver[imagesKey])) throw new Error("image library: no image metadata available (provide it in the test context images)");
+      const found = receiver[imagesKey].filter(isObject).find((i) => i["image"] === ref);
+      if (!found) throw new Error(`image library: no metadata for image ${String(ref)}`);
+      const { image, ...metadata } = found;
+      return { resolvedImage: image, ...metadata };
+    },
+  },
+  { name: "now", receiver: true, arity: 0, impl: (receiver) => (isObject(receiver) && receiver[timeKey] === true ? new Date() : undefined) },
   { name: "image", arity: 1, impl: (ref) => ({ ...imageInfo(String(ref)), __vigilImage: true }) },
   { name: "registry", receiver: true, arity: 0, impl: (img) => (isObject(img) ? img["registry"] : undefined) },
   { name: "repository", receiver: true, arity: 0, impl: (img) => (isObject(img) ? img["path"] : undefined) },
@@ -71,5 +89,7 @@ export function kyvernoCelActivation(input: AdmissionInput, doc: Doc, options: K
     params: null,
     namespaceObject: input.namespaceObject ?? null,
     resource: { [resourcesKey]: options.clusterResources ?? null },
+    image: { [imagesKey]: options.imageMetadata ?? null },
+    time: { [timeKey]: true },
   };
 }

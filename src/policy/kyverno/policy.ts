@@ -38,6 +38,8 @@ export interface KyvernoEvaluateOptions extends EvaluateOptions {
   readonly resolver?: ExternalContextResolver;
   /** Cluster objects visible to CEL `resource.Get` / `resource.List` (test context resources). */
   readonly clusterResources?: readonly Record<string, unknown>[];
+  /** Image metadata for CEL `image.GetMetadata(ref)` (test context `images`: `{ image, manifest, config }`). */
+  readonly imageMetadata?: readonly Record<string, unknown>[];
   /** Also return `nomatch` results for rules that do not match the resource. */
   readonly includeNoMatch?: boolean;
 }

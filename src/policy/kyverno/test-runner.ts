@@ -33,6 +33,7 @@ interface TestContext {
   readonly values: TestValues;
   readonly userInfo: { userInfo: UserInfo; roles: string[]; clusterRoles: string[] };
   readonly clusterResources: Json[];
+  readonly imageMetadata: Json[];
   readonly loadErrors: string[];
 }
 
@@ -92,12 +93,19 @@ function loadTest(file: string, test: Json, env: CelEnvironment): TestContext {
     }
   }
   const clusterResources: Json[] = [];
+  const imageMetadata: Json[] = [];
   if (typeof test["context"] === "string") {
     const read = readYamlDocuments(relativeTo(file, test["context"]));
     if (!read.ok) loadErrors.push(`context ${test["context"]}: ${read.error}`);
-    else for (const doc of read.documents) if (isObject(doc["spec"]) && Array.isArray(doc["spec"]["resources"])) clusterResources.push(...doc["spec"]["resources"].filter(isObject));
+    else {
+      for (const doc of read.documents) {
+        if (!isObject(doc["spec"])) continue;
+        if (Array.isArray(doc["spec"]["resources"])) clusterResources.push(...doc["spec"]["resources"].filter(isObject));
+        if (Array.isArray(doc["spec"]["images"])) imageMetadata.push(...doc["spec"]["images"].filter(isObject));
+      }
+    }
   }
-  return { file, policies, resources, values, userInfo, clusterResources, loadErrors };
+  return { file, policies, resources, values, userInfo, clusterResources, imageMetadata, loadErrors };
 }
 
 function findResources(ctx: TestContext, kind: string, ref: string, namespace: string | undefined): Json[] {
@@ -191,7 +199,7 @@ export function runKyvernoTestFile(file: string, options: KyvernoTestOptions): K
         if (!results) {
           const { input, values } = inputFor(ctx, policyName, resource);
           const ruleValues = ctx.values.ruleValues.get(policyName) ?? {};
-          results = policy.policy?.evaluateAdmission(input, { values, ruleValues, includeNoMatch: true, clusterResources: ctx.clusterResources, ...(options.resolver ? { resolver: options.resolver } : {}) }) ?? [];
+          results = policy.policy?.evaluateAdmission(input, { values, ruleValues, includeNoMatch: true, clusterResources: ctx.clusterResources, imageMetadata: ctx.imageMetadata, ...(options.resolver ? { resolver: options.resolver } : {}) }) ?? [];
           cache.set(key, results);
         }
         const { actual, detail, unsupported } = actualOf(results, rule);
