@@ -186,6 +186,7 @@ describe("FOCUS JSON rows", () => {
     const { PublisherName: _p, ...missing } = rows[1] as Record<string, unknown>;
     const out = focusRowsToEvents([rows[0], missing, rows[2], { ...rows[3], BilledCost: "lots" }]);
     expect(out.map((r) => (r.ok ? "ok" : `${r.row}:${r.error.details.field}`))).toEqual(["ok", "2:PublisherName", "ok", "4:BilledCost"]);
+    expect(out[1]?.ok === false && out[1].error.message).toBe("row 2: required FOCUS 1.0 column PublisherName is missing: add the column to the export with a value in every row");
     expect(focusRowToEvent("row").ok).toBe(false);
   });
 

@@ -158,7 +158,11 @@ export function focusRowToEvent(row: unknown, options: FocusOptions = {}): Inges
 /** FOCUS rows as a JSON array → one result per row (`row` = index + 1). Never throws. */
 export function focusRowsToEvents(rows: readonly unknown[], options: FocusOptions = {}): IngestResult[] {
   const ids = options.ids ?? createContentIdAllocator();
-  return rows.map((row, index) => place(convertFocusRow(row, ids), position(index, undefined, index + 1)));
+  return rows.map((row, index) => {
+    const conversion = convertFocusRow(row, ids);
+    const pos = position(index, undefined, index + 1);
+    return "problems" in conversion ? failure(conversion.problems, pos, "VIGIL_BAD_EVENT", `row ${index + 1}: `) : place(conversion, pos);
+  });
 }
 
 /**
@@ -246,10 +250,7 @@ export class FocusCsvReader {
       defineField(row, name, typedValue(name, this.specs[i], record.fields[i] as CsvField, problems));
     }
     const conversion = convertFocusRow(row, this.ids, problems, problems.length === 0 ? JSON.stringify(row) : undefined);
-    if ("problems" in conversion) {
-      const named = conversion.problems.map((p) => ({ field: p.field, message: `row ${this.rows}: ${p.message}` }));
-      return failure(dedupe(named), pos);
-    }
+    if ("problems" in conversion) return failure(dedupe(conversion.problems), pos, "VIGIL_BAD_EVENT", `row ${this.rows}: `);
     return place(conversion, pos);
   }
 }

@@ -62,11 +62,11 @@ export function position(index: number, line?: number, row?: number): ItemPositi
 /** Builds the VigilError for a list of problems (at least one). */
 export function problemsToError(
   problems: readonly FieldProblem[],
-  where: { line?: number; file?: string } = {},
+  where: { line?: number; file?: string; prefix?: string } = {},
   code: "VIGIL_BAD_EVENT" | "VIGIL_BAD_INPUT" = "VIGIL_BAD_EVENT",
 ): VigilError {
   const first = problems[0] ?? problem("(input)", "the input was rejected");
-  const message = problems.map((p) => p.message).join("; ");
+  const message = `${where.prefix ?? ""}${problems.map((p) => p.message).join("; ")}`;
   return new VigilError(code, message, {
     field: first.field,
     ...(where.line === undefined ? {} : { line: where.line }),
@@ -78,8 +78,10 @@ export function failure(
   problems: readonly FieldProblem[],
   pos: ItemPosition,
   code: "VIGIL_BAD_EVENT" | "VIGIL_BAD_INPUT" = "VIGIL_BAD_EVENT",
+  prefix?: string,
 ): IngestFailure {
-  const error = problemsToError(problems, pos.line === undefined ? {} : { line: pos.line }, code);
+  const where = { ...(pos.line === undefined ? {} : { line: pos.line }), ...(prefix === undefined ? {} : { prefix }) };
+  const error = problemsToError(problems, where, code);
   return { ok: false, ...pos, error, problems };
 }
 
