@@ -1,5 +1,5 @@
 /**
- * The CEL activation every policy language shares: built ONCE per Context (cached in a WeakMap)
+ * The CEL activation every policy language shares: built ONCE per Context (see activationFor)
  * and handed to every policy evaluated for that context.
  *
  * Variables (documented in docs/policies.md):
@@ -33,8 +33,6 @@ const emptyVariables: Readonly<Record<string, unknown>> = Object.freeze({});
 const emptyHistory: EntityHistory = Object.freeze({ violations30d: 0, recent: Object.freeze([]) });
 const emptyRecord: Readonly<Record<string, unknown>> = Object.freeze({});
 
-const cache = new WeakMap<Context, Activation>();
-
 /** True for `{...}` objects (not arrays, Dates, Maps, class instances). */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (value === null || typeof value !== "object") return false;
@@ -48,48 +46,61 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
  */
 export function buildActivation(ctx: Context): Activation {
   const input = ctx.input;
-  const activation: Record<string, unknown> = {};
-  let requestContext: Record<string, unknown> | undefined;
-  if (isPlainObject(input)) {
-    for (const key in input) {
-      if (!Object.prototype.hasOwnProperty.call(input, key)) continue;
-      if (key === "context") {
-        const value = input[key];
-        if (isPlainObject(value)) requestContext = value;
-      }
-      if (reservedActivationNames.has(key)) continue;
-      activation[key] = input[key];
+  const plain = isPlainObject(input);
+  // Vigil's own keys first, request keys after (skipping Vigil's): same result as "Vigil's keys
+  // win", and several times faster than spreading the request context and overwriting.
+  const context: Record<string, unknown> = {
+    posture: ctx.posture,
+    signals: ctx.signals ?? emptyRecord,
+    entities: ctx.entities ?? emptyRecord,
+    history: ctx.history ?? emptyHistory,
+    features: ctx.features ?? emptyRecord,
+  };
+  const requestContext = plain ? input["context"] : undefined;
+  if (isPlainObject(requestContext)) {
+    for (const key in requestContext) {
+      if (Object.prototype.hasOwnProperty.call(requestContext, key) && !vigilContextKeys.has(key)) context[key] = requestContext[key];
     }
   }
-  const context: Record<string, unknown> = requestContext === undefined ? {} : { ...requestContext };
-  // INVARIANT: Vigil's own keys are written last, so request fields of the same name never win.
-  context["posture"] = ctx.posture;
-  context["signals"] = ctx.signals ?? emptyRecord;
-  context["entities"] = ctx.entities ?? emptyRecord;
-  context["history"] = ctx.history ?? emptyHistory;
-  context["features"] = ctx.features ?? emptyRecord;
-  activation["input"] = input;
-  activation["event"] = ctx.event;
-  activation["context"] = context;
-  activation["now"] = parseNow(ctx.now);
-  activation["variables"] = emptyVariables;
+  const activation: Record<string, unknown> = { input, event: ctx.event, context, now: parseNow(ctx.now), variables: emptyVariables };
+  if (plain) {
+    for (const key in input) {
+      if (Object.prototype.hasOwnProperty.call(input, key) && !reservedActivationNames.has(key)) activation[key] = input[key];
+    }
+  }
   return activation as Activation;
 }
 
+const vigilContextKeys: ReadonlySet<string> = new Set(["posture", "signals", "entities", "history", "features"]);
+
+let lastNow = "";
+let lastDate = new Date(0);
+
+/** Parses `ctx.now`; consecutive contexts usually share it (replay, batches), so the last one is kept. */
 function parseNow(now: string): Date {
+  if (now === lastNow) return lastDate;
   const date = new Date(now);
-  return Number.isNaN(date.getTime()) ? new Date(0) : date;
+  lastNow = now;
+  lastDate = Number.isNaN(date.getTime()) ? new Date(0) : date;
+  return lastDate;
 }
 
-/** The activation of a context, built on first use and cached for the context's lifetime. */
+/**
+ * The activation of a context, built on first use and reused while the same context is
+ * evaluated (a PolicySet evaluates all its policies for one context in a row). One entry is
+ * kept: cheaper than a WeakMap on the hot path, and an activation is pure, so rebuilding one for
+ * an older context gives an equal result.
+ */
 export function activationFor(ctx: Context): Activation {
-  let activation = cache.get(ctx);
-  if (activation === undefined) {
-    activation = buildActivation(ctx);
-    cache.set(ctx, activation);
-  }
+  if (ctx === lastContext && lastActivation !== undefined) return lastActivation;
+  const activation = buildActivation(ctx);
+  lastContext = ctx;
+  lastActivation = activation;
   return activation;
 }
+
+let lastContext: Context | undefined;
+let lastActivation: Activation | undefined;
 
 /** The same activation with a policy's own `variables` object (a shallow copy; the base is untouched). */
 export function withVariables(activation: Activation, variables: Readonly<Record<string, unknown>>): Activation {

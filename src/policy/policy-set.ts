@@ -7,8 +7,9 @@
  *    characters, `io.k8s.*`); a policy without `on` applies to every type. The candidate lists
  *    are built once per event type seen and cached.
  * 2. by IndexKey (CompiledPolicy.indexKeys, from `match`): "the value at `path` is one of
- *    `values`". Per event type, each keyed policy is filed under one of its keys (the path most
- *    policies share), in a map value → policies; the other keys are checked before evaluation.
+ *    `values`". Per event type, each keyed policy is filed under its most selective key (the
+ *    smallest expected bucket: values × entries per distinct value of that path), in a map
+ *    value → policies; the other keys are checked before evaluation.
  *    A policy is skipped only when its match could not be true, so the index never changes
  *    violations or errors (property-tested against linear evaluation).
  */
@@ -48,13 +49,18 @@ interface Entry {
   readonly keys: readonly KeyCheck[];
 }
 
-interface PathIndex { readonly segments: readonly string[]; readonly buckets: Map<unknown, { id: number; rest: readonly KeyCheck[] }[]> }
+/** A key check compiled against a plan's path slots. */
+interface SlotCheck { readonly slot: number; readonly values: ReadonlySet<unknown> }
+
+interface PathIndex { readonly slot: number; readonly buckets: Map<unknown, { id: number; rest: readonly SlotCheck[] }[]> }
 
 /** Candidates for one event type. */
 interface TypePlan {
   readonly all: readonly number[];
   readonly unkeyed: readonly number[];
   readonly paths: readonly PathIndex[];
+  /** Every path the plan reads, once; values are read once per evaluation into slots. */
+  readonly slots: readonly (readonly string[])[];
 }
 
 /** True when an event type matches an `on` entry (exact, or a glob where `*` is any run of characters). */
@@ -104,24 +110,42 @@ export function createPolicySet(policies: readonly CompiledPolicy[], options: { 
     for (const glob of globs) if (glob.regex.test(type)) ids.add(glob.id);
     const all = [...ids].sort((a, b) => a - b);
     const unkeyed: number[] = [];
-    const frequency = new Map<string, number>();
-    for (const id of all) for (const key of entries[id]?.keys ?? []) frequency.set(key.path, (frequency.get(key.path) ?? 0) + 1);
+    // Selectivity of each path among these policies: entries filed per distinct value.
+    const filed = new Map<string, number>();
+    const distinct = new Map<string, Set<unknown>>();
+    for (const id of all) {
+      for (const key of entries[id]?.keys ?? []) {
+        filed.set(key.path, (filed.get(key.path) ?? 0) + key.values.size);
+        let values = distinct.get(key.path);
+        if (values === undefined) distinct.set(key.path, (values = new Set()));
+        for (const v of key.values) values.add(v);
+      }
+    }
+    // Expected candidates a policy adds when filed under `key`: its values × the average bucket size of the path.
+    const cost = (key: KeyCheck): number => key.values.size * ((filed.get(key.path) ?? 1) / (distinct.get(key.path)?.size ?? 1));
+    const slotOf = new Map<string, number>();
+    const slots: (readonly string[])[] = [];
+    const slot = (key: KeyCheck): number => {
+      let index = slotOf.get(key.path);
+      if (index === undefined) { index = slots.length; slotOf.set(key.path, index); slots.push(key.segments); }
+      return index;
+    };
     const paths = new Map<string, PathIndex>();
     for (const id of all) {
       const keys = (entries[id] as Entry).keys;
       if (!useIndex || keys.length === 0) { unkeyed.push(id); continue; }
-      // File the policy under the key whose path most policies share (fewest lookups), then fewest values.
-      const chosen = [...keys].sort((a, b) => (frequency.get(b.path) ?? 0) - (frequency.get(a.path) ?? 0) || a.values.size - b.values.size)[0] as KeyCheck;
-      const rest = keys.filter((k) => k !== chosen);
+      // File the policy under its most selective key (smallest expected bucket); the others are checked before evaluation.
+      const chosen = [...keys].sort((a, b) => cost(a) - cost(b) || a.path.localeCompare(b.path))[0] as KeyCheck;
+      const rest = keys.filter((k) => k !== chosen).map((k) => ({ slot: slot(k), values: k.values }));
       let index = paths.get(chosen.path);
-      if (index === undefined) { index = { segments: chosen.segments, buckets: new Map() }; paths.set(chosen.path, index); }
+      if (index === undefined) { index = { slot: slot(chosen), buckets: new Map() }; paths.set(chosen.path, index); }
       for (const value of chosen.values) {
         const bucket = index.buckets.get(value);
         if (bucket === undefined) index.buckets.set(value, [{ id, rest }]);
         else bucket.push({ id, rest });
       }
     }
-    return { all, unkeyed, paths: [...paths.values()] };
+    return { all, unkeyed, paths: [...paths.values()], slots };
   }
 
   function planFor(type: string): TypePlan {
@@ -134,26 +158,47 @@ export function createPolicySet(policies: readonly CompiledPolicy[], options: { 
     return plan;
   }
 
+  // Scratch space for path values; select() is synchronous and never re-entered.
+  let scratch: unknown[] = [];
+
   function select(ctx: Context, options: PolicySetEvaluateOptions | undefined): readonly number[] {
     const plan = planFor(ctx.event.type);
     if (options?.exhaustive === true || plan.paths.length === 0) return plan.all;
     const activation = activationFor(ctx);
+    if (scratch.length < plan.slots.length) scratch = new Array<unknown>(plan.slots.length);
+    const values = scratch;
+    for (let i = 0; i < plan.slots.length; i++) values[i] = normalize(readPath(activation, plan.slots[i] as readonly string[]));
     let selected: number[] | undefined;
+    let sources = 0;
     for (const index of plan.paths) {
-      const bucket = index.buckets.get(normalize(readPath(activation, index.segments)));
+      const bucket = index.buckets.get(values[index.slot]);
       if (bucket === undefined) continue;
+      const before = selected?.length ?? 0;
       for (const { id, rest } of bucket) {
         let ok = true;
         for (const key of rest) {
-          if (!key.values.has(normalize(readPath(activation, key.segments)))) { ok = false; break; }
+          if (!key.values.has(values[key.slot])) { ok = false; break; }
         }
         if (ok) (selected ??= []).push(id);
       }
+      if ((selected?.length ?? 0) > before) sources++;
     }
     if (selected === undefined) return plan.unkeyed;
-    for (const id of plan.unkeyed) selected.push(id);
-    // INVARIANT: findings come in policy order whatever the index did.
-    return selected.sort((a, b) => a - b);
+    if (plan.unkeyed.length > 0) {
+      sources++;
+      for (const id of plan.unkeyed) selected.push(id);
+    }
+    // INVARIANT: findings come in policy order whatever the index did. Each source is already in
+    // order, so an insertion sort over these few, nearly sorted ids is linear in practice.
+    if (sources > 1) {
+      for (let i = 1; i < selected.length; i++) {
+        const id = selected[i] as number;
+        let j = i - 1;
+        while (j >= 0 && (selected[j] as number) > id) { selected[j + 1] = selected[j] as number; j--; }
+        selected[j + 1] = id;
+      }
+    }
+    return selected;
   }
 
   function guarded(policy: CompiledPolicy, ctx: Context, options: EvaluateOptions | undefined): readonly Finding[] {

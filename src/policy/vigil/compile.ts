@@ -182,6 +182,7 @@ function compileDocument(doc: PolicyDocument, env: CelEnvironment): NativeCompil
     condition: condition as CompiledExpression,
     message: message?.template,
     messageDeps: message?.deps ?? [],
+    defaultMessage: `policy ${spec.name} rule ${rule.name} violated`,
     exceptions: exceptionExprs
       .filter((e) => e.spec.rules === undefined || e.spec.rules.includes(rule.name))
       .map((e) => ({ name: e.spec.name, when: e.when as CompiledExpression })),

@@ -190,13 +190,12 @@ function evaluateRule(plan: NativePolicyPlan, ctx: Context, frame: Frame, rule: 
     if (!explain) return undefined;
     return finding(plan, ctx, rule.spec.name, rule.spec.effect, rule.spec.severity, { effect: "pass", message: `rule ${rule.spec.name} passed`, trace: trace(plan, frame, matchStep, condition, outcome, []) });
   }
-  const head = (): TraceStep[] => (matchStep === undefined && plan.match !== undefined ? [expressionStep("match", plan.match.program, { ok: true, value: true }, frame.activation, false)] : []);
   if (!outcome.ok || outcome.value !== true) {
     const error = outcome.ok ? { kind: "invalid_argument", message: `condition must evaluate to a boolean, got ${describeValue(outcome.value)}` } : outcome.error;
     return finding(plan, ctx, rule.spec.name, rule.spec.effect, rule.spec.severity, {
       effect: "error",
       message: `policy ${plan.meta.name} rule ${rule.spec.name}: ${condition.field} failed: ${error.message}`,
-      trace: [...head(), ...trace(plan, frame, matchStep, condition, { ok: false, error: error as CelEvalError }, [])],
+      trace: [...headSteps(plan, frame, matchStep), ...trace(plan, frame, matchStep, condition, { ok: false, error: error as CelEvalError }, [])],
       error: { code: error.kind, message: error.message },
     });
   }
@@ -215,17 +214,41 @@ function evaluateRule(plan: NativePolicyPlan, ctx: Context, frame: Frame, rule: 
     const step = expressionStep("exception", exception.when.program, result, frame.activation, false);
     return finding(plan, ctx, rule.spec.name, rule.spec.effect, rule.spec.severity, {
       effect: "error", message: `policy ${plan.meta.name} rule ${rule.spec.name}: ${message}`,
-      trace: [...head(), ...trace(plan, frame, matchStep, condition, outcome, explain ? exceptionSteps : [step])],
+      trace: [...headSteps(plan, frame, matchStep), ...trace(plan, frame, matchStep, condition, outcome, explain ? exceptionSteps : [step])],
       error: { code: result.ok ? "invalid_argument" : result.error.kind, message },
     });
   }
+  return violation(plan, ctx, frame, rule, matchStep, outcome, exceptionSteps);
+}
+
+/**
+ * A violation. Its trace is built on first access (an own enumerable getter, so JSON, spreads and
+ * equality see it like a plain field): a caller that only needs the verdict never pays for
+ * re-evaluating the condition's terms. INVARIANT: the trace reads the same activation and the
+ * variables this evaluation already computed, so it is the same whenever it is built.
+ */
+function violation(plan: NativePolicyPlan, ctx: Context, frame: Frame, rule: CompiledRule, matchStep: TraceStep | undefined, outcome: CelOutcome, exceptionSteps: readonly TraceStep[]): Finding {
+  const subject = ctx.event.subject;
   const remediation = plan.meta.remediation;
-  return finding(plan, ctx, rule.spec.name, rule.spec.effect, rule.spec.severity, {
+  let built: TraceStep[] | undefined;
+  return {
+    policy: plan.meta.name,
+    rule: rule.spec.name,
+    revision: plan.meta.revision,
+    language: "vigil",
     effect: "violation",
-    message: renderMessage(frame, rule, `policy ${plan.meta.name} rule ${rule.spec.name} violated`),
-    trace: [...head(), ...trace(plan, frame, matchStep, condition, outcome, exceptionSteps)],
+    mode: rule.spec.effect,
+    severity: rule.spec.severity,
+    message: renderMessage(frame, rule, rule.defaultMessage),
+    get trace(): TraceStep[] { return (built ??= [...headSteps(plan, frame, matchStep), ...trace(plan, frame, matchStep, rule.condition, outcome, exceptionSteps)]); },
+    ...(subject === undefined ? {} : { resource: subject }),
     ...(remediation === undefined ? {} : { remediation }),
-  });
+  };
+}
+
+/** The match step of a trace when the hot path did not keep one (the match was true). */
+function headSteps(plan: NativePolicyPlan, frame: Frame, matchStep: TraceStep | undefined): TraceStep[] {
+  return matchStep === undefined && plan.match !== undefined ? [expressionStep("match", plan.match.program, { ok: true, value: true }, frame.activation, false)] : [];
 }
 
 function trace(plan: NativePolicyPlan, frame: Frame, matchStep: TraceStep | undefined, condition: CompiledExpression, outcome: CelOutcome, extra: readonly TraceStep[]): TraceStep[] {

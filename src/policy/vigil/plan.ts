@@ -22,6 +22,8 @@ export interface CompiledRule {
   readonly exceptions: readonly { readonly name: string; readonly when: CompiledExpression }[];
   /** Variables needed by the message template. */
   readonly messageDeps: readonly number[];
+  /** The message when the rule has none: `policy P rule R violated`. */
+  readonly defaultMessage: string;
 }
 
 /** Everything evaluation needs; immutable after compile. */

@@ -39,12 +39,26 @@ export function traceValue(value: unknown, depth = 0): unknown {
   return String(value);
 }
 
+const segmentCache = new WeakMap<CelProgram, readonly (readonly string[])[]>();
+
+function segmentsOf(program: CelProgram): readonly (readonly string[])[] {
+  let segments = segmentCache.get(program);
+  if (segments === undefined) {
+    segments = program.references.map((reference) => reference.split("."));
+    segmentCache.set(program, segments);
+  }
+  return segments;
+}
+
 /** Values of the attribute paths an expression references (missing paths are left out). */
 export function referenceInputs(program: CelProgram, activation: CelActivation): Record<string, unknown> | undefined {
-  if (program.references.length === 0) return undefined;
+  const references = program.references;
+  if (references.length === 0) return undefined;
+  const segments = segmentsOf(program);
   let inputs: Record<string, unknown> | undefined;
-  for (const reference of program.references) {
-    const value = readPath(activation, reference.split("."));
+  for (let i = 0; i < references.length; i++) {
+    const reference = references[i] as string;
+    const value = readPath(activation, segments[i] as readonly string[]);
     if (value === undefined) continue;
     (inputs ??= {})[reference] = traceValue(value);
   }
