@@ -230,7 +230,8 @@ export function createGitHubActuators(config: GitHubActuatorConfig, runtime: Act
       const issueNumber = read.optionalInteger(plan.params, "number") ?? 0;
       const marker = commentMarker(plan.idempotencyKey);
       const path = `/repos/${owner}/${repo}/issues/${issueNumber}/comments`;
-      // INVARIANT: at most one comment per idempotency key; look through the newest 1000 comments.
+      // At most one comment per idempotency key: look for the marker in the first 1000 comments
+      // (GitHub lists them oldest first; a thread longer than that could get a second comment).
       for (let page = 1; page <= 10; page += 1) {
         const comments = await call(`GET ${path}`, context, (request) => octokit.rest.issues.listComments({ owner, repo, issue_number: issueNumber, per_page: 100, page, request }));
         const existing = comments.find((comment) => comment.body?.includes(marker) === true);
