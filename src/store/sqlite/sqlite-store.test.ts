@@ -127,7 +127,7 @@ describe("sqlite storage specifics", () => {
   it("keeps one chain when separate processes append to the same file", async () => {
     const worker = fileURLToPath(new URL("./append-worker.fixture.ts", import.meta.url));
     const run = (first: number) => new Promise<void>((resolve, reject) => {
-      const child = spawn(process.execPath, ["--import", "tsx", worker, path, String(first), "20", "10"], { stdio: ["ignore", "ignore", "pipe"] });
+      const child = spawn(process.execPath, ["--import", "tsx", worker, "decisions", path, String(first), "20", "10"], { stdio: ["ignore", "ignore", "pipe"] });
       let stderr = "";
       child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
       child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`worker exited ${code}: ${stderr}`))));
@@ -136,4 +136,27 @@ describe("sqlite storage specifics", () => {
     const result = await verifyDecisionRecord(storage, { batchSize: 100 });
     expect(result).toMatchObject({ ok: true, checked: 6 + 3 * 200 });
   }, 60_000);
+
+  it("loses no acknowledged event when the writing process is killed mid-ingest", async () => {
+    const worker = fileURLToPath(new URL("./append-worker.fixture.ts", import.meta.url));
+    const acked: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(process.execPath, ["--import", "tsx", worker, "events", path, "100000"], { stdio: ["ignore", "pipe", "pipe"] });
+      let buffer = "";
+      child.stdout.on("data", (chunk: Buffer) => {
+        buffer += chunk.toString();
+        const lines = buffer.split("\n");
+        buffer = lines.pop() ?? "";
+        for (const line of lines) if (line.startsWith("acked ")) acked.push(line.slice(6));
+        if (acked.length >= 200) child.kill("SIGKILL");
+      });
+      child.on("exit", (code, signal) => (signal === "SIGKILL" ? resolve() : reject(new Error(`worker was not killed (exit ${code})`))));
+    });
+    expect(acked.length).toBeGreaterThanOrEqual(200);
+    const stored = new Set((await storage.listEvents({})).map((event) => event.event.id));
+    const lost = acked.filter((id) => !stored.has(id));
+    expect(lost).toEqual([]);
+    expect(stored.size).toBeLessThan(100_000);
+  }, 60_000);
 });
+
