@@ -55,6 +55,8 @@ describe("format detection and conversion", () => {
     expect(plain.format).toBe("cloudtrail-records");
     expect(plain.results).toHaveLength(bareRecords.length);
     expect(plain.results.every((r) => r.ok && r.event.type === "com.amazonaws.cloudtrail")).toBe(true);
+    const withBad = await ingestText(JSON.stringify({ Records: [bareRecords[0], { eventName: "x" }] }));
+    expect(withBad.results[1]?.ok === false && withBad.results[1].error.details.field).toBe("Records[1].eventSource");
     const gz = gzipSync(Buffer.from(file));
     const chunks = [gz.subarray(0, 10), gz.subarray(10)];
     const zipped = await ingestStream(Readable.from(chunks));

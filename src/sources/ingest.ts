@@ -3,6 +3,7 @@ import { createGunzip } from "node:zlib";
 import { convertAdmissionReview, looksLikeAdmissionReview } from "./admission.js";
 import { convertCloudEvent, looksLikeCloudEvent } from "./cloudevents.js";
 import {
+  cloudTrailFileToEvents,
   convertCloudTrailRecord,
   convertEventBridge,
   isEventBridgeEnvelope,
@@ -155,13 +156,7 @@ export function classifyDocument(value: unknown): IngestFormat {
 
 /** Converts a parsed JSON document read as `format`. */
 function convertDocument(value: unknown, format: IngestFormat, context: ItemContext): IngestResult[] {
-  if (format === "cloudtrail-records") {
-    const records = isRecord(value) ? value["Records"] : undefined;
-    if (!Array.isArray(records)) {
-      return [failure([problem("Records", `a CloudTrail log file is {"Records": [...]}; \`Records\` is ${kindOf(records)}`)], position(0))];
-    }
-    return convertItems(records, "cloudtrail-record", context);
-  }
+  if (format === "cloudtrail-records") return cloudTrailFileToEvents(value, { ids: context.ids });
   const values = Array.isArray(value) ? value : [value];
   if (format === "unknown") return convertItems(values, "unknown", context);
   return convertItems(values, ITEM_KIND_OF_FORMAT[format] ?? "auto", context);

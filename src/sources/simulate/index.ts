@@ -1,0 +1,12 @@
+import type { Scenario } from "./scenario.js";
+
+export * from "./scenario.js";
+
+/**
+ * Registered scenarios. Each pack adds its own generator module here (one line each).
+ */
+export const scenarios: Scenario[] = [];
+
+export function findScenario(name: string): Scenario | undefined {
+  return scenarios.find((s) => s.name === name);
+}
