@@ -24,7 +24,7 @@ const indexPath = join(root, "INDEX.json");
 if (existsSync(indexPath)) {
   for (const entry of JSON.parse(readFileSync(indexPath, "utf8")) as { test: string; category: string }[]) categories.set(entry.test, entry.category);
 }
-const validateFamily = (c: string): boolean => !/mutate|generat/i.test(c);
+const validateFamily = (c: string): boolean => !/mutat|generat/i.test(c);
 
 const env = createCelEnvironment();
 const started = Date.now();
