@@ -31,45 +31,51 @@ export type TextChunks = AsyncIterable<string | Uint8Array> | Iterable<string | 
 export async function* readLines(chunks: TextChunks, options: LineReaderOptions = {}): AsyncGenerator<LineOfText> {
   const max = options.maxLineLength ?? 16 * 1024 * 1024;
   const decoder = new TextDecoder("utf-8");
-  let buffer = "";
+  // INVARIANT: `parts` hold the current line's text so far (no newline in them); keeping parts
+  // instead of one growing string keeps a long line linear to read.
+  let parts: string[] = [];
+  let partLength = 0;
   let line = 1;
   let discarding = false;
   let first = true;
-  const take = function* (text: string, final: boolean): Generator<LineOfText> {
-    buffer += text;
-    if (first && buffer.length > 0) {
+  const finish = (tail: string): LineOfText => {
+    let text = parts.length === 0 ? tail : parts.join("") + tail;
+    if (text.endsWith("\r")) text = text.slice(0, -1);
+    const tooLong = discarding || text.length > max;
+    parts = [];
+    partLength = 0;
+    discarding = false;
+    return tooLong ? { text: "", line: line++, tooLong: true } : { text, line: line++ };
+  };
+  const take = function* (input: string): Generator<LineOfText> {
+    let text = input;
+    if (first && text.length > 0) {
       first = false;
-      if (buffer.charCodeAt(0) === 0xfeff) buffer = buffer.slice(1);
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     }
     let start = 0;
     for (;;) {
-      const newline = buffer.indexOf("\n", start);
+      const newline = text.indexOf("\n", start);
       if (newline === -1) break;
-      const end = newline > start && buffer.charCodeAt(newline - 1) === 13 ? newline - 1 : newline;
-      if (discarding || end - start > max) {
-        yield { text: "", line, tooLong: true };
-        discarding = false;
-      } else {
-        yield { text: buffer.slice(start, end), line };
-      }
-      line++;
+      yield finish(text.slice(start, newline));
       start = newline + 1;
     }
-    buffer = buffer.slice(start);
-    if (buffer.length > max) {
+    const rest = start === 0 ? text : text.slice(start);
+    if (rest.length === 0) return;
+    if (discarding) return;
+    partLength += rest.length;
+    if (partLength > max) {
       discarding = true;
-      buffer = "";
-    }
-    if (final && (buffer.length > 0 || discarding)) {
-      yield discarding ? { text: "", line, tooLong: true } : { text: buffer.endsWith("\r") ? buffer.slice(0, -1) : buffer, line };
-      buffer = "";
-      discarding = false;
+      parts = [];
+    } else {
+      parts.push(rest);
     }
   };
   for await (const chunk of typeof chunks === "string" ? [chunks] : chunks) {
-    yield* take(typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true }), false);
+    yield* take(typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true }));
   }
-  yield* take(decoder.decode(), true);
+  yield* take(decoder.decode());
+  if (parts.length > 0 || discarding) yield finish("");
 }
 
 /** Converts one parsed JSON line into an event (e.g. a CloudEvent validator, or auto-detection). */
