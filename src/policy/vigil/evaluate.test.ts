@@ -182,6 +182,36 @@ rules:
     expect(calls).toBe(0);
   });
 
+  it("variables keep CEL values (timestamps, durations) for the expressions that read them, and `now` is a timestamp", () => {
+    const p = compile(`
+variables:
+  - name: expires
+    expression: timestamp(resource.expires)
+  - name: age
+    expression: now - timestamp(resource.created)
+rules:
+  - name: expired
+    condition: variables.expires < now
+    message: "expired at {{ variables.expires }}"
+  - name: old
+    condition: variables.age > duration("720h")`);
+    const findings = p.evaluate(policyContext({ resource: { expires: "2024-04-01T00:00:00Z", created: "2023-01-01T00:00:00Z" } }, { now: "2024-05-01T12:00:00Z" }));
+    expect(findings.map((f) => [f.rule, f.effect])).toEqual([["expired", "violation"], ["old", "violation"]]);
+    expect(findings[0]?.message).toBe("expired at 2024-04-01T00:00:00Z");
+    expect(findings[0]?.trace.find((s) => s.kind === "variable")?.value).toBe("2024-04-01T00:00:00Z");
+    expect(JSON.parse(JSON.stringify(findings[1]?.trace))).toEqual(findings[1]?.trace);
+    expect(p.evaluate(policyContext({ resource: { expires: "2024-06-01T00:00:00Z", created: "2024-04-20T00:00:00Z" } }, { now: "2024-05-01T12:00:00Z" }))).toEqual([]);
+  });
+
+  it("a violation's trace is a plain enumerable field (built on first access)", () => {
+    const p = compile(`rules:\n  - name: r\n    condition: action == "read"`);
+    const [f] = p.evaluate(policyContext(doc));
+    expect(Object.keys(f ?? {})).toContain("trace");
+    const copy = { ...f };
+    expect(copy.trace).toEqual(f?.trace);
+    expect(JSON.parse(JSON.stringify(f)).trace[0]).toMatchObject({ kind: "condition", value: true });
+  });
+
   it("a template part that fails renders as <error: ...> and the finding stays a violation", () => {
     const p = compile(`rules:\n  - name: r\n    condition: "true"\n    message: "owner {{ resource.owner }}!"`);
     const [f] = p.evaluate(policyContext(doc));

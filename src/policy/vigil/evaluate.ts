@@ -16,6 +16,8 @@ import type { CompiledExpression, CompiledRule, NativePolicyPlan } from "./plan.
 import { renderValue } from "./template.js";
 import { expressionStep, traceValue } from "./trace.js";
 
+const rawOnly: CelEvaluateOptions = Object.freeze({ raw: true });
+
 /** Shared empty result. INVARIANT: callers never mutate a returned findings array. */
 const noFindings: Finding[] = Object.freeze([]) as unknown as Finding[];
 
@@ -49,10 +51,14 @@ class Frame {
     }
   }
 
-  /** Evaluates an expression after the variables it reads (each at most once per evaluation). */
-  run(expr: CompiledExpression): CelOutcome {
+  /**
+   * Evaluates an expression after the variables it reads (each at most once per evaluation).
+   * `raw`: keep the CEL runtime value (variables), so a timestamp or a big int reaches the
+   * expressions that read it unchanged.
+   */
+  run(expr: CompiledExpression, raw = false): CelOutcome {
     if (expr.deps.length > 0) this.need(expr.deps);
-    const outcome = expr.program.evaluate(this.activation, this.options);
+    const outcome = expr.program.evaluate(this.activation, raw ? this.rawOptions() : this.options);
     if (!outcome.ok && expr.deps.length > 0 && this.failures !== undefined) {
       // A failed variable surfaces as the failure of the expression that read it, with its own cause.
       for (const d of expr.deps) {
@@ -61,6 +67,10 @@ class Frame {
       }
     }
     return outcome;
+  }
+
+  private rawOptions(): CelEvaluateOptions {
+    return this.options === undefined ? rawOnly : { ...this.options, raw: true };
   }
 
   need(deps: readonly number[]): void {
@@ -72,7 +82,7 @@ class Frame {
     this.done[index] = 1;
     const variable = this.plan.variables[index];
     if (variable === undefined) return;
-    const outcome = this.run(variable.expr);
+    const outcome = this.run(variable.expr, true);
     if (outcome.ok) (this.values as Record<string, unknown>)[variable.name] = outcome.value;
     else (this.failures as (CelEvalError | undefined)[])[index] = outcome.error;
   }

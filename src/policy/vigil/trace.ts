@@ -6,13 +6,21 @@
 import type { TraceStep } from "../../core/finding.js";
 import type { CelActivation, CelOutcome, CelProgram } from "../cel/api.js";
 import { readPath } from "../activation.js";
+import { celToJson } from "../cel/index.js";
 
 const MAX_STRING = 200;
 const MAX_ITEMS = 20;
 const MAX_DEPTH = 4;
 
-/** A JSON-safe, bounded copy of a value for traces (long strings and big lists are truncated). */
-export function traceValue(value: unknown, depth = 0): unknown {
+/**
+ * A JSON-safe, bounded copy of a value for traces (long strings and big lists are truncated).
+ * CEL runtime values (raw variables: timestamps, durations, big ints) go through `celToJson` first.
+ */
+export function traceValue(value: unknown): unknown {
+  return bounded(value !== null && typeof value === "object" ? celToJson(value) : value, 0);
+}
+
+function bounded(value: unknown, depth: number): unknown {
   if (value === null || typeof value === "boolean") return value;
   if (typeof value === "number") return Number.isFinite(value) ? value : String(value);
   if (typeof value === "bigint") return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
@@ -22,17 +30,17 @@ export function traceValue(value: unknown, depth = 0): unknown {
   if (value instanceof Uint8Array) return `<${value.length} bytes>`;
   if (depth >= MAX_DEPTH) return Array.isArray(value) ? `<list of ${value.length}>` : "<map>";
   if (Array.isArray(value)) {
-    const items = value.slice(0, MAX_ITEMS).map((item) => traceValue(item, depth + 1));
+    const items = value.slice(0, MAX_ITEMS).map((item) => bounded(item, depth + 1));
     if (value.length > MAX_ITEMS) items.push(`...(${value.length - MAX_ITEMS} more)`);
     return items;
   }
-  if (value instanceof Map) return traceValue(Object.fromEntries(value), depth);
+  if (value instanceof Map) return bounded(Object.fromEntries(value), depth);
   if (typeof value === "object") {
     const out: Record<string, unknown> = {};
     let count = 0;
     for (const [key, item] of Object.entries(value)) {
       if (count++ >= MAX_ITEMS) { out["..."] = `${Object.keys(value).length - MAX_ITEMS} more keys`; break; }
-      out[key] = traceValue(item, depth + 1);
+      out[key] = bounded(item, depth + 1);
     }
     return out;
   }
