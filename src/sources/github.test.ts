@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { deliveryIdStoreContract } from "./delivery-id-store-contract.js";
 import {
   createMemoryDeliveryIdStore,
   receiveGithubWebhook,
@@ -152,6 +153,8 @@ describe("signature verification", () => {
     expect(verifyGithubSignature(["It's a Secret to Everybody"], "Hello, World!", signature.toUpperCase().replace("SHA256", "sha256"))).toBe(0);
   });
 });
+
+deliveryIdStoreContract("memory", () => createMemoryDeliveryIdStore());
 
 describe("memory delivery id store", () => {
   it("is bounded: the oldest id is evicted past capacity", () => {
