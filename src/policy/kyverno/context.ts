@@ -28,14 +28,17 @@ function isObject(value: unknown): value is Doc {
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
-/** Sets `a.b.c` in a document, creating objects on the way. */
+/**
+ * Sets `a.b.c` in a document, creating objects on the way. Copy-on-write: objects on the path are
+ * copied, so a document that shares sub-objects with another one never changes the other.
+ */
 export function setPath(doc: Doc, path: string, value: unknown): void {
   const parts = path.split(".");
   let node: Doc = doc;
   for (let i = 0; i < parts.length - 1; i++) {
     const key = parts[i] as string;
     const next = node[key];
-    if (!isObject(next)) node[key] = {};
+    node[key] = isObject(next) ? { ...next } : {};
     node = node[key] as Doc;
   }
   node[parts[parts.length - 1] as string] = value;

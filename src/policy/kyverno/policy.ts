@@ -133,6 +133,7 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
     const meta0 = metadataOf(object);
     const resourceNamespace = typeof meta0["namespace"] === "string" ? meta0["namespace"] : "";
     if (policyNamespace !== undefined && resourceNamespace !== policyNamespace) return results;
+    let shared: Doc | undefined;
     for (const rule of rules) {
       const base = { policy: name, rule: rule.name, ruleType: rule.type, mode: modeFor(rule, input), severity };
       try {
@@ -144,7 +145,8 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
           results.push({ ...base, status: "unsupported", message: `${rule.type} rules are not evaluated by Vigil`, trace: [] });
           continue;
         }
-        const doc = buildDocument(input, evalOptions, rule.name);
+        shared ??= baseDocument(input);
+        const doc = buildDocument(shared, evalOptions, rule.name);
         if (rule.celPreconditions) {
           const pre = evaluateCelPreconditions(rule.celPreconditions, input, doc);
           if (pre.status !== "pass") {
@@ -213,8 +215,9 @@ function mockedNames(options: KyvernoEvaluateOptions, rule: string): ReadonlySet
   return names;
 }
 
-function buildDocument(input: AdmissionInput, options: KyvernoEvaluateOptions, rule: string): Doc {
-  const doc = baseDocument(input);
+/** A per-rule document: a shallow copy of the shared base (setPath is copy-on-write) plus values. */
+function buildDocument(shared: Doc, options: KyvernoEvaluateOptions, rule: string): Doc {
+  const doc: Doc = { ...shared };
   for (const [k, v] of Object.entries(options.values ?? {})) setPath(doc, k, structuredClone(v));
   for (const [k, v] of Object.entries(ruleValuesFor(options, rule))) setPath(doc, k, structuredClone(v));
   return doc;
