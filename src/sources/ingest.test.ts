@@ -126,6 +126,26 @@ describe("format detection and conversion", () => {
     expect(batch.results.map((r) => r.ok)).toEqual([true, false]);
   });
 
+  it("reports a corrupt or truncated gzip file instead of throwing", async () => {
+    const gz = gzipSync(Buffer.from(JSON.stringify({ Records: bareRecords })));
+    const outcome = await ingestStream(Readable.from([gz.subarray(0, gz.length - 20)]));
+    const results = await collect(outcome.results);
+    expect(results).toHaveLength(1);
+    expect(results[0]?.ok === false && results[0].error.message).toContain("could not be gunzipped");
+    const lines = gzipSync(Buffer.from(bareRecords.map((r) => JSON.stringify(r)).join("\n")));
+    const cut = await ingestStream(Readable.from([lines.subarray(0, Math.floor(lines.length * 0.8))]));
+    const streamed = await collect(cut.results);
+    expect(streamed.at(-1)?.ok === false && (streamed.at(-1) as { error: Error }).error.message).toContain("could not be gunzipped");
+  });
+
+  it("falls back to JSON Lines when the first line is too long to judge from the head", async () => {
+    const big = { ...bareRecords[0], padding: "x".repeat(1_200_000) };
+    const text = `${JSON.stringify(big)}\n${JSON.stringify(bareRecords[1])}\n`;
+    const { format, results } = await ingestText(text);
+    expect(format).toBe("json-lines");
+    expect(results.map((r) => r.ok)).toEqual([true, true]);
+  });
+
   it("reports what it cannot read", async () => {
     const text = await ingestText("just some words\nand more");
     expect(text.format).toBe("unknown");

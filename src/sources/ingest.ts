@@ -241,6 +241,11 @@ async function* rejoin(head: readonly (string | Uint8Array)[], iterator: AsyncIt
 }
 
 const HEAD_BYTES = 64 * 1024;
+const HEAD_MAX_BYTES = 1024 * 1024;
+
+function corruptGzip(options: IngestOptions, cause: unknown): IngestResult {
+  return failure([problem("(input)", `${options.file ?? "the input"} starts like gzip but could not be gunzipped (${cause instanceof Error ? cause.message : String(cause)}): send the complete .gz file, or the plain text`)], position(0), "VIGIL_BAD_INPUT");
+}
 
 /**
  * Detects and converts a file or pipe: JSON Lines (each line auto-detected: CloudEvent,
@@ -256,26 +261,39 @@ export async function ingestStream(input: TextChunks, options: IngestOptions = {
   let source: AsyncIterator<string | Uint8Array> = toAsyncIterator(input);
   const head: Array<string | Uint8Array> = [];
   let headText = "";
+  let sawNewline = false;
   let done = false;
+  let gzipped = false;
   const decoder = new TextDecoder("utf-8");
-  const first = await source.next();
-  if (first.done === true) {
-    done = true;
-  } else if (first.value instanceof Uint8Array && first.value[0] === 0x1f && first.value[1] === 0x8b) {
-    const gunzipped = Readable.from(rejoin([first.value], source)).pipe(createGunzip());
-    source = toAsyncIterator(gunzipped as AsyncIterable<Uint8Array>);
-  } else {
-    head.push(first.value);
-    headText += typeof first.value === "string" ? first.value : decoder.decode(first.value, { stream: true });
-  }
-  while (!done && (headText.length < HEAD_BYTES || !headText.includes("\n"))) {
-    const next = await source.next();
-    if (next.done === true) {
+  const keep = (chunk: string | Uint8Array): void => {
+    head.push(chunk);
+    const text = typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true });
+    headText += text;
+    if (!sawNewline && text.includes("\n")) sawNewline = true;
+  };
+  try {
+    const first = await source.next();
+    if (first.done === true) {
       done = true;
-      break;
+    } else if (first.value instanceof Uint8Array && first.value[0] === 0x1f && first.value[1] === 0x8b) {
+      gzipped = true;
+      const gunzipped = Readable.from(rejoin([first.value], source)).pipe(createGunzip());
+      source = toAsyncIterator(gunzipped as AsyncIterable<Uint8Array>);
+    } else {
+      keep(first.value);
     }
-    head.push(next.value);
-    headText += typeof next.value === "string" ? next.value : decoder.decode(next.value, { stream: true });
+    // Read at least HEAD_BYTES and the first line, but never more than HEAD_MAX_BYTES.
+    while (!done && headText.length < HEAD_MAX_BYTES && (headText.length < HEAD_BYTES || !sawNewline)) {
+      const next = await source.next();
+      if (next.done === true) {
+        done = true;
+        break;
+      }
+      keep(next.value);
+    }
+  } catch (cause) {
+    if (!gzipped) throw cause;
+    return { format: "unknown", results: fromArray([corruptGzip(options, cause)]) };
   }
   if (done && headText.replace(/^\uFEFF/, "").trim().length === 0) {
     return { format: options.format ?? "unknown", results: fromArray([]) }; // an empty input holds no events
@@ -284,14 +302,19 @@ export async function ingestStream(input: TextChunks, options: IngestOptions = {
   const context: ItemContext = { ids: createContentIdAllocator(), options };
   const detected = options.format ?? detectFormat(headText, done);
 
-  if (detected === "json-lines") {
-    const convert = (value: unknown): Conversion => convertAs(classifyItem(value), value, context);
-    return { format: "json-lines", results: readJsonLines(chunks, { convert }) };
-  }
-  if (detected === "focus-csv") return { format: "focus-csv", results: readFocusCsv(chunks, { ids: context.ids }) };
+  const convertLine = (value: unknown): Conversion => convertAs(classifyItem(value), value, context);
+  const guard = (results: AsyncIterable<IngestResult>): AsyncIterable<IngestResult> => (gzipped ? guardGzip(results, options) : results);
+  if (detected === "json-lines") return { format: "json-lines", results: guard(readJsonLines(chunks, { convert: convertLine })) };
+  if (detected === "focus-csv") return { format: "focus-csv", results: guard(readFocusCsv(chunks, { ids: context.ids })) };
   if (detected === "unknown") return { format: "unknown", results: fromArray(unknownFormat(options)) };
 
-  const whole = await readAll(chunks, options.maxDocumentBytes ?? 256 * 1024 * 1024);
+  let whole: string | undefined;
+  try {
+    whole = await readAll(chunks, options.maxDocumentBytes ?? 256 * 1024 * 1024);
+  } catch (cause) {
+    if (!gzipped) throw cause;
+    return { format: "unknown", results: fromArray([corruptGzip(options, cause)]) };
+  }
   if (whole === undefined) {
     return {
       format: detected === "json-document" ? "unknown" : detected,
@@ -302,7 +325,35 @@ export async function ingestStream(input: TextChunks, options: IngestOptions = {
     return { format: "kubernetes-yaml", results: fromArray(kubernetesManifestsToEvents(whole, { ids: context.ids, ...(options.file === undefined ? {} : { file: options.file }) })) };
   }
   const parsed = parseDocument(whole, detected === "json-document" ? withoutFormat(options) : options, context);
+  // JSON Lines whose first line was too long to judge from the head: read them as lines.
+  if (detected === "json-document" && parsed.format === "unknown" && firstLineIsJsonObject(whole)) {
+    return { format: "json-lines", results: readJsonLines([whole], { convert: convertLine }) };
+  }
   return { format: parsed.format, results: fromArray(parsed.results) };
+}
+
+function firstLineIsJsonObject(text: string): boolean {
+  const body = text.replace(/^\uFEFF/, "").trimStart();
+  const newline = body.indexOf("\n");
+  if (newline === -1) return false;
+  try {
+    return isRecord(JSON.parse(body.slice(0, newline)));
+  } catch {
+    return false;
+  }
+}
+
+/** Turns a gunzip failure in the middle of a stream into a last failure result. */
+async function* guardGzip(results: AsyncIterable<IngestResult>, options: IngestOptions): AsyncGenerator<IngestResult> {
+  let count = 0;
+  try {
+    for await (const result of results) {
+      count++;
+      yield result;
+    }
+  } catch (cause) {
+    yield { ...corruptGzip(options, cause), index: count };
+  }
 }
 
 function withoutFormat(options: IngestOptions): IngestOptions {
