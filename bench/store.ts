@@ -14,7 +14,7 @@
  * Prints the side-by-side table (or one JSON BenchmarkResult with --json).
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import postgres from "postgres";
@@ -48,25 +48,33 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Number.NaN;
 }
 
+/** CPU time (this process, all threads) per row, by "subject/batch": on a shared machine, wall time also counts waiting for a core. */
+const cpuPerRow = new Map<string, number>();
+
 /** Appends batches for `windowMs`; batches are built before each timed call. */
 async function measure(subject: string, batchSize: number, append: (batch: DecisionDraft[]) => Promise<unknown>): Promise<Measurement> {
   for (let warm = 0; warm < 3; warm++) await append(drafts(batchSize));
   const latencies: number[] = [];
   let rows = 0;
   let busyNs = 0n;
+  let cpuMicros = 0;
   const deadline = process.hrtime.bigint() + BigInt(windowMs) * 1_000_000n;
   while (process.hrtime.bigint() < deadline) {
     const batch = drafts(batchSize);
+    const cpu = process.cpuUsage();
     const started = process.hrtime.bigint();
     await append(batch);
     const elapsed = process.hrtime.bigint() - started;
+    const used = process.cpuUsage(cpu);
+    cpuMicros += used.user + used.system;
     busyNs += elapsed;
     latencies.push(Number(elapsed) / 1000);
     rows += batchSize;
   }
   latencies.sort((a, b) => a - b);
   const opsPerSecond = rows / (Number(busyNs) / 1e9);
-  log(`  ${subject.padEnd(15)} batch ${String(batchSize).padStart(4)}: ${Math.round(opsPerSecond).toLocaleString("en-US")} rows/s (${rows} rows)`);
+  cpuPerRow.set(`${subject}/${batchSize}`, cpuMicros / rows);
+  log(`  ${subject.padEnd(15)} batch ${String(batchSize).padStart(4)}: ${Math.round(opsPerSecond).toLocaleString("en-US")} rows/s (${rows} rows), ${(cpuMicros / rows).toFixed(1)} µs CPU/row`);
   return { group: `batch ${batchSize}`, subject, opsPerSecond, unit: "rows", p50Micros: percentile(latencies, 0.5), p99Micros: percentile(latencies, 0.99), operations: rows };
 }
 
@@ -144,6 +152,8 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   notes.push(verifyNote);
+  notes.push(`CPU per row (user+sys, this process) — what one free core would sustain if fsync waits overlap: ${[...cpuPerRow.entries()].map(([key, micros]) => `${key} ${micros.toFixed(1)} µs`).join(", ")}`);
+  notes.push(`machine load average at the end: ${loadavg().map((value) => value.toFixed(1)).join(" / ")} (1/5/15 min) on ${cpus().length} cores`);
 
   const comparisons: Comparison[] = batchSizes.flatMap((size) => {
     const group = `batch ${size}`;
