@@ -136,7 +136,7 @@ function buildProgram(source: string, expr: Expr, env: EnvState, compileOptions:
   let generated: GeneratedProgram;
   try {
     if (env.protobufRegistry !== undefined && needsFallback(expr, env.protobufRegistry, env.container)) {
-      const fb: FallbackProgram = compileFallback(source, env.protobufRegistry, env.container);
+      const fb: FallbackProgram = compileFallback(expr, env.protobufRegistry, env.container);
       return new Program(source, expr, fb.run, 1, "interpreted", env, compileOptions);
     }
     generated = generate(expr, {
@@ -158,7 +158,7 @@ function buildProgram(source: string, expr: Expr, env: EnvState, compileOptions:
       for (const k in activation) {
         const v = activation[k];
         if (typeof v === "object" && v !== null && "$typeName" in v) {
-          fallback ??= compileFallback(source, env.protobufRegistry, env.container);
+          fallback ??= compileFallback(expr, env.protobufRegistry, env.container);
           return fallback.run(activation);
         }
       }

@@ -5,12 +5,12 @@
  * cross the boundary through an exact conversion (int ↔ bigint, double, uint, timestamp, ...), so
  * results are the same as they would be natively.
  */
-import { celEnv, celUint, isCelError, isCelList, isCelMap, isCelType, isCelUint, parse as parseForInterpreter, plan, type CelValue } from "@bufbuild/cel";
+import { CelScalar, celEnv, celFromScalar, celFunc, celList, celUint, isCelError, isCelList, isCelMap, isCelType, isCelUint, plan, type CelValue } from "@bufbuild/cel";
 import { strings } from "@bufbuild/cel/ext";
-import { create, equals, type Message, type Registry } from "@bufbuild/protobuf";
-import { isReflectMessage, type ReflectMessage } from "@bufbuild/protobuf/reflect";
+import { create, equals, getExtension, hasExtension, type DescExtension, type Message, type Registry } from "@bufbuild/protobuf";
+import { isReflectMessage, reflect, type ReflectMessage } from "@bufbuild/protobuf/reflect";
 import { DurationSchema, TimestampSchema } from "@bufbuild/protobuf/wkt";
-import { CompileError } from "./compiler/context.js";
+import { EXT_GET, EXT_HAS, toInterpreterExpr } from "./fallback-expr.js";
 import { qualifiedName, forEachChild, type Expr } from "./parser/ast.js";
 import { asTimestamp } from "./runtime/equality.js";
 import { buildMap, isMap, mapEntries } from "./runtime/maps.js";
@@ -58,8 +58,12 @@ export function needsFallback(expr: Expr, registry: unknown, container: string):
       found = true;
       return;
     }
-    const q = qualifiedName(node);
-    if (q !== undefined && (node.kind === "ident" || node.kind === "select")) {
+    let q = qualifiedName(node);
+    if (node.kind === "call") {
+      const target = node.target ? qualifiedName(node.target) : "";
+      q = target === undefined ? undefined : target === "" ? node.fn : `${target}.${node.fn}`;
+    }
+    if (q !== undefined && (node.kind === "ident" || node.kind === "select" || node.kind === "call")) {
       const parts = q.replace(/^\./, "").split(".");
       for (let n = parts.length; n >= 1 && !found; n--) {
         const head = (q.startsWith(".") ? "." : "") + parts.slice(0, n).join(".");
@@ -138,16 +142,69 @@ function fromInterpreter(v: unknown): unknown {
   return v;
 }
 
-/** Plans the expression on @bufbuild/cel; throws CompileError when its parser rejects it. */
-export function compileFallback(source: string, registry: unknown, container: string): FallbackProgram {
-  let parsed;
-  try {
-    parsed = parseForInterpreter(source);
-  } catch (e) {
-    throw new CompileError(`the protobuf interpreter cannot parse this expression: ${(e as Error).message}`, 0);
+function extensionOf(registry: Registry, message: unknown, name: string): [Message, DescExtension] {
+  if (!isReflectMessage(message)) throw new Error(`extension field ${name} selected on a non-message value`);
+  const ext = registry.getExtension(name);
+  if (!ext) throw new Error(`unknown extension field ${name}`);
+  return [message.message, ext];
+}
+
+function extensionValue(ext: DescExtension, v: unknown): unknown {
+  const one = (x: unknown): unknown => {
+    if (ext.message) return reflect(ext.message, x as Message);
+    if (ext.enum) return BigInt(x as number);
+    return ext.scalar === undefined ? x : celFromScalar(ext.scalar, x as never);
+  };
+  return ext.fieldKind === "list" ? celList((v as unknown[]).map(one) as never) : one(v);
+}
+
+function extensionFunctions(registry: Registry) {
+  return [
+    celFunc(EXT_GET, [CelScalar.DYN, CelScalar.STRING], CelScalar.DYN, (msg, name) => {
+      const [message, ext] = extensionOf(registry, msg, name);
+      return extensionValue(ext, getExtension(message, ext)) as never;
+    }),
+    celFunc(EXT_HAS, [CelScalar.DYN, CelScalar.STRING], CelScalar.BOOL, (msg, name) => {
+      const [message, ext] = extensionOf(registry, msg, name);
+      return hasExtension(message, ext);
+    }),
+  ];
+}
+
+/**
+ * Enum "constructors" (`TestAllTypes.NestedEnum(1)`, `GlobalEnum('GAZ')`): int or name → the enum
+ * number as an int (legacy enum mode: enum values are ints).
+ */
+function enumFunctions(registry: Registry, container: string) {
+  const out = [];
+  for (const t of registry) {
+    if (t.kind !== "enum") continue;
+    const e = t;
+    // the interpreter resolves global function names literally: also register the container-relative name
+    const names = [e.typeName];
+    if (container !== "" && e.typeName.startsWith(`${container}.`)) names.push(e.typeName.slice(container.length + 1));
+    for (const name of names) {
+      out.push(
+        celFunc(name, [CelScalar.INT], CelScalar.INT, (n) => {
+          if (n < -2147483648n || n > 2147483647n) throw new Error(`enum value ${n} out of int32 range`);
+          return n;
+        }),
+        celFunc(name, [CelScalar.STRING], CelScalar.INT, (text) => {
+          const v = e.values.find((x) => x.name === text);
+          if (!v) throw new Error(`invalid enum value name '${text}' for ${e.typeName}`);
+          return BigInt(v.number);
+        }),
+      );
+    }
   }
-  const env = celEnv({ registry: registry as Registry, ...(container ? { namespace: container } : {}), funcs: strings });
-  const run = plan(env, parsed);
+  return out;
+}
+
+/** Plans the parsed expression on @bufbuild/cel's interpreter. */
+export function compileFallback(expr: Expr, registry: unknown, container: string): FallbackProgram {
+  const reg = registry as Registry;
+  const env = celEnv({ registry: reg, ...(container ? { namespace: container } : {}), funcs: [...strings, ...extensionFunctions(reg), ...enumFunctions(reg, container)] });
+  const run = plan(env, toInterpreterExpr(expr) as never);
   return {
     run(activation) {
       const input: Record<string, unknown> = {};

@@ -17,7 +17,7 @@ import { isVigilError } from "../../../core/errors.js";
 import { createCelEnvironment } from "../environment.js";
 import { CelProtoMessage } from "../fallback.js";
 import { sameValue, valueToRuntime } from "./values.js";
-import { skipReason, type SkipEntry } from "./skips.js";
+import { skipReason, typeOnlyReason, type SkipEntry } from "./skips.js";
 
 /** The core suites: cel-spec's evaluation suites that are not extensions (see docs/cel-conformance.md). */
 export const coreSuites: readonly string[] = [
@@ -116,9 +116,18 @@ export interface CaseResult extends CaseOutcome {
   readonly skip: SkipEntry | undefined;
 }
 
+/** The skip entry of a case: from the list in skips.ts, or the type-check-only rule. */
+export function skipOf(c: ConformanceCase): SkipEntry | undefined {
+  const listed = skipReason(c.path);
+  if (listed) return listed;
+  const t = c.test.original;
+  const typeOnly = t.checkOnly || (t.resultMatcher.case === "typedResult" && !t.resultMatcher.value.result);
+  return typeOnly ? { path: c.path, kind: "not-applicable", reason: typeOnlyReason } : undefined;
+}
+
 export function runAll(): CaseResult[] {
   return listCases().map((c) => {
-    const skip = skipReason(c.path);
+    const skip = skipOf(c);
     if (skip?.kind === "not-applicable") return { suite: c.suite, path: c.path, skip, passed: false, engine: "none", detail: skip.reason };
     return { suite: c.suite, path: c.path, skip, ...runCase(c) };
   });

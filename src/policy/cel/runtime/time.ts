@@ -1,6 +1,6 @@
 /**
  * Timestamps and durations: RFC 3339 and Go-duration parsing and formatting, arithmetic with the
- * protobuf ranges (timestamps 0001-01-01..9999-12-31, durations ±315,576,000,000 s), and the
+ * ranges cel-go uses (timestamps 0001-01-01..9999-12-31, durations int64 nanoseconds), and the
  * calendar accessors (getFullYear, getHours, ...) in UTC, a fixed offset or an IANA time zone.
  */
 import { asTimestamp } from "./equality.js";
@@ -8,7 +8,9 @@ import { CelDuration, CelTimestamp, err, noOverload } from "./values.js";
 
 const MIN_TS = -62135596800; // 0001-01-01T00:00:00Z
 const MAX_TS = 253402300799; // 9999-12-31T23:59:59Z
-const MAX_DURATION = 315576000000;
+/** Durations are int64 nanoseconds, as in cel-go (about ±292 years); the conformance suite expects this range. */
+const MAX_DURATION = 9223372036;
+const MAX_DURATION_NANOS = 854775807;
 const NS = 1_000_000_000;
 
 export function mkTimestamp(s: number, n: number): CelTimestamp {
@@ -32,7 +34,9 @@ export function mkDuration(s: number, n: number): CelDuration {
     sec += 1;
     nano -= NS;
   }
-  if (!Number.isFinite(sec) || Math.abs(sec) > MAX_DURATION) throw err("overflow", "duration out of range (±315576000000s)");
+  if (!Number.isFinite(sec) || Math.abs(sec) > MAX_DURATION || (Math.abs(sec) === MAX_DURATION && Math.abs(nano) > MAX_DURATION_NANOS + (sec < 0 ? 1 : 0))) {
+    throw err("overflow", "duration out of range (about ±292 years: int64 nanoseconds)");
+  }
   return new CelDuration(sec === 0 ? 0 : sec, nano === 0 ? 0 : nano);
 }
 
@@ -123,7 +127,7 @@ export function parseDuration(text: string): CelDuration {
 
 export function durationFromNanos(total: bigint): CelDuration {
   const sec = total / 1_000_000_000n;
-  if (sec > BigInt(MAX_DURATION) || sec < -BigInt(MAX_DURATION)) throw err("overflow", "duration out of range (±315576000000s)");
+  if (sec > BigInt(MAX_DURATION) || sec < -BigInt(MAX_DURATION)) throw err("overflow", "duration out of range (about ±292 years: int64 nanoseconds)");
   return mkDuration(Number(sec), Number(total % 1_000_000_000n));
 }
 

@@ -1,0 +1,210 @@
+/**
+ * The strings extension (cel-go ext.Strings, as Kubernetes enables it): charAt, indexOf,
+ * lastIndexOf, lowerAscii, upperAscii, replace, split, substring, trim, join, reverse,
+ * strings.quote, format. Indexes count Unicode code points, as in cel-go.
+ */
+import { chargeSize } from "../runtime/cost.js";
+import type { Overload } from "../runtime/functions.js";
+import { err, isInt, noOverload } from "../runtime/values.js";
+import { formatString } from "./format.js";
+
+const surrogate = /[\uD800-\uDFFF]/;
+
+/** The string as code points, or undefined when code units already are code points (no surrogates). */
+function codePoints(s: string): string[] | undefined {
+  return surrogate.test(s) ? Array.from(s) : undefined;
+}
+
+function str(fn: string, v: unknown, ...rest: unknown[]): string {
+  if (typeof v !== "string") throw noOverload(fn, v, ...rest);
+  chargeSize(v.length);
+  return v;
+}
+
+function int(fn: string, v: unknown, ...rest: unknown[]): number {
+  if (!isInt(v)) throw noOverload(fn, ...rest, v);
+  return Number(v);
+}
+
+function outOfRange(i: number): never {
+  throw err("invalid_argument", `index out of range: ${i}`);
+}
+
+function charAt(s: unknown, i: unknown): string {
+  const text = str("charAt", s, i);
+  const n = int("charAt", i, s);
+  const cps = codePoints(text);
+  const len = cps ? cps.length : text.length;
+  if (n < 0 || n > len) outOfRange(n);
+  if (n === len) return "";
+  return cps ? (cps[n] as string) : (text[n] as string);
+}
+
+function indexOf(s: unknown, sub: unknown, from?: unknown): number {
+  const text = str("indexOf", s, sub);
+  if (typeof sub !== "string") throw noOverload("indexOf", s, sub);
+  const start = from === undefined ? 0 : int("indexOf", from, s, sub);
+  const cps = codePoints(text);
+  const len = cps ? cps.length : text.length;
+  if (start < 0 || start > len) outOfRange(start);
+  if (!cps && !surrogate.test(sub)) return text.indexOf(sub, start);
+  const units = cps ?? Array.from(text);
+  const needle = Array.from(sub);
+  for (let i = start; i + needle.length <= units.length; i++) {
+    let ok = true;
+    for (let j = 0; j < needle.length; j++) if (units[i + j] !== needle[j]) { ok = false; break; }
+    if (ok) return i;
+  }
+  return -1;
+}
+
+function lastIndexOf(s: unknown, sub: unknown, from?: unknown): number {
+  const text = str("lastIndexOf", s, sub);
+  if (typeof sub !== "string") throw noOverload("lastIndexOf", s, sub);
+  const units = codePoints(text) ?? text.split("");
+  const needle = Array.from(sub);
+  const start = from === undefined ? units.length : int("lastIndexOf", from, s, sub);
+  if (start < 0 || start > units.length) outOfRange(start);
+  if (needle.length === 0) return start;
+  for (let i = Math.min(start, units.length - needle.length); i >= 0; i--) {
+    let ok = true;
+    for (let j = 0; j < needle.length; j++) if (units[i + j] !== needle[j]) { ok = false; break; }
+    if (ok) return i;
+  }
+  return -1;
+}
+
+function replace(s: unknown, from: unknown, to: unknown, limit?: unknown): string {
+  const text = str("replace", s, from, to);
+  if (typeof from !== "string" || typeof to !== "string") throw noOverload("replace", s, from, to);
+  const n = limit === undefined ? -1 : int("replace", limit, s, from, to);
+  if (n === 0) return text;
+  let out = "";
+  let count = 0;
+  let i = 0;
+  if (from === "") {
+    // Go's strings.Replace with an empty old string inserts `to` around every code point
+    const cps = Array.from(text);
+    for (const c of cps) {
+      if (n < 0 || count < n) {
+        out += to;
+        count++;
+      }
+      out += c;
+    }
+    if (n < 0 || count < n) out += to;
+    chargeSize(out.length);
+    return out;
+  }
+  while (true) {
+    const j = text.indexOf(from, i);
+    if (j < 0 || (n >= 0 && count >= n)) break;
+    out += text.slice(i, j) + to;
+    i = j + from.length;
+    count++;
+    chargeSize(to.length);
+  }
+  return out + text.slice(i);
+}
+
+function split(s: unknown, sep: unknown, limit?: unknown): string[] {
+  const text = str("split", s, sep);
+  if (typeof sep !== "string") throw noOverload("split", s, sep);
+  const n = limit === undefined ? -1 : int("split", limit, s, sep);
+  if (n === 0) return [];
+  if (n === 1) return [text];
+  const parts = sep === "" ? Array.from(text) : text.split(sep);
+  if (n < 0 || parts.length <= n) return parts;
+  const head = parts.slice(0, n - 1);
+  const consumed = head.reduce((acc, p) => acc + p.length + sep.length, 0);
+  if (sep === "") {
+    const cps = Array.from(text);
+    return [...cps.slice(0, n - 1), cps.slice(n - 1).join("")];
+  }
+  return [...head, text.slice(consumed)];
+}
+
+function substring(s: unknown, start: unknown, end?: unknown): string {
+  const text = str("substring", s, start);
+  const a = int("substring", start, s);
+  const cps = codePoints(text);
+  const len = cps ? cps.length : text.length;
+  const b = end === undefined ? len : int("substring", end, s, start);
+  if (a < 0 || a > len) outOfRange(a);
+  if (b < 0 || b > len) outOfRange(b);
+  if (b < a) throw err("invalid_argument", `invalid substring range. start: ${a}, end: ${b}`);
+  return cps ? cps.slice(a, b).join("") : text.slice(a, b);
+}
+
+// Unicode White_Space (what Go's strings.TrimSpace / unicode.IsSpace trims)
+const whitespace = "[\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]";
+const trimPattern = new RegExp(`^${whitespace}+|${whitespace}+$`, "g");
+
+function trim(s: unknown): string {
+  return str("trim", s).replace(trimPattern, "");
+}
+
+function asciiCase(fn: string, upper: boolean): (s: unknown) => string {
+  return (s) => str(fn, s).replace(upper ? /[a-z]+/g : /[A-Z]+/g, (m) => (upper ? m.toUpperCase() : m.toLowerCase()));
+}
+
+function join(list: unknown, sep?: unknown): string {
+  if (!Array.isArray(list) || (sep !== undefined && typeof sep !== "string")) throw noOverload("join", list, ...(sep === undefined ? [] : [sep]));
+  for (const e of list) if (typeof e !== "string") throw noOverload("join", e);
+  const out = list.join(sep ?? "");
+  chargeSize(out.length);
+  return out;
+}
+
+const quoteEscapes: Record<string, string> = {
+  "\u0007": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v", "\\": "\\\\", '"': '\\"',
+};
+
+function quote(s: unknown): string {
+  const text = str("strings.quote", s);
+  let out = '"';
+  for (const c of text) {
+    const e = quoteEscapes[c];
+    if (e !== undefined) out += e;
+    else {
+      const cp = c.codePointAt(0) as number;
+      if (cp < 0x20 || cp === 0x7f) out += `\\x${cp.toString(16).padStart(2, "0")}`;
+      else if (cp >= 0xd800 && cp <= 0xdfff) out += "\ufffd";
+      else out += c;
+    }
+  }
+  return `${out}"`;
+}
+
+function reverse(s: unknown): string {
+  return Array.from(str("reverse", s)).reverse().join("");
+}
+
+const onString = (args: readonly unknown[]): boolean => typeof args[0] === "string";
+
+/** Receiver overloads on strings (lists share some names: indexOf, lastIndexOf, reverse). */
+function m(name: string, arity: number, impl: (...args: never[]) => unknown): Overload {
+  return { name, receiver: true, arity, impl: impl as (...args: unknown[]) => unknown, accepts: onString };
+}
+
+export const stringOverloads: readonly Overload[] = [
+  m("charAt", 1, charAt),
+  m("indexOf", 1, indexOf),
+  m("indexOf", 2, indexOf),
+  m("lastIndexOf", 1, lastIndexOf),
+  m("lastIndexOf", 2, lastIndexOf),
+  m("lowerAscii", 0, asciiCase("lowerAscii", false)),
+  m("upperAscii", 0, asciiCase("upperAscii", true)),
+  m("replace", 2, replace),
+  m("replace", 3, replace),
+  m("split", 1, split),
+  m("split", 2, split),
+  m("substring", 1, substring),
+  m("substring", 2, substring),
+  m("trim", 0, trim),
+  { name: "join", receiver: true, arity: 0, impl: join as (...args: unknown[]) => unknown },
+  { name: "join", receiver: true, arity: 1, impl: join as (...args: unknown[]) => unknown },
+  m("reverse", 0, reverse),
+  m("format", 1, (s: unknown, args: unknown) => formatString(str("format", s, args), args)),
+  { name: "strings.quote", receiver: false, arity: 1, impl: quote as (...args: unknown[]) => unknown },
+];
