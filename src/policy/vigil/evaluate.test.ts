@@ -212,6 +212,13 @@ rules:
     expect(JSON.parse(JSON.stringify(f)).trace[0]).toMatchObject({ kind: "condition", value: true });
   });
 
+  it("a condition over the cost limit is an error finding of kind cost_exceeded", () => {
+    const p = compile(`rules:\n  - name: loops\n    condition: "[1,2,3,4,5,6,7,8,9,10].all(x, [1,2,3,4,5,6,7,8,9,10].all(y, x * y > 0))"\n  - name: cheap\n    condition: action == "read"`);
+    const findings = p.evaluate(policyContext(doc), { costLimit: 20 });
+    expect(findings.map((f) => [f.rule, f.effect, f.error?.code])).toEqual([["loops", "error", "cost_exceeded"], ["cheap", "violation", undefined]]);
+    expect(p.evaluate(policyContext(doc)).map((f) => [f.rule, f.effect])).toEqual([["loops", "violation"], ["cheap", "violation"]]);
+  });
+
   it("a template part that fails renders as <error: ...> and the finding stays a violation", () => {
     const p = compile(`rules:\n  - name: r\n    condition: "true"\n    message: "owner {{ resource.owner }}!"`);
     const [f] = p.evaluate(policyContext(doc));
