@@ -24,7 +24,7 @@ CREATE TABLE events (
   UNIQUE (source, id)
 );
 CREATE INDEX events_pending ON events (seq) WHERE processed_at IS NULL;
-CREATE INDEX events_type ON events (type, seq);
+CREATE INDEX events_type ON events (type);
 
 CREATE TABLE decisions (
   seq INTEGER PRIMARY KEY,
@@ -37,9 +37,10 @@ CREATE TABLE decisions (
   prev_hash TEXT NOT NULL,
   hash TEXT NOT NULL
 );
+-- seq is the rowid, which every SQLite index entry already ends with: (subject) orders by (subject, seq).
 CREATE INDEX decisions_event ON decisions (event_id);
-CREATE INDEX decisions_subject ON decisions (subject, seq);
-CREATE INDEX decisions_time ON decisions (time_ms, seq);
+CREATE INDEX decisions_subject ON decisions (subject);
+CREATE INDEX decisions_time ON decisions (time_ms);
 ${appendOnly("decisions")}
 
 CREATE TABLE decision_policies (
@@ -77,8 +78,8 @@ CREATE TABLE audit (
   target TEXT,
   detail TEXT
 );
-CREATE INDEX audit_actor ON audit (actor, seq);
-CREATE INDEX audit_time ON audit (at_ms, seq);
+CREATE INDEX audit_actor ON audit (actor);
+CREATE INDEX audit_time ON audit (at_ms);
 ${appendOnly("audit")}
 `,
   },

@@ -40,6 +40,8 @@ export class SqliteDriver implements SqlDriver {
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = FULL");
     this.db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`);
+    // 32 MB of page cache (default 2 MB): the id, event and subject indexes take random inserts.
+    this.db.pragma("cache_size = -32768");
     this.queueKey = options.path === ":memory:" || options.path === "" ? `memory:${Math.random()}` : resolve(options.path);
     const queue = queues.get(this.queueKey) ?? { tail: Promise.resolve(), users: 0 };
     queue.users += 1;

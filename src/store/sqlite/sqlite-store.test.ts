@@ -10,7 +10,7 @@ import { verifyDecisionRecord } from "../chain.js";
 import { storageContract } from "../storage-contract.js";
 import { expectVigilError } from "../storage-contract-support.js";
 import { makeDraft } from "../storage-contract-fixtures.js";
-import { createSqliteStorage } from "./index.js";
+import { createSqliteStorage, SqliteDriver } from "./index.js";
 
 storageContract("sqlite", async () => {
   const dir = mkdtempSync(join(tmpdir(), "vigil-sqlite-"));
@@ -49,11 +49,18 @@ describe("sqlite storage specifics", () => {
     }
   }
 
-  it("opens the database in WAL mode with synchronous=FULL and a busy timeout", () => {
+  it("opens the database in WAL mode with synchronous=FULL and a busy timeout", async () => {
     raw((db) => {
       expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
       expect(db.prepare("SELECT version FROM schema_version").all()).toEqual([{ version: 1 }]);
     });
+    const driver = new SqliteDriver({ path, busyTimeoutMs: 1234 });
+    try {
+      expect(driver.db.pragma("synchronous", { simple: true })).toBe(2); // FULL
+      expect(driver.db.pragma("busy_timeout", { simple: true })).toBe(1234);
+    } finally {
+      await driver.close();
+    }
   });
 
   it("refuses UPDATE, DELETE of decision and audit rows and moving the chain head back, even through raw SQL", async () => {
