@@ -28,7 +28,7 @@ describe("native policy validation", () => {
   it("validates names, duplicates and the document header", () => {
     const [e] = errorsOf(`apiVersion: vigil.dev/v1\nkind: Policy\nmetadata:\n  name: Bad_Name\n  team: x\nspec:\n  rules:\n    - name: r\n      condition: "true"\n    - name: r\n      condition: "false"\n`);
     expect(e?.message).toContain("metadata.name \"Bad_Name\" is not valid");
-    expect(e?.message).toContain('metadata.team unknown field "team"');
+    expect(e?.message).toContain('metadata.team unknown field "team"; known fields here: name, labels, description, owner');
     expect(e?.message).toContain('rule "r" is declared twice');
   });
 

@@ -48,7 +48,7 @@ export class Validator {
     for (const key of Object.keys(value)) {
       if (known.includes(key)) continue;
       const suggestion = closest(key, known);
-      this.report([...path, key], `unknown field "${key}"${suggestion === undefined ? "" : `; did you mean "${suggestion}"?`}`,
+      this.report([...path, key], `unknown field "${key}"; ${suggestion === undefined ? `known fields here: ${known.join(", ")}` : `did you mean "${suggestion}"?`}`,
         suggestion === undefined ? `known fields here: ${known.join(", ")}` : `did you mean "${suggestion}"?`);
     }
     for (const key of required) {
