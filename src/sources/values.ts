@@ -17,7 +17,9 @@ export function isNonEmptyString(value: unknown): value is string {
  * change the object's prototype instead). Use it for names that come from input.
  */
 export function defineField(record: JsonRecord, name: string, value: unknown): void {
-  Object.defineProperty(record, name, { value, enumerable: true, writable: true, configurable: true });
+  // defineProperty is slow (it turns objects into dictionaries): use it only where needed.
+  if (name === "__proto__") Object.defineProperty(record, name, { value, enumerable: true, writable: true, configurable: true });
+  else record[name] = value;
 }
 
 /** Describes a JSON value's kind for error messages ("a number", "null", "an array"). */
