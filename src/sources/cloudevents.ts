@@ -168,7 +168,8 @@ export function convertCloudEvent(value: unknown, options: CloudEventOptions = {
   const event: JsonRecord = {};
   for (const [name, attribute] of Object.entries(value)) {
     if (name === "data") {
-      event[name] = attribute;
+      // `data: null` is an explicit null payload (JSON format 3.1.1), unlike a null attribute.
+      if (attribute !== undefined) event[name] = attribute;
       continue;
     }
     if (attribute === null || attribute === undefined) continue;
