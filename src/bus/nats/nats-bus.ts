@@ -26,6 +26,8 @@ export interface NatsBusOptions {
   readonly replicas?: number;
   /** Anything else the client takes (user/pass, token, tls, name...). */
   readonly connection?: Partial<NodeConnectionOptions>;
+  /** Told when a subscription stops on its own (consumer or connection gone). Default: a process warning. */
+  readonly onError?: (error: VigilError) => void;
 }
 
 const NAME = /^[A-Za-z0-9_-]{1,200}$/;
@@ -183,12 +185,21 @@ export class NatsBus implements Bus {
   /** The consume loop: at most `concurrency` handlers at once; pulls no further ahead than that. */
   private async run(messages: ConsumerMessages, handler: (message: BusMessage) => Promise<void>): Promise<void> {
     const running = new Set<Promise<void>>();
-    for await (const raw of messages) {
-      const task = this.handle(raw, handler).finally(() => running.delete(task));
-      running.add(task);
-      if (running.size >= this.concurrency) await Promise.race(running);
+    try {
+      for await (const raw of messages) {
+        const task = this.handle(raw, handler).finally(() => running.delete(task));
+        running.add(task);
+        if (running.size >= this.concurrency) await Promise.race(running);
+      }
+    } catch (error) {
+      // The consumer or connection is gone for good; what this member did not ack is redelivered
+      // to the group's other members after the ack wait. Say so: the subscription has stopped.
+      const reported = failure("subscription (it has stopped)", error);
+      if (this.options.onError !== undefined) this.options.onError(reported);
+      else process.emitWarning(reported.message, { code: reported.code });
+    } finally {
+      await Promise.all(running);
     }
-    await Promise.all(running);
   }
 
   private async handle(raw: JsMsg, handler: (message: BusMessage) => Promise<void>): Promise<void> {
