@@ -1,15 +1,16 @@
+import { appendSection, readU32, writeU32, type BlockHolder } from "./block.js";
 import { seenDimensions, type SeenDimension } from "./settings.js";
 import { HOURS_PER_WEEK } from "./time.js";
 
 /**
- * The activity block of an entity: one Uint16Array holding
+ * The activity section of an entity's block (block.ts), holding
  * - an hour-of-week histogram (168 slots), exponentially decayed by "forward decay": a new
  *   event adds 2^((t - anchor)/halfLife - exp) units, so older counts weigh less without
  *   touching them; when a slot would overflow, every slot is halved and `exp` grows;
  * - one space-saving top-k seen-set per dimension (service, region, country, asn, ip, device):
  *   per dimension a 32-bit observation total, then k slots of (hash32, count16, firstSeen32
  *   in minutes). Values are stored as FNV-1a hashes so memory does not grow with value length.
- * INVARIANT: the block's length and offsets are given by its ActivityLayout.
+ * INVARIANT: the section's length and offsets are given by its ActivityLayout.
  */
 
 /** Units one event adds at the anchor; leaves headroom for 256 events per slot before halving. */
@@ -45,29 +46,50 @@ export function parseLayoutSignature(signature: string): ActivityLayout | undefi
 }
 
 /** The mutable activity state an entity baseline carries. */
-export interface ActivityHolder {
-  act: Uint16Array | undefined;
+export interface ActivityHolder extends BlockHolder {
+  /** Offset of the activity section in `block`; -1 when the entity has none yet. */
+  actOffset: number;
   /** Forward-decay anchor, minutes since epoch. */
   actAnchor: number;
   /** Halvings applied since the anchor. */
   actExp: number;
+  /** Sum of the histogram's slots (kept in step with it; recomputed when loaded). */
+  actTotal: number;
+}
+
+/** Sum of the histogram slots of an activity section. */
+export function histogramTotal(block: Uint16Array, base: number): number {
+  let total = 0;
+  for (let slot = 0; slot < HOURS_PER_WEEK; slot++) total += block[base + slot] ?? 0;
+  return total;
+}
+
+/** The activity section's offset, appended (empty) when the entity has none yet. */
+export function ensureActivity(holder: ActivityHolder, layout: ActivityLayout, minutes: number): number {
+  if (holder.actOffset < 0) {
+    holder.actOffset = appendSection(holder, layout.length);
+    holder.actAnchor = minutes;
+    holder.actExp = 0;
+    holder.actTotal = 0;
+  }
+  return holder.actOffset;
 }
 
 /** Adds one event at `minutes` to the hour-of-week histogram. */
 export function addActivity(holder: ActivityHolder, layout: ActivityLayout, minutes: number, hourOfWeek: number, halfLifeMinutes: number): void {
-  if (!holder.act) {
-    holder.act = new Uint16Array(layout.length);
-    holder.actAnchor = minutes;
-    holder.actExp = 0;
-  }
-  const histogram = holder.act;
+  const base = ensureActivity(holder, layout, minutes);
+  const block = holder.block;
+  const at = base + hourOfWeek;
   let increment = UNIT * 2 ** ((minutes - holder.actAnchor) / halfLifeMinutes - holder.actExp);
-  while (increment > 32_768 || (histogram[hourOfWeek] ?? 0) + increment > 65_535) {
-    for (let slot = 0; slot < HOURS_PER_WEEK; slot++) histogram[slot] = (histogram[slot] ?? 0) >>> 1;
+  while (increment > 32_768 || (block[at] ?? 0) + increment > 65_535) {
+    for (let slot = base; slot < base + HOURS_PER_WEEK; slot++) block[slot] = (block[slot] ?? 0) >>> 1;
     holder.actExp += 1;
     increment /= 2;
+    holder.actTotal = histogramTotal(block, base);
   }
-  histogram[hourOfWeek] = (histogram[hourOfWeek] ?? 0) + Math.max(1, Math.round(increment));
+  const units = Math.max(1, Math.round(increment));
+  block[at] = (block[at] ?? 0) + units;
+  holder.actTotal += units;
 }
 
 /**
@@ -75,25 +97,15 @@ export function addActivity(holder: ActivityHolder, layout: ActivityLayout, minu
  * of `hourOfWeek` (kernel ¼-½-¼ over neighbouring hours; shares of all hours add up to 1).
  */
 export function activityAt(holder: ActivityHolder, minutes: number, hourOfWeek: number, halfLifeMinutes: number): { readonly events: number; readonly share: number } {
-  const histogram = holder.act;
-  if (!histogram) return { events: 0, share: 0 };
-  let total = 0;
-  for (let slot = 0; slot < HOURS_PER_WEEK; slot++) total += histogram[slot] ?? 0;
-  if (total === 0) return { events: 0, share: 0 };
-  const before = histogram[(hourOfWeek + HOURS_PER_WEEK - 1) % HOURS_PER_WEEK] ?? 0;
-  const after = histogram[(hourOfWeek + 1) % HOURS_PER_WEEK] ?? 0;
-  const smoothed = 0.25 * before + 0.5 * (histogram[hourOfWeek] ?? 0) + 0.25 * after;
+  const base = holder.actOffset;
+  const total = holder.actTotal;
+  if (base < 0 || total === 0) return { events: 0, share: 0 };
+  const block = holder.block;
+  const before = block[base + ((hourOfWeek + HOURS_PER_WEEK - 1) % HOURS_PER_WEEK)] ?? 0;
+  const after = block[base + ((hourOfWeek + 1) % HOURS_PER_WEEK)] ?? 0;
+  const smoothed = 0.25 * before + 0.5 * (block[base + hourOfWeek] ?? 0) + 0.25 * after;
   const events = (total / UNIT) * 2 ** (holder.actExp - (minutes - holder.actAnchor) / halfLifeMinutes);
   return { events, share: smoothed / total };
-}
-
-function readU32(block: Uint16Array, index: number): number {
-  return ((block[index] ?? 0) | ((block[index + 1] ?? 0) << 16)) >>> 0;
-}
-
-function writeU32(block: Uint16Array, index: number, value: number): void {
-  block[index] = value & 0xffff;
-  block[index + 1] = (value >>> 16) & 0xffff;
 }
 
 export interface SeenEntry {
@@ -104,14 +116,15 @@ export interface SeenEntry {
 }
 
 /** Total observations of a dimension; 0 when nothing was recorded. */
-export function seenTotal(block: Uint16Array | undefined, layout: ActivityLayout, dimension: SeenDimension): number {
-  return block ? readU32(block, layout.offsets[dimension]) : 0;
+export function seenTotal(holder: ActivityHolder | undefined, layout: ActivityLayout, dimension: SeenDimension): number {
+  return holder && holder.actOffset >= 0 ? readU32(holder.block, holder.actOffset + layout.offsets[dimension]) : 0;
 }
 
 /** The entry for a value hash, or undefined when it is not (or no longer) in the set. */
-export function seenLookup(block: Uint16Array | undefined, layout: ActivityLayout, dimension: SeenDimension, hash: number): SeenEntry | undefined {
-  if (!block) return undefined;
-  const base = layout.offsets[dimension];
+export function seenLookup(holder: ActivityHolder | undefined, layout: ActivityLayout, dimension: SeenDimension, hash: number): SeenEntry | undefined {
+  if (!holder || holder.actOffset < 0) return undefined;
+  const block = holder.block;
+  const base = holder.actOffset + layout.offsets[dimension];
   const total = readU32(block, base);
   for (let slot = 0; slot < layout.sizes[dimension]; slot++) {
     const at = base + 2 + slot * SLOT_WIDTH;
@@ -127,13 +140,8 @@ export function seenLookup(block: Uint16Array | undefined, layout: ActivityLayou
  * dimension, which also lets old habits fade.
  */
 export function seenAdd(holder: ActivityHolder, layout: ActivityLayout, dimension: SeenDimension, hash: number, minutes: number): void {
-  if (!holder.act) {
-    holder.act = new Uint16Array(layout.length);
-    holder.actAnchor = minutes;
-    holder.actExp = 0;
-  }
-  const block = holder.act;
-  const base = layout.offsets[dimension];
+  const block = (ensureActivity(holder, layout, minutes), holder.block);
+  const base = holder.actOffset + layout.offsets[dimension];
   const size = layout.sizes[dimension];
   let total = readU32(block, base) + 1;
   let target = -1;
@@ -155,7 +163,8 @@ export function seenAdd(holder: ActivityHolder, layout: ActivityLayout, dimensio
     if ((block[target + 2] ?? 0) === 65_535) {
       for (let slot = 0; slot < size; slot++) {
         const at = base + 2 + slot * SLOT_WIDTH;
-        block[at + 2] = Math.max(block[at + 2] === 0 ? 0 : 1, (block[at + 2] ?? 0) >>> 1);
+        const count = block[at + 2] ?? 0;
+        block[at + 2] = count === 0 ? 0 : Math.max(1, count >>> 1);
       }
       total = Math.ceil(total / 2);
     }
@@ -170,15 +179,15 @@ export function seenAdd(holder: ActivityHolder, layout: ActivityLayout, dimensio
 }
 
 /** Distinct values currently held for a dimension. */
-export function seenDistinct(block: Uint16Array | undefined, layout: ActivityLayout, dimension: SeenDimension): number {
-  if (!block) return 0;
+export function seenDistinct(holder: ActivityHolder | undefined, layout: ActivityLayout, dimension: SeenDimension): number {
+  if (!holder || holder.actOffset < 0) return 0;
   let distinct = 0;
-  const base = layout.offsets[dimension];
-  for (let slot = 0; slot < layout.sizes[dimension]; slot++) if ((block[base + 2 + slot * SLOT_WIDTH + 2] ?? 0) > 0) distinct++;
+  const base = holder.actOffset + layout.offsets[dimension];
+  for (let slot = 0; slot < layout.sizes[dimension]; slot++) if ((holder.block[base + 2 + slot * SLOT_WIDTH + 2] ?? 0) > 0) distinct++;
   return distinct;
 }
 
-/** Copies a block into a new layout (settings changed): histogram as is, the most counted values per dimension. */
+/** Copies an activity section into a new layout (settings changed): histogram as is, the most counted values per dimension. */
 export function migrateActivity(block: Uint16Array, from: ActivityLayout, to: ActivityLayout): Uint16Array {
   const result = new Uint16Array(to.length);
   result.set(block.subarray(0, HOURS_PER_WEEK));

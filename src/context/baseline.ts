@@ -1,12 +1,14 @@
 import { Buffer } from "node:buffer";
-import { migrateActivity, parseLayoutSignature, type ActivityHolder, type ActivityLayout } from "./activity.js";
-import { createIdleDays } from "./idle-days.js";
-import { SERIES_HEADER_LENGTH, type SeriesState } from "./series.js";
+import { histogramTotal, migrateActivity, parseLayoutSignature, type ActivityHolder, type ActivityLayout } from "./activity.js";
+import { appendSection, emptyBlock } from "./block.js";
+import { createIdleRing, idleWords, type IdleRing } from "./idle-days.js";
+import { seriesWords, type Season, type SeriesState } from "./series.js";
 
 /**
  * Everything the context stage remembers about one entity (or peer group), kept compact:
- * integers (minutes) in plain fields, the rest in typed arrays. See docs/context.md for the
- * memory budget. Stored as one document per entity in the `context.baselines` collection.
+ * integers (minutes) in plain fields, every other number in ONE Uint16Array block (block.ts)
+ * with sections for activity, series and idle days. See docs/context.md for the memory budget.
+ * Stored as one document per entity in the `context.baselines` collection.
  */
 export class EntityBaseline implements ActivityHolder {
   /** Events observed. */
@@ -14,12 +16,17 @@ export class EntityBaseline implements ActivityHolder {
   /** Minutes since epoch of the first and last observed event (0 = never). */
   firstSeen = 0;
   lastSeen = 0;
-  act: Uint16Array | undefined = undefined;
+  block: Uint16Array = emptyBlock;
+  actOffset = -1;
   actAnchor = 0;
   actExp = 0;
-  series: SeriesState[] | undefined = undefined;
-  idle: Float32Array | undefined = undefined;
+  actTotal = 0;
+  /** Series directory: name, offset, name, offset... (a flat array: one object per entity). */
+  seriesIndex: (string | number)[] | undefined = undefined;
+  idleOffset = -1;
+  idleDays = 0;
   dirty = false;
+  lastUsed = 0;
 
   constructor(readonly key: string) {}
 
@@ -30,20 +37,41 @@ export class EntityBaseline implements ActivityHolder {
     if (minutes > this.lastSeen) this.lastSeen = minutes;
   }
 
+  get seriesCount(): number {
+    return (this.seriesIndex?.length ?? 0) / 2;
+  }
+
   findSeries(name: string): SeriesState | undefined {
-    const list = this.series;
-    if (!list) return undefined;
-    for (const series of list) if (series.name === name) return series;
+    const index = this.seriesIndex;
+    if (!index) return undefined;
+    for (let at = 0; at < index.length; at += 2) if (index[at] === name) return { holder: this, name, offset: index[at + 1] as number };
     return undefined;
   }
 
+  allSeries(): SeriesState[] {
+    const index = this.seriesIndex ?? [];
+    const result: SeriesState[] = [];
+    for (let at = 0; at < index.length; at += 2) result.push({ holder: this, name: index[at] as string, offset: index[at + 1] as number });
+    return result;
+  }
+
+  /** Registers a series section created by `createSeries(this, ...)`. */
   addSeries(series: SeriesState): SeriesState {
-    (this.series ??= []).push(series);
+    (this.seriesIndex ??= []).push(series.name, series.offset);
     return series;
   }
 
-  idleRing(days: number): Float32Array {
-    return (this.idle ??= createIdleDays(days));
+  idleRing(): IdleRing | undefined {
+    return this.idleOffset < 0 ? undefined : { holder: this, offset: this.idleOffset, days: this.idleDays };
+  }
+
+  ensureIdleRing(days: number): IdleRing {
+    if (this.idleOffset < 0) {
+      const ring = createIdleRing(this, days);
+      this.idleOffset = ring.offset;
+      this.idleDays = days;
+    }
+    return { holder: this, offset: this.idleOffset, days: this.idleDays };
   }
 }
 
@@ -51,72 +79,92 @@ export class EntityBaseline implements ActivityHolder {
 export const MAX_SERIES_PER_ENTITY = 8;
 
 interface BaselineDoc {
-  readonly v: 1;
+  readonly v: 2;
   readonly events: number;
   readonly firstSeen: number;
   readonly lastSeen: number;
-  readonly act?: { readonly layout: string; readonly anchor: number; readonly exp: number; readonly data: string };
-  readonly series?: readonly { readonly name: string; readonly head: string; readonly slots?: string }[];
-  readonly idle?: string;
+  /** The block, little-endian u16 words, base64. */
+  readonly block: string;
+  readonly act?: { readonly offset: number; readonly layout: string; readonly anchor: number; readonly exp: number };
+  readonly series?: readonly (readonly [string, number, number])[];
+  readonly idle?: { readonly offset: number; readonly days: number };
 }
 
-function encode(array: Uint16Array | Float32Array | Float64Array): string {
-  return Buffer.from(array.buffer, array.byteOffset, array.byteLength).toString("base64");
-}
-
-function decodeInto<T extends Uint16Array | Float32Array | Float64Array>(text: string, make: (length: number) => T): T | undefined {
-  const bytes = Buffer.from(text, "base64");
-  const target = make(Math.floor(bytes.byteLength / make(0).BYTES_PER_ELEMENT));
-  if (target.byteLength !== bytes.byteLength) return undefined;
-  new Uint8Array(target.buffer).set(bytes);
-  return target;
-}
-
-/** Serialises a baseline to its stored document (typed arrays as little-endian base64). */
+/** Serialises a baseline to its stored document. */
 export function baselineToDoc(baseline: EntityBaseline, layout: ActivityLayout): BaselineDoc {
+  const block = baseline.block;
+  const series: [string, number, number][] = [];
+  for (const item of baseline.allSeries()) series.push([item.name, item.offset, block[item.offset] === undefined ? 0 : seasonOf(block, item.offset)]);
   return {
-    v: 1,
+    v: 2,
     events: baseline.events,
     firstSeen: baseline.firstSeen,
     lastSeen: baseline.lastSeen,
-    ...(baseline.act ? { act: { layout: layout.signature, anchor: baseline.actAnchor, exp: baseline.actExp, data: encode(baseline.act) } } : {}),
-    ...(baseline.series ? { series: baseline.series.map((series) => ({ name: series.name, head: encode(series.head), ...(series.slots ? { slots: encode(series.slots) } : {}) })) } : {}),
-    ...(baseline.idle ? { idle: encode(baseline.idle) } : {}),
+    block: Buffer.from(block.buffer, block.byteOffset, block.byteLength).toString("base64"),
+    ...(baseline.actOffset >= 0 ? { act: { offset: baseline.actOffset, layout: layout.signature, anchor: baseline.actAnchor, exp: baseline.actExp } } : {}),
+    ...(series.length > 0 ? { series } : {}),
+    ...(baseline.idleOffset >= 0 ? { idle: { offset: baseline.idleOffset, days: baseline.idleDays } } : {}),
   };
 }
 
+function seasonOf(block: Uint16Array, offset: number): Season {
+  const view = new DataView(block.buffer, block.byteOffset + offset * 2, 8);
+  return view.getFloat64(0, true) as Season;
+}
+
+function decodeBlock(text: string): Uint16Array | undefined {
+  const bytes = Buffer.from(text, "base64");
+  if (bytes.byteLength % 2 !== 0) return undefined;
+  const block = new Uint16Array(bytes.byteLength / 2);
+  new Uint8Array(block.buffer).set(bytes);
+  return block;
+}
+
 /**
- * Rebuilds a baseline from its document. Parts that do not decode (corrupt, other version) are
- * dropped and relearned rather than failing the event; a changed seen-set layout is migrated.
+ * Rebuilds a baseline from its document. Sections are copied into a fresh block one by one, so
+ * a section that does not fit (corrupt document) is dropped and relearned instead of failing
+ * the event; a changed seen-set layout is migrated.
  */
 export function baselineFromDoc(key: string, value: unknown, layout: ActivityLayout): EntityBaseline {
   const baseline = new EntityBaseline(key);
   const doc = value as Partial<BaselineDoc> | undefined;
-  if (!doc || doc.v !== 1) return baseline;
+  if (!doc || doc.v !== 2 || typeof doc.block !== "string") return baseline;
+  const stored = decodeBlock(doc.block);
+  if (!stored) return baseline;
   baseline.events = Number(doc.events) || 0;
   baseline.firstSeen = Number(doc.firstSeen) || 0;
   baseline.lastSeen = Number(doc.lastSeen) || 0;
-  if (doc.act && typeof doc.act.data === "string") {
-    const data = decodeInto(doc.act.data, (length) => new Uint16Array(length));
+  const section = (offset: number, length: number): Uint16Array | undefined =>
+    Number.isInteger(offset) && offset >= 0 && offset + length <= stored.length ? stored.subarray(offset, offset + length) : undefined;
+  if (doc.act) {
     const from = doc.act.layout === layout.signature ? layout : parseLayoutSignature(String(doc.act.layout));
-    if (data && from && data.length === from.length) {
-      baseline.act = from === layout ? data : migrateActivity(data, from, layout);
+    const words = from ? section(Number(doc.act.offset), from.length) : undefined;
+    if (from && words) {
+      const offset = appendSection(baseline, layout.length);
+      baseline.block.set(from === layout ? words : migrateActivity(words, from, layout), offset);
+      baseline.actOffset = offset;
       baseline.actAnchor = Number(doc.act.anchor) || 0;
       baseline.actExp = Number(doc.act.exp) || 0;
+      baseline.actTotal = histogramTotal(baseline.block, offset);
     }
   }
-  if (Array.isArray(doc.series)) {
-    for (const stored of doc.series) {
-      const head = decodeInto(stored.head, (length) => new Float64Array(length));
-      if (!head || head.length !== SERIES_HEADER_LENGTH) continue;
-      const slots = stored.slots ? decodeInto(stored.slots, (length) => new Uint16Array(length)) : undefined;
-      if (slots && slots.length !== head[0]) continue;
-      baseline.addSeries({ name: stored.name, head, slots });
-    }
+  for (const entry of Array.isArray(doc.series) ? doc.series : []) {
+    const [name, offset, season] = entry;
+    if (typeof name !== "string" || (season !== 1 && season !== 7 && season !== 168)) continue;
+    const words = section(Number(offset), seriesWords(season));
+    if (!words || seasonOf(stored, Number(offset)) !== season) continue;
+    const target = appendSection(baseline, words.length);
+    baseline.block.set(words, target);
+    baseline.addSeries({ holder: baseline, name, offset: target });
   }
-  if (typeof doc.idle === "string") {
-    const idle = decodeInto(doc.idle, (length) => new Float32Array(length));
-    if (idle && idle.length % 7 === 0 && idle.length > 0) baseline.idle = idle;
+  if (doc.idle && Number.isInteger(doc.idle.days) && doc.idle.days > 0 && doc.idle.days <= 31) {
+    const words = section(Number(doc.idle.offset), idleWords(doc.idle.days));
+    if (words) {
+      const target = appendSection(baseline, words.length);
+      baseline.block.set(words, target);
+      baseline.idleOffset = target;
+      baseline.idleDays = doc.idle.days;
+    }
   }
   return baseline;
 }

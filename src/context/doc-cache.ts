@@ -1,9 +1,11 @@
 import { toVigilError, VigilError } from "../core/errors.js";
 import type { Storage } from "../core/ports.js";
 
-/** An item the cache keeps: it knows whether it has unsaved changes. */
+/** An item the cache keeps: it knows whether it has unsaved changes, and when it was last used. */
 export interface Cacheable {
   dirty: boolean;
+  /** Cache access stamp (set by the cache). */
+  lastUsed: number;
 }
 
 export interface DocCodec<T extends Cacheable> {
@@ -16,14 +18,18 @@ export interface DocCodec<T extends Cacheable> {
 
 /**
  * An LRU cache of documents of one Storage collection with dirty tracking and batched flush.
+ * Recency is an access stamp on the item (no map reordering on reads); when the cache overflows,
+ * the least recently used 10% are evicted in one pass.
  * INVARIANTS: a dirty item is never dropped — eviction moves it to a write-back list that the
- * next flush writes, and a lookup finds it there; concurrent loads of one key share one read.
+ * next flush writes, and a lookup finds it there; concurrent loads of one key share one read;
+ * the most recently used half of the cache is never evicted (items of builds in flight).
  */
 export class DocCache<T extends Cacheable> {
   private readonly items = new Map<string, T>();
   private readonly evicted = new Map<string, T>();
   private readonly dirtyKeys = new Set<string>();
   private readonly loading = new Map<string, Promise<void>>();
+  private tick = 0;
 
   constructor(
     private readonly storage: Storage,
@@ -50,8 +56,7 @@ export class DocCache<T extends Cacheable> {
   get(key: string): T | undefined {
     const item = this.items.get(key);
     if (item !== undefined) {
-      this.items.delete(key);
-      this.items.set(key, item);
+      item.lastUsed = ++this.tick;
       return item;
     }
     const pending = this.evicted.get(key);
@@ -59,22 +64,26 @@ export class DocCache<T extends Cacheable> {
     return pending;
   }
 
-  /** Makes sure the keys are in memory: one `getDocs` for all missing ones. */
-  async load(keys: readonly string[]): Promise<void> {
-    const missing: string[] = [];
-    const waits: Promise<void>[] = [];
+  /**
+   * Makes sure the keys are in memory: one `getDocs` for all missing ones. Returns undefined
+   * (no await needed) when everything is cached already, the common case on the hot path.
+   */
+  load(keys: readonly string[]): Promise<void> | undefined {
+    let missing: string[] | undefined;
+    let waits: Promise<void>[] | undefined;
     for (const key of keys) {
       if (this.items.has(key) || this.evicted.has(key)) continue;
       const inFlight = this.loading.get(key);
-      if (inFlight) waits.push(inFlight);
-      else if (!missing.includes(key)) missing.push(key);
+      if (inFlight) (waits ??= []).push(inFlight);
+      else if (!missing?.includes(key)) (missing ??= []).push(key);
     }
-    if (missing.length > 0) {
+    if (missing) {
       const read = this.read(missing);
       for (const key of missing) this.loading.set(key, read);
-      waits.push(read);
+      (waits ??= []).push(read);
     }
-    if (waits.length > 0) await Promise.all(waits);
+    if (!waits) return undefined;
+    return waits.length === 1 ? (waits[0] as Promise<void>) : Promise.all(waits).then(() => undefined);
   }
 
   private async read(keys: readonly string[]): Promise<void> {
@@ -119,17 +128,28 @@ export class DocCache<T extends Cacheable> {
 
   private insert(key: string, item: T): void {
     this.evicted.delete(key);
+    item.lastUsed = ++this.tick;
     this.items.set(key, item);
     this.evictOverflow();
   }
 
   private evictOverflow(): void {
-    while (this.items.size > this.maxItems) {
-      const oldest = this.items.keys().next();
-      if (oldest.done) return;
-      const item = this.items.get(oldest.value) as T;
-      this.items.delete(oldest.value);
-      if (item.dirty) this.evicted.set(oldest.value, item);
+    if (this.items.size <= this.maxItems) return;
+    const keep = Math.max(1, Math.floor(this.maxItems * 0.9));
+    const remove = this.items.size - keep;
+    const stamps = new Float64Array(this.items.size);
+    let index = 0;
+    for (const item of this.items.values()) stamps[index++] = item.lastUsed;
+    stamps.sort();
+    // Never evict the most recent half, even when asked to remove more (tiny caches).
+    const cutoff = Math.min(stamps[remove - 1] ?? 0, this.tick - Math.ceil(this.maxItems / 2));
+    let removed = 0;
+    for (const [key, item] of this.items) {
+      if (removed >= remove) break;
+      if (item.lastUsed > cutoff) continue;
+      this.items.delete(key);
+      removed++;
+      if (item.dirty) this.evicted.set(key, item);
     }
   }
 

@@ -37,11 +37,18 @@ export class EntityRecord {
   /** True once the record exists in storage or has something worth storing. */
   known = false;
   dirty = false;
+  lastUsed = 0;
 
-  constructor(
-    readonly kind: string,
-    readonly id: string,
-  ) {}
+  /** `kind/id`; kind and id are derived from it so a record holds one string. */
+  constructor(readonly key: string) {}
+
+  get kind(): string {
+    return splitKey(this.key)[0];
+  }
+
+  get id(): string {
+    return splitKey(this.key)[1];
+  }
 
   /** The entity's history as of `nowMs`. */
   history(nowMs: number): EntityHistory {
@@ -93,12 +100,10 @@ interface EntityDoc {
 export const entityCodec: DocCodec<EntityRecord> = {
   collection: ENTITY_COLLECTION,
   create(key) {
-    const [kind, id] = splitKey(key);
-    return new EntityRecord(kind, id);
+    return new EntityRecord(key);
   },
   decode(key, value) {
-    const [kind, id] = splitKey(key);
-    const record = new EntityRecord(kind, id);
+    const record = new EntityRecord(key);
     const doc = value as Partial<EntityDoc>;
     record.known = true;
     if (doc.attrs && typeof doc.attrs === "object") record.attrs = { ...doc.attrs };

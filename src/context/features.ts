@@ -16,18 +16,18 @@ export function baselineFeatures(baseline: EntityBaseline, layout: ActivityLayou
     firstSeen: baseline.firstSeen > 0 ? isoFromMinutes(baseline.firstSeen) : null,
     lastSeen: baseline.lastSeen > 0 ? isoFromMinutes(baseline.lastSeen) : null,
   };
-  if (baseline.act) {
+  if (baseline.actOffset >= 0) {
     const activity = activityAt(baseline, toMinutes(timeMs), hourOfWeek(timeMs), halfLifeMinutes);
     features["activityEvents"] = round(activity.events);
     features["hourShare"] = round(activity.share * HOURS_PER_WEEK);
     const distinct: Record<string, number> = {};
-    for (const dimension of seenDimensions) distinct[dimension] = seenDistinct(baseline.act, layout, dimension);
+    for (const dimension of seenDimensions) distinct[dimension] = seenDistinct(baseline, layout, dimension);
     features["distinct"] = distinct;
   }
   if (peerKey) features["peer"] = peerKey;
-  if (baseline.series) {
+  if (baseline.seriesCount > 0) {
     const series: Record<string, unknown> = {};
-    for (const item of baseline.series) series[item.name] = seriesSummary(item, timeMs);
+    for (const item of baseline.allSeries()) series[item.name] = seriesSummary(item, timeMs);
     features["series"] = series;
   }
   return features;

@@ -1,10 +1,19 @@
+import { appendSection, type BlockHolder } from "./block.js";
+
 /**
- * Per-day utilisation aggregates for the idle detector: a ring of `days` entries in one
- * Float32Array, 7 numbers per day: [epochDay, cpuSum, cpuMax, cpuSamples, netSum, netMax,
- * netSamples]. Day numbers (~20,000) are exact in float32. A sample for a day older than the
- * ring's window is dropped.
+ * Per-day utilisation aggregates for the idle detector: a ring of `days` entries in a section of
+ * the entity's block (block.ts), 6 words per day: [epochDay, mean CPU ×100, max CPU ×100, CPU
+ * samples, mean network (log2(1+x) ×1024), network samples]. Means are updated incrementally;
+ * CPU is kept to 0.01 percentage points (clamped to 0..655.35), network to ≈0.07%. A sample
+ * for a day older than the one its ring slot holds is dropped; counts saturate at 65,535.
  */
-const WIDTH = 7;
+const WIDTH = 6;
+
+export interface IdleRing {
+  readonly holder: BlockHolder;
+  readonly offset: number;
+  readonly days: number;
+}
 
 export interface IdleDay {
   readonly day: number;
@@ -15,43 +24,58 @@ export interface IdleDay {
   readonly networkSamples: number;
 }
 
-export function createIdleDays(days: number): Float32Array {
-  return new Float32Array(days * WIDTH);
+export function idleWords(days: number): number {
+  return days * WIDTH;
 }
 
-export function idleRingDays(ring: Float32Array): number {
-  return ring.length / WIDTH;
+export function createIdleRing(holder: BlockHolder, days: number): IdleRing {
+  return { holder, offset: appendSection(holder, idleWords(days)), days };
 }
 
-/** Records one CPU or network sample for its UTC day. */
-export function recordIdleSample(ring: Float32Array, epochDay: number, kind: "cpu" | "network", value: number): void {
-  const days = idleRingDays(ring);
-  const base = (epochDay % days) * WIDTH;
-  const stored = ring[base] ?? 0;
+const cpuWord = (value: number): number => Math.min(65_535, Math.max(0, Math.round(value * 100)));
+const networkWord = (value: number): number => Math.min(65_535, Math.round(Math.log2(1 + Math.max(0, value)) * 1024));
+const networkValue = (word: number): number => 2 ** (word / 1024) - 1;
+
+/** Records one CPU (percent) or network sample for its UTC day. */
+export function recordIdleSample(ring: IdleRing, epochDay: number, kind: "cpu" | "network", value: number): void {
+  if (!Number.isFinite(value)) return;
+  const block = ring.holder.block;
+  const base = ring.offset + (epochDay % ring.days) * WIDTH;
+  const stored = block[base] ?? 0;
   if (stored !== epochDay) {
     if (stored > epochDay) return;
-    ring.fill(0, base, base + WIDTH);
-    ring[base] = epochDay;
+    block.fill(0, base, base + WIDTH);
+    block[base] = epochDay;
   }
-  const offset = kind === "cpu" ? 1 : 4;
-  ring[base + offset] = (ring[base + offset] ?? 0) + value;
-  const samples = ring[base + offset + 2] ?? 0;
-  ring[base + offset + 1] = samples === 0 ? value : Math.max(ring[base + offset + 1] ?? 0, value);
-  ring[base + offset + 2] = samples + 1;
+  if (kind === "cpu") {
+    const samples = block[base + 3] ?? 0;
+    if (samples === 65_535) return;
+    const mean = (block[base + 1] ?? 0) / 100;
+    block[base + 1] = cpuWord(mean + (value - mean) / (samples + 1));
+    block[base + 2] = samples === 0 ? cpuWord(value) : Math.max(block[base + 2] ?? 0, cpuWord(value));
+    block[base + 3] = samples + 1;
+  } else {
+    const samples = block[base + 5] ?? 0;
+    if (samples === 65_535) return;
+    const mean = samples === 0 ? 0 : networkValue(block[base + 4] ?? 0);
+    block[base + 4] = networkWord(mean + (value - mean) / (samples + 1));
+    block[base + 5] = samples + 1;
+  }
 }
 
 /** The aggregates of a day, or undefined when the ring holds nothing for it. */
-export function readIdleDay(ring: Float32Array, epochDay: number): IdleDay | undefined {
-  const base = (epochDay % idleRingDays(ring)) * WIDTH;
-  if (ring[base] !== epochDay) return undefined;
-  const cpuSamples = ring[base + 3] ?? 0;
-  const networkSamples = ring[base + 6] ?? 0;
+export function readIdleDay(ring: IdleRing, epochDay: number): IdleDay | undefined {
+  const block = ring.holder.block;
+  const base = ring.offset + (epochDay % ring.days) * WIDTH;
+  if (block[base] !== epochDay) return undefined;
+  const cpuSamples = block[base + 3] ?? 0;
+  const networkSamples = block[base + 5] ?? 0;
   return {
     day: epochDay,
-    cpuMean: cpuSamples > 0 ? (ring[base + 1] ?? 0) / cpuSamples : undefined,
-    cpuMax: cpuSamples > 0 ? ring[base + 2] : undefined,
+    cpuMean: cpuSamples > 0 ? (block[base + 1] ?? 0) / 100 : undefined,
+    cpuMax: cpuSamples > 0 ? (block[base + 2] ?? 0) / 100 : undefined,
     cpuSamples,
-    networkMean: networkSamples > 0 ? (ring[base + 4] ?? 0) / networkSamples : undefined,
+    networkMean: networkSamples > 0 ? networkValue(block[base + 4] ?? 0) : undefined,
     networkSamples,
   };
 }

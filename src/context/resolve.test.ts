@@ -108,3 +108,18 @@ describe("entity resolution on real payloads", () => {
     expect(deviceFromUserAgent("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/123.0.0.0 Safari/537.36")).toBe("Chrome on macOS");
   });
 });
+
+describe("time helpers", () => {
+  it("isoFromMinutes matches Date#toISOString across leap years and centuries", async () => {
+    const { isoFromMinutes, parseTime } = await import("./time.js");
+    for (const text of ["1970-01-01T00:00:00.000Z", "2000-02-29T23:59:00.000Z", "2024-12-31T12:34:00.000Z", "2100-03-01T00:01:00.000Z", "1969-12-31T23:59:00.000Z"]) {
+      expect(isoFromMinutes(Date.parse(text) / 60_000)).toBe(text);
+    }
+    for (let minutes = 28_000_000; minutes < 30_000_000; minutes += 7_919) expect(isoFromMinutes(minutes)).toBe(new Date(minutes * 60_000).toISOString());
+    expect(parseTime("2024-04-02 19:17:37.621000000")).toBe(Date.parse("2024-04-02T19:17:37.621Z"));
+    expect(parseTime("2024-09-18 22:00:00")).toBe(Date.parse("2024-09-18T22:00:00Z"));
+    expect(parseTime("2024-09-18T22:00:00+02:00")).toBe(Date.parse("2024-09-18T20:00:00Z"));
+    expect(parseTime(1_700_000_000)).toBe(1_700_000_000_000);
+    expect(parseTime("yesterday")).toBeUndefined();
+  });
+});

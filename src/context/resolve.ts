@@ -51,7 +51,10 @@ function num(value: unknown): number | undefined {
 /** Copies only defined values, so attrs stay small and JSON-safe. */
 function attrs(values: Json): Json {
   const result: Json = {};
-  for (const [key, value] of Object.entries(values)) if (value !== undefined && value !== null) result[key] = value;
+  for (const key in values) {
+    const value = values[key];
+    if (value !== undefined && value !== null) result[key] = value;
+  }
   return result;
 }
 
@@ -324,7 +327,9 @@ export function resolveEvent(event: Event, fallbackMs: number, options: ResolveO
     for (const role of ["principal", "resource"] as const) {
       const value = obj(data[role]);
       const id = str(value?.["id"]);
-      if (id) out.add(role, entity(str(value?.["kind"]) ?? role, id, obj(value?.["attrs"]) ?? {}), role === "principal");
+      const kind = str(value?.["kind"]);
+      // Entity keys are `kind/id`: a kind with a slash would be ambiguous.
+      if (id) out.add(role, entity(kind && !kind.includes("/") ? kind : role, id, obj(value?.["attrs"]) ?? {}), role === "principal");
     }
   }
   if (out.primaryRole === undefined && event.subject) out.add("subject", entity("subject", event.subject), true);

@@ -114,26 +114,33 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
   const pending = new Set<Promise<unknown>>();
   const postureErrors: string[] = [];
   let ready: Promise<void> | undefined;
-  const init = (): Promise<void> => (ready ??= postures.load().catch((error: unknown) => {
-    ready = undefined;
-    throw error;
-  }));
+  let initialized = false;
+  const init = (): Promise<void> => (ready ??= postures.load().then(
+    () => {
+      initialized = true;
+    },
+    (error: unknown) => {
+      ready = undefined;
+      throw error;
+    },
+  ));
   const halfLifeMinutes = (): number => settings.baselines.activityHalfLifeDays * 1440;
 
-  function baselineKeysFor(resolved: ResolvedEvent, recordOf: (role: string) => EntityRecord | undefined): { keys: Map<string, string>; peerKey: string | undefined } {
+  /** Baseline keys by role; they reuse the record key strings (one string per entity in memory). */
+  function baselineKeysFor(resolved: ResolvedEvent, recordKeys: ReadonlyMap<string, string>, recordOf: (role: string) => EntityRecord | undefined): { keys: Map<string, string>; peerKey: string | undefined } {
     const keys = new Map<string, string>();
     const { entities, observation } = resolved;
     let peerKey: string | undefined;
     const principal = entities["principal"];
     if (principal) {
-      keys.set("principal", entityRecordKey(principal.kind, principal.id));
+      keys.set("principal", recordKeys.get("principal") as string);
       const record = recordOf("principal");
-      peerKey = peerKeyOf(principal.kind, { ...principal.attrs, ...record?.attrs }, record?.relations ?? principal.relations);
+      peerKey = peerKeyOf(principal.kind, record?.attrs["team"] !== undefined ? record.attrs : principal.attrs, record?.relations ?? principal.relations);
       keys.set("peer", peerKey);
     }
     const resource = entities["resource"];
-    if (resource && (observation.metric || observation.spend || resolved.observation.primaryRole === "resource")) keys.set("resource", entityRecordKey(resource.kind, resource.id));
-    if (observation.spend) for (const role of spendRoles(Object.keys(entities))) keys.set(role, entityRecordKey(entities[role]!.kind, entities[role]!.id));
+    if (resource && (observation.metric || observation.spend || resolved.observation.primaryRole === "resource")) keys.set("resource", recordKeys.get("resource") as string);
+    if (observation.spend) for (const role of spendRoles(Object.keys(entities))) keys.set(role, recordKeys.get(role) as string);
     return { keys, peerKey };
   }
 
@@ -171,17 +178,19 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
   }
 
   async function build(event: Event): Promise<Context> {
-    await init();
+    if (!initialized) await init();
     const nowMs = clock.now().getTime();
     const resolved = resolveEvent(event, nowMs, settings.spend);
     const { entities, observation } = resolved;
     const recordKeys = new Map<string, string>();
     for (const [role, entity] of Object.entries(entities)) recordKeys.set(role, entityRecordKey(entity.kind, entity.id));
-    await records.load([...recordKeys.values()]);
+    const recordsLoaded = records.load([...recordKeys.values()]);
+    if (recordsLoaded) await recordsLoaded;
     const recordMap = new Map<string, EntityRecord>();
     for (const [role, key] of recordKeys) recordMap.set(role, records.ensure(key));
-    const { keys: baselineKeys, peerKey } = baselineKeysFor(resolved, (role) => recordMap.get(role));
-    await baselines.load([...baselineKeys.values()]);
+    const { keys: baselineKeys, peerKey } = baselineKeysFor(resolved, recordKeys, (role) => recordMap.get(role));
+    const baselinesLoaded = baselines.load([...baselineKeys.values()]);
+    if (baselinesLoaded) await baselinesLoaded;
     const baselineMap = new Map<string, EntityBaseline>();
     for (const [role, key] of baselineKeys) baselineMap.set(role, baselines.ensure(key));
     const merged = mergedEntities(resolved, recordMap);
@@ -192,8 +201,9 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
     const spike = spikeCandidates(resolved, baselineMap);
     signals["spike"] = spike.length > 0 ? detectSpike(spike, timeMs, detectors.spike, settings.baselines.spreadAlpha) : observation.metric || observation.spend ? notApplicable("spike", "no baseline yet for this series") : notApplicable("spike");
     const resourceBaseline = baselineMap.get("resource");
-    signals["idle"] = resourceBaseline?.idle
-      ? detectIdle(resourceBaseline.idle, timeMs, detectors.idle, merged["resource"]?.attrs["schedule"] === undefined ? undefined : compileScheduleSafe(merged["resource"]?.attrs["schedule"], "resource.attrs.schedule"))
+    const idleRing = resourceBaseline?.idleRing();
+    signals["idle"] = idleRing
+      ? detectIdle(idleRing, timeMs, detectors.idle, merged["resource"]?.attrs["schedule"] === undefined ? undefined : compileScheduleSafe(merged["resource"]?.attrs["schedule"], "resource.attrs.schedule"))
       : notApplicable("idle");
     const principal = baselineMap.get("principal");
     const peer = baselineMap.get("peer");
@@ -238,8 +248,8 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
   function learnSeries(baseline: EntityBaseline, name: string, season: Season, kind: "gauge" | "sum", timeMs: number, value: number): void {
     let series = baseline.findSeries(name);
     if (!series) {
-      if ((baseline.series?.length ?? 0) >= MAX_SERIES_PER_ENTITY) return;
-      series = baseline.addSeries(createSeries(name, season, kind, settings.detectors.spike.floor));
+      if (baseline.seriesCount >= MAX_SERIES_PER_ENTITY) return;
+      series = baseline.addSeries(createSeries(baseline, name, season, kind, settings.detectors.spike.floor));
     }
     observeSeries(series, timeMs, value, { ...settings.baselines, minSpread: settings.detectors.spike.minSpread });
   }
@@ -294,7 +304,7 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
           const scheduleAttr = ctx.entities["resource"]?.attrs["schedule"];
           const schedule = scheduleAttr === undefined ? undefined : compileScheduleSafe(scheduleAttr, "resource.attrs.schedule");
           const inSchedule = !schedule || schedule instanceof Error || schedule.contains(timeMs);
-          if (kind && inSchedule) recordIdleSample(baseline.idleRing(settings.detectors.idle.days), toDays(timeMs), kind, value);
+          if (kind && inSchedule) recordIdleSample(baseline.ensureIdleRing(settings.detectors.idle.days), toDays(timeMs), kind, value);
         }
       }
       if (observation.spend) {
@@ -317,7 +327,7 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
       const primaryRole = observation.primaryRole;
       const primary = primaryRole ? state.records.get(primaryRole) : undefined;
       if (primary && findings.length > 0 && primary.recordFindings(findings, clock.now().getTime())) {
-        records.markDirty(entityRecordKey(primary.kind, primary.id), primary);
+        records.markDirty(primary.key, primary);
       }
     } catch (error) {
       // INVARIANT: observe never throws; a failure to learn must not fail the pipeline.
@@ -335,7 +345,8 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
 
   async function loadRecord(kind: string, id: string): Promise<EntityRecord> {
     const key = entityRecordKey(kind, id);
-    await records.load([key]);
+    const loaded = records.load([key]);
+    if (loaded) await loaded;
     return records.ensure(key);
   }
 

@@ -1,6 +1,6 @@
 import type { Factor, Signal } from "../../core/entity.js";
 import type { VigilError } from "../../core/errors.js";
-import { readIdleDay, idleRingDays } from "../idle-days.js";
+import { readIdleDay, type IdleRing } from "../idle-days.js";
 import { scheduleTouchesDay, type CompiledSchedule } from "../schedule.js";
 import type { IdleSettings } from "../settings.js";
 import { round } from "../series.js";
@@ -16,13 +16,13 @@ import { notApplicable, show, signal } from "./signal.js";
  * days the schedule had a window: a batch resource quiet outside its schedule is not idle.
  * Pure and deterministic.
  */
-export function detectIdle(ring: Float32Array | undefined, timeMs: number, settings: IdleSettings, schedule: CompiledSchedule | VigilError | undefined): Signal {
+export function detectIdle(ring: IdleRing | undefined, timeMs: number, settings: IdleSettings, schedule: CompiledSchedule | VigilError | undefined): Signal {
   if (!settings.enabled) return notApplicable("idle", "disabled");
   if (!ring) return notApplicable("idle", "no CPU or network samples for this resource");
   const factors: Factor[] = [];
   const usableSchedule = schedule && !(schedule instanceof Error) ? schedule : undefined;
   if (schedule instanceof Error) factors.push({ name: "schedule ignored", contribution: 0, detail: schedule.message });
-  const window = Math.min(settings.days, idleRingDays(ring));
+  const window = Math.min(settings.days, ring.days);
   const today = toDays(timeMs);
   let covered = 0;
   let idleDays = 0;

@@ -36,8 +36,8 @@ export function detectRare(input: RareInput, settings: RareSettings): Signal {
   for (const dimension of dimensions) {
     const value = input.seen[dimension] as string;
     const hash = fnv1a32(value);
-    const observations = seenTotal(input.own?.act, input.layout, dimension);
-    const entry = seenLookup(input.own?.act, input.layout, dimension, hash);
+    const observations = seenTotal(input.own, input.layout, dimension);
+    const entry = seenLookup(input.own, input.layout, dimension, hash);
     const confidence = clamp01(observations / settings.fullConfidenceObservations);
     confidenceSum += confidence;
     const share = entry && observations > 0 ? entry.count / observations : 0;
@@ -55,7 +55,7 @@ export function detectRare(input: RareInput, settings: RareSettings): Signal {
       detail = `${dimension} ${value} seen ${entry.count} time(s) in ${observations} observations`;
     }
     if (contribution <= 0) continue;
-    if (seenLookup(input.peer?.act, input.layout, dimension, hash)) {
+    if (seenLookup(input.peer, input.layout, dimension, hash)) {
       contribution *= settings.peerDiscount;
       detail += `; known to ${input.peerKey.replace(/^peer:/, "")}`;
     }

@@ -10,18 +10,19 @@ export function clamp01(value: number): number {
   return value <= 0 || Number.isNaN(value) ? 0 : value >= 1 ? 1 : value;
 }
 
-const notApplicableSignals = new Map<string, Signal>();
+const notApplicableSignals = new Map<string, Map<string, Signal>>();
 
 /**
  * The signal of a detector that did not apply to the event (score 0, confidence 0), so a policy
- * can always read `context.signals.<name>.score` without a missing-key error.
+ * can always read `context.signals.<name>.score` without a missing-key error. Shared, frozen.
  */
 export function notApplicable(detector: DetectorName, reason = "not applicable to this event"): Signal {
-  const key = `${detector}\u0000${reason}`;
-  let signal = notApplicableSignals.get(key);
+  let byReason = notApplicableSignals.get(detector);
+  if (!byReason) notApplicableSignals.set(detector, (byReason = new Map()));
+  let signal = byReason.get(reason);
   if (!signal) {
     signal = Object.freeze({ detector, score: 0, confidence: 0, factors: Object.freeze([]) as readonly Factor[], values: Object.freeze({ applicable: false, reason }) });
-    notApplicableSignals.set(key, signal);
+    byReason.set(reason, signal);
   }
   return signal;
 }
