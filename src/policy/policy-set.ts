@@ -148,13 +148,19 @@ export function createPolicySet(policies: readonly CompiledPolicy[], options: { 
     return { all, unkeyed, paths: [...paths.values()], slots };
   }
 
+  let lastType: string | undefined;
+  let lastPlan: TypePlan | undefined;
+
   function planFor(type: string): TypePlan {
+    if (type === lastType && lastPlan !== undefined) return lastPlan;
     let plan = plans.get(type);
     if (plan === undefined) {
       plan = buildPlan(type);
       if (plans.size >= MAX_CACHED_TYPES) plans.clear();
       plans.set(type, plan);
     }
+    lastType = type;
+    lastPlan = plan;
     return plan;
   }
 

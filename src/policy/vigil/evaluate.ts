@@ -241,7 +241,7 @@ function violation(plan: NativePolicyPlan, ctx: Context, frame: Frame, rule: Com
   const subject = ctx.event.subject;
   const remediation = plan.meta.remediation;
   let built: TraceStep[] | undefined;
-  return {
+  const found: { -readonly [K in keyof Finding]: Finding[K] } = {
     policy: plan.meta.name,
     rule: rule.spec.name,
     revision: plan.meta.revision,
@@ -251,9 +251,11 @@ function violation(plan: NativePolicyPlan, ctx: Context, frame: Frame, rule: Com
     severity: rule.spec.severity,
     message: renderMessage(frame, rule, rule.defaultMessage),
     get trace(): TraceStep[] { return (built ??= [...headSteps(plan, frame, matchStep), ...trace(plan, frame, matchStep, rule.condition, outcome, exceptionSteps)]); },
-    ...(subject === undefined ? {} : { resource: subject }),
-    ...(remediation === undefined ? {} : { remediation }),
   };
+  // Assigned rather than spread: spreading into a literal is several times slower on V8.
+  if (subject !== undefined) found.resource = subject;
+  if (remediation !== undefined) found.remediation = remediation;
+  return found;
 }
 
 /** The match step of a trace when the hot path did not keep one (the match was true). */
