@@ -8,11 +8,13 @@
  *   (the fastest way cedar-wasm offers), and plain `isAuthorized` (policy text per call);
  * - Vigil's Cedar plugin (the same Cedar policies through Vigil's decide path), to check it agrees.
  */
-import * as cedar from "@cedar-policy/cedar-wasm/nodejs";
+import type { AuthorizationAnswer } from "@cedar-policy/cedar-wasm/nodejs";
 import type { Context } from "../../src/core/context.js";
 import { EventTypes } from "../../src/core/event.js";
 import type { Finding } from "../../src/core/finding.js";
 import { compileCedarPolicySet } from "../../src/policy/cedar/index.js";
+// through Vigil's one import of cedar-wasm, which also carries the Node 20 V8 workaround
+import { cedarWasm as cedar } from "../../src/policy/cedar/wasm.js";
 import { buildDecision } from "../../src/decide/decision.js";
 import { createPolicySet, loadPolicyText, type PolicySet } from "../../src/policy/index.js";
 import type { CedarAbacCall } from "./requests.js";
@@ -98,7 +100,7 @@ export function createCedarDecider(policyText: string): { decide: Decide; plain:
   if (parsed.type === "failure") throw new Error(`the Cedar rendering does not parse: ${parsed.errors.map((e) => e.message).join("; ")}`);
   const parts = cedar.policySetTextToParts(policyText);
   const count = parts.type === "success" ? parts.policies.length : 0;
-  const answerOf = (answer: cedar.AuthorizationAnswer): Verdict => {
+  const answerOf = (answer: AuthorizationAnswer): Verdict => {
     if (answer.type === "failure") throw new Error(`Cedar failed: ${answer.errors.map((e) => e.message).join("; ")}`);
     if (answer.response.diagnostics.errors.length > 0) {
       throw new Error(`Cedar policy errors (the workload must not produce any): ${answer.response.diagnostics.errors.map((e) => `${e.policyId}: ${e.error.message}`).join("; ")}`);

@@ -27,22 +27,45 @@ export interface Throughput {
   readonly cpuSeconds: number;
 }
 
+type BatchLoop = (call: (i: number) => unknown, start: number, count: number) => number;
+
 /**
- * Calls `call(i)` for i = 0, 1, 2... (callers index their prepared inputs with `i % n`) for about
- * `durationMs`, and returns calls per second. `sink` keeps results alive so the JIT cannot drop calls.
+ * A fresh batch loop for each measurement, compiled from source so it has its own function
+ * identity: the JIT specialises (and inlines) it for ONE engine. A shared loop would carry one
+ * engine's inlined code into the next measurement (skewing it), and on Node 20 deoptimizing such
+ * a loop crashed V8 ("unreachable code" in the deoptimizer) after Vigil then Cedar ran through it.
+ */
+function createBatchLoop(): BatchLoop {
+  return new Function("call", "start", "count", `
+    let sink = 0;
+    for (let k = 0; k < count; k++) {
+      const value = call(start + k);
+      if (value !== undefined && value !== null) sink++;
+    }
+    return sink;
+  `) as BatchLoop;
+}
+
+/**
+ * Calls \`call(i)\` for i = 0, 1, 2... (callers index their prepared inputs with \`i % n\`) for about
+ * \`durationMs\`, and returns calls per second. The loop counts non-null results so the JIT cannot
+ * drop calls.
  */
 export function measureThroughput(call: (i: number) => unknown, options: ThroughputOptions): Throughput {
+  const loop = createBatchLoop();
   let sink = 0;
-  const consume = (value: unknown) => {
-    if (value !== undefined && value !== null) sink++;
-  };
   const warmupUntil = performance.now() + (options.warmupMs ?? 0);
-  for (let i = 0; i < options.warmupCalls || performance.now() < warmupUntil; i++) consume(call(i));
+  let i = 0;
+  while (i < options.warmupCalls || performance.now() < warmupUntil) {
+    sink += loop(call, i, 64);
+    i += 64;
+  }
   // calibrate a batch so the clock is read about every millisecond
   let batch = 1;
   let started = process.hrtime.bigint();
   for (;;) {
-    for (let i = 0; i < batch; i++) consume(call(i));
+    sink += loop(call, i, batch);
+    i += batch;
     const elapsed = Number(process.hrtime.bigint() - started);
     if (elapsed > 1_000_000 || batch > 1 << 20) break;
     batch *= 2;
@@ -53,9 +76,9 @@ export function measureThroughput(call: (i: number) => unknown, options: Through
   const cpuStart = process.cpuUsage();
   started = process.hrtime.bigint();
   let elapsed = 0n;
-  let i = 0;
   do {
-    for (let k = 0; k < batch; k++) consume(call(i++));
+    sink += loop(call, i, batch);
+    i += batch;
     operations += batch;
     elapsed = process.hrtime.bigint() - started;
   } while (elapsed < limit);
@@ -72,18 +95,23 @@ export interface Latency {
   readonly samples: number;
 }
 
-/** Times `samples` single calls and returns the 50th and 99th percentiles in microseconds. */
+type LatencyLoop = (call: (i: number) => unknown, offset: number, times: Float64Array, clock: () => bigint) => number;
+
+/** Times `samples` single calls and returns the 50th and 99th percentiles in microseconds (fresh loop per call, as above). */
 export function measureLatency(call: (i: number) => unknown, samples: number, offset = 0): Latency {
   const times = new Float64Array(samples);
-  let sink = 0;
-  for (let i = 0; i < samples; i++) {
-    const start = process.hrtime.bigint();
-    const value = call(offset + i);
-    const end = process.hrtime.bigint();
-    times[i] = Number(end - start) / 1000;
-    if (value !== undefined) sink++;
-  }
-  if (sink < 0) throw new Error("unreachable");
+  const loop = new Function("call", "offset", "times", "clock", `
+    let sink = 0;
+    for (let i = 0; i < times.length; i++) {
+      const start = clock();
+      const value = call(offset + i);
+      const end = clock();
+      times[i] = Number(end - start) / 1000;
+      if (value !== undefined) sink++;
+    }
+    return sink;
+  `) as LatencyLoop;
+  if (loop(call, offset, times, process.hrtime.bigint) < 0) throw new Error("unreachable");
   times.sort();
   return { p50Micros: percentile(times, 0.5), p99Micros: percentile(times, 0.99), samples };
 }
