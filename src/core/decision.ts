@@ -20,6 +20,10 @@ export interface ExplanationStep {
   readonly rule?: string;
   /** For factors: the contribution to the risk score. */
   readonly contribution?: number;
+  /** For tier steps: the tier this finding asked for (the executor plans actions from it). */
+  readonly tier?: Tier;
+  /** For exception, override and learning steps: the id of what was applied (`EX-12`, an override id). */
+  readonly ref?: string;
 }
 
 export interface Explanation {

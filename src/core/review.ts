@@ -57,4 +57,8 @@ export interface Override {
   readonly secondBy?: string;
   readonly at: string;
   readonly used?: boolean;
+  /** Two-person rule: set while the override waits for a second, different approver; inactive until `secondBy`. */
+  readonly confirmationRequired?: boolean;
+  /** Set when a person revoked it; a revoked override no longer applies. */
+  readonly revokedAt?: string;
 }
