@@ -1,0 +1,205 @@
+import { describe, expect, it } from "vitest";
+import type { Finding } from "../core/finding.js";
+import type { PolicyMeta } from "../core/policy.js";
+import { loadPolicyText } from "../policy/load.js";
+import { createPolicySet } from "../policy/policy-set.js";
+import { buildDecision } from "./decision.js";
+import { createDecider } from "./decider.js";
+import { contextBucket } from "./risk.js";
+import { context, meta, signal, violation } from "./test-support.js";
+
+const options = { id: "d-1", now: "2024-05-01T12:00:00Z", enforced: true };
+
+describe("decider without context or enforcement", () => {
+  it("gives buildDecision's draft (verdict, tier, risk, explanation)", () => {
+    const decider = createDecider();
+    const ctx = context({ a: 1 }, { subject: "arn:aws:s3:::b", violations30d: 3 });
+    const cases: Finding[][] = [
+      [violation({ effect: "pass" })],
+      [violation({ mode: "warn", severity: "medium" }), violation({ rule: "r2" })],
+      [violation({ effect: "error", error: { code: "x", message: "boom" } })],
+      [violation({ mode: "audit", severity: "low" })],
+    ];
+    for (const findings of cases) {
+      const draft = decider.decide(ctx, findings, { p: "1" }, options);
+      // The decider also records each finding's tier on its tier step (for the executor); otherwise identical.
+      const tierSteps = draft.explanation.steps.filter((s) => s.kind === "tier");
+      expect(tierSteps.every((s) => s.text.startsWith(`${s.tier}: `))).toBe(true);
+      const steps = draft.explanation.steps.map(({ tier: _tier, ...rest }) => rest);
+      expect({ ...draft, explanation: { ...draft.explanation, steps } }).toEqual(buildDecision(ctx, findings, { p: "1" }, options));
+    }
+  });
+});
+
+describe("risk model", () => {
+  it("adds severity, history, signals, criticality, environment and posture; contributions sum to the score", () => {
+    const decider = createDecider();
+    const ctx = context({}, {
+      violations30d: 3,
+      posture: { level: "elevated" },
+      signals: { rare: signal("rare", 0.8, 0.5, "first access from BR"), quiet: signal("quiet", 0, 1) },
+      entities: {
+        principal: { kind: "principal", id: "alice", attrs: { criticality: "medium" } },
+        resource: { kind: "bucket", id: "payroll", attrs: { criticality: "critical", tags: { env: "prod" } } },
+      },
+    });
+    const d = decider.decide(ctx, [violation({ severity: "medium", mode: "warn" })], {}, options);
+    const byName = Object.fromEntries(d.risk.factors.map((f) => [f.name, f.contribution]));
+    expect(byName).toEqual({ "p/r": 0.175, "history.violations30d": 0.1, "signal.rare": 0.12, "asset.criticality": 0.2, "asset.environment": 0.1, posture: 0.05 });
+    expect(d.risk.score).toBeCloseTo(0.745, 10);
+    expect(d.risk.factors.find((f) => f.name === "signal.rare")?.detail).toContain("first access from BR");
+    expect(d.risk.factors.find((f) => f.name === "asset.criticality")?.detail).toBe("resource payroll is critical criticality");
+    const factorSteps = d.explanation.steps.filter((s) => s.kind === "factor");
+    expect(factorSteps.map((s) => s.contribution)).toEqual(d.risk.factors.map((f) => f.contribution));
+  });
+
+  it("development lowers risk, the score clamps to [0, 1], and an allowed decision carries no context factors", () => {
+    const decider = createDecider();
+    const dev = context({}, { entities: { resource: { kind: "vm", id: "v", attrs: { environment: "dev" } } } });
+    const low = decider.decide(dev, [violation({ severity: "info", mode: "audit" })], {}, options);
+    expect(low.risk.factors.map((f) => f.contribution)).toEqual([0.008, -0.05]);
+    expect(low.risk.score).toBe(0);
+    const quiet = decider.decide(context({}, { posture: { level: "incident" }, signals: { s: signal("s", 1, 1) } }), [violation({ effect: "pass" })], {}, options);
+    expect(quiet.risk).toEqual({ score: 0, factors: [] });
+    const many = decider.decide(dev, [1, 2, 3].map((i) => violation({ rule: `c${i}`, severity: "critical" })), {}, options);
+    expect(many.risk.score).toBe(1);
+  });
+
+  it("cites learned adjustments as factors and learning steps", () => {
+    const decider = createDecider();
+    const ctx = context({}, { entities: { resource: { kind: "bucket", id: "b", attrs: { environment: "prod", criticality: "high" } } } });
+    expect(contextBucket(ctx)).toBe("production/high/normal");
+    const learned = [
+      { id: "L-1", policy: "p", rule: "r", bucket: "production/high/normal", riskDelta: -0.2, citation: "risk lowered by 0.2: 14 of 15 similar findings were marked false positive" },
+      { id: "L-2", policy: "p", rule: "r", bucket: "development/*", riskDelta: -0.5, citation: "never used here" },
+    ];
+    const d = decider.decide(ctx, [violation({ severity: "high" })], {}, { ...options, learned });
+    const factor = d.risk.factors.find((f) => f.name === "learned.p/r");
+    expect(factor).toEqual({ name: "learned.p/r", contribution: -0.2, detail: "risk lowered by 0.2: 14 of 15 similar findings were marked false positive" });
+    expect(d.risk.score).toBeCloseTo(0.45 + 0.1 + 0.1 - 0.2, 10);
+    const step = d.explanation.steps.find((s) => s.kind === "learning");
+    expect(step).toMatchObject({ ref: "L-1", policy: "p", rule: "r" });
+    expect(step?.text).toContain("14 of 15 similar findings were marked false positive");
+    expect(() => decider.decide(ctx, [violation()], {}, { ...options, learned: [{ policy: "p", citation: "x", riskDelta: 3 }] })).toThrow(/riskDelta must be a number in \[-1, 1\]/);
+  });
+});
+
+describe("adaptive tiers", () => {
+  const policyText = `apiVersion: vigil.dev/v1
+kind: Policy
+metadata: { name: public-bucket }
+spec:
+  variables:
+    - name: bucket
+      expression: input.bucket
+  rules:
+    - name: no-public
+      condition: input.public == true
+      severity: medium
+      effect: deny
+  enforcement:
+    tier: notify
+    adaptive:
+      - when: context.posture.level == "incident"
+        tier: block
+        reason: incident posture
+      - when: variables.bucket.startsWith("payroll-")
+        tier: approve
+`;
+  const { policies, errors } = loadPolicyText(policyText);
+  const set = createPolicySet(policies);
+
+  it("an adaptive rule on posture incident blocks; adaptive rules see the policy's variables", () => {
+    expect(errors).toEqual([]);
+    const decider = createDecider();
+    const decide = (input: unknown, level: "normal" | "incident") => {
+      const ctx = context(input, { posture: { level } });
+      const { findings, policyRevisions } = set.evaluate(ctx);
+      return decider.decide(ctx, findings, policyRevisions, { ...options, policy: (name) => set.get(name) });
+    };
+    expect(decide({ bucket: "logs", public: true }, "normal").tier).toBe("notify");
+    const incident = decide({ bucket: "logs", public: true }, "incident");
+    expect(incident.tier).toBe("block");
+    const step = incident.explanation.steps.find((s) => s.kind === "tier");
+    expect(step).toMatchObject({ tier: "block", policy: "public-bucket", rule: "no-public" });
+    expect(step?.text).toContain('adaptive rule `context.posture.level == "incident"` held (incident posture) → block');
+    expect(decide({ bucket: "payroll-2024", public: true }, "normal").tier).toBe("approve");
+    // Both hold: the strictest wins.
+    expect(decide({ bucket: "payroll-2024", public: true }, "incident").tier).toBe("block");
+    // Compiled once: repeated decisions add no programs.
+    const size = decider.conditions.size;
+    decide({ bucket: "logs", public: true }, "incident");
+    expect(decider.conditions.size).toBe(size);
+  });
+
+  it("a broken adaptive condition is reported and does not apply", () => {
+    const decider = createDecider();
+    const metas: Record<string, PolicyMeta> = { p: meta("p", { tier: "notify", adaptive: [{ when: "context.nope.deeper == 1", tier: "block" }] }) };
+    const d = decider.decide(context({}), [violation()], {}, { ...options, policy: (n) => metas[n] });
+    expect(d.tier).toBe("notify");
+    expect(d.explanation.steps.find((s) => s.kind === "tier")?.text).toContain("adaptive rule 1 not applied");
+  });
+
+  it("moves by risk only within a declared floor..ceiling", () => {
+    const decider = createDecider();
+    const metas: Record<string, PolicyMeta> = {
+      open: meta("open", { tier: "block", floor: "notify", ceiling: "remediate" }),
+      fixed: meta("fixed", { tier: "block" }),
+    };
+    const policy = (n: string) => metas[n];
+    const hot = context({}, { signals: { spike: signal("spike", 1, 1) }, entities: { r: { kind: "db", id: "main", attrs: { criticality: "critical", environment: "production" } } } });
+    const raised = decider.decide(hot, [violation({ policy: "open", severity: "critical" })], {}, { ...options, policy });
+    expect(raised.risk.score).toBe(1);
+    expect(raised.tier).toBe("remediate");
+    expect(raised.explanation.steps.find((s) => s.kind === "tier")?.text).toBe("remediate: open/r: enforcement.tier block; risk 1 ≥ 0.75: moved to remediate within range notify..remediate");
+    expect(decider.decide(hot, [violation({ policy: "fixed", severity: "critical" })], {}, { ...options, policy }).tier).toBe("block");
+    const calm = decider.decide(context({}), [violation({ policy: "open", severity: "low" })], {}, { ...options, policy });
+    expect(calm.risk.score).toBe(0.1);
+    expect(calm.tier).toBe("approve");
+    expect(decider.decide(context({}), [violation({ policy: "fixed", severity: "low" })], {}, { ...options, policy }).tier).toBe("block");
+  });
+
+  it("posture incident raises a step and freeze goes to the ceiling, within range", () => {
+    const decider = createDecider();
+    const metas: Record<string, PolicyMeta> = { p: meta("p", { tier: "notify", ceiling: "remediate" }) };
+    const policy = (n: string) => metas[n];
+    const f = [violation({ severity: "medium", mode: "warn" })];
+    expect(decider.decide(context({}), f, {}, { ...options, policy }).tier).toBe("notify");
+    expect(decider.decide(context({}, { posture: { level: "incident" } }), f, {}, { ...options, policy }).tier).toBe("approve");
+    expect(decider.decide(context({}, { posture: { level: "freeze" } }), f, {}, { ...options, policy }).tier).toBe("remediate");
+  });
+
+  it("low confidence asks a person (approve) instead of acting, unless the floor forbids", () => {
+    const decider = createDecider();
+    const metas: Record<string, PolicyMeta> = {
+      p: meta("p", { tier: "remediate", minConfidence: 0.8 }),
+      strict: meta("strict", { tier: "remediate", floor: "block", minConfidence: 0.8 }),
+    };
+    const policy = (n: string) => metas[n];
+    const unsure = context({}, { signals: { odd: signal("odd-hour", 0.9, 0.4), rare: signal("rare", 0.5, 0.95) } });
+    const d = decider.decide(unsure, [violation()], {}, { ...options, policy });
+    expect(d.tier).toBe("approve");
+    expect(d.verdict).toBe("deny");
+    expect(d.explanation.steps.find((s) => s.kind === "tier")?.text).toContain("confidence 0.4 (odd-hour) < minConfidence 0.8: ask a person (approve) instead of remediate");
+    const sure = context({}, { signals: { rare: signal("rare", 0.5, 0.95) } });
+    expect(decider.decide(sure, [violation()], {}, { ...options, policy }).tier).toBe("remediate");
+    expect(decider.decide(unsure, [violation({ policy: "strict" })], {}, { ...options, policy }).tier).toBe("block");
+  });
+
+  it("learned tier shifts stay within floor..ceiling", () => {
+    const decider = createDecider();
+    const metas: Record<string, PolicyMeta> = { p: meta("p", { tier: "block", floor: "approve", ceiling: "remediate" }) };
+    const learned = [{ policy: "p", tierShift: -2, citation: "9 of 10 were false positives" }];
+    const d = decider.decide(context({}), [violation({ severity: "medium" })], {}, { ...options, policy: (n) => metas[n], learned });
+    expect(d.tier).toBe("approve");
+    expect(d.explanation.steps.find((s) => s.kind === "learning")?.text).toContain("tier shifted -2 (within floor..ceiling): 9 of 10 were false positives");
+  });
+
+  it("shadow mode is recorded at observe and never denies", () => {
+    const decider = createDecider();
+    const metas: Record<string, PolicyMeta> = { p: meta("p", { mode: "shadow", tier: "block", adaptive: [{ when: "true", tier: "remediate" }] }) };
+    const d = decider.decide(context({}, { posture: { level: "freeze" } }), [violation()], { p: "1" }, { ...options, policy: (n) => metas[n] });
+    expect(d).toMatchObject({ verdict: "allow", tier: "observe" });
+    expect(d.explanation.steps.some((s) => s.kind === "tier" && s.text.includes("shadow mode"))).toBe(true);
+  });
+});

@@ -1,0 +1,195 @@
+/**
+ * The decider: findings + context → DecisionDraft, with exceptions and overrides applied, a
+ * context-aware risk score, adaptive tiers and an explanation of every step. With no context
+ * (no signals, entities, history, learning; normal posture) and no enforcement settings it gives
+ * buildDecision's verdict, tier, risk and summary.
+ */
+import type { Context } from "../core/context.js";
+import type { DecisionDraft, Explanation, ExplanationStep, Verdict } from "../core/decision.js";
+import type { Finding } from "../core/finding.js";
+import { tierRank, type PolicyMeta, type Tier } from "../core/policy.js";
+import type { Override, PolicyException } from "../core/review.js";
+import type { CelEnvironment } from "../policy/cel/api.js";
+import { explanationSteps } from "../policy/explain.js";
+import { defaultCelEnvironment } from "../policy/load.js";
+import { activationForPolicy, createConditionCache, metaOf, type ConditionCache, type PolicyLookup } from "./conditions.js";
+import { applyExemptions, type AppliedExemption } from "./exemptions.js";
+import { learnedFromList, noLearning, type AppliedAdjustment, type LearnedAdjustment, type LearnedAdjustments } from "./learned.js";
+import { contextBucket, riskWeights, round, scoreDecisionRisk, signalConfidence, type RiskWeights } from "./risk.js";
+import { adaptiveFindingTier, defaultTierSettings, type TierSettings } from "./tiers.js";
+
+export interface DeciderOptions {
+  /** The shared CEL environment the policies were compiled with (adaptive rules and exception `when`). */
+  readonly env?: CelEnvironment;
+  readonly weights?: Partial<RiskWeights>;
+  readonly tiers?: Partial<TierSettings>;
+}
+
+export interface DecideOptions {
+  readonly id: string;
+  /** RFC 3339 time of the decision, from the injected clock. */
+  readonly now: string;
+  /** False for admission dry-runs, shadow evaluation and replay. */
+  readonly enforced: boolean;
+  /** A policy by name: `(name) => policySet.get(name)` (compiled: adaptive rules see its variables) or its meta. */
+  readonly policy?: PolicyLookup;
+  /** Exceptions in force (the decider ignores expired and revoked ones). */
+  readonly exceptions?: readonly PolicyException[];
+  /** Overrides (the decider ignores used, expired, revoked and unconfirmed ones). */
+  readonly overrides?: readonly Override[];
+  /** Learned adjustments (issue 6), as a lookup or a list. */
+  readonly learned?: LearnedAdjustments | readonly LearnedAdjustment[];
+  /** The input as it should be recorded (already masked by the caller). */
+  readonly input?: unknown;
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+export interface Decider {
+  /** Builds the decision for one evaluation. Never throws for bad conditions: they become explanation notes. */
+  decide(ctx: Context, findings: readonly Finding[], policyRevisions: Readonly<Record<string, string>>, options: DecideOptions): DecisionDraft;
+  /** Compiled adaptive-rule and exception conditions (each source compiled once). */
+  readonly conditions: ConditionCache;
+  readonly weights: RiskWeights;
+  readonly tierSettings: TierSettings;
+}
+
+/** What the decider applied, read back from a draft's explanation steps (`ref` fields). */
+export interface AppliedRefs {
+  readonly exceptions: readonly string[];
+  readonly overrides: readonly string[];
+  readonly learned: readonly string[];
+}
+
+/** Ids of the exceptions, overrides and learned entries a draft applied (e.g. to mark `once` overrides used). */
+export function appliedRefs(draft: Pick<DecisionDraft, "explanation">): AppliedRefs {
+  const pick = (kind: string): string[] => [...new Set(draft.explanation.steps.filter((s) => s.kind === kind && s.ref !== undefined).map((s) => s.ref as string))];
+  return { exceptions: pick("exception"), overrides: pick("override"), learned: pick("learning") };
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+function summarize(verdict: Verdict, tier: Tier, findings: readonly Finding[], denying: readonly Finding[], evaluated: number, exempted: readonly AppliedExemption[]): string {
+  const violations = findings.filter((f) => f.effect === "violation");
+  const errors = findings.filter((f) => f.effect === "error");
+  const first = (list: readonly Finding[]): string => {
+    const f = list[0] as Finding;
+    return `${f.policy}/${f.rule}: ${f.message}${list.length > 1 ? ` (and ${list.length - 1} more)` : ""}`;
+  };
+  if (verdict === "deny") return `Denied (${tier}) by ${plural(denying.length, "deny violation")}: ${first(denying)}.`;
+  if (violations.length > 0) return `Allowed (${tier}) with ${plural(violations.length, "violation")} that do not deny: ${first(violations)}.`;
+  if (errors.length > 0) return `Allowed (${tier}), but ${plural(errors.length, "policy error")}: ${first(errors)}.`;
+  if (exempted.length > 0) {
+    const e = exempted[0] as AppliedExemption;
+    return `Allowed: ${e.policy}/${e.rule} ${e.text}${exempted.length > 1 ? ` (and ${exempted.length - 1} more)` : ""}.`;
+  }
+  return `Allowed: ${evaluated} ${evaluated === 1 ? "policy" : "policies"} evaluated, none violated.`;
+}
+
+function asLookup(learned: DecideOptions["learned"]): LearnedAdjustments {
+  if (learned === undefined) return noLearning;
+  return Array.isArray(learned) ? learnedFromList(learned as readonly LearnedAdjustment[]) : (learned as LearnedAdjustments);
+}
+
+function learningText(applied: AppliedAdjustment): string {
+  const a = applied.adjustment;
+  const parts: string[] = [];
+  if (a.riskDelta !== undefined && a.riskDelta !== 0) parts.push(`risk ${a.riskDelta > 0 ? "raised" : "lowered"} by ${round(Math.abs(a.riskDelta))}`);
+  if (a.tierShift !== undefined && a.tierShift !== 0) parts.push(`tier shifted ${a.tierShift > 0 ? "+" : ""}${a.tierShift} (within floor..ceiling)`);
+  return `${applied.policy}/${applied.rule} [${applied.bucket}]: ${parts.join(", ") || "no change"}: ${a.citation}`;
+}
+
+export function createDecider(options: DeciderOptions = {}): Decider {
+  const conditions = createConditionCache(options.env ?? defaultCelEnvironment());
+  const weights = riskWeights(options.weights);
+  const tierSettings: TierSettings = { ...defaultTierSettings, ...options.tiers };
+
+  return {
+    conditions,
+    weights,
+    tierSettings,
+    decide(ctx, rawFindings, policyRevisions, decideOptions) {
+      const lookup = decideOptions.policy;
+      const meta = (name: string): PolicyMeta | undefined => metaOf(lookup?.(name));
+      const exemption = applyExemptions(ctx, rawFindings, decideOptions, conditions, lookup);
+      const findings = exemption.findings;
+
+      const learnedSource = asLookup(decideOptions.learned);
+      const learned: AppliedAdjustment[] = [];
+      const learnedByFinding = new Map<string, AppliedAdjustment>();
+      if (learnedSource !== noLearning) {
+        const bucket = contextBucket(ctx);
+        for (const f of findings) {
+          if (f.effect !== "violation") continue;
+          const key = `${f.policy}/${f.rule}`;
+          if (learnedByFinding.has(key)) continue;
+          const adjustment = learnedSource.find(f.policy, f.rule, bucket);
+          if (adjustment === undefined) continue;
+          const applied = { policy: f.policy, rule: f.rule, bucket, adjustment };
+          learned.push(applied);
+          learnedByFinding.set(key, applied);
+        }
+      }
+
+      const risk = scoreDecisionRisk(ctx, findings, weights, learned);
+      const confidence = signalConfidence(ctx, weights.signalMinScore);
+      const denying = findings.filter((f) => f.effect === "violation" && f.mode === "deny" && meta(f.policy)?.enforcement?.mode !== "shadow");
+      const verdict: Verdict = denying.length > 0 ? "deny" : "allow";
+
+      let tier: Tier = "observe";
+      const tierSteps: ExplanationStep[] = [];
+      for (const f of findings) {
+        const policyMeta = meta(f.policy);
+        const choice = adaptiveFindingTier(f, policyMeta, {
+          risk: risk.score,
+          confidence,
+          posture: ctx.posture.level,
+          learned: learnedByFinding.get(`${f.policy}/${f.rule}`),
+          settings: tierSettings,
+          adaptive: (rule, index) => conditions.evaluate(rule.when, `policy ${f.policy} spec.enforcement.adaptive[${index}].when`, activationForPolicy(lookup?.(f.policy), ctx, [rule.when])),
+        });
+        if (choice === undefined) continue;
+        if (tierRank(choice.tier) > tierRank(tier)) tier = choice.tier;
+        tierSteps.push({ kind: "tier", text: choice.text, policy: f.policy, rule: f.rule, tier: choice.tier });
+      }
+      for (const applied of exemption.applied) {
+        if (applied.tier !== undefined && tierRank(applied.tier) > tierRank(tier)) {
+          tier = applied.tier;
+          tierSteps.push({ kind: "tier", text: `${applied.tier}: override ${applied.id} records ${applied.policy}/${applied.rule} at ${applied.tier}`, policy: applied.policy, rule: applied.rule, ref: applied.id });
+        }
+      }
+
+      const steps: ExplanationStep[] = [];
+      for (const f of findings) {
+        if (f.effect === "violation") steps.push(...explanationSteps(f));
+        else if (f.effect === "error") steps.push({ kind: "note", text: `${f.policy}/${f.rule} could not be evaluated: ${f.error?.message ?? f.message}`, policy: f.policy, rule: f.rule });
+      }
+      for (const applied of exemption.applied) steps.push({ kind: applied.kind, text: `${applied.policy}/${applied.rule} ${applied.text}`, policy: applied.policy, rule: applied.rule, ref: applied.id });
+      for (const problem of exemption.problems) steps.push({ kind: "note", text: `exception ${problem.id} not applied: its condition failed (${problem.error})`, ref: problem.id });
+      for (const factor of risk.factors) steps.push({ kind: "factor", text: `${factor.name}: ${factor.contribution >= 0 ? "+" : ""}${factor.contribution}${factor.detail === undefined ? "" : ` (${factor.detail})`}`, contribution: factor.contribution });
+      for (const applied of learned) steps.push({ kind: "learning", text: learningText(applied), policy: applied.policy, rule: applied.rule, ...(applied.adjustment.id ? { ref: applied.adjustment.id } : {}) });
+      steps.push(...tierSteps);
+      if (!decideOptions.enforced) steps.push({ kind: "note", text: "not enforced (dry run, shadow evaluation or replay): recorded only" });
+
+      const explanation: Explanation = { summary: summarize(verdict, tier, findings, denying, Object.keys(policyRevisions).length, exemption.applied), steps };
+      return {
+        id: decideOptions.id,
+        eventId: ctx.event.id,
+        eventType: ctx.event.type,
+        ...(ctx.event.subject === undefined ? {} : { subject: ctx.event.subject }),
+        time: decideOptions.now,
+        verdict,
+        tier,
+        risk,
+        findings,
+        actions: [],
+        explanation,
+        policyRevisions,
+        enforced: decideOptions.enforced,
+        ...(decideOptions.input === undefined ? {} : { input: decideOptions.input }),
+        ...(decideOptions.labels === undefined ? {} : { labels: decideOptions.labels }),
+      };
+    },
+  };
+}

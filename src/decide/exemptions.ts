@@ -1,0 +1,171 @@
+/**
+ * Exceptions and overrides, MATCHED here so that every path that decides — the event pipeline,
+ * the admission webhook, replay, the background scan — applies them the same way (they all call
+ * `applyExemptions`, directly or through the decider). Creating, revoking and listing them, with
+ * justification, ticket, expiry and who, lives in src/review; the data reaches decide as values.
+ *
+ * An excepted or overridden violation becomes a `skip` finding whose `skipReason` names the
+ * exception or override; its trace gains an `exception` step. Errors and passes are never touched.
+ */
+import type { Context } from "../core/context.js";
+import type { Finding } from "../core/finding.js";
+import type { Tier } from "../core/policy.js";
+import type { Override, PolicyException } from "../core/review.js";
+import type { ConditionCache, PolicyLookup } from "./conditions.js";
+import { activationForPolicy } from "./conditions.js";
+
+export interface AppliedExemption {
+  readonly kind: "exception" | "override";
+  readonly id: string;
+  readonly policy: string;
+  readonly rule: string;
+  /** The explanation line, e.g. "allowed by exception EX-12: SCC 2021/914 transfer, expires ...". */
+  readonly text: string;
+  /** Overrides: the tier the decision is recorded at instead (at least), when the override names one. */
+  readonly tier?: Tier;
+  /** Overrides of scope `once`: the caller marks them used after recording the decision. */
+  readonly once?: boolean;
+}
+
+export interface ExemptionInput {
+  readonly exceptions?: readonly PolicyException[];
+  readonly overrides?: readonly Override[];
+}
+
+export interface ExemptionResult {
+  readonly findings: readonly Finding[];
+  readonly applied: readonly AppliedExemption[];
+  /** Exceptions whose `when` failed to evaluate (they did not apply: enforcement continues). */
+  readonly problems: readonly { readonly id: string; readonly error: string }[];
+}
+
+const globCache = new Map<string, RegExp>();
+
+/** `*` matches any run of characters (including none); everything else is literal. */
+export function globMatch(pattern: string, value: string): boolean {
+  if (!pattern.includes("*")) return pattern === value;
+  let regex = globCache.get(pattern);
+  if (regex === undefined) {
+    regex = new RegExp(`^${pattern.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`, "s");
+    if (globCache.size > 5000) globCache.clear();
+    globCache.set(pattern, regex);
+  }
+  return regex.test(value);
+}
+
+function ms(time: string | undefined): number {
+  return time === undefined ? Number.NaN : Date.parse(time);
+}
+
+/** True while the exception is in force at `now` (not revoked, not expired). */
+export function exceptionActive(exception: PolicyException, now: string): boolean {
+  const t = Date.parse(now);
+  if (exception.revokedAt !== undefined && ms(exception.revokedAt) <= t) return false;
+  const expires = ms(exception.expiresAt);
+  return Number.isFinite(expires) && expires > t;
+}
+
+/** True while the override can apply at `now`: confirmed, not revoked, unused (once) or inside its window. */
+export function overrideActive(override: Override, now: string): boolean {
+  const t = Date.parse(now);
+  if (override.revokedAt !== undefined) return false;
+  if (override.confirmationRequired === true && override.secondBy === undefined) return false;
+  if (ms(override.at) > t) return false;
+  if (override.scope === "once") return override.used !== true;
+  const until = ms(override.until);
+  return Number.isFinite(until) && until > t;
+}
+
+function record(value: unknown): Readonly<Record<string, unknown>> | undefined {
+  return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+}
+
+/**
+ * A subject selector: `label:key=value` / `tag:key=value` match an entity of the context whose
+ * `attrs.labels` / `attrs.tags` hold that pair (value may be a glob); anything else is a glob
+ * over the event's subject and the finding's resource.
+ */
+export function subjectSelectorMatches(selector: string, ctx: Context, finding: Finding): boolean {
+  const selectorMatch = /^(label|tag):([^=]+)=(.*)$/.exec(selector);
+  if (selectorMatch !== null) {
+    const field = selectorMatch[1] === "label" ? "labels" : "tags";
+    const key = selectorMatch[2] as string;
+    const wanted = selectorMatch[3] as string;
+    for (const role in ctx.entities) {
+      const value = record(ctx.entities[role]?.attrs[field])?.[key];
+      if (value !== undefined && value !== null && globMatch(wanted, String(value))) return true;
+    }
+    return false;
+  }
+  const subject = ctx.event.subject;
+  return (subject !== undefined && globMatch(selector, subject)) || (finding.resource !== undefined && globMatch(selector, finding.resource));
+}
+
+function describeException(exception: PolicyException): string {
+  const why = exception.legalBasis ? `${exception.legalBasis} ${exception.justification}` : exception.justification;
+  return `allowed by exception ${exception.id}: ${why}${exception.ticket ? ` (${exception.ticket})` : ""}, expires ${exception.expiresAt}`;
+}
+
+function describeOverride(override: Override): string {
+  const scope = override.scope === "once" ? "once" : `until ${override.until ?? "?"}`;
+  const who = override.secondBy ? `${override.by} and ${override.secondBy}` : override.by;
+  return `allowed by override ${override.id} (${scope}) from ${who}: ${override.reason}`;
+}
+
+/**
+ * Applies exceptions, then overrides, to the violations of one evaluation. Pure apart from the
+ * condition cache; never throws. Exceptions and overrides not active at `ctx.now` are ignored,
+ * so an expired exception stops applying on its own.
+ */
+export function applyExemptions(ctx: Context, findings: readonly Finding[], input: ExemptionInput, conditions: ConditionCache, policy?: PolicyLookup): ExemptionResult {
+  const exceptions = (input.exceptions ?? []).filter((e) => exceptionActive(e, ctx.now));
+  const overrides = (input.overrides ?? []).filter((o) => overrideActive(o, ctx.now));
+  if ((exceptions.length === 0 && overrides.length === 0) || !findings.some((f) => f.effect === "violation")) return { findings, applied: [], problems: [] };
+  const applied: AppliedExemption[] = [];
+  const problems: { id: string; error: string }[] = [];
+  const out: Finding[] = [];
+  for (const finding of findings) {
+    if (finding.effect !== "violation") { out.push(finding); continue; }
+    const exception = exceptions.find((e) => exceptionMatches(e, ctx, finding, conditions, policy, problems));
+    if (exception !== undefined) {
+      const text = describeException(exception);
+      applied.push({ kind: "exception", id: exception.id, policy: finding.policy, rule: finding.rule, text });
+      out.push(exempt(finding, text, exception.id));
+      continue;
+    }
+    const override = overrides.find((o) => o.policy === finding.policy && (o.subject === undefined || o.subject === ctx.event.subject || o.subject === finding.resource));
+    if (override !== undefined) {
+      const text = describeOverride(override);
+      applied.push({ kind: "override", id: override.id, policy: finding.policy, rule: finding.rule, text, ...(override.tier ? { tier: override.tier } : {}), ...(override.scope === "once" ? { once: true } : {}) });
+      out.push(exempt(finding, text, override.id));
+      continue;
+    }
+    out.push(finding);
+  }
+  return { findings: out, applied, problems };
+}
+
+function exempt(finding: Finding, text: string, id: string): Finding {
+  return {
+    ...finding,
+    effect: "skip",
+    skipReason: text,
+    trace: [...finding.trace, { kind: "exception", expr: id, value: true }],
+  };
+}
+
+function exceptionMatches(exception: PolicyException, ctx: Context, finding: Finding, conditions: ConditionCache, policy: PolicyLookup | undefined, problems: { id: string; error: string }[]): boolean {
+  if (!exception.policies.some((p) => globMatch(p, finding.policy))) return false;
+  if (exception.rules !== undefined && exception.rules.length > 0 && !exception.rules.some((r) => globMatch(r, finding.rule))) return false;
+  if (exception.subjects !== undefined && exception.subjects.length > 0 && !exception.subjects.some((s) => subjectSelectorMatches(s, ctx, finding))) return false;
+  if (exception.when !== undefined && exception.when.trim() !== "") {
+    const activation = activationForPolicy(policy?.(finding.policy), ctx, [exception.when]);
+    const outcome = conditions.evaluate(exception.when, `exception ${exception.id} when`, activation);
+    if (!outcome.ok) {
+      if (!problems.some((p) => p.id === exception.id)) problems.push({ id: exception.id, error: outcome.error });
+      return false;
+    }
+    return outcome.value;
+  }
+  return true;
+}
