@@ -1,9 +1,9 @@
-import type { Context, EntityHistory } from "../core/context.js";
-import type { Entity, Posture, Signal } from "../core/entity.js";
+import type { Context } from "../core/context.js";
+import type { Entity, Signal } from "../core/entity.js";
 import { VigilError } from "../core/errors.js";
 import { EventTypes, type Event } from "../core/event.js";
 import type { Finding } from "../core/finding.js";
-import { systemClock, type Clock, type Storage } from "../core/ports.js";
+import { systemClock } from "../core/ports.js";
 import { addActivity, createActivityLayout, seenAdd, type ActivityLayout } from "./activity.js";
 import { baselineFromDoc, baselineToDoc, EntityBaseline, MAX_SERIES_PER_ENTITY } from "./baseline.js";
 import { detectIdle } from "./detectors/idle.js";
@@ -12,78 +12,22 @@ import { detectRare } from "./detectors/rare.js";
 import { notApplicable } from "./detectors/signal.js";
 import { detectSpike, type SpikeCandidate } from "./detectors/spike.js";
 import { DocCache, type DocCodec } from "./doc-cache.js";
-import { applyEntityUpdate, entityCodec, entityRecordKey, ENTITY_COLLECTION, peerKeyOf, validateEntityUpdate, type EntityRecord, type EntityUpdate } from "./entity-store.js";
+import { applyEntityUpdate, entityCodec, entityRecordKey, ENTITY_COLLECTION, peerKeyOf, validateEntityUpdate, type EntityRecord } from "./entity-store.js";
 import { baselineFeatures } from "./features.js";
 import { fnv1a32 } from "./hash.js";
 import { recordIdleSample } from "./idle-days.js";
 import { PostureBook, type PostureInput } from "./posture.js";
+import type { ContextStage, ContextStageOptions, EntityView } from "./stage-types.js";
 import { resolveEvent, type ResolvedEvent } from "./resolve.js";
 import { compileScheduleSafe } from "./schedule.js";
 import { createSeries, observeSeries, type Season } from "./series.js";
-import { resolveContextSettings, seenDimensions, type ContextSettings, type ContextSettingsInput } from "./settings.js";
-import { MINUTE_MS, toDays, toMinutes } from "./time.js";
+import { resolveContextSettings, seenDimensions } from "./settings.js";
+import { toDays, toMinutes } from "./time.js";
+
+export type { ContextStage, ContextStageOptions, ContextStats, EntityView } from "./stage-types.js";
 
 /** Storage collection of baselines, one document per entity or peer group. */
 export const BASELINE_COLLECTION = "context.baselines";
-
-export interface ContextStageOptions {
-  readonly storage: Storage;
-  readonly clock?: Clock;
-  readonly settings?: ContextSettingsInput;
-}
-
-/** An entity as the API returns it: attributes, relations and history. */
-export interface EntityView extends Entity {
-  readonly history: EntityHistory;
-}
-
-export interface ContextStats {
-  readonly cachedBaselines: number;
-  readonly dirtyBaselines: number;
-  readonly cachedEntities: number;
-  readonly dirtyEntities: number;
-  /** Posture events that could not be applied (bad level, expired `until`), newest last, at most 20. */
-  readonly postureErrors: readonly string[];
-}
-
-/** The context stage. See docs/context.md. */
-export interface ContextStage {
-  /**
-   * Resolves the event's entities, loads their records and baselines (one storage read per
-   * collection for what is not cached), runs the detectors and returns the Context. Reads
-   * state only: building twice gives the same context. Rejects only when storage fails.
-   */
-  build(event: Event): Promise<Context>;
-  /**
-   * Learns from the event AFTER evaluation (so an event never counts itself): baselines,
-   * peer groups, idle days, posture events, entity history from violation findings. Never
-   * throws; changes are in memory until `flush`. `ctx` must come from this stage's `build`.
-   */
-  observe(event: Event, ctx: Context, findings?: readonly Finding[]): void;
-  /** Writes dirty baselines and entity records in batches; waits for posture writes. */
-  flush(): Promise<void>;
-  readonly posture: {
-    /** Sets a scope's posture (validated; VigilError VIGIL_BAD_INPUT names the field), stored and audited. */
-    set(input: PostureInput): Promise<Posture>;
-    /** Postures in force now. */
-    list(): Promise<Posture[]>;
-    /** The strictest unexpired posture among org and the scopes given. */
-    effective(scopes: readonly string[]): Promise<Posture>;
-  };
-  readonly entities: {
-    get(kind: string, id: string): Promise<EntityView | undefined>;
-    /** Merges attributes (null removes one) and sets relations; written through and audited. */
-    upsert(update: EntityUpdate, by?: string): Promise<EntityView>;
-    list(query?: { readonly kind?: string; readonly limit?: number; readonly afterId?: string }): Promise<EntityView[]>;
-    history(kind: string, id: string): Promise<EntityHistory>;
-    /** Adds violation findings to an entity's history (for decisions recorded outside observe). */
-    recordFindings(kind: string, id: string, findings: readonly Finding[]): Promise<void>;
-  };
-  /** Changes detector / cache settings at run time (packs, learning). Seen-set sizes need a restart. */
-  configure(settings: ContextSettingsInput): void;
-  readonly settings: ContextSettings;
-  stats(): ContextStats;
-}
 
 /** What build remembers for observe. */
 interface Built {
@@ -421,6 +365,3 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
     },
   };
 }
-
-/** Minutes → ms, for callers that keep minute clocks. */
-export const minutesToMs = (minutes: number): number => minutes * MINUTE_MS;
