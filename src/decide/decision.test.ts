@@ -82,7 +82,7 @@ describe("buildDecision", () => {
     expect(kinds.slice(0, -2).length).toBeGreaterThanOrEqual(1);
     expect(kinds.slice(0, -2).every((k) => k === "condition")).toBe(true);
     expect(d.explanation.steps.some((s) => s.kind === "condition" && s.text.includes("was true"))).toBe(true);
-    expect(d.explanation.steps.at(-1)?.text).toBe("remediate: s3-public-access/no-public-acl: enforcement.tier remediate");
+    expect(d.explanation.steps.at(-1)).toMatchObject({ kind: "tier", tier: "remediate", policy: "s3-public-access", rule: "no-public-acl", text: "remediate: s3-public-access/no-public-acl: enforcement.tier remediate" });
     expect(Object.keys(d.policyRevisions)).toEqual(["s3-public-access"]);
   });
 });

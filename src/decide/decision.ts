@@ -106,7 +106,7 @@ export function buildDecision(ctx: Context, findings: readonly Finding[], policy
     const asked = findingTier(f, meta(f.policy));
     if (asked === undefined) continue;
     if (tierRank(asked.tier) > tierRank(tier)) tier = asked.tier;
-    tierSteps.push({ kind: "tier", text: `${asked.tier}: ${asked.reason}`, policy: f.policy, rule: f.rule });
+    tierSteps.push({ kind: "tier", text: `${asked.tier}: ${asked.reason}`, policy: f.policy, rule: f.rule, tier: asked.tier });
   }
   const risk = scoreRisk(ctx, findings);
   const steps: ExplanationStep[] = [];
