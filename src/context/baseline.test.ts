@@ -1,0 +1,105 @@
+import { describe, expect, it } from "vitest";
+import { EventTypes, type Event } from "../core/event.js";
+import { createActivityLayout, seenLookup } from "./activity.js";
+import { baselineFromDoc, baselineToDoc, EntityBaseline } from "./baseline.js";
+import { makeEvent, seededRandom } from "./fixtures.test-support.js";
+import { fnv1a32 } from "./hash.js";
+import { createSeries, expectedLog, fromLog, observeSeries, seriesCount } from "./series.js";
+import { defaultContextSettings } from "./settings.js";
+import { createContextStage } from "./stage.js";
+import { createManualClock, createMemoryDocStorage } from "./test-support.js";
+import { DAY_MS, HOUR_MS } from "./time.js";
+
+const start = Date.parse("2024-09-02T00:00:00Z");
+const rates = { ...defaultContextSettings.baselines, minSpread: 0.15 };
+
+describe("baseline storage", () => {
+  it("round-trips through its document and migrates seen-sets when the layout changes", async () => {
+    const storage = createMemoryDocStorage();
+    const stage = createContextStage({ storage, clock: createManualClock(start) });
+    const call = (region: string, index: number): Event =>
+      makeEvent(EventTypes.cloudTrail, { eventTime: new Date(start + index * HOUR_MS).toISOString(), eventSource: "s3.amazonaws.com", awsRegion: region, userIdentity: { arn: "arn:aws:iam::1:user/m" } });
+    const regions = ["us-east-1", "us-east-1", "us-east-1", "eu-west-1", "eu-west-1", "ap-south-1"];
+    for (const [index, region] of regions.entries()) stage.observe(call(region, index), await stage.build(call(region, index)));
+    await stage.flush();
+    const [doc] = await storage.listDocs("context.baselines", { idPrefix: "principal/" });
+    const smaller = createActivityLayout({ ...defaultContextSettings.baselines.seenSetSizes, region: 2 });
+    const migrated = baselineFromDoc("principal/x", doc?.value, smaller);
+    expect(migrated.events).toBe(6);
+    expect(seenLookup(migrated, smaller, "region", fnv1a32("us-east-1"))?.count).toBe(3);
+    expect(seenLookup(migrated, smaller, "region", fnv1a32("eu-west-1"))?.count).toBe(2);
+    expect(seenLookup(migrated, smaller, "region", fnv1a32("ap-south-1"))).toBeUndefined();
+    const restarted = createContextStage({ storage, clock: createManualClock(start), settings: { baselines: { seenSetSizes: { region: 2 } } } });
+    const context = await restarted.build(call("eu-west-1", 10));
+    expect(context.signals["rare"]?.values?.["seen"]).toMatchObject({ region: { count: 2 } });
+  });
+
+  it("a corrupt or foreign document is relearned, not fatal", () => {
+    const layout = createActivityLayout(defaultContextSettings.baselines.seenSetSizes);
+    for (const value of [null, { v: 2, block: "###" }, { v: 2, block: "AAAA", act: { offset: 0, layout: "bogus" }, series: [["cost", 99, 168]] }, { v: 1 }]) {
+      const baseline = baselineFromDoc("resource/r", value, layout);
+      expect(baseline.events).toBe(0);
+      expect(baseline.actOffset).toBe(-1);
+      expect(baseline.seriesCount).toBe(0);
+    }
+    const good = new EntityBaseline("resource/r");
+    const series = good.addSeries(createSeries(good, "cost", 7, "sum", 0.01));
+    observeSeries(series, start, 5, rates);
+    observeSeries(series, start + DAY_MS, 6, rates);
+    const again = baselineFromDoc("resource/r", JSON.parse(JSON.stringify(baselineToDoc(good, layout))), layout);
+    const copy = again.findSeries("cost");
+    expect(copy && seriesCount(copy)).toBe(1);
+    expect(copy && fromLog(copy, expectedLog(copy, Math.floor(start / HOUR_MS)).value)).toBeCloseTo(5, 2);
+  });
+
+  it("concurrent builds of the same new entity share one storage read", async () => {
+    const storage = createMemoryDocStorage();
+    const stage = createContextStage({ storage, clock: createManualClock(start) });
+    await stage.posture.list();
+    const event = makeEvent(EventTypes.metric, { resource: "i-7", metric: "cpu", value: 3, ts: new Date(start).toISOString() });
+    const before = storage.calls.getDocs;
+    await Promise.all([stage.build(event), stage.build(event), stage.build(event)]);
+    // One read of entity records, one of baselines.
+    expect(storage.calls.getDocs - before).toBe(2);
+  });
+});
+
+describe("series seasonality", () => {
+  it("daily spend rows use day-of-week slots: quiet weekends are normal, a weekend at weekday level is not", async () => {
+    const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(start) });
+    const random = seededRandom(11);
+    const row = (day: number, cost: number): Event =>
+      makeEvent(EventTypes.focusCost, { ResourceId: "i-daily", SubAccountId: "111", ServiceName: "Amazon EC2", ChargePeriodStart: new Date(start + day * DAY_MS).toISOString(), ChargePeriodEnd: new Date(start + (day + 1) * DAY_MS).toISOString(), BilledCost: cost });
+    const usual = (day: number): number => (day % 7 >= 5 ? 20 : 200) * (1 + 0.1 * (random() - 0.5));
+    for (let day = 0; day < 6 * 7; day++) stage.observe(row(day, usual(day)), await stage.build(row(day, usual(day))));
+    const saturday = 6 * 7 + 5;
+    const quiet = (await stage.build(row(saturday, 21))).signals["spike"]!;
+    expect(quiet.score).toBe(0);
+    expect(quiet.values).toMatchObject({ slot: "Sat", baseline: "slot" });
+    const busy = (await stage.build(row(saturday, 200))).signals["spike"]!;
+    expect(busy.score).toBeGreaterThan(0.5);
+    expect((await stage.build(row(saturday, 200))).features?.["resource"]).toMatchObject({ series: { cost: { season: "day-of-week" } } });
+  });
+
+  it("5-minute CPU samples with an office-hours pattern: office hours normal, a night-time burst flagged", async () => {
+    const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(start) });
+    const random = seededRandom(5);
+    const cpuAt = (timeMs: number): number => {
+      const date = new Date(timeMs);
+      const office = date.getUTCDay() >= 1 && date.getUTCDay() <= 5 && date.getUTCHours() >= 9 && date.getUTCHours() < 18;
+      return (office ? 60 : 5) * (1 + 0.2 * (random() - 0.5));
+    };
+    const sample = (timeMs: number, value: number): Event => makeEvent(EventTypes.metric, { resource: "i-web", metric: "CPUUtilization", value, ts: new Date(timeMs).toISOString() });
+    for (let step = 0; step < 3 * 7 * 288; step++) {
+      const timeMs = start + step * 300_000;
+      const event = sample(timeMs, cpuAt(timeMs));
+      stage.observe(event, await stage.build(event));
+    }
+    const tuesdayNoon = start + (3 * 7 + 1) * DAY_MS + 12 * HOUR_MS;
+    expect((await stage.build(sample(tuesdayNoon, 62))).signals["spike"]?.score).toBe(0);
+    const tuesdayNight = start + (3 * 7 + 1) * DAY_MS + 2 * HOUR_MS;
+    const burst = (await stage.build(sample(tuesdayNight, 60))).signals["spike"]!;
+    expect(burst.score).toBeGreaterThan(0.5);
+    expect(burst.values).toMatchObject({ slot: "Tue 02:00 UTC", role: "resource", series: "CPUUtilization" });
+  });
+});
