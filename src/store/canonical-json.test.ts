@@ -33,6 +33,12 @@ describe("canonicalJson", () => {
     expect(canonicalJson({ s: 'quote " backslash \\ newline \n tab \t nul \u0000 \u2028' })).toBe(`{"s":${JSON.stringify('quote " backslash \\ newline \n tab \t nul \u0000 \u2028')}}`);
   });
 
+  it("escapes lone surrogates and keeps pairs, as well-formed JSON.stringify does", () => {
+    const value = { lone: "a\ud800b", low: "\udc00", pair: "\u{1F600}", plain: "abc \u2028 é" };
+    expect(canonicalJson(value)).toBe(`{"lone":${JSON.stringify("a\ud800b")},"low":${JSON.stringify("\udc00")},"pair":"\u{1F600}","plain":"abc \u2028 é"}`);
+    expect(canonicalJson(value)).toContain("\\ud800");
+  });
+
   it("writes safe bigints as numbers and unsafe ones as strings", () => {
     expect(canonicalJson({ small: 42n, big: 9007199254740993n })).toBe('{"big":"9007199254740993","small":42}');
   });

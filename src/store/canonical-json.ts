@@ -45,11 +45,15 @@ function quoteKey(key: string): string {
   return quoted;
 }
 
+/** Characters `JSON.stringify` escapes (quote, backslash, controls) and surrogates (lone ones are escaped; paired ones take the slow path too). */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
 /** The hot path: no path strings, no visited set (depth bounds cycles); string concatenation. */
 function write(value: unknown, depth: number): string | undefined {
   switch (typeof value) {
     case "string":
-      return JSON.stringify(value);
+      // Most strings need no escaping: quoting them directly skips a call into JSON.stringify.
+      return NEEDS_ESCAPE.test(value) ? JSON.stringify(value) : `"${value}"`;
     case "number":
       // `value === 0` is also true for -0, which prints as 0.
       return Number.isFinite(value) ? (value === 0 ? "0" : String(value)) : "null";
