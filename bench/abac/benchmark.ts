@@ -96,6 +96,9 @@ function runSize(size: number, settings: AbacSettings, log: (line: string) => vo
     { name: "vigil-cedar-plugin", decide: plugin, input: (i) => toCedarPluginInput(requests[i] as (typeof requests)[number]) },
   ]);
   notes.push(`${group}: identical decisions on ${equivalence.checked - equivalence.mismatched}/${equivalence.checked} requests (${((100 * equivalence.allowed) / equivalence.checked).toFixed(1)}% allowed); Vigil's Cedar plugin agreed with cedar-wasm on ${pluginCheck.checked - pluginCheck.mismatched}/${pluginCheck.checked}`);
+  const sample = requests.slice(0, 1000);
+  const candidates = sample.reduce((sum, request) => sum + vigil.candidates(request), 0) / sample.length;
+  notes.push(`${group}: the PolicySet index selects ${candidates.toFixed(1)} of ${vigil.policies} Vigil policies per request on average`);
   const failures = [...equivalence.mismatches, ...pluginCheck.mismatches];
   if (failures.length > 0) {
     const total = equivalence.mismatched + pluginCheck.mismatched;

@@ -61,6 +61,8 @@ export interface VigilDeciders {
   /** PolicySet evaluation + the full decision draft (verdict, tier, risk, explanation) of decide/. */
   readonly decision: Decide;
   readonly policies: number;
+  /** How many policies the PolicySet's index selects for an input (not timed; for the notes). */
+  readonly candidates: (input: unknown) => number;
 }
 
 /** Loads the native YAML into a PolicySet; throws with the first load errors when any policy fails to load. */
@@ -74,6 +76,7 @@ export function createVigilDecider(yaml: string): VigilDeciders {
   let counter = 0;
   return {
     policies: set.size,
+    candidates: (input) => set.candidates(decideContext(input)).length,
     decide: (input) => verdictOf(set.evaluate(decideContext(input)).findings, set),
     decision: (input) => {
       const ctx = decideContext(input);
