@@ -1,0 +1,314 @@
+/**
+ * The executor: plans a decision's actions, applies them through the Actuator port within the
+ * guardrails, records every one of them, and undoes them on request.
+ *
+ * Guardrails, in the order they are checked for each action:
+ * 1. kill switch (persisted): when on, nothing is applied — every action is recorded `blocked`
+ *    and the decision's explanation says so; such actions may be applied by a later re-run;
+ * 2. planning (plan.ts): unknown kind, invalid params, allowlist, protected target → `blocked`;
+ *    dry-run (not promoted, shadow, not enforced) → actuator called with `dryRun: true`;
+ *    approve tier → `pending-approval`;
+ * 3. idempotency: the action id comes from the idempotency key; an action already recorded is
+ *    never applied again (at most once), whatever its outcome;
+ * 4. blast radius: per-policy and global sliding-window budgets; past one → `pending-approval`.
+ * Approval-required actions are left `pending-approval`: review/ queues them and calls
+ * `runApproved` or `skipPending`.
+ */
+import type { ActionPlan, ActionResult, ActionStatus, Actuator } from "../core/action.js";
+import type { Context } from "../core/context.js";
+import type { DecisionDraft, ExplanationStep } from "../core/decision.js";
+import type { Entity } from "../core/entity.js";
+import { VigilError } from "../core/errors.js";
+import type { Clock, Storage } from "../core/ports.js";
+import { createConditionCache, type PolicyLookup } from "../decide/conditions.js";
+import type { CelEnvironment } from "../policy/cel/api.js";
+import { defaultCelEnvironment } from "../policy/load.js";
+import { requireRole, type Actor } from "./actor.js";
+import { globalBudget, policyBudget, validateGuardrails, type GuardrailConfig } from "./guardrails.js";
+import { planActions, type PlanOutput, type PlannedAction } from "./plan.js";
+import { ACTIONS_COLLECTION, isSettled, type ActionRecord, type KillSwitchState, type PromotionState } from "./records.js";
+import { budgetUsage, readKillSwitch, readPromotions, reserveBudget, writeKillSwitch, writePromotion, type BudgetScope } from "./state.js";
+import { describeRecord } from "./describe.js";
+
+export interface ExecutorOptions {
+  readonly storage: Storage;
+  readonly clock: Clock;
+  /** Actuators by kind (the built-ins from createBuiltinActuators, or your own). */
+  readonly actuators: readonly Actuator[];
+  readonly guardrails?: GuardrailConfig;
+  /** The shared CEL environment (remediation targets and param templates). */
+  readonly env?: CelEnvironment;
+  /** Entities the context does not hold, for the protected-entity check (e.g. from the entity store). */
+  readonly entity?: (target: { readonly kind: string; readonly id: string }) => Entity | undefined;
+}
+
+export interface ActOutcome {
+  /** The decision with `actions` set and one `action` explanation step per action. */
+  readonly draft: DecisionDraft;
+  readonly records: readonly ActionRecord[];
+  /** The records waiting for a person (hand them to the review service's `enqueue`). */
+  readonly pending: readonly ActionRecord[];
+}
+
+export interface ActionQuery {
+  readonly decisionId?: string;
+  readonly policy?: string;
+  readonly status?: ActionStatus;
+  readonly limit?: number;
+}
+
+export interface Executor {
+  /** Plans a decision's actions (static guardrails judged, promotion state read); applies nothing. */
+  plan(draft: DecisionDraft, ctx: Context, policy?: PolicyLookup): Promise<PlanOutput>;
+  /** Applies planned actions within the guardrails; records each one. Never rejects for an actuator failure. */
+  apply(planned: readonly PlannedAction[]): Promise<ActionRecord[]>;
+  /** plan + apply, and the decision updated with the plans and what happened to them. */
+  act(draft: DecisionDraft, ctx: Context, policy?: PolicyLookup): Promise<ActOutcome>;
+  /** Runs approved `pending-approval` actions (approver or admin). Throws VIGIL_KILL_SWITCH while the switch is on. */
+  runApproved(actionIds: readonly string[], actor: Actor, reason?: string): Promise<ActionRecord[]>;
+  /** Settles `pending-approval` actions without running them (denied, or a safe default that does not act). */
+  skipPending(actionIds: readonly string[], actor: Actor, reason: string): Promise<ActionRecord[]>;
+  /** Reverses an applied action through its actuator from the recorded undo data; records who. */
+  undo(actionId: string, actor: Actor, reason?: string): Promise<ActionRecord>;
+  getAction(id: string): Promise<ActionRecord | undefined>;
+  listActions(query?: ActionQuery): Promise<ActionRecord[]>;
+  readonly killSwitch: {
+    state(): Promise<KillSwitchState>;
+    /** Operator or admin. Persisted: survives restarts, shared by every worker on the store. */
+    set(on: boolean, actor: Actor, reason?: string): Promise<KillSwitchState>;
+  };
+  /** Lets a policy's actions run for real (approver or admin). */
+  promote(policy: string, actor: Actor, options?: { readonly reason?: string; readonly revision?: string }): Promise<PromotionState>;
+  /** Back to dry-run. */
+  demote(policy: string, actor: Actor, reason?: string): Promise<PromotionState>;
+  promotion(policy: string): Promise<PromotionState | undefined>;
+  /** Actions counted in the current windows: the policy's budget and the global one. */
+  budgets(policy: string): Promise<{ id: string; used: number; max: number; windowMs: number }[]>;
+}
+
+function statusOf(result: ActionResult, dryRun: boolean): ActionStatus {
+  if (result.status === "failed") return "failed";
+  if (dryRun) return "dry-run";
+  return result.status;
+}
+
+export function createExecutor(options: ExecutorOptions): Executor {
+  const { storage, clock } = options;
+  const guardrails = options.guardrails ?? {};
+  validateGuardrails(guardrails);
+  const actuators = new Map<string, Actuator>();
+  for (const actuator of options.actuators) {
+    if (actuators.has(actuator.kind)) throw new VigilError("VIGIL_BAD_CONFIG", `two actuators offer the kind ${actuator.kind}; keep one`, { field: "actuators" });
+    actuators.set(actuator.kind, actuator);
+  }
+  const programs = createConditionCache(options.env ?? defaultCelEnvironment());
+  const iso = (): string => clock.now().toISOString();
+
+  const scopes = (policy: string): BudgetScope[] => [
+    { id: `policy:${policy}`, label: `policy ${policy}`, limit: policyBudget(guardrails, policy) },
+    { id: "global", label: "all policies", limit: globalBudget(guardrails) },
+  ];
+
+  /** Writes a record transition with optimistic concurrency; on conflict returns the current record instead. */
+  async function write(record: ActionRecord, expectVersion: number, note?: { actor?: string; note?: string }): Promise<{ record: ActionRecord; version: number; won: boolean }> {
+    const entry = { at: record.updatedAt, status: record.status, ...(note?.actor ? { actor: note.actor } : {}), ...(note?.note ? { note: note.note } : {}) };
+    const next: ActionRecord = { ...record, history: [...record.history, entry] };
+    try {
+      await storage.putDocs([{ collection: ACTIONS_COLLECTION, id: record.id, value: next, expectVersion }], record.updatedAt);
+      return { record: next, version: expectVersion + 1, won: true };
+    } catch (error) {
+      if (!(error instanceof VigilError) || error.code !== "VIGIL_CONFLICT") throw error;
+      const current = await storage.getDoc<ActionRecord>(ACTIONS_COLLECTION, record.id);
+      if (current === undefined) throw error;
+      return { record: current.value, version: current.version, won: false };
+    }
+  }
+
+  async function callApply(actuator: Actuator | undefined, plan: ActionPlan, dryRun: boolean): Promise<ActionResult> {
+    if (actuator === undefined) return { actionId: plan.id, status: "failed", at: iso(), error: `no actuator is configured for ${plan.actuator}` };
+    try {
+      return await actuator.apply(plan, { dryRun });
+    } catch (error) {
+      return { actionId: plan.id, status: "failed", at: iso(), error: `actuator ${plan.actuator} threw: ${error instanceof Error ? error.message : String(error)}` };
+    }
+  }
+
+  async function applyOne(p: PlannedAction, kill: KillSwitchState): Promise<ActionRecord> {
+    const existing = await storage.getDoc<ActionRecord>(ACTIONS_COLLECTION, p.plan.id);
+    if (existing !== undefined && isSettled(existing.value)) return existing.value;
+    const at = iso();
+    const base: ActionRecord = {
+      id: p.plan.id, decisionId: p.plan.decisionId, policy: p.plan.policy, actuator: p.plan.actuator, status: "planned", plan: p.plan, tier: p.tier,
+      createdAt: existing?.value.createdAt ?? at, updatedAt: at, history: existing?.value.history ?? [],
+    };
+    let version = existing?.version ?? 0;
+    if (kill.on) {
+      const reason = `kill switch is on (set by ${kill.by ?? "?"} at ${kill.at ?? "?"}${kill.reason ? `: ${kill.reason}` : ""}): not applied`;
+      return (await write({ ...base, status: "blocked", blockedBy: "kill-switch", reason }, version)).record;
+    }
+    if (p.disposition === "blocked") return (await write({ ...base, status: "blocked", ...(p.blockedBy ? { blockedBy: p.blockedBy } : {}), reason: p.plan.reason ?? "blocked" }, version)).record;
+    if (p.disposition === "approval") return (await write({ ...base, status: "pending-approval", reason: p.plan.reason ?? "needs approval" }, version)).record;
+    // Claim the action before touching the actuator: whoever wins the versioned write applies it.
+    const claim = await write({ ...base, status: "planned", ...(p.plan.reason ? { reason: p.plan.reason } : {}) }, version);
+    if (!claim.won) return claim.record;
+    version = claim.version;
+    const actuator = actuators.get(p.plan.actuator);
+    if (p.disposition === "dry-run") {
+      const result = await callApply(actuator, p.plan, true);
+      return (await write({ ...claim.record, status: statusOf(result, true), result, updatedAt: iso() }, version)).record;
+    }
+    const nowMs = clock.now().getTime();
+    const budget = await reserveBudget(storage, scopes(p.plan.policy), nowMs, at);
+    if (!budget.ok) {
+      const plan: ActionPlan = { ...p.plan, requiresApproval: true, reason: budget.reason };
+      return (await write({ ...claim.record, plan, status: "pending-approval", reason: budget.reason, updatedAt: iso() }, version)).record;
+    }
+    const result = await callApply(actuator, p.plan, false);
+    return (await write({ ...claim.record, status: statusOf(result, false), result, updatedAt: iso() }, version)).record;
+  }
+
+  async function loadRecord(id: string): Promise<{ record: ActionRecord; version: number }> {
+    const doc = await storage.getDoc<ActionRecord>(ACTIONS_COLLECTION, id);
+    if (doc === undefined) throw new VigilError("VIGIL_NOT_FOUND", `action ${id} does not exist; list actions with GET /v1/actions or \`vigil actions\``, { field: "actionId" });
+    return { record: doc.value, version: doc.version };
+  }
+
+  const executor: Executor = {
+    async plan(draft, ctx, policy) {
+      const names = [...new Set(draft.findings.filter((f) => f.effect === "violation").map((f) => f.policy))];
+      const promotions = await readPromotions(storage, names);
+      return planActions({
+        draft, ctx, policy, guardrails, actuators, programs, entity: options.entity,
+        promoted: (name) => promotions.get(name)?.promoted === true,
+      });
+    },
+
+    async apply(planned) {
+      if (planned.length === 0) return [];
+      const kill = await readKillSwitch(storage);
+      const records: ActionRecord[] = [];
+      for (const p of planned) records.push(await applyOne(p, kill));
+      return records;
+    },
+
+    async act(draft, ctx, policy) {
+      const { planned, notPlanned } = await executor.plan(draft, ctx, policy);
+      const records = await executor.apply(planned);
+      const steps: ExplanationStep[] = [];
+      for (const item of notPlanned) steps.push({ kind: "action", text: `${item.action} not planned: ${item.reason}`, policy: item.policy });
+      const kill = records.find((r) => r.blockedBy === "kill-switch");
+      if (kill !== undefined) steps.push({ kind: "action", text: `kill switch is on: ${records.filter((r) => r.blockedBy === "kill-switch").length} action(s) recorded as blocked, none applied` });
+      for (const record of records) steps.push({ kind: "action", text: describeRecord(record), policy: record.policy, ref: record.id });
+      const actions = records.map((r) => r.plan);
+      const updated: DecisionDraft = actions.length === 0 && steps.length === 0 ? draft : { ...draft, actions, explanation: { ...draft.explanation, steps: [...draft.explanation.steps, ...steps] } };
+      return { draft: updated, records, pending: records.filter((r) => r.status === "pending-approval") };
+    },
+
+    async runApproved(actionIds, actor, reason) {
+      requireRole(actor, ["approver"], "run approved actions");
+      const kill = await readKillSwitch(storage);
+      if (kill.on) throw new VigilError("VIGIL_KILL_SWITCH", `the kill switch is on (set by ${kill.by ?? "?"}${kill.reason ? `: ${kill.reason}` : ""}); nothing runs until an operator turns it off`, { field: "killSwitch" });
+      const out: ActionRecord[] = [];
+      for (const id of actionIds) {
+        const { record, version } = await loadRecord(id);
+        if (record.status !== "pending-approval") { out.push(record); continue; }
+        const at = iso();
+        const approved: ActionRecord = { ...record, approvedBy: actor.id, approvedAt: at, updatedAt: at, status: "planned" };
+        const claim = await write(approved, version, { actor: actor.id, note: `approved${reason ? `: ${reason}` : ""}` });
+        if (!claim.won) { out.push(claim.record); continue; }
+        if (!record.plan.dryRun) await reserveBudget(storage, scopes(record.policy), clock.now().getTime(), at, true);
+        const result = await callApply(actuators.get(record.actuator), record.plan, record.plan.dryRun);
+        out.push((await write({ ...claim.record, status: statusOf(result, record.plan.dryRun), result, updatedAt: iso() }, claim.version)).record);
+      }
+      return out;
+    },
+
+    async skipPending(actionIds, actor, reason) {
+      requireRole(actor, ["approver"], "settle pending actions");
+      if (typeof reason !== "string" || reason.trim() === "") throw new VigilError("VIGIL_BAD_INPUT", "reason is required when settling pending actions without running them", { field: "reason" });
+      const out: ActionRecord[] = [];
+      for (const id of actionIds) {
+        const { record, version } = await loadRecord(id);
+        if (record.status !== "pending-approval") { out.push(record); continue; }
+        out.push((await write({ ...record, status: "skipped", reason, updatedAt: iso() }, version, { actor: actor.id, note: reason })).record);
+      }
+      return out;
+    },
+
+    async undo(actionId, actor, reason) {
+      requireRole(actor, ["operator", "approver"], `undo action ${actionId}`);
+      const { record, version } = await loadRecord(actionId);
+      if (record.status !== "applied" || record.result === undefined) {
+        throw new VigilError("VIGIL_CONFLICT", `action ${actionId} is ${record.status}; only applied actions can be undone`, { field: "actionId" });
+      }
+      if (record.result.undo === undefined) throw new VigilError("VIGIL_CONFLICT", `action ${actionId} (${record.actuator}) recorded no undo data: it is not reversible`, { field: "actionId" });
+      const actuator = actuators.get(record.result.undo.actuator) ?? actuators.get(record.actuator);
+      if (actuator === undefined) throw new VigilError("VIGIL_ACTUATOR", `no actuator is configured for ${record.actuator}; cannot undo ${actionId}`, { field: "actuator" });
+      let undoResult: ActionResult;
+      try {
+        undoResult = await actuator.undo(record.plan, record.result);
+      } catch (error) {
+        undoResult = { actionId, status: "failed", at: iso(), error: error instanceof Error ? error.message : String(error) };
+      }
+      const at = iso();
+      const done = undoResult.status === "undone";
+      const next: ActionRecord = { ...record, undoResult, updatedAt: at, ...(done ? { status: "undone" as const, undoneBy: actor.id, undoneAt: at } : {}) };
+      const saved = await write(next, version, { actor: actor.id, note: `undo ${undoResult.status}${reason ? `: ${reason}` : ""}` });
+      await storage.appendAudit([{ at, actor: actor.id, action: "action.undo", target: actionId, detail: { status: undoResult.status, ...(reason ? { reason } : {}), ...(undoResult.error ? { error: undoResult.error } : {}) } }]);
+      if (!done) throw new VigilError("VIGIL_ACTUATOR", `undo of ${actionId} ${undoResult.status}: ${undoResult.error ?? "no reason given"}`, { field: "actionId" });
+      return saved.record;
+    },
+
+    async getAction(id) {
+      return (await storage.getDoc<ActionRecord>(ACTIONS_COLLECTION, id))?.value;
+    },
+
+    async listActions(query = {}) {
+      const where: Record<string, string> = {};
+      if (query.decisionId !== undefined) where["decisionId"] = query.decisionId;
+      if (query.policy !== undefined) where["policy"] = query.policy;
+      if (query.status !== undefined) where["status"] = query.status;
+      const docs = await storage.listDocs<ActionRecord>(ACTIONS_COLLECTION, { where, ...(query.limit === undefined ? {} : { limit: query.limit }) });
+      return docs.map((d) => d.value);
+    },
+
+    killSwitch: {
+      state: () => readKillSwitch(storage),
+      async set(on, actor, reason) {
+        requireRole(actor, ["operator"], `turn the kill switch ${on ? "on" : "off"}`);
+        const at = iso();
+        const state: KillSwitchState = { on, by: actor.id, at, ...(reason ? { reason } : {}) };
+        await writeKillSwitch(storage, state, at);
+        await storage.appendAudit([{ at, actor: actor.id, action: on ? "killswitch.on" : "killswitch.off", ...(reason ? { detail: { reason } } : {}) }]);
+        return state;
+      },
+    },
+
+    async promote(policy, actor, promoteOptions = {}) {
+      requireRole(actor, ["approver"], `promote policy ${policy}`);
+      if (typeof policy !== "string" || policy === "") throw new VigilError("VIGIL_BAD_INPUT", "policy must name the policy to promote", { field: "policy" });
+      const at = iso();
+      const state: PromotionState = { policy, promoted: true, by: actor.id, at, ...(promoteOptions.reason ? { reason: promoteOptions.reason } : {}), ...(promoteOptions.revision ? { revision: promoteOptions.revision } : {}) };
+      await writePromotion(storage, state);
+      await storage.appendAudit([{ at, actor: actor.id, action: "policy.promote", target: policy, ...(promoteOptions.reason ? { detail: { reason: promoteOptions.reason } } : {}) }]);
+      return state;
+    },
+
+    async demote(policy, actor, reason) {
+      requireRole(actor, ["approver"], `demote policy ${policy}`);
+      const at = iso();
+      const state: PromotionState = { policy, promoted: false, by: actor.id, at, ...(reason ? { reason } : {}) };
+      await writePromotion(storage, state);
+      await storage.appendAudit([{ at, actor: actor.id, action: "policy.demote", target: policy, ...(reason ? { detail: { reason } } : {}) }]);
+      return state;
+    },
+
+    async promotion(policy) {
+      return (await readPromotions(storage, [policy])).get(policy);
+    },
+
+    budgets: (policy) => budgetUsage(storage, scopes(policy), clock.now().getTime()),
+  };
+  return executor;
+}
+

@@ -1,0 +1,112 @@
+/**
+ * Guardrail configuration and the static checks (no storage): the per-policy action allowlist,
+ * protected entities, and which action kinds only notify. The stateful guardrails — kill switch,
+ * promotion, blast-radius budgets — live in the executor and state.ts.
+ */
+import type { Entity } from "../core/entity.js";
+import { VigilError } from "../core/errors.js";
+import { globMatch } from "../decide/exemptions.js";
+
+export interface BudgetLimit {
+  /** Actions applied (not dry-run) in the window before further ones need approval. */
+  readonly max: number;
+  /** Sliding window length in milliseconds. */
+  readonly windowMs: number;
+}
+
+export interface ProtectedSpec {
+  /** Entity labels or tags (`attrs.labels`, `attrs.tags`) that protect; value `*` = any value. */
+  readonly labels?: Readonly<Record<string, string>>;
+  /** Globs over the target id (`arn:aws:s3:::payroll-*`, `prod/*`). */
+  readonly names?: readonly string[];
+}
+
+export interface GuardrailConfig {
+  /**
+   * Per-policy action allowlist: policy name (glob) → action kinds (globs) it may run. When set,
+   * an action not allowed by an entry matching its policy is blocked. Absent = every kind.
+   */
+  readonly allow?: Readonly<Record<string, readonly string[]>>;
+  /** Never acted on. Default: label or tag `vigil.dev/protected=true`. */
+  readonly protected?: ProtectedSpec;
+  /** Budgets; past one, further actions need approval. Defaults: 10/hour per policy, 50/hour in total. */
+  readonly blastRadius?: {
+    readonly perPolicy?: BudgetLimit;
+    readonly global?: BudgetLimit;
+    /** Per-policy budgets by exact policy name, replacing `perPolicy` for that policy. */
+    readonly policies?: Readonly<Record<string, BudgetLimit>>;
+  };
+  /**
+   * New policies act in dry-run until a person promotes them (default true). With false, only
+   * policies that declare `enforcement.dryRun: true` wait for promotion.
+   */
+  readonly requirePromotion?: boolean;
+  /** Kinds that only notify: they run at notify/approve/block tiers; other kinds only at remediate (approve: after approval). */
+  readonly notificationKinds?: readonly string[];
+}
+
+export const PROTECTED_LABEL = "vigil.dev/protected";
+
+export const defaultNotificationKinds: readonly string[] = ["webhook.post", "slack.message", "github.commit-status", "github.check-run", "github.pr-comment"];
+
+export const defaultBudgets = {
+  perPolicy: { max: 10, windowMs: 60 * 60 * 1000 },
+  global: { max: 50, windowMs: 60 * 60 * 1000 },
+} as const;
+
+/** Checks a guardrail configuration; throws VigilError(VIGIL_BAD_CONFIG) naming the field. */
+export function validateGuardrails(config: GuardrailConfig): void {
+  const limit = (value: BudgetLimit | undefined, field: string): void => {
+    if (value === undefined) return;
+    if (!Number.isInteger(value.max) || value.max < 0) throw new VigilError("VIGIL_BAD_CONFIG", `${field}.max must be a whole number ≥ 0, got ${String(value.max)}`, { field: `${field}.max` });
+    if (!Number.isFinite(value.windowMs) || value.windowMs <= 0) throw new VigilError("VIGIL_BAD_CONFIG", `${field}.windowMs must be a positive number of milliseconds, got ${String(value.windowMs)}`, { field: `${field}.windowMs` });
+  };
+  limit(config.blastRadius?.perPolicy, "guardrails.blastRadius.perPolicy");
+  limit(config.blastRadius?.global, "guardrails.blastRadius.global");
+  for (const [name, value] of Object.entries(config.blastRadius?.policies ?? {})) limit(value, `guardrails.blastRadius.policies.${name}`);
+  for (const [policy, kinds] of Object.entries(config.allow ?? {})) {
+    if (!Array.isArray(kinds) || kinds.some((k) => typeof k !== "string" || k === "")) {
+      throw new VigilError("VIGIL_BAD_CONFIG", `guardrails.allow.${policy} must be a list of action kinds (globs allowed), e.g. [aws.s3.block-public-access]`, { field: `guardrails.allow.${policy}` });
+    }
+  }
+}
+
+/** Undefined when allowed; otherwise why not. */
+export function allowlistVerdict(config: GuardrailConfig, policy: string, kind: string): string | undefined {
+  if (config.allow === undefined) return undefined;
+  for (const [pattern, kinds] of Object.entries(config.allow)) {
+    if (globMatch(pattern, policy) && kinds.some((k) => globMatch(k, kind))) return undefined;
+  }
+  return `action ${kind} is not in the allowlist of policy ${policy} (guardrails.allow)`;
+}
+
+function record(value: unknown): Readonly<Record<string, unknown>> | undefined {
+  return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+}
+
+/** Undefined when the target may be acted on; otherwise why it is protected. */
+export function protectionVerdict(config: GuardrailConfig, target: { readonly kind: string; readonly id: string }, entity: Entity | undefined): string | undefined {
+  const spec = config.protected ?? { labels: { [PROTECTED_LABEL]: "true" } };
+  for (const pattern of spec.names ?? []) {
+    if (globMatch(pattern, target.id)) return `target ${target.id} is protected (name matches ${pattern})`;
+  }
+  if (entity === undefined) return undefined;
+  for (const field of ["labels", "tags"] as const) {
+    const values = record(entity.attrs[field]);
+    if (values === undefined) continue;
+    for (const [key, wanted] of Object.entries(spec.labels ?? {})) {
+      const value = values[key];
+      if (value !== undefined && value !== null && globMatch(wanted, String(value))) return `target ${target.id} is protected (${field === "labels" ? "label" : "tag"} ${key}=${String(value)})`;
+    }
+  }
+  return undefined;
+}
+
+/** The budget that applies to a policy. */
+export function policyBudget(config: GuardrailConfig, policy: string): BudgetLimit {
+  return config.blastRadius?.policies?.[policy] ?? config.blastRadius?.perPolicy ?? defaultBudgets.perPolicy;
+}
+
+export function globalBudget(config: GuardrailConfig): BudgetLimit {
+  return config.blastRadius?.global ?? defaultBudgets.global;
+}

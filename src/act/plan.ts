@@ -1,0 +1,198 @@
+/**
+ * Planning: from a decision and its policies' remediation references to ActionPlans, with the
+ * static guardrails (allowlist, protected entities, tier, dry-run) already judged. No storage and
+ * no remote call: the executor applies the result.
+ *
+ * Which actions a finding's tier plans:
+ * - observe: none;
+ * - notify, block: notification kinds only (webhook, Slack, GitHub status/check/comment);
+ * - approve: every kind; non-notification kinds wait for a person's approval;
+ * - remediate: every kind.
+ * Params are rendered: a string holding `{{ cel }}` parts is filled in against the policy's
+ * activation (its `variables` included) plus `finding` and `decision`; a string that is a single
+ * `{{ cel }}` keeps the value's type (a list stays a list).
+ */
+import type { ActionPlan, Actuator } from "../core/action.js";
+import type { Context } from "../core/context.js";
+import type { DecisionDraft } from "../core/decision.js";
+import type { Entity } from "../core/entity.js";
+import { entityKey } from "../core/entity.js";
+import { VigilError } from "../core/errors.js";
+import type { Finding } from "../core/finding.js";
+import { tierRank, type PolicyMeta, type RemediationRef, type Tier } from "../core/policy.js";
+import { activationForPolicy, metaOf, type ConditionCache, type PolicyLookup } from "../decide/conditions.js";
+import { splitTemplate, renderValue } from "../policy/vigil/template.js";
+import { allowlistVerdict, defaultNotificationKinds, protectionVerdict, type GuardrailConfig } from "./guardrails.js";
+import { actionIdOf, idempotencyKey, type BlockCause } from "./records.js";
+
+/** What the executor should do with a plan. */
+export type Disposition = "apply" | "dry-run" | "approval" | "blocked";
+
+export interface PlannedAction {
+  readonly plan: ActionPlan;
+  readonly disposition: Disposition;
+  /** The tier of the finding that asked for it. */
+  readonly tier: Tier;
+  readonly blockedBy?: BlockCause;
+}
+
+export interface PlanInput {
+  readonly draft: DecisionDraft;
+  readonly ctx: Context;
+  readonly policy?: PolicyLookup | undefined;
+  readonly guardrails: GuardrailConfig;
+  readonly actuators: ReadonlyMap<string, Actuator>;
+  /** Whether a person promoted the policy out of dry-run. */
+  readonly promoted: (policy: string) => boolean;
+  readonly programs: ConditionCache;
+  /** Extra entity lookup for targets the context does not hold (e.g. the entity store). */
+  readonly entity?: ((target: { readonly kind: string; readonly id: string }) => Entity | undefined) | undefined;
+}
+
+export interface PlanOutput {
+  readonly planned: readonly PlannedAction[];
+  /** Remediation references not planned at this tier (for the explanation). */
+  readonly notPlanned: readonly { readonly policy: string; readonly action: string; readonly reason: string }[];
+}
+
+/** Tier per (policy, rule) from the draft's tier steps; the draft's tier when a step has none. */
+function findingTiers(draft: DecisionDraft): (finding: Finding) => Tier {
+  const byKey = new Map<string, Tier>();
+  for (const step of draft.explanation.steps) {
+    if (step.kind === "tier" && step.tier !== undefined && step.policy !== undefined && step.rule !== undefined) {
+      const key = `${step.policy}\u0000${step.rule}`;
+      const current = byKey.get(key);
+      if (current === undefined || tierRank(step.tier) > tierRank(current)) byKey.set(key, step.tier);
+    }
+  }
+  return (f) => byKey.get(`${f.policy}\u0000${f.rule}`) ?? draft.tier;
+}
+
+type Activation = Readonly<Record<string, unknown>>;
+
+function evaluateExpression(programs: ConditionCache, source: string, origin: string, activation: Activation): unknown {
+  const program = programs.compile(source, origin);
+  if (program instanceof VigilError) throw program;
+  const outcome = program.evaluate(activation);
+  if (!outcome.ok) throw new VigilError("VIGIL_BAD_INPUT", `${origin}: ${outcome.error.message}`, { field: origin });
+  return outcome.value;
+}
+
+/** Renders `{{ cel }}` templates in a params value, recursively. Throws VigilError naming the param. */
+export function renderParams(value: unknown, programs: ConditionCache, activation: Activation, origin: string): unknown {
+  if (typeof value === "string") {
+    if (!value.includes("{{")) return value;
+    const parts = splitTemplate(value);
+    const only = parts[0];
+    if (parts.length === 1 && only?.expression !== undefined) return evaluateExpression(programs, only.expression, origin, activation);
+    return parts.map((p) => (p.text !== undefined ? p.text : renderValue(evaluateExpression(programs, p.expression ?? "", origin, activation)))).join("");
+  }
+  if (Array.isArray(value)) return value.map((item, i) => renderParams(item, programs, activation, `${origin}[${i}]`));
+  if (value !== null && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) out[key] = renderParams(item, programs, activation, `${origin}.${key}`);
+    return out;
+  }
+  return value;
+}
+
+function targetEntity(ctx: Context, target: { kind: string; id: string }): Entity | undefined {
+  for (const role in ctx.entities) {
+    const entity = ctx.entities[role];
+    if (entity !== undefined && (entity.id === target.id || entityKey(entity) === target.id)) return entity;
+  }
+  return undefined;
+}
+
+function resolveTarget(ref: RemediationRef, ctx: Context, finding: Finding, programs: ConditionCache, activation: Activation, origin: string): { kind: string; id: string } {
+  let value: unknown = ctx.event.subject ?? finding.resource;
+  if (ref.target !== undefined) value = evaluateExpression(programs, ref.target, `${origin}.target`, activation);
+  if (value !== null && typeof value === "object" && typeof (value as { id?: unknown }).id === "string") {
+    const t = value as { kind?: unknown; id: string };
+    return { kind: typeof t.kind === "string" ? t.kind : "subject", id: t.id };
+  }
+  if (typeof value !== "string" || value === "") {
+    throw new VigilError("VIGIL_BAD_INPUT", `${origin}.target gave no target (${JSON.stringify(value) ?? "nothing"}); set remediation target or send events with a subject`, { field: `${origin}.target` });
+  }
+  const entity = targetEntity(ctx, { kind: "", id: value });
+  return { kind: entity?.kind ?? "subject", id: value };
+}
+
+function dryRunReason(draft: DecisionDraft, meta: PolicyMeta | undefined, policy: string, input: PlanInput): string | undefined {
+  if (!draft.enforced) return "decision not enforced (dry run, shadow evaluation or replay)";
+  if (meta?.enforcement?.mode === "shadow") return `policy ${policy} is in shadow mode`;
+  const needsPromotion = input.guardrails.requirePromotion !== false || meta?.enforcement?.dryRun === true;
+  if (needsPromotion && !input.promoted(policy)) return `policy ${policy} acts in dry-run until a person promotes it`;
+  return undefined;
+}
+
+/**
+ * Plans the actions of a decision. Never throws: a bad template, an unknown kind or invalid
+ * params give a plan with disposition `blocked` and the reason.
+ */
+export function planActions(input: PlanInput): PlanOutput {
+  const { draft, ctx } = input;
+  const tierOf = findingTiers(draft);
+  const notification = new Set(input.guardrails.notificationKinds ?? defaultNotificationKinds);
+  const planned = new Map<string, PlannedAction>();
+  const notPlanned: { policy: string; action: string; reason: string }[] = [];
+  for (const finding of draft.findings) {
+    if (finding.effect !== "violation") continue;
+    const handle = input.policy?.(finding.policy);
+    const meta = metaOf(handle);
+    const refs = meta?.remediation ?? finding.remediation ?? [];
+    if (refs.length === 0) continue;
+    const tier = tierOf(finding);
+    refs.forEach((ref, index) => {
+      const origin = `policy ${finding.policy} spec.remediation[${index}]`;
+      const notifies = notification.has(ref.action);
+      if (tier === "observe" || (!notifies && (tier === "notify" || tier === "block"))) {
+        notPlanned.push({ policy: finding.policy, action: ref.action, reason: `tier ${tier} does not run ${ref.action}` });
+        return;
+      }
+      let target: { kind: string; id: string };
+      let params: Record<string, unknown> = {};
+      let problem: { cause: BlockCause; reason: string } | undefined;
+      const sources = [ref.target ?? "", ...Object.values(ref.params ?? {}).map((v) => JSON.stringify(v) ?? "")];
+      try {
+        const base = activationForPolicy(handle, ctx, sources);
+        const activation = {
+          ...base,
+          finding: { policy: finding.policy, rule: finding.rule, severity: finding.severity, message: finding.message, ...(finding.resource ? { resource: finding.resource } : {}) },
+          decision: { id: draft.id, tier: draft.tier, verdict: draft.verdict, risk: draft.risk.score },
+        };
+        target = resolveTarget(ref, ctx, finding, input.programs, activation, origin);
+        params = renderParams(ref.params ?? {}, input.programs, activation, `${origin}.params`) as Record<string, unknown>;
+      } catch (error) {
+        target = { kind: "subject", id: ctx.event.subject ?? finding.resource ?? "" };
+        problem = { cause: "template", reason: error instanceof Error ? error.message : String(error) };
+      }
+      const key = idempotencyKey(draft.id, finding.policy, ref.action, target);
+      const id = actionIdOf(key);
+      if (planned.has(id)) return;
+      const actuator = input.actuators.get(ref.action);
+      if (problem === undefined && actuator === undefined) problem = { cause: "no-actuator", reason: `no actuator is configured for ${ref.action}; configure its provider under actuators:` };
+      if (problem === undefined && actuator !== undefined) {
+        try { actuator.validate(params); } catch (error) { problem = { cause: "invalid", reason: error instanceof Error ? error.message : String(error) }; }
+      }
+      if (problem === undefined) {
+        const denied = allowlistVerdict(input.guardrails, finding.policy, ref.action);
+        if (denied !== undefined) problem = { cause: "allowlist", reason: denied };
+      }
+      if (problem === undefined) {
+        const guarded = protectionVerdict(input.guardrails, target, targetEntity(ctx, target) ?? input.entity?.(target));
+        if (guarded !== undefined) problem = { cause: "protected", reason: `${guarded}: never acted on` };
+      }
+      const dryRun = problem === undefined ? dryRunReason(draft, meta, finding.policy, input) : undefined;
+      const approval = problem === undefined && dryRun === undefined && tier === "approve" && !notifies;
+      const reason = problem?.reason ?? dryRun ?? (approval ? `tier approve: a person approves ${ref.action} before it runs` : `tier ${tier}: ${finding.policy}/${finding.rule}`);
+      const plan: ActionPlan = {
+        id, decisionId: draft.id, policy: finding.policy, actuator: ref.action, target, params, idempotencyKey: key,
+        dryRun: dryRun !== undefined, ...(approval ? { requiresApproval: true } : {}), reason,
+      };
+      const disposition: Disposition = problem !== undefined ? "blocked" : dryRun !== undefined ? "dry-run" : approval ? "approval" : "apply";
+      planned.set(id, { plan, disposition, tier, ...(problem ? { blockedBy: problem.cause } : {}) });
+    });
+  }
+  return { planned: [...planned.values()], notPlanned };
+}
