@@ -9,6 +9,7 @@
 import type { IndexKey } from "../../core/policy.js";
 import { forEachChild, type Expr } from "./parser/ast.js";
 import { isInheritedName } from "./compiler/context.js";
+import { typeIdentifiers } from "./runtime/values.js";
 
 const identifierLike = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
@@ -31,13 +32,24 @@ export function attributePath(node: Expr, locals: ReadonlySet<string>): string |
   return undefined;
 }
 
-/** Every attribute path the expression reads, longest chains only, in first-seen order. */
-export function collectReferences(expr: Expr): string[] {
+/**
+ * Every attribute path the expression reads, longest chains only, in first-seen order.
+ * `isFunction(name)` tells namespaced functions (`math.greatest`) from variables; type names
+ * (`int`, `google.protobuf.Timestamp`) are not references.
+ */
+export function collectReferences(expr: Expr, isFunction: (name: string) => boolean = () => false): string[] {
   const out = new Set<string>();
   const visit = (node: Expr, locals: ReadonlySet<string>): void => {
+    if (node.kind === "call" && node.target) {
+      const ns = attributePath(node.target, locals);
+      if (ns !== undefined && isFunction(`${ns}.${node.fn}`)) {
+        node.args.forEach((a) => visit(a, locals));
+        return;
+      }
+    }
     const path = attributePath(node, locals);
     if (path !== undefined && !path.startsWith("@")) {
-      out.add(path);
+      if (!typeIdentifiers.has(path)) out.add(path);
       return;
     }
     if (node.kind === "select" && node.test) {

@@ -17,7 +17,7 @@ import { compileFallback, needsFallback, type FallbackProgram } from "./fallback
 import { sourceSpan, type Expr } from "./parser/ast.js";
 import { CelSyntaxError } from "./parser/lexer.js";
 import { parseCel } from "./parser/parser.js";
-import { celToJson } from "./runtime/convert.js";
+import { celToJson, celToJsonMetered } from "./runtime/convert.js";
 import { costExceeded, meter } from "./runtime/cost.js";
 import { FunctionRegistry } from "./runtime/functions.js";
 import { CelErr, CostExceeded } from "./runtime/values.js";
@@ -25,6 +25,9 @@ import { CelErr, CostExceeded } from "./runtime/values.js";
 export { celToJson };
 
 const baseRegistry = new FunctionRegistry(allLibraries);
+
+/** Longer expressions are rejected at compile time (no real policy condition comes close). */
+export const MAX_SOURCE_LENGTH = 100_000;
 
 /** 1-based line and column (in code points) of a 0-based offset. */
 export function lineColumn(source: string, offset: number): { line: number; column: number } {
@@ -91,7 +94,7 @@ class Program implements CelProgram {
     this.engine = engine;
     this.env = env;
     this.compileOptions = compileOptions;
-    this.references = collectReferences(expr);
+    this.references = collectReferences(expr, (name) => env.registry.hasName(name));
     this.requiredValues = collectRequiredValues(expr);
   }
 
@@ -106,7 +109,7 @@ class Program implements CelProgram {
       if (meter.left < 0) costExceeded();
       const value = this.run(activation);
       if (options?.raw === true || typeof value === "boolean" || typeof value === "string") return { ok: true, value };
-      return { ok: true, value: celToJson(value) };
+      return { ok: true, value: celToJsonMetered(value) };
     } catch (e) {
       return { ok: false, error: toEvalError(e) };
     } finally {
@@ -174,14 +177,16 @@ function makeEnvironment(env: EnvState): CelEnvironment {
       if (typeof source !== "string") {
         throw new VigilError("VIGIL_POLICY_COMPILE", `CEL expression in ${compileOptions.origin ?? "expression"} must be a string`, compileOptions.origin ? { field: compileOptions.origin } : {});
       }
-      let expr: Expr;
+      if (source.length > MAX_SOURCE_LENGTH) {
+        throw compileError(source, compileOptions.origin, `expression longer than ${MAX_SOURCE_LENGTH} characters`, 0, undefined);
+      }
       try {
-        expr = parseCel(source).expr;
+        return buildProgram(source, parseCel(source).expr, env, compileOptions);
       } catch (e) {
         if (e instanceof CelSyntaxError) throw compileError(source, compileOptions.origin, e.message, e.offset, e);
+        if (e instanceof RangeError) throw compileError(source, compileOptions.origin, "expression too large or too deeply nested", 0, e);
         throw e;
       }
-      return buildProgram(source, expr, env, compileOptions);
     },
     extend(more: CelEnvironmentOptions): CelEnvironment {
       return createCelEnvironment({

@@ -113,7 +113,8 @@ function toInterpreter(v: unknown): unknown {
 
 const scalarTypeNames = new Set(["int", "uint", "double", "bool", "string", "bytes", "list", "map", "null_type", "type"]);
 
-function fromInterpreter(v: unknown): unknown {
+/** A value of @bufbuild/cel's interpreter as a Vigil runtime value (exact: int ↔ bigint, uint, double, ...). */
+export function fromInterpreterValue(v: unknown): unknown {
   switch (typeof v) {
     case "bigint":
       return mkInt(v);
@@ -128,8 +129,8 @@ function fromInterpreter(v: unknown): unknown {
   if (v === null || v === undefined) return null;
   if (v instanceof Uint8Array) return v;
   if (isCelUint(v)) return new CelUint(v.value);
-  if (isCelList(v)) return [...v].map(fromInterpreter);
-  if (isCelMap(v)) return buildMap([...v.entries()].map(([k, x]) => [fromInterpreter(k), fromInterpreter(x)] as const));
+  if (isCelList(v)) return [...v].map(fromInterpreterValue);
+  if (isCelMap(v)) return buildMap([...v.entries()].map(([k, x]) => [fromInterpreterValue(k), fromInterpreterValue(x)] as const));
   if (isCelType(v)) return typeIdentifiers.get(v.name) ?? (scalarTypeNames.has(v.name) ? new CelType(v.name) : new CelType(v.name));
   if (isReflectMessage(v)) {
     const name = v.desc.typeName;
@@ -211,7 +212,7 @@ export function compileFallback(expr: Expr, registry: unknown, container: string
       for (const k of Object.keys(activation)) input[k] = toInterpreter(activation[k]);
       const result = run(input as never) as CelValue | ReturnType<typeof run>;
       if (isCelError(result)) throw new CelErr("other", result.message);
-      return fromInterpreter(result);
+      return fromInterpreterValue(result);
     },
   };
 }

@@ -3,7 +3,7 @@
  * %x, %X with optional precision (`%.3f`), and %% for a literal percent sign.
  */
 import { decodeUtf8, formatDouble } from "../runtime/convert.js";
-import { chargeSize } from "../runtime/cost.js";
+import { charge, chargeSize } from "../runtime/cost.js";
 import { asTimestamp } from "../runtime/equality.js";
 import { isMap, mapEntries } from "../runtime/maps.js";
 import { formatDuration, formatTimestamp } from "../runtime/time.js";
@@ -41,6 +41,7 @@ function plainDecimal(d: number): string {
 /** The `%s` rendering of any value. */
 function asString(v: unknown, depth = 0): string {
   if (depth > 100) formatError("value nested too deeply");
+  charge(1);
   if (typeof v === "string") return v;
   if (typeof v === "boolean") return v ? "true" : "false";
   if (v === null) return "null";

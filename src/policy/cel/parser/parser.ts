@@ -149,6 +149,7 @@ export class Parser {
       const op = t.t === "op" ? t.v : "";
       const ops: Token[] = [];
       while (this.isOp(op)) ops.push(this.next());
+      if (ops.length > MAX_NESTING) throw new CelSyntaxError(`more than ${MAX_NESTING} consecutive '${op}' operators`, t.start);
       const lit = this.peek();
       // `-1` is a negative literal (so -9223372036854775808 parses); `--1` negates twice.
       if (op === "-" && ops.length === 1 && (lit.t === "int" || lit.t === "double")) {

@@ -2,8 +2,8 @@
  * Type conversions (`int()`, `uint()`, `double()`, `string()`, `bytes()`, `bool()`, `timestamp()`,
  * `duration()`) and the conversion of runtime values to JSON-safe JS (`celToJson`).
  */
-import { asTimestamp } from "./equality.js";
-import { MAX_VALUE_DEPTH } from "./equality.js";
+import { charge } from "./cost.js";
+import { MAX_VALUE_DEPTH, asTimestamp } from "./equality.js";
 import { isMap, mapEntries } from "./maps.js";
 import { formatDuration, formatTimestamp, mkTimestamp, parseDuration, parseTimestamp } from "./time.js";
 import {
@@ -170,10 +170,24 @@ function base64(b: Uint8Array): string {
  * name, optional values their value (or null), extension values their string form.
  */
 export function celToJson(value: unknown): unknown {
-  return toJson(value, 0);
+  return toJson(value, 0, plainJson);
 }
 
-function toJson(v: unknown, depth: number): unknown {
+/** celToJson inside an evaluation: charges one cost unit per converted value (a shared sub-list counts each time). */
+export function celToJsonMetered(value: unknown): unknown {
+  return toJson(value, 0, meteredJson);
+}
+
+interface JsonMode {
+  readonly metered: boolean;
+  /** Timestamps become JS Dates instead of RFC 3339 strings. */
+  readonly dates: boolean;
+}
+const plainJson: JsonMode = { metered: false, dates: false };
+const meteredJson: JsonMode = { metered: true, dates: false };
+const extensionArgs: JsonMode = { metered: true, dates: true };
+
+function toJson(v: unknown, depth: number, mode: JsonMode): unknown {
   switch (typeof v) {
     case "boolean":
     case "string":
@@ -190,32 +204,34 @@ function toJson(v: unknown, depth: number): unknown {
   }
   if (v === null) return null;
   if (depth > MAX_VALUE_DEPTH) throw err("invalid_argument", "value nested too deeply (or cyclic) to convert");
-  if (Array.isArray(v)) return v.map((x) => toJson(x, depth + 1));
+  if (mode.metered) charge(1);
+  if (Array.isArray(v)) return v.map((x) => toJson(x, depth + 1, mode));
   if (v instanceof CelDouble) return v.v;
   if (v instanceof CelUint) return Number(v.v);
   if (v instanceof Uint8Array) return base64(v);
-  if (v instanceof CelTimestamp) return formatTimestamp(v);
-  if (v instanceof Date) return Number.isNaN(v.getTime()) ? null : v.toISOString();
+  if (v instanceof CelTimestamp) return mode.dates ? new Date(v.s * 1000 + Math.floor(v.n / 1e6)) : formatTimestamp(v);
+  if (v instanceof Date) return mode.dates ? v : Number.isNaN(v.getTime()) ? null : v.toISOString();
   if (v instanceof CelDuration) return formatDuration(v);
   if (v instanceof CelType) return v.name;
-  if (v instanceof CelOptional) return v.has ? toJson(v.v, depth + 1) : null;
+  if (v instanceof CelOptional) return v.has ? toJson(v.v, depth + 1, mode) : null;
   if (v instanceof CelOpaque) return v.toString();
   if (isMap(v)) {
     const out: Record<string, unknown> = {};
     for (const [k, x] of mapEntries(v)) {
       const key = k instanceof CelUint ? String(k.v) : String(k);
-      Object.defineProperty(out, key, { value: toJson(x, depth + 1), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(out, key, { value: toJson(x, depth + 1, mode), enumerable: true, writable: true, configurable: true });
     }
     return out;
   }
   return String(v);
 }
 
-/** Values handed to an extension function in "plain" mode: JSON-safe, except timestamps become Dates. */
+/**
+ * Values handed to an extension function in "plain" mode: celToJson's shapes, except that
+ * timestamps (at any depth) become JS Dates.
+ */
 export function toPlainArgument(v: unknown): unknown {
-  if (v instanceof CelTimestamp) return new Date(v.s * 1000 + Math.floor(v.n / 1e6));
-  if (typeof v === "bigint" || v instanceof CelMap || typeof v !== "object" || v === null) return celToJson(v);
-  return celToJson(v);
+  return toJson(v, 0, extensionArgs);
 }
 
 /** A plain JS value returned by an extension function, as a CEL runtime value. */
