@@ -29,8 +29,14 @@ export type { ContextStage, ContextStageOptions, ContextStats, EntityView } from
 /** Storage collection of baselines, one document per entity or peer group. */
 export const BASELINE_COLLECTION = "context.baselines";
 
+/** Where build leaves what observe needs: a non-enumerable symbol-keyed property of the context (cheaper than a WeakMap). */
+const BUILT = Symbol("vigil.context.built");
+
 /** What build remembers for observe. */
 interface Built {
+  /** The stage that built it: another stage's context is not observed. */
+  readonly owner: object;
+  observed: boolean;
   readonly resolved: ResolvedEvent;
   readonly records: ReadonlyMap<string, EntityRecord>;
   readonly baselines: ReadonlyMap<string, EntityBaseline>;
@@ -54,7 +60,7 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
   const baselines = new DocCache(storage, baselineCodec, settings.cache.maxEntities, settings.cache.flushBatch);
   const records = new DocCache(storage, entityCodec, settings.cache.maxEntities, settings.cache.flushBatch);
   const postures = new PostureBook(storage, clock.now().toISOString());
-  const built = new WeakMap<Context, Built>();
+  const owner = {};
   const pending = new Set<Promise<unknown>>();
   const postureErrors: string[] = [];
   let ready: Promise<void> | undefined;
@@ -166,7 +172,8 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
       features[role] = baselineFeatures(baseline, layout, timeMs, halfLifeMinutes(), role === "principal" ? peerKey : undefined);
     }
     const primary = observation.primaryRole ? recordMap.get(observation.primaryRole) : undefined;
-    const context: Context = {
+    const state: Built = { owner, observed: false, resolved, records: recordMap, baselines: baselineMap, peerKey };
+    const context = {
       event,
       input: event.data,
       entities: merged,
@@ -175,8 +182,9 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
       ...(primary ? { history: primary.history(nowMs) } : {}),
       features,
       now: new Date(nowMs).toISOString(),
-    };
-    built.set(context, { resolved, records: recordMap, baselines: baselineMap, peerKey });
+    } as Context;
+    // Non-enumerable: copies, equality checks and serialisers see only the Context fields.
+    Object.defineProperty(context, BUILT, { value: state });
     return context;
   }
 
@@ -219,9 +227,9 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
   function observe(event: Event, ctx: Context, findings: readonly Finding[] = []): void {
     try {
       if (event.type === EventTypes.posture) observePosture(event);
-      const state = built.get(ctx);
-      if (!state) return;
-      built.delete(ctx);
+      const state = (ctx as unknown as { readonly [BUILT]?: Built })[BUILT];
+      if (!state || state.owner !== owner || state.observed) return;
+      state.observed = true;
       const { resolved } = state;
       const { observation } = resolved;
       const timeMs = observation.timeMs;
