@@ -84,6 +84,7 @@ describe("idle detector", () => {
     const dead = await idleAt(stage, "i-batch-dead", 14);
     expect(dead.score).toBe(1);
     expect(dead.values).toMatchObject({ scheduledDays: 2, idleDays: 2 });
+    expect(stage.stats().observeErrors).toEqual([]);
   });
 
   it("a malformed schedule is reported as a factor and ignored, never thrown", async () => {

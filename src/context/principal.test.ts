@@ -72,6 +72,7 @@ describe("odd-hour detector", () => {
     const noc = (await stage.build(oktaLoginAt("newnoc@acme.io", sundayNight))).signals["oddHour"]!;
     expect(noc.score).toBe(0);
     expect(noc.values?.["peer"]).toBe("peer:team/noc");
+    expect(stage.stats().observeErrors).toEqual([]);
   });
 
   it("with a long history the principal's own habits win over the peer group", async () => {

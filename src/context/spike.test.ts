@@ -86,6 +86,7 @@ describe("spike detector: spend against a seasonal baseline", () => {
     // The same amount on the Monday batch hour is normal.
     const batch = rowAt(row, 5 * 168 + 2, 30);
     expect((await stage.build(batch)).signals["spike"]?.score).toBe(0);
+    expect(stage.stats().observeErrors).toEqual([]);
   });
 
   it("sums the rows of one period: many small rows of a normal hour are not a spike, their total is judged", async () => {

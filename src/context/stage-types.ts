@@ -26,6 +26,8 @@ export interface ContextStats {
   readonly dirtyEntities: number;
   /** Posture events that could not be applied (bad level, expired `until`), newest last, at most 20. */
   readonly postureErrors: readonly string[];
+  /** Events whose learning failed inside observe (a bug; observe never throws), newest last, at most 20. */
+  readonly observeErrors: readonly string[];
 }
 
 /** The context stage. See docs/context.md. */

@@ -54,6 +54,7 @@ describe("context stage", () => {
     const after = await stage.build(call(arn, t0 + 41 * HOUR_MS, "sa-east-1"));
     expect(after.features?.["principal"]?.["events"]).toBe(31);
     expect(after.signals["rare"]?.values?.["firstSeen"]).toEqual([]);
+    expect(stage.stats().observeErrors).toEqual([]);
   });
 
   it("keeps entity history from violation findings: 30 days, newest first", async () => {

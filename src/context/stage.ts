@@ -63,6 +63,7 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
   const owner = {};
   const pending = new Set<Promise<unknown>>();
   const postureErrors: string[] = [];
+  const observeErrors: string[] = [];
   let ready: Promise<void> | undefined;
   let initialized = false;
   const init = (): Promise<void> => (ready ??= postures.load().then(
@@ -226,9 +227,10 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
 
   function observe(event: Event, ctx: Context, findings: readonly Finding[] = []): void {
     try {
-      if (event.type === EventTypes.posture) observePosture(event);
       const state = (ctx as unknown as { readonly [BUILT]?: Built })[BUILT];
-      if (!state || state.owner !== owner || state.observed) return;
+      if (state?.observed) return;
+      if (event.type === EventTypes.posture) observePosture(event);
+      if (!state || state.owner !== owner) return;
       state.observed = true;
       const { resolved } = state;
       const { observation } = resolved;
@@ -283,8 +285,8 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
       }
     } catch (error) {
       // INVARIANT: observe never throws; a failure to learn must not fail the pipeline.
-      postureErrors.push(`observe ${event.id}: ${error instanceof Error ? error.message : String(error)}`);
-      if (postureErrors.length > 20) postureErrors.shift();
+      observeErrors.push(`event ${event.id}: ${error instanceof Error ? error.message : String(error)}`);
+      if (observeErrors.length > 20) observeErrors.shift();
     }
   }
 
@@ -369,7 +371,7 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
       records.resize(settings.cache.maxEntities, settings.cache.flushBatch);
     },
     stats() {
-      return { cachedBaselines: baselines.size, dirtyBaselines: baselines.dirtyCount, cachedEntities: records.size, dirtyEntities: records.dirtyCount, postureErrors: [...postureErrors] };
+      return { cachedBaselines: baselines.size, dirtyBaselines: baselines.dirtyCount, cachedEntities: records.size, dirtyEntities: records.dirtyCount, postureErrors: [...postureErrors], observeErrors: [...observeErrors] };
     },
   };
 }
