@@ -6,8 +6,10 @@ import type { IndexKey } from "../../core/policy.js";
  *
  * Value model at the boundary (documented in docs/cel.md): activations hold plain JSON-like JS
  * values. A JS number that is an integer maps to CEL `int`, any other number to `double`
- * (the Kubernetes unstructured convention); bigint → int; string, boolean, null, arrays and
+ * (the Kubernetes unstructured convention; integers beyond ±(2^53-1) cannot be exact JS numbers and
+ * are doubles — pass a bigint for a large int); bigint → int; string, boolean, null, arrays and
  * plain objects (maps with string keys) map as expected; Uint8Array → bytes; Date → timestamp.
+ * Results come back JSON-safe (celToJson) unless `{ raw: true }` is asked for.
  */
 
 export type CelErrorKind =

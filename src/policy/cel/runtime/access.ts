@@ -86,8 +86,11 @@ export function optIndex(obj: unknown, i: unknown): CelOptional {
   throw noOverload("_[?_]", obj, i);
 }
 
-/** Number of Unicode code points. */
+const surrogates = /[\uD800-\uDFFF]/;
+
+/** Number of Unicode code points (a native scan first: most strings have no surrogate pairs). */
 export function codePointLength(s: string): number {
+  if (!surrogates.test(s)) return s.length;
   let n = s.length;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
