@@ -28,6 +28,12 @@ export interface Context {
   readonly history?: EntityHistory;
   /** Entity features (baseline summaries) by role, JSON-safe, for `context.features.<role>`. */
   readonly features?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /**
+   * The supply-chain summary of a dependency change (lockfile diff, vulnerable dependencies, fix
+   * suggestions), JSON-safe; policies read it as `context.dependencies`. Set by the context stage
+   * for `dev.vigil.dependency.change` and `com.github.pull_request` events (src/context/supply-chain).
+   */
+  readonly dependencies?: Readonly<Record<string, unknown>>;
   /** Evaluation time (RFC 3339) from the injected clock. */
   readonly now: string;
 }

@@ -8,8 +8,9 @@
  *   `action`, `request`, `object`, `requestParameters`...), except the reserved names below.
  * - `event`: the CloudEvent envelope (`id`, `source`, `type`, `subject`, `time`, `data`...).
  * - `context`: the fields of `ctx.input.context` (when it is an object) overlaid by Vigil's own
- *   context: `posture`, `signals`, `entities`, `history`, `features`. Vigil's keys always win, so a
- *   request cannot spoof its posture, signals or history.
+ *   context: `posture`, `signals`, `entities`, `history`, `features`, and `dependencies` when the
+ *   context carries a supply-chain summary. Vigil's keys always win, so a request cannot spoof its
+ *   posture, signals, history or dependency findings.
  * - `now`: the evaluation time (`ctx.now`) as a CEL timestamp (a JS Date at the boundary).
  * - `variables`: a policy's own `spec.variables`; empty here, each policy supplies its own.
  */
@@ -56,6 +57,7 @@ export function buildActivation(ctx: Context): Activation {
     history: ctx.history ?? emptyHistory,
     features: ctx.features ?? emptyRecord,
   };
+  if (ctx.dependencies !== undefined) context["dependencies"] = ctx.dependencies;
   const requestContext = plain ? input["context"] : undefined;
   if (isPlainObject(requestContext)) {
     for (const key in requestContext) {
@@ -71,7 +73,7 @@ export function buildActivation(ctx: Context): Activation {
   return activation as Activation;
 }
 
-const vigilContextKeys: ReadonlySet<string> = new Set(["posture", "signals", "entities", "history", "features"]);
+const vigilContextKeys: ReadonlySet<string> = new Set(["posture", "signals", "entities", "history", "features", "dependencies"]);
 
 let lastNow = "";
 let lastDate = new Date(0);
