@@ -11,7 +11,7 @@
  * declared dependencies still count as dependents.
  */
 import { VigilError } from "../../core/errors.js";
-import type { Dependent, LockedPackage, Lockfile } from "./lockfile.js";
+import type { Dependent, LockedPackage, Lockfile } from "./model.js";
 
 type Json = Record<string, unknown>;
 

@@ -9,7 +9,7 @@
  * specs are the project's own code and are left out.
  */
 import { VigilError } from "../../core/errors.js";
-import type { Dependent, Lockfile } from "./lockfile.js";
+import type { Dependent, Lockfile } from "./model.js";
 
 interface MutablePackage {
   readonly name: string;
