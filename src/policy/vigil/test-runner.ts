@@ -41,7 +41,7 @@ function signalsOf(raw: Readonly<Record<string, unknown>> | undefined): Record<s
   return out;
 }
 
-/** Builds the Context a test case describes (input, event envelope, posture, signals, entities, history, features, now). */
+/** Builds the Context a test case describes (input, event envelope, posture, signals, entities, history, features, dependencies, now). */
 export function contextForTest(test: TestCaseSpec, input: unknown, eventType: string): Context {
   const event = test.event ?? {};
   const c = test.context;
@@ -60,6 +60,7 @@ export function contextForTest(test: TestCaseSpec, input: unknown, eventType: st
     posture: { level: "normal", scope: "org", since: DEFAULT_TEST_TIME, ...c?.posture },
     ...(c?.history === undefined ? {} : { history: { violations30d: 0, recent: [], ...c.history } as Context["history"] & object }),
     ...(c?.features === undefined ? {} : { features: c.features as Context["features"] & object }),
+    ...(c?.dependencies === undefined ? {} : { dependencies: c.dependencies }),
     now: test.now ?? DEFAULT_TEST_TIME,
   };
 }

@@ -39,6 +39,8 @@ export interface TestContextSpec {
   readonly entities?: Readonly<Record<string, unknown>>;
   readonly history?: Readonly<Record<string, unknown>>;
   readonly features?: Readonly<Record<string, unknown>>;
+  /** The supply-chain summary (`context.dependencies`). */
+  readonly dependencies?: Readonly<Record<string, unknown>>;
 }
 
 export interface TestCaseSpec {
@@ -70,7 +72,7 @@ const inlineCaseFields = ["name", "input", "event", "context", "now", "expect"];
 const fileCaseFields = [...inlineCaseFields, "inputFile", "policies"];
 const expectFields = ["allow", "violations", "errors", "findings"];
 const findingFields = ["policy", "rule", "effect", "severity", "mode", "message"];
-const contextFields = ["posture", "signals", "entities", "history", "features"];
+const contextFields = ["posture", "signals", "entities", "history", "features", "dependencies"];
 const postureFields = ["level", "scope", "reason", "until"];
 const eventFields = ["specversion", "id", "source", "type", "subject", "time", "datacontenttype", "dataschema", "data"];
 
@@ -165,7 +167,7 @@ function parseContext(v: Validator, value: unknown, path: FieldPath): TestContex
       out.posture = { level, ...(scope === undefined ? {} : { scope }), ...(reason === undefined ? {} : { reason }), ...(until === undefined ? {} : { until }) };
     }
   }
-  for (const key of ["signals", "entities", "history", "features"] as const) {
+  for (const key of ["signals", "entities", "history", "features", "dependencies"] as const) {
     if (o[key] === undefined) continue;
     if (isPlainObject(o[key])) out[key] = o[key];
     else v.report([...path, key], "must be a map");
