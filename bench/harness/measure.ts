@@ -56,9 +56,14 @@ export function measureThroughput(call: (i: number) => unknown, options: Through
   let sink = 0;
   const warmupUntil = performance.now() + (options.warmupMs ?? 0);
   let i = 0;
-  while (i < options.warmupCalls || performance.now() < warmupUntil) {
-    sink += loop(call, i, 64);
-    i += 64;
+  while (i < options.warmupCalls) {
+    const chunk = Math.min(64, options.warmupCalls - i);
+    sink += loop(call, i, chunk);
+    i += chunk;
+  }
+  while (performance.now() < warmupUntil) {
+    sink += loop(call, i, 16);
+    i += 16;
   }
   // calibrate a batch so the clock is read about every millisecond
   let batch = 1;
