@@ -1,0 +1,168 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { createSqliteStorage } from "../store/sqlite/index.js";
+import { HOUR, MINUTE } from "../decide/test-support.js";
+import { admin, approver, approver2, bucketPolicy, createLoop, operator, viewer, type Loop } from "./test-support.js";
+import { parseDurationMs } from "./duration.js";
+
+const ladder = `  escalation:
+    - notify: ["#cloud-security"]
+      after: 30m
+    - notify: ["oncall:cloud"]
+      after: PT1H
+`;
+
+function policies(safeDefault: string): string[] {
+  return [
+    bucketPolicy("lock", { tier: "approve", extra: `    safeDefault: ${safeDefault}\n${ladder}` }),
+    bucketPolicy("gate", { tier: "approve", remediation: false, extra: `    safeDefault: notify\n  escalation:\n    - notify: ["#gate"]\n      after: 15m\n` }),
+  ];
+}
+
+describe("approvals queue", () => {
+  let loop: Loop;
+  afterEach(async () => { await loop.dispose(); });
+
+  async function promoted(safeDefault = "remediate", settings = {}) {
+    loop = await createLoop(createSqliteStorage, policies(safeDefault), settings);
+    await loop.executor.promote("lock", admin);
+    return loop;
+  }
+
+  it("queues pending actions with the decision's explanation; approve runs them against the actuator, undo restores", async () => {
+    await promoted();
+    loop.fake.state.set("bucket/logs", "public");
+    const { decision, reviews } = await loop.handle({ kind: "lock", bucket: "logs", public: true });
+    expect(decision.tier).toBe("approve");
+    expect(reviews).toHaveLength(1);
+    const review = reviews[0];
+    expect(review).toMatchObject({ id: "RV-1", decisionId: decision.id, policy: "lock", status: "pending", level: 0, summary: decision.explanation.summary, dueAt: "2025-02-03T10:30:00.000Z" });
+    expect(review?.explanation.steps.some((s) => s.kind === "condition")).toBe(true);
+    expect(review?.actionIds).toEqual(decision.actions.map((a) => a.id));
+    expect(loop.notifications.map((n) => [n.reason, n.level, n.targets])).toEqual([["created", 0, ["#cloud-security"]]]);
+    expect(await loop.review.list({ status: "pending" })).toHaveLength(1);
+    expect(loop.fake.state.get("bucket/logs")).toBe("public");
+
+    await expect(loop.review.approve("RV-1", viewer)).rejects.toMatchObject({ code: "VIGIL_FORBIDDEN" });
+    await expect(loop.review.approve("RV-1", operator)).rejects.toMatchObject({ code: "VIGIL_FORBIDDEN", message: expect.stringContaining("needs the approver or admin role; otto has operator") });
+    const result = await loop.review.approve("RV-1", approver, "confirmed with the bucket owner");
+    expect(result.complete).toBe(true);
+    expect(result.actions.map((a) => [a.status, a.approvedBy])).toEqual([["applied", "ann"]]);
+    expect(result.review).toMatchObject({ status: "approved", outcome: "approved", resolvedBy: "ann", reason: "confirmed with the bucket owner" });
+    expect(loop.fake.state.get("bucket/logs")).toBe("private");
+    await expect(loop.review.approve("RV-1", approver)).rejects.toMatchObject({ code: "VIGIL_CONFLICT" });
+
+    const feedback = await loop.review.feedback.list({ decisionId: decision.id });
+    expect(feedback.map((f) => [f.label, f.by, f.via])).toEqual([["true_positive", "ann", "review"]]);
+    await loop.executor.undo(result.actions[0]?.id ?? "", operator, "owner changed their mind");
+    expect(loop.fake.state.get("bucket/logs")).toBe("public");
+    const audit = (await loop.storage.listAudit({})).map((a) => `${a.actor}:${a.action}`);
+    expect(audit).toEqual(expect.arrayContaining(["ann:review.approve", "ann:feedback.record", "otto:action.undo"]));
+  });
+
+  it("deny settles the actions without running them and records feedback with who", async () => {
+    await promoted();
+    const { decision } = await loop.handle({ kind: "lock", bucket: "logs", public: true });
+    await expect(loop.review.deny("RV-1", approver, " ")).rejects.toMatchObject({ code: "VIGIL_BAD_INPUT", details: { field: "reason" } });
+    const denied = await loop.review.deny("RV-1", approver, "bucket is meant to be public");
+    expect(denied).toMatchObject({ status: "denied", resolvedBy: "ann", reason: "bucket is meant to be public" });
+    expect((await loop.executor.getAction(decision.actions[0]?.id ?? ""))?.status).toBe("skipped");
+    expect(loop.fake.calls).toEqual([]);
+    expect((await loop.review.feedback.list({ decisionId: decision.id })).map((f) => [f.label, f.by, f.reason])).toEqual([["false_positive", "ann", "bucket is meant to be public"]]);
+  });
+
+  it("escalation: timeouts move up the levels and end at the safe default (remediate runs the action)", async () => {
+    await promoted("remediate");
+    await loop.handle({ kind: "lock", bucket: "logs", public: true });
+    loop.clock.advance(29 * MINUTE);
+    expect(await loop.review.tick()).toEqual({ escalated: [], expired: [], deferred: [] });
+    loop.clock.advance(MINUTE);
+    const first = await loop.review.tick();
+    expect(first.escalated.map((r) => [r.id, r.level, r.status, r.dueAt])).toEqual([["RV-1", 1, "escalated", "2025-02-03T11:30:00.000Z"]]);
+    expect(loop.notifications.map((n) => [n.reason, n.level, n.targets])).toEqual([["created", 0, ["#cloud-security"]], ["escalated", 1, ["oncall:cloud"]]]);
+    expect(loop.fake.state.has("bucket/logs")).toBe(false);
+    loop.clock.advance(HOUR);
+    const last = await loop.review.tick();
+    expect(last.expired.map((r) => [r.status, r.outcome, r.resolvedBy])).toEqual([["expired", "safe-default", "vigil:escalation"]]);
+    expect(last.expired[0]?.reason).toBe("no answer after 2 escalation level(s): safe default remediate applied");
+    expect(loop.fake.state.get("bucket/logs")).toBe("private");
+    expect(loop.notifications.at(-1)).toMatchObject({ reason: "safe-default", level: 1, targets: ["oncall:cloud"] });
+    expect(await loop.review.tick()).toEqual({ escalated: [], expired: [], deferred: [] });
+  });
+
+  it("a clock jump walks every level; safe default block does not act", async () => {
+    await promoted("block");
+    const { decision } = await loop.handle({ kind: "lock", bucket: "logs", public: true });
+    loop.clock.advance(5 * HOUR);
+    const result = await loop.review.tick();
+    expect(result.expired.map((r) => r.reason)).toEqual(["no answer after 2 escalation level(s): safe default block applied"]);
+    expect(loop.notifications.map((n) => n.reason)).toEqual(["created", "escalated", "safe-default"]);
+    expect((await loop.executor.getAction(decision.actions[0]?.id ?? ""))?.status).toBe("skipped");
+    expect(loop.fake.calls).toEqual([]);
+  });
+
+  it("a permissive safe default lets the denied request through once; approval does the same", async () => {
+    await promoted();
+    const first = await loop.handle({ kind: "gate", bucket: "b", public: true });
+    expect(first.decision).toMatchObject({ verdict: "deny", tier: "approve", actions: [] });
+    expect(first.reviews.map((r) => [r.policy, r.actionIds])).toEqual([["gate", []]]);
+    loop.clock.advance(15 * MINUTE);
+    expect((await loop.review.tick()).expired).toHaveLength(1);
+    const retry = await loop.handle({ kind: "gate", bucket: "b", public: true });
+    expect(retry.decision.verdict).toBe("allow");
+    expect(retry.decision.explanation.summary).toContain("allowed by override OV-1 (once) from vigil:escalation");
+    expect(retry.reviews).toEqual([]);
+    const again = await loop.handle({ kind: "gate", bucket: "b", public: true });
+    expect(again.decision.verdict).toBe("deny");
+    expect(again.reviews.map((r) => r.id)).toEqual(["RV-2"]);
+    const approval = await loop.review.approve("RV-2", approver, "ok for today");
+    expect(approval.overrideId).toBe("OV-2");
+    expect((await loop.handle({ kind: "gate", bucket: "b", public: true })).decision.verdict).toBe("allow");
+  });
+
+  it("the kill switch keeps an approval from running; the review stays open", async () => {
+    await promoted();
+    await loop.handle({ kind: "lock", bucket: "logs", public: true });
+    await loop.executor.killSwitch.set(true, operator, "incident");
+    await expect(loop.review.approve("RV-1", approver)).rejects.toMatchObject({ code: "VIGIL_KILL_SWITCH" });
+    expect((await loop.review.get("RV-1"))?.status).toBe("pending");
+    loop.clock.advance(3 * HOUR);
+    expect((await loop.review.tick()).deferred.map((r) => r.id)).toEqual(["RV-1"]);
+    expect(loop.fake.calls).toEqual([]);
+    await loop.executor.killSwitch.set(false, operator);
+    expect((await loop.review.tick()).expired.map((r) => r.id)).toEqual(["RV-1"]);
+    expect(loop.fake.state.get("bucket/logs")).toBe("private");
+  });
+
+  it("two-person rule on approvals: a second, different approver must confirm", async () => {
+    await promoted("remediate", { twoPersonRule: { approvals: true } });
+    await loop.handle({ kind: "lock", bucket: "logs", public: true });
+    const first = await loop.review.approve("RV-1", approver, "looks right");
+    expect(first).toMatchObject({ complete: false, actions: [], review: { status: "pending", approvals: [{ by: "ann", reason: "looks right" }] } });
+    expect(loop.fake.calls).toEqual([]);
+    await expect(loop.review.approve("RV-1", approver)).rejects.toMatchObject({ code: "VIGIL_FORBIDDEN", message: expect.stringContaining("second, different approver") });
+    const second = await loop.review.approve("RV-1", approver2, "agreed");
+    expect(second.complete).toBe(true);
+    expect(second.review.approvals?.map((a) => a.by)).toEqual(["ann", "bob"]);
+    expect(loop.fake.state.get("bucket/logs")).toBe("private");
+  });
+
+  it("blast-radius overflow becomes a review too", async () => {
+    loop = await createLoop(createSqliteStorage, [bucketPolicy("fix", { tier: "remediate" })], { guardrails: { blastRadius: { perPolicy: { max: 1, windowMs: HOUR } } } });
+    await loop.executor.promote("fix", admin);
+    expect((await loop.handle({ kind: "fix", bucket: "a", public: true })).reviews).toEqual([]);
+    const second = await loop.handle({ kind: "fix", bucket: "b", public: true });
+    expect(second.reviews.map((r) => [r.policy, r.actionIds.length, r.dueAt])).toEqual([["fix", 1, undefined]]);
+    await loop.review.approve(second.reviews[0]?.id ?? "", approver);
+    expect(loop.fake.state.get("bucket/b")).toBe("private");
+  });
+});
+
+describe("durations", () => {
+  it("reads ISO-8601 and Go-style durations", () => {
+    expect(parseDurationMs("PT30M")).toBe(30 * MINUTE);
+    expect(parseDurationMs("P1DT2H")).toBe(26 * HOUR);
+    expect(parseDurationMs("1h30m")).toBe(90 * MINUTE);
+    expect(parseDurationMs("45s")).toBe(45_000);
+    expect(() => parseDurationMs("soon", "escalation[0].after")).toThrow(/escalation\[0\]\.after "soon" is not a duration/);
+  });
+});

@@ -1,0 +1,272 @@
+/**
+ * The approvals queue and the escalation ladder.
+ *
+ * A review is opened per (decision, policy) for actions waiting for a person (approve tier,
+ * blast-radius budget) and for findings at the approve tier. Approving runs the actions through
+ * the executor (and, for a denied request with nothing to run, allows its retry once); denying
+ * settles them without running. `tick()` — driven by the Clock, never by sleeping — moves
+ * unanswered reviews up the policy's escalation ladder and, after the last level, applies the
+ * policy's safe default (`enforcement.safeDefault`, default `block`).
+ */
+import type { DecisionDraft } from "../core/decision.js";
+import { VigilError } from "../core/errors.js";
+import type { FeedbackLabel } from "../core/feedback.js";
+import { severities, tierRank, type Severity } from "../core/policy.js";
+import type { Review } from "../core/review.js";
+import type { ActionRecord } from "../act/records.js";
+import { requireRole, type Actor } from "../act/actor.js";
+import { metaOf, type PolicyLookup } from "../decide/conditions.js";
+import { ESCALATION_ACTOR, REVIEWS_COLLECTION, nowIso, twoPersonSeverities, type ReviewDeps } from "./context.js";
+import { parseDurationMs } from "./duration.js";
+import { checkLabel, storeFeedback } from "./feedback.js";
+import { nextId } from "./ids.js";
+import type { NotificationReason } from "./notifier.js";
+import type { ReviewRecord } from "./types.js";
+import { storeOverride } from "./overrides.js";
+
+export type { ReviewRecord };
+
+export interface ApproveResult {
+  readonly review: ReviewRecord;
+  /** Records of the actions that ran (empty while a second approver is awaited). */
+  readonly actions: readonly ActionRecord[];
+  /** False while the two-person rule waits for a second, different approver. */
+  readonly complete: boolean;
+  /** Set when approving a denied request with no actions: the override that lets its retry through once. */
+  readonly overrideId?: string;
+}
+
+export interface TickResult {
+  readonly escalated: readonly ReviewRecord[];
+  readonly expired: readonly ReviewRecord[];
+  /** Due reviews whose safe default could not act yet (kill switch on); retried on the next tick. */
+  readonly deferred: readonly ReviewRecord[];
+}
+
+export interface ReviewQuery {
+  readonly status?: Review["status"];
+  readonly policy?: string;
+  readonly decisionId?: string;
+  readonly limit?: number;
+}
+
+export interface ApprovalsApi {
+  /** Opens reviews for a decision's pending actions and approve-tier findings; idempotent per (decision, policy). */
+  enqueue(draft: DecisionDraft, records: readonly ActionRecord[], policy?: PolicyLookup): Promise<ReviewRecord[]>;
+  list(query?: ReviewQuery): Promise<ReviewRecord[]>;
+  get(id: string): Promise<ReviewRecord | undefined>;
+  /** Approver or admin. Throws VIGIL_KILL_SWITCH (review stays open) while the kill switch is on. */
+  approve(id: string, actor: Actor, reason?: string): Promise<ApproveResult>;
+  /** Approver or admin; a reason is required. Feedback label defaults to false_positive. */
+  deny(id: string, actor: Actor, reason: string, options?: { readonly label?: FeedbackLabel }): Promise<ReviewRecord>;
+  tick(): Promise<TickResult>;
+}
+
+const OPEN: readonly Review["status"][] = ["pending", "escalated"];
+
+function isOpen(review: Review): boolean {
+  return OPEN.includes(review.status);
+}
+
+export function createApprovalsApi(deps: ReviewDeps): ApprovalsApi {
+  async function load(id: string): Promise<{ value: ReviewRecord; version: number }> {
+    const doc = await deps.storage.getDoc<ReviewRecord>(REVIEWS_COLLECTION, id);
+    if (doc === undefined) throw new VigilError("VIGIL_NOT_FOUND", `review ${id} does not exist; list open reviews with GET /v1/reviews`, { field: "id" });
+    return doc;
+  }
+
+  async function save(review: ReviewRecord, version: number): Promise<ReviewRecord> {
+    try {
+      await deps.storage.putDocs([{ collection: REVIEWS_COLLECTION, id: review.id, value: review, expectVersion: version }], nowIso(deps));
+    } catch (error) {
+      if (error instanceof VigilError && error.code === "VIGIL_CONFLICT") {
+        throw new VigilError("VIGIL_CONFLICT", `review ${review.id} changed while it was being updated (someone else answered it); reload it`, { field: "id" }, error);
+      }
+      throw error;
+    }
+    return review;
+  }
+
+  async function notify(review: ReviewRecord, level: number, reason: NotificationReason, targets: readonly string[]): Promise<ReviewRecord> {
+    if (targets.length === 0) return review;
+    const at = nowIso(deps);
+    let error: string | undefined;
+    try {
+      await deps.notifier.notify({ reason, level, targets, review });
+    } catch (cause) {
+      error = cause instanceof Error ? cause.message : String(cause);
+      await deps.storage.appendAudit([{ at, actor: "vigil", action: "review.notify-failed", target: review.id, detail: { level, reason, targets: [...targets], error } }]);
+    }
+    return { ...review, notifications: [...review.notifications, { at, level, reason, targets, ...(error ? { error } : {}) }] };
+  }
+
+  function afterMs(review: ReviewRecord, level: number): number | undefined {
+    const step = review.escalation[level];
+    if (step === undefined) return undefined;
+    try {
+      return parseDurationMs(step.after, `policy ${review.policy} escalation[${level}].after`);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Allows a denied request's retry once (approval of, or a permissive safe default for, a request with nothing to run). */
+  async function allowRetry(review: ReviewRecord, by: string, reason: string, secondBy?: string): Promise<string | undefined> {
+    if (review.verdict !== "deny" || review.actionIds.length > 0) return undefined;
+    const override = await storeOverride(deps, {
+      decisionId: review.decisionId, policy: review.policy, ...(review.subject ? { subject: review.subject } : {}),
+      scope: "once", reason, by, ...(secondBy ? { secondBy } : {}),
+    }, "override.create");
+    return override.id;
+  }
+
+  const api: ApprovalsApi = {
+    async enqueue(draft, records, policy) {
+      const lookup = policy ?? deps.policy;
+      const pendingByPolicy = new Map<string, string[]>();
+      for (const r of records) {
+        if (r.status !== "pending-approval" || r.decisionId !== draft.id) continue;
+        pendingByPolicy.set(r.policy, [...(pendingByPolicy.get(r.policy) ?? []), r.id]);
+      }
+      for (const step of draft.explanation.steps) {
+        if (step.kind === "tier" && step.tier === "approve" && step.policy !== undefined && !pendingByPolicy.has(step.policy)) pendingByPolicy.set(step.policy, []);
+      }
+      const out: ReviewRecord[] = [];
+      for (const [policyName, actionIds] of pendingByPolicy) {
+        const existing = await deps.storage.listDocs<ReviewRecord>(REVIEWS_COLLECTION, { where: { decisionId: draft.id, policy: policyName }, limit: 1 });
+        const found = existing[0];
+        if (found !== undefined) {
+          const merged = [...new Set([...found.value.actionIds, ...actionIds])];
+          out.push(merged.length === found.value.actionIds.length ? found.value : await save({ ...found.value, actionIds: merged }, found.version));
+          continue;
+        }
+        const meta = metaOf(lookup?.(policyName));
+        let severity: Severity = "info";
+        for (const f of draft.findings) if (f.policy === policyName && f.effect === "violation" && severities.indexOf(f.severity) > severities.indexOf(severity)) severity = f.severity;
+        const at = nowIso(deps);
+        const escalation = meta?.escalation ?? [];
+        const settings = deps.settings.twoPersonRule;
+        let review: ReviewRecord = {
+          id: await nextId(deps.storage, "RV", at), decisionId: draft.id, policy: policyName, actionIds, status: "pending", createdAt: at, level: 0,
+          summary: draft.explanation.summary, explanation: draft.explanation, verdict: draft.verdict, tier: draft.tier, severity,
+          ...(draft.subject ? { subject: draft.subject } : {}), escalation, safeDefault: meta?.enforcement?.safeDefault ?? "block",
+          ...(settings?.approvals === true && twoPersonSeverities(deps.settings).includes(severity) ? { twoPersonRequired: true } : {}),
+          notifications: [],
+        };
+        const first = afterMs(review, 0);
+        if (first !== undefined) review = { ...review, dueAt: new Date(deps.clock.now().getTime() + first).toISOString() };
+        review = await notify(review, 0, "created", escalation[0]?.notify ?? deps.settings.defaultNotify ?? []);
+        await deps.storage.putDocs([{ collection: REVIEWS_COLLECTION, id: review.id, value: review, expectVersion: 0 }], at);
+        await deps.storage.appendAudit([{ at, actor: "vigil", action: "review.create", target: review.id, detail: { decisionId: draft.id, policy: policyName, actions: actionIds.length } }]);
+        out.push(review);
+      }
+      return out;
+    },
+
+    async list(query = {}) {
+      const where: Record<string, string> = {};
+      if (query.status !== undefined) where["status"] = query.status;
+      if (query.policy !== undefined) where["policy"] = query.policy;
+      if (query.decisionId !== undefined) where["decisionId"] = query.decisionId;
+      return (await deps.storage.listDocs<ReviewRecord>(REVIEWS_COLLECTION, { where, ...(query.limit === undefined ? {} : { limit: query.limit }) })).map((d) => d.value);
+    },
+
+    async get(id) {
+      return (await deps.storage.getDoc<ReviewRecord>(REVIEWS_COLLECTION, id))?.value;
+    },
+
+    async approve(id, actor, reason) {
+      requireRole(actor, ["approver"], `approve review ${id}`);
+      const { value, version } = await load(id);
+      if (!isOpen(value)) throw new VigilError("VIGIL_CONFLICT", `review ${id} is already ${value.status}${value.resolvedBy ? ` (by ${value.resolvedBy})` : ""}`, { field: "id" });
+      const at = nowIso(deps);
+      const approvals = value.approvals ?? [];
+      if (approvals.some((a) => a.by === actor.id)) {
+        throw new VigilError("VIGIL_FORBIDDEN", `review ${id}: the two-person rule needs a second, different approver; ${actor.id} already approved`, { field: "actor.id" });
+      }
+      const approval = { by: actor.id, at, reason: reason ?? "" };
+      if (value.twoPersonRequired === true && approvals.length === 0) {
+        const waiting = await save({ ...value, approvals: [approval] }, version);
+        await deps.storage.appendAudit([{ at, actor: actor.id, action: "review.approve.first", target: id, detail: { decisionId: value.decisionId, ...(reason ? { reason } : {}) } }]);
+        return { review: waiting, actions: [], complete: false };
+      }
+      const actions = value.actionIds.length === 0 ? [] : await deps.executor.runApproved(value.actionIds, actor, reason);
+      const first = approvals[0];
+      const overrideId = await allowRetry(value, first?.by ?? actor.id, `approved in review ${id}${reason ? `: ${reason}` : ""}`, first === undefined ? undefined : actor.id);
+      let resolved: ReviewRecord = {
+        ...value, status: "approved", outcome: "approved", resolvedBy: actor.id, resolvedAt: at, approvals: [...approvals, approval], ...(reason ? { reason } : {}),
+      };
+      resolved = await notify(resolved, resolved.level, "resolved", resolved.escalation[resolved.level]?.notify ?? []);
+      await save(resolved, version);
+      await storeFeedback(deps, { decisionId: value.decisionId, label: "true_positive", ...(reason ? { reason } : {}), via: "review" }, actor.id);
+      await deps.storage.appendAudit([{ at, actor: actor.id, action: "review.approve", target: id, detail: { decisionId: value.decisionId, actions: actions.map((a) => `${a.id}:${a.status}`), ...(reason ? { reason } : {}), ...(overrideId ? { override: overrideId } : {}) } }]);
+      return { review: resolved, actions, complete: true, ...(overrideId ? { overrideId } : {}) };
+    },
+
+    async deny(id, actor, reason, options = {}) {
+      requireRole(actor, ["approver"], `deny review ${id}`);
+      if (typeof reason !== "string" || reason.trim() === "") throw new VigilError("VIGIL_BAD_INPUT", "reason is required to deny a review", { field: "reason" });
+      const label = options.label === undefined ? "false_positive" : checkLabel(options.label);
+      const { value, version } = await load(id);
+      if (!isOpen(value)) throw new VigilError("VIGIL_CONFLICT", `review ${id} is already ${value.status}`, { field: "id" });
+      const at = nowIso(deps);
+      if (value.actionIds.length > 0) await deps.executor.skipPending(value.actionIds, actor, `denied in review ${id}: ${reason}`);
+      let denied: ReviewRecord = { ...value, status: "denied", outcome: "denied", resolvedBy: actor.id, resolvedAt: at, reason };
+      denied = await notify(denied, denied.level, "resolved", denied.escalation[denied.level]?.notify ?? []);
+      await save(denied, version);
+      await storeFeedback(deps, { decisionId: value.decisionId, label, reason, via: "review" }, actor.id);
+      await deps.storage.appendAudit([{ at, actor: actor.id, action: "review.deny", target: id, detail: { decisionId: value.decisionId, reason } }]);
+      return denied;
+    },
+
+    async tick() {
+      const nowMs = deps.clock.now().getTime();
+      const escalated: ReviewRecord[] = [];
+      const expired: ReviewRecord[] = [];
+      const deferred: ReviewRecord[] = [];
+      const open = (await Promise.all(OPEN.map((status) => deps.storage.listDocs<ReviewRecord>(REVIEWS_COLLECTION, { where: { status } })))).flat();
+      for (const doc of open) {
+        let review = doc.value;
+        if (review.dueAt === undefined || Date.parse(review.dueAt) > nowMs) continue;
+        let moved = false;
+        // Several levels may have timed out since the last tick: walk them all, notifying each.
+        while (review.dueAt !== undefined && Date.parse(review.dueAt) <= nowMs && review.level + 1 < review.escalation.length) {
+          const level = review.level + 1;
+          const after = afterMs(review, level);
+          const { dueAt: previous, ...rest } = review;
+          review = { ...rest, level, status: "escalated", ...(after === undefined ? {} : { dueAt: new Date(Date.parse(previous) + after).toISOString() }) };
+          review = await notify(review, level, "escalated", review.escalation[level]?.notify ?? []);
+          await deps.storage.appendAudit([{ at: nowIso(deps), actor: "vigil", action: "review.escalate", target: review.id, detail: { level } }]);
+          moved = true;
+        }
+        if (review.dueAt === undefined || Date.parse(review.dueAt) > nowMs) {
+          if (moved) escalated.push(await save(review, doc.version));
+          continue;
+        }
+        const reason = `no answer after ${review.escalation.length} escalation level(s): safe default ${review.safeDefault} applied`;
+        try {
+          if (review.actionIds.length > 0) {
+            if (tierRank(review.safeDefault) >= tierRank("remediate")) await deps.executor.runApproved(review.actionIds, ESCALATION_ACTOR, reason);
+            else await deps.executor.skipPending(review.actionIds, ESCALATION_ACTOR, reason);
+          }
+        } catch (error) {
+          if (error instanceof VigilError && error.code === "VIGIL_KILL_SWITCH") {
+            deferred.push(moved ? await save(review, doc.version) : review);
+            continue;
+          }
+          throw error;
+        }
+        const overrideId = tierRank(review.safeDefault) < tierRank("approve") ? await allowRetry(review, ESCALATION_ACTOR.id, reason) : undefined;
+        const at = nowIso(deps);
+        const { dueAt: _due, ...rest } = review;
+        let done: ReviewRecord = { ...rest, status: "expired", outcome: "safe-default", resolvedBy: ESCALATION_ACTOR.id, resolvedAt: at, reason };
+        done = await notify(done, done.level, "safe-default", done.escalation[done.level]?.notify ?? []);
+        await save(done, doc.version);
+        await deps.storage.appendAudit([{ at, actor: ESCALATION_ACTOR.id, action: "review.safe-default", target: done.id, detail: { safeDefault: done.safeDefault, actions: done.actionIds.length, ...(overrideId ? { override: overrideId } : {}) } }]);
+        expired.push(done);
+      }
+      return { escalated, expired, deferred };
+    },
+  };
+  return api;
+}

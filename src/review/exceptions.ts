@@ -1,0 +1,121 @@
+/**
+ * Exceptions: standing permissions not to enforce, with a justification, an optional ticket and
+ * legal basis, and an expiry that is required and bounded. Matching happens in decide/
+ * (applyExemptions) on every path; this module creates, revokes and lists them.
+ */
+import { VigilError } from "../core/errors.js";
+import type { PolicyException } from "../core/review.js";
+import { requireRole, type Actor } from "../act/actor.js";
+import { exceptionActive } from "../decide/exemptions.js";
+import { EXCEPTIONS_COLLECTION, nowIso, type ReviewDeps } from "./context.js";
+import { nextId } from "./ids.js";
+
+export interface ExceptionInput {
+  /** Policy names, globs allowed (`residency-*`). */
+  readonly policies: readonly string[];
+  readonly rules?: readonly string[];
+  /** CEL over the same variables as policies (its policy's `variables` included). */
+  readonly when?: string;
+  /** Subject globs, or `label:key=value` / `tag:key=value` entity selectors. */
+  readonly subjects?: readonly string[];
+  readonly justification: string;
+  /** A link or key of the ticket that approved it. */
+  readonly ticket?: string;
+  readonly legalBasis?: string;
+  /** RFC 3339; required, in the future, at most `maxExceptionDays` (default 90) away. */
+  readonly expiresAt: string;
+}
+
+export interface ExceptionApi {
+  /** Creates an exception (approver or admin); throws VIGIL_BAD_INPUT naming the field when invalid. */
+  create(input: ExceptionInput, actor: Actor): Promise<PolicyException>;
+  /** Revokes it now (approver or admin); it stops applying immediately. */
+  revoke(id: string, actor: Actor, reason: string): Promise<PolicyException>;
+  get(id: string): Promise<PolicyException | undefined>;
+  /** All, or only those in force now (`active: true`) or not (`active: false`). */
+  list(query?: { readonly active?: boolean }): Promise<PolicyException[]>;
+  /** The exceptions in force now: what the decider takes. */
+  active(): Promise<PolicyException[]>;
+}
+
+const DAY_MS = 86_400_000;
+
+function bad(field: string, message: string): VigilError {
+  return new VigilError("VIGIL_BAD_INPUT", `${field} ${message}`, { field });
+}
+
+function stringList(value: unknown, field: string, required: boolean): string[] | undefined {
+  if (value === undefined && !required) return undefined;
+  if (!Array.isArray(value) || (required && value.length === 0) || value.some((v) => typeof v !== "string" || v.trim() === "")) {
+    throw bad(field, `must be a ${required ? "non-empty " : ""}list of non-empty strings`);
+  }
+  return value as string[];
+}
+
+export function createExceptionApi(deps: ReviewDeps): ExceptionApi {
+  async function load(id: string): Promise<{ value: PolicyException; version: number }> {
+    const doc = await deps.storage.getDoc<PolicyException>(EXCEPTIONS_COLLECTION, id);
+    if (doc === undefined) throw new VigilError("VIGIL_NOT_FOUND", `exception ${id} does not exist`, { field: "id" });
+    return doc;
+  }
+  const api: ExceptionApi = {
+    async create(input, actor) {
+      requireRole(actor, ["approver"], "create an exception");
+      const now = deps.clock.now().getTime();
+      const policies = stringList(input.policies, "policies", true) as string[];
+      const rules = stringList(input.rules, "rules", false);
+      const subjects = stringList(input.subjects, "subjects", false);
+      if (typeof input.justification !== "string" || input.justification.trim().length < 10) throw bad("justification", "is required: say why, in at least 10 characters");
+      if (input.ticket !== undefined && (typeof input.ticket !== "string" || input.ticket.trim() === "")) throw bad("ticket", "must be a ticket link or key when given");
+      if (input.legalBasis !== undefined && (typeof input.legalBasis !== "string" || input.legalBasis.trim() === "")) throw bad("legalBasis", "must be a non-empty string when given");
+      if (typeof input.expiresAt !== "string") throw bad("expiresAt", "is required: exceptions always expire (RFC 3339, e.g. 2025-06-30T00:00:00Z)");
+      const expires = Date.parse(input.expiresAt);
+      const maxDays = deps.settings.maxExceptionDays ?? 90;
+      if (Number.isNaN(expires)) throw bad("expiresAt", `"${input.expiresAt}" is not an RFC 3339 time like 2025-06-30T00:00:00Z`);
+      if (expires <= now) throw bad("expiresAt", `(${input.expiresAt}) is not in the future`);
+      if (expires > now + maxDays * DAY_MS) throw bad("expiresAt", `(${input.expiresAt}) is more than ${maxDays} days away; exceptions are bounded — renew it when it expires`);
+      if (input.when !== undefined) {
+        if (typeof input.when !== "string" || input.when.trim() === "") throw bad("when", "must be a CEL expression when given");
+        const program = deps.conditions.compile(input.when, "when");
+        if (program instanceof VigilError) throw new VigilError("VIGIL_BAD_INPUT", `when: ${program.message}`, { field: "when", ...(program.details.hint ? { hint: program.details.hint } : {}) }, program);
+      }
+      const at = nowIso(deps);
+      const exception: PolicyException = {
+        id: await nextId(deps.storage, "EX", at), policies,
+        ...(rules ? { rules } : {}), ...(input.when ? { when: input.when } : {}), ...(subjects ? { subjects } : {}),
+        justification: input.justification.trim(),
+        ...(input.ticket ? { ticket: input.ticket.trim() } : {}), ...(input.legalBasis ? { legalBasis: input.legalBasis.trim() } : {}),
+        createdBy: actor.id, createdAt: at, expiresAt: new Date(expires).toISOString(),
+      };
+      await deps.storage.putDocs([{ collection: EXCEPTIONS_COLLECTION, id: exception.id, value: exception, expectVersion: 0 }], at);
+      await deps.storage.appendAudit([{ at, actor: actor.id, action: "exception.create", target: exception.id, detail: { policies, expiresAt: exception.expiresAt, justification: exception.justification, ...(exception.ticket ? { ticket: exception.ticket } : {}) } }]);
+      return exception;
+    },
+
+    async revoke(id, actor, reason) {
+      requireRole(actor, ["approver"], `revoke exception ${id}`);
+      if (typeof reason !== "string" || reason.trim() === "") throw bad("reason", "is required to revoke an exception");
+      const { value, version } = await load(id);
+      if (value.revokedAt !== undefined) throw new VigilError("VIGIL_CONFLICT", `exception ${id} was already revoked at ${value.revokedAt}`, { field: "id" });
+      const at = nowIso(deps);
+      const revoked: PolicyException = { ...value, revokedAt: at };
+      await deps.storage.putDocs([{ collection: EXCEPTIONS_COLLECTION, id, value: revoked, expectVersion: version }], at);
+      await deps.storage.appendAudit([{ at, actor: actor.id, action: "exception.revoke", target: id, detail: { reason } }]);
+      return revoked;
+    },
+
+    async get(id) {
+      return (await deps.storage.getDoc<PolicyException>(EXCEPTIONS_COLLECTION, id))?.value;
+    },
+
+    async list(query = {}) {
+      const all = (await deps.storage.listDocs<PolicyException>(EXCEPTIONS_COLLECTION)).map((d) => d.value);
+      if (query.active === undefined) return all;
+      const now = nowIso(deps);
+      return all.filter((e) => exceptionActive(e, now) === query.active);
+    },
+
+    active: () => api.list({ active: true }),
+  };
+  return api;
+}

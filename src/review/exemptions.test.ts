@@ -1,0 +1,130 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createSqliteStorage } from "../store/sqlite/index.js";
+import { DAY, HOUR } from "../decide/test-support.js";
+import { admin, approver, approver2, bucketPolicy, createLoop, operator, viewer, type Loop } from "./test-support.js";
+
+const policies = [
+  bucketPolicy("high-risk", { tier: "block", severity: "high", remediation: false }),
+  bucketPolicy("low-risk", { tier: "block", severity: "low", remediation: false }),
+];
+
+describe("overrides", () => {
+  let loop: Loop;
+  beforeEach(async () => { loop = await createLoop(createSqliteStorage, policies, { twoPersonRule: {} }); });
+  afterEach(async () => { await loop.dispose(); });
+
+  it("allow once: the next decision for that policy and subject is allowed, then enforcement resumes; recorded as feedback with who", async () => {
+    const { decision } = await loop.handle({ kind: "low-risk", bucket: "site", public: true });
+    expect(decision.verdict).toBe("deny");
+    await expect(loop.review.overrides.create({ decisionId: decision.id, scope: "once", reason: "" }, approver)).rejects.toMatchObject({ code: "VIGIL_BAD_INPUT", details: { field: "reason" } });
+    await expect(loop.review.overrides.create({ decisionId: decision.id, scope: "once", reason: "launch day" }, operator)).rejects.toMatchObject({ code: "VIGIL_FORBIDDEN" });
+    await expect(loop.review.overrides.create({ decisionId: "dec-404", scope: "once", reason: "x" }, approver)).rejects.toMatchObject({ code: "VIGIL_NOT_FOUND" });
+    const override = await loop.review.overrides.create({ decisionId: decision.id, scope: "once", reason: "launch day", tier: "notify" }, approver);
+    expect(override).toMatchObject({ id: "OV-1", policy: "low-risk", subject: "bucket/site", scope: "once", by: "ann" });
+    expect(override.confirmationRequired).toBeUndefined();
+    const allowed = await loop.handle({ kind: "low-risk", bucket: "site", public: true });
+    expect(allowed.decision).toMatchObject({ verdict: "allow", tier: "notify" });
+    expect(allowed.decision.findings[0]?.skipReason).toBe("allowed by override OV-1 (once) from ann: launch day");
+    expect((await loop.review.overrides.get("OV-1"))?.used).toBe(true);
+    expect((await loop.handle({ kind: "low-risk", bucket: "site", public: true })).decision.verdict).toBe("deny");
+    expect((await loop.review.feedback.list({ decisionId: decision.id })).map((f) => [f.label, f.by, f.via, f.reason])).toEqual([["false_positive", "ann", "override", "launch day"]]);
+    expect((await loop.storage.listAudit({ actor: "ann" })).map((a) => a.action)).toEqual(["override.create", "feedback.record"]);
+  });
+
+  it("a window applies until it ends; the window is bounded", async () => {
+    const { decision } = await loop.handle({ kind: "low-risk", bucket: "site", public: true });
+    const until = (ms: number) => new Date(loop.clock.now().getTime() + ms).toISOString();
+    await expect(loop.review.overrides.create({ decisionId: decision.id, scope: "window", reason: "x" }, approver)).rejects.toMatchObject({ details: { field: "until" } });
+    await expect(loop.review.overrides.create({ decisionId: decision.id, scope: "window", until: until(8 * DAY), reason: "x" }, approver)).rejects.toThrow(/more than 7 days away/);
+    await loop.review.overrides.create({ decisionId: decision.id, scope: "window", until: until(2 * HOUR), reason: "migration" }, approver);
+    expect((await loop.handle({ kind: "low-risk", bucket: "site", public: true })).decision.verdict).toBe("allow");
+    loop.clock.advance(HOUR);
+    expect((await loop.handle({ kind: "low-risk", bucket: "site", public: true })).decision.verdict).toBe("allow");
+    loop.clock.advance(HOUR);
+    expect((await loop.handle({ kind: "low-risk", bucket: "site", public: true })).decision.verdict).toBe("deny");
+  });
+
+  it("two-person rule: a high-severity override applies only after a second, different approver confirms", async () => {
+    const { decision } = await loop.handle({ kind: "high-risk", bucket: "db", public: true });
+    const override = await loop.review.overrides.create({ decisionId: decision.id, scope: "once", reason: "vendor audit" }, approver);
+    expect(override.confirmationRequired).toBe(true);
+    expect((await loop.handle({ kind: "high-risk", bucket: "db", public: true })).decision.verdict).toBe("deny");
+    await expect(loop.review.overrides.confirm(override.id, approver)).rejects.toMatchObject({ code: "VIGIL_FORBIDDEN", message: expect.stringContaining("second, different approver") });
+    await expect(loop.review.overrides.confirm(override.id, viewer)).rejects.toMatchObject({ code: "VIGIL_FORBIDDEN" });
+    const confirmed = await loop.review.overrides.confirm(override.id, approver2, "checked the audit letter");
+    expect(confirmed.secondBy).toBe("bob");
+    const allowed = await loop.handle({ kind: "high-risk", bucket: "db", public: true });
+    expect(allowed.decision.verdict).toBe("allow");
+    expect(allowed.decision.findings[0]?.skipReason).toBe("allowed by override OV-1 (once) from ann and bob: vendor audit");
+    await expect(loop.review.overrides.confirm(override.id, admin)).rejects.toMatchObject({ code: "VIGIL_CONFLICT" });
+  });
+
+  it("revoked overrides stop applying; policy must be named when several were violated", async () => {
+    const { decision } = await loop.handle({ kind: "low-risk", bucket: "site", public: true });
+    const override = await loop.review.overrides.create({ decisionId: decision.id, scope: "once", reason: "x" }, approver);
+    await loop.review.overrides.revoke(override.id, approver, "changed my mind");
+    expect((await loop.handle({ kind: "low-risk", bucket: "site", public: true })).decision.verdict).toBe("deny");
+    expect(await loop.review.overrides.list({ active: true })).toEqual([]);
+    await expect(loop.review.overrides.create({ decisionId: decision.id, policy: "high-risk", scope: "once", reason: "x" }, approver)).rejects.toThrow(/high-risk was not violated by decision/);
+  });
+});
+
+describe("exceptions", () => {
+  let loop: Loop;
+  beforeEach(async () => { loop = await createLoop(createSqliteStorage, policies); });
+  afterEach(async () => { await loop.dispose(); });
+  const base = { policies: ["*-risk"], justification: "public website bucket by design", ticket: "https://jira.example.com/SEC-12" };
+
+  it("validates justification, expiry (required, bounded), CEL and roles; nothing is stored on error", async () => {
+    const in30d = new Date(loop.clock.now().getTime() + 30 * DAY).toISOString();
+    await expect(loop.review.exceptions.create({ ...base, justification: "because", expiresAt: in30d }, approver)).rejects.toMatchObject({ details: { field: "justification" } });
+    await expect(loop.review.exceptions.create({ ...base } as never, approver)).rejects.toMatchObject({ details: { field: "expiresAt" }, message: expect.stringContaining("exceptions always expire") });
+    await expect(loop.review.exceptions.create({ ...base, expiresAt: new Date(loop.clock.now().getTime() + 91 * DAY).toISOString() }, approver)).rejects.toThrow(/more than 90 days away/);
+    await expect(loop.review.exceptions.create({ ...base, expiresAt: "2020-01-01T00:00:00Z" }, approver)).rejects.toThrow(/not in the future/);
+    await expect(loop.review.exceptions.create({ ...base, policies: [], expiresAt: in30d }, approver)).rejects.toMatchObject({ details: { field: "policies" } });
+    await expect(loop.review.exceptions.create({ ...base, when: "input.bucket ==", expiresAt: in30d }, approver)).rejects.toMatchObject({ code: "VIGIL_BAD_INPUT", details: { field: "when" } });
+    await expect(loop.review.exceptions.create({ ...base, expiresAt: in30d }, operator)).rejects.toMatchObject({ code: "VIGIL_FORBIDDEN" });
+    expect(await loop.review.exceptions.list()).toEqual([]);
+    expect(await loop.storage.listAudit({})).toEqual([]);
+  });
+
+  it("applies on the next decision with the explanation, and stops when it expires (clock-driven) or is revoked", async () => {
+    const expiresAt = new Date(loop.clock.now().getTime() + 2 * DAY).toISOString();
+    const ex = await loop.review.exceptions.create({ ...base, when: 'variables.bucket.startsWith("www-")', legalBasis: "Art. 6(1)(f)", expiresAt }, admin);
+    expect(ex).toMatchObject({ id: "EX-1", createdBy: "ada", expiresAt });
+    const allowed = await loop.handle({ kind: "low-risk", bucket: "www-site", public: true });
+    expect(allowed.decision.verdict).toBe("allow");
+    expect(allowed.decision.explanation.summary).toBe(`Allowed: low-risk/no-public allowed by exception EX-1: Art. 6(1)(f) public website bucket by design (https://jira.example.com/SEC-12), expires ${expiresAt}.`);
+    expect((await loop.handle({ kind: "low-risk", bucket: "data", public: true })).decision.verdict).toBe("deny");
+    loop.clock.advance(2 * DAY);
+    const expired = await loop.handle({ kind: "low-risk", bucket: "www-site", public: true });
+    expect(expired.decision.verdict).toBe("deny");
+    expect(await loop.review.exceptions.list({ active: true })).toEqual([]);
+    expect((await loop.review.exceptions.list({ active: false })).map((e) => e.id)).toEqual(["EX-1"]);
+
+    const second = await loop.review.exceptions.create({ ...base, subjects: ["bucket/www-*"], expiresAt: new Date(loop.clock.now().getTime() + DAY).toISOString() }, approver);
+    expect(second.id).toBe("EX-2");
+    expect((await loop.handle({ kind: "high-risk", bucket: "www-x", public: true })).decision.verdict).toBe("allow");
+    await expect(loop.review.exceptions.revoke("EX-2", approver, "")).rejects.toMatchObject({ details: { field: "reason" } });
+    await loop.review.exceptions.revoke("EX-2", approver, "site moved to a CDN");
+    expect((await loop.handle({ kind: "high-risk", bucket: "www-x", public: true })).decision.verdict).toBe("deny");
+    expect((await loop.storage.listAudit({})).map((a) => `${a.actor}:${a.action}:${a.target}`)).toEqual(["ada:exception.create:EX-1", "ann:exception.create:EX-2", "ann:exception.revoke:EX-2"]);
+  });
+});
+
+describe("feedback", () => {
+  let loop: Loop;
+  beforeEach(async () => { loop = await createLoop(createSqliteStorage, policies); });
+  afterEach(async () => { await loop.dispose(); });
+
+  it("records who said what; unknown decisions, labels and roles are refused and change nothing", async () => {
+    const { decision } = await loop.handle({ kind: "low-risk", bucket: "x", public: true });
+    await expect(loop.review.feedback.record({ decisionId: "nope", label: "false_positive" }, approver)).rejects.toMatchObject({ code: "VIGIL_NOT_FOUND" });
+    await expect(loop.review.feedback.record({ decisionId: decision.id, label: "meh" as never }, approver)).rejects.toMatchObject({ code: "VIGIL_BAD_INPUT", details: { field: "label" } });
+    await expect(loop.review.feedback.record({ decisionId: decision.id, label: "incident" }, viewer)).rejects.toMatchObject({ code: "VIGIL_FORBIDDEN" });
+    expect(await loop.review.feedback.list()).toEqual([]);
+    const fb = await loop.review.feedback.record({ decisionId: decision.id, label: "incident", reason: "it was exploited", via: "cli" }, approver);
+    expect(fb).toMatchObject({ decisionId: decision.id, label: "incident", by: "ann", via: "cli", at: loop.clock.iso() });
+    expect(await loop.review.feedback.list({ label: "incident" })).toEqual([fb]);
+  });
+});

@@ -1,0 +1,161 @@
+/**
+ * Overrides: a person allows a denied request once, or for a window, with a reason; recorded as
+ * feedback with who. With the two-person rule on, an override of a high or critical violation
+ * waits for a second, different approver before it applies. Matching happens in decide/.
+ */
+import type { DecisionDraft } from "../core/decision.js";
+import { VigilError } from "../core/errors.js";
+import type { FeedbackLabel } from "../core/feedback.js";
+import { severities, type Severity, type Tier, tiers } from "../core/policy.js";
+import type { Override } from "../core/review.js";
+import { requireRole, type Actor } from "../act/actor.js";
+import { appliedRefs } from "../decide/decider.js";
+import { overrideActive } from "../decide/exemptions.js";
+import { OVERRIDES_COLLECTION, nowIso, twoPersonSeverities, type ReviewDeps } from "./context.js";
+import { checkLabel, storeFeedback } from "./feedback.js";
+import { nextId } from "./ids.js";
+
+export interface OverrideInput {
+  readonly decisionId: string;
+  /** Which policy of the decision to override; required when several policies were violated. */
+  readonly policy?: string;
+  readonly scope: "once" | "window";
+  /** RFC 3339 end of a window (required for `window`, at most `maxOverrideDays` away). */
+  readonly until?: string;
+  readonly reason: string;
+  /** Record the allowed decision at this tier (e.g. notify), instead of observe. */
+  readonly tier?: Tier;
+  /** Feedback label recorded with the override (default false_positive). */
+  readonly label?: FeedbackLabel;
+}
+
+export interface OverrideApi {
+  /** Creates an override (approver or admin). Two-person rule: inactive until `confirm` by someone else. */
+  create(input: OverrideInput, actor: Actor): Promise<Override>;
+  /** The second approver confirms (must differ from the first): the override applies from now. */
+  confirm(id: string, actor: Actor, reason?: string): Promise<Override>;
+  revoke(id: string, actor: Actor, reason: string): Promise<Override>;
+  get(id: string): Promise<Override | undefined>;
+  list(query?: { readonly active?: boolean; readonly decisionId?: string }): Promise<Override[]>;
+  /** The overrides that can apply now: what the decider takes. */
+  active(): Promise<Override[]>;
+  /** After recording a decision: marks the `once` overrides it applied as used. Returns their ids. */
+  markUsed(draft: Pick<DecisionDraft, "explanation">): Promise<string[]>;
+}
+
+const DAY_MS = 86_400_000;
+
+function bad(field: string, message: string): VigilError {
+  return new VigilError("VIGIL_BAD_INPUT", `${field} ${message}`, { field });
+}
+
+/** Creates an override record without role checks or feedback (approvals use it for "allow the retried request"). */
+export async function storeOverride(deps: ReviewDeps, fields: Omit<Override, "id" | "at">, action: string): Promise<Override> {
+  const at = nowIso(deps);
+  const override: Override = { id: await nextId(deps.storage, "OV", at), at, ...fields };
+  await deps.storage.putDocs([{ collection: OVERRIDES_COLLECTION, id: override.id, value: override, expectVersion: 0 }], at);
+  await deps.storage.appendAudit([{ at, actor: override.by, action, target: override.id, detail: { decisionId: override.decisionId, policy: override.policy, scope: override.scope, reason: override.reason, ...(override.until ? { until: override.until } : {}), ...(override.confirmationRequired ? { confirmationRequired: true } : {}) } }]);
+  return override;
+}
+
+export function createOverrideApi(deps: ReviewDeps): OverrideApi {
+  async function load(id: string): Promise<{ value: Override; version: number }> {
+    const doc = await deps.storage.getDoc<Override>(OVERRIDES_COLLECTION, id);
+    if (doc === undefined) throw new VigilError("VIGIL_NOT_FOUND", `override ${id} does not exist`, { field: "id" });
+    return doc;
+  }
+
+  const api: OverrideApi = {
+    async create(input, actor) {
+      requireRole(actor, ["approver"], "override a decision");
+      if (typeof input.reason !== "string" || input.reason.trim() === "") throw bad("reason", "is required: say why this is allowed");
+      if (input.scope !== "once" && input.scope !== "window") throw bad("scope", `must be "once" or "window", got ${JSON.stringify(input.scope)}`);
+      if (input.tier !== undefined && !tiers.includes(input.tier)) throw bad("tier", `must be one of ${tiers.join(", ")}`);
+      const label = input.label === undefined ? "false_positive" : checkLabel(input.label);
+      const now = deps.clock.now().getTime();
+      let until: string | undefined;
+      if (input.scope === "window") {
+        const end = typeof input.until === "string" ? Date.parse(input.until) : Number.NaN;
+        const maxDays = deps.settings.maxOverrideDays ?? 7;
+        if (Number.isNaN(end)) throw bad("until", "is required for a window override: an RFC 3339 end time like 2025-01-31T18:00:00Z");
+        if (end <= now) throw bad("until", `(${input.until}) is not in the future`);
+        if (end > now + maxDays * DAY_MS) throw bad("until", `(${input.until}) is more than ${maxDays} days away; use an exception for standing permissions`);
+        until = new Date(end).toISOString();
+      }
+      const decision = await deps.storage.getDecision(input.decisionId);
+      if (decision === undefined) throw new VigilError("VIGIL_NOT_FOUND", `decision ${input.decisionId} is not in the decision record; check the id`, { field: "decisionId" });
+      const violated = [...new Set(decision.findings.filter((f) => f.effect === "violation").map((f) => f.policy))];
+      let policy = input.policy;
+      if (policy === undefined) {
+        if (violated.length !== 1) throw bad("policy", `is required: decision ${decision.id} violated ${violated.length === 0 ? "no policy" : violated.join(", ")}`);
+        policy = violated[0] as string;
+      } else if (!violated.includes(policy)) {
+        throw bad("policy", `${policy} was not violated by decision ${decision.id}${violated.length > 0 ? ` (violated: ${violated.join(", ")})` : ""}`);
+      }
+      let severity: Severity = "info";
+      for (const f of decision.findings) if (f.policy === policy && f.effect === "violation" && severities.indexOf(f.severity) > severities.indexOf(severity)) severity = f.severity;
+      const twoPerson = twoPersonSeverities(deps.settings).includes(severity);
+      const override = await storeOverride(deps, {
+        decisionId: decision.id, policy, ...(decision.subject ? { subject: decision.subject } : {}), ...(input.tier ? { tier: input.tier } : {}),
+        scope: input.scope, ...(until ? { until } : {}), reason: input.reason.trim(), by: actor.id, ...(twoPerson ? { confirmationRequired: true } : {}),
+      }, "override.create");
+      await storeFeedback(deps, { decisionId: decision.id, label, reason: input.reason.trim(), via: "override" }, actor.id);
+      return override;
+    },
+
+    async confirm(id, actor, reason) {
+      requireRole(actor, ["approver"], `confirm override ${id}`);
+      const { value, version } = await load(id);
+      if (value.confirmationRequired !== true) throw new VigilError("VIGIL_CONFLICT", `override ${id} does not need a second approver`, { field: "id" });
+      if (value.secondBy !== undefined) throw new VigilError("VIGIL_CONFLICT", `override ${id} was already confirmed by ${value.secondBy}`, { field: "id" });
+      if (value.revokedAt !== undefined) throw new VigilError("VIGIL_CONFLICT", `override ${id} was revoked`, { field: "id" });
+      if (value.by === actor.id) throw new VigilError("VIGIL_FORBIDDEN", `override ${id}: the two-person rule needs a second, different approver; ${actor.id} created it`, { field: "actor.id" });
+      const at = nowIso(deps);
+      const confirmed: Override = { ...value, secondBy: actor.id };
+      await deps.storage.putDocs([{ collection: OVERRIDES_COLLECTION, id, value: confirmed, expectVersion: version }], at);
+      await deps.storage.appendAudit([{ at, actor: actor.id, action: "override.confirm", target: id, ...(reason ? { detail: { reason } } : {}) }]);
+      return confirmed;
+    },
+
+    async revoke(id, actor, reason) {
+      requireRole(actor, ["approver"], `revoke override ${id}`);
+      if (typeof reason !== "string" || reason.trim() === "") throw bad("reason", "is required to revoke an override");
+      const { value, version } = await load(id);
+      const at = nowIso(deps);
+      const revoked: Override = { ...value, revokedAt: at };
+      await deps.storage.putDocs([{ collection: OVERRIDES_COLLECTION, id, value: revoked, expectVersion: version }], at);
+      await deps.storage.appendAudit([{ at, actor: actor.id, action: "override.revoke", target: id, detail: { reason } }]);
+      return revoked;
+    },
+
+    async get(id) {
+      return (await deps.storage.getDoc<Override>(OVERRIDES_COLLECTION, id))?.value;
+    },
+
+    async list(query = {}) {
+      const docs = await deps.storage.listDocs<Override>(OVERRIDES_COLLECTION, query.decisionId === undefined ? {} : { where: { decisionId: query.decisionId } });
+      const all = docs.map((d) => d.value);
+      if (query.active === undefined) return all;
+      const now = nowIso(deps);
+      return all.filter((o) => overrideActive(o, now) === query.active);
+    },
+
+    active: () => api.list({ active: true }),
+
+    async markUsed(draft) {
+      const used: string[] = [];
+      for (const id of appliedRefs(draft).overrides) {
+        const doc = await deps.storage.getDoc<Override>(OVERRIDES_COLLECTION, id);
+        if (doc === undefined || doc.value.scope !== "once" || doc.value.used === true) continue;
+        try {
+          await deps.storage.putDocs([{ collection: OVERRIDES_COLLECTION, id, value: { ...doc.value, used: true }, expectVersion: doc.version }], nowIso(deps));
+          used.push(id);
+        } catch (error) {
+          if (!(error instanceof VigilError && error.code === "VIGIL_CONFLICT")) throw error;
+        }
+      }
+      return used;
+    },
+  };
+  return api;
+}
