@@ -1,6 +1,6 @@
 /**
  * The one-way flow of ARCHITECTURE.md, checked mechanically (`npm run lint:deps`, part of `npm test`):
- *   cli, server → agent.ts (composition root) → stages → core
+ *   cli, server → agent.ts + agent/ (composition root) → stages → core
  *   stages, in flow order: sources → context → policy (evaluate) → decide → act → review → learn
  * A stage imports `core` and earlier stages only. Adapters (store, bus, llm) implement ports
  * declared in core and are chosen only in agent.ts.
@@ -15,7 +15,7 @@ const laterStageRules = stages.map((stage, index) => {
     comment: `${stage} runs before ${later.join(", ") || "nothing"}: it may import core and earlier stages only.`,
     severity: "error",
     from: { path: `^src/${stage}/` },
-    to: { path: `^src/(${[...later, ...adapters, "server", "cli", "console"].join("|")})/|^src/agent\\.ts$` },
+    to: { path: `^src/(${[...later, ...adapters, "server", "cli", "console", "agent"].join("|")})/|^src/agent\\.ts$` },
   };
 }).filter((rule) => rule.to.path !== "^src/()/");
 
@@ -34,7 +34,14 @@ module.exports = {
       comment: "store/bus/llm adapters implement ports from core; they must not reach into stages.",
       severity: "error",
       from: { path: `^src/(${adapters.join("|")})/` },
-      to: { path: `^src/(${[...stages, "server", "cli", "console"].join("|")})/|^src/agent\\.ts$` },
+      to: { path: `^src/(${[...stages, "server", "cli", "console", "agent"].join("|")})/|^src/agent\\.ts$` },
+    },
+    {
+      name: "agent-is-not-an-entry-point",
+      comment: "agent/ is the composition root: it wires stages and adapters and never imports the entry points (server, cli, console).",
+      severity: "error",
+      from: { path: "^src/agent/|^src/agent\\.ts$" },
+      to: { path: "^src/(server|cli|console)/" },
     },
     {
       name: "adapters-chosen-in-agent-only",

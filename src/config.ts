@@ -3,7 +3,11 @@
  * Every key can be overridden by an environment variable named after its path:
  * `server.port` → `VIGIL_SERVER_PORT`, `store.path` → `VIGIL_STORE_PATH`,
  * `policies` → `VIGIL_POLICIES` (comma-separated). Values are parsed as JSON when they parse,
- * else taken as strings.
+ * else taken as strings. String values in the file may name environment variables as `${NAME}`
+ * (secrets stay out of the file); `$${` writes a literal `${`.
+ *
+ * docs/configuration.md lists every key; its table is generated from this schema
+ * (`configReference()`), and a test fails when the two differ.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
@@ -13,48 +17,77 @@ import { VigilError } from "./core/errors.js";
 
 const maskRule = z.union([z.string(), z.strictObject({ path: z.string(), mode: z.enum(["remove", "redact"]).optional() })]);
 
+/** A free-form section validated by the stage that owns it (its errors name `<section>.<field>`). */
+const section = (description: string) => z.record(z.string(), z.unknown()).default({}).describe(description);
+
 export const configSchema = z.strictObject({
-  /** Policy files and directories, loaded recursively. */
-  policies: z.array(z.string()).default(["packs"]),
+  policies: z.array(z.string()).default(["packs"]).describe("Policy files and directories, loaded recursively. A missing directory is reported, never fatal."),
   store: z.strictObject({
-    kind: z.enum(["sqlite", "postgres"]).default("sqlite"),
-    /** SQLite file. */
-    path: z.string().default(".vigil/vigil.db"),
-    /** PostgreSQL URL (kind: postgres). */
-    url: z.string().optional(),
-    schema: z.string().default("vigil"),
+    kind: z.enum(["sqlite", "postgres"]).default("sqlite").describe("Storage adapter: embedded SQLite, or PostgreSQL for scale-out."),
+    path: z.string().default(".vigil/vigil.db").describe("SQLite database file (kind sqlite); its folder is created."),
+    url: z.string().optional().describe("PostgreSQL URL (kind postgres), e.g. postgres://vigil@db:5432/vigil."),
+    schema: z.string().default("vigil").describe("PostgreSQL schema holding Vigil's tables."),
   }).prefault({}),
   bus: z.strictObject({
-    kind: z.enum(["memory", "nats"]).default("memory"),
-    servers: z.array(z.string()).default(["nats://127.0.0.1:4222"]),
-    stream: z.string().default("VIGIL_EVENTS"),
+    kind: z.enum(["memory", "nats"]).default("memory").describe("Bus adapter: in-process, or NATS JetStream for scale-out (api and worker roles)."),
+    servers: z.array(z.string()).default(["nats://127.0.0.1:4222"]).describe("NATS server URLs."),
+    stream: z.string().default("VIGIL_EVENTS").describe("JetStream stream (created when missing)."),
+    ackWaitMs: z.number().int().positive().default(30_000).describe("A bus message not acknowledged within this time is redelivered to another worker."),
+    concurrency: z.number().int().positive().default(2).describe("Bus messages (event batches) one worker processes at once."),
   }).prefault({}),
   server: z.strictObject({
-    host: z.string().default("127.0.0.1"),
-    port: z.number().int().min(0).max(65535).default(8181),
-    /** HTTPS: PEM certificate and key files. Plain HTTP when absent (local use). */
-    tls: z.strictObject({ cert: z.string(), key: z.string() }).optional(),
-    /** Largest request body accepted, in bytes. */
-    bodyLimit: z.number().int().positive().default(5 * 1024 * 1024),
+    host: z.string().default("127.0.0.1").describe("Listen address."),
+    port: z.number().int().min(0).max(65535).default(8181).describe("Listen port (0 = any free port)."),
+    tls: z.strictObject({ cert: z.string(), key: z.string() }).optional().describe("HTTPS: PEM certificate and key files. Plain HTTP when absent (local use)."),
+    bodyLimit: z.number().int().positive().default(5 * 1024 * 1024).describe("Largest request body accepted, in bytes."),
+    role: z.enum(["all", "api", "worker"]).default("all").describe("all: API and processing in one process; api: persist and publish to the bus; worker: process events from the bus (bus.kind nats)."),
+    metricsAuth: z.boolean().default(true).describe("true: /metrics needs a token with the viewer role; false: open (scrapers without a token)."),
+  }).prefault({}),
+  ingest: z.strictObject({
+    queueCapacity: z.number().int().positive().default(10_000).describe("Accepted events waiting to be processed; past it the API answers 429 with Retry-After."),
+    batchSize: z.number().int().positive().default(256).describe("Events processed (and decisions appended) per storage transaction."),
+    maxRequestEvents: z.number().int().positive().default(5_000).describe("Most events in one HTTP request (batch) or webhook."),
+    retryAfterSeconds: z.number().int().positive().default(1).describe("Retry-After sent with 429 when the queue is full."),
+    contextFlushEvents: z.number().int().positive().default(5_000).describe("Baselines and entity records are written after this many processed events (and when idle, and at shutdown)."),
+    sweepIntervalMs: z.number().int().positive().default(30_000).describe("Scale-out: how often a worker looks for accepted events that no worker processed (lost bus messages)."),
+    staleAfterMs: z.number().int().positive().default(120_000).describe("Scale-out: an accepted event unprocessed for this long is processed by the sweep."),
+  }).prefault({}),
+  webhooks: z.strictObject({
+    github: z.strictObject({
+      secrets: z.array(z.string()).default([]).describe("GitHub webhook secrets (rotation: the new one first). Deliveries are rejected until one is set."),
+    }).prefault({}),
   }).prefault({}),
   decisionLog: z.strictObject({
-    /** Input paths masked before a decision is hashed and stored (OPA-style), e.g. `/input/password`. */
-    mask: z.array(maskRule).default([]),
-    maskMode: z.enum(["remove", "redact"]).default("remove"),
+    mask: z.array(maskRule).default([]).describe("Input paths masked before a decision is hashed and stored (OPA-style), e.g. /input/password."),
+    maskMode: z.enum(["remove", "redact"]).default("remove").describe("Default masking mode: remove the field, or replace its value with **REDACTED**."),
   }).prefault({}),
   admission: z.strictObject({
-    /** `fail`: deny when Vigil fails internally (fail-closed); `ignore`: allow (fail-open). */
-    failurePolicy: z.enum(["fail", "ignore"]).default("fail"),
-    /** Per-request deadline in milliseconds. */
-    timeoutMs: z.number().int().positive().default(2000),
+    failurePolicy: z.enum(["fail", "ignore"]).default("fail").describe("fail: deny when Vigil fails internally (fail-closed); ignore: allow (fail-open)."),
+    timeoutMs: z.number().int().positive().default(2000).describe("Per-request deadline of admission reviews, in milliseconds."),
   }).prefault({}),
-  cel: z.strictObject({ costLimit: z.number().int().positive().default(1_000_000) }).prefault({}),
-  log: z.strictObject({ level: z.enum(["debug", "info", "warn", "error", "silent"]).default("info") }).prefault({}),
+  cel: z.strictObject({
+    costLimit: z.number().int().positive().default(1_000_000).describe("CEL cost budget per evaluation; a policy past it gets an error finding."),
+  }).prefault({}),
+  log: z.strictObject({
+    level: z.enum(["debug", "info", "warn", "error", "silent"]).default("info").describe("Structured JSON log level (stdout)."),
+  }).prefault({}),
+  clock: z.strictObject({
+    mode: z.enum(["system", "manual"]).default("system").describe("manual: time stands still until an admin moves it (PUT /v1/clock); for tests and demos, never production."),
+    start: z.string().optional().describe("RFC 3339 start time of the manual clock (default: the time the agent started)."),
+  }).prefault({}),
+  scheduler: z.strictObject({
+    tickMs: z.number().int().positive().default(5_000).describe("How often escalation timeouts and expiries are checked."),
+  }).prefault({}),
+  context: section("Context stage settings: baselines, detectors, cache (docs/context.md). Validated by the context stage."),
+  decide: section("Decide stage settings: risk weights, tier thresholds. Validated by the decider."),
+  act: section("Executor guardrails: allowlists, protected entities, blast-radius budgets (docs/actuators.md)."),
+  review: section("Review settings: escalation defaults, two-person rule."),
+  actuators: section("Actuator providers: webhook, slack, github, kubernetes, aws, okta (docs/actuators.md)."),
 });
 
 export type VigilConfig = z.infer<typeof configSchema>;
 
-function camelToEnv(path: readonly string[]): string {
+export function camelToEnv(path: readonly string[]): string {
   return "VIGIL_" + path.map((p) => p.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase()).join("_");
 }
 
@@ -67,32 +100,109 @@ function parseEnvValue(raw: string, isArray: boolean): unknown {
   }
 }
 
-/** Applies VIGIL_* overrides for every key the defaults know about. Exported for tests. */
-export function applyEnvOverrides(raw: Record<string, unknown>, env: Readonly<Record<string, string | undefined>>): Record<string, unknown> {
-  const defaults = configSchema.parse({}) as Record<string, unknown>;
-  const out: Record<string, unknown> = structuredClone(raw);
-  const walk = (shape: Record<string, unknown>, target: Record<string, unknown>, path: string[]): void => {
-    for (const [key, value] of Object.entries(shape)) {
-      const here = [...path, key];
-      if (value !== null && typeof value === "object" && !Array.isArray(value)) {
-        const child = (target[key] ??= {}) as Record<string, unknown>;
-        walk(value as Record<string, unknown>, child, here);
-        continue;
-      }
-      const envValue = env[camelToEnv(here)];
-      if (envValue !== undefined) target[key] = parseEnvValue(envValue, Array.isArray(value));
+/** One configuration key as documented: dotted path, type, default, env variable, description. */
+export interface ConfigKey {
+  readonly path: string;
+  readonly type: string;
+  readonly default?: unknown;
+  readonly env: string;
+  readonly description: string;
+}
+
+interface SchemaNode {
+  readonly _zod: { readonly def: { readonly type: string; readonly innerType?: SchemaNode; readonly defaultValue?: unknown; readonly entries?: Record<string, string>; readonly element?: SchemaNode; readonly options?: readonly SchemaNode[] } };
+  readonly description?: string;
+  readonly shape?: Record<string, SchemaNode>;
+}
+
+function unwrap(node: SchemaNode): { inner: SchemaNode; defaultValue?: unknown; optional: boolean; description: string | undefined } {
+  let inner = node;
+  let defaultValue: unknown;
+  let optional = false;
+  const description = node.description;
+  for (;;) {
+    const def = inner._zod.def;
+    if (def.type === "default") defaultValue = def.defaultValue;
+    else if (def.type === "optional") optional = true;
+    else if (def.type !== "prefault") break;
+    inner = def.innerType as SchemaNode;
+  }
+  return { inner, ...(defaultValue === undefined ? {} : { defaultValue }), optional, description: description ?? inner.description };
+}
+
+function typeName(node: SchemaNode): string {
+  const def = node._zod.def;
+  switch (def.type) {
+    case "enum": return Object.values(def.entries ?? {}).map((v) => `\`${v}\``).join(" \\| ");
+    case "array": return `list of ${typeName(unwrap(def.element as SchemaNode).inner)}`;
+    case "record": return "map";
+    case "object": return "object";
+    case "union": return (def.options ?? []).map((o) => typeName(unwrap(o).inner)).join(" or ");
+    default: return def.type;
+  }
+}
+
+/** Every leaf key of the schema, in schema order (what docs/configuration.md documents). */
+export function configReference(): ConfigKey[] {
+  const keys: ConfigKey[] = [];
+  const walk = (node: SchemaNode, path: string[]): void => {
+    const { inner, defaultValue, description } = unwrap(node);
+    if (inner._zod.def.type === "object" && inner.shape && description === undefined) {
+      for (const [name, child] of Object.entries(inner.shape)) walk(child, [...path, name]);
+      return;
     }
+    keys.push({ path: path.join("."), type: typeName(inner), ...(defaultValue === undefined ? {} : { default: defaultValue }), env: camelToEnv(path), description: description ?? "" });
   };
-  walk(defaults, out, []);
-  // Keys without defaults that people set from the environment.
-  const extras: [string[], string][] = [[["store", "url"], "VIGIL_STORE_URL"], [["server", "tls"], "VIGIL_SERVER_TLS"]];
-  for (const [path, name] of extras) {
-    const envValue = env[name];
-    if (envValue === undefined) continue;
-    const section = (out[path[0] as string] ??= {}) as Record<string, unknown>;
-    section[path[1] as string] = parseEnvValue(envValue, false);
+  walk(configSchema as unknown as SchemaNode, []);
+  return keys;
+}
+
+/** The key table of docs/configuration.md, as markdown. */
+export function renderConfigReference(): string {
+  const cell = (text: string): string => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+  const lines = ["| key | type | default | environment | description |", "|---|---|---|---|---|"];
+  for (const key of configReference()) {
+    const defaultText = key.default === undefined ? "" : `\`${JSON.stringify(key.default)}\``;
+    lines.push(`| \`${key.path}\` | ${key.type} | ${defaultText} | \`${key.env}\` | ${cell(key.description)} |`);
+  }
+  return lines.join("\n");
+}
+
+/** Applies VIGIL_* overrides for every documented key. Exported for tests. */
+export function applyEnvOverrides(raw: Record<string, unknown>, env: Readonly<Record<string, string | undefined>>): Record<string, unknown> {
+  const out: Record<string, unknown> = structuredClone(raw);
+  for (const key of configReference()) {
+    const value = env[key.env];
+    if (value === undefined) continue;
+    const path = key.path.split(".");
+    let target = out;
+    for (const part of path.slice(0, -1)) {
+      const next = target[part];
+      target = (next !== null && typeof next === "object" && !Array.isArray(next) ? next : (target[part] = {})) as Record<string, unknown>;
+    }
+    target[path[path.length - 1] as string] = parseEnvValue(value, key.type.startsWith("list of"));
   }
   return out;
+}
+
+/** Replaces `${NAME}` in every string of the raw file with the environment variable; `$${` is a literal `${`. */
+export function expandEnvReferences(raw: unknown, env: Readonly<Record<string, string | undefined>>, origin: string, path = ""): unknown {
+  if (typeof raw === "string") {
+    if (!raw.includes("${")) return raw;
+    return raw.replace(/\$?\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (match, name: string) => {
+      if (match.startsWith("$$")) return match.slice(1);
+      const value = env[name];
+      if (value === undefined) throw new VigilError("VIGIL_BAD_CONFIG", `${origin}: ${path || "value"} refers to environment variable ${name}, which is not set; set it or write the value in the file`, { field: path, file: origin });
+      return value;
+    });
+  }
+  if (Array.isArray(raw)) return raw.map((item, index) => expandEnvReferences(item, env, origin, `${path}[${index}]`));
+  if (raw !== null && typeof raw === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(raw)) out[key] = expandEnvReferences(value, env, origin, path ? `${path}.${key}` : key);
+    return out;
+  }
+  return raw;
 }
 
 function formatIssuePath(path: readonly PropertyKey[]): string {
@@ -111,7 +221,8 @@ export function parseConfig(raw: unknown, origin = "vigil.yaml"): VigilConfig {
 
 /**
  * Loads the configuration: `file` when given (it must exist), else `./vigil.yaml` when present,
- * else defaults; then environment overrides. Relative paths in the file resolve against its folder.
+ * else defaults; then `${NAME}` references and environment overrides. Relative paths in the file
+ * resolve against its folder.
  */
 export function loadConfig(options: { readonly file?: string; readonly cwd?: string; readonly env?: Readonly<Record<string, string | undefined>> } = {}): VigilConfig & { readonly baseDir: string } {
   const cwd = options.cwd ?? process.cwd();
@@ -126,6 +237,8 @@ export function loadConfig(options: { readonly file?: string; readonly cwd?: str
     } catch (cause) {
       throw new VigilError("VIGIL_BAD_CONFIG", `${file}: not valid YAML: ${(cause as Error).message}`, { file }, cause);
     }
+    if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw new VigilError("VIGIL_BAD_CONFIG", `${file}: the configuration must be a YAML mapping of keys (see docs/configuration.md)`, { file });
+    raw = expandEnvReferences(raw, env, file) as Record<string, unknown>;
     baseDir = dirname(file);
   } else if (explicit) {
     throw new VigilError("VIGIL_BAD_CONFIG", `configuration file ${file} does not exist; pass an existing file with --config or drop the flag`, { field: "--config", file });

@@ -2,66 +2,93 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { readFileSync } from "node:fs";
 import type { Agent } from "../agent.js";
 import { VigilError } from "../core/errors.js";
-import { decisionOutput } from "../decide/output.js";
+import { installAuth } from "./auth.js";
 import { sendError } from "./errors.js";
-import { createMetrics, type Metrics } from "./metrics.js";
+import { createOpenApiCollector, type OpenApiCollector } from "./openapi.js";
+import { route, type RoutePlugin } from "./route.js";
+import { actionRoutes } from "./routes/actions.js";
+import { adminRoutes } from "./routes/admin.js";
+import { decisionRoutes } from "./routes/decisions.js";
+import { eventRoutes } from "./routes/events.js";
+
+export type { RoutePlugin } from "./route.js";
 
 export interface ServerOptions {
   readonly agent: Agent;
+  /** Structured JSON logs (pino) at `log.level`; default off (tests). */
   readonly logger?: boolean;
+  /**
+   * Extra route groups, registered after the built-in ones (e.g. admission from
+   * src/server/admission.ts). Each declares access per route through `route()`.
+   */
+  readonly routes?: readonly RoutePlugin[];
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
+export interface VigilServer {
+  readonly app: FastifyInstance;
+  readonly metrics: Agent["metrics"];
+  readonly openapi: OpenApiCollector;
 }
+
+/** The built-in route groups, in registration order (the worker role serves none of them). */
+export const builtinRoutes: readonly RoutePlugin[] = [decisionRoutes, actionRoutes, adminRoutes];
 
 /**
- * The HTTP API. Routes validate their input where it enters and answer errors as
- * `{ error: { code, message, field } }` with the status mapped in errors.ts.
+ * The HTTP API. Every route is registered through `route()` with its access (role) and JSON
+ * Schemas; fastify validates requests with them, the auth hook enforces the role, and
+ * /openapi.json is generated from them. Errors are `{ error: { code, message, field } }` with the
+ * status mapped in errors.ts. Call `app.ready()` (or `listen`) before use.
  */
-export function buildServer(options: ServerOptions): { app: FastifyInstance; metrics: Metrics } {
+export function buildServer(options: ServerOptions): VigilServer {
   const { agent } = options;
   const tls = agent.config.server.tls;
+  const level = agent.config.log.level;
   const app = Fastify({
-    logger: options.logger ?? false,
+    logger: options.logger && level !== "silent" ? { level, redact: ["req.headers.authorization", "req.headers[\"x-hub-signature-256\"]"] } : false,
     bodyLimit: agent.config.server.bodyLimit,
     ...(tls ? { https: { cert: readFileSync(tls.cert), key: readFileSync(tls.key) } } : {}),
   }) as unknown as FastifyInstance;
-  const metrics = createMetrics();
+  const openapi = createOpenApiCollector(app);
+  installAuth(app, agent);
 
   app.setErrorHandler((error, _request, reply) => sendError(reply, error));
   app.setNotFoundHandler((request, reply) => sendError(reply, new VigilError("VIGIL_NOT_FOUND", `no route ${request.method} ${request.url}; see /openapi.json`)));
 
-  app.get("/healthz", async () => ({ status: "ok", policies: agent.policySet.size, policyErrors: agent.loadErrors.length, store: agent.storage.kind }));
-
-  app.get("/metrics", async (_request, reply) => reply.type("text/plain; version=0.0.4").send(metrics.render()));
-
-  /** OPA-style data API: `{ input, eventType?, explain? }` → the decision. */
-  app.post("/v1/decide", async (request, reply) => {
-    const body = request.body;
-    if (!isPlainObject(body)) throw new VigilError("VIGIL_BAD_INPUT", "the body must be a JSON object such as {\"input\": {...}}", { field: "body" });
-    if (!("input" in body)) throw new VigilError("VIGIL_BAD_INPUT", "missing field \"input\": send {\"input\": <the document policies evaluate>}", { field: "input" });
-    const eventType = body["eventType"];
-    if (eventType !== undefined && typeof eventType !== "string") throw new VigilError("VIGIL_BAD_INPUT", "\"eventType\" must be a string such as \"dev.vigil.decide\"", { field: "eventType" });
-    const explain = body["explain"];
-    if (explain !== undefined && typeof explain !== "boolean") throw new VigilError("VIGIL_BAD_INPUT", "\"explain\" must be true or false", { field: "explain" });
-    const started = performance.now();
-    const decision = await agent.decide(body["input"], { ...(eventType ? { eventType } : {}), explain: explain === true });
-    metrics.observeDecision(decision.verdict, decision.tier, (performance.now() - started) / 1000);
-    return reply.send(decisionOutput(decision, { steps: explain === true }));
+  route(app, agent, {
+    method: "GET",
+    url: "/healthz",
+    access: "public",
+    summary: "Liveness and a short status (policies loaded, load errors, store, role, queue)",
+    tags: ["operations"],
+    responses: { 200: { description: "The agent is up.", schema: { type: "object", properties: { status: { type: "string" }, policies: { type: "integer" }, policyErrors: { type: "integer" }, store: { type: "string" }, bus: { type: "string" }, role: { type: "string" }, queue: { type: "object" } } } } },
+    handler: async (_request, _reply, { agent: a }) => ({ status: "ok", policies: a.policySet.size, policyErrors: a.loadErrors.length, store: a.storage.kind, bus: a.bus.kind, role: a.role, queue: a.ingestor.stats() }),
   });
 
-  app.get<{ Params: { id: string } }>("/v1/decisions/:id", async (request) => {
-    const decision = await agent.getDecision(request.params.id);
-    if (!decision) throw new VigilError("VIGIL_NOT_FOUND", `no decision with id ${request.params.id}`, { field: "id" });
-    return decision;
+  route(app, agent, {
+    method: "GET",
+    url: "/metrics",
+    access: agent.config.server.metricsAuth ? "viewer" : "public",
+    summary: "Prometheus metrics (text format 0.0.4): decisions by verdict and tier, evaluation latency, ingest queue",
+    description: "Needs the viewer role unless `server.metricsAuth: false`.",
+    tags: ["operations"],
+    produces: "text/plain",
+    responses: { 200: { description: "Metrics.", schema: { type: "string" } } },
+    handler: async (_request, reply, { agent: a }) => reply.type("text/plain; version=0.0.4").send(a.metrics.render()),
   });
 
-  app.get<{ Params: { id: string } }>("/v1/decisions/:id/explain", async (request) => {
-    const decision = await agent.getDecision(request.params.id);
-    if (!decision) throw new VigilError("VIGIL_NOT_FOUND", `no decision with id ${request.params.id}`, { field: "id" });
-    return { decisionId: decision.id, verdict: decision.verdict, tier: decision.tier, risk: decision.risk, explanation: decision.explanation };
+  route(app, agent, {
+    method: "GET",
+    url: "/openapi.json",
+    access: "viewer",
+    summary: "This API as an OpenAPI 3.1 document, generated from the route schemas",
+    tags: ["operations"],
+    responses: { 200: { description: "The OpenAPI document." } },
+    handler: async () => openapi.document({ version: "0.1.0" }),
   });
 
-  return { app, metrics };
+  if (agent.role !== "worker") {
+    void app.register(async (instance) => eventRoutes(instance, agent));
+    for (const plugin of [...builtinRoutes, ...(options.routes ?? [])]) void app.register(async (instance) => plugin(instance, agent));
+  }
+  return { app, metrics: agent.metrics, openapi };
 }

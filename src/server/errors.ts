@@ -24,12 +24,33 @@ export const httpStatusOf: Readonly<Record<VigilErrorCode, number>> = {
   VIGIL_INTERNAL: 500,
 };
 
+interface FastifyLikeError {
+  readonly statusCode?: number;
+  readonly message?: string;
+  readonly code?: string;
+  readonly validation?: readonly { readonly instancePath?: string; readonly params?: Readonly<Record<string, unknown>>; readonly message?: string }[];
+  readonly validationContext?: string;
+}
+
+/** `body.input`, `querystring.limit`: where a JSON Schema validation failed. */
+function validationField(error: FastifyLikeError): string | undefined {
+  const first = error.validation?.[0];
+  if (!first) return undefined;
+  const path = (first.instancePath ?? "").split("/").filter(Boolean);
+  const missing = first.params?.["missingProperty"] ?? first.params?.["additionalProperty"];
+  if (typeof missing === "string") path.push(missing);
+  return path.length > 0 ? path.join(".") : error.validationContext;
+}
+
 /** Sends an error as `{ error: { code, message, field, ... } }` with the mapped status. */
 export function sendError(reply: FastifyReply, error: unknown): FastifyReply {
   if (isVigilError(error)) return reply.code(httpStatusOf[error.code]).send({ error: error.toJSON() });
-  const fastifyError = error as { statusCode?: number; message?: string; validation?: unknown; code?: string };
+  const fastifyError = error as FastifyLikeError;
   if (typeof fastifyError.statusCode === "number" && fastifyError.statusCode < 500) {
-    return reply.code(fastifyError.statusCode).send({ error: { code: "VIGIL_BAD_INPUT", message: fastifyError.message ?? "bad request" } });
+    const field = validationField(fastifyError);
+    const message = fastifyError.validation ? `${fastifyError.message ?? "invalid request"}; see /openapi.json for the schema` : fastifyError.message ?? "bad request";
+    return reply.code(fastifyError.statusCode).send({ error: { code: "VIGIL_BAD_INPUT", message, ...(field ? { field } : {}) } });
   }
+  reply.log.error({ err: error }, "internal error");
   return reply.code(500).send({ error: { code: "VIGIL_INTERNAL", message: "internal error; see the server log" } });
 }

@@ -1,62 +1,77 @@
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createAgent, type Agent } from "../../src/agent.js";
-import { parseConfig } from "../../src/config.js";
-import { buildServer } from "../../src/server/app.js";
-import { bucketPolicy, publicRequest, tempDir } from "../cli/support.js";
+import { bucketPolicy, publicRequest, startTestServer, type TestServer } from "./support.js";
 
-let agent: Agent;
-let server: ReturnType<typeof buildServer>;
+let t: TestServer;
 
 beforeAll(async () => {
-  const dir = tempDir({ "p.yaml": bucketPolicy });
-  agent = await createAgent(parseConfig({ policies: [join(dir, "p.yaml")], store: { path: join(dir, "vigil.db") }, decisionLog: { mask: ["/input/principal/id"] } }));
-  server = buildServer({ agent });
+  t = await startTestServer({ files: { "p.yaml": bucketPolicy }, config: { decisionLog: { mask: ["/input/principal/id"] } } });
 });
 
 afterAll(async () => {
-  await server.app.close();
-  await agent.close();
+  await t.close();
 });
 
 describe("POST /v1/decide", () => {
   it("decides, records with the input masked, and serves the decision and its explanation", async () => {
-    const response = await server.app.inject({ method: "POST", url: "/v1/decide", payload: { input: publicRequest } });
+    const response = await t.as("ingest", { method: "POST", url: "/v1/decide", payload: { input: publicRequest } });
     expect(response.statusCode).toBe(200);
     const body = response.json();
     expect(body.verdict).toBe("deny");
     expect(body.seq).toBe(1);
 
-    const stored = await server.app.inject({ method: "GET", url: `/v1/decisions/${body.decisionId}` });
+    const stored = await t.as("viewer", { method: "GET", url: `/v1/decisions/${body.decisionId}` });
     expect(stored.statusCode).toBe(200);
     expect(stored.json().input.principal).toEqual({ admin: false });
     expect(stored.json().hash).toMatch(/^[0-9a-f]{64}$/);
 
-    const explained = await server.app.inject({ method: "GET", url: `/v1/decisions/${body.decisionId}/explain` });
+    const explained = await t.as("viewer", { method: "GET", url: `/v1/decisions/${body.decisionId}/explain` });
     expect(explained.json().explanation.summary).toContain("no-public-bucket/public-acl");
   });
 
   it("answers 400 naming the field for a body without input", async () => {
-    const response = await server.app.inject({ method: "POST", url: "/v1/decide", payload: { inptu: {} } });
+    const response = await t.as("ingest", { method: "POST", url: "/v1/decide", payload: { inptu: {} } });
     expect(response.statusCode).toBe(400);
     expect(response.json().error).toMatchObject({ code: "VIGIL_BAD_INPUT", field: "input" });
   });
 
   it("answers 400 for invalid JSON and 404 for an unknown decision", async () => {
-    const bad = await server.app.inject({ method: "POST", url: "/v1/decide", headers: { "content-type": "application/json" }, payload: "{nope" });
+    const bad = await t.as("ingest", { method: "POST", url: "/v1/decide", headers: { "content-type": "application/json" }, payload: "{nope" });
     expect(bad.statusCode).toBe(400);
-    const missing = await server.app.inject({ method: "GET", url: "/v1/decisions/nope" });
+    const missing = await t.as("viewer", { method: "GET", url: "/v1/decisions/nope" });
     expect(missing.statusCode).toBe(404);
   });
 
-  it("exports Prometheus metrics and health", async () => {
-    await server.app.inject({ method: "POST", url: "/v1/decide", payload: { input: { action: "other" } } });
-    const metrics = await server.app.inject({ method: "GET", url: "/metrics" });
+  it("records a dry run as not enforced", async () => {
+    const response = await t.as("ingest", { method: "POST", url: "/v1/decide", payload: { input: publicRequest, dryRun: true, explain: true } });
+    expect(response.json()).toMatchObject({ verdict: "deny", enforced: false });
+    expect(response.json().explanation.steps.join("\n")).toContain("not enforced");
+  });
+
+  it("lists decisions with filters, newest first, and pages forward with afterSeq", async () => {
+    await t.as("ingest", { method: "POST", url: "/v1/decide", payload: { input: { action: "other" } } });
+    const denies = (await t.as("viewer", { method: "GET", url: "/v1/decisions?verdict=deny" })).json().decisions;
+    expect(denies.length).toBeGreaterThanOrEqual(2);
+    expect(denies.every((d: { verdict: string }) => d.verdict === "deny")).toBe(true);
+    const byPolicy = (await t.as("viewer", { method: "GET", url: "/v1/decisions?policy=no-public-bucket" })).json().decisions;
+    expect(byPolicy.map((d: { seq: number }) => d.seq)).toEqual([...byPolicy.map((d: { seq: number }) => d.seq)].sort((a, b) => b - a));
+    const page = (await t.as("viewer", { method: "GET", url: "/v1/decisions?order=asc&limit=1" })).json();
+    expect(page.decisions[0].seq).toBe(1);
+    const next = (await t.as("viewer", { method: "GET", url: `/v1/decisions?order=asc&limit=1&afterSeq=${page.nextAfterSeq}` })).json();
+    expect(next.decisions[0].seq).toBe(2);
+    const badQuery = await t.as("viewer", { method: "GET", url: "/v1/decisions?verdict=maybe" });
+    expect(badQuery.statusCode).toBe(400);
+    expect(badQuery.json().error.field).toBe("verdict");
+  });
+
+  it("exports Prometheus metrics (viewer) and open health", async () => {
+    await t.as("ingest", { method: "POST", url: "/v1/decide", payload: { input: { action: "other" } } });
+    const metrics = await t.as("viewer", { method: "GET", url: "/metrics" });
     expect(metrics.headers["content-type"]).toContain("text/plain");
     expect(metrics.body).toMatch(/vigil_decisions_total\{verdict="deny",tier="block"\} \d+/);
     expect(metrics.body).toMatch(/vigil_decisions_total\{verdict="allow",tier="observe"\} \d+/);
     expect(metrics.body).toMatch(/vigil_evaluation_seconds_count [1-9]/);
-    const health = await server.app.inject({ method: "GET", url: "/healthz" });
-    expect(health.json()).toMatchObject({ status: "ok", policies: 1, store: "sqlite" });
+    expect(metrics.body).toMatch(/vigil_ingest_queue_events 0/);
+    const health = await t.server.app.inject({ method: "GET", url: "/healthz" });
+    expect(health.json()).toMatchObject({ status: "ok", policies: 1, store: "sqlite", role: "all" });
   });
 });

@@ -7,6 +7,8 @@ export interface Metrics {
   /** Counts one decision and observes its evaluation latency in seconds. */
   observeDecision(verdict: string, tier: string, seconds: number): void;
   inc(name: string, labels?: Readonly<Record<string, string>>, by?: number): void;
+  /** A gauge read when the metrics are rendered (queue depth...). */
+  gauge(name: string, help: string, read: () => number): void;
   render(): string;
 }
 
@@ -22,7 +24,11 @@ export function createMetrics(): Metrics {
   const bucketCounts = new Array<number>(latencyBuckets.length).fill(0);
   let latencySum = 0;
   let latencyCount = 0;
+  const gauges = new Map<string, { help: string; read: () => number }>();
   return {
+    gauge(name, help, read) {
+      gauges.set(name, { help, read });
+    },
     observeDecision(verdict, tier, seconds) {
       const key = labelText({ verdict, tier });
       decisions.set(key, (decisions.get(key) ?? 0) + 1);
@@ -46,6 +52,7 @@ export function createMetrics(): Metrics {
         lines.push(`# TYPE ${name} counter`);
         for (const [labels, value] of series) lines.push(`${name}${labels} ${value}`);
       }
+      for (const [name, gauge] of gauges) lines.push(`# HELP ${name} ${gauge.help}`, `# TYPE ${name} gauge`, `${name} ${gauge.read()}`);
       return lines.join("\n") + "\n";
     },
   };

@@ -1,0 +1,42 @@
+/**
+ * The agent's clock. `clock.mode: manual` (tests, demos) gives a clock that stands still until
+ * an admin moves it (`PUT /v1/clock`), so escalation timeouts and expiries are tested without
+ * sleeping — in a real server process as well as in-process.
+ */
+import { VigilError } from "../core/errors.js";
+import { systemClock, type Clock } from "../core/ports.js";
+import type { VigilConfig } from "../config.js";
+
+export interface ManualClock extends Clock {
+  /** Moves to an absolute time; VIGIL_BAD_INPUT when it would go backwards. */
+  set(time: string | number): void;
+  advance(ms: number): void;
+}
+
+export function createManualClock(start: string | number): ManualClock {
+  let now = typeof start === "number" ? start : Date.parse(start);
+  if (Number.isNaN(now)) throw new VigilError("VIGIL_BAD_CONFIG", `clock.start must be an RFC 3339 time like "2025-01-01T00:00:00Z", got ${JSON.stringify(start)}`, { field: "clock.start" });
+  return {
+    now: () => new Date(now),
+    set(time) {
+      const next = typeof time === "number" ? time : Date.parse(time);
+      if (Number.isNaN(next)) throw new VigilError("VIGIL_BAD_INPUT", `time must be an RFC 3339 time, got ${JSON.stringify(time)}`, { field: "time" });
+      if (next < now) throw new VigilError("VIGIL_BAD_INPUT", `time ${new Date(next).toISOString()} is before the clock's ${new Date(now).toISOString()}: the clock only moves forward`, { field: "time" });
+      now = next;
+    },
+    advance(ms) {
+      if (!Number.isFinite(ms) || ms < 0) throw new VigilError("VIGIL_BAD_INPUT", `advance must be a non-negative number of milliseconds, got ${ms}`, { field: "advanceMs" });
+      now += ms;
+    },
+  };
+}
+
+/** The configured clock; `manual` is set only for `clock.mode: manual`. */
+export function clockFromConfig(config: Pick<VigilConfig, "clock">, override?: Clock): { clock: Clock; manual?: ManualClock } {
+  if (override) return { clock: override };
+  if (config.clock.mode === "manual") {
+    const manual = createManualClock(config.clock.start ?? Date.now());
+    return { clock: manual, manual };
+  }
+  return { clock: systemClock };
+}

@@ -1,0 +1,13 @@
+import { createHash } from "node:crypto";
+import type { Event } from "../core/event.js";
+
+/**
+ * The decision id of an ingested event: a UUID-shaped digest of `(source, id)`. Deterministic, so
+ * processing an event twice (a restart between recording and marking it processed, a bus message
+ * redelivered to another worker) yields the same id, and the decision record — whose ids are
+ * unique — refuses the second copy. INVARIANT: one decision per ingested event.
+ */
+export function decisionIdFor(event: Pick<Event, "source" | "id">): string {
+  const hex = createHash("sha256").update(`vigil-decision\u0000${event.source}\u0000${event.id}`).digest("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${(8 | (Number.parseInt(hex[16] as string, 16) & 3)).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}

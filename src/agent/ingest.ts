@@ -1,0 +1,245 @@
+/**
+ * Accepting events: persist first, acknowledge second, process after.
+ *
+ * `accept(events)` reserves room in a bounded queue (or fails with VIGIL_BACKPRESSURE — the API
+ * answers 429 with Retry-After — before anything is written), appends the events to storage
+ * (durable when it resolves; duplicates by (source, id) are reported, not re-processed), then
+ * hands the new ones to the dispatcher: the local worker loop (embedded mode) or the bus
+ * (scale-out api role). Nothing accepted is dropped: an event the loop could not process stays
+ * pending in storage and is processed on the next start (`recover`).
+ */
+import { VigilError } from "../core/errors.js";
+import type { Event } from "../core/event.js";
+import type { Bus, Clock, Storage, StoredEvent } from "../core/ports.js";
+import type { Pipeline } from "./pipeline.js";
+
+export const EVENTS_SUBJECT = "events";
+export const WORKER_GROUP = "vigil-workers";
+
+export interface AcceptResult {
+  readonly stored: readonly StoredEvent[];
+  /** `source/id` of events that were already stored (not processed again). */
+  readonly duplicates: readonly string[];
+}
+
+export interface IngestStats {
+  readonly queued: number;
+  readonly capacity: number;
+  readonly processing: number;
+  readonly processed: number;
+  readonly failures: number;
+  readonly recovering: boolean;
+  readonly lastError?: string;
+}
+
+export interface Ingestor {
+  /** Persists, then queues; VIGIL_BACKPRESSURE when the queue has no room for all of them. */
+  accept(events: readonly Event[]): Promise<AcceptResult>;
+  /** Processes pending (accepted, unprocessed) events from storage, then runs the queue. */
+  start(): Promise<void>;
+  /** Resolves when the queue is empty and no batch is running (tests, `vigil ingest --direct`). */
+  idle(): Promise<void>;
+  stats(): IngestStats;
+  /** Stops taking batches, waits for the running one, writes learned state. Pending events stay pending. */
+  stop(): Promise<void>;
+}
+
+export interface IngestorOptions {
+  readonly storage: Storage;
+  readonly pipeline: Pipeline;
+  readonly clock: Clock;
+  readonly capacity: number;
+  readonly batchSize: number;
+  /** `local`: process in this process; `publish`: hand batches to the bus (api role). */
+  readonly mode: "local" | "publish";
+  readonly bus?: Bus;
+  readonly onError?: (message: string, error: unknown) => void;
+  /** Delay before retrying a batch that failed (storage down). Default 1000 ms. */
+  readonly retryDelayMs?: number;
+}
+
+const encoder = new TextEncoder();
+/** Quiet time after which learned baselines are written when the queue is empty. */
+const IDLE_FLUSH_MS = 1_000;
+
+/** The bus message of a batch of stored events. */
+export function encodeBatch(events: readonly StoredEvent[]): Uint8Array {
+  return encoder.encode(JSON.stringify(events));
+}
+
+export function decodeBatch(data: Uint8Array): StoredEvent[] {
+  const parsed = JSON.parse(new TextDecoder().decode(data)) as unknown;
+  if (!Array.isArray(parsed)) throw new VigilError("VIGIL_BAD_EVENT", "bus message is not a batch of stored events");
+  return parsed as StoredEvent[];
+}
+
+export function createIngestor(options: IngestorOptions): Ingestor {
+  const { storage, pipeline, clock, capacity, batchSize } = options;
+  const retryDelayMs = options.retryDelayMs ?? 1_000;
+  const queue: StoredEvent[] = [];
+  const queuedSeqs = new Set<number>();
+  let reserved = 0;
+  let processing = 0;
+  let processed = 0;
+  let failures = 0;
+  let lastError: string | undefined;
+  let running = false;
+  let stopping = false;
+  let recovering = false;
+  let learned = false;
+  let wake: (() => void) | undefined;
+  let loop: Promise<void> | undefined;
+  const idleWaiters: (() => void)[] = [];
+  // Publish mode: in-flight publishes count against the capacity too.
+  let publishing = 0;
+
+  const report = (message: string, error: unknown): void => {
+    lastError = `${message}: ${error instanceof Error ? error.message : String(error)}`;
+    options.onError?.(message, error);
+  };
+
+  const isIdle = (): boolean => queue.length === 0 && processing === 0 && !recovering && publishing === 0;
+  const notifyIdle = (): void => {
+    if (!isIdle()) return;
+    for (const resolve of idleWaiters.splice(0)) resolve();
+  };
+
+  const sleep = (ms: number): Promise<void> => new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    wake = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+  });
+
+  async function runBatch(batch: StoredEvent[]): Promise<boolean> {
+    processing = batch.length;
+    try {
+      await pipeline.processBatch(batch);
+      processed += batch.length;
+      return true;
+    } catch (error) {
+      failures++;
+      report(`processing ${batch.length} event(s) failed; they stay pending and are retried`, error);
+      return false;
+    } finally {
+      processing = 0;
+    }
+  }
+
+  async function recover(): Promise<void> {
+    recovering = true;
+    try {
+      for (;;) {
+        if (stopping) return;
+        const pending = (await storage.pendingEvents(batchSize + queuedSeqs.size)).filter((e) => !queuedSeqs.has(e.seq)).slice(0, batchSize);
+        if (pending.length === 0) return;
+        if (!(await runBatch(pending))) await sleep(retryDelayMs);
+      }
+    } finally {
+      recovering = false;
+    }
+  }
+
+  async function run(): Promise<void> {
+    try {
+      await recover();
+    } catch (error) {
+      report("reading pending events failed", error);
+    }
+    while (!stopping) {
+      if (queue.length === 0) {
+        notifyIdle();
+        if (learned) {
+          // Write learned baselines once the queue has been quiet for a moment, not after every batch.
+          await sleep(IDLE_FLUSH_MS);
+          wake = undefined;
+          if (queue.length > 0 || stopping) continue;
+          learned = false;
+          try {
+            await pipeline.flushContext();
+          } catch (error) {
+            report("writing learned baselines failed", error);
+          }
+          continue;
+        }
+        if (!stopping) await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+        continue;
+      }
+      const batch = queue.slice(0, batchSize);
+      const ok = await runBatch(batch);
+      learned = true;
+      if (ok) {
+        queue.splice(0, batch.length);
+        for (const e of batch) queuedSeqs.delete(e.seq);
+      } else if (!stopping) {
+        await sleep(retryDelayMs);
+        wake = undefined;
+      } else {
+        // Stopping: what is left stays pending in storage for the next start.
+      }
+    }
+  }
+
+  return {
+    async accept(events) {
+      if (events.length === 0) return { stored: [], duplicates: [] };
+      const inFlight = queue.length + reserved + publishing;
+      if (inFlight + events.length > capacity) {
+        throw new VigilError("VIGIL_BACKPRESSURE", `the ingest queue is full (${inFlight} of ${capacity} events waiting): retry after the Retry-After delay, or send smaller batches`, { field: "events", hint: `capacity ${capacity}` });
+      }
+      reserved += events.length;
+      let result: AcceptResult;
+      try {
+        result = await storage.appendEvents(events, clock.now().toISOString());
+      } finally {
+        reserved -= events.length;
+      }
+      if (result.stored.length === 0) return result;
+      if (options.mode === "publish") {
+        const bus = options.bus as Bus;
+        publishing += result.stored.length;
+        try {
+          await bus.publish(EVENTS_SUBJECT, encodeBatch(result.stored));
+        } catch (error) {
+          // Persisted but not published: a worker's sweep processes it (ingest.staleAfterMs).
+          report(`publishing ${result.stored.length} accepted event(s) to the bus failed; the sweep will process them`, error);
+        } finally {
+          publishing -= result.stored.length;
+          notifyIdle();
+        }
+        return result;
+      }
+      for (const stored of result.stored) {
+        queue.push(stored);
+        queuedSeqs.add(stored.seq);
+      }
+      wake?.();
+      return result;
+    },
+    async start() {
+      if (running || options.mode === "publish") return;
+      running = true;
+      loop = run();
+    },
+    idle() {
+      if (isIdle() && (!running || !recovering)) return Promise.resolve();
+      return new Promise((resolve) => idleWaiters.push(resolve));
+    },
+    stats() {
+      return { queued: queue.length + publishing, capacity, processing, processed, failures, recovering, ...(lastError ? { lastError } : {}) };
+    },
+    async stop() {
+      stopping = true;
+      wake?.();
+      await loop;
+      notifyIdle();
+      try {
+        await pipeline.flushContext();
+      } catch (error) {
+        report("writing learned baselines at shutdown failed", error);
+      }
+    },
+  };
+}

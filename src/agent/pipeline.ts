@@ -1,0 +1,175 @@
+/**
+ * The processing pipeline for accepted events, one batch at a time:
+ *
+ *   context.build → policySet.evaluate → decide (exceptions/overrides, risk, adaptive tier,
+ *   explanation) → enforce (executor: plan/apply within guardrails, or a review) → context.observe
+ *   (in memory) → append the decisions (one hash-chained storage transaction per batch) →
+ *   markProcessed → (every N events) write the learned baselines
+ *
+ * INVARIANTS: one decision per event, with the deterministic id `decisionIdFor(event)`, so a
+ * batch processed twice (crash before markProcessed, a redelivered bus message) records nothing
+ * twice; an event is marked processed only after its decision is durable; evaluation never throws
+ * (a storage failure rejects the batch, which stays pending and is retried).
+ */
+import type { Context } from "../core/context.js";
+import type { Decision, DecisionDraft } from "../core/decision.js";
+import { isVigilError } from "../core/errors.js";
+import { EventTypes, type Event } from "../core/event.js";
+import type { Clock, Storage, StoredEvent } from "../core/ports.js";
+import type { Override, PolicyException } from "../core/review.js";
+import type { ContextStage } from "../context/stage.js";
+import type { Decider } from "../decide/index.js";
+import type { PolicyCatalog } from "./policies.js";
+import { decisionIdFor } from "./decision-id.js";
+import type { FeedbackService } from "./feedback.js";
+
+/** Exceptions and overrides in force, as the decider applies them on every path. */
+export interface Exemptions {
+  readonly exceptions: readonly PolicyException[];
+  readonly overrides: readonly Override[];
+}
+
+/** The act step: turns a decided draft into one with planned (and maybe applied) actions. */
+export type EnforceStep = (draft: DecisionDraft, ctx: Context) => Promise<DecisionDraft>;
+
+export interface PipelineOptions {
+  readonly storage: Storage;
+  readonly context: ContextStage;
+  readonly catalog: PolicyCatalog;
+  readonly decider: Decider;
+  readonly clock: Clock;
+  readonly feedback: FeedbackService;
+  /** Exceptions and overrides in force (cached by the caller). Default: none. */
+  readonly exemptions?: () => Exemptions | Promise<Exemptions>;
+  /** The executor step. Default: no actions. */
+  readonly enforce?: EnforceStep;
+  /** After decisions are durable (mark once-overrides used, open reviews...). Errors are reported, not thrown. */
+  readonly afterRecord?: (decisions: readonly Decision[]) => Promise<void>;
+  /** Observes every recorded decision (metrics). */
+  readonly onDecision?: (decision: Decision, seconds: number) => void;
+  /** Reported problems that must not stop the pipeline (feedback events that fail validation...). */
+  readonly onProblem?: (message: string, error?: unknown) => void;
+  /** Write baselines after this many processed events. */
+  readonly contextFlushEvents?: number;
+}
+
+export interface DecideEventOptions {
+  readonly id?: string;
+  readonly explain?: boolean;
+  /** False for admission dry-runs, shadow evaluation and replay. Default true. */
+  readonly enforced?: boolean;
+  readonly labels?: Readonly<Record<string, string>>;
+  /** The document policies evaluate; default `event.data`. */
+  readonly input?: unknown;
+}
+
+export interface Pipeline {
+  /** Decides and records a batch of stored events; returns the decisions recorded now (not those recorded before). */
+  processBatch(events: readonly StoredEvent[]): Promise<Decision[]>;
+  /**
+   * Decides one event without recording it: context, evaluation, exceptions/overrides, risk, tier,
+   * explanation (and actions planned by the enforce step when `enforced`). Never throws for bad
+   * policies or inputs; rejects only when storage fails.
+   */
+  decideEvent(event: Event, options?: DecideEventOptions): Promise<{ draft: DecisionDraft; ctx: Context }>;
+  /** Writes baselines and entity records now. */
+  flushContext(): Promise<void>;
+}
+
+export function createPipeline(options: PipelineOptions): Pipeline {
+  const { storage, context, catalog, decider, clock } = options;
+  const flushEvery = options.contextFlushEvents ?? 5_000;
+  const enforce = options.enforce;
+  const problem = options.onProblem ?? (() => undefined);
+  let sinceFlush = 0;
+
+  async function decideEvent(event: Event, decideOptions: DecideEventOptions = {}): Promise<{ draft: DecisionDraft; ctx: Context }> {
+    const built = await context.build(event);
+    const ctx = decideOptions.input === undefined ? built : { ...built, input: decideOptions.input };
+    const result = catalog.policySet.evaluate(ctx, decideOptions.explain ? { includePasses: true, exhaustive: true } : {});
+    const exemptions = options.exemptions ? await options.exemptions() : undefined;
+    const enforced = decideOptions.enforced !== false;
+    let draft = decider.decide(ctx, result.findings, result.policyRevisions, {
+      id: decideOptions.id ?? decisionIdFor(event),
+      now: clock.now().toISOString(),
+      enforced,
+      policy: catalog.lookup,
+      ...(exemptions ? { exceptions: exemptions.exceptions, overrides: exemptions.overrides } : {}),
+      input: ctx.input,
+      ...(decideOptions.labels ? { labels: decideOptions.labels } : {}),
+    });
+    if (enforce && enforced) draft = await enforce(draft, ctx);
+    return { draft, ctx };
+  }
+
+  /** Appends drafts; when some ids are already recorded (a batch processed twice), appends the others. */
+  async function append(drafts: readonly DecisionDraft[]): Promise<Decision[]> {
+    if (drafts.length === 0) return [];
+    try {
+      return await storage.appendDecisions(drafts);
+    } catch (error) {
+      if (!isVigilError(error) || error.code !== "VIGIL_CONFLICT") throw error;
+      const fresh: DecisionDraft[] = [];
+      for (const draft of drafts) if (!(await storage.getDecision(draft.id))) fresh.push(draft);
+      return fresh.length > 0 ? storage.appendDecisions(fresh) : [];
+    }
+  }
+
+  async function sideEffects(event: Event): Promise<void> {
+    if (event.type !== EventTypes.feedback) return;
+    const data = (event.data ?? {}) as Record<string, unknown>;
+    try {
+      await options.feedback.record({
+        id: `event:${event.source}:${event.id}`,
+        decisionId: String(data["decisionId"] ?? ""),
+        label: String(data["label"] ?? ""),
+        by: typeof data["by"] === "string" ? data["by"] : event.source,
+        ...(typeof data["reason"] === "string" ? { reason: data["reason"] } : {}),
+        via: "event",
+      });
+    } catch (error) {
+      problem(`feedback event ${event.id} not recorded: ${error instanceof Error ? error.message : String(error)}`, error);
+    }
+  }
+
+  return {
+    decideEvent,
+    async processBatch(events) {
+      if (events.length === 0) return [];
+      const started = performance.now();
+      const built: { event: Event; ctx: Context; draft: DecisionDraft }[] = [];
+      for (const stored of events) {
+        const { draft, ctx } = await decideEvent(stored.event);
+        // Learn right after deciding, so the next event of the batch sees this one, exactly as
+        // when events come one by one (a batch of first sightings flags only the first).
+        // Learning is in memory until flushContext, after the decisions are durable.
+        context.observe(stored.event, ctx, draft.findings);
+        built.push({ event: stored.event, ctx, draft });
+      }
+      const decisions = await append(built.map((item) => item.draft));
+      for (const item of built) await sideEffects(item.event);
+      await storage.markProcessed(events.map((e) => e.seq), clock.now().toISOString());
+      if (options.afterRecord && decisions.length > 0) {
+        try {
+          await options.afterRecord(decisions);
+        } catch (error) {
+          problem(`after-record step failed: ${error instanceof Error ? error.message : String(error)}`, error);
+        }
+      }
+      if (options.onDecision) {
+        const each = (performance.now() - started) / 1000 / Math.max(1, events.length);
+        for (const decision of decisions) options.onDecision(decision, each);
+      }
+      sinceFlush += events.length;
+      if (sinceFlush >= flushEvery) {
+        sinceFlush = 0;
+        await context.flush();
+      }
+      return decisions;
+    },
+    async flushContext() {
+      sinceFlush = 0;
+      await context.flush();
+    },
+  };
+}

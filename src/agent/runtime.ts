@@ -1,0 +1,235 @@
+/**
+ * createAgent: chooses adapters from configuration and wires the stages into the running agent
+ * (source → context → evaluate → decide → act → record → learn). The server and the CLI reach
+ * storage, bus and stages only through the Agent.
+ *
+ * Lifecycle: `createAgent` opens storage (and the bus), loads policies and promotions, and
+ * bootstraps nothing in the background; `start()` processes pending events first, then runs the
+ * ingest loop (role all), the bus worker (role worker / all with NATS) and the scheduler; `close()`
+ * stops them, writes learned state and closes the adapters.
+ */
+import { randomUUID } from "node:crypto";
+import type { Decision, DecisionDraft } from "../core/decision.js";
+import { VigilError } from "../core/errors.js";
+import { EventTypes, type Event } from "../core/event.js";
+import type { Bus, Clock, Storage } from "../core/ports.js";
+import type { VigilConfig } from "../config.js";
+import { createContextStage, type ContextSettingsInput, type ContextStage } from "../context/index.js";
+import { createDecider, type Decider } from "../decide/index.js";
+import { createExecutor, type Actor, type Executor, type GuardrailConfig, type PromotionState } from "../act/index.js";
+import { createBuiltinActuators, type BuiltinActuatorsConfig } from "../act/actuators/index.js";
+import type { Actuator } from "../core/action.js";
+import type { PolicySet } from "../policy/policy-set.js";
+import type { DeliveryIdStore } from "../sources/github.js";
+import { openBus, openStorage } from "./adapters.js";
+import { clockFromConfig, type ManualClock } from "./clock.js";
+import { createStorageDeliveryIdStore } from "./delivery-ids.js";
+import { createEvaluator, type DecideOptions, type Evaluator } from "./evaluator.js";
+import { createFeedbackService, type FeedbackService } from "./feedback.js";
+import { createIngestor, type AcceptResult, type Ingestor } from "./ingest.js";
+import { createMetrics, type Metrics } from "./metrics.js";
+import { createPipeline, type DecideEventOptions, type Pipeline } from "./pipeline.js";
+import { createPolicyCatalog, loadPolicySet, type PolicyCatalog, type PolicySummary } from "./policies.js";
+import { createTokenService, type TokenService } from "./tokens.js";
+import { createWorker, type Worker } from "./worker.js";
+
+export type AgentRole = "all" | "api" | "worker";
+
+export interface AgentOptions {
+  /** Overrides the configured clock (tests). */
+  readonly clock?: Clock;
+  /** Overrides `server.role`. */
+  readonly role?: AgentRole;
+  /** Problems that must not stop the agent (a batch that failed and will be retried...). Default: stderr JSON line. */
+  readonly onProblem?: (message: string, error?: unknown) => void;
+  /** Actuators to use instead of the configured built-ins (tests). */
+  readonly actuators?: readonly Actuator[];
+}
+
+/** A policy as GET /v1/policies shows it: catalog summary plus whether its actions run for real. */
+export interface PolicyState extends PolicySummary {
+  /** Actions are planned and recorded but not applied until a person promotes the policy. */
+  readonly dryRun: boolean;
+  readonly actPromotion?: PromotionState;
+}
+
+export interface Agent {
+  readonly config: VigilConfig;
+  readonly role: AgentRole;
+  readonly storage: Storage;
+  readonly bus: Bus;
+  readonly clock: Clock;
+  /** Set when `clock.mode` is manual: the test hook `PUT /v1/clock` moves it. */
+  readonly manualClock?: ManualClock;
+  readonly catalog: PolicyCatalog;
+  readonly policySet: PolicySet;
+  /** Policies that failed to load: reported, never fatal. */
+  readonly loadErrors: readonly VigilError[];
+  /** Stateless evaluation (eval, replay). */
+  readonly evaluator: Evaluator;
+  readonly decider: Decider;
+  readonly executor: Executor;
+  readonly context: ContextStage;
+  readonly pipeline: Pipeline;
+  readonly ingestor: Ingestor;
+  readonly worker?: Worker;
+  readonly tokens: TokenService;
+  readonly deliveries: DeliveryIdStore;
+  readonly feedback: FeedbackService;
+  readonly metrics: Metrics;
+  /** Persists events (durable when it resolves), then queues them; VIGIL_BACKPRESSURE when full. */
+  ingest(events: readonly Event[]): Promise<AcceptResult>;
+  /** Decides one decide-request input (a synthetic `dev.vigil.decide` event) and records it unless `record: false`. */
+  decide(input: unknown, options?: DecideOptions): Promise<Decision | DecisionDraft>;
+  /**
+   * Decides one event through the whole pipeline (context, exceptions and overrides, risk, tier,
+   * explanation); records it unless `record: false`. `enforced: false` records a dry run
+   * (admission dryRun, audit mode): no actions, marked not enforced.
+   */
+  decideEvent(event: Event, options?: DecideEventOptions & { readonly record?: boolean }): Promise<Decision | DecisionDraft>;
+  getDecision(id: string): Promise<Decision | undefined>;
+  /** Policies with revision, shadow and dry-run state. */
+  policyStates(): Promise<PolicyState[]>;
+  /**
+   * Promotes a policy: out of shadow mode (catalog, this revision) and out of dry-run (executor).
+   * VIGIL_NOT_FOUND for an unknown policy, VIGIL_CONFLICT when there is nothing to promote.
+   */
+  promotePolicy(name: string, actor: Actor, reason?: string): Promise<PolicyState>;
+  /** Processes pending events, then starts the loops of this role. Idempotent. */
+  start(): Promise<void>;
+  /** Runs the scheduler once now (escalations, expiries); the timer calls it every `scheduler.tickMs`. */
+  tick(): Promise<void>;
+  close(): Promise<void>;
+}
+
+function defaultProblem(message: string, error?: unknown): void {
+  process.stderr.write(`${JSON.stringify({ level: "warn", time: Date.now(), msg: message, ...(error instanceof Error ? { err: error.message } : {}) })}\n`);
+}
+
+export async function createAgent(config: VigilConfig, options: AgentOptions = {}): Promise<Agent> {
+  const role = options.role ?? config.server.role;
+  if (role !== "all" && config.bus.kind !== "nats") {
+    throw new VigilError("VIGIL_BAD_CONFIG", `server.role ${role} needs bus.kind nats (api processes hand events to workers through the bus); use role all with the in-process bus`, { field: "server.role" });
+  }
+  const problem = options.onProblem ?? defaultProblem;
+  const { clock, manual } = clockFromConfig(config, options.clock);
+  const { policySet, load, env } = loadPolicySet(config.policies, { costLimit: config.cel.costLimit });
+  const storage = await openStorage(config);
+  let bus: Bus;
+  try {
+    bus = await openBus(config);
+  } catch (error) {
+    await storage.close();
+    throw error;
+  }
+  const catalog = createPolicyCatalog({ policySet, env, loadErrors: load.errors, storage, clock });
+  await catalog.refresh();
+  const context = createContextStage({ storage, clock, settings: config.context as ContextSettingsInput });
+  const decider = createDecider({ env, ...(config.decide as object) });
+  const feedback = createFeedbackService(storage, clock);
+  const guardrails = config.act as GuardrailConfig;
+  const actuators = options.actuators ?? createBuiltinActuators({ ...(config.actuators as BuiltinActuatorsConfig), clock });
+  const executor = createExecutor({ storage, clock, actuators, guardrails, env });
+  const metrics = createMetrics();
+  const pipeline = createPipeline({
+    storage, context, catalog, decider, clock, feedback,
+    contextFlushEvents: config.ingest.contextFlushEvents,
+    async enforce(draft, ctx) {
+      if (!draft.findings.some((f) => f.effect === "violation")) return draft;
+      const outcome = await executor.act(draft, ctx, catalog.lookup);
+      return outcome.draft;
+    },
+    onDecision: (decision, seconds) => metrics.observeDecision(decision.verdict, decision.tier, seconds),
+    onProblem: problem,
+  });
+  const nats = config.bus.kind === "nats";
+  const ingestor = createIngestor({
+    storage, pipeline, clock, bus,
+    capacity: config.ingest.queueCapacity,
+    batchSize: config.ingest.batchSize,
+    mode: nats ? "publish" : "local",
+    onError: problem,
+  });
+  const worker = nats && role !== "api"
+    ? createWorker({ bus, storage, pipeline, clock, batchSize: config.ingest.batchSize, sweepIntervalMs: config.ingest.sweepIntervalMs, staleAfterMs: config.ingest.staleAfterMs, onError: problem })
+    : undefined;
+  const tokens = createTokenService({ storage, clock });
+  const deliveries = createStorageDeliveryIdStore(storage, clock);
+  const evaluator = createEvaluator(policySet, { clock, decider });
+  metrics.gauge("vigil_ingest_queue_events", "Accepted events waiting to be processed in this process.", () => ingestor.stats().queued);
+  metrics.gauge("vigil_ingest_processed_events", "Events processed by this process since start.", () => ingestor.stats().processed);
+
+  const policyState = async (summary: PolicySummary): Promise<PolicyState> => {
+    const actPromotion = await executor.promotion(summary.name);
+    const needsPromotion = guardrails.requirePromotion !== false || summary.declared.dryRun;
+    return { ...summary, dryRun: needsPromotion && actPromotion?.promoted !== true, ...(actPromotion ? { actPromotion } : {}) };
+  };
+
+  let started = false;
+  let timer: ReturnType<typeof setInterval> | undefined;
+
+  const agent: Agent = {
+    config, role, storage, bus, clock, ...(manual ? { manualClock: manual } : {}),
+    catalog, policySet, loadErrors: load.errors, evaluator, decider, executor, context, pipeline, ingestor, ...(worker ? { worker } : {}),
+    tokens, deliveries, feedback, metrics,
+    ingest: (events) => ingestor.accept(events),
+    async decideEvent(event, decideOptions = {}) {
+      const started = performance.now();
+      const { draft } = await pipeline.decideEvent(event, { ...decideOptions, id: decideOptions.id ?? randomUUID() });
+      if (decideOptions.record === false) return draft;
+      const [decision] = await storage.appendDecisions([draft]);
+      metrics.observeDecision(draft.verdict, draft.tier, (performance.now() - started) / 1000);
+      return decision ?? draft;
+    },
+    async decide(input, decideOptions = {}) {
+      const event: Event = { specversion: "1.0", id: randomUUID(), source: "vigil:decide", type: decideOptions.eventType ?? EventTypes.decideRequest, time: clock.now().toISOString(), data: input };
+      return agent.decideEvent(event, {
+        explain: decideOptions.explain === true,
+        record: decideOptions.record !== false,
+        enforced: decideOptions.enforced ?? decideOptions.record !== false,
+        ...(decideOptions.labels ? { labels: decideOptions.labels } : {}),
+      });
+    },
+    getDecision: (id) => storage.getDecision(id),
+    async policyStates() {
+      return Promise.all(catalog.list().map(policyState));
+    },
+    async promotePolicy(name, actor, reason) {
+      const summary = catalog.summary(name);
+      if (!summary) throw new VigilError("VIGIL_NOT_FOUND", `no policy named ${name}; list them with GET /v1/policies`, { field: "name" });
+      const before = await policyState(summary);
+      if (before.mode !== "shadow" && !before.dryRun) {
+        throw new VigilError("VIGIL_CONFLICT", `policy ${name} revision ${summary.revision} is already enforced and its actions run for real; nothing to promote`, { field: "name", policy: name });
+      }
+      if (before.dryRun) await executor.promote(name, actor, { revision: summary.revision, ...(reason ? { reason } : {}) });
+      if (before.mode === "shadow") {
+        if (!actor.roles.includes("admin") && !actor.roles.includes("approver")) throw new VigilError("VIGIL_FORBIDDEN", `promoting policy ${name} out of shadow mode needs the approver or admin role`, { field: "actor.roles" });
+        await catalog.promoteShadow(name, actor.id, reason);
+      }
+      return policyState(catalog.summary(name) as PolicySummary);
+    },
+    async start() {
+      if (started) return;
+      started = true;
+      if (role !== "api") {
+        if (!nats) await ingestor.start();
+        if (worker) await worker.start();
+        timer = setInterval(() => {
+          agent.tick().catch((error: unknown) => problem("scheduler tick failed", error));
+        }, config.scheduler.tickMs);
+        timer.unref();
+      }
+    },
+    async tick() {
+      // Escalations and expiries come with the review service.
+    },
+    async close() {
+      if (timer) clearInterval(timer);
+      await ingestor.stop();
+      await worker?.stop();
+      await bus.close();
+      await storage.close();
+    },
+  };
+  return agent;
+}

@@ -1,0 +1,99 @@
+/**
+ * The OpenAPI 3.1 document served at GET /openapi.json, generated from the registered routes:
+ * their request JSON Schemas (the ones fastify validates with), `access` (security and the
+ * required role) and documented responses. Routes are collected as they are registered, so
+ * routes added by plugins (admission) appear too.
+ */
+import type { FastifyInstance } from "fastify";
+import type { JsonSchema, RouteConfig } from "./route.js";
+import { schemas } from "./route.js";
+
+interface CollectedRoute {
+  readonly method: string;
+  readonly url: string;
+  readonly config: RouteConfig;
+  readonly schema: { readonly params?: JsonSchema; readonly querystring?: JsonSchema; readonly body?: JsonSchema };
+}
+
+export interface OpenApiCollector {
+  /** Every documented route (method, url, access), in registration order: what the auth test iterates over. */
+  routes(): readonly { readonly method: string; readonly url: string; readonly access: RouteConfig["access"] }[];
+  document(info: { readonly version: string }): Record<string, unknown>;
+}
+
+const errorResponse = (description: string): Record<string, unknown> => ({ description, content: { "application/json": { schema: schemas.error } } });
+
+function openApiPath(url: string): string {
+  return url.replace(/:([A-Za-z0-9_]+)/g, "{$1}");
+}
+
+function parameters(route: CollectedRoute): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  const add = (where: "path" | "query", schema: JsonSchema | undefined): void => {
+    const properties = (schema?.["properties"] ?? {}) as Record<string, JsonSchema>;
+    const required = new Set((schema?.["required"] ?? []) as string[]);
+    for (const [name, property] of Object.entries(properties)) {
+      out.push({ name, in: where, required: where === "path" || required.has(name), schema: property, ...(typeof property["description"] === "string" ? { description: property["description"] } : {}) });
+    }
+  };
+  add("path", route.schema.params);
+  add("query", route.schema.querystring);
+  return out;
+}
+
+export function createOpenApiCollector(app: FastifyInstance): OpenApiCollector {
+  const collected: CollectedRoute[] = [];
+  app.addHook("onRoute", (options) => {
+    const config = options.config as RouteConfig | undefined;
+    const methods = Array.isArray(options.method) ? options.method : [options.method];
+    if (!config?.access || methods.every((m) => m === "HEAD")) return;
+    const schema = (options.schema ?? {}) as CollectedRoute["schema"];
+    for (const method of methods) if (method !== "HEAD") collected.push({ method: String(method), url: options.url, config, schema });
+  });
+
+  return {
+    routes: () => collected.map((r) => ({ method: r.method, url: r.url, access: r.config.access })),
+    document(info) {
+      const paths: Record<string, Record<string, unknown>> = {};
+      for (const route of collected) {
+        const { config } = route;
+        const responses: Record<string, unknown> = {};
+        for (const [status, doc] of Object.entries(config.responses)) {
+          responses[status] = {
+            description: doc.description,
+            ...(doc.schema ? { content: { [config.produces ?? "application/json"]: { schema: doc.schema } } } : {}),
+            ...(doc.headers ? { headers: doc.headers } : {}),
+          };
+        }
+        if (route.schema.body || route.schema.querystring || route.schema.params) responses["400"] ??= errorResponse("The request is malformed; `error.field` names the field.");
+        if (config.access === "github-signature") responses["401"] ??= errorResponse("The X-Hub-Signature-256 signature does not verify.");
+        else if (config.access !== "public") {
+          responses["401"] ??= errorResponse("No bearer token, or an unknown, revoked or expired one.");
+          responses["403"] ??= errorResponse(`The token does not hold the ${config.access} role.`);
+        }
+        const operation: Record<string, unknown> = {
+          operationId: `${route.method.toLowerCase()}${route.url.replace(/[/:{}.-]+(\w)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ""))}`,
+          summary: config.summary,
+          ...(config.description ? { description: config.description } : {}),
+          tags: config.tags,
+          "x-vigil-access": config.access,
+          security: config.access === "public" || config.access === "github-signature" ? [] : [{ bearerAuth: [] }],
+          parameters: parameters(route),
+          ...(route.schema.body || config.consumes
+            ? { requestBody: { required: true, content: Object.fromEntries((config.consumes ?? ["application/json"]).map((type) => [type, { schema: route.schema.body ?? {} }])) } }
+            : {}),
+          responses,
+        };
+        const path = openApiPath(route.url);
+        (paths[path] ??= {})[route.method.toLowerCase()] = operation;
+      }
+      return {
+        openapi: "3.1.0",
+        info: { title: "Vigil API", version: info.version, description: "Policy-as-agent governance: events in, decisions with explanations, human review, guarded actions. Every route but /healthz needs a bearer token with the role named in `x-vigil-access` (admin may call everything; approver and operator may also read)." },
+        jsonSchemaDialect: "https://json-schema.org/draft/2020-12/schema",
+        components: { securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", description: "An API token (`vigil tokens create`)." } }, schemas: { Error: schemas.error } },
+        paths,
+      };
+    },
+  };
+}

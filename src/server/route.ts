@@ -1,0 +1,117 @@
+/**
+ * How routes are declared. Every route states who may call it (`access`) and describes itself
+ * with JSON Schema; fastify validates the request with the same schemas that /openapi.json
+ * publishes, so the document cannot drift from what the server enforces. `buildServer` refuses
+ * to start when a route has no `access` (INVARIANT: every route is authorised).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { Agent, Principal, Role } from "../agent.js";
+
+/**
+ * `public`: no token (health only); a role: a bearer token holding it (admin always may;
+ * approver and operator also hold viewer); `github-signature`: the GitHub HMAC signature.
+ */
+export type RouteAccess = Role | "public" | "github-signature";
+
+export type JsonSchema = Readonly<Record<string, unknown>>;
+
+export interface RouteResponseDoc {
+  readonly description: string;
+  readonly schema?: JsonSchema;
+  readonly headers?: Readonly<Record<string, { readonly description: string; readonly schema: JsonSchema }>>;
+}
+
+/** What `route()` puts in fastify's route `config` (read by the auth hook, the audit hook and /openapi.json). */
+export interface RouteConfig {
+  readonly access: RouteAccess;
+  /** Audit-trail action for successful calls; false: not audited here (the service records its own, or ingest). */
+  readonly audit: string | false;
+  readonly summary: string;
+  readonly description?: string;
+  readonly tags: readonly string[];
+  readonly responses: Readonly<Record<number, RouteResponseDoc>>;
+  /** Request content types accepted (documentation); default application/json. */
+  readonly consumes?: readonly string[];
+  readonly produces?: string;
+}
+
+export interface RouteSpec<Params = Record<string, string>, Query = Record<string, unknown>, Body = unknown> {
+  readonly method: "GET" | "POST" | "PUT" | "DELETE";
+  readonly url: string;
+  readonly access: RouteAccess;
+  readonly summary: string;
+  readonly description?: string;
+  readonly tags: readonly string[];
+  readonly params?: JsonSchema;
+  readonly querystring?: JsonSchema;
+  readonly body?: JsonSchema;
+  /** Documented responses besides the common errors (401, 403, 400...). */
+  readonly responses: Readonly<Record<number, RouteResponseDoc>>;
+  readonly audit?: string | false;
+  readonly consumes?: readonly string[];
+  readonly produces?: string;
+  handler(request: FastifyRequest<{ Params: Params; Querystring: Query; Body: Body }>, reply: FastifyReply, context: RouteContext): Promise<unknown>;
+}
+
+export interface RouteContext {
+  readonly agent: Agent;
+  /** The caller; undefined only on public and signature-checked routes. */
+  readonly principal: Principal | undefined;
+  /** `{ id, roles }` for library functions that check roles themselves. */
+  readonly actor: { readonly id: string; readonly roles: readonly string[] };
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    principal: Principal | undefined;
+  }
+}
+
+/** Registers one route on `app` (or an encapsulated plugin instance). */
+export function route<Params = Record<string, string>, Query = Record<string, unknown>, Body = unknown>(app: FastifyInstance, agent: Agent, spec: RouteSpec<Params, Query, Body>): void {
+  const config: RouteConfig = {
+    access: spec.access,
+    audit: spec.audit ?? (spec.method === "GET" ? false : `api ${spec.method} ${spec.url}`),
+    summary: spec.summary,
+    ...(spec.description ? { description: spec.description } : {}),
+    tags: spec.tags,
+    responses: spec.responses,
+    ...(spec.consumes ? { consumes: spec.consumes } : {}),
+    ...(spec.produces ? { produces: spec.produces } : {}),
+  };
+  app.route({
+    method: spec.method,
+    url: spec.url,
+    config,
+    schema: {
+      ...(spec.params ? { params: spec.params } : {}),
+      ...(spec.querystring ? { querystring: spec.querystring } : {}),
+      ...(spec.body ? { body: spec.body } : {}),
+    },
+    handler: async (request, reply) => {
+      const principal = request.principal;
+      const actor = { id: principal?.name ?? "anonymous", roles: principal?.roles ?? [] };
+      return spec.handler(request as FastifyRequest<{ Params: Params; Querystring: Query; Body: Body }>, reply, { agent, principal, actor });
+    },
+  });
+}
+
+/**
+ * A group of routes: `buildServer` takes a list of these (`routes` option), so a feature such as
+ * admission (src/server/admission.ts) registers its routes in one call:
+ *
+ *   export const admissionRoutes: RoutePlugin = (app, agent) => { route(app, agent, { ... }) };
+ */
+export type RoutePlugin = (app: FastifyInstance, agent: Agent) => void | Promise<void>;
+
+/** Common JSON Schema pieces. */
+export const schemas = {
+  id: { type: "object", required: ["id"], properties: { id: { type: "string", minLength: 1 } } },
+  error: {
+    type: "object",
+    required: ["error"],
+    properties: { error: { type: "object", required: ["code", "message"], properties: { code: { type: "string" }, message: { type: "string" }, field: { type: "string" }, hint: { type: "string" } } } },
+  },
+  anyObject: { type: "object", additionalProperties: true },
+  limit: { type: "integer", minimum: 1, maximum: 1000, default: 100 },
+} as const;

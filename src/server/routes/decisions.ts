@@ -1,0 +1,137 @@
+/** Decide requests and the decision record: POST /v1/decide, GET /v1/decisions(/:id(/explain)). */
+import type { FastifyInstance } from "fastify";
+import type { Agent } from "../../agent.js";
+import type { Decision } from "../../core/decision.js";
+import { VigilError } from "../../core/errors.js";
+import type { DecisionQuery } from "../../core/ports.js";
+import { decisionOutput } from "../../decide/output.js";
+import { route, schemas } from "../route.js";
+
+const decisionOutputSchema = {
+  type: "object",
+  required: ["decisionId", "eventId", "time", "verdict", "tier", "risk", "findings", "explanation"],
+  properties: {
+    decisionId: { type: "string" }, eventId: { type: "string" }, eventType: { type: "string" }, subject: { type: "string" }, time: { type: "string", format: "date-time" },
+    verdict: { enum: ["allow", "deny"] }, tier: { enum: ["observe", "notify", "approve", "block", "remediate"] }, enforced: { type: "boolean" },
+    risk: { type: "object", properties: { score: { type: "number" }, factors: { type: "array", items: { type: "object", properties: { name: { type: "string" }, contribution: { type: "number" }, detail: { type: "string" } } } } } },
+    findings: { type: "array", items: { type: "object", properties: { policy: { type: "string" }, rule: { type: "string" }, effect: { type: "string" }, severity: { type: "string" }, mode: { type: "string" }, message: { type: "string" }, revision: { type: "string" } } } },
+    actions: { type: "array", items: schemas.anyObject },
+    explanation: { type: "object", properties: { summary: { type: "string" }, steps: { type: "array", items: { type: "string" } } } },
+    policyRevisions: { type: "object", additionalProperties: { type: "string" } },
+    seq: { type: "integer" }, hash: { type: "string" },
+  },
+} as const;
+
+const explanationSchema = {
+  type: "object",
+  properties: {
+    decisionId: { type: "string" }, verdict: { type: "string" }, tier: { type: "string" }, risk: schemas.anyObject,
+    explanation: { type: "object", properties: { summary: { type: "string" }, steps: { type: "array", items: { type: "object", properties: { kind: { type: "string" }, text: { type: "string" }, policy: { type: "string" }, rule: { type: "string" }, contribution: { type: "number" }, tier: { type: "string" }, ref: { type: "string" } } } } } },
+  },
+} as const;
+
+interface ListQuery {
+  readonly subject?: string;
+  readonly policy?: string;
+  readonly eventId?: string;
+  readonly verdict?: "allow" | "deny";
+  readonly tier?: string;
+  readonly since?: string;
+  readonly until?: string;
+  readonly afterSeq?: number;
+  readonly order?: "asc" | "newest";
+  readonly limit: number;
+}
+
+async function mustGet(agent: Agent, id: string): Promise<Decision> {
+  const decision = await agent.getDecision(id);
+  if (!decision) throw new VigilError("VIGIL_NOT_FOUND", `no decision with id ${id} (an accepted event's decision appears once it is processed)`, { field: "id" });
+  return decision;
+}
+
+export function decisionRoutes(app: FastifyInstance, agent: Agent): void {
+  route<Record<string, string>, Record<string, unknown>, { input: unknown; eventType?: string; explain?: boolean; dryRun?: boolean }>(app, agent, {
+    method: "POST",
+    url: "/v1/decide",
+    access: "ingest",
+    audit: false,
+    summary: "Decide one input (OPA-style data API) and record the decision",
+    description: "The input is evaluated as a `dev.vigil.decide` event (or `eventType`) with context, exceptions and overrides applied, and recorded in the decision record. `explain: true` adds the explanation steps and evaluates every matching policy (slower). `dryRun: true` records the decision as not enforced.",
+    tags: ["decisions"],
+    body: {
+      type: "object",
+      required: ["input"],
+      additionalProperties: false,
+      properties: {
+        input: { description: "The document policies evaluate." },
+        eventType: { type: "string", minLength: 1, description: "Event type for `spec.on` matching; default dev.vigil.decide." },
+        explain: { type: "boolean" },
+        dryRun: { type: "boolean", description: "Record as not enforced (no actions)." },
+      },
+    },
+    responses: { 200: { description: "The decision.", schema: decisionOutputSchema } },
+    async handler(request, reply, { agent: a }) {
+      const { input, eventType, explain, dryRun } = request.body;
+      const decision = await a.decide(input, { ...(eventType ? { eventType } : {}), explain: explain === true, ...(dryRun ? { enforced: false } : {}) });
+      return reply.send(decisionOutput(decision, { steps: explain === true }));
+    },
+  });
+
+  route<Record<string, string>, ListQuery>(app, agent, {
+    method: "GET",
+    url: "/v1/decisions",
+    access: "viewer",
+    summary: "List recorded decisions",
+    description: "Filters combine. Default order: newest first; `order=asc` with `afterSeq` pages forward through the record. `verdict` and `tier` filter the page read (up to `limit`).",
+    tags: ["decisions"],
+    querystring: {
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        subject: { type: "string" }, policy: { type: "string", description: "Decisions with a finding of this policy." }, eventId: { type: "string" },
+        verdict: { enum: ["allow", "deny"] }, tier: { enum: ["observe", "notify", "approve", "block", "remediate"] },
+        since: { type: "string", format: "date-time" }, until: { type: "string", format: "date-time" },
+        afterSeq: { type: "integer", minimum: 0 }, order: { enum: ["asc", "newest"], default: "newest" }, limit: schemas.limit,
+      },
+    },
+    responses: { 200: { description: "Decisions (decision-log shape) and the cursor for the next page.", schema: { type: "object", properties: { decisions: { type: "array", items: decisionOutputSchema }, nextAfterSeq: { type: "integer" } } } } },
+    async handler(request, _reply, { agent: a }) {
+      const q = request.query;
+      const query: DecisionQuery = {
+        limit: q.limit,
+        newestFirst: q.order !== "asc",
+        ...(q.subject ? { subject: q.subject } : {}), ...(q.policy ? { policy: q.policy } : {}), ...(q.eventId ? { eventId: q.eventId } : {}),
+        ...(q.since ? { since: q.since } : {}), ...(q.until ? { until: q.until } : {}), ...(q.afterSeq !== undefined ? { afterSeq: q.afterSeq } : {}),
+      };
+      const page = await a.storage.listDecisions(query);
+      const decisions = page.filter((d) => (q.verdict === undefined || d.verdict === q.verdict) && (q.tier === undefined || d.tier === q.tier));
+      const last = page.at(-1);
+      return { decisions: decisions.map((d) => decisionOutput(d)), ...(q.order === "asc" && last && page.length === q.limit ? { nextAfterSeq: last.seq } : {}) };
+    },
+  });
+
+  route<{ id: string }>(app, agent, {
+    method: "GET",
+    url: "/v1/decisions/:id",
+    access: "viewer",
+    summary: "Get a recorded decision (the full record: findings with traces, input as masked, chain fields)",
+    tags: ["decisions"],
+    params: schemas.id,
+    responses: { 200: { description: "The decision record.", schema: schemas.anyObject }, 404: { description: "No such decision (yet).", schema: schemas.error } },
+    handler: async (request, _reply, { agent: a }) => mustGet(a, request.params.id),
+  });
+
+  route<{ id: string }>(app, agent, {
+    method: "GET",
+    url: "/v1/decisions/:id/explain",
+    access: "viewer",
+    summary: "Explain a recorded decision: summary and steps (conditions with values, factors, tier, exceptions, actions)",
+    tags: ["decisions"],
+    params: schemas.id,
+    responses: { 200: { description: "The explanation.", schema: explanationSchema }, 404: { description: "No such decision (yet).", schema: schemas.error } },
+    async handler(request, _reply, { agent: a }) {
+      const decision = await mustGet(a, request.params.id);
+      return { decisionId: decision.id, verdict: decision.verdict, tier: decision.tier, risk: decision.risk, explanation: decision.explanation };
+    },
+  });
+}

@@ -1,0 +1,131 @@
+/**
+ * Ingestion routes: CloudEvents (structured, binary, batch) and GitHub webhooks. Both read the
+ * raw body (the webhook signature covers the exact bytes; binary mode keeps non-JSON data), so
+ * they live in their own encapsulated plugin with a buffer body parser for every content type.
+ */
+import type { FastifyInstance, FastifyReply } from "fastify";
+import { decisionIdFor, type Agent } from "../../agent.js";
+import { isVigilError, VigilError } from "../../core/errors.js";
+import type { Event } from "../../core/event.js";
+import { parseHttpCloudEvents, receiveGithubWebhook, type IngestResult } from "../../sources/index.js";
+import { route, schemas } from "../route.js";
+
+/** One per input item, in input order. */
+export interface ItemResult {
+  readonly index: number;
+  readonly status: "accepted" | "duplicate" | "rejected";
+  readonly id?: string;
+  readonly source?: string;
+  readonly type?: string;
+  /** The id the item's decision will have (GET /v1/decisions/:id once processed). */
+  readonly decisionId?: string;
+  readonly error?: ReturnType<VigilError["toJSON"]> & { readonly problems?: readonly { readonly field: string; readonly message: string }[] };
+  readonly warnings?: readonly string[];
+}
+
+const itemResultSchema = {
+  type: "object",
+  required: ["index", "status"],
+  properties: {
+    index: { type: "integer" },
+    status: { enum: ["accepted", "duplicate", "rejected"] },
+    id: { type: "string" }, source: { type: "string" }, type: { type: "string" }, decisionId: { type: "string" },
+    error: schemas.error.properties.error,
+    warnings: { type: "array", items: { type: "string" } },
+  },
+} as const;
+
+export const ingestResponseSchema = {
+  type: "object",
+  required: ["accepted", "duplicates", "rejected", "results"],
+  properties: { mode: { type: "string" }, accepted: { type: "integer" }, duplicates: { type: "integer" }, rejected: { type: "integer" }, results: { type: "array", items: itemResultSchema } },
+} as const;
+
+function retryAfter(reply: FastifyReply, agent: Agent, error: unknown): void {
+  if (isVigilError(error) && error.code === "VIGIL_BACKPRESSURE") reply.header("retry-after", String(agent.config.ingest.retryAfterSeconds));
+}
+
+/** Persists the good items (before answering) and reports every item by index. */
+export async function acceptItems(agent: Agent, items: readonly IngestResult[], reply: FastifyReply): Promise<{ accepted: number; duplicates: number; rejected: number; results: ItemResult[] }> {
+  const max = agent.config.ingest.maxRequestEvents;
+  if (items.length > max) throw new VigilError("VIGIL_BAD_INPUT", `the request holds ${items.length} events; send at most ${max} per request (ingest.maxRequestEvents)`, { field: "body" });
+  const events: Event[] = [];
+  for (const item of items) if (item.ok) events.push(item.event);
+  let duplicateKeys = new Set<string>();
+  try {
+    const result = await agent.ingest(events);
+    duplicateKeys = new Set(result.duplicates);
+  } catch (error) {
+    retryAfter(reply, agent, error);
+    throw error;
+  }
+  const results: ItemResult[] = items.map((item) => {
+    if (!item.ok) return { index: item.index, status: "rejected", error: { ...item.error.toJSON(), problems: item.problems } };
+    const { event } = item;
+    const duplicate = duplicateKeys.has(`${event.source}/${event.id}`);
+    return {
+      index: item.index, status: duplicate ? "duplicate" : "accepted", id: event.id, source: event.source, type: event.type, decisionId: decisionIdFor(event),
+      ...(item.warnings && item.warnings.length > 0 ? { warnings: item.warnings } : {}),
+    };
+  });
+  const count = (status: ItemResult["status"]): number => results.filter((r) => r.status === status).length;
+  return { accepted: count("accepted"), duplicates: count("duplicate"), rejected: count("rejected"), results };
+}
+
+export function eventRoutes(app: FastifyInstance, agent: Agent): void {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "buffer" }, (_request, body, done) => done(null, body));
+
+  route(app, agent, {
+    method: "POST",
+    url: "/v1/events",
+    access: "ingest",
+    audit: false,
+    summary: "Ingest CloudEvents (structured, binary or batch mode)",
+    description: "Structured: `Content-Type: application/cloudevents+json`, one event. Batch: `application/cloudevents-batch+json`, a JSON array. Binary: `ce-*` headers with the data as the body. Events are persisted before the answer; each item gets a result by index (bad items are rejected, the good ones kept). 202 when every item was accepted (or was a duplicate), 207 when some were rejected, 400 when all were. 429 with Retry-After when the ingest queue is full: nothing of that request was stored, send it again later.",
+    tags: ["events"],
+    consumes: ["application/cloudevents+json", "application/cloudevents-batch+json", "application/json", "*/*"],
+    responses: {
+      202: { description: "Every item accepted (or already stored).", schema: ingestResponseSchema },
+      207: { description: "Some items rejected; the others were accepted.", schema: ingestResponseSchema },
+      429: { description: "The ingest queue is full; retry after the Retry-After delay.", schema: schemas.error, headers: { "Retry-After": { description: "Seconds to wait.", schema: { type: "integer" } } } },
+    },
+    async handler(request, reply, { agent: a }) {
+      const parsed = parseHttpCloudEvents({ headers: request.headers, body: request.body });
+      if (!parsed.ok) throw parsed.error;
+      const body = await acceptItems(a, parsed.results, reply);
+      const status = body.rejected === 0 ? 202 : body.accepted + body.duplicates > 0 ? 207 : 400;
+      return reply.code(status).send({ mode: parsed.mode, ...body });
+    },
+  });
+
+  route(app, agent, {
+    method: "POST",
+    url: "/v1/webhooks/github",
+    access: "github-signature",
+    audit: false,
+    summary: "Receive a GitHub webhook delivery",
+    description: "Verifies X-Hub-Signature-256 against `webhooks.github.secrets` (constant time; several secrets for rotation) and rejects a delivery id seen before (kept in the store, so across restarts and workers). The payload becomes a `com.github.<X-GitHub-Event>` event, persisted before the answer.",
+    tags: ["events"],
+    consumes: ["application/json", "application/x-www-form-urlencoded"],
+    responses: {
+      202: { description: "Stored; the decision follows.", schema: { type: "object", properties: { id: { type: "string" }, type: { type: "string" }, decisionId: { type: "string" } } } },
+      409: { description: "The delivery id was already received (replay).", schema: schemas.error },
+      429: { description: "The ingest queue is full; GitHub redelivers on request.", schema: schemas.error },
+    },
+    async handler(request, reply, { agent: a }) {
+      const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.from(typeof request.body === "string" ? request.body : "");
+      const received = await receiveGithubWebhook({ headers: request.headers, body: raw, receivedAt: a.clock.now() }, { secrets: a.config.webhooks.github.secrets, deliveries: a.deliveries });
+      if (!received.ok) throw received.error;
+      try {
+        await a.ingest([received.event]);
+      } catch (error) {
+        // Not stored: let GitHub's redelivery through.
+        await a.deliveries.forget(received.deliveryId);
+        retryAfter(reply, a, error);
+        throw error;
+      }
+      return reply.code(202).send({ id: received.event.id, type: received.event.type, decisionId: decisionIdFor(received.event) });
+    },
+  });
+}
