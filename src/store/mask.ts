@@ -136,16 +136,16 @@ export function maskForRecord(draft: DecisionDraft, mask: CompiledMask | undefin
   if (mask === undefined || mask.rules.length === 0 || draft.input === undefined) return { draft, text: serialize(draft) };
   const result = mask.apply(draft.input);
   if (result.erased.length === 0 && result.redacted.length === 0) return { draft, text: serialize(draft) };
-  const { input: _dropped, ...rest } = draft;
   const masking = {
     ...(result.erased.length > 0 ? { erased: result.erased } : {}),
     ...(result.redacted.length > 0 ? { redacted: result.redacted } : {}),
   };
-  const masked: DecisionDraft = result.input === undefined ? { ...rest, masking } : { ...rest, input: result.input, masking };
+  // Object spread of the whole draft stays on V8's fast clone path; rest destructuring does not.
+  const masked: DecisionDraft = result.input === undefined ? withoutInput(draft, masking) : { ...draft, input: result.input, masking };
   const text = serialize(masked);
   const secrets = mask.minScrubLength > 0 ? collectSecrets(result.values, mask.minScrubLength) : [];
   // Secrets appear in the text JSON-escaped; no hit means no copy survived anywhere.
-  if (!secrets.some((secret) => text.includes(JSON.stringify(secret).slice(1, -1)))) return { draft: masked, text };
+  if (!containsAny(text, secrets)) return { draft: masked, text };
   const scrubber = { secrets, marker: mask.marker, count: 0 };
   const replaced: Record<string, unknown> = {};
   for (const field of ["input", "findings", "explanation", "actions", "risk"] as const) {
@@ -159,23 +159,45 @@ export function maskForRecord(draft: DecisionDraft, mask: CompiledMask | undefin
   return { draft: scrubbed, text: serialize(scrubbed) };
 }
 
+function withoutInput(draft: DecisionDraft, masking: DecisionDraft["masking"]): DecisionDraft {
+  const { input: _removed, ...rest } = draft;
+  return { ...rest, ...(masking === undefined ? {} : { masking }) };
+}
+
 const MAX_SECRETS = 256;
 
 /** String leaves of the masked values, longest first (so a longer secret is replaced before a shorter one inside it). */
 function collectSecrets(values: readonly unknown[], minLength: number): string[] {
-  const found = new Set<string>();
-  const visit = (value: unknown, depth: number): void => {
-    if (found.size >= MAX_SECRETS || depth > 64) return;
+  const found: string[] = [];
+  const stack: { value: unknown; depth: number }[] = [];
+  for (const value of values) {
+    // The common case — a password, a token — is a string at the masked path: no walk needed.
     if (typeof value === "string") {
-      if (value.length >= minLength) found.add(value);
-    } else if (Array.isArray(value)) {
-      for (const item of value) visit(item, depth + 1);
+      if (value.length >= minLength && !found.includes(value)) found.push(value);
     } else if (typeof value === "object" && value !== null) {
-      for (const item of Object.values(value)) visit(item, depth + 1);
+      stack.push({ value, depth: 0 });
     }
-  };
-  for (const value of values) visit(value, 0);
-  return [...found].sort((a, b) => b.length - a.length);
+  }
+  while (stack.length > 0 && found.length < MAX_SECRETS) {
+    const { value, depth } = stack.pop()!;
+    if (typeof value === "string") {
+      if (value.length >= minLength && !found.includes(value)) found.push(value);
+    } else if (typeof value === "object" && value !== null && depth < 64) {
+      for (const item of Array.isArray(value) ? value : Object.values(value)) stack.push({ value: item, depth: depth + 1 });
+    }
+  }
+  return found.length > 1 ? found.sort((a, b) => b.length - a.length) : found;
+}
+
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** Does the serialized record still contain one of the secrets (as JSON-escaped text)? */
+function containsAny(text: string, secrets: readonly string[]): boolean {
+  for (const secret of secrets) {
+    const escaped = NEEDS_ESCAPE.test(secret) ? JSON.stringify(secret).slice(1, -1) : secret;
+    if (text.includes(escaped)) return true;
+  }
+  return false;
 }
 
 /** Copy-on-write replacement of every occurrence of a secret inside string leaves (and object keys' values, not keys). */
