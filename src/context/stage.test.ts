@@ -166,3 +166,18 @@ describe("context stage", () => {
     expect(() => stage.configure({ baselines: { seenSetSizes: { ip: 3 } } })).toThrow(/restart/);
   });
 });
+
+describe("observe on a copy of the context", () => {
+  it("a context copied with another input (as the pipeline does for decide requests) is still observed, once", async () => {
+    const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(t0) });
+    const event = call("arn:aws:iam::1:user/copy", t0);
+    const built = await stage.build(event);
+    const copy = { ...built, input: { overridden: true } };
+    stage.observe(event, copy);
+    const next = await stage.build(call("arn:aws:iam::1:user/copy", t0 + HOUR_MS));
+    expect(next.features?.["principal"]?.["events"]).toBe(1);
+    stage.observe(event, built);
+    const again = await stage.build(call("arn:aws:iam::1:user/copy", t0 + 2 * HOUR_MS));
+    expect(again.features?.["principal"]?.["events"]).toBe(1);
+  });
+});

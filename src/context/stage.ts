@@ -36,6 +36,7 @@ const BUILT = Symbol("vigil.context.built");
 interface Built {
   /** The stage that built it: another stage's context is not observed. */
   readonly owner: object;
+  readonly event: Event;
   observed: boolean;
   readonly resolved: ResolvedEvent;
   readonly records: ReadonlyMap<string, EntityRecord>;
@@ -61,6 +62,10 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
   const records = new DocCache(storage, entityCodec, settings.cache.maxEntities, settings.cache.flushBatch);
   const postures = new PostureBook(storage, clock.now().toISOString());
   const owner = {};
+  // The last built states, so a copy of a context (`{ ...ctx, input }`) can still be observed:
+  // it keeps the same `event` object. Scanned only when the context carries no state.
+  const recentBuilt: (Built | undefined)[] = new Array<Built | undefined>(256);
+  let recentNext = 0;
   const pending = new Set<Promise<unknown>>();
   const postureErrors: string[] = [];
   const observeErrors: string[] = [];
@@ -173,7 +178,9 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
       features[role] = baselineFeatures(baseline, layout, timeMs, halfLifeMinutes(), role === "principal" ? peerKey : undefined);
     }
     const primary = observation.primaryRole ? recordMap.get(observation.primaryRole) : undefined;
-    const state: Built = { owner, observed: false, resolved, records: recordMap, baselines: baselineMap, peerKey };
+    const state: Built = { owner, event, observed: false, resolved, records: recordMap, baselines: baselineMap, peerKey };
+    recentBuilt[recentNext] = state;
+    recentNext = (recentNext + 1) % recentBuilt.length;
     const context = {
       event,
       input: event.data,
@@ -227,7 +234,7 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
 
   function observe(event: Event, ctx: Context, findings: readonly Finding[] = []): void {
     try {
-      const state = (ctx as unknown as { readonly [BUILT]?: Built })[BUILT];
+      const state = (ctx as unknown as { readonly [BUILT]?: Built })[BUILT] ?? recentBuilt.find((item) => item !== undefined && item.event === ctx.event && item.event === event);
       if (state?.observed) return;
       if (event.type === EventTypes.posture) observePosture(event);
       if (!state || state.owner !== owner) return;
