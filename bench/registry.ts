@@ -14,6 +14,7 @@ import type { Benchmark } from "./harness/types.js";
 
 const scripts = [
   scriptBenchmark("cel", "bench/cel.ts", "CEL: compile and evaluate, Vigil's CEL against a peer implementation"),
+  scriptBenchmark("policy-index", "bench/policy-index.ts", "PolicySet index: indexed vs linear evaluation of the ABAC policies at 20/200/2000"),
   scriptBenchmark("store", "bench/store.ts", "decision record: durable decision rows/s, embedded store against a peer"),
   scriptBenchmark("context", "bench/context.ts", "context stage: memory per tracked entity, observe and flush throughput"),
   scriptBenchmark("sources", "bench/sources.ts", "sources stage: wire formats to CloudEvents, against the parsing floor"),
