@@ -31,7 +31,8 @@ async function main(argv: readonly string[]): Promise<number> {
   const benchmarks = registeredBenchmarks();
   if (own.includes("--list") || own.includes("--help")) {
     console.log("usage: npm run bench -- [--json] [--quick] [--list] [name...]\n\nbenchmarks:");
-    for (const b of benchmarks) console.log(`  ${b.name.padEnd(8)} ${b.description}`);
+    const width = Math.max(...benchmarks.map((b) => b.name.length));
+    for (const b of benchmarks) console.log(`  ${b.name.padEnd(width)}  ${b.description}`);
     return 0;
   }
   const names = own.filter((a) => !a.startsWith("--"));
