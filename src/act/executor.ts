@@ -20,7 +20,7 @@ import type { DecisionDraft, ExplanationStep } from "../core/decision.js";
 import type { Entity } from "../core/entity.js";
 import { VigilError } from "../core/errors.js";
 import type { Clock, Storage } from "../core/ports.js";
-import { createConditionCache, type PolicyLookup } from "../decide/conditions.js";
+import { createConditionCache, metaOf, type PolicyLookup } from "../decide/conditions.js";
 import type { CelEnvironment } from "../policy/cel/api.js";
 import { defaultCelEnvironment } from "../policy/load.js";
 import { requireRole, type Actor } from "./actor.js";
@@ -175,7 +175,8 @@ export function createExecutor(options: ExecutorOptions): Executor {
 
   const executor: Executor = {
     async plan(draft, ctx, policy) {
-      const names = [...new Set(draft.findings.filter((f) => f.effect === "violation").map((f) => f.policy))];
+      const names = [...new Set(draft.findings.filter((f) => f.effect === "violation" && (metaOf(policy?.(f.policy))?.remediation ?? f.remediation ?? []).length > 0).map((f) => f.policy))];
+      if (names.length === 0) return { planned: [], notPlanned: [] };
       const promotions = await readPromotions(storage, names);
       return planActions({
         draft, ctx, policy, guardrails, actuators, programs, entity: options.entity,

@@ -118,9 +118,13 @@ function describeOverride(override: Override): string {
  * so an expired exception stops applying on its own.
  */
 export function applyExemptions(ctx: Context, findings: readonly Finding[], input: ExemptionInput, conditions: ConditionCache, policy?: PolicyLookup): ExemptionResult {
+  const none: ExemptionResult = { findings, applied: [], problems: [] };
+  // Most evaluations have no violation: decide that before looking at any exception.
+  if ((input.exceptions === undefined || input.exceptions.length === 0) && (input.overrides === undefined || input.overrides.length === 0)) return none;
+  if (!findings.some((f) => f.effect === "violation")) return none;
   const exceptions = (input.exceptions ?? []).filter((e) => exceptionActive(e, ctx.now));
   const overrides = (input.overrides ?? []).filter((o) => overrideActive(o, ctx.now));
-  if ((exceptions.length === 0 && overrides.length === 0) || !findings.some((f) => f.effect === "violation")) return { findings, applied: [], problems: [] };
+  if (exceptions.length === 0 && overrides.length === 0) return none;
   const applied: AppliedExemption[] = [];
   const problems: { id: string; error: string }[] = [];
   const out: Finding[] = [];

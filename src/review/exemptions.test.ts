@@ -112,6 +112,25 @@ describe("exceptions", () => {
   });
 });
 
+describe("exemptions snapshot", () => {
+  let loop: Loop;
+  beforeEach(async () => { loop = await createLoop(createSqliteStorage, policies); });
+  afterEach(async () => { await loop.dispose(); });
+
+  it("is cached for maxAgeMs, reloaded at once after a change through the service", async () => {
+    expect((await loop.review.exemptions()).exceptions).toEqual([]);
+    const expiresAt = new Date(loop.clock.now().getTime() + DAY).toISOString();
+    const ex = await loop.review.exceptions.create({ policies: ["x"], justification: "made through the service", expiresAt }, approver);
+    expect((await loop.review.exemptions()).exceptions.map((e) => e.id)).toEqual([ex.id]);
+    // Another process writes one directly: visible once the snapshot is older than maxAgeMs.
+    const other = { ...ex, id: "EX-99" };
+    await loop.storage.putDocs([{ collection: "exceptions", id: other.id, value: other }], loop.clock.iso());
+    expect((await loop.review.exemptions({ maxAgeMs: 5000 })).exceptions.map((e) => e.id)).toEqual([ex.id]);
+    loop.clock.advance(5000);
+    expect((await loop.review.exemptions({ maxAgeMs: 5000 })).exceptions.map((e) => e.id)).toEqual([ex.id, "EX-99"]);
+  });
+});
+
 describe("feedback", () => {
   let loop: Loop;
   beforeEach(async () => { loop = await createLoop(createSqliteStorage, policies); });

@@ -2,7 +2,7 @@
  * The public surface of the review stage: approvals queue with escalation, overrides (two-person
  * rule), exceptions with expiry, and feedback records.
  */
-export { createReviewService, type ReviewService, type ReviewServiceOptions } from "./review-service.js";
+export { createReviewService, type ReviewService, type ReviewServiceOptions, type Exemptions } from "./review-service.js";
 export type { ApprovalsApi, ApproveResult, TickResult, ReviewQuery, ReviewRecord } from "./approvals.js";
 export type { ExceptionApi, ExceptionInput } from "./exceptions.js";
 export type { OverrideApi, OverrideInput } from "./overrides.js";

@@ -32,8 +32,18 @@ export interface ReviewService extends ApprovalsApi {
   readonly exceptions: ExceptionApi;
   readonly overrides: OverrideApi;
   readonly feedback: FeedbackApi;
-  /** Exceptions and overrides in force now, to pass to `decider.decide` (read from storage each call; cache if hot). */
-  exemptions(): Promise<{ readonly exceptions: PolicyException[]; readonly overrides: Override[] }>;
+  /**
+   * Exceptions and overrides in force, to pass to `decider.decide`. Kept in memory for
+   * `maxAgeMs` (default 5000, by the clock) and reloaded at once after a change made through
+   * this service; changes made by another process show within `maxAgeMs`. The decider itself
+   * drops anything expired at the decision's time, so a cached exception never outlives its expiry.
+   */
+  exemptions(options?: { readonly maxAgeMs?: number }): Promise<Exemptions>;
+}
+
+export interface Exemptions {
+  readonly exceptions: readonly PolicyException[];
+  readonly overrides: readonly Override[];
 }
 
 export function createReviewService(options: ReviewServiceOptions): ReviewService {
@@ -46,18 +56,42 @@ export function createReviewService(options: ReviewServiceOptions): ReviewServic
     conditions: createConditionCache(options.env ?? defaultCelEnvironment()),
     settings: options,
   };
+  let cached: { readonly value: Exemptions; readonly atMs: number } | undefined;
+  const invalidate = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => async (...args: A): Promise<R> => {
+    try {
+      return await fn(...args);
+    } finally {
+      cached = undefined;
+    }
+  };
   const approvals = createApprovalsApi(deps);
-  const exceptions = createExceptionApi(deps);
-  const overrides = createOverrideApi(deps);
+  const exceptionApi = createExceptionApi(deps);
+  const overrideApi = createOverrideApi(deps);
+  const exceptions: ExceptionApi = { ...exceptionApi, create: invalidate(exceptionApi.create), revoke: invalidate(exceptionApi.revoke) };
+  const overrides: OverrideApi = {
+    ...overrideApi, create: invalidate(overrideApi.create), confirm: invalidate(overrideApi.confirm), revoke: invalidate(overrideApi.revoke),
+    async markUsed(draft) {
+      const used = await overrideApi.markUsed(draft);
+      if (used.length > 0) cached = undefined;
+      return used;
+    },
+  };
   const feedback = createFeedbackApi(deps);
   return {
     ...approvals,
+    // Approving a request or a permissive safe default may create an override.
+    approve: invalidate(approvals.approve),
+    tick: invalidate(approvals.tick),
     exceptions,
     overrides,
     feedback,
-    async exemptions() {
-      const [activeExceptions, activeOverrides] = await Promise.all([exceptions.active(), overrides.active()]);
-      return { exceptions: activeExceptions, overrides: activeOverrides };
+    async exemptions(exemptionOptions = {}) {
+      const nowMs = options.clock.now().getTime();
+      const maxAge = exemptionOptions.maxAgeMs ?? 5000;
+      if (cached !== undefined && nowMs - cached.atMs < maxAge && nowMs >= cached.atMs) return cached.value;
+      const [activeExceptions, activeOverrides] = await Promise.all([exceptionApi.active(), overrideApi.active()]);
+      cached = { value: { exceptions: activeExceptions, overrides: activeOverrides }, atMs: nowMs };
+      return cached.value;
     },
   };
 }
