@@ -78,6 +78,12 @@ export interface PolicyMeta {
   readonly enforcement?: EnforcementSpec;
   readonly remediation?: readonly RemediationRef[];
   readonly escalation?: readonly EscalationLevel[];
+  /**
+   * Kubernetes admission: what an evaluation error of this policy answers — `Fail` denies the
+   * request, `Ignore` allows it with a warning (Kyverno and VAP `spec.failurePolicy`). Absent: the
+   * webhook's `admission.failurePolicy` decides.
+   */
+  readonly failurePolicy?: "Fail" | "Ignore";
 }
 
 export interface IndexKey {
