@@ -117,11 +117,16 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
   const kind = document["kind"] === "Policy" ? "Policy" : "ClusterPolicy";
   const policyNamespace = kind === "Policy" ? (typeof metadata["namespace"] === "string" ? metadata["namespace"] : "default") : undefined;
   const severity = severityOf(annotations);
+  // `spec.background: false`: skipped by background scans (io.k8s.resource); `spec.admission: false`: background only.
+  const on = [...(spec["admission"] === false ? [] : ["io.k8s.admission.review"]), ...(spec["background"] === false ? [] : ["io.k8s.resource"])];
+  const webhook = isObject(spec["webhookConfiguration"]) ? spec["webhookConfiguration"] : {};
   const meta: PolicyMeta = {
     name,
     language: "kyverno",
     revision,
-    on: ["io.k8s.admission.review", "io.k8s.resource"],
+    // INVARIANT: never empty (an empty `on` would apply to every event type).
+    on: on.length > 0 ? on : ["io.k8s.admission.review"],
+    failurePolicy: (webhook["failurePolicy"] ?? spec["failurePolicy"]) === "Ignore" ? "Ignore" : "Fail",
     ...(annotations["policies.kyverno.io/description"] ? { description: annotations["policies.kyverno.io/description"] } : {}),
     ...(options.source ? { source: options.source } : {}),
   };

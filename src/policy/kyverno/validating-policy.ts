@@ -78,11 +78,17 @@ export function compileValidatingPolicy(document: Json, env: CelEnvironment, opt
   const mode = actions.includes("Deny") ? "deny" : "warn";
   const s = (annotations["policies.kyverno.io/severity"] ?? "").toLowerCase();
   const severity: Severity = s === "low" || s === "high" || s === "critical" || s === "info" ? s : "medium";
+  // `spec.evaluation.{admission,background}.enabled: false`: not evaluated in admission / by background scans.
+  const evaluation = isObject(spec["evaluation"]) ? spec["evaluation"] : {};
+  const disabled = (mode: string): boolean => isObject(evaluation[mode]) && (evaluation[mode] as Json)["enabled"] === false;
+  const on = [...(disabled("admission") ? [] : ["io.k8s.admission.review"]), ...(disabled("background") ? [] : ["io.k8s.resource"])];
   const meta: PolicyMeta = {
     name,
     language: "kyverno-cel",
     revision: createHash("sha256").update(JSON.stringify(document)).digest("hex").slice(0, 16),
-    on: ["io.k8s.admission.review", "io.k8s.resource"],
+    // INVARIANT: never empty (an empty `on` would apply to every event type).
+    on: on.length > 0 ? on : ["io.k8s.admission.review"],
+    failurePolicy: spec["failurePolicy"] === "Ignore" ? "Ignore" : "Fail",
     ...(annotations["policies.kyverno.io/description"] ? { description: annotations["policies.kyverno.io/description"] } : {}),
     ...(options.source ? { source: options.source } : {}),
   };

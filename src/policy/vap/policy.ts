@@ -90,6 +90,7 @@ export function compileVap(policy: Json, bindings: readonly Json[], env: CelEnvi
     language: "vap",
     revision: createHash("sha256").update(JSON.stringify([policy, bindings])).digest("hex").slice(0, 16),
     on: ["io.k8s.admission.review", "io.k8s.resource"],
+    failurePolicy,
     ...(options.source ? { source: options.source } : {}),
   };
 
