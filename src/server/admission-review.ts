@@ -1,0 +1,199 @@
+/**
+ * The admission webhook's answer, computed from a decision: which findings deny the request,
+ * which become warnings, and the AdmissionReview response the API server expects (same
+ * apiVersion and kind back, `response.uid` = `request.uid`). Pure: no I/O, never throws.
+ *
+ * What denies (Kyverno's webhook rules, applied to every policy language):
+ * - a violation whose mode is `deny` (Kyverno Enforce, VAP Deny, a native `deny` rule), unless
+ *   its policy runs in shadow mode;
+ * - an evaluation error of a policy whose failurePolicy is `Fail` (Kyverno and VAP
+ *   `spec.failurePolicy`); for policies without one (native Vigil), an error of a `deny` rule when
+ *   `admission.failurePolicy` is `fail`.
+ * Everything else that did not pass becomes a warning: `policy <name>.<rule>: <message>` (Audit
+ * and Warn violations, ignored errors), plus one line per exception or override that applied.
+ */
+import { stringify } from "yaml";
+import type { CompiledPolicy } from "../core/compiled-policy.js";
+import type { DecisionDraft, ExplanationStep } from "../core/decision.js";
+import type { Finding } from "../core/finding.js";
+import { tierRank } from "../core/policy.js";
+
+export type AdmissionFailurePolicy = "fail" | "ignore";
+
+/** The request fields the answer needs (already validated). */
+export interface AdmissionRequestInfo {
+  readonly apiVersion: string;
+  readonly uid: string;
+  readonly dryRun: boolean;
+  readonly operation: string;
+  /** `Kind/namespace/name` as Kyverno prints it (namespace empty for cluster-scoped objects). */
+  readonly resource: string;
+}
+
+export interface AdmissionStatus {
+  readonly code: number;
+  readonly message: string;
+  readonly reason?: string;
+  readonly status: "Failure";
+}
+
+/** What the webhook answers, and the decision as it is recorded (adjusted when an error denies). */
+export interface AdmissionOutcome {
+  readonly allowed: boolean;
+  readonly status?: AdmissionStatus;
+  readonly warnings: readonly string[];
+  readonly draft: DecisionDraft;
+}
+
+/** The AdmissionReview sent back to the API server. */
+export interface AdmissionReviewResponse {
+  readonly apiVersion: string;
+  readonly kind: "AdmissionReview";
+  readonly response: {
+    readonly uid: string;
+    readonly allowed: boolean;
+    readonly status?: AdmissionStatus;
+    readonly warnings?: readonly string[];
+    readonly auditAnnotations?: Readonly<Record<string, string>>;
+  };
+}
+
+/** Kubernetes truncates longer warnings; keep each one readable as a whole line. */
+const MAX_WARNING_LENGTH = 256;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** `Kind/namespace/name` of the object under review (Kyverno's "resource ... was blocked" form). */
+export function admissionResourceName(request: Readonly<Record<string, unknown>>): string {
+  const object = [request["object"], request["oldObject"]].find(isRecord);
+  const meta = object !== undefined && isRecord(object["metadata"]) ? object["metadata"] : {};
+  const gvk = isRecord(request["kind"]) ? request["kind"] : {};
+  const kind = typeof object?.["kind"] === "string" ? object["kind"] : typeof gvk["kind"] === "string" ? gvk["kind"] : "";
+  const namespace = [request["namespace"], meta["namespace"]].find((v) => typeof v === "string" && v !== "") ?? "";
+  const name = [request["name"], meta["name"], meta["generateName"]].find((v) => typeof v === "string" && v !== "") ?? "";
+  return `${kind}/${String(namespace)}/${String(name)}`;
+}
+
+function truncate(text: string): string {
+  const line = text.replace(/\s+/g, " ").trim();
+  return line.length <= MAX_WARNING_LENGTH ? line : `${line.slice(0, MAX_WARNING_LENGTH - 1)}…`;
+}
+
+type PolicyLookup = (name: string) => CompiledPolicy | undefined;
+
+/** True when an evaluation error of this finding's policy denies the request. */
+function errorDenies(finding: Finding, policy: CompiledPolicy | undefined, fallback: AdmissionFailurePolicy): boolean {
+  const declared = policy?.meta.failurePolicy;
+  if (declared !== undefined) return declared === "Fail";
+  return finding.mode === "deny" && fallback === "fail";
+}
+
+/** The denial message in Kyverno's style: the resource, then `policy: {rule: reason}` as YAML. */
+export function denialMessage(resource: string, denials: readonly { readonly policy: string; readonly rule: string; readonly reason: string }[]): string {
+  const byPolicy: Record<string, Record<string, string>> = {};
+  for (const d of denials) (byPolicy[d.policy] ??= {})[d.rule] = d.reason;
+  return `\n\nresource ${resource} was blocked due to the following policies \n\n${stringify(byPolicy, { lineWidth: 0 })}`;
+}
+
+/**
+ * The webhook's answer for a decision. `policy` looks a policy up as it is enforced now
+ * (shadow mode, failurePolicy); `failurePolicy` is `admission.failurePolicy`, used for policies
+ * that declare none. Findings are read after exceptions and overrides (an excepted violation is a
+ * `skip` and neither denies nor warns).
+ */
+export function outcomeForDecision(draft: DecisionDraft, request: AdmissionRequestInfo, policy: PolicyLookup, failurePolicy: AdmissionFailurePolicy): AdmissionOutcome {
+  const denials: { policy: string; rule: string; reason: string }[] = [];
+  const warnings: string[] = [];
+  const errorSteps: ExplanationStep[] = [];
+  for (const f of draft.findings) {
+    const compiled = policy(f.policy);
+    const shadow = compiled?.meta.enforcement?.mode === "shadow";
+    if (f.effect === "violation") {
+      if (shadow) continue;
+      if (f.mode === "deny") denials.push({ policy: f.policy, rule: f.rule, reason: f.message });
+      else warnings.push(truncate(`policy ${f.policy}.${f.rule}: ${f.message}`));
+    } else if (f.effect === "error") {
+      if (shadow) continue;
+      const reason = f.error?.message ?? f.message;
+      if (errorDenies(f, compiled, failurePolicy)) {
+        denials.push({ policy: f.policy, rule: f.rule, reason: `evaluation error (failurePolicy Fail): ${reason}` });
+        errorSteps.push({ kind: "note", text: `${f.policy}/${f.rule} could not be evaluated; its failurePolicy (Fail) denies the request`, policy: f.policy, rule: f.rule });
+      } else {
+        warnings.push(truncate(`policy ${f.policy}.${f.rule}: evaluation error ignored (failurePolicy Ignore): ${reason}`));
+      }
+    }
+  }
+  for (const step of draft.explanation.steps) {
+    if (step.kind === "exception" || step.kind === "override") warnings.push(truncate(`vigil: ${step.text}`));
+  }
+  const allowed = denials.length === 0;
+  let recorded = draft;
+  if (!allowed && draft.verdict !== "deny") {
+    // Only errors deny here: the decider does not deny on errors, the webhook does (failurePolicy).
+    const first = errorSteps[0];
+    recorded = {
+      ...draft,
+      verdict: "deny",
+      tier: tierRank(draft.tier) >= tierRank("block") ? draft.tier : "block",
+      explanation: {
+        summary: `Denied (block) by failurePolicy Fail: ${first?.policy ?? "a policy"}/${first?.rule ?? ""} could not be evaluated${errorSteps.length > 1 ? ` (and ${errorSteps.length - 1} more)` : ""}.`,
+        steps: [...draft.explanation.steps, ...errorSteps],
+      },
+    };
+  } else if (errorSteps.length > 0) {
+    recorded = { ...draft, explanation: { ...draft.explanation, steps: [...draft.explanation.steps, ...errorSteps] } };
+  }
+  return {
+    allowed,
+    ...(allowed ? {} : { status: { code: 403, reason: "Forbidden", status: "Failure", message: denialMessage(request.resource, denials) } as AdmissionStatus }),
+    warnings,
+    draft: recorded,
+  };
+}
+
+export type AdmissionFailureKind = "timeout" | "error" | "record";
+
+/**
+ * The answer when Vigil could not decide (deadline passed, internal error) or could not record
+ * the decision: `fail` denies (fail-closed), `ignore` allows with a warning (fail-open). A
+ * decision that already denies keeps denying whatever the failure policy.
+ */
+export function failureStatus(kind: AdmissionFailureKind, detail: string, failurePolicy: AdmissionFailurePolicy): { allowed: boolean; status?: AdmissionStatus; warning?: string } {
+  const what = kind === "timeout" ? `Vigil did not decide within the deadline (${detail})` : kind === "record" ? `Vigil could not record the decision (${detail})` : `Vigil failed internally (${detail})`;
+  if (failurePolicy === "ignore") return { allowed: true, warning: truncate(`vigil: ${what}; allowed because admission.failurePolicy is ignore`) };
+  return { allowed: false, status: { code: kind === "timeout" ? 504 : 500, reason: kind === "timeout" ? "Timeout" : "InternalError", status: "Failure", message: `${what}; denied because admission.failurePolicy is fail` } };
+}
+
+/** The decision recorded when Vigil answered by its failure policy instead of by the policies. */
+export function failureDraft(base: Omit<DecisionDraft, "verdict" | "tier" | "risk" | "actions" | "explanation" | "findings" | "policyRevisions"> & Partial<Pick<DecisionDraft, "findings" | "policyRevisions" | "risk">>, allowed: boolean, text: string): DecisionDraft {
+  return {
+    ...base,
+    verdict: allowed ? "allow" : "deny",
+    tier: allowed ? "observe" : "block",
+    risk: base.risk ?? { score: 0, factors: [] },
+    findings: base.findings ?? [],
+    actions: [],
+    policyRevisions: base.policyRevisions ?? {},
+    explanation: {
+      summary: `${allowed ? "Allowed" : "Denied (block)"} by admission.failurePolicy: ${text}.`,
+      steps: [{ kind: "note", text }, ...(base.enforced ? [] : [{ kind: "note", text: "not enforced (dry run, shadow evaluation or replay): recorded only" }])],
+    },
+  };
+}
+
+/** The AdmissionReview response: same apiVersion back, uid echoed, warnings only when there are some. */
+export function reviewResponse(request: Pick<AdmissionRequestInfo, "apiVersion" | "uid">, answer: { readonly allowed: boolean; readonly status?: AdmissionStatus; readonly warnings: readonly string[] }, decisionId?: string): AdmissionReviewResponse {
+  return {
+    apiVersion: request.apiVersion,
+    kind: "AdmissionReview",
+    response: {
+      uid: request.uid,
+      allowed: answer.allowed,
+      ...(answer.status ? { status: answer.status } : {}),
+      ...(answer.warnings.length > 0 ? { warnings: answer.warnings } : {}),
+      ...(decisionId === undefined ? {} : { auditAnnotations: { "decision-id": decisionId } }),
+    },
+  };
+}

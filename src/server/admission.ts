@@ -1,0 +1,240 @@
+/**
+ * The Kubernetes validating admission webhook: `POST /v1/admission/validate`.
+ *
+ * Takes an AdmissionReview (`admission.k8s.io/v1` or `v1beta1`) and answers in the same
+ * apiVersion with `response.uid` = `request.uid`. The review becomes an `io.k8s.admission.review`
+ * event and goes through the pipeline like every other event (context, every policy that applies
+ * to admission — Kyverno ClusterPolicy/Policy, ValidatingPolicy, VAP with bindings, native
+ * policies `on: io.k8s.admission.review` — exceptions and overrides, risk, explanation); the
+ * answer follows admission-review.ts. Every answered review is recorded in the decision record,
+ * with its explanation, before the API server hears back (group-committed: admission-recorder.ts).
+ *
+ * - `request.dryRun: true`: evaluated and answered as usual, recorded with `enforced: false`.
+ * - Deadline (`admission.timeoutMs`, from the moment the request was parsed): past it, and on an
+ *   internal error, the answer follows `admission.failurePolicy` (`fail` denies, `ignore` allows
+ *   with a warning), and that answer is what is recorded.
+ * - A malformed review is a 400 `{ error: { code: VIGIL_BAD_EVENT, field } }` naming the field.
+ * - Access is `public`: the API server calls webhooks without a bearer token. Protect the port
+ *   with TLS (`server.tls`) and network policy (docs/admission.md).
+ */
+import { randomUUID } from "node:crypto";
+import type { FastifyInstance } from "fastify";
+import type { Agent } from "../agent.js";
+import type { CompiledPolicy } from "../core/compiled-policy.js";
+import type { Decision, DecisionDraft } from "../core/decision.js";
+import { toVigilError } from "../core/errors.js";
+import type { Event } from "../core/event.js";
+import type { Clock } from "../core/ports.js";
+import { admissionReviewToEvent } from "../sources/admission.js";
+import { createDecisionRecorder } from "./admission-recorder.js";
+import {
+  admissionResourceName, failureDraft, failureStatus, outcomeForDecision, reviewResponse,
+  type AdmissionFailureKind, type AdmissionFailurePolicy, type AdmissionRequestInfo, type AdmissionReviewResponse, type AdmissionStatus,
+} from "./admission-review.js";
+import type { RouteConfig, RoutePlugin } from "./route.js";
+
+export const ADMISSION_PATH = "/v1/admission/validate";
+
+export interface AdmissionSettings {
+  /** `fail`: deny when Vigil cannot decide or record (fail-closed); `ignore`: allow with a warning. */
+  readonly failurePolicy: AdmissionFailurePolicy;
+  /** Per-request deadline in milliseconds. */
+  readonly timeoutMs: number;
+  /** CloudEvents `source` of admission events; default `/k8s/admission`. */
+  readonly source?: string;
+}
+
+/** Everything the webhook needs, explicitly (tests inject failures through these). */
+export interface AdmissionDeps {
+  readonly settings: AdmissionSettings;
+  readonly clock: Clock;
+  /**
+   * Decides one admission event without recording it: context, evaluation, exceptions and
+   * overrides, risk, tier, explanation. Rejects only on internal failure.
+   */
+  decide(event: Event, options: { readonly id: string; readonly enforced: boolean; readonly labels: Readonly<Record<string, string>> }): Promise<DecisionDraft>;
+  /** Appends to the decision record; resolves once durable. */
+  record(draft: DecisionDraft): Promise<Decision>;
+  /** A policy by name as it is enforced now (shadow mode, failurePolicy). */
+  policy(name: string): CompiledPolicy | undefined;
+  /** Called once per answered review (metrics). */
+  observe?(answer: { readonly verdict: "allow" | "deny"; readonly tier: string; readonly seconds: number; readonly outcome: "decided" | AdmissionFailureKind }): void;
+  /** Problems that do not change the answer (a late recording failure...). */
+  onProblem?(message: string, error?: unknown): void;
+}
+
+/** What the handler answers: an AdmissionReview (200) — a malformed review throws VIGIL_BAD_EVENT (400). */
+export interface AdmissionAnswer {
+  readonly body: AdmissionReviewResponse;
+  /** The recorded decision's id (also in `response.auditAnnotations["decision-id"]`). */
+  readonly decisionId: string;
+  readonly draft: DecisionDraft;
+}
+
+class DeadlineExceeded extends Error {}
+
+/**
+ * Resolves with `promise`, or rejects with DeadlineExceeded after `ms` (the promise keeps running).
+ * The timer is a macrotask even when `ms <= 0`, so a promise already settled wins the race.
+ */
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new DeadlineExceeded(`deadline passed`)), Math.max(ms, 0));
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Answers one AdmissionReview body. Throws VigilError(VIGIL_BAD_EVENT, field) for a malformed
+ * review; otherwise always answers (by the policies, or by `failurePolicy`).
+ */
+export async function answerAdmissionReview(body: unknown, deps: AdmissionDeps): Promise<AdmissionAnswer> {
+  const started = performance.now();
+  const deadline = started + deps.settings.timeoutMs;
+  const remaining = (): number => deadline - performance.now();
+  const receivedAt = deps.clock.now();
+  const converted = admissionReviewToEvent(body, { receivedAt, ...(deps.settings.source ? { source: deps.settings.source } : {}) });
+  if (!converted.ok) throw converted.error;
+  const event = converted.event;
+  const review = body as { apiVersion: string; request: Record<string, unknown> };
+  const request: AdmissionRequestInfo = {
+    apiVersion: review.apiVersion,
+    uid: String(review.request["uid"]),
+    dryRun: review.request["dryRun"] === true,
+    operation: String(review.request["operation"]),
+    resource: admissionResourceName(review.request),
+  };
+  const id = randomUUID();
+  const enforced = !request.dryRun;
+  const labels: Record<string, string> = { source: "admission", "admission.operation": request.operation, ...(request.dryRun ? { "admission.dryRun": "true" } : {}) };
+  const failurePolicy = deps.settings.failurePolicy;
+
+  let kind: "decided" | AdmissionFailureKind = "decided";
+  let answer: { allowed: boolean; status?: AdmissionStatus; warnings: string[] };
+  let draft: DecisionDraft;
+  let failure: string | undefined;
+  let decided: DecisionDraft | undefined;
+  try {
+    decided = await withDeadline(deps.decide(event, { id, enforced, labels }), remaining());
+    // Synchronous evaluation can outrun the timer: a decision that arrives late is late.
+    if (remaining() < 0) throw new DeadlineExceeded("decision arrived after the deadline");
+  } catch (error) {
+    kind = error instanceof DeadlineExceeded ? "timeout" : "error";
+    failure = kind === "timeout" ? `admission.timeoutMs ${deps.settings.timeoutMs} ms` : message(error);
+    if (kind === "error") deps.onProblem?.(`admission review ${request.uid}: decision failed: ${message(error)}`, error);
+  }
+  if (kind === "decided" && decided) {
+    const outcome = outcomeForDecision(decided, request, (name) => deps.policy(name), failurePolicy);
+    draft = outcome.draft;
+    answer = { allowed: outcome.allowed, ...(outcome.status ? { status: outcome.status } : {}), warnings: [...outcome.warnings] };
+  } else {
+    const fallback = failureStatus(kind as AdmissionFailureKind, failure ?? "", failurePolicy);
+    answer = { allowed: fallback.allowed, ...(fallback.status ? { status: fallback.status } : {}), warnings: fallback.warning ? [fallback.warning] : [] };
+    const text = kind === "timeout" ? `no decision within admission.timeoutMs (${deps.settings.timeoutMs} ms)` : `internal error: ${failure ?? "unknown"}`;
+    draft = failureDraft({
+      id, eventId: event.id, eventType: event.type, ...(event.subject === undefined ? {} : { subject: event.subject }),
+      time: receivedAt.toISOString(), enforced, labels: { ...labels, "admission.failure": kind }, input: event.data,
+      // A late decision keeps its findings, so the record shows what the policies would have said.
+      ...(decided ? { findings: decided.findings, policyRevisions: decided.policyRevisions, risk: decided.risk } : {}),
+    }, fallback.allowed, text);
+  }
+
+  try {
+    const recording = deps.record(draft);
+    recording.catch((error: unknown) => deps.onProblem?.(`admission review ${request.uid}: decision ${id} not recorded: ${message(error)}`, error));
+    // Recording gets what is left of the deadline, and at least half of it again (a late decision is still recorded).
+    await withDeadline(recording, Math.max(remaining(), deps.settings.timeoutMs / 2));
+  } catch (error) {
+    const reason = error instanceof DeadlineExceeded ? "the decision record did not answer before the deadline" : toVigilError(error).message;
+    kind = "record";
+    if (answer.allowed) {
+      const fallback = failureStatus("record", reason, failurePolicy);
+      answer = { allowed: fallback.allowed, ...(fallback.status ? { status: fallback.status } : {}), warnings: [...answer.warnings, ...(fallback.warning ? [fallback.warning] : [])] };
+    }
+  }
+  deps.observe?.({ verdict: answer.allowed ? "allow" : "deny", tier: draft.tier, seconds: (performance.now() - started) / 1000, outcome: kind });
+  return { body: reviewResponse(request, answer, id), decisionId: id, draft };
+}
+
+/** Documents the body for /openapi.json; deliberately loose: the admission source checks every field and names it. */
+const reviewSchema = {
+  type: "object",
+  description: "An AdmissionReview (apiVersion admission.k8s.io/v1 or v1beta1, kind AdmissionReview, request {...}) as the API server sends it.",
+} as const;
+
+const responseSchema = {
+  type: "object",
+  properties: {
+    apiVersion: { type: "string" },
+    kind: { const: "AdmissionReview" },
+    response: {
+      type: "object",
+      properties: {
+        uid: { type: "string" },
+        allowed: { type: "boolean" },
+        status: { type: "object", properties: { code: { type: "integer" }, message: { type: "string" }, reason: { type: "string" }, status: { type: "string" } } },
+        warnings: { type: "array", items: { type: "string" } },
+        auditAnnotations: { type: "object", additionalProperties: { type: "string" } },
+      },
+    },
+  },
+} as const;
+
+/**
+ * Registers `POST /v1/admission/validate` on `app` with explicit dependencies. The body is
+ * checked by the admission source (fields named by path), not by a JSON Schema, so a bad review
+ * names the exact field (`request.operation`).
+ */
+export function registerAdmissionRoutes(app: FastifyInstance, deps: AdmissionDeps): void {
+  const config: RouteConfig = {
+    access: "public",
+    audit: false,
+    summary: "Kubernetes validating admission webhook (AdmissionReview v1 and v1beta1)",
+    description: "Evaluates every policy that applies to admission and answers the AdmissionReview: Enforce/Deny violations deny with a message naming each policy and rule, Audit/Warn violations allow with warnings. Dry-run requests are recorded as not enforced. On internal error or past admission.timeoutMs the answer follows admission.failurePolicy. Called by the API server without a bearer token (docs/admission.md).",
+    tags: ["admission"],
+    responses: {
+      200: { description: "The AdmissionReview answer (same apiVersion, response.uid = request.uid).", schema: responseSchema },
+      400: { description: "Malformed AdmissionReview: `error.field` names the field (e.g. request.uid)." },
+    },
+  };
+  app.route({
+    method: "POST",
+    url: ADMISSION_PATH,
+    config,
+    schema: { body: reviewSchema },
+    handler: async (request, reply) => {
+      const answer = await answerAdmissionReview(request.body, deps);
+      return reply.send(answer.body);
+    },
+  });
+}
+
+/** The webhook's dependencies from a running agent: its pipeline, decision record, catalog and metrics. */
+export function admissionDepsFromAgent(agent: Agent): AdmissionDeps {
+  const recorder = createDecisionRecorder((drafts) => agent.storage.appendDecisions(drafts));
+  return {
+    settings: agent.config.admission,
+    clock: agent.clock,
+    async decide(event, options) {
+      const { draft } = await agent.pipeline.decideEvent(event, { id: options.id, enforced: options.enforced, labels: options.labels });
+      return draft;
+    },
+    record: (draft) => recorder.record(draft),
+    policy: (name) => agent.catalog.lookup(name),
+    observe(answer) {
+      agent.metrics.observeDecision(answer.verdict, answer.tier, answer.seconds);
+      agent.metrics.inc("vigil_admission_reviews_total", { allowed: String(answer.verdict === "allow"), outcome: answer.outcome });
+    },
+    onProblem(text, error) {
+      process.stderr.write(`${JSON.stringify({ level: "warn", time: Date.now(), msg: text, ...(error instanceof Error ? { err: error.message } : {}) })}\n`);
+    },
+  };
+}
+
+/** The admission route group for `buildServer({ routes: [admissionRoutes] })`. */
+export const admissionRoutes: RoutePlugin = (app, agent) => registerAdmissionRoutes(app, admissionDepsFromAgent(agent));
