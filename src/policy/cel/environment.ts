@@ -70,6 +70,9 @@ interface EnvState {
 
 type Runner = (activation: CelActivation) => unknown;
 
+const OK_TRUE: CelOutcome = Object.freeze({ ok: true, value: true });
+const OK_FALSE: CelOutcome = Object.freeze({ ok: true, value: false });
+
 /** A compiled program: the generated function plus its static facts. */
 class Program implements CelProgram {
   readonly source: string;
@@ -108,7 +111,10 @@ class Program implements CelProgram {
     try {
       if (meter.left < 0) costExceeded();
       const value = this.run(activation);
-      if (options?.raw === true || typeof value === "boolean" || typeof value === "string") return { ok: true, value };
+      // most conditions end in a bool: share the two outcomes instead of allocating one per call
+      if (value === true) return OK_TRUE;
+      if (value === false) return OK_FALSE;
+      if (options?.raw === true || typeof value === "string") return { ok: true, value };
       return { ok: true, value: celToJsonMetered(value) };
     } catch (e) {
       return { ok: false, error: toEvalError(e) };
