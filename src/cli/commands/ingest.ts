@@ -1,0 +1,152 @@
+import { createReadStream } from "node:fs";
+import { resolve } from "node:path";
+import { createAgent } from "../../agent.js";
+import { isVigilError, VigilError } from "../../core/errors.js";
+import type { Event } from "../../core/event.js";
+import { describeResult, ingestStream, type IngestFormat, type IngestResult, type IngestSuccess } from "../../sources/index.js";
+import { flag, stringOption, write, type CliIo, type Command, type ParsedArgs } from "../command.js";
+import { apiClient, serverOptions, type ApiClient } from "../client.js";
+import { configFrom, configOption, outputFormat, outputOption } from "../shared.js";
+
+interface Tally {
+  read: number;
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+  problems: { index: number; line?: number; row?: number; message: string; code: string; field?: string }[];
+}
+
+const where = (item: { index: number; line?: number; row?: number }): string => (item.line !== undefined ? `line ${item.line}` : item.row !== undefined ? `row ${item.row}` : `item ${item.index}`);
+
+function reportProblem(io: CliIo, tally: Tally, json: boolean, item: { index: number; line?: number; row?: number }, error: { code: string; message: string; field?: string }): void {
+  tally.rejected++;
+  tally.problems.push({ ...item, message: error.message, code: error.code, ...(error.field ? { field: error.field } : {}) });
+  if (!json) write(io.stderr, `rejected ${where(item)}: ${error.message} [${error.code}]`);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
+
+interface ItemOutcome { readonly index: number; readonly status: string; readonly error?: { code: string; message: string; field?: string } }
+
+/** Posts one batch; retries on 429 after Retry-After. Returns per-item outcomes in batch order. */
+async function postBatch(client: ApiClient, events: readonly Event[], io: CliIo, maxRetries: number): Promise<ItemOutcome[]> {
+  for (let attempt = 0; ; attempt++) {
+    const response = await client.request<{ results?: ItemOutcome[]; error?: { message: string } }>("POST", "/v1/events", { body: events, contentType: "application/cloudevents-batch+json", accept: [400, 429] });
+    if (response.status === 429) {
+      if (attempt >= maxRetries) throw new VigilError("VIGIL_BACKPRESSURE", `the server's ingest queue stayed full after ${maxRetries} retries; try again later or send smaller batches (--batch)`, { field: "--batch" });
+      const seconds = Number(response.headers.get("retry-after") ?? "1");
+      write(io.stderr, `server busy (429): retrying in ${seconds}s`);
+      await sleep(Math.max(0.1, Number.isFinite(seconds) ? seconds : 1) * 1000);
+      continue;
+    }
+    if (!response.body.results) throw new VigilError("VIGIL_BAD_INPUT", `the server rejected the batch: ${response.body.error?.message ?? `HTTP ${response.status}`}`);
+    return response.body.results;
+  }
+}
+
+async function ingestThroughApi(args: ParsedArgs, io: CliIo, results: AsyncIterable<IngestResult>, tally: Tally, json: boolean): Promise<void> {
+  const client = apiClient(args, io);
+  const size = Number(stringOption(args, "batch") ?? "500");
+  if (!Number.isInteger(size) || size < 1) throw new VigilError("VIGIL_BAD_INPUT", "--batch must be a positive whole number", { field: "--batch" });
+  let batch: IngestSuccess[] = [];
+  const flush = async (): Promise<void> => {
+    if (batch.length === 0) return;
+    const sent = batch;
+    batch = [];
+    const outcomes = await postBatch(client, sent.map((item) => item.event), io, 30);
+    outcomes.forEach((outcome, i) => {
+      const item = (sent[outcome.index] ?? sent[i]) as IngestSuccess;
+      if (outcome.status === "accepted") tally.accepted++;
+      else if (outcome.status === "duplicate") tally.duplicates++;
+      else reportProblem(io, tally, json, item, outcome.error ?? { code: "VIGIL_BAD_EVENT", message: "rejected by the server" });
+    });
+  };
+  for await (const item of results) {
+    tally.read++;
+    if (!item.ok) {
+      reportProblem(io, tally, json, item, { code: item.error.code, message: describeResult(item), ...(item.error.details.field ? { field: item.error.details.field } : {}) });
+      continue;
+    }
+    batch.push(item);
+    if (batch.length >= size) await flush();
+  }
+  await flush();
+}
+
+async function ingestDirect(args: ParsedArgs, io: CliIo, results: AsyncIterable<IngestResult>, tally: Tally, json: boolean): Promise<void> {
+  const agent = await createAgent(configFrom(args, io), { role: "all" });
+  try {
+    await agent.start();
+    let batch: Event[] = [];
+    const flush = async (): Promise<void> => {
+      if (batch.length === 0) return;
+      const events = batch;
+      batch = [];
+      for (;;) {
+        try {
+          const accepted = await agent.ingest(events);
+          tally.accepted += accepted.stored.length;
+          tally.duplicates += accepted.duplicates.length;
+          return;
+        } catch (error) {
+          if (!isVigilError(error) || error.code !== "VIGIL_BACKPRESSURE") throw error;
+          await agent.ingestor.idle();
+        }
+      }
+    };
+    for await (const item of results) {
+      tally.read++;
+      if (!item.ok) {
+        reportProblem(io, tally, json, item, { code: item.error.code, message: describeResult(item), ...(item.error.details.field ? { field: item.error.details.field } : {}) });
+        continue;
+      }
+      batch.push(item.event);
+      if (batch.length >= agent.config.ingest.batchSize) await flush();
+    }
+    await flush();
+    await agent.ingestor.idle();
+  } finally {
+    await agent.close();
+  }
+}
+
+export const ingestCommand: Command = {
+  path: ["ingest"],
+  summary: "Ingest events from a file or stdin (CloudEvents, CloudTrail, EventBridge, Okta, FOCUS CSV/JSON, Kubernetes) through the server's API, or --direct into the store",
+  args: "<file | ->",
+  description: [
+    "The format is detected (gzip too); --format skips detection. Every input item becomes a CloudEvent; bad items are reported with their line/row and the good ones are sent.",
+    "By default the events go to the running server (POST /v1/events, token with the ingest role); a full queue (429) is retried after Retry-After.",
+    "--direct writes into the configured store and decides the events in this process (when no server runs on that store).",
+    "Exit code: 0 all accepted (or duplicates), 1 some items rejected, 2 the input or the server could not be used.",
+  ].join("\n"),
+  options: {
+    ...serverOptions,
+    ...configOption,
+    ...outputOption,
+    direct: { type: "boolean", description: "Write into the configured store and process here instead of calling the server" },
+    format: { type: "string", value: "<format>", description: "Input format instead of detection: cloudevent, cloudevents-batch, json-lines, cloudtrail-records, eventbridge, okta-log, focus-csv, focus-json, kubernetes, kubernetes-yaml, admission-review" },
+    batch: { type: "string", value: "<n>", description: "Events per API request (default 500)" },
+  },
+  examples: ["vigil ingest cloudtrail.json.gz --token $VIGIL_TOKEN", "kubectl get pods -A -o json | vigil ingest -", "vigil ingest --direct focus.csv"],
+  async run(args, io) {
+    const path = args.positionals[0];
+    if (!path) throw new VigilError("VIGIL_BAD_INPUT", "missing <file>: name a file, or - for stdin", { field: "file" });
+    const json = outputFormat(args) === "json";
+    const format = stringOption(args, "format") as IngestFormat | undefined;
+    const input = path === "-" ? io.stdin : createReadStream(resolve(io.cwd, path));
+    if (path !== "-") {
+      await new Promise<void>((ready, fail) => {
+        (input as ReturnType<typeof createReadStream>).once("open", () => ready());
+        (input as ReturnType<typeof createReadStream>).once("error", (error) => fail(new VigilError("VIGIL_BAD_INPUT", `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? error.message}`, { field: "file", file: path }, error)));
+      });
+    }
+    const outcome = await ingestStream(input as AsyncIterable<Uint8Array>, { ...(format ? { format } : {}), ...(path !== "-" ? { file: path } : {}) });
+    const tally: Tally = { read: 0, accepted: 0, duplicates: 0, rejected: 0, problems: [] };
+    if (flag(args, "direct")) await ingestDirect(args, io, outcome.results, tally, json);
+    else await ingestThroughApi(args, io, outcome.results, tally, json);
+    if (json) write(io.stdout, JSON.stringify({ format: outcome.format, ...tally }, null, 2));
+    else write(io.stdout, `ingest (${outcome.format}): ${tally.read} read, ${tally.accepted} accepted, ${tally.duplicates} duplicates, ${tally.rejected} rejected`);
+    return tally.rejected > 0 ? 1 : 0;
+  },
+};
