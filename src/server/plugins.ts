@@ -3,6 +3,7 @@
  * A feature adds its group here: a RoutePlugin that declares each route with `route()` (access
  * role, JSON Schemas), e.g. admission (`POST /v1/admission/validate`, src/server/admission.ts).
  */
+import { admissionRoutes } from "./admission.js";
 import type { RoutePlugin } from "./route.js";
 
-export const extraRoutes: readonly RoutePlugin[] = [];
+export const extraRoutes: readonly RoutePlugin[] = [admissionRoutes];
