@@ -103,7 +103,9 @@ class Program implements CelProgram {
 
   /** INVARIANT: never throws. */
   evaluate(activation: CelActivation, options?: CelEvaluateOptions): CelOutcome {
-    const limit = options?.costLimit ?? this.costLimit;
+    const requested = options?.costLimit;
+    // a NaN or negative limit would disable the meter: fall back to the environment's
+    const limit = typeof requested === "number" && requested >= 0 ? requested : this.costLimit;
     const savedLeft = meter.left;
     const savedLimit = meter.limit;
     meter.limit = limit;
@@ -213,7 +215,7 @@ export function createCelEnvironment(options: CelEnvironmentOptions = {}): CelEn
   const registry = functions.length > 0 ? baseRegistry.extend(functions.map(overloadFromDefinition)) : baseRegistry;
   return makeEnvironment({
     registry,
-    costLimit: options.costLimit ?? DEFAULT_COST_LIMIT,
+    costLimit: typeof options.costLimit === "number" && options.costLimit >= 0 ? options.costLimit : DEFAULT_COST_LIMIT,
     declared: options.variables ? new Set(options.variables) : undefined,
     container: options.container ?? "",
     protobufRegistry: options.protobufRegistry,

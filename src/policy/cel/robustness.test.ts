@@ -45,6 +45,14 @@ describe("cost bound", () => {
     const small = createCelEnvironment({ costLimit: 100 }).compile("lists.range(500).map(i, i * 2).size()").evaluate({});
     expect(small.ok === false && small.error.kind).toBe("cost_exceeded");
     expect(DEFAULT_COST_LIMIT).toBe(1_000_000);
+    // a NaN or negative limit cannot switch the meter off
+    const bomb = env.compile("lists.range(1000).map(i, lists.range(1000).map(j, lists.range(1000).exists(k, k < 0)))");
+    for (const costLimit of [Number.NaN, -1]) {
+      const o = bomb.evaluate({}, { costLimit });
+      expect(o.ok === false && o.error.kind).toBe("cost_exceeded");
+    }
+    const big = env.compile("s.replace('', s)").evaluate({ s: "x".repeat(100_000) });
+    expect(big.ok === false && big.error.kind).toBe("cost_exceeded");
   });
 
   it("gives a nested evaluation its own budget and restores the outer one", () => {

@@ -87,22 +87,22 @@ function replace(s: unknown, from: unknown, to: unknown, limit?: unknown): strin
     const cps = Array.from(text);
     for (const c of cps) {
       if (n < 0 || count < n) {
+        chargeSize(to.length);
         out += to;
         count++;
       }
       out += c;
     }
     if (n < 0 || count < n) out += to;
-    chargeSize(out.length);
     return out;
   }
   while (true) {
     const j = text.indexOf(from, i);
     if (j < 0 || (n >= 0 && count >= n)) break;
+    chargeSize(to.length);
     out += text.slice(i, j) + to;
     i = j + from.length;
     count++;
-    chargeSize(to.length);
   }
   return out + text.slice(i);
 }
