@@ -34,7 +34,9 @@ export async function startTestServer(options: { readonly files?: Readonly<Recor
   const dir = tempDir(options.files ?? {});
   const policies = Object.keys(options.files ?? {}).filter((f) => f.endsWith(".yaml")).map((f) => join(dir, f));
   const config = parseConfig({ policies, store: { path: join(dir, "vigil.db") }, log: { level: "silent" }, ...options.config });
-  const agent = await createAgent(config, { clock: createManualClock("2025-03-03T10:00:00Z"), onProblem: () => undefined, ...options.agent });
+  // A test clock unless the config chooses one (clock.mode manual also registers PUT /v1/clock).
+  const clock = options.config?.["clock"] ? {} : { clock: createManualClock("2025-03-03T10:00:00Z") };
+  const agent = await createAgent(config, { ...clock, onProblem: () => undefined, ...options.agent });
   const server = buildServer({ agent, ...(options.routes ? { routes: options.routes } : {}) });
   await server.app.ready();
   const tokens = {} as Record<Role, string>;
