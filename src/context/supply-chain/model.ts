@@ -18,8 +18,9 @@ export interface LockedPackage {
   readonly version: string;
   /** Install path (`node_modules/a/node_modules/b`); for yarn, `name@version`. */
   readonly path: string;
-  /** Only needed for development (package-lock `dev`/`devOptional`); yarn.lock does not say (false). */
+  /** Only needed for development (package-lock `dev`); yarn.lock does not say (false). */
   readonly dev: boolean;
+  /** Optional (package-lock `optional`, or `devOptional`: installed unless dev and optional are both omitted). */
   readonly optional: boolean;
   /** Edges into this instance, with the declared specs (what a fix must still satisfy). */
   readonly dependents: Dependent[];

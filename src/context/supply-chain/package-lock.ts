@@ -96,7 +96,8 @@ function fromPackages(packages: Json, file: string): LockedPackage[] {
     if (version === undefined) continue;
     if (typeof version !== "string") throw new VigilError("VIGIL_BAD_INPUT", `${file}: packages["${path}"].version must be a string, not ${typeof version}`, { file, field: `packages["${path}"].version` });
     const name = typeof entry["name"] === "string" && entry["name"] !== "" ? entry["name"] : folderName;
-    const pkg: MutablePackage = { name, version, path, dev: entry["dev"] === true || entry["devOptional"] === true, optional: entry["optional"] === true, dependents: [] };
+    // `devOptional`: needed by a dev and by an optional dependency, so installed unless both are omitted.
+    const pkg: MutablePackage = { name, version, path, dev: entry["dev"] === true, optional: entry["optional"] === true || entry["devOptional"] === true, dependents: [] };
     index.set(path, pkg);
     out.push(pkg);
   }

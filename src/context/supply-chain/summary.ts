@@ -7,7 +7,7 @@
  *     added, changed, removed, introduced, changes: { added, changed, removed } (bounded),
  *     vulnerable: [{ package, version, path, paths, via, dev, lockfile, change, from, advisory,
  *                    aliases, severity, severityKnown, summary, url, fixedVersion,
- *                    suggestedVersion, satisfiesRange, range, fix, blocking, pastFix }],
+ *                    suggestedVersion, satisfiesRange, range, fix, blocking, pastFix, pastFixText }],
  *     blocking, belowThreshold, preexisting, highestSeverity, threshold,
  *     errors: [{ file, field, message }], advisories, comment, statusDescription, truncated }
  */
@@ -55,13 +55,15 @@ export interface VulnerableDependency {
   readonly fixedVersion: string | null;
   readonly suggestedVersion: string | null;
   readonly satisfiesRange: boolean;
-  /** The declared ranges a fix must satisfy, joined with " and " (null: none known). */
+  /** The declared ranges a fix must satisfy, joined with " and " (null: none known); see joinRanges. */
   readonly range: string | null;
   /** One line: what to do ("upgrade to 4.17.21 (within ^4.17.0)"). */
   readonly fix: string;
   /** At or above the threshold (and not a dev-only package when devDependencies is warn). */
   readonly blocking: boolean;
   readonly pastFix: PastFix | null;
+  /** The past fix in words ("acme/web#41 moved lodash 4.17.4 → 4.17.21 on 2025-11-02"), or null. */
+  readonly pastFixText: string | null;
 }
 
 export interface LockfileError {
@@ -140,9 +142,14 @@ export interface SummarizeOptions {
 
 const SHA = /^[0-9a-f]{40}$/i;
 
+/** Declared ranges in one string: `^1.2.0`, `(2 || 3) and ^2.1.0`. */
+export function joinRanges(ranges: readonly string[]): string {
+  return ranges.map((r) => (ranges.length > 1 && /\s/.test(r.trim()) ? `(${r.trim()})` : r.trim())).join(" and ");
+}
+
 /** The fix line: what to do about one vulnerable dependency. */
 export function fixText(v: Pick<Vulnerability, "fixedVersion" | "suggestedVersion" | "satisfiesRange" | "ranges">): string {
-  const range = v.ranges.join(" and ");
+  const range = joinRanges(v.ranges);
   if (v.suggestedVersion === null) return "no fixed version published; remove or replace the package";
   if (v.satisfiesRange) return range ? `upgrade to ${v.suggestedVersion} (within ${range})` : `upgrade to ${v.suggestedVersion}`;
   return `upgrade to ${v.suggestedVersion}; no fixed version satisfies ${range}, so the dependent's range must change`;
@@ -171,11 +178,18 @@ function toEntry(v: Vulnerability, lockfile: string, change: PackageChange | und
     fixedVersion: v.fixedVersion,
     suggestedVersion: v.suggestedVersion,
     satisfiesRange: v.satisfiesRange,
-    range: v.ranges.length > 0 ? v.ranges.join(" and ") : null,
+    range: v.ranges.length > 0 ? joinRanges(v.ranges) : null,
     fix: fixText(v),
     blocking,
     pastFix,
+    pastFixText: pastFix ? pastFixLine(pastFix) : null,
   };
+}
+
+/** A past fix in words. */
+export function pastFixLine(fix: PastFix): string {
+  const where = fix.pullRequest === null ? fix.repo : `${fix.repo}#${fix.pullRequest}`;
+  return `${where} moved ${fix.package} ${fix.from} → ${fix.to ?? "(removed)"} on ${fix.date.slice(0, 10)}`;
 }
 
 /**
@@ -290,10 +304,7 @@ export function commentMarkdown(s: DependencySummary): string {
   for (const v of all) if (v.pastFix) fixes.set(`${v.pastFix.advisory}|${v.pastFix.repo}|${v.pastFix.pullRequest}`, v.pastFix);
   if (fixes.size > 0) {
     lines.push("", "**Fixed before in this organisation:**");
-    for (const fix of fixes.values()) {
-      const where = fix.pullRequest === null ? fix.repo : `${fix.repo}#${fix.pullRequest}`;
-      lines.push(`- ${fix.advisory}: ${where} moved \`${fix.package}\` ${fix.from} → ${fix.to ?? "(removed)"} on ${fix.date.slice(0, 10)}.`);
-    }
+    for (const fix of fixes.values()) lines.push(`- ${fix.advisory}: ${pastFixLine(fix)}.`);
   }
   lines.push("", `Blocking at severity ${s.threshold} and above${s.belowThreshold > 0 ? `; ${s.belowThreshold} finding${s.belowThreshold === 1 ? "" : "s"} below it (or dev-only) are listed but do not block` : ""}. ${s.preexisting > 0 ? `${s.preexisting} vulnerable version${s.preexisting === 1 ? "" : "s"} already on the base branch are not counted. ` : ""}Advisories: ${s.advisories}.`);
   return lines.join("\n");
@@ -304,7 +315,7 @@ export function withPastFixes(summary: DependencySummary, fixes: ReadonlyMap<str
   if (fixes.size === 0) return summary;
   const vulnerable = summary.vulnerable.map((v) => {
     const fix = fixes.get(v.advisory) ?? v.aliases.map((alias) => fixes.get(alias)).find((f) => f !== undefined);
-    return fix ? { ...v, pastFix: fix } : v;
+    return fix ? { ...v, pastFix: fix, pastFixText: pastFixLine(fix) } : v;
   });
   const next = { ...summary, vulnerable };
   return { ...next, comment: commentMarkdown(next) };
