@@ -87,7 +87,6 @@ class Program implements CelProgram {
   private readonly compileOptions: CelCompileOptions;
   private termsCache: CelProgram["terms"] | null = null;
 
-
   constructor(source: string, expr: Expr, run: Runner, staticCost: number, engine: "compiled" | "interpreted", env: EnvState, compileOptions: CelCompileOptions) {
     this.source = source;
     this.expr = expr;
