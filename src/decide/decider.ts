@@ -133,13 +133,14 @@ export function createDecider(options: DeciderOptions = {}): Decider {
       }
 
       const risk = scoreDecisionRisk(ctx, findings, weights, learned);
-      const confidence = signalConfidence(ctx, weights.signalMinScore);
+      const confidence = risk.factors.length === 0 ? undefined : signalConfidence(ctx, weights.signalMinScore);
       const denying = findings.filter((f) => f.effect === "violation" && f.mode === "deny" && meta(f.policy)?.enforcement?.mode !== "shadow");
       const verdict: Verdict = denying.length > 0 ? "deny" : "allow";
 
       let tier: Tier = "observe";
       const tierSteps: ExplanationStep[] = [];
       for (const f of findings) {
+        if (f.effect !== "violation" && f.effect !== "error") continue;
         const policyMeta = meta(f.policy);
         const choice = adaptiveFindingTier(f, policyMeta, {
           risk: risk.score,

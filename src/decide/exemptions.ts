@@ -122,15 +122,17 @@ export function applyExemptions(ctx: Context, findings: readonly Finding[], inpu
   // Most evaluations have no violation: decide that before looking at any exception.
   if ((input.exceptions === undefined || input.exceptions.length === 0) && (input.overrides === undefined || input.overrides.length === 0)) return none;
   if (!findings.some((f) => f.effect === "violation")) return none;
-  const exceptions = (input.exceptions ?? []).filter((e) => exceptionActive(e, ctx.now));
+  const nowMs = Date.parse(ctx.now);
+  const exceptions = input.exceptions === undefined || input.exceptions.length === 0 ? undefined : prepareExceptions(input.exceptions);
   const overrides = (input.overrides ?? []).filter((o) => overrideActive(o, ctx.now));
-  if (exceptions.length === 0 && overrides.length === 0) return none;
+  if (exceptions === undefined && overrides.length === 0) return none;
   const applied: AppliedExemption[] = [];
   const problems: { id: string; error: string }[] = [];
   const out: Finding[] = [];
   for (const finding of findings) {
     if (finding.effect !== "violation") { out.push(finding); continue; }
-    const exception = exceptions.find((e) => exceptionMatches(e, ctx, finding, conditions, policy, problems));
+    const exception = exceptions === undefined ? undefined : candidates(exceptions, finding.policy)
+      .find((p) => p.expiresMs > nowMs && !(p.revokedMs <= nowMs) && exceptionMatches(p.exception, ctx, finding, conditions, policy, problems))?.exception;
     if (exception !== undefined) {
       const text = describeException(exception);
       applied.push({ kind: "exception", id: exception.id, policy: finding.policy, rule: finding.rule, text });
@@ -147,6 +149,47 @@ export function applyExemptions(ctx: Context, findings: readonly Finding[], inpu
     out.push(finding);
   }
   return { findings: out, applied, problems };
+}
+
+interface PreparedException {
+  readonly exception: PolicyException;
+  readonly index: number;
+  /** NaN (never in force) when the expiry does not parse. */
+  readonly expiresMs: number;
+  /** NaN when not revoked. */
+  readonly revokedMs: number;
+}
+
+interface PreparedExceptions {
+  readonly byPolicy: ReadonlyMap<string, readonly PreparedException[]>;
+  readonly globbed: readonly PreparedException[];
+}
+
+/** Per exception list (the same array is handed in on every decision while it is unchanged): parsed times and a policy index. */
+const preparedLists = new WeakMap<readonly PolicyException[], PreparedExceptions>();
+
+function prepareExceptions(list: readonly PolicyException[]): PreparedExceptions {
+  const known = preparedLists.get(list);
+  if (known !== undefined) return known;
+  const byPolicy = new Map<string, PreparedException[]>();
+  const globbed: PreparedException[] = [];
+  list.forEach((exception, index) => {
+    const prepared: PreparedException = { exception, index, expiresMs: ms(exception.expiresAt), revokedMs: ms(exception.revokedAt) };
+    if (exception.policies.some((p) => p.includes("*"))) { globbed.push(prepared); return; }
+    for (const name of new Set(exception.policies)) byPolicy.set(name, [...(byPolicy.get(name) ?? []), prepared]);
+  });
+  const result = { byPolicy, globbed };
+  preparedLists.set(list, result);
+  return result;
+}
+
+/** Exceptions whose policy patterns match, in list order. */
+function candidates(prepared: PreparedExceptions, policy: string): readonly PreparedException[] {
+  const exact = prepared.byPolicy.get(policy) ?? [];
+  if (prepared.globbed.length === 0) return exact;
+  const matched = prepared.globbed.filter((p) => p.exception.policies.some((pattern) => globMatch(pattern, policy)));
+  if (matched.length === 0) return exact;
+  return [...exact, ...matched].sort((a, b) => a.index - b.index);
 }
 
 function exempt(finding: Finding, text: string, id: string): Finding {
