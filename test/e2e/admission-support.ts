@@ -1,0 +1,80 @@
+/** Helpers for the admission end-to-end suites: AdmissionReviews around real objects, fixtures, a self-signed certificate. */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parse, parseAllDocuments } from "yaml";
+
+export const fixtures = join(import.meta.dirname, "../fixtures");
+export const pssDir = join(fixtures, "kyverno-pss/pod-security");
+
+export type KubeObject = Record<string, unknown>;
+
+export function yamlDocuments(file: string): KubeObject[] {
+  return parseAllDocuments(readFileSync(file, "utf8")).map((d) => d.toJS() as KubeObject).filter((d) => d !== null && typeof d === "object");
+}
+
+export function yamlFile<T>(file: string): T {
+  return parse(readFileSync(file, "utf8")) as T;
+}
+
+const groupOf = (apiVersion: string): { group: string; version: string } => {
+  const slash = apiVersion.indexOf("/");
+  return slash < 0 ? { group: "", version: apiVersion } : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
+};
+
+/**
+ * The AdmissionReview the API server sends for a CREATE of `object` (kind, resource and namespace
+ * filled in the way the API server does; the object gets the request's namespace).
+ */
+export function admissionReview(object: KubeObject, options: { readonly apiVersion?: string; readonly uid?: string; readonly namespace?: string; readonly dryRun?: boolean; readonly operation?: string } = {}): KubeObject {
+  const meta = (object["metadata"] ?? {}) as Record<string, unknown>;
+  const name = String(meta["name"] ?? "");
+  const namespace = options.namespace ?? (typeof meta["namespace"] === "string" ? meta["namespace"] : "default");
+  const { group, version } = groupOf(String(object["apiVersion"]));
+  const kind = String(object["kind"]);
+  return {
+    apiVersion: options.apiVersion ?? "admission.k8s.io/v1",
+    kind: "AdmissionReview",
+    request: {
+      uid: options.uid ?? `uid-${kind}-${name}`,
+      kind: { group, version, kind },
+      resource: { group, version, resource: `${kind.toLowerCase()}s` },
+      requestKind: { group, version, kind },
+      requestResource: { group, version, resource: `${kind.toLowerCase()}s` },
+      name,
+      namespace,
+      operation: options.operation ?? "CREATE",
+      userInfo: { username: "system:serviceaccount:ci:deployer", uid: "u-1", groups: ["system:serviceaccounts", "system:authenticated"] },
+      object: { ...object, metadata: { ...meta, namespace } },
+      oldObject: null,
+      dryRun: options.dryRun ?? false,
+      options: { apiVersion: "meta.k8s.io/v1", kind: "CreateOptions" },
+    },
+  };
+}
+
+/** The `kyverno test` expectations of a CLI test file: `kind/name` → pass | fail for `policy`. */
+export function expectations(testFile: string, policy: string): Map<string, "pass" | "fail" | "skip"> {
+  const test = yamlFile<{ results: { policy: string; kind: string; resources: string[]; result: "pass" | "fail" | "skip" }[] }>(testFile);
+  const out = new Map<string, "pass" | "fail" | "skip">();
+  for (const r of test.results) if (r.policy === policy) for (const name of r.resources) out.set(`${r.kind}/${name}`, r.result);
+  return out;
+}
+
+export function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), "vigil-admission-"));
+}
+
+/** A self-signed certificate for 127.0.0.1 / localhost, made with openssl (on the development machines). */
+export function selfSignedCertificate(): { cert: string; key: string; dir: string } {
+  const dir = mkdtempSync(join(tmpdir(), "vigil-tls-"));
+  const cert = join(dir, "tls.crt");
+  const key = join(dir, "tls.key");
+  execFileSync("openssl", [
+    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+    "-subj", "/CN=vigil-webhook.vigil.svc", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+    "-keyout", key, "-out", cert,
+  ], { stdio: "pipe" });
+  return { cert, key, dir };
+}
