@@ -41,4 +41,10 @@ export interface Finding {
   /** Set when effect is `skip`: why (not matched, precondition false, excepted...). */
   readonly skipReason?: string;
   readonly remediation?: readonly RemediationRef[];
+  /**
+   * Named values a violation reports (native policies: `spec.outputs`), JSON-safe, e.g.
+   * `{ monthlySaving: 123.4, currency: "USD" }`, for reports that aggregate decisions. An output
+   * that failed to evaluate is `null` (its error is a `note` step of the trace).
+   */
+  readonly outputs?: Readonly<Record<string, unknown>>;
 }

@@ -72,6 +72,7 @@ function lintNative(policy: NativeCompiledPolicy, tested: readonly string[]): Li
   const mark = (deps: readonly number[]): void => { for (const d of deps) used.add(d); };
   if (plan.match !== undefined) mark(plan.match.deps);
   plan.variables.forEach((v) => mark(v.expr.deps));
+  for (const output of plan.outputs) mark(output.expr.deps);
   for (const rule of plan.rules) {
     mark(rule.condition.deps);
     mark(rule.messageDeps);

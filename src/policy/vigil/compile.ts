@@ -167,6 +167,7 @@ function compileDocument(doc: PolicyDocument, env: CelEnvironment): NativeCompil
     const message = rule.message === undefined ? undefined : c.template(rule.message, ["spec", "rules", i, "message"], all);
     return { rule, condition, message };
   });
+  const outputs = spec.outputs.map((o, i) => ({ name: o.name, expr: c.expression(o.expression, ["spec", "outputs", i, "expression"], all) }));
   spec.remediation.forEach((r, i) => {
     if (r.target !== undefined) c.expression(r.target, ["spec", "remediation", i, "target"], all);
     // Parameter templates are rendered later by the agent runtime; compile them now so errors show at load.
@@ -205,6 +206,7 @@ function compileDocument(doc: PolicyDocument, env: CelEnvironment): NativeCompil
     match,
     variables: variables.map((v) => ({ name: v.name, expr: v.expr as CompiledExpression })),
     rules: compiledRules,
+    outputs: outputs.map((o) => ({ name: o.name, expr: o.expr as CompiledExpression })),
   };
   const indexKeys = indexKeysOf(match);
   return {

@@ -241,6 +241,7 @@ function violation(plan: NativePolicyPlan, ctx: Context, frame: Frame, rule: Com
   const subject = ctx.event.subject;
   const remediation = plan.meta.remediation;
   let built: TraceStep[] | undefined;
+  let outputNotes: TraceStep[] = [];
   const found: { -readonly [K in keyof Finding]: Finding[K] } = {
     policy: plan.meta.name,
     rule: rule.spec.name,
@@ -250,8 +251,20 @@ function violation(plan: NativePolicyPlan, ctx: Context, frame: Frame, rule: Com
     mode: rule.spec.effect,
     severity: rule.spec.severity,
     message: renderMessage(frame, rule, rule.defaultMessage),
-    get trace(): TraceStep[] { return (built ??= [...headSteps(plan, frame, matchStep), ...trace(plan, frame, matchStep, rule.condition, outcome, exceptionSteps)]); },
+    get trace(): TraceStep[] { return (built ??= [...headSteps(plan, frame, matchStep), ...trace(plan, frame, matchStep, rule.condition, outcome, exceptionSteps), ...outputNotes]); },
   };
+  if (plan.outputs.length > 0) {
+    const outputs: Record<string, unknown> = {};
+    for (const output of plan.outputs) {
+      const result = frame.run(output.expr);
+      if (result.ok) outputs[output.name] = traceValue(result.value);
+      else {
+        outputs[output.name] = null;
+        outputNotes = [...outputNotes, { kind: "note", expr: `outputs.${output.name} = ${output.expr.source}`, error: result.error.message }];
+      }
+    }
+    found.outputs = outputs;
+  }
   // Assigned rather than spread: spreading into a literal is several times slower on V8.
   if (subject !== undefined) found.resource = subject;
   if (remediation !== undefined) found.remediation = remediation;

@@ -32,5 +32,7 @@ export interface NativePolicyPlan {
   readonly match: CompiledExpression | undefined;
   readonly variables: readonly { readonly name: string; readonly expr: CompiledExpression }[];
   readonly rules: readonly CompiledRule[];
+  /** `spec.outputs`: evaluated for each violation into `Finding.outputs`. */
+  readonly outputs: readonly { readonly name: string; readonly expr: CompiledExpression }[];
 }
 

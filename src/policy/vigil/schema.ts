@@ -42,6 +42,8 @@ export interface NativePolicySpec {
   readonly match?: string;
   readonly variables: readonly VariableSpec[];
   readonly rules: readonly RuleSpec[];
+  /** Named values every violation of this policy reports (`Finding.outputs`), evaluated after the rule. */
+  readonly outputs: readonly VariableSpec[];
   readonly exceptions: readonly ExceptionSpec[];
   readonly remediation: readonly RemediationRef[];
   readonly enforcement?: EnforcementSpec;
@@ -51,7 +53,7 @@ export interface NativePolicySpec {
 
 const topFields = ["apiVersion", "kind", "metadata", "spec"];
 const metadataFields = ["name", "labels", "description", "owner"];
-const specFields = ["on", "match", "variables", "rules", "exceptions", "remediation", "enforcement", "escalation", "tests"];
+const specFields = ["on", "match", "variables", "rules", "outputs", "exceptions", "remediation", "enforcement", "escalation", "tests"];
 const variableFields = ["name", "expression"];
 const ruleFields = ["name", "condition", "message", "severity", "effect"];
 const exceptionFields = ["name", "when", "rules"];
@@ -115,6 +117,19 @@ export function parsePolicyDocument(value: unknown): { spec?: NativePolicySpec; 
     });
   }
 
+  const outputs: VariableSpec[] = [];
+  if (spec?.["outputs"] !== undefined && spec["outputs"] !== null) {
+    v.list(spec["outputs"], ["spec", "outputs"])?.forEach((item, i) => {
+      const path = ["spec", "outputs", i];
+      const o = v.object(item, path, variableFields, ["name", "expression"]);
+      if (o === undefined) return;
+      const outName = o["name"] === undefined ? undefined : v.string(o["name"], [...path, "name"], { pattern: variableNamePattern, patternHint: "an output name is an identifier (letters, digits, '_')" });
+      const expression = o["expression"] === undefined ? undefined : v.string(o["expression"], [...path, "expression"]);
+      if (outName !== undefined && outputs.some((x) => x.name === outName)) v.report([...path, "name"], `output "${outName}" is declared twice`);
+      else if (outName !== undefined && expression !== undefined) outputs.push({ name: outName, expression });
+    });
+  }
+
   const exceptions = parseExceptions(v, spec?.["exceptions"], rules);
   const remediation = parseRemediation(v, spec?.["remediation"]);
   const enforcement = spec?.["enforcement"] === undefined || spec["enforcement"] === null ? undefined : parseEnforcement(v, spec["enforcement"]);
@@ -133,7 +148,7 @@ export function parsePolicyDocument(value: unknown): { spec?: NativePolicySpec; 
   return {
     issues: [],
     spec: {
-      name, on, variables, rules, exceptions, remediation, escalation, tests,
+      name, on, variables, rules, outputs, exceptions, remediation, escalation, tests,
       ...(labels === undefined ? {} : { labels }),
       ...(description === undefined ? {} : { description }),
       ...(owner === undefined ? {} : { owner }),
