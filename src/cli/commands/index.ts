@@ -1,19 +1,49 @@
 import type { Command } from "../command.js";
+import { advisoriesImportCommand } from "./advisories.js";
 import { auditVerifyCommand } from "./audit.js";
 import { evalCommand } from "./eval.js";
 import { explainCommand } from "./explain.js";
+import { gateCommand } from "./gate.js";
+import { ingestCommand } from "./ingest.js";
+import { killSwitchCommands, postureSetCommand, postureShowCommand, undoCommand } from "./operate.js";
 import { policiesLintCommand } from "./policies.js";
 import { replayCommand } from "./replay.js";
+import { reportCommand } from "./report.js";
+import { exceptionsAddCommand, exceptionsListCommand, exceptionsRevokeCommand, reviewsApproveCommand, reviewsDenyCommand, reviewsListCommand } from "./reviews.js";
+import { scanCommand } from "./scan.js";
 import { serveCommand } from "./serve.js";
 import { testCommand } from "./test.js";
+import { tokensCreateCommand, tokensListCommand, tokensRevokeCommand } from "./tokens.js";
 
-/** Every `vigil` command, in help order. */
+/** Every `vigil` command, in help order: policy authoring, running the agent, operating it (through the server's API), supply chain. */
 export const commands: readonly Command[] = [
+  // policies, offline
   evalCommand,
   testCommand,
   replayCommand,
+  policiesLintCommand,
+  scanCommand,
+  reportCommand,
+  // the agent
   serveCommand,
+  ingestCommand,
   explainCommand,
   auditVerifyCommand,
-  policiesLintCommand,
+  // operating the running agent (server API)
+  reviewsListCommand,
+  reviewsApproveCommand,
+  reviewsDenyCommand,
+  exceptionsAddCommand,
+  exceptionsListCommand,
+  exceptionsRevokeCommand,
+  ...killSwitchCommands,
+  undoCommand,
+  postureShowCommand,
+  postureSetCommand,
+  tokensCreateCommand,
+  tokensListCommand,
+  tokensRevokeCommand,
+  // supply chain
+  gateCommand,
+  advisoriesImportCommand,
 ];

@@ -5,7 +5,7 @@ import { npmRangeToOsv } from "./npm-range-osv.js";
 import type { OsvRecord } from "./osv.js";
 import { cvss2BaseScore, cvss3BaseScore, severityOf } from "./severity.js";
 
-const record = (id: string, affected: OsvRecord["affected"], extra: Partial<OsvRecord> = {}): { record: OsvRecord } => ({ record: { id, modified: "2024-01-01T00:00:00Z", affected, ...extra } });
+const record = (id: string, affected: OsvRecord["affected"], extra: Partial<OsvRecord> = {}): { record: OsvRecord } => ({ record: { id, modified: "2024-01-01T00:00:00Z", ...(affected ? { affected } : {}), ...extra } as OsvRecord });
 const npm = (name: string) => ({ ecosystem: "npm", name });
 
 describe("OSV evaluation (schema.md Evaluation)", () => {
