@@ -1,7 +1,8 @@
 /**
- * Feedback on decisions (true positive, false positive, incident): recorded from
- * `POST /v1/feedback` (approver role) and from `dev.vigil.feedback` events. Learning (issue 6)
- * reads the `feedback` collection; this module only validates and stores.
+ * Feedback carried by `dev.vigil.feedback` events: validated and stored in the `feedback`
+ * collection, the same records the review service writes for `POST /v1/feedback`, approvals,
+ * denials and overrides (the API path checks the approver role; an event is trusted as its
+ * ingest token was). Learning (issue 6) reads the collection.
  */
 import { randomUUID } from "node:crypto";
 import { VigilError } from "../core/errors.js";
@@ -24,7 +25,6 @@ export interface FeedbackInput {
 export interface FeedbackService {
   /** Validates and stores; VIGIL_NOT_FOUND when `requireDecision` and the decision is unknown. */
   record(input: FeedbackInput, options?: { readonly requireDecision?: boolean }): Promise<Feedback>;
-  list(query?: { readonly decisionId?: string; readonly limit?: number }): Promise<Feedback[]>;
 }
 
 export function createFeedbackService(storage: Storage, clock: Clock): FeedbackService {
@@ -41,10 +41,6 @@ export function createFeedbackService(storage: Storage, clock: Clock): FeedbackS
       await storage.putDocs([{ collection: FEEDBACK_COLLECTION, id: feedback.id, value: feedback }], at);
       await storage.appendAudit([{ at, actor: input.by, action: "feedback.record", target: input.decisionId, detail: { label: feedback.label, via: input.via } }]);
       return feedback;
-    },
-    async list(query = {}) {
-      const docs = await storage.listDocs<Feedback>(FEEDBACK_COLLECTION, { ...(query.decisionId ? { where: { decisionId: query.decisionId } } : {}), limit: query.limit ?? 100 });
-      return docs.map((doc) => doc.value);
     },
   };
 }

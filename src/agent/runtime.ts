@@ -19,6 +19,9 @@ import { createDecider, type Decider } from "../decide/index.js";
 import { createExecutor, type Actor, type Executor, type GuardrailConfig, type PromotionState } from "../act/index.js";
 import { createBuiltinActuators, type BuiltinActuatorsConfig } from "../act/actuators/index.js";
 import type { Actuator } from "../core/action.js";
+import { appliedRefs } from "../decide/index.js";
+import { createReviewService, type Notifier, type ReviewService, type ReviewSettings } from "../review/index.js";
+import { createActuatorNotifier } from "./notifier.js";
 import type { PolicySet } from "../policy/policy-set.js";
 import type { DeliveryIdStore } from "../sources/github.js";
 import { openBus, openStorage } from "./adapters.js";
@@ -44,6 +47,8 @@ export interface AgentOptions {
   readonly onProblem?: (message: string, error?: unknown) => void;
   /** Actuators to use instead of the configured built-ins (tests). */
   readonly actuators?: readonly Actuator[];
+  /** Where review notifications go instead of the actuators (tests). */
+  readonly notifier?: Notifier;
 }
 
 /** A policy as GET /v1/policies shows it: catalog summary plus whether its actions run for real. */
@@ -69,6 +74,8 @@ export interface Agent {
   readonly evaluator: Evaluator;
   readonly decider: Decider;
   readonly executor: Executor;
+  /** Approvals and escalation, exceptions, overrides, feedback. */
+  readonly reviews: ReviewService;
   readonly context: ContextStage;
   readonly pipeline: Pipeline;
   readonly ingestor: Ingestor;
@@ -88,6 +95,12 @@ export interface Agent {
    */
   decideEvent(event: Event, options?: DecideEventOptions & { readonly record?: boolean }): Promise<Decision | DecisionDraft>;
   getDecision(id: string): Promise<Decision | undefined>;
+  /**
+   * Appends decided drafts to the decision record (durable when it resolves), then does what
+   * follows a recorded decision (a `once` override it applied is used up) and counts it in the
+   * metrics. For paths that decide with `pipeline.decideEvent` and record themselves (admission).
+   */
+  recordDecisions(drafts: readonly DecisionDraft[]): Promise<Decision[]>;
   /** Policies with revision, shadow and dry-run state. */
   policyStates(): Promise<PolicyState[]>;
   /**
@@ -130,15 +143,47 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
   const guardrails = config.act as GuardrailConfig;
   const actuators = options.actuators ?? createBuiltinActuators({ ...(config.actuators as BuiltinActuatorsConfig), clock });
   const executor = createExecutor({ storage, clock, actuators, guardrails, env });
+  const slackWebhooks = Object.keys(((config.actuators as BuiltinActuatorsConfig).slack?.webhooks) ?? {});
+  const reviews = createReviewService({
+    ...(config.review as ReviewSettings),
+    storage, clock, executor, env,
+    policy: catalog.lookup,
+    notifier: options.notifier ?? createActuatorNotifier(actuators, { slackWebhooks }),
+  });
+  // `once` overrides applied by a decision of the batch in flight: not applied again before they are marked used.
+  const consumedOnce = new Set<string>();
+  /** After decisions are durable: `once` overrides they applied are used up (not for dry runs). */
+  const afterRecord = async (decisions: readonly Decision[]): Promise<void> => {
+    for (const decision of decisions) {
+      const applied = appliedRefs(decision).overrides;
+      if (applied.length === 0 || !decision.enforced) continue;
+      await reviews.overrides.markUsed(decision);
+      for (const id of applied) consumedOnce.delete(id);
+    }
+  };
   const metrics = createMetrics();
   const pipeline = createPipeline({
     storage, context, catalog, decider, clock, feedback,
     contextFlushEvents: config.ingest.contextFlushEvents,
+    async exemptions() {
+      const current = await reviews.exemptions();
+      if (consumedOnce.size === 0) return current;
+      return { exceptions: current.exceptions, overrides: current.overrides.filter((o) => !consumedOnce.has(o.id)) };
+    },
     async enforce(draft, ctx) {
+      const applied = appliedRefs(draft).overrides;
+      if (applied.length > 0) {
+        const { overrides } = await reviews.exemptions();
+        for (const id of applied) if (overrides.find((o) => o.id === id)?.scope === "once") consumedOnce.add(id);
+      }
       if (!draft.findings.some((f) => f.effect === "violation")) return draft;
       const outcome = await executor.act(draft, ctx, catalog.lookup);
+      const asksApproval = outcome.draft.explanation.steps.some((s) => s.kind === "tier" && s.tier === "approve");
+      // Idempotent per (decision, policy): processing the event again finds the same review.
+      if (outcome.pending.length > 0 || asksApproval) await reviews.enqueue(outcome.draft, outcome.records, catalog.lookup);
       return outcome.draft;
     },
+    afterRecord,
     onDecision: (decision, seconds) => metrics.observeDecision(decision.verdict, decision.tier, seconds),
     onProblem: problem,
   });
@@ -170,16 +215,26 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
 
   const agent: Agent = {
     config, role, storage, bus, clock, ...(manual ? { manualClock: manual } : {}),
-    catalog, policySet, loadErrors: load.errors, evaluator, decider, executor, context, pipeline, ingestor, ...(worker ? { worker } : {}),
+    catalog, policySet, loadErrors: load.errors, evaluator, decider, executor, reviews, context, pipeline, ingestor, ...(worker ? { worker } : {}),
     tokens, deliveries, feedback, metrics,
     ingest: (events) => ingestor.accept(events),
     async decideEvent(event, decideOptions = {}) {
-      const started = performance.now();
       const { draft } = await pipeline.decideEvent(event, { ...decideOptions, id: decideOptions.id ?? randomUUID() });
       if (decideOptions.record === false) return draft;
-      const [decision] = await storage.appendDecisions([draft]);
-      metrics.observeDecision(draft.verdict, draft.tier, (performance.now() - started) / 1000);
+      const [decision] = await agent.recordDecisions([draft]);
       return decision ?? draft;
+    },
+    async recordDecisions(drafts) {
+      const started = performance.now();
+      const decisions = await storage.appendDecisions(drafts);
+      try {
+        await afterRecord(decisions);
+      } catch (error) {
+        problem("after recording a decision: marking once-overrides used failed", error);
+      }
+      const seconds = (performance.now() - started) / 1000 / Math.max(1, decisions.length);
+      for (const decision of decisions) metrics.observeDecision(decision.verdict, decision.tier, seconds);
+      return decisions;
     },
     async decide(input, decideOptions = {}) {
       const event: Event = { specversion: "1.0", id: randomUUID(), source: "vigil:decide", type: decideOptions.eventType ?? EventTypes.decideRequest, time: clock.now().toISOString(), data: input };
@@ -221,7 +276,7 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
       }
     },
     async tick() {
-      // Escalations and expiries come with the review service.
+      await reviews.tick();
     },
     async close() {
       if (timer) clearInterval(timer);

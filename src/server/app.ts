@@ -10,6 +10,7 @@ import { actionRoutes } from "./routes/actions.js";
 import { adminRoutes } from "./routes/admin.js";
 import { decisionRoutes } from "./routes/decisions.js";
 import { eventRoutes } from "./routes/events.js";
+import { reviewRoutes } from "./routes/reviews.js";
 
 export type { RoutePlugin } from "./route.js";
 
@@ -31,7 +32,7 @@ export interface VigilServer {
 }
 
 /** The built-in route groups, in registration order (the worker role serves none of them). */
-export const builtinRoutes: readonly RoutePlugin[] = [decisionRoutes, actionRoutes, adminRoutes];
+export const builtinRoutes: readonly RoutePlugin[] = [decisionRoutes, reviewRoutes, actionRoutes, adminRoutes];
 
 /**
  * The HTTP API. Every route is registered through `route()` with its access (role) and JSON

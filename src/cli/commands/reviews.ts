@@ -21,8 +21,8 @@ export const reviewsListCommand: Command = {
   async run(args, io) {
     const status = stringOption(args, "status");
     const policy = stringOption(args, "policy");
-    const query = new URLSearchParams({ ...(status ? { status } : {}), ...(policy ? { policy } : {}) }).toString();
-    const response = await apiClient(args, io).request<{ reviews: ReviewView[] }>("GET", `/v1/reviews${query ? `?${query}` : ""}`);
+    const query = new URLSearchParams({ status: status ?? "open", ...(policy ? { policy } : {}) }).toString();
+    const response = await apiClient(args, io).request<{ reviews: ReviewView[] }>("GET", `/v1/reviews?${query}`);
     if (outputFormat(args) === "json") write(io.stdout, JSON.stringify(response.body, null, 2));
     else if (response.body.reviews.length === 0) write(io.stdout, "no reviews");
     else for (const review of response.body.reviews) write(io.stdout, reviewLine(review));

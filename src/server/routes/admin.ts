@@ -3,7 +3,7 @@ import type { FastifyInstance } from "fastify";
 import { parseRoles, type Agent, type Role } from "../../agent.js";
 import type { PostureLevel } from "../../core/entity.js";
 import { postureLevels } from "../../core/entity.js";
-import { feedbackLabels } from "../../core/feedback.js";
+import { feedbackLabels, type FeedbackLabel } from "../../core/feedback.js";
 import { route, schemas } from "../route.js";
 
 const postureSchema = {
@@ -110,7 +110,7 @@ export function adminRoutes(app: FastifyInstance, agent: Agent): void {
     handler: async (request, _reply, { agent: a, actor }) => a.tokens.revoke(request.params.id, actor.id),
   });
 
-  route<Record<string, string>, Record<string, unknown>, { decisionId: string; label: string; reason?: string }>(app, agent, {
+  route<Record<string, string>, Record<string, unknown>, { decisionId: string; label: FeedbackLabel; reason?: string }>(app, agent, {
     method: "POST",
     url: "/v1/feedback",
     access: "approver",
@@ -121,20 +121,20 @@ export function adminRoutes(app: FastifyInstance, agent: Agent): void {
     body: { type: "object", required: ["decisionId", "label"], additionalProperties: false, properties: { decisionId: { type: "string", minLength: 1 }, label: { enum: feedbackLabels }, reason: { type: "string" } } },
     responses: { 201: { description: "The feedback record.", schema: schemas.anyObject }, 404: { description: "No such decision.", schema: schemas.error } },
     async handler(request, reply, { agent: a, actor }) {
-      const feedback = await a.feedback.record({ ...request.body, by: actor.id, via: "api" }, { requireDecision: true });
+      const feedback = await a.reviews.feedback.record({ ...request.body, via: "api" }, actor);
       return reply.code(201).send(feedback);
     },
   });
 
-  route<Record<string, string>, { decisionId?: string; limit: number }>(app, agent, {
+  route<Record<string, string>, { decisionId?: string; label?: FeedbackLabel; limit: number }>(app, agent, {
     method: "GET",
     url: "/v1/feedback",
     access: "viewer",
-    summary: "Feedback given on decisions",
+    summary: "Feedback given on decisions (API, reviews, overrides, events)",
     tags: ["feedback"],
-    querystring: { type: "object", additionalProperties: false, properties: { decisionId: { type: "string" }, limit: schemas.limit } },
+    querystring: { type: "object", additionalProperties: false, properties: { decisionId: { type: "string" }, label: { enum: feedbackLabels }, limit: schemas.limit } },
     responses: { 200: { description: "Feedback records.", schema: { type: "object", properties: { feedback: { type: "array", items: schemas.anyObject } } } } },
-    handler: async (request, _reply, { agent: a }) => ({ feedback: await a.feedback.list({ ...(request.query.decisionId ? { decisionId: request.query.decisionId } : {}), limit: request.query.limit }) }),
+    handler: async (request, _reply, { agent: a }) => ({ feedback: await a.reviews.feedback.list({ limit: request.query.limit, ...(request.query.decisionId ? { decisionId: request.query.decisionId } : {}), ...(request.query.label ? { label: request.query.label } : {}) }) }),
   });
 
   route<Record<string, string>, { actor?: string; since?: string; limit: number }>(app, agent, {

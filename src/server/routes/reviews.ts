@@ -1,0 +1,197 @@
+/** Human review: approvals queue, exceptions, overrides. The review service checks roles and audits. */
+import type { FastifyInstance } from "fastify";
+import type { Agent } from "../../agent.js";
+import { VigilError } from "../../core/errors.js";
+import { feedbackLabels, type FeedbackLabel } from "../../core/feedback.js";
+import { tiers, type Tier } from "../../core/policy.js";
+import type { ExceptionInput, OverrideInput, ReviewRecord } from "../../review/index.js";
+import { route, schemas } from "../route.js";
+
+const reviewStatuses = ["pending", "escalated", "approved", "denied", "expired"];
+const reasonBody = (required: boolean) => ({ type: "object", additionalProperties: false, ...(required ? { required: ["reason"] } : {}), properties: { reason: { type: "string", ...(required ? { minLength: 1 } : {}) } } });
+
+export function reviewRoutes(app: FastifyInstance, agent: Agent): void {
+  route<Record<string, string>, { status?: string; policy?: string; decisionId?: string; limit: number }>(app, agent, {
+    method: "GET",
+    url: "/v1/reviews",
+    access: "viewer",
+    summary: "Reviews (approvals queue) with the decision's explanation; `status=open` for pending and escalated",
+    tags: ["reviews"],
+    querystring: { type: "object", additionalProperties: false, properties: { status: { enum: ["open", ...reviewStatuses] }, policy: { type: "string" }, decisionId: { type: "string" }, limit: schemas.limit } },
+    responses: { 200: { description: "Reviews.", schema: { type: "object", properties: { reviews: { type: "array", items: schemas.anyObject } } } } },
+    async handler(request, _reply, { agent: a }) {
+      const q = request.query;
+      const base = { limit: q.limit, ...(q.policy ? { policy: q.policy } : {}), ...(q.decisionId ? { decisionId: q.decisionId } : {}) };
+      const statuses = q.status === "open" ? ["pending", "escalated"] : q.status ? [q.status] : [undefined];
+      const reviews: ReviewRecord[] = [];
+      for (const status of statuses) reviews.push(...(await a.reviews.list({ ...base, ...(status ? { status: status as ReviewRecord["status"] } : {}) })));
+      return { reviews: reviews.sort((x, y) => (x.createdAt < y.createdAt ? -1 : x.createdAt > y.createdAt ? 1 : 0)).slice(0, q.limit) };
+    },
+  });
+
+  route<{ id: string }>(app, agent, {
+    method: "GET",
+    url: "/v1/reviews/:id",
+    access: "viewer",
+    summary: "One review with its explanation, escalation state and notifications",
+    tags: ["reviews"],
+    params: schemas.id,
+    responses: { 200: { description: "The review.", schema: schemas.anyObject }, 404: { description: "No such review.", schema: schemas.error } },
+    async handler(request, _reply, { agent: a }) {
+      const review = await a.reviews.get(request.params.id);
+      if (!review) throw new VigilError("VIGIL_NOT_FOUND", `no review with id ${request.params.id}; list them with GET /v1/reviews`, { field: "id" });
+      return review;
+    },
+  });
+
+  route<{ id: string }, Record<string, unknown>, { reason?: string } | undefined>(app, agent, {
+    method: "POST",
+    url: "/v1/reviews/:id/approve",
+    access: "approver",
+    audit: false,
+    summary: "Approve a review: its pending actions run",
+    description: "423 while the kill switch is on (the review stays open). With the two-person rule, the first approval waits for a second, different approver (`complete: false`).",
+    tags: ["reviews"],
+    params: schemas.id,
+    body: reasonBody(false),
+    responses: { 200: { description: "The review, the actions that ran, and whether the approval is complete.", schema: { type: "object", properties: { review: schemas.anyObject, actions: { type: "array", items: schemas.anyObject }, complete: { type: "boolean" }, overrideId: { type: "string" } } } }, 404: { description: "No such review.", schema: schemas.error }, 409: { description: "Already answered.", schema: schemas.error }, 423: { description: "Kill switch on.", schema: schemas.error } },
+    handler: async (request, _reply, { agent: a, actor }) => a.reviews.approve(request.params.id, actor, request.body?.reason),
+  });
+
+  route<{ id: string }, Record<string, unknown>, { reason: string; label?: FeedbackLabel }>(app, agent, {
+    method: "POST",
+    url: "/v1/reviews/:id/deny",
+    access: "approver",
+    audit: false,
+    summary: "Deny a review: its actions do not run; recorded as feedback (default false_positive)",
+    tags: ["reviews"],
+    params: schemas.id,
+    body: { type: "object", required: ["reason"], additionalProperties: false, properties: { reason: { type: "string", minLength: 1 }, label: { enum: feedbackLabels } } },
+    responses: { 200: { description: "The review.", schema: schemas.anyObject }, 404: { description: "No such review.", schema: schemas.error }, 409: { description: "Already answered.", schema: schemas.error } },
+    handler: async (request, _reply, { agent: a, actor }) => a.reviews.deny(request.params.id, actor, request.body.reason, request.body.label ? { label: request.body.label } : {}),
+  });
+
+  route<Record<string, string>, Record<string, unknown>, ExceptionInput>(app, agent, {
+    method: "POST",
+    url: "/v1/exceptions",
+    access: "approver",
+    audit: false,
+    summary: "Create an exception: scope (policies, rules, subjects, CEL `when`), justification, ticket, expiry",
+    description: "Applied the same way on every path (events, decide, admission, replay). It stops applying at `expiresAt` (required, bounded by review.maxExceptionDays).",
+    tags: ["exceptions"],
+    body: {
+      type: "object",
+      required: ["policies", "justification", "expiresAt"],
+      additionalProperties: false,
+      properties: {
+        policies: { type: "array", minItems: 1, items: { type: "string", minLength: 1 } }, rules: { type: "array", items: { type: "string" } },
+        when: { type: "string" }, subjects: { type: "array", items: { type: "string" } }, justification: { type: "string", minLength: 1 },
+        ticket: { type: "string" }, legalBasis: { type: "string" }, expiresAt: { type: "string", format: "date-time" },
+      },
+    },
+    responses: { 201: { description: "The exception.", schema: schemas.anyObject } },
+    async handler(request, reply, { agent: a, actor }) {
+      return reply.code(201).send(await a.reviews.exceptions.create(request.body, actor));
+    },
+  });
+
+  route<Record<string, string>, { active?: boolean }>(app, agent, {
+    method: "GET",
+    url: "/v1/exceptions",
+    access: "viewer",
+    summary: "Exceptions: all, or only those in force (`active=true`) or not (`active=false`)",
+    tags: ["exceptions"],
+    querystring: { type: "object", additionalProperties: false, properties: { active: { type: "boolean" } } },
+    responses: { 200: { description: "Exceptions.", schema: { type: "object", properties: { exceptions: { type: "array", items: schemas.anyObject } } } } },
+    handler: async (request, _reply, { agent: a }) => ({ exceptions: await a.reviews.exceptions.list(request.query.active === undefined ? {} : { active: request.query.active }) }),
+  });
+
+  route<{ id: string }>(app, agent, {
+    method: "GET",
+    url: "/v1/exceptions/:id",
+    access: "viewer",
+    summary: "One exception",
+    tags: ["exceptions"],
+    params: schemas.id,
+    responses: { 200: { description: "The exception.", schema: schemas.anyObject }, 404: { description: "No such exception.", schema: schemas.error } },
+    async handler(request, _reply, { agent: a }) {
+      const exception = await a.reviews.exceptions.get(request.params.id);
+      if (!exception) throw new VigilError("VIGIL_NOT_FOUND", `no exception with id ${request.params.id}`, { field: "id" });
+      return exception;
+    },
+  });
+
+  route<{ id: string }, Record<string, unknown>, { reason: string }>(app, agent, {
+    method: "POST",
+    url: "/v1/exceptions/:id/revoke",
+    access: "approver",
+    audit: false,
+    summary: "Revoke an exception now; it stops applying at once",
+    tags: ["exceptions"],
+    params: schemas.id,
+    body: reasonBody(true),
+    responses: { 200: { description: "The revoked exception.", schema: schemas.anyObject }, 404: { description: "No such exception.", schema: schemas.error } },
+    handler: async (request, _reply, { agent: a, actor }) => a.reviews.exceptions.revoke(request.params.id, actor, request.body.reason),
+  });
+
+  route<Record<string, string>, Record<string, unknown>, OverrideInput>(app, agent, {
+    method: "POST",
+    url: "/v1/overrides",
+    access: "approver",
+    audit: false,
+    summary: "Override a decision: allow once or for a window (reason required; recorded as feedback)",
+    description: "With the two-person rule (review.twoPersonRule), a high-severity override is inactive until a second, different approver confirms it.",
+    tags: ["overrides"],
+    body: {
+      type: "object",
+      required: ["decisionId", "scope", "reason"],
+      additionalProperties: false,
+      properties: {
+        decisionId: { type: "string", minLength: 1 }, policy: { type: "string" }, scope: { enum: ["once", "window"] }, until: { type: "string", format: "date-time" },
+        reason: { type: "string", minLength: 1 }, tier: { enum: tiers }, label: { enum: feedbackLabels },
+      },
+    },
+    responses: { 201: { description: "The override.", schema: schemas.anyObject } },
+    async handler(request, reply, { agent: a, actor }) {
+      const body = request.body as OverrideInput & { tier?: Tier };
+      return reply.code(201).send(await a.reviews.overrides.create(body, actor));
+    },
+  });
+
+  route<Record<string, string>, { active?: boolean; decisionId?: string }>(app, agent, {
+    method: "GET",
+    url: "/v1/overrides",
+    access: "viewer",
+    summary: "Overrides: all, only those that can apply now (`active=true`), or of one decision",
+    tags: ["overrides"],
+    querystring: { type: "object", additionalProperties: false, properties: { active: { type: "boolean" }, decisionId: { type: "string" } } },
+    responses: { 200: { description: "Overrides.", schema: { type: "object", properties: { overrides: { type: "array", items: schemas.anyObject } } } } },
+    handler: async (request, _reply, { agent: a }) => ({ overrides: await a.reviews.overrides.list({ ...(request.query.active === undefined ? {} : { active: request.query.active }), ...(request.query.decisionId ? { decisionId: request.query.decisionId } : {}) }) }),
+  });
+
+  route<{ id: string }, Record<string, unknown>, { reason?: string } | undefined>(app, agent, {
+    method: "POST",
+    url: "/v1/overrides/:id/confirm",
+    access: "approver",
+    audit: false,
+    summary: "Second approver confirms an override (two-person rule); it applies from now",
+    tags: ["overrides"],
+    params: schemas.id,
+    body: reasonBody(false),
+    responses: { 200: { description: "The override.", schema: schemas.anyObject }, 409: { description: "Same person, or nothing to confirm.", schema: schemas.error } },
+    handler: async (request, _reply, { agent: a, actor }) => a.reviews.overrides.confirm(request.params.id, actor, request.body?.reason),
+  });
+
+  route<{ id: string }, Record<string, unknown>, { reason: string }>(app, agent, {
+    method: "POST",
+    url: "/v1/overrides/:id/revoke",
+    access: "approver",
+    audit: false,
+    summary: "Revoke an override; it no longer applies",
+    tags: ["overrides"],
+    params: schemas.id,
+    body: reasonBody(true),
+    responses: { 200: { description: "The override.", schema: schemas.anyObject } },
+    handler: async (request, _reply, { agent: a, actor }) => a.reviews.overrides.revoke(request.params.id, actor, request.body.reason),
+  });
+}
