@@ -152,6 +152,15 @@ function resolveCloudTrail(data: Json, out: Builder): void {
   out.seen("ip", ipAddress(record["sourceIPAddress"]));
   const userAgent = str(record["userAgent"]);
   if (userAgent && !userAgent.endsWith(".amazonaws.com")) out.seen("device", deviceFromUserAgent(userAgent));
+  // CloudTrail has no geography; Panther's data lake adds ipinfo enrichment of sourceIPAddress
+  // (`p_enrichment.ipinfo_location` / `ipinfo_asn`). When present, it gives country and ASN.
+  const enrichment = obj(record["p_enrichment"]);
+  const location = obj(obj(enrichment?.["ipinfo_location"])?.["sourceIPAddress"]);
+  const network = obj(obj(enrichment?.["ipinfo_asn"])?.["sourceIPAddress"]);
+  const country = str(location?.["country"]);
+  if (country) out.add("geo", entity("geo", country, { country, state: str(location?.["region"]), city: str(location?.["city"]) }));
+  out.seen("country", country);
+  out.seen("asn", str(network?.["asn"]));
 }
 
 function resolveOkta(data: Json, out: Builder): void {

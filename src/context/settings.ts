@@ -75,6 +75,13 @@ export interface ContextSettings {
     readonly levelAlpha: number;
     /** EWMA weight for the residual spread. */
     readonly spreadAlpha: number;
+    /**
+     * Learn principal and peer activity (hours, seen values) from events whose findings include a
+     * deny violation. `false` keeps a burst of flagged events (a stolen key used at 03:00 from a
+     * new country) from teaching the baseline that it is normal; such events still count in the
+     * entity's history. Default true.
+     */
+    readonly learnDeniedActivity: boolean;
   };
   readonly cache: {
     /** Entities kept in memory (LRU); dirty ones are written on flush or eviction. */
@@ -108,6 +115,7 @@ export const defaultContextSettings: ContextSettings = {
     seasonalAlpha: 0.3,
     levelAlpha: 0.05,
     spreadAlpha: 0.05,
+    learnDeniedActivity: true,
   },
   cache: { maxEntities: 100_000, flushBatch: 500 },
   spend: { costColumn: "BilledCost", tagKeys: [] },

@@ -248,7 +248,8 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
         if (baseline) baselines.markDirty(baseline.key, baseline);
         return baseline;
       };
-      for (const role of ["principal", "peer"]) {
+      const denied = !settings.baselines.learnDeniedActivity && findings.some((f) => f.effect === "violation" && f.mode === "deny");
+      for (const role of denied ? [] : ["principal", "peer"]) {
         const baseline = dirty(role);
         if (!baseline) continue;
         baseline.touch(minutes);
