@@ -18,3 +18,5 @@ export { createGithubLockfileFetcher, type LockfileFetcher, type GithubFetcherOp
 export { createSupplyChainMemory, SUPPLY_CHAIN_BLOCKS, SUPPLY_CHAIN_FIXES, type SupplyChainMemory, type SupplyChainMemoryOptions, type BlockRecord, type FixRecord } from "./past-fixes.js";
 export { createDependencyEnricher, type DependencyEnricher, type DependencyEnricherOptions } from "./enrich.js";
 export { defaultSupplyChainSettings, resolveSupplyChainSettings, loadSupplyChainSettings, type SupplyChainSettings } from "./settings.js";
+export { createSupplyChainRuntime, supplyChainBlockingPolicies, type SupplyChainRuntime, type SupplyChainRuntimeOptions } from "./runtime.js";
+export { toSarif, lineOfPackage, SARIF_SCHEMA, type SarifOptions } from "./sarif.js";

@@ -144,7 +144,8 @@ const SHA = /^[0-9a-f]{40}$/i;
 
 /** Declared ranges in one string: `^1.2.0`, `(2 || 3) and ^2.1.0`. */
 export function joinRanges(ranges: readonly string[]): string {
-  return ranges.map((r) => (ranges.length > 1 && /\s/.test(r.trim()) ? `(${r.trim()})` : r.trim())).join(" and ");
+  const tidy = ranges.map((r) => r.trim().replace(/([<>]=?|=)\s+/g, "$1"));
+  return tidy.map((r) => (tidy.length > 1 && /\s/.test(r) ? `(${r})` : r)).join(" and ");
 }
 
 /** The fix line: what to do about one vulnerable dependency. */
