@@ -1,0 +1,110 @@
+/**
+ * Business-day arithmetic for grace periods: a grace of N business days is N × 24 hours of time
+ * that falls on business days (not a weekend day, not a listed holiday) in the calendar's zone.
+ * So a resource marked on Friday 10:00 with one business day is due on Monday 10:00, and one
+ * marked on Saturday is due on Tuesday 00:00 (Monday is the whole first business day).
+ * Pure functions of their inputs; time comes from the caller (the injected clock).
+ */
+import { VigilError } from "../core/errors.js";
+
+const DAY_MS = 86_400_000;
+const dayNames = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"] as const;
+
+export interface BusinessCalendarInput {
+  /** Days that are never business days (default SAT, SUN). */
+  readonly weekend?: readonly string[];
+  /** Dates (YYYY-MM-DD, in the calendar's zone) that are not business days. */
+  readonly holidays?: readonly string[];
+  /** The zone the calendar's days are counted in, as minutes east of UTC (default 0: UTC). */
+  readonly utcOffsetMinutes?: number;
+}
+
+export interface BusinessCalendar {
+  /** Day-of-week numbers (0 = Sunday) that are not business days. */
+  readonly weekend: ReadonlySet<number>;
+  readonly holidays: ReadonlySet<string>;
+  readonly utcOffsetMinutes: number;
+}
+
+/** Validates a calendar; throws VigilError(VIGIL_BAD_CONFIG) naming the field (under `prefix`). */
+export function createBusinessCalendar(input: BusinessCalendarInput = {}, prefix = "calendar"): BusinessCalendar {
+  const weekend = new Set<number>();
+  const names = input.weekend ?? ["SAT", "SUN"];
+  if (!Array.isArray(names)) throw new VigilError("VIGIL_BAD_CONFIG", `${prefix}.weekend must be a list of day names such as [SAT, SUN]`, { field: `${prefix}.weekend` });
+  names.forEach((name, i) => {
+    const index = typeof name === "string" ? dayNames.indexOf(name.slice(0, 3).toUpperCase() as (typeof dayNames)[number]) : -1;
+    if (index < 0) throw new VigilError("VIGIL_BAD_CONFIG", `${prefix}.weekend[${i}] is ${JSON.stringify(name)}: use a day name (${dayNames.join(", ")})`, { field: `${prefix}.weekend[${i}]` });
+    weekend.add(index);
+  });
+  if (weekend.size >= 7) throw new VigilError("VIGIL_BAD_CONFIG", `${prefix}.weekend leaves no business day in the week; list at most 6 days`, { field: `${prefix}.weekend` });
+  const holidays = new Set<string>();
+  (input.holidays ?? []).forEach((day, i) => {
+    if (typeof day !== "string" || !/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`))) {
+      throw new VigilError("VIGIL_BAD_CONFIG", `${prefix}.holidays[${i}] is ${JSON.stringify(day)}: use a date such as 2026-12-25`, { field: `${prefix}.holidays[${i}]` });
+    }
+    holidays.add(day);
+  });
+  const offset = input.utcOffsetMinutes ?? 0;
+  if (typeof offset !== "number" || !Number.isInteger(offset) || Math.abs(offset) > 14 * 60) {
+    throw new VigilError("VIGIL_BAD_CONFIG", `${prefix}.utcOffsetMinutes must be an integer between -840 and 840, got ${JSON.stringify(offset)}`, { field: `${prefix}.utcOffsetMinutes` });
+  }
+  return { weekend, holidays, utcOffsetMinutes: offset };
+}
+
+/** The calendar day (epoch day in the calendar's zone) holding `ms`. */
+function localDay(calendar: BusinessCalendar, ms: number): number {
+  return Math.floor((ms + calendar.utcOffsetMinutes * 60_000) / DAY_MS);
+}
+
+/** Start of a local epoch day, in UTC milliseconds. */
+function dayStart(calendar: BusinessCalendar, day: number): number {
+  return day * DAY_MS - calendar.utcOffsetMinutes * 60_000;
+}
+
+function isBusinessLocalDay(calendar: BusinessCalendar, day: number): boolean {
+  const weekday = (((day + 4) % 7) + 7) % 7; // 1970-01-01 was a Thursday
+  if (calendar.weekend.has(weekday)) return false;
+  return !calendar.holidays.has(new Date(day * DAY_MS).toISOString().slice(0, 10));
+}
+
+/** True when the instant falls on a business day of the calendar. */
+export function isBusinessDay(calendar: BusinessCalendar, at: Date): boolean {
+  return isBusinessLocalDay(calendar, localDay(calendar, at.getTime()));
+}
+
+/**
+ * The instant at which `days` business days (each 24 hours of business-day time) have passed
+ * since `from`. `days` may be fractional; 0 returns `from`. Throws VIGIL_BAD_INPUT for a negative
+ * or non-finite count.
+ */
+export function addBusinessDays(calendar: BusinessCalendar, from: Date, days: number): Date {
+  if (!Number.isFinite(days) || days < 0) throw new VigilError("VIGIL_BAD_INPUT", `business days must be a number ≥ 0, got ${days}`, { field: "businessDays" });
+  let remaining = days * DAY_MS;
+  let t = from.getTime();
+  // INVARIANT: the calendar has at least one business day a week, so this ends; the bound is a guard.
+  for (let guard = 0; remaining > 0 && guard < 100_000; guard++) {
+    const day = localDay(calendar, t);
+    const end = dayStart(calendar, day + 1);
+    if (isBusinessLocalDay(calendar, day)) {
+      const available = end - t;
+      if (remaining <= available) return new Date(t + remaining);
+      remaining -= available;
+    }
+    t = end;
+  }
+  return new Date(t);
+}
+
+/** Business-day time between two instants, in (fractional) days; 0 when `to` is not after `from`. */
+export function businessDaysBetween(calendar: BusinessCalendar, from: Date, to: Date): number {
+  let t = from.getTime();
+  const stop = to.getTime();
+  let total = 0;
+  while (t < stop) {
+    const day = localDay(calendar, t);
+    const end = Math.min(dayStart(calendar, day + 1), stop);
+    if (isBusinessLocalDay(calendar, day)) total += end - t;
+    t = end;
+  }
+  return total / DAY_MS;
+}

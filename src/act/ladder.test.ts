@@ -1,0 +1,221 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Context } from "../core/context.js";
+import type { DecisionDraft } from "../core/decision.js";
+import type { Entity } from "../core/entity.js";
+import { loadPolicyText } from "../policy/load.js";
+import { createPolicySet, type PolicySet } from "../policy/policy-set.js";
+import { createSqliteStorage } from "../store/sqlite/index.js";
+import { createDecider } from "../decide/decider.js";
+import { context, DAY, HOUR, manualClock, type ManualClock } from "../decide/test-support.js";
+import { createExecutor, type Executor } from "./executor.js";
+import { defaultNotificationKinds } from "./guardrails.js";
+import { createLadder, type Ladder } from "./ladder.js";
+import { resolveLadderSettings } from "./ladder-settings.js";
+import { createFakeActuators, createTempStore, type FakeActuators, type TempStore } from "./test-support.js";
+
+const operator = { id: "otto", roles: ["operator"] };
+const approver = { id: "apu", roles: ["approver"] };
+const owner = { id: "olga", roles: ["viewer"] };
+const stranger = { id: "sam", roles: ["viewer"] };
+
+const policy = (name: string, extra = ""): string => `apiVersion: vigil.dev/v1
+kind: Policy
+metadata: { name: ${name} }
+spec:
+  match: input.kind == "${name}"
+  rules:
+    - name: idle
+      condition: input.idle == true
+      message: "{{ input.id }} is idle"
+      effect: warn
+  remediation:
+    - action: fake.notify
+      params: { text: "{{ input.id }} idle" }
+    - action: fake.set-state
+      params: { value: stopped }
+  enforcement:
+    tier: remediate
+${extra}`;
+
+const notifyOnly = `apiVersion: vigil.dev/v1
+kind: Policy
+metadata: { name: spike }
+spec:
+  rules:
+    - name: spike
+      condition: input.spike == true
+      message: "{{ input.id }} spiked"
+      effect: warn
+  remediation:
+    - action: fake.notify
+      params: { text: "spike" }
+  enforcement: { tier: notify }
+`;
+
+interface Harness {
+  store: TempStore; clock: ManualClock; fake: FakeActuators; executor: Executor; ladder: Ladder; set: PolicySet;
+  enqueued: { decision: string; actions: string[] }[];
+  violate(id: string, kind: string, extra?: { entities?: Record<string, Entity>; input?: Record<string, unknown>; decisionId?: string }): Promise<DecisionDraft>;
+}
+
+async function harness(): Promise<Harness> {
+  const { policies, errors } = loadPolicyText([policy("idle-vm"), policy("idle-db", `    adaptive:\n      - when: input.env == "production"\n        tier: approve\n`), policy("idle-plain"), notifyOnly].join("---\n"));
+  expect(errors).toEqual([]);
+  const set = createPolicySet(policies);
+  const store = await createTempStore(createSqliteStorage);
+  const clock = manualClock("2026-01-09T10:00:00.000Z"); // a Friday
+  const fake = createFakeActuators(clock);
+  const executor = createExecutor({ storage: store.storage, clock, actuators: fake.actuators, guardrails: { requirePromotion: false, notificationKinds: [...defaultNotificationKinds, "fake.notify"] } });
+  const enqueued: { decision: string; actions: string[] }[] = [];
+  const ladder = createLadder({
+    storage: store.storage, clock, executor, notificationKinds: [...defaultNotificationKinds, "fake.notify"],
+    settings: { policies: { "idle-vm": { graceBusinessDays: 3, maxSnoozes: 2 }, "idle-db": { graceBusinessDays: 1 }, spike: { cooldownHours: 24 } } },
+    async enqueue(decision, records) { enqueued.push({ decision: decision.id, actions: records.map((r) => r.id) }); },
+  });
+  const decider = createDecider();
+  let n = 0;
+  const h: Harness = {
+    store, clock, fake, executor, ladder, set, enqueued,
+    async violate(id, kind, extra = {}) {
+      const input = { id, kind, idle: true, ...extra.input };
+      const ctx: Context = context(input, { now: clock.iso(), subject: id, id: `evt-${++n}`, entities: extra.entities ?? { resource: { kind: "resource", id, attrs: { owner: "olga" } } } });
+      const { findings, policyRevisions } = set.evaluate(ctx);
+      const decided = decider.decide(ctx, findings, policyRevisions, { id: extra.decisionId ?? `d-${n}`, now: clock.iso(), enforced: true, policy: (name) => set.get(name) });
+      const { draft } = await ladder.act(decided, ctx, (name) => set.get(name));
+      await store.storage.appendDecisions([draft]);
+      return draft;
+    },
+  };
+  return h;
+}
+
+describe("enforcement ladder", () => {
+  let h: Harness;
+  beforeEach(async () => { h = await harness(); });
+  afterEach(async () => { await h.store.dispose(); });
+
+  it("notifies the owner once, holds the stop for 3 business days (the weekend does not count), then acts; undo restores", async () => {
+    const first = await h.violate("vm-1", "idle-vm");
+    expect(h.fake.sent).toEqual([{ target: "vm-1", text: "vm-1 idle" }]);
+    expect(h.fake.state.has("vm-1")).toBe(false);
+    const [vm] = await h.ladder.list({ policy: "idle-vm" });
+    expect(vm).toMatchObject({ status: "waiting", owner: "olga", episode: 1, dueAt: "2026-01-14T10:00:00.000Z", graceBusinessDays: 3 });
+    const text = first.explanation.steps.map((s) => s.text).join("\n");
+    expect(text).toContain("fake.set-state on vm-1 marked 2026-01-09T10:00:00.000Z, due 2026-01-14T10:00:00.000Z after 3 business day(s) (owner olga)");
+    expect(first.actions.find((a) => a.actuator === "fake.set-state")?.reason).toMatch(/held by the enforcement ladder until 2026-01-14/);
+
+    // Still idle over the weekend, Monday and Tuesday: nobody is notified again, nothing runs.
+    for (const day of ["2026-01-10T10:00:00Z", "2026-01-11T10:00:00Z", "2026-01-12T10:00:00Z", "2026-01-13T10:00:00Z", "2026-01-14T09:59:00Z"]) {
+      h.clock.set(day);
+      const again = await h.violate("vm-1", "idle-vm");
+      expect(again.explanation.steps.some((s) => s.text.startsWith("already on the ladder"))).toBe(true);
+      expect((await h.ladder.tick()).applied).toEqual([]);
+    }
+    expect(h.fake.sent).toHaveLength(1);
+    expect(h.fake.state.has("vm-1")).toBe(false);
+    h.fake.state.set("vm-1", "running");
+
+    h.clock.set("2026-01-14T10:00:00Z");
+    const tick = await h.ladder.tick();
+    expect(tick.applied.map((r) => [r.policy, r.actuator, r.status])).toEqual([["idle-vm", "fake.set-state", "applied"]]);
+    expect(h.fake.state.get("vm-1")).toBe("stopped");
+    const applied = await h.ladder.get(vm!.id);
+    expect(applied).toMatchObject({ status: "applied", violations: 6 });
+    expect((await h.executor.getAction(applied!.actions[0]!))?.decisionId).toBe(first.id);
+
+    await expect(h.ladder.undo(vm!.id, owner, "needed")).rejects.toThrow(/needs the operator or approver/);
+    const undone = await h.ladder.undo(vm!.id, operator, "owner restarted it for a demo");
+    expect(undone.item.status).toBe("undone");
+    expect(h.fake.state.get("vm-1")).toBe("running");
+    // A later violation opens a new episode and notifies again.
+    h.clock.set("2026-01-15T10:00:00Z");
+    await h.violate("vm-1", "idle-vm");
+    expect(await h.ladder.get(vm!.id)).toMatchObject({ status: "waiting", episode: 2, dueAt: "2026-01-20T10:00:00.000Z" });
+    expect(h.fake.sent).toHaveLength(2);
+  });
+
+  it("a policy the ladder does not name acts at once, as with the executor alone", async () => {
+    await h.violate("vm-9", "idle-plain");
+    expect(h.fake.state.get("vm-9")).toBe("stopped");
+    expect(await h.ladder.list()).toEqual([]);
+  });
+
+  it("the owner snoozes with a reason: the due time moves by business days, who and why are recorded, limits hold", async () => {
+    await h.violate("vm-2", "idle-vm");
+    const [vm] = await h.ladder.list({ policy: "idle-vm" });
+    await expect(h.ladder.snooze(vm!.id, stranger, { reason: "mine" })).rejects.toThrow(/needs the operator or approver or admin role/);
+    await expect(h.ladder.snooze(vm!.id, owner, { reason: " " })).rejects.toThrow(/reason is required/);
+    h.clock.set("2026-01-12T09:00:00Z");
+    const snoozed = await h.ladder.snooze(vm!.id, owner, { reason: "quarter-end load test on Thursday" });
+    expect(snoozed.dueAt).toBe("2026-01-16T10:00:00.000Z"); // Wed 10:00 + 2 business days
+    expect(snoozed.snoozes).toEqual([{ by: "olga", reason: "quarter-end load test on Thursday", at: "2026-01-12T09:00:00.000Z", businessDays: 2, dueAt: "2026-01-16T10:00:00.000Z" }]);
+    const again = await h.ladder.snooze(vm!.id, operator, { reason: "one more day", businessDays: 1 });
+    expect(again.dueAt).toBe("2026-01-19T10:00:00.000Z"); // Friday + 1 business day = Monday
+    await expect(h.ladder.snooze(vm!.id, owner, { reason: "again" })).rejects.toThrow(/already snoozed 2 time\(s\)/);
+    const audit = await h.store.storage.listAudit({ limit: 10 });
+    expect(audit.filter((a) => a.action === "ladder.snooze").map((a) => a.actor).sort()).toEqual(["olga", "otto"]);
+
+    // Keep confirming the violation daily; nothing runs before the snoozed due time.
+    for (const day of ["2026-01-14T10:00:00Z", "2026-01-16T10:00:00Z", "2026-01-18T10:00:00Z"]) {
+      h.clock.set(day);
+      await h.violate("vm-2", "idle-vm");
+      await h.ladder.tick();
+      expect(await h.ladder.get(vm!.id)).toMatchObject({ status: "waiting", dueAt: "2026-01-19T10:00:00.000Z" });
+      expect((await h.executor.listActions({ policy: "idle-vm" })).filter((r) => r.actuator === "fake.set-state")).toEqual([]);
+    }
+    h.clock.set("2026-01-19T10:00:00Z");
+    await h.violate("vm-2", "idle-vm");
+    await h.ladder.tick();
+    expect(await h.ladder.get(vm!.id)).toMatchObject({ status: "applied" });
+  });
+
+  it("a mark not confirmed for staleAfterHours lapses at its due time instead of acting; release cancels", async () => {
+    await h.violate("vm-3", "idle-vm");
+    await h.violate("db-3", "idle-db");
+    h.clock.set("2026-01-14T10:00:00Z");
+    const tick = await h.ladder.tick();
+    expect(tick.lapsed.map((i) => i.policy).sort()).toEqual(["idle-db", "idle-vm"]);
+    expect(h.fake.calls.filter((c) => c.kind === "fake.set-state")).toEqual([]);
+    await h.violate("vm-4", "idle-vm");
+    const [item] = (await h.ladder.list({ status: "waiting" })).filter((i) => i.target.id === "vm-4" && i.policy === "idle-vm");
+    await expect(h.ladder.release(item!.id, owner, "")).rejects.toThrow(/reason is required/);
+    expect((await h.ladder.release(item!.id, owner, "decommissioning it myself")).status).toBe("released");
+  });
+
+  it("an approve-tier action (production) becomes a pending approval at its due time and goes to the review queue", async () => {
+    const draft = await h.violate("db-1", "idle-db", { input: { env: "production" } });
+    const db = (await h.ladder.list({ policy: "idle-db" }))[0]!;
+    expect(db.held.map((p) => p.disposition)).toEqual(["approval"]);
+    expect(db.dueAt).toBe("2026-01-12T10:00:00.000Z");
+    h.clock.set("2026-01-12T10:00:00Z");
+    await h.violate("db-1", "idle-db", { input: { env: "production" } });
+    const tick = await h.ladder.tick();
+    expect(tick.pending.map((r) => r.policy)).toEqual(["idle-db"]);
+    expect(h.enqueued).toEqual([{ decision: draft.id, actions: [tick.pending[0]!.id] }]);
+    expect((await h.ladder.get(db.id))?.status).toBe("pending-approval");
+    await h.executor.runApproved([tick.pending[0]!.id], approver, "confirmed unused");
+    await h.ladder.tick();
+    expect(await h.ladder.get(db.id)).toMatchObject({ status: "applied" });
+  });
+
+  it("notify-only ladders notify once per cooldown, then open a new episode", async () => {
+    await h.violate("svc", "spike", { input: { idle: false, spike: true } });
+    await h.violate("svc", "spike", { input: { idle: false, spike: true } });
+    expect(h.fake.sent).toEqual([{ target: "svc", text: "spike" }]);
+    h.clock.advance(25 * HOUR);
+    await h.ladder.tick();
+    expect((await h.ladder.list({ policy: "spike" }))[0]?.status).toBe("closed");
+    await h.violate("svc", "spike", { input: { idle: false, spike: true } });
+    expect(h.fake.sent).toHaveLength(2);
+    expect((await h.ladder.list({ policy: "spike" }))[0]?.episode).toBe(2);
+    h.clock.advance(DAY);
+  });
+
+  it("settings are validated naming the field", () => {
+    expect(() => resolveLadderSettings({ policies: { p: { graceBusinessDays: -1 } } })).toThrow(/ladder\.policies\.p\.graceBusinessDays must be a number between 0 and 60/);
+    expect(() => resolveLadderSettings({ policies: { p: { grace: 3 } } })).toThrow(/ladder\.policies\.p\.grace is not a setting/);
+    expect(() => resolveLadderSettings({ calender: {} })).toThrow(/ladder\.calender is not a setting/);
+    expect(() => resolveLadderSettings({ calendar: { weekend: ["XX"] } })).toThrow(/ladder\.calendar\.weekend\[0\]/);
+    expect(resolveLadderSettings({ policies: { "cost-idle-*": { maxSnoozes: 1 } } }).policies[0]?.settings).toMatchObject({ graceBusinessDays: 3, maxSnoozes: 1 });
+  });
+});

@@ -1,0 +1,365 @@
+/**
+ * The enforcement ladder: for the policies its settings name, a violation is enforced step by
+ * step per (policy, target) instead of all at once —
+ *
+ *   1. notify: the policy's notification actions (webhook, Slack...) run once, when the target is
+ *      first found violating (an "episode" opens); later violations of the same episode notify
+ *      nobody again, they only confirm the target is still violating;
+ *   2. mark: the other actions (stop an instance, scale to zero) are held for a grace period
+ *      counted in business days (business-days.ts). The owner can snooze (who, why and for how
+ *      long are recorded); a person can release the mark;
+ *   3. act: at the due time `tick()` applies the held actions through the executor — kill switch,
+ *      idempotency, blast radius and dry-run as for any action; an approve-tier action (production
+ *      or critical resources) becomes a pending approval handed to the review queue. A target not
+ *      seen violating for `staleAfterHours` by then is released instead ("lapsed").
+ *   `undo` reverses what the ladder applied (StartInstances, the previous replica count).
+ *
+ * Policies without ladder settings go through the executor unchanged. State: one Storage document
+ * per (policy, target) in collection `act-ladder`, written with optimistic concurrency.
+ * Time comes from the injected clock only: tests move a manual clock, nothing sleeps.
+ */
+import { createHash } from "node:crypto";
+import type { Context } from "../core/context.js";
+import type { Decision, DecisionDraft, ExplanationStep } from "../core/decision.js";
+import { VigilError } from "../core/errors.js";
+import type { Clock, Storage } from "../core/ports.js";
+import type { PolicyLookup } from "../decide/conditions.js";
+import { requireRole, type Actor } from "./actor.js";
+import { addBusinessDays } from "./business-days.js";
+import { describeRecord } from "./describe.js";
+import type { ActOutcome, Executor } from "./executor.js";
+import { defaultNotificationKinds } from "./guardrails.js";
+import { ladderSettingsFor, resolveLadderSettings, type LadderSettings, type LadderSettingsInput } from "./ladder-settings.js";
+import type { PlannedAction } from "./plan.js";
+import type { ActionRecord } from "./records.js";
+
+export const LADDER_COLLECTION = "act-ladder";
+
+/** Where an episode stands. Open: notified, waiting, pending-approval. */
+export type LadderStatus = "notified" | "waiting" | "pending-approval" | "applied" | "failed" | "released" | "lapsed" | "undone" | "closed";
+
+export interface LadderSnooze {
+  readonly by: string;
+  readonly reason: string;
+  readonly at: string;
+  readonly businessDays: number;
+  /** The due time after this snooze. */
+  readonly dueAt: string;
+}
+
+export interface LadderHistoryEntry {
+  readonly at: string;
+  readonly event: string;
+  readonly by?: string;
+  readonly note?: string;
+}
+
+/** One (policy, target) ladder: its current episode. */
+export interface LadderItem {
+  readonly id: string;
+  readonly policy: string;
+  readonly target: { readonly kind: string; readonly id: string };
+  readonly owner?: string;
+  /** 1 for the first episode; a new violation after the episode closed opens the next. */
+  readonly episode: number;
+  readonly status: LadderStatus;
+  readonly openedAt: string;
+  /** The decision that opened the episode (the held actions belong to it). */
+  readonly decisionId: string;
+  readonly lastDecisionId: string;
+  /** Clock time of the latest violation seen in this episode. */
+  readonly lastSeenAt: string;
+  readonly violations: number;
+  readonly graceBusinessDays: number;
+  readonly staleAfterHours: number;
+  readonly maxSnoozes: number;
+  readonly snoozeBusinessDays: number;
+  /** When the held actions run (waiting episodes). */
+  readonly dueAt?: string;
+  /** Notify-only episodes: no new notification before this. */
+  readonly quietUntil?: string;
+  /** Action ids of the notifications sent when the episode opened. */
+  readonly notifications: readonly string[];
+  readonly held: readonly PlannedAction[];
+  /** Action ids of the held actions once applied. */
+  readonly actions: readonly string[];
+  readonly snoozes: readonly LadderSnooze[];
+  readonly history: readonly LadderHistoryEntry[];
+  readonly closedAt?: string;
+}
+
+export interface LadderOptions {
+  readonly storage: Storage;
+  readonly clock: Clock;
+  readonly executor: Executor;
+  readonly settings?: LadderSettingsInput | LadderSettings;
+  /** Kinds that count as notifications (default: the executor's defaults). */
+  readonly notificationKinds?: readonly string[];
+  /** Hands actions that became pending approvals at their due time to the review queue. */
+  readonly enqueue?: (decision: DecisionDraft, records: readonly ActionRecord[]) => Promise<unknown>;
+}
+
+export interface LadderTickResult {
+  readonly applied: readonly ActionRecord[];
+  readonly pending: readonly ActionRecord[];
+  readonly lapsed: readonly LadderItem[];
+  /** Items whose status changed (applied, pending-approval, failed, lapsed, closed). */
+  readonly changed: readonly LadderItem[];
+}
+
+export interface Ladder {
+  readonly settings: LadderSettings;
+  /** executor.act with the ladder applied to the policies it names. Never rejects for an actuator failure. */
+  act(draft: DecisionDraft, ctx: Context, policy?: PolicyLookup): Promise<ActOutcome & { readonly items: readonly LadderItem[] }>;
+  /** Runs what is due, releases stale marks, closes quiet notify-only episodes, follows approvals. */
+  tick(): Promise<LadderTickResult>;
+  /** The owner (or an operator / approver) postpones the due time by business days; a reason is required. */
+  snooze(id: string, actor: Actor, options: { readonly reason: string; readonly businessDays?: number }): Promise<LadderItem>;
+  /** Cancels a mark: the held actions never run. Owner, operator or approver; a reason is required. */
+  release(id: string, actor: Actor, reason: string): Promise<LadderItem>;
+  /** Reverses the actions the ladder applied (operator or approver). */
+  undo(id: string, actor: Actor, reason?: string): Promise<{ readonly item: LadderItem; readonly records: readonly ActionRecord[] }>;
+  get(id: string): Promise<LadderItem | undefined>;
+  list(query?: { readonly status?: LadderStatus; readonly policy?: string; readonly limit?: number }): Promise<LadderItem[]>;
+}
+
+const OPEN: readonly LadderStatus[] = ["notified", "waiting", "pending-approval"];
+const HOUR_MS = 3_600_000;
+const MAX_HISTORY = 50;
+
+/** Stable id of a (policy, target) ladder. */
+export function ladderIdOf(policy: string, target: { readonly kind: string; readonly id: string }): string {
+  return `lad-${createHash("sha256").update([policy, target.kind, target.id].join("\u0000")).digest("hex").slice(0, 24)}`;
+}
+
+function isSettings(value: LadderSettingsInput | LadderSettings | undefined): value is LadderSettings {
+  return value !== undefined && Array.isArray((value as LadderSettings).policies) && (value as LadderSettings).calendar !== undefined && (value as LadderSettings).calendar.weekend instanceof Set;
+}
+
+function ownerOf(ctx: Context, target: { readonly id: string }): string | undefined {
+  const entities = Object.values(ctx.entities);
+  const entity = entities.find((e) => e.id === target.id || `${e.kind}/${e.id}` === target.id) ?? ctx.entities["resource"];
+  const attrs = entity?.attrs ?? {};
+  const tags = attrs["tags"] !== null && typeof attrs["tags"] === "object" ? (attrs["tags"] as Record<string, unknown>) : {};
+  for (const value of [attrs["owner"], tags["owner"], tags["Owner"], attrs["team"]]) if (typeof value === "string" && value !== "") return value;
+  return undefined;
+}
+
+/** One plain line about an item, for explanations and the CLI. */
+export function describeLadderItem(item: LadderItem): string {
+  const kinds = [...new Set(item.held.map((p) => p.plan.actuator))].join(", ");
+  const who = item.owner ? `owner ${item.owner}` : "no owner on record";
+  const snoozed = item.snoozes.length > 0 ? `; snoozed ${item.snoozes.length}× (last by ${item.snoozes.at(-1)?.by}: ${item.snoozes.at(-1)?.reason})` : "";
+  switch (item.status) {
+    case "waiting": return `${item.policy}: ${kinds} on ${item.target.id} marked ${item.openedAt}, due ${item.dueAt} after ${item.graceBusinessDays} business day(s) (${who}${snoozed})`;
+    case "notified": return `${item.policy}: ${who} notified about ${item.target.id} at ${item.openedAt}; not again before ${item.quietUntil}`;
+    default: return `${item.policy}: ${item.target.id} ${item.status}${item.closedAt ? ` at ${item.closedAt}` : ""} (${who}${snoozed})`;
+  }
+}
+
+export function createLadder(options: LadderOptions): Ladder {
+  const { storage, clock, executor } = options;
+  const settings = isSettings(options.settings) ? options.settings : resolveLadderSettings(options.settings ?? {});
+  const notification = new Set(options.notificationKinds ?? defaultNotificationKinds);
+  const iso = (): string => clock.now().toISOString();
+
+  async function load(id: string): Promise<{ item: LadderItem; version: number }> {
+    const doc = await storage.getDoc<LadderItem>(LADDER_COLLECTION, id);
+    if (doc === undefined) throw new VigilError("VIGIL_NOT_FOUND", `ladder item ${id} does not exist; list them with \`vigil ladder list\` or GET /v1/ladder`, { field: "id" });
+    return { item: doc.value, version: doc.version };
+  }
+
+  async function save(item: LadderItem, version: number): Promise<LadderItem> {
+    const bounded = item.history.length > MAX_HISTORY ? { ...item, history: item.history.slice(-MAX_HISTORY) } : item;
+    await storage.putDocs([{ collection: LADDER_COLLECTION, id: item.id, value: bounded, expectVersion: version }], iso());
+    return bounded;
+  }
+
+  const withEvent = (item: LadderItem, event: string, extra: Partial<LadderItem>, by?: string, note?: string): LadderItem => ({
+    ...item, ...extra, history: [...item.history, { at: iso(), event, ...(by ? { by } : {}), ...(note ? { note } : {}) }],
+  });
+
+  const isOpenNow = (item: LadderItem, nowMs: number): boolean =>
+    OPEN.includes(item.status) && !(item.status === "notified" && item.quietUntil !== undefined && Date.parse(item.quietUntil) <= nowMs);
+
+  /** Whether a person may change an item: its owner, or an operator / approver / admin. */
+  function authorize(item: LadderItem, actor: Actor, what: string): void {
+    if (actor !== undefined && actor !== null && typeof actor.id === "string" && actor.id !== "" && item.owner !== undefined && actor.id === item.owner) return;
+    requireRole(actor, ["operator", "approver"], `${what} (or be its owner, ${item.owner ?? "none on record"})`);
+  }
+
+  function statusAfter(records: readonly ActionRecord[]): LadderStatus | undefined {
+    if (records.some((r) => r.status === "blocked" && r.blockedBy === "kill-switch")) return undefined; // retried next tick
+    if (records.some((r) => r.status === "pending-approval")) return "pending-approval";
+    if (records.some((r) => r.status === "failed" || r.status === "blocked")) return "failed";
+    return "applied";
+  }
+
+  const ladder: Ladder = {
+    settings,
+
+    async act(draft, ctx, policy) {
+      const { planned, notPlanned } = await executor.plan(draft, ctx, policy);
+      const now = clock.now();
+      const immediate: PlannedAction[] = [];
+      const groups = new Map<string, { policy: string; target: { kind: string; id: string }; plans: PlannedAction[] }>();
+      for (const p of planned) {
+        if (ladderSettingsFor(settings, p.plan.policy) === undefined) { immediate.push(p); continue; }
+        const id = ladderIdOf(p.plan.policy, p.plan.target);
+        const group = groups.get(id) ?? { policy: p.plan.policy, target: p.plan.target, plans: [] as PlannedAction[] };
+        group.plans.push(p);
+        groups.set(id, group);
+      }
+      const records: ActionRecord[] = [...(await executor.apply(immediate))];
+      const steps: ExplanationStep[] = notPlanned.map((item) => ({ kind: "action", text: `${item.action} not planned: ${item.reason}`, policy: item.policy }));
+      const heldPlans: PlannedAction[] = [];
+      const items: LadderItem[] = [];
+      for (const [id, group] of groups) {
+        const s = ladderSettingsFor(settings, group.policy);
+        if (s === undefined) continue;
+        const doc = await storage.getDoc<LadderItem>(LADDER_COLLECTION, id);
+        const at = now.toISOString();
+        if (doc !== undefined && isOpenNow(doc.value, now.getTime())) {
+          const item = await save({ ...doc.value, lastDecisionId: draft.id, lastSeenAt: at, violations: doc.value.violations + 1 }, doc.version);
+          items.push(item);
+          steps.push({ kind: "action", text: `already on the ladder (episode ${item.episode}, violation ${item.violations}): ${describeLadderItem(item)}; nothing new sent`, policy: group.policy, ref: item.id });
+          continue;
+        }
+        const deferKinds = s.defer === undefined ? undefined : new Set(s.defer);
+        const deferred = (p: PlannedAction): boolean => (deferKinds ? deferKinds.has(p.plan.actuator) : !notification.has(p.plan.actuator));
+        const direct = group.plans.filter((p) => !deferred(p) || p.disposition === "blocked");
+        const held = group.plans.filter((p) => deferred(p) && p.disposition !== "blocked");
+        const sent = await executor.apply(direct);
+        records.push(...sent);
+        const owner = ownerOf(ctx, group.target);
+        const base = {
+          id, policy: group.policy, target: group.target, ...(owner ? { owner } : {}), episode: (doc?.value.episode ?? 0) + 1,
+          openedAt: at, decisionId: draft.id, lastDecisionId: draft.id, lastSeenAt: at, violations: 1,
+          graceBusinessDays: s.graceBusinessDays, staleAfterHours: s.staleAfterHours, maxSnoozes: s.maxSnoozes, snoozeBusinessDays: s.snoozeBusinessDays,
+          notifications: sent.map((r) => r.id), actions: [], snoozes: [], history: [{ at, event: "opened", note: `decision ${draft.id}` }],
+        };
+        let item: LadderItem;
+        if (held.length === 0) {
+          item = { ...base, status: "notified", held: [], quietUntil: new Date(now.getTime() + s.cooldownHours * HOUR_MS).toISOString() };
+        } else if (s.graceBusinessDays === 0) {
+          const applied = await executor.apply(held);
+          records.push(...applied);
+          item = { ...base, status: statusAfter(applied) ?? "waiting", held, dueAt: at, actions: applied.map((r) => r.id) };
+        } else {
+          const dueAt = addBusinessDays(settings.calendar, now, s.graceBusinessDays).toISOString();
+          item = { ...base, status: "waiting", held, dueAt };
+          heldPlans.push(...held.map((p) => ({ ...p, plan: { ...p.plan, reason: `held by the enforcement ladder until ${dueAt} (grace ${s.graceBusinessDays} business day(s); the owner may snooze)` } })));
+        }
+        item = await save(item, doc?.version ?? 0);
+        items.push(item);
+        steps.push({ kind: "action", text: `enforcement ladder episode ${item.episode} opened: ${describeLadderItem(item)}`, policy: group.policy, ref: item.id });
+      }
+      for (const record of records) steps.push({ kind: "action", text: describeRecord(record), policy: record.policy, ref: record.id });
+      const actions = [...records.map((r) => r.plan), ...heldPlans.map((p) => p.plan)];
+      const updated: DecisionDraft = actions.length === 0 && steps.length === 0 ? draft : { ...draft, actions, explanation: { ...draft.explanation, steps: [...draft.explanation.steps, ...steps] } };
+      return { draft: updated, records, pending: records.filter((r) => r.status === "pending-approval"), items };
+    },
+
+    async tick() {
+      const nowMs = clock.now().getTime();
+      const applied: ActionRecord[] = [];
+      const pending: ActionRecord[] = [];
+      const lapsed: LadderItem[] = [];
+      const changed: LadderItem[] = [];
+      for (const status of ["waiting", "notified", "pending-approval"] as const) {
+        for (const doc of await storage.listDocs<LadderItem>(LADDER_COLLECTION, { where: { status } })) {
+          const item = doc.value;
+          if (status === "notified") {
+            if (item.quietUntil !== undefined && Date.parse(item.quietUntil) <= nowMs) changed.push(await save(withEvent(item, "closed", { status: "closed", closedAt: iso() }), doc.version));
+            continue;
+          }
+          if (status === "pending-approval") {
+            const records = (await Promise.all(item.actions.map((id) => executor.getAction(id)))).filter((r): r is ActionRecord => r !== undefined);
+            if (records.length === 0 || records.some((r) => r.status === "pending-approval" || r.status === "planned")) continue;
+            const next: LadderStatus = records.every((r) => r.status === "skipped") ? "released" : records.some((r) => r.status === "failed") ? "failed" : "applied";
+            changed.push(await save(withEvent(item, next, { status: next, closedAt: iso() }, records.find((r) => r.approvedBy)?.approvedBy), doc.version));
+            continue;
+          }
+          if (item.dueAt === undefined || Date.parse(item.dueAt) > nowMs) continue;
+          if (nowMs - Date.parse(item.lastSeenAt) > item.staleAfterHours * HOUR_MS) {
+            const saved = await save(withEvent(item, "lapsed", { status: "lapsed", closedAt: iso() }, undefined, `not seen violating since ${item.lastSeenAt}`), doc.version);
+            lapsed.push(saved);
+            changed.push(saved);
+            continue;
+          }
+          const records = await executor.apply(item.held);
+          const next = statusAfter(records);
+          if (next === undefined) continue;
+          const saved = await save(withEvent(item, next === "pending-approval" ? "sent for approval" : next, { status: next, actions: records.map((r) => r.id), ...(next === "pending-approval" ? {} : { closedAt: iso() }) }), doc.version);
+          changed.push(saved);
+          applied.push(...records.filter((r) => r.status === "applied" || r.status === "dry-run"));
+          const waiting = records.filter((r) => r.status === "pending-approval");
+          pending.push(...waiting);
+          if (waiting.length > 0 && options.enqueue) {
+            const decision: Decision | undefined = await storage.getDecision(item.decisionId);
+            if (decision !== undefined) await options.enqueue(decision, waiting);
+          }
+        }
+      }
+      return { applied, pending, lapsed, changed };
+    },
+
+    async snooze(id, actor, snoozeOptions) {
+      const { item, version } = await load(id);
+      authorize(item, actor, `snooze ${id}`);
+      const reason = snoozeOptions?.reason;
+      if (typeof reason !== "string" || reason.trim() === "") throw new VigilError("VIGIL_BAD_INPUT", "reason is required to snooze: say why the resource must keep running", { field: "reason" });
+      if (item.status !== "waiting") throw new VigilError("VIGIL_CONFLICT", `ladder item ${id} is ${item.status}; only a waiting mark can be snoozed`, { field: "id" });
+      if (item.snoozes.length >= item.maxSnoozes) {
+        throw new VigilError("VIGIL_CONFLICT", `ladder item ${id} was already snoozed ${item.snoozes.length} time(s), the most allowed (maxSnoozes); ask for a policy exception instead`, { field: "id" });
+      }
+      const days = snoozeOptions.businessDays ?? item.snoozeBusinessDays;
+      if (typeof days !== "number" || !Number.isFinite(days) || days <= 0 || days > 60) throw new VigilError("VIGIL_BAD_INPUT", `businessDays must be a number above 0 and at most 60, got ${JSON.stringify(days)}`, { field: "businessDays" });
+      const now = clock.now();
+      const from = Math.max(Date.parse(item.dueAt ?? now.toISOString()), now.getTime());
+      const dueAt = addBusinessDays(settings.calendar, new Date(from), days).toISOString();
+      const snooze: LadderSnooze = { by: actor.id, reason: reason.trim(), at: now.toISOString(), businessDays: days, dueAt };
+      const saved = await save(withEvent(item, "snoozed", { dueAt, snoozes: [...item.snoozes, snooze] }, actor.id, `${days} business day(s): ${snooze.reason}`), version);
+      await storage.appendAudit([{ at: snooze.at, actor: actor.id, action: "ladder.snooze", target: id, detail: { policy: item.policy, resource: item.target.id, businessDays: days, dueAt, reason: snooze.reason } }]);
+      return saved;
+    },
+
+    async release(id, actor, reason) {
+      const { item, version } = await load(id);
+      authorize(item, actor, `release ${id}`);
+      if (typeof reason !== "string" || reason.trim() === "") throw new VigilError("VIGIL_BAD_INPUT", "reason is required to release a mark", { field: "reason" });
+      if (item.status !== "waiting" && item.status !== "notified") throw new VigilError("VIGIL_CONFLICT", `ladder item ${id} is ${item.status}; only a waiting or notified episode can be released (deny its review instead)`, { field: "id" });
+      const at = iso();
+      const saved = await save(withEvent(item, "released", { status: "released", closedAt: at }, actor.id, reason.trim()), version);
+      await storage.appendAudit([{ at, actor: actor.id, action: "ladder.release", target: id, detail: { policy: item.policy, resource: item.target.id, reason: reason.trim() } }]);
+      return saved;
+    },
+
+    async undo(id, actor, reason) {
+      requireRole(actor, ["operator", "approver"], `undo ladder item ${id}`);
+      const { item, version } = await load(id);
+      if (item.status !== "applied") throw new VigilError("VIGIL_CONFLICT", `ladder item ${id} is ${item.status}; only applied actions can be undone`, { field: "id" });
+      const records: ActionRecord[] = [];
+      for (const actionId of item.actions) {
+        const record = await executor.getAction(actionId);
+        if (record?.status === "applied") records.push(await executor.undo(actionId, actor, reason));
+      }
+      const at = iso();
+      const saved = await save(withEvent(item, "undone", { status: "undone", closedAt: at }, actor.id, reason), version);
+      await storage.appendAudit([{ at, actor: actor.id, action: "ladder.undo", target: id, detail: { policy: item.policy, resource: item.target.id, actions: records.map((r) => r.id), ...(reason ? { reason } : {}) } }]);
+      return { item: saved, records };
+    },
+
+    async get(id) {
+      return (await storage.getDoc<LadderItem>(LADDER_COLLECTION, id))?.value;
+    },
+
+    async list(query = {}) {
+      const where: Record<string, string> = {};
+      if (query.status !== undefined) where["status"] = query.status;
+      if (query.policy !== undefined) where["policy"] = query.policy;
+      return (await storage.listDocs<LadderItem>(LADDER_COLLECTION, { where, ...(query.limit === undefined ? {} : { limit: query.limit }) })).map((d) => d.value);
+    },
+  };
+  return ladder;
+}
