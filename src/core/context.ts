@@ -34,6 +34,13 @@ export interface Context {
    * for `dev.vigil.dependency.change` and `com.github.pull_request` events (src/context/supply-chain).
    */
   readonly dependencies?: Readonly<Record<string, unknown>>;
+  /**
+   * The residency check of an event (where the data it places or moves may be stored, what is
+   * outside, suggestions), JSON-safe; policies read it as `context.residency`. Set by the
+   * residency enrichment (src/context/residency) for Kubernetes, Terraform plan, dataflow and
+   * inventory events.
+   */
+  readonly residency?: Readonly<Record<string, unknown>>;
   /** Evaluation time (RFC 3339) from the injected clock. */
   readonly now: string;
 }

@@ -30,6 +30,8 @@ export const EventTypes = {
   metric: "dev.vigil.metric",
   resource: "dev.vigil.resource",
   dataflow: "dev.vigil.dataflow",
+  /** A Terraform plan as `terraform show -json <planfile>` prints it (src/sources/terraform.ts). */
+  terraformPlan: "com.hashicorp.terraform.plan",
   posture: "dev.vigil.posture",
   feedback: "dev.vigil.feedback",
   /** A direct authorization / decide request (`POST /v1/decide`, `vigil eval`). */

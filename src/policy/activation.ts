@@ -9,8 +9,9 @@
  * - `event`: the CloudEvent envelope (`id`, `source`, `type`, `subject`, `time`, `data`...).
  * - `context`: the fields of `ctx.input.context` (when it is an object) overlaid by Vigil's own
  *   context: `posture`, `signals`, `entities`, `history`, `features`, and `dependencies` when the
- *   context carries a supply-chain summary. Vigil's keys always win, so a request cannot spoof its
- *   posture, signals, history or dependency findings.
+ *   context carries a supply-chain summary, `residency` when it carries a residency check. Vigil's
+ *   keys always win, so a request cannot spoof its posture, signals, history, dependency or
+ *   residency findings.
  * - `now`: the evaluation time (`ctx.now`) as a CEL timestamp (a JS Date at the boundary).
  * - `variables`: a policy's own `spec.variables`; empty here, each policy supplies its own.
  */
@@ -58,6 +59,7 @@ export function buildActivation(ctx: Context): Activation {
     features: ctx.features ?? emptyRecord,
   };
   if (ctx.dependencies !== undefined) context["dependencies"] = ctx.dependencies;
+  if (ctx.residency !== undefined) context["residency"] = ctx.residency;
   const requestContext = plain ? input["context"] : undefined;
   if (isPlainObject(requestContext)) {
     for (const key in requestContext) {
@@ -73,7 +75,7 @@ export function buildActivation(ctx: Context): Activation {
   return activation as Activation;
 }
 
-const vigilContextKeys: ReadonlySet<string> = new Set(["posture", "signals", "entities", "history", "features", "dependencies"]);
+const vigilContextKeys: ReadonlySet<string> = new Set(["posture", "signals", "entities", "history", "features", "dependencies", "residency"]);
 
 let lastNow = "";
 let lastDate = new Date(0);

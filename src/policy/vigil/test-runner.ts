@@ -41,7 +41,7 @@ function signalsOf(raw: Readonly<Record<string, unknown>> | undefined): Record<s
   return out;
 }
 
-/** Builds the Context a test case describes (input, event envelope, posture, signals, entities, history, features, dependencies, now). */
+/** Builds the Context a test case describes (input, event envelope, posture, signals, entities, history, features, dependencies, residency, now). */
 export function contextForTest(test: TestCaseSpec, input: unknown, eventType: string): Context {
   const event = test.event ?? {};
   const c = test.context;
@@ -61,6 +61,7 @@ export function contextForTest(test: TestCaseSpec, input: unknown, eventType: st
     ...(c?.history === undefined ? {} : { history: { violations30d: 0, recent: [], ...c.history } as Context["history"] & object }),
     ...(c?.features === undefined ? {} : { features: c.features as Context["features"] & object }),
     ...(c?.dependencies === undefined ? {} : { dependencies: c.dependencies }),
+    ...(c?.residency === undefined ? {} : { residency: c.residency }),
     now: test.now ?? DEFAULT_TEST_TIME,
   };
 }

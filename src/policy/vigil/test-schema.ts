@@ -41,6 +41,8 @@ export interface TestContextSpec {
   readonly features?: Readonly<Record<string, unknown>>;
   /** The supply-chain summary (`context.dependencies`). */
   readonly dependencies?: Readonly<Record<string, unknown>>;
+  /** The residency check (`context.residency`). */
+  readonly residency?: Readonly<Record<string, unknown>>;
 }
 
 export interface TestCaseSpec {
@@ -72,7 +74,7 @@ const inlineCaseFields = ["name", "input", "event", "context", "now", "expect"];
 const fileCaseFields = [...inlineCaseFields, "inputFile", "policies"];
 const expectFields = ["allow", "violations", "errors", "findings"];
 const findingFields = ["policy", "rule", "effect", "severity", "mode", "message"];
-const contextFields = ["posture", "signals", "entities", "history", "features", "dependencies"];
+const contextFields = ["posture", "signals", "entities", "history", "features", "dependencies", "residency"];
 const postureFields = ["level", "scope", "reason", "until"];
 const eventFields = ["specversion", "id", "source", "type", "subject", "time", "datacontenttype", "dataschema", "data"];
 
@@ -167,7 +169,7 @@ function parseContext(v: Validator, value: unknown, path: FieldPath): TestContex
       out.posture = { level, ...(scope === undefined ? {} : { scope }), ...(reason === undefined ? {} : { reason }), ...(until === undefined ? {} : { until }) };
     }
   }
-  for (const key of ["signals", "entities", "history", "features", "dependencies"] as const) {
+  for (const key of ["signals", "entities", "history", "features", "dependencies", "residency"] as const) {
     if (o[key] === undefined) continue;
     if (isPlainObject(o[key])) out[key] = o[key];
     else v.report([...path, key], "must be a map");
