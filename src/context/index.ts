@@ -3,7 +3,7 @@
  * detectors and posture. The pipeline uses `createContextStage`; the rest is exported for the
  * server (posture / entity APIs), packs (settings) and tests.
  */
-export { createContextStage, BASELINE_COLLECTION, type ContextStage, type ContextStageOptions, type ContextStats, type EntityView } from "./stage.js";
+export { createContextStage, BASELINE_COLLECTION, type ContextEnricher, type ContextExtras, type ContextStage, type ContextStageOptions, type ContextStats, type EntityView } from "./stage.js";
 export { defaultContextSettings, resolveContextSettings, seenDimensions, type ContextSettings, type ContextSettingsInput, type SeenDimension } from "./settings.js";
 export { resolveEvent, type Observation, type ResolvedEvent } from "./resolve.js";
 export { ENTITY_COLLECTION, type EntityUpdate, type RecentFinding } from "./entity-store.js";

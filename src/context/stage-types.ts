@@ -12,6 +12,21 @@ export interface ContextStageOptions {
   readonly storage: Storage;
   readonly clock?: Clock;
   readonly settings?: ContextSettingsInput;
+  /** Packs' enrichments (residency, ...), run by `build` in order after entities are resolved. */
+  readonly enrichers?: readonly ContextEnricher[];
+}
+
+/** The fields an enrichment may add to a context (policies read them as `context.<name>`). */
+export type ContextExtras = Partial<Pick<Context, "dependencies" | "residency">>;
+
+/**
+ * A pack's enrichment: computes extra context for an event from the event and the resolved
+ * entities (the namespace entity's attributes, ...). Must be deterministic and must not throw or
+ * reject; if it does, `build` leaves its fields out and lists the failure in `stats().enrichErrors`.
+ */
+export interface ContextEnricher {
+  readonly name: string;
+  enrich(event: Event, ctx: Pick<Context, "entities" | "posture" | "now">): ContextExtras | undefined | Promise<ContextExtras | undefined>;
 }
 
 /** An entity as the API returns it: attributes, relations and history. */
@@ -28,6 +43,8 @@ export interface ContextStats {
   readonly postureErrors: readonly string[];
   /** Events whose learning failed inside observe (a bug; observe never throws), newest last, at most 20. */
   readonly observeErrors: readonly string[];
+  /** Enrichments that threw or rejected in build (a bug; enrichers never throw), newest last, at most 20. */
+  readonly enrichErrors?: readonly string[];
 }
 
 /** The context stage. See docs/context.md. */

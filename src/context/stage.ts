@@ -24,7 +24,7 @@ import { createSeries, observeSeries, type Season } from "./series.js";
 import { resolveContextSettings, seenDimensions } from "./settings.js";
 import { toDays, toMinutes } from "./time.js";
 
-export type { ContextStage, ContextStageOptions, ContextStats, EntityView } from "./stage-types.js";
+export type { ContextEnricher, ContextExtras, ContextStage, ContextStageOptions, ContextStats, EntityView } from "./stage-types.js";
 
 /** Storage collection of baselines, one document per entity or peer group. */
 export const BASELINE_COLLECTION = "context.baselines";
@@ -69,6 +69,8 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
   const pending = new Set<Promise<unknown>>();
   const postureErrors: string[] = [];
   const observeErrors: string[] = [];
+  const enrichErrors: string[] = [];
+  const enrichers = options.enrichers ?? [];
   let ready: Promise<void> | undefined;
   let initialized = false;
   const init = (): Promise<void> => (ready ??= postures.load().then(
@@ -181,7 +183,7 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
     const state: Built = { owner, event, observed: false, resolved, records: recordMap, baselines: baselineMap, peerKey };
     recentBuilt[recentNext] = state;
     recentNext = (recentNext + 1) % recentBuilt.length;
-    const context = {
+    let context = {
       event,
       input: event.data,
       entities: merged,
@@ -191,9 +193,26 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
       features,
       now: new Date(nowMs).toISOString(),
     } as Context;
+    if (enrichers.length > 0) context = await enrich(event, context);
     // Non-enumerable: copies, equality checks and serialisers see only the Context fields.
     Object.defineProperty(context, BUILT, { value: state });
     return context;
+  }
+
+  /** Runs the enrichers in order; a failing one adds nothing and is reported (stats().enrichErrors). */
+  async function enrich(event: Event, context: Context): Promise<Context> {
+    let extras: Record<string, unknown> | undefined;
+    for (const enricher of enrichers) {
+      try {
+        const pending = enricher.enrich(event, context);
+        const added = pending instanceof Promise ? await pending : pending;
+        if (added !== undefined) extras = { ...extras, ...added };
+      } catch (error) {
+        enrichErrors.push(`event ${event.id}: enricher ${enricher.name}: ${error instanceof Error ? error.message : String(error)}`);
+        if (enrichErrors.length > 20) enrichErrors.shift();
+      }
+    }
+    return extras === undefined ? context : ({ ...context, ...extras } as Context);
   }
 
   function learnActivity(baseline: EntityBaseline, resolved: ResolvedEvent, minutes: number): void {
@@ -379,7 +398,7 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
       records.resize(settings.cache.maxEntities, settings.cache.flushBatch);
     },
     stats() {
-      return { cachedBaselines: baselines.size, dirtyBaselines: baselines.dirtyCount, cachedEntities: records.size, dirtyEntities: records.dirtyCount, postureErrors: [...postureErrors], observeErrors: [...observeErrors] };
+      return { cachedBaselines: baselines.size, dirtyBaselines: baselines.dirtyCount, cachedEntities: records.size, dirtyEntities: records.dirtyCount, postureErrors: [...postureErrors], observeErrors: [...observeErrors], enrichErrors: [...enrichErrors] };
     },
   };
 }
