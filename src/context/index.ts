@@ -10,3 +10,4 @@ export { ENTITY_COLLECTION, type EntityUpdate, type RecentFinding } from "./enti
 export { POSTURE_COLLECTION, postureRank, validatePostureInput, type PostureInput } from "./posture.js";
 export { compileSchedule, type CompiledSchedule } from "./schedule.js";
 export { detectorNames, type DetectorName } from "./detectors/signal.js";
+export { applyDetectorCalibration, validateCalibration, type DetectorCalibration, type DetectorThresholds } from "./calibration.js";

@@ -1,0 +1,106 @@
+/**
+ * Labelled observations: every feedback record (API, CLI, `dev.vigil.feedback` events, and the
+ * ones review writes for approvals, denials and overrides) joined with the recorded decision it
+ * is about — one observation per violation finding of that decision. Only a person's latest label
+ * on a decision counts, so labelling one decision a hundred times weighs as much as once.
+ */
+import type { Decision } from "../core/decision.js";
+import type { Feedback } from "../core/feedback.js";
+import { feedbackLabels } from "../core/feedback.js";
+import type { Storage } from "../core/ports.js";
+import type { Override } from "../core/review.js";
+import { globMatch } from "../decide/exemptions.js";
+import { FEEDBACK_COLLECTION, OVERRIDES_COLLECTION, REVIEWS_COLLECTION } from "../review/context.js";
+import { decisionKeys } from "./keys.js";
+import type { Observation } from "./types.js";
+
+export interface CollectOptions {
+  /** Ignore feedback given before this time (a reset). */
+  readonly since?: string;
+  /** Ignore feedback by these actors (globs), e.g. automation. */
+  readonly ignoreActors?: readonly string[];
+}
+
+export interface Collected {
+  readonly observations: Observation[];
+  /** Feedback records used (after dedupe and filters). */
+  readonly feedbackUsed: number;
+  /** Records not used, by reason. */
+  readonly skipped: Readonly<Record<string, number>>;
+}
+
+const PAGE = 1000;
+
+/** Every document of a collection, in id order. */
+export async function listAll<T>(storage: Storage, collection: string, where?: Readonly<Record<string, string | number | boolean | null>>): Promise<T[]> {
+  const out: T[] = [];
+  let afterId: string | undefined;
+  for (;;) {
+    const page = await storage.listDocs<T>(collection, { limit: PAGE, ...(afterId === undefined ? {} : { afterId }), ...(where ? { where } : {}) });
+    for (const doc of page) out.push(doc.value);
+    if (page.length < PAGE) return out;
+    afterId = page[page.length - 1]?.id;
+  }
+}
+
+/** The policies a review-made or override-made feedback record is about (undefined = every violated policy). */
+async function policiesOf(storage: Storage, feedback: Feedback): Promise<Set<string> | undefined> {
+  if (feedback.via === "override") {
+    const overrides = await storage.listDocs<Override>(OVERRIDES_COLLECTION, { where: { decisionId: feedback.decisionId }, limit: 100 });
+    return overrides.length > 0 ? new Set(overrides.map((o) => o.value.policy)) : undefined;
+  }
+  if (feedback.via === "review") {
+    const reviews = await storage.listDocs<{ policy: string }>(REVIEWS_COLLECTION, { where: { decisionId: feedback.decisionId }, limit: 100 });
+    return reviews.length > 0 ? new Set(reviews.map((r) => r.value.policy)) : undefined;
+  }
+  return undefined;
+}
+
+/** Joins the stored feedback with the decision record. Reads only; never changes anything. */
+export async function collectObservations(storage: Storage, options: CollectOptions = {}): Promise<Collected> {
+  const skipped: Record<string, number> = {};
+  const skip = (reason: string): void => {
+    skipped[reason] = (skipped[reason] ?? 0) + 1;
+  };
+  const latest = new Map<string, Feedback>();
+  for (const feedback of await listAll<Feedback>(storage, FEEDBACK_COLLECTION)) {
+    if (typeof feedback?.decisionId !== "string" || typeof feedback.by !== "string" || !feedbackLabels.includes(feedback.label)) { skip("malformed record"); continue; }
+    if (options.since !== undefined && feedback.at < options.since) { skip("before the last reset"); continue; }
+    if ((options.ignoreActors ?? []).some((glob) => globMatch(glob, feedback.by))) { skip("automation actor"); continue; }
+    const key = `${feedback.decisionId}\u0000${feedback.by}`;
+    const previous = latest.get(key);
+    if (previous !== undefined) skip("superseded by the same person's later label");
+    if (previous === undefined || previous.at <= feedback.at) latest.set(key, feedback);
+  }
+  const decisions = new Map<string, Decision | undefined>();
+  const observations: Observation[] = [];
+  let feedbackUsed = 0;
+  for (const feedback of latest.values()) {
+    let decision = decisions.get(feedback.decisionId);
+    if (!decisions.has(feedback.decisionId)) {
+      decision = await storage.getDecision(feedback.decisionId);
+      decisions.set(feedback.decisionId, decision);
+    }
+    if (decision === undefined) { skip("decision not in the record"); continue; }
+    const only = await policiesOf(storage, feedback);
+    const keys = decisionKeys(decision);
+    const seen = new Set<string>();
+    let used = false;
+    for (const finding of decision.findings) {
+      if (finding.effect !== "violation" || (only !== undefined && !only.has(finding.policy))) continue;
+      const id = `${finding.policy}\u0000${finding.rule}`;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      used = true;
+      observations.push({
+        feedbackId: feedback.id, decisionId: decision.id, policy: finding.policy, rule: finding.rule, severity: finding.severity, mode: finding.mode,
+        label: feedback.label, by: feedback.by, at: feedback.at, via: feedback.via,
+        bucket: keys.bucket, ...(keys.entity === undefined ? {} : { entity: keys.entity }), ...(keys.peer === undefined ? {} : { peer: keys.peer }),
+        detectors: keys.detectors,
+      });
+    }
+    if (used) feedbackUsed++;
+    else skip("decision has no violation to learn from");
+  }
+  return { observations, feedbackUsed, skipped };
+}
