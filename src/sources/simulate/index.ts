@@ -1,12 +1,13 @@
 import type { Scenario } from "./scenario.js";
 import { supplyChainScenario } from "./supply-chain.js";
+import { accessScenario } from "./access.js";
 
 export * from "./scenario.js";
 
 /**
  * Registered scenarios. Each pack adds its own generator module here (one line each).
  */
-export const scenarios: Scenario[] = [supplyChainScenario];
+export const scenarios: Scenario[] = [accessScenario, supplyChainScenario];
 
 export function findScenario(name: string): Scenario | undefined {
   return scenarios.find((s) => s.name === name);

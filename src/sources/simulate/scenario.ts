@@ -1,4 +1,6 @@
+import type { Entity } from "../../core/entity.js";
 import type { Event } from "../../core/event.js";
+import type { PolicyException } from "../../core/review.js";
 
 /**
  * `vigil simulate`: synthetic but realistic event streams of an organisation, with a ground-truth
@@ -19,12 +21,25 @@ export interface ScenarioOptions {
   readonly start: Date;
 }
 
+/**
+ * What a stream takes as known before its first event, as an organisation would have it: entity
+ * attributes (teams, on-call schedules, criticality) for the entity store, and exceptions in force
+ * (travel notices) for the review service. Replaying a stream without its setup judges it as an
+ * organisation that told Vigil nothing.
+ */
+export interface ScenarioSetup {
+  readonly entities: readonly Entity[];
+  readonly exceptions: readonly PolicyException[];
+}
+
 export interface Scenario {
   /** `cost`, `supply-chain`, `residency`, `access`. */
   readonly name: string;
   readonly description: string;
   /** Events in time order, each already labelled with `vigiltruth`/`vigiltruthnote`. */
   generate(options: ScenarioOptions): Iterable<Event>;
+  /** The setup the stream assumes (same options, same result); absent when it needs none. */
+  setup?(options: ScenarioOptions): ScenarioSetup;
 }
 
 export const TRUTH_ATTRIBUTE = "vigiltruth";
