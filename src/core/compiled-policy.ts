@@ -18,5 +18,22 @@ export interface CompiledPolicy {
    * this policy to match (e.g. `[{ path: "resource.kind", values: ["Pod"] }]`). Used by PolicySet.
    */
   readonly indexKeys?: readonly IndexKey[];
+  /**
+   * `evaluate` for a caller that has checked every `indexKeys` entry (the value at its path is
+   * present and one of its values), as PolicySet's index does. Same findings as `evaluate` for
+   * such a context; it may skip work those checks already did (a native policy whose `match` is
+   * nothing but those constraints does not evaluate it again). Optional: callers fall back to
+   * `evaluate`.
+   */
+  evaluateIndexed?(ctx: Context, options?: EvaluateOptions): Finding[];
+  /**
+   * Constraints from the policy's rules: outside explain mode (`includePasses`) and without a
+   * `costLimit` override, when `indexKeys` hold and the value at one of these paths is present
+   * (not undefined) and not one of its values, `evaluate` returns no findings at all. PolicySet
+   * skips such a policy without evaluating it. A policy sets this only when it can prove it
+   * (native policies: every rule condition's first `&&` operand is that constraint and `match`
+   * is absent or nothing but `indexKeys`).
+   */
+  readonly reportKeys?: readonly IndexKey[];
 }
 

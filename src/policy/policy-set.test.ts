@@ -172,3 +172,78 @@ describe("index soundness (property)", () => {
     expect(indexedCandidates).toBeLessThan(linearCandidates * 0.5);
   });
 });
+
+describe("report keys (property)", () => {
+  const departments = ["eng", "sales", "ops"];
+  const tags = ["pii", "public", "internal"];
+  const realEnv = createCelEnvironment();
+
+  /** Guardrail-style policies: an optional pure or impure match; rules whose first operand constrains a path, followed by operands that may fail. */
+  function generatePolicies(random: () => number, count: number): string {
+    const pick = <T,>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+    const docs: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const match = pick(["", 'action == "share"', 'action in ["read", "list"]', 'action == "write" && principal.level > 1', 'principal.department == "eng"']);
+      const first = pick([`principal.department == "${pick(departments)}"`, `principal.department in ["${pick(departments)}", "${pick(departments)}"]`, `resource.level == ${Math.floor(random() * 3)}`, "principal.level > 2"]);
+      const rest = pick(["", ` && "${pick(tags)}" in resource.tags`, " && principal.missing == 1", " && 1 / (principal.level - principal.level) == 0", " && resource.tags.all(t, t != \"x\")"]);
+      const rules = random() < 0.3
+        ? `    - name: a\n      condition: '${first}${rest}'\n    - name: b\n      condition: '${first.replace("==", "!=")}'\n`
+        : `    - name: a\n      condition: '${first}${rest}'\n`;
+      docs.push(`apiVersion: vigil.dev/v1\nkind: Policy\nmetadata: { name: guard-${i} }\nspec:\n${match === "" ? "" : `  match: '${match}'\n`}  rules:\n${rules}`);
+    }
+    return docs.join("---\n");
+  }
+
+  function generateInput(random: () => number): unknown {
+    const pick = <T,>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+    const principal: Record<string, unknown> = { level: Math.floor(random() * 4) };
+    const department = random();
+    if (department < 0.8) principal["department"] = pick(departments);
+    else if (department < 0.9) principal["department"] = 7;
+    const resource: Record<string, unknown> = {};
+    if (random() < 0.8) resource["tags"] = tags.filter(() => random() < 0.4);
+    else if (random() < 0.5) resource["tags"] = "not-a-list";
+    if (random() < 0.8) resource["level"] = random() < 0.9 ? Math.floor(random() * 3) : "2";
+    const input: Record<string, unknown> = { principal, resource };
+    if (random() < 0.95) input["action"] = pick(["read", "list", "write", "share"]);
+    return input;
+  }
+
+  it("skipping by report keys never changes findings (default, explain and cost-limit options)", () => {
+    const random = rng(20261126);
+    let compared = 0;
+    let nonEmpty = 0;
+    let errors = 0;
+    let withKeys = 0;
+    let indexedCandidates = 0;
+    let linearCandidates = 0;
+    for (let round = 0; round < 4; round++) {
+      const loaded = loadPolicyText(generatePolicies(random, 50), `guard-${round}.yaml`, { env: realEnv });
+      expect(loaded.errors).toEqual([]);
+      withKeys += loaded.policies.filter((p) => (p.reportKeys?.length ?? 0) > 0).length;
+      const indexed = createPolicySet(loaded.policies);
+      const linear = createPolicySet(loaded.policies, { index: false });
+      for (let i = 0; i < 60; i++) {
+        const ctx = policyContext(generateInput(random));
+        for (const options of [undefined, { includePasses: true }, { costLimit: 50 }]) {
+          // The index promises the same violations and errors (explain mode's passes and skips come with `exhaustive`).
+          const reported = (findings: readonly Finding[]): Finding[] => JSON.parse(JSON.stringify(findings.filter((f) => f.effect === "violation" || f.effect === "error"))) as Finding[];
+          const a = reported(indexed.evaluate(ctx, options).findings);
+          const b = reported(linear.evaluate(ctx, options).findings);
+          expect(a).toEqual(b);
+          compared++;
+          if (a.length > 0) nonEmpty++;
+          errors += a.filter((f) => f.effect === "error").length;
+        }
+        indexedCandidates += indexed.candidates(ctx).length;
+        linearCandidates += linear.candidates(ctx).length;
+      }
+    }
+    expect(compared).toBe(720);
+    expect(withKeys).toBeGreaterThan(60);
+    expect(nonEmpty).toBeGreaterThan(200);
+    // failing operands after the constraint do produce error findings, and they are kept
+    expect(errors).toBeGreaterThan(50);
+    expect(indexedCandidates).toBeLessThan(linearCandidates * 0.6);
+  });
+});

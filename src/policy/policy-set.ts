@@ -12,6 +12,12 @@
  *    value → policies; the other keys are checked before evaluation.
  *    A policy is skipped only when its match could not be true, so the index never changes
  *    violations or errors (property-tested against linear evaluation).
+ * 3. by report keys (CompiledPolicy.reportKeys, from the rules): outside explain mode and without
+ *    a cost-limit override, a candidate whose value at such a path is present and not one of the
+ *    key's values cannot report anything, and is skipped (a policy of global guardrails keyed on
+ *    `principal.department == "eng" && ...` in its rule is not evaluated for other departments).
+ * A policy selected by the index is evaluated with `evaluateIndexed` when it offers one: its index
+ * keys were checked, so a match made of nothing else is not evaluated twice.
  */
 import type { CompiledPolicy } from "../core/compiled-policy.js";
 import type { Context } from "../core/context.js";
@@ -47,21 +53,45 @@ interface KeyCheck { readonly path: string; readonly segments: readonly string[]
 interface Entry {
   readonly policy: CompiledPolicy;
   readonly keys: readonly KeyCheck[];
+  readonly reportKeys: readonly KeyCheck[];
+  /** `policy.evaluateIndexed` when it has one, else `policy.evaluate`. */
+  readonly evaluateIndexed: (ctx: Context, options?: EvaluateOptions) => Finding[];
 }
 
-/** A key check compiled against a plan's path slots. */
-interface SlotCheck { readonly slot: number; readonly values: ReadonlySet<unknown> }
+/** A key check compiled against a plan's path slots; `single` is the value when there is one (compared with ===). */
+class SlotCheck {
+  readonly single: unknown;
+  readonly many: boolean;
+  constructor(readonly slot: number, readonly values: ReadonlySet<unknown>) {
+    this.many = values.size !== 1;
+    this.single = this.many ? undefined : values.values().next().value;
+  }
 
-interface PathIndex { readonly slot: number; readonly buckets: Map<unknown, { id: number; rest: readonly SlotCheck[] }[]> }
+  /** The value is one of the key's values. */
+  holds(value: unknown): boolean {
+    return this.many ? this.values.has(value) : value === this.single;
+  }
+}
+
+/** A policy to check before evaluation: `rest` must hold; a present value outside a `quiet` key skips it (report keys). */
+interface Candidate { readonly id: number; readonly rest: readonly SlotCheck[]; readonly quiet: readonly SlotCheck[] }
+
+interface PathIndex { readonly slot: number; readonly buckets: Map<unknown, Candidate[]> }
 
 /** Candidates for one event type. */
 interface TypePlan {
   readonly all: readonly number[];
-  readonly unkeyed: readonly number[];
+  /** Policies without index keys, in order; those with report keys carry them in `quiet`. */
+  readonly unkeyed: readonly Candidate[];
+  readonly unkeyedIds: readonly number[];
+  /** Some policy of this plan has report keys. */
+  readonly quiet: boolean;
   readonly paths: readonly PathIndex[];
   /** Every path the plan reads, once; values are read once per evaluation into slots. */
   readonly slots: readonly (readonly string[])[];
 }
+
+const noChecks: readonly SlotCheck[] = Object.freeze([]);
 
 /** True when an event type matches an `on` entry (exact, or a glob where `*` is any run of characters). */
 export function eventTypeMatches(pattern: string, type: string): boolean {
@@ -79,12 +109,17 @@ function normalize(value: unknown): unknown {
 
 const MAX_CACHED_TYPES = 4096;
 
+const noIds: readonly number[] = Object.freeze([]);
+
 /** Builds a PolicySet; `index: false` evaluates every policy whose `on` matches (for comparisons). */
 export function createPolicySet(policies: readonly CompiledPolicy[], options: { readonly index?: boolean } = {}): PolicySet {
   const useIndex = options.index !== false;
+  const keyCheck = (k: IndexKey): KeyCheck => ({ path: k.path, segments: k.path.split("."), values: new Set(k.values.map(normalize)) });
   const entries: Entry[] = policies.map((policy) => ({
     policy,
-    keys: (policy.indexKeys ?? []).map((k: IndexKey) => ({ path: k.path, segments: k.path.split("."), values: new Set(k.values.map(normalize)) })),
+    keys: (policy.indexKeys ?? []).map(keyCheck),
+    reportKeys: (policy.reportKeys ?? []).map(keyCheck),
+    evaluateIndexed: policy.evaluateIndexed === undefined ? (ctx, options) => policy.evaluate(ctx, options) : (ctx, options) => (policy.evaluateIndexed as NonNullable<CompiledPolicy["evaluateIndexed"]>)(ctx, options),
   }));
   const byName = new Map(policies.map((p) => [p.meta.name, p] as const));
   const exact = new Map<string, number[]>();
@@ -109,7 +144,7 @@ export function createPolicySet(policies: readonly CompiledPolicy[], options: { 
     for (const id of exact.get(type) ?? []) ids.add(id);
     for (const glob of globs) if (glob.regex.test(type)) ids.add(glob.id);
     const all = [...ids].sort((a, b) => a - b);
-    const unkeyed: number[] = [];
+    const unkeyed: Candidate[] = [];
     // Selectivity of each path among these policies: entries filed per distinct value.
     const filed = new Map<string, number>();
     const distinct = new Map<string, Set<unknown>>();
@@ -131,21 +166,27 @@ export function createPolicySet(policies: readonly CompiledPolicy[], options: { 
       return index;
     };
     const paths = new Map<string, PathIndex>();
+    const checks = (keys: readonly KeyCheck[]): readonly SlotCheck[] => (keys.length === 0 ? noChecks : keys.map((k) => new SlotCheck(slot(k), k.values)));
     for (const id of all) {
-      const keys = (entries[id] as Entry).keys;
-      if (!useIndex || keys.length === 0) { unkeyed.push(id); continue; }
+      const entry = entries[id] as Entry;
+      const keys = entry.keys;
+      if (!useIndex) { unkeyed.push({ id, rest: noChecks, quiet: noChecks }); continue; }
+      const quiet = checks(entry.reportKeys);
+      if (keys.length === 0) { unkeyed.push({ id, rest: noChecks, quiet }); continue; }
       // File the policy under its most selective key (smallest expected bucket); the others are checked before evaluation.
       const chosen = [...keys].sort((a, b) => cost(a) - cost(b) || a.path.localeCompare(b.path))[0] as KeyCheck;
-      const rest = keys.filter((k) => k !== chosen).map((k) => ({ slot: slot(k), values: k.values }));
+      const rest = checks(keys.filter((k) => k !== chosen));
       let index = paths.get(chosen.path);
       if (index === undefined) { index = { slot: slot(chosen), buckets: new Map() }; paths.set(chosen.path, index); }
+      const candidate: Candidate = { id, rest, quiet };
       for (const value of chosen.values) {
         const bucket = index.buckets.get(value);
-        if (bucket === undefined) index.buckets.set(value, [{ id, rest }]);
-        else bucket.push({ id, rest });
+        if (bucket === undefined) index.buckets.set(value, [candidate]);
+        else bucket.push(candidate);
       }
     }
-    return { all, unkeyed, paths: [...paths.values()], slots };
+    const quiet = useIndex && all.some((id) => (entries[id] as Entry).reportKeys.length > 0);
+    return { all, unkeyed, unkeyedIds: unkeyed.map((c) => c.id), quiet, paths: [...paths.values()], slots };
   }
 
   let lastType: string | undefined;
@@ -167,9 +208,30 @@ export function createPolicySet(policies: readonly CompiledPolicy[], options: { 
   // Scratch space for path values; select() is synchronous and never re-entered.
   let scratch: unknown[] = [];
 
+  /** The candidate passes its checks: every `rest` key holds; no `quiet` key (when used) rules it out. */
+  function passes(candidate: Candidate, values: readonly unknown[], quiet: boolean): boolean {
+    const rest = candidate.rest;
+    for (let i = 0; i < rest.length; i++) {
+      const key = rest[i] as SlotCheck;
+      if (!key.holds(values[key.slot])) return false;
+    }
+    if (quiet) {
+      const keys = candidate.quiet;
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i] as SlotCheck;
+        const value = values[key.slot];
+        if (value !== undefined && !key.holds(value)) return false;
+      }
+    }
+    return true;
+  }
+
   function select(ctx: Context, options: PolicySetEvaluateOptions | undefined): readonly number[] {
     const plan = planFor(ctx.event.type);
-    if (options?.exhaustive === true || plan.paths.length === 0) return plan.all;
+    if (options?.exhaustive === true) return plan.all;
+    // Report keys only say "nothing to report": not for explain mode, nor under another cost limit.
+    const quiet = plan.quiet && options?.includePasses !== true && options?.costLimit === undefined;
+    if (plan.paths.length === 0 && !quiet) return plan.all;
     const activation = activationFor(ctx);
     if (scratch.length < plan.slots.length) scratch = new Array<unknown>(plan.slots.length);
     const values = scratch;
@@ -180,20 +242,23 @@ export function createPolicySet(policies: readonly CompiledPolicy[], options: { 
       const bucket = index.buckets.get(values[index.slot]);
       if (bucket === undefined) continue;
       const before = selected?.length ?? 0;
-      for (const { id, rest } of bucket) {
-        let ok = true;
-        for (const key of rest) {
-          if (!key.values.has(values[key.slot])) { ok = false; break; }
-        }
-        if (ok) (selected ??= []).push(id);
+      for (let i = 0; i < bucket.length; i++) {
+        const candidate = bucket[i] as Candidate;
+        if (passes(candidate, values, quiet)) (selected ??= []).push(candidate.id);
       }
       if ((selected?.length ?? 0) > before) sources++;
     }
-    if (selected === undefined) return plan.unkeyed;
-    if (plan.unkeyed.length > 0) {
-      sources++;
-      for (const id of plan.unkeyed) selected.push(id);
+    const unkeyed = plan.unkeyed;
+    if (unkeyed.length > 0) {
+      if (selected === undefined && !quiet) return plan.unkeyedIds;
+      const before = selected?.length ?? 0;
+      for (let i = 0; i < unkeyed.length; i++) {
+        const candidate = unkeyed[i] as Candidate;
+        if (!quiet || passes(candidate, values, true)) (selected ??= []).push(candidate.id);
+      }
+      if ((selected?.length ?? 0) > before) sources++;
     }
+    if (selected === undefined) return noIds;
     // INVARIANT: findings come in policy order whatever the index did. Each source is already in
     // order, so an insertion sort over these few, nearly sorted ids is linear in practice.
     if (sources > 1) {
@@ -207,9 +272,10 @@ export function createPolicySet(policies: readonly CompiledPolicy[], options: { 
     return selected;
   }
 
-  function guarded(policy: CompiledPolicy, ctx: Context, options: EvaluateOptions | undefined): readonly Finding[] {
+  function guarded(entry: Entry, ctx: Context, options: EvaluateOptions | undefined, indexed: boolean): readonly Finding[] {
+    const policy = entry.policy;
     try {
-      return policy.evaluate(ctx, options);
+      return indexed ? entry.evaluateIndexed(ctx, options) : policy.evaluate(ctx, options);
     } catch (cause) {
       const message = cause instanceof Error ? cause.message : String(cause);
       return [{
@@ -231,10 +297,14 @@ export function createPolicySet(policies: readonly CompiledPolicy[], options: { 
     evaluate(ctx, options) {
       const findings: Finding[] = [];
       const policyRevisions: Record<string, string> = {};
-      for (const id of select(ctx, options)) {
-        const policy = (entries[id] as Entry).policy;
+      // Through the index, every selected policy's index keys were checked.
+      const indexed = useIndex && options?.exhaustive !== true;
+      const ids = select(ctx, options);
+      for (let k = 0; k < ids.length; k++) {
+        const entry = entries[ids[k] as number] as Entry;
+        const policy = entry.policy;
         policyRevisions[policy.meta.name] = policy.meta.revision;
-        const result = guarded(policy, ctx, options);
+        const result = guarded(entry, ctx, options, indexed);
         for (let i = 0; i < result.length; i++) findings.push(result[i] as Finding);
       }
       return { findings, policyRevisions };

@@ -2,12 +2,12 @@
  * Compiles validated native policy documents into CompiledPolicy objects: every CEL expression
  * (match, variables, conditions, message templates, exceptions, remediation targets, adaptive
  * `when`) is compiled once here; a syntax error names the policy, the field and the line/column
- * in the file. Index keys come from `match` (program.requiredValues).
+ * in the file. Index keys come from `match`, report keys from the rule conditions (index-keys.ts).
  */
 import { createHash } from "node:crypto";
 import type { CompiledPolicy } from "../../core/compiled-policy.js";
 import { VigilError } from "../../core/errors.js";
-import type { IndexKey, PolicyMeta } from "../../core/policy.js";
+import type { PolicyMeta } from "../../core/policy.js";
 import type { CelEnvironment, CelProgram } from "../cel/api.js";
 import type { CompileResult, PolicyDocument } from "../language.js";
 import { celErrorPosition, fieldPosition, positionInScalar, type FilePosition } from "./positions.js";
@@ -16,6 +16,7 @@ import { didYouMean } from "./suggest.js";
 import { splitTemplate, type CompiledTemplate, type TemplatePart } from "./template.js";
 import { formatPath, type FieldPath } from "./validate.js";
 import { evaluateNativePolicy } from "./evaluate.js";
+import { indexKeysOf, matchIsIndexKeys, reportKeysOf } from "./index-keys.js";
 import type { CompiledExpression, CompiledRule, NativePolicyPlan } from "./plan.js";
 
 export type { CompiledExpression, CompiledRule, NativePolicyPlan } from "./plan.js";
@@ -135,19 +136,6 @@ function offsetToLineColumn(text: string, offset: number): { line: number; colum
   return { line: lines.length, column: (lines[lines.length - 1] as string).length + 1 };
 }
 
-function indexKeysOf(match: CompiledExpression | undefined): IndexKey[] {
-  if (match === undefined) return [];
-  const keys: IndexKey[] = [];
-  for (const key of match.program.requiredValues) {
-    const root = key.path.split(".")[0];
-    // Policy variables and `now` are not part of the shared activation: they cannot be indexed.
-    if (root === "variables" || root === "now" || key.values.length === 0) continue;
-    if (!key.values.every((v) => typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v)))) continue;
-    keys.push(key);
-  }
-  return keys;
-}
-
 function compileDocument(doc: PolicyDocument, env: CelEnvironment): NativeCompiledPolicy | VigilError {
   const parsed = parsePolicyDocument(doc.value);
   if (parsed.spec === undefined) return documentError(doc, "VIGIL_POLICY_LOAD", parsed.issues);
@@ -209,6 +197,8 @@ function compileDocument(doc: PolicyDocument, env: CelEnvironment): NativeCompil
     outputs: outputs.map((o) => ({ name: o.name, expr: o.expr as CompiledExpression })),
   };
   const indexKeys = indexKeysOf(match);
+  const matchIsKeys = matchIsIndexKeys(match, indexKeys);
+  const reportKeys = reportKeysOf(plan, matchIsKeys);
   return {
     meta,
     spec,
@@ -216,7 +206,9 @@ function compileDocument(doc: PolicyDocument, env: CelEnvironment): NativeCompil
     file: doc.file,
     documentIndex: doc.index,
     ...(indexKeys.length === 0 ? {} : { indexKeys }),
+    ...(reportKeys.length === 0 ? {} : { reportKeys }),
     evaluate: (ctx, options) => evaluateNativePolicy(plan, ctx, options),
+    evaluateIndexed: matchIsKeys ? (ctx, options) => evaluateNativePolicy(plan, ctx, options, true) : (ctx, options) => evaluateNativePolicy(plan, ctx, options),
   };
 }
 

@@ -149,10 +149,15 @@ function describeValue(value: unknown): string {
   return value === null ? "null" : Array.isArray(value) ? "a list" : typeof value === "object" ? "a map" : `${typeof value} ${JSON.stringify(traceValue(value))}`;
 }
 
-/** Evaluates one compiled native policy against a context; see the module comment for semantics. */
-export function evaluateNativePolicy(plan: NativePolicyPlan, ctx: Context, options?: EvaluateOptions): Finding[] {
+/**
+ * Evaluates one compiled native policy against a context; see the module comment for semantics.
+ * `matched`: the caller has established that `match` is true (PolicySet's index, for a match that
+ * is nothing but its index keys); it is not evaluated again. Explain mode evaluates it anyway, for
+ * its trace step.
+ */
+export function evaluateNativePolicy(plan: NativePolicyPlan, ctx: Context, options?: EvaluateOptions, matched = false): Finding[] {
   try {
-    return evaluate(plan, ctx, options);
+    return evaluate(plan, ctx, options, matched);
   } catch (cause) {
     const { mode, severity } = strongest(plan);
     const message = cause instanceof Error ? cause.message : String(cause);
@@ -160,11 +165,12 @@ export function evaluateNativePolicy(plan: NativePolicyPlan, ctx: Context, optio
   }
 }
 
-function evaluate(plan: NativePolicyPlan, ctx: Context, options: EvaluateOptions | undefined): Finding[] {
+function evaluate(plan: NativePolicyPlan, ctx: Context, options: EvaluateOptions | undefined, matched: boolean): Finding[] {
   const explain = options?.includePasses === true;
   const celOptions = options?.costLimit === undefined ? undefined : { costLimit: options.costLimit };
   const frame = new Frame(plan, activationFor(ctx), celOptions);
-  const match = plan.match;
+  // A match known to be true leaves matchStep undefined, as a true match does on the hot path.
+  const match = matched && !explain ? undefined : plan.match;
   let matchStep: TraceStep | undefined;
   if (match !== undefined) {
     const outcome = frame.run(match);
