@@ -12,6 +12,7 @@ import { reportCommand } from "./report.js";
 import { exceptionsAddCommand, exceptionsListCommand, exceptionsRevokeCommand, reviewsApproveCommand, reviewsDenyCommand, reviewsListCommand } from "./reviews.js";
 import { scanCommand } from "./scan.js";
 import { serveCommand } from "./serve.js";
+import { simulateCommand } from "./simulate.js";
 import { testCommand } from "./test.js";
 import { tokensCreateCommand, tokensListCommand, tokensRevokeCommand } from "./tokens.js";
 
@@ -21,6 +22,7 @@ export const commands: readonly Command[] = [
   evalCommand,
   testCommand,
   replayCommand,
+  simulateCommand,
   policiesLintCommand,
   scanCommand,
   reportCommand,
