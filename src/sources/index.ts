@@ -104,6 +104,14 @@ export {
   type AdmissionOptions,
 } from "./admission.js";
 export {
+  TERRAFORM_PLAN_MAJOR_VERSIONS,
+  looksLikeTerraformPlan,
+  terraformPlanTextToEvent,
+  terraformPlanToEvent,
+  validateTerraformPlan,
+  type TerraformPlanOptions,
+} from "./terraform.js";
+export {
   FEEDBACK_LABELS,
   POSTURE_LEVELS,
   createVigilEvent,

@@ -13,6 +13,7 @@ import { convertFocusRow, looksLikeFocusHeader, looksLikeFocusRow, readFocusCsv 
 import { readJsonLines, type TextChunks } from "./json-lines.js";
 import { convertKubernetesObject, kubernetesManifestsToEvents, looksLikeKubernetesObject } from "./kubernetes.js";
 import { convertOktaEvent, looksLikeOktaEvent } from "./okta.js";
+import { convertTerraformPlan, looksLikeTerraformPlan } from "./terraform.js";
 import { failure, place, position, problem, type Conversion, type IngestResult } from "./results.js";
 import { createContentIdAllocator, isRecord, kindOf, type ContentIdAllocator } from "./values.js";
 
@@ -36,6 +37,7 @@ export type IngestFormat =
   | "kubernetes"
   | "kubernetes-yaml"
   | "admission-review"
+  | "terraform-plan"
   | "json-array"
   | "unknown";
 
@@ -48,6 +50,7 @@ export type ItemKind =
   | "cloudtrail-record"
   | "okta-event"
   | "focus-row"
+  | "terraform-plan"
   | "unknown";
 
 export interface IngestOptions {
@@ -80,6 +83,7 @@ export function classifyItem(value: unknown): ItemKind {
   if (looksLikeCloudTrailRecord(value)) return "cloudtrail-record";
   if (looksLikeOktaEvent(value)) return "okta-event";
   if (looksLikeFocusRow(value)) return "focus-row";
+  if (looksLikeTerraformPlan(value)) return "terraform-plan";
   return "unknown";
 }
 
@@ -98,6 +102,7 @@ function convertAs(kind: ItemKind, value: unknown, context: ItemContext): Conver
     case "cloudtrail-record": return convertCloudTrailRecord(value, ids);
     case "okta-event": return convertOktaEvent(value, ids, options.oktaSource);
     case "focus-row": return convertFocusRow(value, ids);
+    case "terraform-plan": return convertTerraformPlan(value, options.file === undefined ? {} : { file: options.file });
     case "unknown":
       return {
         problems: [
@@ -117,6 +122,7 @@ const ITEM_KIND_OF_FORMAT: Partial<Record<IngestFormat, ItemKind>> = {
   "focus-json": "focus-row",
   "kubernetes": "kubernetes-object",
   "admission-review": "admission-review",
+  "terraform-plan": "terraform-plan",
 };
 
 /** Converts the items of an array (or a single item) by kind, `auto` detecting each. */
@@ -150,6 +156,7 @@ export function classifyDocument(value: unknown): IngestFormat {
     case "cloudtrail-record": return "cloudtrail-record";
     case "okta-event": return "okta-event";
     case "focus-row": return "focus-json";
+    case "terraform-plan": return "terraform-plan";
     default: return "unknown";
   }
 }
