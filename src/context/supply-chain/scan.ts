@@ -141,7 +141,8 @@ function preference(id: string): number {
 
 function advisoryUrl(entry: AdvisoryEntry): string | undefined {
   const references = entry.advisory.record.references ?? [];
-  return (references.find((r) => r.type === "ADVISORY") ?? references.find((r) => r.type === "WEB"))?.url;
+  const id = entry.advisory.id;
+  return (references.find((r) => r.type === "ADVISORY" && r.url.includes(id)) ?? references.find((r) => r.type === "ADVISORY") ?? references.find((r) => r.type === "WEB"))?.url;
 }
 
 /** Merges findings of one package@version whose advisories share an id or alias. */
