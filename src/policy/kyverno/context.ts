@@ -116,6 +116,22 @@ export function baseDocument(input: AdmissionInput): Doc {
   return doc;
 }
 
+const baseDocuments = new WeakMap<AdmissionInput, Doc>();
+
+/**
+ * `baseDocument(input)`, built once per AdmissionInput and shared by every rule and policy that
+ * evaluates it. INVARIANT: nobody writes into it — per-rule documents are shallow copies and
+ * `setPath` copies every object on the path it writes.
+ */
+export function sharedBaseDocument(input: AdmissionInput): Doc {
+  let doc = baseDocuments.get(input);
+  if (doc === undefined) {
+    doc = baseDocument(input);
+    baseDocuments.set(input, doc);
+  }
+  return doc;
+}
+
 export type LoadResult = { readonly ok: true } | { readonly ok: false; readonly error: string };
 
 export interface ContextLoadOptions {

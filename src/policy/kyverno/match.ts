@@ -3,7 +3,7 @@
  * subresources, names with wildcards, namespaces, selectors, namespaceSelector, operations,
  * annotations) and user filters (subjects, roles, clusterRoles). Never throws.
  */
-import { gvkOf, metadataOf, stringMap, subjectObject, type AdmissionInput } from "./request.js";
+import { gvkOf, metadataOf, stringMap, subjectObject, type AdmissionInput, type GroupVersionKind } from "./request.js";
 import { hasWildcard, wildcardMatch } from "./wildcard.js";
 
 type Json = Record<string, unknown>;
@@ -16,9 +16,19 @@ function strings(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
 }
 
-/** Matches `Pod`, `v1/Pod`, `apps/v1/Deployment`, `Pod/exec`, `*`, `networking.k8s.io/v1/Ingress`. */
-export function kindMatches(spec: string, input: AdmissionInput): boolean {
-  const gvk = gvkOf(subjectObject(input));
+interface KindSpec {
+  readonly group: string;
+  readonly version: string;
+  readonly kind: string;
+  readonly subresource: string;
+}
+
+const kindSpecs = new Map<string, KindSpec>();
+
+/** Parses `Pod`, `v1/Pod`, `apps/v1/Deployment`, `Pod/exec` once per distinct spelling. */
+function kindSpec(spec: string): KindSpec {
+  let parsed = kindSpecs.get(spec);
+  if (parsed !== undefined) return parsed;
   let text = spec;
   let subresource = "";
   const parts = text.split("/");
@@ -41,6 +51,28 @@ export function kindMatches(spec: string, input: AdmissionInput): boolean {
     group = segments[0] as string;
     version = segments[1] as string;
   }
+  parsed = { group, version, kind, subresource };
+  if (kindSpecs.size > 10_000) kindSpecs.clear();
+  kindSpecs.set(spec, parsed);
+  return parsed;
+}
+
+const gvks = new WeakMap<AdmissionInput, GroupVersionKind>();
+
+/** The request object's group/version/kind, once per input. */
+function inputGvk(input: AdmissionInput): GroupVersionKind {
+  let gvk = gvks.get(input);
+  if (gvk === undefined) {
+    gvk = gvkOf(subjectObject(input));
+    gvks.set(input, gvk);
+  }
+  return gvk;
+}
+
+/** Matches `Pod`, `v1/Pod`, `apps/v1/Deployment`, `Pod/exec`, `*`, `networking.k8s.io/v1/Ingress`. */
+export function kindMatches(spec: string, input: AdmissionInput): boolean {
+  const gvk = inputGvk(input);
+  const { group, version, kind, subresource } = kindSpec(spec);
   if (subresource !== "" && subresource !== "*" && subresource !== input.subResource) return false;
   if (subresource === "" && input.subResource !== "" && kind !== "*") return false;
   if (!wildcardMatch(kind, gvk.kind)) return false;

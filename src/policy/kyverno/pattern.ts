@@ -27,6 +27,68 @@ export function parseKey(raw: string): ParsedKey {
   return { key: raw };
 }
 
+const parsedKeys = new Map<string, ParsedKey>();
+
+/** parseKey, once per distinct key (pattern keys come from a bounded set of policies). */
+function parsedKey(raw: string): ParsedKey {
+  let parsed = parsedKeys.get(raw);
+  if (parsed === undefined) {
+    parsed = parseKey(raw);
+    if (parsedKeys.size > 50_000) parsedKeys.clear();
+    parsedKeys.set(raw, parsed);
+  }
+  return parsed;
+}
+
+/** One key of a pattern map, parsed, in the order Kyverno checks them. */
+interface PlannedKey extends ParsedKey {
+  readonly raw: string;
+  readonly value: unknown;
+}
+
+/**
+ * How a pattern map is checked: anchored keys (condition, existence, negation) first, then global
+ * anchors, then nested maps / anchored subtrees, then plain values — each group in key order.
+ */
+interface MapPlan {
+  /** Some key has a wildcard: the plan depends on the resource (see expandWildcardKeys). */
+  readonly wildcard: boolean;
+  readonly order: readonly PlannedKey[];
+  /** Keys whose presence is tracked to tell "missing" errors from failures. */
+  readonly tracked: readonly PlannedKey[];
+}
+
+const mapPlans = new WeakMap<object, MapPlan>();
+
+function buildPlan(pattern: Record<string, unknown>): MapPlan {
+  const anchored: PlannedKey[] = [];
+  const global: PlannedKey[] = [];
+  const nested: PlannedKey[] = [];
+  const plain: PlannedKey[] = [];
+  let wildcard = false;
+  for (const raw of Object.keys(pattern).sort()) {
+    const parsed = parsedKey(raw);
+    if (hasWildcard(parsed.key)) wildcard = true;
+    const entry: PlannedKey = { raw, key: parsed.key, ...(parsed.anchor ? { anchor: parsed.anchor } : {}), value: pattern[raw] };
+    const anchor = parsed.anchor;
+    if (anchor === "condition" || anchor === "existence" || anchor === "negation") anchored.push(entry);
+    else if (anchor === "global") global.push(entry);
+    else if (isMap(pattern[raw]) || containsAnchor(pattern[raw])) nested.push(entry);
+    else plain.push(entry);
+  }
+  return { wildcard, order: [...anchored, ...global, ...nested, ...plain], tracked: anchored };
+}
+
+/** The plan of a pattern map, cached per map. INVARIANT: policy patterns are not mutated after loading. */
+function planOf(pattern: Record<string, unknown>): MapPlan {
+  let plan = mapPlans.get(pattern);
+  if (plan === undefined) {
+    plan = buildPlan(pattern);
+    mapPlans.set(pattern, plan);
+  }
+  return plan;
+}
+
 /** Why a pattern did not match. `skip` kinds make the rule not apply. */
 export type PatternFailureKind = "condition" | "global" | "negation" | "plain";
 
@@ -78,8 +140,9 @@ function validateElement(resource: unknown, pattern: unknown, path: string, trac
     if (!isMap(resource)) {
       return { kind: "plain", path, message: `pattern and resource have different structures. Path: ${path}. Expected map, found ${typeName(resource)}`, found: resource, expected: pattern };
     }
-    trackAnchors(pattern, resource, tracker);
-    return validateMap(resource, pattern, path, tracker);
+    const plan = planOf(pattern);
+    trackAnchors(plan, resource, tracker);
+    return validateMap(resource, pattern, plan, path, tracker);
   }
   if (Array.isArray(pattern)) {
     if (!Array.isArray(resource)) {
@@ -99,10 +162,8 @@ function validateElement(resource: unknown, pattern: unknown, path: string, trac
   return undefined;
 }
 
-function trackAnchors(pattern: Record<string, unknown>, resource: Record<string, unknown>, tracker: AnchorTracker): void {
-  for (const raw of Object.keys(pattern)) {
-    const { key, anchor } = parseKey(raw);
-    if (anchor !== "condition" && anchor !== "existence" && anchor !== "negation") continue;
+function trackAnchors(plan: MapPlan, resource: Record<string, unknown>, tracker: AnchorTracker): void {
+  for (const { raw, key } of plan.tracked) {
     if (tracker.seen.get(raw) === true) continue;
     tracker.seen.set(raw, key in resource);
   }
@@ -111,15 +172,15 @@ function trackAnchors(pattern: Record<string, unknown>, resource: Record<string,
 function containsAnchor(pattern: unknown): boolean {
   if (Array.isArray(pattern)) return pattern.some(containsAnchor);
   if (!isMap(pattern)) return false;
-  return Object.entries(pattern).some(([k, v]) => parseKey(k).anchor !== undefined || containsAnchor(v));
+  return Object.entries(pattern).some(([k, v]) => parsedKey(k).anchor !== undefined || containsAnchor(v));
 }
 
 /** Replaces wildcard keys (`app.kubernetes.io/*`) by the resource keys they match. */
 function expandWildcardKeys(pattern: Record<string, unknown>, resource: Record<string, unknown>): Record<string, unknown> {
-  if (!Object.keys(pattern).some((k) => hasWildcard(parseKey(k).key))) return pattern;
+  if (!Object.keys(pattern).some((k) => hasWildcard(parsedKey(k).key))) return pattern;
   const out: Record<string, unknown> = {};
   for (const [raw, value] of Object.entries(pattern)) {
-    const { key, anchor } = parseKey(raw);
+    const { key, anchor } = parsedKey(raw);
     if (!hasWildcard(key)) {
       out[raw] = value;
       continue;
@@ -134,28 +195,17 @@ function expandWildcardKeys(pattern: Record<string, unknown>, resource: Record<s
   return out;
 }
 
-function validateMap(resource: Record<string, unknown>, rawPattern: Record<string, unknown>, path: string, tracker: AnchorTracker): Failure {
-  const pattern = expandWildcardKeys(rawPattern, resource);
-  const anchored: string[] = [];
-  const global: string[] = [];
-  const nested: string[] = [];
-  const plain: string[] = [];
-  for (const raw of Object.keys(pattern).sort()) {
-    const { anchor } = parseKey(raw);
-    if (anchor === "condition" || anchor === "existence" || anchor === "negation") anchored.push(raw);
-    else if (anchor === "global") global.push(raw);
-    else if (isMap(pattern[raw]) || containsAnchor(pattern[raw])) nested.push(raw);
-    else plain.push(raw);
-  }
-  for (const raw of [...anchored, ...global, ...nested, ...plain]) {
-    const failure = handleKey(raw, pattern[raw], resource, path, tracker);
+function validateMap(resource: Record<string, unknown>, rawPattern: Record<string, unknown>, rawPlan: MapPlan, path: string, tracker: AnchorTracker): Failure {
+  // Wildcard keys expand against this resource: plan the expanded map afresh (not cached).
+  const plan = rawPlan.wildcard ? buildPlan(expandWildcardKeys(rawPattern, resource)) : rawPlan;
+  for (const entry of plan.order) {
+    const failure = handleKey(entry, entry.value, resource, path, tracker);
     if (failure) return failure;
   }
   return undefined;
 }
 
-function handleKey(raw: string, pattern: unknown, resource: Record<string, unknown>, path: string, tracker: AnchorTracker): Failure {
-  const { key, anchor } = parseKey(raw);
+function handleKey({ key, anchor }: ParsedKey, pattern: unknown, resource: Record<string, unknown>, path: string, tracker: AnchorTracker): Failure {
   const current = `${path}${key}/`;
   const present = Object.prototype.hasOwnProperty.call(resource, key);
   const value = resource[key];

@@ -11,11 +11,11 @@ import type { Finding } from "../../core/finding.js";
 import type { EvaluateOptions, PolicyMeta, RuleMode, Severity } from "../../core/policy.js";
 import type { CelEnvironment } from "../cel/api.js";
 import { withAutogenRules } from "./autogen.js";
-import { baseDocument, setPath, type Doc, type ExternalContextResolver } from "./context.js";
+import { setPath, sharedBaseDocument, type Doc, type ExternalContextResolver } from "./context.js";
 import { compileCelRule, evaluateCelPreconditions, type CelRule } from "./cel-rule.js";
 import { excludeBlockMatches, matchBlockMatches, selectorMatches } from "./match.js";
 import { evaluatePodSecurity } from "./pod-security.js";
-import { metadataOf, stringMap, subjectObject, toAdmissionInput, type AdmissionInput } from "./request.js";
+import { admissionInputFor, metadataOf, stringMap, subjectObject, type AdmissionInput } from "./request.js";
 import type { RuleEnv } from "./rule-env.js";
 import { checkRuleSupported } from "./support.js";
 import { validateBlock } from "./validate.js";
@@ -57,6 +57,9 @@ interface CompiledRule {
   readonly name: string;
   readonly type: RuleType;
   readonly raw: Json;
+  /** `raw.validate` ({} when absent) and `raw.context` ([] when absent), read once. */
+  readonly validate: Json;
+  readonly context: readonly unknown[];
   readonly cel?: CelRule;
   readonly celPreconditions?: CelRule;
   readonly action: "Enforce" | "Audit";
@@ -106,6 +109,8 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
       name: ruleName,
       type: ruleType(raw),
       raw,
+      validate,
+      context: Array.isArray(raw["context"]) ? raw["context"] : [],
       action: normalizeAction(validate["failureAction"]) ?? policyAction,
       overrides: Array.isArray(validate["failureActionOverrides"]) ? validate["failureActionOverrides"].filter(isObject) : policyOverrides,
       ...(isObject(validate["cel"]) ? { cel: compileCelRule(validate["cel"], env, `${origin} validate.cel`, spec["failurePolicy"] === "Ignore" ? "Ignore" : "Fail") } : {}),
@@ -139,18 +144,20 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
     const resourceNamespace = typeof meta0["namespace"] === "string" ? meta0["namespace"] : "";
     if (policyNamespace !== undefined && resourceNamespace !== policyNamespace) return results;
     let shared: Doc | undefined;
+    const resolver = evalOptions.resolver ?? options.resolver;
     for (const rule of rules) {
-      const base = { policy: name, rule: rule.name, ruleType: rule.type, mode: modeFor(rule, input), severity };
+      let base = { policy: name, rule: rule.name, ruleType: rule.type, mode: "warn" as RuleMode, severity };
       try {
         if (!matchBlockMatches(rule.raw["match"], input) || excludeBlockMatches(rule.raw["exclude"], input)) {
-          if (evalOptions.includeNoMatch) results.push({ ...base, status: "nomatch", message: "rule does not match the resource", trace: [] });
+          if (evalOptions.includeNoMatch) results.push({ ...base, mode: modeFor(rule, input), status: "nomatch", message: "rule does not match the resource", trace: [] });
           continue;
         }
+        base = { ...base, mode: modeFor(rule, input) };
         if (rule.type !== "validate") {
           results.push({ ...base, status: "unsupported", message: `${rule.type} rules are not evaluated by Vigil`, trace: [] });
           continue;
         }
-        shared ??= baseDocument(input);
+        shared ??= sharedBaseDocument(input);
         const doc = buildDocument(shared, evalOptions, rule.name);
         if (rule.celPreconditions) {
           const pre = evaluateCelPreconditions(rule.celPreconditions, input, doc);
@@ -159,18 +166,8 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
             continue;
           }
         }
-        const env: RuleEnv = {
-          ruleName: rule.name,
-          mocked: mockedNames(evalOptions, rule.name),
-          deleteRequest: input.operation === "DELETE",
-          nesting: 0,
-          ...(evalOptions.resolver ?? options.resolver ? { resolver: (evalOptions.resolver ?? options.resolver) as ExternalContextResolver } : {}),
-          ...(rule.cel ? { cel: (_spec: unknown, d: Doc) => (rule.cel as CelRule).evaluate(input, d) } : {}),
-          podSecurity: (psSpec: unknown) => evaluatePodSecurity(psSpec, input, rule.name),
-        };
-        const validate = isObject(rule.raw["validate"]) ? rule.raw["validate"] : {};
-        const context = Array.isArray(rule.raw["context"]) ? rule.raw["context"] : [];
-        const response = validateBlock(validate, doc, env, context, rule.raw["preconditions"]);
+        const env: RuleEnv = ruleEnv(rule, input, mockedNames(evalOptions, rule.name), resolver);
+        const response = validateBlock(rule.validate, doc, env, rule.context, rule.raw["preconditions"]);
         results.push({ ...base, ...response });
         if (applyOne && (response.status === "pass" || response.status === "fail")) break;
       } catch (cause) {
@@ -187,7 +184,7 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
     rules: rules.map((r) => ({ name: r.name, type: r.type })),
     evaluateAdmission,
     evaluate(ctx: Context, evalOptions?: EvaluateOptions): Finding[] {
-      const input = toAdmissionInput(ctx.input);
+      const input = admissionInputFor(ctx);
       if (!input) return [];
       const results = evaluateAdmission(input, { ...(evalOptions ?? {}), includeNoMatch: false });
       return results
@@ -209,11 +206,24 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
   }
 }
 
+/** The rule environment; closures only for the checks the rule has (the hot path allocates little). */
+function ruleEnv(rule: CompiledRule, input: AdmissionInput, mocked: ReadonlySet<string>, resolver: ExternalContextResolver | undefined): RuleEnv {
+  const env: { -readonly [K in keyof RuleEnv]: RuleEnv[K] } = { ruleName: rule.name, mocked, deleteRequest: input.operation === "DELETE", nesting: 0 };
+  if (resolver) env.resolver = resolver;
+  const cel = rule.cel;
+  if (cel) env.cel = (_spec: unknown, d: Doc) => cel.evaluate(input, d);
+  if (rule.validate["podSecurity"] !== undefined) env.podSecurity = (psSpec: unknown) => evaluatePodSecurity(psSpec, input, rule.name);
+  return env;
+}
+
+const noMocks: ReadonlySet<string> = new Set();
+
 function ruleValuesFor(options: KyvernoEvaluateOptions, rule: string): Readonly<Record<string, unknown>> {
   return options.ruleValues?.[rule] ?? options.ruleValues?.[rule.replace(/^autogen-(cronjob-)?/, "")] ?? {};
 }
 
 function mockedNames(options: KyvernoEvaluateOptions, rule: string): ReadonlySet<string> {
+  if (options.values === undefined && options.ruleValues === undefined) return noMocks;
   const names = new Set<string>();
   for (const key of Object.keys(options.values ?? {})) names.add(key.split(".")[0] as string);
   for (const key of Object.keys(ruleValuesFor(options, rule))) names.add(key.split(".")[0] as string);
@@ -223,6 +233,7 @@ function mockedNames(options: KyvernoEvaluateOptions, rule: string): ReadonlySet
 /** A per-rule document: a shallow copy of the shared base (setPath is copy-on-write) plus values. */
 function buildDocument(shared: Doc, options: KyvernoEvaluateOptions, rule: string): Doc {
   const doc: Doc = { ...shared };
+  if (options.values === undefined && options.ruleValues === undefined) return doc;
   for (const [k, v] of Object.entries(options.values ?? {})) setPath(doc, k, structuredClone(v));
   for (const [k, v] of Object.entries(ruleValuesFor(options, rule))) setPath(doc, k, structuredClone(v));
   return doc;

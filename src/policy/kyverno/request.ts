@@ -87,6 +87,21 @@ export function toAdmissionInput(input: unknown): AdmissionInput | undefined {
   return resourceInput(input);
 }
 
+const inputsByContext = new WeakMap<object, AdmissionInput | null>();
+
+/**
+ * `toAdmissionInput(ctx.input)`, computed once per evaluation context: every Kyverno policy of a
+ * PolicySet evaluation sees the same context object, so they share one AdmissionInput (and,
+ * through `sharedBaseDocument`, one base variable document). INVARIANT: contexts are not mutated.
+ */
+export function admissionInputFor(ctx: { readonly input: unknown }): AdmissionInput | undefined {
+  const cached = inputsByContext.get(ctx);
+  if (cached !== undefined) return cached ?? undefined;
+  const input = toAdmissionInput(ctx.input);
+  inputsByContext.set(ctx, input ?? null);
+  return input;
+}
+
 /** A CREATE request for a resource (how `kyverno test` and background scans evaluate). */
 export function resourceInput(object: KubeObject, overrides: Partial<AdmissionInput> = {}): AdmissionInput {
   return {

@@ -32,6 +32,18 @@ interface ConditionOutcome {
   readonly message?: string;
 }
 
+const conditionTexts = new WeakMap<object, string>();
+
+/** The trace text of a condition (`"{{ key }}" Operator value`), built once per policy condition. */
+function conditionText(raw: Json, operator: string): string {
+  let text = conditionTexts.get(raw);
+  if (text === undefined) {
+    text = `${JSON.stringify(raw["key"])} ${operator} ${JSON.stringify(raw["value"])}`;
+    conditionTexts.set(raw, text);
+  }
+  return text;
+}
+
 function evaluateConditionList(list: readonly unknown[], doc: Doc, env: RuleEnv, mode: "any" | "all", missing: "error" | "empty"): ConditionOutcome {
   const trace: TraceStep[] = [];
   let message: string | undefined;
@@ -44,7 +56,7 @@ function evaluateConditionList(list: readonly unknown[], doc: Doc, env: RuleEnv,
     if (!value.ok) return { ok: false, value: false, error: value.error, trace };
     const operator = String(raw["operator"] ?? "");
     const holds = evaluateOperator(operator, key.value, value.value);
-    trace.push({ kind: "condition", expr: `${JSON.stringify(raw["key"])} ${operator} ${JSON.stringify(raw["value"])}`, value: holds, inputs: { key: key.value, value: value.value } });
+    trace.push({ kind: "condition", expr: conditionText(raw, operator), value: holds, inputs: { key: key.value, value: value.value } });
     // INVARIANT: short-circuit like Kyverno (any stops at the first true, all at the first false).
     if (mode === "any" && holds) return { ok: true, value: true, trace };
     if (!holds && typeof raw["message"] === "string") message ??= raw["message"];
@@ -110,9 +122,8 @@ function runCheck(validate: Json, doc: Doc, env: RuleEnv): RuleResponse {
     const cond = evaluateConditions(deny["conditions"], doc, env, "empty");
     if (!cond.ok) return respond("error", `failed to check deny conditions: ${cond.error ?? ""}`, cond.trace);
     const denied = deny["conditions"] === undefined ? true : cond.value;
-    const msg = messageOf(validate, doc, env);
     const trace: TraceStep[] = [{ kind: "condition", expr: "deny.conditions", value: denied, children: cond.trace }];
-    return denied ? respond("fail", msg || `validation error: rule ${env.ruleName} failed`, trace) : respond("pass", `validation rule '${env.ruleName}' passed.`, trace);
+    return denied ? respond("fail", messageOf(validate, doc, env) || `validation error: rule ${env.ruleName} failed`, trace) : respond("pass", `validation rule '${env.ruleName}' passed.`, trace);
   }
   if (validate["pattern"] !== undefined || validate["anyPattern"] !== undefined) return checkPatterns(validate, doc, env);
   if (Array.isArray(validate["foreach"])) return checkForeach(validate, validate["foreach"], doc, env);
@@ -171,6 +182,8 @@ function evaluateList(list: unknown, doc: Doc, env: RuleEnv): unknown[] | undefi
   return Array.isArray(r.value) ? r.value : [r.value];
 }
 
+const foreachChecks = ["pattern", "anyPattern", "deny", "foreach"] as const;
+
 function checkForeach(validate: Json, entries: readonly unknown[], doc: Doc, env: RuleEnv): RuleResponse {
   let applied = 0;
   const trace: TraceStep[] = [];
@@ -181,19 +194,21 @@ function checkForeach(validate: Json, entries: readonly unknown[], doc: Doc, env
       trace.push({ kind: "note", expr: `foreach ${String(entry["list"])}`, error: "list did not evaluate" });
       continue;
     }
+    // The entry's own validate block, the same for every element.
+    const inner: Json = {};
+    for (const k of foreachChecks) if (entry[k] !== undefined) inner[k] = entry[k];
+    inner["message"] = validate["message"];
+    const context = Array.isArray(entry["context"]) ? entry["context"] : [];
+    const nesting = env.nesting;
+    const elementKey = `element${nesting}`;
+    const indexKey = `elementIndex${nesting}`;
     for (let index = 0; index < elements.length; index++) {
       const element = elements[index];
       if (element === null || element === undefined) continue;
       const scoped = entry["elementScope"] === undefined ? isObject(element) : entry["elementScope"] === true;
       if (scoped && !isObject(element)) return respond("error", "cannot use elementScope=true foreach rules for elements that are not maps", trace);
-      const nesting = env.nesting;
-      const elementDoc: Doc = { ...doc, element, elementIndex: index, [`element${nesting}`]: element, [`elementIndex${nesting}`]: index };
+      const elementDoc: Doc = { ...doc, element, elementIndex: index, [elementKey]: element, [indexKey]: index };
       const childEnv: RuleEnv = { ...env, nesting: nesting + 1, element: scoped ? element : env.element };
-      const inner: Json = {};
-      for (const k of ["pattern", "anyPattern", "deny", "foreach"] as const) if (entry[k] !== undefined) inner[k] = entry[k];
-      if (Array.isArray(entry["foreach"])) inner["foreach"] = entry["foreach"];
-      inner["message"] = validate["message"];
-      const context = Array.isArray(entry["context"]) ? entry["context"] : [];
       const r = validateBlock(inner, elementDoc, childEnv, context, entry["preconditions"]);
       trace.push({ kind: "condition", expr: `foreach[${String(entry["list"])}][${index}]`, value: r.status, children: r.trace });
       if (r.status === "skip") continue;

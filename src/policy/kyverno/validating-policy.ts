@@ -11,10 +11,10 @@ import type { EvaluateOptions, PolicyMeta, Severity } from "../../core/policy.js
 import type { CelEnvironment } from "../cel/api.js";
 import { admissionCelSpecOf, compileAdmissionCel, type CompiledAdmissionCel } from "../vap/cel-admission.js";
 import { matchConstraintsMatch, type MatchTarget } from "../vap/match-constraints.js";
-import { baseDocument } from "./context.js";
+import { sharedBaseDocument } from "./context.js";
 import { kyvernoCelActivation } from "./cel-libraries.js";
 import type { KyvernoEvaluateOptions, KyvernoPolicy } from "./policy.js";
-import { gvkOf, metadataOf, stringMap, subjectObject, toAdmissionInput, type AdmissionInput } from "./request.js";
+import { admissionInputFor, gvkOf, metadataOf, stringMap, subjectObject, type AdmissionInput } from "./request.js";
 import { resultToFinding, type RuleResult } from "./results.js";
 
 type Json = Record<string, unknown>;
@@ -104,7 +104,7 @@ export function compileValidatingPolicy(document: Json, env: CelEnvironment, opt
         if (variant && matchConstraintsMatch(podConstraints(spec["matchConstraints"]), { ...target, kind: "Pod", group: "", version: "v1" })) program = variant.program;
       }
       if (!program) return evalOptions.includeNoMatch ? [{ ...base, status: "nomatch", message: "policy does not match the resource", trace: [] }] : [];
-      const doc = baseDocument(input);
+      const doc = sharedBaseDocument(input);
       const r = program.evaluate(kyvernoCelActivation(input, doc, evalOptions));
       return [{ ...base, status: r.status, message: r.message, trace: r.trace }];
     } catch (cause) {
@@ -118,7 +118,7 @@ export function compileValidatingPolicy(document: Json, env: CelEnvironment, opt
     rules: [{ name: "", type: "validate" }],
     evaluateAdmission,
     evaluate(ctx: Context, evalOptions?: EvaluateOptions): Finding[] {
-      const input = toAdmissionInput(ctx.input);
+      const input = admissionInputFor(ctx);
       if (!input) return [];
       return evaluateAdmission(input, evalOptions ?? {})
         .filter((r) => evalOptions?.includePasses || r.status === "fail" || r.status === "error")

@@ -89,12 +89,38 @@ export function substituteString(text: string, data: unknown, options: Substitut
   return { ok: true, value: current.replace(/\\\{\{/g, "{{") };
 }
 
+const variableFree = new WeakMap<object, boolean>();
+
+function computeVariableFree(value: unknown): boolean {
+  if (typeof value === "string") return !value.includes("{{");
+  if (Array.isArray(value)) return value.every(computeVariableFree);
+  if (value !== null && typeof value === "object") {
+    for (const [k, v] of Object.entries(value)) if (k.includes("{{") || !computeVariableFree(v)) return false;
+  }
+  return true;
+}
+
+/**
+ * True when no string (key or value) of the tree contains `{{`: substitution would return an
+ * equal copy, so the tree itself is returned. Cached per object. INVARIANT: the trees passed to
+ * substituteAll (policy documents) are not mutated after loading, and nobody mutates a result.
+ */
+function isVariableFree(value: object): boolean {
+  let free = variableFree.get(value);
+  if (free === undefined) {
+    free = computeVariableFree(value);
+    variableFree.set(value, free);
+  }
+  return free;
+}
+
 /** Substitutes variables in every string (keys excluded) of a JSON-like value. Never throws. */
 export function substituteAll(value: unknown, data: unknown, options: SubstituteOptions = {}): Substitution {
   if (typeof value === "string") {
     if (!value.includes("{{")) return { ok: true, value };
     return substituteString(value, data, options);
   }
+  if (value !== null && typeof value === "object" && isVariableFree(value)) return { ok: true, value };
   if (Array.isArray(value)) {
     const out: unknown[] = [];
     for (const item of value) {
