@@ -64,6 +64,7 @@ export const configSchema = z.strictObject({
   admission: z.strictObject({
     failurePolicy: z.enum(["fail", "ignore"]).default("fail").describe("fail: deny when Vigil fails internally (fail-closed); ignore: allow (fail-open)."),
     timeoutMs: z.number().int().positive().default(2000).describe("Per-request deadline of admission reviews, in milliseconds."),
+    awaitRecord: z.boolean().default(true).describe("true: answer a review once its decision is durable in the decision record (failurePolicy applies when it cannot be recorded); false: answer once decided and append right after (lower latency; a crash can lose the last decisions answered)."),
   }).prefault({}),
   cel: z.strictObject({
     costLimit: z.number().int().positive().default(1_000_000).describe("CEL cost budget per evaluation; a policy past it gets an error finding."),

@@ -1,0 +1,91 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { parseConfig } from "../config.js";
+import type { Event } from "../core/event.js";
+import { createManualClock } from "./clock.js";
+import { decisionIdFor } from "./decision-id.js";
+import { createAgent, type Agent } from "./runtime.js";
+
+const shadowPolicy = `apiVersion: vigil.dev/v1
+kind: Policy
+metadata: { name: big-transfer }
+spec:
+  on: [com.example.transfer]
+  rules:
+    - name: too-big
+      condition: input.amount > 1000
+      message: "transfer of {{ input.amount }}"
+      severity: high
+      effect: deny
+  enforcement: { mode: shadow }
+`;
+
+let agent: Agent | undefined;
+afterEach(async () => {
+  await agent?.close();
+  agent = undefined;
+});
+
+async function open(policy = shadowPolicy): Promise<Agent> {
+  const dir = mkdtempSync(join(tmpdir(), "vigil-agent-"));
+  writeFileSync(join(dir, "p.yaml"), policy);
+  agent = await createAgent(parseConfig({ policies: [join(dir, "p.yaml")], store: { path: join(dir, "v.db") } }), { clock: createManualClock("2025-03-03T10:00:00Z"), onProblem: () => undefined });
+  return agent;
+}
+
+const transfer = (id: string, amount: number): Event => ({ specversion: "1.0", id, source: "/bank", type: "com.example.transfer", data: { amount } });
+
+describe("agent runtime", () => {
+  it("records one decision per event even when a batch is processed twice", async () => {
+    const a = await open();
+    const { stored } = await a.storage.appendEvents([transfer("t-1", 5), transfer("t-2", 5000)], "2025-03-03T10:00:00Z");
+    const first = await a.pipeline.processBatch(stored);
+    expect(first.map((d) => d.id)).toEqual(stored.map((s) => decisionIdFor(s.event)));
+    const second = await a.pipeline.processBatch(stored);
+    expect(second).toEqual([]);
+    expect(await a.storage.listDecisions({ limit: 10 })).toHaveLength(2);
+  });
+
+  it("runs a shadow policy unenforced until promoted for its revision, then enforces it", async () => {
+    const a = await open();
+    const before = await a.decideEvent(transfer("s-1", 5000));
+    expect(before).toMatchObject({ verdict: "allow", tier: "observe" });
+    const [state] = await a.policyStates();
+    expect(state).toMatchObject({ name: "big-transfer", mode: "shadow", declared: { mode: "shadow" } });
+    await expect(a.promotePolicy("big-transfer", { id: "ops", roles: ["operator"] })).rejects.toMatchObject({ code: "VIGIL_FORBIDDEN" });
+    const promoted = await a.promotePolicy("big-transfer", { id: "alice", roles: ["approver"] }, "reviewed");
+    expect(promoted).toMatchObject({ mode: "enforce", promotion: { by: "alice", revision: state?.revision } });
+    const after = await a.decideEvent(transfer("s-2", 5000));
+    expect(after).toMatchObject({ verdict: "deny", tier: "block" });
+    await expect(a.promotePolicy("big-transfer", { id: "alice", roles: ["approver"] })).rejects.toMatchObject({ code: "VIGIL_CONFLICT" });
+    await expect(a.promotePolicy("nope", { id: "alice", roles: ["approver"] })).rejects.toMatchObject({ code: "VIGIL_NOT_FOUND" });
+    expect(await a.storage.listAudit({ limit: 20 })).toContainEqual(expect.objectContaining({ actor: "alice", action: "policy.promote-shadow", target: "big-transfer" }));
+  });
+
+  it("a changed policy file (new revision) starts in shadow again", async () => {
+    const a = await open();
+    await a.promotePolicy("big-transfer", { id: "alice", roles: ["approver"] });
+    const config = a.config;
+    await a.close();
+    const dir = join(config.policies[0] as string, "..");
+    writeFileSync(join(dir, "p.yaml"), shadowPolicy.replace("1000", "2000"));
+    agent = await createAgent(config, { clock: createManualClock("2025-03-03T10:00:00Z"), onProblem: () => undefined });
+    expect((await agent.policyStates())[0]).toMatchObject({ mode: "shadow" });
+  });
+
+  it("dry-run decide requests are recorded as not enforced; feedback events with bad data are reported, not thrown", async () => {
+    const problems: string[] = [];
+    const dir = mkdtempSync(join(tmpdir(), "vigil-agent-"));
+    agent = await createAgent(parseConfig({ policies: [], store: { path: join(dir, "v.db") } }), { clock: createManualClock("2025-03-03T10:00:00Z"), onProblem: (m) => problems.push(m) });
+    const dry = await agent.decide({ a: 1 }, { enforced: false });
+    expect(dry.enforced).toBe(false);
+    expect("seq" in dry).toBe(true);
+    await agent.start();
+    await agent.ingest([{ specversion: "1.0", id: "fb-1", source: "/t", type: "dev.vigil.feedback", data: { decisionId: dry.id, label: "maybe", by: "x" } }]);
+    await agent.ingestor.idle();
+    expect(problems.join("\n")).toMatch(/feedback event fb-1 not recorded: label must be one of/);
+    expect(await agent.storage.listDecisions({ eventId: "fb-1" })).toHaveLength(1);
+  });
+});

@@ -1,0 +1,73 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { parseConfig } from "../config.js";
+import type { Storage } from "../core/ports.js";
+import { openStorage } from "./adapters.js";
+import { bootstrapAdminToken } from "./bootstrap.js";
+import { createManualClock } from "./clock.js";
+import { createTokenService, parseRoles, roleAllows, roles, tokenIdOf, TOKEN_COLLECTION, type TokenService } from "./tokens.js";
+
+let storage: Storage;
+let tokens: TokenService;
+const clock = createManualClock("2025-03-03T10:00:00Z");
+
+beforeEach(async () => {
+  storage = await openStorage(parseConfig({ store: { path: ":memory:" } }));
+  tokens = createTokenService({ storage, clock });
+});
+afterEach(async () => {
+  await storage.close();
+});
+
+describe("roles", () => {
+  it("admin holds every role; approver and operator also read; ingest and viewer only themselves", () => {
+    const table: Record<string, string[]> = { admin: [...roles], approver: ["approver", "viewer"], operator: ["operator", "viewer"], ingest: ["ingest"], viewer: ["viewer"] };
+    for (const held of roles) for (const needed of roles) expect(roleAllows([held], needed), `${held} → ${needed}`).toBe(table[held]?.includes(needed));
+    expect(roleAllows(["ingest", "viewer"], "viewer")).toBe(true);
+  });
+
+  it("parses role lists and names an unknown role", () => {
+    expect(parseRoles("viewer, ingest,viewer")).toEqual(["viewer", "ingest"]);
+    expect(() => parseRoles(["root"], "--role")).toThrow(/--role: unknown role "root"/);
+    expect(() => parseRoles([])).toThrow(/at least one role/);
+  });
+});
+
+describe("token service", () => {
+  it("stores only the hash and verifies the token in constant time; an unknown or malformed token is undefined", async () => {
+    const { token, record } = await tokens.create({ name: "ci", roles: ["ingest"] }, "admin");
+    expect(record.id).toBe(tokenIdOf(token));
+    const stored = await storage.getDoc<Record<string, unknown>>(TOKEN_COLLECTION, record.id);
+    expect(JSON.stringify(stored?.value)).not.toContain(token.slice(4));
+    expect(await tokens.verify(token)).toEqual({ tokenId: record.id, name: "ci", roles: ["ingest"] });
+    expect(await tokens.verify(`${token}x`)).toBeUndefined();
+    expect(await tokens.verify("short")).toBeUndefined();
+    expect((await tokens.list())[0]).not.toHaveProperty("hash");
+    expect(await storage.listAudit({ limit: 10 })).toContainEqual(expect.objectContaining({ actor: "admin", action: "token.create", target: record.id }));
+  });
+
+  it("revoked tokens stop verifying at once, and expired ones when their time comes", async () => {
+    const a = await tokens.create({ name: "a", roles: ["viewer"] }, "admin");
+    const b = await tokens.create({ name: "b", roles: ["viewer"], expiresAt: "2025-03-03T11:00:00Z" }, "admin");
+    expect(await tokens.verify(a.token)).toBeDefined();
+    await tokens.revoke(a.record.id, "admin");
+    expect(await tokens.verify(a.token)).toBeUndefined();
+    await expect(tokens.revoke("tok_nope", "admin")).rejects.toThrow(/no token with id tok_nope/);
+    // The verification cache runs on real time; a fresh service sees the clock's expiry.
+    clock.advance(2 * 3_600_000);
+    expect(await createTokenService({ storage, clock }).verify(b.token)).toBeUndefined();
+  });
+
+  it("bootstraps the admin token once: from VIGIL_ADMIN_TOKEN, else generated; never again", async () => {
+    await expect(bootstrapAdminToken(tokens, { VIGIL_ADMIN_TOKEN: "too-short" })).rejects.toThrow(/at least 16 characters/);
+    const first = await bootstrapAdminToken(tokens, { VIGIL_ADMIN_TOKEN: "a-long-enough-admin-token" });
+    expect(first.kind).toBe("from-env");
+    expect((await tokens.verify("a-long-enough-admin-token"))?.roles).toEqual(["admin"]);
+    expect((await bootstrapAdminToken(tokens, { VIGIL_ADMIN_TOKEN: "another-long-admin-token" })).kind).toBe("existing");
+    expect(await tokens.verify("another-long-admin-token")).toBeUndefined();
+
+    const fresh = createTokenService({ storage: await openStorage(parseConfig({ store: { path: ":memory:" } })), clock });
+    const generated = await bootstrapAdminToken(fresh, {});
+    expect(generated.kind).toBe("generated");
+    if (generated.kind === "generated") expect((await fresh.verify(generated.token))?.roles).toEqual(["admin"]);
+  });
+});
