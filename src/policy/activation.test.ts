@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { activationFor, buildActivation, readPath, withVariables } from "./activation.js";
+import { activationFor, buildActivation, buildActivationByKeys, readPath, withVariables } from "./activation.js";
 import { policyContext } from "../../test/helpers/policy-context.js";
 
 describe("buildActivation", () => {
@@ -68,5 +68,47 @@ describe("readPath", () => {
     expect(readPath(root, ["resource", "labels", "app"])).toBe("web");
     expect(readPath(root, ["resource", "missing", "x"])).toBeUndefined();
     expect(readPath(root, ["resource", "kind", "length"])).toBeUndefined();
+  });
+});
+
+describe("shaped builders", () => {
+  const cases: { name: string; input: unknown; residency?: boolean }[] = [
+    { name: "typical", input: { principal: { id: "a" }, action: "read", resource: { kind: "Doc" }, context: { mfa: true, hour: 9 } } },
+    { name: "reserved and Vigil keys", input: { event: 1, now: 2, int: 3, ok: true, context: { posture: "spoofed", signals: 1, residency: "spoofed", network: "vpn" } } },
+    { name: "numeric and odd keys", input: { "2": "two", "1": "one", "a-b": 1, "x\"y": 2, "\u2028": 3, constructor: 4, toString: 5 } },
+    { name: "no request context", input: { a: 1 } },
+    { name: "request context not an object", input: { a: 1, context: [1, 2] } },
+    { name: "optional parts", input: { a: 1, context: { dependencies: "spoofed", b: 2 } }, residency: true },
+    { name: "__proto__ key", input: JSON.parse('{"__proto__": {"polluted": true}, "a": 1}') as unknown },
+    { name: "__proto__ in request context", input: JSON.parse('{"context": {"__proto__": 1, "b": 2}}') as unknown },
+  ];
+
+  for (const { name, input, residency } of cases) {
+    it(`build the same activation as key-by-key building, keys in the same order: ${name}`, () => {
+      for (let round = 0; round < 3; round++) {
+        const base = policyContext(input);
+        const ctx = residency === true ? { ...base, residency: { allowed: true } as never, dependencies: { summary: 1 } as never } : base;
+        const fast = buildActivation(ctx);
+        const slow = buildActivationByKeys(ctx);
+        expect(Object.keys(fast)).toEqual(Object.keys(slow));
+        expect(Object.keys(fast.context)).toEqual(Object.keys(slow.context));
+        expect(Object.getPrototypeOf(fast)).toBe(Object.getPrototypeOf(slow));
+        expect(fast).toEqual(slow);
+        for (const key of Object.keys(slow)) if (key !== "context") expect(fast[key]).toBe(slow[key]);
+        for (const key of Object.keys(slow.context)) expect(fast.context[key]).toBe(slow.context[key]);
+      }
+    });
+  }
+
+  it("alternating shapes each get their own builder", () => {
+    const a = policyContext({ x: 1 });
+    const b = policyContext({ y: 2, context: { z: 3 } });
+    for (let i = 0; i < 4; i++) {
+      expect(buildActivation(a)["x"]).toBe(1);
+      expect(buildActivation(a)["y"]).toBeUndefined();
+      expect(buildActivation(b)["y"]).toBe(2);
+      expect(buildActivation(b).context["z"]).toBe(3);
+      expect(buildActivation(b)["x"]).toBeUndefined();
+    }
   });
 });

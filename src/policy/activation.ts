@@ -42,6 +42,11 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return proto === Object.prototype || proto === null;
 }
 
+/** Vigil's optional context parts, in this order: in `context` only when the Context carries them. Add new ones here. */
+const optionalContextParts = ["dependencies", "residency"] as const satisfies readonly (keyof Context)[];
+
+const vigilContextKeys: ReadonlySet<string> = new Set(["posture", "signals", "entities", "history", "features", ...optionalContextParts]);
+
 /**
  * Builds the activation for a context. Pure: the same context always gives an equal activation;
  * values are shared with the context, never copied deeply. Prefer `activationFor`, which caches.
@@ -49,6 +54,20 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 export function buildActivation(ctx: Context): Activation {
   const input = ctx.input;
   const plain = isPlainObject(input);
+  const requestContext = plain ? input["context"] : undefined;
+  const now = parseNow(ctx.now);
+  if (plain) {
+    const fast = shapedBuilder(ctx, input, isPlainObject(requestContext) ? requestContext : undefined);
+    if (fast !== undefined) return fast(ctx, input, requestContext, now, emptyVariables, emptyRecord, emptyHistory);
+  }
+  return buildActivationByKeys(ctx, now);
+}
+
+/** The activation built key by key: the reference for the shaped builders (tests compare both). */
+export function buildActivationByKeys(ctx: Context, now: Date = parseNow(ctx.now)): Activation {
+  const input = ctx.input;
+  const plain = isPlainObject(input);
+  const requestContext = plain ? input["context"] : undefined;
   // Vigil's own keys first, request keys after (skipping Vigil's): same result as "Vigil's keys
   // win", and several times faster than spreading the request context and overwriting.
   const context: Record<string, unknown> = {
@@ -58,15 +77,15 @@ export function buildActivation(ctx: Context): Activation {
     history: ctx.history ?? emptyHistory,
     features: ctx.features ?? emptyRecord,
   };
-  if (ctx.dependencies !== undefined) context["dependencies"] = ctx.dependencies;
-  if (ctx.residency !== undefined) context["residency"] = ctx.residency;
-  const requestContext = plain ? input["context"] : undefined;
+  for (const part of optionalContextParts) {
+    if (ctx[part] !== undefined) context[part] = ctx[part];
+  }
   if (isPlainObject(requestContext)) {
     for (const key in requestContext) {
       if (Object.prototype.hasOwnProperty.call(requestContext, key) && !vigilContextKeys.has(key)) context[key] = requestContext[key];
     }
   }
-  const activation: Record<string, unknown> = { input, event: ctx.event, context, now: parseNow(ctx.now), variables: emptyVariables };
+  const activation: Record<string, unknown> = { input, event: ctx.event, context, now, variables: emptyVariables };
   if (plain) {
     for (const key in input) {
       if (Object.prototype.hasOwnProperty.call(input, key) && !reservedActivationNames.has(key)) activation[key] = input[key];
@@ -75,7 +94,70 @@ export function buildActivation(ctx: Context): Activation {
   return activation as Activation;
 }
 
-const vigilContextKeys: ReadonlySet<string> = new Set(["posture", "signals", "entities", "history", "features", "dependencies", "residency"]);
+/**
+ * Per input shape (the input's own keys, the request context's own keys, which optional context
+ * parts are present), a generated builder that writes the same activation as one object literal
+ * with constant keys: copying keys one by one through computed names was the largest cost of
+ * evaluating a few policies. Streams mostly repeat a few shapes; after MAX_SHAPES distinct ones,
+ * new shapes take the generic path. A shape with a `__proto__` key always does.
+ */
+type ShapeBuilder = (ctx: Context, input: unknown, requestContext: unknown, now: Date, variables: unknown, empty: unknown, emptyHistory: unknown) => Activation;
+
+interface Shape {
+  readonly inputKeys: readonly string[];
+  /** Own keys of a plain request context; undefined when there is none. */
+  readonly contextKeys: readonly string[] | undefined;
+  /** Bit i: optionalContextParts[i] is present. */
+  readonly parts: number;
+  readonly build: ShapeBuilder | undefined;
+}
+
+const MAX_SHAPES = 64;
+const shapes = new Map<string, Shape>();
+let lastShape: Shape | undefined;
+
+function sameKeys(keys: readonly string[], actual: readonly string[]): boolean {
+  if (keys.length !== actual.length) return false;
+  for (let i = 0; i < keys.length; i++) if (keys[i] !== actual[i]) return false;
+  return true;
+}
+
+function shapedBuilder(ctx: Context, input: Record<string, unknown>, requestContext: Record<string, unknown> | undefined): ShapeBuilder | undefined {
+  let parts = 0;
+  for (let i = 0; i < optionalContextParts.length; i++) if (ctx[optionalContextParts[i] as (typeof optionalContextParts)[number]] !== undefined) parts |= 1 << i;
+  const inputKeys = Object.keys(input);
+  const contextKeys = requestContext === undefined ? undefined : Object.keys(requestContext);
+  const last = lastShape;
+  if (last !== undefined && last.parts === parts && sameKeys(last.inputKeys, inputKeys)
+    && (contextKeys === undefined ? last.contextKeys === undefined : last.contextKeys !== undefined && sameKeys(last.contextKeys, contextKeys))) {
+    return last.build;
+  }
+  const signature = `${parts}\u0001${inputKeys.join("\u0000")}\u0001${contextKeys === undefined ? "\u0002" : contextKeys.join("\u0000")}`;
+  let shape = shapes.get(signature);
+  if (shape === undefined) {
+    if (shapes.size >= MAX_SHAPES) return undefined;
+    shape = { inputKeys, contextKeys, parts, build: compileShape(inputKeys, contextKeys, parts) };
+    shapes.set(signature, shape);
+  }
+  lastShape = shape;
+  return shape.build;
+}
+
+/** The builder of one shape: key names enter the code only as JSON string literals. */
+function compileShape(inputKeys: readonly string[], contextKeys: readonly string[] | undefined, parts: number): ShapeBuilder | undefined {
+  if (inputKeys.includes("__proto__") || contextKeys?.includes("__proto__") === true) return undefined;
+  const key = (name: string): string => JSON.stringify(name);
+  const context = [
+    "posture: ctx.posture", "signals: ctx.signals ?? empty", "entities: ctx.entities ?? empty", "history: ctx.history ?? emptyHistory", "features: ctx.features ?? empty",
+    ...optionalContextParts.filter((_, i) => (parts & (1 << i)) !== 0).map((part) => `${key(part)}: ctx[${key(part)}]`),
+    ...(contextKeys ?? []).filter((k) => !vigilContextKeys.has(k)).map((k) => `${key(k)}: requestContext[${key(k)}]`),
+  ];
+  const activation = [
+    "input", "event: ctx.event", `context: {${context.join(", ")}}`, "now", "variables",
+    ...inputKeys.filter((k) => !reservedActivationNames.has(k)).map((k) => `${key(k)}: input[${key(k)}]`),
+  ];
+  return new Function("ctx", "input", "requestContext", "now", "variables", "empty", "emptyHistory", `"use strict"; return {${activation.join(", ")}};`) as ShapeBuilder;
+}
 
 let lastNow = "";
 let lastDate = new Date(0);
