@@ -1,0 +1,48 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bucketPolicy, startTestServer, type TestServer } from "./support.js";
+
+let t: TestServer;
+let doc: { openapi: string; paths: Record<string, Record<string, { security: unknown[]; "x-vigil-access": string; parameters: { name: string; in: string; required: boolean }[]; requestBody?: { content: Record<string, { schema: Record<string, unknown> }> }; responses: Record<string, unknown> }>>; components: Record<string, unknown> };
+
+beforeAll(async () => {
+  t = await startTestServer({ files: { "p.yaml": bucketPolicy } });
+  const response = await t.as("viewer", { method: "GET", url: "/openapi.json" });
+  expect(response.statusCode).toBe(200);
+  doc = response.json();
+});
+
+afterAll(async () => {
+  await t.close();
+});
+
+describe("GET /openapi.json", () => {
+  it("is an OpenAPI 3.1 document with every registered route, its access and bearer security", () => {
+    expect(doc.openapi).toBe("3.1.0");
+    expect(doc.components).toHaveProperty("securitySchemes.bearerAuth.scheme", "bearer");
+    for (const route of t.server.openapi.routes()) {
+      const path = route.url.replace(/:([A-Za-z0-9_]+)/g, "{$1}");
+      const operation = doc.paths[path]?.[route.method.toLowerCase()];
+      expect(operation, `${route.method} ${route.url}`).toBeDefined();
+      expect(operation?.["x-vigil-access"]).toBe(route.access);
+      if (route.access === "public" || route.access === "github-signature") expect(operation?.security).toEqual([]);
+      else {
+        expect(operation?.security).toEqual([{ bearerAuth: [] }]);
+        expect(Object.keys(operation?.responses ?? {})).toEqual(expect.arrayContaining(["401", "403"]));
+      }
+    }
+  });
+
+  it("publishes the request schemas fastify validates with", async () => {
+    const decide = doc.paths["/v1/decide"]?.["post"];
+    expect(decide?.requestBody?.content["application/json"]?.schema).toMatchObject({ required: ["input"], additionalProperties: false });
+    const explain = doc.paths["/v1/decisions/{id}/explain"]?.["get"];
+    expect(explain?.parameters).toContainEqual(expect.objectContaining({ name: "id", in: "path", required: true }));
+    const list = doc.paths["/v1/decisions"]?.["get"];
+    expect(list?.parameters.map((p) => p.name)).toEqual(expect.arrayContaining(["subject", "policy", "verdict", "since", "limit"]));
+    expect(Object.keys(doc.paths["/v1/events"]?.["post"]?.requestBody?.content ?? {})).toEqual(expect.arrayContaining(["application/cloudevents+json", "application/cloudevents-batch+json"]));
+    // The schema the document shows is the one enforced: a body the schema forbids is refused.
+    const response = await t.as("ingest", { method: "POST", url: "/v1/decide", payload: { input: {}, explain: "yes" } });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error.field).toBe("explain");
+  });
+});
