@@ -121,7 +121,9 @@ describe("enforcement ladder", () => {
     expect(h.fake.state.get("vm-1")).toBe("stopped");
     const applied = await h.ladder.get(vm!.id);
     expect(applied).toMatchObject({ status: "applied", violations: 6 });
-    expect((await h.executor.getAction(applied!.actions[0]!))?.decisionId).toBe(first.id);
+    // The stop is the one planned by the latest violating decision (the latest evidence).
+    expect((await h.executor.getAction(applied!.actions[0]!))?.decisionId).toBe(applied!.lastDecisionId);
+    expect(applied!.decisionId).toBe(first.id);
 
     await expect(h.ladder.undo(vm!.id, owner, "needed")).rejects.toThrow(/needs the operator or approver/);
     const undone = await h.ladder.undo(vm!.id, operator, "owner restarted it for a demo");
@@ -188,10 +190,11 @@ describe("enforcement ladder", () => {
     expect(db.held.map((p) => p.disposition)).toEqual(["approval"]);
     expect(db.dueAt).toBe("2026-01-12T10:00:00.000Z");
     h.clock.set("2026-01-12T10:00:00Z");
-    await h.violate("db-1", "idle-db", { input: { env: "production" } });
+    const latest = await h.violate("db-1", "idle-db", { input: { env: "production" } });
     const tick = await h.ladder.tick();
     expect(tick.pending.map((r) => r.policy)).toEqual(["idle-db"]);
-    expect(h.enqueued).toEqual([{ decision: draft.id, actions: [tick.pending[0]!.id] }]);
+    expect(h.enqueued).toEqual([{ decision: latest.id, actions: [tick.pending[0]!.id] }]);
+    expect((await h.ladder.get(db.id))?.decisionId).toBe(draft.id);
     expect((await h.ladder.get(db.id))?.status).toBe("pending-approval");
     await h.executor.runApproved([tick.pending[0]!.id], approver, "confirmed unused");
     await h.ladder.tick();

@@ -8,7 +8,8 @@
  *   2. mark: the other actions (stop an instance, scale to zero) are held for a grace period
  *      counted in business days (business-days.ts). The owner can snooze (who, why and for how
  *      long are recorded); a person can release the mark;
- *   3. act: at the due time `tick()` applies the held actions through the executor — kill switch,
+ *   3. act: at the due time `tick()` applies the held actions — as planned by the latest violating
+ *      decision, so the tier reflects the latest evidence — through the executor: kill switch,
  *      idempotency, blast radius and dry-run as for any action; an approve-tier action (production
  *      or critical resources) becomes a pending approval handed to the review queue. A target not
  *      seen violating for `staleAfterHours` by then is released instead ("lapsed").
@@ -219,14 +220,17 @@ export function createLadder(options: LadderOptions): Ladder {
         if (s === undefined) continue;
         const doc = await storage.getDoc<LadderItem>(LADDER_COLLECTION, id);
         const at = now.toISOString();
+        const deferKinds = s.defer === undefined ? undefined : new Set(s.defer);
+        const deferred = (p: PlannedAction): boolean => (deferKinds ? deferKinds.has(p.plan.actuator) : !notification.has(p.plan.actuator));
         if (doc !== undefined && isOpenNow(doc.value, now.getTime())) {
-          const item = await save({ ...doc.value, lastDecisionId: draft.id, lastSeenAt: at, violations: doc.value.violations + 1 }, doc.version);
+          // A waiting mark acts on the latest evidence: the held actions are re-planned from this
+          // decision (its tier, confidence and params), the due time stays.
+          const replanned = doc.value.status === "waiting" ? group.plans.filter((p) => deferred(p) && p.disposition !== "blocked") : [];
+          const item = await save({ ...doc.value, lastDecisionId: draft.id, lastSeenAt: at, violations: doc.value.violations + 1, ...(replanned.length > 0 ? { held: replanned } : {}) }, doc.version);
           items.push(item);
           steps.push({ kind: "action", text: `already on the ladder (episode ${item.episode}, violation ${item.violations}): ${describeLadderItem(item)}; nothing new sent`, policy: group.policy, ref: item.id });
           continue;
         }
-        const deferKinds = s.defer === undefined ? undefined : new Set(s.defer);
-        const deferred = (p: PlannedAction): boolean => (deferKinds ? deferKinds.has(p.plan.actuator) : !notification.has(p.plan.actuator));
         const direct = group.plans.filter((p) => !deferred(p) || p.disposition === "blocked");
         const held = group.plans.filter((p) => deferred(p) && p.disposition !== "blocked");
         const sent = await executor.apply(direct);
@@ -296,7 +300,7 @@ export function createLadder(options: LadderOptions): Ladder {
           const waiting = records.filter((r) => r.status === "pending-approval");
           pending.push(...waiting);
           if (waiting.length > 0 && options.enqueue) {
-            const decision: Decision | undefined = await storage.getDecision(item.decisionId);
+            const decision: Decision | undefined = await storage.getDecision(waiting[0]?.plan.decisionId ?? item.decisionId);
             if (decision !== undefined) await options.enqueue(decision, waiting);
           }
         }

@@ -9,6 +9,7 @@ import { killSwitchCommands, postureSetCommand, postureShowCommand, undoCommand 
 import { policiesLintCommand } from "./policies.js";
 import { replayCommand } from "./replay.js";
 import { reportCommand } from "./report.js";
+import { reportCostCommand } from "./report-cost.js";
 import { exceptionsAddCommand, exceptionsListCommand, exceptionsRevokeCommand, reviewsApproveCommand, reviewsDenyCommand, reviewsListCommand } from "./reviews.js";
 import { scanCommand } from "./scan.js";
 import { serveCommand } from "./serve.js";
@@ -26,6 +27,7 @@ export const commands: readonly Command[] = [
   policiesLintCommand,
   scanCommand,
   reportCommand,
+  reportCostCommand,
   // the agent
   serveCommand,
   ingestCommand,

@@ -1,4 +1,5 @@
 import type { Scenario } from "./scenario.js";
+import { costScenario } from "./cost.js";
 import { supplyChainScenario } from "./supply-chain.js";
 import { accessScenario } from "./access.js";
 
@@ -7,7 +8,7 @@ export * from "./scenario.js";
 /**
  * Registered scenarios. Each pack adds its own generator module here (one line each).
  */
-export const scenarios: Scenario[] = [accessScenario, supplyChainScenario];
+export const scenarios: Scenario[] = [accessScenario, supplyChainScenario, costScenario];
 
 export function findScenario(name: string): Scenario | undefined {
   return scenarios.find((s) => s.name === name);
