@@ -20,6 +20,9 @@ import type { CelEnvironment } from "../../src/policy/cel/api.js";
 import type { PolicySet } from "../../src/policy/policy-set.js";
 import { cloudTrailRecordToEvent } from "../../src/sources/cloudtrail.js";
 import { oktaEventToEvent } from "../../src/sources/okta.js";
+import { accessScenario } from "../../src/sources/simulate/access.js";
+import { truthOf } from "../../src/sources/simulate/scenario.js";
+import { tierRank } from "../../src/core/policy.js";
 
 export const ACCESS_PACK_DIR = fileURLToPath(new URL("../../packs/access/", import.meta.url));
 const PANTHER_DIR = fileURLToPath(new URL("../fixtures/panther-analysis-rules/", import.meta.url));
@@ -307,4 +310,72 @@ export async function measurePanther(options: { readonly normalize?: boolean } =
     errors,
     otherAlerts: { logs: otherLogs, alerted: otherAlerted },
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The pack on the simulated organisation (vigil simulate --scenario access)
+
+export interface ScenarioWeek extends Counts {
+  readonly week: number;
+  readonly precision: number;
+  readonly recall: number;
+  readonly falsePositiveRate: number;
+}
+
+export interface ScenarioMeasurement {
+  /** `context`: the agent's context stage, the scenario's setup (teams, on-call windows, travel notices); `static`: the same policies with no context. */
+  readonly mode: "context" | "static";
+  readonly overall: ScenarioWeek;
+  readonly weeks: readonly ScenarioWeek[];
+  /** Per truth note: events, and how many were alerted (tier notify or above), by tier. */
+  readonly notes: Readonly<Record<string, { readonly events: number; readonly alerted: number; readonly tiers: Readonly<Record<string, number>> }>>;
+  readonly events: number;
+}
+
+function scored(week: number, c: Counts): ScenarioWeek {
+  return { week, ...c, precision: ratio(c.tp, c.tp + c.fp), recall: ratio(c.tp, c.tp + c.fn), falsePositiveRate: ratio(c.fp, c.fp + c.tn) };
+}
+
+/**
+ * Runs `vigil simulate --scenario access` through the pack and scores each decision against the
+ * ground truth: an alert is a decision at tier notify or above. Deterministic for a seed.
+ */
+export async function measureScenario(options: { readonly seed: number; readonly days: number; readonly mode: "context" | "static"; readonly pack?: AccessPack }): Promise<ScenarioMeasurement> {
+  const scenarioOptions = { seed: options.seed, days: options.days, start: new Date("2026-01-05T00:00:00Z") };
+  let now = scenarioOptions.start;
+  const clock = { now: () => now };
+  const pack = options.pack ?? loadAccessPack();
+  const loop = createDecideLoop({ clock, pack });
+  const setup = accessScenario.setup?.(scenarioOptions) ?? { entities: [], exceptions: [] };
+  if (options.mode === "context") for (const e of setup.entities) await loop.stage.entities.upsert({ kind: e.kind, id: e.id, attrs: e.attrs }, "scenario-setup");
+  const weeks: Counts[] = [];
+  const total: Counts = { tp: 0, fp: 0, fn: 0, tn: 0 };
+  const notes: Record<string, { events: number; alerted: number; tiers: Record<string, number> }> = {};
+  let events = 0;
+  for (const event of accessScenario.generate(scenarioOptions)) {
+    events++;
+    now = new Date(event.time ?? now.toISOString());
+    let draft: DecisionDraft;
+    if (options.mode === "context") {
+      draft = (await loop.decide(event, { exceptions: setup.exceptions })).draft;
+    } else {
+      const ctx: Context = { event, input: event.data, entities: {}, signals: {}, posture: { level: "normal", scope: "org", since: "2026-01-01T00:00:00Z" }, now: now.toISOString() };
+      const { findings, policyRevisions } = pack.policySet.evaluate(ctx);
+      draft = loop.decider.decide(ctx, findings, policyRevisions, { id: `static-${events}`, now: now.toISOString(), enforced: true, policy: (name) => pack.policySet.get(name) });
+    }
+    const alerted = tierRank(draft.tier) >= tierRank("notify");
+    const truth = truthOf(event);
+    const violation = truth?.label === "violation";
+    const week = Math.floor((now.getTime() - scenarioOptions.start.getTime()) / (7 * 86_400_000));
+    const w = (weeks[week] ??= { tp: 0, fp: 0, fn: 0, tn: 0 });
+    const key = alerted ? (violation ? "tp" : "fp") : violation ? "fn" : "tn";
+    w[key]++;
+    total[key]++;
+    const note = `${truth?.label ?? "unlabelled"}: ${truth?.note ?? ""}`;
+    const n = (notes[note] ??= { events: 0, alerted: 0, tiers: {} });
+    n.events++;
+    if (alerted) n.alerted++;
+    n.tiers[draft.tier] = (n.tiers[draft.tier] ?? 0) + 1;
+  }
+  return { mode: options.mode, overall: scored(-1, total), weeks: weeks.map((w, i) => scored(i, w ?? { tp: 0, fp: 0, fn: 0, tn: 0 })), notes, events };
 }
