@@ -17,7 +17,45 @@ export interface SarifOptions {
   readonly errors?: readonly LockfileError[];
 }
 
-const levelOf = (severity: string): "error" | "warning" | "note" => (severity === "critical" || severity === "high" ? "error" : severity === "medium" ? "warning" : "note");
+type SarifLevel = "error" | "warning" | "note";
+
+interface SarifLocation {
+  readonly physicalLocation: { readonly artifactLocation: { readonly uri: string }; readonly region?: { readonly startLine: number } };
+  readonly logicalLocations?: { readonly name: string; readonly kind: string }[];
+}
+
+/** The subset of SARIF 2.1.0 this module writes (checked against @types/sarif in the tests; arrays are mutable as there). */
+export interface SarifLog {
+  readonly $schema: string;
+  readonly version: "2.1.0";
+  readonly runs: {
+    readonly tool: { readonly driver: { readonly name: string; readonly semanticVersion: string; readonly rules: SarifRule[] } };
+    readonly invocations: { readonly executionSuccessful: boolean; readonly toolExecutionNotifications: { readonly level: SarifLevel; readonly message: { readonly text: string }; readonly locations: SarifLocation[] }[] }[];
+    readonly results: SarifResult[];
+  }[];
+}
+
+export interface SarifRule {
+  readonly id: string;
+  readonly name: string;
+  readonly shortDescription: { readonly text: string };
+  readonly fullDescription: { readonly text: string };
+  readonly helpUri?: string;
+  readonly help: { readonly text: string };
+  readonly defaultConfiguration: { readonly level: SarifLevel };
+  readonly properties: { readonly [key: string]: unknown };
+}
+
+export interface SarifResult {
+  readonly ruleId: string;
+  readonly level: SarifLevel;
+  readonly message: { readonly text: string };
+  readonly locations: SarifLocation[];
+  readonly partialFingerprints: { readonly [key: string]: string };
+  readonly properties: { readonly [key: string]: unknown };
+}
+
+const levelOf = (severity: string): SarifLevel => (severity === "critical" || severity === "high" ? "error" : severity === "medium" ? "warning" : "note");
 const scoreOf: Readonly<Record<string, string>> = { critical: "9.5", high: "8.0", medium: "5.5", low: "2.0" };
 
 /** 1-based line of the package's entry in a lockfile, when it can be found. */
@@ -34,9 +72,9 @@ export function lineOfPackage(text: string, v: Pick<VulnerableDependency, "path"
 }
 
 /** The SARIF log of a summary. Pure. */
-export function toSarif(summary: DependencySummary, options: SarifOptions = {}): Record<string, unknown> {
-  const rules = new Map<string, Record<string, unknown>>();
-  const results = summary.vulnerable.map((v) => {
+export function toSarif(summary: DependencySummary, options: SarifOptions = {}): SarifLog {
+  const rules = new Map<string, SarifRule>();
+  const results = summary.vulnerable.map((v): SarifResult => {
     if (!rules.has(v.advisory)) {
       rules.set(v.advisory, {
         id: v.advisory,
@@ -69,7 +107,7 @@ export function toSarif(summary: DependencySummary, options: SarifOptions = {}):
       invocations: [{
         executionSuccessful: errors.length === 0,
         toolExecutionNotifications: errors.map((error) => ({
-          level: "error",
+          level: "error" as const,
           message: { text: `${error.field}: ${error.message}` },
           locations: [{ physicalLocation: { artifactLocation: { uri: error.file.replace(/ \((head|base)\)$/, "") } } }],
         })),

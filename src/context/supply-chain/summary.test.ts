@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type * as SarifTypes from "sarif";
 import { describe, expect, it } from "vitest";
 import { isVigilError } from "../../core/errors.js";
 import { createAdvisoryDatabase } from "./advisory-db.js";
@@ -79,17 +80,18 @@ describe("summarizeDependencyChange", () => {
 describe("SARIF 2.1.0", () => {
   it("one rule per advisory, results with level by severity and the lockfile line, notifications for errors", () => {
     const s = summarize(head());
-    const log = toSarif({ ...s, errors: [{ file: "base.json (base)", field: "lockfileVersion", message: "lockfileVersion 9 is not supported" }] }, { texts: new Map([["package-lock.json", head()]]) }) as { version: string; runs: { tool: { driver: { name: string; rules: { id: string; properties: Record<string, unknown> }[] } }; results: { ruleId: string; level: string; message: { text: string }; locations: { physicalLocation: { artifactLocation: { uri: string }; region?: { startLine: number } } }[] }[]; invocations: { executionSuccessful: boolean; toolExecutionNotifications: { level: string; locations: { physicalLocation: { artifactLocation: { uri: string } } }[] }[] }[] }[] };
+    // Assigning to @types/sarif's Log checks the shape against the SARIF 2.1.0 object model at compile time.
+    const log: SarifTypes.Log = toSarif({ ...s, errors: [{ file: "base.json (base)", field: "lockfileVersion", message: "lockfileVersion 9 is not supported" }] }, { texts: new Map([["package-lock.json", head()]]) });
     expect(log.version).toBe("2.1.0");
     const run = log.runs[0];
     expect(run?.tool.driver.name).toBe("vigil");
-    expect(run?.tool.driver.rules.map((r) => [r.id, r.properties["security-severity"]])).toEqual([["GHSA-crit-crit-crit", "9.5"], ["GHSA-dupe-dupe-dupe", "2.0"]]);
-    expect(run?.results.map((r) => [r.ruleId, r.level, r.locations[0]?.physicalLocation.artifactLocation.uri])).toEqual([["GHSA-crit-crit-crit", "error", "package-lock.json"], ["GHSA-dupe-dupe-dupe", "note", "package-lock.json"]]);
-    const line = run?.results[0]?.locations[0]?.physicalLocation.region?.startLine;
+    expect(run?.tool.driver.rules?.map((r) => [r.id, r.properties?.["security-severity"]])).toEqual([["GHSA-crit-crit-crit", "9.5"], ["GHSA-dupe-dupe-dupe", "2.0"]]);
+    expect(run?.results?.map((r) => [r.ruleId, r.level, r.locations?.[0]?.physicalLocation?.artifactLocation?.uri])).toEqual([["GHSA-crit-crit-crit", "error", "package-lock.json"], ["GHSA-dupe-dupe-dupe", "note", "package-lock.json"]]);
+    const line = run?.results?.[0]?.locations?.[0]?.physicalLocation?.region?.startLine;
     expect(head().split("\n")[(line ?? 0) - 1]).toContain('"node_modules/a":');
-    expect(run?.results[0]?.message.text).toContain("a@1.0.0 is affected by GHSA-crit-crit-crit, severity critical: upgrade to 1.5.0");
-    expect(run?.invocations[0]?.executionSuccessful).toBe(false);
-    expect(run?.invocations[0]?.toolExecutionNotifications[0]?.locations[0]?.physicalLocation.artifactLocation.uri).toBe("base.json");
+    expect(run?.results?.[0]?.message.text).toContain("a@1.0.0 is affected by GHSA-crit-crit-crit, severity critical: upgrade to 1.5.0");
+    expect(run?.invocations?.[0]?.executionSuccessful).toBe(false);
+    expect(run?.invocations?.[0]?.toolExecutionNotifications?.[0]?.locations?.[0]?.physicalLocation?.artifactLocation?.uri).toBe("base.json");
   });
 
   it("finds yarn.lock entries too", () => {
