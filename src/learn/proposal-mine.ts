@@ -1,0 +1,151 @@
+/**
+ * Mining repeated overrides and exceptions into candidate policy changes: an exception clause
+ * (`spec.exceptions: [{ name, when, rules }]`) whose CEL condition holds for every overridden
+ * decision and for as few of the policy's other violations as possible — never for one that a
+ * person confirmed (true positive or incident). Pure over the records it is given.
+ */
+import type { Decision } from "../core/decision.js";
+import type { PolicyException } from "../core/review.js";
+
+export interface OverriddenDecision {
+  readonly decision: Decision;
+  /** Override ids (or feedback ids) that allowed or disputed it. */
+  readonly refs: readonly string[];
+  readonly reasons: readonly string[];
+}
+
+export interface CandidateCondition {
+  /** CEL, over the policy's activation (`input`, `event`). */
+  readonly when: string;
+  /** Plain words: "input.userIdentity.userName is \"ci-bot\"". */
+  readonly describe: string;
+  /** Other (not overridden) violations of the rule the condition also matches. */
+  readonly collateral: number;
+  /** ...of which people confirmed (must be 0 for a proposal). */
+  readonly confirmedCollateral: number;
+}
+
+type Leaf = string | boolean;
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** CEL reserved words that cannot follow a dot. */
+const RESERVED = new Set(["true", "false", "null", "in", "as", "break", "const", "continue", "else", "for", "function", "if", "import", "let", "loop", "package", "namespace", "return", "var", "void", "while"]);
+
+/** CEL text for a path under `input`: `input.a.b`, `input["x-amz-acl"]`. */
+export function celPath(root: string, path: readonly string[]): string {
+  return root + path.map((key) => (IDENTIFIER.test(key) && !RESERVED.has(key) ? `.${key}` : `[${JSON.stringify(key)}]`)).join("");
+}
+
+/** String and boolean leaves of a JSON value, by path (arrays are not descended), at most `max`. */
+export function leavesOf(value: unknown, maxDepth = 6, max = 400): Map<string, { path: string[]; value: Leaf }> {
+  const out = new Map<string, { path: string[]; value: Leaf }>();
+  const walk = (node: unknown, path: string[]): void => {
+    if (out.size >= max) return;
+    if (typeof node === "string" || typeof node === "boolean") {
+      out.set(JSON.stringify(path), { path, value: node });
+      return;
+    }
+    if (node === null || typeof node !== "object" || Array.isArray(node) || path.length >= maxDepth) return;
+    for (const [key, child] of Object.entries(node as Record<string, unknown>)) walk(child, [...path, key]);
+  };
+  walk(value, []);
+  return out;
+}
+
+const literal = (value: Leaf): string => (typeof value === "string" ? JSON.stringify(value) : String(value));
+
+function condition(expr: string, values: readonly Leaf[]): string {
+  return values.length === 1 ? `${expr} == ${literal(values[0] as Leaf)}` : `${expr} in [${values.map(literal).join(", ")}]`;
+}
+
+export interface MineInput {
+  readonly overridden: readonly OverriddenDecision[];
+  /** The rule's other recorded violations (not overridden), with whether a person confirmed them. */
+  readonly others: readonly { readonly decision: Decision; readonly confirmed: boolean }[];
+  /** Most distinct values a condition may list (default 3). */
+  readonly maxValues?: number;
+}
+
+/**
+ * The best condition covering every overridden decision: no confirmed violation matched, then the
+ * fewest other violations matched, then the fewest values, then the shortest path. Candidates:
+ * each string/boolean field of the recorded input, and the event subject. Undefined when none.
+ */
+export function bestCondition(input: MineInput): CandidateCondition | undefined {
+  const maxValues = input.maxValues ?? 3;
+  const overridden = input.overridden.map((o) => o.decision);
+  if (overridden.length === 0) return undefined;
+  const leafSets = overridden.map((d) => leavesOf(d.input));
+  type Leaves = Map<string, { path: string[]; value: Leaf }>;
+  const candidates: { when: string; describe: string; matches: (d: Decision, leaves: Leaves) => boolean; values: number; length: number }[] = [];
+
+  const first = leafSets[0] as Map<string, { path: string[]; value: Leaf }>;
+  for (const [key, leaf] of first) {
+    const values: Leaf[] = [];
+    let everywhere = true;
+    for (const leaves of leafSets) {
+      const found = leaves.get(key);
+      if (found === undefined) { everywhere = false; break; }
+      if (!values.includes(found.value)) values.push(found.value);
+    }
+    if (!everywhere || values.length > maxValues || (values.length > 1 && values.length * 2 > overridden.length)) continue;
+    const expr = celPath("input", leaf.path);
+    const set = new Set<Leaf>(values);
+    candidates.push({
+      when: condition(expr, values), describe: `${expr} is ${values.map(literal).join(" or ")}`,
+      matches: (_d, leaves) => { const found = leaves.get(key); return found !== undefined && set.has(found.value); },
+      values: values.length, length: leaf.path.length,
+    });
+  }
+  const subjects = [...new Set(overridden.map((d) => d.subject))];
+  if (subjects.every((s) => typeof s === "string") && subjects.length <= maxValues && (subjects.length === 1 || subjects.length * 2 <= overridden.length)) {
+    const set = new Set(subjects);
+    candidates.push({
+      when: condition("event.subject", subjects as string[]), describe: `the event subject is ${(subjects as string[]).map(literal).join(" or ")}`,
+      matches: (d) => d.subject !== undefined && set.has(d.subject), values: subjects.length, length: 1,
+    });
+  }
+
+  let best: (CandidateCondition & { values: number; length: number }) | undefined;
+  const otherLeaves = input.others.map((other) => leavesOf(other.decision.input));
+  for (const candidate of candidates) {
+    let collateral = 0, confirmedCollateral = 0;
+    for (const [index, other] of input.others.entries()) {
+      if (!candidate.matches(other.decision, otherLeaves[index] as Leaves)) continue;
+      collateral++;
+      if (other.confirmed) confirmedCollateral++;
+    }
+    if (confirmedCollateral > 0) continue;
+    const scored = { when: candidate.when, describe: candidate.describe, collateral, confirmedCollateral, values: candidate.values, length: candidate.length };
+    if (best === undefined || collateral < best.collateral || (collateral === best.collateral && (candidate.values < best.values || (candidate.values === best.values && candidate.length < best.length)))) best = scored;
+  }
+  if (best === undefined) return undefined;
+  const { values: _values, length: _length, ...result } = best;
+  return result;
+}
+
+/** A glob over the event subject as a CEL condition (RE2 regex). */
+function subjectGlob(glob: string): string {
+  if (!glob.includes("*")) return `event.subject == ${JSON.stringify(glob)}`;
+  const regex = `^${glob.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`;
+  return `event.subject.matches(${JSON.stringify(regex)})`;
+}
+
+/**
+ * The exception's scope as one CEL condition, or undefined when it cannot be written as a native
+ * policy exception (label/tag selectors, which read entity attributes the policy may not have).
+ */
+export function exceptionCondition(exception: Pick<PolicyException, "when" | "subjects">): string | undefined {
+  const parts: string[] = [];
+  const subjects = exception.subjects ?? [];
+  if (subjects.some((s) => s.startsWith("label:") || s.startsWith("tag:"))) return undefined;
+  if (subjects.length === 1) parts.push(subjectGlob(subjects[0] as string));
+  else if (subjects.length > 1) parts.push(`(${subjects.map(subjectGlob).join(" || ")})`);
+  if (exception.when !== undefined && exception.when.trim() !== "") parts.push(subjects.length > 0 ? `(${exception.when})` : exception.when);
+  return parts.length === 0 ? undefined : parts.join(" && ");
+}
+
+/** A stable key of an exception's scope, to find the same exception created again and again. */
+export function exceptionScopeKey(exception: Pick<PolicyException, "policies" | "rules" | "subjects" | "when">): string {
+  return JSON.stringify([[...exception.policies].sort(), [...(exception.rules ?? [])].sort(), [...(exception.subjects ?? [])].sort(), exception.when ?? ""]);
+}

@@ -1,0 +1,275 @@
+/**
+ * Policy proposals: repeated overrides of one rule, and exceptions created again and again for
+ * one policy, mined into a proposed change of the native policy — an exception clause in
+ * `spec.exceptions` — with a YAML diff, generated test cases and replay evidence. Stored in the
+ * `learn.proposals` collection. NEVER applied automatically: a person lists, reads, accepts or
+ * rejects them; accepting writes the proposed file and a patch NEXT TO the policy
+ * (`<file>.<id>.proposed`, `<file>.<id>.patch`, names the policy loader never loads) for a person
+ * to review and commit. The agent never edits its own policies.
+ */
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { isAbsolute, relative, resolve } from "node:path";
+import type { CompiledPolicy } from "../core/compiled-policy.js";
+import type { Decision } from "../core/decision.js";
+import { VigilError } from "../core/errors.js";
+import type { Feedback } from "../core/feedback.js";
+import type { Clock, Storage } from "../core/ports.js";
+import type { Override, PolicyException } from "../core/review.js";
+import { requireRole, type Actor } from "../act/actor.js";
+import { loadPolicyText } from "../policy/load.js";
+import type { PolicySet } from "../policy/policy-set.js";
+import { runInlineTests } from "../policy/vigil/test-runner.js";
+import { EXCEPTIONS_COLLECTION, FEEDBACK_COLLECTION, OVERRIDES_COLLECTION } from "../review/context.js";
+import { nextId } from "../review/ids.js";
+import { listAll } from "./observations.js";
+import { generateTests, replayEvidence, type ReplayEvidence } from "./proposal-evidence.js";
+import { bestCondition, exceptionCondition, exceptionScopeKey } from "./proposal-mine.js";
+import { addToSpec, locatePolicy, renderItems } from "./proposal-yaml.js";
+import { unifiedDiff } from "./text-diff.js";
+
+export const PROPOSALS_COLLECTION = "learn.proposals";
+
+export type ProposalStatus = "open" | "accepted" | "rejected";
+
+export interface Proposal {
+  readonly id: string;
+  readonly status: ProposalStatus;
+  readonly kind: "add-exception";
+  readonly policy: string;
+  /** The rule the exception is for; absent when it covers every rule. */
+  readonly rule?: string;
+  readonly revision: string;
+  readonly createdAt: string;
+  readonly createdBy: string;
+  /** One sentence: what and why. */
+  readonly summary: string;
+  /** What it was mined from. */
+  readonly source: { readonly overrides: readonly string[]; readonly exceptions: readonly string[]; readonly decisions: readonly string[]; readonly reasons: readonly string[] };
+  /** The clause added to `spec.exceptions`. */
+  readonly exception: { readonly name: string; readonly when: string; readonly rules?: readonly string[] };
+  /** The same as YAML, for a person to paste when the file was not found. */
+  readonly snippet: string;
+  /** The policy file and the proposed change (absent when the file was not found under the policy paths). */
+  readonly file?: string;
+  /** sha256 of the file text the diff applies to. */
+  readonly fileChecksum?: string;
+  readonly diff?: string;
+  readonly proposedText?: string;
+  /** Generated test cases (added to `spec.tests` in the diff) and every inline test of the proposed policy run. */
+  readonly tests: { readonly generated: number; readonly passed: number; readonly failed: number; readonly failures: readonly string[] };
+  readonly replay?: ReplayEvidence;
+  /** policy | rule | condition: the same change is never proposed twice (whatever its fate). */
+  readonly signature: string;
+  readonly decidedBy?: string;
+  readonly decidedAt?: string;
+  readonly note?: string;
+  readonly written?: readonly string[];
+}
+
+export interface MineOptions {
+  readonly storage: Storage;
+  readonly clock: Clock;
+  readonly policySet: PolicySet;
+  /** Policy files and directories (where the proposed diff's file is looked for). */
+  readonly paths: readonly string[];
+  /** Distinct overridden decisions of one rule before a change is proposed (default 3). */
+  readonly minOverrides?: number;
+  /** Times the same exception scope was created before it is proposed as a policy exception (default 2). */
+  readonly minExceptions?: number;
+  /** Recorded decisions of a policy read for evidence (default 5000, newest). */
+  readonly maxDecisions?: number;
+}
+
+const sha256 = (text: string): string => createHash("sha256").update(text).digest("hex");
+
+async function policyDecisions(storage: Storage, policy: string, max: number): Promise<Decision[]> {
+  return storage.listDecisions({ policy, limit: max, newestFirst: true });
+}
+
+interface Draft {
+  readonly policy: CompiledPolicy;
+  readonly rule?: string;
+  readonly when: string;
+  readonly summary: string;
+  readonly source: Proposal["source"];
+  readonly overridden: readonly Decision[];
+}
+
+async function build(options: MineOptions, draft: Draft, decisions: readonly Decision[], labels: { overridden: Set<string>; falsePositive: Set<string>; confirmed: Set<string> }): Promise<Omit<Proposal, "id" | "status" | "createdAt" | "createdBy">> {
+  const { policy } = draft;
+  const name = uniqueName(policy, draft.rule);
+  const exception = { name, when: draft.when, ...(draft.rule === undefined ? {} : { rules: [draft.rule] }) };
+  const snippet = `spec:\n  exceptions:\n${renderItems([exception], 4)}\n`;
+  const signature = `${policy.meta.name}|${draft.rule ?? "*"}|${draft.when}`;
+  const base = { kind: "add-exception" as const, policy: policy.meta.name, ...(draft.rule === undefined ? {} : { rule: draft.rule }), revision: policy.meta.revision, summary: draft.summary, source: draft.source, exception, snippet, signature };
+  const location = locatePolicy(options.paths, policy.meta.name);
+  if (location === undefined) return { ...base, tests: { generated: 0, passed: 0, failed: 0, failures: ["the policy's YAML file was not found under the policy paths: paste the snippet by hand"] } };
+  const withException = addToSpec(location, { exceptions: [exception] });
+  const compiledWith = loadPolicyText(withException, location.file).policies.find((p) => p.meta.name === policy.meta.name);
+  if (compiledWith === undefined) {
+    const problem = loadPolicyText(withException, location.file).errors.map((e) => e.message).join("; ");
+    return { ...base, file: location.file, tests: { generated: 0, passed: 0, failed: 1, failures: [`the proposed policy does not compile: ${problem}`] } };
+  }
+  const rule = draft.rule;
+  const keep = decisions.filter((d) => !labels.overridden.has(d.id) && labels.confirmed.has(d.id)).concat(decisions.filter((d) => !labels.overridden.has(d.id) && !labels.confirmed.has(d.id)));
+  const tests = rule === undefined ? [] : generateTests(policy, compiledWith, rule, draft.overridden, keep);
+  const proposedText = addToSpec(location, { exceptions: [exception], tests });
+  const compiled = loadPolicyText(proposedText, location.file);
+  const proposed = compiled.policies.find((p) => p.meta.name === policy.meta.name);
+  const results = proposed === undefined ? [] : runInlineTests([proposed]);
+  const failures = [...compiled.errors.map((e) => e.message), ...results.filter((r) => r.status !== "pass").map((r) => `${r.name}: ${r.message ?? r.status}`)];
+  const replay = proposed === undefined || rule === undefined ? undefined : replayEvidence(policy, proposed, rule, decisions, labels);
+  return {
+    ...base, file: location.file, fileChecksum: sha256(location.text), diff: unifiedDiff(location.text, proposedText, diffPath(location.file)), proposedText,
+    tests: { generated: tests.length, passed: results.filter((r) => r.status === "pass").length, failed: failures.length, failures },
+    ...(replay ? { replay } : {}),
+  };
+}
+
+/** The path in the patch: relative to the working directory when the file is under it (`git apply` from the repository root). */
+function diffPath(file: string): string {
+  const rel = relative(process.cwd(), resolve(file));
+  return rel.startsWith("..") || isAbsolute(rel) ? resolve(file).replace(/^\/+/, "") : rel;
+}
+
+function uniqueName(policy: CompiledPolicy, rule: string | undefined): string {
+  const spec = (policy as { spec?: { exceptions?: readonly { name?: string }[] } }).spec;
+  const taken = new Set((spec?.exceptions ?? []).map((e) => e.name));
+  const base = `learned-${rule ?? "all-rules"}`;
+  for (let n = 1; ; n++) if (!taken.has(`${base}-${n}`)) return `${base}-${n}`;
+}
+
+/**
+ * Mines overrides and repeated exceptions into new open proposals (returned). A change already
+ * proposed — open, accepted or rejected — is not proposed again. Only native (`vigil`) policies.
+ */
+export async function mineProposals(options: MineOptions): Promise<Proposal[]> {
+  const { storage, policySet } = options;
+  const minOverrides = options.minOverrides ?? 3;
+  const existing = new Set((await listAll<Proposal>(storage, PROPOSALS_COLLECTION)).map((p) => p.signature));
+  const feedback = await listAll<Feedback>(storage, FEEDBACK_COLLECTION);
+  const falsePositive = new Set(feedback.filter((f) => f.label === "false_positive").map((f) => f.decisionId));
+  const confirmed = new Set(feedback.filter((f) => f.label !== "false_positive").map((f) => f.decisionId));
+  const overrides = (await listAll<Override>(storage, OVERRIDES_COLLECTION)).filter((o) => o.revokedAt === undefined);
+  const drafts: Draft[] = [];
+  const byPolicy = new Map<string, Override[]>();
+  for (const override of overrides) byPolicy.set(override.policy, [...(byPolicy.get(override.policy) ?? []), override]);
+  const decisionsOf = new Map<string, Decision[]>();
+  const decisionsFor = async (name: string): Promise<Decision[]> => {
+    let list = decisionsOf.get(name);
+    if (list === undefined) decisionsOf.set(name, (list = await policyDecisions(storage, name, options.maxDecisions ?? 5000)));
+    return list;
+  };
+
+  for (const [name, list] of byPolicy) {
+    const policy = policySet.get(name);
+    if (policy === undefined || policy.meta.language !== "vigil") continue;
+    const overriddenIds = new Set(list.map((o) => o.decisionId));
+    const decisions = await decisionsFor(name);
+    const byRule = new Map<string, Decision[]>();
+    for (const id of overriddenIds) {
+      const decision = decisions.find((d) => d.id === id) ?? (await storage.getDecision(id));
+      if (decision === undefined) continue;
+      for (const rule of new Set(decision.findings.filter((f) => f.policy === name && f.effect === "violation").map((f) => f.rule))) byRule.set(rule, [...(byRule.get(rule) ?? []), decision]);
+    }
+    for (const [rule, overridden] of byRule) {
+      if (overridden.length < minOverrides) continue;
+      const others = decisions.filter((d) => !overriddenIds.has(d.id) && d.findings.some((f) => f.policy === name && f.rule === rule && f.effect === "violation"));
+      const condition = bestCondition({ overridden: overridden.map((decision) => ({ decision, refs: [], reasons: [] })), others: others.map((decision) => ({ decision, confirmed: confirmed.has(decision.id) })) });
+      if (condition === undefined) continue;
+      const used = list.filter((o) => overridden.some((d) => d.id === o.decisionId));
+      drafts.push({
+        policy, rule, when: condition.when, overridden,
+        summary: `${overridden.length} decisions of ${name}/${rule} were overridden and all have ${condition.describe}; ${condition.collateral} other violation(s) share it, none confirmed: add an exception for it`,
+        source: { overrides: used.map((o) => o.id), exceptions: [], decisions: overridden.map((d) => d.id), reasons: [...new Set(used.map((o) => o.reason))].slice(0, 10) },
+      });
+    }
+  }
+
+  const exceptions = await listAll<PolicyException>(storage, EXCEPTIONS_COLLECTION);
+  const byScope = new Map<string, PolicyException[]>();
+  for (const exception of exceptions) {
+    if (exception.policies.length !== 1 || (exception.policies[0] as string).includes("*") || (exception.rules?.length ?? 0) > 1) continue;
+    byScope.set(exceptionScopeKey(exception), [...(byScope.get(exceptionScopeKey(exception)) ?? []), exception]);
+  }
+  for (const group of byScope.values()) {
+    if (group.length < (options.minExceptions ?? 2)) continue;
+    const sample = group[0] as PolicyException;
+    const policy = policySet.get(sample.policies[0] as string);
+    const when = exceptionCondition(sample);
+    if (policy === undefined || policy.meta.language !== "vigil" || when === undefined) continue;
+    const rule = sample.rules?.[0];
+    drafts.push({
+      policy, ...(rule === undefined ? {} : { rule }), when, overridden: [],
+      summary: `the same exception to ${policy.meta.name}${rule ? `/${rule}` : ""} was created ${group.length} times (${group.map((e) => e.id).join(", ")}): make it part of the policy`,
+      source: { overrides: [], exceptions: group.map((e) => e.id), decisions: [], reasons: [...new Set(group.map((e) => e.justification))].slice(0, 10) },
+    });
+  }
+
+  const created: Proposal[] = [];
+  for (const draft of drafts) {
+    const signature = `${draft.policy.meta.name}|${draft.rule ?? "*"}|${draft.when}`;
+    if (existing.has(signature)) continue;
+    existing.add(signature);
+    const decisions = await decisionsFor(draft.policy.meta.name);
+    const built = await build(options, draft, decisions, { overridden: new Set(draft.overridden.map((d) => d.id)), falsePositive, confirmed });
+    const at = options.clock.now().toISOString();
+    const proposal: Proposal = { id: await nextId(storage, "PROP", at), status: "open", createdAt: at, createdBy: "vigil:learner", ...built };
+    await storage.putDocs([{ collection: PROPOSALS_COLLECTION, id: proposal.id, value: proposal, expectVersion: 0 }], at);
+    await storage.appendAudit([{ at, actor: "vigil:learner", action: "proposal.create", target: proposal.id, detail: { policy: proposal.policy, ...(proposal.rule ? { rule: proposal.rule } : {}), when: proposal.exception.when } }]);
+    created.push(proposal);
+  }
+  return created;
+}
+
+export async function listProposals(storage: Storage, query: { readonly status?: ProposalStatus; readonly policy?: string } = {}): Promise<Proposal[]> {
+  return (await listAll<Proposal>(storage, PROPOSALS_COLLECTION)).filter((p) => (query.status === undefined || p.status === query.status) && (query.policy === undefined || p.policy === query.policy));
+}
+
+export async function getProposal(storage: Storage, id: string): Promise<Proposal> {
+  const doc = await storage.getDoc<Proposal>(PROPOSALS_COLLECTION, id);
+  if (doc === undefined) throw new VigilError("VIGIL_NOT_FOUND", `proposal ${id} does not exist; list them with \`vigil proposals list\``, { field: "id" });
+  return doc.value;
+}
+
+async function decide(storage: Storage, clock: Clock, id: string, actor: Actor, status: "accepted" | "rejected", extra: Partial<Proposal>): Promise<Proposal> {
+  const doc = await storage.getDoc<Proposal>(PROPOSALS_COLLECTION, id);
+  if (doc === undefined) throw new VigilError("VIGIL_NOT_FOUND", `proposal ${id} does not exist; list them with \`vigil proposals list\``, { field: "id" });
+  if (doc.value.status !== "open") throw new VigilError("VIGIL_CONFLICT", `proposal ${id} was already ${doc.value.status} by ${doc.value.decidedBy ?? "someone"}`, { field: "id" });
+  const at = clock.now().toISOString();
+  const next: Proposal = { ...doc.value, ...extra, status, decidedBy: actor.id, decidedAt: at };
+  await storage.putDocs([{ collection: PROPOSALS_COLLECTION, id, value: next, expectVersion: doc.version }], at);
+  await storage.appendAudit([{ at, actor: actor.id, action: `proposal.${status === "accepted" ? "accept" : "reject"}`, target: id, detail: { policy: next.policy, ...(extra.note ? { note: extra.note } : {}), ...(extra.written ? { written: extra.written } : {}) } }]);
+  return next;
+}
+
+/**
+ * Accepts a proposal (approver or admin). With `write`, writes `<file>.<id>.proposed` (the whole
+ * proposed file) and `<file>.<id>.patch` (unified diff, `git apply`) next to the policy — only
+ * when the policy file is unchanged since the proposal was made (VIGIL_CONFLICT otherwise). The
+ * policy itself is never modified: a person reviews and commits the change.
+ */
+export async function acceptProposal(deps: { readonly storage: Storage; readonly clock: Clock }, id: string, actor: Actor, options: { readonly write?: boolean; readonly note?: string } = {}): Promise<Proposal> {
+  requireRole(actor, ["approver"], `accept proposal ${id}`);
+  const proposal = await getProposal(deps.storage, id);
+  if (proposal.status !== "open") throw new VigilError("VIGIL_CONFLICT", `proposal ${id} was already ${proposal.status} by ${proposal.decidedBy ?? "someone"}`, { field: "id" });
+  const written: string[] = [];
+  if (options.write) {
+    if (proposal.file === undefined || proposal.proposedText === undefined || proposal.diff === undefined) throw new VigilError("VIGIL_CONFLICT", `proposal ${id} has no file to write (the policy's YAML was not found): accept it without writing and paste its snippet`, { field: "write" });
+    if (!existsSync(proposal.file) || sha256(readFileSync(proposal.file, "utf8")) !== proposal.fileChecksum) {
+      throw new VigilError("VIGIL_CONFLICT", `${proposal.file} changed since proposal ${id} was made; run \`vigil proposals mine\` for a fresh proposal`, { field: "file", file: proposal.file });
+    }
+    writeFileSync(`${proposal.file}.${id}.proposed`, proposal.proposedText);
+    writeFileSync(`${proposal.file}.${id}.patch`, proposal.diff);
+    written.push(`${proposal.file}.${id}.proposed`, `${proposal.file}.${id}.patch`);
+  }
+  return decide(deps.storage, deps.clock, id, actor, "accepted", { ...(options.note ? { note: options.note } : {}), ...(written.length > 0 ? { written } : {}) });
+}
+
+/** Rejects a proposal (approver or admin; reason required). The same change is not proposed again. */
+export async function rejectProposal(deps: { readonly storage: Storage; readonly clock: Clock }, id: string, actor: Actor, reason: string): Promise<Proposal> {
+  requireRole(actor, ["approver"], `reject proposal ${id}`);
+  if (typeof reason !== "string" || reason.trim() === "") throw new VigilError("VIGIL_BAD_INPUT", "a reason is required to reject a proposal", { field: "reason" });
+  return decide(deps.storage, deps.clock, id, actor, "rejected", { note: reason });
+}

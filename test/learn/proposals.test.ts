@@ -1,0 +1,123 @@
+import { existsSync, readFileSync } from "node:fs";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { acceptProposal, getProposal, listProposals, mineProposals, rejectProposal } from "../../src/learn/proposals.js";
+import { recordFeedback } from "../../src/learn/feedback.js";
+import { loadPolicyText } from "../../src/policy/load.js";
+import { runInlineTests } from "../../src/policy/vigil/test-runner.js";
+import { approvers, createHarness, type Harness } from "./support.js";
+
+const policy = `# Buckets must not be public.
+apiVersion: vigil.dev/v1
+kind: Policy
+metadata: { name: public-bucket }
+spec:
+  on: [dev.vigil.decide]
+  rules:
+    - name: no-public
+      condition: input.acl == "public-read"
+      message: "bucket {{ input.bucket }} is public"   # keep this comment
+      severity: high
+  tests:
+    - name: a public bucket is denied
+      input: { bucket: b, acl: public-read, owner: data }
+      expect: { violations: [no-public] }
+`;
+
+let h: Harness;
+beforeEach(async () => {
+  h = await createHarness(policy);
+});
+afterEach(async () => {
+  await h.dispose();
+});
+
+async function overrideWebsites(count: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const decision = await h.record({ bucket: `site-${i}`, acl: "public-read", owner: "web", website: true }, { subject: `bucket/site-${i}` });
+    expect(decision.verdict).toBe("deny");
+    await h.review.overrides.create({ decisionId: decision.id, scope: "once", reason: "static website, public on purpose" }, approvers[i % 3] as never);
+    ids.push(decision.id);
+  }
+  return ids;
+}
+
+describe("proposals from repeated overrides", () => {
+  it("proposes an exception clause with a YAML diff, generated tests and replay evidence; never edits the policy", async () => {
+    const overridden = await overrideWebsites(4);
+    const confirmed = await h.record({ bucket: "payroll", acl: "public-read", owner: "finance" }, { subject: "bucket/payroll" });
+    await recordFeedback({ storage: h.store.storage, clock: h.clock }, { decisionId: confirmed.id, label: "true_positive" }, approvers[0] as never);
+    await h.record({ bucket: "logs", acl: "public-read", owner: "ops" }, { subject: "bucket/logs" });
+    await h.record({ bucket: "private", acl: "private", owner: "web", website: true });
+
+    const created = await mineProposals({ storage: h.store.storage, clock: h.clock, policySet: h.set, paths: [h.dir] });
+    expect(created).toHaveLength(1);
+    const proposal = created[0];
+    expect(proposal).toMatchObject({ id: "PROP-1", status: "open", policy: "public-bucket", rule: "no-public", kind: "add-exception" });
+    // The condition holds for every overridden decision and for no confirmed one.
+    expect(["input.owner == \"web\"", "input.website == true"]).toContain(proposal?.exception.when);
+    expect(proposal?.source.decisions.sort()).toEqual([...overridden].sort());
+    expect(proposal?.summary).toContain("4 decisions of public-bucket/no-public were overridden");
+    expect(proposal?.replay).toMatchObject({ violationsBefore: 6, violationsAfter: 2, changed: 4, changedOverridden: 4, changedConfirmed: 0, changedUnlabelled: 0 });
+    expect(proposal?.tests).toMatchObject({ generated: 3, failed: 0, passed: 4 });
+    expect(proposal?.diff).toContain("+  exceptions:\n+    - name: learned-no-public-1\n");
+    expect(proposal?.diff).toContain("+    - name: \"learned: allowed like the overridden decision");
+    expect(proposal?.diff).not.toMatch(/^-(?!--)/m);
+    if (process.env["SHOW_DIFF"]) console.log(proposal?.diff); // only additions: comments and formatting kept
+    expect(readFileSync(h.file, "utf8")).toBe(policy);
+
+    // The proposed text loads, its tests (old and generated) pass, and the overridden input is allowed.
+    const loaded = loadPolicyText(proposal?.proposedText as string, h.file);
+    expect(loaded.errors).toEqual([]);
+    expect(runInlineTests(loaded.policies).map((r) => r.status)).toEqual(["pass", "pass", "pass", "pass"]);
+
+    // Mining again proposes nothing new.
+    expect(await mineProposals({ storage: h.store.storage, clock: h.clock, policySet: h.set, paths: [h.dir] })).toEqual([]);
+  });
+
+  it("accept needs the approver role, writes the proposed file and a patch next to the policy, and records who", async () => {
+    await overrideWebsites(3);
+    const [proposal] = await mineProposals({ storage: h.store.storage, clock: h.clock, policySet: h.set, paths: [h.dir] });
+    const deps = { storage: h.store.storage, clock: h.clock };
+    await expect(acceptProposal(deps, proposal?.id as string, { id: "vic", roles: ["viewer"] }, { write: true })).rejects.toMatchObject({ code: "VIGIL_FORBIDDEN" });
+    expect(existsSync(`${h.file}.${proposal?.id}.proposed`)).toBe(false);
+    const accepted = await acceptProposal(deps, proposal?.id as string, approvers[1] as never, { write: true, note: "ok for websites" });
+    expect(accepted).toMatchObject({ status: "accepted", decidedBy: "bob", written: [`${h.file}.PROP-1.proposed`, `${h.file}.PROP-1.patch`] });
+    expect(readFileSync(`${h.file}.PROP-1.proposed`, "utf8")).toBe(proposal?.proposedText);
+    expect(readFileSync(`${h.file}.PROP-1.patch`, "utf8")).toBe(proposal?.diff);
+    expect(readFileSync(h.file, "utf8")).toBe(policy);
+    await expect(acceptProposal(deps, "PROP-1", approvers[0] as never)).rejects.toMatchObject({ code: "VIGIL_CONFLICT" });
+    expect((await h.store.storage.listAudit({ limit: 10 })).some((a) => a.action === "proposal.accept" && a.actor === "bob")).toBe(true);
+  });
+
+  it("too few overrides propose nothing; a confirmed violation sharing every candidate blocks the proposal", async () => {
+    await overrideWebsites(2);
+    expect(await mineProposals({ storage: h.store.storage, clock: h.clock, policySet: h.set, paths: [h.dir] })).toEqual([]);
+    await overrideWebsites(1);
+    // A confirmed incident with the same owner and website flag and subject pattern: no safe condition... except the subject.
+    const twin = await h.record({ bucket: "site-x", acl: "public-read", owner: "web", website: true }, { subject: "bucket/site-x" });
+    await recordFeedback({ storage: h.store.storage, clock: h.clock }, { decisionId: twin.id, label: "incident" }, approvers[2] as never);
+    const [proposal] = await mineProposals({ storage: h.store.storage, clock: h.clock, policySet: h.set, paths: [h.dir] });
+    expect(proposal?.exception.when ?? "").not.toMatch(/input\.(owner|website)/);
+    expect(proposal?.replay?.changedConfirmed ?? 0).toBe(0);
+  });
+});
+
+describe("proposals from repeated exceptions", () => {
+  it("the same exception created twice becomes a proposal; rejecting it keeps it from coming back", async () => {
+    const expiresAt = new Date(h.clock.now().getTime() + 7 * 86_400_000).toISOString();
+    for (let i = 0; i < 2; i++) await h.review.exceptions.create({ policies: ["public-bucket"], rules: ["no-public"], subjects: ["bucket/www-*"], justification: "public website buckets", expiresAt }, approvers[0] as never);
+    const created = await mineProposals({ storage: h.store.storage, clock: h.clock, policySet: h.set, paths: [h.dir] });
+    expect(created).toHaveLength(1);
+    expect(created[0]?.exception).toEqual({ name: "learned-no-public-1", when: 'event.subject.matches("^bucket/www-.*$")', rules: ["no-public"] });
+    expect(created[0]?.source.exceptions).toEqual(["EX-1", "EX-2"]);
+    const deps = { storage: h.store.storage, clock: h.clock };
+    await expect(rejectProposal(deps, "PROP-1", approvers[0] as never, "")).rejects.toMatchObject({ code: "VIGIL_BAD_INPUT", details: { field: "reason" } });
+    expect((await getProposal(h.store.storage, "PROP-1")).status).toBe("open");
+    const rejected = await rejectProposal(deps, "PROP-1", approvers[0] as never, "exceptions expire on purpose here");
+    expect(rejected).toMatchObject({ status: "rejected", decidedBy: "ann", note: "exceptions expire on purpose here" });
+    await h.review.exceptions.create({ policies: ["public-bucket"], rules: ["no-public"], subjects: ["bucket/www-*"], justification: "public website buckets", expiresAt }, approvers[0] as never);
+    expect(await mineProposals({ storage: h.store.storage, clock: h.clock, policySet: h.set, paths: [h.dir] })).toEqual([]);
+    expect((await listProposals(h.store.storage, { status: "rejected" })).map((p) => p.id)).toEqual(["PROP-1"]);
+  });
+});
