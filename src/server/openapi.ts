@@ -17,7 +17,9 @@ interface CollectedRoute {
 
 export interface OpenApiCollector {
   /** Every documented route (method, url, access), in registration order: what the auth test iterates over. */
-  routes(): readonly { readonly method: string; readonly url: string; readonly access: RouteConfig["access"] }[];
+  routes(): readonly { readonly method: string; readonly url: string; readonly access: RouteConfig["access"]; readonly summary: string }[];
+  /** The route table of docs/api.md (markdown): method, path, who may call it, what it does. */
+  table(): string;
   document(info: { readonly version: string }): Record<string, unknown>;
 }
 
@@ -52,7 +54,12 @@ export function createOpenApiCollector(app: FastifyInstance): OpenApiCollector {
   });
 
   return {
-    routes: () => collected.map((r) => ({ method: r.method, url: r.url, access: r.config.access })),
+    routes: () => collected.map((r) => ({ method: r.method, url: r.url, access: r.config.access, summary: r.config.summary })),
+    table() {
+      const who = (access: RouteConfig["access"]): string => (access === "public" ? "open" : access === "github-signature" ? "GitHub signature" : access);
+      const rows = collected.map((r) => `| \`${r.method}\` | \`${r.url}\` | ${who(r.config.access)} | ${r.config.summary.replace(/\|/g, "\\|")} |`);
+      return ["| method | path | role | what it does |", "|---|---|---|---|", ...rows].join("\n");
+    },
     document(info) {
       const paths: Record<string, Record<string, unknown>> = {};
       for (const route of collected) {

@@ -46,3 +46,20 @@ describe("GET /openapi.json", () => {
     expect(response.json().error.field).toBe("explain");
   });
 });
+
+describe("docs/api.md", () => {
+  it("lists every route with its role, generated from the routes (regenerate with VIGIL_UPDATE_DOCS=1)", async () => {
+    const { readFileSync, writeFileSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const file = join(import.meta.dirname, "..", "..", "docs", "api.md");
+    const docs = readFileSync(file, "utf8");
+    const start = "<!-- routes:start -->\n";
+    const end = "\n<!-- routes:end -->";
+    const from = docs.indexOf(start);
+    const to = docs.indexOf(end);
+    expect(from, "docs/api.md needs the routes markers").toBeGreaterThan(0);
+    const table = t.server.openapi.table();
+    if (process.env["VIGIL_UPDATE_DOCS"] === "1") writeFileSync(file, docs.slice(0, from + start.length) + table + docs.slice(to));
+    else expect(docs.slice(from + start.length, to)).toBe(table);
+  });
+});
