@@ -56,7 +56,7 @@ describe("proposals from repeated overrides", () => {
     expect(proposal).toMatchObject({ id: "PROP-1", status: "open", policy: "public-bucket", rule: "no-public", kind: "add-exception" });
     // The condition holds for every overridden decision and for no confirmed one.
     expect(["input.owner == \"web\"", "input.website == true"]).toContain(proposal?.exception.when);
-    expect(proposal?.source.decisions.sort()).toEqual([...overridden].sort());
+    expect([...(proposal?.source.decisions ?? [])].sort()).toEqual([...overridden].sort());
     expect(proposal?.summary).toContain("4 decisions of public-bucket/no-public were overridden");
     expect(proposal?.replay).toMatchObject({ violationsBefore: 6, violationsAfter: 2, changed: 4, changedOverridden: 4, changedConfirmed: 0, changedUnlabelled: 0 });
     expect(proposal?.tests).toMatchObject({ generated: 3, failed: 0, passed: 4 });
