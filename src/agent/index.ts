@@ -17,3 +17,4 @@ export { createManualClock, clockFromConfig, type ManualClock } from "./clock.js
 export { createMetrics, type Metrics } from "./metrics.js";
 export { decisionIdFor } from "./decision-id.js";
 export { bootstrapAdminToken, type AdminBootstrap } from "./bootstrap.js";
+export { loadExemptions } from "./exemptions.js";

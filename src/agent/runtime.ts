@@ -97,8 +97,8 @@ export interface Agent {
   getDecision(id: string): Promise<Decision | undefined>;
   /**
    * Appends decided drafts to the decision record (durable when it resolves), then does what
-   * follows a recorded decision (a `once` override it applied is used up) and counts it in the
-   * metrics. For paths that decide with `pipeline.decideEvent` and record themselves (admission).
+   * follows a recorded decision (a `once` override it applied is used up). For paths that decide
+   * with `pipeline.decideEvent` and record themselves (admission); they count their own metrics.
    */
   recordDecisions(drafts: readonly DecisionDraft[]): Promise<Decision[]>;
   /** Policies with revision, shadow and dry-run state. */
@@ -219,21 +219,20 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
     tokens, deliveries, feedback, metrics,
     ingest: (events) => ingestor.accept(events),
     async decideEvent(event, decideOptions = {}) {
+      const started = performance.now();
       const { draft } = await pipeline.decideEvent(event, { ...decideOptions, id: decideOptions.id ?? randomUUID() });
       if (decideOptions.record === false) return draft;
       const [decision] = await agent.recordDecisions([draft]);
+      metrics.observeDecision(draft.verdict, draft.tier, (performance.now() - started) / 1000);
       return decision ?? draft;
     },
     async recordDecisions(drafts) {
-      const started = performance.now();
       const decisions = await storage.appendDecisions(drafts);
       try {
         await afterRecord(decisions);
       } catch (error) {
         problem("after recording a decision: marking once-overrides used failed", error);
       }
-      const seconds = (performance.now() - started) / 1000 / Math.max(1, decisions.length);
-      for (const decision of decisions) metrics.observeDecision(decision.verdict, decision.tier, seconds);
       return decisions;
     },
     async decide(input, decideOptions = {}) {

@@ -117,3 +117,24 @@ describe("--help", () => {
     }
   });
 });
+
+describe("exceptions on the offline paths", () => {
+  it("eval and replay --exceptions apply the exceptions in force in the configured store", async () => {
+    const { createAgent } = await import("../../src/agent.js");
+    const { parseConfig } = await import("../../src/config.js");
+    const dir = tempDir({ "p.yaml": bucketPolicy });
+    const store = join(dir, "v.db");
+    const agent = await createAgent(parseConfig({ policies: [join(dir, "p.yaml")], store: { path: store } }), { onProblem: () => undefined });
+    await agent.reviews.exceptions.create({ policies: ["no-public-bucket"], when: 'resource.name == "www"', justification: "the public website bucket", expiresAt: new Date(Date.now() + 86_400_000).toISOString() }, { id: "alice", roles: ["approver"] });
+    await agent.close();
+    const input = JSON.stringify({ action: "s3:PutBucketAcl", resource: { name: "www", acl: "public-read" }, principal: { id: "x", admin: false } });
+    const env = { VIGIL_STORE_PATH: store };
+    expect((await vigil(["eval", "-p", "p.yaml", "--input", input], { cwd: dir, env })).code).toBe(1);
+    const excepted = await vigil(["eval", "-p", "p.yaml", "--input", input, "--exceptions", "--explain", "--output", "json"], { cwd: dir, env });
+    expect(excepted.code).toBe(0);
+    expect(JSON.parse(excepted.stdout).explanation.steps.join("\n")).toContain("EX-1");
+    writeFileSync(join(dir, "e.jsonl"), ce("r-1", JSON.parse(input)));
+    const replayed = await vigil(["replay", "-p", "p.yaml", "e.jsonl", "--exceptions"], { cwd: dir, env });
+    expect(JSON.parse(replayed.stdout.trim()).verdict).toBe("allow");
+  });
+});

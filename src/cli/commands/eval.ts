@@ -1,4 +1,4 @@
-import { createEvaluator, loadPolicySet } from "../../agent.js";
+import { createEvaluator, loadExemptions, loadPolicySet } from "../../agent.js";
 import { VigilError } from "../../core/errors.js";
 import type { Event } from "../../core/event.js";
 import { decisionOutput } from "../../decide/output.js";
@@ -22,6 +22,7 @@ export const evalCommand: Command = {
     "event-type": { type: "string", value: "<type>", description: "Event type for `on` matching when the input is not a CloudEvent (default dev.vigil.decide)" },
     explain: { type: "boolean", description: "Print every condition evaluated, with its value, in words" },
     input: { type: "string", short: "i", value: "<json>", description: "The input as inline JSON instead of a file" },
+    exceptions: { type: "boolean", description: "Apply the exceptions and overrides in force in the configured store, as the running agent does" },
   },
   examples: [
     "vigil eval -p packs/ request.json",
@@ -41,7 +42,8 @@ export const evalCommand: Command = {
     }
     const { policySet, load } = loadPolicySet(config.policies, { costLimit: config.cel.costLimit });
     reportLoadErrors(load.errors, io);
-    const evaluator = createEvaluator(policySet);
+    const exemptions = flag(args, "exceptions") ? await loadExemptions(config) : undefined;
+    const evaluator = createEvaluator(policySet, exemptions ? { exemptions } : {});
     const explain = flag(args, "explain");
     const eventType = stringOption(args, "event-type");
     const event = isCloudEvent(value) ? value : evaluator.eventForInput(value, eventType);

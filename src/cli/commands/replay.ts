@@ -1,7 +1,7 @@
 import { createReadStream, createWriteStream } from "node:fs";
 import { resolve } from "node:path";
 import { once } from "node:events";
-import { createEvaluator, loadPolicySet, openStorage } from "../../agent.js";
+import { createEvaluator, loadExemptions, loadPolicySet, openStorage } from "../../agent.js";
 import type { DecisionDraft } from "../../core/decision.js";
 import type { Storage } from "../../core/ports.js";
 import { decisionOutput } from "../../decide/output.js";
@@ -47,13 +47,15 @@ export const replayCommand: Command = {
     out: { type: "string", value: "<file>", description: "Write decisions to this file instead of stdout" },
     record: { type: "boolean", description: "Append the decisions to the configured decision record (hash-chained store)" },
     explain: { type: "boolean", description: "Include explanation steps in each decision line" },
+    exceptions: { type: "boolean", description: "Apply the exceptions and overrides in force in the configured store, as the running agent does" },
   },
   examples: ["vigil replay -p packs/ events.jsonl > decisions.jsonl", "vigil simulate --scenario access --days 7 | vigil replay -p packs/access"],
   async run(args, io) {
     const config = configFrom(args, io);
     const { policySet, load } = loadPolicySet(config.policies, { costLimit: config.cel.costLimit });
     reportLoadErrors(load.errors, io);
-    const evaluator = createEvaluator(policySet);
+    const exemptions = flag(args, "exceptions") ? await loadExemptions(config) : undefined;
+    const evaluator = createEvaluator(policySet, exemptions ? { exemptions } : {});
     const path = args.positionals[0] ?? "-";
     const input = path === "-" ? io.stdin : createReadStream(resolve(io.cwd, path));
     const outPath = stringOption(args, "out");
