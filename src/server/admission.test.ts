@@ -197,6 +197,21 @@ describe("admission failures", () => {
     expect(recorded[0]?.findings.map((f) => f.policy)).toEqual(["disallow-privileged-containers"]);
   });
 
+  it("with awaitRecord false answers once decided, and a later record failure is reported, not answered", async () => {
+    let finish: (() => void) | undefined;
+    const slowRecord = (draft: DecisionDraft): Promise<Decision> => new Promise((resolve, reject) => {
+      finish = () => (draft.verdict === "deny" ? reject(new Error("disk full")) : resolve({ ...draft, seq: 1, prevHash: "", hash: "h" }));
+    });
+    const problems: string[] = [];
+    const { deps } = harness({ failurePolicy: "fail", awaitRecord: false }, { record: slowRecord, onProblem: (text) => problems.push(text) });
+    const answer = await answerAdmissionReview(review(byName("badpod12")), deps);
+    expect(answer.body.response).toMatchObject({ allowed: false, status: { code: 403 } });
+    expect(problems).toEqual([]);
+    finish?.();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(problems).toEqual([expect.stringContaining(`decision ${answer.decisionId} not recorded: disk full`)]);
+  });
+
   it("does not allow what it could not record when failing closed; a deny stays a deny", async () => {
     const failing = async (): Promise<Decision> => { throw new Error("disk full"); };
     const closed = harness({ failurePolicy: "fail" }, { record: failing });

@@ -26,6 +26,7 @@ import { toVigilError } from "../core/errors.js";
 import type { Event } from "../core/event.js";
 import type { Clock } from "../core/ports.js";
 import { admissionReviewToEvent } from "../sources/admission.js";
+import { createWorkerDecisionRecorder, workerCanRecord } from "./admission-record-worker.js";
 import { createDecisionRecorder } from "./admission-recorder.js";
 import {
   admissionResourceName, failureDraft, failureStatus, outcomeForDecision, reviewResponse,
@@ -40,6 +41,11 @@ export interface AdmissionSettings {
   readonly failurePolicy: AdmissionFailurePolicy;
   /** Per-request deadline in milliseconds. */
   readonly timeoutMs: number;
+  /**
+   * true (default): answer once the decision is durable (a record failure answers per
+   * failurePolicy); false: answer once decided, append right after (failures reported, not answered).
+   */
+  readonly awaitRecord?: boolean;
   /** CloudEvents `source` of admission events; default `/k8s/admission`. */
   readonly source?: string;
 }
@@ -144,17 +150,19 @@ export async function answerAdmissionReview(body: unknown, deps: AdmissionDeps):
     }, fallback.allowed, text);
   }
 
-  try {
-    const recording = deps.record(draft);
-    recording.catch((error: unknown) => deps.onProblem?.(`admission review ${request.uid}: decision ${id} not recorded: ${message(error)}`, error));
-    // Recording gets what is left of the deadline, and at least half of it again (a late decision is still recorded).
-    await withDeadline(recording, Math.max(remaining(), deps.settings.timeoutMs / 2));
-  } catch (error) {
-    const reason = error instanceof DeadlineExceeded ? "the decision record did not answer before the deadline" : toVigilError(error).message;
-    kind = "record";
-    if (answer.allowed) {
-      const fallback = failureStatus("record", reason, failurePolicy);
-      answer = { allowed: fallback.allowed, ...(fallback.status ? { status: fallback.status } : {}), warnings: [...answer.warnings, ...(fallback.warning ? [fallback.warning] : [])] };
+  const recording = deps.record(draft);
+  recording.catch((error: unknown) => deps.onProblem?.(`admission review ${request.uid}: decision ${id} not recorded: ${message(error)}`, error));
+  if (deps.settings.awaitRecord !== false) {
+    try {
+      // Recording gets what is left of the deadline, and at least half of it again (a late decision is still recorded).
+      await withDeadline(recording, Math.max(remaining(), deps.settings.timeoutMs / 2));
+    } catch (error) {
+      const reason = error instanceof DeadlineExceeded ? "the decision record did not answer before the deadline" : toVigilError(error).message;
+      kind = "record";
+      if (answer.allowed) {
+        const fallback = failureStatus("record", reason, failurePolicy);
+        answer = { allowed: fallback.allowed, ...(fallback.status ? { status: fallback.status } : {}), warnings: [...answer.warnings, ...(fallback.warning ? [fallback.warning] : [])] };
+      }
     }
   }
   deps.observe?.({ verdict: answer.allowed ? "allow" : "deny", tier: draft.tier, seconds: (performance.now() - started) / 1000, outcome: kind });
@@ -214,17 +222,39 @@ export function registerAdmissionRoutes(app: FastifyInstance, deps: AdmissionDep
   });
 }
 
-/** The webhook's dependencies from a running agent: its pipeline, decision record, catalog and metrics. */
-export function admissionDepsFromAgent(agent: Agent): AdmissionDeps {
-  const recorder = createDecisionRecorder((drafts) => agent.storage.appendDecisions(drafts));
+/**
+ * The webhook's dependencies from a running agent: its pipeline, catalog and metrics, and a
+ * decision recorder — a worker thread with its own connection to the store (so durable appends
+ * never block the HTTP thread), or the agent's storage for an in-memory SQLite store. Call
+ * `close` when the server stops.
+ */
+export async function admissionDepsFromAgent(agent: Agent): Promise<AdmissionDeps & { close(): Promise<void> }> {
+  const settings = { store: agent.config.store, decisionLog: agent.config.decisionLog };
+  let worker: Awaited<ReturnType<typeof createWorkerDecisionRecorder>> | undefined;
+  if (workerCanRecord(settings)) {
+    try {
+      worker = await createWorkerDecisionRecorder(settings);
+    } catch (error) {
+      // Still correct on the HTTP thread, only slower under load: say so and go on.
+      process.stderr.write(`${JSON.stringify({ level: "warn", time: Date.now(), msg: `admission: decision record worker did not start (${error instanceof Error ? error.message : String(error)}); appending on the HTTP thread` })}\n`);
+    }
+  }
+  const recorder = worker ?? createDecisionRecorder((drafts) => agent.storage.appendDecisions(drafts));
   return {
+    close: async () => {
+      await recorder.idle();
+      await worker?.close();
+    },
     settings: agent.config.admission,
     clock: agent.clock,
     async decide(event, options) {
       const { draft } = await agent.pipeline.decideEvent(event, { id: options.id, enforced: options.enforced, labels: options.labels });
       return draft;
     },
-    record: (draft) => recorder.record(draft),
+    record: (draft) => recorder.record(draft).catch((error: unknown) => {
+      agent.metrics.inc("vigil_admission_record_failures_total");
+      throw error;
+    }),
     policy: (name) => agent.catalog.lookup(name),
     observe(answer) {
       agent.metrics.observeDecision(answer.verdict, answer.tier, answer.seconds);
@@ -236,5 +266,9 @@ export function admissionDepsFromAgent(agent: Agent): AdmissionDeps {
   };
 }
 
-/** The admission route group for `buildServer({ routes: [admissionRoutes] })`. */
-export const admissionRoutes: RoutePlugin = (app, agent) => registerAdmissionRoutes(app, admissionDepsFromAgent(agent));
+/** The admission route group for `buildServer({ routes: [admissionRoutes] })`; the recorder stops with the server. */
+export const admissionRoutes: RoutePlugin = async (app, agent) => {
+  const deps = await admissionDepsFromAgent(agent);
+  app.addHook("onClose", async () => deps.close());
+  registerAdmissionRoutes(app, deps);
+};

@@ -68,7 +68,7 @@ describe("HTTPS with the configured certificate", () => {
   });
 });
 
-describe("the failure policy when the decision record fails underneath", () => {
+describe("the failure policy when the store fails underneath", () => {
   async function withBrokenStore(failurePolicy: "fail" | "ignore"): Promise<any> {
     const dir = tempDir();
     const agent = await createAgent(parseConfig({ policies: [pssDir], store: { path: join(dir, "vigil.db") }, log: { level: "silent" }, admission: { failurePolicy, timeoutMs: 2000 } }), { clock: createManualClock("2025-03-03T10:00:00Z"), onProblem: () => undefined });
