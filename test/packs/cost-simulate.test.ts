@@ -72,6 +72,15 @@ describe("cost scenario through the cost pack", () => {
     }
   });
 
+  it("a batch instance quiet outside its schedule passes, and explain mode says it was judged inside its schedule only", async () => {
+    const row = events.filter((e) => e.type === "org.finops.focus.cost" && e.subject === "i-0a1b2c3d4e5f60004").at(-1)!;
+    const { draft, ctx } = await h.pipeline.decideEvent(row, { explain: true, enforced: false });
+    expect(ctx.signals["idle"]).toMatchObject({ score: 0, values: { scheduled: true } });
+    const pass = draft.findings.find((f) => f.policy === "cost-idle-ec2-instance" && f.effect === "pass");
+    expect(pass).toBeDefined();
+    expect(JSON.stringify(pass!.trace)).toContain("only samples inside the schedule (");
+  });
+
   it("the ladder stopped the forgotten instance after its grace period, scaled the Deployment down, and asks a person about the critical one", async () => {
     const items = await h.ladder.list();
     const byTarget = new Map(items.map((i) => [`${i.policy} ${i.target.id}`, i]));
