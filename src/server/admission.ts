@@ -25,6 +25,7 @@ import type { Decision, DecisionDraft } from "../core/decision.js";
 import { toVigilError } from "../core/errors.js";
 import type { Event } from "../core/event.js";
 import type { Clock } from "../core/ports.js";
+import { appliedRefs } from "../decide/index.js";
 import { admissionReviewToEvent } from "../sources/admission.js";
 import { createWorkerDecisionRecorder, workerCanRecord } from "./admission-record-worker.js";
 import { createDecisionRecorder } from "./admission-recorder.js";
@@ -239,9 +240,14 @@ export async function admissionDepsFromAgent(agent: Agent): Promise<AdmissionDep
       process.stderr.write(`${JSON.stringify({ level: "warn", time: Date.now(), msg: `admission: decision record worker did not start (${error instanceof Error ? error.message : String(error)}); appending on the HTTP thread` })}\n`);
     }
   }
-  const recorder = worker ?? createDecisionRecorder((drafts) => agent.storage.appendDecisions(drafts));
+  const inThread = createDecisionRecorder((drafts) => agent.recordDecisions(drafts));
+  const recorder = worker ?? inThread;
+  // A decision that used a `once` override goes through the agent, which marks the override used
+  // once the decision is durable (rare: the worker takes every other one).
+  const usesOverride = (draft: DecisionDraft): boolean => draft.enforced && appliedRefs(draft).overrides.length > 0;
   return {
     close: async () => {
+      await inThread.idle();
       await recorder.idle();
       await worker?.close();
     },
@@ -251,7 +257,7 @@ export async function admissionDepsFromAgent(agent: Agent): Promise<AdmissionDep
       const { draft } = await agent.pipeline.decideEvent(event, { id: options.id, enforced: options.enforced, labels: options.labels });
       return draft;
     },
-    record: (draft) => recorder.record(draft).catch((error: unknown) => {
+    record: (draft) => (usesOverride(draft) ? inThread : recorder).record(draft).catch((error: unknown) => {
       agent.metrics.inc("vigil_admission_record_failures_total");
       throw error;
     }),

@@ -107,6 +107,22 @@ describe("the same policies in Enforce", () => {
     expect(denied.every((d) => d.enforced && d.tier === "block")).toBe(true);
   });
 
+  it("applies exceptions like every other path: the excepted pod is allowed with a warning naming the exception, others are still denied", async () => {
+    const exception = await running.agent.reviews.exceptions.create({
+      policies: ["disallow-privileged-containers"], subjects: ["exceptions/badpod02"],
+      justification: "GPU driver installer needs privileged mode until the vendor ships a fix", ticket: "SEC-42", expiresAt: "2025-04-01T00:00:00Z",
+    }, { id: "ann", roles: ["approver"] });
+    const pod = (name: string): KubeObject => privilegedResources.find((o) => nameOf(o) === name) as KubeObject;
+    const excepted = await review(running, admissionReview(pod("badpod02"), { namespace: "exceptions", uid: "ex-1" }));
+    expect(excepted.body.response.allowed).toBe(true);
+    expect(excepted.body.response.warnings).toEqual([expect.stringMatching(new RegExp(`^vigil: disallow-privileged-containers/privileged-containers .*${exception.id}`))]);
+    const other = await review(running, admissionReview(pod("badpod03"), { namespace: "exceptions", uid: "ex-2" }));
+    expect(other.body.response.allowed).toBe(false);
+    const [decision] = await running.agent.storage.listDecisions({ eventId: "ex-1" });
+    expect(decision?.verdict).toBe("allow");
+    expect(decision?.explanation.steps).toContainEqual(expect.objectContaining({ kind: "exception", ref: exception.id }));
+  });
+
   it("a dry-run request is answered the same but recorded as not enforced", async () => {
     const pod = privilegedResources.find((o) => nameOf(o) === "badpod01") as KubeObject;
     const answer = await review(running, admissionReview(pod, { uid: "dry-1", dryRun: true }));
