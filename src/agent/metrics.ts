@@ -20,6 +20,7 @@ function labelText(labels: Readonly<Record<string, string>>): string {
 
 export function createMetrics(): Metrics {
   const decisions = new Map<string, number>();
+  const decisionKeys = new Map<string, Map<string, string>>();
   const counters = new Map<string, Map<string, number>>();
   const bucketCounts = new Array<number>(latencyBuckets.length).fill(0);
   let latencySum = 0;
@@ -30,11 +31,18 @@ export function createMetrics(): Metrics {
       gauges.set(name, { help, read });
     },
     observeDecision(verdict, tier, seconds) {
-      const key = labelText({ verdict, tier });
+      // Hot path (one call per decision): the label text is built once per (verdict, tier).
+      let key = decisionKeys.get(verdict)?.get(tier);
+      if (key === undefined) {
+        key = labelText({ verdict, tier });
+        let byTier = decisionKeys.get(verdict);
+        if (!byTier) decisionKeys.set(verdict, (byTier = new Map()));
+        byTier.set(tier, key);
+      }
       decisions.set(key, (decisions.get(key) ?? 0) + 1);
       latencySum += seconds;
       latencyCount++;
-      for (let i = 0; i < latencyBuckets.length; i++) if (seconds <= (latencyBuckets[i] as number)) bucketCounts[i] = (bucketCounts[i] as number) + 1;
+      for (let i = latencyBuckets.length - 1; i >= 0 && seconds <= (latencyBuckets[i] as number); i--) bucketCounts[i] = (bucketCounts[i] as number) + 1;
     },
     inc(name, labels = {}, by = 1) {
       let series = counters.get(name);
