@@ -15,3 +15,7 @@ export {
 } from "./state-store.js";
 export { betaCdf, betaQuantile, betaSummary, type BetaSummary } from "./beta.js";
 export { defaultLearnerSettings, sliceScopes, type LearnedState, type LearnedEntry, type LearnerSettings, type Observation, type SliceScope, type SliceStats } from "./types.js";
+export { compareReplay, createReplaySide, checkFpBudget, parseFpBudget, isAlert, truthLabel, eventTime, FiguresTally, type ReplaySide, type ReplaySideOptions, type CompareReport, type CompareOptions, type EventDifference, type SideFigures, type FpBudget, type BudgetCheck, type Label } from "./compare.js";
+export { shadowReport, formatShadowReport, type ShadowReport, type ShadowOptions, type ShadowExample } from "./shadow.js";
+export { mineProposals, listProposals, getProposal, acceptProposal, rejectProposal, PROPOSALS_COLLECTION, type Proposal, type ProposalStatus, type MineOptions } from "./proposals.js";
+export { unifiedDiff } from "./text-diff.js";

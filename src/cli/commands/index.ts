@@ -3,6 +3,9 @@ import { advisoriesImportCommand } from "./advisories.js";
 import { auditVerifyCommand } from "./audit.js";
 import { evalCommand } from "./eval.js";
 import { explainCommand } from "./explain.js";
+import { feedbackCommand } from "./feedback.js";
+import { learnCommands } from "./learn.js";
+import { proposalsCommands } from "./proposals.js";
 import { gateCommand } from "./gate.js";
 import { ingestCommand } from "./ingest.js";
 import { killSwitchCommands, postureSetCommand, postureShowCommand, undoCommand } from "./operate.js";
@@ -47,6 +50,8 @@ export const commands: readonly Command[] = [
   tokensCreateCommand,
   tokensListCommand,
   tokensRevokeCommand,
+  // learning: feedback, learned state, shadow promotion, proposals
+  feedbackCommand, ...learnCommands, ...proposalsCommands,
   // supply chain
   gateCommand,
   advisoriesImportCommand,

@@ -6,7 +6,8 @@ import type { DecisionDraft } from "../../core/decision.js";
 import type { Storage } from "../../core/ports.js";
 import { decisionOutput } from "../../decide/output.js";
 import { readJsonLines } from "../../sources/json-lines.js";
-import { flag, stringOption, write, type CliIo, type Command } from "../command.js";
+import { flag, stringList, stringOption, write, type CliIo, type Command } from "../command.js";
+import { compareOptions, runReplayCompare } from "../replay-compare.js";
 import { configFrom, configOption, policiesOption, reportLoadErrors } from "../shared.js";
 
 const BATCH = 1000;
@@ -48,9 +49,11 @@ export const replayCommand: Command = {
     record: { type: "boolean", description: "Append the decisions to the configured decision record (hash-chained store)" },
     explain: { type: "boolean", description: "Include explanation steps in each decision line" },
     exceptions: { type: "boolean", description: "Apply the exceptions and overrides in force in the configured store, as the running agent does" },
+    ...compareOptions,
   },
-  examples: ["vigil replay -p packs/ events.jsonl > decisions.jsonl", "vigil simulate --scenario access --days 7 | vigil replay -p packs/access"],
+  examples: ["vigil replay -p packs/ events.jsonl > decisions.jsonl", "vigil simulate --scenario access --days 7 | vigil replay -p packs/access", "vigil replay -p new/ --compare old/ --fp-budget 2% events.jsonl"],
   async run(args, io) {
+    if (stringList(args, "compare").length > 0) return runReplayCompare(args, io);
     const config = configFrom(args, io);
     const { policySet, load } = loadPolicySet(config.policies, { costLimit: config.cel.costLimit });
     reportLoadErrors(load.errors, io);

@@ -1,0 +1,117 @@
+import { afterEach, describe, expect, it } from "vitest";
+import type { Event } from "../../src/core/event.js";
+import { createDecider } from "../../src/decide/decider.js";
+import { checkFpBudget, compareReplay, createReplaySide, isAlert, parseFpBudget } from "../../src/learn/compare.js";
+import { recordFeedback } from "../../src/learn/feedback.js";
+import { formatShadowReport, shadowReport } from "../../src/learn/shadow.js";
+import { loadPolicyText } from "../../src/policy/load.js";
+import { createPolicySet } from "../../src/policy/policy-set.js";
+import { approvers, createHarness, type Harness } from "./support.js";
+
+function policySet(threshold: number) {
+  const { policies, errors } = loadPolicyText(`apiVersion: vigil.dev/v1
+kind: Policy
+metadata: { name: big-spend }
+spec:
+  on: [dev.vigil.decide]
+  rules:
+    - name: over-limit
+      condition: input.amount > ${threshold}.0
+      message: "spent {{ input.amount }}"
+      severity: medium
+      effect: warn
+`);
+  if (errors.length > 0) throw errors[0];
+  return createPolicySet(policies);
+}
+
+function event(id: number, amount: number, truth: "violation" | "benign"): Event {
+  return { specversion: "1.0", id: `e${id}`, source: "t", type: "dev.vigil.decide", time: `2026-01-05T0${id % 10}:00:00Z`, data: { amount }, vigiltruth: truth };
+}
+
+// Amounts 100..1000; real problems are those above 700.
+const events = Array.from({ length: 10 }, (_, i) => event(i, (i + 1) * 100, (i + 1) * 100 > 700 ? "violation" : "benign"));
+
+describe("replay compare", () => {
+  const decider = createDecider();
+  const old = createReplaySide({ policySet: policySet(250), decider });
+  const proposed = createReplaySide({ policySet: policySet(650), decider });
+
+  it("reports per-event differences in verdict and tier, counts, and figures against ground truth", async () => {
+    const report = await compareReplay(events, old, proposed);
+    expect(report.events).toBe(10);
+    // Old alerts on 300..1000 (8), new on 700..1000 (4): 4 alerts removed, all benign.
+    expect([report.changed, report.tierChanged, report.alertsRemoved, report.alertsAdded]).toEqual([4, 4, 4, 0]);
+    expect(report.transitions).toEqual({ "notify→observe": 4 });
+    expect(report.differences.map((d) => [d.eventId, d.label, d.before.tier, d.after.tier, d.before.violations.join()])).toEqual([
+      ["e2", "benign", "notify", "observe", "big-spend/over-limit"],
+      ["e3", "benign", "notify", "observe", "big-spend/over-limit"],
+      ["e4", "benign", "notify", "observe", "big-spend/over-limit"],
+      ["e5", "benign", "notify", "observe", "big-spend/over-limit"],
+    ]);
+    expect(report.before).toMatchObject({ alerts: 8, truePositives: 3, falsePositives: 5, falseNegatives: 0, trueNegatives: 2, precision: 0.375, recall: 1, falsePositiveRate: 0.7143 });
+    expect(report.after).toMatchObject({ alerts: 4, truePositives: 3, falsePositives: 1, falseNegatives: 0, trueNegatives: 6, precision: 0.75, recall: 1, falsePositiveRate: 0.1429 });
+    expect(checkFpBudget(report, parseFpBudget("1"))).toMatchObject({ ok: true });
+    expect(checkFpBudget(report, parseFpBudget("0"))).toEqual({ ok: false, message: "false positives: 1 (budget 0; 5 before) — OVER BUDGET" });
+    expect(checkFpBudget(report, parseFpBudget("10%"))).toMatchObject({ ok: false });
+    expect(checkFpBudget(report, parseFpBudget("15%"))).toMatchObject({ ok: true });
+  });
+
+  it("an unlabelled replay cannot check a budget, and bad budgets are rejected with the field", async () => {
+    const unlabelled = events.map(({ vigiltruth: _, ...e }) => e as Event);
+    const report = await compareReplay(unlabelled, old, proposed);
+    expect(report.after.labelled).toBe(0);
+    expect(() => checkFpBudget(report, { count: 3 })).toThrow(/needs labelled events/);
+    expect(() => parseFpBudget("lots")).toThrow(/--fp-budget must be a whole number/);
+    expect(() => parseFpBudget("150%")).toThrow(/--fp-budget/);
+  });
+
+  it("labels can come from elsewhere (feedback), and only violations at notify or above are alerts", async () => {
+    const report = await compareReplay(events, old, proposed, { label: (e) => (e.id === "e9" ? "violation" : undefined) });
+    expect(report.before.labelled).toBe(1);
+    expect(isAlert({ tier: "observe", findings: [] })).toBe(false);
+  });
+});
+
+describe("shadow mode figures", () => {
+  let h: Harness;
+  afterEach(async () => {
+    await h.dispose();
+  });
+
+  it("counts the decisions a shadow policy would have changed and how people labelled them", async () => {
+    h = await createHarness(`apiVersion: vigil.dev/v1
+kind: Policy
+metadata: { name: new-guard }
+spec:
+  on: [dev.vigil.decide]
+  rules:
+    - name: no-delete
+      condition: input.action == "delete"
+      message: "delete by {{ input.who }}"
+      severity: high
+  enforcement:
+    mode: shadow
+`);
+    const decisions = [];
+    for (const who of ["ana", "bo", "cy", "di"]) decisions.push(await h.record({ action: "delete", who }, { subject: who }));
+    await h.record({ action: "read", who: "ana" });
+    expect(decisions.every((d) => d.verdict === "allow" && d.tier === "observe")).toBe(true);
+    const deps = { storage: h.store.storage, clock: h.clock };
+    await recordFeedback(deps, { decisionId: decisions[0]?.id as string, label: "false_positive" }, approvers[0] as never);
+    await recordFeedback(deps, { decisionId: decisions[1]?.id as string, label: "true_positive" }, approvers[1] as never);
+    await recordFeedback(deps, { decisionId: decisions[2]?.id as string, label: "incident" }, approvers[1] as never);
+    const meta = h.set.get("new-guard")?.meta;
+    const report = await shadowReport(h.store.storage, "new-guard", { ...(meta ? { policy: meta } : {}) });
+    expect(report).toMatchObject({
+      policy: "new-guard", declaredMode: "shadow", decisions: 4, violations: 4, wouldChange: 4, wouldDeny: 4, wouldRaiseTier: 4,
+      labelled: { falsePositive: 1, truePositive: 1, incident: 1, unlabelled: 1 },
+      byRule: { "no-delete": { violations: 4, wouldChange: 4, falsePositive: 1, truePositive: 2 } },
+    });
+    expect(report.examples[0]).toMatchObject({ recorded: { verdict: "allow", tier: "observe" }, enforced: { verdict: "deny", tier: "block" }, label: "false_positive" });
+    expect(formatShadowReport(report)).toContain("enforced, it would have changed 4 decision(s): 4 allowed → denied, 4 at a stronger tier");
+    // Decisions of another revision are not counted as this revision's figures.
+    const other = await shadowReport(h.store.storage, "new-guard", { ...(meta ? { policy: { ...meta, revision: "changed" } } : {}) });
+    expect([other.decisions, other.otherRevisions]).toEqual([0, 4]);
+  });
+});
