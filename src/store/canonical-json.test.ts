@@ -79,3 +79,22 @@ describe("canonicalJson limits", () => {
     expect(canonicalJson(fine)).toBe(`${"[".repeat(999)}1${"]".repeat(999)}`);
   });
 });
+
+describe("canonicalJson key-order cache", () => {
+  it("sorts every key list correctly when lists share first keys, orders or lengths", () => {
+    const objects: Record<string, unknown>[] = [
+      { b: 1, a: 2, c: 3 },
+      { b: 1, c: 3, a: 2 },
+      { b: 1, a: 2 },
+      { b: 1, a: 2, c: 3, d: 4 },
+      { b: 1, z: 2, c: 3 },
+      Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`k${(i * 37) % 100}`, i])),
+    ];
+    for (let round = 0; round < 3; round++) {
+      for (const object of objects) {
+        const expected = `{${Object.keys(object).sort().map((k) => `${JSON.stringify(k)}:${JSON.stringify(object[k])}`).join(",")}}`;
+        expect(canonicalJson(object)).toBe(expected);
+      }
+    }
+  });
+});

@@ -45,6 +45,42 @@ function quoteKey(key: string): string {
   return quoted;
 }
 
+/**
+ * Key orders repeat too (every finding has the same keys): the sorted order of a key list is
+ * cached, looked up by its first key and matched by identity of the keys (property names are
+ * interned strings, so comparing them is a pointer compare). Sorting was the largest part of
+ * canonicalizing a decision.
+ */
+interface KeyOrder { readonly keys: readonly string[]; readonly sorted: readonly string[] }
+const keyOrders = new Map<string, KeyOrder[]>();
+let cachedOrders = 0;
+const MAX_CACHED_ORDERS = 4096;
+
+function sortedKeys(keys: string[]): readonly string[] {
+  const first = keys[0] as string;
+  const candidates = keyOrders.get(first);
+  if (candidates !== undefined) {
+    for (let c = 0; c < candidates.length; c++) {
+      const order = candidates[c] as KeyOrder;
+      const known = order.keys;
+      if (known.length !== keys.length) continue;
+      let same = true;
+      for (let i = 1; i < known.length; i++) {
+        if (known[i] !== keys[i]) { same = false; break; }
+      }
+      if (same) return order.sorted;
+    }
+  }
+  // Default sort compares UTF-16 code units, which is the order RFC 8785 section 3.2.3 requires.
+  const sorted = [...keys].sort();
+  if (cachedOrders < MAX_CACHED_ORDERS && keys.length <= 64) {
+    cachedOrders++;
+    if (candidates === undefined) keyOrders.set(first, [{ keys, sorted }]);
+    else candidates.push({ keys, sorted });
+  }
+  return sorted;
+}
+
 /** Characters `JSON.stringify` escapes (quote, backslash, controls) and surrogates (lone ones are escaped; paired ones take the slow path too). */
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
@@ -80,12 +116,12 @@ function write(value: unknown, depth: number): string | undefined {
     return `${out}]`;
   }
   const record = value as Record<string, unknown>;
-  // Default sort compares UTF-16 code units, which is the order RFC 8785 section 3.2.3 requires.
-  const keys = Object.keys(record);
-  if (keys.length > 1) keys.sort();
+  const own = Object.keys(record);
+  const keys = own.length > 1 ? sortedKeys(own) : own;
   let out = "{";
   let first = true;
-  for (const key of keys) {
+  for (let k = 0; k < keys.length; k++) {
+    const key = keys[k] as string;
     const member = write(record[key], depth + 1);
     if (member === undefined) continue;
     if (first) first = false;

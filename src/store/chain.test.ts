@@ -202,3 +202,14 @@ describe("verifyDecisionRecord", () => {
     expect(store.reads).toBe(3);
   });
 });
+
+describe("hashRecord", () => {
+  it("is SHA-256 of prevHash then body as UTF-8 (one-shot and streaming agree), a fixed vector included", () => {
+    const prev = "ab".repeat(32);
+    for (const body of ['{"a":1}', '{"text":"é ü 中文 😀","lone":"\\ud800"}', "", "x".repeat(100_000)]) {
+      expect(hashRecord(prev, body)).toBe(createHash("sha256").update(prev, "utf8").update(body, "utf8").digest("hex"));
+    }
+    expect(hashRecord(GENESIS_HASH, '{"id":"d1"}')).toBe(createHash("sha256").update(`${"0".repeat(64)}{"id":"d1"}`).digest("hex"));
+    expect(hashRecord(GENESIS_HASH, "")).toBe("60e05bd1b195af2f94112fa7197a5c88289058840ce7c6df9693756bc6250f55");
+  });
+});

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import * as crypto from "node:crypto";
 import type { DecisionRecordRow, Storage } from "../core/index.js";
 
 export { canonicalJson } from "./canonical-json.js";
@@ -22,9 +22,14 @@ export interface ChainHead {
 
 export const GENESIS_HEAD: ChainHead = { seq: 0, hash: GENESIS_HASH };
 
+/** `crypto.hash` (one-shot, Node >= 20.12): about a quarter cheaper than a Hash object per record. */
+const oneShot: ((algorithm: string, data: string, encoding: "hex") => string) | undefined = typeof crypto.hash === "function" ? crypto.hash : undefined;
+
 /** SHA-256 hex of `prevHash` followed by `body` (both UTF-8). */
 export function hashRecord(prevHash: string, body: string): string {
-  return createHash("sha256").update(prevHash, "utf8").update(body, "utf8").digest("hex");
+  // Hashing the concatenation is the same byte stream as two updates: UTF-8 of a concatenation is the concatenation of the UTF-8.
+  if (oneShot !== undefined) return oneShot("sha256", prevHash + body, "hex");
+  return crypto.createHash("sha256").update(prevHash, "utf8").update(body, "utf8").digest("hex");
 }
 
 /** Chains bodies after `head`: seq head.seq+1, +2, ...; each prevHash is the hash before it. */
