@@ -5,8 +5,9 @@
  * 1. start: `enforcement.tier`, else by rule mode (deny→block, warn→notify, audit→observe),
  *    clamped to the declared floor/ceiling — exactly buildDecision's tier.
  * 2. adaptive rules: every `when` is evaluated on the policy's activation; when one or more hold,
- *    the strictest of their tiers is used, clamped to the declared floor/ceiling. Nothing else
- *    moves the tier then: the author said what to do in that situation.
+ *    the strictest of their tiers is used, clamped to the declared floor/ceiling. Only a learned
+ *    `tierShift` moves it further, and only within the declared floor..ceiling (a policy that
+ *    declares neither keeps the adaptive rule's tier): the author said what to do in that situation.
  * 3. otherwise the tier moves within the policy's range — `floor` (default: the start tier) to
  *    `ceiling` (default: the start tier), so a policy opts in by declaring them:
  *    risk ≥ raiseAt → one step up; risk < lowerAt → one step down; posture `incident` → at least
@@ -87,6 +88,13 @@ export function adaptiveFindingTier(finding: Finding, meta: PolicyMeta | undefin
     tier = clampTier(rule.tier, floor ?? "observe", ceiling ?? "remediate");
     adaptiveIndex = index;
     extras.push(`adaptive rule \`${rule.when}\` held${rule.reason ? ` (${rule.reason})` : ""} → ${rule.tier}${tier === rule.tier ? "" : `, clamped to ${tier}`}`);
+    // Learning (issue 6) may still move it, but only within the range the policy declares.
+    const shift = input.learned?.adjustment.tierShift ?? 0;
+    if (shift !== 0) {
+      const moved = clampTier(stepTier(tier, shift), floor ?? tier, ceiling ?? tier);
+      extras.push(moved === tier ? `learned shift ${shift > 0 ? "+" : ""}${shift}, but range ${floor ?? tier}..${ceiling ?? tier} keeps ${tier}` : `learned shift ${shift > 0 ? "+" : ""}${shift}: moved to ${moved} within range ${floor ?? tier}..${ceiling ?? tier}`);
+      tier = moved;
+    }
   } else {
     const lo = floor ?? start;
     const hi = ceiling ?? start;
