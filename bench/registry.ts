@@ -21,6 +21,7 @@ const scripts = [
   scriptBenchmark("replay", "bench/replay.ts", "vigil replay of 100k simulated CloudEvents with and without --record, against the JSON parse+stringify floor"),
   scriptBenchmark("pipeline", "bench/pipeline.ts", "agent pipeline: ingest → context → evaluate (50 policies) → decide → durable record, events/s and memory per entity"),
   scriptBenchmark("gate", "bench/gate.ts", "supply chain: vigil gate on the two big real lockfiles against the shipped advisories, lockfiles/s and ms per lockfile"),
+  scriptBenchmark("learning", "bench/learning.ts", "learning: precision, recall and false-positive rate per simulated week, static rules vs context vs learning from feedback"),
 ];
 
 /** Registered benchmarks whose code is present. */
