@@ -86,6 +86,27 @@ describe("learner: precision per slice", () => {
   });
 });
 
+describe("learner: detector calibration", () => {
+  it("learns a higher spike threshold for a resource whose spikes are marked false positive, and applies it to later contexts", async () => {
+    const { storage } = store;
+    const spend = meta("spend-spike", { tier: "notify", floor: "observe", ceiling: "approve" });
+    const spike = { detector: "spike", score: 0.75, confidence: 1, factors: [{ name: "resource cost spike", contribution: 0.75 }], values: { applicable: true, entity: "resource/batch-1", observed: 90, expected: 30, ratio: 3, z: 4.5 } };
+    for (let i = 0; i < 12; i++) {
+      const ctx = { ...ctxFor("batch-1", { id: `s-${i}`, now: clock.iso() }), entities: { resource: { kind: "resource", id: "batch-1", attrs: {} } }, signals: { spike } };
+      const decision = await recordDecision(storage, ctx, {}, spend, { id: `spike-${i}` });
+      await recordFeedback({ storage, clock }, { decisionId: decision.id, label: "false_positive" }, reviewers[i % 3] as never);
+    }
+    const learner = createLearner({ storage, clock });
+    const { state } = await learner.update();
+    expect(state.calibration.entities?.["resource/batch-1"]).toEqual({ spike: { zThreshold: 6, minRatio: 2.25 }, reason: "12 of 12 spike findings for resource/batch-1 were marked false positive" });
+    const next = { ...ctxFor("batch-1"), entities: { resource: { kind: "resource", id: "batch-1", attrs: {} } }, signals: { spike } };
+    const calibrated = learner.calibrate(next);
+    expect(calibrated.signals["spike"]?.score).toBe(0.375); // 0.5 × z 4.5 / learned zThreshold 6 (was 0.75 at 3)
+    expect(learner.calibrate({ ...next, entities: { resource: { kind: "resource", id: "other", attrs: {} } }, signals: { spike: { ...spike, values: { ...spike.values, entity: "resource/other" } } } }).signals["spike"]?.score).toBe(0.75);
+    expect(calibrated.event).toBe(next.event);
+  });
+});
+
 describe("learner: safety", () => {
   it("a flood of false-positive labels from one user on a critical policy does not switch its enforcement off", async () => {
     const { storage } = store;
