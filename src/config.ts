@@ -22,6 +22,10 @@ const section = (description: string) => z.record(z.string(), z.unknown()).defau
 
 export const configSchema = z.strictObject({
   policies: z.array(z.string()).default(["packs"]).describe("Policy files and directories, loaded recursively. A missing directory is reported, never fatal."),
+  packs: z.strictObject({
+    discover: z.boolean().default(true).describe("Read the settings.yaml of the packs in the policy directories (the directory itself, each folder directly in it, the folder above a `policies` directory) and merge their sections under this file's (docs/configuration.md#pack-settings)."),
+    settings: z.array(z.string()).default([]).describe("More pack settings files, merged after the discovered ones (same sections; this file still wins)."),
+  }).prefault({}),
   store: z.strictObject({
     kind: z.enum(["sqlite", "postgres"]).default("sqlite").describe("Storage adapter: embedded SQLite, or PostgreSQL for scale-out."),
     path: z.string().default(".vigil/vigil.db").describe("SQLite database file (kind sqlite); its folder is created."),
@@ -73,8 +77,8 @@ export const configSchema = z.strictObject({
     level: z.enum(["debug", "info", "warn", "error", "silent"]).default("info").describe("Structured JSON log level (stdout)."),
   }).prefault({}),
   clock: z.strictObject({
-    mode: z.enum(["system", "manual"]).default("system").describe("manual: time stands still until an admin moves it (PUT /v1/clock); for tests and demos, never production."),
-    start: z.string().optional().describe("RFC 3339 start time of the manual clock (default: the time the agent started)."),
+    mode: z.enum(["system", "manual", "events"]).default("system").describe("manual: time stands still until an admin moves it (PUT /v1/clock); events: time follows the events processed (the latest event time seen), for replaying recorded or simulated streams into a server. Both for tests and demos, never production."),
+    start: z.string().optional().describe("RFC 3339 start time of the manual or events clock (default: the time the agent started)."),
   }).prefault({}),
   scheduler: z.strictObject({
     tickMs: z.number().int().positive().default(5_000).describe("How often escalation timeouts and expiries are checked."),
@@ -84,6 +88,9 @@ export const configSchema = z.strictObject({
   act: section("Executor guardrails: allowlists, protected entities, blast-radius budgets (docs/actuators.md)."),
   review: section("Review settings: escalation defaults, two-person rule."),
   actuators: section("Actuator providers: webhook, slack, github, kubernetes, aws, okta (docs/actuators.md)."),
+  ladder: section("Enforcement ladder: business-day calendar and per-policy grace periods, snoozes, cooldowns (docs/packs/cost.md). Merged over the packs' ladder sections; the ladder runs when a pack or this file sets it."),
+  residency: section("Residency pack settings over the pack's settings.yaml (docs/packs/residency.md); the residency enrichment runs when a pack or this file sets them."),
+  supplyChain: section("Supply-chain pack settings over the pack's settings.yaml (docs/packs/supply-chain.md), plus `github: {token, baseUrl}` to fetch pull requests' lockfiles (default: actuators.github)."),
 });
 
 export type VigilConfig = z.infer<typeof configSchema>;
@@ -249,6 +256,7 @@ export function loadConfig(options: { readonly file?: string; readonly cwd?: str
   return {
     ...config,
     policies: config.policies.map(abs),
+    packs: { ...config.packs, settings: config.packs.settings.map(abs) },
     store: { ...config.store, path: config.store.path === ":memory:" ? config.store.path : abs(config.store.path) },
     baseDir,
   };

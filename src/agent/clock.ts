@@ -1,7 +1,10 @@
 /**
  * The agent's clock. `clock.mode: manual` (tests, demos) gives a clock that stands still until
  * an admin moves it (`PUT /v1/clock`), so escalation timeouts and expiries are tested without
- * sleeping — in a real server process as well as in-process.
+ * sleeping — in a real server process as well as in-process. `clock.mode: events` (replays and
+ * demos of recorded or simulated streams) gives a clock that follows the events: the pipeline
+ * moves it to each event's time before deciding it, so posture expiry, exception expiry, history
+ * windows and ladder due times are judged in the stream's time, as `vigil replay` judges them.
  */
 import { VigilError } from "../core/errors.js";
 import { systemClock, type Clock } from "../core/ports.js";
@@ -31,12 +34,40 @@ export function createManualClock(start: string | number): ManualClock {
   };
 }
 
-/** The configured clock; `manual` is set only for `clock.mode: manual`. */
-export function clockFromConfig(config: Pick<VigilConfig, "clock">, override?: Clock): { clock: Clock; manual?: ManualClock } {
+/** A clock that follows event time: it only moves forward, to the latest event time it is shown. */
+export interface EventClock extends Clock {
+  /**
+   * Moves to the event's time (`time`, RFC 3339) when it is later than the clock; an event without
+   * a usable time, or older than the clock, leaves it where it is. Returns the clock's time (ms).
+   */
+  follow(time: string | undefined): number;
+}
+
+export function createEventClock(start: string | number): EventClock {
+  let now = typeof start === "number" ? start : Date.parse(start);
+  if (Number.isNaN(now)) throw new VigilError("VIGIL_BAD_CONFIG", `clock.start must be an RFC 3339 time like "2025-01-01T00:00:00Z", got ${JSON.stringify(start)}`, { field: "clock.start" });
+  return {
+    now: () => new Date(now),
+    follow(time) {
+      if (time !== undefined) {
+        const at = Date.parse(time);
+        if (!Number.isNaN(at) && at > now) now = at;
+      }
+      return now;
+    },
+  };
+}
+
+/** The configured clock; `manual` is set only for `clock.mode: manual`, `events` only for `clock.mode: events`. */
+export function clockFromConfig(config: Pick<VigilConfig, "clock">, override?: Clock): { clock: Clock; manual?: ManualClock; events?: EventClock } {
   if (override) return { clock: override };
   if (config.clock.mode === "manual") {
     const manual = createManualClock(config.clock.start ?? Date.now());
     return { clock: manual, manual };
+  }
+  if (config.clock.mode === "events") {
+    const events = createEventClock(config.clock.start ?? Date.now());
+    return { clock: events, events };
   }
   return { clock: systemClock };
 }

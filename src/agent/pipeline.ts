@@ -51,6 +51,17 @@ export interface PipelineOptions {
   readonly onProblem?: (message: string, error?: unknown) => void;
   /** Write baselines after this many processed events. */
   readonly contextFlushEvents?: number;
+  /**
+   * `replay` (`vigil replay`): every decision is not enforced, and the enforce step still runs so
+   * the actions are planned and previewed (all dry-run), never applied. Default `agent`.
+   */
+  readonly mode?: "agent" | "replay";
+  /** The decision id of an event; default `decisionIdFor` (deterministic per source and id). */
+  readonly decisionId?: (event: Event) => string;
+  /** Called before each event is decided (the events clock follows the event's time). */
+  readonly beforeEvent?: (event: Event) => void;
+  /** Labels on every decision `processBatch` makes (e.g. `{ source: "replay" }`). */
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 export interface DecideEventOptions {
@@ -83,14 +94,18 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   const problem = options.onProblem ?? (() => undefined);
   let sinceFlush = 0;
 
+  const replay = options.mode === "replay";
+  const idOf = options.decisionId ?? decisionIdFor;
+
   async function decideEvent(event: Event, decideOptions: DecideEventOptions = {}): Promise<{ draft: DecisionDraft; ctx: Context }> {
+    options.beforeEvent?.(event);
     const built = await context.build(event);
     const ctx = decideOptions.input === undefined ? built : { ...built, input: decideOptions.input };
     const result = catalog.policySet.evaluate(ctx, decideOptions.explain ? { includePasses: true, exhaustive: true } : {});
     const exemptions = options.exemptions ? await options.exemptions() : undefined;
-    const enforced = decideOptions.enforced !== false;
+    const enforced = !replay && decideOptions.enforced !== false;
     let draft = decider.decide(ctx, result.findings, result.policyRevisions, {
-      id: decideOptions.id ?? decisionIdFor(event),
+      id: decideOptions.id ?? idOf(event),
       now: clock.now().toISOString(),
       enforced,
       policy: catalog.lookup,
@@ -98,7 +113,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       input: ctx.input,
       ...(decideOptions.labels ? { labels: decideOptions.labels } : {}),
     });
-    if (enforce && enforced) draft = await enforce(draft, ctx);
+    if (enforce && (enforced || replay)) draft = await enforce(draft, ctx);
     return { draft, ctx };
   }
 
@@ -139,7 +154,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       const started = performance.now();
       const built: { event: Event; ctx: Context; draft: DecisionDraft }[] = [];
       for (const stored of events) {
-        const { draft, ctx } = await decideEvent(stored.event);
+        const { draft, ctx } = await decideEvent(stored.event, options.labels ? { labels: options.labels } : {});
         // Learn right after deciding, so the next event of the batch sees this one, exactly as
         // when events come one by one (a batch of first sightings flags only the first).
         // Learning is in memory until flushContext, after the decisions are durable.

@@ -14,9 +14,11 @@ import { VigilError } from "../core/errors.js";
 import { EventTypes, type Event } from "../core/event.js";
 import type { Bus, Clock, Storage } from "../core/ports.js";
 import type { VigilConfig } from "../config.js";
-import { createContextStage, type ContextSettingsInput, type ContextStage } from "../context/index.js";
+import type { ContextStage } from "../context/index.js";
+import type { LockfileFetcher, SupplyChainRuntime } from "../context/supply-chain/index.js";
 import { createDecider, type Decider } from "../decide/index.js";
-import { createExecutor, type Actor, type Executor, type GuardrailConfig, type PromotionState } from "../act/index.js";
+import { createExecutor, type Actor, type Executor, type PromotionState } from "../act/index.js";
+import type { Ladder } from "../act/ladder.js";
 import { createBuiltinActuators, type BuiltinActuatorsConfig } from "../act/actuators/index.js";
 import type { Actuator } from "../core/action.js";
 import { appliedRefs } from "../decide/index.js";
@@ -25,12 +27,15 @@ import { createActuatorNotifier } from "./notifier.js";
 import type { PolicySet } from "../policy/policy-set.js";
 import type { DeliveryIdStore } from "../sources/github.js";
 import { openBus, openStorage } from "./adapters.js";
-import { clockFromConfig, type ManualClock } from "./clock.js";
+import { clockFromConfig, type EventClock, type ManualClock } from "./clock.js";
 import { createStorageDeliveryIdStore } from "./delivery-ids.js";
 import { createEvaluator, type DecideOptions, type Evaluator } from "./evaluator.js";
 import { createFeedbackService, type FeedbackService } from "./feedback.js";
 import { createIngestor, type AcceptResult, type Ingestor } from "./ingest.js";
 import { createMetrics, type Metrics } from "./metrics.js";
+import { createPackRuntime } from "./pack-runtime.js";
+import { resolvePackSettings, type EffectiveSettings } from "./pack-settings.js";
+import { importSetup, type Setup, type SetupImportResult } from "./setup.js";
 import { createPipeline, type DecideEventOptions, type Pipeline } from "./pipeline.js";
 import { createPolicyCatalog, loadPolicySet, type PolicyCatalog, type PolicySummary } from "./policies.js";
 import { createTokenService, type TokenService } from "./tokens.js";
@@ -49,6 +54,8 @@ export interface AgentOptions {
   readonly actuators?: readonly Actuator[];
   /** Where review notifications go instead of the actuators (tests). */
   readonly notifier?: Notifier;
+  /** Fetches pull requests' lockfiles instead of the GitHub contents API (tests). */
+  readonly lockfileFetcher?: LockfileFetcher;
 }
 
 /** A policy as GET /v1/policies shows it: catalog summary plus whether its actions run for real. */
@@ -66,6 +73,13 @@ export interface Agent {
   readonly clock: Clock;
   /** Set when `clock.mode` is manual: the test hook `PUT /v1/clock` moves it. */
   readonly manualClock?: ManualClock;
+  /** Set when `clock.mode` is events: the pipeline moves it to each event's time. */
+  readonly eventClock?: EventClock;
+  /**
+   * vigil.yaml with the packs' settings.yaml merged under it (context, act, actuators, ladder,
+   * residency, supplyChain) and the files they came from: what the stages run with.
+   */
+  readonly settings: EffectiveSettings;
   readonly catalog: PolicyCatalog;
   readonly policySet: PolicySet;
   /** Policies that failed to load: reported, never fatal. */
@@ -77,6 +91,10 @@ export interface Agent {
   /** Approvals and escalation, exceptions, overrides, feedback. */
   readonly reviews: ReviewService;
   readonly context: ContextStage;
+  /** The enforcement ladder, when a pack or vigil.yaml configures one (the cost pack does). */
+  readonly ladder?: Ladder;
+  /** The supply-chain enrichment and past-fix memory, when the pack's settings are loaded. */
+  readonly supplyChain?: SupplyChainRuntime;
   readonly pipeline: Pipeline;
   readonly ingestor: Ingestor;
   readonly worker?: Worker;
@@ -110,8 +128,13 @@ export interface Agent {
   promotePolicy(name: string, actor: Actor, reason?: string): Promise<PolicyState>;
   /** Processes pending events, then starts the loops of this role. Idempotent. */
   start(): Promise<void>;
-  /** Runs the scheduler once now (escalations, expiries); the timer calls it every `scheduler.tickMs`. */
+  /** Runs the scheduler once now (escalations, expiries, the ladder's due actions); the timer calls it every `scheduler.tickMs`. */
   tick(): Promise<void>;
+  /**
+   * Imports what the organisation already knows (`vigil simulate --setup`): entities (operator)
+   * and exceptions under their own ids (approver). Bad items are reported, the rest imported.
+   */
+  importSetup(setup: Setup, actor: Actor): Promise<SetupImportResult>;
   close(): Promise<void>;
 }
 
@@ -125,8 +148,10 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
     throw new VigilError("VIGIL_BAD_CONFIG", `server.role ${role} needs bus.kind nats (api processes hand events to workers through the bus); use role all with the in-process bus`, { field: "server.role" });
   }
   const problem = options.onProblem ?? defaultProblem;
-  const { clock, manual } = clockFromConfig(config, options.clock);
+  const { clock, manual, events } = clockFromConfig(config, options.clock);
   const { policySet, load, env } = loadPolicySet(config.policies, { costLimit: config.cel.costLimit });
+  // Bad pack settings stop the start before anything is opened (VIGIL_BAD_CONFIG names file and key).
+  const settings = resolvePackSettings(config, policySet.policies.map((p) => p.meta.name));
   const storage = await openStorage(config);
   let bus: Bus;
   try {
@@ -137,19 +162,23 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
   }
   const catalog = createPolicyCatalog({ policySet, env, loadErrors: load.errors, storage, clock });
   await catalog.refresh();
-  const context = createContextStage({ storage, clock, settings: config.context as ContextSettingsInput });
   const decider = createDecider({ env, ...(config.decide as object) });
   const feedback = createFeedbackService(storage, clock);
-  const guardrails = config.act as GuardrailConfig;
-  const actuators = options.actuators ?? createBuiltinActuators({ ...(config.actuators as BuiltinActuatorsConfig), clock });
+  const guardrails = settings.act;
+  const actuators = options.actuators ?? createBuiltinActuators({ ...(settings.actuators as BuiltinActuatorsConfig), clock });
   const executor = createExecutor({ storage, clock, actuators, guardrails, env });
-  const slackWebhooks = Object.keys(((config.actuators as BuiltinActuatorsConfig).slack?.webhooks) ?? {});
+  const slackWebhooks = Object.keys(((settings.actuators as BuiltinActuatorsConfig).slack?.webhooks) ?? {});
   const reviews = createReviewService({
     ...(config.review as ReviewSettings),
     storage, clock, executor, env,
     policy: catalog.lookup,
     notifier: options.notifier ?? createActuatorNotifier(actuators, { slackWebhooks }),
   });
+  const packs = createPackRuntime({
+    storage, clock, settings, executor, reviews, lookup: catalog.lookup, onProblem: problem,
+    ...(options.lockfileFetcher ? { lockfileFetcher: options.lockfileFetcher } : {}),
+  });
+  const context = packs.context;
   // `once` overrides applied by a decision of the batch in flight: not applied again before they are marked used.
   const consumedOnce = new Set<string>();
   /** After decisions are durable: `once` overrides they applied are used up (not for dry runs). */
@@ -160,6 +189,7 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
       await reviews.overrides.markUsed(decision);
       for (const id of applied) consumedOnce.delete(id);
     }
+    await packs.afterRecord(decisions);
   };
   const metrics = createMetrics();
   const pipeline = createPipeline({
@@ -177,13 +207,10 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
         for (const id of applied) if (overrides.find((o) => o.id === id)?.scope === "once") consumedOnce.add(id);
       }
       if (!draft.findings.some((f) => f.effect === "violation")) return draft;
-      const outcome = await executor.act(draft, ctx, catalog.lookup);
-      const asksApproval = outcome.draft.explanation.steps.some((s) => s.kind === "tier" && s.tier === "approve");
-      // Idempotent per (decision, policy): processing the event again finds the same review.
-      if (outcome.pending.length > 0 || asksApproval) await reviews.enqueue(outcome.draft, outcome.records, catalog.lookup);
-      return outcome.draft;
+      return packs.act(draft, ctx);
     },
     afterRecord,
+    ...(events ? { beforeEvent: (event: Event) => { events.follow(event.time); } } : {}),
     onDecision: (decision, seconds) => metrics.observeDecision(decision.verdict, decision.tier, seconds),
     onProblem: problem,
   });
@@ -214,8 +241,9 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
   let timer: ReturnType<typeof setInterval> | undefined;
 
   const agent: Agent = {
-    config, role, storage, bus, clock, ...(manual ? { manualClock: manual } : {}),
+    config, role, storage, bus, clock, ...(manual ? { manualClock: manual } : {}), ...(events ? { eventClock: events } : {}), settings,
     catalog, policySet, loadErrors: load.errors, evaluator, decider, executor, reviews, context, pipeline, ingestor, ...(worker ? { worker } : {}),
+    ...(packs.ladder ? { ladder: packs.ladder } : {}), ...(packs.supplyChain ? { supplyChain: packs.supplyChain } : {}),
     tokens, deliveries, feedback, metrics,
     ingest: (events) => ingestor.accept(events),
     async decideEvent(event, decideOptions = {}) {
@@ -275,8 +303,18 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
       }
     },
     async tick() {
-      await reviews.tick();
+      // Each part runs even when the other fails; the first failure is reported to the caller.
+      let failure: unknown;
+      for (const part of [() => reviews.tick(), () => packs.tick()]) {
+        try {
+          await part();
+        } catch (error) {
+          failure ??= error;
+        }
+      }
+      if (failure !== undefined) throw failure;
     },
+    importSetup: (setup, actor) => importSetup({ context, reviews }, setup, actor),
     async close() {
       if (timer) clearInterval(timer);
       await ingestor.stop();

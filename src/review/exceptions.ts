@@ -29,6 +29,14 @@ export interface ExceptionInput {
 export interface ExceptionApi {
   /** Creates an exception (approver or admin); throws VIGIL_BAD_INPUT naming the field when invalid. */
   create(input: ExceptionInput, actor: Actor): Promise<PolicyException>;
+  /**
+   * Imports an exception from an existing register (a scenario setup, another system) under its own
+   * id (approver or admin): validated as `create` validates, except that the expiry is not bounded
+   * by `maxExceptionDays` (the register's expiry stands; it must still be in the future).
+   * Idempotent: importing the same exception again returns the stored one; a different exception
+   * under an existing id is VIGIL_CONFLICT.
+   */
+  import(input: ExceptionInput & { readonly id: string; readonly createdBy?: string; readonly createdAt?: string }, actor: Actor): Promise<PolicyException>;
   /** Revokes it now (approver or admin); it stops applying immediately. */
   revoke(id: string, actor: Actor, reason: string): Promise<PolicyException>;
   get(id: string): Promise<PolicyException | undefined>;
@@ -58,37 +66,60 @@ export function createExceptionApi(deps: ReviewDeps): ExceptionApi {
     if (doc === undefined) throw new VigilError("VIGIL_NOT_FOUND", `exception ${id} does not exist`, { field: "id" });
     return doc;
   }
+  /** What create and import validate; `bounded`: the expiry may be at most maxExceptionDays away. */
+  function check(input: ExceptionInput, bounded: boolean): Omit<PolicyException, "id" | "createdBy" | "createdAt"> {
+    const now = deps.clock.now().getTime();
+    const policies = stringList(input.policies, "policies", true) as string[];
+    const rules = stringList(input.rules, "rules", false);
+    const subjects = stringList(input.subjects, "subjects", false);
+    if (typeof input.justification !== "string" || input.justification.trim().length < 10) throw bad("justification", "is required: say why, in at least 10 characters");
+    if (input.ticket !== undefined && (typeof input.ticket !== "string" || input.ticket.trim() === "")) throw bad("ticket", "must be a ticket link or key when given");
+    if (input.legalBasis !== undefined && (typeof input.legalBasis !== "string" || input.legalBasis.trim() === "")) throw bad("legalBasis", "must be a non-empty string when given");
+    if (typeof input.expiresAt !== "string") throw bad("expiresAt", "is required: exceptions always expire (RFC 3339, e.g. 2025-06-30T00:00:00Z)");
+    const expires = Date.parse(input.expiresAt);
+    const maxDays = deps.settings.maxExceptionDays ?? 90;
+    if (Number.isNaN(expires)) throw bad("expiresAt", `"${input.expiresAt}" is not an RFC 3339 time like 2025-06-30T00:00:00Z`);
+    if (expires <= now) throw bad("expiresAt", `(${input.expiresAt}) is not in the future`);
+    if (bounded && expires > now + maxDays * DAY_MS) throw bad("expiresAt", `(${input.expiresAt}) is more than ${maxDays} days away; exceptions are bounded — renew it when it expires`);
+    if (input.when !== undefined) {
+      if (typeof input.when !== "string" || input.when.trim() === "") throw bad("when", "must be a CEL expression when given");
+      const program = deps.conditions.compile(input.when, "when");
+      if (program instanceof VigilError) throw new VigilError("VIGIL_BAD_INPUT", `when: ${program.message}`, { field: "when", ...(program.details.hint ? { hint: program.details.hint } : {}) }, program);
+    }
+    return {
+      policies,
+      ...(rules ? { rules } : {}), ...(input.when ? { when: input.when } : {}), ...(subjects ? { subjects } : {}),
+      justification: input.justification.trim(),
+      ...(input.ticket ? { ticket: input.ticket.trim() } : {}), ...(input.legalBasis ? { legalBasis: input.legalBasis.trim() } : {}),
+      expiresAt: new Date(expires).toISOString(),
+    };
+  }
   const api: ExceptionApi = {
     async create(input, actor) {
       requireRole(actor, ["approver"], "create an exception");
-      const now = deps.clock.now().getTime();
-      const policies = stringList(input.policies, "policies", true) as string[];
-      const rules = stringList(input.rules, "rules", false);
-      const subjects = stringList(input.subjects, "subjects", false);
-      if (typeof input.justification !== "string" || input.justification.trim().length < 10) throw bad("justification", "is required: say why, in at least 10 characters");
-      if (input.ticket !== undefined && (typeof input.ticket !== "string" || input.ticket.trim() === "")) throw bad("ticket", "must be a ticket link or key when given");
-      if (input.legalBasis !== undefined && (typeof input.legalBasis !== "string" || input.legalBasis.trim() === "")) throw bad("legalBasis", "must be a non-empty string when given");
-      if (typeof input.expiresAt !== "string") throw bad("expiresAt", "is required: exceptions always expire (RFC 3339, e.g. 2025-06-30T00:00:00Z)");
-      const expires = Date.parse(input.expiresAt);
-      const maxDays = deps.settings.maxExceptionDays ?? 90;
-      if (Number.isNaN(expires)) throw bad("expiresAt", `"${input.expiresAt}" is not an RFC 3339 time like 2025-06-30T00:00:00Z`);
-      if (expires <= now) throw bad("expiresAt", `(${input.expiresAt}) is not in the future`);
-      if (expires > now + maxDays * DAY_MS) throw bad("expiresAt", `(${input.expiresAt}) is more than ${maxDays} days away; exceptions are bounded — renew it when it expires`);
-      if (input.when !== undefined) {
-        if (typeof input.when !== "string" || input.when.trim() === "") throw bad("when", "must be a CEL expression when given");
-        const program = deps.conditions.compile(input.when, "when");
-        if (program instanceof VigilError) throw new VigilError("VIGIL_BAD_INPUT", `when: ${program.message}`, { field: "when", ...(program.details.hint ? { hint: program.details.hint } : {}) }, program);
-      }
+      const checked = check(input, true);
       const at = nowIso(deps);
-      const exception: PolicyException = {
-        id: await nextId(deps.storage, "EX", at), policies,
-        ...(rules ? { rules } : {}), ...(input.when ? { when: input.when } : {}), ...(subjects ? { subjects } : {}),
-        justification: input.justification.trim(),
-        ...(input.ticket ? { ticket: input.ticket.trim() } : {}), ...(input.legalBasis ? { legalBasis: input.legalBasis.trim() } : {}),
-        createdBy: actor.id, createdAt: at, expiresAt: new Date(expires).toISOString(),
-      };
+      const exception: PolicyException = { id: await nextId(deps.storage, "EX", at), ...checked, createdBy: actor.id, createdAt: at };
       await deps.storage.putDocs([{ collection: EXCEPTIONS_COLLECTION, id: exception.id, value: exception, expectVersion: 0 }], at);
-      await deps.storage.appendAudit([{ at, actor: actor.id, action: "exception.create", target: exception.id, detail: { policies, expiresAt: exception.expiresAt, justification: exception.justification, ...(exception.ticket ? { ticket: exception.ticket } : {}) } }]);
+      await deps.storage.appendAudit([{ at, actor: actor.id, action: "exception.create", target: exception.id, detail: { policies: exception.policies, expiresAt: exception.expiresAt, justification: exception.justification, ...(exception.ticket ? { ticket: exception.ticket } : {}) } }]);
+      return exception;
+    },
+
+    async import(input, actor) {
+      requireRole(actor, ["approver"], "import an exception");
+      if (typeof input.id !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(input.id)) throw bad("id", "must be the exception's id in its register: letters, digits, . _ : - (at most 128)");
+      const checked = check(input, false);
+      const at = nowIso(deps);
+      const createdAt = typeof input.createdAt === "string" && !Number.isNaN(Date.parse(input.createdAt)) ? new Date(Date.parse(input.createdAt)).toISOString() : at;
+      const createdBy = typeof input.createdBy === "string" && input.createdBy.trim() !== "" ? input.createdBy.trim() : actor.id;
+      const exception: PolicyException = { id: input.id, ...checked, createdBy, createdAt };
+      const existing = await deps.storage.getDoc<PolicyException>(EXCEPTIONS_COLLECTION, input.id);
+      if (existing !== undefined) {
+        if (JSON.stringify(existing.value) === JSON.stringify(exception)) return existing.value;
+        throw new VigilError("VIGIL_CONFLICT", `exception ${input.id} already exists with other content; revoke it or import under another id`, { field: "id" });
+      }
+      await deps.storage.putDocs([{ collection: EXCEPTIONS_COLLECTION, id: exception.id, value: exception, expectVersion: 0 }], at);
+      await deps.storage.appendAudit([{ at, actor: actor.id, action: "exception.import", target: exception.id, detail: { policies: exception.policies, expiresAt: exception.expiresAt, justification: exception.justification, createdBy, ...(exception.ticket ? { ticket: exception.ticket } : {}) } }]);
       return exception;
     },
 

@@ -67,7 +67,7 @@ export function createReviewService(options: ReviewServiceOptions): ReviewServic
   const approvals = createApprovalsApi(deps);
   const exceptionApi = createExceptionApi(deps);
   const overrideApi = createOverrideApi(deps);
-  const exceptions: ExceptionApi = { ...exceptionApi, create: invalidate(exceptionApi.create), revoke: invalidate(exceptionApi.revoke) };
+  const exceptions: ExceptionApi = { ...exceptionApi, create: invalidate(exceptionApi.create), import: invalidate(exceptionApi.import), revoke: invalidate(exceptionApi.revoke) };
   const overrides: OverrideApi = {
     ...overrideApi, create: invalidate(overrideApi.create), confirm: invalidate(overrideApi.confirm), revoke: invalidate(overrideApi.revoke),
     async markUsed(draft) {
