@@ -12,6 +12,8 @@ import { LEARN_COLLECTION, versionId } from "../../src/learn/state-store.js";
 import { FEEDBACK_COLLECTION } from "../../src/review/context.js";
 import { loadPolicies } from "../../src/policy/load.js";
 import { createPolicySet } from "../../src/policy/policy-set.js";
+import { createExecutor } from "../../src/act/executor.js";
+import { createReviewService } from "../../src/review/index.js";
 import { tempDir, vigil } from "../cli/support.js";
 
 const policy = (threshold: number, mode = "enforce") => `apiVersion: vigil.dev/v1
@@ -40,7 +42,7 @@ async function recordDecisions(count: number, who: string): Promise<Decision[]> 
     const id = `${who}-${i}`;
     const side = createReplaySide({ policySet: set, decider: createDecider(), id: () => id, labels: learningLabels });
     const draft = await side.decide({ specversion: "1.0", id: `evt-${id}`, source: "t", type: "dev.vigil.decide", subject: who, time: "2026-01-05T10:00:00Z", data: { amount: 900, who } });
-    const [decision] = await storage.appendDecisions([{ ...draft, enforced: true }]);
+    const [decision] = await storage.appendDecisions([{ ...draft, enforced: true, input: { amount: 900, who } }]);
     out.push(decision as Decision);
   }
   return out;
@@ -143,9 +145,28 @@ describe("vigil policies promote", () => {
 });
 
 describe("vigil proposals", () => {
-  it("list, show and accept go through the store; accept writes next to the policy, never into it", async () => {
+  it("mine, list, show, accept and reject go through the store; accept writes next to the policy, never into it", async () => {
     expect((await vigil(["proposals", "list"], { cwd: dir })).stdout).toBe("no proposals\n");
     expect(await vigil(["proposals", "show", "PROP-9"], { cwd: dir })).toMatchObject({ code: 2, stderr: expect.stringContaining("proposal PROP-9 does not exist") });
-    expect(existsSync(join(dir, "policies", "spend.yaml"))).toBe(true);
+    const executor = createExecutor({ storage, clock: systemClock, actuators: [], guardrails: { notificationKinds: [] } });
+    const review = createReviewService({ storage, clock: systemClock, executor });
+    for (const decision of await recordDecisions(3, "payroll-batch")) {
+      await review.overrides.create({ decisionId: decision.id, scope: "once", reason: "the monthly payroll run" }, { id: "ann", roles: ["approver"] });
+    }
+    const mined = await vigil(["proposals", "mine"], { cwd: dir });
+    expect(mined.stdout).toMatch(/^PROP-1 {2}open {2}big-spend\/over-limit {2}when (input\.who == "payroll-batch"|event\.subject == "payroll-batch")/);
+    const shown = await vigil(["proposals", "show", "PROP-1"], { cwd: dir });
+    expect(shown.stdout).toContain("the change turns 3 violation(s) off: 3 overridden, 0 labelled false positive, 0 confirmed, 0 unlabelled");
+    expect(shown.stdout).toContain("+    - name: learned-over-limit-1");
+    expect(await vigil(["proposals", "accept", "PROP-1", "--write", "--token", tokens.viewer], { cwd: dir })).toMatchObject({ code: 2, stderr: expect.stringContaining("VIGIL_FORBIDDEN") });
+    const before = readFileSync(join(dir, "policies", "spend.yaml"), "utf8");
+    const accepted = await vigil(["proposals", "accept", "PROP-1", "--write", "--token", tokens.approver], { cwd: dir });
+    expect(accepted.code).toBe(0);
+    expect(accepted.stdout).toContain("PROP-1 accepted by bob; the policy is unchanged until a person commits it.");
+    expect(readFileSync(join(dir, "policies", "spend.yaml"), "utf8")).toBe(before);
+    expect(existsSync(join(dir, "policies", "spend.yaml.PROP-1.patch"))).toBe(true);
+    expect((await vigil(["policies", "shadow", "big-spend"], { cwd: dir })).code).toBe(0); // the .proposed file is not loaded as a policy
+    expect(await vigil(["proposals", "reject", "PROP-1", "--reason", "late", "--token", tokens.approver], { cwd: dir })).toMatchObject({ code: 2, stderr: expect.stringContaining("already accepted by bob") });
+    expect((await vigil(["proposals", "list", "--status", "accepted"], { cwd: dir })).stdout).toContain("PROP-1  accepted");
   });
 });
