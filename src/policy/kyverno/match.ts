@@ -107,34 +107,63 @@ export function selectorMatches(selector: unknown, labels: Readonly<Record<strin
   return true;
 }
 
-function resourceFilterMatches(description: Json, input: AdmissionInput): boolean {
-  const object = subjectObject(input);
-  const meta = metadataOf(object);
-  const gvk = gvkOf(object);
-  const name = typeof meta["name"] === "string" ? meta["name"] : typeof meta["generateName"] === "string" ? meta["generateName"] : "";
-  const kinds = strings(description["kinds"]);
-  if (kinds.length > 0 && !kinds.some((k) => kindMatches(k, input))) return false;
-  if (typeof description["name"] === "string" && description["name"] !== "" && !wildcardMatch(description["name"], name)) return false;
-  const names = strings(description["names"]);
-  if (names.length > 0 && !names.some((n) => wildcardMatch(n, name))) return false;
-  const namespaces = strings(description["namespaces"]);
-  if (namespaces.length > 0) {
-    const ns = gvk.kind === "Namespace" ? name : typeof meta["namespace"] === "string" ? meta["namespace"] : "";
-    if (!namespaces.some((n) => wildcardMatch(n, ns))) return false;
+/** A resource filter's lists, read once per filter object (policies are not mutated after loading). */
+interface ResourceFilter {
+  readonly kinds: readonly string[];
+  readonly name: string;
+  readonly names: readonly string[];
+  readonly namespaces: readonly string[];
+  readonly operations: readonly string[];
+  readonly annotations?: Readonly<Record<string, string>>;
+  readonly selector?: unknown;
+  readonly namespaceSelector?: unknown;
+}
+
+const resourceFilters = new WeakMap<Json, ResourceFilter>();
+
+function resourceFilterOf(description: Json): ResourceFilter {
+  let filter = resourceFilters.get(description);
+  if (filter === undefined) {
+    filter = {
+      kinds: strings(description["kinds"]),
+      name: typeof description["name"] === "string" ? description["name"] : "",
+      names: strings(description["names"]),
+      namespaces: strings(description["namespaces"]),
+      operations: strings(description["operations"]),
+      ...(isObject(description["annotations"]) ? { annotations: stringMap(description["annotations"]) } : {}),
+      ...(description["selector"] !== undefined ? { selector: description["selector"] } : {}),
+      ...(description["namespaceSelector"] !== undefined ? { namespaceSelector: description["namespaceSelector"] } : {}),
+    };
+    resourceFilters.set(description, filter);
   }
-  const operations = strings(description["operations"]);
-  if (operations.length > 0 && !operations.includes(input.operation)) return false;
-  if (isObject(description["annotations"])) {
+  return filter;
+}
+
+function resourceFilterMatches(description: Json, input: AdmissionInput): boolean {
+  const filter = resourceFilterOf(description);
+  // Kinds first: most filters fail there, before any metadata is read.
+  if (filter.kinds.length > 0 && !filter.kinds.some((k) => kindMatches(k, input))) return false;
+  if (filter.operations.length > 0 && !filter.operations.includes(input.operation)) return false;
+  const meta = metadataOf(subjectObject(input));
+  const kind = inputGvk(input).kind;
+  const name = typeof meta["name"] === "string" ? meta["name"] : typeof meta["generateName"] === "string" ? meta["generateName"] : "";
+  if (filter.name !== "" && !wildcardMatch(filter.name, name)) return false;
+  if (filter.names.length > 0 && !filter.names.some((n) => wildcardMatch(n, name))) return false;
+  if (filter.namespaces.length > 0) {
+    const ns = kind === "Namespace" ? name : typeof meta["namespace"] === "string" ? meta["namespace"] : "";
+    if (!filter.namespaces.some((n) => wildcardMatch(n, ns))) return false;
+  }
+  if (filter.annotations !== undefined) {
     const annotations = stringMap(meta["annotations"]);
-    for (const [k, v] of Object.entries(stringMap(description["annotations"]))) {
+    for (const [k, v] of Object.entries(filter.annotations)) {
       const found = Object.entries(annotations).some(([ak, av]) => wildcardMatch(k, ak) && wildcardMatch(v, av));
       if (!found) return false;
     }
   }
-  if (description["selector"] !== undefined && !selectorMatches(description["selector"], stringMap(meta["labels"]))) return false;
-  if (description["namespaceSelector"] !== undefined) {
-    const labels = gvk.kind === "Namespace" ? stringMap(meta["labels"]) : input.namespaceLabels;
-    if (!labels || !selectorMatches(description["namespaceSelector"], labels)) return false;
+  if (filter.selector !== undefined && !selectorMatches(filter.selector, stringMap(meta["labels"]))) return false;
+  if (filter.namespaceSelector !== undefined) {
+    const labels = kind === "Namespace" ? stringMap(meta["labels"]) : input.namespaceLabels;
+    if (!labels || !selectorMatches(filter.namespaceSelector, labels)) return false;
   }
   return true;
 }
@@ -170,25 +199,41 @@ function filterIsEmpty(filter: Json): boolean {
   return !isObject(filter["resources"]) && !Array.isArray(filter["subjects"]) && !Array.isArray(filter["roles"]) && !Array.isArray(filter["clusterRoles"]);
 }
 
+/** A match/exclude block's filter lists, read once per block object. */
+interface Block { readonly any: readonly Json[]; readonly all: readonly Json[]; readonly empty: boolean }
+
+const blocks = new WeakMap<Json, Block>();
+
+function blockOf(block: Json): Block {
+  let parsed = blocks.get(block);
+  if (parsed === undefined) {
+    parsed = {
+      any: Array.isArray(block["any"]) ? block["any"].filter(isObject) : [],
+      all: Array.isArray(block["all"]) ? block["all"].filter(isObject) : [],
+      empty: filterIsEmpty(block),
+    };
+    blocks.set(block, parsed);
+  }
+  return parsed;
+}
+
 /** `match`: true when the block selects the request. */
 export function matchBlockMatches(block: unknown, input: AdmissionInput): boolean {
   if (!isObject(block)) return false;
-  const any = Array.isArray(block["any"]) ? block["any"].filter(isObject) : [];
-  const all = Array.isArray(block["all"]) ? block["all"].filter(isObject) : [];
+  const { any, all, empty } = blockOf(block);
   if (any.length > 0) return any.some((f) => filterMatches(f, input));
   if (all.length > 0) return all.every((f) => filterMatches(f, input));
-  if (filterIsEmpty(block)) return false;
+  if (empty) return false;
   return filterMatches(block, input);
 }
 
 /** `exclude`: true when the block excludes the request (an absent or empty block excludes nothing). */
 export function excludeBlockMatches(block: unknown, input: AdmissionInput): boolean {
   if (!isObject(block)) return false;
-  const any = Array.isArray(block["any"]) ? block["any"].filter(isObject) : [];
-  const all = Array.isArray(block["all"]) ? block["all"].filter(isObject) : [];
+  const { any, all, empty } = blockOf(block);
   if (any.length > 0) return any.some((f) => filterMatches(f, input));
   if (all.length > 0) return all.every((f) => filterMatches(f, input));
-  if (filterIsEmpty(block)) return false;
+  if (empty) return false;
   return filterMatches(block, input);
 }
 

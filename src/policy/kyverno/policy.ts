@@ -145,16 +145,18 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
     if (policyNamespace !== undefined && resourceNamespace !== policyNamespace) return results;
     let shared: Doc | undefined;
     const resolver = evalOptions.resolver ?? options.resolver;
+    const result = (rule: CompiledRule, mode: RuleMode, status: RuleResult["status"], message: string, trace: RuleResult["trace"]): RuleResult =>
+      ({ policy: name, rule: rule.name, ruleType: rule.type, mode, severity, status, message, trace });
     for (const rule of rules) {
-      let base = { policy: name, rule: rule.name, ruleType: rule.type, mode: "warn" as RuleMode, severity };
+      let mode: RuleMode = "warn";
       try {
         if (!matchBlockMatches(rule.raw["match"], input) || excludeBlockMatches(rule.raw["exclude"], input)) {
-          if (evalOptions.includeNoMatch) results.push({ ...base, mode: modeFor(rule, input), status: "nomatch", message: "rule does not match the resource", trace: [] });
+          if (evalOptions.includeNoMatch) results.push(result(rule, modeFor(rule, input), "nomatch", "rule does not match the resource", []));
           continue;
         }
-        base = { ...base, mode: modeFor(rule, input) };
+        mode = modeFor(rule, input);
         if (rule.type !== "validate") {
-          results.push({ ...base, status: "unsupported", message: `${rule.type} rules are not evaluated by Vigil`, trace: [] });
+          results.push(result(rule, mode, "unsupported", `${rule.type} rules are not evaluated by Vigil`, []));
           continue;
         }
         shared ??= sharedBaseDocument(input);
@@ -162,16 +164,16 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
         if (rule.celPreconditions) {
           const pre = evaluateCelPreconditions(rule.celPreconditions, input, doc);
           if (pre.status !== "pass") {
-            results.push({ ...base, status: pre.status === "fail" ? "skip" : pre.status, message: pre.status === "fail" ? "cel preconditions not met" : pre.message, trace: pre.trace });
+            results.push(result(rule, mode, pre.status === "fail" ? "skip" : pre.status, pre.status === "fail" ? "cel preconditions not met" : pre.message, pre.trace));
             continue;
           }
         }
         const env: RuleEnv = ruleEnv(rule, input, mockedNames(evalOptions, rule.name), resolver);
         const response = validateBlock(rule.validate, doc, env, rule.context, rule.raw["preconditions"]);
-        results.push({ ...base, ...response });
+        results.push(result(rule, mode, response.status, response.message, response.trace));
         if (applyOne && (response.status === "pass" || response.status === "fail")) break;
       } catch (cause) {
-        results.push({ ...base, status: "error", message: `internal error: ${cause instanceof Error ? cause.message : String(cause)}`, trace: [] });
+        results.push(result(rule, mode, "error", `internal error: ${cause instanceof Error ? cause.message : String(cause)}`, []));
       }
     }
     return results;
@@ -186,10 +188,10 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
     evaluate(ctx: Context, evalOptions?: EvaluateOptions): Finding[] {
       const input = admissionInputFor(ctx);
       if (!input) return [];
-      const results = evaluateAdmission(input, { ...(evalOptions ?? {}), includeNoMatch: false });
-      return results
-        .filter((r) => evalOptions?.includePasses || r.status === "fail" || r.status === "error")
-        .map((r) => resultToFinding(r, meta, input));
+      const results = evaluateAdmission(input, evalOptions?.includePasses ? { ...evalOptions, includeNoMatch: false } : (evalOptions ?? noOptions));
+      const findings: Finding[] = [];
+      for (const r of results) if (evalOptions?.includePasses || r.status === "fail" || r.status === "error") findings.push(resultToFinding(r, meta, input));
+      return findings;
     },
   };
 
@@ -217,6 +219,7 @@ function ruleEnv(rule: CompiledRule, input: AdmissionInput, mocked: ReadonlySet<
 }
 
 const noMocks: ReadonlySet<string> = new Set();
+const noOptions: KyvernoEvaluateOptions = {};
 
 function ruleValuesFor(options: KyvernoEvaluateOptions, rule: string): Readonly<Record<string, unknown>> {
   return options.ruleValues?.[rule] ?? options.ruleValues?.[rule.replace(/^autogen-(cronjob-)?/, "")] ?? {};
