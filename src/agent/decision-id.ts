@@ -11,3 +11,12 @@ export function decisionIdFor(event: Pick<Event, "source" | "id">): string {
   const hex = createHash("sha256").update(`vigil-decision\u0000${event.source}\u0000${event.id}`).digest("hex");
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${(8 | (Number.parseInt(hex[16] as string, 16) & 3)).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
+
+/**
+ * The decision id of an event replayed by `vigil replay` run `run`: like `decisionIdFor`, but
+ * distinct from the agent's decision of the same event and from other runs, so a replay recorded
+ * with --record never collides with what the agent recorded.
+ */
+export function replayDecisionIdFor(event: Pick<Event, "source" | "id">, run: string): string {
+  return decisionIdFor({ source: `vigil-replay\u0000${run}\u0000${event.source}`, id: event.id });
+}

@@ -21,3 +21,6 @@ export { createMetrics, type Metrics } from "./metrics.js";
 export { decisionIdFor } from "./decision-id.js";
 export { bootstrapAdminToken, type AdminBootstrap } from "./bootstrap.js";
 export { loadExemptions } from "./exemptions.js";
+export { createReplaySession, type ReplaySession, type ReplaySessionOptions, type ReplayStats } from "./replay.js";
+export { createPreviewActuators } from "./preview-actuators.js";
+export { replayDecisionIdFor } from "./decision-id.js";

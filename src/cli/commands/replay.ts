@@ -3,11 +3,13 @@ import { resolve } from "node:path";
 import { once } from "node:events";
 import { createEvaluator, loadExemptions, loadPolicySet, openStorage } from "../../agent.js";
 import type { DecisionDraft } from "../../core/decision.js";
+import { VigilError } from "../../core/errors.js";
 import type { Storage } from "../../core/ports.js";
 import { decisionOutput } from "../../decide/output.js";
 import { readJsonLines } from "../../sources/json-lines.js";
 import { flag, stringList, stringOption, write, type CliIo, type Command } from "../command.js";
 import { compareOptions, runReplayCompare } from "../replay-compare.js";
+import { contextReplayOptions, runContextReplay } from "../replay-context.js";
 import { configFrom, configOption, policiesOption, reportLoadErrors } from "../shared.js";
 
 const BATCH = 1000;
@@ -41,7 +43,7 @@ export const replayCommand: Command = {
   path: ["replay"],
   summary: "Evaluate a JSON Lines stream of CloudEvents and write one decision per event (JSON Lines)",
   args: "[events.jsonl | -]",
-  description: "Reads structured-mode CloudEvents, one per line (default: stdin). A malformed line is reported with its line number and counted; the replay goes on.\nDecisions go to stdout (or --out) as JSON Lines; a summary goes to stderr at the end, with a progress line on a terminal.\nReplayed decisions are not enforced; --record also appends them to the decision record.",
+  description: "Reads structured-mode CloudEvents, one per line (default: stdin). A malformed line is reported with its line number and counted; the replay goes on.\nDecisions go to stdout (or --out) as JSON Lines; a summary goes to stderr at the end, with a progress line on a terminal.\nBy default the events go through the agent's pipeline in replay mode on a throwaway store: baselines learned event by event, the packs' enrichments and settings, posture events, exceptions (--setup, --exceptions), adaptive tiers, actions planned and previewed (never applied), the enforcement ladder and reviews as the stream's time passes; events with ground truth (vigil simulate) get precision and recall in the summary. --no-context evaluates each event on its own (stateless).\nReplayed decisions are not enforced; --record also appends them to the decision record.",
   options: {
     ...policiesOption,
     ...configOption,
@@ -49,11 +51,19 @@ export const replayCommand: Command = {
     record: { type: "boolean", description: "Append the decisions to the configured decision record (hash-chained store)" },
     explain: { type: "boolean", description: "Include explanation steps in each decision line" },
     exceptions: { type: "boolean", description: "Apply the exceptions and overrides in force in the configured store, as the running agent does" },
+    ...contextReplayOptions,
     ...compareOptions,
   },
-  examples: ["vigil replay -p packs/ events.jsonl > decisions.jsonl", "vigil simulate --scenario access --days 7 | vigil replay -p packs/access", "vigil replay -p new/ --compare old/ --fp-budget 2% events.jsonl"],
+  examples: [
+    "vigil replay -p packs/ events.jsonl > decisions.jsonl",
+    "vigil simulate --scenario access --days 7 --setup setup.json | vigil replay -p packs/access --setup setup.json",
+    "vigil replay --no-context -p packs/ events.jsonl",
+    "vigil replay -p new/ --compare old/ --fp-budget 2% events.jsonl",
+  ],
   async run(args, io) {
     if (stringList(args, "compare").length > 0) return runReplayCompare(args, io);
+    if (!flag(args, "no-context")) return runContextReplay(args, io);
+    if (stringOption(args, "setup") !== undefined) throw new VigilError("VIGIL_BAD_INPUT", "--setup needs the context (entities and exceptions are part of it): drop --no-context", { field: "--setup" });
     const config = configFrom(args, io);
     const { policySet, load } = loadPolicySet(config.policies, { costLimit: config.cel.costLimit });
     reportLoadErrors(load.errors, io);
