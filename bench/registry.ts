@@ -18,6 +18,7 @@ const scripts = [
   scriptBenchmark("store", "bench/store.ts", "decision record: durable decision rows/s, embedded store against a peer"),
   scriptBenchmark("context", "bench/context.ts", "context stage: memory per tracked entity, observe and flush throughput"),
   scriptBenchmark("sources", "bench/sources.ts", "sources stage: wire formats to CloudEvents, against the parsing floor"),
+  scriptBenchmark("admission", "bench/admission.ts", "admission webhook: Kyverno PSS policies over HTTP at fixed offered loads, p50/p99 (Kyverno's published figure beside)"),
   scriptBenchmark("replay", "bench/replay.ts", "vigil replay of 100k simulated CloudEvents with and without --record, against the JSON parse+stringify floor"),
   scriptBenchmark("pipeline", "bench/pipeline.ts", "agent pipeline: ingest → context → evaluate (50 policies) → decide → durable record, events/s and memory per entity"),
   scriptBenchmark("gate", "bench/gate.ts", "supply chain: vigil gate on the two big real lockfiles against the shipped advisories, lockfiles/s and ms per lockfile"),

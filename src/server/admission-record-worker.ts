@@ -20,7 +20,8 @@ import { createDecisionRecorder, type DecisionRecorder } from "./admission-recor
 /** What the worker needs to open the store (plain data, copied to the worker). */
 export type RecordStoreSettings = Pick<VigilConfig, "store" | "decisionLog">;
 
-type ToWorker = { readonly type: "record"; readonly ticket: number; readonly draft: DecisionDraft } | { readonly type: "close" };
+/** Drafts travel as JSON text: cheaper for the HTTP thread than a structured clone of the object graph. */
+type ToWorker = { readonly type: "record"; readonly ticket: number; readonly draft: string } | { readonly type: "close" };
 type FromWorker =
   | { readonly type: "ready" }
   | { readonly type: "recorded"; readonly ticket: number; readonly seq: number; readonly prevHash: string; readonly hash: string }
@@ -112,7 +113,7 @@ export async function createWorkerDecisionRecorder(settings: RecordStoreSettings
         const id = ++ticket;
         if (pending.size === 0) worker.ref();
         pending.set(id, { draft, resolve, reject });
-        worker.postMessage({ type: "record", ticket: id, draft } satisfies ToWorker);
+        worker.postMessage({ type: "record", ticket: id, draft: JSON.stringify(draft) } satisfies ToWorker);
       });
       recorded.then(settled, settled);
       return recorded;
@@ -146,7 +147,7 @@ async function runWorker(): Promise<void> {
   }
   port.on("message", (message: ToWorker) => {
     if (message.type === "record") {
-      recorder.record(message.draft).then(
+      recorder.record(JSON.parse(message.draft) as DecisionDraft).then(
         (d) => port.postMessage({ type: "recorded", ticket: message.ticket, seq: d.seq, prevHash: d.prevHash, hash: d.hash } satisfies FromWorker),
         (error: unknown) => port.postMessage({ type: "failed", ticket: message.ticket, code: error instanceof VigilError ? error.code : "VIGIL_STORAGE", message: error instanceof Error ? error.message : String(error) } satisfies FromWorker),
       );

@@ -1,0 +1,276 @@
+/**
+ * Admission webhook under load: the Kyverno library's Pod Security Standards policies (baseline +
+ * restricted, 17 ClusterPolicies as the library's kustomization installs them, test/fixtures/kyverno-pss)
+ * served by a real Vigil server process over HTTP (`POST /v1/admission/validate`, durable SQLite
+ * decision record), driven by an open-loop load generator in a second process at fixed offered
+ * loads (200, 500, 1000 requests/s) with a mix of passing and failing pods (the library's
+ * restricted-latest good/bad pods). Reports achieved throughput and p50/p99 latency per load.
+ * Latency is measured from each request's scheduled send time (no coordinated omission).
+ *
+ *   npx tsx bench/admission.ts [--quick] [--json] [--rates 200,500,1000] [--seconds 5] [--mode durable|async] [--tls]
+ *   npm run bench:admission
+ *
+ * Kyverno's figure is quoted as published (Kyverno docs, "Scaling Kyverno": 42.67 ms average for
+ * 17 PSS policies at 100 virtual users, one replica); it is not measured here.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { Agent as HttpAgent, request as httpRequest } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import type { AddressInfo } from "node:net";
+import { loadavg } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { parseAllDocuments } from "yaml";
+import type { BenchmarkResult, Measurement, TargetCheck } from "./harness/types.js";
+
+const root = join(import.meta.dirname, "..");
+const fixtures = join(root, "test/fixtures/kyverno-pss");
+const args = process.argv.slice(2);
+const option = (name: string): string | undefined => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const quick = args.includes("--quick");
+const json = args.includes("--json");
+const tls = args.includes("--tls");
+const log = (line: string): void => { process.stderr.write(`${line}\n`); };
+
+type Json = Record<string, unknown>;
+
+function pods(file: string): Json[] {
+  return parseAllDocuments(readFileSync(join(fixtures, "pods", file), "utf8")).map((d) => d.toJS() as Json);
+}
+
+/** The AdmissionReview the API server sends for a Pod CREATE in namespace `bench`. */
+function review(pod: Json, uid: string): Json {
+  const name = String((pod["metadata"] as Json)["name"]);
+  return {
+    apiVersion: "admission.k8s.io/v1",
+    kind: "AdmissionReview",
+    request: {
+      uid, kind: { group: "", version: "v1", kind: "Pod" }, resource: { group: "", version: "v1", resource: "pods" },
+      requestKind: { group: "", version: "v1", kind: "Pod" }, requestResource: { group: "", version: "v1", resource: "pods" },
+      name, namespace: "bench", operation: "CREATE",
+      userInfo: { username: "system:serviceaccount:kube-system:replicaset-controller", groups: ["system:serviceaccounts", "system:authenticated"] },
+      object: { ...pod, metadata: { ...(pod["metadata"] as Json), namespace: "bench" } }, oldObject: null, dryRun: false,
+      options: { apiVersion: "meta.k8s.io/v1", kind: "CreateOptions" },
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Role "server": a Vigil agent and its HTTP server with the admission routes, in this process.
+// ---------------------------------------------------------------------------------------------
+async function serve(): Promise<void> {
+  const { mkdtempSync, writeFileSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { createAgent } = await import("../src/agent.js");
+  const { parseConfig } = await import("../src/config.js");
+  const { admissionRoutes } = await import("../src/server/admission.js");
+  const { buildServer } = await import("../src/server/app.js");
+  const dir = mkdtempSync(join(tmpdir(), "vigil-bench-admission-"));
+  let server: Json = {};
+  if (tls) {
+    const { execFileSync } = await import("node:child_process");
+    execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", join(dir, "tls.key"), "-out", join(dir, "tls.crt")], { stdio: "pipe" });
+    server = { tls: { cert: join(dir, "tls.crt"), key: join(dir, "tls.key") } };
+    writeFileSync(join(dir, "ca.txt"), readFileSync(join(dir, "tls.crt")));
+  }
+  const awaitRecord = option("await-record") !== "false";
+  const agent = await createAgent(parseConfig({ policies: [join(fixtures, "pod-security")], store: { path: join(dir, "vigil.db") }, log: { level: "silent" }, server, admission: { failurePolicy: "fail", timeoutMs: 2000, awaitRecord } }));
+  const app = buildServer({ agent, routes: [admissionRoutes] }).app;
+  await app.listen({ host: "127.0.0.1", port: 0 });
+  const port = (app.server.address() as AddressInfo).port;
+  process.stdout.write(`${JSON.stringify({ port, policies: agent.policySet.size, loadErrors: agent.loadErrors.length, ...(tls ? { ca: join(dir, "tls.crt") } : {}) })}\n`);
+  const lines = createInterface({ input: process.stdin });
+  let cpuMark = process.cpuUsage();
+  for await (const line of lines) {
+    if (line === "cpu") {
+      const used = process.cpuUsage(cpuMark);
+      cpuMark = process.cpuUsage();
+      const decisions = (await agent.storage.listDecisions({ newestFirst: true, limit: 1 }))[0]?.seq ?? 0;
+      process.stdout.write(`${JSON.stringify({ cpuMicros: used.user + used.system, decisions })}\n`);
+    } else if (line === "stop") break;
+  }
+  await app.close();
+  await agent.close();
+  // stdin and the record worker would keep the process alive otherwise.
+  process.exit(0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Role "load": open-loop generator at a fixed rate; prints one JSON line of results.
+// ---------------------------------------------------------------------------------------------
+interface LoadResult { offered: number; seconds: number; sent: number; completed: number; errors: number; denied: number; warned: number; latenciesMicros: number[] }
+
+async function load(): Promise<void> {
+  const port = Number(option("port"));
+  const rate = Number(option("rate"));
+  const seconds = Number(option("seconds"));
+  const ca = option("ca");
+  const bodies = [...pods("pod-good.yaml"), ...pods("pod-bad.yaml")].map((pod, i) => ({ pod, i }));
+  // Interleave: good and bad pods alternate as far as the lists allow.
+  const good = bodies.slice(0, 11);
+  const bad = bodies.slice(11);
+  const mix: Json[] = [];
+  for (let i = 0; i < Math.max(good.length, bad.length); i++) {
+    if (good[i]) mix.push(good[i]!.pod);
+    if (bad[i]) mix.push(bad[i]!.pod);
+  }
+  // Bodies serialised once; each request only splices in its own uid (the generator shares the cores).
+  const marker = "@@UID@@";
+  const templates = mix.map((pod) => JSON.stringify(review(pod, marker)).split(marker) as [string, string]);
+  const agent = ca ? new HttpsAgent({ keepAlive: true, maxSockets: 512, ca: readFileSync(ca) }) : new HttpAgent({ keepAlive: true, maxSockets: 512 });
+  const send = ca ? httpsRequest : httpRequest;
+  const result: LoadResult = { offered: rate, seconds, sent: 0, completed: 0, errors: 0, denied: 0, warned: 0, latenciesMicros: [] };
+  const total = Math.round(rate * seconds);
+  const interval = 1000 / rate;
+  let outstanding = 0;
+  let done: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => { done = resolve; });
+  const start = performance.now() + 20;
+  let next = 0;
+  const fire = (index: number, scheduled: number): void => {
+    const [head, tail] = templates[index % templates.length] as [string, string];
+    const payload = `${head}bench-${rate}-${index}${tail}`;
+    outstanding++;
+    result.sent++;
+    const req = send({ host: "127.0.0.1", port, path: "/v1/admission/validate", method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => { text += chunk; });
+      res.on("end", () => {
+        const latency = performance.now() - scheduled;
+        outstanding--;
+        if (res.statusCode === 200) {
+          result.completed++;
+          result.latenciesMicros.push(Math.round(latency * 1000));
+          const answer = (JSON.parse(text) as { response: { allowed: boolean; warnings?: string[] } }).response;
+          if (!answer.allowed) result.denied++;
+          else if (answer.warnings?.length) result.warned++;
+        } else result.errors++;
+        if (next >= total && outstanding === 0) done();
+      });
+    });
+    req.on("error", () => {
+      outstanding--;
+      result.errors++;
+      if (next >= total && outstanding === 0) done();
+    });
+    req.end(payload);
+  };
+  // Open loop: every request goes out at its scheduled time whatever the answers do.
+  const tick = (): void => {
+    const now = performance.now();
+    while (next < total && start + next * interval <= now) {
+      fire(next, start + next * interval);
+      next++;
+    }
+    if (next < total) setTimeout(tick, Math.max(0, Math.min(1, start + next * interval - performance.now())));
+    else if (outstanding === 0) done();
+  };
+  setTimeout(tick, 20);
+  await finished;
+  const elapsed = (performance.now() - start) / 1000;
+  process.stdout.write(`${JSON.stringify({ ...result, seconds: elapsed })}\n`);
+  agent.destroy();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Role "main": start the server, check answers, run each load in a fresh generator process.
+// ---------------------------------------------------------------------------------------------
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number;
+}
+
+function lines(child: ChildProcess): AsyncIterator<string> {
+  return createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+}
+
+async function runLoad(port: number, rate: number, seconds: number, ca: string | undefined): Promise<LoadResult> {
+  const child = spawn(process.execPath, ["--import", "tsx", join(root, "bench/admission.ts"), "--role", "load", "--port", String(port), "--rate", String(rate), "--seconds", String(seconds), ...(ca ? ["--ca", ca] : [])], { stdio: ["ignore", "pipe", "inherit"], cwd: root });
+  const first = await lines(child).next();
+  if (first.done) throw new Error(`load generator at ${rate}/s printed nothing`);
+  return JSON.parse(first.value) as LoadResult;
+}
+
+interface Mode { readonly subject: string; readonly awaitRecord: boolean; readonly text: string }
+
+const modes: readonly Mode[] = [
+  { subject: "durable", awaitRecord: true, text: "answer once the decision is durable (admission.awaitRecord true, the default)" },
+  { subject: "async", awaitRecord: false, text: "answer once decided, decision appended right after (admission.awaitRecord false)" },
+];
+
+/** Runs every rate against one server process in `mode`; adds measurements, notes and targets. */
+async function runMode(mode: Mode, rates: readonly number[], seconds: number, out: { measurements: Measurement[]; notes: string[]; targets: TargetCheck[] }): Promise<void> {
+  const server = spawn(process.execPath, ["--import", "tsx", join(root, "bench/admission.ts"), "--role", "server", "--await-record", String(mode.awaitRecord), ...(tls ? ["--tls"] : [])], { stdio: ["pipe", "pipe", "inherit"], cwd: root });
+  const replies = lines(server);
+  try {
+    const hello = JSON.parse(((await replies.next()).value as string | undefined) ?? "{}") as { port: number; policies: number; loadErrors: number; ca?: string };
+    const ask = async (): Promise<{ cpuMicros: number; decisions: number }> => {
+      server.stdin!.write("cpu\n");
+      return JSON.parse((await replies.next()).value as string) as { cpuMicros: number; decisions: number };
+    };
+    if (hello.policies !== 17 || hello.loadErrors !== 0) throw new Error(`server loaded ${hello.policies} policies with ${hello.loadErrors} load errors; expected the 17 PSS policies`);
+    // Correctness first: every good pod allowed without warnings, every bad pod warned or denied.
+    const check = await runLoad(hello.port, 50, 27 / 50, hello.ca);
+    if (check.completed !== 27 || check.errors > 0) throw new Error(`${mode.subject}: check run: ${check.completed}/27 answered, ${check.errors} errors`);
+    if (check.warned + check.denied !== 16 || check.denied !== 1) throw new Error(`${mode.subject}: check run: ${check.warned} warned + ${check.denied} denied, expected the 16 bad pods (1 denied)`);
+    log(`admission (${mode.subject}): warm-up (${quick ? 1 : 2} s at 300/s)`);
+    await runLoad(hello.port, 300, quick ? 1 : 2, hello.ca);
+    for (const rate of rates) {
+      await ask();
+      const load0 = loadavg()[0] ?? 0;
+      const before = await ask();
+      const r = await runLoad(hello.port, rate, seconds, hello.ca);
+      // Let the last appends land before counting what was recorded.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const after = await ask();
+      const sorted = [...r.latenciesMicros].sort((a, b) => a - b);
+      const mean = sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length);
+      const achieved = r.completed / r.seconds;
+      const serverCpu = after.cpuMicros / 1e6 / r.seconds;
+      const recorded = after.decisions - before.decisions;
+      out.measurements.push({ group: `${rate} req/s offered`, subject: mode.subject, opsPerSecond: achieved, unit: "reviews", p50Micros: percentile(sorted, 50), p99Micros: percentile(sorted, 99), operations: r.completed });
+      out.notes.push(`${mode.subject}, ${rate}/s offered: ${achieved.toFixed(0)}/s achieved over ${r.seconds.toFixed(1)} s, ${r.completed} answered (${r.denied} denied, ${r.warned} with warnings), ${r.errors} errors; mean ${(mean / 1000).toFixed(2)} ms, p50 ${(percentile(sorted, 50) / 1000).toFixed(2)} ms, p99 ${(percentile(sorted, 99) / 1000).toFixed(2)} ms, max ${((sorted.at(-1) ?? 0) / 1000).toFixed(1)} ms; server process CPU ${(serverCpu * 100).toFixed(0)}% of a core (${((after.cpuMicros / Math.max(1, r.completed))).toFixed(0)} µs per review, record worker included); ${recorded} decisions recorded; load average ${load0.toFixed(1)} → ${(loadavg()[0] ?? 0).toFixed(1)}`);
+      log(out.notes.at(-1) as string);
+      if (recorded < r.completed) throw new Error(`${mode.subject} ${rate}/s: ${r.completed} answers but ${recorded} decisions recorded`);
+      if (rate === 500) out.targets.push({ description: `p99 latency at 500 requests/s, ${mode.text}`, target: "< 5 ms", actual: `${(percentile(sorted, 99) / 1000).toFixed(2)} ms`, met: percentile(sorted, 99) < 5000 });
+    }
+  } finally {
+    server.stdin!.write("stop\n");
+    await new Promise((resolve) => server.once("close", resolve));
+  }
+}
+
+async function main(): Promise<void> {
+  const rates = (option("rates") ?? "200,500,1000").split(",").map(Number);
+  const seconds = Number(option("seconds") ?? (quick ? 2 : 5));
+  const only = option("mode");
+  const out = { measurements: [] as Measurement[], notes: [] as string[], targets: [] as TargetCheck[] };
+  let failure: string | undefined;
+  out.notes.push("workload: 17 PSS ClusterPolicies (11 baseline + 6 restricted, Audit as published except restrict-apparmor-profiles, Enforce); pods alternate good/bad: 11 compliant (allowed, no warning) and 16 non-compliant (15 allowed with warnings, 1 denied) - checked over HTTP before each run; every review recorded in a SQLite decision record (synchronous=FULL)");
+  try {
+    for (const mode of modes.filter((m) => only === undefined || m.subject === only)) await runMode(mode, rates, seconds, out);
+  } catch (error) {
+    failure = error instanceof Error ? error.message : String(error);
+  }
+  out.notes.push("Kyverno, published (not measured here): 42.67 ms average admission latency for 17 PSS policies at 100 virtual users with one replica (Kyverno docs, Scaling Kyverno); compare with the mean latencies above");
+  out.notes.push(`shared machine: 2 cores used by the whole team; load average at the end ${loadavg().map((l) => l.toFixed(1)).join(" ")}; server (HTTP thread + record worker) and load generator are separate processes on the same 2 cores`);
+  const result: BenchmarkResult = { name: "admission", ok: failure === undefined, measurements: out.measurements, comparisons: [], targets: out.targets, notes: out.notes, ...(failure ? { failure } : {}) };
+  if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  else {
+    const { formatResult } = await import("./harness/report.js");
+    process.stdout.write(`${formatResult(result)}\n`);
+  }
+  if (failure) process.exitCode = 1;
+}
+
+const role = option("role") ?? "main";
+const run = role === "server" ? serve : role === "load" ? load : main;
+run().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
