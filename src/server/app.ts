@@ -11,6 +11,8 @@ import { adminRoutes } from "./routes/admin.js";
 import { decisionRoutes } from "./routes/decisions.js";
 import { eventRoutes } from "./routes/events.js";
 import { reviewRoutes } from "./routes/reviews.js";
+import { ladderRoutes } from "./routes/ladder.js";
+import { setupRoutes } from "./routes/setup.js";
 
 export type { RoutePlugin } from "./route.js";
 
@@ -32,7 +34,7 @@ export interface VigilServer {
 }
 
 /** The built-in route groups, in registration order (the worker role serves none of them). */
-export const builtinRoutes: readonly RoutePlugin[] = [decisionRoutes, reviewRoutes, actionRoutes, adminRoutes];
+export const builtinRoutes: readonly RoutePlugin[] = [decisionRoutes, reviewRoutes, actionRoutes, adminRoutes, setupRoutes, ladderRoutes];
 
 /**
  * The HTTP API. Every route is registered through `route()` with its access (role) and JSON

@@ -1,0 +1,104 @@
+/**
+ * What the organisation tells Vigil before events arrive: entities (teams, owners, on-call
+ * schedules, namespace data classes) and exceptions imported from an existing register under their
+ * own ids (`vigil setup import` sends a `vigil simulate --setup` file through these routes).
+ */
+import type { FastifyInstance } from "fastify";
+import type { Agent } from "../../agent.js";
+import { VigilError } from "../../core/errors.js";
+import { route, schemas } from "../route.js";
+
+const entityParams = {
+  type: "object",
+  required: ["kind", "id"],
+  properties: { kind: { type: "string", minLength: 1 }, id: { type: "string", minLength: 1 } },
+} as const;
+
+const entityBody = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    attrs: { type: "object", additionalProperties: true, description: "Attributes to merge (null removes one): owner, team, criticality, classification, environment, labels, tags, schedule, onCall…" },
+    relations: { type: "object", additionalProperties: { type: "array", items: { type: "string" } }, description: "Relations replaced per name, e.g. {team: [\"team/payments\"]}" },
+  },
+} as const;
+
+const exceptionImportBody = {
+  type: "object",
+  required: ["policies", "justification", "expiresAt"],
+  additionalProperties: false,
+  properties: {
+    id: { type: "string", description: "Must equal the id in the path when given." },
+    policies: { type: "array", minItems: 1, items: { type: "string", minLength: 1 } }, rules: { type: "array", items: { type: "string" } },
+    when: { type: "string" }, subjects: { type: "array", items: { type: "string" } }, justification: { type: "string", minLength: 1 },
+    ticket: { type: "string" }, legalBasis: { type: "string" }, expiresAt: { type: "string", format: "date-time" },
+    createdBy: { type: "string" }, createdAt: { type: "string", format: "date-time" },
+  },
+} as const;
+
+export function setupRoutes(app: FastifyInstance, agent: Agent): void {
+  route<Record<string, string>, { kind?: string; limit: number; afterId?: string }>(app, agent, {
+    method: "GET",
+    url: "/v1/entities",
+    access: "viewer",
+    summary: "Entities in the entity store (attributes, relations, recent violations), by kind",
+    tags: ["entities"],
+    querystring: { type: "object", additionalProperties: false, properties: { kind: { type: "string" }, limit: schemas.limit, afterId: { type: "string" } } },
+    responses: { 200: { description: "Entities ordered by key (`kind/id`); page with afterId.", schema: { type: "object", properties: { entities: { type: "array", items: schemas.anyObject } } } } },
+    handler: async (request, _reply, { agent: a }) => ({
+      entities: await a.context.entities.list({ limit: request.query.limit, ...(request.query.kind ? { kind: request.query.kind } : {}), ...(request.query.afterId ? { afterId: request.query.afterId } : {}) }),
+    }),
+  });
+
+  route<{ kind: string; id: string }>(app, agent, {
+    method: "GET",
+    url: "/v1/entities/:kind/:id",
+    access: "viewer",
+    summary: "One entity: attributes, relations and history (violations in the last 30 days, the latest ones)",
+    description: "URL-encode the id (`arn:aws:iam::1:user%2Fomar`).",
+    tags: ["entities"],
+    params: entityParams,
+    responses: { 200: { description: "The entity.", schema: schemas.anyObject }, 404: { description: "Vigil knows nothing about it.", schema: schemas.error } },
+    async handler(request, _reply, { agent: a }) {
+      const entity = await a.context.entities.get(request.params.kind, request.params.id);
+      if (!entity) throw new VigilError("VIGIL_NOT_FOUND", `no entity ${request.params.kind}/${request.params.id}; list them with GET /v1/entities?kind=${request.params.kind}`, { field: "id" });
+      return entity;
+    },
+  });
+
+  route<{ kind: string; id: string }, Record<string, unknown>, { attrs?: Record<string, unknown>; relations?: Record<string, string[]> }>(app, agent, {
+    method: "PUT",
+    url: "/v1/entities/:kind/:id",
+    access: "operator",
+    audit: false,
+    summary: "Create or update an entity: merge attributes (null removes one), replace relations by name",
+    description: "The entity store is the system of record for managed attributes: policies see them as `context.entities.<role>.attrs` and they override what an event says. Audited as entity.upsert.",
+    tags: ["entities"],
+    params: entityParams,
+    body: entityBody,
+    responses: { 200: { description: "The entity after the update.", schema: schemas.anyObject } },
+    handler: async (request, _reply, { agent: a, actor }) => a.context.entities.upsert({
+      kind: request.params.kind, id: request.params.id,
+      ...(request.body?.attrs ? { attrs: request.body.attrs } : {}),
+      ...(request.body?.relations ? { relations: request.body.relations } : {}),
+    }, actor.id),
+  });
+
+  route<{ id: string }, Record<string, unknown>, Record<string, unknown> & { id?: string }>(app, agent, {
+    method: "PUT",
+    url: "/v1/exceptions/:id",
+    access: "approver",
+    audit: false,
+    summary: "Import an exception from an existing register under its own id (idempotent)",
+    description: "Validated like POST /v1/exceptions, except that its expiry (in the future) is not bounded by review.maxExceptionDays: a register's expiry stands (an SCC valid for a year). The same exception again answers 200 with the stored one; other content under an existing id is 409. Audited as exception.import.",
+    tags: ["exceptions"],
+    params: schemas.id,
+    body: exceptionImportBody,
+    responses: { 200: { description: "The exception as stored.", schema: schemas.anyObject }, 409: { description: "Another exception has this id.", schema: schemas.error } },
+    async handler(request, _reply, { agent: a, actor }) {
+      const body = request.body;
+      if (body.id !== undefined && body.id !== request.params.id) throw new VigilError("VIGIL_BAD_INPUT", `id in the body (${String(body.id)}) differs from the path (${request.params.id})`, { field: "id" });
+      return a.reviews.exceptions.import({ ...(body as unknown as Parameters<typeof a.reviews.exceptions.import>[0]), id: request.params.id }, actor);
+    },
+  });
+}
