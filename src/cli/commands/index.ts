@@ -17,6 +17,8 @@ import { exceptionsAddCommand, exceptionsListCommand, exceptionsRevokeCommand, r
 import { scanCommand } from "./scan.js";
 import { serveCommand } from "./serve.js";
 import { simulateCommand } from "./simulate.js";
+import { setupImportCommand } from "./setup.js";
+import { ladderCommands } from "./ladder.js";
 import { testCommand } from "./test.js";
 import { tokensCreateCommand, tokensListCommand, tokensRevokeCommand } from "./tokens.js";
 
@@ -36,6 +38,7 @@ export const commands: readonly Command[] = [
   ingestCommand,
   explainCommand,
   auditVerifyCommand,
+  setupImportCommand,
   // operating the running agent (server API)
   reviewsListCommand,
   reviewsApproveCommand,
@@ -45,6 +48,7 @@ export const commands: readonly Command[] = [
   exceptionsRevokeCommand,
   ...killSwitchCommands,
   undoCommand,
+  ...ladderCommands,
   postureShowCommand,
   postureSetCommand,
   tokensCreateCommand,
