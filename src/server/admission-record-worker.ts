@@ -124,6 +124,7 @@ export async function createWorkerDecisionRecorder(settings: RecordStoreSettings
     async close() {
       if (dead) return;
       const done = new Promise<void>((resolve) => { closed = resolve; });
+      worker.ref();
       worker.postMessage({ type: "close" } satisfies ToWorker);
       await done;
       await worker.terminate();

@@ -146,7 +146,7 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
     let shared: Doc | undefined;
     const resolver = evalOptions.resolver ?? options.resolver;
     const result = (rule: CompiledRule, mode: RuleMode, status: RuleResult["status"], message: string, trace: RuleResult["trace"]): RuleResult =>
-      ({ policy: name, rule: rule.name, ruleType: rule.type, mode, severity, status, message, trace });
+      ruleResult(name, severity, rule, mode, status, message, trace);
     for (const rule of rules) {
       let mode: RuleMode = "warn";
       try {
@@ -206,6 +206,10 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
     }
     return action === "Enforce" ? "deny" : "warn";
   }
+}
+
+function ruleResult(policy: string, severity: Severity, rule: CompiledRule, mode: RuleMode, status: RuleResult["status"], message: string, trace: RuleResult["trace"]): RuleResult {
+  return { policy, rule: rule.name, ruleType: rule.type, mode, severity, status, message, trace };
 }
 
 /** The rule environment; closures only for the checks the rule has (the hot path allocates little). */

@@ -27,7 +27,21 @@ const variablePattern = /\{\{(?:\{[^{}]*\}|[^{}])*\}\}/g;
  * Finds innermost `{{ ... }}` spans (single braces inside, e.g. a JMESPath multiselect hash, are
  * allowed), skipping escaped ones. Nested variables resolve inner first, as Kyverno does.
  */
-function findVariables(text: string): VariableSpan[] {
+const spansByText = new Map<string, readonly VariableSpan[]>();
+
+function findVariables(text: string): readonly VariableSpan[] {
+  // Policy strings are few and short; resolved values (later rounds) may be neither: not cached.
+  if (text.length > 512) return scanVariables(text);
+  let spans = spansByText.get(text);
+  if (spans === undefined) {
+    spans = scanVariables(text);
+    if (spansByText.size > 10_000) spansByText.clear();
+    spansByText.set(text, spans);
+  }
+  return spans;
+}
+
+function scanVariables(text: string): VariableSpan[] {
   const spans: VariableSpan[] = [];
   for (const m of text.matchAll(variablePattern)) {
     const start = m.index;
