@@ -20,14 +20,35 @@ import { createDecisionRecorder, type DecisionRecorder } from "./admission-recor
 /** What the worker needs to open the store (plain data, copied to the worker). */
 export type RecordStoreSettings = Pick<VigilConfig, "store" | "decisionLog">;
 
-/** Drafts travel as JSON text: cheaper for the HTTP thread than a structured clone of the object graph. */
-type ToWorker = { readonly type: "record"; readonly ticket: number; readonly draft: string } | { readonly type: "close" };
+/**
+ * Drafts travel as JSON text (cheaper for the HTTP thread than a structured clone of the object
+ * graph), and both directions batch what one turn of the event loop produced into one message:
+ * a message between threads costs more than the text it carries.
+ */
+type ToWorker = { readonly type: "record"; readonly items: readonly { readonly ticket: number; readonly draft: string }[] } | { readonly type: "close" };
+type Outcome =
+  | { readonly ticket: number; readonly seq: number; readonly prevHash: string; readonly hash: string }
+  | { readonly ticket: number; readonly code: string; readonly message: string };
 type FromWorker =
   | { readonly type: "ready" }
-  | { readonly type: "recorded"; readonly ticket: number; readonly seq: number; readonly prevHash: string; readonly hash: string }
-  | { readonly type: "failed"; readonly ticket: number; readonly code: string; readonly message: string }
+  | { readonly type: "outcomes"; readonly items: readonly Outcome[] }
   | { readonly type: "closed" }
   | { readonly type: "fatal"; readonly message: string };
+
+/** Collects items and hands them over once per turn of the event loop. */
+function batcher<T>(flush: (items: T[]) => void): (item: T) => void {
+  let items: T[] = [];
+  return (item) => {
+    if (items.length === 0) {
+      setImmediate(() => {
+        const batch = items;
+        items = [];
+        flush(batch);
+      });
+    }
+    items.push(item);
+  };
+}
 
 export interface WorkerDecisionRecorder extends DecisionRecorder {
   /** Appends what is queued, closes the worker's store and stops the worker. */
@@ -71,18 +92,14 @@ export async function createWorkerDecisionRecorder(settings: RecordStoreSettings
     worker.on("message", (message: FromWorker) => {
       switch (message.type) {
         case "ready": resolve(); break;
-        case "recorded": {
-          const waiting = pending.get(message.ticket);
-          pending.delete(message.ticket);
-          waiting?.resolve({ ...waiting.draft, seq: message.seq, prevHash: message.prevHash, hash: message.hash });
+        case "outcomes":
+          for (const outcome of message.items) {
+            const waiting = pending.get(outcome.ticket);
+            pending.delete(outcome.ticket);
+            if ("hash" in outcome) waiting?.resolve({ ...waiting.draft, seq: outcome.seq, prevHash: outcome.prevHash, hash: outcome.hash });
+            else waiting?.reject(new VigilError(outcome.code as VigilError["code"], outcome.message));
+          }
           break;
-        }
-        case "failed": {
-          const waiting = pending.get(message.ticket);
-          pending.delete(message.ticket);
-          waiting?.reject(new VigilError(message.code as VigilError["code"], message.message));
-          break;
-        }
         case "closed": closed?.(); break;
         case "fatal": {
           const error = new VigilError("VIGIL_STORAGE", `admission record worker: ${message.message}`);
@@ -106,6 +123,7 @@ export async function createWorkerDecisionRecorder(settings: RecordStoreSettings
   const settled = (): void => {
     if (pending.size === 0) worker.unref();
   };
+  const send = batcher<{ ticket: number; draft: string }>((items) => worker.postMessage({ type: "record", items } satisfies ToWorker));
   return {
     record(draft) {
       if (dead) return Promise.reject(dead);
@@ -113,7 +131,7 @@ export async function createWorkerDecisionRecorder(settings: RecordStoreSettings
         const id = ++ticket;
         if (pending.size === 0) worker.ref();
         pending.set(id, { draft, resolve, reject });
-        worker.postMessage({ type: "record", ticket: id, draft: JSON.stringify(draft) } satisfies ToWorker);
+        send({ ticket: id, draft: JSON.stringify(draft) });
       });
       recorded.then(settled, settled);
       return recorded;
@@ -122,6 +140,8 @@ export async function createWorkerDecisionRecorder(settings: RecordStoreSettings
       while (pending.size > 0 && !dead) await new Promise((resolve) => setTimeout(resolve, 5));
     },
     async close() {
+      // INVARIANT: every draft handed to `record` is answered before the worker closes its store.
+      while (pending.size > 0 && !dead) await new Promise((resolve) => setTimeout(resolve, 5));
       if (dead) return;
       const done = new Promise<void>((resolve) => { closed = resolve; });
       worker.ref();
@@ -146,12 +166,15 @@ async function runWorker(): Promise<void> {
     port.postMessage({ type: "fatal", message: error instanceof Error ? error.message : String(error) } satisfies FromWorker);
     return;
   }
+  const answer = batcher<Outcome>((items) => port.postMessage({ type: "outcomes", items } satisfies FromWorker));
   port.on("message", (message: ToWorker) => {
     if (message.type === "record") {
-      recorder.record(JSON.parse(message.draft) as DecisionDraft).then(
-        (d) => port.postMessage({ type: "recorded", ticket: message.ticket, seq: d.seq, prevHash: d.prevHash, hash: d.hash } satisfies FromWorker),
-        (error: unknown) => port.postMessage({ type: "failed", ticket: message.ticket, code: error instanceof VigilError ? error.code : "VIGIL_STORAGE", message: error instanceof Error ? error.message : String(error) } satisfies FromWorker),
-      );
+      for (const { ticket, draft } of message.items) {
+        recorder.record(JSON.parse(draft) as DecisionDraft).then(
+          (d) => answer({ ticket, seq: d.seq, prevHash: d.prevHash, hash: d.hash }),
+          (error: unknown) => answer({ ticket, code: error instanceof VigilError ? error.code : "VIGIL_STORAGE", message: error instanceof Error ? error.message : String(error) }),
+        );
+      }
     } else {
       void recorder.idle().then(close).finally(() => port.postMessage({ type: "closed" } satisfies FromWorker));
     }
