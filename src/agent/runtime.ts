@@ -34,6 +34,8 @@ import { createFeedbackService, type FeedbackService } from "./feedback.js";
 import { createIngestor, type AcceptResult, type Ingestor } from "./ingest.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { createPackRuntime } from "./pack-runtime.js";
+import { createPreviewActuators } from "./preview-actuators.js";
+import { globMatch } from "../decide/exemptions.js";
 import { resolvePackSettings, type EffectiveSettings } from "./pack-settings.js";
 import { importSetup, type Setup, type SetupImportResult } from "./setup.js";
 import { createPipeline, type DecideEventOptions, type Pipeline } from "./pipeline.js";
@@ -138,6 +140,22 @@ export interface Agent {
   close(): Promise<void>;
 }
 
+/**
+ * `actuators.preview`: built-in kinds (globs) that no configured provider offers get a preview
+ * actuator (params validated, nothing sent, recorded as a dry run) instead of being blocked as
+ * "no actuator is configured" — for demos without cloud accounts.
+ */
+function withPreviews(configured: readonly Actuator[], preview: unknown, clock: Clock): Actuator[] {
+  if (preview === undefined) return [...configured];
+  if (!Array.isArray(preview) || !preview.every((p) => typeof p === "string" && p !== "")) {
+    throw new VigilError("VIGIL_BAD_CONFIG", `actuators.preview must be a list of action kinds (globs allowed, e.g. ["*"]), got ${JSON.stringify(preview)}`, { field: "actuators.preview" });
+  }
+  const offered = new Set(configured.map((a) => a.kind));
+  const previews = createPreviewActuators(clock, "previewed only: no provider is configured for this kind (actuators.preview)")
+    .filter((a) => !offered.has(a.kind) && (preview as string[]).some((pattern) => globMatch(pattern, a.kind)));
+  return [...configured, ...previews];
+}
+
 function defaultProblem(message: string, error?: unknown): void {
   process.stderr.write(`${JSON.stringify({ level: "warn", time: Date.now(), msg: message, ...(error instanceof Error ? { err: error.message } : {}) })}\n`);
 }
@@ -165,7 +183,7 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
   const decider = createDecider({ env, ...(config.decide as object) });
   const feedback = createFeedbackService(storage, clock);
   const guardrails = settings.act;
-  const actuators = options.actuators ?? createBuiltinActuators({ ...(settings.actuators as BuiltinActuatorsConfig), clock });
+  const actuators = withPreviews(options.actuators ?? createBuiltinActuators({ ...(settings.actuators as BuiltinActuatorsConfig), clock }), settings.actuators["preview"], clock);
   const executor = createExecutor({ storage, clock, actuators, guardrails, env });
   const slackWebhooks = Object.keys(((settings.actuators as BuiltinActuatorsConfig).slack?.webhooks) ?? {});
   const reviews = createReviewService({

@@ -49,6 +49,8 @@ export function buildServer(options: ServerOptions): VigilServer {
   const app = Fastify({
     logger: options.logger && level !== "silent" ? { level, redact: ["req.headers.authorization", "req.headers[\"x-hub-signature-256\"]"] } : false,
     bodyLimit: agent.config.server.bodyLimit,
+    // Entity ids in paths (/v1/entities/:kind/:id) are ARNs and e-mail addresses, URL-encoded.
+    routerOptions: { maxParamLength: 4096 },
     ...(tls ? { https: { cert: readFileSync(tls.cert), key: readFileSync(tls.key) } } : {}),
   }) as unknown as FastifyInstance;
   const openapi = createOpenApiCollector(app);
