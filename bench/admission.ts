@@ -15,9 +15,8 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { Agent as HttpAgent, request as httpRequest } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
-import type { AddressInfo } from "node:net";
+import { connect, type AddressInfo } from "node:net";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -112,79 +111,137 @@ async function serve(): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Role "load": open-loop generator at a fixed rate; prints one JSON line of results.
 // ---------------------------------------------------------------------------------------------
-interface LoadResult { offered: number; seconds: number; sent: number; completed: number; errors: number; denied: number; warned: number; latenciesMicros: number[] }
+interface LoadResult { offered: number; seconds: number; sent: number; completed: number; errors: number; denied: number; warned: number; latenciesMicros: number[]; cpuMicros?: number }
 
+/** The request mix: good and bad pods alternate as far as the lists allow. */
+function requestMix(): Json[] {
+  const good = pods("pod-good.yaml");
+  const bad = pods("pod-bad.yaml");
+  const mix: Json[] = [];
+  for (let i = 0; i < Math.max(good.length, bad.length); i++) {
+    if (good[i]) mix.push(good[i] as Json);
+    if (bad[i]) mix.push(bad[i] as Json);
+  }
+  return mix;
+}
+
+/**
+ * Plain HTTP: raw keep-alive sockets with HTTP/1.1 pipelining and pre-serialised requests (what
+ * wrk does), so the generator takes little of the CPU it shares with the server. TLS (`--ca`):
+ * node's https client.
+ */
 async function load(): Promise<void> {
   const port = Number(option("port"));
   const rate = Number(option("rate"));
   const seconds = Number(option("seconds"));
   const ca = option("ca");
-  const bodies = [...pods("pod-good.yaml"), ...pods("pod-bad.yaml")].map((pod, i) => ({ pod, i }));
-  // Interleave: good and bad pods alternate as far as the lists allow.
-  const good = bodies.slice(0, 11);
-  const bad = bodies.slice(11);
-  const mix: Json[] = [];
-  for (let i = 0; i < Math.max(good.length, bad.length); i++) {
-    if (good[i]) mix.push(good[i]!.pod);
-    if (bad[i]) mix.push(bad[i]!.pod);
-  }
-  // Bodies serialised once; each request only splices in its own uid (the generator shares the cores).
+  // Bodies serialised once; each request only splices in its own uid.
   const marker = "@@UID@@";
-  const templates = mix.map((pod) => JSON.stringify(review(pod, marker)).split(marker) as [string, string]);
-  const agent = ca ? new HttpsAgent({ keepAlive: true, maxSockets: 512, ca: readFileSync(ca) }) : new HttpAgent({ keepAlive: true, maxSockets: 512 });
-  const send = ca ? httpsRequest : httpRequest;
+  const templates = requestMix().map((pod) => JSON.stringify(review(pod, marker)).split(marker) as [string, string]);
   const result: LoadResult = { offered: rate, seconds, sent: 0, completed: 0, errors: 0, denied: 0, warned: 0, latenciesMicros: [] };
   const total = Math.round(rate * seconds);
   const interval = 1000 / rate;
-  let outstanding = 0;
+  let answered = 0;
   let done: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => { done = resolve; });
+  const settle = (scheduled: number, status: number, body: string): void => {
+    answered++;
+    if (status === 200) {
+      result.completed++;
+      result.latenciesMicros.push(Math.round((performance.now() - scheduled) * 1000));
+      if (body.includes('"allowed":false')) result.denied++;
+      else if (body.includes('"warnings":[')) result.warned++;
+    } else result.errors++;
+    if (answered === total) done();
+  };
+  const bodyOf = (index: number): string => {
+    const [head, tail] = templates[index % templates.length] as [string, string];
+    return `${head}bench-${rate}-${index}${tail}`;
+  };
+  let send: (index: number, scheduled: number) => void;
+  let closeAll: () => void;
+  if (ca) {
+    const agent = new HttpsAgent({ keepAlive: true, maxSockets: 256, ca: readFileSync(ca) });
+    send = (index, scheduled) => {
+      const payload = bodyOf(index);
+      const req = httpsRequest({ host: "127.0.0.1", port, path: "/v1/admission/validate", method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } }, (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => { text += chunk; });
+        res.on("end", () => settle(scheduled, res.statusCode ?? 0, text));
+      });
+      req.on("error", () => settle(scheduled, 0, ""));
+      req.end(payload);
+    };
+    closeAll = () => agent.destroy();
+  } else {
+    const connections = await Promise.all(Array.from({ length: 32 }, () => openPipelined(port, settle)));
+    // `--floor`: GET /healthz instead (the HTTP stack alone, for calibration).
+    const floor = args.includes("--floor");
+    send = (index, scheduled) => (connections[index % connections.length] as Pipelined).send(floor ? undefined : bodyOf(index), scheduled);
+    closeAll = () => { for (const c of connections) c.close(); };
+  }
   const start = performance.now() + 20;
   let next = 0;
-  const fire = (index: number, scheduled: number): void => {
-    const [head, tail] = templates[index % templates.length] as [string, string];
-    const payload = `${head}bench-${rate}-${index}${tail}`;
-    outstanding++;
-    result.sent++;
-    const req = send({ host: "127.0.0.1", port, path: "/v1/admission/validate", method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } }, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => { text += chunk; });
-      res.on("end", () => {
-        const latency = performance.now() - scheduled;
-        outstanding--;
-        if (res.statusCode === 200) {
-          result.completed++;
-          result.latenciesMicros.push(Math.round(latency * 1000));
-          const answer = (JSON.parse(text) as { response: { allowed: boolean; warnings?: string[] } }).response;
-          if (!answer.allowed) result.denied++;
-          else if (answer.warnings?.length) result.warned++;
-        } else result.errors++;
-        if (next >= total && outstanding === 0) done();
-      });
-    });
-    req.on("error", () => {
-      outstanding--;
-      result.errors++;
-      if (next >= total && outstanding === 0) done();
-    });
-    req.end(payload);
-  };
   // Open loop: every request goes out at its scheduled time whatever the answers do.
   const tick = (): void => {
     const now = performance.now();
     while (next < total && start + next * interval <= now) {
-      fire(next, start + next * interval);
+      result.sent++;
+      send(next, start + next * interval);
       next++;
     }
     if (next < total) setTimeout(tick, Math.max(0, Math.min(1, start + next * interval - performance.now())));
-    else if (outstanding === 0) done();
   };
+  const cpu0 = process.cpuUsage();
   setTimeout(tick, 20);
   await finished;
   const elapsed = (performance.now() - start) / 1000;
-  process.stdout.write(`${JSON.stringify({ ...result, seconds: elapsed })}\n`);
-  agent.destroy();
+  const cpu = process.cpuUsage(cpu0);
+  closeAll();
+  process.stdout.write(`${JSON.stringify({ ...result, seconds: elapsed, cpuMicros: cpu.user + cpu.system })}\n`);
+}
+
+interface Pipelined {
+  /** POSTs the review `body`, or GETs /healthz when there is none. */
+  send(body: string | undefined, scheduled: number): void;
+  close(): void;
+}
+
+/** One keep-alive connection: requests written as they come, responses matched in order (HTTP/1.1). */
+function openPipelined(port: number, settle: (scheduled: number, status: number, body: string) => void): Promise<Pipelined> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: "127.0.0.1", port }, () => {
+      socket.setNoDelay(true);
+      resolve({
+        send(body, scheduled) {
+          waiting.push(scheduled);
+          if (body === undefined) {
+            socket.write("GET /healthz HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n");
+            return;
+          }
+          socket.write(`POST /v1/admission/validate HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+        },
+        close: () => socket.destroy(),
+      });
+    });
+    const waiting: number[] = [];
+    let buffer: Buffer = Buffer.alloc(0);
+    socket.on("error", reject);
+    socket.on("data", (chunk: Buffer) => {
+      buffer = buffer.length === 0 ? chunk : Buffer.concat([buffer, chunk]);
+      for (;;) {
+        const headerEnd = buffer.indexOf("\r\n\r\n");
+        if (headerEnd < 0) return;
+        const head = buffer.toString("latin1", 0, headerEnd);
+        const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? "0");
+        if (buffer.length < headerEnd + 4 + length) return;
+        const body = buffer.toString("utf8", headerEnd + 4, headerEnd + 4 + length);
+        buffer = buffer.subarray(headerEnd + 4 + length);
+        settle(waiting.shift() ?? performance.now(), Number(head.slice(9, 12)), body);
+      }
+    });
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -199,8 +256,8 @@ function lines(child: ChildProcess): AsyncIterator<string> {
   return createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
 }
 
-async function runLoad(port: number, rate: number, seconds: number, ca: string | undefined): Promise<LoadResult> {
-  const child = spawn(process.execPath, ["--import", "tsx", join(root, "bench/admission.ts"), "--role", "load", "--port", String(port), "--rate", String(rate), "--seconds", String(seconds), ...(ca ? ["--ca", ca] : [])], { stdio: ["ignore", "pipe", "inherit"], cwd: root });
+async function runLoad(port: number, rate: number, seconds: number, ca: string | undefined, floor = false): Promise<LoadResult> {
+  const child = spawn(process.execPath, ["--import", "tsx", join(root, "bench/admission.ts"), "--role", "load", "--port", String(port), "--rate", String(rate), "--seconds", String(seconds), ...(ca ? ["--ca", ca] : []), ...(floor ? ["--floor"] : [])], { stdio: ["ignore", "pipe", "inherit"], cwd: root });
   const first = await lines(child).next();
   if (first.done) throw new Error(`load generator at ${rate}/s printed nothing`);
   return JSON.parse(first.value) as LoadResult;
@@ -244,9 +301,17 @@ async function runMode(mode: Mode, rates: readonly number[], seconds: number, ou
       const serverCpu = after.cpuMicros / 1e6 / r.seconds;
       const recorded = after.decisions - before.decisions;
       out.measurements.push({ group: `${rate} req/s offered`, subject: mode.subject, opsPerSecond: achieved, unit: "reviews", p50Micros: percentile(sorted, 50), p99Micros: percentile(sorted, 99), operations: r.completed });
-      out.notes.push(`${mode.subject}, ${rate}/s offered: ${achieved.toFixed(0)}/s achieved over ${r.seconds.toFixed(1)} s, ${r.completed} answered (${r.denied} denied, ${r.warned} with warnings), ${r.errors} errors; mean ${(mean / 1000).toFixed(2)} ms, p50 ${(percentile(sorted, 50) / 1000).toFixed(2)} ms, p99 ${(percentile(sorted, 99) / 1000).toFixed(2)} ms, max ${((sorted.at(-1) ?? 0) / 1000).toFixed(1)} ms; server process CPU ${(serverCpu * 100).toFixed(0)}% of a core (${((after.cpuMicros / Math.max(1, r.completed))).toFixed(0)} µs per review, record worker included); inside the server (request parsed → response sent) p50 ${(after.serverP50 / 1000).toFixed(2)} ms, p99 ${(after.serverP99 / 1000).toFixed(2)} ms; ${recorded} decisions recorded; load average ${load0.toFixed(1)} → ${(loadavg()[0] ?? 0).toFixed(1)}`);
+      out.notes.push(`${mode.subject}, ${rate}/s offered: ${achieved.toFixed(0)}/s achieved over ${r.seconds.toFixed(1)} s, ${r.completed} answered (${r.denied} denied, ${r.warned} with warnings), ${r.errors} errors; mean ${(mean / 1000).toFixed(2)} ms, p50 ${(percentile(sorted, 50) / 1000).toFixed(2)} ms, p99 ${(percentile(sorted, 99) / 1000).toFixed(2)} ms, max ${((sorted.at(-1) ?? 0) / 1000).toFixed(1)} ms; server process CPU ${(serverCpu * 100).toFixed(0)}% of a core (${((after.cpuMicros / Math.max(1, r.completed))).toFixed(0)} µs per review, record worker included); load generator CPU ${(((r.cpuMicros ?? 0) / 1e6 / r.seconds) * 100).toFixed(0)}% of a core; inside the server (request parsed → response sent) p50 ${(after.serverP50 / 1000).toFixed(2)} ms, p99 ${(after.serverP99 / 1000).toFixed(2)} ms; ${recorded} decisions recorded; load average ${load0.toFixed(1)} → ${(loadavg()[0] ?? 0).toFixed(1)}`);
       log(out.notes.at(-1) as string);
       if (recorded < r.completed) throw new Error(`${mode.subject} ${rate}/s: ${r.completed} answers but ${recorded} decisions recorded`);
+      if (mode.subject === "async" && !tls) {
+        // The floor of this machine right now: the same server and generator, GET /healthz.
+        const f = await runLoad(hello.port, rate, Math.min(seconds, 3), hello.ca, true);
+        const fs = [...f.latenciesMicros].sort((a, b) => a - b);
+        out.measurements.push({ group: `${rate} req/s offered`, subject: "floor", opsPerSecond: f.completed / f.seconds, unit: "reviews", p50Micros: percentile(fs, 50), p99Micros: percentile(fs, 99), operations: f.completed });
+        out.notes.push(`floor, ${rate}/s offered: GET /healthz on the same server, ${(f.completed / f.seconds).toFixed(0)}/s achieved, p50 ${(percentile(fs, 50) / 1000).toFixed(2)} ms, p99 ${(percentile(fs, 99) / 1000).toFixed(2)} ms (what HTTP alone costs on this machine now)`);
+        log(out.notes.at(-1) as string);
+      }
       if (rate === 500) out.targets.push({ description: `p99 latency at 500 requests/s, ${mode.text}`, target: "< 5 ms", actual: `${(percentile(sorted, 99) / 1000).toFixed(2)} ms`, met: percentile(sorted, 99) < 5000 });
     }
   } finally {
