@@ -123,7 +123,8 @@ export async function runContextReplay(args: ParsedArgs, io: CliIo): Promise<num
   const setupPath = stringOption(args, "setup");
   // Read when the first event arrives: `simulate --setup f | replay --setup f` has written it by then.
   const setup = setupPath === undefined ? undefined : () => readSetupFile(setupPath, io);
-  const exemptions = flag(args, "exceptions") ? await loadExemptions(config) : undefined;
+  // In force at each event's time (the replay clock), not at the time the replay runs.
+  const exemptions = flag(args, "exceptions") ? await loadExemptions(config, undefined, { inForce: "at-decision" }) : undefined;
   const tty = (io.stderr as { isTTY?: boolean }).isTTY === true;
   const session = await createReplaySession({
     config, ...(setup ? { setup } : {}), ...(exemptions ? { exemptions } : {}),

@@ -4,7 +4,11 @@
  * `vigil replay` with context and through a running agent: personal data replicated to us-east-1 is
  * blocked with a reroute suggestion, the transfer under SCCs is allowed and says why.
  */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { vigil } from "../cli/support.js";
 import { truthOf } from "../../src/sources/simulate/index.js";
 import { agentStream, differences, packDir, printScore, replayStream, simulate, type AgentRun, type ReplayRun, type Stream } from "./packs-support.js";
 
@@ -61,6 +65,28 @@ describe("residency pack through vigil replay (context)", () => {
     const bare = await replayStream({ ...stream, setup: { entities: [], exceptions: [] } }, [packDir("residency")]);
     const scc = stream.events.filter((e) => truthOf(e)?.note === SCC);
     expect(scc.every((e) => bare.decisions.get(e.id)?.verdict === "deny")).toBe(true);
+  });
+});
+
+describe("the setup in the configured store", () => {
+  it("vigil setup import --direct writes it; vigil replay --exceptions applies its exceptions", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vigil-residency-direct-"));
+    writeFileSync(join(dir, "setup.json"), JSON.stringify(stream.setup));
+    writeFileSync(join(dir, "events.jsonl"), stream.events.map((e) => JSON.stringify(e)).join("\n"));
+    // The import checks expiries against the agent's clock: set it to the stream's start (the
+    // travel notices of the setup expire in January 2026). The replay applies the exceptions in
+    // force at each event's time, whenever it runs.
+    const env = { VIGIL_STORE_PATH: join(dir, "vigil.db"), VIGIL_CLOCK_MODE: "manual", VIGIL_CLOCK_START: "2026-01-05T00:00:00Z" };
+    const imported = await vigil(["setup", "import", "--direct", "setup.json", "-o", "json"], { cwd: dir, env });
+    expect(JSON.parse(imported.stdout)).toMatchObject({ entities: 4, exceptions: 1, problems: [] });
+    expect(imported.code).toBe(0);
+    const again = await vigil(["setup", "import", "--direct", "setup.json"], { cwd: dir, env });
+    expect(again.stdout).toContain("imported 4 entities and 1 exceptions");
+    const run = await vigil(["replay", "-p", packDir("residency"), "--exceptions", "events.jsonl"], { cwd: dir, env: { VIGIL_STORE_PATH: env.VIGIL_STORE_PATH } });
+    expect(run.code).toBe(0);
+    const decisions = new Map(run.stdout.trim().split("\n").map((l) => JSON.parse(l) as { eventId: string; verdict: string; explanation: { summary: string } }).map((d) => [d.eventId, d]));
+    const scc = stream.events.filter((e) => truthOf(e)?.note === SCC);
+    for (const event of scc) expect(decisions.get(event.id)?.explanation.summary).toMatch(/allowed by exception EX-RES-001/);
   });
 });
 
