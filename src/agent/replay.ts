@@ -2,17 +2,20 @@
  * The agent's pipeline in replay mode (`vigil replay`): the same stages as the running agent —
  * context (entities, baselines learned event by event, detectors, posture events, the packs'
  * enrichments), evaluation, exceptions and overrides, decide with adaptive tiers and explanations,
- * the act step (executor, enforcement ladder, reviews) — over a throwaway in-memory store, with
- * a clock that follows the events' own time. Every decision is not enforced: actions are planned
- * and previewed (preview actuators, nothing is sent), reviews and ladder marks are opened in the
- * throwaway store only, and the scheduler (escalations, the ladder's due actions) runs as
- * simulated time passes.
+ * the act step (executor, enforcement ladder, reviews) — over a throwaway store (a temporary
+ * SQLite file, removed on close), with a clock that follows the events' own time. Every decision
+ * is not enforced: actions are planned and previewed (preview actuators, nothing is sent),
+ * reviews and ladder marks are opened in the throwaway store only, and the scheduler
+ * (escalations, the ladder's due actions) runs as simulated time passes.
  *
  *   const replay = await createReplaySession({ config, setup });
  *   for (const chunk of chunks) out.push(...await replay.push(chunk));   // in time order
  *   await replay.stats(); await replay.close();
  */
 import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Decision } from "../core/decision.js";
 import type { VigilError } from "../core/errors.js";
 import type { Event } from "../core/event.js";
@@ -77,7 +80,7 @@ export interface ReplaySession {
   readonly policySet: PolicySet;
   readonly loadErrors: readonly VigilError[];
   readonly settings: EffectiveSettings;
-  /** The throwaway store (decisions, baselines, actions, reviews, ladder of this replay). */
+  /** The throwaway store (decisions, baselines, actions, reviews, ladder of this replay; a temporary SQLite file). */
   readonly storage: Storage;
   readonly clock: EventClock;
   readonly context: ContextStage;
@@ -105,7 +108,10 @@ export async function createReplaySession(options: ReplaySessionOptions): Promis
   const problem = options.onProblem ?? (() => undefined);
   const { policySet, load, env } = loadPolicySet(config.policies, { costLimit: config.cel.costLimit });
   const settings = resolvePackSettings(config, policySet.policies.map((p) => p.meta.name));
-  const storage = await openStorage({ store: { kind: "sqlite", path: ":memory:", schema: "vigil" }, decisionLog: config.decisionLog });
+  // A temporary file rather than `:memory:`: a long replay keeps every event and decision (about
+  // 8 kB each), which would otherwise stay in the process's memory. Removed by close().
+  const scratch = mkdtempSync(join(tmpdir(), "vigil-replay-"));
+  const storage = await openStorage({ store: { kind: "sqlite", path: join(scratch, "replay.db"), schema: "vigil" }, decisionLog: config.decisionLog });
   const clock = createEventClock(0);
   const catalog = createPolicyCatalog({ policySet, env, loadErrors: load.errors, storage, clock });
   const decider = createDecider({ env, ...(config.decide as object) });
@@ -210,7 +216,11 @@ export async function createReplaySession(options: ReplaySessionOptions): Promis
       };
     },
     async close() {
-      await storage.close();
+      try {
+        await storage.close();
+      } finally {
+        rmSync(scratch, { recursive: true, force: true });
+      }
     },
   };
 }

@@ -2,9 +2,9 @@
  * `vigil replay` with context (the default): the events go through the agent's pipeline in replay
  * mode (src/agent/replay.ts) — baselines learned event by event, the packs' enrichments, posture
  * events, exceptions (`--setup`, `--exceptions`), adaptive tiers, actions planned and previewed —
- * on a throwaway in-memory store; `--record` also appends the decisions (not enforced) to the
- * configured decision record. `--no-context` is the stateless mode (src/cli/commands/replay.ts).
- * Called by replay.ts.
+ * on a throwaway store (a temporary SQLite file); `--record` also appends the decisions (not
+ * enforced) to the configured decision record. `--no-context` is the stateless mode
+ * (src/cli/commands/replay.ts). Called by replay.ts.
  */
 import { createReadStream, createWriteStream, readFileSync } from "node:fs";
 import { once } from "node:events";
