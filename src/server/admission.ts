@@ -27,7 +27,7 @@ import type { Event } from "../core/event.js";
 import type { Clock } from "../core/ports.js";
 import { appliedRefs } from "../decide/index.js";
 import { admissionReviewToEvent } from "../sources/admission.js";
-import { createWorkerDecisionRecorder, workerCanRecord } from "./admission-record-worker.js";
+import { createWorkerDecisionRecorder, workerCanRecord, type WorkerDecisionRecorder } from "./admission-record-worker.js";
 import { createDecisionRecorder } from "./admission-recorder.js";
 import {
   admissionResourceName, failureDraft, failureStatus, outcomeForDecision, reviewResponse,
@@ -226,29 +226,30 @@ export function registerAdmissionRoutes(app: FastifyInstance, deps: AdmissionDep
 /**
  * The webhook's dependencies from a running agent: its pipeline, catalog and metrics, and a
  * decision recorder — a worker thread with its own connection to the store (so durable appends
- * never block the HTTP thread), or the agent's storage for an in-memory SQLite store. Call
- * `close` when the server stops.
+ * never block the HTTP thread), or the agent (in-memory SQLite store, worker not started yet or
+ * failed to start). Resolves once the worker is up, or after 5 s at most. Call `close` when the
+ * server stops.
  */
 export async function admissionDepsFromAgent(agent: Agent): Promise<AdmissionDeps & { close(): Promise<void> }> {
   const settings = { store: agent.config.store, decisionLog: agent.config.decisionLog };
-  let worker: Awaited<ReturnType<typeof createWorkerDecisionRecorder>> | undefined;
-  if (workerCanRecord(settings)) {
-    try {
-      worker = await createWorkerDecisionRecorder(settings);
-    } catch (error) {
-      // Still correct on the HTTP thread, only slower under load: say so and go on.
-      process.stderr.write(`${JSON.stringify({ level: "warn", time: Date.now(), msg: `admission: decision record worker did not start (${error instanceof Error ? error.message : String(error)}); appending on the HTTP thread` })}\n`);
-    }
-  }
   const inThread = createDecisionRecorder((drafts) => agent.recordDecisions(drafts));
-  const recorder = worker ?? inThread;
+  // The worker starts in the background (a second or two from TypeScript sources); until it is
+  // ready, and if it never starts, decisions are appended on the HTTP thread: correct, only slower.
+  let worker: WorkerDecisionRecorder | undefined;
+  const starting = workerCanRecord(settings)
+    ? createWorkerDecisionRecorder(settings).then((started) => { worker = started; }, (error: unknown) => {
+      process.stderr.write(`${JSON.stringify({ level: "warn", time: Date.now(), msg: `admission: decision record worker did not start (${error instanceof Error ? error.message : String(error)}); appending on the HTTP thread` })}\n`);
+    })
+    : Promise.resolve();
+  // Usually the worker is up before the first review; never hold the server's start for long.
+  await Promise.race([starting, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
   // A decision that used a `once` override goes through the agent, which marks the override used
   // once the decision is durable (rare: the worker takes every other one).
   const usesOverride = (draft: DecisionDraft): boolean => draft.enforced && appliedRefs(draft).overrides.length > 0;
   return {
     close: async () => {
+      await starting;
       await inThread.idle();
-      await recorder.idle();
       await worker?.close();
     },
     settings: agent.config.admission,
@@ -257,7 +258,7 @@ export async function admissionDepsFromAgent(agent: Agent): Promise<AdmissionDep
       const { draft } = await agent.pipeline.decideEvent(event, { id: options.id, enforced: options.enforced, labels: options.labels });
       return draft;
     },
-    record: (draft) => (usesOverride(draft) ? inThread : recorder).record(draft).catch((error: unknown) => {
+    record: (draft) => (worker === undefined || usesOverride(draft) ? inThread : worker).record(draft).catch((error: unknown) => {
       agent.metrics.inc("vigil_admission_record_failures_total");
       throw error;
     }),
