@@ -91,6 +91,17 @@ describe("vigil serve with every pack, fed by vigil setup import and vigil inges
     // cost: the idle instance marked on the ladder with a grace period
     const ladder = await api(server.url, ADMIN_TOKEN).request<{ items: { policy: string; status: string; dueAt?: string; openedAt: string }[] }>("GET", "/v1/ladder?policy=cost-idle-ec2-instance");
     expect(ladder.body.items?.some((i) => i.dueAt !== undefined && Date.parse(i.dueAt) > Date.parse(i.openedAt)), JSON.stringify(ladder.body.items.map((i) => [i.status, i.dueAt, i.openedAt]))).toBe(true);
+    const listed = await vigil(["ladder", "list", "--status", "waiting", "--policy", "cost-idle-ec2-instance", "--token", ADMIN_TOKEN], { env: { VIGIL_SERVER: server.url } });
+    expect(listed.code).toBe(0);
+    const first = /^(lad-\w+)\s+waiting\s+cost-idle-ec2-instance\s+i-\w+\s+owner \S+\s+due (\S+)/m.exec(listed.stdout);
+    expect(first, listed.stdout).not.toBeNull();
+    const snoozed = await vigil(["ladder", "snooze", first![1]!, "--reason", "benchmark rerun on Wednesday", "--days", "2", "--token", ADMIN_TOKEN, "-o", "json"], { env: { VIGIL_SERVER: server.url } });
+    expect(snoozed.code).toBe(0);
+    expect(Date.parse(JSON.parse(snoozed.stdout).dueAt)).toBeGreaterThan(Date.parse(first![2]!));
+    const reader = await createToken(server.url, "someone", ["viewer"]);
+    const refused = await vigil(["ladder", "release", first![1]!, "--reason", "not mine", "--token", reader], { env: { VIGIL_SERVER: server.url } });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/operator or approver/);
     // residency: replication blocked with a reroute; the SCC transfer allowed
     expect(note("personal data replicated to us-east-1").every((d) => d.verdict === "deny" && d.findings.some((f) => /reroute to eu-/.test(f.message)))).toBe(true);
     expect(note("transfer under an approved mechanism (SCCs, exception EX-RES-001)").every((d) => d.verdict === "allow" && /exception EX-RES-001/.test(d.explanation.summary))).toBe(true);
