@@ -1,15 +1,24 @@
-import { EC2Client } from "@aws-sdk/client-ec2";
-import { IAMClient } from "@aws-sdk/client-iam";
-import { S3Client } from "@aws-sdk/client-s3";
+import type { EC2Client } from "@aws-sdk/client-ec2";
+import type { IAMClient } from "@aws-sdk/client-iam";
+import type { S3Client } from "@aws-sdk/client-s3";
 import { optionalPositiveInteger, requireText, requireUrl } from "./config-checks.js";
 import { ActuatorApiError } from "./define.js";
 import type { AwsActuatorConfig } from "./types.js";
 
-export interface AwsClients {
+/** The SDK modules and their clients, loaded on first use (the SDK takes ~0.6 s to import). */
+export interface AwsSdk {
   readonly s3: S3Client;
   readonly ec2: EC2Client;
   readonly iam: IAMClient;
+  readonly S3: typeof import("@aws-sdk/client-s3");
+  readonly EC2: typeof import("@aws-sdk/client-ec2");
+  readonly IAM: typeof import("@aws-sdk/client-iam");
+}
+
+export interface AwsClients {
   readonly timeoutMs: number;
+  /** Imports the SDK and builds the three clients once; later calls return the same clients. */
+  sdk(): Promise<AwsSdk>;
 }
 
 /**
@@ -37,13 +46,22 @@ export function createAwsClients(config: AwsActuatorConfig): AwsClients {
     requestHandler: { requestTimeout: timeoutMs, connectionTimeout: timeoutMs },
   };
   const s3Endpoint = endpointFor("s3");
-  return {
-    // A custom S3 endpoint has no per-bucket DNS names: address buckets in the path.
-    s3: new S3Client({ ...common, region, ...s3Endpoint, forcePathStyle: s3Endpoint.endpoint !== undefined }),
-    ec2: new EC2Client({ ...common, region, ...endpointFor("ec2") }),
-    iam: new IAMClient({ ...common, region: "us-east-1", ...endpointFor("iam") }),
-    timeoutMs,
+  const ec2Endpoint = endpointFor("ec2");
+  const iamEndpoint = endpointFor("iam");
+  let loading: Promise<AwsSdk> | undefined;
+  const load = async (): Promise<AwsSdk> => {
+    const [S3, EC2, IAM] = await Promise.all([import("@aws-sdk/client-s3"), import("@aws-sdk/client-ec2"), import("@aws-sdk/client-iam")]);
+    return {
+      S3,
+      EC2,
+      IAM,
+      // A custom S3 endpoint has no per-bucket DNS names: address buckets in the path.
+      s3: new S3.S3Client({ ...common, region, ...s3Endpoint, forcePathStyle: s3Endpoint.endpoint !== undefined }),
+      ec2: new EC2.EC2Client({ ...common, region, ...ec2Endpoint }),
+      iam: new IAM.IAMClient({ ...common, region: "us-east-1", ...iamEndpoint }),
+    };
   };
+  return { timeoutMs, sdk: () => (loading ??= load()) };
 }
 
 interface SdkError {

@@ -1,6 +1,3 @@
-import { DescribeInstancesCommand, StartInstancesCommand, StopInstancesCommand } from "@aws-sdk/client-ec2";
-import { ListAccessKeysCommand, UpdateAccessKeyCommand } from "@aws-sdk/client-iam";
-import { DeletePublicAccessBlockCommand, GetPublicAccessBlockCommand, PutPublicAccessBlockCommand } from "@aws-sdk/client-s3";
 import type { PublicAccessBlockConfiguration } from "@aws-sdk/client-s3";
 import type { ActionPlan, Actuator } from "../../core/index.js";
 import { awsCall, awsErrorCode, createAwsClients } from "./aws-clients.js";
@@ -67,7 +64,8 @@ function s3Actuator(clients: AwsClients, runtime: ActuatorRuntime): Actuator {
   /** The current configuration, or null when the bucket has none (NoSuchPublicAccessBlockConfiguration). */
   const current = async (plan: ActionPlan, context: OperationContext): Promise<PublicAccessBlockConfiguration | null> => {
     try {
-      const answer = await clients.s3.send(new GetPublicAccessBlockCommand(bucketOf(plan)), sendOptions(clients, context));
+      const sdk = await clients.sdk();
+      const answer = await sdk.s3.send(new sdk.S3.GetPublicAccessBlockCommand(bucketOf(plan)), sendOptions(clients, context));
       return answer.PublicAccessBlockConfiguration ?? null;
     } catch (error) {
       if (awsErrorCode(error) === "NoSuchPublicAccessBlockConfiguration") return null;
@@ -75,7 +73,10 @@ function s3Actuator(clients: AwsClients, runtime: ActuatorRuntime): Actuator {
     }
   };
   const put = (bucket: ReturnType<typeof bucketOf>, configuration: PublicAccessBlockConfiguration, context: OperationContext) =>
-    awsCall("S3 PutPublicAccessBlock", () => clients.s3.send(new PutPublicAccessBlockCommand({ ...bucket, PublicAccessBlockConfiguration: configuration }), sendOptions(clients, context)));
+    awsCall("S3 PutPublicAccessBlock", async () => {
+      const sdk = await clients.sdk();
+      return sdk.s3.send(new sdk.S3.PutPublicAccessBlockCommand({ ...bucket, PublicAccessBlockConfiguration: configuration }), sendOptions(clients, context));
+    });
 
   return defineActuator(awsS3BlockPublicAccessSpec, runtime, {
     async preview(plan, context) {
@@ -99,7 +100,10 @@ function s3Actuator(clients: AwsClients, runtime: ActuatorRuntime): Actuator {
       const previous = undo["previousConfiguration"] as PublicAccessBlockConfiguration | null;
       if (undo["changed"] === false) return { bucket: bucket.Bucket, restored: previous, changed: false, note: "the action changed nothing" };
       if (previous === null) {
-        await awsCall("S3 DeletePublicAccessBlock", () => clients.s3.send(new DeletePublicAccessBlockCommand(bucket), sendOptions(clients, context)));
+        await awsCall("S3 DeletePublicAccessBlock", async () => {
+          const sdk = await clients.sdk();
+          return sdk.s3.send(new sdk.S3.DeletePublicAccessBlockCommand(bucket), sendOptions(clients, context));
+        });
         return { bucket: bucket.Bucket, restored: null, deleted: true };
       }
       await put(bucket, previous, context);
@@ -112,18 +116,22 @@ function ec2Actuator(clients: AwsClients, runtime: ActuatorRuntime): Actuator {
   return defineActuator(awsEc2StopInstancesSpec, runtime, {
     async preview(plan, context) {
       const InstanceIds = read.strings(plan.params, "instanceIds");
-      const answer = await awsCall("EC2 DescribeInstances", () => clients.ec2.send(new DescribeInstancesCommand({ InstanceIds }), sendOptions(clients, context)));
+      const answer = await awsCall("EC2 DescribeInstances", async () => {
+        const sdk = await clients.sdk();
+        return sdk.ec2.send(new sdk.EC2.DescribeInstancesCommand({ InstanceIds }), sendOptions(clients, context));
+      });
       const instances = (answer.Reservations ?? []).flatMap((reservation) => reservation.Instances ?? []).map((instance) => ({ instanceId: instance.InstanceId, state: instance.State?.Name }));
       return { instances, wouldStop: instances.filter((instance) => instance.state === "running" || instance.state === "pending").map((instance) => instance.instanceId) };
     },
     async apply(plan, context) {
       const InstanceIds = read.strings(plan.params, "instanceIds");
-      const answer = await awsCall("EC2 StopInstances", () =>
-        clients.ec2.send(
-          new StopInstancesCommand({ InstanceIds, Hibernate: read.boolean(plan.params, "hibernate", false), Force: read.boolean(plan.params, "force", false) }),
+      const answer = await awsCall("EC2 StopInstances", async () => {
+        const sdk = await clients.sdk();
+        return sdk.ec2.send(
+          new sdk.EC2.StopInstancesCommand({ InstanceIds, Hibernate: read.boolean(plan.params, "hibernate", false), Force: read.boolean(plan.params, "force", false) }),
           sendOptions(clients, context),
-        ),
-      );
+        );
+      });
       const stopping = (answer.StoppingInstances ?? []).map((change) => ({ instanceId: change.InstanceId ?? "", previousState: change.PreviousState?.Name ?? "unknown", currentState: change.CurrentState?.Name ?? "unknown" }));
       const wereRunning = stopping.filter((change) => change.previousState === "running" || change.previousState === "pending").map((change) => change.instanceId);
       return { output: { instances: stopping, requestId: answer.$metadata.requestId ?? null }, undo: { instanceIds: wereRunning } };
@@ -131,7 +139,10 @@ function ec2Actuator(clients: AwsClients, runtime: ActuatorRuntime): Actuator {
     async revert(_plan, undo, context) {
       const InstanceIds = (undo["instanceIds"] as string[] | undefined) ?? [];
       if (InstanceIds.length === 0) return { started: [], note: "no instance was running before the stop" };
-      const answer = await awsCall("EC2 StartInstances", () => clients.ec2.send(new StartInstancesCommand({ InstanceIds }), sendOptions(clients, context)));
+      const answer = await awsCall("EC2 StartInstances", async () => {
+        const sdk = await clients.sdk();
+        return sdk.ec2.send(new sdk.EC2.StartInstancesCommand({ InstanceIds }), sendOptions(clients, context));
+      });
       return { started: (answer.StartingInstances ?? []).map((change) => ({ instanceId: change.InstanceId, currentState: change.CurrentState?.Name })) };
     },
   });
@@ -139,13 +150,19 @@ function ec2Actuator(clients: AwsClients, runtime: ActuatorRuntime): Actuator {
 
 function iamActuator(clients: AwsClients, runtime: ActuatorRuntime): Actuator {
   const keyStatus = async (userName: string, accessKeyId: string, context: OperationContext): Promise<string> => {
-    const answer = await awsCall("IAM ListAccessKeys", () => clients.iam.send(new ListAccessKeysCommand({ UserName: userName }), sendOptions(clients, context)));
+    const answer = await awsCall("IAM ListAccessKeys", async () => {
+      const sdk = await clients.sdk();
+      return sdk.iam.send(new sdk.IAM.ListAccessKeysCommand({ UserName: userName }), sendOptions(clients, context));
+    });
     const key = (answer.AccessKeyMetadata ?? []).find((metadata) => metadata.AccessKeyId === accessKeyId);
     if (key?.Status === undefined) throw new ActuatorApiError(`IAM user ${userName} has no access key ${accessKeyId} (ListAccessKeys)`, { apiCode: "NoSuchEntity" });
     return key.Status;
   };
   const update = (userName: string, accessKeyId: string, status: "Active" | "Inactive", context: OperationContext) =>
-    awsCall("IAM UpdateAccessKey", () => clients.iam.send(new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId, Status: status }), sendOptions(clients, context)));
+    awsCall("IAM UpdateAccessKey", async () => {
+      const sdk = await clients.sdk();
+      return sdk.iam.send(new sdk.IAM.UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId, Status: status }), sendOptions(clients, context));
+    });
 
   return defineActuator(awsIamDeactivateAccessKeySpec, runtime, {
     async preview(plan, context) {

@@ -1,5 +1,4 @@
-import { AppsV1Api, CoreV1Api, KubeConfig, PatchStrategy } from "@kubernetes/client-node";
-import type { ConfigurationOptions } from "@kubernetes/client-node";
+import type { AppsV1Api, ConfigurationOptions, CoreV1Api } from "@kubernetes/client-node";
 import { VigilError } from "../../core/index.js";
 import { requireText, requireUrl } from "./config-checks.js";
 import { ActuatorApiError, withTimeout } from "./define.js";
@@ -74,6 +73,9 @@ export interface KubernetesClient {
 }
 
 /** Creates the client from the actuator config; throws VIGIL_BAD_CONFIG naming a missing field. */
+/** RFC 7386 JSON merge patch (the client library's PatchStrategy.MergePatch). */
+const MERGE_PATCH = "application/merge-patch+json";
+
 export function createKubernetesClient(config: KubernetesActuatorConfig): KubernetesClient {
   const server = requireUrl("actuators.kubernetes.server", config.server);
   const token = requireText("actuators.kubernetes.token", config.token);
@@ -84,15 +86,19 @@ export function createKubernetesClient(config: KubernetesActuatorConfig): Kubern
     });
   }
   const timeoutMs = config.timeoutMs ?? 10_000;
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromOptions({
-    clusters: [{ name: "vigil", server, skipTLSVerify: config.skipTlsVerify ?? false, ...(config.caData === undefined ? {} : { caData: config.caData }) }],
-    users: [{ name: "vigil", token }],
-    contexts: [{ name: "vigil", cluster: "vigil", user: "vigil" }],
-    currentContext: "vigil",
-  });
-  const apps = kubeConfig.makeApiClient(AppsV1Api);
-  const core = kubeConfig.makeApiClient(CoreV1Api);
+  // The client library takes ~0.7 s to import: load it on the first call, not at start-up.
+  let loading: Promise<{ readonly apps: AppsV1Api; readonly core: CoreV1Api }> | undefined;
+  const apis = (): Promise<{ readonly apps: AppsV1Api; readonly core: CoreV1Api }> =>
+    (loading ??= import("@kubernetes/client-node").then((k8s) => {
+      const kubeConfig = new k8s.KubeConfig();
+      kubeConfig.loadFromOptions({
+        clusters: [{ name: "vigil", server, skipTLSVerify: config.skipTlsVerify ?? false, ...(config.caData === undefined ? {} : { caData: config.caData }) }],
+        users: [{ name: "vigil", token }],
+        contexts: [{ name: "vigil", cluster: "vigil", user: "vigil" }],
+        currentContext: "vigil",
+      });
+      return { apps: kubeConfig.makeApiClient(k8s.AppsV1Api), core: kubeConfig.makeApiClient(k8s.CoreV1Api) };
+    }));
 
   // Per-call options: a timeout (and the caller's abort signal), plus the patch Content-Type.
   // The Object API runs middlewares through its Observable stub, which only calls `toPromise()`
@@ -134,6 +140,7 @@ export function createKubernetesClient(config: KubernetesActuatorConfig): Kubern
   });
 
   async function readObject(ref: ObjectRef, context: OperationContext) {
+    const { apps, core } = await apis();
     const opts = options(context);
     switch (ref.kind as MetadataKind) {
       case "Deployment":
@@ -154,7 +161,8 @@ export function createKubernetesClient(config: KubernetesActuatorConfig): Kubern
   }
 
   async function patchObject(ref: ObjectRef, body: object, context: OperationContext) {
-    const opts = options(context, PatchStrategy.MergePatch);
+    const { apps, core } = await apis();
+    const opts = options(context, MERGE_PATCH);
     const request = { ...namespaced(ref), body };
     switch (ref.kind as MetadataKind) {
       case "Deployment":
@@ -176,6 +184,7 @@ export function createKubernetesClient(config: KubernetesActuatorConfig): Kubern
 
   return {
     async readScale(ref, context) {
+      const { apps } = await apis();
       const scale = await call(`GET ${pathOf(ref, "/scale")}`, () =>
         ref.kind === "Deployment" ? apps.readNamespacedDeploymentScale(namespaced(ref), options(context)) : apps.readNamespacedStatefulSetScale(namespaced(ref), options(context)),
       );
@@ -183,7 +192,8 @@ export function createKubernetesClient(config: KubernetesActuatorConfig): Kubern
     },
     async patchScale(ref, replicas, context) {
       const request = { ...namespaced(ref), body: { spec: { replicas } } };
-      const opts = options(context, PatchStrategy.MergePatch);
+      const opts = options(context, MERGE_PATCH);
+      const { apps } = await apis();
       const scale = await call(`PATCH ${pathOf(ref, "/scale")}`, () =>
         ref.kind === "Deployment" ? apps.patchNamespacedDeploymentScale(request, opts) : apps.patchNamespacedStatefulSetScale(request, opts),
       );
@@ -196,10 +206,12 @@ export function createKubernetesClient(config: KubernetesActuatorConfig): Kubern
       return metadataOf(await call(`PATCH ${pathOf(ref)}`, () => patchObject(ref, { metadata: { [field]: values } }, context)));
     },
     async readPodPhase(ref, context) {
+      const { core } = await apis();
       const pod = await call(`GET ${pathOf(ref)}`, () => core.readNamespacedPod(namespaced(ref), options(context)));
       return pod.status?.phase ?? "Unknown";
     },
     async deletePod(ref, gracePeriodSeconds, context) {
+      const { core } = await apis();
       await call(`DELETE ${pathOf(ref)}`, () =>
         core.deleteNamespacedPod({ ...namespaced(ref), ...(gracePeriodSeconds === undefined ? {} : { gracePeriodSeconds }) }, options(context)),
       );
