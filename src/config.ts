@@ -83,6 +83,14 @@ export const configSchema = z.strictObject({
   scheduler: z.strictObject({
     tickMs: z.number().int().positive().default(5_000).describe("How often escalation timeouts and expiries are checked."),
   }).prefault({}),
+  learn: z.strictObject({
+    enabled: z.boolean().default(true).describe("Learn from feedback (docs/learning.md): lessons lower or raise risk and tiers within each policy's floor..ceiling and calibrate detector thresholds, cited in explanations. false: the agent decides on the policies' declared tiers, writes no learned version and mines no proposals (`vigil learn` still works on the store)."),
+    leader: z.enum(["auto", "always", "never"]).default("auto").describe("Which processes write learned versions and mine proposals: auto = role all or api (workers only re-read the stored version); always; never. Two leaders are safe (a version is written under the head's document version), only wasteful."),
+    updateIntervalMs: z.number().int().positive().default(3_600_000).describe("The leader learns a new version this long after the current one was written (agent clock), when feedback arrived since; `POST /v1/learn/update` learns at once."),
+    refreshIntervalMs: z.number().int().positive().default(60_000).describe("How often every process re-reads the current learned version (another process's update, a reset); checked on the scheduler tick."),
+    proposalsIntervalMs: z.number().int().min(0).default(21_600_000).describe("How often the leader mines repeated overrides and exceptions into policy proposals (never applied; `vigil proposals`); 0 = never."),
+    settings: section("Learner settings over the defaults (docs/learning.md#the-learners-model): prior {alpha, beta}, credible, maxPerReviewer, minReviewers, criticalMinReviewers, agreement, minEntities, minEvidence, lowerTierBelow, lowerRiskBelow, raiseOnIncidents, maxRiskDelta, halfLifeDays, calibrateDetectors, ignoreActors. Checked at start."),
+  }).prefault({}),
   context: section("Context stage settings: baselines, detectors, cache (docs/context.md). Validated by the context stage."),
   decide: section("Decide stage settings: risk weights, tier thresholds. Validated by the decider."),
   act: section("Executor guardrails: allowlists, protected entities, blast-radius budgets (docs/actuators.md)."),

@@ -3,16 +3,17 @@
  * the pipeline, the runtime services (tokens, feedback, ingest) the server and the CLI use.
  * Stages never import this folder (.dependency-cruiser.cjs).
  */
-export { createAgent, type Agent, type AgentOptions, type AgentRole } from "./runtime.js";
+export { createAgent, type Agent, type AgentOptions, type AgentRole, type PolicyState, type PromotionResult } from "./runtime.js";
 export { openStorage, openBus, maskConfigOf } from "./adapters.js";
 export { createEvaluator, type Evaluator, type DecideOptions } from "./evaluator.js";
 export { loadPolicySet, createPolicyCatalog, PROMOTION_COLLECTION, type PolicyCatalog, type PolicySummary, type Promotion } from "./policies.js";
-export { createPipeline, type Pipeline, type PipelineOptions, type DecideEventOptions, type EnforceStep, type Exemptions } from "./pipeline.js";
+export { createPipeline, type Pipeline, type PipelineOptions, type DecideEventOptions, type EnforceStep, type Exemptions, type DecisionLearning } from "./pipeline.js";
 export { createIngestor, encodeBatch, decodeBatch, EVENTS_SUBJECT, WORKER_GROUP, type Ingestor, type AcceptResult, type IngestStats } from "./ingest.js";
 export { createWorker, type Worker } from "./worker.js";
 export { createTokenService, parseRoles, roleAllows, roles, tokenIdOf, TOKEN_COLLECTION, type Role, type Principal, type TokenInfo, type TokenService } from "./tokens.js";
 export { createStorageDeliveryIdStore, DELIVERY_COLLECTION } from "./delivery-ids.js";
-export { createFeedbackService, FEEDBACK_COLLECTION, type FeedbackService, type FeedbackInput } from "./feedback.js";
+export { createFeedbackService, FEEDBACK_COLLECTION, type FeedbackService, type FeedbackServiceOptions, type FeedbackRequest } from "./feedback.js";
+export { startLearning, learnerSettingsFrom, type Learning, type LearningOptions, type LearningTickResult } from "./learning.js";
 export { createManualClock, createEventClock, clockFromConfig, type ManualClock, type EventClock } from "./clock.js";
 export { resolvePackSettings, discoverPackSettings, readPackSettings, mergeSection, PACK_SECTIONS, type PackSection, type EffectiveSettings, type PackSettingsFile } from "./pack-settings.js";
 export { createPackRuntime, type PackRuntime, type PackRuntimeOptions } from "./pack-runtime.js";

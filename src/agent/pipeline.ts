@@ -1,10 +1,11 @@
 /**
  * The processing pipeline for accepted events, one batch at a time:
  *
- *   context.build → policySet.evaluate → decide (exceptions/overrides, risk, adaptive tier,
- *   explanation) → enforce (executor: plan/apply within guardrails, or a review) → context.observe
- *   (in memory) → append the decisions (one hash-chained storage transaction per batch) →
- *   markProcessed → (every N events) write the learned baselines
+ *   context.build → learning.calibrate (learned detector thresholds) → policySet.evaluate →
+ *   decide (exceptions/overrides, risk, adaptive tier, learned adjustments, explanation) → enforce
+ *   (executor: plan/apply within guardrails, or a review) → context.observe (in memory) → append
+ *   the decisions (one hash-chained storage transaction per batch) → markProcessed → (every N
+ *   events) write the learned baselines
  *
  * INVARIANTS: one decision per event, with the deterministic id `decisionIdFor(event)`, so a
  * batch processed twice (crash before markProcessed, a redelivered bus message) records nothing
@@ -19,6 +20,7 @@ import type { Clock, Storage, StoredEvent } from "../core/ports.js";
 import type { Override, PolicyException } from "../core/review.js";
 import type { ContextStage } from "../context/stage.js";
 import type { Decider } from "../decide/index.js";
+import type { LearnedAdjustments } from "../decide/learned.js";
 import type { PolicyCatalog } from "./policies.js";
 import { decisionIdFor } from "./decision-id.js";
 import type { FeedbackService } from "./feedback.js";
@@ -27,6 +29,17 @@ import type { FeedbackService } from "./feedback.js";
 export interface Exemptions {
   readonly exceptions: readonly PolicyException[];
   readonly overrides: readonly Override[];
+}
+
+/**
+ * What deciding asks of the learn stage (a `Learner` from src/learn is one): detector thresholds
+ * learned per entity and peer group, the learned adjustments for this context, and the labels that
+ * let feedback on the decision be learned from. All synchronous and in memory (hot path).
+ */
+export interface DecisionLearning {
+  calibrate(ctx: Context): Context;
+  lookupFor(ctx: Context): LearnedAdjustments | undefined;
+  labelsFor(ctx: Context): Record<string, string>;
 }
 
 /** The act step: turns a decided draft into one with planned (and maybe applied) actions. */
@@ -39,6 +52,8 @@ export interface PipelineOptions {
   readonly decider: Decider;
   readonly clock: Clock;
   readonly feedback: FeedbackService;
+  /** The learn stage (learned state in use); absent: the policies' declared tiers, no learning labels. */
+  readonly learning?: DecisionLearning;
   /** Exceptions and overrides in force (cached by the caller). Default: none. */
   readonly exemptions?: () => Exemptions | Promise<Exemptions>;
   /** The executor step. Default: no actions. */
@@ -92,6 +107,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   const flushEvery = options.contextFlushEvents ?? 5_000;
   const enforce = options.enforce;
   const problem = options.onProblem ?? (() => undefined);
+  const learning = options.learning;
   let sinceFlush = 0;
 
   const replay = options.mode === "replay";
@@ -99,11 +115,13 @@ export function createPipeline(options: PipelineOptions): Pipeline {
 
   async function decideEvent(event: Event, decideOptions: DecideEventOptions = {}): Promise<{ draft: DecisionDraft; ctx: Context }> {
     options.beforeEvent?.(event);
-    const built = await context.build(event);
+    const built = learning ? learning.calibrate(await context.build(event)) : await context.build(event);
     const ctx = decideOptions.input === undefined ? built : { ...built, input: decideOptions.input };
     const result = catalog.policySet.evaluate(ctx, decideOptions.explain ? { includePasses: true, exhaustive: true } : {});
     const exemptions = options.exemptions ? await options.exemptions() : undefined;
     const enforced = !replay && decideOptions.enforced !== false;
+    const learned = learning?.lookupFor(ctx);
+    const labels = learning ? { ...learning.labelsFor(ctx), ...decideOptions.labels } : decideOptions.labels;
     let draft = decider.decide(ctx, result.findings, result.policyRevisions, {
       id: decideOptions.id ?? idOf(event),
       now: clock.now().toISOString(),
@@ -111,7 +129,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       policy: catalog.lookup,
       ...(exemptions ? { exceptions: exemptions.exceptions, overrides: exemptions.overrides } : {}),
       input: ctx.input,
-      ...(decideOptions.labels ? { labels: decideOptions.labels } : {}),
+      ...(learned ? { learned } : {}),
+      ...(labels ? { labels } : {}),
     });
     if (enforce && (enforced || replay)) draft = await enforce(draft, ctx);
     return { draft, ctx };
@@ -132,16 +151,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
 
   async function sideEffects(event: Event): Promise<void> {
     if (event.type !== EventTypes.feedback) return;
-    const data = (event.data ?? {}) as Record<string, unknown>;
     try {
-      await options.feedback.record({
-        id: `event:${event.source}:${event.id}`,
-        decisionId: String(data["decisionId"] ?? ""),
-        label: String(data["label"] ?? ""),
-        by: typeof data["by"] === "string" ? data["by"] : event.source,
-        ...(typeof data["reason"] === "string" ? { reason: data["reason"] } : {}),
-        via: "event",
-      });
+      await options.feedback.recordEvent(event);
     } catch (error) {
       problem(`feedback event ${event.id} not recorded: ${error instanceof Error ? error.message : String(error)}`, error);
     }

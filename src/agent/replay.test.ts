@@ -61,7 +61,8 @@ describe("replay session", () => {
       expect(first).toHaveLength(2);
       expect(first[0]!.enforced).toBe(false);
       expect(first[0]!.id).not.toBe(decisionIdFor({ source: "/widgets", id: "w1-1" }));
-      expect(first[0]!.labels).toEqual({ source: "replay" });
+      // The learning labels (bucket, entity...) as the agent records them, so feedback on a recorded replay can be learned from.
+      expect(first[0]!.labels).toMatchObject({ source: "replay", "learn.bucket": expect.stringMatching(/^[a-z]+\/[a-z]+\/normal$/) });
       expect(first[0]!.actions.map((a) => [a.actuator, a.dryRun])).toEqual([["webhook.post", true], ["kubernetes.scale-to-zero", true]]);
       expect(first[0]!.explanation.steps.some((s) => /enforcement ladder episode 1 opened: .* due 2026-01-12T10:00:00\.000Z/.test(s.text))).toBe(true);
       await session.push([widget("w1-2", "2026-01-10T10:00:00Z", true)]);

@@ -8,6 +8,12 @@
  * reviews and ladder marks are opened in the throwaway store only, and the scheduler
  * (escalations, the ladder's due actions) runs as simulated time passes.
  *
+ * Learning: decisions carry the learning labels as the agent's do, and by default nothing learned
+ * applies (the throwaway store has no learned state: the policies' declared tiers). With
+ * `learnedFrom` (`vigil replay --learned`) the learned state of that store — the configured one —
+ * is loaded and verified once and applied as the running agent applies it (detector calibration,
+ * adjustments with citations); the replay never writes learned state.
+ *
  *   const replay = await createReplaySession({ config, setup });
  *   for (const chunk of chunks) out.push(...await replay.push(chunk));   // in time order
  *   await replay.stats(); await replay.close();
@@ -19,7 +25,7 @@ import { join } from "node:path";
 import type { Decision } from "../core/decision.js";
 import type { VigilError } from "../core/errors.js";
 import type { Event } from "../core/event.js";
-import type { Storage } from "../core/ports.js";
+import { systemClock, type Storage } from "../core/ports.js";
 import type { VigilConfig } from "../config.js";
 import type { ContextStage } from "../context/index.js";
 import type { LockfileFetcher } from "../context/supply-chain/index.js";
@@ -27,6 +33,7 @@ import { createDecider } from "../decide/index.js";
 import { createExecutor, type Executor } from "../act/index.js";
 import type { Ladder } from "../act/ladder.js";
 import { createReviewService, silentNotifier, type ReviewService, type ReviewSettings } from "../review/index.js";
+import { createLearner, type LoadedState } from "../learn/index.js";
 import type { PolicySet } from "../policy/policy-set.js";
 import { openStorage } from "./adapters.js";
 import { createEventClock, type EventClock } from "./clock.js";
@@ -58,6 +65,12 @@ export interface ReplaySessionOptions {
   readonly tickEveryMs?: number;
   /** Fetches pull requests' lockfiles instead of the GitHub contents API (tests). */
   readonly lockfileFetcher?: LockfileFetcher;
+  /**
+   * A store whose learned state the replay applies (read once at start, verified; never written):
+   * `vigil replay --learned` passes the configured store. Absent: nothing learned applies. A
+   * corrupt state is reported through `onProblem` and the replay runs on the declared tiers.
+   */
+  readonly learnedFrom?: Storage;
 }
 
 export interface ReplayStats {
@@ -74,6 +87,8 @@ export interface ReplayStats {
   readonly ladder: Readonly<Record<string, number>>;
   /** The replay clock at the end (the latest event time). */
   readonly clock: string;
+  /** The learned state applied (`learnedFrom`): its status and version. */
+  readonly learned?: { readonly status: LoadedState["status"]; readonly version?: number; readonly lessons: number; readonly problem?: string };
 }
 
 export interface ReplaySession {
@@ -123,9 +138,16 @@ export async function createReplaySession(options: ReplaySessionOptions): Promis
   });
   const external = options.exemptions;
   const run = randomUUID();
+  // Read-only use of the learned state: start() loads and verifies it; update/reset are never called.
+  const learner = createLearner({
+    storage: options.learnedFrom ?? storage, clock: systemClock, policy: catalog.lookup, detectors: () => packs.context.settings.detectors,
+    onProblem: (message) => problem(message),
+  });
+  const loadedLearning = await learner.start();
   const pipeline = createPipeline({
     storage, context: packs.context, catalog, decider, clock,
-    feedback: createFeedbackService(storage, clock),
+    feedback: createFeedbackService({ storage, clock }),
+    learning: learner,
     mode: "replay",
     decisionId: (event) => replayDecisionIdFor(event, run),
     labels: { source: "replay" },
@@ -213,6 +235,12 @@ export async function createReplaySession(options: ReplaySessionOptions): Promis
         reviews: count(reviewList, (r) => r.status),
         ladder: count(ladderItems, (i) => i.status),
         clock: clock.now().toISOString(),
+        ...(options.learnedFrom ? {
+          learned: {
+            status: loadedLearning.status, lessons: learner.lookup.active,
+            ...(loadedLearning.state ? { version: loadedLearning.state.version } : {}), ...(loadedLearning.problem ? { problem: loadedLearning.problem } : {}),
+          },
+        } : {}),
       };
     },
     async close() {

@@ -85,7 +85,7 @@ describe("agent runtime", () => {
     await agent.start();
     await agent.ingest([{ specversion: "1.0", id: "fb-1", source: "/t", type: "dev.vigil.feedback", data: { decisionId: dry.id, label: "maybe", by: "x" } }]);
     await agent.ingestor.idle();
-    expect(problems.join("\n")).toMatch(/feedback event fb-1 not recorded: label must be one of/);
+    expect(problems.join("\n")).toMatch(/feedback event fb-1 not recorded: data\.label must be one of/);
     expect(await agent.storage.listDecisions({ eventId: "fb-1" })).toHaveLength(1);
   });
 });

@@ -4,9 +4,10 @@
  * storage, bus and stages only through the Agent.
  *
  * Lifecycle: `createAgent` opens storage (and the bus), loads policies and promotions, and
- * bootstraps nothing in the background; `start()` processes pending events first, then runs the
- * ingest loop (role all), the bus worker (role worker / all with NATS) and the scheduler; `close()`
- * stops them, writes learned state and closes the adapters.
+ * starts the learner (learned state verified; a corrupt one is reported and the policies' declared
+ * tiers are used) and bootstraps nothing in the background; `start()` processes pending events
+ * first, then runs the ingest loop (role all), the bus worker (role worker / all with NATS) and the
+ * scheduler (role api: the learning schedule only); `close()` stops them and closes the adapters.
  */
 import { randomUUID } from "node:crypto";
 import type { Decision, DecisionDraft } from "../core/decision.js";
@@ -23,6 +24,7 @@ import { createBuiltinActuators, type BuiltinActuatorsConfig } from "../act/actu
 import type { Actuator } from "../core/action.js";
 import { appliedRefs } from "../decide/index.js";
 import { createReviewService, type Notifier, type ReviewService, type ReviewSettings } from "../review/index.js";
+import { shadowReport, type Learner, type ShadowReport } from "../learn/index.js";
 import { createActuatorNotifier } from "./notifier.js";
 import type { PolicySet } from "../policy/policy-set.js";
 import type { DeliveryIdStore } from "../sources/github.js";
@@ -32,6 +34,7 @@ import { createStorageDeliveryIdStore } from "./delivery-ids.js";
 import { createEvaluator, type DecideOptions, type Evaluator } from "./evaluator.js";
 import { createFeedbackService, type FeedbackService } from "./feedback.js";
 import { createIngestor, type AcceptResult, type Ingestor } from "./ingest.js";
+import { startLearning, type Learning } from "./learning.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { createPackRuntime } from "./pack-runtime.js";
 import { createPreviewActuators } from "./preview-actuators.js";
@@ -65,6 +68,12 @@ export interface PolicyState extends PolicySummary {
   /** Actions are planned and recorded but not applied until a person promotes the policy. */
   readonly dryRun: boolean;
   readonly actPromotion?: PromotionState;
+}
+
+/** The answer of a promotion: the policy's state after it, and what the shadow period showed before it. */
+export interface PromotionResult extends PolicyState {
+  /** The figures of the decisions recorded for the promoted revision (src/learn/shadow.ts), computed before promoting. */
+  readonly shadow: ShadowReport;
 }
 
 export interface Agent {
@@ -103,6 +112,13 @@ export interface Agent {
   readonly tokens: TokenService;
   readonly deliveries: DeliveryIdStore;
   readonly feedback: FeedbackService;
+  /**
+   * The learner (learned state in use, update, reset, history); undefined when `learn.enabled` is
+   * false. Decisions go through `calibrate`, `lookupFor` and `labelsFor` in the pipeline.
+   */
+  readonly learner?: Learner;
+  /** The learner's schedule (refresh, update when due, proposal mining) and the update/reset entry points. */
+  readonly learning: Learning;
   readonly metrics: Metrics;
   /** Persists events (durable when it resolves), then queues them; VIGIL_BACKPRESSURE when full. */
   ingest(events: readonly Event[]): Promise<AcceptResult>;
@@ -124,13 +140,14 @@ export interface Agent {
   /** Policies with revision, shadow and dry-run state. */
   policyStates(): Promise<PolicyState[]>;
   /**
-   * Promotes a policy: out of shadow mode (catalog, this revision) and out of dry-run (executor).
-   * VIGIL_NOT_FOUND for an unknown policy, VIGIL_CONFLICT when there is nothing to promote.
+   * Promotes a policy: out of shadow mode (catalog, this revision) and out of dry-run (executor),
+   * answering with the shadow period's figures. VIGIL_NOT_FOUND for an unknown policy,
+   * VIGIL_CONFLICT when there is nothing to promote.
    */
-  promotePolicy(name: string, actor: Actor, reason?: string): Promise<PolicyState>;
+  promotePolicy(name: string, actor: Actor, reason?: string): Promise<PromotionResult>;
   /** Processes pending events, then starts the loops of this role. Idempotent. */
   start(): Promise<void>;
-  /** Runs the scheduler once now (escalations, expiries, the ladder's due actions); the timer calls it every `scheduler.tickMs`. */
+  /** Runs the scheduler once now (escalations, expiries, the ladder's due actions, the learning schedule); the timer calls it every `scheduler.tickMs`. */
   tick(): Promise<void>;
   /**
    * Imports what the organisation already knows (`vigil simulate --setup`): entities (operator)
@@ -181,7 +198,16 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
   const catalog = createPolicyCatalog({ policySet, env, loadErrors: load.errors, storage, clock });
   await catalog.refresh();
   const decider = createDecider({ env, ...(config.decide as object) });
-  const feedback = createFeedbackService(storage, clock);
+  const tokens = createTokenService({ storage, clock });
+  const feedback = createFeedbackService({
+    storage, clock,
+    // A feedback event's `data.by` that names an API token holder gets that holder's roles.
+    async rolesOf(name) {
+      const now = clock.now().toISOString();
+      const held = (await tokens.list()).filter((t) => t.name === name && t.revokedAt === undefined && (t.expiresAt === undefined || t.expiresAt > now));
+      return held.length === 0 ? undefined : [...new Set(held.flatMap((t) => t.roles))];
+    },
+  });
   const guardrails = settings.act;
   const actuators = withPreviews(options.actuators ?? createBuiltinActuators({ ...(settings.actuators as BuiltinActuatorsConfig), clock }), settings.actuators["preview"], clock);
   const executor = createExecutor({ storage, clock, actuators, guardrails, env });
@@ -197,6 +223,7 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
     ...(options.lockfileFetcher ? { lockfileFetcher: options.lockfileFetcher } : {}),
   });
   const context = packs.context;
+  const learning = await startLearning({ config, role, storage, clock, catalog, detectors: () => context.settings.detectors, onProblem: problem });
   // `once` overrides applied by a decision of the batch in flight: not applied again before they are marked used.
   const consumedOnce = new Set<string>();
   /** After decisions are durable: `once` overrides they applied are used up (not for dry runs). */
@@ -212,6 +239,7 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
   const metrics = createMetrics();
   const pipeline = createPipeline({
     storage, context, catalog, decider, clock, feedback,
+    ...(learning.learner ? { learning: learning.learner } : {}),
     contextFlushEvents: config.ingest.contextFlushEvents,
     async exemptions() {
       const current = await reviews.exemptions();
@@ -243,7 +271,6 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
   const worker = nats && role !== "api"
     ? createWorker({ bus, storage, pipeline, clock, batchSize: config.ingest.batchSize, sweepIntervalMs: config.ingest.sweepIntervalMs, staleAfterMs: config.ingest.staleAfterMs, onError: problem })
     : undefined;
-  const tokens = createTokenService({ storage, clock });
   const deliveries = createStorageDeliveryIdStore(storage, clock);
   const evaluator = createEvaluator(policySet, { clock, decider });
   metrics.gauge("vigil_ingest_queue_events", "Accepted events waiting to be processed in this process.", () => ingestor.stats().queued);
@@ -257,12 +284,13 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
 
   let started = false;
   let timer: ReturnType<typeof setInterval> | undefined;
+  let learnTimer: ReturnType<typeof setInterval> | undefined;
 
   const agent: Agent = {
     config, role, storage, bus, clock, ...(manual ? { manualClock: manual } : {}), ...(events ? { eventClock: events } : {}), settings,
     catalog, policySet, loadErrors: load.errors, evaluator, decider, executor, reviews, context, pipeline, ingestor, ...(worker ? { worker } : {}),
     ...(packs.ladder ? { ladder: packs.ladder } : {}), ...(packs.supplyChain ? { supplyChain: packs.supplyChain } : {}),
-    tokens, deliveries, feedback, metrics,
+    tokens, deliveries, feedback, metrics, learning, ...(learning.learner ? { learner: learning.learner } : {}),
     ingest: (events) => ingestor.accept(events),
     async decideEvent(event, decideOptions = {}) {
       const started = performance.now();
@@ -301,12 +329,15 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
       if (before.mode !== "shadow" && !before.dryRun) {
         throw new VigilError("VIGIL_CONFLICT", `policy ${name} revision ${summary.revision} is already enforced and its actions run for real; nothing to promote`, { field: "name", policy: name });
       }
+      // What the person is promoting: the decisions recorded for this revision before the promotion.
+      const meta = catalog.lookup(name)?.meta;
+      const shadow = await shadowReport(storage, name, meta ? { policy: meta } : {});
       if (before.dryRun) await executor.promote(name, actor, { revision: summary.revision, ...(reason ? { reason } : {}) });
       if (before.mode === "shadow") {
         if (!actor.roles.includes("admin") && !actor.roles.includes("approver")) throw new VigilError("VIGIL_FORBIDDEN", `promoting policy ${name} out of shadow mode needs the approver or admin role`, { field: "actor.roles" });
         await catalog.promoteShadow(name, actor.id, reason);
       }
-      return policyState(catalog.summary(name) as PolicySummary);
+      return { ...(await policyState(catalog.summary(name) as PolicySummary)), shadow };
     },
     async start() {
       if (started) return;
@@ -318,12 +349,18 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
           agent.tick().catch((error: unknown) => problem("scheduler tick failed", error));
         }, config.scheduler.tickMs);
         timer.unref();
+      } else if (learning.learner) {
+        // The api role runs no scheduler, but decides (decide requests, admission) and leads learning by default.
+        learnTimer = setInterval(() => {
+          learning.tick().catch((error: unknown) => problem("learning schedule failed", error));
+        }, config.scheduler.tickMs);
+        learnTimer.unref();
       }
     },
     async tick() {
       // Each part runs even when the other fails; the first failure is reported to the caller.
       let failure: unknown;
-      for (const part of [() => reviews.tick(), () => packs.tick()]) {
+      for (const part of [() => reviews.tick(), () => packs.tick(), () => learning.tick()]) {
         try {
           await part();
         } catch (error) {
@@ -335,6 +372,7 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
     importSetup: (setup, actor) => importSetup({ context, reviews }, setup, actor),
     async close() {
       if (timer) clearInterval(timer);
+      if (learnTimer) clearInterval(learnTimer);
       await ingestor.stop();
       await worker?.stop();
       await bus.close();
