@@ -31,6 +31,8 @@ describe("every route is authorised", () => {
       "GET /v1/reviews", "GET /v1/reviews/:id", "POST /v1/reviews/:id/approve", "POST /v1/reviews/:id/deny",
       "POST /v1/exceptions", "GET /v1/exceptions", "GET /v1/exceptions/:id", "POST /v1/exceptions/:id/revoke",
       "POST /v1/overrides", "GET /v1/overrides", "POST /v1/overrides/:id/confirm", "POST /v1/overrides/:id/revoke",
+      "GET /v1/learn", "POST /v1/learn/update", "POST /v1/learn/reset", "GET /v1/policies/:name/shadow",
+      "GET /v1/proposals", "GET /v1/proposals/:id", "POST /v1/proposals/:id/accept", "POST /v1/proposals/:id/reject",
     ]) expect(routes).toContain(expected);
   });
 

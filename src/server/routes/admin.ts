@@ -65,11 +65,11 @@ export function adminRoutes(app: FastifyInstance, agent: Agent): void {
     access: "approver",
     audit: false,
     summary: "Promote a policy out of dry-run (its actions run for real) and out of shadow mode (it is enforced)",
-    description: "Applies to the policy's current revision; a changed policy file starts again in its declared mode. 409 when the policy is already enforced with real actions.",
+    description: "Applies to the policy's current revision; a changed policy file starts again in its declared mode. The answer carries `shadow`: what the policy would have changed while in shadow mode and how people labelled it (as `GET /v1/policies/:name/shadow`, computed before the promotion). 409 when the policy is already enforced with real actions.",
     tags: ["policies"],
     params: { type: "object", required: ["name"], properties: { name: { type: "string", minLength: 1 } } },
     body: { type: "object", additionalProperties: false, properties: { reason: { type: "string" } } },
-    responses: { 200: { description: "The policy's state after promotion.", schema: schemas.anyObject }, 404: { description: "No such policy.", schema: schemas.error }, 409: { description: "Nothing to promote.", schema: schemas.error } },
+    responses: { 200: { description: "The policy's state after promotion, with the shadow period's figures (`shadow`).", schema: schemas.anyObject }, 404: { description: "No such policy.", schema: schemas.error }, 409: { description: "Nothing to promote.", schema: schemas.error } },
     handler: async (request, _reply, { agent: a, actor }) => a.promotePolicy(request.params.name, actor, request.body?.reason),
   });
 
@@ -121,7 +121,8 @@ export function adminRoutes(app: FastifyInstance, agent: Agent): void {
     body: { type: "object", required: ["decisionId", "label"], additionalProperties: false, properties: { decisionId: { type: "string", minLength: 1 }, label: { enum: feedbackLabels }, reason: { type: "string" } } },
     responses: { 201: { description: "The feedback record.", schema: schemas.anyObject }, 404: { description: "No such decision.", schema: schemas.error } },
     async handler(request, reply, { agent: a, actor }) {
-      const feedback = await a.reviews.feedback.record({ ...request.body, via: "api" }, actor);
+      // The learn stage's checks (role, label, known decision) before anything is written.
+      const feedback = await a.feedback.record({ ...request.body, via: "api" }, actor);
       return reply.code(201).send(feedback);
     },
   });
