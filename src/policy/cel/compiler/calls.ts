@@ -155,7 +155,7 @@ function ordering(ctx: GenContext, op: string, left: Expr, right: Expr): Compile
     const v = k.constant.value;
     const t = ctx.temp();
     if (typeof v === "number" || v instanceof CelDouble) {
-      const num = typeof v === "number" ? k.code : String(v.v);
+      const num = typeof v === "number" ? k.code : ctx.literal(v.v);
       return { code: `(typeof (${t} = ${ctx.checked(x)}) === "number" ? ${t} ${jsOp} ${num} : ${helper}(${t}, ${k.code}))`, type: "bool", safe: false };
     }
     if (typeof v === "string" && codeUnitOrderSafe(v)) {
@@ -182,13 +182,14 @@ function membership(ctx: GenContext, element: Expr, container: Expr): Compiled {
     const t = ctx.temp();
     if (list.every((v) => typeof v === "string")) {
       if (list.length <= INLINE_IN_LIMIT) {
-        return { code: `((${t} = ${ctx.checked(x)}) === ${list.map((v) => JSON.stringify(v)).join(` || ${t} === `)})`, type: "bool", safe: x.safe };
+        const checked = ctx.checked(x);
+        return { code: `((${t} = ${checked}) === ${list.map((v) => ctx.literal(v as string)).join(` || ${t} === `)})`, type: "bool", safe: x.safe };
       }
       return { code: `${ctx.constant(new Set(list))}.has(${ctx.checked(x)})`, type: "bool", safe: x.safe };
     }
     if (list.every((v) => typeof v === "number" && Number.isSafeInteger(v))) {
       const test = list.length <= INLINE_IN_LIMIT
-        ? list.map((v) => `${t} === ${String(v)}`).join(" || ")
+        ? list.map((v) => `${t} === ${ctx.literal(v as number)}`).join(" || ")
         : `${ctx.constant(new Set(list))}.has(${t})`;
       return { code: `(typeof (${t} = ${ctx.checked(x)}) === "number" ? (${test}) : R.contains(${c.code}, ${t}))`, type: "bool", safe: false };
     }
@@ -268,14 +269,15 @@ function receiverFastPath(ctx: GenContext, node: CallNode): Compiled | undefined
   const recv = ctx.expr(target);
   ctx.expr(arg);
   const t = ctx.temp();
-  const slow = `${ctx.constant(impl)}(${t}, ${JSON.stringify(lit)})`;
+  const literal = ctx.literal(lit);
+  const slow = `${ctx.constant(impl)}(${t}, ${literal})`;
   const recvCode = ctx.checked(recv);
   switch (node.fn) {
     case "startsWith":
     case "endsWith":
-      return { code: `(typeof (${t} = ${recvCode}) === "string" ? ${t}.${node.fn}(${JSON.stringify(lit)}) : ${slow})`, type: "bool", safe: false };
+      return { code: `(typeof (${t} = ${recvCode}) === "string" ? ${t}.${node.fn}(${literal}) : ${slow})`, type: "bool", safe: false };
     case "contains":
-      return { code: `(typeof (${t} = ${recvCode}) === "string" ? (R.chargeSize(${t}.length), ${t}.includes(${JSON.stringify(lit)})) : ${slow})`, type: "bool", safe: false };
+      return { code: `(typeof (${t} = ${recvCode}) === "string" ? (R.chargeSize(${t}.length), ${t}.includes(${literal})) : ${slow})`, type: "bool", safe: false };
     default: {
       let re;
       try {

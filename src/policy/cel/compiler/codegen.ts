@@ -37,15 +37,40 @@ export function generate(expr: Expr, options: GenOptions): GeneratedProgram {
     ...ctx.lines,
     `return ${value};`,
   ].join("\n");
-  const consts = ctx.consts.map((_, i) => `k${i} = K[${i}]`);
+  // Only the constants the body uses (an all-literal list is one constant, not one per item).
+  const used = new Set<number>();
+  for (const m of body.matchAll(/\bk(\d+)\b/g)) used.add(Number(m[1]));
+  const consts = [...used].filter((i) => i < ctx.consts.length).sort((a, b) => a - b).map((i) => `k${i} = K[${i}]`);
   const source = [
     `"use strict";`,
     "const M = R.meter;",
     consts.length > 0 ? `const ${consts.join(", ")};` : "",
     `return function evaluate(act) {\n${body}\n};`,
   ].join("\n");
-  const factory = new Function("R", "K", source) as (r: typeof runtimeHelpers, k: unknown[]) => GeneratedProgram["run"];
-  return { run: factory(runtimeHelpers, ctx.consts), staticCost: ctx.staticCost, source };
+  return { run: factoryFor(source)(runtimeHelpers, ctx.consts), staticCost: ctx.staticCost, source };
+}
+
+type Factory = (r: typeof runtimeHelpers, k: unknown[]) => GeneratedProgram["run"];
+
+/**
+ * One factory per generated source. Literals live in the constants array (`ctx.literal`), so the
+ * expressions of one shape — at 2000 policies, hundreds of conditions that differ only in a
+ * project, department or number — get the same source and the same factory. The closures one
+ * factory returns share V8's feedback and optimised code: a shape that is hot as a whole is
+ * optimised even when each of its policies runs a few times per thousand requests (each with its
+ * own function, they stayed in V8's baseline tiers). Bounded: past MAX_FACTORIES distinct
+ * sources, new ones get a factory of their own.
+ */
+const factories = new Map<string, Factory>();
+const MAX_FACTORIES = 20_000;
+
+function factoryFor(source: string): Factory {
+  let factory = factories.get(source);
+  if (factory === undefined) {
+    factory = new Function("R", "K", source) as Factory;
+    if (factories.size < MAX_FACTORIES) factories.set(source, factory);
+  }
+  return factory;
 }
 
 function compileNode(ctx: GenContext, node: Expr): Compiled {
@@ -79,18 +104,17 @@ function compileNode(ctx: GenContext, node: Expr): Compiled {
   }
 }
 
-/** Literal runtime value → JS source (numbers inline, other objects as hoisted constants). */
+/**
+ * Literal runtime value → JS source: strings and numbers as literal slots (`ctx.literal`, so the
+ * source depends on the expression's shape only), objects as hoisted constants.
+ */
 export function valueCode(ctx: GenContext, v: unknown): string {
   switch (typeof v) {
     case "number":
-      if (Number.isNaN(v)) return "NaN";
-      if (v === Infinity) return "Infinity";
-      if (v === -Infinity) return "(-Infinity)";
-      return v < 0 ? `(${String(v)})` : String(v);
+    case "string":
+      return ctx.literal(v);
     case "bigint":
       return `(${v}n)`;
-    case "string":
-      return JSON.stringify(v);
     case "boolean":
       return v ? "true" : "false";
     default:

@@ -120,6 +120,20 @@ export class GenContext {
     return name;
   }
 
+  /**
+   * A string or number literal as a hoisted constant (`k3`), one slot per occurrence. Literal
+   * values never enter the generated source, so expressions of the same shape (the same AST with
+   * other literals: `principal.department == "eng"` and `principal.department == "sales"`) generate
+   * the same source and share one compiled function (see codegen.ts). NaN and infinities stay
+   * inline (their spelling is not a value).
+   */
+  literal(value: string | number): string {
+    if (typeof value === "number" && !Number.isFinite(value)) return Number.isNaN(value) ? "NaN" : value > 0 ? "Infinity" : "(-Infinity)";
+    const name = `k${this.consts.length}`;
+    this.consts.push(value);
+    return name;
+  }
+
   /** The JS const reading activation variable `name`. */
   activation(name: string): string {
     let js = this.activationReads.get(name);
