@@ -4,14 +4,21 @@
  * report lists per-event differences in verdict and tier, counts, and false-positive figures when
  * events carry ground truth (`vigiltruth`) or — with --from-store — feedback on their recorded
  * decisions. `--fp-budget N|x%` exits 1 when the new policies exceed it. Called by replay.ts.
+ *
+ * `--with-context`: each side is a replay session (src/agent/replay.ts) over its own throwaway
+ * store — the same context as `vigil replay`: the packs' settings (resolvePackSettings), their
+ * enrichments, baselines learned in event order, posture events, `--setup` and `--exceptions`,
+ * and with `--learned` the learned state of the configured store. Without it, the stateless
+ * context of `vigil replay --no-context`.
  */
 import { createReadStream, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { loadPolicySet, openStorage } from "../agent.js";
+import { createReplaySession, loadExemptions, loadPolicySet, openStorage, type Exemptions, type ReplaySession, type Setup } from "../agent.js";
+import type { Decision, DecisionDraft } from "../core/decision.js";
+import { VigilError } from "../core/errors.js";
 import type { Event } from "../core/event.js";
 import type { Feedback } from "../core/feedback.js";
-import type { Clock, Storage } from "../core/ports.js";
-import { createContextStage, type ContextSettingsInput } from "../context/index.js";
+import type { Storage } from "../core/ports.js";
 import { createDecider } from "../decide/index.js";
 import { checkFpBudget, compareReplay, createReplaySide, parseFpBudget, truthLabel, type CompareReport, type Label, type ReplaySide } from "../learn/index.js";
 import { listAll } from "../learn/observations.js";
@@ -19,6 +26,7 @@ import type { PolicySet } from "../policy/policy-set.js";
 import { FEEDBACK_COLLECTION } from "../review/context.js";
 import { readJsonLines } from "../sources/json-lines.js";
 import { flag, stringList, stringOption, write, type CliIo, type CliOption, type ParsedArgs } from "./command.js";
+import { readSetupFile } from "./replay-context.js";
 import { configFrom, reportLoadErrors } from "./shared.js";
 
 /** The options replay gains for comparing (merged into replay's own). */
@@ -26,7 +34,7 @@ export const compareOptions: Record<string, CliOption> = {
   compare: { type: "string", multiple: true, value: "<path>", description: "What-if: compare against these (old) policies; the --policies are the new ones (repeatable)" },
   "from-store": { type: "boolean", description: "With --compare: replay the events of the configured event store (labels from feedback on their decisions)" },
   "fp-budget": { type: "string", value: "<n|x%>", description: "With --compare: exit 1 when the new policies have more false positives (count, or % of labelled benign events)" },
-  "with-context": { type: "boolean", description: "With --compare: build contexts (baselines, detectors) over a scratch store as the agent would, replaying in order" },
+  "with-context": { type: "boolean", description: "With --compare: decide each side as `vigil replay` with context does (pack settings and enrichments, baselines in event order, --setup, --exceptions, --learned), each over its own throwaway store" },
   limit: { type: "string", value: "<n>", description: "With --compare: differences listed (default 50; all go to --out as JSON)" },
 };
 
@@ -62,16 +70,41 @@ async function feedbackLabels(storage: Storage): Promise<Map<string, Label>> {
 
 type Config = ReturnType<typeof configFrom>;
 
-async function side(policySet: PolicySet, withContext: boolean, config: Config, scratch: Storage[]): Promise<ReplaySide> {
-  const decider = createDecider();
-  if (!withContext) return createReplaySide({ policySet, decider });
-  let now = new Date(0);
-  const clock: Clock = { now: () => now };
-  // A scratch store per side: baselines learned during the replay are thrown away.
-  const storage = await openStorage({ store: { ...config.store, kind: "sqlite", path: ":memory:" }, decisionLog: config.decisionLog });
-  scratch.push(storage);
-  const context = createContextStage({ storage, clock, settings: config.context as ContextSettingsInput });
-  return createReplaySide({ policySet, decider, context, setTime: (iso) => { now = new Date(iso); } });
+function draftOf(decision: Decision): DecisionDraft {
+  const { seq: _seq, prevHash: _prev, hash: _hash, ...draft } = decision;
+  return draft;
+}
+
+/** What both sides of a comparison with context share (the setup, the store's exceptions and learned state). */
+interface SessionInputs {
+  readonly setup?: () => Setup;
+  readonly exemptions?: Exemptions;
+  readonly learnedFrom?: Storage;
+  readonly onProblem: (message: string) => void;
+}
+
+/** A side deciding as `vigil replay` with context: a replay session of `paths`, one event at a time. */
+async function sessionSide(config: Config, paths: readonly string[], inputs: SessionInputs, sessions: ReplaySession[]): Promise<ReplaySide> {
+  const session = await createReplaySession({
+    config: { ...config, policies: [...paths] },
+    ...(inputs.setup ? { setup: inputs.setup } : {}), ...(inputs.exemptions ? { exemptions: inputs.exemptions } : {}), ...(inputs.learnedFrom ? { learnedFrom: inputs.learnedFrom } : {}),
+    onProblem: inputs.onProblem,
+  });
+  sessions.push(session);
+  return {
+    async decide(event) {
+      const [decision] = await session.push([event]);
+      if (decision) return draftOf(decision);
+      // The same (source, id) again: the session decided it once; compare that decision.
+      const [earlier] = await session.storage.listDecisions({ eventId: event.id, limit: 1 });
+      if (earlier) return draftOf(earlier);
+      throw new VigilError("VIGIL_INTERNAL", `the replay session made no decision for event ${event.id}`, { field: "events" });
+    },
+  };
+}
+
+function statelessSide(policySet: PolicySet): ReplaySide {
+  return createReplaySide({ policySet, decider: createDecider() });
 }
 
 function pct(value: number | null): string {
@@ -105,13 +138,27 @@ export async function runReplayCompare(args: ParsedArgs, io: CliIo): Promise<num
   const old = loadPolicySet(oldPaths, { costLimit: config.cel.costLimit });
   reportLoadErrors([...old.load.errors, ...next.load.errors], io);
   const withContext = flag(args, "with-context");
-  const scratch: Storage[] = [];
+  const setupPath = stringOption(args, "setup");
+  for (const needsContext of ["setup", "exceptions", "learned"]) {
+    if (!withContext && (needsContext === "setup" ? setupPath !== undefined : flag(args, needsContext))) {
+      throw new VigilError("VIGIL_BAD_INPUT", `--${needsContext} with --compare needs --with-context (the stateless comparison has no context to apply it to)`, { field: `--${needsContext}` });
+    }
+  }
+  const sessions: ReplaySession[] = [];
   const fromStore = flag(args, "from-store");
-  const storage = fromStore ? await openStorage(config) : undefined;
+  const storage = fromStore || flag(args, "learned") ? await openStorage(config) : undefined;
   try {
-    const labels = storage ? await feedbackLabels(storage) : new Map<string, Label>();
-    const events = storage ? storeEvents(storage) : fileEvents(args.positionals[0] ?? "-", io);
-    const report = await compareReplay(events, await side(old.policySet, withContext, config, scratch), await side(next.policySet, withContext, config, scratch), {
+    const inputs: SessionInputs = {
+      ...(setupPath === undefined ? {} : { setup: () => readSetupFile(setupPath, io) }),
+      ...(flag(args, "exceptions") ? { exemptions: await loadExemptions(config, undefined, { inForce: "at-decision" }) } : {}),
+      ...(flag(args, "learned") && storage ? { learnedFrom: storage } : {}),
+      onProblem: (message) => write(io.stderr, `warning: ${message}`),
+    };
+    const before = withContext ? await sessionSide(config, oldPaths, inputs, sessions) : statelessSide(old.policySet);
+    const after = withContext ? await sessionSide(config, config.policies, inputs, sessions) : statelessSide(next.policySet);
+    const labels = fromStore && storage ? await feedbackLabels(storage) : new Map<string, Label>();
+    const events = fromStore && storage ? storeEvents(storage) : fileEvents(args.positionals[0] ?? "-", io);
+    const report = await compareReplay(events, before, after, {
       label: (event) => truthLabel(event) ?? labels.get(event.id),
       onProgress: (n) => { if ((io.stderr as { isTTY?: boolean }).isTTY) io.stderr.write(`\rreplay --compare: ${n} events`); },
     });
@@ -123,7 +170,7 @@ export async function runReplayCompare(args: ParsedArgs, io: CliIo): Promise<num
     write(io.stdout, check.message);
     return check.ok ? 0 : 1;
   } finally {
+    for (const session of sessions) await session.close();
     await storage?.close();
-    for (const s of scratch) await s.close();
   }
 }

@@ -3,7 +3,9 @@
  * mode (src/agent/replay.ts) — baselines learned event by event, the packs' enrichments, posture
  * events, exceptions (`--setup`, `--exceptions`), adaptive tiers, actions planned and previewed —
  * on a throwaway store (a temporary SQLite file); `--record` also appends the decisions (not
- * enforced) to the configured decision record. `--no-context` is the stateless mode
+ * enforced) to the configured decision record; `--learned` applies the learned state of the
+ * configured store (read only, verified) as the running agent does — without it nothing learned
+ * applies (the throwaway store has none). `--no-context` is the stateless mode
  * (src/cli/commands/replay.ts). Called by replay.ts.
  */
 import { createReadStream, createWriteStream, readFileSync } from "node:fs";
@@ -25,6 +27,7 @@ import { configFrom, reportLoadErrors } from "./shared.js";
 export const contextReplayOptions: Record<string, CliOption> = {
   setup: { type: "string", value: "<file>", description: "Import a setup first (vigil simulate --setup: entities such as teams and on-call schedules, exceptions such as travel notices)" },
   "no-context": { type: "boolean", description: "Stateless: evaluate each event on its own (no baselines, enrichments, exceptions of the setup, actions), as before" },
+  learned: { type: "boolean", description: "Apply the learned state of the configured store (lessons, detector thresholds; read only) as the running agent does; default: nothing learned applies" },
 };
 
 const CHUNK = 256;
@@ -87,6 +90,12 @@ export function formatStats(stats: ReplayStats): string {
   const lines = [
     `context: reviews opened (step-ups, approvals): ${formatCounts(stats.reviews)}; planned actions (previews, nothing applied): ${formatCounts(stats.actions)}; enforcement ladder: ${formatCounts(stats.ladder)}; replay clock ${stats.clock}`,
   ];
+  if (stats.learned) {
+    const l = stats.learned;
+    lines.push(l.status === "ok" ? `learned state: version ${l.version ?? "?"} of the configured store applied (${l.lessons} lesson(s) that change something)`
+      : l.status === "none" ? "learned state: nothing learned in the configured store yet (declared tiers)"
+        : `learned state: CORRUPT in the configured store, not applied (declared tiers): ${l.problem ?? ""}`);
+  }
   if (stats.duplicates > 0) lines.push(`${stats.duplicates} duplicate event(s) (same source and id) decided once`);
   if (stats.setup) {
     lines.push(`setup: ${stats.setup.entities} entities, ${stats.setup.exceptions} exceptions imported${stats.setup.problems.length > 0 ? `; ${stats.setup.problems.length} not imported:` : ""}`);
@@ -126,10 +135,17 @@ export async function runContextReplay(args: ParsedArgs, io: CliIo): Promise<num
   // In force at each event's time (the replay clock), not at the time the replay runs.
   const exemptions = flag(args, "exceptions") ? await loadExemptions(config, undefined, { inForce: "at-decision" }) : undefined;
   const tty = (io.stderr as { isTTY?: boolean }).isTTY === true;
-  const session = await createReplaySession({
-    config, ...(setup ? { setup } : {}), ...(exemptions ? { exemptions } : {}),
-    onProblem: (message) => { if (!tty) write(io.stderr, `warning: ${message}`); },
-  });
+  const learnedFrom: Storage | undefined = flag(args, "learned") ? await openStorage(config) : undefined;
+  let session: Awaited<ReturnType<typeof createReplaySession>>;
+  try {
+    session = await createReplaySession({
+      config, ...(setup ? { setup } : {}), ...(exemptions ? { exemptions } : {}), ...(learnedFrom ? { learnedFrom } : {}),
+      onProblem: (message) => { if (!tty) write(io.stderr, `warning: ${message}`); },
+    });
+  } catch (error) {
+    await learnedFrom?.close();
+    throw error;
+  }
   reportLoadErrors(session.loadErrors, io);
   const path = args.positionals[0] ?? "-";
   const input = path === "-" ? io.stdin : createReadStream(resolve(io.cwd, path));
@@ -191,6 +207,7 @@ export async function runContextReplay(args: ParsedArgs, io: CliIo): Promise<num
     if (outPath) await new Promise<void>((done) => (outStream as NodeJS.WritableStream).end(done));
     await record?.close();
     await session.close();
+    await learnedFrom?.close();
   }
   return 0;
 }
