@@ -8,6 +8,7 @@
  * policies' declared tiers) instead of refusing to start.
  */
 import { createHash } from "node:crypto";
+import { canonicalJson } from "../core/canonical-json.js";
 import { isVigilError, VigilError } from "../core/errors.js";
 import type { Storage } from "../core/ports.js";
 import { validateAdjustment } from "../decide/learned.js";
@@ -30,14 +31,12 @@ interface VersionDoc {
 
 export const versionId = (version: number): string => `v-${String(version).padStart(8, "0")}`;
 
-/** JSON with object keys sorted at every level: the same state always hashes the same. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
-  if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item === undefined ? null : item)).join(",")}]`;
-  const record = value as Record<string, unknown>;
-  const keys = Object.keys(record).filter((key) => record[key] !== undefined).sort();
-  return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(record[key])}`).join(",")}}`;
-}
+/**
+ * JSON with object keys sorted at every level: the same state always hashes the same. Core's
+ * canonical JSON; on a learned state (plain JSON values) it gives the text the checksums of
+ * stored states were computed over (core/canonical-json.test.ts compares the two).
+ */
+export { canonicalJson };
 
 export function stateChecksum(state: LearnedState): string {
   return createHash("sha256").update(canonicalJson(state)).digest("hex");

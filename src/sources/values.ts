@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { canonicalJson as canonicalJsonOf, PLAIN_FORM } from "../core/canonical-json.js";
 
 /** Small, dependency-free helpers shared by the adapters: JSON shapes, ids, timestamps. */
 
@@ -52,18 +53,12 @@ export function fieldName(record: JsonRecord, name: string): string {
   return Object.keys(record).find((key) => key.toLowerCase() === lower) ?? name;
 }
 
-/** JSON with object keys sorted at every level: equal values give equal text. */
+/**
+ * JSON with object keys sorted at every level: equal values give equal text. Content ids are
+ * stored (event ids), so they keep their first form: core's canonical JSON in {@link PLAIN_FORM}.
+ */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== "object") {
-    const text = JSON.stringify(value);
-    return text === undefined ? "null" : text;
-  }
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  const record = value as JsonRecord;
-  const keys = Object.keys(record)
-    .filter((key) => record[key] !== undefined)
-    .sort();
-  return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(record[key])}`).join(",")}}`;
+  return canonicalJsonOf(value, PLAIN_FORM);
 }
 
 /**

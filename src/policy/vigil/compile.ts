@@ -5,6 +5,7 @@
  * in the file. Index keys come from `match`, report keys from the rule conditions (index-keys.ts).
  */
 import { createHash } from "node:crypto";
+import { canonicalJson as canonicalJsonOf, PLAIN_FORM } from "../../core/canonical-json.js";
 import type { CompiledPolicy } from "../../core/compiled-policy.js";
 import { VigilError } from "../../core/errors.js";
 import type { PolicyMeta } from "../../core/policy.js";
@@ -35,13 +36,9 @@ export function isNativePolicy(policy: CompiledPolicy): policy is NativeCompiled
 
 interface Problem { readonly path: FieldPath; readonly message: string; readonly hint?: string; readonly position?: FilePosition }
 
-/** Canonical JSON (sorted keys), the basis of revisions. */
+/** Canonical JSON (sorted keys), the basis of revisions: core's, in the form revisions always had ({@link PLAIN_FORM}). */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  const entries = Object.keys(value).sort().filter((k) => (value as Record<string, unknown>)[k] !== undefined)
-    .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
-  return `{${entries.join(",")}}`;
+  return canonicalJsonOf(value, PLAIN_FORM);
 }
 
 /** Content hash of a policy document: changes whenever the policy's content changes (not its formatting). */
