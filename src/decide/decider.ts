@@ -10,10 +10,10 @@ import type { Finding } from "../core/finding.js";
 import { tierRank, type PolicyMeta, type Tier } from "../core/policy.js";
 import type { Override, PolicyException } from "../core/review.js";
 import type { CelEnvironment } from "../policy/cel/api.js";
-import { explanationSteps } from "../policy/explain.js";
 import { defaultCelEnvironment } from "../policy/load.js";
 import { activationForPolicy, createConditionCache, metaOf, type ConditionCache, type PolicyLookup } from "./conditions.js";
-import { applyExemptions, type AppliedExemption } from "./exemptions.js";
+import { assembleDraft, factorStep, findingSteps, summarize } from "./decision.js";
+import { applyExemptions } from "./exemptions.js";
 import { learnedFromList, noLearning, type AppliedAdjustment, type LearnedAdjustment, type LearnedAdjustments } from "./learned.js";
 import { contextBucket, riskWeights, round, scoreDecisionRisk, signalConfidence, type RiskWeights } from "./risk.js";
 import { adaptiveFindingTier, defaultTierSettings, type TierSettings } from "./tiers.js";
@@ -64,27 +64,6 @@ export interface AppliedRefs {
 export function appliedRefs(draft: Pick<DecisionDraft, "explanation">): AppliedRefs {
   const pick = (kind: string): string[] => [...new Set(draft.explanation.steps.filter((s) => s.kind === kind && s.ref !== undefined).map((s) => s.ref as string))];
   return { exceptions: pick("exception"), overrides: pick("override"), learned: pick("learning") };
-}
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? "" : "s"}`;
-}
-
-function summarize(verdict: Verdict, tier: Tier, findings: readonly Finding[], denying: readonly Finding[], evaluated: number, exempted: readonly AppliedExemption[]): string {
-  const violations = findings.filter((f) => f.effect === "violation");
-  const errors = findings.filter((f) => f.effect === "error");
-  const first = (list: readonly Finding[]): string => {
-    const f = list[0] as Finding;
-    return `${f.policy}/${f.rule}: ${f.message}${list.length > 1 ? ` (and ${list.length - 1} more)` : ""}`;
-  };
-  if (verdict === "deny") return `Denied (${tier}) by ${plural(denying.length, "deny violation")}: ${first(denying)}.`;
-  if (violations.length > 0) return `Allowed (${tier}) with ${plural(violations.length, "violation")} that do not deny: ${first(violations)}.`;
-  if (errors.length > 0) return `Allowed (${tier}), but ${plural(errors.length, "policy error")}: ${first(errors)}.`;
-  if (exempted.length > 0) {
-    const e = exempted[0] as AppliedExemption;
-    return `Allowed: ${e.policy}/${e.rule} ${e.text}${exempted.length > 1 ? ` (and ${exempted.length - 1} more)` : ""}.`;
-  }
-  return `Allowed: ${evaluated} ${evaluated === 1 ? "policy" : "policies"} evaluated, none violated.`;
 }
 
 function asLookup(learned: DecideOptions["learned"]): LearnedAdjustments {
@@ -161,36 +140,16 @@ export function createDecider(options: DeciderOptions = {}): Decider {
         }
       }
 
-      const steps: ExplanationStep[] = [];
-      for (const f of findings) {
-        if (f.effect === "violation") steps.push(...explanationSteps(f));
-        else if (f.effect === "error") steps.push({ kind: "note", text: `${f.policy}/${f.rule} could not be evaluated: ${f.error?.message ?? f.message}`, policy: f.policy, rule: f.rule });
-      }
+      const steps = findingSteps(findings);
       for (const applied of exemption.applied) steps.push({ kind: applied.kind, text: `${applied.policy}/${applied.rule} ${applied.text}`, policy: applied.policy, rule: applied.rule, ref: applied.id });
       for (const problem of exemption.problems) steps.push({ kind: "note", text: `exception ${problem.id} not applied: its condition failed (${problem.error})`, ref: problem.id });
-      for (const factor of risk.factors) steps.push({ kind: "factor", text: `${factor.name}: ${factor.contribution >= 0 ? "+" : ""}${factor.contribution}${factor.detail === undefined ? "" : ` (${factor.detail})`}`, contribution: factor.contribution });
+      for (const factor of risk.factors) steps.push(factorStep(factor));
       for (const applied of learned) steps.push({ kind: "learning", text: learningText(applied), policy: applied.policy, rule: applied.rule, ...(applied.adjustment.id ? { ref: applied.adjustment.id } : {}) });
       steps.push(...tierSteps);
       if (!decideOptions.enforced) steps.push({ kind: "note", text: "not enforced (dry run, shadow evaluation or replay): recorded only" });
 
       const explanation: Explanation = { summary: summarize(verdict, tier, findings, denying, Object.keys(policyRevisions).length, exemption.applied), steps };
-      return {
-        id: decideOptions.id,
-        eventId: ctx.event.id,
-        eventType: ctx.event.type,
-        ...(ctx.event.subject === undefined ? {} : { subject: ctx.event.subject }),
-        time: decideOptions.now,
-        verdict,
-        tier,
-        risk,
-        findings,
-        actions: [],
-        explanation,
-        policyRevisions,
-        enforced: decideOptions.enforced,
-        ...(decideOptions.input === undefined ? {} : { input: decideOptions.input }),
-        ...(decideOptions.labels === undefined ? {} : { labels: decideOptions.labels }),
-      };
+      return assembleDraft(ctx, { verdict, tier, risk, findings, explanation, policyRevisions }, decideOptions);
     },
   };
 }

@@ -33,11 +33,13 @@ export interface BuildDecisionOptions {
 
 export const severityWeight: Readonly<Record<Severity, number>> = { info: 0.02, low: 0.1, medium: 0.25, high: 0.45, critical: 0.7 };
 export const modeWeight: Readonly<Record<RuleMode, number>> = { deny: 1, warn: 0.7, audit: 0.4 };
-const ERROR_CONTRIBUTION = 0.05;
+/** The weights of buildDecision's risk (decider's defaults: risk.ts defaultRiskWeights). */
+const STATIC_WEIGHTS: FindingFactorWeights = { error: 0.05, historyPerLog2: 0.05, historyMax: 0.15 };
 
 const defaultTier: Readonly<Record<RuleMode, Tier>> = { deny: "block", warn: "notify", audit: "observe" };
 
-function round(value: number): number {
+/** Risk figures are rounded to 4 decimals. */
+export function round(value: number): number {
   return Math.round(value * 10_000) / 10_000;
 }
 
@@ -58,8 +60,21 @@ export function findingTier(finding: Finding, meta: PolicyMeta | undefined): { t
   return { tier, reason: `${id}: ${why}${tier === base ? "" : `, clamped to ${tier}`}` };
 }
 
-/** Severity-based risk with additive, named factors (contributions add up to the score before clamping). */
-export function scoreRisk(ctx: Context, findings: readonly Finding[]): Risk {
+export interface FindingFactorWeights {
+  /** Contribution of a policy that could not be evaluated. */
+  readonly error: number;
+  /** The subject's recent violations: this much per doubling of (1 + violations in 30 days)... */
+  readonly historyPerLog2: number;
+  /** ...and at most this much. */
+  readonly historyMax: number;
+}
+
+/**
+ * The risk factors of the findings themselves, in this order: one per violation (severity weight
+ * × mode weight), one per error, then the subject's recent violations when some finding is a
+ * violation. Both risk scores (scoreRisk here, scoreDecisionRisk in risk.ts) start from these.
+ */
+export function findingFactors(ctx: Context, findings: readonly Finding[], weights: FindingFactorWeights): { readonly factors: Factor[]; readonly violations: number } {
   const factors: Factor[] = [];
   let violations = 0;
   for (const f of findings) {
@@ -67,13 +82,19 @@ export function scoreRisk(ctx: Context, findings: readonly Finding[]): Risk {
       violations++;
       factors.push({ name: `${f.policy}/${f.rule}`, contribution: round(severityWeight[f.severity] * modeWeight[f.mode]), detail: `${f.severity} ${f.mode} violation: ${f.message}` });
     } else if (f.effect === "error") {
-      factors.push({ name: `${f.policy}/${f.rule} (error)`, contribution: ERROR_CONTRIBUTION, detail: "policy could not be evaluated" });
+      factors.push({ name: `${f.policy}/${f.rule} (error)`, contribution: weights.error, detail: "policy could not be evaluated" });
     }
   }
   const recent = ctx.history?.violations30d ?? 0;
   if (violations > 0 && recent > 0) {
-    factors.push({ name: "history.violations30d", contribution: round(Math.min(0.15, 0.05 * Math.log2(1 + recent))), detail: `${recent} violation(s) in the last 30 days` });
+    factors.push({ name: "history.violations30d", contribution: round(Math.min(weights.historyMax, weights.historyPerLog2 * Math.log2(1 + recent))), detail: `${recent} violation(s) in the last 30 days` });
   }
+  return { factors, violations };
+}
+
+/** Severity-based risk with additive, named factors (contributions add up to the score before clamping). */
+export function scoreRisk(ctx: Context, findings: readonly Finding[]): Risk {
+  const { factors } = findingFactors(ctx, findings, STATIC_WEIGHTS);
   const sum = factors.reduce((total, f) => total + f.contribution, 0);
   return { score: round(Math.min(1, Math.max(0, sum))), factors };
 }
@@ -82,7 +103,11 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
 
-function summarize(verdict: Verdict, tier: Tier, findings: readonly Finding[], denying: readonly Finding[], evaluated: number): string {
+/** An exception or override that turned a violation into a pass (decider), for the summary. */
+export interface SummaryExemption { readonly policy: string; readonly rule: string; readonly text: string }
+
+/** The explanation's one-line summary. `exempted`: what exceptions/overrides let through (decider). */
+export function summarize(verdict: Verdict, tier: Tier, findings: readonly Finding[], denying: readonly Finding[], evaluated: number, exempted: readonly SummaryExemption[] = []): string {
   const violations = findings.filter((f) => f.effect === "violation");
   const errors = findings.filter((f) => f.effect === "error");
   const first = (list: readonly Finding[]): string => {
@@ -92,7 +117,50 @@ function summarize(verdict: Verdict, tier: Tier, findings: readonly Finding[], d
   if (verdict === "deny") return `Denied (${tier}) by ${plural(denying.length, "deny violation")}: ${first(denying)}.`;
   if (violations.length > 0) return `Allowed (${tier}) with ${plural(violations.length, "violation")} that do not deny: ${first(violations)}.`;
   if (errors.length > 0) return `Allowed (${tier}), but ${plural(errors.length, "policy error")}: ${first(errors)}.`;
+  if (exempted.length > 0) {
+    const e = exempted[0] as SummaryExemption;
+    return `Allowed: ${e.policy}/${e.rule} ${e.text}${exempted.length > 1 ? ` (and ${exempted.length - 1} more)` : ""}.`;
+  }
   return `Allowed: ${evaluated} ${evaluated === 1 ? "policy" : "policies"} evaluated, none violated.`;
+}
+
+/** Explanation steps of the findings: each violation's steps (policy/explain), a note per error. */
+export function findingSteps(findings: readonly Finding[]): ExplanationStep[] {
+  const steps: ExplanationStep[] = [];
+  for (const f of findings) {
+    if (f.effect === "violation") steps.push(...explanationSteps(f));
+    else if (f.effect === "error") steps.push({ kind: "note", text: `${f.policy}/${f.rule} could not be evaluated: ${f.error?.message ?? f.message}`, policy: f.policy, rule: f.rule });
+  }
+  return steps;
+}
+
+/** The explanation step of one risk factor (`name: +0.45 (detail)`; negative contributions keep their sign). */
+export function factorStep(factor: Factor): ExplanationStep {
+  return { kind: "factor", text: `${factor.name}: ${factor.contribution >= 0 ? "+" : ""}${factor.contribution}${factor.detail === undefined ? "" : ` (${factor.detail})`}`, contribution: factor.contribution };
+}
+
+/** What a draft records besides its parts: the options' id, time, enforcement, input and labels. */
+export type DraftOptions = Pick<BuildDecisionOptions, "id" | "now" | "enforced" | "input" | "labels">;
+
+/** Assembles the draft (both builders end here): the event's id, type and subject, the parts, the options. */
+export function assembleDraft(ctx: Context, parts: Pick<DecisionDraft, "verdict" | "tier" | "risk" | "findings" | "explanation" | "policyRevisions">, options: DraftOptions): DecisionDraft {
+  return {
+    id: options.id,
+    eventId: ctx.event.id,
+    eventType: ctx.event.type,
+    ...(ctx.event.subject === undefined ? {} : { subject: ctx.event.subject }),
+    time: options.now,
+    verdict: parts.verdict,
+    tier: parts.tier,
+    risk: parts.risk,
+    findings: parts.findings,
+    actions: [],
+    explanation: parts.explanation,
+    policyRevisions: parts.policyRevisions,
+    enforced: options.enforced,
+    ...(options.input === undefined ? {} : { input: options.input }),
+    ...(options.labels === undefined ? {} : { labels: options.labels }),
+  };
 }
 
 /** Builds the decision for one evaluation. Pure: same inputs, same draft. */
@@ -109,29 +177,9 @@ export function buildDecision(ctx: Context, findings: readonly Finding[], policy
     tierSteps.push({ kind: "tier", text: `${asked.tier}: ${asked.reason}`, policy: f.policy, rule: f.rule, tier: asked.tier });
   }
   const risk = scoreRisk(ctx, findings);
-  const steps: ExplanationStep[] = [];
-  for (const f of findings) {
-    if (f.effect === "violation") steps.push(...explanationSteps(f));
-    else if (f.effect === "error") steps.push({ kind: "note", text: `${f.policy}/${f.rule} could not be evaluated: ${f.error?.message ?? f.message}`, policy: f.policy, rule: f.rule });
-  }
-  for (const factor of risk.factors) steps.push({ kind: "factor", text: `${factor.name}: +${factor.contribution}${factor.detail === undefined ? "" : ` (${factor.detail})`}`, contribution: factor.contribution });
+  const steps = findingSteps(findings);
+  for (const factor of risk.factors) steps.push(factorStep(factor));
   steps.push(...tierSteps);
   const explanation: Explanation = { summary: summarize(verdict, tier, findings, denying, Object.keys(policyRevisions).length), steps };
-  return {
-    id: options.id,
-    eventId: ctx.event.id,
-    eventType: ctx.event.type,
-    ...(ctx.event.subject === undefined ? {} : { subject: ctx.event.subject }),
-    time: options.now,
-    verdict,
-    tier,
-    risk,
-    findings,
-    actions: [],
-    explanation,
-    policyRevisions,
-    enforced: options.enforced,
-    ...(options.input === undefined ? {} : { input: options.input }),
-    ...(options.labels === undefined ? {} : { labels: options.labels }),
-  };
+  return assembleDraft(ctx, { verdict, tier, risk, findings, explanation, policyRevisions }, options);
 }

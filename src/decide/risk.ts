@@ -19,7 +19,7 @@ import type { Context } from "../core/context.js";
 import type { Risk } from "../core/decision.js";
 import type { Entity, Factor, PostureLevel } from "../core/entity.js";
 import type { Finding } from "../core/finding.js";
-import { modeWeight, severityWeight } from "./decision.js";
+import { findingFactors, round } from "./decision.js";
 import type { AppliedAdjustment } from "./learned.js";
 
 export type Criticality = "low" | "medium" | "high" | "critical";
@@ -63,9 +63,7 @@ export function riskWeights(overrides: Partial<RiskWeights> = {}): RiskWeights {
   };
 }
 
-export function round(value: number): number {
-  return Math.round(value * 10_000) / 10_000;
-}
+export { round };
 
 const criticalityRank: Readonly<Record<Criticality, number>> = { low: 0, medium: 1, high: 2, critical: 3 };
 
@@ -157,21 +155,9 @@ function signalDetail(score: number, confidence: number, factors: readonly Facto
  * decision's violations (see learned.ts); each adds its `riskDelta` as a `learned.*` factor.
  */
 export function scoreDecisionRisk(ctx: Context, findings: readonly Finding[], weights: RiskWeights = defaultRiskWeights, learned: readonly AppliedAdjustment[] = []): Risk {
-  const factors: Factor[] = [];
-  let violations = 0;
-  for (const f of findings) {
-    if (f.effect === "violation") {
-      violations++;
-      factors.push({ name: `${f.policy}/${f.rule}`, contribution: round(severityWeight[f.severity] * modeWeight[f.mode]), detail: `${f.severity} ${f.mode} violation: ${f.message}` });
-    } else if (f.effect === "error") {
-      factors.push({ name: `${f.policy}/${f.rule} (error)`, contribution: weights.error, detail: "policy could not be evaluated" });
-    }
-  }
+  // The findings' own factors and the subject's history first, then the context's.
+  const { factors, violations } = findingFactors(ctx, findings, weights);
   if (violations > 0) {
-    const recent = ctx.history?.violations30d ?? 0;
-    if (recent > 0) {
-      factors.push({ name: "history.violations30d", contribution: round(Math.min(weights.historyMax, weights.historyPerLog2 * Math.log2(1 + recent))), detail: `${recent} violation(s) in the last 30 days` });
-    }
     for (const name in ctx.signals) {
       const signal = ctx.signals[name];
       if (signal === undefined || !(signal.score > weights.signalMinScore)) continue;
