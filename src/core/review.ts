@@ -25,14 +25,15 @@ export interface Review {
 /** An exception: a standing permission not to enforce, with justification and expiry. */
 export interface PolicyException {
   readonly id: string;
-  /** Policy names (globs allowed) it applies to; rules optional. */
+  /** Policy names (globs allowed, `residency-*`) it applies to; rules optional. */
   readonly policies: readonly string[];
   readonly rules?: readonly string[];
-  /** CEL over the same variables as policies; the exception applies when it is true. */
+  /** CEL over the same variables as policies (its policy's `variables` included); the exception applies when it is true. */
   readonly when?: string;
-  /** Simple selectors: subject globs, entity labels. */
+  /** Simple selectors: subject globs, or `label:key=value` / `tag:key=value` entity selectors. */
   readonly subjects?: readonly string[];
   readonly justification: string;
+  /** A link or key of the ticket that approved it. */
   readonly ticket?: string;
   /** E.g. a legal basis for a data transfer ("SCC 2021/914"). */
   readonly legalBasis?: string;

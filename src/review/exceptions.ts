@@ -10,21 +10,12 @@ import { exceptionActive } from "../decide/exemptions.js";
 import { EXCEPTIONS_COLLECTION, nowIso, type ReviewDeps } from "./context.js";
 import { nextId } from "./ids.js";
 
-export interface ExceptionInput {
-  /** Policy names, globs allowed (`residency-*`). */
-  readonly policies: readonly string[];
-  readonly rules?: readonly string[];
-  /** CEL over the same variables as policies (its policy's `variables` included). */
-  readonly when?: string;
-  /** Subject globs, or `label:key=value` / `tag:key=value` entity selectors. */
-  readonly subjects?: readonly string[];
-  readonly justification: string;
-  /** A link or key of the ticket that approved it. */
-  readonly ticket?: string;
-  readonly legalBasis?: string;
-  /** RFC 3339; required, in the future, at most `maxExceptionDays` (default 90) away. */
-  readonly expiresAt: string;
-}
+/**
+ * What a caller gives to create an exception: its fields in core's PolicyException without id,
+ * author, time and revocation. `expiresAt` must be in the future and at most `maxExceptionDays`
+ * (default 90) away.
+ */
+export type ExceptionInput = Pick<PolicyException, "policies" | "rules" | "when" | "subjects" | "justification" | "ticket" | "legalBasis" | "expiresAt">;
 
 export interface ExceptionApi {
   /** Creates an exception (approver or admin); throws VIGIL_BAD_INPUT naming the field when invalid. */
