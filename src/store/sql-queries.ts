@@ -41,12 +41,28 @@ export function prepareDecisions(drafts: readonly DecisionDraft[], mask: Compile
     const timeMs = Date.parse(original.time);
     if (Number.isNaN(timeMs)) throw new VigilError("VIGIL_BAD_INPUT", `${field}.time must be an RFC 3339 timestamp, got ${JSON.stringify(original.time)} (decision ${original.id})`, { field: `${field}.time` });
     const { draft, text } = maskForRecord(original, mask, canonicalJson);
+    flatten(text);
     const policies: string[] = [];
     for (const finding of draft.findings ?? []) {
       if (typeof finding.policy === "string" && !policies.includes(finding.policy)) policies.push(finding.policy);
     }
     return { draft, body: text, timeMs, policies };
   });
+}
+
+/**
+ * Makes V8 store `text` as one flat string, in place. canonicalJson builds the body by
+ * concatenation, a tree of hundreds of small pieces (a rope); every consumer that needs the
+ * characters walks and copies that tree again unless the string itself was flattened:
+ * `prevHash + body` for SHA-256 copies it into a new string and leaves the body a rope, so the
+ * SQL driver flattened it a second time when binding it. Converting a string to a number
+ * flattens it in place (and stops at the first character that is not numeric: "{").
+ * In-process A/B (bench/store.ts drafts with a CloudTrail input, no mask): 220 → 115 µs of CPU per
+ * appended row. (With a mask configured, the masking check already flattened the text.)
+ */
+function flatten(text: string): void {
+  // The result is not used; the conversion is what flattens.
+  void Number(text);
 }
 
 export interface DecisionRowShape {
