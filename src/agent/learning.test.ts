@@ -10,20 +10,8 @@ import { createManualClock, type ManualClock } from "./clock.js";
 import { FEEDBACK_COLLECTION } from "./feedback.js";
 import { learnerSettingsFrom } from "./learning.js";
 import { createAgent, type Agent } from "./runtime.js";
+import { labelledFalsePositives, nightLogin, nightLoginPolicy } from "../../test/helpers/learning.js";
 
-const policy = `apiVersion: vigil.dev/v1
-kind: Policy
-metadata: { name: night-login }
-spec:
-  on: [dev.vigil.decide]
-  rules:
-    - name: at-night
-      condition: input.hour < 6
-      message: "login at {{ input.hour }}h"
-      severity: high
-      effect: warn
-  enforcement: { tier: notify, floor: observe, ceiling: approve }
-`;
 
 const agents: Agent[] = [];
 afterEach(async () => {
@@ -34,7 +22,7 @@ interface Opened { readonly agent: Agent; readonly problems: string[]; readonly 
 
 async function open(options: { dir?: string; clock?: ManualClock; learn?: Record<string, unknown> } = {}): Promise<Opened> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), "vigil-learning-"));
-  writeFileSync(join(dir, "p.yaml"), policy);
+  writeFileSync(join(dir, "p.yaml"), nightLoginPolicy);
   const problems: string[] = [];
   const agent = await createAgent(parseConfig({ policies: [join(dir, "p.yaml")], store: { path: join(dir, "v.db") }, ...(options.learn ? { learn: options.learn } : {}) }), {
     clock: options.clock ?? createManualClock("2025-03-03T10:00:00Z"), onProblem: (m) => problems.push(m),
@@ -43,20 +31,8 @@ async function open(options: { dir?: string; clock?: ManualClock; learn?: Record
   return { agent, problems, dir };
 }
 
-let n = 0;
-const request = (subject: string, hour: number): Event => ({ specversion: "1.0", id: `r-${++n}`, source: "test", type: "dev.vigil.decide", subject, data: { hour } });
-const reviewers = [{ id: "ann", roles: ["approver"] }, { id: "bob", roles: ["approver"] }];
-
-/** Ten night logins of `subject`, each marked false positive by one of two reviewers. */
-async function labelled(agent: Agent, subject: string): Promise<Decision[]> {
-  const out: Decision[] = [];
-  for (let i = 0; i < 10; i++) {
-    const decision = (await agent.decideEvent(request(subject, 2))) as Decision;
-    await agent.feedback.record({ decisionId: decision.id, label: "false_positive" }, reviewers[i % 2] as { id: string; roles: string[] });
-    out.push(decision);
-  }
-  return out;
-}
+const request = nightLogin;
+const labelled = labelledFalsePositives;
 
 describe("learner settings (learn.settings)", () => {
   it("takes known settings and refuses others, naming the key", () => {

@@ -5,28 +5,14 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createManualClock } from "../agent/clock.js";
 import { createAgent } from "../agent/runtime.js";
 import { parseConfig } from "../config.js";
-import type { Decision } from "../core/decision.js";
 import type { Event } from "../core/event.js";
 import { LEARN_COLLECTION, versionId } from "../learn/index.js";
 import { openStorage } from "../agent.js";
 import { vigil } from "../../test/cli/support.js";
+import { labelledFalsePositives, nightLogin, nightLoginPolicy } from "../../test/helpers/learning.js";
 
-const policy = `apiVersion: vigil.dev/v1
-kind: Policy
-metadata: { name: night-login }
-spec:
-  on: [dev.vigil.decide]
-  rules:
-    - name: at-night
-      condition: input.hour < 6
-      message: "login at {{ input.hour }}h"
-      severity: high
-      effect: warn
-  enforcement: { tier: notify, floor: observe, ceiling: approve }
-`;
 
-let n = 0;
-const request = (subject: string, hour: number): Event => ({ specversion: "1.0", id: `r-${++n}`, source: "test", type: "dev.vigil.decide", subject, time: "2025-03-04T02:00:00Z", data: { hour } });
+const request = (subject: string, hour: number): Event => nightLogin(subject, hour, "2025-03-04T02:00:00Z");
 
 let dir: string;
 const env = () => ({ VIGIL_STORE_PATH: join(dir, "v.db") });
@@ -34,16 +20,12 @@ const env = () => ({ VIGIL_STORE_PATH: join(dir, "v.db") });
 beforeAll(async () => {
   // A store whose learned state says: night logins of svc/batch are false positives (10 of 10, 2 reviewers).
   dir = mkdtempSync(join(tmpdir(), "vigil-replay-learned-"));
-  writeFileSync(join(dir, "p.yaml"), policy);
+  writeFileSync(join(dir, "p.yaml"), nightLoginPolicy);
   const agent = await createAgent(parseConfig({ policies: [join(dir, "p.yaml")], store: { path: join(dir, "v.db") } }), {
     clock: createManualClock("2025-03-03T10:00:00Z"), onProblem: () => undefined,
   });
   try {
-    const reviewers = [{ id: "ann", roles: ["approver"] }, { id: "bob", roles: ["approver"] }];
-    for (let i = 0; i < 10; i++) {
-      const decision = (await agent.decideEvent(request("svc/batch", 2))) as Decision;
-      await agent.feedback.record({ decisionId: decision.id, label: "false_positive" }, reviewers[i % 2] as { id: string; roles: string[] });
-    }
+    await labelledFalsePositives(agent, "svc/batch");
     await agent.learning.update({ id: "ann", roles: ["approver"] });
   } finally {
     await agent.close();
