@@ -36,6 +36,12 @@ export class SqliteDriver implements SqlDriver {
 
   constructor(options: SqliteDriverOptions) {
     this.db = new Database(options.path);
+    // 8 KB pages for a new file (a file that exists keeps its page size: SQLite ignores this in
+    // WAL mode). Decision and event rows are 1-3 KB, so 4 KB pages held one or two: in-process
+    // A/B of appendDecisions, 1,000-row batches of drafts with a CloudTrail input: 122-145 µs
+    // of CPU per row with 4 KB pages, 101-123 µs with 8 KB; single-row batches unchanged (16 KB
+    // and larger pages cost more there: every commit writes whole pages).
+    this.db.pragma("page_size = 8192");
     // INVARIANT: WAL + synchronous=FULL: a committed transaction is on disk before the call returns.
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = FULL");

@@ -63,6 +63,28 @@ describe("sqlite storage specifics", () => {
     }
   });
 
+  it("creates a new file with 8 KB pages and keeps the page size of an existing file", async () => {
+    raw((db) => expect(db.pragma("page_size", { simple: true })).toBe(8192));
+    // A store created with 4 KB pages (the size before): it opens, appends and verifies, and keeps its size.
+    const oldPath = join(dir, "old.db");
+    const old = new Database(oldPath);
+    old.pragma("page_size = 4096");
+    old.pragma("journal_mode = WAL");
+    old.exec("CREATE TABLE placeholder (x INTEGER)");
+    old.close();
+    const reopened = createSqliteStorage({ path: oldPath });
+    await reopened.init();
+    await reopened.appendDecisions(Array.from({ length: 3 }, (_unused, index) => makeDraft(index + 1)));
+    expect((await verifyDecisionRecord(reopened)).ok).toBe(true);
+    await reopened.close();
+    const check = new Database(oldPath, { readonly: true });
+    try {
+      expect(check.pragma("page_size", { simple: true })).toBe(4096);
+    } finally {
+      check.close();
+    }
+  });
+
   it("refuses UPDATE, DELETE of decision and audit rows and moving the chain head back, even through raw SQL", async () => {
     await storage.appendAudit([{ at: "2024-01-01T00:00:00Z", actor: "alice", action: "policy.promote" }]);
     raw((db) => {
