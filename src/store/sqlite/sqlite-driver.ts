@@ -46,6 +46,12 @@ export class SqliteDriver implements SqlDriver {
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = FULL");
     this.db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`);
+    // Checkpoint the WAL into the database every 4,000 pages (32 MB) instead of SQLite's 1,000:
+    // decision ids, event ids and subjects are random keys, so every batch dirties index pages all
+    // over the file, and a page changed by several batches is copied once per checkpoint. In-process
+    // A/B, 100k decisions with UUID ids in batches of 1,000: CPU per row -5% (-9% over the last
+    // 20k rows), wall -16%; 10,000 pages gained little more. Commits stay durable (WAL + FULL).
+    this.db.pragma("wal_autocheckpoint = 4000");
     // 32 MB of page cache (default 2 MB): the id, event and subject indexes take random inserts.
     this.db.pragma("cache_size = -32768");
     this.queueKey = options.path === ":memory:" || options.path === "" ? `memory:${Math.random()}` : resolve(options.path);

@@ -58,6 +58,7 @@ describe("sqlite storage specifics", () => {
     try {
       expect(driver.db.pragma("synchronous", { simple: true })).toBe(2); // FULL
       expect(driver.db.pragma("busy_timeout", { simple: true })).toBe(1234);
+      expect(driver.db.pragma("wal_autocheckpoint", { simple: true })).toBe(4000);
     } finally {
       await driver.close();
     }
