@@ -1,5 +1,13 @@
-import { createHash } from "node:crypto";
+import * as crypto from "node:crypto";
 import type { Event } from "../core/event.js";
+
+/**
+ * SHA-256 of a string as hex: the one-shot `crypto.hash` (Node ≥ 20.12, no Hash object per call,
+ * about half the CPU) when present, else a Hash object. The same digest either way.
+ */
+const sha256Hex: (text: string) => string = typeof (crypto as { hash?: unknown }).hash === "function"
+  ? (text) => (crypto as unknown as { hash(algorithm: string, data: string, encoding: "hex"): string }).hash("sha256", text, "hex")
+  : (text) => crypto.createHash("sha256").update(text).digest("hex");
 
 /**
  * The decision id of an ingested event: a UUID-shaped digest of `(source, id)`. Deterministic, so
@@ -8,7 +16,7 @@ import type { Event } from "../core/event.js";
  * unique — refuses the second copy. INVARIANT: one decision per ingested event.
  */
 export function decisionIdFor(event: Pick<Event, "source" | "id">): string {
-  const hex = createHash("sha256").update(`vigil-decision\u0000${event.source}\u0000${event.id}`).digest("hex");
+  const hex = sha256Hex(`vigil-decision\u0000${event.source}\u0000${event.id}`);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${(8 | (Number.parseInt(hex[16] as string, 16) & 3)).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
