@@ -73,7 +73,13 @@ function text(value: unknown): string {
 
 /** `keyExistsInArray`: is the scalar key among the values (wildcards either way; a string value may be a JSON array). */
 function keyIn(key: string, value: unknown): boolean {
-  if (Array.isArray(value)) return value.some((v) => wildcardMatch(text(v), key) || wildcardMatch(key, text(v)));
+  if (Array.isArray(value)) {
+    for (const v of value) {
+      const t = text(v);
+      if (wildcardMatch(t, key) || wildcardMatch(key, t)) return true;
+    }
+    return false;
+  }
   if (typeof value === "string") {
     if (wildcardMatch(value, key)) return true;
     try {
@@ -95,15 +101,19 @@ function inRange(key: string, value: unknown): boolean | undefined {
   return m[2] === "!" ? !inside : inside;
 }
 
+function memberTest(k: string, value: unknown, negate: boolean): boolean {
+  const found = inRange(k, value) ?? keyIn(k, value);
+  return negate ? !found : found;
+}
+
+/** No closure per call: membership runs for every condition of every rule on the admission path. */
 function membership(key: unknown, value: unknown, mode: "any" | "all", negate: boolean): boolean {
-  const keys = Array.isArray(key) ? key.map(text) : [text(key)];
-  const test = (k: string): boolean => {
-    const r = inRange(k, value);
-    const found = r ?? keyIn(k, value);
-    return negate ? !found : found;
-  };
-  if (!Array.isArray(key)) return test(keys[0] as string);
-  return mode === "any" ? keys.some(test) : keys.every(test);
+  if (!Array.isArray(key)) return memberTest(text(key), value, negate);
+  for (const item of key) {
+    const holds = memberTest(text(item), value, negate);
+    if (mode === "any" ? holds : !holds) return holds;
+  }
+  return mode === "all";
 }
 
 function compareNumeric(key: unknown, value: unknown, op: ">" | ">=" | "<" | "<="): boolean {

@@ -145,18 +145,16 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
     if (policyNamespace !== undefined && resourceNamespace !== policyNamespace) return results;
     let shared: Doc | undefined;
     const resolver = evalOptions.resolver ?? options.resolver;
-    const result = (rule: CompiledRule, mode: RuleMode, status: RuleResult["status"], message: string, trace: RuleResult["trace"]): RuleResult =>
-      ruleResult(name, severity, rule, mode, status, message, trace);
     for (const rule of rules) {
       let mode: RuleMode = "warn";
       try {
         if (!matchBlockMatches(rule.raw["match"], input) || excludeBlockMatches(rule.raw["exclude"], input)) {
-          if (evalOptions.includeNoMatch) results.push(result(rule, modeFor(rule, input), "nomatch", "rule does not match the resource", []));
+          if (evalOptions.includeNoMatch) results.push(ruleResult(name, severity, rule, modeFor(rule, input), "nomatch", "rule does not match the resource", []));
           continue;
         }
         mode = modeFor(rule, input);
         if (rule.type !== "validate") {
-          results.push(result(rule, mode, "unsupported", `${rule.type} rules are not evaluated by Vigil`, []));
+          results.push(ruleResult(name, severity, rule, mode, "unsupported", `${rule.type} rules are not evaluated by Vigil`, []));
           continue;
         }
         shared ??= sharedBaseDocument(input);
@@ -164,16 +162,16 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
         if (rule.celPreconditions) {
           const pre = evaluateCelPreconditions(rule.celPreconditions, input, doc);
           if (pre.status !== "pass") {
-            results.push(result(rule, mode, pre.status === "fail" ? "skip" : pre.status, pre.status === "fail" ? "cel preconditions not met" : pre.message, pre.trace));
+            results.push(ruleResult(name, severity, rule, mode, pre.status === "fail" ? "skip" : pre.status, pre.status === "fail" ? "cel preconditions not met" : pre.message, pre.trace));
             continue;
           }
         }
         const env: RuleEnv = ruleEnv(rule, input, mockedNames(evalOptions, rule.name), resolver);
         const response = validateBlock(rule.validate, doc, env, rule.context, rule.raw["preconditions"]);
-        results.push(result(rule, mode, response.status, response.message, response.trace));
+        results.push(ruleResult(name, severity, rule, mode, response.status, response.message, response.trace));
         if (applyOne && (response.status === "pass" || response.status === "fail")) break;
       } catch (cause) {
-        results.push(result(rule, mode, "error", `internal error: ${cause instanceof Error ? cause.message : String(cause)}`, []));
+        results.push(ruleResult(name, severity, rule, mode, "error", `internal error: ${cause instanceof Error ? cause.message : String(cause)}`, []));
       }
     }
     return results;
