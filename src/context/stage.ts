@@ -11,7 +11,7 @@ import { detectOddHour } from "./detectors/odd-hour.js";
 import { detectRare } from "./detectors/rare.js";
 import { notApplicable } from "./detectors/signal.js";
 import { detectSpike, type SpikeCandidate } from "./detectors/spike.js";
-import { DocCache, type DocCodec } from "./doc-cache.js";
+import { DocCache, type Cacheable, type DocCodec } from "./doc-cache.js";
 import { applyEntityUpdate, entityCodec, entityRecordKey, ENTITY_COLLECTION, peerKeyOf, validateEntityUpdate, type EntityRecord } from "./entity-store.js";
 import { baselineFeatures } from "./features.js";
 import { fnv1a32 } from "./hash.js";
@@ -22,7 +22,7 @@ import { resolveEvent, type ResolvedEvent } from "./resolve.js";
 import { compileScheduleSafe } from "./schedule.js";
 import { createSeries, observeSeries, type Season } from "./series.js";
 import { resolveContextSettings, seenDimensions } from "./settings.js";
-import { toDays, toMinutes } from "./time.js";
+import { isoFromMs, toDays, toMinutes } from "./time.js";
 
 export type { ContextEnricher, ContextExtras, ContextStage, ContextStageOptions, ContextStats, EntityView } from "./stage-types.js";
 
@@ -135,22 +135,43 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
     return candidates;
   }
 
+  /**
+   * The cached item of each role's key, loading the missing ones first (one read). The common case
+   * — everything cached — is one map lookup per key, without the load pass.
+   */
+  function cached<T extends Cacheable>(cache: DocCache<T>, keys: ReadonlyMap<string, string>): Map<string, T> | Promise<Map<string, T>> {
+    const found = new Map<string, T>();
+    for (const [role, key] of keys) {
+      const item = cache.get(key);
+      if (item === undefined) return loadThenEnsure(cache, keys);
+      found.set(role, item);
+    }
+    return found;
+  }
+
+  async function loadThenEnsure<T extends Cacheable>(cache: DocCache<T>, keys: ReadonlyMap<string, string>): Promise<Map<string, T>> {
+    const loaded = cache.load([...keys.values()]);
+    if (loaded) await loaded;
+    const found = new Map<string, T>();
+    for (const [role, key] of keys) found.set(role, cache.ensure(key));
+    return found;
+  }
+
   async function build(event: Event): Promise<Context> {
     if (!initialized) await init();
     const nowMs = clock.now().getTime();
     const resolved = resolveEvent(event, nowMs, settings.spend);
     const { entities, observation } = resolved;
     const recordKeys = new Map<string, string>();
-    for (const [role, entity] of Object.entries(entities)) recordKeys.set(role, entityRecordKey(entity.kind, entity.id));
-    const recordsLoaded = records.load([...recordKeys.values()]);
-    if (recordsLoaded) await recordsLoaded;
-    const recordMap = new Map<string, EntityRecord>();
-    for (const [role, key] of recordKeys) recordMap.set(role, records.ensure(key));
+    for (const role in entities) {
+      const entity = entities[role] as Entity;
+      recordKeys.set(role, entityRecordKey(entity.kind, entity.id));
+    }
+    const recordsFound = cached(records, recordKeys);
+    const recordMap = recordsFound instanceof Map ? recordsFound : await recordsFound;
     const { keys: baselineKeys, peerKey } = baselineKeysFor(resolved, recordKeys, (role) => recordMap.get(role));
-    const baselinesLoaded = baselines.load([...baselineKeys.values()]);
-    if (baselinesLoaded) await baselinesLoaded;
-    const baselineMap = new Map<string, EntityBaseline>();
-    for (const [role, key] of baselineKeys) baselineMap.set(role, baselines.ensure(key));
+    const baselinesFound = cached(baselines, baselineKeys);
+    const baselineMap = baselinesFound instanceof Map ? baselinesFound : await baselinesFound;
     const merged = mergedEntities(resolved, recordMap);
     const timeMs = observation.timeMs;
 
@@ -191,7 +212,7 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
       posture: postures.effective(observation.scopes, nowMs),
       ...(primary ? { history: primary.history(nowMs) } : {}),
       features,
-      now: new Date(nowMs).toISOString(),
+      now: isoFromMs(nowMs),
     } as Context;
     if (enrichers.length > 0) context = await enrich(event, context);
     // Non-enumerable: copies, equality checks and serialisers see only the Context fields.
