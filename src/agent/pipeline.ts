@@ -19,6 +19,7 @@ import { EventTypes, type Event } from "../core/event.js";
 import type { Clock, Storage, StoredEvent } from "../core/ports.js";
 import type { Override, PolicyException } from "../core/review.js";
 import type { ContextStage } from "../context/stage.js";
+import { isoFromMs } from "../context/time.js";
 import type { Decider } from "../decide/index.js";
 import type { LearnedAdjustments } from "../decide/learned.js";
 import type { PolicyCatalog } from "./policies.js";
@@ -39,6 +40,7 @@ export interface Exemptions {
 export interface DecisionLearning {
   calibrate(ctx: Context): Context;
   lookupFor(ctx: Context): LearnedAdjustments | undefined;
+  /** A fresh object on every call: the pipeline records it on the decision as it is. */
   labelsFor(ctx: Context): Record<string, string>;
 }
 
@@ -121,10 +123,11 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     const exemptions = options.exemptions ? await options.exemptions() : undefined;
     const enforced = !replay && decideOptions.enforced !== false;
     const learned = learning?.lookupFor(ctx);
-    const labels = learning ? { ...learning.labelsFor(ctx), ...decideOptions.labels } : decideOptions.labels;
+    // labelsFor returns a fresh object: merged into only when the caller adds labels of its own.
+    const labels = learning ? (decideOptions.labels === undefined ? learning.labelsFor(ctx) : { ...learning.labelsFor(ctx), ...decideOptions.labels }) : decideOptions.labels;
     let draft = decider.decide(ctx, result.findings, result.policyRevisions, {
       id: decideOptions.id ?? idOf(event),
-      now: clock.now().toISOString(),
+      now: isoFromMs(clock.now().getTime()),
       enforced,
       policy: catalog.lookup,
       ...(exemptions ? { exceptions: exemptions.exceptions, overrides: exemptions.overrides } : {}),
