@@ -272,6 +272,13 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
     void write.finally(() => pending.delete(write));
   }
 
+  /** The baseline of a role of a built context, marked dirty (it is about to learn). */
+  function dirtyBaseline(state: Built, role: string): EntityBaseline | undefined {
+    const baseline = state.baselines.get(role);
+    if (baseline) baselines.markDirty(baseline.key, baseline);
+    return baseline;
+  }
+
   function observe(event: Event, ctx: Context, findings: readonly Finding[] = []): void {
     try {
       const state = (ctx as unknown as { readonly [BUILT]?: Built })[BUILT] ?? recentBuilt.find((item) => item !== undefined && item.event === ctx.event && item.event === event);
@@ -283,20 +290,15 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
       const { observation } = resolved;
       const timeMs = observation.timeMs;
       const minutes = toMinutes(timeMs);
-      const dirty = (role: string): EntityBaseline | undefined => {
-        const baseline = state.baselines.get(role);
-        if (baseline) baselines.markDirty(baseline.key, baseline);
-        return baseline;
-      };
       const denied = !settings.baselines.learnDeniedActivity && findings.some((f) => f.effect === "violation" && f.mode === "deny");
       for (const role of denied ? [] : ["principal", "peer"]) {
-        const baseline = dirty(role);
+        const baseline = dirtyBaseline(state, role);
         if (!baseline) continue;
         baseline.touch(minutes);
         learnActivity(baseline, resolved, minutes);
       }
       if (observation.metric) {
-        const baseline = dirty("resource");
+        const baseline = dirtyBaseline(state, "resource");
         if (baseline) {
           baseline.touch(minutes);
           const { name, value } = observation.metric;
@@ -312,7 +314,7 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
       if (observation.spend) {
         const { amount, periodStartMs, periodHours } = observation.spend;
         for (const role of spendRoles(Object.keys(resolved.entities))) {
-          const baseline = dirty(role);
+          const baseline = dirtyBaseline(state, role);
           if (!baseline) continue;
           baseline.touch(toMinutes(periodStartMs));
           learnSeries(baseline, "cost", periodHours >= 24 ? 7 : 168, "sum", periodStartMs, amount);

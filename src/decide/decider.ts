@@ -16,7 +16,7 @@ import { assembleDraft, factorStep, findingSteps, summarize } from "./decision.j
 import { applyExemptions } from "./exemptions.js";
 import { learnedFromList, noLearning, type AppliedAdjustment, type LearnedAdjustment, type LearnedAdjustments } from "./learned.js";
 import { contextBucket, riskWeights, round, scoreDecisionRisk, signalConfidence, type RiskWeights } from "./risk.js";
-import { adaptiveFindingTier, defaultTierSettings, type TierSettings } from "./tiers.js";
+import { adaptiveFindingTier, defaultTierSettings, type TierInput, type TierSettings } from "./tiers.js";
 
 export interface DeciderOptions {
   /** The shared CEL environment the policies were compiled with (adaptive rules and exception `when`). */
@@ -62,8 +62,23 @@ export interface AppliedRefs {
 
 /** Ids of the exceptions, overrides and learned entries a draft applied (e.g. to mark `once` overrides used). */
 export function appliedRefs(draft: Pick<DecisionDraft, "explanation">): AppliedRefs {
-  const pick = (kind: string): string[] => [...new Set(draft.explanation.steps.filter((s) => s.kind === kind && s.ref !== undefined).map((s) => s.ref as string))];
-  return { exceptions: pick("exception"), overrides: pick("override"), learned: pick("learning") };
+  const steps = draft.explanation.steps;
+  return { exceptions: refsOf(steps, "exception"), overrides: refsOf(steps, "override"), learned: refsOf(steps, "learning") };
+}
+
+/** Distinct `ref`s of the steps of one kind, in order (module level: no closure per draft). */
+function refsOf(steps: readonly ExplanationStep[], kind: string): string[] {
+  return [...new Set(steps.filter((s) => s.kind === kind && s.ref !== undefined).map((s) => s.ref as string))];
+}
+
+/** The meta of a policy by name through the caller's lookup. */
+function metaFor(lookup: PolicyLookup | undefined, name: string): PolicyMeta | undefined {
+  return metaOf(lookup?.(name));
+}
+
+/** The evaluator of one finding's adaptive rules (`adaptiveFindingTier`'s `adaptive`). */
+function adaptiveFor(conditions: ConditionCache, lookup: PolicyLookup | undefined, ctx: Context, policy: string): TierInput["adaptive"] {
+  return (rule, index) => conditions.evaluate(rule.when, `policy ${policy} spec.enforcement.adaptive[${index}].when`, activationForPolicy(lookup?.(policy), ctx, [rule.when]));
 }
 
 function asLookup(learned: DecideOptions["learned"]): LearnedAdjustments {
@@ -90,7 +105,6 @@ export function createDecider(options: DeciderOptions = {}): Decider {
     tierSettings,
     decide(ctx, rawFindings, policyRevisions, decideOptions) {
       const lookup = decideOptions.policy;
-      const meta = (name: string): PolicyMeta | undefined => metaOf(lookup?.(name));
       const exemption = applyExemptions(ctx, rawFindings, decideOptions, conditions, lookup);
       const findings = exemption.findings;
 
@@ -113,21 +127,21 @@ export function createDecider(options: DeciderOptions = {}): Decider {
 
       const risk = scoreDecisionRisk(ctx, findings, weights, learned);
       const confidence = risk.factors.length === 0 ? undefined : signalConfidence(ctx, weights.signalMinScore);
-      const denying = findings.filter((f) => f.effect === "violation" && f.mode === "deny" && meta(f.policy)?.enforcement?.mode !== "shadow");
+      const denying = findings.filter((f) => f.effect === "violation" && f.mode === "deny" && metaFor(lookup, f.policy)?.enforcement?.mode !== "shadow");
       const verdict: Verdict = denying.length > 0 ? "deny" : "allow";
 
       let tier: Tier = "observe";
       const tierSteps: ExplanationStep[] = [];
       for (const f of findings) {
         if (f.effect !== "violation" && f.effect !== "error") continue;
-        const policyMeta = meta(f.policy);
+        const policyMeta = metaFor(lookup, f.policy);
         const choice = adaptiveFindingTier(f, policyMeta, {
           risk: risk.score,
           confidence,
           posture: ctx.posture.level,
           learned: learnedByFinding.get(`${f.policy}/${f.rule}`),
           settings: tierSettings,
-          adaptive: (rule, index) => conditions.evaluate(rule.when, `policy ${f.policy} spec.enforcement.adaptive[${index}].when`, activationForPolicy(lookup?.(f.policy), ctx, [rule.when])),
+          adaptive: adaptiveFor(conditions, lookup, ctx, f.policy),
         });
         if (choice === undefined) continue;
         if (tierRank(choice.tier) > tierRank(tier)) tier = choice.tier;

@@ -107,13 +107,15 @@ function plural(n: number, word: string): string {
 export interface SummaryExemption { readonly policy: string; readonly rule: string; readonly text: string }
 
 /** The explanation's one-line summary. `exempted`: what exceptions/overrides let through (decider). */
+/** The first finding of a list, and how many more (module level: no closure per summary). */
+function first(list: readonly Finding[]): string {
+  const f = list[0] as Finding;
+  return `${f.policy}/${f.rule}: ${f.message}${list.length > 1 ? ` (and ${list.length - 1} more)` : ""}`;
+}
+
 export function summarize(verdict: Verdict, tier: Tier, findings: readonly Finding[], denying: readonly Finding[], evaluated: number, exempted: readonly SummaryExemption[] = []): string {
   const violations = findings.filter((f) => f.effect === "violation");
   const errors = findings.filter((f) => f.effect === "error");
-  const first = (list: readonly Finding[]): string => {
-    const f = list[0] as Finding;
-    return `${f.policy}/${f.rule}: ${f.message}${list.length > 1 ? ` (and ${list.length - 1} more)` : ""}`;
-  };
   if (verdict === "deny") return `Denied (${tier}) by ${plural(denying.length, "deny violation")}: ${first(denying)}.`;
   if (violations.length > 0) return `Allowed (${tier}) with ${plural(violations.length, "violation")} that do not deny: ${first(violations)}.`;
   if (errors.length > 0) return `Allowed (${tier}), but ${plural(errors.length, "policy error")}: ${first(errors)}.`;
