@@ -33,27 +33,40 @@ const str = (value: unknown): string | undefined => (typeof value === "string" &
 export function learningKeys(ctx: Context): LearningKeys {
   const principal = ctx.entities["principal"];
   const resource = ctx.entities["resource"];
-  const entity = principal ? `${principal.kind}/${principal.id}` : resource ? `${resource.kind}/${resource.id}` : ctx.event.subject !== undefined ? `subject/${ctx.event.subject}` : undefined;
+  const principalKey = principal ? `${principal.kind}/${principal.id}` : undefined;
+  const entity = principalKey ?? (resource ? `${resource.kind}/${resource.id}` : ctx.event.subject !== undefined ? `subject/${ctx.event.subject}` : undefined);
   const peer = str(ctx.signals["oddHour"]?.values?.["peer"]) ?? str(ctx.features?.["principal"]?.["peer"]);
   const detectors: Record<string, string> = {};
   for (const name in ctx.signals) {
     const signal = ctx.signals[name];
     if (signal === undefined || !(signal.score > 0)) continue;
     const scored = name === "spike" ? str(signal.values?.["entity"]) : undefined;
-    const owner = scored ?? (principal ? `${principal.kind}/${principal.id}` : entity);
+    // The principal's key when there is a principal, else the entity (the principal's key is the entity then too).
+    const owner = scored ?? entity;
     if (owner !== undefined) detectors[signal.detector || name] = owner;
   }
-  return { bucket: contextBucket(ctx), ...(entity === undefined ? {} : { entity }), ...(peer === undefined ? {} : { peer }), detectors };
+  // Built field by field (no spread copies): bucket, entity, peer, detectors.
+  const keys: { bucket: string; entity?: string; peer?: string; detectors: Record<string, string> } = { bucket: contextBucket(ctx) } as { bucket: string; detectors: Record<string, string> };
+  if (entity !== undefined) keys.entity = entity;
+  if (peer !== undefined) keys.peer = peer;
+  keys.detectors = detectors;
+  return keys;
 }
 
 /** The keys as decision labels (merge them into `DecideOptions.labels`), so learning can read them back. */
 export function learningLabels(ctx: Context): Record<string, string> {
   const keys = learningKeys(ctx);
-  const labels: Record<string, string> = { [LEARN_LABELS.bucket]: keys.bucket };
+  const labels: Record<string, string> = {};
+  labels[LEARN_LABELS.bucket] = keys.bucket;
   if (keys.entity !== undefined) labels[LEARN_LABELS.entity] = keys.entity;
   if (keys.peer !== undefined) labels[LEARN_LABELS.peer] = keys.peer;
-  const fired = Object.entries(keys.detectors).map(([detector, owner]) => `${detector}=${owner}`);
-  if (fired.length > 0) labels[LEARN_LABELS.signals] = fired.join(",");
+  // `detector=owner` pairs joined by "," in the detectors' order (no entries/map/join arrays).
+  let fired: string | undefined;
+  for (const detector in keys.detectors) {
+    const pair = `${detector}=${keys.detectors[detector] as string}`;
+    fired = fired === undefined ? pair : `${fired},${pair}`;
+  }
+  if (fired !== undefined) labels[LEARN_LABELS.signals] = fired;
   return labels;
 }
 
