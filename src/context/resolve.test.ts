@@ -107,6 +107,16 @@ describe("entity resolution on real payloads", () => {
     expect(deviceFromUserAgent("[S3Console/0.4]")).toBe("S3Console");
     expect(deviceFromUserAgent("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/123.0.0.0 Safari/537.36")).toBe("Chrome on macOS");
   });
+
+  it("gives the same device for a user agent seen again, also after the cache of user agents fills up", () => {
+    const mac = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/123.0.0.0 Safari/537.36";
+    expect(deviceFromUserAgent(mac)).toBe("Chrome on macOS");
+    for (let i = 0; i < 2_100; i++) expect(deviceFromUserAgent(`tool-${i}/1.0`)).toBe(`tool-${i}`);
+    expect(deviceFromUserAgent(mac)).toBe("Chrome on macOS");
+    expect(deviceFromUserAgent(`${"x".repeat(600)} trailing`)).toBe("x".repeat(600));
+    expect(deviceFromUserAgent(`${"x".repeat(600)} trailing`)).toBe("x".repeat(600));
+    expect(deviceFromUserAgent("[S3Console/0.4]")).toBe("S3Console");
+  });
 });
 
 describe("time helpers", () => {

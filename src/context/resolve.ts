@@ -74,7 +74,24 @@ export function ipAddress(value: unknown): string | undefined {
  * A short, stable device label from a user agent: the product token for tools
  * (`aws-cli`, `S3Console`, `Boto3`), browser and OS family for browsers (`Chrome on macOS`).
  */
+/**
+ * Devices by user agent: a stream has few distinct user agents, and each costs up to a dozen regex
+ * tests. Cleared when full; agents longer than 512 characters are not kept (at most ~0.5 MB).
+ */
+const devices = new Map<string, string>();
+const MAX_CACHED_DEVICES = 1024;
+
 export function deviceFromUserAgent(userAgent: string): string {
+  const cached = devices.get(userAgent);
+  if (cached !== undefined) return cached;
+  const device = parseDevice(userAgent);
+  if (userAgent.length > 512) return device;
+  if (devices.size >= MAX_CACHED_DEVICES) devices.clear();
+  devices.set(userAgent, device);
+  return device;
+}
+
+function parseDevice(userAgent: string): string {
   const text = userAgent.trim().replace(/^\[|\]$/g, "");
   if (/^Mozilla\//.test(text)) {
     const os = /Windows/.test(text) ? "Windows" : /iPhone|iPad/.test(text) ? "iOS" : /Android/.test(text) ? "Android" : /Mac OS X|Macintosh/.test(text) ? "macOS" : /Linux/.test(text) ? "Linux" : "other OS";
