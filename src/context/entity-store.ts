@@ -3,7 +3,7 @@ import type { Entity } from "../core/entity.js";
 import { VigilError } from "../core/errors.js";
 import type { Finding } from "../core/finding.js";
 import type { DocCodec } from "./doc-cache.js";
-import { DAY_MS } from "./time.js";
+import { DAY_MS, isoFromMs } from "./time.js";
 
 /** Storage collection of entity records. */
 export const ENTITY_COLLECTION = "entities";
@@ -67,9 +67,12 @@ export class EntityRecord {
     counts.set(day, (counts.get(day) ?? 0) + violations.length);
     const latest = Math.max(...counts.keys());
     this.violationDays = [...counts.entries()].filter(([entryDay]) => entryDay > latest - HISTORY_DAYS).sort((a, b) => a[0] - b[0]);
-    const time = new Date(timeMs).toISOString();
+    const time = isoFromMs(timeMs);
     const added = violations.map((finding) => ({ policy: finding.policy, rule: finding.rule, time, effect: finding.effect }));
-    this.recent = [...added.reverse(), ...this.recent].sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0)).slice(0, HISTORY_RECENT);
+    const merged = [...added.reverse(), ...this.recent];
+    // Newest first. The list is usually sorted already (findings come in time order): the sort, which
+    // is stable, would then return it as it is, so it runs only when some entry is out of order.
+    this.recent = (newestFirst(merged) ? merged : merged.sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0))).slice(0, HISTORY_RECENT);
     this.known = true;
     return true;
   }
@@ -77,6 +80,12 @@ export class EntityRecord {
   toEntity(): Entity {
     return { kind: this.kind, id: this.id, attrs: this.attrs, ...(this.relations ? { relations: this.relations } : {}) };
   }
+}
+
+/** Whether the entries' times never increase along the list. */
+function newestFirst(entries: readonly { readonly time: string }[]): boolean {
+  for (let i = 1; i < entries.length; i++) if ((entries[i - 1] as { time: string }).time < (entries[i] as { time: string }).time) return false;
+  return true;
 }
 
 export function entityRecordKey(kind: string, id: string): string {
