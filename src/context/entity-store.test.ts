@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Finding } from "../core/finding.js";
-import { EntityRecord } from "./entity-store.js";
+import { EntityRecord, HISTORY_DAYS } from "./entity-store.js";
 
 const violation = (rule: string): Finding => ({ policy: "p", rule, effect: "violation", mode: "warn", message: rule }) as unknown as Finding;
 const day = Date.parse("2025-01-06T00:00:00Z");
@@ -21,5 +21,32 @@ describe("EntityRecord.recordFindings", () => {
     record.recordFindings([violation("z")], day);
     expect(record.recent.map((f) => f.rule)).toEqual(["y", "z", "x"]);
     expect(record.history(day).violations30d).toBeGreaterThan(0);
+  });
+
+  it("counts violations per day as the map-and-sort method did (random lists, in order or not, gaps, duplicates, NaN)", () => {
+    const reference = (days: readonly (readonly [number, number])[], day: number, added: number): (readonly [number, number])[] => {
+      const counts = new Map<number, number>(days.map(([d, c]) => [d, c]));
+      counts.set(day, (counts.get(day) ?? 0) + added);
+      const latest = Math.max(...counts.keys());
+      return [...counts.entries()].filter(([d]) => d > latest - HISTORY_DAYS).sort((a, b) => a[0] - b[0]);
+    };
+    let seed = 7;
+    const random = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    for (let trial = 0; trial < 2_000; trial++) {
+      const record = new EntityRecord("principal/ana");
+      const length = random(8);
+      const start = 20_000 + random(100);
+      const days: [number, number][] = [];
+      for (let i = 0; i < length; i++) days.push([trial % 3 === 0 ? start + random(60) : start + i * (1 + random(20)), 1 + random(5)]);
+      if (trial % 50 === 0) days.push([Number.NaN, 1]);
+      record.violationDays = days;
+      const at = (start + random(120) - 20) * 86_400_000 + random(86_400_000);
+      const expected = reference(days, Math.floor(at / 86_400_000), 2);
+      record.recordFindings([violation("a"), violation("b")], at);
+      expect(record.violationDays).toEqual(expected);
+    }
   });
 });

@@ -63,10 +63,7 @@ export class EntityRecord {
     const violations = findings.filter((finding) => finding.effect === "violation");
     if (violations.length === 0) return false;
     const day = Math.floor(timeMs / DAY_MS);
-    const counts = new Map<number, number>(this.violationDays.map(([entryDay, count]) => [entryDay, count]));
-    counts.set(day, (counts.get(day) ?? 0) + violations.length);
-    const latest = Math.max(...counts.keys());
-    this.violationDays = [...counts.entries()].filter(([entryDay]) => entryDay > latest - HISTORY_DAYS).sort((a, b) => a[0] - b[0]);
+    this.violationDays = addViolationDay(this.violationDays, day, violations.length);
     const time = isoFromMs(timeMs);
     const added = violations.map((finding) => ({ policy: finding.policy, rule: finding.rule, time, effect: finding.effect }));
     const merged = [...added.reverse(), ...this.recent];
@@ -80,6 +77,28 @@ export class EntityRecord {
   toEntity(): Entity {
     return { kind: this.kind, id: this.id, attrs: this.attrs, ...(this.relations ? { relations: this.relations } : {}) };
   }
+}
+
+/**
+ * The day counts with `added` violations on `day`: one entry per day, the last HISTORY_DAYS days up
+ * to the latest, oldest first. When the list is in that form already (strictly increasing days, none
+ * after `day`) — as this function leaves it — the new list is the kept tail with the day counted, no
+ * map or sort; anything else (a stored list out of order, NaN) takes the general path.
+ */
+function addViolationDay(days: readonly (readonly [number, number])[], day: number, added: number): readonly (readonly [number, number])[] {
+  const last = days[days.length - 1];
+  let ordered = Number.isFinite(day) && (last === undefined || last[0] <= day);
+  for (let i = 1; ordered && i < days.length; i++) if (!((days[i - 1] as readonly [number, number])[0] < (days[i] as readonly [number, number])[0])) ordered = false;
+  if (ordered) {
+    const kept: (readonly [number, number])[] = days.filter(([entryDay]) => entryDay > day - HISTORY_DAYS);
+    if (last !== undefined && last[0] === day) kept[kept.length - 1] = [day, last[1] + added];
+    else kept.push([day, added]);
+    return kept;
+  }
+  const counts = new Map<number, number>(days.map(([entryDay, count]) => [entryDay, count]));
+  counts.set(day, (counts.get(day) ?? 0) + added);
+  const latest = Math.max(...counts.keys());
+  return [...counts.entries()].filter(([entryDay]) => entryDay > latest - HISTORY_DAYS).sort((a, b) => a[0] - b[0]);
 }
 
 /** Whether the entries' times never increase along the list. */
