@@ -1,13 +1,5 @@
-import * as crypto from "node:crypto";
+import { sha256Hex } from "../core/hash.js";
 import type { Event } from "../core/event.js";
-
-/**
- * SHA-256 of a string as hex: the one-shot `crypto.hash` (Node ≥ 20.12, no Hash object per call,
- * about half the CPU) when present, else a Hash object. The same digest either way.
- */
-const sha256Hex: (text: string) => string = typeof (crypto as { hash?: unknown }).hash === "function"
-  ? (text) => (crypto as unknown as { hash(algorithm: string, data: string, encoding: "hex"): string }).hash("sha256", text, "hex")
-  : (text) => crypto.createHash("sha256").update(text).digest("hex");
 
 /**
  * The decision id of an ingested event: a UUID-shaped digest of `(source, id)`. Deterministic, so

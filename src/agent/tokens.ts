@@ -6,7 +6,8 @@
  * (`cacheMs`) so the hot path does not read storage per request; a revoke in this process takes
  * effect at once, in other processes within `cacheMs`.
  */
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytes, timingSafeEqual } from "node:crypto";
+import { sha256Hex as sha256 } from "../core/hash.js";
 import { VigilError } from "../core/errors.js";
 import type { Clock, Storage } from "../core/ports.js";
 
@@ -68,7 +69,6 @@ export interface TokenService {
 /** A token as listed: everything but the hash. */
 export type TokenInfo = Omit<TokenRecord, "hash">;
 
-const sha256 = (text: string): string => createHash("sha256").update(text).digest("hex");
 
 export function tokenIdOf(token: string): string {
   return `tok_${sha256(token).slice(0, 16)}`;

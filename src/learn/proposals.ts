@@ -7,12 +7,12 @@
  * (`<file>.<id>.proposed`, `<file>.<id>.patch`, names the policy loader never loads) for a person
  * to review and commit. The agent never edits its own policies.
  */
-import { createHash } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { isAbsolute, relative, resolve } from "node:path";
 import type { CompiledPolicy } from "../core/compiled-policy.js";
 import type { Decision } from "../core/decision.js";
 import { VigilError } from "../core/errors.js";
+import { sha256Hex as sha256 } from "../core/hash.js";
 import type { Feedback } from "../core/feedback.js";
 import type { Clock, Storage } from "../core/ports.js";
 import type { Override, PolicyException } from "../core/review.js";
@@ -81,7 +81,6 @@ export interface MineOptions {
   readonly maxDecisions?: number;
 }
 
-const sha256 = (text: string): string => createHash("sha256").update(text).digest("hex");
 
 async function policyDecisions(storage: Storage, policy: string, max: number): Promise<Decision[]> {
   return storage.listDecisions({ policy, limit: max, newestFirst: true });

@@ -4,7 +4,8 @@
  * scope and signed headers, rebuilds the canonical request from the bytes received, derives the
  * signing key from the secret and compares signatures.
  */
-import { createHash, createHmac } from "node:crypto";
+import { createHmac } from "node:crypto";
+import { sha256Hex as sha256 } from "../../core/hash.js";
 import type { WireRequest } from "./test-server.js";
 
 export interface SigV4Expectation {
@@ -30,7 +31,6 @@ export interface ParsedAuthorization {
 
 const AUTHORIZATION = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/;
 
-const sha256 = (data: string | Buffer): string => createHash("sha256").update(data).digest("hex");
 const hmac = (key: string | Buffer, data: string): Buffer => createHmac("sha256", key).update(data).digest();
 
 /** RFC 3986 encoding as SigV4 requires: everything but unreserved characters is %XX (uppercase). */
