@@ -21,9 +21,10 @@ import { loadavg } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { parseAllDocuments } from "yaml";
+import { nodeArgsFor, repoRoot } from "./harness/paths.js";
 import type { BenchmarkResult, Measurement, TargetCheck } from "./harness/types.js";
 
-const root = join(import.meta.dirname, "..");
+const root = repoRoot;
 const fixtures = join(root, "test/fixtures/kyverno-pss");
 const args = process.argv.slice(2);
 const option = (name: string): string | undefined => {
@@ -257,7 +258,7 @@ function lines(child: ChildProcess): AsyncIterator<string> {
 }
 
 async function runLoad(port: number, rate: number, seconds: number, ca: string | undefined, floor = false): Promise<LoadResult> {
-  const child = spawn(process.execPath, ["--import", "tsx", join(root, "bench/admission.ts"), "--role", "load", "--port", String(port), "--rate", String(rate), "--seconds", String(seconds), ...(ca ? ["--ca", ca] : []), ...(floor ? ["--floor"] : [])], { stdio: ["ignore", "pipe", "inherit"], cwd: root });
+  const child = spawn(process.execPath, [...nodeArgsFor("bench/admission.ts"), "--role", "load", "--port", String(port), "--rate", String(rate), "--seconds", String(seconds), ...(ca ? ["--ca", ca] : []), ...(floor ? ["--floor"] : [])], { stdio: ["ignore", "pipe", "inherit"], cwd: root });
   const first = await lines(child).next();
   if (first.done) throw new Error(`load generator at ${rate}/s printed nothing`);
   return JSON.parse(first.value) as LoadResult;
@@ -272,7 +273,7 @@ const modes: readonly Mode[] = [
 
 /** Runs every rate against one server process in `mode`; adds measurements, notes and targets. */
 async function runMode(mode: Mode, rates: readonly number[], seconds: number, out: { measurements: Measurement[]; notes: string[]; targets: TargetCheck[] }): Promise<void> {
-  const server = spawn(process.execPath, ["--import", "tsx", join(root, "bench/admission.ts"), "--role", "server", "--await-record", String(mode.awaitRecord), ...(tls ? ["--tls"] : [])], { stdio: ["pipe", "pipe", "inherit"], cwd: root });
+  const server = spawn(process.execPath, [...nodeArgsFor("bench/admission.ts"), "--role", "server", "--await-record", String(mode.awaitRecord), ...(tls ? ["--tls"] : [])], { stdio: ["pipe", "pipe", "inherit"], cwd: root });
   const replies = lines(server);
   try {
     const hello = JSON.parse(((await replies.next()).value as string | undefined) ?? "{}") as { port: number; policies: number; loadErrors: number; ca?: string };

@@ -21,15 +21,15 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
-import { fileURLToPath } from "node:url";
 import { runGate } from "../src/cli/commands/gate.js";
 import type { CliIo, ParsedArgs } from "../src/cli/command.js";
 import { loadAdvisorySet, parseLockfile, summarizeDependencyChange, defaultSupplyChainSettings } from "../src/context/supply-chain/index.js";
+import { compiled, nodeArgsFor, repoRoot } from "./harness/paths.js";
 import type { BenchmarkResult, Measurement, TargetCheck } from "./harness/types.js";
 
 const quick = process.argv.includes("--quick");
 const json = process.argv.includes("--json");
-const root = fileURLToPath(new URL("../", import.meta.url));
+const root = repoRoot;
 const lockfiles = ["1-package-lock.json", "2-package-lock.json"].map((name) => join(root, "test/fixtures/osv-detector-lockfiles/locks-e2e", name));
 const cwd = mkdtempSync(join(tmpdir(), "vigil-bench-gate-"));
 
@@ -107,11 +107,11 @@ if (!quick) {
     const t0 = performance.now();
     let exit = 0;
     try {
-      execFileSync(process.execPath, ["--import", "tsx", join(root, "src/cli/main.ts"), "gate", "--head", file, "-q"], { cwd, stdio: "ignore" });
+      execFileSync(process.execPath, [...nodeArgsFor("src/cli/main.ts"), "gate", "--head", file, "-q"], { cwd, stdio: "ignore" });
     } catch (error) {
       exit = (error as { status?: number }).status ?? -1;
     }
-    say(`child process   ${file.split("/").pop()}: ${round(performance.now() - t0)} ms wall (exit ${exit}; Node start-up, tsx transpilation and loading every CLI command's modules included)`);
+    say(`child process   ${file.split("/").pop()}: ${round(performance.now() - t0)} ms wall (exit ${exit}; Node start-up${compiled ? "" : ", tsx transpilation"} and loading every CLI command's modules included)`);
   }
 }
 notes.push(`advisory set: ${set.db.size} advisories from ${set.files} files`, "worst case: no --base, every package is new and matched", "shared 2-core machine: figures vary");

@@ -1,10 +1,12 @@
 /**
  * `npm run bench [-- [--json] [--quick] [--list] [name...] [-- benchmark args]]`
+ * (scripts/bench.mjs compiles src/ and bench/ with tsc into .bench-build/ and runs this file there)
  * Runs the registered benchmarks (bench/registry.ts), or the named ones, and prints their
  * side-by-side tables; `--json` prints one JSON document `{ machine, results }` instead.
  * Exits 1 when a benchmark's correctness check failed (targets missed are reported, not fatal).
  */
 import { cpus, loadavg, platform, release, totalmem } from "node:os";
+import { compiled, runningAs } from "./harness/paths.js";
 import { formatResult } from "./harness/report.js";
 import type { BenchmarkResult } from "./harness/types.js";
 import { registeredBenchmarks } from "./registry.js";
@@ -19,6 +21,7 @@ function machine(): Record<string, unknown> {
     cores: cpu.length,
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     loadAverage: loadavg().map((l) => Math.round(l * 10) / 10),
+    code: compiled ? "tsc" : "tsx",
   };
 }
 
@@ -44,7 +47,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const selected = names.length === 0 ? benchmarks : benchmarks.filter((b) => names.includes(b.name));
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const info = machine();
-  if (!json) console.log(`vigil benchmarks, ${info["date"]}, node ${info["node"]}, ${info["cpu"]} (${info["cores"]} cores), load average ${(info["loadAverage"] as number[]).join(" ")}${quick ? ", QUICK mode (rough figures)" : ""}\n`);
+  if (!json) console.log(`vigil benchmarks, ${info["date"]}, node ${info["node"]}, ${info["cpu"]} (${info["cores"]} cores), load average ${(info["loadAverage"] as number[]).join(" ")}${quick ? ", QUICK mode (rough figures)" : ""}\ncode: ${runningAs}\n`);
   const results: BenchmarkResult[] = [];
   for (const benchmark of selected) {
     let result: BenchmarkResult;

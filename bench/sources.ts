@@ -10,6 +10,7 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { createHmac } from "node:crypto";
+import { pathToFileURL } from "node:url";
 import {
   createMemoryDeliveryIdStore,
   readFocusCsv,
@@ -19,10 +20,11 @@ import {
   receiveGithubWebhook,
   signGithubPayload,
 } from "../src/sources/index.js";
+import { repoRoot } from "./harness/paths.js";
 
 const quick = process.argv.includes("--quick");
 const windowMs = quick ? 300 : 1500;
-const fixtures = new URL("../test/fixtures/", import.meta.url);
+const fixtures = pathToFileURL(`${repoRoot}/test/fixtures/`);
 const read = (path: string): string => readFileSync(new URL(path, fixtures), "utf8");
 
 const cwe = new URL("cloud-custodian/cwe/", fixtures);

@@ -1,10 +1,13 @@
 /**
- * Benchmarks that are standalone scripts (`npx tsx bench/<file>.ts`), run as child processes so
- * their top-level code and process settings stay their own. With `--json` the script is asked for
+ * Benchmarks that are standalone scripts (`bench/<file>.ts`), run as child processes so
+ * their top-level code and process settings stay their own, compiled or through tsx as the parent
+ * runs (bench/harness/paths.ts). With `--json` the script is asked for
  * `--json` as well; if its stdout is a JSON BenchmarkResult (or any JSON), it is kept as data.
  */
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { nodeArgsFor, repoRoot } from "./paths.js";
 import type { Benchmark, BenchmarkOptions, BenchmarkResult } from "./types.js";
 
 /** A script benchmark for `file` (relative to the package root). Present only when the file exists. */
@@ -14,14 +17,14 @@ export function scriptBenchmark(name: string, file: string, description: string)
     description,
     file,
     get present() {
-      return existsSync(file);
+      return existsSync(resolve(repoRoot, file));
     },
     run: (options) => runScript(name, file, options),
   };
 }
 
 function runScript(name: string, file: string, options: BenchmarkOptions): Promise<BenchmarkResult> {
-  const args = ["--import", "tsx", file, ...(options.json ? ["--json"] : []), ...(options.quick ? ["--quick"] : []), ...options.args];
+  const args = [...nodeArgsFor(file), ...(options.json ? ["--json"] : []), ...(options.quick ? ["--quick"] : []), ...options.args];
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { measureThroughput, percentile } from "../../bench/harness/measure.js";
 import { formatRatio, formatResult } from "../../bench/harness/report.js";
+import { codeRoot, compiled, nodeArgsFor, repoRoot } from "../../bench/harness/paths.js";
 import { scriptBenchmark } from "../../bench/harness/script.js";
 import type { BenchmarkResult } from "../../bench/harness/types.js";
 import { registeredBenchmarks } from "../../bench/registry.js";
@@ -86,5 +87,15 @@ describe("script benchmarks", () => {
     for (const [name, file] of [["cel", "bench/cel.ts"], ["store", "bench/store.ts"]] as const) {
       expect(names.includes(name)).toBe(existsSync(file));
     }
+  });
+});
+
+describe("where benchmarks run from", () => {
+  it("finds the repository and, from the TypeScript sources, starts children through tsx", () => {
+    expect(existsSync(join(repoRoot, "package.json")) && existsSync(join(repoRoot, "packs"))).toBe(true);
+    expect(compiled).toBe(false);
+    expect(codeRoot).toBe(repoRoot);
+    expect(nodeArgsFor("bench/cel.ts")).toEqual(["--import", "tsx", join(repoRoot, "bench/cel.ts")]);
+    expect(nodeArgsFor("/elsewhere/x.ts")).toEqual(["--import", "tsx", "/elsewhere/x.ts"]);
   });
 });
