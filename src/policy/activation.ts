@@ -209,8 +209,9 @@ export function readPath(root: Readonly<Record<string, unknown>>, segments: read
   for (let i = 0; i < segments.length; i++) {
     if (current === null || typeof current !== "object") return undefined;
     const segment = segments[i] as string;
-    if (current instanceof Map) current = current.get(segment);
-    else if (Object.prototype.hasOwnProperty.call(current, segment)) current = (current as Record<string, unknown>)[segment];
+    // Own property first: activations are plain objects, and `instanceof` walks the prototype chain.
+    if (Object.prototype.hasOwnProperty.call(current, segment)) current = (current as Record<string, unknown>)[segment];
+    else if (current instanceof Map) current = current.get(segment);
     else return undefined;
   }
   return current;
