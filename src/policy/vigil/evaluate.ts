@@ -249,18 +249,16 @@ function evaluateRule(plan: NativePolicyPlan, ctx: Context, frame: Frame, rule: 
  * keeps them as slow dictionaries, and creating one cost about 1 µs); a shared accessor keeps one
  * shape and costs a fraction of that.
  */
-/** What a violation's trace is built from, kept until (and after) the first read. */
-class TraceState {
-  notes: readonly TraceStep[] = noSteps;
-  built: TraceStep[] | undefined = undefined;
-  constructor(
-    readonly plan: NativePolicyPlan,
-    readonly frame: Frame,
-    readonly matchStep: TraceStep | undefined,
-    readonly condition: CompiledExpression,
-    readonly outcome: CelOutcome,
-    readonly exceptionSteps: readonly TraceStep[],
-  ) {}
+/** What a violation's trace is built from, kept until (and after) the first read (an object literal: cheaper to create than a class with fields). */
+interface TraceState {
+  readonly plan: NativePolicyPlan;
+  readonly frame: Frame;
+  readonly matchStep: TraceStep | undefined;
+  readonly condition: CompiledExpression;
+  readonly outcome: CelOutcome;
+  readonly exceptionSteps: readonly TraceStep[];
+  notes: readonly TraceStep[];
+  built: TraceStep[] | undefined;
 }
 
 const noSteps: readonly TraceStep[] = Object.freeze([]);
@@ -294,7 +292,7 @@ class Violation {
     self.severity = rule.spec.severity;
     self.message = message;
     Object.defineProperty(this, "trace", traceProperty);
-    this.#state = new TraceState(plan, frame, matchStep, rule.condition, outcome, exceptionSteps);
+    this.#state = { plan, frame, matchStep, condition: rule.condition, outcome, exceptionSteps, notes: noSteps, built: undefined };
   }
 
   /** Notes appended to the trace (outputs that failed to evaluate). */
