@@ -4,6 +4,7 @@
  * through the pipeline, which adds the context stage.
  */
 import { randomUUID } from "node:crypto";
+import { timeOrderedId } from "../core/ids.js";
 import type { Context } from "../core/context.js";
 import type { DecisionDraft } from "../core/decision.js";
 import { EventTypes, type Event } from "../core/event.js";
@@ -51,7 +52,7 @@ export function createEvaluator(policySet: PolicySet, options: { readonly clock?
       const ctx = evaluator.contextFor(event, decideOptions.input);
       const result = policySet.evaluate(ctx, decideOptions.explain ? { includePasses: true, exhaustive: true } : {});
       return decider.decide(ctx, result.findings, result.policyRevisions, {
-        id: randomUUID(),
+        id: timeOrderedId(),
         now: clock.now().toISOString(),
         enforced: decideOptions.enforced ?? decideOptions.record !== false,
         policy: (name) => policySet.get(name),

@@ -10,6 +10,7 @@
  * scheduler (role api: the learning schedule only); `close()` stops them and closes the adapters.
  */
 import { randomUUID } from "node:crypto";
+import { timeOrderedId } from "../core/ids.js";
 import type { Decision, DecisionDraft } from "../core/decision.js";
 import { VigilError } from "../core/errors.js";
 import { EventTypes, type Event } from "../core/event.js";
@@ -294,7 +295,7 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
     ingest: (events) => ingestor.accept(events),
     async decideEvent(event, decideOptions = {}) {
       const started = performance.now();
-      const { draft } = await pipeline.decideEvent(event, { ...decideOptions, id: decideOptions.id ?? randomUUID() });
+      const { draft } = await pipeline.decideEvent(event, { ...decideOptions, id: decideOptions.id ?? timeOrderedId() });
       if (decideOptions.record === false) return draft;
       const [decision] = await agent.recordDecisions([draft]);
       metrics.observeDecision(draft.verdict, draft.tier, (performance.now() - started) / 1000);

@@ -10,3 +10,4 @@ export * from "./action.js";
 export * from "./review.js";
 export * from "./feedback.js";
 export * from "./ports.js";
+export * from "./ids.js";

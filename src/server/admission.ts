@@ -17,12 +17,12 @@
  * - Access is `public`: the API server calls webhooks without a bearer token. Protect the port
  *   with TLS (`server.tls`) and network policy (docs/admission.md).
  */
-import { randomUUID } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import type { Agent } from "../agent.js";
 import type { CompiledPolicy } from "../core/compiled-policy.js";
 import type { Decision, DecisionDraft } from "../core/decision.js";
 import { toVigilError } from "../core/errors.js";
+import { timeOrderedId } from "../core/ids.js";
 import type { Event } from "../core/event.js";
 import type { Clock } from "../core/ports.js";
 import { appliedRefs } from "../decide/index.js";
@@ -116,7 +116,7 @@ export async function answerAdmissionReview(body: unknown, deps: AdmissionDeps):
     operation: String(review.request["operation"]),
     resource: admissionResourceName(review.request),
   };
-  const id = randomUUID();
+  const id = timeOrderedId();
   const enforced = !request.dryRun;
   const labels: Record<string, string> = { source: "admission", "admission.operation": request.operation, ...(request.dryRun ? { "admission.dryRun": "true" } : {}) };
   const failurePolicy = deps.settings.failurePolicy;

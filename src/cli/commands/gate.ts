@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { timeOrderedId } from "../../core/ids.js";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { loadPolicySet } from "../../agent.js";
@@ -103,7 +104,7 @@ export function runGate(args: ParsedArgs, io: CliIo): GateResult {
   const event: Event = { specversion: "1.0", id: randomUUID(), source: "vigil:gate", type: EventTypes.dependencyChange, time: now, data: { repo: stringOption(args, "repo") ?? null, path: headPath, base: basePath ?? null, head: headPath } };
   const ctx: Context = { event, input: event.data, entities: {}, signals: {}, posture: { level: "normal", scope: "org", since: new Date(0).toISOString() }, dependencies: summary as unknown as Record<string, unknown>, now };
   const evaluated = policySet.evaluate(ctx);
-  const decision = buildDecision(ctx, evaluated.findings, evaluated.policyRevisions, { id: randomUUID(), now, enforced: true, policy: (name) => policySet.get(name)?.meta, labels: { source: "gate", pack: "supply-chain" } });
+  const decision = buildDecision(ctx, evaluated.findings, evaluated.policyRevisions, { id: timeOrderedId(), now, enforced: true, policy: (name) => policySet.get(name)?.meta, labels: { source: "gate", pack: "supply-chain" } });
   const exitCode = errors.length > 0 || load.errors.length > 0 ? 2 : decision.verdict === "deny" ? 1 : 0;
   return { summary, decision, errors, warnings, exitCode, texts };
 }
