@@ -28,6 +28,15 @@ describe("pattern value operators", () => {
     [true, true, true],
     ["8080", 8080, true],
     [1.5, 1.5, true],
+    // Each leaf string is parsed once and cached: the same leaf against other values.
+    [9, "1-3 | 8-10", true],
+    [5, "1-3 | 8-10", false],
+    ["nginx:latest", "!*:latest", false],
+    ["nginx:1.25", "!*:latest", true],
+    ["1.5", ">=1.5", true],
+    ["45s", "30s-90s", true],
+    ["3m", "30s-90s", false],
+    [{}, ">1", false],
   ])("%j against %j is %s", (value, pattern, expected) => {
     expect(matchValue(value, pattern)).toBe(expected);
   });

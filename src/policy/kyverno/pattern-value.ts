@@ -39,10 +39,65 @@ function matchNumberPattern(value: unknown, pattern: number): boolean {
   return false;
 }
 
+/** One comparison of a leaf condition, parsed once: `>=1Gi` → operator `>=`, operand `1Gi`, quantity 2^30. */
+interface Comparison {
+  readonly operator: Operator;
+  readonly operand: string;
+  /** The operand starts with a digit (or `.digit`): compared as a quantity or duration when it parses as one. */
+  readonly numeric: boolean;
+  readonly quantity: number | undefined;
+  readonly duration: number | undefined;
+}
+
+/** One `&`-part of a leaf: a comparison, or a range `a-b` / `a!-b`. */
+type Condition =
+  | { readonly range: false; readonly comparison: Comparison }
+  | { readonly range: true; readonly negated: boolean; readonly low: Comparison; readonly high: Comparison };
+
+/** A pattern leaf string parsed: `|`-alternatives of `&`-conditions. */
+type Leaf = readonly (readonly Condition[])[];
+
+const leaves = new Map<string, Leaf>();
+
+/** Parses a pattern leaf string once per distinct string (pattern leaves come from a bounded set of policies). */
+function leafOf(pattern: string): Leaf {
+  let leaf = leaves.get(pattern);
+  if (leaf === undefined) {
+    leaf = pattern.split("|").map((alternative) => alternative.trim().split("&").map((condition) => parseCondition(condition.trim())));
+    if (leaves.size > 50_000) leaves.clear();
+    leaves.set(pattern, leaf);
+  }
+  return leaf;
+}
+
+function comparison(operand: string, operator: Operator): Comparison {
+  const numeric = /^\d|^\.\d/.test(operand);
+  const quantity = numeric ? parseQuantity(operand) : undefined;
+  return { operator, operand, numeric, quantity, duration: numeric && quantity === undefined ? parseDuration(operand) : undefined };
+}
+
+function parseCondition(pattern: string): Condition {
+  const operator = operatorOf(pattern);
+  if (operator === "range" || operator === "!range") {
+    const m = (operator === "range" ? rangePattern : notRangePattern).exec(pattern) as RegExpExecArray;
+    return { range: true, negated: operator === "!range", low: comparison(m[1] as string, ">="), high: comparison(m[2] as string, "<=") };
+  }
+  return { range: false, comparison: comparison(pattern.slice(operator === "=" ? 0 : operator.length).trim(), operator) };
+}
+
 function matchStringPatterns(value: unknown, pattern: string): boolean {
   if (value === pattern) return true;
-  return pattern.split("|").some((alternative) =>
-    alternative.trim().split("&").every((condition) => matchStringPattern(value, condition.trim())));
+  for (const alternative of leafOf(pattern)) {
+    let all = true;
+    for (const condition of alternative) {
+      if (!matchCondition(value, condition)) {
+        all = false;
+        break;
+      }
+    }
+    if (all) return true;
+  }
+  return false;
 }
 
 function operatorOf(pattern: string): Operator {
@@ -56,16 +111,10 @@ function operatorOf(pattern: string): Operator {
   return "=";
 }
 
-function matchStringPattern(value: unknown, pattern: string): boolean {
-  const operator = operatorOf(pattern);
-  if (operator === "range" || operator === "!range") {
-    const m = (operator === "range" ? rangePattern : notRangePattern).exec(pattern);
-    if (!m) return false;
-    const inRange = compareWithOperator(value, m[1] as string, ">=") && compareWithOperator(value, m[2] as string, "<=");
-    return operator === "range" ? inRange : !inRange;
-  }
-  const operand = pattern.slice(operator === "=" ? 0 : operator.length).trim();
-  return compareWithOperator(value, operand, operator);
+function matchCondition(value: unknown, condition: Condition): boolean {
+  if (!condition.range) return compareWithOperator(value, condition.comparison);
+  const inRange = compareWithOperator(value, condition.low) && compareWithOperator(value, condition.high);
+  return condition.negated ? !inRange : inRange;
 }
 
 function valueAsString(value: unknown): string | undefined {
@@ -75,31 +124,29 @@ function valueAsString(value: unknown): string | undefined {
   return undefined;
 }
 
-function compareWithOperator(value: unknown, operand: string, operator: Operator): boolean {
-  const startsWithNumber = /^\d|^\.\d/.test(operand);
-  if (!startsWithNumber) {
+function compareWithOperator(value: unknown, c: Comparison): boolean {
+  const operator = c.operator;
+  if (!c.numeric) {
     if (operator !== "=" && operator !== "!") return false;
     const text = valueAsString(value);
     if (text === undefined) return false;
-    const matched = wildcardMatch(operand, text);
+    const matched = wildcardMatch(c.operand, text);
     return operator === "!" ? !matched : matched;
   }
   const text = numberText(value);
   if (text === undefined) return false;
-  const patternQuantity = parseQuantity(operand);
-  if (patternQuantity !== undefined) {
+  if (c.quantity !== undefined) {
     const valueQuantity = parseQuantity(text);
     if (valueQuantity === undefined) return operator === "!";
-    return compareNumbers(valueQuantity, patternQuantity, operator);
+    return compareNumbers(valueQuantity, c.quantity, operator);
   }
-  const patternDuration = parseDuration(operand);
-  if (patternDuration !== undefined) {
+  if (c.duration !== undefined) {
     const valueDuration = parseDuration(text);
     if (valueDuration === undefined) return operator === "!";
-    return compareNumbers(valueDuration, patternDuration, operator);
+    return compareNumbers(valueDuration, c.duration, operator);
   }
   if (operator !== "=" && operator !== "!") return false;
-  const matched = wildcardMatch(operand, text);
+  const matched = wildcardMatch(c.operand, text);
   return operator === "!" ? !matched : matched;
 }
 
