@@ -71,8 +71,11 @@ function inputGvk(input: AdmissionInput): GroupVersionKind {
 
 /** Matches `Pod`, `v1/Pod`, `apps/v1/Deployment`, `Pod/exec`, `*`, `networking.k8s.io/v1/Ingress`. */
 export function kindMatches(spec: string, input: AdmissionInput): boolean {
+  return kindSpecMatches(kindSpec(spec), input);
+}
+
+function kindSpecMatches({ group, version, kind, subresource }: KindSpec, input: AdmissionInput): boolean {
   const gvk = inputGvk(input);
-  const { group, version, kind, subresource } = kindSpec(spec);
   if (subresource !== "" && subresource !== "*" && subresource !== input.subResource) return false;
   if (subresource === "" && input.subResource !== "" && kind !== "*") return false;
   if (!wildcardMatch(kind, gvk.kind)) return false;
@@ -109,7 +112,7 @@ export function selectorMatches(selector: unknown, labels: Readonly<Record<strin
 
 /** A resource filter's lists, read once per filter object (policies are not mutated after loading). */
 interface ResourceFilter {
-  readonly kinds: readonly string[];
+  readonly kinds: readonly KindSpec[];
   readonly name: string;
   readonly names: readonly string[];
   readonly namespaces: readonly string[];
@@ -125,7 +128,7 @@ function resourceFilterOf(description: Json): ResourceFilter {
   let filter = resourceFilters.get(description);
   if (filter === undefined) {
     filter = {
-      kinds: strings(description["kinds"]),
+      kinds: strings(description["kinds"]).map(kindSpec),
       name: typeof description["name"] === "string" ? description["name"] : "",
       names: strings(description["names"]),
       namespaces: strings(description["namespaces"]),
@@ -139,19 +142,33 @@ function resourceFilterOf(description: Json): ResourceFilter {
   return filter;
 }
 
-function resourceFilterMatches(description: Json, input: AdmissionInput): boolean {
-  const filter = resourceFilterOf(description);
+/** True when some wildcard pattern of `patterns` matches `value` (a loop: no closure per call). */
+function anyWildcardMatch(patterns: readonly string[], value: string): boolean {
+  for (const pattern of patterns) if (wildcardMatch(pattern, value)) return true;
+  return false;
+}
+
+function resourceFilterMatches(filter: ResourceFilter, input: AdmissionInput): boolean {
   // Kinds first: most filters fail there, before any metadata is read.
-  if (filter.kinds.length > 0 && !filter.kinds.some((k) => kindMatches(k, input))) return false;
+  if (filter.kinds.length > 0) {
+    let matched = false;
+    for (const spec of filter.kinds) {
+      if (kindSpecMatches(spec, input)) {
+        matched = true;
+        break;
+      }
+    }
+    if (!matched) return false;
+  }
   if (filter.operations.length > 0 && !filter.operations.includes(input.operation)) return false;
   const meta = metadataOf(subjectObject(input));
   const kind = inputGvk(input).kind;
   const name = typeof meta["name"] === "string" ? meta["name"] : typeof meta["generateName"] === "string" ? meta["generateName"] : "";
   if (filter.name !== "" && !wildcardMatch(filter.name, name)) return false;
-  if (filter.names.length > 0 && !filter.names.some((n) => wildcardMatch(n, name))) return false;
+  if (filter.names.length > 0 && !anyWildcardMatch(filter.names, name)) return false;
   if (filter.namespaces.length > 0) {
     const ns = kind === "Namespace" ? name : typeof meta["namespace"] === "string" ? meta["namespace"] : "";
-    if (!filter.namespaces.some((n) => wildcardMatch(n, ns))) return false;
+    if (!anyWildcardMatch(filter.namespaces, ns)) return false;
   }
   if (filter.annotations !== undefined) {
     const annotations = stringMap(meta["annotations"]);
@@ -183,15 +200,61 @@ function subjectMatches(subject: Json, input: AdmissionInput): boolean {
   }
 }
 
+/** A filter's parts, read once per filter object (policies are not mutated after loading). */
+interface Filter {
+  readonly resources?: ResourceFilter;
+  readonly subjects: readonly Json[];
+  readonly roles: readonly string[];
+  readonly clusterRoles: readonly string[];
+}
+
+const parsedFilters = new WeakMap<Json, Filter>();
+
+function filterOf(filter: Json): Filter {
+  let parsed = parsedFilters.get(filter);
+  if (parsed === undefined) {
+    parsed = {
+      ...(isObject(filter["resources"]) ? { resources: resourceFilterOf(filter["resources"]) } : {}),
+      subjects: Array.isArray(filter["subjects"]) ? filter["subjects"].filter(isObject) : [],
+      roles: strings(filter["roles"]),
+      clusterRoles: strings(filter["clusterRoles"]),
+    };
+    parsedFilters.set(filter, parsed);
+  }
+  return parsed;
+}
+
+function someIncluded(wanted: readonly string[], held: readonly string[]): boolean {
+  for (const w of wanted) if (held.includes(w)) return true;
+  return false;
+}
+
 /** One filter: `resources` + `subjects`/`roles`/`clusterRoles`; every part given must match. */
-export function filterMatches(filter: Json, input: AdmissionInput): boolean {
-  if (isObject(filter["resources"]) && !resourceFilterMatches(filter["resources"], input)) return false;
-  const subjects = Array.isArray(filter["subjects"]) ? filter["subjects"].filter(isObject) : [];
-  if (subjects.length > 0 && !subjects.some((s) => subjectMatches(s, input))) return false;
-  const roles = strings(filter["roles"]);
-  if (roles.length > 0 && !roles.some((r) => input.roles.includes(r))) return false;
-  const clusterRoles = strings(filter["clusterRoles"]);
-  if (clusterRoles.length > 0 && !clusterRoles.some((r) => input.clusterRoles.includes(r))) return false;
+export function filterMatches(raw: Json, input: AdmissionInput): boolean {
+  const filter = filterOf(raw);
+  if (filter.resources !== undefined && !resourceFilterMatches(filter.resources, input)) return false;
+  if (filter.subjects.length > 0) {
+    let matched = false;
+    for (const subject of filter.subjects) {
+      if (subjectMatches(subject, input)) {
+        matched = true;
+        break;
+      }
+    }
+    if (!matched) return false;
+  }
+  if (filter.roles.length > 0 && !someIncluded(filter.roles, input.roles)) return false;
+  if (filter.clusterRoles.length > 0 && !someIncluded(filter.clusterRoles, input.clusterRoles)) return false;
+  return true;
+}
+
+function anyFilterMatches(list: readonly Json[], input: AdmissionInput): boolean {
+  for (const f of list) if (filterMatches(f, input)) return true;
+  return false;
+}
+
+function allFiltersMatch(list: readonly Json[], input: AdmissionInput): boolean {
+  for (const f of list) if (!filterMatches(f, input)) return false;
   return true;
 }
 
@@ -221,8 +284,8 @@ function blockOf(block: Json): Block {
 export function matchBlockMatches(block: unknown, input: AdmissionInput): boolean {
   if (!isObject(block)) return false;
   const { any, all, empty } = blockOf(block);
-  if (any.length > 0) return any.some((f) => filterMatches(f, input));
-  if (all.length > 0) return all.every((f) => filterMatches(f, input));
+  if (any.length > 0) return anyFilterMatches(any, input);
+  if (all.length > 0) return allFiltersMatch(all, input);
   if (empty) return false;
   return filterMatches(block, input);
 }
@@ -231,8 +294,8 @@ export function matchBlockMatches(block: unknown, input: AdmissionInput): boolea
 export function excludeBlockMatches(block: unknown, input: AdmissionInput): boolean {
   if (!isObject(block)) return false;
   const { any, all, empty } = blockOf(block);
-  if (any.length > 0) return any.some((f) => filterMatches(f, input));
-  if (all.length > 0) return all.every((f) => filterMatches(f, input));
+  if (any.length > 0) return anyFilterMatches(any, input);
+  if (all.length > 0) return allFiltersMatch(all, input);
   if (empty) return false;
   return filterMatches(block, input);
 }
