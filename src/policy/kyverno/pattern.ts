@@ -108,7 +108,21 @@ export interface PatternResult {
 }
 
 interface AnchorTracker {
-  readonly seen: Map<string, boolean>;
+  /** Anchored keys met so far and whether the resource had them (created on the first). */
+  seen: Map<string, boolean> | undefined;
+  /**
+   * The path being checked, as keys and indexes (pushed on the way down, popped on the way up):
+   * the path string is only built for a failure.
+   */
+  readonly segments: (string | number)[];
+}
+
+/** The Kyverno-style path of the current position (`/spec/containers/0/`), without its last `drop` segments. */
+function pathOf(tracker: AnchorTracker, drop = 0): string {
+  let path = "/";
+  const end = tracker.segments.length - drop;
+  for (let i = 0; i < end; i++) path += `${tracker.segments[i] as string | number}/`;
+  return path;
 }
 
 type Failure = PatternFailure | undefined;
@@ -125,47 +139,54 @@ function typeName(value: unknown): string {
 
 /** Matches a whole resource against a pattern. Never throws. */
 export function matchPattern(resource: unknown, pattern: unknown): PatternResult {
-  const tracker: AnchorTracker = { seen: new Map() };
-  const failure = validateElement(resource, pattern, "/", tracker);
+  const tracker: AnchorTracker = { seen: undefined, segments: [] };
+  const failure = validateElement(resource, pattern, tracker);
   if (!failure) return { outcome: "pass" };
   if (failure.kind === "condition" || failure.kind === "global") return { outcome: "skip", failure };
   if (failure.kind === "negation") return { outcome: "fail", failure };
-  const missing = [...tracker.seen.values()].some((present) => !present);
+  const missing = tracker.seen !== undefined && [...tracker.seen.values()].some((present) => !present);
   if (missing) return { outcome: "error", failure: { ...failure, path: "" } };
   return { outcome: "fail", failure };
 }
 
-function validateElement(resource: unknown, pattern: unknown, path: string, tracker: AnchorTracker): Failure {
+function validateElement(resource: unknown, pattern: unknown, tracker: AnchorTracker): Failure {
   if (isMap(pattern)) {
     if (!isMap(resource)) {
+      const path = pathOf(tracker);
       return { kind: "plain", path, message: `pattern and resource have different structures. Path: ${path}. Expected map, found ${typeName(resource)}`, found: resource, expected: pattern };
     }
     const plan = planOf(pattern);
-    trackAnchors(plan, resource, tracker);
-    return validateMap(resource, pattern, plan, path, tracker);
+    if (plan.tracked.length > 0) trackAnchors(plan, resource, tracker);
+    return validateMap(resource, pattern, plan, tracker);
   }
   if (Array.isArray(pattern)) {
     if (!Array.isArray(resource)) {
+      const path = pathOf(tracker);
       return { kind: "plain", path, message: `pattern and resource have different structures. Path: ${path}. Expected array, found ${typeName(resource)}`, found: resource, expected: pattern };
     }
-    return validateArray(resource, pattern, path, tracker);
+    return validateArray(resource, pattern, tracker);
   }
   if (Array.isArray(resource)) {
     for (const item of resource) {
-      if (!matchValue(item, pattern)) return { kind: "plain", path, message: `resource value '${JSON.stringify(item)}' does not match '${String(pattern)}' at path ${path}`, found: item, expected: pattern };
+      if (!matchValue(item, pattern)) {
+        const path = pathOf(tracker);
+        return { kind: "plain", path, message: `resource value '${JSON.stringify(item)}' does not match '${String(pattern)}' at path ${path}`, found: item, expected: pattern };
+      }
     }
     return undefined;
   }
   if (!matchValue(resource, pattern)) {
+    const path = pathOf(tracker);
     return { kind: "plain", path, message: `resource value '${resource === undefined ? "nil" : JSON.stringify(resource)}' does not match '${String(pattern)}' at path ${path}`, found: resource, expected: pattern };
   }
   return undefined;
 }
 
 function trackAnchors(plan: MapPlan, resource: Record<string, unknown>, tracker: AnchorTracker): void {
+  const seen = (tracker.seen ??= new Map());
   for (const { raw, key } of plan.tracked) {
-    if (tracker.seen.get(raw) === true) continue;
-    tracker.seen.set(raw, key in resource);
+    if (seen.get(raw) === true) continue;
+    seen.set(raw, key in resource);
   }
 }
 
@@ -195,63 +216,80 @@ function expandWildcardKeys(pattern: Record<string, unknown>, resource: Record<s
   return out;
 }
 
-function validateMap(resource: Record<string, unknown>, rawPattern: Record<string, unknown>, rawPlan: MapPlan, path: string, tracker: AnchorTracker): Failure {
+function validateMap(resource: Record<string, unknown>, rawPattern: Record<string, unknown>, rawPlan: MapPlan, tracker: AnchorTracker): Failure {
   // Wildcard keys expand against this resource: plan the expanded map afresh (not cached).
   const plan = rawPlan.wildcard ? buildPlan(expandWildcardKeys(rawPattern, resource)) : rawPlan;
   for (const entry of plan.order) {
-    const failure = handleKey(entry, entry.value, resource, path, tracker);
+    tracker.segments.push(entry.key);
+    const failure = handleKey(entry, entry.value, resource, tracker);
+    tracker.segments.pop();
     if (failure) return failure;
   }
   return undefined;
 }
 
-function handleKey({ key, anchor }: ParsedKey, pattern: unknown, resource: Record<string, unknown>, path: string, tracker: AnchorTracker): Failure {
-  const current = `${path}${key}/`;
+/** Checks one key of a pattern map; the key is the last of `tracker.segments`. */
+function handleKey({ key, anchor }: ParsedKey, pattern: unknown, resource: Record<string, unknown>, tracker: AnchorTracker): Failure {
   const present = Object.prototype.hasOwnProperty.call(resource, key);
   const value = resource[key];
   switch (anchor) {
-    case "negation":
-      return present ? { kind: "negation", path: current, message: `${current} is not allowed`, found: value } : undefined;
+    case "negation": {
+      if (!present) return undefined;
+      const current = pathOf(tracker);
+      return { kind: "negation", path: current, message: `${current} is not allowed`, found: value };
+    }
     case "equality":
     case "add":
-      return present ? validateElement(value, pattern, current, tracker) : undefined;
+      return present ? validateElement(value, pattern, tracker) : undefined;
     case "condition": {
-      if (!present) return { kind: "condition", path: current, message: "conditional anchor key doesn't exist in the resource" };
-      const failure = validateElement(value, pattern, current, tracker);
+      if (!present) return { kind: "condition", path: pathOf(tracker), message: "conditional anchor key doesn't exist in the resource" };
+      const failure = validateElement(value, pattern, tracker);
       return failure ? { ...failure, kind: "condition" } : undefined;
     }
     case "global": {
       if (!present) return undefined;
-      const failure = validateElement(value, pattern, current, tracker);
+      const failure = validateElement(value, pattern, tracker);
       return failure ? { ...failure, kind: "global" } : undefined;
     }
     case "existence": {
       if (!present) return undefined;
-      if (!Array.isArray(value)) return { kind: "plain", path: current, message: `invalid resource type ${typeName(value)}: Existence ^ () anchor can be used only on list/array type resource`, found: value };
-      if (!Array.isArray(pattern)) return { kind: "plain", path: current, message: "invalid pattern type: Pattern has to be of list to compare against resource" };
+      if (!Array.isArray(value)) return { kind: "plain", path: pathOf(tracker), message: `invalid resource type ${typeName(value)}: Existence ^ () anchor can be used only on list/array type resource`, found: value };
+      if (!Array.isArray(pattern)) return { kind: "plain", path: pathOf(tracker), message: "invalid pattern type: Pattern has to be of list to compare against resource" };
       for (const item of pattern) {
-        if (!isMap(item)) return { kind: "plain", path: current, message: "invalid pattern type: Pattern has to be of type map to compare against items in resource" };
-        const ok = value.some((element, i) => validateElement(element, item, `${current}${i}/`, tracker) === undefined);
-        if (!ok) return { kind: "plain", path: current, message: `existence anchor validation failed at path ${current}`, found: value, expected: pattern };
+        if (!isMap(item)) return { kind: "plain", path: pathOf(tracker), message: "invalid pattern type: Pattern has to be of type map to compare against items in resource" };
+        let ok = false;
+        for (let i = 0; i < value.length && !ok; i++) {
+          tracker.segments.push(i);
+          ok = validateElement(value[i], item, tracker) === undefined;
+          tracker.segments.pop();
+        }
+        if (!ok) {
+          const current = pathOf(tracker);
+          return { kind: "plain", path: current, message: `existence anchor validation failed at path ${current}`, found: value, expected: pattern };
+        }
       }
       return undefined;
     }
     default:
       if (pattern === "*") {
-        return value === undefined || value === null ? { kind: "plain", path, message: `${path}/${key} not found`, expected: "*" } : undefined;
+        if (value !== undefined && value !== null) return undefined;
+        const path = pathOf(tracker, 1);
+        return { kind: "plain", path, message: `${path}/${key} not found`, expected: "*" };
       }
-      return validateElement(value, pattern, current, tracker);
+      return validateElement(value, pattern, tracker);
   }
 }
 
-function validateArray(resource: unknown[], pattern: unknown[], path: string, tracker: AnchorTracker): Failure {
-  if (pattern.length === 0) return { kind: "plain", path, message: "pattern Array empty" };
+function validateArray(resource: unknown[], pattern: unknown[], tracker: AnchorTracker): Failure {
+  if (pattern.length === 0) return { kind: "plain", path: pathOf(tracker), message: "pattern Array empty" };
   const first = pattern[0];
   if (isMap(first)) {
     let applied = 0;
     let skipped: Failure;
     for (let i = 0; i < resource.length; i++) {
-      const failure = validateElement(resource[i], first, `${path}${i}/`, tracker);
+      tracker.segments.push(i);
+      const failure = validateElement(resource[i], first, tracker);
+      tracker.segments.pop();
       if (failure) {
         if (failure.kind === "condition" || failure.kind === "global") {
           skipped ??= failure;
@@ -261,15 +299,17 @@ function validateArray(resource: unknown[], pattern: unknown[], path: string, tr
       }
       applied++;
     }
-    if (applied === 0 && skipped) return { ...skipped, path };
+    if (applied === 0 && skipped) return { ...skipped, path: pathOf(tracker) };
     return undefined;
   }
-  if (!Array.isArray(first)) return validateElement(resource, first, path, tracker);
+  if (!Array.isArray(first)) return validateElement(resource, first, tracker);
   if (resource.length < pattern.length) {
-    return { kind: "plain", path, message: `validate Array failed, array length mismatch, resource Array len is ${resource.length} and pattern Array len is ${pattern.length}` };
+    return { kind: "plain", path: pathOf(tracker), message: `validate Array failed, array length mismatch, resource Array len is ${resource.length} and pattern Array len is ${pattern.length}` };
   }
   for (let i = 0; i < pattern.length; i++) {
-    const failure = validateElement(resource[i], pattern[i], `${path}${i}/`, tracker);
+    tracker.segments.push(i);
+    const failure = validateElement(resource[i], pattern[i], tracker);
+    tracker.segments.pop();
     if (failure && failure.kind !== "condition" && failure.kind !== "global") return failure;
   }
   return undefined;
