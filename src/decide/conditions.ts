@@ -79,14 +79,20 @@ export function policyVariables(policy: PolicyHandle | undefined, ctx: Context):
   if (policy === undefined || !("meta" in policy) || !isNativePolicy(policy)) return {};
   const variables = policy.plan.variables;
   if (variables.length === 0) return {};
+  // A finding's adaptive rules, its exceptions and its actions ask for the same policy's variables
+  // one after the other: the last result is kept (the values are a pure function of both).
+  if (ctx === lastVariables.ctx && policy === lastVariables.policy) return lastVariables.values;
   const values: Record<string, unknown> = {};
   const activation = withVariables(activationFor(ctx), values);
   for (const variable of variables) {
     const outcome = variable.expr.program.evaluate(activation, { raw: true });
     if (outcome.ok) values[variable.name] = outcome.value;
   }
+  lastVariables = { ctx, policy, values };
   return values;
 }
+
+let lastVariables: { readonly ctx: Context | undefined; readonly policy: PolicyHandle | undefined; readonly values: Readonly<Record<string, unknown>> } = { ctx: undefined, policy: undefined, values: {} };
 
 /**
  * The activation a policy's own expressions see for a context: the shared activation plus the
