@@ -116,19 +116,19 @@ export function baseDocument(input: AdmissionInput): Doc {
   return doc;
 }
 
-const baseDocuments = new WeakMap<AdmissionInput, Doc>();
+/** The last input's base document (a WeakMap entry per review costs the young-generation GC more). */
+let lastBase: { readonly input: AdmissionInput; readonly doc: Doc } | undefined;
 
 /**
  * `baseDocument(input)`, built once per AdmissionInput and shared by every rule and policy that
- * evaluates it. INVARIANT: nobody writes into it — per-rule documents are shallow copies and
- * `setPath` copies every object on the path it writes.
+ * evaluates it (they run one after the other, so the last one is kept). INVARIANT: nobody writes
+ * into it — per-rule documents are shallow copies and `setPath` copies every object on the path
+ * it writes.
  */
 export function sharedBaseDocument(input: AdmissionInput): Doc {
-  let doc = baseDocuments.get(input);
-  if (doc === undefined) {
-    doc = baseDocument(input);
-    baseDocuments.set(input, doc);
-  }
+  if (lastBase !== undefined && lastBase.input === input) return lastBase.doc;
+  const doc = baseDocument(input);
+  lastBase = { input, doc };
   return doc;
 }
 

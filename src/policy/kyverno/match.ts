@@ -57,15 +57,14 @@ function kindSpec(spec: string): KindSpec {
   return parsed;
 }
 
-const gvks = new WeakMap<AdmissionInput, GroupVersionKind>();
+/** The last input's group/version/kind (a WeakMap entry per review costs the young-generation GC more). */
+let lastGvk: { readonly input: AdmissionInput; readonly gvk: GroupVersionKind } | undefined;
 
-/** The request object's group/version/kind, once per input. */
+/** The request object's group/version/kind, once per input (its policies and rules run one after the other). */
 function inputGvk(input: AdmissionInput): GroupVersionKind {
-  let gvk = gvks.get(input);
-  if (gvk === undefined) {
-    gvk = gvkOf(subjectObject(input));
-    gvks.set(input, gvk);
-  }
+  if (lastGvk !== undefined && lastGvk.input === input) return lastGvk.gvk;
+  const gvk = gvkOf(subjectObject(input));
+  lastGvk = { input, gvk };
   return gvk;
 }
 

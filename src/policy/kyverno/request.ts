@@ -88,18 +88,19 @@ export function toAdmissionInput(input: unknown): AdmissionInput | undefined {
   return resourceInput(input);
 }
 
-const inputsByContext = new WeakMap<object, AdmissionInput | null>();
+/** The last context's input (a WeakMap entry per review costs the young-generation GC more). */
+let lastInput: { readonly ctx: object; readonly input: AdmissionInput | undefined } | undefined;
 
 /**
  * `toAdmissionInput(ctx.input)`, computed once per evaluation context: every Kyverno policy of a
- * PolicySet evaluation sees the same context object, so they share one AdmissionInput (and,
- * through `sharedBaseDocument`, one base variable document). INVARIANT: contexts are not mutated.
+ * PolicySet evaluation sees the same context object, one after the other, so they share one
+ * AdmissionInput (and, through `sharedBaseDocument`, one base variable document).
+ * INVARIANT: contexts are not mutated.
  */
 export function admissionInputFor(ctx: { readonly input: unknown }): AdmissionInput | undefined {
-  const cached = inputsByContext.get(ctx);
-  if (cached !== undefined) return cached ?? undefined;
+  if (lastInput !== undefined && lastInput.ctx === ctx) return lastInput.input;
   const input = toAdmissionInput(ctx.input);
-  inputsByContext.set(ctx, input ?? null);
+  lastInput = { ctx, input };
   return input;
 }
 
