@@ -141,33 +141,28 @@ function resourceFilterOf(description: Json): ResourceFilter {
   return filter;
 }
 
-/** True when some wildcard pattern of `patterns` matches `value` (a loop: no closure per call). */
-function anyWildcardMatch(patterns: readonly string[], value: string): boolean {
-  for (const pattern of patterns) if (wildcardMatch(pattern, value)) return true;
+/** True when `test(item, arg)` holds for some item: `some` without a closure per call (a hot path). */
+function someMatch<T, A>(items: readonly T[], test: (item: T, arg: A) => boolean, arg: A): boolean {
+  for (const item of items) if (test(item, arg)) return true;
   return false;
+}
+
+function includedIn(value: string, list: readonly string[]): boolean {
+  return list.includes(value);
 }
 
 function resourceFilterMatches(filter: ResourceFilter, input: AdmissionInput): boolean {
   // Kinds first: most filters fail there, before any metadata is read.
-  if (filter.kinds.length > 0) {
-    let matched = false;
-    for (const spec of filter.kinds) {
-      if (kindSpecMatches(spec, input)) {
-        matched = true;
-        break;
-      }
-    }
-    if (!matched) return false;
-  }
+  if (filter.kinds.length > 0 && !someMatch(filter.kinds, kindSpecMatches, input)) return false;
   if (filter.operations.length > 0 && !filter.operations.includes(input.operation)) return false;
   const meta = metadataOf(subjectObject(input));
   const kind = inputGvk(input).kind;
   const name = typeof meta["name"] === "string" ? meta["name"] : typeof meta["generateName"] === "string" ? meta["generateName"] : "";
   if (filter.name !== "" && !wildcardMatch(filter.name, name)) return false;
-  if (filter.names.length > 0 && !anyWildcardMatch(filter.names, name)) return false;
+  if (filter.names.length > 0 && !someMatch(filter.names, wildcardMatch, name)) return false;
   if (filter.namespaces.length > 0) {
     const ns = kind === "Namespace" ? name : typeof meta["namespace"] === "string" ? meta["namespace"] : "";
-    if (!anyWildcardMatch(filter.namespaces, ns)) return false;
+    if (!someMatch(filter.namespaces, wildcardMatch, ns)) return false;
   }
   if (filter.annotations !== undefined) {
     const annotations = stringMap(meta["annotations"]);
@@ -223,33 +218,14 @@ function filterOf(filter: Json): Filter {
   return parsed;
 }
 
-function someIncluded(wanted: readonly string[], held: readonly string[]): boolean {
-  for (const w of wanted) if (held.includes(w)) return true;
-  return false;
-}
-
 /** One filter: `resources` + `subjects`/`roles`/`clusterRoles`; every part given must match. */
 export function filterMatches(raw: Json, input: AdmissionInput): boolean {
   const filter = filterOf(raw);
   if (filter.resources !== undefined && !resourceFilterMatches(filter.resources, input)) return false;
-  if (filter.subjects.length > 0) {
-    let matched = false;
-    for (const subject of filter.subjects) {
-      if (subjectMatches(subject, input)) {
-        matched = true;
-        break;
-      }
-    }
-    if (!matched) return false;
-  }
-  if (filter.roles.length > 0 && !someIncluded(filter.roles, input.roles)) return false;
-  if (filter.clusterRoles.length > 0 && !someIncluded(filter.clusterRoles, input.clusterRoles)) return false;
+  if (filter.subjects.length > 0 && !someMatch(filter.subjects, subjectMatches, input)) return false;
+  if (filter.roles.length > 0 && !someMatch(filter.roles, includedIn, input.roles)) return false;
+  if (filter.clusterRoles.length > 0 && !someMatch(filter.clusterRoles, includedIn, input.clusterRoles)) return false;
   return true;
-}
-
-function anyFilterMatches(list: readonly Json[], input: AdmissionInput): boolean {
-  for (const f of list) if (filterMatches(f, input)) return true;
-  return false;
 }
 
 function allFiltersMatch(list: readonly Json[], input: AdmissionInput): boolean {
@@ -283,7 +259,7 @@ function blockOf(block: Json): Block {
 export function matchBlockMatches(block: unknown, input: AdmissionInput): boolean {
   if (!isObject(block)) return false;
   const { any, all, empty } = blockOf(block);
-  if (any.length > 0) return anyFilterMatches(any, input);
+  if (any.length > 0) return someMatch(any, filterMatches, input);
   if (all.length > 0) return allFiltersMatch(all, input);
   if (empty) return false;
   return filterMatches(block, input);
@@ -293,7 +269,7 @@ export function matchBlockMatches(block: unknown, input: AdmissionInput): boolea
 export function excludeBlockMatches(block: unknown, input: AdmissionInput): boolean {
   if (!isObject(block)) return false;
   const { any, all, empty } = blockOf(block);
-  if (any.length > 0) return anyFilterMatches(any, input);
+  if (any.length > 0) return someMatch(any, filterMatches, input);
   if (all.length > 0) return allFiltersMatch(all, input);
   if (empty) return false;
   return filterMatches(block, input);
