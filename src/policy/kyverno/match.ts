@@ -255,8 +255,8 @@ function blockOf(block: Json): Block {
   return parsed;
 }
 
-/** `match`: true when the block selects the request. */
-export function matchBlockMatches(block: unknown, input: AdmissionInput): boolean {
+/** True when a match/exclude block (any/all of filters, or one filter inline) selects the request; false for an absent or empty block. */
+function blockSelects(block: unknown, input: AdmissionInput): boolean {
   if (!isObject(block)) return false;
   const { any, all, empty } = blockOf(block);
   if (any.length > 0) return someMatch(any, filterMatches, input);
@@ -265,14 +265,14 @@ export function matchBlockMatches(block: unknown, input: AdmissionInput): boolea
   return filterMatches(block, input);
 }
 
+/** `match`: true when the block selects the request. */
+export function matchBlockMatches(block: unknown, input: AdmissionInput): boolean {
+  return blockSelects(block, input);
+}
+
 /** `exclude`: true when the block excludes the request (an absent or empty block excludes nothing). */
 export function excludeBlockMatches(block: unknown, input: AdmissionInput): boolean {
-  if (!isObject(block)) return false;
-  const { any, all, empty } = blockOf(block);
-  if (any.length > 0) return someMatch(any, filterMatches, input);
-  if (all.length > 0) return allFiltersMatch(all, input);
-  if (empty) return false;
-  return filterMatches(block, input);
+  return blockSelects(block, input);
 }
 
 /** Kinds a match block names (for autogen and index hints). */
