@@ -116,7 +116,7 @@ export function baseDocument(input: AdmissionInput): Doc {
   return doc;
 }
 
-/** The last input's base document (a WeakMap entry per review costs the young-generation GC more). */
+/** The last input's base document (cheaper than a WeakMap entry per review, which every review would add and look up). */
 let lastBase: { readonly input: AdmissionInput; readonly doc: Doc } | undefined;
 
 /**

@@ -57,7 +57,7 @@ function kindSpec(spec: string): KindSpec {
   return parsed;
 }
 
-/** The last input's group/version/kind (a WeakMap entry per review costs the young-generation GC more). */
+/** The last input's group/version/kind (cheaper than a WeakMap entry per review, which every review would add and look up). */
 let lastGvk: { readonly input: AdmissionInput; readonly gvk: GroupVersionKind } | undefined;
 
 /** The request object's group/version/kind, once per input (its policies and rules run one after the other). */

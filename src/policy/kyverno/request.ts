@@ -88,7 +88,7 @@ export function toAdmissionInput(input: unknown): AdmissionInput | undefined {
   return resourceInput(input);
 }
 
-/** The last context's input (a WeakMap entry per review costs the young-generation GC more). */
+/** The last context's input (cheaper than a WeakMap entry per review, which every review would add and look up). */
 let lastInput: { readonly ctx: object; readonly input: AdmissionInput | undefined } | undefined;
 
 /**
