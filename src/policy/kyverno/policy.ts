@@ -19,6 +19,7 @@ import { admissionInputFor, metadataOf, stringMap, subjectObject, type Admission
 import type { RuleEnv } from "./rule-env.js";
 import { checkRuleSupported } from "./support.js";
 import { validateBlock } from "./validate.js";
+import type { JsonPatchOperation } from "./json-patch.js";
 import { resultToFinding, type RuleResult } from "./results.js";
 
 type Json = Record<string, unknown>;
@@ -51,6 +52,22 @@ export interface KyvernoPolicy extends CompiledPolicy {
   readonly rules: readonly { readonly name: string; readonly type: RuleType }[];
   /** One result per rule (Kyverno's engine response), in rule order, autogen rules last. Never throws. */
   evaluateAdmission(input: AdmissionInput, options?: KyvernoEvaluateOptions): RuleResult[];
+  /**
+   * Applies the policy's mutations (mutate rules, MutatingPolicy mutations) to the admission
+   * input's object, in order, each seeing the result of the one before. Absent on policies
+   * without mutations. Never throws: a broken mutation is an `error` result and changes nothing.
+   */
+  mutateAdmission?(input: AdmissionInput, options?: KyvernoEvaluateOptions): MutationOutcome;
+}
+
+/** What a policy's mutations did to one object. */
+export interface MutationOutcome {
+  /** One result per mutate rule / mutation that selected the object: `pass` (applied), `skip` (preconditions or conditions false), `error`; `nomatch` only with `includeNoMatch`. */
+  readonly results: RuleResult[];
+  /** The object after every mutation; the input's object itself when nothing changed. */
+  readonly patched: Record<string, unknown>;
+  /** RFC 6902 operations from the input's object to `patched` (`diffJsonPatch`), as an AdmissionResponse carries them. */
+  readonly patch: readonly JsonPatchOperation[];
 }
 
 interface CompiledRule {
