@@ -125,6 +125,15 @@ export interface CelEnvironmentOptions {
    * messages in activations; such expressions run on @bufbuild/cel's interpreter.
    */
   readonly protobufRegistry?: unknown;
+  /**
+   * Kubernetes object construction (MutatingAdmissionPolicy, Kyverno MutatingPolicy):
+   * `Object{...}`, `Object.spec.containers{...}` (any `Object.`-qualified name) and
+   * `JSONPatch{op:, path:, value:}` compile to maps with the given fields. Schemaless: field
+   * names and value types are not checked against an OpenAPI schema. Off by default; with it
+   * off these expressions are compile errors, as without message types. Expressions that do not
+   * construct objects compile to the same code either way.
+   */
+  readonly objectConstruction?: boolean;
 }
 
 export interface CelCompileOptions {

@@ -65,6 +65,7 @@ interface EnvState {
   readonly declared: ReadonlySet<string> | undefined;
   readonly container: string;
   readonly protobufRegistry: unknown;
+  readonly objectConstruction: boolean;
   readonly options: CelEnvironmentOptions;
 }
 
@@ -154,6 +155,7 @@ function buildProgram(source: string, expr: Expr, env: EnvState, compileOptions:
       declared: env.declared,
       container: env.container,
       deferUnknownFunctions: compileOptions.deferUnknownFunctions === true,
+      objectConstruction: env.objectConstruction,
     });
   } catch (e) {
     if (e instanceof CompileError) throw compileError(source, compileOptions.origin, e.message, e.offset, e);
@@ -218,6 +220,7 @@ export function createCelEnvironment(options: CelEnvironmentOptions = {}): CelEn
     declared: options.variables ? new Set(options.variables) : undefined,
     container: options.container ?? "",
     protobufRegistry: options.protobufRegistry,
+    objectConstruction: options.objectConstruction === true,
     options,
   });
 }

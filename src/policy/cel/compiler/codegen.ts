@@ -5,7 +5,7 @@
  * `||` chains short-circuit with CEL's error-absorbing semantics. Everything else calls the
  * runtime helpers (runtime-helpers.ts), which implement the full semantics.
  */
-import { qualifiedName, type Expr, type LiteralNode, type MapNode, type SelectNode } from "../parser/ast.js";
+import { qualifiedName, type Expr, type LiteralNode, type MapNode, type SelectNode, type StructNode } from "../parser/ast.js";
 import { buildMap } from "../runtime/maps.js";
 import { CelDouble, CelErr, CelUint, typeIdentifiers } from "../runtime/values.js";
 import { compileCall } from "./calls.js";
@@ -100,6 +100,7 @@ function compileNode(ctx: GenContext, node: Expr): Compiled {
     case "optMap":
       return compileOptMap(ctx, node);
     case "struct":
+      if (ctx.options.objectConstruction === true && isKubernetesObjectType(node.typeName)) return map(ctx, structAsMap(node));
       throw new CompileError(`message construction '${node.typeName}{...}' needs protobuf message types, which this environment does not have`, node.start);
   }
 }
@@ -294,4 +295,32 @@ function map(ctx: GenContext, node: MapNode): Compiled {
   }
   const pairs = node.entries.map((e, i) => `[${ctx.checked(keys[i] as Compiled)}, ${ctx.checked(values[i] as Compiled)}, ${e.optional}]`);
   return { code: `R.mapLiteral([${pairs.join(", ")}])`, type: "map", safe: false };
+}
+
+/** The Kubernetes CEL object types of apply configurations and JSON patches (`Object`, `Object.spec.containers`, `JSONPatch`). */
+function isKubernetesObjectType(typeName: string): boolean {
+  return typeName === "Object" || typeName === "JSONPatch" || typeName.startsWith("Object.");
+}
+
+/**
+ * `T{a: x, ?b: y}` as the map literal `{"a": x, ?"b": y}`: schemaless construction (no field
+ * checking). A field named twice is a compile error, as in cel-go's checker.
+ */
+function structAsMap(node: StructNode): MapNode {
+  const seen = new Set<string>();
+  for (const f of node.fields) {
+    if (seen.has(f.name)) throw new CompileError(`field '${f.name}' is set twice in '${node.typeName}{...}'`, node.start);
+    seen.add(f.name);
+  }
+  return {
+    kind: "map",
+    id: node.id,
+    start: node.start,
+    end: node.end,
+    entries: node.fields.map((f) => ({
+      key: { kind: "literal", id: node.id, start: f.value.start, end: f.value.start, literal: { type: "string", value: f.name } },
+      value: f.value,
+      optional: f.optional,
+    })),
+  };
 }

@@ -39,6 +39,8 @@ export interface GenOptions {
   readonly container: string;
   /** Unknown functions fail at evaluation instead of at compile time. */
   readonly deferUnknownFunctions: boolean;
+  /** `Object{...}` / `Object.x.y{...}` / `JSONPatch{...}` construct maps (CelEnvironmentOptions.objectConstruction). */
+  readonly objectConstruction?: boolean;
 }
 
 export class CompileError extends Error {
