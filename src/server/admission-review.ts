@@ -20,6 +20,20 @@ import { tierRank } from "../core/policy.js";
 
 export type AdmissionFailurePolicy = "fail" | "ignore";
 
+export interface AdmissionSettings {
+  /** `fail`: deny when Vigil cannot decide or record (fail-closed); `ignore`: allow with a warning. */
+  readonly failurePolicy: AdmissionFailurePolicy;
+  /** Per-request deadline in milliseconds. */
+  readonly timeoutMs: number;
+  /**
+   * true (default): answer once the decision is durable (a record failure answers per
+   * failurePolicy); false: answer once decided, append right after (failures reported, not answered).
+   */
+  readonly awaitRecord?: boolean;
+  /** CloudEvents `source` of admission events; default `/k8s/admission`. */
+  readonly source?: string;
+}
+
 /** The request fields the answer needs (already validated). */
 export interface AdmissionRequestInfo {
   readonly apiVersion: string;
@@ -55,6 +69,10 @@ export interface AdmissionReviewResponse {
     readonly status?: AdmissionStatus;
     readonly warnings?: readonly string[];
     readonly auditAnnotations?: Readonly<Record<string, string>>;
+    /** Mutating webhook only: always "JSONPatch" when `patch` is present. */
+    readonly patchType?: "JSONPatch";
+    /** Mutating webhook only: base64 of the RFC 6902 operations, as the API server expects. */
+    readonly patch?: string;
   };
 }
 
@@ -84,7 +102,7 @@ function truncate(text: string): string {
 type PolicyLookup = (name: string) => CompiledPolicy | undefined;
 
 /** True when an evaluation error of this finding's policy denies the request. */
-function errorDenies(finding: Finding, policy: CompiledPolicy | undefined, fallback: AdmissionFailurePolicy): boolean {
+export function errorDenies(finding: Finding, policy: CompiledPolicy | undefined, fallback: AdmissionFailurePolicy): boolean {
   const declared = policy?.meta.failurePolicy;
   if (declared !== undefined) return declared === "Fail";
   return finding.mode === "deny" && fallback === "fail";
@@ -183,8 +201,8 @@ export function failureDraft(base: Omit<DecisionDraft, "verdict" | "tier" | "ris
   };
 }
 
-/** The AdmissionReview response: same apiVersion back, uid echoed, warnings only when there are some. */
-export function reviewResponse(request: Pick<AdmissionRequestInfo, "apiVersion" | "uid">, answer: { readonly allowed: boolean; readonly status?: AdmissionStatus; readonly warnings: readonly string[] }, decisionId?: string): AdmissionReviewResponse {
+/** The AdmissionReview response: same apiVersion back, uid echoed, warnings only when there are some, a JSON Patch only when an allowed request was mutated. */
+export function reviewResponse(request: Pick<AdmissionRequestInfo, "apiVersion" | "uid">, answer: { readonly allowed: boolean; readonly status?: AdmissionStatus; readonly warnings: readonly string[]; readonly patch?: readonly unknown[] }, decisionId?: string): AdmissionReviewResponse {
   return {
     apiVersion: request.apiVersion,
     kind: "AdmissionReview",
@@ -194,6 +212,7 @@ export function reviewResponse(request: Pick<AdmissionRequestInfo, "apiVersion" 
       ...(answer.status ? { status: answer.status } : {}),
       ...(answer.warnings.length > 0 ? { warnings: answer.warnings } : {}),
       ...(decisionId === undefined ? {} : { auditAnnotations: { "decision-id": decisionId } }),
+      ...(answer.allowed && answer.patch !== undefined && answer.patch.length > 0 ? { patchType: "JSONPatch" as const, patch: Buffer.from(JSON.stringify(answer.patch)).toString("base64") } : {}),
     },
   };
 }

@@ -25,31 +25,23 @@ import { toVigilError } from "../core/errors.js";
 import { timeOrderedId } from "../core/ids.js";
 import type { Event } from "../core/event.js";
 import type { Clock } from "../core/ports.js";
+import { EventTypes } from "../core/event.js";
 import { appliedRefs } from "../decide/index.js";
+import { hasMutations } from "../policy/kyverno/mutation-chain.js";
 import { admissionReviewToEvent } from "../sources/admission.js";
 import { createWorkerDecisionRecorder, workerCanRecord, type WorkerDecisionRecorder } from "./admission-record-worker.js";
 import { createDecisionRecorder } from "./admission-recorder.js";
 import {
   admissionResourceName, failureDraft, failureStatus, outcomeForDecision, reviewResponse,
-  type AdmissionFailureKind, type AdmissionFailurePolicy, type AdmissionRequestInfo, type AdmissionReviewResponse, type AdmissionStatus,
+  type AdmissionFailureKind, type AdmissionRequestInfo, type AdmissionReviewResponse, type AdmissionSettings, type AdmissionStatus,
 } from "./admission-review.js";
+import { registerMutatingAdmissionRoute } from "./admission-mutate.js";
+import { DeadlineExceeded, withDeadline } from "./deadline.js";
 import type { RouteConfig, RoutePlugin } from "./route.js";
 
 export const ADMISSION_PATH = "/v1/admission/validate";
 
-export interface AdmissionSettings {
-  /** `fail`: deny when Vigil cannot decide or record (fail-closed); `ignore`: allow with a warning. */
-  readonly failurePolicy: AdmissionFailurePolicy;
-  /** Per-request deadline in milliseconds. */
-  readonly timeoutMs: number;
-  /**
-   * true (default): answer once the decision is durable (a record failure answers per
-   * failurePolicy); false: answer once decided, append right after (failures reported, not answered).
-   */
-  readonly awaitRecord?: boolean;
-  /** CloudEvents `source` of admission events; default `/k8s/admission`. */
-  readonly source?: string;
-}
+export type { AdmissionSettings } from "./admission-review.js";
 
 /** Everything the webhook needs, explicitly (tests inject failures through these). */
 export interface AdmissionDeps {
@@ -76,20 +68,6 @@ export interface AdmissionAnswer {
   /** The recorded decision's id (also in `response.auditAnnotations["decision-id"]`). */
   readonly decisionId: string;
   readonly draft: DecisionDraft;
-}
-
-class DeadlineExceeded extends Error {}
-
-/**
- * Resolves with `promise`, or rejects with DeadlineExceeded after `ms` (the promise keeps running).
- * The timer is a macrotask even when `ms <= 0`, so a promise already settled wins the race.
- */
-function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new DeadlineExceeded(`deadline passed`)), Math.max(ms, 0));
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
 function message(error: unknown): string {
@@ -273,9 +251,22 @@ export async function admissionDepsFromAgent(agent: Agent): Promise<AdmissionDep
   };
 }
 
-/** The admission route group for `buildServer({ routes: [admissionRoutes] })`; the recorder stops with the server. */
+/** The admission route group (validate and mutate webhooks) for `buildServer({ routes: [admissionRoutes] })`; the recorder stops with the server. */
 export const admissionRoutes: RoutePlugin = async (app, agent) => {
   const deps = await admissionDepsFromAgent(agent);
   app.addHook("onClose", async () => deps.close());
   registerAdmissionRoutes(app, deps);
+  registerMutatingAdmissionRoute(app, {
+    settings: deps.settings,
+    clock: deps.clock,
+    record: deps.record,
+    ...(deps.onProblem ? { onProblem: deps.onProblem } : {}),
+    policies: () => agent.catalog.policySet.policies
+      .filter((p) => hasMutations(p) && p.meta.on.includes(EventTypes.admissionReview))
+      .map((p) => agent.catalog.lookup(p.meta.name) ?? p),
+    observe(answer) {
+      agent.metrics.observeDecision(answer.verdict, answer.tier, answer.seconds);
+      agent.metrics.inc("vigil_admission_mutations_total", { allowed: String(answer.verdict === "allow"), mutated: String(answer.tier === "remediate"), outcome: answer.outcome });
+    },
+  });
 };

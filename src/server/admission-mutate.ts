@@ -1,0 +1,246 @@
+/**
+ * The Kubernetes mutating admission webhook: `POST /v1/admission/mutate`.
+ *
+ * Takes an AdmissionReview (`admission.k8s.io/v1` or `v1beta1`), runs the mutations of every
+ * policy that applies to admission (Kyverno mutate rules, Kyverno MutatingPolicy) in policy name
+ * order, each seeing the previous one's output (policy/kyverno/mutation-chain.ts), and answers
+ * `allowed: true` with `patchType: JSONPatch` and the base64 RFC 6902 patch from the object as
+ * received to the final object (no patch when nothing changed). Validation stays on
+ * `/v1/admission/validate`: the API server calls mutating webhooks first and validating webhooks
+ * with the mutated object.
+ *
+ * - Every answered review is recorded (decision record, with an explanation listing each change
+ *   by policy and rule) before the API server hears back, like the validating webhook.
+ * - `request.dryRun: true`: mutated and answered as usual, recorded with `enforced: false`.
+ * - A mutation that fails is reported: with the policy's `failurePolicy: Fail` (or, when it
+ *   declares none, `admission.failurePolicy: fail`) the request is denied, otherwise allowed with
+ *   a warning and without that policy's changes.
+ * - Past `admission.timeoutMs`, and on an internal error, the answer follows
+ *   `admission.failurePolicy` (`fail` denies, `ignore` allows unchanged with a warning).
+ * - Policies in shadow mode are evaluated and recorded but change nothing.
+ * - Vigil exceptions and overrides apply to violations (the validating webhook); they do not
+ *   switch mutations off.
+ */
+import type { FastifyInstance } from "fastify";
+import type { CompiledPolicy } from "../core/compiled-policy.js";
+import type { Decision, DecisionDraft, ExplanationStep } from "../core/decision.js";
+import { toVigilError } from "../core/errors.js";
+import type { Finding } from "../core/finding.js";
+import { timeOrderedId } from "../core/ids.js";
+import type { Clock } from "../core/ports.js";
+import type { JsonPatchOperation } from "../policy/kyverno/json-patch.js";
+import { runMutationChain, type MutationChainResult } from "../policy/kyverno/mutation-chain.js";
+import { toAdmissionInput } from "../policy/kyverno/request.js";
+import { admissionReviewToEvent } from "../sources/admission.js";
+import {
+  admissionResourceName, denialMessage, errorDenies, failureDraft, failureStatus, reviewResponse,
+  type AdmissionFailureKind, type AdmissionRequestInfo, type AdmissionReviewResponse, type AdmissionSettings, type AdmissionStatus,
+} from "./admission-review.js";
+import { DeadlineExceeded, withDeadline } from "./deadline.js";
+import type { RouteConfig } from "./route.js";
+
+export const ADMISSION_MUTATE_PATH = "/v1/admission/mutate";
+
+export interface MutatingAdmissionDeps {
+  readonly settings: AdmissionSettings;
+  readonly clock: Clock;
+  /** The policies that apply to admission, as they are enforced now (shadow mode applied). */
+  policies(): readonly CompiledPolicy[];
+  /** Appends to the decision record; resolves once durable. */
+  record(draft: DecisionDraft): Promise<Decision>;
+  observe?(answer: { readonly verdict: "allow" | "deny"; readonly tier: string; readonly seconds: number; readonly outcome: "decided" | AdmissionFailureKind }): void;
+  onProblem?(message: string, error?: unknown): void;
+}
+
+export interface MutatingAdmissionAnswer {
+  readonly body: AdmissionReviewResponse;
+  readonly decisionId: string;
+  readonly draft: DecisionDraft;
+  /** The operations sent back (empty when the request was not changed or was denied). */
+  readonly patch: readonly JsonPatchOperation[];
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+const MAX_VALUE_TEXT = 80;
+
+/** One operation in words: `add /metadata/labels/team = "payments"`. */
+export function describeOperation(op: JsonPatchOperation): string {
+  if (op.op === "remove") return `remove ${op.path}`;
+  if ("from" in op) return `${op.op} ${op.from} to ${op.path}`;
+  const text = JSON.stringify(op.value) ?? "null";
+  return `${op.op} ${op.path} = ${text.length > MAX_VALUE_TEXT ? `${text.slice(0, MAX_VALUE_TEXT - 1)}…` : text}`;
+}
+
+interface ChainOutcome {
+  readonly allowed: boolean;
+  readonly status?: AdmissionStatus;
+  readonly warnings: string[];
+  readonly patch: readonly JsonPatchOperation[];
+  readonly steps: ExplanationStep[];
+  readonly summary: string;
+}
+
+/** The answer for a mutation chain's result: errors deny or warn per failurePolicy; shadow changes are notes. */
+function chainOutcome(chain: MutationChainResult, request: AdmissionRequestInfo, lookup: (name: string) => CompiledPolicy | undefined, settings: AdmissionSettings): ChainOutcome {
+  const steps: ExplanationStep[] = [];
+  const warnings: string[] = [];
+  const denials: { policy: string; rule: string; reason: string }[] = [];
+  for (const p of chain.policies) {
+    for (const f of p.findings) {
+      if (f.effect === "error") {
+        const reason = f.error?.message ?? f.message;
+        if (!p.shadow && errorDenies(f, lookup(f.policy), settings.failurePolicy)) {
+          denials.push({ policy: f.policy, rule: f.rule, reason: `mutation error (failurePolicy Fail): ${reason}` });
+          steps.push({ kind: "note", text: `${f.policy}/${f.rule} could not be applied; its failurePolicy (Fail) denies the request`, policy: f.policy, rule: f.rule });
+        } else {
+          warnings.push(`policy ${f.policy}.${f.rule}: mutation error ignored${p.shadow ? " (shadow mode)" : " (failurePolicy Ignore)"}: ${reason}`);
+          steps.push({ kind: "note", text: `${f.policy}/${f.rule} could not be applied (${reason}); the request goes on without it`, policy: f.policy, rule: f.rule });
+        }
+      } else if (f.effect === "skip") {
+        steps.push({ kind: "condition", text: `${f.policy}/${f.rule} skipped: ${f.skipReason ?? f.message}`, policy: f.policy, rule: f.rule });
+      } else if (f.effect === "pass") {
+        steps.push({ kind: "condition", text: `${f.policy}/${f.rule} applied${f.message ? `: ${f.message}` : ""}`, policy: f.policy, rule: f.rule });
+      }
+    }
+    if (p.patch.length > 0) {
+      const words = p.patch.map(describeOperation).join("; ");
+      steps.push({ kind: p.shadow ? "note" : "action", text: p.shadow ? `${p.policy} (shadow mode) would have changed: ${words}` : `${p.policy} changed: ${words}`, policy: p.policy });
+    }
+  }
+  if (denials.length > 0) {
+    return {
+      allowed: false, warnings, patch: [], steps,
+      status: { code: 403, reason: "Forbidden", status: "Failure", message: denialMessage(request.resource, denials) },
+      summary: `Denied (block) by failurePolicy Fail: ${denials[0]?.policy ?? ""}/${denials[0]?.rule ?? ""} could not mutate ${request.resource}.`,
+    };
+  }
+  const changed = chain.policies.filter((p) => !p.shadow && p.patch.length > 0).map((p) => p.policy);
+  const summary = chain.patch.length > 0
+    ? `Mutated ${request.resource}: ${changed.join(", ")} changed it (${chain.patch.length} JSON Patch operation${chain.patch.length === 1 ? "" : "s"}).`
+    : `Allowed ${request.resource} unchanged: no mutation applied.`;
+  return { allowed: true, warnings, patch: chain.patch, steps, summary };
+}
+
+/**
+ * Answers one AdmissionReview on the mutating webhook. Throws VigilError(VIGIL_BAD_EVENT, field)
+ * for a malformed review; otherwise always answers.
+ */
+export async function answerMutatingReview(body: unknown, deps: MutatingAdmissionDeps): Promise<MutatingAdmissionAnswer> {
+  const started = performance.now();
+  const deadline = started + deps.settings.timeoutMs;
+  const remaining = (): number => deadline - performance.now();
+  const receivedAt = deps.clock.now();
+  const converted = admissionReviewToEvent(body, { receivedAt, ...(deps.settings.source ? { source: deps.settings.source } : {}) });
+  if (!converted.ok) throw converted.error;
+  const event = converted.event;
+  const review = body as { apiVersion: string; request: Record<string, unknown> };
+  const request: AdmissionRequestInfo = {
+    apiVersion: review.apiVersion,
+    uid: String(review.request["uid"]),
+    dryRun: review.request["dryRun"] === true,
+    operation: String(review.request["operation"]),
+    resource: admissionResourceName(review.request),
+  };
+  const id = timeOrderedId();
+  const enforced = !request.dryRun;
+  const labels: Record<string, string> = { source: "admission", "admission.webhook": "mutate", "admission.operation": request.operation, ...(request.dryRun ? { "admission.dryRun": "true" } : {}) };
+  const base = { id, eventId: event.id, eventType: event.type, ...(event.subject === undefined ? {} : { subject: event.subject }), time: receivedAt.toISOString(), enforced, input: event.data };
+
+  let kind: "decided" | AdmissionFailureKind = "decided";
+  let answer: { allowed: boolean; status?: AdmissionStatus; warnings: string[]; patch: readonly JsonPatchOperation[] };
+  let draft: DecisionDraft;
+  try {
+    const policies = deps.policies();
+    const input = toAdmissionInput(body);
+    if (input === undefined) throw new Error("the review has no request");
+    const chain = runMutationChain(policies, input);
+    if (remaining() < 0) throw new DeadlineExceeded("mutations finished after the deadline");
+    const outcome = chainOutcome(chain, request, (name) => policies.find((p) => p.meta.name === name), deps.settings);
+    const revisions: Record<string, string> = {};
+    for (const p of chain.policies) {
+      const policy = policies.find((c) => c.meta.name === p.policy);
+      if (policy) revisions[p.policy] = policy.meta.revision;
+    }
+    answer = { allowed: outcome.allowed, ...(outcome.status ? { status: outcome.status } : {}), warnings: outcome.warnings, patch: outcome.patch };
+    draft = {
+      ...base,
+      labels,
+      verdict: outcome.allowed ? "allow" : "deny",
+      tier: outcome.allowed ? (outcome.patch.length > 0 ? "remediate" : "observe") : "block",
+      risk: { score: 0, factors: [] },
+      findings: chain.findings as Finding[],
+      actions: [],
+      policyRevisions: revisions,
+      explanation: { summary: outcome.summary, steps: [...outcome.steps, ...(enforced ? [] : [{ kind: "note", text: "not enforced (dry run): recorded only" }])] },
+    };
+  } catch (error) {
+    kind = error instanceof DeadlineExceeded ? "timeout" : "error";
+    const failure = kind === "timeout" ? `admission.timeoutMs ${deps.settings.timeoutMs} ms` : message(error);
+    if (kind === "error") deps.onProblem?.(`admission review ${request.uid}: mutation failed: ${message(error)}`, error);
+    const fallback = failureStatus(kind, failure, deps.settings.failurePolicy);
+    answer = { allowed: fallback.allowed, ...(fallback.status ? { status: fallback.status } : {}), warnings: fallback.warning ? [fallback.warning] : [], patch: [] };
+    const text = kind === "timeout" ? `no mutation within admission.timeoutMs (${deps.settings.timeoutMs} ms)` : `internal error: ${failure}`;
+    draft = failureDraft({ ...base, labels: { ...labels, "admission.failure": kind } }, fallback.allowed, text);
+  }
+
+  const recording = deps.record(draft);
+  recording.catch((error: unknown) => deps.onProblem?.(`admission review ${request.uid}: decision ${id} not recorded: ${message(error)}`, error));
+  if (deps.settings.awaitRecord !== false) {
+    try {
+      await withDeadline(recording, Math.max(remaining(), deps.settings.timeoutMs / 2));
+    } catch (error) {
+      const reason = error instanceof DeadlineExceeded ? "the decision record did not answer before the deadline" : toVigilError(error).message;
+      kind = "record";
+      const fallback = failureStatus("record", reason, deps.settings.failurePolicy);
+      // An unrecorded mutation is not sent: fail-closed denies, fail-open allows the object unchanged.
+      if (answer.allowed) answer = { allowed: fallback.allowed, ...(fallback.status ? { status: fallback.status } : {}), warnings: [...answer.warnings, ...(fallback.warning ? [fallback.warning] : [])], patch: [] };
+    }
+  }
+  deps.observe?.({ verdict: answer.allowed ? "allow" : "deny", tier: draft.tier, seconds: (performance.now() - started) / 1000, outcome: kind });
+  return { body: reviewResponse(request, answer, id), decisionId: id, draft, patch: answer.allowed ? answer.patch : [] };
+}
+
+const responseSchema = {
+  type: "object",
+  properties: {
+    apiVersion: { type: "string" },
+    kind: { const: "AdmissionReview" },
+    response: {
+      type: "object",
+      properties: {
+        uid: { type: "string" },
+        allowed: { type: "boolean" },
+        patchType: { const: "JSONPatch" },
+        patch: { type: "string", description: "base64 of the RFC 6902 operations" },
+        status: { type: "object", properties: { code: { type: "integer" }, message: { type: "string" }, reason: { type: "string" }, status: { type: "string" } } },
+        warnings: { type: "array", items: { type: "string" } },
+        auditAnnotations: { type: "object", additionalProperties: { type: "string" } },
+      },
+    },
+  },
+} as const;
+
+/** Registers `POST /v1/admission/mutate` on `app` with explicit dependencies. */
+export function registerMutatingAdmissionRoute(app: FastifyInstance, deps: MutatingAdmissionDeps): void {
+  const config: RouteConfig = {
+    access: "public",
+    audit: false,
+    summary: "Kubernetes mutating admission webhook (AdmissionReview v1 and v1beta1)",
+    description: "Runs the mutations of every policy that applies to admission (Kyverno mutate rules, MutatingPolicy) in policy name order and answers with a base64 JSON Patch (patchType JSONPatch) when the object changed. A mutation error denies when its policy's failurePolicy is Fail. Every answer is recorded with an explanation of each change (docs/admission.md).",
+    tags: ["admission"],
+    responses: {
+      200: { description: "The AdmissionReview answer (same apiVersion, response.uid = request.uid, patch when mutated).", schema: responseSchema },
+      400: { description: "Malformed AdmissionReview: `error.field` names the field (e.g. request.uid)." },
+    },
+  };
+  app.route({
+    method: "POST",
+    url: ADMISSION_MUTATE_PATH,
+    config,
+    schema: { body: { type: "object", description: "An AdmissionReview as the API server sends it." } },
+    handler: async (request, reply) => reply.send((await answerMutatingReview(request.body, deps)).body),
+  });
+}
