@@ -1,0 +1,311 @@
+/**
+ * Kyverno `policies.kyverno.io` MutatingPolicy (the Kyverno form of Kubernetes
+ * MutatingAdmissionPolicy): matchConstraints, matchConditions, variables, and `mutations` of
+ * `patchType: ApplyConfiguration` (an `Object{...}` merged with structured-merge semantics,
+ * apply-configuration.ts) or `patchType: JSONPatch` (a list of `JSONPatch{op, path, value}`
+ * applied as RFC 6902), in order, each seeing the object the previous one produced. Pod
+ * controllers are mutated through their pod template (autogen). One result per policy and
+ * resource. Compiled once; evaluation never throws.
+ */
+import { createHash } from "node:crypto";
+import type { Context } from "../../core/context.js";
+import { VigilError } from "../../core/errors.js";
+import type { Finding, TraceStep } from "../../core/finding.js";
+import type { EvaluateOptions, PolicyMeta, Severity } from "../../core/policy.js";
+import type { CelActivation, CelEnvironment, CelProgram } from "../cel/api.js";
+import { matchConstraintsMatch } from "../vap/match-constraints.js";
+import { mergeApplyConfiguration } from "./apply-configuration.js";
+import { kyvernoCelActivation } from "./cel-libraries.js";
+import { sharedBaseDocument } from "./context.js";
+import { applyJsonPatch, diffJsonPatch } from "./json-patch.js";
+import type { KyvernoEvaluateOptions, KyvernoPolicy, MutationOutcome } from "./policy.js";
+import { admissionInputFor, stringMap, type AdmissionInput, type KubeObject } from "./request.js";
+import { resultToFinding, type RuleResult } from "./results.js";
+import { targetOf } from "./validating-policy.js";
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+type PatchType = "ApplyConfiguration" | "JSONPatch";
+
+interface CompiledMutation {
+  readonly patchType: PatchType;
+  readonly program: CelProgram;
+  readonly field: string;
+}
+
+interface NamedProgram {
+  readonly name: string;
+  readonly program: CelProgram;
+}
+
+/** Where a pod controller keeps its pod template. */
+const templatePaths: Readonly<Record<string, readonly string[]>> = {
+  Deployment: ["spec", "template"],
+  DaemonSet: ["spec", "template"],
+  StatefulSet: ["spec", "template"],
+  ReplicaSet: ["spec", "template"],
+  ReplicationController: ["spec", "template"],
+  Job: ["spec", "template"],
+  CronJob: ["spec", "jobTemplate", "spec", "template"],
+};
+const controllerGroups: Readonly<Record<string, string>> = { Deployment: "apps", DaemonSet: "apps", StatefulSet: "apps", ReplicaSet: "apps", Job: "batch", CronJob: "batch", ReplicationController: "" };
+/** `autogen.podControllers.controllers` entries are kinds (`Deployment`) or resources (`deployments`). */
+const controllerKinds: Readonly<Record<string, string>> = {
+  deployment: "Deployment", deployments: "Deployment", daemonset: "DaemonSet", daemonsets: "DaemonSet",
+  statefulset: "StatefulSet", statefulsets: "StatefulSet", replicaset: "ReplicaSet", replicasets: "ReplicaSet",
+  replicationcontroller: "ReplicationController", replicationcontrollers: "ReplicationController",
+  job: "Job", jobs: "Job", cronjob: "CronJob", cronjobs: "CronJob",
+};
+
+const mutatingEnvironments = new WeakMap<CelEnvironment, CelEnvironment>();
+
+/** `env` with Kubernetes object construction (`Object{...}`, `JSONPatch{...}`), extended once per environment. */
+export function mutatingEnvironment(env: CelEnvironment): CelEnvironment {
+  let extended = mutatingEnvironments.get(env);
+  if (!extended) {
+    extended = env.extend({ objectConstruction: true });
+    mutatingEnvironments.set(env, extended);
+  }
+  return extended;
+}
+
+function compileExpression(env: CelEnvironment, source: unknown, origin: string): CelProgram {
+  if (typeof source !== "string" || source.trim() === "") {
+    throw new VigilError("VIGIL_POLICY_LOAD", `${origin}: the expression is missing; give a CEL expression string.`, { field: origin });
+  }
+  return env.compile(source, { origin });
+}
+
+function namedExpressions(value: unknown, env: CelEnvironment, origin: string, key: string): NamedProgram[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new VigilError("VIGIL_POLICY_LOAD", `${origin}: spec.${key} must be a list of {name, expression}.`, { field: `spec.${key}` });
+  return value.map((raw, i) => {
+    const entry = isObject(raw) ? raw : {};
+    const name = String(entry["name"] ?? "");
+    return { name, program: compileExpression(env, entry["expression"], `${origin} spec.${key}[${i}] (${name})`) };
+  });
+}
+
+function compileMutations(value: unknown, env: CelEnvironment, origin: string): CompiledMutation[] {
+  if (!Array.isArray(value) || value.length === 0) {
+    throw new VigilError("VIGIL_POLICY_LOAD", `${origin}: spec.mutations must be a non-empty list of mutations.`, { field: "spec.mutations" });
+  }
+  return value.map((raw, i) => {
+    const m = isObject(raw) ? raw : {};
+    const patchType = m["patchType"];
+    if (patchType === "ApplyConfiguration" || patchType === "JSONPatch") {
+      const key = patchType === "ApplyConfiguration" ? "applyConfiguration" : "jsonPatch";
+      const field = `spec.mutations[${i}].${key}.expression`;
+      const body = isObject(m[key]) ? m[key] : {};
+      return { patchType, field, program: compileExpression(env, body["expression"], `${origin} ${field}`) };
+    }
+    throw new VigilError("VIGIL_POLICY_LOAD", `${origin}: spec.mutations[${i}].patchType ${JSON.stringify(patchType)} is not supported; use ApplyConfiguration or JSONPatch.`, { field: `spec.mutations[${i}].patchType` });
+  });
+}
+
+function onlyPods(constraints: unknown): boolean {
+  if (!isObject(constraints) || !Array.isArray(constraints["resourceRules"])) return false;
+  const rules = constraints["resourceRules"].filter(isObject);
+  return rules.length > 0 && rules.every((r) => Array.isArray(r["resources"]) && r["resources"].every((x) => x === "pods"));
+}
+
+function podConstraints(constraints: unknown): unknown {
+  if (!isObject(constraints)) return constraints;
+  return { ...constraints, resourceRules: (Array.isArray(constraints["resourceRules"]) ? constraints["resourceRules"] : []).map((r) => (isObject(r) ? { ...r, resources: ["pods"] } : r)) };
+}
+
+function getPath(object: unknown, path: readonly string[]): unknown {
+  let current = object;
+  for (const key of path) current = isObject(current) ? current[key] : undefined;
+  return current;
+}
+
+function setPath(object: Json, path: readonly string[], value: unknown): Json {
+  const [head, ...rest] = path;
+  if (head === undefined) return value as Json;
+  const child = isObject(object[head]) ? (object[head] as Json) : {};
+  return { ...object, [head]: rest.length === 0 ? value : setPath(child, rest, value) };
+}
+
+/** The pod a controller's template describes, as mutations of a pods policy see it. */
+function podView(controller: KubeObject | null, path: readonly string[]): KubeObject | null {
+  if (controller === null) return null;
+  const template = getPath(controller, path);
+  const t = isObject(template) ? template : {};
+  return { apiVersion: "v1", kind: "Pod", metadata: isObject(t["metadata"]) ? t["metadata"] : {}, spec: isObject(t["spec"]) ? t["spec"] : {} };
+}
+
+function describeError(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause);
+}
+
+/** Compiles a MutatingPolicy document. Throws VigilError on a missing name, a malformed mutation or a CEL syntax error. */
+export function compileMutatingPolicy(document: Json, env: CelEnvironment, options: { readonly source?: string } = {}): KyvernoPolicy {
+  const metadata = isObject(document["metadata"]) ? document["metadata"] : {};
+  const name = typeof metadata["name"] === "string" ? metadata["name"] : "";
+  const where = options.source ? { file: options.source } : {};
+  if (name === "") throw new VigilError("VIGIL_POLICY_LOAD", "MutatingPolicy without metadata.name: add a name.", { field: "metadata.name", ...where });
+  const spec = isObject(document["spec"]) ? document["spec"] : {};
+  const annotations = stringMap(metadata["annotations"]);
+  const origin = `MutatingPolicy ${name}`;
+  const menv = mutatingEnvironment(env);
+  let variables: NamedProgram[];
+  let conditions: NamedProgram[];
+  let mutations: CompiledMutation[];
+  try {
+    variables = namedExpressions(spec["variables"], menv, origin, "variables");
+    conditions = namedExpressions(spec["matchConditions"], menv, origin, "matchConditions");
+    mutations = compileMutations(spec["mutations"], menv, origin);
+  } catch (cause) {
+    if (cause instanceof VigilError && options.source && cause.details["file"] === undefined) {
+      throw new VigilError(cause.code, cause.message, { ...cause.details, ...where, policy: name }, cause.cause);
+    }
+    throw cause;
+  }
+  const autogen = isObject(spec["autogen"]) && isObject(spec["autogen"]["podControllers"]) ? spec["autogen"]["podControllers"] : undefined;
+  const configured = autogen && Array.isArray(autogen["controllers"]) ? autogen["controllers"].map((c) => controllerKinds[String(c).toLowerCase()]).filter((c): c is string => c !== undefined) : undefined;
+  const controllers = new Set(configured ?? (onlyPods(spec["matchConstraints"]) ? Object.keys(templatePaths) : []));
+  const podMatch = podConstraints(spec["matchConstraints"]);
+  const s = (annotations["policies.kyverno.io/severity"] ?? "").toLowerCase();
+  const severity: Severity = s === "low" || s === "high" || s === "critical" || s === "info" ? s : "medium";
+  const evaluation = isObject(spec["evaluation"]) ? spec["evaluation"] : {};
+  const disabled = (mode: string): boolean => isObject(evaluation[mode]) && (evaluation[mode] as Json)["enabled"] === false;
+  const on = [...(disabled("admission") ? [] : ["io.k8s.admission.review"]), ...(disabled("background") ? [] : ["io.k8s.resource"])];
+  const meta: PolicyMeta = {
+    name,
+    language: "kyverno-cel",
+    revision: createHash("sha256").update(JSON.stringify(document)).digest("hex").slice(0, 16),
+    // INVARIANT: never empty (an empty `on` would apply to every event type).
+    on: on.length > 0 ? on : ["io.k8s.admission.review"],
+    failurePolicy: spec["failurePolicy"] === "Ignore" ? "Ignore" : "Fail",
+    ...(annotations["policies.kyverno.io/description"] ? { description: annotations["policies.kyverno.io/description"] } : {}),
+    ...(options.source ? { source: options.source } : {}),
+  };
+  const base = { policy: name, rule: "", ruleType: "mutate", mode: "warn", severity } as const;
+  const result = (status: RuleResult["status"], message: string, trace: readonly TraceStep[]): RuleResult => ({ ...base, status, message, trace });
+
+  /** The template path when the object is a pod controller the policy reaches through autogen; [] for a direct match; undefined for no match. */
+  const selects = (input: AdmissionInput): readonly string[] | undefined => {
+    const target = targetOf(input);
+    if (matchConstraintsMatch(spec["matchConstraints"], target)) return [];
+    const path = templatePaths[target.kind];
+    if (path === undefined || !controllers.has(target.kind) || (controllerGroups[target.kind] ?? "") !== target.group) return undefined;
+    return matchConstraintsMatch(podMatch, { ...target, kind: "Pod", group: "", version: "v1" }) ? path : undefined;
+  };
+
+  const evaluateVariables = (activation: Record<string, unknown>, trace: TraceStep[] | undefined): void => {
+    const values: Record<string, unknown> = {};
+    activation["variables"] = values;
+    for (const v of variables) {
+      const r = v.program.evaluate(activation, { raw: true });
+      if (r.ok) values[v.name] = r.value;
+      trace?.push({ kind: "variable", expr: `variables.${v.name}`, ...(r.ok ? {} : { error: r.error.message }) });
+    }
+  };
+
+  /** Runs the policy on `object` (the resource, or the pod view of a controller). */
+  const mutate = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions, object: KubeObject, oldObject: KubeObject | null): { result: RuleResult; patched: KubeObject } => {
+    const trace: TraceStep[] = [];
+    const baseActivation: CelActivation = { ...kyvernoCelActivation(input, sharedBaseDocument(input), evalOptions), object, oldObject };
+    const activation: Record<string, unknown> = { ...baseActivation };
+    evaluateVariables(activation, trace);
+    for (const c of conditions) {
+      const r = c.program.evaluate(activation);
+      if (!r.ok) {
+        trace.push({ kind: "match", expr: c.program.source, error: r.error.message });
+        return { result: result("error", `matchCondition ${c.name} failed to evaluate: ${r.error.message}`, trace), patched: object };
+      }
+      trace.push({ kind: "match", expr: c.program.source, value: r.value });
+      if (r.value !== true) return { result: result("skip", `matchCondition ${c.name} is false`, trace), patched: object };
+    }
+    let current = object;
+    for (const [i, m] of mutations.entries()) {
+      if (i > 0 && activation["object"] !== current) {
+        // variables see the object as the previous mutation left it
+        activation["object"] = current;
+        evaluateVariables(activation, undefined);
+      }
+      const r = m.program.evaluate(activation);
+      if (!r.ok) {
+        trace.push({ kind: "condition", expr: m.field, error: r.error.message });
+        return { result: result("error", `${m.field} failed to evaluate: ${r.error.message}`, trace), patched: object };
+      }
+      try {
+        current = applyMutation(m, current, r.value);
+      } catch (cause) {
+        trace.push({ kind: "condition", expr: m.field, error: describeError(cause) });
+        return { result: result("error", `${m.field}: ${describeError(cause)}`, trace), patched: object };
+      }
+      trace.push({ kind: "condition", expr: m.field, value: m.patchType });
+    }
+    return { result: result("pass", current === object ? "no change" : `${mutations.length === 1 ? "mutation" : `${mutations.length} mutations`} applied`, trace), patched: current };
+  };
+
+  const run = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions): { results: RuleResult[]; patched: KubeObject | null } => {
+    const original = input.object;
+    try {
+      const path = selects(input);
+      if (path === undefined) return { results: evalOptions.includeNoMatch ? [result("nomatch", "policy does not match the resource", [])] : [], patched: original };
+      if (original === null) return { results: [result("skip", "no object to mutate (DELETE or CONNECT request)", [])], patched: original };
+      if (path.length === 0) {
+        const out = mutate(input, evalOptions, original, input.oldObject);
+        return { results: [out.result], patched: out.patched };
+      }
+      const view = podView(original, path) as KubeObject;
+      const out = mutate(input, evalOptions, view, podView(input.oldObject, path));
+      if (out.patched === view) return { results: [out.result], patched: original };
+      const template = getPath(original, path);
+      const patchedTemplate = { ...(isObject(template) ? template : {}), metadata: out.patched["metadata"], spec: out.patched["spec"] };
+      return { results: [out.result], patched: setPath(original, path, patchedTemplate) };
+    } catch (cause) {
+      return { results: [result("error", `internal error: ${describeError(cause)}`, [])], patched: original };
+    }
+  };
+
+  const evaluateAdmission = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions = {}): RuleResult[] => run(input, evalOptions).results;
+
+  const mutateAdmission = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions = {}): MutationOutcome => {
+    const out = run(input, evalOptions);
+    const original = input.object ?? {};
+    const patched = out.patched ?? original;
+    if (patched === original) return { results: out.results, patched, patch: [] };
+    try {
+      return { results: out.results, patched, patch: diffJsonPatch(original, patched) };
+    } catch (cause) {
+      return { results: [result("error", `internal error: ${describeError(cause)}`, [])], patched: original, patch: [] };
+    }
+  };
+
+  return {
+    meta,
+    kind: "ClusterPolicy",
+    rules: [{ name: "", type: "mutate" }],
+    evaluateAdmission,
+    mutateAdmission,
+    evaluate(ctx: Context, evalOptions?: EvaluateOptions): Finding[] {
+      const input = admissionInputFor(ctx);
+      if (!input) return [];
+      return evaluateAdmission(input, evalOptions ?? {})
+        .filter((r) => evalOptions?.includePasses || r.status === "fail" || r.status === "error")
+        .map((r) => resultToFinding({ ...r, rule: r.rule || name }, meta, input));
+    },
+  };
+}
+
+/** One mutation's value applied to the object. Throws an Error saying what is wrong with the value. */
+function applyMutation(m: CompiledMutation, object: KubeObject, value: unknown): KubeObject {
+  if (m.patchType === "ApplyConfiguration") {
+    if (!isObject(value)) throw new Error(`an apply configuration must be an Object{...} value, got ${value === null ? "null" : Array.isArray(value) ? "a list" : typeof value}`);
+    const merged = mergeApplyConfiguration(object, value);
+    return isObject(merged) ? merged : object;
+  }
+  if (!Array.isArray(value)) throw new Error(`a JSON patch must be a list of JSONPatch{op, path, value}, got ${value === null ? "null" : typeof value}`);
+  if (value.length === 0) return object;
+  const patched = applyJsonPatch(object, value);
+  if (!isObject(patched)) throw new Error("the JSON patch replaced the object with a value that is not an object");
+  return patched;
+}
