@@ -12,7 +12,7 @@ import type { Context } from "../../core/context.js";
 import { VigilError } from "../../core/errors.js";
 import type { Finding, TraceStep } from "../../core/finding.js";
 import type { EvaluateOptions, PolicyMeta, Severity } from "../../core/policy.js";
-import type { CelActivation, CelEnvironment, CelProgram } from "../cel/api.js";
+import type { CelEnvironment, CelProgram } from "../cel/api.js";
 import { matchConstraintsMatch } from "../vap/match-constraints.js";
 import { mergeApplyConfiguration } from "./apply-configuration.js";
 import { kyvernoCelActivation } from "./cel-libraries.js";
@@ -210,8 +210,7 @@ export function compileMutatingPolicy(document: Json, env: CelEnvironment, optio
   /** Runs the policy on `object` (the resource, or the pod view of a controller). */
   const mutate = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions, object: KubeObject, oldObject: KubeObject | null): { result: RuleResult; patched: KubeObject } => {
     const trace: TraceStep[] = [];
-    const baseActivation: CelActivation = { ...kyvernoCelActivation(input, sharedBaseDocument(input), evalOptions), object, oldObject };
-    const activation: Record<string, unknown> = { ...baseActivation };
+    const activation: Record<string, unknown> = { ...kyvernoCelActivation(input, sharedBaseDocument(input), evalOptions), object, oldObject };
     evaluateVariables(activation, trace);
     for (const c of conditions) {
       const r = c.program.evaluate(activation);
