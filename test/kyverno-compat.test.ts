@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync, mkdirSync, cpSync } from "node:fs";
+import { mkdtempSync, writeFileSync, mkdirSync, cpSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -13,9 +13,12 @@ describe("kyverno test compatibility over the fixture subset of the Kyverno poli
   const results = runKyvernoTests([fixtures], { celEnv });
   const suites = (part: string) => results.filter((r) => r.suite.includes(part));
 
-  it("runs every kyverno-test.yaml and computes every validate-family expectation as Kyverno does", () => {
-    expect(new Set(results.map((r) => r.suite)).size).toBe(20);
-    const wrong = results.filter((r) => r.status !== "pass" && r.status !== "unsupported");
+  // MutatingPolicy suites (`*-mpol`) are checked by src/policy/kyverno/mutating-policy.test.ts.
+  const clusterPolicyAndValidating = results.filter((r) => !r.suite.includes("-mpol/"));
+
+  it("runs every kyverno-test.yaml and computes every validate and ClusterPolicy mutate expectation as Kyverno does", () => {
+    expect(new Set(clusterPolicyAndValidating.map((r) => r.suite)).size).toBe(25);
+    const wrong = clusterPolicyAndValidating.filter((r) => r.status !== "pass" && r.status !== "unsupported");
     expect(wrong.map((r) => `${r.suite}: ${r.name} expected ${r.expected} got ${r.actual} ${r.message ?? ""}`)).toEqual([]);
     expect(summarize(results).passed).toBeGreaterThanOrEqual(150);
   });
@@ -37,11 +40,37 @@ describe("kyverno test compatibility over the fixture subset of the Kyverno poli
     expect(mine.some((r) => r.expected === "fail" && r.actual === "fail")).toBe(true);
   });
 
-  it("reports mutate, generate and MutatingPolicy expectations as unsupported, never as passed", () => {
-    const unsupported = [...suites("add-safe-to-evict"), ...suites("add-network-policy")];
+  it("reports generate expectations as unsupported, never as passed", () => {
+    const unsupported = suites("best-practices/add-network-policy");
     expect(unsupported.length).toBeGreaterThan(0);
     expect(unsupported.every((r) => r.status === "unsupported")).toBe(true);
     expect(summaryLine(summarize(unsupported))).toMatch(/^0 passed, 0 failed, \d+ unsupported$/);
+  });
+
+  it.each([
+    ["patchStrategicMerge, add-if-not-present and global anchors in a list (pass and skip)", "best-practices/add-safe-to-evict", 4],
+    ["conditional anchors inside lists, one element per container", "other/mitigate-log4shell", 4],
+    ["foreach + anchors + variables; an unchanged resource is skip", "karpenter/set-karpenter-non-cpu-limits", 8],
+    ["patchesJson6902 creating missing parents with -1 indexes", "other/add-node-affinity", 1],
+    ["nested foreach, order Descending, JSON patches with elementIndex", "other/remove-hostpath-volumes", 1],
+    ["autogen of a mutate rule (autogen-<rule> on a Deployment), values file", "velero/backup-all-volumes", 3],
+    ["patchesJson6902 with preconditions (skip)", "kasten/kasten-minimum-retention", 3],
+  ])("ClusterPolicy mutate: %s (%s) matches every status and patched resource", (_label, dir, count) => {
+    const mine = suites(`${dir}/`);
+    expect(mine).toHaveLength(count);
+    expect(mine.map((r) => `${r.name}: ${r.status} ${r.message ?? ""}`)).toEqual(mine.map((r) => `${r.name}: pass ${r.message ?? ""}`));
+    expect(mine.some((r) => r.actual === "pass")).toBe(true);
+  });
+
+  it("compares the patched resource: a wrong expected file fails with the first differing path", () => {
+    const dir = mkdtempSync(join(tmpdir(), "vigil-kyverno-mutate-"));
+    cpSync(join(fixtures, "other", "mitigate-log4shell"), dir, { recursive: true });
+    const patched = join(dir, ".kyverno-test", "patchedResource.yaml");
+    writeFileSync(patched, readFileSync(patched, "utf8").replace('value: "true"', 'value: "false"'));
+    const rows = runKyvernoTests([dir], { celEnv }).filter((r) => r.resource === "demo-pod01");
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.every((r) => r.status === "fail" && r.actual === "pass")).toBe(true);
+    expect(rows[0]?.message).toContain("/env/0/value: actual \"true\", expected \"false\"");
   });
 
   it("gives JSON-able entries with policy, rule, resource, expected and actual", () => {

@@ -33,7 +33,13 @@ function canAutogen(rule: Json): boolean {
     if (kinds.includes("Pod")) hasPod = true;
   }
   if (!hasPod) return false;
-  if (rule["mutate"] !== undefined || rule["generate"] !== undefined || rule["verifyImages"] !== undefined) return false;
+  if (rule["generate"] !== undefined || rule["verifyImages"] !== undefined) return false;
+  const mutate = rule["mutate"];
+  if (isObject(mutate)) {
+    // Kyverno does not rewrite JSON patches (their paths name Pod fields) nor mutate.targets.
+    if (typeof mutate["patchesJson6902"] === "string" && mutate["patchesJson6902"] !== "") return false;
+    return !(Array.isArray(mutate["targets"]) && mutate["targets"].length > 0);
+  }
   return isObject(rule["validate"]);
 }
 
@@ -76,7 +82,24 @@ function wrapPattern(pattern: unknown, cron: boolean): unknown {
   return cron ? { spec: { jobTemplate: template } } : template;
 }
 
+/** A mutate block for the controller: strategic-merge overlays (also per foreach entry) go under the pod template. */
+function generateMutate(mutate: Json, cron: boolean): Json {
+  const out: Json = { ...mutate };
+  if (mutate["patchStrategicMerge"] !== undefined) out["patchStrategicMerge"] = wrapPattern(mutate["patchStrategicMerge"], cron);
+  if (Array.isArray(mutate["foreach"])) out["foreach"] = mutate["foreach"].map((f) => (isObject(f) && f["patchStrategicMerge"] !== undefined ? { ...f, patchStrategicMerge: wrapPattern(f["patchStrategicMerge"], cron) } : f));
+  return out;
+}
+
 function generate(rule: Json, name: string, kinds: readonly string[], cron: boolean): Json {
+  if (isObject(rule["mutate"])) {
+    const { mutate, match, exclude, ...rest } = rule;
+    const out = rewriteJmes({ ...rest, mutate: generateMutate(mutate as Json, cron) }, cron) as Json;
+    out["name"] = name;
+    out["match"] = replaceKinds(match, kinds);
+    if (exclude !== undefined) out["exclude"] = replaceKinds(exclude, kinds);
+    out["autogen"] = true;
+    return out;
+  }
   const { validate: rawValidate, match, exclude, ...rest } = rule;
   const validate = { ...(rawValidate as Json) };
   const cel = validate["cel"];

@@ -1,7 +1,9 @@
 /**
  * Compiles a Kyverno ClusterPolicy / Policy (kyverno.io/v1, v2beta1) into a CompiledPolicy.
- * Validate rules are evaluated; mutate / generate / verifyImages rules load but report
- * `unsupported`. Evaluation never throws: a broken rule becomes an `error` result.
+ * Validate rules are evaluated by `evaluateAdmission`; mutate rules by `mutateAdmission` (present
+ * only when the policy has some; `evaluateAdmission` leaves them out, as Kyverno's validation
+ * response does); generate / verifyImages rules load but report `unsupported`. Evaluation never
+ * throws: a broken rule becomes an `error` result.
  */
 import { createHash } from "node:crypto";
 import type { CompiledPolicy } from "../../core/compiled-policy.js";
@@ -19,7 +21,8 @@ import { admissionInputFor, metadataOf, stringMap, subjectObject, type Admission
 import type { RuleEnv } from "./rule-env.js";
 import { checkRuleSupported } from "./support.js";
 import { validateBlock } from "./validate.js";
-import type { JsonPatchOperation } from "./json-patch.js";
+import { diffJsonPatch, type JsonPatchOperation } from "./json-patch.js";
+import { mutateBlock } from "./mutate.js";
 import { resultToFinding, type RuleResult } from "./results.js";
 
 type Json = Record<string, unknown>;
@@ -163,6 +166,8 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
     let shared: Doc | undefined;
     const resolver = evalOptions.resolver ?? options.resolver;
     for (const rule of rules) {
+      // Mutate rules are evaluated by mutateAdmission (Kyverno's validation response has no mutate rules).
+      if (rule.type === "mutate") continue;
       let mode: RuleMode = "warn";
       try {
         if (!matchBlockMatches(rule.raw["match"], input) || excludeBlockMatches(rule.raw["exclude"], input)) {
@@ -194,12 +199,50 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
     return results;
   };
 
+  const mutateRules = rules.filter((r) => r.type === "mutate");
+
+  /** Mutate rules in order, each on the previous one's output (Kyverno's mutation engine). */
+  const mutateAdmission = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions = {}): MutationOutcome => {
+    const original = subjectObject(input);
+    const results: RuleResult[] = [];
+    const meta0 = metadataOf(original);
+    const resourceNamespace = typeof meta0["namespace"] === "string" ? meta0["namespace"] : "";
+    if (policyNamespace !== undefined && resourceNamespace !== policyNamespace) return { results, patched: original, patch: [] };
+    const resolver = evalOptions.resolver ?? options.resolver;
+    let current = original;
+    let shared: Doc | undefined;
+    for (const rule of mutateRules) {
+      const current0 = current;
+      const ruleInput: AdmissionInput = current0 === original ? input : { ...input, object: current0 };
+      const mode = modeFor(rule, ruleInput);
+      try {
+        if (!matchBlockMatches(rule.raw["match"], ruleInput) || excludeBlockMatches(rule.raw["exclude"], ruleInput)) {
+          if (evalOptions.includeNoMatch) results.push(ruleResult(name, severity, rule, mode, "nomatch", "rule does not match the resource", []));
+          continue;
+        }
+        shared ??= sharedBaseDocument(input);
+        const doc = buildDocument(shared, evalOptions, rule.name);
+        const env: RuleEnv = ruleEnv(rule, ruleInput, mockedNames(evalOptions, rule.name), resolver);
+        const mutate = isObject(rule.raw["mutate"]) ? rule.raw["mutate"] : {};
+        const response = mutateBlock(mutate, current0, doc, env, rule.context, rule.raw["preconditions"]);
+        const message = response.status === "pass" ? successMessage(response.patched) : response.message;
+        results.push(ruleResult(name, severity, rule, mode, response.status, message, response.trace));
+        if (response.status === "pass") current = response.patched;
+        if (applyOne && response.status === "pass") break;
+      } catch (cause) {
+        results.push(ruleResult(name, severity, rule, mode, "error", `internal error: ${cause instanceof Error ? cause.message : String(cause)}`, []));
+      }
+    }
+    return { results, patched: current, patch: current === original ? [] : diffJsonPatch(original, current) };
+  };
+
   return {
     meta,
     kind,
     ...(policyNamespace === undefined ? {} : { namespace: policyNamespace }),
     rules: rules.map((r) => ({ name: r.name, type: r.type })),
     evaluateAdmission,
+    ...(mutateRules.length > 0 ? { mutateAdmission } : {}),
     evaluate(ctx: Context, evalOptions?: EvaluateOptions): Finding[] {
       const input = admissionInputFor(ctx);
       if (!input) return [];
@@ -221,6 +264,14 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
     }
     return action === "Enforce" ? "deny" : "warn";
   }
+}
+
+/** Kyverno's message for an applied mutate rule. */
+function successMessage(resource: Record<string, unknown>): string {
+  const m = metadataOf(resource);
+  const kind = String(resource["kind"] ?? "");
+  const ns = typeof m["namespace"] === "string" && m["namespace"] !== "" ? ` in namespace ${m["namespace"]}` : "";
+  return `mutated ${kind}/${String(m["name"] ?? "")}${ns}`;
 }
 
 function ruleResult(policy: string, severity: Severity, rule: CompiledRule, mode: RuleMode, status: RuleResult["status"], message: string, trace: RuleResult["trace"]): RuleResult {

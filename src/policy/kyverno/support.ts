@@ -12,6 +12,7 @@ function isObject(value: unknown): value is Json {
 }
 
 const validateKeys = new Set(["message", "pattern", "anyPattern", "deny", "foreach", "cel", "podSecurity", "failureAction", "failureActionOverrides", "allowExistingViolations"]);
+const mutateKeys = new Set(["patchStrategicMerge", "patchesJson6902", "foreach", "targets", "mutateExistingOnPolicyUpdate"]);
 const contextKinds = new Set(["variable", "configMap", "apiCall", "imageRegistry", "globalReference"]);
 
 function unsupported(policy: string, rule: string, feature: string, source: string | undefined, field: string): VigilError {
@@ -55,12 +56,22 @@ function checkForeach(list: unknown, at: string, fail: (feature: string, field: 
   });
 }
 
-/** Throws VigilError(VIGIL_POLICY_UNSUPPORTED) when a validate rule uses an unsupported feature. */
+function checkMutate(mutate: Json, fail: (feature: string, field: string) => VigilError): void {
+  for (const key of Object.keys(mutate)) {
+    if (!mutateKeys.has(key)) throw fail(`mutate.${key}`, `mutate.${key}`);
+  }
+  // Mutating existing resources needs a cluster to read and write the targets.
+  if (Array.isArray(mutate["targets"]) && mutate["targets"].length > 0) throw fail("mutate.targets (mutating existing resources needs a cluster)", "mutate.targets");
+  checkForeach(mutate["foreach"], "mutate.foreach", fail);
+}
+
+/** Throws VigilError(VIGIL_POLICY_UNSUPPORTED) when a validate or mutate rule uses an unsupported feature. */
 export function checkRuleSupported(policy: string, rule: Json, index: number, source: string | undefined): void {
   const name = String(rule["name"] ?? `rules[${index}]`);
   const fail = (feature: string, field: string): VigilError => unsupported(policy, name, feature, source, `spec.rules[${index}].${field}`);
   checkContext(rule["context"], "context", fail);
   checkConditions(rule["preconditions"], "preconditions", fail);
+  if (isObject(rule["mutate"])) checkMutate(rule["mutate"], fail);
   const validate = rule["validate"];
   if (!isObject(validate)) return;
   for (const key of Object.keys(validate)) {

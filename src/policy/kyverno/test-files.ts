@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parseAllDocuments } from "yaml";
+import { escapePointerToken } from "./json-patch.js";
 
 export type Json = Record<string, unknown>;
 
@@ -143,3 +144,68 @@ export function parseValues(documents: readonly Json[]): TestValues {
 }
 
 export const emptyValues: TestValues = parseValues([]);
+
+/** Kyverno's Tidy: drops nulls, empty maps and empty lists, recursively (`undefined` when nothing is left). */
+export function tidy(value: unknown): unknown {
+  if (value === null || value === undefined) return undefined;
+  if (Array.isArray(value)) {
+    const out = value.map(tidy).filter((v) => v !== undefined);
+    return out.length === 0 ? undefined : out;
+  }
+  if (isObject(value)) {
+    const out: Json = {};
+    for (const [k, v] of Object.entries(value)) {
+      const t = tidy(v);
+      if (t !== undefined) out[k] = t;
+    }
+    return Object.keys(out).length === 0 ? undefined : out;
+  }
+  return value;
+}
+
+function metadataOf(o: Json): Json {
+  return isObject(o["metadata"]) ? o["metadata"] : {};
+}
+
+/** The document of an expected-resource file with the actual resource's kind, name and namespace (apiVersion too when both have one). */
+export function findExpectedResource(documents: readonly Json[], actual: Json): Json | undefined {
+  const m = metadataOf(actual);
+  return documents.find((d) => {
+    const dm = metadataOf(d);
+    return d["kind"] === actual["kind"] && dm["name"] === m["name"] && (dm["namespace"] ?? "") === (m["namespace"] ?? "") && (d["apiVersion"] === undefined || actual["apiVersion"] === undefined || d["apiVersion"] === actual["apiVersion"]);
+  });
+}
+
+/**
+ * Compares a patched resource with the expected one as `kyverno test` does (both tidied, then
+ * equal as JSON; list order matters). Returns undefined when equal, else the first differing
+ * JSON pointer with both values.
+ */
+export function comparePatchedResource(actual: Json, expected: Json): string | undefined {
+  return firstDifference(tidy(actual), tidy(expected), "");
+}
+
+function show(value: unknown): string {
+  const text = value === undefined ? "(absent)" : JSON.stringify(value);
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}
+
+function firstDifference(actual: unknown, expected: unknown, path: string): string | undefined {
+  if (isObject(actual) && isObject(expected)) {
+    for (const k of [...new Set([...Object.keys(expected), ...Object.keys(actual)])].sort()) {
+      const d = firstDifference(actual[k], expected[k], `${path}/${escapePointerToken(k)}`);
+      if (d !== undefined) return d;
+    }
+    return undefined;
+  }
+  if (Array.isArray(actual) && Array.isArray(expected)) {
+    for (let i = 0; i < Math.max(actual.length, expected.length); i++) {
+      const d = firstDifference(actual[i], expected[i], `${path}/${i}`);
+      if (d !== undefined) return d;
+    }
+    return undefined;
+  }
+  if (actual === expected) return undefined;
+  if (typeof actual === "number" && typeof expected === "number" && actual === expected) return undefined;
+  return `${path || "/"}: actual ${show(actual)}, expected ${show(expected)}`;
+}

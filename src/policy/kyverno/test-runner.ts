@@ -9,8 +9,9 @@ import type { CelEnvironment } from "../cel/api.js";
 import type { ExternalContextResolver } from "./context.js";
 import { compilePolicyDocuments, type LoadedPolicy } from "./load.js";
 import { resourceInput, type AdmissionInput, type UserInfo } from "./request.js";
+import type { MutationOutcome } from "./policy.js";
 import type { RuleResult } from "./results.js";
-import { discoverTestFiles, emptyValues, isObject, parseValues, readYamlDocuments, relativeTo, type Json, type TestValues } from "./test-files.js";
+import { comparePatchedResource, discoverTestFiles, emptyValues, findExpectedResource, isObject, parseValues, readYamlDocuments, relativeTo, type Json, type TestValues } from "./test-files.js";
 
 export interface KyvernoTestOptions {
   /** CEL environment (defaults to the shared one from createCelEnvironment()). */
@@ -46,7 +47,7 @@ const clusterScopedKinds = new Set([
 ]);
 
 /** `kyverno test` puts namespaced resources without a namespace into `default`. */
-function withDefaultNamespace(resource: Json): Json {
+export function withDefaultNamespace(resource: Json): Json {
   const kind = String(resource["kind"] ?? "");
   const m = meta(resource);
   if (clusterScopedKinds.has(kind) || kind.startsWith("Cluster") || (typeof m["namespace"] === "string" && m["namespace"] !== "")) return resource;
@@ -142,7 +143,7 @@ function inputFor(ctx: TestContext, policy: string, resource: Json): { input: Ad
   return { input, values };
 }
 
-function actualOf(results: readonly RuleResult[], rule: string | undefined): { actual: string; detail?: string; unsupported: boolean } {
+function actualOf(results: readonly RuleResult[], rule: string | undefined): { actual: string; detail?: string; unsupported: boolean; result?: RuleResult } {
   const matching = rule ? results.filter((r) => r.rule === rule || r.rule === `autogen-${rule}` || r.rule === `autogen-cronjob-${rule}`) : results;
   if (matching.length === 0) return { actual: "excluded", unsupported: false };
   const unsupported = matching.find((r) => r.status === "unsupported");
@@ -150,7 +151,31 @@ function actualOf(results: readonly RuleResult[], rule: string | undefined): { a
   const real = matching.filter((r) => r.status !== "nomatch");
   if (real.length === 0) return { actual: "excluded", unsupported: false };
   const worst = real.find((r) => r.status === "error") ?? real.find((r) => r.status === "fail") ?? real.find((r) => r.status === "pass") ?? real[0];
-  return { actual: worst?.status ?? "excluded", detail: worst?.message ?? "", unsupported: false };
+  return { actual: worst?.status ?? "excluded", detail: worst?.message ?? "", unsupported: false, ...(worst ? { result: worst } : {}) };
+}
+
+/**
+ * The policy's results for one resource: its validation results plus, when it mutates, its
+ * mutation results (which replace any validation entry for the same rule) and patched object.
+ */
+function evaluate(ctx: TestContext, policy: LoadedPolicy, policyName: string, resource: Json, options: KyvernoTestOptions): { results: RuleResult[]; mutation?: MutationOutcome } {
+  const { input, values } = inputFor(ctx, policyName, resource);
+  const ruleValues = ctx.values.ruleValues.get(policyName) ?? {};
+  const evalOptions = { values, ruleValues, includeNoMatch: true, clusterResources: ctx.clusterResources, imageMetadata: ctx.imageMetadata, ...(options.resolver ? { resolver: options.resolver } : {}) };
+  const validation = policy.policy?.evaluateAdmission(input, evalOptions) ?? [];
+  const mutation = policy.policy?.mutateAdmission?.(input, evalOptions);
+  if (!mutation) return { results: validation };
+  const mutated = new Set(mutation.results.map((r) => r.rule));
+  return { results: [...validation.filter((r) => !mutated.has(r.rule)), ...mutation.results], mutation };
+}
+
+function compareWithExpectedFile(testFile: string, patchedFile: string, actual: Json): { ok: true } | { ok: false; detail: string } {
+  const read = readYamlDocuments(relativeTo(testFile, patchedFile));
+  if (!read.ok) return { ok: false, detail: `patched resource file ${patchedFile}: ${read.error}` };
+  const expected = findExpectedResource(read.documents.map(withDefaultNamespace), actual);
+  if (!expected) return { ok: false, detail: `patched resource file ${patchedFile} has no ${String(actual["kind"] ?? "")} ${String(meta(actual)["name"] ?? "")} in namespace ${String(meta(actual)["namespace"] ?? "")}` };
+  const diff = comparePatchedResource(actual, expected);
+  return diff === undefined ? { ok: true } : { ok: false, detail: `patched resource differs from ${patchedFile}: ${diff}` };
 }
 
 /** Runs one test file. Never throws. */
@@ -162,7 +187,7 @@ export function runKyvernoTestFile(file: string, options: KyvernoTestOptions): K
   }
   const test = read.documents[0];
   const ctx = loadTest(file, test, options.celEnv);
-  const cache = new Map<string, RuleResult[]>();
+  const cache = new Map<string, { results: RuleResult[]; mutation?: MutationOutcome }>();
   const entries = Array.isArray(test["results"]) ? test["results"].filter(isObject) : [];
   for (const entry of entries) {
     const policyName = String(entry["policy"] ?? "");
@@ -171,7 +196,8 @@ export function runKyvernoTestFile(file: string, options: KyvernoTestOptions): K
     const expected = String(entry["result"] ?? entry["status"] ?? "");
     const namespace = typeof entry["namespace"] === "string" ? entry["namespace"] : undefined;
     const refs = Array.isArray(entry["resources"]) ? entry["resources"].map(String) : typeof entry["resource"] === "string" ? [entry["resource"]] : [];
-    const mutateExpectation = entry["patchedResources"] !== undefined || entry["patchedResource"] !== undefined || entry["generatedResource"] !== undefined;
+    const patchedFile = typeof entry["patchedResources"] === "string" ? entry["patchedResources"] : typeof entry["patchedResource"] === "string" ? entry["patchedResource"] : undefined;
+    const generateExpectation = entry["generatedResource"] !== undefined;
     for (const ref of refs) {
       const base = { suite: file, name: `${policyName}/${rule ?? ""}/${ref}`, policy: policyName, ...(rule ? { rule } : {}), resource: ref, kind, expected };
       const policy = ctx.policies.get(policyName);
@@ -180,12 +206,16 @@ export function runKyvernoTestFile(file: string, options: KyvernoTestOptions): K
         continue;
       }
       if (policy.error) {
-        const status = policy.error.code === "VIGIL_POLICY_UNSUPPORTED" || mutateExpectation ? "unsupported" : "error";
+        const status = policy.error.code === "VIGIL_POLICY_UNSUPPORTED" || patchedFile !== undefined || generateExpectation ? "unsupported" : "error";
         out.push({ ...base, actual: status, status, message: policy.error.message });
         continue;
       }
-      if (mutateExpectation) {
-        out.push({ ...base, actual: "unsupported", status: "unsupported", message: "mutate/generate results are not computed by Vigil" });
+      if (generateExpectation) {
+        out.push({ ...base, actual: "unsupported", status: "unsupported", message: "generate results are not computed by Vigil" });
+        continue;
+      }
+      if (patchedFile !== undefined && !policy.policy?.mutateAdmission) {
+        out.push({ ...base, actual: "unsupported", status: "unsupported", message: `mutate results of ${policy.kind} ${policyName} are not computed by Vigil` });
         continue;
       }
       const found = findResources(ctx, kind, ref, namespace);
@@ -195,17 +225,25 @@ export function runKyvernoTestFile(file: string, options: KyvernoTestOptions): K
       }
       for (const resource of found) {
         const key = `${policyName}\u0000${ctx.resources.indexOf(resource)}`;
-        let results = cache.get(key);
-        if (!results) {
-          const { input, values } = inputFor(ctx, policyName, resource);
-          const ruleValues = ctx.values.ruleValues.get(policyName) ?? {};
-          results = policy.policy?.evaluateAdmission(input, { values, ruleValues, includeNoMatch: true, clusterResources: ctx.clusterResources, imageMetadata: ctx.imageMetadata, ...(options.resolver ? { resolver: options.resolver } : {}) }) ?? [];
-          cache.set(key, results);
+        let evaluated = cache.get(key);
+        if (!evaluated) {
+          evaluated = evaluate(ctx, policy, policyName, resource, options);
+          cache.set(key, evaluated);
         }
-        const { actual, detail, unsupported } = actualOf(results, rule);
+        const { actual, detail, unsupported, result } = actualOf(evaluated.results, rule);
         // INVARIANT: like `kyverno test`, a resource the rule does not select ("excluded") counts as passed.
-        const status = unsupported ? "unsupported" : actual === expected || actual === "excluded" ? "pass" : "fail";
-        out.push({ ...base, actual, status, ...(detail ? { detail, message: detail } : {}) });
+        let status: KyvernoTestCase["status"] = unsupported ? "unsupported" : actual === expected || actual === "excluded" ? "pass" : "fail";
+        let message = detail;
+        if (status === "pass" && actual !== "excluded" && patchedFile !== undefined) {
+          // `kyverno test` compares the policy's patched resource for a mutate rule, the resource itself otherwise.
+          const actualResource = result !== undefined && evaluated.mutation?.results.includes(result) ? evaluated.mutation.patched : resource;
+          const comparison = compareWithExpectedFile(file, patchedFile, actualResource);
+          if (!comparison.ok) {
+            status = "fail";
+            message = comparison.detail;
+          }
+        }
+        out.push({ ...base, actual, status, ...(detail ? { detail } : {}), ...(message ? { message } : {}) });
       }
     }
   }

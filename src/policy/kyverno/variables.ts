@@ -9,8 +9,12 @@ import { searchJmes } from "./jmespath.js";
 export type Substitution = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: string };
 
 export interface SubstituteOptions {
-  /** `error` (default): an unresolved variable fails the substitution. `empty`: it becomes "". */
-  readonly missing?: "error" | "empty";
+  /**
+   * `error` (default): an unresolved variable fails the substitution. `empty`: it becomes "".
+   * `null`: it becomes null (a whole-string variable) or "null" (inside a longer string), as
+   * Kyverno's mutate substitution does; a failing JMESPath expression is still an error.
+   */
+  readonly missing?: "error" | "empty" | "null";
   /** DELETE requests read `request.oldObject` where the policy says `request.object`. */
   readonly deleteRequest?: boolean;
 }
@@ -71,6 +75,7 @@ export function resolveVariable(expression: string, data: unknown, options: Subs
   }
   if (result.value === null || result.value === undefined) {
     if (options.missing === "empty") return { ok: true, value: "" };
+    if (options.missing === "null") return { ok: true, value: null };
     return { ok: false, error: `variable ${expression} not resolved` };
   }
   return { ok: true, value: result.value };
