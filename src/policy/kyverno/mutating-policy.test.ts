@@ -159,6 +159,17 @@ describe("compileMutatingPolicy", () => {
     expect(noAutogen.mutateAdmission!(create(deploy)).results).toEqual([]);
   });
 
+  it("gives the same results from evaluateAdmission and mutateAdmission, for each input in turn", () => {
+    const p = policy({ matchConstraints: podRules, matchConditions: [{ name: "named-p1", expression: "object.metadata.name == 'p1'" }], mutations: [{ patchType: "ApplyConfiguration", applyConfiguration: { expression: "Object{metadata: Object.metadata{labels: {'x': 'y'}}}" } }] });
+    const options = {};
+    const first = create(pod);
+    const other = create({ ...pod, metadata: { name: "p2", namespace: "default" } });
+    expect(p.evaluateAdmission(first, options).map((r) => r.status)).toEqual(["pass"]);
+    expect(p.mutateAdmission!(first, options).results.map((r) => r.status)).toEqual(["pass"]);
+    expect(p.mutateAdmission!(other, options).results.map((r) => r.status)).toEqual(["skip"]);
+    expect(p.evaluateAdmission(first, options).map((r) => r.status)).toEqual(["pass"]);
+  });
+
   it("returns nomatch only when asked, and nothing for resources it does not select", () => {
     const p = policy({ matchConstraints: podRules, mutations: [{ patchType: "ApplyConfiguration", applyConfiguration: { expression: "Object{}" } }] });
     const ns: KubeObject = { apiVersion: "v1", kind: "Namespace", metadata: { name: "n" } };

@@ -61,6 +61,8 @@ const controllerKinds: Readonly<Record<string, string>> = {
   job: "Job", jobs: "Job", cronjob: "CronJob", cronjobs: "CronJob",
 };
 
+const noOptions: KyvernoEvaluateOptions = {};
+
 const mutatingEnvironments = new WeakMap<CelEnvironment, CelEnvironment>();
 
 /** `env` with Kubernetes object construction (`Object{...}`, `JSONPatch{...}`), extended once per environment. */
@@ -265,15 +267,25 @@ export function compileMutatingPolicy(document: Json, env: CelEnvironment, optio
     }
   };
 
-  const evaluateAdmission = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions = {}): RuleResult[] => run(input, evalOptions).results;
-
-  const mutateAdmission = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions = {}): MutationOutcome => {
+  // `kyverno test` and hosts that report results and mutate ask for both with the same input and
+  // options one after the other: the last run is kept (one entry, no growth) so the second is free.
+  let last: { input: AdmissionInput; options: KyvernoEvaluateOptions; out: ReturnType<typeof run> } | undefined;
+  const runOnce = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions): ReturnType<typeof run> => {
+    if (last !== undefined && last.input === input && last.options === evalOptions) return last.out;
     const out = run(input, evalOptions);
+    last = { input, options: evalOptions, out };
+    return out;
+  };
+
+  const evaluateAdmission = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions = noOptions): RuleResult[] => runOnce(input, evalOptions).results.slice();
+
+  const mutateAdmission = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions = noOptions): MutationOutcome => {
+    const out = runOnce(input, evalOptions);
     const original = input.object ?? {};
     const patched = out.patched ?? original;
-    if (patched === original) return { results: out.results, patched, patch: [] };
+    if (patched === original) return { results: out.results.slice(), patched, patch: [] };
     try {
-      return { results: out.results, patched, patch: diffJsonPatch(original, patched) };
+      return { results: out.results.slice(), patched, patch: diffJsonPatch(original, patched) };
     } catch (cause) {
       return { results: [result("error", `internal error: ${describeError(cause)}`, [])], patched: original, patch: [] };
     }
