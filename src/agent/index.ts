@@ -19,6 +19,8 @@ export { resolvePackSettings, discoverPackSettings, readPackSettings, mergeSecti
 export { createPackRuntime, type PackRuntime, type PackRuntimeOptions } from "./pack-runtime.js";
 export { importSetup, parseSetup, type Setup, type SetupEntity, type SetupException, type SetupImportResult } from "./setup.js";
 export { createMetrics, type Metrics } from "./metrics.js";
+export { createBulkDecisionRecorder, createWorkerDecisionRecorder, workerCanRecord, type BulkDecisionRecorder, type WorkerDecisionRecorder } from "./record-worker.js";
+export { createDecisionRecorder, type DecisionRecorder } from "./decision-recorder.js";
 export { decisionIdFor } from "./decision-id.js";
 export { bootstrapAdminToken, type AdminBootstrap } from "./bootstrap.js";
 export { loadExemptions } from "./exemptions.js";

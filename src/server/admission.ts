@@ -7,7 +7,7 @@
  * to admission — Kyverno ClusterPolicy/Policy, ValidatingPolicy, VAP with bindings, native
  * policies `on: io.k8s.admission.review` — exceptions and overrides, risk, explanation); the
  * answer follows admission-review.ts. Every answered review is recorded in the decision record,
- * with its explanation, before the API server hears back (group-committed: admission-recorder.ts).
+ * with its explanation, before the API server hears back (group-committed: agent/decision-recorder.ts, from a worker thread: agent/record-worker.ts).
  *
  * - `request.dryRun: true`: evaluated and answered as usual, recorded with `enforced: false`.
  * - Deadline (`admission.timeoutMs`, from the moment the request was parsed): past it, and on an
@@ -29,8 +29,8 @@ import { EventTypes } from "../core/event.js";
 import { appliedRefs } from "../decide/index.js";
 import { hasMutations } from "../policy/kyverno/mutation-chain.js";
 import { admissionReviewToEvent } from "../sources/admission.js";
-import { createWorkerDecisionRecorder, workerCanRecord, type WorkerDecisionRecorder } from "./admission-record-worker.js";
-import { createDecisionRecorder } from "./admission-recorder.js";
+import { createWorkerDecisionRecorder, workerCanRecord, type WorkerDecisionRecorder } from "../agent/record-worker.js";
+import { createDecisionRecorder } from "../agent/decision-recorder.js";
 import {
   admissionResourceName, failureDraft, failureStatus, outcomeForDecision, reviewResponse,
   type AdmissionFailureKind, type AdmissionRequestInfo, type AdmissionReviewResponse, type AdmissionSettings, type AdmissionStatus,

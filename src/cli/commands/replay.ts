@@ -1,10 +1,8 @@
 import { createReadStream, createWriteStream } from "node:fs";
 import { resolve } from "node:path";
 import { once } from "node:events";
-import { createEvaluator, loadExemptions, loadPolicySet, openStorage } from "../../agent.js";
-import type { DecisionDraft } from "../../core/decision.js";
+import { createBulkDecisionRecorder, createEvaluator, loadExemptions, loadPolicySet, type BulkDecisionRecorder } from "../../agent.js";
 import { VigilError } from "../../core/errors.js";
-import type { Storage } from "../../core/ports.js";
 import { decisionOutput } from "../../decide/output.js";
 import { readJsonLines } from "../../sources/json-lines.js";
 import { flag, stringList, stringOption, write, type CliIo, type Command } from "../command.js";
@@ -74,18 +72,15 @@ export const replayCommand: Command = {
     const outPath = stringOption(args, "out");
     const outStream = outPath ? createWriteStream(resolve(io.cwd, outPath)) : io.stdout;
     const out = lineWriter(outStream);
-    const storage: Storage | undefined = flag(args, "record") ? await openStorage(config) : undefined;
+    // Appended off this thread when the store allows it (a worker with its own connection), in
+    // batches of BATCH, with backpressure: the thread that decides is the replay's bottleneck.
+    const recorder: BulkDecisionRecorder | undefined = flag(args, "record") ? await createBulkDecisionRecorder(config, { batchSize: BATCH }) : undefined;
     const explain = flag(args, "explain");
     const tty = (io.stderr as { isTTY?: boolean }).isTTY === true;
     const started = performance.now();
     let read = 0, bad = 0, deny = 0;
     const tiers: Record<string, number> = {};
     const badLines: string[] = [];
-    let pending: DecisionDraft[] = [];
-    const flushRecord = async (): Promise<void> => {
-      if (storage && pending.length) await storage.appendDecisions(pending);
-      pending = [];
-    };
     try {
       for await (const item of readJsonLines(input as AsyncIterable<Uint8Array>)) {
         if (!item.ok) {
@@ -99,24 +94,21 @@ export const replayCommand: Command = {
         const decision = evaluator.decideEvent(item.event, { record: false, explain: false, labels: { source: "replay" } });
         if (decision.verdict === "deny") deny++;
         tiers[decision.tier] = (tiers[decision.tier] ?? 0) + 1;
-        if (storage) {
-          pending.push(decision);
-          if (pending.length >= BATCH) await flushRecord();
-        }
+        if (recorder) await recorder.add(decision);
         await out.push(JSON.stringify(decisionOutput(decision, { steps: explain })));
         if (tty && read % 5000 === 0) progress(io, read, bad, started);
       }
-      await flushRecord();
+      await recorder?.flush();
       await out.flush();
     } finally {
       if (outPath) await new Promise<void>((done) => (outStream as NodeJS.WritableStream).end(done));
-      await storage?.close();
+      await recorder?.close();
     }
     const elapsed = (performance.now() - started) / 1000;
     if (tty) io.stderr.write("\r\x1b[K");
     if (tty) for (const line of badLines) write(io.stderr, `bad event: ${line}`);
     const tierText = Object.entries(tiers).map(([t, n]) => `${t} ${n}`).join(", ") || "none";
-    write(io.stderr, `replay: ${read} events, ${read} decisions (${deny} deny; tiers: ${tierText}), ${bad} bad lines, ${elapsed.toFixed(2)}s, ${Math.round(read / Math.max(elapsed, 1e-9))} events/s${storage ? ", recorded" : ""}`);
+    write(io.stderr, `replay: ${read} events, ${read} decisions (${deny} deny; tiers: ${tierText}), ${bad} bad lines, ${elapsed.toFixed(2)}s, ${Math.round(read / Math.max(elapsed, 1e-9))} events/s${recorder ? ", recorded" : ""}`);
     return 0;
   },
 };

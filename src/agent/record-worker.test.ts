@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { openStorage, verifyRecord } from "../agent.js";
 import { parseConfig } from "../config.js";
 import type { DecisionDraft } from "../core/decision.js";
-import { createWorkerDecisionRecorder, workerCanRecord, type WorkerDecisionRecorder } from "./admission-record-worker.js";
+import { createBulkDecisionRecorder, createWorkerDecisionRecorder, workerCanRecord, type WorkerDecisionRecorder } from "./record-worker.js";
 
 function draft(id: string): DecisionDraft {
   return {
@@ -48,5 +48,44 @@ describe("createWorkerDecisionRecorder", () => {
   it("is not used for an in-memory SQLite store (a second connection would be another database)", () => {
     expect(workerCanRecord({ store: { ...config.store, path: ":memory:" }, decisionLog: config.decisionLog })).toBe(false);
     expect(workerCanRecord({ store: config.store, decisionLog: config.decisionLog })).toBe(true);
+  });
+});
+
+describe("createBulkDecisionRecorder", () => {
+  const bulkConfig = parseConfig({ store: { path: join(mkdtempSync(join(tmpdir(), "vigil-bulk-")), "vigil.db") }, decisionLog: { mask: ["/input/request/object/data"] } });
+
+  it("appends batches from a worker, in order, with backpressure, into one verifiable chain", async () => {
+    const bulk = await createBulkDecisionRecorder(bulkConfig, { batchSize: 7, maxInFlight: 2 });
+    expect(bulk.mode).toBe("worker");
+    for (let i = 0; i < 50; i++) await bulk.add(draft(`b${i}`));
+    await bulk.close();
+    const storage = await openStorage(bulkConfig);
+    try {
+      const verified = await verifyRecord(storage);
+      expect(verified).toMatchObject({ ok: true, checked: 50 });
+      // Order kept across batches: seq follows the order of add().
+      expect((await storage.getDecision("b0"))?.seq).toBe(1);
+      expect((await storage.getDecision("b49"))?.seq).toBe(50);
+      expect(JSON.stringify((await storage.getDecision("b20"))?.input)).not.toContain("hunter2");
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it("reports a failed batch to the caller (a duplicate id) instead of losing it silently", async () => {
+    const bulk = await createBulkDecisionRecorder(bulkConfig, { batchSize: 2 });
+    await bulk.add(draft("b3"));
+    await bulk.add(draft("new-1")).catch(() => undefined);
+    await expect(bulk.flush()).rejects.toMatchObject({ code: "VIGIL_CONFLICT" });
+    await bulk.close().catch(() => undefined);
+  });
+
+  it("appends on the calling thread where a worker cannot open the store (in-memory SQLite)", async () => {
+    const memory = parseConfig({ store: { path: ":memory:" } });
+    const bulk = await createBulkDecisionRecorder(memory, { batchSize: 3 });
+    expect(bulk.mode).toBe("thread");
+    for (let i = 0; i < 10; i++) await bulk.add(draft(`m${i}`));
+    await expect(bulk.flush()).resolves.toBeUndefined();
+    await bulk.close();
   });
 });

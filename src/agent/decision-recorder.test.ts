@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Decision, DecisionDraft } from "../core/decision.js";
-import { createDecisionRecorder } from "./admission-recorder.js";
+import { createDecisionRecorder } from "./decision-recorder.js";
 
 function draft(id: string): DecisionDraft {
   return {
