@@ -10,7 +10,8 @@
  *   container `ports` by `containerPort` + `protocol`, ...): items merged by key, recursively;
  *   items of the object keep their order, new items are appended in the configuration's order;
  * - lists of known `listType=set` fields (`finalizers`): union, new values appended;
- * - every other list (atomic): replaced;
+ * - every other list (atomic): replaced (Kubernetes rejects an apply configuration that sets an
+ *   atomic list; Vigil, not knowing every schema, replaces it instead);
  * - a `null` value removes the field (Vigil's choice: apply configurations have no other way to).
  *
  * INVARIANT: never modifies its inputs; unchanged subtrees of the object are shared, not copied.
@@ -31,6 +32,7 @@ const listMapKeys: ReadonlyMap<string, readonly string[]> = new Map([
   ["env", ["name"]],
   ["imagePullSecrets", ["name"]],
   ["resourceClaims", ["name"]],
+  ["schedulingGates", ["name"]],
   ["volumeMounts", ["mountPath"]],
   ["volumeDevices", ["devicePath"]],
   ["hostAliases", ["ip"]],
