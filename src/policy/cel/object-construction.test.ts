@@ -4,7 +4,11 @@
  */
 import { describe, expect, it } from "vitest";
 import { VigilError } from "../../core/errors.js";
+import { generate } from "./compiler/codegen.js";
 import { createCelEnvironment } from "./environment.js";
+import { allLibraries } from "./lib/index.js";
+import { parseCel } from "./parser/parser.js";
+import { FunctionRegistry } from "./runtime/functions.js";
 
 const k8s = createCelEnvironment({ objectConstruction: true, variables: ["object", "variables"] });
 const plain = createCelEnvironment();
@@ -62,5 +66,18 @@ describe("object construction", () => {
     const source = "object.metadata.labels.app == 'x' && {'k': 1}.k == 1";
     const both = [k8s, createCelEnvironment({ variables: ["object", "variables"] })].map((e) => e.compile(source).evaluate({ object }));
     expect(both).toEqual([{ ok: true, value: true }, { ok: true, value: true }]);
+  });
+
+  it("generates the same code with and without the option for expressions that construct nothing (no per-evaluation cost)", () => {
+    const registry = new FunctionRegistry(allLibraries);
+    const sources = [
+      "object.metadata.labels.app == 'x' && {'k': 1}.k == 1",
+      "object.spec.containers.all(c, c.image.startsWith('r/') || has(c.securityContext))",
+      "[1, 2].map(x, x * 2).size() > 1 ? 'a' : 'b'",
+    ];
+    for (const source of sources) {
+      const codeOf = (objectConstruction: boolean) => generate(parseCel(source).expr, { registry, declared: undefined, container: "", deferUnknownFunctions: false, objectConstruction }).source;
+      expect(codeOf(true), source).toBe(codeOf(false));
+    }
   });
 });
