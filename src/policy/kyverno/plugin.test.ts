@@ -75,9 +75,15 @@ describe("kyverno language plugin", () => {
   });
 
   it("rejects policies.kyverno.io kinds it does not evaluate", () => {
-    const { errors } = kyvernoLanguage.compile([doc({ apiVersion: "policies.kyverno.io/v1alpha1", kind: "MutatingPolicy", metadata: { name: "m" }, spec: {} })], env);
+    const { errors } = kyvernoLanguage.compile([doc({ apiVersion: "policies.kyverno.io/v1alpha1", kind: "GeneratingPolicy", metadata: { name: "g" }, spec: {} })], env);
     expect(errors[0]?.code).toBe("VIGIL_POLICY_UNSUPPORTED");
-    expect(errors[0]?.message).toContain("MutatingPolicy m");
+    expect(errors[0]?.message).toContain("GeneratingPolicy g");
+  });
+
+  it("compiles a MutatingPolicy, and names the field when its mutations are missing", () => {
+    const { errors } = kyvernoLanguage.compile([doc({ apiVersion: "policies.kyverno.io/v1alpha1", kind: "MutatingPolicy", metadata: { name: "m" }, spec: {} })], env);
+    expect(errors[0]?.code).toBe("VIGIL_POLICY_LOAD");
+    expect(errors[0]?.message).toContain("spec.mutations");
   });
 
   it("turns a rule that breaks at evaluation into an error finding while other rules still decide", () => {

@@ -1,8 +1,9 @@
 /**
- * Policy language plugin for Kyverno: `kyverno.io/v1` and `v2beta1` ClusterPolicy / Policy and
- * `policies.kyverno.io` ValidatingPolicy. Other policies.kyverno.io kinds (MutatingPolicy,
- * GeneratingPolicy, ...) and rules using unsupported features fail to load with a VigilError
- * naming the policy, the rule and the feature.
+ * Policy language plugin for Kyverno: `kyverno.io/v1` and `v2beta1` ClusterPolicy / Policy
+ * (validate and mutate rules) and `policies.kyverno.io` ValidatingPolicy and MutatingPolicy. Other
+ * policies.kyverno.io kinds (GeneratingPolicy, ...) and rules using unsupported features
+ * (`mutate.targets`, ...) fail to load with a VigilError naming the policy, the rule and the
+ * feature; generate and verifyImages rules load and report `unsupported`.
  */
 import { VigilError } from "../../core/errors.js";
 import type { CompileResult, PolicyDocument, PolicyLanguagePlugin } from "../language.js";
