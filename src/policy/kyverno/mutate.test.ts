@@ -93,6 +93,18 @@ describe("ClusterPolicy mutateAdmission", () => {
     expect(input.object?.["metadata"]).toEqual({ name: "p", namespace: "default" });
   });
 
+  it("a later rule's variables and preconditions read the earlier rule's output as request.object", () => {
+    const p = policy([
+      podRule("add-team", { patchStrategicMerge: { metadata: { labels: { "+(team)": "platform" } } } }),
+      podRule("annotate-team", { patchStrategicMerge: { metadata: { annotations: { owner: "{{ request.object.metadata.labels.team }}-oncall" } } } }, {
+        preconditions: { all: [{ key: "{{ request.object.metadata.labels.team || '' }}", operator: "Equals", value: "platform" }] },
+      }),
+    ]);
+    const out = p.mutateAdmission?.(resourceInput(pod({ containers: [{ name: "a" }] })));
+    expect(out?.results.map((r) => [r.rule, r.status])).toEqual([["add-team", "pass"], ["annotate-team", "pass"]]);
+    expect((out?.patched["metadata"] as { annotations?: unknown }).annotations).toEqual({ owner: "platform-oncall" });
+  });
+
   it("skips on false preconditions, errors on a broken patch without changing the object", () => {
     const p = policy([
       podRule("pre", { patchStrategicMerge: { metadata: { labels: { a: "b" } } } }, { preconditions: { all: [{ key: "{{ request.object.metadata.name }}", operator: "Equals", value: "other" }] } }),
