@@ -120,6 +120,13 @@ describe("compileMutatingPolicy", () => {
     expect(p.mutateAdmission!(create(pod)).patched["metadata"]).toEqual({ name: "p1", namespace: "default", labels: { "a/b": "x" } });
   });
 
+  it("decides nothing on the validating paths: evaluate() gives no findings even when a mutation errors", () => {
+    const broken = policy({ matchConstraints: podRules, mutations: [{ patchType: "JSONPatch", jsonPatch: { expression: "[JSONPatch{op: 'replace', path: '/spec/missing', value: 1}]" } }] });
+    expect(broken.mutateAdmission!(create(pod)).results.map((r) => r.status)).toEqual(["error"]);
+    const review = { apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: { uid: "u", operation: "CREATE", object: pod, userInfo: {} } };
+    expect(broken.evaluate({ input: review } as never, { includePasses: true })).toEqual([]);
+  });
+
   it("skips when a matchCondition is false and changes nothing", () => {
     const p = policy({ matchConstraints: podRules, matchConditions: [{ name: "never", expression: "object.metadata.name == 'other'" }], mutations: [{ patchType: "ApplyConfiguration", applyConfiguration: { expression: "Object{spec: Object.spec{hostNetwork: true}}" } }] });
     const outcome = p.mutateAdmission!(create(pod));

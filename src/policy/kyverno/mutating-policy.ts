@@ -8,10 +8,9 @@
  * resource. Compiled once; evaluation never throws.
  */
 import { createHash } from "node:crypto";
-import type { Context } from "../../core/context.js";
 import { VigilError } from "../../core/errors.js";
 import type { Finding, TraceStep } from "../../core/finding.js";
-import type { EvaluateOptions, PolicyMeta, Severity } from "../../core/policy.js";
+import type { PolicyMeta, Severity } from "../../core/policy.js";
 import type { CelEnvironment, CelProgram } from "../cel/api.js";
 import { matchConstraintsMatch } from "../vap/match-constraints.js";
 import { mergeApplyConfiguration } from "./apply-configuration.js";
@@ -19,8 +18,8 @@ import { kyvernoCelActivation } from "./cel-libraries.js";
 import { sharedBaseDocument } from "./context.js";
 import { applyJsonPatch, diffJsonPatch } from "./json-patch.js";
 import type { KyvernoEvaluateOptions, KyvernoPolicy, MutationOutcome } from "./policy.js";
-import { admissionInputFor, stringMap, type AdmissionInput, type KubeObject } from "./request.js";
-import { resultToFinding, type RuleResult } from "./results.js";
+import { stringMap, type AdmissionInput, type KubeObject } from "./request.js";
+import type { RuleResult } from "./results.js";
 import { targetOf } from "./validating-policy.js";
 
 type Json = Record<string, unknown>;
@@ -297,12 +296,12 @@ export function compileMutatingPolicy(document: Json, env: CelEnvironment, optio
     rules: [{ name: "", type: "mutate" }],
     evaluateAdmission,
     mutateAdmission,
-    evaluate(ctx: Context, evalOptions?: EvaluateOptions): Finding[] {
-      const input = admissionInputFor(ctx);
-      if (!input) return [];
-      return evaluateAdmission(input, evalOptions ?? {})
-        .filter((r) => evalOptions?.includePasses || r.status === "fail" || r.status === "error")
-        .map((r) => resultToFinding({ ...r, rule: r.rule || name }, meta, input));
+    // Mutations run on the mutating webhook (mutateAdmission); on the validating paths (the
+    // validate webhook, replay, background scan) a MutatingPolicy decides nothing, like the
+    // mutate rules of a ClusterPolicy, so it costs nothing there and a mutation error cannot deny
+    // a request twice.
+    evaluate(): Finding[] {
+      return [];
     },
   };
 }
