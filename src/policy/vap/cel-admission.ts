@@ -6,7 +6,10 @@
  */
 import type { TraceStep } from "../../core/finding.js";
 import { VigilError } from "../../core/errors.js";
-import type { CelActivation, CelEnvironment, CelProgram } from "../cel/api.js";
+import type { CelActivation, CelEnvironment, CelEvaluateOptions, CelProgram } from "../cel/api.js";
+import { celToJson } from "../cel/index.js";
+
+const RAW: CelEvaluateOptions = { raw: true };
 
 export interface NamedExpression {
   readonly name: string;
@@ -80,9 +83,11 @@ export function compileAdmissionCel(spec: AdmissionCelSpec, env: CelEnvironment,
       const values: Record<string, unknown> = {};
       const activation: Record<string, unknown> = { ...base, variables: values };
       for (const v of variables) {
-        const r = v.program.evaluate(activation);
+        // Raw: a variable keeps its CEL type (a duration, a timestamp, a uint) for the expressions
+        // that read it; the trace gets the JSON form.
+        const r = v.program.evaluate(activation, RAW);
         if (r.ok) values[v.name] = r.value;
-        trace.push({ kind: "variable", expr: `variables.${v.name}`, ...(r.ok ? { value: r.value } : { error: r.error.message }) });
+        trace.push({ kind: "variable", expr: `variables.${v.name}`, ...(r.ok ? { value: celToJson(r.value) } : { error: r.error.message }) });
       }
       for (const c of conditions) {
         const r = c.program.evaluate(activation);

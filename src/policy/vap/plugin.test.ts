@@ -35,6 +35,30 @@ describe("ValidatingAdmissionPolicy plugin", () => {
     expect(policies[0]?.evaluate(ctx(deployment(2)))).toEqual([]);
   });
 
+  it("keeps a variable's CEL type for the variables and validations that read it (a duration, a timestamp), and the JSON form in the trace", () => {
+    const typed = {
+      ...vap,
+      metadata: { name: "typed-variables" },
+      spec: {
+        matchConstraints: vap.spec.matchConstraints,
+        variables: [
+          { name: "maxAge", expression: "duration('24h')" },
+          { name: "created", expression: "timestamp(object.metadata.creationTimestamp)" },
+          { name: "deadline", expression: "variables.created + variables.maxAge" },
+        ],
+        validations: [{ expression: "variables.deadline > timestamp('2024-01-02T00:00:00Z')", message: "too old" }],
+      },
+    };
+    const typedBinding = { ...binding("all", { validationActions: ["Deny"] }), spec: { policyName: "typed-variables", validationActions: ["Deny"] } };
+    const { policies, errors } = vapLanguage.compile([doc(typed, 0), doc(typedBinding, 1)], env);
+    expect(errors).toEqual([]);
+    const at = (creationTimestamp: string) => ({ ...deployment(1), metadata: { ...deployment(1).metadata, creationTimestamp } });
+    expect(policies[0]?.evaluate(ctx(at("2024-01-01T06:00:00Z")))).toEqual([]);
+    const old = policies[0]?.evaluate(ctx(at("2023-12-31T00:00:00Z")), { includePasses: true }) ?? [];
+    expect(old.map((f) => [f.effect, f.message])).toEqual([["violation", "too old"]]);
+    expect(old[0]?.trace.find((t) => t.expr === "variables.maxAge")?.value).toBe("86400s");
+  });
+
   it("applies parameterNotFoundAction and binding matchResources", () => {
     const docs = [doc(vap, 0),
       doc(binding("missing-deny", { paramRef: { name: "nope", parameterNotFoundAction: "Deny" }, validationActions: ["Warn"] }), 1),
