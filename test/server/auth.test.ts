@@ -36,9 +36,9 @@ describe("every route is authorised", () => {
     ]) expect(routes).toContain(expected);
   });
 
-  it("only /healthz and the admission webhook are open (the API server calls webhooks without a bearer token)", () => {
+  it("only /healthz and the admission webhooks are open (the API server calls webhooks without a bearer token)", () => {
     const open = t.server.openapi.routes().filter((r) => r.access === "public").map((r) => r.url);
-    expect(open.sort()).toEqual(["/healthz", "/v1/admission/validate"]);
+    expect(open.sort()).toEqual(["/healthz", "/v1/admission/mutate", "/v1/admission/validate"]);
   });
 
   it("rejects a missing token (401), a wrong role (403) and accepts the right role, on every route", async () => {
