@@ -16,8 +16,8 @@ describe("kyverno test compatibility over the fixture subset of the Kyverno poli
   // MutatingPolicy suites (`*-mpol`) are checked by src/policy/kyverno/mutating-policy.test.ts.
   const clusterPolicyAndValidating = results.filter((r) => !r.suite.includes("-mpol/"));
 
-  it("runs every kyverno-test.yaml and computes every validate and ClusterPolicy mutate expectation as Kyverno does", () => {
-    expect(new Set(clusterPolicyAndValidating.map((r) => r.suite)).size).toBe(25);
+  it("runs every kyverno-test.yaml and computes every validate, ClusterPolicy mutate and generate expectation as Kyverno does", () => {
+    expect(new Set(clusterPolicyAndValidating.map((r) => r.suite)).size).toBe(31);
     const wrong = clusterPolicyAndValidating.filter((r) => r.status !== "pass" && r.status !== "unsupported");
     expect(wrong.map((r) => `${r.suite}: ${r.name} expected ${r.expected} got ${r.actual} ${r.message ?? ""}`)).toEqual([]);
     expect(summarize(results).passed).toBeGreaterThanOrEqual(150);
@@ -40,11 +40,60 @@ describe("kyverno test compatibility over the fixture subset of the Kyverno poli
     expect(mine.some((r) => r.expected === "fail" && r.actual === "fail")).toBe(true);
   });
 
-  it("reports generate expectations as unsupported, never as passed", () => {
-    const unsupported = suites("best-practices/add-network-policy");
-    expect(unsupported.length).toBeGreaterThan(0);
-    expect(unsupported.every((r) => r.status === "unsupported")).toBe(true);
-    expect(summaryLine(summarize(unsupported))).toMatch(/^0 passed, 0 failed, \d+ unsupported$/);
+  it.each([
+    ["data with a substituted namespace (NetworkPolicy per Namespace)", "best-practices/add-network-policy", 1],
+    ["two generate rules of one policy, one expected file each", "best-practices/add-ns-quota", 2],
+    ["a whole-string variable giving an object (the Deployment's selector)", "other/create-default-pdb", 1],
+    ["context variables, a mocked apiCall in preconditions, data.metadata", "kasten/kasten-generate-example-backup-policy", 1],
+    ["match selector with matchExpressions, values file request.namespace", "kasten/kasten-generate-policy-by-preset-label", 1],
+    ["GeneratingPolicy: generator.Apply with a list from variables", "best-practices-gpol/add-network-policy", 1],
+    ["GeneratingPolicy: generator.Apply with objects built from variables", "other-gpol/create-default-pdb", 1],
+  ])("generate: %s (%s) matches every status and generated resource", (_label, dir, count) => {
+    const mine = suites(`${dir}/`);
+    expect(mine).toHaveLength(count);
+    expect(mine.map((r) => `${r.name}: ${r.status} ${r.message ?? ""}`)).toEqual(mine.map((r) => `${r.name}: pass ${r.message ?? ""}`));
+    expect(mine.every((r) => r.actual === "pass")).toBe(true);
+  });
+
+  /** Runs a copy of a fixture directory with one expected file edited. */
+  function runEdited(dir: string, file: string, edit: (text: string) => string) {
+    const copy = mkdtempSync(join(tmpdir(), "vigil-kyverno-generate-"));
+    cpSync(join(fixtures, dir), copy, { recursive: true });
+    const path = join(copy, ".kyverno-test", file);
+    writeFileSync(path, edit(readFileSync(path, "utf8")));
+    return runKyvernoTests([copy], { celEnv });
+  }
+
+  it("compares the generated resource: a wrong expected file fails with the first differing path and both values", () => {
+    const rows = runEdited("best-practices/add-ns-quota", "generatedResourceQuota.yaml", (t) => t.replace("requests.memory: '16Gi'", "requests.memory: '32Gi'"));
+    const quota = rows.filter((r) => r.rule === "generate-resourcequota");
+    expect(quota).toHaveLength(1);
+    expect(quota[0]).toMatchObject({ status: "fail", actual: "pass" });
+    expect(quota[0]?.message).toContain('/spec/hard/requests.memory: actual "16Gi", expected "32Gi"');
+    // the other rule's entry, with its own expected file, still passes
+    expect(rows.filter((r) => r.rule === "generate-limitrange").map((r) => r.status)).toEqual(["pass"]);
+  });
+
+  it("compares a GeneratingPolicy's generated resource the same way", () => {
+    const rows = runEdited("other-gpol/create-default-pdb", "generatedResource.yaml", (t) => t.replace("minAvailable: 1", "minAvailable: 2"));
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ status: "fail", actual: "pass" });
+    expect(rows[0]?.message).toContain("/spec/minAvailable: actual 1, expected 2");
+  });
+
+  it("ignores generate.kyverno.io labels and managed-by: kyverno as Kyverno's FixupGenerateLabels does, but not other labels", () => {
+    const kyvernoLabels = (t: string) => t.replace("namespace: hello-world-namespace", "namespace: hello-world-namespace\n  labels:\n    app.kubernetes.io/managed-by: kyverno\n    generate.kyverno.io/policy-name: other");
+    expect(runEdited("best-practices/add-network-policy", "generatedResource.yaml", kyvernoLabels).map((r) => r.status)).toEqual(["pass"]);
+    const teamLabel = (t: string) => t.replace("namespace: hello-world-namespace", "namespace: hello-world-namespace\n  labels:\n    team: a");
+    const rows = runEdited("best-practices/add-network-policy", "generatedResource.yaml", teamLabel);
+    expect(rows.map((r) => r.status)).toEqual(["fail"]);
+    expect(rows[0]?.message).toContain("/metadata/labels/team");
+  });
+
+  it("fails an entry whose expected file has no resource with the generated kind, name and namespace", () => {
+    const rows = runEdited("other/create-default-pdb", "generatedResource.yaml", (t) => t.replace("name: nginx-deployment-default-pdb", "name: other-pdb"));
+    expect(rows.map((r) => r.status)).toEqual(["fail"]);
+    expect(rows[0]?.message).toContain("has no PodDisruptionBudget nginx-deployment-default-pdb in namespace hello-world");
   });
 
   it.each([

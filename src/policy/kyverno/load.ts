@@ -1,13 +1,15 @@
 /**
  * Dispatches Kubernetes policy documents to their compiler: Kyverno ClusterPolicy/Policy,
- * Kyverno ValidatingPolicy and MutatingPolicy, Kubernetes ValidatingAdmissionPolicy (+ bindings).
- * Kinds Vigil does not evaluate (GeneratingPolicy, ...) load as `unsupported` entries.
+ * Kyverno ValidatingPolicy, MutatingPolicy and GeneratingPolicy, Kubernetes
+ * ValidatingAdmissionPolicy (+ bindings). Kinds Vigil does not evaluate (DeletingPolicy,
+ * ImageValidatingPolicy, ...) load as `unsupported` entries.
  */
 import { VigilError, toVigilError } from "../../core/errors.js";
 import type { CelEnvironment } from "../cel/api.js";
 import { kyvernoCelFunctions } from "./cel-libraries.js";
 import type { ExternalContextResolver } from "./context.js";
 import { compileKyvernoPolicy, type KyvernoPolicy } from "./policy.js";
+import { compileGeneratingPolicy } from "./generating-policy.js";
 import { compileMutatingPolicy } from "./mutating-policy.js";
 import { compileValidatingPolicy } from "./validating-policy.js";
 import { isObject, type Json } from "./test-files.js";
@@ -20,7 +22,7 @@ export interface LoadedPolicy {
 }
 
 const kyvernoKinds = new Set(["ClusterPolicy", "Policy"]);
-const unsupportedKinds = new Set(["GeneratingPolicy", "ImageValidatingPolicy", "DeletingPolicy", "ImageVerificationPolicy", "CleanupPolicy", "ClusterCleanupPolicy", "NamespacedValidatingPolicy", "MutatingAdmissionPolicy"]);
+const unsupportedKinds = new Set(["ImageValidatingPolicy", "DeletingPolicy", "ImageVerificationPolicy", "CleanupPolicy", "ClusterCleanupPolicy", "NamespacedValidatingPolicy", "MutatingAdmissionPolicy"]);
 
 /** True for documents this module compiles or reports (by apiVersion group and kind). */
 export function isKubernetesPolicyDocument(doc: unknown): boolean {
@@ -56,6 +58,7 @@ export function compilePolicyDocuments(documents: readonly Json[], env: CelEnvir
       if (apiVersion.startsWith("kyverno.io/") && kyvernoKinds.has(kind)) out.push({ name, kind, policy: compileKyvernoPolicy(doc, kenv, { source, ...(resolver ? { resolver } : {}) }) });
       else if (apiVersion.startsWith("policies.kyverno.io/") && kind === "ValidatingPolicy") out.push({ name, kind, policy: compileValidatingPolicy(doc, kenv, { source }) });
       else if (apiVersion.startsWith("policies.kyverno.io/") && kind === "MutatingPolicy") out.push({ name, kind, policy: compileMutatingPolicy(doc, kenv, { source }) });
+      else if (apiVersion.startsWith("policies.kyverno.io/") && kind === "GeneratingPolicy") out.push({ name, kind, policy: compileGeneratingPolicy(doc, kenv, { source }) });
       else if (unsupportedKinds.has(kind) || apiVersion.startsWith("policies.kyverno.io/")) {
         out.push({ name, kind, error: new VigilError("VIGIL_POLICY_UNSUPPORTED", `${kind} ${name}: ${kind} policies are not supported by Vigil; evaluate them with Kyverno.`, { policy: name, field: "kind", file: source }) });
       }

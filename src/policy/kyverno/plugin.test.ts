@@ -75,9 +75,15 @@ describe("kyverno language plugin", () => {
   });
 
   it("rejects policies.kyverno.io kinds it does not evaluate", () => {
-    const { errors } = kyvernoLanguage.compile([doc({ apiVersion: "policies.kyverno.io/v1alpha1", kind: "GeneratingPolicy", metadata: { name: "g" }, spec: {} })], env);
+    const { errors } = kyvernoLanguage.compile([doc({ apiVersion: "policies.kyverno.io/v1alpha1", kind: "DeletingPolicy", metadata: { name: "d" }, spec: {} })], env);
     expect(errors[0]?.code).toBe("VIGIL_POLICY_UNSUPPORTED");
-    expect(errors[0]?.message).toContain("GeneratingPolicy g");
+    expect(errors[0]?.message).toContain("DeletingPolicy d");
+  });
+
+  it("compiles a GeneratingPolicy, and names the field when its generate list is missing", () => {
+    const { errors } = kyvernoLanguage.compile([doc({ apiVersion: "policies.kyverno.io/v1alpha1", kind: "GeneratingPolicy", metadata: { name: "g" }, spec: {} })], env);
+    expect(errors[0]?.code).toBe("VIGIL_POLICY_LOAD");
+    expect(errors[0]?.message).toContain("spec.generate");
   });
 
   it("compiles a MutatingPolicy, and names the field when its mutations are missing", () => {

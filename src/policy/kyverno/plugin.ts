@@ -1,9 +1,10 @@
 /**
  * Policy language plugin for Kyverno: `kyverno.io/v1` and `v2beta1` ClusterPolicy / Policy
- * (validate and mutate rules) and `policies.kyverno.io` ValidatingPolicy and MutatingPolicy. Other
- * policies.kyverno.io kinds (GeneratingPolicy, ...) and rules using unsupported features
- * (`mutate.targets`, ...) fail to load with a VigilError naming the policy, the rule and the
- * feature; generate and verifyImages rules load and report `unsupported`.
+ * (validate, mutate and generate rules) and `policies.kyverno.io` ValidatingPolicy,
+ * MutatingPolicy and GeneratingPolicy. Other policies.kyverno.io kinds (DeletingPolicy, ...) and
+ * rules using unsupported features (`mutate.targets`, ...) fail to load with a VigilError naming
+ * the policy, the rule and the feature; verifyImages rules load and report `unsupported`.
+ * Generated resources are computed for `vigil test` only: nothing is written to a cluster.
  */
 import { VigilError } from "../../core/errors.js";
 import type { CompileResult, PolicyDocument, PolicyLanguagePlugin } from "../language.js";

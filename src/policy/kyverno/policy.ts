@@ -1,9 +1,9 @@
 /**
  * Compiles a Kyverno ClusterPolicy / Policy (kyverno.io/v1, v2beta1) into a CompiledPolicy.
- * Validate rules are evaluated by `evaluateAdmission`; mutate rules by `mutateAdmission` (present
- * only when the policy has some; `evaluateAdmission` leaves them out, as Kyverno's validation
- * response does); generate / verifyImages rules load but report `unsupported`. Evaluation never
- * throws: a broken rule becomes an `error` result.
+ * Validate rules are evaluated by `evaluateAdmission`; mutate rules by `mutateAdmission` and
+ * generate rules by `generateAdmission` (each present only when the policy has such rules;
+ * `evaluateAdmission` leaves them out, as Kyverno's validation response does); verifyImages rules
+ * load but report `unsupported`. Evaluation never throws: a broken rule becomes an `error` result.
  */
 import { createHash } from "node:crypto";
 import type { CompiledPolicy } from "../../core/compiled-policy.js";
@@ -23,6 +23,7 @@ import { checkRuleSupported } from "./support.js";
 import { validateBlock } from "./validate.js";
 import { diffJsonPatch, type JsonPatchOperation } from "./json-patch.js";
 import { mutateBlock } from "./mutate.js";
+import { generateBlock } from "./generate.js";
 import { resultToFinding, type RuleResult } from "./results.js";
 
 type Json = Record<string, unknown>;
@@ -61,6 +62,21 @@ export interface KyvernoPolicy extends CompiledPolicy {
    * without mutations. Never throws: a broken mutation is an `error` result and changes nothing.
    */
   mutateAdmission?(input: AdmissionInput, options?: KyvernoEvaluateOptions): MutationOutcome;
+  /**
+   * The resources the policy's generate rules (GeneratingPolicy generate expressions) would
+   * create for the admission input, as `kyverno test` computes them; nothing is created. Clone
+   * sources are read from `options.clusterResources`. Absent on policies that generate nothing.
+   * Never throws: a broken rule is an `error` result and generates nothing.
+   */
+  generateAdmission?(input: AdmissionInput, options?: KyvernoEvaluateOptions): GenerateOutcome;
+}
+
+/** What a policy's generate rules produce for one trigger object. */
+export interface GenerateOutcome {
+  /** One result per generate rule / GeneratingPolicy that selected the object: `pass` (generated), `skip` (preconditions or matchConditions false), `error`, `unsupported`; `nomatch` only with `includeNoMatch`. */
+  readonly results: RuleResult[];
+  /** Every generated object, in rule order; each carries the `generate.kyverno.io/rule-name` label of its rule (ClusterPolicy / Policy). */
+  readonly resources: Record<string, unknown>[];
 }
 
 /** What a policy's mutations did to one object. */
@@ -166,8 +182,10 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
     let shared: Doc | undefined;
     const resolver = evalOptions.resolver ?? options.resolver;
     for (const rule of rules) {
-      // Mutate rules are evaluated by mutateAdmission (Kyverno's validation response has no mutate rules).
-      if (rule.type === "mutate") continue;
+      // Mutate and generate rules are evaluated by mutateAdmission / generateAdmission (Kyverno's
+      // validation response has neither; `kyverno test` reads them from the mutation and
+      // generation responses).
+      if (rule.type === "mutate" || rule.type === "generate") continue;
       let mode: RuleMode = "warn";
       try {
         if (!matchBlockMatches(rule.raw["match"], input) || excludeBlockMatches(rule.raw["exclude"], input)) {
@@ -236,6 +254,47 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
     return { results, patched: current, patch: current === original ? [] : diffJsonPatch(original, current) };
   };
 
+  const generateRules = rules.filter((r) => r.type === "generate");
+
+  /** Generate rules in order, each on the admission input's object (Kyverno's generation response). */
+  const generateAdmission = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions = {}): GenerateOutcome => {
+    const trigger = subjectObject(input);
+    const results: RuleResult[] = [];
+    const resources: Record<string, unknown>[] = [];
+    const meta0 = metadataOf(trigger);
+    const resourceNamespace = typeof meta0["namespace"] === "string" ? meta0["namespace"] : "";
+    if (policyNamespace !== undefined && resourceNamespace !== policyNamespace) return { results, resources };
+    const resolver = evalOptions.resolver ?? options.resolver;
+    let shared: Doc | undefined;
+    for (const rule of generateRules) {
+      const mode = modeFor(rule, input);
+      try {
+        if (!matchBlockMatches(rule.raw["match"], input) || excludeBlockMatches(rule.raw["exclude"], input)) {
+          if (evalOptions.includeNoMatch) results.push(ruleResult(name, severity, rule, mode, "nomatch", "rule does not match the resource", []));
+          continue;
+        }
+        shared ??= sharedBaseDocument(input);
+        const doc = buildDocument(shared, evalOptions, rule.name);
+        if (rule.celPreconditions) {
+          const pre = evaluateCelPreconditions(rule.celPreconditions, input, doc);
+          if (pre.status !== "pass") {
+            results.push(ruleResult(name, severity, rule, mode, pre.status === "fail" ? "skip" : pre.status, pre.status === "fail" ? "cel preconditions not met" : pre.message, pre.trace));
+            continue;
+          }
+        }
+        const env: RuleEnv = ruleEnv(rule, input, mockedNames(evalOptions, rule.name), resolver);
+        const generate = isObject(rule.raw["generate"]) ? rule.raw["generate"] : {};
+        const origin = { policy: name, policyNamespace: policyNamespace ?? "", rule: rule.name, trigger };
+        const response = generateBlock(generate, doc, env, rule.context, rule.raw["preconditions"], origin, evalOptions.clusterResources);
+        results.push(ruleResult(name, severity, rule, mode, response.status, response.message, response.trace));
+        resources.push(...response.resources);
+      } catch (cause) {
+        results.push(ruleResult(name, severity, rule, mode, "error", `internal error: ${cause instanceof Error ? cause.message : String(cause)}`, []));
+      }
+    }
+    return { results, resources };
+  };
+
   return {
     meta,
     kind,
@@ -243,6 +302,7 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
     rules: rules.map((r) => ({ name: r.name, type: r.type })),
     evaluateAdmission,
     ...(mutateRules.length > 0 ? { mutateAdmission } : {}),
+    ...(generateRules.length > 0 ? { generateAdmission } : {}),
     evaluate(ctx: Context, evalOptions?: EvaluateOptions): Finding[] {
       const input = admissionInputFor(ctx);
       if (!input) return [];

@@ -13,6 +13,7 @@ function isObject(value: unknown): value is Json {
 
 const validateKeys = new Set(["message", "pattern", "anyPattern", "deny", "foreach", "cel", "podSecurity", "failureAction", "failureActionOverrides", "allowExistingViolations"]);
 const mutateKeys = new Set(["patchStrategicMerge", "patchesJson6902", "foreach", "targets", "mutateExistingOnPolicyUpdate"]);
+const generateKeys = new Set(["apiVersion", "kind", "name", "namespace", "uid", "synchronize", "orphanDownstreamOnPolicyDelete", "generateExisting", "data", "clone", "cloneList", "foreach"]);
 const contextKinds = new Set(["variable", "configMap", "apiCall", "imageRegistry", "globalReference"]);
 
 function unsupported(policy: string, rule: string, feature: string, source: string | undefined, field: string): VigilError {
@@ -65,13 +66,20 @@ function checkMutate(mutate: Json, fail: (feature: string, field: string) => Vig
   checkForeach(mutate["foreach"], "mutate.foreach", fail);
 }
 
-/** Throws VigilError(VIGIL_POLICY_UNSUPPORTED) when a validate or mutate rule uses an unsupported feature. */
+function checkGenerate(generate: Json, fail: (feature: string, field: string) => VigilError): void {
+  for (const key of Object.keys(generate)) {
+    if (!generateKeys.has(key)) throw fail(`generate.${key}`, `generate.${key}`);
+  }
+}
+
+/** Throws VigilError(VIGIL_POLICY_UNSUPPORTED) when a validate, mutate or generate rule uses an unsupported feature. */
 export function checkRuleSupported(policy: string, rule: Json, index: number, source: string | undefined): void {
   const name = String(rule["name"] ?? `rules[${index}]`);
   const fail = (feature: string, field: string): VigilError => unsupported(policy, name, feature, source, `spec.rules[${index}].${field}`);
   checkContext(rule["context"], "context", fail);
   checkConditions(rule["preconditions"], "preconditions", fail);
   if (isObject(rule["mutate"])) checkMutate(rule["mutate"], fail);
+  if (isObject(rule["generate"])) checkGenerate(rule["generate"], fail);
   const validate = rule["validate"];
   if (!isObject(validate)) return;
   for (const key of Object.keys(validate)) {

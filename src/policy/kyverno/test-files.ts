@@ -177,6 +177,19 @@ export function findExpectedResource(documents: readonly Json[], actual: Json): 
 }
 
 /**
+ * Kyverno's FixupGenerateLabels, applied to both sides before comparing a generated resource:
+ * the labels without `generate.kyverno.io/*`, plus `app.kubernetes.io/managed-by: kyverno`.
+ */
+export function fixupGenerateLabels(resource: Json): Json {
+  const meta = metadataOf(resource);
+  const labels: Json = { "app.kubernetes.io/managed-by": "kyverno" };
+  if (isObject(meta["labels"])) {
+    for (const [k, v] of Object.entries(meta["labels"])) if (!k.startsWith("generate.kyverno.io/")) labels[k] = v;
+  }
+  return { ...resource, metadata: { ...meta, labels } };
+}
+
+/**
  * Compares a patched resource with the expected one as `kyverno test` does (both tidied, then
  * equal as JSON; list order matters). Returns undefined when equal, else the first differing
  * JSON pointer with both values.

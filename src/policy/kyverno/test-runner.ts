@@ -9,9 +9,9 @@ import type { CelEnvironment } from "../cel/api.js";
 import type { ExternalContextResolver } from "./context.js";
 import { compilePolicyDocuments, type LoadedPolicy } from "./load.js";
 import { resourceInput, type AdmissionInput, type UserInfo } from "./request.js";
-import type { MutationOutcome } from "./policy.js";
+import type { GenerateOutcome, MutationOutcome } from "./policy.js";
 import type { RuleResult } from "./results.js";
-import { comparePatchedResource, discoverTestFiles, emptyValues, findExpectedResource, isObject, parseValues, readYamlDocuments, relativeTo, type Json, type TestValues } from "./test-files.js";
+import { comparePatchedResource, discoverTestFiles, fixupGenerateLabels, emptyValues, findExpectedResource, isObject, parseValues, readYamlDocuments, relativeTo, type Json, type TestValues } from "./test-files.js";
 
 export interface KyvernoTestOptions {
   /** CEL environment (defaults to the shared one from createCelEnvironment()). */
@@ -154,28 +154,55 @@ function actualOf(results: readonly RuleResult[], rule: string | undefined): { a
   return { actual: worst?.status ?? "excluded", detail: worst?.message ?? "", unsupported: false, ...(worst ? { result: worst } : {}) };
 }
 
+interface Evaluated {
+  readonly results: RuleResult[];
+  readonly mutation?: MutationOutcome;
+  readonly generation?: GenerateOutcome;
+}
+
 /**
- * The policy's results for one resource: its validation results plus, when it mutates, its
- * mutation results (which replace any validation entry for the same rule) and patched object.
+ * The policy's results for one resource: its validation results plus, when it mutates or
+ * generates, its mutation and generation results (which replace any validation entry for the
+ * same rule), the patched object and the generated objects.
  */
-function evaluate(ctx: TestContext, policy: LoadedPolicy, policyName: string, resource: Json, options: KyvernoTestOptions): { results: RuleResult[]; mutation?: MutationOutcome } {
+function evaluate(ctx: TestContext, policy: LoadedPolicy, policyName: string, resource: Json, options: KyvernoTestOptions): Evaluated {
   const { input, values } = inputFor(ctx, policyName, resource);
   const ruleValues = ctx.values.ruleValues.get(policyName) ?? {};
   const evalOptions = { values, ruleValues, includeNoMatch: true, clusterResources: ctx.clusterResources, imageMetadata: ctx.imageMetadata, ...(options.resolver ? { resolver: options.resolver } : {}) };
-  const validation = policy.policy?.evaluateAdmission(input, evalOptions) ?? [];
+  let results = policy.policy?.evaluateAdmission(input, evalOptions) ?? [];
   const mutation = policy.policy?.mutateAdmission?.(input, evalOptions);
-  if (!mutation) return { results: validation };
-  const mutated = new Set(mutation.results.map((r) => r.rule));
-  return { results: [...validation.filter((r) => !mutated.has(r.rule)), ...mutation.results], mutation };
+  const generation = policy.policy?.generateAdmission?.(input, evalOptions);
+  for (const outcome of [mutation, generation]) {
+    if (!outcome) continue;
+    const rules = new Set(outcome.results.map((r) => r.rule));
+    results = [...results.filter((r) => !rules.has(r.rule)), ...outcome.results];
+  }
+  return { results, ...(mutation ? { mutation } : {}), ...(generation ? { generation } : {}) };
 }
 
-function compareWithExpectedFile(testFile: string, patchedFile: string, actual: Json): { ok: true } | { ok: false; detail: string } {
-  const read = readYamlDocuments(relativeTo(testFile, patchedFile));
-  if (!read.ok) return { ok: false, detail: `patched resource file ${patchedFile}: ${read.error}` };
-  const expected = findExpectedResource(read.documents.map(withDefaultNamespace), actual);
-  if (!expected) return { ok: false, detail: `patched resource file ${patchedFile} has no ${String(actual["kind"] ?? "")} ${String(meta(actual)["name"] ?? "")} in namespace ${String(meta(actual)["namespace"] ?? "")}` };
-  const diff = comparePatchedResource(actual, expected);
-  return diff === undefined ? { ok: true } : { ok: false, detail: `patched resource differs from ${patchedFile}: ${diff}` };
+/** The objects a rule generated (`generate.kyverno.io/rule-name`); every object for a rule-less policy (GeneratingPolicy). */
+function generatedBy(generation: GenerateOutcome | undefined, result: RuleResult): Json[] {
+  if (!generation || !generation.results.includes(result)) return [];
+  if (result.rule === "") return generation.resources;
+  return generation.resources.filter((r) => {
+    const labels = meta(r)["labels"];
+    return isObject(labels) && labels["generate.kyverno.io/rule-name"] === result.rule;
+  });
+}
+
+/**
+ * Compares a patched (or generated) resource with its document in the expected file. Generated
+ * resources are compared as Kyverno's FixupGenerateLabels leaves both sides: `generate.kyverno.io/*`
+ * labels dropped, `app.kubernetes.io/managed-by: kyverno` set.
+ */
+function compareWithExpectedFile(testFile: string, expectedFile: string, actual: Json, what: "patched" | "generated" = "patched"): { ok: true } | { ok: false; detail: string } {
+  const read = readYamlDocuments(relativeTo(testFile, expectedFile));
+  if (!read.ok) return { ok: false, detail: `${what} resource file ${expectedFile}: ${read.error}` };
+  const documents = what === "generated" ? read.documents : read.documents.map(withDefaultNamespace);
+  const expected = findExpectedResource(documents, actual);
+  if (!expected) return { ok: false, detail: `${what} resource file ${expectedFile} has no ${String(actual["kind"] ?? "")} ${String(meta(actual)["name"] ?? "")} in namespace ${String(meta(actual)["namespace"] ?? "")}` };
+  const diff = what === "generated" ? comparePatchedResource(fixupGenerateLabels(actual), fixupGenerateLabels(expected)) : comparePatchedResource(actual, expected);
+  return diff === undefined ? { ok: true } : { ok: false, detail: `${what} resource differs from ${expectedFile}: ${diff}` };
 }
 
 /** Runs one test file. Never throws. */
@@ -187,7 +214,7 @@ export function runKyvernoTestFile(file: string, options: KyvernoTestOptions): K
   }
   const test = read.documents[0];
   const ctx = loadTest(file, test, options.celEnv);
-  const cache = new Map<string, { results: RuleResult[]; mutation?: MutationOutcome }>();
+  const cache = new Map<string, Evaluated>();
   const entries = Array.isArray(test["results"]) ? test["results"].filter(isObject) : [];
   for (const entry of entries) {
     const policyName = String(entry["policy"] ?? "");
@@ -197,6 +224,7 @@ export function runKyvernoTestFile(file: string, options: KyvernoTestOptions): K
     const namespace = typeof entry["namespace"] === "string" ? entry["namespace"] : undefined;
     const refs = Array.isArray(entry["resources"]) ? entry["resources"].map(String) : typeof entry["resource"] === "string" ? [entry["resource"]] : [];
     const patchedFile = typeof entry["patchedResources"] === "string" ? entry["patchedResources"] : typeof entry["patchedResource"] === "string" ? entry["patchedResource"] : undefined;
+    const generatedFile = typeof entry["generatedResource"] === "string" ? entry["generatedResource"] : undefined;
     const generateExpectation = entry["generatedResource"] !== undefined;
     for (const ref of refs) {
       const base = { suite: file, name: `${policyName}/${rule ?? ""}/${ref}`, policy: policyName, ...(rule ? { rule } : {}), resource: ref, kind, expected };
@@ -210,8 +238,8 @@ export function runKyvernoTestFile(file: string, options: KyvernoTestOptions): K
         out.push({ ...base, actual: status, status, message: policy.error.message });
         continue;
       }
-      if (generateExpectation) {
-        out.push({ ...base, actual: "unsupported", status: "unsupported", message: "generate results are not computed by Vigil" });
+      if (generateExpectation && !policy.policy?.generateAdmission) {
+        out.push({ ...base, actual: "unsupported", status: "unsupported", message: `${policy.kind} ${policyName} has no generate rules: Vigil computes generated resources for generate rules and GeneratingPolicy only` });
         continue;
       }
       if (patchedFile !== undefined && !policy.policy?.mutateAdmission) {
@@ -238,6 +266,15 @@ export function runKyvernoTestFile(file: string, options: KyvernoTestOptions): K
           // `kyverno test` compares the policy's patched resource for a mutate rule, the resource itself otherwise.
           const actualResource = result !== undefined && evaluated.mutation?.results.includes(result) ? evaluated.mutation.patched : resource;
           const comparison = compareWithExpectedFile(file, patchedFile, actualResource);
+          if (!comparison.ok) {
+            status = "fail";
+            message = comparison.detail;
+          }
+        }
+        if (status === "pass" && actual !== "excluded" && generatedFile !== undefined) {
+          // `kyverno test` compares the rule's first generated resource; a rule that generated nothing is "not found".
+          const generated = result ? generatedBy(evaluated.generation, result)[0] : undefined;
+          const comparison = generated ? compareWithExpectedFile(file, generatedFile, generated, "generated") : { ok: false as const, detail: `the rule generated no resource to compare with ${generatedFile}` };
           if (!comparison.ok) {
             status = "fail";
             message = comparison.detail;

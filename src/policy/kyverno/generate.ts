@@ -1,0 +1,180 @@
+/**
+ * Evaluation of one Kyverno `generate` block as `kyverno test` computes it: context entries,
+ * then preconditions (false → `skip`), then the target (`apiVersion`, `kind`, `name`,
+ * `namespace`, `{{ }}` substituted) built from `data` (substituted), from a `clone` source or
+ * from the `cloneList` sources, read from the cluster resources the caller supplies (the test's
+ * context resources). The generated objects carry Kyverno's labels
+ * (`app.kubernetes.io/managed-by: kyverno`, `generate.kyverno.io/*`). `synchronize` and
+ * `orphanDownstreamOnPolicyDelete` steer Kyverno's controller, not the generated object: they are
+ * reported in the trace only. Nothing is written anywhere. Never throws.
+ */
+import type { TraceStep } from "../../core/finding.js";
+import { loadContextEntries, type Doc } from "./context.js";
+import { selectorMatches } from "./match.js";
+import { gvkOf, metadataOf, stringMap } from "./request.js";
+import type { RuleEnv } from "./rule-env.js";
+import { evaluateConditions } from "./validate.js";
+import { substituteAll } from "./variables.js";
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** One generate rule's outcome: Kyverno's status and message, and the objects it generated. */
+export interface GenerateResponse {
+  /** `pass`: generated (resources non-empty unless every clone source was the target itself); `skip`: preconditions false; `unsupported`: generate.foreach. */
+  readonly status: "pass" | "skip" | "error" | "unsupported";
+  readonly message: string;
+  readonly trace: readonly TraceStep[];
+  readonly resources: readonly Json[];
+}
+
+/** Who generated an object: Kyverno's `generate.kyverno.io/*` labels are built from it. */
+export interface GenerateOrigin {
+  readonly policy: string;
+  /** The policy's namespace (a namespaced Policy); "" for a ClusterPolicy. */
+  readonly policyNamespace: string;
+  readonly rule: string;
+  readonly trigger: Json;
+}
+
+function respond(status: GenerateResponse["status"], message: string, trace: readonly TraceStep[] = [], resources: readonly Json[] = []): GenerateResponse {
+  return { status, message, trace, resources };
+}
+
+/** Kyverno's ManageLabels: managed-by (unless the object names another manager), policy and trigger labels. */
+export function generateLabels(object: Json, origin: GenerateOrigin): Json {
+  const meta = metadataOf(object);
+  const labels: Record<string, string> = { ...stringMap(meta["labels"]) };
+  labels["app.kubernetes.io/managed-by"] ??= "kyverno";
+  const triggerMeta = metadataOf(origin.trigger);
+  const gvk = gvkOf(origin.trigger);
+  labels["generate.kyverno.io/policy-name"] = origin.policy;
+  labels["generate.kyverno.io/policy-namespace"] = origin.policyNamespace;
+  if (origin.rule !== "") labels["generate.kyverno.io/rule-name"] = origin.rule;
+  labels["generate.kyverno.io/trigger-group"] = gvk.group;
+  labels["generate.kyverno.io/trigger-version"] = gvk.version;
+  labels["generate.kyverno.io/trigger-kind"] = gvk.kind;
+  labels["generate.kyverno.io/trigger-namespace"] = typeof triggerMeta["namespace"] === "string" ? triggerMeta["namespace"] : "";
+  if (typeof triggerMeta["uid"] === "string") labels["generate.kyverno.io/trigger-uid"] = triggerMeta["uid"];
+  return { ...object, metadata: { ...meta, labels } };
+}
+
+/** The object Kyverno creates: the content, then the target's name, namespace, kind (when the content has none) and apiVersion. */
+function buildTarget(content: Json, target: Target, origin: GenerateOrigin): Json {
+  const meta: Json = { ...metadataOf(content) };
+  if (target.name === "") delete meta["name"];
+  else meta["name"] = target.name;
+  if (target.namespace === "") delete meta["namespace"];
+  else meta["namespace"] = target.namespace;
+  const out: Json = { ...content, metadata: meta };
+  if (typeof out["kind"] !== "string" || out["kind"] === "") out["kind"] = target.kind;
+  if (target.apiVersion === "") delete out["apiVersion"];
+  else out["apiVersion"] = target.apiVersion;
+  return generateLabels(out, origin);
+}
+
+interface Target {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly namespace: string;
+}
+
+function text(value: unknown): string {
+  return value === undefined || value === null ? "" : typeof value === "string" ? value : JSON.stringify(value);
+}
+
+/** A clone source as Kyverno copies it: no uid, resourceVersion, creationTimestamp, managedFields, selfLink; no ownerReferences across namespaces; the clone-source label. */
+function cloneCopy(source: Json, targetNamespace: string): Json {
+  const copy = structuredClone(source);
+  const meta: Json = { ...metadataOf(copy) };
+  for (const key of ["uid", "resourceVersion", "creationTimestamp", "managedFields", "selfLink"]) delete meta[key];
+  if (meta["namespace"] !== targetNamespace) delete meta["ownerReferences"];
+  meta["labels"] = { ...stringMap(meta["labels"]), "generate.kyverno.io/clone-source": "" };
+  return { ...copy, metadata: meta };
+}
+
+function sameObject(o: Json, apiVersion: string, kind: string, namespace: string, name: string): boolean {
+  const meta = metadataOf(o);
+  return (apiVersion === "" || o["apiVersion"] === apiVersion) && o["kind"] === kind && String(meta["namespace"] ?? "") === namespace && meta["name"] === name;
+}
+
+const noClusterResources = "no cluster resources are available to read the clone source from (give them in the test's context file, spec.resources)";
+
+/** Evaluates one generate block: context, preconditions, then data, clone or cloneList. */
+export function generateBlock(generate: Json, doc: Doc, env: RuleEnv, context: readonly unknown[], preconditions: unknown, origin: GenerateOrigin, clusterResources: readonly Json[] | undefined): GenerateResponse {
+  const loaded = loadContextEntries(context, doc, { mocked: env.mocked, ...(env.resolver ? { resolver: env.resolver } : {}), deleteRequest: env.deleteRequest });
+  if (!loaded.ok) return respond("error", `failed to load context: ${loaded.error}`, [{ kind: "note", expr: "context", error: loaded.error }]);
+  const pre = evaluateConditions(preconditions, doc, env, "empty");
+  if (!pre.ok) return respond("error", `failed to evaluate preconditions: ${pre.error ?? ""}`, pre.trace);
+  if (!pre.value) return respond("skip", pre.message ?? "preconditions not met", [{ kind: "precondition", expr: "preconditions", value: false, children: pre.trace }]);
+  if (generate["foreach"] !== undefined) return respond("unsupported", "generate.foreach is not evaluated by Vigil; evaluate this rule with Kyverno");
+  const trace: TraceStep[] = [];
+  for (const key of ["synchronize", "orphanDownstreamOnPolicyDelete", "generateExisting"]) {
+    // Controller behaviour (keeping the object in sync, deleting it with the policy): reported, not evaluated.
+    if (generate[key] !== undefined) trace.push({ kind: "note", expr: `generate.${key}`, value: generate[key] });
+  }
+  const specFields = { apiVersion: generate["apiVersion"], kind: generate["kind"], name: generate["name"], namespace: generate["namespace"] };
+  const sub = substituteAll(specFields, doc, { deleteRequest: env.deleteRequest });
+  if (!sub.ok) return respond("error", `variable substitution failed: ${sub.error}`, [...trace, { kind: "note", expr: "generate", error: sub.error }]);
+  const fields = sub.value as Json;
+  const target: Target = { apiVersion: text(fields["apiVersion"]), kind: text(fields["kind"]), name: text(fields["name"]), namespace: text(fields["namespace"]) };
+  const clone = isObject(generate["clone"]) && Object.keys(generate["clone"]).length > 0 ? generate["clone"] : undefined;
+  const cloneList = isObject(generate["cloneList"]) && Array.isArray(generate["cloneList"]["kinds"]) && generate["cloneList"]["kinds"].length > 0 ? generate["cloneList"] : undefined;
+
+  if (cloneList) {
+    const subList = substituteAll(cloneList, doc, { deleteRequest: env.deleteRequest });
+    if (!subList.ok) return respond("error", `variable substitution failed: ${subList.error}`, trace);
+    const list = subList.value as Json;
+    if (!clusterResources) return respond("error", `generate.cloneList: ${noClusterResources}`, trace);
+    const sourceNamespace = text(list["namespace"]);
+    const resources: Json[] = [];
+    for (const spec of (list["kinds"] as unknown[]).map(text)) {
+      const slash = spec.lastIndexOf("/");
+      const apiVersion = slash >= 0 ? spec.slice(0, slash) : "";
+      const kind = slash >= 0 ? spec.slice(slash + 1) : spec;
+      for (const source of clusterResources) {
+        const meta = metadataOf(source);
+        if ((apiVersion !== "" && source["apiVersion"] !== apiVersion) || source["kind"] !== kind || String(meta["namespace"] ?? "") !== sourceNamespace) continue;
+        if (list["selector"] !== undefined && !selectorMatches(list["selector"], stringMap(meta["labels"]))) continue;
+        // Kyverno skips a source that lives in the target namespace (a self-clone).
+        if (sourceNamespace === target.namespace) continue;
+        const name = text(meta["name"]);
+        resources.push(buildTarget(cloneCopy(source, target.namespace), { apiVersion: text(source["apiVersion"]), kind, name, namespace: target.namespace }, origin));
+      }
+    }
+    return respond("pass", `generated ${resources.length} resource(s) from cloneList`, trace, resources);
+  }
+
+  if (target.kind === "") return respond("error", "generate.kind is empty: name the kind of the resource to generate", trace);
+  if (clone) {
+    const subClone = substituteAll(clone, doc, { deleteRequest: env.deleteRequest });
+    if (!subClone.ok) return respond("error", `variable substitution failed: ${subClone.error}`, trace);
+    const c = subClone.value as Json;
+    const sourceNamespace = text(c["namespace"]);
+    const sourceName = text(c["name"]);
+    if (sourceNamespace === target.namespace && sourceName === target.name) return respond("skip", "skip resource self-clone", trace);
+    if (!clusterResources) return respond("error", `generate.clone: ${noClusterResources}`, trace);
+    const source = clusterResources.find((o) => sameObject(o, target.apiVersion, target.kind, sourceNamespace, sourceName));
+    if (!source) return respond("error", `generate.clone: source resource ${target.apiVersion}/${target.kind} ${sourceNamespace}/${sourceName} not found in the cluster resources`, trace);
+    const resource = buildTarget(cloneCopy(source, target.namespace), target, origin);
+    return respond("pass", createdMessage(resource), trace, [resource]);
+  }
+
+  const data = generate["data"];
+  if (data === undefined || data === null) return respond("error", "generate needs data, clone or cloneList: add one of them", trace);
+  const subData = substituteAll(data, doc, { deleteRequest: env.deleteRequest });
+  if (!subData.ok) return respond("error", `variable substitution failed: ${subData.error}`, [...trace, { kind: "note", expr: "generate.data", error: subData.error }]);
+  if (!isObject(subData.value)) return respond("error", "generate.data must be an object (the resource's content)", trace);
+  const resource = buildTarget(structuredClone(subData.value), target, origin);
+  return respond("pass", createdMessage(resource), trace, [resource]);
+}
+
+function createdMessage(resource: Json): string {
+  const meta = metadataOf(resource);
+  const ns = typeof meta["namespace"] === "string" && meta["namespace"] !== "" ? `${meta["namespace"]}/` : "";
+  return `generated ${String(resource["kind"] ?? "")} ${ns}${String(meta["name"] ?? "")}`;
+}

@@ -1,0 +1,220 @@
+/**
+ * Kyverno `policies.kyverno.io` GeneratingPolicy (CEL): matchConstraints, matchConditions,
+ * variables and `generate[].expression`, where `generator.Apply(namespace, [objects])` records
+ * the objects to generate in that namespace (`kind: List` objects contribute their items), as
+ * `kyverno test` computes them: uid, resourceVersion, creationTimestamp, managedFields and
+ * annotations dropped, the namespace set. Nothing is created: generated resources are computed
+ * for `vigil test`, never written to a cluster. `spec.evaluation.synchronize`,
+ * `orphanDownstreamOnPolicyDelete` and `generateExisting` steer Kyverno's controller; they appear
+ * in the trace only. One result per policy and trigger. Compiled once; evaluation never throws.
+ */
+import { createHash } from "node:crypto";
+import { VigilError } from "../../core/errors.js";
+import type { Finding, TraceStep } from "../../core/finding.js";
+import type { PolicyMeta, Severity } from "../../core/policy.js";
+import type { CelEnvironment, CelFunctionDefinition, CelProgram } from "../cel/api.js";
+import { matchConstraintsMatch } from "../vap/match-constraints.js";
+import { kyvernoCelActivation } from "./cel-libraries.js";
+import { sharedBaseDocument } from "./context.js";
+import { mutatingEnvironment } from "./mutating-policy.js";
+import type { GenerateOutcome, KyvernoEvaluateOptions, KyvernoPolicy } from "./policy.js";
+import { stringMap, type AdmissionInput } from "./request.js";
+import type { RuleResult } from "./results.js";
+import { targetOf } from "./validating-policy.js";
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+const generatorKey = "__vigilGenerator";
+
+/**
+ * The objects `generator.Apply` records during one evaluation. INVARIANT: evaluation is
+ * synchronous; `generate` sets it before running the expressions and clears it after, so a call
+ * outside a GeneratingPolicy evaluation fails instead of recording anywhere.
+ */
+let recording: Json[] | undefined;
+
+const clusterScopedKinds = new Set(["Namespace", "Node", "PersistentVolume", "StorageClass", "PriorityClass", "IngressClass", "RuntimeClass", "CustomResourceDefinition", "APIService", "CSIDriver"]);
+
+/** Kyverno's CLI generation context: each object (each item of a List) with the namespace set and server fields dropped. */
+function record(namespace: string, objects: unknown): null {
+  if (recording === undefined) throw new Error("generator.Apply is only available in a GeneratingPolicy generate expression");
+  if (!Array.isArray(objects)) throw new Error("generator.Apply: the second argument must be a list of objects");
+  for (const raw of objects) {
+    if (!isObject(raw)) throw new Error("generator.Apply: every element of the list must be an object (a Kubernetes resource)");
+    const items = raw["kind"] === "List" && Array.isArray(raw["items"]) ? raw["items"].filter(isObject) : [raw];
+    for (const item of items) {
+      const copy = structuredClone(item);
+      const meta: Json = isObject(copy["metadata"]) ? { ...copy["metadata"] } : {};
+      for (const key of ["uid", "managedFields", "annotations", "resourceVersion", "creationTimestamp"]) delete meta[key];
+      const kind = String(copy["kind"] ?? "");
+      if (namespace !== "" && !clusterScopedKinds.has(kind) && !kind.startsWith("Cluster")) meta["namespace"] = namespace;
+      recording.push({ ...copy, metadata: meta });
+    }
+  }
+  return null;
+}
+
+const generatorFunctions: readonly CelFunctionDefinition[] = [
+  {
+    name: "Apply",
+    receiver: true,
+    arity: 2,
+    impl: (receiver, namespace, objects) => {
+      if (!isObject(receiver) || receiver[generatorKey] !== true) throw new Error("Apply is a method of `generator` (generator.Apply(namespace, objects))");
+      return record(String(namespace ?? ""), objects);
+    },
+  },
+];
+
+const generatingEnvironments = new WeakMap<CelEnvironment, CelEnvironment>();
+
+/** `env` with object construction and Kyverno's generator library, extended once per environment. */
+export function generatingEnvironment(env: CelEnvironment): CelEnvironment {
+  let extended = generatingEnvironments.get(env);
+  if (!extended) {
+    extended = mutatingEnvironment(env).extend({ functions: generatorFunctions });
+    generatingEnvironments.set(env, extended);
+  }
+  return extended;
+}
+
+interface NamedProgram {
+  readonly name: string;
+  readonly program: CelProgram;
+}
+
+function compileExpression(env: CelEnvironment, source: unknown, origin: string, field: string): CelProgram {
+  if (typeof source !== "string" || source.trim() === "") {
+    throw new VigilError("VIGIL_POLICY_LOAD", `${origin}: ${field} is missing; give a CEL expression string.`, { field });
+  }
+  return env.compile(source, { origin: `${origin} ${field}` });
+}
+
+function namedExpressions(value: unknown, env: CelEnvironment, origin: string, key: string): NamedProgram[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new VigilError("VIGIL_POLICY_LOAD", `${origin}: spec.${key} must be a list of {name, expression}.`, { field: `spec.${key}` });
+  return value.map((raw, i) => {
+    const entry = isObject(raw) ? raw : {};
+    return { name: String(entry["name"] ?? ""), program: compileExpression(env, entry["expression"], origin, `spec.${key}[${i}].expression`) };
+  });
+}
+
+function describeError(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause);
+}
+
+const noOptions: KyvernoEvaluateOptions = {};
+
+/** Compiles a GeneratingPolicy document. Throws VigilError on a missing name, a missing generate list or a CEL syntax error. */
+export function compileGeneratingPolicy(document: Json, env: CelEnvironment, options: { readonly source?: string } = {}): KyvernoPolicy {
+  const metadata = isObject(document["metadata"]) ? document["metadata"] : {};
+  const name = typeof metadata["name"] === "string" ? metadata["name"] : "";
+  const where = options.source ? { file: options.source } : {};
+  if (name === "") throw new VigilError("VIGIL_POLICY_LOAD", "GeneratingPolicy without metadata.name: add a name.", { field: "metadata.name", ...where });
+  const spec = isObject(document["spec"]) ? document["spec"] : {};
+  const annotations = stringMap(metadata["annotations"]);
+  const origin = `GeneratingPolicy ${name}`;
+  const genv = generatingEnvironment(env);
+  let variables: NamedProgram[];
+  let conditions: NamedProgram[];
+  let generators: CelProgram[];
+  try {
+    variables = namedExpressions(spec["variables"], genv, origin, "variables");
+    conditions = namedExpressions(spec["matchConditions"], genv, origin, "matchConditions");
+    if (!Array.isArray(spec["generate"]) || spec["generate"].length === 0) {
+      throw new VigilError("VIGIL_POLICY_LOAD", `${origin}: spec.generate must be a non-empty list of {expression}.`, { field: "spec.generate" });
+    }
+    generators = spec["generate"].map((g, i) => compileExpression(genv, isObject(g) ? g["expression"] : undefined, origin, `spec.generate[${i}].expression`));
+  } catch (cause) {
+    if (cause instanceof VigilError && cause.details["file"] === undefined) {
+      throw new VigilError(cause.code, cause.message, { ...cause.details, ...where, policy: name }, cause.cause);
+    }
+    throw cause;
+  }
+  const s = (annotations["policies.kyverno.io/severity"] ?? "").toLowerCase();
+  const severity: Severity = s === "low" || s === "high" || s === "critical" || s === "info" ? s : "medium";
+  const evaluation = isObject(spec["evaluation"]) ? spec["evaluation"] : {};
+  const controllerNotes: TraceStep[] = ["synchronize", "orphanDownstreamOnPolicyDelete", "generateExisting"]
+    .filter((k) => evaluation[k] !== undefined)
+    .map((k) => ({ kind: "note", expr: `spec.evaluation.${k}`, value: evaluation[k] }));
+  const meta: PolicyMeta = {
+    name,
+    language: "kyverno-cel",
+    revision: createHash("sha256").update(JSON.stringify(document)).digest("hex").slice(0, 16),
+    on: ["io.k8s.admission.review"],
+    failurePolicy: spec["failurePolicy"] === "Ignore" ? "Ignore" : "Fail",
+    ...(annotations["policies.kyverno.io/description"] ? { description: annotations["policies.kyverno.io/description"] } : {}),
+    ...(options.source ? { source: options.source } : {}),
+  };
+  const base = { policy: name, rule: "", ruleType: "generate", mode: "warn", severity } as const;
+  const result = (status: RuleResult["status"], message: string, trace: readonly TraceStep[]): RuleResult => ({ ...base, status, message, trace });
+
+  const generate = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions): GenerateOutcome => {
+    if (!matchConstraintsMatch(spec["matchConstraints"], targetOf(input))) {
+      return { results: evalOptions.includeNoMatch ? [result("nomatch", "policy does not match the resource", [])] : [], resources: [] };
+    }
+    const trace: TraceStep[] = [...controllerNotes];
+    const activation: Record<string, unknown> = { ...kyvernoCelActivation(input, sharedBaseDocument(input), evalOptions), generator: { [generatorKey]: true } };
+    const values: Record<string, unknown> = {};
+    activation["variables"] = values;
+    for (const v of variables) {
+      const r = v.program.evaluate(activation, { raw: true });
+      if (r.ok) values[v.name] = r.value;
+      trace.push({ kind: "variable", expr: `variables.${v.name}`, ...(r.ok ? {} : { error: r.error.message }) });
+    }
+    for (const c of conditions) {
+      const r = c.program.evaluate(activation);
+      if (!r.ok) {
+        trace.push({ kind: "match", expr: c.program.source, error: r.error.message });
+        return { results: [result("error", `matchCondition ${c.name} failed to evaluate: ${r.error.message}`, trace)], resources: [] };
+      }
+      trace.push({ kind: "match", expr: c.program.source, value: r.value });
+      if (r.value !== true) return { results: [result("skip", `matchCondition ${c.name} is false`, trace)], resources: [] };
+    }
+    const resources: Json[] = [];
+    for (const [i, program] of generators.entries()) {
+      const field = `spec.generate[${i}].expression`;
+      const recorded: Json[] = [];
+      recording = recorded;
+      let r: ReturnType<CelProgram["evaluate"]>;
+      try {
+        r = program.evaluate(activation);
+      } finally {
+        recording = undefined;
+      }
+      if (r.ok) resources.push(...recorded);
+      else {
+        trace.push({ kind: "condition", expr: field, error: r.error.message });
+        return { results: [result("error", `${field} failed to evaluate: ${r.error.message}`, trace)], resources: [] };
+      }
+      trace.push({ kind: "condition", expr: field, value: resources.length });
+    }
+    return { results: [result("pass", `generated ${resources.length} resource(s)`, trace)], resources };
+  };
+
+  const generateAdmission = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions = noOptions): GenerateOutcome => {
+    try {
+      return generate(input, evalOptions);
+    } catch (cause) {
+      return { results: [result("error", `internal error: ${describeError(cause)}`, [])], resources: [] };
+    }
+  };
+
+  return {
+    meta,
+    kind: "ClusterPolicy",
+    rules: [{ name: "", type: "generate" }],
+    // Kyverno's validation response has no generate results: they come from generateAdmission.
+    evaluateAdmission: () => [],
+    generateAdmission,
+    // Generation is computed for `vigil test` only; on the admission paths (webhook, replay,
+    // background scan) a GeneratingPolicy decides nothing and Vigil writes nothing to the cluster.
+    evaluate(): Finding[] {
+      return [];
+    },
+  };
+}
