@@ -80,6 +80,20 @@ describe("createBulkDecisionRecorder", () => {
     await bulk.close().catch(() => undefined);
   });
 
+  it("appends on the calling thread when asked (thread: caller), into the same verifiable chain", async () => {
+    const file = parseConfig({ store: { path: join(mkdtempSync(join(tmpdir(), "vigil-bulk-caller-")), "vigil.db") } });
+    const bulk = await createBulkDecisionRecorder(file, { batchSize: 4, thread: "caller" });
+    expect(bulk.mode).toBe("thread");
+    for (let i = 0; i < 10; i++) await bulk.add(draft(`c${i}`));
+    await bulk.close();
+    const storage = await openStorage(file);
+    try {
+      expect(await verifyRecord(storage)).toMatchObject({ ok: true, checked: 10 });
+    } finally {
+      await storage.close();
+    }
+  });
+
   it("appends on the calling thread where a worker cannot open the store (in-memory SQLite)", async () => {
     const memory = parseConfig({ store: { path: ":memory:" } });
     const bulk = await createBulkDecisionRecorder(memory, { batchSize: 3 });

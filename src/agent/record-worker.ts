@@ -15,6 +15,7 @@
  * Worker thread: this module's entry.
  */
 import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import { openStorage } from "./adapters.js";
@@ -207,11 +208,14 @@ export interface BulkRecorderOptions {
   readonly batchSize?: number;
   /** Batches handed over and not yet durable before `add` waits; default 4. */
   readonly maxInFlight?: number;
+  /** `worker` (default with two or more cores) or `caller` (append on the calling thread; default on one core). */
+  readonly thread?: "worker" | "caller";
 }
 
 /**
- * A bulk recorder for `settings`: a worker thread when the store can be opened a second time
- * (`workerCanRecord`) and the worker starts, otherwise appends on this thread. The decision
+ * A bulk recorder for `settings`: a worker thread when the machine has two or more cores, the
+ * store can be opened a second time (`workerCanRecord`) and the worker starts; otherwise appends
+ * on this thread. The decision
  * ids of the drafts must be unique (a duplicate fails its batch with VIGIL_CONFLICT).
  */
 export async function createBulkDecisionRecorder(config: RecordStoreSettings, options: BulkRecorderOptions = {}): Promise<BulkDecisionRecorder> {
@@ -220,7 +224,8 @@ export async function createBulkDecisionRecorder(config: RecordStoreSettings, op
   const batchSize = options.batchSize ?? 1000;
   const maxInFlight = options.maxInFlight ?? 4;
   let link: WorkerLink | undefined;
-  if (workerCanRecord(settings)) {
+  // On one core a second thread only adds its own costs (a second heap, the hand-over).
+  if (workerCanRecord(settings) && (options.thread ?? (availableParallelism() >= 2 ? "worker" : "caller")) === "worker") {
     try {
       link = await linkWorker(settings);
     } catch {

@@ -106,6 +106,29 @@ describe("vigil replay, explain and audit verify", () => {
   });
 });
 
+describe("vigil replay --no-context --record", () => {
+  for (const thread of ["worker", "caller"] as const) {
+    it(`records every decision in one verifiable chain, appending from the ${thread} thread`, async () => {
+      const lines = Array.from({ length: 30 }, (_unused, i) => event(`n${i}`, i % 3 === 0 ? publicRequest : privateRequest)).join("\n");
+      const dir = tempDir({ "p.yaml": bucketPolicy, "events.jsonl": lines });
+      const env = { VIGIL_STORE_PATH: join(dir, "vigil.db") };
+      const run = await vigil(["replay", "--no-context", "-p", "p.yaml", "events.jsonl", "--record", "--record-thread", thread], { cwd: dir, env });
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stderr).toMatch(/replay: 30 events, 30 decisions \(10 deny; .*recorded/);
+      const verified = await vigil(["audit", "verify"], { cwd: dir, env });
+      expect(verified.stdout).toContain("30 records verified");
+    });
+  }
+
+  it("rejects an unknown --record-thread, naming the option and the choices", async () => {
+    const dir = tempDir({ "p.yaml": bucketPolicy, "events.jsonl": event("x", publicRequest) });
+    const run = await vigil(["replay", "--no-context", "-p", "p.yaml", "events.jsonl", "--record", "--record-thread", "both"], { cwd: dir, env: { VIGIL_STORE_PATH: join(dir, "vigil.db") } });
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain("--record-thread");
+    expect(run.stderr).toContain("use worker or caller");
+  });
+});
+
 describe("vigil policies lint and help", () => {
   it("names file, line and column and suggests the field", async () => {
     const typo = bucketPolicy.replace("severity: high", "severty: high");

@@ -47,6 +47,7 @@ export const replayCommand: Command = {
     ...configOption,
     out: { type: "string", value: "<file>", description: "Write decisions to this file instead of stdout" },
     record: { type: "boolean", description: "Append the decisions to the configured decision record (hash-chained store)" },
+    "record-thread": { type: "string", value: "<worker|caller>", description: "With --no-context --record: append from a worker thread (default with two or more cores) or on the thread that decides (default on one core)" },
     explain: { type: "boolean", description: "Include explanation steps in each decision line" },
     exceptions: { type: "boolean", description: "Apply the exceptions and overrides in force in the configured store, as the running agent does" },
     ...contextReplayOptions,
@@ -74,7 +75,9 @@ export const replayCommand: Command = {
     const out = lineWriter(outStream);
     // Appended off this thread when the store allows it (a worker with its own connection), in
     // batches of BATCH, with backpressure: the thread that decides is the replay's bottleneck.
-    const recorder: BulkDecisionRecorder | undefined = flag(args, "record") ? await createBulkDecisionRecorder(config, { batchSize: BATCH }) : undefined;
+    const thread = stringOption(args, "record-thread");
+    if (thread !== undefined && thread !== "worker" && thread !== "caller") throw new VigilError("VIGIL_BAD_INPUT", `--record-thread is "${thread}": use worker or caller`, { field: "--record-thread" });
+    const recorder: BulkDecisionRecorder | undefined = flag(args, "record") ? await createBulkDecisionRecorder(config, { batchSize: BATCH, ...(thread ? { thread } : {}) }) : undefined;
     const explain = flag(args, "explain");
     const tty = (io.stderr as { isTTY?: boolean }).isTTY === true;
     const started = performance.now();
