@@ -55,7 +55,7 @@ describe("createBulkDecisionRecorder", () => {
   const bulkConfig = parseConfig({ store: { path: join(mkdtempSync(join(tmpdir(), "vigil-bulk-")), "vigil.db") }, decisionLog: { mask: ["/input/request/object/data"] } });
 
   it("appends batches from a worker, in order, with backpressure, into one verifiable chain", async () => {
-    const bulk = await createBulkDecisionRecorder(bulkConfig, { batchSize: 7, maxInFlight: 2 });
+    const bulk = await createBulkDecisionRecorder(bulkConfig, { batchSize: 7, maxInFlight: 2, thread: "worker" });
     expect(bulk.mode).toBe("worker");
     for (let i = 0; i < 50; i++) await bulk.add(draft(`b${i}`));
     await bulk.close();
@@ -73,7 +73,7 @@ describe("createBulkDecisionRecorder", () => {
   });
 
   it("reports a failed batch to the caller (a duplicate id) instead of losing it silently", async () => {
-    const bulk = await createBulkDecisionRecorder(bulkConfig, { batchSize: 2 });
+    const bulk = await createBulkDecisionRecorder(bulkConfig, { batchSize: 2, thread: "worker" });
     await bulk.add(draft("b3"));
     await bulk.add(draft("new-1")).catch(() => undefined);
     await expect(bulk.flush()).rejects.toMatchObject({ code: "VIGIL_CONFLICT" });
@@ -96,7 +96,7 @@ describe("createBulkDecisionRecorder", () => {
 
   it("appends on the calling thread where a worker cannot open the store (in-memory SQLite)", async () => {
     const memory = parseConfig({ store: { path: ":memory:" } });
-    const bulk = await createBulkDecisionRecorder(memory, { batchSize: 3 });
+    const bulk = await createBulkDecisionRecorder(memory, { batchSize: 3, thread: "worker" });
     expect(bulk.mode).toBe("thread");
     for (let i = 0; i < 10; i++) await bulk.add(draft(`m${i}`));
     await expect(bulk.flush()).resolves.toBeUndefined();

@@ -203,19 +203,24 @@ export interface BulkDecisionRecorder {
   close(): Promise<void>;
 }
 
+/** `worker` with four or more cores, `caller` otherwise (see createBulkDecisionRecorder). */
+export function defaultRecordThread(): "worker" | "caller" {
+  return availableParallelism() >= 4 ? "worker" : "caller";
+}
+
 export interface BulkRecorderOptions {
   /** Drafts per transaction; default 1000. */
   readonly batchSize?: number;
   /** Batches handed over and not yet durable before `add` waits; default 4. */
   readonly maxInFlight?: number;
-  /** `worker` (default with two or more cores) or `caller` (append on the calling thread; default on one core). */
+  /** `worker` or `caller` (append on the calling thread); default `defaultRecordThread()`. */
   readonly thread?: "worker" | "caller";
 }
 
 /**
- * A bulk recorder for `settings`: a worker thread when the machine has two or more cores, the
- * store can be opened a second time (`workerCanRecord`) and the worker starts; otherwise appends
- * on this thread. The decision
+ * A bulk recorder for `settings`: a worker thread when asked (`thread`, default
+ * `defaultRecordThread()`), the store can be opened a second time (`workerCanRecord`) and the
+ * worker starts; otherwise appends on this thread. The decision
  * ids of the drafts must be unique (a duplicate fails its batch with VIGIL_CONFLICT).
  */
 export async function createBulkDecisionRecorder(config: RecordStoreSettings, options: BulkRecorderOptions = {}): Promise<BulkDecisionRecorder> {
@@ -224,8 +229,10 @@ export async function createBulkDecisionRecorder(config: RecordStoreSettings, op
   const batchSize = options.batchSize ?? 1000;
   const maxInFlight = options.maxInFlight ?? 4;
   let link: WorkerLink | undefined;
-  // On one core a second thread only adds its own costs (a second heap, the hand-over).
-  if (workerCanRecord(settings) && (options.thread ?? (availableParallelism() >= 2 ? "worker" : "caller")) === "worker") {
+  // The worker pays for itself only with a core to spare: it adds a second heap (and its GC
+  // threads) and the hand-over. On the 2-core development machine it was 1.1-1.2x faster in wall
+  // time when the machine was otherwise idle and 0.85-0.9x when it was busy (docs/benchmarks.md).
+  if (workerCanRecord(settings) && (options.thread ?? defaultRecordThread()) === "worker") {
     try {
       link = await linkWorker(settings);
     } catch {
