@@ -41,6 +41,13 @@ describe("createWorkerDecisionRecorder", () => {
     }
   });
 
+  it("append resolves with the position in the chain only (the webhooks do not read the decision back)", async () => {
+    const position = await (recorder as WorkerDecisionRecorder).append(draft("pos-1"));
+    expect(Object.keys(position).sort()).toEqual(["hash", "prevHash", "seq"]);
+    expect(position.seq).toBe(22);
+    expect(position.hash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
   it("rejects a duplicate decision id with the store's error code", async () => {
     await expect((recorder as WorkerDecisionRecorder).record(draft("d0"))).rejects.toMatchObject({ code: "VIGIL_CONFLICT" });
   });

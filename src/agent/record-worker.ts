@@ -62,8 +62,22 @@ function batcher<T>(flush: (items: T[]) => void): (item: T) => void {
 }
 
 export interface WorkerDecisionRecorder extends DecisionRecorder {
+  /**
+   * `record` for a caller that does not need the chained decision back: resolves with the
+   * decision's position in the chain once durable, and keeps no reference to the draft meanwhile
+   * (it travels as JSON text), so a draft can be collected as soon as its caller lets it go
+   * instead of surviving young-generation collections until the worker answers.
+   */
+  append(draft: DecisionDraft): Promise<ChainPosition>;
   /** Appends what is queued, closes the worker's store and stops the worker. */
   close(): Promise<void>;
+}
+
+/** Where a decision landed in the chain. */
+export interface ChainPosition {
+  readonly seq: number;
+  readonly prevHash: string;
+  readonly hash: string;
 }
 
 /** True when the store can be opened a second time from a worker (not an in-memory SQLite). */
@@ -172,14 +186,18 @@ async function linkWorker(settings: RecordStoreSettings): Promise<WorkerLink> {
 export async function createWorkerDecisionRecorder(settings: RecordStoreSettings): Promise<WorkerDecisionRecorder> {
   const link = await linkWorker(settings);
   const send = batcher<{ ticket: number; draft: string }>((items) => link.send({ type: "record", items }));
+  const append = (draft: DecisionDraft): Promise<ChainPosition> => {
+    const dead = link.dead();
+    if (dead) return Promise.reject(dead);
+    const { ticket, outcome } = link.expect();
+    send({ ticket, draft: JSON.stringify(draft) });
+    return outcome.then((o) => ({ seq: o.seq, prevHash: o.prevHash, hash: o.hash }));
+  };
   return {
     record(draft) {
-      const dead = link.dead();
-      if (dead) return Promise.reject(dead);
-      const { ticket, outcome } = link.expect();
-      send({ ticket, draft: JSON.stringify(draft) });
-      return outcome.then((o) => ({ ...draft, seq: o.seq, prevHash: o.prevHash, hash: o.hash }));
+      return append(draft).then((o) => ({ ...draft, seq: o.seq, prevHash: o.prevHash, hash: o.hash }));
     },
+    append,
     async idle() {
       while (link.pending() > 0 && !link.dead()) await new Promise((resolve) => setTimeout(resolve, 5));
     },

@@ -23,7 +23,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import type { CompiledPolicy } from "../core/compiled-policy.js";
-import type { Decision, DecisionDraft, ExplanationStep } from "../core/decision.js";
+import type { DecisionDraft, ExplanationStep } from "../core/decision.js";
 import { toVigilError } from "../core/errors.js";
 import type { Finding } from "../core/finding.js";
 import { timeOrderedId } from "../core/ids.js";
@@ -47,7 +47,7 @@ export interface MutatingAdmissionDeps {
   /** The policies that apply to admission, as they are enforced now (shadow mode applied). */
   policies(): readonly CompiledPolicy[];
   /** Appends to the decision record; resolves once durable. */
-  record(draft: DecisionDraft): Promise<Decision>;
+  record(draft: DecisionDraft): Promise<unknown>;
   observe?(answer: { readonly verdict: "allow" | "deny"; readonly tier: string; readonly seconds: number; readonly outcome: "decided" | AdmissionFailureKind }): void;
   onProblem?(message: string, error?: unknown): void;
 }

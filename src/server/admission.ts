@@ -20,7 +20,7 @@
 import type { FastifyInstance } from "fastify";
 import type { Agent } from "../agent.js";
 import type { CompiledPolicy } from "../core/compiled-policy.js";
-import type { Decision, DecisionDraft } from "../core/decision.js";
+import type { DecisionDraft } from "../core/decision.js";
 import { toVigilError } from "../core/errors.js";
 import { timeOrderedId } from "../core/ids.js";
 import type { Event } from "../core/event.js";
@@ -52,8 +52,8 @@ export interface AdmissionDeps {
    * overrides, risk, tier, explanation. Rejects only on internal failure.
    */
   decide(event: Event, options: { readonly id: string; readonly enforced: boolean; readonly labels: Readonly<Record<string, string>> }): Promise<DecisionDraft>;
-  /** Appends to the decision record; resolves once durable. */
-  record(draft: DecisionDraft): Promise<Decision>;
+  /** Appends to the decision record; resolves once durable (with nothing the webhook reads). */
+  record(draft: DecisionDraft): Promise<unknown>;
   /** A policy by name as it is enforced now (shadow mode, failurePolicy). */
   policy(name: string): CompiledPolicy | undefined;
   /** Called once per answered review (metrics). */
@@ -236,7 +236,9 @@ export async function admissionDepsFromAgent(agent: Agent): Promise<AdmissionDep
       const { draft } = await agent.pipeline.decideEvent(event, { id: options.id, enforced: options.enforced, labels: options.labels });
       return draft;
     },
-    record: (draft) => (worker === undefined || usesOverride(draft) ? inThread : worker).record(draft).catch((error: unknown) => {
+    // `append` on the worker: nothing here reads the chained decision, and not holding the draft
+    // until the worker answers keeps it out of the old generation.
+    record: (draft) => (worker === undefined || usesOverride(draft) ? inThread.record(draft) : worker.append(draft)).catch((error: unknown) => {
       agent.metrics.inc("vigil_admission_record_failures_total");
       throw error;
     }),
