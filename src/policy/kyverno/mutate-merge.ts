@@ -17,10 +17,21 @@ function isObject(value: unknown): value is Json {
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
+/**
+ * A failing anchor, thrown to unwind the preprocessing and caught in this module. Not an Error:
+ * anchors fail on most resources (that is how a patch selects its targets), and an Error captures
+ * a stack trace at construction, which was 10% of a mutating review's CPU.
+ */
+class AnchorFailure {
+  constructor(readonly message: string) {}
+  toString(): string {
+    return this.message;
+  }
+}
 /** A failing conditional anchor: the list element (or the whole overlay at the top) does not apply. */
-class ConditionError extends Error {}
+class ConditionError extends AnchorFailure {}
 /** A failing global anchor: the whole overlay does not apply. */
-class GlobalConditionError extends Error {}
+class GlobalConditionError extends AnchorFailure {}
 
 export type MergeOutcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: string };
 
@@ -121,7 +132,7 @@ function processListOfMaps(pattern: unknown[], resource: unknown): void {
     if (!hasAnchors(element, isAnyAnchor)) continue;
     const hasGlobal = hasAnchors(element, (k) => anchorOf(k) === "global");
     let anyGlobalPassed = false;
-    let lastGlobalError: Error | undefined;
+    let lastGlobalError: GlobalConditionError | undefined;
     // INVARIANT: one copy for every resource element, as Kyverno does (add anchors resolved against the first element stay resolved).
     const copy = structuredClone(element);
     for (const resourceElement of resourceElements) {
