@@ -7,7 +7,12 @@
  * restricted-latest good/bad pods). Reports achieved throughput and p50/p99 latency per load.
  * Latency is measured from each request's scheduled send time (no coordinated omission).
  *
- *   npx tsx bench/admission.ts [--quick] [--json] [--rates 200,500,1000] [--seconds 5] [--mode durable|async] [--tls]
+ * A third mode, `mutate`, drives the mutating webhook (`POST /v1/admission/mutate`) with five
+ * Kyverno library mutate policies instead (3 ClusterPolicies: add-safe-to-evict,
+ * mitigate-log4shell, set-karpenter-non-cpu-limits; 2 MutatingPolicies: add-default-securitycontext,
+ * add-apparmor) over the same pods; every answer carries a JSON Patch.
+ *
+ *   npx tsx bench/admission.ts [--quick] [--json] [--rates 200,500,1000] [--seconds 5] [--mode durable|async|mutate] [--tls]
  *   npm run bench:admission
  *
  * Kyverno's figure is quoted as published (Kyverno docs, "Scaling Kyverno": 42.67 ms average for
@@ -26,6 +31,8 @@ import type { BenchmarkResult, Measurement, TargetCheck } from "./harness/types.
 
 const root = repoRoot;
 const fixtures = join(root, "test/fixtures/kyverno-pss");
+/** The mutate mode's policies: Kyverno library mutate policies that apply to Pods (fixtures). */
+const mutatePolicies = ["best-practices/add-safe-to-evict", "other/mitigate-log4shell", "karpenter/set-karpenter-non-cpu-limits", "other-mpol/add-default-securitycontext", "psp-migration-mpol/add-apparmor"].map((dir) => join(root, "test/fixtures/kyverno", dir));
 const args = process.argv.slice(2);
 const option = (name: string): string | undefined => {
   const i = args.indexOf(`--${name}`);
@@ -34,6 +41,8 @@ const option = (name: string): string | undefined => {
 const quick = args.includes("--quick");
 const json = args.includes("--json");
 const tls = args.includes("--tls");
+/** Which webhook the server and the generator use: `validate` (default) or `mutate`. */
+const webhook = option("webhook") === "mutate" ? "mutate" : "validate";
 const log = (line: string): void => { process.stderr.write(`${line}\n`); };
 
 type Json = Record<string, unknown>;
@@ -78,7 +87,7 @@ async function serve(): Promise<void> {
     writeFileSync(join(dir, "ca.txt"), readFileSync(join(dir, "tls.crt")));
   }
   const awaitRecord = option("await-record") !== "false";
-  const agent = await createAgent(parseConfig({ policies: [join(fixtures, "pod-security")], store: { path: join(dir, "vigil.db") }, log: { level: "silent" }, server, admission: { failurePolicy: "fail", timeoutMs: 2000, awaitRecord } }));
+  const agent = await createAgent(parseConfig({ policies: webhook === "mutate" ? mutatePolicies : [join(fixtures, "pod-security")], store: { path: join(dir, "vigil.db") }, log: { level: "silent" }, server, admission: { failurePolicy: "fail", timeoutMs: 2000, awaitRecord } }));
   const app = buildServer({ agent, routes: [admissionRoutes] }).app;
   // Server-side handling time (request parsed → response sent), to tell the server from the client and the OS.
   let handled: number[] = [];
@@ -112,7 +121,7 @@ async function serve(): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Role "load": open-loop generator at a fixed rate; prints one JSON line of results.
 // ---------------------------------------------------------------------------------------------
-interface LoadResult { offered: number; seconds: number; sent: number; completed: number; errors: number; denied: number; warned: number; latenciesMicros: number[]; cpuMicros?: number; lateness?: { p50Micros: number; p99Micros: number } }
+interface LoadResult { offered: number; seconds: number; sent: number; completed: number; errors: number; denied: number; warned: number; patched: number; latenciesMicros: number[]; cpuMicros?: number; lateness?: { p50Micros: number; p99Micros: number } }
 
 /** The request mix: good and bad pods alternate as far as the lists allow. */
 function requestMix(): Json[] {
@@ -139,7 +148,7 @@ async function load(): Promise<void> {
   // Bodies serialised once; each request only splices in its own uid.
   const marker = "@@UID@@";
   const templates = requestMix().map((pod) => JSON.stringify(review(pod, marker)).split(marker) as [string, string]);
-  const result: LoadResult = { offered: rate, seconds, sent: 0, completed: 0, errors: 0, denied: 0, warned: 0, latenciesMicros: [] };
+  const result: LoadResult = { offered: rate, seconds, sent: 0, completed: 0, errors: 0, denied: 0, warned: 0, patched: 0, latenciesMicros: [] };
   const total = Math.round(rate * seconds);
   const interval = 1000 / rate;
   let answered = 0;
@@ -152,6 +161,7 @@ async function load(): Promise<void> {
       result.latenciesMicros.push(Math.round((performance.now() - scheduled) * 1000));
       if (body.includes('"allowed":false')) result.denied++;
       else if (body.includes('"warnings":[')) result.warned++;
+      if (body.includes('"patch":"')) result.patched++;
     } else result.errors++;
     if (answered === total) done();
   };
@@ -165,7 +175,7 @@ async function load(): Promise<void> {
     const agent = new HttpsAgent({ keepAlive: true, maxSockets: 256, ca: readFileSync(ca) });
     send = (index, scheduled) => {
       const payload = bodyOf(index);
-      const req = httpsRequest({ host: "127.0.0.1", port, path: "/v1/admission/validate", method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } }, (res) => {
+      const req = httpsRequest({ host: "127.0.0.1", port, path: `/v1/admission/${webhook}`, method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } }, (res) => {
         let text = "";
         res.setEncoding("utf8");
         res.on("data", (chunk: string) => { text += chunk; });
@@ -227,7 +237,7 @@ function openPipelined(port: number, settle: (scheduled: number, status: number,
             socket.write("GET /healthz HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n");
             return;
           }
-          socket.write(`POST /v1/admission/validate HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+          socket.write(`POST /v1/admission/${webhook} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
         },
         close: () => socket.destroy(),
       });
@@ -263,23 +273,24 @@ function lines(child: ChildProcess): AsyncIterator<string> {
   return createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
 }
 
-async function runLoad(port: number, rate: number, seconds: number, ca: string | undefined, floor = false): Promise<LoadResult> {
-  const child = spawn(process.execPath, [...nodeArgsFor("bench/admission.ts"), "--role", "load", "--port", String(port), "--rate", String(rate), "--seconds", String(seconds), ...(ca ? ["--ca", ca] : []), ...(floor ? ["--floor"] : [])], { stdio: ["ignore", "pipe", "inherit"], cwd: root });
+async function runLoad(port: number, rate: number, seconds: number, ca: string | undefined, floor = false, hook: "validate" | "mutate" = "validate"): Promise<LoadResult> {
+  const child = spawn(process.execPath, [...nodeArgsFor("bench/admission.ts"), "--role", "load", "--port", String(port), "--rate", String(rate), "--seconds", String(seconds), "--webhook", hook, ...(ca ? ["--ca", ca] : []), ...(floor ? ["--floor"] : [])], { stdio: ["ignore", "pipe", "inherit"], cwd: root });
   const first = await lines(child).next();
   if (first.done) throw new Error(`load generator at ${rate}/s printed nothing`);
   return JSON.parse(first.value) as LoadResult;
 }
 
-interface Mode { readonly subject: string; readonly awaitRecord: boolean; readonly text: string }
+interface Mode { readonly subject: string; readonly awaitRecord: boolean; readonly text: string; readonly webhook: "validate" | "mutate" }
 
 const modes: readonly Mode[] = [
-  { subject: "durable", awaitRecord: true, text: "answer once the decision is durable (admission.awaitRecord true, the default)" },
-  { subject: "async", awaitRecord: false, text: "answer once decided, decision appended right after (admission.awaitRecord false)" },
+  { subject: "durable", awaitRecord: true, webhook: "validate", text: "answer once the decision is durable (admission.awaitRecord true, the default)" },
+  { subject: "async", awaitRecord: false, webhook: "validate", text: "answer once decided, decision appended right after (admission.awaitRecord false)" },
+  { subject: "mutate", awaitRecord: false, webhook: "mutate", text: "mutating webhook, 5 library mutate policies, answer once mutated, appended right after" },
 ];
 
 /** Runs every rate against one server process in `mode`; adds measurements, notes and targets. */
 async function runMode(mode: Mode, rates: readonly number[], seconds: number, out: { measurements: Measurement[]; notes: string[]; targets: TargetCheck[] }): Promise<void> {
-  const server = spawn(process.execPath, [...nodeArgsFor("bench/admission.ts"), "--role", "server", "--await-record", String(mode.awaitRecord), ...(tls ? ["--tls"] : [])], { stdio: ["pipe", "pipe", "inherit"], cwd: root });
+  const server = spawn(process.execPath, [...nodeArgsFor("bench/admission.ts"), "--role", "server", "--await-record", String(mode.awaitRecord), "--webhook", mode.webhook, ...(tls ? ["--tls"] : [])], { stdio: ["pipe", "pipe", "inherit"], cwd: root });
   const replies = lines(server);
   try {
     const hello = JSON.parse(((await replies.next()).value as string | undefined) ?? "{}") as { port: number; policies: number; loadErrors: number; ca?: string };
@@ -287,18 +298,24 @@ async function runMode(mode: Mode, rates: readonly number[], seconds: number, ou
       server.stdin!.write("cpu\n");
       return JSON.parse((await replies.next()).value as string) as { cpuMicros: number; decisions: number; serverP50: number; serverP99: number };
     };
-    if (hello.policies !== 17 || hello.loadErrors !== 0) throw new Error(`server loaded ${hello.policies} policies with ${hello.loadErrors} load errors; expected the 17 PSS policies`);
-    // Correctness first: every good pod allowed without warnings, every bad pod warned or denied.
-    const check = await runLoad(hello.port, 50, 27 / 50, hello.ca);
+    const expectedPolicies = mode.webhook === "mutate" ? mutatePolicies.length : 17;
+    if (hello.policies !== expectedPolicies || hello.loadErrors !== 0) throw new Error(`server loaded ${hello.policies} policies with ${hello.loadErrors} load errors; expected ${expectedPolicies}`);
+    const check = await runLoad(hello.port, 50, 27 / 50, hello.ca, false, mode.webhook);
     if (check.completed !== 27 || check.errors > 0) throw new Error(`${mode.subject}: check run: ${check.completed}/27 answered, ${check.errors} errors`);
-    if (check.warned + check.denied !== 16 || check.denied !== 1) throw new Error(`${mode.subject}: check run: ${check.warned} warned + ${check.denied} denied, expected the 16 bad pods (1 denied)`);
+    if (mode.webhook === "mutate") {
+      // mitigate-log4shell adds an environment variable to every container: every pod is patched, none denied.
+      if (check.patched !== 27 || check.denied !== 0) throw new Error(`${mode.subject}: check run: ${check.patched}/27 patched, ${check.denied} denied; expected every pod patched`);
+    } else if (check.warned + check.denied !== 16 || check.denied !== 1) {
+      // Correctness first: every good pod allowed without warnings, every bad pod warned or denied.
+      throw new Error(`${mode.subject}: check run: ${check.warned} warned + ${check.denied} denied, expected the 16 bad pods (1 denied)`);
+    }
     log(`admission (${mode.subject}): warm-up (${quick ? 1 : 2} s at 300/s)`);
-    await runLoad(hello.port, 300, quick ? 1 : 2, hello.ca);
+    await runLoad(hello.port, 300, quick ? 1 : 2, hello.ca, false, mode.webhook);
     for (const rate of rates) {
       await ask();
       const load0 = loadavg()[0] ?? 0;
       const before = await ask();
-      const r = await runLoad(hello.port, rate, seconds, hello.ca);
+      const r = await runLoad(hello.port, rate, seconds, hello.ca, false, mode.webhook);
       // Let the last appends land before counting what was recorded.
       await new Promise((resolve) => setTimeout(resolve, 300));
       const after = await ask();
@@ -308,7 +325,7 @@ async function runMode(mode: Mode, rates: readonly number[], seconds: number, ou
       const serverCpu = after.cpuMicros / 1e6 / r.seconds;
       const recorded = after.decisions - before.decisions;
       out.measurements.push({ group: `${rate} req/s offered`, subject: mode.subject, opsPerSecond: achieved, unit: "reviews", p50Micros: percentile(sorted, 50), p99Micros: percentile(sorted, 99), operations: r.completed });
-      out.notes.push(`${mode.subject}, ${rate}/s offered: ${achieved.toFixed(0)}/s achieved over ${r.seconds.toFixed(1)} s, ${r.completed} answered (${r.denied} denied, ${r.warned} with warnings), ${r.errors} errors; mean ${(mean / 1000).toFixed(2)} ms, p50 ${(percentile(sorted, 50) / 1000).toFixed(2)} ms, p99 ${(percentile(sorted, 99) / 1000).toFixed(2)} ms, max ${((sorted.at(-1) ?? 0) / 1000).toFixed(1)} ms; server process CPU ${(serverCpu * 100).toFixed(0)}% of a core (${((after.cpuMicros / Math.max(1, r.completed))).toFixed(0)} µs per review, record worker included); load generator CPU ${(((r.cpuMicros ?? 0) / 1e6 / r.seconds) * 100).toFixed(0)}% of a core, its requests left p50 ${((r.lateness?.p50Micros ?? 0) / 1000).toFixed(2)} ms / p99 ${((r.lateness?.p99Micros ?? 0) / 1000).toFixed(2)} ms after their scheduled time (included in the latencies); inside the server (request parsed → response sent) p50 ${(after.serverP50 / 1000).toFixed(2)} ms, p99 ${(after.serverP99 / 1000).toFixed(2)} ms; ${recorded} decisions recorded; load average ${load0.toFixed(1)} → ${(loadavg()[0] ?? 0).toFixed(1)}`);
+      out.notes.push(`${mode.subject}, ${rate}/s offered: ${achieved.toFixed(0)}/s achieved over ${r.seconds.toFixed(1)} s, ${r.completed} answered (${r.denied} denied, ${r.warned} with warnings${mode.webhook === "mutate" ? `, ${r.patched} patched` : ""}), ${r.errors} errors; mean ${(mean / 1000).toFixed(2)} ms, p50 ${(percentile(sorted, 50) / 1000).toFixed(2)} ms, p99 ${(percentile(sorted, 99) / 1000).toFixed(2)} ms, max ${((sorted.at(-1) ?? 0) / 1000).toFixed(1)} ms; server process CPU ${(serverCpu * 100).toFixed(0)}% of a core (${((after.cpuMicros / Math.max(1, r.completed))).toFixed(0)} µs per review, record worker included); load generator CPU ${(((r.cpuMicros ?? 0) / 1e6 / r.seconds) * 100).toFixed(0)}% of a core, its requests left p50 ${((r.lateness?.p50Micros ?? 0) / 1000).toFixed(2)} ms / p99 ${((r.lateness?.p99Micros ?? 0) / 1000).toFixed(2)} ms after their scheduled time (included in the latencies); inside the server (request parsed → response sent) p50 ${(after.serverP50 / 1000).toFixed(2)} ms, p99 ${(after.serverP99 / 1000).toFixed(2)} ms; ${recorded} decisions recorded; load average ${load0.toFixed(1)} → ${(loadavg()[0] ?? 0).toFixed(1)}`);
       log(out.notes.at(-1) as string);
       if (recorded < r.completed) throw new Error(`${mode.subject} ${rate}/s: ${r.completed} answers but ${recorded} decisions recorded`);
       if (mode.subject === "async" && !tls) {
@@ -319,7 +336,7 @@ async function runMode(mode: Mode, rates: readonly number[], seconds: number, ou
         out.notes.push(`floor, ${rate}/s offered: GET /healthz on the same server, ${(f.completed / f.seconds).toFixed(0)}/s achieved, p50 ${(percentile(fs, 50) / 1000).toFixed(2)} ms, p99 ${(percentile(fs, 99) / 1000).toFixed(2)} ms (what HTTP alone costs on this machine now; requests left p50 ${((f.lateness?.p50Micros ?? 0) / 1000).toFixed(2)} ms / p99 ${((f.lateness?.p99Micros ?? 0) / 1000).toFixed(2)} ms late)`);
         log(out.notes.at(-1) as string);
       }
-      if (rate === 500) out.targets.push({ description: `p99 latency at 500 requests/s, ${mode.text}`, target: "< 5 ms", actual: `${(percentile(sorted, 99) / 1000).toFixed(2)} ms`, met: percentile(sorted, 99) < 5000 });
+      if (rate === 500 && mode.webhook === "validate") out.targets.push({ description: `p99 latency at 500 requests/s, ${mode.text}`, target: "< 5 ms", actual: `${(percentile(sorted, 99) / 1000).toFixed(2)} ms`, met: percentile(sorted, 99) < 5000 });
     }
   } finally {
     server.stdin!.write("stop\n");
