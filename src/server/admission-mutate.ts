@@ -37,7 +37,7 @@ import {
   type AdmissionFailureKind, type AdmissionRequestInfo, type AdmissionReviewResponse, type AdmissionSettings, type AdmissionStatus,
 } from "./admission-review.js";
 import { DeadlineExceeded, withDeadline } from "./deadline.js";
-import type { RouteConfig } from "./route.js";
+import { registerWebhookRoute } from "./admission-route.js";
 
 export const ADMISSION_MUTATE_PATH = "/v1/admission/mutate";
 
@@ -203,44 +203,14 @@ export async function answerMutatingReview(body: unknown, deps: MutatingAdmissio
   return { body: reviewResponse(request, answer, id), decisionId: id, draft, patch: answer.allowed ? answer.patch : [] };
 }
 
-const responseSchema = {
-  type: "object",
-  properties: {
-    apiVersion: { type: "string" },
-    kind: { const: "AdmissionReview" },
-    response: {
-      type: "object",
-      properties: {
-        uid: { type: "string" },
-        allowed: { type: "boolean" },
-        patchType: { const: "JSONPatch" },
-        patch: { type: "string", description: "base64 of the RFC 6902 operations" },
-        status: { type: "object", properties: { code: { type: "integer" }, message: { type: "string" }, reason: { type: "string" }, status: { type: "string" } } },
-        warnings: { type: "array", items: { type: "string" } },
-        auditAnnotations: { type: "object", additionalProperties: { type: "string" } },
-      },
-    },
-  },
-} as const;
-
 /** Registers `POST /v1/admission/mutate` on `app` with explicit dependencies. */
 export function registerMutatingAdmissionRoute(app: FastifyInstance, deps: MutatingAdmissionDeps): void {
-  const config: RouteConfig = {
-    access: "public",
-    audit: false,
+  registerWebhookRoute(app, {
+    url: ADMISSION_MUTATE_PATH,
+    mutating: true,
     summary: "Kubernetes mutating admission webhook (AdmissionReview v1 and v1beta1)",
     description: "Runs the mutations of every policy that applies to admission (Kyverno mutate rules, MutatingPolicy) in policy name order and answers with a base64 JSON Patch (patchType JSONPatch) when the object changed. A mutation error denies when its policy's failurePolicy is Fail. Every answer is recorded with an explanation of each change (docs/admission.md).",
-    tags: ["admission"],
-    responses: {
-      200: { description: "The AdmissionReview answer (same apiVersion, response.uid = request.uid, patch when mutated).", schema: responseSchema },
-      400: { description: "Malformed AdmissionReview: `error.field` names the field (e.g. request.uid)." },
-    },
-  };
-  app.route({
-    method: "POST",
-    url: ADMISSION_MUTATE_PATH,
-    config,
-    schema: { body: { type: "object", description: "An AdmissionReview as the API server sends it." } },
-    handler: async (request, reply) => reply.send((await answerMutatingReview(request.body, deps)).body),
+    answered: "The AdmissionReview answer (same apiVersion, response.uid = request.uid, patch when mutated).",
+    answer: (body) => answerMutatingReview(body, deps),
   });
 }

@@ -37,7 +37,8 @@ import {
 } from "./admission-review.js";
 import { registerMutatingAdmissionRoute } from "./admission-mutate.js";
 import { DeadlineExceeded, withDeadline } from "./deadline.js";
-import type { RouteConfig, RoutePlugin } from "./route.js";
+import { registerWebhookRoute } from "./admission-route.js";
+import type { RoutePlugin } from "./route.js";
 
 export const ADMISSION_PATH = "/v1/admission/validate";
 
@@ -148,56 +149,15 @@ export async function answerAdmissionReview(body: unknown, deps: AdmissionDeps):
   return { body: reviewResponse(request, answer, id), decisionId: id, draft };
 }
 
-/** Documents the body for /openapi.json; deliberately loose: the admission source checks every field and names it. */
-const reviewSchema = {
-  type: "object",
-  description: "An AdmissionReview (apiVersion admission.k8s.io/v1 or v1beta1, kind AdmissionReview, request {...}) as the API server sends it.",
-} as const;
-
-const responseSchema = {
-  type: "object",
-  properties: {
-    apiVersion: { type: "string" },
-    kind: { const: "AdmissionReview" },
-    response: {
-      type: "object",
-      properties: {
-        uid: { type: "string" },
-        allowed: { type: "boolean" },
-        status: { type: "object", properties: { code: { type: "integer" }, message: { type: "string" }, reason: { type: "string" }, status: { type: "string" } } },
-        warnings: { type: "array", items: { type: "string" } },
-        auditAnnotations: { type: "object", additionalProperties: { type: "string" } },
-      },
-    },
-  },
-} as const;
-
-/**
- * Registers `POST /v1/admission/validate` on `app` with explicit dependencies. The body is
- * checked by the admission source (fields named by path), not by a JSON Schema, so a bad review
- * names the exact field (`request.operation`).
- */
+/** Registers `POST /v1/admission/validate` on `app` with explicit dependencies. */
 export function registerAdmissionRoutes(app: FastifyInstance, deps: AdmissionDeps): void {
-  const config: RouteConfig = {
-    access: "public",
-    audit: false,
+  registerWebhookRoute(app, {
+    url: ADMISSION_PATH,
+    mutating: false,
     summary: "Kubernetes validating admission webhook (AdmissionReview v1 and v1beta1)",
     description: "Evaluates every policy that applies to admission and answers the AdmissionReview: Enforce/Deny violations deny with a message naming each policy and rule, Audit/Warn violations allow with warnings. Dry-run requests are recorded as not enforced. On internal error or past admission.timeoutMs the answer follows admission.failurePolicy. Called by the API server without a bearer token (docs/admission.md).",
-    tags: ["admission"],
-    responses: {
-      200: { description: "The AdmissionReview answer (same apiVersion, response.uid = request.uid).", schema: responseSchema },
-      400: { description: "Malformed AdmissionReview: `error.field` names the field (e.g. request.uid)." },
-    },
-  };
-  app.route({
-    method: "POST",
-    url: ADMISSION_PATH,
-    config,
-    schema: { body: reviewSchema },
-    handler: async (request, reply) => {
-      const answer = await answerAdmissionReview(request.body, deps);
-      return reply.send(answer.body);
-    },
+    answered: "The AdmissionReview answer (same apiVersion, response.uid = request.uid).",
+    answer: (body) => answerAdmissionReview(body, deps),
   });
 }
 

@@ -1,0 +1,70 @@
+/**
+ * The route both admission webhooks share: public (the API server calls webhooks without a bearer
+ * token), an AdmissionReview in and out, documented for /openapi.json. The body is checked by the
+ * admission source (fields named by path), not by a JSON Schema, so a bad review names the exact
+ * field (`request.operation`).
+ */
+import type { FastifyInstance } from "fastify";
+import type { AdmissionReviewResponse } from "./admission-review.js";
+import type { RouteConfig } from "./route.js";
+
+/** Documents the body for /openapi.json; deliberately loose: the admission source checks every field and names it. */
+const reviewSchema = {
+  type: "object",
+  description: "An AdmissionReview (apiVersion admission.k8s.io/v1 or v1beta1, kind AdmissionReview, request {...}) as the API server sends it.",
+} as const;
+
+function responseSchema(mutating: boolean): Record<string, unknown> {
+  return {
+    type: "object",
+    properties: {
+      apiVersion: { type: "string" },
+      kind: { const: "AdmissionReview" },
+      response: {
+        type: "object",
+        properties: {
+          uid: { type: "string" },
+          allowed: { type: "boolean" },
+          ...(mutating ? { patchType: { const: "JSONPatch" }, patch: { type: "string", description: "base64 of the RFC 6902 operations" } } : {}),
+          status: { type: "object", properties: { code: { type: "integer" }, message: { type: "string" }, reason: { type: "string" }, status: { type: "string" } } },
+          warnings: { type: "array", items: { type: "string" } },
+          auditAnnotations: { type: "object", additionalProperties: { type: "string" } },
+        },
+      },
+    },
+  };
+}
+
+export interface WebhookRoute {
+  readonly url: string;
+  readonly summary: string;
+  readonly description: string;
+  /** The 200 answer's description. */
+  readonly answered: string;
+  /** Adds `patchType` and `patch` to the documented response. */
+  readonly mutating: boolean;
+  /** Answers one review; throws VigilError(VIGIL_BAD_EVENT, field) for a malformed one (400). */
+  answer(body: unknown): Promise<{ readonly body: AdmissionReviewResponse }>;
+}
+
+/** Registers `POST <url>` for an admission webhook. */
+export function registerWebhookRoute(app: FastifyInstance, route: WebhookRoute): void {
+  const config: RouteConfig = {
+    access: "public",
+    audit: false,
+    summary: route.summary,
+    description: route.description,
+    tags: ["admission"],
+    responses: {
+      200: { description: route.answered, schema: responseSchema(route.mutating) },
+      400: { description: "Malformed AdmissionReview: `error.field` names the field (e.g. request.uid)." },
+    },
+  };
+  app.route({
+    method: "POST",
+    url: route.url,
+    config,
+    schema: { body: reviewSchema },
+    handler: async (request, reply) => reply.send((await route.answer(request.body)).body),
+  });
+}
