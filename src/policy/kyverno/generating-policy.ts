@@ -8,13 +8,12 @@
  * `orphanDownstreamOnPolicyDelete` and `generateExisting` steer Kyverno's controller; they appear
  * in the trace only. One result per policy and trigger. Compiled once; evaluation never throws.
  */
-import { createHash } from "node:crypto";
 import { VigilError } from "../../core/errors.js";
 import type { Finding, TraceStep } from "../../core/finding.js";
-import type { PolicyMeta, Severity } from "../../core/policy.js";
 import type { CelEnvironment, CelFunctionDefinition, CelProgram } from "../cel/api.js";
 import { matchConstraintsMatch } from "../vap/match-constraints.js";
 import { kyvernoCelActivation } from "./cel-libraries.js";
+import { celPolicyMeta, kyvernoSeverity } from "./cel-policy-meta.js";
 import { sharedBaseDocument } from "./context.js";
 import { mutatingEnvironment } from "./mutating-policy.js";
 import type { GenerateOutcome, KyvernoEvaluateOptions, KyvernoPolicy } from "./policy.js";
@@ -135,21 +134,13 @@ export function compileGeneratingPolicy(document: Json, env: CelEnvironment, opt
     }
     throw cause;
   }
-  const s = (annotations["policies.kyverno.io/severity"] ?? "").toLowerCase();
-  const severity: Severity = s === "low" || s === "high" || s === "critical" || s === "info" ? s : "medium";
+  const severity = kyvernoSeverity(annotations);
   const evaluation = isObject(spec["evaluation"]) ? spec["evaluation"] : {};
   const controllerNotes: TraceStep[] = ["synchronize", "orphanDownstreamOnPolicyDelete", "generateExisting"]
     .filter((k) => evaluation[k] !== undefined)
     .map((k) => ({ kind: "note", expr: `spec.evaluation.${k}`, value: evaluation[k] }));
-  const meta: PolicyMeta = {
-    name,
-    language: "kyverno-cel",
-    revision: createHash("sha256").update(JSON.stringify(document)).digest("hex").slice(0, 16),
-    on: ["io.k8s.admission.review"],
-    failurePolicy: spec["failurePolicy"] === "Ignore" ? "Ignore" : "Fail",
-    ...(annotations["policies.kyverno.io/description"] ? { description: annotations["policies.kyverno.io/description"] } : {}),
-    ...(options.source ? { source: options.source } : {}),
-  };
+  // Generation follows admission requests only (Vigil computes it for `vigil test`; nothing is created).
+  const meta = celPolicyMeta(document, name, annotations, options.source, ["io.k8s.admission.review"]);
   const base = { policy: name, rule: "", ruleType: "generate", mode: "warn", severity } as const;
   const result = (status: RuleResult["status"], message: string, trace: readonly TraceStep[]): RuleResult => ({ ...base, status, message, trace });
 

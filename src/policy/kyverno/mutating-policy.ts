@@ -7,14 +7,13 @@
  * controllers are mutated through their pod template (autogen). One result per policy and
  * resource. Compiled once; evaluation never throws.
  */
-import { createHash } from "node:crypto";
 import { VigilError } from "../../core/errors.js";
 import type { Finding, TraceStep } from "../../core/finding.js";
-import type { PolicyMeta, Severity } from "../../core/policy.js";
 import type { CelEnvironment, CelProgram } from "../cel/api.js";
 import { matchConstraintsMatch } from "../vap/match-constraints.js";
 import { mergeApplyConfiguration } from "./apply-configuration.js";
 import { kyvernoCelActivation } from "./cel-libraries.js";
+import { celPolicyMeta, kyvernoSeverity } from "./cel-policy-meta.js";
 import { sharedBaseDocument } from "./context.js";
 import { applyJsonPatch, diffJsonPatch } from "./json-patch.js";
 import type { KyvernoEvaluateOptions, KyvernoPolicy, MutationOutcome } from "./policy.js";
@@ -171,21 +170,8 @@ export function compileMutatingPolicy(document: Json, env: CelEnvironment, optio
   const configured = autogen && Array.isArray(autogen["controllers"]) ? autogen["controllers"].map((c) => controllerKinds[String(c).toLowerCase()]).filter((c): c is string => c !== undefined) : undefined;
   const controllers = new Set(configured ?? (onlyPods(spec["matchConstraints"]) ? Object.keys(templatePaths) : []));
   const podMatch = podConstraints(spec["matchConstraints"]);
-  const s = (annotations["policies.kyverno.io/severity"] ?? "").toLowerCase();
-  const severity: Severity = s === "low" || s === "high" || s === "critical" || s === "info" ? s : "medium";
-  const evaluation = isObject(spec["evaluation"]) ? spec["evaluation"] : {};
-  const disabled = (mode: string): boolean => isObject(evaluation[mode]) && (evaluation[mode] as Json)["enabled"] === false;
-  const on = [...(disabled("admission") ? [] : ["io.k8s.admission.review"]), ...(disabled("background") ? [] : ["io.k8s.resource"])];
-  const meta: PolicyMeta = {
-    name,
-    language: "kyverno-cel",
-    revision: createHash("sha256").update(JSON.stringify(document)).digest("hex").slice(0, 16),
-    // INVARIANT: never empty (an empty `on` would apply to every event type).
-    on: on.length > 0 ? on : ["io.k8s.admission.review"],
-    failurePolicy: spec["failurePolicy"] === "Ignore" ? "Ignore" : "Fail",
-    ...(annotations["policies.kyverno.io/description"] ? { description: annotations["policies.kyverno.io/description"] } : {}),
-    ...(options.source ? { source: options.source } : {}),
-  };
+  const severity = kyvernoSeverity(annotations);
+  const meta = celPolicyMeta(document, name, annotations, options.source);
   const base = { policy: name, rule: "", ruleType: "mutate", mode: "warn", severity } as const;
   const result = (status: RuleResult["status"], message: string, trace: readonly TraceStep[]): RuleResult => ({ ...base, status, message, trace });
 

@@ -15,6 +15,7 @@ import type { CelEnvironment } from "../cel/api.js";
 import { withAutogenRules } from "./autogen.js";
 import { setPath, sharedBaseDocument, type Doc, type ExternalContextResolver } from "./context.js";
 import { compileCelRule, evaluateCelPreconditions, type CelRule } from "./cel-rule.js";
+import { kyvernoSeverity } from "./cel-policy-meta.js";
 import { excludeBlockMatches, matchBlockMatches, selectorMatches } from "./match.js";
 import { evaluatePodSecurity } from "./pod-security.js";
 import { admissionInputFor, metadataOf, stringMap, subjectObject, type AdmissionInput } from "./request.js";
@@ -114,11 +115,6 @@ function normalizeAction(value: unknown): "Enforce" | "Audit" | undefined {
   return value.toLowerCase() === "enforce" ? "Enforce" : value.toLowerCase() === "audit" ? "Audit" : undefined;
 }
 
-function severityOf(annotations: Record<string, string>): Severity {
-  const s = (annotations["policies.kyverno.io/severity"] ?? "").toLowerCase();
-  return s === "low" || s === "medium" || s === "high" || s === "critical" || s === "info" ? s : "medium";
-}
-
 export interface KyvernoCompileOptions {
   readonly source?: string;
   readonly resolver?: ExternalContextResolver;
@@ -157,7 +153,7 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
   const revision = createHash("sha256").update(JSON.stringify(document)).digest("hex").slice(0, 16);
   const kind = document["kind"] === "Policy" ? "Policy" : "ClusterPolicy";
   const policyNamespace = kind === "Policy" ? (typeof metadata["namespace"] === "string" ? metadata["namespace"] : "default") : undefined;
-  const severity = severityOf(annotations);
+  const severity = kyvernoSeverity(annotations);
   // `spec.background: false`: skipped by background scans (io.k8s.resource); `spec.admission: false`: background only.
   const on = [...(spec["admission"] === false ? [] : ["io.k8s.admission.review"]), ...(spec["background"] === false ? [] : ["io.k8s.resource"])];
   const webhook = isObject(spec["webhookConfiguration"]) ? spec["webhookConfiguration"] : {};

@@ -3,16 +3,16 @@
  * variables, validations with messageExpression, validationActions (Deny → mode deny,
  * Audit/Warn → warn), and pod-controller autogen. One result per policy and resource.
  */
-import { createHash } from "node:crypto";
 import type { Context } from "../../core/context.js";
 import { VigilError } from "../../core/errors.js";
 import type { Finding } from "../../core/finding.js";
-import type { EvaluateOptions, PolicyMeta, Severity } from "../../core/policy.js";
+import type { EvaluateOptions } from "../../core/policy.js";
 import type { CelEnvironment } from "../cel/api.js";
 import { admissionCelSpecOf, compileAdmissionCel, type CompiledAdmissionCel } from "../vap/cel-admission.js";
 import { matchConstraintsMatch, type MatchTarget } from "../vap/match-constraints.js";
 import { sharedBaseDocument } from "./context.js";
 import { kyvernoCelActivation } from "./cel-libraries.js";
+import { celPolicyMeta, kyvernoSeverity } from "./cel-policy-meta.js";
 import type { KyvernoEvaluateOptions, KyvernoPolicy } from "./policy.js";
 import { admissionInputFor, gvkOf, metadataOf, stringMap, subjectObject, type AdmissionInput } from "./request.js";
 import { resultToFinding, type RuleResult } from "./results.js";
@@ -76,22 +76,9 @@ export function compileValidatingPolicy(document: Json, env: CelEnvironment, opt
   if (controllers.includes("CronJob")) variants.push({ kinds: new Set(["CronJob"]), program: compileAdmissionCel(admissionCelSpecOf(rewrite(spec, true)), env, `${origin} (autogen cronjob)`) });
   const actions = Array.isArray(spec["validationActions"]) ? spec["validationActions"].map(String) : ["Deny"];
   const mode = actions.includes("Deny") ? "deny" : "warn";
-  const s = (annotations["policies.kyverno.io/severity"] ?? "").toLowerCase();
-  const severity: Severity = s === "low" || s === "high" || s === "critical" || s === "info" ? s : "medium";
+  const severity = kyvernoSeverity(annotations);
   // `spec.evaluation.{admission,background}.enabled: false`: not evaluated in admission / by background scans.
-  const evaluation = isObject(spec["evaluation"]) ? spec["evaluation"] : {};
-  const disabled = (mode: string): boolean => isObject(evaluation[mode]) && (evaluation[mode] as Json)["enabled"] === false;
-  const on = [...(disabled("admission") ? [] : ["io.k8s.admission.review"]), ...(disabled("background") ? [] : ["io.k8s.resource"])];
-  const meta: PolicyMeta = {
-    name,
-    language: "kyverno-cel",
-    revision: createHash("sha256").update(JSON.stringify(document)).digest("hex").slice(0, 16),
-    // INVARIANT: never empty (an empty `on` would apply to every event type).
-    on: on.length > 0 ? on : ["io.k8s.admission.review"],
-    failurePolicy: spec["failurePolicy"] === "Ignore" ? "Ignore" : "Fail",
-    ...(annotations["policies.kyverno.io/description"] ? { description: annotations["policies.kyverno.io/description"] } : {}),
-    ...(options.source ? { source: options.source } : {}),
-  };
+  const meta = celPolicyMeta(document, name, annotations, options.source);
 
   const evaluateAdmission = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions = {}): RuleResult[] => {
     const base = { policy: name, rule: "", ruleType: "validate", mode, severity } as const;
