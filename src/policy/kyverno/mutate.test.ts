@@ -105,6 +105,17 @@ describe("ClusterPolicy mutateAdmission", () => {
     expect((out?.patched["metadata"] as { annotations?: unknown }).annotations).toEqual({ owner: "platform-oncall" });
   });
 
+  it("honours celPreconditions on mutate rules (false: skip, nothing changes)", () => {
+    const rule = (expression: string) => podRule("label", { patchStrategicMerge: { metadata: { labels: { team: "a" } } } }, { celPreconditions: [{ name: "c", expression }] });
+    const input = resourceInput(pod({ containers: [{ name: "a" }] }));
+    const skipped = policy([rule("object.metadata.name == 'other'")]).mutateAdmission?.(input);
+    expect(skipped?.results.map((r) => [r.status, r.message])).toEqual([["skip", "cel preconditions not met"]]);
+    expect(skipped?.patch).toEqual([]);
+    const applied = policy([rule("object.metadata.name == 'p'")]).mutateAdmission?.(input);
+    expect(applied?.results.map((r) => r.status)).toEqual(["pass"]);
+    expect(applied?.patch).toEqual([{ op: "add", path: "/metadata/labels", value: { team: "a" } }]);
+  });
+
   it("skips on false preconditions, errors on a broken patch without changing the object", () => {
     const p = policy([
       podRule("pre", { patchStrategicMerge: { metadata: { labels: { a: "b" } } } }, { preconditions: { all: [{ key: "{{ request.object.metadata.name }}", operator: "Equals", value: "other" }] } }),

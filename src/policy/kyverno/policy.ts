@@ -169,6 +169,14 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
   };
   const applyOne = spec["applyRules"] === "One";
 
+  /** A rule's result when its celPreconditions do not hold (skip) or fail (their error); undefined when they pass or there are none. */
+  const celPreconditionsUnmet = (rule: CompiledRule, mode: RuleMode, input: AdmissionInput, doc: Doc): RuleResult | undefined => {
+    if (!rule.celPreconditions) return undefined;
+    const pre = evaluateCelPreconditions(rule.celPreconditions, input, doc);
+    if (pre.status === "pass") return undefined;
+    return ruleResult(name, severity, rule, mode, pre.status === "fail" ? "skip" : pre.status, pre.status === "fail" ? "cel preconditions not met" : pre.message, pre.trace);
+  };
+
   const evaluateAdmission = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions = {}): RuleResult[] => {
     const results: RuleResult[] = [];
     const object = subjectObject(input);
@@ -195,12 +203,10 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
         }
         shared ??= sharedBaseDocument(input);
         const doc = buildDocument(shared, evalOptions, rule.name);
-        if (rule.celPreconditions) {
-          const pre = evaluateCelPreconditions(rule.celPreconditions, input, doc);
-          if (pre.status !== "pass") {
-            results.push(ruleResult(name, severity, rule, mode, pre.status === "fail" ? "skip" : pre.status, pre.status === "fail" ? "cel preconditions not met" : pre.message, pre.trace));
-            continue;
-          }
+        const unmet = celPreconditionsUnmet(rule, mode, input, doc);
+        if (unmet) {
+          results.push(unmet);
+          continue;
         }
         const env: RuleEnv = ruleEnv(rule, input, mockedNames(evalOptions, rule.name), resolver);
         const response = validateBlock(rule.validate, doc, env, rule.context, rule.raw["preconditions"]);
@@ -236,6 +242,11 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
         }
         shared ??= sharedBaseDocument(input);
         const doc = buildDocument(shared, evalOptions, rule.name);
+        const unmet = celPreconditionsUnmet(rule, mode, ruleInput, doc);
+        if (unmet) {
+          results.push(unmet);
+          continue;
+        }
         const env: RuleEnv = ruleEnv(rule, ruleInput, mockedNames(evalOptions, rule.name), resolver);
         const mutate = isObject(rule.raw["mutate"]) ? rule.raw["mutate"] : {};
         const response = mutateBlock(mutate, current0, doc, env, rule.context, rule.raw["preconditions"]);
@@ -271,12 +282,10 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
         }
         shared ??= sharedBaseDocument(input);
         const doc = buildDocument(shared, evalOptions, rule.name);
-        if (rule.celPreconditions) {
-          const pre = evaluateCelPreconditions(rule.celPreconditions, input, doc);
-          if (pre.status !== "pass") {
-            results.push(ruleResult(name, severity, rule, mode, pre.status === "fail" ? "skip" : pre.status, pre.status === "fail" ? "cel preconditions not met" : pre.message, pre.trace));
-            continue;
-          }
+        const unmet = celPreconditionsUnmet(rule, mode, input, doc);
+        if (unmet) {
+          results.push(unmet);
+          continue;
         }
         const env: RuleEnv = ruleEnv(rule, input, mockedNames(evalOptions, rule.name), resolver);
         const generate = isObject(rule.raw["generate"]) ? rule.raw["generate"] : {};
