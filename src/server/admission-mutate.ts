@@ -24,19 +24,17 @@
 import type { FastifyInstance } from "fastify";
 import type { CompiledPolicy } from "../core/compiled-policy.js";
 import type { DecisionDraft, ExplanationStep } from "../core/decision.js";
-import { toVigilError } from "../core/errors.js";
 import type { Finding } from "../core/finding.js";
-import { timeOrderedId } from "../core/ids.js";
 import type { Clock } from "../core/ports.js";
 import type { JsonPatchOperation } from "../policy/kyverno/json-patch.js";
 import { runMutationChain, type MutationChainResult } from "../policy/kyverno/mutation-chain.js";
 import { toAdmissionInput } from "../policy/kyverno/request.js";
-import { admissionReviewToEvent } from "../sources/admission.js";
 import {
-  admissionResourceName, denialMessage, errorDenies, failureDraft, failureStatus, reviewResponse,
+  denialMessage, errorDenies, failureDraft, failureStatus, reviewResponse,
   type AdmissionFailureKind, type AdmissionRequestInfo, type AdmissionReviewResponse, type AdmissionSettings, type AdmissionStatus,
 } from "./admission-review.js";
-import { DeadlineExceeded, withDeadline } from "./deadline.js";
+import { openReview, recordReview } from "./admission-exchange.js";
+import { DeadlineExceeded } from "./deadline.js";
 import { registerWebhookRoute } from "./admission-route.js";
 
 export const ADMISSION_MUTATE_PATH = "/v1/admission/mutate";
@@ -129,24 +127,8 @@ function chainOutcome(chain: MutationChainResult, request: AdmissionRequestInfo,
  * for a malformed review; otherwise always answers.
  */
 export async function answerMutatingReview(body: unknown, deps: MutatingAdmissionDeps): Promise<MutatingAdmissionAnswer> {
-  const started = performance.now();
-  const deadline = started + deps.settings.timeoutMs;
-  const remaining = (): number => deadline - performance.now();
-  const receivedAt = deps.clock.now();
-  const converted = admissionReviewToEvent(body, { receivedAt, ...(deps.settings.source ? { source: deps.settings.source } : {}) });
-  if (!converted.ok) throw converted.error;
-  const event = converted.event;
-  const review = body as { apiVersion: string; request: Record<string, unknown> };
-  const request: AdmissionRequestInfo = {
-    apiVersion: review.apiVersion,
-    uid: String(review.request["uid"]),
-    dryRun: review.request["dryRun"] === true,
-    operation: String(review.request["operation"]),
-    resource: admissionResourceName(review.request),
-  };
-  const id = timeOrderedId();
-  const enforced = !request.dryRun;
-  const labels: Record<string, string> = { source: "admission", "admission.webhook": "mutate", "admission.operation": request.operation, ...(request.dryRun ? { "admission.dryRun": "true" } : {}) };
+  const exchange = openReview(body, deps.settings, deps.clock, { "admission.webhook": "mutate" });
+  const { event, request, id, enforced, labels, receivedAt } = exchange;
   const base = { id, eventId: event.id, eventType: event.type, ...(event.subject === undefined ? {} : { subject: event.subject }), time: receivedAt.toISOString(), enforced, input: event.data };
 
   let kind: "decided" | AdmissionFailureKind = "decided";
@@ -157,7 +139,7 @@ export async function answerMutatingReview(body: unknown, deps: MutatingAdmissio
     const input = toAdmissionInput(body);
     if (input === undefined) throw new Error("the review has no request");
     const chain = runMutationChain(policies, input);
-    if (remaining() < 0) throw new DeadlineExceeded("mutations finished after the deadline");
+    if (exchange.remaining() < 0) throw new DeadlineExceeded("mutations finished after the deadline");
     const outcome = chainOutcome(chain, request, (name) => policies.find((p) => p.meta.name === name), deps.settings);
     const revisions: Record<string, string> = {};
     for (const p of chain.policies) {
@@ -186,20 +168,14 @@ export async function answerMutatingReview(body: unknown, deps: MutatingAdmissio
     draft = failureDraft({ ...base, labels: { ...labels, "admission.failure": kind } }, fallback.allowed, text);
   }
 
-  const recording = deps.record(draft);
-  recording.catch((error: unknown) => deps.onProblem?.(`admission review ${request.uid}: decision ${id} not recorded: ${message(error)}`, error));
-  if (deps.settings.awaitRecord !== false) {
-    try {
-      await withDeadline(recording, Math.max(remaining(), deps.settings.timeoutMs / 2));
-    } catch (error) {
-      const reason = error instanceof DeadlineExceeded ? "the decision record did not answer before the deadline" : toVigilError(error).message;
-      kind = "record";
-      const fallback = failureStatus("record", reason, deps.settings.failurePolicy);
-      // An unrecorded mutation is not sent: fail-closed denies, fail-open allows the object unchanged.
-      if (answer.allowed) answer = { allowed: fallback.allowed, ...(fallback.status ? { status: fallback.status } : {}), warnings: [...answer.warnings, ...(fallback.warning ? [fallback.warning] : [])], patch: [] };
-    }
+  const unrecorded = await recordReview(exchange, deps.settings, draft, deps.record, deps.onProblem);
+  if (unrecorded !== undefined) {
+    kind = "record";
+    const fallback = failureStatus("record", unrecorded, deps.settings.failurePolicy);
+    // An unrecorded mutation is not sent: fail-closed denies, fail-open allows the object unchanged.
+    if (answer.allowed) answer = { allowed: fallback.allowed, ...(fallback.status ? { status: fallback.status } : {}), warnings: [...answer.warnings, ...(fallback.warning ? [fallback.warning] : [])], patch: [] };
   }
-  deps.observe?.({ verdict: answer.allowed ? "allow" : "deny", tier: draft.tier, seconds: (performance.now() - started) / 1000, outcome: kind });
+  deps.observe?.({ verdict: answer.allowed ? "allow" : "deny", tier: draft.tier, seconds: (performance.now() - exchange.started) / 1000, outcome: kind });
   return { body: reviewResponse(request, answer, id), decisionId: id, draft, patch: answer.allowed ? answer.patch : [] };
 }
 

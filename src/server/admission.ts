@@ -21,21 +21,19 @@ import type { FastifyInstance } from "fastify";
 import type { Agent } from "../agent.js";
 import type { CompiledPolicy } from "../core/compiled-policy.js";
 import type { DecisionDraft } from "../core/decision.js";
-import { toVigilError } from "../core/errors.js";
-import { timeOrderedId } from "../core/ids.js";
 import type { Event } from "../core/event.js";
 import type { Clock } from "../core/ports.js";
 import { EventTypes } from "../core/event.js";
 import { appliedRefs } from "../decide/index.js";
 import { hasMutations } from "../policy/kyverno/mutation-chain.js";
-import { admissionReviewToEvent } from "../sources/admission.js";
 import { createWorkerDecisionRecorder, workerCanRecord, type WorkerDecisionRecorder } from "../agent/record-worker.js";
 import { createDecisionRecorder } from "../agent/decision-recorder.js";
 import {
-  admissionResourceName, failureDraft, failureStatus, outcomeForDecision, reviewResponse,
-  type AdmissionFailureKind, type AdmissionRequestInfo, type AdmissionReviewResponse, type AdmissionSettings, type AdmissionStatus,
+  failureDraft, failureStatus, outcomeForDecision, reviewResponse,
+  type AdmissionFailureKind, type AdmissionReviewResponse, type AdmissionSettings, type AdmissionStatus,
 } from "./admission-review.js";
 import { registerMutatingAdmissionRoute } from "./admission-mutate.js";
+import { openReview, recordReview } from "./admission-exchange.js";
 import { DeadlineExceeded, withDeadline } from "./deadline.js";
 import { registerWebhookRoute } from "./admission-route.js";
 import type { RoutePlugin } from "./route.js";
@@ -80,24 +78,8 @@ function message(error: unknown): string {
  * review; otherwise always answers (by the policies, or by `failurePolicy`).
  */
 export async function answerAdmissionReview(body: unknown, deps: AdmissionDeps): Promise<AdmissionAnswer> {
-  const started = performance.now();
-  const deadline = started + deps.settings.timeoutMs;
-  const remaining = (): number => deadline - performance.now();
-  const receivedAt = deps.clock.now();
-  const converted = admissionReviewToEvent(body, { receivedAt, ...(deps.settings.source ? { source: deps.settings.source } : {}) });
-  if (!converted.ok) throw converted.error;
-  const event = converted.event;
-  const review = body as { apiVersion: string; request: Record<string, unknown> };
-  const request: AdmissionRequestInfo = {
-    apiVersion: review.apiVersion,
-    uid: String(review.request["uid"]),
-    dryRun: review.request["dryRun"] === true,
-    operation: String(review.request["operation"]),
-    resource: admissionResourceName(review.request),
-  };
-  const id = timeOrderedId();
-  const enforced = !request.dryRun;
-  const labels: Record<string, string> = { source: "admission", "admission.operation": request.operation, ...(request.dryRun ? { "admission.dryRun": "true" } : {}) };
+  const exchange = openReview(body, deps.settings, deps.clock);
+  const { event, request, id, enforced, labels, receivedAt } = exchange;
   const failurePolicy = deps.settings.failurePolicy;
 
   let kind: "decided" | AdmissionFailureKind = "decided";
@@ -106,9 +88,9 @@ export async function answerAdmissionReview(body: unknown, deps: AdmissionDeps):
   let failure: string | undefined;
   let decided: DecisionDraft | undefined;
   try {
-    decided = await withDeadline(deps.decide(event, { id, enforced, labels }), remaining());
+    decided = await withDeadline(deps.decide(event, { id, enforced, labels }), exchange.remaining());
     // Synchronous evaluation can outrun the timer: a decision that arrives late is late.
-    if (remaining() < 0) throw new DeadlineExceeded("decision arrived after the deadline");
+    if (exchange.remaining() < 0) throw new DeadlineExceeded("decision arrived after the deadline");
   } catch (error) {
     kind = error instanceof DeadlineExceeded ? "timeout" : "error";
     failure = kind === "timeout" ? `admission.timeoutMs ${deps.settings.timeoutMs} ms` : message(error);
@@ -130,22 +112,15 @@ export async function answerAdmissionReview(body: unknown, deps: AdmissionDeps):
     }, fallback.allowed, text);
   }
 
-  const recording = deps.record(draft);
-  recording.catch((error: unknown) => deps.onProblem?.(`admission review ${request.uid}: decision ${id} not recorded: ${message(error)}`, error));
-  if (deps.settings.awaitRecord !== false) {
-    try {
-      // Recording gets what is left of the deadline, and at least half of it again (a late decision is still recorded).
-      await withDeadline(recording, Math.max(remaining(), deps.settings.timeoutMs / 2));
-    } catch (error) {
-      const reason = error instanceof DeadlineExceeded ? "the decision record did not answer before the deadline" : toVigilError(error).message;
-      kind = "record";
-      if (answer.allowed) {
-        const fallback = failureStatus("record", reason, failurePolicy);
-        answer = { allowed: fallback.allowed, ...(fallback.status ? { status: fallback.status } : {}), warnings: [...answer.warnings, ...(fallback.warning ? [fallback.warning] : [])] };
-      }
+  const unrecorded = await recordReview(exchange, deps.settings, draft, deps.record, deps.onProblem);
+  if (unrecorded !== undefined) {
+    kind = "record";
+    if (answer.allowed) {
+      const fallback = failureStatus("record", unrecorded, failurePolicy);
+      answer = { allowed: fallback.allowed, ...(fallback.status ? { status: fallback.status } : {}), warnings: [...answer.warnings, ...(fallback.warning ? [fallback.warning] : [])] };
     }
   }
-  deps.observe?.({ verdict: answer.allowed ? "allow" : "deny", tier: draft.tier, seconds: (performance.now() - started) / 1000, outcome: kind });
+  deps.observe?.({ verdict: answer.allowed ? "allow" : "deny", tier: draft.tier, seconds: (performance.now() - exchange.started) / 1000, outcome: kind });
   return { body: reviewResponse(request, answer, id), decisionId: id, draft };
 }
 
