@@ -177,12 +177,35 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
     return ruleResult(name, severity, rule, mode, pre.status === "fail" ? "skip" : pre.status, pre.status === "fail" ? "cel preconditions not met" : pre.message, pre.trace);
   };
 
+  /** A namespaced Policy applies to objects of its own namespace only. */
+  const outsideNamespace = (object: Record<string, unknown>): boolean => {
+    if (policyNamespace === undefined) return false;
+    const ns = metadataOf(object)["namespace"];
+    return (typeof ns === "string" ? ns : "") !== policyNamespace;
+  };
+
+  const internalError = (rule: CompiledRule, mode: RuleMode, cause: unknown): RuleResult =>
+    ruleResult(name, severity, rule, mode, "error", `internal error: ${cause instanceof Error ? cause.message : String(cause)}`, []);
+
+  /**
+   * What a mutate or generate rule does before its own work: match / exclude (a `nomatch` result
+   * with `includeNoMatch`), the rule's variable document, celPreconditions. Returns the result the
+   * rule stops with (undefined: stops silently), or its document and environment.
+   */
+  const prepareRule = (rule: CompiledRule, mode: RuleMode, input: AdmissionInput, evalOptions: KyvernoEvaluateOptions, shared: () => Doc, resolver: ExternalContextResolver | undefined): { readonly stop: RuleResult | undefined } | { readonly doc: Doc; readonly env: RuleEnv } => {
+    if (!matchBlockMatches(rule.raw["match"], input) || excludeBlockMatches(rule.raw["exclude"], input)) {
+      return { stop: evalOptions.includeNoMatch ? ruleResult(name, severity, rule, mode, "nomatch", "rule does not match the resource", []) : undefined };
+    }
+    const doc = buildDocument(shared(), evalOptions, rule.name);
+    const unmet = celPreconditionsUnmet(rule, mode, input, doc);
+    if (unmet) return { stop: unmet };
+    return { doc, env: ruleEnv(rule, input, mockedNames(evalOptions, rule.name), resolver) };
+  };
+
   const evaluateAdmission = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions = {}): RuleResult[] => {
     const results: RuleResult[] = [];
     const object = subjectObject(input);
-    const meta0 = metadataOf(object);
-    const resourceNamespace = typeof meta0["namespace"] === "string" ? meta0["namespace"] : "";
-    if (policyNamespace !== undefined && resourceNamespace !== policyNamespace) return results;
+    if (outsideNamespace(object)) return results;
     let shared: Doc | undefined;
     const resolver = evalOptions.resolver ?? options.resolver;
     for (const rule of rules) {
@@ -213,7 +236,7 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
         results.push(ruleResult(name, severity, rule, mode, response.status, response.message, response.trace));
         if (applyOne && (response.status === "pass" || response.status === "fail")) break;
       } catch (cause) {
-        results.push(ruleResult(name, severity, rule, mode, "error", `internal error: ${cause instanceof Error ? cause.message : String(cause)}`, []));
+        results.push(internalError(rule, mode, cause));
       }
     }
     return results;
@@ -225,37 +248,29 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
   const mutateAdmission = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions = {}): MutationOutcome => {
     const original = subjectObject(input);
     const results: RuleResult[] = [];
-    const meta0 = metadataOf(original);
-    const resourceNamespace = typeof meta0["namespace"] === "string" ? meta0["namespace"] : "";
-    if (policyNamespace !== undefined && resourceNamespace !== policyNamespace) return { results, patched: original, patch: [] };
+    if (outsideNamespace(original)) return { results, patched: original, patch: [] };
     const resolver = evalOptions.resolver ?? options.resolver;
     let current = original;
     let shared: Doc | undefined;
+    const sharedDoc = (): Doc => (shared ??= sharedBaseDocument(input));
     for (const rule of mutateRules) {
       const current0 = current;
       const ruleInput: AdmissionInput = current0 === original ? input : { ...input, object: current0 };
       const mode = modeFor(rule, ruleInput);
       try {
-        if (!matchBlockMatches(rule.raw["match"], ruleInput) || excludeBlockMatches(rule.raw["exclude"], ruleInput)) {
-          if (evalOptions.includeNoMatch) results.push(ruleResult(name, severity, rule, mode, "nomatch", "rule does not match the resource", []));
+        const ready = prepareRule(rule, mode, ruleInput, evalOptions, sharedDoc, resolver);
+        if ("stop" in ready) {
+          if (ready.stop) results.push(ready.stop);
           continue;
         }
-        shared ??= sharedBaseDocument(input);
-        const doc = buildDocument(shared, evalOptions, rule.name);
-        const unmet = celPreconditionsUnmet(rule, mode, ruleInput, doc);
-        if (unmet) {
-          results.push(unmet);
-          continue;
-        }
-        const env: RuleEnv = ruleEnv(rule, ruleInput, mockedNames(evalOptions, rule.name), resolver);
         const mutate = isObject(rule.raw["mutate"]) ? rule.raw["mutate"] : {};
-        const response = mutateBlock(mutate, current0, doc, env, rule.context, rule.raw["preconditions"]);
+        const response = mutateBlock(mutate, current0, ready.doc, ready.env, rule.context, rule.raw["preconditions"]);
         const message = response.status === "pass" ? successMessage(response.patched) : response.message;
         results.push(ruleResult(name, severity, rule, mode, response.status, message, response.trace));
         if (response.status === "pass") current = response.patched;
         if (applyOne && response.status === "pass") break;
       } catch (cause) {
-        results.push(ruleResult(name, severity, rule, mode, "error", `internal error: ${cause instanceof Error ? cause.message : String(cause)}`, []));
+        results.push(internalError(rule, mode, cause));
       }
     }
     return { results, patched: current, patch: current === original ? [] : diffJsonPatch(original, current) };
@@ -268,33 +283,25 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
     const trigger = subjectObject(input);
     const results: RuleResult[] = [];
     const resources: Record<string, unknown>[] = [];
-    const meta0 = metadataOf(trigger);
-    const resourceNamespace = typeof meta0["namespace"] === "string" ? meta0["namespace"] : "";
-    if (policyNamespace !== undefined && resourceNamespace !== policyNamespace) return { results, resources };
+    if (outsideNamespace(trigger)) return { results, resources };
     const resolver = evalOptions.resolver ?? options.resolver;
     let shared: Doc | undefined;
+    const sharedDoc = (): Doc => (shared ??= sharedBaseDocument(input));
     for (const rule of generateRules) {
       const mode = modeFor(rule, input);
       try {
-        if (!matchBlockMatches(rule.raw["match"], input) || excludeBlockMatches(rule.raw["exclude"], input)) {
-          if (evalOptions.includeNoMatch) results.push(ruleResult(name, severity, rule, mode, "nomatch", "rule does not match the resource", []));
+        const ready = prepareRule(rule, mode, input, evalOptions, sharedDoc, resolver);
+        if ("stop" in ready) {
+          if (ready.stop) results.push(ready.stop);
           continue;
         }
-        shared ??= sharedBaseDocument(input);
-        const doc = buildDocument(shared, evalOptions, rule.name);
-        const unmet = celPreconditionsUnmet(rule, mode, input, doc);
-        if (unmet) {
-          results.push(unmet);
-          continue;
-        }
-        const env: RuleEnv = ruleEnv(rule, input, mockedNames(evalOptions, rule.name), resolver);
         const generate = isObject(rule.raw["generate"]) ? rule.raw["generate"] : {};
         const origin = { policy: name, policyNamespace: policyNamespace ?? "", rule: rule.name, trigger };
-        const response = generateBlock(generate, doc, env, rule.context, rule.raw["preconditions"], origin, evalOptions.clusterResources);
+        const response = generateBlock(generate, ready.doc, ready.env, rule.context, rule.raw["preconditions"], origin, evalOptions.clusterResources);
         results.push(ruleResult(name, severity, rule, mode, response.status, response.message, response.trace));
         resources.push(...response.resources);
       } catch (cause) {
-        results.push(ruleResult(name, severity, rule, mode, "error", `internal error: ${cause instanceof Error ? cause.message : String(cause)}`, []));
+        results.push(internalError(rule, mode, cause));
       }
     }
     return { results, resources };
