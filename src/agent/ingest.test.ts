@@ -26,6 +26,7 @@ function recordingPipeline(storage: Storage): Pipeline & { batches: string[][]; 
     },
     decideEvent: async () => { throw new Error("not used"); },
     flushContext: async () => undefined,
+    exceptionsFor: async () => { throw new Error("not used"); },
   };
   return pipeline;
 }

@@ -14,6 +14,7 @@
  */
 import type { Context } from "../core/context.js";
 import type { Decision, DecisionDraft } from "../core/decision.js";
+import type { Finding } from "../core/finding.js";
 import { isVigilError } from "../core/errors.js";
 import { EventTypes, type Event } from "../core/event.js";
 import type { Clock, Storage, StoredEvent } from "../core/ports.js";
@@ -21,6 +22,7 @@ import type { Override, PolicyException } from "../core/review.js";
 import type { ContextStage } from "../context/stage.js";
 import { isoFromMs } from "../context/time.js";
 import type { Decider } from "../decide/index.js";
+import { applyExemptions, type AppliedExemption } from "../decide/exemptions.js";
 import type { LearnedAdjustments } from "../decide/learned.js";
 import type { PolicyCatalog } from "./policies.js";
 import { decisionIdFor } from "./decision-id.js";
@@ -102,6 +104,13 @@ export interface Pipeline {
   decideEvent(event: Event, options?: DecideEventOptions): Promise<{ draft: DecisionDraft; ctx: Context }>;
   /** Writes baselines and entity records now. */
   flushContext(): Promise<void>;
+  /**
+   * The exceptions in force that cover these findings of `event` (read as violations: the mutating
+   * webhook asks which mutations an exception switches off), matched as for every decision: policy,
+   * rules, subjects, `when` over the event's context. Overrides are not consulted (they answer one
+   * decision). Nothing is recorded or observed.
+   */
+  exceptionsFor(event: Event, findings: readonly Finding[]): Promise<readonly AppliedExemption[]>;
 }
 
 export function createPipeline(options: PipelineOptions): Pipeline {
@@ -195,6 +204,13 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         await context.flush();
       }
       return decisions;
+    },
+    async exceptionsFor(event, findings) {
+      const exemptions = options.exemptions ? await options.exemptions() : undefined;
+      if (!exemptions || exemptions.exceptions.length === 0 || findings.length === 0) return [];
+      const built = learning ? learning.calibrate(await context.build(event)) : await context.build(event);
+      const asViolations = findings.map((f) => (f.effect === "violation" ? f : { ...f, effect: "violation" as const }));
+      return applyExemptions(built, asViolations, { exceptions: exemptions.exceptions }, decider.conditions, catalog.lookup).applied;
     },
     async flushContext() {
       sinceFlush = 0;

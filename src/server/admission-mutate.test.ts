@@ -193,6 +193,23 @@ describe("POST /v1/admission/mutate", () => {
     expect(notes.some((t) => t.startsWith("b-annotate-platform/annotate skipped"))).toBe(true);
   });
 
+  it("re-runs the chain without the mutations an exception covers, so later policies see the object without them", async () => {
+    const asked: string[][] = [];
+    const exceptions: MutatingAdmissionDeps["exceptions"] = async (_event, findings) => {
+      asked.push(findings.map((f) => `${f.policy}/${f.rule}`));
+      return findings.filter((f) => f.policy === "a-add-team-label").map((f) => ({ id: "EX-1", policy: f.policy, rule: f.rule, text: "allowed by exception EX-1: team labels come from the namespace" }));
+    };
+    const { deps, recorded } = harness(load(policiesYaml), {}, { exceptions });
+    const body = (await post(deps, review(pod()))).json();
+    // Without a's label, b's precondition is false: nothing changes.
+    expect(body.response.patch).toBeUndefined();
+    expect(body.response.warnings).toEqual(["vigil: a-add-team-label/add-team not applied: allowed by exception EX-1: team labels come from the namespace"]);
+    expect(asked).toEqual([["a-add-team-label/add-team", "b-annotate-platform/annotate"]]);
+    const steps = recorded[0]?.explanation.steps ?? [];
+    expect(steps.filter((st) => st.kind === "exception").map((st) => st.ref)).toEqual(["EX-1"]);
+    expect(recorded[0]?.findings.map((f) => [f.policy, f.effect])).toEqual([["a-add-team-label", "skip"], ["b-annotate-platform", "skip"]]);
+  });
+
   it("denies when a mutation fails and its policy's failurePolicy is Fail, naming the policy and rule", async () => {
     const { deps, recorded } = harness([...load(policiesYaml), ...load(brokenPolicy("Fail"))], { failurePolicy: "ignore" });
     const body = (await post(deps, review(pod(undefined, "broken")))).json();

@@ -18,17 +18,19 @@
  * - Past `admission.timeoutMs`, and on an internal error, the answer follows
  *   `admission.failurePolicy` (`fail` denies, `ignore` allows unchanged with a warning).
  * - Policies in shadow mode are evaluated and recorded but change nothing.
- * - Vigil exceptions and overrides apply to violations (the validating webhook); they do not
- *   switch mutations off.
+ * - A Vigil exception in force switches off the mutations it covers (matched as on every path:
+ *   policies, rules, subjects, `when`); the chain runs again without them. Overrides answer one
+ *   decision of the validating path and do not apply here.
  */
 import type { FastifyInstance } from "fastify";
 import type { CompiledPolicy } from "../core/compiled-policy.js";
 import type { DecisionDraft, ExplanationStep } from "../core/decision.js";
+import type { Event } from "../core/event.js";
 import type { Finding } from "../core/finding.js";
 import type { Clock } from "../core/ports.js";
 import type { JsonPatchOperation } from "../policy/kyverno/json-patch.js";
 import { runMutationChain, type MutationChainResult } from "../policy/kyverno/mutation-chain.js";
-import { toAdmissionInput } from "../policy/kyverno/request.js";
+import { toAdmissionInput, type AdmissionInput } from "../policy/kyverno/request.js";
 import {
   denialMessage, errorDenies, failureDraft, failureStatus, reviewResponse,
   type AdmissionFailureKind, type AdmissionRequestInfo, type AdmissionReviewResponse, type AdmissionSettings, type AdmissionStatus,
@@ -46,6 +48,11 @@ export interface MutatingAdmissionDeps {
   policies(): readonly CompiledPolicy[];
   /** Appends to the decision record; resolves once durable. */
   record(draft: DecisionDraft): Promise<unknown>;
+  /**
+   * The Vigil exceptions in force that cover these applied mutations (findings of the review's
+   * event), as every other path matches them. Absent: no exceptions apply.
+   */
+  exceptions?(event: Event, findings: readonly Finding[]): Promise<readonly { readonly id: string; readonly policy: string; readonly rule: string; readonly text: string }[]>;
   observe?(answer: { readonly verdict: "allow" | "deny"; readonly tier: string; readonly seconds: number; readonly outcome: "decided" | AdmissionFailureKind }): void;
   onProblem?(message: string, error?: unknown): void;
 }
@@ -122,6 +129,31 @@ function chainOutcome(chain: MutationChainResult, request: AdmissionRequestInfo,
   return { allowed: true, warnings, patch: chain.patch, steps, summary };
 }
 
+/** Rounds of "run the chain, ask which applied mutations an exception covers": an exempted policy can change what the next one sees. */
+const MAX_EXCEPTION_ROUNDS = 3;
+
+/**
+ * Runs the chain, then asks which of the mutations that applied are covered by a Vigil exception,
+ * and runs it again without those (an exception switches a policy's or rule's mutation off for
+ * the objects it covers, as it switches a violation off on the other paths). Repeats while new
+ * exceptions turn up, at most MAX_EXCEPTION_ROUNDS times.
+ */
+async function mutateWithExceptions(policies: readonly CompiledPolicy[], input: AdmissionInput, event: Event, deps: MutatingAdmissionDeps): Promise<{ chain: MutationChainResult; excepted: readonly { id: string; policy: string; rule: string; text: string }[] }> {
+  let chain = runMutationChain(policies, input);
+  if (!deps.exceptions) return { chain, excepted: [] };
+  const excepted = new Map<string, { id: string; policy: string; rule: string; text: string }>();
+  const key = (policy: string, rule: string): string => `${policy}\u0000${rule}`;
+  for (let round = 0; round < MAX_EXCEPTION_ROUNDS; round++) {
+    const applied = chain.findings.filter((f) => f.effect === "pass" && !excepted.has(key(f.policy, f.rule)));
+    if (applied.length === 0) break;
+    const found = (await deps.exceptions(event, applied)).filter((e) => !excepted.has(key(e.policy, e.rule)));
+    if (found.length === 0) break;
+    for (const e of found) excepted.set(key(e.policy, e.rule), { id: e.id, policy: e.policy, rule: e.rule, text: e.text });
+    chain = runMutationChain(policies, input, { excepted: (policy, rule) => excepted.get(key(policy, rule))?.text });
+  }
+  return { chain, excepted: [...excepted.values()] };
+}
+
 /**
  * Answers one AdmissionReview on the mutating webhook. Throws VigilError(VIGIL_BAD_EVENT, field)
  * for a malformed review; otherwise always answers.
@@ -138,9 +170,13 @@ export async function answerMutatingReview(body: unknown, deps: MutatingAdmissio
     const policies = deps.policies();
     const input = toAdmissionInput(body);
     if (input === undefined) throw new Error("the review has no request");
-    const chain = runMutationChain(policies, input);
+    const { chain, excepted } = await mutateWithExceptions(policies, input, event, deps);
     if (exchange.remaining() < 0) throw new DeadlineExceeded("mutations finished after the deadline");
     const outcome = chainOutcome(chain, request, (name) => policies.find((p) => p.meta.name === name), deps.settings);
+    for (const e of excepted) {
+      outcome.steps.push({ kind: "exception", text: e.text, policy: e.policy, rule: e.rule, ref: e.id });
+      outcome.warnings.push(`vigil: ${e.policy}/${e.rule} not applied: ${e.text}`);
+    }
     const revisions: Record<string, string> = {};
     for (const p of chain.policies) {
       const policy = policies.find((c) => c.meta.name === p.policy);

@@ -197,6 +197,7 @@ export const admissionRoutes: RoutePlugin = async (app, agent) => {
     settings: deps.settings,
     clock: deps.clock,
     record: deps.record,
+    exceptions: (event, findings) => agent.pipeline.exceptionsFor(event, findings),
     ...(deps.onProblem ? { onProblem: deps.onProblem } : {}),
     policies: () => agent.catalog.policySet.policies
       .filter((p) => hasMutations(p) && p.meta.on.includes(EventTypes.admissionReview))

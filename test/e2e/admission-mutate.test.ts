@@ -83,15 +83,41 @@ describe("POST /v1/admission/mutate with Kyverno library policies", () => {
     expect((patched["spec"] as KubeObject)["imagePullSecrets"]).toEqual([{ name: "my-secret" }]);
   });
 
+  it("does not apply a mutation that a Vigil exception covers (policy, subject, expiry), and says so; other objects are still mutated", async () => {
+    const resources = yamlDocuments(join(evictDir, ".kyverno-test/resource.yaml"));
+    const object = { ...byName(resources, "myapp-pod04"), metadata: { ...(byName(resources, "myapp-pod04")["metadata"] as object), namespace: "batch" } };
+    const before = await mutate(running, admissionReview(object, { uid: "uid-before-exception" }));
+    expect(before.body.response.patch).toBeDefined();
+    const exception = await running.agent.reviews.exceptions.create({
+      policies: ["add-safe-to-evict"], subjects: ["batch/*"], justification: "batch jobs must not be evicted by the autoscaler",
+      ticket: "OPS-42", expiresAt: "2025-03-10T00:00:00Z", // the agent runs on a manual clock at 2025-03-03
+    }, { id: "alice", roles: ["approver"] });
+    const after = await mutate(running, admissionReview(object, { uid: "uid-after-exception" }));
+    expect(after.status).toBe(200);
+    expect(after.body.response.allowed).toBe(true);
+    const patched = patchedBy(object, after.body);
+    // add-safe-to-evict is excepted for batch/*: no safe-to-evict annotation, and nothing else changed.
+    expect(((patched["metadata"] as KubeObject)["annotations"] as KubeObject | undefined)?.["cluster-autoscaler.kubernetes.io/safe-to-evict"]).toBeUndefined();
+    expect(after.body.response.warnings?.some((w: string) => w.startsWith("vigil: add-safe-to-evict/annotate-host-path not applied: allowed by exception") && w.includes(exception.id))).toBe(true);
+    const decision = await running.agent.storage.getDecision(after.body.response.auditAnnotations["decision-id"]);
+    expect(decision?.explanation.steps.some((st) => st.kind === "exception" && st.ref === exception.id)).toBe(true);
+    expect(decision?.findings.find((f) => f.rule === "annotate-host-path")).toMatchObject({ effect: "skip" });
+    // The same pod in another namespace is not covered.
+    const elsewhere = await mutate(running, admissionReview({ ...object, metadata: { ...(object["metadata"] as object), namespace: "web" } }, { uid: "uid-other-namespace" }));
+    expect(elsewhere.body.response.patch).toBeDefined();
+    await running.agent.reviews.exceptions.revoke(exception.id, { id: "alice", roles: ["approver"] }, "test done");
+  });
+
   it("records every answer in the hash-chained record with the change in words", async () => {
     const decisions = await running.agent.storage.listDecisions({ limit: 100 });
     const mutated = decisions.filter((d) => d.labels?.["admission.webhook"] === "mutate" && d.tier === "remediate");
-    expect(mutated.map((d) => d.subject).sort()).toEqual(["default/myapp-pod-1", "default/myapp-pod03", "default/myapp-pod04"]);
+    expect(mutated.map((d) => d.subject).sort()).toEqual(["batch/myapp-pod04", "default/myapp-pod-1", "default/myapp-pod03", "default/myapp-pod04", "web/myapp-pod04"]);
     const pod03 = mutated.find((d) => d.subject === "default/myapp-pod03");
     expect(pod03?.explanation.summary).toMatch(/^Mutated Pod\/default\/myapp-pod03: add-safe-to-evict changed it/);
     expect(pod03?.explanation.steps.some((s) => s.kind === "action" && s.text.includes("cluster-autoscaler.kubernetes.io/safe-to-evict"))).toBe(true);
-    expect(decisions.filter((d) => d.tier === "observe").length).toBe(2);
+    // pod01 and pod02 (nothing to change) and pod04 under the exception.
+    expect(decisions.filter((d) => d.tier === "observe").length).toBe(3);
     expect((await verifyRecord(running.agent.storage)).ok).toBe(true);
-    expect(running.agent.metrics.render()).toMatch(/vigil_admission_mutations_total\{allowed="true",mutated="true",outcome="decided"\} 3\b/);
+    expect(running.agent.metrics.render()).toMatch(/vigil_admission_mutations_total\{allowed="true",mutated="true",outcome="decided"\} 5\b/);
   });
 });

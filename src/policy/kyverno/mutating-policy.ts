@@ -237,6 +237,8 @@ export function compileMutatingPolicy(document: Json, env: CelEnvironment, optio
       const path = selects(input);
       if (path === undefined) return { results: evalOptions.includeNoMatch ? [result("nomatch", "policy does not match the resource", [])] : [], patched: original };
       if (original === null) return { results: [result("skip", "no object to mutate (DELETE or CONNECT request)", [])], patched: original };
+      const exception = evalOptions.excepted?.(name, name);
+      if (exception !== undefined) return { results: [result("skip", exception, [])], patched: original };
       if (path.length === 0) {
         const out = mutate(input, evalOptions, original, input.oldObject);
         return { results: [out.result], patched: out.patched };

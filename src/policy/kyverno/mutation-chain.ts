@@ -67,7 +67,8 @@ export function runMutationChain(policies: readonly CompiledPolicy[], input: Adm
     let own: Finding[];
     try {
       outcome = policy.mutateAdmission(seen, options);
-      own = outcome.results.filter((r) => r.status !== "nomatch").map((r) => resultToFinding(r, policy.meta, seen));
+      // A MutatingPolicy's one result has no rule name: its findings carry the policy's name, as ValidatingPolicy's do.
+      own = outcome.results.filter((r) => r.status !== "nomatch").map((r) => resultToFinding(r.rule === "" ? { ...r, rule: policy.meta.name } : r, policy.meta, seen));
     } catch (cause) {
       // INVARIANT (policy.ts): mutateAdmission never throws; a policy that does is reported, not fatal.
       own = [failed(policy, cause, seen)];

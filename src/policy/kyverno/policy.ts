@@ -48,6 +48,12 @@ export interface KyvernoEvaluateOptions extends EvaluateOptions {
   readonly imageMetadata?: readonly Record<string, unknown>[];
   /** Also return `nomatch` results for rules that do not match the resource. */
   readonly includeNoMatch?: boolean;
+  /**
+   * Mutations only: why a rule's mutation must not apply (a Vigil exception in force for this
+   * policy, rule and object), or undefined. The rule then reports `skip` with that reason and
+   * changes nothing. A MutatingPolicy asks with its own name as the rule.
+   */
+  readonly excepted?: (policy: string, rule: string) => string | undefined;
 }
 
 /** A compiled Kyverno policy: a CompiledPolicy plus rule-level evaluation of admission inputs. */
@@ -257,6 +263,11 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
       const current0 = current;
       const ruleInput: AdmissionInput = current0 === original ? input : { ...input, object: current0 };
       const mode = modeFor(rule, ruleInput);
+      const exception = evalOptions.excepted?.(name, rule.name);
+      if (exception !== undefined) {
+        results.push(ruleResult(name, severity, rule, mode, "skip", exception, []));
+        continue;
+      }
       try {
         const ready = prepareRule(rule, mode, ruleInput, evalOptions, sharedDoc, resolver);
         if ("stop" in ready) {
