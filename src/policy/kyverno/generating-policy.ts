@@ -13,7 +13,7 @@ import type { Finding, TraceStep } from "../../core/finding.js";
 import type { CelEnvironment, CelFunctionDefinition, CelProgram } from "../cel/api.js";
 import { matchConstraintsMatch } from "../vap/match-constraints.js";
 import { kyvernoCelActivation } from "./cel-libraries.js";
-import { celPolicyMeta, kyvernoSeverity } from "./cel-policy-meta.js";
+import { celPolicyMeta, compileExpression, kyvernoSeverity, namedExpressions, type NamedProgram } from "./cel-policy-common.js";
 import { sharedBaseDocument } from "./context.js";
 import { mutatingEnvironment } from "./mutating-policy.js";
 import type { GenerateOutcome, KyvernoEvaluateOptions, KyvernoPolicy } from "./policy.js";
@@ -81,26 +81,8 @@ export function generatingEnvironment(env: CelEnvironment): CelEnvironment {
   return extended;
 }
 
-interface NamedProgram {
-  readonly name: string;
-  readonly program: CelProgram;
-}
 
-function compileExpression(env: CelEnvironment, source: unknown, origin: string, field: string): CelProgram {
-  if (typeof source !== "string" || source.trim() === "") {
-    throw new VigilError("VIGIL_POLICY_LOAD", `${origin}: ${field} is missing; give a CEL expression string.`, { field });
-  }
-  return env.compile(source, { origin: `${origin} ${field}` });
-}
 
-function namedExpressions(value: unknown, env: CelEnvironment, origin: string, key: string): NamedProgram[] {
-  if (value === undefined) return [];
-  if (!Array.isArray(value)) throw new VigilError("VIGIL_POLICY_LOAD", `${origin}: spec.${key} must be a list of {name, expression}.`, { field: `spec.${key}` });
-  return value.map((raw, i) => {
-    const entry = isObject(raw) ? raw : {};
-    return { name: String(entry["name"] ?? ""), program: compileExpression(env, entry["expression"], origin, `spec.${key}[${i}].expression`) };
-  });
-}
 
 function describeError(cause: unknown): string {
   return cause instanceof Error ? cause.message : String(cause);

@@ -13,7 +13,7 @@ import type { CelEnvironment, CelProgram } from "../cel/api.js";
 import { matchConstraintsMatch } from "../vap/match-constraints.js";
 import { mergeApplyConfiguration } from "./apply-configuration.js";
 import { kyvernoCelActivation } from "./cel-libraries.js";
-import { celPolicyMeta, kyvernoSeverity } from "./cel-policy-meta.js";
+import { celPolicyMeta, compileExpression, controllerGroups, kyvernoSeverity, namedExpressions, onlyPods, podConstraints, type NamedProgram } from "./cel-policy-common.js";
 import { sharedBaseDocument } from "./context.js";
 import { applyJsonPatch, diffJsonPatch } from "./json-patch.js";
 import type { KyvernoEvaluateOptions, KyvernoPolicy, MutationOutcome } from "./policy.js";
@@ -35,10 +35,6 @@ interface CompiledMutation {
   readonly field: string;
 }
 
-interface NamedProgram {
-  readonly name: string;
-  readonly program: CelProgram;
-}
 
 /** Where a pod controller keeps its pod template. */
 const templatePaths: Readonly<Record<string, readonly string[]>> = {
@@ -50,7 +46,6 @@ const templatePaths: Readonly<Record<string, readonly string[]>> = {
   Job: ["spec", "template"],
   CronJob: ["spec", "jobTemplate", "spec", "template"],
 };
-const controllerGroups: Readonly<Record<string, string>> = { Deployment: "apps", DaemonSet: "apps", StatefulSet: "apps", ReplicaSet: "apps", Job: "batch", CronJob: "batch", ReplicationController: "" };
 /** `autogen.podControllers.controllers` entries are kinds (`Deployment`) or resources (`deployments`). */
 const controllerKinds: Readonly<Record<string, string>> = {
   deployment: "Deployment", deployments: "Deployment", daemonset: "DaemonSet", daemonsets: "DaemonSet",
@@ -73,22 +68,7 @@ export function mutatingEnvironment(env: CelEnvironment): CelEnvironment {
   return extended;
 }
 
-function compileExpression(env: CelEnvironment, source: unknown, origin: string): CelProgram {
-  if (typeof source !== "string" || source.trim() === "") {
-    throw new VigilError("VIGIL_POLICY_LOAD", `${origin}: the expression is missing; give a CEL expression string.`, { field: origin });
-  }
-  return env.compile(source, { origin });
-}
 
-function namedExpressions(value: unknown, env: CelEnvironment, origin: string, key: string): NamedProgram[] {
-  if (value === undefined) return [];
-  if (!Array.isArray(value)) throw new VigilError("VIGIL_POLICY_LOAD", `${origin}: spec.${key} must be a list of {name, expression}.`, { field: `spec.${key}` });
-  return value.map((raw, i) => {
-    const entry = isObject(raw) ? raw : {};
-    const name = String(entry["name"] ?? "");
-    return { name, program: compileExpression(env, entry["expression"], `${origin} spec.${key}[${i}] (${name})`) };
-  });
-}
 
 function compileMutations(value: unknown, env: CelEnvironment, origin: string): CompiledMutation[] {
   if (!Array.isArray(value) || value.length === 0) {
@@ -101,22 +81,13 @@ function compileMutations(value: unknown, env: CelEnvironment, origin: string): 
       const key = patchType === "ApplyConfiguration" ? "applyConfiguration" : "jsonPatch";
       const field = `spec.mutations[${i}].${key}.expression`;
       const body = isObject(m[key]) ? m[key] : {};
-      return { patchType, field, program: compileExpression(env, body["expression"], `${origin} ${field}`) };
+      return { patchType, field, program: compileExpression(env, body["expression"], origin, field) };
     }
     throw new VigilError("VIGIL_POLICY_LOAD", `${origin}: spec.mutations[${i}].patchType ${JSON.stringify(patchType)} is not supported; use ApplyConfiguration or JSONPatch.`, { field: `spec.mutations[${i}].patchType` });
   });
 }
 
-function onlyPods(constraints: unknown): boolean {
-  if (!isObject(constraints) || !Array.isArray(constraints["resourceRules"])) return false;
-  const rules = constraints["resourceRules"].filter(isObject);
-  return rules.length > 0 && rules.every((r) => Array.isArray(r["resources"]) && r["resources"].every((x) => x === "pods"));
-}
 
-function podConstraints(constraints: unknown): unknown {
-  if (!isObject(constraints)) return constraints;
-  return { ...constraints, resourceRules: (Array.isArray(constraints["resourceRules"]) ? constraints["resourceRules"] : []).map((r) => (isObject(r) ? { ...r, resources: ["pods"] } : r)) };
-}
 
 function getPath(object: unknown, path: readonly string[]): unknown {
   let current = object;

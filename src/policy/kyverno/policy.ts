@@ -15,7 +15,7 @@ import type { CelEnvironment } from "../cel/api.js";
 import { withAutogenRules } from "./autogen.js";
 import { setPath, sharedBaseDocument, type Doc, type ExternalContextResolver } from "./context.js";
 import { compileCelRule, evaluateCelPreconditions, type CelRule } from "./cel-rule.js";
-import { kyvernoSeverity } from "./cel-policy-meta.js";
+import { kyvernoSeverity } from "./cel-policy-common.js";
 import { excludeBlockMatches, matchBlockMatches, selectorMatches } from "./match.js";
 import { evaluatePodSecurity } from "./pod-security.js";
 import { admissionInputFor, metadataOf, stringMap, subjectObject, type AdmissionInput } from "./request.js";

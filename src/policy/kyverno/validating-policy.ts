@@ -12,7 +12,7 @@ import { admissionCelSpecOf, compileAdmissionCel, type CompiledAdmissionCel } fr
 import { matchConstraintsMatch, type MatchTarget } from "../vap/match-constraints.js";
 import { sharedBaseDocument } from "./context.js";
 import { kyvernoCelActivation } from "./cel-libraries.js";
-import { celPolicyMeta, kyvernoSeverity } from "./cel-policy-meta.js";
+import { celPolicyMeta, controllerGroups, kyvernoSeverity, onlyPods, podConstraints } from "./cel-policy-common.js";
 import type { KyvernoEvaluateOptions, KyvernoPolicy } from "./policy.js";
 import { admissionInputFor, gvkOf, metadataOf, stringMap, subjectObject, type AdmissionInput } from "./request.js";
 import { resultToFinding, type RuleResult } from "./results.js";
@@ -24,7 +24,6 @@ function isObject(value: unknown): value is Json {
 }
 
 const podControllers = ["Deployment", "DaemonSet", "StatefulSet", "Job", "ReplicaSet", "ReplicationController", "CronJob"];
-const controllerGroups: Readonly<Record<string, string>> = { Deployment: "apps", DaemonSet: "apps", StatefulSet: "apps", ReplicaSet: "apps", Job: "batch", CronJob: "batch", ReplicationController: "" };
 
 function rewrite(spec: Json, cron: boolean): Json {
   const target = cron ? "spec.jobTemplate.spec.template" : "spec.template";
@@ -35,11 +34,6 @@ function rewrite(spec: Json, cron: boolean): Json {
   return JSON.parse(text) as Json;
 }
 
-function onlyPods(constraints: unknown): boolean {
-  if (!isObject(constraints) || !Array.isArray(constraints["resourceRules"])) return false;
-  const rules = constraints["resourceRules"].filter(isObject);
-  return rules.length > 0 && rules.every((r) => Array.isArray(r["resources"]) && r["resources"].every((x) => x === "pods"));
-}
 
 export function targetOf(input: AdmissionInput): MatchTarget {
   const object = subjectObject(input);
@@ -114,7 +108,3 @@ export function compileValidatingPolicy(document: Json, env: CelEnvironment, opt
   };
 }
 
-function podConstraints(constraints: unknown): unknown {
-  if (!isObject(constraints)) return constraints;
-  return { ...constraints, resourceRules: (Array.isArray(constraints["resourceRules"]) ? constraints["resourceRules"] : []).map((r) => (isObject(r) ? { ...r, resources: ["pods"] } : r)) };
-}
