@@ -78,3 +78,16 @@ export function podConstraints(constraints: unknown): unknown {
   if (!isObject(constraints)) return constraints;
   return { ...constraints, resourceRules: (Array.isArray(constraints["resourceRules"]) ? constraints["resourceRules"] : []).map((r) => (isObject(r) ? { ...r, resources: ["pods"] } : r)) };
 }
+
+/** `extend` applied once per base environment: later calls with the same environment get the same extension. */
+export function extendOnce(extend: (env: CelEnvironment) => CelEnvironment): (env: CelEnvironment) => CelEnvironment {
+  const cache = new WeakMap<CelEnvironment, CelEnvironment>();
+  return (env) => {
+    let extended = cache.get(env);
+    if (!extended) {
+      extended = extend(env);
+      cache.set(env, extended);
+    }
+    return extended;
+  };
+}

@@ -13,7 +13,7 @@ import type { Finding, TraceStep } from "../../core/finding.js";
 import type { CelEnvironment, CelFunctionDefinition, CelProgram } from "../cel/api.js";
 import { matchConstraintsMatch } from "../vap/match-constraints.js";
 import { kyvernoCelActivation } from "./cel-libraries.js";
-import { celPolicyMeta, compileExpression, kyvernoSeverity, namedExpressions, type NamedProgram } from "./cel-policy-common.js";
+import { celPolicyMeta, compileExpression, extendOnce, kyvernoSeverity, namedExpressions, type NamedProgram } from "./cel-policy-common.js";
 import { sharedBaseDocument } from "./context.js";
 import { mutatingEnvironment } from "./mutating-policy.js";
 import type { GenerateOutcome, KyvernoEvaluateOptions, KyvernoPolicy } from "./policy.js";
@@ -69,17 +69,8 @@ const generatorFunctions: readonly CelFunctionDefinition[] = [
   },
 ];
 
-const generatingEnvironments = new WeakMap<CelEnvironment, CelEnvironment>();
-
 /** `env` with object construction and Kyverno's generator library, extended once per environment. */
-export function generatingEnvironment(env: CelEnvironment): CelEnvironment {
-  let extended = generatingEnvironments.get(env);
-  if (!extended) {
-    extended = mutatingEnvironment(env).extend({ functions: generatorFunctions });
-    generatingEnvironments.set(env, extended);
-  }
-  return extended;
-}
+export const generatingEnvironment = extendOnce((env) => mutatingEnvironment(env).extend({ functions: generatorFunctions }));
 
 
 

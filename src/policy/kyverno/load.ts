@@ -7,6 +7,7 @@
 import { VigilError, toVigilError } from "../../core/errors.js";
 import type { CelEnvironment } from "../cel/api.js";
 import { kyvernoCelFunctions } from "./cel-libraries.js";
+import { extendOnce } from "./cel-policy-common.js";
 import type { ExternalContextResolver } from "./context.js";
 import { compileKyvernoPolicy, type KyvernoPolicy } from "./policy.js";
 import { compileGeneratingPolicy } from "./generating-policy.js";
@@ -34,17 +35,8 @@ export function isKubernetesPolicyDocument(doc: unknown): boolean {
   return false;
 }
 
-const envCache = new WeakMap<CelEnvironment, CelEnvironment>();
-
 /** The shared environment plus Kyverno's CEL libraries (extended once per environment). */
-export function kyvernoEnvironment(env: CelEnvironment): CelEnvironment {
-  let extended = envCache.get(env);
-  if (!extended) {
-    extended = env.extend({ functions: kyvernoCelFunctions });
-    envCache.set(env, extended);
-  }
-  return extended;
-}
+export const kyvernoEnvironment = extendOnce((env) => env.extend({ functions: kyvernoCelFunctions }));
 
 /** Compiles each document; a broken one becomes an entry with `error`. Never throws. */
 export function compilePolicyDocuments(documents: readonly Json[], env: CelEnvironment, source: string, resolver?: ExternalContextResolver): LoadedPolicy[] {

@@ -13,7 +13,7 @@ import type { CelEnvironment, CelProgram } from "../cel/api.js";
 import { matchConstraintsMatch } from "../vap/match-constraints.js";
 import { mergeApplyConfiguration } from "./apply-configuration.js";
 import { kyvernoCelActivation } from "./cel-libraries.js";
-import { celPolicyMeta, compileExpression, controllerGroups, kyvernoSeverity, namedExpressions, onlyPods, podConstraints, type NamedProgram } from "./cel-policy-common.js";
+import { celPolicyMeta, compileExpression, controllerGroups, extendOnce, kyvernoSeverity, namedExpressions, onlyPods, podConstraints, type NamedProgram } from "./cel-policy-common.js";
 import { sharedBaseDocument } from "./context.js";
 import { applyJsonPatch, diffJsonPatch } from "./json-patch.js";
 import type { KyvernoEvaluateOptions, KyvernoPolicy, MutationOutcome } from "./policy.js";
@@ -56,17 +56,8 @@ const controllerKinds: Readonly<Record<string, string>> = {
 
 const noOptions: KyvernoEvaluateOptions = {};
 
-const mutatingEnvironments = new WeakMap<CelEnvironment, CelEnvironment>();
-
 /** `env` with Kubernetes object construction (`Object{...}`, `JSONPatch{...}`), extended once per environment. */
-export function mutatingEnvironment(env: CelEnvironment): CelEnvironment {
-  let extended = mutatingEnvironments.get(env);
-  if (!extended) {
-    extended = env.extend({ objectConstruction: true });
-    mutatingEnvironments.set(env, extended);
-  }
-  return extended;
-}
+export const mutatingEnvironment = extendOnce((env) => env.extend({ objectConstruction: true }));
 
 
 
