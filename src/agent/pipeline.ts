@@ -19,6 +19,7 @@ import { isVigilError } from "../core/errors.js";
 import { EventTypes, type Event } from "../core/event.js";
 import type { Clock, Storage, StoredEvent } from "../core/ports.js";
 import type { Override, PolicyException } from "../core/review.js";
+import { copyContext } from "../context/built-state.js";
 import type { ContextStage } from "../context/stage.js";
 import { isoFromMs } from "../context/time.js";
 import type { Decider } from "../decide/index.js";
@@ -127,7 +128,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   async function decideEvent(event: Event, decideOptions: DecideEventOptions = {}): Promise<{ draft: DecisionDraft; ctx: Context }> {
     options.beforeEvent?.(event);
     const built = learning ? learning.calibrate(await context.build(event)) : await context.build(event);
-    const ctx = decideOptions.input === undefined ? built : { ...built, input: decideOptions.input };
+    const ctx = decideOptions.input === undefined ? built : copyContext(built, { ...built, input: decideOptions.input });
     const result = catalog.policySet.evaluate(ctx, decideOptions.explain ? { includePasses: true, exhaustive: true } : {});
     const exemptions = options.exemptions ? await options.exemptions() : undefined;
     const enforced = !replay && decideOptions.enforced !== false;

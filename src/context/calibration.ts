@@ -13,6 +13,7 @@
 import type { Context } from "../core/context.js";
 import type { Factor, Signal } from "../core/entity.js";
 import { VigilError } from "../core/errors.js";
+import { copyContext } from "./built-state.js";
 import { round } from "./series.js";
 import type { ContextSettings } from "./settings.js";
 
@@ -111,7 +112,7 @@ function recalibrateOddHour(signal: Signal, ratioThreshold: number, base: Contex
  * The context with spike and oddHour signals rescored under the calibrated thresholds of the
  * entities involved (spike: the entity that produced the signal, `values.entity`; oddHour: the
  * principal, then its peer group `values.peer`). Returns `ctx` itself when nothing applies; else a
- * copy that keeps `ctx.event`, so `ContextStage.observe` still accepts it. Pure; never throws.
+ * copy made with `copyContext`, so `ContextStage.observe` still accepts it. Pure; never throws.
  */
 export function applyDetectorCalibration(ctx: Context, calibration: DetectorCalibration | undefined, settings: ContextSettings["detectors"]): Context {
   if (calibration === undefined || (calibration.entities === undefined && calibration.peers === undefined)) return ctx;
@@ -132,5 +133,5 @@ export function applyDetectorCalibration(ctx: Context, calibration: DetectorCali
     const next = ratioThreshold !== undefined ? recalibrateOddHour(oddHour, ratioThreshold, settings.oddHour, thresholds?.reason) : oddHour;
     if (next !== oddHour) (signals ??= { ...ctx.signals })["oddHour"] = next;
   }
-  return signals === undefined ? ctx : { ...ctx, signals };
+  return signals === undefined ? ctx : copyContext(ctx, { ...ctx, signals });
 }

@@ -1,9 +1,12 @@
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
 import { EventTypes, type Event } from "../core/event.js";
 import { isVigilError } from "../core/errors.js";
 import type { Finding } from "../core/finding.js";
 import { createSqliteStorage } from "../store/sqlite/index.js";
 import { cloudTrailFixture, makeEvent, oktaFixture } from "./fixtures.test-support.js";
+import { copyContext } from "./built-state.js";
 import { createContextStage } from "./stage.js";
 import { createManualClock, createMemoryDocStorage } from "./test-support.js";
 import { DAY_MS, HOUR_MS } from "./time.js";
@@ -168,16 +171,55 @@ describe("context stage", () => {
 });
 
 describe("observe on a copy of the context", () => {
-  it("a context copied with another input (as the pipeline does for decide requests) is still observed, once", async () => {
+  it("a context copied with copyContext and another input (as the pipeline does for decide requests) is observed, once; a plain copy is not", async () => {
     const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(t0) });
     const event = call("arn:aws:iam::1:user/copy", t0);
     const built = await stage.build(event);
-    const copy = { ...built, input: { overridden: true } };
+    stage.observe(event, { ...built, input: { plain: true } });
+    const unobserved = await stage.build(call("arn:aws:iam::1:user/copy", t0 + HOUR_MS / 2));
+    expect(unobserved.features?.["principal"]?.["events"]).toBe(0);
+    const copy = copyContext(built, { ...built, input: { overridden: true } });
     stage.observe(event, copy);
     const next = await stage.build(call("arn:aws:iam::1:user/copy", t0 + HOUR_MS));
     expect(next.features?.["principal"]?.["events"]).toBe(1);
     stage.observe(event, built);
     const again = await stage.build(call("arn:aws:iam::1:user/copy", t0 + 2 * HOUR_MS));
     expect(again.features?.["principal"]?.["events"]).toBe(1);
+  });
+});
+
+describe("what a built context keeps alive", () => {
+  it("a copy made with copyContext is observed once, like the original, without the original", async () => {
+    const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(t0) });
+    const event = call("arn:aws:iam::1:user/copied", t0);
+    const copy = copyContext(await stage.build(event), { ...(await stage.build(event)), input: { overridden: true } });
+    expect(Object.keys(copy)).not.toContain("Symbol(vigil.context.built)");
+    expect(JSON.stringify(copy)).not.toContain("built");
+    stage.observe(event, copy);
+    stage.observe(event, copy);
+    const next = await stage.build(call("arn:aws:iam::1:user/copied", t0 + HOUR_MS));
+    expect(next.features?.["principal"]?.["events"]).toBe(1);
+  });
+
+  it("the stage does not hold the events of contexts nobody references any more (admission builds contexts it never observes)", async () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(t0) });
+    // In a function of its own: a suspended async frame keeps its last values in its registers.
+    const buildSome = async (): Promise<WeakRef<Event>[]> => {
+      const made: WeakRef<Event>[] = [];
+      for (let i = 0; i < 20; i++) {
+        const event = call(`arn:aws:iam::1:user/u${i}`, t0 + i * 1000);
+        made.push(new WeakRef(event));
+        await stage.build(event);
+      }
+      return made;
+    };
+    const refs = await buildSome();
+    // WeakRef targets live until the current job ends.
+    await new Promise((done) => setImmediate(done));
+    gc();
+    expect(refs.map((ref, i) => (ref.deref() === undefined ? -1 : i)).filter((i) => i >= 0)).toEqual([]);
+    expect(stage.stats().cachedEntities).toBeGreaterThan(0);
   });
 });

@@ -5,6 +5,7 @@ import { EventTypes, type Event } from "../core/event.js";
 import type { Finding } from "../core/finding.js";
 import { systemClock } from "../core/ports.js";
 import { addActivity, createActivityLayout, seenAdd, type ActivityLayout } from "./activity.js";
+import { attachBuiltState, builtStateOf } from "./built-state.js";
 import { baselineFromDoc, baselineToDoc, EntityBaseline, MAX_SERIES_PER_ENTITY } from "./baseline.js";
 import { detectIdle } from "./detectors/idle.js";
 import { detectOddHour } from "./detectors/odd-hour.js";
@@ -28,9 +29,6 @@ export type { ContextEnricher, ContextExtras, ContextStage, ContextStageOptions,
 
 /** Storage collection of baselines, one document per entity or peer group. */
 export const BASELINE_COLLECTION = "context.baselines";
-
-/** Where build leaves what observe needs: a non-enumerable symbol-keyed property of the context (cheaper than a WeakMap). */
-const BUILT = Symbol("vigil.context.built");
 
 /** What build remembers for observe. */
 interface Built {
@@ -62,10 +60,6 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
   const records = new DocCache(storage, entityCodec, settings.cache.maxEntities, settings.cache.flushBatch);
   const postures = new PostureBook(storage, clock.now().toISOString());
   const owner = {};
-  // The last built states, so a copy of a context (`{ ...ctx, input }`) can still be observed:
-  // it keeps the same `event` object. Scanned only when the context carries no state.
-  const recentBuilt: (Built | undefined)[] = new Array<Built | undefined>(256);
-  let recentNext = 0;
   const pending = new Set<Promise<unknown>>();
   const postureErrors: string[] = [];
   const observeErrors: string[] = [];
@@ -202,8 +196,6 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
     }
     const primary = observation.primaryRole ? recordMap.get(observation.primaryRole) : undefined;
     const state: Built = { owner, event, observed: false, resolved, records: recordMap, baselines: baselineMap, peerKey };
-    recentBuilt[recentNext] = state;
-    recentNext = (recentNext + 1) % recentBuilt.length;
     let context = {
       event,
       input: event.data,
@@ -216,8 +208,7 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
     } as Context;
     if (enrichers.length > 0) context = await enrich(event, context);
     // Non-enumerable: copies, equality checks and serialisers see only the Context fields.
-    Object.defineProperty(context, BUILT, { value: state });
-    return context;
+    return attachBuiltState(context, state);
   }
 
   /** Runs the enrichers in order; a failing one adds nothing and is reported (stats().enrichErrors). */
@@ -281,7 +272,7 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
 
   function observe(event: Event, ctx: Context, findings: readonly Finding[] = []): void {
     try {
-      const state = (ctx as unknown as { readonly [BUILT]?: Built })[BUILT] ?? recentBuilt.find((item) => item !== undefined && item.event === ctx.event && item.event === event);
+      const state = builtStateOf<Built>(ctx);
       if (state?.observed) return;
       if (event.type === EventTypes.posture) observePosture(event);
       if (!state || state.owner !== owner) return;
