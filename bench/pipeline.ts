@@ -236,7 +236,7 @@ async function throughput(dir: string): Promise<{ pipeline: Measurement; floor: 
   const pipeline: Measurement = { group: "50 policies + detectors", subject: "vigil pipeline", unit: "events", opsPerSecond: THROUGHPUT_EVENTS / timed.seconds, opsPerCpuSecond: THROUGHPUT_EVENTS / timed.cpuSeconds, operations: THROUGHPUT_EVENTS };
   log(`  pipeline: ${pipeline.opsPerSecond.toFixed(0)} events/s wall, ${pipeline.opsPerCpuSecond?.toFixed(0)} events per CPU-second (${THROUGHPUT_EVENTS} events, ${(violations / decisions.length * 100).toFixed(1)}% with violations)`);
 
-  // The floor: the same durable writes (events, then one decision row per event) without deciding.
+  // The floor: the same durable writes (events, then one decision row per event and the processed marks) without deciding.
   const floorAgent = await openAgent(dir, "floor.db", 1_000);
   const template = decisions[0] as DecisionDraft;
   const began = process.hrtime.bigint();
@@ -245,8 +245,8 @@ async function throughput(dir: string): Promise<{ pipeline: Measurement; floor: 
     const batch: Event[] = [];
     for (let i = offset2; i < Math.min(THROUGHPUT_EVENTS, offset2 + BATCH); i++) batch.push(make(offset + i));
     const stored = await floorAgent.storage.appendEvents(batch, new Date(start).toISOString());
-    await floorAgent.storage.appendDecisions(stored.stored.map((s) => ({ ...template, id: decisionIdFor(s.event), eventId: s.event.id, input: s.event.data })));
-    await floorAgent.storage.markProcessed(stored.stored.map((s) => s.seq), new Date(start).toISOString());
+    // As the pipeline writes a batch without feedback events: decisions and processed marks in one transaction.
+    await floorAgent.storage.appendDecisions(stored.stored.map((s) => ({ ...template, id: decisionIdFor(s.event), eventId: s.event.id, input: s.event.data })), { markProcessed: { seqs: stored.stored.map((s) => s.seq), at: new Date(start).toISOString() } });
   }
   const floorSeconds = Number(process.hrtime.bigint() - began) / 1e9;
   const floorCpu = process.cpuUsage(cpu);

@@ -4,8 +4,9 @@
  *   context.build → learning.calibrate (learned detector thresholds) → policySet.evaluate →
  *   decide (exceptions/overrides, risk, adaptive tier, learned adjustments, explanation) → enforce
  *   (executor: plan/apply within guardrails, or a review) → context.observe (in memory) → append
- *   the decisions (one hash-chained storage transaction per batch) → markProcessed → (every N
- *   events) write the learned baselines
+ *   the decisions and mark the events processed (one hash-chained storage transaction per batch;
+ *   a batch with feedback events appends, records the feedback, then marks) → (every N events)
+ *   write the learned baselines
  *
  * INVARIANTS: one decision per event, with the deterministic id `decisionIdFor(event)`, so a
  * batch processed twice (crash before markProcessed, a redelivered bus message) records nothing
@@ -17,7 +18,7 @@ import type { Decision, DecisionDraft } from "../core/decision.js";
 import type { Finding } from "../core/finding.js";
 import { isVigilError } from "../core/errors.js";
 import { EventTypes, type Event } from "../core/event.js";
-import type { Clock, Storage, StoredEvent } from "../core/ports.js";
+import type { AppendDecisionsOptions, Clock, Storage, StoredEvent } from "../core/ports.js";
 import type { Override, PolicyException } from "../core/review.js";
 import { copyContext } from "../context/built-state.js";
 import type { ContextStage } from "../context/stage.js";
@@ -149,16 +150,19 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     return { draft, ctx };
   }
 
-  /** Appends drafts; when some ids are already recorded (a batch processed twice), appends the others. */
-  async function append(drafts: readonly DecisionDraft[]): Promise<Decision[]> {
-    if (drafts.length === 0) return [];
+  /**
+   * Appends drafts (and marks `mark` processed in the same transaction); when some ids are already
+   * recorded (a batch processed twice), appends the others.
+   */
+  async function append(drafts: readonly DecisionDraft[], mark?: AppendDecisionsOptions["markProcessed"]): Promise<Decision[]> {
+    const options: AppendDecisionsOptions = mark === undefined ? {} : { markProcessed: mark };
     try {
-      return await storage.appendDecisions(drafts);
+      return await storage.appendDecisions(drafts, options);
     } catch (error) {
       if (!isVigilError(error) || error.code !== "VIGIL_CONFLICT") throw error;
       const fresh: DecisionDraft[] = [];
       for (const draft of drafts) if (!(await storage.getDecision(draft.id))) fresh.push(draft);
-      return fresh.length > 0 ? storage.appendDecisions(fresh) : [];
+      return storage.appendDecisions(fresh, options);
     }
   }
 
@@ -185,9 +189,17 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         context.observe(stored.event, ctx, draft.findings);
         built.push({ event: stored.event, ctx, draft });
       }
-      const decisions = await append(built.map((item) => item.draft));
-      for (const item of built) await sideEffects(item.event);
-      await storage.markProcessed(events.map((e) => e.seq), clock.now().toISOString());
+      const drafts = built.map((item) => item.draft);
+      let decisions: Decision[];
+      if (events.some((stored) => stored.event.type === EventTypes.feedback)) {
+        // Feedback is recorded between the decisions and the marks, so a crash in between
+        // processes the batch again (its decisions are found; the feedback is recorded).
+        decisions = await append(drafts);
+        for (const item of built) await sideEffects(item.event);
+        await storage.markProcessed(events.map((e) => e.seq), clock.now().toISOString());
+      } else {
+        decisions = await append(drafts, { seqs: events.map((e) => e.seq), at: clock.now().toISOString() });
+      }
       if (options.afterRecord && decisions.length > 0) {
         try {
           await options.afterRecord(decisions);

@@ -78,6 +78,11 @@ export interface AuditEntry {
  * seq, prevHash and hash atomically, even with several writers; events are idempotent by
  * (source, id); a resolved promise means the data is durable.
  */
+export interface AppendDecisionsOptions {
+  /** Events (by seq) to mark processed at `at` in the transaction that appends the decisions. */
+  readonly markProcessed?: { readonly seqs: readonly number[]; readonly at: string };
+}
+
 export interface Storage {
   readonly kind: string;
   init(): Promise<void>;
@@ -91,8 +96,12 @@ export interface Storage {
   listEvents(query: { readonly afterSeq?: number; readonly limit?: number; readonly type?: string }): Promise<StoredEvent[]>;
   countEvents(): Promise<number>;
 
-  /** Appends to the hash chain in order; returns the chained decisions. */
-  appendDecisions(drafts: readonly DecisionDraft[]): Promise<Decision[]>;
+  /**
+   * Appends to the hash chain in order; returns the chained decisions. `markProcessed`: also marks
+   * these events processed, in the same transaction (the pipeline's batch: its decisions and its
+   * processed marks commit together, with one commit instead of two).
+   */
+  appendDecisions(drafts: readonly DecisionDraft[], options?: AppendDecisionsOptions): Promise<Decision[]>;
   getDecision(id: string): Promise<Decision | undefined>;
   listDecisions(query: DecisionQuery): Promise<Decision[]>;
   /** Raw rows in seq order, for chain verification. */

@@ -1,5 +1,5 @@
 import { isVigilError, VigilError } from "../core/index.js";
-import type { AuditEntry, Decision, DecisionDraft, DecisionQuery, DecisionRecordRow, DocQuery, Event, Storage, StoredDoc, StoredEvent } from "../core/index.js";
+import type { AppendDecisionsOptions, AuditEntry, Decision, DecisionDraft, DecisionQuery, DecisionRecordRow, DocQuery, Event, Storage, StoredDoc, StoredEvent } from "../core/index.js";
 import { chainRecords } from "./chain.js";
 import type { ChainHead } from "./chain.js";
 import type { CompiledMask, MaskConfig } from "./mask.js";
@@ -111,13 +111,15 @@ export class SqlStorage implements Storage {
   async markProcessed(seqs: readonly number[], at: string): Promise<void> {
     await this.guard("markProcessed", async () => {
       if (seqs.length === 0) return;
-      await this.driver.transaction(async (tx) => {
-        for (let index = 0; index < seqs.length; index += IN_CHUNK) {
-          const chunk = seqs.slice(index, index + IN_CHUNK);
-          await tx.run(`UPDATE ${this.tables.events} SET processed_at = ? WHERE processed_at IS NULL AND seq IN (${listPlaceholders(chunk.length)})`, [at, ...chunk]);
-        }
-      });
+      await this.driver.transaction((tx) => this.markProcessedIn(tx, seqs, at));
     });
+  }
+
+  private async markProcessedIn(tx: SqlExecutor, seqs: readonly number[], at: string): Promise<void> {
+    for (let index = 0; index < seqs.length; index += IN_CHUNK) {
+      const chunk = seqs.slice(index, index + IN_CHUNK);
+      await tx.run(`UPDATE ${this.tables.events} SET processed_at = ? WHERE processed_at IS NULL AND seq IN (${listPlaceholders(chunk.length)})`, [at, ...chunk]);
+    }
   }
 
   async listEvents(query: { readonly afterSeq?: number; readonly limit?: number; readonly type?: string }): Promise<StoredEvent[]> {
@@ -155,9 +157,13 @@ export class SqlStorage implements Storage {
    * whole batch with VIGIL_CONFLICT and the chain is unchanged. Returns the recorded decisions
    * (masked input, `masking` set when something was masked).
    */
-  async appendDecisions(drafts: readonly DecisionDraft[]): Promise<Decision[]> {
+  async appendDecisions(drafts: readonly DecisionDraft[], options: AppendDecisionsOptions = {}): Promise<Decision[]> {
     return this.guard("appendDecisions", async () => {
-      if (drafts.length === 0) return [];
+      const mark = options.markProcessed;
+      if (drafts.length === 0) {
+        if (mark !== undefined && mark.seqs.length > 0) await this.driver.transaction((tx) => this.markProcessedIn(tx, mark.seqs, mark.at));
+        return [];
+      }
       const prepared = prepareDecisions(drafts, this.mask);
       let rows: DecisionRecordRow[];
       try {
@@ -175,6 +181,7 @@ export class SqlStorage implements Storage {
           if (policyRows.length > 0) await tx.insertMany(this.tables.policies, ["policy", "seq"], policyRows);
           const last = chained.at(-1)!;
           await tx.run(`UPDATE ${this.tables.head} SET seq = ?, hash = ? WHERE id = 1`, [last.seq, last.hash]);
+          if (mark !== undefined) await this.markProcessedIn(tx, mark.seqs, mark.at);
           return chained;
         });
       } catch (error) {

@@ -92,6 +92,20 @@ export function storageContract(name: string, createHarness: () => Promise<Stora
         expect((await current.listEvents({ limit: 1 }))[0]?.processedAt).toBe("2024-01-01T00:01:00Z");
       });
 
+      it("appends decisions and marks their events processed in one transaction: both or neither", async () => {
+        const { stored } = await current.appendEvents([1, 2, 3].map((index) => makeEvent(index)), "2024-01-01T00:00:00Z");
+        await current.appendDecisions([makeDraft(1)], { markProcessed: { seqs: [stored[0]!.seq], at: "2024-01-01T00:01:00Z" } });
+        expect((await current.pendingEvents(10)).map((event) => event.event.id)).toEqual(["evt-2", "evt-3"]);
+        // A conflicting batch rolls back: no decision, no mark.
+        await expectVigilError(current.appendDecisions([makeDraft(2), makeDraft(1)], { markProcessed: { seqs: [stored[1]!.seq], at: "2024-01-01T00:02:00Z" } }), "VIGIL_CONFLICT", '"dec-000001"');
+        expect((await current.pendingEvents(10)).map((event) => event.event.id)).toEqual(["evt-2", "evt-3"]);
+        expect(await current.getDecision("dec-000002")).toBeUndefined();
+        // No drafts (every decision of a batch processed twice already recorded): the marks alone.
+        expect(await current.appendDecisions([], { markProcessed: { seqs: [stored[1]!.seq, stored[2]!.seq], at: "2024-01-01T00:03:00Z" } })).toEqual([]);
+        expect(await current.pendingEvents(10)).toEqual([]);
+        expect((await current.listEvents({})).map((event) => event.processedAt)).toEqual(["2024-01-01T00:01:00Z", "2024-01-01T00:03:00Z", "2024-01-01T00:03:00Z"]);
+      });
+
       it("lists events by afterSeq, type and limit", async () => {
         await current.appendEvents([makeEvent(1), makeEvent(2, { type: "com.okta.system.log" }), makeEvent(3), makeEvent(4)], "2024-01-01T00:00:00Z");
         const all = await current.listEvents({});
