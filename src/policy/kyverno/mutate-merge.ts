@@ -7,6 +7,14 @@
  * resource's other elements), primitive merge lists (finalizers) are unioned, every other list
  * is replaced. Custom resources have no schema: their lists are replaced.
  *
+ * Strategic-merge directives, as kyaml reads them: `$patch: delete` in a map removes that map
+ * (a list element with its merge key removes the matching element), `$patch: replace` replaces
+ * the resource's map with the patch's, `$patch: merge` is the default; a list element that is
+ * only `{$patch: replace|delete|merge}` applies to the whole list. The directive never reaches
+ * the result (kyaml leaves a list directive in a list without a merge key; Vigil drops it there
+ * too). Other directives (`$retainKeys`, `$setElementOrder/...`, `$deleteFromPrimitiveList/...`)
+ * are not read by kyaml and are refused when the policy loads (support.ts).
+ *
  * INVARIANT: inputs are never modified; the overlay is deep-copied before preprocessing.
  */
 import { matchPattern, parseKey, type AnchorKind } from "./pattern.js";
@@ -273,14 +281,65 @@ function isEmptyMap(value: unknown): boolean {
   return isObject(value) && Object.keys(value).length === 0;
 }
 
+const PATCH_DIRECTIVE = "$patch";
+type Directive = "merge" | "replace" | "delete";
+
+function directiveValue(value: unknown, path: readonly string[]): Directive {
+  if (value === "merge" || value === "replace" || value === "delete") return value;
+  throw new Error(`unknown patch strategy ${JSON.stringify(value)} at ${[...path, PATCH_DIRECTIVE].join(".")}: use merge, replace or delete`);
+}
+
+/** The map's `$patch` directive and the map without it (the map itself when it has none). */
+function mapDirective(src: Json, path: readonly string[]): { directive: Directive; rest: Json } {
+  if (!Object.prototype.hasOwnProperty.call(src, PATCH_DIRECTIVE)) return { directive: "merge", rest: src };
+  const { [PATCH_DIRECTIVE]: value, ...rest } = src;
+  return { directive: directiveValue(value, path), rest };
+}
+
+/** A list's directive: an element that is nothing but `{$patch: ...}`; the list without it. */
+function listDirective(src: readonly unknown[], path: readonly string[]): { directive: Directive; rest: readonly unknown[] } {
+  const at = src.findIndex((e) => isObject(e) && Object.keys(e).length === 1 && Object.prototype.hasOwnProperty.call(e, PATCH_DIRECTIVE));
+  if (at < 0) return { directive: "merge", rest: src };
+  return { directive: directiveValue((src[at] as Json)[PATCH_DIRECTIVE], path), rest: src.filter((_, i) => i !== at) };
+}
+
+/** A patch value as the result holds it: directives read and dropped, `null` fields left out. */
+function withoutDirectives(value: unknown, path: string[]): unknown {
+  if (isObject(value)) {
+    const { directive, rest } = mapDirective(value, path);
+    if (directive === "delete") return undefined;
+    const out: Json = {};
+    for (const [key, v] of Object.entries(rest)) {
+      if (v === null) continue;
+      const kept = withoutDirectives(v, [...path, key]);
+      if (kept !== undefined) out[key] = kept;
+    }
+    return out;
+  }
+  if (Array.isArray(value)) {
+    const { directive, rest } = listDirective(value, path);
+    if (directive === "delete") return undefined;
+    const out: unknown[] = [];
+    for (const e of rest) {
+      const kept = withoutDirectives(e, path);
+      if (kept !== undefined) out.push(kept);
+    }
+    return out;
+  }
+  return value;
+}
+
 function mergeNode(dest: unknown, src: unknown, path: string[], schema: boolean): unknown {
   if (src === undefined) return dest;
   if (isObject(src)) {
-    if (dest === undefined || dest === null) return mergeNode({}, src, path, schema);
+    const { directive, rest } = mapDirective(src, path);
+    if (directive === "delete") return undefined;
+    if (directive === "replace") return withoutDirectives(rest, path);
+    if (dest === undefined || dest === null) return mergeNode({}, rest, path, schema);
     if (!isObject(dest)) throw new Error(`${path.join(".") || "the resource"} is not an object in the resource but the patch sets an object`);
     const out: Json = { ...dest };
-    for (const key of Object.keys(src)) {
-      const value = src[key];
+    for (const key of Object.keys(rest)) {
+      const value = rest[key];
       if (value === null) {
         delete out[key];
         continue;
@@ -293,9 +352,11 @@ function mergeNode(dest: unknown, src: unknown, path: string[], schema: boolean)
   }
   if (Array.isArray(src)) {
     if (dest !== undefined && dest !== null && !Array.isArray(dest)) throw new Error(`${path.join(".")} is not a list in the resource but the patch sets a list`);
+    const { directive, rest } = listDirective(src, path);
+    if (directive === "delete") return undefined;
     const key = listMergeKey(path, schema);
-    if (key === undefined || !Array.isArray(dest)) return key === undefined ? src : mergeList([], src, key, path, schema);
-    return mergeList(dest, src, key, path, schema);
+    if (key === undefined || directive === "replace") return withoutDirectives(rest, path);
+    return mergeList(Array.isArray(dest) ? dest : [], rest, key, path, schema);
   }
   return src;
 }
@@ -328,7 +389,9 @@ function mergeList(dest: readonly unknown[], src: readonly unknown[], key: strin
 /** Applies a preprocessed overlay to a resource (a new object; the inputs are not modified). */
 export function mergeOverlay(resource: unknown, overlay: unknown): MergeOutcome {
   try {
-    return { ok: true, value: mergeNode(resource, overlay, [], hasSchema(resource)) };
+    const value = mergeNode(resource, overlay, [], hasSchema(resource));
+    if (value === undefined) return { ok: false, error: "the patch deletes the whole resource ($patch: delete at its top); a mutation cannot delete the object under review" };
+    return { ok: true, value };
   } catch (error) {
     return { ok: false, error: error instanceof Error ? error.message : String(error) };
   }

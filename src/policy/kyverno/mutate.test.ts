@@ -55,6 +55,29 @@ describe("patchStrategicMerge (anchors + kustomize strategic merge)", () => {
     expect(r.ok && r.value).toEqual({ ...withEmptyDir, metadata: { ...withEmptyDir.metadata, annotations: { safe: "true" } } });
   });
 
+  it("$patch: delete removes a map, and a keyed list element; the directive never reaches the result", () => {
+    const base = pod({ containers: [{ name: "app", image: "a:1" }, { name: "sidecar", image: "s:1" }], securityContext: { runAsUser: 0 } });
+    const r = strategicMergePatch(base, { spec: { containers: [{ name: "sidecar", $patch: "delete" }, { name: "missing", $patch: "delete" }], securityContext: { $patch: "delete" } } });
+    expect(r.ok && (r.value as { spec: unknown }).spec).toEqual({ containers: [{ name: "app", image: "a:1" }] });
+    expect(JSON.stringify(r)).not.toContain("$patch");
+  });
+
+  it("$patch: replace replaces a map or, as a list element of its own, the whole list", () => {
+    const base = pod({ containers: [{ name: "app", image: "a:1" }, { name: "sidecar", image: "s:1" }], nodeSelector: { zone: "a", disk: "ssd" } });
+    const r = strategicMergePatch(base, { spec: { nodeSelector: { $patch: "replace", zone: "b" }, containers: [{ name: "only", image: "o:1" }, { $patch: "replace" }] } });
+    expect(r.ok && (r.value as { spec: unknown }).spec).toEqual({ containers: [{ name: "only", image: "o:1" }], nodeSelector: { zone: "b" } });
+    const cleared = strategicMergePatch(base, { spec: { containers: [{ $patch: "delete" }] } });
+    expect(cleared.ok && (cleared.value as { spec: unknown }).spec).toEqual({ nodeSelector: { zone: "a", disk: "ssd" } });
+    const merged = strategicMergePatch(base, { spec: { nodeSelector: { $patch: "merge", disk: "hdd" } } });
+    expect(merged.ok && (merged.value as { spec: unknown }).spec).toMatchObject({ nodeSelector: { zone: "a", disk: "hdd" } });
+  });
+
+  it("an unknown $patch value, or deleting the whole object, is an error naming it", () => {
+    const base = pod({ containers: [{ name: "app" }] });
+    expect(strategicMergePatch(base, { spec: { $patch: "remove" } })).toEqual({ ok: false, error: expect.stringMatching(/unknown patch strategy "remove" at spec\.\$patch/) });
+    expect(strategicMergePatch(base, { $patch: "delete" })).toEqual({ ok: false, error: expect.stringMatching(/deletes the whole resource/) });
+  });
+
   it("does not modify its inputs", () => {
     const base = pod({ containers: [{ name: "a" }] });
     const overlay = { spec: { containers: [{ "(name)": "*", env: [{ name: "E", value: "1" }] }] } };
@@ -162,5 +185,27 @@ describe("ClusterPolicy mutateAdmission", () => {
     expect(error).toBeInstanceOf(VigilError);
     expect((error as VigilError).code).toBe("VIGIL_POLICY_UNSUPPORTED");
     expect((error as VigilError).message).toMatch(/policy m, rule existing: mutate\.targets/);
+  });
+
+  it("rejects strategic-merge directives kyaml does not read ($setElementOrder, $retainKeys, $deleteFromPrimitiveList) at load, naming the field", () => {
+    const attempts = [
+      { patchStrategicMerge: { spec: { "$setElementOrder/containers": [{ name: "a" }] } } },
+      { foreach: [{ list: "request.object.spec.containers", patchStrategicMerge: { spec: { containers: [{ name: "{{ element.name }}", $retainKeys: ["image"] }] } } }] },
+      { patchStrategicMerge: { metadata: { "$deleteFromPrimitiveList/finalizers": ["x"] } } },
+    ];
+    const fields = attempts.map((mutate) => {
+      try {
+        policy([podRule("directive", mutate)]);
+        return "loaded";
+      } catch (e) {
+        return e instanceof VigilError ? `${e.code} ${String(e.details?.["field"])}` : String(e);
+      }
+    });
+    expect(fields).toEqual([
+      "VIGIL_POLICY_UNSUPPORTED spec.rules[0].mutate.patchStrategicMerge.spec.$setElementOrder/containers",
+      "VIGIL_POLICY_UNSUPPORTED spec.rules[0].mutate.foreach[0].patchStrategicMerge.spec.containers[0].$retainKeys",
+      "VIGIL_POLICY_UNSUPPORTED spec.rules[0].mutate.patchStrategicMerge.metadata.$deleteFromPrimitiveList/finalizers",
+    ]);
+    expect(() => policy([podRule("ok", { patchStrategicMerge: { spec: { containers: [{ name: "a", $patch: "delete" }] } } })])).not.toThrow();
   });
 });

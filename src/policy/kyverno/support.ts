@@ -57,10 +57,36 @@ function checkForeach(list: unknown, at: string, fail: (feature: string, field: 
   });
 }
 
+/** Strategic-merge directives kyaml (Kyverno's merge) does not read: it would copy them into the resource. */
+const unreadDirectives = ["$retainKeys", "$setElementOrder/", "$deleteFromPrimitiveList/"];
+
+function checkMergeDirectives(node: unknown, at: string, fail: (feature: string, field: string) => VigilError): void {
+  if (Array.isArray(node)) {
+    node.forEach((e, i) => checkMergeDirectives(e, `${at}[${i}]`, fail));
+    return;
+  }
+  if (!isObject(node)) return;
+  for (const [key, value] of Object.entries(node)) {
+    if (unreadDirectives.some((d) => key === d || (d.endsWith("/") && key.startsWith(d)))) throw fail(`the strategic-merge directive '${key}' (only $patch is read)`, `${at}.${key}`);
+    checkMergeDirectives(value, `${at}.${key}`, fail);
+  }
+}
+
+function checkMutateForeach(list: unknown, at: string, fail: (feature: string, field: string) => VigilError): void {
+  if (!Array.isArray(list)) return;
+  list.forEach((f, i) => {
+    if (!isObject(f)) return;
+    checkMergeDirectives(f["patchStrategicMerge"], `${at}[${i}].patchStrategicMerge`, fail);
+    checkMutateForeach(f["foreach"], `${at}[${i}].foreach`, fail);
+  });
+}
+
 function checkMutate(mutate: Json, fail: (feature: string, field: string) => VigilError): void {
   for (const key of Object.keys(mutate)) {
     if (!mutateKeys.has(key)) throw fail(`mutate.${key}`, `mutate.${key}`);
   }
+  checkMergeDirectives(mutate["patchStrategicMerge"], "mutate.patchStrategicMerge", fail);
+  checkMutateForeach(mutate["foreach"], "mutate.foreach", fail);
   // Mutating existing resources needs a cluster to read and write the targets.
   if (Array.isArray(mutate["targets"]) && mutate["targets"].length > 0) throw fail("mutate.targets (mutating existing resources needs a cluster)", "mutate.targets");
   checkForeach(mutate["foreach"], "mutate.foreach", fail);
