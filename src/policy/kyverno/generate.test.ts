@@ -97,10 +97,54 @@ describe("ClusterPolicy generate rules (generateAdmission)", () => {
     expect(policy([rule]).generateAdmission?.(resourceInput(namespace("default")), { clusterResources: [secret, cm] })?.resources).toEqual([]);
   });
 
-  it("reports generate.foreach as unsupported, never as a pass", () => {
-    const out = policy([nsRule("each", { foreach: [{ list: "request.object.metadata.labels", apiVersion: "v1", kind: "ConfigMap", name: "x", data: {} }] })]).generateAdmission?.(resourceInput(namespace("d")));
-    expect(out?.results.map((r) => r.status)).toEqual(["unsupported"]);
-    expect(out?.resources).toEqual([]);
+  // Modelled on Kyverno's conformance test generate/foreach/clusterpolicy/data/sync/cpol-data-sync-create.
+  const foreachRule = {
+    name: "k-kafka-address",
+    match: { any: [{ resources: { kinds: ["ConfigMap"] } }] },
+    context: [{ name: "configmapns", variable: { jmesPath: "request.object.metadata.namespace" } }],
+    preconditions: { any: [{ key: "{{configmapns}}", operator: "Equals", value: "default" }] },
+    generate: {
+      synchronize: true,
+      foreach: [{
+        list: "request.object.data.namespaces | split(@, ',')",
+        context: [{ name: "ns", variable: { jmesPath: "element" } }],
+        preconditions: { any: [{ key: "{{ ns }}", operator: "AnyIn", value: ["foreach-ns-1", "foreach-ns-3"] }] },
+        apiVersion: "networking.k8s.io/v1",
+        kind: "NetworkPolicy",
+        name: "my-networkpolicy-{{ elementIndex }}-{{ ns }}",
+        namespace: "{{ ns }}",
+        data: { metadata: { labels: { "element.name": "{{ element }}", elementIndex: "{{ elementIndex }}" } }, spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] } },
+      }],
+    },
+  };
+  const trigger = (namespaces: string) => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "default-deny", namespace: "default" }, data: { namespaces } });
+  const where = (o: Json) => `${String(o["kind"])} ${String((o["metadata"] as Json)["namespace"])}/${String((o["metadata"] as Json)["name"])}`;
+
+  it("generate.foreach: one object per element whose preconditions hold, with element and elementIndex substituted", () => {
+    const out = policy([foreachRule]).generateAdmission?.(resourceInput(trigger("foreach-ns-1,foreach-ns-2,foreach-ns-3")));
+    expect(out?.results.map((r) => [r.status, r.message])).toEqual([["pass", "2 elements processed, generated 2 resource(s)"]]);
+    expect(out?.resources.map(where)).toEqual(["NetworkPolicy foreach-ns-1/my-networkpolicy-0-foreach-ns-1", "NetworkPolicy foreach-ns-3/my-networkpolicy-2-foreach-ns-3"]);
+    expect(labelsOf(out?.resources[1])).toMatchObject({ "element.name": "foreach-ns-3", elementIndex: "2", "generate.kyverno.io/rule-name": "k-kafka-address", "app.kubernetes.io/managed-by": "kyverno" });
+    expect(out?.resources[0]).toMatchObject({ spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] } });
+  });
+
+  it("generate.foreach: no element passing its preconditions is a skip; a list that cannot be evaluated is an error", () => {
+    const none = policy([foreachRule]).generateAdmission?.(resourceInput(trigger("foreach-ns-2")));
+    expect(none?.results.map((r) => [r.status, r.message])).toEqual([["skip", "0 elements processed"]]);
+    expect(none?.resources).toEqual([]);
+    const broken = { ...foreachRule, generate: { foreach: [{ ...foreachRule.generate.foreach[0], list: "request.object.data.namespaces | nosuchfunction(@)" }] } };
+    const error = policy([broken]).generateAdmission?.(resourceInput(trigger("foreach-ns-1")));
+    expect(error?.results.map((r) => r.status)).toEqual(["error"]);
+    expect(error?.results[0]?.message).toMatch(/failed to evaluate list/);
+    expect(error?.resources).toEqual([]);
+  });
+
+  it("generate.foreach: clone per element from the cluster resources", () => {
+    const secret = { apiVersion: "v1", kind: "Secret", metadata: { name: "regcred", namespace: "default", uid: "s" }, data: { k: "dg==" } };
+    const rule = { name: "copy", match: { any: [{ resources: { kinds: ["ConfigMap"] } }] }, generate: { foreach: [{ list: "request.object.data.namespaces | split(@, ',')", apiVersion: "v1", kind: "Secret", name: "regcred", namespace: "{{ element }}", clone: { namespace: "default", name: "regcred" } }] } };
+    const out = policy([rule]).generateAdmission?.(resourceInput(trigger("a,b")), { clusterResources: [secret] });
+    expect(out?.resources.map(where)).toEqual(["Secret a/regcred", "Secret b/regcred"]);
+    expect(out?.resources[0]).toMatchObject({ data: { k: "dg==" } });
   });
 
   it("rejects an unknown generate field at load, naming it", () => {

@@ -10,6 +10,8 @@
  */
 import type { TraceStep } from "../../core/finding.js";
 import { loadContextEntries, type Doc } from "./context.js";
+import { evaluateForeachList } from "./mutate.js";
+import { extendableCopy } from "./objects.js";
 import { selectorMatches } from "./match.js";
 import { gvkOf, metadataOf, stringMap } from "./request.js";
 import type { RuleEnv } from "./rule-env.js";
@@ -24,7 +26,7 @@ function isObject(value: unknown): value is Json {
 
 /** One generate rule's outcome: Kyverno's status and message, and the objects it generated. */
 export interface GenerateResponse {
-  /** `pass`: generated (resources non-empty unless every clone source was the target itself); `skip`: preconditions false; `unsupported`: generate.foreach. */
+  /** `pass`: generated (resources non-empty unless every clone source was the target itself); `skip`: preconditions false (or, with foreach, no element generated anything). */
   readonly status: "pass" | "skip" | "error" | "unsupported";
   readonly message: string;
   readonly trace: readonly TraceStep[];
@@ -111,12 +113,66 @@ export function generateBlock(generate: Json, doc: Doc, env: RuleEnv, context: r
   const pre = evaluateConditions(preconditions, doc, env, "empty");
   if (!pre.ok) return respond("error", `failed to evaluate preconditions: ${pre.error ?? ""}`, pre.trace);
   if (!pre.value) return respond("skip", pre.message ?? "preconditions not met", [{ kind: "precondition", expr: "preconditions", value: false, children: pre.trace }]);
-  if (generate["foreach"] !== undefined) return respond("unsupported", "generate.foreach is not evaluated by Vigil; evaluate this rule with Kyverno");
   const trace: TraceStep[] = [];
   for (const key of ["synchronize", "orphanDownstreamOnPolicyDelete", "generateExisting"]) {
     // Controller behaviour (keeping the object in sync, deleting it with the policy): reported, not evaluated.
     if (generate[key] !== undefined) trace.push({ kind: "note", expr: `generate.${key}`, value: generate[key] });
   }
+  if (generate["foreach"] !== undefined) return generateForeach(generate["foreach"], doc, env, origin, clusterResources, trace);
+  return generatePattern(generate, doc, env, origin, clusterResources, trace);
+}
+
+/**
+ * `generate.foreach` (Kyverno 1.13): each entry's `list` (JMESPath) in turn; for each element
+ * (`element`, `elementIndex`), the entry's context and preconditions, then its pattern (`data`,
+ * `clone` or `cloneList` with the target fields). `pass` with every element's objects; `skip`
+ * when no element generated anything; the first element that fails makes the rule an `error`.
+ */
+function generateForeach(entries: unknown, doc: Doc, env: RuleEnv, origin: GenerateOrigin, clusterResources: readonly Json[] | undefined, trace: TraceStep[]): GenerateResponse {
+  if (!Array.isArray(entries)) return respond("error", "generate.foreach must be a list of entries (list, context, preconditions, and the resource to generate)", trace);
+  const resources: Json[] = [];
+  let applied = 0;
+  for (let e = 0; e < entries.length; e++) {
+    const entry: unknown = entries[e];
+    if (!isObject(entry)) return respond("error", `generate.foreach[${e}] must be an object`, trace);
+    const elements = evaluateForeachList(entry["list"], doc, env);
+    if (!elements.ok) return respond("error", `failed to evaluate list ${String(entry["list"])}: ${elements.error}`, trace);
+    const context = Array.isArray(entry["context"]) ? entry["context"] : [];
+    const steps: TraceStep[] = [];
+    for (let index = 0; index < elements.value.length; index++) {
+      const element = elements.value[index];
+      if (element === null || element === undefined) continue;
+      const elementDoc: Doc = extendableCopy(doc);
+      elementDoc["element"] = element;
+      elementDoc["elementIndex"] = index;
+      elementDoc[`element${env.nesting}`] = element;
+      elementDoc[`elementIndex${env.nesting}`] = index;
+      const childEnv = extendableCopy(env);
+      childEnv.nesting = env.nesting + 1;
+      const loaded = loadContextEntries(context, elementDoc, { mocked: env.mocked, ...(env.resolver ? { resolver: env.resolver } : {}), deleteRequest: env.deleteRequest });
+      if (!loaded.ok) return respond("error", `failed to load generate.foreach[${e}].context for element ${index}: ${loaded.error}`, [...trace, ...steps]);
+      const pre = evaluateConditions(entry["preconditions"], elementDoc, childEnv, "empty");
+      if (!pre.ok) return respond("error", `failed to evaluate generate.foreach[${e}].preconditions for element ${index}: ${pre.error ?? ""}`, [...trace, ...steps, ...pre.trace]);
+      if (!pre.value) {
+        steps.push({ kind: "precondition", expr: `element ${index}`, value: false, children: pre.trace });
+        continue;
+      }
+      const r = generatePattern(entry, elementDoc, childEnv, origin, clusterResources, []);
+      steps.push({ kind: "condition", expr: `element ${index}`, value: r.status, children: [...r.trace, { kind: "note", expr: r.message }] });
+      if (r.status === "error") return respond("error", `generate.foreach[${e}], element ${index}: ${r.message}`, [...trace, ...steps]);
+      if (r.status === "pass") {
+        applied++;
+        resources.push(...r.resources);
+      }
+    }
+    trace.push({ kind: "condition", expr: `foreach[${String(entry["list"])}]`, value: elements.value.length, children: steps });
+  }
+  if (applied === 0) return respond("skip", "0 elements processed", trace);
+  return respond("pass", `${applied} elements processed, generated ${resources.length} resource(s)`, trace, resources);
+}
+
+/** One generate pattern (the rule's, or a foreach entry's for one element): data, clone or cloneList with the target fields. */
+function generatePattern(generate: Json, doc: Doc, env: RuleEnv, origin: GenerateOrigin, clusterResources: readonly Json[] | undefined, trace: TraceStep[]): GenerateResponse {
   const specFields = { apiVersion: generate["apiVersion"], kind: generate["kind"], name: generate["name"], namespace: generate["namespace"] };
   const sub = substituteAll(specFields, doc, { deleteRequest: env.deleteRequest });
   if (!sub.ok) return respond("error", `variable substitution failed: ${sub.error}`, [...trace, { kind: "note", expr: "generate", error: sub.error }]);

@@ -170,7 +170,8 @@ function prepareAdd(doc: unknown, tokens: readonly string[]): { doc: unknown; po
   return { doc: current, pointer: tokens.length === 0 ? "" : pointerOf([...resolved, last]) };
 }
 
-function evaluateList(list: unknown, doc: Doc, env: RuleEnv): { ok: true; value: unknown[] } | { ok: false; error: string } {
+/** A foreach `list` (JMESPath, optionally in `{{ }}`): its elements (a non-list value is one element; null is none). */
+export function evaluateForeachList(list: unknown, doc: Doc, env: RuleEnv): { ok: true; value: unknown[] } | { ok: false; error: string } {
   if (typeof list !== "string") return { ok: false, error: "foreach.list must be a JMESPath expression" };
   let expr = list.trim();
   if (expr.startsWith("{{") && expr.endsWith("}}")) expr = expr.slice(2, -2).trim();
@@ -189,7 +190,7 @@ function mutateForeach(entries: readonly unknown[], resource: Json, doc: Doc, en
   const trace: TraceStep[] = [];
   for (const entry of entries) {
     if (!isObject(entry)) continue;
-    const elements = evaluateList(entry["list"], currentDoc, env);
+    const elements = evaluateForeachList(entry["list"], currentDoc, env);
     if (!elements.ok) return respond("error", `failed to evaluate list ${String(entry["list"])}: ${elements.error}`, resource, trace);
     const r = mutateElements(entry, elements.value, current, currentDoc, env);
     trace.push({ kind: "condition", expr: `foreach[${String(entry["list"])}]`, value: r.status, children: r.trace });
