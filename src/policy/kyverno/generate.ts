@@ -11,7 +11,7 @@
 import type { TraceStep } from "../../core/finding.js";
 import { loadContextEntries, type Doc } from "./context.js";
 import { evaluateForeachList } from "./mutate.js";
-import { extendableCopy } from "./objects.js";
+import { elementDocument, extendableCopy } from "./objects.js";
 import { selectorMatches } from "./match.js";
 import { gvkOf, metadataOf, stringMap } from "./request.js";
 import type { RuleEnv } from "./rule-env.js";
@@ -142,11 +142,7 @@ function generateForeach(entries: unknown, doc: Doc, env: RuleEnv, origin: Gener
     for (let index = 0; index < elements.value.length; index++) {
       const element = elements.value[index];
       if (element === null || element === undefined) continue;
-      const elementDoc: Doc = extendableCopy(doc);
-      elementDoc["element"] = element;
-      elementDoc["elementIndex"] = index;
-      elementDoc[`element${env.nesting}`] = element;
-      elementDoc[`elementIndex${env.nesting}`] = index;
+      const elementDoc: Doc = elementDocument(doc, element, index, env.nesting);
       const childEnv = extendableCopy(env);
       childEnv.nesting = env.nesting + 1;
       const loaded = loadContextEntries(context, elementDoc, { mocked: env.mocked, ...(env.resolver ? { resolver: env.resolver } : {}), deleteRequest: env.deleteRequest });

@@ -16,3 +16,18 @@ export function extendableCopy<T extends object>(source: T): { -readonly [K in k
   }
   return copy as { -readonly [K in keyof T]: T[K] } & Record<string, unknown>;
 }
+
+/**
+ * A foreach element's variable document: `doc` with `element` and `elementIndex`, and the same
+ * under the nesting level's names (`element0`, `elementIndex0`, ...), as Kyverno's
+ * AddElementToJsonContext sets them.
+ */
+export function elementDocument<T extends object>(doc: T, element: unknown, index: number, nesting: number): { -readonly [K in keyof T]: T[K] } & Record<string, unknown> {
+  const copy = extendableCopy(doc);
+  const fields = copy as Record<string, unknown>;
+  fields["element"] = element;
+  fields["elementIndex"] = index;
+  fields[`element${nesting}`] = element;
+  fields[`elementIndex${nesting}`] = index;
+  return copy;
+}

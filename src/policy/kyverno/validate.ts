@@ -7,7 +7,7 @@ import type { TraceStep } from "../../core/finding.js";
 import { evaluateOperator } from "./conditions.js";
 import { loadContextEntries, type Doc } from "./context.js";
 import { searchJmes } from "./jmespath.js";
-import { extendableCopy } from "./objects.js";
+import { elementDocument, extendableCopy } from "./objects.js";
 import { matchPattern } from "./pattern.js";
 import type { RuleEnv, RuleResponse, RuleStatus } from "./rule-env.js";
 import { substituteAll } from "./variables.js";
@@ -201,19 +201,13 @@ function checkForeach(validate: Json, entries: readonly unknown[], doc: Doc, env
     inner["message"] = validate["message"];
     const context = Array.isArray(entry["context"]) ? entry["context"] : [];
     const nesting = env.nesting;
-    const elementKey = `element${nesting}`;
-    const indexKey = `elementIndex${nesting}`;
     for (let index = 0; index < elements.length; index++) {
       const element = elements[index];
       if (element === null || element === undefined) continue;
       const scoped = entry["elementScope"] === undefined ? isObject(element) : entry["elementScope"] === true;
       if (scoped && !isObject(element)) return respond("error", "cannot use elementScope=true foreach rules for elements that are not maps", trace);
       // `{ ...doc, element, ... }` and `{ ...env, ... }`, key by key (extendableCopy: a spread clone is slow to extend).
-      const elementDoc: Doc = extendableCopy(doc);
-      elementDoc["element"] = element;
-      elementDoc["elementIndex"] = index;
-      elementDoc[elementKey] = element;
-      elementDoc[indexKey] = index;
+      const elementDoc: Doc = elementDocument(doc, element, index, nesting);
       const childEnv = extendableCopy(env);
       childEnv.nesting = nesting + 1;
       childEnv.element = scoped ? element : env.element;
