@@ -29,7 +29,7 @@ function isObject(value: unknown): value is Json {
 
 type PatchType = "ApplyConfiguration" | "JSONPatch";
 
-interface CompiledMutation {
+export interface CompiledMutation {
   readonly patchType: PatchType;
   readonly program: CelProgram;
   readonly field: string;
@@ -61,7 +61,8 @@ export const mutatingEnvironment = extendOnce((env) => env.extend({ objectConstr
 
 
 
-function compileMutations(value: unknown, env: CelEnvironment, origin: string): CompiledMutation[] {
+/** Compiles `spec.mutations` (ApplyConfiguration or JSONPatch). Throws VigilError naming a malformed mutation. */
+export function compileMutations(value: unknown, env: CelEnvironment, origin: string): CompiledMutation[] {
   if (!Array.isArray(value) || value.length === 0) {
     throw new VigilError("VIGIL_POLICY_LOAD", `${origin}: spec.mutations must be a non-empty list of mutations.`, { field: "spec.mutations" });
   }
@@ -146,51 +147,12 @@ export function compileMutatingPolicy(document: Json, env: CelEnvironment, optio
     return matchConstraintsMatch(podMatch, { ...target, kind: "Pod", group: "", version: "v1" }) ? path : undefined;
   };
 
-  const evaluateVariables = (activation: Record<string, unknown>, trace: TraceStep[] | undefined): void => {
-    const values: Record<string, unknown> = {};
-    activation["variables"] = values;
-    for (const v of variables) {
-      const r = v.program.evaluate(activation, { raw: true });
-      if (r.ok) values[v.name] = r.value;
-      trace?.push({ kind: "variable", expr: `variables.${v.name}`, ...(r.ok ? {} : { error: r.error.message }) });
-    }
-  };
+  const compiled: CompiledMutator = { variables, conditions, mutations };
 
   /** Runs the policy on `object` (the resource, or the pod view of a controller). */
   const mutate = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions, object: KubeObject, oldObject: KubeObject | null): { result: RuleResult; patched: KubeObject } => {
-    const trace: TraceStep[] = [];
     const activation: Record<string, unknown> = { ...kyvernoCelActivation(input, sharedBaseDocument(input), evalOptions), object, oldObject };
-    evaluateVariables(activation, trace);
-    for (const c of conditions) {
-      const r = c.program.evaluate(activation);
-      if (!r.ok) {
-        trace.push({ kind: "match", expr: c.program.source, error: r.error.message });
-        return { result: result("error", `matchCondition ${c.name} failed to evaluate: ${r.error.message}`, trace), patched: object };
-      }
-      trace.push({ kind: "match", expr: c.program.source, value: r.value });
-      if (r.value !== true) return { result: result("skip", `matchCondition ${c.name} is false`, trace), patched: object };
-    }
-    let current = object;
-    for (const [i, m] of mutations.entries()) {
-      if (i > 0 && activation["object"] !== current) {
-        // variables see the object as the previous mutation left it
-        activation["object"] = current;
-        evaluateVariables(activation, undefined);
-      }
-      const r = m.program.evaluate(activation);
-      if (!r.ok) {
-        trace.push({ kind: "condition", expr: m.field, error: r.error.message });
-        return { result: result("error", `${m.field} failed to evaluate: ${r.error.message}`, trace), patched: object };
-      }
-      try {
-        current = applyMutation(m, current, r.value);
-      } catch (cause) {
-        trace.push({ kind: "condition", expr: m.field, error: describeError(cause) });
-        return { result: result("error", `${m.field}: ${describeError(cause)}`, trace), patched: object };
-      }
-      trace.push({ kind: "condition", expr: m.field, value: m.patchType });
-    }
-    return { result: result("pass", current === object ? "no change" : `${mutations.length === 1 ? "mutation" : `${mutations.length} mutations`} applied`, trace), patched: current };
+    return runCelMutations(compiled, activation, object, result);
   };
 
   const run = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions): { results: RuleResult[]; patched: KubeObject | null } => {
@@ -268,4 +230,64 @@ function applyMutation(m: CompiledMutation, object: KubeObject, value: unknown):
   const patched = applyJsonPatch(object, value);
   if (!isObject(patched)) throw new Error("the JSON patch replaced the object with a value that is not an object");
   return patched;
+}
+
+/** A compiled mutator's CEL parts: variables, matchConditions and mutations, in order. */
+export interface CompiledMutator {
+  readonly variables: readonly NamedProgram[];
+  readonly conditions: readonly NamedProgram[];
+  readonly mutations: readonly CompiledMutation[];
+}
+
+/**
+ * Runs compiled mutations on `object` with `activation` (which it completes with `object` and
+ * `variables`): variables, then every matchCondition (false → `skip`, error → `error`), then the
+ * mutations in order, each on the previous one's output with the variables recomputed. The
+ * shared core of Kyverno's MutatingPolicy and Kubernetes' MutatingAdmissionPolicy. Never throws
+ * for a failing expression or patch (an `error` result, the object unchanged).
+ */
+export function runCelMutations(compiled: CompiledMutator, activation: Record<string, unknown>, object: KubeObject, result: (status: RuleResult["status"], message: string, trace: readonly TraceStep[]) => RuleResult): { result: RuleResult; patched: KubeObject } {
+  const { variables, conditions, mutations } = compiled;
+  const trace: TraceStep[] = [];
+  const evaluateVariables = (steps: TraceStep[] | undefined): void => {
+    const values: Record<string, unknown> = {};
+    activation["variables"] = values;
+    for (const v of variables) {
+      const r = v.program.evaluate(activation, { raw: true });
+      if (r.ok) values[v.name] = r.value;
+      steps?.push({ kind: "variable", expr: `variables.${v.name}`, ...(r.ok ? {} : { error: r.error.message }) });
+    }
+  };
+  activation["object"] = object;
+  evaluateVariables(trace);
+  for (const c of conditions) {
+    const r = c.program.evaluate(activation);
+    if (!r.ok) {
+      trace.push({ kind: "match", expr: c.program.source, error: r.error.message });
+      return { result: result("error", `matchCondition ${c.name} failed to evaluate: ${r.error.message}`, trace), patched: object };
+    }
+    trace.push({ kind: "match", expr: c.program.source, value: r.value });
+    if (r.value !== true) return { result: result("skip", `matchCondition ${c.name} is false`, trace), patched: object };
+  }
+  let current = object;
+  for (const [i, m] of mutations.entries()) {
+    if (i > 0 && activation["object"] !== current) {
+      // variables see the object as the previous mutation left it
+      activation["object"] = current;
+      evaluateVariables(undefined);
+    }
+    const r = m.program.evaluate(activation);
+    if (!r.ok) {
+      trace.push({ kind: "condition", expr: m.field, error: r.error.message });
+      return { result: result("error", `${m.field} failed to evaluate: ${r.error.message}`, trace), patched: object };
+    }
+    try {
+      current = applyMutation(m, current, r.value);
+    } catch (cause) {
+      trace.push({ kind: "condition", expr: m.field, error: describeError(cause) });
+      return { result: result("error", `${m.field}: ${describeError(cause)}`, trace), patched: object };
+    }
+    trace.push({ kind: "condition", expr: m.field, value: m.patchType });
+  }
+  return { result: result("pass", current === object ? "no change" : `${mutations.length === 1 ? "mutation" : `${mutations.length} mutations`} applied`, trace), patched: current };
 }

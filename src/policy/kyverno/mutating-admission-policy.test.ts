@@ -1,0 +1,141 @@
+import { describe, expect, it } from "vitest";
+import { createCelEnvironment } from "../cel/index.js";
+import type { PolicyDocument } from "../language.js";
+import { loadPolicyText } from "../load.js";
+import { createVapLanguage } from "../vap/plugin.js";
+import { applyJsonPatch } from "./json-patch.js";
+import type { MutatingAdmissionPolicy } from "./mutating-admission-policy.js";
+import { runMutationChain } from "./mutation-chain.js";
+import { resourceInput, toAdmissionInput, type AdmissionInput } from "./request.js";
+
+const env = createCelEnvironment();
+const doc = (value: unknown, index: number): PolicyDocument => ({ file: "map.yaml", index, value, text: "", position: () => undefined });
+type Json = Record<string, unknown>;
+
+// The sidecar example of the Kubernetes documentation (MutatingAdmissionPolicy, v1beta1), with its
+// param kind and binding.
+const sidecarPolicy = {
+  apiVersion: "admissionregistration.k8s.io/v1beta1",
+  kind: "MutatingAdmissionPolicy",
+  metadata: { name: "sidecar-policy.example.com" },
+  spec: {
+    paramKind: { apiVersion: "mutations.example.com/v1", kind: "Sidecar" },
+    matchConstraints: { resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["pods"] }] },
+    matchConditions: [{ name: "does-not-already-have-sidecar", expression: "!has(object.spec.initContainers) || !object.spec.initContainers.exists(ic, ic.name == params.spec.name)" }],
+    failurePolicy: "Fail",
+    reinvocationPolicy: "IfNeeded",
+    mutations: [{
+      patchType: "ApplyConfiguration",
+      applyConfiguration: {
+        expression: "Object{ spec: Object.spec{ initContainers: [ Object.spec.initContainers{ name: params.spec.name, image: params.spec.image, args: params.spec.args, restartPolicy: params.spec.restartPolicy } ] } }",
+      },
+    }],
+  },
+};
+const sidecarBinding = (name: string, spec: Json = {}) => ({ apiVersion: "admissionregistration.k8s.io/v1beta1", kind: "MutatingAdmissionPolicyBinding", metadata: { name }, spec: { policyName: "sidecar-policy.example.com", paramRef: { name: "meshproxy-v1.0.0", namespace: "default", parameterNotFoundAction: "Deny" }, ...spec } });
+const sidecarParams = { apiVersion: "mutations.example.com/v1", kind: "Sidecar", metadata: { name: "meshproxy-v1.0.0", namespace: "default" }, spec: { name: "mesh-proxy", image: "mesh/proxy:v1.0.0", args: ["proxy", "sidecar"], restartPolicy: "Always" } };
+const plugin = createVapLanguage({ params: (kind, ref) => (kind.kind === "Sidecar" && ref.name === "meshproxy-v1.0.0" ? [sidecarParams] : []) });
+
+const pod = (namespace = "default", extra: Json = {}): Json => ({ apiVersion: "v1", kind: "Pod", metadata: { name: "myapp", namespace }, spec: { containers: [{ name: "myapp", image: "busybox" }], ...extra } });
+
+function compile(documents: readonly unknown[]): MutatingAdmissionPolicy {
+  const { policies, errors } = plugin.compile(documents.map(doc), env);
+  expect(errors).toEqual([]);
+  expect(policies).toHaveLength(1);
+  return policies[0] as MutatingAdmissionPolicy;
+}
+
+describe("Kubernetes MutatingAdmissionPolicy", () => {
+  it("injects the documentation's sidecar from the binding's params, once: a pod that has it is left alone", () => {
+    const policy = compile([sidecarPolicy, sidecarBinding("sidecar-binding-test.example.com")]);
+    expect(policy.meta).toMatchObject({ name: "sidecar-policy.example.com", language: "vap", failurePolicy: "Fail", on: ["io.k8s.admission.review"] });
+    const object = pod();
+    const out = policy.mutateAdmission(resourceInput(object));
+    expect(out.results.map((r) => [r.rule, r.status, r.message])).toEqual([["sidecar-binding-test.example.com", "pass", "mutation applied"]]);
+    expect((out.patched["spec"] as Json)["initContainers"]).toEqual([{ name: "mesh-proxy", image: "mesh/proxy:v1.0.0", args: ["proxy", "sidecar"], restartPolicy: "Always" }]);
+    expect(applyJsonPatch(object, out.patch)).toEqual(out.patched);
+    const again = policy.mutateAdmission(resourceInput(out.patched));
+    expect(again.results.map((r) => [r.status, r.message])).toEqual([["skip", "matchCondition does-not-already-have-sidecar is false"]]);
+    expect(again.patch).toEqual([]);
+    // Other kinds and operations are not the policy's.
+    expect(policy.mutateAdmission(resourceInput({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c", namespace: "default" } })).results).toEqual([]);
+    expect(policy.evaluate({ event: { specversion: "1.0", id: "1", source: "t", type: "io.k8s.admission.review" }, input: object, entities: {}, signals: {}, posture: { level: "normal", scope: "org", since: "2024-01-01T00:00:00Z" }, now: "2024-01-01T00:00:00Z" })).toEqual([]);
+  });
+
+  it("params not found: parameterNotFoundAction Deny is an error (failurePolicy applies), Allow skips; no binding, no mutation", () => {
+    const deny = compile([sidecarPolicy, sidecarBinding("b", { paramRef: { name: "missing", namespace: "default", parameterNotFoundAction: "Deny" } })]);
+    const denied = deny.mutateAdmission(resourceInput(pod()));
+    expect(denied.results.map((r) => [r.status, r.message])).toEqual([["error", "no params found for binding b (paramKind Sidecar); parameterNotFoundAction Deny"]]);
+    expect(denied.patch).toEqual([]);
+    const allow = compile([sidecarPolicy, sidecarBinding("b", { paramRef: { name: "missing", namespace: "default", parameterNotFoundAction: "Allow" } })]);
+    expect(allow.mutateAdmission(resourceInput(pod())).results.map((r) => r.status)).toEqual(["skip"]);
+    expect(compile([sidecarPolicy]).mutateAdmission(resourceInput(pod())).patch).toEqual([]);
+  });
+
+  it("JSONPatch mutations; bindings in name order, each on the previous one's output, each within its matchResources", () => {
+    const labels = {
+      apiVersion: "admissionregistration.k8s.io/v1alpha1",
+      kind: "MutatingAdmissionPolicy",
+      metadata: { name: "team-labels" },
+      spec: {
+        matchConstraints: { resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["pods"] }] },
+        variables: [{ name: "owner", expression: "request.userInfo.username" }],
+        mutations: [{
+          patchType: "JSONPatch",
+          jsonPatch: { expression: "has(object.metadata.labels) ? [JSONPatch{op: 'add', path: '/metadata/labels/' + jsonpatch.escapeKey('example.com/owner'), value: variables.owner}] : [JSONPatch{op: 'add', path: '/metadata/labels', value: {'example.com/owner': variables.owner}}]" },
+        }],
+      },
+    };
+    const bind = (name: string, matchResources?: Json) => ({ apiVersion: "admissionregistration.k8s.io/v1alpha1", kind: "MutatingAdmissionPolicyBinding", metadata: { name }, spec: { policyName: "team-labels", ...(matchResources ? { matchResources } : {}) } });
+    const policy = compile([bind("z-everywhere"), labels, bind("a-prod-only", { namespaceSelector: { matchLabels: { env: "prod" } } })]);
+    const review = (namespace: string, envLabel: string): AdmissionInput => ({
+      ...(toAdmissionInput({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: {
+        uid: "1", kind: { group: "", version: "v1", kind: "Pod" }, resource: { group: "", version: "v1", resource: "pods" }, operation: "CREATE",
+        name: "myapp", namespace, userInfo: { username: "alice" }, object: pod(namespace),
+      } }) as AdmissionInput),
+      namespaceLabels: { env: envLabel },
+    });
+    const prod = policy.mutateAdmission(review("shop", "prod"));
+    expect(prod.results.map((r) => [r.rule, r.status])).toEqual([["a-prod-only", "pass"], ["z-everywhere", "pass"]]);
+    expect((prod.patched["metadata"] as Json)["labels"]).toEqual({ "example.com/owner": "alice" });
+    const dev = policy.mutateAdmission(review("scratch", "dev"));
+    expect(dev.results.map((r) => [r.rule, r.status])).toEqual([["z-everywhere", "pass"]]);
+  });
+
+  it("loads from YAML with its binding and mutates through the mutating webhook's chain; a binding without its policy, or a bad mutation, is a load error naming it", () => {
+    const yaml = `
+apiVersion: admissionregistration.k8s.io/v1beta1
+kind: MutatingAdmissionPolicy
+metadata:
+  name: default-pull-policy
+spec:
+  matchConstraints:
+    resourceRules:
+    - apiGroups: [""]
+      apiVersions: ["v1"]
+      operations: ["CREATE"]
+      resources: ["pods"]
+  mutations:
+  - patchType: ApplyConfiguration
+    applyConfiguration:
+      expression: >
+        Object{spec: Object.spec{containers: object.spec.containers.map(c, Object.spec.containers{name: c.name, imagePullPolicy: "IfNotPresent"})}}
+---
+apiVersion: admissionregistration.k8s.io/v1beta1
+kind: MutatingAdmissionPolicyBinding
+metadata:
+  name: default-pull-policy-binding
+spec:
+  policyName: default-pull-policy
+`;
+    const loaded = loadPolicyText(yaml, "map.yaml");
+    expect(loaded.errors).toEqual([]);
+    const chain = runMutationChain(loaded.policies, resourceInput(pod("default", { containers: [{ name: "a", image: "a" }, { name: "b", image: "b", imagePullPolicy: "Always" }] })));
+    expect(chain.findings.map((f) => [f.policy, f.rule, f.effect])).toEqual([["default-pull-policy", "default-pull-policy-binding", "pass"]]);
+    expect((chain.patched?.["spec"] as Json)["containers"]).toEqual([{ name: "a", image: "a", imagePullPolicy: "IfNotPresent" }, { name: "b", image: "b", imagePullPolicy: "IfNotPresent" }]);
+    const orphan = loadPolicyText(yaml.split("---")[1] ?? "", "orphan.yaml");
+    expect(orphan.errors.map((e) => e.message)).toEqual([expect.stringMatching(/MutatingAdmissionPolicyBinding default-pull-policy-binding: spec.policyName "default-pull-policy" names no MutatingAdmissionPolicy/)]);
+    const bad = loadPolicyText(yaml.replace("patchType: ApplyConfiguration", "patchType: StrategicMerge"), "bad.yaml");
+    expect(bad.errors.map((e) => [e.message, e.details["field"]])).toEqual([[expect.stringMatching(/MutatingAdmissionPolicy default-pull-policy: spec.mutations\[0\].patchType "StrategicMerge" is not supported/), "spec.mutations[0].patchType"]]);
+  });
+});
