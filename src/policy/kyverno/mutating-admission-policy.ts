@@ -17,7 +17,7 @@ import { VigilError } from "../../core/errors.js";
 import type { Finding, TraceStep } from "../../core/finding.js";
 import type { PolicyMeta } from "../../core/policy.js";
 import type { CelEnvironment } from "../cel/api.js";
-import { matchConstraintsMatch } from "../vap/match-constraints.js";
+import { bindingMatchResources, matchConstraintsMatch } from "../vap/match-constraints.js";
 import type { VapParamResolver } from "../vap/policy.js";
 import { namedExpressions } from "./cel-policy-common.js";
 import { diffJsonPatch } from "./json-patch.js";
@@ -39,12 +39,6 @@ export interface MutatingAdmissionPolicy extends CompiledPolicy {
 }
 
 const noOptions: KyvernoEvaluateOptions = {};
-
-/** A binding's matchResources without resourceRules matches every resource (the API server's default). */
-function withDefaultRules(matchResources: unknown): unknown {
-  if (!isObject(matchResources) || Array.isArray(matchResources["resourceRules"])) return matchResources;
-  return { ...matchResources, resourceRules: [{ apiGroups: ["*"], apiVersions: ["*"], resources: ["*", "*/*"], operations: ["*"] }] };
-}
 
 /** CEL's `request`: the AdmissionReview's request when the input was one, else what the input says. */
 function requestVariable(input: AdmissionInput): Json {
@@ -106,7 +100,7 @@ export function compileMutatingAdmissionPolicy(document: Json, bindings: readonl
       const bspec = isObject(binding["spec"]) ? binding["spec"] : {};
       const rule = String(bmeta["name"] ?? name);
       const respond = result(rule);
-      if (bspec["matchResources"] !== undefined && !matchConstraintsMatch(withDefaultRules(bspec["matchResources"]), target)) {
+      if (bspec["matchResources"] !== undefined && !matchConstraintsMatch(bindingMatchResources(bspec["matchResources"]), target)) {
         if (evalOptions.includeNoMatch) results.push(respond("nomatch", `binding ${rule} does not match the resource`, []));
         continue;
       }

@@ -105,3 +105,9 @@ export function matchConstraintsMatch(constraints: unknown, target: MatchTarget)
   }
   return true;
 }
+
+/** A binding's `matchResources` without `resourceRules` matches every resource (the API server's default). */
+export function bindingMatchResources(matchResources: unknown): unknown {
+  if (!isObject(matchResources) || Array.isArray(matchResources["resourceRules"])) return matchResources;
+  return { ...matchResources, resourceRules: [{ apiGroups: ["*"], apiVersions: ["*"], resources: ["*", "*/*"], operations: ["*"] }] };
+}

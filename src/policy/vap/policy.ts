@@ -12,7 +12,7 @@ import type { Finding, TraceStep } from "../../core/finding.js";
 import type { EvaluateOptions, PolicyMeta, RuleMode } from "../../core/policy.js";
 import type { CelEnvironment } from "../cel/api.js";
 import { admissionCelSpecOf, compileAdmissionCel } from "./cel-admission.js";
-import { labelSelectorMatches, matchConstraintsMatch, type MatchTarget } from "./match-constraints.js";
+import { bindingMatchResources, labelSelectorMatches, matchConstraintsMatch, type MatchTarget } from "./match-constraints.js";
 
 type Json = Record<string, unknown>;
 
@@ -103,7 +103,7 @@ export function compileVap(policy: Json, bindings: readonly Json[], env: CelEnvi
       const bmeta = isObject(binding["metadata"]) ? binding["metadata"] : {};
       const bspec = isObject(binding["spec"]) ? binding["spec"] : {};
       const rule = String(bmeta["name"] ?? name);
-      if (bspec["matchResources"] !== undefined && !matchConstraintsMatch(withDefaultRules(bspec["matchResources"]), target)) continue;
+      if (bspec["matchResources"] !== undefined && !matchConstraintsMatch(bindingMatchResources(bspec["matchResources"]), target)) continue;
       const actions = Array.isArray(bspec["validationActions"]) ? bspec["validationActions"].map(String) : ["Deny"];
       const mode: RuleMode = actions.includes("Deny") ? "deny" : actions.includes("Warn") ? "warn" : "audit";
       const finding = (effect: Finding["effect"], message: string, trace: readonly TraceStep[]): Finding => ({
@@ -139,12 +139,6 @@ export function compileVap(policy: Json, bindings: readonly Json[], env: CelEnvi
       return request ? evaluateRequest(request, evalOptions) : [];
     },
   };
-}
-
-function withDefaultRules(matchResources: unknown): unknown {
-  if (!isObject(matchResources)) return matchResources;
-  if (Array.isArray(matchResources["resourceRules"])) return matchResources;
-  return { ...matchResources, resourceRules: [{ apiGroups: ["*"], apiVersions: ["*"], resources: ["*", "*/*"], operations: ["*"] }] };
 }
 
 export { labelSelectorMatches };
