@@ -74,6 +74,30 @@ describe("kyverno test compatibility over the fixture subset of the Kyverno poli
     expect(rows.filter((r) => r.rule === "generate-limitrange").map((r) => r.status)).toEqual(["pass"]);
   });
 
+  it("reads a clone rule's source from the entry's cloneSourceResource file, as the CLI's fake cluster does", () => {
+    const files: Record<string, string> = {
+      "policy.yaml": "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: sync-secrets\nspec:\n  rules:\n  - name: sync-image-pull-secret\n    match:\n      any:\n      - resources:\n          kinds: [Namespace]\n    generate:\n      apiVersion: v1\n      kind: Secret\n      name: regcred\n      namespace: \"{{request.object.metadata.name}}\"\n      synchronize: true\n      clone:\n        namespace: default\n        name: regcred\n",
+      "resource.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n",
+      "source.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: regcred\n  namespace: default\ntype: kubernetes.io/dockerconfigjson\ndata:\n  .dockerconfigjson: e30=\n",
+      "generated.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: regcred\n  namespace: team-a\n  labels:\n    generate.kyverno.io/clone-source: \"\"\ntype: kubernetes.io/dockerconfigjson\ndata:\n  .dockerconfigjson: e30=\n",
+    };
+    // A directory per variant: test files are read once per path.
+    const run = (extra: string) => {
+      const dir = mkdtempSync(join(tmpdir(), "vigil-kyverno-clone-"));
+      for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+      writeFileSync(join(dir, "kyverno-test.yaml"), test(extra));
+      return runKyvernoTests([dir], { celEnv });
+    };
+    const test = (extra: string) => "apiVersion: cli.kyverno.io/v1alpha1\nkind: Test\nmetadata:\n  name: clone\npolicies: [policy.yaml]\nresources: [resource.yaml]\nresults:\n- policy: sync-secrets\n  rule: sync-image-pull-secret\n  resources: [team-a]\n  kind: Namespace\n  result: pass\n  generatedResource: generated.yaml\n" + extra;
+    expect(run("  cloneSourceResource: source.yaml\n").map((r) => [r.status, r.message ?? ""])).toEqual([["pass", "generated Secret team-a/regcred"]]);
+    // Without it the source is nowhere: the rule errors, the row fails.
+    expect(run("").map((r) => [r.status, r.actual])).toEqual([["fail", "error"]]);
+    // A missing file is named.
+    const missing = run("  cloneSourceResource: nowhere.yaml\n");
+    expect(missing.map((r) => r.status)).toEqual(["error"]);
+    expect(missing[0]?.message).toContain("cloneSourceResource nowhere.yaml");
+  });
+
   it("compares a GeneratingPolicy's generated resource the same way", () => {
     const rows = runEdited("other-gpol/create-default-pdb", "generatedResource.yaml", (t) => t.replace("minAvailable: 1", "minAvailable: 2"));
     expect(rows).toHaveLength(1);

@@ -165,10 +165,11 @@ interface Evaluated {
  * generates, its mutation and generation results (which replace any validation entry for the
  * same rule), the patched object and the generated objects.
  */
-function evaluate(ctx: TestContext, policy: LoadedPolicy, policyName: string, resource: Json, options: KyvernoTestOptions): Evaluated {
+function evaluate(ctx: TestContext, policy: LoadedPolicy, policyName: string, resource: Json, options: KyvernoTestOptions, cloneSources: readonly Json[] = []): Evaluated {
   const { input, values } = inputFor(ctx, policyName, resource);
   const ruleValues = ctx.values.ruleValues.get(policyName) ?? {};
-  const evalOptions = { values, ruleValues, includeNoMatch: true, clusterResources: ctx.clusterResources, imageMetadata: ctx.imageMetadata, ...(options.resolver ? { resolver: options.resolver } : {}) };
+  const clusterResources = cloneSources.length === 0 ? ctx.clusterResources : [...ctx.clusterResources, ...cloneSources];
+  const evalOptions = { values, ruleValues, includeNoMatch: true, clusterResources, imageMetadata: ctx.imageMetadata, ...(options.resolver ? { resolver: options.resolver } : {}) };
   let results = policy.policy?.evaluateAdmission(input, evalOptions) ?? [];
   const mutation = policy.policy?.mutateAdmission?.(input, evalOptions);
   const generation = policy.policy?.generateAdmission?.(input, evalOptions);
@@ -226,6 +227,10 @@ export function runKyvernoTestFile(file: string, options: KyvernoTestOptions): K
     const patchedFile = typeof entry["patchedResources"] === "string" ? entry["patchedResources"] : typeof entry["patchedResource"] === "string" ? entry["patchedResource"] : undefined;
     const generatedFile = typeof entry["generatedResource"] === "string" ? entry["generatedResource"] : undefined;
     const generateExpectation = entry["generatedResource"] !== undefined;
+    // `cloneSourceResource`: the clone source of a generate rule, in a file of its own (the CLI
+    // puts it in its fake cluster); added to the context file's resources for this entry.
+    const cloneSourceFile = typeof entry["cloneSourceResource"] === "string" && entry["cloneSourceResource"] !== "" ? entry["cloneSourceResource"] : undefined;
+    const cloneSources = cloneSourceFile === undefined ? { ok: true as const, documents: [] as Json[] } : readYamlDocuments(relativeTo(file, cloneSourceFile));
     for (const ref of refs) {
       const base = { suite: file, name: `${policyName}/${rule ?? ""}/${ref}`, policy: policyName, ...(rule ? { rule } : {}), resource: ref, kind, expected };
       const policy = ctx.policies.get(policyName);
@@ -246,16 +251,20 @@ export function runKyvernoTestFile(file: string, options: KyvernoTestOptions): K
         out.push({ ...base, actual: "unsupported", status: "unsupported", message: `mutate results of ${policy.kind} ${policyName} are not computed by Vigil` });
         continue;
       }
+      if (!cloneSources.ok) {
+        out.push({ ...base, actual: "error", status: "error", message: `cloneSourceResource ${cloneSourceFile ?? ""}: ${cloneSources.error}` });
+        continue;
+      }
       const found = findResources(ctx, kind, ref, namespace);
       if (found.length === 0) {
         out.push({ ...base, actual: "error", status: "error", message: `resource ${kind}/${ref} not found${ctx.loadErrors.length > 0 ? ` (${ctx.loadErrors.join("; ")})` : ""}` });
         continue;
       }
       for (const resource of found) {
-        const key = `${policyName}\u0000${ctx.resources.indexOf(resource)}`;
+        const key = `${policyName}\u0000${ctx.resources.indexOf(resource)}\u0000${cloneSourceFile ?? ""}`;
         let evaluated = cache.get(key);
         if (!evaluated) {
-          evaluated = evaluate(ctx, policy, policyName, resource, options);
+          evaluated = evaluate(ctx, policy, policyName, resource, options, cloneSources.documents);
           cache.set(key, evaluated);
         }
         const { actual, detail, unsupported, result } = actualOf(evaluated.results, rule);
