@@ -162,6 +162,45 @@ describe("POST /v1/admission/mutate", () => {
     expect(body.response.auditAnnotations["decision-id"]).toBe(draft.id);
   });
 
+  it("applies a Kubernetes MutatingAdmissionPolicy through its binding in the same chain, and denies on its failure under failurePolicy Fail", async () => {
+    const map = (mutation: string) => `
+apiVersion: admissionregistration.k8s.io/v1beta1
+kind: MutatingAdmissionPolicy
+metadata:
+  name: c-owner-annotation
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+    - apiGroups: [""]
+      apiVersions: ["v1"]
+      operations: ["CREATE"]
+      resources: ["pods"]
+  mutations:
+  - patchType: ApplyConfiguration
+    applyConfiguration:
+      expression: ${mutation}
+---
+apiVersion: admissionregistration.k8s.io/v1beta1
+kind: MutatingAdmissionPolicyBinding
+metadata:
+  name: c-owner-annotation-all
+spec:
+  policyName: c-owner-annotation
+`;
+    const { deps, recorded } = harness([...load(policiesYaml), ...load(map("'Object{metadata: Object.metadata{annotations: {\"example.com/created-by\": request.userInfo.username}}}'"))]);
+    const object = pod();
+    const body = (await post(deps, review(object))).json();
+    const patched = applyJsonPatch(object, decodePatch(body)) as { metadata: { labels: Record<string, string>; annotations: Record<string, string> } };
+    expect(patched.metadata.labels).toEqual({ team: "platform" });
+    expect(patched.metadata.annotations).toEqual({ "oncall.example.com/team": "platform-oncall", "example.com/created-by": "alice" });
+    expect(Object.keys(recorded[0]?.policyRevisions ?? {}).sort()).toEqual(["a-add-team-label", "b-annotate-platform", "c-owner-annotation"]);
+    const failing = harness(load(map("'Object{metadata: Object.metadata{annotations: {\"example.com/x\": object.spec.nosuchfield}}}'")));
+    const denied = (await post(failing.deps, review(pod()))).json();
+    expect(denied.response.allowed).toBe(false);
+    expect(denied.response.status.message).toContain("c-owner-annotation");
+  });
+
   it("sends no patch when nothing changes, and says so in the record", async () => {
     const { deps, recorded } = harness(load(policiesYaml));
     const body = (await post(deps, review(pod({ team: "payments" })))).json();
