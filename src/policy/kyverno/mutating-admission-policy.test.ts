@@ -62,6 +62,15 @@ describe("Kubernetes MutatingAdmissionPolicy", () => {
     expect(policy.evaluate({ event: { specversion: "1.0", id: "1", source: "t", type: "io.k8s.admission.review" }, input: object, entities: {}, signals: {}, posture: { level: "normal", scope: "org", since: "2024-01-01T00:00:00Z" }, now: "2024-01-01T00:00:00Z" })).toEqual([]);
   });
 
+  it("a Vigil exception names the policy and the binding: that binding's mutation is skipped with the exception's text", () => {
+    const policy = compile([sidecarPolicy, sidecarBinding("sidecar-binding-test.example.com")]);
+    const asked: string[] = [];
+    const out = policy.mutateAdmission(resourceInput(pod()), { excepted: (p, rule) => { asked.push(`${p}/${rule}`); return rule === "sidecar-binding-test.example.com" ? "allowed by exception EX-3" : undefined; } });
+    expect(asked).toEqual(["sidecar-policy.example.com/sidecar-binding-test.example.com"]);
+    expect(out.results.map((r) => [r.status, r.message])).toEqual([["skip", "allowed by exception EX-3"]]);
+    expect(out.patch).toEqual([]);
+  });
+
   it("params not found: parameterNotFoundAction Deny is an error (failurePolicy applies), Allow skips; no binding, no mutation", () => {
     const deny = compile([sidecarPolicy, sidecarBinding("b", { paramRef: { name: "missing", namespace: "default", parameterNotFoundAction: "Deny" } })]);
     const denied = deny.mutateAdmission(resourceInput(pod()));
