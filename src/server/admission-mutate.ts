@@ -112,7 +112,8 @@ function chainOutcome(chain: MutationChainResult, request: AdmissionRequestInfo,
     }
     if (p.patch.length > 0) {
       const words = p.patch.map(describeOperation).join("; ");
-      steps.push({ kind: p.shadow ? "note" : "action", text: p.shadow ? `${p.policy} (shadow mode) would have changed: ${words}` : `${p.policy} changed: ${words}`, policy: p.policy });
+      const who = p.reinvoked === true ? `${p.policy} (reinvoked: a later policy changed the object)` : p.policy;
+      steps.push({ kind: p.shadow ? "note" : "action", text: p.shadow ? `${who} (shadow mode) would have changed: ${words}` : `${who} changed: ${words}`, policy: p.policy });
     }
   }
   if (denials.length > 0) {
@@ -122,7 +123,7 @@ function chainOutcome(chain: MutationChainResult, request: AdmissionRequestInfo,
       summary: `Denied (block) by failurePolicy Fail: ${denials[0]?.policy ?? ""}/${denials[0]?.rule ?? ""} could not mutate ${request.resource}.`,
     };
   }
-  const changed = chain.policies.filter((p) => !p.shadow && p.patch.length > 0).map((p) => p.policy);
+  const changed = [...new Set(chain.policies.filter((p) => !p.shadow && p.patch.length > 0).map((p) => p.policy))];
   const summary = chain.patch.length > 0
     ? `Mutated ${request.resource}: ${changed.join(", ")} changed it (${chain.patch.length} JSON Patch operation${chain.patch.length === 1 ? "" : "s"}).`
     : `Allowed ${request.resource} unchanged: no mutation applied.`;

@@ -111,6 +111,36 @@ describe("Kubernetes MutatingAdmissionPolicy", () => {
     expect(dev.results.map((r) => [r.rule, r.status])).toEqual([["z-everywhere", "pass"]]);
   });
 
+  it("reinvocationPolicy IfNeeded: the chain runs the policy once more when a later policy changed the object; Never leaves it", () => {
+    const map = (name: string, reinvocation: string, condition: string, expression: string) => [
+      { apiVersion: "admissionregistration.k8s.io/v1beta1", kind: "MutatingAdmissionPolicy", metadata: { name }, spec: {
+        reinvocationPolicy: reinvocation,
+        matchConstraints: { resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["pods"] }] },
+        matchConditions: [{ name: "needed", expression: condition }],
+        mutations: [{ patchType: "ApplyConfiguration", applyConfiguration: { expression } }],
+      } },
+      { apiVersion: "admissionregistration.k8s.io/v1beta1", kind: "MutatingAdmissionPolicyBinding", metadata: { name: `${name}-binding` }, spec: { policyName: name } },
+    ];
+    const pullPolicy = (reinvocation: string) => map("a-pull-policy", reinvocation, "object.spec.containers.exists(c, !has(c.imagePullPolicy))", "Object{spec: Object.spec{containers: object.spec.containers.map(c, Object.spec.containers{name: c.name, imagePullPolicy: 'IfNotPresent'})}}");
+    const sidecar = map("b-sidecar", "Never", "!object.spec.containers.exists(c, c.name == 'sidecar')", "Object{spec: Object.spec{containers: [Object.spec.containers{name: 'sidecar', image: 'proxy:1'}]}}");
+    const chain = (reinvocation: string) => {
+      const { policies, errors } = plugin.compile([...pullPolicy(reinvocation), ...sidecar].map(doc), env);
+      expect(errors).toEqual([]);
+      return runMutationChain(policies, resourceInput(pod()));
+    };
+    const containers = (r: ReturnType<typeof runMutationChain>) => (r.patched?.["spec"] as Json)["containers"];
+    const ifNeeded = chain("IfNeeded");
+    expect(containers(ifNeeded)).toEqual([{ name: "myapp", image: "busybox", imagePullPolicy: "IfNotPresent" }, { name: "sidecar", image: "proxy:1", imagePullPolicy: "IfNotPresent" }]);
+    expect(ifNeeded.policies.map((p) => [p.policy, p.reinvoked === true, p.patch.length > 0])).toEqual([["a-pull-policy", false, true], ["b-sidecar", false, true], ["a-pull-policy", true, true]]);
+    // Kyverno's MutatingPolicy carries its spec.reinvocationPolicy the same way.
+    const kyverno = loadPolicyText("apiVersion: policies.kyverno.io/v1alpha1\nkind: MutatingPolicy\nmetadata:\n  name: k\nspec:\n  reinvocationPolicy: IfNeeded\n  matchConstraints:\n    resourceRules: [{apiGroups: [''], apiVersions: [v1], operations: [CREATE], resources: [pods]}]\n  mutations:\n  - patchType: JSONPatch\n    jsonPatch:\n      expression: '[]'\n", "k.yaml");
+    expect(kyverno.errors).toEqual([]);
+    expect((kyverno.policies[0] as { reinvocationPolicy?: string }).reinvocationPolicy).toBe("IfNeeded");
+    const never = chain("Never");
+    expect(containers(never)).toEqual([{ name: "myapp", image: "busybox", imagePullPolicy: "IfNotPresent" }, { name: "sidecar", image: "proxy:1" }]);
+    expect(never.policies.map((p) => p.policy)).toEqual(["a-pull-policy", "b-sidecar"]);
+  });
+
   it("loads from YAML with its binding and mutates through the mutating webhook's chain; a binding without its policy, or a bad mutation, is a load error naming it", () => {
     const yaml = `
 apiVersion: admissionregistration.k8s.io/v1beta1

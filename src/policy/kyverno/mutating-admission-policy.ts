@@ -7,9 +7,9 @@
  * binding on the object the previous one produced. CEL sees `object`, `oldObject`, `request`,
  * `params`, `namespaceObject`, `variables` and `authorizer` (null: no cluster to ask).
  *
- * Not reproduced: `reinvocationPolicy: IfNeeded` (the API server may call the policy again after
- * later mutations; Vigil runs every mutator once, in name order). Lives next to MutatingPolicy,
- * whose compiled mutations it reuses; the VAP plugin loads it. Evaluation never throws.
+ * `reinvocationPolicy: IfNeeded` is honoured by the webhook's chain (runMutationChain: once more
+ * when a later policy changed the object). Lives next to MutatingPolicy, whose compiled mutations
+ * it reuses; the VAP plugin loads it. Evaluation never throws.
  */
 import { createHash } from "node:crypto";
 import type { CompiledPolicy } from "../../core/compiled-policy.js";
@@ -36,6 +36,8 @@ function isObject(value: unknown): value is Json {
 /** A compiled MutatingAdmissionPolicy: mutates on the mutating webhook, decides nothing elsewhere. */
 export interface MutatingAdmissionPolicy extends CompiledPolicy {
   mutateAdmission(input: AdmissionInput, options?: KyvernoEvaluateOptions): MutationOutcome;
+  /** `spec.reinvocationPolicy` (default `Never`); the chain runs an `IfNeeded` policy once more when a later one changed the object. */
+  readonly reinvocationPolicy: "Never" | "IfNeeded";
 }
 
 const noOptions: KyvernoEvaluateOptions = {};
@@ -150,6 +152,7 @@ export function compileMutatingAdmissionPolicy(document: Json, bindings: readonl
   return {
     meta,
     mutateAdmission,
+    reinvocationPolicy: spec["reinvocationPolicy"] === "IfNeeded" ? "IfNeeded" : "Never",
     // Mutations run on the mutating webhook; on the validating paths the policy decides nothing.
     evaluate(): Finding[] {
       return [];

@@ -208,6 +208,7 @@ export function compileMutatingPolicy(document: Json, env: CelEnvironment, optio
     rules: [{ name: "", type: "mutate" }],
     evaluateAdmission,
     mutateAdmission,
+    reinvocationPolicy: spec["reinvocationPolicy"] === "IfNeeded" ? "IfNeeded" : "Never",
     // Mutations run on the mutating webhook (mutateAdmission); on the validating paths (the
     // validate webhook, replay, background scan) a MutatingPolicy decides nothing, like the
     // mutate rules of a ClusterPolicy, so it costs nothing there and a mutation error cannot deny

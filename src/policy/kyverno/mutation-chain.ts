@@ -3,7 +3,9 @@
  * webhook does: policies in name order, each seeing the object the previous one produced; the
  * answer is one RFC 6902 patch from the object as received to the final object. Policies in
  * shadow mode are evaluated against the object as it stands but their changes are not carried
- * forward (their findings say what they would have done). Pure, never throws.
+ * forward (their findings say what they would have done). A policy with `reinvocationPolicy:
+ * IfNeeded` (MutatingPolicy, MutatingAdmissionPolicy) runs once more, after the others, when a
+ * policy after it changed the object, as the API server re-invokes it. Pure, never throws.
  */
 import type { CompiledPolicy } from "../../core/compiled-policy.js";
 import type { Finding } from "../../core/finding.js";
@@ -13,7 +15,7 @@ import type { AdmissionInput, KubeObject } from "./request.js";
 import { resultToFinding } from "./results.js";
 
 /** A policy that can mutate admission requests. */
-export type MutatingPolicy = CompiledPolicy & Required<Pick<KyvernoPolicy, "mutateAdmission">>;
+export type MutatingPolicy = CompiledPolicy & Required<Pick<KyvernoPolicy, "mutateAdmission">> & Pick<KyvernoPolicy, "reinvocationPolicy">;
 
 /** True for compiled policies with mutations (Kyverno mutate rules, MutatingPolicy). */
 export function hasMutations(policy: CompiledPolicy): policy is MutatingPolicy {
@@ -24,6 +26,8 @@ export function hasMutations(policy: CompiledPolicy): policy is MutatingPolicy {
 export interface PolicyMutation {
   readonly policy: string;
   readonly shadow: boolean;
+  /** The second run of a `reinvocationPolicy: IfNeeded` policy, after later policies changed the object. */
+  readonly reinvoked?: boolean;
   /** Operations this policy's mutations amounted to, on the object it saw. */
   readonly patch: readonly JsonPatchOperation[];
   readonly findings: readonly Finding[];
@@ -60,7 +64,8 @@ export function runMutationChain(policies: readonly CompiledPolicy[], input: Adm
   let current: KubeObject = original;
   const out: PolicyMutation[] = [];
   const findings: Finding[] = [];
-  for (const policy of mutators) {
+  /** One policy's run on the object as it stands; advances `current` unless in shadow mode. */
+  const apply = (policy: MutatingPolicy, reinvoked: boolean): void => {
     const shadow = policy.meta.enforcement?.mode === "shadow";
     const seen: AdmissionInput = current === original ? input : { ...input, object: current };
     let outcome: MutationOutcome | undefined;
@@ -75,8 +80,19 @@ export function runMutationChain(policies: readonly CompiledPolicy[], input: Adm
     }
     findings.push(...own);
     const patch = outcome?.patch ?? [];
-    if (own.length > 0 || patch.length > 0) out.push({ policy: policy.meta.name, shadow, patch, findings: own });
+    if (own.length > 0 || patch.length > 0) out.push({ policy: policy.meta.name, shadow, ...(reinvoked ? { reinvoked } : {}), patch, findings: own });
     if (outcome !== undefined && !shadow && patch.length > 0) current = outcome.patched;
+  };
+  // The object each policy left behind, to see which ones a later policy changed the object after.
+  const leftBehind = new Map<MutatingPolicy, KubeObject>();
+  for (const policy of mutators) {
+    apply(policy, false);
+    leftBehind.set(policy, current);
+  }
+  // Kubernetes' reinvocationPolicy IfNeeded: a policy that asks for it runs once more (once only)
+  // when a policy after it changed the object, in the same order.
+  for (const policy of mutators) {
+    if (policy.reinvocationPolicy === "IfNeeded" && leftBehind.get(policy) !== current) apply(policy, true);
   }
   return { patched: current, patch: current === original ? [] : diffJsonPatch(original, current), policies: out, findings };
 }

@@ -70,6 +70,11 @@ export interface KyvernoPolicy extends CompiledPolicy {
    */
   mutateAdmission?(input: AdmissionInput, options?: KyvernoEvaluateOptions): MutationOutcome;
   /**
+   * `spec.reinvocationPolicy` of a MutatingPolicy: `IfNeeded` asks the mutating webhook's chain to
+   * run the policy once more when a later policy changed the object (runMutationChain).
+   */
+  readonly reinvocationPolicy?: "Never" | "IfNeeded";
+  /**
    * The resources the policy's generate rules (GeneratingPolicy generate expressions) would
    * create for the admission input, as `kyverno test` computes them; nothing is created. Clone
    * sources are read from `options.clusterResources`. Absent on policies that generate nothing.
