@@ -72,7 +72,7 @@ function review(pod: Json, uid: string): Json {
 // Role "server": a Vigil agent and its HTTP server with the admission routes, in this process.
 // ---------------------------------------------------------------------------------------------
 async function serve(): Promise<void> {
-  const { mkdtempSync, writeFileSync } = await import("node:fs");
+  const { mkdtempSync, rmSync, writeFileSync } = await import("node:fs");
   const { tmpdir } = await import("node:os");
   const { createAgent } = await import("../src/agent.js");
   const { parseConfig } = await import("../src/config.js");
@@ -114,6 +114,7 @@ async function serve(): Promise<void> {
   }
   await app.close();
   await agent.close();
+  rmSync(dir, { recursive: true, force: true });
   // stdin and the record worker would keep the process alive otherwise.
   process.exit(0);
 }

@@ -17,7 +17,7 @@
  * 1-second target is checked on CPU time (wall time is printed beside it).
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
@@ -116,6 +116,7 @@ if (!quick) {
 }
 notes.push(`advisory set: ${set.db.size} advisories from ${set.files} files`, "worst case: no --base, every package is new and matched", "shared 2-core machine: figures vary");
 
+rmSync(cwd, { recursive: true, force: true });
 const result: BenchmarkResult = { name: "gate", ok: cold.every((c) => c.exitCode !== 2), measurements, comparisons: [], targets, notes, output: lines.join("\n") };
 if (json) console.log(JSON.stringify(result));
 else for (const target of targets) console.log(`target: ${target.description}: ${target.target}, actual ${target.actual} → ${target.met ? "met" : "MISSED"}`);
