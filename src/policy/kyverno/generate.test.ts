@@ -149,6 +149,9 @@ describe("ClusterPolicy generate rules (generateAdmission)", () => {
 
   it("rejects an unknown generate field at load, naming it", () => {
     expect(() => policy([nsRule("bad", { ...denyAll, template: {} })])).toThrow(/generate\.template is not supported/);
+    // The entries of generate.foreach are checked like validate and mutate foreach entries.
+    expect(() => policy([{ ...foreachRule, generate: { foreach: [{ ...foreachRule.generate.foreach[0], context: [{ name: "x", secretStore: {} }] }] } }])).toThrow(/context entry type 'secretStore'/);
+    expect(() => policy([{ ...foreachRule, generate: { foreach: [{ ...foreachRule.generate.foreach[0], preconditions: { any: [{ key: "a", operator: "Resembles", value: "b" }] } }] } }])).toThrow(/condition operator 'Resembles'/);
   });
 });
 

@@ -96,6 +96,7 @@ function checkGenerate(generate: Json, fail: (feature: string, field: string) =>
   for (const key of Object.keys(generate)) {
     if (!generateKeys.has(key)) throw fail(`generate.${key}`, `generate.${key}`);
   }
+  checkForeach(generate["foreach"], "generate.foreach", fail);
 }
 
 /** Throws VigilError(VIGIL_POLICY_UNSUPPORTED) when a validate, mutate or generate rule uses an unsupported feature. */
