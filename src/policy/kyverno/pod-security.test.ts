@@ -24,4 +24,20 @@ describe("Pod Security Standards", () => {
     expect(evaluatePodSecurity({ ...spec, exclude: [{ controlName: "Capabilities", images: ["nginx*"] }] }, resourceInput(deployment), "r").status).toBe("pass");
     expect(evaluatePodSecurity({ ...spec, exclude: [{ controlName: "Capabilities", images: ["redis*"] }] }, resourceInput(deployment), "r").status).toBe("fail");
   });
+
+  it("an exclusion without images reaches a container field only where an empty container fails the same control too (Kyverno's fake container)", () => {
+    const spec = { level: "restricted", version: "latest" };
+    const rootContainer = { ...restrictedContainer, securityContext: { ...restrictedContainer.securityContext, runAsNonRoot: false } };
+    const nonRoot = { ...spec, exclude: [{ controlName: "Running as Non-root" }] };
+    // the pod level does not set runAsNonRoot, so an empty container fails it: the exclusion applies to the containers
+    expect(evaluatePodSecurity(nonRoot, resourceInput(pod({ containers: [rootContainer] })), "r").status).toBe("pass");
+    // ... but not to init containers (the fake pod has none), as in Kyverno
+    expect(evaluatePodSecurity(nonRoot, resourceInput(pod({ containers: [restrictedContainer], initContainers: [{ ...rootContainer, name: "init" }] })), "r").status).toBe("fail");
+    // an empty container adds no capability: excluding Capabilities without images leaves an added one failing
+    const sysTime = { ...restrictedContainer, securityContext: { ...restrictedContainer.securityContext, capabilities: { drop: ["ALL"], add: ["SYS_TIME"] } } };
+    expect(evaluatePodSecurity({ ...spec, exclude: [{ controlName: "Capabilities" }] }, resourceInput(pod({ containers: [sysTime] })), "r").status).toBe("fail");
+    // while a missing drop ALL, which the empty container shares, is excluded
+    const noDrop = { ...restrictedContainer, securityContext: { ...restrictedContainer.securityContext, capabilities: {} } };
+    expect(evaluatePodSecurity({ ...spec, exclude: [{ controlName: "Capabilities" }] }, resourceInput(pod({ containers: [noDrop] })), "r").status).toBe("pass");
+  });
 });

@@ -158,12 +158,30 @@ function normalizeField(field: string): string {
   return field.replace(/\[\d+\]/g, "[*]");
 }
 
-function excluded(v: PssViolation, exclusions: readonly Json[]): boolean {
+/**
+ * What Kyverno checks for an exclusion without `images` (pss.GetPodWithMatchingContainers): the pod
+ * with its containers replaced by one empty container named "fake". A container-level violation
+ * is excluded by such an entry only when that fake container fails the same control on the same
+ * field (e.g. restricted "Running as Non-root" when the pod level does not set runAsNonRoot); so
+ * an entry without images never reaches init or ephemeral containers.
+ */
+function fakePodViolations(object: Json, level: string): readonly PssViolation[] {
+  const pod = podParts(object);
+  if (!pod) return [];
+  const spec: Json = { ...pod.spec, containers: [{ name: "fake" }] };
+  delete spec["initContainers"];
+  delete spec["ephemeralContainers"];
+  return checkPodSecurity({ kind: "Pod", metadata: pod.metadata, spec }, level) ?? [];
+}
+
+function excluded(v: PssViolation, exclusions: readonly Json[], fake: () => readonly PssViolation[]): boolean {
   return exclusions.some((e) => {
     if (String(e["controlName"] ?? "") !== v.control) return false;
     const images = Array.isArray(e["images"]) ? e["images"].map(String) : [];
     if (v.container) {
-      if (images.length === 0 || !images.some((i) => wildcardMatch(i, v.container?.image ?? ""))) return false;
+      if (images.length === 0) {
+        if (!fake().some((f) => f.container !== undefined && f.control === v.control && f.field === v.field)) return false;
+      } else if (!images.some((i) => wildcardMatch(i, v.container?.image ?? ""))) return false;
     } else if (images.length > 0 && e["restrictedField"] === undefined) {
       return false;
     }
@@ -187,7 +205,9 @@ export function evaluatePodSecurity(spec: unknown, input: AdmissionInput, rule: 
   const violations = checkPodSecurity(subjectObject(input), level);
   if (!violations) return { status: "error", message: `podSecurity rule ${rule}: the resource has no pod spec`, trace: [] };
   const exclusions = list(s["exclude"]);
-  const remaining = violations.filter((v) => !excluded(v, exclusions));
+  let fake: readonly PssViolation[] | undefined;
+  const fakeOf = (): readonly PssViolation[] => (fake ??= fakePodViolations(subjectObject(input), level));
+  const remaining = violations.filter((v) => !excluded(v, exclusions, fakeOf));
   const trace: TraceStep[] = remaining.map((v) => ({ kind: "condition", expr: `${v.control}: ${v.field}`, value: false, inputs: { value: v.value as never, ...(v.container ? { container: v.container.name } : {}) } }));
   if (remaining.length === 0) return { status: "pass", message: `Validation rule '${rule}' passed.`, trace: [{ kind: "condition", expr: `podSecurity ${level}`, value: true }] };
   const controls = [...new Set(remaining.map((v) => v.control))];
