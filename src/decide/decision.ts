@@ -119,6 +119,7 @@ export function summarize(verdict: Verdict, tier: Tier, findings: readonly Findi
   if (verdict === "deny") return `Denied (${tier}) by ${plural(denying.length, "deny violation")}: ${first(denying)}.`;
   if (violations.length > 0) return `Allowed (${tier}) with ${plural(violations.length, "violation")} that do not deny: ${first(violations)}.`;
   if (errors.length > 0) return `Allowed (${tier}), but ${plural(errors.length, "policy error")}: ${first(errors)}.`;
+  if (exempted.length === 0) exempted = policyExemptions(findings);
   if (exempted.length > 0) {
     const e = exempted[0] as SummaryExemption;
     return `Allowed: ${e.policy}/${e.rule} ${e.text}${exempted.length > 1 ? ` (and ${exempted.length - 1} more)` : ""}.`;
@@ -126,12 +127,32 @@ export function summarize(verdict: Verdict, tier: Tier, findings: readonly Findi
   return `Allowed: ${evaluated} ${evaluated === 1 ? "policy" : "policies"} evaluated, none violated.`;
 }
 
-/** Explanation steps of the findings: each violation's steps (policy/explain), a note per error. */
+/**
+ * The exception a policy language applied itself (a Kyverno PolicyException): a skip finding
+ * whose trace has an `exception` step named `PolicyException <namespace>/<name>`.
+ */
+function policyExceptionOf(finding: Finding): string | undefined {
+  if (finding.effect !== "skip") return undefined;
+  for (const step of finding.trace) if (step.kind === "exception" && step.expr.startsWith("PolicyException ")) return step.expr.slice("PolicyException ".length);
+  return undefined;
+}
+
+function policyExemptions(findings: readonly Finding[]): SummaryExemption[] {
+  const out: SummaryExemption[] = [];
+  for (const f of findings) if (policyExceptionOf(f) !== undefined) out.push({ policy: f.policy, rule: f.rule, text: f.skipReason ?? f.message });
+  return out;
+}
+
+/** Explanation steps of the findings: each violation's steps (policy/explain), a note per error, a step per rule a policy exception let through. */
 export function findingSteps(findings: readonly Finding[]): ExplanationStep[] {
   const steps: ExplanationStep[] = [];
   for (const f of findings) {
     if (f.effect === "violation") steps.push(...explanationSteps(f));
     else if (f.effect === "error") steps.push({ kind: "note", text: `${f.policy}/${f.rule} could not be evaluated: ${f.error?.message ?? f.message}`, policy: f.policy, rule: f.rule });
+    else if (f.effect === "skip") {
+      const exception = policyExceptionOf(f);
+      if (exception !== undefined) steps.push({ kind: "exception", text: `${f.policy}/${f.rule} ${f.skipReason ?? f.message}`, policy: f.policy, rule: f.rule, ref: exception });
+    }
   }
   return steps;
 }

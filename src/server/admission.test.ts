@@ -128,6 +128,55 @@ describe("POST /v1/admission/validate", () => {
     expect(body).toMatchObject({ apiVersion: "admission.k8s.io/v1beta1", kind: "AdmissionReview", response: { uid: "b1", allowed: false } });
   });
 
+  it("lets a pod a Kyverno PolicyException selects past an Enforce rule, and records which exception did", async () => {
+    const policies = `
+apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: require-team-label
+spec:
+  rules:
+  - name: team
+    match:
+      any:
+      - resources:
+          kinds: [Pod]
+    validate:
+      failureAction: Enforce
+      message: Every pod needs a team label.
+      pattern:
+        metadata:
+          labels:
+            team: "?*"
+---
+apiVersion: kyverno.io/v2
+kind: PolicyException
+metadata:
+  name: migration-tools
+  namespace: platform
+spec:
+  exceptions:
+  - policyName: require-team-label
+    ruleNames: [team]
+  match:
+    any:
+    - resources:
+        kinds: [Pod]
+        namespaces: [default]
+        names: ["migrate-*"]
+`;
+    const named = (name: string) => ({ ...goodPod, metadata: { ...(goodPod["metadata"] as object), name } });
+    const { deps, recorded } = harness({}, {}, policies);
+    const excepted = (await post(deps, review(named("migrate-db")))).json();
+    expect(excepted.response.allowed).toBe(true);
+    expect(recorded[0]?.verdict).toBe("allow");
+    expect(recorded[0]?.explanation.summary).toBe("Allowed: require-team-label/team rule skipped due to policy exception platform/migration-tools.");
+    expect(recorded[0]?.findings).toContainEqual(expect.objectContaining({ policy: "require-team-label", effect: "skip", skipReason: "rule skipped due to policy exception platform/migration-tools" }));
+    const denied = (await post(deps, review(named("web")))).json();
+    expect(denied.response.allowed).toBe(false);
+    expect(denied.response.status.message).toContain("Every pod needs a team label.");
+  });
+
   it("answers 400 naming the field for a malformed review, and records nothing", async () => {
     const { deps, recorded } = harness();
     const noUid = review(goodPod);

@@ -2,7 +2,9 @@
  * Dispatches Kubernetes policy documents to their compiler: Kyverno ClusterPolicy/Policy,
  * Kyverno ValidatingPolicy, MutatingPolicy and GeneratingPolicy, Kubernetes
  * ValidatingAdmissionPolicy (+ bindings). Kinds Vigil does not evaluate (DeletingPolicy,
- * ImageValidatingPolicy, ...) load as `unsupported` entries.
+ * ImageValidatingPolicy, ...) load as `unsupported` entries. Kyverno PolicyExceptions
+ * (kyverno.io/v2, v2beta1, v2alpha1; policies.kyverno.io for ValidatingPolicies) go into the
+ * load's exception set, which the policies compiled with it consult.
  */
 import { VigilError, toVigilError } from "../../core/errors.js";
 import type { CelEnvironment } from "../cel/api.js";
@@ -10,6 +12,7 @@ import { kyvernoCelFunctions } from "./cel-libraries.js";
 import { extendOnce } from "./cel-policy-common.js";
 import type { ExternalContextResolver } from "./context.js";
 import { compileKyvernoPolicy, type KyvernoPolicy } from "./policy.js";
+import { isCelPolicyExceptionDocument, isPolicyExceptionDocument, parseCelPolicyException, parsePolicyException, type PolicyExceptionSet } from "./policy-exception.js";
 import { compileGeneratingPolicy } from "./generating-policy.js";
 import { compileMutatingPolicy } from "./mutating-policy.js";
 import { compileValidatingPolicy } from "./validating-policy.js";
@@ -31,6 +34,7 @@ export function isKubernetesPolicyDocument(doc: unknown): boolean {
   const apiVersion = String(doc["apiVersion"] ?? "");
   const kind = String(doc["kind"] ?? "");
   if (apiVersion.startsWith("kyverno.io/") && kyvernoKinds.has(kind)) return true;
+  if (isPolicyExceptionDocument(doc)) return true;
   if (apiVersion.startsWith("policies.kyverno.io/")) return true;
   return false;
 }
@@ -38,8 +42,12 @@ export function isKubernetesPolicyDocument(doc: unknown): boolean {
 /** The shared environment plus Kyverno's CEL libraries (extended once per environment). */
 export const kyvernoEnvironment = extendOnce((env) => env.extend({ functions: kyvernoCelFunctions }));
 
-/** Compiles each document; a broken one becomes an entry with `error`. Never throws. */
-export function compilePolicyDocuments(documents: readonly Json[], env: CelEnvironment, source: string, resolver?: ExternalContextResolver): LoadedPolicy[] {
+/**
+ * Compiles each document; a broken one becomes an entry with `error`. Never throws. A
+ * PolicyException is added to `exceptions` (no entry; a malformed one is an entry with `error`,
+ * kind PolicyException); without a set, PolicyExceptions are reported as errors.
+ */
+export function compilePolicyDocuments(documents: readonly Json[], env: CelEnvironment, source: string, resolver?: ExternalContextResolver, exceptions?: PolicyExceptionSet): LoadedPolicy[] {
   const out: LoadedPolicy[] = [];
   const kenv = kyvernoEnvironment(env);
   for (const doc of documents) {
@@ -47,8 +55,18 @@ export function compilePolicyDocuments(documents: readonly Json[], env: CelEnvir
     const name = isObject(doc["metadata"]) ? String(doc["metadata"]["name"] ?? "") : "";
     const apiVersion = String(doc["apiVersion"] ?? "");
     try {
-      if (apiVersion.startsWith("kyverno.io/") && kyvernoKinds.has(kind)) out.push({ name, kind, policy: compileKyvernoPolicy(doc, kenv, { source, ...(resolver ? { resolver } : {}) }) });
-      else if (apiVersion.startsWith("policies.kyverno.io/") && kind === "ValidatingPolicy") out.push({ name, kind, policy: compileValidatingPolicy(doc, kenv, { source }) });
+      if (apiVersion.startsWith("kyverno.io/") && kyvernoKinds.has(kind)) out.push({ name, kind, policy: compileKyvernoPolicy(doc, kenv, { source, ...(resolver ? { resolver } : {}), ...(exceptions ? { exceptions } : {}) }) });
+      else if (isPolicyExceptionDocument(doc) || isCelPolicyExceptionDocument(doc)) {
+        if (isPolicyExceptionDocument(doc)) {
+          const exception = parsePolicyException(doc, source);
+          exceptions?.add(exception);
+        } else {
+          const exception = parseCelPolicyException(doc, kenv, source);
+          exceptions?.addCel(exception);
+        }
+        if (!exceptions) out.push({ name, kind, error: new VigilError("VIGIL_POLICY_LOAD", `PolicyException ${name}: nothing to attach it to here; load it with the policies it excepts.`, { policy: name, field: "kind", file: source }) });
+      }
+      else if (apiVersion.startsWith("policies.kyverno.io/") && kind === "ValidatingPolicy") out.push({ name, kind, policy: compileValidatingPolicy(doc, kenv, { source, ...(exceptions ? { exceptions } : {}) }) });
       else if (apiVersion.startsWith("policies.kyverno.io/") && kind === "MutatingPolicy") out.push({ name, kind, policy: compileMutatingPolicy(doc, kenv, { source }) });
       else if (apiVersion.startsWith("policies.kyverno.io/") && kind === "GeneratingPolicy") out.push({ name, kind, policy: compileGeneratingPolicy(doc, kenv, { source }) });
       else if (unsupportedKinds.has(kind) || apiVersion.startsWith("policies.kyverno.io/")) {

@@ -4,12 +4,14 @@
  * MutatingPolicy and GeneratingPolicy. Other policies.kyverno.io kinds (DeletingPolicy, ...) and
  * rules using unsupported features (`mutate.targets`, ...) fail to load with a VigilError naming
  * the policy, the rule and the feature; verifyImages rules load and report `unsupported`.
+ * Kyverno PolicyExceptions load with the policies (policy-exception.ts).
  * Generated resources are computed for `vigil test` only: nothing is written to a cluster.
  */
 import { VigilError } from "../../core/errors.js";
 import type { CompileResult, PolicyDocument, PolicyLanguagePlugin } from "../language.js";
 import type { ExternalContextResolver } from "./context.js";
 import { compilePolicyDocuments, isKubernetesPolicyDocument } from "./load.js";
+import { createPolicyExceptionSet } from "./policy-exception.js";
 
 /** Creates the Kyverno plugin; `resolver` answers configMap / apiCall context entries. */
 export function createKyvernoLanguage(options: { readonly resolver?: ExternalContextResolver } = {}): PolicyLanguagePlugin {
@@ -20,8 +22,10 @@ export function createKyvernoLanguage(options: { readonly resolver?: ExternalCon
     compile(documents, env): CompileResult {
       const policies: CompileResult["policies"][number][] = [];
       const errors: VigilError[] = [];
+      // One set per load: a PolicyException may sit in any file, before or after its policy.
+      const exceptions = createPolicyExceptionSet();
       for (const d of documents) {
-        for (const loaded of compilePolicyDocuments([d.value as Record<string, unknown>], env, `${d.file}#${d.index}`, options.resolver)) {
+        for (const loaded of compilePolicyDocuments([d.value as Record<string, unknown>], env, `${d.file}#${d.index}`, options.resolver, exceptions)) {
           if (loaded.policy) policies.push(loaded.policy);
           else if (loaded.error) errors.push(new VigilError(loaded.error.code, loaded.error.message, { ...loaded.error.details, policy: loaded.name, file: d.file }, loaded.error));
         }

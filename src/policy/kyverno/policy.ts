@@ -10,6 +10,7 @@ import type { CompiledPolicy } from "../../core/compiled-policy.js";
 import type { Context } from "../../core/context.js";
 import { VigilError } from "../../core/errors.js";
 import type { Finding } from "../../core/finding.js";
+import { EventTypes } from "../../core/event.js";
 import type { EvaluateOptions, PolicyMeta, RuleMode, Severity } from "../../core/policy.js";
 import type { CelEnvironment } from "../cel/api.js";
 import { withAutogenRules } from "./autogen.js";
@@ -18,8 +19,9 @@ import { compileCelRule, evaluateCelPreconditions, type CelRule } from "./cel-ru
 import { kyvernoSeverity } from "./cel-policy-common.js";
 import { excludeBlockMatches, matchBlockMatches, selectorMatches } from "./match.js";
 import { evaluatePodSecurity } from "./pod-security.js";
+import { exceptionMessage, matchingPolicyException, type AppliedPolicyException, type PolicyExceptionSet } from "./policy-exception.js";
 import { admissionInputFor, metadataOf, stringMap, subjectObject, type AdmissionInput } from "./request.js";
-import type { RuleEnv } from "./rule-env.js";
+import type { RuleEnv, RuleResponse } from "./rule-env.js";
 import { checkRuleSupported } from "./support.js";
 import { validateBlock } from "./validate.js";
 import { diffJsonPatch, type JsonPatchOperation } from "./json-patch.js";
@@ -54,6 +56,8 @@ export interface KyvernoEvaluateOptions extends EvaluateOptions {
    * changes nothing. A MutatingPolicy asks with its own name as the rule.
    */
   readonly excepted?: (policy: string, rule: string) => string | undefined;
+  /** A background scan (io.k8s.resource): Kyverno PolicyExceptions with `spec.background: false` do not apply. */
+  readonly background?: boolean;
 }
 
 /** A compiled Kyverno policy: a CompiledPolicy plus rule-level evaluation of admission inputs. */
@@ -129,6 +133,8 @@ function normalizeAction(value: unknown): "Enforce" | "Audit" | undefined {
 export interface KyvernoCompileOptions {
   readonly source?: string;
   readonly resolver?: ExternalContextResolver;
+  /** The Kyverno PolicyExceptions of this load, consulted when a rule matches (policy-exception.ts). */
+  readonly exceptions?: PolicyExceptionSet;
 }
 
 /** Compiles one ClusterPolicy/Policy document. Throws VigilError (VIGIL_POLICY_LOAD / _UNSUPPORTED / _COMPILE). */
@@ -195,6 +201,14 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
     return (typeof ns === "string" ? ns : "") !== policyNamespace;
   };
 
+  const exceptionSet = options.exceptions;
+  /** The Kyverno PolicyException that lets this request past the rule, if one does. */
+  const policyException = (rule: CompiledRule, input: AdmissionInput, doc: Doc, env: RuleEnv, evalOptions: KyvernoEvaluateOptions): AppliedPolicyException | undefined => {
+    if (exceptionSet === undefined || exceptionSet.size === 0) return undefined;
+    const candidates = exceptionSet.candidates(name, policyNamespace, rule.name);
+    return candidates.length === 0 ? undefined : matchingPolicyException(candidates, input, doc, env, evalOptions.background === true);
+  };
+
   const internalError = (rule: CompiledRule, mode: RuleMode, cause: unknown): RuleResult =>
     ruleResult(name, severity, rule, mode, "error", `internal error: ${cause instanceof Error ? cause.message : String(cause)}`, []);
 
@@ -210,7 +224,10 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
     const doc = buildDocument(shared(), evalOptions, rule.name);
     const unmet = celPreconditionsUnmet(rule, mode, input, doc);
     if (unmet) return { stop: unmet };
-    return { doc, env: ruleEnv(rule, input, mockedNames(evalOptions, rule.name), resolver) };
+    const env = ruleEnv(rule, input, mockedNames(evalOptions, rule.name), resolver);
+    const excepted = policyException(rule, input, doc, env, evalOptions);
+    if (excepted) return { stop: ruleResult(name, severity, rule, mode, "skip", exceptionMessage(excepted), excepted.trace) };
+    return { doc, env };
   };
 
   const evaluateAdmission = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions = {}): RuleResult[] => {
@@ -242,7 +259,14 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
           results.push(unmet);
           continue;
         }
-        const env: RuleEnv = ruleEnv(rule, input, mockedNames(evalOptions, rule.name), resolver);
+        let env: RuleEnv = ruleEnv(rule, input, mockedNames(evalOptions, rule.name), resolver);
+        const excepted = policyException(rule, input, doc, env, evalOptions);
+        if (excepted && (excepted.exception.podSecurity === undefined || rule.validate["podSecurity"] === undefined)) {
+          // Kyverno: a matching exception skips the rule; one with podSecurity controls only exempts those controls of a podSecurity rule.
+          results.push(ruleResult(name, severity, rule, mode, "skip", exceptionMessage(excepted), excepted.trace));
+          continue;
+        }
+        if (excepted) env = { ...env, podSecurity: (psSpec: unknown) => podSecurityWithException(psSpec, input, rule.name, excepted) };
         const response = validateBlock(rule.validate, doc, env, rule.context, rule.raw["preconditions"]);
         results.push(ruleResult(name, severity, rule, mode, response.status, response.message, response.trace));
         if (applyOne && (response.status === "pass" || response.status === "fail")) break;
@@ -334,9 +358,12 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
     evaluate(ctx: Context, evalOptions?: EvaluateOptions): Finding[] {
       const input = admissionInputFor(ctx);
       if (!input) return [];
-      const results = evaluateAdmission(input, evalOptions?.includePasses ? { ...evalOptions, includeNoMatch: false } : (evalOptions ?? noOptions));
+      const background = ctx.event.type === EventTypes.kubernetesResource;
+      const base = evalOptions?.includePasses ? { ...evalOptions, includeNoMatch: false } : (evalOptions ?? noOptions);
+      const results = evaluateAdmission(input, background ? { ...base, background } : base);
       const findings: Finding[] = [];
-      for (const r of results) if (evalOptions?.includePasses || r.status === "fail" || r.status === "error") findings.push(resultToFinding(r, meta, input));
+      // A rule a PolicyException let through is a finding too (a skip naming the exception), so the decision says why it passed.
+      for (const r of results) if (evalOptions?.includePasses || r.status === "fail" || r.status === "error" || exceptedResult(r)) findings.push(resultToFinding(r, meta, input));
       return findings;
     },
   };
@@ -352,6 +379,27 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
     }
     return action === "Enforce" ? "deny" : "warn";
   }
+}
+
+/** True for a rule result a Kyverno PolicyException turned into a skip. */
+function exceptedResult(result: RuleResult): boolean {
+  return result.status === "skip" && result.trace.some((step) => step.kind === "exception");
+}
+
+/**
+ * A podSecurity rule under an exception with podSecurity controls (Kyverno's validate_pss): the
+ * rule as written first; when it fails, again with the exception's controls added to its
+ * exclusions; a pod that passes only then is a skip naming the exception, otherwise the failure
+ * lists the controls still violated.
+ */
+function podSecurityWithException(psSpec: unknown, input: AdmissionInput, rule: string, applied: AppliedPolicyException): RuleResponse {
+  const plain = evaluatePodSecurity(psSpec, input, rule);
+  if (plain.status !== "fail") return plain;
+  const spec = isObject(psSpec) ? psSpec : {};
+  const exclude = [...(Array.isArray(spec["exclude"]) ? spec["exclude"] : []), ...(applied.exception.podSecurity ?? [])];
+  const exempted = evaluatePodSecurity({ ...spec, exclude }, input, rule);
+  if (exempted.status === "pass") return { status: "skip", message: exceptionMessage(applied), trace: applied.trace };
+  return exempted;
 }
 
 /** Kyverno's message for an applied mutate rule. */

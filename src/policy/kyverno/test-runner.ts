@@ -1,13 +1,14 @@
 /**
  * `kyverno test` compatible runner: discovers kyverno-test.yaml files, loads their policies,
  * resources, Values (per-resource values, context mocks, namespace labels, globalValues),
- * UserInfo and Context files, evaluates, and compares every `results` entry for every listed
+ * UserInfo and Context files, PolicyException files (`exceptions`), evaluates, and compares every `results` entry for every listed
  * resource. A missing policy or resource file is reported with its path; the other tests run.
  */
 import type { TestCaseResult } from "../testing.js";
 import type { CelEnvironment } from "../cel/api.js";
 import type { ExternalContextResolver } from "./context.js";
 import { compilePolicyDocuments, type LoadedPolicy } from "./load.js";
+import { createPolicyExceptionSet } from "./policy-exception.js";
 import { resourceInput, type AdmissionInput, type UserInfo } from "./request.js";
 import type { GenerateOutcome, MutationOutcome } from "./policy.js";
 import type { RuleResult } from "./results.js";
@@ -61,14 +62,24 @@ function meta(o: Json): Json {
 function loadTest(file: string, test: Json, env: CelEnvironment): TestContext {
   const loadErrors: string[] = [];
   const policies = new Map<string, LoadedPolicy>();
-  for (const p of Array.isArray(test["policies"]) ? test["policies"].map(String) : []) {
+  // `exceptions`: PolicyException files, applied to this test's policies (as `kyverno test` does);
+  // a PolicyException in a policy file applies too.
+  const exceptions = createPolicyExceptionSet();
+  const files = [
+    ...(Array.isArray(test["policies"]) ? test["policies"].map((p) => ({ what: "policy", path: String(p) })) : []),
+    ...(Array.isArray(test["exceptions"]) ? test["exceptions"].map((p) => ({ what: "exception", path: String(p) })) : []),
+  ];
+  for (const { what, path: p } of files) {
     const path = relativeTo(file, p);
     const read = readYamlDocuments(path);
     if (!read.ok) {
-      loadErrors.push(`policy ${p}: ${read.error}`);
+      loadErrors.push(`${what} ${p}: ${read.error}`);
       continue;
     }
-    for (const loaded of compilePolicyDocuments(read.documents, env, path)) policies.set(loaded.name, loaded);
+    for (const loaded of compilePolicyDocuments(read.documents, env, path, undefined, exceptions)) {
+      if (loaded.kind === "PolicyException") loadErrors.push(`exception ${p}: ${loaded.error?.message ?? "not loaded"}`);
+      else policies.set(loaded.name, loaded);
+    }
   }
   const resources: Json[] = [];
   for (const r of Array.isArray(test["resources"]) ? test["resources"].map(String) : []) {
@@ -289,6 +300,8 @@ export function runKyvernoTestFile(file: string, options: KyvernoTestOptions): K
             message = comparison.detail;
           }
         }
+        // A failure next to a file that did not load (an exceptions file, say) names it.
+        if (status === "fail" && ctx.loadErrors.length > 0) message = [message, ...ctx.loadErrors].filter((m) => m !== undefined && m !== "").join("; ");
         out.push({ ...base, actual, status, ...(detail ? { detail } : {}), ...(message ? { message } : {}) });
       }
     }

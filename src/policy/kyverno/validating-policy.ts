@@ -16,6 +16,7 @@ import { celPolicyMeta, controllerGroups, kyvernoSeverity, onlyPods, podConstrai
 import type { KyvernoEvaluateOptions, KyvernoPolicy } from "./policy.js";
 import { admissionInputFor, gvkOf, metadataOf, stringMap, subjectObject, type AdmissionInput } from "./request.js";
 import { resultToFinding, type RuleResult } from "./results.js";
+import { exceptionMessage, matchingCelPolicyException, type PolicyExceptionSet } from "./policy-exception.js";
 
 type Json = Record<string, unknown>;
 
@@ -53,7 +54,7 @@ export function targetOf(input: AdmissionInput): MatchTarget {
 }
 
 /** Compiles a ValidatingPolicy document. Throws VigilError on a missing name or a CEL syntax error. */
-export function compileValidatingPolicy(document: Json, env: CelEnvironment, options: { readonly source?: string } = {}): KyvernoPolicy {
+export function compileValidatingPolicy(document: Json, env: CelEnvironment, options: { readonly source?: string; readonly exceptions?: PolicyExceptionSet } = {}): KyvernoPolicy {
   const metadata = isObject(document["metadata"]) ? document["metadata"] : {};
   const name = typeof metadata["name"] === "string" ? metadata["name"] : "";
   if (name === "") throw new VigilError("VIGIL_POLICY_LOAD", "ValidatingPolicy without metadata.name: add a name.", { field: "metadata.name", ...(options.source ? { file: options.source } : {}) });
@@ -73,6 +74,7 @@ export function compileValidatingPolicy(document: Json, env: CelEnvironment, opt
   const severity = kyvernoSeverity(annotations);
   // `spec.evaluation.{admission,background}.enabled: false`: not evaluated in admission / by background scans.
   const meta = celPolicyMeta(document, name, annotations, options.source);
+  const exceptions = options.exceptions;
 
   const evaluateAdmission = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions = {}): RuleResult[] => {
     const base = { policy: name, rule: "", ruleType: "validate", mode, severity } as const;
@@ -86,7 +88,12 @@ export function compileValidatingPolicy(document: Json, env: CelEnvironment, opt
       }
       if (!program) return evalOptions.includeNoMatch ? [{ ...base, status: "nomatch", message: "policy does not match the resource", trace: [] }] : [];
       const doc = sharedBaseDocument(input);
-      const r = program.evaluate(kyvernoCelActivation(input, doc, evalOptions));
+      const activation = kyvernoCelActivation(input, doc, evalOptions);
+      // A CEL PolicyException referring to this policy whose matchConditions hold: skip, naming it.
+      const candidates = exceptions?.celCandidates(name, "ValidatingPolicy");
+      const excepted = candidates === undefined || candidates.length === 0 ? undefined : matchingCelPolicyException(candidates, activation);
+      if (excepted) return [{ ...base, status: "skip", message: exceptionMessage(excepted), trace: excepted.trace }];
+      const r = program.evaluate(activation);
       return [{ ...base, status: r.status, message: r.message, trace: r.trace }];
     } catch (cause) {
       return [{ ...base, status: "error", message: `internal error: ${cause instanceof Error ? cause.message : String(cause)}`, trace: [] }];
@@ -102,7 +109,7 @@ export function compileValidatingPolicy(document: Json, env: CelEnvironment, opt
       const input = admissionInputFor(ctx);
       if (!input) return [];
       return evaluateAdmission(input, evalOptions ?? {})
-        .filter((r) => evalOptions?.includePasses || r.status === "fail" || r.status === "error")
+        .filter((r) => evalOptions?.includePasses || r.status === "fail" || r.status === "error" || (r.status === "skip" && r.trace[0]?.kind === "exception"))
         .map((r) => resultToFinding({ ...r, rule: r.rule || name }, meta, input));
     },
   };
