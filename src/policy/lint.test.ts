@@ -69,4 +69,21 @@ spec:
     });
     expect(lintPolicies(root).warnings).toEqual([]);
   });
+
+  it("warns about a Kyverno PolicyException that excepts nothing: an unknown policy, a rule name matching no rule", () => {
+    const root = tree({
+      "policy.yaml": "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: { name: require-team }\nspec:\n  rules:\n  - name: team\n    match: { any: [{ resources: { kinds: [Pod] } }] }\n    validate: { pattern: { metadata: { labels: { team: \"?*\" } } } }\n",
+      "exceptions.yaml": [
+        "apiVersion: kyverno.io/v2\nkind: PolicyException\nmetadata: { name: ok, namespace: ops }\nspec:\n  exceptions: [{ policyName: require-team, ruleNames: [team, \"autogen-*\"] }]\n  match: { any: [{ resources: { names: [\"tool-*\"] } }] }\n",
+        "apiVersion: kyverno.io/v2\nkind: PolicyException\nmetadata: { name: typos, namespace: ops }\nspec:\n  exceptions: [{ policyName: require-teem, ruleNames: [team] }, { policyName: require-team, ruleNames: [taem] }]\n  match: { any: [{ resources: { names: [\"tool-*\"] } }] }\n",
+      ].join("---\n"),
+    });
+    const result = lintPolicies(root);
+    expect(result.errors).toEqual([]);
+    expect(result.warnings.map((w) => [w.code, w.policy, w.field])).toEqual([
+      ["exception-no-match", "typos", "spec.exceptions[0].policyName"],
+      ["exception-no-match", "typos", "spec.exceptions[1].ruleNames[0]"],
+    ]);
+    expect(formatLintWarning(result.warnings[1] as never)).toBe(`${join(root, "exceptions.yaml")}: PolicyException "typos": spec.exceptions[1].ruleNames[0]: rule "taem" matches no rule of policy "require-team" (its rules: team, autogen-team, autogen-cronjob-team), so it excepts nothing [exception-no-match]`);
+  });
 });

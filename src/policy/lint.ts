@@ -9,21 +9,30 @@
  * - `static-message`: a rule without a message, or whose message has no `{{ }}` part, so
  *   findings cannot say which resource or value was at fault.
  * - `constant-condition`: a condition that is literally `true` or `false`.
+ *
+ * Warnings (Kyverno PolicyExceptions):
+ * - `exception-no-match`: an exception naming a policy that is not loaded, or a rule name that
+ *   matches no rule of that policy: it excepts nothing (Kyverno says nothing either).
  */
 import { dirname, relative, resolve, isAbsolute } from "node:path";
 import { readFileSync } from "node:fs";
 import type { VigilError } from "../core/errors.js";
 import { loadPolicies, parseYamlDocuments, type LoadOptions, type SkippedDocument } from "./load.js";
 import { isNativePolicy, type NativeCompiledPolicy } from "./vigil/compile.js";
+import type { CompiledPolicy } from "../core/compiled-policy.js";
+import { isCelPolicyExceptionDocument, isPolicyExceptionDocument } from "./kyverno/policy-exception.js";
+import { wildcardMatch } from "./kyverno/wildcard.js";
 import { findPolicyTestFiles } from "./vigil/test-runner.js";
 import { parsePolicyTestDocument } from "./vigil/test-schema.js";
 
-export type LintCode = "no-tests" | "unused-variable" | "no-on" | "static-message" | "constant-condition";
+export type LintCode = "no-tests" | "unused-variable" | "no-on" | "static-message" | "constant-condition" | "exception-no-match";
 
 export interface LintWarning {
   readonly code: LintCode;
   readonly file: string;
   readonly policy: string;
+  /** What `policy` names when it is not a policy (a Kyverno PolicyException). */
+  readonly kind?: "PolicyException";
   readonly field?: string;
   readonly message: string;
 }
@@ -94,6 +103,69 @@ function lintNative(policy: NativeCompiledPolicy, tested: readonly string[]): Li
   return warnings;
 }
 
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** The rules of a loaded Kyverno policy (ClusterPolicy / Policy: its rules with autogen ones; a CEL policy: none). */
+function kyvernoRules(policy: CompiledPolicy): readonly string[] {
+  const rules = (policy as { rules?: readonly { name: string }[] }).rules;
+  return Array.isArray(rules) ? rules.map((r) => r.name).filter((name) => name !== "") : [];
+}
+
+/**
+ * PolicyExceptions that except nothing: the policy they name is not among those loaded, or a rule
+ * name matches none of its rules. Reads the exception documents of the files the load read (a
+ * malformed one was already reported as a load error and is skipped here).
+ */
+function lintExceptions(files: readonly string[], policies: readonly CompiledPolicy[]): LintWarning[] {
+  const warnings: LintWarning[] = [];
+  const kyverno = policies.filter((p) => p.meta.language === "kyverno");
+  for (const file of files) {
+    let text: string;
+    try { text = readFileSync(file, "utf8"); } catch { continue; }
+    if (!text.includes("PolicyException")) continue;
+    for (const doc of parseYamlDocuments(file, text).documents) {
+      const value = doc.value;
+      if (!isObject(value) || (!isPolicyExceptionDocument(value) && !isCelPolicyExceptionDocument(value))) continue;
+      const metadata = isObject(value["metadata"]) ? value["metadata"] : {};
+      const name = String(metadata["name"] ?? "");
+      const spec = isObject(value["spec"]) ? value["spec"] : {};
+      const at = (field: string, message: string): void => {
+        warnings.push({ code: "exception-no-match", file, policy: name, kind: "PolicyException", field, message });
+      };
+      if (isCelPolicyExceptionDocument(value)) {
+        (Array.isArray(spec["policyRefs"]) ? spec["policyRefs"] : []).forEach((ref: unknown, i: number) => {
+          if (!isObject(ref)) return;
+          const policyName = String(ref["name"] ?? "");
+          if (!kyverno.some((p) => p.meta.name === policyName)) at(`spec.policyRefs[${i}]`, `refers to policy "${policyName}", which is not among the policies loaded, so it excepts nothing; check the name or load the policy`);
+          else if (ref["kind"] !== "ValidatingPolicy") at(`spec.policyRefs[${i}].kind`, `refers to a ${String(ref["kind"])}; Vigil applies CEL PolicyExceptions to ValidatingPolicies only`);
+        });
+        continue;
+      }
+      (Array.isArray(spec["exceptions"]) ? spec["exceptions"] : []).forEach((entry: unknown, i: number) => {
+        if (!isObject(entry)) return;
+        const policyName = String(entry["policyName"] ?? "");
+        const policy = kyverno.find((p) => p.meta.name === policyName || `${(p as { namespace?: string }).namespace ?? ""}/${p.meta.name}` === policyName);
+        if (policy === undefined) {
+          at(`spec.exceptions[${i}].policyName`, `names policy "${policyName}", which is not among the policies loaded, so it excepts nothing; check the name (a namespaced Policy is <namespace>/<name>) or load the policy`);
+          return;
+        }
+        const rules = kyvernoRules(policy);
+        (Array.isArray(entry["ruleNames"]) ? entry["ruleNames"] : []).forEach((rule: unknown, j: number) => {
+          const pattern = String(rule);
+          if (rules.length > 0 && !rules.some((r) => wildcardMatch(pattern, r))) {
+            at(`spec.exceptions[${i}].ruleNames[${j}]`, `rule "${pattern}" matches no rule of policy "${policy.meta.name}" (its rules: ${rules.join(", ")}), so it excepts nothing`);
+          }
+        });
+      });
+    }
+  }
+  return warnings;
+}
+
 /** Lints the policies under `paths`. Never throws. */
 export function lintPolicies(paths: string | readonly string[], options: LoadOptions = {}): LintResult {
   const list = typeof paths === "string" ? [paths] : [...paths];
@@ -101,10 +173,11 @@ export function lintPolicies(paths: string | readonly string[], options: LoadOpt
   const tested = testedPaths(list);
   const warnings: LintWarning[] = [];
   for (const policy of loaded.policies) if (isNativePolicy(policy)) warnings.push(...lintNative(policy, tested));
+  warnings.push(...lintExceptions(loaded.files, loaded.policies));
   return { errors: loaded.errors, warnings, skipped: loaded.skipped, policies: loaded.policies.length };
 }
 
 /** One line per warning: `file: policy "p": spec.rules[0].message: ... [static-message]`. */
 export function formatLintWarning(w: LintWarning): string {
-  return `${w.file}: policy "${w.policy}"${w.field === undefined ? "" : `: ${w.field}`}: ${w.message} [${w.code}]`;
+  return `${w.file}: ${w.kind ?? "policy"} "${w.policy}"${w.field === undefined ? "" : `: ${w.field}`}: ${w.message} [${w.code}]`;
 }
