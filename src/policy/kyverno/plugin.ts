@@ -27,7 +27,11 @@ export function createKyvernoLanguage(options: { readonly resolver?: ExternalCon
       for (const d of documents) {
         for (const loaded of compilePolicyDocuments([d.value as Record<string, unknown>], env, `${d.file}#${d.index}`, options.resolver, exceptions)) {
           if (loaded.policy) policies.push(loaded.policy);
-          else if (loaded.error) errors.push(new VigilError(loaded.error.code, loaded.error.message, { ...loaded.error.details, policy: loaded.name, file: d.file }, loaded.error));
+          else if (loaded.error) {
+            const field = loaded.error.details.field;
+            const at = typeof field === "string" ? closestPosition(d, field) : undefined;
+            errors.push(new VigilError(loaded.error.code, loaded.error.message, { ...loaded.error.details, policy: loaded.name, file: d.file, ...(at ? { line: at.line, column: at.column } : {}) }, loaded.error));
+          }
         }
       }
       return { policies, errors };
@@ -36,3 +40,28 @@ export function createKyvernoLanguage(options: { readonly resolver?: ExternalCon
 }
 
 export const kyvernoLanguage: PolicyLanguagePlugin = createKyvernoLanguage();
+
+/** `spec.rules[2].validate.manifests` → ["spec", "rules", 2, "validate", "manifests"]. */
+function fieldPath(field: string): (string | number)[] {
+  const path: (string | number)[] = [];
+  for (const part of field.split(".")) {
+    const match = /^([^[]*)((?:\[\d+\])*)$/.exec(part);
+    if (match === null) {
+      path.push(part);
+      continue;
+    }
+    if (match[1] !== "") path.push(match[1] as string);
+    for (const index of (match[2] as string).matchAll(/\[(\d+)\]/g)) path.push(Number(index[1]));
+  }
+  return path;
+}
+
+/** Line and column of an error's field in its file: the field's, or its closest ancestor's that exists. */
+function closestPosition(doc: PolicyDocument, field: string): { line: number; column: number } | undefined {
+  const path = fieldPath(field);
+  for (let length = path.length; length >= 0; length--) {
+    const position = doc.position(path.slice(0, length));
+    if (position !== undefined) return position;
+  }
+  return undefined;
+}

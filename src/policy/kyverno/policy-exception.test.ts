@@ -297,7 +297,9 @@ spec:
     expect(loaded.policies.map((p) => p.meta.name)).toEqual(["disallow-host-namespaces"]);
     expect(loaded.errors).toHaveLength(1);
     expect(loaded.errors[0]?.message).toContain("PolicyException delta-exception: spec.exceptions[0].ruleNames must list the rules to except");
-    expect(loaded.errors[0]?.details).toMatchObject({ field: "spec.exceptions[0].ruleNames", policy: "delta-exception" });
+    // the missing field's closest ancestor: the exceptions entry, line and column in the file
+    const entryLine = `${hostNamespaces}\n---\n${broken}`.split("\n").findIndex((line) => line === "  - policyName: disallow-host-namespaces") + 1;
+    expect(loaded.errors[0]?.details).toMatchObject({ field: "spec.exceptions[0].ruleNames", policy: "delta-exception", file: "policies.yaml", line: entryLine, column: 5 });
     const unknown = loadPolicyText(`${hostNamespaces}\n---\n${deltaException.replace("  conditions:", "  condition:")}`, "policies.yaml", { env: celEnv });
     expect(unknown.errors[0]?.message).toContain("unknown field spec.condition");
   });
