@@ -21,6 +21,8 @@ import type { PolicyLookup } from "../decide/conditions.js";
 import type { Executor } from "../act/index.js";
 import { createLadder, type Ladder, type LadderTickResult } from "../act/ladder.js";
 import type { ReviewService } from "../review/index.js";
+import type { ClusterView } from "../core/context.js";
+import { createKubernetesEnricher } from "../context/kubernetes/enricher.js";
 import type { EffectiveSettings } from "./pack-settings.js";
 
 export interface PackRuntimeOptions {
@@ -34,6 +36,8 @@ export interface PackRuntimeOptions {
   readonly onProblem: (message: string, error?: unknown) => void;
   /** Fetches pull requests' lockfiles instead of the GitHub contents API (tests, other forges). */
   readonly lockfileFetcher?: LockfileFetcher;
+  /** The Kubernetes cluster cache (admission.cluster): Kubernetes events get `ctx.kubernetes`. */
+  readonly cluster?: ClusterView;
 }
 
 export interface PackRuntime {
@@ -57,7 +61,7 @@ export interface PackRuntime {
 export function createPackRuntime(options: PackRuntimeOptions): PackRuntime {
   const { storage, clock, settings, executor, reviews, lookup } = options;
   const residency = settings.residency ? createResidencyEnricher({ settings: settings.residency }) : undefined;
-  const enrichers: ContextEnricher[] = residency ? [residency] : [];
+  const enrichers: ContextEnricher[] = [...(residency ? [residency] : []), ...(options.cluster ? [createKubernetesEnricher(options.cluster)] : [])];
   const stage = createContextStage({ storage, clock, settings: settings.context, enrichers });
   const supplyChain = settings.supplyChain
     ? createSupplyChainRuntime({

@@ -9,6 +9,7 @@
  * first, then runs the ingest loop (role all), the bus worker (role worker / all with NATS) and the
  * scheduler (role api: the learning schedule only); `close()` stops them and closes the adapters.
  */
+import { watchKubernetesCluster } from "../context/kubernetes/cluster-cache.js";
 import { randomUUID } from "node:crypto";
 import { timeOrderedId } from "../core/ids.js";
 import type { Decision, DecisionDraft } from "../core/decision.js";
@@ -219,9 +220,17 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
     policy: catalog.lookup,
     notifier: options.notifier ?? createActuatorNotifier(actuators, { slackWebhooks }),
   });
+  // The cluster the admission webhook serves: namespaces and configmaps listed and watched into a cache.
+  const clusterSettings = config.admission.cluster;
+  const cluster = clusterSettings === undefined ? undefined : watchKubernetesCluster(clusterSettings, { onProblem: (message) => problem(message) });
+  if (cluster !== undefined && clusterSettings !== undefined && clusterSettings.syncTimeoutMs > 0) {
+    const synced = await Promise.race([cluster.synced().then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), clusterSettings.syncTimeoutMs).unref())]);
+    if (!synced) problem(`kubernetes cluster cache: not listed within ${clusterSettings.syncTimeoutMs} ms (${cluster.stats().lastError ?? "no answer yet"}); serving, the cache fills in the background`);
+  }
   const packs = createPackRuntime({
     storage, clock, settings, executor, reviews, lookup: catalog.lookup, onProblem: problem,
     ...(options.lockfileFetcher ? { lockfileFetcher: options.lockfileFetcher } : {}),
+    ...(cluster ? { cluster } : {}),
   });
   const context = packs.context;
   const learning = await startLearning({ config, role, storage, clock, catalog, detectors: () => context.settings.detectors, onProblem: problem });
@@ -376,6 +385,7 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
       if (learnTimer) clearInterval(learnTimer);
       await ingestor.stop();
       await worker?.stop();
+      await cluster?.close();
       await bus.close();
       await storage.close();
     },

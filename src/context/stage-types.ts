@@ -17,7 +17,7 @@ export interface ContextStageOptions {
 }
 
 /** The fields an enrichment may add to a context (policies read them as `context.<name>`). */
-export type ContextExtras = Partial<Pick<Context, "dependencies" | "residency">>;
+export type ContextExtras = Partial<Pick<Context, "dependencies" | "residency" | "kubernetes">>;
 
 /**
  * A pack's enrichment: computes extra context for an event from the event and the resolved

@@ -10,6 +10,24 @@ export interface EntityHistory {
 }
 
 /**
+ * Read access to a Kubernetes cluster's state for policies being evaluated: a cache kept current
+ * by list and watch (src/context/kubernetes). Synchronous, so evaluation never waits on the
+ * network; `undefined` when the object is not (or not yet) known.
+ */
+export interface ClusterView {
+  namespace(name: string): Readonly<Record<string, unknown>> | undefined;
+  configMap(namespace: string, name: string): Readonly<Record<string, unknown>> | undefined;
+}
+
+/** What the context stage adds to a Kubernetes event (admission review, resource) when a cluster view is configured. */
+export interface KubernetesContext {
+  /** The Namespace object of the event's object, when known: Kyverno/VAP namespaceSelector and CEL `namespaceObject` read it. */
+  readonly namespaceObject?: Readonly<Record<string, unknown>>;
+  /** The cluster, for Kyverno `configMap` context entries (and `apiCall` GETs of what the view holds). */
+  readonly cluster: ClusterView;
+}
+
+/**
  * What the context stage hands to evaluation. Policies see it through CEL as:
  * `input` (the event data or decide request input, and each of its top-level keys as a variable),
  * `event` (the CloudEvent envelope), `context` (signals, posture, entities, history, and the
@@ -41,6 +59,12 @@ export interface Context {
    * inventory events.
    */
   readonly residency?: Readonly<Record<string, unknown>>;
+  /**
+   * The cluster around a Kubernetes event: its namespace object and a view of the cluster. Set by
+   * the Kubernetes enrichment (src/context/kubernetes) when `kubernetes.cluster` is configured;
+   * Kyverno and ValidatingAdmissionPolicies read it, native policies do not see it.
+   */
+  readonly kubernetes?: KubernetesContext;
   /** Evaluation time (RFC 3339) from the injected clock. */
   readonly now: string;
 }

@@ -4,6 +4,7 @@
  * `variable` (value / jmesPath / default), and `configMap`, `apiCall`, `imageRegistry`,
  * `globalReference` fed from test values or a configured resolver.
  */
+import type { ClusterView } from "../../core/context.js";
 import { searchJmes } from "./jmespath.js";
 import { subjectObject, requestDocument, type AdmissionInput } from "./request.js";
 import { substituteAll } from "./variables.js";
@@ -23,6 +24,39 @@ export interface ExternalContextRequest {
  * cache, a fixture). Returns `undefined` when it cannot answer; the rule then errors. Must not throw.
  */
 export type ExternalContextResolver = (request: ExternalContextRequest) => unknown;
+
+const clusterResolvers = new WeakMap<ClusterView, ExternalContextResolver>();
+
+/**
+ * A resolver answering from a cluster view (ctx.kubernetes.cluster): `configMap` entries (the
+ * ConfigMap object; namespace `default` when the entry names none, as Kyverno does), and
+ * `apiCall` GETs of what the view holds (`/api/v1/namespaces[/<name>]`,
+ * `/api/v1/namespaces/<ns>/configmaps[/<name>]`, without query strings). Anything else, or an
+ * object the view does not hold, is unanswered (the rule errors).
+ */
+export function clusterContextResolver(cluster: ClusterView): ExternalContextResolver {
+  let resolver = clusterResolvers.get(cluster);
+  if (resolver !== undefined) return resolver;
+  resolver = (request) => {
+    if (request.kind === "configMap") {
+      const name = request.spec["name"];
+      const namespace = request.spec["namespace"];
+      if (typeof name !== "string" || name === "") return undefined;
+      return cluster.configMap(typeof namespace === "string" && namespace !== "" ? namespace : "default", name);
+    }
+    if (request.kind !== "apiCall") return undefined;
+    const method = request.spec["method"];
+    const urlPath = request.spec["urlPath"];
+    if ((method !== undefined && method !== "GET") || typeof urlPath !== "string" || urlPath.includes("?")) return undefined;
+    const parts = urlPath.replace(/^\/+|\/+$/g, "").split("/");
+    if (parts[0] !== "api" || parts[1] !== "v1" || parts[2] !== "namespaces") return undefined;
+    if (parts.length === 4) return cluster.namespace(parts[3] as string);
+    if (parts.length === 6 && parts[4] === "configmaps") return cluster.configMap(parts[3] as string, parts[5] as string);
+    return undefined;
+  };
+  clusterResolvers.set(cluster, resolver);
+  return resolver;
+}
 
 function isObject(value: unknown): value is Doc {
   return value !== null && typeof value === "object" && !Array.isArray(value);

@@ -14,7 +14,7 @@ import { EventTypes } from "../../core/event.js";
 import type { EvaluateOptions, PolicyMeta, RuleMode, Severity } from "../../core/policy.js";
 import type { CelEnvironment } from "../cel/api.js";
 import { withAutogenRules } from "./autogen.js";
-import { setPath, sharedBaseDocument, type Doc, type ExternalContextResolver } from "./context.js";
+import { clusterContextResolver, setPath, sharedBaseDocument, type Doc, type ExternalContextResolver } from "./context.js";
 import { compileCelRule, evaluateCelPreconditions, type CelRule } from "./cel-rule.js";
 import { kyvernoSeverity } from "./cel-policy-common.js";
 import { excludeBlockMatches, matchBlockMatches, selectorMatches } from "./match.js";
@@ -359,7 +359,10 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
       const input = admissionInputFor(ctx);
       if (!input) return [];
       const background = ctx.event.type === EventTypes.kubernetesResource;
-      const base = evalOptions?.includePasses ? { ...evalOptions, includeNoMatch: false } : (evalOptions ?? noOptions);
+      let base: KyvernoEvaluateOptions = evalOptions?.includePasses ? { ...evalOptions, includeNoMatch: false } : (evalOptions ?? noOptions);
+      // Without a resolver of its own, a policy reads configMap / apiCall entries from the cluster view the context carries.
+      const cluster = ctx.kubernetes?.cluster;
+      if (cluster !== undefined && options.resolver === undefined && (base as KyvernoEvaluateOptions).resolver === undefined) base = { ...base, resolver: clusterContextResolver(cluster) };
       const results = evaluateAdmission(input, background ? { ...base, background } : base);
       const findings: Finding[] = [];
       // A rule a PolicyException let through is a finding too (a skip naming the exception), so the decision says why it passed.

@@ -2,6 +2,7 @@
  * The admission request as Kyverno policies see it, built from an AdmissionReview, a bare
  * resource (background scan / `kyverno test`), or test values. Pure data, no I/O.
  */
+import type { KubernetesContext } from "../../core/context.js";
 import { extendableCopy } from "./objects.js";
 
 export type Operation = "CREATE" | "UPDATE" | "DELETE" | "CONNECT";
@@ -97,9 +98,14 @@ let lastInput: { readonly ctx: object; readonly input: AdmissionInput | undefine
  * AdmissionInput (and, through `sharedBaseDocument`, one base variable document).
  * INVARIANT: contexts are not mutated.
  */
-export function admissionInputFor(ctx: { readonly input: unknown }): AdmissionInput | undefined {
+export function admissionInputFor(ctx: { readonly input: unknown; readonly kubernetes?: KubernetesContext }): AdmissionInput | undefined {
   if (lastInput !== undefined && lastInput.ctx === ctx) return lastInput.input;
-  const input = toAdmissionInput(ctx.input);
+  let input = toAdmissionInput(ctx.input);
+  // The namespace the context stage found in the cluster cache: its labels for namespaceSelector, the object for CEL.
+  const namespaceObject = ctx.kubernetes?.namespaceObject;
+  if (input !== undefined && namespaceObject !== undefined && input.namespaceLabels === undefined) {
+    input = { ...input, namespaceLabels: stringMap(metadataOf(namespaceObject)["labels"]), namespaceObject: namespaceObject as KubeObject };
+  }
   lastInput = { ctx, input };
   return input;
 }

@@ -136,7 +136,14 @@ export function compileVap(policy: Json, bindings: readonly Json[], env: CelEnvi
     evaluateRequest,
     evaluate(ctx: Context, evalOptions?: EvaluateOptions): Finding[] {
       const request = requestOf(ctx.input);
-      return request ? evaluateRequest(request, evalOptions) : [];
+      if (!request) return [];
+      // The namespace the context stage found in the cluster cache: namespaceSelector and CEL namespaceObject.
+      const namespaceObject = ctx.kubernetes?.namespaceObject;
+      if (namespaceObject === undefined || request.namespaceObject !== null) return evaluateRequest(request, evalOptions);
+      const metadata = isObject(namespaceObject["metadata"]) ? namespaceObject["metadata"] : {};
+      const labels: Record<string, string> = {};
+      if (isObject(metadata["labels"])) for (const [k, v] of Object.entries(metadata["labels"])) labels[k] = String(v);
+      return evaluateRequest({ ...request, namespaceObject: namespaceObject as Json, namespaceLabels: labels }, evalOptions);
     },
   };
 }

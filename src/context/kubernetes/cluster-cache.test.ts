@@ -1,0 +1,81 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { startFakeKubernetesApi, type FakeKubernetesApi } from "./api-test-server.js";
+import { checkClusterSettings, watchKubernetesCluster, type KubernetesClusterCache } from "./cluster-cache.js";
+
+const ns = (name: string, labels: Record<string, string> = {}) => ({ metadata: { name, labels } });
+const cm = (namespace: string, name: string, data: Record<string, string>) => ({ metadata: { name, namespace }, data });
+
+/** Polls until `check` holds (the watch is asynchronous); fails with `what` after 5 s. */
+async function until(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if (check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+let api: FakeKubernetesApi | undefined;
+let cache: KubernetesClusterCache | undefined;
+afterEach(async () => {
+  await cache?.close();
+  await api?.close();
+  cache = undefined;
+  api = undefined;
+});
+
+describe("Kubernetes cluster cache (list + watch)", () => {
+  it("lists namespaces and configmaps (paged), then follows ADDED, MODIFIED and DELETED from the list's resourceVersion", async () => {
+    api = await startFakeKubernetesApi({
+      token: "sa-token",
+      namespaces: [ns("prod", { tier: "prod" }), ns("dev")],
+      configMaps: Array.from({ length: 1203 }, (_, i) => cm("kyverno", `cm-${i}`, { n: String(i) })),
+    });
+    cache = watchKubernetesCluster({ server: api.url, token: "sa-token", watchSeconds: 60 });
+    await cache.synced();
+    expect(cache.namespace("prod")).toMatchObject({ kind: "Namespace", metadata: { labels: { tier: "prod" } } });
+    expect(cache.configMap("kyverno", "cm-1202")).toMatchObject({ data: { n: "1202" } });
+    expect(cache.stats()).toMatchObject({ namespaces: 2, configMaps: 1203, synced: true, lists: 2 });
+    // 1203 configmaps in pages of 500: three LIST requests, each with the bearer token
+    expect(api.requests.filter((r) => r.path.startsWith("/api/v1/configmaps?limit=500")).length).toBe(3);
+    expect(api.requests.every((r) => r.authorization === "Bearer sa-token")).toBe(true);
+    await until(() => api!.watching() === 2, "both watches");
+    api.put("namespaces", ns("prod", { tier: "prod", team: "payments" }));
+    api.put("namespaces", ns("staging", { tier: "staging" }));
+    api.put("configmaps", cm("kyverno", "registries", { allowed: "ghcr.io" }));
+    api.remove("namespaces", "dev");
+    await until(() => cache!.namespace("dev") === undefined && cache!.configMap("kyverno", "registries") !== undefined, "the watch events");
+    expect(cache.namespace("prod")).toMatchObject({ metadata: { labels: { team: "payments" } } });
+    expect(cache.namespace("staging")).toBeDefined();
+    expect(cache.stats().events).toBe(4);
+    // a watch request resumes from the resourceVersion the list returned, with bookmarks
+    expect(api.requests.some((r) => /^\/api\/v1\/namespaces\?watch=1&resourceVersion=\d+&allowWatchBookmarks=true/.test(r.path))).toBe(true);
+  });
+
+  it("lists again when the watch answers 410 Gone, and sees what changed meanwhile", async () => {
+    api = await startFakeKubernetesApi({ namespaces: [ns("prod")] });
+    cache = watchKubernetesCluster({ server: api.url, watchSeconds: 60 });
+    await cache.synced();
+    await until(() => api!.watching() === 2, "both watches");
+    api.compact();
+    api.put("namespaces", ns("late", { added: "after-compaction" }));
+    await until(() => cache!.namespace("late") !== undefined, "the relisted namespace");
+    expect(cache.stats().lists).toBeGreaterThanOrEqual(4);
+  });
+
+  it("reports a refused token (HTTP 401 with the Status message) and keeps retrying; lookups answer undefined meanwhile", async () => {
+    api = await startFakeKubernetesApi({ token: "right", namespaces: [ns("prod")] });
+    const problems: string[] = [];
+    cache = watchKubernetesCluster({ server: api.url, token: "wrong" }, { onProblem: (m) => problems.push(m) });
+    await until(() => problems.length > 0, "a reported problem");
+    expect(problems[0]).toMatch(/kubernetes cluster cache: (namespaces|configmaps): GET \/api\/v1\/(namespaces|configmaps) answered HTTP 401: Unauthorized/);
+    expect(cache.stats()).toMatchObject({ synced: false, namespaces: 0 });
+    expect(cache.namespace("prod")).toBeUndefined();
+  });
+
+  it("refuses a bad server URL, and a token over plain http to another host, naming the field", () => {
+    expect(() => checkClusterSettings({ server: "not a url" })).toThrow(/admission\.cluster\.server must be the API server URL/);
+    expect(() => checkClusterSettings({ server: "ftp://k8s" })).toThrow(/https:\/\//);
+    expect(() => checkClusterSettings({ server: "http://10.0.0.1:6443", token: "t" })).toThrow(/clear text/);
+    expect(() => checkClusterSettings({ server: "http://127.0.0.1:8001" })).not.toThrow();
+  });
+});

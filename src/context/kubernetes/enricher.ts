@@ -1,0 +1,46 @@
+/**
+ * The Kubernetes enrichment: for an admission review or a resource event, the Namespace object
+ * of the event's object (from the cluster cache) and the cache itself, as `ctx.kubernetes`. Kyverno
+ * policies then match `namespaceSelector` and read `configMap` context entries as Kyverno does;
+ * ValidatingPolicies and ValidatingAdmissionPolicies see the namespace as `namespaceObject`.
+ */
+import type { ClusterView, Context } from "../../core/context.js";
+import { EventTypes, type Event } from "../../core/event.js";
+import type { ContextEnricher, ContextExtras } from "../stage-types.js";
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+function namespaceOfObject(object: unknown): string | undefined {
+  if (!isObject(object) || object["kind"] === "Namespace") return undefined;
+  const metadata = isObject(object["metadata"]) ? object["metadata"] : {};
+  return typeof metadata["namespace"] === "string" && metadata["namespace"] !== "" ? metadata["namespace"] : undefined;
+}
+
+/** The namespace an admission review or a resource event is about (request.namespace first). */
+export function eventNamespace(event: Event): string | undefined {
+  const data = event.data;
+  if (!isObject(data)) return undefined;
+  if (event.type === EventTypes.kubernetesResource) return namespaceOfObject(data);
+  const request = isObject(data["request"]) ? data["request"] : undefined;
+  if (request === undefined) return undefined;
+  const kind = isObject(request["kind"]) ? request["kind"]["kind"] : undefined;
+  if (kind === "Namespace") return undefined;
+  if (typeof request["namespace"] === "string" && request["namespace"] !== "") return request["namespace"];
+  return namespaceOfObject(request["object"]) ?? namespaceOfObject(request["oldObject"]);
+}
+
+export function createKubernetesEnricher(cluster: ClusterView): ContextEnricher {
+  return {
+    name: "kubernetes",
+    enrich(event: Event, _ctx: Pick<Context, "entities" | "posture" | "now">): ContextExtras | undefined {
+      if (event.type !== EventTypes.admissionReview && event.type !== EventTypes.kubernetesResource) return undefined;
+      const namespace = eventNamespace(event);
+      const namespaceObject = namespace === undefined ? undefined : cluster.namespace(namespace);
+      return { kubernetes: { cluster, ...(namespaceObject === undefined ? {} : { namespaceObject }) } };
+    },
+  };
+}

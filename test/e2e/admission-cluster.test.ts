@@ -1,0 +1,159 @@
+/**
+ * The admission webhook with `admission.cluster` set: a real agent lists and watches the
+ * namespaces and configmaps of a local stand-in for the Kubernetes API server (the REST wire
+ * protocol: paged LIST, WATCH streams, bearer token), so Kyverno policies that read a ConfigMap
+ * (the library's exclude-namespaces-dynamically) and match with a namespaceSelector, and a
+ * ValidatingPolicy reading `namespaceObject`, decide as they would in the cluster; without the
+ * cluster the ConfigMap policy cannot be evaluated and its failurePolicy decides.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createAgent, createManualClock, type Agent } from "../../src/agent.js";
+import { parseConfig } from "../../src/config.js";
+import { startFakeKubernetesApi, type FakeKubernetesApi } from "../../src/context/kubernetes/api-test-server.js";
+import { admissionRoutes } from "../../src/server/admission.js";
+import { buildServer, type VigilServer } from "../../src/server/app.js";
+import { admissionReview, fixtures, tempDir, type KubeObject } from "./admission-support.js";
+
+const excludeNamespaces = join(fixtures, "kyverno/other/exclude-namespaces-dynamically/exclude-namespaces-dynamically.yaml");
+
+const localPolicies = `
+apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: team-label-in-prod
+spec:
+  rules:
+  - name: team
+    match:
+      any:
+      - resources:
+          kinds: [Pod]
+          namespaceSelector:
+            matchLabels:
+              tier: prod
+    validate:
+      failureAction: Enforce
+      message: Pods in production namespaces need a team label.
+      pattern:
+        metadata:
+          labels:
+            team: "?*"
+---
+apiVersion: policies.kyverno.io/v1alpha1
+kind: ValidatingPolicy
+metadata:
+  name: no-pods-in-frozen-namespaces
+spec:
+  validationActions: [Deny]
+  matchConstraints:
+    resourceRules:
+    - apiGroups: [""]
+      apiVersions: [v1]
+      operations: [CREATE]
+      resources: [pods]
+  validations:
+  - expression: "namespaceObject == null || namespaceObject.metadata.?labels.?frozen.orValue('') != 'true'"
+    message: the namespace is frozen
+`;
+
+const pod = (name: string, namespace: string, labels: Record<string, string> = {}): KubeObject => ({
+  apiVersion: "v1", kind: "Pod", metadata: { name, namespace, labels }, spec: { containers: [{ name: "app", image: "ghcr.io/acme/app:1.0" }] },
+});
+
+interface Running { agent: Agent; server: VigilServer; close(): Promise<void> }
+
+async function start(cluster: Record<string, unknown> | undefined): Promise<Running> {
+  const dir = tempDir();
+  mkdirSync(join(dir, "policies"));
+  writeFileSync(join(dir, "policies", "local.yaml"), localPolicies);
+  const config = { policies: [excludeNamespaces, join(dir, "policies")], store: { path: join(dir, "vigil.db") }, log: { level: "silent" }, ...(cluster ? { admission: { cluster } } : {}) };
+  const agent = await createAgent(parseConfig(config), { clock: createManualClock("2025-03-03T10:00:00Z"), onProblem: () => undefined });
+  const server = buildServer({ agent, routes: [admissionRoutes] });
+  await server.app.ready();
+  return { agent, server, async close() { await server.app.close(); await agent.close(); } };
+}
+
+async function review(running: Running, object: KubeObject): Promise<{ allowed: boolean; warnings: string[]; message: string }> {
+  const response = await running.server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: admissionReview(object) });
+  expect(response.statusCode).toBe(200);
+  const body = response.json() as { response: { allowed: boolean; warnings?: string[]; status?: { message?: string } } };
+  return { allowed: body.response.allowed, warnings: body.response.warnings ?? [], message: body.response.status?.message ?? "" };
+}
+
+describe("admission webhook with the cluster's namespaces and configmaps (admission.cluster)", () => {
+  let api: FakeKubernetesApi;
+  let running: Running;
+  beforeAll(async () => {
+    api = await startFakeKubernetesApi({
+      token: "webhook-sa-token",
+      namespaces: [
+        { metadata: { name: "prod", labels: { tier: "prod" } } },
+        { metadata: { name: "dev", labels: { tier: "dev" } } },
+        { metadata: { name: "platform", labels: { tier: "infra" } } },
+        { metadata: { name: "archive", labels: { frozen: "true" } } },
+      ],
+      configMaps: [{ metadata: { name: "namespace-filters", namespace: "default" }, data: { exclude: '["kube-system", "platform"]' } }],
+    });
+    running = await start({ server: api.url, token: "webhook-sa-token" });
+  });
+  afterAll(async () => {
+    await running.close();
+    await api.close();
+  });
+
+  it("a configMap context entry reads the cluster's ConfigMap: pods outside its excluded namespaces are warned about (Audit), inside are not", async () => {
+    const apps = await review(running, pod("web", "dev"));
+    expect(apps.allowed).toBe(true);
+    expect(apps.warnings.some((w) => w.startsWith("policy exclude-namespaces-example.exclude-namespaces-dynamically-pods:") && w.includes("which is not in the excluded list of namespaces"))).toBe(true);
+    const platform = await review(running, pod("agent", "platform"));
+    expect(platform.warnings.filter((w) => w.includes("exclude-namespaces-example"))).toEqual([]);
+  });
+
+  it("a namespaceSelector matches on the namespace's labels in the cluster: denied in prod, allowed in dev", async () => {
+    const prod = await review(running, pod("api", "prod", { foo: "x" }));
+    expect(prod.allowed).toBe(false);
+    expect(prod.message).toContain("Pods in production namespaces need a team label.");
+    expect((await review(running, pod("api", "prod", { foo: "x", team: "payments" }))).allowed).toBe(true);
+    expect((await review(running, pod("api", "dev", { foo: "x" }))).allowed).toBe(true);
+  });
+
+  it("a ValidatingPolicy sees the namespace as namespaceObject", async () => {
+    const frozen = await review(running, pod("late", "archive", { foo: "x" }));
+    expect(frozen.allowed).toBe(false);
+    expect(frozen.message).toContain("the namespace is frozen");
+  });
+
+  it("follows the cluster: a namespace labelled prod later is enforced, a ConfigMap change moves the exclusions", async () => {
+    api.put("namespaces", { metadata: { name: "dev", labels: { tier: "prod" } } });
+    api.put("configmaps", { metadata: { name: "namespace-filters", namespace: "default" }, data: { exclude: '["kube-system", "dev"]' } });
+    for (let i = 0; i < 200 && (await review(running, pod("api", "dev", { foo: "x" }))).allowed; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect((await review(running, pod("api", "dev", { foo: "x" }))).allowed).toBe(false);
+    const devNow = await review(running, pod("web", "dev", { team: "a" }));
+    expect(devNow.warnings.filter((w) => w.includes("exclude-namespaces-example"))).toEqual([]);
+    expect(api.requests.every((r) => r.authorization === "Bearer webhook-sa-token")).toBe(true);
+  });
+
+  it("records the namespace-aware decision with its explanation", async () => {
+    const decisions = await running.agent.storage.listDecisions({ limit: 100 });
+    const denied = decisions.find((d) => d.verdict === "deny" && d.findings.some((f) => f.policy === "team-label-in-prod"));
+    expect(denied?.explanation.summary).toContain("team-label-in-prod/team");
+  });
+});
+
+describe("the same policies without admission.cluster", () => {
+  let running: Running;
+  beforeAll(async () => { running = await start(undefined); });
+  afterAll(async () => { await running.close(); });
+
+  it("cannot read the ConfigMap: the rule errors and its policy's failurePolicy (Fail) denies; the namespaceSelector matches nothing", async () => {
+    const apps = await review(running, pod("web", "dev", { foo: "x" }));
+    expect(apps.allowed).toBe(false);
+    expect(apps.message).toContain("exclude-namespaces-example");
+    expect(apps.message).toMatch(/namespacefilters|configMap/);
+    // no namespace labels: the prod-only rule does not select the pod; the library policy still errors
+    const prod = await review(running, pod("api", "prod", { foo: "x" }));
+    expect(prod.message).not.toContain("team-label-in-prod");
+  });
+});
