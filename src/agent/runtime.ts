@@ -9,7 +9,7 @@
  * first, then runs the ingest loop (role all), the bus worker (role worker / all with NATS) and the
  * scheduler (role api: the learning schedule only); `close()` stops them and closes the adapters.
  */
-import { watchKubernetesCluster } from "../context/kubernetes/cluster-cache.js";
+import { watchKubernetesCluster, type KubernetesClusterCache } from "../context/kubernetes/cluster-cache.js";
 import { randomUUID } from "node:crypto";
 import { timeOrderedId } from "../core/ids.js";
 import type { Decision, DecisionDraft } from "../core/decision.js";
@@ -88,6 +88,8 @@ export interface Agent {
   readonly manualClock?: ManualClock;
   /** Set when `clock.mode` is events: the pipeline moves it to each event's time. */
   readonly eventClock?: EventClock;
+  /** Set when `admission.cluster` is configured: the cluster's namespaces and configmaps (the mutating webhook reads them too). */
+  readonly cluster?: KubernetesClusterCache;
   /**
    * vigil.yaml with the packs' settings.yaml merged under it (context, act, actuators, ladder,
    * residency, supplyChain) and the files they came from: what the stages run with.
@@ -297,7 +299,7 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
   let learnTimer: ReturnType<typeof setInterval> | undefined;
 
   const agent: Agent = {
-    config, role, storage, bus, clock, ...(manual ? { manualClock: manual } : {}), ...(events ? { eventClock: events } : {}), settings,
+    config, role, storage, bus, clock, ...(manual ? { manualClock: manual } : {}), ...(events ? { eventClock: events } : {}), ...(cluster ? { cluster } : {}), settings,
     catalog, policySet, loadErrors: load.errors, evaluator, decider, executor, reviews, context, pipeline, ingestor, ...(worker ? { worker } : {}),
     ...(packs.ladder ? { ladder: packs.ladder } : {}), ...(packs.supplyChain ? { supplyChain: packs.supplyChain } : {}),
     tokens, deliveries, feedback, metrics, learning, ...(learning.learner ? { learner: learning.learner } : {}),

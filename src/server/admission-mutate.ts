@@ -30,7 +30,10 @@ import type { Finding } from "../core/finding.js";
 import type { Clock } from "../core/ports.js";
 import type { JsonPatchOperation } from "../policy/kyverno/json-patch.js";
 import { runMutationChain, type MutationChainResult } from "../policy/kyverno/mutation-chain.js";
-import { toAdmissionInput, type AdmissionInput } from "../policy/kyverno/request.js";
+import { toAdmissionInput, withNamespace, type AdmissionInput } from "../policy/kyverno/request.js";
+import { clusterContextResolver } from "../policy/kyverno/context.js";
+import { eventNamespace } from "../context/kubernetes/enricher.js";
+import type { ClusterView } from "../core/context.js";
 import {
   denialMessage, errorDenies, failureDraft, failureStatus, reviewResponse,
   type AdmissionFailureKind, type AdmissionRequestInfo, type AdmissionReviewResponse, type AdmissionSettings, type AdmissionStatus,
@@ -55,6 +58,8 @@ export interface MutatingAdmissionDeps {
   exceptions?(event: Event, findings: readonly Finding[]): Promise<readonly { readonly id: string; readonly policy: string; readonly rule: string; readonly text: string }[]>;
   observe?(answer: { readonly verdict: "allow" | "deny"; readonly tier: string; readonly seconds: number; readonly outcome: "decided" | AdmissionFailureKind }): void;
   onProblem?(message: string, error?: unknown): void;
+  /** The cluster cache (admission.cluster): the namespace's labels and object, configMap context entries. */
+  readonly cluster?: ClusterView;
 }
 
 export interface MutatingAdmissionAnswer {
@@ -140,7 +145,8 @@ const MAX_EXCEPTION_ROUNDS = 3;
  * exceptions turn up, at most MAX_EXCEPTION_ROUNDS times.
  */
 async function mutateWithExceptions(policies: readonly CompiledPolicy[], input: AdmissionInput, event: Event, deps: MutatingAdmissionDeps): Promise<{ chain: MutationChainResult; excepted: readonly { id: string; policy: string; rule: string; text: string }[] }> {
-  let chain = runMutationChain(policies, input);
+  const resolver = deps.cluster === undefined ? {} : { resolver: clusterContextResolver(deps.cluster) };
+  let chain = runMutationChain(policies, input, resolver);
   if (!deps.exceptions) return { chain, excepted: [] };
   const excepted = new Map<string, { id: string; policy: string; rule: string; text: string }>();
   const key = (policy: string, rule: string): string => `${policy}\u0000${rule}`;
@@ -150,7 +156,7 @@ async function mutateWithExceptions(policies: readonly CompiledPolicy[], input: 
     const found = (await deps.exceptions(event, applied)).filter((e) => !excepted.has(key(e.policy, e.rule)));
     if (found.length === 0) break;
     for (const e of found) excepted.set(key(e.policy, e.rule), { id: e.id, policy: e.policy, rule: e.rule, text: e.text });
-    chain = runMutationChain(policies, input, { excepted: (policy, rule) => excepted.get(key(policy, rule))?.text });
+    chain = runMutationChain(policies, input, { ...resolver, excepted: (policy, rule) => excepted.get(key(policy, rule))?.text });
   }
   return { chain, excepted: [...excepted.values()] };
 }
@@ -169,8 +175,11 @@ export async function answerMutatingReview(body: unknown, deps: MutatingAdmissio
   let draft: DecisionDraft;
   try {
     const policies = deps.policies();
-    const input = toAdmissionInput(body);
-    if (input === undefined) throw new Error("the review has no request");
+    const parsed = toAdmissionInput(body);
+    if (parsed === undefined) throw new Error("the review has no request");
+    const namespace = deps.cluster === undefined ? undefined : eventNamespace(event);
+    const namespaceObject = namespace === undefined ? undefined : deps.cluster?.namespace(namespace);
+    const input = namespaceObject === undefined ? parsed : withNamespace(parsed, namespaceObject);
     const { chain, excepted } = await mutateWithExceptions(policies, input, event, deps);
     if (exchange.remaining() < 0) throw new DeadlineExceeded("mutations finished after the deadline");
     const outcome = chainOutcome(chain, request, (name) => policies.find((p) => p.meta.name === name), deps.settings);

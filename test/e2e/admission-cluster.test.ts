@@ -56,6 +56,31 @@ spec:
   validations:
   - expression: "namespaceObject == null || namespaceObject.metadata.?labels.?frozen.orValue('') != 'true'"
     message: the namespace is frozen
+---
+apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: owner-from-configmap
+spec:
+  rules:
+  - name: owner
+    match:
+      any:
+      - resources:
+          kinds: [Pod]
+          namespaceSelector:
+            matchLabels:
+              tier: prod
+    context:
+    - name: owners
+      configMap:
+        name: owners
+        namespace: kyverno
+    mutate:
+      patchStrategicMerge:
+        metadata:
+          annotations:
+            +(owner): "{{ owners.data.prod }}"
 `;
 
 const pod = (name: string, namespace: string, labels: Record<string, string> = {}): KubeObject => ({
@@ -94,7 +119,10 @@ describe("admission webhook with the cluster's namespaces and configmaps (admiss
         { metadata: { name: "platform", labels: { tier: "infra" } } },
         { metadata: { name: "archive", labels: { frozen: "true" } } },
       ],
-      configMaps: [{ metadata: { name: "namespace-filters", namespace: "default" }, data: { exclude: '["kube-system", "platform"]' } }],
+      configMaps: [
+        { metadata: { name: "namespace-filters", namespace: "default" }, data: { exclude: '["kube-system", "platform"]' } },
+        { metadata: { name: "owners", namespace: "kyverno" }, data: { prod: "team-payments" } },
+      ],
     });
     running = await start({ server: api.url, token: "webhook-sa-token" });
   });
@@ -123,6 +151,17 @@ describe("admission webhook with the cluster's namespaces and configmaps (admiss
     const frozen = await review(running, pod("late", "archive", { foo: "x" }));
     expect(frozen.allowed).toBe(false);
     expect(frozen.message).toContain("the namespace is frozen");
+  });
+
+  it("the mutating webhook too: a mutate rule selected by namespaceSelector takes its value from a ConfigMap", async () => {
+    const mutate = async (object: KubeObject): Promise<unknown[]> => {
+      const response = await running.server.app.inject({ method: "POST", url: "/v1/admission/mutate", payload: admissionReview(object) });
+      expect(response.statusCode).toBe(200);
+      const patch = (response.json() as { response: { patch?: string } }).response.patch;
+      return patch === undefined ? [] : JSON.parse(Buffer.from(patch, "base64").toString("utf8")) as unknown[];
+    };
+    expect(await mutate(pod("api", "prod", { team: "a" }))).toEqual([{ op: "add", path: "/metadata/annotations", value: { owner: "team-payments" } }]);
+    expect(await mutate(pod("api", "dev", { team: "a" }))).toEqual([]);
   });
 
   it("follows the cluster: a namespace labelled prod later is enforced, a ConfigMap change moves the exclusions", async () => {

@@ -103,11 +103,15 @@ export function admissionInputFor(ctx: { readonly input: unknown; readonly kuber
   let input = toAdmissionInput(ctx.input);
   // The namespace the context stage found in the cluster cache: its labels for namespaceSelector, the object for CEL.
   const namespaceObject = ctx.kubernetes?.namespaceObject;
-  if (input !== undefined && namespaceObject !== undefined && input.namespaceLabels === undefined) {
-    input = { ...input, namespaceLabels: stringMap(metadataOf(namespaceObject)["labels"]), namespaceObject: namespaceObject as KubeObject };
-  }
+  if (input !== undefined && namespaceObject !== undefined) input = withNamespace(input, namespaceObject);
   lastInput = { ctx, input };
   return input;
+}
+
+/** The input with its namespace's labels (namespaceSelector) and object (CEL `namespaceObject`), unless it has labels already. */
+export function withNamespace(input: AdmissionInput, namespaceObject: Readonly<Record<string, unknown>>): AdmissionInput {
+  if (input.namespaceLabels !== undefined) return input;
+  return { ...input, namespaceLabels: stringMap(metadataOf(namespaceObject)["labels"]), namespaceObject: namespaceObject as KubeObject };
 }
 
 /** A CREATE request for a resource (how `kyverno test` and background scans evaluate). */
