@@ -60,24 +60,35 @@ export function isPolicyExceptionDocument(doc: unknown): boolean {
   return isObject(doc) && doc["kind"] === "PolicyException" && String(doc["apiVersion"] ?? "").startsWith("kyverno.io/");
 }
 
+type Fail = (field: string, message: string) => never;
+
+/**
+ * What both kinds of PolicyException start with: the name (required), the namespace (`default`
+ * when absent: PolicyExceptions are namespaced), a spec object whose keys are all `known`, and
+ * `fail`, which throws VIGIL_POLICY_LOAD naming the exception, the field and the file.
+ */
+function exceptionHeader(doc: Json, source: string | undefined, known: ReadonlySet<string>, describeSpec: string, describeKnown: string): { name: string; namespace: string; spec: Json; fail: Fail } {
+  const where = source === undefined ? {} : { file: source };
+  const metadata = isObject(doc["metadata"]) ? doc["metadata"] : {};
+  const name = typeof metadata["name"] === "string" ? metadata["name"] : "";
+  const fail: Fail = (field, message) => {
+    throw new VigilError("VIGIL_POLICY_LOAD", `PolicyException ${name === "" ? "(unnamed)" : name}: ${message}`, { field, policy: name, ...where });
+  };
+  if (name === "") fail("metadata.name", "metadata.name is required: name the exception.");
+  const namespace = typeof metadata["namespace"] === "string" && metadata["namespace"] !== "" ? metadata["namespace"] : "default";
+  const spec = doc["spec"];
+  if (!isObject(spec)) return fail("spec", `spec is required (${describeSpec}).`);
+  for (const key of Object.keys(spec)) {
+    if (!known.has(key)) fail(`spec.${key}`, `unknown field spec.${key}; ${describeKnown}.`);
+  }
+  return { name, namespace, spec, fail };
+}
+
 const specFields = new Set(["exceptions", "match", "conditions", "podSecurity", "background"]);
 
 /** Reads a PolicyException document; a malformed one throws VIGIL_POLICY_LOAD naming the exception and the field. */
 export function parsePolicyException(doc: Json, source?: string): KyvernoPolicyException {
-  const where = source === undefined ? {} : { file: source };
-  const metadata = isObject(doc["metadata"]) ? doc["metadata"] : {};
-  const name = typeof metadata["name"] === "string" ? metadata["name"] : "";
-  const fail = (field: string, message: string): never => {
-    throw new VigilError("VIGIL_POLICY_LOAD", `PolicyException ${name === "" ? "(unnamed)" : name}: ${message}`, { field, policy: name, ...where });
-  };
-  if (name === "") fail("metadata.name", "metadata.name is required: name the exception.");
-  // PolicyExceptions are namespaced; a file without one is applied to the cluster's default namespace.
-  const namespace = typeof metadata["namespace"] === "string" && metadata["namespace"] !== "" ? metadata["namespace"] : "default";
-  const spec = doc["spec"];
-  if (!isObject(spec)) return fail("spec", "spec is required (exceptions and match).");
-  for (const key of Object.keys(spec)) {
-    if (!specFields.has(key)) fail(`spec.${key}`, `unknown field spec.${key}; a PolicyException has ${[...specFields].join(", ")}.`);
-  }
+  const { name, namespace, spec, fail } = exceptionHeader(doc, source, specFields, "exceptions and match", `a PolicyException has ${[...specFields].join(", ")}`);
   const rawExceptions = spec["exceptions"];
   if (!Array.isArray(rawExceptions) || rawExceptions.length === 0) fail("spec.exceptions", "spec.exceptions must list at least one { policyName, ruleNames }.");
   const exceptions = (rawExceptions as unknown[]).map((entry, i) => {
@@ -139,19 +150,7 @@ const celSpecFields = new Set(["policyRefs", "matchConditions"]);
 
 /** Reads and compiles a CEL PolicyException; a malformed one throws VIGIL_POLICY_LOAD (a CEL syntax error VIGIL_POLICY_COMPILE) naming the field. */
 export function parseCelPolicyException(doc: Json, env: CelEnvironment, source?: string): CelPolicyException {
-  const where = source === undefined ? {} : { file: source };
-  const metadata = isObject(doc["metadata"]) ? doc["metadata"] : {};
-  const name = typeof metadata["name"] === "string" ? metadata["name"] : "";
-  const fail = (field: string, message: string): never => {
-    throw new VigilError("VIGIL_POLICY_LOAD", `PolicyException ${name === "" ? "(unnamed)" : name}: ${message}`, { field, policy: name, ...where });
-  };
-  if (name === "") fail("metadata.name", "metadata.name is required: name the exception.");
-  const namespace = typeof metadata["namespace"] === "string" && metadata["namespace"] !== "" ? metadata["namespace"] : "default";
-  const spec = doc["spec"];
-  if (!isObject(spec)) return fail("spec", "spec is required (policyRefs and matchConditions).");
-  for (const key of Object.keys(spec)) {
-    if (!celSpecFields.has(key)) fail(`spec.${key}`, `unknown field spec.${key}; Vigil reads ${[...celSpecFields].join(" and ")} of a policies.kyverno.io PolicyException.`);
-  }
+  const { name, namespace, spec, fail } = exceptionHeader(doc, source, celSpecFields, "policyRefs and matchConditions", `Vigil reads ${[...celSpecFields].join(" and ")} of a policies.kyverno.io PolicyException`);
   const refs = spec["policyRefs"];
   if (!Array.isArray(refs) || refs.length === 0) fail("spec.policyRefs", "spec.policyRefs must list at least one { name, kind } of a policy.");
   const policyRefs = (refs as unknown[]).map((ref, i) => {
