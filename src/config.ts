@@ -70,12 +70,12 @@ export const configSchema = z.strictObject({
     timeoutMs: z.number().int().positive().default(2000).describe("Per-request deadline of admission reviews, in milliseconds."),
     awaitRecord: z.boolean().default(true).describe("true: answer a review once its decision is durable in the decision record (failurePolicy applies when it cannot be recorded); false: answer once decided and append right after (lower latency; a crash can lose the last decisions answered)."),
     cluster: z.strictObject({
-      server: z.string().describe("Kubernetes API server URL (https://host:6443; http://127.0.0.1:8001 for kubectl proxy). Namespaces and ConfigMaps are listed and watched into a cache: Kyverno namespaceSelector, configMap context entries and CEL namespaceObject then work as in Kyverno (docs/admission.md)."),
-      token: z.string().optional().describe("Bearer token of a service account allowed to list and watch namespaces and configmaps."),
+      server: z.string().describe("Kubernetes API server URL (https://host:6443; http://127.0.0.1:8001 for kubectl proxy). Namespaces, ConfigMaps, RoleBindings and ClusterRoleBindings are listed and watched into a cache: Kyverno namespaceSelector, configMap context entries, roles/clusterRoles and CEL namespaceObject then work as in Kyverno (docs/admission.md)."),
+      token: z.string().optional().describe("Bearer token of a service account allowed to list and watch namespaces, configmaps, rolebindings and clusterrolebindings."),
       caData: z.string().optional().describe("Base64 PEM CA bundle of the API server (kubeconfig certificate-authority-data)."),
       skipTlsVerify: z.boolean().default(false).describe("Do not verify the API server's certificate (test clusters only)."),
       timeoutMs: z.number().int().positive().default(10_000).describe("Timeout of one LIST request, in milliseconds."),
-      syncTimeoutMs: z.number().int().min(0).default(5_000).describe("How long start-up waits for the first LIST of namespaces and configmaps before serving (then the cache fills in the background)."),
+      syncTimeoutMs: z.number().int().min(0).default(5_000).describe("How long start-up waits for the first LISTs before serving (then the cache fills in the background)."),
     }).optional(),
   }).prefault({}),
   cel: z.strictObject({

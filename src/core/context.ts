@@ -17,6 +17,14 @@ export interface EntityHistory {
 export interface ClusterView {
   namespace(name: string): Readonly<Record<string, unknown>> | undefined;
   configMap(namespace: string, name: string): Readonly<Record<string, unknown>> | undefined;
+  /**
+   * The roles bound to a requester, as Kyverno computes them for `roles` / `clusterRoles` (match
+   * and exclude blocks, `request.roles`): `<namespace>:<role>` for RoleBindings to a Role,
+   * ClusterRole names for ClusterRoleBindings and RoleBindings to a ClusterRole; sorted, without
+   * repeats; subjects matched by user name, group, or service
+   * account (`system:serviceaccount:<ns>:<name>`).
+   */
+  rolesOf(user: { readonly username?: string; readonly groups?: readonly string[] }): { readonly roles: readonly string[]; readonly clusterRoles: readonly string[] };
 }
 
 /** What the context stage adds to a Kubernetes event (admission review, resource) when a cluster view is configured. */
@@ -25,6 +33,9 @@ export interface KubernetesContext {
   readonly namespaceObject?: Readonly<Record<string, unknown>>;
   /** The cluster, for Kyverno `configMap` context entries (and `apiCall` GETs of what the view holds). */
   readonly cluster: ClusterView;
+  /** The requester's roles and cluster roles (admission reviews with a userInfo). */
+  readonly roles?: readonly string[];
+  readonly clusterRoles?: readonly string[];
 }
 
 /**

@@ -30,9 +30,9 @@ import type { Finding } from "../core/finding.js";
 import type { Clock } from "../core/ports.js";
 import type { JsonPatchOperation } from "../policy/kyverno/json-patch.js";
 import { runMutationChain, type MutationChainResult } from "../policy/kyverno/mutation-chain.js";
-import { toAdmissionInput, withNamespace, type AdmissionInput } from "../policy/kyverno/request.js";
+import { toAdmissionInput, withCluster, type AdmissionInput } from "../policy/kyverno/request.js";
 import { clusterContextResolver } from "../policy/kyverno/context.js";
-import { eventNamespace } from "../context/kubernetes/enricher.js";
+import { eventNamespace, requestUser } from "../context/kubernetes/enricher.js";
 import type { ClusterView } from "../core/context.js";
 import {
   denialMessage, errorDenies, failureDraft, failureStatus, reviewResponse,
@@ -177,9 +177,10 @@ export async function answerMutatingReview(body: unknown, deps: MutatingAdmissio
     const policies = deps.policies();
     const parsed = toAdmissionInput(body);
     if (parsed === undefined) throw new Error("the review has no request");
-    const namespace = deps.cluster === undefined ? undefined : eventNamespace(event);
-    const namespaceObject = namespace === undefined ? undefined : deps.cluster?.namespace(namespace);
-    const input = namespaceObject === undefined ? parsed : withNamespace(parsed, namespaceObject);
+    const cluster = deps.cluster;
+    const namespace = cluster === undefined ? undefined : eventNamespace(event);
+    const user = cluster === undefined ? undefined : requestUser(event);
+    const input = cluster === undefined ? parsed : withCluster(parsed, namespace === undefined ? undefined : cluster.namespace(namespace), user === undefined ? {} : cluster.rolesOf(user));
     const { chain, excepted } = await mutateWithExceptions(policies, input, event, deps);
     if (exchange.remaining() < 0) throw new DeadlineExceeded("mutations finished after the deadline");
     const outcome = chainOutcome(chain, request, (name) => policies.find((p) => p.meta.name === name), deps.settings);

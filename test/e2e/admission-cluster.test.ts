@@ -81,6 +81,28 @@ spec:
         metadata:
           annotations:
             +(owner): "{{ owners.data.prod }}"
+---
+apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: no-latest-tag
+spec:
+  rules:
+  - name: latest
+    match:
+      any:
+      - resources:
+          kinds: [Pod]
+    exclude:
+      any:
+      - clusterRoles: [ci-deployer]
+    validate:
+      failureAction: Enforce
+      message: "The :latest tag is not allowed."
+      pattern:
+        spec:
+          containers:
+          - image: "!*:latest"
 `;
 
 const pod = (name: string, namespace: string, labels: Record<string, string> = {}): KubeObject => ({
@@ -123,6 +145,8 @@ describe("admission webhook with the cluster's namespaces and configmaps (admiss
         { metadata: { name: "namespace-filters", namespace: "default" }, data: { exclude: '["kube-system", "platform"]' } },
         { metadata: { name: "owners", namespace: "kyverno" }, data: { prod: "team-payments" } },
       ],
+      // the reviews' requester (admissionReview: system:serviceaccount:ci:deployer) is bound to ci-deployer
+      clusterRoleBindings: [{ metadata: { name: "ci-deployer" }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "ci-deployer" }, subjects: [{ kind: "ServiceAccount", name: "deployer", namespace: "ci" }] }],
     });
     running = await start({ server: api.url, token: "webhook-sa-token" });
   });
@@ -151,6 +175,17 @@ describe("admission webhook with the cluster's namespaces and configmaps (admiss
     const frozen = await review(running, pod("late", "archive", { foo: "x" }));
     expect(frozen.allowed).toBe(false);
     expect(frozen.message).toContain("the namespace is frozen");
+  });
+
+  it("roles and clusterRoles come from the cluster's bindings: an exclude on clusterRoles lets the bound service account through, not another user", async () => {
+    const latest = { ...pod("tool", "dev", { foo: "x" }), spec: { containers: [{ name: "app", image: "busybox:latest" }] } };
+    expect((await review(running, latest)).allowed).toBe(true);
+    const asAlice = admissionReview(latest) as { request: Record<string, unknown> };
+    asAlice.request["userInfo"] = { username: "alice", groups: ["system:authenticated"] };
+    const response = await running.server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: asAlice });
+    const body = response.json() as { response: { allowed: boolean; status?: { message?: string } } };
+    expect(body.response.allowed).toBe(false);
+    expect(body.response.status?.message).toContain("The :latest tag is not allowed.");
   });
 
   it("the mutating webhook too: a mutate rule selected by namespaceSelector takes its value from a ConfigMap", async () => {

@@ -1,14 +1,23 @@
 /**
  * A local stand-in for the Kubernetes API server, for tests: LIST (with `limit`/`continue`
  * paging) and WATCH (newline-delimited JSON events from a resourceVersion, bookmarks, `ERROR 410`
- * once a version has been compacted away) of namespaces and configmaps, bearer-token checked,
+ * once a version has been compacted away) of namespaces, configmaps, rolebindings and
+ * clusterrolebindings, bearer-token checked,
  * answering with `Status` objects as the API server does. Not used outside tests.
  */
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
 type Json = Record<string, unknown>;
-type Plural = "namespaces" | "configmaps";
+type Plural = "namespaces" | "configmaps" | "rolebindings" | "clusterrolebindings";
+
+/** Each resource: its list path, kind, apiVersion, and whether it is namespaced. */
+const kinds: Record<Plural, { readonly path: string; readonly kind: string; readonly apiVersion: string; readonly namespaced: boolean }> = {
+  namespaces: { path: "/api/v1/namespaces", kind: "Namespace", apiVersion: "v1", namespaced: false },
+  configmaps: { path: "/api/v1/configmaps", kind: "ConfigMap", apiVersion: "v1", namespaced: true },
+  rolebindings: { path: "/apis/rbac.authorization.k8s.io/v1/rolebindings", kind: "RoleBinding", apiVersion: "rbac.authorization.k8s.io/v1", namespaced: true },
+  clusterrolebindings: { path: "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", kind: "ClusterRoleBinding", apiVersion: "rbac.authorization.k8s.io/v1", namespaced: false },
+};
 
 interface WatchEvent { readonly rv: number; readonly plural: Plural; readonly type: "ADDED" | "MODIFIED" | "DELETED"; readonly object: Json }
 
@@ -29,7 +38,7 @@ export interface FakeKubernetesApi {
 
 function keyOf(plural: Plural, object: Json): string {
   const metadata = (object["metadata"] ?? {}) as Json;
-  return plural === "configmaps" ? `${String(metadata["namespace"] ?? "")}/${String(metadata["name"] ?? "")}` : String(metadata["name"] ?? "");
+  return kinds[plural].namespaced ? `${String(metadata["namespace"] ?? "")}/${String(metadata["name"] ?? "")}` : String(metadata["name"] ?? "");
 }
 
 function status(res: ServerResponse, code: number, reason: string, message: string): void {
@@ -37,18 +46,17 @@ function status(res: ServerResponse, code: number, reason: string, message: stri
   res.end(JSON.stringify({ kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason, code }));
 }
 
-export async function startFakeKubernetesApi(options: { readonly token?: string; readonly namespaces?: readonly Json[]; readonly configMaps?: readonly Json[] } = {}): Promise<FakeKubernetesApi> {
+export async function startFakeKubernetesApi(options: { readonly token?: string; readonly namespaces?: readonly Json[]; readonly configMaps?: readonly Json[]; readonly roleBindings?: readonly Json[]; readonly clusterRoleBindings?: readonly Json[] } = {}): Promise<FakeKubernetesApi> {
   let rv = 100;
   let compactedBelow = 0;
-  const stores: Record<Plural, Map<string, Json>> = { namespaces: new Map(), configmaps: new Map() };
+  const stores: Record<Plural, Map<string, Json>> = { namespaces: new Map(), configmaps: new Map(), rolebindings: new Map(), clusterrolebindings: new Map() };
   const history: WatchEvent[] = [];
   const watches = new Set<{ plural: Plural; res: ServerResponse }>();
   const requests: { path: string; authorization: string | undefined }[] = [];
 
   const stamp = (plural: Plural, object: Json): Json => {
     rv++;
-    const kind = plural === "namespaces" ? "Namespace" : "ConfigMap";
-    return { apiVersion: "v1", kind, ...object, metadata: { ...((object["metadata"] ?? {}) as Json), resourceVersion: String(rv) } };
+    return { apiVersion: kinds[plural].apiVersion, kind: kinds[plural].kind, ...object, metadata: { ...((object["metadata"] ?? {}) as Json), resourceVersion: String(rv) } };
   };
   const emit = (event: WatchEvent): void => {
     history.push(event);
@@ -63,6 +71,8 @@ export async function startFakeKubernetesApi(options: { readonly token?: string;
   };
   for (const ns of options.namespaces ?? []) put("namespaces", ns, true);
   for (const cm of options.configMaps ?? []) put("configmaps", cm, true);
+  for (const rb of options.roleBindings ?? []) put("rolebindings", rb, true);
+  for (const crb of options.clusterRoleBindings ?? []) put("clusterrolebindings", crb, true);
 
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
@@ -71,7 +81,7 @@ export async function startFakeKubernetesApi(options: { readonly token?: string;
       status(res, 401, "Unauthorized", "Unauthorized");
       return;
     }
-    const plural: Plural | undefined = url.pathname === "/api/v1/namespaces" ? "namespaces" : url.pathname === "/api/v1/configmaps" ? "configmaps" : undefined;
+    const plural = (Object.keys(kinds) as Plural[]).find((p) => kinds[p].path === url.pathname);
     if (req.method !== "GET" || plural === undefined) {
       status(res, 404, "NotFound", `the server could not find the requested resource (${req.method} ${url.pathname})`);
       return;
@@ -84,7 +94,7 @@ export async function startFakeKubernetesApi(options: { readonly token?: string;
         return;
       }
       for (const event of history) if (event.plural === plural && event.rv > from) res.write(`${JSON.stringify({ type: event.type, object: event.object })}\n`);
-      if (url.searchParams.get("allowWatchBookmarks") === "true") res.write(`${JSON.stringify({ type: "BOOKMARK", object: { kind: plural === "namespaces" ? "Namespace" : "ConfigMap", apiVersion: "v1", metadata: { resourceVersion: String(rv) } } })}\n`);
+      if (url.searchParams.get("allowWatchBookmarks") === "true") res.write(`${JSON.stringify({ type: "BOOKMARK", object: { kind: kinds[plural].kind, apiVersion: kinds[plural].apiVersion, metadata: { resourceVersion: String(rv) } } })}\n`);
       const watch = { plural, res };
       watches.add(watch);
       res.on("close", () => watches.delete(watch));
@@ -96,7 +106,7 @@ export async function startFakeKubernetesApi(options: { readonly token?: string;
     const page = limit > 0 ? items.slice(offset, offset + limit) : items.slice(offset);
     const next = limit > 0 && offset + limit < items.length ? String(offset + limit) : undefined;
     res.writeHead(200, { "Content-Type": "application/json" });
-    res.end(JSON.stringify({ kind: plural === "namespaces" ? "NamespaceList" : "ConfigMapList", apiVersion: "v1", metadata: { resourceVersion: String(rv), ...(next ? { continue: next } : {}) }, items: page }));
+    res.end(JSON.stringify({ kind: `${kinds[plural].kind}List`, apiVersion: kinds[plural].apiVersion, metadata: { resourceVersion: String(rv), ...(next ? { continue: next } : {}) }, items: page }));
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
@@ -106,7 +116,7 @@ export async function startFakeKubernetesApi(options: { readonly token?: string;
     requests,
     put: (plural, object) => put(plural, object),
     remove(plural, name, namespace) {
-      const key = plural === "configmaps" ? `${namespace ?? ""}/${name}` : name;
+      const key = kinds[plural].namespaced ? `${namespace ?? ""}/${name}` : name;
       const existing = stores[plural].get(key);
       if (existing === undefined) return;
       stores[plural].delete(key);

@@ -34,11 +34,11 @@ describe("Kubernetes cluster cache (list + watch)", () => {
     await cache.synced();
     expect(cache.namespace("prod")).toMatchObject({ kind: "Namespace", metadata: { labels: { tier: "prod" } } });
     expect(cache.configMap("kyverno", "cm-1202")).toMatchObject({ data: { n: "1202" } });
-    expect(cache.stats()).toMatchObject({ namespaces: 2, configMaps: 1203, synced: true, lists: 2 });
+    expect(cache.stats()).toMatchObject({ namespaces: 2, configMaps: 1203, synced: true, lists: 4 });
     // 1203 configmaps in pages of 500: three LIST requests, each with the bearer token
     expect(api.requests.filter((r) => r.path.startsWith("/api/v1/configmaps?limit=500")).length).toBe(3);
     expect(api.requests.every((r) => r.authorization === "Bearer sa-token")).toBe(true);
-    await until(() => api!.watching() === 2, "both watches");
+    await until(() => api!.watching() === 4, "the four watches");
     api.put("namespaces", ns("prod", { tier: "prod", team: "payments" }));
     api.put("namespaces", ns("staging", { tier: "staging" }));
     api.put("configmaps", cm("kyverno", "registries", { allowed: "ghcr.io" }));
@@ -55,11 +55,31 @@ describe("Kubernetes cluster cache (list + watch)", () => {
     api = await startFakeKubernetesApi({ namespaces: [ns("prod")] });
     cache = watchKubernetesCluster({ server: api.url, watchSeconds: 60 });
     await cache.synced();
-    await until(() => api!.watching() === 2, "both watches");
+    await until(() => api!.watching() === 4, "the four watches");
     api.compact();
     api.put("namespaces", ns("late", { added: "after-compaction" }));
     await until(() => cache!.namespace("late") !== undefined, "the relisted namespace");
     expect(cache.stats().lists).toBeGreaterThanOrEqual(4);
+  });
+
+  it("computes a requester's roles from RoleBindings and ClusterRoleBindings as Kyverno does (users, groups, service accounts)", async () => {
+    api = await startFakeKubernetesApi({
+      roleBindings: [
+        { metadata: { name: "deployers", namespace: "apps" }, roleRef: { kind: "Role", name: "deployer", apiGroup: "rbac.authorization.k8s.io" }, subjects: [{ kind: "ServiceAccount", name: "ci" }, { kind: "User", name: "alice" }] },
+        { metadata: { name: "viewers", namespace: "apps" }, roleRef: { kind: "ClusterRole", name: "view", apiGroup: "rbac.authorization.k8s.io" }, subjects: [{ kind: "Group", name: "devs" }] },
+      ],
+      clusterRoleBindings: [
+        { metadata: { name: "admins" }, roleRef: { kind: "ClusterRole", name: "cluster-admin", apiGroup: "rbac.authorization.k8s.io" }, subjects: [{ kind: "Group", name: "platform" }] },
+        { metadata: { name: "ci-admin" }, roleRef: { kind: "ClusterRole", name: "ci-runner", apiGroup: "rbac.authorization.k8s.io" }, subjects: [{ kind: "ServiceAccount", name: "ci", namespace: "apps" }] },
+      ],
+    });
+    cache = watchKubernetesCluster({ server: api.url, watchSeconds: 60 });
+    await cache.synced();
+    expect(cache.rolesOf({ username: "system:serviceaccount:apps:ci", groups: ["system:serviceaccounts"] })).toEqual({ roles: ["apps:deployer"], clusterRoles: ["ci-runner"] });
+    // a RoleBinding to a ClusterRole counts as that cluster role (Kyverno's GetRoleRef)
+    expect(cache.rolesOf({ username: "bob", groups: ["platform", "devs"] })).toEqual({ roles: [], clusterRoles: ["cluster-admin", "view"] });
+    expect(cache.rolesOf({ username: "alice" })).toEqual({ roles: ["apps:deployer"], clusterRoles: [] });
+    expect(cache.rolesOf({ username: "system:serviceaccount:other:ci" })).toEqual({ roles: [], clusterRoles: [] });
   });
 
   it("reports a refused token (HTTP 401 with the Status message) and keeps retrying; lookups answer undefined meanwhile", async () => {
@@ -67,7 +87,7 @@ describe("Kubernetes cluster cache (list + watch)", () => {
     const problems: string[] = [];
     cache = watchKubernetesCluster({ server: api.url, token: "wrong" }, { onProblem: (m) => problems.push(m) });
     await until(() => problems.length > 0, "a reported problem");
-    expect(problems[0]).toMatch(/kubernetes cluster cache: (namespaces|configmaps): GET \/api\/v1\/(namespaces|configmaps) answered HTTP 401: Unauthorized/);
+    expect(problems[0]).toMatch(/kubernetes cluster cache: (namespaces|configmaps|rolebindings|clusterrolebindings): GET \/ap\S+ answered HTTP 401: Unauthorized/);
     expect(cache.stats()).toMatchObject({ synced: false, namespaces: 0 });
     expect(cache.namespace("prod")).toBeUndefined();
   });

@@ -1,5 +1,5 @@
 /**
- * A cache of a Kubernetes cluster's Namespaces and ConfigMaps, kept current the way Kyverno's
+ * A cache of a Kubernetes cluster's Namespaces, ConfigMaps, RoleBindings and ClusterRoleBindings, kept current the way Kyverno's
  * informers keep theirs: LIST (paged), then WATCH from the list's resourceVersion (bookmarks on),
  * applying ADDED / MODIFIED / DELETED; a watch that ends is resumed from the last
  * resourceVersion, a `410 Gone` (resourceVersion too old) lists again, a failure retries with
@@ -33,6 +33,8 @@ export interface KubernetesClusterSettings {
 export interface ClusterCacheStats {
   readonly namespaces: number;
   readonly configMaps: number;
+  readonly roleBindings: number;
+  readonly clusterRoleBindings: number;
   /** Completed LISTs (the first ones, then one per 410 Gone or failure). */
   readonly lists: number;
   /** Watch events applied. */
@@ -42,7 +44,7 @@ export interface ClusterCacheStats {
 }
 
 export interface KubernetesClusterCache extends ClusterView {
-  /** Resolves once both resources were listed (never rejects; see stats().lastError). */
+  /** Resolves once every resource was listed (never rejects; see stats().lastError). */
   synced(): Promise<void>;
   stats(): ClusterCacheStats;
   close(): Promise<void>;
@@ -85,10 +87,35 @@ interface Resource {
   readonly key: (object: Json) => string;
 }
 
+const nameKey = (o: Json): string => String(metadataOf(o)["name"] ?? "");
+const namespacedKey = (o: Json): string => `${String(metadataOf(o)["namespace"] ?? "")}/${String(metadataOf(o)["name"] ?? "")}`;
+
 const resources: readonly Resource[] = [
-  { what: "namespaces", path: "/api/v1/namespaces", key: (o) => String(metadataOf(o)["name"] ?? "") },
-  { what: "configmaps", path: "/api/v1/configmaps", key: (o) => `${String(metadataOf(o)["namespace"] ?? "")}/${String(metadataOf(o)["name"] ?? "")}` },
+  { what: "namespaces", path: "/api/v1/namespaces", key: nameKey },
+  { what: "configmaps", path: "/api/v1/configmaps", key: namespacedKey },
+  { what: "rolebindings", path: "/apis/rbac.authorization.k8s.io/v1/rolebindings", key: namespacedKey },
+  { what: "clusterrolebindings", path: "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", key: nameKey },
 ];
+
+/** Kyverno's matchBindingSubjects: a User by name, a Group among the groups, a ServiceAccount by its user name. */
+function bindingNames(binding: Json, user: { readonly username?: string; readonly groups?: readonly string[] }): boolean {
+  const subjects = Array.isArray(binding["subjects"]) ? binding["subjects"] : [];
+  const bindingNamespace = String(metadataOf(binding)["namespace"] ?? "");
+  for (const subject of subjects) {
+    if (!isObject(subject)) continue;
+    const name = String(subject["name"] ?? "");
+    switch (subject["kind"]) {
+      case "User": if (user.username === name) return true; break;
+      case "Group": if (user.groups?.includes(name)) return true; break;
+      case "ServiceAccount": {
+        const namespace = typeof subject["namespace"] === "string" && subject["namespace"] !== "" ? subject["namespace"] : bindingNamespace;
+        if (user.username === `system:serviceaccount:${namespace}:${name}`) return true;
+        break;
+      }
+    }
+  }
+  return false;
+}
 
 /** Starts listing and watching; `close()` stops. Never throws after the settings check. */
 export function watchKubernetesCluster(settings: KubernetesClusterSettings, options: { readonly onProblem?: (message: string) => void } = {}): KubernetesClusterCache {
@@ -221,10 +248,28 @@ export function watchKubernetesCluster(settings: KubernetesClusterSettings, opti
     configMap(namespace, name) {
       return stores.get("configmaps")?.get(`${namespace}/${name}`);
     },
+    rolesOf(user) {
+      const roles: string[] = [];
+      const clusterRoles: string[] = [];
+      for (const binding of stores.get("rolebindings")?.values() ?? []) {
+        const ref = isObject(binding["roleRef"]) ? binding["roleRef"] : {};
+        if (!bindingNames(binding, user)) continue;
+        // Kyverno's GetRoleRef: a RoleBinding to a Role gives `<namespace>:<role>`, to a ClusterRole the cluster role.
+        if (ref["kind"] === "Role") roles.push(`${String(metadataOf(binding)["namespace"] ?? "")}:${String(ref["name"] ?? "")}`);
+        else if (ref["kind"] === "ClusterRole") clusterRoles.push(String(ref["name"] ?? ""));
+      }
+      for (const binding of stores.get("clusterrolebindings")?.values() ?? []) {
+        const ref = isObject(binding["roleRef"]) ? binding["roleRef"] : {};
+        if (ref["kind"] === "ClusterRole" && bindingNames(binding, user)) clusterRoles.push(String(ref["name"] ?? ""));
+      }
+      return { roles: [...new Set(roles)].sort(), clusterRoles: [...new Set(clusterRoles)].sort() };
+    },
     synced: () => syncedPromise,
     stats: () => ({
       namespaces: stores.get("namespaces")?.size ?? 0,
       configMaps: stores.get("configmaps")?.size ?? 0,
+      roleBindings: stores.get("rolebindings")?.size ?? 0,
+      clusterRoleBindings: stores.get("clusterrolebindings")?.size ?? 0,
       lists,
       events,
       synced: syncedResources.size === resources.length,

@@ -33,6 +33,17 @@ export function eventNamespace(event: Event): string | undefined {
   return namespaceOfObject(request["object"]) ?? namespaceOfObject(request["oldObject"]);
 }
 
+/** The requester of an admission review (request.userInfo), when it names one. */
+export function requestUser(event: Event): { username?: string; groups?: readonly string[] } | undefined {
+  if (event.type !== EventTypes.admissionReview || !isObject(event.data) || !isObject(event.data["request"])) return undefined;
+  const info = event.data["request"]["userInfo"];
+  if (!isObject(info)) return undefined;
+  const username = typeof info["username"] === "string" ? info["username"] : undefined;
+  const groups = Array.isArray(info["groups"]) ? info["groups"].map(String) : undefined;
+  if (username === undefined && groups === undefined) return undefined;
+  return { ...(username === undefined ? {} : { username }), ...(groups === undefined ? {} : { groups }) };
+}
+
 export function createKubernetesEnricher(cluster: ClusterView): ContextEnricher {
   return {
     name: "kubernetes",
@@ -40,7 +51,9 @@ export function createKubernetesEnricher(cluster: ClusterView): ContextEnricher 
       if (event.type !== EventTypes.admissionReview && event.type !== EventTypes.kubernetesResource) return undefined;
       const namespace = eventNamespace(event);
       const namespaceObject = namespace === undefined ? undefined : cluster.namespace(namespace);
-      return { kubernetes: { cluster, ...(namespaceObject === undefined ? {} : { namespaceObject }) } };
+      const user = requestUser(event);
+      const bound = user === undefined ? undefined : cluster.rolesOf(user);
+      return { kubernetes: { cluster, ...(namespaceObject === undefined ? {} : { namespaceObject }), ...(bound === undefined ? {} : { roles: bound.roles, clusterRoles: bound.clusterRoles }) } };
     },
   };
 }

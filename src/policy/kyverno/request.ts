@@ -102,16 +102,26 @@ export function admissionInputFor(ctx: { readonly input: unknown; readonly kuber
   if (lastInput !== undefined && lastInput.ctx === ctx) return lastInput.input;
   let input = toAdmissionInput(ctx.input);
   // The namespace the context stage found in the cluster cache: its labels for namespaceSelector, the object for CEL.
-  const namespaceObject = ctx.kubernetes?.namespaceObject;
-  if (input !== undefined && namespaceObject !== undefined) input = withNamespace(input, namespaceObject);
+  const kubernetes = ctx.kubernetes;
+  if (input !== undefined && kubernetes !== undefined) input = withCluster(input, kubernetes.namespaceObject, kubernetes);
   lastInput = { ctx, input };
   return input;
 }
 
-/** The input with its namespace's labels (namespaceSelector) and object (CEL `namespaceObject`), unless it has labels already. */
-export function withNamespace(input: AdmissionInput, namespaceObject: Readonly<Record<string, unknown>>): AdmissionInput {
-  if (input.namespaceLabels !== undefined) return input;
-  return { ...input, namespaceLabels: stringMap(metadataOf(namespaceObject)["labels"]), namespaceObject: namespaceObject as KubeObject };
+/**
+ * The input with what the cluster knows: its namespace's labels (namespaceSelector) and object
+ * (CEL `namespaceObject`) unless it has labels already, and the requester's roles and cluster
+ * roles unless it has some.
+ */
+export function withCluster(input: AdmissionInput, namespaceObject: Readonly<Record<string, unknown>> | undefined, bound: { readonly roles?: readonly string[]; readonly clusterRoles?: readonly string[] } = {}): AdmissionInput {
+  const addNamespace = namespaceObject !== undefined && input.namespaceLabels === undefined;
+  const addRoles = (bound.roles?.length ?? 0) + (bound.clusterRoles?.length ?? 0) > 0 && input.roles.length === 0 && input.clusterRoles.length === 0;
+  if (!addNamespace && !addRoles) return input;
+  return {
+    ...input,
+    ...(addNamespace ? { namespaceLabels: stringMap(metadataOf(namespaceObject)["labels"]), namespaceObject: namespaceObject as KubeObject } : {}),
+    ...(addRoles ? { roles: bound.roles ?? [], clusterRoles: bound.clusterRoles ?? [] } : {}),
+  };
 }
 
 /** A CREATE request for a resource (how `kyverno test` and background scans evaluate). */
