@@ -13,7 +13,7 @@
  * twice; an event is marked processed only after its decision is durable; evaluation never throws
  * (a storage failure rejects the batch, which stays pending and is retried).
  */
-import type { Context } from "../core/context.js";
+import type { ApiAnswer, Context } from "../core/context.js";
 import type { Decision, DecisionDraft } from "../core/decision.js";
 import type { Finding } from "../core/finding.js";
 import { isVigilError } from "../core/errors.js";
@@ -129,8 +129,23 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   async function decideEvent(event: Event, decideOptions: DecideEventOptions = {}): Promise<{ draft: DecisionDraft; ctx: Context }> {
     options.beforeEvent?.(event);
     const built = learning ? learning.calibrate(await context.build(event)) : await context.build(event);
-    const ctx = decideOptions.input === undefined ? built : copyContext(built, { ...built, input: decideOptions.input });
-    const result = catalog.policySet.evaluate(ctx, decideOptions.explain ? { includePasses: true, exhaustive: true } : {});
+    let ctx = decideOptions.input === undefined ? built : copyContext(built, { ...built, input: decideOptions.input });
+    const evaluateOptions = decideOptions.explain ? { includePasses: true, exhaustive: true } : {};
+    let result = catalog.policySet.evaluate(ctx, evaluateOptions);
+    // Kyverno apiCall GETs the cluster cache could not answer: fetch them and evaluate again (twice
+    // at most: a call's URL can depend on another call's answer).
+    for (let round = 0; round < 2; round++) {
+      const kubernetes = ctx.kubernetes;
+      const fetch = kubernetes?.cluster.fetch;
+      if (kubernetes?.unanswered === undefined || kubernetes.unanswered.size === 0 || fetch === undefined) break;
+      const fetched = new Map(kubernetes.fetched ?? []);
+      const paths = [...kubernetes.unanswered].filter((path) => !fetched.has(path));
+      if (paths.length === 0) break;
+      const answers = await Promise.all(paths.map((path) => fetch.call(kubernetes.cluster, path)));
+      paths.forEach((path, i) => fetched.set(path, answers[i] as ApiAnswer));
+      ctx = copyContext(built, { ...ctx, kubernetes: { ...kubernetes, fetched, unanswered: new Set<string>() } });
+      result = catalog.policySet.evaluate(ctx, evaluateOptions);
+    }
     const exemptions = options.exemptions ? await options.exemptions() : undefined;
     const enforced = !replay && decideOptions.enforced !== false;
     const learned = learning?.lookupFor(ctx);

@@ -25,7 +25,15 @@ export interface ClusterView {
    * account (`system:serviceaccount:<ns>:<name>`).
    */
   rolesOf(user: { readonly username?: string; readonly groups?: readonly string[] }): { readonly roles: readonly string[]; readonly clusterRoles: readonly string[] };
+  /**
+   * A live GET of an API path (`/api/...`, `/apis/...`, query allowed) for Kyverno `apiCall`
+   * entries the cache cannot answer. Never rejects: a failure is `{ ok: false, error }`.
+   */
+  fetch?(path: string): Promise<ApiAnswer>;
 }
+
+/** The answer to one API GET: the parsed body, or why there is none. */
+export type ApiAnswer = { readonly ok: true; readonly body: unknown } | { readonly ok: false; readonly error: string };
 
 /** What the context stage adds to a Kubernetes event (admission review, resource) when a cluster view is configured. */
 export interface KubernetesContext {
@@ -36,6 +44,14 @@ export interface KubernetesContext {
   /** The requester's roles and cluster roles (admission reviews with a userInfo). */
   readonly roles?: readonly string[];
   readonly clusterRoles?: readonly string[];
+  /**
+   * API GETs evaluation asked for (Kyverno `apiCall`) that neither the cache nor `fetched`
+   * answered: filled while the policies are evaluated, so the pipeline can fetch them and
+   * evaluate again (the one field of a context that changes after it is built).
+   */
+  readonly unanswered?: Set<string>;
+  /** Answers the pipeline fetched for this event's `unanswered` GETs, by path. */
+  readonly fetched?: ReadonlyMap<string, ApiAnswer>;
 }
 
 /**

@@ -145,7 +145,7 @@ const MAX_EXCEPTION_ROUNDS = 3;
  * exceptions turn up, at most MAX_EXCEPTION_ROUNDS times.
  */
 async function mutateWithExceptions(policies: readonly CompiledPolicy[], input: AdmissionInput, event: Event, deps: MutatingAdmissionDeps): Promise<{ chain: MutationChainResult; excepted: readonly { id: string; policy: string; rule: string; text: string }[] }> {
-  const resolver = deps.cluster === undefined ? {} : { resolver: clusterContextResolver(deps.cluster) };
+  const resolver = deps.cluster === undefined ? {} : { resolver: clusterContextResolver({ cluster: deps.cluster }) };
   let chain = runMutationChain(policies, input, resolver);
   if (!deps.exceptions) return { chain, excepted: [] };
   const excepted = new Map<string, { id: string; policy: string; rule: string; text: string }>();

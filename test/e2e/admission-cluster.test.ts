@@ -17,6 +17,7 @@ import { buildServer, type VigilServer } from "../../src/server/app.js";
 import { admissionReview, fixtures, tempDir, type KubeObject } from "./admission-support.js";
 
 const excludeNamespaces = join(fixtures, "kyverno/other/exclude-namespaces-dynamically/exclude-namespaces-dynamically.yaml");
+const uniqueIngressHost = join(fixtures, "kyverno/other/restrict-ingress-host/restrict-ingress-host.yaml");
 
 const localPolicies = `
 apiVersion: kyverno.io/v1
@@ -115,7 +116,7 @@ async function start(cluster: Record<string, unknown> | undefined): Promise<Runn
   const dir = tempDir();
   mkdirSync(join(dir, "policies"));
   writeFileSync(join(dir, "policies", "local.yaml"), localPolicies);
-  const config = { policies: [excludeNamespaces, join(dir, "policies")], store: { path: join(dir, "vigil.db") }, log: { level: "silent" }, ...(cluster ? { admission: { cluster } } : {}) };
+  const config = { policies: [excludeNamespaces, uniqueIngressHost, join(dir, "policies")], store: { path: join(dir, "vigil.db") }, log: { level: "silent" }, ...(cluster ? { admission: { cluster } } : {}) };
   const agent = await createAgent(parseConfig(config), { clock: createManualClock("2025-03-03T10:00:00Z"), onProblem: () => undefined });
   const server = buildServer({ agent, routes: [admissionRoutes] });
   await server.app.ready();
@@ -145,6 +146,8 @@ describe("admission webhook with the cluster's namespaces and configmaps (admiss
         { metadata: { name: "namespace-filters", namespace: "default" }, data: { exclude: '["kube-system", "platform"]' } },
         { metadata: { name: "owners", namespace: "kyverno" }, data: { prod: "team-payments" } },
       ],
+      // what the library's unique-ingress-host policy asks the API server for (apiCall)
+      paths: { "/apis/networking.k8s.io/v1/ingresses": { kind: "IngressList", apiVersion: "networking.k8s.io/v1", metadata: {}, items: [{ metadata: { name: "shop", namespace: "web", uid: "u-shop" }, spec: { rules: [{ host: "shop.example.com" }] } }] } },
       // the reviews' requester (admissionReview: system:serviceaccount:ci:deployer) is bound to ci-deployer
       clusterRoleBindings: [{ metadata: { name: "ci-deployer" }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "ci-deployer" }, subjects: [{ kind: "ServiceAccount", name: "deployer", namespace: "ci" }] }],
     });
@@ -188,6 +191,16 @@ describe("admission webhook with the cluster's namespaces and configmaps (admiss
     expect(body.response.status?.message).toContain("The :latest tag is not allowed.");
   });
 
+  it("an apiCall the cache cannot answer is fetched from the API server and the policy evaluated again (the library's unique-ingress-host)", async () => {
+    const ingress = (name: string, host: string): KubeObject => ({ apiVersion: "networking.k8s.io/v1", kind: "Ingress", metadata: { name, namespace: "dev", uid: `u-${name}` }, spec: { rules: [{ host, http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: "web", port: { number: 80 } } } }] } }] } });
+    const taken = await review(running, ingress("shop-copy", "shop.example.com"));
+    expect(taken.allowed).toBe(true);
+    expect(taken.warnings).toContain("policy unique-ingress-host.check-single-host-create: The Ingress host name must be unique.");
+    const free = await review(running, ingress("blog", "blog.example.com"));
+    expect(free.warnings.filter((w) => w.includes("unique-ingress-host"))).toEqual([]);
+    expect(api.requests.filter((r) => r.path === "/apis/networking.k8s.io/v1/ingresses").length).toBe(2);
+  });
+
   it("the mutating webhook too: a mutate rule selected by namespaceSelector takes its value from a ConfigMap", async () => {
     const mutate = async (object: KubeObject): Promise<unknown[]> => {
       const response = await running.server.app.inject({ method: "POST", url: "/v1/admission/mutate", payload: admissionReview(object) });
@@ -229,5 +242,9 @@ describe("the same policies without admission.cluster", () => {
     // no namespace labels: the prod-only rule does not select the pod; the library policy still errors
     const prod = await review(running, pod("api", "prod", { foo: "x" }));
     expect(prod.message).not.toContain("team-label-in-prod");
+    // nor an apiCall: unique-ingress-host cannot be evaluated, and its failurePolicy (Fail) denies
+    const ingress = await review(running, { apiVersion: "networking.k8s.io/v1", kind: "Ingress", metadata: { name: "blog", namespace: "dev" }, spec: { rules: [{ host: "blog.example.com" }] } });
+    expect(ingress.allowed).toBe(false);
+    expect(ingress.message).toContain("unique-ingress-host");
   });
 });

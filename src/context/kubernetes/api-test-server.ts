@@ -46,7 +46,15 @@ function status(res: ServerResponse, code: number, reason: string, message: stri
   res.end(JSON.stringify({ kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason, code }));
 }
 
-export async function startFakeKubernetesApi(options: { readonly token?: string; readonly namespaces?: readonly Json[]; readonly configMaps?: readonly Json[]; readonly roleBindings?: readonly Json[]; readonly clusterRoleBindings?: readonly Json[] } = {}): Promise<FakeKubernetesApi> {
+export async function startFakeKubernetesApi(options: {
+  readonly token?: string;
+  readonly namespaces?: readonly Json[];
+  readonly configMaps?: readonly Json[];
+  readonly roleBindings?: readonly Json[];
+  readonly clusterRoleBindings?: readonly Json[];
+  /** Other GETs (path with query → JSON body), e.g. a list Kyverno's apiCall reads. */
+  readonly paths?: Readonly<Record<string, Json>>;
+} = {}): Promise<FakeKubernetesApi> {
   let rv = 100;
   let compactedBelow = 0;
   const stores: Record<Plural, Map<string, Json>> = { namespaces: new Map(), configmaps: new Map(), rolebindings: new Map(), clusterrolebindings: new Map() };
@@ -82,6 +90,12 @@ export async function startFakeKubernetesApi(options: { readonly token?: string;
       return;
     }
     const plural = (Object.keys(kinds) as Plural[]).find((p) => kinds[p].path === url.pathname);
+    const other = options.paths?.[`${url.pathname}${url.search}`];
+    if (req.method === "GET" && plural === undefined && other !== undefined) {
+      res.writeHead(200, { "Content-Type": "application/json" });
+      res.end(JSON.stringify(other));
+      return;
+    }
     if (req.method !== "GET" || plural === undefined) {
       status(res, 404, "NotFound", `the server could not find the requested resource (${req.method} ${url.pathname})`);
       return;

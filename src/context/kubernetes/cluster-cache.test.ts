@@ -82,6 +82,17 @@ describe("Kubernetes cluster cache (list + watch)", () => {
     expect(cache.rolesOf({ username: "system:serviceaccount:other:ci" })).toEqual({ roles: [], clusterRoles: [] });
   });
 
+  it("fetches a live GET for apiCall entries: the body, or an error naming the status; other paths are refused", async () => {
+    api = await startFakeKubernetesApi({ token: "t", paths: { "/apis/networking.k8s.io/v1/ingresses": { kind: "IngressList", items: [{ spec: { rules: [{ host: "shop.example.com" }] } }] } } });
+    cache = watchKubernetesCluster({ server: api.url, token: "t", watchSeconds: 60 });
+    expect(await cache.fetch?.("/apis/networking.k8s.io/v1/ingresses")).toEqual({ ok: true, body: { kind: "IngressList", items: [{ spec: { rules: [{ host: "shop.example.com" }] } }] } });
+    const missing = await cache.fetch?.("/api/v1/namespaces/prod/pods");
+    expect(missing).toMatchObject({ ok: false });
+    expect(missing?.ok === false && missing.error).toMatch(/GET \/api\/v1\/namespaces\/prod\/pods answered HTTP 404: the server could not find the requested resource/);
+    expect(await cache.fetch?.("https://evil.example/x")).toMatchObject({ ok: false });
+    expect(api.requests.filter((r) => r.path === "/apis/networking.k8s.io/v1/ingresses").map((r) => r.authorization)).toEqual(["Bearer t"]);
+  });
+
   it("reports a refused token (HTTP 401 with the Status message) and keeps retrying; lookups answer undefined meanwhile", async () => {
     api = await startFakeKubernetesApi({ token: "right", namespaces: [ns("prod")] });
     const problems: string[] = [];

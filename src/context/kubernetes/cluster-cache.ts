@@ -28,6 +28,8 @@ export interface KubernetesClusterSettings {
   readonly timeoutMs?: number;
   /** Watch request `timeoutSeconds` (default 300): the server ends the watch, the cache resumes it. */
   readonly watchSeconds?: number;
+  /** Timeout of one live GET for a Kyverno `apiCall` entry (default 1,000 ms). */
+  readonly apiCallTimeoutMs?: number;
 }
 
 export interface ClusterCacheStats {
@@ -240,6 +242,7 @@ export function watchKubernetesCluster(settings: KubernetesClusterSettings, opti
   }
 
   const running = resources.map((r) => reflect(r));
+  const apiCallTimeoutMs = settings.apiCallTimeoutMs ?? 1000;
 
   return {
     namespace(name) {
@@ -263,6 +266,14 @@ export function watchKubernetesCluster(settings: KubernetesClusterSettings, opti
         if (ref["kind"] === "ClusterRole" && bindingNames(binding, user)) clusterRoles.push(String(ref["name"] ?? ""));
       }
       return { roles: [...new Set(roles)].sort(), clusterRoles: [...new Set(clusterRoles)].sort() };
+    },
+    async fetch(path) {
+      if (!/^\/apis?\//.test(path)) return { ok: false, error: `${path}: only Kubernetes API paths (/api/..., /apis/...) are fetched` };
+      try {
+        return { ok: true, body: await readJson(await get(path, apiCallTimeoutMs)) };
+      } catch (error) {
+        return { ok: false, error: error instanceof Error ? error.message : String(error) };
+      }
     },
     synced: () => syncedPromise,
     stats: () => ({

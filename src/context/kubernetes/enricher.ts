@@ -53,7 +53,15 @@ export function createKubernetesEnricher(cluster: ClusterView): ContextEnricher 
       const namespaceObject = namespace === undefined ? undefined : cluster.namespace(namespace);
       const user = requestUser(event);
       const bound = user === undefined ? undefined : cluster.rolesOf(user);
-      return { kubernetes: { cluster, ...(namespaceObject === undefined ? {} : { namespaceObject }), ...(bound === undefined ? {} : { roles: bound.roles, clusterRoles: bound.clusterRoles }) } };
+      return {
+        kubernetes: {
+          cluster,
+          ...(namespaceObject === undefined ? {} : { namespaceObject }),
+          ...(bound === undefined ? {} : { roles: bound.roles, clusterRoles: bound.clusterRoles }),
+          // apiCall GETs the cache cannot answer, for the pipeline's fetch pass (only when the cluster can fetch).
+          ...(cluster.fetch === undefined ? {} : { unanswered: new Set<string>() }),
+        },
+      };
     },
   };
 }

@@ -4,7 +4,7 @@
  * `variable` (value / jmesPath / default), and `configMap`, `apiCall`, `imageRegistry`,
  * `globalReference` fed from test values or a configured resolver.
  */
-import type { ClusterView } from "../../core/context.js";
+import type { ApiAnswer, ClusterView } from "../../core/context.js";
 import { searchJmes } from "./jmespath.js";
 import { subjectObject, requestDocument, type AdmissionInput } from "./request.js";
 import { substituteAll } from "./variables.js";
@@ -25,18 +25,42 @@ export interface ExternalContextRequest {
  */
 export type ExternalContextResolver = (request: ExternalContextRequest) => unknown;
 
-const clusterResolvers = new WeakMap<ClusterView, ExternalContextResolver>();
+/** What a resolver returns when it knows why it has no value (the rule's error then says so). */
+export class UnresolvedContext {
+  constructor(readonly reason: string) {}
+}
+
+const clusterResolvers = new WeakMap<object, ExternalContextResolver>();
+
+/** What a cluster resolver reads: the view, and (per event) the GETs fetched and the ones asked for. */
+export interface ClusterSource {
+  readonly cluster: ClusterView;
+  readonly fetched?: ReadonlyMap<string, ApiAnswer>;
+  readonly unanswered?: Set<string>;
+}
+
+/** An apiCall GET of what the cache holds: `/api/v1/namespaces[/<name>]`, `/api/v1/namespaces/<ns>/configmaps/<name>`. */
+function cachedGet(cluster: ClusterView, urlPath: string): unknown {
+  if (urlPath.includes("?")) return undefined;
+  const parts = urlPath.replace(/^\/+|\/+$/g, "").split("/");
+  if (parts[0] !== "api" || parts[1] !== "v1" || parts[2] !== "namespaces") return undefined;
+  if (parts.length === 4) return cluster.namespace(parts[3] as string);
+  if (parts.length === 6 && parts[4] === "configmaps") return cluster.configMap(parts[3] as string, parts[5] as string);
+  return undefined;
+}
 
 /**
- * A resolver answering from a cluster view (ctx.kubernetes.cluster): `configMap` entries (the
- * ConfigMap object; namespace `default` when the entry names none, as Kyverno does), and
- * `apiCall` GETs of what the view holds (`/api/v1/namespaces[/<name>]`,
- * `/api/v1/namespaces/<ns>/configmaps[/<name>]`, without query strings). Anything else, or an
- * object the view does not hold, is unanswered (the rule errors).
+ * A resolver answering from the cluster (ctx.kubernetes): `configMap` entries (the ConfigMap
+ * object; namespace `default` when the entry names none, as Kyverno does), and `apiCall` GETs of
+ * the Kubernetes API: from what the pipeline fetched for this event, else from the cache
+ * (namespaces and configmaps); any other GET is recorded in `unanswered` for the pipeline to
+ * fetch, and stays unanswered meanwhile (the rule errors). POST calls and `service` URLs are not
+ * answered.
  */
-export function clusterContextResolver(cluster: ClusterView): ExternalContextResolver {
-  let resolver = clusterResolvers.get(cluster);
+export function clusterContextResolver(source: ClusterSource): ExternalContextResolver {
+  let resolver = clusterResolvers.get(source);
   if (resolver !== undefined) return resolver;
+  const { cluster, fetched, unanswered } = source;
   resolver = (request) => {
     if (request.kind === "configMap") {
       const name = request.spec["name"];
@@ -47,14 +71,14 @@ export function clusterContextResolver(cluster: ClusterView): ExternalContextRes
     if (request.kind !== "apiCall") return undefined;
     const method = request.spec["method"];
     const urlPath = request.spec["urlPath"];
-    if ((method !== undefined && method !== "GET") || typeof urlPath !== "string" || urlPath.includes("?")) return undefined;
-    const parts = urlPath.replace(/^\/+|\/+$/g, "").split("/");
-    if (parts[0] !== "api" || parts[1] !== "v1" || parts[2] !== "namespaces") return undefined;
-    if (parts.length === 4) return cluster.namespace(parts[3] as string);
-    if (parts.length === 6 && parts[4] === "configmaps") return cluster.configMap(parts[3] as string, parts[5] as string);
-    return undefined;
+    if ((method !== undefined && method !== "GET") || typeof urlPath !== "string" || !/^\/apis?\//.test(urlPath)) return undefined;
+    const answer = fetched?.get(urlPath);
+    if (answer !== undefined) return answer.ok ? answer.body : new UnresolvedContext(`GET ${urlPath} failed: ${answer.error}`);
+    const cached = cachedGet(cluster, urlPath);
+    if (cached === undefined) unanswered?.add(urlPath);
+    return cached;
   };
-  clusterResolvers.set(cluster, resolver);
+  clusterResolvers.set(source, resolver);
   return resolver;
 }
 
@@ -220,6 +244,7 @@ export function loadContextEntries(entries: readonly unknown[], doc: Doc, option
     const spec = substituteAll(entry[kind], doc, sub);
     if (!spec.ok) return { ok: false, error: `failed to substitute variables in context entry ${name}: ${spec.error}` };
     const value = options.resolver?.({ kind, name, spec: spec.value as Record<string, unknown> });
+    if (value instanceof UnresolvedContext) return { ok: false, error: `context entry ${name}: ${kind} ${value.reason}` };
     if (value === undefined) return { ok: false, error: `context entry ${name}: no value for ${kind} (provide it in the test values or configure a context resolver)` };
     let output: unknown = value;
     const jmesPath = (spec.value as Doc)["jmesPath"];

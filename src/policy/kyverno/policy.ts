@@ -361,8 +361,8 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
       const background = ctx.event.type === EventTypes.kubernetesResource;
       let base: KyvernoEvaluateOptions = evalOptions?.includePasses ? { ...evalOptions, includeNoMatch: false } : (evalOptions ?? noOptions);
       // Without a resolver of its own, a policy reads configMap / apiCall entries from the cluster view the context carries.
-      const cluster = ctx.kubernetes?.cluster;
-      if (cluster !== undefined && options.resolver === undefined && (base as KyvernoEvaluateOptions).resolver === undefined) base = { ...base, resolver: clusterContextResolver(cluster) };
+      const kubernetes = ctx.kubernetes;
+      if (kubernetes !== undefined && options.resolver === undefined && base.resolver === undefined) base = { ...base, resolver: clusterContextResolver(kubernetes) };
       const results = evaluateAdmission(input, background ? { ...base, background } : base);
       const findings: Finding[] = [];
       // A rule a PolicyException let through is a finding too (a skip naming the exception), so the decision says why it passed.
