@@ -287,6 +287,12 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
   const evaluator = createEvaluator(policySet, { clock, decider });
   metrics.gauge("vigil_ingest_queue_events", "Accepted events waiting to be processed in this process.", () => ingestor.stats().queued);
   metrics.gauge("vigil_ingest_processed_events", "Events processed by this process since start.", () => ingestor.stats().processed);
+  if (cluster !== undefined) {
+    metrics.gauge("vigil_cluster_cache_synced", "1 once the cluster cache (admission.cluster) listed every resource, else 0.", () => (cluster.stats().synced ? 1 : 0));
+    metrics.gauge("vigil_cluster_cache_namespaces", "Namespaces in the cluster cache.", () => cluster.stats().namespaces);
+    metrics.gauge("vigil_cluster_cache_configmaps", "ConfigMaps in the cluster cache.", () => cluster.stats().configMaps);
+    metrics.gauge("vigil_cluster_cache_lists", "LISTs the cluster cache made (first syncs, then one per 410 Gone or failure).", () => cluster.stats().lists);
+  }
 
   const policyState = async (summary: PolicySummary): Promise<PolicyState> => {
     const actPromotion = await executor.promotion(summary.name);

@@ -222,6 +222,13 @@ describe("admission webhook with the cluster's namespaces and configmaps (admiss
     expect(api.requests.every((r) => r.authorization === "Bearer webhook-sa-token")).toBe(true);
   });
 
+  it("exposes the cache's state in /metrics", () => {
+    const text = running.agent.metrics.render();
+    expect(text).toMatch(/\nvigil_cluster_cache_synced 1\n/);
+    expect(text).toMatch(/\nvigil_cluster_cache_namespaces 4\n/);
+    expect(text).toMatch(/\nvigil_cluster_cache_configmaps 2\n/);
+  });
+
   it("records the namespace-aware decision with its explanation", async () => {
     const decisions = await running.agent.storage.listDecisions({ limit: 100 });
     const denied = decisions.find((d) => d.verdict === "deny" && d.findings.some((f) => f.policy === "team-label-in-prod"));
