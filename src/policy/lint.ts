@@ -12,7 +12,8 @@
  *
  * Warnings (Kyverno PolicyExceptions):
  * - `exception-no-match`: an exception naming a policy that is not loaded, or a rule name that
- *   matches no rule of that policy: it excepts nothing (Kyverno says nothing either).
+ *   matches no rule of that policy, or a CEL exception for a kind Vigil does not except: it
+ *   excepts nothing (Kyverno says nothing either).
  */
 import { dirname, relative, resolve, isAbsolute } from "node:path";
 import { readFileSync } from "node:fs";
@@ -105,6 +106,9 @@ function lintNative(policy: NativeCompiledPolicy, tested: readonly string[]): Li
 
 type Json = Record<string, unknown>;
 
+/** The policy kinds a CEL PolicyException excepts in Vigil (policy-exception.ts). */
+const celExceptionKinds = new Set(["ValidatingPolicy", "MutatingPolicy", "GeneratingPolicy"]);
+
 function isObject(value: unknown): value is Json {
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
@@ -141,7 +145,7 @@ function lintExceptions(files: readonly string[], policies: readonly CompiledPol
           if (!isObject(ref)) return;
           const policyName = String(ref["name"] ?? "");
           if (!kyverno.some((p) => p.meta.name === policyName)) at(`spec.policyRefs[${i}]`, `refers to policy "${policyName}", which is not among the policies loaded, so it excepts nothing; check the name or load the policy`);
-          else if (ref["kind"] !== "ValidatingPolicy") at(`spec.policyRefs[${i}].kind`, `refers to a ${String(ref["kind"])}; Vigil applies CEL PolicyExceptions to ValidatingPolicies only`);
+          else if (!celExceptionKinds.has(String(ref["kind"]))) at(`spec.policyRefs[${i}].kind`, `refers to a ${String(ref["kind"])}; Vigil applies CEL PolicyExceptions to ${[...celExceptionKinds].join(", ")}`);
         });
         continue;
       }

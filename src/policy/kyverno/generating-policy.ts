@@ -8,6 +8,7 @@
  * `orphanDownstreamOnPolicyDelete` and `generateExisting` steer Kyverno's controller; they appear
  * in the trace only. One result per policy and trigger. Compiled once; evaluation never throws.
  */
+import { exceptionMessage, matchingCelPolicyException, type PolicyExceptionSet } from "./policy-exception.js";
 import { VigilError } from "../../core/errors.js";
 import type { Finding, TraceStep } from "../../core/finding.js";
 import type { CelEnvironment, CelFunctionDefinition, CelProgram } from "../cel/api.js";
@@ -82,7 +83,7 @@ function describeError(cause: unknown): string {
 const noOptions: KyvernoEvaluateOptions = {};
 
 /** Compiles a GeneratingPolicy document. Throws VigilError on a missing name, a missing generate list or a CEL syntax error. */
-export function compileGeneratingPolicy(document: Json, env: CelEnvironment, options: { readonly source?: string } = {}): KyvernoPolicy {
+export function compileGeneratingPolicy(document: Json, env: CelEnvironment, options: { readonly source?: string; readonly exceptions?: PolicyExceptionSet } = {}): KyvernoPolicy {
   const metadata = isObject(document["metadata"]) ? document["metadata"] : {};
   const name = typeof metadata["name"] === "string" ? metadata["name"] : "";
   const where = options.source ? { file: options.source } : {};
@@ -123,6 +124,10 @@ export function compileGeneratingPolicy(document: Json, env: CelEnvironment, opt
     }
     const trace: TraceStep[] = [...controllerNotes];
     const activation: Record<string, unknown> = { ...kyvernoCelActivation(input, sharedBaseDocument(input), evalOptions), generator: { [generatorKey]: true } };
+    // A CEL PolicyException referring to this GeneratingPolicy whose matchConditions hold: nothing generated, a skip naming it.
+    const candidates = options.exceptions?.celCandidates(name, "GeneratingPolicy");
+    const polex = candidates === undefined || candidates.length === 0 ? undefined : matchingCelPolicyException(candidates, activation);
+    if (polex !== undefined) return { results: [result("skip", exceptionMessage(polex), polex.trace)], resources: [] };
     const values: Record<string, unknown> = {};
     activation["variables"] = values;
     for (const v of variables) {

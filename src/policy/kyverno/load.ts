@@ -3,7 +3,7 @@
  * Kyverno ValidatingPolicy, MutatingPolicy and GeneratingPolicy, Kubernetes
  * ValidatingAdmissionPolicy (+ bindings). Kinds Vigil does not evaluate (DeletingPolicy,
  * ImageValidatingPolicy, ...) load as `unsupported` entries. Kyverno PolicyExceptions
- * (kyverno.io/v2, v2beta1, v2alpha1; policies.kyverno.io for ValidatingPolicies) go into the
+ * (kyverno.io/v2, v2beta1, v2alpha1; policies.kyverno.io for the CEL policy kinds) go into the
  * load's exception set, which the policies compiled with it consult.
  */
 import { VigilError, toVigilError } from "../../core/errors.js";
@@ -67,8 +67,8 @@ export function compilePolicyDocuments(documents: readonly Json[], env: CelEnvir
         if (!exceptions) out.push({ name, kind, error: new VigilError("VIGIL_POLICY_LOAD", `PolicyException ${name}: nothing to attach it to here; load it with the policies it excepts.`, { policy: name, field: "kind", file: source }) });
       }
       else if (apiVersion.startsWith("policies.kyverno.io/") && kind === "ValidatingPolicy") out.push({ name, kind, policy: compileValidatingPolicy(doc, kenv, { source, ...(exceptions ? { exceptions } : {}) }) });
-      else if (apiVersion.startsWith("policies.kyverno.io/") && kind === "MutatingPolicy") out.push({ name, kind, policy: compileMutatingPolicy(doc, kenv, { source }) });
-      else if (apiVersion.startsWith("policies.kyverno.io/") && kind === "GeneratingPolicy") out.push({ name, kind, policy: compileGeneratingPolicy(doc, kenv, { source }) });
+      else if (apiVersion.startsWith("policies.kyverno.io/") && kind === "MutatingPolicy") out.push({ name, kind, policy: compileMutatingPolicy(doc, kenv, { source, ...(exceptions ? { exceptions } : {}) }) });
+      else if (apiVersion.startsWith("policies.kyverno.io/") && kind === "GeneratingPolicy") out.push({ name, kind, policy: compileGeneratingPolicy(doc, kenv, { source, ...(exceptions ? { exceptions } : {}) }) });
       else if (unsupportedKinds.has(kind) || apiVersion.startsWith("policies.kyverno.io/")) {
         out.push({ name, kind, error: new VigilError("VIGIL_POLICY_UNSUPPORTED", `${kind} ${name}: ${kind} policies are not supported by Vigil; evaluate them with Kyverno.`, { policy: name, field: "kind", file: source }) });
       }

@@ -7,6 +7,7 @@
  * controllers are mutated through their pod template (autogen). One result per policy and
  * resource. Compiled once; evaluation never throws.
  */
+import { exceptionMessage, matchingCelPolicyException, type PolicyExceptionSet } from "./policy-exception.js";
 import { VigilError } from "../../core/errors.js";
 import type { Finding, TraceStep } from "../../core/finding.js";
 import type { CelEnvironment, CelProgram } from "../cel/api.js";
@@ -107,7 +108,7 @@ function describeError(cause: unknown): string {
 }
 
 /** Compiles a MutatingPolicy document. Throws VigilError on a missing name, a malformed mutation or a CEL syntax error. */
-export function compileMutatingPolicy(document: Json, env: CelEnvironment, options: { readonly source?: string } = {}): KyvernoPolicy {
+export function compileMutatingPolicy(document: Json, env: CelEnvironment, options: { readonly source?: string; readonly exceptions?: PolicyExceptionSet } = {}): KyvernoPolicy {
   const metadata = isObject(document["metadata"]) ? document["metadata"] : {};
   const name = typeof metadata["name"] === "string" ? metadata["name"] : "";
   const where = options.source ? { file: options.source } : {};
@@ -163,6 +164,10 @@ export function compileMutatingPolicy(document: Json, env: CelEnvironment, optio
       if (original === null) return { results: [result("skip", "no object to mutate (DELETE or CONNECT request)", [])], patched: original };
       const exception = evalOptions.excepted?.(name, name);
       if (exception !== undefined) return { results: [result("skip", exception, [])], patched: original };
+      // A CEL PolicyException referring to this MutatingPolicy whose matchConditions hold: skip, naming it.
+      const candidates = options.exceptions?.celCandidates(name, "MutatingPolicy");
+      const polex = candidates === undefined || candidates.length === 0 ? undefined : matchingCelPolicyException(candidates, { ...kyvernoCelActivation(input, sharedBaseDocument(input), evalOptions), object: original, oldObject: input.oldObject });
+      if (polex !== undefined) return { results: [result("skip", exceptionMessage(polex), polex.trace)], patched: original };
       if (path.length === 0) {
         const out = mutate(input, evalOptions, original, input.oldObject);
         return { results: [out.result], patched: out.patched };

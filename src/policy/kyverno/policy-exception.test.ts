@@ -348,6 +348,65 @@ spec:
       expect(findingsOf(`${vpol}\n---\n${celException.replace("kind: ValidatingPolicy", "kind: ImageValidatingPolicy")}`, named("skipped-deployment"))[0]?.effect).toBe("violation");
     });
 
+    it("applies to a MutatingPolicy (no change, a skip naming it) and a GeneratingPolicy (nothing generated)", () => {
+      const text = `
+apiVersion: policies.kyverno.io/v1alpha1
+kind: MutatingPolicy
+metadata:
+  name: team-label
+spec:
+  matchConstraints:
+    resourceRules:
+    - apiGroups: [""]
+      apiVersions: [v1]
+      operations: [CREATE]
+      resources: [pods]
+  mutations:
+  - patchType: ApplyConfiguration
+    applyConfiguration:
+      expression: "Object{metadata: Object.metadata{labels: {'team': 'a'}}}"
+---
+apiVersion: policies.kyverno.io/v1alpha1
+kind: GeneratingPolicy
+metadata:
+  name: default-config
+spec:
+  matchConstraints:
+    resourceRules:
+    - apiGroups: [""]
+      apiVersions: [v1]
+      operations: [CREATE]
+      resources: [namespaces]
+  generate:
+  - expression: 'generator.Apply(object.metadata.name, [{"kind": dyn("ConfigMap"), "apiVersion": dyn("v1"), "metadata": dyn({"name": "defaults"})}])'
+---
+apiVersion: policies.kyverno.io/v1alpha1
+kind: PolicyException
+metadata:
+  name: legacy
+  namespace: kyverno
+spec:
+  policyRefs:
+  - name: team-label
+    kind: MutatingPolicy
+  - name: default-config
+    kind: GeneratingPolicy
+  matchConditions:
+  - name: legacy
+    expression: "object.metadata.name.startsWith('legacy-')"
+`;
+      const [mutating, generating] = load(text) as KyvernoPolicy[];
+      const input = (object: Record<string, unknown>) => ({ operation: "CREATE" as const, object, oldObject: null, userInfo: {}, roles: [], clusterRoles: [], subResource: "", dryRun: false });
+      const legacyPod = mutating?.mutateAdmission?.(input(pod("apps", { containers: [{ name: "c", image: "nginx" }] }, "legacy-web")));
+      expect(legacyPod?.patch).toEqual([]);
+      expect(legacyPod?.results[0]).toMatchObject({ status: "skip", message: "rule skipped due to policy exception kyverno/legacy" });
+      expect(mutating?.mutateAdmission?.(input(pod("apps", { containers: [{ name: "c", image: "nginx" }] }, "web")))?.patch).toEqual([{ op: "add", path: "/metadata/labels/team", value: "a" }]);
+      const namespace = (name: string) => ({ apiVersion: "v1", kind: "Namespace", metadata: { name } });
+      const legacyNs = generating?.generateAdmission?.(input(namespace("legacy-team")));
+      expect(legacyNs).toMatchObject({ resources: [], results: [{ status: "skip", message: "rule skipped due to policy exception kyverno/legacy" }] });
+      expect(generating?.generateAdmission?.(input(namespace("team")))?.resources).toHaveLength(1);
+    });
+
     it("a malformed one fails to load naming the field; a CEL syntax error names the condition", () => {
       const noKind = loadPolicyText(`${vpol}\n---\n${celException.replace("    kind: ValidatingPolicy\n", "")}`, "p.yaml", { env: celEnv });
       expect(noKind.errors[0]?.message).toContain("spec.policyRefs[0].kind must be the policy's kind");

@@ -20,7 +20,8 @@
  * The CEL PolicyException (`policies.kyverno.io/v1alpha1`, `v1beta1`): `spec.policyRefs[]`
  * (`name`, `kind`) and `spec.matchConditions[]` (CEL over object, oldObject, request,
  * namespaceObject, as a ValidatingPolicy's); when every condition holds, the referenced
- * ValidatingPolicy reports `skip` for the resource, with the same message and trace step.
+ * ValidatingPolicy, MutatingPolicy or GeneratingPolicy reports `skip` for the resource (no
+ * change, nothing generated), with the same message and trace step.
  */
 import { VigilError } from "../../core/errors.js";
 import type { TraceStep } from "../../core/finding.js";
