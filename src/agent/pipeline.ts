@@ -13,7 +13,8 @@
  * twice; an event is marked processed only after its decision is durable; evaluation never throws
  * (a storage failure rejects the batch, which stays pending and is retried).
  */
-import type { ApiAnswer, Context } from "../core/context.js";
+import type { Context } from "../core/context.js";
+import { fetchUnanswered } from "../context/kubernetes/enricher.js";
 import type { Decision, DecisionDraft } from "../core/decision.js";
 import type { Finding } from "../core/finding.js";
 import { isVigilError } from "../core/errors.js";
@@ -136,13 +137,9 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     // at most: a call's URL can depend on another call's answer).
     for (let round = 0; round < 2; round++) {
       const kubernetes = ctx.kubernetes;
-      const fetch = kubernetes?.cluster.fetch;
-      if (kubernetes?.unanswered === undefined || kubernetes.unanswered.size === 0 || fetch === undefined) break;
-      const fetched = new Map(kubernetes.fetched ?? []);
-      const paths = [...kubernetes.unanswered].filter((path) => !fetched.has(path));
-      if (paths.length === 0) break;
-      const answers = await Promise.all(paths.map((path) => fetch.call(kubernetes.cluster, path)));
-      paths.forEach((path, i) => fetched.set(path, answers[i] as ApiAnswer));
+      if (kubernetes?.unanswered === undefined) break;
+      const fetched = await fetchUnanswered(kubernetes.cluster, kubernetes.unanswered, kubernetes.fetched);
+      if (fetched === undefined) break;
       ctx = copyContext(built, { ...ctx, kubernetes: { ...kubernetes, fetched, unanswered: new Set<string>() } });
       result = catalog.policySet.evaluate(ctx, evaluateOptions);
     }

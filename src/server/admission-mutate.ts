@@ -32,8 +32,9 @@ import type { JsonPatchOperation } from "../policy/kyverno/json-patch.js";
 import { runMutationChain, type MutationChainResult } from "../policy/kyverno/mutation-chain.js";
 import { toAdmissionInput, withCluster, type AdmissionInput } from "../policy/kyverno/request.js";
 import { clusterContextResolver } from "../policy/kyverno/context.js";
-import { eventNamespace, requestUser } from "../context/kubernetes/enricher.js";
-import type { ClusterView } from "../core/context.js";
+import type { KyvernoEvaluateOptions } from "../policy/kyverno/policy.js";
+import { eventNamespace, fetchUnanswered, requestUser } from "../context/kubernetes/enricher.js";
+import type { ApiAnswer, ClusterView } from "../core/context.js";
 import {
   denialMessage, errorDenies, failureDraft, failureStatus, reviewResponse,
   type AdmissionFailureKind, type AdmissionRequestInfo, type AdmissionReviewResponse, type AdmissionSettings, type AdmissionStatus,
@@ -145,8 +146,21 @@ const MAX_EXCEPTION_ROUNDS = 3;
  * exceptions turn up, at most MAX_EXCEPTION_ROUNDS times.
  */
 async function mutateWithExceptions(policies: readonly CompiledPolicy[], input: AdmissionInput, event: Event, deps: MutatingAdmissionDeps): Promise<{ chain: MutationChainResult; excepted: readonly { id: string; policy: string; rule: string; text: string }[] }> {
-  const resolver = deps.cluster === undefined ? {} : { resolver: clusterContextResolver({ cluster: deps.cluster }) };
-  let chain = runMutationChain(policies, input, resolver);
+  const cluster = deps.cluster;
+  let fetched: ReadonlyMap<string, ApiAnswer> | undefined;
+  /** The chain with the cluster's answers: apiCall GETs nobody answered are fetched and the chain run again (twice at most), as on the validating path. */
+  const chainWith = async (extra: KyvernoEvaluateOptions): Promise<MutationChainResult> => {
+    for (let round = 0; ; round++) {
+      const unanswered = new Set<string>();
+      const resolver = cluster === undefined ? {} : { resolver: clusterContextResolver({ cluster, unanswered, ...(fetched ? { fetched } : {}) }) };
+      const result = runMutationChain(policies, input, { ...resolver, ...extra });
+      if (cluster === undefined || round >= 2) return result;
+      const more = await fetchUnanswered(cluster, unanswered, fetched);
+      if (more === undefined) return result;
+      fetched = more;
+    }
+  };
+  let chain = await chainWith({});
   if (!deps.exceptions) return { chain, excepted: [] };
   const excepted = new Map<string, { id: string; policy: string; rule: string; text: string }>();
   const key = (policy: string, rule: string): string => `${policy}\u0000${rule}`;
@@ -156,7 +170,7 @@ async function mutateWithExceptions(policies: readonly CompiledPolicy[], input: 
     const found = (await deps.exceptions(event, applied)).filter((e) => !excepted.has(key(e.policy, e.rule)));
     if (found.length === 0) break;
     for (const e of found) excepted.set(key(e.policy, e.rule), { id: e.id, policy: e.policy, rule: e.rule, text: e.text });
-    chain = runMutationChain(policies, input, { ...resolver, excepted: (policy, rule) => excepted.get(key(policy, rule))?.text });
+    chain = await chainWith({ excepted: (policy, rule) => excepted.get(key(policy, rule))?.text });
   }
   return { chain, excepted: [...excepted.values()] };
 }

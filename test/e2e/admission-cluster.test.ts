@@ -86,6 +86,31 @@ spec:
 apiVersion: kyverno.io/v1
 kind: ClusterPolicy
 metadata:
+  name: ingress-count-annotation
+spec:
+  rules:
+  - name: count
+    match:
+      any:
+      - resources:
+          kinds: [Pod]
+          selector:
+            matchLabels:
+              count-ingresses: "true"
+    context:
+    - name: ingresses
+      apiCall:
+        urlPath: "/apis/networking.k8s.io/v1/ingresses"
+        jmesPath: "items | length(@)"
+    mutate:
+      patchStrategicMerge:
+        metadata:
+          annotations:
+            ingress-count: "{{ to_string(ingresses) }}"
+---
+apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
   name: no-latest-tag
 spec:
   rules:
@@ -210,6 +235,8 @@ describe("admission webhook with the cluster's namespaces and configmaps (admiss
     };
     expect(await mutate(pod("api", "prod", { team: "a" }))).toEqual([{ op: "add", path: "/metadata/annotations", value: { owner: "team-payments" } }]);
     expect(await mutate(pod("api", "dev", { team: "a" }))).toEqual([]);
+    // an apiCall in a mutate rule is fetched live too, and the chain run again with the answer
+    expect(await mutate(pod("api", "dev", { team: "a", "count-ingresses": "true" }))).toEqual([{ op: "add", path: "/metadata/annotations", value: { "ingress-count": "1" } }]);
   });
 
   it("follows the cluster: a namespace labelled prod later is enforced, a ConfigMap change moves the exclusions", async () => {

@@ -4,7 +4,7 @@
  * policies then match `namespaceSelector` and read `configMap` context entries as Kyverno does;
  * ValidatingPolicies and ValidatingAdmissionPolicies see the namespace as `namespaceObject`.
  */
-import type { ClusterView, Context } from "../../core/context.js";
+import type { ApiAnswer, ClusterView, Context } from "../../core/context.js";
 import { EventTypes, type Event } from "../../core/event.js";
 import type { ContextEnricher, ContextExtras } from "../stage-types.js";
 
@@ -42,6 +42,22 @@ export function requestUser(event: Event): { username?: string; groups?: readonl
   const groups = Array.isArray(info["groups"]) ? info["groups"].map(String) : undefined;
   if (username === undefined && groups === undefined) return undefined;
   return { ...(username === undefined ? {} : { username }), ...(groups === undefined ? {} : { groups }) };
+}
+
+/**
+ * Fetches the API GETs an evaluation asked for and neither the cache nor `fetched` answered
+ * (Kyverno `apiCall`): the answers so far plus the new ones, or undefined when there is nothing
+ * new to fetch (then evaluating again would change nothing). Never rejects.
+ */
+export async function fetchUnanswered(cluster: ClusterView, unanswered: ReadonlySet<string>, fetched: ReadonlyMap<string, ApiAnswer> | undefined): Promise<Map<string, ApiAnswer> | undefined> {
+  const fetch = cluster.fetch;
+  if (fetch === undefined || unanswered.size === 0) return undefined;
+  const all = new Map(fetched ?? []);
+  const paths = [...unanswered].filter((path) => !all.has(path));
+  if (paths.length === 0) return undefined;
+  const answers = await Promise.all(paths.map((path) => fetch.call(cluster, path)));
+  paths.forEach((path, i) => all.set(path, answers[i] as ApiAnswer));
+  return all;
 }
 
 export function createKubernetesEnricher(cluster: ClusterView): ContextEnricher {
