@@ -138,7 +138,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     for (let round = 0; round < 2; round++) {
       const kubernetes = ctx.kubernetes;
       if (kubernetes?.unanswered === undefined) break;
-      const fetched = await fetchUnanswered(kubernetes.cluster, kubernetes.unanswered, kubernetes.fetched);
+      const fetched = await fetchUnanswered(kubernetes, kubernetes.unanswered, kubernetes.fetched);
       if (fetched === undefined) break;
       ctx = copyContext(built, { ...ctx, kubernetes: { ...kubernetes, fetched, unanswered: new Set<string>() } });
       result = catalog.policySet.evaluate(ctx, evaluateOptions);

@@ -10,6 +10,8 @@
  * scheduler (role api: the learning schedule only); `close()` stops them and closes the adapters.
  */
 import { watchKubernetesCluster, type KubernetesClusterCache } from "../context/kubernetes/cluster-cache.js";
+import { createRegistryClient } from "../context/kubernetes/registry-client.js";
+import type { ImageRegistry } from "../core/context.js";
 import { randomUUID } from "node:crypto";
 import { timeOrderedId } from "../core/ids.js";
 import type { Decision, DecisionDraft } from "../core/decision.js";
@@ -90,6 +92,8 @@ export interface Agent {
   readonly eventClock?: EventClock;
   /** Set when `admission.cluster` is configured: the cluster's namespaces and configmaps (the mutating webhook reads them too). */
   readonly cluster?: KubernetesClusterCache;
+  /** Set when `admission.registries.enabled`: image metadata for imageRegistry context entries. */
+  readonly registry?: ImageRegistry;
   /**
    * vigil.yaml with the packs' settings.yaml merged under it (context, act, actuators, ladder,
    * residency, supplyChain) and the files they came from: what the stages run with.
@@ -229,10 +233,14 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
     const synced = await Promise.race([cluster.synced().then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), clusterSettings.syncTimeoutMs).unref())]);
     if (!synced) problem(`kubernetes cluster cache: not listed within ${clusterSettings.syncTimeoutMs} ms (${cluster.stats().lastError ?? "no answer yet"}); serving, the cache fills in the background`);
   }
+  // Image registries for Kyverno imageRegistry context entries.
+  const registries = config.admission.registries;
+  const registry = registries.enabled ? createRegistryClient(registries) : undefined;
   const packs = createPackRuntime({
     storage, clock, settings, executor, reviews, lookup: catalog.lookup, onProblem: problem,
     ...(options.lockfileFetcher ? { lockfileFetcher: options.lockfileFetcher } : {}),
     ...(cluster ? { cluster } : {}),
+    ...(registry ? { registry } : {}),
   });
   const context = packs.context;
   const learning = await startLearning({ config, role, storage, clock, catalog, detectors: () => context.settings.detectors, onProblem: problem });
@@ -305,7 +313,7 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
   let learnTimer: ReturnType<typeof setInterval> | undefined;
 
   const agent: Agent = {
-    config, role, storage, bus, clock, ...(manual ? { manualClock: manual } : {}), ...(events ? { eventClock: events } : {}), ...(cluster ? { cluster } : {}), settings,
+    config, role, storage, bus, clock, ...(manual ? { manualClock: manual } : {}), ...(events ? { eventClock: events } : {}), ...(cluster ? { cluster } : {}), ...(registry ? { registry } : {}), settings,
     catalog, policySet, loadErrors: load.errors, evaluator, decider, executor, reviews, context, pipeline, ingestor, ...(worker ? { worker } : {}),
     ...(packs.ladder ? { ladder: packs.ladder } : {}), ...(packs.supplyChain ? { supplyChain: packs.supplyChain } : {}),
     tokens, deliveries, feedback, metrics, learning, ...(learning.learner ? { learner: learning.learner } : {}),

@@ -35,22 +35,34 @@ export interface ClusterView {
 /** The answer to one API GET: the parsed body, or why there is none. */
 export type ApiAnswer = { readonly ok: true; readonly body: unknown } | { readonly ok: false; readonly error: string };
 
-/** What the context stage adds to a Kubernetes event (admission review, resource) when a cluster view is configured. */
+/**
+ * Image metadata from OCI registries (Kyverno `imageRegistry` context entries): Kyverno's image
+ * data (`image`, `resolvedImage`, `registry`, `repository`, `identifier`, `manifest`,
+ * `configData`). Never rejects.
+ */
+export interface ImageRegistry {
+  describe(reference: string): Promise<ApiAnswer>;
+}
+
+/** What the context stage adds to a Kubernetes event (admission review, resource) when a cluster view or image registries are configured. */
 export interface KubernetesContext {
   /** The Namespace object of the event's object, when known: Kyverno/VAP namespaceSelector and CEL `namespaceObject` read it. */
   readonly namespaceObject?: Readonly<Record<string, unknown>>;
   /** The cluster, for Kyverno `configMap` context entries (and `apiCall` GETs of what the view holds). */
-  readonly cluster: ClusterView;
+  readonly cluster?: ClusterView;
+  /** Image registries, for Kyverno `imageRegistry` context entries (admission.registries). */
+  readonly registry?: ImageRegistry;
   /** The requester's roles and cluster roles (admission reviews with a userInfo). */
   readonly roles?: readonly string[];
   readonly clusterRoles?: readonly string[];
   /**
-   * API GETs evaluation asked for (Kyverno `apiCall`) that neither the cache nor `fetched`
-   * answered: filled while the policies are evaluated, so the pipeline can fetch them and
-   * evaluate again (the one field of a context that changes after it is built).
+   * Lookups evaluation asked for that neither the cache nor `fetched` answered — API GETs
+   * (Kyverno `apiCall`, keyed by path) and images (`imageRegistry`, keyed `image:<reference>`):
+   * filled while the policies are evaluated, so the pipeline can fetch them and evaluate again
+   * (the one field of a context that changes after it is built).
    */
   readonly unanswered?: Set<string>;
-  /** Answers the pipeline fetched for this event's `unanswered` GETs, by path. */
+  /** Answers the pipeline fetched for this event's `unanswered` lookups, by key. */
   readonly fetched?: ReadonlyMap<string, ApiAnswer>;
 }
 

@@ -34,7 +34,7 @@ import { toAdmissionInput, withCluster, type AdmissionInput } from "../policy/ky
 import { clusterContextResolver } from "../policy/kyverno/context.js";
 import type { KyvernoEvaluateOptions } from "../policy/kyverno/policy.js";
 import { eventNamespace, fetchUnanswered, requestUser } from "../context/kubernetes/enricher.js";
-import type { ApiAnswer, ClusterView } from "../core/context.js";
+import type { ApiAnswer, ClusterView, ImageRegistry } from "../core/context.js";
 import {
   denialMessage, errorDenies, failureDraft, failureStatus, reviewResponse,
   type AdmissionFailureKind, type AdmissionRequestInfo, type AdmissionReviewResponse, type AdmissionSettings, type AdmissionStatus,
@@ -61,6 +61,8 @@ export interface MutatingAdmissionDeps {
   onProblem?(message: string, error?: unknown): void;
   /** The cluster cache (admission.cluster): the namespace's labels and object, configMap context entries. */
   readonly cluster?: ClusterView;
+  /** Image registries (admission.registries): imageRegistry context entries. */
+  readonly registry?: ImageRegistry;
 }
 
 export interface MutatingAdmissionAnswer {
@@ -146,16 +148,17 @@ const MAX_EXCEPTION_ROUNDS = 3;
  * exceptions turn up, at most MAX_EXCEPTION_ROUNDS times.
  */
 async function mutateWithExceptions(policies: readonly CompiledPolicy[], input: AdmissionInput, event: Event, deps: MutatingAdmissionDeps): Promise<{ chain: MutationChainResult; excepted: readonly { id: string; policy: string; rule: string; text: string }[] }> {
-  const cluster = deps.cluster;
+  const sources = { cluster: deps.cluster, registry: deps.registry };
+  const external = deps.cluster !== undefined || deps.registry !== undefined;
   let fetched: ReadonlyMap<string, ApiAnswer> | undefined;
-  /** The chain with the cluster's answers: apiCall GETs nobody answered are fetched and the chain run again (twice at most), as on the validating path. */
+  /** The chain with the cluster's and registries' answers: lookups nobody answered (apiCall GETs, images) are fetched and the chain run again (twice at most), as on the validating path. */
   const chainWith = async (extra: KyvernoEvaluateOptions): Promise<MutationChainResult> => {
     for (let round = 0; ; round++) {
       const unanswered = new Set<string>();
-      const resolver = cluster === undefined ? {} : { resolver: clusterContextResolver({ cluster, unanswered, ...(fetched ? { fetched } : {}) }) };
+      const resolver = !external ? {} : { resolver: clusterContextResolver({ ...(deps.cluster ? { cluster: deps.cluster } : {}), ...(deps.registry ? { registry: deps.registry } : {}), unanswered, ...(fetched ? { fetched } : {}) }) };
       const result = runMutationChain(policies, input, { ...resolver, ...extra });
-      if (cluster === undefined || round >= 2) return result;
-      const more = await fetchUnanswered(cluster, unanswered, fetched);
+      if (!external || round >= 2) return result;
+      const more = await fetchUnanswered(sources, unanswered, fetched);
       if (more === undefined) return result;
       fetched = more;
     }

@@ -200,6 +200,7 @@ export const admissionRoutes: RoutePlugin = async (app, agent) => {
     exceptions: (event, findings) => agent.pipeline.exceptionsFor(event, findings),
     ...(deps.onProblem ? { onProblem: deps.onProblem } : {}),
     ...(agent.cluster ? { cluster: agent.cluster } : {}),
+    ...(agent.registry ? { registry: agent.registry } : {}),
     policies: () => agent.catalog.policySet.policies
       .filter((p) => hasMutations(p) && p.meta.on.includes(EventTypes.admissionReview))
       .map((p) => agent.catalog.lookup(p.meta.name) ?? p),

@@ -4,7 +4,8 @@
  * protocol: paged LIST, WATCH streams, bearer token), so Kyverno policies that read a ConfigMap
  * (the library's exclude-namespaces-dynamically) and match with a namespaceSelector, and a
  * ValidatingPolicy reading `namespaceObject`, decide as they would in the cluster; without the
- * cluster the ConfigMap policy cannot be evaluated and its failurePolicy decides.
+ * cluster the ConfigMap policy cannot be evaluated and its failurePolicy decides. And with
+ * `admission.registries`, imageRegistry entries read a local OCI registry (distribution API).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -12,12 +13,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAgent, createManualClock, type Agent } from "../../src/agent.js";
 import { parseConfig } from "../../src/config.js";
 import { startFakeKubernetesApi, type FakeKubernetesApi } from "../../src/context/kubernetes/api-test-server.js";
+import { startFakeRegistry, type FakeRegistry } from "../../src/context/kubernetes/registry-test-server.js";
 import { admissionRoutes } from "../../src/server/admission.js";
 import { buildServer, type VigilServer } from "../../src/server/app.js";
 import { admissionReview, fixtures, tempDir, type KubeObject } from "./admission-support.js";
 
 const excludeNamespaces = join(fixtures, "kyverno/other/exclude-namespaces-dynamically/exclude-namespaces-dynamically.yaml");
 const uniqueIngressHost = join(fixtures, "kyverno/other/restrict-ingress-host/restrict-ingress-host.yaml");
+const blockStaleImages = join(fixtures, "kyverno/other/block-stale-images/block-stale-images.yaml");
 
 const localPolicies = `
 apiVersion: kyverno.io/v1
@@ -137,11 +140,12 @@ const pod = (name: string, namespace: string, labels: Record<string, string> = {
 
 interface Running { agent: Agent; server: VigilServer; close(): Promise<void> }
 
-async function start(cluster: Record<string, unknown> | undefined): Promise<Running> {
+async function start(cluster: Record<string, unknown> | undefined, options: { readonly policies?: readonly string[]; readonly admission?: Record<string, unknown> } = {}): Promise<Running> {
   const dir = tempDir();
   mkdirSync(join(dir, "policies"));
   writeFileSync(join(dir, "policies", "local.yaml"), localPolicies);
-  const config = { policies: [excludeNamespaces, uniqueIngressHost, join(dir, "policies")], store: { path: join(dir, "vigil.db") }, log: { level: "silent" }, ...(cluster ? { admission: { cluster } } : {}) };
+  const policies = options.policies ?? [excludeNamespaces, uniqueIngressHost, join(dir, "policies")];
+  const config = { policies, store: { path: join(dir, "vigil.db") }, log: { level: "silent" }, admission: { ...(cluster ? { cluster } : {}), ...options.admission } };
   const agent = await createAgent(parseConfig(config), { clock: createManualClock("2025-03-03T10:00:00Z"), onProblem: () => undefined });
   const server = buildServer({ agent, routes: [admissionRoutes] });
   await server.app.ready();
@@ -282,3 +286,32 @@ describe("the same policies without admission.cluster", () => {
     expect(ingress.message).toContain("unique-ingress-host");
   });
 });
+
+describe("imageRegistry context entries from the images' registries (admission.registries)", () => {
+  let registry: FakeRegistry;
+  let running: Running;
+  const fresh = new Date(Date.now() - 86_400_000).toISOString();
+  beforeAll(async () => {
+    registry = await startFakeRegistry({ "team/old:1.0": { created: "2020-01-01T00:00:00Z" }, "team/new:1.0": { created: fresh, index: true } }, { token: "pull-token" });
+    running = await start(undefined, { policies: [blockStaleImages], admission: { registries: { enabled: true, insecure: [registry.host] } } });
+  });
+  afterAll(async () => {
+    await running.close();
+    await registry.close();
+  });
+
+  it("the library's block-stale-images reads each container image's config from its registry: an image built in 2020 is warned about, one built yesterday is not", async () => {
+    const withImage = (name: string, image: string): KubeObject => ({ apiVersion: "v1", kind: "Pod", metadata: { name, namespace: "dev" }, spec: { containers: [{ name: "app", image }] } });
+    const old = await review(running, withImage("old", `${registry.host}/team/old:1.0`));
+    expect(old.allowed).toBe(true);
+    expect(old.warnings).toContain("policy block-stale-images.block-stale-images: validation failure: Images built more than 6 months ago are prohibited.");
+    const current = await review(running, withImage("new", `${registry.host}/team/new:1.0`));
+    expect(current.warnings).toEqual([]);
+    // a tag the registry does not have: the rule errors naming the registry's answer, and the policy's failurePolicy (Fail) denies
+    const missing = await review(running, withImage("gone", `${registry.host}/team/gone:1.0`));
+    expect(missing.allowed).toBe(false);
+    expect(missing.message).toContain("MANIFEST_UNKNOWN");
+    expect(registry.requests.some((r) => r.path === "/token?service=fake-registry&scope=repository%3Ateam%2Fold%3Apull")).toBe(true);
+  });
+});
+

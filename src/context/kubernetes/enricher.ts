@@ -4,7 +4,7 @@
  * policies then match `namespaceSelector` and read `configMap` context entries as Kyverno does;
  * ValidatingPolicies and ValidatingAdmissionPolicies see the namespace as `namespaceObject`.
  */
-import type { ApiAnswer, ClusterView, Context } from "../../core/context.js";
+import type { ApiAnswer, ClusterView, Context, ImageRegistry } from "../../core/context.js";
 import { EventTypes, type Event } from "../../core/event.js";
 import type { ContextEnricher, ContextExtras } from "../stage-types.js";
 
@@ -49,33 +49,41 @@ export function requestUser(event: Event): { username?: string; groups?: readonl
  * (Kyverno `apiCall`): the answers so far plus the new ones, or undefined when there is nothing
  * new to fetch (then evaluating again would change nothing). Never rejects.
  */
-export async function fetchUnanswered(cluster: ClusterView, unanswered: ReadonlySet<string>, fetched: ReadonlyMap<string, ApiAnswer> | undefined): Promise<Map<string, ApiAnswer> | undefined> {
-  const fetch = cluster.fetch;
-  if (fetch === undefined || unanswered.size === 0) return undefined;
+export async function fetchUnanswered(sources: { readonly cluster?: ClusterView | undefined; readonly registry?: ImageRegistry | undefined }, unanswered: ReadonlySet<string>, fetched: ReadonlyMap<string, ApiAnswer> | undefined): Promise<Map<string, ApiAnswer> | undefined> {
+  if (unanswered.size === 0) return undefined;
   const all = new Map(fetched ?? []);
-  const paths = [...unanswered].filter((path) => !all.has(path));
-  if (paths.length === 0) return undefined;
-  const answers = await Promise.all(paths.map((path) => fetch.call(cluster, path)));
-  paths.forEach((path, i) => all.set(path, answers[i] as ApiAnswer));
+  const keys = [...unanswered].filter((key) => !all.has(key));
+  const { cluster, registry } = sources;
+  const lookup = (key: string): Promise<ApiAnswer> | undefined => {
+    if (key.startsWith("image:")) return registry?.describe(key.slice("image:".length));
+    return cluster?.fetch?.(key);
+  };
+  const pending = keys.map((key) => [key, lookup(key)] as const).filter((entry): entry is readonly [string, Promise<ApiAnswer>] => entry[1] !== undefined);
+  if (pending.length === 0) return undefined;
+  const answers = await Promise.all(pending.map(([, answer]) => answer));
+  pending.forEach(([key], i) => all.set(key, answers[i] as ApiAnswer));
   return all;
 }
 
-export function createKubernetesEnricher(cluster: ClusterView): ContextEnricher {
+/** The enrichment for a cluster view, image registries, or both. */
+export function createKubernetesEnricher(sources: { readonly cluster?: ClusterView; readonly registry?: ImageRegistry }): ContextEnricher {
+  const { cluster, registry } = sources;
   return {
     name: "kubernetes",
     enrich(event: Event, _ctx: Pick<Context, "entities" | "posture" | "now">): ContextExtras | undefined {
       if (event.type !== EventTypes.admissionReview && event.type !== EventTypes.kubernetesResource) return undefined;
-      const namespace = eventNamespace(event);
-      const namespaceObject = namespace === undefined ? undefined : cluster.namespace(namespace);
-      const user = requestUser(event);
-      const bound = user === undefined ? undefined : cluster.rolesOf(user);
+      const namespace = cluster === undefined ? undefined : eventNamespace(event);
+      const namespaceObject = namespace === undefined ? undefined : cluster?.namespace(namespace);
+      const user = cluster === undefined ? undefined : requestUser(event);
+      const bound = user === undefined ? undefined : cluster?.rolesOf(user);
       return {
         kubernetes: {
-          cluster,
+          ...(cluster === undefined ? {} : { cluster }),
+          ...(registry === undefined ? {} : { registry }),
           ...(namespaceObject === undefined ? {} : { namespaceObject }),
           ...(bound === undefined ? {} : { roles: bound.roles, clusterRoles: bound.clusterRoles }),
-          // apiCall GETs the cache cannot answer, for the pipeline's fetch pass (only when the cluster can fetch).
-          ...(cluster.fetch === undefined ? {} : { unanswered: new Set<string>() }),
+          // Lookups the caches cannot answer (apiCall GETs, images), for the pipeline's fetch pass.
+          ...(cluster?.fetch === undefined && registry === undefined ? {} : { unanswered: new Set<string>() }),
         },
       };
     },

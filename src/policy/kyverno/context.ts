@@ -4,7 +4,7 @@
  * `variable` (value / jmesPath / default), and `configMap`, `apiCall`, `imageRegistry`,
  * `globalReference` fed from test values or a configured resolver.
  */
-import type { ApiAnswer, ClusterView } from "../../core/context.js";
+import type { ApiAnswer, ClusterView, ImageRegistry } from "../../core/context.js";
 import { searchJmes } from "./jmespath.js";
 import { subjectObject, requestDocument, type AdmissionInput } from "./request.js";
 import { substituteAll } from "./variables.js";
@@ -34,7 +34,8 @@ const clusterResolvers = new WeakMap<object, ExternalContextResolver>();
 
 /** What a cluster resolver reads: the view, and (per event) the GETs fetched and the ones asked for. */
 export interface ClusterSource {
-  readonly cluster: ClusterView;
+  readonly cluster?: ClusterView;
+  readonly registry?: ImageRegistry;
   readonly fetched?: ReadonlyMap<string, ApiAnswer>;
   readonly unanswered?: Set<string>;
 }
@@ -55,13 +56,24 @@ function cachedGet(cluster: ClusterView, urlPath: string): unknown {
  * the Kubernetes API: from what the pipeline fetched for this event, else from the cache
  * (namespaces and configmaps); any other GET is recorded in `unanswered` for the pipeline to
  * fetch, and stays unanswered meanwhile (the rule errors). POST calls and `service` URLs are not
- * answered.
+ * answered. `imageRegistry` entries are answered from what the pipeline fetched from the
+ * registries for this event, else recorded (`image:<reference>`) for it to fetch.
  */
 export function clusterContextResolver(source: ClusterSource): ExternalContextResolver {
   let resolver = clusterResolvers.get(source);
   if (resolver !== undefined) return resolver;
-  const { cluster, fetched, unanswered } = source;
+  const { cluster, registry, fetched, unanswered } = source;
   resolver = (request) => {
+    if (request.kind === "imageRegistry") {
+      const reference = request.spec["reference"];
+      if (registry === undefined || typeof reference !== "string" || reference === "") return undefined;
+      const key = `image:${reference}`;
+      const answer = fetched?.get(key);
+      if (answer !== undefined) return answer.ok ? answer.body : new UnresolvedContext(`${reference}: ${answer.error}`);
+      unanswered?.add(key);
+      return undefined;
+    }
+    if (cluster === undefined) return undefined;
     if (request.kind === "configMap") {
       const name = request.spec["name"];
       const namespace = request.spec["namespace"];

@@ -1,0 +1,215 @@
+/**
+ * Image metadata from OCI registries, for Kyverno `imageRegistry` context entries: the OCI
+ * distribution API (`GET /v2/<repository>/manifests/<tag|digest>`, then the config blob), with
+ * the registries' token handshake (a `401` with `WWW-Authenticate: Bearer realm=...` → a token
+ * from the realm, anonymous or with configured credentials; `Basic` challenges answered with the
+ * credentials), an image index / manifest list resolved to one platform (linux/amd64 by default),
+ * and one redirect followed for blobs. The answer has Kyverno's shape: `image`, `resolvedImage`
+ * (`<registry>/<repository>@<digest>`), `registry`, `repository`, `identifier`, `manifest`,
+ * `configData`. Answers are kept `cacheSeconds` (tags move).
+ */
+import { createHash } from "node:crypto";
+import { request as httpRequest, type IncomingMessage } from "node:http";
+import { request as httpsRequest } from "node:https";
+import type { ApiAnswer, ImageRegistry } from "../../core/context.js";
+
+export interface RegistrySettings {
+  /** Registries reached over plain HTTP (host[:port]), e.g. a local registry. */
+  readonly insecure?: readonly string[];
+  /** Timeout of one registry request, ms (default 2,000). */
+  readonly timeoutMs?: number;
+  /** How long an answer is reused, seconds (default 60; 0: never). */
+  readonly cacheSeconds?: number;
+  /** Credentials by registry host (`ghcr.io`, `registry.example.com:5000`). */
+  readonly credentials?: Readonly<Record<string, { readonly username: string; readonly password: string }>>;
+  /** Platform picked from an image index (default linux/amd64). */
+  readonly platform?: string;
+}
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+const manifestTypes = [
+  "application/vnd.oci.image.index.v1+json",
+  "application/vnd.docker.distribution.manifest.list.v2+json",
+  "application/vnd.oci.image.manifest.v1+json",
+  "application/vnd.docker.distribution.manifest.v2+json",
+].join(", ");
+
+/** An image reference split as registries address it (Docker Hub's short names expanded). */
+export interface ImageReference {
+  /** The host requests go to (`registry-1.docker.io` for Docker Hub). */
+  readonly host: string;
+  /** The registry as Kyverno reports it (`index.docker.io` for Docker Hub). */
+  readonly registry: string;
+  readonly repository: string;
+  /** The tag or the digest. */
+  readonly identifier: string;
+}
+
+export function parseImageReference(reference: string): ImageReference {
+  let rest = reference.trim();
+  let identifier = "latest";
+  const at = rest.indexOf("@");
+  if (at >= 0) {
+    identifier = rest.slice(at + 1);
+    rest = rest.slice(0, at);
+  }
+  const slash = rest.indexOf("/");
+  let registry = "index.docker.io";
+  if (slash >= 0) {
+    const first = rest.slice(0, slash);
+    if (first.includes(".") || first.includes(":") || first === "localhost") {
+      registry = first;
+      rest = rest.slice(slash + 1);
+    }
+  }
+  const colon = rest.lastIndexOf(":");
+  if (colon >= 0) {
+    if (at < 0) identifier = rest.slice(colon + 1);
+    rest = rest.slice(0, colon);
+  }
+  if (registry === "docker.io") registry = "index.docker.io";
+  const repository = registry === "index.docker.io" && !rest.includes("/") ? `library/${rest}` : rest;
+  return { host: registry === "index.docker.io" ? "registry-1.docker.io" : registry, registry, repository, identifier };
+}
+
+interface Response { readonly status: number; readonly headers: IncomingMessage["headers"]; readonly body: Buffer }
+
+/** `Bearer realm="https://auth",service="registry",scope="repository:x:pull"` → its parameters. */
+function challenge(header: string | undefined): { scheme: string; params: Record<string, string> } | undefined {
+  if (header === undefined) return undefined;
+  const space = header.indexOf(" ");
+  if (space < 0) return { scheme: header.toLowerCase(), params: {} };
+  const params: Record<string, string> = {};
+  for (const match of header.slice(space + 1).matchAll(/(\w+)="([^"]*)"/g)) params[match[1] as string] = match[2] as string;
+  return { scheme: header.slice(0, space).toLowerCase(), params };
+}
+
+export function createRegistryClient(settings: RegistrySettings = {}): ImageRegistry & { stats(): { readonly requests: number; readonly cached: number } } {
+  const insecure = new Set(settings.insecure ?? []);
+  const timeoutMs = settings.timeoutMs ?? 2000;
+  const cacheMs = (settings.cacheSeconds ?? 60) * 1000;
+  const [os, arch] = (settings.platform ?? "linux/amd64").split("/");
+  const cache = new Map<string, { at: number; answer: ApiAnswer }>();
+  const tokens = new Map<string, string>();
+  let requests = 0;
+
+  function send(url: URL, headers: Record<string, string>): Promise<Response> {
+    requests++;
+    const request = url.protocol === "https:" ? httpsRequest : httpRequest;
+    return new Promise((resolve, reject) => {
+      const req = request(url, { method: "GET", headers: { "User-Agent": "vigil", ...headers }, timeout: timeoutMs }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on("error", reject);
+      });
+      req.on("timeout", () => req.destroy(new Error(`GET ${url.host}${url.pathname} timed out after ${timeoutMs} ms`)));
+      req.on("error", reject);
+      req.end();
+    });
+  }
+
+  function basic(host: string): string | undefined {
+    const credentials = settings.credentials?.[host];
+    return credentials === undefined ? undefined : `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString("base64")}`;
+  }
+
+  /** A GET to the registry, answering its auth challenge once and following one redirect. */
+  async function get(ref: ImageReference, path: string, accept?: string): Promise<Response> {
+    const base = `${insecure.has(ref.host) ? "http" : "https"}://${ref.host}`;
+    const headers: Record<string, string> = accept === undefined ? {} : { Accept: accept };
+    const token = tokens.get(`${ref.host}/${ref.repository}`);
+    if (token !== undefined) headers["Authorization"] = token;
+    let response = await send(new URL(path, base), headers);
+    if (response.status === 401) {
+      const asked = challenge(response.headers["www-authenticate"]);
+      let authorization: string | undefined;
+      if (asked?.scheme === "bearer" && asked.params["realm"] !== undefined) {
+        const realm = new URL(asked.params["realm"]);
+        if (asked.params["service"] !== undefined) realm.searchParams.set("service", asked.params["service"]);
+        realm.searchParams.set("scope", asked.params["scope"] ?? `repository:${ref.repository}:pull`);
+        const login = basic(ref.host);
+        const answer = await send(realm, login === undefined ? {} : { Authorization: login });
+        if (answer.status !== 200) throw new Error(`token from ${realm.host}${realm.pathname} answered HTTP ${answer.status}`);
+        const body = JSON.parse(answer.body.toString("utf8")) as { token?: string; access_token?: string };
+        const value = body.token ?? body.access_token;
+        if (typeof value !== "string" || value === "") throw new Error(`token from ${realm.host}${realm.pathname}: no token in the answer`);
+        authorization = `Bearer ${value}`;
+      } else if (asked?.scheme === "basic") authorization = basic(ref.host);
+      if (authorization !== undefined) {
+        tokens.set(`${ref.host}/${ref.repository}`, authorization);
+        response = await send(new URL(path, base), { ...headers, Authorization: authorization });
+      }
+    }
+    if (response.status >= 300 && response.status < 400 && typeof response.headers.location === "string") {
+      const target = new URL(response.headers.location, base);
+      // Blob storage behind a redirect gets no registry credentials.
+      const sameHost = target.host === ref.host;
+      response = await send(target, sameHost ? headers : (accept === undefined ? {} : { Accept: accept }));
+    }
+    if (response.status !== 200) {
+      let detail = response.body.toString("utf8").trim().slice(0, 200);
+      try {
+        const errors = (JSON.parse(detail) as { errors?: { code?: string; message?: string }[] }).errors;
+        if (errors?.[0] !== undefined) detail = `${errors[0].code ?? ""} ${errors[0].message ?? ""}`.trim();
+      } catch { /* not the registry's error document */ }
+      throw new Error(`GET ${ref.host}${path} answered HTTP ${response.status}${detail ? `: ${detail}` : ""}`);
+    }
+    return response;
+  }
+
+  async function describe(reference: string): Promise<ApiAnswer> {
+    const ref = parseImageReference(reference);
+    const manifestPath = `/v2/${ref.repository}/manifests/${ref.identifier}`;
+    const top = await get(ref, manifestPath, manifestTypes);
+    const digest = typeof top.headers["docker-content-digest"] === "string" ? top.headers["docker-content-digest"] : `sha256:${createHash("sha256").update(top.body).digest("hex")}`;
+    let manifest = JSON.parse(top.body.toString("utf8")) as Json;
+    if (Array.isArray(manifest["manifests"])) {
+      const entries = manifest["manifests"].filter(isObject);
+      const pick = entries.find((m) => isObject(m["platform"]) && m["platform"]["os"] === os && m["platform"]["architecture"] === arch) ?? entries[0];
+      if (pick === undefined || typeof pick["digest"] !== "string") throw new Error(`${reference}: the image index lists no manifest`);
+      manifest = JSON.parse((await get(ref, `/v2/${ref.repository}/manifests/${pick["digest"]}`, manifestTypes)).body.toString("utf8")) as Json;
+    }
+    const config = isObject(manifest["config"]) ? manifest["config"] : undefined;
+    const configDigest = typeof config?.["digest"] === "string" ? config["digest"] : undefined;
+    const configData = configDigest === undefined ? {} : JSON.parse((await get(ref, `/v2/${ref.repository}/blobs/${configDigest}`)).body.toString("utf8")) as unknown;
+    return {
+      ok: true,
+      body: {
+        image: reference,
+        resolvedImage: `${ref.registry}/${ref.repository}@${digest}`,
+        registry: ref.registry,
+        repository: ref.repository,
+        identifier: ref.identifier,
+        manifest,
+        configData,
+      },
+    };
+  }
+
+  return {
+    async describe(reference) {
+      const now = Date.now();
+      const hit = cache.get(reference);
+      if (hit !== undefined && now - hit.at < cacheMs) return hit.answer;
+      let answer: ApiAnswer;
+      try {
+        answer = await describe(reference);
+      } catch (error) {
+        answer = { ok: false, error: error instanceof Error ? error.message : String(error) };
+      }
+      // Failures are not kept: the next review asks again.
+      if (answer.ok && cacheMs > 0) {
+        if (cache.size >= 1000) cache.delete(cache.keys().next().value as string);
+        cache.set(reference, { at: now, answer });
+      }
+      return answer;
+    },
+    stats: () => ({ requests, cached: cache.size }),
+  };
+}

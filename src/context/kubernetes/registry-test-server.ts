@@ -1,0 +1,125 @@
+/**
+ * A local OCI registry for tests: the distribution API's manifest and blob GETs (an image index
+ * resolving to per-platform manifests, `Docker-Content-Digest`, blobs behind a 307 redirect) and,
+ * optionally, the token handshake (`401` + `WWW-Authenticate: Bearer realm=...`, then a token
+ * from the realm). Not used outside tests.
+ */
+import { createHash } from "node:crypto";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface FakeImage {
+  /** The config's `created` time (RFC 3339). */
+  readonly created: string;
+  readonly labels?: Readonly<Record<string, string>>;
+  /** Manifest annotations (e.g. org.opencontainers.image.base.name). */
+  readonly annotations?: Readonly<Record<string, string>>;
+  /** Layer sizes in bytes (default one layer of 1 MiB). */
+  readonly layers?: readonly number[];
+  /** Serve the tag as an image index (arm64 first, then amd64) instead of a plain manifest. */
+  readonly index?: boolean;
+}
+
+export interface FakeRegistry {
+  /** `127.0.0.1:<port>`: the host part of image references. */
+  readonly host: string;
+  readonly requests: { readonly path: string; readonly authorization: string | undefined }[];
+  /** The digest of `repo:tag`'s top-level manifest (index or manifest). */
+  digestOf(repositoryAndTag: string): string;
+  close(): Promise<void>;
+}
+
+const sha = (text: string): string => `sha256:${createHash("sha256").update(text).digest("hex")}`;
+
+export async function startFakeRegistry(images: Readonly<Record<string, FakeImage>>, options: { readonly token?: string } = {}): Promise<FakeRegistry> {
+  const blobs = new Map<string, string>();
+  const manifests = new Map<string, { body: string; type: string }>();
+  const tags = new Map<string, string>();
+  for (const [name, image] of Object.entries(images)) {
+    const colon = name.lastIndexOf(":");
+    const repository = name.slice(0, colon);
+    const tag = name.slice(colon + 1);
+    const config = JSON.stringify({ created: image.created, architecture: "amd64", os: "linux", config: { User: "1000", Labels: image.labels ?? {} }, rootfs: { type: "layers", diff_ids: [] } });
+    const configDigest = sha(config);
+    blobs.set(configDigest, config);
+    const manifest = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
+      config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: configDigest, size: config.length },
+      layers: (image.layers ?? [1 << 20]).map((size, i) => ({ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: sha(`${name}-layer-${i}`), size })),
+      ...(image.annotations ? { annotations: image.annotations } : {}),
+    });
+    const manifestDigest = sha(manifest);
+    manifests.set(`${repository}@${manifestDigest}`, { body: manifest, type: "application/vnd.oci.image.manifest.v1+json" });
+    if (image.index) {
+      const other = JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: sha("arm64-config"), size: 2 }, layers: [] });
+      manifests.set(`${repository}@${sha(other)}`, { body: other, type: "application/vnd.oci.image.manifest.v1+json" });
+      const index = JSON.stringify({
+        schemaVersion: 2,
+        mediaType: "application/vnd.oci.image.index.v1+json",
+        manifests: [
+          { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: sha(other), size: other.length, platform: { architecture: "arm64", os: "linux" } },
+          { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: manifestDigest, size: manifest.length, platform: { architecture: "amd64", os: "linux" } },
+        ],
+      });
+      manifests.set(`${repository}@${sha(index)}`, { body: index, type: "application/vnd.oci.image.index.v1+json" });
+      tags.set(`${repository}:${tag}`, sha(index));
+    } else {
+      tags.set(`${repository}:${tag}`, manifestDigest);
+    }
+  }
+  const requests: { path: string; authorization: string | undefined }[] = [];
+  let port = 0;
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    requests.push({ path: `${url.pathname}${url.search}`, authorization: req.headers.authorization });
+    if (url.pathname === "/token") {
+      res.writeHead(200, { "Content-Type": "application/json" });
+      res.end(JSON.stringify({ token: options.token, expires_in: 300 }));
+      return;
+    }
+    const manifest = /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(url.pathname);
+    const blob = /^\/v2\/(.+)\/blobs\/([^/]+)$/.exec(url.pathname);
+    if (options.token !== undefined && url.pathname.startsWith("/v2/") && req.headers.authorization !== `Bearer ${options.token}`) {
+      const repository = manifest?.[1] ?? blob?.[1] ?? "";
+      res.writeHead(401, { "Content-Type": "application/json", "WWW-Authenticate": `Bearer realm="http://127.0.0.1:${port}/token",service="fake-registry",scope="repository:${repository}:pull"` });
+      res.end(JSON.stringify({ errors: [{ code: "UNAUTHORIZED", message: "authentication required" }] }));
+      return;
+    }
+    if (manifest) {
+      const [, repository, reference] = manifest as unknown as [string, string, string];
+      const digest = reference.startsWith("sha256:") ? reference : tags.get(`${repository}:${reference}`);
+      const found = digest === undefined ? undefined : manifests.get(`${repository}@${digest}`);
+      if (found === undefined || digest === undefined) {
+        res.writeHead(404, { "Content-Type": "application/json" });
+        res.end(JSON.stringify({ errors: [{ code: "MANIFEST_UNKNOWN", message: `manifest unknown: ${repository}:${reference}` }] }));
+        return;
+      }
+      res.writeHead(200, { "Content-Type": found.type, "Docker-Content-Digest": digest });
+      res.end(found.body);
+      return;
+    }
+    if (blob) {
+      res.writeHead(307, { Location: `/blobstore/${blob[2]}` });
+      res.end();
+      return;
+    }
+    const stored = /^\/blobstore\/(.+)$/.exec(url.pathname);
+    const body = stored === null ? undefined : blobs.get(stored[1] as string);
+    if (body !== undefined) {
+      res.writeHead(200, { "Content-Type": "application/octet-stream" });
+      res.end(body);
+      return;
+    }
+    res.writeHead(404, { "Content-Type": "application/json" });
+    res.end(JSON.stringify({ errors: [{ code: "BLOB_UNKNOWN", message: "blob unknown" }] }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  port = (server.address() as AddressInfo).port;
+  return {
+    host: `127.0.0.1:${port}`,
+    requests,
+    digestOf: (name) => tags.get(name) ?? "",
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
