@@ -21,6 +21,7 @@ import { admissionReview, fixtures, tempDir, type KubeObject } from "./admission
 const excludeNamespaces = join(fixtures, "kyverno/other/exclude-namespaces-dynamically/exclude-namespaces-dynamically.yaml");
 const uniqueIngressHost = join(fixtures, "kyverno/other/restrict-ingress-host/restrict-ingress-host.yaml");
 const blockStaleImages = join(fixtures, "kyverno/other/block-stale-images/block-stale-images.yaml");
+const resolveImageToDigest = join(fixtures, "kyverno/other/resolve-image-to-digest/resolve-image-to-digest.yaml");
 
 const localPolicies = `
 apiVersion: kyverno.io/v1
@@ -293,7 +294,7 @@ describe("imageRegistry context entries from the images' registries (admission.r
   const fresh = new Date(Date.now() - 86_400_000).toISOString();
   beforeAll(async () => {
     registry = await startFakeRegistry({ "team/old:1.0": { created: "2020-01-01T00:00:00Z" }, "team/new:1.0": { created: fresh, index: true } }, { token: "pull-token" });
-    running = await start(undefined, { policies: [blockStaleImages], admission: { registries: { enabled: true, insecure: [registry.host] } } });
+    running = await start(undefined, { policies: [blockStaleImages, resolveImageToDigest], admission: { registries: { enabled: true, insecure: [registry.host] } } });
   });
   afterAll(async () => {
     await running.close();
@@ -313,5 +314,12 @@ describe("imageRegistry context entries from the images' registries (admission.r
     expect(missing.message).toContain("MANIFEST_UNKNOWN");
     expect(registry.requests.some((r) => r.path === "/token?service=fake-registry&scope=repository%3Ateam%2Fold%3Apull")).toBe(true);
   });
-});
 
+  it("the mutating webhook too: the library's resolve-image-to-digest pins each container image to the digest its registry resolves the tag to", async () => {
+    const image = `${registry.host}/team/new:1.0`;
+    const response = await running.server.app.inject({ method: "POST", url: "/v1/admission/mutate", payload: admissionReview({ apiVersion: "v1", kind: "Pod", metadata: { name: "pinned", namespace: "dev" }, spec: { containers: [{ name: "app", image }] } }) });
+    expect(response.statusCode).toBe(200);
+    const patch = JSON.parse(Buffer.from((response.json() as { response: { patch: string } }).response.patch, "base64").toString("utf8")) as unknown[];
+    expect(patch).toEqual([{ op: "replace", path: "/spec/containers/0/image", value: `${registry.host}/team/new@${registry.digestOf("team/new:1.0")}` }]);
+  });
+});
