@@ -14,7 +14,7 @@
  * (a storage failure rejects the batch, which stays pending and is retried).
  */
 import type { Context } from "../core/context.js";
-import { fetchUnanswered } from "../context/kubernetes/enricher.js";
+import { fetchUnanswered, MAX_LOOKUP_ROUNDS } from "../context/kubernetes/enricher.js";
 import type { Decision, DecisionDraft } from "../core/decision.js";
 import type { Finding } from "../core/finding.js";
 import { isVigilError } from "../core/errors.js";
@@ -133,9 +133,9 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     let ctx = decideOptions.input === undefined ? built : copyContext(built, { ...built, input: decideOptions.input });
     const evaluateOptions = decideOptions.explain ? { includePasses: true, exhaustive: true } : {};
     let result = catalog.policySet.evaluate(ctx, evaluateOptions);
-    // Kyverno apiCall GETs the cluster cache could not answer: fetch them and evaluate again (twice
-    // at most: a call's URL can depend on another call's answer).
-    for (let round = 0; round < 2; round++) {
+    // Kyverno apiCall GETs and imageRegistry lookups the caches could not answer: fetch them and
+    // evaluate again, until nothing new is asked for (MAX_LOOKUP_ROUNDS at most).
+    for (let round = 0; round < MAX_LOOKUP_ROUNDS; round++) {
       const kubernetes = ctx.kubernetes;
       if (kubernetes?.unanswered === undefined) break;
       const fetched = await fetchUnanswered(kubernetes, kubernetes.unanswered, kubernetes.fetched);

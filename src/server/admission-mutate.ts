@@ -33,7 +33,7 @@ import { runMutationChain, type MutationChainResult } from "../policy/kyverno/mu
 import { toAdmissionInput, withCluster, type AdmissionInput } from "../policy/kyverno/request.js";
 import { clusterContextResolver } from "../policy/kyverno/context.js";
 import type { KyvernoEvaluateOptions } from "../policy/kyverno/policy.js";
-import { eventNamespace, fetchUnanswered, requestUser } from "../context/kubernetes/enricher.js";
+import { eventNamespace, fetchUnanswered, MAX_LOOKUP_ROUNDS, requestUser } from "../context/kubernetes/enricher.js";
 import type { ApiAnswer, ClusterView, ImageRegistry } from "../core/context.js";
 import {
   denialMessage, errorDenies, failureDraft, failureStatus, reviewResponse,
@@ -151,13 +151,13 @@ async function mutateWithExceptions(policies: readonly CompiledPolicy[], input: 
   const sources = { cluster: deps.cluster, registry: deps.registry };
   const external = deps.cluster !== undefined || deps.registry !== undefined;
   let fetched: ReadonlyMap<string, ApiAnswer> | undefined;
-  /** The chain with the cluster's and registries' answers: lookups nobody answered (apiCall GETs, images) are fetched and the chain run again (twice at most), as on the validating path. */
+  /** The chain with the cluster's and registries' answers: lookups nobody answered (apiCall GETs, images) are fetched and the chain run again (MAX_LOOKUP_ROUNDS at most), as on the validating path. */
   const chainWith = async (extra: KyvernoEvaluateOptions): Promise<MutationChainResult> => {
     for (let round = 0; ; round++) {
       const unanswered = new Set<string>();
       const resolver = !external ? {} : { resolver: clusterContextResolver({ ...(deps.cluster ? { cluster: deps.cluster } : {}), ...(deps.registry ? { registry: deps.registry } : {}), unanswered, ...(fetched ? { fetched } : {}) }) };
       const result = runMutationChain(policies, input, { ...resolver, ...extra });
-      if (!external || round >= 2) return result;
+      if (!external || round >= MAX_LOOKUP_ROUNDS) return result;
       const more = await fetchUnanswered(sources, unanswered, fetched);
       if (more === undefined) return result;
       fetched = more;

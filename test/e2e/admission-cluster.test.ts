@@ -293,7 +293,7 @@ describe("imageRegistry context entries from the images' registries (admission.r
   let running: Running;
   const fresh = new Date(Date.now() - 86_400_000).toISOString();
   beforeAll(async () => {
-    registry = await startFakeRegistry({ "team/old:1.0": { created: "2020-01-01T00:00:00Z" }, "team/new:1.0": { created: fresh, index: true } }, { token: "pull-token" });
+    registry = await startFakeRegistry({ "team/old:1.0": { created: "2020-01-01T00:00:00Z" }, "team/new:1.0": { created: fresh, index: true }, "team/new:1.0-a": { created: fresh }, "team/new:1.0-b": { created: fresh } }, { token: "pull-token" });
     running = await start(undefined, { policies: [blockStaleImages, resolveImageToDigest], admission: { registries: { enabled: true, insecure: [registry.host] } } });
   });
   afterAll(async () => {
@@ -308,6 +308,11 @@ describe("imageRegistry context entries from the images' registries (admission.r
     expect(old.warnings).toContain("policy block-stale-images.block-stale-images: validation failure: Images built more than 6 months ago are prohibited.");
     const current = await review(running, withImage("new", `${registry.host}/team/new:1.0`));
     expect(current.warnings).toEqual([]);
+    // three containers, three images (the foreach asks for all of them; one is stale)
+    const three: KubeObject = { apiVersion: "v1", kind: "Pod", metadata: { name: "three", namespace: "dev" }, spec: { containers: ["a", "b", "c"].map((tag, i) => ({ name: `c${i}`, image: `${registry.host}/team/${tag === "c" ? "old" : "new"}:${tag === "c" ? "1.0" : `1.0-${tag}`}` })) } };
+    const threeAnswer = await review(running, three);
+    expect(threeAnswer.allowed).toBe(true);
+    expect(threeAnswer.warnings).toContain("policy block-stale-images.block-stale-images: validation failure: Images built more than 6 months ago are prohibited.");
     // a tag the registry does not have: the rule errors naming the registry's answer, and the policy's failurePolicy (Fail) denies
     const missing = await review(running, withImage("gone", `${registry.host}/team/gone:1.0`));
     expect(missing.allowed).toBe(false);

@@ -45,6 +45,13 @@ export function requestUser(event: Event): { username?: string; groups?: readonl
 }
 
 /**
+ * How many times a decision fetches what its evaluation could not look up and evaluates again. A
+ * rule's context entries load in order and stop at the first unanswered one, so a rule with
+ * several lookups finds one more per round, and a URL can depend on another call's answer.
+ */
+export const MAX_LOOKUP_ROUNDS = 10;
+
+/**
  * Fetches the API GETs an evaluation asked for and neither the cache nor `fetched` answered
  * (Kyverno `apiCall`): the answers so far plus the new ones, or undefined when there is nothing
  * new to fetch (then evaluating again would change nothing). Never rejects.
