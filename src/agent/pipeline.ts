@@ -14,7 +14,7 @@
  * (a storage failure rejects the batch, which stays pending and is retried).
  */
 import type { Context } from "../core/context.js";
-import { fetchUnanswered, MAX_LOOKUP_ROUNDS } from "../context/kubernetes/enricher.js";
+import { fetchUnanswered, MAX_LOOKUP_ROUNDS } from "../context/kubernetes/lookups.js";
 import type { Decision, DecisionDraft } from "../core/decision.js";
 import type { Finding } from "../core/finding.js";
 import { isVigilError } from "../core/errors.js";

@@ -33,7 +33,8 @@ import { runMutationChain, type MutationChainResult } from "../policy/kyverno/mu
 import { toAdmissionInput, withCluster, type AdmissionInput } from "../policy/kyverno/request.js";
 import { clusterContextResolver } from "../policy/kyverno/context.js";
 import type { KyvernoEvaluateOptions } from "../policy/kyverno/policy.js";
-import { eventNamespace, fetchUnanswered, MAX_LOOKUP_ROUNDS, requestUser } from "../context/kubernetes/enricher.js";
+import { eventNamespace, requestUser } from "../context/kubernetes/enricher.js";
+import { fetchUnanswered, MAX_LOOKUP_ROUNDS } from "../context/kubernetes/lookups.js";
 import type { ApiAnswer, ClusterView, ImageRegistry } from "../core/context.js";
 import {
   denialMessage, errorDenies, failureDraft, failureStatus, reviewResponse,

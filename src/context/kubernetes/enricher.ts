@@ -1,10 +1,12 @@
 /**
- * The Kubernetes enrichment: for an admission review or a resource event, the Namespace object
- * of the event's object (from the cluster cache) and the cache itself, as `ctx.kubernetes`. Kyverno
- * policies then match `namespaceSelector` and read `configMap` context entries as Kyverno does;
+ * The Kubernetes enrichment: for an admission review or a resource event, `ctx.kubernetes` with
+ * the Namespace object of the event's object and the requester's roles (from the cluster cache),
+ * the cache and the image registries, and an empty set for the lookups evaluation will ask for
+ * (lookups.ts). Kyverno policies then match `namespaceSelector` and `roles`/`clusterRoles` and
+ * read `configMap`, `apiCall` and `imageRegistry` context entries as Kyverno does;
  * ValidatingPolicies and ValidatingAdmissionPolicies see the namespace as `namespaceObject`.
  */
-import type { ApiAnswer, ClusterView, Context, ImageRegistry } from "../../core/context.js";
+import type { ClusterView, Context, ImageRegistry } from "../../core/context.js";
 import { EventTypes, type Event } from "../../core/event.js";
 import type { ContextEnricher, ContextExtras } from "../stage-types.js";
 
@@ -42,34 +44,6 @@ export function requestUser(event: Event): { username?: string; groups?: readonl
   const groups = Array.isArray(info["groups"]) ? info["groups"].map(String) : undefined;
   if (username === undefined && groups === undefined) return undefined;
   return { ...(username === undefined ? {} : { username }), ...(groups === undefined ? {} : { groups }) };
-}
-
-/**
- * How many times a decision fetches what its evaluation could not look up and evaluates again. A
- * rule's context entries load in order and stop at the first unanswered one, so a rule with
- * several lookups finds one more per round, and a URL can depend on another call's answer.
- */
-export const MAX_LOOKUP_ROUNDS = 10;
-
-/**
- * Fetches the API GETs an evaluation asked for and neither the cache nor `fetched` answered
- * (Kyverno `apiCall`): the answers so far plus the new ones, or undefined when there is nothing
- * new to fetch (then evaluating again would change nothing). Never rejects.
- */
-export async function fetchUnanswered(sources: { readonly cluster?: ClusterView | undefined; readonly registry?: ImageRegistry | undefined }, unanswered: ReadonlySet<string>, fetched: ReadonlyMap<string, ApiAnswer> | undefined): Promise<Map<string, ApiAnswer> | undefined> {
-  if (unanswered.size === 0) return undefined;
-  const all = new Map(fetched ?? []);
-  const keys = [...unanswered].filter((key) => !all.has(key));
-  const { cluster, registry } = sources;
-  const lookup = (key: string): Promise<ApiAnswer> | undefined => {
-    if (key.startsWith("image:")) return registry?.describe(key.slice("image:".length));
-    return cluster?.fetch?.(key);
-  };
-  const pending = keys.map((key) => [key, lookup(key)] as const).filter((entry): entry is readonly [string, Promise<ApiAnswer>] => entry[1] !== undefined);
-  if (pending.length === 0) return undefined;
-  const answers = await Promise.all(pending.map(([, answer]) => answer));
-  pending.forEach(([key], i) => all.set(key, answers[i] as ApiAnswer));
-  return all;
 }
 
 /** The enrichment for a cluster view, image registries, or both. */
