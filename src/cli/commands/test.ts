@@ -20,7 +20,7 @@ export const testCommand: Command = {
   path: ["test"],
   summary: "Run policy tests: spec.tests, *.test.yaml and Kyverno kyverno-test.yaml files",
   args: "[path...]",
-  description: "Discovers tests recursively under each path (default: current directory).\nThe last line is `N passed, N failed` (with `, N skipped` / `, N unsupported` when any).\nKyverno mutate and generate results are compared with their patchedResources / generatedResource files; unsupported results (e.g. verifyImages rules) are reported separately, never counted as passed.\nExit code: 0 all passed, 1 a test failed or errored.",
+  description: "Discovers tests recursively under each path (default: current directory).\nThe last line is `N passed, N failed` (with `, N skipped` / `, N unsupported` when any).\nKyverno mutate and generate results are compared with their patchedResources / generatedResource files; the PolicyExceptions of a test's `exceptions` files apply; unsupported results (e.g. verifyImages rules) are reported separately, never counted as passed.\nExit code: 0 all passed, 1 a test failed or errored.",
   options: {
     ...outputOption,
     failures: { type: "boolean", description: "In the table, show only failed, errored and unsupported cases" },
