@@ -86,6 +86,11 @@ export const configSchema = z.strictObject({
       platform: z.string().default("linux/amd64").describe("The platform picked from a multi-platform image index."),
       credentials: z.record(z.string(), z.strictObject({ username: z.string(), password: z.string() })).default({}).describe("Credentials by registry host, e.g. {\"ghcr.io\": {\"username\": \"bot\", \"password\": \"${GHCR_TOKEN}\"}}."),
     }).prefault({}),
+    services: z.strictObject({
+      enabled: z.boolean().default(false).describe("Answer Kyverno apiCall entries with a `service` (GET, or POST with `data`, to a URL outside the cluster API, e.g. Kubecost), called while a review is decided (docs/admission.md). false: such rules error and their failurePolicy decides."),
+      allow: z.array(z.string()).default([]).describe("URL prefixes services may be called at; empty: any URL."),
+      timeoutMs: z.number().int().positive().default(2_000).describe("Timeout of one service call, in milliseconds."),
+    }).prefault({}),
   }).prefault({}),
   cel: z.strictObject({
     costLimit: z.number().int().positive().default(1_000_000).describe("CEL cost budget per evaluation; a policy past it gets an error finding."),

@@ -21,7 +21,7 @@ import type { PolicyLookup } from "../decide/conditions.js";
 import type { Executor } from "../act/index.js";
 import { createLadder, type Ladder, type LadderTickResult } from "../act/ladder.js";
 import type { ReviewService } from "../review/index.js";
-import type { ClusterView, ImageRegistry } from "../core/context.js";
+import type { ClusterView, ImageRegistry, ServiceCaller } from "../core/context.js";
 import { createKubernetesEnricher } from "../context/kubernetes/enricher.js";
 import type { EffectiveSettings } from "./pack-settings.js";
 
@@ -40,6 +40,8 @@ export interface PackRuntimeOptions {
   readonly cluster?: ClusterView;
   /** Image registries (admission.registries): Kubernetes events get `ctx.kubernetes.registry`. */
   readonly registry?: ImageRegistry;
+  /** Services for apiCall.service entries (admission.services): Kubernetes events get `ctx.kubernetes.services`. */
+  readonly services?: ServiceCaller;
 }
 
 export interface PackRuntime {
@@ -63,8 +65,11 @@ export interface PackRuntime {
 export function createPackRuntime(options: PackRuntimeOptions): PackRuntime {
   const { storage, clock, settings, executor, reviews, lookup } = options;
   const residency = settings.residency ? createResidencyEnricher({ settings: settings.residency }) : undefined;
-  const external = options.cluster !== undefined || options.registry !== undefined;
-  const enrichers: ContextEnricher[] = [...(residency ? [residency] : []), ...(external ? [createKubernetesEnricher({ ...(options.cluster ? { cluster: options.cluster } : {}), ...(options.registry ? { registry: options.registry } : {}) })] : [])];
+  const external = options.cluster !== undefined || options.registry !== undefined || options.services !== undefined;
+  const enrichers: ContextEnricher[] = [
+    ...(residency ? [residency] : []),
+    ...(external ? [createKubernetesEnricher({ ...(options.cluster ? { cluster: options.cluster } : {}), ...(options.registry ? { registry: options.registry } : {}), ...(options.services ? { services: options.services } : {}) })] : []),
+  ];
   const stage = createContextStage({ storage, clock, settings: settings.context, enrichers });
   const supplyChain = settings.supplyChain
     ? createSupplyChainRuntime({

@@ -11,7 +11,8 @@
  */
 import { watchKubernetesCluster, type KubernetesClusterCache } from "../context/kubernetes/cluster-cache.js";
 import { createRegistryClient } from "../context/kubernetes/registry-client.js";
-import type { ImageRegistry } from "../core/context.js";
+import { createServiceCaller } from "../context/kubernetes/service-caller.js";
+import type { ImageRegistry, ServiceCaller } from "../core/context.js";
 import { randomUUID } from "node:crypto";
 import { timeOrderedId } from "../core/ids.js";
 import type { Decision, DecisionDraft } from "../core/decision.js";
@@ -94,6 +95,8 @@ export interface Agent {
   readonly cluster?: KubernetesClusterCache;
   /** Set when `admission.registries.enabled`: image metadata for imageRegistry context entries. */
   readonly registry?: ImageRegistry;
+  /** Set when `admission.services.enabled`: calls for apiCall.service context entries. */
+  readonly services?: ServiceCaller;
   /**
    * vigil.yaml with the packs' settings.yaml merged under it (context, act, actuators, ladder,
    * residency, supplyChain) and the files they came from: what the stages run with.
@@ -236,11 +239,14 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
   // Image registries for Kyverno imageRegistry context entries.
   const registries = config.admission.registries;
   const registry = registries.enabled ? createRegistryClient(registries) : undefined;
+  // Services outside the cluster API for Kyverno apiCall.service entries.
+  const services = config.admission.services.enabled ? createServiceCaller(config.admission.services) : undefined;
   const packs = createPackRuntime({
     storage, clock, settings, executor, reviews, lookup: catalog.lookup, onProblem: problem,
     ...(options.lockfileFetcher ? { lockfileFetcher: options.lockfileFetcher } : {}),
     ...(cluster ? { cluster } : {}),
     ...(registry ? { registry } : {}),
+    ...(services ? { services } : {}),
   });
   const context = packs.context;
   const learning = await startLearning({ config, role, storage, clock, catalog, detectors: () => context.settings.detectors, onProblem: problem });
@@ -313,7 +319,7 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
   let learnTimer: ReturnType<typeof setInterval> | undefined;
 
   const agent: Agent = {
-    config, role, storage, bus, clock, ...(manual ? { manualClock: manual } : {}), ...(events ? { eventClock: events } : {}), ...(cluster ? { cluster } : {}), ...(registry ? { registry } : {}), settings,
+    config, role, storage, bus, clock, ...(manual ? { manualClock: manual } : {}), ...(events ? { eventClock: events } : {}), ...(cluster ? { cluster } : {}), ...(registry ? { registry } : {}), ...(services ? { services } : {}), settings,
     catalog, policySet, loadErrors: load.errors, evaluator, decider, executor, reviews, context, pipeline, ingestor, ...(worker ? { worker } : {}),
     ...(packs.ladder ? { ladder: packs.ladder } : {}), ...(packs.supplyChain ? { supplyChain: packs.supplyChain } : {}),
     tokens, deliveries, feedback, metrics, learning, ...(learning.learner ? { learner: learning.learner } : {}),

@@ -44,6 +44,22 @@ export interface ImageRegistry {
   describe(reference: string): Promise<ApiAnswer>;
 }
 
+/** One call to a service outside the cluster API (Kyverno `apiCall.service`). */
+export interface ServiceCall {
+  readonly method: "GET" | "POST";
+  readonly url: string;
+  /** The JSON body of a POST (Kyverno's `data` key/value list as an object). */
+  readonly data?: unknown;
+  /** PEM CA bundle for an https URL (`service.caBundle`). */
+  readonly caBundle?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** HTTP calls to services for Kyverno `apiCall.service` entries; the answer is the parsed JSON body. Never rejects. */
+export interface ServiceCaller {
+  call(request: ServiceCall): Promise<ApiAnswer>;
+}
+
 /** What the context stage adds to a Kubernetes event (admission review, resource) when a cluster view or image registries are configured. */
 export interface KubernetesContext {
   /** The Namespace object of the event's object, when known: Kyverno/VAP namespaceSelector and CEL `namespaceObject` read it. */
@@ -52,12 +68,15 @@ export interface KubernetesContext {
   readonly cluster?: ClusterView;
   /** Image registries, for Kyverno `imageRegistry` context entries (admission.registries). */
   readonly registry?: ImageRegistry;
+  /** Services outside the cluster API, for Kyverno `apiCall.service` entries (admission.services). */
+  readonly services?: ServiceCaller;
   /** The requester's roles and cluster roles (admission reviews with a userInfo). */
   readonly roles?: readonly string[];
   readonly clusterRoles?: readonly string[];
   /**
    * Lookups evaluation asked for that neither the cache nor `fetched` answered — API GETs
-   * (Kyverno `apiCall`, keyed by path) and images (`imageRegistry`, keyed `image:<reference>`):
+   * (Kyverno `apiCall`, keyed by path), service calls (`apiCall.service`, keyed `call:<the call
+   * as JSON>`) and images (`imageRegistry`, keyed `image:<reference>`):
    * filled while the policies are evaluated, so the pipeline can fetch them and evaluate again
    * (the one field of a context that changes after it is built).
    */

@@ -35,7 +35,7 @@ import { clusterContextResolver } from "../policy/kyverno/context.js";
 import type { KyvernoEvaluateOptions } from "../policy/kyverno/policy.js";
 import { eventNamespace, requestUser } from "../context/kubernetes/enricher.js";
 import { fetchUnanswered, MAX_LOOKUP_ROUNDS } from "../context/kubernetes/lookups.js";
-import type { ApiAnswer, ClusterView, ImageRegistry } from "../core/context.js";
+import type { ApiAnswer, ClusterView, ImageRegistry, ServiceCaller } from "../core/context.js";
 import {
   denialMessage, errorDenies, failureDraft, failureStatus, reviewResponse,
   type AdmissionFailureKind, type AdmissionRequestInfo, type AdmissionReviewResponse, type AdmissionSettings, type AdmissionStatus,
@@ -64,6 +64,8 @@ export interface MutatingAdmissionDeps {
   readonly cluster?: ClusterView;
   /** Image registries (admission.registries): imageRegistry context entries. */
   readonly registry?: ImageRegistry;
+  /** Services (admission.services): apiCall.service context entries. */
+  readonly services?: ServiceCaller;
 }
 
 export interface MutatingAdmissionAnswer {
@@ -149,14 +151,14 @@ const MAX_EXCEPTION_ROUNDS = 3;
  * exceptions turn up, at most MAX_EXCEPTION_ROUNDS times.
  */
 async function mutateWithExceptions(policies: readonly CompiledPolicy[], input: AdmissionInput, event: Event, deps: MutatingAdmissionDeps): Promise<{ chain: MutationChainResult; excepted: readonly { id: string; policy: string; rule: string; text: string }[] }> {
-  const sources = { cluster: deps.cluster, registry: deps.registry };
-  const external = deps.cluster !== undefined || deps.registry !== undefined;
+  const sources = { cluster: deps.cluster, registry: deps.registry, services: deps.services };
+  const external = deps.cluster !== undefined || deps.registry !== undefined || deps.services !== undefined;
   let fetched: ReadonlyMap<string, ApiAnswer> | undefined;
   /** The chain with the cluster's and registries' answers: lookups nobody answered (apiCall GETs, images) are fetched and the chain run again (MAX_LOOKUP_ROUNDS at most), as on the validating path. */
   const chainWith = async (extra: KyvernoEvaluateOptions): Promise<MutationChainResult> => {
     for (let round = 0; ; round++) {
       const unanswered = new Set<string>();
-      const resolver = !external ? {} : { resolver: clusterContextResolver({ ...(deps.cluster ? { cluster: deps.cluster } : {}), ...(deps.registry ? { registry: deps.registry } : {}), unanswered, ...(fetched ? { fetched } : {}) }) };
+      const resolver = !external ? {} : { resolver: clusterContextResolver({ ...(deps.cluster ? { cluster: deps.cluster } : {}), ...(deps.registry ? { registry: deps.registry } : {}), ...(deps.services ? { services: deps.services } : {}), unanswered, ...(fetched ? { fetched } : {}) }) };
       const result = runMutationChain(policies, input, { ...resolver, ...extra });
       if (!external || round >= MAX_LOOKUP_ROUNDS) return result;
       const more = await fetchUnanswered(sources, unanswered, fetched);

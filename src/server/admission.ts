@@ -201,6 +201,7 @@ export const admissionRoutes: RoutePlugin = async (app, agent) => {
     ...(deps.onProblem ? { onProblem: deps.onProblem } : {}),
     ...(agent.cluster ? { cluster: agent.cluster } : {}),
     ...(agent.registry ? { registry: agent.registry } : {}),
+    ...(agent.services ? { services: agent.services } : {}),
     policies: () => agent.catalog.policySet.policies
       .filter((p) => hasMutations(p) && p.meta.on.includes(EventTypes.admissionReview))
       .map((p) => agent.catalog.lookup(p.meta.name) ?? p),

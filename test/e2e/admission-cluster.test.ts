@@ -7,7 +7,9 @@
  * cluster the ConfigMap policy cannot be evaluated and its failurePolicy decides. And with
  * `admission.registries`, imageRegistry entries read a local OCI registry (distribution API).
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAgent, createManualClock, type Agent } from "../../src/agent.js";
@@ -22,6 +24,7 @@ const excludeNamespaces = join(fixtures, "kyverno/other/exclude-namespaces-dynam
 const uniqueIngressHost = join(fixtures, "kyverno/other/restrict-ingress-host/restrict-ingress-host.yaml");
 const blockStaleImages = join(fixtures, "kyverno/other/block-stale-images/block-stale-images.yaml");
 const resolveImageToDigest = join(fixtures, "kyverno/other/resolve-image-to-digest/resolve-image-to-digest.yaml");
+const kubecostPolicy = join(fixtures, "kyverno/kubecost/kubecost-proactive-cost-control/kubecost-proactive-cost-control.yaml");
 
 const localPolicies = `
 apiVersion: kyverno.io/v1
@@ -328,3 +331,51 @@ describe("imageRegistry context entries from the images' registries (admission.r
     expect(patch).toEqual([{ op: "replace", path: "/spec/containers/0/image", value: `${registry.host}/team/new@${registry.digestOf("team/new:1.0")}` }]);
   });
 });
+
+describe("apiCall.service entries call services outside the cluster API (admission.services): the library's Kubecost budget policy", () => {
+  let kubecost: Server;
+  let running: Running;
+  const posted: unknown[] = [];
+  beforeAll(async () => {
+    // A stand-in for Kubecost's cost-analyzer API: budgets, and the cost prediction of a posted spec.
+    kubecost = createServer((req, res) => {
+      let body = "";
+      req.on("data", (chunk: Buffer) => { body += chunk.toString("utf8"); });
+      req.on("end", () => {
+        res.writeHead(200, { "Content-Type": "application/json" });
+        if (req.method === "GET" && req.url === "/model/budgets") {
+          res.end(JSON.stringify({ code: 200, data: [{ name: "dev-budget", values: { namespace: ["dev"] }, spendLimit: 100, currentSpend: 90 }] }));
+        } else if (req.method === "POST" && req.url === "/model/prediction/speccost?clusterID=cluster-one&defaultNamespace=default") {
+          posted.push(JSON.parse(body) as unknown);
+          res.end(JSON.stringify([{ costChange: { totalMonthlyRate: 25.5 } }]));
+        } else {
+          res.writeHead(404);
+          res.end("{}");
+        }
+      });
+    });
+    await new Promise<void>((resolve) => kubecost.listen(0, "127.0.0.1", resolve));
+    const address = `http://127.0.0.1:${(kubecost.address() as AddressInfo).port}`;
+    // The library's policy, unchanged but for Kubecost's address (a Service name in a cluster).
+    const dir = tempDir();
+    const policy = join(dir, "kubecost-proactive-cost-control.yaml");
+    writeFileSync(policy, readFileSync(kubecostPolicy, "utf8").replaceAll("http://kubecost-cost-analyzer.kubecost:9090", address));
+    running = await start(undefined, { policies: [policy], admission: { services: { enabled: true, allow: [address] } } });
+  });
+  afterAll(async () => {
+    await running.close();
+    await new Promise<void>((resolve) => kubecost.close(() => resolve()));
+  });
+
+  it("asks for the namespace's budget and the Deployment's predicted cost: over the remaining budget is warned about (Audit), a namespace without a budget is not", async () => {
+    const deployment = (namespace: string): KubeObject => ({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "api", namespace }, spec: { replicas: 3, selector: { matchLabels: { app: "api" } }, template: { metadata: { labels: { app: "api" } }, spec: { containers: [{ name: "api", image: "ghcr.io/acme/api:1.0" }] } } } });
+    const over = await review(running, deployment("dev"));
+    expect(over.allowed).toBe(true);
+    expect(over.warnings).toContain("policy kubecost-proactive-cost-control.enforce-monthly-namespace-budget: This Deployment, which costs $25.5 to run for a month, will overrun the remaining budget of $10. Please seek approval or request a Policy Exception.");
+    // the POST carried the Deployment's apiVersion, kind and spec, as the policy's data says
+    expect(posted[0]).toEqual({ apiVersion: "apps/v1", kind: "Deployment", spec: deployment("dev")["spec"] });
+    const noBudget = await review(running, deployment("prod"));
+    expect(noBudget.warnings.filter((w) => w.includes("kubecost"))).toEqual([]);
+  });
+});
+

@@ -6,7 +6,7 @@
  * read `configMap`, `apiCall` and `imageRegistry` context entries as Kyverno does;
  * ValidatingPolicies and ValidatingAdmissionPolicies see the namespace as `namespaceObject`.
  */
-import type { ClusterView, Context, ImageRegistry } from "../../core/context.js";
+import type { ClusterView, Context, ImageRegistry, ServiceCaller } from "../../core/context.js";
 import { EventTypes, type Event } from "../../core/event.js";
 import type { ContextEnricher, ContextExtras } from "../stage-types.js";
 
@@ -46,9 +46,9 @@ export function requestUser(event: Event): { username?: string; groups?: readonl
   return { ...(username === undefined ? {} : { username }), ...(groups === undefined ? {} : { groups }) };
 }
 
-/** The enrichment for a cluster view, image registries, or both. */
-export function createKubernetesEnricher(sources: { readonly cluster?: ClusterView; readonly registry?: ImageRegistry }): ContextEnricher {
-  const { cluster, registry } = sources;
+/** The enrichment for a cluster view, image registries, services, or any of them. */
+export function createKubernetesEnricher(sources: { readonly cluster?: ClusterView; readonly registry?: ImageRegistry; readonly services?: ServiceCaller }): ContextEnricher {
+  const { cluster, registry, services } = sources;
   return {
     name: "kubernetes",
     enrich(event: Event, _ctx: Pick<Context, "entities" | "posture" | "now">): ContextExtras | undefined {
@@ -61,10 +61,11 @@ export function createKubernetesEnricher(sources: { readonly cluster?: ClusterVi
         kubernetes: {
           ...(cluster === undefined ? {} : { cluster }),
           ...(registry === undefined ? {} : { registry }),
+          ...(services === undefined ? {} : { services }),
           ...(namespaceObject === undefined ? {} : { namespaceObject }),
           ...(bound === undefined ? {} : { roles: bound.roles, clusterRoles: bound.clusterRoles }),
           // Lookups the caches cannot answer (apiCall GETs, images), for the pipeline's fetch pass.
-          ...(cluster?.fetch === undefined && registry === undefined ? {} : { unanswered: new Set<string>() }),
+          ...(cluster?.fetch === undefined && registry === undefined && services === undefined ? {} : { unanswered: new Set<string>() }),
         },
       };
     },

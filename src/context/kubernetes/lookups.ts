@@ -4,7 +4,7 @@
  * (`ctx.kubernetes.unanswered`), and the caller — the pipeline, the mutating webhook — fetches
  * those with `fetchUnanswered` and evaluates again with the answers.
  */
-import type { ApiAnswer, ClusterView, ImageRegistry } from "../../core/context.js";
+import type { ApiAnswer, ClusterView, ImageRegistry, ServiceCall, ServiceCaller } from "../../core/context.js";
 
 /**
  * How many times a decision fetches what its evaluation could not look up and evaluates again. A
@@ -15,17 +15,19 @@ export const MAX_LOOKUP_ROUNDS = 10;
 
 /**
  * Fetches what an evaluation asked for and neither the caches nor `fetched` answered — API GETs
- * (Kyverno `apiCall`, keyed by path) from the cluster, images (`imageRegistry`, keyed
+ * (Kyverno `apiCall`, keyed by path) from the cluster, service calls (`apiCall.service`, keyed
+ * `call:<the call as JSON>`) from the services, images (`imageRegistry`, keyed
  * `image:<reference>`) from the registries: the answers so far plus the new ones, or undefined
  * when there is nothing new to fetch (then evaluating again would change nothing). Never rejects.
  */
-export async function fetchUnanswered(sources: { readonly cluster?: ClusterView | undefined; readonly registry?: ImageRegistry | undefined }, unanswered: ReadonlySet<string>, fetched: ReadonlyMap<string, ApiAnswer> | undefined): Promise<Map<string, ApiAnswer> | undefined> {
+export async function fetchUnanswered(sources: { readonly cluster?: ClusterView | undefined; readonly registry?: ImageRegistry | undefined; readonly services?: ServiceCaller | undefined }, unanswered: ReadonlySet<string>, fetched: ReadonlyMap<string, ApiAnswer> | undefined): Promise<Map<string, ApiAnswer> | undefined> {
   if (unanswered.size === 0) return undefined;
   const all = new Map(fetched ?? []);
   const keys = [...unanswered].filter((key) => !all.has(key));
-  const { cluster, registry } = sources;
+  const { cluster, registry, services } = sources;
   const lookup = (key: string): Promise<ApiAnswer> | undefined => {
     if (key.startsWith("image:")) return registry?.describe(key.slice("image:".length));
+    if (key.startsWith("call:")) return services?.call(JSON.parse(key.slice("call:".length)) as ServiceCall);
     return cluster?.fetch?.(key);
   };
   const pending = keys.map((key) => [key, lookup(key)] as const).filter((entry): entry is readonly [string, Promise<ApiAnswer>] => entry[1] !== undefined);

@@ -4,7 +4,7 @@
  * `variable` (value / jmesPath / default), and `configMap`, `apiCall`, `imageRegistry`,
  * `globalReference` fed from test values or a configured resolver.
  */
-import type { ApiAnswer, ClusterView, ImageRegistry } from "../../core/context.js";
+import type { ApiAnswer, ClusterView, ImageRegistry, ServiceCall, ServiceCaller } from "../../core/context.js";
 import { searchJmes } from "./jmespath.js";
 import { subjectObject, requestDocument, type AdmissionInput } from "./request.js";
 import { substituteAll } from "./variables.js";
@@ -32,10 +32,33 @@ export class UnresolvedContext {
 
 const clusterResolvers = new WeakMap<object, ExternalContextResolver>();
 
+/**
+ * Kyverno's `apiCall` with `service`: method (GET, or POST with `data` as a JSON object of its
+ * key/value pairs), `service.url`, `service.caBundle`, `service.headers` (key/value pairs).
+ */
+function serviceCallOf(spec: Readonly<Record<string, unknown>>): ServiceCall | undefined {
+  const service = spec["service"];
+  if (!isObject(service) || typeof service["url"] !== "string" || service["url"] === "") return undefined;
+  const method = spec["method"] === "POST" ? "POST" : spec["method"] === undefined || spec["method"] === "GET" ? "GET" : undefined;
+  if (method === undefined) return undefined;
+  const data: Record<string, unknown> = {};
+  for (const entry of Array.isArray(spec["data"]) ? spec["data"] : []) if (isObject(entry) && typeof entry["key"] === "string") data[entry["key"]] = entry["value"];
+  const headers: Record<string, string> = {};
+  for (const entry of Array.isArray(service["headers"]) ? service["headers"] : []) if (isObject(entry) && typeof entry["key"] === "string") headers[entry["key"]] = String(entry["value"] ?? "");
+  return {
+    method,
+    url: service["url"],
+    ...(method === "POST" ? { data } : {}),
+    ...(typeof service["caBundle"] === "string" && service["caBundle"] !== "" ? { caBundle: service["caBundle"] } : {}),
+    ...(Object.keys(headers).length > 0 ? { headers } : {}),
+  };
+}
+
 /** What a cluster resolver reads: the view, and (per event) the GETs fetched and the ones asked for. */
 export interface ClusterSource {
   readonly cluster?: ClusterView;
   readonly registry?: ImageRegistry;
+  readonly services?: ServiceCaller;
   readonly fetched?: ReadonlyMap<string, ApiAnswer>;
   readonly unanswered?: Set<string>;
 }
@@ -62,16 +85,24 @@ function cachedGet(cluster: ClusterView, urlPath: string): unknown {
 export function clusterContextResolver(source: ClusterSource): ExternalContextResolver {
   let resolver = clusterResolvers.get(source);
   if (resolver !== undefined) return resolver;
-  const { cluster, registry, fetched, unanswered } = source;
+  const { cluster, registry, services, fetched, unanswered } = source;
+  /** An answer fetched for `key`, an UnresolvedContext naming its failure, or undefined after recording `key` as asked for. */
+  const answered = (key: string, what: string): unknown => {
+    const answer = fetched?.get(key);
+    if (answer !== undefined) return answer.ok ? answer.body : new UnresolvedContext(`${what}: ${answer.error}`);
+    unanswered?.add(key);
+    return undefined;
+  };
   resolver = (request) => {
+    if (request.kind === "apiCall" && isObject(request.spec["service"])) {
+      const call = serviceCallOf(request.spec);
+      if (services === undefined || call === undefined) return undefined;
+      return answered(`call:${JSON.stringify(call)}`, `${call.method} ${call.url}`);
+    }
     if (request.kind === "imageRegistry") {
       const reference = request.spec["reference"];
       if (registry === undefined || typeof reference !== "string" || reference === "") return undefined;
-      const key = `image:${reference}`;
-      const answer = fetched?.get(key);
-      if (answer !== undefined) return answer.ok ? answer.body : new UnresolvedContext(`${reference}: ${answer.error}`);
-      unanswered?.add(key);
-      return undefined;
+      return answered(`image:${reference}`, reference);
     }
     if (cluster === undefined) return undefined;
     if (request.kind === "configMap") {
