@@ -253,6 +253,11 @@ spec:
       expect(findingsOf(text, pod("prod", { containers: [restrictedContainer()] }))[0]?.message).toContain("(Running as Non-root)");
     });
 
+    it("skips a rule that is not a podSecurity rule whole, podSecurity controls or not (Kyverno's validate handler)", () => {
+      const withControls = deltaException.replace("  conditions:", "  podSecurity:\n    - controlName: Capabilities\n  conditions:");
+      expect(findingsOf(`${hostNamespaces}\n---\n${withControls}`, deployment("delta", "busybox"))[0]).toMatchObject({ effect: "skip", skipReason: "rule skipped due to policy exception delta/delta-exception" });
+    });
+
     it("with images, restrictedField and values: Istio's init container may add NET_ADMIN and NET_RAW, not SYS_ADMIN", () => {
       const istio = `
 apiVersion: kyverno.io/v2
