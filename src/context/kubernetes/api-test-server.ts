@@ -31,6 +31,8 @@ export interface FakeKubernetesApi {
   remove(plural: Plural, name: string, namespace?: string): void;
   /** Compacts history: open watches get `ERROR 410 Gone` and end, older resourceVersions are refused the same way. */
   compact(): void;
+  /** Ends every open watch normally, as the API server does after `timeoutSeconds`. */
+  endWatches(): void;
   /** Open watch connections. */
   watching(): number;
   close(): Promise<void>;
@@ -141,6 +143,10 @@ export async function startFakeKubernetesApi(options: {
       compactedBelow = rv;
       history.length = 0;
       for (const watch of watches) watch.res.end(`${JSON.stringify({ type: "ERROR", object: { kind: "Status", apiVersion: "v1", status: "Failure", message: "too old resource version", reason: "Expired", code: 410 } })}\n`);
+      watches.clear();
+    },
+    endWatches() {
+      for (const watch of watches) watch.res.end();
       watches.clear();
     },
     watching: () => watches.size,

@@ -51,6 +51,25 @@ describe("Kubernetes cluster cache (list + watch)", () => {
     expect(api.requests.some((r) => /^\/api\/v1\/namespaces\?watch=1&resourceVersion=\d+&allowWatchBookmarks=true/.test(r.path))).toBe(true);
   });
 
+  it("resumes a watch the server ended from the last resourceVersion, without listing again", async () => {
+    api = await startFakeKubernetesApi({ namespaces: [ns("prod")] });
+    cache = watchKubernetesCluster({ server: api.url, watchSeconds: 60 });
+    await cache.synced();
+    await until(() => api!.watching() === 4, "the four watches");
+    api.put("namespaces", ns("before-end"));
+    await until(() => cache!.namespace("before-end") !== undefined, "the first event");
+    const watchRequests = api.requests.filter((r) => r.path.startsWith("/api/v1/namespaces?watch=1")).length;
+    api.endWatches();
+    await until(() => api!.watching() === 4, "the watches resumed");
+    api.put("namespaces", ns("after-end"));
+    await until(() => cache!.namespace("after-end") !== undefined, "an event after the resume");
+    expect(cache.stats().lists).toBe(4);
+    const resumed = api.requests.filter((r) => r.path.startsWith("/api/v1/namespaces?watch=1"));
+    expect(resumed.length).toBe(watchRequests + 1);
+    // from the resourceVersion of the last event seen, not from the list's
+    expect(Number(new URLSearchParams(resumed.at(-1)!.path.split("?")[1]).get("resourceVersion"))).toBeGreaterThan(Number(new URLSearchParams(resumed[0]!.path.split("?")[1]).get("resourceVersion")));
+  });
+
   it("lists again when the watch answers 410 Gone, and sees what changed meanwhile", async () => {
     api = await startFakeKubernetesApi({ namespaces: [ns("prod")] });
     cache = watchKubernetesCluster({ server: api.url, watchSeconds: 60 });
