@@ -76,6 +76,7 @@ export const configSchema = z.strictObject({
       skipTlsVerify: z.boolean().default(false).describe("Do not verify the API server's certificate (test clusters only)."),
       timeoutMs: z.number().int().positive().default(10_000).describe("Timeout of one LIST request, in milliseconds."),
       syncTimeoutMs: z.number().int().min(0).default(5_000).describe("How long start-up waits for the first LISTs before serving (then the cache fills in the background)."),
+      configMapSelector: z.string().optional().describe("Label selector of the ConfigMaps kept in memory (e.g. cache.kyverno.io/enabled=true, as Kyverno caches); others are read with a live GET when a policy asks. Default: every ConfigMap."),
       apiCallTimeoutMs: z.number().int().positive().default(1_000).describe("Timeout of one live GET for a Kyverno apiCall context entry the cache cannot answer (the review's deadline, admission.timeoutMs, still applies)."),
     }).optional(),
     registries: z.strictObject({

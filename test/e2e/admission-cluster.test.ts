@@ -271,6 +271,29 @@ describe("admission webhook with the cluster's namespaces and configmaps (admiss
   });
 });
 
+describe("with admission.cluster.configMapSelector, a ConfigMap the cache does not keep is read with a live GET", () => {
+  let api: FakeKubernetesApi;
+  let running: Running;
+  beforeAll(async () => {
+    api = await startFakeKubernetesApi({
+      namespaces: [{ metadata: { name: "dev", labels: { tier: "dev" } } }],
+      configMaps: [{ metadata: { name: "namespace-filters", namespace: "default" }, data: { exclude: '["kube-system", "platform"]' } }],
+    });
+    running = await start({ server: api.url, configMapSelector: "cache.kyverno.io/enabled=true" });
+  });
+  afterAll(async () => {
+    await running.close();
+    await api.close();
+  });
+
+  it("the library's exclude-namespaces-dynamically still reads its (unlabelled) ConfigMap", async () => {
+    const apps = await review(running, pod("web", "dev"));
+    expect(apps.allowed).toBe(true);
+    expect(apps.warnings.some((w) => w.startsWith("policy exclude-namespaces-example.exclude-namespaces-dynamically-pods:"))).toBe(true);
+    expect(api.requests.some((r) => r.path === "/api/v1/namespaces/default/configmaps/namespace-filters")).toBe(true);
+  });
+});
+
 describe("the same policies without admission.cluster", () => {
   let running: Running;
   beforeAll(async () => { running = await start(undefined); });

@@ -43,6 +43,16 @@ function keyOf(plural: Plural, object: Json): string {
   return kinds[plural].namespaced ? `${String(metadata["namespace"] ?? "")}/${String(metadata["name"] ?? "")}` : String(metadata["name"] ?? "");
 }
 
+/** An equality label selector (`a=b,c=d`) against an object's labels; an absent selector selects everything. */
+function selects(selector: string | null, object: Json): boolean {
+  if (selector === null || selector === "") return true;
+  const labels = (((object["metadata"] ?? {}) as Json)["labels"] ?? {}) as Record<string, string>;
+  return selector.split(",").every((term) => {
+    const [key, value] = term.split("=");
+    return labels[key as string] === value;
+  });
+}
+
 function status(res: ServerResponse, code: number, reason: string, message: string): void {
   res.writeHead(code, { "Content-Type": "application/json" });
   res.end(JSON.stringify({ kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason, code }));
@@ -61,7 +71,7 @@ export async function startFakeKubernetesApi(options: {
   let compactedBelow = 0;
   const stores: Record<Plural, Map<string, Json>> = { namespaces: new Map(), configmaps: new Map(), rolebindings: new Map(), clusterrolebindings: new Map() };
   const history: WatchEvent[] = [];
-  const watches = new Set<{ plural: Plural; res: ServerResponse }>();
+  const watches = new Set<{ plural: Plural; res: ServerResponse; selector: string | null }>();
   const requests: { path: string; authorization: string | undefined }[] = [];
 
   const stamp = (plural: Plural, object: Json): Json => {
@@ -70,7 +80,7 @@ export async function startFakeKubernetesApi(options: {
   };
   const emit = (event: WatchEvent): void => {
     history.push(event);
-    for (const watch of watches) if (watch.plural === event.plural) watch.res.write(`${JSON.stringify({ type: event.type, object: event.object })}\n`);
+    for (const watch of watches) if (watch.plural === event.plural && selects(watch.selector, event.object)) watch.res.write(`${JSON.stringify({ type: event.type, object: event.object })}\n`);
   };
   const put = (plural: Plural, object: Json, quiet = false): void => {
     const stamped = stamp(plural, object);
@@ -92,6 +102,16 @@ export async function startFakeKubernetesApi(options: {
       return;
     }
     const plural = (Object.keys(kinds) as Plural[]).find((p) => kinds[p].path === url.pathname);
+    const single = /^\/api\/v1\/namespaces\/([^/]+)\/configmaps\/([^/]+)$/.exec(url.pathname);
+    if (req.method === "GET" && single !== null) {
+      const found = stores.configmaps.get(`${single[1] as string}/${single[2] as string}`);
+      if (found === undefined) status(res, 404, "NotFound", `configmaps "${single[2] as string}" not found`);
+      else {
+        res.writeHead(200, { "Content-Type": "application/json" });
+        res.end(JSON.stringify(found));
+      }
+      return;
+    }
     const other = options.paths?.[`${url.pathname}${url.search}`];
     if (req.method === "GET" && plural === undefined && other !== undefined) {
       res.writeHead(200, { "Content-Type": "application/json" });
@@ -109,14 +129,15 @@ export async function startFakeKubernetesApi(options: {
         res.end(`${JSON.stringify({ type: "ERROR", object: { kind: "Status", apiVersion: "v1", status: "Failure", message: `too old resource version: ${from} (${compactedBelow})`, reason: "Expired", code: 410 } })}\n`);
         return;
       }
-      for (const event of history) if (event.plural === plural && event.rv > from) res.write(`${JSON.stringify({ type: event.type, object: event.object })}\n`);
+      const selector = url.searchParams.get("labelSelector");
+      for (const event of history) if (event.plural === plural && event.rv > from && selects(selector, event.object)) res.write(`${JSON.stringify({ type: event.type, object: event.object })}\n`);
       if (url.searchParams.get("allowWatchBookmarks") === "true") res.write(`${JSON.stringify({ type: "BOOKMARK", object: { kind: kinds[plural].kind, apiVersion: kinds[plural].apiVersion, metadata: { resourceVersion: String(rv) } } })}\n`);
-      const watch = { plural, res };
+      const watch = { plural, res, selector };
       watches.add(watch);
       res.on("close", () => watches.delete(watch));
       return;
     }
-    const items = [...stores[plural].values()];
+    const items = [...stores[plural].values()].filter((item) => selects(url.searchParams.get("labelSelector"), item));
     const limit = Number(url.searchParams.get("limit") ?? "0");
     const offset = Number(url.searchParams.get("continue") ?? "0");
     const page = limit > 0 ? items.slice(offset, offset + limit) : items.slice(offset);

@@ -51,6 +51,17 @@ describe("Kubernetes cluster cache (list + watch)", () => {
     expect(api.requests.some((r) => /^\/api\/v1\/namespaces\?watch=1&resourceVersion=\d+&allowWatchBookmarks=true/.test(r.path))).toBe(true);
   });
 
+  it("keeps only the ConfigMaps configMapSelector selects (the LIST and WATCH carry it)", async () => {
+    api = await startFakeKubernetesApi({ configMaps: [{ metadata: { name: "cached", namespace: "kyverno", labels: { "cache.kyverno.io/enabled": "true" } }, data: {} }, cm("kyverno", "other", {})] });
+    cache = watchKubernetesCluster({ server: api.url, watchSeconds: 60, configMapSelector: "cache.kyverno.io/enabled=true" });
+    await cache.synced();
+    expect(cache.configMap("kyverno", "cached")).toBeDefined();
+    expect(cache.configMap("kyverno", "other")).toBeUndefined();
+    expect(api.requests.some((r) => r.path === "/api/v1/configmaps?limit=500&labelSelector=cache.kyverno.io%2Fenabled%3Dtrue")).toBe(true);
+    // what it does not keep, a policy reads with a live GET
+    expect(await cache.fetch?.("/api/v1/namespaces/kyverno/configmaps/other")).toMatchObject({ ok: true, body: { metadata: { name: "other" } } });
+  });
+
   it("resumes a watch the server ended from the last resourceVersion, without listing again", async () => {
     api = await startFakeKubernetesApi({ namespaces: [ns("prod")] });
     cache = watchKubernetesCluster({ server: api.url, watchSeconds: 60 });

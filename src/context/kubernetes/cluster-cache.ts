@@ -30,6 +30,12 @@ export interface KubernetesClusterSettings {
   readonly watchSeconds?: number;
   /** Timeout of one live GET for a Kyverno `apiCall` entry (default 1,000 ms). */
   readonly apiCallTimeoutMs?: number;
+  /**
+   * A label selector for the ConfigMaps kept in memory (e.g. Kyverno's
+   * `cache.kyverno.io/enabled=true`); others are read with a live GET when a policy asks.
+   * Default: every ConfigMap.
+   */
+  readonly configMapSelector?: string | undefined;
 }
 
 export interface ClusterCacheStats {
@@ -87,6 +93,8 @@ interface Resource {
   readonly what: string;
   readonly path: string;
   readonly key: (object: Json) => string;
+  /** `labelSelector` of its LIST and WATCH. */
+  readonly selector?: string;
 }
 
 const nameKey = (o: Json): string => String(metadataOf(o)["name"] ?? "");
@@ -177,7 +185,7 @@ export function watchKubernetesCluster(settings: KubernetesClusterSettings, opti
     let next: string | undefined;
     let resourceVersion = "";
     do {
-      const query = new URLSearchParams({ limit: "500", ...(next ? { continue: next } : {}) });
+      const query = new URLSearchParams({ limit: "500", ...(next ? { continue: next } : {}), ...(resource.selector ? { labelSelector: resource.selector } : {}) });
       const page = await readJson(await get(`${resource.path}?${query}`, timeoutMs));
       for (const item of Array.isArray(page["items"]) ? page["items"] : []) if (isObject(item)) items.set(resource.key(item), item);
       const meta = metadataOf(page);
@@ -193,7 +201,7 @@ export function watchKubernetesCluster(settings: KubernetesClusterSettings, opti
 
   /** Watches from `resourceVersion`; returns the last one seen, or "" when the server said it is gone (list again). */
   async function watch(resource: Resource, resourceVersion: string): Promise<string> {
-    const query = new URLSearchParams({ watch: "1", resourceVersion, allowWatchBookmarks: "true", timeoutSeconds: String(watchSeconds) });
+    const query = new URLSearchParams({ watch: "1", resourceVersion, allowWatchBookmarks: "true", timeoutSeconds: String(watchSeconds), ...(resource.selector ? { labelSelector: resource.selector } : {}) });
     // The server closes the watch after timeoutSeconds; the socket timeout only catches a dead connection.
     const res = await get(`${resource.path}?${query}`, (watchSeconds + 30) * 1000);
     const store = stores.get(resource.what) as Map<string, Json>;
@@ -241,7 +249,8 @@ export function watchKubernetesCluster(settings: KubernetesClusterSettings, opti
     }
   }
 
-  const running = resources.map((r) => reflect(r));
+  const watched = resources.map((r) => (r.what === "configmaps" && settings.configMapSelector ? { ...r, selector: settings.configMapSelector } : r));
+  const running = watched.map((r) => reflect(r));
   const apiCallTimeoutMs = settings.apiCallTimeoutMs ?? 1000;
 
   return {

@@ -109,7 +109,13 @@ export function clusterContextResolver(source: ClusterSource): ExternalContextRe
       const name = request.spec["name"];
       const namespace = request.spec["namespace"];
       if (typeof name !== "string" || name === "") return undefined;
-      return cluster.configMap(typeof namespace === "string" && namespace !== "" ? namespace : "default", name);
+      const ns = typeof namespace === "string" && namespace !== "" ? namespace : "default";
+      const cached = cluster.configMap(ns, name);
+      if (cached !== undefined) return cached;
+      // Not kept in memory (admission.cluster.configMapSelector, or not listed yet): a live GET, as Kyverno falls back to its client.
+      if (cluster.fetch === undefined) return undefined;
+      const path = `/api/v1/namespaces/${ns}/configmaps/${name}`;
+      return answered(path, `GET ${path}`);
     }
     if (request.kind !== "apiCall") return undefined;
     const method = request.spec["method"];
