@@ -110,6 +110,13 @@ describe("Kubernetes cluster cache (list + watch)", () => {
     expect(cache.rolesOf({ username: "bob", groups: ["platform", "devs"] })).toEqual({ roles: [], clusterRoles: ["cluster-admin", "view"] });
     expect(cache.rolesOf({ username: "alice" })).toEqual({ roles: ["apps:deployer"], clusterRoles: [] });
     expect(cache.rolesOf({ username: "system:serviceaccount:other:ci" })).toEqual({ roles: [], clusterRoles: [] });
+    // answers are kept per requester until a binding changes
+    await until(() => api!.watching() === 4, "the four watches");
+    api.put("clusterrolebindings", { metadata: { name: "alice-admin" }, roleRef: { kind: "ClusterRole", name: "admin", apiGroup: "rbac.authorization.k8s.io" }, subjects: [{ kind: "User", name: "alice" }] });
+    await until(() => cache!.rolesOf({ username: "alice" }).clusterRoles.includes("admin"), "alice's new binding");
+    expect(cache.rolesOf({ username: "alice" })).toEqual({ roles: ["apps:deployer"], clusterRoles: ["admin"] });
+    api.remove("rolebindings", "deployers", "apps");
+    await until(() => cache!.rolesOf({ username: "alice" }).roles.length === 0, "the removed binding");
   });
 
   it("fetches a live GET for apiCall entries: the body, or an error naming the status; other paths are refused", async () => {
