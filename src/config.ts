@@ -80,12 +80,13 @@ export const configSchema = z.strictObject({
       apiCallTimeoutMs: z.number().int().positive().default(1_000).describe("Timeout of one live GET for a Kyverno apiCall context entry the cache cannot answer (the review's deadline, admission.timeoutMs, still applies)."),
     }).optional(),
     registries: z.strictObject({
-      enabled: z.boolean().default(false).describe("Answer Kyverno imageRegistry context entries from the images' registries (OCI distribution API: manifest, config blob), fetched while a review is decided and reused cacheSeconds (docs/admission.md). false: such rules error and their failurePolicy decides."),
+      enabled: z.boolean().default(false).describe("Answer Kyverno imageRegistry context entries from the images' registries (OCI distribution API: manifest, config blob) and check verifyImages signatures there (Cosign, public keys), fetched while a review is decided and reused cacheSeconds (docs/admission.md). false: such rules error and their failurePolicy decides."),
       insecure: z.array(z.string()).default([]).describe("Registries (host[:port]) reached over plain HTTP, e.g. a registry on 127.0.0.1."),
       timeoutMs: z.number().int().positive().default(2_000).describe("Timeout of one registry request, in milliseconds."),
       cacheSeconds: z.number().int().min(0).default(60).describe("How long the metadata of an image reference is reused (tags move); 0: never."),
       platform: z.string().default("linux/amd64").describe("The platform picked from a multi-platform image index."),
       credentials: z.record(z.string(), z.strictObject({ username: z.string(), password: z.string() })).default({}).describe("Credentials by registry host, e.g. {\"ghcr.io\": {\"username\": \"bot\", \"password\": \"${GHCR_TOKEN}\"}}."),
+      rekorPublicKey: z.string().optional().describe("PEM public key of the Rekor transparency log whose offline bundles Kyverno verifyImages rules accept when a keys attestor names no rekor.pubkey (Vigil does not fetch the public Rekor key from Sigstore's TUF root). Without either, a keys attestor that does not set rekor.ignoreTlog: true fails."),
     }).prefault({}),
     services: z.strictObject({
       enabled: z.boolean().default(false).describe("Answer Kyverno apiCall entries with a `service` (GET, or POST with `data`, to a URL outside the cluster API, e.g. Kubecost), called while a review is decided (docs/admission.md). false: such rules error and their failurePolicy decides."),

@@ -42,6 +42,31 @@ export type ApiAnswer = { readonly ok: true; readonly body: unknown } | { readon
  */
 export interface ImageRegistry {
   describe(reference: string): Promise<ApiAnswer>;
+  /**
+   * Checks an image's Cosign signatures (or attestations) against one public key: the answer's
+   * body is `{ digest, verified, statements? }`, or why no signature verified. Never rejects.
+   */
+  verify?(check: ImageSignatureCheck): Promise<ApiAnswer>;
+}
+
+/** One check of one image against one public key (a Kyverno verifyImages `keys` attestor entry). */
+export interface ImageSignatureCheck {
+  /** The image as the resource names it (tag or digest). */
+  readonly image: string;
+  /** Where the signatures are stored, when not in the image's own repository (`<registry>/<repository>`). */
+  readonly repository?: string;
+  /** One PEM public key (ECDSA, RSA or Ed25519). */
+  readonly key: string;
+  /** `sha256` (default) or `sha512`: the digest the signature was made over. */
+  readonly signatureAlgorithm?: string;
+  /** Skip the transparency-log check (Kyverno `rekor.ignoreTlog`). */
+  readonly ignoreTlog?: boolean;
+  /** PEM public key of the Rekor log whose bundles are accepted (Kyverno `rekor.pubkey`). */
+  readonly rekorPublicKey?: string;
+  /** Annotations every accepted signature's payload must carry in `optional`. */
+  readonly annotations?: Readonly<Record<string, string>>;
+  /** Check attestations of this predicate type instead of signatures. */
+  readonly predicateType?: string;
 }
 
 /** One call to a service outside the cluster API (Kyverno `apiCall.service`). */

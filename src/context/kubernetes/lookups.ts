@@ -4,7 +4,7 @@
  * (`ctx.kubernetes.unanswered`), and the caller — the pipeline, the mutating webhook — fetches
  * those with `fetchUnanswered` and evaluates again with the answers.
  */
-import type { ApiAnswer, ClusterView, ImageRegistry, ServiceCall, ServiceCaller } from "../../core/context.js";
+import type { ApiAnswer, ClusterView, ImageRegistry, ImageSignatureCheck, ServiceCall, ServiceCaller } from "../../core/context.js";
 
 /**
  * How many times a decision fetches what its evaluation could not look up and evaluates again. A
@@ -17,7 +17,8 @@ export const MAX_LOOKUP_ROUNDS = 10;
  * Fetches what an evaluation asked for and neither the caches nor `fetched` answered — API GETs
  * (Kyverno `apiCall`, keyed by path) from the cluster, service calls (`apiCall.service`, keyed
  * `call:<the call as JSON>`) from the services, images (`imageRegistry`, keyed
- * `image:<reference>`) from the registries: the answers so far plus the new ones, or undefined
+ * `image:<reference>`) and signature checks (verifyImages, keyed `verify:<the check as JSON>`)
+ * from the registries: the answers so far plus the new ones, or undefined
  * when there is nothing new to fetch (then evaluating again would change nothing). Never rejects.
  */
 export async function fetchUnanswered(sources: { readonly cluster?: ClusterView | undefined; readonly registry?: ImageRegistry | undefined; readonly services?: ServiceCaller | undefined }, unanswered: ReadonlySet<string>, fetched: ReadonlyMap<string, ApiAnswer> | undefined): Promise<Map<string, ApiAnswer> | undefined> {
@@ -27,6 +28,7 @@ export async function fetchUnanswered(sources: { readonly cluster?: ClusterView 
   const { cluster, registry, services } = sources;
   const lookup = (key: string): Promise<ApiAnswer> | undefined => {
     if (key.startsWith("image:")) return registry?.describe(key.slice("image:".length));
+    if (key.startsWith("verify:")) return registry?.verify?.(JSON.parse(key.slice("verify:".length)) as ImageSignatureCheck);
     if (key.startsWith("call:")) return services?.call(JSON.parse(key.slice("call:".length)) as ServiceCall);
     return cluster?.fetch?.(key);
   };

@@ -7,11 +7,17 @@
  * and one redirect followed for blobs. The answer has Kyverno's shape: `image`, `resolvedImage`
  * (`<registry>/<repository>@<digest>`), `registry`, `repository`, `identifier`, `manifest`,
  * `configData`. Answers are kept `cacheSeconds` (tags move).
+ *
+ * `verify` checks an image's Cosign signatures or attestations with a public key (cosign.ts):
+ * the image's digest (the tag's top-level manifest, index or not, as cosign signs it), then the
+ * `sha256-<hex>.sig` / `.att` manifest and its layers from the image's repository or the one the
+ * check names.
  */
 import { createHash } from "node:crypto";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
-import type { ApiAnswer, ImageRegistry } from "../../core/context.js";
+import type { ApiAnswer, ImageRegistry, ImageSignatureCheck } from "../../core/context.js";
+import { attestationOf, cosignTag, DSSE_TYPE, layersOf, publicKeyOf, SIMPLE_SIGNING_TYPE, simpleSigningProblem, type SignatureAnswer } from "./cosign.js";
 
 export interface RegistrySettings {
   /** Registries reached over plain HTTP (host[:port]), e.g. a local registry. */
@@ -24,6 +30,8 @@ export interface RegistrySettings {
   readonly credentials?: Readonly<Record<string, { readonly username: string; readonly password: string }>>;
   /** Platform picked from an image index (default linux/amd64). */
   readonly platform?: string;
+  /** PEM key of the Rekor log whose bundles signature checks accept when the check names none. */
+  readonly rekorPublicKey?: string | undefined;
 }
 
 type Json = Record<string, unknown>;
@@ -192,7 +200,76 @@ export function createRegistryClient(settings: RegistrySettings = {}): ImageRegi
     };
   }
 
+  /** The digest of the manifest a reference names (the reference's own digest, or the tag's top-level manifest). */
+  async function digestOf(reference: string): Promise<string> {
+    const ref = parseImageReference(reference);
+    if (/^sha(256|384|512):[0-9a-f]+$/.test(ref.identifier)) return ref.identifier;
+    const top = await get(ref, `/v2/${ref.repository}/manifests/${ref.identifier}`, manifestTypes);
+    return typeof top.headers["docker-content-digest"] === "string" ? top.headers["docker-content-digest"] : `sha256:${createHash("sha256").update(top.body).digest("hex")}`;
+  }
+
+  async function verify(check: ImageSignatureCheck): Promise<SignatureAnswer> {
+    const key = publicKeyOf(check.key);
+    const rekorPem = check.rekorPublicKey !== undefined && check.rekorPublicKey !== "" ? check.rekorPublicKey : settings.rekorPublicKey;
+    const rekorKey = rekorPem === undefined || rekorPem === "" ? undefined : publicKeyOf(rekorPem);
+    const digest = await digestOf(check.image);
+    const image = parseImageReference(check.image);
+    const store = check.repository === undefined || check.repository === "" ? image : parseImageReference(check.repository);
+    const attestations = check.predicateType !== undefined;
+    const tag = cosignTag(digest, attestations ? "att" : "sig");
+    let manifest: unknown;
+    try {
+      manifest = JSON.parse((await get(store, `/v2/${store.repository}/manifests/${tag}`, "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json")).body.toString("utf8"));
+    } catch (error) {
+      if (error instanceof Error && / answered HTTP 404/.test(error.message)) throw new Error(attestations ? "no attestations found" : "no signatures found");
+      throw error;
+    }
+    const problems: string[] = [];
+    let verified = 0;
+    const statements: Record<string, unknown>[] = [];
+    for (const layer of layersOf(manifest)) {
+      if (layer.mediaType !== (attestations ? DSSE_TYPE : SIMPLE_SIGNING_TYPE)) continue;
+      const blob = (await get(store, `/v2/${store.repository}/blobs/${layer.digest}`)).body;
+      if (attestations) {
+        const outcome = attestationOf(layer, blob, key, check, digest, rekorKey);
+        if ("problem" in outcome) problems.push(outcome.problem);
+        else {
+          verified++;
+          if (outcome.statement["predicateType"] === check.predicateType) statements.push(outcome.statement);
+        }
+      } else {
+        const problem = simpleSigningProblem(layer, blob, key, check, digest, rekorKey);
+        if (problem === undefined) verified++;
+        else problems.push(problem);
+      }
+    }
+    if (verified === 0) {
+      const what = attestations ? "attestations" : "signatures";
+      throw new Error(problems.length === 0 ? `no ${what} found` : `no matching ${what}:\n${[...new Set(problems)].join("\n")}`);
+    }
+    return { digest, verified, ...(attestations ? { statements } : {}) };
+  }
+
+  const verified = new Map<string, { at: number; answer: ApiAnswer }>();
+
   return {
+    async verify(check) {
+      const now = Date.now();
+      const cacheKey = JSON.stringify(check);
+      const hit = verified.get(cacheKey);
+      if (hit !== undefined && now - hit.at < cacheMs) return hit.answer;
+      let answer: ApiAnswer;
+      try {
+        answer = { ok: true, body: await verify(check) };
+      } catch (error) {
+        answer = { ok: false, error: error instanceof Error ? error.message : String(error) };
+      }
+      if (answer.ok && cacheMs > 0) {
+        if (verified.size >= 1000) verified.delete(verified.keys().next().value as string);
+        verified.set(cacheKey, { at: now, answer });
+      }
+      return answer;
+    },
     async describe(reference) {
       const now = Date.now();
       const hit = cache.get(reference);

@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { attestationLayer, signatureLayer, type SignedLayer, type SignOptions } from "./cosign-test-signer.js";
 
 export interface FakeImage {
   /** The config's `created` time (RFC 3339). */
@@ -18,6 +19,12 @@ export interface FakeImage {
   readonly layers?: readonly number[];
   /** Serve the tag as an image index (arm64 first, then amd64) instead of a plain manifest. */
   readonly index?: boolean;
+  /** `cosign sign --key` of the tag's digest, once per entry (the `sha256-<hex>.sig` tag). */
+  readonly signatures?: readonly SignOptions[];
+  /** `cosign attest --key` of the tag's digest (the `sha256-<hex>.att` tag). */
+  readonly attestations?: readonly (SignOptions & { readonly predicateType: string; readonly predicate: unknown })[];
+  /** Where the signatures and attestations go (COSIGN_REPOSITORY), instead of the image's repository. */
+  readonly signatureRepository?: string;
 }
 
 export interface FakeRegistry {
@@ -68,9 +75,31 @@ export async function startFakeRegistry(images: Readonly<Record<string, FakeImag
       tags.set(`${repository}:${tag}`, manifestDigest);
     }
   }
-  const requests: { path: string; authorization: string | undefined }[] = [];
   let port = 0;
-  const server = createServer((req, res) => {
+  const requests: { path: string; authorization: string | undefined }[] = [];
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  port = (server.address() as AddressInfo).port;
+  // Signatures name the image as `<host>/<repository>` and cover the tag's top-level digest.
+  const store = (repository: string, tag: string, signed: readonly SignedLayer[]): void => {
+    if (signed.length === 0) return;
+    const config = JSON.stringify({ architecture: "", os: "", config: {}, rootfs: { type: "layers", diff_ids: [] } });
+    blobs.set(sha(config), config);
+    for (const { blob } of signed) blobs.set(sha(blob), blob);
+    const manifest = JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config: { mediaType: "application/vnd.oci.image.config.v1+json", size: config.length, digest: sha(config) }, layers: signed.map((s) => s.layer) });
+    manifests.set(`${repository}@${sha(manifest)}`, { body: manifest, type: "application/vnd.oci.image.manifest.v1+json" });
+    tags.set(`${repository}:${tag}`, sha(manifest));
+  };
+  for (const [name, image] of Object.entries(images)) {
+    const colon = name.lastIndexOf(":");
+    const repository = name.slice(0, colon);
+    const digest = tags.get(name) as string;
+    const reference = `127.0.0.1:${port}/${repository}`;
+    const target = image.signatureRepository ?? repository;
+    store(target, `${digest.replace(":", "-")}.sig`, (image.signatures ?? []).map((options) => signatureLayer(reference, digest, options)));
+    store(target, `${digest.replace(":", "-")}.att`, (image.attestations ?? []).map((a) => attestationLayer(reference, digest, a.predicateType, a.predicate, a)));
+  }
+  server.on("request", (req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     requests.push({ path: `${url.pathname}${url.search}`, authorization: req.headers.authorization });
     if (url.pathname === "/token") {
@@ -114,8 +143,6 @@ export async function startFakeRegistry(images: Readonly<Record<string, FakeImag
     res.writeHead(404, { "Content-Type": "application/json" });
     res.end(JSON.stringify({ errors: [{ code: "BLOB_UNKNOWN", message: "blob unknown" }] }));
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  port = (server.address() as AddressInfo).port;
   return {
     host: `127.0.0.1:${port}`,
     requests,

@@ -1,0 +1,80 @@
+/**
+ * Signs images the way `cosign sign --key` and `cosign attest --key` store their output, for the
+ * local test registry (registry-test-server.ts): simple-signing payloads and DSSE envelopes of
+ * in-toto statements, with Rekor offline bundles signed by a test log key. Not used outside tests.
+ */
+import { createHash, sign, type KeyObject } from "node:crypto";
+import { BUNDLE_ANNOTATION, dssePae, DSSE_TYPE, IN_TOTO_TYPE, SIGNATURE_ANNOTATION, SIMPLE_SIGNING_TYPE } from "./cosign.js";
+
+export interface SignedLayer {
+  readonly layer: { readonly mediaType: string; readonly size: number; readonly digest: string; readonly annotations: Record<string, string> };
+  readonly blob: string;
+}
+
+const sha256Hex = (data: string | Buffer): string => createHash("sha256").update(data).digest("hex");
+
+function signWith(key: KeyObject, data: Buffer): Buffer {
+  return sign(key.asymmetricKeyType === "ed25519" ? null : "sha256", data, key);
+}
+
+/** A Rekor offline bundle (cosign's `dev.sigstore.cosign/bundle`) for a logged entry, signed by the log's key. */
+export function rekorBundle(entry: unknown, log: { readonly privateKey: KeyObject; readonly publicKey: KeyObject }, logIndex = 1234): string {
+  const body = Buffer.from(JSON.stringify(entry), "utf8").toString("base64");
+  const logID = sha256Hex(log.publicKey.export({ type: "spki", format: "der" }));
+  const integratedTime = 1764547200;
+  const canonical = `{"body":${JSON.stringify(body)},"integratedTime":${integratedTime},"logID":${JSON.stringify(logID)},"logIndex":${logIndex}}`;
+  const set = signWith(log.privateKey, Buffer.from(canonical, "utf8")).toString("base64");
+  return JSON.stringify({ SignedEntryTimestamp: set, Payload: { body, integratedTime, logIndex, logID } });
+}
+
+export interface SignOptions {
+  readonly privateKey: KeyObject;
+  readonly publicKey: KeyObject;
+  /** `-a key=value` annotations (the payload's `optional`). */
+  readonly annotations?: Readonly<Record<string, string>>;
+  /** Upload to this (test) Rekor log: the layer gets a bundle. */
+  readonly rekor?: { readonly privateKey: KeyObject; readonly publicKey: KeyObject };
+  /** Claim this digest instead of the image's (a signature copied from another image). */
+  readonly claimDigest?: string;
+}
+
+/** `cosign sign --key`: the simple-signing payload of `reference@digest` and its layer. */
+export function signatureLayer(dockerReference: string, digest: string, options: SignOptions): SignedLayer {
+  const payload = JSON.stringify({
+    critical: { identity: { "docker-reference": dockerReference }, image: { "docker-manifest-digest": options.claimDigest ?? digest }, type: "cosign container image signature" },
+    optional: options.annotations ?? null,
+  });
+  const signature = signWith(options.privateKey, Buffer.from(payload, "utf8")).toString("base64");
+  const annotations: Record<string, string> = { [SIGNATURE_ANNOTATION]: signature };
+  if (options.rekor) {
+    const entry = {
+      apiVersion: "0.0.1",
+      kind: "hashedrekord",
+      spec: {
+        data: { hash: { algorithm: "sha256", value: sha256Hex(payload) } },
+        signature: { content: signature, publicKey: { content: Buffer.from(options.publicKey.export({ type: "spki", format: "pem" }).toString(), "utf8").toString("base64") } },
+      },
+    };
+    annotations[BUNDLE_ANNOTATION] = rekorBundle(entry, options.rekor);
+  }
+  return { layer: { mediaType: SIMPLE_SIGNING_TYPE, size: Buffer.byteLength(payload), digest: `sha256:${sha256Hex(payload)}`, annotations }, blob: payload };
+}
+
+/** `cosign attest --key --type <predicateType> --predicate <file>`: a DSSE envelope of an in-toto statement about `digest`. */
+export function attestationLayer(dockerReference: string, digest: string, predicateType: string, predicate: unknown, options: SignOptions): SignedLayer {
+  const statement = JSON.stringify({
+    _type: "https://in-toto.io/Statement/v0.1",
+    predicateType,
+    subject: [{ name: dockerReference, digest: { sha256: (options.claimDigest ?? digest).replace(/^sha256:/, "") } }],
+    predicate,
+  });
+  const payload = Buffer.from(statement, "utf8");
+  const sig = signWith(options.privateKey, dssePae(IN_TOTO_TYPE, payload)).toString("base64");
+  const envelope = JSON.stringify({ payloadType: IN_TOTO_TYPE, payload: payload.toString("base64"), signatures: [{ keyid: "", sig }] });
+  const annotations: Record<string, string> = { [SIGNATURE_ANNOTATION]: "", predicateType };
+  if (options.rekor) {
+    const entry = { apiVersion: "0.0.2", kind: "intoto", spec: { content: { hash: { algorithm: "sha256", value: sha256Hex(envelope) }, payloadHash: { algorithm: "sha256", value: sha256Hex(payload) } } } };
+    annotations[BUNDLE_ANNOTATION] = rekorBundle(entry, options.rekor);
+  }
+  return { layer: { mediaType: DSSE_TYPE, size: Buffer.byteLength(envelope), digest: `sha256:${sha256Hex(envelope)}`, annotations }, blob: envelope };
+}

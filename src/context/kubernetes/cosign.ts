@@ -1,0 +1,220 @@
+/**
+ * Sigstore Cosign signatures and attestations as stored in OCI registries (cosign's tag scheme),
+ * checked with a public key — the formats only; registry-client.ts fetches them.
+ *
+ * - Signatures: the tag `sha256-<hex>.sig` of the image's repository (or the `repository` the
+ *   check names) holds an OCI manifest whose layers are simple-signing payloads
+ *   (`application/vnd.dev.cosign.simplesigning.v1+json`), each with its signature in the layer
+ *   annotation `dev.cosignproject.cosign/signature` (base64 of the DER/raw signature over the
+ *   payload's bytes) and, when it was uploaded to Rekor, the offline bundle in
+ *   `dev.sigstore.cosign/bundle`. A payload is accepted when the signature verifies with the key,
+ *   its `critical.image.docker-manifest-digest` is the image's digest, its `optional` holds every
+ *   required annotation, and (unless the transparency log is ignored) its bundle's
+ *   SignedEntryTimestamp verifies with the Rekor public key and the logged entry is this
+ *   signature of this payload.
+ * - Attestations: the tag `sha256-<hex>.att`; each layer is a DSSE envelope
+ *   (`application/vnd.dsse.envelope.v1+json`) of an in-toto statement, signed over DSSE's
+ *   pre-authentication encoding; a statement counts when a signature verifies with the key and
+ *   one of its subjects carries the image's digest.
+ *
+ * Keyless (Fulcio certificates), certificates, KMS and Notary signatures are not checked here.
+ */
+import { createHash, createPublicKey, verify as verifySignature, type KeyObject } from "node:crypto";
+import type { ImageSignatureCheck as SignatureCheck } from "../../core/context.js";
+
+export type { ImageSignatureCheck as SignatureCheck } from "../../core/context.js";
+
+/** What a check found: the image's digest and, for attestations, the verified statements. */
+export interface SignatureAnswer {
+  readonly digest: string;
+  /** Signatures (or attestations) that verified. */
+  readonly verified: number;
+  /** The in-toto statements of the verified attestations of the predicate type asked for. */
+  readonly statements?: readonly Record<string, unknown>[];
+}
+
+export const SIGNATURE_ANNOTATION = "dev.cosignproject.cosign/signature";
+export const BUNDLE_ANNOTATION = "dev.sigstore.cosign/bundle";
+export const SIMPLE_SIGNING_TYPE = "application/vnd.dev.cosign.simplesigning.v1+json";
+export const DSSE_TYPE = "application/vnd.dsse.envelope.v1+json";
+export const IN_TOTO_TYPE = "application/vnd.in-toto+json";
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** The tag cosign stores an image's signatures (`sig`) or attestations (`att`) under. */
+export function cosignTag(digest: string, suffix: "sig" | "att"): string {
+  return `${digest.replace(":", "-")}.${suffix}`;
+}
+
+/** Kyverno's `publicKeys` may hold several PEM keys; each is its own attestor entry. */
+export function splitPublicKeys(pem: string): string[] {
+  const keys = pem.split("-----END PUBLIC KEY-----").slice(0, -1).map((part) => `${part.trim()}\n-----END PUBLIC KEY-----\n`);
+  return keys.length > 0 ? keys : [pem];
+}
+
+/** Parses a PEM public key; throws an Error naming what is wrong. */
+export function publicKeyOf(pem: string): KeyObject {
+  try {
+    return createPublicKey(pem);
+  } catch (error) {
+    throw new Error(`invalid public key: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+function hashName(algorithm: string | undefined): string {
+  const name = (algorithm ?? "sha256").toLowerCase();
+  if (name !== "sha224" && name !== "sha256" && name !== "sha384" && name !== "sha512") throw new Error(`signatureAlgorithm ${JSON.stringify(algorithm)} is not supported: use sha256 or sha512`);
+  return name;
+}
+
+/** True when `signature` (raw bytes) signs `data` under `key`: ECDSA (DER), RSA PKCS#1 v1.5, Ed25519. */
+export function signatureHolds(key: KeyObject, algorithm: string | undefined, data: Buffer, signature: Buffer): boolean {
+  try {
+    const ed = key.asymmetricKeyType === "ed25519" || key.asymmetricKeyType === "ed448";
+    return verifySignature(ed ? null : hashName(algorithm), data, key, signature);
+  } catch (error) {
+    if (error instanceof Error && error.message.startsWith("signatureAlgorithm")) throw error;
+    return false;
+  }
+}
+
+/** DSSE's pre-authentication encoding: `DSSEv1 <len> <type> <len> <body>` with byte lengths. */
+export function dssePae(payloadType: string, payload: Buffer): Buffer {
+  const type = Buffer.from(payloadType, "utf8");
+  return Buffer.concat([Buffer.from(`DSSEv1 ${type.length} `, "utf8"), type, Buffer.from(` ${payload.length} `, "utf8"), payload]);
+}
+
+const sha256Hex = (data: Buffer | string): string => createHash("sha256").update(data).digest("hex");
+
+/** A layer of a cosign signature or attestation manifest. */
+export interface CosignLayer {
+  readonly mediaType: string;
+  readonly digest: string;
+  readonly annotations: Readonly<Record<string, string>>;
+}
+
+/** The layers of a `.sig` / `.att` manifest. */
+export function layersOf(manifest: unknown): CosignLayer[] {
+  if (!isObject(manifest) || !Array.isArray(manifest["layers"])) return [];
+  return manifest["layers"].filter(isObject).map((layer) => ({
+    mediaType: String(layer["mediaType"] ?? ""),
+    digest: String(layer["digest"] ?? ""),
+    annotations: isObject(layer["annotations"]) ? Object.fromEntries(Object.entries(layer["annotations"]).map(([k, v]) => [k, String(v)])) : {},
+  }));
+}
+
+/**
+ * Checks a Rekor offline bundle (cosign's `dev.sigstore.cosign/bundle` annotation): the
+ * SignedEntryTimestamp is Rekor's signature over the canonical JSON of the payload (`body`,
+ * `integratedTime`, `logID`, `logIndex`) and the log is the one `rekorKey` names (logID = SHA-256
+ * of its DER public key). Returns the logged entry's `spec`, or why the bundle does not hold.
+ */
+export function verifyBundle(bundleText: string | undefined, rekorKey: KeyObject): { spec: Json } | { problem: string } {
+  if (bundleText === undefined || bundleText === "") return { problem: "no transparency log bundle on the signature (signed without Rekor? set rekor.ignoreTlog: true to accept it)" };
+  let bundle: unknown;
+  try {
+    bundle = JSON.parse(bundleText);
+  } catch {
+    return { problem: "the transparency log bundle is not JSON" };
+  }
+  const set = isObject(bundle) ? bundle["SignedEntryTimestamp"] : undefined;
+  const body = isObject(bundle) && isObject(bundle["Payload"]) ? bundle["Payload"] : undefined;
+  if (typeof set !== "string" || body === undefined) return { problem: "the transparency log bundle has no SignedEntryTimestamp or Payload" };
+  const logID = String(body["logID"] ?? "");
+  const expectedLog = sha256Hex(rekorKey.export({ type: "spki", format: "der" }));
+  if (logID !== expectedLog) return { problem: `the bundle was logged by ${logID.slice(0, 16)}…, not by the Rekor key configured (${expectedLog.slice(0, 16)}…)` };
+  const canonical = `{"body":${JSON.stringify(body["body"])},"integratedTime":${Number(body["integratedTime"])},"logID":${JSON.stringify(logID)},"logIndex":${Number(body["logIndex"])}}`;
+  if (!signatureHolds(rekorKey, "sha256", Buffer.from(canonical, "utf8"), Buffer.from(set, "base64"))) return { problem: "the bundle's SignedEntryTimestamp does not verify with the Rekor public key" };
+  let entry: unknown;
+  try {
+    entry = JSON.parse(Buffer.from(String(body["body"] ?? ""), "base64").toString("utf8"));
+  } catch {
+    return { problem: "the logged entry in the bundle is not JSON" };
+  }
+  return { spec: isObject(entry) && isObject(entry["spec"]) ? entry["spec"] : {} };
+}
+
+/** Why a logged hashedrekord entry is not this signature, by this key, of this payload; undefined when it is. */
+function loggedSignatureProblem(spec: Json, signatureB64: string, payload: Buffer, signerKey: KeyObject): string | undefined {
+  const signature = isObject(spec["signature"]) ? spec["signature"] : {};
+  const hashed = isObject(spec["data"]) && isObject(spec["data"]["hash"]) ? String(spec["data"]["hash"]["value"] ?? "") : "";
+  if (String(signature["content"] ?? "") !== signatureB64) return "the logged entry holds another signature";
+  if (hashed !== sha256Hex(payload)) return "the logged entry holds the digest of another payload";
+  const loggedKey = isObject(signature["publicKey"]) ? String(signature["publicKey"]["content"] ?? "") : "";
+  try {
+    const logged = createPublicKey(Buffer.from(loggedKey, "base64").toString("utf8")).export({ type: "spki", format: "der" });
+    if (!logged.equals(signerKey.export({ type: "spki", format: "der" }))) return "the logged entry was signed with another key";
+  } catch {
+    return "the logged entry's public key cannot be read";
+  }
+  return undefined;
+}
+
+/** Why a simple-signing layer is not a valid signature of `digest` under the check, or undefined. */
+export function simpleSigningProblem(layer: CosignLayer, payload: Buffer, key: KeyObject, check: SignatureCheck, digest: string, rekorKey: KeyObject | undefined): string | undefined {
+  if (`sha256:${sha256Hex(payload)}` !== layer.digest) return `payload ${layer.digest} does not match its digest`;
+  const signatureB64 = layer.annotations[SIGNATURE_ANNOTATION] ?? "";
+  if (signatureB64 === "") return "no signature annotation";
+  if (!signatureHolds(key, check.signatureAlgorithm, payload, Buffer.from(signatureB64, "base64"))) return "invalid signature";
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(payload.toString("utf8"));
+  } catch {
+    return "the payload is not JSON";
+  }
+  const critical = isObject(parsed) && isObject(parsed["critical"]) ? parsed["critical"] : {};
+  const claimed = isObject(critical["image"]) ? critical["image"]["docker-manifest-digest"] : undefined;
+  if (claimed !== digest) return `invalid or missing digest in claim: ${String(claimed ?? "")}`;
+  const optional = isObject(parsed) && isObject(parsed["optional"]) ? parsed["optional"] : {};
+  for (const [name, value] of Object.entries(check.annotations ?? {})) {
+    if (optional[name] !== value) return `missing or incorrect annotation ${name}`;
+  }
+  if (check.ignoreTlog !== true) {
+    if (rekorKey === undefined) return "the transparency log cannot be checked: set rekor.pubkey (the public key of the Rekor log) or rekor.ignoreTlog: true";
+    const logged = verifyBundle(layer.annotations[BUNDLE_ANNOTATION], rekorKey);
+    if ("problem" in logged) return logged.problem;
+    const problem = loggedSignatureProblem(logged.spec, signatureB64, payload, key);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
+
+/** The in-toto statement of a DSSE envelope signed under `key` for `digest`, or why not. */
+export function attestationOf(layer: CosignLayer, envelopeText: Buffer, key: KeyObject, check: SignatureCheck, digest: string, rekorKey: KeyObject | undefined): { statement: Record<string, unknown> } | { problem: string } {
+  if (`sha256:${sha256Hex(envelopeText)}` !== layer.digest) return { problem: `attestation ${layer.digest} does not match its digest` };
+  let envelope: unknown;
+  try {
+    envelope = JSON.parse(envelopeText.toString("utf8"));
+  } catch {
+    return { problem: "the attestation is not a JSON DSSE envelope" };
+  }
+  if (!isObject(envelope) || typeof envelope["payload"] !== "string" || typeof envelope["payloadType"] !== "string") return { problem: "the attestation is not a DSSE envelope (payload, payloadType)" };
+  const payload = Buffer.from(envelope["payload"], "base64");
+  const pae = dssePae(envelope["payloadType"], payload);
+  const signatures = Array.isArray(envelope["signatures"]) ? envelope["signatures"].filter(isObject) : [];
+  if (!signatures.some((s) => typeof s["sig"] === "string" && signatureHolds(key, check.signatureAlgorithm, pae, Buffer.from(s["sig"], "base64")))) return { problem: "invalid signature" };
+  let statement: unknown;
+  try {
+    statement = JSON.parse(payload.toString("utf8"));
+  } catch {
+    return { problem: "the attested statement is not JSON" };
+  }
+  if (!isObject(statement)) return { problem: "the attested statement is not an object" };
+  const hex = digest.replace(/^sha256:/, "");
+  const subjects = Array.isArray(statement["subject"]) ? statement["subject"].filter(isObject) : [];
+  if (!subjects.some((s) => isObject(s["digest"]) && s["digest"]["sha256"] === hex)) return { problem: `no subject of the statement has the image's digest ${digest}` };
+  if (check.ignoreTlog !== true) {
+    if (rekorKey === undefined) return { problem: "the transparency log cannot be checked: set rekor.pubkey (the public key of the Rekor log) or rekor.ignoreTlog: true" };
+    const logged = verifyBundle(layer.annotations[BUNDLE_ANNOTATION], rekorKey);
+    if ("problem" in logged) return logged;
+    // An intoto entry logs the digest of the attested payload.
+    const content = isObject(logged.spec["content"]) ? logged.spec["content"] : {};
+    const payloadHash = isObject(content["payloadHash"]) ? String(content["payloadHash"]["value"] ?? "") : "";
+    if (payloadHash !== sha256Hex(payload)) return { problem: "the logged entry holds the digest of another attestation" };
+  }
+  return { statement };
+}
