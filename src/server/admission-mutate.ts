@@ -115,6 +115,15 @@ function chainOutcome(chain: MutationChainResult, request: AdmissionRequestInfo,
           warnings.push(`policy ${f.policy}.${f.rule}: mutation error ignored${p.shadow ? " (shadow mode)" : " (failurePolicy Ignore)"}: ${reason}`);
           steps.push({ kind: "note", text: `${f.policy}/${f.rule} could not be applied (${reason}); the request goes on without it`, policy: f.policy, rule: f.rule });
         }
+      } else if (f.effect === "violation") {
+        // A verifyImages rule whose images do not verify: Enforce denies here, as Kyverno's mutating webhook does; Audit warns.
+        if (!p.shadow && f.mode === "deny") {
+          denials.push({ policy: f.policy, rule: f.rule, reason: f.message });
+          steps.push({ kind: "condition", text: `${f.policy}/${f.rule} failed: ${f.message}`, policy: f.policy, rule: f.rule });
+        } else {
+          warnings.push(`policy ${f.policy}.${f.rule}: ${f.message}${p.shadow ? " (shadow mode)" : ""}`);
+          steps.push({ kind: "condition", text: `${f.policy}/${f.rule} failed (${p.shadow ? "shadow mode" : "Audit"}): ${f.message}`, policy: f.policy, rule: f.rule });
+        }
       } else if (f.effect === "skip") {
         steps.push({ kind: "condition", text: `${f.policy}/${f.rule} skipped: ${f.skipReason ?? f.message}`, policy: f.policy, rule: f.rule });
       } else if (f.effect === "pass") {
@@ -131,7 +140,9 @@ function chainOutcome(chain: MutationChainResult, request: AdmissionRequestInfo,
     return {
       allowed: false, warnings, patch: [], steps,
       status: { code: 403, reason: "Forbidden", status: "Failure", message: denialMessage(request.resource, denials) },
-      summary: `Denied (block) by failurePolicy Fail: ${denials[0]?.policy ?? ""}/${denials[0]?.rule ?? ""} could not mutate ${request.resource}.`,
+      summary: denials[0]?.reason.startsWith("mutation error") === false
+        ? `Denied (block): ${denials[0]?.policy ?? ""}/${denials[0]?.rule ?? ""} failed for ${request.resource}: ${denials[0]?.reason ?? ""}`
+        : `Denied (block) by failurePolicy Fail: ${denials[0]?.policy ?? ""}/${denials[0]?.rule ?? ""} could not mutate ${request.resource}.`,
     };
   }
   const changed = [...new Set(chain.policies.filter((p) => !p.shadow && p.patch.length > 0).map((p) => p.policy))];

@@ -33,7 +33,9 @@ function canAutogen(rule: Json): boolean {
     if (kinds.includes("Pod")) hasPod = true;
   }
   if (!hasPod) return false;
-  if (rule["generate"] !== undefined || rule["verifyImages"] !== undefined) return false;
+  if (rule["generate"] !== undefined) return false;
+  // verifyImages rules carry over unchanged: images are read from pod templates as from pods.
+  if (Array.isArray(rule["verifyImages"])) return true;
   const mutate = rule["mutate"];
   if (isObject(mutate)) {
     // Kyverno does not rewrite JSON patches (their paths name Pod fields) nor mutate.targets.
@@ -91,6 +93,15 @@ function generateMutate(mutate: Json, cron: boolean): Json {
 }
 
 function generate(rule: Json, name: string, kinds: readonly string[], cron: boolean): Json {
+  if (Array.isArray(rule["verifyImages"])) {
+    const { match, exclude, ...rest } = rule;
+    const out = rewriteJmes(rest, cron) as Json;
+    out["name"] = name;
+    out["match"] = replaceKinds(match, kinds);
+    if (exclude !== undefined) out["exclude"] = replaceKinds(exclude, kinds);
+    out["autogen"] = true;
+    return out;
+  }
   if (isObject(rule["mutate"])) {
     const { mutate, match, exclude, ...rest } = rule;
     const out = rewriteJmes({ ...rest, mutate: generateMutate(mutate as Json, cron) }, cron) as Json;

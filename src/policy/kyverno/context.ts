@@ -13,7 +13,7 @@ export type Doc = Record<string, unknown>;
 
 /** What an external context entry asks for. `kind` is the context entry type. */
 export interface ExternalContextRequest {
-  readonly kind: "configMap" | "apiCall" | "imageRegistry" | "globalReference";
+  readonly kind: "configMap" | "apiCall" | "imageRegistry" | "globalReference" | "imageSignature";
   readonly name: string;
   /** The entry's spec after variable substitution. */
   readonly spec: Readonly<Record<string, unknown>>;
@@ -80,7 +80,8 @@ function cachedGet(cluster: ClusterView, urlPath: string): unknown {
  * (namespaces and configmaps); any other GET is recorded in `unanswered` for the pipeline to
  * fetch, and stays unanswered meanwhile (the rule errors). POST calls and `service` URLs are not
  * answered. `imageRegistry` entries are answered from what the pipeline fetched from the
- * registries for this event, else recorded (`image:<reference>`) for it to fetch.
+ * registries for this event, else recorded (`image:<reference>`) for it to fetch; so are the
+ * signature checks of verifyImages rules (`imageSignature`, keyed `verify:<the check as JSON>`).
  */
 export function clusterContextResolver(source: ClusterSource): ExternalContextResolver {
   let resolver = clusterResolvers.get(source);
@@ -89,7 +90,7 @@ export function clusterContextResolver(source: ClusterSource): ExternalContextRe
   /** An answer fetched for `key`, an UnresolvedContext naming its failure, or undefined after recording `key` as asked for. */
   const answered = (key: string, what: string): unknown => {
     const answer = fetched?.get(key);
-    if (answer !== undefined) return answer.ok ? answer.body : new UnresolvedContext(`${what}: ${answer.error}`);
+    if (answer !== undefined) return answer.ok ? answer.body : new UnresolvedContext(what === "" ? answer.error : `${what}: ${answer.error}`);
     unanswered?.add(key);
     return undefined;
   };
@@ -98,6 +99,10 @@ export function clusterContextResolver(source: ClusterSource): ExternalContextRe
       const call = serviceCallOf(request.spec);
       if (services === undefined || call === undefined) return undefined;
       return answered(`call:${JSON.stringify(call)}`, `${call.method} ${call.url}`);
+    }
+    if (request.kind === "imageSignature") {
+      if (registry?.verify === undefined) return undefined;
+      return answered(`verify:${JSON.stringify(request.spec)}`, "");
     }
     if (request.kind === "imageRegistry") {
       const reference = request.spec["reference"];

@@ -3,7 +3,8 @@
  * Validate rules are evaluated by `evaluateAdmission`; mutate rules by `mutateAdmission` and
  * generate rules by `generateAdmission` (each present only when the policy has such rules;
  * `evaluateAdmission` leaves them out, as Kyverno's validation response does); verifyImages rules
- * load but report `unsupported`. Evaluation never throws: a broken rule becomes an `error` result.
+ * are checked by both (verify-images.ts: `mutateAdmission` also rewrites verified images to their
+ * digest). Evaluation never throws: a broken rule becomes an `error` result.
  */
 import { createHash } from "node:crypto";
 import type { CompiledPolicy } from "../../core/compiled-policy.js";
@@ -28,6 +29,7 @@ import { diffJsonPatch, type JsonPatchOperation } from "./json-patch.js";
 import { mutateBlock } from "./mutate.js";
 import { generateBlock } from "./generate.js";
 import { resultToFinding, type RuleResult } from "./results.js";
+import { applyVerifyImages, verifyImagesBlock } from "./verify-images.js";
 
 type Json = Record<string, unknown>;
 
@@ -160,7 +162,8 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
       raw,
       validate,
       context: Array.isArray(raw["context"]) ? raw["context"] : [],
-      action: normalizeAction(validate["failureAction"]) ?? policyAction,
+      // verifyImages entries carry their own failureAction (Kyverno 1.13+), as validate blocks do.
+      action: normalizeAction(validate["failureAction"]) ?? normalizeAction(Array.isArray(raw["verifyImages"]) && isObject(raw["verifyImages"][0]) ? raw["verifyImages"][0]["failureAction"] : undefined) ?? policyAction,
       overrides: Array.isArray(validate["failureActionOverrides"]) ? validate["failureActionOverrides"].filter(isObject) : policyOverrides,
       ...(isObject(validate["cel"]) ? { cel: compileCelRule(validate["cel"], env, `${origin} validate.cel`, spec["failurePolicy"] === "Ignore" ? "Ignore" : "Fail") } : {}),
       ...(Array.isArray(raw["celPreconditions"]) ? { celPreconditions: compileCelRule({ expressions: raw["celPreconditions"] }, env, `${origin} celPreconditions`) } : {}),
@@ -248,10 +251,6 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
           continue;
         }
         mode = modeFor(rule, input);
-        if (rule.type !== "validate") {
-          results.push(ruleResult(name, severity, rule, mode, "unsupported", `${rule.type} rules are not evaluated by Vigil`, []));
-          continue;
-        }
         shared ??= sharedBaseDocument(input);
         const doc = buildDocument(shared, evalOptions, rule.name);
         const unmet = celPreconditionsUnmet(rule, mode, input, doc);
@@ -266,6 +265,13 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
           results.push(ruleResult(name, severity, rule, mode, "skip", exceptionMessage(excepted), excepted.trace));
           continue;
         }
+        if (rule.type === "verifyImages") {
+          // Kyverno's validating webhook checks verifyDigest; Vigil checks the signatures again too (verify-images.ts).
+          const outcome = verifyImagesBlock(rule.raw["verifyImages"], object, doc, env, rule.context, rule.raw["preconditions"], "validate", rule.raw["imageExtractors"]);
+          if (outcome.status !== undefined) results.push(ruleResult(name, severity, rule, mode, outcome.status, outcome.message, outcome.trace));
+          else if (evalOptions.includeNoMatch) results.push(ruleResult(name, severity, rule, mode, "nomatch", "no image of the resource is selected by the rule", []));
+          continue;
+        }
         if (excepted) env = { ...env, podSecurity: (psSpec: unknown) => podSecurityWithException(psSpec, input, rule.name, excepted) };
         const response = validateBlock(rule.validate, doc, env, rule.context, rule.raw["preconditions"]);
         results.push(ruleResult(name, severity, rule, mode, response.status, response.message, response.trace));
@@ -277,7 +283,8 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
     return results;
   };
 
-  const mutateRules = rules.filter((r) => r.type === "mutate");
+  // Kyverno's mutating webhook runs verifyImages rules after the mutate rules (digests, verify-images annotation).
+  const mutateRules = [...rules.filter((r) => r.type === "mutate"), ...rules.filter((r) => r.type === "verifyImages")];
 
   /** Mutate rules in order, each on the previous one's output (Kyverno's mutation engine). */
   const mutateAdmission = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions = {}): MutationOutcome => {
@@ -301,6 +308,13 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
         const ready = prepareRule(rule, mode, ruleInput, evalOptions, sharedDoc, resolver);
         if ("stop" in ready) {
           if (ready.stop) results.push(ready.stop);
+          continue;
+        }
+        if (rule.type === "verifyImages") {
+          const outcome = verifyImagesBlock(rule.raw["verifyImages"], current0, ready.doc, ready.env, rule.context, rule.raw["preconditions"], "mutate", rule.raw["imageExtractors"]);
+          if (outcome.status === undefined) continue;
+          results.push(ruleResult(name, severity, rule, mode, outcome.status, outcome.message, outcome.trace));
+          if (outcome.status === "pass") current = applyVerifyImages(current0, outcome);
           continue;
         }
         const mutate = isObject(rule.raw["mutate"]) ? rule.raw["mutate"] : {};

@@ -1,0 +1,280 @@
+import { generateKeyPairSync, type KeyObject } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ApiAnswer } from "../../core/context.js";
+import { fetchUnanswered } from "../../context/kubernetes/lookups.js";
+import { createRegistryClient } from "../../context/kubernetes/registry-client.js";
+import { startFakeRegistry, type FakeRegistry } from "../../context/kubernetes/registry-test-server.js";
+import { loadPolicyText } from "../index.js";
+import { clusterContextResolver } from "./context.js";
+import type { KyvernoPolicy, MutationOutcome } from "./policy.js";
+import { resourceInput, type AdmissionInput } from "./request.js";
+import type { RuleResult } from "./results.js";
+
+type Pair = { privateKey: KeyObject; publicKey: KeyObject };
+const ec = (): Pair => generateKeyPairSync("ec", { namedCurve: "P-256" });
+const pem = (pair: Pair): string => pair.publicKey.export({ type: "spki", format: "pem" }).toString();
+const indent = (text: string, spaces: number): string => text.trim().split("\n").map((line) => " ".repeat(spaces) + line).join("\n");
+const ci = ec();
+const release = ec();
+const stranger = ec();
+
+let registry: FakeRegistry;
+beforeAll(async () => {
+  registry = await startFakeRegistry({
+    "acme/signed:1.0": { created: "2025-01-01T00:00:00Z", signatures: [{ ...ci }] },
+    "acme/both:1.0": { created: "2025-01-01T00:00:00Z", signatures: [{ ...ci }, { ...release }] },
+    "acme/unsigned:1.0": { created: "2025-01-01T00:00:00Z" },
+    "acme/strangers:1.0": { created: "2025-01-01T00:00:00Z", signatures: [{ ...stranger }] },
+    "acme/built:1.0": {
+      created: "2025-01-01T00:00:00Z",
+      signatures: [{ ...ci }],
+      attestations: [{ ...ci, predicateType: "https://slsa.dev/provenance/v0.2", predicate: { builder: { id: "https://github.com/acme/ci/.github/workflows/build.yml@refs/heads/main" }, invocation: { parameters: { ref: "main" } } } }],
+    },
+    "acme/forked:1.0": {
+      created: "2025-01-01T00:00:00Z",
+      signatures: [{ ...ci }],
+      attestations: [{ ...ci, predicateType: "https://slsa.dev/provenance/v0.2", predicate: { builder: { id: "https://github.com/someone/fork/.github/workflows/build.yml@refs/heads/main" } } }],
+    },
+  });
+});
+afterAll(async () => registry.close());
+
+function policy(verifyImages: string, extra = ""): KyvernoPolicy {
+  const text = `
+apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: check-image
+spec:
+  webhookTimeoutSeconds: 30
+  rules:
+  - name: check-signature
+    match:
+      any:
+      - resources:
+          kinds: [Pod]
+${extra}
+    verifyImages:
+${indent(verifyImages, 4)}
+`;
+  const loaded = loadPolicyText(text, "check-image.yaml");
+  expect(loaded.errors).toEqual([]);
+  return loaded.policies[0] as KyvernoPolicy;
+}
+
+const keysAttestor = (pair: Pair, extra = ""): string => `
+- entries:
+  - keys:
+      publicKeys: |-
+${indent(pem(pair), 8)}
+      rekor:
+        ignoreTlog: true
+${extra}`;
+
+const pod = (...images: string[]): AdmissionInput => resourceInput({ apiVersion: "v1", kind: "Pod", metadata: { name: "web", namespace: "shop" }, spec: { containers: images.map((image, i) => ({ name: `c${i}`, image })) } }, { operation: "CREATE" });
+const image = (name: string): string => `${registry.host}/acme/${name}`;
+
+/** Evaluates as the pipeline does: the lookups the rules ask for are fetched from the registry and the policy evaluated again. */
+async function withLookups<T>(run: (options: { resolver: ReturnType<typeof clusterContextResolver> }) => T, registryClient = createRegistryClient({ insecure: [registry.host] })): Promise<T> {
+  let fetched: Map<string, ApiAnswer> | undefined;
+  for (let round = 0; round < 10; round++) {
+    const unanswered = new Set<string>();
+    const result = run({ resolver: clusterContextResolver({ registry: registryClient, unanswered, ...(fetched ? { fetched } : {}) }) });
+    const more = await fetchUnanswered({ registry: registryClient }, unanswered, fetched);
+    if (more === undefined) return result;
+    fetched = more;
+  }
+  throw new Error("lookups did not settle");
+}
+
+const validate = (p: KyvernoPolicy, input: AdmissionInput): Promise<RuleResult[]> => withLookups((options) => p.evaluateAdmission(input, options));
+const mutate = (p: KyvernoPolicy, input: AdmissionInput): Promise<MutationOutcome> => withLookups((options) => p.mutateAdmission!(input, options));
+
+describe("Kyverno verifyImages rules (Cosign, public keys)", () => {
+  const signedBy = (pair: Pair, options = ""): KyvernoPolicy => policy(`
+- imageReferences:
+  - "${registry.host}/acme/*"
+${options}
+  attestors:
+${indent(keysAttestor(pair), 2)}
+`);
+
+  it("the mutating webhook verifies the signature, pins the image to the digest it verified and records it in kyverno.io/verify-images", async () => {
+    const outcome = await mutate(signedBy(ci), pod(image("signed:1.0")));
+    expect(outcome.results.map((r) => [r.status, r.message])).toEqual([["pass", `verified image signatures for ${image("signed:1.0")}`]]);
+    const digest = registry.digestOf("acme/signed:1.0");
+    expect(outcome.patch).toEqual([
+      { op: "add", path: "/metadata/annotations", value: { "kyverno.io/verify-images": JSON.stringify({ [`${image("signed")}@${digest}`]: "pass" }) } },
+      { op: "replace", path: "/spec/containers/0/image", value: `${image("signed:1.0")}@${digest}` },
+    ]);
+    // the trace says which attestor verified which image, with the digest
+    expect(outcome.results[0]?.trace[0]).toMatchObject({ kind: "condition", expr: `.attestors[0].entries[0].keys signed ${image("signed:1.0")}`, value: true, inputs: { digest } });
+  });
+
+  it("fails an unsigned image, and one signed by another key, with Kyverno's message naming the attestor", async () => {
+    const p = signedBy(ci);
+    const unsigned = await mutate(p, pod(image("unsigned:1.0")));
+    expect(unsigned.results.map((r) => [r.status, r.message])).toEqual([["fail", `failed to verify image ${image("unsigned:1.0")}: .attestors[0].entries[0].keys: no signatures found`]]);
+    expect(unsigned.patch).toEqual([]);
+    const strangers = await mutate(p, pod(image("strangers:1.0")));
+    expect(strangers.results[0]?.message).toBe(`failed to verify image ${image("strangers:1.0")}: .attestors[0].entries[0].keys: no matching signatures:\ninvalid signature`);
+    // every matching container is checked: one bad image fails the rule
+    const mixed = await mutate(p, pod(image("signed:1.0"), image("unsigned:1.0")));
+    expect(mixed.results[0]?.status).toBe("fail");
+  });
+
+  it("validation: verifyDigest (default) fails an image named by tag; the pinned image passes; verifyDigest: false accepts the tag", async () => {
+    const p = signedBy(ci);
+    const byTag = await validate(p, pod(image("signed:1.0")));
+    expect(byTag.map((r) => [r.status, r.message])).toEqual([["fail", `missing digest for ${image("signed:1.0")}`]]);
+    const pinned = await validate(p, pod(`${image("signed:1.0")}@${registry.digestOf("acme/signed:1.0")}`));
+    expect(pinned.map((r) => r.status)).toEqual(["pass"]);
+    // a pinned image whose signatures do not verify still fails in validation (Vigil checks again rather than trusting the annotation)
+    const forged = await validate(p, pod(`${image("unsigned:1.0")}@${registry.digestOf("acme/unsigned:1.0")}`));
+    expect(forged[0]?.status).toBe("fail");
+    const relaxed = await validate(signedBy(ci, "  verifyDigest: false"), pod(image("signed:1.0")));
+    expect(relaxed.map((r) => r.status)).toEqual(["pass"]);
+  });
+
+  it("images outside imageReferences, or in skipImageReferences, are not checked (no result at all, as in Kyverno)", async () => {
+    const p = signedBy(ci, `  skipImageReferences:\n  - "${registry.host}/acme/unsigned*"`);
+    expect((await mutate(p, pod("docker.io/library/nginx:1.27"))).results).toEqual([]);
+    expect((await mutate(p, pod(image("unsigned:1.0")))).results).toEqual([]);
+  });
+
+  it("an attestor set needs all its entries unless count says otherwise; several PEM keys in publicKeys are one entry each", async () => {
+    const both = policy(`
+- imageReferences: ["${registry.host}/acme/*"]
+  attestors:
+  - entries:
+    - keys:
+        publicKeys: |-
+${indent(pem(ci), 10)}
+${indent(pem(release), 10)}
+        rekor: {ignoreTlog: true}
+`);
+    expect((await mutate(both, pod(image("both:1.0")))).results[0]?.status).toBe("pass");
+    expect((await mutate(both, pod(image("signed:1.0")))).results[0]?.message).toContain(".attestors[0].entries[1].keys: no matching signatures");
+    const any = policy(`
+- imageReferences: ["${registry.host}/acme/*"]
+  attestors:
+  - count: 1
+    entries:
+    - keys:
+        publicKeys: |-
+${indent(pem(release), 10)}
+        rekor: {ignoreTlog: true}
+    - keys:
+        publicKeys: |-
+${indent(pem(ci), 10)}
+        rekor: {ignoreTlog: true}
+`);
+    expect((await mutate(any, pod(image("signed:1.0")))).results[0]?.status).toBe("pass");
+    expect((await mutate(any, pod(image("strangers:1.0")))).results[0]?.status).toBe("fail");
+  });
+
+  it("attestations: the signed SLSA provenance's builder is checked with conditions on the predicate", async () => {
+    const p = policy(`
+- imageReferences: ["${registry.host}/acme/*"]
+  mutateDigest: false
+  verifyDigest: false
+  attestations:
+  - type: https://slsa.dev/provenance/v0.2
+    attestors:
+${indent(keysAttestor(ci), 4)}
+    conditions:
+    - all:
+      - key: "{{ builder.id }}"
+        operator: Equals
+        value: "https://github.com/acme/ci/.github/workflows/build.yml@refs/heads/main"
+`);
+    const built = await validate(p, pod(image("built:1.0")));
+    expect(built.map((r) => [r.status, r.message])).toEqual([["pass", `verified image signatures for ${image("built:1.0")}`]]);
+    const forked = await validate(p, pod(image("forked:1.0")));
+    expect(forked[0]?.status).toBe("fail");
+    expect(forked[0]?.message).toBe(`.attestations[0].attestors[0].entries[0].keys: attestation checks failed for ${image("forked:1.0")} and predicate https://slsa.dev/provenance/v0.2`);
+    const none = await validate(p, pod(image("signed:1.0")));
+    expect(none[0]?.message).toBe(`failed to verify image ${image("signed:1.0")}: .attestations[0].attestors[0].entries[0].keys: no attestations found`);
+  });
+
+  it("the public key can come from a variable (a configMap context entry mocked by values, as in kyverno test)", async () => {
+    const p = policy(`
+- imageReferences: ["${registry.host}/acme/*"]
+  verifyDigest: false
+  attestors:
+  - entries:
+    - keys:
+        publicKeys: "{{ keys.data.ci }}"
+        rekor: {ignoreTlog: true}
+`, `    context:
+    - name: keys
+      configMap:
+        name: signing-keys
+        namespace: kyverno`);
+    const results = await withLookups((options) => p.evaluateAdmission(pod(image("signed:1.0")), { ...options, values: { keys: { data: { ci: pem(ci) } } } }));
+    expect(results.map((r) => r.status)).toEqual(["pass"]);
+  });
+
+  it("autogen: a Deployment's pod template is checked by the generated rule and pinned at spec.template", async () => {
+    const p = signedBy(ci);
+    expect(p.rules.map((r) => r.name)).toEqual(["check-signature", "autogen-check-signature", "autogen-cronjob-check-signature"]);
+    const deployment = resourceInput({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web", namespace: "shop" }, spec: { template: { metadata: {}, spec: { containers: [{ name: "app", image: image("signed:1.0") }] } } } }, { operation: "CREATE" });
+    const outcome = await mutate(p, deployment);
+    expect(outcome.results.map((r) => [r.rule, r.status])).toEqual([["autogen-check-signature", "pass"]]);
+    expect(outcome.patch).toContainEqual({ op: "replace", path: "/spec/template/spec/containers/0/image", value: `${image("signed:1.0")}@${registry.digestOf("acme/signed:1.0")}` });
+  });
+
+  it("imageExtractors: a custom resource's image field (the library's Tekton TaskRun bundle)", async () => {
+    const taskRun = (bundle: string): AdmissionInput => resourceInput({ apiVersion: "tekton.dev/v1beta1", kind: "TaskRun", metadata: { name: "build", namespace: "ci" }, spec: { taskRef: { name: "build", bundle } } }, { operation: "CREATE" });
+    const text = loadPolicyText(`
+apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: signed-tekton-task-bundle}
+spec:
+  rules:
+  - name: check-signature
+    match: {any: [{resources: {kinds: [TaskRun]}}]}
+    imageExtractors:
+      TaskRun:
+      - {name: taskruns, path: /spec/taskRef, value: bundle, key: name}
+    verifyImages:
+    - imageReferences: ["*"]
+      verifyDigest: false
+      attestors:
+      - entries:
+        - keys:
+            publicKeys: ${JSON.stringify(pem(ci))}
+            rekor: {ignoreTlog: true}
+`);
+    expect(text.errors).toEqual([]);
+    const tekton = text.policies[0] as KyvernoPolicy;
+    expect((await validate(tekton, taskRun(image("signed:1.0")))).map((r) => r.status)).toEqual(["pass"]);
+    expect((await validate(tekton, taskRun(image("unsigned:1.0")))).map((r) => r.status)).toEqual(["fail"]);
+    const pinned = await mutate(tekton, taskRun(image("signed:1.0")));
+    expect(pinned.patch).toContainEqual({ op: "replace", path: "/spec/taskRef/bundle", value: `${image("signed:1.0")}@${registry.digestOf("acme/signed:1.0")}` });
+  });
+
+  it("what Vigil does not verify reports unsupported, naming the field; without registries the rule errors and says what to configure", async () => {
+    const keyless = policy(`
+- imageReferences: ["ghcr.io/*"]
+  attestors:
+  - entries:
+    - keyless:
+        subject: "https://github.com/acme/*"
+        issuer: https://token.actions.githubusercontent.com
+`);
+    const results = await validate(keyless, pod("ghcr.io/acme/app@sha256:0123456789012345678901234567890123456789012345678901234567890123"));
+    expect(results.map((r) => [r.status, r.message])).toEqual([["unsupported", ".attestors[0].entries[0].keyless: keyless attestors (Fulcio certificates, Rekor lookups) are not verified by Vigil; sign with a key and use keys.publicKeys"]]);
+    const notary = policy(`
+- type: Notary
+  imageReferences: ["ghcr.io/*"]
+  attestors:
+  - entries:
+    - certificates:
+        cert: "-----BEGIN CERTIFICATE-----"
+`);
+    expect((await validate(notary, pod("ghcr.io/acme/app@sha256:0123456789012345678901234567890123456789012345678901234567890123")))[0]?.message).toBe("verifyImages type Notary is not supported by Vigil (Cosign is)");
+    const plain = signedBy(ci).evaluateAdmission(pod(`${image("signed:1.0")}@${registry.digestOf("acme/signed:1.0")}`));
+    expect(plain.map((r) => [r.status, r.message])).toEqual([["error", `.attestors[0].entries[0].keys: no answer for ${image("signed")}@${registry.digestOf("acme/signed:1.0")}: verifying images needs image registries (admission.registries in vigil.yaml)`]]);
+  });
+});
