@@ -1,0 +1,142 @@
+/**
+ * Kyverno verifyImages through both admission webhooks of a real agent with
+ * `admission.registries`: images signed the way `cosign sign --key` stores signatures (and
+ * uploaded to a test Rekor log, whose key is `admission.registries.rekorPublicKey`) in a local
+ * OCI registry. The mutating webhook verifies and pins each image to the digest it verified; the
+ * validating webhook verifies again and enforces verifyDigest; unsigned images are denied
+ * (Enforce) or warned about (Audit, the library's Tekton policy, unchanged but for its key).
+ */
+import { generateKeyPairSync, type KeyObject } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createAgent, createManualClock, type Agent } from "../../src/agent.js";
+import { parseConfig } from "../../src/config.js";
+import { startFakeRegistry, type FakeRegistry } from "../../src/context/kubernetes/registry-test-server.js";
+import { admissionRoutes } from "../../src/server/admission.js";
+import { buildServer, type VigilServer } from "../../src/server/app.js";
+import { admissionReview, fixtures, tempDir, type KubeObject } from "./admission-support.js";
+
+type Pair = { privateKey: KeyObject; publicKey: KeyObject };
+const ec = (): Pair => generateKeyPairSync("ec", { namedCurve: "P-256" });
+const pem = (pair: Pair): string => pair.publicKey.export({ type: "spki", format: "pem" }).toString();
+const tektonPolicy = join(fixtures, "kyverno/tekton/verify-tekton-taskrun-signatures/verify-tekton-taskrun-signatures.yaml");
+// The library policy's own public key, replaced by the test's (its private half is not ours).
+const libraryKey = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEahmSvGFmxMJABilV1usgsw6ImcQ/\n              gDaxw57Sq+uNGHW8Q3zUSx46PuRqdTI+4qE3Ng2oFZgLMpFN/qMrP0MQQg==";
+
+const signer = ec();
+const rekor = ec();
+const stranger = ec();
+
+const signedImagesPolicy = (host: string): string => `
+apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: require-signed-images
+spec:
+  webhookTimeoutSeconds: 30
+  rules:
+  - name: check-signature
+    match:
+      any:
+      - resources:
+          kinds: [Pod]
+    verifyImages:
+    - failureAction: Enforce
+      imageReferences: ["${host}/acme/*"]
+      attestors:
+      - entries:
+        - keys:
+            publicKeys: ${JSON.stringify(pem(signer))}
+`;
+
+interface Running { agent: Agent; server: VigilServer; close(): Promise<void> }
+interface Answer { allowed: boolean; warnings: string[]; message: string; patch: { op: string; path: string; value?: unknown }[] }
+
+describe("Kyverno verifyImages on the admission webhooks (Cosign signatures in a registry)", () => {
+  let registry: FakeRegistry;
+  let running: Running;
+  beforeAll(async () => {
+    registry = await startFakeRegistry({
+      "acme/api:1.4": { created: "2025-06-01T00:00:00Z", signatures: [{ ...signer, rekor }] },
+      "acme/worker:2.0": { created: "2025-06-01T00:00:00Z", index: true, signatures: [{ ...signer, rekor }] },
+      "acme/untrusted:1.0": { created: "2025-06-01T00:00:00Z", signatures: [{ ...stranger, rekor }] },
+      "acme/unsigned:1.0": { created: "2025-06-01T00:00:00Z" },
+      "tekton/build-task:0.3": { created: "2025-06-01T00:00:00Z", signatures: [{ ...signer, rekor }] },
+      "tekton/other-task:0.1": { created: "2025-06-01T00:00:00Z" },
+    }, { token: "pull-token" });
+    const dir = tempDir();
+    mkdirSync(join(dir, "policies"));
+    writeFileSync(join(dir, "policies", "signed.yaml"), signedImagesPolicy(registry.host));
+    const library = readFileSync(tektonPolicy, "utf8");
+    expect(library).toContain(libraryKey);
+    writeFileSync(join(dir, "policies", "tekton.yaml"), library.replace(libraryKey, pem(signer).trim().split("\n").slice(1, -1).join("\n              ")));
+    const config = { policies: [join(dir, "policies")], store: { path: join(dir, "vigil.db") }, log: { level: "silent" }, admission: { registries: { enabled: true, insecure: [registry.host], rekorPublicKey: pem(rekor) } } };
+    const agent = await createAgent(parseConfig(config), { clock: createManualClock("2025-07-01T10:00:00Z"), onProblem: () => undefined });
+    const server = buildServer({ agent, routes: [admissionRoutes] });
+    await server.app.ready();
+    running = { agent, server, async close() { await server.app.close(); await agent.close(); } };
+  });
+  afterAll(async () => {
+    await running.close();
+    await registry.close();
+  });
+
+  const send = async (path: "validate" | "mutate", object: KubeObject): Promise<Answer> => {
+    const response = await running.server.app.inject({ method: "POST", url: `/v1/admission/${path}`, payload: admissionReview(object) });
+    expect(response.statusCode).toBe(200);
+    const body = (response.json() as { response: { allowed: boolean; warnings?: string[]; status?: { message?: string }; patch?: string } }).response;
+    return { allowed: body.allowed, warnings: body.warnings ?? [], message: body.status?.message ?? "", patch: body.patch ? JSON.parse(Buffer.from(body.patch, "base64").toString("utf8")) as Answer["patch"] : [] };
+  };
+  const pod = (name: string, ...images: string[]): KubeObject => ({ apiVersion: "v1", kind: "Pod", metadata: { name, namespace: "shop" }, spec: { containers: images.map((image, i) => ({ name: `c${i}`, image })) } });
+  const image = (name: string): string => `${registry.host}/acme/${name}`;
+
+  it("mutating webhook: signed images (one an image index) are pinned to the digests their signatures cover, the verified images recorded in kyverno.io/verify-images", async () => {
+    const answer = await send("mutate", pod("shop", image("api:1.4"), image("worker:2.0")));
+    expect(answer.allowed).toBe(true);
+    const api = registry.digestOf("acme/api:1.4");
+    const worker = registry.digestOf("acme/worker:2.0");
+    expect(answer.patch).toContainEqual({ op: "replace", path: "/spec/containers/0/image", value: `${image("api:1.4")}@${api}` });
+    expect(answer.patch).toContainEqual({ op: "replace", path: "/spec/containers/1/image", value: `${image("worker:2.0")}@${worker}` });
+    const annotations = answer.patch.find((op) => op.path === "/metadata/annotations")?.value as Record<string, string>;
+    expect(JSON.parse(annotations["kyverno.io/verify-images"] ?? "{}")).toEqual({ [`${image("api")}@${api}`]: "pass", [`${image("worker")}@${worker}`]: "pass" });
+    // the pinned pod passes the validating webhook (signatures checked again, verifyDigest holds)
+    const pinned = pod("shop", `${image("api:1.4")}@${api}`, `${image("worker:2.0")}@${worker}`);
+    expect((await send("validate", pinned)).allowed).toBe(true);
+    // the registry saw cosign's signature tag of each digest, after the token handshake
+    expect(registry.requests.map((r) => r.path)).toContain(`/v2/acme/api/manifests/${api.replace(":", "-")}.sig`);
+  });
+
+  it("denies (Enforce) an unsigned image and one signed by another key, on both webhooks, naming the policy, the rule and why", async () => {
+    const unsigned = await send("mutate", pod("unsigned", image("unsigned:1.0")));
+    expect(unsigned.allowed).toBe(false);
+    expect(unsigned.message).toContain("require-signed-images");
+    expect(unsigned.message).toContain(`failed to verify image ${image("unsigned:1.0")}: .attestors[0].entries[0].keys: no signatures found`);
+    const untrusted = await send("validate", pod("untrusted", `${image("untrusted:1.0")}@${registry.digestOf("acme/untrusted:1.0")}`));
+    expect(untrusted.allowed).toBe(false);
+    expect(untrusted.message).toContain("no matching signatures");
+    // the validating webhook alone: a tag is not enough (verifyDigest), even for a signed image
+    const byTag = await send("validate", pod("by-tag", image("api:1.4")));
+    expect(byTag.allowed).toBe(false);
+    expect(byTag.message).toContain(`missing digest for ${image("api:1.4")}`);
+  });
+
+  it("the library's Tekton policy (Audit, custom imageExtractors, Rekor bundle required): a signed task bundle passes, another is warned about", async () => {
+    const taskRun = (name: string, bundle: string): KubeObject => ({ apiVersion: "tekton.dev/v1beta1", kind: "TaskRun", metadata: { name, namespace: "ci" }, spec: { taskRef: { name: "build", bundle } } });
+    const signed = `${registry.host}/tekton/build-task@${registry.digestOf("tekton/build-task:0.3")}`;
+    const ok = await send("validate", taskRun("build", signed));
+    expect(ok).toMatchObject({ allowed: true, warnings: [] });
+    const other = await send("validate", taskRun("other", `${registry.host}/tekton/other-task@${registry.digestOf("tekton/other-task:0.1")}`));
+    expect(other.allowed).toBe(true);
+    expect(other.warnings.join("\n")).toContain("policy signed-tekton-task-bundle.check-signature: failed to verify image");
+    // the mutating webhook pins a bundle named by tag
+    const pinned = await send("mutate", taskRun("build", `${registry.host}/tekton/build-task:0.3`));
+    expect(pinned.patch).toContainEqual({ op: "replace", path: "/spec/taskRef/bundle", value: `${registry.host}/tekton/build-task:0.3@${registry.digestOf("tekton/build-task:0.3")}` });
+  });
+
+  it("records the decisions with the verification in their explanation", async () => {
+    const decisions = await running.agent.storage.listDecisions({ limit: 100 });
+    const denied = decisions.find((d) => d.verdict === "deny" && d.findings.some((f) => f.policy === "require-signed-images" && f.message.includes("no matching signatures")));
+    expect(denied?.explanation.summary).toContain("require-signed-images/check-signature");
+  });
+});
