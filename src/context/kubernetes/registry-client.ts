@@ -252,41 +252,30 @@ export function createRegistryClient(settings: RegistrySettings = {}): ImageRegi
 
   const verified = new Map<string, { at: number; answer: ApiAnswer }>();
 
+  /**
+   * The answer `compute` gives for `key`, reused for cacheSeconds from `store` (at most 1,000
+   * answers, the oldest dropped first). Failures are not kept: the next review asks again. Never rejects.
+   */
+  async function cached(store: Map<string, { at: number; answer: ApiAnswer }>, key: string, compute: () => Promise<ApiAnswer>): Promise<ApiAnswer> {
+    const now = Date.now();
+    const hit = store.get(key);
+    if (hit !== undefined && now - hit.at < cacheMs) return hit.answer;
+    let answer: ApiAnswer;
+    try {
+      answer = await compute();
+    } catch (error) {
+      answer = { ok: false, error: error instanceof Error ? error.message : String(error) };
+    }
+    if (answer.ok && cacheMs > 0) {
+      if (store.size >= 1000) store.delete(store.keys().next().value as string);
+      store.set(key, { at: now, answer });
+    }
+    return answer;
+  }
+
   return {
-    async verify(check) {
-      const now = Date.now();
-      const cacheKey = JSON.stringify(check);
-      const hit = verified.get(cacheKey);
-      if (hit !== undefined && now - hit.at < cacheMs) return hit.answer;
-      let answer: ApiAnswer;
-      try {
-        answer = { ok: true, body: await verify(check) };
-      } catch (error) {
-        answer = { ok: false, error: error instanceof Error ? error.message : String(error) };
-      }
-      if (answer.ok && cacheMs > 0) {
-        if (verified.size >= 1000) verified.delete(verified.keys().next().value as string);
-        verified.set(cacheKey, { at: now, answer });
-      }
-      return answer;
-    },
-    async describe(reference) {
-      const now = Date.now();
-      const hit = cache.get(reference);
-      if (hit !== undefined && now - hit.at < cacheMs) return hit.answer;
-      let answer: ApiAnswer;
-      try {
-        answer = await describe(reference);
-      } catch (error) {
-        answer = { ok: false, error: error instanceof Error ? error.message : String(error) };
-      }
-      // Failures are not kept: the next review asks again.
-      if (answer.ok && cacheMs > 0) {
-        if (cache.size >= 1000) cache.delete(cache.keys().next().value as string);
-        cache.set(reference, { at: now, answer });
-      }
-      return answer;
-    },
+    verify: (check) => cached(verified, JSON.stringify(check), async () => ({ ok: true, body: await verify(check) })),
+    describe: (reference) => cached(cache, reference, () => describe(reference)),
     stats: () => ({ requests, cached: cache.size }),
   };
 }
