@@ -50,6 +50,28 @@ spec:
             publicKeys: ${JSON.stringify(pem(signer))}
 `;
 
+// Keyless verification (Fulcio, Rekor online) is not something Vigil does: never a silent pass.
+const keylessPolicy = `
+apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: keyless-signed
+spec:
+  rules:
+  - name: sigstore-keyless
+    match:
+      any:
+      - resources:
+          kinds: [Pod]
+    verifyImages:
+    - imageReferences: ["ghcr.io/sigstore/*"]
+      attestors:
+      - entries:
+        - keyless:
+            subject: "https://github.com/sigstore/*"
+            issuer: https://token.actions.githubusercontent.com
+`;
+
 interface Running { agent: Agent; server: VigilServer; close(): Promise<void> }
 interface Answer { allowed: boolean; warnings: string[]; message: string; patch: { op: string; path: string; value?: unknown }[] }
 
@@ -68,6 +90,7 @@ describe("Kyverno verifyImages on the admission webhooks (Cosign signatures in a
     const dir = tempDir();
     mkdirSync(join(dir, "policies"));
     writeFileSync(join(dir, "policies", "signed.yaml"), signedImagesPolicy(registry.host));
+    writeFileSync(join(dir, "policies", "keyless.yaml"), keylessPolicy);
     const library = readFileSync(tektonPolicy, "utf8");
     expect(library).toContain(libraryKey);
     writeFileSync(join(dir, "policies", "tekton.yaml"), library.replace(libraryKey, pem(signer).trim().split("\n").slice(1, -1).join("\n              ")));
@@ -132,6 +155,15 @@ describe("Kyverno verifyImages on the admission webhooks (Cosign signatures in a
     // the mutating webhook pins a bundle named by tag
     const pinned = await send("mutate", taskRun("build", `${registry.host}/tekton/build-task:0.3`));
     expect(pinned.patch).toContainEqual({ op: "replace", path: "/spec/taskRef/bundle", value: `${registry.host}/tekton/build-task:0.3@${registry.digestOf("tekton/build-task:0.3")}` });
+  });
+
+  it("a keyless attestor Vigil cannot verify is an error, and the policy's failurePolicy (Fail) denies: never a silent pass", async () => {
+    const answer = await send("validate", pod("cosign", "ghcr.io/sigstore/cosign/cosign@sha256:0123456789012345678901234567890123456789012345678901234567890123"));
+    expect(answer.allowed).toBe(false);
+    expect(answer.message).toContain("keyless-signed");
+    expect(answer.message).toContain("keyless attestors (Fulcio certificates, Rekor lookups) are not verified by Vigil");
+    // images the keyless rule does not select are not affected
+    expect((await send("validate", pod("api", `${image("api:1.4")}@${registry.digestOf("acme/api:1.4")}`))).allowed).toBe(true);
   });
 
   it("records the decisions with the verification in their explanation", async () => {

@@ -380,7 +380,7 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
       const results = evaluateAdmission(input, background ? { ...base, background } : base);
       const findings: Finding[] = [];
       // A rule a PolicyException let through is a finding too (a skip naming the exception), so the decision says why it passed.
-      for (const r of results) if (evalOptions?.includePasses || r.status === "fail" || r.status === "error" || exceptedResult(r)) findings.push(resultToFinding(r, meta, input));
+      for (const r of results) if (evalOptions?.includePasses || r.status === "fail" || r.status === "error" || r.status === "unsupported" || exceptedResult(r)) findings.push(resultToFinding(r, meta, input));
       return findings;
     },
   };

@@ -30,7 +30,8 @@ export function resourceKey(input: AdmissionInput): string {
 }
 
 export function resultToFinding(result: RuleResult, meta: PolicyMeta, input: AdmissionInput): Finding {
-  const effect = result.status === "fail" ? "violation" : result.status === "pass" ? "pass" : result.status === "error" ? "error" : "skip";
+  // A rule Vigil cannot evaluate is an error, never a silent pass: the policy's failurePolicy decides.
+  const effect = result.status === "fail" ? "violation" : result.status === "pass" ? "pass" : result.status === "error" || result.status === "unsupported" ? "error" : "skip";
   return {
     policy: result.policy,
     rule: result.rule,
@@ -42,7 +43,7 @@ export function resultToFinding(result: RuleResult, meta: PolicyMeta, input: Adm
     message: result.message,
     trace: result.trace,
     resource: resourceKey(input),
-    ...(effect === "error" ? { error: { code: "VIGIL_POLICY_EVAL", message: result.message } } : {}),
-    ...(effect === "skip" ? { skipReason: result.status === "nomatch" ? "not matched" : result.status === "unsupported" ? "unsupported rule type" : result.message } : {}),
+    ...(effect === "error" ? { error: { code: result.status === "unsupported" ? "VIGIL_POLICY_UNSUPPORTED" : "VIGIL_POLICY_EVAL", message: result.message } } : {}),
+    ...(effect === "skip" ? { skipReason: result.status === "nomatch" ? "not matched" : result.message } : {}),
   };
 }
