@@ -4,7 +4,7 @@
  * in-toto statements, with Rekor offline bundles signed by a test log key. Not used outside tests.
  */
 import { createHash, sign, type KeyObject } from "node:crypto";
-import { BUNDLE_ANNOTATION, dssePae, DSSE_TYPE, IN_TOTO_TYPE, SIGNATURE_ANNOTATION, SIMPLE_SIGNING_TYPE } from "./cosign.js";
+import { BUNDLE_ANNOTATION, COSIGN_SIGN_PREDICATE, dssePae, DSSE_TYPE, IN_TOTO_TYPE, SIGNATURE_ANNOTATION, SIMPLE_SIGNING_TYPE } from "./cosign.js";
 
 export interface SignedLayer {
   readonly layer: { readonly mediaType: string; readonly size: number; readonly digest: string; readonly annotations: Record<string, string> };
@@ -17,14 +17,19 @@ function signWith(key: KeyObject, data: Buffer): Buffer {
   return sign(key.asymmetricKeyType === "ed25519" ? null : "sha256", data, key);
 }
 
-/** A Rekor offline bundle (cosign's `dev.sigstore.cosign/bundle`) for a logged entry, signed by the log's key. */
-export function rekorBundle(entry: unknown, log: { readonly privateKey: KeyObject; readonly publicKey: KeyObject }, logIndex = 1234): string {
+/** A Rekor log entry as the log answers it: the base64 body, its position and time, and the SignedEntryTimestamp over them. */
+function logEntry(entry: unknown, log: { readonly privateKey: KeyObject; readonly publicKey: KeyObject }, logIndex = 1234): { body: string; integratedTime: number; logIndex: number; logID: string; set: string } {
   const body = Buffer.from(JSON.stringify(entry), "utf8").toString("base64");
   const logID = sha256Hex(log.publicKey.export({ type: "spki", format: "der" }));
   const integratedTime = 1764547200;
   const canonical = `{"body":${JSON.stringify(body)},"integratedTime":${integratedTime},"logID":${JSON.stringify(logID)},"logIndex":${logIndex}}`;
-  const set = signWith(log.privateKey, Buffer.from(canonical, "utf8")).toString("base64");
-  return JSON.stringify({ SignedEntryTimestamp: set, Payload: { body, integratedTime, logIndex, logID } });
+  return { body, integratedTime, logIndex, logID, set: signWith(log.privateKey, Buffer.from(canonical, "utf8")).toString("base64") };
+}
+
+/** A Rekor offline bundle (cosign's `dev.sigstore.cosign/bundle`) for a logged entry, signed by the log's key. */
+export function rekorBundle(entry: unknown, log: { readonly privateKey: KeyObject; readonly publicKey: KeyObject }, logIndex = 1234): string {
+  const logged = logEntry(entry, log, logIndex);
+  return JSON.stringify({ SignedEntryTimestamp: logged.set, Payload: { body: logged.body, integratedTime: logged.integratedTime, logIndex: logged.logIndex, logID: logged.logID } });
 }
 
 export interface SignOptions {
@@ -77,4 +82,39 @@ export function attestationLayer(dockerReference: string, digest: string, predic
     annotations[BUNDLE_ANNOTATION] = rekorBundle(entry, options.rekor);
   }
   return { layer: { mediaType: DSSE_TYPE, size: Buffer.byteLength(envelope), digest: `sha256:${sha256Hex(envelope)}`, annotations }, blob: envelope };
+}
+
+export const SIGSTORE_BUNDLE_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json";
+
+/**
+ * cosign v3's `cosign sign --key` (new bundle format): a Sigstore bundle v0.3 whose DSSE envelope
+ * holds an in-toto Statement v1 about `digest` with the predicate type
+ * https://sigstore.dev/cosign/sign/v1 (or, for `cosign attest`, the attestation's), logged in
+ * Rekor as a `dsse` entry when `rekor` is given.
+ */
+export function sigstoreBundle(digest: string, options: SignOptions & { readonly predicateType?: string; readonly predicate?: unknown }): string {
+  const statement = JSON.stringify({
+    _type: "https://in-toto.io/Statement/v1",
+    subject: [{ digest: { sha256: (options.claimDigest ?? digest).replace(/^sha256:/, "") }, ...(options.annotations ? { annotations: options.annotations } : {}) }],
+    predicateType: options.predicateType ?? COSIGN_SIGN_PREDICATE,
+    predicate: options.predicate ?? {},
+  });
+  const payload = Buffer.from(statement, "utf8");
+  const sig = signWith(options.privateKey, dssePae(IN_TOTO_TYPE, payload)).toString("base64");
+  const envelope = { payload: payload.toString("base64"), payloadType: IN_TOTO_TYPE, signatures: [{ sig, keyid: "" }] };
+  const tlogEntries = [];
+  if (options.rekor) {
+    const publicKey = Buffer.from(options.publicKey.export({ type: "spki", format: "pem" }).toString(), "utf8").toString("base64");
+    const entry = { apiVersion: "0.0.1", kind: "dsse", spec: { envelopeHash: { algorithm: "sha256", value: sha256Hex(JSON.stringify(envelope)) }, payloadHash: { algorithm: "sha256", value: sha256Hex(payload) }, signatures: [{ signature: sig, verifier: publicKey }] } };
+    const logged = logEntry(entry, options.rekor);
+    tlogEntries.push({
+      logIndex: String(logged.logIndex),
+      logId: { keyId: Buffer.from(logged.logID, "hex").toString("base64") },
+      kindVersion: { kind: "dsse", version: "0.0.1" },
+      integratedTime: String(logged.integratedTime),
+      inclusionPromise: { signedEntryTimestamp: logged.set },
+      canonicalizedBody: logged.body,
+    });
+  }
+  return JSON.stringify({ mediaType: SIGSTORE_BUNDLE_TYPE, verificationMaterial: { publicKey: { hint: "" }, tlogEntries }, dsseEnvelope: envelope });
 }

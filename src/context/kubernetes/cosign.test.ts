@@ -113,4 +113,38 @@ describe("Cosign signatures in an OCI registry (verifyImages keys attestors)", (
     expect((await verify({ image: `${host}/team/stolen:1.0`, key: pem(signer), ignoreTlog: true, predicateType: "https://slsa.dev/provenance/v0.2" })).error).toContain("no subject of the statement has the image's digest");
     expect((await verify({ image: `${host}/team/stolen:1.0`, key: pem(signer), ignoreTlog: true })).error).toBe("no signatures found");
   });
+
+  it("cosign v3 (new bundle format): finds Sigstore bundles attached as referrers, by the referrers API or the referrers tag scheme, and tells signatures from attestations", async () => {
+    const predicate = { builder: { id: "https://github.com/acme/ci" } };
+    for (const referrers of ["api", "tag"] as const) {
+      registry = await startFakeRegistry({
+        "team/v3:1.0": { created: "2025-01-01T00:00:00Z", bundles: [{ ...signer }, { ...signer, predicateType: "https://slsa.dev/provenance/v1", predicate }] },
+        "team/v3-other:1.0": { created: "2025-01-01T00:00:00Z", bundles: [{ ...other }] },
+        "team/v3-copied:1.0": { created: "2025-01-01T00:00:00Z", bundles: [{ ...signer, claimDigest: "sha256:2222222222222222222222222222222222222222222222222222222222222222" }] },
+      }, { referrers, token: "pull" });
+      const host = registry.host;
+      const signature = await verify({ image: `${host}/team/v3:1.0`, key: pem(signer), ignoreTlog: true });
+      expect(signature).toEqual({ ok: true, body: { digest: registry.digestOf("team/v3:1.0"), verified: 1 } });
+      const attestation = await verify({ image: `${host}/team/v3:1.0`, key: pem(signer), ignoreTlog: true, predicateType: "https://slsa.dev/provenance/v1" });
+      expect(attestation.body.statements).toEqual([expect.objectContaining({ predicateType: "https://slsa.dev/provenance/v1", predicate })]);
+      expect((await verify({ image: `${host}/team/v3:1.0`, key: pem(other), ignoreTlog: true })).error).toBe("no matching signatures:\ninvalid signature");
+      expect((await verify({ image: `${host}/team/v3-other:1.0`, key: pem(signer), ignoreTlog: true })).error).toBe("no matching signatures:\ninvalid signature");
+      expect((await verify({ image: `${host}/team/v3-copied:1.0`, key: pem(signer), ignoreTlog: true })).error).toContain("no subject of the statement has the image's digest");
+      const digest = registry.digestOf("team/v3:1.0");
+      expect(registry.requests.some((r) => r.path === (referrers === "api" ? `/v2/team/v3/referrers/${digest}` : `/v2/team/v3/manifests/${digest.replace(":", "-")}`))).toBe(true);
+      await registry.close();
+      registry = undefined;
+    }
+  });
+
+  it("cosign v3 bundles in the transparency log: the inclusion promise is checked against the Rekor key and the logged dsse entry must hold this payload", async () => {
+    registry = await startFakeRegistry({
+      "team/logged-v3:1.0": { created: "2025-01-01T00:00:00Z", bundles: [{ ...signer, rekor: log }] },
+      "team/unlogged-v3:1.0": { created: "2025-01-01T00:00:00Z", bundles: [{ ...signer }] },
+    });
+    const host = registry.host;
+    expect((await verify({ image: `${host}/team/logged-v3:1.0`, key: pem(signer), rekorPublicKey: pem(log) })).ok).toBe(true);
+    expect((await verify({ image: `${host}/team/logged-v3:1.0`, key: pem(signer), rekorPublicKey: pem(other) })).error).toMatch(/not by the Rekor key configured/);
+    expect((await verify({ image: `${host}/team/unlogged-v3:1.0`, key: pem(signer), rekorPublicKey: pem(log) })).error).toContain("no transparency log entry in the Sigstore bundle");
+  });
 });

@@ -183,15 +183,8 @@ export function simpleSigningProblem(layer: CosignLayer, payload: Buffer, key: K
   return undefined;
 }
 
-/** The in-toto statement of a DSSE envelope signed under `key` for `digest`, or why not. */
-export function attestationOf(layer: CosignLayer, envelopeText: Buffer, key: KeyObject, check: SignatureCheck, digest: string, rekorKey: KeyObject | undefined): { statement: Record<string, unknown> } | { problem: string } {
-  if (`sha256:${sha256Hex(envelopeText)}` !== layer.digest) return { problem: `attestation ${layer.digest} does not match its digest` };
-  let envelope: unknown;
-  try {
-    envelope = JSON.parse(envelopeText.toString("utf8"));
-  } catch {
-    return { problem: "the attestation is not a JSON DSSE envelope" };
-  }
+/** The in-toto statement of a DSSE envelope signed under `key` whose subjects include `digest`, or why not. */
+function envelopeStatement(envelope: unknown, key: KeyObject, check: SignatureCheck, digest: string): { statement: Record<string, unknown>; payload: Buffer } | { problem: string } {
   if (!isObject(envelope) || typeof envelope["payload"] !== "string" || typeof envelope["payloadType"] !== "string") return { problem: "the attestation is not a DSSE envelope (payload, payloadType)" };
   const payload = Buffer.from(envelope["payload"], "base64");
   const pae = dssePae(envelope["payloadType"], payload);
@@ -207,14 +200,76 @@ export function attestationOf(layer: CosignLayer, envelopeText: Buffer, key: Key
   const hex = digest.replace(/^sha256:/, "");
   const subjects = Array.isArray(statement["subject"]) ? statement["subject"].filter(isObject) : [];
   if (!subjects.some((s) => isObject(s["digest"]) && s["digest"]["sha256"] === hex)) return { problem: `no subject of the statement has the image's digest ${digest}` };
+  return { statement, payload };
+}
+
+/** Why a logged entry (Rekor `intoto` v0.0.2 or `dsse` v0.0.1) does not hold the digest of this attested payload; undefined when it does. */
+function loggedPayloadProblem(spec: Json, payload: Buffer): string | undefined {
+  const content = isObject(spec["content"]) ? spec["content"] : spec;
+  const payloadHash = isObject(content["payloadHash"]) ? String(content["payloadHash"]["value"] ?? "") : "";
+  return payloadHash === sha256Hex(payload) ? undefined : "the logged entry holds the digest of another attestation";
+}
+
+/** The in-toto statement of a cosign `.att` layer (a DSSE envelope) signed under `key` for `digest`, or why not. */
+export function attestationOf(layer: CosignLayer, envelopeText: Buffer, key: KeyObject, check: SignatureCheck, digest: string, rekorKey: KeyObject | undefined): { statement: Record<string, unknown> } | { problem: string } {
+  if (`sha256:${sha256Hex(envelopeText)}` !== layer.digest) return { problem: `attestation ${layer.digest} does not match its digest` };
+  let envelope: unknown;
+  try {
+    envelope = JSON.parse(envelopeText.toString("utf8"));
+  } catch {
+    return { problem: "the attestation is not a JSON DSSE envelope" };
+  }
+  const verified = envelopeStatement(envelope, key, check, digest);
+  if ("problem" in verified) return verified;
   if (check.ignoreTlog !== true) {
     if (rekorKey === undefined) return { problem: "the transparency log cannot be checked: set rekor.pubkey (the public key of the Rekor log) or rekor.ignoreTlog: true" };
     const logged = verifyBundle(layer.annotations[BUNDLE_ANNOTATION], rekorKey);
     if ("problem" in logged) return logged;
-    // An intoto entry logs the digest of the attested payload.
-    const content = isObject(logged.spec["content"]) ? logged.spec["content"] : {};
-    const payloadHash = isObject(content["payloadHash"]) ? String(content["payloadHash"]["value"] ?? "") : "";
-    if (payloadHash !== sha256Hex(payload)) return { problem: "the logged entry holds the digest of another attestation" };
+    const problem = loggedPayloadProblem(logged.spec, verified.payload);
+    if (problem !== undefined) return { problem };
   }
-  return { statement };
+  return { statement: verified.statement };
+}
+
+/** The media types of Sigstore bundles (cosign v3's default: an OCI 1.1 referrer of the image). */
+export function isSigstoreBundleType(mediaType: unknown): boolean {
+  return typeof mediaType === "string" && mediaType.startsWith("application/vnd.dev.sigstore.bundle");
+}
+
+/** The predicate type cosign v3 gives an image signature in a Sigstore bundle. */
+export const COSIGN_SIGN_PREDICATE = "https://sigstore.dev/cosign/sign/v1";
+
+/**
+ * The in-toto statement of a Sigstore bundle (v0.1-v0.3, JSON) whose DSSE envelope is signed
+ * under `key` for `digest`, or why not. Unless the transparency log is ignored, the bundle's first
+ * tlog entry must carry an inclusion promise (SignedEntryTimestamp) that verifies with the Rekor
+ * key, and the logged entry must hold the digest of this payload. (Rekor v2 entries, which carry
+ * only an inclusion proof and a checkpoint, are not verified here.)
+ */
+export function bundleStatement(bundleText: Buffer, key: KeyObject, check: SignatureCheck, digest: string, rekorKey: KeyObject | undefined): { statement: Record<string, unknown> } | { problem: string } {
+  let bundle: unknown;
+  try {
+    bundle = JSON.parse(bundleText.toString("utf8"));
+  } catch {
+    return { problem: "the Sigstore bundle is not JSON" };
+  }
+  if (!isObject(bundle)) return { problem: "the Sigstore bundle is not an object" };
+  if (!isObject(bundle["dsseEnvelope"])) return { problem: "the Sigstore bundle holds a message signature, not a signed statement about the image" };
+  const verified = envelopeStatement(bundle["dsseEnvelope"], key, check, digest);
+  if ("problem" in verified) return verified;
+  if (check.ignoreTlog !== true) {
+    if (rekorKey === undefined) return { problem: "the transparency log cannot be checked: set rekor.pubkey (the public key of the Rekor log) or rekor.ignoreTlog: true" };
+    const material = isObject(bundle["verificationMaterial"]) ? bundle["verificationMaterial"] : {};
+    const entry = Array.isArray(material["tlogEntries"]) ? material["tlogEntries"].find(isObject) : undefined;
+    if (entry === undefined) return { problem: "no transparency log entry in the Sigstore bundle (signed without Rekor? set rekor.ignoreTlog: true to accept it)" };
+    const promise = isObject(entry["inclusionPromise"]) ? entry["inclusionPromise"]["signedEntryTimestamp"] : undefined;
+    if (typeof promise !== "string") return { problem: "the bundle's transparency log entry has no inclusion promise (SignedEntryTimestamp); Vigil does not verify inclusion proofs" };
+    const keyId = isObject(entry["logId"]) ? String(entry["logId"]["keyId"] ?? "") : "";
+    const legacy = JSON.stringify({ SignedEntryTimestamp: promise, Payload: { body: entry["canonicalizedBody"], integratedTime: Number(entry["integratedTime"]), logIndex: Number(entry["logIndex"]), logID: Buffer.from(keyId, "base64").toString("hex") } });
+    const logged = verifyBundle(legacy, rekorKey);
+    if ("problem" in logged) return logged;
+    const problem = loggedPayloadProblem(logged.spec, verified.payload);
+    if (problem !== undefined) return { problem };
+  }
+  return { statement: verified.statement };
 }

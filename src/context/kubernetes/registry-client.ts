@@ -17,7 +17,7 @@ import { createHash } from "node:crypto";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import type { ApiAnswer, ImageRegistry, ImageSignatureCheck } from "../../core/context.js";
-import { attestationOf, cosignTag, DSSE_TYPE, layersOf, publicKeyOf, SIMPLE_SIGNING_TYPE, simpleSigningProblem, type SignatureAnswer } from "./cosign.js";
+import { attestationOf, bundleStatement, COSIGN_SIGN_PREDICATE, cosignTag, DSSE_TYPE, isSigstoreBundleType, layersOf, publicKeyOf, SIMPLE_SIGNING_TYPE, simpleSigningProblem, type SignatureAnswer } from "./cosign.js";
 
 export interface RegistrySettings {
   /** Registries reached over plain HTTP (host[:port]), e.g. a local registry. */
@@ -208,6 +208,51 @@ export function createRegistryClient(settings: RegistrySettings = {}): ImageRegi
     return typeof top.headers["docker-content-digest"] === "string" ? top.headers["docker-content-digest"] : `sha256:${createHash("sha256").update(top.body).digest("hex")}`;
   }
 
+  const indexTypes = "application/vnd.oci.image.index.v1+json";
+  const manifestType = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
+  const notFound = (error: unknown): boolean => error instanceof Error && / answered HTTP 404/.test(error.message);
+
+  /** A manifest by tag or digest, or undefined when the registry has none (404). */
+  async function manifestOrNone(ref: ImageReference, reference: string, accept: string): Promise<Json | undefined> {
+    try {
+      return JSON.parse((await get(ref, `/v2/${ref.repository}/manifests/${reference}`, accept)).body.toString("utf8")) as Json;
+    } catch (error) {
+      if (notFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * The Sigstore bundles attached to `digest` as OCI 1.1 referrers (cosign v3's default): the
+   * referrers API, else the referrers tag scheme (`sha256-<hex>`, an index).
+   */
+  async function referrerBundles(ref: ImageReference, digest: string): Promise<Buffer[]> {
+    let index: Json | undefined;
+    try {
+      index = JSON.parse((await get(ref, `/v2/${ref.repository}/referrers/${digest}`, indexTypes)).body.toString("utf8")) as Json;
+    } catch (error) {
+      if (!notFound(error)) throw error;
+      index = await manifestOrNone(ref, digest.replace(":", "-"), indexTypes);
+    }
+    const entries = Array.isArray(index?.["manifests"]) ? index["manifests"].filter(isObject) : [];
+    const bundles: Buffer[] = [];
+    for (const entry of entries) {
+      if (!isSigstoreBundleType(entry["artifactType"]) || typeof entry["digest"] !== "string") continue;
+      const manifest = await manifestOrNone(ref, entry["digest"], manifestType);
+      const layer = Array.isArray(manifest?.["layers"]) ? manifest["layers"].find((l) => isObject(l) && isSigstoreBundleType(l["mediaType"])) : undefined;
+      if (!isObject(layer) || typeof layer["digest"] !== "string") continue;
+      const blob = (await get(ref, `/v2/${ref.repository}/blobs/${layer["digest"]}`)).body;
+      if (`sha256:${createHash("sha256").update(blob).digest("hex")}` === layer["digest"]) bundles.push(blob);
+    }
+    return bundles;
+  }
+
+  /**
+   * Checks the signatures (or attestations) of an image with one key, wherever cosign stored
+   * them: the `.sig` / `.att` tags (cosign up to v2) and Sigstore bundles attached as referrers
+   * (cosign v3: an image signature is a bundle whose statement has the predicate type
+   * https://sigstore.dev/cosign/sign/v1).
+   */
   async function verify(check: ImageSignatureCheck): Promise<SignatureAnswer> {
     const key = publicKeyOf(check.key);
     const rekorPem = check.rekorPublicKey !== undefined && check.rekorPublicKey !== "" ? check.rekorPublicKey : settings.rekorPublicKey;
@@ -216,37 +261,41 @@ export function createRegistryClient(settings: RegistrySettings = {}): ImageRegi
     const image = parseImageReference(check.image);
     const store = check.repository === undefined || check.repository === "" ? image : parseImageReference(check.repository);
     const attestations = check.predicateType !== undefined;
-    const tag = cosignTag(digest, attestations ? "att" : "sig");
-    let manifest: unknown;
-    try {
-      manifest = JSON.parse((await get(store, `/v2/${store.repository}/manifests/${tag}`, "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json")).body.toString("utf8"));
-    } catch (error) {
-      if (error instanceof Error && / answered HTTP 404/.test(error.message)) throw new Error(attestations ? "no attestations found" : "no signatures found");
-      throw error;
-    }
     const problems: string[] = [];
+    let found = 0;
     let verified = 0;
     const statements: Record<string, unknown>[] = [];
-    for (const layer of layersOf(manifest)) {
+    const accept = (statement: Record<string, unknown>): void => {
+      verified++;
+      if (attestations && statement["predicateType"] === check.predicateType) statements.push(statement);
+    };
+    const legacy = await manifestOrNone(store, cosignTag(digest, attestations ? "att" : "sig"), manifestType);
+    for (const layer of layersOf(legacy)) {
       if (layer.mediaType !== (attestations ? DSSE_TYPE : SIMPLE_SIGNING_TYPE)) continue;
+      found++;
       const blob = (await get(store, `/v2/${store.repository}/blobs/${layer.digest}`)).body;
       if (attestations) {
         const outcome = attestationOf(layer, blob, key, check, digest, rekorKey);
         if ("problem" in outcome) problems.push(outcome.problem);
-        else {
-          verified++;
-          if (outcome.statement["predicateType"] === check.predicateType) statements.push(outcome.statement);
-        }
+        else accept(outcome.statement);
       } else {
         const problem = simpleSigningProblem(layer, blob, key, check, digest, rekorKey);
         if (problem === undefined) verified++;
         else problems.push(problem);
       }
     }
-    if (verified === 0) {
-      const what = attestations ? "attestations" : "signatures";
-      throw new Error(problems.length === 0 ? `no ${what} found` : `no matching ${what}:\n${[...new Set(problems)].join("\n")}`);
+    for (const blob of await referrerBundles(store, digest)) {
+      const outcome = bundleStatement(blob, key, check, digest, rekorKey);
+      // A signature bundle is not an attestation, nor an attestation a signature.
+      const predicate = "statement" in outcome ? outcome.statement["predicateType"] : undefined;
+      if ("statement" in outcome && (predicate === COSIGN_SIGN_PREDICATE) === attestations) continue;
+      found++;
+      if ("problem" in outcome) problems.push(outcome.problem);
+      else accept(outcome.statement);
     }
+    const what = attestations ? "attestations" : "signatures";
+    if (found === 0) throw new Error(`no ${what} found`);
+    if (verified === 0) throw new Error(`no matching ${what}:\n${[...new Set(problems)].join("\n")}`);
     return { digest, verified, ...(attestations ? { statements } : {}) };
   }
 

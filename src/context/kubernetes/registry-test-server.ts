@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { attestationLayer, signatureLayer, type SignedLayer, type SignOptions } from "./cosign-test-signer.js";
+import { attestationLayer, SIGSTORE_BUNDLE_TYPE, sigstoreBundle, signatureLayer, type SignedLayer, type SignOptions } from "./cosign-test-signer.js";
 
 export interface FakeImage {
   /** The config's `created` time (RFC 3339). */
@@ -25,6 +25,8 @@ export interface FakeImage {
   readonly attestations?: readonly (SignOptions & { readonly predicateType: string; readonly predicate: unknown })[];
   /** Where the signatures and attestations go (COSIGN_REPOSITORY), instead of the image's repository. */
   readonly signatureRepository?: string;
+  /** cosign v3 (new bundle format): Sigstore bundles attached as OCI 1.1 referrers of the tag's digest; without a predicateType, an image signature. */
+  readonly bundles?: readonly (SignOptions & { readonly predicateType?: string; readonly predicate?: unknown })[];
 }
 
 export interface FakeRegistry {
@@ -38,7 +40,8 @@ export interface FakeRegistry {
 
 const sha = (text: string): string => `sha256:${createHash("sha256").update(text).digest("hex")}`;
 
-export async function startFakeRegistry(images: Readonly<Record<string, FakeImage>>, options: { readonly token?: string } = {}): Promise<FakeRegistry> {
+/** `referrers`: `api` serves the OCI referrers API (default); `tag` answers it 404, as older registries do, and keeps the referrers tag scheme's index instead. */
+export async function startFakeRegistry(images: Readonly<Record<string, FakeImage>>, options: { readonly token?: string; readonly referrers?: "api" | "tag" } = {}): Promise<FakeRegistry> {
   const blobs = new Map<string, string>();
   const manifests = new Map<string, { body: string; type: string }>();
   const tags = new Map<string, string>();
@@ -90,6 +93,33 @@ export async function startFakeRegistry(images: Readonly<Record<string, FakeImag
     manifests.set(`${repository}@${sha(manifest)}`, { body: manifest, type: "application/vnd.oci.image.manifest.v1+json" });
     tags.set(`${repository}:${tag}`, sha(manifest));
   };
+  const referrers = new Map<string, string>();
+  /** Attaches Sigstore bundles to `repository@digest` as referrers (the bundle blob, its artifact manifest, the referrers index). */
+  const attach = (repository: string, digest: string, bundles: readonly string[]): void => {
+    if (bundles.length === 0) return;
+    const empty = "{}";
+    blobs.set(sha(empty), empty);
+    const subject = manifests.get(`${repository}@${digest}`);
+    const entries = bundles.map((bundle) => {
+      blobs.set(sha(bundle), bundle);
+      const predicateType = (JSON.parse(Buffer.from((JSON.parse(bundle) as { dsseEnvelope: { payload: string } }).dsseEnvelope.payload, "base64").toString("utf8")) as { predicateType: string }).predicateType;
+      const annotations = { "dev.sigstore.bundle.content": "dsse-envelope", "dev.sigstore.bundle.predicateType": predicateType };
+      const manifest = JSON.stringify({
+        schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", artifactType: SIGSTORE_BUNDLE_TYPE,
+        config: { mediaType: "application/vnd.oci.empty.v1+json", digest: sha(empty), size: 2 },
+        layers: [{ mediaType: SIGSTORE_BUNDLE_TYPE, digest: sha(bundle), size: bundle.length, annotations: { "org.opencontainers.image.title": `${sha(bundle).replace(":", "-")}.sigstore.json` } }],
+        subject: { mediaType: subject?.type ?? "application/vnd.oci.image.manifest.v1+json", digest, size: subject?.body.length ?? 0 },
+        annotations,
+      });
+      manifests.set(`${repository}@${sha(manifest)}`, { body: manifest, type: "application/vnd.oci.image.manifest.v1+json" });
+      return { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: sha(manifest), size: manifest.length, artifactType: SIGSTORE_BUNDLE_TYPE, annotations };
+    });
+    const index = JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: entries });
+    if (options.referrers === "tag") {
+      manifests.set(`${repository}@${sha(index)}`, { body: index, type: "application/vnd.oci.image.index.v1+json" });
+      tags.set(`${repository}:${digest.replace(":", "-")}`, sha(index));
+    } else referrers.set(`${repository}@${digest}`, index);
+  };
   for (const [name, image] of Object.entries(images)) {
     const colon = name.lastIndexOf(":");
     const repository = name.slice(0, colon);
@@ -98,6 +128,7 @@ export async function startFakeRegistry(images: Readonly<Record<string, FakeImag
     const target = image.signatureRepository ?? repository;
     store(target, `${digest.replace(":", "-")}.sig`, (image.signatures ?? []).map((options) => signatureLayer(reference, digest, options)));
     store(target, `${digest.replace(":", "-")}.att`, (image.attestations ?? []).map((a) => attestationLayer(reference, digest, a.predicateType, a.predicate, a)));
+    attach(target, digest, (image.bundles ?? []).map((b) => sigstoreBundle(digest, b)));
   }
   server.on("request", (req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
@@ -105,6 +136,12 @@ export async function startFakeRegistry(images: Readonly<Record<string, FakeImag
     if (url.pathname === "/token") {
       res.writeHead(200, { "Content-Type": "application/json" });
       res.end(JSON.stringify({ token: options.token, expires_in: 300 }));
+      return;
+    }
+    const referrersOf = /^\/v2\/(.+)\/referrers\/([^/]+)$/.exec(url.pathname);
+    if (referrersOf && options.referrers !== "tag" && (options.token === undefined || req.headers.authorization === `Bearer ${options.token}`)) {
+      res.writeHead(200, { "Content-Type": "application/vnd.oci.image.index.v1+json" });
+      res.end(referrers.get(`${referrersOf[1]}@${referrersOf[2]}`) ?? JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: [] }));
       return;
     }
     const manifest = /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(url.pathname);

@@ -24,6 +24,7 @@ beforeAll(async () => {
     "acme/signed:1.0": { created: "2025-01-01T00:00:00Z", signatures: [{ ...ci }] },
     "acme/both:1.0": { created: "2025-01-01T00:00:00Z", signatures: [{ ...ci }, { ...release }] },
     "acme/unsigned:1.0": { created: "2025-01-01T00:00:00Z" },
+    "acme/v3:1.0": { created: "2025-01-01T00:00:00Z", bundles: [{ ...ci }] },
     "acme/strangers:1.0": { created: "2025-01-01T00:00:00Z", signatures: [{ ...stranger }] },
     "acme/built:1.0": {
       created: "2025-01-01T00:00:00Z",
@@ -109,6 +110,14 @@ ${indent(keysAttestor(pair), 2)}
     ]);
     // the trace says which attestor verified which image, with the digest
     expect(outcome.results[0]?.trace[0]).toMatchObject({ kind: "condition", expr: `.attestors[0].entries[0].keys signed ${image("signed:1.0")}`, value: true, inputs: { digest } });
+  });
+
+  it("an image signed by cosign v3 (a Sigstore bundle attached as a referrer) verifies with the same rule, and with type SigstoreBundle", async () => {
+    const outcome = await mutate(signedBy(ci), pod(image("v3:1.0")));
+    expect(outcome.results.map((r) => [r.status, r.message])).toEqual([["pass", `verified image signatures for ${image("v3:1.0")}`]]);
+    const bundleType = signedBy(ci, "  type: SigstoreBundle\n  verifyDigest: false");
+    expect((await validate(bundleType, pod(image("v3:1.0")))).map((r) => r.status)).toEqual(["pass"]);
+    expect((await validate(signedBy(release, "  verifyDigest: false"), pod(image("v3:1.0")))).map((r) => r.status)).toEqual(["fail"]);
   });
 
   it("fails an unsigned image, and one signed by another key, with Kyverno's message naming the attestor", async () => {
@@ -273,7 +282,7 @@ spec:
     - certificates:
         cert: "-----BEGIN CERTIFICATE-----"
 `);
-    expect((await validate(notary, pod("ghcr.io/acme/app@sha256:0123456789012345678901234567890123456789012345678901234567890123")))[0]?.message).toBe("verifyImages type Notary is not supported by Vigil (Cosign is)");
+    expect((await validate(notary, pod("ghcr.io/acme/app@sha256:0123456789012345678901234567890123456789012345678901234567890123")))[0]?.message).toBe("verifyImages type Notary is not supported by Vigil (Cosign and SigstoreBundle are)");
     const plain = signedBy(ci).evaluateAdmission(pod(`${image("signed:1.0")}@${registry.digestOf("acme/signed:1.0")}`));
     expect(plain.map((r) => [r.status, r.message])).toEqual([["error", `.attestors[0].entries[0].keys: no answer for ${image("signed")}@${registry.digestOf("acme/signed:1.0")}: verifying images needs image registries (admission.registries in vigil.yaml)`]]);
   });

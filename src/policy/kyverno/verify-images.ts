@@ -22,8 +22,10 @@
  * by the registries the context carries (admission.registries), fetched between evaluation rounds
  * like Kyverno's other external context.
  *
- * Keyless and certificate attestors, KMS and Secret keys, and the Notary / SigstoreBundle types
- * report `unsupported`, naming the field.
+ * Signatures are read from the `.sig` / `.att` tags of cosign up to v2 and from the Sigstore
+ * bundles cosign v3 attaches as OCI referrers (registry-client.ts), for `type: Cosign` and
+ * `type: SigstoreBundle` alike. Keyless and certificate attestors, KMS and Secret keys, and the
+ * Notary type report `unsupported`, naming the field.
  */
 import type { ImageSignatureCheck } from "../../core/context.js";
 import type { TraceStep } from "../../core/finding.js";
@@ -370,8 +372,9 @@ export function verifyImagesBlock(list: unknown, object: Json, doc: Doc, env: Ru
       const image = kyvernoImageString(slot.image);
       if (!references.some((pattern) => wildcardMatch(pattern, image.text)) || skips.some((pattern) => wildcardMatch(pattern, image.text))) continue;
       selected++;
-      if (type !== "Cosign") {
-        stop ??= { status: "unsupported", message: `verifyImages type ${type} is not supported by Vigil (Cosign is)` };
+      // Cosign signatures are read from both places cosign stores them (.sig tags, and Sigstore bundles attached as referrers).
+      if (type !== "Cosign" && type !== "SigstoreBundle") {
+        stop ??= { status: "unsupported", message: `verifyImages type ${type} is not supported by Vigil (Cosign and SigstoreBundle are)` };
         continue;
       }
       if (phase === "validate" && entry["verifyDigest"] !== false && image.digest === "") {
