@@ -88,6 +88,18 @@ export function dssePae(payloadType: string, payload: Buffer): Buffer {
   return Buffer.concat([Buffer.from(`DSSEv1 ${type.length} `, "utf8"), type, Buffer.from(` ${payload.length} `, "utf8"), payload]);
 }
 
+/** Why a transparency-log check cannot be made without a Rekor key. */
+const NO_LOG_KEY = "the transparency log cannot be checked: set rekor.pubkey (the public key of the Rekor log) or rekor.ignoreTlog: true";
+
+/** The JSON value of a text, or undefined when it is not JSON. */
+function jsonOf(text: Buffer | string): unknown {
+  try {
+    return JSON.parse(typeof text === "string" ? text : text.toString("utf8")) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
 const sha256Hex = (data: Buffer | string): string => createHash("sha256").update(data).digest("hex");
 
 /** A layer of a cosign signature or attestation manifest. */
@@ -115,12 +127,8 @@ export function layersOf(manifest: unknown): CosignLayer[] {
  */
 export function verifyBundle(bundleText: string | undefined, rekorKey: KeyObject): { spec: Json } | { problem: string } {
   if (bundleText === undefined || bundleText === "") return { problem: "no transparency log bundle on the signature (signed without Rekor? set rekor.ignoreTlog: true to accept it)" };
-  let bundle: unknown;
-  try {
-    bundle = JSON.parse(bundleText);
-  } catch {
-    return { problem: "the transparency log bundle is not JSON" };
-  }
+  const bundle = jsonOf(bundleText);
+  if (bundle === undefined) return { problem: "the transparency log bundle is not JSON" };
   const set = isObject(bundle) ? bundle["SignedEntryTimestamp"] : undefined;
   const body = isObject(bundle) && isObject(bundle["Payload"]) ? bundle["Payload"] : undefined;
   if (typeof set !== "string" || body === undefined) return { problem: "the transparency log bundle has no SignedEntryTimestamp or Payload" };
@@ -129,12 +137,8 @@ export function verifyBundle(bundleText: string | undefined, rekorKey: KeyObject
   if (logID !== expectedLog) return { problem: `the bundle was logged by ${logID.slice(0, 16)}…, not by the Rekor key configured (${expectedLog.slice(0, 16)}…)` };
   const canonical = `{"body":${JSON.stringify(body["body"])},"integratedTime":${Number(body["integratedTime"])},"logID":${JSON.stringify(logID)},"logIndex":${Number(body["logIndex"])}}`;
   if (!signatureHolds(rekorKey, "sha256", Buffer.from(canonical, "utf8"), Buffer.from(set, "base64"))) return { problem: "the bundle's SignedEntryTimestamp does not verify with the Rekor public key" };
-  let entry: unknown;
-  try {
-    entry = JSON.parse(Buffer.from(String(body["body"] ?? ""), "base64").toString("utf8"));
-  } catch {
-    return { problem: "the logged entry in the bundle is not JSON" };
-  }
+  const entry = jsonOf(Buffer.from(String(body["body"] ?? ""), "base64"));
+  if (entry === undefined) return { problem: "the logged entry in the bundle is not JSON" };
   return { spec: isObject(entry) && isObject(entry["spec"]) ? entry["spec"] : {} };
 }
 
@@ -160,12 +164,8 @@ export function simpleSigningProblem(layer: CosignLayer, payload: Buffer, key: K
   const signatureB64 = layer.annotations[SIGNATURE_ANNOTATION] ?? "";
   if (signatureB64 === "") return "no signature annotation";
   if (!signatureHolds(key, check.signatureAlgorithm, payload, Buffer.from(signatureB64, "base64"))) return "invalid signature";
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(payload.toString("utf8"));
-  } catch {
-    return "the payload is not JSON";
-  }
+  const parsed = jsonOf(payload);
+  if (parsed === undefined) return "the payload is not JSON";
   const critical = isObject(parsed) && isObject(parsed["critical"]) ? parsed["critical"] : {};
   const claimed = isObject(critical["image"]) ? critical["image"]["docker-manifest-digest"] : undefined;
   if (claimed !== digest) return `invalid or missing digest in claim: ${String(claimed ?? "")}`;
@@ -174,7 +174,7 @@ export function simpleSigningProblem(layer: CosignLayer, payload: Buffer, key: K
     if (optional[name] !== value) return `missing or incorrect annotation ${name}`;
   }
   if (check.ignoreTlog !== true) {
-    if (rekorKey === undefined) return "the transparency log cannot be checked: set rekor.pubkey (the public key of the Rekor log) or rekor.ignoreTlog: true";
+    if (rekorKey === undefined) return NO_LOG_KEY;
     const logged = verifyBundle(layer.annotations[BUNDLE_ANNOTATION], rekorKey);
     if ("problem" in logged) return logged.problem;
     const problem = loggedSignatureProblem(logged.spec, signatureB64, payload, key);
@@ -190,12 +190,8 @@ function envelopeStatement(envelope: unknown, key: KeyObject, check: SignatureCh
   const pae = dssePae(envelope["payloadType"], payload);
   const signatures = Array.isArray(envelope["signatures"]) ? envelope["signatures"].filter(isObject) : [];
   if (!signatures.some((s) => typeof s["sig"] === "string" && signatureHolds(key, check.signatureAlgorithm, pae, Buffer.from(s["sig"], "base64")))) return { problem: "invalid signature" };
-  let statement: unknown;
-  try {
-    statement = JSON.parse(payload.toString("utf8"));
-  } catch {
-    return { problem: "the attested statement is not JSON" };
-  }
+  const statement = jsonOf(payload);
+  if (statement === undefined) return { problem: "the attested statement is not JSON" };
   if (!isObject(statement)) return { problem: "the attested statement is not an object" };
   const hex = digest.replace(/^sha256:/, "");
   const subjects = Array.isArray(statement["subject"]) ? statement["subject"].filter(isObject) : [];
@@ -213,16 +209,12 @@ function loggedPayloadProblem(spec: Json, payload: Buffer): string | undefined {
 /** The in-toto statement of a cosign `.att` layer (a DSSE envelope) signed under `key` for `digest`, or why not. */
 export function attestationOf(layer: CosignLayer, envelopeText: Buffer, key: KeyObject, check: SignatureCheck, digest: string, rekorKey: KeyObject | undefined): { statement: Record<string, unknown> } | { problem: string } {
   if (`sha256:${sha256Hex(envelopeText)}` !== layer.digest) return { problem: `attestation ${layer.digest} does not match its digest` };
-  let envelope: unknown;
-  try {
-    envelope = JSON.parse(envelopeText.toString("utf8"));
-  } catch {
-    return { problem: "the attestation is not a JSON DSSE envelope" };
-  }
+  const envelope = jsonOf(envelopeText);
+  if (envelope === undefined) return { problem: "the attestation is not a JSON DSSE envelope" };
   const verified = envelopeStatement(envelope, key, check, digest);
   if ("problem" in verified) return verified;
   if (check.ignoreTlog !== true) {
-    if (rekorKey === undefined) return { problem: "the transparency log cannot be checked: set rekor.pubkey (the public key of the Rekor log) or rekor.ignoreTlog: true" };
+    if (rekorKey === undefined) return { problem: NO_LOG_KEY };
     const logged = verifyBundle(layer.annotations[BUNDLE_ANNOTATION], rekorKey);
     if ("problem" in logged) return logged;
     const problem = loggedPayloadProblem(logged.spec, verified.payload);
@@ -247,18 +239,14 @@ export const COSIGN_SIGN_PREDICATE = "https://sigstore.dev/cosign/sign/v1";
  * only an inclusion proof and a checkpoint, are not verified here.)
  */
 export function bundleStatement(bundleText: Buffer, key: KeyObject, check: SignatureCheck, digest: string, rekorKey: KeyObject | undefined): { statement: Record<string, unknown> } | { problem: string } {
-  let bundle: unknown;
-  try {
-    bundle = JSON.parse(bundleText.toString("utf8"));
-  } catch {
-    return { problem: "the Sigstore bundle is not JSON" };
-  }
+  const bundle = jsonOf(bundleText);
+  if (bundle === undefined) return { problem: "the Sigstore bundle is not JSON" };
   if (!isObject(bundle)) return { problem: "the Sigstore bundle is not an object" };
   if (!isObject(bundle["dsseEnvelope"])) return { problem: "the Sigstore bundle holds a message signature, not a signed statement about the image" };
   const verified = envelopeStatement(bundle["dsseEnvelope"], key, check, digest);
   if ("problem" in verified) return verified;
   if (check.ignoreTlog !== true) {
-    if (rekorKey === undefined) return { problem: "the transparency log cannot be checked: set rekor.pubkey (the public key of the Rekor log) or rekor.ignoreTlog: true" };
+    if (rekorKey === undefined) return { problem: NO_LOG_KEY };
     const material = isObject(bundle["verificationMaterial"]) ? bundle["verificationMaterial"] : {};
     const entry = Array.isArray(material["tlogEntries"]) ? material["tlogEntries"].find(isObject) : undefined;
     if (entry === undefined) return { problem: "no transparency log entry in the Sigstore bundle (signed without Rekor? set rekor.ignoreTlog: true to accept it)" };
