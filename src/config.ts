@@ -87,6 +87,8 @@ export const configSchema = z.strictObject({
       platform: z.string().default("linux/amd64").describe("The platform picked from a multi-platform image index."),
       credentials: z.record(z.string(), z.strictObject({ username: z.string(), password: z.string() })).default({}).describe("Credentials by registry host, e.g. {\"ghcr.io\": {\"username\": \"bot\", \"password\": \"${GHCR_TOKEN}\"}}."),
       rekorPublicKey: z.string().optional().describe("PEM public key of the Rekor transparency log whose offline bundles Kyverno verifyImages rules accept when a keys attestor names no rekor.pubkey (Vigil does not fetch the public Rekor key from Sigstore's TUF root). Without either, a keys attestor that does not set rekor.ignoreTlog: true fails."),
+      fulcioRoots: z.string().optional().describe("PEM bundle of the Fulcio root (and intermediate) certificates keyless verifyImages attestors accept when they name no roots (e.g. the public-good instance's, from Sigstore's trusted_root.json). Without either, keyless attestors fail."),
+      ctLogPublicKey: z.string().optional().describe("PEM public key of the certificate-transparency log whose embedded SCTs keyless attestors accept when they name no ctlog.pubkey. Without either, a keyless attestor that does not set ctlog.ignoreSCT: true fails."),
     }).prefault({}),
     services: z.strictObject({
       enabled: z.boolean().default(false).describe("Answer Kyverno apiCall entries with a `service` (GET, or POST with `data`, to a URL outside the cluster API, e.g. Kubecost), called while a review is decided (docs/admission.md). false: such rules error and their failurePolicy decides."),

@@ -49,14 +49,34 @@ export interface ImageRegistry {
   verify?(check: ImageSignatureCheck): Promise<ApiAnswer>;
 }
 
-/** One check of one image against one public key (a Kyverno verifyImages `keys` attestor entry). */
+/** A keyless signer (Kyverno `keyless` attestor): who the Fulcio certificate must name, and the trust to check it against. */
+export interface KeylessIdentity {
+  /** The certificate's subject alternative name (URI or email); `*` and `?` are wildcards. */
+  readonly subject?: string;
+  readonly subjectRegExp?: string;
+  /** The OIDC issuer in Fulcio's certificate extension; `*` and `?` are wildcards. */
+  readonly issuer?: string;
+  readonly issuerRegExp?: string;
+  /** Fulcio's GitHub workflow extensions by Kyverno's names (githubWorkflowRepository, githubWorkflowRef, ...). */
+  readonly extensions?: Readonly<Record<string, string>>;
+  /** PEM Fulcio root (and intermediates) instead of admission.registries.fulcioRoots (Kyverno `roots`). */
+  readonly roots?: string;
+  /** PEM key of the CT log whose SCTs are accepted, instead of admission.registries.ctLogPublicKey (Kyverno `ctlog.pubkey`). */
+  readonly ctLogPublicKey?: string;
+  /** Skip the embedded-SCT check (Kyverno `ctlog.ignoreSCT`). */
+  readonly ignoreSCT?: boolean;
+}
+
+/** One check of one image against one signer: a public key or a keyless identity (a Kyverno verifyImages attestor entry). */
 export interface ImageSignatureCheck {
   /** The image as the resource names it (tag or digest). */
   readonly image: string;
   /** Where the signatures are stored, when not in the image's own repository (`<registry>/<repository>`). */
   readonly repository?: string;
-  /** One PEM public key (ECDSA, RSA or Ed25519). */
-  readonly key: string;
+  /** One PEM public key (ECDSA, RSA or Ed25519); absent for a keyless check. */
+  readonly key?: string;
+  /** Keyless: the identity the signature's Fulcio certificate must name. */
+  readonly keyless?: KeylessIdentity;
   /** `sha256` (default) or `sha512`: the digest the signature was made over. */
   readonly signatureAlgorithm?: string;
   /** Skip the transparency-log check (Kyverno `rekor.ignoreTlog`). */

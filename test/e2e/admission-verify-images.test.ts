@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAgent, createManualClock, type Agent } from "../../src/agent.js";
 import { parseConfig } from "../../src/config.js";
+import { startTestFulcio } from "../../src/context/kubernetes/fulcio-test-ca.js";
 import { startFakeRegistry, type FakeRegistry } from "../../src/context/kubernetes/registry-test-server.js";
 import { admissionRoutes } from "../../src/server/admission.js";
 import { buildServer, type VigilServer } from "../../src/server/app.js";
@@ -24,6 +25,11 @@ const tektonPolicy = join(fixtures, "kyverno/tekton/verify-tekton-taskrun-signat
 // The library policy's own public key, replaced by the test's (its private half is not ours).
 const libraryKey = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEahmSvGFmxMJABilV1usgsw6ImcQ/\n              gDaxw57Sq+uNGHW8Q3zUSx46PuRqdTI+4qE3Ng2oFZgLMpFN/qMrP0MQQg==";
 
+const slsaPolicy = join(fixtures, "kyverno/other/verify-image-slsa/verify-image-slsa.yaml");
+const fulcio = startTestFulcio();
+const generator = "https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_container_slsa3.yml@refs/tags/v1.9.0";
+const provenance = fulcio.issue({ subject: generator, issuer: "https://token.actions.githubusercontent.com" });
+const forkCertificate = fulcio.issue({ subject: "https://github.com/someone/fork/.github/workflows/build.yml@refs/heads/main", issuer: "https://token.actions.githubusercontent.com" });
 const signer = ec();
 const rekor = ec();
 const stranger = ec();
@@ -50,15 +56,15 @@ spec:
             publicKeys: ${JSON.stringify(pem(signer))}
 `;
 
-// Keyless verification (Fulcio, Rekor online) is not something Vigil does: never a silent pass.
-const keylessPolicy = `
+// Static certificate attestors are not something Vigil verifies: never a silent pass.
+const certificatePolicy = `
 apiVersion: kyverno.io/v1
 kind: ClusterPolicy
 metadata:
-  name: keyless-signed
+  name: certificate-signed
 spec:
   rules:
-  - name: sigstore-keyless
+  - name: static-certificate
     match:
       any:
       - resources:
@@ -67,9 +73,8 @@ spec:
     - imageReferences: ["ghcr.io/sigstore/*"]
       attestors:
       - entries:
-        - keyless:
-            subject: "https://github.com/sigstore/*"
-            issuer: https://token.actions.githubusercontent.com
+        - certificates:
+            cert: "-----BEGIN CERTIFICATE-----"
 `;
 
 interface Running { agent: Agent; server: VigilServer; close(): Promise<void> }
@@ -86,15 +91,20 @@ describe("Kyverno verifyImages on the admission webhooks (Cosign signatures in a
       "acme/unsigned:1.0": { created: "2025-06-01T00:00:00Z" },
       "tekton/build-task:0.3": { created: "2025-06-01T00:00:00Z", signatures: [{ ...signer, rekor }] },
       "tekton/other-task:0.1": { created: "2025-06-01T00:00:00Z" },
+      // SLSA provenance attested keyless by the SLSA generator's workflow (cosign v3: a referrer bundle), and one by a fork's workflow
+      "path/repo:v1.2.0": { created: "2025-06-01T00:00:00Z", bundles: [{ ...provenance, certificate: provenance, rekor, predicateType: "https://slsa.dev/provenance/v0.2", predicate: { builder: { id: generator } } }] },
+      "path/repo:v1.3.0-fork": { created: "2025-06-01T00:00:00Z", bundles: [{ ...forkCertificate, certificate: forkCertificate, rekor, predicateType: "https://slsa.dev/provenance/v0.2", predicate: { builder: { id: "https://github.com/someone/fork/.github/workflows/build.yml@refs/heads/main" } } }] },
     }, { token: "pull-token" });
     const dir = tempDir();
     mkdirSync(join(dir, "policies"));
     writeFileSync(join(dir, "policies", "signed.yaml"), signedImagesPolicy(registry.host));
-    writeFileSync(join(dir, "policies", "keyless.yaml"), keylessPolicy);
+    writeFileSync(join(dir, "policies", "certificate.yaml"), certificatePolicy);
+    // The library's keyless SLSA policy, its placeholder registry replaced by the local one.
+    writeFileSync(join(dir, "policies", "slsa.yaml"), readFileSync(slsaPolicy, "utf8").replace("myreg.org/path/repo:*", `${registry.host}/path/repo:*`));
     const library = readFileSync(tektonPolicy, "utf8");
     expect(library).toContain(libraryKey);
     writeFileSync(join(dir, "policies", "tekton.yaml"), library.replace(libraryKey, pem(signer).trim().split("\n").slice(1, -1).join("\n              ")));
-    const config = { policies: [join(dir, "policies")], store: { path: join(dir, "vigil.db") }, log: { level: "silent" }, admission: { registries: { enabled: true, insecure: [registry.host], rekorPublicKey: pem(rekor) } } };
+    const config = { policies: [join(dir, "policies")], store: { path: join(dir, "vigil.db") }, log: { level: "silent" }, admission: { registries: { enabled: true, insecure: [registry.host], rekorPublicKey: pem(rekor), fulcioRoots: fulcio.trustPem, ctLogPublicKey: fulcio.ctLogPem } } };
     const agent = await createAgent(parseConfig(config), { clock: createManualClock("2025-07-01T10:00:00Z"), onProblem: () => undefined });
     const server = buildServer({ agent, routes: [admissionRoutes] });
     await server.app.ready();
@@ -157,11 +167,24 @@ describe("Kyverno verifyImages on the admission webhooks (Cosign signatures in a
     expect(pinned.patch).toContainEqual({ op: "replace", path: "/spec/taskRef/bundle", value: `${registry.host}/tekton/build-task:0.3@${registry.digestOf("tekton/build-task:0.3")}` });
   });
 
-  it("a keyless attestor Vigil cannot verify is an error, and the policy's failurePolicy (Fail) denies: never a silent pass", async () => {
+  it("the library's keyless SLSA policy: provenance attested by the generator's workflow certificate passes and is pinned; a fork's is warned about (Audit)", async () => {
+    const repo = `${registry.host}/path/repo`;
+    const signed = await send("mutate", pod("slsa", `${repo}:v1.2.0`));
+    expect(signed.allowed).toBe(true);
+    expect(signed.warnings).toEqual([]);
+    expect(signed.patch).toContainEqual({ op: "replace", path: "/spec/containers/0/image", value: `${repo}:v1.2.0@${registry.digestOf("path/repo:v1.2.0")}` });
+    const fork = await send("mutate", pod("fork", `${repo}:v1.3.0-fork`));
+    expect(fork.allowed).toBe(true);
+    expect(fork.warnings.join("\n")).toContain("policy verify-slsa-provenance-keyless.check-slsa-keyless:");
+    expect(fork.warnings.join("\n")).toContain("expected subject https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_container_slsa3.yml@refs/tags/v*");
+    expect(fork.patch).toEqual([]);
+  });
+
+  it("an attestor Vigil cannot verify (a static certificate) is an error, and the policy's failurePolicy (Fail) denies: never a silent pass", async () => {
     const answer = await send("validate", pod("cosign", "ghcr.io/sigstore/cosign/cosign@sha256:0123456789012345678901234567890123456789012345678901234567890123"));
     expect(answer.allowed).toBe(false);
-    expect(answer.message).toContain("keyless-signed");
-    expect(answer.message).toContain("keyless attestors (Fulcio certificates, Rekor lookups) are not verified by Vigil");
+    expect(answer.message).toContain("certificate-signed");
+    expect(answer.message).toContain("certificate attestors are not verified by Vigil");
     // images the keyless rule does not select are not affected
     expect((await send("validate", pod("api", `${image("api:1.4")}@${registry.digestOf("acme/api:1.4")}`))).allowed).toBe(true);
   });

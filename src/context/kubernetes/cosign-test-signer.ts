@@ -18,17 +18,17 @@ function signWith(key: KeyObject, data: Buffer): Buffer {
 }
 
 /** A Rekor log entry as the log answers it: the base64 body, its position and time, and the SignedEntryTimestamp over them. */
-function logEntry(entry: unknown, log: { readonly privateKey: KeyObject; readonly publicKey: KeyObject }, logIndex = 1234): { body: string; integratedTime: number; logIndex: number; logID: string; set: string } {
+function logEntry(entry: unknown, log: { readonly privateKey: KeyObject; readonly publicKey: KeyObject }, logIndex = 1234, loggedAt = new Date()): { body: string; integratedTime: number; logIndex: number; logID: string; set: string } {
   const body = Buffer.from(JSON.stringify(entry), "utf8").toString("base64");
   const logID = sha256Hex(log.publicKey.export({ type: "spki", format: "der" }));
-  const integratedTime = 1764547200;
+  const integratedTime = Math.floor(loggedAt.getTime() / 1000);
   const canonical = `{"body":${JSON.stringify(body)},"integratedTime":${integratedTime},"logID":${JSON.stringify(logID)},"logIndex":${logIndex}}`;
   return { body, integratedTime, logIndex, logID, set: signWith(log.privateKey, Buffer.from(canonical, "utf8")).toString("base64") };
 }
 
 /** A Rekor offline bundle (cosign's `dev.sigstore.cosign/bundle`) for a logged entry, signed by the log's key. */
-export function rekorBundle(entry: unknown, log: { readonly privateKey: KeyObject; readonly publicKey: KeyObject }, logIndex = 1234): string {
-  const logged = logEntry(entry, log, logIndex);
+export function rekorBundle(entry: unknown, log: { readonly privateKey: KeyObject; readonly publicKey: KeyObject }, logIndex = 1234, loggedAt?: Date): string {
+  const logged = logEntry(entry, log, logIndex, loggedAt);
   return JSON.stringify({ SignedEntryTimestamp: logged.set, Payload: { body: logged.body, integratedTime: logged.integratedTime, logIndex: logged.logIndex, logID: logged.logID } });
 }
 
@@ -41,6 +41,21 @@ export interface SignOptions {
   readonly rekor?: { readonly privateKey: KeyObject; readonly publicKey: KeyObject };
   /** Claim this digest instead of the image's (a signature copied from another image). */
   readonly claimDigest?: string;
+  /** Keyless: the Fulcio certificate of `publicKey` (and its chain) ships with the signature. */
+  readonly certificate?: { readonly pem: string; readonly chain: string; readonly certificate: { readonly raw: Buffer } };
+  /** When Rekor logged the signature (default now). */
+  readonly loggedAt?: Date;
+}
+
+/** What Rekor logs as the signer: the public key, or (keyless) the certificate, base64 of PEM. */
+function loggedSigner(options: SignOptions): string {
+  const text = options.certificate?.pem ?? options.publicKey.export({ type: "spki", format: "pem" }).toString();
+  return Buffer.from(text, "utf8").toString("base64");
+}
+
+/** The certificate annotations of a keyless cosign v2 layer. */
+function certificateAnnotations(options: SignOptions): Record<string, string> {
+  return options.certificate ? { "dev.sigstore.cosign/certificate": options.certificate.pem, "dev.sigstore.cosign/chain": options.certificate.chain } : {};
 }
 
 /** `cosign sign --key`: the simple-signing payload of `reference@digest` and its layer. */
@@ -50,17 +65,17 @@ export function signatureLayer(dockerReference: string, digest: string, options:
     optional: options.annotations ?? null,
   });
   const signature = signWith(options.privateKey, Buffer.from(payload, "utf8")).toString("base64");
-  const annotations: Record<string, string> = { [SIGNATURE_ANNOTATION]: signature };
+  const annotations: Record<string, string> = { [SIGNATURE_ANNOTATION]: signature, ...certificateAnnotations(options) };
   if (options.rekor) {
     const entry = {
       apiVersion: "0.0.1",
       kind: "hashedrekord",
       spec: {
         data: { hash: { algorithm: "sha256", value: sha256Hex(payload) } },
-        signature: { content: signature, publicKey: { content: Buffer.from(options.publicKey.export({ type: "spki", format: "pem" }).toString(), "utf8").toString("base64") } },
+        signature: { content: signature, publicKey: { content: loggedSigner(options) } },
       },
     };
-    annotations[BUNDLE_ANNOTATION] = rekorBundle(entry, options.rekor);
+    annotations[BUNDLE_ANNOTATION] = rekorBundle(entry, options.rekor, 1234, options.loggedAt);
   }
   return { layer: { mediaType: SIMPLE_SIGNING_TYPE, size: Buffer.byteLength(payload), digest: `sha256:${sha256Hex(payload)}`, annotations }, blob: payload };
 }
@@ -76,10 +91,10 @@ export function attestationLayer(dockerReference: string, digest: string, predic
   const payload = Buffer.from(statement, "utf8");
   const sig = signWith(options.privateKey, dssePae(IN_TOTO_TYPE, payload)).toString("base64");
   const envelope = JSON.stringify({ payloadType: IN_TOTO_TYPE, payload: payload.toString("base64"), signatures: [{ keyid: "", sig }] });
-  const annotations: Record<string, string> = { [SIGNATURE_ANNOTATION]: "", predicateType };
+  const annotations: Record<string, string> = { [SIGNATURE_ANNOTATION]: "", predicateType, ...certificateAnnotations(options) };
   if (options.rekor) {
     const entry = { apiVersion: "0.0.2", kind: "intoto", spec: { content: { hash: { algorithm: "sha256", value: sha256Hex(envelope) }, payloadHash: { algorithm: "sha256", value: sha256Hex(payload) } } } };
-    annotations[BUNDLE_ANNOTATION] = rekorBundle(entry, options.rekor);
+    annotations[BUNDLE_ANNOTATION] = rekorBundle(entry, options.rekor, 1234, options.loggedAt);
   }
   return { layer: { mediaType: DSSE_TYPE, size: Buffer.byteLength(envelope), digest: `sha256:${sha256Hex(envelope)}`, annotations }, blob: envelope };
 }
@@ -104,9 +119,8 @@ export function sigstoreBundle(digest: string, options: SignOptions & { readonly
   const envelope = { payload: payload.toString("base64"), payloadType: IN_TOTO_TYPE, signatures: [{ sig, keyid: "" }] };
   const tlogEntries = [];
   if (options.rekor) {
-    const publicKey = Buffer.from(options.publicKey.export({ type: "spki", format: "pem" }).toString(), "utf8").toString("base64");
-    const entry = { apiVersion: "0.0.1", kind: "dsse", spec: { envelopeHash: { algorithm: "sha256", value: sha256Hex(JSON.stringify(envelope)) }, payloadHash: { algorithm: "sha256", value: sha256Hex(payload) }, signatures: [{ signature: sig, verifier: publicKey }] } };
-    const logged = logEntry(entry, options.rekor);
+    const entry = { apiVersion: "0.0.1", kind: "dsse", spec: { envelopeHash: { algorithm: "sha256", value: sha256Hex(JSON.stringify(envelope)) }, payloadHash: { algorithm: "sha256", value: sha256Hex(payload) }, signatures: [{ signature: sig, verifier: loggedSigner(options) }] } };
+    const logged = logEntry(entry, options.rekor, 1234, options.loggedAt);
     tlogEntries.push({
       logIndex: String(logged.logIndex),
       logId: { keyId: Buffer.from(logged.logID, "hex").toString("base64") },
@@ -116,5 +130,6 @@ export function sigstoreBundle(digest: string, options: SignOptions & { readonly
       canonicalizedBody: logged.body,
     });
   }
-  return JSON.stringify({ mediaType: SIGSTORE_BUNDLE_TYPE, verificationMaterial: { publicKey: { hint: "" }, tlogEntries }, dsseEnvelope: envelope });
+  const signerMaterial = options.certificate ? { certificate: { rawBytes: options.certificate.certificate.raw.toString("base64") } } : { publicKey: { hint: "" } };
+  return JSON.stringify({ mediaType: SIGSTORE_BUNDLE_TYPE, verificationMaterial: { ...signerMaterial, tlogEntries }, dsseEnvelope: envelope });
 }

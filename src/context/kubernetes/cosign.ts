@@ -1,6 +1,7 @@
 /**
  * Sigstore Cosign signatures and attestations as stored in OCI registries (cosign's tag scheme),
- * checked with a public key — the formats only; registry-client.ts fetches them.
+ * checked with a public key or (keyless) the Fulcio certificate shipped with them (fulcio.ts) —
+ * the formats only; registry-client.ts fetches them.
  *
  * - Signatures: the tag `sha256-<hex>.sig` of the image's repository (or the `repository` the
  *   check names) holds an OCI manifest whose layers are simple-signing payloads
@@ -17,9 +18,10 @@
  *   pre-authentication encoding; a statement counts when a signature verifies with the key and
  *   one of its subjects carries the image's digest.
  *
- * Keyless (Fulcio certificates), certificates, KMS and Notary signatures are not checked here.
+ * Static certificates, KMS keys and Notary signatures are not checked here.
  */
-import { createHash, createPublicKey, verify as verifySignature, type KeyObject } from "node:crypto";
+import { createHash, createPublicKey, verify as verifySignature, X509Certificate, type KeyObject } from "node:crypto";
+import { certificateKey, certificatesOf, type FulcioTrust } from "./fulcio.js";
 import type { ImageSignatureCheck as SignatureCheck } from "../../core/context.js";
 
 export type { ImageSignatureCheck as SignatureCheck } from "../../core/context.js";
@@ -123,9 +125,10 @@ export function layersOf(manifest: unknown): CosignLayer[] {
  * Checks a Rekor offline bundle (cosign's `dev.sigstore.cosign/bundle` annotation): the
  * SignedEntryTimestamp is Rekor's signature over the canonical JSON of the payload (`body`,
  * `integratedTime`, `logID`, `logIndex`) and the log is the one `rekorKey` names (logID = SHA-256
- * of its DER public key). Returns the logged entry's `spec`, or why the bundle does not hold.
+ * of its DER public key). Returns the logged entry's `spec` and when it was logged, or why the
+ * bundle does not hold.
  */
-export function verifyBundle(bundleText: string | undefined, rekorKey: KeyObject): { spec: Json } | { problem: string } {
+export function verifyBundle(bundleText: string | undefined, rekorKey: KeyObject): { spec: Json; loggedAt: Date } | { problem: string } {
   if (bundleText === undefined || bundleText === "") return { problem: "no transparency log bundle on the signature (signed without Rekor? set rekor.ignoreTlog: true to accept it)" };
   const bundle = jsonOf(bundleText);
   if (bundle === undefined) return { problem: "the transparency log bundle is not JSON" };
@@ -139,7 +142,47 @@ export function verifyBundle(bundleText: string | undefined, rekorKey: KeyObject
   if (!signatureHolds(rekorKey, "sha256", Buffer.from(canonical, "utf8"), Buffer.from(set, "base64"))) return { problem: "the bundle's SignedEntryTimestamp does not verify with the Rekor public key" };
   const entry = jsonOf(Buffer.from(String(body["body"] ?? ""), "base64"));
   if (entry === undefined) return { problem: "the logged entry in the bundle is not JSON" };
-  return { spec: isObject(entry) && isObject(entry["spec"]) ? entry["spec"] : {} };
+  return { spec: isObject(entry) && isObject(entry["spec"]) ? entry["spec"] : {}, loggedAt: new Date(Number(body["integratedTime"]) * 1000) };
+}
+
+/**
+ * Who must have signed: a public key, or (keyless) whoever the signature's Fulcio certificate
+ * names, when it holds for the attestor's identity at the time the signature was logged.
+ */
+export interface Signer {
+  /** The key to check a signature with, from its certificate material when keyless; `signedAt`: Rekor's integrated time (undefined: not logged, checked now). */
+  keyFor(certificate: X509Certificate | undefined, chain: readonly X509Certificate[], signedAt: Date | undefined): { key: KeyObject } | { problem: string };
+}
+
+/** The signer a check names: its `key`, or its `keyless` identity against the Fulcio trust. */
+export function signerOf(check: SignatureCheck, trust: FulcioTrust): Signer {
+  if (check.keyless === undefined) {
+    const key = publicKeyOf(check.key ?? "");
+    return { keyFor: () => ({ key }) };
+  }
+  const identity = check.keyless;
+  const effective: FulcioTrust = {
+    ...(check.keyless.roots ? { roots: check.keyless.roots } : trust.roots ? { roots: trust.roots } : {}),
+    ...(check.keyless.ctLogPublicKey ? { ctLogPublicKey: check.keyless.ctLogPublicKey } : trust.ctLogPublicKey ? { ctLogPublicKey: trust.ctLogPublicKey } : {}),
+  };
+  return {
+    keyFor(certificate, chain, signedAt) {
+      if (certificate === undefined) return { problem: "the signature has no certificate (it was made with a key, not keyless)" };
+      return certificateKey(certificate, chain, identity, effective, signedAt ?? new Date());
+    },
+  };
+}
+
+const CERTIFICATE_ANNOTATION = "dev.sigstore.cosign/certificate";
+const CHAIN_ANNOTATION = "dev.sigstore.cosign/chain";
+
+/** The certificate and chain a cosign v2 layer carries (keyless signatures), unreadable ones left out. */
+function layerCertificates(layer: CosignLayer): { certificate: X509Certificate | undefined; chain: X509Certificate[] } {
+  try {
+    return { certificate: certificatesOf(layer.annotations[CERTIFICATE_ANNOTATION])[0], chain: certificatesOf(layer.annotations[CHAIN_ANNOTATION]) };
+  } catch {
+    return { certificate: undefined, chain: [] };
+  }
 }
 
 /** Why a logged hashedrekord entry is not this signature, by this key, of this payload; undefined when it is. */
@@ -150,6 +193,7 @@ function loggedSignatureProblem(spec: Json, signatureB64: string, payload: Buffe
   if (hashed !== sha256Hex(payload)) return "the logged entry holds the digest of another payload";
   const loggedKey = isObject(signature["publicKey"]) ? String(signature["publicKey"]["content"] ?? "") : "";
   try {
+    // A public key, or (keyless) the signing certificate.
     const logged = createPublicKey(Buffer.from(loggedKey, "base64").toString("utf8")).export({ type: "spki", format: "der" });
     if (!logged.equals(signerKey.export({ type: "spki", format: "der" }))) return "the logged entry was signed with another key";
   } catch {
@@ -158,12 +202,28 @@ function loggedSignatureProblem(spec: Json, signatureB64: string, payload: Buffe
   return undefined;
 }
 
+/** The Rekor entry of a signature when the check asks for one (its spec and time), `undefined` when ignored, or why it does not hold. */
+function loggedEntry(check: SignatureCheck, rekorKey: KeyObject | undefined, bundleText: string | undefined): { spec: Json; loggedAt: Date } | undefined | { problem: string } {
+  if (check.ignoreTlog === true) return undefined;
+  if (rekorKey === undefined) return { problem: NO_LOG_KEY };
+  return verifyBundle(bundleText, rekorKey);
+}
+
 /** Why a simple-signing layer is not a valid signature of `digest` under the check, or undefined. */
-export function simpleSigningProblem(layer: CosignLayer, payload: Buffer, key: KeyObject, check: SignatureCheck, digest: string, rekorKey: KeyObject | undefined): string | undefined {
+export function simpleSigningProblem(layer: CosignLayer, payload: Buffer, signer: Signer, check: SignatureCheck, digest: string, rekorKey: KeyObject | undefined): string | undefined {
   if (`sha256:${sha256Hex(payload)}` !== layer.digest) return `payload ${layer.digest} does not match its digest`;
   const signatureB64 = layer.annotations[SIGNATURE_ANNOTATION] ?? "";
   if (signatureB64 === "") return "no signature annotation";
-  if (!signatureHolds(key, check.signatureAlgorithm, payload, Buffer.from(signatureB64, "base64"))) return "invalid signature";
+  const logged = loggedEntry(check, rekorKey, layer.annotations[BUNDLE_ANNOTATION]);
+  if (logged !== undefined && "problem" in logged) return logged.problem;
+  const { certificate, chain } = layerCertificates(layer);
+  const key = signer.keyFor(certificate, chain, logged?.loggedAt);
+  if ("problem" in key) return key.problem;
+  if (!signatureHolds(key.key, check.signatureAlgorithm, payload, Buffer.from(signatureB64, "base64"))) return "invalid signature";
+  if (logged !== undefined) {
+    const problem = loggedSignatureProblem(logged.spec, signatureB64, payload, key.key);
+    if (problem !== undefined) return problem;
+  }
   const parsed = jsonOf(payload);
   if (parsed === undefined) return "the payload is not JSON";
   const critical = isObject(parsed) && isObject(parsed["critical"]) ? parsed["critical"] : {};
@@ -172,13 +232,6 @@ export function simpleSigningProblem(layer: CosignLayer, payload: Buffer, key: K
   const optional = isObject(parsed) && isObject(parsed["optional"]) ? parsed["optional"] : {};
   for (const [name, value] of Object.entries(check.annotations ?? {})) {
     if (optional[name] !== value) return `missing or incorrect annotation ${name}`;
-  }
-  if (check.ignoreTlog !== true) {
-    if (rekorKey === undefined) return NO_LOG_KEY;
-    const logged = verifyBundle(layer.annotations[BUNDLE_ANNOTATION], rekorKey);
-    if ("problem" in logged) return logged.problem;
-    const problem = loggedSignatureProblem(logged.spec, signatureB64, payload, key);
-    if (problem !== undefined) return problem;
   }
   return undefined;
 }
@@ -196,6 +249,10 @@ function envelopeStatement(envelope: unknown, key: KeyObject, check: SignatureCh
   const hex = digest.replace(/^sha256:/, "");
   const subjects = Array.isArray(statement["subject"]) ? statement["subject"].filter(isObject) : [];
   if (!subjects.some((s) => isObject(s["digest"]) && s["digest"]["sha256"] === hex)) return { problem: `no subject of the statement has the image's digest ${digest}` };
+  for (const [name, value] of Object.entries(check.annotations ?? {})) {
+    // cosign v3 keeps `-a` annotations with the statement's subject.
+    if (!subjects.some((s) => isObject(s["annotations"]) && s["annotations"][name] === value)) return { problem: `missing or incorrect annotation ${name}` };
+  }
   return { statement, payload };
 }
 
@@ -206,21 +263,20 @@ function loggedPayloadProblem(spec: Json, payload: Buffer): string | undefined {
   return payloadHash === sha256Hex(payload) ? undefined : "the logged entry holds the digest of another attestation";
 }
 
-/** The in-toto statement of a cosign `.att` layer (a DSSE envelope) signed under `key` for `digest`, or why not. */
-export function attestationOf(layer: CosignLayer, envelopeText: Buffer, key: KeyObject, check: SignatureCheck, digest: string, rekorKey: KeyObject | undefined): { statement: Record<string, unknown> } | { problem: string } {
+/** The in-toto statement of a cosign `.att` layer (a DSSE envelope) signed for `digest` by the signer, or why not. */
+export function attestationOf(layer: CosignLayer, envelopeText: Buffer, signer: Signer, check: SignatureCheck, digest: string, rekorKey: KeyObject | undefined): { statement: Record<string, unknown> } | { problem: string } {
   if (`sha256:${sha256Hex(envelopeText)}` !== layer.digest) return { problem: `attestation ${layer.digest} does not match its digest` };
   const envelope = jsonOf(envelopeText);
   if (envelope === undefined) return { problem: "the attestation is not a JSON DSSE envelope" };
-  const verified = envelopeStatement(envelope, key, check, digest);
+  const logged = loggedEntry(check, rekorKey, layer.annotations[BUNDLE_ANNOTATION]);
+  if (logged !== undefined && "problem" in logged) return logged;
+  const { certificate, chain } = layerCertificates(layer);
+  const key = signer.keyFor(certificate, chain, logged?.loggedAt);
+  if ("problem" in key) return key;
+  const verified = envelopeStatement(envelope, key.key, { ...check, annotations: {} }, digest);
   if ("problem" in verified) return verified;
-  if (check.ignoreTlog !== true) {
-    if (rekorKey === undefined) return { problem: NO_LOG_KEY };
-    const logged = verifyBundle(layer.annotations[BUNDLE_ANNOTATION], rekorKey);
-    if ("problem" in logged) return logged;
-    const problem = loggedPayloadProblem(logged.spec, verified.payload);
-    if (problem !== undefined) return { problem };
-  }
-  return { statement: verified.statement };
+  const problem = logged === undefined ? undefined : loggedPayloadProblem(logged.spec, verified.payload);
+  return problem === undefined ? { statement: verified.statement } : { problem };
 }
 
 /** The media types of Sigstore bundles (cosign v3's default: an OCI 1.1 referrer of the image). */
@@ -231,33 +287,51 @@ export function isSigstoreBundleType(mediaType: unknown): boolean {
 /** The predicate type cosign v3 gives an image signature in a Sigstore bundle. */
 export const COSIGN_SIGN_PREDICATE = "https://sigstore.dev/cosign/sign/v1";
 
+/** The signing certificate and chain of a Sigstore bundle's verification material (keyless). */
+function bundleCertificates(material: Json): { certificate: X509Certificate | undefined; chain: X509Certificate[] } {
+  const raw: string[] = [];
+  if (isObject(material["certificate"]) && typeof material["certificate"]["rawBytes"] === "string") raw.push(material["certificate"]["rawBytes"]);
+  const list = isObject(material["x509CertificateChain"]) && Array.isArray(material["x509CertificateChain"]["certificates"]) ? material["x509CertificateChain"]["certificates"] : [];
+  for (const c of list) if (isObject(c) && typeof c["rawBytes"] === "string") raw.push(c["rawBytes"]);
+  try {
+    const certs = raw.map((b64) => new X509Certificate(Buffer.from(b64, "base64")));
+    return { certificate: certs[0], chain: certs.slice(1) };
+  } catch {
+    return { certificate: undefined, chain: [] };
+  }
+}
+
 /**
- * The in-toto statement of a Sigstore bundle (v0.1-v0.3, JSON) whose DSSE envelope is signed
- * under `key` for `digest`, or why not. Unless the transparency log is ignored, the bundle's first
+ * The in-toto statement of a Sigstore bundle (v0.1-v0.3, JSON) whose DSSE envelope is signed for
+ * `digest` by the signer, or why not. Unless the transparency log is ignored, the bundle's first
  * tlog entry must carry an inclusion promise (SignedEntryTimestamp) that verifies with the Rekor
  * key, and the logged entry must hold the digest of this payload. (Rekor v2 entries, which carry
  * only an inclusion proof and a checkpoint, are not verified here.)
  */
-export function bundleStatement(bundleText: Buffer, key: KeyObject, check: SignatureCheck, digest: string, rekorKey: KeyObject | undefined): { statement: Record<string, unknown> } | { problem: string } {
+export function bundleStatement(bundleText: Buffer, signer: Signer, check: SignatureCheck, digest: string, rekorKey: KeyObject | undefined): { statement: Record<string, unknown> } | { problem: string } {
   const bundle = jsonOf(bundleText);
   if (bundle === undefined) return { problem: "the Sigstore bundle is not JSON" };
   if (!isObject(bundle)) return { problem: "the Sigstore bundle is not an object" };
   if (!isObject(bundle["dsseEnvelope"])) return { problem: "the Sigstore bundle holds a message signature, not a signed statement about the image" };
-  const verified = envelopeStatement(bundle["dsseEnvelope"], key, check, digest);
-  if ("problem" in verified) return verified;
+  const material = isObject(bundle["verificationMaterial"]) ? bundle["verificationMaterial"] : {};
+  let logged: { spec: Json; loggedAt: Date } | undefined;
   if (check.ignoreTlog !== true) {
     if (rekorKey === undefined) return { problem: NO_LOG_KEY };
-    const material = isObject(bundle["verificationMaterial"]) ? bundle["verificationMaterial"] : {};
     const entry = Array.isArray(material["tlogEntries"]) ? material["tlogEntries"].find(isObject) : undefined;
     if (entry === undefined) return { problem: "no transparency log entry in the Sigstore bundle (signed without Rekor? set rekor.ignoreTlog: true to accept it)" };
     const promise = isObject(entry["inclusionPromise"]) ? entry["inclusionPromise"]["signedEntryTimestamp"] : undefined;
     if (typeof promise !== "string") return { problem: "the bundle's transparency log entry has no inclusion promise (SignedEntryTimestamp); Vigil does not verify inclusion proofs" };
     const keyId = isObject(entry["logId"]) ? String(entry["logId"]["keyId"] ?? "") : "";
     const legacy = JSON.stringify({ SignedEntryTimestamp: promise, Payload: { body: entry["canonicalizedBody"], integratedTime: Number(entry["integratedTime"]), logIndex: Number(entry["logIndex"]), logID: Buffer.from(keyId, "base64").toString("hex") } });
-    const logged = verifyBundle(legacy, rekorKey);
-    if ("problem" in logged) return logged;
-    const problem = loggedPayloadProblem(logged.spec, verified.payload);
-    if (problem !== undefined) return { problem };
+    const verified = verifyBundle(legacy, rekorKey);
+    if ("problem" in verified) return verified;
+    logged = verified;
   }
-  return { statement: verified.statement };
+  const { certificate, chain } = bundleCertificates(material);
+  const key = signer.keyFor(certificate, chain, logged?.loggedAt);
+  if ("problem" in key) return key;
+  const verified = envelopeStatement(bundle["dsseEnvelope"], key.key, check, digest);
+  if ("problem" in verified) return verified;
+  const problem = logged === undefined ? undefined : loggedPayloadProblem(logged.spec, verified.payload);
+  return problem === undefined ? { statement: verified.statement } : { problem };
 }

@@ -17,7 +17,7 @@ import { createHash } from "node:crypto";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import type { ApiAnswer, ImageRegistry, ImageSignatureCheck } from "../../core/context.js";
-import { attestationOf, bundleStatement, COSIGN_SIGN_PREDICATE, cosignTag, DSSE_TYPE, isSigstoreBundleType, layersOf, publicKeyOf, SIMPLE_SIGNING_TYPE, simpleSigningProblem, type SignatureAnswer } from "./cosign.js";
+import { attestationOf, bundleStatement, COSIGN_SIGN_PREDICATE, cosignTag, DSSE_TYPE, isSigstoreBundleType, layersOf, publicKeyOf, signerOf, SIMPLE_SIGNING_TYPE, simpleSigningProblem, type SignatureAnswer } from "./cosign.js";
 
 export interface RegistrySettings {
   /** Registries reached over plain HTTP (host[:port]), e.g. a local registry. */
@@ -32,6 +32,10 @@ export interface RegistrySettings {
   readonly platform?: string;
   /** PEM key of the Rekor log whose bundles signature checks accept when the check names none. */
   readonly rekorPublicKey?: string | undefined;
+  /** PEM Fulcio root(s) and intermediates keyless checks accept when the check names none. */
+  readonly fulcioRoots?: string | undefined;
+  /** PEM key of the CT log whose SCTs keyless checks accept when the check names none. */
+  readonly ctLogPublicKey?: string | undefined;
 }
 
 type Json = Record<string, unknown>;
@@ -254,7 +258,7 @@ export function createRegistryClient(settings: RegistrySettings = {}): ImageRegi
    * https://sigstore.dev/cosign/sign/v1).
    */
   async function verify(check: ImageSignatureCheck): Promise<SignatureAnswer> {
-    const key = publicKeyOf(check.key);
+    const signer = signerOf(check, { ...(settings.fulcioRoots ? { roots: settings.fulcioRoots } : {}), ...(settings.ctLogPublicKey ? { ctLogPublicKey: settings.ctLogPublicKey } : {}) });
     const rekorPem = check.rekorPublicKey !== undefined && check.rekorPublicKey !== "" ? check.rekorPublicKey : settings.rekorPublicKey;
     const rekorKey = rekorPem === undefined || rekorPem === "" ? undefined : publicKeyOf(rekorPem);
     const digest = await digestOf(check.image);
@@ -275,17 +279,17 @@ export function createRegistryClient(settings: RegistrySettings = {}): ImageRegi
       found++;
       const blob = (await get(store, `/v2/${store.repository}/blobs/${layer.digest}`)).body;
       if (attestations) {
-        const outcome = attestationOf(layer, blob, key, check, digest, rekorKey);
+        const outcome = attestationOf(layer, blob, signer, check, digest, rekorKey);
         if ("problem" in outcome) problems.push(outcome.problem);
         else accept(outcome.statement);
       } else {
-        const problem = simpleSigningProblem(layer, blob, key, check, digest, rekorKey);
+        const problem = simpleSigningProblem(layer, blob, signer, check, digest, rekorKey);
         if (problem === undefined) verified++;
         else problems.push(problem);
       }
     }
     for (const blob of await referrerBundles(store, digest)) {
-      const outcome = bundleStatement(blob, key, check, digest, rekorKey);
+      const outcome = bundleStatement(blob, signer, check, digest, rekorKey);
       // A signature bundle is not an attestation, nor an attestation a signature.
       const predicate = "statement" in outcome ? outcome.statement["predicateType"] : undefined;
       if ("statement" in outcome && (predicate === COSIGN_SIGN_PREDICATE) === attestations) continue;

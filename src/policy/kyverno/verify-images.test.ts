@@ -1,6 +1,7 @@
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApiAnswer } from "../../core/context.js";
+import { startTestFulcio } from "../../context/kubernetes/fulcio-test-ca.js";
 import { fetchUnanswered } from "../../context/kubernetes/lookups.js";
 import { createRegistryClient } from "../../context/kubernetes/registry-client.js";
 import { startFakeRegistry, type FakeRegistry } from "../../context/kubernetes/registry-test-server.js";
@@ -263,17 +264,50 @@ spec:
     expect(pinned.patch).toContainEqual({ op: "replace", path: "/spec/taskRef/bundle", value: `${image("signed:1.0")}@${registry.digestOf("acme/signed:1.0")}` });
   });
 
-  it("what Vigil does not verify reports unsupported, naming the field; without registries the rule errors and says what to configure", async () => {
-    const keyless = policy(`
-- imageReferences: ["ghcr.io/*"]
+  it("keyless attestors: the Fulcio certificate's identity, issuer and GitHub extensions, against the policy's roots and CT log key", async () => {
+    const fulcio = startTestFulcio();
+    const workflow = "https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v2.0.0";
+    const cert = fulcio.issue({ subject: workflow, issuer: "https://token.actions.githubusercontent.com", github: { "1.5": "acme/app" } });
+    const keylessRegistry = await startFakeRegistry({ "acme/keyless:2.0": { created: "2025-01-01T00:00:00Z", signatures: [{ ...cert, certificate: cert }] } });
+    try {
+      const keyless = (subject: string, repository: string): KyvernoPolicy => policy(`
+- imageReferences: ["${keylessRegistry.host}/acme/*"]
+  verifyDigest: false
   attestors:
   - entries:
     - keyless:
-        subject: "https://github.com/acme/*"
+        subject: "${subject}"
         issuer: https://token.actions.githubusercontent.com
+        additionalExtensions:
+          githubWorkflowRepository: ${repository}
+        roots: ${JSON.stringify(fulcio.trustPem)}
+        rekor: {ignoreTlog: true}
+        ctlog:
+          pubkey: ${JSON.stringify(fulcio.ctLogPem)}
 `);
-    const results = await validate(keyless, pod("ghcr.io/acme/app@sha256:0123456789012345678901234567890123456789012345678901234567890123"));
-    expect(results.map((r) => [r.status, r.message])).toEqual([["unsupported", ".attestors[0].entries[0].keyless: keyless attestors (Fulcio certificates, Rekor lookups) are not verified by Vigil; sign with a key and use keys.publicKeys"]]);
+      const client = createRegistryClient({ insecure: [keylessRegistry.host] });
+      const image = `${keylessRegistry.host}/acme/keyless:2.0`;
+      const ok = await withLookups((options) => keyless("https://github.com/acme/app/*", "acme/app").evaluateAdmission(pod(image), options), client);
+      expect(ok.map((r) => [r.status, r.message])).toEqual([["pass", `verified image signatures for ${image}`]]);
+      const other = await withLookups((options) => keyless("https://github.com/acme/other/*", "acme/app").evaluateAdmission(pod(image), options), client);
+      expect(other.map((r) => [r.status, r.message])).toEqual([["fail", `failed to verify image ${image}: .attestors[0].entries[0].keyless: no matching signatures:\nexpected subject https://github.com/acme/other/*, got ${workflow}`]]);
+      const fork = await withLookups((options) => keyless("https://github.com/acme/*", "someone/app").evaluateAdmission(pod(image), options), client);
+      expect(fork[0]?.message).toContain("expected githubWorkflowRepository someone/app, got acme/app");
+    } finally {
+      await keylessRegistry.close();
+    }
+  });
+
+  it("what Vigil does not verify reports unsupported, naming the field; without registries the rule errors and says what to configure", async () => {
+    const certificates = policy(`
+- imageReferences: ["ghcr.io/*"]
+  attestors:
+  - entries:
+    - certificates:
+        cert: "-----BEGIN CERTIFICATE-----"
+`);
+    const results = await validate(certificates, pod("ghcr.io/acme/app@sha256:0123456789012345678901234567890123456789012345678901234567890123"));
+    expect(results.map((r) => [r.status, r.message])).toEqual([["unsupported", ".attestors[0].entries[0].certificates: certificate attestors are not verified by Vigil; use keys.publicKeys"]]);
     const notary = policy(`
 - type: Notary
   imageReferences: ["ghcr.io/*"]

@@ -1,5 +1,6 @@
 /**
- * Kyverno `verifyImages` rules (Cosign signatures and attestations checked with public keys),
+ * Kyverno `verifyImages` rules (Cosign signatures and attestations checked with public keys or
+ * keyless, against Fulcio certificates),
  * following Kyverno's image verifier (pkg/engine/internal/imageverifier.go):
  *
  * - the images of a Pod or pod template (containers, initContainers, ephemeralContainers) that
@@ -24,10 +25,10 @@
  *
  * Signatures are read from the `.sig` / `.att` tags of cosign up to v2 and from the Sigstore
  * bundles cosign v3 attaches as OCI referrers (registry-client.ts), for `type: Cosign` and
- * `type: SigstoreBundle` alike. Keyless and certificate attestors, KMS and Secret keys, and the
- * Notary type report `unsupported`, naming the field.
+ * `type: SigstoreBundle` alike. Certificate attestors, KMS and Secret keys, and the Notary type
+ * report `unsupported`, naming the field.
  */
-import type { ImageSignatureCheck } from "../../core/context.js";
+import type { ImageSignatureCheck, KeylessIdentity } from "../../core/context.js";
 import type { TraceStep } from "../../core/finding.js";
 import { imageInfo, loadContextEntries, UnresolvedContext, type Doc } from "./context.js";
 import type { RuleEnv } from "./rule-env.js";
@@ -186,28 +187,63 @@ interface CheckScope {
   readonly predicateType?: string;
 }
 
-/** One `keys` entry: the lookup of its signatures (or attestations). */
-function checkKeysEntry(entry: Json, scope: CheckScope, path: string, venv: VerifyEnv): Check {
-  const keys = entry["keys"] as Json;
-  if (typeof keys["kms"] === "string" && keys["kms"] !== "") return { kind: "unsupported", message: `${path}.keys.kms: KMS keys are not supported by Vigil; put the public key in keys.publicKeys` };
-  if (keys["secret"] !== undefined) return { kind: "unsupported", message: `${path}.keys.secret: keys from a Secret are not supported by Vigil; put the public key in keys.publicKeys` };
-  const pem = typeof keys["publicKeys"] === "string" ? keys["publicKeys"].trim() : "";
-  if (pem === "") return { kind: "error", message: `${path}.keys: publicKeys is empty` };
-  const rekor = isObject(keys["rekor"]) ? keys["rekor"] : {};
+/** Kyverno `keyless` → the identity a Fulcio certificate must name (and its trust, when the attestor sets it). */
+function keylessIdentity(keyless: Json): KeylessIdentity {
+  const ctlog = isObject(keyless["ctlog"]) ? keyless["ctlog"] : {};
+  const text = (value: unknown): string | undefined => (typeof value === "string" && value !== "" ? value : undefined);
+  const extensions = stringRecord(keyless["additionalExtensions"]);
+  const fields: Record<string, unknown> = {
+    subject: text(keyless["subject"]),
+    subjectRegExp: text(keyless["subjectRegExp"]),
+    issuer: text(keyless["issuer"]),
+    issuerRegExp: text(keyless["issuerRegExp"]),
+    roots: text(keyless["roots"]),
+    ctLogPublicKey: text(ctlog["pubkey"]),
+    ...(ctlog["ignoreSCT"] === true ? { ignoreSCT: true } : {}),
+    ...(extensions !== undefined && Object.keys(extensions).length > 0 ? { extensions } : {}),
+  };
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as KeylessIdentity;
+}
+
+/** One `keys` or `keyless` entry: the lookup of its signatures (or attestations). */
+function checkSignerEntry(entry: Json, scope: CheckScope, path: string, venv: VerifyEnv): Check {
+  let signer: { key: string } | { keyless: KeylessIdentity };
+  let rekor: Json;
+  let field: "keys" | "keyless";
+  let algorithm: unknown;
+  if (isObject(entry["keys"])) {
+    const keys = entry["keys"];
+    field = "keys";
+    if (typeof keys["kms"] === "string" && keys["kms"] !== "") return { kind: "unsupported", message: `${path}.keys.kms: KMS keys are not supported by Vigil; put the public key in keys.publicKeys` };
+    if (keys["secret"] !== undefined) return { kind: "unsupported", message: `${path}.keys.secret: keys from a Secret are not supported by Vigil; put the public key in keys.publicKeys` };
+    const pem = typeof keys["publicKeys"] === "string" ? keys["publicKeys"].trim() : "";
+    if (pem === "") return { kind: "error", message: `${path}.keys: publicKeys is empty` };
+    signer = { key: pem };
+    rekor = isObject(keys["rekor"]) ? keys["rekor"] : {};
+    algorithm = keys["signatureAlgorithm"];
+  } else {
+    const keyless = entry["keyless"] as Json;
+    field = "keyless";
+    const identity = keylessIdentity(keyless);
+    if (identity.subject === undefined && identity.subjectRegExp === undefined) return { kind: "error", message: `${path}.keyless: subject or subjectRegExp is required` };
+    if (identity.issuer === undefined && identity.issuerRegExp === undefined) return { kind: "error", message: `${path}.keyless: issuer or issuerRegExp is required` };
+    signer = { keyless: identity };
+    rekor = isObject(keyless["rekor"]) ? keyless["rekor"] : {};
+  }
   const repository = typeof entry["repository"] === "string" && entry["repository"] !== "" ? entry["repository"] : scope.repository;
   const annotations = stringRecord(entry["annotations"]) ?? scope.annotations;
   const check: ImageSignatureCheck = {
     image: scope.image,
-    key: pem,
+    ...signer,
     ...(repository !== undefined && repository !== "" ? { repository } : {}),
-    ...(typeof keys["signatureAlgorithm"] === "string" && keys["signatureAlgorithm"] !== "" ? { signatureAlgorithm: keys["signatureAlgorithm"] } : {}),
+    ...(typeof algorithm === "string" && algorithm !== "" ? { signatureAlgorithm: algorithm } : {}),
     ...(rekor["ignoreTlog"] === true ? { ignoreTlog: true } : {}),
     ...(typeof rekor["pubkey"] === "string" && rekor["pubkey"] !== "" ? { rekorPublicKey: rekor["pubkey"] } : {}),
     ...(annotations !== undefined && Object.keys(annotations).length > 0 ? { annotations } : {}),
     ...(scope.predicateType !== undefined ? { predicateType: scope.predicateType } : {}),
   };
   const answer = venv.env.resolver?.({ kind: "imageSignature", name: path, spec: check as unknown as Json });
-  const subject = `${path}.keys`;
+  const subject = `${path}.${field}`;
   if (answer === undefined) return { kind: "pending", message: `${subject}: no answer for ${scope.image}: verifying images needs image registries (admission.registries in vigil.yaml)` };
   if (answer instanceof UnresolvedContext) {
     venv.trace.push({ kind: "condition", expr: `${subject} signed ${scope.image}`, value: false, error: answer.reason });
@@ -232,8 +268,7 @@ function checkAttestorSet(set: Json, scope: CheckScope, path: string, venv: Veri
     let outcome: Check;
     if (entry["attestor"] !== undefined) {
       outcome = !isObject(entry["attestor"]) || depth > 5 ? { kind: "error", message: `${at}.attestor: a nested attestor set must be an object with entries` } : checkAttestorSet(entry["attestor"], scope, `${at}.attestor`, venv, depth + 1);
-    } else if (isObject(entry["keys"])) outcome = checkKeysEntry(entry, scope, at, venv);
-    else if (entry["keyless"] !== undefined) outcome = { kind: "unsupported", message: `${at}.keyless: keyless attestors (Fulcio certificates, Rekor lookups) are not verified by Vigil; sign with a key and use keys.publicKeys` };
+    } else if (isObject(entry["keys"]) || isObject(entry["keyless"])) outcome = checkSignerEntry(entry, scope, at, venv);
     else if (entry["certificates"] !== undefined) outcome = { kind: "unsupported", message: `${at}.certificates: certificate attestors are not verified by Vigil; use keys.publicKeys` };
     else outcome = { kind: "error", message: `${at}: an attestor entry needs keys, keyless, certificates or attestor` };
     if (outcome.kind === "ok") {
@@ -287,7 +322,7 @@ function verifyImage(entry: Json, image: string, venv: VerifyEnv): Check | undef
     const predicateType = typeof attestation["type"] === "string" && attestation["type"] !== "" ? attestation["type"] : typeof attestation["predicateType"] === "string" ? attestation["predicateType"] : "";
     if (predicateType === "") return { kind: "fail", message: `${path}: missing predicateType` };
     const sets = attestorSets(attestation["attestors"]);
-    if (sets.length === 0) return { kind: "unsupported", message: `${path}.attestors: an attestation without attestors is checked keyless by Kyverno, which Vigil does not do; add keys attestors` };
+    if (sets.length === 0) return { kind: "unsupported", message: `${path}.attestors: an attestation without attestors is checked against Sigstore's public-good defaults by Kyverno; name its keys or keyless attestors` };
     for (const [j, set] of sets.entries()) {
       const setPath = `${path}.attestors[${j}]`;
       const entries = expandEntries(Array.isArray(set["entries"]) ? set["entries"].filter(isObject) : []);
@@ -295,27 +330,28 @@ function verifyImage(entry: Json, image: string, venv: VerifyEnv): Check | undef
       let verified = 0;
       for (const [k, attestor] of entries.entries()) {
         const at = `${setPath}.entries[${k}]`;
-        if (!isObject(attestor["keys"])) {
-          const what = attestor["keyless"] !== undefined ? "keyless" : attestor["certificates"] !== undefined ? "certificates" : "attestor";
-          return { kind: "unsupported", message: `${at}.${what}: only keys attestors are verified by Vigil for attestations` };
+        if (!isObject(attestor["keys"]) && !isObject(attestor["keyless"])) {
+          const what = attestor["certificates"] !== undefined ? "certificates" : "attestor";
+          return { kind: "unsupported", message: `${at}.${what}: only keys and keyless attestors are verified by Vigil for attestations` };
         }
-        const outcome = checkKeysEntry(attestor, { ...scope, predicateType }, at, venv);
+        const outcome = checkSignerEntry(attestor, { ...scope, predicateType }, at, venv);
         if (outcome.kind !== "ok") return outcome.kind === "fail" ? { kind: "fail", message: `failed to verify image ${image}: ${outcome.message}` } : outcome;
         digest ||= outcome.digest;
         const statements = outcome.statements ?? [];
-        if (statements.length === 0) return { kind: "fail", message: `${at}.keys: attestations not found for predicate type ${predicateType}` };
+        const field = isObject(attestor["keys"]) ? "keys" : "keyless";
+        if (statements.length === 0) return { kind: "fail", message: `${at}.${field}: attestations not found for predicate type ${predicateType}` };
         for (const statement of statements) {
           const conditions = attestation["conditions"];
           if (conditions === undefined || (Array.isArray(conditions) && conditions.length === 0)) continue;
           const predicate = statement["predicate"];
-          if (!isObject(predicate)) return { kind: "fail", message: `${at}.keys: failed to extract predicate from statement` };
+          if (!isObject(predicate)) return { kind: "fail", message: `${at}.${field}: failed to extract predicate from statement` };
           // Kyverno merges the predicate into the context; several condition blocks must all hold.
           const doc: Doc = { ...venv.doc, ...predicate };
           for (const block of Array.isArray(conditions) ? conditions : [conditions]) {
             const outcome2 = evaluateConditions(block, doc, venv.env, "empty");
             venv.trace.push({ kind: "condition", expr: `${path}.conditions (${predicateType})`, value: outcome2.ok ? outcome2.value : false, ...(outcome2.error ? { error: outcome2.error } : {}), children: outcome2.trace });
-            if (!outcome2.ok) return { kind: "fail", message: `${at}.keys: failed to check attestations: ${outcome2.error ?? ""}` };
-            if (!outcome2.value) return { kind: "fail", message: `${at}.keys: attestation checks failed for ${image} and predicate ${predicateType}` };
+            if (!outcome2.ok) return { kind: "fail", message: `${at}.${field}: failed to check attestations: ${outcome2.error ?? ""}` };
+            if (!outcome2.value) return { kind: "fail", message: `${at}.${field}: attestation checks failed for ${image} and predicate ${predicateType}` };
           }
         }
         verified++;
