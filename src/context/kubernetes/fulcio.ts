@@ -119,10 +119,12 @@ export function certificateKey(certificate: X509Certificate, chain: readonly X50
   const pool = [...chain, ...trusted];
   let current = certificate;
   let issuer: X509Certificate | undefined;
+  const path: X509Certificate[] = [certificate];
   for (let depth = 0; ; depth++) {
     const next = pool.find((candidate) => current.checkIssued(candidate) && current.verify(candidate.publicKey));
     if (next === undefined || depth > 5) return { problem: "the certificate chain does not lead to a trusted Fulcio root" };
     issuer ??= next;
+    path.push(next);
     if (next.checkIssued(next)) {
       if (!trusted.some((root) => root.raw.equals(next.raw))) return { problem: "the certificate chain ends at a root that is not trusted" };
       break;
@@ -130,8 +132,9 @@ export function certificateKey(certificate: X509Certificate, chain: readonly X50
     if (!next.ca) return { problem: "the certificate chain goes through a certificate that is not a CA" };
     current = next;
   }
-  for (const cert of [certificate]) {
-    if (signedAt.getTime() < Date.parse(cert.validFrom) || signedAt.getTime() > Date.parse(cert.validTo)) return { problem: `the certificate was not valid at ${signedAt.toISOString()} (valid ${new Date(cert.validFrom).toISOString()} to ${new Date(cert.validTo).toISOString()})` };
+  // Every certificate of the path, the leaf's ten minutes included, must have been valid when the signature was made.
+  for (const cert of path) {
+    if (signedAt.getTime() < Date.parse(cert.validFrom) || signedAt.getTime() > Date.parse(cert.validTo)) return { problem: `the ${cert === certificate ? "certificate" : "issuing CA certificate"} was not valid at ${signedAt.toISOString()} (valid ${new Date(cert.validFrom).toISOString()} to ${new Date(cert.validTo).toISOString()})` };
   }
   if (!(certificate.keyUsage ?? []).includes(CODE_SIGNING)) return { problem: "the certificate is not for code signing" };
   const names = identities(certificate);
