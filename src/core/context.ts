@@ -77,6 +77,11 @@ export interface ImageSignatureCheck {
   readonly key?: string;
   /** Keyless: the identity the signature's Fulcio certificate must name. */
   readonly keyless?: KeylessIdentity;
+  /**
+   * A certificate attestor (Kyverno `certificates`): the signature verifies with `cert`'s key (or,
+   * without `cert`, the certificate shipped with the signature), which must chain to `chain` when given.
+   */
+  readonly certificate?: { readonly cert?: string; readonly chain?: string };
   /** `sha256` (default) or `sha512`: the digest the signature was made over. */
   readonly signatureAlgorithm?: string;
   /** Skip the transparency-log check (Kyverno `rekor.ignoreTlog`). */

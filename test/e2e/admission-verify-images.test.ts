@@ -56,15 +56,15 @@ spec:
             publicKeys: ${JSON.stringify(pem(signer))}
 `;
 
-// Static certificate attestors are not something Vigil verifies: never a silent pass.
-const certificatePolicy = `
+// KMS keys are not something Vigil verifies: never a silent pass.
+const kmsPolicy = `
 apiVersion: kyverno.io/v1
 kind: ClusterPolicy
 metadata:
-  name: certificate-signed
+  name: kms-signed
 spec:
   rules:
-  - name: static-certificate
+  - name: kms-key
     match:
       any:
       - resources:
@@ -73,8 +73,8 @@ spec:
     - imageReferences: ["ghcr.io/sigstore/*"]
       attestors:
       - entries:
-        - certificates:
-            cert: "-----BEGIN CERTIFICATE-----"
+        - keys:
+            kms: awskms:///arn:aws:kms:eu-west-1:111122223333:key/signing
 `;
 
 interface Running { agent: Agent; server: VigilServer; close(): Promise<void> }
@@ -98,7 +98,7 @@ describe("Kyverno verifyImages on the admission webhooks (Cosign signatures in a
     const dir = tempDir();
     mkdirSync(join(dir, "policies"));
     writeFileSync(join(dir, "policies", "signed.yaml"), signedImagesPolicy(registry.host));
-    writeFileSync(join(dir, "policies", "certificate.yaml"), certificatePolicy);
+    writeFileSync(join(dir, "policies", "kms.yaml"), kmsPolicy);
     // The library's keyless SLSA policy, its placeholder registry replaced by the local one.
     writeFileSync(join(dir, "policies", "slsa.yaml"), readFileSync(slsaPolicy, "utf8").replace("myreg.org/path/repo:*", `${registry.host}/path/repo:*`));
     const library = readFileSync(tektonPolicy, "utf8");
@@ -180,11 +180,11 @@ describe("Kyverno verifyImages on the admission webhooks (Cosign signatures in a
     expect(fork.patch).toEqual([]);
   });
 
-  it("an attestor Vigil cannot verify (a static certificate) is an error, and the policy's failurePolicy (Fail) denies: never a silent pass", async () => {
+  it("an attestor Vigil cannot verify (a KMS key) is an error, and the policy's failurePolicy (Fail) denies: never a silent pass", async () => {
     const answer = await send("validate", pod("cosign", "ghcr.io/sigstore/cosign/cosign@sha256:0123456789012345678901234567890123456789012345678901234567890123"));
     expect(answer.allowed).toBe(false);
-    expect(answer.message).toContain("certificate-signed");
-    expect(answer.message).toContain("certificate attestors are not verified by Vigil");
+    expect(answer.message).toContain("kms-signed");
+    expect(answer.message).toContain("KMS keys are not supported by Vigil");
     // images the keyless rule does not select are not affected
     expect((await send("validate", pod("api", `${image("api:1.4")}@${registry.digestOf("acme/api:1.4")}`))).allowed).toBe(true);
   });

@@ -21,7 +21,7 @@
  * Static certificates, KMS keys and Notary signatures are not checked here.
  */
 import { createHash, createPublicKey, verify as verifySignature, X509Certificate, type KeyObject } from "node:crypto";
-import { certificateKey, certificatesOf, type FulcioTrust } from "./fulcio.js";
+import { certificateKey, certificatesOf, chainTo, type FulcioTrust } from "./fulcio.js";
 import type { ImageSignatureCheck as SignatureCheck } from "../../core/context.js";
 
 export type { ImageSignatureCheck as SignatureCheck } from "../../core/context.js";
@@ -156,6 +156,21 @@ export interface Signer {
 
 /** The signer a check names: its `key`, or its `keyless` identity against the Fulcio trust. */
 export function signerOf(check: SignatureCheck, trust: FulcioTrust): Signer {
+  if (check.certificate !== undefined) {
+    const given = certificatesOf(check.certificate.cert)[0];
+    const roots = certificatesOf(check.certificate.chain);
+    return {
+      keyFor(shipped, shippedChain, signedAt) {
+        const certificate = given ?? shipped;
+        if (certificate === undefined) return { problem: "no certificate: set certificates.cert, or sign with a certificate" };
+        if (roots.length > 0) {
+          const chained = chainTo(certificate, shippedChain, roots, signedAt ?? new Date());
+          if ("problem" in chained) return chained;
+        }
+        return { key: certificate.publicKey };
+      },
+    };
+  }
   if (check.keyless === undefined) {
     const key = publicKeyOf(check.key ?? "");
     return { keyFor: () => ({ key }) };

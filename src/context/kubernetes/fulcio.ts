@@ -101,6 +101,35 @@ function sctProblem(leaf: X509Certificate, issuer: X509Certificate, ctKey: KeyOb
   return "no embedded SCT of the configured certificate-transparency log verifies";
 }
 
+/**
+ * Walks from `certificate` through `chain` and `trusted` to a self-signed root that is one of
+ * `trusted`, each link's signature verified, every certificate on the way valid at `at`.
+ * Returns the certificate's issuer, or why the chain does not hold.
+ */
+export function chainTo(certificate: X509Certificate, chain: readonly X509Certificate[], trusted: readonly X509Certificate[], at: Date): { issuer: X509Certificate } | { problem: string } {
+  const pool = [...chain, ...trusted];
+  let current = certificate;
+  let issuer: X509Certificate | undefined;
+  const path: X509Certificate[] = [certificate];
+  for (let depth = 0; ; depth++) {
+    const next = pool.find((candidate) => current.checkIssued(candidate) && current.verify(candidate.publicKey));
+    if (next === undefined || depth > 5) return { problem: "the certificate chain does not lead to a trusted root" };
+    issuer ??= next;
+    path.push(next);
+    if (next.checkIssued(next)) {
+      if (!trusted.some((root) => root.raw.equals(next.raw))) return { problem: "the certificate chain ends at a root that is not trusted" };
+      break;
+    }
+    if (!next.ca) return { problem: "the certificate chain goes through a certificate that is not a CA" };
+    current = next;
+  }
+  // Every certificate of the path, a Fulcio certificate's ten minutes included, must have been valid when the signature was made.
+  for (const cert of path) {
+    if (at.getTime() < Date.parse(cert.validFrom) || at.getTime() > Date.parse(cert.validTo)) return { problem: `the ${cert === certificate ? "certificate" : "issuing CA certificate"} was not valid at ${at.toISOString()} (valid ${new Date(cert.validFrom).toISOString()} to ${new Date(cert.validTo).toISOString()})` };
+  }
+  return { issuer };
+}
+
 /** The trust material a keyless check needs besides the attestor's own fields. */
 export interface FulcioTrust {
   /** PEM bundle: the Fulcio root(s) and intermediates (the attestor's `roots`, else admission.registries.fulcioRoots). */
@@ -116,26 +145,9 @@ export interface FulcioTrust {
 export function certificateKey(certificate: X509Certificate, chain: readonly X509Certificate[], identity: KeylessIdentity, trust: FulcioTrust, signedAt: Date): { key: KeyObject } | { problem: string } {
   const trusted = certificatesOf(trust.roots);
   if (trusted.length === 0) return { problem: "no Fulcio root to check the certificate against: set keyless.roots or admission.registries.fulcioRoots" };
-  const pool = [...chain, ...trusted];
-  let current = certificate;
-  let issuer: X509Certificate | undefined;
-  const path: X509Certificate[] = [certificate];
-  for (let depth = 0; ; depth++) {
-    const next = pool.find((candidate) => current.checkIssued(candidate) && current.verify(candidate.publicKey));
-    if (next === undefined || depth > 5) return { problem: "the certificate chain does not lead to a trusted Fulcio root" };
-    issuer ??= next;
-    path.push(next);
-    if (next.checkIssued(next)) {
-      if (!trusted.some((root) => root.raw.equals(next.raw))) return { problem: "the certificate chain ends at a root that is not trusted" };
-      break;
-    }
-    if (!next.ca) return { problem: "the certificate chain goes through a certificate that is not a CA" };
-    current = next;
-  }
-  // Every certificate of the path, the leaf's ten minutes included, must have been valid when the signature was made.
-  for (const cert of path) {
-    if (signedAt.getTime() < Date.parse(cert.validFrom) || signedAt.getTime() > Date.parse(cert.validTo)) return { problem: `the ${cert === certificate ? "certificate" : "issuing CA certificate"} was not valid at ${signedAt.toISOString()} (valid ${new Date(cert.validFrom).toISOString()} to ${new Date(cert.validTo).toISOString()})` };
-  }
+  const chained = chainTo(certificate, chain, trusted, signedAt);
+  if ("problem" in chained) return chained;
+  const issuer = chained.issuer;
   if (!(certificate.keyUsage ?? []).includes(CODE_SIGNING)) return { problem: "the certificate is not for code signing" };
   const names = identities(certificate);
   if (identity.subject !== undefined && identity.subject !== "" && !names.some((name) => wildcard(identity.subject as string, name))) return { problem: `expected subject ${identity.subject}, got ${names.join(", ") || "none"}` };

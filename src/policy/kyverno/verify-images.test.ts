@@ -1,6 +1,6 @@
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ApiAnswer } from "../../core/context.js";
+import type { ApiAnswer, ClusterView } from "../../core/context.js";
 import { startTestFulcio } from "../../context/kubernetes/fulcio-test-ca.js";
 import { fetchUnanswered } from "../../context/kubernetes/lookups.js";
 import { createRegistryClient } from "../../context/kubernetes/registry-client.js";
@@ -77,12 +77,12 @@ const pod = (...images: string[]): AdmissionInput => resourceInput({ apiVersion:
 const image = (name: string): string => `${registry.host}/acme/${name}`;
 
 /** Evaluates as the pipeline does: the lookups the rules ask for are fetched from the registry and the policy evaluated again. */
-async function withLookups<T>(run: (options: { resolver: ReturnType<typeof clusterContextResolver> }) => T, registryClient = createRegistryClient({ insecure: [registry.host] })): Promise<T> {
+async function withLookups<T>(run: (options: { resolver: ReturnType<typeof clusterContextResolver> }) => T, registryClient = createRegistryClient({ insecure: [registry.host] }), cluster?: ClusterView): Promise<T> {
   let fetched: Map<string, ApiAnswer> | undefined;
   for (let round = 0; round < 10; round++) {
     const unanswered = new Set<string>();
-    const result = run({ resolver: clusterContextResolver({ registry: registryClient, unanswered, ...(fetched ? { fetched } : {}) }) });
-    const more = await fetchUnanswered({ registry: registryClient }, unanswered, fetched);
+    const result = run({ resolver: clusterContextResolver({ registry: registryClient, ...(cluster ? { cluster } : {}), unanswered, ...(fetched ? { fetched } : {}) }) });
+    const more = await fetchUnanswered({ registry: registryClient, cluster }, unanswered, fetched);
     if (more === undefined) return result;
     fetched = more;
   }
@@ -298,16 +298,72 @@ spec:
     }
   });
 
-  it("what Vigil does not verify reports unsupported, naming the field; without registries the rule errors and says what to configure", async () => {
-    const certificates = policy(`
-- imageReferences: ["ghcr.io/*"]
+  it("certificates attestors: the signature verifies with the given certificate, or with the one shipped with it chained to certChain", async () => {
+    const ca = startTestFulcio();
+    const leaf = ca.issue({ subject: "mailto:release@acme.example", issuer: "https://accounts.acme.example", notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 86_400_000) });
+    const other = ca.issue({ subject: "mailto:other@acme.example", issuer: "https://accounts.acme.example" });
+    const certRegistry = await startFakeRegistry({ "acme/cert:1.0": { created: "2025-01-01T00:00:00Z", signatures: [{ ...leaf, certificate: leaf }] } });
+    try {
+      const client = createRegistryClient({ insecure: [certRegistry.host] });
+      const image = `${certRegistry.host}/acme/cert:1.0`;
+      const withCertificates = (fields: string): KyvernoPolicy => policy(`
+- imageReferences: ["${certRegistry.host}/acme/*"]
+  verifyDigest: false
   attestors:
   - entries:
     - certificates:
-        cert: "-----BEGIN CERTIFICATE-----"
+${indent(fields, 8)}
+        rekor: {ignoreTlog: true}
 `);
-    const results = await validate(certificates, pod("ghcr.io/acme/app@sha256:0123456789012345678901234567890123456789012345678901234567890123"));
-    expect(results.map((r) => [r.status, r.message])).toEqual([["unsupported", ".attestors[0].entries[0].certificates: certificate attestors are not verified by Vigil; use keys.publicKeys"]]);
+      const run = (p: KyvernoPolicy): Promise<RuleResult[]> => withLookups((options) => p.evaluateAdmission(pod(image), options), client);
+      expect((await run(withCertificates(`certChain: ${JSON.stringify(ca.trustPem)}`))).map((r) => r.status)).toEqual(["pass"]);
+      expect((await run(withCertificates(`cert: ${JSON.stringify(leaf.pem)}`))).map((r) => r.status)).toEqual(["pass"]);
+      expect((await run(withCertificates(`cert: ${JSON.stringify(other.pem)}`)))[0]?.message).toContain(".attestors[0].entries[0].certificates: no matching signatures:\ninvalid signature");
+      expect((await run(withCertificates(`certChain: ${JSON.stringify(startTestFulcio().trustPem)}`)))[0]?.message).toContain("the certificate chain ends at a root that is not trusted");
+    } finally {
+      await certRegistry.close();
+    }
+  });
+
+  it("keys.secret: the public key is read from the Secret's cosign.pub in the cluster (a live GET), as Kyverno does", async () => {
+    const secrets: Record<string, unknown> = { "/api/v1/namespaces/kyverno/secrets/signing-key": { apiVersion: "v1", kind: "Secret", metadata: { name: "signing-key", namespace: "kyverno" }, data: { "cosign.pub": Buffer.from(pem(ci)).toString("base64") } } };
+    const gets: string[] = [];
+    const cluster: ClusterView = {
+      namespace: () => undefined,
+      configMap: () => undefined,
+      rolesOf: () => ({ roles: [], clusterRoles: [] }),
+      fetch: async (path) => {
+        gets.push(path);
+        return path in secrets ? { ok: true, body: secrets[path] } : { ok: false, error: `GET ${path} answered HTTP 404: secrets not found` };
+      },
+    };
+    const fromSecret = (name: string): KyvernoPolicy => policy(`
+- imageReferences: ["${registry.host}/acme/*"]
+  verifyDigest: false
+  attestors:
+  - entries:
+    - keys:
+        secret: {name: ${name}, namespace: kyverno}
+        rekor: {ignoreTlog: true}
+`);
+    const client = createRegistryClient({ insecure: [registry.host] });
+    const ok = await withLookups((options) => fromSecret("signing-key").evaluateAdmission(pod(image("signed:1.0")), options), client, cluster);
+    expect(ok.map((r) => r.status)).toEqual(["pass"]);
+    expect(gets).toContain("/api/v1/namespaces/kyverno/secrets/signing-key");
+    const missing = await withLookups((options) => fromSecret("gone").evaluateAdmission(pod(image("signed:1.0")), options), client, cluster);
+    expect(missing.map((r) => [r.status, r.message])).toEqual([["error", ".attestors[0].entries[0].keys.secret: GET /api/v1/namespaces/kyverno/secrets/gone failed: GET /api/v1/namespaces/kyverno/secrets/gone answered HTTP 404: secrets not found"]]);
+  });
+
+  it("what Vigil does not verify reports unsupported, naming the field; without registries the rule errors and says what to configure", async () => {
+    const kms = policy(`
+- imageReferences: ["ghcr.io/*"]
+  attestors:
+  - entries:
+    - keys:
+        kms: gcpkms://projects/acme/locations/global/keyRings/ring/cryptoKeys/key
+`);
+    const results = await validate(kms, pod("ghcr.io/acme/app@sha256:0123456789012345678901234567890123456789012345678901234567890123"));
+    expect(results.map((r) => [r.status, r.message])).toEqual([["unsupported", ".attestors[0].entries[0].keys.kms: KMS keys are not supported by Vigil; put the public key in keys.publicKeys"]]);
     const notary = policy(`
 - type: Notary
   imageReferences: ["ghcr.io/*"]

@@ -25,8 +25,9 @@
  *
  * Signatures are read from the `.sig` / `.att` tags of cosign up to v2 and from the Sigstore
  * bundles cosign v3 attaches as OCI referrers (registry-client.ts), for `type: Cosign` and
- * `type: SigstoreBundle` alike. Certificate attestors, KMS and Secret keys, and the Notary type
- * report `unsupported`, naming the field.
+ * `type: SigstoreBundle` alike. Keys may come from a Secret (`keys.secret`, read from the cluster);
+ * `certificates` attestors check the signature with the given certificate (or the one shipped
+ * with it) chained to `certChain`. KMS keys and the Notary type report `unsupported`, naming the field.
  */
 import type { ImageSignatureCheck, KeylessIdentity } from "../../core/context.js";
 import type { TraceStep } from "../../core/finding.js";
@@ -205,22 +206,49 @@ function keylessIdentity(keyless: Json): KeylessIdentity {
   return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as KeylessIdentity;
 }
 
-/** One `keys` or `keyless` entry: the lookup of its signatures (or attestations). */
+/** What a Kubernetes Secret holds under `key` (base64 `data`, or `stringData`), or undefined. */
+function secretValue(secret: unknown, key: string): string | undefined {
+  if (!isObject(secret)) return undefined;
+  const data = isObject(secret["data"]) ? secret["data"][key] : undefined;
+  if (typeof data === "string") return Buffer.from(data, "base64").toString("utf8");
+  const text = isObject(secret["stringData"]) ? secret["stringData"][key] : undefined;
+  return typeof text === "string" ? text : undefined;
+}
+
+/** One `keys`, `keyless` or `certificates` entry: the lookup of its signatures (or attestations). */
 function checkSignerEntry(entry: Json, scope: CheckScope, path: string, venv: VerifyEnv): Check {
-  let signer: { key: string } | { keyless: KeylessIdentity };
+  let signer: { key: string } | { keyless: KeylessIdentity } | { certificate: { cert?: string; chain?: string } };
   let rekor: Json;
-  let field: "keys" | "keyless";
+  let field: "keys" | "keyless" | "certificates";
   let algorithm: unknown;
   if (isObject(entry["keys"])) {
     const keys = entry["keys"];
     field = "keys";
     if (typeof keys["kms"] === "string" && keys["kms"] !== "") return { kind: "unsupported", message: `${path}.keys.kms: KMS keys are not supported by Vigil; put the public key in keys.publicKeys` };
-    if (keys["secret"] !== undefined) return { kind: "unsupported", message: `${path}.keys.secret: keys from a Secret are not supported by Vigil; put the public key in keys.publicKeys` };
-    const pem = typeof keys["publicKeys"] === "string" ? keys["publicKeys"].trim() : "";
+    let pem = typeof keys["publicKeys"] === "string" ? keys["publicKeys"].trim() : "";
+    if (isObject(keys["secret"])) {
+      // Kyverno reads the public key from a Secret's `cosign.pub` (a live GET of the cluster API, admission.cluster).
+      const name = String(keys["secret"]["name"] ?? "");
+      const namespace = String(keys["secret"]["namespace"] ?? "");
+      const urlPath = `/api/v1/namespaces/${namespace}/secrets/${name}`;
+      const secret = venv.env.resolver?.({ kind: "apiCall", name: `${path}.keys.secret`, spec: { urlPath, method: "GET" } });
+      if (secret === undefined) return { kind: "pending", message: `${path}.keys.secret: no answer for the Secret ${namespace}/${name}: reading keys from Secrets needs the cluster (admission.cluster in vigil.yaml)` };
+      if (secret instanceof UnresolvedContext) return { kind: "error", message: `${path}.keys.secret: ${secret.reason}` };
+      pem = (secretValue(secret, "cosign.pub") ?? "").trim();
+      if (pem === "") return { kind: "error", message: `${path}.keys.secret: the Secret ${namespace}/${name} has no cosign.pub` };
+    }
     if (pem === "") return { kind: "error", message: `${path}.keys: publicKeys is empty` };
     signer = { key: pem };
     rekor = isObject(keys["rekor"]) ? keys["rekor"] : {};
     algorithm = keys["signatureAlgorithm"];
+  } else if (isObject(entry["certificates"])) {
+    const certificates = entry["certificates"];
+    field = "certificates";
+    const cert = typeof certificates["cert"] === "string" && certificates["cert"].trim() !== "" ? certificates["cert"] : undefined;
+    const chain = typeof certificates["certChain"] === "string" && certificates["certChain"].trim() !== "" ? certificates["certChain"] : undefined;
+    if (cert === undefined && chain === undefined) return { kind: "error", message: `${path}.certificates: cert or certChain is required` };
+    signer = { certificate: { ...(cert ? { cert } : {}), ...(chain ? { chain } : {}) } };
+    rekor = isObject(certificates["rekor"]) ? certificates["rekor"] : {};
   } else {
     const keyless = entry["keyless"] as Json;
     field = "keyless";
@@ -268,8 +296,7 @@ function checkAttestorSet(set: Json, scope: CheckScope, path: string, venv: Veri
     let outcome: Check;
     if (entry["attestor"] !== undefined) {
       outcome = !isObject(entry["attestor"]) || depth > 5 ? { kind: "error", message: `${at}.attestor: a nested attestor set must be an object with entries` } : checkAttestorSet(entry["attestor"], scope, `${at}.attestor`, venv, depth + 1);
-    } else if (isObject(entry["keys"]) || isObject(entry["keyless"])) outcome = checkSignerEntry(entry, scope, at, venv);
-    else if (entry["certificates"] !== undefined) outcome = { kind: "unsupported", message: `${at}.certificates: certificate attestors are not verified by Vigil; use keys.publicKeys` };
+    } else if (isObject(entry["keys"]) || isObject(entry["keyless"]) || isObject(entry["certificates"])) outcome = checkSignerEntry(entry, scope, at, venv);
     else outcome = { kind: "error", message: `${at}: an attestor entry needs keys, keyless, certificates or attestor` };
     if (outcome.kind === "ok") {
       verified++;
@@ -330,15 +357,14 @@ function verifyImage(entry: Json, image: string, venv: VerifyEnv): Check | undef
       let verified = 0;
       for (const [k, attestor] of entries.entries()) {
         const at = `${setPath}.entries[${k}]`;
-        if (!isObject(attestor["keys"]) && !isObject(attestor["keyless"])) {
-          const what = attestor["certificates"] !== undefined ? "certificates" : "attestor";
-          return { kind: "unsupported", message: `${at}.${what}: only keys and keyless attestors are verified by Vigil for attestations` };
+        if (!isObject(attestor["keys"]) && !isObject(attestor["keyless"]) && !isObject(attestor["certificates"])) {
+          return { kind: "unsupported", message: `${at}.attestor: nested attestor sets are not verified by Vigil for attestations; list keys, keyless or certificates entries` };
         }
         const outcome = checkSignerEntry(attestor, { ...scope, predicateType }, at, venv);
         if (outcome.kind !== "ok") return outcome.kind === "fail" ? { kind: "fail", message: `failed to verify image ${image}: ${outcome.message}` } : outcome;
         digest ||= outcome.digest;
         const statements = outcome.statements ?? [];
-        const field = isObject(attestor["keys"]) ? "keys" : "keyless";
+        const field = isObject(attestor["keys"]) ? "keys" : isObject(attestor["keyless"]) ? "keyless" : "certificates";
         if (statements.length === 0) return { kind: "fail", message: `${at}.${field}: attestations not found for predicate type ${predicateType}` };
         for (const statement of statements) {
           const conditions = attestation["conditions"];
