@@ -181,6 +181,21 @@ ${indent(pem(ci), 10)}
 `);
     expect((await mutate(any, pod(image("signed:1.0")))).results[0]?.status).toBe("pass");
     expect((await mutate(any, pod(image("strangers:1.0")))).results[0]?.status).toBe("fail");
+    // an entry Vigil cannot check (a KMS key) does not stop another entry from satisfying count: 1
+    const kmsOrKey = policy(`
+- imageReferences: ["${registry.host}/acme/*"]
+  attestors:
+  - count: 1
+    entries:
+    - keys:
+        kms: gcpkms://projects/acme/locations/global/keyRings/ring/cryptoKeys/key
+    - keys:
+        publicKeys: |-
+${indent(pem(ci), 10)}
+        rekor: {ignoreTlog: true}
+`);
+    expect((await mutate(kmsOrKey, pod(image("signed:1.0")))).results[0]?.status).toBe("pass");
+    expect((await mutate(kmsOrKey, pod(image("strangers:1.0")))).results[0]?.status).toBe("unsupported");
   });
 
   it("attestations: the signed SLSA provenance's builder is checked with conditions on the predicate", async () => {

@@ -289,6 +289,7 @@ function checkAttestorSet(set: Json, scope: CheckScope, path: string, venv: Veri
   const count = typeof set["count"] === "number" && set["count"] > 0 ? set["count"] : entries.length;
   const failures: string[] = [];
   let pending: Check | undefined;
+  let undecided: Check | undefined;
   let verified = 0;
   let last: Check | undefined;
   for (const [i, entry] of entries.entries()) {
@@ -302,12 +303,14 @@ function checkAttestorSet(set: Json, scope: CheckScope, path: string, venv: Veri
       verified++;
       last = outcome;
       if (verified >= count) return outcome;
-    } else if (outcome.kind === "unsupported" || outcome.kind === "error") return outcome;
-    else if (outcome.kind === "pending") pending ??= outcome;
+    } else if (outcome.kind === "pending") pending ??= outcome;
+    // An entry Vigil cannot check (unsupported) or that is broken (error) decides the set only if the others do not reach `count`.
+    else if (outcome.kind === "unsupported" || outcome.kind === "error") undecided = undecided?.kind === "unsupported" ? undecided : outcome;
     else failures.push(outcome.message);
   }
   if (pending !== undefined) return pending;
   if (entries.length === 0) return { kind: "error", message: `${path}: the attestor set has no entries` };
+  if (undecided !== undefined) return undecided;
   if (last !== undefined && failures.length === 0) return last;
   return { kind: "fail", message: failures.join("; ") };
 }
