@@ -5,7 +5,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { timeOrderedId } from "../core/ids.js";
-import type { Context } from "../core/context.js";
+import type { ClusterView, Context, ImageRegistry, ServiceCaller } from "../core/context.js";
+import { fetchUnanswered, MAX_LOOKUP_ROUNDS } from "../context/kubernetes/lookups.js";
 import type { DecisionDraft } from "../core/decision.js";
 import { EventTypes, type Event } from "../core/event.js";
 import { systemClock, type Clock } from "../core/ports.js";
@@ -34,6 +35,20 @@ export interface Evaluator {
   eventForInput(input: unknown, eventType?: string): Event;
   contextFor(event: Event, input?: unknown): Context;
   decideEvent(event: Event, options?: DecideOptions & { readonly input?: unknown }): DecisionDraft;
+  /**
+   * `decideEvent` with the lookups of Kyverno rules answered from `sources` (image registries
+   * for verifyImages and imageRegistry entries, a cluster, services): evaluated, what was asked
+   * for fetched, evaluated again (MAX_LOOKUP_ROUNDS at most), as the pipeline does. Kubernetes
+   * events only get the sources; other events decide as `decideEvent`.
+   */
+  decideEventWithLookups(event: Event, sources: LookupSources, options?: DecideOptions & { readonly input?: unknown }): Promise<DecisionDraft>;
+}
+
+/** What Kyverno rules may look up outside the event (vigil scan with admission.registries, ...). */
+export interface LookupSources {
+  readonly registry?: ImageRegistry;
+  readonly cluster?: ClusterView;
+  readonly services?: ServiceCaller;
 }
 
 export function createEvaluator(policySet: PolicySet, options: { readonly clock?: Clock; readonly decider?: Decider; readonly exemptions?: Exemptions } = {}): Evaluator {
@@ -50,7 +65,28 @@ export function createEvaluator(policySet: PolicySet, options: { readonly clock?
     },
     decideEvent(event, decideOptions = {}) {
       const ctx = evaluator.contextFor(event, decideOptions.input);
-      const result = policySet.evaluate(ctx, decideOptions.explain ? { includePasses: true, exhaustive: true } : {});
+      return decideWith(ctx, policySet.evaluate(ctx, decideOptions.explain ? { includePasses: true, exhaustive: true } : {}), decideOptions);
+    },
+    async decideEventWithLookups(event, sources, decideOptions = {}) {
+      const plain = evaluator.contextFor(event, decideOptions.input);
+      const kubernetesEvent = event.type === EventTypes.kubernetesResource || event.type === EventTypes.admissionReview;
+      if (!kubernetesEvent || (sources.registry === undefined && sources.cluster === undefined && sources.services === undefined)) return evaluator.decideEvent(event, decideOptions);
+      const evaluateOptions = decideOptions.explain ? { includePasses: true, exhaustive: true } : {};
+      let ctx: Context = { ...plain, kubernetes: { ...sources, unanswered: new Set<string>() } };
+      let result = policySet.evaluate(ctx, evaluateOptions);
+      for (let round = 0; round < MAX_LOOKUP_ROUNDS; round++) {
+        const kubernetes = ctx.kubernetes;
+        if (kubernetes?.unanswered === undefined) break;
+        const fetched = await fetchUnanswered(sources, kubernetes.unanswered, kubernetes.fetched);
+        if (fetched === undefined) break;
+        ctx = { ...ctx, kubernetes: { ...kubernetes, fetched, unanswered: new Set<string>() } };
+        result = policySet.evaluate(ctx, evaluateOptions);
+      }
+      return decideWith(ctx, result, decideOptions);
+    },
+  };
+  function decideWith(ctx: Context, result: ReturnType<PolicySet["evaluate"]>, decideOptions: DecideOptions): DecisionDraft {
+    {
       return decider.decide(ctx, result.findings, result.policyRevisions, {
         id: timeOrderedId(),
         now: clock.now().toISOString(),
@@ -60,7 +96,7 @@ export function createEvaluator(policySet: PolicySet, options: { readonly clock?
         input: ctx.input,
         ...(decideOptions.labels ? { labels: decideOptions.labels } : {}),
       });
-    },
-  };
+    }
+  }
   return evaluator;
 }

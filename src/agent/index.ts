@@ -5,7 +5,8 @@
  */
 export { createAgent, type Agent, type AgentOptions, type AgentRole, type PolicyState, type PromotionResult } from "./runtime.js";
 export { openStorage, openBus, maskConfigOf } from "./adapters.js";
-export { createEvaluator, type Evaluator, type DecideOptions } from "./evaluator.js";
+export { createEvaluator, type Evaluator, type DecideOptions, type LookupSources } from "./evaluator.js";
+export { createRegistryClient } from "../context/kubernetes/registry-client.js";
 export { loadPolicySet, createPolicyCatalog, PROMOTION_COLLECTION, type PolicyCatalog, type PolicySummary, type Promotion } from "./policies.js";
 export { createPipeline, type Pipeline, type PipelineOptions, type DecideEventOptions, type EnforceStep, type Exemptions, type DecisionLearning } from "./pipeline.js";
 export { createIngestor, encodeBatch, decodeBatch, EVENTS_SUBJECT, WORKER_GROUP, type Ingestor, type AcceptResult, type IngestStats } from "./ingest.js";

@@ -16,6 +16,7 @@ import { startTestFulcio } from "../../src/context/kubernetes/fulcio-test-ca.js"
 import { startFakeRegistry, type FakeRegistry } from "../../src/context/kubernetes/registry-test-server.js";
 import { admissionRoutes } from "../../src/server/admission.js";
 import { buildServer, type VigilServer } from "../../src/server/app.js";
+import { vigil } from "../cli/support.js";
 import { admissionReview, fixtures, tempDir, type KubeObject } from "./admission-support.js";
 
 type Pair = { privateKey: KeyObject; publicKey: KeyObject };
@@ -187,6 +188,28 @@ describe("Kyverno verifyImages on the admission webhooks (Cosign signatures in a
     expect(answer.message).toContain("KMS keys are not supported by Vigil");
     // images the keyless rule does not select are not affected
     expect((await send("validate", pod("api", `${image("api:1.4")}@${registry.digestOf("acme/api:1.4")}`))).allowed).toBe(true);
+  });
+
+  it("vigil scan with admission.registries in its configuration verifies the images of manifests as the webhooks do", async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, "manifests"));
+    writeFileSync(join(dir, "signed.yaml"), signedImagesPolicy(registry.host));
+    const pinned = (name: string, repo: string): KubeObject => ({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name, namespace: "shop" }, spec: { selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: "app", image: `${registry.host}/acme/${repo}@${registry.digestOf(`acme/${repo}`)}` }] } } } });
+    writeFileSync(join(dir, "manifests", "apps.yaml"), [pinned("api", "api:1.4"), pinned("legacy", "unsigned:1.0")].map((o) => JSON.stringify(o)).join("\n---\n"));
+    writeFileSync(join(dir, "vigil.yaml"), JSON.stringify({ policies: [join(dir, "signed.yaml")], admission: { registries: { enabled: true, insecure: [registry.host], rekorPublicKey: pem(rekor) } } }));
+    const run = await vigil(["scan", "--config", join(dir, "vigil.yaml"), "--output", "json", join(dir, "manifests")]);
+    expect(run.code).toBe(1);
+    const rows = (JSON.parse(run.stdout) as { results: { policy: string; rule: string; result: string; message: string; resource: string }[] }).results;
+    const byName = (name: string) => rows.filter((r) => r.resource === `Deployment/shop/${name}` && r.policy === "require-signed-images");
+    expect(byName("api").map((r) => [r.rule, r.result])).toEqual([["autogen-check-signature", "pass"]]);
+    expect(byName("legacy").map((r) => [r.rule, r.result])).toEqual([["autogen-check-signature", "fail"]]);
+    expect(byName("legacy")[0]?.message).toContain("no signatures found");
+    // without registries in the configuration the rule cannot be checked: an error, never a pass
+    writeFileSync(join(dir, "plain.yaml"), JSON.stringify({ policies: [join(dir, "signed.yaml")] }));
+    const plain = await vigil(["scan", "--config", join(dir, "plain.yaml"), "--output", "json", join(dir, "manifests")]);
+    const plainRows = (JSON.parse(plain.stdout) as { results: { result: string; message: string }[] }).results;
+    expect(plainRows.some((r) => r.result === "pass")).toBe(false);
+    expect(plainRows.some((r) => r.result === "error" && r.message.includes("admission.registries"))).toBe(true);
   });
 
   it("records the decisions with the verification in their explanation", async () => {

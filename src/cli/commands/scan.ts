@@ -6,7 +6,7 @@
  * Results are the PolicyReport results (pass, fail, warn, error, skip) of report.ts.
  */
 import { resolve } from "node:path";
-import { createEvaluator, loadPolicySet } from "../../agent.js";
+import { createEvaluator, createRegistryClient, loadPolicySet, type LookupSources } from "../../agent.js";
 import type { CompiledPolicy } from "../../core/compiled-policy.js";
 import { VigilError } from "../../core/errors.js";
 import { EventTypes } from "../../core/event.js";
@@ -57,7 +57,7 @@ function inNamespace(object: Record<string, unknown>, namespace: string): Record
  * `namespace` (default `default`). Never throws for bad manifests (they are `problems`); rejects
  * only when the directory cannot be listed.
  */
-export async function scanManifestDirectory(directory: string, policySet: PolicySet, options: { readonly namespace?: string; readonly now?: () => Date } = {}): Promise<ScanOutcome> {
+export async function scanManifestDirectory(directory: string, policySet: PolicySet, options: { readonly namespace?: string; readonly now?: () => Date; readonly lookups?: LookupSources } = {}): Promise<ScanOutcome> {
   const now = options.now ?? (() => new Date());
   const namespace = options.namespace ?? "default";
   let results;
@@ -76,7 +76,9 @@ export async function scanManifestDirectory(directory: string, policySet: Policy
     }
     const object = inNamespace(result.event.data as Record<string, unknown>, namespace);
     const event = object === result.event.data ? result.event : { ...result.event, data: object, subject: kubernetesSubject(object) };
-    const draft = evaluator.decideEvent(event, { explain: true, record: false, enforced: false });
+    const decideOptions = { explain: true, record: false, enforced: false };
+    // With admission.registries, verifyImages and imageRegistry rules read the images' registries, as the webhooks do.
+    const draft = options.lookups === undefined ? evaluator.decideEvent(event, decideOptions) : await evaluator.decideEventWithLookups(event, options.lookups, decideOptions);
     scanned.push({ resource: object, findings: draft.findings });
   }
   const applicable = policySet.policies.filter((p) => p.meta.on.length === 0 || p.meta.on.some((on) => eventTypeMatches(on, EventTypes.kubernetesResource)));
@@ -94,7 +96,11 @@ export async function scanFromArgs(directory: string, args: ParsedArgs, io: CliI
   const config = configFrom(args, io);
   const { policySet, load } = loadPolicySet(config.policies, { costLimit: config.cel.costLimit });
   reportLoadErrors(load.errors, io);
-  return scanManifestDirectory(resolve(io.cwd, directory), policySet, { namespace: stringOption(args, "namespace") ?? "default" });
+  const registries = config.admission.registries;
+  return scanManifestDirectory(resolve(io.cwd, directory), policySet, {
+    namespace: stringOption(args, "namespace") ?? "default",
+    ...(registries.enabled ? { lookups: { registry: createRegistryClient(registries) } } : {}),
+  });
 }
 
 /** Flattens reports into rows, in report order. */
@@ -121,7 +127,9 @@ export const scanCommand: Command = {
     "io.k8s.resource event, the way Kyverno's background scan evaluates existing resources: a CREATE of the",
     "object, no user, no dry run; policies with `background: false` are skipped. Prints one row per result",
     "that is not a pass (`--all`: every result) and a summary. `vigil report --scan <dir>` prints the same",
-    "results as PolicyReports. Exit code: 0 no fail or error, 1 a fail, an error or an unreadable manifest.",
+    "results as PolicyReports. With admission.registries enabled in the configuration (--config), verifyImages",
+    "and imageRegistry rules read the images' registries, as the webhooks do (signatures, digests, image configs).",
+    "Exit code: 0 no fail or error, 1 a fail, an error or an unreadable manifest.",
   ].join("\n"),
   options: {
     ...policiesOption,
