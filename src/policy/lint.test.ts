@@ -86,4 +86,46 @@ spec:
     ]);
     expect(formatLintWarning(result.warnings[1] as never)).toBe(`${join(root, "exceptions.yaml")}: PolicyException "typos": spec.exceptions[1].ruleNames[0]: rule "taem" matches no rule of policy "require-team" (its rules: team, autogen-team, autogen-cronjob-team), so it excepts nothing [exception-no-match]`);
   });
+
+  it("verify-images-trust: a verifyImages rule that cannot verify anything with the image-verification settings", () => {
+    const root = mkdtempSync(join(tmpdir(), "vigil-lint-verify-"));
+    writeFileSync(join(root, "images.yaml"), `apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: signed
+spec:
+  rules:
+  - name: check
+    match: {any: [{resources: {kinds: [Pod]}}]}
+    verifyImages:
+    - imageReferences: ["ghcr.io/acme/*"]
+      attestors:
+      - entries:
+        - keys:
+            publicKeys: "-----BEGIN PUBLIC KEY-----\\nMFkw\\n-----END PUBLIC KEY-----"
+        - keys:
+            publicKeys: "-----BEGIN PUBLIC KEY-----\\nMFkw\\n-----END PUBLIC KEY-----"
+            rekor: {ignoreTlog: true}
+        - keyless:
+            subject: "https://github.com/acme/*"
+            issuer: https://token.actions.githubusercontent.com
+        - keys:
+            kms: gcpkms://projects/acme/locations/global/keyRings/r/cryptoKeys/k
+`);
+    const codes = (settings: Parameters<typeof lintPolicies>[1]) => lintPolicies(root, settings).warnings.map((w) => [w.code, w.field]);
+    // registries off: one warning for the rule
+    expect(codes({ verifyImages: { enabled: false } })).toEqual([["verify-images-trust", "spec.rules[0].verifyImages"]]);
+    // on, with no trust material: the tlog of the first key and of the keyless entry, its roots and CT log, the KMS key
+    expect(codes({ verifyImages: { enabled: true } })).toEqual([
+      ["verify-images-trust", "spec.rules[0].verifyImages[0].attestors[0].entries[0].keys.rekor"],
+      ["verify-images-trust", "spec.rules[0].verifyImages[0].attestors[0].entries[2].keyless.rekor"],
+      ["verify-images-trust", "spec.rules[0].verifyImages[0].attestors[0].entries[2].keyless.roots"],
+      ["verify-images-trust", "spec.rules[0].verifyImages[0].attestors[0].entries[2].keyless.ctlog"],
+      ["verify-images-trust", "spec.rules[0].verifyImages[0].attestors[0].entries[3].keys.kms"],
+    ]);
+    // with the configuration's keys and roots only the KMS key is left
+    expect(codes({ verifyImages: { enabled: true, rekorPublicKey: "pem", fulcioRoots: "pem", ctLogPublicKey: "pem" } })).toEqual([["verify-images-trust", "spec.rules[0].verifyImages[0].attestors[0].entries[3].keys.kms"]]);
+    // without settings (the library call): not checked
+    expect(codes({})).toEqual([]);
+  });
 });

@@ -10,6 +10,12 @@
  *   findings cannot say which resource or value was at fault.
  * - `constant-condition`: a condition that is literally `true` or `false`.
  *
+ * Warnings (Kyverno verifyImages rules, when the caller passes the image-verification settings):
+ * - `verify-images-trust`: a rule that cannot verify anything as configured — image registries
+ *   off, a keys or keyless attestor checking the transparency log with no Rekor key, a keyless
+ *   attestor with no Fulcio roots or no CT log key, a KMS key: every image it selects would report
+ *   `error` (or fail); says which setting or field to add.
+ *
  * Warnings (Kyverno PolicyExceptions):
  * - `exception-no-match`: an exception naming a policy that is not loaded, or a rule name that
  *   matches no rule of that policy, or a CEL exception for a kind Vigil does not except: it
@@ -26,7 +32,15 @@ import { wildcardMatch } from "./kyverno/wildcard.js";
 import { findPolicyTestFiles } from "./vigil/test-runner.js";
 import { parsePolicyTestDocument } from "./vigil/test-schema.js";
 
-export type LintCode = "no-tests" | "unused-variable" | "no-on" | "static-message" | "constant-condition" | "exception-no-match";
+export type LintCode = "no-tests" | "unused-variable" | "no-on" | "static-message" | "constant-condition" | "exception-no-match" | "verify-images-trust";
+
+/** What verifyImages rules can rely on (admission.registries of the configuration). */
+export interface ImageVerificationSettings {
+  readonly enabled: boolean;
+  readonly rekorPublicKey?: string | undefined;
+  readonly fulcioRoots?: string | undefined;
+  readonly ctLogPublicKey?: string | undefined;
+}
 
 export interface LintWarning {
   readonly code: LintCode;
@@ -170,14 +184,67 @@ function lintExceptions(files: readonly string[], policies: readonly CompiledPol
   return warnings;
 }
 
-/** Lints the policies under `paths`. Never throws. */
-export function lintPolicies(paths: string | readonly string[], options: LoadOptions = {}): LintResult {
+/** verifyImages rules that cannot verify anything with `settings` (see `verify-images-trust`). */
+function lintVerifyImages(files: readonly string[], settings: ImageVerificationSettings): LintWarning[] {
+  const warnings: LintWarning[] = [];
+  const text = (value: unknown): boolean => typeof value === "string" && value.trim() !== "";
+  for (const file of files) {
+    let source: string;
+    try { source = readFileSync(file, "utf8"); } catch { continue; }
+    if (!source.includes("verifyImages")) continue;
+    for (const doc of parseYamlDocuments(file, source).documents) {
+      const value = doc.value;
+      if (!isObject(value) || (value["kind"] !== "ClusterPolicy" && value["kind"] !== "Policy")) continue;
+      const name = String((isObject(value["metadata"]) ? value["metadata"]["name"] : undefined) ?? "");
+      const rules = isObject(value["spec"]) && Array.isArray(value["spec"]["rules"]) ? value["spec"]["rules"] : [];
+      rules.forEach((rule: unknown, r: number) => {
+        if (!isObject(rule) || !Array.isArray(rule["verifyImages"])) return;
+        const at = (field: string, message: string): void => {
+          warnings.push({ code: "verify-images-trust", file, policy: name, field: `spec.rules[${r}].${field}`, message });
+        };
+        if (!settings.enabled) {
+          at("verifyImages", `rule "${String(rule["name"] ?? "")}" verifies images, but admission.registries is not enabled: every image it selects reports error; set admission.registries.enabled: true`);
+          return;
+        }
+        const entries = (sets: unknown, path: string): [Json, string][] => (Array.isArray(sets) ? sets : []).flatMap((set: unknown, i: number) =>
+          isObject(set) && Array.isArray(set["entries"]) ? set["entries"].filter(isObject).map((e: Json, j: number): [Json, string] => [e, `${path}[${i}].entries[${j}]`]) : []);
+        rule["verifyImages"].forEach((verify: unknown, v: number) => {
+          if (!isObject(verify)) return;
+          const all = [...entries(verify["attestors"], `verifyImages[${v}].attestors`), ...(Array.isArray(verify["attestations"]) ? verify["attestations"] : []).flatMap((a: unknown, k: number) => (isObject(a) ? entries(a["attestors"], `verifyImages[${v}].attestations[${k}].attestors`) : []))];
+          for (const [entry, path] of all) {
+            const signer = isObject(entry["keys"]) ? entry["keys"] : isObject(entry["keyless"]) ? entry["keyless"] : isObject(entry["certificates"]) ? entry["certificates"] : undefined;
+            if (signer === undefined) continue;
+            const field = isObject(entry["keys"]) ? "keys" : isObject(entry["keyless"]) ? "keyless" : "certificates";
+            if (field === "keys" && text(signer["kms"])) {
+              at(`${path}.keys.kms`, "KMS keys are not verified by Vigil: the images this attestor checks report error; put the public key in keys.publicKeys");
+              continue;
+            }
+            const rekor = isObject(signer["rekor"]) ? signer["rekor"] : {};
+            if (rekor["ignoreTlog"] !== true && !text(rekor["pubkey"]) && !text(settings.rekorPublicKey)) {
+              at(`${path}.${field}.rekor`, "checks the transparency log, but no Rekor public key is set: set rekor.pubkey or admission.registries.rekorPublicKey (or rekor.ignoreTlog: true), or every signature fails");
+            }
+            if (field === "keyless") {
+              if (!text(signer["roots"]) && !text(settings.fulcioRoots)) at(`${path}.keyless.roots`, "no Fulcio roots to check certificates against: set keyless.roots or admission.registries.fulcioRoots, or every signature fails");
+              const ctlog = isObject(signer["ctlog"]) ? signer["ctlog"] : {};
+              if (ctlog["ignoreSCT"] !== true && !text(ctlog["pubkey"]) && !text(settings.ctLogPublicKey)) at(`${path}.keyless.ctlog`, "checks the certificates' SCTs, but no CT log key is set: set ctlog.pubkey or admission.registries.ctLogPublicKey (or ctlog.ignoreSCT: true), or every signature fails");
+            }
+          }
+        });
+      });
+    }
+  }
+  return warnings;
+}
+
+/** Lints the policies under `paths`. `verifyImages`: the image-verification settings verifyImages rules are checked against (omitted: not checked). Never throws. */
+export function lintPolicies(paths: string | readonly string[], options: LoadOptions & { readonly verifyImages?: ImageVerificationSettings } = {}): LintResult {
   const list = typeof paths === "string" ? [paths] : [...paths];
   const loaded = loadPolicies(list, options);
   const tested = testedPaths(list);
   const warnings: LintWarning[] = [];
   for (const policy of loaded.policies) if (isNativePolicy(policy)) warnings.push(...lintNative(policy, tested));
   warnings.push(...lintExceptions(loaded.files, loaded.policies));
+  if (options.verifyImages !== undefined) warnings.push(...lintVerifyImages(loaded.files, options.verifyImages));
   return { errors: loaded.errors, warnings, skipped: loaded.skipped, policies: loaded.policies.length };
 }
 

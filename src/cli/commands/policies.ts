@@ -1,22 +1,24 @@
 import { resolve } from "node:path";
 import { formatLintWarning, lintPolicies } from "../../policy/lint.js";
 import { flag, write, type Command } from "../command.js";
-import { outputFormat, outputOption, reportLoadErrors } from "../shared.js";
+import { configFrom, configOption, outputFormat, outputOption, reportLoadErrors } from "../shared.js";
 
 export const policiesLintCommand: Command = {
   path: ["policies", "lint"],
   summary: "Validate policies and warn about likely mistakes",
   args: "[path...]",
-  description: "Loads every policy under the paths (default: packs/). Errors name the file, policy, field, line and column.\nExit code: 0 clean, 1 errors (or warnings with --strict).",
+  description: "Loads every policy under the paths (default: packs/). Errors name the file, policy, field, line and column.\nKyverno verifyImages rules are checked against the configuration's admission.registries (--config, or vigil.yaml and VIGIL_* variables): a rule that cannot verify anything as configured is a verify-images-trust warning.\nExit code: 0 clean, 1 errors (or warnings with --strict).",
   options: {
     ...outputOption,
+    ...configOption,
     strict: { type: "boolean", description: "Treat warnings as errors" },
   },
   examples: ["vigil policies lint packs/", "vigil policies lint my-policy.yaml --strict"],
   async run(args, io) {
     const format = outputFormat(args);
     const paths = (args.positionals.length ? args.positionals : ["packs"]).map((p) => resolve(io.cwd, p));
-    const result = lintPolicies(paths);
+    const registries = configFrom(args, io).admission.registries;
+    const result = lintPolicies(paths, { verifyImages: { enabled: registries.enabled, rekorPublicKey: registries.rekorPublicKey, fulcioRoots: registries.fulcioRoots, ctLogPublicKey: registries.ctLogPublicKey } });
     if (format === "json") {
       write(io.stdout, JSON.stringify({ policies: result.policies, errors: result.errors.map((e) => e.toJSON()), warnings: result.warnings }, null, 2));
     } else {
