@@ -82,6 +82,8 @@ export interface ImageSignatureCheck {
    * without `cert`, the certificate shipped with the signature), which must chain to `chain` when given.
    */
   readonly certificate?: { readonly cert?: string; readonly chain?: string };
+  /** Notary Project (notation) signatures instead of Cosign's: the PEM certificates a signature's chain must lead to. */
+  readonly notary?: { readonly certificates: string };
   /** `sha256` (default) or `sha512`: the digest the signature was made over. */
   readonly signatureAlgorithm?: string;
   /** Skip the transparency-log check (Kyverno `rekor.ignoreTlog`). */

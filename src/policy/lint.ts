@@ -220,7 +220,8 @@ function lintVerifyImages(files: readonly string[], settings: ImageVerificationS
               continue;
             }
             const rekor = isObject(signer["rekor"]) ? signer["rekor"] : {};
-            if (rekor["ignoreTlog"] !== true && !text(rekor["pubkey"]) && !text(settings.rekorPublicKey)) {
+            // Notary (notation) signatures are not logged in Rekor.
+            if (verify["type"] !== "Notary" && rekor["ignoreTlog"] !== true && !text(rekor["pubkey"]) && !text(settings.rekorPublicKey)) {
               at(`${path}.${field}.rekor`, "checks the transparency log, but no Rekor public key is set: set rekor.pubkey or admission.registries.rekorPublicKey (or rekor.ignoreTlog: true), or every signature fails");
             }
             if (field === "keyless") {

@@ -133,3 +133,22 @@ export function sigstoreBundle(digest: string, options: SignOptions & { readonly
   const signerMaterial = options.certificate ? { certificate: { rawBytes: options.certificate.certificate.raw.toString("base64") } } : { publicKey: { hint: "" } };
   return JSON.stringify({ mediaType: SIGSTORE_BUNDLE_TYPE, verificationMaterial: { ...signerMaterial, tlogEntries }, dsseEnvelope: envelope });
 }
+
+/**
+ * `notation sign` (JWS, notary.x509): the JWS envelope of a signature of `digest` by the leaf of
+ * `certificate` (ES256), its `x5c` the leaf, the intermediate and the root.
+ */
+export function notarySignature(digest: string, size: number, certificate: { readonly privateKey: KeyObject; readonly certificate: { readonly raw: Buffer }; readonly chain: string }, options: { readonly claimDigest?: string; readonly signingTime?: Date } = {}): string {
+  const b64url = (text: string): string => Buffer.from(text, "utf8").toString("base64url");
+  const protectedHeader = b64url(JSON.stringify({
+    alg: "ES256",
+    crit: ["io.cncf.notary.signingScheme"],
+    cty: "application/vnd.cncf.notary.payload.v1+json",
+    "io.cncf.notary.signingScheme": "notary.x509",
+    "io.cncf.notary.signingTime": (options.signingTime ?? new Date()).toISOString(),
+  }));
+  const payload = b64url(JSON.stringify({ targetArtifact: { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: options.claimDigest ?? digest, size } }));
+  const signature = sign("sha256", Buffer.from(`${protectedHeader}.${payload}`, "ascii"), { key: certificate.privateKey, dsaEncoding: "ieee-p1363" }).toString("base64url");
+  const chain = (certificate.chain.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((pem) => pem.replace(/-----(BEGIN|END) CERTIFICATE-----|\s/g, ""));
+  return JSON.stringify({ payload, protected: protectedHeader, header: { x5c: [certificate.certificate.raw.toString("base64"), ...chain], "io.cncf.notary.signingAgent": "Notation/1.3.0" }, signature });
+}

@@ -18,7 +18,7 @@
  *   pre-authentication encoding; a statement counts when a signature verifies with the key and
  *   one of its subjects carries the image's digest.
  *
- * Static certificates, KMS keys and Notary signatures are not checked here.
+ * KMS keys are not checked; Notary signatures are in notary.ts.
  */
 import { createHash, createPublicKey, verify as verifySignature, X509Certificate, type KeyObject } from "node:crypto";
 import { certificateKey, certificatesOf, chainTo, type FulcioTrust } from "./fulcio.js";

@@ -17,6 +17,8 @@ import { createHash } from "node:crypto";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import type { ApiAnswer, ImageRegistry, ImageSignatureCheck } from "../../core/context.js";
+import { certificatesOf } from "./fulcio.js";
+import { JWS_TYPE, NOTARY_SIGNATURE_TYPE, notaryProblem } from "./notary.js";
 import { attestationOf, bundleStatement, COSIGN_SIGN_PREDICATE, cosignTag, DSSE_TYPE, isSigstoreBundleType, layersOf, publicKeyOf, signerOf, SIMPLE_SIGNING_TYPE, simpleSigningProblem, type SignatureAnswer } from "./cosign.js";
 
 export interface RegistrySettings {
@@ -227,10 +229,12 @@ export function createRegistryClient(settings: RegistrySettings = {}): ImageRegi
   }
 
   /**
-   * The Sigstore bundles attached to `digest` as OCI 1.1 referrers (cosign v3's default): the
-   * referrers API, else the referrers tag scheme (`sha256-<hex>`, an index).
+   * The blobs of the artifacts attached to `digest` as OCI 1.1 referrers whose artifact type
+   * `accept` takes (Sigstore bundles for cosign v3, notation signatures): the referrers API, else
+   * the referrers tag scheme (`sha256-<hex>`, an index); of each artifact, its first layer of a
+   * type `layer` takes, when its bytes match its digest.
    */
-  async function referrerBundles(ref: ImageReference, digest: string): Promise<Buffer[]> {
+  async function referrerBlobs(ref: ImageReference, digest: string, accept: (artifactType: unknown) => boolean, layerType: (mediaType: unknown) => boolean): Promise<Buffer[]> {
     let index: Json | undefined;
     try {
       index = JSON.parse((await get(ref, `/v2/${ref.repository}/referrers/${digest}`, indexTypes)).body.toString("utf8")) as Json;
@@ -239,16 +243,31 @@ export function createRegistryClient(settings: RegistrySettings = {}): ImageRegi
       index = await manifestOrNone(ref, digest.replace(":", "-"), indexTypes);
     }
     const entries = Array.isArray(index?.["manifests"]) ? index["manifests"].filter(isObject) : [];
-    const bundles: Buffer[] = [];
+    const blobs: Buffer[] = [];
     for (const entry of entries) {
-      if (!isSigstoreBundleType(entry["artifactType"]) || typeof entry["digest"] !== "string") continue;
+      if (!accept(entry["artifactType"]) || typeof entry["digest"] !== "string") continue;
       const manifest = await manifestOrNone(ref, entry["digest"], manifestType);
-      const layer = Array.isArray(manifest?.["layers"]) ? manifest["layers"].find((l) => isObject(l) && isSigstoreBundleType(l["mediaType"])) : undefined;
+      const layer = Array.isArray(manifest?.["layers"]) ? manifest["layers"].find((l) => isObject(l) && layerType(l["mediaType"])) : undefined;
       if (!isObject(layer) || typeof layer["digest"] !== "string") continue;
       const blob = (await get(ref, `/v2/${ref.repository}/blobs/${layer["digest"]}`)).body;
-      if (`sha256:${createHash("sha256").update(blob).digest("hex")}` === layer["digest"]) bundles.push(blob);
+      if (`sha256:${createHash("sha256").update(blob).digest("hex")}` === layer["digest"]) blobs.push(blob);
     }
-    return bundles;
+    return blobs;
+  }
+
+  /** Notation signatures of the image: at least one must verify with the check's trusted certificates. */
+  async function verifyNotary(check: ImageSignatureCheck, notary: NonNullable<ImageSignatureCheck["notary"]>): Promise<SignatureAnswer> {
+    const trusted = certificatesOf(notary.certificates);
+    if (trusted.length === 0) throw new Error("no trusted certificate: set certificates.cert (and certChain)");
+    const digest = await digestOf(check.image);
+    const image = parseImageReference(check.image);
+    const store = check.repository === undefined || check.repository === "" ? image : parseImageReference(check.repository);
+    const envelopes = await referrerBlobs(store, digest, (type) => type === NOTARY_SIGNATURE_TYPE, (type) => type === JWS_TYPE);
+    if (envelopes.length === 0) throw new Error("no notation signatures found");
+    const problems = envelopes.map((envelope) => notaryProblem(envelope, trusted, digest));
+    const verified = problems.filter((problem) => problem === undefined).length;
+    if (verified === 0) throw new Error(`no matching notation signatures:\n${[...new Set(problems)].join("\n")}`);
+    return { digest, verified };
   }
 
   /**
@@ -258,6 +277,7 @@ export function createRegistryClient(settings: RegistrySettings = {}): ImageRegi
    * https://sigstore.dev/cosign/sign/v1).
    */
   async function verify(check: ImageSignatureCheck): Promise<SignatureAnswer> {
+    if (check.notary !== undefined) return verifyNotary(check, check.notary);
     const signer = signerOf(check, { ...(settings.fulcioRoots ? { roots: settings.fulcioRoots } : {}), ...(settings.ctLogPublicKey ? { ctLogPublicKey: settings.ctLogPublicKey } : {}) });
     const rekorPem = check.rekorPublicKey !== undefined && check.rekorPublicKey !== "" ? check.rekorPublicKey : settings.rekorPublicKey;
     const rekorKey = rekorPem === undefined || rekorPem === "" ? undefined : publicKeyOf(rekorPem);
@@ -288,7 +308,7 @@ export function createRegistryClient(settings: RegistrySettings = {}): ImageRegi
         else problems.push(problem);
       }
     }
-    for (const blob of await referrerBundles(store, digest)) {
+    for (const blob of await referrerBlobs(store, digest, isSigstoreBundleType, isSigstoreBundleType)) {
       const outcome = bundleStatement(blob, signer, check, digest, rekorKey);
       // A signature bundle is not an attestation, nor an attestation a signature.
       const predicate = "statement" in outcome ? outcome.statement["predicateType"] : undefined;

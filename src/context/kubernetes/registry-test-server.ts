@@ -6,8 +6,9 @@
  */
 import { createHash } from "node:crypto";
 import { createServer } from "node:http";
+import type { KeyObject } from "node:crypto";
 import type { AddressInfo } from "node:net";
-import { attestationLayer, SIGSTORE_BUNDLE_TYPE, sigstoreBundle, signatureLayer, type SignedLayer, type SignOptions } from "./cosign-test-signer.js";
+import { attestationLayer, notarySignature, SIGSTORE_BUNDLE_TYPE, sigstoreBundle, signatureLayer, type SignedLayer, type SignOptions } from "./cosign-test-signer.js";
 
 export interface FakeImage {
   /** The config's `created` time (RFC 3339). */
@@ -27,6 +28,8 @@ export interface FakeImage {
   readonly signatureRepository?: string;
   /** cosign v3 (new bundle format): Sigstore bundles attached as OCI 1.1 referrers of the tag's digest; without a predicateType, an image signature. */
   readonly bundles?: readonly (SignOptions & { readonly predicateType?: string; readonly predicate?: unknown })[];
+  /** `notation sign`: JWS signatures by a certificate's key, attached as referrers. */
+  readonly notarySignatures?: readonly { readonly privateKey: KeyObject; readonly certificate: { readonly raw: Buffer }; readonly chain: string; readonly claimDigest?: string }[];
 }
 
 export interface FakeRegistry {
@@ -94,26 +97,28 @@ export async function startFakeRegistry(images: Readonly<Record<string, FakeImag
     tags.set(`${repository}:${tag}`, sha(manifest));
   };
   const referrers = new Map<string, string>();
-  /** Attaches Sigstore bundles to `repository@digest` as referrers (the bundle blob, its artifact manifest, the referrers index). */
-  const attach = (repository: string, digest: string, bundles: readonly string[]): void => {
-    if (bundles.length === 0) return;
+  /** Attaches artifacts (Sigstore bundles, notation signatures) to `repository@digest` as referrers: each blob, its artifact manifest, the referrers index. */
+  const referrerEntries = new Map<string, unknown[]>();
+  const attach = (repository: string, digest: string, artifacts: readonly { readonly blob: string; readonly artifactType: string; readonly annotations: Record<string, string> }[]): void => {
+    if (artifacts.length === 0) return;
     const empty = "{}";
     blobs.set(sha(empty), empty);
     const subject = manifests.get(`${repository}@${digest}`);
-    const entries = bundles.map((bundle) => {
-      blobs.set(sha(bundle), bundle);
-      const predicateType = (JSON.parse(Buffer.from((JSON.parse(bundle) as { dsseEnvelope: { payload: string } }).dsseEnvelope.payload, "base64").toString("utf8")) as { predicateType: string }).predicateType;
-      const annotations = { "dev.sigstore.bundle.content": "dsse-envelope", "dev.sigstore.bundle.predicateType": predicateType };
+    const entries = referrerEntries.get(`${repository}@${digest}`) ?? [];
+    referrerEntries.set(`${repository}@${digest}`, entries);
+    for (const { blob, artifactType, annotations } of artifacts) {
+      blobs.set(sha(blob), blob);
+      const layerType = artifactType === SIGSTORE_BUNDLE_TYPE ? SIGSTORE_BUNDLE_TYPE : "application/jose+json";
       const manifest = JSON.stringify({
-        schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", artifactType: SIGSTORE_BUNDLE_TYPE,
+        schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", artifactType,
         config: { mediaType: "application/vnd.oci.empty.v1+json", digest: sha(empty), size: 2 },
-        layers: [{ mediaType: SIGSTORE_BUNDLE_TYPE, digest: sha(bundle), size: bundle.length, annotations: { "org.opencontainers.image.title": `${sha(bundle).replace(":", "-")}.sigstore.json` } }],
+        layers: [{ mediaType: layerType, digest: sha(blob), size: blob.length }],
         subject: { mediaType: subject?.type ?? "application/vnd.oci.image.manifest.v1+json", digest, size: subject?.body.length ?? 0 },
         annotations,
       });
       manifests.set(`${repository}@${sha(manifest)}`, { body: manifest, type: "application/vnd.oci.image.manifest.v1+json" });
-      return { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: sha(manifest), size: manifest.length, artifactType: SIGSTORE_BUNDLE_TYPE, annotations };
-    });
+      entries.push({ mediaType: "application/vnd.oci.image.manifest.v1+json", digest: sha(manifest), size: manifest.length, artifactType, annotations });
+    }
     const index = JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: entries });
     if (options.referrers === "tag") {
       manifests.set(`${repository}@${sha(index)}`, { body: index, type: "application/vnd.oci.image.index.v1+json" });
@@ -128,7 +133,12 @@ export async function startFakeRegistry(images: Readonly<Record<string, FakeImag
     const target = image.signatureRepository ?? repository;
     store(target, `${digest.replace(":", "-")}.sig`, (image.signatures ?? []).map((options) => signatureLayer(reference, digest, options)));
     store(target, `${digest.replace(":", "-")}.att`, (image.attestations ?? []).map((a) => attestationLayer(reference, digest, a.predicateType, a.predicate, a)));
-    attach(target, digest, (image.bundles ?? []).map((b) => sigstoreBundle(digest, b)));
+    attach(target, digest, (image.bundles ?? []).map((b) => {
+      const blob = sigstoreBundle(digest, b);
+      return { blob, artifactType: SIGSTORE_BUNDLE_TYPE, annotations: { "dev.sigstore.bundle.content": "dsse-envelope", "dev.sigstore.bundle.predicateType": b.predicateType ?? "https://sigstore.dev/cosign/sign/v1" } };
+    }));
+    const size = manifests.get(`${repository}@${digest}`)?.body.length ?? 0;
+    attach(target, digest, (image.notarySignatures ?? []).map((n) => ({ blob: notarySignature(digest, size, n, n.claimDigest ? { claimDigest: n.claimDigest } : {}), artifactType: "application/vnd.cncf.notary.signature", annotations: { "io.cncf.notary.x509chain.thumbprint#S256": "[]" } })));
   }
   server.on("request", (req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");

@@ -4,7 +4,7 @@
  * MutatingPolicy and GeneratingPolicy. Other policies.kyverno.io kinds (DeletingPolicy, ...) and
  * rules using unsupported features (`mutate.targets`, ...) fail to load with a VigilError naming
  * the policy, the rule and the feature; verifyImages rules with KMS keys
- * (or Notary signatures) load and report `unsupported`.
+ * (or Notary attestations) load and report `unsupported`.
  * Kyverno PolicyExceptions load with the policies (policy-exception.ts).
  * Generated resources are computed for `vigil test` only: nothing is written to a cluster.
  */

@@ -27,7 +27,9 @@
  * bundles cosign v3 attaches as OCI referrers (registry-client.ts), for `type: Cosign` and
  * `type: SigstoreBundle` alike. Keys may come from a Secret (`keys.secret`, read from the cluster);
  * `certificates` attestors check the signature with the given certificate (or the one shipped
- * with it) chained to `certChain`. KMS keys and the Notary type report `unsupported`, naming the field.
+ * with it) chained to `certChain`. `type: Notary` checks notation signatures (JWS referrers,
+ * notary.ts) against the `certificates` of its attestors. KMS keys and Notary attestations report
+ * `unsupported`, naming the field.
  */
 import type { ImageSignatureCheck, KeylessIdentity } from "../../core/context.js";
 import type { TraceStep } from "../../core/finding.js";
@@ -186,6 +188,8 @@ interface CheckScope {
   readonly repository?: string;
   readonly annotations?: Record<string, string>;
   readonly predicateType?: string;
+  /** `type: Notary`: notation signatures, checked with `certificates` attestors. */
+  readonly notary?: boolean;
 }
 
 /** Kyverno `keyless` → the identity a Fulcio certificate must name (and its trust, when the attestor sets it). */
@@ -217,11 +221,19 @@ function secretValue(secret: unknown, key: string): string | undefined {
 
 /** One `keys`, `keyless` or `certificates` entry: the lookup of its signatures (or attestations). */
 function checkSignerEntry(entry: Json, scope: CheckScope, path: string, venv: VerifyEnv): Check {
-  let signer: { key: string } | { keyless: KeylessIdentity } | { certificate: { cert?: string; chain?: string } };
-  let rekor: Json;
+  let signer: { key: string } | { keyless: KeylessIdentity } | { certificate: { cert?: string; chain?: string } } | { notary: { certificates: string } };
+  let rekor: Json = {};
   let field: "keys" | "keyless" | "certificates";
   let algorithm: unknown;
-  if (isObject(entry["keys"])) {
+  if (scope.notary === true) {
+    // Notary: the certificates are the trust store a signature's x5c chain must lead to.
+    if (!isObject(entry["certificates"])) return { kind: "error", message: `${path}: Notary signatures are checked with certificates attestors (cert, certChain)` };
+    field = "certificates";
+    const certificates = entry["certificates"];
+    const trusted = [certificates["cert"], certificates["certChain"]].filter((v): v is string => typeof v === "string" && v.trim() !== "").join("\n");
+    if (trusted === "") return { kind: "error", message: `${path}.certificates: cert or certChain is required` };
+    signer = { notary: { certificates: trusted } };
+  } else if (isObject(entry["keys"])) {
     const keys = entry["keys"];
     field = "keys";
     if (typeof keys["kms"] === "string" && keys["kms"] !== "") return { kind: "unsupported", message: `${path}.keys.kms: KMS keys are not supported by Vigil; put the public key in keys.publicKeys` };
@@ -338,6 +350,7 @@ function verifyImage(entry: Json, image: string, venv: VerifyEnv): Check | undef
   if (attestors.length === 0 && attestations.length === 0) return undefined;
   const scope: CheckScope = {
     image,
+    ...(entry["type"] === "Notary" ? { notary: true } : {}),
     ...(typeof entry["repository"] === "string" && entry["repository"] !== "" ? { repository: entry["repository"] } : {}),
     ...(stringRecord(entry["annotations"]) ? { annotations: stringRecord(entry["annotations"]) as Record<string, string> } : {}),
   };
@@ -438,8 +451,12 @@ export function verifyImagesBlock(list: unknown, object: Json, doc: Doc, env: Ru
       if (!references.some((pattern) => wildcardMatch(pattern, image.text)) || skips.some((pattern) => wildcardMatch(pattern, image.text))) continue;
       selected++;
       // Cosign signatures are read from both places cosign stores them (.sig tags, and Sigstore bundles attached as referrers).
-      if (type !== "Cosign" && type !== "SigstoreBundle") {
-        stop ??= { status: "unsupported", message: `verifyImages type ${type} is not supported by Vigil (Cosign and SigstoreBundle are)` };
+      if (type !== "Cosign" && type !== "SigstoreBundle" && type !== "Notary") {
+        stop ??= { status: "unsupported", message: `verifyImages type ${type} is not supported by Vigil (Cosign, SigstoreBundle and Notary are)` };
+        continue;
+      }
+      if (type === "Notary" && Array.isArray(entry["attestations"]) && entry["attestations"].length > 0) {
+        stop ??= { status: "unsupported", message: "verifyImages type Notary: attestations (signed referrer artifacts) are not checked by Vigil; signatures are" };
         continue;
       }
       if (phase === "validate" && entry["verifyDigest"] !== false && image.digest === "") {
