@@ -127,6 +127,24 @@ function isObject(value: unknown): value is Json {
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
+/** A YAML document of a linted file. */
+interface LintDocument {
+  readonly file: string;
+  readonly value: Json;
+}
+
+/** The object documents of the files whose text contains one of `markers` (the others cannot hold what is checked). */
+function kyvernoDocuments(files: readonly string[], markers: readonly string[]): LintDocument[] {
+  const out: LintDocument[] = [];
+  for (const file of files) {
+    let text: string;
+    try { text = readFileSync(file, "utf8"); } catch { continue; }
+    if (!markers.some((marker) => text.includes(marker))) continue;
+    for (const doc of parseYamlDocuments(file, text).documents) if (isObject(doc.value)) out.push({ file, value: doc.value });
+  }
+  return out;
+}
+
 /** The rules of a loaded Kyverno policy (ClusterPolicy / Policy: its rules with autogen ones; a CEL policy: none). */
 function kyvernoRules(policy: CompiledPolicy): readonly string[] {
   const rules = (policy as { rules?: readonly { name: string }[] }).rules;
@@ -138,101 +156,89 @@ function kyvernoRules(policy: CompiledPolicy): readonly string[] {
  * name matches none of its rules. Reads the exception documents of the files the load read (a
  * malformed one was already reported as a load error and is skipped here).
  */
-function lintExceptions(files: readonly string[], policies: readonly CompiledPolicy[]): LintWarning[] {
+function lintExceptions(documents: readonly LintDocument[], policies: readonly CompiledPolicy[]): LintWarning[] {
   const warnings: LintWarning[] = [];
   const kyverno = policies.filter((p) => p.meta.language === "kyverno");
-  for (const file of files) {
-    let text: string;
-    try { text = readFileSync(file, "utf8"); } catch { continue; }
-    if (!text.includes("PolicyException")) continue;
-    for (const doc of parseYamlDocuments(file, text).documents) {
-      const value = doc.value;
-      if (!isObject(value) || (!isPolicyExceptionDocument(value) && !isCelPolicyExceptionDocument(value))) continue;
-      const metadata = isObject(value["metadata"]) ? value["metadata"] : {};
-      const name = String(metadata["name"] ?? "");
-      const spec = isObject(value["spec"]) ? value["spec"] : {};
-      const at = (field: string, message: string): void => {
-        warnings.push({ code: "exception-no-match", file, policy: name, kind: "PolicyException", field, message });
-      };
-      if (isCelPolicyExceptionDocument(value)) {
-        (Array.isArray(spec["policyRefs"]) ? spec["policyRefs"] : []).forEach((ref: unknown, i: number) => {
-          if (!isObject(ref)) return;
-          const policyName = String(ref["name"] ?? "");
-          if (!kyverno.some((p) => p.meta.name === policyName)) at(`spec.policyRefs[${i}]`, `refers to policy "${policyName}", which is not among the policies loaded, so it excepts nothing; check the name or load the policy`);
-          else if (!celExceptionKinds.has(String(ref["kind"]))) at(`spec.policyRefs[${i}].kind`, `refers to a ${String(ref["kind"])}; Vigil applies CEL PolicyExceptions to ${[...celExceptionKinds].join(", ")}`);
-        });
-        continue;
-      }
-      (Array.isArray(spec["exceptions"]) ? spec["exceptions"] : []).forEach((entry: unknown, i: number) => {
-        if (!isObject(entry)) return;
-        const policyName = String(entry["policyName"] ?? "");
-        const policy = kyverno.find((p) => p.meta.name === policyName || `${(p as { namespace?: string }).namespace ?? ""}/${p.meta.name}` === policyName);
-        if (policy === undefined) {
-          at(`spec.exceptions[${i}].policyName`, `names policy "${policyName}", which is not among the policies loaded, so it excepts nothing; check the name (a namespaced Policy is <namespace>/<name>) or load the policy`);
-          return;
-        }
-        const rules = kyvernoRules(policy);
-        (Array.isArray(entry["ruleNames"]) ? entry["ruleNames"] : []).forEach((rule: unknown, j: number) => {
-          const pattern = String(rule);
-          if (rules.length > 0 && !rules.some((r) => wildcardMatch(pattern, r))) {
-            at(`spec.exceptions[${i}].ruleNames[${j}]`, `rule "${pattern}" matches no rule of policy "${policy.meta.name}" (its rules: ${rules.join(", ")}), so it excepts nothing`);
-          }
-        });
+  for (const { file, value } of documents) {
+    if (!isPolicyExceptionDocument(value) && !isCelPolicyExceptionDocument(value)) continue;
+    const metadata = isObject(value["metadata"]) ? value["metadata"] : {};
+    const name = String(metadata["name"] ?? "");
+    const spec = isObject(value["spec"]) ? value["spec"] : {};
+    const at = (field: string, message: string): void => {
+      warnings.push({ code: "exception-no-match", file, policy: name, kind: "PolicyException", field, message });
+    };
+    if (isCelPolicyExceptionDocument(value)) {
+      (Array.isArray(spec["policyRefs"]) ? spec["policyRefs"] : []).forEach((ref: unknown, i: number) => {
+        if (!isObject(ref)) return;
+        const policyName = String(ref["name"] ?? "");
+        if (!kyverno.some((p) => p.meta.name === policyName)) at(`spec.policyRefs[${i}]`, `refers to policy "${policyName}", which is not among the policies loaded, so it excepts nothing; check the name or load the policy`);
+        else if (!celExceptionKinds.has(String(ref["kind"]))) at(`spec.policyRefs[${i}].kind`, `refers to a ${String(ref["kind"])}; Vigil applies CEL PolicyExceptions to ${[...celExceptionKinds].join(", ")}`);
       });
+      continue;
     }
+    (Array.isArray(spec["exceptions"]) ? spec["exceptions"] : []).forEach((entry: unknown, i: number) => {
+      if (!isObject(entry)) return;
+      const policyName = String(entry["policyName"] ?? "");
+      const policy = kyverno.find((p) => p.meta.name === policyName || `${(p as { namespace?: string }).namespace ?? ""}/${p.meta.name}` === policyName);
+      if (policy === undefined) {
+        at(`spec.exceptions[${i}].policyName`, `names policy "${policyName}", which is not among the policies loaded, so it excepts nothing; check the name (a namespaced Policy is <namespace>/<name>) or load the policy`);
+        return;
+      }
+      const rules = kyvernoRules(policy);
+      (Array.isArray(entry["ruleNames"]) ? entry["ruleNames"] : []).forEach((rule: unknown, j: number) => {
+        const pattern = String(rule);
+        if (rules.length > 0 && !rules.some((r) => wildcardMatch(pattern, r))) {
+          at(`spec.exceptions[${i}].ruleNames[${j}]`, `rule "${pattern}" matches no rule of policy "${policy.meta.name}" (its rules: ${rules.join(", ")}), so it excepts nothing`);
+        }
+      });
+    });
   }
   return warnings;
 }
 
 /** verifyImages rules that cannot verify anything with `settings` (see `verify-images-trust`). */
-function lintVerifyImages(files: readonly string[], settings: ImageVerificationSettings): LintWarning[] {
+function lintVerifyImages(documents: readonly LintDocument[], settings: ImageVerificationSettings): LintWarning[] {
   const warnings: LintWarning[] = [];
   const text = (value: unknown): boolean => typeof value === "string" && value.trim() !== "";
-  for (const file of files) {
-    let source: string;
-    try { source = readFileSync(file, "utf8"); } catch { continue; }
-    if (!source.includes("verifyImages")) continue;
-    for (const doc of parseYamlDocuments(file, source).documents) {
-      const value = doc.value;
-      if (!isObject(value) || (value["kind"] !== "ClusterPolicy" && value["kind"] !== "Policy")) continue;
-      const name = String((isObject(value["metadata"]) ? value["metadata"]["name"] : undefined) ?? "");
-      const rules = isObject(value["spec"]) && Array.isArray(value["spec"]["rules"]) ? value["spec"]["rules"] : [];
-      rules.forEach((rule: unknown, r: number) => {
-        if (!isObject(rule) || !Array.isArray(rule["verifyImages"])) return;
-        const at = (field: string, message: string): void => {
-          warnings.push({ code: "verify-images-trust", file, policy: name, field: `spec.rules[${r}].${field}`, message });
-        };
-        if (!settings.enabled) {
-          at("verifyImages", `rule "${String(rule["name"] ?? "")}" verifies images, but admission.registries is not enabled: every image it selects reports error; set admission.registries.enabled: true`);
-          return;
-        }
-        const entries = (sets: unknown, path: string): [Json, string][] => (Array.isArray(sets) ? sets : []).flatMap((set: unknown, i: number) =>
-          isObject(set) && Array.isArray(set["entries"]) ? set["entries"].filter(isObject).map((e: Json, j: number): [Json, string] => [e, `${path}[${i}].entries[${j}]`]) : []);
-        rule["verifyImages"].forEach((verify: unknown, v: number) => {
-          if (!isObject(verify)) return;
-          const all = [...entries(verify["attestors"], `verifyImages[${v}].attestors`), ...(Array.isArray(verify["attestations"]) ? verify["attestations"] : []).flatMap((a: unknown, k: number) => (isObject(a) ? entries(a["attestors"], `verifyImages[${v}].attestations[${k}].attestors`) : []))];
-          for (const [entry, path] of all) {
-            const signer = isObject(entry["keys"]) ? entry["keys"] : isObject(entry["keyless"]) ? entry["keyless"] : isObject(entry["certificates"]) ? entry["certificates"] : undefined;
-            if (signer === undefined) continue;
-            const field = isObject(entry["keys"]) ? "keys" : isObject(entry["keyless"]) ? "keyless" : "certificates";
-            if (field === "keys" && text(signer["kms"])) {
-              at(`${path}.keys.kms`, "KMS keys are not verified by Vigil: the images this attestor checks report error; put the public key in keys.publicKeys");
-              continue;
-            }
-            const rekor = isObject(signer["rekor"]) ? signer["rekor"] : {};
-            // Notary (notation) signatures are not logged in Rekor.
-            if (verify["type"] !== "Notary" && rekor["ignoreTlog"] !== true && !text(rekor["pubkey"]) && !text(settings.rekorPublicKey)) {
-              at(`${path}.${field}.rekor`, "checks the transparency log, but no Rekor public key is set: set rekor.pubkey or admission.registries.rekorPublicKey (or rekor.ignoreTlog: true), or every signature fails");
-            }
-            if (field === "keyless") {
-              if (!text(signer["roots"]) && !text(settings.fulcioRoots)) at(`${path}.keyless.roots`, "no Fulcio roots to check certificates against: set keyless.roots or admission.registries.fulcioRoots, or every signature fails");
-              const ctlog = isObject(signer["ctlog"]) ? signer["ctlog"] : {};
-              if (ctlog["ignoreSCT"] !== true && !text(ctlog["pubkey"]) && !text(settings.ctLogPublicKey)) at(`${path}.keyless.ctlog`, "checks the certificates' SCTs, but no CT log key is set: set ctlog.pubkey or admission.registries.ctLogPublicKey (or ctlog.ignoreSCT: true), or every signature fails");
-            }
+  for (const { file, value } of documents) {
+    if (value["kind"] !== "ClusterPolicy" && value["kind"] !== "Policy") continue;
+    const name = String((isObject(value["metadata"]) ? value["metadata"]["name"] : undefined) ?? "");
+    const rules = isObject(value["spec"]) && Array.isArray(value["spec"]["rules"]) ? value["spec"]["rules"] : [];
+    rules.forEach((rule: unknown, r: number) => {
+      if (!isObject(rule) || !Array.isArray(rule["verifyImages"])) return;
+      const at = (field: string, message: string): void => {
+        warnings.push({ code: "verify-images-trust", file, policy: name, field: `spec.rules[${r}].${field}`, message });
+      };
+      if (!settings.enabled) {
+        at("verifyImages", `rule "${String(rule["name"] ?? "")}" verifies images, but admission.registries is not enabled: every image it selects reports error; set admission.registries.enabled: true`);
+        return;
+      }
+      const entries = (sets: unknown, path: string): [Json, string][] => (Array.isArray(sets) ? sets : []).flatMap((set: unknown, i: number) =>
+        isObject(set) && Array.isArray(set["entries"]) ? set["entries"].filter(isObject).map((e: Json, j: number): [Json, string] => [e, `${path}[${i}].entries[${j}]`]) : []);
+      rule["verifyImages"].forEach((verify: unknown, v: number) => {
+        if (!isObject(verify)) return;
+        const all = [...entries(verify["attestors"], `verifyImages[${v}].attestors`), ...(Array.isArray(verify["attestations"]) ? verify["attestations"] : []).flatMap((a: unknown, k: number) => (isObject(a) ? entries(a["attestors"], `verifyImages[${v}].attestations[${k}].attestors`) : []))];
+        for (const [entry, path] of all) {
+          const signer = isObject(entry["keys"]) ? entry["keys"] : isObject(entry["keyless"]) ? entry["keyless"] : isObject(entry["certificates"]) ? entry["certificates"] : undefined;
+          if (signer === undefined) continue;
+          const field = isObject(entry["keys"]) ? "keys" : isObject(entry["keyless"]) ? "keyless" : "certificates";
+          if (field === "keys" && text(signer["kms"])) {
+            at(`${path}.keys.kms`, "KMS keys are not verified by Vigil: the images this attestor checks report error; put the public key in keys.publicKeys");
+            continue;
           }
-        });
+          const rekor = isObject(signer["rekor"]) ? signer["rekor"] : {};
+          // Notary (notation) signatures are not logged in Rekor.
+          if (verify["type"] !== "Notary" && rekor["ignoreTlog"] !== true && !text(rekor["pubkey"]) && !text(settings.rekorPublicKey)) {
+            at(`${path}.${field}.rekor`, "checks the transparency log, but no Rekor public key is set: set rekor.pubkey or admission.registries.rekorPublicKey (or rekor.ignoreTlog: true), or every signature fails");
+          }
+          if (field === "keyless") {
+            if (!text(signer["roots"]) && !text(settings.fulcioRoots)) at(`${path}.keyless.roots`, "no Fulcio roots to check certificates against: set keyless.roots or admission.registries.fulcioRoots, or every signature fails");
+            const ctlog = isObject(signer["ctlog"]) ? signer["ctlog"] : {};
+            if (ctlog["ignoreSCT"] !== true && !text(ctlog["pubkey"]) && !text(settings.ctLogPublicKey)) at(`${path}.keyless.ctlog`, "checks the certificates' SCTs, but no CT log key is set: set ctlog.pubkey or admission.registries.ctLogPublicKey (or ctlog.ignoreSCT: true), or every signature fails");
+          }
+        }
       });
-    }
+    });
   }
   return warnings;
 }
@@ -244,8 +250,10 @@ export function lintPolicies(paths: string | readonly string[], options: LoadOpt
   const tested = testedPaths(list);
   const warnings: LintWarning[] = [];
   for (const policy of loaded.policies) if (isNativePolicy(policy)) warnings.push(...lintNative(policy, tested));
-  warnings.push(...lintExceptions(loaded.files, loaded.policies));
-  if (options.verifyImages !== undefined) warnings.push(...lintVerifyImages(loaded.files, options.verifyImages));
+  // The Kyverno documents these checks read, each file read and parsed once (only files that can hold them).
+  const documents = kyvernoDocuments(loaded.files, options.verifyImages === undefined ? ["PolicyException"] : ["PolicyException", "verifyImages"]);
+  warnings.push(...lintExceptions(documents, loaded.policies));
+  if (options.verifyImages !== undefined) warnings.push(...lintVerifyImages(documents, options.verifyImages));
   return { errors: loaded.errors, warnings, skipped: loaded.skipped, policies: loaded.policies.length };
 }
 
