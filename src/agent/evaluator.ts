@@ -86,17 +86,15 @@ export function createEvaluator(policySet: PolicySet, options: { readonly clock?
     },
   };
   function decideWith(ctx: Context, result: ReturnType<PolicySet["evaluate"]>, decideOptions: DecideOptions): DecisionDraft {
-    {
-      return decider.decide(ctx, result.findings, result.policyRevisions, {
-        id: timeOrderedId(),
-        now: clock.now().toISOString(),
-        enforced: decideOptions.enforced ?? decideOptions.record !== false,
-        policy: (name) => policySet.get(name),
-        ...(options.exemptions ? { exceptions: options.exemptions.exceptions, overrides: options.exemptions.overrides } : {}),
-        input: ctx.input,
-        ...(decideOptions.labels ? { labels: decideOptions.labels } : {}),
-      });
-    }
+    return decider.decide(ctx, result.findings, result.policyRevisions, {
+      id: timeOrderedId(),
+      now: clock.now().toISOString(),
+      enforced: decideOptions.enforced ?? decideOptions.record !== false,
+      policy: (name) => policySet.get(name),
+      ...(options.exemptions ? { exceptions: options.exemptions.exceptions, overrides: options.exemptions.overrides } : {}),
+      input: ctx.input,
+      ...(decideOptions.labels ? { labels: decideOptions.labels } : {}),
+    });
   }
   return evaluator;
 }
