@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { timeOrderedId } from "../core/ids.js";
 import type { ClusterView, Context, ImageRegistry, ServiceCaller } from "../core/context.js";
-import { fetchUnanswered, MAX_LOOKUP_ROUNDS } from "../context/kubernetes/lookups.js";
+import { evaluateWithLookups } from "../context/kubernetes/lookups.js";
 import type { DecisionDraft } from "../core/decision.js";
 import { EventTypes, type Event } from "../core/event.js";
 import { systemClock, type Clock } from "../core/ports.js";
@@ -72,16 +72,7 @@ export function createEvaluator(policySet: PolicySet, options: { readonly clock?
       const kubernetesEvent = event.type === EventTypes.kubernetesResource || event.type === EventTypes.admissionReview;
       if (!kubernetesEvent || (sources.registry === undefined && sources.cluster === undefined && sources.services === undefined)) return evaluator.decideEvent(event, decideOptions);
       const evaluateOptions = decideOptions.explain ? { includePasses: true, exhaustive: true } : {};
-      let ctx: Context = { ...plain, kubernetes: { ...sources, unanswered: new Set<string>() } };
-      let result = policySet.evaluate(ctx, evaluateOptions);
-      for (let round = 0; round < MAX_LOOKUP_ROUNDS; round++) {
-        const kubernetes = ctx.kubernetes;
-        if (kubernetes?.unanswered === undefined) break;
-        const fetched = await fetchUnanswered(sources, kubernetes.unanswered, kubernetes.fetched);
-        if (fetched === undefined) break;
-        ctx = { ...ctx, kubernetes: { ...kubernetes, fetched, unanswered: new Set<string>() } };
-        result = policySet.evaluate(ctx, evaluateOptions);
-      }
+      const { ctx, result } = await evaluateWithLookups({ ...plain, kubernetes: { ...sources, unanswered: new Set<string>() } }, (next) => policySet.evaluate(next, evaluateOptions));
       return decideWith(ctx, result, decideOptions);
     },
   };

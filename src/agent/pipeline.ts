@@ -14,7 +14,7 @@
  * (a storage failure rejects the batch, which stays pending and is retried).
  */
 import type { Context } from "../core/context.js";
-import { fetchUnanswered, MAX_LOOKUP_ROUNDS } from "../context/kubernetes/lookups.js";
+import { evaluateWithLookups } from "../context/kubernetes/lookups.js";
 import type { Decision, DecisionDraft } from "../core/decision.js";
 import type { Finding } from "../core/finding.js";
 import { isVigilError } from "../core/errors.js";
@@ -130,19 +130,14 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   async function decideEvent(event: Event, decideOptions: DecideEventOptions = {}): Promise<{ draft: DecisionDraft; ctx: Context }> {
     options.beforeEvent?.(event);
     const built = learning ? learning.calibrate(await context.build(event)) : await context.build(event);
-    let ctx = decideOptions.input === undefined ? built : copyContext(built, { ...built, input: decideOptions.input });
+    const initial = decideOptions.input === undefined ? built : copyContext(built, { ...built, input: decideOptions.input });
     const evaluateOptions = decideOptions.explain ? { includePasses: true, exhaustive: true } : {};
-    let result = catalog.policySet.evaluate(ctx, evaluateOptions);
-    // Kyverno apiCall GETs and imageRegistry lookups the caches could not answer: fetch them and
-    // evaluate again, until nothing new is asked for (MAX_LOOKUP_ROUNDS at most).
-    for (let round = 0; round < MAX_LOOKUP_ROUNDS; round++) {
-      const kubernetes = ctx.kubernetes;
-      if (kubernetes?.unanswered === undefined) break;
-      const fetched = await fetchUnanswered(kubernetes, kubernetes.unanswered, kubernetes.fetched);
-      if (fetched === undefined) break;
-      ctx = copyContext(built, { ...ctx, kubernetes: { ...kubernetes, fetched, unanswered: new Set<string>() } });
-      result = catalog.policySet.evaluate(ctx, evaluateOptions);
-    }
+    // Kyverno apiCall GETs, imageRegistry lookups and image signatures the caches could not
+    // answer: fetched, and the policies evaluated again until nothing new is asked for.
+    const evaluated = initial.kubernetes?.unanswered === undefined
+      ? { ctx: initial, result: catalog.policySet.evaluate(initial, evaluateOptions) }
+      : await evaluateWithLookups(initial, (next) => catalog.policySet.evaluate(next, evaluateOptions), (next) => copyContext(built, next));
+    const { ctx, result } = evaluated;
     const exemptions = options.exemptions ? await options.exemptions() : undefined;
     const enforced = !replay && decideOptions.enforced !== false;
     const learned = learning?.lookupFor(ctx);

@@ -4,7 +4,7 @@
  * (`ctx.kubernetes.unanswered`), and the caller — the pipeline, the mutating webhook — fetches
  * those with `fetchUnanswered` and evaluates again with the answers.
  */
-import type { ApiAnswer, ClusterView, ImageRegistry, ImageSignatureCheck, ServiceCall, ServiceCaller } from "../../core/context.js";
+import type { ApiAnswer, ClusterView, Context, ImageRegistry, ImageSignatureCheck, ServiceCall, ServiceCaller } from "../../core/context.js";
 
 /**
  * How many times a decision fetches what its evaluation could not look up and evaluates again. A
@@ -37,4 +37,24 @@ export async function fetchUnanswered(sources: { readonly cluster?: ClusterView 
   const answers = await Promise.all(pending.map(([, answer]) => answer));
   pending.forEach(([key], i) => all.set(key, answers[i] as ApiAnswer));
   return all;
+}
+
+/**
+ * Evaluates `first`, then, while the evaluation asked for lookups nobody answered
+ * (`ctx.kubernetes.unanswered`), fetches them and evaluates again with the answers
+ * (MAX_LOOKUP_ROUNDS at most). `copy` makes each new context (the pipeline keeps its built state
+ * with `copyContext`). Returns the last context and result.
+ */
+export async function evaluateWithLookups<R>(first: Context, evaluate: (ctx: Context) => R, copy: (next: Context) => Context = (next) => next): Promise<{ ctx: Context; result: R }> {
+  let ctx = first;
+  let result = evaluate(ctx);
+  for (let round = 0; round < MAX_LOOKUP_ROUNDS; round++) {
+    const kubernetes = ctx.kubernetes;
+    if (kubernetes?.unanswered === undefined) break;
+    const fetched = await fetchUnanswered(kubernetes, kubernetes.unanswered, kubernetes.fetched);
+    if (fetched === undefined) break;
+    ctx = copy({ ...ctx, kubernetes: { ...kubernetes, fetched, unanswered: new Set<string>() } });
+    result = evaluate(ctx);
+  }
+  return { ctx, result };
 }
