@@ -121,7 +121,7 @@ function lintNative(policy: NativeCompiledPolicy, tested: readonly string[]): Li
 type Json = Record<string, unknown>;
 
 /** The policy kinds a CEL PolicyException excepts in Vigil (policy-exception.ts). */
-const celExceptionKinds = new Set(["ValidatingPolicy", "MutatingPolicy", "GeneratingPolicy"]);
+const celExceptionKinds = new Set(["ValidatingPolicy", "ImageValidatingPolicy", "MutatingPolicy", "GeneratingPolicy"]);
 
 function isObject(value: unknown): value is Json {
   return value !== null && typeof value === "object" && !Array.isArray(value);

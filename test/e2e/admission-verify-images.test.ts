@@ -78,6 +78,32 @@ spec:
             kms: awskms:///arn:aws:kms:eu-west-1:111122223333:key/signing
 `;
 
+// The CEL policy type Kyverno now recommends for image verification.
+const imageValidatingPolicy = (host: string): string => `
+apiVersion: policies.kyverno.io/v1
+kind: ImageValidatingPolicy
+metadata:
+  name: signed-workers
+spec:
+  validationActions: [Deny]
+  matchConstraints:
+    resourceRules:
+    - apiGroups: [""]
+      apiVersions: [v1]
+      operations: [CREATE]
+      resources: [pods]
+  matchImageReferences:
+  - glob: "${host}/acme/worker*"
+  attestors:
+  - name: release
+    cosign:
+      key:
+        data: ${JSON.stringify(pem(signer))}
+  validations:
+  - expression: "images.containers.all(image, verifyImageSignatures(image, [attestors.release]) > 0)"
+    message: worker images must be signed by the release key
+`;
+
 interface Running { agent: Agent; server: VigilServer; close(): Promise<void> }
 interface Answer { allowed: boolean; warnings: string[]; message: string; patch: { op: string; path: string; value?: unknown }[] }
 
@@ -90,6 +116,7 @@ describe("Kyverno verifyImages on the admission webhooks (Cosign signatures in a
       "acme/worker:2.0": { created: "2025-06-01T00:00:00Z", index: true, signatures: [{ ...signer, rekor }] },
       "acme/untrusted:1.0": { created: "2025-06-01T00:00:00Z", signatures: [{ ...stranger, rekor }] },
       "acme/unsigned:1.0": { created: "2025-06-01T00:00:00Z" },
+      "acme/worker-unsigned:1.0": { created: "2025-06-01T00:00:00Z" },
       "tekton/build-task:0.3": { created: "2025-06-01T00:00:00Z", signatures: [{ ...signer, rekor }] },
       "tekton/other-task:0.1": { created: "2025-06-01T00:00:00Z" },
       // SLSA provenance attested keyless by the SLSA generator's workflow (cosign v3: a referrer bundle), and one by a fork's workflow
@@ -100,6 +127,7 @@ describe("Kyverno verifyImages on the admission webhooks (Cosign signatures in a
     mkdirSync(join(dir, "policies"));
     writeFileSync(join(dir, "policies", "signed.yaml"), signedImagesPolicy(registry.host));
     writeFileSync(join(dir, "policies", "kms.yaml"), kmsPolicy);
+    writeFileSync(join(dir, "policies", "ivpol.yaml"), imageValidatingPolicy(registry.host));
     // The library's keyless SLSA policy, its placeholder registry replaced by the local one.
     writeFileSync(join(dir, "policies", "slsa.yaml"), readFileSync(slsaPolicy, "utf8").replace("myreg.org/path/repo:*", `${registry.host}/path/repo:*`));
     const library = readFileSync(tektonPolicy, "utf8");
@@ -210,6 +238,18 @@ describe("Kyverno verifyImages on the admission webhooks (Cosign signatures in a
     const plainRows = (JSON.parse(plain.stdout) as { results: { result: string; message: string }[] }).results;
     expect(plainRows.some((r) => r.result === "pass")).toBe(false);
     expect(plainRows.some((r) => r.result === "error" && r.message.includes("admission.registries"))).toBe(true);
+  });
+
+  it("an ImageValidatingPolicy (CEL, verifyImageSignatures) decides on both webhooks: the signed worker passes and is pinned, an unsigned one is denied", async () => {
+    const worker = registry.digestOf("acme/worker:2.0");
+    const signed = await send("validate", pod("worker", `${image("worker:2.0")}@${worker}`));
+    expect(signed.allowed).toBe(true);
+    const unsigned = await send("validate", pod("rogue", `${image("worker-unsigned:1.0")}@${registry.digestOf("acme/worker-unsigned:1.0")}`));
+    expect(unsigned.allowed).toBe(false);
+    expect(unsigned.message).toContain("signed-workers");
+    expect(unsigned.message).toContain("worker images must be signed by the release key");
+    const mutated = await send("mutate", pod("worker", image("worker:2.0")));
+    expect(mutated.patch).toContainEqual({ op: "replace", path: "/spec/containers/0/image", value: `${image("worker:2.0")}@${worker}` });
   });
 
   it("records the decisions with the verification in their explanation", async () => {

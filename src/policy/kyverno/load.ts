@@ -1,8 +1,8 @@
 /**
  * Dispatches Kubernetes policy documents to their compiler: Kyverno ClusterPolicy/Policy,
- * Kyverno ValidatingPolicy, MutatingPolicy and GeneratingPolicy, Kubernetes
- * ValidatingAdmissionPolicy (+ bindings). Kinds Vigil does not evaluate (DeletingPolicy,
- * ImageValidatingPolicy, ...) load as `unsupported` entries. Kyverno PolicyExceptions
+ * Kyverno ValidatingPolicy, ImageValidatingPolicy, MutatingPolicy and GeneratingPolicy, Kubernetes
+ * ValidatingAdmissionPolicy (+ bindings). Kinds Vigil does not evaluate (DeletingPolicy, ...)
+ * load as `unsupported` entries. Kyverno PolicyExceptions
  * (kyverno.io/v2, v2beta1, v2alpha1; policies.kyverno.io for the CEL policy kinds) go into the
  * load's exception set, which the policies compiled with it consult.
  */
@@ -16,6 +16,7 @@ import { isCelPolicyExceptionDocument, isPolicyExceptionDocument, parseCelPolicy
 import { compileGeneratingPolicy } from "./generating-policy.js";
 import { compileMutatingPolicy } from "./mutating-policy.js";
 import { compileValidatingPolicy } from "./validating-policy.js";
+import { compileImageValidatingPolicy, imageVerificationCelFunctions } from "./image-validating-policy.js";
 import { isObject, type Json } from "./test-files.js";
 
 export interface LoadedPolicy {
@@ -26,7 +27,7 @@ export interface LoadedPolicy {
 }
 
 const kyvernoKinds = new Set(["ClusterPolicy", "Policy"]);
-const unsupportedKinds = new Set(["ImageValidatingPolicy", "DeletingPolicy", "ImageVerificationPolicy", "CleanupPolicy", "ClusterCleanupPolicy", "NamespacedValidatingPolicy", "MutatingAdmissionPolicy"]);
+const unsupportedKinds = new Set(["DeletingPolicy", "ImageVerificationPolicy", "CleanupPolicy", "ClusterCleanupPolicy", "NamespacedValidatingPolicy", "MutatingAdmissionPolicy"]);
 
 /** True for documents this module compiles or reports (by apiVersion group and kind). */
 export function isKubernetesPolicyDocument(doc: unknown): boolean {
@@ -40,7 +41,7 @@ export function isKubernetesPolicyDocument(doc: unknown): boolean {
 }
 
 /** The shared environment plus Kyverno's CEL libraries (extended once per environment). */
-export const kyvernoEnvironment = extendOnce((env) => env.extend({ functions: kyvernoCelFunctions }));
+export const kyvernoEnvironment = extendOnce((env) => env.extend({ functions: [...kyvernoCelFunctions, ...imageVerificationCelFunctions] }));
 
 /**
  * Compiles each document; a broken one becomes an entry with `error`. Never throws. A
@@ -68,6 +69,7 @@ export function compilePolicyDocuments(documents: readonly Json[], env: CelEnvir
       }
       else if (apiVersion.startsWith("policies.kyverno.io/") && kind === "ValidatingPolicy") out.push({ name, kind, policy: compileValidatingPolicy(doc, kenv, { source, ...(exceptions ? { exceptions } : {}) }) });
       else if (apiVersion.startsWith("policies.kyverno.io/") && kind === "MutatingPolicy") out.push({ name, kind, policy: compileMutatingPolicy(doc, kenv, { source, ...(exceptions ? { exceptions } : {}) }) });
+      else if (apiVersion.startsWith("policies.kyverno.io/") && kind === "ImageValidatingPolicy") out.push({ name, kind, policy: compileImageValidatingPolicy(doc, kenv, { source, ...(exceptions ? { exceptions } : {}) }) });
       else if (apiVersion.startsWith("policies.kyverno.io/") && kind === "GeneratingPolicy") out.push({ name, kind, policy: compileGeneratingPolicy(doc, kenv, { source, ...(exceptions ? { exceptions } : {}) }) });
       else if (unsupportedKinds.has(kind) || apiVersion.startsWith("policies.kyverno.io/")) {
         out.push({ name, kind, error: new VigilError("VIGIL_POLICY_UNSUPPORTED", `${kind} ${name}: ${kind} policies are not supported by Vigil; evaluate them with Kyverno.`, { policy: name, field: "kind", file: source }) });

@@ -20,7 +20,7 @@
  * The CEL PolicyException (`policies.kyverno.io/v1alpha1`, `v1beta1`): `spec.policyRefs[]`
  * (`name`, `kind`) and `spec.matchConditions[]` (CEL over object, oldObject, request,
  * namespaceObject, as a ValidatingPolicy's); when every condition holds, the referenced
- * ValidatingPolicy, MutatingPolicy or GeneratingPolicy reports `skip` for the resource (no
+ * ValidatingPolicy, ImageValidatingPolicy, MutatingPolicy or GeneratingPolicy reports `skip` for the resource (no
  * change, nothing generated), with the same message and trace step.
  */
 import { VigilError } from "../../core/errors.js";

@@ -24,9 +24,10 @@ function isObject(value: unknown): value is Json {
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
-const podControllers = ["Deployment", "DaemonSet", "StatefulSet", "Job", "ReplicaSet", "ReplicationController", "CronJob"];
+export const podControllers = ["Deployment", "DaemonSet", "StatefulSet", "Job", "ReplicaSet", "ReplicationController", "CronJob"];
 
-function rewrite(spec: Json, cron: boolean): Json {
+/** A CEL policy spec for a pod controller: `object.spec` / `object.metadata` read from the pod template (Kyverno's autogen). */
+export function rewriteForController(spec: Json, cron: boolean): Json {
   const target = cron ? "spec.jobTemplate.spec.template" : "spec.template";
   const text = JSON.stringify(spec)
     .replace(/(^|[^.\w])(object|oldObject)\.spec\b/g, `$1$2.${target}.spec`)
@@ -67,8 +68,8 @@ export function compileValidatingPolicy(document: Json, env: CelEnvironment, opt
   const controllers = configured ?? (onlyPods(spec["matchConstraints"]) ? podControllers : []);
   const variants: { kinds: Set<string>; program: CompiledAdmissionCel }[] = [];
   const plain = controllers.filter((c) => c !== "CronJob" && c !== "Pod");
-  if (plain.length > 0) variants.push({ kinds: new Set(plain), program: compileAdmissionCel(admissionCelSpecOf(rewrite(spec, false)), env, `${origin} (autogen)`) });
-  if (controllers.includes("CronJob")) variants.push({ kinds: new Set(["CronJob"]), program: compileAdmissionCel(admissionCelSpecOf(rewrite(spec, true)), env, `${origin} (autogen cronjob)`) });
+  if (plain.length > 0) variants.push({ kinds: new Set(plain), program: compileAdmissionCel(admissionCelSpecOf(rewriteForController(spec, false)), env, `${origin} (autogen)`) });
+  if (controllers.includes("CronJob")) variants.push({ kinds: new Set(["CronJob"]), program: compileAdmissionCel(admissionCelSpecOf(rewriteForController(spec, true)), env, `${origin} (autogen cronjob)`) });
   const actions = Array.isArray(spec["validationActions"]) ? spec["validationActions"].map(String) : ["Deny"];
   const mode = actions.includes("Deny") ? "deny" : "warn";
   const severity = kyvernoSeverity(annotations);
