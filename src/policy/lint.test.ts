@@ -128,4 +128,32 @@ spec:
     // without settings (the library call): not checked
     expect(codes({})).toEqual([]);
   });
+
+  it("verify-images-trust for an ImageValidatingPolicy's attestors", () => {
+    const root = tree({ "ivpol.yaml": `apiVersion: policies.kyverno.io/v1
+kind: ImageValidatingPolicy
+metadata:
+  name: signed
+spec:
+  matchConstraints: {resourceRules: [{apiGroups: [""], apiVersions: [v1], operations: [CREATE], resources: [pods]}]}
+  attestors:
+  - name: key
+    cosign:
+      key: {data: "-----BEGIN PUBLIC KEY-----"}
+      ctlog: {insecureIgnoreTlog: true}
+  - name: ci
+    cosign:
+      keyless:
+        identities: [{issuer: "https://token.actions.githubusercontent.com", subject: "https://github.com/acme/*"}]
+  validations: [{expression: "true"}]
+` });
+    const codes = (settings: Parameters<typeof lintPolicies>[1]) => lintPolicies(root, settings).warnings.map((w) => [w.code, w.field]);
+    expect(codes({ verifyImages: { enabled: false } })).toEqual([["verify-images-trust", "spec.attestors"]]);
+    expect(codes({ verifyImages: { enabled: true } })).toEqual([
+      ["verify-images-trust", "spec.attestors[1].cosign.ctlog"],
+      ["verify-images-trust", "spec.attestors[1].cosign.keyless.roots"],
+      ["verify-images-trust", "spec.attestors[1].cosign.ctlog.ctLogPubKey"],
+    ]);
+    expect(codes({ verifyImages: { enabled: true, rekorPublicKey: "pem", fulcioRoots: "pem", ctLogPublicKey: "pem" } })).toEqual([]);
+  });
 });

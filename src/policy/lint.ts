@@ -201,6 +201,10 @@ function lintVerifyImages(documents: readonly LintDocument[], settings: ImageVer
   const warnings: LintWarning[] = [];
   const text = (value: unknown): boolean => typeof value === "string" && value.trim() !== "";
   for (const { file, value } of documents) {
+    if (value["kind"] === "ImageValidatingPolicy") {
+      warnings.push(...lintImageValidatingPolicy(file, value, settings));
+      continue;
+    }
     if (value["kind"] !== "ClusterPolicy" && value["kind"] !== "Policy") continue;
     const name = String((isObject(value["metadata"]) ? value["metadata"]["name"] : undefined) ?? "");
     const rules = isObject(value["spec"]) && Array.isArray(value["spec"]["rules"]) ? value["spec"]["rules"] : [];
@@ -243,6 +247,35 @@ function lintVerifyImages(documents: readonly LintDocument[], settings: ImageVer
   return warnings;
 }
 
+/** The `verify-images-trust` warnings of an ImageValidatingPolicy's attestors. */
+function lintImageValidatingPolicy(file: string, value: Json, settings: ImageVerificationSettings): LintWarning[] {
+  const warnings: LintWarning[] = [];
+  const name = String((isObject(value["metadata"]) ? value["metadata"]["name"] : undefined) ?? "");
+  const at = (field: string, message: string): void => {
+    warnings.push({ code: "verify-images-trust", file, policy: name, field, message });
+  };
+  if (!settings.enabled) {
+    at("spec.attestors", "the policy verifies images, but admission.registries is not enabled: every image it selects reports error; set admission.registries.enabled: true");
+    return warnings;
+  }
+  const text = (v: unknown): boolean => typeof v === "string" && v.trim() !== "";
+  const attestors = isObject(value["spec"]) && Array.isArray(value["spec"]["attestors"]) ? value["spec"]["attestors"] : [];
+  attestors.forEach((attestor: unknown, i: number) => {
+    if (!isObject(attestor) || !isObject(attestor["cosign"])) return;
+    const cosign = attestor["cosign"];
+    const ctlog = isObject(cosign["ctlog"]) ? cosign["ctlog"] : {};
+    const path = `spec.attestors[${i}].cosign`;
+    if (isObject(cosign["key"]) && text(cosign["key"]["kms"])) at(`${path}.key.kms`, "KMS keys are not verified by Vigil: validations using this attestor report error; put the public key in key.data");
+    if (ctlog["insecureIgnoreTlog"] !== true && !text(ctlog["rekorPubKey"]) && !text(settings.rekorPublicKey)) at(`${path}.ctlog`, "checks the transparency log, but no Rekor public key is set: set ctlog.rekorPubKey or admission.registries.rekorPublicKey (or ctlog.insecureIgnoreTlog: true), or every signature fails");
+    if (isObject(cosign["keyless"])) {
+      const roots = cosign["keyless"]["roots"];
+      if (!(text(roots) || (isObject(roots) && text(roots["value"]))) && !text(settings.fulcioRoots)) at(`${path}.keyless.roots`, "no Fulcio roots to check certificates against: set keyless.roots or admission.registries.fulcioRoots, or every signature fails");
+      if (ctlog["insecureIgnoreSCT"] !== true && !text(ctlog["ctLogPubKey"]) && !text(settings.ctLogPublicKey)) at(`${path}.ctlog.ctLogPubKey`, "checks the certificates' SCTs, but no CT log key is set: set ctlog.ctLogPubKey or admission.registries.ctLogPublicKey (or ctlog.insecureIgnoreSCT: true), or every signature fails");
+    }
+  });
+  return warnings;
+}
+
 /** Lints the policies under `paths`. `verifyImages`: the image-verification settings verifyImages rules are checked against (omitted: not checked). Never throws. */
 export function lintPolicies(paths: string | readonly string[], options: LoadOptions & { readonly verifyImages?: ImageVerificationSettings } = {}): LintResult {
   const list = typeof paths === "string" ? [paths] : [...paths];
@@ -251,7 +284,7 @@ export function lintPolicies(paths: string | readonly string[], options: LoadOpt
   const warnings: LintWarning[] = [];
   for (const policy of loaded.policies) if (isNativePolicy(policy)) warnings.push(...lintNative(policy, tested));
   // The Kyverno documents these checks read, each file read and parsed once (only files that can hold them).
-  const documents = kyvernoDocuments(loaded.files, options.verifyImages === undefined ? ["PolicyException"] : ["PolicyException", "verifyImages"]);
+  const documents = kyvernoDocuments(loaded.files, options.verifyImages === undefined ? ["PolicyException"] : ["PolicyException", "verifyImages", "ImageValidatingPolicy"]);
   warnings.push(...lintExceptions(documents, loaded.policies));
   if (options.verifyImages !== undefined) warnings.push(...lintVerifyImages(documents, options.verifyImages));
   return { errors: loaded.errors, warnings, skipped: loaded.skipped, policies: loaded.policies.length };
