@@ -30,17 +30,15 @@ import { VigilError } from "../../core/errors.js";
 import type { Finding, TraceStep } from "../../core/finding.js";
 import type { EvaluateOptions } from "../../core/policy.js";
 import type { CelActivation, CelEnvironment, CelFunctionDefinition, CelProgram } from "../cel/api.js";
-import { compileAdmissionCel, admissionCelSpecOf, type CompiledAdmissionCel } from "../vap/cel-admission.js";
-import { matchConstraintsMatch } from "../vap/match-constraints.js";
 import { kyvernoCelActivation } from "./cel-libraries.js";
-import { celPolicyMeta, compileExpression, controllerGroups, kyvernoSeverity, onlyPods, podConstraints } from "./cel-policy-common.js";
+import { celPolicyMeta, compileExpression, kyvernoSeverity } from "./cel-policy-common.js";
 import { clusterContextResolver, sharedBaseDocument, UnresolvedContext, type ExternalContextResolver } from "./context.js";
 import { diffJsonPatch } from "./json-patch.js";
 import type { KyvernoEvaluateOptions, KyvernoPolicy, MutationOutcome } from "./policy.js";
 import { exceptionMessage, matchingCelPolicyException, type PolicyExceptionSet } from "./policy-exception.js";
 import { admissionInputFor, stringMap, subjectObject, type AdmissionInput } from "./request.js";
 import { resultToFinding, type RuleResult } from "./results.js";
-import { podControllers, rewriteForController, targetOf } from "./validating-policy.js";
+import { compileWithAutogen } from "./validating-policy.js";
 import { imageSlots, kyvernoImageString } from "./verify-images.js";
 import { wildcardMatch } from "./wildcard.js";
 
@@ -232,12 +230,7 @@ export function compileImageValidatingPolicy(document: Json, env: CelEnvironment
   const verifyDigest = config["verifyDigest"] !== false;
   const mutateDigest = config["mutateDigest"] !== false;
   const origin = `ImageValidatingPolicy ${name}`;
-  const main = compileAdmissionCel(admissionCelSpecOf(spec), env, origin);
-  const controllers = onlyPods(spec["matchConstraints"]) ? podControllers : [];
-  const variants: { kinds: Set<string>; program: CompiledAdmissionCel }[] = [];
-  const plain = controllers.filter((c) => c !== "CronJob");
-  if (plain.length > 0) variants.push({ kinds: new Set(plain), program: compileAdmissionCel(admissionCelSpecOf(rewriteForController(spec, false)), env, `${origin} (autogen)`) });
-  if (controllers.includes("CronJob")) variants.push({ kinds: new Set(["CronJob"]), program: compileAdmissionCel(admissionCelSpecOf(rewriteForController(spec, true)), env, `${origin} (autogen cronjob)`) });
+  const programFor = compileWithAutogen(spec, env, origin);
   const actions = Array.isArray(spec["validationActions"]) ? spec["validationActions"].map(String) : ["Deny"];
   const mode = actions.includes("Deny") ? "deny" : "warn";
   const annotations = stringMap(metadata["annotations"]);
@@ -251,13 +244,7 @@ export function compileImageValidatingPolicy(document: Json, env: CelEnvironment
   /** The policy's verdict on `input` and what its evaluation verified; undefined when it does not apply. */
   const run = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions, phase: "validate" | "mutate"): { result: RuleResult; scope: ImageScope } | undefined => {
     const base = { policy: name, rule: "", ruleType: "validate", mode, severity } as const;
-    const target = targetOf(input);
-    let program: CompiledAdmissionCel | undefined;
-    if (matchConstraintsMatch(spec["matchConstraints"], target)) program = main;
-    else {
-      const variant = variants.find((v) => v.kinds.has(target.kind) && (controllerGroups[target.kind] ?? "") === target.group);
-      if (variant && matchConstraintsMatch(podConstraints(spec["matchConstraints"]), { ...target, kind: "Pod", group: "", version: "v1" })) program = variant.program;
-    }
+    const program = programFor(input);
     if (!program) return undefined;
     const doc = sharedBaseDocument(input);
     const activation: CelActivation = kyvernoCelActivation(input, doc, evalOptions);

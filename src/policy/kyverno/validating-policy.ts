@@ -24,10 +24,10 @@ function isObject(value: unknown): value is Json {
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
-export const podControllers = ["Deployment", "DaemonSet", "StatefulSet", "Job", "ReplicaSet", "ReplicationController", "CronJob"];
+const podControllers = ["Deployment", "DaemonSet", "StatefulSet", "Job", "ReplicaSet", "ReplicationController", "CronJob"];
 
 /** A CEL policy spec for a pod controller: `object.spec` / `object.metadata` read from the pod template (Kyverno's autogen). */
-export function rewriteForController(spec: Json, cron: boolean): Json {
+function rewriteForController(spec: Json, cron: boolean): Json {
   const target = cron ? "spec.jobTemplate.spec.template" : "spec.template";
   const text = JSON.stringify(spec)
     .replace(/(^|[^.\w])(object|oldObject)\.spec\b/g, `$1$2.${target}.spec`)
@@ -54,14 +54,13 @@ export function targetOf(input: AdmissionInput): MatchTarget {
   };
 }
 
-/** Compiles a ValidatingPolicy document. Throws VigilError on a missing name or a CEL syntax error. */
-export function compileValidatingPolicy(document: Json, env: CelEnvironment, options: { readonly source?: string; readonly exceptions?: PolicyExceptionSet } = {}): KyvernoPolicy {
-  const metadata = isObject(document["metadata"]) ? document["metadata"] : {};
-  const name = typeof metadata["name"] === "string" ? metadata["name"] : "";
-  if (name === "") throw new VigilError("VIGIL_POLICY_LOAD", "ValidatingPolicy without metadata.name: add a name.", { field: "metadata.name", ...(options.source ? { file: options.source } : {}) });
-  const spec = isObject(document["spec"]) ? document["spec"] : {};
-  const annotations = stringMap(metadata["annotations"]);
-  const origin = `ValidatingPolicy ${name}`;
+/**
+ * Compiles a CEL policy spec (variables, matchConditions, validations) and, for a policy on Pods,
+ * its pod-controller variants (Kyverno's autogen: `spec.autogen.podControllers.controllers`, else
+ * every controller). Returns the program that applies to an input, or undefined when
+ * matchConstraints select neither the object nor its pod template.
+ */
+export function compileWithAutogen(spec: Json, env: CelEnvironment, origin: string): (input: AdmissionInput) => CompiledAdmissionCel | undefined {
   const main = compileAdmissionCel(admissionCelSpecOf(spec), env, origin);
   const autogen = isObject(spec["autogen"]) && isObject(spec["autogen"]["podControllers"]) ? spec["autogen"]["podControllers"] : undefined;
   const configured = autogen && Array.isArray(autogen["controllers"]) ? autogen["controllers"].map(String) : undefined;
@@ -70,6 +69,23 @@ export function compileValidatingPolicy(document: Json, env: CelEnvironment, opt
   const plain = controllers.filter((c) => c !== "CronJob" && c !== "Pod");
   if (plain.length > 0) variants.push({ kinds: new Set(plain), program: compileAdmissionCel(admissionCelSpecOf(rewriteForController(spec, false)), env, `${origin} (autogen)`) });
   if (controllers.includes("CronJob")) variants.push({ kinds: new Set(["CronJob"]), program: compileAdmissionCel(admissionCelSpecOf(rewriteForController(spec, true)), env, `${origin} (autogen cronjob)`) });
+  return (input) => {
+    const target = targetOf(input);
+    if (matchConstraintsMatch(spec["matchConstraints"], target)) return main;
+    const variant = variants.find((v) => v.kinds.has(target.kind) && (controllerGroups[target.kind] ?? "") === target.group);
+    return variant && matchConstraintsMatch(podConstraints(spec["matchConstraints"]), { ...target, kind: "Pod", group: "", version: "v1" }) ? variant.program : undefined;
+  };
+}
+
+/** Compiles a ValidatingPolicy document. Throws VigilError on a missing name or a CEL syntax error. */
+export function compileValidatingPolicy(document: Json, env: CelEnvironment, options: { readonly source?: string; readonly exceptions?: PolicyExceptionSet } = {}): KyvernoPolicy {
+  const metadata = isObject(document["metadata"]) ? document["metadata"] : {};
+  const name = typeof metadata["name"] === "string" ? metadata["name"] : "";
+  if (name === "") throw new VigilError("VIGIL_POLICY_LOAD", "ValidatingPolicy without metadata.name: add a name.", { field: "metadata.name", ...(options.source ? { file: options.source } : {}) });
+  const spec = isObject(document["spec"]) ? document["spec"] : {};
+  const annotations = stringMap(metadata["annotations"]);
+  const origin = `ValidatingPolicy ${name}`;
+  const programFor = compileWithAutogen(spec, env, origin);
   const actions = Array.isArray(spec["validationActions"]) ? spec["validationActions"].map(String) : ["Deny"];
   const mode = actions.includes("Deny") ? "deny" : "warn";
   const severity = kyvernoSeverity(annotations);
@@ -80,13 +96,7 @@ export function compileValidatingPolicy(document: Json, env: CelEnvironment, opt
   const evaluateAdmission = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions = {}): RuleResult[] => {
     const base = { policy: name, rule: "", ruleType: "validate", mode, severity } as const;
     try {
-      const target = targetOf(input);
-      let program: CompiledAdmissionCel | undefined;
-      if (matchConstraintsMatch(spec["matchConstraints"], target)) program = main;
-      else {
-        const variant = variants.find((v) => v.kinds.has(target.kind) && (controllerGroups[target.kind] ?? "") === target.group);
-        if (variant && matchConstraintsMatch(podConstraints(spec["matchConstraints"]), { ...target, kind: "Pod", group: "", version: "v1" })) program = variant.program;
-      }
+      const program = programFor(input);
       if (!program) return evalOptions.includeNoMatch ? [{ ...base, status: "nomatch", message: "policy does not match the resource", trace: [] }] : [];
       const doc = sharedBaseDocument(input);
       const activation = kyvernoCelActivation(input, doc, evalOptions);
