@@ -13,7 +13,7 @@
  * `sha256-<hex>.sig` / `.att` manifest and its layers from the image's repository or the one the
  * check names.
  */
-import { createHash } from "node:crypto";
+import { createHash, type X509Certificate } from "node:crypto";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import type { ApiAnswer, ImageRegistry, ImageSignatureCheck } from "../../core/context.js";
@@ -228,13 +228,8 @@ export function createRegistryClient(settings: RegistrySettings = {}): ImageRegi
     }
   }
 
-  /**
-   * The blobs of the artifacts attached to `digest` as OCI 1.1 referrers whose artifact type
-   * `accept` takes (Sigstore bundles for cosign v3, notation signatures): the referrers API, else
-   * the referrers tag scheme (`sha256-<hex>`, an index); of each artifact, its first layer of a
-   * type `layer` takes, when its bytes match its digest.
-   */
-  async function referrerBlobs(ref: ImageReference, digest: string, accept: (artifactType: unknown) => boolean, layerType: (mediaType: unknown) => boolean): Promise<Buffer[]> {
+  /** The descriptors of what refers to `digest`: the referrers API, else the referrers tag scheme (`sha256-<hex>`, an index). */
+  async function referrersIndex(ref: ImageReference, digest: string): Promise<Json[]> {
     let index: Json | undefined;
     try {
       index = JSON.parse((await get(ref, `/v2/${ref.repository}/referrers/${digest}`, indexTypes)).body.toString("utf8")) as Json;
@@ -242,9 +237,18 @@ export function createRegistryClient(settings: RegistrySettings = {}): ImageRegi
       if (!notFound(error)) throw error;
       index = await manifestOrNone(ref, digest.replace(":", "-"), indexTypes);
     }
-    const entries = Array.isArray(index?.["manifests"]) ? index["manifests"].filter(isObject) : [];
+    return Array.isArray(index?.["manifests"]) ? index["manifests"].filter(isObject) : [];
+  }
+
+  /**
+   * The blobs of the artifacts attached to `digest` as OCI 1.1 referrers whose artifact type
+   * `accept` takes (Sigstore bundles for cosign v3, notation signatures): the referrers API, else
+   * the referrers tag scheme (`sha256-<hex>`, an index); of each artifact, its first layer of a
+   * type `layer` takes, when its bytes match its digest.
+   */
+  async function referrerBlobs(ref: ImageReference, digest: string, accept: (artifactType: unknown) => boolean, layerType: (mediaType: unknown) => boolean): Promise<Buffer[]> {
     const blobs: Buffer[] = [];
-    for (const entry of entries) {
+    for (const entry of await referrersIndex(ref, digest)) {
       if (!accept(entry["artifactType"]) || typeof entry["digest"] !== "string") continue;
       const manifest = await manifestOrNone(ref, entry["digest"], manifestType);
       const layer = Array.isArray(manifest?.["layers"]) ? manifest["layers"].find((l) => isObject(l) && layerType(l["mediaType"])) : undefined;
@@ -255,19 +259,60 @@ export function createRegistryClient(settings: RegistrySettings = {}): ImageRegi
     return blobs;
   }
 
-  /** Notation signatures of the image: at least one must verify with the check's trusted certificates. */
+  /** The notation signature envelopes attached to `digest`, and why none verifies (undefined when one does). */
+  async function notaryVerdict(store: ImageReference, digest: string, trusted: readonly X509Certificate[]): Promise<string | undefined> {
+    const envelopes = await referrerBlobs(store, digest, (type) => type === NOTARY_SIGNATURE_TYPE, (type) => type === JWS_TYPE);
+    if (envelopes.length === 0) return "no notation signatures found";
+    const problems = envelopes.map((envelope) => notaryProblem(envelope, trusted, digest));
+    return problems.some((problem) => problem === undefined) ? undefined : `no matching notation signatures:\n${[...new Set(problems)].join("\n")}`;
+  }
+
+  /**
+   * Notation signatures of the image: at least one must verify with the check's trusted
+   * certificates. With `predicateType`, the referrer artifacts of that artifact type (an SBOM
+   * attached with `oras attach`), each signed by notation: the verified ones' JSON contents are the
+   * statements' predicates.
+   */
   async function verifyNotary(check: ImageSignatureCheck, notary: NonNullable<ImageSignatureCheck["notary"]>): Promise<SignatureAnswer> {
     const trusted = certificatesOf(notary.certificates);
     if (trusted.length === 0) throw new Error("no trusted certificate: set certificates.cert (and certChain)");
     const digest = await digestOf(check.image);
     const image = parseImageReference(check.image);
     const store = check.repository === undefined || check.repository === "" ? image : parseImageReference(check.repository);
-    const envelopes = await referrerBlobs(store, digest, (type) => type === NOTARY_SIGNATURE_TYPE, (type) => type === JWS_TYPE);
-    if (envelopes.length === 0) throw new Error("no notation signatures found");
-    const problems = envelopes.map((envelope) => notaryProblem(envelope, trusted, digest));
-    const verified = problems.filter((problem) => problem === undefined).length;
-    if (verified === 0) throw new Error(`no matching notation signatures:\n${[...new Set(problems)].join("\n")}`);
-    return { digest, verified };
+    if (check.predicateType === undefined) {
+      const problem = await notaryVerdict(store, digest, trusted);
+      if (problem !== undefined) throw new Error(problem);
+      return { digest, verified: 1 };
+    }
+    const type = check.predicateType;
+    const index = await referrersIndex(store, digest);
+    const artifacts = index.filter((entry) => entry["artifactType"] === type && typeof entry["digest"] === "string");
+    if (artifacts.length === 0) throw new Error(`no ${type} artifacts found`);
+    const statements: Record<string, unknown>[] = [];
+    const problems: string[] = [];
+    for (const artifact of artifacts) {
+      const artifactDigest = artifact["digest"] as string;
+      const problem = await notaryVerdict(store, artifactDigest, trusted);
+      if (problem !== undefined) {
+        problems.push(`${artifactDigest}: ${problem}`);
+        continue;
+      }
+      const manifest = await manifestOrNone(store, artifactDigest, manifestType);
+      const layer = Array.isArray(manifest?.["layers"]) ? manifest["layers"].find(isObject) : undefined;
+      if (!isObject(layer) || typeof layer["digest"] !== "string") continue;
+      const blob = (await get(store, `/v2/${store.repository}/blobs/${layer["digest"]}`)).body;
+      if (`sha256:${createHash("sha256").update(blob).digest("hex")}` !== layer["digest"]) continue;
+      let content: unknown;
+      try {
+        content = JSON.parse(blob.toString("utf8")) as unknown;
+      } catch {
+        problems.push(`${artifactDigest}: the artifact is not JSON`);
+        continue;
+      }
+      statements.push({ predicateType: type, subject: [{ digest: { sha256: digest.replace(/^sha256:/, "") } }], predicate: content });
+    }
+    if (statements.length === 0) throw new Error(`no matching ${type} artifacts:\n${problems.join("\n")}`);
+    return { digest, verified: statements.length, statements };
   }
 
   /**

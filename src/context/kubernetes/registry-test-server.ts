@@ -30,6 +30,8 @@ export interface FakeImage {
   readonly bundles?: readonly (SignOptions & { readonly predicateType?: string; readonly predicate?: unknown })[];
   /** `notation sign`: JWS signatures by a certificate's key, attached as referrers. */
   readonly notarySignatures?: readonly { readonly privateKey: KeyObject; readonly certificate: { readonly raw: Buffer }; readonly chain: string; readonly claimDigest?: string }[];
+  /** `oras attach --artifact-type <type>` of a JSON document (an SBOM), then `notation sign` of that artifact by `signedBy`. */
+  readonly referrerArtifacts?: readonly { readonly artifactType: string; readonly content: unknown; readonly mediaType?: string; readonly signedBy?: readonly { readonly privateKey: KeyObject; readonly certificate: { readonly raw: Buffer }; readonly chain: string }[] }[];
 }
 
 export interface FakeRegistry {
@@ -99,16 +101,17 @@ export async function startFakeRegistry(images: Readonly<Record<string, FakeImag
   const referrers = new Map<string, string>();
   /** Attaches artifacts (Sigstore bundles, notation signatures) to `repository@digest` as referrers: each blob, its artifact manifest, the referrers index. */
   const referrerEntries = new Map<string, unknown[]>();
-  const attach = (repository: string, digest: string, artifacts: readonly { readonly blob: string; readonly artifactType: string; readonly annotations: Record<string, string> }[]): void => {
-    if (artifacts.length === 0) return;
+  const attach = (repository: string, digest: string, artifacts: readonly { readonly blob: string; readonly artifactType: string; readonly annotations: Record<string, string>; readonly layerType?: string }[]): string[] => {
+    const attached: string[] = [];
+    if (artifacts.length === 0) return attached;
     const empty = "{}";
     blobs.set(sha(empty), empty);
     const subject = manifests.get(`${repository}@${digest}`);
     const entries = referrerEntries.get(`${repository}@${digest}`) ?? [];
     referrerEntries.set(`${repository}@${digest}`, entries);
-    for (const { blob, artifactType, annotations } of artifacts) {
+    for (const { blob, artifactType, annotations, layerType: given } of artifacts) {
       blobs.set(sha(blob), blob);
-      const layerType = artifactType === SIGSTORE_BUNDLE_TYPE ? SIGSTORE_BUNDLE_TYPE : "application/jose+json";
+      const layerType = given ?? (artifactType === SIGSTORE_BUNDLE_TYPE ? SIGSTORE_BUNDLE_TYPE : "application/jose+json");
       const manifest = JSON.stringify({
         schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", artifactType,
         config: { mediaType: "application/vnd.oci.empty.v1+json", digest: sha(empty), size: 2 },
@@ -118,12 +121,14 @@ export async function startFakeRegistry(images: Readonly<Record<string, FakeImag
       });
       manifests.set(`${repository}@${sha(manifest)}`, { body: manifest, type: "application/vnd.oci.image.manifest.v1+json" });
       entries.push({ mediaType: "application/vnd.oci.image.manifest.v1+json", digest: sha(manifest), size: manifest.length, artifactType, annotations });
+      attached.push(sha(manifest));
     }
     const index = JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: entries });
     if (options.referrers === "tag") {
       manifests.set(`${repository}@${sha(index)}`, { body: index, type: "application/vnd.oci.image.index.v1+json" });
       tags.set(`${repository}:${digest.replace(":", "-")}`, sha(index));
     } else referrers.set(`${repository}@${digest}`, index);
+    return attached;
   };
   for (const [name, image] of Object.entries(images)) {
     const colon = name.lastIndexOf(":");
@@ -138,7 +143,14 @@ export async function startFakeRegistry(images: Readonly<Record<string, FakeImag
       return { blob, artifactType: SIGSTORE_BUNDLE_TYPE, annotations: { "dev.sigstore.bundle.content": "dsse-envelope", "dev.sigstore.bundle.predicateType": b.predicateType ?? "https://sigstore.dev/cosign/sign/v1" } };
     }));
     const size = manifests.get(`${repository}@${digest}`)?.body.length ?? 0;
-    attach(target, digest, (image.notarySignatures ?? []).map((n) => ({ blob: notarySignature(digest, size, n, n.claimDigest ? { claimDigest: n.claimDigest } : {}), artifactType: "application/vnd.cncf.notary.signature", annotations: { "io.cncf.notary.x509chain.thumbprint#S256": "[]" } })));
+    const notarySigned = (subject: string, subjectSize: number, signers: readonly NonNullable<FakeImage["notarySignatures"]>[number][]) =>
+      attach(target, subject, signers.map((n) => ({ blob: notarySignature(subject, subjectSize, n, n.claimDigest ? { claimDigest: n.claimDigest } : {}), artifactType: "application/vnd.cncf.notary.signature", annotations: { "io.cncf.notary.x509chain.thumbprint#S256": "[]" } })));
+    notarySigned(digest, size, image.notarySignatures ?? []);
+    // Signed referrer artifacts (an SBOM): attached to the image, each signed by notation itself.
+    for (const artifact of image.referrerArtifacts ?? []) {
+      const [artifactDigest] = attach(target, digest, [{ blob: JSON.stringify(artifact.content), artifactType: artifact.artifactType, annotations: {}, layerType: artifact.mediaType ?? "application/json" }]);
+      if (artifactDigest !== undefined) notarySigned(artifactDigest, manifests.get(`${target}@${artifactDigest}`)?.body.length ?? 0, artifact.signedBy ?? []);
+    }
   }
   server.on("request", (req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");

@@ -27,7 +27,7 @@ beforeAll(async () => {
   registry = await startFakeRegistry({
     "acme/api:3.0": { created: "2025-01-01T00:00:00Z", signatures: [{ ...release }], attestations: [{ ...release, predicateType: "https://slsa.dev/provenance/v1", predicate: provenance }] },
     "acme/keyless:3.0": { created: "2025-01-01T00:00:00Z", bundles: [{ ...ciCert, certificate: ciCert }] },
-    "acme/notation:3.0": { created: "2025-01-01T00:00:00Z", notarySignatures: [notarySigner] },
+    "acme/notation:3.0": { created: "2025-01-01T00:00:00Z", notarySignatures: [notarySigner], referrerArtifacts: [{ artifactType: "sbom/cyclone-dx", content: { bomFormat: "CycloneDX", specVersion: "1.5" }, signedBy: [notarySigner] }] },
     "acme/unsigned:3.0": { created: "2025-01-01T00:00:00Z" },
     "acme/stranger:3.0": { created: "2025-01-01T00:00:00Z", signatures: [{ ...stranger }] },
   });
@@ -148,6 +148,26 @@ describe("Kyverno ImageValidatingPolicy", () => {
     message: images must be built from a tag`);
     expect((await validate(p, pod(pinned("api:3.0")))).map((r) => r.status)).toEqual(["pass"]);
     expect((await validate(p, pod(pinned("keyless:3.0")))).map((r) => [r.status, r.message])).toEqual([["fail", "provenance must be attested by the release key"]]);
+  });
+
+  it("referrer attestations with a notary attestor: the signed SBOM's content through extractPayload (Kyverno's documented example)", async () => {
+    const p = ivpol(`${attestors()}
+  attestations:
+  - name: sbom
+    referrer:
+      type: sbom/cyclone-dx
+  validations:
+  - expression: >-
+      images.containers.map(image, verifyImageSignatures(image, [attestors.notary])).all(e, e > 0)
+    message: failed to verify image with notary cert
+  - expression: >-
+      images.containers.map(image, verifyAttestationSignatures(image, attestations.sbom, [attestors.notary])).all(e, e > 0)
+    message: failed to verify attestation with notary cert
+  - expression: >-
+      images.containers.map(image, extractPayload(image, attestations.sbom).bomFormat == 'CycloneDX').all(e, e)
+    message: sbom is not a cyclone dx sbom`);
+    expect((await validate(p, pod(pinned("notation:3.0")))).map((r) => r.status)).toEqual(["pass"]);
+    expect((await validate(p, pod(pinned("api:3.0")))).map((r) => [r.status, r.message])).toEqual([["fail", "failed to verify image with notary cert"]]);
   });
 
   it("the mutating webhook pins the verified images to their digest (mutateDigest, default true)", async () => {

@@ -6,13 +6,15 @@
  *   `ephemeralContainers`: lists of references), or the policy's own `images` expressions; only
  *   those `matchImageReferences` globs select (none selected: the policy does not apply).
  * - `attestors` (`cosign`: `key.data`, `keyless.identities`, `certificate`, `ctlog`, `source`,
- *   `annotations`; `notary`: `certs`) and `attestations` (`intoto.type`) are CEL variables of the
+ *   `annotations`; `notary`: `certs`) and `attestations` (`intoto.type`; `referrer.type`: an
+ *   artifact of that type attached to the image and signed by notation) are CEL variables of the
  *   same names, used with Kyverno's functions:
  *   - `verifyImageSignatures(image, [attestors.x, ...])`: how many of the attestors verified a
  *     signature of the image;
  *   - `verifyAttestationSignatures(image, attestations.y, [attestors.x, ...])`: how many verified a
  *     signed attestation of that type;
- *   - `extractPayload(image, attestations.y)`: the predicate of that verified attestation.
+ *   - `extractPayload(image, attestations.y)`: the predicate of that verified attestation (for a
+ *     `referrer` attestation, the JSON content of the signed artifact).
  *   Checks are lookups answered by the image registries (admission.registries), fetched between
  *   evaluation rounds like the verifyImages rules' (verify-images.ts); an evaluation that is still
  *   waiting for answers is an `error`, never a pass.
@@ -22,8 +24,7 @@
  *   matchConditions, variables and CEL PolicyExceptions as for ValidatingPolicy.
  *
  * Not supported (fails to load naming the field): `matchImageReferences[].expression`,
- * `evaluation.mode: JSON`. `referrer` attestations, KMS keys and Secret references error when a
- * validation uses them.
+ * `evaluation.mode: JSON`. KMS keys and Secret references error when a validation uses them.
  */
 import type { Context, ImageSignatureCheck, KeylessIdentity } from "../../core/context.js";
 import { VigilError } from "../../core/errors.js";
@@ -81,7 +82,6 @@ function checksOf(attestor: Json, image: string, predicateType: string | undefin
   if (isObject(attestor["notary"])) {
     const certs = valueOf(attestor["notary"]["certs"]);
     if (certs === undefined) return "notary.certs has no value";
-    if (predicateType !== undefined) return "notary attestors sign referrer artifacts, which Vigil does not check";
     return [{ ...scope, notary: { certificates: certs } }];
   }
   if (!isObject(attestor["cosign"])) return "an attestor needs cosign or notary";
@@ -185,8 +185,9 @@ export const imageVerificationCelFunctions: readonly CelFunctionDefinition[] = [
     impl: (image, attestation, attestors) => {
       const scope = activeScope("verifyAttestationSignatures");
       const { name, spec } = attestationOf(scope, attestation);
-      const type = isObject(spec["intoto"]) ? text(spec["intoto"]["type"]) : undefined;
-      if (type === undefined) throw new Error(`attestation ${name}: referrer attestations are not checked by Vigil; in-toto ones (intoto.type) are`);
+      // An in-toto statement (cosign attest), or a referrer artifact of that type signed by notation (an SBOM).
+      const type = isObject(spec["intoto"]) ? text(spec["intoto"]["type"]) : isObject(spec["referrer"]) ? text(spec["referrer"]["type"]) : undefined;
+      if (type === undefined) throw new Error(`attestation ${name}: needs intoto.type or referrer.type`);
       return countVerified(scope, String(image), attestors, name, type);
     },
   },

@@ -3,8 +3,8 @@
  * (validate, mutate and generate rules) and `policies.kyverno.io` ValidatingPolicy,
  * MutatingPolicy and GeneratingPolicy. Other policies.kyverno.io kinds (DeletingPolicy, ...) and
  * rules using unsupported features (`mutate.targets`, ...) fail to load with a VigilError naming
- * the policy, the rule and the feature; verifyImages rules with KMS keys
- * (or Notary attestations) load and report `unsupported`.
+ * the policy, the rule and the feature; verifyImages rules with KMS keys load and report
+ * `unsupported`.
  * Kyverno PolicyExceptions load with the policies (policy-exception.ts).
  * Generated resources are computed for `vigil test` only: nothing is written to a cluster.
  */

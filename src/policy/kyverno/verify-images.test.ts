@@ -369,10 +369,14 @@ ${indent(fields, 8)}
     expect(missing.map((r) => [r.status, r.message])).toEqual([["error", ".attestors[0].entries[0].keys.secret: GET /api/v1/namespaces/kyverno/secrets/gone failed: GET /api/v1/namespaces/kyverno/secrets/gone answered HTTP 404: secrets not found"]]);
   });
 
-  it("type: Notary checks notation signatures (JWS referrers) against the certificates of the attestors", async () => {
+  it("type: Notary checks notation signatures (JWS referrers) against the certificates of the attestors, and signed referrer artifacts as attestations", async () => {
     const ca = startTestFulcio();
     const leaf = ca.issue({ subject: "mailto:release@acme.example", issuer: "https://acme.example", notAfter: new Date(Date.now() + 86_400_000) });
-    const notaryRegistry = await startFakeRegistry({ "acme/notation:1.0": { created: "2025-01-01T00:00:00Z", notarySignatures: [leaf] }, "acme/plain:1.0": { created: "2025-01-01T00:00:00Z" } });
+    const notaryRegistry = await startFakeRegistry({
+      "acme/notation:1.0": { created: "2025-01-01T00:00:00Z", notarySignatures: [leaf], referrerArtifacts: [{ artifactType: "sbom/cyclone-dx", content: { bomFormat: "CycloneDX", components: [] }, signedBy: [leaf] }] },
+      "acme/spdx:1.0": { created: "2025-01-01T00:00:00Z", notarySignatures: [leaf], referrerArtifacts: [{ artifactType: "sbom/cyclone-dx", content: { bomFormat: "SPDX" }, signedBy: [leaf] }] },
+      "acme/plain:1.0": { created: "2025-01-01T00:00:00Z" },
+    });
     try {
       const client = createRegistryClient({ insecure: [notaryRegistry.host] });
       const notary = (cert: string): KyvernoPolicy => policy(`
@@ -389,6 +393,25 @@ ${indent(fields, 8)}
       expect((await run(notary(ca.rootPem), "notation:1.0")).map((r) => [r.status, r.message])).toEqual([["pass", `verified image signatures for ${notaryRegistry.host}/acme/notation:1.0`]]);
       expect((await run(notary(startTestFulcio().rootPem), "notation:1.0"))[0]?.message).toBe(`failed to verify image ${notaryRegistry.host}/acme/notation:1.0: .attestors[0].entries[0].certificates: no matching notation signatures:\nthe certificate chain ends at a root that is not trusted`);
       expect((await run(notary(ca.rootPem), "plain:1.0"))[0]?.message).toContain("no notation signatures found");
+      // attestations: the signed SBOM attached to the image, its content checked by the conditions
+      const sbomPolicy = policy(`
+- type: Notary
+  imageReferences: ["${notaryRegistry.host}/acme/*"]
+  verifyDigest: false
+  attestations:
+  - type: sbom/cyclone-dx
+    attestors:
+    - entries:
+      - certificates:
+          cert: ${JSON.stringify(ca.rootPem)}
+    conditions:
+    - all:
+      - key: "{{ bomFormat }}"
+        operator: Equals
+        value: CycloneDX
+`);
+      expect((await run(sbomPolicy, "notation:1.0")).map((r) => r.status)).toEqual(["pass"]);
+      expect((await run(sbomPolicy, "spdx:1.0"))[0]?.message).toBe(`.attestations[0].attestors[0].entries[0].certificates: attestation checks failed for ${notaryRegistry.host}/acme/spdx:1.0 and predicate sbom/cyclone-dx`);
     } finally {
       await notaryRegistry.close();
     }
@@ -404,17 +427,6 @@ ${indent(fields, 8)}
 `);
     const results = await validate(kms, pod("ghcr.io/acme/app@sha256:0123456789012345678901234567890123456789012345678901234567890123"));
     expect(results.map((r) => [r.status, r.message])).toEqual([["unsupported", ".attestors[0].entries[0].keys.kms: KMS keys are not supported by Vigil; put the public key in keys.publicKeys"]]);
-    const notaryAttestations = policy(`
-- type: Notary
-  imageReferences: ["ghcr.io/*"]
-  attestations:
-  - type: sbom/cyclone-dx
-    attestors:
-    - entries:
-      - certificates:
-          cert: "-----BEGIN CERTIFICATE-----"
-`);
-    expect((await validate(notaryAttestations, pod("ghcr.io/acme/app@sha256:0123456789012345678901234567890123456789012345678901234567890123")))[0]?.message).toBe("verifyImages type Notary: attestations (signed referrer artifacts) are not checked by Vigil; signatures are");
     const plain = signedBy(ci).evaluateAdmission(pod(`${image("signed:1.0")}@${registry.digestOf("acme/signed:1.0")}`));
     expect(plain.map((r) => [r.status, r.message])).toEqual([["error", `.attestors[0].entries[0].keys: no answer for ${image("signed")}@${registry.digestOf("acme/signed:1.0")}: verifying images needs image registries (admission.registries in vigil.yaml)`]]);
   });

@@ -28,8 +28,9 @@
  * `type: SigstoreBundle` alike. Keys may come from a Secret (`keys.secret`, read from the cluster);
  * `certificates` attestors check the signature with the given certificate (or the one shipped
  * with it) chained to `certChain`. `type: Notary` checks notation signatures (JWS referrers,
- * notary.ts) against the `certificates` of its attestors. KMS keys and Notary attestations report
- * `unsupported`, naming the field.
+ * notary.ts) against the `certificates` of its attestors, and its attestations are referrer
+ * artifacts of the attestation's type (an SBOM) signed by notation, their JSON content the
+ * predicate the conditions read. KMS keys report `unsupported`, naming the field.
  */
 import type { ImageSignatureCheck, KeylessIdentity } from "../../core/context.js";
 import type { TraceStep } from "../../core/finding.js";
@@ -453,10 +454,6 @@ export function verifyImagesBlock(list: unknown, object: Json, doc: Doc, env: Ru
       // Cosign signatures are read from both places cosign stores them (.sig tags, and Sigstore bundles attached as referrers).
       if (type !== "Cosign" && type !== "SigstoreBundle" && type !== "Notary") {
         stop ??= { status: "unsupported", message: `verifyImages type ${type} is not supported by Vigil (Cosign, SigstoreBundle and Notary are)` };
-        continue;
-      }
-      if (type === "Notary" && Array.isArray(entry["attestations"]) && entry["attestations"].length > 0) {
-        stop ??= { status: "unsupported", message: "verifyImages type Notary: attestations (signed referrer artifacts) are not checked by Vigil; signatures are" };
         continue;
       }
       if (phase === "validate" && entry["verifyDigest"] !== false && image.digest === "") {
