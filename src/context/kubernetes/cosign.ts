@@ -52,12 +52,6 @@ export function cosignTag(digest: string, suffix: "sig" | "att"): string {
   return `${digest.replace(":", "-")}.${suffix}`;
 }
 
-/** Kyverno's `publicKeys` may hold several PEM keys; each is its own attestor entry. */
-export function splitPublicKeys(pem: string): string[] {
-  const keys = pem.split("-----END PUBLIC KEY-----").slice(0, -1).map((part) => `${part.trim()}\n-----END PUBLIC KEY-----\n`);
-  return keys.length > 0 ? keys : [pem];
-}
-
 /** Parses a PEM public key; throws an Error naming what is wrong. */
 export function publicKeyOf(pem: string): KeyObject {
   try {
