@@ -244,7 +244,7 @@ export function compileImageValidatingPolicy(document: Json, env: CelEnvironment
 
   /** The policy's verdict on `input` and what its evaluation verified; undefined when it does not apply. */
   const run = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions, phase: "validate" | "mutate"): { result: RuleResult; scope: ImageScope } | undefined => {
-    const base = { policy: name, rule: "", ruleType: "validate", mode, severity } as const;
+    const base = { policy: name, rule: "", ruleType: "verifyImages", mode, severity } as const;
     const program = programFor(input);
     if (!program) return undefined;
     const doc = sharedBaseDocument(input);
@@ -296,10 +296,10 @@ export function compileImageValidatingPolicy(document: Json, env: CelEnvironment
   const evaluateAdmission = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions = {}): RuleResult[] => {
     try {
       const outcome = run(input, evalOptions, "validate");
-      if (outcome === undefined) return evalOptions.includeNoMatch ? [{ policy: name, rule: "", ruleType: "validate", mode, severity, status: "nomatch", message: "policy does not match the resource or its images", trace: [] }] : [];
+      if (outcome === undefined) return evalOptions.includeNoMatch ? [{ policy: name, rule: "", ruleType: "verifyImages", mode, severity, status: "nomatch", message: "policy does not match the resource or its images", trace: [] }] : [];
       return [outcome.result];
     } catch (cause) {
-      return [{ policy: name, rule: "", ruleType: "validate", mode, severity, status: "error", message: `internal error: ${cause instanceof Error ? cause.message : String(cause)}`, trace: [] }];
+      return [{ policy: name, rule: "", ruleType: "verifyImages", mode, severity, status: "error", message: `internal error: ${cause instanceof Error ? cause.message : String(cause)}`, trace: [] }];
     }
   };
 
@@ -323,7 +323,7 @@ export function compileImageValidatingPolicy(document: Json, env: CelEnvironment
       }
       return patched === undefined ? { results, patched: original, patch: [] } : { results, patched, patch: diffJsonPatch(original, patched) };
     } catch (cause) {
-      return { results: [{ policy: name, rule: "", ruleType: "validate", mode, severity, status: "error", message: `internal error: ${cause instanceof Error ? cause.message : String(cause)}`, trace: [] }], patched: original, patch: [] };
+      return { results: [{ policy: name, rule: "", ruleType: "verifyImages", mode, severity, status: "error", message: `internal error: ${cause instanceof Error ? cause.message : String(cause)}`, trace: [] }], patched: original, patch: [] };
     }
   };
 

@@ -159,6 +159,9 @@ function actualOf(results: readonly RuleResult[], rule: string | undefined): { a
   if (matching.length === 0) return { actual: "excluded", unsupported: false };
   const unsupported = matching.find((r) => r.status === "unsupported");
   if (unsupported) return { actual: "unsupported", detail: unsupported.message, unsupported: true };
+  // `vigil test` reaches no image registry: a signature check it could not make is not computed (Kyverno's CLI would pull).
+  const unverified = matching.find((r) => r.ruleType === "verifyImages" && r.status === "error");
+  if (unverified) return { actual: "unsupported", detail: `${unverified.message} (vigil test does not reach image registries)`, unsupported: true };
   const real = matching.filter((r) => r.status !== "nomatch");
   if (real.length === 0) return { actual: "excluded", unsupported: false };
   const worst = real.find((r) => r.status === "error") ?? real.find((r) => r.status === "fail") ?? real.find((r) => r.status === "pass") ?? real[0];

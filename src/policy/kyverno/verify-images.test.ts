@@ -1,4 +1,7 @@
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApiAnswer, ClusterView } from "../../core/context.js";
 import { startTestFulcio } from "../../context/kubernetes/fulcio-test-ca.js";
@@ -6,7 +9,9 @@ import { fetchUnanswered } from "../../context/kubernetes/lookups.js";
 import { createRegistryClient } from "../../context/kubernetes/registry-client.js";
 import { startFakeRegistry, type FakeRegistry } from "../../context/kubernetes/registry-test-server.js";
 import { loadPolicyText } from "../index.js";
+import { createCelEnvironment } from "../cel/index.js";
 import { clusterContextResolver } from "./context.js";
+import { runKyvernoTests } from "./test-runner.js";
 import type { KyvernoPolicy, MutationOutcome } from "./policy.js";
 import { resourceInput, type AdmissionInput } from "./request.js";
 import type { RuleResult } from "./results.js";
@@ -429,5 +434,36 @@ ${indent(fields, 8)}
     expect(results.map((r) => [r.status, r.message])).toEqual([["unsupported", ".attestors[0].entries[0].keys.kms: KMS keys are not supported by Vigil; put the public key in keys.publicKeys"]]);
     const plain = signedBy(ci).evaluateAdmission(pod(`${image("signed:1.0")}@${registry.digestOf("acme/signed:1.0")}`));
     expect(plain.map((r) => [r.status, r.message])).toEqual([["error", `.attestors[0].entries[0].keys: no answer for ${image("signed")}@${registry.digestOf("acme/signed:1.0")}: verifying images needs image registries (admission.registries in vigil.yaml)`]]);
+  });
+
+  it("vigil test (kyverno-test.yaml) reaches no registry: a verifyImages row it cannot check is unsupported, never passed", () => {
+    const dir = mkdtempSync(join(tmpdir(), "vigil-verify-test-"));
+    writeFileSync(join(dir, "policy.yaml"), `apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: check-image}
+spec:
+  rules:
+  - name: check-signature
+    match: {any: [{resources: {kinds: [Pod]}}]}
+    verifyImages:
+    - imageReferences: ["ghcr.io/acme/*"]
+      attestors: [{entries: [{keys: {publicKeys: ${JSON.stringify(pem(ci))}, rekor: {ignoreTlog: true}}}]}]
+`);
+    writeFileSync(join(dir, "resources.yaml"), [
+      { apiVersion: "v1", kind: "Pod", metadata: { name: "pinned", namespace: "default" }, spec: { containers: [{ name: "app", image: "ghcr.io/acme/app@sha256:0123456789012345678901234567890123456789012345678901234567890123" }] } },
+      { apiVersion: "v1", kind: "Pod", metadata: { name: "tagged", namespace: "default" }, spec: { containers: [{ name: "app", image: "ghcr.io/acme/app:1.0" }] } },
+    ].map((o) => JSON.stringify(o)).join("\n---\n"));
+    writeFileSync(join(dir, "kyverno-test.yaml"), `apiVersion: cli.kyverno.io/v1alpha1
+kind: Test
+metadata: {name: signed}
+policies: [policy.yaml]
+resources: [resources.yaml]
+results:
+- {policy: check-image, rule: check-signature, kind: Pod, resources: [pinned], result: pass}
+- {policy: check-image, rule: check-signature, kind: Pod, resources: [tagged], result: fail}
+`);
+    const results = runKyvernoTests([dir], { celEnv: createCelEnvironment() });
+    expect(results.map((r) => [r.resource, r.actual, r.status])).toEqual([["pinned", "unsupported", "unsupported"], ["tagged", "unsupported", "unsupported"]]);
+    expect(results[0]?.message).toContain("vigil test does not reach image registries");
   });
 });
