@@ -146,4 +146,20 @@ describe("Cosign signatures in an OCI registry (verifyImages keys attestors)", (
     expect((await verify({ image: `${host}/team/logged-v3:1.0`, key: pem(signer), rekorPublicKey: pem(other) })).error).toMatch(/not by the Rekor key configured/);
     expect((await verify({ image: `${host}/team/unlogged-v3:1.0`, key: pem(signer), rekorPublicKey: pem(log) })).error).toContain("no transparency log entry in the Sigstore bundle");
   });
+
+  it("concurrent checks of the same image share one round of registry requests; a later one is answered from the cache", async () => {
+    registry = await startFakeRegistry({ "team/app:1.0": { created: "2025-01-01T00:00:00Z", signatures: [{ ...signer }] } });
+    const client = createRegistryClient({ insecure: [registry.host] });
+    const check = { image: `${registry.host}/team/app:1.0`, key: pem(signer), ignoreTlog: true };
+    const first = await client.verify!(check);
+    const alone = registry.requests.length;
+    expect(first.ok).toBe(true);
+    const other = createRegistryClient({ insecure: [registry.host] });
+    const answers = await Promise.all([other.verify!(check), other.verify!(check), other.verify!(check)]);
+    expect(answers.every((a) => a.ok)).toBe(true);
+    // three concurrent checks on a fresh client cost what one did
+    expect(registry.requests.length).toBe(2 * alone);
+    await other.verify!(check);
+    expect(registry.requests.length).toBe(2 * alone);
+  });
 });

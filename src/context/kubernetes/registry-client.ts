@@ -372,22 +372,33 @@ export function createRegistryClient(settings: RegistrySettings = {}): ImageRegi
 
   /**
    * The answer `compute` gives for `key`, reused for cacheSeconds from `store` (at most 1,000
-   * answers, the oldest dropped first). Failures are not kept: the next review asks again. Never rejects.
+   * answers, the oldest dropped first) and shared by the callers that ask while it is computed.
+   * Failures are not kept: the next review asks again. Never rejects.
    */
-  async function cached(store: Map<string, { at: number; answer: ApiAnswer }>, key: string, compute: () => Promise<ApiAnswer>): Promise<ApiAnswer> {
+  /** Lookups in flight, by store and key: concurrent reviews of the same image share one round of registry requests. */
+  const inFlight = new Map<string, Promise<ApiAnswer>>();
+
+  function cached(store: Map<string, { at: number; answer: ApiAnswer }>, key: string, compute: () => Promise<ApiAnswer>): Promise<ApiAnswer> {
     const now = Date.now();
     const hit = store.get(key);
-    if (hit !== undefined && now - hit.at < cacheMs) return hit.answer;
-    let answer: ApiAnswer;
-    try {
-      answer = await compute();
-    } catch (error) {
-      answer = { ok: false, error: error instanceof Error ? error.message : String(error) };
-    }
-    if (answer.ok && cacheMs > 0) {
-      if (store.size >= 1000) store.delete(store.keys().next().value as string);
-      store.set(key, { at: now, answer });
-    }
+    if (hit !== undefined && now - hit.at < cacheMs) return Promise.resolve(hit.answer);
+    const flightKey = `${store === verified ? "verify" : "describe"}\u0000${key}`;
+    const running = inFlight.get(flightKey);
+    if (running !== undefined) return running;
+    const answer = (async (): Promise<ApiAnswer> => {
+      let result: ApiAnswer;
+      try {
+        result = await compute();
+      } catch (error) {
+        result = { ok: false, error: error instanceof Error ? error.message : String(error) };
+      }
+      if (result.ok && cacheMs > 0) {
+        if (store.size >= 1000) store.delete(store.keys().next().value as string);
+        store.set(key, { at: now, answer: result });
+      }
+      return result;
+    })().finally(() => inFlight.delete(flightKey));
+    inFlight.set(flightKey, answer);
     return answer;
   }
 
