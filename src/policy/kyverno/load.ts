@@ -1,7 +1,8 @@
 /**
  * Dispatches Kubernetes policy documents to their compiler: Kyverno ClusterPolicy/Policy,
  * Kyverno ValidatingPolicy, ImageValidatingPolicy, MutatingPolicy and GeneratingPolicy, Kubernetes
- * ValidatingAdmissionPolicy (+ bindings). Kinds Vigil does not evaluate (DeletingPolicy, ...)
+ * ValidatingAdmissionPolicy (+ bindings), cleanup policies (ClusterCleanupPolicy, CleanupPolicy,
+ * DeletingPolicy: cleanup-policy.ts). Kinds Vigil does not evaluate
  * load as `unsupported` entries. Kyverno PolicyExceptions
  * (kyverno.io/v2, v2beta1, v2alpha1; policies.kyverno.io for the CEL policy kinds) go into the
  * load's exception set, which the policies compiled with it consult.
@@ -17,17 +18,20 @@ import { compileGeneratingPolicy } from "./generating-policy.js";
 import { compileMutatingPolicy } from "./mutating-policy.js";
 import { compileValidatingPolicy } from "./validating-policy.js";
 import { compileImageValidatingPolicy, imageVerificationCelFunctions } from "./image-validating-policy.js";
+import { compileCleanupPolicy, isCleanupPolicyDocument, type CleanupPolicy } from "./cleanup-policy.js";
 import { isObject, type Json } from "./test-files.js";
 
 export interface LoadedPolicy {
   readonly name: string;
   readonly kind: string;
   readonly policy?: KyvernoPolicy;
+  /** A ClusterCleanupPolicy / CleanupPolicy / DeletingPolicy: run on its schedule by the agent, not by admission or `kyverno test`. */
+  readonly cleanup?: CleanupPolicy;
   readonly error?: VigilError;
 }
 
 const kyvernoKinds = new Set(["ClusterPolicy", "Policy"]);
-const unsupportedKinds = new Set(["DeletingPolicy", "ImageVerificationPolicy", "CleanupPolicy", "ClusterCleanupPolicy", "NamespacedValidatingPolicy", "MutatingAdmissionPolicy"]);
+const unsupportedKinds = new Set(["ImageVerificationPolicy", "NamespacedValidatingPolicy", "MutatingAdmissionPolicy"]);
 
 /** True for documents this module compiles or reports (by apiVersion group and kind). */
 export function isKubernetesPolicyDocument(doc: unknown): boolean {
@@ -35,6 +39,7 @@ export function isKubernetesPolicyDocument(doc: unknown): boolean {
   const apiVersion = String(doc["apiVersion"] ?? "");
   const kind = String(doc["kind"] ?? "");
   if (apiVersion.startsWith("kyverno.io/") && kyvernoKinds.has(kind)) return true;
+  if (isCleanupPolicyDocument(doc)) return true;
   if (isPolicyExceptionDocument(doc)) return true;
   if (apiVersion.startsWith("policies.kyverno.io/")) return true;
   return false;
@@ -56,7 +61,8 @@ export function compilePolicyDocuments(documents: readonly Json[], env: CelEnvir
     const name = isObject(doc["metadata"]) ? String(doc["metadata"]["name"] ?? "") : "";
     const apiVersion = String(doc["apiVersion"] ?? "");
     try {
-      if (apiVersion.startsWith("kyverno.io/") && kyvernoKinds.has(kind)) out.push({ name, kind, policy: compileKyvernoPolicy(doc, kenv, { source, ...(resolver ? { resolver } : {}), ...(exceptions ? { exceptions } : {}) }) });
+      if (isCleanupPolicyDocument(doc)) out.push({ name, kind, cleanup: compileCleanupPolicy(doc, kenv, { source, ...(resolver ? { resolver } : {}) }) });
+      else if (apiVersion.startsWith("kyverno.io/") && kyvernoKinds.has(kind)) out.push({ name, kind, policy: compileKyvernoPolicy(doc, kenv, { source, ...(resolver ? { resolver } : {}), ...(exceptions ? { exceptions } : {}) }) });
       else if (isPolicyExceptionDocument(doc) || isCelPolicyExceptionDocument(doc)) {
         if (isPolicyExceptionDocument(doc)) {
           const exception = parsePolicyException(doc, source);

@@ -1,7 +1,8 @@
 /**
  * Policy language plugin for Kyverno: `kyverno.io/v1` and `v2beta1` ClusterPolicy / Policy
  * (validate, mutate and generate rules) and `policies.kyverno.io` ValidatingPolicy,
- * MutatingPolicy and GeneratingPolicy. Other policies.kyverno.io kinds (DeletingPolicy, ...) and
+ * MutatingPolicy, GeneratingPolicy and the cleanup policies (ClusterCleanupPolicy, CleanupPolicy,
+ * DeletingPolicy; run on their schedule by the agent). Other policies.kyverno.io kinds and
  * rules using unsupported features (`mutate.targets`, ...) fail to load with a VigilError naming
  * the policy, the rule and the feature; verifyImages rules with KMS keys load and report
  * `unsupported`.
@@ -28,6 +29,7 @@ export function createKyvernoLanguage(options: { readonly resolver?: ExternalCon
       for (const d of documents) {
         for (const loaded of compilePolicyDocuments([d.value as Record<string, unknown>], env, `${d.file}#${d.index}`, options.resolver, exceptions)) {
           if (loaded.policy) policies.push(loaded.policy);
+          else if (loaded.cleanup) policies.push(loaded.cleanup);
           else if (loaded.error) {
             const field = loaded.error.details.field;
             const at = typeof field === "string" ? closestPosition(d, field) : undefined;
