@@ -1,4 +1,4 @@
-import type { AppsV1Api, ConfigurationOptions, CoreV1Api } from "@kubernetes/client-node";
+import type { AppsV1Api, Configuration, ConfigurationOptions, CoreV1Api, HttpMethod } from "@kubernetes/client-node";
 import { VigilError } from "../../core/index.js";
 import { requireText, requireUrl } from "./config-checks.js";
 import { ActuatorApiError, withTimeout } from "./define.js";
@@ -25,6 +25,36 @@ export interface ObjectMetadata {
   readonly labels: Readonly<Record<string, string>>;
   readonly annotations: Readonly<Record<string, string>>;
   readonly resourceVersion?: string;
+}
+
+/** `DeleteOptions.propagationPolicy` values: how the garbage collector treats the object's dependents. */
+export const PROPAGATION_POLICIES = ["Foreground", "Background", "Orphan"] as const;
+export type PropagationPolicy = (typeof PROPAGATION_POLICIES)[number];
+
+/** An object as the API server sends it (JSON), of any kind. */
+export type KubernetesObject = Record<string, unknown>;
+
+/** The resource that serves a kind, from the API server's discovery document (an APIResourceList entry). */
+export interface ApiResource {
+  readonly apiVersion: string;
+  readonly kind: string;
+  /** The plural resource name, the path segment: `jobs`, `configmaps`, `namespaces`. */
+  readonly resource: string;
+  readonly namespaced: boolean;
+}
+
+/** One object of any kind, addressed through its discovered resource; `namespace` is absent for cluster-scoped kinds. */
+export interface ResourceRef {
+  readonly api: ApiResource;
+  readonly name: string;
+  readonly namespace?: string;
+}
+
+export interface DeleteOptions {
+  /** `preconditions.uid`: the server deletes only an object that still has this uid. */
+  readonly uid: string;
+  readonly propagationPolicy?: PropagationPolicy;
+  readonly gracePeriodSeconds?: number;
 }
 
 /** A Kubernetes `Status` error body, as the API server returns it. */
@@ -70,12 +100,37 @@ export interface KubernetesClient {
   patchMetadata(ref: ObjectRef, field: "labels" | "annotations", values: Readonly<Record<string, string | null>>, context: OperationContext): Promise<ObjectMetadata>;
   readPodPhase(ref: ObjectRef, context: OperationContext): Promise<string>;
   deletePod(ref: ObjectRef, gracePeriodSeconds: number | undefined, context: OperationContext): Promise<void>;
+  /**
+   * The resource serving `kind` in `apiVersion`, from the discovery document (GET /api/v1, or
+   * /apis/{group}/{version}); subresources (`pods/status`) are skipped. Discovery documents are
+   * cached per client; a kind missing from a cached document is looked up once more (a CRD may
+   * have been installed since). Throws VigilError(VIGIL_BAD_INPUT) naming `params.apiVersion` when
+   * the server does not serve the group/version, `params.kind` when it serves no such kind.
+   */
+  discoverResource(apiVersion: string, kind: string, context: OperationContext): Promise<ApiResource>;
+  /** GET the object as the server sends it; undefined when the server answers 404. */
+  getObject(ref: ResourceRef, context: OperationContext): Promise<KubernetesObject | undefined>;
+  /**
+   * DELETE with a `DeleteOptions` body carrying `preconditions.uid`. Returns "absent" when the server
+   * answers 404; a 409 Conflict (the precondition failed: the object was replaced) throws
+   * ActuatorApiError saying so.
+   */
+  deleteObject(ref: ResourceRef, options: DeleteOptions, context: OperationContext): Promise<"deleted" | "absent">;
+  /** POST `manifest` to the collection; returns the created object. A 409 (the name exists) throws ActuatorApiError saying so. */
+  createObject(ref: ResourceRef, manifest: KubernetesObject, context: OperationContext): Promise<KubernetesObject>;
 }
 
-/** Creates the client from the actuator config; throws VIGIL_BAD_CONFIG naming a missing field. */
 /** RFC 7386 JSON merge patch (the client library's PatchStrategy.MergePatch). */
 const MERGE_PATCH = "application/merge-patch+json";
 
+/** Receives the library's Configuration (auth, TLS agent, base URL) for requests to any path. */
+class GenericApi {
+  constructor(readonly configuration: Configuration) {}
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+
+/** Creates the client from the actuator config; throws VIGIL_BAD_CONFIG naming a missing field. */
 export function createKubernetesClient(config: KubernetesActuatorConfig): KubernetesClient {
   const server = requireUrl("actuators.kubernetes.server", config.server);
   const token = requireText("actuators.kubernetes.token", config.token);
@@ -87,8 +142,15 @@ export function createKubernetesClient(config: KubernetesActuatorConfig): Kubern
   }
   const timeoutMs = config.timeoutMs ?? 10_000;
   // The client library takes ~0.7 s to import: load it on the first call, not at start-up.
-  let loading: Promise<{ readonly apps: AppsV1Api; readonly core: CoreV1Api }> | undefined;
-  const apis = (): Promise<{ readonly apps: AppsV1Api; readonly core: CoreV1Api }> =>
+  interface Apis {
+    readonly apps: AppsV1Api;
+    readonly core: CoreV1Api;
+    /** For the generic calls: the same KubeConfig (token, CA, skipTLSVerify) as the typed APIs. */
+    readonly generic: Configuration;
+    readonly methods: typeof HttpMethod;
+  }
+  let loading: Promise<Apis> | undefined;
+  const apis = (): Promise<Apis> =>
     (loading ??= import("@kubernetes/client-node").then((k8s) => {
       const kubeConfig = new k8s.KubeConfig();
       kubeConfig.loadFromOptions({
@@ -97,7 +159,12 @@ export function createKubernetesClient(config: KubernetesActuatorConfig): Kubern
         contexts: [{ name: "vigil", cluster: "vigil", user: "vigil" }],
         currentContext: "vigil",
       });
-      return { apps: kubeConfig.makeApiClient(k8s.AppsV1Api), core: kubeConfig.makeApiClient(k8s.CoreV1Api) };
+      return {
+        apps: kubeConfig.makeApiClient(k8s.AppsV1Api),
+        core: kubeConfig.makeApiClient(k8s.CoreV1Api),
+        generic: kubeConfig.makeApiClient(GenericApi).configuration,
+        methods: k8s.HttpMethod,
+      };
     }));
 
   // Per-call options: a timeout (and the caller's abort signal), plus the patch Content-Type.
@@ -182,7 +249,128 @@ export function createKubernetesClient(config: KubernetesActuatorConfig): Kubern
     }
   }
 
+  /**
+   * One request to any path through the library's own HTTP stack: its KubeConfig applies the bearer
+   * token and the TLS agent (caData, skipTLSVerify), as for the typed APIs; the timeout and the
+   * caller's signal abort it. Answers the status and the body text; rejects only when no answer came.
+   */
+  async function send(method: "GET" | "POST" | "DELETE", path: string, body: object | undefined, context: OperationContext): Promise<{ readonly status: number; readonly text: string }> {
+    try {
+      const { generic, methods } = await apis();
+      const request = generic.baseServer.makeRequestContext(path, methods[method]);
+      request.setHeaderParam("Accept", "application/json");
+      if (body !== undefined) {
+        request.setHeaderParam("Content-Type", "application/json");
+        request.setBody(JSON.stringify(body));
+      }
+      await generic.authMethods.default?.applySecurityAuthentication(request);
+      request.setSignal(withTimeout(timeoutMs, context.signal));
+      const response = await generic.httpApi.send(request).toPromise();
+      return { status: response.httpStatusCode, text: await response.body.text() };
+    } catch (error) {
+      throw kubernetesError(error, `${method} ${path}`);
+    }
+  }
+
+  const failure = (status: number, text: string, what: string): ActuatorApiError => kubernetesError({ code: status, body: text }, what);
+
+  function parseObject(text: string, what: string, status: number): KubernetesObject {
+    try {
+      const value: unknown = JSON.parse(text);
+      if (isObject(value)) return value;
+    } catch {
+      // reported below
+    }
+    throw new ActuatorApiError(`Kubernetes API ${what} answered HTTP ${status} with a body that is not a JSON object`, { status });
+  }
+
+  const groupVersionPath = (apiVersion: string): string => (apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`);
+  const collectionPath = (ref: ResourceRef): string =>
+    `${groupVersionPath(ref.api.apiVersion)}${ref.namespace === undefined ? "" : `/namespaces/${encodeURIComponent(ref.namespace)}`}/${ref.api.resource}`;
+  const objectPath = (ref: ResourceRef): string => `${collectionPath(ref)}/${encodeURIComponent(ref.name)}`;
+  const where = (ref: ResourceRef): string => `${ref.api.kind} ${ref.namespace === undefined ? "" : `${ref.namespace}/`}${ref.name}`;
+
+  // apiVersion -> the top-level resources of its discovery document. Only complete answers are kept.
+  const discovered = new Map<string, readonly ApiResource[]>();
+
+  async function fetchDiscovery(apiVersion: string, context: OperationContext): Promise<readonly ApiResource[]> {
+    const path = groupVersionPath(apiVersion);
+    const answer = await send("GET", path, undefined, context);
+    if (answer.status === 404) {
+      throw new VigilError("VIGIL_BAD_INPUT", `the Kubernetes API server does not serve apiVersion "${apiVersion}" (GET ${path} answered 404): check params.apiVersion (kubectl api-versions lists the served ones)`, {
+        field: "params.apiVersion",
+      });
+    }
+    if (answer.status < 200 || answer.status > 299) throw failure(answer.status, answer.text, `GET ${path}`);
+    const list = parseObject(answer.text, `GET ${path}`, answer.status);
+    const resources = (Array.isArray(list["resources"]) ? list["resources"] : []).filter(isObject).flatMap((entry): ApiResource[] =>
+      // INVARIANT: a name with "/" is a subresource (pods/status, deployments/scale), never the object itself.
+      typeof entry["name"] === "string" && !entry["name"].includes("/") && typeof entry["kind"] === "string"
+        ? [{ apiVersion, kind: entry["kind"], resource: entry["name"], namespaced: entry["namespaced"] === true }]
+        : [],
+    );
+    discovered.set(apiVersion, resources);
+    return resources;
+  }
+
   return {
+    async discoverResource(apiVersion, kind, context) {
+      const cached = discovered.get(apiVersion)?.find((item) => item.kind === kind);
+      if (cached !== undefined) return cached;
+      const resources = await fetchDiscovery(apiVersion, context);
+      const found = resources.find((item) => item.kind === kind);
+      if (found === undefined) {
+        throw new VigilError(
+          "VIGIL_BAD_INPUT",
+          `the Kubernetes API server serves no kind "${kind}" in apiVersion "${apiVersion}" (GET ${groupVersionPath(apiVersion)} lists ${resources.map((item) => item.kind).join(", ") || "no resources"}): check params.kind and params.apiVersion`,
+          { field: "params.kind" },
+        );
+      }
+      return found;
+    },
+    async getObject(ref, context) {
+      const path = objectPath(ref);
+      const answer = await send("GET", path, undefined, context);
+      if (answer.status === 404) return undefined;
+      if (answer.status < 200 || answer.status > 299) throw failure(answer.status, answer.text, `GET ${path}`);
+      return parseObject(answer.text, `GET ${path}`, answer.status);
+    },
+    async deleteObject(ref, options, context) {
+      const path = objectPath(ref);
+      const body = {
+        kind: "DeleteOptions",
+        apiVersion: "v1",
+        ...(options.propagationPolicy === undefined ? {} : { propagationPolicy: options.propagationPolicy }),
+        ...(options.gracePeriodSeconds === undefined ? {} : { gracePeriodSeconds: options.gracePeriodSeconds }),
+        preconditions: { uid: options.uid },
+      };
+      const answer = await send("DELETE", path, body, context);
+      if (answer.status === 404) return "absent";
+      if (answer.status === 409) {
+        const error = failure(answer.status, answer.text, `DELETE ${path}`);
+        throw new ActuatorApiError(`${error.message}; ${where(ref)} no longer has uid ${options.uid}: it was replaced (deleted and re-created under the same name), so nothing was deleted`, {
+          status: 409,
+          ...(error.apiCode === undefined ? {} : { apiCode: error.apiCode }),
+          cause: error,
+        });
+      }
+      if (answer.status < 200 || answer.status > 299) throw failure(answer.status, answer.text, `DELETE ${path}`);
+      return "deleted";
+    },
+    async createObject(ref, manifest, context) {
+      const path = collectionPath(ref);
+      const answer = await send("POST", path, manifest, context);
+      if (answer.status === 409) {
+        const error = failure(answer.status, answer.text, `POST ${path}`);
+        throw new ActuatorApiError(`${error.message}; an object ${where(ref)} exists again (re-created since the delete, or still being deleted), so nothing was restored`, {
+          status: 409,
+          ...(error.apiCode === undefined ? {} : { apiCode: error.apiCode }),
+          cause: error,
+        });
+      }
+      if (answer.status < 200 || answer.status > 299) throw failure(answer.status, answer.text, `POST ${path}`);
+      return parseObject(answer.text, `POST ${path}`, answer.status);
+    },
     async readScale(ref, context) {
       const { apps } = await apis();
       const scale = await call(`GET ${pathOf(ref, "/scale")}`, () =>

@@ -9,8 +9,22 @@ const TOKEN = "eyJhbGciOiJSUzI1NiJ9.vigil-service-account.sig";
 // A Scale object as the API server returns it (kubernetes/api round-trip test data).
 const SCALE_FIXTURE = JSON.parse(readFileSync(new URL("../../../test/fixtures/actuators/kubernetes/autoscaling.v1.Scale.json", import.meta.url), "utf8")) as Record<string, unknown>;
 
-type Meta = { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; resourceVersion: string };
-type KubeObject = { kind: string; apiVersion: string; metadata: Meta; spec?: { replicas?: number }; status?: Record<string, unknown> };
+// The API server's discovery documents (APIResourceList) for the core group and batch/v1 (kubernetes/kubernetes api/discovery).
+const DISCOVERY: Record<string, object> = {
+  "/api/v1": JSON.parse(readFileSync(new URL("../../../test/fixtures/actuators/kubernetes/api__v1.json", import.meta.url), "utf8")),
+  "/apis/batch/v1": JSON.parse(readFileSync(new URL("../../../test/fixtures/actuators/kubernetes/apis__batch__v1.json", import.meta.url), "utf8")),
+};
+
+type Meta = {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  resourceVersion: string;
+  [field: string]: unknown;
+};
+type KubeObject = { kind: string; apiVersion: string; metadata: Meta; spec?: { replicas?: number; [field: string]: unknown }; status?: Record<string, unknown>; [field: string]: unknown };
 
 /** A Kubernetes `Status` failure body. */
 function status(code: number, reason: string, message: string) {
@@ -28,17 +42,28 @@ function mergePatch(target: Record<string, unknown>, patch: Record<string, unkno
   return result;
 }
 
-/** A small API server: deployments/statefulsets (+ scale), pods, namespaces; bearer auth; merge patch only. */
+/** Resources per group/version path, with the `{resource}.{group}` name the API server's messages use. */
+const RESOURCES: Record<string, Record<string, { kind: string; qualified: string }>> = {
+  "/api/v1": { pods: { kind: "Pod", qualified: "pods" }, configmaps: { kind: "ConfigMap", qualified: "configmaps" }, secrets: { kind: "Secret", qualified: "secrets" } },
+  "/apis/apps/v1": { deployments: { kind: "Deployment", qualified: "deployments.apps" }, statefulsets: { kind: "StatefulSet", qualified: "statefulsets.apps" } },
+  "/apis/batch/v1": { jobs: { kind: "Job", qualified: "jobs.batch" } },
+};
+
+/**
+ * A small API server: discovery (/api/v1, /apis/batch/v1), deployments/statefulsets (+ scale),
+ * pods, configmaps, secrets, jobs, namespaces; bearer auth; merge patch; DELETE with DeleteOptions
+ * preconditions; POST create (a new uid, Job selector generation and its validation).
+ */
 class FakeApiServer {
   objects = new Map<string, KubeObject>();
   version = 100;
+  created = 0;
 
   constructor(server: WireServer) {
     server.authenticate(
       (request) => (request.header("authorization") === `Bearer ${TOKEN}` ? undefined : `bad Authorization ${request.header("authorization") ?? "(none)"}`),
       () => status(401, "Unauthorized", "Unauthorized"),
     );
-    const plural: Record<string, string> = { deployments: "Deployment", statefulsets: "StatefulSet", pods: "Pod" };
     const key = (kind: string, namespace: string | undefined, name: string) => `${kind}/${namespace ?? ""}/${name}`;
     const notFound = (resource: string, name: string) => status(404, "NotFound", `${resource} "${name}" not found`);
     const checkPatch = (request: WireRequest) =>
@@ -54,16 +79,60 @@ class FakeApiServer {
       spec: { replicas: object.spec?.replicas ?? 0 },
       status: { replicas: object.spec?.replicas ?? 0, selector: `app=${object.metadata.name}` },
     });
+    /** DELETE as the registry store does it: DeleteOptions.preconditions.uid must match, else 409 Conflict. */
+    const remove = (request: WireRequest, id: string, qualified: string, name: string) => {
+      const object = this.objects.get(id);
+      if (!object) return notFound(qualified, name);
+      const options = request.text === "" ? {} : request.json<{ kind?: string; preconditions?: { uid?: string } }>();
+      if (request.text !== "" && (request.header("content-type") !== "application/json" || options.kind !== "DeleteOptions")) return status(400, "BadRequest", "not a DeleteOptions body");
+      const wanted = options.preconditions?.uid;
+      if (wanted !== undefined && wanted !== object.metadata.uid) {
+        return status(409, "Conflict", `Operation cannot be fulfilled on ${qualified} "${name}": Precondition failed: UID in precondition: ${wanted}, UID in object meta: ${object.metadata.uid ?? ""}`);
+      }
+      this.objects.delete(id);
+      return { status: 200, body: { ...object, metadata: { ...object.metadata, deletionTimestamp: "2025-03-01T12:00:30Z", deletionGracePeriodSeconds: 0 } } };
+    };
+    /** POST as the API server does it: a new uid and resourceVersion; a set resourceVersion, a wrong namespace or an existing name is refused. */
+    const create = (request: WireRequest, kind: string, qualified: string, namespace: string | undefined) => {
+      if (request.header("content-type") !== "application/json") return status(415, "UnsupportedMediaType", "unsupported media type");
+      const object = request.json<KubeObject>();
+      if (object.kind !== kind) return status(400, "BadRequest", `the API version in the data (${object.apiVersion}) does not match the expected kind ${kind}`);
+      if (object.metadata.resourceVersion !== undefined) return status(500, "InternalError", "resourceVersion should not be set on objects to be created");
+      if (namespace !== undefined && object.metadata.namespace !== undefined && object.metadata.namespace !== namespace) {
+        return status(400, "BadRequest", "the namespace of the provided object does not match the namespace sent on the request");
+      }
+      const id = key(kind, namespace, object.metadata.name);
+      if (this.objects.has(id)) return status(409, "AlreadyExists", `${qualified} "${object.metadata.name}" already exists`);
+      const uid = `0b5e7c2a-0000-4000-8000-${String(++this.created).padStart(12, "0")}`;
+      const stored: KubeObject = { ...object, metadata: { ...object.metadata, ...(namespace === undefined ? {} : { namespace }), uid, resourceVersion: String(++this.version), creationTimestamp: "2025-03-01T12:05:00Z" } };
+      if (kind === "Job" && stored.spec?.["manualSelector"] !== true) {
+        // pkg/registry/batch/job: generateSelector on create, then validateGeneratedSelector.
+        const template = (stored.spec?.["template"] ?? {}) as { metadata?: { labels?: Record<string, string> } };
+        const labels = { "batch.kubernetes.io/controller-uid": uid, "controller-uid": uid, "batch.kubernetes.io/job-name": object.metadata.name, "job-name": object.metadata.name, ...template.metadata?.labels };
+        const selector = (stored.spec?.["selector"] ?? { matchLabels: { "batch.kubernetes.io/controller-uid": uid } }) as { matchLabels?: Record<string, string> };
+        if (labels["batch.kubernetes.io/controller-uid"] !== uid || selector.matchLabels?.["batch.kubernetes.io/controller-uid"] !== uid) {
+          return status(422, "Invalid", `Job.batch "${object.metadata.name}" is invalid: spec.selector: Invalid value: ${JSON.stringify(selector)}: \`selector\` not auto-generated`);
+        }
+        stored.spec = { ...stored.spec, selector, template: { ...template, metadata: { ...template.metadata, labels } } };
+      }
+      this.objects.set(id, stored);
+      return { status: 201, body: stored };
+    };
 
-    for (const group of ["/apis/apps/v1", "/api/v1"]) {
+    // A group/version the server does not serve: the API server's plain-text 404.
+    server.on("GET", "/apis/:group/:version", () => ({ status: 404, headers: { "content-type": "text/plain; charset=utf-8" }, body: "404 page not found\n" }));
+    for (const [path, document] of Object.entries(DISCOVERY)) server.on("GET", path, () => ({ status: 200, body: document }));
+
+    for (const [group, resources] of Object.entries(RESOURCES)) {
+      const resolve = (request: WireRequest) => resources[request.params["plural"] ?? ""];
       server.on("GET", `${group}/namespaces/:ns/:plural/:name`, (request) => {
-        const kind = plural[request.params["plural"] ?? ""];
-        const object = kind ? this.objects.get(key(kind, request.params["ns"], request.params["name"] ?? "")) : undefined;
-        return object ? { status: 200, body: object } : notFound(`${request.params["plural"]}${group.includes("apps") ? ".apps" : ""}`, request.params["name"] ?? "");
+        const resource = resolve(request);
+        const object = resource ? this.objects.get(key(resource.kind, request.params["ns"], request.params["name"] ?? "")) : undefined;
+        return object ? { status: 200, body: object } : notFound(resource?.qualified ?? request.params["plural"] ?? "", request.params["name"] ?? "");
       });
       server.on("PATCH", `${group}/namespaces/:ns/:plural/:name`, (request) => {
-        const kind = plural[request.params["plural"] ?? ""];
-        const object = kind ? this.objects.get(key(kind, request.params["ns"], request.params["name"] ?? "")) : undefined;
+        const resource = resolve(request);
+        const object = resource ? this.objects.get(key(resource.kind, request.params["ns"], request.params["name"] ?? "")) : undefined;
         if (!object) return notFound(request.params["plural"] ?? "", request.params["name"] ?? "");
         const problem = checkPatch(request);
         if (problem) return problem;
@@ -73,13 +142,24 @@ class FakeApiServer {
         bump(object);
         return { status: 200, body: object };
       });
+      server.on("DELETE", `${group}/namespaces/:ns/:plural/:name`, (request) => {
+        const resource = resolve(request);
+        if (!resource) return undefined;
+        return remove(request, key(resource.kind, request.params["ns"], request.params["name"] ?? ""), resource.qualified, request.params["name"] ?? "");
+      });
+      server.on("POST", `${group}/namespaces/:ns/:plural`, (request) => {
+        const resource = resolve(request);
+        return resource ? create(request, resource.kind, resource.qualified, request.params["ns"]) : undefined;
+      });
     }
     server.on("GET", "/apis/apps/v1/namespaces/:ns/:plural/:name/scale", (request) => {
-      const object = this.objects.get(key(plural[request.params["plural"] ?? ""] ?? "", request.params["ns"], request.params["name"] ?? ""));
+      const resource = RESOURCES["/apis/apps/v1"]?.[request.params["plural"] ?? ""];
+      const object = this.objects.get(key(resource?.kind ?? "", request.params["ns"], request.params["name"] ?? ""));
       return object ? { status: 200, body: scaleOf(object) } : notFound(`${request.params["plural"]}.apps`, request.params["name"] ?? "");
     });
     server.on("PATCH", "/apis/apps/v1/namespaces/:ns/:plural/:name/scale", (request) => {
-      const object = this.objects.get(key(plural[request.params["plural"] ?? ""] ?? "", request.params["ns"], request.params["name"] ?? ""));
+      const resource = RESOURCES["/apis/apps/v1"]?.[request.params["plural"] ?? ""];
+      const object = this.objects.get(key(resource?.kind ?? "", request.params["ns"], request.params["name"] ?? ""));
       if (!object) return notFound(`${request.params["plural"]}.apps`, request.params["name"] ?? "");
       const problem = checkPatch(request);
       if (problem) return problem;
@@ -109,6 +189,8 @@ class FakeApiServer {
       bump(object);
       return { status: 200, body: object };
     });
+    server.on("DELETE", "/api/v1/namespaces/:name", (request) => remove(request, key("Namespace", undefined, request.params["name"] ?? ""), "namespaces", request.params["name"] ?? ""));
+    server.on("POST", "/api/v1/namespaces", (request) => create(request, "Namespace", "namespaces", undefined));
   }
 
   add(object: KubeObject): void {
@@ -253,5 +335,215 @@ describe("kubernetes actuators", () => {
     expect(() => label.validate({ kind: "Secret", namespace: "x", name: "s", labels: { a: "b" } })).toThrowError(/params\.kind must be one of/);
     expect(() => scale.validate({ namespace: "Shop", name: "web" })).toThrowError(/params\.namespace "Shop" does not match/);
     expect(() => label.validate({ kind: "Pod", namespace: "x", name: "p", labels: { a: 1 } })).toThrowError(/params\.labels\.a must be a string, or null/);
+  });
+});
+
+describe("kubernetes.delete", () => {
+  const JOB_UID = "5f1d7c3e-8a2b-4c6d-9e0f-1a2b3c4d5e6f";
+  const CONFIG_UID = "9c8b7a6f-5e4d-4c3b-8a29-180716253443";
+  let server: WireServer;
+  let api: FakeApiServer;
+  let remove: Actuator;
+  const discoveryRequests = (path: string) => server.requests.filter((request) => request.method === "GET" && request.path === path).length;
+
+  beforeEach(async () => {
+    server = await startWireServer();
+    api = new FakeApiServer(server);
+    // A finished Job as the API server returns it: server-owned metadata, a generated selector, status.
+    api.add({
+      kind: "Job",
+      apiVersion: "batch/v1",
+      metadata: {
+        name: "nightly-report",
+        namespace: "shop",
+        uid: JOB_UID,
+        resourceVersion: "4711",
+        generation: 1,
+        creationTimestamp: "2025-02-28T02:00:00Z",
+        labels: { app: "report" },
+        annotations: { "batch.kubernetes.io/job-tracking": "" },
+        managedFields: [{ manager: "kube-controller-manager", operation: "Update", apiVersion: "batch/v1", time: "2025-02-28T02:03:00Z" }],
+      },
+      spec: {
+        backoffLimit: 2,
+        selector: { matchLabels: { "batch.kubernetes.io/controller-uid": JOB_UID } },
+        template: {
+          metadata: { labels: { app: "report", "batch.kubernetes.io/controller-uid": JOB_UID, "controller-uid": JOB_UID, "batch.kubernetes.io/job-name": "nightly-report", "job-name": "nightly-report" } },
+          spec: { restartPolicy: "Never", containers: [{ name: "report", image: "registry.example/report:1.4" }] },
+        },
+      },
+      status: { succeeded: 1, completionTime: "2025-02-28T02:03:00Z" },
+    });
+    api.add({ kind: "ConfigMap", apiVersion: "v1", metadata: { name: "app-config", namespace: "shop", uid: CONFIG_UID, resourceVersion: "812", creationTimestamp: "2025-01-10T09:00:00Z" }, data: { mode: "strict" } });
+    api.add({ kind: "Namespace", apiVersion: "v1", metadata: { name: "scratch", uid: "3e2d1c0b-0000-4000-8000-00000000aaaa", resourceVersion: "77" }, spec: { finalizers: ["kubernetes"] }, status: { phase: "Active" } });
+    api.add({ kind: "Secret", apiVersion: "v1", metadata: { name: "db-password", namespace: "shop", uid: "1d2c3b4a-0000-4000-8000-00000000bbbb", resourceVersion: "90" }, type: "Opaque", data: { password: "aHVudGVyMg==" } });
+    remove = createKubernetesActuators({ server: server.url, token: TOKEN, skipTlsVerify: true }, testRuntime()).find((actuator) => actuator.kind === "kubernetes.delete") as Actuator;
+  });
+  afterEach(() => server.close());
+
+  it("deletes a Job found through batch/v1 discovery (DELETE with the token and a DeleteOptions body); undo re-creates it from the stripped manifest", async () => {
+    const plan = testPlan("kubernetes.delete", { apiVersion: "batch/v1", kind: "Job", namespace: "shop", name: "nightly-report", propagationPolicy: "Background", gracePeriodSeconds: 0 });
+    const applied = await remove.apply(plan, { dryRun: false });
+    expect(server.problems).toEqual([]);
+    expect(applied.status).toBe("applied");
+    expect(applied.output).toEqual({ object: { apiVersion: "batch/v1", kind: "Job", namespace: "shop", name: "nightly-report" }, deleted: true, uid: JOB_UID });
+    expect(server.requests.map((request) => `${request.method} ${request.path}`)).toEqual([
+      "GET /apis/batch/v1",
+      "GET /apis/batch/v1/namespaces/shop/jobs/nightly-report",
+      "DELETE /apis/batch/v1/namespaces/shop/jobs/nightly-report",
+    ]);
+    const deletion = server.mutatingRequests()[0];
+    expect(deletion?.header("authorization")).toBe(`Bearer ${TOKEN}`);
+    expect(deletion?.header("content-type")).toBe("application/json");
+    expect(deletion?.json()).toEqual({ kind: "DeleteOptions", apiVersion: "v1", propagationPolicy: "Background", gracePeriodSeconds: 0, preconditions: { uid: JOB_UID } });
+    expect(api.objects.has("Job/shop/nightly-report")).toBe(false);
+
+    // The manifest: no status, no server-owned metadata; the generated selector and controller-uid labels go too.
+    const manifest = {
+      kind: "Job",
+      apiVersion: "batch/v1",
+      metadata: { name: "nightly-report", namespace: "shop", labels: { app: "report" }, annotations: { "batch.kubernetes.io/job-tracking": "" } },
+      spec: {
+        backoffLimit: 2,
+        template: {
+          metadata: { labels: { app: "report", "batch.kubernetes.io/job-name": "nightly-report", "job-name": "nightly-report" } },
+          spec: { restartPolicy: "Never", containers: [{ name: "report", image: "registry.example/report:1.4" }] },
+        },
+      },
+    };
+    expect(applied.undo).toEqual({ actuator: "kubernetes.delete", params: { apiVersion: "batch/v1", kind: "Job", namespace: "shop", name: "nightly-report", manifest } });
+
+    const undone = await remove.undo(plan, applied);
+    expect(server.problems).toEqual([]);
+    expect(undone.status).toBe("undone");
+    const creation = server.mutatingRequests()[1];
+    expect(creation?.method).toBe("POST");
+    expect(creation?.path).toBe("/apis/batch/v1/namespaces/shop/jobs");
+    expect(creation?.header("authorization")).toBe(`Bearer ${TOKEN}`);
+    expect(creation?.json()).toEqual(manifest);
+    const recreated = api.objects.get("Job/shop/nightly-report");
+    expect(recreated?.metadata.uid).toMatch(/^0b5e7c2a-/);
+    expect(recreated?.metadata.uid).not.toBe(JOB_UID);
+    expect(recreated?.status).toBeUndefined();
+    expect(undone.output).toEqual({ object: { apiVersion: "batch/v1", kind: "Job", namespace: "shop", name: "nightly-report" }, restored: true, uid: recreated?.metadata.uid });
+    // The discovery document was fetched once for the apply and the undo: it is cached per client.
+    expect(discoveryRequests("/apis/batch/v1")).toBe(1);
+  });
+
+  it("a ConfigMap is resolved through /api/v1; a uid precondition that no longer holds fails with the 409 Conflict and deletes nothing", async () => {
+    const replaced = await remove.apply(testPlan("kubernetes.delete", { apiVersion: "v1", kind: "ConfigMap", namespace: "shop", name: "app-config", uid: "11111111-2222-4333-8444-555555555555" }), { dryRun: false });
+    expect(server.problems).toEqual([]);
+    expect(replaced.status).toBe("failed");
+    expect(replaced.error).toBe(
+      `kubernetes.delete apply failed: Kubernetes API DELETE /api/v1/namespaces/shop/configmaps/app-config answered HTTP 409 Conflict: Operation cannot be fulfilled on configmaps "app-config": Precondition failed: UID in precondition: 11111111-2222-4333-8444-555555555555, UID in object meta: ${CONFIG_UID}; ConfigMap shop/app-config no longer has uid 11111111-2222-4333-8444-555555555555: it was replaced (deleted and re-created under the same name), so nothing was deleted`,
+    );
+    expect(replaced.output).toEqual({ status: 409, apiCode: "Conflict" });
+    expect(replaced.undo).toBeUndefined();
+    expect(server.mutatingRequests()[0]?.json()).toEqual({ kind: "DeleteOptions", apiVersion: "v1", preconditions: { uid: "11111111-2222-4333-8444-555555555555" } });
+    expect(api.objects.has("ConfigMap/shop/app-config")).toBe(true);
+
+    const matching = await remove.apply(testPlan("kubernetes.delete", { apiVersion: "v1", kind: "ConfigMap", namespace: "shop", name: "app-config", uid: CONFIG_UID }), { dryRun: false });
+    expect(matching).toMatchObject({ status: "applied", output: { deleted: true, uid: CONFIG_UID } });
+    expect(server.mutatingRequests()[1]?.path).toBe("/api/v1/namespaces/shop/configmaps/app-config");
+    expect(api.objects.has("ConfigMap/shop/app-config")).toBe(false);
+    expect(discoveryRequests("/api/v1")).toBe(1);
+  });
+
+  it("scope comes from discovery: a cluster-scoped Namespace refuses a namespace param, a namespaced Job requires one", async () => {
+    const withNamespace = await remove.apply(testPlan("kubernetes.delete", { apiVersion: "v1", kind: "Namespace", namespace: "shop", name: "scratch" }), { dryRun: false });
+    expect(withNamespace.status).toBe("failed");
+    expect(withNamespace.error).toBe("kubernetes.delete apply failed: kubernetes.delete: params.namespace must be absent: Namespace (v1, resource namespaces) is cluster-scoped");
+    expect(withNamespace.output).toEqual({ code: "VIGIL_BAD_INPUT", field: "params.namespace" });
+
+    const withoutNamespace = await remove.apply(testPlan("kubernetes.delete", { apiVersion: "batch/v1", kind: "Job", name: "nightly-report" }), { dryRun: false });
+    expect(withoutNamespace.error).toBe("kubernetes.delete apply failed: kubernetes.delete: params.namespace is required: Job (batch/v1, resource jobs) is namespaced");
+    expect(withoutNamespace.output).toEqual({ code: "VIGIL_BAD_INPUT", field: "params.namespace" });
+    expect(server.mutatingRequests()).toHaveLength(0);
+
+    const plan = testPlan("kubernetes.delete", { apiVersion: "v1", kind: "Namespace", name: "scratch" });
+    const applied = await remove.apply(plan, { dryRun: false });
+    expect(server.problems).toEqual([]);
+    expect(applied.status).toBe("applied");
+    expect(server.mutatingRequests()[0]?.path).toBe("/api/v1/namespaces/scratch");
+    expect(applied.undo?.params).toEqual({ apiVersion: "v1", kind: "Namespace", name: "scratch", manifest: { kind: "Namespace", apiVersion: "v1", metadata: { name: "scratch" }, spec: { finalizers: ["kubernetes"] } } });
+    const undone = await remove.undo(plan, applied);
+    expect(undone.status).toBe("undone");
+    expect(server.mutatingRequests()[1]?.path).toBe("/api/v1/namespaces");
+    expect(api.objects.get("Namespace//scratch")?.metadata.uid).toMatch(/^0b5e7c2a-/);
+  });
+
+  it("an object already absent (404 on the read) is applied as absent: no DELETE, no undo", async () => {
+    const plan = testPlan("kubernetes.delete", { apiVersion: "batch/v1", kind: "Job", namespace: "shop", name: "weekly-report" });
+    const applied = await remove.apply(plan, { dryRun: false });
+    expect(server.problems).toEqual([]);
+    expect(applied).toMatchObject({ status: "applied", output: { object: { name: "weekly-report" }, deleted: false, absent: true } });
+    expect(applied.undo).toBeUndefined();
+    expect(server.mutatingRequests()).toHaveLength(0);
+    expect(await remove.undo(plan, applied)).toMatchObject({ status: "skipped", error: "kubernetes.delete undo skipped: the result records no undo data" });
+  });
+
+  it("dry run reads the object and sends no DELETE: what would be deleted, its uid, whether the precondition holds, or that it is absent", async () => {
+    const holds = await remove.apply(testPlan("kubernetes.delete", { apiVersion: "batch/v1", kind: "Job", namespace: "shop", name: "nightly-report", propagationPolicy: "Foreground" }), { dryRun: true });
+    expect(holds).toMatchObject({
+      status: "dry-run",
+      output: { dryRun: true, uid: JOB_UID, preconditionUid: JOB_UID, preconditionHolds: true, wouldDo: `delete Job shop/nightly-report (batch/v1) (uid ${JOB_UID}) with propagationPolicy Foreground` },
+    });
+    const stale = await remove.apply(testPlan("kubernetes.delete", { apiVersion: "v1", kind: "ConfigMap", namespace: "shop", name: "app-config", uid: "11111111-2222-4333-8444-555555555555" }), { dryRun: true });
+    expect(stale.output).toMatchObject({ uid: CONFIG_UID, preconditionHolds: false });
+    expect(stale.output?.["wouldDo"]).toMatch(/^nothing: the live object's uid .* is not the precondition uid 11111111-2222-4333-8444-555555555555/);
+    const absent = await remove.apply(testPlan("kubernetes.delete", { apiVersion: "v1", kind: "ConfigMap", namespace: "shop", name: "gone" }, { dryRun: true }), { dryRun: false });
+    expect(absent).toMatchObject({ status: "dry-run", output: { absent: true, wouldDo: "nothing: ConfigMap shop/gone (v1) is already absent" } });
+    expect(server.problems).toEqual([]);
+    expect(server.mutatingRequests()).toHaveLength(0);
+    expect(api.objects.has("Job/shop/nightly-report")).toBe(true);
+  });
+
+  it("undo when an object of that name exists again fails saying so and restores nothing", async () => {
+    const plan = testPlan("kubernetes.delete", { apiVersion: "v1", kind: "ConfigMap", namespace: "shop", name: "app-config" });
+    const applied = await remove.apply(plan, { dryRun: false });
+    expect(applied.status).toBe("applied");
+    api.add({ kind: "ConfigMap", apiVersion: "v1", metadata: { name: "app-config", namespace: "shop", uid: "77777777-0000-4000-8000-000000000007", resourceVersion: "999" }, data: { mode: "lenient" } });
+    const undone = await remove.undo(plan, applied);
+    expect(undone.status).toBe("failed");
+    expect(undone.error).toBe(
+      'kubernetes.delete undo failed: Kubernetes API POST /api/v1/namespaces/shop/configmaps answered HTTP 409 AlreadyExists: configmaps "app-config" already exists; an object ConfigMap shop/app-config exists again (re-created since the delete, or still being deleted), so nothing was restored',
+    );
+    expect(undone.output).toEqual({ status: 409, apiCode: "AlreadyExists" });
+    expect(api.objects.get("ConfigMap/shop/app-config")).toMatchObject({ metadata: { uid: "77777777-0000-4000-8000-000000000007" }, data: { mode: "lenient" } });
+  });
+
+  it("an unknown kind, or one only a subresource serves, fails naming apiVersion and kind; an unserved apiVersion is named too", async () => {
+    const unknown = await remove.apply(testPlan("kubernetes.delete", { apiVersion: "v1", kind: "CronTab", namespace: "shop", name: "x" }), { dryRun: false });
+    expect(unknown.status).toBe("failed");
+    expect(unknown.error).toMatch(/^kubernetes\.delete apply failed: the Kubernetes API server serves no kind "CronTab" in apiVersion "v1" \(GET \/api\/v1 lists Binding, ComponentStatus, ConfigMap, /);
+    expect(unknown.output).toEqual({ code: "VIGIL_BAD_INPUT", field: "params.kind" });
+    // pods/eviction serves Eviction, but a subresource is not an object that can be deleted by name.
+    const subresource = await remove.apply(testPlan("kubernetes.delete", { apiVersion: "v1", kind: "Eviction", namespace: "shop", name: "x" }), { dryRun: true });
+    expect(subresource.error).toMatch(/serves no kind "Eviction" in apiVersion "v1"/);
+    const group = await remove.apply(testPlan("kubernetes.delete", { apiVersion: "example.com/v1", kind: "CronTab", namespace: "shop", name: "x" }), { dryRun: false });
+    expect(group.error).toBe(
+      'kubernetes.delete apply failed: the Kubernetes API server does not serve apiVersion "example.com/v1" (GET /apis/example.com/v1 answered 404): check params.apiVersion (kubectl api-versions lists the served ones)',
+    );
+    expect(group.output).toEqual({ code: "VIGIL_BAD_INPUT", field: "params.apiVersion" });
+    expect(server.problems).toEqual([]);
+    expect(server.mutatingRequests()).toHaveLength(0);
+  });
+
+  it("a deleted Secret records no manifest: its data never enters the action record", async () => {
+    const applied = await remove.apply(testPlan("kubernetes.delete", { apiVersion: "v1", kind: "Secret", namespace: "shop", name: "db-password" }), { dryRun: false });
+    expect(applied).toMatchObject({ status: "applied", output: { deleted: true, undoRecorded: false } });
+    expect(applied.undo).toBeUndefined();
+    expect(JSON.stringify(applied)).not.toContain("aHVudGVyMg==");
+    expect(api.objects.has("Secret/shop/db-password")).toBe(false);
+  });
+
+  it("validates params before any request", () => {
+    const valid = { apiVersion: "batch/v1", kind: "Job", namespace: "shop", name: "nightly-report" };
+    expect(() => remove.validate(valid)).not.toThrow();
+    expect(() => remove.validate({ ...valid, propagationPolicy: "Cascade" })).toThrowError(/params\.propagationPolicy must be one of Foreground, Background, Orphan/);
+    expect(() => remove.validate({ ...valid, gracePeriodSeconds: 3601 })).toThrowError(/params\.gracePeriodSeconds must be at most 3600/);
+    expect(() => remove.validate({ ...valid, apiVersion: "batch" })).toThrowError(/params\.apiVersion "batch" does not match/);
+    expect(() => remove.validate({ ...valid, name: "Nightly" })).toThrowError(/params\.name "Nightly" does not match/);
+    expect(() => remove.validate({ ...valid, kind: undefined })).toThrowError(/params\.kind is required/);
   });
 });
