@@ -106,6 +106,10 @@ export const configSchema = z.strictObject({
     mode: z.enum(["system", "manual", "events"]).default("system").describe("manual: time stands still until an admin moves it (PUT /v1/clock); events: time follows the events processed (the latest event time seen), for replaying recorded or simulated streams into a server. Both for tests and demos, never production."),
     start: z.string().optional().describe("RFC 3339 start time of the manual or events clock (default: the time the agent started)."),
   }).prefault({}),
+  cleanup: z.strictObject({
+    enabled: z.boolean().default(true).describe("Run the loaded Kyverno cleanup policies (ClusterCleanupPolicy, CleanupPolicy, DeletingPolicy) on their cron schedules against the cluster of admission.cluster: each object due for deletion becomes a decision whose kubernetes.delete runs through the guardrails (dry-run until the policy is promoted; docs/cleanup.md). Needs admission.cluster (to list) and actuators.kubernetes (to delete)."),
+    maxCandidatesPerRun: z.number().int().positive().default(1000).describe("Objects one scheduled run of a cleanup policy hands to the pipeline at most; the rest wait for the next run (the blast-radius budget still limits real deletions)."),
+  }).prefault({}),
   scheduler: z.strictObject({
     tickMs: z.number().int().positive().default(5_000).describe("How often escalation timeouts and expiries are checked."),
   }).prefault({}),

@@ -50,6 +50,8 @@ import { createPipeline, type DecideEventOptions, type Pipeline } from "./pipeli
 import { createPolicyCatalog, loadPolicySet, type PolicyCatalog, type PolicySummary } from "./policies.js";
 import { createTokenService, type TokenService } from "./tokens.js";
 import { createWorker, type Worker } from "./worker.js";
+import { createCleanupSweep, type CleanupSweep } from "./cleanup.js";
+import { isCleanupPolicy } from "../policy/kyverno/cleanup-policy.js";
 
 export type AgentRole = "all" | "api" | "worker";
 
@@ -95,6 +97,11 @@ export interface Agent {
   readonly cluster?: KubernetesClusterCache;
   /** Set when `admission.registries.enabled`: image metadata for imageRegistry context entries. */
   readonly registry?: ImageRegistry;
+  /**
+   * Set when `admission.cluster` is configured and `cleanup.enabled`: runs the loaded Kyverno
+   * cleanup policies on their schedules (on the scheduler tick, not in the api role).
+   */
+  readonly cleanup?: CleanupSweep;
   /** Set when `admission.services.enabled`: calls for apiCall.service context entries. */
   readonly services?: ServiceCaller;
   /**
@@ -314,12 +321,33 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
     return { ...summary, dryRun: needsPromotion && actPromotion?.promoted !== true, ...(actPromotion ? { actPromotion } : {}) };
   };
 
+  // Kyverno cleanup policies run on their schedules against the cluster of admission.cluster.
+  const cleanup = cluster !== undefined && config.cleanup.enabled
+    ? createCleanupSweep({
+      policies: () => catalog.list().flatMap((summary) => {
+        const policy = catalog.lookup(summary.name);
+        return isCleanupPolicy(policy) ? [policy] : [];
+      }),
+      cluster,
+      clock,
+      storage,
+      ingest: (events) => ingestor.accept(events),
+      maxCandidatesPerRun: config.cleanup.maxCandidatesPerRun,
+      onProblem: (message) => problem(message),
+      onRun: (run) => {
+        metrics.inc("vigil_cleanup_runs_total", { policy: run.policy });
+        metrics.inc("vigil_cleanup_candidates_total", { policy: run.policy }, run.ingested);
+        if (run.errors > 0) metrics.inc("vigil_cleanup_errors_total", { policy: run.policy }, run.errors);
+      },
+    })
+    : undefined;
+
   let started = false;
   let timer: ReturnType<typeof setInterval> | undefined;
   let learnTimer: ReturnType<typeof setInterval> | undefined;
 
   const agent: Agent = {
-    config, role, storage, bus, clock, ...(manual ? { manualClock: manual } : {}), ...(events ? { eventClock: events } : {}), ...(cluster ? { cluster } : {}), ...(registry ? { registry } : {}), ...(services ? { services } : {}), settings,
+    config, role, storage, bus, clock, ...(manual ? { manualClock: manual } : {}), ...(events ? { eventClock: events } : {}), ...(cluster ? { cluster } : {}), ...(cleanup ? { cleanup } : {}), ...(registry ? { registry } : {}), ...(services ? { services } : {}), settings,
     catalog, policySet, loadErrors: load.errors, evaluator, decider, executor, reviews, context, pipeline, ingestor, ...(worker ? { worker } : {}),
     ...(packs.ladder ? { ladder: packs.ladder } : {}), ...(packs.supplyChain ? { supplyChain: packs.supplyChain } : {}),
     tokens, deliveries, feedback, metrics, learning, ...(learning.learner ? { learner: learning.learner } : {}),
@@ -392,7 +420,9 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
     async tick() {
       // Each part runs even when the other fails; the first failure is reported to the caller.
       let failure: unknown;
-      for (const part of [() => reviews.tick(), () => packs.tick(), () => learning.tick()]) {
+      const parts: (() => Promise<unknown>)[] = [() => reviews.tick(), () => packs.tick(), () => learning.tick()];
+      if (cleanup && role !== "api") parts.push(() => cleanup.tick());
+      for (const part of parts) {
         try {
           await part();
         } catch (error) {

@@ -3,9 +3,13 @@
  * paging) and WATCH (newline-delimited JSON events from a resourceVersion, bookmarks, `ERROR 410`
  * once a version has been compacted away) of namespaces, configmaps, rolebindings and
  * clusterrolebindings, bearer-token checked,
- * answering with `Status` objects as the API server does. Not used outside tests.
+ * answering with `Status` objects as the API server does. Other objects (`objects`: pods, jobs,
+ * deployments, secrets) are served the way a cleanup sweep and the `kubernetes.delete` actuator
+ * use the API: discovery (`/api`, `/api/v1`, `/apis`, `/apis/<group>/<version>`), paged LISTs
+ * (cluster-wide and per namespace), GET, DELETE with `DeleteOptions` (uid precondition: 409
+ * Conflict as the API server answers) and POST (409 AlreadyExists). Not used outside tests.
  */
-import { createServer, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
 type Json = Record<string, unknown>;
@@ -19,6 +23,14 @@ const kinds: Record<Plural, { readonly path: string; readonly kind: string; read
   clusterrolebindings: { path: "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", kind: "ClusterRoleBinding", apiVersion: "rbac.authorization.k8s.io/v1", namespaced: false },
 };
 
+/** The resources served from `objects`. */
+const generic: readonly { readonly groupVersion: string; readonly resource: string; readonly kind: string; readonly namespaced: boolean }[] = [
+  { groupVersion: "v1", resource: "pods", kind: "Pod", namespaced: true },
+  { groupVersion: "v1", resource: "secrets", kind: "Secret", namespaced: true },
+  { groupVersion: "apps/v1", resource: "deployments", kind: "Deployment", namespaced: true },
+  { groupVersion: "batch/v1", resource: "jobs", kind: "Job", namespaced: true },
+];
+
 interface WatchEvent { readonly rv: number; readonly plural: Plural; readonly type: "ADDED" | "MODIFIED" | "DELETED"; readonly object: Json }
 
 export interface FakeKubernetesApi {
@@ -29,6 +41,10 @@ export interface FakeKubernetesApi {
   put(plural: Plural, object: Json): void;
   /** Deletes an object; open watches get DELETED. */
   remove(plural: Plural, name: string, namespace?: string): void;
+  /** Other objects (pods, jobs, ...) by `apiVersion kind namespace/name` (see `objects`). */
+  readonly objects: Map<string, Json>;
+  /** DELETE and POST requests on other objects, in order, with their JSON bodies. */
+  readonly writes: { readonly method: string; readonly path: string; readonly body: unknown }[];
   /** Compacts history: open watches get `ERROR 410 Gone` and end, older resourceVersions are refused the same way. */
   compact(): void;
   /** Ends every open watch normally, as the API server does after `timeoutSeconds`. */
@@ -66,7 +82,18 @@ export async function startFakeKubernetesApi(options: {
   readonly clusterRoleBindings?: readonly Json[];
   /** Other GETs (path with query → JSON body), e.g. a list Kyverno's apiCall reads. */
   readonly paths?: Readonly<Record<string, Json>>;
+  /** Objects of the `generic` resources (pods, jobs, deployments, secrets), served with discovery, LIST, GET, DELETE and POST; absent: those paths are 404 as before. */
+  readonly objects?: readonly Json[];
 } = {}): Promise<FakeKubernetesApi> {
+  const objects = new Map<string, Json>();
+  const writes: { method: string; path: string; body: unknown }[] = [];
+  let uid = 0;
+  const objectKey = (apiVersion: string, kind: string, namespace: string, name: string): string => `${apiVersion} ${kind} ${namespace}/${name}`;
+  const addObject = (object: Json): void => {
+    const meta = (object["metadata"] ?? {}) as Json;
+    objects.set(objectKey(String(object["apiVersion"]), String(object["kind"]), String(meta["namespace"] ?? ""), String(meta["name"] ?? "")), { ...object, metadata: { uid: `uid-${++uid}`, resourceVersion: "1", ...meta } });
+  };
+  for (const object of options.objects ?? []) addObject(object);
   let rv = 100;
   let compactedBelow = 0;
   const stores: Record<Plural, Map<string, Json>> = { namespaces: new Map(), configmaps: new Map(), rolebindings: new Map(), clusterrolebindings: new Map() };
@@ -101,6 +128,7 @@ export async function startFakeKubernetesApi(options: {
       status(res, 401, "Unauthorized", "Unauthorized");
       return;
     }
+    if (options.objects !== undefined && serveGeneric(req.method ?? "GET", url, req, res)) return;
     const plural = (Object.keys(kinds) as Plural[]).find((p) => kinds[p].path === url.pathname);
     const single = /^\/api\/v1\/namespaces\/([^/]+)\/configmaps\/([^/]+)$/.exec(url.pathname);
     if (req.method === "GET" && single !== null) {
@@ -145,12 +173,86 @@ export async function startFakeKubernetesApi(options: {
     res.writeHead(200, { "Content-Type": "application/json" });
     res.end(JSON.stringify({ kind: `${kinds[plural].kind}List`, apiVersion: kinds[plural].apiVersion, metadata: { resourceVersion: String(rv), ...(next ? { continue: next } : {}) }, items: page }));
   });
+  /** Discovery and the generic resources; false when the path is not theirs. */
+  function serveGeneric(method: string, url: URL, req: IncomingMessage, res: ServerResponse): boolean {
+    const json = (code: number, body: unknown): true => {
+      res.writeHead(code, { "Content-Type": "application/json" });
+      res.end(JSON.stringify(body));
+      return true;
+    };
+    if (method === "GET" && url.pathname === "/apis") {
+      const groups = [...new Set(generic.filter((g) => g.groupVersion.includes("/")).map((g) => g.groupVersion))].map((gv) => ({ name: gv.split("/")[0], versions: [{ groupVersion: gv, version: gv.split("/")[1] }], preferredVersion: { groupVersion: gv, version: gv.split("/")[1] } }));
+      return json(200, { kind: "APIGroupList", apiVersion: "v1", groups });
+    }
+    if (method === "GET" && url.pathname === "/api") return json(200, { kind: "APIVersions", versions: ["v1"] });
+    const discovery = /^\/(?:api\/(v1)|apis\/([^/]+\/[^/]+))$/.exec(url.pathname);
+    if (method === "GET" && discovery !== null) {
+      const groupVersion = discovery[1] ?? discovery[2] ?? "";
+      const resources = [...generic, ...(groupVersion === "v1" ? [{ groupVersion: "v1", resource: "namespaces", kind: "Namespace", namespaced: false }, { groupVersion: "v1", resource: "configmaps", kind: "ConfigMap", namespaced: true }] : [])]
+        .filter((g) => g.groupVersion === groupVersion)
+        .map((g) => ({ name: g.resource, singularName: g.kind.toLowerCase(), namespaced: g.namespaced, kind: g.kind, verbs: ["create", "delete", "get", "list", "watch"] }));
+      if (resources.length === 0) return json(404, { kind: "Status", apiVersion: "v1", status: "Failure", reason: "NotFound", code: 404, message: "the server could not find the requested resource" });
+      return json(200, { kind: "APIResourceList", apiVersion: "v1", groupVersion, resources });
+    }
+    const route = /^\/(?:api\/(v1)|apis\/([^/]+\/[^/]+))(?:\/namespaces\/([^/]+))?\/([^/]+)(?:\/([^/]+))?$/.exec(url.pathname);
+    if (route === null) return false;
+    const groupVersion = route[1] ?? route[2] ?? "";
+    const resource = generic.find((g) => g.groupVersion === groupVersion && g.resource === route[4]);
+    if (resource === undefined) return false;
+    const namespace = route[3];
+    const name = route[5] !== undefined ? decodeURIComponent(route[5]) : undefined;
+    const fail = (code: number, reason: string, message: string): true => json(code, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason, code });
+    if (method === "GET" && name === undefined) {
+      const items = [...objects.values()].filter((o) => o["apiVersion"] === groupVersion && o["kind"] === resource.kind && (namespace === undefined || ((o["metadata"] ?? {}) as Json)["namespace"] === namespace));
+      const limit = Number(url.searchParams.get("limit") ?? "0");
+      const offset = Number(url.searchParams.get("continue") ?? "0");
+      const page = limit > 0 ? items.slice(offset, offset + limit) : items.slice(offset);
+      const next = limit > 0 && offset + limit < items.length ? String(offset + limit) : undefined;
+      // As the API server does, list items carry no apiVersion and kind.
+      return json(200, { kind: `${resource.kind}List`, apiVersion: groupVersion, metadata: { resourceVersion: String(rv), ...(next ? { continue: next } : {}) }, items: page.map(({ apiVersion: _a, kind: _k, ...rest }) => rest) });
+    }
+    const key = objectKey(groupVersion, resource.kind, namespace ?? "", name ?? "");
+    if (method === "GET") {
+      const found = objects.get(key);
+      return found === undefined ? fail(404, "NotFound", `${resource.resource} "${name ?? ""}" not found`) : json(200, found);
+    }
+    let text = "";
+    req.setEncoding("utf8");
+    req.on("data", (chunk: string) => { text += chunk; });
+    req.on("end", () => {
+      const body: unknown = text === "" ? undefined : JSON.parse(text);
+      writes.push({ method, path: `${url.pathname}${url.search}`, body });
+      if (method === "DELETE" && name !== undefined) {
+        const found = objects.get(key);
+        if (found === undefined) return fail(404, "NotFound", `${resource.resource} "${name}" not found`);
+        const wanted = ((body as Json | undefined)?.["preconditions"] as Json | undefined)?.["uid"];
+        const actual = ((found["metadata"] ?? {}) as Json)["uid"];
+        if (wanted !== undefined && wanted !== actual) return fail(409, "Conflict", `Operation cannot be fulfilled on ${resource.resource} "${name}": Precondition failed: UID in precondition: ${String(wanted)}, UID in object meta: ${String(actual)}`);
+        objects.delete(key);
+        return json(200, found);
+      }
+      if (method === "POST" && name === undefined) {
+        const created = (body ?? {}) as Json;
+        const meta = (created["metadata"] ?? {}) as Json;
+        const createdKey = objectKey(groupVersion, resource.kind, String(meta["namespace"] ?? namespace ?? ""), String(meta["name"] ?? ""));
+        if (objects.has(createdKey)) return fail(409, "AlreadyExists", `${resource.resource} "${String(meta["name"] ?? "")}" already exists`);
+        const stored = { ...created, apiVersion: groupVersion, kind: resource.kind, metadata: { ...meta, ...(namespace ? { namespace } : {}), uid: `uid-${++uid}`, resourceVersion: "1" } };
+        objects.set(createdKey, stored);
+        return json(201, stored);
+      }
+      return fail(405, "MethodNotAllowed", `${method} is not supported on ${url.pathname}`);
+    });
+    return true;
+  }
+
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
 
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    objects,
+    writes,
     put: (plural, object) => put(plural, object),
     remove(plural, name, namespace) {
       const key = kinds[plural].namespaced ? `${namespace ?? ""}/${name}` : name;

@@ -289,7 +289,7 @@ export function watchKubernetesCluster(settings: KubernetesClusterSettings, opti
       return bound;
     },
     async fetch(path) {
-      if (!/^\/apis?\//.test(path)) return { ok: false, error: `${path}: only Kubernetes API paths (/api/..., /apis/...) are fetched` };
+      if (!/^\/apis?(?:\/|\?|$)/.test(path)) return { ok: false, error: `${path}: only Kubernetes API paths (/api/..., /apis/...) are fetched` };
       try {
         return { ok: true, body: await readJson(await get(path, apiCallTimeoutMs)) };
       } catch (error) {

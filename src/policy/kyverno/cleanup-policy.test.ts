@@ -106,7 +106,13 @@ describe("ClusterCleanupPolicy semantics", () => {
     expect(() => compile(base({ match: { any: [{ resources: { kinds: ["Pod"] } }] }, schedule: undefined }))).toThrow(/spec.schedule is missing/);
     expect(() => compile(base({ match: { any: [{ resources: { kinds: ["*"] } }] } }))).toThrow(/wildcard/);
     expect(() => compile(base({}))).toThrow(/spec.match is missing/);
+    expect(() => compile(base({ match: { any: [{ resources: { kinds: ["Pod"] } }] }, schedule: "61 * * * *" }))).toThrow(/spec.schedule: minute field "61" is out of range 0-59/);
     expect(() => compile(base({ match: { any: [{ resources: { kinds: ["Pod"] } }] }, deletionPropagationPolicy: "Later" }))).toThrow(/Foreground, Background or Orphan/);
+  });
+
+  it("remediates by default; a policy that deletes Secrets (not restorable) asks a person for each deletion", () => {
+    expect(compile(base({ match: { any: [{ resources: { kinds: ["Pod"] } }] } })).meta.enforcement).toEqual({ tier: "remediate" });
+    expect(compile(base({ match: { any: [{ resources: { kinds: ["Secret"] } }] } })).meta.enforcement).toEqual({ tier: "approve", ceiling: "approve" });
   });
 
   it("deletionPropagationPolicy travels to the delete", () => {

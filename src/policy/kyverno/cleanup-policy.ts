@@ -13,6 +13,7 @@
  * allowlist, protected objects, blast-radius budget, kill switch, approvals; undo re-creates).
  */
 import type { Context } from "../../core/context.js";
+import { parseCron } from "../../core/cron.js";
 import { VigilError } from "../../core/errors.js";
 import type { Finding, TraceStep } from "../../core/finding.js";
 import type { EvaluateOptions, PolicyMeta, RemediationRef } from "../../core/policy.js";
@@ -67,7 +68,7 @@ export interface CleanupPolicy extends CompiledPolicy {
   readonly kind: CleanupKind;
   /** CleanupPolicy / NamespacedDeletingPolicy: only objects in this namespace. */
   readonly namespace?: string;
-  /** `spec.schedule` (cron), checked by the sweep when it starts. */
+  /** `spec.schedule` (cron; checked when the policy loads). */
   readonly schedule: string;
   /** What to list at each run. */
   readonly targets: readonly CleanupTarget[];
@@ -151,6 +152,11 @@ export function compileCleanupPolicy(document: Json, env: CelEnvironment, option
   const spec = isObject(document["spec"]) ? document["spec"] : {};
   const schedule = spec["schedule"];
   if (typeof schedule !== "string" || schedule.trim() === "") throw load(`${origin}: spec.schedule is missing; give a cron schedule such as "*/5 * * * *".`, "spec.schedule", source);
+  try {
+    parseCron(schedule, "spec.schedule");
+  } catch (cause) {
+    throw load(`${origin}: ${cause instanceof Error ? cause.message : String(cause)}`, "spec.schedule", source);
+  }
   const propagation = spec["deletionPropagationPolicy"];
   if (propagation !== undefined && (typeof propagation !== "string" || !propagationPolicies.has(propagation))) {
     throw load(`${origin}: spec.deletionPropagationPolicy must be Foreground, Background or Orphan, got ${JSON.stringify(propagation)}.`, "spec.deletionPropagationPolicy", source);
@@ -268,8 +274,12 @@ export function compileCleanupPolicy(document: Json, env: CelEnvironment, option
     return { ...common, effect: selection.status === "keep" ? "pass" : "skip", message: selection.message, ...(selection.status === "nomatch" ? { skipReason: "not matched" } : {}) };
   };
 
+  // A deleted Secret cannot be restored (its data is never copied into an action record), so
+  // each of its deletions waits for a person: every autonomous action is reversible or approved.
+  const secrets = targets.some((t) => ("kind" in t ? t.kind === "Secret" || t.kind.endsWith("/Secret") : t.group === "" && t.resource === "secrets"));
+  const finalMeta: PolicyMeta = secrets ? { ...meta, enforcement: { tier: "approve", ceiling: "approve" } } : meta;
   return {
-    meta,
+    meta: finalMeta,
     kind,
     ...(policyNamespace !== undefined ? { namespace: policyNamespace } : {}),
     schedule,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { VigilError } from "../core/errors.js";
+import { VigilError } from "./errors.js";
 import { parseCron } from "./cron.js";
 
 const next = (schedule: string, after: string): string | undefined => parseCron(schedule).next(new Date(after))?.toISOString();

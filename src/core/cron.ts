@@ -15,7 +15,7 @@
  * fields), as robfig's SpecSchedule.Next does, so a rare schedule costs a few hundred steps,
  * not a minute-by-minute scan.
  */
-import { VigilError } from "../core/errors.js";
+import { VigilError } from "./errors.js";
 
 export interface CronSchedule {
   /** The schedule as written. */
