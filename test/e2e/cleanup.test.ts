@@ -12,6 +12,7 @@ import { createAgent, createManualClock, type Agent, type ManualClock } from "..
 import { parseConfig } from "../../src/config.js";
 import { startFakeKubernetesApi, type FakeKubernetesApi } from "../../src/context/kubernetes/api-test-server.js";
 import { CLEANUP_EVENT_TYPE } from "../../src/policy/kyverno/cleanup-policy.js";
+import { tempDir as cliTempDir, vigil } from "../cli/support.js";
 import { fixtures, tempDir } from "./admission-support.js";
 
 const TOKEN = "vigil-cleanup-token";
@@ -123,5 +124,50 @@ describe("cleanup policies run on their schedule through the guarded executor", 
     expect(api.writes.filter((w) => w.method === "DELETE")).toHaveLength(1);
     expect(api.objects.has("v1 Pod default/bare-pod")).toBe(true);
     expect((await decisionsOfCleanup()).length).toBe(3);
+  });
+});
+
+describe("vigil cleanup (preview)", () => {
+  const policy = join(fixtures, "kyverno/cleanup/cleanup-bare-pods/cleanup-bare-pods.yaml");
+  const deleting = join(fixtures, "kyverno/cleanup-dpol/cleanup-bare-pods/cleanup-bare-pods.yaml");
+  const manifests = `${JSON.stringify(pod("bare-pod"))}\n---\n${JSON.stringify(pod("web-5d9c-x7k2p", { namespace: "shop", ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: "web-5d9c", uid: "rs-1" }] }))}\n`;
+
+  it("over a directory of manifests: what each policy would delete, its schedule and next run; nothing deleted", async () => {
+    const dir = cliTempDir({ "pods.yaml": manifests });
+    for (const file of [policy, deleting]) {
+      const run = await vigil(["cleanup", "-p", file, "--at", "2026-11-27T10:02:00Z", "--output", "json", dir]);
+      expect(run.code).toBe(0);
+      const out = JSON.parse(run.stdout) as { summary: Record<string, number>; schedules: { next: string }[]; results: { result: string; resource: string }[] };
+      expect(out.summary).toMatchObject({ policies: 1, objects: 2, delete: 1, keep: 1, error: 0 });
+      expect(out.schedules[0]?.next).toBe("2026-11-27T10:05:00.000Z");
+      expect(out.results.filter((r) => r.result === "delete").map((r) => r.resource)).toEqual(["Pod/default/bare-pod"]);
+    }
+    const text = await vigil(["cleanup", "-p", policy, dir]);
+    expect(text.stdout).toContain("DELETE  clean-bare-pods  Pod/default/bare-pod");
+    expect(text.stdout).not.toContain("web-5d9c");
+    expect(text.stdout).toContain("1 would be deleted, 1 kept, 0 errors (a preview: nothing deleted)");
+  });
+
+  it("over the live cluster of admission.cluster: lists with discovery, deletes nothing", async () => {
+    const api = await startFakeKubernetesApi({ token: TOKEN, namespaces: [{ metadata: { name: "default" } }], objects: [pod("bare-pod"), pod("other-bare")] });
+    try {
+      const dir = cliTempDir({ "vigil.yaml": `admission:\n  cluster:\n    server: ${api.url}\n    token: ${TOKEN}\n` });
+      const run = await vigil(["cleanup", "-p", policy, "--config", join(dir, "vigil.yaml"), "--output", "json"]);
+      expect(run.stderr).toBe("");
+      expect(run.code).toBe(0);
+      const out = JSON.parse(run.stdout) as { summary: Record<string, number>; results: { resource: string }[] };
+      expect(out.summary).toMatchObject({ objects: 2, delete: 2 });
+      expect(out.results.map((r) => r.resource).sort()).toEqual(["Pod/default/bare-pod", "Pod/default/other-bare"]);
+      expect(api.requests.some((r) => r.path.startsWith("/api/v1/pods?limit=500"))).toBe(true);
+      expect(api.writes).toEqual([]);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it("says what is missing: no directory and no cluster", async () => {
+    const run = await vigil(["cleanup", "-p", policy], { cwd: cliTempDir() });
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain("pass a directory of manifests, or --config with admission.cluster");
   });
 });

@@ -15,6 +15,7 @@ import { reportCommand } from "./report.js";
 import { reportCostCommand } from "./report-cost.js";
 import { exceptionsAddCommand, exceptionsListCommand, exceptionsRevokeCommand, reviewsApproveCommand, reviewsDenyCommand, reviewsListCommand } from "./reviews.js";
 import { scanCommand } from "./scan.js";
+import { cleanupCommand } from "./cleanup.js";
 import { serveCommand } from "./serve.js";
 import { simulateCommand } from "./simulate.js";
 import { setupImportCommand } from "./setup.js";
@@ -31,6 +32,7 @@ export const commands: readonly Command[] = [
   simulateCommand,
   policiesLintCommand,
   scanCommand,
+  cleanupCommand,
   reportCommand,
   reportCostCommand,
   // the agent
