@@ -330,6 +330,7 @@ export function resolveEvent(event: Event, fallbackMs: number, options: ResolveO
     out.time(data["ts"]);
   } else if (type === EventTypes.kubernetesResource) resolveKubernetesObject(data, out);
   else if (type === EventTypes.admissionReview) resolveAdmission(data, out);
+  else if (type === EventTypes.cleanupCandidate) resolveKubernetesObject(obj(data["object"]) ?? {}, out);
   else if (type.startsWith(EventTypes.githubPrefix)) resolveGitHub(data, out);
   else if (type === EventTypes.dependencyChange) {
     const repo = str(data["repo"]);

@@ -33,6 +33,8 @@ export const EventTypes = {
   /** A Terraform plan as `terraform show -json <planfile>` prints it (src/sources/terraform.ts). */
   terraformPlan: "com.hashicorp.terraform.plan",
   posture: "dev.vigil.posture",
+  /** An object a Kyverno cleanup policy selected at a scheduled run (src/agent/cleanup.ts). */
+  cleanupCandidate: "dev.vigil.cleanup.candidate",
   feedback: "dev.vigil.feedback",
   /** A direct authorization / decide request (`POST /v1/decide`, `vigil eval`). */
   decideRequest: "dev.vigil.decide",

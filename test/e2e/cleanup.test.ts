@@ -31,7 +31,7 @@ describe("cleanup policies run on their schedule through the guarded executor", 
     api = await startFakeKubernetesApi({
       token: TOKEN,
       namespaces: [{ metadata: { name: "default" } }],
-      objects: [pod("bare-pod"), pod("web-5d9c-x7k2p", { ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: "web-5d9c", uid: "rs-1", controller: true }] })],
+      objects: [pod("bare-pod"), pod("bare-but-protected", { labels: { "vigil.dev/protected": "true" } }), pod("web-5d9c-x7k2p", { ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: "web-5d9c", uid: "rs-1", controller: true }] })],
     });
     const dir = tempDir();
     clock = createManualClock("2026-11-27T10:00:00Z");
@@ -64,14 +64,14 @@ describe("cleanup policies run on their schedule through the guarded executor", 
 
     clock.set("2026-11-27T10:05:20Z");
     const [run] = (await agent.cleanup?.tick()) ?? [];
-    expect(run).toMatchObject({ policy: "clean-bare-pods", run: "2026-11-27T10:05:00.000Z", listed: 2, selected: 1, ingested: 1, errors: 0 });
+    expect(run).toMatchObject({ policy: "clean-bare-pods", run: "2026-11-27T10:05:00.000Z", listed: 3, selected: 2, ingested: 2, errors: 0 });
     // The same scheduled time does not run twice.
     expect(await agent.cleanup?.tick()).toEqual([]);
     await agent.ingestor.idle();
 
     const decisions = await decisionsOfCleanup();
-    expect(decisions).toHaveLength(1);
-    const decision = decisions[0]!;
+    expect(decisions.map((d) => d.subject).sort()).toEqual(["Pod/default/bare-but-protected", "Pod/default/bare-pod"]);
+    const decision = decisions.find((d) => d.subject === "Pod/default/bare-pod")!;
     expect(decision.subject).toBe("Pod/default/bare-pod");
     expect(decision.findings[0]).toMatchObject({ policy: "clean-bare-pods", effect: "violation", resource: "Pod/default/bare-pod" });
     expect(decision.explanation.summary.length).toBeGreaterThan(0);
@@ -79,6 +79,9 @@ describe("cleanup policies run on their schedule through the guarded executor", 
     expect(dryRuns).toHaveLength(1);
     expect(dryRuns[0]).toMatchObject({ actuator: "kubernetes.delete", plan: { params: { apiVersion: "v1", kind: "Pod", namespace: "default", name: "bare-pod" } } });
     expect(dryRuns[0]?.plan.reason).toContain("dry-run until a person promotes it");
+    // The pod labelled vigil.dev/protected=true is never acted on, not even in dry-run.
+    const blocked = await agent.executor.listActions({ status: "blocked" });
+    expect(blocked.map((a) => [a.plan.target.id, a.plan.reason])).toEqual([["Pod/default/bare-but-protected", expect.stringContaining("protected (label vigil.dev/protected=true)")]]);
     // Nothing was deleted.
     expect(api.writes.filter((w) => w.method === "DELETE")).toEqual([]);
     expect([...api.objects.keys()].some((key) => key.endsWith("default/bare-pod"))).toBe(true);
@@ -91,7 +94,7 @@ describe("cleanup policies run on their schedule through the guarded executor", 
 
     clock.set("2026-11-27T10:10:05Z");
     const [run] = (await agent.cleanup?.tick()) ?? [];
-    expect(run).toMatchObject({ run: "2026-11-27T10:10:00.000Z", selected: 1, ingested: 1 });
+    expect(run).toMatchObject({ run: "2026-11-27T10:10:00.000Z", selected: 2, ingested: 2 });
     await agent.ingestor.idle();
 
     const deletes = api.writes.filter((w) => w.method === "DELETE");
@@ -100,6 +103,7 @@ describe("cleanup policies run on their schedule through the guarded executor", 
     expect(deletes[0]?.body).toMatchObject({ preconditions: { uid } });
     expect(api.objects.has("v1 Pod default/bare-pod")).toBe(false);
     expect(api.objects.has("v1 Pod default/web-5d9c-x7k2p")).toBe(true);
+    expect(api.objects.has("v1 Pod default/bare-but-protected")).toBe(true);
 
     const applied = await agent.executor.listActions({ status: "applied" });
     expect(applied).toHaveLength(1);
@@ -123,7 +127,7 @@ describe("cleanup policies run on their schedule through the guarded executor", 
     await agent.ingestor.idle();
     expect(api.writes.filter((w) => w.method === "DELETE")).toHaveLength(1);
     expect(api.objects.has("v1 Pod default/bare-pod")).toBe(true);
-    expect((await decisionsOfCleanup()).length).toBe(3);
+    expect((await decisionsOfCleanup()).length).toBe(6);
   });
 });
 

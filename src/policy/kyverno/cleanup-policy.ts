@@ -14,6 +14,7 @@
  */
 import type { Context } from "../../core/context.js";
 import { parseCron } from "../../core/cron.js";
+import { EventTypes } from "../../core/event.js";
 import { VigilError } from "../../core/errors.js";
 import type { Finding, TraceStep } from "../../core/finding.js";
 import type { EvaluateOptions, PolicyMeta, RemediationRef } from "../../core/policy.js";
@@ -36,7 +37,7 @@ function isObject(value: unknown): value is Json {
 }
 
 /** The event the cleanup sweep emits for each object a cleanup policy selected at a scheduled run. */
-export const CLEANUP_EVENT_TYPE = "dev.vigil.cleanup.candidate";
+export const CLEANUP_EVENT_TYPE = EventTypes.cleanupCandidate;
 
 /** `data` of a `dev.vigil.cleanup.candidate` event. */
 export interface CleanupCandidate {
