@@ -50,6 +50,8 @@ export async function readInput(path: string, io: CliIo): Promise<string> {
 export function reportLoadErrors(errors: readonly VigilError[], io: CliIo): void {
   for (const error of errors) {
     const where = [error.details.file, error.details.line !== undefined ? `${error.details.line}:${error.details.column ?? 0}` : undefined].filter(Boolean).join(":");
-    write(io.stderr, `policy load error: ${where ? `${where}: ` : ""}${error.message} [${error.code}]`);
+    // Some messages already start with their position (the library's callers read only the message).
+    const prefix = where && !error.message.startsWith(where) ? `${where}: ` : "";
+    write(io.stderr, `policy load error: ${prefix}${error.message} [${error.code}]`);
   }
 }

@@ -20,7 +20,7 @@ export interface PolicyLanguageRegistration {
 export const policyLanguages: readonly PolicyLanguageRegistration[] = [
   { plugin: vigilPolicyLanguage, kinds: ["vigil.dev/v1 Policy"] },
   { plugin: cedarLanguage, kinds: [], extensions: [".cedar", ".cedarschema"] },
-  { plugin: kyvernoLanguage, kinds: ["kyverno.io/v1 ClusterPolicy", "kyverno.io/v1 Policy", "kyverno.io/v2beta1 ClusterPolicy", "kyverno.io/v2beta1 Policy", "policies.kyverno.io/v1alpha1 ValidatingPolicy", "policies.kyverno.io/v1beta1 ValidatingPolicy", "policies.kyverno.io/v1 ValidatingPolicy"] },
+  { plugin: kyvernoLanguage, kinds: ["kyverno.io/v1 ClusterPolicy", "kyverno.io/v1 Policy", "kyverno.io/v2beta1 ClusterPolicy", "kyverno.io/v2beta1 Policy", "policies.kyverno.io/v1alpha1 ValidatingPolicy", "policies.kyverno.io/v1beta1 ValidatingPolicy", "policies.kyverno.io/v1 ValidatingPolicy", "kyverno.io/v2 ClusterCleanupPolicy", "kyverno.io/v2 CleanupPolicy", "policies.kyverno.io/v1 DeletingPolicy", "policies.kyverno.io/v1 NamespacedDeletingPolicy"] },
   { plugin: vapLanguage, kinds: ["admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy", "admissionregistration.k8s.io/v1 ValidatingAdmissionPolicyBinding", "admissionregistration.k8s.io/v1beta1 ValidatingAdmissionPolicy", "admissionregistration.k8s.io/v1beta1 ValidatingAdmissionPolicyBinding"] },
 ];
 
