@@ -75,9 +75,15 @@ describe("kyverno language plugin", () => {
   });
 
   it("rejects policies.kyverno.io kinds it does not evaluate", () => {
-    const { errors } = kyvernoLanguage.compile([doc({ apiVersion: "policies.kyverno.io/v1alpha1", kind: "DeletingPolicy", metadata: { name: "d" }, spec: {} })], env);
+    const { errors } = kyvernoLanguage.compile([doc({ apiVersion: "policies.kyverno.io/v1alpha1", kind: "NamespacedValidatingPolicy", metadata: { name: "d" }, spec: {} })], env);
     expect(errors[0]?.code).toBe("VIGIL_POLICY_UNSUPPORTED");
-    expect(errors[0]?.message).toContain("DeletingPolicy d");
+    expect(errors[0]?.message).toContain("NamespacedValidatingPolicy d");
+  });
+
+  it("compiles a DeletingPolicy, and names the field when its schedule is missing", () => {
+    const { errors } = kyvernoLanguage.compile([doc({ apiVersion: "policies.kyverno.io/v1alpha1", kind: "DeletingPolicy", metadata: { name: "d" }, spec: {} })], env);
+    expect(errors[0]?.code).toBe("VIGIL_POLICY_LOAD");
+    expect(errors[0]?.message).toContain("spec.schedule is missing");
   });
 
   it("compiles a GeneratingPolicy, and names the field when its generate list is missing", () => {
