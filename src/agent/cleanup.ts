@@ -18,6 +18,7 @@
 import { createHash } from "node:crypto";
 import type { ApiAnswer, ClusterView } from "../core/context.js";
 import type { Event } from "../core/event.js";
+import { VigilError } from "../core/errors.js";
 import type { Clock, Storage } from "../core/ports.js";
 import { CLEANUP_EVENT_TYPE, type CleanupCandidate, type CleanupPolicy, type CleanupTarget } from "../policy/kyverno/cleanup-policy.js";
 import { parseCron, type CronSchedule } from "../core/cron.js";
@@ -29,6 +30,25 @@ function isObject(value: unknown): value is Json {
 }
 
 const COLLECTION = "cleanup-schedule";
+
+/** The stored schedule of a policy: its next run, the schedule it was computed from, and the last run. */
+interface ScheduleDoc {
+  readonly next: string;
+  readonly schedule: string;
+  readonly last?: CleanupRun;
+}
+
+/** A policy's schedule as `schedules()` reports it. */
+export interface CleanupScheduleState {
+  readonly policy: string;
+  readonly kind: string;
+  readonly schedule: string;
+  /** The next scheduled run (RFC 3339). */
+  readonly next?: string;
+  /** The schedule does not parse (the policy does not run). */
+  readonly error?: string;
+  readonly last?: CleanupRun;
+}
 
 /** One run of one policy. */
 export interface CleanupRun {
@@ -64,10 +84,13 @@ export interface CleanupSweepOptions {
 export interface CleanupSweep {
   /** Runs every policy whose scheduled time has come (at most once per scheduled time). */
   tick(): Promise<CleanupRun[]>;
-  /** Runs one policy now, outside its schedule (the CLI preview and tests). */
+  /**
+   * Runs one policy now, outside its schedule (the CLI preview; `POST /v1/cleanup/{policy}/run`),
+   * with the clock's time as the run. VIGIL_NOT_FOUND for a policy that is not a loaded cleanup policy.
+   */
   runNow(policy: string, options?: { readonly ingest?: boolean }): Promise<CleanupRun & { readonly candidates: readonly CleanupCandidate[] }>;
-  /** Each policy's schedule and next run. */
-  schedules(): Promise<{ policy: string; schedule: string; next?: string; error?: string }[]>;
+  /** Each policy's schedule, next run and last run. */
+  schedules(): Promise<CleanupScheduleState[]>;
 }
 
 interface Resolved {
@@ -223,6 +246,14 @@ export function createCleanupSweep(options: CleanupSweepOptions): CleanupSweep {
   }
 
   const policyNamed = (name: string): CleanupPolicy | undefined => options.policies().find((p) => p.meta.name === name);
+  /** Keeps the last run's report beside the schedule (GET /v1/cleanup shows it). */
+  const remember = async (policy: CleanupPolicy, report: CleanupRun): Promise<void> => {
+    const now = options.clock.now();
+    const stored = await options.storage.getDoc<ScheduleDoc>(COLLECTION, policy.meta.name);
+    // A run on demand before the first tick: the schedule starts from now, as a tick would start it.
+    const base = stored?.value ?? { next: cronOf(policy).cron?.next(now)?.toISOString() ?? "", schedule: policy.schedule };
+    await options.storage.putDocs([{ collection: COLLECTION, id: policy.meta.name, value: { ...base, last: report } }], now.toISOString());
+  };
 
   return {
     async tick() {
@@ -232,7 +263,7 @@ export function createCleanupSweep(options: CleanupSweepOptions): CleanupSweep {
         const { cron } = cronOf(policy);
         if (cron === undefined) continue;
         const name = policy.meta.name;
-        const stored = await options.storage.getDoc<{ next: string; schedule: string }>(COLLECTION, name);
+        const stored = await options.storage.getDoc<ScheduleDoc>(COLLECTION, name);
         // A new policy (or a changed schedule) starts at its next scheduled time, not at once.
         if (stored === undefined || stored.value.schedule !== policy.schedule) {
           const next = cron.next(now);
@@ -244,13 +275,14 @@ export function createCleanupSweep(options: CleanupSweepOptions): CleanupSweep {
         const next = cron.next(now);
         // Claim the run first (the document's version): of several processes, one runs it.
         try {
-          await options.storage.putDocs([{ collection: COLLECTION, id: name, value: { next: next?.toISOString() ?? "", schedule: policy.schedule }, expectVersion: stored.version }], now.toISOString());
+          await options.storage.putDocs([{ collection: COLLECTION, id: name, value: { ...stored.value, next: next?.toISOString() ?? "", schedule: policy.schedule }, expectVersion: stored.version }], now.toISOString());
         } catch {
           continue;
         }
         try {
           const { candidates: _candidates, ...report } = await run(policy, due, true);
           out.push(report);
+          await remember(policy, report);
           options.onRun?.(report);
           for (const problem of report.problems) options.onProblem?.(`cleanup ${name} (run ${report.run}): ${problem}`);
         } catch (error) {
@@ -261,16 +293,23 @@ export function createCleanupSweep(options: CleanupSweepOptions): CleanupSweep {
     },
     async runNow(name, runOptions = {}) {
       const policy = policyNamed(name);
-      if (!policy) throw new Error(`no cleanup policy named ${name}`);
-      return run(policy, options.clock.now(), runOptions.ingest ?? true);
+      if (!policy) throw new VigilError("VIGIL_NOT_FOUND", `no cleanup policy named ${name}; GET /v1/cleanup lists them`, { field: "policy" });
+      const ingest = runOptions.ingest ?? true;
+      const report = await run(policy, options.clock.now(), ingest);
+      if (ingest) {
+        const { candidates: _candidates, ...summary } = report;
+        await remember(policy, summary);
+        options.onRun?.(summary);
+      }
+      return report;
     },
     async schedules() {
-      const out: { policy: string; schedule: string; next?: string; error?: string }[] = [];
+      const out: CleanupScheduleState[] = [];
       for (const policy of options.policies()) {
         const { cron, error } = cronOf(policy);
-        const stored = await options.storage.getDoc<{ next: string; schedule: string }>(COLLECTION, policy.meta.name);
+        const stored = await options.storage.getDoc<ScheduleDoc>(COLLECTION, policy.meta.name);
         const next = stored !== undefined && stored.value.schedule === policy.schedule ? stored.value.next : cron?.next(options.clock.now())?.toISOString();
-        out.push({ policy: policy.meta.name, schedule: policy.schedule, ...(next ? { next } : {}), ...(error ? { error } : {}) });
+        out.push({ policy: policy.meta.name, kind: policy.kind, schedule: policy.schedule, ...(next ? { next } : {}), ...(error ? { error } : {}), ...(stored?.value.last ? { last: stored.value.last } : {}) });
       }
       return out;
     },

@@ -12,6 +12,7 @@ import { decisionRoutes } from "./routes/decisions.js";
 import { eventRoutes } from "./routes/events.js";
 import { reviewRoutes } from "./routes/reviews.js";
 import { ladderRoutes } from "./routes/ladder.js";
+import { cleanupRoutes } from "./routes/cleanup.js";
 import { learnRoutes } from "./routes/learn.js";
 import { proposalRoutes } from "./routes/proposals.js";
 import { setupRoutes } from "./routes/setup.js";
@@ -36,7 +37,7 @@ export interface VigilServer {
 }
 
 /** The built-in route groups, in registration order (the worker role serves none of them). */
-export const builtinRoutes: readonly RoutePlugin[] = [decisionRoutes, reviewRoutes, actionRoutes, adminRoutes, setupRoutes, ladderRoutes, learnRoutes, proposalRoutes];
+export const builtinRoutes: readonly RoutePlugin[] = [decisionRoutes, reviewRoutes, actionRoutes, adminRoutes, setupRoutes, ladderRoutes, cleanupRoutes, learnRoutes, proposalRoutes];
 
 /**
  * The HTTP API. Every route is registered through `route()` with its access (role) and JSON

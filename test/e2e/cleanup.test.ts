@@ -58,7 +58,7 @@ describe("cleanup policies run on their schedule through the guarded executor", 
     expect(agent.cleanup).toBeDefined();
     // 10:00: the policy is new; its first run is the schedule's next time, 10:05.
     expect(await agent.cleanup?.tick()).toEqual([]);
-    expect(await agent.cleanup?.schedules()).toEqual([{ policy: "clean-bare-pods", schedule: "*/5 * * * *", next: "2026-11-27T10:05:00.000Z" }]);
+    expect(await agent.cleanup?.schedules()).toEqual([{ policy: "clean-bare-pods", kind: "ClusterCleanupPolicy", schedule: "*/5 * * * *", next: "2026-11-27T10:05:00.000Z" }]);
     clock.set("2026-11-27T10:04:59Z");
     expect(await agent.cleanup?.tick()).toEqual([]);
 
