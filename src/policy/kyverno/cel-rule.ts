@@ -10,7 +10,8 @@ import type { AdmissionInput } from "./request.js";
 import type { RuleResponse } from "./rule-env.js";
 
 export interface CelRule {
-  evaluate(input: AdmissionInput, doc: Doc): RuleResponse;
+  /** `params`: the rule's parameter object (validate.cel paramKind/paramRef), else null. */
+  evaluate(input: AdmissionInput, doc: Doc, params?: unknown): RuleResponse;
 }
 
 /** The CEL activation Kubernetes admission policies see. */
@@ -29,8 +30,8 @@ export function admissionActivation(input: AdmissionInput, doc: Doc, params: unk
 export function compileCelRule(spec: Readonly<Record<string, unknown>>, env: CelEnvironment, origin: string, failurePolicy: "Fail" | "Ignore" | "Error" = "Error"): CelRule {
   const compiled: CompiledAdmissionCel = compileAdmissionCel(admissionCelSpecOf(spec, "expressions"), env, origin);
   return {
-    evaluate(input, doc) {
-      const r = compiled.evaluate(admissionActivation(input, doc));
+    evaluate(input, doc, params = null) {
+      const r = compiled.evaluate(admissionActivation(input, doc, params));
       // Kubernetes admission semantics (failurePolicy Fail, Kyverno's default): an evaluation error denies.
       if (r.status === "error" && failurePolicy === "Fail") return { status: "fail", message: r.message, trace: r.trace };
       return { status: r.status, message: r.message, trace: r.trace };
@@ -39,6 +40,6 @@ export function compileCelRule(spec: Readonly<Record<string, unknown>>, env: Cel
 }
 
 /** `celPreconditions`: pass when all hold, `fail` when one is false, `error` when one breaks. */
-export function evaluateCelPreconditions(rule: CelRule, input: AdmissionInput, doc: Doc): RuleResponse {
-  return rule.evaluate(input, doc);
+export function evaluateCelPreconditions(rule: CelRule, input: AdmissionInput, doc: Doc, params: unknown = null): RuleResponse {
+  return rule.evaluate(input, doc, params);
 }

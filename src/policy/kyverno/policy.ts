@@ -16,6 +16,7 @@ import type { EvaluateOptions, PolicyMeta, RuleMode, Severity } from "../../core
 import type { CelEnvironment } from "../cel/api.js";
 import { withAutogenRules } from "./autogen.js";
 import { clusterContextResolver, setPath, sharedBaseDocument, type Doc, type ExternalContextResolver } from "./context.js";
+import { celParamSpec, resolveCelParams, type CelParamSpec } from "./cel-params.js";
 import { compileCelRule, evaluateCelPreconditions, type CelRule } from "./cel-rule.js";
 import { kyvernoSeverity } from "./cel-policy-common.js";
 import { excludeBlockMatches, matchBlockMatches, selectorMatches } from "./match.js";
@@ -115,6 +116,8 @@ interface CompiledRule {
   readonly validate: Json;
   readonly context: readonly unknown[];
   readonly cel?: CelRule;
+  /** `validate.cel` paramKind/paramRef: the parameter objects its CEL reads as `params`. */
+  readonly params?: CelParamSpec;
   readonly celPreconditions?: CelRule;
   readonly action: "Enforce" | "Audit";
   readonly overrides: readonly Json[];
@@ -166,6 +169,7 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
       action: normalizeAction(validate["failureAction"]) ?? normalizeAction(Array.isArray(raw["verifyImages"]) && isObject(raw["verifyImages"][0]) ? raw["verifyImages"][0]["failureAction"] : undefined) ?? policyAction,
       overrides: Array.isArray(validate["failureActionOverrides"]) ? validate["failureActionOverrides"].filter(isObject) : policyOverrides,
       ...(isObject(validate["cel"]) ? { cel: compileCelRule(validate["cel"], env, `${origin} validate.cel`, spec["failurePolicy"] === "Ignore" ? "Ignore" : "Fail") } : {}),
+      ...(isObject(validate["cel"]) && celParamSpec(validate["cel"], origin, "validate.cel") ? { params: celParamSpec(validate["cel"], origin, "validate.cel") as CelParamSpec } : {}),
       ...(Array.isArray(raw["celPreconditions"]) ? { celPreconditions: compileCelRule({ expressions: raw["celPreconditions"] }, env, `${origin} celPreconditions`) } : {}),
     };
     return compiled;
@@ -190,9 +194,9 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
   const applyOne = spec["applyRules"] === "One";
 
   /** A rule's result when its celPreconditions do not hold (skip) or fail (their error); undefined when they pass or there are none. */
-  const celPreconditionsUnmet = (rule: CompiledRule, mode: RuleMode, input: AdmissionInput, doc: Doc): RuleResult | undefined => {
+  const celPreconditionsUnmet = (rule: CompiledRule, mode: RuleMode, input: AdmissionInput, doc: Doc, params: unknown = null): RuleResult | undefined => {
     if (!rule.celPreconditions) return undefined;
-    const pre = evaluateCelPreconditions(rule.celPreconditions, input, doc);
+    const pre = evaluateCelPreconditions(rule.celPreconditions, input, doc, params);
     if (pre.status === "pass") return undefined;
     return ruleResult(name, severity, rule, mode, pre.status === "fail" ? "skip" : pre.status, pre.status === "fail" ? "cel preconditions not met" : pre.message, pre.trace);
   };
@@ -233,6 +237,38 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
     return { doc, env };
   };
 
+  /**
+   * A validate.cel rule with params: the parameter objects found (kyverno test context resources,
+   * or the cluster), then celPreconditions and the rule against each; the first failure decides.
+   * None found: parameterNotFoundAction (Deny fails the rule, Allow skips it).
+   */
+  const evaluateWithParams = (rule: CompiledRule, spec: CelParamSpec, mode: RuleMode, input: AdmissionInput, doc: Doc, evalOptions: KyvernoEvaluateOptions, resolver: ExternalContextResolver | undefined): RuleResult => {
+    const requestNamespace = typeof input.raw?.["namespace"] === "string" ? input.raw["namespace"] : String(metadataOf(subjectObject(input))["namespace"] ?? "");
+    const lookup = resolveCelParams(spec, requestNamespace, { ...(resolver ? { resolver } : {}), ...(evalOptions.clusterResources ? { clusterResources: evalOptions.clusterResources } : {}) });
+    if (!lookup.ok) return ruleResult(name, severity, rule, mode, "error", lookup.error, [{ kind: "note", expr: "validate.cel.paramRef", error: lookup.error }]);
+    if (lookup.found.length === 0) {
+      const message = `no params found for rule ${rule.name} (paramKind ${spec.kind}${spec.name ? ` ${spec.name}` : ""}); parameterNotFoundAction ${spec.notFound}`;
+      return ruleResult(name, severity, rule, mode, spec.notFound === "Allow" ? "skip" : "fail", message, [{ kind: "note", expr: "validate.cel.paramRef", value: null }]);
+    }
+    let last: RuleResult | undefined;
+    for (const params of lookup.found) {
+      const paramTrace = { kind: "note" as const, expr: "params", value: `${spec.kind} ${String(metadataOf(params)["namespace"] ?? "")}/${String(metadataOf(params)["name"] ?? "")}`.replace(" /", " ") };
+      const unmet = celPreconditionsUnmet(rule, mode, input, doc, params);
+      if (unmet) {
+        last = { ...unmet, trace: [paramTrace, ...unmet.trace] };
+        if (unmet.status === "error") return last;
+        continue;
+      }
+      const env: RuleEnv = ruleEnv(rule, input, mockedNames(evalOptions, rule.name), resolver, params);
+      const excepted = policyException(rule, input, doc, env, evalOptions);
+      if (excepted) return ruleResult(name, severity, rule, mode, "skip", exceptionMessage(excepted), excepted.trace);
+      const response = validateBlock(rule.validate, doc, env, rule.context, rule.raw["preconditions"]);
+      last = ruleResult(name, severity, rule, mode, response.status, response.message, [paramTrace, ...response.trace]);
+      if (response.status === "fail" || response.status === "error") return last;
+    }
+    return last as RuleResult;
+  };
+
   const evaluateAdmission = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions = {}): RuleResult[] => {
     const results: RuleResult[] = [];
     const object = subjectObject(input);
@@ -253,6 +289,13 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
         mode = modeFor(rule, input);
         shared ??= sharedBaseDocument(input);
         const doc = buildDocument(shared, evalOptions, rule.name);
+        if (rule.params !== undefined) {
+          // validate.cel with paramKind/paramRef: evaluated against each parameter object.
+          const result = evaluateWithParams(rule, rule.params, mode, input, doc, evalOptions, resolver);
+          results.push(result);
+          if (applyOne && (result.status === "pass" || result.status === "fail")) break;
+          continue;
+        }
         const unmet = celPreconditionsUnmet(rule, mode, input, doc);
         if (unmet) {
           results.push(unmet);
@@ -432,11 +475,11 @@ function ruleResult(policy: string, severity: Severity, rule: CompiledRule, mode
 }
 
 /** The rule environment; closures only for the checks the rule has (the hot path allocates little). */
-function ruleEnv(rule: CompiledRule, input: AdmissionInput, mocked: ReadonlySet<string>, resolver: ExternalContextResolver | undefined): RuleEnv {
+function ruleEnv(rule: CompiledRule, input: AdmissionInput, mocked: ReadonlySet<string>, resolver: ExternalContextResolver | undefined, params: unknown = null): RuleEnv {
   const env: { -readonly [K in keyof RuleEnv]: RuleEnv[K] } = { ruleName: rule.name, mocked, deleteRequest: input.operation === "DELETE", nesting: 0 };
   if (resolver) env.resolver = resolver;
   const cel = rule.cel;
-  if (cel) env.cel = (_spec: unknown, d: Doc) => cel.evaluate(input, d);
+  if (cel) env.cel = (_spec: unknown, d: Doc) => cel.evaluate(input, d, params);
   if (rule.validate["podSecurity"] !== undefined) env.podSecurity = (psSpec: unknown) => evaluatePodSecurity(psSpec, input, rule.name);
   return env;
 }

@@ -114,8 +114,5 @@ export function checkRuleSupported(policy: string, rule: Json, index: number, so
   }
   if (isObject(validate["deny"])) checkConditions(validate["deny"]["conditions"], "validate.deny.conditions", fail);
   checkForeach(validate["foreach"], "validate.foreach", fail);
-  if (isObject(validate["cel"])) {
-    if (validate["cel"]["paramKind"] !== undefined || validate["cel"]["paramRef"] !== undefined) throw fail("validate.cel params (paramKind/paramRef)", "validate.cel.paramKind");
-  }
   if (typeof validate["pattern"] === "string" || JSON.stringify(validate["pattern"] ?? null).includes("$(")) throw fail("pattern references $()", "validate.pattern");
 }
