@@ -331,6 +331,10 @@ export function resolveEvent(event: Event, fallbackMs: number, options: ResolveO
   } else if (type === EventTypes.kubernetesResource) resolveKubernetesObject(data, out);
   else if (type === EventTypes.admissionReview) resolveAdmission(data, out);
   else if (type === EventTypes.cleanupCandidate) resolveKubernetesObject(obj(data["object"]) ?? {}, out);
+  else if (type === EventTypes.mutateExistingTrigger) {
+    if (data["kind"] === "AdmissionReview") resolveAdmission(data, out);
+    else resolveKubernetesObject(data, out);
+  }
   else if (type.startsWith(EventTypes.githubPrefix)) resolveGitHub(data, out);
   else if (type === EventTypes.dependencyChange) {
     const repo = str(data["repo"]);

@@ -35,6 +35,8 @@ export const EventTypes = {
   posture: "dev.vigil.posture",
   /** An object a Kyverno cleanup policy selected at a scheduled run (src/agent/cleanup.ts). */
   cleanupCandidate: "dev.vigil.cleanup.candidate",
+  /** A request (AdmissionReview) or an existing object that triggers Kyverno mutate-existing rules (mutate.targets), evaluated asynchronously. */
+  mutateExistingTrigger: "dev.vigil.mutate.existing",
   feedback: "dev.vigil.feedback",
   /** A direct authorization / decide request (`POST /v1/decide`, `vigil eval`). */
   decideRequest: "dev.vigil.decide",

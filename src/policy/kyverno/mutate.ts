@@ -58,7 +58,7 @@ export function mutateBlock(mutate: Json, resource: Json, doc: Doc, env: RuleEnv
 }
 
 /** Substitutes the variables of a patch and applies it (patchStrategicMerge wins over patchesJson6902, as in Kyverno). */
-function applyPatches(block: Json, resource: Json, doc: Doc, env: RuleEnv): MutateResponse {
+export function applyPatches(block: Json, resource: Json, doc: Doc, env: RuleEnv): MutateResponse {
   const strategic = block["patchStrategicMerge"];
   const json6902 = block["patchesJson6902"];
   if ((strategic === undefined || strategic === null) && (typeof json6902 !== "string" || json6902 === "")) return respond("error", "empty mutate rule", resource);

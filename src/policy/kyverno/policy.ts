@@ -15,17 +15,19 @@ import { EventTypes } from "../../core/event.js";
 import type { EvaluateOptions, PolicyMeta, RuleMode, Severity } from "../../core/policy.js";
 import type { CelEnvironment } from "../cel/api.js";
 import { withAutogenRules } from "./autogen.js";
-import { clusterContextResolver, setPath, sharedBaseDocument, type Doc, type ExternalContextResolver } from "./context.js";
+import { clusterContextResolver, loadContextEntries, setPath, sharedBaseDocument, type Doc, type ExternalContextResolver } from "./context.js";
 import { celParamSpec, resolveCelParams, type CelParamSpec } from "./cel-params.js";
+import { mutateTargets, type TargetOutcome } from "./mutate-existing.js";
 import { compileCelRule, evaluateCelPreconditions, type CelRule } from "./cel-rule.js";
 import { kyvernoSeverity } from "./cel-policy-common.js";
-import { excludeBlockMatches, matchBlockMatches, selectorMatches } from "./match.js";
+import { excludeBlockMatches, matchBlockMatches, matchedKinds, selectorMatches } from "./match.js";
+import { extendableCopy } from "./objects.js";
 import { evaluatePodSecurity } from "./pod-security.js";
 import { exceptionMessage, matchingPolicyException, type AppliedPolicyException, type PolicyExceptionSet } from "./policy-exception.js";
 import { admissionInputFor, metadataOf, stringMap, subjectObject, type AdmissionInput } from "./request.js";
 import type { RuleEnv, RuleResponse } from "./rule-env.js";
 import { checkRuleSupported } from "./support.js";
-import { validateBlock } from "./validate.js";
+import { evaluateConditions, validateBlock } from "./validate.js";
 import { diffJsonPatch, type JsonPatchOperation } from "./json-patch.js";
 import { mutateBlock } from "./mutate.js";
 import { generateBlock } from "./generate.js";
@@ -88,6 +90,18 @@ export interface KyvernoPolicy extends CompiledPolicy {
    * Never throws: a broken rule is an `error` result and generates nothing.
    */
   generateAdmission?(input: AdmissionInput, options?: KyvernoEvaluateOptions): GenerateOutcome;
+  /**
+   * Mutate rules with `mutate.targets` (mutate-existing.ts): the kinds that trigger them, whether
+   * they also run over the existing triggers when the policy is installed or changed
+   * (`mutateExistingOnPolicyUpdate`), whether a request selects one of them, and what they would
+   * change in each target. Absent on policies without such rules.
+   */
+  readonly mutateExisting?: {
+    readonly onPolicyUpdate: boolean;
+    readonly triggerKinds: readonly string[];
+    selects(input: AdmissionInput): boolean;
+    evaluate(input: AdmissionInput, options?: KyvernoEvaluateOptions): { rule: string; result: RuleResult; targets: TargetOutcome[] }[];
+  };
 }
 
 /** What a policy's generate rules produce for one trigger object. */
@@ -121,6 +135,8 @@ interface CompiledRule {
   readonly celPreconditions?: CelRule;
   readonly action: "Enforce" | "Audit";
   readonly overrides: readonly Json[];
+  /** A mutate rule with `mutate.targets`: it changes other objects (mutate-existing.ts), not the request's. */
+  readonly existing: boolean;
 }
 
 function ruleType(rule: Json): RuleType {
@@ -168,6 +184,7 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
       // verifyImages entries carry their own failureAction (Kyverno 1.13+), as validate blocks do.
       action: normalizeAction(validate["failureAction"]) ?? normalizeAction(Array.isArray(raw["verifyImages"]) && isObject(raw["verifyImages"][0]) ? raw["verifyImages"][0]["failureAction"] : undefined) ?? policyAction,
       overrides: Array.isArray(validate["failureActionOverrides"]) ? validate["failureActionOverrides"].filter(isObject) : policyOverrides,
+      existing: isObject(raw["mutate"]) && Array.isArray(raw["mutate"]["targets"]) && raw["mutate"]["targets"].length > 0,
       ...(isObject(validate["cel"]) ? { cel: compileCelRule(validate["cel"], env, `${origin} validate.cel`, spec["failurePolicy"] === "Ignore" ? "Ignore" : "Fail") } : {}),
       ...(isObject(validate["cel"]) && celParamSpec(validate["cel"], origin, "validate.cel") ? { params: celParamSpec(validate["cel"], origin, "validate.cel") as CelParamSpec } : {}),
       ...(Array.isArray(raw["celPreconditions"]) ? { celPreconditions: compileCelRule({ expressions: raw["celPreconditions"] }, env, `${origin} celPreconditions`) } : {}),
@@ -181,12 +198,16 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
   // `spec.background: false`: skipped by background scans (io.k8s.resource); `spec.admission: false`: background only.
   const on = [...(spec["admission"] === false ? [] : ["io.k8s.admission.review"]), ...(spec["background"] === false ? [] : ["io.k8s.resource"])];
   const webhook = isObject(spec["webhookConfiguration"]) ? spec["webhookConfiguration"] : {};
+  const existingRules = rules.filter((r) => r.existing);
+  if (existingRules.length > 0) on.push(EventTypes.mutateExistingTrigger);
   const meta: PolicyMeta = {
     name,
     language: "kyverno",
     revision,
     // INVARIANT: never empty (an empty `on` would apply to every event type).
     on: on.length > 0 ? on : ["io.k8s.admission.review"],
+    // Kyverno applies mutate-existing changes itself; in Vigil they are remediations (kubernetes.patch) within the guardrails.
+    ...(existingRules.length > 0 ? { enforcement: { tier: "remediate" as const } } : {}),
     failurePolicy: (webhook["failurePolicy"] ?? spec["failurePolicy"]) === "Ignore" ? "Ignore" : "Fail",
     ...(annotations["policies.kyverno.io/description"] ? { description: annotations["policies.kyverno.io/description"] } : {}),
     ...(options.source ? { source: options.source } : {}),
@@ -327,7 +348,44 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
   };
 
   // Kyverno's mutating webhook runs verifyImages rules after the mutate rules (digests, verify-images annotation).
-  const mutateRules = [...rules.filter((r) => r.type === "mutate"), ...rules.filter((r) => r.type === "verifyImages")];
+  const mutateRules = [...rules.filter((r) => r.type === "mutate" && !r.existing), ...rules.filter((r) => r.type === "verifyImages")];
+
+  /** The mutate-existing rules for a trigger: per rule, its result and what it would change in each target. */
+  const mutateExistingAdmission = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions = {}): { rule: string; result: RuleResult; targets: TargetOutcome[] }[] => {
+    const out: { rule: string; result: RuleResult; targets: TargetOutcome[] }[] = [];
+    if (outsideNamespace(subjectObject(input))) return out;
+    const resolver = evalOptions.resolver ?? options.resolver;
+    let shared: Doc | undefined;
+    for (const rule of existingRules) {
+      const mode: RuleMode = "warn";
+      try {
+        const ready = prepareRule(rule, mode, input, evalOptions, () => (shared ??= sharedBaseDocument(input)), resolver);
+        if ("stop" in ready) {
+          if (ready.stop) out.push({ rule: rule.name, result: ready.stop, targets: [] });
+          continue;
+        }
+        const doc = extendableCopy(ready.doc);
+        const loaded = loadContextEntries(rule.context, doc, { mocked: ready.env.mocked, ...(ready.env.resolver ? { resolver: ready.env.resolver } : {}), deleteRequest: ready.env.deleteRequest });
+        if (!loaded.ok) {
+          out.push({ rule: rule.name, result: ruleResult(name, severity, rule, mode, "error", `failed to load context: ${loaded.error}`, []), targets: [] });
+          continue;
+        }
+        const pre = evaluateConditions(rule.raw["preconditions"], doc, ready.env, "empty");
+        if (!pre.ok || !pre.value) {
+          out.push({ rule: rule.name, result: ruleResult(name, severity, rule, mode, pre.ok ? "skip" : "error", pre.ok ? pre.message ?? "preconditions not met" : `failed to evaluate preconditions: ${pre.error ?? ""}`, [{ kind: "precondition", expr: "preconditions", value: pre.value, children: pre.trace }]), targets: [] });
+          continue;
+        }
+        const targets = mutateTargets(rule.raw["mutate"] as Json, doc, ready.env);
+        const failed = targets.find((t) => t.status === "error");
+        const changed = targets.filter((t) => t.status === "patch").length;
+        const status = failed ? "error" : changed > 0 ? "pass" : "skip";
+        out.push({ rule: rule.name, result: ruleResult(name, severity, rule, mode, status, failed?.message ?? (changed > 0 ? `${changed} target${changed === 1 ? "" : "s"} to patch` : "no target to change"), pre.trace.length > 0 ? [{ kind: "precondition", expr: "preconditions", value: true, children: pre.trace }] : []), targets });
+      } catch (cause) {
+        out.push({ rule: rule.name, result: internalError(rule, mode, cause), targets: [] });
+      }
+    }
+    return out;
+  };
 
   /** Mutate rules in order, each on the previous one's output (Kyverno's mutation engine). */
   const mutateAdmission = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions = {}): MutationOutcome => {
@@ -412,6 +470,14 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
     evaluateAdmission,
     ...(mutateRules.length > 0 ? { mutateAdmission } : {}),
     ...(generateRules.length > 0 ? { generateAdmission } : {}),
+    ...(existingRules.length > 0 ? {
+      mutateExisting: {
+        onPolicyUpdate: spec["mutateExistingOnPolicyUpdate"] === true,
+        triggerKinds: [...new Set(existingRules.flatMap((r) => matchedKinds(r.raw["match"])))],
+        selects: (input: AdmissionInput) => !outsideNamespace(subjectObject(input)) && existingRules.some((r) => matchBlockMatches(r.raw["match"], input) && !excludeBlockMatches(r.raw["exclude"], input)),
+        evaluate: mutateExistingAdmission,
+      },
+    } : {}),
     evaluate(ctx: Context, evalOptions?: EvaluateOptions): Finding[] {
       const input = admissionInputFor(ctx);
       if (!input) return [];
@@ -420,6 +486,7 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
       // Without a resolver of its own, a policy reads configMap / apiCall entries from the cluster view the context carries.
       const kubernetes = ctx.kubernetes;
       if (kubernetes !== undefined && options.resolver === undefined && base.resolver === undefined) base = { ...base, resolver: clusterContextResolver(kubernetes) };
+      if (ctx.event.type === EventTypes.mutateExistingTrigger) return mutateExistingFindings(mutateExistingAdmission(input, base), input, evalOptions?.includePasses === true);
       const results = evaluateAdmission(input, background ? { ...base, background } : base);
       const findings: Finding[] = [];
       // A rule a PolicyException let through is a finding too (a skip naming the exception), so the decision says why it passed.
@@ -427,6 +494,39 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
       return findings;
     },
   };
+
+  /**
+   * Findings of a mutate-existing trigger: one violation per target to change, whose remediation
+   * is a kubernetes.patch of that target (the JSON Patch, tested against the resourceVersion read);
+   * errors as error findings; unchanged or skipped targets only in explain mode.
+   */
+  function mutateExistingFindings(outcomes: ReturnType<typeof mutateExistingAdmission>, input: AdmissionInput, includePasses: boolean): Finding[] {
+    const findings: Finding[] = [];
+    for (const { result, targets } of outcomes) {
+      const base = resultToFinding(result, meta, input);
+      if (result.status === "error" && targets.length === 0) {
+        findings.push(base);
+        continue;
+      }
+      if (targets.length === 0) {
+        if (includePasses) findings.push(base);
+        continue;
+      }
+      for (const target of targets) {
+        const common = { ...base, resource: target.target, trace: [...result.trace, ...target.trace] };
+        if (target.status === "error") findings.push({ ...common, effect: "error", message: target.message, error: { code: "VIGIL_POLICY_EVAL", message: target.message } });
+        else if (target.status === "patch" && target.ref && target.patch) {
+          const params: Record<string, unknown> = {
+            apiVersion: target.ref.apiVersion, kind: target.ref.kind, ...(target.ref.namespace ? { namespace: target.ref.namespace } : {}), name: target.ref.name,
+            patch: target.patch, ...(target.ref.resourceVersion ? { resourceVersion: target.ref.resourceVersion } : {}),
+          };
+          // One action per target: the target is a CEL string literal naming the object.
+          findings.push({ ...common, effect: "violation", mode: "warn", message: `${result.rule}: ${target.message}`, remediation: [{ action: "kubernetes.patch", params, target: JSON.stringify(target.target) }] });
+        } else if (includePasses) findings.push({ ...common, effect: target.status === "unchanged" ? "pass" : "skip", message: target.message, ...(target.status === "skip" ? { skipReason: target.message } : {}) });
+      }
+    }
+    return findings;
+  }
 
   function modeFor(rule: CompiledRule, input: AdmissionInput): RuleMode {
     let action = rule.action;

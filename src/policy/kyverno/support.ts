@@ -2,6 +2,7 @@
  * Load-time feature check: a Kyverno rule using something Vigil does not evaluate fails to load
  * with a VigilError naming the policy, the rule and the feature — never a silent pass.
  */
+import { targetKeys } from "./mutate-existing.js";
 import { VigilError } from "../../core/errors.js";
 import { isKnownOperator } from "./conditions.js";
 
@@ -87,8 +88,14 @@ function checkMutate(mutate: Json, fail: (feature: string, field: string) => Vig
   }
   checkMergeDirectives(mutate["patchStrategicMerge"], "mutate.patchStrategicMerge", fail);
   checkMutateForeach(mutate["foreach"], "mutate.foreach", fail);
-  // Mutating existing resources needs a cluster to read and write the targets.
-  if (Array.isArray(mutate["targets"]) && mutate["targets"].length > 0) throw fail("mutate.targets (mutating existing resources needs a cluster)", "mutate.targets");
+  // Mutate existing: targets are read from the cluster and patched by the agent (mutate-existing.ts).
+  if (Array.isArray(mutate["targets"])) {
+    mutate["targets"].forEach((t, i) => {
+      for (const key of Object.keys(isObject(t) ? t : {})) if (!targetKeys.has(key)) throw fail(`mutate.targets[].${key}`, `mutate.targets[${i}].${key}`);
+      if (isObject(t)) checkContext(t["context"], `mutate.targets[${i}].context`, fail);
+    });
+    if (mutate["targets"].length > 0 && mutate["foreach"] !== undefined) throw fail("mutate.foreach with mutate.targets", "mutate.foreach");
+  }
   checkForeach(mutate["foreach"], "mutate.foreach", fail);
 }
 
