@@ -175,16 +175,19 @@ describe("ClusterPolicy mutateAdmission", () => {
     expect(v.mutateAdmission).toBeUndefined();
   });
 
-  it("rejects mutate.targets at load with VIGIL_POLICY_UNSUPPORTED naming the policy, rule and feature", () => {
+  it("loads mutate.targets (mutate existing: not applied to the request), and rejects a target key it does not know, naming it", () => {
+    const existing = policy([{ name: "existing", match: { any: [{ resources: { kinds: ["ConfigMap"] } }] }, mutate: { targets: [{ apiVersion: "v1", kind: "Secret" }], patchStrategicMerge: { metadata: { labels: { a: "b" } } } } }]);
+    expect(existing.mutateAdmission).toBeUndefined();
+    expect(existing.mutateExisting?.triggerKinds).toEqual(["ConfigMap"]);
     let error: unknown;
     try {
-      policy([{ name: "existing", match: { any: [{ resources: { kinds: ["ConfigMap"] } }] }, mutate: { targets: [{ apiVersion: "v1", kind: "Secret" }], patchStrategicMerge: { metadata: { labels: { a: "b" } } } } }]);
+      policy([{ name: "existing", match: { any: [{ resources: { kinds: ["ConfigMap"] } }] }, mutate: { targets: [{ apiVersion: "v1", kind: "Secret", selector: { matchLabels: { a: "b" } } }], patchStrategicMerge: { metadata: { labels: { a: "b" } } } } }]);
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(VigilError);
     expect((error as VigilError).code).toBe("VIGIL_POLICY_UNSUPPORTED");
-    expect((error as VigilError).message).toMatch(/policy m, rule existing: mutate\.targets/);
+    expect((error as VigilError).message).toMatch(/policy m, rule existing: mutate\.targets\[\]\.selector/);
   });
 
   it("rejects strategic-merge directives kyaml does not read ($setElementOrder, $retainKeys, $deleteFromPrimitiveList) at load, naming the field", () => {
