@@ -9,7 +9,7 @@ import type { Actuator } from "../../core/index.js";
 import { awsEc2StopInstancesSpec, awsIamDeactivateAccessKeySpec, awsS3BlockPublicAccessSpec, createAwsActuators } from "./aws.js";
 import { sleepFor } from "./define.js";
 import { createGitHubActuators, githubCheckRunSpec, githubCommitStatusSpec, githubPrCommentSpec } from "./github.js";
-import { createKubernetesActuators, kubernetesAnnotateSpec, kubernetesDeletePodSpec, kubernetesDeleteSpec, kubernetesLabelSpec, kubernetesScaleToZeroSpec } from "./kubernetes.js";
+import { createKubernetesActuators, kubernetesAnnotateSpec, kubernetesDeletePodSpec, kubernetesDeleteSpec, kubernetesLabelSpec, kubernetesPatchSpec, kubernetesScaleToZeroSpec } from "./kubernetes.js";
 import { createOktaActuators, oktaSuspendSpec, oktaUnsuspendSpec } from "./okta.js";
 import { validateParams } from "./params.js";
 import { createSlackActuator, slackMessageSpec } from "./slack.js";
@@ -48,6 +48,7 @@ export const builtinActionKinds: readonly ActionKindSpec[] = [
   kubernetesAnnotateSpec,
   kubernetesDeletePodSpec,
   kubernetesDeleteSpec,
+  kubernetesPatchSpec,
   awsS3BlockPublicAccessSpec,
   awsEc2StopInstancesSpec,
   awsIamDeactivateAccessKeySpec,

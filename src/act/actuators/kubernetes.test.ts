@@ -1,5 +1,7 @@
 import { readFileSync } from "node:fs";
+import { isDeepStrictEqual } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { isVigilError } from "../../core/index.js";
 import type { Actuator } from "../../core/index.js";
 import { createKubernetesActuators } from "./kubernetes.js";
 import { startWireServer, testPlan, testRuntime } from "./test-server.js";
@@ -42,6 +44,77 @@ function mergePatch(target: Record<string, unknown>, patch: Record<string, unkno
   return result;
 }
 
+type PatchOperation = { op: string; path: string; value?: unknown; from?: string };
+
+/**
+ * RFC 6902 JSON Patch as the API server applies it (evanphx/json-patch): in order, on a copy, all or
+ * nothing; a failure throws the library's message, which the server answers as a 422.
+ */
+function jsonPatch(document: Record<string, unknown>, operations: readonly PatchOperation[]): Record<string, unknown> {
+  const doc = structuredClone(document);
+  const tokens = (path: string) => path.slice(1).split("/").map((token) => token.replace(/~1/g, "/").replace(/~0/g, "~"));
+  type Container = Record<string, unknown> | unknown[];
+  const parentOf = (path: string, op: string): [Container, string] => {
+    const all = tokens(path);
+    let node: unknown = doc;
+    for (const token of all.slice(0, -1)) {
+      node = Array.isArray(node) ? node[Number(token)] : (node as Record<string, unknown> | undefined)?.[token];
+      if (typeof node !== "object" || node === null) throw new Error(`${op} operation does not apply: doc is missing path: "${path}": missing value`);
+    }
+    return [node as Container, all[all.length - 1] ?? ""];
+  };
+  const get = (path: string): unknown => {
+    const [parent, key] = parentOf(path, "get");
+    return Array.isArray(parent) ? parent[Number(key)] : Object.prototype.hasOwnProperty.call(parent, key) ? parent[key] : undefined;
+  };
+  const add = (path: string, value: unknown, op: string) => {
+    const [parent, key] = parentOf(path, op);
+    if (!Array.isArray(parent)) parent[key] = value;
+    else if (key === "-") parent.push(value);
+    else if (Number(key) > parent.length) throw new Error(`Unable to access invalid index: ${key}: invalid index referenced`);
+    else parent.splice(Number(key), 0, value);
+  };
+  const remove = (path: string, op: string) => {
+    const [parent, key] = parentOf(path, op);
+    if (Array.isArray(parent)) {
+      if (Number(key) >= parent.length) throw new Error(`Unable to access invalid index: ${key}: invalid index referenced`);
+      parent.splice(Number(key), 1);
+    } else {
+      if (!Object.prototype.hasOwnProperty.call(parent, key)) throw new Error(`Unable to remove nonexistent key: ${key}: missing value`);
+      delete parent[key];
+    }
+  };
+  for (const operation of operations) {
+    switch (operation.op) {
+      case "add":
+        add(operation.path, operation.value, "add");
+        break;
+      case "remove":
+        remove(operation.path, "remove");
+        break;
+      case "replace":
+        if (get(operation.path) === undefined) throw new Error(`replace operation does not apply: doc is missing key: ${operation.path}: missing value`);
+        remove(operation.path, "replace");
+        add(operation.path, operation.value, "replace");
+        break;
+      case "move":
+      case "copy": {
+        const value = get(operation.from ?? "");
+        if (value === undefined) throw new Error(`${operation.op} operation does not apply: doc is missing from path: ${operation.from}: missing value`);
+        if (operation.op === "move") remove(operation.from ?? "", "move");
+        add(operation.path, structuredClone(value), operation.op);
+        break;
+      }
+      case "test":
+        if (!isDeepStrictEqual(get(operation.path), operation.value)) throw new Error(`testing value ${operation.path} failed: test failed`);
+        break;
+      default:
+        throw new Error(`Unexpected kind: ${operation.op}`);
+    }
+  }
+  return doc;
+}
+
 /** Resources per group/version path, with the `{resource}.{group}` name the API server's messages use. */
 const RESOURCES: Record<string, Record<string, { kind: string; qualified: string }>> = {
   "/api/v1": { pods: { kind: "Pod", qualified: "pods" }, configmaps: { kind: "ConfigMap", qualified: "configmaps" }, secrets: { kind: "Secret", qualified: "secrets" } },
@@ -51,13 +124,15 @@ const RESOURCES: Record<string, Record<string, { kind: string; qualified: string
 
 /**
  * A small API server: discovery (/api/v1, /apis/batch/v1), deployments/statefulsets (+ scale),
- * pods, configmaps, secrets, jobs, namespaces; bearer auth; merge patch; DELETE with DeleteOptions
+ * pods, configmaps, secrets, jobs, namespaces; bearer auth; merge patch and JSON Patch; DELETE with DeleteOptions
  * preconditions; POST create (a new uid, Job selector generation and its validation).
  */
 class FakeApiServer {
   objects = new Map<string, KubeObject>();
   version = 100;
   created = 0;
+  /** Runs as a PATCH arrives, before it applies: a third party writing to the object in between. */
+  beforePatch: ((object: KubeObject) => void) | undefined;
 
   constructor(server: WireServer) {
     server.authenticate(
@@ -66,12 +141,36 @@ class FakeApiServer {
     );
     const key = (kind: string, namespace: string | undefined, name: string) => `${kind}/${namespace ?? ""}/${name}`;
     const notFound = (resource: string, name: string) => status(404, "NotFound", `${resource} "${name}" not found`);
-    const checkPatch = (request: WireRequest) =>
-      request.header("content-type") === "application/merge-patch+json"
-        ? undefined
-        : status(415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml");
+    const unsupported = () =>
+      status(415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml");
+    const checkPatch = (request: WireRequest) => (request.header("content-type") === "application/merge-patch+json" ? undefined : unsupported());
     const bump = (object: KubeObject) => {
       object.metadata.resourceVersion = String(++this.version);
+    };
+    /**
+     * PATCH of an object: a merge patch, or a JSON Patch applied whole or not at all (a failed
+     * operation is the API server's 422 with the library's message as the cause); any other media
+     * type is a 415. A change bumps resourceVersion.
+     */
+    const patch = (request: WireRequest, object: KubeObject) => {
+      this.beforePatch?.(object);
+      const type = request.header("content-type");
+      let patched: KubeObject;
+      if (type === "application/merge-patch+json") {
+        patched = mergePatch(object as unknown as Record<string, unknown>, request.json()) as unknown as KubeObject;
+      } else if (type === "application/json-patch+json") {
+        try {
+          patched = jsonPatch(object as unknown as Record<string, unknown>, request.json<PatchOperation[]>()) as unknown as KubeObject;
+        } catch (error) {
+          // apiserver handlers/patch.go: NewGenericServerResponse(422, ..., err.Error()).
+          const failure = status(422, "Invalid", "the server rejected our request due to an error in our request");
+          return { ...failure, body: { ...failure.body, details: { causes: [{ reason: "UnexpectedServerResponse", message: (error as Error).message }] } } };
+        }
+      } else return unsupported();
+      for (const field of Object.keys(object)) delete object[field];
+      Object.assign(object, patched);
+      bump(object);
+      return { status: 200, body: object };
     };
     const scaleOf = (object: KubeObject) => ({
       ...SCALE_FIXTURE,
@@ -134,13 +233,7 @@ class FakeApiServer {
         const resource = resolve(request);
         const object = resource ? this.objects.get(key(resource.kind, request.params["ns"], request.params["name"] ?? "")) : undefined;
         if (!object) return notFound(request.params["plural"] ?? "", request.params["name"] ?? "");
-        const problem = checkPatch(request);
-        if (problem) return problem;
-        const patched = mergePatch(object as unknown as Record<string, unknown>, request.json()) as unknown as KubeObject;
-        Object.assign(object, patched);
-        object.metadata = patched.metadata;
-        bump(object);
-        return { status: 200, body: object };
+        return patch(request, object);
       });
       server.on("DELETE", `${group}/namespaces/:ns/:plural/:name`, (request) => {
         const resource = resolve(request);
@@ -183,11 +276,7 @@ class FakeApiServer {
     server.on("PATCH", "/api/v1/namespaces/:name", (request) => {
       const object = this.objects.get(key("Namespace", undefined, request.params["name"] ?? ""));
       if (!object) return notFound("namespaces", request.params["name"] ?? "");
-      const problem = checkPatch(request);
-      if (problem) return problem;
-      object.metadata = mergePatch(object.metadata, request.json<{ metadata: Record<string, unknown> }>().metadata) as Meta;
-      bump(object);
-      return { status: 200, body: object };
+      return patch(request, object);
     });
     server.on("DELETE", "/api/v1/namespaces/:name", (request) => remove(request, key("Namespace", undefined, request.params["name"] ?? ""), "namespaces", request.params["name"] ?? ""));
     server.on("POST", "/api/v1/namespaces", (request) => create(request, "Namespace", "namespaces", undefined));
@@ -545,5 +634,322 @@ describe("kubernetes.delete", () => {
     expect(() => remove.validate({ ...valid, apiVersion: "batch" })).toThrowError(/params\.apiVersion "batch" does not match/);
     expect(() => remove.validate({ ...valid, name: "Nightly" })).toThrowError(/params\.name "Nightly" does not match/);
     expect(() => remove.validate({ ...valid, kind: undefined })).toThrowError(/params\.kind is required/);
+  });
+});
+
+describe("kubernetes.patch", () => {
+  const CONFIG = { apiVersion: "v1", kind: "ConfigMap", namespace: "shop", name: "app-config" };
+  const NAMESPACE = { apiVersion: "v1", kind: "Namespace", name: "team-a" };
+  const CONFIG_PATH = "/api/v1/namespaces/shop/configmaps/app-config";
+  const JSON_PATCH = "application/json-patch+json";
+  let server: WireServer;
+  let api: FakeApiServer;
+  let patcher: Actuator;
+  const configMap = () => api.objects.get("ConfigMap/shop/app-config");
+  /** A third party's write: a label on the ConfigMap, with a new resourceVersion. */
+  const thirdPartyWrite = (object: KubeObject) => {
+    object.metadata = { ...object.metadata, labels: { ...object.metadata.labels, "edited-by": "someone-else" }, resourceVersion: String(++api.version) };
+  };
+
+  beforeEach(async () => {
+    server = await startWireServer();
+    api = new FakeApiServer(server);
+    api.add({
+      kind: "ConfigMap",
+      apiVersion: "v1",
+      metadata: {
+        name: "app-config",
+        namespace: "shop",
+        uid: "9c8b7a6f-5e4d-4c3b-8a29-180716253443",
+        resourceVersion: "812",
+        creationTimestamp: "2025-01-10T09:00:00Z",
+        labels: { app: "shop" },
+        managedFields: [{ manager: "kubectl-client-side-apply", operation: "Update", apiVersion: "v1", time: "2025-01-10T09:00:00Z" }],
+      },
+      data: { mode: "strict", level: "3" },
+    });
+    api.add({
+      kind: "Namespace",
+      apiVersion: "v1",
+      metadata: { name: "team-a", uid: "3e2d1c0b-0000-4000-8000-00000000cccc", resourceVersion: "77", labels: { "kubernetes.io/metadata.name": "team-a", env: "dev" } },
+      spec: { finalizers: ["kubernetes"] },
+      status: { phase: "Active" },
+    });
+    api.add({
+      kind: "Pod",
+      apiVersion: "v1",
+      metadata: { name: "web-1", namespace: "shop", resourceVersion: "500" },
+      spec: { containers: [{ name: "web", image: "registry.example/web:1.0" }, { name: "proxy", image: "registry.example/proxy:2.1" }], tolerations: [{ key: "dedicated", operator: "Exists" }] },
+      status: { phase: "Running" },
+    });
+    api.add({ kind: "Secret", apiVersion: "v1", metadata: { name: "db-password", namespace: "shop", resourceVersion: "90" }, type: "Opaque", data: { password: "aHVudGVyMg==" } });
+    patcher = createKubernetesActuators({ server: server.url, token: TOKEN, skipTlsVerify: true }, testRuntime()).find((actuator) => actuator.kind === "kubernetes.patch") as Actuator;
+  });
+  afterEach(() => server.close());
+
+  it("patches a ConfigMap's data (PATCH application/json-patch+json, the operations after a resourceVersion test); undo restores the data with its own test", async () => {
+    const patch = [
+      { op: "replace", path: "/data/mode", value: "lenient" },
+      { op: "add", path: "/data/owner", value: "team-shop" },
+      { op: "remove", path: "/data/level" },
+    ];
+    const plan = testPlan("kubernetes.patch", { ...CONFIG, patch, resourceVersion: "812" });
+    const applied = await patcher.apply(plan, { dryRun: false });
+    expect(server.problems).toEqual([]);
+    expect(applied.status).toBe("applied");
+    expect(server.requests.map((request) => `${request.method} ${request.path}`)).toEqual(["GET /api/v1", `GET ${CONFIG_PATH}`, `PATCH ${CONFIG_PATH}`]);
+    const sent = server.mutatingRequests()[0];
+    expect(sent?.header("content-type")).toBe(JSON_PATCH);
+    expect(sent?.header("authorization")).toBe(`Bearer ${TOKEN}`);
+    expect(sent?.json()).toEqual([{ op: "test", path: "/metadata/resourceVersion", value: "812" }, ...patch]);
+    expect(configMap()?.["data"]).toEqual({ mode: "lenient", owner: "team-shop" });
+    expect(configMap()?.metadata.resourceVersion).toBe("101");
+    expect(applied.output).toEqual({ object: CONFIG, patched: true, resourceVersion: "101" });
+    // before: the object read, without status and server-owned metadata, but with its resourceVersion.
+    expect(applied.undo).toEqual({
+      actuator: "kubernetes.patch",
+      params: {
+        ...CONFIG,
+        before: { kind: "ConfigMap", apiVersion: "v1", metadata: { name: "app-config", namespace: "shop", resourceVersion: "812", labels: { app: "shop" } }, data: { mode: "strict", level: "3" } },
+        afterResourceVersion: "101",
+        paths: ["/data/level", "/data/mode", "/data/owner"],
+      },
+    });
+
+    const undone = await patcher.undo(plan, applied);
+    expect(server.problems).toEqual([]);
+    expect(undone.status).toBe("undone");
+    const restore = server.mutatingRequests()[1];
+    expect(restore?.method).toBe("PATCH");
+    expect(restore?.path).toBe(CONFIG_PATH);
+    expect(restore?.header("content-type")).toBe(JSON_PATCH);
+    expect(restore?.json()).toEqual([
+      { op: "test", path: "/metadata/resourceVersion", value: "101" },
+      { op: "add", path: "/data/level", value: "3" },
+      { op: "replace", path: "/data/mode", value: "strict" },
+      { op: "remove", path: "/data/owner" },
+    ]);
+    expect(configMap()?.["data"]).toEqual({ mode: "strict", level: "3" });
+    expect(undone.output).toEqual({ object: CONFIG, restored: true, operations: ["add /data/level", "replace /data/mode", "remove /data/owner"], resourceVersion: "102" });
+  });
+
+  it("patches a cluster-scoped Namespace's labels; without params.resourceVersion the test uses the version just read; undo restores the labels exactly", async () => {
+    const patch = [
+      { op: "add", path: "/metadata/labels/vigil.dev~1quarantine", value: "true" },
+      { op: "replace", path: "/metadata/labels/env", value: "frozen" },
+    ];
+    const plan = testPlan("kubernetes.patch", { ...NAMESPACE, patch });
+    const applied = await patcher.apply(plan, { dryRun: false });
+    expect(server.problems).toEqual([]);
+    expect(applied.status).toBe("applied");
+    const sent = server.mutatingRequests()[0];
+    expect(sent?.path).toBe("/api/v1/namespaces/team-a");
+    expect(sent?.header("content-type")).toBe(JSON_PATCH);
+    expect(sent?.json()).toEqual([{ op: "test", path: "/metadata/resourceVersion", value: "77" }, ...patch]);
+    expect(api.objects.get("Namespace//team-a")?.metadata.labels).toEqual({ "kubernetes.io/metadata.name": "team-a", env: "frozen", "vigil.dev/quarantine": "true" });
+    expect(applied.undo?.params).toMatchObject({
+      before: { kind: "Namespace", apiVersion: "v1", metadata: { name: "team-a", resourceVersion: "77", labels: { "kubernetes.io/metadata.name": "team-a", env: "dev" } }, spec: { finalizers: ["kubernetes"] } },
+      afterResourceVersion: "101",
+      paths: ["/metadata/labels/env", "/metadata/labels/vigil.dev~1quarantine"],
+    });
+    expect(applied.undo?.params["before"]).not.toHaveProperty("status");
+    expect(applied.undo?.params["before"]).not.toHaveProperty("metadata.uid");
+
+    const undone = await patcher.undo(plan, applied);
+    expect(undone.status).toBe("undone");
+    expect(server.mutatingRequests()[1]?.json()).toEqual([
+      { op: "test", path: "/metadata/resourceVersion", value: "101" },
+      { op: "replace", path: "/metadata/labels/env", value: "dev" },
+      { op: "remove", path: "/metadata/labels/vigil.dev~1quarantine" },
+    ]);
+    expect(api.objects.get("Namespace//team-a")?.metadata.labels).toEqual({ "kubernetes.io/metadata.name": "team-a", env: "dev" });
+
+    const scoped = await patcher.apply(testPlan("kubernetes.patch", { ...NAMESPACE, namespace: "shop", patch }), { dryRun: false });
+    expect(scoped.error).toBe("kubernetes.patch apply failed: kubernetes.patch: params.namespace must be absent: Namespace (v1, resource namespaces) is cluster-scoped");
+    expect(server.mutatingRequests()).toHaveLength(2);
+  });
+
+  it("a patch inside arrays restores the whole arrays on undo (an insertion shifts the elements after it)", async () => {
+    const plan = testPlan("kubernetes.patch", {
+      apiVersion: "v1",
+      kind: "Pod",
+      namespace: "shop",
+      name: "web-1",
+      patch: [
+        { op: "add", path: "/spec/tolerations/0", value: { key: "vigil.dev/quarantine", operator: "Exists", effect: "NoExecute" } },
+        { op: "replace", path: "/spec/containers/1/image", value: "registry.example/proxy:2.2" },
+      ],
+    });
+    const applied = await patcher.apply(plan, { dryRun: false });
+    expect(applied.status).toBe("applied");
+    expect(applied.undo?.params["paths"]).toEqual(["/spec/containers", "/spec/tolerations"]);
+    const undone = await patcher.undo(plan, applied);
+    expect(undone.status).toBe("undone");
+    expect(server.mutatingRequests()[1]?.json()).toEqual([
+      { op: "test", path: "/metadata/resourceVersion", value: "101" },
+      { op: "replace", path: "/spec/containers", value: [{ name: "web", image: "registry.example/web:1.0" }, { name: "proxy", image: "registry.example/proxy:2.1" }] },
+      { op: "replace", path: "/spec/tolerations", value: [{ key: "dedicated", operator: "Exists" }] },
+    ]);
+    expect(api.objects.get("Pod/shop/web-1")?.spec).toEqual({ containers: [{ name: "web", image: "registry.example/web:1.0" }, { name: "proxy", image: "registry.example/proxy:2.1" }], tolerations: [{ key: "dedicated", operator: "Exists" }] });
+  });
+
+  it("a stale resourceVersion fails saying the object changed since the patch was computed, and changes nothing", async () => {
+    const patch = [{ op: "replace", path: "/data/mode", value: "lenient" }];
+    const stale = await patcher.apply(testPlan("kubernetes.patch", { ...CONFIG, patch, resourceVersion: "700" }), { dryRun: false });
+    expect(stale.status).toBe("failed");
+    expect(stale.error).toBe(
+      "kubernetes.patch apply failed: ConfigMap shop/app-config (v1) changed since the patch was computed: it is at resourceVersion 812, the patch was computed from 700; nothing was patched (compute the patch again from the current object)",
+    );
+    expect(stale.undo).toBeUndefined();
+    expect(server.mutatingRequests()).toHaveLength(0);
+
+    // Changed between the read and the PATCH: the API server's test fails (422) and it applies nothing.
+    api.beforePatch = thirdPartyWrite;
+    const raced = await patcher.apply(testPlan("kubernetes.patch", { ...CONFIG, patch, resourceVersion: "812" }), { dryRun: false });
+    expect(server.problems).toEqual([]);
+    expect(raced.status).toBe("failed");
+    expect(raced.error).toBe(
+      `kubernetes.patch apply failed: Kubernetes API PATCH ${CONFIG_PATH} answered HTTP 422 Invalid: the server rejected our request due to an error in our request (testing value /metadata/resourceVersion failed: test failed); ConfigMap shop/app-config (v1) changed since the patch was computed (its resourceVersion is no longer 812): nothing was changed`,
+    );
+    expect(raced.output).toEqual({ status: 422, apiCode: "Invalid" });
+    expect(raced.undo).toBeUndefined();
+    expect(server.mutatingRequests()[0]?.json()).toEqual([{ op: "test", path: "/metadata/resourceVersion", value: "812" }, ...patch]);
+    expect(configMap()?.["data"]).toEqual({ mode: "strict", level: "3" });
+    expect(configMap()?.metadata.labels).toEqual({ app: "shop", "edited-by": "someone-else" });
+  });
+
+  it("a failing test operation of the patch itself is named; other 422s carry the server's cause", async () => {
+    const failedTest = await patcher.apply(testPlan("kubernetes.patch", { ...CONFIG, patch: [{ op: "test", path: "/data/mode", value: "audit" }, { op: "replace", path: "/data/mode", value: "lenient" }] }), { dryRun: false });
+    expect(failedTest.error).toMatch(/\(testing value \/data\/mode failed: test failed\); the patch's test operation on \/data\/mode failed: nothing was changed$/);
+    const missing = await patcher.apply(testPlan("kubernetes.patch", { ...CONFIG, patch: [{ op: "remove", path: "/data/absent" }] }), { dryRun: false });
+    expect(missing.error).toBe(
+      `kubernetes.patch apply failed: Kubernetes API PATCH ${CONFIG_PATH} answered HTTP 422 Invalid: the server rejected our request due to an error in our request (Unable to remove nonexistent key: absent: missing value)`,
+    );
+    expect(configMap()?.["data"]).toEqual({ mode: "strict", level: "3" });
+    expect(server.problems).toEqual([]);
+  });
+
+  it("dry run reads the object, applies the patch locally and sends no PATCH: the changes, whether it applies, whether the resourceVersion matches", async () => {
+    const patch = [
+      { op: "replace", path: "/data/mode", value: "lenient" },
+      { op: "copy", from: "/data/mode", path: "/data/previous-mode" },
+    ];
+    const clean = await patcher.apply(testPlan("kubernetes.patch", { ...CONFIG, patch, resourceVersion: "812" }), { dryRun: true });
+    expect(clean).toMatchObject({ status: "dry-run" });
+    expect(clean.output).toEqual({
+      dryRun: true,
+      object: CONFIG,
+      resourceVersion: "812",
+      expectedResourceVersion: "812",
+      resourceVersionMatches: true,
+      operations: ["replace /data/mode", "copy /data/mode -> /data/previous-mode"],
+      appliesCleanly: true,
+      changes: [
+        { path: "/data/mode", change: "replace", before: "strict", after: "lenient" },
+        { path: "/data/previous-mode", change: "add", after: "lenient" },
+      ],
+      wouldDo: "patch ConfigMap shop/app-config (v1) at resourceVersion 812 (replace /data/mode, add /data/previous-mode)",
+    });
+
+    const stale = await patcher.apply(testPlan("kubernetes.patch", { ...CONFIG, patch, resourceVersion: "700" }, { dryRun: true }), { dryRun: false });
+    expect(stale.output).toMatchObject({ resourceVersionMatches: false, appliesCleanly: true });
+    expect(stale.output?.["wouldDo"]).toBe(
+      "nothing: ConfigMap shop/app-config (v1) is at resourceVersion 812, not 700 the patch was computed from, so its resourceVersion test would fail and the API server would change nothing",
+    );
+
+    const broken = await patcher.apply(testPlan("kubernetes.patch", { ...CONFIG, patch: [patch[0], { op: "remove", path: "/data/absent" }] }), { dryRun: true });
+    expect(broken.output).toMatchObject({ resourceVersionMatches: null, appliesCleanly: false, problem: 'operation 1 (remove /data/absent) does not apply: path "/data/absent" does not exist', changes: [] });
+
+    const absent = await patcher.apply(testPlan("kubernetes.patch", { ...CONFIG, name: "gone", patch }), { dryRun: true });
+    expect(absent.output).toMatchObject({ absent: true, wouldDo: "nothing: ConfigMap shop/gone (v1) does not exist, so the PATCH would fail (404)" });
+    expect(server.problems).toEqual([]);
+    expect(server.mutatingRequests()).toHaveLength(0);
+    expect(configMap()?.["data"]).toEqual({ mode: "strict", level: "3" });
+  });
+
+  it("undo after a third party changed the object fails saying so and restores nothing, whether the change is seen on the read or by the test", async () => {
+    const plan = testPlan("kubernetes.patch", { ...CONFIG, patch: [{ op: "replace", path: "/data/mode", value: "lenient" }] });
+    const applied = await patcher.apply(plan, { dryRun: false });
+    expect(applied.status).toBe("applied");
+    const object = configMap();
+    if (object) thirdPartyWrite(object);
+    const seen = await patcher.undo(plan, applied);
+    expect(seen.status).toBe("failed");
+    expect(seen.error).toBe(
+      "kubernetes.patch undo failed: ConfigMap shop/app-config (v1) changed since the patch was applied: it is at resourceVersion 102, the patch left 101; nothing was restored, so that later change is not overwritten (the undo data's before holds the previous values)",
+    );
+    expect(server.mutatingRequests()).toHaveLength(1);
+
+    // The write lands between the undo's read and its PATCH: the undo's own test op refuses it.
+    const again = await patcher.apply(testPlan("kubernetes.patch", { ...CONFIG, patch: [{ op: "replace", path: "/data/level", value: "4" }] }), { dryRun: false });
+    expect(again.output).toMatchObject({ patched: true, resourceVersion: "103" });
+    api.beforePatch = thirdPartyWrite;
+    const raced = await patcher.undo(plan, again);
+    expect(raced.status).toBe("failed");
+    expect(raced.error).toBe(
+      `kubernetes.patch undo failed: Kubernetes API PATCH ${CONFIG_PATH} answered HTTP 422 Invalid: the server rejected our request due to an error in our request (testing value /metadata/resourceVersion failed: test failed); ConfigMap shop/app-config (v1) changed since the patch was applied, so the later change is not overwritten (its resourceVersion is no longer 103): nothing was changed`,
+    );
+    expect(server.mutatingRequests()[2]?.json()).toEqual([
+      { op: "test", path: "/metadata/resourceVersion", value: "103" },
+      { op: "replace", path: "/data/level", value: "3" },
+    ]);
+    expect(configMap()?.["data"]).toEqual({ mode: "lenient", level: "4" });
+    expect(server.problems).toEqual([]);
+  });
+
+  it("a patch that changes nothing sends no PATCH and records no undo", async () => {
+    const result = await patcher.apply(testPlan("kubernetes.patch", { ...CONFIG, patch: [{ op: "replace", path: "/data/mode", value: "strict" }] }), { dryRun: false });
+    expect(result).toMatchObject({ status: "applied", output: { patched: false, resourceVersion: "812", reason: "the operations change nothing" } });
+    expect(result.undo).toBeUndefined();
+    expect(server.mutatingRequests()).toHaveLength(0);
+  });
+
+  it("a patched Secret records no undo, and neither the result nor a dry run shows its values", async () => {
+    const secret = { apiVersion: "v1", kind: "Secret", namespace: "shop", name: "db-password" };
+    const preview = await patcher.apply(testPlan("kubernetes.patch", { ...secret, patch: [{ op: "test", path: "/data/password", value: "d3Jvbmc=" }, { op: "replace", path: "/data/password", value: "bmV3LXBhc3M=" }] }), { dryRun: true });
+    expect(preview.output).toMatchObject({ appliesCleanly: false, problem: "operation 0 (test /data/password) does not apply: the value differs (a Secret's values are not shown)" });
+    const changes = await patcher.apply(testPlan("kubernetes.patch", { ...secret, patch: [{ op: "replace", path: "/data/password", value: "bmV3LXBhc3M=" }] }), { dryRun: true });
+    expect(changes.output?.["changes"]).toEqual([{ path: "/data/password", change: "replace" }]);
+    const applied = await patcher.apply(testPlan("kubernetes.patch", { ...secret, patch: [{ op: "replace", path: "/data/password", value: "bmV3LXBhc3M=" }] }), { dryRun: false });
+    expect(applied).toMatchObject({ status: "applied", output: { patched: true, undoRecorded: false } });
+    expect(applied.undo).toBeUndefined();
+    expect(api.objects.get("Secret/shop/db-password")?.["data"]).toEqual({ password: "bmV3LXBhc3M=" });
+    for (const result of [preview, changes, applied]) expect(JSON.stringify(result)).not.toContain("aHVudGVyMg==");
+  });
+
+  it("validates each patch operation before any request, naming its index", async () => {
+    const valid = { ...CONFIG, patch: [{ op: "replace", path: "/data/mode", value: "lenient" }] };
+    const fieldOf = (params: Record<string, unknown>): unknown => {
+      try {
+        patcher.validate(params);
+      } catch (error) {
+        return isVigilError(error) ? error.details.field : error;
+      }
+      return undefined;
+    };
+    expect(() => patcher.validate(valid)).not.toThrow();
+    expect(() => patcher.validate({ ...valid, patch: [{ op: "test", path: "/metadata/resourceVersion", value: "812" }, { op: "copy", from: "/status/phase", path: "/data/phase" }] })).not.toThrow();
+    expect(() => patcher.validate({ ...valid, patch: [] })).toThrowError(/params\.patch must be a non-empty array of RFC 6902 operations/);
+    expect(() => patcher.validate({ ...valid, patch: { op: "add" } })).toThrowError(/params\.patch must be an array/);
+    expect(() => patcher.validate({ ...valid, patch: [valid.patch[0], "add"] })).toThrowError(/params\.patch\[1\] must be an object with op and path/);
+    expect(() => patcher.validate({ ...valid, patch: [valid.patch[0], { op: "upsert", path: "/data/x", value: 1 }] })).toThrowError(
+      'kubernetes.patch: params.patch[1].op must be one of add, remove, replace, move, copy, test; got "upsert"',
+    );
+    expect(() => patcher.validate({ ...valid, patch: [{ op: "add", path: "data/mode", value: "x" }] })).toThrowError(/params\.patch\[0\]\.path "data\/mode" is not a JSON pointer/);
+    expect(() => patcher.validate({ ...valid, patch: [{ op: "add", path: "/data/a~2b", value: "x" }] })).toThrowError(/params\.patch\[0\]\.path "\/data\/a~2b" is not a JSON pointer/);
+    expect(() => patcher.validate({ ...valid, patch: [valid.patch[0], valid.patch[0], { op: "add", path: "/data/x" }] })).toThrowError(/params\.patch\[2\]\.value is required by a add operation/);
+    expect(() => patcher.validate({ ...valid, patch: [{ op: "move", path: "/data/x" }] })).toThrowError(/params\.patch\[0\]\.from must be a JSON pointer string/);
+    expect(() => patcher.validate({ ...valid, patch: [{ op: "remove", path: "/data/mode", value: "strict" }] })).toThrowError(/params\.patch\[0\]\.value is not a member of a remove operation \(it takes op, path\)/);
+    expect(() => patcher.validate({ ...valid, patch: [{ op: "replace", path: "/status/phase", value: "Failed" }] })).toThrowError(/params\.patch\[0\]\.path "\/status\/phase" is not a path kubernetes\.patch changes/);
+    expect(() => patcher.validate({ ...valid, patch: [{ op: "move", from: "/metadata/uid", path: "/data/uid" }] })).toThrowError(/params\.patch\[0\]\.from "\/metadata\/uid" is not a path/);
+    expect(() => patcher.validate({ ...valid, patch: [{ op: "replace", path: "", value: {} }] })).toThrowError(/params\.patch\[0\]\.path "" is not a path/);
+    expect(fieldOf({ ...valid, patch: [valid.patch[0], { op: "add", path: 3, value: 1 }] })).toBe("params.patch[1].path");
+    expect(fieldOf({ ...valid, patch: [{ op: "add", path: "/data/x", value: 1, vaule: 2 }] })).toBe("params.patch[0].vaule");
+    expect(fieldOf({ ...valid, resourceVersion: 812 })).toBe("params.resourceVersion");
+    expect(fieldOf({ ...valid, uid: "x" })).toBe("params.uid");
+
+    const rejected = await patcher.apply(testPlan("kubernetes.patch", { ...valid, patch: [{ op: "replace", path: "/metadata/name", value: "other" }] }), { dryRun: false });
+    expect(rejected).toMatchObject({ status: "failed", output: { code: "VIGIL_BAD_INPUT", field: "params.patch[0].path" } });
+    expect(server.requests).toHaveLength(0);
   });
 });
