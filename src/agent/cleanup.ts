@@ -93,7 +93,7 @@ export interface CleanupSweep {
   schedules(): Promise<CleanupScheduleState[]>;
 }
 
-interface Resolved {
+export interface Resolved {
   readonly groupVersion: string;
   readonly kind: string;
   readonly resource: string;
@@ -101,7 +101,7 @@ interface Resolved {
 }
 
 /** Discovery: which resource (plural) and scope a kind or group/version/resource has; cached per sweep run. */
-function discovery(cluster: ClusterView): { resolve(target: CleanupTarget): Promise<Resolved> } {
+export function discovery(cluster: ClusterView): { resolve(target: CleanupTarget): Promise<Resolved> } {
   const lists = new Map<string, Promise<Json[]>>();
   const fetchJson = async (path: string): Promise<unknown> => {
     const answer: ApiAnswer = cluster.fetch ? await cluster.fetch(path) : { ok: false, error: "the cluster view cannot fetch (configure admission.cluster)" };
@@ -161,7 +161,7 @@ function discovery(cluster: ClusterView): { resolve(target: CleanupTarget): Prom
 }
 
 /** Every object of a resource (paged LIST), with apiVersion and kind set (LIST items often lack them). */
-async function listAll(cluster: ClusterView, resolved: Resolved, namespace: string | undefined): Promise<Json[]> {
+export async function listAll(cluster: ClusterView, resolved: Resolved, namespace: string | undefined): Promise<Json[]> {
   const base = `${resolved.groupVersion.includes("/") ? "/apis" : "/api"}/${resolved.groupVersion}${namespace !== undefined && resolved.namespaced ? `/namespaces/${encodeURIComponent(namespace)}` : ""}/${resolved.resource}`;
   const items: Json[] = [];
   let next: string | undefined;

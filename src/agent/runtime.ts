@@ -51,6 +51,8 @@ import { createPolicyCatalog, loadPolicySet, type PolicyCatalog, type PolicySumm
 import { createTokenService, type TokenService } from "./tokens.js";
 import { createWorker, type Worker } from "./worker.js";
 import { createCleanupSweep, type CleanupSweep } from "./cleanup.js";
+import { createMutateExistingSweep } from "./mutate-existing.js";
+import type { KyvernoPolicy } from "../policy/kyverno/policy.js";
 import { isCleanupPolicy } from "../policy/kyverno/cleanup-policy.js";
 
 export type AgentRole = "all" | "api" | "worker";
@@ -342,6 +344,21 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
     })
     : undefined;
 
+  // Kyverno mutate-existing rules with mutateExistingOnPolicyUpdate run over the existing triggers once per revision.
+  const mutateExisting = cluster !== undefined
+    ? createMutateExistingSweep({
+      policies: () => catalog.list().flatMap((summary) => {
+        const policy = catalog.lookup(summary.name) as KyvernoPolicy | undefined;
+        return policy?.mutateExisting ? [policy] : [];
+      }),
+      cluster,
+      clock,
+      storage,
+      ingest: (events) => ingestor.accept(events),
+      onProblem: (message) => problem(message),
+    })
+    : undefined;
+
   let started = false;
   let timer: ReturnType<typeof setInterval> | undefined;
   let learnTimer: ReturnType<typeof setInterval> | undefined;
@@ -422,6 +439,7 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
       let failure: unknown;
       const parts: (() => Promise<unknown>)[] = [() => reviews.tick(), () => packs.tick(), () => learning.tick()];
       if (cleanup && role !== "api") parts.push(() => cleanup.tick());
+      if (mutateExisting && role !== "api") parts.push(() => mutateExisting.tick());
       for (const part of parts) {
         try {
           await part();

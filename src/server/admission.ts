@@ -26,6 +26,8 @@ import type { Clock } from "../core/ports.js";
 import { EventTypes } from "../core/event.js";
 import { appliedRefs } from "../decide/index.js";
 import { hasMutations } from "../policy/kyverno/mutation-chain.js";
+import type { KyvernoPolicy } from "../policy/kyverno/policy.js";
+import { toAdmissionInput } from "../policy/kyverno/request.js";
 import { createWorkerDecisionRecorder, workerCanRecord, type WorkerDecisionRecorder } from "../agent/record-worker.js";
 import { createDecisionRecorder } from "../agent/decision-recorder.js";
 import {
@@ -173,10 +175,13 @@ export async function admissionDepsFromAgent(agent: Agent): Promise<AdmissionDep
     },
     // `append` on the worker: nothing here reads the chained decision, and not holding the draft
     // until the worker answers keeps it out of the old generation.
-    record: (draft) => (worker === undefined || usesOverride(draft) ? inThread.record(draft) : worker.append(draft)).catch((error: unknown) => {
-      agent.metrics.inc("vigil_admission_record_failures_total");
-      throw error;
-    }),
+    record: (draft) => {
+      triggerMutateExisting(agent, draft);
+      return (worker === undefined || usesOverride(draft) ? inThread.record(draft) : worker.append(draft)).catch((error: unknown) => {
+        agent.metrics.inc("vigil_admission_record_failures_total");
+        throw error;
+      });
+    },
     policy: (name) => agent.catalog.lookup(name),
     observe(answer) {
       agent.metrics.observeDecision(answer.verdict, answer.tier, answer.seconds);
@@ -186,6 +191,26 @@ export async function admissionDepsFromAgent(agent: Agent): Promise<AdmissionDep
       process.stderr.write(`${JSON.stringify({ level: "warn", time: Date.now(), msg: text, ...(error instanceof Error ? { err: error.message } : {}) })}\n`);
     },
   };
+}
+
+/**
+ * Kyverno mutate-existing rules (`mutate.targets`) run after the request, not inside it (Kyverno's
+ * background controller): an admitted, enforced review that one of them selects is handed to the
+ * ingest loop as a `dev.vigil.mutate.existing` event (id = the request uid, so the validating and
+ * the mutating webhook hand it over once), where the pipeline decides it and plans the
+ * kubernetes.patch of each target through the guardrails. Never throws; a failure is logged.
+ */
+function triggerMutateExisting(agent: Agent, draft: DecisionDraft): void {
+  if (!draft.enforced || draft.verdict !== "allow" || draft.eventType !== EventTypes.admissionReview) return;
+  const policies = agent.catalog.policySet.policies.filter((p) => (p as KyvernoPolicy).mutateExisting !== undefined) as KyvernoPolicy[];
+  if (policies.length === 0) return;
+  const input = toAdmissionInput(draft.input);
+  if (input === undefined || !policies.some((p) => p.mutateExisting?.selects(input))) return;
+  const request = (draft.input as { request?: { uid?: unknown } }).request;
+  const event: Event = { specversion: "1.0", id: String(request?.uid ?? draft.eventId), source: "vigil/mutate-existing", type: EventTypes.mutateExistingTrigger, ...(draft.subject ? { subject: draft.subject } : {}), time: agent.clock.now().toISOString(), data: draft.input };
+  agent.ingest([event]).catch((error: unknown) => {
+    process.stderr.write(`${JSON.stringify({ level: "warn", time: Date.now(), msg: "admission: handing a mutate-existing trigger to the ingest loop failed", err: error instanceof Error ? error.message : String(error) })}\n`);
+  });
 }
 
 /** The admission route group (validate and mutate webhooks) for `buildServer({ routes: [admissionRoutes] })`; the recorder stops with the server. */

@@ -43,8 +43,10 @@ export interface FakeKubernetesApi {
   remove(plural: Plural, name: string, namespace?: string): void;
   /** Other objects (pods, jobs, ...) by `apiVersion kind namespace/name` (see `objects`). */
   readonly objects: Map<string, Json>;
-  /** DELETE and POST requests on other objects, in order, with their JSON bodies. */
+  /** DELETE, POST and PATCH requests (PATCH: JSON Patch on namespaces and configmaps), in order, with their JSON bodies. */
   readonly writes: { readonly method: string; readonly path: string; readonly body: unknown }[];
+  /** The `data` of a ConfigMap as the server holds it now (undefined when absent). */
+  configMapData(namespace: string, name: string): unknown;
   /** Compacts history: open watches get `ERROR 410 Gone` and end, older resourceVersions are refused the same way. */
   compact(): void;
   /** Ends every open watch normally, as the API server does after `timeoutSeconds`. */
@@ -67,6 +69,31 @@ function selects(selector: string | null, object: Json): boolean {
     const [key, value] = term.split("=");
     return labels[key as string] === value;
   });
+}
+
+/** RFC 6902 add / replace / remove / test on a copy (what the tests' PATCH requests use); throws on a failed test or a bad path. */
+function jsonPatch(doc: Json, operations: readonly Json[]): Json {
+  const root = JSON.parse(JSON.stringify(doc)) as Json;
+  for (const op of operations) {
+    const tokens = String(op["path"] ?? "").split("/").slice(1).map((t) => t.replace(/~1/g, "/").replace(/~0/g, "~"));
+    const last = tokens.pop() as string;
+    let parent: unknown = root;
+    for (const token of tokens) parent = Array.isArray(parent) ? parent[Number(token)] : (parent as Json | undefined)?.[token];
+    if (parent === null || typeof parent !== "object") throw new Error(`path ${String(op["path"])} does not exist`);
+    const container = parent as Record<string, unknown> & unknown[];
+    const current = Array.isArray(container) ? container[last === "-" ? container.length : Number(last)] : container[last];
+    if (op["op"] === "test") {
+      if (JSON.stringify(current) !== JSON.stringify(op["value"])) throw new Error(`test failed at ${String(op["path"])}`);
+    } else if (op["op"] === "remove") {
+      if (Array.isArray(container)) container.splice(Number(last), 1);
+      else delete container[last];
+    } else if (op["op"] === "add" && Array.isArray(container)) container.splice(last === "-" ? container.length : Number(last), 0, op["value"]);
+    else if (op["op"] === "add" || op["op"] === "replace") {
+      if (op["op"] === "replace" && current === undefined) throw new Error(`path ${String(op["path"])} does not exist`);
+      container[last as never] = op["value"] as never;
+    } else throw new Error(`op ${String(op["op"])} is not supported here`);
+  }
+  return root;
 }
 
 function status(res: ServerResponse, code: number, reason: string, message: string): void {
@@ -130,6 +157,16 @@ export async function startFakeKubernetesApi(options: {
     }
     if (options.objects !== undefined && serveGeneric(req.method ?? "GET", url, req, res)) return;
     const plural = (Object.keys(kinds) as Plural[]).find((p) => kinds[p].path === url.pathname);
+    const namespaceGet = /^\/api\/v1\/namespaces\/([^/]+)$/.exec(url.pathname);
+    if (req.method === "GET" && namespaceGet !== null) {
+      const found = stores.namespaces.get(namespaceGet[1] as string);
+      if (found === undefined) status(res, 404, "NotFound", `namespaces "${namespaceGet[1] as string}" not found`);
+      else {
+        res.writeHead(200, { "Content-Type": "application/json" });
+        res.end(JSON.stringify(found));
+      }
+      return;
+    }
     const single = /^\/api\/v1\/namespaces\/([^/]+)\/configmaps\/([^/]+)$/.exec(url.pathname);
     if (req.method === "GET" && single !== null) {
       const found = stores.configmaps.get(`${single[1] as string}/${single[2] as string}`);
@@ -138,6 +175,31 @@ export async function startFakeKubernetesApi(options: {
         res.writeHead(200, { "Content-Type": "application/json" });
         res.end(JSON.stringify(found));
       }
+      return;
+    }
+    const patchTarget = /^\/api\/v1\/(?:namespaces\/([^/]+)\/(configmaps)\/([^/]+)|(namespaces)\/([^/]+))$/.exec(url.pathname);
+    if (req.method === "PATCH" && patchTarget !== null) {
+      const store: Plural = patchTarget[2] !== undefined ? "configmaps" : "namespaces";
+      const key = store === "configmaps" ? `${patchTarget[1] as string}/${patchTarget[3] as string}` : (patchTarget[5] as string);
+      let text = "";
+      req.setEncoding("utf8");
+      req.on("data", (chunk: string) => { text += chunk; });
+      req.on("end", () => {
+        const body: unknown = text === "" ? undefined : JSON.parse(text);
+        writes.push({ method: "PATCH", path: url.pathname, body });
+        const found = stores[store].get(key);
+        if (found === undefined) return status(res, 404, "NotFound", `${store} "${key}" not found`);
+        if (req.headers["content-type"] !== "application/json-patch+json") return status(res, 415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml");
+        let patched: Json;
+        try {
+          patched = jsonPatch(found, Array.isArray(body) ? (body as Json[]) : []);
+        } catch (error) {
+          return status(res, 422, "Invalid", `the server rejected our request due to an error in our request: ${error instanceof Error ? error.message : String(error)}`);
+        }
+        put(store, patched);
+        res.writeHead(200, { "Content-Type": "application/json" });
+        res.end(JSON.stringify(stores[store].get(key)));
+      });
       return;
     }
     const other = options.paths?.[`${url.pathname}${url.search}`];
@@ -253,6 +315,7 @@ export async function startFakeKubernetesApi(options: {
     requests,
     objects,
     writes,
+    configMapData: (namespace, name) => stores.configmaps.get(`${namespace}/${name}`)?.["data"],
     put: (plural, object) => put(plural, object),
     remove(plural, name, namespace) {
       const key = kinds[plural].namespaced ? `${namespace ?? ""}/${name}` : name;

@@ -1,0 +1,96 @@
+/**
+ * `mutateExistingOnPolicyUpdate: true` of Kyverno mutate-existing rules (`mutate.targets`): when
+ * such a policy is installed or changed, Kyverno runs it over the existing objects that trigger
+ * it. Here, on the scheduler tick: for each such policy whose revision has not run yet, the trigger
+ * kinds are listed from the cluster (discovery and paged LISTs, as the cleanup sweep lists), and
+ * every object a rule selects becomes a `dev.vigil.mutate.existing` event; the pipeline decides
+ * each and plans the kubernetes.patch of the targets within the guardrails (dry-run until the
+ * policy is promoted). The revision that ran is stored (docs collection `mutate-existing`), so a
+ * restart does not run it again and several processes run it once.
+ */
+import { createHash } from "node:crypto";
+import type { ClusterView } from "../core/context.js";
+import { EventTypes, type Event } from "../core/event.js";
+import type { Clock, Storage } from "../core/ports.js";
+import type { KyvernoPolicy } from "../policy/kyverno/policy.js";
+import { resourceInput } from "../policy/kyverno/request.js";
+import { discovery, listAll } from "./cleanup.js";
+
+type Json = Record<string, unknown>;
+
+const COLLECTION = "mutate-existing";
+const CHUNK = 500;
+
+export interface MutateExistingRun {
+  readonly policy: string;
+  readonly revision: string;
+  readonly listed: number;
+  readonly triggered: number;
+  readonly problems: readonly string[];
+}
+
+export interface MutateExistingSweep {
+  /** Runs every policy with mutateExistingOnPolicyUpdate whose current revision has not run. */
+  tick(): Promise<MutateExistingRun[]>;
+}
+
+export function createMutateExistingSweep(options: {
+  readonly policies: () => readonly KyvernoPolicy[];
+  readonly cluster: ClusterView;
+  readonly clock: Clock;
+  readonly storage: Pick<Storage, "getDoc" | "putDocs">;
+  readonly ingest: (events: readonly Event[]) => Promise<unknown>;
+  readonly onProblem?: (message: string) => void;
+}): MutateExistingSweep {
+  return {
+    async tick() {
+      const out: MutateExistingRun[] = [];
+      for (const policy of options.policies()) {
+        const existing = policy.mutateExisting;
+        if (existing === undefined || !existing.onPolicyUpdate) continue;
+        const name = policy.meta.name;
+        const revision = policy.meta.revision;
+        const stored = await options.storage.getDoc<{ revision: string }>(COLLECTION, name);
+        if (stored?.value.revision === revision) continue;
+        const at = options.clock.now().toISOString();
+        // Claim the revision first: of several processes, one runs it.
+        try {
+          await options.storage.putDocs([{ collection: COLLECTION, id: name, value: { revision, at }, expectVersion: stored?.version ?? 0 }], at);
+        } catch {
+          continue;
+        }
+        const problems: string[] = [];
+        const events: Event[] = [];
+        let listed = 0;
+        const resolver = discovery(options.cluster);
+        for (const kind of existing.triggerKinds) {
+          try {
+            const objects = await listAll(options.cluster, await resolver.resolve({ kind }), policy.namespace);
+            listed += objects.length;
+            for (const object of objects) {
+              if (!existing.selects(resourceInput(object))) continue;
+              const meta = (object["metadata"] ?? {}) as Json;
+              const identity = typeof meta["uid"] === "string" ? meta["uid"] : `${String(object["kind"])}/${String(meta["namespace"] ?? "")}/${String(meta["name"] ?? "")}`;
+              const namespace = typeof meta["namespace"] === "string" && meta["namespace"] !== "" ? meta["namespace"] : undefined;
+              events.push({
+                specversion: "1.0",
+                id: createHash("sha256").update(`${name}\u0000${revision}\u0000${identity}`).digest("hex").slice(0, 32),
+                source: "vigil/mutate-existing",
+                type: EventTypes.mutateExistingTrigger,
+                subject: namespace ? `${namespace}/${String(meta["name"] ?? "")}` : String(meta["name"] ?? ""),
+                time: at,
+                data: object,
+              });
+            }
+          } catch (error) {
+            problems.push(`${kind}: ${error instanceof Error ? error.message : String(error)}`);
+          }
+        }
+        for (let i = 0; i < events.length; i += CHUNK) await options.ingest(events.slice(i, i + CHUNK));
+        for (const problem of problems) options.onProblem?.(`mutate existing ${name} (policy update): ${problem}`);
+        out.push({ policy: name, revision, listed, triggered: events.length, problems });
+      }
+      return out;
+    },
+  };
+}

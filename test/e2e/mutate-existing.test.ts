@@ -1,0 +1,138 @@
+/**
+ * Kyverno mutate-existing rules (`mutate.targets`) run by the agent against a local stand-in for
+ * the Kubernetes API server (LIST, GET, JSON Patch with a resourceVersion test; bearer token):
+ *
+ * - the library's concatenate-configmaps: an admitted review of ConfigMap foo/cmone is handed to
+ *   the ingest loop (not decided inside the review), its decision plans a kubernetes.patch of
+ *   bar/cmtwo — in dry-run while the policy is new; once promoted, the next trigger patches cmtwo
+ *   for real, and undo restores it;
+ * - the library's label-existing-namespaces (mutateExistingOnPolicyUpdate): on the scheduler tick
+ *   the existing namespaces trigger it once per policy revision.
+ */
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createAgent, createManualClock, type Agent } from "../../src/agent.js";
+import { parseConfig } from "../../src/config.js";
+import { startFakeKubernetesApi, type FakeKubernetesApi } from "../../src/context/kubernetes/api-test-server.js";
+import { admissionRoutes } from "../../src/server/admission.js";
+import { buildServer, type VigilServer } from "../../src/server/app.js";
+import { admissionReview, fixtures, tempDir } from "./admission-support.js";
+
+const TOKEN = "mutate-existing-token";
+const approver = { id: "alice", roles: ["approver"] };
+const operator = { id: "bob", roles: ["operator"] };
+
+async function settle(agent: Agent): Promise<void> {
+  // The webhook hands the trigger over without waiting for it; let the ingest loop take it.
+  for (let i = 0; i < 50 && agent.ingestor.stats().queued + agent.ingestor.stats().processing === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  await agent.ingestor.idle();
+}
+
+describe("mutate existing: concatenate-configmaps through the webhook, the ingest loop and kubernetes.patch", () => {
+  let api: FakeKubernetesApi;
+  let agent: Agent;
+  let server: VigilServer;
+
+  beforeAll(async () => {
+    api = await startFakeKubernetesApi({
+      token: TOKEN,
+      namespaces: [{ metadata: { name: "foo" } }, { metadata: { name: "bar" } }],
+      configMaps: [{ metadata: { name: "cmtwo", namespace: "bar" }, data: { keytwo: "bananas" } }],
+      objects: [],
+    });
+    const dir = tempDir();
+    const config = parseConfig({
+      policies: [join(fixtures, "kyverno/other/concatenate-configmaps/concatenate-configmaps.yaml")],
+      store: { path: join(dir, "vigil.db") },
+      log: { level: "silent" },
+      admission: { cluster: { server: api.url, token: TOKEN } },
+      actuators: { kubernetes: { server: api.url, token: TOKEN, skipTlsVerify: true } },
+    });
+    agent = await createAgent(config, { clock: createManualClock("2026-11-27T10:00:00Z"), onProblem: () => undefined });
+    expect(agent.loadErrors).toEqual([]);
+    await agent.start();
+    await agent.cluster?.synced();
+    server = buildServer({ agent, routes: [admissionRoutes] });
+    await server.app.ready();
+  });
+  afterAll(async () => {
+    await server?.app.close();
+    await agent?.close();
+    await api?.close();
+  });
+
+  const cmone = (keyone: string) => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "cmone", namespace: "foo" }, data: { keyone } });
+  const cmtwo = () => api.configMapData("bar", "cmtwo");
+
+  it("the review is answered at once; the trigger's decision plans the patch of cmtwo in dry-run", async () => {
+    const response = await server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: admissionReview(cmone("apples"), { uid: "review-1" }) });
+    expect(response.json().response.allowed).toBe(true);
+    await settle(agent);
+    const decisions = await agent.storage.listDecisions({ policy: "concatenate-configmaps" });
+    const trigger = decisions.find((d) => d.eventType === "dev.vigil.mutate.existing");
+    expect(trigger?.findings[0]).toMatchObject({ effect: "violation", resource: "ConfigMap/bar/cmtwo" });
+    const dryRuns = await agent.executor.listActions({ status: "dry-run" });
+    expect(dryRuns).toHaveLength(1);
+    expect(dryRuns[0]).toMatchObject({ actuator: "kubernetes.patch", plan: { target: { id: "ConfigMap/bar/cmtwo" }, params: { kind: "ConfigMap", namespace: "bar", name: "cmtwo" } } });
+    expect(cmtwo()).toEqual({ keytwo: "bananas" });
+    expect(api.writes.filter((w) => w.method === "PATCH")).toEqual([]);
+  });
+
+  it("a dry-run review triggers nothing", async () => {
+    await server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: admissionReview(cmone("pears"), { uid: "review-dry", dryRun: true }) });
+    await settle(agent);
+    expect((await agent.storage.listDecisions({ policy: "concatenate-configmaps" })).filter((d) => d.eventType === "dev.vigil.mutate.existing")).toHaveLength(1);
+  });
+
+  it("promoted, the next trigger patches cmtwo ({{ @ }} plus the trigger's data) with a resourceVersion test; undo restores it", async () => {
+    await agent.promotePolicy("concatenate-configmaps", approver, "reviewed the dry runs");
+    await server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: admissionReview(cmone("cherries"), { uid: "review-2", operation: "UPDATE" }) });
+    await settle(agent);
+    expect(cmtwo()).toEqual({ keytwo: "bananas plus cherries" });
+    const patch = api.writes.filter((w) => w.method === "PATCH");
+    expect(patch).toHaveLength(1);
+    expect(patch[0]?.path).toBe("/api/v1/namespaces/bar/configmaps/cmtwo");
+    expect((patch[0]?.body as { op: string; path: string }[])[0]).toMatchObject({ op: "test", path: "/metadata/resourceVersion" });
+    const [applied] = await agent.executor.listActions({ status: "applied" });
+    expect(applied).toBeDefined();
+    await agent.executor.undo(applied!.id, operator, "cmtwo is owned by another team");
+    expect(cmtwo()).toEqual({ keytwo: "bananas" });
+  });
+});
+
+describe("mutate existing on policy update: label-existing-namespaces", () => {
+  let api: FakeKubernetesApi;
+  let agent: Agent;
+
+  beforeAll(async () => {
+    api = await startFakeKubernetesApi({ token: TOKEN, namespaces: [{ metadata: { name: "a" } }, { metadata: { name: "b", labels: { mykey: "myvalue" } } }], objects: [] });
+    const dir = tempDir();
+    const config = parseConfig({
+      policies: [join(fixtures, "kyverno/other/label-existing-namespaces/label-existing-namespaces.yaml")],
+      store: { path: join(dir, "vigil.db") },
+      log: { level: "silent" },
+      admission: { cluster: { server: api.url, token: TOKEN } },
+      actuators: { kubernetes: { server: api.url, token: TOKEN, skipTlsVerify: true } },
+    });
+    agent = await createAgent(config, { clock: createManualClock("2026-11-27T10:00:00Z"), onProblem: () => undefined });
+    await agent.start();
+    await agent.cluster?.synced();
+  });
+  afterAll(async () => {
+    await agent?.close();
+    await api?.close();
+  });
+
+  it("the existing namespaces trigger the policy once per revision; each trigger plans the patch of the unlabelled namespace", async () => {
+    await agent.tick();
+    await settle(agent);
+    const triggers = (await agent.storage.listDecisions({ policy: "label-existing-namespaces" })).filter((d) => d.eventType === "dev.vigil.mutate.existing");
+    expect(triggers.map((d) => d.subject).sort()).toEqual(["a", "b"]);
+    const planned = await agent.executor.listActions({ status: "dry-run" });
+    expect(planned.map((a) => a.plan.target.id)).toEqual(["Namespace/a", "Namespace/a"]);
+    // Once per revision: the next tick triggers nothing.
+    await agent.tick();
+    await settle(agent);
+    expect((await agent.storage.listDecisions({ policy: "label-existing-namespaces" })).length).toBe(2);
+  });
+});
