@@ -3,7 +3,7 @@
  * (validate, mutate and generate rules) and `policies.kyverno.io` ValidatingPolicy,
  * MutatingPolicy, GeneratingPolicy and the cleanup policies (ClusterCleanupPolicy, CleanupPolicy,
  * DeletingPolicy; run on their schedule by the agent). Other policies.kyverno.io kinds and
- * rules using unsupported features (`mutate.targets`, ...) fail to load with a VigilError naming
+ * rules using unsupported features (`validate.manifests`, ...) fail to load with a VigilError naming
  * the policy, the rule and the feature; verifyImages rules with KMS keys load and report
  * `unsupported`.
  * Kyverno PolicyExceptions load with the policies (policy-exception.ts).
