@@ -12,13 +12,14 @@
  * from the object read to the object patched: what the agent's `kubernetes.patch` applies
  * (with a resourceVersion test), through the guardrails. Nothing is written here.
  */
-import type { TraceStep } from "../../core/finding.js";
+import type { Finding, TraceStep } from "../../core/finding.js";
 import { resourceForKind } from "../vap/match-constraints.js";
 import { loadContextEntries, UnresolvedContext, type Doc, type ExternalContextResolver } from "./context.js";
 import { diffJsonPatch, type JsonPatchOperation } from "./json-patch.js";
 import { applyPatches } from "./mutate.js";
 import { extendableCopy } from "./objects.js";
 import { metadataOf } from "./request.js";
+import type { RuleResult } from "./results.js";
 import type { RuleEnv } from "./rule-env.js";
 import { evaluateConditions } from "./validate.js";
 import { substituteAll } from "./variables.js";
@@ -161,4 +162,37 @@ function mutateOne(mutate: Json, entry: Json, target: Json, doc: Doc, env: RuleE
     },
     patch,
   };
+}
+
+/**
+ * Findings of a mutate-existing trigger: one violation per target to change, whose remediation
+ * is a kubernetes.patch of that target (the JSON Patch, tested against the resourceVersion read);
+ * errors as error findings; unchanged or skipped targets only in explain mode.
+ */
+export function mutateExistingFindings(outcomes: readonly { readonly result: RuleResult; readonly targets: readonly TargetOutcome[] }[], toFinding: (result: RuleResult) => Finding, includePasses: boolean): Finding[] {
+  const findings: Finding[] = [];
+  for (const { result, targets } of outcomes) {
+    const base = toFinding(result);
+    if (result.status === "error" && targets.length === 0) {
+      findings.push(base);
+      continue;
+    }
+    if (targets.length === 0) {
+      if (includePasses) findings.push(base);
+      continue;
+    }
+    for (const target of targets) {
+      const common = { ...base, resource: target.target, trace: [...result.trace, ...target.trace] };
+      if (target.status === "error") findings.push({ ...common, effect: "error", message: target.message, error: { code: "VIGIL_POLICY_EVAL", message: target.message } });
+      else if (target.status === "patch" && target.ref && target.patch) {
+        const params: Record<string, unknown> = {
+          apiVersion: target.ref.apiVersion, kind: target.ref.kind, ...(target.ref.namespace ? { namespace: target.ref.namespace } : {}), name: target.ref.name,
+          patch: target.patch, ...(target.ref.resourceVersion ? { resourceVersion: target.ref.resourceVersion } : {}),
+        };
+        // One action per target: the target is a CEL string literal naming the object.
+        findings.push({ ...common, effect: "violation", mode: "warn", message: `${result.rule}: ${target.message}`, remediation: [{ action: "kubernetes.patch", params, target: JSON.stringify(target.target) }] });
+      } else if (includePasses) findings.push({ ...common, effect: target.status === "unchanged" ? "pass" : "skip", message: target.message, ...(target.status === "skip" ? { skipReason: target.message } : {}) });
+    }
+  }
+  return findings;
 }

@@ -17,7 +17,7 @@ import type { CelEnvironment } from "../cel/api.js";
 import { withAutogenRules } from "./autogen.js";
 import { clusterContextResolver, loadContextEntries, setPath, sharedBaseDocument, type Doc, type ExternalContextResolver } from "./context.js";
 import { celParamSpec, resolveCelParams, type CelParamSpec } from "./cel-params.js";
-import { mutateTargets, type TargetOutcome } from "./mutate-existing.js";
+import { mutateExistingFindings, mutateTargets, type TargetOutcome } from "./mutate-existing.js";
 import { compileCelRule, evaluateCelPreconditions, type CelRule } from "./cel-rule.js";
 import { kyvernoSeverity } from "./cel-policy-common.js";
 import { excludeBlockMatches, matchBlockMatches, matchedKinds, selectorMatches } from "./match.js";
@@ -486,7 +486,7 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
       // Without a resolver of its own, a policy reads configMap / apiCall entries from the cluster view the context carries.
       const kubernetes = ctx.kubernetes;
       if (kubernetes !== undefined && options.resolver === undefined && base.resolver === undefined) base = { ...base, resolver: clusterContextResolver(kubernetes) };
-      if (ctx.event.type === EventTypes.mutateExistingTrigger) return mutateExistingFindings(mutateExistingAdmission(input, base), input, evalOptions?.includePasses === true);
+      if (ctx.event.type === EventTypes.mutateExistingTrigger) return mutateExistingFindings(mutateExistingAdmission(input, base), (r) => resultToFinding(r, meta, input), evalOptions?.includePasses === true);
       const results = evaluateAdmission(input, background ? { ...base, background } : base);
       const findings: Finding[] = [];
       // A rule a PolicyException let through is a finding too (a skip naming the exception), so the decision says why it passed.
@@ -494,39 +494,6 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
       return findings;
     },
   };
-
-  /**
-   * Findings of a mutate-existing trigger: one violation per target to change, whose remediation
-   * is a kubernetes.patch of that target (the JSON Patch, tested against the resourceVersion read);
-   * errors as error findings; unchanged or skipped targets only in explain mode.
-   */
-  function mutateExistingFindings(outcomes: ReturnType<typeof mutateExistingAdmission>, input: AdmissionInput, includePasses: boolean): Finding[] {
-    const findings: Finding[] = [];
-    for (const { result, targets } of outcomes) {
-      const base = resultToFinding(result, meta, input);
-      if (result.status === "error" && targets.length === 0) {
-        findings.push(base);
-        continue;
-      }
-      if (targets.length === 0) {
-        if (includePasses) findings.push(base);
-        continue;
-      }
-      for (const target of targets) {
-        const common = { ...base, resource: target.target, trace: [...result.trace, ...target.trace] };
-        if (target.status === "error") findings.push({ ...common, effect: "error", message: target.message, error: { code: "VIGIL_POLICY_EVAL", message: target.message } });
-        else if (target.status === "patch" && target.ref && target.patch) {
-          const params: Record<string, unknown> = {
-            apiVersion: target.ref.apiVersion, kind: target.ref.kind, ...(target.ref.namespace ? { namespace: target.ref.namespace } : {}), name: target.ref.name,
-            patch: target.patch, ...(target.ref.resourceVersion ? { resourceVersion: target.ref.resourceVersion } : {}),
-          };
-          // One action per target: the target is a CEL string literal naming the object.
-          findings.push({ ...common, effect: "violation", mode: "warn", message: `${result.rule}: ${target.message}`, remediation: [{ action: "kubernetes.patch", params, target: JSON.stringify(target.target) }] });
-        } else if (includePasses) findings.push({ ...common, effect: target.status === "unchanged" ? "pass" : "skip", message: target.message, ...(target.status === "skip" ? { skipReason: target.message } : {}) });
-      }
-    }
-    return findings;
-  }
 
   function modeFor(rule: CompiledRule, input: AdmissionInput): RuleMode {
     let action = rule.action;
