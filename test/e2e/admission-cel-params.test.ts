@@ -9,12 +9,9 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createAgent, createManualClock, type Agent } from "../../src/agent.js";
-import { parseConfig } from "../../src/config.js";
 import { startFakeKubernetesApi, type FakeKubernetesApi } from "../../src/context/kubernetes/api-test-server.js";
-import { admissionRoutes } from "../../src/server/admission.js";
-import { buildServer, type VigilServer } from "../../src/server/app.js";
-import { admissionReview, fixtures, tempDir, type KubeObject } from "./admission-support.js";
+import type { VigilServer } from "../../src/server/app.js";
+import { admissionReview, fixtures, startAdmissionAgent, tempDir, type KubeObject } from "./admission-support.js";
 
 const documents = (file: string): KubeObject[] => parseAllDocuments(readFileSync(file, "utf8")).map((d) => d.toJS() as KubeObject).filter((d) => d !== null);
 
@@ -31,7 +28,7 @@ for (const name of ["exclude-namespaces-dynamically", "advanced-restrict-image-r
     const base = join(fixtures, "kyverno/other-cel", name);
     const steps = join(base, ".chainsaw-test");
     let api: FakeKubernetesApi;
-    let agent: Agent;
+    let running: Awaited<ReturnType<typeof startAdmissionAgent>>;
     let server: VigilServer;
 
     beforeAll(async () => {
@@ -41,17 +38,11 @@ for (const name of ["exclude-namespaces-dynamically", "advanced-restrict-image-r
         namespaces: [{ metadata: { name: "default" } }, ...objects.filter((o) => o["kind"] === "Namespace")],
         configMaps: objects.filter((o) => o["kind"] === "ConfigMap"),
       });
-      const dir = tempDir();
-      const config = parseConfig({ policies: [enforced(dir, join(base, `${name}.yaml`))], store: { path: join(dir, "vigil.db") }, log: { level: "silent" }, admission: { cluster: { server: api.url, token: "sa-token" } } });
-      agent = await createAgent(config, { clock: createManualClock("2025-03-03T10:00:00Z"), onProblem: () => undefined });
-      expect(agent.loadErrors).toEqual([]);
-      await agent.cluster?.synced();
-      server = buildServer({ agent, routes: [admissionRoutes] });
-      await server.app.ready();
+      running = await startAdmissionAgent({ policies: [enforced(tempDir(), join(base, `${name}.yaml`))], admission: { cluster: { server: api.url, token: "sa-token" } } });
+      server = running.server;
     });
     afterAll(async () => {
-      await server?.app.close();
-      await agent?.close();
+      await running?.close();
       await api?.close();
     });
 

@@ -4,6 +4,10 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse, parseAllDocuments } from "yaml";
+import { createAgent, createManualClock, type Agent } from "../../src/agent.js";
+import { parseConfig } from "../../src/config.js";
+import { admissionRoutes } from "../../src/server/admission.js";
+import { buildServer, type VigilServer } from "../../src/server/app.js";
 
 export const fixtures = join(import.meta.dirname, "../fixtures");
 export const pssDir = join(fixtures, "kyverno-pss/pod-security");
@@ -77,4 +81,27 @@ export function selfSignedCertificate(): { cert: string; key: string; dir: strin
     "-keyout", key, "-out", cert,
   ], { stdio: "pipe" });
   return { cert, key, dir };
+}
+
+/**
+ * An agent (temp SQLite store, silent log, a manual clock at `clock`) with the admission routes,
+ * from `config` (policies, admission.cluster, actuators...). Its policies must load without
+ * errors; with `start`, its ingest loop runs; with admission.cluster, the cache has synced.
+ */
+export async function startAdmissionAgent(config: Record<string, unknown>, options: { readonly start?: boolean; readonly clock?: string } = {}): Promise<{ agent: Agent; server: VigilServer; close(): Promise<void> }> {
+  const dir = tempDir();
+  const agent = await createAgent(parseConfig({ store: { path: join(dir, "vigil.db") }, log: { level: "silent" }, ...config }), { clock: createManualClock(options.clock ?? "2025-03-03T10:00:00Z"), onProblem: () => undefined });
+  if (agent.loadErrors.length > 0) throw new Error(`policies did not load: ${agent.loadErrors.map((e) => e.message).join("; ")}`);
+  if (options.start) await agent.start();
+  await agent.cluster?.synced();
+  const server = buildServer({ agent, routes: [admissionRoutes] });
+  await server.app.ready();
+  return {
+    agent,
+    server,
+    async close() {
+      await server.app.close();
+      await agent.close();
+    },
+  };
 }

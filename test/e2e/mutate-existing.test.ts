@@ -11,12 +11,10 @@
  */
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createAgent, createManualClock, type Agent } from "../../src/agent.js";
-import { parseConfig } from "../../src/config.js";
+import type { Agent } from "../../src/agent.js";
 import { startFakeKubernetesApi, type FakeKubernetesApi } from "../../src/context/kubernetes/api-test-server.js";
-import { admissionRoutes } from "../../src/server/admission.js";
-import { buildServer, type VigilServer } from "../../src/server/app.js";
-import { admissionReview, fixtures, tempDir } from "./admission-support.js";
+import type { VigilServer } from "../../src/server/app.js";
+import { admissionReview, fixtures, startAdmissionAgent } from "./admission-support.js";
 
 const TOKEN = "mutate-existing-token";
 const approver = { id: "alice", roles: ["approver"] };
@@ -30,6 +28,7 @@ async function settle(agent: Agent): Promise<void> {
 
 describe("mutate existing: concatenate-configmaps through the webhook, the ingest loop and kubernetes.patch", () => {
   let api: FakeKubernetesApi;
+  let running: Awaited<ReturnType<typeof startAdmissionAgent>>;
   let agent: Agent;
   let server: VigilServer;
 
@@ -40,24 +39,15 @@ describe("mutate existing: concatenate-configmaps through the webhook, the inges
       configMaps: [{ metadata: { name: "cmtwo", namespace: "bar" }, data: { keytwo: "bananas" } }],
       objects: [],
     });
-    const dir = tempDir();
-    const config = parseConfig({
+    running = await startAdmissionAgent({
       policies: [join(fixtures, "kyverno/other/concatenate-configmaps/concatenate-configmaps.yaml")],
-      store: { path: join(dir, "vigil.db") },
-      log: { level: "silent" },
       admission: { cluster: { server: api.url, token: TOKEN } },
       actuators: { kubernetes: { server: api.url, token: TOKEN, skipTlsVerify: true } },
-    });
-    agent = await createAgent(config, { clock: createManualClock("2026-11-27T10:00:00Z"), onProblem: () => undefined });
-    expect(agent.loadErrors).toEqual([]);
-    await agent.start();
-    await agent.cluster?.synced();
-    server = buildServer({ agent, routes: [admissionRoutes] });
-    await server.app.ready();
+    }, { start: true, clock: "2026-11-27T10:00:00Z" });
+    ({ agent, server } = running);
   });
   afterAll(async () => {
-    await server?.app.close();
-    await agent?.close();
+    await running?.close();
     await api?.close();
   });
 
@@ -102,24 +92,20 @@ describe("mutate existing: concatenate-configmaps through the webhook, the inges
 
 describe("mutate existing on policy update: label-existing-namespaces", () => {
   let api: FakeKubernetesApi;
+  let running: Awaited<ReturnType<typeof startAdmissionAgent>>;
   let agent: Agent;
 
   beforeAll(async () => {
     api = await startFakeKubernetesApi({ token: TOKEN, namespaces: [{ metadata: { name: "a" } }, { metadata: { name: "b", labels: { mykey: "myvalue" } } }], objects: [] });
-    const dir = tempDir();
-    const config = parseConfig({
+    running = await startAdmissionAgent({
       policies: [join(fixtures, "kyverno/other/label-existing-namespaces/label-existing-namespaces.yaml")],
-      store: { path: join(dir, "vigil.db") },
-      log: { level: "silent" },
       admission: { cluster: { server: api.url, token: TOKEN } },
       actuators: { kubernetes: { server: api.url, token: TOKEN, skipTlsVerify: true } },
-    });
-    agent = await createAgent(config, { clock: createManualClock("2026-11-27T10:00:00Z"), onProblem: () => undefined });
-    await agent.start();
-    await agent.cluster?.synced();
+    }, { start: true, clock: "2026-11-27T10:00:00Z" });
+    agent = running.agent;
   });
   afterAll(async () => {
-    await agent?.close();
+    await running?.close();
     await api?.close();
   });
 
