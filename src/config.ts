@@ -78,6 +78,8 @@ export const configSchema = z.strictObject({
       syncTimeoutMs: z.number().int().min(0).default(5_000).describe("How long start-up waits for the first LISTs before serving (then the cache fills in the background)."),
       configMapSelector: z.string().optional().describe("Label selector of the ConfigMaps kept in memory (e.g. cache.kyverno.io/enabled=true, as Kyverno caches); others are read with a live GET when a policy asks. Default: every ConfigMap."),
       apiCallTimeoutMs: z.number().int().positive().default(1_000).describe("Timeout of one live GET for a Kyverno apiCall context entry the cache cannot answer (the review's deadline, admission.timeoutMs, still applies)."),
+      policyExceptions: z.boolean().default(true).describe("Also list and watch the cluster's Kyverno PolicyExceptions (kyverno.io v2/v2beta1 and the CEL ones of policies.kyverno.io) and apply them as those loaded from files, as Kyverno's enablePolicyException does; when the CRDs are not installed, nothing is applied (checked again every minute)."),
+      exceptionNamespace: z.string().optional().describe("Only the cluster's PolicyExceptions in this namespace apply (Kyverno's --exceptionNamespace); default: every namespace."),
     }).optional(),
     registries: z.strictObject({
       enabled: z.boolean().default(false).describe("Answer Kyverno imageRegistry context entries from the images' registries (OCI distribution API: manifest, config blob) and check verifyImages signatures there (Cosign, public keys), fetched while a review is decided and reused cacheSeconds (docs/admission.md). false: such rules error and their failurePolicy decides."),

@@ -14,13 +14,16 @@ import { createCelEnvironment } from "../policy/cel/index.js";
 import type { CelEnvironment } from "../policy/cel/api.js";
 import { loadPolicies, type LoadResult } from "../policy/load.js";
 import { createPolicySet, type PolicySet } from "../policy/policy-set.js";
+import { policyLanguagesWith } from "../policy/languages.js";
+import type { ExternalExceptionSource } from "../policy/kyverno/policy-exception.js";
 
 export const PROMOTION_COLLECTION = "policy.promotions";
 
 /** Loads policies from files/directories with one shared CEL environment. */
-export function loadPolicySet(paths: readonly string[], options: { readonly costLimit?: number } = {}): { policySet: PolicySet; load: LoadResult; env: CelEnvironment } {
+export function loadPolicySet(paths: readonly string[], options: { readonly costLimit?: number; readonly exceptions?: Omit<ExternalExceptionSource, "env"> } = {}): { policySet: PolicySet; load: LoadResult; env: CelEnvironment } {
   const env = createCelEnvironment(options.costLimit === undefined ? {} : { costLimit: options.costLimit });
-  const load = loadPolicies(paths, { env });
+  // With a cluster, Kyverno PolicyExceptions are read from it too (listed and watched), as Kyverno reads them.
+  const load = loadPolicies(paths, { env, ...(options.exceptions ? { languages: policyLanguagesWith({ exceptions: options.exceptions }) } : {}) });
   return { policySet: createPolicySet(load.policies), load, env };
 }
 

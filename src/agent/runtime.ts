@@ -204,7 +204,12 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
   }
   const problem = options.onProblem ?? defaultProblem;
   const { clock, manual, events } = clockFromConfig(config, options.clock);
-  const { policySet, load, env } = loadPolicySet(config.policies, { costLimit: config.cel.costLimit });
+  // The cluster's PolicyExceptions (admission.cluster.policyExceptions): read from the cluster cache, created below.
+  let clusterForExceptions: KubernetesClusterCache | undefined;
+  const clusterExceptions = config.admission.cluster !== undefined && config.admission.cluster.policyExceptions
+    ? { read: () => clusterForExceptions?.policyExceptions?.() ?? { version: 0, documents: [] }, onProblem: (message: string) => problem(message) }
+    : undefined;
+  const { policySet, load, env } = loadPolicySet(config.policies, { costLimit: config.cel.costLimit, ...(clusterExceptions ? { exceptions: clusterExceptions } : {}) });
   // Bad pack settings stop the start before anything is opened (VIGIL_BAD_CONFIG names file and key).
   const settings = resolvePackSettings(config, policySet.policies.map((p) => p.meta.name));
   const storage = await openStorage(config);
@@ -241,6 +246,7 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
   // The cluster the admission webhook serves: namespaces and configmaps listed and watched into a cache.
   const clusterSettings = config.admission.cluster;
   const cluster = clusterSettings === undefined ? undefined : watchKubernetesCluster(clusterSettings, { onProblem: (message) => problem(message) });
+  clusterForExceptions = cluster;
   if (cluster !== undefined && clusterSettings !== undefined && clusterSettings.syncTimeoutMs > 0) {
     const synced = await Promise.race([cluster.synced().then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), clusterSettings.syncTimeoutMs).unref())]);
     if (!synced) problem(`kubernetes cluster cache: not listed within ${clusterSettings.syncTimeoutMs} ms (${cluster.stats().lastError ?? "no answer yet"}); serving, the cache fills in the background`);

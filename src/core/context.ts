@@ -30,6 +30,11 @@ export interface ClusterView {
    * entries the cache cannot answer. Never rejects: a failure is `{ ok: false, error }`.
    */
   fetch?(path: string): Promise<ApiAnswer>;
+  /**
+   * The Kyverno PolicyExceptions the cluster holds (kyverno.io and policies.kyverno.io documents),
+   * with a version that changes whenever they do; absent when they are not read.
+   */
+  policyExceptions?(): { readonly version: number; readonly documents: readonly Readonly<Record<string, unknown>>[] };
 }
 
 /** The answer to one API GET: the parsed body, or why there is none. */

@@ -6,7 +6,8 @@
 import type { PolicyLanguagePlugin } from "./language.js";
 import { vigilPolicyLanguage } from "./vigil/plugin.js";
 import { cedarLanguage } from "./cedar/plugin.js";
-import { kyvernoLanguage } from "./kyverno/plugin.js";
+import { createKyvernoLanguage, kyvernoLanguage } from "./kyverno/plugin.js";
+import type { ExternalExceptionSource } from "./kyverno/policy-exception.js";
 import { vapLanguage } from "./vap/plugin.js";
 
 export interface PolicyLanguageRegistration {
@@ -23,6 +24,12 @@ export const policyLanguages: readonly PolicyLanguageRegistration[] = [
   { plugin: kyvernoLanguage, kinds: ["kyverno.io/v1 ClusterPolicy", "kyverno.io/v1 Policy", "kyverno.io/v2beta1 ClusterPolicy", "kyverno.io/v2beta1 Policy", "policies.kyverno.io/v1alpha1 ValidatingPolicy", "policies.kyverno.io/v1beta1 ValidatingPolicy", "policies.kyverno.io/v1 ValidatingPolicy", "kyverno.io/v2 ClusterCleanupPolicy", "kyverno.io/v2 CleanupPolicy", "policies.kyverno.io/v1 DeletingPolicy", "policies.kyverno.io/v1 NamespacedDeletingPolicy"] },
   { plugin: vapLanguage, kinds: ["admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy", "admissionregistration.k8s.io/v1 ValidatingAdmissionPolicyBinding", "admissionregistration.k8s.io/v1beta1 ValidatingAdmissionPolicy", "admissionregistration.k8s.io/v1beta1 ValidatingAdmissionPolicyBinding"] },
 ];
+
+/** The languages, with the Kyverno plugin also reading PolicyExceptions from `exceptions` (the cluster's). */
+export function policyLanguagesWith(options: { readonly exceptions: Omit<ExternalExceptionSource, "env"> }): readonly PolicyLanguageRegistration[] {
+  const kyverno = createKyvernoLanguage({ exceptions: options.exceptions });
+  return policyLanguages.map((registration) => (registration.plugin === kyvernoLanguage ? { ...registration, plugin: kyverno } : registration));
+}
 
 /**
  * Documents that belong next to policies but are not policies (test suites): the loader passes

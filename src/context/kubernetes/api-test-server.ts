@@ -13,7 +13,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 
 type Json = Record<string, unknown>;
-type Plural = "namespaces" | "configmaps" | "rolebindings" | "clusterrolebindings";
+type Plural = "namespaces" | "configmaps" | "rolebindings" | "clusterrolebindings" | "policyexceptions";
 
 /** Each resource: its list path, kind, apiVersion, and whether it is namespaced. */
 const kinds: Record<Plural, { readonly path: string; readonly kind: string; readonly apiVersion: string; readonly namespaced: boolean }> = {
@@ -21,6 +21,8 @@ const kinds: Record<Plural, { readonly path: string; readonly kind: string; read
   configmaps: { path: "/api/v1/configmaps", kind: "ConfigMap", apiVersion: "v1", namespaced: true },
   rolebindings: { path: "/apis/rbac.authorization.k8s.io/v1/rolebindings", kind: "RoleBinding", apiVersion: "rbac.authorization.k8s.io/v1", namespaced: true },
   clusterrolebindings: { path: "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", kind: "ClusterRoleBinding", apiVersion: "rbac.authorization.k8s.io/v1", namespaced: false },
+  // Kyverno's PolicyException CRD (kyverno.io/v2); the CEL one (policies.kyverno.io) is not installed here.
+  policyexceptions: { path: "/apis/kyverno.io/v2/policyexceptions", kind: "PolicyException", apiVersion: "kyverno.io/v2", namespaced: true },
 };
 
 /** The resources served from `objects`. */
@@ -107,6 +109,8 @@ export async function startFakeKubernetesApi(options: {
   readonly configMaps?: readonly Json[];
   readonly roleBindings?: readonly Json[];
   readonly clusterRoleBindings?: readonly Json[];
+  /** kyverno.io/v2 PolicyExceptions (the CRD is served; the policies.kyverno.io one is not). */
+  readonly policyExceptions?: readonly Json[];
   /** Other GETs (path with query → JSON body), e.g. a list Kyverno's apiCall reads. */
   readonly paths?: Readonly<Record<string, Json>>;
   /** Objects of the `generic` resources (pods, jobs, deployments, secrets), served with discovery, LIST, GET, DELETE and POST; absent: those paths are 404 as before. */
@@ -123,7 +127,7 @@ export async function startFakeKubernetesApi(options: {
   for (const object of options.objects ?? []) addObject(object);
   let rv = 100;
   let compactedBelow = 0;
-  const stores: Record<Plural, Map<string, Json>> = { namespaces: new Map(), configmaps: new Map(), rolebindings: new Map(), clusterrolebindings: new Map() };
+  const stores: Record<Plural, Map<string, Json>> = { namespaces: new Map(), configmaps: new Map(), rolebindings: new Map(), clusterrolebindings: new Map(), policyexceptions: new Map() };
   const history: WatchEvent[] = [];
   const watches = new Set<{ plural: Plural; res: ServerResponse; selector: string | null }>();
   const requests: { path: string; authorization: string | undefined }[] = [];
@@ -147,6 +151,7 @@ export async function startFakeKubernetesApi(options: {
   for (const cm of options.configMaps ?? []) put("configmaps", cm, true);
   for (const rb of options.roleBindings ?? []) put("rolebindings", rb, true);
   for (const crb of options.clusterRoleBindings ?? []) put("clusterrolebindings", crb, true);
+  for (const exception of options.policyExceptions ?? []) put("policyexceptions", exception, true);
 
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");

@@ -30,7 +30,7 @@ describe("Kubernetes cluster cache (list + watch)", () => {
       namespaces: [ns("prod", { tier: "prod" }), ns("dev")],
       configMaps: Array.from({ length: 1203 }, (_, i) => cm("kyverno", `cm-${i}`, { n: String(i) })),
     });
-    cache = watchKubernetesCluster({ server: api.url, token: "sa-token", watchSeconds: 60 });
+    cache = watchKubernetesCluster({ server: api.url, token: "sa-token", watchSeconds: 60, policyExceptions: false });
     await cache.synced();
     expect(cache.namespace("prod")).toMatchObject({ kind: "Namespace", metadata: { labels: { tier: "prod" } } });
     expect(cache.configMap("kyverno", "cm-1202")).toMatchObject({ data: { n: "1202" } });
@@ -53,7 +53,7 @@ describe("Kubernetes cluster cache (list + watch)", () => {
 
   it("keeps only the ConfigMaps configMapSelector selects (the LIST and WATCH carry it)", async () => {
     api = await startFakeKubernetesApi({ configMaps: [{ metadata: { name: "cached", namespace: "kyverno", labels: { "cache.kyverno.io/enabled": "true" } }, data: {} }, cm("kyverno", "other", {})] });
-    cache = watchKubernetesCluster({ server: api.url, watchSeconds: 60, configMapSelector: "cache.kyverno.io/enabled=true" });
+    cache = watchKubernetesCluster({ server: api.url, watchSeconds: 60, configMapSelector: "cache.kyverno.io/enabled=true", policyExceptions: false });
     await cache.synced();
     expect(cache.configMap("kyverno", "cached")).toBeDefined();
     expect(cache.configMap("kyverno", "other")).toBeUndefined();
@@ -64,7 +64,7 @@ describe("Kubernetes cluster cache (list + watch)", () => {
 
   it("resumes a watch the server ended from the last resourceVersion, without listing again", async () => {
     api = await startFakeKubernetesApi({ namespaces: [ns("prod")] });
-    cache = watchKubernetesCluster({ server: api.url, watchSeconds: 60 });
+    cache = watchKubernetesCluster({ server: api.url, watchSeconds: 60, policyExceptions: false });
     await cache.synced();
     await until(() => api!.watching() === 4, "the four watches");
     api.put("namespaces", ns("before-end"));
@@ -83,7 +83,7 @@ describe("Kubernetes cluster cache (list + watch)", () => {
 
   it("lists again when the watch answers 410 Gone, and sees what changed meanwhile", async () => {
     api = await startFakeKubernetesApi({ namespaces: [ns("prod")] });
-    cache = watchKubernetesCluster({ server: api.url, watchSeconds: 60 });
+    cache = watchKubernetesCluster({ server: api.url, watchSeconds: 60, policyExceptions: false });
     await cache.synced();
     await until(() => api!.watching() === 4, "the four watches");
     api.compact();
@@ -103,7 +103,7 @@ describe("Kubernetes cluster cache (list + watch)", () => {
         { metadata: { name: "ci-admin" }, roleRef: { kind: "ClusterRole", name: "ci-runner", apiGroup: "rbac.authorization.k8s.io" }, subjects: [{ kind: "ServiceAccount", name: "ci", namespace: "apps" }] },
       ],
     });
-    cache = watchKubernetesCluster({ server: api.url, watchSeconds: 60 });
+    cache = watchKubernetesCluster({ server: api.url, watchSeconds: 60, policyExceptions: false });
     await cache.synced();
     expect(cache.rolesOf({ username: "system:serviceaccount:apps:ci", groups: ["system:serviceaccounts"] })).toEqual({ roles: ["apps:deployer"], clusterRoles: ["ci-runner"] });
     // a RoleBinding to a ClusterRole counts as that cluster role (Kyverno's GetRoleRef)
@@ -121,7 +121,7 @@ describe("Kubernetes cluster cache (list + watch)", () => {
 
   it("fetches a live GET for apiCall entries: the body, or an error naming the status; other paths are refused", async () => {
     api = await startFakeKubernetesApi({ token: "t", paths: { "/apis/networking.k8s.io/v1/ingresses": { kind: "IngressList", items: [{ spec: { rules: [{ host: "shop.example.com" }] } }] } } });
-    cache = watchKubernetesCluster({ server: api.url, token: "t", watchSeconds: 60 });
+    cache = watchKubernetesCluster({ server: api.url, token: "t", watchSeconds: 60, policyExceptions: false });
     expect(await cache.fetch?.("/apis/networking.k8s.io/v1/ingresses")).toEqual({ ok: true, body: { kind: "IngressList", items: [{ spec: { rules: [{ host: "shop.example.com" }] } }] } });
     const missing = await cache.fetch?.("/api/v1/namespaces/prod/pods");
     expect(missing).toMatchObject({ ok: false });
@@ -145,5 +145,23 @@ describe("Kubernetes cluster cache (list + watch)", () => {
     expect(() => checkClusterSettings({ server: "ftp://k8s" })).toThrow(/https:\/\//);
     expect(() => checkClusterSettings({ server: "http://10.0.0.1:6443", token: "t" })).toThrow(/clear text/);
     expect(() => checkClusterSettings({ server: "http://127.0.0.1:8001" })).not.toThrow();
+  });
+  it("lists and watches the cluster's Kyverno PolicyExceptions (a CRD that is not installed counts as none); exceptionNamespace keeps one namespace's", async () => {
+    const exception = (name: string, namespace: string) => ({ apiVersion: "kyverno.io/v2", kind: "PolicyException", metadata: { name, namespace }, spec: { exceptions: [{ policyName: "p", ruleNames: ["r"] }], match: { any: [{ resources: { kinds: ["Pod"] } }] } } });
+    api = await startFakeKubernetesApi({ policyExceptions: [exception("a", "kyverno"), exception("b", "team")] });
+    cache = watchKubernetesCluster({ server: api.url, watchSeconds: 60 });
+    await cache.synced();
+    const first = cache.policyExceptions!();
+    expect(first.documents.map((d) => (d["metadata"] as { name: string }).name).sort()).toEqual(["a", "b"]);
+    // The CEL PolicyException CRD is not served: every version was asked for, none held.
+    for (const version of ["v1", "v1beta1", "v1alpha1"]) expect(api.requests.some((r) => r.path.startsWith(`/apis/policies.kyverno.io/${version}/policyexceptions?`))).toBe(true);
+    expect(cache.stats().lastError).toBeUndefined();
+    api.put("policyexceptions", exception("c", "kyverno"));
+    await until(() => cache!.policyExceptions!().documents.length === 3, "the new exception");
+    expect(cache.policyExceptions!().version).not.toBe(first.version);
+    await cache.close();
+    cache = watchKubernetesCluster({ server: api.url, watchSeconds: 60, exceptionNamespace: "kyverno" });
+    await cache.synced();
+    expect(cache.policyExceptions!().documents.map((d) => (d["metadata"] as { name: string }).name).sort()).toEqual(["a", "c"]);
   });
 });

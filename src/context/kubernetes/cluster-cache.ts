@@ -36,6 +36,10 @@ export interface KubernetesClusterSettings {
    * Default: every ConfigMap.
    */
   readonly configMapSelector?: string | undefined;
+  /** List and watch Kyverno PolicyExceptions (kyverno.io and policies.kyverno.io) and apply them with the policies' own. Default true. */
+  readonly policyExceptions?: boolean;
+  /** Only PolicyExceptions in this namespace apply (Kyverno's --exceptionNamespace). Default: every namespace. */
+  readonly exceptionNamespace?: string | undefined;
 }
 
 export interface ClusterCacheStats {
@@ -92,6 +96,12 @@ class HttpStatusError extends Error {
 interface Resource {
   readonly what: string;
   readonly path: string;
+  /**
+   * A custom resource that may not be installed (Kyverno's PolicyExceptions): a 404 tries the next
+   * of `alternatives` (other served versions), then counts as "none" (synced, empty) and is
+   * retried quietly every minute.
+   */
+  readonly alternatives?: readonly string[];
   readonly key: (object: Json) => string;
   /** `labelSelector` of its LIST and WATCH. */
   readonly selector?: string;
@@ -101,12 +111,19 @@ const nameKey = (o: Json): string => String(metadataOf(o)["name"] ?? "");
 const bindingKinds: ReadonlySet<string> = new Set(["rolebindings", "clusterrolebindings"]);
 const namespacedKey = (o: Json): string => `${String(metadataOf(o)["namespace"] ?? "")}/${String(metadataOf(o)["name"] ?? "")}`;
 
-const resources: readonly Resource[] = [
+const baseResources: readonly Resource[] = [
   { what: "namespaces", path: "/api/v1/namespaces", key: nameKey },
   { what: "configmaps", path: "/api/v1/configmaps", key: namespacedKey },
   { what: "rolebindings", path: "/apis/rbac.authorization.k8s.io/v1/rolebindings", key: namespacedKey },
   { what: "clusterrolebindings", path: "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", key: nameKey },
 ];
+
+/** Kyverno PolicyExceptions kept in the cluster: kyverno.io (v2, else v2beta1) and the CEL ones of policies.kyverno.io (v1, v1beta1, v1alpha1). */
+const exceptionResources: readonly Resource[] = [
+  { what: "policyexceptions", path: "/apis/kyverno.io/v2/policyexceptions", alternatives: ["/apis/kyverno.io/v2beta1/policyexceptions"], key: namespacedKey },
+  { what: "celpolicyexceptions", path: "/apis/policies.kyverno.io/v1/policyexceptions", alternatives: ["/apis/policies.kyverno.io/v1beta1/policyexceptions", "/apis/policies.kyverno.io/v1alpha1/policyexceptions"], key: namespacedKey },
+];
+const exceptionKinds: ReadonlySet<string> = new Set(exceptionResources.map((r) => r.what));
 
 /** Kyverno's matchBindingSubjects: a User by name, a Group among the groups, a ServiceAccount by its user name. */
 function bindingNames(binding: Json, user: { readonly username?: string; readonly groups?: readonly string[] }): boolean {
@@ -133,7 +150,11 @@ export function watchKubernetesCluster(settings: KubernetesClusterSettings, opti
   const base = checkClusterSettings(settings);
   const timeoutMs = settings.timeoutMs ?? 10_000;
   const watchSeconds = settings.watchSeconds ?? 300;
+  const resources: readonly Resource[] = settings.policyExceptions === false ? baseResources : [...baseResources, ...exceptionResources];
   const stores = new Map<string, Map<string, Json>>(resources.map((r) => [r.what, new Map()]));
+  /** Changes whenever the PolicyExceptions held change (a list, a watch event). */
+  let exceptionsVersion = 0;
+  let exceptionsMemo: { version: number; documents: Json[] } | undefined;
   const controller = new AbortController();
   let lists = 0;
   let events = 0;
@@ -197,6 +218,7 @@ export function watchKubernetesCluster(settings: KubernetesClusterSettings, opti
     } while (next !== undefined);
     stores.set(resource.what, items);
     if (bindingKinds.has(resource.what)) roleMemo.clear();
+    if (exceptionKinds.has(resource.what)) exceptionsVersion++;
     lists++;
     syncedResources.add(resource.what);
     if (syncedResources.size === resources.length) markSynced();
@@ -228,28 +250,55 @@ export function watchKubernetesCluster(settings: KubernetesClusterSettings, opti
         if (event.type === "ADDED" || event.type === "MODIFIED") store.set(resource.key(object), object);
         else if (event.type === "DELETED") store.delete(resource.key(object));
         if (event.type !== "BOOKMARK" && bindingKinds.has(resource.what)) roleMemo.clear();
+        if (event.type !== "BOOKMARK" && exceptionKinds.has(resource.what)) exceptionsVersion++;
         if (event.type !== "BOOKMARK") events++;
       }
     }
     return current;
   }
 
-  async function reflect(resource: Resource): Promise<void> {
+  /** Waits `ms`, or until close(). */
+  const pause = (ms: number): Promise<void> => new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    timer.unref();
+    controller.signal.addEventListener("abort", () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
+
+  async function reflect(declared: Resource): Promise<void> {
     let resourceVersion = "";
     let failures = 0;
+    const paths = [declared.path, ...(declared.alternatives ?? [])];
+    let pathIndex = 0;
     while (!closed) {
+      const resource = { ...declared, path: paths[pathIndex] as string };
       try {
         if (resourceVersion === "") resourceVersion = await list(resource);
         resourceVersion = await watch(resource, resourceVersion);
         failures = 0;
       } catch (error) {
         if (closed) return;
+        if (declared.alternatives !== undefined && error instanceof HttpStatusError && error.status === 404) {
+          // Not served at this version: the next one; none served means not installed — nothing to hold, checked again in a minute.
+          resourceVersion = "";
+          pathIndex = (pathIndex + 1) % paths.length;
+          if (pathIndex === 0) {
+            if ((stores.get(declared.what)?.size ?? 0) > 0) exceptionsVersion++;
+            stores.set(declared.what, new Map());
+            syncedResources.add(declared.what);
+            if (syncedResources.size === resources.length) markSynced();
+            await pause(60_000);
+          }
+          continue;
+        }
         if (error instanceof HttpStatusError && error.status === 410) resourceVersion = "";
         lastError = `${resource.what}: ${error instanceof Error ? error.message : String(error)}`;
         options.onProblem?.(`kubernetes cluster cache: ${lastError}`);
         failures++;
         // 0.5 s, 1 s, 2 s ... at most 30 s between attempts.
-        await new Promise((resolve) => setTimeout(resolve, Math.min(30_000, 500 * 2 ** Math.min(failures - 1, 6))).unref());
+        await pause(Math.min(30_000, 500 * 2 ** Math.min(failures - 1, 6)));
       }
     }
   }
@@ -287,6 +336,15 @@ export function watchKubernetesCluster(settings: KubernetesClusterSettings, opti
       if (roleMemo.size >= 10_000) roleMemo.clear();
       roleMemo.set(memoKey, bound);
       return bound;
+    },
+    policyExceptions() {
+      if (exceptionsMemo?.version !== exceptionsVersion) {
+        const namespace = settings.exceptionNamespace;
+        const documents = exceptionResources.flatMap((r) => [...(stores.get(r.what)?.values() ?? [])])
+          .filter((doc) => namespace === undefined || namespace === "" || metadataOf(doc)["namespace"] === namespace);
+        exceptionsMemo = { version: exceptionsVersion, documents };
+      }
+      return exceptionsMemo;
     },
     async fetch(path) {
       if (!/^\/apis?(?:\/|\?|$)/.test(path)) return { ok: false, error: `${path}: only Kubernetes API paths (/api/..., /apis/...) are fetched` };

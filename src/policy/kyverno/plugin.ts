@@ -12,11 +12,14 @@
 import { VigilError } from "../../core/errors.js";
 import type { CompileResult, PolicyDocument, PolicyLanguagePlugin } from "../language.js";
 import type { ExternalContextResolver } from "./context.js";
-import { compilePolicyDocuments, isKubernetesPolicyDocument } from "./load.js";
-import { createPolicyExceptionSet } from "./policy-exception.js";
+import { compilePolicyDocuments, isKubernetesPolicyDocument, kyvernoEnvironment } from "./load.js";
+import { createPolicyExceptionSet, type ExternalExceptionSource } from "./policy-exception.js";
 
-/** Creates the Kyverno plugin; `resolver` answers configMap / apiCall context entries. */
-export function createKyvernoLanguage(options: { readonly resolver?: ExternalContextResolver } = {}): PolicyLanguagePlugin {
+/**
+ * Creates the Kyverno plugin; `resolver` answers configMap / apiCall context entries; `exceptions`
+ * adds PolicyExceptions kept outside the files (the cluster's) to every load's exception set.
+ */
+export function createKyvernoLanguage(options: { readonly resolver?: ExternalContextResolver; readonly exceptions?: Omit<ExternalExceptionSource, "env"> } = {}): PolicyLanguagePlugin {
   void options.resolver;
   return {
     name: "kyverno",
@@ -25,7 +28,8 @@ export function createKyvernoLanguage(options: { readonly resolver?: ExternalCon
       const policies: CompileResult["policies"][number][] = [];
       const errors: VigilError[] = [];
       // One set per load: a PolicyException may sit in any file, before or after its policy.
-      const exceptions = createPolicyExceptionSet();
+      const external = options.exceptions;
+      const exceptions = createPolicyExceptionSet([], external === undefined ? undefined : { ...external, env: kyvernoEnvironment(env) });
       for (const d of documents) {
         for (const loaded of compilePolicyDocuments([d.value as Record<string, unknown>], env, `${d.file}#${d.index}`, options.resolver, exceptions)) {
           if (loaded.policy) policies.push(loaded.policy);

@@ -190,9 +190,51 @@ export interface PolicyExceptionSet {
   celCandidates(policyName: string, kind: string): readonly CelPolicyException[];
 }
 
-export function createPolicyExceptionSet(initial: readonly KyvernoPolicyException[] = []): PolicyExceptionSet {
+/** PolicyExceptions kept outside the policy files (the cluster's), with a version that changes whenever they do. */
+export interface ExternalPolicyExceptions {
+  readonly version: number;
+  readonly documents: readonly Json[];
+}
+
+export interface ExternalExceptionSource {
+  /** The current documents (kyverno.io PolicyExceptions and policies.kyverno.io CEL ones). */
+  readonly read: () => ExternalPolicyExceptions;
+  /** The environment CEL exceptions compile with (the policies'). */
+  readonly env: CelEnvironment;
+  /** Told once per version about each document that does not parse (it is left out). */
+  readonly onProblem?: (message: string) => void;
+}
+
+/**
+ * The exceptions of one load: those of its files (`add`, `addCel`), and, with `external`, those
+ * the source holds now (e.g. the cluster's PolicyExceptions, listed and watched), parsed again
+ * only when the source's version changes.
+ */
+export function createPolicyExceptionSet(initial: readonly KyvernoPolicyException[] = [], external?: ExternalExceptionSource): PolicyExceptionSet {
   const all: KyvernoPolicyException[] = [...initial];
   const cel: CelPolicyException[] = [];
+  let parsed: { version: number; all: KyvernoPolicyException[]; cel: CelPolicyException[] } | undefined;
+  const externals = (): { all: readonly KyvernoPolicyException[]; cel: readonly CelPolicyException[] } => {
+    if (external === undefined) return { all: [], cel: [] };
+    const current = external.read();
+    if (parsed?.version !== current.version) {
+      const next = { version: current.version, all: [] as KyvernoPolicyException[], cel: [] as CelPolicyException[] };
+      for (const doc of current.documents) {
+        try {
+          if (isPolicyExceptionDocument(doc)) next.all.push(parsePolicyException(doc, "the cluster"));
+          else if (isCelPolicyExceptionDocument(doc)) next.cel.push(parseCelPolicyException(doc, external.env, "the cluster"));
+        } catch (error) {
+          external.onProblem?.(`PolicyException from the cluster left out: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      }
+      parsed = next;
+    }
+    return parsed;
+  };
+  const select = (list: readonly KyvernoPolicyException[], policyName: string, policyNamespace: string | undefined, rule: string): KyvernoPolicyException[] => {
+    const qualified = policyNamespace === undefined ? undefined : `${policyNamespace}/${policyName}`;
+    return list.filter((e) => e.exceptions.some((x) => (x.policyName === policyName || x.policyName === qualified) && x.ruleNames.some((r) => wildcardMatch(r, rule))));
+  };
   return {
     add(exception) {
       all.push(exception);
@@ -201,17 +243,18 @@ export function createPolicyExceptionSet(initial: readonly KyvernoPolicyExceptio
       cel.push(exception);
     },
     get size() {
-      return all.length + cel.length;
+      const more = externals();
+      return all.length + cel.length + more.all.length + more.cel.length;
     },
     celCandidates(policyName, kind) {
-      if (cel.length === 0) return cel;
-      return cel.filter((e) => e.policyRefs.some((r) => r.name === policyName && r.kind === kind));
+      const more = externals().cel;
+      if (cel.length === 0 && more.length === 0) return cel;
+      return [...cel, ...more].filter((e) => e.policyRefs.some((r) => r.name === policyName && r.kind === kind));
     },
     candidates(policyName, policyNamespace, rule) {
-      if (all.length === 0) return all;
-      const qualified = policyNamespace === undefined ? undefined : `${policyNamespace}/${policyName}`;
-      return all.filter((e) => e.exceptions.some((x) =>
-        (x.policyName === policyName || x.policyName === qualified) && x.ruleNames.some((r) => wildcardMatch(r, rule))));
+      const more = externals().all;
+      if (all.length === 0 && more.length === 0) return all;
+      return [...select(all, policyName, policyNamespace, rule), ...select(more, policyName, policyNamespace, rule)];
     },
   };
 }
