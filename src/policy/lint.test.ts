@@ -87,6 +87,43 @@ spec:
     expect(formatLintWarning(result.warnings[1] as never)).toBe(`${join(root, "exceptions.yaml")}: PolicyException "typos": spec.exceptions[1].ruleNames[0]: rule "taem" matches no rule of policy "require-team" (its rules: team, autogen-team, autogen-cronjob-team), so it excepts nothing [exception-no-match]`);
   });
 
+  it("cluster-actions: a cleanup policy or a mutate-existing rule that cannot act with the configuration", () => {
+    const root = tree({
+      "cleanup.yaml": `apiVersion: kyverno.io/v2
+kind: ClusterCleanupPolicy
+metadata:
+  name: bare-pods
+spec:
+  schedule: "*/5 * * * *"
+  match: {any: [{resources: {kinds: [Pod]}}]}
+`,
+      "existing.yaml": `apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: label-namespaces
+spec:
+  rules:
+  - name: label
+    match: {any: [{resources: {kinds: [Namespace]}}]}
+    mutate:
+      targets: [{apiVersion: v1, kind: Namespace}]
+      patchStrategicMerge: {metadata: {labels: {a: b}}}
+`,
+    });
+    const codes = (clusterActions: { cluster: boolean; actuator: boolean; cleanup: boolean }) => lintPolicies(root, { clusterActions }).warnings.filter((w) => w.code === "cluster-actions").map((w) => [w.policy, w.field, w.message.split("; ").at(-1)]);
+    expect(codes({ cluster: true, actuator: true, cleanup: true })).toEqual([]);
+    expect(codes({ cluster: false, actuator: true, cleanup: true })).toEqual([
+      ["bare-pods", "spec.schedule", "set admission.cluster"],
+      ["label-namespaces", "spec.rules", "set admission.cluster"],
+    ]);
+    expect(codes({ cluster: true, actuator: false, cleanup: false })).toEqual([
+      ["bare-pods", "spec.schedule", "set cleanup.enabled: true"],
+      ["bare-pods", "spec", "configure actuators.kubernetes (server, token)"],
+      ["label-namespaces", "spec.rules", "configure actuators.kubernetes (server, token)"],
+    ]);
+    expect(lintPolicies(root, {}).warnings.filter((w) => w.code === "cluster-actions")).toEqual([]);
+  });
+
   it("verify-images-trust: a verifyImages rule that cannot verify anything with the image-verification settings", () => {
     const root = mkdtempSync(join(tmpdir(), "vigil-lint-verify-"));
     writeFileSync(join(root, "images.yaml"), `apiVersion: kyverno.io/v1

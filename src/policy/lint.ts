@@ -16,6 +16,11 @@
  *   attestor with no Fulcio roots or no CT log key, a KMS key: every image it selects would report
  *   `error` (or fail); says which setting or field to add.
  *
+ * Warnings (Kyverno cleanup policies and mutate-existing rules, when the caller passes the cluster settings):
+ * - `cluster-actions`: a policy that acts on the cluster but cannot as configured — no
+ *   `admission.cluster` (nothing is listed or read), no `actuators.kubernetes` (every deletion or
+ *   patch is blocked), `cleanup.enabled: false` (cleanup policies never run); says what to set.
+ *
  * Warnings (Kyverno PolicyExceptions):
  * - `exception-no-match`: an exception naming a policy that is not loaded, or a rule name that
  *   matches no rule of that policy, or a CEL exception for a kind Vigil does not except: it
@@ -28,11 +33,23 @@ import { loadPolicies, parseYamlDocuments, type LoadOptions, type SkippedDocumen
 import { isNativePolicy, type NativeCompiledPolicy } from "./vigil/compile.js";
 import type { CompiledPolicy } from "../core/compiled-policy.js";
 import { isCelPolicyExceptionDocument, isPolicyExceptionDocument } from "./kyverno/policy-exception.js";
+import { isCleanupPolicy } from "./kyverno/cleanup-policy.js";
+import type { KyvernoPolicy } from "./kyverno/policy.js";
 import { wildcardMatch } from "./kyverno/wildcard.js";
 import { findPolicyTestFiles } from "./vigil/test-runner.js";
 import { parsePolicyTestDocument } from "./vigil/test-schema.js";
 
-export type LintCode = "no-tests" | "unused-variable" | "no-on" | "static-message" | "constant-condition" | "exception-no-match" | "verify-images-trust";
+export type LintCode = "no-tests" | "unused-variable" | "no-on" | "static-message" | "constant-condition" | "exception-no-match" | "verify-images-trust" | "cluster-actions";
+
+/** What cleanup policies and mutate-existing rules need from the configuration. */
+export interface ClusterActionSettings {
+  /** `admission.cluster` is set. */
+  readonly cluster: boolean;
+  /** `actuators.kubernetes` is set. */
+  readonly actuator: boolean;
+  /** `cleanup.enabled`. */
+  readonly cleanup: boolean;
+}
 
 /** What verifyImages rules can rely on (admission.registries of the configuration). */
 export interface ImageVerificationSettings {
@@ -277,7 +294,7 @@ function lintImageValidatingPolicy(file: string, value: Json, settings: ImageVer
 }
 
 /** Lints the policies under `paths`. `verifyImages`: the image-verification settings verifyImages rules are checked against (omitted: not checked). Never throws. */
-export function lintPolicies(paths: string | readonly string[], options: LoadOptions & { readonly verifyImages?: ImageVerificationSettings } = {}): LintResult {
+export function lintPolicies(paths: string | readonly string[], options: LoadOptions & { readonly verifyImages?: ImageVerificationSettings; readonly clusterActions?: ClusterActionSettings } = {}): LintResult {
   const list = typeof paths === "string" ? [paths] : [...paths];
   const loaded = loadPolicies(list, options);
   const tested = testedPaths(list);
@@ -287,7 +304,26 @@ export function lintPolicies(paths: string | readonly string[], options: LoadOpt
   const documents = kyvernoDocuments(loaded.files, options.verifyImages === undefined ? ["PolicyException"] : ["PolicyException", "verifyImages", "ImageValidatingPolicy"]);
   warnings.push(...lintExceptions(documents, loaded.policies));
   if (options.verifyImages !== undefined) warnings.push(...lintVerifyImages(documents, options.verifyImages));
+  if (options.clusterActions !== undefined) warnings.push(...lintClusterActions(loaded.policies, options.clusterActions));
   return { errors: loaded.errors, warnings, skipped: loaded.skipped, policies: loaded.policies.length };
+}
+
+/** Cleanup policies and mutate-existing rules that cannot act as configured (see `cluster-actions`). */
+function lintClusterActions(policies: readonly CompiledPolicy[], settings: ClusterActionSettings): LintWarning[] {
+  const warnings: LintWarning[] = [];
+  for (const policy of policies) {
+    const cleanup = isCleanupPolicy(policy);
+    const existing = (policy as KyvernoPolicy).mutateExisting !== undefined;
+    if (!cleanup && !existing) continue;
+    const what = cleanup ? `${policy.kind} ${policy.meta.name} deletes objects on its schedule` : `${policy.meta.name} has mutate-existing rules (mutate.targets)`;
+    const at = (field: string, message: string): void => {
+      warnings.push({ code: "cluster-actions", file: policy.meta.source?.replace(/#\d+$/, "") ?? "", policy: policy.meta.name, field, message });
+    };
+    if (!settings.cluster) at(cleanup ? "spec.schedule" : "spec.rules", `${what}, but admission.cluster is not set: ${cleanup ? "it never runs (the objects are listed from the cluster)" : "its targets cannot be read, so nothing is patched"}; set admission.cluster`);
+    else if (cleanup && !settings.cleanup) at("spec.schedule", `${what}, but cleanup.enabled is false: it never runs; set cleanup.enabled: true`);
+    if (!settings.actuator) at(cleanup ? "spec" : "spec.rules", `${what}, but actuators.kubernetes is not set: every ${cleanup ? "kubernetes.delete" : "kubernetes.patch"} is blocked; configure actuators.kubernetes (server, token)`);
+  }
+  return warnings;
 }
 
 /** One line per warning: `file: policy "p": spec.rules[0].message: ... [static-message]`. */

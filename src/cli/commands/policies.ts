@@ -7,7 +7,7 @@ export const policiesLintCommand: Command = {
   path: ["policies", "lint"],
   summary: "Validate policies and warn about likely mistakes",
   args: "[path...]",
-  description: "Loads every policy under the paths (default: packs/). Errors name the file, policy, field, line and column.\nKyverno verifyImages rules are checked against the configuration's admission.registries (--config, or vigil.yaml and VIGIL_* variables): a rule that cannot verify anything as configured is a verify-images-trust warning.\nExit code: 0 clean, 1 errors (or warnings with --strict).",
+  description: "Loads every policy under the paths (default: packs/). Errors name the file, policy, field, line and column.\nKyverno verifyImages rules are checked against the configuration's admission.registries (--config, or vigil.yaml and VIGIL_* variables): a rule that cannot verify anything as configured is a verify-images-trust warning. Cleanup policies and mutate-existing rules are checked against admission.cluster, actuators.kubernetes and cleanup.enabled (cluster-actions).\nExit code: 0 clean, 1 errors (or warnings with --strict).",
   options: {
     ...outputOption,
     ...configOption,
@@ -17,8 +17,13 @@ export const policiesLintCommand: Command = {
   async run(args, io) {
     const format = outputFormat(args);
     const paths = (args.positionals.length ? args.positionals : ["packs"]).map((p) => resolve(io.cwd, p));
-    const registries = configFrom(args, io).admission.registries;
-    const result = lintPolicies(paths, { verifyImages: { enabled: registries.enabled, rekorPublicKey: registries.rekorPublicKey, fulcioRoots: registries.fulcioRoots, ctLogPublicKey: registries.ctLogPublicKey } });
+    const config = configFrom(args, io);
+    const registries = config.admission.registries;
+    const actuators = config.actuators as Record<string, unknown>;
+    const result = lintPolicies(paths, {
+      verifyImages: { enabled: registries.enabled, rekorPublicKey: registries.rekorPublicKey, fulcioRoots: registries.fulcioRoots, ctLogPublicKey: registries.ctLogPublicKey },
+      clusterActions: { cluster: config.admission.cluster !== undefined, actuator: actuators["kubernetes"] !== undefined, cleanup: config.cleanup.enabled },
+    });
     if (format === "json") {
       write(io.stdout, JSON.stringify({ policies: result.policies, errors: result.errors.map((e) => e.toJSON()), warnings: result.warnings }, null, 2));
     } else {
