@@ -1,4 +1,6 @@
-import { readFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { createCelEnvironment } from "../cel/index.js";
@@ -7,6 +9,7 @@ import { applyJsonPatch } from "./json-patch.js";
 import { kyvernoEnvironment } from "./load.js";
 import { compileKyvernoPolicy, type KyvernoPolicy } from "./policy.js";
 import { resourceInput, toAdmissionInput } from "./request.js";
+import { runKyvernoTests } from "./test-runner.js";
 
 const env = kyvernoEnvironment(createCelEnvironment());
 const library = (path: string): KyvernoPolicy => compileKyvernoPolicy(parse(readFileSync(new URL(`../../../test/fixtures/kyverno/${path}`, import.meta.url), "utf8")) as Record<string, unknown>, env);
@@ -99,5 +102,30 @@ describe("mutate.targets (mutate existing resources)", () => {
     const protectedTarget = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "cmtwo", namespace: "bar", labels: { "vigil.dev/protected": "true" } }, data: {} };
     expect(policy.mutateExisting!.evaluate(trigger, { resolver: cluster({ "/api/v1/namespaces/bar/configmaps/cmtwo": protectedTarget }).resolver })[0]?.targets[0]).toMatchObject({ status: "skip", message: expect.stringContaining("protected") });
     expect(policy.mutateExisting!.evaluate(trigger, { resolver: cluster({}).resolver })[0]?.targets[0]).toMatchObject({ status: "skip", message: "target ConfigMap/bar/cmtwo does not exist" });
+  });
+});
+
+describe("vigil test (kyverno test) rows of what the agent runs against a cluster", () => {
+  it("a mutate-existing rule and a cleanup policy are unsupported rows, never passes or failures", () => {
+    const dir = mkdtempSync(join(tmpdir(), "vigil-existing-test-"));
+    copyFileSync(new URL("../../../test/fixtures/kyverno/other/concatenate-configmaps/concatenate-configmaps.yaml", import.meta.url), join(dir, "policy.yaml"));
+    copyFileSync(new URL("../../../test/fixtures/kyverno/cleanup/cleanup-bare-pods/cleanup-bare-pods.yaml", import.meta.url), join(dir, "cleanup.yaml"));
+    writeFileSync(join(dir, "resources.yaml"), [
+      { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "cmone", namespace: "foo" }, data: { keyone: "x" } },
+      { apiVersion: "v1", kind: "Pod", metadata: { name: "bare", namespace: "default" }, spec: { containers: [{ name: "c", image: "nginx" }] } },
+    ].map((o) => JSON.stringify(o)).join("\n---\n"));
+    writeFileSync(join(dir, "kyverno-test.yaml"), `apiVersion: cli.kyverno.io/v1alpha1
+kind: Test
+metadata: {name: existing}
+policies: [policy.yaml, cleanup.yaml]
+resources: [resources.yaml]
+results:
+- {policy: concatenate-configmaps, rule: concat-cm, kind: ConfigMap, resources: [cmone], result: pass}
+- {policy: clean-bare-pods, kind: Pod, resources: [bare], result: pass}
+`);
+    const results = runKyvernoTests([dir], { celEnv: createCelEnvironment() });
+    expect(results.map((r) => [r.policy, r.status])).toEqual([["concatenate-configmaps", "unsupported"], ["clean-bare-pods", "unsupported"]]);
+    expect(results[0]?.message).toContain("mutates existing resources");
+    expect(results[1]?.message).toContain("cleanup policy");
   });
 });

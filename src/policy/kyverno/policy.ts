@@ -97,6 +97,8 @@ export interface KyvernoPolicy extends CompiledPolicy {
    * change in each target. Absent on policies without such rules.
    */
   readonly mutateExisting?: {
+    /** The names of the rules with `mutate.targets`. */
+    readonly rules: readonly string[];
     readonly onPolicyUpdate: boolean;
     readonly triggerKinds: readonly string[];
     selects(input: AdmissionInput): boolean;
@@ -472,6 +474,7 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
     ...(generateRules.length > 0 ? { generateAdmission } : {}),
     ...(existingRules.length > 0 ? {
       mutateExisting: {
+        rules: existingRules.map((r) => r.name),
         onPolicyUpdate: spec["mutateExistingOnPolicyUpdate"] === true,
         triggerKinds: [...new Set(existingRules.flatMap((r) => matchedKinds(r.raw["match"])))],
         selects: (input: AdmissionInput) => !outsideNamespace(subjectObject(input)) && existingRules.some((r) => matchBlockMatches(r.raw["match"], input) && !excludeBlockMatches(r.raw["exclude"], input)),

@@ -257,6 +257,14 @@ export function runKyvernoTestFile(file: string, options: KyvernoTestOptions): K
         out.push({ ...base, actual: status, status, message: policy.error.message });
         continue;
       }
+      if (policy.cleanup) {
+        out.push({ ...base, actual: "unsupported", status: "unsupported", message: `${policy.kind} ${policyName} is a cleanup policy: the agent runs it on its schedule against a cluster (docs/cleanup.md); vigil test has no result for it` });
+        continue;
+      }
+      if (rule !== undefined && policy.policy?.mutateExisting?.rules.includes(rule)) {
+        out.push({ ...base, actual: "unsupported", status: "unsupported", message: `rule ${rule} of ${policyName} mutates existing resources (mutate.targets): the agent patches the targets in a cluster; vigil test does not compare them` });
+        continue;
+      }
       if (generateExpectation && !policy.policy?.generateAdmission) {
         out.push({ ...base, actual: "unsupported", status: "unsupported", message: `${policy.kind} ${policyName} has no generate rules: Vigil computes generated resources for generate rules and GeneratingPolicy only` });
         continue;
