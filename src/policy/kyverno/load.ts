@@ -19,6 +19,7 @@ import { compileMutatingPolicy } from "./mutating-policy.js";
 import { compileValidatingPolicy } from "./validating-policy.js";
 import { compileImageValidatingPolicy, imageVerificationCelFunctions } from "./image-validating-policy.js";
 import { compileCleanupPolicy, isCleanupPolicyDocument, type CleanupPolicy } from "./cleanup-policy.js";
+import { isGlobalContextEntryDocument, parseGlobalContextEntry, type GlobalContextSet } from "./global-context.js";
 import { isObject, type Json } from "./test-files.js";
 
 export interface LoadedPolicy {
@@ -40,6 +41,7 @@ export function isKubernetesPolicyDocument(doc: unknown): boolean {
   const kind = String(doc["kind"] ?? "");
   if (apiVersion.startsWith("kyverno.io/") && kyvernoKinds.has(kind)) return true;
   if (isCleanupPolicyDocument(doc)) return true;
+  if (isGlobalContextEntryDocument(doc)) return true;
   if (isPolicyExceptionDocument(doc)) return true;
   if (apiVersion.startsWith("policies.kyverno.io/")) return true;
   return false;
@@ -53,7 +55,7 @@ export const kyvernoEnvironment = extendOnce((env) => env.extend({ functions: [.
  * PolicyException is added to `exceptions` (no entry; a malformed one is an entry with `error`,
  * kind PolicyException); without a set, PolicyExceptions are reported as errors.
  */
-export function compilePolicyDocuments(documents: readonly Json[], env: CelEnvironment, source: string, resolver?: ExternalContextResolver, exceptions?: PolicyExceptionSet): LoadedPolicy[] {
+export function compilePolicyDocuments(documents: readonly Json[], env: CelEnvironment, source: string, resolver?: ExternalContextResolver, exceptions?: PolicyExceptionSet, globals?: GlobalContextSet): LoadedPolicy[] {
   const out: LoadedPolicy[] = [];
   const kenv = kyvernoEnvironment(env);
   for (const doc of documents) {
@@ -62,7 +64,12 @@ export function compilePolicyDocuments(documents: readonly Json[], env: CelEnvir
     const apiVersion = String(doc["apiVersion"] ?? "");
     try {
       if (isCleanupPolicyDocument(doc)) out.push({ name, kind, cleanup: compileCleanupPolicy(doc, kenv, { source, ...(resolver ? { resolver } : {}) }) });
-      else if (apiVersion.startsWith("kyverno.io/") && kyvernoKinds.has(kind)) out.push({ name, kind, policy: compileKyvernoPolicy(doc, kenv, { source, ...(resolver ? { resolver } : {}), ...(exceptions ? { exceptions } : {}) }) });
+      else if (isGlobalContextEntryDocument(doc)) {
+        const entry = parseGlobalContextEntry(doc, source);
+        if (globals) globals.add(entry);
+        else out.push({ name, kind, error: new VigilError("VIGIL_POLICY_LOAD", `GlobalContextEntry ${name}: nothing to attach it to here; load it with the policies that reference it.`, { policy: name, field: "kind", file: source }) });
+      }
+      else if (apiVersion.startsWith("kyverno.io/") && kyvernoKinds.has(kind)) out.push({ name, kind, policy: compileKyvernoPolicy(doc, kenv, { source, ...(resolver ? { resolver } : {}), ...(exceptions ? { exceptions } : {}), ...(globals ? { globals } : {}) }) });
       else if (isPolicyExceptionDocument(doc) || isCelPolicyExceptionDocument(doc)) {
         if (isPolicyExceptionDocument(doc)) {
           const exception = parsePolicyException(doc, source);

@@ -14,6 +14,7 @@ import type { CompileResult, PolicyDocument, PolicyLanguagePlugin } from "../lan
 import type { ExternalContextResolver } from "./context.js";
 import { compilePolicyDocuments, isKubernetesPolicyDocument, kyvernoEnvironment } from "./load.js";
 import { createPolicyExceptionSet, type ExternalExceptionSource } from "./policy-exception.js";
+import { createGlobalContextSet } from "./global-context.js";
 
 /**
  * Creates the Kyverno plugin; `resolver` answers configMap / apiCall context entries; `exceptions`
@@ -30,8 +31,10 @@ export function createKyvernoLanguage(options: { readonly resolver?: ExternalCon
       // One set per load: a PolicyException may sit in any file, before or after its policy.
       const external = options.exceptions;
       const exceptions = createPolicyExceptionSet([], external === undefined ? undefined : { ...external, env: kyvernoEnvironment(env) });
+      // GlobalContextEntries of this load: globalReference context entries read them.
+      const globals = createGlobalContextSet();
       for (const d of documents) {
-        for (const loaded of compilePolicyDocuments([d.value as Record<string, unknown>], env, `${d.file}#${d.index}`, options.resolver, exceptions)) {
+        for (const loaded of compilePolicyDocuments([d.value as Record<string, unknown>], env, `${d.file}#${d.index}`, options.resolver, exceptions, globals)) {
           if (loaded.policy) policies.push(loaded.policy);
           else if (loaded.cleanup) policies.push(loaded.cleanup);
           else if (loaded.error) {

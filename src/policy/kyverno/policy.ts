@@ -18,6 +18,7 @@ import { withAutogenRules } from "./autogen.js";
 import { clusterContextResolver, loadContextEntries, setPath, sharedBaseDocument, type Doc, type ExternalContextResolver } from "./context.js";
 import { celParamSpec, resolveCelParams, type CelParamSpec } from "./cel-params.js";
 import { mutateExistingFindings, mutateTargets, type TargetOutcome } from "./mutate-existing.js";
+import { withGlobalContext, type GlobalContextSet } from "./global-context.js";
 import { compileCelRule, evaluateCelPreconditions, type CelRule } from "./cel-rule.js";
 import { kyvernoSeverity } from "./cel-policy-common.js";
 import { excludeBlockMatches, matchBlockMatches, matchedKinds, selectorMatches } from "./match.js";
@@ -158,6 +159,8 @@ export interface KyvernoCompileOptions {
   readonly resolver?: ExternalContextResolver;
   /** The Kyverno PolicyExceptions of this load, consulted when a rule matches (policy-exception.ts). */
   readonly exceptions?: PolicyExceptionSet;
+  /** The GlobalContextEntries of this load, answering `globalReference` context entries (global-context.ts). */
+  readonly globals?: GlobalContextSet;
 }
 
 /** Compiles one ClusterPolicy/Policy document. Throws VigilError (VIGIL_POLICY_LOAD / _UNSUPPORTED / _COMPILE). */
@@ -297,7 +300,7 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
     const object = subjectObject(input);
     if (outsideNamespace(object)) return results;
     let shared: Doc | undefined;
-    const resolver = evalOptions.resolver ?? options.resolver;
+    const resolver = withGlobalContext(evalOptions.resolver ?? options.resolver, options.globals);
     for (const rule of rules) {
       // Mutate and generate rules are evaluated by mutateAdmission / generateAdmission (Kyverno's
       // validation response has neither; `kyverno test` reads them from the mutation and
@@ -356,7 +359,7 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
   const mutateExistingAdmission = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions = {}): { rule: string; result: RuleResult; targets: TargetOutcome[] }[] => {
     const out: { rule: string; result: RuleResult; targets: TargetOutcome[] }[] = [];
     if (outsideNamespace(subjectObject(input))) return out;
-    const resolver = evalOptions.resolver ?? options.resolver;
+    const resolver = withGlobalContext(evalOptions.resolver ?? options.resolver, options.globals);
     let shared: Doc | undefined;
     for (const rule of existingRules) {
       const mode: RuleMode = "warn";
@@ -394,7 +397,7 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
     const original = subjectObject(input);
     const results: RuleResult[] = [];
     if (outsideNamespace(original)) return { results, patched: original, patch: [] };
-    const resolver = evalOptions.resolver ?? options.resolver;
+    const resolver = withGlobalContext(evalOptions.resolver ?? options.resolver, options.globals);
     let current = original;
     let shared: Doc | undefined;
     const sharedDoc = (): Doc => (shared ??= sharedBaseDocument(input));
@@ -441,7 +444,7 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
     const results: RuleResult[] = [];
     const resources: Record<string, unknown>[] = [];
     if (outsideNamespace(trigger)) return { results, resources };
-    const resolver = evalOptions.resolver ?? options.resolver;
+    const resolver = withGlobalContext(evalOptions.resolver ?? options.resolver, options.globals);
     let shared: Doc | undefined;
     const sharedDoc = (): Doc => (shared ??= sharedBaseDocument(input));
     for (const rule of generateRules) {

@@ -8,6 +8,7 @@ import type { TestCaseResult } from "../testing.js";
 import type { CelEnvironment } from "../cel/api.js";
 import type { ExternalContextResolver } from "./context.js";
 import { compilePolicyDocuments, type LoadedPolicy } from "./load.js";
+import { createGlobalContextSet } from "./global-context.js";
 import { createPolicyExceptionSet } from "./policy-exception.js";
 import { resourceInput, type AdmissionInput, type UserInfo } from "./request.js";
 import type { GenerateOutcome, MutationOutcome } from "./policy.js";
@@ -65,6 +66,8 @@ function loadTest(file: string, test: Json, env: CelEnvironment): TestContext {
   // `exceptions`: PolicyException files, applied to this test's policies (as `kyverno test` does);
   // a PolicyException in a policy file applies too.
   const exceptions = createPolicyExceptionSet();
+  // GlobalContextEntries in the test's policy files: their policies' globalReference entries read them (or test values mock them).
+  const globals = createGlobalContextSet();
   const files = [
     ...(Array.isArray(test["policies"]) ? test["policies"].map((p) => ({ what: "policy", path: String(p) })) : []),
     ...(Array.isArray(test["exceptions"]) ? test["exceptions"].map((p) => ({ what: "exception", path: String(p) })) : []),
@@ -76,7 +79,7 @@ function loadTest(file: string, test: Json, env: CelEnvironment): TestContext {
       loadErrors.push(`${what} ${p}: ${read.error}`);
       continue;
     }
-    for (const loaded of compilePolicyDocuments(read.documents, env, path, undefined, exceptions)) {
+    for (const loaded of compilePolicyDocuments(read.documents, env, path, undefined, exceptions, globals)) {
       if (loaded.kind === "PolicyException") loadErrors.push(`exception ${p}: ${loaded.error?.message ?? "not loaded"}`);
       else policies.set(loaded.name, loaded);
     }

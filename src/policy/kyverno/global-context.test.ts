@@ -1,0 +1,74 @@
+import { describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
+import { createCelEnvironment } from "../cel/index.js";
+import { UnresolvedContext, type ExternalContextResolver } from "./context.js";
+import { parseGlobalContextEntry } from "./global-context.js";
+import { kyvernoLanguage } from "./plugin.js";
+import type { KyvernoPolicy } from "./policy.js";
+import { resourceInput } from "./request.js";
+
+const env = createCelEnvironment();
+const files = `apiVersion: kyverno.io/v2alpha1
+kind: GlobalContextEntry
+metadata: {name: deployments}
+spec:
+  kubernetesResource: {group: apps, version: v1, resource: deployments, namespace: shop}
+---
+apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: known-app}
+spec:
+  validationFailureAction: Enforce
+  rules:
+  - name: app-has-a-deployment
+    match: {any: [{resources: {kinds: [Pod]}}]}
+    context:
+    - name: deployments
+      globalReference: {name: deployments, jmesPath: "[].metadata.name"}
+    validate:
+      message: "no Deployment named {{ request.object.metadata.labels.app }} in shop"
+      deny:
+        conditions:
+          all:
+          - {key: "{{ request.object.metadata.labels.app }}", operator: AnyNotIn, value: "{{ deployments }}"}
+`;
+
+function load(text: string): KyvernoPolicy {
+  const docs = parseAllDocuments(text).map((d, index) => ({ file: "p.yaml", index, value: d.toJS() as Record<string, unknown>, position: () => undefined }));
+  const { policies, errors } = kyvernoLanguage.compile(docs, env);
+  expect(errors).toEqual([]);
+  return policies[0] as KyvernoPolicy;
+}
+
+const pod = (app: string) => ({ apiVersion: "v1", kind: "Pod", metadata: { name: "p", namespace: "shop", labels: { app } }, spec: { containers: [{ name: "c", image: "nginx" }] } });
+
+describe("GlobalContextEntry and globalReference", () => {
+  it("a kubernetesResource entry is the list of its objects, read through the resolver with the entry's API path", () => {
+    const policy = load(files);
+    const asked: string[] = [];
+    const resolver: ExternalContextResolver = (request) => {
+      asked.push(`${request.kind} ${String(request.spec["urlPath"])}`);
+      return { kind: "DeploymentList", items: [{ metadata: { name: "web" } }, { metadata: { name: "api" } }] };
+    };
+    expect(policy.evaluateAdmission(resourceInput(pod("web")), { resolver })[0]?.status).toBe("pass");
+    const denied = policy.evaluateAdmission(resourceInput(pod("batch")), { resolver })[0];
+    expect(denied).toMatchObject({ status: "fail", message: "no Deployment named batch in shop" });
+    expect(asked[0]).toBe("apiCall /apis/apps/v1/namespaces/shop/deployments");
+  });
+
+  it("a reference to an entry that is not loaded is the rule's error, naming it; an unanswered read too", () => {
+    const policy = load(files.replace("globalReference: {name: deployments", "globalReference: {name: missing"));
+    const result = policy.evaluateAdmission(resourceInput(pod("web")), { resolver: () => ({ items: [] }) })[0];
+    expect(result?.status).toBe("error");
+    expect(result?.message).toContain('no GlobalContextEntry named "missing" is loaded');
+    const failing = load(files).evaluateAdmission(resourceInput(pod("web")), { resolver: () => new UnresolvedContext("GET /apis/apps/v1/namespaces/shop/deployments failed: 403 forbidden") })[0];
+    expect(failing).toMatchObject({ status: "error", message: expect.stringContaining("403 forbidden") });
+  });
+
+  it("parses apiCall entries (urlPath or service) and refuses what cannot be read, naming the field", () => {
+    expect(parseGlobalContextEntry({ metadata: { name: "cm" }, spec: { apiCall: { urlPath: "/api/v1/namespaces/p/configmaps/allow", refreshInterval: "5m" } } })).toEqual({ name: "cm", list: false, request: { urlPath: "/api/v1/namespaces/p/configmaps/allow" } });
+    expect(parseGlobalContextEntry({ metadata: { name: "nodes" }, spec: { kubernetesResource: { version: "v1", resource: "nodes" } } }).request).toEqual({ urlPath: "/api/v1/nodes" });
+    expect(() => parseGlobalContextEntry({ metadata: { name: "x" }, spec: {} })).toThrow(/exactly one of kubernetesResource and apiCall/);
+    expect(() => parseGlobalContextEntry({ metadata: { name: "x" }, spec: { kubernetesResource: { group: "apps" } } })).toThrow(/spec.kubernetesResource needs version and resource/);
+  });
+});
