@@ -32,6 +32,22 @@ spec:
         conditions:
           all:
           - {key: "{{ request.object.metadata.labels.app }}", operator: AnyNotIn, value: "{{ apps }}"}
+---
+apiVersion: policies.kyverno.io/v1alpha1
+kind: ValidatingPolicy
+metadata: {name: pods-of-known-apps-cel}
+spec:
+  validationActions: [Deny]
+  matchConstraints:
+    resourceRules:
+    - {apiGroups: [""], apiVersions: [v1], operations: [CREATE], resources: [pods]}
+  matchConditions:
+  - {name: shop, expression: "object.metadata.namespace == 'shop'"}
+  variables:
+  - {name: apps, expression: 'globalContext.Get("shop-deployments", "[].metadata.name")'}
+  validations:
+  - expression: object.metadata.labels.app in variables.apps
+    messageExpression: "'CEL: no Deployment named ' + object.metadata.labels.app"
 `;
 const pod = (app: string): KubeObject => ({ apiVersion: "v1", kind: "Pod", metadata: { name: `p-${app}`, namespace: "shop", labels: { app } }, spec: { containers: [{ name: "c", image: "nginx" }] } });
 
@@ -52,12 +68,14 @@ describe("globalReference entries read the cluster", () => {
     await api?.close();
   });
 
-  it("admits a pod of a deployed app and denies one of an unknown app, with the entry's data", async () => {
+  it("admits a pod of a deployed app and denies one of an unknown app, with the entry's data (globalReference and CEL globalContext.Get)", async () => {
     const review = async (object: KubeObject) => (await running.server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: admissionReview(object) })).json() as { response: { allowed: boolean; status?: { message?: string } } };
     expect((await review(pod("web"))).response.allowed).toBe(true);
     const denied = await review(pod("batch"));
     expect(denied.response.allowed).toBe(false);
     expect(denied.response.status?.message).toContain("no Deployment named batch in shop");
+    // The ValidatingPolicy's globalContext.Get reads the same entry.
+    expect(denied.response.status?.message).toContain("CEL: no Deployment named batch");
     expect(api.requests.some((r) => r.path === "/apis/apps/v1/namespaces/shop/deployments")).toBe(true);
   });
 });

@@ -6,6 +6,7 @@
  */
 import type { CelActivation, CelFunctionDefinition } from "../cel/api.js";
 import { imageInfo, type Doc } from "./context.js";
+import { searchJmes } from "./jmespath.js";
 import type { KyvernoEvaluateOptions } from "./policy.js";
 import type { AdmissionInput } from "./request.js";
 
@@ -18,6 +19,23 @@ function isObject(value: unknown): value is Json {
 const resourcesKey = "__vigilResources";
 const imagesKey = "__vigilImages";
 const timeKey = "__vigilTime";
+const globalContextKey = "__vigilGlobalContext";
+/**
+ * The GlobalContextEntry reader of the evaluation in progress (CEL `globalContext.Get`).
+ * INVARIANT: set only around a synchronous evaluation (withGlobalContextReader).
+ */
+let activeGlobalContext: ((name: string) => unknown) | undefined;
+
+/** Runs `evaluate` with `reader` answering `globalContext.Get` (none: Get errors). */
+export function withGlobalContextReader<T>(reader: ((name: string) => unknown) | undefined, evaluate: () => T): T {
+  const previous = activeGlobalContext;
+  activeGlobalContext = reader;
+  try {
+    return evaluate();
+  } finally {
+    activeGlobalContext = previous;
+  }
+}
 
 function resourcesOf(receiver: unknown): Json[] {
   if (!isObject(receiver) || !Array.isArray(receiver[resourcesKey])) throw new Error("resource library: no cluster resources available (provide them in the test context)");
@@ -72,6 +90,21 @@ export const kyvernoCelFunctions: readonly CelFunctionDefinition[] = [
       return { resolvedImage: image, ...metadata };
     },
   },
+  {
+    // globalContext.Get(entry, jmesPath): a GlobalContextEntry's data ("" = all of it), as Kyverno's CEL global context library.
+    name: "Get",
+    receiver: true,
+    arity: 2,
+    impl: (receiver, name, path) => {
+      if (!isObject(receiver) || receiver[globalContextKey] !== true) throw new Error("Get(name, path) is globalContext.Get");
+      if (activeGlobalContext === undefined) throw new Error("globalContext: no GlobalContextEntry is loaded with the policies");
+      const data: unknown = activeGlobalContext(String(name));
+      if (typeof path !== "string" || path === "") return data;
+      const found = searchJmes(path, data);
+      if (!found.ok) throw new Error(`globalContext.Get(${JSON.stringify(name)}, ${JSON.stringify(path)}): ${found.error}`);
+      return found.value;
+    },
+  },
   { name: "now", receiver: true, arity: 0, impl: (receiver) => (isObject(receiver) && receiver[timeKey] === true ? new Date() : undefined) },
   { name: "image", arity: 1, impl: (ref) => ({ ...imageInfo(String(ref)), __vigilImage: true }) },
   { name: "registry", receiver: true, arity: 0, impl: (img) => (isObject(img) ? img["registry"] : undefined) },
@@ -91,5 +124,6 @@ export function kyvernoCelActivation(input: AdmissionInput, doc: Doc, options: K
     resource: { [resourcesKey]: options.clusterResources ?? null },
     image: { [imagesKey]: options.imageMetadata ?? null },
     time: { [timeKey]: true },
+    globalContext: { [globalContextKey]: true },
   };
 }

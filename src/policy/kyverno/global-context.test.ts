@@ -34,7 +34,7 @@ spec:
 `;
 
 function load(text: string): KyvernoPolicy {
-  const docs = parseAllDocuments(text).map((d, index) => ({ file: "p.yaml", index, value: d.toJS() as Record<string, unknown>, position: () => undefined }));
+  const docs = parseAllDocuments(text).map((d, index) => ({ file: "p.yaml", index, value: d.toJS() as Record<string, unknown>, text: "", position: () => undefined }));
   const { policies, errors } = kyvernoLanguage.compile(docs, env);
   expect(errors).toEqual([]);
   return policies[0] as KyvernoPolicy;
@@ -70,5 +70,38 @@ describe("GlobalContextEntry and globalReference", () => {
     expect(parseGlobalContextEntry({ metadata: { name: "nodes" }, spec: { kubernetesResource: { version: "v1", resource: "nodes" } } }).request).toEqual({ urlPath: "/api/v1/nodes" });
     expect(() => parseGlobalContextEntry({ metadata: { name: "x" }, spec: {} })).toThrow(/exactly one of kubernetesResource and apiCall/);
     expect(() => parseGlobalContextEntry({ metadata: { name: "x" }, spec: { kubernetesResource: { group: "apps" } } })).toThrow(/spec.kubernetesResource needs version and resource/);
+  });
+});
+
+describe("CEL globalContext.Get (ValidatingPolicy)", () => {
+  const vpol = `apiVersion: kyverno.io/v2alpha1
+kind: GlobalContextEntry
+metadata: {name: shop-deployments}
+spec:
+  kubernetesResource: {group: apps, version: v1, resource: deployments, namespace: shop}
+---
+apiVersion: policies.kyverno.io/v1alpha1
+kind: ValidatingPolicy
+metadata: {name: known-app-cel}
+spec:
+  validationActions: [Deny]
+  matchConstraints:
+    resourceRules:
+    - {apiGroups: [""], apiVersions: [v1], operations: [CREATE], resources: [pods]}
+  variables:
+  - name: apps
+    expression: globalContext.Get("shop-deployments", "[].metadata.name")
+  validations:
+  - expression: object.metadata.labels.app in variables.apps
+    messageExpression: "'no Deployment named ' + object.metadata.labels.app"
+`;
+
+  it("reads the entry's data through the resolver, with a JMESPath projection; without data it is an error", () => {
+    const policy = load(vpol);
+    const resolver: ExternalContextResolver = () => ({ items: [{ metadata: { name: "web" } }] });
+    expect(policy.evaluateAdmission(resourceInput(pod("web")), { resolver })[0]?.status).toBe("pass");
+    expect(policy.evaluateAdmission(resourceInput(pod("batch")), { resolver })[0]).toMatchObject({ status: "fail", message: "no Deployment named batch" });
+    const unread = policy.evaluateAdmission(resourceInput(pod("web")), {})[0];
+    expect(unread?.status).toBe("error");
   });
 });

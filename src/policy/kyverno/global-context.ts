@@ -97,3 +97,18 @@ export function withGlobalContext(base: ExternalContextResolver | undefined, glo
     return Array.isArray(answer["items"]) ? answer["items"] : answer;
   };
 }
+
+/**
+ * CEL `globalContext.Get`'s reader for one evaluation: the entry's data through `resolver`, or an
+ * error saying why there is none (not loaded, not read from the cluster yet, the read failed).
+ */
+export function globalContextReader(resolver: ExternalContextResolver | undefined, globals: GlobalContextSet | undefined): ((name: string) => unknown) | undefined {
+  if (globals === undefined || globals.size === 0) return undefined;
+  const read = withGlobalContext(resolver, globals) as ExternalContextResolver;
+  return (name) => {
+    const value = read({ kind: "globalReference", name, spec: { name } });
+    if (value instanceof UnresolvedContext) throw new Error(`globalContext.Get(${JSON.stringify(name)}): ${value.reason}`);
+    if (value === undefined) throw new Error(`globalContext.Get(${JSON.stringify(name)}): the entry's data is not available (it is read from the cluster of admission.cluster)`);
+    return value;
+  };
+}

@@ -64,6 +64,8 @@ export interface KyvernoEvaluateOptions extends EvaluateOptions {
   readonly excepted?: (policy: string, rule: string) => string | undefined;
   /** A background scan (io.k8s.resource): Kyverno PolicyExceptions with `spec.background: false` do not apply. */
   readonly background?: boolean;
+  /** CEL `globalContext.Get(name, path)`: the data of the GlobalContextEntry `name`; throws when it has none (yet). */
+  readonly globalContext?: (name: string) => unknown;
 }
 
 /** A compiled Kyverno policy: a CompiledPolicy plus rule-level evaluation of admission inputs. */

@@ -10,8 +10,9 @@ import type { EvaluateOptions } from "../../core/policy.js";
 import type { CelEnvironment } from "../cel/api.js";
 import { admissionCelSpecOf, compileAdmissionCel, type CompiledAdmissionCel } from "../vap/cel-admission.js";
 import { matchConstraintsMatch, type MatchTarget } from "../vap/match-constraints.js";
-import { sharedBaseDocument } from "./context.js";
-import { kyvernoCelActivation } from "./cel-libraries.js";
+import { clusterContextResolver, sharedBaseDocument } from "./context.js";
+import { globalContextReader, type GlobalContextSet } from "./global-context.js";
+import { kyvernoCelActivation, withGlobalContextReader } from "./cel-libraries.js";
 import { celPolicyMeta, controllerGroups, kyvernoSeverity, onlyPods, podConstraints } from "./cel-policy-common.js";
 import type { KyvernoEvaluateOptions, KyvernoPolicy } from "./policy.js";
 import { admissionInputFor, gvkOf, metadataOf, stringMap, subjectObject, type AdmissionInput } from "./request.js";
@@ -78,7 +79,7 @@ export function compileWithAutogen(spec: Json, env: CelEnvironment, origin: stri
 }
 
 /** Compiles a ValidatingPolicy document. Throws VigilError on a missing name or a CEL syntax error. */
-export function compileValidatingPolicy(document: Json, env: CelEnvironment, options: { readonly source?: string; readonly exceptions?: PolicyExceptionSet } = {}): KyvernoPolicy {
+export function compileValidatingPolicy(document: Json, env: CelEnvironment, options: { readonly source?: string; readonly exceptions?: PolicyExceptionSet; readonly globals?: GlobalContextSet } = {}): KyvernoPolicy {
   const metadata = isObject(document["metadata"]) ? document["metadata"] : {};
   const name = typeof metadata["name"] === "string" ? metadata["name"] : "";
   if (name === "") throw new VigilError("VIGIL_POLICY_LOAD", "ValidatingPolicy without metadata.name: add a name.", { field: "metadata.name", ...(options.source ? { file: options.source } : {}) });
@@ -99,13 +100,17 @@ export function compileValidatingPolicy(document: Json, env: CelEnvironment, opt
       const program = programFor(input);
       if (!program) return evalOptions.includeNoMatch ? [{ ...base, status: "nomatch", message: "policy does not match the resource", trace: [] }] : [];
       const doc = sharedBaseDocument(input);
+      const reader = evalOptions.globalContext ?? globalContextReader(evalOptions.resolver, options.globals);
       const activation = kyvernoCelActivation(input, doc, evalOptions);
-      // A CEL PolicyException referring to this policy whose matchConditions hold: skip, naming it.
-      const candidates = exceptions?.celCandidates(name, "ValidatingPolicy");
-      const excepted = candidates === undefined || candidates.length === 0 ? undefined : matchingCelPolicyException(candidates, activation);
-      if (excepted) return [{ ...base, status: "skip", message: exceptionMessage(excepted), trace: excepted.trace }];
-      const r = program.evaluate(activation);
-      return [{ ...base, status: r.status, message: r.message, trace: r.trace }];
+      // globalContext.Get reads through `reader` while this evaluation runs (synchronously).
+      return withGlobalContextReader(reader, (): RuleResult[] => {
+        // A CEL PolicyException referring to this policy whose matchConditions hold: skip, naming it.
+        const candidates = exceptions?.celCandidates(name, "ValidatingPolicy");
+        const excepted = candidates === undefined || candidates.length === 0 ? undefined : matchingCelPolicyException(candidates, activation);
+        if (excepted) return [{ ...base, status: "skip", message: exceptionMessage(excepted), trace: excepted.trace }];
+        const r = program.evaluate(activation);
+        return [{ ...base, status: r.status, message: r.message, trace: r.trace }];
+      });
     } catch (cause) {
       return [{ ...base, status: "error", message: `internal error: ${cause instanceof Error ? cause.message : String(cause)}`, trace: [] }];
     }
@@ -119,7 +124,10 @@ export function compileValidatingPolicy(document: Json, env: CelEnvironment, opt
     evaluate(ctx: Context, evalOptions?: EvaluateOptions): Finding[] {
       const input = admissionInputFor(ctx);
       if (!input) return [];
-      return evaluateAdmission(input, evalOptions ?? {})
+      // globalContext.Get reads the cluster the context carries (GlobalContextEntries loaded with the policies).
+      const kubernetes = ctx.kubernetes;
+      const base: KyvernoEvaluateOptions = evalOptions ?? {};
+      return evaluateAdmission(input, kubernetes !== undefined && options.globals !== undefined && options.globals.size > 0 ? { ...base, resolver: clusterContextResolver(kubernetes) } : base)
         .filter((r) => evalOptions?.includePasses || r.status === "fail" || r.status === "error" || (r.status === "skip" && r.trace[0]?.kind === "exception"))
         .map((r) => resultToFinding({ ...r, rule: r.rule || name }, meta, input));
     },
