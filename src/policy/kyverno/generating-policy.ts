@@ -13,7 +13,8 @@ import { VigilError } from "../../core/errors.js";
 import type { Finding, TraceStep } from "../../core/finding.js";
 import type { CelEnvironment, CelFunctionDefinition, CelProgram } from "../cel/api.js";
 import { matchConstraintsMatch } from "../vap/match-constraints.js";
-import { kyvernoCelActivation } from "./cel-libraries.js";
+import { kyvernoCelActivation, withGlobalContextReader } from "./cel-libraries.js";
+import { globalContextReader, type GlobalContextSet } from "./global-context.js";
 import { celPolicyMeta, compileExpression, extendOnce, kyvernoSeverity, namedExpressions, type NamedProgram } from "./cel-policy-common.js";
 import { sharedBaseDocument } from "./context.js";
 import { mutatingEnvironment } from "./mutating-policy.js";
@@ -83,7 +84,7 @@ function describeError(cause: unknown): string {
 const noOptions: KyvernoEvaluateOptions = {};
 
 /** Compiles a GeneratingPolicy document. Throws VigilError on a missing name, a missing generate list or a CEL syntax error. */
-export function compileGeneratingPolicy(document: Json, env: CelEnvironment, options: { readonly source?: string; readonly exceptions?: PolicyExceptionSet } = {}): KyvernoPolicy {
+export function compileGeneratingPolicy(document: Json, env: CelEnvironment, options: { readonly source?: string; readonly exceptions?: PolicyExceptionSet; readonly globals?: GlobalContextSet } = {}): KyvernoPolicy {
   const metadata = isObject(document["metadata"]) ? document["metadata"] : {};
   const name = typeof metadata["name"] === "string" ? metadata["name"] : "";
   const where = options.source ? { file: options.source } : {};
@@ -167,7 +168,7 @@ export function compileGeneratingPolicy(document: Json, env: CelEnvironment, opt
 
   const generateAdmission = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions = noOptions): GenerateOutcome => {
     try {
-      return generate(input, evalOptions);
+      return withGlobalContextReader(evalOptions.globalContext ?? globalContextReader(evalOptions.resolver, options.globals), () => generate(input, evalOptions));
     } catch (cause) {
       return { results: [result("error", `internal error: ${describeError(cause)}`, [])], resources: [] };
     }

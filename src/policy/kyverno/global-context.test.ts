@@ -105,3 +105,36 @@ spec:
     expect(unread?.status).toBe("error");
   });
 });
+
+describe("CEL globalContext.Get (MutatingPolicy)", () => {
+  it("a mutation reads an apiCall entry's answer", () => {
+    const policy = load(`apiVersion: kyverno.io/v2alpha1
+kind: GlobalContextEntry
+metadata: {name: owners}
+spec:
+  apiCall: {urlPath: /api/v1/namespaces/platform/configmaps/owners, refreshInterval: 5m}
+---
+apiVersion: policies.kyverno.io/v1alpha1
+kind: MutatingPolicy
+metadata: {name: team-from-owners}
+spec:
+  matchConstraints:
+    resourceRules:
+    - {apiGroups: [""], apiVersions: [v1], operations: [CREATE], resources: [pods]}
+  mutations:
+  - patchType: ApplyConfiguration
+    applyConfiguration:
+      expression: >
+        Object{metadata: Object.metadata{labels: {"team": string(globalContext.Get("owners", "data.team"))}}}
+`);
+    const asked: string[] = [];
+    const resolver: ExternalContextResolver = (request) => {
+      asked.push(String(request.spec["urlPath"]));
+      return { kind: "ConfigMap", data: { team: "payments" } };
+    };
+    const outcome = policy.mutateAdmission!(resourceInput(pod("web")), { resolver });
+    expect(outcome.results[0]?.status).toBe("pass");
+    expect((outcome.patched["metadata"] as { labels: Record<string, string> }).labels).toMatchObject({ app: "web", team: "payments" });
+    expect(asked).toEqual(["/api/v1/namespaces/platform/configmaps/owners"]);
+  });
+});

@@ -31,7 +31,8 @@ import { VigilError } from "../../core/errors.js";
 import type { Finding, TraceStep } from "../../core/finding.js";
 import type { EvaluateOptions } from "../../core/policy.js";
 import type { CelActivation, CelEnvironment, CelFunctionDefinition, CelProgram } from "../cel/api.js";
-import { kyvernoCelActivation } from "./cel-libraries.js";
+import { kyvernoCelActivation, withGlobalContextReader } from "./cel-libraries.js";
+import { globalContextReader, type GlobalContextSet } from "./global-context.js";
 import { celPolicyMeta, compileExpression, kyvernoSeverity } from "./cel-policy-common.js";
 import { clusterContextResolver, sharedBaseDocument, UnresolvedContext, type ExternalContextResolver } from "./context.js";
 import { diffJsonPatch } from "./json-patch.js";
@@ -205,7 +206,7 @@ export const imageVerificationCelFunctions: readonly CelFunctionDefinition[] = [
 ];
 
 /** Compiles an ImageValidatingPolicy document. Throws VigilError on a missing name, a CEL syntax error or an unsupported field. */
-export function compileImageValidatingPolicy(document: Json, env: CelEnvironment, options: { readonly source?: string; readonly exceptions?: PolicyExceptionSet } = {}): KyvernoPolicy {
+export function compileImageValidatingPolicy(document: Json, env: CelEnvironment, options: { readonly source?: string; readonly exceptions?: PolicyExceptionSet; readonly globals?: GlobalContextSet } = {}): KyvernoPolicy {
   const metadata = isObject(document["metadata"]) ? document["metadata"] : {};
   const name = typeof metadata["name"] === "string" ? metadata["name"] : "";
   const where = options.source ? { file: options.source } : {};
@@ -279,7 +280,7 @@ export function compileImageValidatingPolicy(document: Json, env: CelEnvironment
     current = scope;
     let r;
     try {
-      r = program.evaluate({ ...activation, images, attestors: attestorValues, attestations: attestationValues });
+      r = withGlobalContextReader(evalOptions.globalContext ?? globalContextReader(resolver, options.globals), () => program.evaluate({ ...activation, images, attestors: attestorValues, attestations: attestationValues }));
     } finally {
       current = undefined;
     }

@@ -81,9 +81,9 @@ export function compilePolicyDocuments(documents: readonly Json[], env: CelEnvir
         if (!exceptions) out.push({ name, kind, error: new VigilError("VIGIL_POLICY_LOAD", `PolicyException ${name}: nothing to attach it to here; load it with the policies it excepts.`, { policy: name, field: "kind", file: source }) });
       }
       else if (apiVersion.startsWith("policies.kyverno.io/") && kind === "ValidatingPolicy") out.push({ name, kind, policy: compileValidatingPolicy(doc, kenv, { source, ...(exceptions ? { exceptions } : {}), ...(globals ? { globals } : {}) }) });
-      else if (apiVersion.startsWith("policies.kyverno.io/") && kind === "MutatingPolicy") out.push({ name, kind, policy: compileMutatingPolicy(doc, kenv, { source, ...(exceptions ? { exceptions } : {}) }) });
-      else if (apiVersion.startsWith("policies.kyverno.io/") && kind === "ImageValidatingPolicy") out.push({ name, kind, policy: compileImageValidatingPolicy(doc, kenv, { source, ...(exceptions ? { exceptions } : {}) }) });
-      else if (apiVersion.startsWith("policies.kyverno.io/") && kind === "GeneratingPolicy") out.push({ name, kind, policy: compileGeneratingPolicy(doc, kenv, { source, ...(exceptions ? { exceptions } : {}) }) });
+      else if (apiVersion.startsWith("policies.kyverno.io/") && kind === "MutatingPolicy") out.push({ name, kind, policy: compileMutatingPolicy(doc, kenv, { source, ...(exceptions ? { exceptions } : {}), ...(globals ? { globals } : {}) }) });
+      else if (apiVersion.startsWith("policies.kyverno.io/") && kind === "ImageValidatingPolicy") out.push({ name, kind, policy: compileImageValidatingPolicy(doc, kenv, { source, ...(exceptions ? { exceptions } : {}), ...(globals ? { globals } : {}) }) });
+      else if (apiVersion.startsWith("policies.kyverno.io/") && kind === "GeneratingPolicy") out.push({ name, kind, policy: compileGeneratingPolicy(doc, kenv, { source, ...(exceptions ? { exceptions } : {}), ...(globals ? { globals } : {}) }) });
       else if (unsupportedKinds.has(kind) || apiVersion.startsWith("policies.kyverno.io/")) {
         out.push({ name, kind, error: new VigilError("VIGIL_POLICY_UNSUPPORTED", `${kind} ${name}: ${kind} policies are not supported by Vigil; evaluate them with Kyverno.`, { policy: name, field: "kind", file: source }) });
       }

@@ -13,7 +13,8 @@ import type { Finding, TraceStep } from "../../core/finding.js";
 import type { CelEnvironment, CelProgram } from "../cel/api.js";
 import { matchConstraintsMatch } from "../vap/match-constraints.js";
 import { mergeApplyConfiguration } from "./apply-configuration.js";
-import { kyvernoCelActivation } from "./cel-libraries.js";
+import { kyvernoCelActivation, withGlobalContextReader } from "./cel-libraries.js";
+import { globalContextReader, type GlobalContextSet } from "./global-context.js";
 import { celPolicyMeta, compileExpression, controllerGroups, extendOnce, kyvernoSeverity, namedExpressions, onlyPods, podConstraints, type NamedProgram } from "./cel-policy-common.js";
 import { sharedBaseDocument } from "./context.js";
 import { applyJsonPatch, diffJsonPatch } from "./json-patch.js";
@@ -108,7 +109,7 @@ function describeError(cause: unknown): string {
 }
 
 /** Compiles a MutatingPolicy document. Throws VigilError on a missing name, a malformed mutation or a CEL syntax error. */
-export function compileMutatingPolicy(document: Json, env: CelEnvironment, options: { readonly source?: string; readonly exceptions?: PolicyExceptionSet } = {}): KyvernoPolicy {
+export function compileMutatingPolicy(document: Json, env: CelEnvironment, options: { readonly source?: string; readonly exceptions?: PolicyExceptionSet; readonly globals?: GlobalContextSet } = {}): KyvernoPolicy {
   const metadata = isObject(document["metadata"]) ? document["metadata"] : {};
   const name = typeof metadata["name"] === "string" ? metadata["name"] : "";
   const where = options.source ? { file: options.source } : {};
@@ -188,7 +189,8 @@ export function compileMutatingPolicy(document: Json, env: CelEnvironment, optio
   let last: { input: AdmissionInput; options: KyvernoEvaluateOptions; out: ReturnType<typeof run> } | undefined;
   const runOnce = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions): ReturnType<typeof run> => {
     if (last !== undefined && last.input === input && last.options === evalOptions) return last.out;
-    const out = run(input, evalOptions);
+    // CEL globalContext.Get reads the loaded GlobalContextEntries through the resolver while the policy runs.
+    const out = withGlobalContextReader(evalOptions.globalContext ?? globalContextReader(evalOptions.resolver, options.globals), () => run(input, evalOptions));
     last = { input, options: evalOptions, out };
     return out;
   };
