@@ -10,6 +10,7 @@ import { createCleanupSweep, loadPolicySet, watchKubernetesCluster } from "../..
 import { parseCron } from "../../core/cron.js";
 import { VigilError } from "../../core/errors.js";
 import { isCleanupPolicy, type CleanupPolicy } from "../../policy/kyverno/cleanup-policy.js";
+import { isClusterScopedKind } from "../../policy/kyverno/kinds.js";
 import { readKubernetesManifestDirectory } from "../../sources/kubernetes.js";
 import { flag, stringOption, write, type Command } from "../command.js";
 import { configFrom, configOption, policiesOption, reportLoadErrors } from "../shared.js";
@@ -85,7 +86,7 @@ export const cleanupCommand: Command = {
         }
         const object = result.event.data as Json;
         const meta = isObject(object["metadata"]) ? object["metadata"] : {};
-        const scoped = object["kind"] === "Namespace" || (typeof meta["namespace"] === "string" && meta["namespace"] !== "");
+        const scoped = isClusterScopedKind(String(object["kind"])) || (typeof meta["namespace"] === "string" && meta["namespace"] !== "");
         manifests.push(scoped ? object : { ...object, metadata: { ...meta, namespace } });
       }
       const namespaces = new Map(manifests.filter((o) => o["kind"] === "Namespace").map((o) => [String((o["metadata"] as Json)["name"] ?? ""), o]));

@@ -13,6 +13,7 @@ import { EventTypes } from "../../core/event.js";
 import { eventTypeMatches, type PolicySet } from "../../policy/policy-set.js";
 import { buildPolicyReports, type PolicyReportObject, type PolicyReportResult, type ScannedResource } from "../../policy/kyverno/index.js";
 import { kubernetesSubject, readKubernetesManifestDirectory } from "../../sources/kubernetes.js";
+import { isClusterScopedKind } from "../../policy/kyverno/kinds.js";
 import { flag, stringOption, write, type Command, type CliIo, type CliOption, type ParsedArgs } from "../command.js";
 import { configFrom, configOption, policiesOption, reportLoadErrors } from "../shared.js";
 
@@ -32,22 +33,13 @@ export interface ScanOutcome {
   readonly policies: readonly CompiledPolicy[];
 }
 
-/** Built-in cluster-scoped kinds: every other kind is namespaced (custom resources included). */
-const clusterScopedKinds = new Set([
-  "Namespace", "Node", "PersistentVolume", "ClusterRole", "ClusterRoleBinding", "StorageClass", "CSIDriver", "CSINode",
-  "CustomResourceDefinition", "APIService", "PriorityClass", "RuntimeClass", "IngressClass", "VolumeAttachment",
-  "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
-  "MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding", "CertificateSigningRequest", "FlowSchema", "PriorityLevelConfiguration",
-  "ClusterPolicy", "ClusterPolicyReport", "ClusterCleanupPolicy", "ComponentStatus",
-]);
-
 /**
  * A namespaced object without `metadata.namespace` lands in the namespace it is applied to, as
  * `kubectl apply` does: the scan evaluates (and reports) it there.
  */
 function inNamespace(object: Record<string, unknown>, namespace: string): Record<string, unknown> {
   const meta = object["metadata"] as Record<string, unknown>;
-  if (clusterScopedKinds.has(String(object["kind"])) || (typeof meta["namespace"] === "string" && meta["namespace"] !== "")) return object;
+  if (isClusterScopedKind(String(object["kind"])) || (typeof meta["namespace"] === "string" && meta["namespace"] !== "")) return object;
   return { ...object, metadata: { ...meta, namespace } };
 }
 

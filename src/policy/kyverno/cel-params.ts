@@ -16,6 +16,7 @@
 import { VigilError } from "../../core/errors.js";
 import { labelSelectorMatches, resourceForKind } from "../vap/match-constraints.js";
 import { UnresolvedContext, type ExternalContextResolver } from "./context.js";
+import { isClusterScopedKind } from "./kinds.js";
 import { metadataOf, stringMap } from "./request.js";
 
 type Json = Record<string, unknown>;
@@ -32,9 +33,6 @@ export interface CelParamSpec {
   readonly selector?: Json;
   readonly notFound: "Allow" | "Deny";
 }
-
-/** Built-in kinds that are not namespaced (a paramRef without namespace then reads the cluster-scoped object). */
-const clusterScoped = new Set(["Namespace", "Node", "ClusterRole", "StorageClass", "PriorityClass", "CustomResourceDefinition"]);
 
 /** Reads `validate.cel` paramKind/paramRef; undefined without them. Throws VIGIL_POLICY_LOAD naming the field. */
 export function celParamSpec(cel: Json, origin: string, field: string): CelParamSpec | undefined {
@@ -86,7 +84,7 @@ function selects(spec: CelParamSpec, namespace: string | undefined, object: Json
 
 /** Finds the parameter objects of a rule for a request in `requestNamespace`. Never throws. */
 export function resolveCelParams(spec: CelParamSpec, requestNamespace: string, sources: { readonly resolver?: ExternalContextResolver; readonly clusterResources?: readonly Json[] }): CelParamsLookup {
-  const namespace = spec.namespace ?? (clusterScoped.has(spec.kind) ? undefined : requestNamespace || "default");
+  const namespace = spec.namespace ?? (isClusterScopedKind(spec.kind) ? undefined : requestNamespace || "default");
   const what = describe(spec, namespace);
   if (sources.clusterResources !== undefined) return { ok: true, found: sources.clusterResources.filter((o) => selects(spec, namespace, o)) };
   const resolver = sources.resolver;

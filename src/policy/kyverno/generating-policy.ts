@@ -14,6 +14,7 @@ import type { Finding, TraceStep } from "../../core/finding.js";
 import type { CelEnvironment, CelFunctionDefinition, CelProgram } from "../cel/api.js";
 import { matchConstraintsMatch } from "../vap/match-constraints.js";
 import { kyvernoCelActivation, withGlobalContextReader } from "./cel-libraries.js";
+import { isClusterScopedKind } from "./kinds.js";
 import { globalContextReader, type GlobalContextSet } from "./global-context.js";
 import { celPolicyMeta, compileExpression, extendOnce, kyvernoSeverity, namedExpressions, type NamedProgram } from "./cel-policy-common.js";
 import { sharedBaseDocument } from "./context.js";
@@ -38,7 +39,6 @@ const generatorKey = "__vigilGenerator";
  */
 let recording: Json[] | undefined;
 
-const clusterScopedKinds = new Set(["Namespace", "Node", "PersistentVolume", "StorageClass", "PriorityClass", "IngressClass", "RuntimeClass", "CustomResourceDefinition", "APIService", "CSIDriver"]);
 
 /** Kyverno's CLI generation context: each object (each item of a List) with the namespace set and server fields dropped. */
 function record(namespace: string, objects: unknown): null {
@@ -52,7 +52,7 @@ function record(namespace: string, objects: unknown): null {
       const meta: Json = isObject(copy["metadata"]) ? { ...copy["metadata"] } : {};
       for (const key of ["uid", "managedFields", "annotations", "resourceVersion", "creationTimestamp"]) delete meta[key];
       const kind = String(copy["kind"] ?? "");
-      if (namespace !== "" && !clusterScopedKinds.has(kind) && !kind.startsWith("Cluster")) meta["namespace"] = namespace;
+      if (namespace !== "" && !isClusterScopedKind(kind) && !kind.startsWith("Cluster")) meta["namespace"] = namespace;
       recording.push({ ...copy, metadata: meta });
     }
   }

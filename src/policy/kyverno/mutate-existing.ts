@@ -16,6 +16,7 @@ import type { Finding, TraceStep } from "../../core/finding.js";
 import { resourceForKind } from "../vap/match-constraints.js";
 import { loadContextEntries, UnresolvedContext, type Doc, type ExternalContextResolver } from "./context.js";
 import { diffJsonPatch, type JsonPatchOperation } from "./json-patch.js";
+import { isClusterScopedKind } from "./kinds.js";
 import { applyPatches } from "./mutate.js";
 import { extendableCopy } from "./objects.js";
 import { metadataOf } from "./request.js";
@@ -29,9 +30,6 @@ type Json = Record<string, unknown>;
 function isObject(value: unknown): value is Json {
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
-
-/** Built-in cluster-scoped kinds (a named target of any other kind defaults to the trigger's namespace). */
-const clusterScopedKinds = new Set(["Namespace", "Node", "PersistentVolume", "ClusterRole", "ClusterRoleBinding", "StorageClass", "PriorityClass", "CustomResourceDefinition", "IngressClass", "RuntimeClass", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "ClusterPolicy"]);
 
 /** The keys a `mutate.targets` entry may have. */
 export const targetKeys = new Set(["apiVersion", "kind", "name", "namespace", "uid", "context", "preconditions"]);
@@ -99,7 +97,7 @@ export function mutateTargets(mutate: Json, doc: Doc, env: RuleEnv): TargetOutco
     const name = String(spec.value["name"] ?? "");
     // A named target of a namespaced kind without a namespace is in the trigger's namespace.
     const requestNamespace = isObject(doc["request"]) && typeof doc["request"]["namespace"] === "string" ? doc["request"]["namespace"] : "";
-    const namespace = String(spec.value["namespace"] ?? "") || (name !== "" && !clusterScopedKinds.has(kind) ? requestNamespace : "");
+    const namespace = String(spec.value["namespace"] ?? "") || (name !== "" && !isClusterScopedKind(kind) ? requestNamespace : "");
     if (apiVersion === "" || kind === "") {
       out.push({ status: "error", target: field, message: `${field}: apiVersion and kind are required`, trace: [] });
       return;
