@@ -54,9 +54,11 @@ export interface CleanupCandidate {
 /** What a policy lists at each run: a Kyverno kind string (`Pod`, `apps/v1/Deployment`) or an API group/version/resource. */
 export type CleanupTarget =
   | { readonly kind: string }
-  | { readonly group: string; readonly version: string; readonly resource: string };
+  | { readonly group: string; readonly version: string; readonly resource: string }
+  /** Every resource the API server can list and delete (discovery's preferred versions): the TTL label's sweep. */
+  | { readonly everyResource: true };
 
-export type CleanupKind = "ClusterCleanupPolicy" | "CleanupPolicy" | "DeletingPolicy" | "NamespacedDeletingPolicy";
+export type CleanupKind = "ClusterCleanupPolicy" | "CleanupPolicy" | "DeletingPolicy" | "NamespacedDeletingPolicy" | "TTLLabel";
 
 /** One object's selection: `delete` (matched, conditions held), `keep` (matched, a condition false), `nomatch`, or `error`. */
 export interface CleanupSelection {
@@ -73,6 +75,8 @@ export interface CleanupPolicy extends CompiledPolicy {
   readonly schedule: string;
   /** What to list at each run. */
   readonly targets: readonly CleanupTarget[];
+  /** A label selector every LIST of the run carries (the TTL label's sweep lists only labelled objects). */
+  readonly labelSelector?: string;
   readonly propagationPolicy?: "Foreground" | "Background" | "Orphan";
   /** Whether `object` is to be deleted at `now`. Never throws. */
   select(object: Json, options: { readonly now: Date; readonly namespaceObject?: Json; readonly resolver?: ExternalContextResolver }): CleanupSelection;
@@ -127,7 +131,7 @@ function listableKind(kind: string, origin: string, source: string | undefined):
 }
 
 /** The object's reference for findings and the delete: `Kind/namespace/name` or `Kind/name`. */
-function referenceOf(object: Json): { apiVersion: string; kind: string; namespace?: string; name: string; uid?: string; key: string } {
+export function referenceOf(object: Json): { apiVersion: string; kind: string; namespace?: string; name: string; uid?: string; key: string } {
   const meta = metadataOf(object);
   const kind = String(object["kind"] ?? "");
   const namespace = typeof meta["namespace"] === "string" && meta["namespace"] !== "" ? meta["namespace"] : undefined;
@@ -255,37 +259,77 @@ export function compileCleanupPolicy(document: Json, env: CelEnvironment, option
     }
   };
 
+  // A deleted Secret cannot be restored (its data is never copied into an action record), so
+  // each of its deletions waits for a person: every autonomous action is reversible or approved.
+  const secrets = targets.some((t) => ("kind" in t ? t.kind === "Secret" || t.kind.endsWith("/Secret") : "resource" in t && t.group === "" && t.resource === "secrets"));
+  const finalMeta: PolicyMeta = secrets ? { ...meta, enforcement: { tier: "approve", ceiling: "approve" } } : meta;
+  return assembleCleanupPolicy({
+    meta: finalMeta,
+    kind,
+    ...(policyNamespace !== undefined ? { namespace: policyNamespace } : {}),
+    schedule,
+    targets,
+    severity,
+    ...(typeof propagation === "string" ? { propagationPolicy: propagation as "Foreground" | "Background" | "Orphan" } : {}),
+    select,
+    describe: `${kind} ${name} (schedule ${schedule})`,
+  });
+}
+
+/** What a cleanup policy is made of; `assembleCleanupPolicy` adds the findings and the pipeline side. */
+export interface CleanupPolicyParts {
+  readonly meta: PolicyMeta;
+  readonly kind: CleanupKind;
+  readonly namespace?: string;
+  readonly schedule: string;
+  readonly targets: readonly CleanupTarget[];
+  readonly labelSelector?: string;
+  readonly severity: Finding["severity"];
+  /** The policy's `deletionPropagationPolicy`; an object's own choice (the TTL annotation) comes from `propagationOf`. */
+  readonly propagationPolicy?: "Foreground" | "Background" | "Orphan";
+  readonly propagationOf?: (object: Json) => "Foreground" | "Background" | "Orphan" | undefined;
+  readonly select: CleanupPolicy["select"];
+  /** How a violation names the policy, e.g. `ClusterCleanupPolicy x (schedule 0 * * * *)`. */
+  readonly describe: string;
+}
+
+/**
+ * A cleanup policy from its parts: `evaluate` turns a `dev.vigil.cleanup.candidate` event of this
+ * policy into a violation whose remediation is a `kubernetes.delete` of exactly that object (uid
+ * precondition), after selecting the object again at the run's time.
+ */
+export function assembleCleanupPolicy(parts: CleanupPolicyParts): CleanupPolicy {
+  const { meta, kind, schedule, select, severity } = parts;
+  const name = meta.name;
   const finding = (selection: CleanupSelection, object: Json, includePasses: boolean): Finding | undefined => {
     const ref = referenceOf(object);
     const common = { policy: name, rule: name, revision: meta.revision, language: meta.language, mode: "deny" as const, severity, trace: selection.trace, resource: ref.key };
     if (selection.status === "error") return { ...common, effect: "error", message: selection.message, error: { code: "VIGIL_POLICY_EVAL", message: selection.message } };
     if (selection.status === "delete") {
+      const propagation = parts.propagationOf?.(object) ?? parts.propagationPolicy;
       const params: Record<string, unknown> = {
         apiVersion: ref.apiVersion,
         kind: ref.kind,
         ...(ref.namespace ? { namespace: ref.namespace } : {}),
         name: ref.name,
         ...(ref.uid ? { uid: ref.uid } : {}),
-        ...(typeof propagation === "string" ? { propagationPolicy: propagation } : {}),
+        ...(propagation ? { propagationPolicy: propagation } : {}),
       };
       const remediation: RemediationRef[] = [{ action: "kubernetes.delete", params }];
-      return { ...common, effect: "violation", message: `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ""}${ref.name} is due for deletion by ${kind} ${name} (schedule ${schedule}): ${selection.message}`, remediation };
+      return { ...common, effect: "violation", message: `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ""}${ref.name} is due for deletion by ${parts.describe}: ${selection.message}`, remediation };
     }
     if (!includePasses) return undefined;
     return { ...common, effect: selection.status === "keep" ? "pass" : "skip", message: selection.message, ...(selection.status === "nomatch" ? { skipReason: "not matched" } : {}) };
   };
 
-  // A deleted Secret cannot be restored (its data is never copied into an action record), so
-  // each of its deletions waits for a person: every autonomous action is reversible or approved.
-  const secrets = targets.some((t) => ("kind" in t ? t.kind === "Secret" || t.kind.endsWith("/Secret") : t.group === "" && t.resource === "secrets"));
-  const finalMeta: PolicyMeta = secrets ? { ...meta, enforcement: { tier: "approve", ceiling: "approve" } } : meta;
   return {
-    meta: finalMeta,
+    meta,
     kind,
-    ...(policyNamespace !== undefined ? { namespace: policyNamespace } : {}),
+    ...(parts.namespace !== undefined ? { namespace: parts.namespace } : {}),
     schedule,
-    targets,
-    ...(typeof propagation === "string" ? { propagationPolicy: propagation as "Foreground" | "Background" | "Orphan" } : {}),
+    targets: parts.targets,
+    ...(parts.labelSelector !== undefined ? { labelSelector: parts.labelSelector } : {}),
+    ...(parts.propagationPolicy ? { propagationPolicy: parts.propagationPolicy } : {}),
     // The sweep's events name their policy: only that policy evaluates them.
     indexKeys: [{ path: "input.policy", values: [name] }],
     select,
