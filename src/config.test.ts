@@ -48,6 +48,9 @@ describe("environment overrides", () => {
   it("names the key of a bad value and of an unknown key", () => {
     expect(() => parseConfig(applyEnvOverrides({}, { VIGIL_SERVER_PORT: "high" }))).toThrow(/server\.port/);
     expect(() => parseConfig({ server: { prot: 1 } })).toThrow(/unknown key\(s\) "prot"/);
+    // A cron schedule is checked when the configuration loads, not at the first run.
+    expect(() => parseConfig({ cleanup: { ttl: { schedule: "every minute" } } })).toThrow(/cleanup\.ttl\.schedule/);
+    expect(parseConfig({ cleanup: { ttl: { schedule: "*/2 * * * *" } } }).cleanup.ttl.schedule).toBe("*/2 * * * *");
   });
 
   it("expands ${NAME} from the environment, keeps $${ literal, and names a missing variable's key", () => {

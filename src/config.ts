@@ -13,6 +13,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { parseCron } from "./core/cron.js";
 import { VigilError } from "./core/errors.js";
 
 const maskRule = z.union([z.string(), z.strictObject({ path: z.string(), mode: z.enum(["remove", "redact"]).optional() })]);
@@ -111,6 +112,16 @@ export const configSchema = z.strictObject({
   cleanup: z.strictObject({
     enabled: z.boolean().default(true).describe("Run the loaded Kyverno cleanup policies (ClusterCleanupPolicy, CleanupPolicy, DeletingPolicy) on their cron schedules against the cluster of admission.cluster: each object due for deletion becomes a decision whose kubernetes.delete runs through the guardrails (dry-run until the policy is promoted; docs/cleanup.md). Needs admission.cluster (to list) and actuators.kubernetes (to delete)."),
     maxCandidatesPerRun: z.number().int().positive().default(1000).describe("Objects one scheduled run of a cleanup policy hands to the pipeline at most; the rest wait for the next run (the blast-radius budget still limits real deletions)."),
+    ttl: z.strictObject({
+      enabled: z.boolean().default(true).describe("Kyverno's TTL label: objects labelled cleanup.kyverno.io/ttl (a duration from creation such as 4h, or a date such as 2026-10-04) are deleted once due, by the built-in cleanup policy kyverno-ttl-label (dry-run until promoted, like any policy). Runs with the other cleanup policies (cleanup.enabled, admission.cluster)."),
+      schedule: z.string().default("* * * * *").superRefine((value, ctx) => {
+        try {
+          parseCron(value, "cleanup.ttl.schedule");
+        } catch (error) {
+          ctx.addIssue({ code: "custom", message: error instanceof Error ? error.message : String(error) });
+        }
+      }).describe("Cron schedule of the TTL label's sweep (Kyverno's ttlReconciliationInterval is 1m: every minute). Each run lists every resource the API server can list and delete, with the label selector cleanup.kyverno.io/ttl."),
+    }).prefault({}),
   }).prefault({}),
   scheduler: z.strictObject({
     tickMs: z.number().int().positive().default(5_000).describe("How often escalation timeouts and expiries are checked."),

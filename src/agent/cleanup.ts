@@ -77,6 +77,11 @@ export interface CleanupSweepOptions {
   readonly ingest: (events: readonly Event[]) => Promise<unknown>;
   /** Candidates ingested per run at most; the rest wait for the next run. Default 1000. */
   readonly maxCandidatesPerRun?: number;
+  /**
+   * Whether the policy's actions run in dry-run now (not promoted). A dry-run policy's objects are
+   * decided once per revision instead of at every run (`cleanupEvent`). Absent: every run decides.
+   */
+  readonly dryRun?: (policy: string) => Promise<boolean>;
   readonly onProblem?: (message: string) => void;
   readonly onRun?: (run: CleanupRun) => void;
 }
@@ -101,7 +106,7 @@ export interface Resolved {
 }
 
 /** Discovery: which resource (plural) and scope a kind or group/version/resource has; cached per sweep run. */
-export function discovery(cluster: ClusterView): { resolve(target: CleanupTarget): Promise<Resolved> } {
+export function discovery(cluster: ClusterView): { resolve(target: CleanupTarget): Promise<Resolved>; everyDeletable(): Promise<Resolved[]> } {
   const lists = new Map<string, Promise<Json[]>>();
   const fetchJson = async (path: string): Promise<unknown> => {
     const answer: ApiAnswer = cluster.fetch ? await cluster.fetch(path) : { ok: false, error: "the cluster view cannot fetch (configure admission.cluster)" };
@@ -131,7 +136,19 @@ export function discovery(cluster: ClusterView): { resolve(target: CleanupTarget
     ]));
   const pick = (groupVersion: string, r: Json): Resolved => ({ groupVersion, kind: String(r["kind"] ?? ""), resource: String(r["name"] ?? ""), namespaced: r["namespaced"] === true });
   return {
+    /** Every resource of the preferred versions whose verbs include list and delete (what Kyverno's TTL controller watches). */
+    async everyDeletable() {
+      const out: Resolved[] = [];
+      for (const groupVersion of await preferred()) {
+        for (const r of await resourcesOf(groupVersion)) {
+          const verbs = Array.isArray(r["verbs"]) ? r["verbs"].map(String) : [];
+          if (verbs.includes("list") && verbs.includes("delete")) out.push(pick(groupVersion, r));
+        }
+      }
+      return out;
+    },
     async resolve(target) {
+      if ("everyResource" in target) throw new Error("every resource: use everyDeletable()");
       if ("resource" in target) {
         const groupVersion = target.group === "" ? target.version : `${target.group}/${target.version}`;
         const found = (await resourcesOf(groupVersion)).find((r) => r["name"] === target.resource);
@@ -161,12 +178,12 @@ export function discovery(cluster: ClusterView): { resolve(target: CleanupTarget
 }
 
 /** Every object of a resource (paged LIST), with apiVersion and kind set (LIST items often lack them). */
-export async function listAll(cluster: ClusterView, resolved: Resolved, namespace: string | undefined): Promise<Json[]> {
+export async function listAll(cluster: ClusterView, resolved: Resolved, namespace: string | undefined, labelSelector?: string): Promise<Json[]> {
   const base = `${resolved.groupVersion.includes("/") ? "/apis" : "/api"}/${resolved.groupVersion}${namespace !== undefined && resolved.namespaced ? `/namespaces/${encodeURIComponent(namespace)}` : ""}/${resolved.resource}`;
   const items: Json[] = [];
   let next: string | undefined;
   do {
-    const query = new URLSearchParams({ limit: "500", ...(next ? { continue: next } : {}) });
+    const query = new URLSearchParams({ limit: "500", ...(labelSelector ? { labelSelector } : {}), ...(next ? { continue: next } : {}) });
     const answer = cluster.fetch ? await cluster.fetch(`${base}?${query}`) : { ok: false as const, error: "the cluster view cannot fetch" };
     if (!answer.ok) throw new Error(`LIST ${base}: ${answer.error}`);
     const body = isObject(answer.body) ? answer.body : {};
@@ -177,14 +194,20 @@ export async function listAll(cluster: ClusterView, resolved: Resolved, namespac
   return items;
 }
 
-/** The candidate event of an object at a run: its id is the same for the same policy, object and run (a retried run is not decided twice). */
-export function cleanupEvent(candidate: CleanupCandidate): Event<CleanupCandidate> {
+/**
+ * The candidate event of an object at a run: its id is the same for the same policy, object and
+ * run (a retried run is not decided twice). With `once` (the policy acts in dry-run), the id
+ * leaves the run out and names the policy's revision instead: a dry-run policy decides each
+ * object once per revision, not at every run (a TTL sweep runs every minute), and the first run
+ * after a person promotes it decides again, for real.
+ */
+export function cleanupEvent(candidate: CleanupCandidate, once?: { readonly revision: string }): Event<CleanupCandidate> {
   const meta = isObject(candidate.object["metadata"]) ? candidate.object["metadata"] : {};
   const namespace = typeof meta["namespace"] === "string" && meta["namespace"] !== "" ? meta["namespace"] : undefined;
   const name = String(meta["name"] ?? "");
   const kind = String(candidate.object["kind"] ?? "");
   const identity = typeof meta["uid"] === "string" && meta["uid"] !== "" ? meta["uid"] : `${kind}/${namespace ?? ""}/${name}`;
-  const id = createHash("sha256").update(`${candidate.policy}\u0000${identity}\u0000${candidate.run}`).digest("hex").slice(0, 32);
+  const id = createHash("sha256").update(`${candidate.policy}\u0000${identity}\u0000${once ? `dry-run\u0000${once.revision}` : candidate.run}`).digest("hex").slice(0, 32);
   return { specversion: "1.0", id, source: "vigil/cleanup", type: CLEANUP_EVENT_TYPE, subject: namespace ? `${kind}/${namespace}/${name}` : `${kind}/${name}`, time: candidate.run, datacontenttype: "application/json", data: candidate };
 }
 
@@ -213,12 +236,24 @@ export function createCleanupSweep(options: CleanupSweepOptions): CleanupSweep {
     let selected = 0;
     let errors = 0;
     const resolver = discovery(options.cluster);
+    const lists: { readonly name: string; readonly resolved: () => Promise<Resolved> }[] = [];
     for (const target of policy.targets) {
+      if ("everyResource" in target) {
+        try {
+          for (const resolved of await resolver.everyDeletable()) lists.push({ name: `${resolved.groupVersion}/${resolved.resource}`, resolved: async () => resolved });
+        } catch (error) {
+          problems.push(`discovery: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      } else {
+        lists.push({ name: "kind" in target ? target.kind : `${target.group}/${target.version}/${target.resource}`, resolved: () => resolver.resolve(target) });
+      }
+    }
+    for (const target of lists) {
       let objects: Json[];
       try {
-        objects = await listAll(options.cluster, await resolver.resolve(target), policy.namespace);
+        objects = await listAll(options.cluster, await target.resolved(), policy.namespace, policy.labelSelector);
       } catch (error) {
-        problems.push(`${"kind" in target ? target.kind : `${target.group}/${target.version}/${target.resource}`}: ${error instanceof Error ? error.message : String(error)}`);
+        problems.push(`${target.name}: ${error instanceof Error ? error.message : String(error)}`);
         continue;
       }
       listed += objects.length;
@@ -240,7 +275,10 @@ export function createCleanupSweep(options: CleanupSweepOptions): CleanupSweep {
       }
     }
     if (selected > candidates.length) problems.push(`${selected - candidates.length} more objects are due than cleanup.maxCandidatesPerRun (${cap}); they wait for the next run`);
-    if (ingest && candidates.length > 0) await options.ingest(candidates.map(cleanupEvent));
+    if (ingest && candidates.length > 0) {
+      const once = (await options.dryRun?.(policy.meta.name)) === true ? { revision: policy.meta.revision } : undefined;
+      await options.ingest(candidates.map((candidate) => cleanupEvent(candidate, once)));
+    }
     const report = { policy: policy.meta.name, run: runIso, listed, selected, ingested: ingest ? candidates.length : 0, errors, problems, candidates };
     return report;
   }

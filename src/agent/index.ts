@@ -9,7 +9,7 @@ export { createEvaluator, type Evaluator, type DecideOptions, type LookupSources
 export { createRegistryClient } from "../context/kubernetes/registry-client.js";
 export { watchKubernetesCluster } from "../context/kubernetes/cluster-cache.js";
 export { createCleanupSweep, cleanupEvent, type CleanupSweep, type CleanupRun, type CleanupSweepOptions } from "./cleanup.js";
-export { loadPolicySet, createPolicyCatalog, PROMOTION_COLLECTION, type PolicyCatalog, type PolicySummary, type Promotion } from "./policies.js";
+export { loadPolicySet, builtinPolicies, createPolicyCatalog, PROMOTION_COLLECTION, type PolicyCatalog, type PolicySummary, type Promotion } from "./policies.js";
 export { createPipeline, type Pipeline, type PipelineOptions, type DecideEventOptions, type EnforceStep, type Exemptions, type DecisionLearning } from "./pipeline.js";
 export { createIngestor, encodeBatch, decodeBatch, EVENTS_SUBJECT, WORKER_GROUP, type Ingestor, type AcceptResult, type IngestStats } from "./ingest.js";
 export { createWorker, type Worker } from "./worker.js";

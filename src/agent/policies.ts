@@ -16,15 +16,29 @@ import { loadPolicies, type LoadResult } from "../policy/load.js";
 import { createPolicySet, type PolicySet } from "../policy/policy-set.js";
 import { policyLanguagesWith } from "../policy/languages.js";
 import type { ExternalExceptionSource } from "../policy/kyverno/policy-exception.js";
+import { createTtlCleanupPolicy } from "../policy/kyverno/cleanup-ttl.js";
+import type { VigilConfig } from "../config.js";
 
 export const PROMOTION_COLLECTION = "policy.promotions";
 
 /** Loads policies from files/directories with one shared CEL environment. */
-export function loadPolicySet(paths: readonly string[], options: { readonly costLimit?: number; readonly exceptions?: Omit<ExternalExceptionSource, "env"> } = {}): { policySet: PolicySet; load: LoadResult; env: CelEnvironment } {
+export function loadPolicySet(paths: readonly string[], options: { readonly costLimit?: number; readonly exceptions?: Omit<ExternalExceptionSource, "env">; readonly builtins?: readonly CompiledPolicy[] } = {}): { policySet: PolicySet; load: LoadResult; env: CelEnvironment } {
   const env = createCelEnvironment(options.costLimit === undefined ? {} : { costLimit: options.costLimit });
   // With a cluster, Kyverno PolicyExceptions are read from it too (listed and watched), as Kyverno reads them.
   const load = loadPolicies(paths, { env, ...(options.exceptions ? { languages: policyLanguagesWith({ exceptions: options.exceptions }) } : {}) });
-  return { policySet: createPolicySet(load.policies), load, env };
+  // Built-in policies (Kyverno's TTL label) join the loaded ones; a loaded policy of the same name wins, and says so.
+  const names = new Set(load.policies.map((p) => p.meta.name));
+  const builtins = (options.builtins ?? []).filter((p) => !names.has(p.meta.name));
+  for (const shadowed of (options.builtins ?? []).filter((p) => names.has(p.meta.name))) {
+    load.errors.push(new VigilError("VIGIL_POLICY_LOAD", `a loaded policy is named ${shadowed.meta.name}, the name of a built-in policy (${shadowed.meta.description ?? "built in"}); the built-in one does not run: rename the loaded policy`, { field: "metadata.name" }));
+  }
+  const all = builtins.length === 0 ? load.policies : [...load.policies, ...builtins];
+  return { policySet: createPolicySet(all), load: builtins.length === 0 ? load : { ...load, policies: all }, env };
+}
+
+/** The built-in policies `config` asks for: Kyverno's TTL label when cleanup runs against a cluster. */
+export function builtinPolicies(config: Pick<VigilConfig, "admission" | "cleanup">): CompiledPolicy[] {
+  return config.admission.cluster !== undefined && config.cleanup.enabled && config.cleanup.ttl.enabled ? [createTtlCleanupPolicy({ schedule: config.cleanup.ttl.schedule })] : [];
 }
 
 export interface Promotion {

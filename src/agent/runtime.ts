@@ -47,7 +47,7 @@ import { globMatch } from "../decide/exemptions.js";
 import { resolvePackSettings, type EffectiveSettings } from "./pack-settings.js";
 import { importSetup, type Setup, type SetupImportResult } from "./setup.js";
 import { createPipeline, type DecideEventOptions, type Pipeline } from "./pipeline.js";
-import { createPolicyCatalog, loadPolicySet, type PolicyCatalog, type PolicySummary } from "./policies.js";
+import { builtinPolicies, createPolicyCatalog, loadPolicySet, type PolicyCatalog, type PolicySummary } from "./policies.js";
 import { createTokenService, type TokenService } from "./tokens.js";
 import { createWorker, type Worker } from "./worker.js";
 import { createCleanupSweep, type CleanupSweep } from "./cleanup.js";
@@ -209,7 +209,7 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
   const clusterExceptions = config.admission.cluster !== undefined && config.admission.cluster.policyExceptions
     ? { read: () => clusterForExceptions?.policyExceptions?.() ?? { version: 0, documents: [] }, onProblem: (message: string) => problem(message) }
     : undefined;
-  const { policySet, load, env } = loadPolicySet(config.policies, { costLimit: config.cel.costLimit, ...(clusterExceptions ? { exceptions: clusterExceptions } : {}) });
+  const { policySet, load, env } = loadPolicySet(config.policies, { costLimit: config.cel.costLimit, builtins: builtinPolicies(config), ...(clusterExceptions ? { exceptions: clusterExceptions } : {}) });
   // Bad pack settings stop the start before anything is opened (VIGIL_BAD_CONFIG names file and key).
   const settings = resolvePackSettings(config, policySet.policies.map((p) => p.meta.name));
   const storage = await openStorage(config);
@@ -341,6 +341,10 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
       storage,
       ingest: (events) => ingestor.accept(events),
       maxCandidatesPerRun: config.cleanup.maxCandidatesPerRun,
+      dryRun: async (name) => {
+        const summary = catalog.summary(name);
+        return summary === undefined || (await policyState(summary)).dryRun;
+      },
       onProblem: (message) => problem(message),
       onRun: (run) => {
         metrics.inc("vigil_cleanup_runs_total", { policy: run.policy });

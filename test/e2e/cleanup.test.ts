@@ -41,6 +41,8 @@ describe("cleanup policies run on their schedule through the guarded executor", 
       log: { level: "silent" },
       admission: { cluster: { server: api.url, token: TOKEN } },
       actuators: { kubernetes: { server: api.url, token: TOKEN, skipTlsVerify: true } },
+      // The TTL label's built-in policy runs every minute; test/e2e/cleanup-ttl.test.ts covers it.
+      cleanup: { ttl: { enabled: false } },
     });
     agent = await createAgent(config, { clock, onProblem: (message) => problems.push(message) });
     await agent.start();
@@ -54,7 +56,7 @@ describe("cleanup policies run on their schedule through the guarded executor", 
 
   const decisionsOfCleanup = async () => (await agent.storage.listDecisions({ policy: "clean-bare-pods" })).filter((d) => d.eventType === CLEANUP_EVENT_TYPE);
 
-  it("waits for the schedule, then decides each bare pod once per run, in dry-run until promoted", async () => {
+  it("waits for the schedule, then decides each bare pod, in dry-run until promoted", async () => {
     expect(agent.cleanup).toBeDefined();
     // 10:00: the policy is new; its first run is the schedule's next time, 10:05.
     expect(await agent.cleanup?.tick()).toEqual([]);
@@ -142,7 +144,8 @@ describe("vigil cleanup (preview)", () => {
       const run = await vigil(["cleanup", "-p", file, "--at", "2026-11-27T10:02:00Z", "--output", "json", dir]);
       expect(run.code).toBe(0);
       const out = JSON.parse(run.stdout) as { summary: Record<string, number>; schedules: { next: string }[]; results: { result: string; resource: string }[] };
-      expect(out.summary).toMatchObject({ policies: 1, objects: 2, delete: 1, keep: 1, error: 0 });
+      // The policy, and the TTL label's built-in one (no object here carries the label).
+      expect(out.summary).toMatchObject({ policies: 2, objects: 2, delete: 1, keep: 1, error: 0 });
       expect(out.schedules[0]?.next).toBe("2026-11-27T10:05:00.000Z");
       expect(out.results.filter((r) => r.result === "delete").map((r) => r.resource)).toEqual(["Pod/default/bare-pod"]);
     }

@@ -10,6 +10,7 @@ import { createCleanupSweep, loadPolicySet, watchKubernetesCluster } from "../..
 import { parseCron } from "../../core/cron.js";
 import { VigilError } from "../../core/errors.js";
 import { isCleanupPolicy, type CleanupPolicy } from "../../policy/kyverno/cleanup-policy.js";
+import { createTtlCleanupPolicy } from "../../policy/kyverno/cleanup-ttl.js";
 import { isClusterScopedKind } from "../../policy/kyverno/kinds.js";
 import { readKubernetesManifestDirectory } from "../../sources/kubernetes.js";
 import { flag, stringOption, write, type Command } from "../command.js";
@@ -47,6 +48,9 @@ export const cleanupCommand: Command = {
     "object a policy would delete or could not decide about (--all: the kept ones too), each policy's",
     "schedule and next run. Nothing is deleted or recorded: `vigil serve` runs the schedules, and each",
     "deletion is a decision whose kubernetes.delete goes through the guardrails (docs/cleanup.md).",
+    "Kyverno's TTL label (cleanup.kyverno.io/ttl: a duration from creation such as 4h, or a date such as",
+    "2026-10-04) is previewed as the built-in policy kyverno-ttl-label unless cleanup.ttl.enabled is false; on",
+    "the live cluster it lists every resource that can be listed and deleted, with that label selector.",
     "Exit code: 0, or 1 when a policy could not decide about an object or a manifest could not be read.",
   ].join("\n"),
   options: {
@@ -65,7 +69,9 @@ export const cleanupCommand: Command = {
     const at = atText === undefined ? new Date() : new Date(atText);
     if (Number.isNaN(at.getTime())) throw new VigilError("VIGIL_BAD_INPUT", `--at must be an RFC 3339 time such as 2026-12-01T01:00:00Z, got ${JSON.stringify(atText)}`, { field: "--at" });
     const config = configFrom(args, io);
-    const { policySet, load } = loadPolicySet(config.policies, { costLimit: config.cel.costLimit });
+    // Kyverno's TTL label is previewed too (cleanup.ttl.enabled), over manifests as over the live cluster.
+    const builtins = config.cleanup.enabled && config.cleanup.ttl.enabled ? [createTtlCleanupPolicy({ schedule: config.cleanup.ttl.schedule })] : [];
+    const { policySet, load } = loadPolicySet(config.policies, { costLimit: config.cel.costLimit, builtins });
     reportLoadErrors(load.errors, io);
     const policies = policySet.policies.filter(isCleanupPolicy) as CleanupPolicy[];
     const schedules = policies.map((p) => ({ policy: p.meta.name, kind: p.kind, schedule: p.schedule, next: parseCron(p.schedule).next(at)?.toISOString() ?? null }));

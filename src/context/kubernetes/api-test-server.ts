@@ -63,11 +63,12 @@ function keyOf(plural: Plural, object: Json): string {
   return kinds[plural].namespaced ? `${String(metadata["namespace"] ?? "")}/${String(metadata["name"] ?? "")}` : String(metadata["name"] ?? "");
 }
 
-/** An equality label selector (`a=b,c=d`) against an object's labels; an absent selector selects everything. */
+/** A label selector of equalities and existence terms (`a=b,c`) against an object's labels; an absent selector selects everything. */
 function selects(selector: string | null, object: Json): boolean {
   if (selector === null || selector === "") return true;
   const labels = (((object["metadata"] ?? {}) as Json)["labels"] ?? {}) as Record<string, string>;
   return selector.split(",").every((term) => {
+    if (!term.includes("=")) return Object.hasOwn(labels, term);
     const [key, value] = term.split("=");
     return labels[key as string] === value;
   });
@@ -270,7 +271,7 @@ export async function startFakeKubernetesApi(options: {
     const name = route[5] !== undefined ? decodeURIComponent(route[5]) : undefined;
     const fail = (code: number, reason: string, message: string): true => json(code, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason, code });
     if (method === "GET" && name === undefined) {
-      const items = [...objects.values()].filter((o) => o["apiVersion"] === groupVersion && o["kind"] === resource.kind && (namespace === undefined || ((o["metadata"] ?? {}) as Json)["namespace"] === namespace));
+      const items = [...objects.values()].filter((o) => o["apiVersion"] === groupVersion && o["kind"] === resource.kind && (namespace === undefined || ((o["metadata"] ?? {}) as Json)["namespace"] === namespace) && selects(url.searchParams.get("labelSelector"), o));
       const limit = Number(url.searchParams.get("limit") ?? "0");
       const offset = Number(url.searchParams.get("continue") ?? "0");
       const page = limit > 0 ? items.slice(offset, offset + limit) : items.slice(offset);
