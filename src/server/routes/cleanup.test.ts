@@ -27,7 +27,11 @@ describe("cleanup API", () => {
   it("shows each cleanup policy's schedule and next run to viewers", async () => {
     const response = await t.as("viewer", { method: "GET", url: "/v1/cleanup" });
     expect(response.statusCode).toBe(200);
-    expect(response.json().policies).toEqual([{ policy: "clean-bare-pods", kind: "ClusterCleanupPolicy", schedule: "*/5 * * * *", next: "2025-03-03T10:05:00.000Z" }]);
+    // With the TTL label's built-in policy (cleanup.ttl.enabled by default), every minute.
+    expect(response.json().policies).toEqual([
+      { policy: "clean-bare-pods", kind: "ClusterCleanupPolicy", schedule: "*/5 * * * *", next: "2025-03-03T10:05:00.000Z" },
+      { policy: "kyverno-ttl-label", kind: "TTLLabel", schedule: "* * * * *", next: "2025-03-03T10:01:00.000Z" },
+    ]);
     expect((await t.as("ingest", { method: "GET", url: "/v1/cleanup" })).statusCode).toBe(403);
   });
 
