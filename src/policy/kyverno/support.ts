@@ -5,6 +5,7 @@
 import { targetKeys } from "./mutate-existing.js";
 import { VigilError } from "../../core/errors.js";
 import { isKnownOperator } from "./conditions.js";
+import { checkManifestsSupported } from "./verify-manifests.js";
 
 type Json = Record<string, unknown>;
 
@@ -12,7 +13,7 @@ function isObject(value: unknown): value is Json {
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
-const validateKeys = new Set(["message", "pattern", "anyPattern", "deny", "foreach", "cel", "podSecurity", "failureAction", "failureActionOverrides", "allowExistingViolations"]);
+const validateKeys = new Set(["message", "pattern", "anyPattern", "deny", "foreach", "cel", "podSecurity", "manifests", "failureAction", "failureActionOverrides", "allowExistingViolations"]);
 const mutateKeys = new Set(["patchStrategicMerge", "patchesJson6902", "foreach", "targets", "mutateExistingOnPolicyUpdate"]);
 const generateKeys = new Set(["apiVersion", "kind", "name", "namespace", "uid", "synchronize", "orphanDownstreamOnPolicyDelete", "generateExisting", "data", "clone", "cloneList", "foreach"]);
 const contextKinds = new Set(["variable", "configMap", "apiCall", "imageRegistry", "globalReference"]);
@@ -121,5 +122,9 @@ export function checkRuleSupported(policy: string, rule: Json, index: number, so
   }
   if (isObject(validate["deny"])) checkConditions(validate["deny"]["conditions"], "validate.deny.conditions", fail);
   checkForeach(validate["foreach"], "validate.foreach", fail);
+  if (validate["manifests"] !== undefined) {
+    const invalid = (message: string, field: string): VigilError => new VigilError("VIGIL_POLICY_LOAD", `Kyverno policy ${policy}, rule ${name}: ${field}: ${message}.`, { policy, field: `spec.rules[${index}].${field}`, ...(source ? { file: source } : {}) });
+    checkManifestsSupported(validate["manifests"], fail, invalid);
+  }
   if (typeof validate["pattern"] === "string" || JSON.stringify(validate["pattern"] ?? null).includes("$(")) throw fail("pattern references $()", "validate.pattern");
 }

@@ -1,6 +1,6 @@
 /**
  * Evaluation of one Kyverno `validate` block (pattern, anyPattern, deny, foreach, cel,
- * podSecurity) against a variable document, following Kyverno's validator: context entries
+ * podSecurity, manifests) against a variable document, following Kyverno's validator: context entries
  * first, then preconditions, then the check. Returns a RuleResponse; never throws.
  */
 import type { TraceStep } from "../../core/finding.js";
@@ -11,6 +11,7 @@ import { elementDocument, extendableCopy } from "./objects.js";
 import { matchPattern } from "./pattern.js";
 import type { RuleEnv, RuleResponse, RuleStatus } from "./rule-env.js";
 import { substituteAll } from "./variables.js";
+import { verifyManifests } from "./verify-manifests.js";
 
 export type { RuleResponse, RuleStatus } from "./rule-env.js";
 
@@ -130,7 +131,8 @@ function runCheck(validate: Json, doc: Doc, env: RuleEnv): RuleResponse {
   if (Array.isArray(validate["foreach"])) return checkForeach(validate, validate["foreach"], doc, env);
   if (validate["cel"] !== undefined && env.cel) return env.cel(validate["cel"], doc);
   if (validate["podSecurity"] !== undefined && env.podSecurity) return env.podSecurity(validate["podSecurity"], doc);
-  return respond("error", "invalid validation rule: podSecurity, cel, patterns, or deny expected");
+  if (validate["manifests"] !== undefined) return verifyManifests(validate["manifests"], doc, targetResource(doc, env));
+  return respond("error", "invalid validation rule: podSecurity, cel, patterns, manifests, or deny expected");
 }
 
 function targetResource(doc: Doc, env: RuleEnv): unknown {
