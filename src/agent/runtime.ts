@@ -12,170 +12,45 @@
 import { watchKubernetesCluster, type KubernetesClusterCache } from "../context/kubernetes/cluster-cache.js";
 import { createRegistryClient } from "../context/kubernetes/registry-client.js";
 import { createServiceCaller } from "../context/kubernetes/service-caller.js";
-import type { ImageRegistry, ServiceCaller } from "../core/context.js";
 import { randomUUID } from "node:crypto";
 import { timeOrderedId } from "../core/ids.js";
-import type { Decision, DecisionDraft } from "../core/decision.js";
+import type { Decision } from "../core/decision.js";
 import { VigilError } from "../core/errors.js";
 import { EventTypes, type Event } from "../core/event.js";
-import type { Bus, Clock, Storage } from "../core/ports.js";
+import type { Bus, Clock } from "../core/ports.js";
 import type { VigilConfig } from "../config.js";
-import type { ContextStage } from "../context/index.js";
-import type { LockfileFetcher, SupplyChainRuntime } from "../context/supply-chain/index.js";
-import { createDecider, type Decider } from "../decide/index.js";
-import { createExecutor, type Actor, type Executor, type PromotionState } from "../act/index.js";
-import type { Ladder } from "../act/ladder.js";
+import { createDecider } from "../decide/index.js";
+import { createExecutor } from "../act/index.js";
 import { createBuiltinActuators, type BuiltinActuatorsConfig } from "../act/actuators/index.js";
 import type { Actuator } from "../core/action.js";
 import { appliedRefs } from "../decide/index.js";
-import { createReviewService, type Notifier, type ReviewService, type ReviewSettings } from "../review/index.js";
-import { shadowReport, type Learner, type ShadowReport } from "../learn/index.js";
+import { createReviewService, type ReviewSettings } from "../review/index.js";
+import { shadowReport } from "../learn/index.js";
 import { createActuatorNotifier } from "./notifier.js";
-import type { PolicySet } from "../policy/policy-set.js";
-import type { DeliveryIdStore } from "../sources/github.js";
 import { openBus, openStorage } from "./adapters.js";
-import { clockFromConfig, type EventClock, type ManualClock } from "./clock.js";
+import { clockFromConfig } from "./clock.js";
 import { createStorageDeliveryIdStore } from "./delivery-ids.js";
-import { createEvaluator, type DecideOptions, type Evaluator } from "./evaluator.js";
-import { createFeedbackService, type FeedbackService } from "./feedback.js";
-import { createIngestor, type AcceptResult, type Ingestor } from "./ingest.js";
-import { startLearning, type Learning } from "./learning.js";
-import { createMetrics, type Metrics } from "./metrics.js";
+import { createEvaluator } from "./evaluator.js";
+import { createFeedbackService } from "./feedback.js";
+import { createIngestor } from "./ingest.js";
+import { startLearning } from "./learning.js";
+import { createMetrics } from "./metrics.js";
 import { createPackRuntime } from "./pack-runtime.js";
 import { createPreviewActuators } from "./preview-actuators.js";
 import { globMatch } from "../decide/exemptions.js";
-import { resolvePackSettings, type EffectiveSettings } from "./pack-settings.js";
-import { importSetup, type Setup, type SetupImportResult } from "./setup.js";
-import { createPipeline, type DecideEventOptions, type Pipeline } from "./pipeline.js";
-import { builtinPolicies, createPolicyCatalog, loadPolicySet, type PolicyCatalog, type PolicySummary } from "./policies.js";
-import { createTokenService, type TokenService } from "./tokens.js";
-import { createWorker, type Worker } from "./worker.js";
-import { createCleanupSweep, type CleanupSweep } from "./cleanup.js";
+import { resolvePackSettings } from "./pack-settings.js";
+import { importSetup } from "./setup.js";
+import { createPipeline } from "./pipeline.js";
+import { builtinPolicies, createPolicyCatalog, loadPolicySet, type PolicySummary } from "./policies.js";
+import { createTokenService } from "./tokens.js";
+import { createWorker } from "./worker.js";
+import { createCleanupSweep } from "./cleanup.js";
 import { createMutateExistingSweep } from "./mutate-existing.js";
 import type { KyvernoPolicy } from "../policy/kyverno/policy.js";
 import { isCleanupPolicy } from "../policy/kyverno/cleanup-policy.js";
+import type { Agent, AgentOptions, PolicyState } from "./agent-types.js";
 
-export type AgentRole = "all" | "api" | "worker";
-
-export interface AgentOptions {
-  /** Overrides the configured clock (tests). */
-  readonly clock?: Clock;
-  /** Overrides `server.role`. */
-  readonly role?: AgentRole;
-  /** Problems that must not stop the agent (a batch that failed and will be retried...). Default: stderr JSON line. */
-  readonly onProblem?: (message: string, error?: unknown) => void;
-  /** Actuators to use instead of the configured built-ins (tests). */
-  readonly actuators?: readonly Actuator[];
-  /** Where review notifications go instead of the actuators (tests). */
-  readonly notifier?: Notifier;
-  /** Fetches pull requests' lockfiles instead of the GitHub contents API (tests). */
-  readonly lockfileFetcher?: LockfileFetcher;
-}
-
-/** A policy as GET /v1/policies shows it: catalog summary plus whether its actions run for real. */
-export interface PolicyState extends PolicySummary {
-  /** Actions are planned and recorded but not applied until a person promotes the policy. */
-  readonly dryRun: boolean;
-  readonly actPromotion?: PromotionState;
-}
-
-/** The answer of a promotion: the policy's state after it, and what the shadow period showed before it. */
-export interface PromotionResult extends PolicyState {
-  /** The figures of the decisions recorded for the promoted revision (src/learn/shadow.ts), computed before promoting. */
-  readonly shadow: ShadowReport;
-}
-
-export interface Agent {
-  readonly config: VigilConfig;
-  readonly role: AgentRole;
-  readonly storage: Storage;
-  readonly bus: Bus;
-  readonly clock: Clock;
-  /** Set when `clock.mode` is manual: the test hook `PUT /v1/clock` moves it. */
-  readonly manualClock?: ManualClock;
-  /** Set when `clock.mode` is events: the pipeline moves it to each event's time. */
-  readonly eventClock?: EventClock;
-  /** Set when `admission.cluster` is configured: the cluster's namespaces and configmaps (the mutating webhook reads them too). */
-  readonly cluster?: KubernetesClusterCache;
-  /** Set when `admission.registries.enabled`: image metadata for imageRegistry context entries. */
-  readonly registry?: ImageRegistry;
-  /**
-   * Set when `admission.cluster` is configured and `cleanup.enabled`: runs the loaded Kyverno
-   * cleanup policies on their schedules (on the scheduler tick, not in the api role).
-   */
-  readonly cleanup?: CleanupSweep;
-  /** Set when `admission.services.enabled`: calls for apiCall.service context entries. */
-  readonly services?: ServiceCaller;
-  /**
-   * vigil.yaml with the packs' settings.yaml merged under it (context, act, actuators, ladder,
-   * residency, supplyChain) and the files they came from: what the stages run with.
-   */
-  readonly settings: EffectiveSettings;
-  readonly catalog: PolicyCatalog;
-  readonly policySet: PolicySet;
-  /** Policies that failed to load: reported, never fatal. */
-  readonly loadErrors: readonly VigilError[];
-  /** Stateless evaluation (eval, replay). */
-  readonly evaluator: Evaluator;
-  readonly decider: Decider;
-  readonly executor: Executor;
-  /** Approvals and escalation, exceptions, overrides, feedback. */
-  readonly reviews: ReviewService;
-  readonly context: ContextStage;
-  /** The enforcement ladder, when a pack or vigil.yaml configures one (the cost pack does). */
-  readonly ladder?: Ladder;
-  /** The supply-chain enrichment and past-fix memory, when the pack's settings are loaded. */
-  readonly supplyChain?: SupplyChainRuntime;
-  readonly pipeline: Pipeline;
-  readonly ingestor: Ingestor;
-  readonly worker?: Worker;
-  readonly tokens: TokenService;
-  readonly deliveries: DeliveryIdStore;
-  readonly feedback: FeedbackService;
-  /**
-   * The learner (learned state in use, update, reset, history); undefined when `learn.enabled` is
-   * false. Decisions go through `calibrate`, `lookupFor` and `labelsFor` in the pipeline.
-   */
-  readonly learner?: Learner;
-  /** The learner's schedule (refresh, update when due, proposal mining) and the update/reset entry points. */
-  readonly learning: Learning;
-  readonly metrics: Metrics;
-  /** Persists events (durable when it resolves), then queues them; VIGIL_BACKPRESSURE when full. */
-  ingest(events: readonly Event[]): Promise<AcceptResult>;
-  /** Decides one decide-request input (a synthetic `dev.vigil.decide` event) and records it unless `record: false`. */
-  decide(input: unknown, options?: DecideOptions): Promise<Decision | DecisionDraft>;
-  /**
-   * Decides one event through the whole pipeline (context, exceptions and overrides, risk, tier,
-   * explanation); records it unless `record: false`. `enforced: false` records a dry run
-   * (admission dryRun, audit mode): no actions, marked not enforced.
-   */
-  decideEvent(event: Event, options?: DecideEventOptions & { readonly record?: boolean }): Promise<Decision | DecisionDraft>;
-  getDecision(id: string): Promise<Decision | undefined>;
-  /**
-   * Appends decided drafts to the decision record (durable when it resolves), then does what
-   * follows a recorded decision (a `once` override it applied is used up). For paths that decide
-   * with `pipeline.decideEvent` and record themselves (admission); they count their own metrics.
-   */
-  recordDecisions(drafts: readonly DecisionDraft[]): Promise<Decision[]>;
-  /** Policies with revision, shadow and dry-run state. */
-  policyStates(): Promise<PolicyState[]>;
-  /**
-   * Promotes a policy: out of shadow mode (catalog, this revision) and out of dry-run (executor),
-   * answering with the shadow period's figures. VIGIL_NOT_FOUND for an unknown policy,
-   * VIGIL_CONFLICT when there is nothing to promote.
-   */
-  promotePolicy(name: string, actor: Actor, reason?: string): Promise<PromotionResult>;
-  /** Processes pending events, then starts the loops of this role. Idempotent. */
-  start(): Promise<void>;
-  /** Runs the scheduler once now (escalations, expiries, the ladder's due actions, the learning schedule); the timer calls it every `scheduler.tickMs`. */
-  tick(): Promise<void>;
-  /**
-   * Imports what the organisation already knows (`vigil simulate --setup`): entities (operator)
-   * and exceptions under their own ids (approver). Bad items are reported, the rest imported.
-   */
-  importSetup(setup: Setup, actor: Actor): Promise<SetupImportResult>;
-  close(): Promise<void>;
-}
+export type { Agent, AgentOptions, AgentRole, PolicyState, PromotionResult } from "./agent-types.js";
 
 /**
  * `actuators.preview`: built-in kinds (globs) that no configured provider offers get a preview
