@@ -84,19 +84,26 @@ function record(value: unknown): Readonly<Record<string, unknown>> | undefined {
   return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
 
-/** Undefined when the target may be acted on; otherwise why it is protected. */
-export function protectionVerdict(config: GuardrailConfig, target: { readonly kind: string; readonly id: string }, entity: Entity | undefined): string | undefined {
+/**
+ * Undefined when the target may be acted on; otherwise why it is protected. `targetLabels` are
+ * the target object's labels as a policy read them (a target with no entity), checked like an
+ * entity's labels.
+ */
+export function protectionVerdict(config: GuardrailConfig, target: { readonly kind: string; readonly id: string }, entity: Entity | undefined, targetLabels?: Readonly<Record<string, string>>): string | undefined {
   const spec = config.protected ?? { labels: { [PROTECTED_LABEL]: "true" } };
   for (const pattern of spec.names ?? []) {
     if (globMatch(pattern, target.id)) return `target ${target.id} is protected (name matches ${pattern})`;
   }
-  if (entity === undefined) return undefined;
-  for (const field of ["labels", "tags"] as const) {
-    const values = record(entity.attrs[field]);
+  const sources: [string, Readonly<Record<string, unknown>> | undefined][] = [
+    ["label", entity ? record(entity.attrs["labels"]) : undefined],
+    ["tag", entity ? record(entity.attrs["tags"]) : undefined],
+    ["label", targetLabels],
+  ];
+  for (const [field, values] of sources) {
     if (values === undefined) continue;
     for (const [key, wanted] of Object.entries(spec.labels ?? {})) {
       const value = values[key];
-      if (value !== undefined && value !== null && globMatch(wanted, String(value))) return `target ${target.id} is protected (${field === "labels" ? "label" : "tag"} ${key}=${String(value)})`;
+      if (value !== undefined && value !== null && globMatch(wanted, String(value))) return `target ${target.id} is protected (${field} ${key}=${String(value)})`;
     }
   }
   return undefined;

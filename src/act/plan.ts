@@ -180,7 +180,7 @@ export function planActions(input: PlanInput): PlanOutput {
         if (denied !== undefined) problem = { cause: "allowlist", reason: denied };
       }
       if (problem === undefined) {
-        const guarded = protectionVerdict(input.guardrails, target, targetEntity(ctx, target) ?? input.entity?.(target));
+        const guarded = protectionVerdict(input.guardrails, target, targetEntity(ctx, target) ?? input.entity?.(target), ref.targetLabels);
         if (guarded !== undefined) problem = { cause: "protected", reason: `${guarded}: never acted on` };
       }
       const dryRun = problem === undefined ? dryRunReason(draft, meta, finding.policy, input) : undefined;

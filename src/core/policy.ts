@@ -54,6 +54,12 @@ export interface RemediationRef {
   readonly params?: Readonly<Record<string, unknown>>;
   /** Target entity expression (CEL); defaults to the event's subject. */
   readonly target?: string;
+  /**
+   * The target object's labels as the policy read them, when the target is not the event's
+   * subject and so has no entity in the context (a Kyverno mutate-existing target): the
+   * executor's protection guardrail (`act.protected` labels) reads them.
+   */
+  readonly targetLabels?: Readonly<Record<string, string>>;
 }
 
 export interface EscalationLevel {

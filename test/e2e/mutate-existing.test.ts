@@ -122,3 +122,39 @@ describe("mutate existing on policy update: label-existing-namespaces", () => {
     expect((await agent.storage.listDecisions({ policy: "label-existing-namespaces" })).length).toBe(2);
   });
 });
+
+describe("mutate existing: the protection guardrail judges the patched target, not the trigger", () => {
+  let api: FakeKubernetesApi;
+  let running: Awaited<ReturnType<typeof startAdmissionAgent>>;
+
+  beforeAll(async () => {
+    api = await startFakeKubernetesApi({
+      token: TOKEN,
+      namespaces: [{ metadata: { name: "foo" } }, { metadata: { name: "bar" } }],
+      // The target carries the organisation's own protection label (act.protected), not Vigil's default one.
+      configMaps: [{ metadata: { name: "cmtwo", namespace: "bar", labels: { "owner-team": "platform" } }, data: { keytwo: "bananas" } }],
+      objects: [],
+    });
+    running = await startAdmissionAgent({
+      policies: [join(fixtures, "kyverno/other/concatenate-configmaps/concatenate-configmaps.yaml")],
+      admission: { cluster: { server: api.url, token: TOKEN } },
+      actuators: { kubernetes: { server: api.url, token: TOKEN, skipTlsVerify: true } },
+      act: { protected: { labels: { "owner-team": "platform" } } },
+    }, { start: true, clock: "2026-11-27T10:00:00Z" });
+  });
+  afterAll(async () => {
+    await running?.close();
+    await api?.close();
+  });
+
+  it("a target labelled as act.protected names is never patched, even once the policy is promoted; the blocked action says why", async () => {
+    const { agent, server } = running;
+    await agent.promotePolicy("concatenate-configmaps", approver, "reviewed");
+    await server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: admissionReview({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "cmone", namespace: "foo" }, data: { keyone: "apples" } }, { uid: "review-protected" }) });
+    await settle(agent);
+    const blocked = await agent.executor.listActions({ status: "blocked" });
+    expect(blocked.map((a) => [a.plan.target.id, a.plan.reason])).toEqual([["ConfigMap/bar/cmtwo", "target ConfigMap/bar/cmtwo is protected (label owner-team=platform): never acted on"]]);
+    expect(api.writes.filter((w) => w.method === "PATCH")).toEqual([]);
+    expect(api.configMapData("bar", "cmtwo")).toEqual({ keytwo: "bananas" });
+  });
+});

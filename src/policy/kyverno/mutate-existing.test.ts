@@ -7,6 +7,7 @@ import { createCelEnvironment } from "../cel/index.js";
 import { UnresolvedContext, type ExternalContextResolver } from "./context.js";
 import { applyJsonPatch } from "./json-patch.js";
 import { kyvernoEnvironment } from "./load.js";
+import { mutateExistingFindings } from "./mutate-existing.js";
 import { compileKyvernoPolicy, type KyvernoPolicy } from "./policy.js";
 import { resourceInput, toAdmissionInput } from "./request.js";
 import { runKyvernoTests } from "./test-runner.js";
@@ -96,11 +97,14 @@ describe("mutate.targets (mutate existing resources)", () => {
     expect(withCluster.evaluate(admissionCtx as never)).toEqual([]);
   });
 
-  it("a target labelled vigil.dev/protected=true is never patched; a missing named target is skipped", () => {
+  it("a target's labels travel with its patch (the executor's protection guardrail reads them); a missing named target is skipped", () => {
     const policy = library("other/concatenate-configmaps/concatenate-configmaps.yaml");
     const trigger = review({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "cmone", namespace: "foo" }, data: { keyone: "x" } });
-    const protectedTarget = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "cmtwo", namespace: "bar", labels: { "vigil.dev/protected": "true" } }, data: {} };
-    expect(policy.mutateExisting!.evaluate(trigger, { resolver: cluster({ "/api/v1/namespaces/bar/configmaps/cmtwo": protectedTarget }).resolver })[0]?.targets[0]).toMatchObject({ status: "skip", message: expect.stringContaining("protected") });
+    const protectedTarget = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "cmtwo", namespace: "bar", labels: { "vigil.dev/protected": "true", team: "platform" } }, data: {} };
+    const [outcome] = policy.mutateExisting!.evaluate(trigger, { resolver: cluster({ "/api/v1/namespaces/bar/configmaps/cmtwo": protectedTarget }).resolver });
+    expect(outcome?.targets[0]).toMatchObject({ status: "patch", ref: { name: "cmtwo", labels: { "vigil.dev/protected": "true", team: "platform" } } });
+    const [finding] = mutateExistingFindings([outcome!], (r) => ({ policy: "concatenate-configmaps", rule: r.rule, revision: "r", language: "kyverno", effect: "violation", mode: "warn", severity: "medium", message: r.message, trace: [] }), false);
+    expect(finding?.remediation?.[0]).toMatchObject({ action: "kubernetes.patch", target: '"ConfigMap/bar/cmtwo"', targetLabels: { "vigil.dev/protected": "true", team: "platform" } });
     expect(policy.mutateExisting!.evaluate(trigger, { resolver: cluster({}).resolver })[0]?.targets[0]).toMatchObject({ status: "skip", message: "target ConfigMap/bar/cmtwo does not exist" });
   });
 });

@@ -42,7 +42,7 @@ export interface TargetOutcome {
   readonly message: string;
   readonly trace: readonly TraceStep[];
   /** For `patch`: where, and what. */
-  readonly ref?: { readonly apiVersion: string; readonly kind: string; readonly namespace?: string; readonly name: string; readonly resourceVersion?: string; readonly uid?: string };
+  readonly ref?: { readonly apiVersion: string; readonly kind: string; readonly namespace?: string; readonly name: string; readonly resourceVersion?: string; readonly uid?: string; readonly labels?: Readonly<Record<string, string>> };
   readonly patch?: readonly JsonPatchOperation[];
 }
 
@@ -128,9 +128,9 @@ function mutateOne(mutate: Json, entry: Json, target: Json, doc: Doc, env: RuleE
   const namespace = typeof meta["namespace"] === "string" && meta["namespace"] !== "" ? meta["namespace"] : undefined;
   const name = String(meta["name"] ?? "");
   const key = keyOf(kind, namespace, name);
-  const labels = isObject(meta["labels"]) ? meta["labels"] : {};
-  // Never acted on (the executor's default protection label, checked here on the target object itself).
-  if (labels["vigil.dev/protected"] === "true") return { status: "skip", target: key, message: `target ${key} is protected (label vigil.dev/protected=true)`, trace: [] };
+  // The target's labels travel with the patch (RemediationRef.targetLabels): the executor's
+  // protection guardrail (act.protected) judges the target object, not the trigger.
+  const labels = isObject(meta["labels"]) ? Object.fromEntries(Object.entries(meta["labels"]).filter(([, v]) => typeof v === "string")) as Record<string, string> : {};
   const targetDoc: Doc = extendableCopy(doc);
   targetDoc["target"] = target;
   const context = Array.isArray(entry["context"]) ? entry["context"] : [];
@@ -157,6 +157,7 @@ function mutateOne(mutate: Json, entry: Json, target: Json, doc: Doc, env: RuleE
       name,
       ...(typeof meta["resourceVersion"] === "string" ? { resourceVersion: meta["resourceVersion"] } : {}),
       ...(typeof meta["uid"] === "string" ? { uid: meta["uid"] } : {}),
+      ...(Object.keys(labels).length > 0 ? { labels } : {}),
     },
     patch,
   };
@@ -188,7 +189,7 @@ export function mutateExistingFindings(outcomes: readonly { readonly result: Rul
           patch: target.patch, ...(target.ref.resourceVersion ? { resourceVersion: target.ref.resourceVersion } : {}),
         };
         // One action per target: the target is a CEL string literal naming the object.
-        findings.push({ ...common, effect: "violation", mode: "warn", message: `${result.rule}: ${target.message}`, remediation: [{ action: "kubernetes.patch", params, target: JSON.stringify(target.target) }] });
+        findings.push({ ...common, effect: "violation", mode: "warn", message: `${result.rule}: ${target.message}`, remediation: [{ action: "kubernetes.patch", params, target: JSON.stringify(target.target), ...(target.ref.labels ? { targetLabels: target.ref.labels } : {}) }] });
       } else if (includePasses) findings.push({ ...common, effect: target.status === "unchanged" ? "pass" : "skip", message: target.message, ...(target.status === "skip" ? { skipReason: target.message } : {}) });
     }
   }
