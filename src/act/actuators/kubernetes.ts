@@ -6,8 +6,10 @@ import type { KubernetesClient, ObjectRef, ScalableKind } from "./kubernetes-cli
 import { read } from "./params.js";
 import type { ActionKindSpec, ActuatorRuntime, KubernetesActuatorConfig, ParamSpec } from "./types.js";
 
-import { deleteActuator, kubernetesDeleteSpec, nameParam, namespaceParam, patchActuator } from "./kubernetes-generic.js";
-export { kubernetesDeleteSpec, kubernetesPatchSpec, manifestForRecreate, restoreOperations, restorePaths } from "./kubernetes-generic.js";
+import { deleteActuator, nameParam, namespaceParam } from "./kubernetes-generic.js";
+import { patchActuator } from "./kubernetes-patch.js";
+export { kubernetesDeleteSpec, manifestForRecreate } from "./kubernetes-generic.js";
+export { kubernetesPatchSpec, restoreOperations, restorePaths } from "./kubernetes-patch.js";
 
 export const kubernetesScaleToZeroSpec: ActionKindSpec = {
   kind: "kubernetes.scale-to-zero",
