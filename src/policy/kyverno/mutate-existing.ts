@@ -2,28 +2,26 @@
  * Kyverno mutate rules with `mutate.targets` ("mutate existing resources"): an admission request
  * (the trigger) that the rule selects changes other objects of the cluster, the targets.
  *
- * For each target entry (Kyverno's order): `apiVersion`, `kind`, `namespace` and `name` with the
- * trigger's `{{ }}` variables substituted; no name: every object of the kind (in the namespace
- * when one is given). Each target object is read from the cluster through the context resolver
- * (a live GET or LIST of its API path, fetched by the pipeline's lookup rounds), then the entry's
- * own `context` and `preconditions` with `target` set, then the rule's patch
- * (patchStrategicMerge or patchesJson6902) with `request` the trigger, `target` the target and
- * `{{ @ }}` the target's value at the same place. The outcome per target is the RFC 6902 patch
- * from the object read to the object patched: what the agent's `kubernetes.patch` applies
- * (with a resourceVersion test), through the guardrails. Nothing is written here.
+ * For each target entry (Kyverno's order) the objects it names are read from the cluster through
+ * the context resolver (mutate-existing-targets.ts: a GET, or a LIST filtered by namespace, name
+ * and label `selector`; fetched by the pipeline's lookup rounds), then the entry's own `context`
+ * and `preconditions` with `target` set, then the rule's patch (patchStrategicMerge or
+ * patchesJson6902) with `request` the trigger, `target` the target and `{{ @ }}` the target's
+ * value at the same place, or the rule's `foreach` run on the target. The outcome per target is
+ * the RFC 6902 patch from the object read to the object patched: what the agent's
+ * `kubernetes.patch` applies (with a resourceVersion test), through the guardrails. Nothing is
+ * written here.
  */
 import type { Finding, TraceStep } from "../../core/finding.js";
-import { resourceForKind } from "../vap/match-constraints.js";
-import { loadContextEntries, UnresolvedContext, type Doc, type ExternalContextResolver } from "./context.js";
+import { loadContextEntries, type Doc } from "./context.js";
 import { diffJsonPatch, type JsonPatchOperation } from "./json-patch.js";
-import { isClusterScopedKind } from "./kinds.js";
-import { applyPatches } from "./mutate.js";
+import { readTargets, targetKey } from "./mutate-existing-targets.js";
+import { applyPatches, mutateBlock } from "./mutate.js";
 import { extendableCopy } from "./objects.js";
 import { metadataOf } from "./request.js";
 import type { RuleResult } from "./results.js";
 import type { RuleEnv } from "./rule-env.js";
 import { evaluateConditions } from "./validate.js";
-import { substituteAll } from "./variables.js";
 
 type Json = Record<string, unknown>;
 
@@ -32,7 +30,7 @@ function isObject(value: unknown): value is Json {
 }
 
 /** The keys a `mutate.targets` entry may have. */
-export const targetKeys = new Set(["apiVersion", "kind", "name", "namespace", "uid", "context", "preconditions"]);
+export const targetKeys = new Set(["apiVersion", "kind", "name", "namespace", "uid", "selector", "context", "preconditions"]);
 
 /** What one target came to. */
 export interface TargetOutcome {
@@ -46,35 +44,34 @@ export interface TargetOutcome {
   readonly patch?: readonly JsonPatchOperation[];
 }
 
-function keyOf(kind: string, namespace: string | undefined, name: string): string {
-  return namespace ? `${kind}/${namespace}/${name}` : `${kind}/${name}`;
-}
+const atVariable = /\{\{\s*@\s*\}\}/g;
 
-/** The API path of a kind's objects (or one of them). Plurals follow Kubernetes' naming of built-in kinds. */
-function pathOf(apiVersion: string, kind: string, namespace: string | undefined, name: string | undefined): string {
-  const base = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
-  return `${base}${namespace ? `/namespaces/${namespace}` : ""}/${resourceForKind(kind)}${name ? `/${name}` : ""}`;
+/** A JMESPath identifier for an object key: bare when it can be, else a quoted identifier (JSON string escapes). */
+function jmesIdentifier(key: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? key : JSON.stringify(key);
 }
 
 /**
- * `{{ @ }}` in a patchStrategicMerge overlay: the target's value at the same place (anchors
- * stripped from the keys). In a longer string the value is written as text; alone, it keeps its
- * type. Inside lists it stays unresolved (Kyverno resolves it per matched element; not here).
+ * `{{ @ }}` in a patchStrategicMerge overlay, as Kyverno substitutes it: the variable becomes
+ * `target.<the overlay's path to that string>` (list positions as indexes, so inside a list it is
+ * the target's element at the same position of the overlay's list, whichever element an anchor
+ * selects), then resolves as any variable: alone it keeps the value's type, in a longer string it
+ * is written as text, a missing value is null. Kyverno keeps anchors in the path (a key `+(x)` is
+ * looked up as "+(x)", which is never there); Vigil reads the key without its anchor.
  */
-function resolveAt(overlay: unknown, target: unknown): unknown {
-  if (typeof overlay === "string") {
-    if (!/\{\{\s*@\s*\}\}/.test(overlay)) return overlay;
-    if (/^\{\{\s*@\s*\}\}$/.test(overlay.trim())) return target ?? null;
-    const text = target === undefined || target === null ? "" : typeof target === "string" ? target : JSON.stringify(target);
-    return overlay.replace(/\{\{\s*@\s*\}\}/g, text);
-  }
+function rewriteAt(overlay: unknown, path: string): unknown {
+  if (typeof overlay === "string") return overlay.replace(atVariable, `{{ ${path} }}`);
+  if (Array.isArray(overlay)) return overlay.map((item, i) => rewriteAt(item, `${path}[${i}]`));
   if (!isObject(overlay)) return overlay;
   const out: Json = {};
-  for (const [key, value] of Object.entries(overlay)) {
-    const plain = key.replace(/^[+<=^X]?\((.*)\)$/, "$1");
-    out[key] = resolveAt(value, isObject(target) ? target[plain] : undefined);
-  }
+  for (const [key, value] of Object.entries(overlay)) out[key] = rewriteAt(value, `${path}.${jmesIdentifier(key.replace(/^[+<=^X]?\((.*)\)$/, "$1"))}`);
   return out;
+}
+
+/** The patch block of a rule with `{{ @ }}` bound to the target: in patchesJson6902 (a string) it is the whole target, as in Kyverno. */
+function patchBlock(mutate: Json): Json {
+  if (mutate["patchStrategicMerge"] !== undefined) return { patchStrategicMerge: rewriteAt(mutate["patchStrategicMerge"], "target") };
+  return { patchesJson6902: typeof mutate["patchesJson6902"] === "string" ? mutate["patchesJson6902"].replace(atVariable, "{{ target }}") : mutate["patchesJson6902"] };
 }
 
 /**
@@ -87,37 +84,12 @@ export function mutateTargets(mutate: Json, doc: Doc, env: RuleEnv): TargetOutco
   entries.forEach((raw, index) => {
     const entry = isObject(raw) ? raw : {};
     const field = `mutate.targets[${index}]`;
-    const spec = substituteAll({ apiVersion: entry["apiVersion"], kind: entry["kind"], name: entry["name"] ?? "", namespace: entry["namespace"] ?? "" }, doc, { deleteRequest: env.deleteRequest, missing: "empty" });
-    if (!spec.ok || !isObject(spec.value)) {
-      out.push({ status: "error", target: field, message: `${field}: variable substitution failed: ${spec.ok ? "not an object" : spec.error}`, trace: [] });
+    const read = readTargets(entry, field, doc, env);
+    if (!read.ok) {
+      out.push({ status: read.status, target: read.target, message: read.message, trace: [] });
       return;
     }
-    const apiVersion = String(spec.value["apiVersion"] ?? "");
-    const kind = String(spec.value["kind"] ?? "");
-    const name = String(spec.value["name"] ?? "");
-    // A named target of a namespaced kind without a namespace is in the trigger's namespace.
-    const requestNamespace = isObject(doc["request"]) && typeof doc["request"]["namespace"] === "string" ? doc["request"]["namespace"] : "";
-    const namespace = String(spec.value["namespace"] ?? "") || (name !== "" && !isClusterScopedKind(kind) ? requestNamespace : "");
-    if (apiVersion === "" || kind === "") {
-      out.push({ status: "error", target: field, message: `${field}: apiVersion and kind are required`, trace: [] });
-      return;
-    }
-    const resolver = env.resolver;
-    const path = pathOf(apiVersion, kind, namespace || undefined, name || undefined);
-    const answer = resolver?.({ kind: "apiCall", name: "target", spec: { urlPath: path } });
-    if (answer instanceof UnresolvedContext) {
-      // The named target does not exist: nothing to mutate (Kyverno skips it too).
-      if (name !== "" && /\b404\b|not found/i.test(answer.reason)) out.push({ status: "skip", target: keyOf(kind, namespace || undefined, name), message: `target ${keyOf(kind, namespace || undefined, name)} does not exist`, trace: [] });
-      else out.push({ status: "error", target: keyOf(kind, namespace || undefined, name || "*"), message: `${field}: ${answer.reason}`, trace: [] });
-      return;
-    }
-    if (answer === undefined || answer === null || !isObject(answer)) {
-      out.push({ status: "error", target: keyOf(kind, namespace || undefined, name || "*"), message: resolver === undefined ? `${field}: no cluster to read the target from (configure admission.cluster)` : `${field}: GET ${path} is not answered yet (the target is read from the cluster)`, trace: [] });
-      return;
-    }
-    // LIST items carry no apiVersion and kind: the entry's.
-    const objects: Json[] = name !== "" ? [answer] : (Array.isArray(answer["items"]) ? answer["items"].filter(isObject) : []).map((item): Json => Object.assign({ apiVersion, kind }, item));
-    for (const found of objects) out.push(mutateOne(mutate, entry, found, doc, env, field));
+    for (const found of read.objects) out.push(mutateOne(mutate, entry, found, doc, env, field));
   });
   return out;
 }
@@ -127,7 +99,7 @@ function mutateOne(mutate: Json, entry: Json, target: Json, doc: Doc, env: RuleE
   const kind = String(target["kind"] ?? "");
   const namespace = typeof meta["namespace"] === "string" && meta["namespace"] !== "" ? meta["namespace"] : undefined;
   const name = String(meta["name"] ?? "");
-  const key = keyOf(kind, namespace, name);
+  const key = targetKey(kind, namespace, name);
   // The target's labels travel with the patch (RemediationRef.targetLabels): the executor's
   // protection guardrail (act.protected) judges the target object, not the trigger.
   const labels = isObject(meta["labels"]) ? Object.fromEntries(Object.entries(meta["labels"]).filter(([, v]) => typeof v === "string")) as Record<string, string> : {};
@@ -139,8 +111,11 @@ function mutateOne(mutate: Json, entry: Json, target: Json, doc: Doc, env: RuleE
   const pre = evaluateConditions(entry["preconditions"], targetDoc, env, "empty");
   if (!pre.ok) return { status: "error", target: key, message: `${field}.preconditions: ${pre.error ?? ""}`, trace: pre.trace };
   if (!pre.value) return { status: "skip", target: key, message: pre.message ?? "target preconditions not met", trace: [{ kind: "precondition", expr: `${field}.preconditions`, value: false, children: pre.trace }] };
-  const block = mutate["patchStrategicMerge"] !== undefined ? { patchStrategicMerge: resolveAt(mutate["patchStrategicMerge"], target) } : { patchesJson6902: mutate["patchesJson6902"] };
-  const response = applyPatches(block, target, targetDoc, env);
+  // With a foreach, Kyverno's forEachMutator runs on the target: lists evaluated against the
+  // document with `target` set, one patch per target. mutateBlock sets `request.object` to the
+  // target for the whole foreach (Kyverno: the trigger until a list changed the target); a foreach
+  // reading request.object with targets fails to load (support.ts), so the difference never shows.
+  const response = Array.isArray(mutate["foreach"]) ? mutateBlock({ foreach: mutate["foreach"] }, target, targetDoc, env, [], undefined) : applyPatches(patchBlock(mutate), target, targetDoc, env);
   const trace: TraceStep[] = [{ kind: "note", expr: "target", value: key }, ...response.trace];
   if (response.status === "error") return { status: "error", target: key, message: response.message, trace };
   const patch = diffJsonPatch(target, response.patched);

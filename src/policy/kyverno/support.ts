@@ -3,6 +3,7 @@
  * with a VigilError naming the policy, the rule and the feature — never a silent pass.
  */
 import { targetKeys } from "./mutate-existing.js";
+import { selectorOperators } from "./mutate-existing-targets.js";
 import { VigilError } from "../../core/errors.js";
 import { isKnownOperator } from "./conditions.js";
 import { checkManifestsSupported } from "./verify-manifests.js";
@@ -83,6 +84,34 @@ function checkMutateForeach(list: unknown, at: string, fail: (feature: string, f
   });
 }
 
+/** A target's label selector: matchLabels and matchExpressions with Kubernetes' four operators. */
+function checkTargetSelector(selector: unknown, at: string, fail: (feature: string, field: string) => VigilError): void {
+  if (selector === undefined || selector === null || typeof selector === "string") return;
+  if (!isObject(selector)) throw fail("a target selector that is not a label selector", at);
+  for (const key of Object.keys(selector)) if (key !== "matchLabels" && key !== "matchExpressions") throw fail(`target selector field '${key}' (a label selector has matchLabels and matchExpressions)`, `${at}.${key}`);
+  const expressions = selector["matchExpressions"];
+  if (!Array.isArray(expressions)) return;
+  expressions.forEach((e, j) => {
+    const operator = isObject(e) ? e["operator"] : undefined;
+    if (typeof operator === "string" && !operator.includes("{{") && !selectorOperators.has(operator)) throw fail(`label selector operator '${operator}' (In, NotIn, Exists, DoesNotExist)`, `${at}.matchExpressions[${j}].operator`);
+  });
+}
+
+/**
+ * `mutate.foreach` with targets runs on each target (mutate-existing.ts). Two remainders fail to
+ * load rather than differ from Kyverno: `request.object` inside it (Kyverno reads the trigger until
+ * a list changed the target, then the patched target; Vigil reads the target throughout), and
+ * `{{ @ }}` inside it (Kyverno resolves it from a path missing the foreach entry's first key).
+ */
+function checkForeachOnTargets(list: unknown, at: string, fail: (feature: string, field: string) => VigilError): void {
+  if (!Array.isArray(list)) return;
+  list.forEach((f, i) => {
+    const text = JSON.stringify(f) ?? "";
+    if (/request\.object\b/.test(text)) throw fail("request.object inside mutate.foreach with mutate.targets (use target)", `${at}[${i}]`);
+    if (/\{\{\s*@\s*\}\}/.test(text)) throw fail("{{ @ }} inside mutate.foreach with mutate.targets", `${at}[${i}]`);
+  });
+}
+
 function checkMutate(mutate: Json, fail: (feature: string, field: string) => VigilError): void {
   for (const key of Object.keys(mutate)) {
     if (!mutateKeys.has(key)) throw fail(`mutate.${key}`, `mutate.${key}`);
@@ -93,9 +122,12 @@ function checkMutate(mutate: Json, fail: (feature: string, field: string) => Vig
   if (Array.isArray(mutate["targets"])) {
     mutate["targets"].forEach((t, i) => {
       for (const key of Object.keys(isObject(t) ? t : {})) if (!targetKeys.has(key)) throw fail(`mutate.targets[].${key}`, `mutate.targets[${i}].${key}`);
-      if (isObject(t)) checkContext(t["context"], `mutate.targets[${i}].context`, fail);
+      if (!isObject(t)) return;
+      checkContext(t["context"], `mutate.targets[${i}].context`, fail);
+      checkConditions(t["preconditions"], `mutate.targets[${i}].preconditions`, fail);
+      checkTargetSelector(t["selector"], `mutate.targets[${i}].selector`, fail);
     });
-    if (mutate["targets"].length > 0 && mutate["foreach"] !== undefined) throw fail("mutate.foreach with mutate.targets", "mutate.foreach");
+    if (mutate["targets"].length > 0) checkForeachOnTargets(mutate["foreach"], "mutate.foreach", fail);
   }
   checkForeach(mutate["foreach"], "mutate.foreach", fail);
 }
