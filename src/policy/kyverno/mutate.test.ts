@@ -181,13 +181,13 @@ describe("ClusterPolicy mutateAdmission", () => {
     expect(existing.mutateExisting?.triggerKinds).toEqual(["ConfigMap"]);
     let error: unknown;
     try {
-      policy([{ name: "existing", match: { any: [{ resources: { kinds: ["ConfigMap"] } }] }, mutate: { targets: [{ apiVersion: "v1", kind: "Secret", selector: { matchLabels: { a: "b" } } }], patchStrategicMerge: { metadata: { labels: { a: "b" } } } } }]);
+      policy([{ name: "existing", match: { any: [{ resources: { kinds: ["ConfigMap"] } }] }, mutate: { targets: [{ apiVersion: "v1", kind: "Secret", bogus: 1 }], patchStrategicMerge: { metadata: { labels: { a: "b" } } } } }]);
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(VigilError);
     expect((error as VigilError).code).toBe("VIGIL_POLICY_UNSUPPORTED");
-    expect((error as VigilError).message).toMatch(/policy m, rule existing: mutate\.targets\[\]\.selector/);
+    expect((error as VigilError).message).toMatch(/policy m, rule existing: mutate\.targets\[\]\.bogus/);
   });
 
   it("rejects strategic-merge directives kyaml does not read ($setElementOrder, $retainKeys, $deleteFromPrimitiveList) at load, naming the field", () => {
