@@ -14,7 +14,7 @@
  * other kind with a live GET of its API path, fetched by the pipeline's lookup rounds.
  */
 import { VigilError } from "../../core/errors.js";
-import { labelSelectorMatches, resourceForKind } from "../vap/match-constraints.js";
+import { labelSelectorMatches, resourceForKind, selectorQuery } from "../vap/match-constraints.js";
 import { UnresolvedContext, type ExternalContextResolver } from "./context.js";
 import { isClusterScopedKind } from "./kinds.js";
 import { metadataOf, stringMap } from "./request.js";
@@ -91,7 +91,7 @@ export function resolveCelParams(spec: CelParamSpec, requestNamespace: string, s
   if (resolver === undefined) return { ok: false, error: `params: no cluster to read ${what} from (configure admission.cluster)` };
   const answer = spec.kind === "ConfigMap" && spec.apiVersion === "v1" && spec.name !== undefined
     ? resolver({ kind: "configMap", name: "params", spec: { name: spec.name, namespace: namespace ?? "default" } })
-    : resolver({ kind: "apiCall", name: "params", spec: { urlPath: `${apiPath(spec, namespace)}${spec.selector !== undefined ? `?labelSelector=${encodeURIComponent(selectorText(spec.selector))}` : ""}` } });
+    : resolver({ kind: "apiCall", name: "params", spec: { urlPath: `${apiPath(spec, namespace)}${spec.selector !== undefined ? `?labelSelector=${encodeURIComponent(selectorQuery(spec.selector))}` : ""}` } });
   if (answer instanceof UnresolvedContext) {
     // The API server answered that the object does not exist: parameterNotFoundAction decides.
     if (/\b404\b|not found/i.test(answer.reason)) return { ok: true, found: [] };
@@ -104,17 +104,3 @@ export function resolveCelParams(spec: CelParamSpec, requestNamespace: string, s
   return { ok: true, found: items.filter((o) => labelSelectorMatches(spec.selector, stringMap(metadataOf(o)["labels"]))) };
 }
 
-/** A label selector as a `labelSelector` query (matchLabels and the In / NotIn / Exists / DoesNotExist expressions). */
-function selectorText(selector: Json): string {
-  const terms: string[] = [];
-  for (const [key, value] of Object.entries(isObject(selector["matchLabels"]) ? selector["matchLabels"] : {})) terms.push(`${key}=${String(value)}`);
-  for (const e of Array.isArray(selector["matchExpressions"]) ? selector["matchExpressions"].filter(isObject) : []) {
-    const key = String(e["key"] ?? "");
-    const values = Array.isArray(e["values"]) ? e["values"].map(String) : [];
-    if (e["operator"] === "In") terms.push(`${key} in (${values.join(",")})`);
-    else if (e["operator"] === "NotIn") terms.push(`${key} notin (${values.join(",")})`);
-    else if (e["operator"] === "Exists") terms.push(key);
-    else if (e["operator"] === "DoesNotExist") terms.push(`!${key}`);
-  }
-  return terms.join(",");
-}

@@ -13,7 +13,7 @@
  * ignore the query. Vigil keeps one default Kyverno does not have: an exact name of a namespaced
  * kind with neither a namespace nor a selector is read in the trigger's namespace.
  */
-import { labelSelectorMatches, resourceForKind } from "../vap/match-constraints.js";
+import { labelSelectorMatches, resourceForKind, selectorQuery } from "../vap/match-constraints.js";
 import { UnresolvedContext, type Doc } from "./context.js";
 import { isClusterScopedKind } from "./kinds.js";
 import { metadataOf } from "./request.js";
@@ -45,23 +45,6 @@ function pathOf(apiVersion: string, kind: string, namespace: string | undefined,
   return `${base}${namespace ? `/namespaces/${namespace}` : ""}/${resourceForKind(kind)}${name ? `/${name}` : ""}`;
 }
 
-/**
- * A label selector as a `labelSelector` query (metav1.LabelSelectorAsSelector's text): `k=v`,
- * `k in (a,b)`, `k notin (a,b)`, `k`, `!k`. An empty selector selects everything: "".
- */
-export function selectorQuery(selector: Json): string {
-  const terms: string[] = [];
-  for (const [key, value] of Object.entries(isObject(selector["matchLabels"]) ? selector["matchLabels"] : {})) terms.push(`${key}=${String(value)}`);
-  for (const e of Array.isArray(selector["matchExpressions"]) ? selector["matchExpressions"].filter(isObject) : []) {
-    const key = String(e["key"] ?? "");
-    const values = Array.isArray(e["values"]) ? e["values"].map(String) : [];
-    if (e["operator"] === "In") terms.push(`${key} in (${values.join(",")})`);
-    else if (e["operator"] === "NotIn") terms.push(`${key} notin (${values.join(",")})`);
-    else if (e["operator"] === "Exists") terms.push(key);
-    else if (e["operator"] === "DoesNotExist") terms.push(`!${key}`);
-  }
-  return terms.join(",");
-}
 
 /** Why a substituted selector cannot select (Kubernetes rejects it), or undefined. */
 function selectorProblem(selector: Json): string | undefined {

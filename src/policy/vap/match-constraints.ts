@@ -72,6 +72,24 @@ function ruleMatches(rule: Json, target: MatchTarget): boolean {
   return true;
 }
 
+/**
+ * A label selector as a `labelSelector` query (metav1.LabelSelectorAsSelector's text): `k=v`,
+ * `k in (a,b)`, `k notin (a,b)`, `k`, `!k`. An empty selector selects everything: "".
+ */
+export function selectorQuery(selector: Json): string {
+  const terms: string[] = [];
+  for (const [key, value] of Object.entries(isObject(selector["matchLabels"]) ? selector["matchLabels"] : {})) terms.push(`${key}=${String(value)}`);
+  for (const e of Array.isArray(selector["matchExpressions"]) ? selector["matchExpressions"].filter(isObject) : []) {
+    const key = String(e["key"] ?? "");
+    const values = Array.isArray(e["values"]) ? e["values"].map(String) : [];
+    if (e["operator"] === "In") terms.push(`${key} in (${values.join(",")})`);
+    else if (e["operator"] === "NotIn") terms.push(`${key} notin (${values.join(",")})`);
+    else if (e["operator"] === "Exists") terms.push(key);
+    else if (e["operator"] === "DoesNotExist") terms.push(`!${key}`);
+  }
+  return terms.join(",");
+}
+
 /** A Kubernetes LabelSelector (matchLabels + matchExpressions). */
 export function labelSelectorMatches(selector: unknown, labels: Readonly<Record<string, string>>): boolean {
   if (!isObject(selector)) return true;
