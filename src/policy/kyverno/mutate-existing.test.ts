@@ -55,6 +55,21 @@ describe("mutate.targets (mutate existing resources)", () => {
     expect(policy.mutateExisting!.selects(trigger)).toBe(true);
   });
 
+  it("a namespaced Policy patches targets in its own namespace only, never in another or a cluster-scoped one", () => {
+    const policy = compileKyvernoPolicy({
+      apiVersion: "kyverno.io/v1", kind: "Policy", metadata: { name: "team-stamp", namespace: "foo" },
+      spec: { rules: [{ name: "stamp", match: { any: [{ resources: { kinds: ["ConfigMap"] } }] }, mutate: { targets: [{ apiVersion: "v1", kind: "ConfigMap" }], patchStrategicMerge: { metadata: { labels: { stamped: "yes" } } } } }] },
+    }, env);
+    const items = [
+      { metadata: { name: "mine", namespace: "foo" }, data: {} },
+      { metadata: { name: "theirs", namespace: "bar" }, data: {} },
+    ];
+    const { resolver } = cluster({}, { "/api/v1/configmaps": items });
+    const [outcome] = policy.mutateExisting!.evaluate(review({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "trigger", namespace: "foo" }, data: {} }), { resolver });
+    expect(outcome?.targets.map((t) => [t.target, t.status])).toEqual([["ConfigMap/foo/mine", "patch"], ["ConfigMap/bar/theirs", "skip"]]);
+    expect(outcome?.targets[1]?.message).toContain("outside the namespace foo of the Policy");
+  });
+
   it("label-existing-namespaces: a target without a name is every object of its kind; one already labelled is unchanged", () => {
     const policy = library("other/label-existing-namespaces/label-existing-namespaces.yaml");
     expect(policy.mutateExisting?.onPolicyUpdate).toBe(true);

@@ -78,7 +78,12 @@ function patchBlock(mutate: Json): Json {
  * The targets of a rule for a trigger: `doc` is the rule's variable document (the trigger's
  * `request`, context entries loaded). Never throws.
  */
-export function mutateTargets(mutate: Json, doc: Doc, env: RuleEnv): TargetOutcome[] {
+/**
+ * The targets of one mutate-existing rule and what the patch would do to each. `policyNamespace`
+ * (a namespaced `Policy`): targets outside that namespace, and cluster-scoped ones, are never
+ * patched (a namespaced policy governs its own namespace only).
+ */
+export function mutateTargets(mutate: Json, doc: Doc, env: RuleEnv, policyNamespace?: string): TargetOutcome[] {
   const out: TargetOutcome[] = [];
   const entries = Array.isArray(mutate["targets"]) ? mutate["targets"] : [];
   entries.forEach((raw, index) => {
@@ -89,7 +94,16 @@ export function mutateTargets(mutate: Json, doc: Doc, env: RuleEnv): TargetOutco
       out.push({ status: read.status, target: read.target, message: read.message, trace: [] });
       return;
     }
-    for (const found of read.objects) out.push(mutateOne(mutate, entry, found, doc, env, field));
+    for (const found of read.objects) {
+      const meta = metadataOf(found);
+      const namespace = typeof meta["namespace"] === "string" ? meta["namespace"] : "";
+      if (policyNamespace !== undefined && namespace !== policyNamespace) {
+        const key = targetKey(String(found["kind"] ?? ""), namespace || undefined, String(meta["name"] ?? ""));
+        out.push({ status: "skip", target: key, message: `target ${key} is outside the namespace ${policyNamespace} of the Policy: a namespaced Policy mutates only its own namespace`, trace: [] });
+        continue;
+      }
+      out.push(mutateOne(mutate, entry, found, doc, env, field));
+    }
   });
   return out;
 }

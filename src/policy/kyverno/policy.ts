@@ -382,7 +382,7 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
           out.push({ rule: rule.name, result: ruleResult(name, severity, rule, mode, pre.ok ? "skip" : "error", pre.ok ? pre.message ?? "preconditions not met" : `failed to evaluate preconditions: ${pre.error ?? ""}`, [{ kind: "precondition", expr: "preconditions", value: pre.value, children: pre.trace }]), targets: [] });
           continue;
         }
-        const targets = mutateTargets(rule.raw["mutate"] as Json, doc, ready.env);
+        const targets = mutateTargets(rule.raw["mutate"] as Json, doc, ready.env, policyNamespace);
         const failed = targets.find((t) => t.status === "error");
         const changed = targets.filter((t) => t.status === "patch").length;
         const status = failed ? "error" : changed > 0 ? "pass" : "skip";
