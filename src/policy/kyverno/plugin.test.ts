@@ -55,7 +55,8 @@ describe("kyverno language plugin", () => {
   });
 
   it("fails to load a rule using an unsupported feature, naming the policy, the rule and the feature", () => {
-    const bad = policy([{ ...latestRule, validate: { manifests: { attestors: [] } } }]);
+    // Keyless manifest attestors need Fulcio and Rekor, which the policy layer cannot reach.
+    const bad = policy([{ ...latestRule, validate: { manifests: { attestors: [{ entries: [{ keyless: { subject: "ci@example.com", issuer: "https://token.actions.githubusercontent.com" } }] }] } } }]);
     const badOperator = policy([{ name: "op", match: latestRule.match, validate: { deny: { conditions: { any: [{ key: "a", operator: "Contains", value: "a" }] } } } }]);
     const { policies, errors } = kyvernoLanguage.compile([doc(bad), doc(badOperator, 1)], env);
     expect(policies).toEqual([]);
