@@ -372,6 +372,22 @@ ${indent(fields, 8)}
     expect(gets).toContain("/api/v1/namespaces/kyverno/secrets/signing-key");
     const missing = await withLookups((options) => fromSecret("gone").evaluateAdmission(pod(image("signed:1.0")), options), client, cluster);
     expect(missing.map((r) => [r.status, r.message])).toEqual([["error", ".attestors[0].entries[0].keys.secret: GET /api/v1/namespaces/kyverno/secrets/gone failed: GET /api/v1/namespaces/kyverno/secrets/gone answered HTTP 404: secrets not found"]]);
+    // cosign's k8s://<namespace>/<name> in publicKeys names the same Secret.
+    const byUri = (ref: string): KyvernoPolicy => policy(`
+- imageReferences: ["${registry.host}/acme/*"]
+  verifyDigest: false
+  attestors:
+  - entries:
+    - keys:
+        publicKeys: ${ref}
+        rekor: {ignoreTlog: true}
+`);
+    gets.length = 0;
+    expect((await withLookups((options) => byUri("k8s://kyverno/signing-key").evaluateAdmission(pod(image("signed:1.0")), options), client, cluster)).map((r) => r.status)).toEqual(["pass"]);
+    expect(gets).toEqual(["/api/v1/namespaces/kyverno/secrets/signing-key"]);
+    const gone = await withLookups((options) => byUri("k8s://kyverno/gone").evaluateAdmission(pod(image("signed:1.0")), options), client, cluster);
+    expect(gone.map((r) => [r.status, r.message])).toEqual([["error", ".attestors[0].entries[0].keys.publicKeys: GET /api/v1/namespaces/kyverno/secrets/gone failed: GET /api/v1/namespaces/kyverno/secrets/gone answered HTTP 404: secrets not found"]]);
+    expect((await withLookups((options) => byUri("k8s://only-a-name").evaluateAdmission(pod(image("signed:1.0")), options), client, cluster))[0]?.message).toContain("is not k8s://<namespace>/<secret name>");
   });
 
   it("type: Notary checks notation signatures (JWS referrers) against the certificates of the attestors, and signed referrer artifacts as attestations", async () => {

@@ -25,7 +25,8 @@
  *
  * Signatures are read from the `.sig` / `.att` tags of cosign up to v2 and from the Sigstore
  * bundles cosign v3 attaches as OCI referrers (registry-client.ts), for `type: Cosign` and
- * `type: SigstoreBundle` alike. Keys may come from a Secret (`keys.secret`, read from the cluster);
+ * `type: SigstoreBundle` alike. Keys may come from a Secret (`keys.secret` or `publicKeys:
+ * k8s://<namespace>/<name>`, read from the cluster);
  * `certificates` attestors check the signature with the given certificate (or the one shipped
  * with it) chained to `certChain`. `type: Notary` checks notation signatures (JWS referrers,
  * notary.ts) against the `certificates` of its attestors, and its attestations are referrer
@@ -239,16 +240,19 @@ function checkSignerEntry(entry: Json, scope: CheckScope, path: string, venv: Ve
     field = "keys";
     if (typeof keys["kms"] === "string" && keys["kms"] !== "") return { kind: "unsupported", message: `${path}.keys.kms: KMS keys are not supported by Vigil; put the public key in keys.publicKeys` };
     let pem = typeof keys["publicKeys"] === "string" ? keys["publicKeys"].trim() : "";
-    if (isObject(keys["secret"])) {
+    // cosign's `k8s://<namespace>/<name>` in publicKeys names the same Secret as keys.secret.
+    const k8sRef = /^k8s:\/\/([^/\s]+)\/([^/\s]+)$/.exec(pem);
+    if (pem.startsWith("k8s://") && k8sRef === null) return { kind: "error", message: `${path}.keys.publicKeys: ${JSON.stringify(pem)} is not k8s://<namespace>/<secret name>` };
+    const secretRef = isObject(keys["secret"]) ? { name: String(keys["secret"]["name"] ?? ""), namespace: String(keys["secret"]["namespace"] ?? ""), field: "keys.secret" } : k8sRef ? { namespace: k8sRef[1] as string, name: k8sRef[2] as string, field: "keys.publicKeys" } : undefined;
+    if (secretRef !== undefined) {
       // Kyverno reads the public key from a Secret's `cosign.pub` (a live GET of the cluster API, admission.cluster).
-      const name = String(keys["secret"]["name"] ?? "");
-      const namespace = String(keys["secret"]["namespace"] ?? "");
+      const { name, namespace, field: from } = secretRef;
       const urlPath = `/api/v1/namespaces/${namespace}/secrets/${name}`;
-      const secret = venv.env.resolver?.({ kind: "apiCall", name: `${path}.keys.secret`, spec: { urlPath, method: "GET" } });
-      if (secret === undefined) return { kind: "pending", message: `${path}.keys.secret: no answer for the Secret ${namespace}/${name}: reading keys from Secrets needs the cluster (admission.cluster in vigil.yaml)` };
-      if (secret instanceof UnresolvedContext) return { kind: "error", message: `${path}.keys.secret: ${secret.reason}` };
+      const secret = venv.env.resolver?.({ kind: "apiCall", name: `${path}.${from}`, spec: { urlPath, method: "GET" } });
+      if (secret === undefined) return { kind: "pending", message: `${path}.${from}: no answer for the Secret ${namespace}/${name}: reading keys from Secrets needs the cluster (admission.cluster in vigil.yaml)` };
+      if (secret instanceof UnresolvedContext) return { kind: "error", message: `${path}.${from}: ${secret.reason}` };
       pem = (secretValue(secret, "cosign.pub") ?? "").trim();
-      if (pem === "") return { kind: "error", message: `${path}.keys.secret: the Secret ${namespace}/${name} has no cosign.pub` };
+      if (pem === "") return { kind: "error", message: `${path}.${from}: the Secret ${namespace}/${name} has no cosign.pub` };
     }
     if (pem === "") return { kind: "error", message: `${path}.keys: publicKeys is empty` };
     signer = { key: pem };
