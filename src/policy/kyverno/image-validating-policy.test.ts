@@ -1,6 +1,6 @@
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ApiAnswer } from "../../core/context.js";
+import type { ApiAnswer, ClusterView } from "../../core/context.js";
 import { startTestFulcio } from "../../context/kubernetes/fulcio-test-ca.js";
 import { fetchUnanswered } from "../../context/kubernetes/lookups.js";
 import { createRegistryClient } from "../../context/kubernetes/registry-client.js";
@@ -90,13 +90,13 @@ const pod = (...images: string[]): AdmissionInput => resourceInput({ apiVersion:
 const image = (name: string): string => `${registry.host}/acme/${name}`;
 const pinned = (name: string): string => `${image(name)}@${registry.digestOf(`acme/${name}`)}`;
 
-async function withLookups<T>(run: (options: { resolver: ReturnType<typeof clusterContextResolver> }) => T): Promise<T> {
+async function withLookups<T>(run: (options: { resolver: ReturnType<typeof clusterContextResolver> }) => T, cluster?: ClusterView): Promise<T> {
   const client = createRegistryClient({ insecure: [registry.host] });
   let fetched: Map<string, ApiAnswer> | undefined;
   for (let round = 0; round < 10; round++) {
     const unanswered = new Set<string>();
-    const result = run({ resolver: clusterContextResolver({ registry: client, unanswered, ...(fetched ? { fetched } : {}) }) });
-    const more = await fetchUnanswered({ registry: client }, unanswered, fetched);
+    const result = run({ resolver: clusterContextResolver({ registry: client, ...(cluster ? { cluster } : {}), unanswered, ...(fetched ? { fetched } : {}) }) });
+    const more = await fetchUnanswered({ registry: client, cluster }, unanswered, fetched);
     if (more === undefined) return result;
     fetched = more;
   }
@@ -210,6 +210,30 @@ spec:
     const legacy = resourceInput({ apiVersion: "v1", kind: "Pod", metadata: { name: "legacy", namespace: "shop" }, spec: { containers: [{ name: "app", image: pinned("unsigned:3.0") }] } }, { operation: "CREATE" });
     const results = await withLookups((options) => (set.policies[0] as KyvernoPolicy).evaluateAdmission(legacy, options));
     expect(results.map((r) => [r.status, r.message])).toEqual([["skip", "rule skipped due to policy exception shop/legacy-web"]]);
+  });
+
+  it("cosign.key.secretRef: the public key is the Secret's cosign.pub, read from the cluster (a live GET), as Kyverno reads it", async () => {
+    const gets: string[] = [];
+    const cluster: ClusterView = {
+      namespace: () => undefined,
+      configMap: () => undefined,
+      rolesOf: () => ({ roles: [], clusterRoles: [] }),
+      fetch: async (path) => {
+        gets.push(path);
+        return path === "/api/v1/namespaces/kyverno/secrets/release-key"
+          ? { ok: true, body: { apiVersion: "v1", kind: "Secret", metadata: { name: "release-key", namespace: "kyverno" }, data: { "cosign.pub": Buffer.from(pem(release)).toString("base64") } } }
+          : { ok: false, error: `GET ${path} answered HTTP 404: secrets not found` };
+      },
+    };
+    const fromSecret = (name: string) => ivpol(`
+  attestors: [{name: release, cosign: {key: {secretRef: {name: ${name}, namespace: kyverno}}, ctlog: {insecureIgnoreTlog: true}}}]
+  validations: [{expression: "images.containers.all(i, verifyImageSignatures(i, [attestors.release]) > 0)", message: signed by the release key}]`, `from-${name}`);
+    expect((await withLookups((options) => fromSecret("release-key").evaluateAdmission(pod(pinned("api:3.0")), options), cluster)).map((r) => r.status)).toEqual(["pass"]);
+    expect(gets).toContain("/api/v1/namespaces/kyverno/secrets/release-key");
+    expect((await withLookups((options) => fromSecret("release-key").evaluateAdmission(pod(pinned("unsigned:3.0")), options), cluster)).map((r) => r.status)).toEqual(["fail"]);
+    const missing = await withLookups((options) => fromSecret("gone").evaluateAdmission(pod(pinned("api:3.0")), options), cluster);
+    expect(missing.map((r) => r.status)).toEqual(["error"]);
+    expect(missing[0]?.message).toContain("cosign.key.secretRef: GET /api/v1/namespaces/kyverno/secrets/gone failed");
   });
 
   it("what Vigil does not check fails to load naming the field, or errors when a validation uses it; without registries it errors", async () => {

@@ -24,7 +24,8 @@
  *   matchConditions, variables and CEL PolicyExceptions as for ValidatingPolicy.
  *
  * Not supported (fails to load naming the field): `matchImageReferences[].expression`,
- * `evaluation.mode: JSON`. KMS keys and Secret references error when a validation uses them.
+ * `evaluation.mode: JSON`. KMS keys error when a validation uses them; `cosign.key.secretRef`
+ * reads the key from the Secret's `cosign.pub` in the cluster.
  */
 import type { Context, ImageSignatureCheck, KeylessIdentity } from "../../core/context.js";
 import { VigilError } from "../../core/errors.js";
@@ -78,7 +79,29 @@ function valueOf(field: unknown): string | undefined {
 }
 
 /** The signature checks one attestor stands for (any of them verifying counts the attestor). */
-function checksOf(attestor: Json, image: string, predicateType: string | undefined): ImageSignatureCheck[] | string {
+const pendingSecret = "\u0000pending";
+
+/**
+ * `cosign.key.secretRef` ({name, namespace}): the public key is the Secret's `cosign.pub`, read
+ * with a live GET of the cluster API (admission.cluster) through the lookup rounds, as Kyverno
+ * reads it. `pendingSecret` while the GET is not answered yet (the scope records why).
+ */
+function secretKey(ref: unknown, scope: ImageScope | undefined): string | undefined {
+  if (!isObject(ref) || !text(ref["name"]) || !text(ref["namespace"])) throw new Error("cosign.key.secretRef needs name and namespace");
+  const where = `${String(ref["namespace"])}/${String(ref["name"])}`;
+  const secret = scope?.resolver?.({ kind: "apiCall", name: "cosign.key.secretRef", spec: { urlPath: `/api/v1/namespaces/${String(ref["namespace"])}/secrets/${String(ref["name"])}`, method: "GET" } });
+  if (secret === undefined) {
+    if (scope) scope.pending ??= `no answer for the Secret ${where} (cosign.key.secretRef): reading keys from Secrets needs the cluster (admission.cluster in vigil.yaml)`;
+    return pendingSecret;
+  }
+  if (secret instanceof UnresolvedContext) throw new Error(`cosign.key.secretRef: ${secret.reason}`);
+  const data = isObject(secret) && isObject(secret["data"]) ? secret["data"]["cosign.pub"] : undefined;
+  const pem = typeof data === "string" ? Buffer.from(data, "base64").toString("utf8").trim() : "";
+  if (pem === "") throw new Error(`cosign.key.secretRef: the Secret ${where} has no cosign.pub`);
+  return pem;
+}
+
+function checksOf(attestor: Json, image: string, predicateType: string | undefined, imageScope?: ImageScope): ImageSignatureCheck[] | string {
   const scope = { image, ...(predicateType !== undefined ? { predicateType } : {}) };
   if (isObject(attestor["notary"])) {
     const certs = valueOf(attestor["notary"]["certs"]);
@@ -100,8 +123,8 @@ function checksOf(attestor: Json, image: string, predicateType: string | undefin
   if (isObject(cosign["key"])) {
     const key = cosign["key"];
     if (text(key["kms"])) return "cosign.key.kms: KMS keys are not supported by Vigil; put the public key in key.data";
-    if (key["secretRef"] !== undefined) return "cosign.key.secretRef: keys from Secrets are not read by ImageValidatingPolicy in Vigil; put the public key in key.data";
-    const data = text(key["data"]);
+    const data = key["secretRef"] !== undefined ? secretKey(key["secretRef"], imageScope) : text(key["data"]);
+    if (data === pendingSecret) return [];
     if (data === undefined) return "cosign.key.data is empty";
     return [{ ...common, key: data, ...(text(key["hashAlgorithm"]) ? { signatureAlgorithm: key["hashAlgorithm"] as string } : {}) }];
   }
@@ -135,7 +158,7 @@ function countVerified(scope: ImageScope, image: string, attestors: unknown, att
     const name = isObject(ref) && typeof ref[ATTESTOR] === "string" ? ref[ATTESTOR] : undefined;
     const attestor = name === undefined ? undefined : scope.attestors.get(name);
     if (name === undefined || attestor === undefined) throw new Error("unknown attestor: pass attestors.<name> of this policy");
-    const checks = checksOf(attestor, image, predicateType);
+    const checks = checksOf(attestor, image, predicateType, scope);
     if (typeof checks === "string") throw new Error(`attestor ${name}: ${checks}`);
     let verified = false;
     for (const check of checks) {
