@@ -18,11 +18,12 @@
  *   pre-authentication encoding; a statement counts when a signature verifies with the key and
  *   one of its subjects carries the image's digest.
  *
- * KMS keys are not checked; Notary signatures are in notary.ts.
+ * KMS keys are fetched by kms.ts before a check gets here; Notary signatures are in notary.ts.
  */
 import { createHash, createPublicKey, verify as verifySignature, X509Certificate, type KeyObject } from "node:crypto";
 import { certificateKey, certificatesOf, chainTo, type FulcioTrust } from "./fulcio.js";
 import type { ImageSignatureCheck as SignatureCheck } from "../../core/context.js";
+import { KMS_NOT_CONFIGURED, type KmsSignatureCheck } from "./kms.js";
 
 export type { ImageSignatureCheck as SignatureCheck } from "../../core/context.js";
 
@@ -166,6 +167,9 @@ export function signerOf(check: SignatureCheck, trust: FulcioTrust): Signer {
     };
   }
   if (check.keyless === undefined) {
+    // A KMS-keyed check reaches here only when no KmsKeySource fetched its key (withKmsKeys, kms.ts).
+    const kms = (check as KmsSignatureCheck).kms;
+    if (kms !== undefined && check.key === undefined) throw new Error(`${KMS_NOT_CONFIGURED} (admission.kms.aws: {region, endpoint}) to check signatures with ${kms}`);
     const key = publicKeyOf(check.key ?? "");
     return { keyFor: () => ({ key }) };
   }
