@@ -251,7 +251,7 @@ spec:
   validations: [{expression: "images.containers.all(i, verifyImageSignatures(i, [attestors.kms]) > 0)"}]`);
     const errored = await validate(kms, pod(pinned("api:3.0")));
     expect(errored.map((r) => r.status)).toEqual(["error"]);
-    expect(errored[0]?.message).toContain("attestor kms: cosign.key.kms: KMS keys are not supported by Vigil");
+    expect(errored[0]?.message).toContain("attestor kms: cosign.key.kms: \"awskms:///arn:aws:kms:eu-west-1:111122223333:key/k\" is not an AWS KMS key reference");
     const offline = signaturesPolicy().evaluateAdmission(pod(pinned("api:3.0")));
     expect(offline.map((r) => [r.status, r.message])).toEqual([["error", `no answer for ${pinned("api:3.0")} from attestor release: verifying images needs image registries (admission.registries in vigil.yaml)`]]);
   });

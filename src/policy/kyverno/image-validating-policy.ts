@@ -31,6 +31,7 @@ import type { Context, ImageSignatureCheck, KeylessIdentity } from "../../core/c
 import { VigilError } from "../../core/errors.js";
 import type { Finding, TraceStep } from "../../core/finding.js";
 import type { EvaluateOptions } from "../../core/policy.js";
+import { kmsFailureKind, kmsReferenceProblem, type KmsSignatureCheck } from "../../context/kubernetes/kms.js";
 import type { CelActivation, CelEnvironment, CelFunctionDefinition, CelProgram } from "../cel/api.js";
 import { kyvernoCelActivation, withGlobalContextReader } from "./cel-libraries.js";
 import { globalContextReader, type GlobalContextSet } from "./global-context.js";
@@ -122,7 +123,7 @@ function checksOf(attestor: Json, image: string, predicateType: string | undefin
   };
   if (isObject(cosign["key"])) {
     const key = cosign["key"];
-    if (text(key["kms"])) return "cosign.key.kms: KMS keys are not supported by Vigil; put the public key in key.data";
+    if (text(key["kms"])) return kmsChecks(String(key["kms"]).trim(), common);
     const data = key["secretRef"] !== undefined ? secretKey(key["secretRef"], imageScope) : text(key["data"]);
     if (data === pendingSecret) return [];
     if (data === undefined) return "cosign.key.data is empty";
@@ -168,6 +169,8 @@ function countVerified(scope: ImageScope, image: string, attestors: unknown, att
         continue;
       }
       if (answer instanceof UnresolvedContext) {
+        const kmsProblem = kmsKeyProblem(check, answer.reason);
+        if (kmsProblem !== undefined) throw new Error(`attestor ${name}: ${kmsProblem}`);
         scope.trace.push({ kind: "condition", expr: `attestors.${name} signed ${image}${predicateType ? ` (${predicateType})` : ""}`, value: false, error: answer.reason });
         continue;
       }
@@ -367,4 +370,19 @@ export function compileImageValidatingPolicy(document: Json, env: CelEnvironment
         .map((r) => resultToFinding({ ...r, rule: r.rule || name }, meta, input));
     },
   };
+}
+
+/**
+ * `cosign.key.kms`: the check names the key by its KMS reference and the context layer fetches
+ * it (context/kubernetes/kms.ts; AWS KMS only), or why the reference cannot be used.
+ */
+function kmsChecks(kms: string, common: Omit<ImageSignatureCheck, "key">): KmsSignatureCheck[] | string {
+  const problem = kmsReferenceProblem(kms);
+  if (problem !== undefined) return `cosign.key.kms: ${problem.message}${problem.kind === "unsupported" ? "; put the public key in key.data" : ""}`;
+  return [{ ...common, kms }];
+}
+
+/** Why a KMS-keyed check could not be made (no KMS configured, the key not fetched), naming the field; undefined when its signatures simply did not verify. */
+function kmsKeyProblem(check: KmsSignatureCheck, reason: string): string | undefined {
+  return check.kms !== undefined && kmsFailureKind(reason) !== undefined ? `cosign.key.kms: ${reason}` : undefined;
 }

@@ -31,10 +31,14 @@
  * with it) chained to `certChain`. `type: Notary` checks notation signatures (JWS referrers,
  * notary.ts) against the `certificates` of its attestors, and its attestations are referrer
  * artifacts of the attestation's type (an SBOM) signed by notation, their JSON content the
- * predicate the conditions read. KMS keys report `unsupported`, naming the field.
+ * predicate the conditions read. `keys.kms`: an AWS KMS key (`awskms://`, cosign's format) is
+ * sent with the check and fetched by the context layer (context/kubernetes/kms.ts), which
+ * answers `unsupported` when no KMS is configured and `error` when the key cannot be fetched;
+ * other KMS schemes report `unsupported`, naming the field.
  */
-import type { ImageSignatureCheck, KeylessIdentity } from "../../core/context.js";
+import type { KeylessIdentity } from "../../core/context.js";
 import type { TraceStep } from "../../core/finding.js";
+import { kmsFailureKind, kmsReferenceProblem, type KmsSignatureCheck } from "../../context/kubernetes/kms.js";
 import { imageInfo, loadContextEntries, UnresolvedContext, type Doc } from "./context.js";
 import type { RuleEnv } from "./rule-env.js";
 import { searchJmes } from "./jmespath.js";
@@ -223,7 +227,7 @@ function secretValue(secret: unknown, key: string): string | undefined {
 
 /** One `keys`, `keyless` or `certificates` entry: the lookup of its signatures (or attestations). */
 function checkSignerEntry(entry: Json, scope: CheckScope, path: string, venv: VerifyEnv): Check {
-  let signer: { key: string } | { keyless: KeylessIdentity } | { certificate: { cert?: string; chain?: string } } | { notary: { certificates: string } };
+  let signer: { key: string } | { kms: string } | { keyless: KeylessIdentity } | { certificate: { cert?: string; chain?: string } } | { notary: { certificates: string } };
   let rekor: Json = {};
   let field: "keys" | "keyless" | "certificates";
   let algorithm: unknown;
@@ -235,10 +239,18 @@ function checkSignerEntry(entry: Json, scope: CheckScope, path: string, venv: Ve
     const trusted = [certificates["cert"], certificates["certChain"]].filter((v): v is string => typeof v === "string" && v.trim() !== "").join("\n");
     if (trusted === "") return { kind: "error", message: `${path}.certificates: cert or certChain is required` };
     signer = { notary: { certificates: trusted } };
+  } else if (isObject(entry["keys"]) && typeof entry["keys"]["kms"] === "string" && entry["keys"]["kms"].trim() !== "") {
+    // cosign fetches the public key from the KMS and verifies locally: the context layer fetches it (kms.ts).
+    const keys = entry["keys"];
+    field = "keys";
+    const kms = String(keys["kms"]).trim();
+    const problem = kmsReferenceProblem(kms);
+    if (problem !== undefined) return { kind: problem.kind, message: `${path}.keys.kms: ${problem.message}${problem.kind === "unsupported" ? "; put the public key in keys.publicKeys" : ""}` };
+    signer = { kms };
+    rekor = isObject(keys["rekor"]) ? keys["rekor"] : {};
   } else if (isObject(entry["keys"])) {
     const keys = entry["keys"];
     field = "keys";
-    if (typeof keys["kms"] === "string" && keys["kms"] !== "") return { kind: "unsupported", message: `${path}.keys.kms: KMS keys are not supported by Vigil; put the public key in keys.publicKeys` };
     let pem = typeof keys["publicKeys"] === "string" ? keys["publicKeys"].trim() : "";
     // cosign's `k8s://<namespace>/<name>` in publicKeys names the same Secret as keys.secret.
     const k8sRef = /^k8s:\/\/([^/\s]+)\/([^/\s]+)$/.exec(pem);
@@ -277,7 +289,7 @@ function checkSignerEntry(entry: Json, scope: CheckScope, path: string, venv: Ve
   }
   const repository = typeof entry["repository"] === "string" && entry["repository"] !== "" ? entry["repository"] : scope.repository;
   const annotations = stringRecord(entry["annotations"]) ?? scope.annotations;
-  const check: ImageSignatureCheck = {
+  const check: KmsSignatureCheck = {
     image: scope.image,
     ...signer,
     ...(repository !== undefined && repository !== "" ? { repository } : {}),
@@ -292,6 +304,9 @@ function checkSignerEntry(entry: Json, scope: CheckScope, path: string, venv: Ve
   if (answer === undefined) return { kind: "pending", message: `${subject}: no answer for ${scope.image}: verifying images needs image registries (admission.registries in vigil.yaml)` };
   if (answer instanceof UnresolvedContext) {
     venv.trace.push({ kind: "condition", expr: `${subject} signed ${scope.image}`, value: false, error: answer.reason });
+    // A KMS key that could not be had is not a signature that failed: unsupported (no KMS configured) or error.
+    const kmsKind = "kms" in signer ? kmsFailureKind(answer.reason) : undefined;
+    if (kmsKind !== undefined) return { kind: kmsKind, message: `${subject}.kms: ${answer.reason}` };
     return { kind: "fail", message: `${subject}: ${answer.reason}` };
   }
   const body = isObject(answer) ? answer : {};
