@@ -93,6 +93,14 @@ export const configSchema = z.strictObject({
       fulcioRoots: z.string().optional().describe("PEM bundle of the Fulcio root (and intermediate) certificates keyless verifyImages attestors accept when they name no roots (e.g. the public-good instance's, from Sigstore's trusted_root.json). Without either, keyless attestors fail."),
       ctLogPublicKey: z.string().optional().describe("PEM public key of the certificate-transparency log whose embedded SCTs keyless attestors accept when they name no ctlog.pubkey. Without either, a keyless attestor that does not set ctlog.ignoreSCT: true fails."),
     }).prefault({}),
+    kms: z.strictObject({
+      aws: z.strictObject({
+        region: z.string().optional().describe("AWS KMS for Cosign keys: with admission.kms.aws set (any of its fields, or {}), the public keys of Kyverno verifyImages keys.kms and ImageValidatingPolicy cosign.key.kms references awskms://... are fetched with KMS GetPublicKey and the signatures verified locally, as cosign does (needs admission.registries; credentials from the standard AWS chain: environment, profile, web identity, instance role; the key policy must allow kms:GetPublicKey). Unset: such keys report unsupported. This field: the region of the keys (default: the SDK's chain, AWS_REGION or the profile)."),
+        endpoint: z.string().optional().describe("KMS endpoint URL for references without their own (awskms:///<key>), e.g. http://127.0.0.1:4566 for LocalStack; a reference awskms://<host:port>/<key> is asked at https://<host:port>, as cosign does. Default: AWS's regional endpoint."),
+        cacheSeconds: z.number().int().min(0).default(300).describe("How long a fetched public key is reused (cosign keeps it 5 minutes); 0: never."),
+        timeoutMs: z.number().int().positive().default(5_000).describe("Timeout of one KMS request, in milliseconds."),
+      }).optional(),
+    }).prefault({}),
     services: z.strictObject({
       enabled: z.boolean().default(false).describe("Answer Kyverno apiCall entries with a `service` (GET, or POST with `data`, to a URL outside the cluster API, e.g. Kubecost), called while a review is decided (docs/admission.md). false: such rules error and their failurePolicy decides."),
       allow: z.array(z.string()).default([]).describe("URL prefixes services may be called at; empty: any URL."),

@@ -11,6 +11,7 @@
  */
 import { watchKubernetesCluster, type KubernetesClusterCache } from "../context/kubernetes/cluster-cache.js";
 import { createRegistryClient } from "../context/kubernetes/registry-client.js";
+import { createAwsKmsKeySource, withKmsKeys } from "../context/kubernetes/kms.js";
 import { createServiceCaller } from "../context/kubernetes/service-caller.js";
 import { randomUUID } from "node:crypto";
 import { timeOrderedId } from "../core/ids.js";
@@ -128,7 +129,9 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
   }
   // Image registries for Kyverno imageRegistry context entries.
   const registries = config.admission.registries;
-  const registry = registries.enabled ? createRegistryClient(registries) : undefined;
+  // Cosign keys held in AWS KMS (keys.kms): their public keys fetched for the registry's signature checks.
+  const kms = config.admission.kms.aws;
+  const registry = registries.enabled ? withKmsKeys(createRegistryClient(registries), kms === undefined ? undefined : createAwsKmsKeySource(kms)) : undefined;
   // Services outside the cluster API for Kyverno apiCall.service entries.
   const services = config.admission.services.enabled ? createServiceCaller(config.admission.services) : undefined;
   const packs = createPackRuntime({

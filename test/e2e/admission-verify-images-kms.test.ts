@@ -1,0 +1,109 @@
+/**
+ * Kyverno verifyImages with a Cosign key held in AWS KMS (`keys.kms: awskms:///alias/...`)
+ * through the validating webhook of a real agent: `admission.kms.aws` points the agent at a local
+ * stand-in for KMS (SigV4-checked GetPublicKey; credentials from the environment, the standard
+ * AWS chain) and `admission.registries` at a local registry holding images signed the way
+ * `cosign sign --key awskms://...` stores them.
+ */
+import { generateKeyPairSync, type KeyObject } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { createAgent, createManualClock } from "../../src/agent.js";
+import { parseConfig } from "../../src/config.js";
+import { startFakeKms, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, type FakeKms } from "../../src/context/kubernetes/kms-test-server.js";
+import { startFakeRegistry, type FakeRegistry } from "../../src/context/kubernetes/registry-test-server.js";
+import { admissionRoutes } from "../../src/server/admission.js";
+import { buildServer, type VigilServer } from "../../src/server/app.js";
+import { admissionReview, tempDir, type KubeObject } from "./admission-support.js";
+
+type Pair = { privateKey: KeyObject; publicKey: KeyObject };
+const ec = (): Pair => generateKeyPairSync("ec", { namedCurve: "P-256" });
+const release = ec();
+const stranger = ec();
+
+const kmsPolicy = (host: string): string => `
+apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: release-signed
+spec:
+  validationFailureAction: Enforce
+  rules:
+  - name: release-key
+    match:
+      any:
+      - resources:
+          kinds: [Pod]
+    verifyImages:
+    - imageReferences: ["${host}/acme/*"]
+      attestors:
+      - entries:
+        - keys:
+            kms: awskms:///alias/release
+            rekor:
+              ignoreTlog: true
+`;
+
+describe("Kyverno verifyImages keys.kms on the admission webhook (AWS KMS)", () => {
+  let kms: FakeKms;
+  let registry: FakeRegistry;
+  const closers: (() => Promise<void>)[] = [];
+
+  /** An agent serving the admission webhooks; `kmsEndpoint` undefined: no admission.kms.aws. */
+  async function start(kmsEndpoint: string | undefined): Promise<VigilServer> {
+    const dir = tempDir();
+    mkdirSync(join(dir, "policies"));
+    writeFileSync(join(dir, "policies", "kms.yaml"), kmsPolicy(registry.host));
+    const admission = { registries: { enabled: true, insecure: [registry.host] }, ...(kmsEndpoint ? { kms: { aws: { region: "eu-west-1", endpoint: kmsEndpoint } } } : {}) };
+    const agent = await createAgent(parseConfig({ policies: [join(dir, "policies")], store: { path: join(dir, "vigil.db") }, log: { level: "silent" }, admission }), { clock: createManualClock("2025-07-01T10:00:00Z"), onProblem: () => undefined });
+    const server = buildServer({ agent, routes: [admissionRoutes] });
+    await server.app.ready();
+    closers.push(async () => { await server.app.close(); await agent.close(); });
+    return server;
+  }
+
+  beforeAll(async () => {
+    // The agent's KMS client takes its credentials from the standard AWS chain: here, the environment.
+    vi.stubEnv("AWS_ACCESS_KEY_ID", TEST_ACCESS_KEY_ID);
+    vi.stubEnv("AWS_SECRET_ACCESS_KEY", TEST_SECRET_ACCESS_KEY);
+    kms = await startFakeKms({ "alias/release": { publicKey: release.publicKey } });
+    registry = await startFakeRegistry({
+      "acme/api:1.4": { created: "2025-06-01T00:00:00Z", signatures: [{ ...release }] },
+      "acme/untrusted:1.0": { created: "2025-06-01T00:00:00Z", signatures: [{ ...stranger }] },
+    });
+  });
+  afterAll(async () => {
+    for (const close of closers) await close();
+    await kms.close();
+    await registry.close();
+    vi.unstubAllEnvs();
+  });
+
+  const validate = async (server: VigilServer, object: KubeObject): Promise<{ allowed: boolean; message: string }> => {
+    const response = await server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: admissionReview(object) });
+    expect(response.statusCode).toBe(200);
+    const body = (response.json() as { response: { allowed: boolean; status?: { message?: string } } }).response;
+    return { allowed: body.allowed, message: body.status?.message ?? "" };
+  };
+  const pod = (name: string, image: string): KubeObject => ({ apiVersion: "v1", kind: "Pod", metadata: { name, namespace: "shop" }, spec: { containers: [{ name: "c0", image }] } });
+  const pinned = (name: string): string => `${registry.host}/acme/${name}@${registry.digestOf(`acme/${name}`)}`;
+
+  it("admits an image signed with the KMS key and denies one signed by another, fetching the key once", async () => {
+    const server = await start(kms.endpoint);
+    expect(await validate(server, pod("api", pinned("api:1.4")))).toEqual({ allowed: true, message: "" });
+    const untrusted = await validate(server, pod("untrusted", pinned("untrusted:1.0")));
+    expect(untrusted.allowed).toBe(false);
+    expect(untrusted.message).toContain("release-key");
+    expect(untrusted.message).toContain("invalid signature");
+    expect((await validate(server, pod("api-again", pinned("api:1.4")))).allowed).toBe(true);
+    expect(kms.requests.map((r) => [r.target, r.body, r.signed])).toEqual([["TrentService.GetPublicKey", { KeyId: "alias/release" }, true]]);
+  });
+
+  it("without admission.kms.aws the rule cannot be checked: denied (failurePolicy Fail), naming what to set", async () => {
+    const server = await start(undefined);
+    const answer = await validate(server, pod("api", pinned("api:1.4")));
+    expect(answer.allowed).toBe(false);
+    expect(answer.message).toContain("keys.kms: AWS KMS keys are fetched only when admission.kms.aws is set in vigil.yaml");
+  });
+});
