@@ -164,6 +164,26 @@ spec:
     expect(codes({ verifyImages: { enabled: true, rekorPublicKey: "pem", fulcioRoots: "pem", ctLogPublicKey: "pem" } })).toEqual([["verify-images-trust", "spec.rules[0].verifyImages[0].attestors[0].entries[3].keys.kms"]]);
     // without settings (the library call): not checked
     expect(codes({})).toEqual([]);
+    // an AWS KMS key is verified once admission.kms.aws is set; before, the warning says to set it
+    const aws = tree({ "aws.yaml": `apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: aws-signed}
+spec:
+  rules:
+  - name: signed
+    match: {any: [{resources: {kinds: [Pod]}}]}
+    verifyImages:
+    - imageReferences: ["ghcr.io/acme/*"]
+      attestors:
+      - entries:
+        - keys:
+            kms: awskms:///arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab
+            rekor: {ignoreTlog: true}
+` });
+    const awsWarnings = (awsKms: boolean) => lintPolicies(aws, { verifyImages: { enabled: true, awsKms } }).warnings.map((w) => w.message);
+    expect(awsWarnings(false)).toEqual([expect.stringContaining("set admission.kms.aws in vigil.yaml")]);
+    expect(awsWarnings(true)).toEqual([]);
+    expect(lintPolicies(root, { verifyImages: { enabled: true, awsKms: true } }).warnings.find((w) => w.field?.endsWith("keys.kms"))?.message).toContain("gcpkms KMS keys are not verified by Vigil (AWS KMS is)");
   });
 
   it("verify-images-trust for an ImageValidatingPolicy's attestors", () => {

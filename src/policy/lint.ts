@@ -13,7 +13,8 @@
  * Warnings (Kyverno verifyImages rules, when the caller passes the image-verification settings):
  * - `verify-images-trust`: a rule that cannot verify anything as configured — image registries
  *   off, a keys or keyless attestor checking the transparency log with no Rekor key, a keyless
- *   attestor with no Fulcio roots or no CT log key, a KMS key: every image it selects would report
+ *   attestor with no Fulcio roots or no CT log key, a KMS key Vigil cannot fetch (not AWS KMS,
+ *   or AWS KMS without admission.kms.aws): every image it selects would report
  *   `error` (or fail); says which setting or field to add.
  *
  * Warnings (Kyverno cleanup policies and mutate-existing rules, when the caller passes the cluster settings):
@@ -57,6 +58,15 @@ export interface ImageVerificationSettings {
   readonly rekorPublicKey?: string | undefined;
   readonly fulcioRoots?: string | undefined;
   readonly ctLogPublicKey?: string | undefined;
+  /** `admission.kms.aws` is set: `awskms://` keys are fetched from AWS KMS. */
+  readonly awsKms?: boolean | undefined;
+}
+
+/** Why a KMS key reference cannot be verified with these settings, or undefined when it can. */
+function kmsProblem(reference: string, settings: ImageVerificationSettings, fallback: string): string | undefined {
+  if (reference.startsWith("awskms://")) return settings.awsKms === true ? undefined : `the public key is fetched from AWS KMS: set admission.kms.aws in vigil.yaml, or ${fallback}`;
+  const scheme = /^([a-z]+):\/\//.exec(reference)?.[1] ?? reference;
+  return `${scheme} KMS keys are not verified by Vigil (AWS KMS is): ${fallback}`;
 }
 
 export interface LintWarning {
@@ -244,7 +254,8 @@ function lintVerifyImages(documents: readonly LintDocument[], settings: ImageVer
           if (signer === undefined) continue;
           const field = isObject(entry["keys"]) ? "keys" : isObject(entry["keyless"]) ? "keyless" : "certificates";
           if (field === "keys" && text(signer["kms"])) {
-            at(`${path}.keys.kms`, "KMS keys are not verified by Vigil: the images this attestor checks report error; put the public key in keys.publicKeys");
+            const problem = kmsProblem(String(signer["kms"]), settings, "the images this attestor checks report unsupported; or put the public key in keys.publicKeys");
+            if (problem !== undefined) at(`${path}.keys.kms`, problem);
             continue;
           }
           const rekor = isObject(signer["rekor"]) ? signer["rekor"] : {};
@@ -282,7 +293,10 @@ function lintImageValidatingPolicy(file: string, value: Json, settings: ImageVer
     const cosign = attestor["cosign"];
     const ctlog = isObject(cosign["ctlog"]) ? cosign["ctlog"] : {};
     const path = `spec.attestors[${i}].cosign`;
-    if (isObject(cosign["key"]) && text(cosign["key"]["kms"])) at(`${path}.key.kms`, "KMS keys are not verified by Vigil: validations using this attestor report error; put the public key in key.data");
+    if (isObject(cosign["key"]) && text(cosign["key"]["kms"])) {
+      const problem = kmsProblem(String(cosign["key"]["kms"]), settings, "validations using this attestor report error; or put the public key in key.data");
+      if (problem !== undefined) at(`${path}.key.kms`, problem);
+    }
     if (ctlog["insecureIgnoreTlog"] !== true && !text(ctlog["rekorPubKey"]) && !text(settings.rekorPublicKey)) at(`${path}.ctlog`, "checks the transparency log, but no Rekor public key is set: set ctlog.rekorPubKey or admission.registries.rekorPublicKey (or ctlog.insecureIgnoreTlog: true), or every signature fails");
     if (isObject(cosign["keyless"])) {
       const roots = cosign["keyless"]["roots"];

@@ -3,9 +3,9 @@
  * (validate, mutate and generate rules) and `policies.kyverno.io` ValidatingPolicy,
  * MutatingPolicy, GeneratingPolicy and the cleanup policies (ClusterCleanupPolicy, CleanupPolicy,
  * DeletingPolicy; run on their schedule by the agent). Other policies.kyverno.io kinds and
- * rules using unsupported features (`validate.manifests`, ...) fail to load with a VigilError naming
- * the policy, the rule and the feature; verifyImages rules with KMS keys load and report
- * `unsupported`.
+ * rules using unsupported features (keyless `validate.manifests` attestors, ...) fail to load with a
+ * VigilError naming the policy, the rule and the feature; verifyImages rules with KMS keys Vigil
+ * cannot fetch (other than AWS KMS with admission.kms.aws) load and report `unsupported`.
  * Kyverno PolicyExceptions load with the policies (policy-exception.ts).
  * Generated resources are computed for `vigil test` only: nothing is written to a cluster.
  */
