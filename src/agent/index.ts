@@ -7,6 +7,7 @@ export { createAgent, type Agent, type AgentOptions, type AgentRole, type Policy
 export { openStorage, openBus, maskConfigOf } from "./adapters.js";
 export { createEvaluator, type Evaluator, type DecideOptions, type LookupSources } from "./evaluator.js";
 export { createRegistryClient } from "../context/kubernetes/registry-client.js";
+export { openImageRegistry } from "./image-registry.js";
 export { watchKubernetesCluster } from "../context/kubernetes/cluster-cache.js";
 export { createCleanupSweep, cleanupEvent, type CleanupSweep, type CleanupRun, type CleanupSweepOptions } from "./cleanup.js";
 export { loadPolicySet, builtinPolicies, createPolicyCatalog, PROMOTION_COLLECTION, type PolicyCatalog, type PolicySummary, type Promotion } from "./policies.js";

@@ -10,8 +10,7 @@
  * scheduler (role api: the learning schedule only); `close()` stops them and closes the adapters.
  */
 import { watchKubernetesCluster, type KubernetesClusterCache } from "../context/kubernetes/cluster-cache.js";
-import { createRegistryClient } from "../context/kubernetes/registry-client.js";
-import { createAwsKmsKeySource, withKmsKeys } from "../context/kubernetes/kms.js";
+import { openImageRegistry } from "./image-registry.js";
 import { createServiceCaller } from "../context/kubernetes/service-caller.js";
 import { randomUUID } from "node:crypto";
 import { timeOrderedId } from "../core/ids.js";
@@ -127,11 +126,8 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
     const synced = await Promise.race([cluster.synced().then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), clusterSettings.syncTimeoutMs).unref())]);
     if (!synced) problem(`kubernetes cluster cache: not listed within ${clusterSettings.syncTimeoutMs} ms (${cluster.stats().lastError ?? "no answer yet"}); serving, the cache fills in the background`);
   }
-  // Image registries for Kyverno imageRegistry context entries.
-  const registries = config.admission.registries;
-  // Cosign keys held in AWS KMS (keys.kms): their public keys fetched for the registry's signature checks.
-  const kms = config.admission.kms.aws;
-  const registry = registries.enabled ? withKmsKeys(createRegistryClient(registries), kms === undefined ? undefined : createAwsKmsKeySource(kms)) : undefined;
+  // Image registries for Kyverno imageRegistry context entries and verifyImages (keys in AWS KMS fetched).
+  const registry = openImageRegistry(config);
   // Services outside the cluster API for Kyverno apiCall.service entries.
   const services = config.admission.services.enabled ? createServiceCaller(config.admission.services) : undefined;
   const packs = createPackRuntime({

@@ -6,7 +6,7 @@
  * Results are the PolicyReport results (pass, fail, warn, error, skip) of report.ts.
  */
 import { resolve } from "node:path";
-import { createEvaluator, createRegistryClient, loadPolicySet, type LookupSources } from "../../agent.js";
+import { createEvaluator, loadPolicySet, openImageRegistry, type LookupSources } from "../../agent.js";
 import type { CompiledPolicy } from "../../core/compiled-policy.js";
 import { VigilError } from "../../core/errors.js";
 import { EventTypes } from "../../core/event.js";
@@ -88,10 +88,10 @@ export async function scanFromArgs(directory: string, args: ParsedArgs, io: CliI
   const config = configFrom(args, io);
   const { policySet, load } = loadPolicySet(config.policies, { costLimit: config.cel.costLimit });
   reportLoadErrors(load.errors, io);
-  const registries = config.admission.registries;
+  const registry = openImageRegistry(config);
   return scanManifestDirectory(resolve(io.cwd, directory), policySet, {
     namespace: stringOption(args, "namespace") ?? "default",
-    ...(registries.enabled ? { lookups: { registry: createRegistryClient(registries) } } : {}),
+    ...(registry ? { lookups: { registry } } : {}),
   });
 }
 
