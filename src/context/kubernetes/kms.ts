@@ -1,7 +1,8 @@
 /**
  * Cosign public keys held in a KMS (Kyverno verifyImages `keys.kms`, ImageValidatingPolicy
  * `cosign.key.kms`). Kyverno hands the reference to cosign, which fetches the PUBLIC key from the
- * KMS and verifies the signatures locally; Vigil does the same for AWS KMS:
+ * KMS and verifies the signatures locally; Vigil does the same for AWS KMS and, with the key
+ * fetched from HashiCorp Vault's transit engine, for `hashivault://` keys (kms-vault.ts):
  *
  * - references are parsed with cosign's own regexes (sigstore/sigstore
  *   pkg/signature/kms/aws/client.go): `awskms://[ENDPOINT]/<key id | key ARN | alias/<name> |
@@ -11,12 +12,15 @@
  *   key `cacheSeconds` (default 300, as cosign's key cache);
  * - `withKmsKeys` wraps an image registry so a signature check naming `kms` instead of `key` is
  *   checked with the fetched key, and with the hash of the key's signing algorithm (cosign uses
- *   the key's first signing algorithm, not the rule's signatureAlgorithm).
+ *   the key's first signing algorithm, not the rule's signatureAlgorithm); a Vault key with the
+ *   rule's signatureAlgorithm, the hash cosign has Vault verify with;
+ * - `composeKmsKeySources` gives `withKmsKeys` one source that dispatches by scheme, and says
+ *   which schemes nobody configured.
  *
- * A check whose key cannot be had is answered `{ ok: false }` with a message starting with
- * `KMS_NOT_CONFIGURED` or `KMS_KEY_PROBLEM`, which `kmsFailureKind` tells apart from signatures
- * that do not verify (ApiAnswer has no error kind; the policy layer reads these as `unsupported`
- * and `error`). Other KMS schemes (gcpkms, azurekms, hashivault) are not fetched.
+ * A check whose key cannot be had is answered `{ ok: false }` with a message starting with one of
+ * `KMS_NOT_CONFIGURED_PREFIXES` or with `KMS_KEY_PROBLEM`, which `kmsFailureKind` tells apart
+ * from signatures that do not verify (ApiAnswer has no error kind; the policy layer reads these
+ * as `unsupported` and `error`). Other KMS schemes (gcpkms, azurekms) are not fetched.
  */
 import { createPublicKey } from "node:crypto";
 import type { ApiAnswer, ImageRegistry, ImageSignatureCheck } from "../../core/context.js";
@@ -27,16 +31,26 @@ export type KmsSignatureCheck = ImageSignatureCheck & { readonly kms?: string };
 /** The schemes of cosign's KMS providers. */
 export const KMS_SCHEMES = ["awskms://", "gcpkms://", "azurekms://", "hashivault://"] as const;
 
-/** How a check begins its answer when no KMS is configured (read as `unsupported`). */
+/** How a check of an `awskms://` key begins its answer when admission.kms.aws is not set (read as `unsupported`). */
 export const KMS_NOT_CONFIGURED = "AWS KMS keys are fetched only when admission.kms.aws is set in vigil.yaml";
+/** How a check of a `hashivault://` key begins its answer when admission.kms.vault is not set (read as `unsupported`). */
+export const VAULT_NOT_CONFIGURED = "HashiCorp Vault keys are fetched only when admission.kms.vault is set in vigil.yaml";
+/** Every way a "not configured" answer begins; `kmsFailureKind` reads each as `unsupported`. */
+export const KMS_NOT_CONFIGURED_PREFIXES: readonly string[] = [KMS_NOT_CONFIGURED, VAULT_NOT_CONFIGURED];
 /** How a check begins its answer when its KMS key could not be fetched or used (read as `error`). */
 export const KMS_KEY_PROBLEM = "the KMS key ";
 
 /** Whether a failed check's message says its KMS key could not be had (`unsupported`, `error`), or undefined: the signatures did not verify. */
 export function kmsFailureKind(reason: string): "unsupported" | "error" | undefined {
-  if (reason.startsWith(KMS_NOT_CONFIGURED)) return "unsupported";
+  if (KMS_NOT_CONFIGURED_PREFIXES.some((prefix) => reason.startsWith(prefix))) return "unsupported";
   if (reason.startsWith(KMS_KEY_PROBLEM)) return "error";
   return undefined;
+}
+
+/** The answer to a check of `reference` when the KMS it names is not configured: what to set (starts with one of KMS_NOT_CONFIGURED_PREFIXES). */
+export function kmsNotConfigured(reference: string): string {
+  if (reference.startsWith("hashivault://")) return `${VAULT_NOT_CONFIGURED} (admission.kms.vault: {address, token}) to check signatures with ${reference}`;
+  return `${KMS_NOT_CONFIGURED} (admission.kms.aws: {region, endpoint}) to check signatures with ${reference}`;
 }
 
 /** An `awskms://` reference: the endpoint host (empty: AWS's own), and the KeyId GetPublicKey is asked for. */
@@ -67,17 +81,30 @@ export function parseAwsKmsReference(reference: string): AwsKmsReference | undef
   return undefined;
 }
 
+// cosign's regex, unchanged (sigstore/sigstore pkg/signature/kms/hashivault/client.go): one transit key name.
+const vaultReference = /^hashivault:\/\/(\w(?:[\w.-]*\w)?)$/;
+
+/** The transit key name of a `hashivault://<key name>` reference, or undefined when cosign would reject it. */
+export function parseVaultKmsReference(reference: string): string | undefined {
+  return vaultReference.exec(reference)?.[1];
+}
+
 /**
  * Why a `kms` reference cannot be checked by Vigil (`unsupported`: another KMS; `error`: not a
- * reference cosign would accept), or undefined for a well-formed `awskms://` one. The message
- * does not name the field: the caller does.
+ * reference cosign would accept), or undefined for a well-formed `awskms://` or `hashivault://`
+ * one. The message does not name the field: the caller does.
  */
 export function kmsReferenceProblem(reference: string): { readonly kind: "unsupported" | "error"; readonly message: string } | undefined {
   if (reference.startsWith("awskms://")) {
     if (parseAwsKmsReference(reference) !== undefined) return undefined;
     return { kind: "error", message: `${JSON.stringify(reference)} is not an AWS KMS key reference: use awskms:///<key id | key ARN | alias/<name> | alias ARN>, or awskms://<host:port>/<...> for another endpoint (cosign's format)` };
   }
+  if (reference.startsWith("hashivault://")) {
+    if (parseVaultKmsReference(reference) !== undefined) return undefined;
+    return { kind: "error", message: `${JSON.stringify(reference)} is not a HashiCorp Vault key reference: use hashivault://<transit key name> (letters, digits and _, with - and . inside; the mount is admission.kms.vault.mountPath; cosign's format)` };
+  }
   const scheme = KMS_SCHEMES.find((s) => reference.startsWith(s));
+  // The wording predates Vault support and is pinned by tests elsewhere (verify-images.test.ts); the docs list both KMS Vigil fetches from.
   if (scheme !== undefined) return { kind: "unsupported", message: `${scheme} keys are not supported by Vigil (AWS KMS keys, awskms://, are)` };
   return { kind: "error", message: `${JSON.stringify(reference)} is not a KMS key reference (${KMS_SCHEMES.join(", ")})` };
 }
@@ -86,19 +113,44 @@ export function kmsReferenceProblem(reference: string): { readonly kind: "unsupp
 export interface KmsPublicKey {
   /** PEM SubjectPublicKeyInfo. */
   readonly pem: string;
-  /** The KMS's key spec (ECC_NIST_P256, RSA_2048, ...). */
+  /** The KMS's key spec (AWS: ECC_NIST_P256, RSA_2048, ...; Vault: the transit key type, ecdsa-p256, rsa-2048, ed25519, ...). */
   readonly keySpec: string;
-  /** The signing algorithms the key signs with; cosign verifies with the first. */
+  /** AWS: the signing algorithms the key signs with; cosign verifies with the first. Vault: empty (the rule's hash is used). */
   readonly signingAlgorithms: readonly string[];
 }
 
 /** Fetches the public keys KMS references name. */
 export interface KmsKeySource {
   /**
-   * The public key of `reference` (`awskms://...`), from the cache while it is fresh. Rejects
-   * with an Error naming the KMS's error type (NotFoundException, AccessDeniedException, ...).
+   * The public key of `reference` (`awskms://...`, `hashivault://...`), from the cache while it
+   * is fresh. Rejects with an Error naming the KMS's answer (NotFoundException, Vault's errors, ...).
    */
   publicKey(reference: string): Promise<KmsPublicKey>;
+  /** Whether the KMS `reference` names is configured here; absent: every reference is. A check of one that is not is answered kmsNotConfigured. */
+  serves?(reference: string): boolean;
+}
+
+/** The schemes Vigil fetches keys for. */
+export type FetchedKmsScheme = "awskms://" | "hashivault://";
+
+/**
+ * One source for `withKmsKeys` from one per scheme (a scheme left out is not configured: its
+ * checks say what to set). Undefined when no scheme has a source.
+ */
+export function composeKmsKeySources(sources: Partial<Record<FetchedKmsScheme, KmsKeySource | undefined>>): KmsKeySource | undefined {
+  const entries = Object.entries(sources).filter((entry): entry is [FetchedKmsScheme, KmsKeySource] => entry[1] !== undefined);
+  if (entries.length === 0) return undefined;
+  const sourceFor = (reference: string): KmsKeySource | undefined => entries.find(([scheme]) => reference.startsWith(scheme))?.[1];
+  return {
+    publicKey(reference) {
+      const source = sourceFor(reference);
+      return source === undefined ? Promise.reject(new Error(kmsNotConfigured(reference))) : source.publicKey(reference);
+    },
+    serves: (reference) => {
+      const source = sourceFor(reference);
+      return source !== undefined && (source.serves?.(reference) ?? true);
+    },
+  };
 }
 
 export interface AwsKmsSettings {
@@ -130,8 +182,6 @@ export function createAwsKmsKeySource(settings: AwsKmsSettings = {}, options: { 
   const now = options.now ?? Date.now;
   const cacheMs = (settings.cacheSeconds ?? 300) * 1000;
   const timeoutMs = settings.timeoutMs ?? 5000;
-  const cache = new Map<string, { at: number; key: KmsPublicKey }>();
-  const inFlight = new Map<string, Promise<KmsPublicKey>>();
   const clients = new Map<string, Promise<import("@aws-sdk/client-kms").KMSClient>>();
   let requests = 0;
 
@@ -176,15 +226,27 @@ export function createAwsKmsKeySource(settings: AwsKmsSettings = {}, options: { 
     return { pem, keySpec: String(answer.KeySpec ?? ""), signingAlgorithms: (answer.SigningAlgorithms ?? []).map(String) };
   }
 
+  const cached = cachedKeySource(fetchKey, { cacheMs, now });
+  return { publicKey: cached.publicKey, serves: (reference) => reference.startsWith("awskms://"), stats: () => ({ requests, cached: cached.size() }) };
+}
+
+/**
+ * `fetchKey` with keys kept `cacheMs` per reference (at most MAX_CACHED_KEYS, the oldest dropped
+ * first); concurrent asks for one reference share one fetch; failures are not kept, so the next
+ * ask fetches again. Shared by the KMS sources.
+ */
+export function cachedKeySource(fetchKey: (reference: string) => Promise<KmsPublicKey>, options: { readonly cacheMs: number; readonly now: () => number }): { publicKey(reference: string): Promise<KmsPublicKey>; size(): number } {
+  const cache = new Map<string, { at: number; key: KmsPublicKey }>();
+  const inFlight = new Map<string, Promise<KmsPublicKey>>();
   return {
     publicKey(reference) {
-      const at = now();
+      const at = options.now();
       const hit = cache.get(reference);
-      if (hit !== undefined && at - hit.at < cacheMs) return Promise.resolve(hit.key);
+      if (hit !== undefined && at - hit.at < options.cacheMs) return Promise.resolve(hit.key);
       const running = inFlight.get(reference);
       if (running !== undefined) return running;
       const pending = fetchKey(reference).then((key) => {
-        if (cacheMs > 0) {
+        if (options.cacheMs > 0) {
           cache.delete(reference);
           if (cache.size >= MAX_CACHED_KEYS) cache.delete(cache.keys().next().value as string);
           cache.set(reference, { at, key });
@@ -194,15 +256,23 @@ export function createAwsKmsKeySource(settings: AwsKmsSettings = {}, options: { 
       inFlight.set(reference, pending);
       return pending;
     },
-    stats: () => ({ requests, cached: cache.size }),
+    size: () => cache.size,
   };
 }
 
 /**
- * The hash a KMS key's signatures are checked with: cosign verifies with the key's first signing
- * algorithm (ECDSA_SHA_* and RSASSA_PKCS1_V1_5_SHA_* here; RSASSA_PSS and the others are not verified).
+ * The hash a KMS key's signatures are checked with. AWS: cosign verifies with the key's first
+ * signing algorithm (ECDSA_SHA_* and RSASSA_PKCS1_V1_5_SHA_* here; RSASSA_PSS and the others are
+ * not verified). Vault (`ruleAlgorithm` given): cosign has Vault verify with the rule's hash
+ * (default sha256); ECDSA and RSA transit keys are verified, RSA with PKCS#1 v1.5 (what cosign
+ * has Vault sign with); ed25519 ones are not (cosign has Vault sign a digest with them, which
+ * Vault versions treat differently).
  */
-export function kmsSignatureAlgorithm(key: KmsPublicKey): { readonly signatureAlgorithm: string } | { readonly problem: string } {
+export function kmsSignatureAlgorithm(key: KmsPublicKey, vault?: { readonly ruleAlgorithm: string | undefined }): { readonly signatureAlgorithm: string } | { readonly problem: string } {
+  if (vault !== undefined) {
+    if (!/^(?:ecdsa-p(?:256|384|521)|rsa-(?:2048|3072|4096))$/.test(key.keySpec)) return { problem: `is a ${key.keySpec || "typeless"} transit key, which Vigil does not verify (ecdsa-p256/p384/p521 and rsa-2048/3072/4096 keys are)` };
+    return { signatureAlgorithm: vault.ruleAlgorithm ?? "sha256" };
+  }
   const first = key.signingAlgorithms[0];
   if (first === undefined) return { problem: `has no signing algorithms (KeySpec ${key.keySpec || "unknown"}): it is not a SIGN_VERIFY key` };
   const match = /^(?:ECDSA|RSASSA_PKCS1_V1_5)_SHA_(256|384|512)$/.exec(first);
@@ -212,28 +282,29 @@ export function kmsSignatureAlgorithm(key: KmsPublicKey): { readonly signatureAl
 
 /**
  * The check with its KMS key fetched (`key` and the key's hash in place of `kms`), or why it
- * cannot be made (a message starting with KMS_NOT_CONFIGURED or KMS_KEY_PROBLEM). Never rejects.
+ * cannot be made (a message starting with one of KMS_NOT_CONFIGURED_PREFIXES or with
+ * KMS_KEY_PROBLEM). Never rejects.
  */
 export async function resolveKmsCheck(check: KmsSignatureCheck, keys: KmsKeySource | undefined): Promise<{ readonly check: ImageSignatureCheck } | { readonly error: string }> {
   const { kms, ...rest } = check;
   if (kms === undefined) return { check: rest };
   const problem = kmsReferenceProblem(kms);
   if (problem !== undefined) return { error: `${KMS_KEY_PROBLEM}${kms} cannot be used: ${problem.message}` };
-  if (keys === undefined) return { error: `${KMS_NOT_CONFIGURED} (admission.kms.aws: {region, endpoint}) to check signatures with ${kms}` };
+  if (keys === undefined || keys.serves?.(kms) === false) return { error: kmsNotConfigured(kms) };
   let key: KmsPublicKey;
   try {
     key = await keys.publicKey(kms);
   } catch (error) {
     return { error: `${KMS_KEY_PROBLEM}${kms} could not be fetched: ${error instanceof Error ? error.message : String(error)}` };
   }
-  const algorithm = kmsSignatureAlgorithm(key);
+  const algorithm = kmsSignatureAlgorithm(key, kms.startsWith("hashivault://") ? { ruleAlgorithm: rest.signatureAlgorithm } : undefined);
   if ("problem" in algorithm) return { error: `${KMS_KEY_PROBLEM}${kms} ${algorithm.problem}` };
   return { check: { ...rest, key: key.pem, signatureAlgorithm: algorithm.signatureAlgorithm } };
 }
 
 /**
  * `registry` whose signature checks may name a KMS key (`kms`) instead of a PEM `key`: the key is
- * fetched from `keys` (undefined: no KMS configured, the check is answered KMS_NOT_CONFIGURED)
+ * fetched from `keys` (undefined, or not serving its scheme: the check is answered kmsNotConfigured)
  * and the check made with it. Other checks and `describe` go to `registry` unchanged.
  */
 export function withKmsKeys(registry: ImageRegistry, keys: KmsKeySource | undefined): ImageRegistry {
