@@ -100,6 +100,13 @@ export const configSchema = z.strictObject({
         cacheSeconds: z.number().int().min(0).default(300).describe("How long a fetched public key is reused (cosign keeps it 5 minutes); 0: never."),
         timeoutMs: z.number().int().positive().default(5_000).describe("Timeout of one KMS request, in milliseconds."),
       }).optional(),
+      vault: z.strictObject({
+        address: z.string().optional().describe("HashiCorp Vault for Cosign keys: with admission.kms.vault set (any of its fields, or {}), the public keys of Kyverno verifyImages keys.kms and ImageValidatingPolicy cosign.key.kms references hashivault://<key name> are read from Vault's transit engine (GET /v1/<mountPath>/keys/<name>, the latest_version's public_key, as cosign) and the signatures verified locally (needs admission.registries; ECDSA and RSA transit keys). Unset: such keys report unsupported. This field: Vault's address, e.g. https://vault.example:8200 (default: the environment's VAULT_ADDR, as cosign)."),
+        token: z.string().optional().describe("The Vault token keys are read with (header X-Vault-Token; its policy needs read on <mountPath>/keys/<name>). Keep it out of the file: write \"${VAULT_TOKEN}\" (any environment variable) or set VIGIL_ADMISSION_KMS_VAULT_TOKEN. Default: the environment's VAULT_TOKEN, as cosign."),
+        mountPath: z.string().default("transit").describe("Where the transit secrets engine is mounted (cosign's TRANSIT_SECRET_ENGINE_PATH)."),
+        cacheSeconds: z.number().int().min(0).default(300).describe("How long a fetched public key is reused (cosign keeps it 5 minutes); 0: never. A rotated key is used once the cached one expires."),
+        timeoutMs: z.number().int().positive().default(5_000).describe("Timeout of one Vault request, in milliseconds."),
+      }).optional(),
     }).prefault({}),
     services: z.strictObject({
       enabled: z.boolean().default(false).describe("Answer Kyverno apiCall entries with a `service` (GET, or POST with `data`, to a URL outside the cluster API, e.g. Kubecost), called while a review is decided (docs/admission.md). false: such rules error and their failurePolicy decides."),
