@@ -183,7 +183,26 @@ spec:
     const awsWarnings = (awsKms: boolean) => lintPolicies(aws, { verifyImages: { enabled: true, awsKms } }).warnings.map((w) => w.message);
     expect(awsWarnings(false)).toEqual([expect.stringContaining("set admission.kms.aws in vigil.yaml")]);
     expect(awsWarnings(true)).toEqual([]);
-    expect(lintPolicies(root, { verifyImages: { enabled: true, awsKms: true } }).warnings.find((w) => w.field?.endsWith("keys.kms"))?.message).toContain("gcpkms KMS keys are not verified by Vigil (AWS KMS is)");
+    expect(lintPolicies(root, { verifyImages: { enabled: true, awsKms: true, vault: true } }).warnings.find((w) => w.field?.endsWith("keys.kms"))?.message).toContain("gcpkms KMS keys are not verified by Vigil (AWS KMS and HashiCorp Vault keys are)");
+    // a HashiCorp Vault key warns only while admission.kms.vault is not set (AWS KMS settings do not count)
+    const vault = tree({ "vault.yaml": `apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: vault-signed}
+spec:
+  rules:
+  - name: signed
+    match: {any: [{resources: {kinds: [Pod]}}]}
+    verifyImages:
+    - imageReferences: ["ghcr.io/acme/*"]
+      attestors:
+      - entries:
+        - keys:
+            kms: hashivault://release
+            rekor: {ignoreTlog: true}
+` });
+    const vaultWarnings = (settings: { awsKms?: boolean; vault?: boolean }) => lintPolicies(vault, { verifyImages: { enabled: true, ...settings } }).warnings.map((w) => [w.field, w.message]);
+    expect(vaultWarnings({ awsKms: true })).toEqual([["spec.rules[0].verifyImages[0].attestors[0].entries[0].keys.kms", expect.stringContaining("the public key is read from HashiCorp Vault's transit engine: set admission.kms.vault in vigil.yaml (address, token), or the images this attestor checks report unsupported")]]);
+    expect(vaultWarnings({ vault: true })).toEqual([]);
   });
 
   it("verify-images-trust for an ImageValidatingPolicy's attestors", () => {

@@ -13,8 +13,9 @@
  * Warnings (Kyverno verifyImages rules, when the caller passes the image-verification settings):
  * - `verify-images-trust`: a rule that cannot verify anything as configured — image registries
  *   off, a keys or keyless attestor checking the transparency log with no Rekor key, a keyless
- *   attestor with no Fulcio roots or no CT log key, a KMS key Vigil cannot fetch (not AWS KMS,
- *   or AWS KMS without admission.kms.aws): every image it selects would report
+ *   attestor with no Fulcio roots or no CT log key, a KMS key Vigil cannot fetch (not AWS KMS
+ *   or HashiCorp Vault, AWS KMS without admission.kms.aws, Vault without admission.kms.vault):
+ *   every image it selects would report
  *   `error` (or fail); says which setting or field to add.
  *
  * Warnings (Kyverno cleanup policies and mutate-existing rules, when the caller passes the cluster settings):
@@ -60,13 +61,16 @@ export interface ImageVerificationSettings {
   readonly ctLogPublicKey?: string | undefined;
   /** `admission.kms.aws` is set: `awskms://` keys are fetched from AWS KMS. */
   readonly awsKms?: boolean | undefined;
+  /** `admission.kms.vault` is set: `hashivault://` keys are read from HashiCorp Vault's transit engine. */
+  readonly vault?: boolean | undefined;
 }
 
 /** Why a KMS key reference cannot be verified with these settings, or undefined when it can. */
 function kmsProblem(reference: string, settings: ImageVerificationSettings, fallback: string): string | undefined {
   if (reference.startsWith("awskms://")) return settings.awsKms === true ? undefined : `the public key is fetched from AWS KMS: set admission.kms.aws in vigil.yaml, or ${fallback}`;
+  if (reference.startsWith("hashivault://")) return settings.vault === true ? undefined : `the public key is read from HashiCorp Vault's transit engine: set admission.kms.vault in vigil.yaml (address, token), or ${fallback}`;
   const scheme = /^([a-z]+):\/\//.exec(reference)?.[1] ?? reference;
-  return `${scheme} KMS keys are not verified by Vigil (AWS KMS is): ${fallback}`;
+  return `${scheme} KMS keys are not verified by Vigil (AWS KMS and HashiCorp Vault keys are): ${fallback}`;
 }
 
 export interface LintWarning {
