@@ -1,8 +1,10 @@
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApiAnswer, ImageRegistry } from "../../core/context.js";
-import { createAwsKmsKeySource, withKmsKeys } from "../../context/kubernetes/kms.js";
+import { composeKmsKeySources, createAwsKmsKeySource, withKmsKeys } from "../../context/kubernetes/kms.js";
 import { startFakeKms, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, type FakeKms } from "../../context/kubernetes/kms-test-server.js";
+import { createVaultKeySource } from "../../context/kubernetes/kms-vault.js";
+import { startFakeVault, TEST_VAULT_TOKEN, type FakeVault } from "../../context/kubernetes/kms-vault-test-server.js";
 import { fetchUnanswered } from "../../context/kubernetes/lookups.js";
 import { createRegistryClient } from "../../context/kubernetes/registry-client.js";
 import { startFakeRegistry, type FakeRegistry } from "../../context/kubernetes/registry-test-server.js";
@@ -19,18 +21,25 @@ const stranger = ec();
 const credentials = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY };
 const KEY_ARN = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 
+const nextRelease = ec();
+
 let kms: FakeKms;
+let vault: FakeVault;
 let registry: FakeRegistry;
 beforeAll(async () => {
   // The release key lives in KMS (its alias and its ARN); the test signs with its private half, as `cosign sign --key awskms://...` has KMS do.
   kms = await startFakeKms({ "alias/release": { publicKey: release.publicKey }, [KEY_ARN]: { publicKey: release.publicKey } });
+  // ...and in Vault's transit engine (`cosign sign --key hashivault://release`); `rotating` gets a second version in a test.
+  vault = await startFakeVault({ release: { type: "ecdsa-p256", versions: [release.publicKey] }, rotating: { type: "ecdsa-p256", versions: [release.publicKey] } });
   registry = await startFakeRegistry({
     "acme/signed:1.0": { created: "2025-01-01T00:00:00Z", signatures: [{ ...release }] },
     "acme/strangers:1.0": { created: "2025-01-01T00:00:00Z", signatures: [{ ...stranger }] },
+    "acme/next:1.0": { created: "2025-01-01T00:00:00Z", signatures: [{ ...nextRelease }] },
   });
 });
 afterAll(async () => {
   await kms.close();
+  await vault.close();
   await registry.close();
 });
 
@@ -157,5 +166,85 @@ spec:
     const malformed = await validate(ivpol("awskms:///arn:aws:kms:eu-west-1:111122223333:key/k"), pod(pinned("signed:1.0")), kmsRegistry());
     expect(malformed.map((r) => r.status)).toEqual(["error"]);
     expect(malformed[0]?.message).toContain("attestor release: cosign.key.kms: \"awskms:///arn:aws:kms:eu-west-1:111122223333:key/k\" is not an AWS KMS key reference");
+  });
+});
+
+describe("Kyverno verifyImages keys.kms and ImageValidatingPolicy cosign.key.kms (HashiCorp Vault)", () => {
+  /** The registry the agent wires with admission.kms.vault (and admission.kms.aws): keys dispatched by scheme. */
+  const vaultRegistry = (source = createVaultKeySource({ address: vault.address, token: TEST_VAULT_TOKEN })): ImageRegistry => withKmsKeys(createRegistryClient({ insecure: [registry.host] }), composeKmsKeySources({ "awskms://": createAwsKmsKeySource({ region: "eu-west-1", endpoint: kms.endpoint }, { credentials }), "hashivault://": source }));
+  const ivpol = (reference: string): KyvernoPolicy => load(`
+apiVersion: policies.kyverno.io/v1
+kind: ImageValidatingPolicy
+metadata: {name: check-images}
+spec:
+  validationActions: [Deny]
+  matchConstraints:
+    resourceRules: [{apiGroups: [""], apiVersions: [v1], operations: [CREATE], resources: [pods]}]
+  matchImageReferences: [{glob: "${registry.host}/acme/*"}]
+  attestors:
+  - name: release
+    cosign:
+      key: {kms: ${JSON.stringify(reference)}}
+      ctlog: {insecureIgnoreTlog: true}
+  validations:
+  - expression: "images.containers.all(i, verifyImageSignatures(i, [attestors.release]) > 0)"
+    message: every image must be signed by the release key
+`);
+
+  it("passes an image signed with the Vault key and fails one signed by another key (verifyImages and ImageValidatingPolicy)", async () => {
+    const client = vaultRegistry();
+    expect(statusAndMessage(await validate(verifyImages("hashivault://release"), pod(pinned("signed:1.0")), client))).toEqual([["pass", `verified image signatures for ${shown("signed:1.0")}`]]);
+    expect(statusAndMessage(await validate(verifyImages("hashivault://release"), pod(pinned("strangers:1.0")), client))).toEqual([["fail", `failed to verify image ${shown("strangers:1.0")}: .attestors[0].entries[0].keys: no matching signatures:\ninvalid signature`]]);
+    expect((await validate(ivpol("hashivault://release"), pod(pinned("signed:1.0")), client)).map((r) => r.status)).toEqual(["pass"]);
+    expect(statusAndMessage(await validate(ivpol("hashivault://release"), pod(pinned("strangers:1.0")), client))).toEqual([["fail", "every image must be signed by the release key"]]);
+  });
+
+  it("reads the key once for many reviews (cached per reference)", async () => {
+    const source = createVaultKeySource({ address: vault.address, token: TEST_VAULT_TOKEN });
+    const before = vault.requests.length;
+    const client = vaultRegistry(source);
+    const p = verifyImages("hashivault://release");
+    for (const name of ["signed:1.0", "strangers:1.0", "signed:1.0", "strangers:1.0"]) await validate(p, pod(pinned(name)), client);
+    expect(source.stats()).toEqual({ requests: 1, cached: 1 });
+    expect(vault.requests.slice(before)).toEqual([{ method: "GET", path: "/v1/transit/keys/release", token: TEST_VAULT_TOKEN }]);
+  });
+
+  it("errors, naming Vault's answer, when Vault refuses the token", async () => {
+    const refused = vaultRegistry(createVaultKeySource({ address: vault.address, token: "hvs.revoked" }));
+    expect(statusAndMessage(await validate(verifyImages("hashivault://release"), pod(pinned("signed:1.0")), refused))).toEqual([["error", `.attestors[0].entries[0].keys.kms: the KMS key hashivault://release could not be fetched: Vault GET ${vault.address}/v1/transit/keys/release: 403 permission denied`]]);
+    const ivpolResults = await validate(ivpol("hashivault://release"), pod(pinned("signed:1.0")), refused);
+    expect(ivpolResults.map((r) => r.status)).toEqual(["error"]);
+    expect(ivpolResults[0]?.message).toContain("attestor release: cosign.key.kms: the KMS key hashivault://release could not be fetched: Vault GET");
+    expect(ivpolResults[0]?.message).toContain("403 permission denied");
+  });
+
+  it("verifies with the latest version of a rotated key, as cosign (a signature by an older version fails)", async () => {
+    const client = vaultRegistry(createVaultKeySource({ address: vault.address, token: TEST_VAULT_TOKEN, cacheSeconds: 0 }));
+    const p = verifyImages("hashivault://rotating");
+    expect((await validate(p, pod(pinned("signed:1.0")), client)).map((r) => r.status)).toEqual(["pass"]);
+    vault.rotate("rotating", nextRelease.publicKey);
+    expect(statusAndMessage(await validate(p, pod(pinned("signed:1.0")), client))).toEqual([["fail", `failed to verify image ${shown("signed:1.0")}: .attestors[0].entries[0].keys: no matching signatures:\ninvalid signature`]]);
+    expect((await validate(p, pod(pinned("next:1.0")), client)).map((r) => r.status)).toEqual(["pass"]);
+  });
+
+  it("without admission.kms.vault the rule is unsupported (verifyImages) or an error (ImageValidatingPolicy) naming what to set, even with admission.kms.aws", async () => {
+    const awsOnly = withKmsKeys(createRegistryClient({ insecure: [registry.host] }), composeKmsKeySources({ "awskms://": createAwsKmsKeySource({ region: "eu-west-1", endpoint: kms.endpoint }, { credentials }) }));
+    const expected = "HashiCorp Vault keys are fetched only when admission.kms.vault is set in vigil.yaml (admission.kms.vault: {address, token}) to check signatures with hashivault://release";
+    expect(statusAndMessage(await validate(verifyImages("hashivault://release"), pod(pinned("signed:1.0")), awsOnly))).toEqual([["unsupported", `.attestors[0].entries[0].keys.kms: ${expected}`]]);
+    const unconfigured = await validate(ivpol("hashivault://release"), pod(pinned("signed:1.0")), awsOnly);
+    expect(unconfigured.map((r) => r.status)).toEqual(["error"]);
+    expect(unconfigured[0]?.message).toContain(`attestor release: cosign.key.kms: ${expected}`);
+    // AWS keys still go to AWS KMS through the same registry
+    expect((await validate(verifyImages("awskms:///alias/release"), pod(pinned("signed:1.0")), vaultRegistry())).map((r) => r.status)).toEqual(["pass"]);
+  });
+
+  it("a reference cosign would not parse is an error naming the field, and Vault is not asked", async () => {
+    const before = vault.requests.length;
+    const malformed = await validate(verifyImages("hashivault://transit/keys/release"), pod(pinned("signed:1.0")), vaultRegistry());
+    expect(statusAndMessage(malformed)).toEqual([["error", '.attestors[0].entries[0].keys.kms: "hashivault://transit/keys/release" is not a HashiCorp Vault key reference: use hashivault://<transit key name> (letters, digits and _, with - and . inside; the mount is admission.kms.vault.mountPath; cosign\'s format)']]);
+    const ivpolMalformed = await validate(ivpol("hashivault://-release"), pod(pinned("signed:1.0")), vaultRegistry());
+    expect(ivpolMalformed.map((r) => r.status)).toEqual(["error"]);
+    expect(ivpolMalformed[0]?.message).toContain('attestor release: cosign.key.kms: "hashivault://-release" is not a HashiCorp Vault key reference');
+    expect(vault.requests.length).toBe(before);
   });
 });
