@@ -1,0 +1,119 @@
+/**
+ * Kyverno verifyImages with a Cosign key held in HashiCorp Vault's transit engine
+ * (`keys.kms: hashivault://release`) through the validating webhook of a real agent: a vigil.yaml
+ * whose `admission.kms.vault` points at a local stand-in for Vault (its HTTP API for reading
+ * transit keys, the token checked) with the token written as an environment reference, and
+ * `admission.registries` at a local registry holding images signed the way
+ * `cosign sign --key hashivault://release` stores them.
+ */
+import { generateKeyPairSync, type KeyObject } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { stringify } from "yaml";
+import { createAgent, createManualClock } from "../../src/agent.js";
+import { loadConfig } from "../../src/config.js";
+import { startFakeVault, TEST_VAULT_TOKEN, type FakeVault } from "../../src/context/kubernetes/kms-vault-test-server.js";
+import { startFakeRegistry, type FakeRegistry } from "../../src/context/kubernetes/registry-test-server.js";
+import { admissionRoutes } from "../../src/server/admission.js";
+import { buildServer, type VigilServer } from "../../src/server/app.js";
+import { admissionReview, tempDir, type KubeObject } from "./admission-support.js";
+
+type Pair = { privateKey: KeyObject; publicKey: KeyObject };
+const ec = (): Pair => generateKeyPairSync("ec", { namedCurve: "P-256" });
+const release = ec();
+const stranger = ec();
+
+const vaultPolicy = (host: string): string => `
+apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: release-signed
+spec:
+  validationFailureAction: Enforce
+  rules:
+  - name: release-key
+    match:
+      any:
+      - resources:
+          kinds: [Pod]
+    verifyImages:
+    - imageReferences: ["${host}/acme/*"]
+      attestors:
+      - entries:
+        - keys:
+            kms: hashivault://release
+            rekor:
+              ignoreTlog: true
+`;
+
+describe("Kyverno verifyImages keys.kms on the admission webhook (HashiCorp Vault)", () => {
+  let vault: FakeVault;
+  let registry: FakeRegistry;
+  const closers: (() => Promise<void>)[] = [];
+
+  /** An agent serving the admission webhooks from a vigil.yaml; `vault` undefined: no admission.kms.vault. */
+  async function start(vaultSettings: Record<string, unknown> | undefined, env: Record<string, string> = {}): Promise<VigilServer> {
+    const dir = tempDir();
+    mkdirSync(join(dir, "policies"));
+    writeFileSync(join(dir, "policies", "vault.yaml"), vaultPolicy(registry.host));
+    const admission = { registries: { enabled: true, insecure: [registry.host] }, ...(vaultSettings ? { kms: { vault: vaultSettings } } : {}) };
+    writeFileSync(join(dir, "vigil.yaml"), stringify({ policies: ["policies"], store: { path: "vigil.db" }, log: { level: "silent" }, admission }));
+    const config = loadConfig({ file: join(dir, "vigil.yaml"), env });
+    const agent = await createAgent(config, { clock: createManualClock("2025-07-01T10:00:00Z"), onProblem: () => undefined });
+    const server = buildServer({ agent, routes: [admissionRoutes] });
+    await server.app.ready();
+    closers.push(async () => { await server.app.close(); await agent.close(); });
+    return server;
+  }
+
+  beforeAll(async () => {
+    vault = await startFakeVault({ release: { type: "ecdsa-p256", versions: [release.publicKey] } }, { mount: "cosign" });
+    registry = await startFakeRegistry({
+      "acme/api:1.4": { created: "2025-06-01T00:00:00Z", signatures: [{ ...release }] },
+      "acme/untrusted:1.0": { created: "2025-06-01T00:00:00Z", signatures: [{ ...stranger }] },
+    });
+  });
+  afterAll(async () => {
+    for (const close of closers) await close();
+    await vault.close();
+    await registry.close();
+  });
+
+  const validate = async (server: VigilServer, object: KubeObject): Promise<{ allowed: boolean; message: string }> => {
+    const response = await server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: admissionReview(object) });
+    expect(response.statusCode).toBe(200);
+    const body = (response.json() as { response: { allowed: boolean; status?: { message?: string } } }).response;
+    return { allowed: body.allowed, message: body.status?.message ?? "" };
+  };
+  const pod = (name: string, image: string): KubeObject => ({ apiVersion: "v1", kind: "Pod", metadata: { name, namespace: "shop" }, spec: { containers: [{ name: "c0", image }] } });
+  const pinned = (name: string): string => `${registry.host}/acme/${name}@${registry.digestOf(`acme/${name}`)}`;
+
+  it("admits an image signed with the Vault key and denies one signed by another, reading the key once with the token from the environment", async () => {
+    const before = vault.requests.length;
+    // The token stays out of the file: vigil.yaml says ${VIGIL_VAULT_TOKEN}.
+    const server = await start({ address: vault.address, token: "${VIGIL_VAULT_TOKEN}", mountPath: "cosign" }, { VIGIL_VAULT_TOKEN: TEST_VAULT_TOKEN });
+    expect(await validate(server, pod("api", pinned("api:1.4")))).toEqual({ allowed: true, message: "" });
+    const untrusted = await validate(server, pod("untrusted", pinned("untrusted:1.0")));
+    expect(untrusted.allowed).toBe(false);
+    expect(untrusted.message).toContain("release-key");
+    expect(untrusted.message).toContain("invalid signature");
+    expect((await validate(server, pod("api-again", pinned("api:1.4")))).allowed).toBe(true);
+    expect(vault.requests.slice(before)).toEqual([{ method: "GET", path: "/v1/cosign/keys/release", token: TEST_VAULT_TOKEN }]);
+  });
+
+  it("a token Vault refuses denies the pod (failurePolicy Fail), naming Vault's answer", async () => {
+    const server = await start({ address: vault.address, token: "${VIGIL_VAULT_TOKEN}", mountPath: "cosign" }, { VIGIL_VAULT_TOKEN: "hvs.revoked" });
+    const answer = await validate(server, pod("api", pinned("api:1.4")));
+    expect(answer.allowed).toBe(false);
+    expect(answer.message).toContain(`keys.kms: the KMS key hashivault://release could not be fetched: Vault GET ${vault.address}/v1/cosign/keys/release: 403 permission denied`);
+    expect(answer.message).not.toContain("hvs.revoked");
+  });
+
+  it("without admission.kms.vault the rule cannot be checked: denied, naming what to set", async () => {
+    const server = await start(undefined);
+    const answer = await validate(server, pod("api", pinned("api:1.4")));
+    expect(answer.allowed).toBe(false);
+    expect(answer.message).toContain("keys.kms: HashiCorp Vault keys are fetched only when admission.kms.vault is set in vigil.yaml");
+  });
+});
