@@ -23,7 +23,7 @@
 import { createHash, createPublicKey, verify as verifySignature, X509Certificate, type KeyObject } from "node:crypto";
 import { certificateKey, certificatesOf, chainTo, type FulcioTrust } from "./fulcio.js";
 import type { ImageSignatureCheck as SignatureCheck } from "../../core/context.js";
-import { KMS_NOT_CONFIGURED, type KmsSignatureCheck } from "./kms.js";
+import { kmsNotConfigured, type KmsSignatureCheck } from "./kms.js";
 
 export type { ImageSignatureCheck as SignatureCheck } from "../../core/context.js";
 
@@ -169,7 +169,7 @@ export function signerOf(check: SignatureCheck, trust: FulcioTrust): Signer {
   if (check.keyless === undefined) {
     // A KMS-keyed check reaches here only when no KmsKeySource fetched its key (withKmsKeys, kms.ts).
     const kms = (check as KmsSignatureCheck).kms;
-    if (kms !== undefined && check.key === undefined) throw new Error(`${KMS_NOT_CONFIGURED} (admission.kms.aws: {region, endpoint}) to check signatures with ${kms}`);
+    if (kms !== undefined && check.key === undefined) throw new Error(kmsNotConfigured(kms));
     const key = publicKeyOf(check.key ?? "");
     return { keyFor: () => ({ key }) };
   }

@@ -53,7 +53,7 @@ describe("awskms:// references, parsed as cosign parses them", () => {
       expect(parseAwsKmsReference(bad), bad).toBeUndefined();
       expect(kmsReferenceProblem(bad)).toEqual({ kind: "error", message: expect.stringContaining(`${JSON.stringify(bad)} is not an AWS KMS key reference: use awskms:///<key id`) as unknown });
     }
-    expect(kmsReferenceProblem("gcpkms://projects/p/locations/global/keyRings/r/cryptoKeys/k")).toEqual({ kind: "unsupported", message: "gcpkms:// keys are not supported by Vigil (AWS KMS keys, awskms://, are)" });
+    expect(kmsReferenceProblem("gcpkms://projects/p/locations/global/keyRings/r/cryptoKeys/k")).toEqual({ kind: "unsupported", message: "gcpkms:// keys are not supported by Vigil (AWS KMS, awskms://, and HashiCorp Vault, hashivault://, are)" });
     // HashiCorp Vault keys are fetched too (kms-vault.test.ts)
     expect(kmsReferenceProblem("hashivault://release")).toBeUndefined();
     expect(kmsReferenceProblem("azurekms://vault.vault.azure.net/release")?.kind).toBe("unsupported");

@@ -105,7 +105,7 @@ export function kmsReferenceProblem(reference: string): { readonly kind: "unsupp
   }
   const scheme = KMS_SCHEMES.find((s) => reference.startsWith(s));
   // The wording predates Vault support and is pinned by tests elsewhere (verify-images.test.ts); the docs list both KMS Vigil fetches from.
-  if (scheme !== undefined) return { kind: "unsupported", message: `${scheme} keys are not supported by Vigil (AWS KMS keys, awskms://, are)` };
+  if (scheme !== undefined) return { kind: "unsupported", message: `${scheme} keys are not supported by Vigil (AWS KMS, awskms://, and HashiCorp Vault, hashivault://, are)` };
   return { kind: "error", message: `${JSON.stringify(reference)} is not a KMS key reference (${KMS_SCHEMES.join(", ")})` };
 }
 

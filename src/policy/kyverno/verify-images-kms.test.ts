@@ -125,7 +125,7 @@ describe("Kyverno verifyImages keys.kms (AWS KMS)", () => {
     expect(malformed.map((r) => r.status)).toEqual(["error"]);
     expect(malformed[0]?.message).toMatch(/^\.attestors\[0\]\.entries\[0\]\.keys\.kms: "awskms:\/\/alias\/release" is not an AWS KMS key reference: use awskms:\/\/\/<key id/);
     const gcp = await validate(verifyImages("gcpkms://projects/acme/locations/global/keyRings/ring/cryptoKeys/key"), pod(pinned("signed:1.0")), kmsRegistry());
-    expect(statusAndMessage(gcp)).toEqual([["unsupported", ".attestors[0].entries[0].keys.kms: gcpkms:// keys are not supported by Vigil (AWS KMS keys, awskms://, are); put the public key in keys.publicKeys"]]);
+    expect(statusAndMessage(gcp)).toEqual([["unsupported", ".attestors[0].entries[0].keys.kms: gcpkms:// keys are not supported by Vigil (AWS KMS, awskms://, and HashiCorp Vault, hashivault://, are); put the public key in keys.publicKeys"]]);
     expect(kms.requests.length).toBe(before);
   });
 });
