@@ -12,38 +12,17 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createAgent, createManualClock } from "../../src/agent.js";
 import { parseConfig } from "../../src/config.js";
 import { startFakeKms, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, type FakeKms } from "../../src/context/kubernetes/kms-test-server.js";
-import { startFakeRegistry, type FakeRegistry } from "../../src/context/kubernetes/registry-test-server.js";
+import type { FakeRegistry } from "../../src/context/kubernetes/registry-test-server.js";
 import { admissionRoutes } from "../../src/server/admission.js";
 import { buildServer, type VigilServer } from "../../src/server/app.js";
-import { admissionReview, tempDir, type KubeObject } from "./admission-support.js";
+import { tempDir } from "./admission-support.js";
+import { kmsKeyedPolicy, podWith, startSignedRegistry, validateAt } from "./verify-images-support.js";
 
 type Pair = { privateKey: KeyObject; publicKey: KeyObject };
 const ec = (): Pair => generateKeyPairSync("ec", { namedCurve: "P-256" });
 const release = ec();
 const stranger = ec();
 
-const kmsPolicy = (host: string): string => `
-apiVersion: kyverno.io/v1
-kind: ClusterPolicy
-metadata:
-  name: release-signed
-spec:
-  validationFailureAction: Enforce
-  rules:
-  - name: release-key
-    match:
-      any:
-      - resources:
-          kinds: [Pod]
-    verifyImages:
-    - imageReferences: ["${host}/acme/*"]
-      attestors:
-      - entries:
-        - keys:
-            kms: awskms:///alias/release
-            rekor:
-              ignoreTlog: true
-`;
 
 describe("Kyverno verifyImages keys.kms on the admission webhook (AWS KMS)", () => {
   let kms: FakeKms;
@@ -54,7 +33,7 @@ describe("Kyverno verifyImages keys.kms on the admission webhook (AWS KMS)", () 
   async function start(kmsEndpoint: string | undefined): Promise<VigilServer> {
     const dir = tempDir();
     mkdirSync(join(dir, "policies"));
-    writeFileSync(join(dir, "policies", "kms.yaml"), kmsPolicy(registry.host));
+    writeFileSync(join(dir, "policies", "kms.yaml"), kmsKeyedPolicy(registry.host, "awskms:///alias/release"));
     const admission = { registries: { enabled: true, insecure: [registry.host] }, ...(kmsEndpoint ? { kms: { aws: { region: "eu-west-1", endpoint: kmsEndpoint } } } : {}) };
     const agent = await createAgent(parseConfig({ policies: [join(dir, "policies")], store: { path: join(dir, "vigil.db") }, log: { level: "silent" }, admission }), { clock: createManualClock("2025-07-01T10:00:00Z"), onProblem: () => undefined });
     const server = buildServer({ agent, routes: [admissionRoutes] });
@@ -68,10 +47,7 @@ describe("Kyverno verifyImages keys.kms on the admission webhook (AWS KMS)", () 
     vi.stubEnv("AWS_ACCESS_KEY_ID", TEST_ACCESS_KEY_ID);
     vi.stubEnv("AWS_SECRET_ACCESS_KEY", TEST_SECRET_ACCESS_KEY);
     kms = await startFakeKms({ "alias/release": { publicKey: release.publicKey } });
-    registry = await startFakeRegistry({
-      "acme/api:1.4": { created: "2025-06-01T00:00:00Z", signatures: [{ ...release }] },
-      "acme/untrusted:1.0": { created: "2025-06-01T00:00:00Z", signatures: [{ ...stranger }] },
-    });
+    registry = await startSignedRegistry(release, stranger);
   });
   afterAll(async () => {
     for (const close of closers) await close();
@@ -80,13 +56,8 @@ describe("Kyverno verifyImages keys.kms on the admission webhook (AWS KMS)", () 
     vi.unstubAllEnvs();
   });
 
-  const validate = async (server: VigilServer, object: KubeObject): Promise<{ allowed: boolean; message: string }> => {
-    const response = await server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: admissionReview(object) });
-    expect(response.statusCode).toBe(200);
-    const body = (response.json() as { response: { allowed: boolean; status?: { message?: string } } }).response;
-    return { allowed: body.allowed, message: body.status?.message ?? "" };
-  };
-  const pod = (name: string, image: string): KubeObject => ({ apiVersion: "v1", kind: "Pod", metadata: { name, namespace: "shop" }, spec: { containers: [{ name: "c0", image }] } });
+  const validate = validateAt;
+  const pod = podWith;
   const pinned = (name: string): string => `${registry.host}/acme/${name}@${registry.digestOf(`acme/${name}`)}`;
 
   it("admits an image signed with the KMS key and denies one signed by another, fetching the key once", async () => {

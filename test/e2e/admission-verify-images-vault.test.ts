@@ -14,38 +14,17 @@ import { stringify } from "yaml";
 import { createAgent, createManualClock } from "../../src/agent.js";
 import { loadConfig } from "../../src/config.js";
 import { startFakeVault, TEST_VAULT_TOKEN, type FakeVault } from "../../src/context/kubernetes/kms-vault-test-server.js";
-import { startFakeRegistry, type FakeRegistry } from "../../src/context/kubernetes/registry-test-server.js";
+import type { FakeRegistry } from "../../src/context/kubernetes/registry-test-server.js";
 import { admissionRoutes } from "../../src/server/admission.js";
 import { buildServer, type VigilServer } from "../../src/server/app.js";
-import { admissionReview, tempDir, type KubeObject } from "./admission-support.js";
+import { tempDir } from "./admission-support.js";
+import { kmsKeyedPolicy, podWith, startSignedRegistry, validateAt } from "./verify-images-support.js";
 
 type Pair = { privateKey: KeyObject; publicKey: KeyObject };
 const ec = (): Pair => generateKeyPairSync("ec", { namedCurve: "P-256" });
 const release = ec();
 const stranger = ec();
 
-const vaultPolicy = (host: string): string => `
-apiVersion: kyverno.io/v1
-kind: ClusterPolicy
-metadata:
-  name: release-signed
-spec:
-  validationFailureAction: Enforce
-  rules:
-  - name: release-key
-    match:
-      any:
-      - resources:
-          kinds: [Pod]
-    verifyImages:
-    - imageReferences: ["${host}/acme/*"]
-      attestors:
-      - entries:
-        - keys:
-            kms: hashivault://release
-            rekor:
-              ignoreTlog: true
-`;
 
 describe("Kyverno verifyImages keys.kms on the admission webhook (HashiCorp Vault)", () => {
   let vault: FakeVault;
@@ -56,7 +35,7 @@ describe("Kyverno verifyImages keys.kms on the admission webhook (HashiCorp Vaul
   async function start(vaultSettings: Record<string, unknown> | undefined, env: Record<string, string> = {}): Promise<VigilServer> {
     const dir = tempDir();
     mkdirSync(join(dir, "policies"));
-    writeFileSync(join(dir, "policies", "vault.yaml"), vaultPolicy(registry.host));
+    writeFileSync(join(dir, "policies", "vault.yaml"), kmsKeyedPolicy(registry.host, "hashivault://release"));
     const admission = { registries: { enabled: true, insecure: [registry.host] }, ...(vaultSettings ? { kms: { vault: vaultSettings } } : {}) };
     writeFileSync(join(dir, "vigil.yaml"), stringify({ policies: ["policies"], store: { path: "vigil.db" }, log: { level: "silent" }, admission }));
     const config = loadConfig({ file: join(dir, "vigil.yaml"), env });
@@ -69,10 +48,7 @@ describe("Kyverno verifyImages keys.kms on the admission webhook (HashiCorp Vaul
 
   beforeAll(async () => {
     vault = await startFakeVault({ release: { type: "ecdsa-p256", versions: [release.publicKey] } }, { mount: "cosign" });
-    registry = await startFakeRegistry({
-      "acme/api:1.4": { created: "2025-06-01T00:00:00Z", signatures: [{ ...release }] },
-      "acme/untrusted:1.0": { created: "2025-06-01T00:00:00Z", signatures: [{ ...stranger }] },
-    });
+    registry = await startSignedRegistry(release, stranger);
   });
   afterAll(async () => {
     for (const close of closers) await close();
@@ -80,13 +56,8 @@ describe("Kyverno verifyImages keys.kms on the admission webhook (HashiCorp Vaul
     await registry.close();
   });
 
-  const validate = async (server: VigilServer, object: KubeObject): Promise<{ allowed: boolean; message: string }> => {
-    const response = await server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: admissionReview(object) });
-    expect(response.statusCode).toBe(200);
-    const body = (response.json() as { response: { allowed: boolean; status?: { message?: string } } }).response;
-    return { allowed: body.allowed, message: body.status?.message ?? "" };
-  };
-  const pod = (name: string, image: string): KubeObject => ({ apiVersion: "v1", kind: "Pod", metadata: { name, namespace: "shop" }, spec: { containers: [{ name: "c0", image }] } });
+  const validate = validateAt;
+  const pod = podWith;
   const pinned = (name: string): string => `${registry.host}/acme/${name}@${registry.digestOf(`acme/${name}`)}`;
 
   it("admits an image signed with the Vault key and denies one signed by another, reading the key once with the token from the environment", async () => {
