@@ -78,10 +78,13 @@ export interface CleanupSweepOptions {
   /** Candidates ingested per run at most; the rest wait for the next run. Default 1000. */
   readonly maxCandidatesPerRun?: number;
   /**
-   * Whether the policy's actions run in dry-run now (not promoted). A dry-run policy's objects are
-   * decided once per revision instead of at every run (`cleanupEvent`). Absent: every run decides.
+   * Whether the policy's actions run in dry-run now, and since when they do not (the promotion's
+   * time). A dry-run policy's objects are decided once per revision; a promoted policy's at most
+   * once per `redecideAfterMs` (`CandidateScope`). Absent: every run decides.
    */
-  readonly dryRun?: (policy: string) => Promise<boolean>;
+  readonly actState?: (policy: string) => Promise<{ readonly dryRun: boolean; readonly promotedAt?: string }>;
+  /** A promoted policy decides the same object again after this long at the earliest (default 1 hour); runs on demand always decide. */
+  readonly redecideAfterMs?: number;
   readonly onProblem?: (message: string) => void;
   readonly onRun?: (run: CleanupRun) => void;
 }
@@ -195,19 +198,28 @@ export async function listAll(cluster: ClusterView, resolved: Resolved, namespac
 }
 
 /**
- * The candidate event of an object at a run: its id is the same for the same policy, object and
- * run (a retried run is not decided twice). With `once` (the policy acts in dry-run), the id
- * leaves the run out and names the policy's revision instead: a dry-run policy decides each
- * object once per revision, not at every run (a TTL sweep runs every minute), and the first run
- * after a person promotes it decides again, for real.
+ * How often the same object is decided again for one policy (the candidate event's id, which the
+ * ingestor does not process twice):
+ * - `run` (a run on demand, or no state known): once per run;
+ * - `once` (the policy acts in dry-run): once per policy revision, not at every run (a TTL sweep
+ *   runs every minute); the first run after a person promotes it decides again, for real;
+ * - `window` (promoted): once per `window` key, i.e. per promotion and time window, so an object
+ *   whose delete keeps failing (no actuator, RBAC, a budget) is not decided again at every run.
  */
-export function cleanupEvent(candidate: CleanupCandidate, once?: { readonly revision: string }): Event<CleanupCandidate> {
+export type CandidateScope =
+  | { readonly kind: "run" }
+  | { readonly kind: "once"; readonly revision: string }
+  | { readonly kind: "window"; readonly key: string };
+
+/** The candidate event of an object: its id is the same for the same policy, object and scope (see CandidateScope). */
+export function cleanupEvent(candidate: CleanupCandidate, scope: CandidateScope = { kind: "run" }): Event<CleanupCandidate> {
   const meta = isObject(candidate.object["metadata"]) ? candidate.object["metadata"] : {};
   const namespace = typeof meta["namespace"] === "string" && meta["namespace"] !== "" ? meta["namespace"] : undefined;
   const name = String(meta["name"] ?? "");
   const kind = String(candidate.object["kind"] ?? "");
   const identity = typeof meta["uid"] === "string" && meta["uid"] !== "" ? meta["uid"] : `${kind}/${namespace ?? ""}/${name}`;
-  const id = createHash("sha256").update(`${candidate.policy}\u0000${identity}\u0000${once ? `dry-run\u0000${once.revision}` : candidate.run}`).digest("hex").slice(0, 32);
+  const scoped = scope.kind === "once" ? `dry-run\u0000${scope.revision}` : scope.kind === "window" ? `window\u0000${scope.key}` : candidate.run;
+  const id = createHash("sha256").update(`${candidate.policy}\u0000${identity}\u0000${scoped}`).digest("hex").slice(0, 32);
   return { specversion: "1.0", id, source: "vigil/cleanup", type: CLEANUP_EVENT_TYPE, subject: namespace ? `${kind}/${namespace}/${name}` : `${kind}/${name}`, time: candidate.run, datacontenttype: "application/json", data: candidate };
 }
 
@@ -228,7 +240,15 @@ export function createCleanupSweep(options: CleanupSweepOptions): CleanupSweep {
     return entry;
   };
 
-  async function run(policy: CleanupPolicy, at: Date, ingest: boolean): Promise<CleanupRun & { candidates: CleanupCandidate[] }> {
+  const redecideAfterMs = options.redecideAfterMs ?? 3_600_000;
+  const scopeOf = async (policy: CleanupPolicy, at: Date): Promise<CandidateScope> => {
+    const state = await options.actState?.(policy.meta.name);
+    if (state === undefined) return { kind: "run" };
+    if (state.dryRun) return { kind: "once", revision: policy.meta.revision };
+    return { kind: "window", key: `${policy.meta.revision}\u0000${state.promotedAt ?? ""}\u0000${Math.floor(at.getTime() / redecideAfterMs)}` };
+  };
+
+  async function run(policy: CleanupPolicy, at: Date, ingest: boolean, onDemand = false): Promise<CleanupRun & { candidates: CleanupCandidate[] }> {
     const runIso = at.toISOString();
     const problems: string[] = [];
     const candidates: CleanupCandidate[] = [];
@@ -276,8 +296,8 @@ export function createCleanupSweep(options: CleanupSweepOptions): CleanupSweep {
     }
     if (selected > candidates.length) problems.push(`${selected - candidates.length} more objects are due than cleanup.maxCandidatesPerRun (${cap}); they wait for the next run`);
     if (ingest && candidates.length > 0) {
-      const once = (await options.dryRun?.(policy.meta.name)) === true ? { revision: policy.meta.revision } : undefined;
-      await options.ingest(candidates.map((candidate) => cleanupEvent(candidate, once)));
+      const scope = onDemand ? { kind: "run" as const } : await scopeOf(policy, at);
+      await options.ingest(candidates.map((candidate) => cleanupEvent(candidate, scope)));
     }
     const report = { policy: policy.meta.name, run: runIso, listed, selected, ingested: ingest ? candidates.length : 0, errors, problems, candidates };
     return report;
@@ -333,7 +353,7 @@ export function createCleanupSweep(options: CleanupSweepOptions): CleanupSweep {
       const policy = policyNamed(name);
       if (!policy) throw new VigilError("VIGIL_NOT_FOUND", `no cleanup policy named ${name}; GET /v1/cleanup lists them`, { field: "policy" });
       const ingest = runOptions.ingest ?? true;
-      const report = await run(policy, options.clock.now(), ingest);
+      const report = await run(policy, options.clock.now(), ingest, true);
       if (ingest) {
         const { candidates: _candidates, ...summary } = report;
         await remember(policy, summary);

@@ -215,10 +215,13 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
       storage,
       ingest: (events) => ingestor.accept(events),
       maxCandidatesPerRun: config.cleanup.maxCandidatesPerRun,
-      dryRun: async (name) => {
+      actState: async (name) => {
         const summary = catalog.summary(name);
-        return summary === undefined || (await policyState(summary)).dryRun;
+        if (summary === undefined) return { dryRun: true };
+        const state = await policyState(summary);
+        return { dryRun: state.dryRun, ...(state.actPromotion?.promoted ? { promotedAt: state.actPromotion.at } : {}) };
       },
+      redecideAfterMs: config.cleanup.redecideAfterMinutes * 60_000,
       onProblem: (message) => problem(message),
       onRun: (run) => {
         metrics.inc("vigil_cleanup_runs_total", { policy: run.policy });

@@ -128,6 +128,14 @@ describe("the cleanup.kyverno.io/ttl label, run by the agent through the guardra
     expect(secretDecision?.tier).toBe("approve");
     expect(JSON.stringify(secretDecision?.explanation)).toContain("a deleted Secret cannot be restored");
     expect(problems.filter((p) => p.includes("cleanup") && !p.includes("ttl-bad"))).toEqual([]);
+    // The next minute's run finds the Secret and the protected pod still due: promoted, each is
+    // decided again after cleanup.redecideAfterMinutes, not every minute.
+    const before = (await ttlDecisions()).length;
+    clock.set("2026-11-27T10:04:05Z");
+    const [next] = (await agent.cleanup?.tick()) ?? [];
+    expect(next).toMatchObject({ run: "2026-11-27T10:04:00.000Z", selected: 2 });
+    await agent.ingestor.idle();
+    expect((await ttlDecisions()).length).toBe(before);
   });
 
   it("warns at admission about a TTL value Kyverno cannot parse, and allows the request", async () => {

@@ -121,7 +121,7 @@ describe("cleanup policies run on their schedule through the guarded executor", 
     expect(problems.filter((p) => p.includes("cleanup"))).toEqual([]);
   });
 
-  it("the kill switch stops the deletes of later runs; the decisions are still recorded", async () => {
+  it("the kill switch stops the deletes of later runs; the decisions are still recorded, each object at most once per hour while promoted", async () => {
     // The undone pod is bare again: the 10:15 run selects it.
     await agent.executor.killSwitch.set(true, operator, "incident");
     clock.set("2026-11-27T10:15:01Z");
@@ -129,7 +129,20 @@ describe("cleanup policies run on their schedule through the guarded executor", 
     await agent.ingestor.idle();
     expect(api.writes.filter((w) => w.method === "DELETE")).toHaveLength(1);
     expect(api.objects.has("v1 Pod default/bare-pod")).toBe(true);
-    expect((await decisionsOfCleanup()).length).toBe(6);
+    // The re-created pod (a new uid) is decided; the protected pod, decided at 10:10 since the
+    // promotion, is not decided again within cleanup.redecideAfterMinutes (60).
+    const decided = async () => (await decisionsOfCleanup()).map((d) => d.subject);
+    expect((await decided()).filter((s) => s === "Pod/default/bare-pod")).toHaveLength(3);
+    expect((await decided()).filter((s) => s === "Pod/default/bare-but-protected")).toHaveLength(2);
+    // Runs are timed by their schedule: the late run at 11:00 is the 10:20 run, still in that hour.
+    clock.set("2026-11-27T11:00:30Z");
+    expect((await agent.cleanup?.tick())?.map((r) => r.run)).toEqual(["2026-11-27T10:20:00.000Z"]);
+    await agent.ingestor.idle();
+    expect((await decided()).filter((s) => s === "Pod/default/bare-but-protected")).toHaveLength(2);
+    clock.set("2026-11-27T11:10:30Z");
+    expect((await agent.cleanup?.tick())?.map((r) => r.run)).toEqual(["2026-11-27T11:05:00.000Z"]);
+    await agent.ingestor.idle();
+    expect((await decided()).filter((s) => s === "Pod/default/bare-but-protected")).toHaveLength(3);
   });
 });
 
