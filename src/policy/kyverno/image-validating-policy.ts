@@ -43,7 +43,7 @@ import { exceptionMessage, matchingCelPolicyException, type PolicyExceptionSet }
 import { admissionInputFor, stringMap, subjectObject, type AdmissionInput } from "./request.js";
 import { resultToFinding, type RuleResult } from "./results.js";
 import { compileWithAutogen } from "./validating-policy.js";
-import { imageSlots, kyvernoImageString } from "./verify-images.js";
+import { imageSlots, kyvernoImageString, secretValue } from "./verify-images.js";
 import { wildcardMatch } from "./wildcard.js";
 
 type Json = Record<string, unknown>;
@@ -96,8 +96,7 @@ function secretKey(ref: unknown, scope: ImageScope | undefined): string | undefi
     return pendingSecret;
   }
   if (secret instanceof UnresolvedContext) throw new Error(`cosign.key.secretRef: ${secret.reason}`);
-  const data = isObject(secret) && isObject(secret["data"]) ? secret["data"]["cosign.pub"] : undefined;
-  const pem = typeof data === "string" ? Buffer.from(data, "base64").toString("utf8").trim() : "";
+  const pem = (secretValue(secret, "cosign.pub") ?? "").trim();
   if (pem === "") throw new Error(`cosign.key.secretRef: the Secret ${where} has no cosign.pub`);
   return pem;
 }

@@ -130,8 +130,8 @@ describe("Kyverno verifyImages keys.kms (AWS KMS)", () => {
   });
 });
 
-describe("ImageValidatingPolicy cosign.key.kms (AWS KMS)", () => {
-  const ivpol = (reference: string): KyvernoPolicy => load(`
+/** An ImageValidatingPolicy whose one attestor holds its key at `reference` (a cosign KMS reference). */
+const ivpol = (reference: string): KyvernoPolicy => load(`
 apiVersion: policies.kyverno.io/v1
 kind: ImageValidatingPolicy
 metadata: {name: check-images}
@@ -149,6 +149,8 @@ spec:
   - expression: "images.containers.all(i, verifyImageSignatures(i, [attestors.release]) > 0)"
     message: every image must be signed by the release key
 `);
+
+describe("ImageValidatingPolicy cosign.key.kms (AWS KMS)", () => {
 
   it("passes an image signed with the KMS key and fails one signed by another key", async () => {
     const client = kmsRegistry();
@@ -172,24 +174,6 @@ spec:
 describe("Kyverno verifyImages keys.kms and ImageValidatingPolicy cosign.key.kms (HashiCorp Vault)", () => {
   /** The registry the agent wires with admission.kms.vault (and admission.kms.aws): keys dispatched by scheme. */
   const vaultRegistry = (source = createVaultKeySource({ address: vault.address, token: TEST_VAULT_TOKEN })): ImageRegistry => withKmsKeys(createRegistryClient({ insecure: [registry.host] }), composeKmsKeySources({ "awskms://": createAwsKmsKeySource({ region: "eu-west-1", endpoint: kms.endpoint }, { credentials }), "hashivault://": source }));
-  const ivpol = (reference: string): KyvernoPolicy => load(`
-apiVersion: policies.kyverno.io/v1
-kind: ImageValidatingPolicy
-metadata: {name: check-images}
-spec:
-  validationActions: [Deny]
-  matchConstraints:
-    resourceRules: [{apiGroups: [""], apiVersions: [v1], operations: [CREATE], resources: [pods]}]
-  matchImageReferences: [{glob: "${registry.host}/acme/*"}]
-  attestors:
-  - name: release
-    cosign:
-      key: {kms: ${JSON.stringify(reference)}}
-      ctlog: {insecureIgnoreTlog: true}
-  validations:
-  - expression: "images.containers.all(i, verifyImageSignatures(i, [attestors.release]) > 0)"
-    message: every image must be signed by the release key
-`);
 
   it("passes an image signed with the Vault key and fails one signed by another key (verifyImages and ImageValidatingPolicy)", async () => {
     const client = vaultRegistry();

@@ -217,7 +217,7 @@ function keylessIdentity(keyless: Json): KeylessIdentity {
 }
 
 /** What a Kubernetes Secret holds under `key` (base64 `data`, or `stringData`), or undefined. */
-function secretValue(secret: unknown, key: string): string | undefined {
+export function secretValue(secret: unknown, key: string): string | undefined {
   if (!isObject(secret)) return undefined;
   const data = isObject(secret["data"]) ? secret["data"][key] : undefined;
   if (typeof data === "string") return Buffer.from(data, "base64").toString("utf8");
