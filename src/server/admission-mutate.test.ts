@@ -1,8 +1,9 @@
+import { join } from "node:path";
 import Fastify, { type FastifyInstance } from "fastify";
 import { afterEach, describe, expect, it } from "vitest";
 import type { CompiledPolicy } from "../core/compiled-policy.js";
 import type { Decision, DecisionDraft } from "../core/decision.js";
-import { loadPolicyText } from "../policy/index.js";
+import { loadPolicies, loadPolicyText } from "../policy/index.js";
 import { applyJsonPatch } from "../policy/kyverno/json-patch.js";
 import { ADMISSION_MUTATE_PATH, answerMutatingReview, describeOperation, registerMutatingAdmissionRoute, type MutatingAdmissionDeps } from "./admission-mutate.js";
 import type { AdmissionSettings } from "./admission-review.js";
@@ -317,5 +318,16 @@ spec:
     expect(describeOperation({ op: "remove", path: "/a" })).toBe("remove /a");
     expect(describeOperation({ op: "move", from: "/a", path: "/b" })).toBe("move /a to /b");
     expect(describeOperation({ op: "add", path: "/x", value: "y".repeat(200) })).toMatch(/^add \/x = "y+…$/);
+  });
+
+  it("a NamespacedMutatingPolicy mutates the requests of its own namespace only", async () => {
+    const loaded = loadPolicies([join(import.meta.dirname, "../../test/fixtures/kyverno-namespaced/policies.yaml")]);
+    expect(loaded.errors).toEqual([]);
+    const { deps } = harness(loaded.policies);
+    const inTeamA = (await post(deps, review(pod(undefined, "team-a"), { uid: "a" }))).json();
+    expect(applyJsonPatch(pod(undefined, "team-a"), decodePatch(inTeamA))).toMatchObject({ metadata: { labels: { owner: "team-a" } } });
+    const inTeamB = (await post(deps, review(pod(undefined, "team-b"), { uid: "b" }))).json();
+    expect(inTeamB.response).toMatchObject({ uid: "b", allowed: true });
+    expect(inTeamB.response.patch).toBeUndefined();
   });
 });

@@ -275,4 +275,22 @@ describe("admission failures", () => {
     expect(allowed.body.response.allowed).toBe(true);
     expect(allowed.body.response.warnings?.[0]).toContain("could not record");
   });
+
+  it("runs a NamespacedValidatingPolicy on the requests of its own namespace only, naming it namespace/name", async () => {
+    const namespaced = readFileSync(join(fixtures, "kyverno-namespaced/policies.yaml"), "utf8");
+    const inNamespace = (namespace: string): Record<string, unknown> => {
+      const r = review(goodPod, { uid: `uid-${namespace}` }) as { request: Record<string, unknown> };
+      const object = r.request["object"] as { metadata: Record<string, unknown> };
+      return { ...r, request: { ...r.request, namespace, object: { ...object, metadata: { ...object.metadata, namespace } } } };
+    };
+    const { deps, recorded } = harness({}, {}, namespaced);
+    const denied = (await post(deps, inNamespace("team-a"))).json();
+    expect(denied.response.allowed).toBe(false);
+    expect(denied.response.status.message).toContain("team-a/require-team-label");
+    expect(denied.response.status.message).toContain("team label required");
+    expect(recorded[0]?.findings.map((f) => f.policy)).toEqual(["team-a/require-team-label"]);
+    const allowed = (await post(deps, inNamespace("team-b"))).json();
+    expect(allowed.response.allowed).toBe(true);
+    expect(recorded[1]?.findings).toEqual([]);
+  });
 });

@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { VigilError } from "../../core/errors.js";
 import type { PolicyMeta, Severity } from "../../core/policy.js";
 import type { CelEnvironment, CelProgram } from "../cel/api.js";
+import { gvkOf, metadataOf, subjectObject, type AdmissionInput } from "./request.js";
 
 type Json = Record<string, unknown>;
 
@@ -90,4 +91,68 @@ export function extendOnce(extend: (env: CelEnvironment) => CelEnvironment): (en
     }
     return extended;
   };
+}
+
+/**
+ * Kyverno 1.17's namespaced CEL policy kinds and the cluster kind each shares its spec with. A
+ * namespaced policy applies only to requests in its own namespace (cel-policy-common's
+ * `celPolicyIdentity`); everything else is the cluster kind's.
+ */
+export const namespacedCelKinds: Readonly<Record<string, string>> = {
+  NamespacedValidatingPolicy: "ValidatingPolicy",
+  NamespacedMutatingPolicy: "MutatingPolicy",
+  NamespacedGeneratingPolicy: "GeneratingPolicy",
+  NamespacedImageValidatingPolicy: "ImageValidatingPolicy",
+};
+
+/** Who a `policies.kyverno.io` CEL policy document is, and which requests it may see. */
+export interface CelPolicyIdentity {
+  /** The document's kind (`ValidatingPolicy`, `NamespacedValidatingPolicy`, ...): what PolicyExceptions' `policyRefs[].kind` name. */
+  readonly kind: string;
+  /** `metadata.name`: what PolicyExceptions' `policyRefs[].name` name. */
+  readonly name: string;
+  /** The policy's name in Vigil (findings, decisions, reports): Kyverno's policy key, `namespace/name` for a namespaced kind. */
+  readonly key: string;
+  /** The namespace of a namespaced kind (`metadata.namespace`, `default` when absent); undefined for a cluster kind. */
+  readonly namespace?: string;
+  /** `<kind> <key>`, the prefix of load errors and trace origins. */
+  readonly origin: string;
+  /** False for a request outside a namespaced policy's namespace; always true for a cluster kind. */
+  inScope(input: AdmissionInput): boolean;
+  /** A `nomatch` message for a request `inScope` refused. */
+  readonly outOfScope: string;
+}
+
+/**
+ * The namespace a request is in, as Kyverno selects namespaced policies for it: the
+ * AdmissionReview's `request.namespace` when there is one, else the object's namespace, else, for
+ * a Namespace object, its own name (the API server puts a Namespace's requests in that namespace).
+ */
+export function requestNamespace(input: AdmissionInput): string {
+  const raw = input.raw?.["namespace"];
+  if (typeof raw === "string" && raw !== "") return raw;
+  const object = subjectObject(input);
+  const meta = metadataOf(object);
+  if (typeof meta["namespace"] === "string" && meta["namespace"] !== "") return meta["namespace"];
+  const gvk = gvkOf(object);
+  return gvk.kind === "Namespace" && gvk.group === "" && typeof meta["name"] === "string" ? meta["name"] : "";
+}
+
+const everywhere = (): boolean => true;
+
+/** The identity of a CEL policy document; throws VIGIL_POLICY_LOAD naming `metadata.name` when it has none. */
+export function celPolicyIdentity(document: Json, source: string | undefined): CelPolicyIdentity {
+  const kind = typeof document["kind"] === "string" ? document["kind"] : "";
+  const metadata = isObject(document["metadata"]) ? document["metadata"] : {};
+  const name = typeof metadata["name"] === "string" ? metadata["name"] : "";
+  if (name === "") throw new VigilError("VIGIL_POLICY_LOAD", `${kind} without metadata.name: add a name.`, { field: "metadata.name", ...(source ? { file: source } : {}) });
+  if (!Object.hasOwn(namespacedCelKinds, kind)) return { kind, name, key: name, origin: `${kind} ${name}`, inScope: everywhere, outOfScope: "" };
+  const namespace = typeof metadata["namespace"] === "string" && metadata["namespace"] !== "" ? metadata["namespace"] : "default";
+  const key = `${namespace}/${name}`;
+  return { kind, name, key, namespace, origin: `${kind} ${key}`, inScope: (input) => requestNamespace(input) === namespace, outOfScope: `the resource is outside the policy's namespace ${namespace}` };
+}
+
+/** A compiled CEL policy's `kind` and `namespace` (KyvernoPolicy): `Policy` in its namespace for a namespaced kind. */
+export function scopeOf(id: CelPolicyIdentity): { readonly kind: "ClusterPolicy" } | { readonly kind: "Policy"; readonly namespace: string } {
+  return id.namespace === undefined ? { kind: "ClusterPolicy" } : { kind: "Policy", namespace: id.namespace };
 }

@@ -16,7 +16,7 @@ import { matchConstraintsMatch } from "../vap/match-constraints.js";
 import { kyvernoCelActivation, withGlobalContextReader } from "./cel-libraries.js";
 import { isClusterScopedKind } from "./kinds.js";
 import { globalContextReader, type GlobalContextSet } from "./global-context.js";
-import { celPolicyMeta, compileExpression, extendOnce, kyvernoSeverity, namedExpressions, type NamedProgram } from "./cel-policy-common.js";
+import { celPolicyIdentity, celPolicyMeta, compileExpression, extendOnce, kyvernoSeverity, namedExpressions, scopeOf, type NamedProgram } from "./cel-policy-common.js";
 import { sharedBaseDocument } from "./context.js";
 import { mutatingEnvironment } from "./mutating-policy.js";
 import type { GenerateOutcome, KyvernoEvaluateOptions, KyvernoPolicy } from "./policy.js";
@@ -83,15 +83,22 @@ function describeError(cause: unknown): string {
 
 const noOptions: KyvernoEvaluateOptions = {};
 
-/** Compiles a GeneratingPolicy document. Throws VigilError on a missing name, a missing generate list or a CEL syntax error. */
+/** The namespace a generated object goes to; "" for none (cluster-scoped). */
+function generatedNamespace(object: Json): string {
+  const meta = isObject(object["metadata"]) ? object["metadata"] : {};
+  return typeof meta["namespace"] === "string" ? meta["namespace"] : "";
+}
+
+/** Compiles a GeneratingPolicy or NamespacedGeneratingPolicy document. Throws VigilError on a missing name, a missing generate list or a CEL syntax error. */
 export function compileGeneratingPolicy(document: Json, env: CelEnvironment, options: { readonly source?: string; readonly exceptions?: PolicyExceptionSet; readonly globals?: GlobalContextSet } = {}): KyvernoPolicy {
   const metadata = isObject(document["metadata"]) ? document["metadata"] : {};
-  const name = typeof metadata["name"] === "string" ? metadata["name"] : "";
   const where = options.source ? { file: options.source } : {};
-  if (name === "") throw new VigilError("VIGIL_POLICY_LOAD", "GeneratingPolicy without metadata.name: add a name.", { field: "metadata.name", ...where });
+  // A NamespacedGeneratingPolicy follows the requests of its namespace only and generates into that namespace only; it is named `namespace/name`.
+  const id = celPolicyIdentity(document, options.source);
+  const name = id.key;
   const spec = isObject(document["spec"]) ? document["spec"] : {};
   const annotations = stringMap(metadata["annotations"]);
-  const origin = `GeneratingPolicy ${name}`;
+  const origin = id.origin;
   const genv = generatingEnvironment(env);
   let variables: NamedProgram[];
   let conditions: NamedProgram[];
@@ -120,13 +127,14 @@ export function compileGeneratingPolicy(document: Json, env: CelEnvironment, opt
   const result = (status: RuleResult["status"], message: string, trace: readonly TraceStep[]): RuleResult => ({ ...base, status, message, trace });
 
   const generate = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions): GenerateOutcome => {
-    if (!matchConstraintsMatch(spec["matchConstraints"], targetOf(input))) {
-      return { results: evalOptions.includeNoMatch ? [result("nomatch", "policy does not match the resource", [])] : [], resources: [] };
+    const inScope = id.inScope(input);
+    if (!inScope || !matchConstraintsMatch(spec["matchConstraints"], targetOf(input))) {
+      return { results: evalOptions.includeNoMatch ? [result("nomatch", inScope ? "policy does not match the resource" : id.outOfScope, [])] : [], resources: [] };
     }
     const trace: TraceStep[] = [...controllerNotes];
     const activation: Record<string, unknown> = { ...kyvernoCelActivation(input, sharedBaseDocument(input), evalOptions), generator: { [generatorKey]: true } };
     // A CEL PolicyException referring to this GeneratingPolicy whose matchConditions hold: nothing generated, a skip naming it.
-    const candidates = options.exceptions?.celCandidates(name, "GeneratingPolicy");
+    const candidates = options.exceptions?.celCandidates(id.name, id.kind);
     const polex = candidates === undefined || candidates.length === 0 ? undefined : matchingCelPolicyException(candidates, activation);
     if (polex !== undefined) return { results: [result("skip", exceptionMessage(polex), polex.trace)], resources: [] };
     const values: Record<string, unknown> = {};
@@ -156,6 +164,14 @@ export function compileGeneratingPolicy(document: Json, env: CelEnvironment, opt
       } finally {
         recording = undefined;
       }
+      const elsewhere = id.namespace === undefined ? undefined : recorded.find((g) => generatedNamespace(g) !== id.namespace);
+      if (elsewhere !== undefined) {
+        // Kyverno: a namespaced policy generates into its own namespace only, never cluster-scoped objects.
+        const into = generatedNamespace(elsewhere);
+        const what = `${String(elsewhere["kind"] ?? "")} ${String(isObject(elsewhere["metadata"]) ? elsewhere["metadata"]["name"] ?? "" : "")}`;
+        trace.push({ kind: "condition", expr: field, error: `generates into ${into === "" ? "the cluster scope" : `namespace ${into}`}` });
+        return { results: [result("error", `${field}: ${what} would be generated ${into === "" ? "cluster-wide" : `in namespace ${into}`}; a ${id.kind} generates into its own namespace ${id.namespace} only`, trace)], resources: [] };
+      }
       if (r.ok) resources.push(...recorded);
       else {
         trace.push({ kind: "condition", expr: field, error: r.error.message });
@@ -176,7 +192,7 @@ export function compileGeneratingPolicy(document: Json, env: CelEnvironment, opt
 
   return {
     meta,
-    kind: "ClusterPolicy",
+    ...scopeOf(id),
     rules: [{ name: "", type: "generate" }],
     // Kyverno's validation response has no generate results: they come from generateAdmission.
     evaluateAdmission: () => [],

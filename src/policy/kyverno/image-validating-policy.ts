@@ -35,7 +35,7 @@ import { kmsFailureKind, kmsReferenceProblem, type KmsSignatureCheck } from "../
 import type { CelActivation, CelEnvironment, CelFunctionDefinition, CelProgram } from "../cel/api.js";
 import { kyvernoCelActivation, withGlobalContextReader } from "./cel-libraries.js";
 import { globalContextReader, type GlobalContextSet } from "./global-context.js";
-import { celPolicyMeta, compileExpression, kyvernoSeverity } from "./cel-policy-common.js";
+import { celPolicyIdentity, celPolicyMeta, compileExpression, kyvernoSeverity, scopeOf } from "./cel-policy-common.js";
 import { clusterContextResolver, sharedBaseDocument, UnresolvedContext, type ExternalContextResolver } from "./context.js";
 import { diffJsonPatch } from "./json-patch.js";
 import type { KyvernoEvaluateOptions, KyvernoPolicy, MutationOutcome } from "./policy.js";
@@ -230,14 +230,15 @@ export const imageVerificationCelFunctions: readonly CelFunctionDefinition[] = [
   },
 ];
 
-/** Compiles an ImageValidatingPolicy document. Throws VigilError on a missing name, a CEL syntax error or an unsupported field. */
+/** Compiles an ImageValidatingPolicy or NamespacedImageValidatingPolicy document. Throws VigilError on a missing name, a CEL syntax error or an unsupported field. */
 export function compileImageValidatingPolicy(document: Json, env: CelEnvironment, options: { readonly source?: string; readonly exceptions?: PolicyExceptionSet; readonly globals?: GlobalContextSet } = {}): KyvernoPolicy {
   const metadata = isObject(document["metadata"]) ? document["metadata"] : {};
-  const name = typeof metadata["name"] === "string" ? metadata["name"] : "";
   const where = options.source ? { file: options.source } : {};
-  if (name === "") throw new VigilError("VIGIL_POLICY_LOAD", "ImageValidatingPolicy without metadata.name: add a name.", { field: "metadata.name", ...where });
+  // A NamespacedImageValidatingPolicy checks the requests of its namespace only; it is named `namespace/name`.
+  const id = celPolicyIdentity(document, options.source);
+  const name = id.key;
   const spec = isObject(document["spec"]) ? document["spec"] : {};
-  const unsupported = (field: string, what: string): VigilError => new VigilError("VIGIL_POLICY_UNSUPPORTED", `ImageValidatingPolicy ${name}: ${what} is not supported by Vigil.`, { policy: name, field, ...where });
+  const unsupported = (field: string, what: string): VigilError => new VigilError("VIGIL_POLICY_UNSUPPORTED", `${id.origin}: ${what} is not supported by Vigil.`, { policy: name, field, ...where });
   const evaluation = isObject(spec["evaluation"]) ? spec["evaluation"] : {};
   if (evaluation["mode"] === "JSON") throw unsupported("spec.evaluation.mode", "evaluation mode JSON (payloads that are not Kubernetes resources)");
   const references = Array.isArray(spec["matchImageReferences"]) ? spec["matchImageReferences"].filter(isObject) : [];
@@ -251,13 +252,12 @@ export function compileImageValidatingPolicy(document: Json, env: CelEnvironment
   for (const a of Array.isArray(spec["attestations"]) ? spec["attestations"].filter(isObject) : []) attestations.set(String(a["name"] ?? ""), a);
   const imageExpressions: { name: string; program: CelProgram }[] = (Array.isArray(spec["images"]) ? spec["images"].filter(isObject) : []).map((img, i) => ({
     name: String(img["name"] ?? ""),
-    program: compileExpression(env, img["expression"], `ImageValidatingPolicy ${name} images[${i}]`, `spec.images[${i}].expression`),
+    program: compileExpression(env, img["expression"], `${id.origin} images[${i}]`, `spec.images[${i}].expression`),
   }));
   const config = isObject(spec["validationConfigurations"]) ? spec["validationConfigurations"] : {};
   const verifyDigest = config["verifyDigest"] !== false;
   const mutateDigest = config["mutateDigest"] !== false;
-  const origin = `ImageValidatingPolicy ${name}`;
-  const programFor = compileWithAutogen(spec, env, origin);
+  const programFor = compileWithAutogen(spec, env, id.origin);
   const actions = Array.isArray(spec["validationActions"]) ? spec["validationActions"].map(String) : ["Deny"];
   const mode = actions.includes("Deny") ? "deny" : "warn";
   const annotations = stringMap(metadata["annotations"]);
@@ -271,7 +271,7 @@ export function compileImageValidatingPolicy(document: Json, env: CelEnvironment
   /** The policy's verdict on `input` and what its evaluation verified; undefined when it does not apply. */
   const run = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions, phase: "validate" | "mutate"): { result: RuleResult; scope: ImageScope } | undefined => {
     const base = { policy: name, rule: "", ruleType: "verifyImages", mode, severity } as const;
-    const program = programFor(input);
+    const program = id.inScope(input) ? programFor(input) : undefined;
     if (!program) return undefined;
     const doc = sharedBaseDocument(input);
     const activation: CelActivation = kyvernoCelActivation(input, doc, evalOptions);
@@ -293,7 +293,7 @@ export function compileImageValidatingPolicy(document: Json, env: CelEnvironment
     }
     const all = Object.values(images).flat();
     if (all.length === 0) return undefined;
-    const candidates = exceptions?.celCandidates(name, "ImageValidatingPolicy");
+    const candidates = exceptions?.celCandidates(id.name, id.kind);
     const excepted = candidates === undefined || candidates.length === 0 ? undefined : matchingCelPolicyException(candidates, activation);
     if (excepted) return { result: { ...base, status: "skip", message: exceptionMessage(excepted), trace: excepted.trace }, scope: emptyScope() };
     if (phase === "validate" && verifyDigest) {
@@ -355,7 +355,7 @@ export function compileImageValidatingPolicy(document: Json, env: CelEnvironment
 
   return {
     meta,
-    kind: "ClusterPolicy",
+    ...scopeOf(id),
     rules: [{ name: "", type: "verifyImages" }],
     evaluateAdmission,
     ...(mutateDigest ? { mutateAdmission } : {}),
@@ -366,7 +366,7 @@ export function compileImageValidatingPolicy(document: Json, env: CelEnvironment
       const options2 = ctx.kubernetes !== undefined && base.resolver === undefined ? { ...base, resolver: clusterContextResolver(ctx.kubernetes) } : base;
       return evaluateAdmission(input, options2)
         .filter((r) => evalOptions?.includePasses || r.status === "fail" || r.status === "error" || (r.status === "skip" && r.trace[0]?.kind === "exception"))
-        .map((r) => resultToFinding({ ...r, rule: r.rule || name }, meta, input));
+        .map((r) => resultToFinding({ ...r, rule: r.rule || id.name }, meta, input));
     },
   };
 }

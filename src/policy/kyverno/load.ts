@@ -1,6 +1,7 @@
 /**
  * Dispatches Kubernetes policy documents to their compiler: Kyverno ClusterPolicy/Policy,
- * Kyverno ValidatingPolicy, ImageValidatingPolicy, MutatingPolicy and GeneratingPolicy, Kubernetes
+ * Kyverno ValidatingPolicy, ImageValidatingPolicy, MutatingPolicy and GeneratingPolicy and their
+ * Namespaced* kinds (Kyverno 1.17: the same spec, confined to the policy's namespace), Kubernetes
  * ValidatingAdmissionPolicy (+ bindings), cleanup policies (ClusterCleanupPolicy, CleanupPolicy,
  * DeletingPolicy: cleanup-policy.ts). Kinds Vigil does not evaluate
  * load as `unsupported` entries. Kyverno PolicyExceptions
@@ -10,7 +11,7 @@
 import { VigilError, toVigilError } from "../../core/errors.js";
 import type { CelEnvironment } from "../cel/api.js";
 import { kyvernoCelFunctions } from "./cel-libraries.js";
-import { extendOnce } from "./cel-policy-common.js";
+import { extendOnce, namespacedCelKinds } from "./cel-policy-common.js";
 import type { ExternalContextResolver } from "./context.js";
 import { compileKyvernoPolicy, type KyvernoPolicy } from "./policy.js";
 import { isCelPolicyExceptionDocument, isPolicyExceptionDocument, parseCelPolicyException, parsePolicyException, type PolicyExceptionSet } from "./policy-exception.js";
@@ -32,7 +33,22 @@ export interface LoadedPolicy {
 }
 
 const kyvernoKinds = new Set(["ClusterPolicy", "Policy"]);
-const unsupportedKinds = new Set(["ImageVerificationPolicy", "NamespacedValidatingPolicy", "MutatingAdmissionPolicy"]);
+const unsupportedKinds = new Set(["ImageVerificationPolicy", "MutatingAdmissionPolicy"]);
+
+type CelCompiler = (document: Json, env: CelEnvironment, options: { readonly source?: string; readonly exceptions?: PolicyExceptionSet; readonly globals?: GlobalContextSet }) => KyvernoPolicy;
+
+/** The `policies.kyverno.io` CEL policy kinds evaluated here (cleanup kinds aside), by cluster kind. */
+const celCompilers: ReadonlyMap<string, CelCompiler> = new Map<string, CelCompiler>([
+  ["ValidatingPolicy", compileValidatingPolicy],
+  ["MutatingPolicy", compileMutatingPolicy],
+  ["ImageValidatingPolicy", compileImageValidatingPolicy],
+  ["GeneratingPolicy", compileGeneratingPolicy],
+]);
+
+/** The compiler of a CEL policy kind, a Namespaced* kind's being its cluster kind's. */
+function celCompilerFor(kind: string): CelCompiler | undefined {
+  return celCompilers.get(Object.hasOwn(namespacedCelKinds, kind) ? (namespacedCelKinds[kind] as string) : kind);
+}
 
 /** True for documents this module compiles or reports (by apiVersion group and kind). */
 export function isKubernetesPolicyDocument(doc: unknown): boolean {
@@ -80,10 +96,12 @@ export function compilePolicyDocuments(documents: readonly Json[], env: CelEnvir
         }
         if (!exceptions) out.push({ name, kind, error: new VigilError("VIGIL_POLICY_LOAD", `PolicyException ${name}: nothing to attach it to here; load it with the policies it excepts.`, { policy: name, field: "kind", file: source }) });
       }
-      else if (apiVersion.startsWith("policies.kyverno.io/") && kind === "ValidatingPolicy") out.push({ name, kind, policy: compileValidatingPolicy(doc, kenv, { source, ...(exceptions ? { exceptions } : {}), ...(globals ? { globals } : {}) }) });
-      else if (apiVersion.startsWith("policies.kyverno.io/") && kind === "MutatingPolicy") out.push({ name, kind, policy: compileMutatingPolicy(doc, kenv, { source, ...(exceptions ? { exceptions } : {}), ...(globals ? { globals } : {}) }) });
-      else if (apiVersion.startsWith("policies.kyverno.io/") && kind === "ImageValidatingPolicy") out.push({ name, kind, policy: compileImageValidatingPolicy(doc, kenv, { source, ...(exceptions ? { exceptions } : {}), ...(globals ? { globals } : {}) }) });
-      else if (apiVersion.startsWith("policies.kyverno.io/") && kind === "GeneratingPolicy") out.push({ name, kind, policy: compileGeneratingPolicy(doc, kenv, { source, ...(exceptions ? { exceptions } : {}), ...(globals ? { globals } : {}) }) });
+      else if (apiVersion.startsWith("policies.kyverno.io/") && celCompilerFor(kind) !== undefined) {
+        // A Namespaced* kind compiles as its cluster kind, confined to its namespace and named `namespace/name` (Kyverno's policy key).
+        const compile = celCompilerFor(kind) as CelCompiler;
+        const policy = compile(doc, kenv, { source, ...(exceptions ? { exceptions } : {}), ...(globals ? { globals } : {}) });
+        out.push({ name: policy.meta.name, kind, policy });
+      }
       else if (unsupportedKinds.has(kind) || apiVersion.startsWith("policies.kyverno.io/")) {
         out.push({ name, kind, error: new VigilError("VIGIL_POLICY_UNSUPPORTED", `${kind} ${name}: ${kind} policies are not supported by Vigil; evaluate them with Kyverno.`, { policy: name, field: "kind", file: source }) });
       }

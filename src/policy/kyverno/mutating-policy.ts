@@ -15,7 +15,7 @@ import { matchConstraintsMatch } from "../vap/match-constraints.js";
 import { mergeApplyConfiguration } from "./apply-configuration.js";
 import { kyvernoCelActivation, withGlobalContextReader } from "./cel-libraries.js";
 import { globalContextReader, type GlobalContextSet } from "./global-context.js";
-import { celPolicyMeta, compileExpression, controllerGroups, extendOnce, kyvernoSeverity, namedExpressions, onlyPods, podConstraints, type NamedProgram } from "./cel-policy-common.js";
+import { celPolicyIdentity, celPolicyMeta, compileExpression, controllerGroups, extendOnce, kyvernoSeverity, namedExpressions, onlyPods, podConstraints, scopeOf, type NamedProgram } from "./cel-policy-common.js";
 import { sharedBaseDocument } from "./context.js";
 import { applyJsonPatch, diffJsonPatch } from "./json-patch.js";
 import type { KyvernoEvaluateOptions, KyvernoPolicy, MutationOutcome } from "./policy.js";
@@ -108,15 +108,16 @@ function describeError(cause: unknown): string {
   return cause instanceof Error ? cause.message : String(cause);
 }
 
-/** Compiles a MutatingPolicy document. Throws VigilError on a missing name, a malformed mutation or a CEL syntax error. */
+/** Compiles a MutatingPolicy or NamespacedMutatingPolicy document. Throws VigilError on a missing name, a malformed mutation or a CEL syntax error. */
 export function compileMutatingPolicy(document: Json, env: CelEnvironment, options: { readonly source?: string; readonly exceptions?: PolicyExceptionSet; readonly globals?: GlobalContextSet } = {}): KyvernoPolicy {
   const metadata = isObject(document["metadata"]) ? document["metadata"] : {};
-  const name = typeof metadata["name"] === "string" ? metadata["name"] : "";
   const where = options.source ? { file: options.source } : {};
-  if (name === "") throw new VigilError("VIGIL_POLICY_LOAD", "MutatingPolicy without metadata.name: add a name.", { field: "metadata.name", ...where });
+  // A NamespacedMutatingPolicy mutates the requests of its namespace only; it is named `namespace/name`.
+  const id = celPolicyIdentity(document, options.source);
+  const name = id.key;
   const spec = isObject(document["spec"]) ? document["spec"] : {};
   const annotations = stringMap(metadata["annotations"]);
-  const origin = `MutatingPolicy ${name}`;
+  const origin = id.origin;
   const menv = mutatingEnvironment(env);
   let variables: NamedProgram[];
   let conditions: NamedProgram[];
@@ -160,13 +161,14 @@ export function compileMutatingPolicy(document: Json, env: CelEnvironment, optio
   const run = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions): { results: RuleResult[]; patched: KubeObject | null } => {
     const original = input.object;
     try {
-      const path = selects(input);
-      if (path === undefined) return { results: evalOptions.includeNoMatch ? [result("nomatch", "policy does not match the resource", [])] : [], patched: original };
+      const inScope = id.inScope(input);
+      const path = inScope ? selects(input) : undefined;
+      if (path === undefined) return { results: evalOptions.includeNoMatch ? [result("nomatch", inScope ? "policy does not match the resource" : id.outOfScope, [])] : [], patched: original };
       if (original === null) return { results: [result("skip", "no object to mutate (DELETE or CONNECT request)", [])], patched: original };
       const exception = evalOptions.excepted?.(name, name);
       if (exception !== undefined) return { results: [result("skip", exception, [])], patched: original };
       // A CEL PolicyException referring to this MutatingPolicy whose matchConditions hold: skip, naming it.
-      const candidates = options.exceptions?.celCandidates(name, "MutatingPolicy");
+      const candidates = options.exceptions?.celCandidates(id.name, id.kind);
       const polex = candidates === undefined || candidates.length === 0 ? undefined : matchingCelPolicyException(candidates, { ...kyvernoCelActivation(input, sharedBaseDocument(input), evalOptions), object: original, oldObject: input.oldObject });
       if (polex !== undefined) return { results: [result("skip", exceptionMessage(polex), polex.trace)], patched: original };
       if (path.length === 0) {
@@ -211,7 +213,7 @@ export function compileMutatingPolicy(document: Json, env: CelEnvironment, optio
 
   return {
     meta,
-    kind: "ClusterPolicy",
+    ...scopeOf(id),
     rules: [{ name: "", type: "mutate" }],
     evaluateAdmission,
     mutateAdmission,

@@ -76,9 +76,9 @@ describe("kyverno language plugin", () => {
   });
 
   it("rejects policies.kyverno.io kinds it does not evaluate", () => {
-    const { errors } = kyvernoLanguage.compile([doc({ apiVersion: "policies.kyverno.io/v1alpha1", kind: "NamespacedValidatingPolicy", metadata: { name: "d" }, spec: {} })], env);
+    const { errors } = kyvernoLanguage.compile([doc({ apiVersion: "policies.kyverno.io/v1alpha1", kind: "ImageVerificationPolicy", metadata: { name: "d" }, spec: {} })], env);
     expect(errors[0]?.code).toBe("VIGIL_POLICY_UNSUPPORTED");
-    expect(errors[0]?.message).toContain("NamespacedValidatingPolicy d");
+    expect(errors[0]?.message).toContain("ImageVerificationPolicy d");
   });
 
   it("compiles a DeletingPolicy, and names the field when its schedule is missing", () => {

@@ -81,7 +81,12 @@ function loadTest(file: string, test: Json, env: CelEnvironment): TestContext {
     }
     for (const loaded of compilePolicyDocuments(read.documents, env, path, undefined, exceptions, globals)) {
       if (loaded.kind === "PolicyException") loadErrors.push(`exception ${p}: ${loaded.error?.message ?? "not loaded"}`);
-      else policies.set(loaded.name, loaded);
+      else {
+        policies.set(loaded.name, loaded);
+        // A namespaced CEL policy is `namespace/name` (newer kyverno CLIs name it so in results); older CLIs name it by its name.
+        const bare = loaded.name.slice(loaded.name.indexOf("/") + 1);
+        if (bare !== loaded.name && !policies.has(bare)) policies.set(bare, loaded);
+      }
     }
   }
   const resources: Json[] = [];

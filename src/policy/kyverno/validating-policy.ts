@@ -4,7 +4,6 @@
  * Audit/Warn → warn), and pod-controller autogen. One result per policy and resource.
  */
 import type { Context } from "../../core/context.js";
-import { VigilError } from "../../core/errors.js";
 import type { Finding } from "../../core/finding.js";
 import type { EvaluateOptions } from "../../core/policy.js";
 import type { CelEnvironment } from "../cel/api.js";
@@ -13,7 +12,7 @@ import { matchConstraintsMatch, type MatchTarget } from "../vap/match-constraint
 import { clusterContextResolver, sharedBaseDocument } from "./context.js";
 import { globalContextReader, type GlobalContextSet } from "./global-context.js";
 import { kyvernoCelActivation, withGlobalContextReader } from "./cel-libraries.js";
-import { celPolicyMeta, controllerGroups, kyvernoSeverity, onlyPods, podConstraints } from "./cel-policy-common.js";
+import { celPolicyIdentity, celPolicyMeta, controllerGroups, kyvernoSeverity, onlyPods, podConstraints, scopeOf } from "./cel-policy-common.js";
 import type { KyvernoEvaluateOptions, KyvernoPolicy } from "./policy.js";
 import { admissionInputFor, gvkOf, metadataOf, stringMap, subjectObject, type AdmissionInput } from "./request.js";
 import { resultToFinding, type RuleResult } from "./results.js";
@@ -78,15 +77,15 @@ export function compileWithAutogen(spec: Json, env: CelEnvironment, origin: stri
   };
 }
 
-/** Compiles a ValidatingPolicy document. Throws VigilError on a missing name or a CEL syntax error. */
+/** Compiles a ValidatingPolicy or NamespacedValidatingPolicy document. Throws VigilError on a missing name or a CEL syntax error. */
 export function compileValidatingPolicy(document: Json, env: CelEnvironment, options: { readonly source?: string; readonly exceptions?: PolicyExceptionSet; readonly globals?: GlobalContextSet } = {}): KyvernoPolicy {
   const metadata = isObject(document["metadata"]) ? document["metadata"] : {};
-  const name = typeof metadata["name"] === "string" ? metadata["name"] : "";
-  if (name === "") throw new VigilError("VIGIL_POLICY_LOAD", "ValidatingPolicy without metadata.name: add a name.", { field: "metadata.name", ...(options.source ? { file: options.source } : {}) });
+  // A NamespacedValidatingPolicy is a ValidatingPolicy that sees the requests of its namespace only; it is named `namespace/name`.
+  const id = celPolicyIdentity(document, options.source);
+  const name = id.key;
   const spec = isObject(document["spec"]) ? document["spec"] : {};
   const annotations = stringMap(metadata["annotations"]);
-  const origin = `ValidatingPolicy ${name}`;
-  const programFor = compileWithAutogen(spec, env, origin);
+  const programFor = compileWithAutogen(spec, env, id.origin);
   const actions = Array.isArray(spec["validationActions"]) ? spec["validationActions"].map(String) : ["Deny"];
   const mode = actions.includes("Deny") ? "deny" : "warn";
   const severity = kyvernoSeverity(annotations);
@@ -97,15 +96,16 @@ export function compileValidatingPolicy(document: Json, env: CelEnvironment, opt
   const evaluateAdmission = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions = {}): RuleResult[] => {
     const base = { policy: name, rule: "", ruleType: "validate", mode, severity } as const;
     try {
-      const program = programFor(input);
-      if (!program) return evalOptions.includeNoMatch ? [{ ...base, status: "nomatch", message: "policy does not match the resource", trace: [] }] : [];
+      const inScope = id.inScope(input);
+      const program = inScope ? programFor(input) : undefined;
+      if (!program) return evalOptions.includeNoMatch ? [{ ...base, status: "nomatch", message: inScope ? "policy does not match the resource" : id.outOfScope, trace: [] }] : [];
       const doc = sharedBaseDocument(input);
       const reader = evalOptions.globalContext ?? globalContextReader(evalOptions.resolver, options.globals);
       const activation = kyvernoCelActivation(input, doc, evalOptions);
       // globalContext.Get reads through `reader` while this evaluation runs (synchronously).
       return withGlobalContextReader(reader, (): RuleResult[] => {
         // A CEL PolicyException referring to this policy whose matchConditions hold: skip, naming it.
-        const candidates = exceptions?.celCandidates(name, "ValidatingPolicy");
+        const candidates = exceptions?.celCandidates(id.name, id.kind);
         const excepted = candidates === undefined || candidates.length === 0 ? undefined : matchingCelPolicyException(candidates, activation);
         if (excepted) return [{ ...base, status: "skip", message: exceptionMessage(excepted), trace: excepted.trace }];
         const r = program.evaluate(activation);
@@ -118,7 +118,7 @@ export function compileValidatingPolicy(document: Json, env: CelEnvironment, opt
 
   return {
     meta,
-    kind: "ClusterPolicy",
+    ...scopeOf(id),
     rules: [{ name: "", type: "validate" }],
     evaluateAdmission,
     evaluate(ctx: Context, evalOptions?: EvaluateOptions): Finding[] {
@@ -129,7 +129,7 @@ export function compileValidatingPolicy(document: Json, env: CelEnvironment, opt
       const base: KyvernoEvaluateOptions = evalOptions ?? {};
       return evaluateAdmission(input, kubernetes !== undefined && options.globals !== undefined && options.globals.size > 0 ? { ...base, resolver: clusterContextResolver(kubernetes) } : base)
         .filter((r) => evalOptions?.includePasses || r.status === "fail" || r.status === "error" || (r.status === "skip" && r.trace[0]?.kind === "exception"))
-        .map((r) => resultToFinding({ ...r, rule: r.rule || name }, meta, input));
+        .map((r) => resultToFinding({ ...r, rule: r.rule || id.name }, meta, input));
     },
   };
 }
