@@ -170,7 +170,8 @@ export function compileCleanupPolicy(document: Json, env: CelEnvironment, option
   const policyNamespace = namespaced ? (typeof metadata["namespace"] === "string" && metadata["namespace"] !== "" ? metadata["namespace"] : "default") : undefined;
   const annotations = stringMap(metadata["annotations"]);
   const severity = kyvernoSeverity(annotations);
-  const base = celPolicyMeta(document, name, annotations, source, [CLEANUP_EVENT_TYPE]);
+  // Kyverno's policy key: a namespaced cleanup policy is `namespace/name`, so one name in two namespaces is two policies.
+  const base = celPolicyMeta(document, policyNamespace === undefined ? name : `${policyNamespace}/${name}`, annotations, source, [CLEANUP_EVENT_TYPE]);
   const meta: PolicyMeta = {
     ...base,
     language: deletingKinds.has(kind) ? "kyverno-cel" : "kyverno",

@@ -79,13 +79,19 @@ export function compilePolicyDocuments(documents: readonly Json[], env: CelEnvir
     const name = isObject(doc["metadata"]) ? String(doc["metadata"]["name"] ?? "") : "";
     const apiVersion = String(doc["apiVersion"] ?? "");
     try {
-      if (isCleanupPolicyDocument(doc)) out.push({ name, kind, cleanup: compileCleanupPolicy(doc, kenv, { source, ...(resolver ? { resolver } : {}) }) });
+      if (isCleanupPolicyDocument(doc)) {
+        const cleanup = compileCleanupPolicy(doc, kenv, { source, ...(resolver ? { resolver } : {}) });
+        out.push({ name: cleanup.meta.name, kind, cleanup });
+      }
       else if (isGlobalContextEntryDocument(doc)) {
         const entry = parseGlobalContextEntry(doc, source);
         if (globals) globals.add(entry);
         else out.push({ name, kind, error: new VigilError("VIGIL_POLICY_LOAD", `GlobalContextEntry ${name}: nothing to attach it to here; load it with the policies that reference it.`, { policy: name, field: "kind", file: source }) });
       }
-      else if (apiVersion.startsWith("kyverno.io/") && kyvernoKinds.has(kind)) out.push({ name, kind, policy: compileKyvernoPolicy(doc, kenv, { source, ...(resolver ? { resolver } : {}), ...(exceptions ? { exceptions } : {}), ...(globals ? { globals } : {}) }) });
+      else if (apiVersion.startsWith("kyverno.io/") && kyvernoKinds.has(kind)) {
+        const policy = compileKyvernoPolicy(doc, kenv, { source, ...(resolver ? { resolver } : {}), ...(exceptions ? { exceptions } : {}), ...(globals ? { globals } : {}) });
+        out.push({ name: policy.meta.name, kind, policy });
+      }
       else if (isPolicyExceptionDocument(doc) || isCelPolicyExceptionDocument(doc)) {
         if (isPolicyExceptionDocument(doc)) {
           const exception = parsePolicyException(doc, source);

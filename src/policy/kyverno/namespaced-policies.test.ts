@@ -140,6 +140,65 @@ ${podRules}
     expect(statuses(policy, create(pod("team-b")))).toEqual(["nomatch"]);
   });
 
+  it("a kyverno.io Policy and a CleanupPolicy are named namespace/name too, so one name in two namespaces loads as two policies", () => {
+    const legacy = (namespace: string): string => `apiVersion: kyverno.io/v1
+kind: Policy
+metadata:
+  name: require-team-label
+  namespace: ${namespace}
+spec:
+  validationFailureAction: Enforce
+  rules:
+  - name: team
+    match:
+      any:
+      - resources:
+          kinds: [Pod]
+    validate:
+      message: team label required
+      pattern:
+        metadata:
+          labels:
+            team: "?*"
+`;
+    const exception = `apiVersion: kyverno.io/v2
+kind: PolicyException
+metadata:
+  name: web
+  namespace: team-a
+spec:
+  exceptions:
+  - policyName: team-a/require-team-label
+    ruleNames: [team]
+  match:
+    any:
+    - resources:
+        kinds: [Pod]
+        names: [web]
+`;
+    const [teamA, teamB] = load(`${legacy("team-a")}---\n${legacy("team-b")}---\n${exception}`);
+    expect([teamA?.meta.name, teamB?.meta.name]).toEqual(["team-a/require-team-label", "team-b/require-team-label"]);
+    // team-a's exception names team-a's policy only.
+    expect(teamA?.evaluateAdmission(create(pod("team-a")))).toMatchObject([{ policy: "team-a/require-team-label", status: "skip" }]);
+    expect(teamB?.evaluateAdmission(create(pod("team-b")))).toMatchObject([{ policy: "team-b/require-team-label", rule: "team", status: "fail" }]);
+    expect(teamB?.evaluateAdmission(create(pod("team-a")))).toEqual([]);
+    const cleanup = (namespace: string): string => `apiVersion: kyverno.io/v2
+kind: CleanupPolicy
+metadata:
+  name: bare-pods
+  namespace: ${namespace}
+spec:
+  schedule: "*/5 * * * *"
+  match:
+    any:
+    - resources:
+        kinds: [Pod]
+`;
+    const loaded = loadPolicyText(`${cleanup("team-a")}---\n${cleanup("team-b")}`, "cleanup.yaml", { env });
+    expect(loaded.errors).toEqual([]);
+    expect(loaded.policies.map((p) => p.meta.name)).toEqual(["team-a/bare-pods", "team-b/bare-pods"]);
+  });
+
   it("vigil test runs a kyverno-test.yaml naming namespaced policies as namespace/name or by name", () => {
     const cases = runKyvernoTestFile(join(fixture, ".kyverno-test", "kyverno-test.yaml"), { celEnv: env });
     expect(cases.map((c) => [c.policy, c.resource, c.expected, c.actual, c.status])).toEqual([

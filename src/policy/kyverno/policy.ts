@@ -200,7 +200,9 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
   });
   const revision = createHash("sha256").update(JSON.stringify(document)).digest("hex").slice(0, 16);
   const kind = document["kind"] === "Policy" ? "Policy" : "ClusterPolicy";
-  const policyNamespace = kind === "Policy" ? (typeof metadata["namespace"] === "string" ? metadata["namespace"] : "default") : undefined;
+  const policyNamespace = kind === "Policy" ? (typeof metadata["namespace"] === "string" && metadata["namespace"] !== "" ? metadata["namespace"] : "default") : undefined;
+  // Kyverno's policy key: a namespaced Policy is `namespace/name` (findings, decisions, reports), so one name in two namespaces is two policies.
+  const key = policyNamespace === undefined ? name : `${policyNamespace}/${name}`;
   const severity = kyvernoSeverity(annotations);
   // `spec.background: false`: skipped by background scans (io.k8s.resource); `spec.admission: false`: background only.
   const on = [...(spec["admission"] === false ? [] : ["io.k8s.admission.review"]), ...(spec["background"] === false ? [] : ["io.k8s.resource"])];
@@ -208,7 +210,7 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
   const existingRules = rules.filter((r) => r.existing);
   if (existingRules.length > 0) on.push(EventTypes.mutateExistingTrigger);
   const meta: PolicyMeta = {
-    name,
+    name: key,
     language: "kyverno",
     revision,
     // INVARIANT: never empty (an empty `on` would apply to every event type).
@@ -226,7 +228,7 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
     if (!rule.celPreconditions) return undefined;
     const pre = evaluateCelPreconditions(rule.celPreconditions, input, doc, params);
     if (pre.status === "pass") return undefined;
-    return ruleResult(name, severity, rule, mode, pre.status === "fail" ? "skip" : pre.status, pre.status === "fail" ? "cel preconditions not met" : pre.message, pre.trace);
+    return ruleResult(key, severity, rule, mode, pre.status === "fail" ? "skip" : pre.status, pre.status === "fail" ? "cel preconditions not met" : pre.message, pre.trace);
   };
 
   /** A namespaced Policy applies to objects of its own namespace only. */
@@ -245,7 +247,7 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
   };
 
   const internalError = (rule: CompiledRule, mode: RuleMode, cause: unknown): RuleResult =>
-    ruleResult(name, severity, rule, mode, "error", `internal error: ${cause instanceof Error ? cause.message : String(cause)}`, []);
+    ruleResult(key, severity, rule, mode, "error", `internal error: ${cause instanceof Error ? cause.message : String(cause)}`, []);
 
   /**
    * What a mutate or generate rule does before its own work: match / exclude (a `nomatch` result
@@ -254,14 +256,14 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
    */
   const prepareRule = (rule: CompiledRule, mode: RuleMode, input: AdmissionInput, evalOptions: KyvernoEvaluateOptions, shared: () => Doc, resolver: ExternalContextResolver | undefined): { readonly stop: RuleResult | undefined } | { readonly doc: Doc; readonly env: RuleEnv } => {
     if (!matchBlockMatches(rule.raw["match"], input) || excludeBlockMatches(rule.raw["exclude"], input)) {
-      return { stop: evalOptions.includeNoMatch ? ruleResult(name, severity, rule, mode, "nomatch", "rule does not match the resource", []) : undefined };
+      return { stop: evalOptions.includeNoMatch ? ruleResult(key, severity, rule, mode, "nomatch", "rule does not match the resource", []) : undefined };
     }
     const doc = buildDocument(shared(), evalOptions, rule.name);
     const unmet = celPreconditionsUnmet(rule, mode, input, doc);
     if (unmet) return { stop: unmet };
     const env = ruleEnv(rule, input, mockedNames(evalOptions, rule.name), resolver);
     const excepted = policyException(rule, input, doc, env, evalOptions);
-    if (excepted) return { stop: ruleResult(name, severity, rule, mode, "skip", exceptionMessage(excepted), excepted.trace) };
+    if (excepted) return { stop: ruleResult(key, severity, rule, mode, "skip", exceptionMessage(excepted), excepted.trace) };
     return { doc, env };
   };
 
@@ -273,10 +275,10 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
   const evaluateWithParams = (rule: CompiledRule, spec: CelParamSpec, mode: RuleMode, input: AdmissionInput, doc: Doc, evalOptions: KyvernoEvaluateOptions, resolver: ExternalContextResolver | undefined): RuleResult => {
     const requestNamespace = typeof input.raw?.["namespace"] === "string" ? input.raw["namespace"] : String(metadataOf(subjectObject(input))["namespace"] ?? "");
     const lookup = resolveCelParams(spec, requestNamespace, { ...(resolver ? { resolver } : {}), ...(evalOptions.clusterResources ? { clusterResources: evalOptions.clusterResources } : {}) });
-    if (!lookup.ok) return ruleResult(name, severity, rule, mode, "error", lookup.error, [{ kind: "note", expr: "validate.cel.paramRef", error: lookup.error }]);
+    if (!lookup.ok) return ruleResult(key, severity, rule, mode, "error", lookup.error, [{ kind: "note", expr: "validate.cel.paramRef", error: lookup.error }]);
     if (lookup.found.length === 0) {
       const message = `no params found for rule ${rule.name} (paramKind ${spec.kind}${spec.name ? ` ${spec.name}` : ""}); parameterNotFoundAction ${spec.notFound}`;
-      return ruleResult(name, severity, rule, mode, spec.notFound === "Allow" ? "skip" : "fail", message, [{ kind: "note", expr: "validate.cel.paramRef", value: null }]);
+      return ruleResult(key, severity, rule, mode, spec.notFound === "Allow" ? "skip" : "fail", message, [{ kind: "note", expr: "validate.cel.paramRef", value: null }]);
     }
     let last: RuleResult | undefined;
     for (const params of lookup.found) {
@@ -289,9 +291,9 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
       }
       const env: RuleEnv = ruleEnv(rule, input, mockedNames(evalOptions, rule.name), resolver, params);
       const excepted = policyException(rule, input, doc, env, evalOptions);
-      if (excepted) return ruleResult(name, severity, rule, mode, "skip", exceptionMessage(excepted), excepted.trace);
+      if (excepted) return ruleResult(key, severity, rule, mode, "skip", exceptionMessage(excepted), excepted.trace);
       const response = validateBlock(rule.validate, doc, env, rule.context, rule.raw["preconditions"]);
-      last = ruleResult(name, severity, rule, mode, response.status, response.message, [paramTrace, ...response.trace]);
+      last = ruleResult(key, severity, rule, mode, response.status, response.message, [paramTrace, ...response.trace]);
       if (response.status === "fail" || response.status === "error") return last;
     }
     return last as RuleResult;
@@ -311,7 +313,7 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
       let mode: RuleMode = "warn";
       try {
         if (!matchBlockMatches(rule.raw["match"], input) || excludeBlockMatches(rule.raw["exclude"], input)) {
-          if (evalOptions.includeNoMatch) results.push(ruleResult(name, severity, rule, modeFor(rule, input), "nomatch", "rule does not match the resource", []));
+          if (evalOptions.includeNoMatch) results.push(ruleResult(key, severity, rule, modeFor(rule, input), "nomatch", "rule does not match the resource", []));
           continue;
         }
         mode = modeFor(rule, input);
@@ -333,19 +335,19 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
         const excepted = policyException(rule, input, doc, env, evalOptions);
         if (excepted && (excepted.exception.podSecurity === undefined || rule.validate["podSecurity"] === undefined)) {
           // Kyverno: a matching exception skips the rule; one with podSecurity controls only exempts those controls of a podSecurity rule.
-          results.push(ruleResult(name, severity, rule, mode, "skip", exceptionMessage(excepted), excepted.trace));
+          results.push(ruleResult(key, severity, rule, mode, "skip", exceptionMessage(excepted), excepted.trace));
           continue;
         }
         if (rule.type === "verifyImages") {
           // Kyverno's validating webhook checks verifyDigest; Vigil checks the signatures again too (verify-images.ts).
           const outcome = verifyImagesBlock(rule.raw["verifyImages"], object, doc, env, rule.context, rule.raw["preconditions"], "validate", rule.raw["imageExtractors"]);
-          if (outcome.status !== undefined) results.push(ruleResult(name, severity, rule, mode, outcome.status, outcome.message, outcome.trace));
-          else if (evalOptions.includeNoMatch) results.push(ruleResult(name, severity, rule, mode, "nomatch", "no image of the resource is selected by the rule", []));
+          if (outcome.status !== undefined) results.push(ruleResult(key, severity, rule, mode, outcome.status, outcome.message, outcome.trace));
+          else if (evalOptions.includeNoMatch) results.push(ruleResult(key, severity, rule, mode, "nomatch", "no image of the resource is selected by the rule", []));
           continue;
         }
         if (excepted) env = { ...env, podSecurity: (psSpec: unknown) => podSecurityWithException(psSpec, input, rule.name, excepted) };
         const response = validateBlock(rule.validate, doc, env, rule.context, rule.raw["preconditions"]);
-        results.push(ruleResult(name, severity, rule, mode, response.status, response.message, response.trace));
+        results.push(ruleResult(key, severity, rule, mode, response.status, response.message, response.trace));
         if (applyOne && (response.status === "pass" || response.status === "fail")) break;
       } catch (cause) {
         results.push(internalError(rule, mode, cause));
@@ -374,19 +376,19 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
         const doc = extendableCopy(ready.doc);
         const loaded = loadContextEntries(rule.context, doc, { mocked: ready.env.mocked, ...(ready.env.resolver ? { resolver: ready.env.resolver } : {}), deleteRequest: ready.env.deleteRequest });
         if (!loaded.ok) {
-          out.push({ rule: rule.name, result: ruleResult(name, severity, rule, mode, "error", `failed to load context: ${loaded.error}`, []), targets: [] });
+          out.push({ rule: rule.name, result: ruleResult(key, severity, rule, mode, "error", `failed to load context: ${loaded.error}`, []), targets: [] });
           continue;
         }
         const pre = evaluateConditions(rule.raw["preconditions"], doc, ready.env, "empty");
         if (!pre.ok || !pre.value) {
-          out.push({ rule: rule.name, result: ruleResult(name, severity, rule, mode, pre.ok ? "skip" : "error", pre.ok ? pre.message ?? "preconditions not met" : `failed to evaluate preconditions: ${pre.error ?? ""}`, [{ kind: "precondition", expr: "preconditions", value: pre.value, children: pre.trace }]), targets: [] });
+          out.push({ rule: rule.name, result: ruleResult(key, severity, rule, mode, pre.ok ? "skip" : "error", pre.ok ? pre.message ?? "preconditions not met" : `failed to evaluate preconditions: ${pre.error ?? ""}`, [{ kind: "precondition", expr: "preconditions", value: pre.value, children: pre.trace }]), targets: [] });
           continue;
         }
         const targets = mutateTargets(rule.raw["mutate"] as Json, doc, ready.env, policyNamespace);
         const failed = targets.find((t) => t.status === "error");
         const changed = targets.filter((t) => t.status === "patch").length;
         const status = failed ? "error" : changed > 0 ? "pass" : "skip";
-        out.push({ rule: rule.name, result: ruleResult(name, severity, rule, mode, status, failed?.message ?? (changed > 0 ? `${changed} target${changed === 1 ? "" : "s"} to patch` : "no target to change"), pre.trace.length > 0 ? [{ kind: "precondition", expr: "preconditions", value: true, children: pre.trace }] : []), targets });
+        out.push({ rule: rule.name, result: ruleResult(key, severity, rule, mode, status, failed?.message ?? (changed > 0 ? `${changed} target${changed === 1 ? "" : "s"} to patch` : "no target to change"), pre.trace.length > 0 ? [{ kind: "precondition", expr: "preconditions", value: true, children: pre.trace }] : []), targets });
       } catch (cause) {
         out.push({ rule: rule.name, result: internalError(rule, mode, cause), targets: [] });
       }
@@ -407,9 +409,9 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
       const current0 = current;
       const ruleInput: AdmissionInput = current0 === original ? input : { ...input, object: current0 };
       const mode = modeFor(rule, ruleInput);
-      const exception = evalOptions.excepted?.(name, rule.name);
+      const exception = evalOptions.excepted?.(key, rule.name);
       if (exception !== undefined) {
-        results.push(ruleResult(name, severity, rule, mode, "skip", exception, []));
+        results.push(ruleResult(key, severity, rule, mode, "skip", exception, []));
         continue;
       }
       try {
@@ -421,14 +423,14 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
         if (rule.type === "verifyImages") {
           const outcome = verifyImagesBlock(rule.raw["verifyImages"], current0, ready.doc, ready.env, rule.context, rule.raw["preconditions"], "mutate", rule.raw["imageExtractors"]);
           if (outcome.status === undefined) continue;
-          results.push(ruleResult(name, severity, rule, mode, outcome.status, outcome.message, outcome.trace));
+          results.push(ruleResult(key, severity, rule, mode, outcome.status, outcome.message, outcome.trace));
           if (outcome.status === "pass") current = applyVerifyImages(current0, outcome);
           continue;
         }
         const mutate = isObject(rule.raw["mutate"]) ? rule.raw["mutate"] : {};
         const response = mutateBlock(mutate, current0, ready.doc, ready.env, rule.context, rule.raw["preconditions"]);
         const message = response.status === "pass" ? successMessage(response.patched) : response.message;
-        results.push(ruleResult(name, severity, rule, mode, response.status, message, response.trace));
+        results.push(ruleResult(key, severity, rule, mode, response.status, message, response.trace));
         if (response.status === "pass") current = response.patched;
         if (applyOne && response.status === "pass") break;
       } catch (cause) {
@@ -460,7 +462,7 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
         const generate = isObject(rule.raw["generate"]) ? rule.raw["generate"] : {};
         const origin = { policy: name, policyNamespace: policyNamespace ?? "", rule: rule.name, trigger };
         const response = generateBlock(generate, ready.doc, ready.env, rule.context, rule.raw["preconditions"], origin, evalOptions.clusterResources);
-        results.push(ruleResult(name, severity, rule, mode, response.status, response.message, response.trace));
+        results.push(ruleResult(key, severity, rule, mode, response.status, response.message, response.trace));
         resources.push(...response.resources);
       } catch (cause) {
         results.push(internalError(rule, mode, cause));
