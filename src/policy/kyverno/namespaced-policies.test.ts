@@ -66,6 +66,27 @@ describe("Kyverno namespaced CEL policies (NamespacedValidatingPolicy, Namespace
     const [onNamespaces] = load(nvpol("labelled-namespaces", "team-a").replace("resources: [pods]", "resources: [namespaces]"));
     expect(statuses(onNamespaces, create(namespace))).toEqual(["fail"]);
     expect(statuses(onNamespaces, create({ ...namespace, metadata: { name: "team-b" } }))).toEqual(["nomatch"]);
+    // A kyverno.io Policy is scoped the same way.
+    const [legacy] = load(`apiVersion: kyverno.io/v1
+kind: Policy
+metadata:
+  name: labelled-namespace
+  namespace: team-a
+spec:
+  rules:
+  - name: team
+    match:
+      any:
+      - resources:
+          kinds: [Namespace]
+    validate:
+      pattern:
+        metadata:
+          labels:
+            team: "?*"
+`);
+    expect(statuses(legacy, create(namespace))).toEqual(["fail"]);
+    expect(legacy?.evaluateAdmission(create({ ...namespace, metadata: { name: "team-b" } }))).toEqual([]);
   });
 
   it("without metadata.namespace the policy is in `default`; the same name in two namespaces is two policies", () => {

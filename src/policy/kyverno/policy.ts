@@ -20,7 +20,7 @@ import { celParamSpec, resolveCelParams, type CelParamSpec } from "./cel-params.
 import { mutateExistingFindings, mutateTargets, type TargetOutcome } from "./mutate-existing.js";
 import { withGlobalContext, type GlobalContextSet } from "./global-context.js";
 import { compileCelRule, evaluateCelPreconditions, type CelRule } from "./cel-rule.js";
-import { kyvernoSeverity } from "./cel-policy-common.js";
+import { kyvernoSeverity, requestNamespace } from "./cel-policy-common.js";
 import { excludeBlockMatches, matchBlockMatches, matchedKinds, selectorMatches } from "./match.js";
 import { extendableCopy } from "./objects.js";
 import { evaluatePodSecurity } from "./pod-security.js";
@@ -231,12 +231,8 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
     return ruleResult(key, severity, rule, mode, pre.status === "fail" ? "skip" : pre.status, pre.status === "fail" ? "cel preconditions not met" : pre.message, pre.trace);
   };
 
-  /** A namespaced Policy applies to objects of its own namespace only. */
-  const outsideNamespace = (object: Record<string, unknown>): boolean => {
-    if (policyNamespace === undefined) return false;
-    const ns = metadataOf(object)["namespace"];
-    return (typeof ns === "string" ? ns : "") !== policyNamespace;
-  };
+  /** A namespaced Policy applies to the requests of its own namespace only (requestNamespace: a Namespace object is in itself). */
+  const outsideNamespace = (input: AdmissionInput): boolean => policyNamespace !== undefined && requestNamespace(input) !== policyNamespace;
 
   const exceptionSet = options.exceptions;
   /** The Kyverno PolicyException that lets this request past the rule, if one does. */
@@ -302,7 +298,7 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
   const evaluateAdmission = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions = {}): RuleResult[] => {
     const results: RuleResult[] = [];
     const object = subjectObject(input);
-    if (outsideNamespace(object)) return results;
+    if (outsideNamespace(input)) return results;
     let shared: Doc | undefined;
     const resolver = withGlobalContext(evalOptions.resolver ?? options.resolver, options.globals);
     for (const rule of rules) {
@@ -362,7 +358,7 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
   /** The mutate-existing rules for a trigger: per rule, its result and what it would change in each target. */
   const mutateExistingAdmission = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions = {}): { rule: string; result: RuleResult; targets: TargetOutcome[] }[] => {
     const out: { rule: string; result: RuleResult; targets: TargetOutcome[] }[] = [];
-    if (outsideNamespace(subjectObject(input))) return out;
+    if (outsideNamespace(input)) return out;
     const resolver = withGlobalContext(evalOptions.resolver ?? options.resolver, options.globals);
     let shared: Doc | undefined;
     for (const rule of existingRules) {
@@ -400,7 +396,7 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
   const mutateAdmission = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions = {}): MutationOutcome => {
     const original = subjectObject(input);
     const results: RuleResult[] = [];
-    if (outsideNamespace(original)) return { results, patched: original, patch: [] };
+    if (outsideNamespace(input)) return { results, patched: original, patch: [] };
     const resolver = withGlobalContext(evalOptions.resolver ?? options.resolver, options.globals);
     let current = original;
     let shared: Doc | undefined;
@@ -447,7 +443,7 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
     const trigger = subjectObject(input);
     const results: RuleResult[] = [];
     const resources: Record<string, unknown>[] = [];
-    if (outsideNamespace(trigger)) return { results, resources };
+    if (outsideNamespace(input)) return { results, resources };
     const resolver = withGlobalContext(evalOptions.resolver ?? options.resolver, options.globals);
     let shared: Doc | undefined;
     const sharedDoc = (): Doc => (shared ??= sharedBaseDocument(input));
@@ -484,7 +480,7 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
         rules: existingRules.map((r) => r.name),
         onPolicyUpdate: spec["mutateExistingOnPolicyUpdate"] === true,
         triggerKinds: [...new Set(existingRules.flatMap((r) => matchedKinds(r.raw["match"])))],
-        selects: (input: AdmissionInput) => !outsideNamespace(subjectObject(input)) && existingRules.some((r) => matchBlockMatches(r.raw["match"], input) && !excludeBlockMatches(r.raw["exclude"], input)),
+        selects: (input: AdmissionInput) => !outsideNamespace(input) && existingRules.some((r) => matchBlockMatches(r.raw["match"], input) && !excludeBlockMatches(r.raw["exclude"], input)),
         evaluate: mutateExistingAdmission,
       },
     } : {}),
