@@ -52,13 +52,13 @@ describe("hashivault:// references, parsed as cosign parses them", () => {
     expect(kmsReferenceProblem("hashivault://release")).toBeUndefined();
   });
 
-  it("rejects what cosign's regex rejects, naming the format; gcpkms and azurekms stay unsupported, naming the scheme", () => {
+  it("rejects what cosign's regex rejects, naming the format; gcpkms and azurekms references are read too (kms-gcp.test.ts, kms-azure.test.ts)", () => {
     for (const bad of ["hashivault://", "hashivault://-release", "hashivault://release.", "hashivault://transit/keys/release", "hashivault:///release", "hashivault://re lease"]) {
       expect(parseVaultKmsReference(bad), bad).toBeUndefined();
       expect(kmsReferenceProblem(bad)).toEqual({ kind: "error", message: `${JSON.stringify(bad)} is not a HashiCorp Vault key reference: use hashivault://<transit key name> (letters, digits and _, with - and . inside; the mount is admission.kms.vault.mountPath; cosign's format)` });
     }
-    expect(kmsReferenceProblem("gcpkms://projects/p/locations/global/keyRings/r/cryptoKeys/k")).toEqual({ kind: "unsupported", message: expect.stringMatching(/^gcpkms:\/\/ keys are not supported by Vigil/) as unknown });
-    expect(kmsReferenceProblem("azurekms://vault.vault.azure.net/release")).toEqual({ kind: "unsupported", message: expect.stringMatching(/^azurekms:\/\/ keys are not supported by Vigil/) as unknown });
+    expect(kmsReferenceProblem("gcpkms://projects/p/locations/global/keyRings/r/cryptoKeys/k")).toBeUndefined();
+    expect(kmsReferenceProblem("azurekms://vault.vault.azure.net/release")).toBeUndefined();
   });
 });
 

@@ -48,15 +48,15 @@ describe("awskms:// references, parsed as cosign parses them", () => {
     expect(parseAwsKmsReference(`awskms:///arn:aws-us-gov:kms:us-gov-west-1:111122223333:key/mrk-${id.replace(/-/g, "")}`)?.keyId).toBe(`arn:aws-us-gov:kms:us-gov-west-1:111122223333:key/mrk-${id.replace(/-/g, "")}`);
   });
 
-  it("rejects what cosign rejects, naming the format; other KMS schemes are unsupported, naming the scheme", () => {
+  it("rejects what cosign rejects, naming the format; the other KMS schemes are read too", () => {
     for (const bad of ["awskms://alias/release", "awskms:///not-a-key-id", "awskms:///arn:aws:kms:eu-west-1:111122223333:key/k", "awskms:///arn:aws:kms:eu-west-1:1111:alias/x", "awskms://"]) {
       expect(parseAwsKmsReference(bad), bad).toBeUndefined();
       expect(kmsReferenceProblem(bad)).toEqual({ kind: "error", message: expect.stringContaining(`${JSON.stringify(bad)} is not an AWS KMS key reference: use awskms:///<key id`) as unknown });
     }
-    expect(kmsReferenceProblem("gcpkms://projects/p/locations/global/keyRings/r/cryptoKeys/k")).toEqual({ kind: "unsupported", message: "gcpkms:// keys are not supported by Vigil (AWS KMS, awskms://, and HashiCorp Vault, hashivault://, are)" });
-    // HashiCorp Vault keys are fetched too (kms-vault.test.ts)
+    // Google Cloud KMS, Azure Key Vault and HashiCorp Vault keys are fetched too (kms-gcp.test.ts, kms-azure.test.ts, kms-vault.test.ts)
+    expect(kmsReferenceProblem("gcpkms://projects/p/locations/global/keyRings/r/cryptoKeys/k")).toBeUndefined();
     expect(kmsReferenceProblem("hashivault://release")).toBeUndefined();
-    expect(kmsReferenceProblem("azurekms://vault.vault.azure.net/release")?.kind).toBe("unsupported");
+    expect(kmsReferenceProblem("azurekms://vault.vault.azure.net/release")).toBeUndefined();
     expect(kmsReferenceProblem("/etc/cosign.pub")).toEqual({ kind: "error", message: "\"/etc/cosign.pub\" is not a KMS key reference (awskms://, gcpkms://, azurekms://, hashivault://)" });
     expect(kmsReferenceProblem("awskms:///alias/release")).toBeUndefined();
   });

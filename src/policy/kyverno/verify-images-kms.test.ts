@@ -119,13 +119,13 @@ describe("Kyverno verifyImages keys.kms (AWS KMS)", () => {
     expect(statusAndMessage(await validate(verifyImages("awskms:///alias/release"), pod(pinned("signed:1.0")), createRegistryClient({ insecure: [registry.host] })))).toEqual(expected);
   });
 
-  it("a reference cosign would not parse is an error naming the field; other KMS schemes are unsupported, naming the scheme; neither asks KMS", async () => {
+  it("a reference cosign would not parse is an error naming the field; another KMS without its setting is unsupported, naming the setting; neither asks KMS", async () => {
     const before = kms.requests.length;
     const malformed = await validate(verifyImages("awskms://alias/release"), pod(pinned("signed:1.0")), kmsRegistry());
     expect(malformed.map((r) => r.status)).toEqual(["error"]);
     expect(malformed[0]?.message).toMatch(/^\.attestors\[0\]\.entries\[0\]\.keys\.kms: "awskms:\/\/alias\/release" is not an AWS KMS key reference: use awskms:\/\/\/<key id/);
     const gcp = await validate(verifyImages("gcpkms://projects/acme/locations/global/keyRings/ring/cryptoKeys/key"), pod(pinned("signed:1.0")), kmsRegistry());
-    expect(statusAndMessage(gcp)).toEqual([["unsupported", ".attestors[0].entries[0].keys.kms: gcpkms:// keys are not supported by Vigil (AWS KMS, awskms://, and HashiCorp Vault, hashivault://, are); put the public key in keys.publicKeys"]]);
+    expect(statusAndMessage(gcp)).toEqual([["unsupported", ".attestors[0].entries[0].keys.kms: Google Cloud KMS keys are fetched only when admission.kms.gcp is set in vigil.yaml (admission.kms.gcp: {credentialsFile} or {accessToken}) to check signatures with gcpkms://projects/acme/locations/global/keyRings/ring/cryptoKeys/key"]]);
     expect(kms.requests.length).toBe(before);
   });
 });

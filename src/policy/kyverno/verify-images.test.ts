@@ -447,7 +447,7 @@ ${indent(fields, 8)}
         kms: gcpkms://projects/acme/locations/global/keyRings/ring/cryptoKeys/key
 `);
     const results = await validate(kms, pod("ghcr.io/acme/app@sha256:0123456789012345678901234567890123456789012345678901234567890123"));
-    expect(results.map((r) => [r.status, r.message])).toEqual([["unsupported", ".attestors[0].entries[0].keys.kms: gcpkms:// keys are not supported by Vigil (AWS KMS, awskms://, and HashiCorp Vault, hashivault://, are); put the public key in keys.publicKeys"]]);
+    expect(results.map((r) => [r.status, r.message])).toEqual([["unsupported", ".attestors[0].entries[0].keys.kms: Google Cloud KMS keys are fetched only when admission.kms.gcp is set in vigil.yaml (admission.kms.gcp: {credentialsFile} or {accessToken}) to check signatures with gcpkms://projects/acme/locations/global/keyRings/ring/cryptoKeys/key"]]);
     const plain = signedBy(ci).evaluateAdmission(pod(`${image("signed:1.0")}@${registry.digestOf("acme/signed:1.0")}`));
     expect(plain.map((r) => [r.status, r.message])).toEqual([["error", `.attestors[0].entries[0].keys: no answer for ${image("signed")}@${registry.digestOf("acme/signed:1.0")}: verifying images needs image registries (admission.registries in vigil.yaml)`]]);
   });
