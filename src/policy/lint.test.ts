@@ -109,17 +109,28 @@ spec:
       targets: [{apiVersion: v1, kind: Namespace}]
       patchStrategicMerge: {metadata: {labels: {a: b}}}
 `,
+      "mpol.yaml": `apiVersion: policies.kyverno.io/v1
+kind: MutatingPolicy
+metadata:
+  name: mpol-namespaces
+spec:
+  evaluation: {mutateExisting: {enabled: true}}
+  matchConstraints: {resourceRules: [{apiGroups: [""], apiVersions: [v1], operations: [UPDATE], resources: [namespaces]}]}
+  mutations: [{patchType: ApplyConfiguration, applyConfiguration: {expression: "Object{}"}}]
+`,
     });
     const codes = (clusterActions: { cluster: boolean; actuator: boolean; cleanup: boolean }) => lintPolicies(root, { clusterActions }).warnings.filter((w) => w.code === "cluster-actions").map((w) => [w.policy, w.field, w.message.split("; ").at(-1)]);
     expect(codes({ cluster: true, actuator: true, cleanup: true })).toEqual([]);
     expect(codes({ cluster: false, actuator: true, cleanup: true })).toEqual([
       ["bare-pods", "spec.schedule", "set admission.cluster"],
       ["label-namespaces", "spec.rules", "set admission.cluster"],
+      ["mpol-namespaces", "spec.evaluation.mutateExisting", "set admission.cluster"],
     ]);
     expect(codes({ cluster: true, actuator: false, cleanup: false })).toEqual([
       ["bare-pods", "spec.schedule", "set cleanup.enabled: true"],
       ["bare-pods", "spec", "configure actuators.kubernetes (server, token)"],
       ["label-namespaces", "spec.rules", "configure actuators.kubernetes (server, token)"],
+      ["mpol-namespaces", "spec.evaluation.mutateExisting", "configure actuators.kubernetes (server, token)"],
     ]);
     expect(lintPolicies(root, {}).warnings.filter((w) => w.code === "cluster-actions")).toEqual([]);
   });

@@ -7,7 +7,10 @@
  *   bar/cmtwo — in dry-run while the policy is new; once promoted, the next trigger patches cmtwo
  *   for real, and undo restores it;
  * - the library's label-existing-namespaces (mutateExistingOnPolicyUpdate): on the scheduler tick
- *   the existing namespaces trigger it once per policy revision.
+ *   the existing namespaces trigger it once per policy revision;
+ * - the library's MutatingPolicy label-existing-namespaces (evaluation.mutateExisting): an
+ *   admitted review of one namespace plans the label's patch of every existing namespace that
+ *   lacks it; promoted, a trigger patches them.
  */
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -156,5 +159,65 @@ describe("mutate existing: the protection guardrail judges the patched target, n
     expect(blocked.map((a) => [a.plan.target.id, a.plan.reason])).toEqual([["ConfigMap/bar/cmtwo", "target ConfigMap/bar/cmtwo is protected (label owner-team=platform): never acted on"]]);
     expect(api.writes.filter((w) => w.method === "PATCH")).toEqual([]);
     expect(api.configMapData("bar", "cmtwo")).toEqual({ keytwo: "bananas" });
+  });
+});
+
+describe("mutate existing: a MutatingPolicy with evaluation.mutateExisting (the library's label-existing-namespaces)", () => {
+  let api: FakeKubernetesApi;
+  let running: Awaited<ReturnType<typeof startAdmissionAgent>>;
+
+  beforeAll(async () => {
+    api = await startFakeKubernetesApi({
+      token: TOKEN,
+      // As the policy's chainsaw test: one namespace unlabelled, one with another mykey, one with another label.
+      namespaces: [{ metadata: { name: "label-namespace01" } }, { metadata: { name: "label-namespace02", labels: { mykey: "foo" } } }, { metadata: { name: "label-namespace03", labels: { foo: "bar" } } }, { metadata: { name: "done", labels: { mykey: "myvalue" } } }],
+      configMaps: [],
+      objects: [],
+    });
+    running = await startAdmissionAgent({
+      policies: [join(fixtures, "kyverno/other-mpol/label-existing-namespaces/label-existing-namespaces.yaml")],
+      admission: { cluster: { server: api.url, token: TOKEN } },
+      actuators: { kubernetes: { server: api.url, token: TOKEN, skipTlsVerify: true } },
+    }, { start: true, clock: "2026-11-27T10:00:00Z" });
+  });
+  afterAll(async () => {
+    await running?.close();
+    await api?.close();
+  });
+
+  const namespaceReview = (uid: string) => admissionReview({ apiVersion: "v1", kind: "Namespace", metadata: { name: "label-namespace01", annotations: { trigger: "true" } } }, { uid, operation: "UPDATE" });
+
+  it("the policy is not installed-time work: a tick triggers nothing", async () => {
+    await running.agent.tick();
+    await settle(running.agent);
+    expect(await running.agent.storage.listDecisions({ policy: "label-existing-namespaces" })).toEqual([]);
+  });
+
+  it("an admitted review of one namespace plans the label on every existing namespace lacking it, in dry-run", async () => {
+    const { agent, server } = running;
+    const response = await server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: namespaceReview("ns-review-1") });
+    expect(response.json().response.allowed).toBe(true);
+    await settle(agent);
+    const trigger = (await agent.storage.listDecisions({ policy: "label-existing-namespaces" })).find((d) => d.eventType === "dev.vigil.mutate.existing");
+    expect(trigger?.findings.map((f) => [f.effect, f.resource, f.rule])).toEqual([
+      ["violation", "Namespace/label-namespace01", "label-existing-namespaces"],
+      ["violation", "Namespace/label-namespace02", "label-existing-namespaces"],
+      ["violation", "Namespace/label-namespace03", "label-existing-namespaces"],
+    ]);
+    const planned = await agent.executor.listActions({ status: "dry-run" });
+    expect(planned.map((a) => a.plan.target.id).sort()).toEqual(["Namespace/label-namespace01", "Namespace/label-namespace02", "Namespace/label-namespace03"]);
+    expect(api.writes.filter((w) => w.method === "PATCH")).toEqual([]);
+  });
+
+  it("promoted, the next trigger patches each of them with the label; the namespace already labelled is left alone", async () => {
+    const { agent, server } = running;
+    await agent.promotePolicy("label-existing-namespaces", approver, "reviewed the dry runs");
+    await server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: namespaceReview("ns-review-2") });
+    await settle(agent);
+    const patched = api.writes.filter((w) => w.method === "PATCH").map((w) => w.path).sort();
+    expect(patched).toEqual(["/api/v1/namespaces/label-namespace01", "/api/v1/namespaces/label-namespace02", "/api/v1/namespaces/label-namespace03"]);
+    const list = await fetch(`${api.url}/api/v1/namespaces`, { headers: { authorization: `Bearer ${TOKEN}` } }).then((r) => r.json()) as { items: { metadata: { name: string; labels?: Record<string, string> } }[] };
+    expect(Object.fromEntries(list.items.map((n) => [n.metadata.name, n.metadata.labels?.["mykey"]]))).toEqual({ "label-namespace01": "myvalue", "label-namespace02": "myvalue", "label-namespace03": "myvalue", done: "myvalue" });
+    expect(list.items.find((n) => n.metadata.name === "label-namespace03")?.metadata.labels).toEqual({ foo: "bar", mykey: "myvalue" });
   });
 });

@@ -109,14 +109,7 @@ export function mutateTargets(mutate: Json, doc: Doc, env: RuleEnv, policyNamesp
 }
 
 function mutateOne(mutate: Json, entry: Json, target: Json, doc: Doc, env: RuleEnv, field: string): TargetOutcome {
-  const meta = metadataOf(target);
-  const kind = String(target["kind"] ?? "");
-  const namespace = typeof meta["namespace"] === "string" && meta["namespace"] !== "" ? meta["namespace"] : undefined;
-  const name = String(meta["name"] ?? "");
-  const key = targetKey(kind, namespace, name);
-  // The target's labels travel with the patch (RemediationRef.targetLabels): the executor's
-  // protection guardrail (act.protected) judges the target object, not the trigger.
-  const labels = isObject(meta["labels"]) ? Object.fromEntries(Object.entries(meta["labels"]).filter(([, v]) => typeof v === "string")) as Record<string, string> : {};
+  const key = keyOf(target);
   const targetDoc: Doc = extendableCopy(doc);
   targetDoc["target"] = target;
   const context = Array.isArray(entry["context"]) ? entry["context"] : [];
@@ -132,7 +125,29 @@ function mutateOne(mutate: Json, entry: Json, target: Json, doc: Doc, env: RuleE
   const response = Array.isArray(mutate["foreach"]) ? mutateBlock({ foreach: mutate["foreach"] }, target, targetDoc, env, [], undefined) : applyPatches(patchBlock(mutate), target, targetDoc, env);
   const trace: TraceStep[] = [{ kind: "note", expr: "target", value: key }, ...response.trace];
   if (response.status === "error") return { status: "error", target: key, message: response.message, trace };
-  const patch = diffJsonPatch(target, response.patched);
+  return patchOutcome(target, response.patched, trace);
+}
+
+/** `Kind/namespace/name` (or `Kind/name`) of an object read from the cluster. */
+export function keyOf(target: Json): string {
+  const meta = metadataOf(target);
+  const namespace = typeof meta["namespace"] === "string" && meta["namespace"] !== "" ? meta["namespace"] : undefined;
+  return targetKey(String(target["kind"] ?? ""), namespace, String(meta["name"] ?? ""));
+}
+
+/**
+ * What mutating `target` into `patched` comes to: `unchanged`, or a `patch` with the JSON Patch and
+ * where it goes (the resourceVersion read, for the patch's test; the target's labels, for the
+ * executor's protection guardrail, act.protected, which judges the target object, not the trigger).
+ */
+export function patchOutcome(target: Json, patched: Json, trace: readonly TraceStep[]): TargetOutcome {
+  const meta = metadataOf(target);
+  const kind = String(target["kind"] ?? "");
+  const namespace = typeof meta["namespace"] === "string" && meta["namespace"] !== "" ? meta["namespace"] : undefined;
+  const name = String(meta["name"] ?? "");
+  const key = targetKey(kind, namespace, name);
+  const labels = isObject(meta["labels"]) ? Object.fromEntries(Object.entries(meta["labels"]).filter(([, v]) => typeof v === "string")) as Record<string, string> : {};
+  const patch = diffJsonPatch(target, patched);
   if (patch.length === 0) return { status: "unchanged", target: key, message: `target ${key} already matches the patch`, trace };
   return {
     status: "patch",

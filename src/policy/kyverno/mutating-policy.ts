@@ -9,18 +9,23 @@
  */
 import { exceptionMessage, matchingCelPolicyException, type PolicyExceptionSet } from "./policy-exception.js";
 import { VigilError } from "../../core/errors.js";
+import type { Context } from "../../core/context.js";
+import { EventTypes } from "../../core/event.js";
 import type { Finding, TraceStep } from "../../core/finding.js";
+import type { EvaluateOptions, PolicyMeta } from "../../core/policy.js";
 import type { CelEnvironment, CelProgram } from "../cel/api.js";
 import { matchConstraintsMatch } from "../vap/match-constraints.js";
 import { mergeApplyConfiguration } from "./apply-configuration.js";
 import { kyvernoCelActivation, withGlobalContextReader } from "./cel-libraries.js";
 import { globalContextReader, type GlobalContextSet } from "./global-context.js";
 import { celPolicyIdentity, celPolicyMeta, compileExpression, controllerGroups, extendOnce, kyvernoSeverity, namedExpressions, onlyPods, podConstraints, scopeOf, type NamedProgram } from "./cel-policy-common.js";
-import { sharedBaseDocument } from "./context.js";
+import { clusterContextResolver, sharedBaseDocument } from "./context.js";
+import { compileExistingTargets, readExistingTargets, type ExistingTargets } from "./mutating-policy-existing.js";
+import { keyOf, mutateExistingFindings, patchOutcome, type TargetOutcome } from "./mutate-existing.js";
 import { applyJsonPatch, diffJsonPatch } from "./json-patch.js";
 import type { KyvernoEvaluateOptions, KyvernoPolicy, MutationOutcome } from "./policy.js";
-import { stringMap, type AdmissionInput, type KubeObject } from "./request.js";
-import type { RuleResult } from "./results.js";
+import { admissionInputFor, metadataOf, stringMap, type AdmissionInput, type KubeObject } from "./request.js";
+import { resultToFinding, type RuleResult } from "./results.js";
 import { targetOf } from "./validating-policy.js";
 
 type Json = Record<string, unknown>;
@@ -122,10 +127,13 @@ export function compileMutatingPolicy(document: Json, env: CelEnvironment, optio
   let variables: NamedProgram[];
   let conditions: NamedProgram[];
   let mutations: CompiledMutation[];
+  let existing: ExistingTargets | undefined;
   try {
     variables = namedExpressions(spec["variables"], menv, origin, "variables");
     conditions = namedExpressions(spec["matchConditions"], menv, origin, "matchConditions");
     mutations = compileMutations(spec["mutations"], menv, origin);
+    const evaluation = isObject(spec["evaluation"]) ? spec["evaluation"] : {};
+    existing = isObject(evaluation["mutateExisting"]) && evaluation["mutateExisting"]["enabled"] === true ? compileExistingTargets(spec, origin, name) : undefined;
   } catch (cause) {
     if (cause instanceof VigilError && options.source && cause.details["file"] === undefined) {
       throw new VigilError(cause.code, cause.message, { ...cause.details, ...where, policy: name }, cause.cause);
@@ -137,7 +145,11 @@ export function compileMutatingPolicy(document: Json, env: CelEnvironment, optio
   const controllers = new Set(configured ?? (onlyPods(spec["matchConstraints"]) ? Object.keys(templatePaths) : []));
   const podMatch = podConstraints(spec["matchConstraints"]);
   const severity = kyvernoSeverity(annotations);
-  const meta = celPolicyMeta(document, name, annotations, options.source);
+  const declared = celPolicyMeta(document, name, annotations, options.source);
+  // With mutateExisting, an admitted request it selects triggers the mutation of the existing
+  // targets: a dev.vigil.mutate.existing event whose decision plans a kubernetes.patch per target,
+  // within the guardrails (remediate: dry-run until promoted), as for mutate.targets rules.
+  const meta: PolicyMeta = existing === undefined ? declared : { ...declared, on: [...declared.on, EventTypes.mutateExistingTrigger], enforcement: { tier: "remediate" } };
   const base = { policy: name, rule: "", ruleType: "mutate", mode: "warn", severity } as const;
   const result = (status: RuleResult["status"], message: string, trace: readonly TraceStep[]): RuleResult => ({ ...base, status, message, trace });
 
@@ -211,6 +223,42 @@ export function compileMutatingPolicy(document: Json, env: CelEnvironment, optio
     }
   };
 
+  /** One existing target mutated for a trigger: `object` is the target, `request` the trigger's. */
+  const mutateTarget = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions, target: KubeObject): TargetOutcome => {
+    const key = keyOf(target);
+    const namespace = metadataOf(target)["namespace"];
+    if (id.namespace !== undefined && namespace !== id.namespace) return { status: "skip", target: key, message: `target ${key} is outside the namespace ${id.namespace} of the ${id.kind}: a namespaced policy mutates only its own namespace`, trace: [] };
+    const activation: Record<string, unknown> = { ...kyvernoCelActivation(input, sharedBaseDocument(input), evalOptions), object: target, oldObject: null };
+    const candidates = options.exceptions?.celCandidates(id.name, id.kind);
+    const polex = candidates === undefined || candidates.length === 0 ? undefined : matchingCelPolicyException(candidates, activation);
+    if (polex !== undefined) return { status: "skip", target: key, message: exceptionMessage(polex), trace: polex.trace };
+    const out = runCelMutations(compiled, activation, target, result);
+    const trace: TraceStep[] = [{ kind: "note", expr: "target", value: key }, ...out.result.trace];
+    if (out.result.status === "error") return { status: "error", target: key, message: `target ${key}: ${out.result.message}`, trace };
+    if (out.result.status !== "pass") return { status: "skip", target: key, message: `target ${key}: ${out.result.message}`, trace };
+    return patchOutcome(target, out.patched, trace);
+  };
+
+  /** The trigger's targets and what the mutations would change in each (Kyverno's background mutation of existing resources). */
+  const evaluateExisting = (targets: ExistingTargets, input: AdmissionInput, evalOptions: KyvernoEvaluateOptions): { rule: string; result: RuleResult; targets: TargetOutcome[] }[] => {
+    const rule = id.name;
+    try {
+      if (!id.inScope(input) || selects(input) === undefined || input.object === null) return [];
+      const read = withGlobalContextReader(evalOptions.globalContext ?? globalContextReader(evalOptions.resolver, options.globals), () => {
+        const listed = readExistingTargets(targets, evalOptions.resolver);
+        const outcomes: TargetOutcome[] = listed.errors.map((e) => ({ status: "error" as const, target: e.target, message: e.message, trace: [] }));
+        for (const target of listed.objects) outcomes.push(mutateTarget(input, evalOptions, target));
+        return outcomes;
+      });
+      const failed = read.find((t) => t.status === "error");
+      const changed = read.filter((t) => t.status === "patch").length;
+      const status = failed ? "error" : changed > 0 ? "pass" : "skip";
+      return [{ rule, result: { ...result(status, failed?.message ?? (changed > 0 ? `${changed} target${changed === 1 ? "" : "s"} to patch` : "no target to change"), []), rule }, targets: read }];
+    } catch (cause) {
+      return [{ rule, result: { ...result("error", `internal error: ${describeError(cause)}`, []), rule }, targets: [] }];
+    }
+  };
+
   return {
     meta,
     ...scopeOf(id),
@@ -218,12 +266,28 @@ export function compileMutatingPolicy(document: Json, env: CelEnvironment, optio
     evaluateAdmission,
     mutateAdmission,
     reinvocationPolicy: spec["reinvocationPolicy"] === "IfNeeded" ? "IfNeeded" : "Never",
+    ...(existing === undefined ? {} : {
+      mutateExisting: {
+        // Kyverno mutates a MutatingPolicy's existing targets when a request triggers it, not when the policy is installed.
+        rules: [],
+        onPolicyUpdate: false,
+        triggerKinds: [],
+        selects: (input: AdmissionInput) => id.inScope(input) && input.object !== null && selects(input) !== undefined,
+        evaluate: (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions = noOptions) => evaluateExisting(existing, input, evalOptions),
+      },
+    }),
     // Mutations run on the mutating webhook (mutateAdmission); on the validating paths (the
     // validate webhook, replay, background scan) a MutatingPolicy decides nothing, like the
     // mutate rules of a ClusterPolicy, so it costs nothing there and a mutation error cannot deny
-    // a request twice.
-    evaluate(): Finding[] {
-      return [];
+    // a request twice. With mutateExisting, a trigger (dev.vigil.mutate.existing) is decided:
+    // one finding per target to change, with its kubernetes.patch.
+    evaluate(ctx: Context, evalOptions?: EvaluateOptions): Finding[] {
+      if (existing === undefined || ctx.event.type !== EventTypes.mutateExistingTrigger) return [];
+      const input = admissionInputFor(ctx);
+      if (!input) return [];
+      let evalBase: KyvernoEvaluateOptions = evalOptions?.includePasses ? { ...evalOptions, includeNoMatch: false } : (evalOptions ?? noOptions);
+      if (ctx.kubernetes !== undefined && evalBase.resolver === undefined) evalBase = { ...evalBase, resolver: clusterContextResolver(ctx.kubernetes) };
+      return mutateExistingFindings(evaluateExisting(existing, input, evalBase), (r) => resultToFinding(r, meta, input), evalOptions?.includePasses === true);
     },
   };
 }
