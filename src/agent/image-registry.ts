@@ -1,12 +1,16 @@
 /**
  * The image registry the Kyverno verifyImages / imageRegistry lookups read
  * (`admission.registries`), with Cosign keys held in a KMS fetched for its signature checks:
- * AWS KMS (`admission.kms.aws`, awskms://) and HashiCorp Vault's transit engine
- * (`admission.kms.vault`, hashivault://). One place for the agent and `vigil scan`, so both verify alike.
+ * AWS KMS (`admission.kms.aws`, awskms://), HashiCorp Vault's transit engine
+ * (`admission.kms.vault`, hashivault://), Google Cloud KMS (`admission.kms.gcp`, gcpkms://) and
+ * Azure Key Vault (`admission.kms.azure`, azurekms://).
+ * One place for the agent and `vigil scan`, so both verify alike.
  */
 import type { ImageRegistry } from "../core/context.js";
 import type { VigilConfig } from "../config.js";
 import { composeKmsKeySources, createAwsKmsKeySource, withKmsKeys } from "../context/kubernetes/kms.js";
+import { createAzureKeyVaultKeySource } from "../context/kubernetes/kms-azure.js";
+import { createGcpKmsKeySource } from "../context/kubernetes/kms-gcp.js";
 import { createVaultKeySource } from "../context/kubernetes/kms-vault.js";
 import { createRegistryClient } from "../context/kubernetes/registry-client.js";
 
@@ -14,10 +18,12 @@ import { createRegistryClient } from "../context/kubernetes/registry-client.js";
 export function openImageRegistry(config: Pick<VigilConfig, "admission">): ImageRegistry | undefined {
   const registries = config.admission.registries;
   if (!registries.enabled) return undefined;
-  const { aws, vault } = config.admission.kms;
+  const { aws, vault, gcp, azure } = config.admission.kms;
   const keys = composeKmsKeySources({
     "awskms://": aws === undefined ? undefined : createAwsKmsKeySource(aws),
     "hashivault://": vault === undefined ? undefined : createVaultKeySource(vault),
+    "gcpkms://": gcp === undefined ? undefined : createGcpKmsKeySource(gcp),
+    "azurekms://": azure === undefined ? undefined : createAzureKeyVaultKeySource(azure),
   });
   return withKmsKeys(createRegistryClient(registries), keys);
 }
