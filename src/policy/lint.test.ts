@@ -194,7 +194,10 @@ spec:
     const awsWarnings = (awsKms: boolean) => lintPolicies(aws, { verifyImages: { enabled: true, awsKms } }).warnings.map((w) => w.message);
     expect(awsWarnings(false)).toEqual([expect.stringContaining("set admission.kms.aws in vigil.yaml")]);
     expect(awsWarnings(true)).toEqual([]);
-    expect(lintPolicies(root, { verifyImages: { enabled: true, awsKms: true, vault: true } }).warnings.find((w) => w.field?.endsWith("keys.kms"))?.message).toContain("gcpkms KMS keys are not verified by Vigil (AWS KMS and HashiCorp Vault keys are)");
+    // a Google Cloud KMS key warns only while admission.kms.gcp is not set (the other KMS settings do not count)
+    const gcpWarning = (settings: { awsKms?: boolean; vault?: boolean; gcpKms?: boolean; azureKeyVault?: boolean }) => lintPolicies(root, { verifyImages: { enabled: true, rekorPublicKey: "pem", fulcioRoots: "pem", ctLogPublicKey: "pem", ...settings } }).warnings.find((w) => w.field?.endsWith("keys.kms"))?.message;
+    expect(gcpWarning({ awsKms: true, vault: true, azureKeyVault: true })).toBe("the public key is read from Google Cloud KMS: set admission.kms.gcp in vigil.yaml (credentialsFile or accessToken), or the images this attestor checks report unsupported; or put the public key in keys.publicKeys");
+    expect(gcpWarning({ gcpKms: true })).toBeUndefined();
     // a HashiCorp Vault key warns only while admission.kms.vault is not set (AWS KMS settings do not count)
     const vault = tree({ "vault.yaml": `apiVersion: kyverno.io/v1
 kind: ClusterPolicy
@@ -214,6 +217,25 @@ spec:
     const vaultWarnings = (settings: { awsKms?: boolean; vault?: boolean }) => lintPolicies(vault, { verifyImages: { enabled: true, ...settings } }).warnings.map((w) => [w.field, w.message]);
     expect(vaultWarnings({ awsKms: true })).toEqual([["spec.rules[0].verifyImages[0].attestors[0].entries[0].keys.kms", expect.stringContaining("the public key is read from HashiCorp Vault's transit engine: set admission.kms.vault in vigil.yaml (address, token), or the images this attestor checks report unsupported")]]);
     expect(vaultWarnings({ vault: true })).toEqual([]);
+    // an Azure Key Vault key warns only while admission.kms.azure is not set
+    const azure = tree({ "azure.yaml": `apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: azure-signed}
+spec:
+  rules:
+  - name: signed
+    match: {any: [{resources: {kinds: [Pod]}}]}
+    verifyImages:
+    - imageReferences: ["ghcr.io/acme/*"]
+      attestors:
+      - entries:
+        - keys:
+            kms: azurekms://acme.vault.azure.net/release
+            rekor: {ignoreTlog: true}
+` });
+    const azureWarnings = (settings: { gcpKms?: boolean; azureKeyVault?: boolean }) => lintPolicies(azure, { verifyImages: { enabled: true, ...settings } }).warnings.map((w) => [w.field, w.message]);
+    expect(azureWarnings({ gcpKms: true })).toEqual([["spec.rules[0].verifyImages[0].attestors[0].entries[0].keys.kms", "the public key is read from Azure Key Vault: set admission.kms.azure in vigil.yaml (tenantId, clientId, clientSecret), or the images this attestor checks report unsupported; or put the public key in keys.publicKeys"]]);
+    expect(azureWarnings({ azureKeyVault: true })).toEqual([]);
   });
 
   it("verify-images-trust for an ImageValidatingPolicy's attestors", () => {

@@ -13,8 +13,9 @@
  * Warnings (Kyverno verifyImages rules, when the caller passes the image-verification settings):
  * - `verify-images-trust`: a rule that cannot verify anything as configured — image registries
  *   off, a keys or keyless attestor checking the transparency log with no Rekor key, a keyless
- *   attestor with no Fulcio roots or no CT log key, a KMS key Vigil cannot fetch (not AWS KMS
- *   or HashiCorp Vault, AWS KMS without admission.kms.aws, Vault without admission.kms.vault):
+ *   attestor with no Fulcio roots or no CT log key, a KMS key whose KMS is not configured (AWS
+ *   KMS without admission.kms.aws, Vault without admission.kms.vault, Google Cloud KMS without
+ *   admission.kms.gcp, Azure Key Vault without admission.kms.azure) or that names no KMS:
  *   every image it selects would report
  *   `error` (or fail); says which setting or field to add.
  *
@@ -63,14 +64,19 @@ export interface ImageVerificationSettings {
   readonly awsKms?: boolean | undefined;
   /** `admission.kms.vault` is set: `hashivault://` keys are read from HashiCorp Vault's transit engine. */
   readonly vault?: boolean | undefined;
+  /** `admission.kms.gcp` is set: `gcpkms://` keys are read from Google Cloud KMS. */
+  readonly gcpKms?: boolean | undefined;
+  /** `admission.kms.azure` is set: `azurekms://` keys are read from Azure Key Vault. */
+  readonly azureKeyVault?: boolean | undefined;
 }
 
 /** Why a KMS key reference cannot be verified with these settings, or undefined when it can. */
 function kmsProblem(reference: string, settings: ImageVerificationSettings, fallback: string): string | undefined {
   if (reference.startsWith("awskms://")) return settings.awsKms === true ? undefined : `the public key is fetched from AWS KMS: set admission.kms.aws in vigil.yaml, or ${fallback}`;
   if (reference.startsWith("hashivault://")) return settings.vault === true ? undefined : `the public key is read from HashiCorp Vault's transit engine: set admission.kms.vault in vigil.yaml (address, token), or ${fallback}`;
-  const scheme = /^([a-z]+):\/\//.exec(reference)?.[1] ?? reference;
-  return `${scheme} KMS keys are not verified by Vigil (AWS KMS and HashiCorp Vault keys are): ${fallback}`;
+  if (reference.startsWith("gcpkms://")) return settings.gcpKms === true ? undefined : `the public key is read from Google Cloud KMS: set admission.kms.gcp in vigil.yaml (credentialsFile or accessToken), or ${fallback}`;
+  if (reference.startsWith("azurekms://")) return settings.azureKeyVault === true ? undefined : `the public key is read from Azure Key Vault: set admission.kms.azure in vigil.yaml (tenantId, clientId, clientSecret), or ${fallback}`;
+  return `${JSON.stringify(reference)} names no KMS Vigil reads keys from (awskms://, hashivault://, gcpkms://, azurekms://): ${fallback}`;
 }
 
 export interface LintWarning {

@@ -21,7 +21,7 @@ export const policiesLintCommand: Command = {
     const registries = config.admission.registries;
     const actuators = config.actuators as Record<string, unknown>;
     const result = lintPolicies(paths, {
-      verifyImages: { enabled: registries.enabled, rekorPublicKey: registries.rekorPublicKey, fulcioRoots: registries.fulcioRoots, ctLogPublicKey: registries.ctLogPublicKey, awsKms: config.admission.kms.aws !== undefined, vault: config.admission.kms.vault !== undefined },
+      verifyImages: { enabled: registries.enabled, rekorPublicKey: registries.rekorPublicKey, fulcioRoots: registries.fulcioRoots, ctLogPublicKey: registries.ctLogPublicKey, awsKms: config.admission.kms.aws !== undefined, vault: config.admission.kms.vault !== undefined, gcpKms: config.admission.kms.gcp !== undefined, azureKeyVault: config.admission.kms.azure !== undefined },
       clusterActions: { cluster: config.admission.cluster !== undefined, actuator: actuators["kubernetes"] !== undefined, cleanup: config.cleanup.enabled },
     });
     if (format === "json") {
