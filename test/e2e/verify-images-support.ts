@@ -1,4 +1,4 @@
-/** Shared by the KMS-keyed verifyImages end-to-end suites (AWS KMS, HashiCorp Vault). */
+/** Shared by the KMS-keyed verifyImages end-to-end suites (AWS KMS, HashiCorp Vault, Google Cloud KMS, Azure Key Vault). */
 import type { KeyObject } from "node:crypto";
 import { expect } from "vitest";
 import { startFakeRegistry, type FakeRegistry } from "../../src/context/kubernetes/registry-test-server.js";
