@@ -373,7 +373,7 @@ export function compileImageValidatingPolicy(document: Json, env: CelEnvironment
 
 /**
  * `cosign.key.kms`: the check names the key by its KMS reference and the context layer fetches
- * it (context/kubernetes/kms.ts; AWS KMS only), or why the reference cannot be used.
+ * it (context/kubernetes/kms.ts: AWS KMS, Vault, Google Cloud KMS, Azure Key Vault), or why the reference cannot be used.
  */
 function kmsChecks(kms: string, common: Omit<ImageSignatureCheck, "key">): KmsSignatureCheck[] | string {
   const problem = kmsReferenceProblem(kms);

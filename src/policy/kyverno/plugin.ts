@@ -5,7 +5,7 @@
  * DeletingPolicy; run on their schedule by the agent). Other policies.kyverno.io kinds and
  * rules using unsupported features (keyless `validate.manifests` attestors, ...) fail to load with a
  * VigilError naming the policy, the rule and the feature; verifyImages rules with KMS keys Vigil
- * cannot fetch (other than AWS KMS with admission.kms.aws) load and report `unsupported`.
+ * cannot fetch (a KMS whose admission.kms setting is absent: aws, vault, gcp, azure) load and report `unsupported`.
  * Kyverno PolicyExceptions load with the policies (policy-exception.ts).
  * Generated resources are computed for `vigil test` only: nothing is written to a cluster.
  */

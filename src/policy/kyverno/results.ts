@@ -6,7 +6,7 @@ import type { Finding, TraceStep } from "../../core/finding.js";
 import type { PolicyMeta, RuleMode, Severity } from "../../core/policy.js";
 import { gvkOf, metadataOf, subjectObject, type AdmissionInput } from "./request.js";
 
-/** `nomatch`: the rule does not select the resource (Kyverno reports nothing); `unsupported`: a feature Vigil does not evaluate (e.g. a verifyImages key in a KMS other than AWS KMS). */
+/** `nomatch`: the rule does not select the resource (Kyverno reports nothing); `unsupported`: a feature Vigil does not evaluate (e.g. a verifyImages key in a KMS whose admission.kms setting is absent). */
 export type RuleResultStatus = "pass" | "fail" | "skip" | "error" | "nomatch" | "unsupported";
 
 export interface RuleResult {
