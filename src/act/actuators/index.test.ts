@@ -33,6 +33,7 @@ const validParams: Record<string, Record<string, unknown>> = {
   "kubernetes.delete-pod": { namespace: "shop", name: "web-1" },
   "kubernetes.delete": { apiVersion: "batch/v1", kind: "Job", namespace: "shop", name: "nightly-report" },
   "kubernetes.patch": { apiVersion: "v1", kind: "ConfigMap", namespace: "shop", name: "app-config", patch: [{ op: "replace", path: "/data/mode", value: "strict" }], resourceVersion: "812" },
+  "kubernetes.create": { manifest: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "defaults", namespace: "shop" }, data: { mode: "strict" } } },
   "aws.s3.block-public-access": { bucket: "my-bucket" },
   "aws.ec2.stop-instances": { instanceIds: ["i-1aebf7c0"] },
   "aws.iam.deactivate-access-key": { userName: "alice", accessKeyId: "AKIAJRLD3ESRQSWUHEWA" },

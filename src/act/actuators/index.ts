@@ -9,7 +9,7 @@ import type { Actuator } from "../../core/index.js";
 import { awsEc2StopInstancesSpec, awsIamDeactivateAccessKeySpec, awsS3BlockPublicAccessSpec, createAwsActuators } from "./aws.js";
 import { sleepFor } from "./define.js";
 import { createGitHubActuators, githubCheckRunSpec, githubCommitStatusSpec, githubPrCommentSpec } from "./github.js";
-import { createKubernetesActuators, kubernetesAnnotateSpec, kubernetesDeletePodSpec, kubernetesDeleteSpec, kubernetesLabelSpec, kubernetesPatchSpec, kubernetesScaleToZeroSpec } from "./kubernetes.js";
+import { createKubernetesActuators, kubernetesAnnotateSpec, kubernetesCreateSpec, kubernetesDeletePodSpec, kubernetesDeleteSpec, kubernetesLabelSpec, kubernetesPatchSpec, kubernetesScaleToZeroSpec } from "./kubernetes.js";
 import { createOktaActuators, oktaSuspendSpec, oktaUnsuspendSpec } from "./okta.js";
 import { validateParams } from "./params.js";
 import { createSlackActuator, slackMessageSpec } from "./slack.js";
@@ -49,6 +49,7 @@ export const builtinActionKinds: readonly ActionKindSpec[] = [
   kubernetesDeletePodSpec,
   kubernetesDeleteSpec,
   kubernetesPatchSpec,
+  kubernetesCreateSpec,
   awsS3BlockPublicAccessSpec,
   awsEc2StopInstancesSpec,
   awsIamDeactivateAccessKeySpec,

@@ -953,3 +953,75 @@ describe("kubernetes.patch", () => {
     expect(server.requests).toHaveLength(0);
   });
 });
+
+describe("kubernetes.create", () => {
+  let server: WireServer;
+  let api: FakeApiServer;
+  let create: Actuator;
+  const manifest = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "defaults", namespace: "shop", labels: { "generate.kyverno.io/policy-name": "add-defaults" } }, data: { mode: "strict" } };
+  const configMap = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "app-config", namespace: "shop" }, data: { mode: "lenient" } };
+
+  beforeEach(async () => {
+    server = await startWireServer();
+    api = new FakeApiServer(server);
+    api.add({ kind: "ConfigMap", apiVersion: "v1", metadata: { name: "app-config", namespace: "shop", uid: "9c8b7a6f-5e4d-4c3b-8a29-180716253443", resourceVersion: "812" }, data: { mode: "strict" } });
+    create = createKubernetesActuators({ server: server.url, token: TOKEN, skipTlsVerify: true }, testRuntime()).find((actuator) => actuator.kind === "kubernetes.create") as Actuator;
+  });
+  afterEach(() => server.close());
+
+  it("POSTs the manifest to the collection the discovery document names; undo deletes the created object with its uid as precondition", async () => {
+    const plan = testPlan("kubernetes.create", { manifest });
+    const applied = await create.apply(plan, { dryRun: false });
+    expect(server.problems).toEqual([]);
+    expect(applied.status).toBe("applied");
+    const post = server.mutatingRequests()[0];
+    expect(post?.method).toBe("POST");
+    expect(post?.path).toBe("/api/v1/namespaces/shop/configmaps");
+    expect(post?.header("authorization")).toBe(`Bearer ${TOKEN}`);
+    expect(post?.json()).toEqual(manifest);
+    const uid = api.objects.get("ConfigMap/shop/defaults")?.metadata.uid;
+    expect(uid).toMatch(/^0b5e7c2a-/);
+    expect(applied.output).toEqual({ object: { apiVersion: "v1", kind: "ConfigMap", namespace: "shop", name: "defaults" }, created: true, uid });
+    expect(applied.undo).toEqual({ actuator: "kubernetes.create", params: { apiVersion: "v1", kind: "ConfigMap", namespace: "shop", name: "defaults", uid } });
+    const undone = await create.undo(plan, applied);
+    expect(undone.status).toBe("undone");
+    const deletion = server.mutatingRequests()[1];
+    expect(deletion?.method).toBe("DELETE");
+    expect(deletion?.json()).toMatchObject({ preconditions: { uid } });
+    expect(api.objects.has("ConfigMap/shop/defaults")).toBe(false);
+  });
+
+  it("leaves an existing object as it is (no POST, no undo); dry-run says what would be created without a POST", async () => {
+    const existing = await create.apply(testPlan("kubernetes.create", { manifest: configMap }), { dryRun: false });
+    expect(existing.status).toBe("applied");
+    expect(existing.output).toEqual({ object: { apiVersion: "v1", kind: "ConfigMap", namespace: "shop", name: "app-config" }, created: false, exists: true });
+    expect(existing.undo).toBeUndefined();
+    expect(api.objects.get("ConfigMap/shop/app-config")?.data).toEqual({ mode: "strict" });
+    const dry = await create.apply(testPlan("kubernetes.create", { manifest }), { dryRun: true });
+    expect(dry.output).toMatchObject({ exists: false, wouldDo: "create ConfigMap shop/defaults (v1)" });
+    const dryExisting = await create.apply(testPlan("kubernetes.create", { manifest: configMap }), { dryRun: true });
+    expect(dryExisting.output).toMatchObject({ exists: true, wouldDo: "nothing: ConfigMap shop/app-config (v1) already exists (it is left as it is)" });
+    expect(server.mutatingRequests()).toEqual([]);
+  });
+
+  it("an object re-created since (another uid) is not deleted by undo: the 409 Conflict is the failure", async () => {
+    const plan = testPlan("kubernetes.create", { manifest });
+    const applied = await create.apply(plan, { dryRun: false });
+    const key = "ConfigMap/shop/defaults";
+    const object = api.objects.get(key);
+    if (object) object.metadata.uid = "11111111-2222-4333-8444-555555555555";
+    const undone = await create.undo(plan, applied);
+    expect(undone.status).toBe("failed");
+    expect(undone.error).toContain("409 Conflict");
+    expect(api.objects.has(key)).toBe(true);
+  });
+
+  it("refuses a manifest without a name, with server-owned metadata or status, or a Secret, naming the field; nothing is sent", async () => {
+    const failed = async (m: Record<string, unknown>) => (await create.apply(testPlan("kubernetes.create", { manifest: m }), { dryRun: false })).output;
+    expect(await failed({ ...configMap, metadata: { namespace: "shop" } })).toMatchObject({ code: "VIGIL_BAD_INPUT", field: "params.manifest.metadata.name" });
+    expect(await failed({ ...configMap, metadata: { name: "x", namespace: "shop", resourceVersion: "1" } })).toMatchObject({ field: "params.manifest.metadata.resourceVersion" });
+    expect(await failed({ ...configMap, status: {} })).toMatchObject({ field: "params.manifest.status" });
+    expect(await failed({ apiVersion: "v1", kind: "Secret", metadata: { name: "s", namespace: "shop" }, data: { password: "aHVudGVyMg==" } })).toMatchObject({ field: "params.manifest.kind" });
+    expect(server.requests).toHaveLength(0);
+  });
+});

@@ -8,8 +8,10 @@ import type { ActionKindSpec, ActuatorRuntime, KubernetesActuatorConfig, ParamSp
 
 import { deleteActuator, nameParam, namespaceParam } from "./kubernetes-generic.js";
 import { patchActuator } from "./kubernetes-patch.js";
+import { createActuator } from "./kubernetes-create.js";
 export { kubernetesDeleteSpec, manifestForRecreate } from "./kubernetes-generic.js";
 export { kubernetesPatchSpec, restoreOperations, restorePaths } from "./kubernetes-patch.js";
+export { kubernetesCreateSpec } from "./kubernetes-create.js";
 
 export const kubernetesScaleToZeroSpec: ActionKindSpec = {
   kind: "kubernetes.scale-to-zero",
@@ -168,5 +170,6 @@ export function createKubernetesActuators(config: KubernetesActuatorConfig, runt
     deletePod,
     deleteActuator(client, runtime),
     patchActuator(client, runtime),
+    createActuator(client, runtime),
   ];
 }
