@@ -69,7 +69,7 @@ export function createEvaluator(policySet: PolicySet, options: { readonly clock?
     },
     async decideEventWithLookups(event, sources, decideOptions = {}) {
       const plain = evaluator.contextFor(event, decideOptions.input);
-      const kubernetesEvent = event.type === EventTypes.kubernetesResource || event.type === EventTypes.admissionReview || event.type === EventTypes.mutateExistingTrigger;
+      const kubernetesEvent = event.type === EventTypes.kubernetesResource || event.type === EventTypes.admissionReview || event.type === EventTypes.mutateExistingTrigger || event.type === EventTypes.generateTrigger;
       if (!kubernetesEvent || (sources.registry === undefined && sources.cluster === undefined && sources.services === undefined)) return evaluator.decideEvent(event, decideOptions);
       const evaluateOptions = decideOptions.explain ? { includePasses: true, exhaustive: true } : {};
       const { ctx, result } = await evaluateWithLookups({ ...plain, kubernetes: { ...sources, unanswered: new Set<string>() } }, (next) => policySet.evaluate(next, evaluateOptions));

@@ -37,6 +37,8 @@ export const EventTypes = {
   cleanupCandidate: "dev.vigil.cleanup.candidate",
   /** A request (AdmissionReview) or an existing object that triggers Kyverno mutate-existing rules (mutate.targets), evaluated asynchronously. */
   mutateExistingTrigger: "dev.vigil.mutate.existing",
+  /** A request (AdmissionReview) that triggers Kyverno generate rules or GeneratingPolicies, evaluated asynchronously: the generated objects are created as actions. */
+  generateTrigger: "dev.vigil.generate",
   feedback: "dev.vigil.feedback",
   /** A direct authorization / decide request (`POST /v1/decide`, `vigil eval`). */
   decideRequest: "dev.vigil.decide",

@@ -176,7 +176,7 @@ export async function admissionDepsFromAgent(agent: Agent): Promise<AdmissionDep
     // `append` on the worker: nothing here reads the chained decision, and not holding the draft
     // until the worker answers keeps it out of the old generation.
     record: (draft) => {
-      triggerMutateExisting(agent, draft);
+      triggerBackgroundWork(agent, draft);
       return (worker === undefined || usesOverride(draft) ? inThread.record(draft) : worker.append(draft)).catch((error: unknown) => {
         agent.metrics.inc("vigil_admission_record_failures_total");
         throw error;
@@ -194,22 +194,30 @@ export async function admissionDepsFromAgent(agent: Agent): Promise<AdmissionDep
 }
 
 /**
- * Kyverno mutate-existing rules (`mutate.targets`) run after the request, not inside it (Kyverno's
- * background controller): an admitted, enforced review that one of them selects is handed to the
- * ingest loop as a `dev.vigil.mutate.existing` event (id = the request uid, so the validating and
- * the mutating webhook hand it over once), where the pipeline decides it and plans the
- * kubernetes.patch of each target through the guardrails. Never throws; a failure is logged.
+ * Kyverno's background work runs after the request, not inside it (Kyverno's background
+ * controller): an admitted, enforced review that a mutate-existing rule (`mutate.targets`,
+ * MutatingPolicy `evaluation.mutateExisting`) selects is handed to the ingest loop as a
+ * `dev.vigil.mutate.existing` event (id = the request uid, so the validating and the mutating
+ * webhook hand it over once), and one that a generate rule or GeneratingPolicy selects as a
+ * `dev.vigil.generate` event (id = `<uid>/generate`); the pipeline decides them and plans the
+ * kubernetes.patch of each target / kubernetes.create of each generated object through the
+ * guardrails. Never throws; a failure is logged.
  */
-function triggerMutateExisting(agent: Agent, draft: DecisionDraft): void {
+function triggerBackgroundWork(agent: Agent, draft: DecisionDraft): void {
   if (!draft.enforced || draft.verdict !== "allow" || draft.eventType !== EventTypes.admissionReview) return;
-  const policies = agent.catalog.policySet.policies.filter((p) => (p as KyvernoPolicy).mutateExisting !== undefined) as KyvernoPolicy[];
+  const policies = agent.catalog.policySet.policies.filter((p) => (p as KyvernoPolicy).mutateExisting !== undefined || (p as KyvernoPolicy).generates !== undefined) as KyvernoPolicy[];
   if (policies.length === 0) return;
   const input = toAdmissionInput(draft.input);
-  if (input === undefined || !policies.some((p) => p.mutateExisting?.selects(input))) return;
+  if (input === undefined) return;
   const request = (draft.input as { request?: { uid?: unknown } }).request;
-  const event: Event = { specversion: "1.0", id: String(request?.uid ?? draft.eventId), source: "vigil/mutate-existing", type: EventTypes.mutateExistingTrigger, ...(draft.subject ? { subject: draft.subject } : {}), time: agent.clock.now().toISOString(), data: draft.input };
-  agent.ingest([event]).catch((error: unknown) => {
-    process.stderr.write(`${JSON.stringify({ level: "warn", time: Date.now(), msg: "admission: handing a mutate-existing trigger to the ingest loop failed", err: error instanceof Error ? error.message : String(error) })}\n`);
+  const uid = String(request?.uid ?? draft.eventId);
+  const event = (type: string, id: string): Event => ({ specversion: "1.0", id, source: type === EventTypes.generateTrigger ? "vigil/generate" : "vigil/mutate-existing", type, ...(draft.subject ? { subject: draft.subject } : {}), time: agent.clock.now().toISOString(), data: draft.input });
+  const events: Event[] = [];
+  if (policies.some((p) => p.mutateExisting?.selects(input))) events.push(event(EventTypes.mutateExistingTrigger, uid));
+  if (policies.some((p) => p.generates?.(input) === true)) events.push(event(EventTypes.generateTrigger, `${uid}/generate`));
+  if (events.length === 0) return;
+  agent.ingest(events).catch((error: unknown) => {
+    process.stderr.write(`${JSON.stringify({ level: "warn", time: Date.now(), msg: "admission: handing background work (mutate existing, generate) to the ingest loop failed", err: error instanceof Error ? error.message : String(error) })}\n`);
   });
 }
 

@@ -31,6 +31,7 @@ const generic: readonly { readonly groupVersion: string; readonly resource: stri
   { groupVersion: "v1", resource: "secrets", kind: "Secret", namespaced: true },
   { groupVersion: "apps/v1", resource: "deployments", kind: "Deployment", namespaced: true },
   { groupVersion: "batch/v1", resource: "jobs", kind: "Job", namespaced: true },
+  { groupVersion: "networking.k8s.io/v1", resource: "networkpolicies", kind: "NetworkPolicy", namespaced: true },
 ];
 
 interface WatchEvent { readonly rv: number; readonly plural: Plural; readonly type: "ADDED" | "MODIFIED" | "DELETED"; readonly object: Json }
@@ -114,7 +115,7 @@ export async function startFakeKubernetesApi(options: {
   readonly policyExceptions?: readonly Json[];
   /** Other GETs (path with query → JSON body), e.g. a list Kyverno's apiCall reads. */
   readonly paths?: Readonly<Record<string, Json>>;
-  /** Objects of the `generic` resources (pods, jobs, deployments, secrets), served with discovery, LIST, GET, DELETE and POST; absent: those paths are 404 as before. */
+  /** Objects of the `generic` resources (pods, jobs, deployments, secrets, networkpolicies), served with discovery, LIST, GET, DELETE and POST; absent: those paths are 404 as before. */
   readonly objects?: readonly Json[];
 } = {}): Promise<FakeKubernetesApi> {
   const objects = new Map<string, Json>();

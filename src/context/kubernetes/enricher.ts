@@ -38,7 +38,7 @@ export function eventNamespace(event: Event): string | undefined {
 
 /** The requester of an admission review (request.userInfo), when it names one. */
 export function requestUser(event: Event): { username?: string; groups?: readonly string[] } | undefined {
-  if ((event.type !== EventTypes.admissionReview && event.type !== EventTypes.mutateExistingTrigger) || !isObject(event.data) || !isObject(event.data["request"])) return undefined;
+  if ((event.type !== EventTypes.admissionReview && event.type !== EventTypes.mutateExistingTrigger && event.type !== EventTypes.generateTrigger) || !isObject(event.data) || !isObject(event.data["request"])) return undefined;
   const info = event.data["request"]["userInfo"];
   if (!isObject(info)) return undefined;
   const username = typeof info["username"] === "string" ? info["username"] : undefined;
@@ -53,7 +53,7 @@ export function createKubernetesEnricher(sources: { readonly cluster?: ClusterVi
   return {
     name: "kubernetes",
     enrich(event: Event, _ctx: Pick<Context, "entities" | "posture" | "now">): ContextExtras | undefined {
-      if (event.type !== EventTypes.admissionReview && event.type !== EventTypes.kubernetesResource && event.type !== EventTypes.mutateExistingTrigger) return undefined;
+      if (event.type !== EventTypes.admissionReview && event.type !== EventTypes.kubernetesResource && event.type !== EventTypes.mutateExistingTrigger && event.type !== EventTypes.generateTrigger) return undefined;
       const namespace = cluster === undefined ? undefined : eventNamespace(event);
       const namespaceObject = namespace === undefined ? undefined : cluster?.namespace(namespace);
       const user = cluster === undefined ? undefined : requestUser(event);

@@ -9,7 +9,9 @@
  * reported in the trace only. Nothing is written anywhere. Never throws.
  */
 import type { TraceStep } from "../../core/finding.js";
-import { loadContextEntries, type Doc } from "./context.js";
+import type { Finding } from "../../core/finding.js";
+import { resourceForKind } from "../vap/match-constraints.js";
+import { loadContextEntries, UnresolvedContext, type Doc } from "./context.js";
 import { evaluateForeachList } from "./mutate.js";
 import { elementDocument, extendableCopy } from "./objects.js";
 import { selectorMatches } from "./match.js";
@@ -209,8 +211,14 @@ function generatePattern(generate: Json, doc: Doc, env: RuleEnv, origin: Generat
     const sourceNamespace = text(c["namespace"]);
     const sourceName = text(c["name"]);
     if (sourceNamespace === target.namespace && sourceName === target.name) return respond("skip", "skip resource self-clone", trace);
-    if (!clusterResources) return respond("error", `generate.clone: ${noClusterResources}`, trace);
-    const source = clusterResources.find((o) => sameObject(o, target.apiVersion, target.kind, sourceNamespace, sourceName));
+    let source: Json | undefined;
+    if (clusterResources) source = clusterResources.find((o) => sameObject(o, target.apiVersion, target.kind, sourceNamespace, sourceName));
+    else if (env.resolver) {
+      // The agent (a generate trigger): the source is read from the cluster, as Kyverno's background controller reads it.
+      const read = readCloneSource(env, target.apiVersion, target.kind, sourceNamespace, sourceName);
+      if ("problem" in read) return respond("error", `generate.clone: ${read.problem}`, trace);
+      source = read.object;
+    } else return respond("error", `generate.clone: ${noClusterResources}`, trace);
     if (!source) return respond("error", `generate.clone: source resource ${target.apiVersion}/${target.kind} ${sourceNamespace}/${sourceName} not found in the cluster resources`, trace);
     const resource = buildTarget(cloneCopy(source, target.namespace), target, origin);
     return respond("pass", createdMessage(resource), trace, [resource]);
@@ -225,8 +233,54 @@ function generatePattern(generate: Json, doc: Doc, env: RuleEnv, origin: Generat
   return respond("pass", createdMessage(resource), trace, [resource]);
 }
 
+/** GET a clone source through the rule's resolver (the cluster view): the object, undefined when it does not exist, or why it could not be read. */
+function readCloneSource(env: RuleEnv, apiVersion: string, kind: string, namespace: string, name: string): { readonly object: Json | undefined } | { readonly problem: string } {
+  const base = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion || "v1"}`;
+  const urlPath = `${base}${namespace !== "" ? `/namespaces/${namespace}` : ""}/${resourceForKind(kind)}/${name}`;
+  const answer = env.resolver?.({ kind: "apiCall", name: "clone", spec: { urlPath } });
+  if (answer instanceof UnresolvedContext) return /\b404\b|not found/i.test(answer.reason) ? { object: undefined } : { problem: `GET ${urlPath}: ${answer.reason}` };
+  if (!isObject(answer)) return { problem: `GET ${urlPath} is not answered yet (the source is read from the cluster)` };
+  return { object: Object.assign({ apiVersion, kind }, answer) };
+}
+
 function createdMessage(resource: Json): string {
   const meta = metadataOf(resource);
   const ns = typeof meta["namespace"] === "string" && meta["namespace"] !== "" ? `${meta["namespace"]}/` : "";
   return `generated ${String(resource["kind"] ?? "")} ${ns}${String(meta["name"] ?? "")}`;
+}
+
+/** What the trigger of generate rules comes to, as findings (generateAdmission's outcome). */
+export interface GenerationOutcome {
+  readonly results: readonly { readonly rule: string; readonly status: string; readonly message: string }[];
+  readonly resources: readonly Json[];
+}
+
+/**
+ * Findings of a generate trigger (`dev.vigil.generate`): one violation per generated object whose
+ * remediation is a `kubernetes.create` of it (the executor leaves an existing object as it is, as
+ * Kyverno's generate without synchronize); an error result is an error finding; a generated Secret
+ * is an error finding (Vigil does not copy Secret data into its action record); skips only in
+ * explain mode. `toFinding` turns the rule's result into the finding's base.
+ */
+export function generateFindings<R extends GenerationOutcome["results"][number]>(outcome: { readonly results: readonly R[]; readonly resources: readonly Json[] }, toFinding: (result: R) => Finding, includePasses: boolean): Finding[] {
+  const findings: Finding[] = [];
+  for (const result of outcome.results) {
+    if (result.status === "error" || result.status === "unsupported" || (includePasses && result.status !== "pass")) findings.push(toFinding(result));
+  }
+  for (const resource of outcome.resources) {
+    const meta = metadataOf(resource);
+    const rule = stringMap(meta["labels"])["generate.kyverno.io/rule-name"];
+    const result = outcome.results.find((r) => r.status === "pass" && (rule === undefined || r.rule === rule)) ?? outcome.results.find((r) => r.status === "pass");
+    if (result === undefined) continue;
+    const base = toFinding(result);
+    const namespace = typeof meta["namespace"] === "string" && meta["namespace"] !== "" ? meta["namespace"] : undefined;
+    const key = `${String(resource["kind"] ?? "")}/${namespace ? `${namespace}/` : ""}${String(meta["name"] ?? "")}`;
+    if (resource["apiVersion"] === "v1" && resource["kind"] === "Secret") {
+      const message = `${base.rule || result.rule}: ${key} is a Secret: Vigil does not create Secrets from generate rules (the action record would hold their data); create it with your secret tooling`;
+      findings.push({ ...base, resource: key, effect: "error", message, error: { code: "VIGIL_POLICY_UNSUPPORTED", message } });
+      continue;
+    }
+    findings.push({ ...base, resource: key, effect: "violation", mode: "warn", message: `${base.rule || result.rule}: generate ${key}`, remediation: [{ action: "kubernetes.create", params: { manifest: resource }, target: JSON.stringify(key), ...(isObject(meta["labels"]) ? { targetLabels: stringMap(meta["labels"]) } : {}) }] });
+  }
+  return findings;
 }

@@ -10,18 +10,22 @@
  */
 import { exceptionMessage, matchingCelPolicyException, type PolicyExceptionSet } from "./policy-exception.js";
 import { VigilError } from "../../core/errors.js";
+import type { Context } from "../../core/context.js";
+import { EventTypes } from "../../core/event.js";
 import type { Finding, TraceStep } from "../../core/finding.js";
+import type { EvaluateOptions, PolicyMeta } from "../../core/policy.js";
 import type { CelEnvironment, CelFunctionDefinition, CelProgram } from "../cel/api.js";
 import { matchConstraintsMatch } from "../vap/match-constraints.js";
 import { kyvernoCelActivation, withGlobalContextReader } from "./cel-libraries.js";
 import { isClusterScopedKind } from "./kinds.js";
 import { globalContextReader, type GlobalContextSet } from "./global-context.js";
 import { celPolicyIdentity, celPolicyMeta, compileExpression, extendOnce, kyvernoSeverity, namedExpressions, scopeOf, type NamedProgram } from "./cel-policy-common.js";
-import { sharedBaseDocument } from "./context.js";
+import { clusterContextResolver, sharedBaseDocument } from "./context.js";
+import { generateFindings } from "./generate.js";
 import { mutatingEnvironment } from "./mutating-policy.js";
 import type { GenerateOutcome, KyvernoEvaluateOptions, KyvernoPolicy } from "./policy.js";
-import { stringMap, type AdmissionInput } from "./request.js";
-import type { RuleResult } from "./results.js";
+import { admissionInputFor, stringMap, type AdmissionInput } from "./request.js";
+import { resultToFinding, type RuleResult } from "./results.js";
 import { targetOf } from "./validating-policy.js";
 
 type Json = Record<string, unknown>;
@@ -121,8 +125,10 @@ export function compileGeneratingPolicy(document: Json, env: CelEnvironment, opt
   const controllerNotes: TraceStep[] = ["synchronize", "orphanDownstreamOnPolicyDelete", "generateExisting"]
     .filter((k) => evaluation[k] !== undefined)
     .map((k) => ({ kind: "note", expr: `spec.evaluation.${k}`, value: evaluation[k] }));
-  // Generation follows admission requests only (Vigil computes it for `vigil test`; nothing is created).
-  const meta = celPolicyMeta(document, name, annotations, options.source, ["io.k8s.admission.review"]);
+  // Generation follows admission requests: `vigil test` computes it, and the agent decides a
+  // dev.vigil.generate trigger (an admitted request) into a kubernetes.create of each generated
+  // object within the guardrails (remediate: dry-run until promoted).
+  const meta: PolicyMeta = { ...celPolicyMeta(document, name, annotations, options.source, ["io.k8s.admission.review", EventTypes.generateTrigger]), enforcement: { tier: "remediate" } };
   const base = { policy: name, rule: "", ruleType: "generate", mode: "warn", severity } as const;
   const result = (status: RuleResult["status"], message: string, trace: readonly TraceStep[]): RuleResult => ({ ...base, status, message, trace });
 
@@ -197,10 +203,17 @@ export function compileGeneratingPolicy(document: Json, env: CelEnvironment, opt
     // Kyverno's validation response has no generate results: they come from generateAdmission.
     evaluateAdmission: () => [],
     generateAdmission,
-    // Generation is computed for `vigil test` only; on the admission paths (webhook, replay,
-    // background scan) a GeneratingPolicy decides nothing and Vigil writes nothing to the cluster.
-    evaluate(): Finding[] {
-      return [];
+    generates: (input: AdmissionInput) => input.object !== null && id.inScope(input) && matchConstraintsMatch(spec["matchConstraints"], targetOf(input)),
+    // On the admission paths (webhook, replay, background scan) a GeneratingPolicy decides nothing;
+    // a dev.vigil.generate trigger (handed over by the webhooks after an admitted request) is
+    // decided into one finding per generated object, with its kubernetes.create.
+    evaluate(ctx: Context, evalOptions?: EvaluateOptions): Finding[] {
+      if (ctx.event?.type !== EventTypes.generateTrigger) return [];
+      const input = admissionInputFor(ctx);
+      if (!input || input.object === null) return [];
+      let base: KyvernoEvaluateOptions = evalOptions ?? noOptions;
+      if (ctx.kubernetes !== undefined && base.resolver === undefined) base = { ...base, resolver: clusterContextResolver(ctx.kubernetes) };
+      return generateFindings(generateAdmission(input, base), (r) => resultToFinding({ ...r, rule: r.rule || id.name }, meta, input), evalOptions?.includePasses === true);
     },
   };
 }

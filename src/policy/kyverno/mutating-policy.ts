@@ -282,7 +282,7 @@ export function compileMutatingPolicy(document: Json, env: CelEnvironment, optio
     // a request twice. With mutateExisting, a trigger (dev.vigil.mutate.existing) is decided:
     // one finding per target to change, with its kubernetes.patch.
     evaluate(ctx: Context, evalOptions?: EvaluateOptions): Finding[] {
-      if (existing === undefined || ctx.event.type !== EventTypes.mutateExistingTrigger) return [];
+      if (existing === undefined || ctx.event?.type !== EventTypes.mutateExistingTrigger) return [];
       const input = admissionInputFor(ctx);
       if (!input) return [];
       let evalBase: KyvernoEvaluateOptions = evalOptions?.includePasses ? { ...evalOptions, includeNoMatch: false } : (evalOptions ?? noOptions);

@@ -31,7 +31,7 @@ import { checkRuleSupported } from "./support.js";
 import { evaluateConditions, validateBlock } from "./validate.js";
 import { diffJsonPatch, type JsonPatchOperation } from "./json-patch.js";
 import { mutateBlock } from "./mutate.js";
-import { generateBlock } from "./generate.js";
+import { generateBlock, generateFindings } from "./generate.js";
 import { resultToFinding, type RuleResult } from "./results.js";
 import { applyVerifyImages, verifyImagesBlock } from "./verify-images.js";
 
@@ -93,6 +93,13 @@ export interface KyvernoPolicy extends CompiledPolicy {
    * Never throws: a broken rule is an `error` result and generates nothing.
    */
   generateAdmission?(input: AdmissionInput, options?: KyvernoEvaluateOptions): GenerateOutcome;
+  /**
+   * Whether an admitted request (CREATE or UPDATE with an object) triggers the policy's generation,
+   * cheaply (matching only): the webhooks then hand it to the ingest loop as a `dev.vigil.generate`
+   * event, whose decision plans a kubernetes.create of each generated object. Absent on policies
+   * that generate nothing.
+   */
+  generates?(input: AdmissionInput): boolean;
   /**
    * Mutate rules with `mutate.targets` (mutate-existing.ts): the kinds that trigger them, whether
    * they also run over the existing triggers when the policy is installed or changed
@@ -209,6 +216,8 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
   const webhook = isObject(spec["webhookConfiguration"]) ? spec["webhookConfiguration"] : {};
   const existingRules = rules.filter((r) => r.existing);
   if (existingRules.length > 0) on.push(EventTypes.mutateExistingTrigger);
+  const generating = rules.some((r) => r.type === "generate");
+  if (generating) on.push(EventTypes.generateTrigger);
   const meta: PolicyMeta = {
     name: key,
     language: "kyverno",
@@ -216,7 +225,8 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
     // INVARIANT: never empty (an empty `on` would apply to every event type).
     on: on.length > 0 ? on : ["io.k8s.admission.review"],
     // Kyverno applies mutate-existing changes itself; in Vigil they are remediations (kubernetes.patch) within the guardrails.
-    ...(existingRules.length > 0 ? { enforcement: { tier: "remediate" as const } } : {}),
+    // Generated objects likewise: kubernetes.create within the guardrails.
+    ...(existingRules.length > 0 || generating ? { enforcement: { tier: "remediate" as const } } : {}),
     failurePolicy: (webhook["failurePolicy"] ?? spec["failurePolicy"]) === "Ignore" ? "Ignore" : "Fail",
     ...(annotations["policies.kyverno.io/description"] ? { description: annotations["policies.kyverno.io/description"] } : {}),
     ...(options.source ? { source: options.source } : {}),
@@ -474,7 +484,10 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
     rules: rules.map((r) => ({ name: r.name, type: r.type })),
     evaluateAdmission,
     ...(mutateRules.length > 0 ? { mutateAdmission } : {}),
-    ...(generateRules.length > 0 ? { generateAdmission } : {}),
+    ...(generateRules.length > 0 ? {
+      generateAdmission,
+      generates: (input: AdmissionInput) => input.object !== null && !outsideNamespace(input) && generateRules.some((r) => matchBlockMatches(r.raw["match"], input) && !excludeBlockMatches(r.raw["exclude"], input)),
+    } : {}),
     ...(existingRules.length > 0 ? {
       mutateExisting: {
         rules: existingRules.map((r) => r.name),
@@ -493,6 +506,19 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
       const kubernetes = ctx.kubernetes;
       if (kubernetes !== undefined && options.resolver === undefined && base.resolver === undefined) base = { ...base, resolver: clusterContextResolver(kubernetes) };
       if (ctx.event.type === EventTypes.mutateExistingTrigger) return mutateExistingFindings(mutateExistingAdmission(input, base), (r) => resultToFinding(r, meta, input), evalOptions?.includePasses === true);
+      if (ctx.event.type === EventTypes.generateTrigger) {
+        if (input.object === null) return [];
+        const outcome = generateAdmission(input, base);
+        // A namespaced Policy generates into its own namespace only (Kyverno refuses such a Policy).
+        const elsewhere = policyNamespace === undefined ? [] : outcome.resources.filter((r) => String(metadataOf(r)["namespace"] ?? "") !== policyNamespace);
+        const findings = generateFindings({ results: outcome.results, resources: outcome.resources.filter((r) => !elsewhere.includes(r)) }, (r) => resultToFinding(r, meta, input), evalOptions?.includePasses === true);
+        for (const r of elsewhere) {
+          const message = `${String(r["kind"] ?? "")} ${String(metadataOf(r)["name"] ?? "")} would be generated ${String(metadataOf(r)["namespace"] ?? "") === "" ? "cluster-wide" : `in namespace ${String(metadataOf(r)["namespace"])}`}; a namespaced Policy generates into its own namespace ${policyNamespace ?? ""} only`;
+          const result = outcome.results.find((x) => x.status === "pass");
+          if (result) findings.push({ ...resultToFinding(result, meta, input), effect: "error", message, error: { code: "VIGIL_POLICY_EVAL", message } });
+        }
+        return findings;
+      }
       const results = evaluateAdmission(input, background ? { ...base, background } : base);
       const findings: Finding[] = [];
       // A rule a PolicyException let through is a finding too (a skip naming the exception), so the decision says why it passed.

@@ -1,0 +1,92 @@
+import { describe, expect, it } from "vitest";
+import { createCelEnvironment } from "../cel/index.js";
+import { loadPolicyText } from "../load.js";
+import { UnresolvedContext, type ExternalContextRequest } from "./context.js";
+import type { KyvernoPolicy } from "./policy.js";
+import { resourceInput } from "./request.js";
+
+const env = createCelEnvironment();
+
+function load(text: string): KyvernoPolicy {
+  const loaded = loadPolicyText(text, "generate.yaml", { env });
+  expect(loaded.errors).toEqual([]);
+  return loaded.policies[0] as KyvernoPolicy;
+}
+
+const rule = (generate: string, kind = "ClusterPolicy", namespace = ""): string => `apiVersion: kyverno.io/v1
+kind: ${kind}
+metadata:
+  name: copy-config
+${namespace === "" ? "" : `  namespace: ${namespace}\n`}spec:
+  rules:
+  - name: copy
+    match:
+      any:
+      - resources:
+          kinds: [Namespace]
+    generate:
+${generate}`;
+
+const data = { apiVersion: "v1", kind: "Namespace", metadata: { name: "team-a" } };
+const trigger = (type = "dev.vigil.generate") => ({ event: { specversion: "1.0", id: "g1", source: "vigil/generate", type, subject: "team-a", data }, input: data, entities: {}, signals: {}, posture: { level: "normal" } }) as never;
+
+describe("generate triggers (dev.vigil.generate): one kubernetes.create per generated object", () => {
+  it("a clone source is read from the cluster through the resolver (GET), copied into the new namespace; a missing source is an error naming it", () => {
+    const policy = load(rule(`      apiVersion: v1
+      kind: ConfigMap
+      name: defaults
+      namespace: "{{request.object.metadata.name}}"
+      clone:
+        namespace: platform
+        name: defaults
+`));
+    expect(policy.meta.on).toContain("dev.vigil.generate");
+    expect(policy.meta.enforcement).toEqual({ tier: "remediate" });
+    expect(policy.generates?.(resourceInput(data, { operation: "CREATE" }))).toBe(true);
+    expect(policy.generates?.(resourceInput({ apiVersion: "v1", kind: "Pod", metadata: { name: "p", namespace: "a" } }, { operation: "CREATE" }))).toBe(false);
+    const asked: string[] = [];
+    const resolver = (request: ExternalContextRequest): unknown => {
+      asked.push(String(request.spec["urlPath"]));
+      return { metadata: { name: "defaults", namespace: "platform", uid: "u-1", resourceVersion: "9" }, data: { mode: "strict" } };
+    };
+    const findings = policy.evaluate(trigger(), { resolver } as never);
+    expect(asked).toEqual(["/api/v1/namespaces/platform/configmaps/defaults"]);
+    expect(findings).toHaveLength(1);
+    expect(findings[0]).toMatchObject({ effect: "violation", resource: "ConfigMap/team-a/defaults", rule: "copy", message: "copy: generate ConfigMap/team-a/defaults" });
+    const manifest = findings[0]?.remediation?.[0]?.params?.["manifest"] as Record<string, unknown>;
+    expect(findings[0]?.remediation?.[0]?.action).toBe("kubernetes.create");
+    expect(manifest).toMatchObject({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "defaults", namespace: "team-a", labels: { "generate.kyverno.io/clone-source": "" } }, data: { mode: "strict" } });
+    expect((manifest["metadata"] as Record<string, unknown>)["uid"]).toBeUndefined();
+    const missing = policy.evaluate(trigger(), { resolver: () => new UnresolvedContext("GET /api/v1/namespaces/platform/configmaps/defaults: 404 Not Found") } as never);
+    expect(missing).toMatchObject([{ effect: "error", message: expect.stringContaining("source resource v1/ConfigMap platform/defaults not found") }]);
+    // Other events decide nothing for the generate rule (admission results: nothing to validate).
+    expect(policy.evaluate(trigger("io.k8s.admission.review"), { resolver } as never)).toEqual([]);
+  });
+
+  it("a generated Secret is an error finding, never a create (the action record would hold its data)", () => {
+    const policy = load(rule(`      apiVersion: v1
+      kind: Secret
+      name: registry
+      namespace: "{{request.object.metadata.name}}"
+      data:
+        data:
+          token: dG9rZW4=
+`));
+    const findings = policy.evaluate(trigger(), {} as never);
+    expect(findings).toMatchObject([{ effect: "error", resource: "Secret/team-a/registry", error: { code: "VIGIL_POLICY_UNSUPPORTED" } }]);
+    expect(findings[0]?.remediation).toBeUndefined();
+  });
+
+  it("a namespaced Policy generating outside its namespace is an error finding, not a create", () => {
+    const policy = load(rule(`      apiVersion: v1
+      kind: ConfigMap
+      name: defaults
+      namespace: elsewhere
+      data:
+        data:
+          mode: strict
+`, "Policy", "team-a"));
+    const findings = policy.evaluate(trigger(), {} as never);
+    expect(findings).toMatchObject([{ effect: "error", message: "ConfigMap defaults would be generated in namespace elsewhere; a namespaced Policy generates into its own namespace team-a only" }]);
+  });
+});

@@ -1,0 +1,152 @@
+/**
+ * Kyverno generation in the cluster, run by the agent against a local stand-in for the Kubernetes
+ * API server (discovery, GET, POST, DELETE with a uid precondition; bearer token):
+ *
+ * - the library's add-network-policy (a ClusterPolicy generate rule with data): an admitted review
+ *   of a new Namespace is handed to the ingest loop as a dev.vigil.generate event (not decided
+ *   inside the review); its decision plans a kubernetes.create of the NetworkPolicy, in dry-run while
+ *   the policy is new; promoted, the next namespace gets its NetworkPolicy created, an existing one
+ *   is left alone, and undo deletes what was created;
+ * - a GeneratingPolicy generator.Apply, the same way.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Agent } from "../../src/agent.js";
+import { startFakeKubernetesApi, type FakeKubernetesApi } from "../../src/context/kubernetes/api-test-server.js";
+import { admissionReview, fixtures, startAdmissionAgent } from "./admission-support.js";
+
+const TOKEN = "generate-token";
+const approver = { id: "alice", roles: ["approver"] };
+const operator = { id: "bob", roles: ["operator"] };
+
+async function settle(agent: Agent): Promise<void> {
+  // The webhook hands the trigger over without waiting for it; let the ingest loop take it.
+  for (let i = 0; i < 50 && agent.ingestor.stats().queued + agent.ingestor.stats().processing === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  await agent.ingestor.idle();
+}
+
+const namespaceReview = (name: string, uid: string) => admissionReview({ apiVersion: "v1", kind: "Namespace", metadata: { name } }, { uid, namespace: name });
+const networkPolicyKey = (namespace: string) => `networking.k8s.io/v1 NetworkPolicy ${namespace}/default-deny`;
+
+describe("generate in the cluster: the library's add-network-policy through the webhook, the ingest loop and kubernetes.create", () => {
+  let api: FakeKubernetesApi;
+  let running: Awaited<ReturnType<typeof startAdmissionAgent>>;
+
+  beforeAll(async () => {
+    api = await startFakeKubernetesApi({
+      token: TOKEN,
+      namespaces: [{ metadata: { name: "team-a" } }, { metadata: { name: "team-b" } }, { metadata: { name: "legacy" } }],
+      configMaps: [],
+      // legacy already has a NetworkPolicy of that name (someone wrote it by hand).
+      objects: [{ apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: "default-deny", namespace: "legacy" }, spec: { podSelector: {}, policyTypes: ["Ingress"] } }],
+    });
+    running = await startAdmissionAgent({
+      policies: [join(fixtures, "kyverno/best-practices/add-network-policy/add-network-policy.yaml")],
+      admission: { cluster: { server: api.url, token: TOKEN } },
+      actuators: { kubernetes: { server: api.url, token: TOKEN, skipTlsVerify: true } },
+    }, { start: true, clock: "2026-11-27T10:00:00Z" });
+  });
+  afterAll(async () => {
+    await running?.close();
+    await api?.close();
+  });
+
+  it("the review is answered at once; the trigger's decision plans the NetworkPolicy's creation in dry-run, nothing is written", async () => {
+    const { agent, server } = running;
+    const response = await server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: namespaceReview("team-a", "ns-a") });
+    expect(response.json().response.allowed).toBe(true);
+    await settle(agent);
+    const trigger = (await agent.storage.listDecisions({ policy: "add-networkpolicy" })).find((d) => d.eventType === "dev.vigil.generate");
+    expect(trigger?.findings.map((f) => [f.effect, f.resource, f.rule, f.message])).toEqual([["violation", "NetworkPolicy/team-a/default-deny", "default-deny", "default-deny: generate NetworkPolicy/team-a/default-deny"]]);
+    const dryRuns = await agent.executor.listActions({ status: "dry-run" });
+    expect(dryRuns.map((a) => [a.actuator, a.plan.target.id])).toEqual([["kubernetes.create", "NetworkPolicy/team-a/default-deny"]]);
+    expect(dryRuns[0]?.plan.params["manifest"]).toMatchObject({ apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: "default-deny", namespace: "team-a", labels: { "generate.kyverno.io/policy-name": "add-networkpolicy", "generate.kyverno.io/rule-name": "default-deny" } }, spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] } });
+    expect(api.writes.filter((w) => w.method === "POST")).toEqual([]);
+  });
+
+  it("a dry-run review and a review of another kind trigger nothing", async () => {
+    const { agent, server } = running;
+    await server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: admissionReview({ apiVersion: "v1", kind: "Namespace", metadata: { name: "team-c" } }, { uid: "ns-dry", namespace: "team-c", dryRun: true }) });
+    await server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: admissionReview({ apiVersion: "v1", kind: "Pod", metadata: { name: "web", namespace: "team-a" }, spec: { containers: [{ name: "web", image: "nginx:1.27" }] } }, { uid: "pod-1" }) });
+    await settle(agent);
+    expect((await agent.storage.listDecisions({ policy: "add-networkpolicy" })).filter((d) => d.eventType === "dev.vigil.generate")).toHaveLength(1);
+  });
+
+  it("promoted, the next namespace gets its NetworkPolicy created; an existing one is left as it is; undo deletes what was created", async () => {
+    const { agent, server } = running;
+    await agent.promotePolicy("add-networkpolicy", approver, "reviewed the dry run");
+    await server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: namespaceReview("team-b", "ns-b") });
+    await server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: namespaceReview("legacy", "ns-legacy") });
+    await settle(agent);
+    const posts = api.writes.filter((w) => w.method === "POST");
+    expect(posts.map((w) => w.path)).toEqual(["/apis/networking.k8s.io/v1/namespaces/team-b/networkpolicies"]);
+    const created = api.objects.get(networkPolicyKey("team-b"));
+    expect(created).toMatchObject({ metadata: { labels: { "app.kubernetes.io/managed-by": "kyverno" } }, spec: { policyTypes: ["Ingress", "Egress"] } });
+    // The hand-written one is unchanged.
+    expect(api.objects.get(networkPolicyKey("legacy"))).toMatchObject({ spec: { policyTypes: ["Ingress"] } });
+    const applied = await agent.executor.listActions({ status: "applied" });
+    const byTarget = new Map(applied.map((a) => [a.plan.target.id, a]));
+    expect(byTarget.get("NetworkPolicy/legacy/default-deny")?.result?.output).toMatchObject({ created: false, exists: true });
+    const action = byTarget.get("NetworkPolicy/team-b/default-deny");
+    expect(action?.result?.output).toMatchObject({ created: true });
+    await agent.executor.undo(action?.id ?? "", operator);
+    expect(api.objects.has(networkPolicyKey("team-b"))).toBe(false);
+    expect(api.writes.filter((w) => w.method === "DELETE").map((w) => w.path)).toEqual(["/apis/networking.k8s.io/v1/namespaces/team-b/networkpolicies/default-deny"]);
+  });
+});
+
+describe("generate in the cluster: a GeneratingPolicy (generator.Apply)", () => {
+  let api: FakeKubernetesApi;
+  let running: Awaited<ReturnType<typeof startAdmissionAgent>>;
+  const dir = mkdtempSync(join(tmpdir(), "vigil-gpol-"));
+
+  beforeAll(async () => {
+    writeFileSync(join(dir, "gpol.yaml"), `apiVersion: policies.kyverno.io/v1
+kind: GeneratingPolicy
+metadata:
+  name: default-deny
+spec:
+  matchConstraints:
+    resourceRules:
+    - apiGroups: [""]
+      apiVersions: [v1]
+      operations: [CREATE]
+      resources: [namespaces]
+  variables:
+  - name: nsName
+    expression: object.metadata.name
+  generate:
+  - expression: >-
+      generator.Apply(variables.nsName, [{
+        "kind": dyn("NetworkPolicy"),
+        "apiVersion": dyn("networking.k8s.io/v1"),
+        "metadata": dyn({"name": "default-deny"}),
+        "spec": dyn({"podSelector": dyn({}), "policyTypes": dyn(["Ingress"])})
+      }])
+`);
+    api = await startFakeKubernetesApi({ token: TOKEN, namespaces: [{ metadata: { name: "shop" } }], configMaps: [], objects: [] });
+    running = await startAdmissionAgent({
+      policies: [join(dir, "gpol.yaml")],
+      admission: { cluster: { server: api.url, token: TOKEN } },
+      actuators: { kubernetes: { server: api.url, token: TOKEN, skipTlsVerify: true } },
+    }, { start: true, clock: "2026-11-27T10:00:00Z" });
+  });
+  afterAll(async () => {
+    await running?.close();
+    await api?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("promoted, an admitted namespace gets the generated object created", async () => {
+    const { agent, server } = running;
+    await agent.promotePolicy("default-deny", approver, "reviewed");
+    await server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: namespaceReview("shop", "ns-shop") });
+    await settle(agent);
+    const trigger = (await agent.storage.listDecisions({ policy: "default-deny" })).find((d) => d.eventType === "dev.vigil.generate");
+    expect(trigger?.findings.map((f) => [f.effect, f.resource, f.rule])).toEqual([["violation", "NetworkPolicy/shop/default-deny", "default-deny"]]);
+    expect(api.writes.filter((w) => w.method === "POST").map((w) => w.path)).toEqual(["/apis/networking.k8s.io/v1/namespaces/shop/networkpolicies"]);
+    expect(api.objects.get(networkPolicyKey("shop"))).toMatchObject({ metadata: { name: "default-deny", namespace: "shop" }, spec: { policyTypes: ["Ingress"] } });
+  });
+});
