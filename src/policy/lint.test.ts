@@ -118,6 +118,16 @@ spec:
   matchConstraints: {resourceRules: [{apiGroups: [""], apiVersions: [v1], operations: [UPDATE], resources: [namespaces]}]}
   mutations: [{patchType: ApplyConfiguration, applyConfiguration: {expression: "Object{}"}}]
 `,
+      "generate.yaml": `apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: netpol
+spec:
+  rules:
+  - name: default-deny
+    match: {any: [{resources: {kinds: [Namespace]}}]}
+    generate: {apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, name: default-deny, namespace: "{{request.object.metadata.name}}", data: {spec: {podSelector: {}}}}
+`,
     });
     const codes = (clusterActions: { cluster: boolean; actuator: boolean; cleanup: boolean }) => lintPolicies(root, { clusterActions }).warnings.filter((w) => w.code === "cluster-actions").map((w) => [w.policy, w.field, w.message.split("; ").at(-1)]);
     expect(codes({ cluster: true, actuator: true, cleanup: true })).toEqual([]);
@@ -130,6 +140,7 @@ spec:
       ["bare-pods", "spec.schedule", "set cleanup.enabled: true"],
       ["bare-pods", "spec", "configure actuators.kubernetes (server, token)"],
       ["label-namespaces", "spec.rules", "configure actuators.kubernetes (server, token)"],
+      ["netpol", "spec.rules", "configure actuators.kubernetes (server, token)"],
       ["mpol-namespaces", "spec.evaluation.mutateExisting", "configure actuators.kubernetes (server, token)"],
     ]);
     expect(lintPolicies(root, {}).warnings.filter((w) => w.code === "cluster-actions")).toEqual([]);

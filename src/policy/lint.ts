@@ -338,14 +338,18 @@ function lintClusterActions(policies: readonly CompiledPolicy[], settings: Clust
   for (const policy of policies) {
     const cleanup = isCleanupPolicy(policy);
     const existing = (policy as KyvernoPolicy).mutateExisting !== undefined;
+    const at = (field: string, message: string): void => {
+      warnings.push({ code: "cluster-actions", file: policy.meta.source?.replace(/#\d+$/, "") ?? "", policy: policy.meta.name, field, message });
+    };
+    // Generation needs no cluster read (a clone source aside: an error naming admission.cluster when it is read), only the actuator.
+    if ((policy as KyvernoPolicy).generates !== undefined && !settings.actuator) {
+      at(policy.meta.language === "kyverno-cel" ? "spec.generate" : "spec.rules", `${policy.meta.name} generates objects, but actuators.kubernetes is not set: every kubernetes.create is blocked; configure actuators.kubernetes (server, token)`);
+    }
     if (!cleanup && !existing) continue;
     // A MutatingPolicy (kyverno-cel) mutates existing objects by evaluation.mutateExisting; a ClusterPolicy by mutate.targets rules.
     const cel = policy.meta.language === "kyverno-cel";
     const what = cleanup ? `${policy.kind} ${policy.meta.name} deletes objects on its schedule` : cel ? `${policy.meta.name} mutates existing objects (evaluation.mutateExisting)` : `${policy.meta.name} has mutate-existing rules (mutate.targets)`;
     const existingField = cel ? "spec.evaluation.mutateExisting" : "spec.rules";
-    const at = (field: string, message: string): void => {
-      warnings.push({ code: "cluster-actions", file: policy.meta.source?.replace(/#\d+$/, "") ?? "", policy: policy.meta.name, field, message });
-    };
     if (!settings.cluster) at(cleanup ? "spec.schedule" : existingField, `${what}, but admission.cluster is not set: ${cleanup ? "it never runs (the objects are listed from the cluster)" : "its targets cannot be read, so nothing is patched"}; set admission.cluster`);
     else if (cleanup && !settings.cleanup) at("spec.schedule", `${what}, but cleanup.enabled is false: it never runs; set cleanup.enabled: true`);
     if (!settings.actuator) at(cleanup ? "spec" : existingField, `${what}, but actuators.kubernetes is not set: every ${cleanup ? "kubernetes.delete" : "kubernetes.patch"} is blocked; configure actuators.kubernetes (server, token)`);
