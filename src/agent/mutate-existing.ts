@@ -1,7 +1,8 @@
 /**
- * `mutateExistingOnPolicyUpdate: true` of Kyverno mutate-existing rules (`mutate.targets`): when
- * such a policy is installed or changed, Kyverno runs it over the existing objects that trigger
- * it. Here, on the scheduler tick: for each such policy whose revision has not run yet, the trigger
+ * `mutateExistingOnPolicyUpdate: true` of Kyverno mutate-existing rules (`mutate.targets`), and
+ * `generateExisting` of generate rules and GeneratingPolicies: when such a policy is installed or
+ * changed, Kyverno runs it over the existing objects that trigger it (a generate trigger becomes a
+ * `dev.vigil.generate` event, whose decision plans the kubernetes.create of what it generates). Here, on the scheduler tick: for each such policy whose revision has not run yet, the trigger
  * kinds are listed from the cluster (discovery and paged LISTs, as the cleanup sweep lists), and
  * every object a rule selects becomes a `dev.vigil.mutate.existing` event; the pipeline decides
  * each and plans the kubernetes.patch of the targets within the guardrails (dry-run until the
@@ -14,6 +15,7 @@ import { EventTypes, type Event } from "../core/event.js";
 import type { Clock, Storage } from "../core/ports.js";
 import type { KyvernoPolicy } from "../policy/kyverno/policy.js";
 import { resourceInput } from "../policy/kyverno/request.js";
+import type { CleanupTarget } from "../policy/kyverno/cleanup-policy.js";
 import { discovery, listAll } from "./cleanup.js";
 
 type Json = Record<string, unknown>;
@@ -30,7 +32,7 @@ export interface MutateExistingRun {
 }
 
 export interface MutateExistingSweep {
-  /** Runs every policy with mutateExistingOnPolicyUpdate whose current revision has not run. */
+  /** Runs every policy with mutateExistingOnPolicyUpdate or generateExisting whose current revision has not run. */
   tick(): Promise<MutateExistingRun[]>;
 }
 
@@ -46,8 +48,9 @@ export function createMutateExistingSweep(options: {
     async tick() {
       const out: MutateExistingRun[] = [];
       for (const policy of options.policies()) {
-        const existing = policy.mutateExisting;
-        if (existing === undefined || !existing.onPolicyUpdate) continue;
+        const existing = policy.mutateExisting?.onPolicyUpdate === true ? policy.mutateExisting : undefined;
+        const generating = policy.generateExisting;
+        if (existing === undefined && generating === undefined) continue;
         const name = policy.meta.name;
         const revision = policy.meta.revision;
         const stored = await options.storage.getDoc<{ revision: string }>(COLLECTION, name);
@@ -63,27 +66,34 @@ export function createMutateExistingSweep(options: {
         const events: Event[] = [];
         let listed = 0;
         const resolver = discovery(options.cluster);
-        for (const kind of existing.triggerKinds) {
-          try {
-            const objects = await listAll(options.cluster, await resolver.resolve({ kind }), policy.namespace);
-            listed += objects.length;
-            for (const object of objects) {
-              if (!existing.selects(resourceInput(object))) continue;
-              const meta = (object["metadata"] ?? {}) as Json;
-              const identity = typeof meta["uid"] === "string" ? meta["uid"] : `${String(object["kind"])}/${String(meta["namespace"] ?? "")}/${String(meta["name"] ?? "")}`;
-              const namespace = typeof meta["namespace"] === "string" && meta["namespace"] !== "" ? meta["namespace"] : undefined;
-              events.push({
-                specversion: "1.0",
-                id: createHash("sha256").update(`${name}\u0000${revision}\u0000${identity}`).digest("hex").slice(0, 32),
-                source: "vigil/mutate-existing",
-                type: EventTypes.mutateExistingTrigger,
-                subject: namespace ? `${namespace}/${String(meta["name"] ?? "")}` : String(meta["name"] ?? ""),
-                time: at,
-                data: object,
-              });
+        // Mutate-existing triggers (dev.vigil.mutate.existing) and generateExisting triggers (dev.vigil.generate).
+        const sweeps = [
+          ...(existing === undefined ? [] : [{ type: EventTypes.mutateExistingTrigger, source: "vigil/mutate-existing", triggers: existing.triggerKinds.map((kind): CleanupTarget => ({ kind })), selects: existing.selects }]),
+          ...(generating === undefined || policy.generates === undefined ? [] : [{ type: EventTypes.generateTrigger, source: "vigil/generate", triggers: generating.triggers, selects: policy.generates }]),
+        ];
+        for (const sweep of sweeps) {
+          for (const trigger of sweep.triggers) {
+            try {
+              const objects = await listAll(options.cluster, await resolver.resolve(trigger), policy.namespace);
+              listed += objects.length;
+              for (const object of objects) {
+                if (!sweep.selects(resourceInput(object))) continue;
+                const meta = (object["metadata"] ?? {}) as Json;
+                const identity = typeof meta["uid"] === "string" ? meta["uid"] : `${String(object["kind"])}/${String(meta["namespace"] ?? "")}/${String(meta["name"] ?? "")}`;
+                const namespace = typeof meta["namespace"] === "string" && meta["namespace"] !== "" ? meta["namespace"] : undefined;
+                events.push({
+                  specversion: "1.0",
+                  id: createHash("sha256").update(`${name}\u0000${revision}\u0000${identity}${sweep.type === EventTypes.generateTrigger ? "\u0000generate" : ""}`).digest("hex").slice(0, 32),
+                  source: sweep.source,
+                  type: sweep.type,
+                  subject: namespace ? `${namespace}/${String(meta["name"] ?? "")}` : String(meta["name"] ?? ""),
+                  time: at,
+                  data: object,
+                });
+              }
+            } catch (error) {
+              problems.push(`${"kind" in trigger ? trigger.kind : "resource" in trigger ? `${trigger.group}/${trigger.version}/${trigger.resource}` : "every resource"}: ${error instanceof Error ? error.message : String(error)}`);
             }
-          } catch (error) {
-            problems.push(`${kind}: ${error instanceof Error ? error.message : String(error)}`);
           }
         }
         for (let i = 0; i < events.length; i += CHUNK) await options.ingest(events.slice(i, i + CHUNK));

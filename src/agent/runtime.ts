@@ -231,12 +231,12 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
     })
     : undefined;
 
-  // Kyverno mutate-existing rules with mutateExistingOnPolicyUpdate run over the existing triggers once per revision.
+  // Kyverno mutate-existing rules with mutateExistingOnPolicyUpdate, and generateExisting, run over the existing triggers once per revision.
   const mutateExisting = cluster !== undefined
     ? createMutateExistingSweep({
       policies: () => catalog.list().flatMap((summary) => {
         const policy = catalog.lookup(summary.name) as KyvernoPolicy | undefined;
-        return policy?.mutateExisting ? [policy] : [];
+        return policy?.mutateExisting || policy?.generateExisting ? [policy] : [];
       }),
       cluster,
       clock,

@@ -150,3 +150,36 @@ spec:
     expect(api.objects.get(networkPolicyKey("shop"))).toMatchObject({ metadata: { name: "default-deny", namespace: "shop" }, spec: { policyTypes: ["Ingress"] } });
   });
 });
+
+describe("generate in the cluster: generateExisting (the library's generate-networkpolicy-existing)", () => {
+  let api: FakeKubernetesApi;
+  let running: Awaited<ReturnType<typeof startAdmissionAgent>>;
+
+  beforeAll(async () => {
+    api = await startFakeKubernetesApi({ token: TOKEN, namespaces: [{ metadata: { name: "alpha" } }, { metadata: { name: "beta" } }], configMaps: [], objects: [] });
+    running = await startAdmissionAgent({
+      policies: [join(fixtures, "kyverno/other/generate-networkpolicy-existing/generate-networkpolicy-existing.yaml")],
+      admission: { cluster: { server: api.url, token: TOKEN } },
+      actuators: { kubernetes: { server: api.url, token: TOKEN, skipTlsVerify: true } },
+    }, { start: true, clock: "2026-11-27T10:00:00Z" });
+  });
+  afterAll(async () => {
+    await running?.close();
+    await api?.close();
+  });
+
+  it("the existing namespaces trigger the policy once per revision; each trigger plans its NetworkPolicy's creation", async () => {
+    const { agent } = running;
+    await agent.tick();
+    await settle(agent);
+    const triggers = (await agent.storage.listDecisions({ policy: "generate-networkpolicy-existing" })).filter((d) => d.eventType === "dev.vigil.generate");
+    expect(triggers.map((d) => d.subject).sort()).toEqual(["alpha", "beta"]);
+    const planned = await agent.executor.listActions({ status: "dry-run" });
+    expect(planned.map((a) => [a.actuator, a.plan.target.id]).sort()).toEqual([["kubernetes.create", "NetworkPolicy/alpha/default-deny"], ["kubernetes.create", "NetworkPolicy/beta/default-deny"]]);
+    // Once per revision: the next tick triggers nothing.
+    await agent.tick();
+    await settle(agent);
+    expect((await agent.storage.listDecisions({ policy: "generate-networkpolicy-existing" })).length).toBe(2);
+    expect(api.writes.filter((w) => w.method === "POST")).toEqual([]);
+  });
+});

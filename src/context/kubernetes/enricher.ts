@@ -26,8 +26,8 @@ function namespaceOfObject(object: unknown): string | undefined {
 export function eventNamespace(event: Event): string | undefined {
   const data = event.data;
   if (!isObject(data)) return undefined;
-  // A mutate-existing trigger carries an AdmissionReview (from the webhook) or an object (policy update).
-  if (event.type === EventTypes.kubernetesResource || (event.type === EventTypes.mutateExistingTrigger && data["kind"] !== "AdmissionReview")) return namespaceOfObject(data);
+  // A mutate-existing or generate trigger carries an AdmissionReview (from the webhook) or an object (policy update).
+  if (event.type === EventTypes.kubernetesResource || ((event.type === EventTypes.mutateExistingTrigger || event.type === EventTypes.generateTrigger) && data["kind"] !== "AdmissionReview")) return namespaceOfObject(data);
   const request = isObject(data["request"]) ? data["request"] : undefined;
   if (request === undefined) return undefined;
   const kind = isObject(request["kind"]) ? request["kind"]["kind"] : undefined;

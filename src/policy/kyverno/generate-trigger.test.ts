@@ -89,4 +89,37 @@ describe("generate triggers (dev.vigil.generate): one kubernetes.create per gene
     const findings = policy.evaluate(trigger(), {} as never);
     expect(findings).toMatchObject([{ effect: "error", message: "ConfigMap defaults would be generated in namespace elsewhere; a namespaced Policy generates into its own namespace team-a only" }]);
   });
+
+  it("generateExisting names the trigger kinds the agent lists when the policy is installed: a rule's, a policy's, a GeneratingPolicy's resources", () => {
+    const data = `      apiVersion: v1
+      kind: ConfigMap
+      name: defaults
+      namespace: "{{request.object.metadata.name}}"
+      data:
+        data:
+          mode: strict
+`;
+    expect(load(rule(data)).generateExisting).toBeUndefined();
+    expect(load(rule(`${data}      generateExisting: true
+`)).generateExisting).toEqual({ triggers: [{ kind: "Namespace" }] });
+    expect(load(rule(data).replace("spec:\n", "spec:\n  generateExisting: true\n")).generateExisting).toEqual({ triggers: [{ kind: "Namespace" }] });
+    const gpol = load(`apiVersion: policies.kyverno.io/v1
+kind: GeneratingPolicy
+metadata:
+  name: defaults
+spec:
+  evaluation:
+    generateExisting:
+      enabled: true
+  matchConstraints:
+    resourceRules:
+    - apiGroups: [""]
+      apiVersions: [v1]
+      operations: [CREATE]
+      resources: [namespaces]
+  generate:
+  - expression: 'generator.Apply(object.metadata.name, [{"kind": dyn("ConfigMap"), "apiVersion": dyn("v1"), "metadata": dyn({"name": "defaults"})}])'
+`);
+    expect(gpol.generateExisting).toEqual({ triggers: [{ group: "", version: "v1", resource: "namespaces" }] });
+  });
 });

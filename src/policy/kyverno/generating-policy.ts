@@ -24,6 +24,7 @@ import { clusterContextResolver, sharedBaseDocument } from "./context.js";
 import { generateFindings } from "./generate.js";
 import { mutatingEnvironment } from "./mutating-policy.js";
 import type { GenerateOutcome, KyvernoEvaluateOptions, KyvernoPolicy } from "./policy.js";
+import type { CleanupTarget } from "./cleanup-policy.js";
 import { admissionInputFor, stringMap, type AdmissionInput } from "./request.js";
 import { resultToFinding, type RuleResult } from "./results.js";
 import { targetOf } from "./validating-policy.js";
@@ -86,6 +87,21 @@ function describeError(cause: unknown): string {
 }
 
 const noOptions: KyvernoEvaluateOptions = {};
+
+/** The group/version/resources `matchConstraints.resourceRules` name (no wildcards: those cannot be listed). */
+function resourceTargets(constraints: unknown): CleanupTarget[] {
+  const rules = isObject(constraints) && Array.isArray(constraints["resourceRules"]) ? constraints["resourceRules"].filter(isObject) : [];
+  const out = new Map<string, CleanupTarget>();
+  const strings = (value: unknown): string[] => (Array.isArray(value) ? value.map(String) : []);
+  for (const rule of rules) {
+    for (const group of strings(rule["apiGroups"])) for (const version of strings(rule["apiVersions"])) for (const named of strings(rule["resources"])) {
+      const resource = named.split("/")[0] ?? "";
+      if ([group, version, resource].some((part) => part.includes("*")) || resource === "") continue;
+      out.set(`${group}/${version}/${resource}`, { group, version, resource });
+    }
+  }
+  return [...out.values()];
+}
 
 /** The namespace a generated object goes to; "" for none (cluster-scoped). */
 function generatedNamespace(object: Json): string {
@@ -204,6 +220,7 @@ export function compileGeneratingPolicy(document: Json, env: CelEnvironment, opt
     evaluateAdmission: () => [],
     generateAdmission,
     generates: (input: AdmissionInput) => input.object !== null && id.inScope(input) && matchConstraintsMatch(spec["matchConstraints"], targetOf(input)),
+    ...(isObject(evaluation["generateExisting"]) && evaluation["generateExisting"]["enabled"] === true ? { generateExisting: { triggers: resourceTargets(spec["matchConstraints"]) } } : {}),
     // On the admission paths (webhook, replay, background scan) a GeneratingPolicy decides nothing;
     // a dev.vigil.generate trigger (handed over by the webhooks after an admitted request) is
     // decided into one finding per generated object, with its kubernetes.create.

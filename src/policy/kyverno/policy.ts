@@ -32,6 +32,7 @@ import { evaluateConditions, validateBlock } from "./validate.js";
 import { diffJsonPatch, type JsonPatchOperation } from "./json-patch.js";
 import { mutateBlock } from "./mutate.js";
 import { generateBlock, generateFindings } from "./generate.js";
+import type { CleanupTarget } from "./cleanup-policy.js";
 import { resultToFinding, type RuleResult } from "./results.js";
 import { applyVerifyImages, verifyImagesBlock } from "./verify-images.js";
 
@@ -100,6 +101,13 @@ export interface KyvernoPolicy extends CompiledPolicy {
    * that generate nothing.
    */
   generates?(input: AdmissionInput): boolean;
+  /**
+   * Kyverno's `generateExisting` (a generate rule's, a ClusterPolicy's `spec.generateExisting`, a
+   * GeneratingPolicy's `spec.evaluation.generateExisting.enabled`): when the policy is installed or
+   * changed, the existing objects of these trigger kinds that `generates` selects trigger it, once
+   * per revision (the agent's sweep, agent/mutate-existing.ts). Absent otherwise.
+   */
+  readonly generateExisting?: { readonly triggers: readonly CleanupTarget[] };
   /**
    * Mutate rules with `mutate.targets` (mutate-existing.ts): the kinds that trigger them, whether
    * they also run over the existing triggers when the policy is installed or changed
@@ -447,6 +455,8 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
   };
 
   const generateRules = rules.filter((r) => r.type === "generate");
+  // `spec.generateExisting` (older Kyverno) applies to every generate rule; `generate.generateExisting` to its own.
+  const generateExistingRules = generateRules.filter((r) => spec["generateExisting"] === true || (isObject(r.raw["generate"]) && r.raw["generate"]["generateExisting"] === true));
 
   /** Generate rules in order, each on the admission input's object (Kyverno's generation response). */
   const generateAdmission = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions = {}): GenerateOutcome => {
@@ -484,6 +494,7 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
     rules: rules.map((r) => ({ name: r.name, type: r.type })),
     evaluateAdmission,
     ...(mutateRules.length > 0 ? { mutateAdmission } : {}),
+    ...(generateExistingRules.length > 0 ? { generateExisting: { triggers: [...new Set(generateExistingRules.flatMap((r) => matchedKinds(r.raw["match"])))].map((kind) => ({ kind })) } } : {}),
     ...(generateRules.length > 0 ? {
       generateAdmission,
       generates: (input: AdmissionInput) => input.object !== null && !outsideNamespace(input) && generateRules.some((r) => matchBlockMatches(r.raw["match"], input) && !excludeBlockMatches(r.raw["exclude"], input)),
