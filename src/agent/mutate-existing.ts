@@ -13,9 +13,8 @@ import { createHash } from "node:crypto";
 import type { ClusterView } from "../core/context.js";
 import { EventTypes, type Event } from "../core/event.js";
 import type { Clock, Storage } from "../core/ports.js";
-import type { KyvernoPolicy } from "../policy/kyverno/policy.js";
+import type { KyvernoPolicy, TriggerTarget } from "../policy/kyverno/policy.js";
 import { resourceInput } from "../policy/kyverno/request.js";
-import type { CleanupTarget } from "../policy/kyverno/cleanup-policy.js";
 import { discovery, listAll } from "./cleanup.js";
 
 type Json = Record<string, unknown>;
@@ -68,7 +67,7 @@ export function createMutateExistingSweep(options: {
         const resolver = discovery(options.cluster);
         // Mutate-existing triggers (dev.vigil.mutate.existing) and generateExisting triggers (dev.vigil.generate).
         const sweeps = [
-          ...(existing === undefined ? [] : [{ type: EventTypes.mutateExistingTrigger, source: "vigil/mutate-existing", triggers: existing.triggerKinds.map((kind): CleanupTarget => ({ kind })), selects: existing.selects }]),
+          ...(existing === undefined ? [] : [{ type: EventTypes.mutateExistingTrigger, source: "vigil/mutate-existing", triggers: existing.triggerKinds.map((kind): TriggerTarget => ({ kind })), selects: existing.selects }]),
           ...(generating === undefined || policy.generates === undefined ? [] : [{ type: EventTypes.generateTrigger, source: "vigil/generate", triggers: generating.triggers, selects: policy.generates }]),
         ];
         for (const sweep of sweeps) {
@@ -92,7 +91,7 @@ export function createMutateExistingSweep(options: {
                 });
               }
             } catch (error) {
-              problems.push(`${"kind" in trigger ? trigger.kind : "resource" in trigger ? `${trigger.group}/${trigger.version}/${trigger.resource}` : "every resource"}: ${error instanceof Error ? error.message : String(error)}`);
+              problems.push(`${"kind" in trigger ? trigger.kind : `${trigger.group}/${trigger.version}/${trigger.resource}`}: ${error instanceof Error ? error.message : String(error)}`);
             }
           }
         }

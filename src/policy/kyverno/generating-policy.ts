@@ -23,8 +23,7 @@ import { celPolicyIdentity, celPolicyMeta, compileExpression, extendOnce, kyvern
 import { clusterContextResolver, sharedBaseDocument } from "./context.js";
 import { generateFindings } from "./generate.js";
 import { mutatingEnvironment } from "./mutating-policy.js";
-import type { GenerateOutcome, KyvernoEvaluateOptions, KyvernoPolicy } from "./policy.js";
-import type { CleanupTarget } from "./cleanup-policy.js";
+import type { GenerateOutcome, KyvernoEvaluateOptions, KyvernoPolicy, TriggerTarget } from "./policy.js";
 import { admissionInputFor, stringMap, type AdmissionInput } from "./request.js";
 import { resultToFinding, type RuleResult } from "./results.js";
 import { targetOf } from "./validating-policy.js";
@@ -89,9 +88,9 @@ function describeError(cause: unknown): string {
 const noOptions: KyvernoEvaluateOptions = {};
 
 /** The group/version/resources `matchConstraints.resourceRules` name (no wildcards: those cannot be listed). */
-function resourceTargets(constraints: unknown): CleanupTarget[] {
+function resourceTargets(constraints: unknown): TriggerTarget[] {
   const rules = isObject(constraints) && Array.isArray(constraints["resourceRules"]) ? constraints["resourceRules"].filter(isObject) : [];
-  const out = new Map<string, CleanupTarget>();
+  const out = new Map<string, TriggerTarget>();
   const strings = (value: unknown): string[] => (Array.isArray(value) ? value.map(String) : []);
   for (const rule of rules) {
     for (const group of strings(rule["apiGroups"])) for (const version of strings(rule["apiVersions"])) for (const named of strings(rule["resources"])) {

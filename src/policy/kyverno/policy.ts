@@ -32,7 +32,6 @@ import { evaluateConditions, validateBlock } from "./validate.js";
 import { diffJsonPatch, type JsonPatchOperation } from "./json-patch.js";
 import { mutateBlock } from "./mutate.js";
 import { generateBlock, generateFindings } from "./generate.js";
-import type { CleanupTarget } from "./cleanup-policy.js";
 import { resultToFinding, type RuleResult } from "./results.js";
 import { applyVerifyImages, verifyImagesBlock } from "./verify-images.js";
 
@@ -68,6 +67,9 @@ export interface KyvernoEvaluateOptions extends EvaluateOptions {
   /** CEL `globalContext.Get(name, path)`: the data of the GlobalContextEntry `name`; throws when it has none (yet). */
   readonly globalContext?: (name: string) => unknown;
 }
+
+/** Objects to list as triggers: a Kyverno kind string (`Kind`, `version/Kind`, `group/version/Kind`) or an API resource. */
+export type TriggerTarget = { readonly kind: string } | { readonly group: string; readonly version: string; readonly resource: string };
 
 /** A compiled Kyverno policy: a CompiledPolicy plus rule-level evaluation of admission inputs. */
 export interface KyvernoPolicy extends CompiledPolicy {
@@ -107,7 +109,7 @@ export interface KyvernoPolicy extends CompiledPolicy {
    * changed, the existing objects of these trigger kinds that `generates` selects trigger it, once
    * per revision (the agent's sweep, agent/mutate-existing.ts). Absent otherwise.
    */
-  readonly generateExisting?: { readonly triggers: readonly CleanupTarget[] };
+  readonly generateExisting?: { readonly triggers: readonly TriggerTarget[] };
   /**
    * Mutate rules with `mutate.targets` (mutate-existing.ts): the kinds that trigger them, whether
    * they also run over the existing triggers when the policy is installed or changed
