@@ -15,7 +15,7 @@
  * verify endpoint: the same key, without needing `update` on `transit/verify`.
  */
 import { createPublicKey } from "node:crypto";
-import { cachedKeySource, kmsReferenceProblem, parseVaultKmsReference, type KmsKeySource, type KmsPublicKey } from "./kms.js";
+import { cachedKeySource, kmsReferenceProblem, kmsRequest, parseVaultKmsReference, type KmsKeySource, type KmsPublicKey } from "./kms.js";
 
 export interface VaultKmsSettings {
   /** Vault's address, e.g. https://vault.example:8200 (default: VAULT_ADDR). */
@@ -84,26 +84,12 @@ export function createVaultKeySource(settings: VaultKmsSettings = {}, options: {
     if (token === "") throw new Error("no Vault token: set admission.kms.vault.token (e.g. \"${VAULT_TOKEN}\") or VAULT_TOKEN");
     const url = `${address}/v1/${mount}/keys/${name}`;
     requests++;
-    let response: Response;
-    try {
-      response = await fetch(url, { headers: { "X-Vault-Token": token, Accept: "application/json" }, signal: AbortSignal.timeout(timeoutMs) });
-    } catch (error) {
-      const timedOut = error instanceof Error && error.name === "TimeoutError";
-      const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : "";
-      throw new Error(`Vault GET ${url}: ${timedOut ? `no answer within ${timeoutMs} ms (admission.kms.vault.timeoutMs)` : `${error instanceof Error ? error.message : String(error)}${cause}`}`, { cause: error });
-    }
-    const text = await response.text();
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      body = undefined;
-    }
-    if (!response.ok) {
+    const { status, ok, body, text } = await kmsRequest(`Vault GET ${url}`, url, { headers: { "X-Vault-Token": token, Accept: "application/json" } }, { ms: timeoutMs, setting: "admission.kms.vault.timeoutMs" });
+    if (!ok) {
       const errors = vaultErrors(body);
       // Vault answers a key that does not exist with 404 and no errors.
-      const why = errors !== "" ? errors : response.status === 404 ? `no transit key ${JSON.stringify(name)} at mount ${JSON.stringify(mount)}` : text.slice(0, 200);
-      throw new Error(`Vault GET ${url}: ${response.status} ${why}`);
+      const why = errors !== "" ? errors : status === 404 ? `no transit key ${JSON.stringify(name)} at mount ${JSON.stringify(mount)}` : text.slice(0, 200);
+      throw new Error(`Vault GET ${url}: ${status} ${why}`);
     }
     if (body === undefined) throw new Error(`Vault GET ${url}: the answer is not JSON`);
     const key = vaultTransitPublicKey(isObject(body) ? body["data"] : undefined);
