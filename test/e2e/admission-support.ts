@@ -105,3 +105,23 @@ export async function startAdmissionAgent(config: Record<string, unknown>, optio
     },
   };
 }
+
+/**
+ * An admission agent (started, its ingest loop running) whose cluster view (admission.cluster) and
+ * Kubernetes actuators both talk to the API server stand-in at `api.url` with `token`; `extra` adds
+ * configuration (e.g. act.protected).
+ */
+export function startClusterAgent(policies: readonly string[], api: { readonly url: string }, token: string, extra: Record<string, unknown> = {}): ReturnType<typeof startAdmissionAgent> {
+  return startAdmissionAgent({
+    policies,
+    admission: { cluster: { server: api.url, token } },
+    actuators: { kubernetes: { server: api.url, token, skipTlsVerify: true } },
+    ...extra,
+  }, { start: true, clock: "2026-11-27T10:00:00Z" });
+}
+
+/** Waits until the ingest loop has taken what a webhook handed over without waiting for it, then until the loop is idle. */
+export async function settleIngest(agent: Agent): Promise<void> {
+  for (let i = 0; i < 50 && agent.ingestor.stats().queued + agent.ingestor.stats().processing === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  await agent.ingestor.idle();
+}

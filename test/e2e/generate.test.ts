@@ -15,17 +15,12 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Agent } from "../../src/agent.js";
 import { startFakeKubernetesApi, type FakeKubernetesApi } from "../../src/context/kubernetes/api-test-server.js";
-import { admissionReview, fixtures, startAdmissionAgent } from "./admission-support.js";
+import { admissionReview, fixtures, settleIngest, startAdmissionAgent, startClusterAgent } from "./admission-support.js";
 
 const TOKEN = "generate-token";
 const approver = { id: "alice", roles: ["approver"] };
 const operator = { id: "bob", roles: ["operator"] };
 
-async function settle(agent: Agent): Promise<void> {
-  // The webhook hands the trigger over without waiting for it; let the ingest loop take it.
-  for (let i = 0; i < 50 && agent.ingestor.stats().queued + agent.ingestor.stats().processing === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
-  await agent.ingestor.idle();
-}
 
 const namespaceReview = (name: string, uid: string) => admissionReview({ apiVersion: "v1", kind: "Namespace", metadata: { name } }, { uid, namespace: name });
 const networkPolicyKey = (namespace: string) => `networking.k8s.io/v1 NetworkPolicy ${namespace}/default-deny`;
@@ -42,11 +37,7 @@ describe("generate in the cluster: the library's add-network-policy through the 
       // legacy already has a NetworkPolicy of that name (someone wrote it by hand).
       objects: [{ apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: "default-deny", namespace: "legacy" }, spec: { podSelector: {}, policyTypes: ["Ingress"] } }],
     });
-    running = await startAdmissionAgent({
-      policies: [join(fixtures, "kyverno/best-practices/add-network-policy/add-network-policy.yaml")],
-      admission: { cluster: { server: api.url, token: TOKEN } },
-      actuators: { kubernetes: { server: api.url, token: TOKEN, skipTlsVerify: true } },
-    }, { start: true, clock: "2026-11-27T10:00:00Z" });
+    running = await startClusterAgent([join(fixtures, "kyverno/best-practices/add-network-policy/add-network-policy.yaml")], api, TOKEN);
   });
   afterAll(async () => {
     await running?.close();
@@ -57,7 +48,7 @@ describe("generate in the cluster: the library's add-network-policy through the 
     const { agent, server } = running;
     const response = await server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: namespaceReview("team-a", "ns-a") });
     expect(response.json().response.allowed).toBe(true);
-    await settle(agent);
+    await settleIngest(agent);
     const trigger = (await agent.storage.listDecisions({ policy: "add-networkpolicy" })).find((d) => d.eventType === "dev.vigil.generate");
     expect(trigger?.findings.map((f) => [f.effect, f.resource, f.rule, f.message])).toEqual([["violation", "NetworkPolicy/team-a/default-deny", "default-deny", "default-deny: generate NetworkPolicy/team-a/default-deny"]]);
     const dryRuns = await agent.executor.listActions({ status: "dry-run" });
@@ -70,7 +61,7 @@ describe("generate in the cluster: the library's add-network-policy through the 
     const { agent, server } = running;
     await server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: admissionReview({ apiVersion: "v1", kind: "Namespace", metadata: { name: "team-c" } }, { uid: "ns-dry", namespace: "team-c", dryRun: true }) });
     await server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: admissionReview({ apiVersion: "v1", kind: "Pod", metadata: { name: "web", namespace: "team-a" }, spec: { containers: [{ name: "web", image: "nginx:1.27" }] } }, { uid: "pod-1" }) });
-    await settle(agent);
+    await settleIngest(agent);
     expect((await agent.storage.listDecisions({ policy: "add-networkpolicy" })).filter((d) => d.eventType === "dev.vigil.generate")).toHaveLength(1);
   });
 
@@ -79,7 +70,7 @@ describe("generate in the cluster: the library's add-network-policy through the 
     await agent.promotePolicy("add-networkpolicy", approver, "reviewed the dry run");
     await server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: namespaceReview("team-b", "ns-b") });
     await server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: namespaceReview("legacy", "ns-legacy") });
-    await settle(agent);
+    await settleIngest(agent);
     const posts = api.writes.filter((w) => w.method === "POST");
     expect(posts.map((w) => w.path)).toEqual(["/apis/networking.k8s.io/v1/namespaces/team-b/networkpolicies"]);
     const created = api.objects.get(networkPolicyKey("team-b"));
@@ -127,11 +118,7 @@ spec:
       }])
 `);
     api = await startFakeKubernetesApi({ token: TOKEN, namespaces: [{ metadata: { name: "shop" } }], configMaps: [], objects: [] });
-    running = await startAdmissionAgent({
-      policies: [join(dir, "gpol.yaml")],
-      admission: { cluster: { server: api.url, token: TOKEN } },
-      actuators: { kubernetes: { server: api.url, token: TOKEN, skipTlsVerify: true } },
-    }, { start: true, clock: "2026-11-27T10:00:00Z" });
+    running = await startClusterAgent([join(dir, "gpol.yaml")], api, TOKEN);
   });
   afterAll(async () => {
     await running?.close();
@@ -143,7 +130,7 @@ spec:
     const { agent, server } = running;
     await agent.promotePolicy("default-deny", approver, "reviewed");
     await server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: namespaceReview("shop", "ns-shop") });
-    await settle(agent);
+    await settleIngest(agent);
     const trigger = (await agent.storage.listDecisions({ policy: "default-deny" })).find((d) => d.eventType === "dev.vigil.generate");
     expect(trigger?.findings.map((f) => [f.effect, f.resource, f.rule])).toEqual([["violation", "NetworkPolicy/shop/default-deny", "default-deny"]]);
     expect(api.writes.filter((w) => w.method === "POST").map((w) => w.path)).toEqual(["/apis/networking.k8s.io/v1/namespaces/shop/networkpolicies"]);
@@ -157,11 +144,7 @@ describe("generate in the cluster: generateExisting (the library's generate-netw
 
   beforeAll(async () => {
     api = await startFakeKubernetesApi({ token: TOKEN, namespaces: [{ metadata: { name: "alpha" } }, { metadata: { name: "beta" } }], configMaps: [], objects: [] });
-    running = await startAdmissionAgent({
-      policies: [join(fixtures, "kyverno/other/generate-networkpolicy-existing/generate-networkpolicy-existing.yaml")],
-      admission: { cluster: { server: api.url, token: TOKEN } },
-      actuators: { kubernetes: { server: api.url, token: TOKEN, skipTlsVerify: true } },
-    }, { start: true, clock: "2026-11-27T10:00:00Z" });
+    running = await startClusterAgent([join(fixtures, "kyverno/other/generate-networkpolicy-existing/generate-networkpolicy-existing.yaml")], api, TOKEN);
   });
   afterAll(async () => {
     await running?.close();
@@ -171,14 +154,14 @@ describe("generate in the cluster: generateExisting (the library's generate-netw
   it("the existing namespaces trigger the policy once per revision; each trigger plans its NetworkPolicy's creation", async () => {
     const { agent } = running;
     await agent.tick();
-    await settle(agent);
+    await settleIngest(agent);
     const triggers = (await agent.storage.listDecisions({ policy: "generate-networkpolicy-existing" })).filter((d) => d.eventType === "dev.vigil.generate");
     expect(triggers.map((d) => d.subject).sort()).toEqual(["alpha", "beta"]);
     const planned = await agent.executor.listActions({ status: "dry-run" });
     expect(planned.map((a) => [a.actuator, a.plan.target.id]).sort()).toEqual([["kubernetes.create", "NetworkPolicy/alpha/default-deny"], ["kubernetes.create", "NetworkPolicy/beta/default-deny"]]);
     // Once per revision: the next tick triggers nothing.
     await agent.tick();
-    await settle(agent);
+    await settleIngest(agent);
     expect((await agent.storage.listDecisions({ policy: "generate-networkpolicy-existing" })).length).toBe(2);
     expect(api.writes.filter((w) => w.method === "POST")).toEqual([]);
   });

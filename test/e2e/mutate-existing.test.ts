@@ -17,17 +17,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Agent } from "../../src/agent.js";
 import { startFakeKubernetesApi, type FakeKubernetesApi } from "../../src/context/kubernetes/api-test-server.js";
 import type { VigilServer } from "../../src/server/app.js";
-import { admissionReview, fixtures, startAdmissionAgent } from "./admission-support.js";
+import { admissionReview, fixtures, settleIngest, startAdmissionAgent, startClusterAgent } from "./admission-support.js";
 
 const TOKEN = "mutate-existing-token";
 const approver = { id: "alice", roles: ["approver"] };
 const operator = { id: "bob", roles: ["operator"] };
 
-async function settle(agent: Agent): Promise<void> {
-  // The webhook hands the trigger over without waiting for it; let the ingest loop take it.
-  for (let i = 0; i < 50 && agent.ingestor.stats().queued + agent.ingestor.stats().processing === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
-  await agent.ingestor.idle();
-}
 
 describe("mutate existing: concatenate-configmaps through the webhook, the ingest loop and kubernetes.patch", () => {
   let api: FakeKubernetesApi;
@@ -42,11 +37,7 @@ describe("mutate existing: concatenate-configmaps through the webhook, the inges
       configMaps: [{ metadata: { name: "cmtwo", namespace: "bar" }, data: { keytwo: "bananas" } }],
       objects: [],
     });
-    running = await startAdmissionAgent({
-      policies: [join(fixtures, "kyverno/other/concatenate-configmaps/concatenate-configmaps.yaml")],
-      admission: { cluster: { server: api.url, token: TOKEN } },
-      actuators: { kubernetes: { server: api.url, token: TOKEN, skipTlsVerify: true } },
-    }, { start: true, clock: "2026-11-27T10:00:00Z" });
+    running = await startClusterAgent([join(fixtures, "kyverno/other/concatenate-configmaps/concatenate-configmaps.yaml")], api, TOKEN);
     ({ agent, server } = running);
   });
   afterAll(async () => {
@@ -60,7 +51,7 @@ describe("mutate existing: concatenate-configmaps through the webhook, the inges
   it("the review is answered at once; the trigger's decision plans the patch of cmtwo in dry-run", async () => {
     const response = await server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: admissionReview(cmone("apples"), { uid: "review-1" }) });
     expect(response.json().response.allowed).toBe(true);
-    await settle(agent);
+    await settleIngest(agent);
     const decisions = await agent.storage.listDecisions({ policy: "concatenate-configmaps" });
     const trigger = decisions.find((d) => d.eventType === "dev.vigil.mutate.existing");
     expect(trigger?.findings[0]).toMatchObject({ effect: "violation", resource: "ConfigMap/bar/cmtwo" });
@@ -73,14 +64,14 @@ describe("mutate existing: concatenate-configmaps through the webhook, the inges
 
   it("a dry-run review triggers nothing", async () => {
     await server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: admissionReview(cmone("pears"), { uid: "review-dry", dryRun: true }) });
-    await settle(agent);
+    await settleIngest(agent);
     expect((await agent.storage.listDecisions({ policy: "concatenate-configmaps" })).filter((d) => d.eventType === "dev.vigil.mutate.existing")).toHaveLength(1);
   });
 
   it("promoted, the next trigger patches cmtwo ({{ @ }} plus the trigger's data) with a resourceVersion test; undo restores it", async () => {
     await agent.promotePolicy("concatenate-configmaps", approver, "reviewed the dry runs");
     await server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: admissionReview(cmone("cherries"), { uid: "review-2", operation: "UPDATE" }) });
-    await settle(agent);
+    await settleIngest(agent);
     expect(cmtwo()).toEqual({ keytwo: "bananas plus cherries" });
     const patch = api.writes.filter((w) => w.method === "PATCH");
     expect(patch).toHaveLength(1);
@@ -100,11 +91,7 @@ describe("mutate existing on policy update: label-existing-namespaces", () => {
 
   beforeAll(async () => {
     api = await startFakeKubernetesApi({ token: TOKEN, namespaces: [{ metadata: { name: "a" } }, { metadata: { name: "b", labels: { mykey: "myvalue" } } }], objects: [] });
-    running = await startAdmissionAgent({
-      policies: [join(fixtures, "kyverno/other/label-existing-namespaces/label-existing-namespaces.yaml")],
-      admission: { cluster: { server: api.url, token: TOKEN } },
-      actuators: { kubernetes: { server: api.url, token: TOKEN, skipTlsVerify: true } },
-    }, { start: true, clock: "2026-11-27T10:00:00Z" });
+    running = await startClusterAgent([join(fixtures, "kyverno/other/label-existing-namespaces/label-existing-namespaces.yaml")], api, TOKEN);
     agent = running.agent;
   });
   afterAll(async () => {
@@ -114,14 +101,14 @@ describe("mutate existing on policy update: label-existing-namespaces", () => {
 
   it("the existing namespaces trigger the policy once per revision; each trigger plans the patch of the unlabelled namespace", async () => {
     await agent.tick();
-    await settle(agent);
+    await settleIngest(agent);
     const triggers = (await agent.storage.listDecisions({ policy: "label-existing-namespaces" })).filter((d) => d.eventType === "dev.vigil.mutate.existing");
     expect(triggers.map((d) => d.subject).sort()).toEqual(["a", "b"]);
     const planned = await agent.executor.listActions({ status: "dry-run" });
     expect(planned.map((a) => a.plan.target.id)).toEqual(["Namespace/a", "Namespace/a"]);
     // Once per revision: the next tick triggers nothing.
     await agent.tick();
-    await settle(agent);
+    await settleIngest(agent);
     expect((await agent.storage.listDecisions({ policy: "label-existing-namespaces" })).length).toBe(2);
   });
 });
@@ -138,12 +125,7 @@ describe("mutate existing: the protection guardrail judges the patched target, n
       configMaps: [{ metadata: { name: "cmtwo", namespace: "bar", labels: { "owner-team": "platform" } }, data: { keytwo: "bananas" } }],
       objects: [],
     });
-    running = await startAdmissionAgent({
-      policies: [join(fixtures, "kyverno/other/concatenate-configmaps/concatenate-configmaps.yaml")],
-      admission: { cluster: { server: api.url, token: TOKEN } },
-      actuators: { kubernetes: { server: api.url, token: TOKEN, skipTlsVerify: true } },
-      act: { protected: { labels: { "owner-team": "platform" } } },
-    }, { start: true, clock: "2026-11-27T10:00:00Z" });
+    running = await startClusterAgent([join(fixtures, "kyverno/other/concatenate-configmaps/concatenate-configmaps.yaml")], api, TOKEN, { act: { protected: { labels: { "owner-team": "platform" } } } });
   });
   afterAll(async () => {
     await running?.close();
@@ -154,7 +136,7 @@ describe("mutate existing: the protection guardrail judges the patched target, n
     const { agent, server } = running;
     await agent.promotePolicy("concatenate-configmaps", approver, "reviewed");
     await server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: admissionReview({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "cmone", namespace: "foo" }, data: { keyone: "apples" } }, { uid: "review-protected" }) });
-    await settle(agent);
+    await settleIngest(agent);
     const blocked = await agent.executor.listActions({ status: "blocked" });
     expect(blocked.map((a) => [a.plan.target.id, a.plan.reason])).toEqual([["ConfigMap/bar/cmtwo", "target ConfigMap/bar/cmtwo is protected (label owner-team=platform): never acted on"]]);
     expect(api.writes.filter((w) => w.method === "PATCH")).toEqual([]);
@@ -174,11 +156,7 @@ describe("mutate existing: a MutatingPolicy with evaluation.mutateExisting (the 
       configMaps: [],
       objects: [],
     });
-    running = await startAdmissionAgent({
-      policies: [join(fixtures, "kyverno/other-mpol/label-existing-namespaces/label-existing-namespaces.yaml")],
-      admission: { cluster: { server: api.url, token: TOKEN } },
-      actuators: { kubernetes: { server: api.url, token: TOKEN, skipTlsVerify: true } },
-    }, { start: true, clock: "2026-11-27T10:00:00Z" });
+    running = await startClusterAgent([join(fixtures, "kyverno/other-mpol/label-existing-namespaces/label-existing-namespaces.yaml")], api, TOKEN);
   });
   afterAll(async () => {
     await running?.close();
@@ -189,7 +167,7 @@ describe("mutate existing: a MutatingPolicy with evaluation.mutateExisting (the 
 
   it("the policy is not installed-time work: a tick triggers nothing", async () => {
     await running.agent.tick();
-    await settle(running.agent);
+    await settleIngest(running.agent);
     expect(await running.agent.storage.listDecisions({ policy: "label-existing-namespaces" })).toEqual([]);
   });
 
@@ -197,7 +175,7 @@ describe("mutate existing: a MutatingPolicy with evaluation.mutateExisting (the 
     const { agent, server } = running;
     const response = await server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: namespaceReview("ns-review-1") });
     expect(response.json().response.allowed).toBe(true);
-    await settle(agent);
+    await settleIngest(agent);
     const trigger = (await agent.storage.listDecisions({ policy: "label-existing-namespaces" })).find((d) => d.eventType === "dev.vigil.mutate.existing");
     expect(trigger?.findings.map((f) => [f.effect, f.resource, f.rule])).toEqual([
       ["violation", "Namespace/label-namespace01", "label-existing-namespaces"],
@@ -213,7 +191,7 @@ describe("mutate existing: a MutatingPolicy with evaluation.mutateExisting (the 
     const { agent, server } = running;
     await agent.promotePolicy("label-existing-namespaces", approver, "reviewed the dry runs");
     await server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: namespaceReview("ns-review-2") });
-    await settle(agent);
+    await settleIngest(agent);
     const patched = api.writes.filter((w) => w.method === "PATCH").map((w) => w.path).sort();
     expect(patched).toEqual(["/api/v1/namespaces/label-namespace01", "/api/v1/namespaces/label-namespace02", "/api/v1/namespaces/label-namespace03"]);
     const list = await fetch(`${api.url}/api/v1/namespaces`, { headers: { authorization: `Bearer ${TOKEN}` } }).then((r) => r.json()) as { items: { metadata: { name: string; labels?: Record<string, string> } }[] };
