@@ -126,7 +126,7 @@ spec:
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("promoted, an admitted namespace gets the generated object created", async () => {
+  it("promoted, an admitted namespace gets the generated object created, labelled with its policy and trigger", async () => {
     const { agent, server } = running;
     await agent.promotePolicy("default-deny", approver, "reviewed");
     await server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: namespaceReview("shop", "ns-shop") });
@@ -134,7 +134,7 @@ spec:
     const trigger = (await agent.storage.listDecisions({ policy: "default-deny" })).find((d) => d.eventType === "dev.vigil.generate");
     expect(trigger?.findings.map((f) => [f.effect, f.resource, f.rule])).toEqual([["violation", "NetworkPolicy/shop/default-deny", "default-deny"]]);
     expect(api.writes.filter((w) => w.method === "POST").map((w) => w.path)).toEqual(["/apis/networking.k8s.io/v1/namespaces/shop/networkpolicies"]);
-    expect(api.objects.get(networkPolicyKey("shop"))).toMatchObject({ metadata: { name: "default-deny", namespace: "shop" }, spec: { policyTypes: ["Ingress"] } });
+    expect(api.objects.get(networkPolicyKey("shop"))).toMatchObject({ metadata: { name: "default-deny", namespace: "shop", labels: { "app.kubernetes.io/managed-by": "kyverno", "generate.kyverno.io/policy-name": "default-deny", "generate.kyverno.io/trigger-kind": "Namespace" } }, spec: { policyTypes: ["Ingress"] } });
   });
 });
 

@@ -63,6 +63,26 @@ describe("generate triggers (dev.vigil.generate): one kubernetes.create per gene
     expect(policy.evaluate(trigger("io.k8s.admission.review"), { resolver } as never)).toEqual([]);
   });
 
+  it("cloneList sources are LISTed from the cluster in the source namespace, the selector sent and checked again", () => {
+    const policy = load(rule(`      namespace: "{{request.object.metadata.name}}"
+      cloneList:
+        namespace: platform
+        kinds: [v1/ConfigMap]
+        selector:
+          matchLabels:
+            share: "true"
+`));
+    const asked: string[] = [];
+    const resolver = (request: ExternalContextRequest): unknown => {
+      asked.push(String(request.spec["urlPath"]));
+      // A cache may ignore the query: the unlabelled item is dropped here.
+      return { apiVersion: "v1", kind: "ConfigMapList", items: [{ metadata: { name: "ca", namespace: "platform", labels: { share: "true" } }, data: { pem: "x" } }, { metadata: { name: "private", namespace: "platform" }, data: { k: "v" } }] };
+    };
+    const findings = policy.evaluate(trigger(), { resolver } as never);
+    expect(asked).toEqual(["/api/v1/namespaces/platform/configmaps?labelSelector=share%3Dtrue"]);
+    expect(findings.map((f) => [f.effect, f.resource])).toEqual([["violation", "ConfigMap/team-a/ca"]]);
+  });
+
   it("a generated Secret is an error finding, never a create (the action record would hold its data)", () => {
     const policy = load(rule(`      apiVersion: v1
       kind: Secret

@@ -10,7 +10,7 @@
  */
 import type { TraceStep } from "../../core/finding.js";
 import type { Finding } from "../../core/finding.js";
-import { resourceForKind } from "../vap/match-constraints.js";
+import { resourceForKind, selectorQuery } from "../vap/match-constraints.js";
 import { loadContextEntries, UnresolvedContext, type Doc } from "./context.js";
 import { evaluateForeachList } from "./mutate.js";
 import { elementDocument, extendableCopy } from "./objects.js";
@@ -183,14 +183,22 @@ function generatePattern(generate: Json, doc: Doc, env: RuleEnv, origin: Generat
     const subList = substituteAll(cloneList, doc, { deleteRequest: env.deleteRequest });
     if (!subList.ok) return respond("error", `variable substitution failed: ${subList.error}`, trace);
     const list = subList.value as Json;
-    if (!clusterResources) return respond("error", `generate.cloneList: ${noClusterResources}`, trace);
+    if (!clusterResources && !env.resolver) return respond("error", `generate.cloneList: ${noClusterResources}`, trace);
     const sourceNamespace = text(list["namespace"]);
     const resources: Json[] = [];
     for (const spec of (list["kinds"] as unknown[]).map(text)) {
       const slash = spec.lastIndexOf("/");
       const apiVersion = slash >= 0 ? spec.slice(0, slash) : "";
       const kind = slash >= 0 ? spec.slice(slash + 1) : spec;
-      for (const source of clusterResources) {
+      let sources: readonly Json[];
+      if (clusterResources) sources = clusterResources;
+      else {
+        // The agent (a generate trigger): the sources are LISTed from the cluster, in the source namespace.
+        const read = listCloneSources(env, apiVersion || "v1", kind, sourceNamespace, list["selector"]);
+        if ("problem" in read) return respond("error", `generate.cloneList: ${read.problem}`, trace);
+        sources = read.items;
+      }
+      for (const source of sources) {
         const meta = metadataOf(source);
         if ((apiVersion !== "" && source["apiVersion"] !== apiVersion) || source["kind"] !== kind || String(meta["namespace"] ?? "") !== sourceNamespace) continue;
         if (list["selector"] !== undefined && !selectorMatches(list["selector"], stringMap(meta["labels"]))) continue;
@@ -241,6 +249,18 @@ function readCloneSource(env: RuleEnv, apiVersion: string, kind: string, namespa
   if (answer instanceof UnresolvedContext) return /\b404\b|not found/i.test(answer.reason) ? { object: undefined } : { problem: `GET ${urlPath}: ${answer.reason}` };
   if (!isObject(answer)) return { problem: `GET ${urlPath} is not answered yet (the source is read from the cluster)` };
   return { object: Object.assign({ apiVersion, kind }, answer) };
+}
+
+/** LIST the cloneList sources of one kind through the rule's resolver (the selector sent as labelSelector; the caller checks it again). */
+function listCloneSources(env: RuleEnv, apiVersion: string, kind: string, namespace: string, selector: unknown): { readonly items: readonly Json[] } | { readonly problem: string } {
+  const base = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+  const query = isObject(selector) ? selectorQuery(selector) : "";
+  const urlPath = `${base}${namespace !== "" ? `/namespaces/${namespace}` : ""}/${resourceForKind(kind)}${query === "" ? "" : `?labelSelector=${encodeURIComponent(query)}`}`;
+  const answer = env.resolver?.({ kind: "apiCall", name: "cloneList", spec: { urlPath } });
+  if (answer instanceof UnresolvedContext) return { problem: `LIST ${urlPath}: ${answer.reason}` };
+  if (!isObject(answer)) return { problem: `LIST ${urlPath} is not answered yet (the sources are read from the cluster)` };
+  // LIST items carry no apiVersion and kind.
+  return { items: (Array.isArray(answer["items"]) ? answer["items"].filter(isObject) : []).map((item) => Object.assign({ apiVersion, kind }, item)) };
 }
 
 function createdMessage(resource: Json): string {

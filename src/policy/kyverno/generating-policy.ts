@@ -21,7 +21,7 @@ import { isClusterScopedKind } from "./kinds.js";
 import { globalContextReader, type GlobalContextSet } from "./global-context.js";
 import { celPolicyIdentity, celPolicyMeta, compileExpression, extendOnce, kyvernoSeverity, namedExpressions, scopeOf, type NamedProgram } from "./cel-policy-common.js";
 import { clusterContextResolver, sharedBaseDocument } from "./context.js";
-import { generateFindings } from "./generate.js";
+import { generateFindings, generateLabels } from "./generate.js";
 import { mutatingEnvironment } from "./mutating-policy.js";
 import type { GenerateOutcome, KyvernoEvaluateOptions, KyvernoPolicy, TriggerTarget } from "./policy.js";
 import { admissionInputFor, stringMap, type AdmissionInput } from "./request.js";
@@ -229,7 +229,10 @@ export function compileGeneratingPolicy(document: Json, env: CelEnvironment, opt
       if (!input || input.object === null) return [];
       let base: KyvernoEvaluateOptions = evalOptions ?? noOptions;
       if (ctx.kubernetes !== undefined && base.resolver === undefined) base = { ...base, resolver: clusterContextResolver(ctx.kubernetes) };
-      return generateFindings(generateAdmission(input, base), (r) => resultToFinding({ ...r, rule: r.rule || id.name }, meta, input), evalOptions?.includePasses === true);
+      const outcome = generateAdmission(input, base);
+      // The objects it creates name their policy and trigger with Kyverno's generate labels, as a generate rule's do.
+      const origin = { policy: id.name, policyNamespace: id.namespace ?? "", rule: "", trigger: input.object };
+      return generateFindings({ results: outcome.results, resources: outcome.resources.map((r) => generateLabels(r, origin)) }, (r) => resultToFinding({ ...r, rule: r.rule || id.name }, meta, input), evalOptions?.includePasses === true);
     },
   };
 }
