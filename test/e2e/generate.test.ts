@@ -65,7 +65,7 @@ describe("generate in the cluster: the library's add-network-policy through the 
     expect((await agent.storage.listDecisions({ policy: "add-networkpolicy" })).filter((d) => d.eventType === "dev.vigil.generate")).toHaveLength(1);
   });
 
-  it("promoted, the next namespace gets its NetworkPolicy created; an existing one is left as it is; undo deletes what was created", async () => {
+  it("promoted, the next namespace gets its NetworkPolicy created; an existing one is left as it is (no action); undo deletes what was created", async () => {
     const { agent, server } = running;
     await agent.promotePolicy("add-networkpolicy", approver, "reviewed the dry run");
     await server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: namespaceReview("team-b", "ns-b") });
@@ -79,7 +79,11 @@ describe("generate in the cluster: the library's add-network-policy through the 
     expect(api.objects.get(networkPolicyKey("legacy"))).toMatchObject({ spec: { policyTypes: ["Ingress"] } });
     const applied = await agent.executor.listActions({ status: "applied" });
     const byTarget = new Map(applied.map((a) => [a.plan.target.id, a]));
-    expect(byTarget.get("NetworkPolicy/legacy/default-deny")?.result?.output).toMatchObject({ created: false, exists: true });
+    // legacy's NetworkPolicy exists (read from the cluster while deciding): nothing to create, no action.
+    expect([...byTarget.keys()]).toEqual(["NetworkPolicy/team-b/default-deny"]);
+    const legacy = (await agent.storage.listDecisions({})).find((d) => d.eventId === "ns-legacy/generate");
+    expect(legacy).toMatchObject({ eventType: "dev.vigil.generate", verdict: "allow" });
+    expect(legacy?.findings.filter((f) => f.effect === "violation")).toEqual([]);
     const action = byTarget.get("NetworkPolicy/team-b/default-deny");
     expect(action?.result?.output).toMatchObject({ created: true });
     await agent.executor.undo(action?.id ?? "", operator);

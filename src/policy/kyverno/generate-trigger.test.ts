@@ -45,18 +45,26 @@ describe("generate triggers (dev.vigil.generate): one kubernetes.create per gene
     expect(policy.generates?.(resourceInput(data, { operation: "CREATE" }))).toBe(true);
     expect(policy.generates?.(resourceInput({ apiVersion: "v1", kind: "Pod", metadata: { name: "p", namespace: "a" } }, { operation: "CREATE" }))).toBe(false);
     const asked: string[] = [];
+    let targetExists = false;
     const resolver = (request: ExternalContextRequest): unknown => {
-      asked.push(String(request.spec["urlPath"]));
+      const path = String(request.spec["urlPath"]);
+      asked.push(path);
+      if (path === "/api/v1/namespaces/team-a/configmaps/defaults") return targetExists ? { metadata: { name: "defaults", namespace: "team-a" } } : new UnresolvedContext(`GET ${path}: 404 Not Found`);
       return { metadata: { name: "defaults", namespace: "platform", uid: "u-1", resourceVersion: "9" }, data: { mode: "strict" } };
     };
     const findings = policy.evaluate(trigger(), { resolver } as never);
-    expect(asked).toEqual(["/api/v1/namespaces/platform/configmaps/defaults"]);
+    // The source, then whether the object to generate exists already.
+    expect(asked).toEqual(["/api/v1/namespaces/platform/configmaps/defaults", "/api/v1/namespaces/team-a/configmaps/defaults"]);
     expect(findings).toHaveLength(1);
     expect(findings[0]).toMatchObject({ effect: "violation", resource: "ConfigMap/team-a/defaults", rule: "copy", message: "copy: generate ConfigMap/team-a/defaults" });
     const manifest = findings[0]?.remediation?.[0]?.params?.["manifest"] as Record<string, unknown>;
     expect(findings[0]?.remediation?.[0]?.action).toBe("kubernetes.create");
     expect(manifest).toMatchObject({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "defaults", namespace: "team-a", labels: { "generate.kyverno.io/clone-source": "" } }, data: { mode: "strict" } });
     expect((manifest["metadata"] as Record<string, unknown>)["uid"]).toBeUndefined();
+    // Existing already: nothing to create (a pass, in explain mode only).
+    targetExists = true;
+    expect(policy.evaluate(trigger(), { resolver } as never)).toEqual([]);
+    expect(policy.evaluate(trigger(), { resolver, includePasses: true } as never).map((f) => [f.effect, f.message])).toContainEqual(["pass", "copy: ConfigMap/team-a/defaults exists already; it is left as it is"]);
     const missing = policy.evaluate(trigger(), { resolver: () => new UnresolvedContext("GET /api/v1/namespaces/platform/configmaps/defaults: 404 Not Found") } as never);
     expect(missing).toMatchObject([{ effect: "error", message: expect.stringContaining("source resource v1/ConfigMap platform/defaults not found") }]);
     // Other events decide nothing for the generate rule (admission results: nothing to validate).
@@ -74,7 +82,9 @@ describe("generate triggers (dev.vigil.generate): one kubernetes.create per gene
 `));
     const asked: string[] = [];
     const resolver = (request: ExternalContextRequest): unknown => {
-      asked.push(String(request.spec["urlPath"]));
+      const path = String(request.spec["urlPath"]);
+      if (path.startsWith("/api/v1/namespaces/team-a/")) return new UnresolvedContext(`GET ${path}: 404 Not Found`);
+      asked.push(path);
       // A cache may ignore the query: the unlabelled item is dropped here.
       return { apiVersion: "v1", kind: "ConfigMapList", items: [{ metadata: { name: "ca", namespace: "platform", labels: { share: "true" } }, data: { pem: "x" } }, { metadata: { name: "private", namespace: "platform" }, data: { k: "v" } }] };
     };

@@ -11,7 +11,7 @@
 import type { TraceStep } from "../../core/finding.js";
 import type { Finding } from "../../core/finding.js";
 import { resourceForKind, selectorQuery } from "../vap/match-constraints.js";
-import { loadContextEntries, UnresolvedContext, type Doc } from "./context.js";
+import { loadContextEntries, UnresolvedContext, type Doc, type ExternalContextResolver } from "./context.js";
 import { evaluateForeachList } from "./mutate.js";
 import { elementDocument, extendableCopy } from "./objects.js";
 import { selectorMatches } from "./match.js";
@@ -251,6 +251,18 @@ function readCloneSource(env: RuleEnv, apiVersion: string, kind: string, namespa
   return { object: Object.assign({ apiVersion, kind }, answer) };
 }
 
+/** Whether `object` exists in the cluster, read through `resolver` (a GET): true, false (404), or undefined (no resolver, not read, or another failure). */
+function existsInCluster(resolver: ExternalContextResolver | undefined, object: Json): boolean | undefined {
+  if (resolver === undefined) return undefined;
+  const meta = metadataOf(object);
+  const apiVersion = text(object["apiVersion"]) || "v1";
+  const namespace = text(meta["namespace"]);
+  const urlPath = `${apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`}${namespace !== "" ? `/namespaces/${namespace}` : ""}/${resourceForKind(text(object["kind"]))}/${text(meta["name"])}`;
+  const answer = resolver({ kind: "apiCall", name: "generated", spec: { urlPath } });
+  if (answer instanceof UnresolvedContext) return /\b404\b|not found/i.test(answer.reason) ? false : undefined;
+  return isObject(answer) ? true : undefined;
+}
+
 /** LIST the cloneList sources of one kind through the rule's resolver (the selector sent as labelSelector; the caller checks it again). */
 function listCloneSources(env: RuleEnv, apiVersion: string, kind: string, namespace: string, selector: unknown): { readonly items: readonly Json[] } | { readonly problem: string } {
   const base = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
@@ -282,7 +294,7 @@ export interface GenerationOutcome {
  * is an error finding (Vigil does not copy Secret data into its action record); skips only in
  * explain mode. `toFinding` turns the rule's result into the finding's base.
  */
-export function generateFindings<R extends GenerationOutcome["results"][number]>(outcome: { readonly results: readonly R[]; readonly resources: readonly Json[] }, toFinding: (result: R) => Finding, includePasses: boolean): Finding[] {
+export function generateFindings<R extends GenerationOutcome["results"][number]>(outcome: { readonly results: readonly R[]; readonly resources: readonly Json[] }, toFinding: (result: R) => Finding, includePasses: boolean, resolver?: ExternalContextResolver): Finding[] {
   const findings: Finding[] = [];
   for (const result of outcome.results) {
     if (result.status === "error" || result.status === "unsupported" || (includePasses && result.status !== "pass")) findings.push(toFinding(result));
@@ -298,6 +310,11 @@ export function generateFindings<R extends GenerationOutcome["results"][number]>
     if (resource["apiVersion"] === "v1" && resource["kind"] === "Secret") {
       const message = `${base.rule || result.rule}: ${key} is a Secret: Vigil does not create Secrets from generate rules (the action record would hold their data); create it with your secret tooling`;
       findings.push({ ...base, resource: key, effect: "error", message, error: { code: "VIGIL_POLICY_UNSUPPORTED", message } });
+      continue;
+    }
+    // An object that exists already is left as it is (no synchronize): a pass, not an action. Unknown (not read): the create decides.
+    if (existsInCluster(resolver, resource) === true) {
+      if (includePasses) findings.push({ ...base, resource: key, effect: "pass", message: `${base.rule || result.rule}: ${key} exists already; it is left as it is` });
       continue;
     }
     findings.push({ ...base, resource: key, effect: "violation", mode: "warn", message: `${base.rule || result.rule}: generate ${key}`, remediation: [{ action: "kubernetes.create", params: { manifest: resource }, target: JSON.stringify(key), ...(isObject(meta["labels"]) ? { targetLabels: stringMap(meta["labels"]) } : {}) }] });

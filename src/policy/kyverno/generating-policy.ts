@@ -232,7 +232,7 @@ export function compileGeneratingPolicy(document: Json, env: CelEnvironment, opt
       const outcome = generateAdmission(input, base);
       // The objects it creates name their policy and trigger with Kyverno's generate labels, as a generate rule's do.
       const origin = { policy: id.name, policyNamespace: id.namespace ?? "", rule: "", trigger: input.object };
-      return generateFindings({ results: outcome.results, resources: outcome.resources.map((r) => generateLabels(r, origin)) }, (r) => resultToFinding({ ...r, rule: r.rule || id.name }, meta, input), evalOptions?.includePasses === true);
+      return generateFindings({ results: outcome.results, resources: outcome.resources.map((r) => generateLabels(r, origin)) }, (r) => resultToFinding({ ...r, rule: r.rule || id.name }, meta, input), evalOptions?.includePasses === true, base.resolver);
     },
   };
 }

@@ -524,7 +524,7 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
         const outcome = generateAdmission(input, base);
         // A namespaced Policy generates into its own namespace only (Kyverno refuses such a Policy).
         const elsewhere = policyNamespace === undefined ? [] : outcome.resources.filter((r) => String(metadataOf(r)["namespace"] ?? "") !== policyNamespace);
-        const findings = generateFindings({ results: outcome.results, resources: outcome.resources.filter((r) => !elsewhere.includes(r)) }, (r) => resultToFinding(r, meta, input), evalOptions?.includePasses === true);
+        const findings = generateFindings({ results: outcome.results, resources: outcome.resources.filter((r) => !elsewhere.includes(r)) }, (r) => resultToFinding(r, meta, input), evalOptions?.includePasses === true, base.resolver);
         for (const r of elsewhere) {
           const message = `${String(r["kind"] ?? "")} ${String(metadataOf(r)["name"] ?? "")} would be generated ${String(metadataOf(r)["namespace"] ?? "") === "" ? "cluster-wide" : `in namespace ${String(metadataOf(r)["namespace"])}`}; a namespaced Policy generates into its own namespace ${policyNamespace ?? ""} only`;
           const result = outcome.results.find((x) => x.status === "pass");
