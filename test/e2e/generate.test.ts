@@ -92,6 +92,51 @@ describe("generate in the cluster: the library's add-network-policy through the 
   });
 });
 
+/** A DELETE review of a Namespace, as the API server sends it: the object in oldObject, object null. */
+function namespaceDeletion(name: string, uid: string, objectUid?: string): Record<string, unknown> {
+  const review = namespaceReview(name, uid) as { request: Record<string, unknown> };
+  const object = review.request["object"] as Record<string, unknown>;
+  const meta = { ...(object["metadata"] as Record<string, unknown>), ...(objectUid ? { uid: objectUid } : {}) };
+  return { ...review, request: { ...review.request, operation: "DELETE", object: null, oldObject: { ...object, metadata: meta }, options: { apiVersion: "meta.k8s.io/v1", kind: "DeleteOptions" } } };
+}
+
+describe("generate in the cluster: synchronize, the trigger deleted", () => {
+  let api: FakeKubernetesApi;
+  let running: Awaited<ReturnType<typeof startAdmissionAgent>>;
+
+  beforeAll(async () => {
+    api = await startFakeKubernetesApi({
+      token: TOKEN,
+      namespaces: [{ metadata: { name: "team-d" } }, { metadata: { name: "legacy" } }],
+      configMaps: [],
+      objects: [{ apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: "default-deny", namespace: "legacy" }, spec: { podSelector: {}, policyTypes: ["Ingress"] } }],
+    });
+    running = await startClusterAgent([join(fixtures, "kyverno/best-practices/add-network-policy/add-network-policy.yaml")], api, TOKEN);
+    await running.agent.promotePolicy("add-networkpolicy", approver, "reviewed");
+  });
+  afterAll(async () => {
+    await running?.close();
+    await api?.close();
+  });
+
+  it("deleting a namespace deletes the NetworkPolicy generated for it (synchronize: true); a hand-written one of that name is left alone", async () => {
+    const { agent, server } = running;
+    await server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: namespaceReview("team-d", "ns-d") });
+    await settleIngest(agent);
+    expect(api.objects.has(networkPolicyKey("team-d"))).toBe(true);
+    const deletion = await server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: namespaceDeletion("team-d", "ns-d-delete") });
+    expect(deletion.json().response.allowed).toBe(true);
+    await server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: namespaceDeletion("legacy", "ns-legacy-delete") });
+    await settleIngest(agent);
+    const decision = (await agent.storage.listDecisions({})).find((d) => d.eventId === "ns-d-delete/generate");
+    expect(decision?.findings.map((f) => [f.effect, f.resource, f.message])).toEqual([["violation", "NetworkPolicy/team-d/default-deny", "default-deny: delete NetworkPolicy/team-d/default-deny: its trigger was deleted and the rule synchronizes"]]);
+    expect(api.objects.has(networkPolicyKey("team-d"))).toBe(false);
+    expect(api.writes.filter((w) => w.method === "DELETE").map((w) => w.path)).toEqual(["/apis/networking.k8s.io/v1/namespaces/team-d/networkpolicies/default-deny"]);
+    // The hand-written NetworkPolicy carries no generate.kyverno.io labels of this policy: not deleted.
+    expect(api.objects.has(networkPolicyKey("legacy"))).toBe(true);
+  });
+});
+
 describe("generate in the cluster: a GeneratingPolicy (generator.Apply)", () => {
   let api: FakeKubernetesApi;
   let running: Awaited<ReturnType<typeof startAdmissionAgent>>;

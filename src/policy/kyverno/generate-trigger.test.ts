@@ -152,4 +152,40 @@ spec:
 `);
     expect(gpol.generateExisting).toEqual({ triggers: [{ group: "", version: "v1", resource: "namespaces" }] });
   });
+
+  it("synchronize: a deleted trigger deletes only the live objects labelled as this policy's, for this trigger; without synchronize nothing", () => {
+    const gpol = (sync: boolean) => load(`apiVersion: policies.kyverno.io/v1
+kind: GeneratingPolicy
+metadata:
+  name: defaults
+spec:
+  evaluation:
+    synchronize:
+      enabled: ${sync}
+  matchConstraints:
+    resourceRules:
+    - apiGroups: [""]
+      apiVersions: [v1]
+      operations: [CREATE]
+      resources: [namespaces]
+  generate:
+  - expression: 'generator.Apply(object.metadata.name, [{"kind": dyn("ConfigMap"), "apiVersion": dyn("v1"), "metadata": dyn({"name": "defaults"})}])'
+`);
+    const deleted = { apiVersion: "v1", kind: "Namespace", metadata: { name: "team-a", uid: "ns-uid-1" } };
+    const deletion = { event: { specversion: "1.0", id: "d1", source: "vigil/generate", type: "dev.vigil.generate", subject: "team-a", data: { apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: { uid: "r1", operation: "DELETE", namespace: "team-a", object: null, oldObject: deleted } } }, input: { apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: { uid: "r1", operation: "DELETE", namespace: "team-a", object: null, oldObject: deleted } }, entities: {}, signals: {}, posture: { level: "normal" } } as never;
+    const live = (labels: Record<string, string>) => (): unknown => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "defaults", namespace: "team-a", uid: "cm-uid-7", labels } });
+    const synced = gpol(true);
+    expect(synced.generates?.(resourceInput(deleted, { operation: "DELETE", object: null, oldObject: deleted }))).toBe(true);
+    expect(synced.evaluate(deletion, { resolver: live({ "generate.kyverno.io/policy-name": "defaults", "generate.kyverno.io/trigger-uid": "ns-uid-1" }) } as never)).toMatchObject([
+      { effect: "violation", resource: "ConfigMap/team-a/defaults", remediation: [{ action: "kubernetes.delete", params: { apiVersion: "v1", kind: "ConfigMap", namespace: "team-a", name: "defaults", uid: "cm-uid-7" } }] },
+    ]);
+    // Another trigger's object of the same name, or someone else's: left alone (a pass in explain mode).
+    expect(synced.evaluate(deletion, { resolver: live({ "generate.kyverno.io/policy-name": "defaults", "generate.kyverno.io/trigger-uid": "ns-uid-2" }) } as never)).toEqual([]);
+    expect(synced.evaluate(deletion, { resolver: live({}), includePasses: true } as never).map((f) => f.effect)).toEqual(["pass"]);
+    // Already gone: nothing.
+    expect(synced.evaluate(deletion, { resolver: () => new UnresolvedContext("404 not found") } as never)).toEqual([]);
+    const unsynced = gpol(false);
+    expect(unsynced.generates?.(resourceInput(deleted, { operation: "DELETE", object: null, oldObject: deleted }))).toBe(false);
+    expect(unsynced.evaluate(deletion, { resolver: live({ "generate.kyverno.io/policy-name": "defaults" }) } as never)).toEqual([]);
+  });
 });

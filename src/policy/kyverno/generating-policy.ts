@@ -21,7 +21,7 @@ import { isClusterScopedKind } from "./kinds.js";
 import { globalContextReader, type GlobalContextSet } from "./global-context.js";
 import { celPolicyIdentity, celPolicyMeta, compileExpression, extendOnce, kyvernoSeverity, namedExpressions, scopeOf, type NamedProgram } from "./cel-policy-common.js";
 import { clusterContextResolver, sharedBaseDocument } from "./context.js";
-import { generateFindings, generateLabels } from "./generate.js";
+import { deletedTriggerAsCreate, generateFindings, generateLabels, synchronizedDeletions } from "./generate.js";
 import { mutatingEnvironment } from "./mutating-policy.js";
 import type { GenerateOutcome, KyvernoEvaluateOptions, KyvernoPolicy, TriggerTarget } from "./policy.js";
 import { admissionInputFor, stringMap, type AdmissionInput } from "./request.js";
@@ -137,6 +137,8 @@ export function compileGeneratingPolicy(document: Json, env: CelEnvironment, opt
   }
   const severity = kyvernoSeverity(annotations);
   const evaluation = isObject(spec["evaluation"]) ? spec["evaluation"] : {};
+  // `spec.evaluation.synchronize.enabled`: deleting the trigger deletes what the policy generated for it.
+  const synchronize = isObject(evaluation["synchronize"]) && evaluation["synchronize"]["enabled"] === true;
   const controllerNotes: TraceStep[] = ["synchronize", "orphanDownstreamOnPolicyDelete", "generateExisting"]
     .filter((k) => evaluation[k] !== undefined)
     .map((k) => ({ kind: "note", expr: `spec.evaluation.${k}`, value: evaluation[k] }));
@@ -218,7 +220,13 @@ export function compileGeneratingPolicy(document: Json, env: CelEnvironment, opt
     // Kyverno's validation response has no generate results: they come from generateAdmission.
     evaluateAdmission: () => [],
     generateAdmission,
-    generates: (input: AdmissionInput) => input.object !== null && id.inScope(input) && matchConstraintsMatch(spec["matchConstraints"], targetOf(input)),
+    generates: (input: AdmissionInput) => {
+      if (!id.inScope(input)) return false;
+      if (input.object !== null) return matchConstraintsMatch(spec["matchConstraints"], targetOf(input));
+      // A deleted trigger: with synchronize, what it generated is deleted (matched as the trigger's creation).
+      const created = synchronize ? deletedTriggerAsCreate(input) : undefined;
+      return created !== undefined && matchConstraintsMatch(spec["matchConstraints"], targetOf(created));
+    },
     ...(isObject(evaluation["generateExisting"]) && evaluation["generateExisting"]["enabled"] === true ? { generateExisting: { triggers: resourceTargets(spec["matchConstraints"]) } } : {}),
     // On the admission paths (webhook, replay, background scan) a GeneratingPolicy decides nothing;
     // a dev.vigil.generate trigger (handed over by the webhooks after an admitted request) is
@@ -226,9 +234,16 @@ export function compileGeneratingPolicy(document: Json, env: CelEnvironment, opt
     evaluate(ctx: Context, evalOptions?: EvaluateOptions): Finding[] {
       if (ctx.event?.type !== EventTypes.generateTrigger) return [];
       const input = admissionInputFor(ctx);
-      if (!input || input.object === null) return [];
+      if (!input) return [];
       let base: KyvernoEvaluateOptions = evalOptions ?? noOptions;
       if (ctx.kubernetes !== undefined && base.resolver === undefined) base = { ...base, resolver: clusterContextResolver(ctx.kubernetes) };
+      if (input.object === null) {
+        const created = synchronize ? deletedTriggerAsCreate(input) : undefined;
+        if (created === undefined) return [];
+        const deleted = generateAdmission(created, base);
+        const toFinding = (r: RuleResult): Finding => resultToFinding({ ...r, rule: r.rule || id.name }, meta, input);
+        return deleted.results.filter((r) => r.status === "pass").flatMap((r) => synchronizedDeletions(deleted.resources, id.name, created.object ?? {}, r, toFinding, evalOptions?.includePasses === true, base.resolver));
+      }
       const outcome = generateAdmission(input, base);
       // The objects it creates name their policy and trigger with Kyverno's generate labels, as a generate rule's do.
       const origin = { policy: id.name, policyNamespace: id.namespace ?? "", rule: "", trigger: input.object };

@@ -31,7 +31,7 @@ import { checkRuleSupported } from "./support.js";
 import { evaluateConditions, validateBlock } from "./validate.js";
 import { diffJsonPatch, type JsonPatchOperation } from "./json-patch.js";
 import { mutateBlock } from "./mutate.js";
-import { generateBlock, generateFindings } from "./generate.js";
+import { deletedTriggerAsCreate, generateBlock, generateFindings, synchronizedDeletions } from "./generate.js";
 import { resultToFinding, type RuleResult } from "./results.js";
 import { applyVerifyImages, verifyImagesBlock } from "./verify-images.js";
 
@@ -458,6 +458,8 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
 
   const generateRules = rules.filter((r) => r.type === "generate");
   // `spec.generateExisting` (older Kyverno) applies to every generate rule; `generate.generateExisting` to its own.
+  // `synchronize: true`: deleting the trigger deletes what the rule generated for it.
+  const syncRules = generateRules.filter((r) => isObject(r.raw["generate"]) && r.raw["generate"]["synchronize"] === true);
   const generateExistingRules = generateRules.filter((r) => spec["generateExisting"] === true || (isObject(r.raw["generate"]) && r.raw["generate"]["generateExisting"] === true));
 
   /** Generate rules in order, each on the admission input's object (Kyverno's generation response). */
@@ -499,7 +501,12 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
     ...(generateExistingRules.length > 0 ? { generateExisting: { triggers: [...new Set(generateExistingRules.flatMap((r) => matchedKinds(r.raw["match"])))].map((kind) => ({ kind })) } } : {}),
     ...(generateRules.length > 0 ? {
       generateAdmission,
-      generates: (input: AdmissionInput) => input.object !== null && !outsideNamespace(input) && generateRules.some((r) => matchBlockMatches(r.raw["match"], input) && !excludeBlockMatches(r.raw["exclude"], input)),
+      generates: (input: AdmissionInput) => {
+        if (outsideNamespace(input)) return false;
+        if (input.object !== null) return generateRules.some((r) => matchBlockMatches(r.raw["match"], input) && !excludeBlockMatches(r.raw["exclude"], input));
+        const created = deletedTriggerAsCreate(input);
+        return created !== undefined && syncRules.some((r) => matchBlockMatches(r.raw["match"], created) && !excludeBlockMatches(r.raw["exclude"], created));
+      },
     } : {}),
     ...(existingRules.length > 0 ? {
       mutateExisting: {
@@ -520,7 +527,15 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
       if (kubernetes !== undefined && options.resolver === undefined && base.resolver === undefined) base = { ...base, resolver: clusterContextResolver(kubernetes) };
       if (ctx.event.type === EventTypes.mutateExistingTrigger) return mutateExistingFindings(mutateExistingAdmission(input, base), (r) => resultToFinding(r, meta, input), evalOptions?.includePasses === true);
       if (ctx.event.type === EventTypes.generateTrigger) {
-        if (input.object === null) return [];
+        if (input.object === null) {
+          // A deleted trigger: the downstream of its synchronized rules is deleted.
+          const created = deletedTriggerAsCreate(input);
+          if (created === undefined || syncRules.length === 0) return [];
+          const outcome = generateAdmission(created, base);
+          const syncNames = new Set(syncRules.map((r) => r.name));
+          return outcome.results.filter((r) => r.status === "pass" && syncNames.has(r.rule)).flatMap((r) =>
+            synchronizedDeletions(outcome.resources.filter((g) => stringMap(metadataOf(g)["labels"])["generate.kyverno.io/rule-name"] === r.rule), name, created.object ?? {}, r, (x) => resultToFinding(x, meta, input), evalOptions?.includePasses === true, base.resolver));
+        }
         const outcome = generateAdmission(input, base);
         // A namespaced Policy generates into its own namespace only (Kyverno refuses such a Policy).
         const elsewhere = policyNamespace === undefined ? [] : outcome.resources.filter((r) => String(metadataOf(r)["namespace"] ?? "") !== policyNamespace);
