@@ -3,19 +3,18 @@
  * then preconditions (false → `skip`), then the target (`apiVersion`, `kind`, `name`,
  * `namespace`, `{{ }}` substituted) built from `data` (substituted), from a `clone` source or
  * from the `cloneList` sources, read from the cluster resources the caller supplies (the test's
- * context resources). The generated objects carry Kyverno's labels
+ * context resources; in the agent, clone and cloneList sources are read from the cluster). The generated objects carry Kyverno's labels
  * (`app.kubernetes.io/managed-by: kyverno`, `generate.kyverno.io/*`). `synchronize` and
  * `orphanDownstreamOnPolicyDelete` steer Kyverno's controller, not the generated object: they are
- * reported in the trace only. Nothing is written anywhere. Never throws.
+ * reported in the trace only. Nothing is written here (the agent's actions: generate-actions.ts). Never throws.
  */
 import type { TraceStep } from "../../core/finding.js";
-import type { Finding } from "../../core/finding.js";
 import { resourceForKind, selectorQuery } from "../vap/match-constraints.js";
-import { loadContextEntries, UnresolvedContext, type Doc, type ExternalContextResolver } from "./context.js";
+import { loadContextEntries, UnresolvedContext, type Doc } from "./context.js";
 import { evaluateForeachList } from "./mutate.js";
 import { elementDocument, extendableCopy } from "./objects.js";
 import { selectorMatches } from "./match.js";
-import { gvkOf, metadataOf, stringMap, type AdmissionInput } from "./request.js";
+import { gvkOf, metadataOf, stringMap } from "./request.js";
 import type { RuleEnv } from "./rule-env.js";
 import { evaluateConditions } from "./validate.js";
 import { substituteAll } from "./variables.js";
@@ -251,60 +250,6 @@ function readCloneSource(env: RuleEnv, apiVersion: string, kind: string, namespa
   return { object: Object.assign({ apiVersion, kind }, answer) };
 }
 
-/** The live object of `object`'s identity, read through `resolver` (a GET): the object, null (404), or undefined (no resolver, not read, or another failure). */
-function liveObject(resolver: ExternalContextResolver | undefined, object: Json): Json | null | undefined {
-  if (resolver === undefined) return undefined;
-  const meta = metadataOf(object);
-  const apiVersion = text(object["apiVersion"]) || "v1";
-  const namespace = text(meta["namespace"]);
-  const urlPath = `${apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`}${namespace !== "" ? `/namespaces/${namespace}` : ""}/${resourceForKind(text(object["kind"]))}/${text(meta["name"])}`;
-  const answer = resolver({ kind: "apiCall", name: "generated", spec: { urlPath } });
-  if (answer instanceof UnresolvedContext) return /\b404\b|not found/i.test(answer.reason) ? null : undefined;
-  return isObject(answer) ? answer : undefined;
-}
-
-/** Whether `object` exists in the cluster: true, false (404), or undefined (not known). */
-function existsInCluster(resolver: ExternalContextResolver | undefined, object: Json): boolean | undefined {
-  const live = liveObject(resolver, object);
-  return live === undefined ? undefined : live !== null;
-}
-
-/**
- * `synchronize` when the trigger is deleted: the objects its generation made (`generated`, computed
- * from the deleted trigger) are deleted too, as Kyverno deletes the downstream of a synchronized
- * rule. Only a live object whose Kyverno labels name this policy (and the deleted trigger's uid,
- * when both have one) is deleted, with its uid as precondition: an object someone else made, or
- * one of the same name made since for another trigger, is left alone. `policy` is the policy's
- * `metadata.name` as the labels carry it. One violation per object to delete, with its
- * kubernetes.delete; objects already gone or not Kyverno's are passes in explain mode.
- */
-export function synchronizedDeletions<R extends GenerationOutcome["results"][number]>(generated: readonly Json[], policy: string, trigger: Json, result: R, toFinding: (result: R) => Finding, includePasses: boolean, resolver: ExternalContextResolver | undefined): Finding[] {
-  const findings: Finding[] = [];
-  const triggerUid = metadataOf(trigger)["uid"];
-  for (const resource of generated) {
-    const base = toFinding(result);
-    const meta = metadataOf(resource);
-    const namespace = text(meta["namespace"]);
-    const key = `${text(resource["kind"])}/${namespace !== "" ? `${namespace}/` : ""}${text(meta["name"])}`;
-    const rule = base.rule || result.rule;
-    const live = liveObject(resolver, resource);
-    if (live === undefined || live === null) {
-      if (includePasses) findings.push({ ...base, resource: key, effect: "pass", message: `${rule}: ${key} ${live === null ? "is already gone" : "could not be read"}; nothing to delete` });
-      continue;
-    }
-    const labels = stringMap(metadataOf(live)["labels"]);
-    const ours = labels["generate.kyverno.io/policy-name"] === policy && (typeof triggerUid !== "string" || labels["generate.kyverno.io/trigger-uid"] === undefined || labels["generate.kyverno.io/trigger-uid"] === triggerUid);
-    if (!ours) {
-      if (includePasses) findings.push({ ...base, resource: key, effect: "pass", message: `${rule}: ${key} was not generated by this policy for this trigger (its generate.kyverno.io labels say otherwise); it is left alone` });
-      continue;
-    }
-    const uid = metadataOf(live)["uid"];
-    const params: Record<string, unknown> = { apiVersion: text(resource["apiVersion"]) || "v1", kind: text(resource["kind"]), ...(namespace !== "" ? { namespace } : {}), name: text(meta["name"]), ...(typeof uid === "string" && uid !== "" ? { uid } : {}) };
-    findings.push({ ...base, resource: key, effect: "violation", mode: "warn", message: `${rule}: delete ${key}: its trigger was deleted and the rule synchronizes`, remediation: [{ action: "kubernetes.delete", params, target: JSON.stringify(key), targetLabels: labels }] });
-  }
-  return findings;
-}
-
 /** LIST the cloneList sources of one kind through the rule's resolver (the selector sent as labelSelector; the caller checks it again). */
 function listCloneSources(env: RuleEnv, apiVersion: string, kind: string, namespace: string, selector: unknown): { readonly items: readonly Json[] } | { readonly problem: string } {
   const base = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
@@ -321,56 +266,4 @@ function createdMessage(resource: Json): string {
   const meta = metadataOf(resource);
   const ns = typeof meta["namespace"] === "string" && meta["namespace"] !== "" ? `${meta["namespace"]}/` : "";
   return `generated ${String(resource["kind"] ?? "")} ${ns}${String(meta["name"] ?? "")}`;
-}
-
-/** What the trigger of generate rules comes to, as findings (generateAdmission's outcome). */
-export interface GenerationOutcome {
-  readonly results: readonly { readonly rule: string; readonly status: string; readonly message: string }[];
-  readonly resources: readonly Json[];
-}
-
-/**
- * Findings of a generate trigger (`dev.vigil.generate`): one violation per generated object whose
- * remediation is a `kubernetes.create` of it (the executor leaves an existing object as it is, as
- * Kyverno's generate without synchronize); an error result is an error finding; a generated Secret
- * is an error finding (Vigil does not copy Secret data into its action record); skips only in
- * explain mode. `toFinding` turns the rule's result into the finding's base.
- */
-export function generateFindings<R extends GenerationOutcome["results"][number]>(outcome: { readonly results: readonly R[]; readonly resources: readonly Json[] }, toFinding: (result: R) => Finding, includePasses: boolean, resolver?: ExternalContextResolver): Finding[] {
-  const findings: Finding[] = [];
-  for (const result of outcome.results) {
-    if (result.status === "error" || result.status === "unsupported" || (includePasses && result.status !== "pass")) findings.push(toFinding(result));
-  }
-  for (const resource of outcome.resources) {
-    const meta = metadataOf(resource);
-    const rule = stringMap(meta["labels"])["generate.kyverno.io/rule-name"];
-    const result = outcome.results.find((r) => r.status === "pass" && (rule === undefined || r.rule === rule)) ?? outcome.results.find((r) => r.status === "pass");
-    if (result === undefined) continue;
-    const base = toFinding(result);
-    const namespace = typeof meta["namespace"] === "string" && meta["namespace"] !== "" ? meta["namespace"] : undefined;
-    const key = `${String(resource["kind"] ?? "")}/${namespace ? `${namespace}/` : ""}${String(meta["name"] ?? "")}`;
-    if (resource["apiVersion"] === "v1" && resource["kind"] === "Secret") {
-      const message = `${base.rule || result.rule}: ${key} is a Secret: Vigil does not create Secrets from generate rules (the action record would hold their data); create it with your secret tooling`;
-      findings.push({ ...base, resource: key, effect: "error", message, error: { code: "VIGIL_POLICY_UNSUPPORTED", message } });
-      continue;
-    }
-    // An object that exists already is left as it is (no synchronize): a pass, not an action. Unknown (not read): the create decides.
-    if (existsInCluster(resolver, resource) === true) {
-      if (includePasses) findings.push({ ...base, resource: key, effect: "pass", message: `${base.rule || result.rule}: ${key} exists already; it is left as it is` });
-      continue;
-    }
-    findings.push({ ...base, resource: key, effect: "violation", mode: "warn", message: `${base.rule || result.rule}: generate ${key}`, remediation: [{ action: "kubernetes.create", params: { manifest: resource }, target: JSON.stringify(key), ...(isObject(meta["labels"]) ? { targetLabels: stringMap(meta["labels"]) } : {}) }] });
-  }
-  return findings;
-}
-
-/**
- * A deleted trigger seen as its creation (`object` = the deleted object), to compute what its
- * generation made: Kyverno finds the downstream of a deleted trigger by what the rule generates
- * for it. Undefined when the request is not a DELETE with the old object.
- */
-export function deletedTriggerAsCreate(input: AdmissionInput): AdmissionInput | undefined {
-  if (input.operation !== "DELETE" || input.object !== null || input.oldObject === null) return undefined;
-  const object = input.oldObject;
-  return { ...input, operation: "CREATE", object, oldObject: null, ...(input.raw ? { raw: { ...input.raw, operation: "CREATE", object, oldObject: null } } : {}) };
 }

@@ -31,7 +31,8 @@ import { checkRuleSupported } from "./support.js";
 import { evaluateConditions, validateBlock } from "./validate.js";
 import { diffJsonPatch, type JsonPatchOperation } from "./json-patch.js";
 import { mutateBlock } from "./mutate.js";
-import { deletedTriggerAsCreate, generateBlock, generateFindings, synchronizedDeletions } from "./generate.js";
+import { generateBlock } from "./generate.js";
+import { deletedTriggerAsCreate, generateFindings, synchronizedDeletions } from "./generate-actions.js";
 import { resultToFinding, type RuleResult } from "./results.js";
 import { applyVerifyImages, verifyImagesBlock } from "./verify-images.js";
 
