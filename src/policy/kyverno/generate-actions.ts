@@ -6,8 +6,8 @@
  * generate.ts (rules) and generating-policy.ts (GeneratingPolicy). Never throws.
  */
 import type { Finding } from "../../core/finding.js";
-import { resourceForKind } from "../vap/match-constraints.js";
-import { UnresolvedContext, type ExternalContextResolver } from "./context.js";
+import { getObject, objectPath } from "./cluster-reads.js";
+import type { ExternalContextResolver } from "./context.js";
 import { metadataOf, stringMap, type AdmissionInput } from "./request.js";
 
 type Json = Record<string, unknown>;
@@ -24,12 +24,9 @@ function text(value: unknown): string {
 function liveObject(resolver: ExternalContextResolver | undefined, object: Json): Json | null | undefined {
   if (resolver === undefined) return undefined;
   const meta = metadataOf(object);
-  const apiVersion = text(object["apiVersion"]) || "v1";
-  const namespace = text(meta["namespace"]);
-  const urlPath = `${apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`}${namespace !== "" ? `/namespaces/${namespace}` : ""}/${resourceForKind(text(object["kind"]))}/${text(meta["name"])}`;
-  const answer = resolver({ kind: "apiCall", name: "generated", spec: { urlPath } });
-  if (answer instanceof UnresolvedContext) return /\b404\b|not found/i.test(answer.reason) ? null : undefined;
-  return isObject(answer) ? answer : undefined;
+  const identity = { apiVersion: text(object["apiVersion"]) || "v1", kind: text(object["kind"]) };
+  const read = getObject(resolver, "generated", objectPath(identity.apiVersion, identity.kind, text(meta["namespace"]), text(meta["name"])), identity);
+  return "object" in read ? read.object : "absent" in read ? null : undefined;
 }
 
 /** Whether `object` exists in the cluster: true, false (404), or undefined (not known). */

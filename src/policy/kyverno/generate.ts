@@ -9,8 +9,9 @@
  * reported in the trace only. Nothing is written here (the agent's actions: generate-actions.ts). Never throws.
  */
 import type { TraceStep } from "../../core/finding.js";
-import { resourceForKind, selectorQuery } from "../vap/match-constraints.js";
-import { loadContextEntries, UnresolvedContext, type Doc } from "./context.js";
+import { resourceForKind } from "../vap/match-constraints.js";
+import { getObject, listObjects, objectPath, resourcePath } from "./cluster-reads.js";
+import { loadContextEntries, type Doc } from "./context.js";
 import { evaluateForeachList } from "./mutate.js";
 import { elementDocument, extendableCopy } from "./objects.js";
 import { selectorMatches } from "./match.js";
@@ -193,7 +194,7 @@ function generatePattern(generate: Json, doc: Doc, env: RuleEnv, origin: Generat
       if (clusterResources) sources = clusterResources;
       else {
         // The agent (a generate trigger): the sources are LISTed from the cluster, in the source namespace.
-        const read = listCloneSources(env, apiVersion || "v1", kind, sourceNamespace, list["selector"]);
+        const read = listObjects(env.resolver, "cloneList", resourcePath(apiVersion || "v1", resourceForKind(kind), sourceNamespace), list["selector"], { apiVersion: apiVersion || "v1", kind });
         if ("problem" in read) return respond("error", `generate.cloneList: ${read.problem}`, trace);
         sources = read.items;
       }
@@ -222,9 +223,9 @@ function generatePattern(generate: Json, doc: Doc, env: RuleEnv, origin: Generat
     if (clusterResources) source = clusterResources.find((o) => sameObject(o, target.apiVersion, target.kind, sourceNamespace, sourceName));
     else if (env.resolver) {
       // The agent (a generate trigger): the source is read from the cluster, as Kyverno's background controller reads it.
-      const read = readCloneSource(env, target.apiVersion, target.kind, sourceNamespace, sourceName);
+      const read = getObject(env.resolver, "clone", objectPath(target.apiVersion, target.kind, sourceNamespace, sourceName), target);
       if ("problem" in read) return respond("error", `generate.clone: ${read.problem}`, trace);
-      source = read.object;
+      source = "object" in read ? read.object : undefined;
     } else return respond("error", `generate.clone: ${noClusterResources}`, trace);
     if (!source) return respond("error", `generate.clone: source resource ${target.apiVersion}/${target.kind} ${sourceNamespace}/${sourceName} not found in the cluster resources`, trace);
     const resource = buildTarget(cloneCopy(source, target.namespace), target, origin);
@@ -238,28 +239,6 @@ function generatePattern(generate: Json, doc: Doc, env: RuleEnv, origin: Generat
   if (!isObject(subData.value)) return respond("error", "generate.data must be an object (the resource's content)", trace);
   const resource = buildTarget(structuredClone(subData.value), target, origin);
   return respond("pass", createdMessage(resource), trace, [resource]);
-}
-
-/** GET a clone source through the rule's resolver (the cluster view): the object, undefined when it does not exist, or why it could not be read. */
-function readCloneSource(env: RuleEnv, apiVersion: string, kind: string, namespace: string, name: string): { readonly object: Json | undefined } | { readonly problem: string } {
-  const base = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion || "v1"}`;
-  const urlPath = `${base}${namespace !== "" ? `/namespaces/${namespace}` : ""}/${resourceForKind(kind)}/${name}`;
-  const answer = env.resolver?.({ kind: "apiCall", name: "clone", spec: { urlPath } });
-  if (answer instanceof UnresolvedContext) return /\b404\b|not found/i.test(answer.reason) ? { object: undefined } : { problem: `GET ${urlPath}: ${answer.reason}` };
-  if (!isObject(answer)) return { problem: `GET ${urlPath} is not answered yet (the source is read from the cluster)` };
-  return { object: Object.assign({ apiVersion, kind }, answer) };
-}
-
-/** LIST the cloneList sources of one kind through the rule's resolver (the selector sent as labelSelector; the caller checks it again). */
-function listCloneSources(env: RuleEnv, apiVersion: string, kind: string, namespace: string, selector: unknown): { readonly items: readonly Json[] } | { readonly problem: string } {
-  const base = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
-  const query = isObject(selector) ? selectorQuery(selector) : "";
-  const urlPath = `${base}${namespace !== "" ? `/namespaces/${namespace}` : ""}/${resourceForKind(kind)}${query === "" ? "" : `?labelSelector=${encodeURIComponent(query)}`}`;
-  const answer = env.resolver?.({ kind: "apiCall", name: "cloneList", spec: { urlPath } });
-  if (answer instanceof UnresolvedContext) return { problem: `LIST ${urlPath}: ${answer.reason}` };
-  if (!isObject(answer)) return { problem: `LIST ${urlPath} is not answered yet (the sources are read from the cluster)` };
-  // LIST items carry no apiVersion and kind.
-  return { items: (Array.isArray(answer["items"]) ? answer["items"].filter(isObject) : []).map((item) => Object.assign({ apiVersion, kind }, item)) };
 }
 
 function createdMessage(resource: Json): string {

@@ -14,6 +14,7 @@
  * kind with neither a namespace nor a selector is read in the trigger's namespace.
  */
 import { labelSelectorMatches, resourceForKind, selectorQuery } from "../vap/match-constraints.js";
+import { resourcePath } from "./cluster-reads.js";
 import { UnresolvedContext, type Doc } from "./context.js";
 import { isClusterScopedKind } from "./kinds.js";
 import { metadataOf } from "./request.js";
@@ -38,13 +39,6 @@ export type TargetRead =
 export function targetKey(kind: string, namespace: string | undefined, name: string): string {
   return namespace ? `${kind}/${namespace}/${name}` : `${kind}/${name}`;
 }
-
-/** The API path of a kind's objects (or one of them). Plurals follow Kubernetes' naming of built-in kinds. */
-function pathOf(apiVersion: string, kind: string, namespace: string | undefined, name: string | undefined): string {
-  const base = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
-  return `${base}${namespace ? `/namespaces/${namespace}` : ""}/${resourceForKind(kind)}${name ? `/${name}` : ""}`;
-}
-
 
 /** Why a substituted selector cannot select (Kubernetes rejects it), or undefined. */
 function selectorProblem(selector: Json): string | undefined {
@@ -101,7 +95,7 @@ export function readTargets(entry: Json, field: string, doc: Doc, env: RuleEnv):
   // Kyverno LISTs and matches the name: the same object as a GET, which Vigil does (then the selector applies).
   const get = exactName && (exactNamespace || (namespace === "" && isClusterScopedKind(kind)));
   const query = selector !== undefined && !(get && exactNamespace) ? selectorQuery(selector) : "";
-  const path = `${pathOf(apiVersion, kind, exactNamespace ? namespace : undefined, get ? name : undefined)}${query !== "" ? `?labelSelector=${encodeURIComponent(query)}` : ""}`;
+  const path = `${resourcePath(apiVersion, resourceForKind(kind), exactNamespace ? namespace : "", get ? name : undefined)}${query !== "" ? `?labelSelector=${encodeURIComponent(query)}` : ""}`;
   const shown = targetKey(kind, namespace || undefined, name || "*");
   const resolver = env.resolver;
   const answer = resolver?.({ kind: "apiCall", name: "target", spec: { urlPath: path } });

@@ -13,8 +13,8 @@
  * not read yet is an error naming it, and the pipeline reads it and decides again).
  */
 import { VigilError } from "../../core/errors.js";
-import { labelSelectorMatches, selectorQuery } from "../vap/match-constraints.js";
-import { UnresolvedContext, type ExternalContextResolver } from "./context.js";
+import { listObjects, resourcePath } from "./cluster-reads.js";
+import type { ExternalContextResolver } from "./context.js";
 import { metadataOf } from "./request.js";
 
 type Json = Record<string, unknown>;
@@ -83,26 +83,6 @@ export function compileExistingTargets(spec: Json, origin: string, policy: strin
   };
 }
 
-function labelsOf(object: Json): Record<string, string> {
-  const labels = metadataOf(object)["labels"];
-  return isObject(labels) ? Object.fromEntries(Object.entries(labels).filter(([, v]) => typeof v === "string")) as Record<string, string> : {};
-}
-
-/** One LIST through the resolver: its items (with the list's apiVersion and kind), or why there are none. */
-function list(resolver: ExternalContextResolver | undefined, path: string, selector: Json | undefined): { readonly items: Json[] } | { readonly problem: string } {
-  const query = selector === undefined ? "" : selectorQuery(selector);
-  const urlPath = `${path}${query === "" ? "" : `?labelSelector=${encodeURIComponent(query)}`}`;
-  if (resolver === undefined) return { problem: `no cluster to list ${path} from (configure admission.cluster)` };
-  const answer = resolver({ kind: "apiCall", name: "target", spec: { urlPath } });
-  if (answer instanceof UnresolvedContext) return { problem: `LIST ${urlPath}: ${answer.reason}` };
-  if (!isObject(answer)) return { problem: `LIST ${urlPath} is not answered yet (the targets are read from the cluster)` };
-  const apiVersion = typeof answer["apiVersion"] === "string" ? answer["apiVersion"] : "";
-  const kind = typeof answer["kind"] === "string" ? answer["kind"].replace(/List$/, "") : "";
-  // LIST items carry no apiVersion and kind: the list's.
-  const items = (Array.isArray(answer["items"]) ? answer["items"].filter(isObject) : []).map((item): Json => Object.assign({ apiVersion, kind }, item));
-  return { items: selector === undefined ? items : items.filter((o) => labelSelectorMatches(selector, labelsOf(o))) };
-}
-
 /**
  * Reads the targets: each resource LISTed cluster-wide (the selector sent as `labelSelector` and
  * checked again here: a resolver answering from a cache may ignore it); with a namespaceSelector,
@@ -113,14 +93,13 @@ export function readExistingTargets(targets: ExistingTargets, resolver: External
   const errors: { target: string; message: string }[] = [];
   let namespaces: Set<string> | undefined;
   if (targets.namespaceSelector !== undefined) {
-    const read = list(resolver, "/api/v1/namespaces", targets.namespaceSelector);
+    const read = listObjects(resolver, "target", "/api/v1/namespaces", targets.namespaceSelector);
     if ("problem" in read) return { objects: [], errors: [{ target: `${targets.field}.namespaceSelector`, message: read.problem }] };
     namespaces = new Set(read.items.map((n) => String(metadataOf(n)["name"] ?? "")));
   }
   const objects: Json[] = [];
   for (const { group, version, resource } of targets.resources) {
-    const path = group === "" ? `/api/${version}/${resource}` : `/apis/${group}/${version}/${resource}`;
-    const read = list(resolver, path, targets.objectSelector);
+    const read = listObjects(resolver, "target", resourcePath(group === "" ? version : `${group}/${version}`, resource), targets.objectSelector);
     if ("problem" in read) {
       errors.push({ target: `${group === "" ? "" : `${group}/`}${version}/${resource}`, message: read.problem });
       continue;
