@@ -58,15 +58,15 @@ describe("sqlite storage specifics", () => {
     try {
       expect(driver.db.pragma("synchronous", { simple: true })).toBe(2); // FULL
       expect(driver.db.pragma("busy_timeout", { simple: true })).toBe(1234);
-      expect(driver.db.pragma("wal_autocheckpoint", { simple: true })).toBe(4000);
+      expect(driver.db.pragma("wal_autocheckpoint", { simple: true })).toBe(1024); // 32 MB of 32 KB pages
     } finally {
       await driver.close();
     }
   });
 
-  it("creates a new file with 8 KB pages and keeps the page size of an existing file", async () => {
-    raw((db) => expect(db.pragma("page_size", { simple: true })).toBe(8192));
-    // A store created with 4 KB pages (the size before): it opens, appends and verifies, and keeps its size.
+  it("creates a new file with 32 KB pages and keeps the page size of an existing file, its WAL bound still 32 MB", async () => {
+    raw((db) => expect(db.pragma("page_size", { simple: true })).toBe(32768));
+    // A store created with 4 KB pages (an older Vigil's): it opens, appends and verifies, and keeps its size.
     const oldPath = join(dir, "old.db");
     const old = new Database(oldPath);
     old.pragma("page_size = 4096");
@@ -78,6 +78,12 @@ describe("sqlite storage specifics", () => {
     await reopened.appendDecisions(Array.from({ length: 3 }, (_unused, index) => makeDraft(index + 1)));
     expect((await verifyDecisionRecord(reopened)).ok).toBe(true);
     await reopened.close();
+    const driver = new SqliteDriver({ path: oldPath });
+    try {
+      expect(driver.db.pragma("wal_autocheckpoint", { simple: true })).toBe(8192); // 32 MB of 4 KB pages
+    } finally {
+      await driver.close();
+    }
     const check = new Database(oldPath, { readonly: true });
     try {
       expect(check.pragma("page_size", { simple: true })).toBe(4096);
