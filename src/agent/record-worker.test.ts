@@ -87,6 +87,24 @@ describe("createBulkDecisionRecorder", () => {
     await bulk.close().catch(() => undefined);
   });
 
+  it("reports a draft the record refuses (a time that is not one) from the batch it was in, naming the field; earlier batches stay", async () => {
+    const file = parseConfig({ store: { path: join(mkdtempSync(join(tmpdir(), "vigil-bulk-bad-")), "vigil.db") } });
+    const bulk = await createBulkDecisionRecorder(file, { batchSize: 2, thread: "worker" });
+    await bulk.add(draft("ok-1"));
+    await bulk.add(draft("ok-2"));
+    await bulk.add({ ...draft("bad"), time: "noon" });
+    await bulk.add(draft("ok-3")).catch(() => undefined);
+    await expect(bulk.flush()).rejects.toMatchObject({ code: "VIGIL_BAD_INPUT", message: expect.stringContaining("drafts[0].time") });
+    await bulk.close().catch(() => undefined);
+    const storage = await openStorage(file);
+    try {
+      expect(await verifyRecord(storage)).toMatchObject({ ok: true, checked: 2 });
+      expect(await storage.getDecision("bad")).toBeUndefined();
+    } finally {
+      await storage.close();
+    }
+  });
+
   it("appends on the calling thread when asked (thread: caller), into the same verifiable chain", async () => {
     const file = parseConfig({ store: { path: join(mkdtempSync(join(tmpdir(), "vigil-bulk-caller-")), "vigil.db") } });
     const bulk = await createBulkDecisionRecorder(file, { batchSize: 4, thread: "caller" });

@@ -18,10 +18,12 @@ import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
-import { openStorage } from "./adapters.js";
+import { maskConfigOf, openStorage } from "./adapters.js";
 import type { VigilConfig } from "../config.js";
 import type { Decision, DecisionDraft } from "../core/decision.js";
 import { VigilError } from "../core/errors.js";
+import type { CanonicalDecision } from "../core/ports.js";
+import { compileMask, prepareDecisions } from "../store/index.js";
 import { createDecisionRecorder, type DecisionRecorder } from "./decision-recorder.js";
 
 /** What the worker needs to open the store (plain data, copied to the worker). */
@@ -34,8 +36,13 @@ export type RecordStoreSettings = Pick<VigilConfig, "store" | "decisionLog">;
  */
 type ToWorker =
   | { readonly type: "record"; readonly items: readonly { readonly ticket: number; readonly draft: string }[] }
-  /** Bulk: a structured clone (the sender is the bottleneck there; cloning costs it less than JSON text). */
-  | { readonly type: "batch"; readonly ticket: number; readonly drafts: readonly DecisionDraft[] }
+  /**
+   * Bulk: decisions masked and canonicalized by the sender (prepareDecisions), so the worker only
+   * hashes and stores them. A body is one flat string, which crosses threads as a copy of its
+   * characters; a draft's object graph had to be cloned and rebuilt on the worker before it could
+   * be written out again (see createBulkDecisionRecorder).
+   */
+  | { readonly type: "batch"; readonly ticket: number; readonly decisions: readonly CanonicalDecision[] }
   | { readonly type: "close" };
 type Outcome =
   | { readonly ticket: number; readonly seq: number; readonly prevHash: string; readonly hash: string }
@@ -221,9 +228,9 @@ export interface BulkDecisionRecorder {
   close(): Promise<void>;
 }
 
-/** `worker` with four or more cores, `caller` otherwise (see createBulkDecisionRecorder). */
+/** `worker` with two or more cores, `caller` on one (see createBulkDecisionRecorder). */
 export function defaultRecordThread(): "worker" | "caller" {
-  return availableParallelism() >= 4 ? "worker" : "caller";
+  return availableParallelism() >= 2 ? "worker" : "caller";
 }
 
 export interface BulkRecorderOptions {
@@ -248,8 +255,12 @@ export async function createBulkDecisionRecorder(config: RecordStoreSettings, op
   const maxInFlight = options.maxInFlight ?? 4;
   let link: WorkerLink | undefined;
   // The worker pays for itself only with a core to spare: it adds a second heap (and its GC
-  // threads) and the hand-over. On the 2-core development machine it was 1.1-1.2x faster in wall
-  // time when the machine was otherwise idle and 0.85-0.9x when it was busy (docs/benchmarks.md).
+  // threads) and the hand-over. The drafts are masked and canonicalized here and cross as flat
+  // text, so the worker only hashes and stores. 100k-event `vigil replay --no-context --record`
+  // on the 2-core development machine (2026-11-27): 4.9-5.8 s wall and 7.4-7.7 s CPU with the
+  // worker, 6.4-7.0 s wall and 7.9-8.1 s CPU on the caller's thread; with the other core kept busy,
+  // 7.2 s against 7.5-7.9 s. (When the worker received structured clones of the drafts and
+  // canonicalized them itself, it was the slower thread: 0.85-0.9x on a busy machine.)
   if (workerCanRecord(settings) && (options.thread ?? defaultRecordThread()) === "worker") {
     try {
       link = await linkWorker(settings);
@@ -258,6 +269,8 @@ export async function createBulkDecisionRecorder(config: RecordStoreSettings, op
     }
   }
   const storage = link ? undefined : await openStorage(settings);
+  const maskConfig = maskConfigOf(settings);
+  const mask = link && maskConfig ? compileMask(maskConfig) : undefined;
   let queue: DecisionDraft[] = [];
   const inFlight: Promise<unknown>[] = [];
   let failure: unknown;
@@ -273,8 +286,15 @@ export async function createBulkDecisionRecorder(config: RecordStoreSettings, op
     const drafts = queue;
     queue = [];
     if (link) {
+      let decisions: CanonicalDecision[];
+      try {
+        decisions = prepareDecisions(drafts, mask).map(canonicalOf);
+      } catch (error) {
+        watch(Promise.reject(error));
+        return;
+      }
       const { ticket, outcome } = link.expect();
-      link.send({ type: "batch", ticket, drafts });
+      link.send({ type: "batch", ticket, decisions });
       watch(outcome);
     } else {
       // INVARIANT: on this thread, batches are appended one after the other, in order.
@@ -309,16 +329,31 @@ export async function createBulkDecisionRecorder(config: RecordStoreSettings, op
   };
 }
 
+/** The part of a prepared decision the worker stores (not the masked draft it was written from). */
+function canonicalOf(prepared: CanonicalDecision): CanonicalDecision {
+  return {
+    id: prepared.id,
+    eventId: prepared.eventId,
+    eventType: prepared.eventType,
+    ...(prepared.subject === undefined ? {} : { subject: prepared.subject }),
+    timeMs: prepared.timeMs,
+    body: prepared.body,
+    policies: prepared.policies,
+  };
+}
+
 async function runWorker(): Promise<void> {
   const port = parentPort;
   if (!port) return;
   const { settings } = workerData as { settings: RecordStoreSettings };
   let recorder: DecisionRecorder;
   let append: (drafts: readonly DecisionDraft[]) => Promise<Decision[]>;
+  let appendCanonical: (decisions: readonly CanonicalDecision[]) => Promise<readonly { readonly seq: number; readonly prevHash: string; readonly hash: string }[]>;
   let close: () => Promise<void>;
   try {
     const storage = await openStorage(settings);
     append = (drafts) => storage.appendDecisions(drafts);
+    appendCanonical = (decisions) => storage.appendCanonicalDecisions(decisions);
     recorder = createDecisionRecorder(append);
     close = () => storage.close();
   } catch (error) {
@@ -330,10 +365,10 @@ async function runWorker(): Promise<void> {
   let bulk: Promise<void> = Promise.resolve();
   port.on("message", (message: ToWorker) => {
     if (message.type === "batch") {
-      const { ticket, drafts } = message;
-      bulk = bulk.then(() => append(drafts)).then(
-        (decisions) => {
-          const last = decisions[decisions.length - 1];
+      const { ticket, decisions } = message;
+      bulk = bulk.then(() => appendCanonical(decisions)).then(
+        (rows) => {
+          const last = rows[rows.length - 1];
           answer({ ticket, seq: last?.seq ?? 0, prevHash: last?.prevHash ?? "", hash: last?.hash ?? "" });
         },
         (error: unknown) => answer({ ticket, code: error instanceof VigilError ? error.code : "VIGIL_STORAGE", message: error instanceof Error ? error.message : String(error) }),

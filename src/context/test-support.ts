@@ -61,6 +61,7 @@ export function createMemoryDocStorage(): MemoryDocStorage {
     listEvents: async (): Promise<StoredEvent[]> => unsupported("listEvents"),
     countEvents: async () => unsupported("countEvents"),
     appendDecisions: async (_drafts: readonly DecisionDraft[]): Promise<Decision[]> => unsupported("appendDecisions"),
+    appendCanonicalDecisions: async (): Promise<DecisionRecordRow[]> => unsupported("appendCanonicalDecisions"),
     getDecision: async () => unsupported("getDecision"),
     listDecisions: async (): Promise<Decision[]> => unsupported("listDecisions"),
     scanDecisionRecord: async (): Promise<DecisionRecordRow[]> => unsupported("scanDecisionRecord"),

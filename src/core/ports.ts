@@ -83,6 +83,23 @@ export interface AppendDecisionsOptions {
   readonly markProcessed?: { readonly seqs: readonly number[]; readonly at: string };
 }
 
+/**
+ * A decision already masked and canonicalized: its record body (canonical JSON of the masked
+ * draft, without seq and hashes) and the columns the record indexes, as the store's
+ * `prepareDecisions` gives them. Lets the canonical JSON be written on one thread and the chain
+ * extended on another (`vigil replay --record` with a record worker).
+ */
+export interface CanonicalDecision {
+  readonly id: string;
+  readonly eventId: string;
+  readonly eventType: string;
+  readonly subject?: string;
+  readonly timeMs: number;
+  readonly body: string;
+  /** Policies with a finding in the decision (the record's policy index). */
+  readonly policies: readonly string[];
+}
+
 export interface Storage {
   readonly kind: string;
   init(): Promise<void>;
@@ -102,6 +119,12 @@ export interface Storage {
    * processed marks commit together, with one commit instead of two).
    */
   appendDecisions(drafts: readonly DecisionDraft[], options?: AppendDecisionsOptions): Promise<Decision[]>;
+  /**
+   * `appendDecisions` for decisions already prepared (masked, canonical): chains and stores the
+   * bodies as given and returns each row's place in the chain. The caller vouches that each body
+   * is the canonical JSON of its decision; `vigil audit verify` checks hashes, not that.
+   */
+  appendCanonicalDecisions(decisions: readonly CanonicalDecision[]): Promise<DecisionRecordRow[]>;
   getDecision(id: string): Promise<Decision | undefined>;
   listDecisions(query: DecisionQuery): Promise<Decision[]>;
   /** Raw rows in seq order, for chain verification. */

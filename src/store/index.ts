@@ -7,6 +7,8 @@ export type { SqliteStorageOptions } from "./sqlite/index.js";
 export { createPostgresStorage } from "./postgres/index.js";
 export type { PostgresStorageOptions } from "./postgres/index.js";
 export { canonicalJson } from "./canonical-json.js";
+export { prepareDecisions } from "./sql-queries.js";
+export type { PreparedDecision } from "./sql-queries.js";
 export { chainRecords, GENESIS_HASH, GENESIS_HEAD, hashRecord, verifyDecisionRecord } from "./chain.js";
 export type { ChainHead, ChainProblem, ChainProblemKind, VerifyOptions, VerifyResult } from "./chain.js";
 export { compileMask, DEFAULT_MASK_MARKER, maskDraft, parseMaskPath } from "./mask.js";

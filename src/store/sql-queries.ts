@@ -1,5 +1,5 @@
 import { VigilError } from "../core/index.js";
-import type { AuditEntry, Decision, DecisionDraft, DecisionQuery, DecisionRecordRow, DocQuery, Event, StoredDoc, StoredEvent } from "../core/index.js";
+import type { AuditEntry, CanonicalDecision, Decision, DecisionDraft, DecisionQuery, DecisionRecordRow, DocQuery, Event, StoredDoc, StoredEvent } from "../core/index.js";
 import { canonicalJson } from "./canonical-json.js";
 import type { CompiledMask } from "./mask.js";
 import { maskForRecord } from "./mask.js";
@@ -21,12 +21,9 @@ export function tablesOf(dialect: SqlDialect): Tables {
   };
 }
 
-/** A draft ready to chain: masked, canonical, with the columns the queries index. */
-export interface PreparedDecision {
+/** A draft ready to chain: masked (`draft`), canonical (`body`), with the columns the queries index. */
+export interface PreparedDecision extends CanonicalDecision {
   readonly draft: DecisionDraft;
-  readonly body: string;
-  readonly timeMs: number;
-  readonly policies: readonly string[];
 }
 
 /** Masks and canonicalizes drafts; checks the fields the record indexes. Throws VIGIL_BAD_INPUT / VIGIL_CONFLICT naming the draft. */
@@ -46,7 +43,23 @@ export function prepareDecisions(drafts: readonly DecisionDraft[], mask: Compile
     for (const finding of draft.findings ?? []) {
       if (typeof finding.policy === "string" && !policies.includes(finding.policy)) policies.push(finding.policy);
     }
-    return { draft, body: text, timeMs, policies };
+    return { id: draft.id, eventId: draft.eventId, eventType: draft.eventType, ...(draft.subject === undefined ? {} : { subject: draft.subject }), timeMs, body: text, policies, draft };
+  });
+}
+
+/** Checks decisions prepared elsewhere (appendCanonicalDecisions) as prepareDecisions checks drafts. Throws naming the entry. */
+export function checkCanonical(decisions: readonly CanonicalDecision[]): void {
+  const seen = new Set<string>();
+  decisions.forEach((entry, index) => {
+    const field = `decisions[${index}]`;
+    if (typeof entry.id !== "string" || entry.id === "") throw new VigilError("VIGIL_BAD_INPUT", `${field}.id must be a non-empty string`, { field: `${field}.id` });
+    if (seen.has(entry.id)) throw new VigilError("VIGIL_CONFLICT", `decision id ${JSON.stringify(entry.id)} appears twice in one appendCanonicalDecisions batch; ids must be unique`, { field: `${field}.id` });
+    seen.add(entry.id);
+    if (typeof entry.eventId !== "string") throw new VigilError("VIGIL_BAD_INPUT", `${field}.eventId must be a string (decision ${entry.id})`, { field: `${field}.eventId` });
+    if (typeof entry.eventType !== "string") throw new VigilError("VIGIL_BAD_INPUT", `${field}.eventType must be a string (decision ${entry.id})`, { field: `${field}.eventType` });
+    if (!Number.isFinite(entry.timeMs)) throw new VigilError("VIGIL_BAD_INPUT", `${field}.timeMs must be a number of milliseconds (decision ${entry.id})`, { field: `${field}.timeMs` });
+    if (typeof entry.body !== "string" || !entry.body.startsWith("{")) throw new VigilError("VIGIL_BAD_INPUT", `${field}.body must be the decision's canonical JSON object text (prepareDecisions) (decision ${entry.id})`, { field: `${field}.body` });
+    if (!Array.isArray(entry.policies)) throw new VigilError("VIGIL_BAD_INPUT", `${field}.policies must be an array of policy ids (decision ${entry.id})`, { field: `${field}.policies` });
   });
 }
 

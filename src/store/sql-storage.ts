@@ -1,5 +1,5 @@
 import { isVigilError, VigilError } from "../core/index.js";
-import type { AppendDecisionsOptions, AuditEntry, Decision, DecisionDraft, DecisionQuery, DecisionRecordRow, DocQuery, Event, Storage, StoredDoc, StoredEvent } from "../core/index.js";
+import type { AppendDecisionsOptions, AuditEntry, CanonicalDecision, Decision, DecisionDraft, DecisionQuery, DecisionRecordRow, DocQuery, Event, Storage, StoredDoc, StoredEvent } from "../core/index.js";
 import { chainRecords } from "./chain.js";
 import type { ChainHead } from "./chain.js";
 import type { CompiledMask, MaskConfig } from "./mask.js";
@@ -7,7 +7,7 @@ import { compileMask } from "./mask.js";
 import { listPlaceholders } from "./sql-driver.js";
 import type { SqlDriver, SqlExecutor, SqlValue } from "./sql-driver.js";
 import {
-  auditQuery, auditRow, checkEvents, checkLimit, decisionColumns, decisionQuery, docColumns, docJson, docQuery, eventColumns, eventKey,
+  auditQuery, auditRow, checkCanonical, checkEvents, checkLimit, decisionColumns, decisionQuery, docColumns, docJson, docQuery, eventColumns, eventKey,
   prepareDecisions, tablesOf, toAuditEntry, toDecision, toRecordRow, toStoredDoc, toStoredEvent,
 } from "./sql-queries.js";
 import type { AuditRowShape, DecisionRowShape, DocRowShape, EventRowShape, Tables } from "./sql-queries.js";
@@ -165,31 +165,43 @@ export class SqlStorage implements Storage {
         return [];
       }
       const prepared = prepareDecisions(drafts, this.mask);
-      let rows: DecisionRecordRow[];
-      try {
-        rows = await this.driver.transaction(async (tx) => {
-          const head = await this.readHead(tx);
-          const chained = chainRecords(head, prepared.map((entry) => ({ id: entry.draft.id, body: entry.body })));
-          await tx.insertMany(this.tables.decisions, ["seq", "id", "event_id", "event_type", "subject", "time_ms", "body", "prev_hash", "hash"], chained.map((row, index) => {
-            const entry = prepared[index]!;
-            return [row.seq, row.id, entry.draft.eventId, entry.draft.eventType, entry.draft.subject ?? null, entry.timeMs, row.body, row.prevHash, row.hash];
-          }));
-          const policyRows: SqlValue[][] = [];
-          chained.forEach((row, index) => {
-            for (const policy of prepared[index]!.policies) policyRows.push([policy, row.seq]);
-          });
-          if (policyRows.length > 0) await tx.insertMany(this.tables.policies, ["policy", "seq"], policyRows);
-          const last = chained.at(-1)!;
-          await tx.run(`UPDATE ${this.tables.head} SET seq = ?, hash = ? WHERE id = 1`, [last.seq, last.hash]);
-          if (mark !== undefined) await this.markProcessedIn(tx, mark.seqs, mark.at);
-          return chained;
-        });
-      } catch (error) {
-        if (this.driver.dialect.isUniqueViolation(error)) throw await this.decisionConflict(prepared.map((entry) => entry.draft.id), error);
-        throw error;
-      }
+      const rows = await this.appendPrepared(prepared, mark);
       return rows.map((row, index) => ({ ...prepared[index]!.draft, seq: row.seq, prevHash: row.prevHash, hash: row.hash }));
     });
+  }
+
+  async appendCanonicalDecisions(decisions: readonly CanonicalDecision[]): Promise<DecisionRecordRow[]> {
+    return this.guard("appendCanonicalDecisions", async () => {
+      if (decisions.length === 0) return [];
+      checkCanonical(decisions);
+      return this.appendPrepared(decisions, undefined);
+    });
+  }
+
+  /** Chains and inserts prepared decisions, moves the head and marks events processed, in one transaction. */
+  private async appendPrepared(prepared: readonly CanonicalDecision[], mark: AppendDecisionsOptions["markProcessed"]): Promise<DecisionRecordRow[]> {
+    try {
+      return await this.driver.transaction(async (tx) => {
+        const head = await this.readHead(tx);
+        const chained = chainRecords(head, prepared.map((entry) => ({ id: entry.id, body: entry.body })));
+        await tx.insertMany(this.tables.decisions, ["seq", "id", "event_id", "event_type", "subject", "time_ms", "body", "prev_hash", "hash"], chained.map((row, index) => {
+          const entry = prepared[index]!;
+          return [row.seq, row.id, entry.eventId, entry.eventType, entry.subject ?? null, entry.timeMs, row.body, row.prevHash, row.hash];
+        }));
+        const policyRows: SqlValue[][] = [];
+        chained.forEach((row, index) => {
+          for (const policy of prepared[index]!.policies) policyRows.push([policy, row.seq]);
+        });
+        if (policyRows.length > 0) await tx.insertMany(this.tables.policies, ["policy", "seq"], policyRows);
+        const last = chained.at(-1)!;
+        await tx.run(`UPDATE ${this.tables.head} SET seq = ?, hash = ? WHERE id = 1`, [last.seq, last.hash]);
+        if (mark !== undefined) await this.markProcessedIn(tx, mark.seqs, mark.at);
+        return chained;
+      });
+    } catch (error) {
+      if (this.driver.dialect.isUniqueViolation(error)) throw await this.decisionConflict(prepared.map((entry) => entry.id), error);
+      throw error;
+    }
   }
 
   async getDecision(id: string): Promise<Decision | undefined> {

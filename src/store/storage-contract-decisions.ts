@@ -4,6 +4,7 @@ import { GENESIS_HASH, hashRecord, verifyDecisionRecord } from "./chain.js";
 import type { ContractContext } from "./storage-contract-support.js";
 import { expectVigilError } from "./storage-contract-support.js";
 import { makeDraft } from "./storage-contract-fixtures.js";
+import { prepareDecisions } from "./sql-queries.js";
 
 const ids = (decisions: readonly { readonly id: string }[]) => decisions.map((decision) => decision.id);
 
@@ -57,6 +58,33 @@ export function decisionContract({ storage, reopen }: ContractContext): void {
     it("refuses an id repeated within one batch", async () => {
       await expectVigilError(storage().appendDecisions([makeDraft(1), makeDraft(1)]), "VIGIL_CONFLICT", "twice");
       expect(await storage().scanDecisionRecord(0, 10)).toEqual([]);
+    });
+
+    it("appends decisions prepared elsewhere (appendCanonicalDecisions) into the same chain, indexed as appendDecisions indexes them", async () => {
+      const [first] = await storage().appendDecisions([makeDraft(1)]);
+      const drafts = [makeDraft(2, { policies: ["p-canon"], subject: "arn:aws:iam::1:user/canon" }), makeDraft(3)];
+      const prepared = prepareDecisions(drafts, undefined).map(({ draft: _draft, ...canonical }) => canonical);
+      const rows = await storage().appendCanonicalDecisions(prepared);
+      expect(rows.map((row) => row.seq)).toEqual([2, 3]);
+      expect(rows[0]).toEqual({ seq: 2, id: "dec-000002", body: canonicalJson(drafts[0]), prevHash: first!.hash, hash: hashRecord(first!.hash, canonicalJson(drafts[0])) });
+      expect(await storage().getDecision("dec-000002")).toEqual({ ...drafts[0], seq: 2, prevHash: first!.hash, hash: rows[0]!.hash });
+      expect(ids(await storage().listDecisions({ policy: "p-canon" }))).toEqual(["dec-000002"]);
+      expect(ids(await storage().listDecisions({ subject: "arn:aws:iam::1:user/canon" }))).toEqual(["dec-000002"]);
+      const [fourth] = await storage().appendDecisions([makeDraft(4)]);
+      expect(fourth).toMatchObject({ seq: 4, prevHash: rows[1]!.hash });
+      expect(await verifyDecisionRecord(storage())).toMatchObject({ ok: true, checked: 4 });
+      expect(await storage().appendCanonicalDecisions([])).toEqual([]);
+    });
+
+    it("refuses a prepared decision that is not one, or whose id is taken, naming the entry, and appends nothing of its batch", async () => {
+      const [one, two] = prepareDecisions([makeDraft(1), makeDraft(2)], undefined).map(({ draft: _draft, ...canonical }) => canonical);
+      await expectVigilError(storage().appendCanonicalDecisions([one!, { ...two!, body: "not json" }]), "VIGIL_BAD_INPUT", "decisions[1].body");
+      await expectVigilError(storage().appendCanonicalDecisions([{ ...one!, timeMs: Number.NaN }]), "VIGIL_BAD_INPUT", "decisions[0].timeMs");
+      await expectVigilError(storage().appendCanonicalDecisions([one!, one!]), "VIGIL_CONFLICT", "twice");
+      expect(await storage().scanDecisionRecord(0, 10)).toEqual([]);
+      await storage().appendCanonicalDecisions([one!]);
+      await expectVigilError(storage().appendCanonicalDecisions([two!, one!]), "VIGIL_CONFLICT", '"dec-000001"');
+      expect(ids(await storage().listDecisions({}))).toEqual(["dec-000001"]);
     });
 
     it("refuses a draft whose time is not a timestamp with VIGIL_BAD_INPUT", async () => {

@@ -47,7 +47,7 @@ export const replayCommand: Command = {
     ...configOption,
     out: { type: "string", value: "<file>", description: "Write decisions to this file instead of stdout" },
     record: { type: "boolean", description: "Append the decisions to the configured decision record (hash-chained store)" },
-    "record-thread": { type: "string", value: "<worker|caller>", description: "With --no-context --record: append from a worker thread (the default with four or more cores) or on the thread that decides (the default with fewer)" },
+    "record-thread": { type: "string", value: "<worker|caller>", description: "With --no-context --record: append from a worker thread (the default with two or more cores) or on the thread that decides (the default with one)" },
     explain: { type: "boolean", description: "Include explanation steps in each decision line" },
     exceptions: { type: "boolean", description: "Apply the exceptions and overrides in force in the configured store, as the running agent does" },
     ...contextReplayOptions,
