@@ -7,6 +7,9 @@
  *   inside the review); its decision plans a kubernetes.create of the NetworkPolicy, in dry-run while
  *   the policy is new; promoted, the next namespace gets its NetworkPolicy created, an existing one
  *   is left alone, and undo deletes what was created;
+ * - synchronize: a deleted namespace takes its generated NetworkPolicy along; a deleted generated
+ *   NetworkPolicy is re-created for its live namespace (found by the trigger-uid label), not once
+ *   the namespace is gone, and a hand-written one is never touched;
  * - a GeneratingPolicy generator.Apply, the same way.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -134,6 +137,75 @@ describe("generate in the cluster: synchronize, the trigger deleted", () => {
     expect(api.writes.filter((w) => w.method === "DELETE").map((w) => w.path)).toEqual(["/apis/networking.k8s.io/v1/namespaces/team-d/networkpolicies/default-deny"]);
     // The hand-written NetworkPolicy carries no generate.kyverno.io labels of this policy: not deleted.
     expect(api.objects.has(networkPolicyKey("legacy"))).toBe(true);
+  });
+});
+
+/** A DELETE review of an object as the API server sends it: the object in oldObject, object null. */
+function deletion(object: Record<string, unknown>, uid: string): Record<string, unknown> {
+  const meta = object["metadata"] as Record<string, unknown>;
+  const review = admissionReview(object, { uid, namespace: String(meta["namespace"] ?? "") }) as { request: Record<string, unknown> };
+  return { ...review, request: { ...review.request, operation: "DELETE", object: null, oldObject: object, options: { apiVersion: "meta.k8s.io/v1", kind: "DeleteOptions" } } };
+}
+
+describe("generate in the cluster: synchronize, the generated object deleted", () => {
+  let api: FakeKubernetesApi;
+  let running: Awaited<ReturnType<typeof startAdmissionAgent>>;
+
+  beforeAll(async () => {
+    api = await startFakeKubernetesApi({
+      token: TOKEN,
+      // The live Namespace's uid is the one its (validating) review carried: the generated object's trigger-uid label.
+      namespaces: [{ metadata: { name: "team-e", uid: "ns-uid-team-e" } }, { metadata: { name: "legacy" } }],
+      configMaps: [],
+      objects: [{ apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: "default-deny", namespace: "legacy" }, spec: { podSelector: {}, policyTypes: ["Ingress"] } }],
+    });
+    running = await startClusterAgent([join(fixtures, "kyverno/best-practices/add-network-policy/add-network-policy.yaml")], api, TOKEN);
+    await running.agent.promotePolicy("add-networkpolicy", approver, "reviewed");
+  });
+  afterAll(async () => {
+    await running?.close();
+    await api?.close();
+  });
+
+  it("a deleted generated NetworkPolicy is re-created for its live trigger (found by uid); one written by hand, or whose trigger is gone, is not", async () => {
+    const { agent, server } = running;
+    const created = admissionReview({ apiVersion: "v1", kind: "Namespace", metadata: { name: "team-e", uid: "ns-uid-team-e" } }, { uid: "ns-e", namespace: "team-e" });
+    await server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: created });
+    await settleIngest(agent);
+    const generated = api.objects.get(networkPolicyKey("team-e"));
+    expect(generated?.["metadata"]).toMatchObject({ labels: { "generate.kyverno.io/trigger-uid": "ns-uid-team-e", "generate.kyverno.io/rule-name": "default-deny" } });
+
+    // Someone deletes it: the API server asks the webhook, then deletes it.
+    api.objects.delete(networkPolicyKey("team-e"));
+    const review = await server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: deletion(generated ?? {}, "np-e-delete") });
+    expect(review.json().response.allowed).toBe(true);
+    // The hand-written one carries no labels of this policy: no generate event at all.
+    const legacy = api.objects.get(networkPolicyKey("legacy"));
+    api.objects.delete(networkPolicyKey("legacy"));
+    await server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: deletion(legacy ?? {}, "np-legacy-delete") });
+    await settleIngest(agent);
+    const decisions = await agent.storage.listDecisions({});
+    expect(decisions.find((d) => d.eventId === "np-e-delete/generate")?.findings.map((f) => [f.effect, f.resource, f.message])).toEqual([
+      ["violation", "NetworkPolicy/team-e/default-deny", "default-deny: re-create NetworkPolicy/team-e/default-deny: it was deleted, and the rule synchronizes it for its trigger Namespace team-e"],
+    ]);
+    expect(decisions.some((d) => d.eventId === "np-legacy-delete/generate")).toBe(false);
+    expect(api.objects.get(networkPolicyKey("team-e"))?.["metadata"]).toMatchObject({ labels: { "generate.kyverno.io/trigger-uid": "ns-uid-team-e" } });
+    expect(api.objects.has(networkPolicyKey("legacy"))).toBe(false);
+    expect(api.writes.filter((w) => w.method === "POST").map((w) => w.path)).toEqual([
+      "/apis/networking.k8s.io/v1/namespaces/team-e/networkpolicies",
+      "/apis/networking.k8s.io/v1/namespaces/team-e/networkpolicies",
+    ]);
+
+    // The trigger is gone (its NetworkPolicy deleted after it): nothing to re-create.
+    const again = api.objects.get(networkPolicyKey("team-e"));
+    api.remove("namespaces", "team-e");
+    api.objects.delete(networkPolicyKey("team-e"));
+    await server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: deletion(again ?? {}, "np-e-delete-2") });
+    await settleIngest(agent);
+    const last = (await agent.storage.listDecisions({})).find((d) => d.eventId === "np-e-delete-2/generate");
+    expect(last?.findings.filter((f) => f.effect !== "pass")).toEqual([]);
+    expect(api.writes.filter((w) => w.method === "POST")).toHaveLength(2);
+    expect(api.objects.has(networkPolicyKey("team-e"))).toBe(false);
   });
 });
 

@@ -189,3 +189,123 @@ spec:
     expect(unsynced.evaluate(deletion, { resolver: live({ "generate.kyverno.io/policy-name": "defaults" }) } as never)).toEqual([]);
   });
 });
+
+describe("generate triggers: a deleted generated object of a synchronized rule is re-created", () => {
+  const policyText = (synchronize: boolean) => `apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: quota
+spec:
+  rules:
+  - name: default-quota
+    match:
+      any:
+      - resources:
+          kinds: [Namespace]
+    exclude:
+      any:
+      - resources:
+          selector:
+            matchLabels:
+              quota: none
+    generate:
+      synchronize: ${synchronize}
+      apiVersion: v1
+      kind: ResourceQuota
+      name: default
+      namespace: "{{request.object.metadata.name}}"
+      data:
+        spec:
+          hard:
+            pods: "10"
+`;
+  const labels = (overrides: Record<string, string> = {}) => ({
+    "app.kubernetes.io/managed-by": "kyverno", "generate.kyverno.io/policy-name": "quota", "generate.kyverno.io/policy-namespace": "", "generate.kyverno.io/rule-name": "default-quota",
+    "generate.kyverno.io/trigger-group": "", "generate.kyverno.io/trigger-version": "v1", "generate.kyverno.io/trigger-kind": "Namespace", "generate.kyverno.io/trigger-namespace": "", "generate.kyverno.io/trigger-uid": "ns-uid-1", ...overrides,
+  });
+  const quota = (labelSet: Record<string, string>) => ({ apiVersion: "v1", kind: "ResourceQuota", metadata: { name: "default", namespace: "team-a", uid: "q-1", labels: labelSet }, spec: { hard: { pods: "10" } } });
+  const deleted = (object: Record<string, unknown>) => resourceInput(object, { operation: "DELETE", object: null, oldObject: object });
+  /** The dev.vigil.generate event of the deletion's AdmissionReview. */
+  const context = (input: ReturnType<typeof resourceInput>) => {
+    const review = { apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: { uid: "r1", kind: { group: "", version: "v1", kind: "ResourceQuota" }, operation: "DELETE", namespace: "team-a", name: "default", object: null, oldObject: input.oldObject, userInfo: { username: "someone" } } };
+    return ({ event: { specversion: "1.0", id: "r1/generate", source: "vigil/generate", type: "dev.vigil.generate", subject: "team-a", data: review }, input: review, entities: {}, signals: {}, posture: { level: "normal" } }) as never;
+  };
+  const cluster = (namespaceLabels: Record<string, string> = {}) => {
+    const asked: string[] = [];
+    const resolver = (request: ExternalContextRequest): unknown => {
+      const path = String(request.spec["urlPath"]);
+      asked.push(path);
+      if (path === "/api/v1/namespaces") return { kind: "NamespaceList", apiVersion: "v1", items: [{ metadata: { name: "other", uid: "ns-uid-2" } }, { metadata: { name: "team-a", uid: "ns-uid-1", labels: namespaceLabels } }] };
+      if (path === "/api/v1/namespaces/team-a/resourcequotas/default") return new UnresolvedContext(`GET ${path}: 404 Not Found`);
+      return new UnresolvedContext(`GET ${path}: unexpected`);
+    };
+    return { asked, resolver };
+  };
+
+  it("finds the live trigger by its uid label and plans the object's creation again", () => {
+    const policy = load(policyText(true));
+    const input = deleted(quota(labels()));
+    expect(policy.generates?.(input)).toBe(true);
+    const { asked, resolver } = cluster();
+    const findings = policy.evaluate(context(input), { resolver } as never);
+    expect(asked).toEqual(["/api/v1/namespaces", "/api/v1/namespaces/team-a/resourcequotas/default"]);
+    expect(findings.map((f) => [f.effect, f.resource, f.message])).toEqual([["violation", "ResourceQuota/team-a/default", "default-quota: re-create ResourceQuota/team-a/default: it was deleted, and the rule synchronizes it for its trigger Namespace team-a"]]);
+    expect(findings[0]?.remediation?.[0]).toMatchObject({ action: "kubernetes.create", params: { manifest: { kind: "ResourceQuota", metadata: { name: "default", namespace: "team-a", labels: { "generate.kyverno.io/trigger-uid": "ns-uid-1" } }, spec: { hard: { pods: "10" } } } } });
+  });
+
+  it("plans nothing when the rule no longer generates it for its trigger (now excluded), or the trigger is gone; says why in explain mode", () => {
+    const policy = load(policyText(true));
+    const input = deleted(quota(labels()));
+    expect(policy.evaluate(context(input), { resolver: cluster({ quota: "none" }).resolver } as never)).toEqual([]);
+    const explained = policy.evaluate(context(input), { resolver: cluster({ quota: "none" }).resolver, includePasses: true } as never);
+    expect(explained.map((f) => [f.effect, f.message])).toEqual([["pass", "default-quota: ResourceQuota/team-a/default was deleted; the rule no longer generates it for its trigger Namespace team-a, so it is not re-created"]]);
+    const gone = deleted(quota(labels({ "generate.kyverno.io/trigger-uid": "ns-uid-9" })));
+    expect(policy.evaluate(context(gone), { resolver: cluster().resolver } as never)).toEqual([]);
+    expect(policy.evaluate(context(gone), { resolver: cluster().resolver, includePasses: true } as never).map((f) => f.message)).toEqual(["default-quota: ResourceQuota/team-a/default was deleted; its Namespace trigger (uid ns-uid-9) no longer exists, so it is not re-created"]);
+  });
+
+  it("a GeneratingPolicy with synchronize re-creates its deleted object the same way (its labels name no rule)", () => {
+    const gpol = (enabled: boolean) => load(`apiVersion: policies.kyverno.io/v1
+kind: GeneratingPolicy
+metadata:
+  name: quota
+spec:
+  evaluation:
+    synchronize:
+      enabled: ${enabled}
+  matchConstraints:
+    resourceRules:
+    - apiGroups: [""]
+      apiVersions: [v1]
+      operations: [CREATE]
+      resources: [namespaces]
+  generate:
+  - expression: >-
+      generator.Apply(object.metadata.name, [{
+        "kind": dyn("ResourceQuota"),
+        "apiVersion": dyn("v1"),
+        "metadata": dyn({"name": "default"}),
+        "spec": dyn({"hard": dyn({"pods": "10"})})
+      }])
+`);
+    const gpolLabels = labels();
+    delete (gpolLabels as Record<string, string>)["generate.kyverno.io/rule-name"];
+    const input = deleted(quota(gpolLabels));
+    const policy = gpol(true);
+    expect(policy.generates?.(input)).toBe(true);
+    const findings = policy.evaluate(context(input), { resolver: cluster().resolver } as never);
+    expect(findings.map((f) => [f.effect, f.resource, f.message])).toEqual([["violation", "ResourceQuota/team-a/default", "quota: re-create ResourceQuota/team-a/default: it was deleted, and the rule synchronizes it for its trigger Namespace team-a"]]);
+    expect(findings[0]?.remediation?.[0]).toMatchObject({ action: "kubernetes.create", params: { manifest: { metadata: { namespace: "team-a", labels: { "generate.kyverno.io/policy-name": "quota", "generate.kyverno.io/trigger-uid": "ns-uid-1" } } } } });
+    expect(gpol(false).generates?.(input)).toBe(false);
+  });
+
+  it("an object without a trigger-uid label is an error finding (the trigger cannot be told); another policy's object, or a rule without synchronize, triggers nothing", () => {
+    const policy = load(policyText(true));
+    const noUid = labels();
+    delete (noUid as Record<string, string>)["generate.kyverno.io/trigger-uid"];
+    const findings = policy.evaluate(context(deleted(quota(noUid))), { resolver: cluster().resolver } as never);
+    expect(findings.map((f) => [f.effect, f.message])).toEqual([["error", "default-quota: ResourceQuota/team-a/default was deleted and the rule synchronizes, but its generate.kyverno.io/trigger-uid label is missing, so its Namespace trigger cannot be told apart; it is not re-created"]]);
+    expect(policy.generates?.(deleted(quota(labels({ "generate.kyverno.io/policy-name": "someone-else" }))))).toBe(false);
+    expect(load(policyText(false)).generates?.(deleted(quota(labels())))).toBe(false);
+  });
+});

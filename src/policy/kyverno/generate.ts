@@ -11,6 +11,7 @@
 import type { TraceStep } from "../../core/finding.js";
 import { resourceForKind } from "../vap/match-constraints.js";
 import { getObject, listObjects, objectPath, resourcePath } from "./cluster-reads.js";
+import { isClusterScopedKind } from "./kinds.js";
 import { loadContextEntries, type Doc } from "./context.js";
 import { evaluateForeachList } from "./mutate.js";
 import { elementDocument, extendableCopy } from "./objects.js";
@@ -61,7 +62,8 @@ export function generateLabels(object: Json, origin: GenerateOrigin): Json {
   labels["generate.kyverno.io/trigger-group"] = gvk.group;
   labels["generate.kyverno.io/trigger-version"] = gvk.version;
   labels["generate.kyverno.io/trigger-kind"] = gvk.kind;
-  labels["generate.kyverno.io/trigger-namespace"] = typeof triggerMeta["namespace"] === "string" ? triggerMeta["namespace"] : "";
+  // A cluster-scoped trigger has no namespace, whatever its review's request carried.
+  labels["generate.kyverno.io/trigger-namespace"] = typeof triggerMeta["namespace"] === "string" && !isClusterScopedKind(gvk.kind) ? triggerMeta["namespace"] : "";
   if (typeof triggerMeta["uid"] === "string") labels["generate.kyverno.io/trigger-uid"] = triggerMeta["uid"];
   return { ...object, metadata: { ...meta, labels } };
 }
