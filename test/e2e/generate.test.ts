@@ -9,7 +9,8 @@
  *   is left alone, and undo deletes what was created;
  * - synchronize: a deleted namespace takes its generated NetworkPolicy along; a deleted generated
  *   NetworkPolicy is re-created for its live namespace (found by the trigger-uid label), not once
- *   the namespace is gone, and a hand-written one is never touched;
+ *   the namespace is gone, and a hand-written one is never touched; a modified one is reverted by a
+ *   JSON Patch tested against its resourceVersion;
  * - a GeneratingPolicy generator.Apply, the same way.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -147,7 +148,7 @@ function deletion(object: Record<string, unknown>, uid: string): Record<string, 
   return { ...review, request: { ...review.request, operation: "DELETE", object: null, oldObject: object, options: { apiVersion: "meta.k8s.io/v1", kind: "DeleteOptions" } } };
 }
 
-describe("generate in the cluster: synchronize, the generated object deleted", () => {
+describe("generate in the cluster: synchronize, the generated object deleted or modified", () => {
   let api: FakeKubernetesApi;
   let running: Awaited<ReturnType<typeof startAdmissionAgent>>;
 
@@ -155,7 +156,7 @@ describe("generate in the cluster: synchronize, the generated object deleted", (
     api = await startFakeKubernetesApi({
       token: TOKEN,
       // The live Namespace's uid is the one its (validating) review carried: the generated object's trigger-uid label.
-      namespaces: [{ metadata: { name: "team-e", uid: "ns-uid-team-e" } }, { metadata: { name: "legacy" } }],
+      namespaces: [{ metadata: { name: "team-e", uid: "ns-uid-team-e" } }, { metadata: { name: "team-f", uid: "ns-uid-team-f" } }, { metadata: { name: "legacy" } }],
       configMaps: [],
       objects: [{ apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: "default-deny", namespace: "legacy" }, spec: { podSelector: {}, policyTypes: ["Ingress"] } }],
     });
@@ -206,6 +207,40 @@ describe("generate in the cluster: synchronize, the generated object deleted", (
     expect(last?.findings.filter((f) => f.effect !== "pass")).toEqual([]);
     expect(api.writes.filter((w) => w.method === "POST")).toHaveLength(2);
     expect(api.objects.has(networkPolicyKey("team-e"))).toBe(false);
+  });
+  it("a modified generated NetworkPolicy is reverted with a kubernetes.patch tested against the version read; the revert's own update plans nothing", async () => {
+    const { agent, server } = running;
+    await server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: admissionReview({ apiVersion: "v1", kind: "Namespace", metadata: { name: "team-f", uid: "ns-uid-team-f" } }, { uid: "ns-f", namespace: "team-f" }) });
+    await settleIngest(agent);
+    const generated = api.objects.get(networkPolicyKey("team-f")) as Record<string, unknown>;
+    expect(generated["spec"]).toEqual({ podSelector: {}, policyTypes: ["Ingress", "Egress"] });
+
+    // Someone lets egress through: the webhook sees the UPDATE, the API server stores it (here first:
+    // the ingest loop may decide before the test goes on), and the agent decides after.
+    const meta = generated["metadata"] as Record<string, unknown>;
+    const modified = { ...generated, metadata: { ...meta, resourceVersion: "2" }, spec: { podSelector: {}, policyTypes: ["Ingress"] } };
+    api.objects.set(networkPolicyKey("team-f"), modified);
+    const update = admissionReview(modified, { uid: "np-f-update", namespace: "team-f", operation: "UPDATE" }) as { request: Record<string, unknown> };
+    const review = await server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: { ...update, request: { ...update.request, oldObject: generated } } });
+    expect(review.json().response.allowed).toBe(true);
+    await settleIngest(agent);
+    const decision = (await agent.storage.listDecisions({})).find((d) => d.eventId === "np-f-update/generate");
+    expect(decision?.findings.map((f) => [f.effect, f.resource, f.message])).toEqual([
+      ["violation", "NetworkPolicy/team-f/default-deny", "default-deny: revert NetworkPolicy/team-f/default-deny: it was modified, and the rule synchronizes it for its trigger Namespace team-f (1 change)"],
+    ]);
+    const patches = api.writes.filter((w) => w.method === "PATCH");
+    expect(patches.map((w) => w.path)).toEqual(["/apis/networking.k8s.io/v1/namespaces/team-f/networkpolicies/default-deny"]);
+    expect(patches[0]?.body).toEqual([{ op: "test", path: "/metadata/resourceVersion", value: "2" }, { op: "add", path: "/spec/policyTypes/-", value: "Egress" }]);
+    const reverted = api.objects.get(networkPolicyKey("team-f")) as Record<string, unknown>;
+    expect(reverted["spec"]).toEqual({ podSelector: {}, policyTypes: ["Ingress", "Egress"] });
+
+    // The revert's own update comes back through the webhook: it matches, nothing more.
+    const echo = admissionReview(reverted, { uid: "np-f-revert", namespace: "team-f", operation: "UPDATE" }) as { request: Record<string, unknown> };
+    await server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: { ...echo, request: { ...echo.request, oldObject: modified } } });
+    await settleIngest(agent);
+    const after = (await agent.storage.listDecisions({})).find((d) => d.eventId === "np-f-revert/generate");
+    expect(after?.findings.filter((f) => f.effect !== "pass")).toEqual([]);
+    expect(api.writes.filter((w) => w.method === "PATCH")).toHaveLength(1);
   });
 });
 

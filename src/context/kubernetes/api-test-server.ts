@@ -7,7 +7,8 @@
  * deployments, secrets) are served the way a cleanup sweep and the `kubernetes.delete` actuator
  * use the API: discovery (`/api`, `/api/v1`, `/apis`, `/apis/<group>/<version>`), paged LISTs
  * (cluster-wide and per namespace), GET, DELETE with `DeleteOptions` (uid precondition: 409
- * Conflict as the API server answers) and POST (409 AlreadyExists). Not used outside tests.
+ * Conflict as the API server answers), POST (409 AlreadyExists) and JSON Patch (a failed `test`
+ * is 422 Invalid, as the API server answers; each patch moves resourceVersion). Not used outside tests.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -46,7 +47,7 @@ export interface FakeKubernetesApi {
   remove(plural: Plural, name: string, namespace?: string): void;
   /** Other objects (pods, jobs, ...) by `apiVersion kind namespace/name` (see `objects`). */
   readonly objects: Map<string, Json>;
-  /** DELETE, POST and PATCH requests (PATCH: JSON Patch on namespaces and configmaps), in order, with their JSON bodies. */
+  /** DELETE, POST and PATCH requests (PATCH: JSON Patch), in order, with their JSON bodies. */
   readonly writes: { readonly method: string; readonly path: string; readonly body: unknown }[];
   /** The `data` of a ConfigMap as the server holds it now (undefined when absent). */
   configMapData(namespace: string, name: string): unknown;
@@ -259,7 +260,7 @@ export async function startFakeKubernetesApi(options: {
       const groupVersion = discovery[1] ?? discovery[2] ?? "";
       const resources = [...generic, ...(groupVersion === "v1" ? [{ groupVersion: "v1", resource: "namespaces", kind: "Namespace", namespaced: false }, { groupVersion: "v1", resource: "configmaps", kind: "ConfigMap", namespaced: true }] : [])]
         .filter((g) => g.groupVersion === groupVersion)
-        .map((g) => ({ name: g.resource, singularName: g.kind.toLowerCase(), namespaced: g.namespaced, kind: g.kind, verbs: ["create", "delete", "get", "list", "watch"] }));
+        .map((g) => ({ name: g.resource, singularName: g.kind.toLowerCase(), namespaced: g.namespaced, kind: g.kind, verbs: ["create", "delete", "get", "list", "patch", "watch"] }));
       if (resources.length === 0) return json(404, { kind: "Status", apiVersion: "v1", status: "Failure", reason: "NotFound", code: 404, message: "the server could not find the requested resource" });
       return json(200, { kind: "APIResourceList", apiVersion: "v1", groupVersion, resources });
     }
@@ -308,6 +309,21 @@ export async function startFakeKubernetesApi(options: {
         const stored = { ...created, apiVersion: groupVersion, kind: resource.kind, metadata: { ...meta, ...(namespace ? { namespace } : {}), uid: `uid-${++uid}`, resourceVersion: "1" } };
         objects.set(createdKey, stored);
         return json(201, stored);
+      }
+      if (method === "PATCH" && name !== undefined) {
+        const found = objects.get(key);
+        if (found === undefined) return fail(404, "NotFound", `${resource.resource} "${name}" not found`);
+        if (req.headers["content-type"] !== "application/json-patch+json") return fail(415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml");
+        let patched: Json;
+        try {
+          patched = jsonPatch(found, Array.isArray(body) ? (body as Json[]) : []);
+        } catch (error) {
+          return fail(422, "Invalid", `the server rejected our request due to an error in our request: ${error instanceof Error ? error.message : String(error)}`);
+        }
+        const meta = (patched["metadata"] ?? {}) as Json;
+        const stored = { ...patched, metadata: { ...meta, resourceVersion: String(Number(meta["resourceVersion"] ?? "1") + 1) } };
+        objects.set(key, stored);
+        return json(200, stored);
       }
       return fail(405, "MethodNotAllowed", `${method} is not supported on ${url.pathname}`);
     });

@@ -2,14 +2,12 @@
  * Generation as the agent's actions (a `dev.vigil.generate` trigger's decision): one
  * `kubernetes.create` finding per generated object that does not exist yet (read from the cluster
  * while deciding), and, for a synchronized rule whose trigger was deleted, one `kubernetes.delete`
- * per object generated for it that the policy's labels still claim; for a synchronized rule whose
- * generated object was deleted, its re-creation from the live trigger. What is generated comes from
+ * per object generated for it that the policy's labels still claim (a generated object deleted or
+ * modified: generate-sync.ts). What is generated comes from
  * generate.ts (rules) and generating-policy.ts (GeneratingPolicy). Never throws.
  */
 import type { Finding } from "../../core/finding.js";
-import { getObject, listObjects, objectPath, resourcePath } from "./cluster-reads.js";
-import { resourceForKind } from "../vap/match-constraints.js";
-import { isClusterScopedKind } from "./kinds.js";
+import { getObject, objectPath } from "./cluster-reads.js";
 import type { ExternalContextResolver } from "./context.js";
 import { metadataOf, stringMap, type AdmissionInput } from "./request.js";
 
@@ -24,7 +22,7 @@ function text(value: unknown): string {
 }
 
 /** The live object of `object`'s identity, read through `resolver` (a GET): the object, null (404), or undefined (no resolver, not read, or another failure). */
-function liveObject(resolver: ExternalContextResolver | undefined, object: Json): Json | null | undefined {
+export function liveObject(resolver: ExternalContextResolver | undefined, object: Json): Json | null | undefined {
   if (resolver === undefined) return undefined;
   const meta = metadataOf(object);
   const identity = { apiVersion: text(object["apiVersion"]) || "v1", kind: text(object["kind"]) };
@@ -124,114 +122,4 @@ export function deletedTriggerAsCreate(input: AdmissionInput): AdmissionInput | 
   if (input.operation !== "DELETE" || input.object !== null || input.oldObject === null) return undefined;
   const object = input.oldObject;
   return { ...input, operation: "CREATE", object, oldObject: null, ...(input.raw ? { raw: { ...input.raw, operation: "CREATE", object, oldObject: null } } : {}) };
-}
-
-/** Which policy, rule and trigger generated an object, from its `generate.kyverno.io` labels. */
-export interface DownstreamOrigin {
-  readonly policy: string;
-  /** "" for a ClusterPolicy. */
-  readonly policyNamespace: string;
-  /** "" for a GeneratingPolicy's. */
-  readonly rule: string;
-  readonly trigger: { readonly apiVersion: string; readonly kind: string; readonly namespace: string; readonly uid?: string };
-}
-
-/** The origin an object's labels name, or undefined when they do not name a policy, rule and trigger kind. */
-export function downstreamOrigin(object: Json): DownstreamOrigin | undefined {
-  const labels = stringMap(metadataOf(object)["labels"]);
-  const policy = labels["generate.kyverno.io/policy-name"];
-  // A GeneratingPolicy's objects name no rule.
-  const rule = labels["generate.kyverno.io/rule-name"] ?? "";
-  const kind = labels["generate.kyverno.io/trigger-kind"];
-  const version = labels["generate.kyverno.io/trigger-version"];
-  if (!policy || !kind || !version) return undefined;
-  const group = labels["generate.kyverno.io/trigger-group"] ?? "";
-  const uid = labels["generate.kyverno.io/trigger-uid"];
-  return {
-    policy,
-    policyNamespace: labels["generate.kyverno.io/policy-namespace"] ?? "",
-    rule,
-    trigger: { apiVersion: group === "" ? version : `${group}/${version}`, kind, namespace: labels["generate.kyverno.io/trigger-namespace"] ?? "", ...(uid ? { uid } : {}) },
-  };
-}
-
-/**
- * The live trigger of a generated object, as Kyverno finds it: its labels carry the trigger's
- * kind, namespace and uid but not its name, so the objects of that kind in that namespace are
- * listed and the one with that uid is the trigger. `absent`: no object has it (the trigger is
- * gone, or is being deleted); `problem`: it cannot be told (no uid label, or the list failed).
- */
-export function liveTrigger(resolver: ExternalContextResolver | undefined, origin: DownstreamOrigin): { readonly object: Json } | { readonly absent: string } | { readonly problem: string } {
-  const { apiVersion, kind, namespace, uid } = origin.trigger;
-  if (uid === undefined) return { problem: `its generate.kyverno.io/trigger-uid label is missing, so its ${kind} trigger cannot be told apart` };
-  const listed = listObjects(resolver, "trigger", resourcePath(apiVersion, resourceForKind(kind), isClusterScopedKind(kind) ? "" : namespace), undefined, { apiVersion, kind });
-  if ("problem" in listed) return { problem: listed.problem };
-  const found = listed.items.find((item) => metadataOf(item)["uid"] === uid);
-  if (found === undefined) return { absent: `its ${kind} trigger (uid ${uid}) no longer exists` };
-  if (metadataOf(found)["deletionTimestamp"] !== undefined) return { absent: `its ${kind} trigger ${text(metadataOf(found)["name"])} is being deleted` };
-  return { object: found };
-}
-
-/** `kind/namespace/name` of an object, as the generate findings name it. */
-export function generatedKey(object: Json): string {
-  const meta = metadataOf(object);
-  const namespace = text(meta["namespace"]);
-  return `${text(object["kind"])}/${namespace !== "" ? `${namespace}/` : ""}${text(meta["name"])}`;
-}
-
-/** The trigger as a creation request: what its generation makes, computed as when it was admitted. */
-function triggerAsCreate(input: AdmissionInput, trigger: Json): AdmissionInput {
-  const meta = metadataOf(trigger);
-  const namespace = text(meta["namespace"]);
-  const apiVersion = text(trigger["apiVersion"]);
-  const [group, version] = apiVersion.includes("/") ? apiVersion.split("/", 2) as [string, string] : ["", apiVersion];
-  // The namespace labels and object the review carried are the deleted object's namespace's: kept only when the trigger is in it.
-  const sameNamespace = namespace !== "" && namespace === text(metadataOf(input.oldObject ?? {})["namespace"]);
-  const { namespaceLabels: _labels, namespaceObject: _object, raw: _raw, ...rest } = input;
-  return {
-    ...rest,
-    operation: "CREATE",
-    object: trigger,
-    oldObject: null,
-    ...(sameNamespace && input.namespaceLabels ? { namespaceLabels: input.namespaceLabels } : {}),
-    ...(sameNamespace && input.namespaceObject ? { namespaceObject: input.namespaceObject } : {}),
-    ...(input.raw ? { raw: { ...input.raw, operation: "CREATE", kind: { group, version, kind: text(trigger["kind"]) }, namespace, name: text(meta["name"]), object: trigger, oldObject: null } } : {}),
-  };
-}
-
-/**
- * `synchronize` when a generated object is deleted: Kyverno re-creates it (its "Delete Downstream:
- * recreated"). The deleted object's labels name the rule and the trigger; the live trigger is
- * found by uid (liveTrigger) and its generation computed again (`generate`, on the trigger as a
- * creation); the object of the deleted one's identity is planned as a `kubernetes.create`, through
- * the same guardrails as the first creation. Nothing is planned when the trigger is gone or being
- * deleted (the deletion came with it), or when the rule no longer generates that object for it;
- * the trigger that cannot be found out is an error finding. `note` makes a finding of the rule
- * without a result (pass or error).
- */
-export function recreateDownstream<R extends GenerationOutcome["results"][number]>(
-  origin: DownstreamOrigin,
-  input: AdmissionInput,
-  generate: (trigger: AdmissionInput) => { readonly results: readonly R[]; readonly resources: readonly Json[] },
-  toFinding: (result: R, input: AdmissionInput) => Finding,
-  note: (effect: "pass" | "error", message: string) => Finding,
-  includePasses: boolean,
-  resolver: ExternalContextResolver | undefined,
-): Finding[] {
-  const deleted = input.oldObject ?? {};
-  const key = generatedKey(deleted);
-  const found = liveTrigger(resolver, origin);
-  const rule = origin.rule || origin.policy;
-  if ("problem" in found) return [{ ...note("error", `${rule}: ${key} was deleted and the rule synchronizes, but ${found.problem}; it is not re-created`), resource: key }];
-  if ("absent" in found) return includePasses ? [{ ...note("pass", `${rule}: ${key} was deleted; ${found.absent}, so it is not re-created`), resource: key }] : [];
-  const created = triggerAsCreate(input, found.object);
-  const outcome = generate(created);
-  const result = outcome.results.find((r) => r.rule === origin.rule && r.status === "pass");
-  const resources = outcome.resources.filter((g) => (stringMap(metadataOf(g)["labels"])["generate.kyverno.io/rule-name"] ?? "") === origin.rule && generatedKey(g) === key);
-  const triggerName = `${text(found.object["kind"])} ${text(metadataOf(found.object)["name"])}`;
-  if (result === undefined || resources.length === 0) {
-    return includePasses ? [{ ...note("pass", `${rule}: ${key} was deleted; the rule no longer generates it for its trigger ${triggerName}, so it is not re-created`), resource: key }] : [];
-  }
-  return generateFindings({ results: [result], resources }, (r) => toFinding(r, created), includePasses, resolver).map((finding) =>
-    finding.effect === "violation" ? { ...finding, message: `${rule}: re-create ${key}: it was deleted, and the rule synchronizes it for its trigger ${triggerName}` } : finding);
 }

@@ -299,6 +299,43 @@ spec:
     expect(gpol(false).generates?.(input)).toBe(false);
   });
 
+  it("a modified generated object is reverted to what the rule generates: a kubernetes.patch of the live object, tested against its resourceVersion; one that matches plans nothing", () => {
+    const policy = load(policyText(true));
+    // The review of the change came first; the live object (read while deciding) holds it, plus a field the rule does not generate.
+    const changed = { ...quota(labels()), spec: { hard: { pods: "50" } } };
+    const updated = resourceInput(changed, { operation: "UPDATE", oldObject: quota(labels()) });
+    expect(policy.generates?.(updated)).toBe(true);
+    const liveChanged = { ...changed, metadata: { ...changed.metadata, resourceVersion: "7", labels: { ...labels(), team: "a" } }, spec: { hard: { pods: "50" }, scopes: ["BestEffort"] } };
+    let live: Record<string, unknown> = liveChanged;
+    const asked: string[] = [];
+    const resolver = (request: ExternalContextRequest): unknown => {
+      const path = String(request.spec["urlPath"]);
+      asked.push(path);
+      if (path === "/api/v1/namespaces") return { kind: "NamespaceList", apiVersion: "v1", items: [{ metadata: { name: "team-a", uid: "ns-uid-1" } }] };
+      if (path === "/api/v1/namespaces/team-a/resourcequotas/default") return live;
+      return new UnresolvedContext(`GET ${path}: unexpected`);
+    };
+    const review = (input: ReturnType<typeof resourceInput>) => {
+      const body = { apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: { uid: "r2", kind: { group: "", version: "v1", kind: "ResourceQuota" }, operation: "UPDATE", namespace: "team-a", name: "default", object: input.object, oldObject: input.oldObject, userInfo: { username: "someone" } } };
+      return ({ event: { specversion: "1.0", id: "r2/generate", source: "vigil/generate", type: "dev.vigil.generate", subject: "team-a", data: body }, input: body, entities: {}, signals: {}, posture: { level: "normal" } }) as never;
+    };
+    const findings = policy.evaluate(review(updated), { resolver } as never);
+    expect(asked).toEqual(["/api/v1/namespaces", "/api/v1/namespaces/team-a/resourcequotas/default"]);
+    expect(findings.map((f) => [f.effect, f.resource, f.message])).toEqual([["violation", "ResourceQuota/team-a/default", "default-quota: revert ResourceQuota/team-a/default: it was modified, and the rule synchronizes it for its trigger Namespace team-a (2 changes)"]]);
+    expect(findings[0]?.remediation?.[0]).toEqual({
+      action: "kubernetes.patch",
+      params: { apiVersion: "v1", kind: "ResourceQuota", namespace: "team-a", name: "default", resourceVersion: "7", patch: [{ op: "remove", path: "/spec/scopes" }, { op: "replace", path: "/spec/hard/pods", value: "10" }] },
+      target: JSON.stringify("ResourceQuota/team-a/default"),
+      targetLabels: { ...labels(), team: "a" },
+    });
+    // After the revert: the update it makes comes back, and matches.
+    live = { ...liveChanged, spec: { hard: { pods: "10" } } };
+    expect(policy.evaluate(review(resourceInput(live, { operation: "UPDATE", oldObject: liveChanged })), { resolver } as never)).toEqual([]);
+    expect(policy.evaluate(review(resourceInput(live, { operation: "UPDATE", oldObject: liveChanged })), { resolver, includePasses: true } as never).map((f) => [f.effect, f.message])).toEqual([["pass", "ResourceQuota/team-a/default matches what the rule generates"]]);
+    // Without synchronize, an update of the generated object is nobody's business.
+    expect(load(policyText(false)).generates?.(updated)).toBe(false);
+  });
+
   it("an object without a trigger-uid label is an error finding (the trigger cannot be told); another policy's object, or a rule without synchronize, triggers nothing", () => {
     const policy = load(policyText(true));
     const noUid = labels();

@@ -22,7 +22,8 @@ import { globalContextReader, type GlobalContextSet } from "./global-context.js"
 import { celPolicyIdentity, celPolicyMeta, compileExpression, extendOnce, kyvernoSeverity, namedExpressions, scopeOf, type NamedProgram } from "./cel-policy-common.js";
 import { clusterContextResolver, sharedBaseDocument } from "./context.js";
 import { generateLabels } from "./generate.js";
-import { deletedTriggerAsCreate, downstreamOrigin, generateFindings, recreateDownstream, synchronizedDeletions, type DownstreamOrigin } from "./generate-actions.js";
+import { deletedTriggerAsCreate, generateFindings, synchronizedDeletions } from "./generate-actions.js";
+import { downstreamChange, recreateDownstream, revertDownstream, type DownstreamChange } from "./generate-sync.js";
 import { mutatingEnvironment } from "./mutating-policy.js";
 import type { GenerateOutcome, KyvernoEvaluateOptions, KyvernoPolicy, TriggerTarget } from "./policy.js";
 import { admissionInputFor, stringMap, type AdmissionInput } from "./request.js";
@@ -214,11 +215,11 @@ export function compileGeneratingPolicy(document: Json, env: CelEnvironment, opt
     }
   };
 
-  /** The origin of a deleted object this policy generated (its labels say so) when it synchronizes, else undefined. */
-  const deletedDownstream = (input: AdmissionInput): DownstreamOrigin | undefined => {
-    if (!synchronize || input.operation !== "DELETE" || input.object !== null || input.oldObject === null) return undefined;
-    const origin = downstreamOrigin(input.oldObject);
-    return origin !== undefined && origin.policy === id.name && origin.policyNamespace === (id.namespace ?? "") && origin.rule === "" ? origin : undefined;
+  /** A generated object of this policy deleted or modified (its labels say so) when it synchronizes, else undefined. */
+  const syncedDownstream = (input: AdmissionInput): DownstreamChange | undefined => {
+    if (!synchronize) return undefined;
+    const found = downstreamChange(input);
+    return found !== undefined && found.origin.policy === id.name && found.origin.policyNamespace === (id.namespace ?? "") && found.origin.rule === "" ? found : undefined;
   };
 
   return {
@@ -230,8 +231,8 @@ export function compileGeneratingPolicy(document: Json, env: CelEnvironment, opt
     generateAdmission,
     generates: (input: AdmissionInput) => {
       if (!id.inScope(input)) return false;
+      if (syncedDownstream(input) !== undefined) return true;
       if (input.object !== null) return matchConstraintsMatch(spec["matchConstraints"], targetOf(input));
-      if (deletedDownstream(input) !== undefined) return true;
       // A deleted trigger: with synchronize, what it generated is deleted (matched as the trigger's creation).
       const created = synchronize ? deletedTriggerAsCreate(input) : undefined;
       return created !== undefined && matchConstraintsMatch(spec["matchConstraints"], targetOf(created));
@@ -246,18 +247,19 @@ export function compileGeneratingPolicy(document: Json, env: CelEnvironment, opt
       if (!input) return [];
       let base: KyvernoEvaluateOptions = evalOptions ?? noOptions;
       if (ctx.kubernetes !== undefined && base.resolver === undefined) base = { ...base, resolver: clusterContextResolver(ctx.kubernetes) };
+      // An object this policy generated, deleted (re-created) or modified (reverted) for its live trigger, with synchronize.
+      const downstream = syncedDownstream(input);
+      if (downstream !== undefined) {
+        const labelled = (trigger: AdmissionInput): GenerateOutcome => {
+          const outcome = generateAdmission(trigger, base);
+          const origin = { policy: id.name, policyNamespace: id.namespace ?? "", rule: "", trigger: trigger.object ?? {} };
+          return { results: outcome.results, resources: outcome.resources.map((r) => generateLabels(r, origin)) };
+        };
+        const note = (effect: "pass" | "error", message: string): Finding => resultToFinding({ ...result(effect, message, []), rule: id.name }, meta, input);
+        const sync = downstream.change === "deleted" ? recreateDownstream : revertDownstream;
+        return sync(downstream.origin, input, labelled, (r, trigger) => resultToFinding({ ...r, rule: r.rule || id.name }, meta, trigger), note, evalOptions?.includePasses === true, base.resolver);
+      }
       if (input.object === null) {
-        // A deleted object this policy generated: with synchronize, it is re-created for its live trigger.
-        const downstream = deletedDownstream(input);
-        if (downstream !== undefined) {
-          const labelled = (trigger: AdmissionInput): GenerateOutcome => {
-            const outcome = generateAdmission(trigger, base);
-            const origin = { policy: id.name, policyNamespace: id.namespace ?? "", rule: "", trigger: trigger.object ?? {} };
-            return { results: outcome.results, resources: outcome.resources.map((r) => generateLabels(r, origin)) };
-          };
-          const note = (effect: "pass" | "error", message: string): Finding => resultToFinding({ ...result(effect, message, []), rule: id.name }, meta, input);
-          return recreateDownstream(downstream, input, labelled, (r, trigger) => resultToFinding({ ...r, rule: r.rule || id.name }, meta, trigger), note, evalOptions?.includePasses === true, base.resolver);
-        }
         const created = synchronize ? deletedTriggerAsCreate(input) : undefined;
         if (created === undefined) return [];
         const deleted = generateAdmission(created, base);

@@ -32,7 +32,8 @@ import { evaluateConditions, validateBlock } from "./validate.js";
 import { diffJsonPatch, type JsonPatchOperation } from "./json-patch.js";
 import { mutateBlock } from "./mutate.js";
 import { generateBlock } from "./generate.js";
-import { deletedTriggerAsCreate, downstreamOrigin, generateFindings, recreateDownstream, synchronizedDeletions, type DownstreamOrigin } from "./generate-actions.js";
+import { deletedTriggerAsCreate, generateFindings, synchronizedDeletions } from "./generate-actions.js";
+import { downstreamChange, recreateDownstream, revertDownstream, type DownstreamChange } from "./generate-sync.js";
 import { resultToFinding, type RuleResult } from "./results.js";
 import { applyVerifyImages, verifyImagesBlock } from "./verify-images.js";
 
@@ -463,12 +464,12 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
   const syncRules = generateRules.filter((r) => isObject(r.raw["generate"]) && r.raw["generate"]["synchronize"] === true);
   const generateExistingRules = generateRules.filter((r) => spec["generateExisting"] === true || (isObject(r.raw["generate"]) && r.raw["generate"]["generateExisting"] === true));
 
-  /** The origin of a deleted object this policy generated with a synchronized rule (its labels say so), else undefined. */
-  const deletedDownstream = (input: AdmissionInput): DownstreamOrigin | undefined => {
-    if (input.operation !== "DELETE" || input.object !== null || input.oldObject === null || syncRules.length === 0) return undefined;
-    const origin = downstreamOrigin(input.oldObject);
-    if (origin === undefined || origin.policy !== name || origin.policyNamespace !== (policyNamespace ?? "")) return undefined;
-    return syncRules.some((r) => r.name === origin.rule) ? origin : undefined;
+  /** A generated object of this policy's synchronized rules deleted or modified (its labels say so), else undefined. */
+  const syncedDownstream = (input: AdmissionInput): DownstreamChange | undefined => {
+    if (syncRules.length === 0) return undefined;
+    const found = downstreamChange(input);
+    if (found === undefined || found.origin.policy !== name || found.origin.policyNamespace !== (policyNamespace ?? "")) return undefined;
+    return syncRules.some((r) => r.name === found.origin.rule) ? found : undefined;
   };
 
   /** Generate rules in order, each on the admission input's object (Kyverno's generation response). */
@@ -512,7 +513,7 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
       generateAdmission,
       generates: (input: AdmissionInput) => {
         if (outsideNamespace(input)) return false;
-        if (deletedDownstream(input) !== undefined) return true;
+        if (syncedDownstream(input) !== undefined) return true;
         if (input.object !== null) return generateRules.some((r) => matchBlockMatches(r.raw["match"], input) && !excludeBlockMatches(r.raw["exclude"], input));
         const created = deletedTriggerAsCreate(input);
         return created !== undefined && syncRules.some((r) => matchBlockMatches(r.raw["match"], created) && !excludeBlockMatches(r.raw["exclude"], created));
@@ -537,14 +538,15 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
       if (kubernetes !== undefined && options.resolver === undefined && base.resolver === undefined) base = { ...base, resolver: clusterContextResolver(kubernetes) };
       if (ctx.event.type === EventTypes.mutateExistingTrigger) return mutateExistingFindings(mutateExistingAdmission(input, base), (r) => resultToFinding(r, meta, input), evalOptions?.includePasses === true);
       if (ctx.event.type === EventTypes.generateTrigger) {
+        // An object this policy generated with a synchronized rule, deleted (re-created) or modified (reverted).
+        const downstream = syncedDownstream(input);
+        if (downstream !== undefined) {
+          const rule = syncRules.find((r) => r.name === downstream.origin.rule) as CompiledRule;
+          const note = (effect: "pass" | "error", message: string): Finding => resultToFinding(ruleResult(key, severity, rule, modeFor(rule, input), effect, message, []), meta, input);
+          const sync = downstream.change === "deleted" ? recreateDownstream : revertDownstream;
+          return sync(downstream.origin, input, (trigger) => generateAdmission(trigger, base), (r, trigger) => resultToFinding(r, meta, trigger), note, evalOptions?.includePasses === true, base.resolver);
+        }
         if (input.object === null) {
-          // A deleted object this policy generated with a synchronized rule: it is re-created.
-          const downstream = deletedDownstream(input);
-          if (downstream !== undefined) {
-            const rule = syncRules.find((r) => r.name === downstream.rule) as CompiledRule;
-            const note = (effect: "pass" | "error", message: string): Finding => resultToFinding(ruleResult(key, severity, rule, modeFor(rule, input), effect, message, []), meta, input);
-            return recreateDownstream(downstream, input, (trigger) => generateAdmission(trigger, base), (r, trigger) => resultToFinding(r, meta, trigger), note, evalOptions?.includePasses === true, base.resolver);
-          }
           // A deleted trigger: the downstream of its synchronized rules is deleted.
           const created = deletedTriggerAsCreate(input);
           if (created === undefined || syncRules.length === 0) return [];
