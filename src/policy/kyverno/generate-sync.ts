@@ -10,7 +10,7 @@ import type { Finding } from "../../core/finding.js";
 import { resourceForKind } from "../vap/match-constraints.js";
 import { listObjects, resourcePath } from "./cluster-reads.js";
 import type { ExternalContextResolver } from "./context.js";
-import { generateFindings, liveObject, type GenerationOutcome } from "./generate-actions.js";
+import { generateFindings, liveObject } from "./generate-actions.js";
 import { isClusterScopedKind } from "./kinds.js";
 import { mutateExistingFindings, patchOutcome } from "./mutate-existing.js";
 import { metadataOf, stringMap, type AdmissionInput } from "./request.js";

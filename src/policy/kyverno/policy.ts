@@ -7,181 +7,38 @@
  * digest). Evaluation never throws: a broken rule becomes an `error` result.
  */
 import { createHash } from "node:crypto";
-import type { CompiledPolicy } from "../../core/compiled-policy.js";
 import type { Context } from "../../core/context.js";
 import { VigilError } from "../../core/errors.js";
 import type { Finding } from "../../core/finding.js";
 import { EventTypes } from "../../core/event.js";
-import type { EvaluateOptions, PolicyMeta, RuleMode, Severity } from "../../core/policy.js";
+import type { EvaluateOptions, PolicyMeta, RuleMode } from "../../core/policy.js";
 import type { CelEnvironment } from "../cel/api.js";
 import { withAutogenRules } from "./autogen.js";
-import { clusterContextResolver, loadContextEntries, setPath, sharedBaseDocument, type Doc, type ExternalContextResolver } from "./context.js";
+import { clusterContextResolver, sharedBaseDocument, type Doc, type ExternalContextResolver } from "./context.js";
 import { celParamSpec, resolveCelParams, type CelParamSpec } from "./cel-params.js";
-import { mutateExistingFindings, mutateTargets, type TargetOutcome } from "./mutate-existing.js";
-import { withGlobalContext, type GlobalContextSet } from "./global-context.js";
-import { compileCelRule, evaluateCelPreconditions, type CelRule } from "./cel-rule.js";
+import { mutateExistingFindings } from "./mutate-existing.js";
+import { withGlobalContext } from "./global-context.js";
+import { compileCelRule, evaluateCelPreconditions } from "./cel-rule.js";
 import { kyvernoSeverity, requestNamespace } from "./cel-policy-common.js";
-import { excludeBlockMatches, matchBlockMatches, matchedKinds, selectorMatches } from "./match.js";
-import { extendableCopy } from "./objects.js";
-import { evaluatePodSecurity } from "./pod-security.js";
-import { exceptionMessage, matchingPolicyException, type AppliedPolicyException, type PolicyExceptionSet } from "./policy-exception.js";
+import { excludeBlockMatches, matchBlockMatches, selectorMatches } from "./match.js";
+import { exceptionMessage, matchingPolicyException, type AppliedPolicyException } from "./policy-exception.js";
 import { admissionInputFor, metadataOf, stringMap, subjectObject, type AdmissionInput } from "./request.js";
-import type { RuleEnv, RuleResponse } from "./rule-env.js";
+import type { RuleEnv } from "./rule-env.js";
 import { checkRuleSupported } from "./support.js";
-import { evaluateConditions, validateBlock } from "./validate.js";
-import { diffJsonPatch, type JsonPatchOperation } from "./json-patch.js";
-import { mutateBlock } from "./mutate.js";
-import { generateBlock } from "./generate.js";
-import { deletedTriggerAsCreate, generateFindings, synchronizedDeletions } from "./generate-actions.js";
-import { downstreamChange, recreateDownstream, revertDownstream, type DownstreamChange } from "./generate-sync.js";
+import { validateBlock } from "./validate.js";
 import { resultToFinding, type RuleResult } from "./results.js";
-import { applyVerifyImages, verifyImagesBlock } from "./verify-images.js";
+import { verifyImagesBlock } from "./verify-images.js";
+import type { CompiledRule, KyvernoCompileOptions, KyvernoEvaluateOptions, KyvernoPolicy } from "./policy-types.js";
+import { buildDocument, exceptedResult, mockedNames, noOptions, normalizeAction, podSecurityWithException, ruleEnv, ruleResult, ruleType, type RuleCore } from "./policy-rules.js";
+import { generateSide } from "./policy-generate.js";
+import { mutateSide } from "./policy-mutate.js";
+
+export type { CompiledRule, GenerateOutcome, KyvernoCompileOptions, KyvernoEvaluateOptions, KyvernoPolicy, MutationOutcome, RuleType, TriggerTarget } from "./policy-types.js";
 
 type Json = Record<string, unknown>;
 
 function isObject(value: unknown): value is Json {
   return value !== null && typeof value === "object" && !Array.isArray(value);
-}
-
-export type RuleType = "validate" | "mutate" | "generate" | "verifyImages";
-
-/** Per-evaluation inputs that `kyverno test` supplies (values files) or a host configures. */
-export interface KyvernoEvaluateOptions extends EvaluateOptions {
-  /** Dotted-path values set in the variable document (`request.operation`, context entry mocks...). */
-  readonly values?: Readonly<Record<string, unknown>>;
-  /** Per-rule values (context entry mocks under `policies[].rules[].values`). */
-  readonly ruleValues?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
-  readonly resolver?: ExternalContextResolver;
-  /** Cluster objects visible to CEL `resource.Get` / `resource.List` (test context resources). */
-  readonly clusterResources?: readonly Record<string, unknown>[];
-  /** Image metadata for CEL `image.GetMetadata(ref)` (test context `images`: `{ image, manifest, config }`). */
-  readonly imageMetadata?: readonly Record<string, unknown>[];
-  /** Also return `nomatch` results for rules that do not match the resource. */
-  readonly includeNoMatch?: boolean;
-  /**
-   * Mutations only: why a rule's mutation must not apply (a Vigil exception in force for this
-   * policy, rule and object), or undefined. The rule then reports `skip` with that reason and
-   * changes nothing. A MutatingPolicy asks with its own name as the rule.
-   */
-  readonly excepted?: (policy: string, rule: string) => string | undefined;
-  /** A background scan (io.k8s.resource): Kyverno PolicyExceptions with `spec.background: false` do not apply. */
-  readonly background?: boolean;
-  /** CEL `globalContext.Get(name, path)`: the data of the GlobalContextEntry `name`; throws when it has none (yet). */
-  readonly globalContext?: (name: string) => unknown;
-}
-
-/** Objects to list as triggers: a Kyverno kind string (`Kind`, `version/Kind`, `group/version/Kind`) or an API resource. */
-export type TriggerTarget = { readonly kind: string } | { readonly group: string; readonly version: string; readonly resource: string };
-
-/** A compiled Kyverno policy: a CompiledPolicy plus rule-level evaluation of admission inputs. */
-export interface KyvernoPolicy extends CompiledPolicy {
-  readonly kind: "ClusterPolicy" | "Policy";
-  readonly namespace?: string;
-  readonly rules: readonly { readonly name: string; readonly type: RuleType }[];
-  /** One result per rule (Kyverno's engine response), in rule order, autogen rules last. Never throws. */
-  evaluateAdmission(input: AdmissionInput, options?: KyvernoEvaluateOptions): RuleResult[];
-  /**
-   * Applies the policy's mutations (mutate rules, MutatingPolicy mutations) to the admission
-   * input's object, in order, each seeing the result of the one before. Absent on policies
-   * without mutations. Never throws: a broken mutation is an `error` result and changes nothing.
-   */
-  mutateAdmission?(input: AdmissionInput, options?: KyvernoEvaluateOptions): MutationOutcome;
-  /**
-   * `spec.reinvocationPolicy` of a MutatingPolicy: `IfNeeded` asks the mutating webhook's chain to
-   * run the policy once more when a later policy changed the object (runMutationChain).
-   */
-  readonly reinvocationPolicy?: "Never" | "IfNeeded";
-  /**
-   * The resources the policy's generate rules (GeneratingPolicy generate expressions) would
-   * create for the admission input, as `kyverno test` computes them; nothing is created. Clone
-   * sources are read from `options.clusterResources`. Absent on policies that generate nothing.
-   * Never throws: a broken rule is an `error` result and generates nothing.
-   */
-  generateAdmission?(input: AdmissionInput, options?: KyvernoEvaluateOptions): GenerateOutcome;
-  /**
-   * Whether an admitted request (CREATE or UPDATE with an object) triggers the policy's generation,
-   * cheaply (matching only): the webhooks then hand it to the ingest loop as a `dev.vigil.generate`
-   * event, whose decision plans a kubernetes.create of each generated object. Absent on policies
-   * that generate nothing.
-   */
-  generates?(input: AdmissionInput): boolean;
-  /**
-   * Kyverno's `generateExisting` (a generate rule's, a ClusterPolicy's `spec.generateExisting`, a
-   * GeneratingPolicy's `spec.evaluation.generateExisting.enabled`): when the policy is installed or
-   * changed, the existing objects of these trigger kinds that `generates` selects trigger it, once
-   * per revision (the agent's sweep, agent/mutate-existing.ts). Absent otherwise.
-   */
-  readonly generateExisting?: { readonly triggers: readonly TriggerTarget[] };
-  /**
-   * Mutate rules with `mutate.targets` (mutate-existing.ts): the kinds that trigger them, whether
-   * they also run over the existing triggers when the policy is installed or changed
-   * (`mutateExistingOnPolicyUpdate`), whether a request selects one of them, and what they would
-   * change in each target. Absent on policies without such rules.
-   */
-  readonly mutateExisting?: {
-    /** The names of the rules with `mutate.targets`. */
-    readonly rules: readonly string[];
-    readonly onPolicyUpdate: boolean;
-    readonly triggerKinds: readonly string[];
-    selects(input: AdmissionInput): boolean;
-    evaluate(input: AdmissionInput, options?: KyvernoEvaluateOptions): { rule: string; result: RuleResult; targets: TargetOutcome[] }[];
-  };
-}
-
-/** What a policy's generate rules produce for one trigger object. */
-export interface GenerateOutcome {
-  /** One result per generate rule / GeneratingPolicy that selected the object: `pass` (generated), `skip` (preconditions or matchConditions false), `error`, `unsupported`; `nomatch` only with `includeNoMatch`. */
-  readonly results: RuleResult[];
-  /** Every generated object, in rule order; each carries the `generate.kyverno.io/rule-name` label of its rule (ClusterPolicy / Policy). */
-  readonly resources: Record<string, unknown>[];
-}
-
-/** What a policy's mutations did to one object. */
-export interface MutationOutcome {
-  /** One result per mutate rule / mutation that selected the object: `pass` (applied), `skip` (preconditions or conditions false), `error`; `nomatch` only with `includeNoMatch`. */
-  readonly results: RuleResult[];
-  /** The object after every mutation; the input's object itself when nothing changed. */
-  readonly patched: Record<string, unknown>;
-  /** RFC 6902 operations from the input's object to `patched` (`diffJsonPatch`), as an AdmissionResponse carries them. */
-  readonly patch: readonly JsonPatchOperation[];
-}
-
-interface CompiledRule {
-  readonly name: string;
-  readonly type: RuleType;
-  readonly raw: Json;
-  /** `raw.validate` ({} when absent) and `raw.context` ([] when absent), read once. */
-  readonly validate: Json;
-  readonly context: readonly unknown[];
-  readonly cel?: CelRule;
-  /** `validate.cel` paramKind/paramRef: the parameter objects its CEL reads as `params`. */
-  readonly params?: CelParamSpec;
-  readonly celPreconditions?: CelRule;
-  readonly action: "Enforce" | "Audit";
-  readonly overrides: readonly Json[];
-  /** A mutate rule with `mutate.targets`: it changes other objects (mutate-existing.ts), not the request's. */
-  readonly existing: boolean;
-}
-
-function ruleType(rule: Json): RuleType {
-  if (rule["mutate"] !== undefined) return "mutate";
-  if (rule["generate"] !== undefined) return "generate";
-  if (rule["verifyImages"] !== undefined) return "verifyImages";
-  return "validate";
-}
-
-function normalizeAction(value: unknown): "Enforce" | "Audit" | undefined {
-  if (typeof value !== "string") return undefined;
-  return value.toLowerCase() === "enforce" ? "Enforce" : value.toLowerCase() === "audit" ? "Audit" : undefined;
-}
-
-export interface KyvernoCompileOptions {
-  readonly source?: string;
-  readonly resolver?: ExternalContextResolver;
-  /** The Kyverno PolicyExceptions of this load, consulted when a rule matches (policy-exception.ts). */
-  readonly exceptions?: PolicyExceptionSet;
-  /** The GlobalContextEntries of this load, answering `globalReference` context entries (global-context.ts). */
-  readonly globals?: GlobalContextSet;
 }
 
 /** Compiles one ClusterPolicy/Policy document. Throws VigilError (VIGIL_POLICY_LOAD / _UNSUPPORTED / _COMPILE). */
@@ -374,132 +231,13 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
     return results;
   };
 
-  // Kyverno's mutating webhook runs verifyImages rules after the mutate rules (digests, verify-images annotation).
-  const mutateRules = [...rules.filter((r) => r.type === "mutate" && !r.existing), ...rules.filter((r) => r.type === "verifyImages")];
-
-  /** The mutate-existing rules for a trigger: per rule, its result and what it would change in each target. */
-  const mutateExistingAdmission = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions = {}): { rule: string; result: RuleResult; targets: TargetOutcome[] }[] => {
-    const out: { rule: string; result: RuleResult; targets: TargetOutcome[] }[] = [];
-    if (outsideNamespace(input)) return out;
-    const resolver = withGlobalContext(evalOptions.resolver ?? options.resolver, options.globals);
-    let shared: Doc | undefined;
-    for (const rule of existingRules) {
-      const mode: RuleMode = "warn";
-      try {
-        const ready = prepareRule(rule, mode, input, evalOptions, () => (shared ??= sharedBaseDocument(input)), resolver);
-        if ("stop" in ready) {
-          if (ready.stop) out.push({ rule: rule.name, result: ready.stop, targets: [] });
-          continue;
-        }
-        const doc = extendableCopy(ready.doc);
-        const loaded = loadContextEntries(rule.context, doc, { mocked: ready.env.mocked, ...(ready.env.resolver ? { resolver: ready.env.resolver } : {}), deleteRequest: ready.env.deleteRequest });
-        if (!loaded.ok) {
-          out.push({ rule: rule.name, result: ruleResult(key, severity, rule, mode, "error", `failed to load context: ${loaded.error}`, []), targets: [] });
-          continue;
-        }
-        const pre = evaluateConditions(rule.raw["preconditions"], doc, ready.env, "empty");
-        if (!pre.ok || !pre.value) {
-          out.push({ rule: rule.name, result: ruleResult(key, severity, rule, mode, pre.ok ? "skip" : "error", pre.ok ? pre.message ?? "preconditions not met" : `failed to evaluate preconditions: ${pre.error ?? ""}`, [{ kind: "precondition", expr: "preconditions", value: pre.value, children: pre.trace }]), targets: [] });
-          continue;
-        }
-        const targets = mutateTargets(rule.raw["mutate"] as Json, doc, ready.env, policyNamespace);
-        const failed = targets.find((t) => t.status === "error");
-        const changed = targets.filter((t) => t.status === "patch").length;
-        const status = failed ? "error" : changed > 0 ? "pass" : "skip";
-        out.push({ rule: rule.name, result: ruleResult(key, severity, rule, mode, status, failed?.message ?? (changed > 0 ? `${changed} target${changed === 1 ? "" : "s"} to patch` : "no target to change"), pre.trace.length > 0 ? [{ kind: "precondition", expr: "preconditions", value: true, children: pre.trace }] : []), targets });
-      } catch (cause) {
-        out.push({ rule: rule.name, result: internalError(rule, mode, cause), targets: [] });
-      }
-    }
-    return out;
+  const core: RuleCore = {
+    key, name, policyNamespace, severity, meta, options, applyOne, outsideNamespace, modeFor, prepareRule, internalError,
+    result: (rule, mode, status, message, trace) => ruleResult(key, severity, rule, mode, status, message, trace),
+    resolverFor: (evalOptions) => withGlobalContext(evalOptions.resolver ?? options.resolver, options.globals),
   };
-
-  /** Mutate rules in order, each on the previous one's output (Kyverno's mutation engine). */
-  const mutateAdmission = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions = {}): MutationOutcome => {
-    const original = subjectObject(input);
-    const results: RuleResult[] = [];
-    if (outsideNamespace(input)) return { results, patched: original, patch: [] };
-    const resolver = withGlobalContext(evalOptions.resolver ?? options.resolver, options.globals);
-    let current = original;
-    let shared: Doc | undefined;
-    const sharedDoc = (): Doc => (shared ??= sharedBaseDocument(input));
-    for (const rule of mutateRules) {
-      const current0 = current;
-      const ruleInput: AdmissionInput = current0 === original ? input : { ...input, object: current0 };
-      const mode = modeFor(rule, ruleInput);
-      const exception = evalOptions.excepted?.(key, rule.name);
-      if (exception !== undefined) {
-        results.push(ruleResult(key, severity, rule, mode, "skip", exception, []));
-        continue;
-      }
-      try {
-        const ready = prepareRule(rule, mode, ruleInput, evalOptions, sharedDoc, resolver);
-        if ("stop" in ready) {
-          if (ready.stop) results.push(ready.stop);
-          continue;
-        }
-        if (rule.type === "verifyImages") {
-          const outcome = verifyImagesBlock(rule.raw["verifyImages"], current0, ready.doc, ready.env, rule.context, rule.raw["preconditions"], "mutate", rule.raw["imageExtractors"]);
-          if (outcome.status === undefined) continue;
-          results.push(ruleResult(key, severity, rule, mode, outcome.status, outcome.message, outcome.trace));
-          if (outcome.status === "pass") current = applyVerifyImages(current0, outcome);
-          continue;
-        }
-        const mutate = isObject(rule.raw["mutate"]) ? rule.raw["mutate"] : {};
-        const response = mutateBlock(mutate, current0, ready.doc, ready.env, rule.context, rule.raw["preconditions"]);
-        const message = response.status === "pass" ? successMessage(response.patched) : response.message;
-        results.push(ruleResult(key, severity, rule, mode, response.status, message, response.trace));
-        if (response.status === "pass") current = response.patched;
-        if (applyOne && response.status === "pass") break;
-      } catch (cause) {
-        results.push(internalError(rule, mode, cause));
-      }
-    }
-    return { results, patched: current, patch: current === original ? [] : diffJsonPatch(original, current) };
-  };
-
-  const generateRules = rules.filter((r) => r.type === "generate");
-  // `spec.generateExisting` (older Kyverno) applies to every generate rule; `generate.generateExisting` to its own.
-  // `synchronize: true`: deleting the trigger deletes what the rule generated for it.
-  const syncRules = generateRules.filter((r) => isObject(r.raw["generate"]) && r.raw["generate"]["synchronize"] === true);
-  const generateExistingRules = generateRules.filter((r) => spec["generateExisting"] === true || (isObject(r.raw["generate"]) && r.raw["generate"]["generateExisting"] === true));
-
-  /** A generated object of this policy's synchronized rules deleted or modified (its labels say so), else undefined. */
-  const syncedDownstream = (input: AdmissionInput): DownstreamChange | undefined => {
-    if (syncRules.length === 0) return undefined;
-    const found = downstreamChange(input);
-    if (found === undefined || found.origin.policy !== name || found.origin.policyNamespace !== (policyNamespace ?? "")) return undefined;
-    return syncRules.some((r) => r.name === found.origin.rule) ? found : undefined;
-  };
-
-  /** Generate rules in order, each on the admission input's object (Kyverno's generation response). */
-  const generateAdmission = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions = {}): GenerateOutcome => {
-    const trigger = subjectObject(input);
-    const results: RuleResult[] = [];
-    const resources: Record<string, unknown>[] = [];
-    if (outsideNamespace(input)) return { results, resources };
-    const resolver = withGlobalContext(evalOptions.resolver ?? options.resolver, options.globals);
-    let shared: Doc | undefined;
-    const sharedDoc = (): Doc => (shared ??= sharedBaseDocument(input));
-    for (const rule of generateRules) {
-      const mode = modeFor(rule, input);
-      try {
-        const ready = prepareRule(rule, mode, input, evalOptions, sharedDoc, resolver);
-        if ("stop" in ready) {
-          if (ready.stop) results.push(ready.stop);
-          continue;
-        }
-        const generate = isObject(rule.raw["generate"]) ? rule.raw["generate"] : {};
-        const origin = { policy: name, policyNamespace: policyNamespace ?? "", rule: rule.name, trigger };
-        const response = generateBlock(generate, ready.doc, ready.env, rule.context, rule.raw["preconditions"], origin, evalOptions.clusterResources);
-        results.push(ruleResult(key, severity, rule, mode, response.status, response.message, response.trace));
-        resources.push(...response.resources);
-      } catch (cause) {
-        results.push(internalError(rule, mode, cause));
-      }
-    }
-    return { results, resources };
-  };
+  const mutate = mutateSide(core, rules, spec);
+  const generate = generateSide(core, rules, spec);
 
   return {
     meta,
@@ -507,27 +245,8 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
     ...(policyNamespace === undefined ? {} : { namespace: policyNamespace }),
     rules: rules.map((r) => ({ name: r.name, type: r.type })),
     evaluateAdmission,
-    ...(mutateRules.length > 0 ? { mutateAdmission } : {}),
-    ...(generateExistingRules.length > 0 ? { generateExisting: { triggers: [...new Set(generateExistingRules.flatMap((r) => matchedKinds(r.raw["match"])))].map((kind) => ({ kind })) } } : {}),
-    ...(generateRules.length > 0 ? {
-      generateAdmission,
-      generates: (input: AdmissionInput) => {
-        if (outsideNamespace(input)) return false;
-        if (syncedDownstream(input) !== undefined) return true;
-        if (input.object !== null) return generateRules.some((r) => matchBlockMatches(r.raw["match"], input) && !excludeBlockMatches(r.raw["exclude"], input));
-        const created = deletedTriggerAsCreate(input);
-        return created !== undefined && syncRules.some((r) => matchBlockMatches(r.raw["match"], created) && !excludeBlockMatches(r.raw["exclude"], created));
-      },
-    } : {}),
-    ...(existingRules.length > 0 ? {
-      mutateExisting: {
-        rules: existingRules.map((r) => r.name),
-        onPolicyUpdate: spec["mutateExistingOnPolicyUpdate"] === true,
-        triggerKinds: [...new Set(existingRules.flatMap((r) => matchedKinds(r.raw["match"])))],
-        selects: (input: AdmissionInput) => !outsideNamespace(input) && existingRules.some((r) => matchBlockMatches(r.raw["match"], input) && !excludeBlockMatches(r.raw["exclude"], input)),
-        evaluate: mutateExistingAdmission,
-      },
-    } : {}),
+    ...generate,
+    ...mutate,
     evaluate(ctx: Context, evalOptions?: EvaluateOptions): Finding[] {
       const input = admissionInputFor(ctx);
       if (!input) return [];
@@ -536,36 +255,8 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
       // Without a resolver of its own, a policy reads configMap / apiCall entries from the cluster view the context carries.
       const kubernetes = ctx.kubernetes;
       if (kubernetes !== undefined && options.resolver === undefined && base.resolver === undefined) base = { ...base, resolver: clusterContextResolver(kubernetes) };
-      if (ctx.event.type === EventTypes.mutateExistingTrigger) return mutateExistingFindings(mutateExistingAdmission(input, base), (r) => resultToFinding(r, meta, input), evalOptions?.includePasses === true);
-      if (ctx.event.type === EventTypes.generateTrigger) {
-        // An object this policy generated with a synchronized rule, deleted (re-created) or modified (reverted).
-        const downstream = syncedDownstream(input);
-        if (downstream !== undefined) {
-          const rule = syncRules.find((r) => r.name === downstream.origin.rule) as CompiledRule;
-          const note = (effect: "pass" | "error", message: string): Finding => resultToFinding(ruleResult(key, severity, rule, modeFor(rule, input), effect, message, []), meta, input);
-          const sync = downstream.change === "deleted" ? recreateDownstream : revertDownstream;
-          return sync(downstream.origin, input, (trigger) => generateAdmission(trigger, base), (r, trigger) => resultToFinding(r, meta, trigger), note, evalOptions?.includePasses === true, base.resolver);
-        }
-        if (input.object === null) {
-          // A deleted trigger: the downstream of its synchronized rules is deleted.
-          const created = deletedTriggerAsCreate(input);
-          if (created === undefined || syncRules.length === 0) return [];
-          const outcome = generateAdmission(created, base);
-          const syncNames = new Set(syncRules.map((r) => r.name));
-          return outcome.results.filter((r) => r.status === "pass" && syncNames.has(r.rule)).flatMap((r) =>
-            synchronizedDeletions(outcome.resources.filter((g) => stringMap(metadataOf(g)["labels"])["generate.kyverno.io/rule-name"] === r.rule), name, created.object ?? {}, r, (x) => resultToFinding(x, meta, input), evalOptions?.includePasses === true, base.resolver));
-        }
-        const outcome = generateAdmission(input, base);
-        // A namespaced Policy generates into its own namespace only (Kyverno refuses such a Policy).
-        const elsewhere = policyNamespace === undefined ? [] : outcome.resources.filter((r) => String(metadataOf(r)["namespace"] ?? "") !== policyNamespace);
-        const findings = generateFindings({ results: outcome.results, resources: outcome.resources.filter((r) => !elsewhere.includes(r)) }, (r) => resultToFinding(r, meta, input), evalOptions?.includePasses === true, base.resolver);
-        for (const r of elsewhere) {
-          const message = `${String(r["kind"] ?? "")} ${String(metadataOf(r)["name"] ?? "")} would be generated ${String(metadataOf(r)["namespace"] ?? "") === "" ? "cluster-wide" : `in namespace ${String(metadataOf(r)["namespace"])}`}; a namespaced Policy generates into its own namespace ${policyNamespace ?? ""} only`;
-          const result = outcome.results.find((x) => x.status === "pass");
-          if (result) findings.push({ ...resultToFinding(result, meta, input), effect: "error", message, error: { code: "VIGIL_POLICY_EVAL", message } });
-        }
-        return findings;
-      }
+      if (ctx.event.type === EventTypes.mutateExistingTrigger) return mutateExistingFindings(mutate.mutateExisting?.evaluate(input, base) ?? [], (r) => resultToFinding(r, meta, input), evalOptions?.includePasses === true);
+      if (ctx.event.type === EventTypes.generateTrigger) return generate.triggerFindings(input, base, evalOptions?.includePasses === true);
       const results = evaluateAdmission(input, background ? { ...base, background } : base);
       const findings: Finding[] = [];
       // A rule a PolicyException let through is a finding too (a skip naming the exception), so the decision says why it passed.
@@ -587,69 +278,3 @@ export function compileKyvernoPolicy(document: Json, env: CelEnvironment, option
   }
 }
 
-/** True for a rule result a Kyverno PolicyException turned into a skip. */
-function exceptedResult(result: RuleResult): boolean {
-  return result.status === "skip" && result.trace.some((step) => step.kind === "exception");
-}
-
-/**
- * A podSecurity rule under an exception with podSecurity controls (Kyverno's validate_pss): the
- * rule as written first; when it fails, again with the exception's controls added to its
- * exclusions; a pod that passes only then is a skip naming the exception, otherwise the failure
- * lists the controls still violated.
- */
-function podSecurityWithException(psSpec: unknown, input: AdmissionInput, rule: string, applied: AppliedPolicyException): RuleResponse {
-  const plain = evaluatePodSecurity(psSpec, input, rule);
-  if (plain.status !== "fail") return plain;
-  const spec = isObject(psSpec) ? psSpec : {};
-  const exclude = [...(Array.isArray(spec["exclude"]) ? spec["exclude"] : []), ...(applied.exception.podSecurity ?? [])];
-  const exempted = evaluatePodSecurity({ ...spec, exclude }, input, rule);
-  if (exempted.status === "pass") return { status: "skip", message: exceptionMessage(applied), trace: applied.trace };
-  return exempted;
-}
-
-/** Kyverno's message for an applied mutate rule. */
-function successMessage(resource: Record<string, unknown>): string {
-  const m = metadataOf(resource);
-  const kind = String(resource["kind"] ?? "");
-  const ns = typeof m["namespace"] === "string" && m["namespace"] !== "" ? ` in namespace ${m["namespace"]}` : "";
-  return `mutated ${kind}/${String(m["name"] ?? "")}${ns}`;
-}
-
-function ruleResult(policy: string, severity: Severity, rule: CompiledRule, mode: RuleMode, status: RuleResult["status"], message: string, trace: RuleResult["trace"]): RuleResult {
-  return { policy, rule: rule.name, ruleType: rule.type, mode, severity, status, message, trace };
-}
-
-/** The rule environment; closures only for the checks the rule has (the hot path allocates little). */
-function ruleEnv(rule: CompiledRule, input: AdmissionInput, mocked: ReadonlySet<string>, resolver: ExternalContextResolver | undefined, params: unknown = null): RuleEnv {
-  const env: { -readonly [K in keyof RuleEnv]: RuleEnv[K] } = { ruleName: rule.name, mocked, deleteRequest: input.operation === "DELETE", nesting: 0 };
-  if (resolver) env.resolver = resolver;
-  const cel = rule.cel;
-  if (cel) env.cel = (_spec: unknown, d: Doc) => cel.evaluate(input, d, params);
-  if (rule.validate["podSecurity"] !== undefined) env.podSecurity = (psSpec: unknown) => evaluatePodSecurity(psSpec, input, rule.name);
-  return env;
-}
-
-const noMocks: ReadonlySet<string> = new Set();
-const noOptions: KyvernoEvaluateOptions = {};
-
-function ruleValuesFor(options: KyvernoEvaluateOptions, rule: string): Readonly<Record<string, unknown>> {
-  return options.ruleValues?.[rule] ?? options.ruleValues?.[rule.replace(/^autogen-(cronjob-)?/, "")] ?? {};
-}
-
-function mockedNames(options: KyvernoEvaluateOptions, rule: string): ReadonlySet<string> {
-  if (options.values === undefined && options.ruleValues === undefined) return noMocks;
-  const names = new Set<string>();
-  for (const key of Object.keys(options.values ?? {})) names.add(key.split(".")[0] as string);
-  for (const key of Object.keys(ruleValuesFor(options, rule))) names.add(key.split(".")[0] as string);
-  return names;
-}
-
-/** A per-rule document: a shallow copy of the shared base (setPath is copy-on-write) plus values. */
-function buildDocument(shared: Doc, options: KyvernoEvaluateOptions, rule: string): Doc {
-  const doc: Doc = { ...shared };
-  if (options.values === undefined && options.ruleValues === undefined) return doc;
-  for (const [k, v] of Object.entries(options.values ?? {})) setPath(doc, k, structuredClone(v));
-  for (const [k, v] of Object.entries(ruleValuesFor(options, rule))) setPath(doc, k, structuredClone(v));
-  return doc;
-}

@@ -1,0 +1,122 @@
+/**
+ * The generate side of a Kyverno ClusterPolicy / Policy (policy.ts): its generate rules on an
+ * admission input (Kyverno's generation response, what `kyverno test` compares), which admitted
+ * requests trigger generation (`generates`), `generateExisting`, and the findings of a
+ * `dev.vigil.generate` event: the objects to create, and with `synchronize` the objects to delete
+ * with a deleted trigger, to re-create or to revert (generate-actions.ts, generate-sync.ts).
+ * Never throws.
+ */
+import type { Finding } from "../../core/finding.js";
+import type { Doc } from "./context.js";
+import { sharedBaseDocument } from "./context.js";
+import { generateBlock } from "./generate.js";
+import { deletedTriggerAsCreate, generateFindings, synchronizedDeletions } from "./generate-actions.js";
+import { downstreamChange, recreateDownstream, revertDownstream, type DownstreamChange } from "./generate-sync.js";
+import { excludeBlockMatches, matchBlockMatches, matchedKinds } from "./match.js";
+import type { CompiledRule, GenerateOutcome, KyvernoEvaluateOptions, KyvernoPolicy } from "./policy-types.js";
+import type { RuleCore } from "./policy-rules.js";
+import { metadataOf, stringMap, subjectObject, type AdmissionInput } from "./request.js";
+import { resultToFinding, type RuleResult } from "./results.js";
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** What the generate rules add to the compiled policy; empty for a policy without generate rules. */
+export type GenerateSide = Pick<KyvernoPolicy, "generateAdmission" | "generates" | "generateExisting"> & {
+  /** The findings of a `dev.vigil.generate` event for this policy (`base`: the evaluation's options, resolver included). */
+  readonly triggerFindings: (input: AdmissionInput, base: KyvernoEvaluateOptions, includePasses: boolean) => Finding[];
+};
+
+export function generateSide(core: RuleCore, rules: readonly CompiledRule[], spec: Json): GenerateSide {
+  const generateRules = rules.filter((r) => r.type === "generate");
+  // `spec.generateExisting` (older Kyverno) applies to every generate rule; `generate.generateExisting` to its own.
+  // `synchronize: true`: deleting the trigger deletes what the rule generated for it; a generated object deleted or modified is re-created or reverted.
+  const syncRules = generateRules.filter((r) => isObject(r.raw["generate"]) && r.raw["generate"]["synchronize"] === true);
+  const generateExistingRules = generateRules.filter((r) => spec["generateExisting"] === true || (isObject(r.raw["generate"]) && r.raw["generate"]["generateExisting"] === true));
+
+  /** A generated object of this policy's synchronized rules deleted or modified (its labels say so), else undefined. */
+  const syncedDownstream = (input: AdmissionInput): DownstreamChange | undefined => {
+    if (syncRules.length === 0) return undefined;
+    const found = downstreamChange(input);
+    if (found === undefined || found.origin.policy !== core.name || found.origin.policyNamespace !== (core.policyNamespace ?? "")) return undefined;
+    return syncRules.some((r) => r.name === found.origin.rule) ? found : undefined;
+  };
+
+  /** Generate rules in order, each on the admission input's object (Kyverno's generation response). */
+  const generateAdmission = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions = {}): GenerateOutcome => {
+    const trigger = subjectObject(input);
+    const results: RuleResult[] = [];
+    const resources: Record<string, unknown>[] = [];
+    if (core.outsideNamespace(input)) return { results, resources };
+    const resolver = core.resolverFor(evalOptions);
+    let shared: Doc | undefined;
+    const sharedDoc = (): Doc => (shared ??= sharedBaseDocument(input));
+    for (const rule of generateRules) {
+      const mode = core.modeFor(rule, input);
+      try {
+        const ready = core.prepareRule(rule, mode, input, evalOptions, sharedDoc, resolver);
+        if ("stop" in ready) {
+          if (ready.stop) results.push(ready.stop);
+          continue;
+        }
+        const generate = isObject(rule.raw["generate"]) ? rule.raw["generate"] : {};
+        const origin = { policy: core.name, policyNamespace: core.policyNamespace ?? "", rule: rule.name, trigger };
+        const response = generateBlock(generate, ready.doc, ready.env, rule.context, rule.raw["preconditions"], origin, evalOptions.clusterResources);
+        results.push(core.result(rule, mode, response.status, response.message, response.trace));
+        resources.push(...response.resources);
+      } catch (cause) {
+        results.push(core.internalError(rule, mode, cause));
+      }
+    }
+    return { results, resources };
+  };
+
+  /** The findings of a dev.vigil.generate event. */
+  const triggerFindings = (input: AdmissionInput, base: KyvernoEvaluateOptions, includePasses: boolean): Finding[] => {
+    // An object this policy generated with a synchronized rule, deleted (re-created) or modified (reverted).
+    const downstream = syncedDownstream(input);
+    if (downstream !== undefined) {
+      const rule = syncRules.find((r) => r.name === downstream.origin.rule) as CompiledRule;
+      const note = (effect: "pass" | "error", message: string): Finding => resultToFinding(core.result(rule, core.modeFor(rule, input), effect, message, []), core.meta, input);
+      const sync = downstream.change === "deleted" ? recreateDownstream : revertDownstream;
+      return sync(downstream.origin, input, (trigger) => generateAdmission(trigger, base), (r, trigger) => resultToFinding(r, core.meta, trigger), note, includePasses, base.resolver);
+    }
+    if (input.object === null) {
+      // A deleted trigger: the downstream of its synchronized rules is deleted.
+      const created = deletedTriggerAsCreate(input);
+      if (created === undefined || syncRules.length === 0) return [];
+      const outcome = generateAdmission(created, base);
+      const syncNames = new Set(syncRules.map((r) => r.name));
+      return outcome.results.filter((r) => r.status === "pass" && syncNames.has(r.rule)).flatMap((r) =>
+        synchronizedDeletions(outcome.resources.filter((g) => stringMap(metadataOf(g)["labels"])["generate.kyverno.io/rule-name"] === r.rule), core.name, created.object ?? {}, r, (x) => resultToFinding(x, core.meta, input), includePasses, base.resolver));
+    }
+    const outcome = generateAdmission(input, base);
+    // A namespaced Policy generates into its own namespace only (Kyverno refuses such a Policy).
+    const elsewhere = core.policyNamespace === undefined ? [] : outcome.resources.filter((r) => String(metadataOf(r)["namespace"] ?? "") !== core.policyNamespace);
+    const findings = generateFindings({ results: outcome.results, resources: outcome.resources.filter((r) => !elsewhere.includes(r)) }, (r) => resultToFinding(r, core.meta, input), includePasses, base.resolver);
+    for (const r of elsewhere) {
+      const message = `${String(r["kind"] ?? "")} ${String(metadataOf(r)["name"] ?? "")} would be generated ${String(metadataOf(r)["namespace"] ?? "") === "" ? "cluster-wide" : `in namespace ${String(metadataOf(r)["namespace"])}`}; a namespaced Policy generates into its own namespace ${core.policyNamespace ?? ""} only`;
+      const result = outcome.results.find((x) => x.status === "pass");
+      if (result) findings.push({ ...resultToFinding(result, core.meta, input), effect: "error", message, error: { code: "VIGIL_POLICY_EVAL", message } });
+    }
+    return findings;
+  };
+
+  return {
+    triggerFindings,
+    ...(generateExistingRules.length > 0 ? { generateExisting: { triggers: [...new Set(generateExistingRules.flatMap((r) => matchedKinds(r.raw["match"])))].map((kind) => ({ kind })) } } : {}),
+    ...(generateRules.length > 0 ? {
+      generateAdmission,
+      generates: (input: AdmissionInput) => {
+        if (core.outsideNamespace(input)) return false;
+        if (syncedDownstream(input) !== undefined) return true;
+        if (input.object !== null) return generateRules.some((r) => matchBlockMatches(r.raw["match"], input) && !excludeBlockMatches(r.raw["exclude"], input));
+        const created = deletedTriggerAsCreate(input);
+        return created !== undefined && syncRules.some((r) => matchBlockMatches(r.raw["match"], created) && !excludeBlockMatches(r.raw["exclude"], created));
+      },
+    } : {}),
+  };
+}
