@@ -118,6 +118,21 @@ function triggerAsCreate(input: AdmissionInput, trigger: Json): AdmissionInput {
   };
 }
 
+/** What re-creating or reverting a downstream object needs: the request, its policy's generation and finding makers. */
+export interface DownstreamSync<R extends RuleResult> {
+  readonly origin: DownstreamOrigin;
+  /** The DELETE (re-create) or UPDATE (revert) request of the generated object. */
+  readonly input: AdmissionInput;
+  /** The policy's generation for a trigger (as a creation request). */
+  readonly generate: (trigger: AdmissionInput) => { readonly results: readonly R[]; readonly resources: readonly Json[] };
+  /** A finding of a generate result, on the trigger's input. */
+  readonly toFinding: (result: R, input: AdmissionInput) => Finding;
+  /** A finding of the rule without a result (pass or error). */
+  readonly note: (effect: "pass" | "error", message: string) => Finding;
+  readonly includePasses: boolean;
+  readonly resolver: ExternalContextResolver | undefined;
+}
+
 /** How a downstream's rule is called in messages (a GeneratingPolicy's objects name no rule: its name). */
 function ruleName(origin: DownstreamOrigin): string {
   return origin.rule || origin.policy;
@@ -166,17 +181,9 @@ function regenerate<R extends RuleResult>(
  * as a `kubernetes.create`, through the same guardrails as the first creation. Nothing is planned
  * when the trigger is gone or being deleted (the deletion came with it), or when the rule no
  * longer generates that object for it; a trigger that cannot be found out is an error finding.
- * `note` makes a finding of the rule without a result (pass or error).
  */
-export function recreateDownstream<R extends RuleResult>(
-  origin: DownstreamOrigin,
-  input: AdmissionInput,
-  generate: (trigger: AdmissionInput) => { readonly results: readonly R[]; readonly resources: readonly Json[] },
-  toFinding: (result: R, input: AdmissionInput) => Finding,
-  note: (effect: "pass" | "error", message: string) => Finding,
-  includePasses: boolean,
-  resolver: ExternalContextResolver | undefined,
-): Finding[] {
+export function recreateDownstream<R extends RuleResult>(sync: DownstreamSync<R>): Finding[] {
+  const { origin, input, generate, toFinding, note, includePasses, resolver } = sync;
   const deleted = input.oldObject ?? {};
   const regenerated = regenerate(origin, input, deleted, "deleted", generate, note, includePasses, resolver);
   if ("findings" in regenerated) return regenerated.findings;
@@ -214,15 +221,8 @@ function reverted(live: Json, desired: Json): Json {
  * change is never overwritten. Its own patch comes back as an update that already matches: nothing
  * more. A Secret is an error finding (the patch would carry its data into the action record).
  */
-export function revertDownstream<R extends RuleResult>(
-  origin: DownstreamOrigin,
-  input: AdmissionInput,
-  generate: (trigger: AdmissionInput) => { readonly results: readonly R[]; readonly resources: readonly Json[] },
-  toFinding: (result: R, input: AdmissionInput) => Finding,
-  note: (effect: "pass" | "error", message: string) => Finding,
-  includePasses: boolean,
-  resolver: ExternalContextResolver | undefined,
-): Finding[] {
+export function revertDownstream<R extends RuleResult>(sync: DownstreamSync<R>): Finding[] {
+  const { origin, input, generate, toFinding, note, includePasses, resolver } = sync;
   const changed = input.object ?? {};
   const key = generatedKey(changed);
   const rule = ruleName(origin);

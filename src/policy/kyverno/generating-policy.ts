@@ -257,7 +257,7 @@ export function compileGeneratingPolicy(document: Json, env: CelEnvironment, opt
         };
         const note = (effect: "pass" | "error", message: string): Finding => resultToFinding({ ...result(effect, message, []), rule: id.name }, meta, input);
         const sync = downstream.change === "deleted" ? recreateDownstream : revertDownstream;
-        return sync(downstream.origin, input, labelled, (r, trigger) => resultToFinding({ ...r, rule: r.rule || id.name }, meta, trigger), note, evalOptions?.includePasses === true, base.resolver);
+        return sync({ origin: downstream.origin, input, generate: labelled, toFinding: (r, trigger) => resultToFinding({ ...r, rule: r.rule || id.name }, meta, trigger), note, includePasses: evalOptions?.includePasses === true, resolver: base.resolver });
       }
       if (input.object === null) {
         const created = synchronize ? deletedTriggerAsCreate(input) : undefined;

@@ -82,7 +82,7 @@ export function generateSide(core: RuleCore, rules: readonly CompiledRule[], spe
       const rule = syncRules.find((r) => r.name === downstream.origin.rule) as CompiledRule;
       const note = (effect: "pass" | "error", message: string): Finding => resultToFinding(core.result(rule, core.modeFor(rule, input), effect, message, []), core.meta, input);
       const sync = downstream.change === "deleted" ? recreateDownstream : revertDownstream;
-      return sync(downstream.origin, input, (trigger) => generateAdmission(trigger, base), (r, trigger) => resultToFinding(r, core.meta, trigger), note, includePasses, base.resolver);
+      return sync({ origin: downstream.origin, input, generate: (trigger) => generateAdmission(trigger, base), toFinding: (r, trigger) => resultToFinding(r, core.meta, trigger), note, includePasses, resolver: base.resolver });
     }
     if (input.object === null) {
       // A deleted trigger: the downstream of its synchronized rules is deleted.
