@@ -8,13 +8,18 @@
  * each and plans the kubernetes.patch of the targets within the guardrails (dry-run until the
  * policy is promoted). The revision that ran is stored (docs collection `mutate-existing`), so a
  * restart does not run it again and several processes run it once.
+ *
+ * The same sweep keeps the objects of synchronized generate rules in sync with the policy, as
+ * Kyverno does: the objects the policy's labels claim, of the kinds its synchronized rules
+ * generate, are listed and each becomes a `dev.vigil.generate` event carrying an update of the
+ * object, whose decision reverts it to what the current revision generates (a kubernetes.patch).
  */
 import { createHash } from "node:crypto";
 import type { ClusterView } from "../core/context.js";
 import { EventTypes, type Event } from "../core/event.js";
 import type { Clock, Storage } from "../core/ports.js";
 import type { KyvernoPolicy, TriggerTarget } from "../policy/kyverno/policy.js";
-import { resourceInput } from "../policy/kyverno/request.js";
+import { gvkOf, resourceInput } from "../policy/kyverno/request.js";
 import { discovery, listAll } from "./cleanup.js";
 
 type Json = Record<string, unknown>;
@@ -49,7 +54,8 @@ export function createMutateExistingSweep(options: {
       for (const policy of options.policies()) {
         const existing = policy.mutateExisting?.onPolicyUpdate === true ? policy.mutateExisting : undefined;
         const generating = policy.generateExisting;
-        if (existing === undefined && generating === undefined) continue;
+        const synchronized = policy.synchronizedDownstream;
+        if (existing === undefined && generating === undefined && synchronized === undefined) continue;
         const name = policy.meta.name;
         const revision = policy.meta.revision;
         const stored = await options.storage.getDoc<{ revision: string }>(COLLECTION, name);
@@ -69,25 +75,28 @@ export function createMutateExistingSweep(options: {
         const sweeps = [
           ...(existing === undefined ? [] : [{ type: EventTypes.mutateExistingTrigger, source: "vigil/mutate-existing", triggers: existing.triggerKinds.map((kind): TriggerTarget => ({ kind })), selects: existing.selects }]),
           ...(generating === undefined || policy.generates === undefined ? [] : [{ type: EventTypes.generateTrigger, source: "vigil/generate", triggers: generating.triggers, selects: policy.generates }]),
-        ];
+          // Generated objects of synchronized rules (dev.vigil.generate, the object's update).
+          ...(synchronized === undefined || policy.generates === undefined ? [] : [{ type: EventTypes.generateTrigger, source: "vigil/generate", triggers: synchronized.kinds, selects: policy.generates, labelSelector: synchronized.labelSelector, downstream: true }]),
+        ] as { type: string; source: string; triggers: readonly TriggerTarget[]; selects: (input: ReturnType<typeof resourceInput>) => boolean; labelSelector?: string; downstream?: boolean }[];
         for (const sweep of sweeps) {
           for (const trigger of sweep.triggers) {
             try {
-              const objects = await listAll(options.cluster, await resolver.resolve(trigger), policy.namespace);
+              const objects = await listAll(options.cluster, await resolver.resolve(trigger), policy.namespace, sweep.labelSelector);
               listed += objects.length;
               for (const object of objects) {
-                if (!sweep.selects(resourceInput(object))) continue;
+                const input = sweep.downstream ? resourceInput(object, { operation: "UPDATE", oldObject: object }) : resourceInput(object);
+                if (!sweep.selects(input)) continue;
                 const meta = (object["metadata"] ?? {}) as Json;
                 const identity = typeof meta["uid"] === "string" ? meta["uid"] : `${String(object["kind"])}/${String(meta["namespace"] ?? "")}/${String(meta["name"] ?? "")}`;
                 const namespace = typeof meta["namespace"] === "string" && meta["namespace"] !== "" ? meta["namespace"] : undefined;
                 events.push({
                   specversion: "1.0",
-                  id: createHash("sha256").update(`${name}\u0000${revision}\u0000${identity}${sweep.type === EventTypes.generateTrigger ? "\u0000generate" : ""}`).digest("hex").slice(0, 32),
+                  id: createHash("sha256").update(`${name}\u0000${revision}\u0000${identity}${sweep.downstream ? "\u0000sync" : sweep.type === EventTypes.generateTrigger ? "\u0000generate" : ""}`).digest("hex").slice(0, 32),
                   source: sweep.source,
                   type: sweep.type,
                   subject: namespace ? `${namespace}/${String(meta["name"] ?? "")}` : String(meta["name"] ?? ""),
                   time: at,
-                  data: object,
+                  data: sweep.downstream ? updateReview(object) : object,
                 });
               }
             } catch (error) {
@@ -100,6 +109,27 @@ export function createMutateExistingSweep(options: {
         out.push({ policy: name, revision, listed, triggered: events.length, problems });
       }
       return out;
+    },
+  };
+}
+
+/** An AdmissionReview of an update of `object` that changes nothing (the sweep's hand-over of a generated object to its policy). */
+function updateReview(object: Json): Json {
+  const meta = (object["metadata"] ?? {}) as Json;
+  const gvk = gvkOf(object);
+  return {
+    apiVersion: "admission.k8s.io/v1",
+    kind: "AdmissionReview",
+    request: {
+      uid: typeof meta["uid"] === "string" ? `${meta["uid"]}/policy-update` : "policy-update",
+      kind: gvk,
+      operation: "UPDATE",
+      ...(typeof meta["namespace"] === "string" && meta["namespace"] !== "" ? { namespace: meta["namespace"] } : {}),
+      name: String(meta["name"] ?? ""),
+      object,
+      oldObject: object,
+      userInfo: { username: "vigil:policy-update" },
+      dryRun: false,
     },
   };
 }

@@ -231,12 +231,13 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
     })
     : undefined;
 
-  // Kyverno mutate-existing rules with mutateExistingOnPolicyUpdate, and generateExisting, run over the existing triggers once per revision.
+  // Kyverno mutate-existing rules with mutateExistingOnPolicyUpdate, and generateExisting, run over the existing triggers once per revision;
+  // the objects of synchronized generate rules are brought to what the revision generates.
   const mutateExisting = cluster !== undefined
     ? createMutateExistingSweep({
       policies: () => catalog.list().flatMap((summary) => {
         const policy = catalog.lookup(summary.name) as KyvernoPolicy | undefined;
-        return policy?.mutateExisting || policy?.generateExisting ? [policy] : [];
+        return policy?.mutateExisting || policy?.generateExisting || policy?.synchronizedDownstream ? [policy] : [];
       }),
       cluster,
       clock,

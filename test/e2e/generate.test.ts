@@ -13,7 +13,7 @@
  *   JSON Patch tested against its resourceVersion;
  * - a GeneratingPolicy generator.Apply, the same way.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -222,6 +222,59 @@ describe("generate in the cluster: synchronize (the trigger deleted; the generat
     const after = (await agent.storage.listDecisions({})).find((d) => d.eventId === "np-f-revert/generate");
     expect(after?.findings.filter((f) => f.effect !== "pass")).toEqual([]);
     expect(api.writes.filter((w) => w.method === "PATCH")).toHaveLength(1);
+  });
+});
+
+describe("generate in the cluster: synchronize, the policy changed", () => {
+  let api: FakeKubernetesApi;
+  let running: Awaited<ReturnType<typeof startAdmissionAgent>>;
+  const dir = mkdtempSync(join(tmpdir(), "vigil-sync-policy-"));
+  // What the previous revision of add-network-policy generated (Ingress and Egress), with its labels.
+  const labels = {
+    "app.kubernetes.io/managed-by": "kyverno", "generate.kyverno.io/policy-name": "add-networkpolicy", "generate.kyverno.io/policy-namespace": "", "generate.kyverno.io/rule-name": "default-deny",
+    "generate.kyverno.io/trigger-group": "", "generate.kyverno.io/trigger-version": "v1", "generate.kyverno.io/trigger-kind": "Namespace", "generate.kyverno.io/trigger-namespace": "", "generate.kyverno.io/trigger-uid": "ns-uid-team-g",
+  };
+  const older = { podSelector: {}, policyTypes: ["Ingress", "Egress"] };
+
+  beforeAll(async () => {
+    // The new revision denies ingress only.
+    writeFileSync(join(dir, "add-network-policy.yaml"), readFileSync(join(fixtures, "kyverno/best-practices/add-network-policy/add-network-policy.yaml"), "utf8").replace(/\n {10}- Egress\s*$/, "\n"));
+    api = await startFakeKubernetesApi({
+      token: TOKEN,
+      namespaces: [{ metadata: { name: "team-g", uid: "ns-uid-team-g" } }, { metadata: { name: "legacy" } }],
+      configMaps: [],
+      objects: [
+        { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: "default-deny", namespace: "team-g", labels }, spec: older },
+        { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: "default-deny", namespace: "legacy" }, spec: older },
+      ],
+    });
+    running = await startClusterAgent([join(dir, "add-network-policy.yaml")], api, TOKEN);
+    await running.agent.promotePolicy("add-networkpolicy", approver, "reviewed");
+  });
+  afterAll(async () => {
+    await running?.close();
+    await api?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("the objects the previous revision generated are brought to what the new one generates, once per revision; others are not listed", async () => {
+    const { agent } = running;
+    expect(readFileSync(join(dir, "add-network-policy.yaml"), "utf8")).not.toContain("Egress");
+    await agent.tick();
+    await settleIngest(agent);
+    // Listed by the policy's label, not every NetworkPolicy of the cluster.
+    expect(api.requests.some((r) => r.path.startsWith("/apis/networking.k8s.io/v1/networkpolicies?") && r.path.includes(encodeURIComponent("generate.kyverno.io/policy-name=add-networkpolicy")))).toBe(true);
+    const decisions = (await agent.storage.listDecisions({ policy: "add-networkpolicy" })).filter((d) => d.eventType === "dev.vigil.generate");
+    expect(decisions.flatMap((d) => d.findings.map((f) => [f.effect, f.resource, f.message]))).toEqual([
+      ["violation", "NetworkPolicy/team-g/default-deny", "default-deny: revert NetworkPolicy/team-g/default-deny: it was modified, and the rule synchronizes it for its trigger Namespace team-g (1 change)"],
+    ]);
+    expect(api.objects.get(networkPolicyKey("team-g"))?.["spec"]).toEqual({ podSelector: {}, policyTypes: ["Ingress"] });
+    expect(api.objects.get(networkPolicyKey("legacy"))?.["spec"]).toEqual(older);
+    expect(api.writes.filter((w) => w.method === "PATCH").map((w) => w.path)).toEqual(["/apis/networking.k8s.io/v1/namespaces/team-g/networkpolicies/default-deny"]);
+    // Once per revision.
+    await agent.tick();
+    await settleIngest(agent);
+    expect((await agent.storage.listDecisions({ policy: "add-networkpolicy" })).filter((d) => d.eventType === "dev.vigil.generate")).toHaveLength(decisions.length);
   });
 });
 

@@ -242,6 +242,13 @@ spec:
     return { asked, resolver };
   };
 
+  it("names the kinds its synchronized rules generate, for the policy-update sweep; none without synchronize", () => {
+    expect(load(policyText(true)).synchronizedDownstream).toEqual({ kinds: [{ kind: "v1/ResourceQuota" }], labelSelector: "generate.kyverno.io/policy-name=quota" });
+    expect(load(policyText(false)).synchronizedDownstream).toBeUndefined();
+    // A kind chosen by a variable is not known before a trigger.
+    expect(load(policyText(true).replace("kind: ResourceQuota", "kind: \"{{request.object.metadata.labels.kind}}\"")).synchronizedDownstream).toBeUndefined();
+  });
+
   it("finds the live trigger by its uid label and plans the object's creation again", () => {
     const policy = load(policyText(true));
     const input = deleted(quota(labels()));

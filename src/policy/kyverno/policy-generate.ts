@@ -25,7 +25,7 @@ function isObject(value: unknown): value is Json {
 }
 
 /** What the generate rules add to the compiled policy; empty for a policy without generate rules. */
-export type GenerateSide = Pick<KyvernoPolicy, "generateAdmission" | "generates" | "generateExisting"> & {
+export type GenerateSide = Pick<KyvernoPolicy, "generateAdmission" | "generates" | "generateExisting" | "synchronizedDownstream"> & {
   /** The findings of a `dev.vigil.generate` event for this policy (`base`: the evaluation's options, resolver included). */
   readonly triggerFindings: (input: AdmissionInput, base: KyvernoEvaluateOptions, includePasses: boolean) => Finding[];
 };
@@ -36,6 +36,14 @@ export function generateSide(core: RuleCore, rules: readonly CompiledRule[], spe
   // `synchronize: true`: deleting the trigger deletes what the rule generated for it; a generated object deleted or modified is re-created or reverted.
   const syncRules = generateRules.filter((r) => isObject(r.raw["generate"]) && r.raw["generate"]["synchronize"] === true);
   const generateExistingRules = generateRules.filter((r) => spec["generateExisting"] === true || (isObject(r.raw["generate"]) && r.raw["generate"]["generateExisting"] === true));
+
+  // The kinds the synchronized rules generate, as Kyverno kind strings (`group/version/Kind`, `version/Kind`); a kind or apiVersion with a variable is not known before a trigger.
+  const syncKinds = [...new Set(syncRules.flatMap((r) => {
+    const generate = r.raw["generate"] as Json;
+    const kind = generate["kind"];
+    const apiVersion = generate["apiVersion"] ?? "v1";
+    return typeof kind === "string" && typeof apiVersion === "string" && kind !== "" && !`${apiVersion}${kind}`.includes("{{") ? [`${apiVersion}/${kind}`] : [];
+  }))];
 
   /** A generated object of this policy's synchronized rules deleted or modified (its labels say so), else undefined. */
   const syncedDownstream = (input: AdmissionInput): DownstreamChange | undefined => {
@@ -108,6 +116,7 @@ export function generateSide(core: RuleCore, rules: readonly CompiledRule[], spe
   return {
     triggerFindings,
     ...(generateExistingRules.length > 0 ? { generateExisting: { triggers: [...new Set(generateExistingRules.flatMap((r) => matchedKinds(r.raw["match"])))].map((kind) => ({ kind })) } } : {}),
+    ...(syncKinds.length > 0 ? { synchronizedDownstream: { kinds: syncKinds.map((kind) => ({ kind })), labelSelector: `generate.kyverno.io/policy-name=${core.name}` } } : {}),
     ...(generateRules.length > 0 ? {
       generateAdmission,
       generates: (input: AdmissionInput) => {

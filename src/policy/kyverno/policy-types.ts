@@ -88,6 +88,15 @@ export interface KyvernoPolicy extends CompiledPolicy {
    */
   readonly generateExisting?: { readonly triggers: readonly TriggerTarget[] };
   /**
+   * Kyverno keeps a synchronized rule's generated objects in sync with the policy: the kinds its
+   * synchronized generate rules name (`generate.apiVersion` and `kind`, when they hold no
+   * variable) and the label selector of this policy's objects. When the policy is installed or
+   * changed, the agent's sweep lists them and hands each over as an update of the object, whose
+   * decision reverts it to what the current revision generates (generate-sync.ts). Absent when no
+   * synchronized rule names a kind.
+   */
+  readonly synchronizedDownstream?: { readonly kinds: readonly TriggerTarget[]; readonly labelSelector: string };
+  /**
    * Mutate rules with `mutate.targets` (mutate-existing.ts): the kinds that trigger them, whether
    * they also run over the existing triggers when the policy is installed or changed
    * (`mutateExistingOnPolicyUpdate`), whether a request selects one of them, and what they would
