@@ -1,5 +1,6 @@
 /**
- * Pipeline benchmark (`npm run bench:pipeline`, or `npx tsx bench/pipeline.ts [--quick] [--json]`):
+ * Pipeline benchmark (`npm run bench:pipeline`, or `npx tsx bench/pipeline.ts [--quick] [--json] [--decide-only | --pipeline-only]`;
+ * the last two run one part, for profiling with `node --cpu-prof`):
  * the agent's own path, in-process, on one thread — accept (events appended to the durable SQLite
  * store, synchronous=FULL) → context (entities, baselines, the four detectors) → evaluate (50
  * native policies, indexed) → decide (exceptions/overrides, risk, adaptive tier, explanation) →
@@ -33,6 +34,8 @@ const json = process.argv.includes("--json");
 const quick = process.argv.includes("--quick");
 /** Only the decide-path measurement (for profiling with --cpu-prof). */
 const decideOnlyFlag = process.argv.includes("--decide-only");
+/** Only the durable pipeline and its floor (for profiling with --cpu-prof). */
+const pipelineOnlyFlag = process.argv.includes("--pipeline-only");
 const log = (line: string): void => {
   if (json) process.stderr.write(`${line}\n`);
   else console.log(line);
@@ -282,6 +285,7 @@ async function main(): Promise<void> {
       return;
     }
     const t = await throughput(dir);
+    if (pipelineOnlyFlag) return;
     const parts = await breakdown(dir);
     const m = await memory(dir);
     const targets: TargetCheck[] = [
