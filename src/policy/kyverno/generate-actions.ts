@@ -45,7 +45,7 @@ function existsInCluster(resolver: ExternalContextResolver | undefined, object: 
  * `metadata.name` as the labels carry it. One violation per object to delete, with its
  * kubernetes.delete; objects already gone or not Kyverno's are passes in explain mode.
  */
-export function synchronizedDeletions<R extends GenerationOutcome["results"][number]>(generated: readonly Json[], policy: string, trigger: Json, result: R, toFinding: (result: R) => Finding, includePasses: boolean, resolver: ExternalContextResolver | undefined): Finding[] {
+export function synchronizedDeletions<R extends GenerationOutcome["results"][number]>(generated: readonly Json[], policy: string, trigger: Json, result: R, toFinding: (result: R) => Finding, includePasses: boolean, resolver: ExternalContextResolver | undefined, why = "its trigger was deleted"): Finding[] {
   const findings: Finding[] = [];
   const triggerUid = metadataOf(trigger)["uid"];
   for (const resource of generated) {
@@ -67,7 +67,7 @@ export function synchronizedDeletions<R extends GenerationOutcome["results"][num
     }
     const uid = metadataOf(live)["uid"];
     const params: Record<string, unknown> = { apiVersion: text(resource["apiVersion"]) || "v1", kind: text(resource["kind"]), ...(namespace !== "" ? { namespace } : {}), name: text(meta["name"]), ...(typeof uid === "string" && uid !== "" ? { uid } : {}) };
-    findings.push({ ...base, resource: key, effect: "violation", mode: "warn", message: `${rule}: delete ${key}: its trigger was deleted and the rule synchronizes`, remediation: [{ action: "kubernetes.delete", params, target: JSON.stringify(key), targetLabels: labels }] });
+    findings.push({ ...base, resource: key, effect: "violation", mode: "warn", message: `${rule}: delete ${key}: ${why} and the rule synchronizes`, remediation: [{ action: "kubernetes.delete", params, target: JSON.stringify(key), targetLabels: labels }] });
   }
   return findings;
 }
@@ -120,6 +120,10 @@ export function generateFindings<R extends GenerationOutcome["results"][number]>
  */
 export function deletedTriggerAsCreate(input: AdmissionInput): AdmissionInput | undefined {
   if (input.operation !== "DELETE" || input.object !== null || input.oldObject === null) return undefined;
-  const object = input.oldObject;
+  return asCreation(input, input.oldObject);
+}
+
+/** The request as the creation of `object` (one of its objects): what a generate rule generates for it, or whether it selects it, whatever the operation. */
+export function asCreation(input: AdmissionInput, object: Json): AdmissionInput {
   return { ...input, operation: "CREATE", object, oldObject: null, ...(input.raw ? { raw: { ...input.raw, operation: "CREATE", object, oldObject: null } } : {}) };
 }

@@ -242,6 +242,65 @@ spec:
     return { asked, resolver };
   };
 
+  it("a trigger updated out of a synchronized rule (now excluded) deletes what the rule generated for it; still selected, or without synchronize, nothing is deleted", () => {
+    const before = { apiVersion: "v1", kind: "Namespace", metadata: { name: "team-a", uid: "ns-uid-1" } };
+    const after = { ...before, metadata: { ...before.metadata, labels: { quota: "none" } } };
+    const update = (object: Record<string, unknown>) => {
+      const body = { apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: { uid: "r3", kind: { group: "", version: "v1", kind: "Namespace" }, operation: "UPDATE", namespace: "team-a", name: "team-a", object, oldObject: before, userInfo: { username: "someone" } } };
+      return ({ event: { specversion: "1.0", id: "r3/generate", source: "vigil/generate", type: "dev.vigil.generate", subject: "team-a", data: body }, input: body, entities: {}, signals: {}, posture: { level: "normal" } }) as never;
+    };
+    const resolver = (request: ExternalContextRequest): unknown => {
+      const path = String(request.spec["urlPath"]);
+      if (path === "/api/v1/namespaces/team-a/resourcequotas/default") return quota(labels());
+      return new UnresolvedContext(`GET ${path}: unexpected`);
+    };
+    const policy = load(policyText(true));
+    expect(policy.generates?.(resourceInput(after, { operation: "UPDATE", oldObject: before }))).toBe(true);
+    const findings = policy.evaluate(update(after), { resolver } as never);
+    expect(findings.map((f) => [f.effect, f.resource, f.message])).toEqual([["violation", "ResourceQuota/team-a/default", "default-quota: delete ResourceQuota/team-a/default: its trigger no longer matches the rule and the rule synchronizes"]]);
+    expect(findings[0]?.remediation?.[0]).toMatchObject({ action: "kubernetes.delete", params: { apiVersion: "v1", kind: "ResourceQuota", namespace: "team-a", name: "default", uid: "q-1" } });
+    // Still selected (another label): the object exists, nothing to do.
+    const relabelled = { ...before, metadata: { ...before.metadata, labels: { team: "a" } } };
+    expect(policy.evaluate(update(relabelled), { resolver } as never)).toEqual([]);
+    // Without synchronize the object stays.
+    const unsynced = load(policyText(false));
+    expect(unsynced.evaluate(update(after), { resolver } as never)).toEqual([]);
+  });
+
+  it("a GeneratingPolicy with synchronize deletes its objects when an update of the trigger takes it out of the policy (matchConditions)", () => {
+    const policy = load(`apiVersion: policies.kyverno.io/v1
+kind: GeneratingPolicy
+metadata:
+  name: quota
+spec:
+  evaluation:
+    synchronize:
+      enabled: true
+  matchConstraints:
+    resourceRules:
+    - apiGroups: [""]
+      apiVersions: [v1]
+      operations: [CREATE]
+      resources: [namespaces]
+  matchConditions:
+  - name: wants-quota
+    expression: "!has(object.metadata.labels) || !('quota' in object.metadata.labels) || object.metadata.labels['quota'] != 'none'"
+  generate:
+  - expression: >-
+      generator.Apply(object.metadata.name, [{"kind": dyn("ResourceQuota"), "apiVersion": dyn("v1"), "metadata": dyn({"name": "default"}), "spec": dyn({"hard": dyn({"pods": "10"})})}])
+`);
+    const before = { apiVersion: "v1", kind: "Namespace", metadata: { name: "team-a", uid: "ns-uid-1" } };
+    const after = { ...before, metadata: { ...before.metadata, labels: { quota: "none" } } };
+    const body = { apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: { uid: "r4", kind: { group: "", version: "v1", kind: "Namespace" }, operation: "UPDATE", namespace: "team-a", name: "team-a", object: after, oldObject: before, userInfo: { username: "someone" } } };
+    const ctx = ({ event: { specversion: "1.0", id: "r4/generate", source: "vigil/generate", type: "dev.vigil.generate", subject: "team-a", data: body }, input: body, entities: {}, signals: {}, posture: { level: "normal" } }) as never;
+    const gpolLabels = labels();
+    delete (gpolLabels as Record<string, string>)["generate.kyverno.io/rule-name"];
+    const resolver = (request: ExternalContextRequest): unknown => String(request.spec["urlPath"]) === "/api/v1/namespaces/team-a/resourcequotas/default" ? quota(gpolLabels) : new UnresolvedContext("unexpected");
+    // The update matches no operation of the policy (CREATE only): handed over because the old object, as a creation, did.
+    expect(policy.generates?.(resourceInput(after, { operation: "UPDATE", oldObject: before }))).toBe(true);
+    expect(policy.evaluate(ctx, { resolver } as never).map((f) => [f.effect, f.resource, f.message])).toEqual([["violation", "ResourceQuota/team-a/default", "quota: delete ResourceQuota/team-a/default: its trigger no longer matches the policy and the rule synchronizes"]]);
+  });
+
   it("names the kinds its synchronized rules generate, for the policy-update sweep; none without synchronize", () => {
     expect(load(policyText(true)).synchronizedDownstream).toEqual({ kinds: [{ kind: "v1/ResourceQuota" }], labelSelector: "generate.kyverno.io/policy-name=quota" });
     expect(load(policyText(false)).synchronizedDownstream).toBeUndefined();

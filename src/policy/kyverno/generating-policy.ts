@@ -22,7 +22,7 @@ import { globalContextReader, type GlobalContextSet } from "./global-context.js"
 import { celPolicyIdentity, celPolicyMeta, compileExpression, extendOnce, kyvernoSeverity, namedExpressions, scopeOf, type NamedProgram } from "./cel-policy-common.js";
 import { clusterContextResolver, sharedBaseDocument } from "./context.js";
 import { generateLabels } from "./generate.js";
-import { deletedTriggerAsCreate, generateFindings, synchronizedDeletions } from "./generate-actions.js";
+import { asCreation, deletedTriggerAsCreate, generateFindings, synchronizedDeletions } from "./generate-actions.js";
 import { downstreamChange, recreateDownstream, revertDownstream, type DownstreamChange } from "./generate-sync.js";
 import { mutatingEnvironment } from "./mutating-policy.js";
 import type { GenerateOutcome, KyvernoEvaluateOptions, KyvernoPolicy, TriggerTarget } from "./policy.js";
@@ -232,7 +232,11 @@ export function compileGeneratingPolicy(document: Json, env: CelEnvironment, opt
     generates: (input: AdmissionInput) => {
       if (!id.inScope(input)) return false;
       if (syncedDownstream(input) !== undefined) return true;
-      if (input.object !== null) return matchConstraintsMatch(spec["matchConstraints"], targetOf(input));
+      if (input.object !== null) {
+        if (matchConstraintsMatch(spec["matchConstraints"], targetOf(input))) return true;
+        // With synchronize, an update of a trigger (seen as its creation) may take it out of the policy: its objects are then deleted.
+        return synchronize && input.operation === "UPDATE" && input.oldObject !== null && matchConstraintsMatch(spec["matchConstraints"], targetOf(asCreation(input, input.oldObject)));
+      }
       // A deleted trigger: with synchronize, what it generated is deleted (matched as the trigger's creation).
       const created = synchronize ? deletedTriggerAsCreate(input) : undefined;
       return created !== undefined && matchConstraintsMatch(spec["matchConstraints"], targetOf(created));
@@ -259,17 +263,23 @@ export function compileGeneratingPolicy(document: Json, env: CelEnvironment, opt
         const sync = downstream.change === "deleted" ? recreateDownstream : revertDownstream;
         return sync({ origin: downstream.origin, input, generate: labelled, toFinding: (r, trigger) => resultToFinding({ ...r, rule: r.rule || id.name }, meta, trigger), note, includePasses: evalOptions?.includePasses === true, resolver: base.resolver });
       }
+      const toFinding = (r: RuleResult): Finding => resultToFinding({ ...r, rule: r.rule || id.name }, meta, input);
+      /** With synchronize, what the policy generated for `trigger` (as its creation), deleted. */
+      const deletions = (trigger: AdmissionInput, why: string): Finding[] => {
+        const deleted = generateAdmission(trigger, base);
+        return deleted.results.filter((r) => r.status === "pass").flatMap((r) => synchronizedDeletions(deleted.resources, id.name, trigger.object ?? {}, r, toFinding, evalOptions?.includePasses === true, base.resolver, why));
+      };
       if (input.object === null) {
         const created = synchronize ? deletedTriggerAsCreate(input) : undefined;
-        if (created === undefined) return [];
-        const deleted = generateAdmission(created, base);
-        const toFinding = (r: RuleResult): Finding => resultToFinding({ ...r, rule: r.rule || id.name }, meta, input);
-        return deleted.results.filter((r) => r.status === "pass").flatMap((r) => synchronizedDeletions(deleted.resources, id.name, created.object ?? {}, r, toFinding, evalOptions?.includePasses === true, base.resolver));
+        return created === undefined ? [] : deletions(created, "its trigger was deleted");
       }
       const outcome = generateAdmission(input, base);
+      // An updated trigger the policy generated for and no longer selects (matchConstraints or matchConditions): its objects are deleted.
+      const left = synchronize && input.operation === "UPDATE" && input.oldObject !== null && !outcome.results.some((r) => r.status === "pass") && !generateAdmission(asCreation(input, input.object), base).results.some((r) => r.status === "pass");
+      const removed = left && input.oldObject !== null ? deletions(asCreation(input, input.oldObject), "its trigger no longer matches the policy") : [];
       // The objects it creates name their policy and trigger with Kyverno's generate labels, as a generate rule's do.
       const origin = { policy: id.name, policyNamespace: id.namespace ?? "", rule: "", trigger: input.object };
-      return generateFindings({ results: outcome.results, resources: outcome.resources.map((r) => generateLabels(r, origin)) }, (r) => resultToFinding({ ...r, rule: r.rule || id.name }, meta, input), evalOptions?.includePasses === true, base.resolver);
+      return [...removed, ...generateFindings({ results: outcome.results, resources: outcome.resources.map((r) => generateLabels(r, origin)) }, toFinding, evalOptions?.includePasses === true, base.resolver)];
     },
   };
 }

@@ -10,7 +10,7 @@ import type { Finding } from "../../core/finding.js";
 import type { Doc } from "./context.js";
 import { sharedBaseDocument } from "./context.js";
 import { generateBlock } from "./generate.js";
-import { deletedTriggerAsCreate, generateFindings, synchronizedDeletions } from "./generate-actions.js";
+import { asCreation, deletedTriggerAsCreate, generateFindings, synchronizedDeletions } from "./generate-actions.js";
 import { downstreamChange, recreateDownstream, revertDownstream, type DownstreamChange } from "./generate-sync.js";
 import { excludeBlockMatches, matchBlockMatches, matchedKinds } from "./match.js";
 import type { CompiledRule, GenerateOutcome, KyvernoEvaluateOptions, KyvernoPolicy } from "./policy-types.js";
@@ -44,6 +44,27 @@ export function generateSide(core: RuleCore, rules: readonly CompiledRule[], spe
     const apiVersion = generate["apiVersion"] ?? "v1";
     return typeof kind === "string" && typeof apiVersion === "string" && kind !== "" && !`${apiVersion}${kind}`.includes("{{") ? [`${apiVersion}/${kind}`] : [];
   }))];
+
+  const selects = (rule: CompiledRule, input: AdmissionInput): boolean => matchBlockMatches(rule.raw["match"], input) && !excludeBlockMatches(rule.raw["exclude"], input);
+  /**
+   * The synchronized rules an update of the trigger took it out of (Kyverno's "Modify Trigger:
+   * downstream deleted"): they select the old object and not the new one, both seen as creations
+   * (so a rule's `operations` does not decide).
+   */
+  const leftRules = (input: AdmissionInput): CompiledRule[] => {
+    if (syncRules.length === 0 || input.operation !== "UPDATE" || input.object === null || input.oldObject === null) return [];
+    const before = asCreation(input, input.oldObject);
+    const after = asCreation(input, input.object);
+    return syncRules.filter((r) => selects(r, before) && !selects(r, after));
+  };
+
+  /** The deletions of what `rules` generated for `trigger` (a deleted trigger, or one these rules no longer select). */
+  const deletionsFor = (rules: readonly CompiledRule[], trigger: AdmissionInput, input: AdmissionInput, base: KyvernoEvaluateOptions, includePasses: boolean, why: string): Finding[] => {
+    const outcome = generateAdmission(trigger, base);
+    const names = new Set(rules.map((r) => r.name));
+    return outcome.results.filter((r) => r.status === "pass" && names.has(r.rule)).flatMap((r) =>
+      synchronizedDeletions(outcome.resources.filter((g) => stringMap(metadataOf(g)["labels"])["generate.kyverno.io/rule-name"] === r.rule), core.name, trigger.object ?? {}, r, (x) => resultToFinding(x, core.meta, input), includePasses, base.resolver, why));
+  };
 
   /** A generated object of this policy's synchronized rules deleted or modified (its labels say so), else undefined. */
   const syncedDownstream = (input: AdmissionInput): DownstreamChange | undefined => {
@@ -96,11 +117,11 @@ export function generateSide(core: RuleCore, rules: readonly CompiledRule[], spe
       // A deleted trigger: the downstream of its synchronized rules is deleted.
       const created = deletedTriggerAsCreate(input);
       if (created === undefined || syncRules.length === 0) return [];
-      const outcome = generateAdmission(created, base);
-      const syncNames = new Set(syncRules.map((r) => r.name));
-      return outcome.results.filter((r) => r.status === "pass" && syncNames.has(r.rule)).flatMap((r) =>
-        synchronizedDeletions(outcome.resources.filter((g) => stringMap(metadataOf(g)["labels"])["generate.kyverno.io/rule-name"] === r.rule), core.name, created.object ?? {}, r, (x) => resultToFinding(x, core.meta, input), includePasses, base.resolver));
+      return deletionsFor(syncRules, created, input, base, includePasses, "its trigger was deleted");
     }
+    // An updated trigger some synchronized rules no longer select: what they generated for it is deleted.
+    const left = leftRules(input);
+    const deletions = left.length === 0 || input.oldObject === null ? [] : deletionsFor(left, asCreation(input, input.oldObject), input, base, includePasses, "its trigger no longer matches the rule");
     const outcome = generateAdmission(input, base);
     // A namespaced Policy generates into its own namespace only (Kyverno refuses such a Policy).
     const elsewhere = core.policyNamespace === undefined ? [] : outcome.resources.filter((r) => String(metadataOf(r)["namespace"] ?? "") !== core.policyNamespace);
@@ -110,7 +131,7 @@ export function generateSide(core: RuleCore, rules: readonly CompiledRule[], spe
       const result = outcome.results.find((x) => x.status === "pass");
       if (result) findings.push({ ...resultToFinding(result, core.meta, input), effect: "error", message, error: { code: "VIGIL_POLICY_EVAL", message } });
     }
-    return findings;
+    return [...deletions, ...findings];
   };
 
   return {
@@ -122,9 +143,9 @@ export function generateSide(core: RuleCore, rules: readonly CompiledRule[], spe
       generates: (input: AdmissionInput) => {
         if (core.outsideNamespace(input)) return false;
         if (syncedDownstream(input) !== undefined) return true;
-        if (input.object !== null) return generateRules.some((r) => matchBlockMatches(r.raw["match"], input) && !excludeBlockMatches(r.raw["exclude"], input));
+        if (input.object !== null) return generateRules.some((r) => selects(r, input)) || leftRules(input).length > 0;
         const created = deletedTriggerAsCreate(input);
-        return created !== undefined && syncRules.some((r) => matchBlockMatches(r.raw["match"], created) && !excludeBlockMatches(r.raw["exclude"], created));
+        return created !== undefined && syncRules.some((r) => selects(r, created));
       },
     } : {}),
   };
