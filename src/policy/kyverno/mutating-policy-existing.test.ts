@@ -113,6 +113,32 @@ describe("MutatingPolicy evaluation.mutateExisting", () => {
     expect(none?.result).toMatchObject({ status: "error", message: "no cluster to list /api/v1/namespaces from (configure admission.cluster)" });
   });
 
+  it("CEL namespaceObject is each target's own Namespace (read from the cluster), not the trigger's", () => {
+    const policy = load(mpol(`  targetMatchConstraints:
+    resourceRules:
+    - apiGroups: [""]
+      apiVersions: [v1]
+      operations: [CREATE, UPDATE]
+      resources: [configmaps]
+  matchConditions:
+  - name: audited-namespace
+    expression: "has(namespaceObject.metadata.labels) && namespaceObject.metadata.labels['audit'] == 'on'"
+`));
+    const cm = (ns: string, name: string): KubeObject => ({ metadata: { name, namespace: ns } });
+    const { resolver, asked } = cluster({ "/api/v1/configmaps": { kind: "ConfigMapList", items: [cm("team-a", "one"), cm("team-b", "two")] } });
+    const withNamespaces = (request: ExternalContextRequest): unknown => {
+      const urlPath = String(request.spec["urlPath"] ?? "");
+      if (urlPath === "/api/v1/namespaces/team-a") return { apiVersion: "v1", kind: "Namespace", metadata: { name: "team-a", labels: { audit: "on" } } };
+      if (urlPath === "/api/v1/namespaces/team-b") return { apiVersion: "v1", kind: "Namespace", metadata: { name: "team-b", labels: { audit: "off" } } };
+      return resolver(request);
+    };
+    // The trigger's own namespace says audit: off; each target is judged by its own.
+    const triggered = resourceInput({ apiVersion: "v1", kind: "Namespace", metadata: { name: "label-namespace01" } }, { operation: "UPDATE", namespaceObject: { apiVersion: "v1", kind: "Namespace", metadata: { name: "label-namespace01", labels: { audit: "off" } } } });
+    const [outcome] = policy.mutateExisting?.evaluate(triggered, { resolver: withNamespaces }) ?? [];
+    expect(outcome?.targets.map((t) => [t.status, t.target])).toEqual([["patch", "ConfigMap/team-a/one"], ["skip", "ConfigMap/team-b/two"]]);
+    expect(asked).toEqual(["/api/v1/configmaps"]);
+  });
+
   it("matchConditions and CEL PolicyExceptions are checked on each target; a namespaced policy mutates only its own namespace", () => {
     const conditions = load(mpol(`  matchConditions:
   - name: not-system

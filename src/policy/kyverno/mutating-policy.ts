@@ -19,7 +19,8 @@ import { mergeApplyConfiguration } from "./apply-configuration.js";
 import { kyvernoCelActivation, withGlobalContextReader } from "./cel-libraries.js";
 import { globalContextReader, type GlobalContextSet } from "./global-context.js";
 import { celPolicyIdentity, celPolicyMeta, compileExpression, controllerGroups, extendOnce, kyvernoSeverity, namedExpressions, onlyPods, podConstraints, scopeOf, type NamedProgram } from "./cel-policy-common.js";
-import { clusterContextResolver, sharedBaseDocument } from "./context.js";
+import { clusterContextResolver, sharedBaseDocument, type ExternalContextResolver } from "./context.js";
+import { getObject, resourcePath } from "./cluster-reads.js";
 import { compileExistingTargets, readExistingTargets, type ExistingTargets } from "./mutating-policy-existing.js";
 import { keyOf, mutateExistingFindings, patchOutcome, type TargetOutcome } from "./mutate-existing.js";
 import { applyJsonPatch, diffJsonPatch } from "./json-patch.js";
@@ -223,12 +224,28 @@ export function compileMutatingPolicy(document: Json, env: CelEnvironment, optio
     }
   };
 
+  const readsNamespaceObject = JSON.stringify([spec["variables"], spec["matchConditions"], spec["mutations"]]).includes("namespaceObject");
+  /**
+   * CEL `namespaceObject` for a target: its own Namespace, not the trigger's. The trigger's when
+   * they share it; else read from the cluster (a GET through the resolver, answered in the agent's
+   * lookup rounds); null for a cluster-scoped target, or a Namespace that cannot be read.
+   */
+  const targetNamespaceObject = (input: AdmissionInput, target: KubeObject, resolver: ExternalContextResolver | undefined): unknown => {
+    // Only a policy whose expressions read it pays for the read.
+    if (!readsNamespaceObject) return input.namespaceObject ?? null;
+    const namespace = metadataOf(target)["namespace"];
+    if (typeof namespace !== "string" || namespace === "") return null;
+    if (input.namespaceObject !== undefined && metadataOf(input.namespaceObject)["name"] === namespace) return input.namespaceObject;
+    const read = getObject(resolver, "namespaceObject", resourcePath("v1", "namespaces", "", namespace), { apiVersion: "v1", kind: "Namespace" });
+    return "object" in read ? read.object : null;
+  };
+
   /** One existing target mutated for a trigger: `object` is the target, `request` the trigger's. */
   const mutateTarget = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions, target: KubeObject): TargetOutcome => {
     const key = keyOf(target);
     const namespace = metadataOf(target)["namespace"];
     if (id.namespace !== undefined && namespace !== id.namespace) return { status: "skip", target: key, message: `target ${key} is outside the namespace ${id.namespace} of the ${id.kind}: a namespaced policy mutates only its own namespace`, trace: [] };
-    const activation: Record<string, unknown> = { ...kyvernoCelActivation(input, sharedBaseDocument(input), evalOptions), object: target, oldObject: null };
+    const activation: Record<string, unknown> = { ...kyvernoCelActivation(input, sharedBaseDocument(input), evalOptions), object: target, oldObject: null, namespaceObject: targetNamespaceObject(input, target, evalOptions.resolver) };
     const candidates = options.exceptions?.celCandidates(id.name, id.kind);
     const polex = candidates === undefined || candidates.length === 0 ? undefined : matchingCelPolicyException(candidates, activation);
     if (polex !== undefined) return { status: "skip", target: key, message: exceptionMessage(polex), trace: polex.trace };
