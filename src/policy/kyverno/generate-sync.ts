@@ -10,7 +10,7 @@ import type { Finding } from "../../core/finding.js";
 import { resourceForKind } from "../vap/match-constraints.js";
 import { listObjects, resourcePath } from "./cluster-reads.js";
 import type { ExternalContextResolver } from "./context.js";
-import { generateFindings, liveObject } from "./generate-actions.js";
+import { generateFindings, liveObject, synchronizedDeletions } from "./generate-actions.js";
 import { isClusterScopedKind } from "./kinds.js";
 import { mutateExistingFindings, patchOutcome } from "./mutate-existing.js";
 import { metadataOf, stringMap, type AdmissionInput } from "./request.js";
@@ -239,4 +239,72 @@ export function revertDownstream<R extends RuleResult>(sync: DownstreamSync<R>):
   const target = patchOutcome(live, reverted(live, desired), []);
   return mutateExistingFindings([{ result, targets: [target.status === "unchanged" ? { ...target, message: `${key} matches what the rule generates` } : target] }], (r) => ({ ...toFinding(r as R, created), resource: key }), includePasses).map((finding) =>
     finding.effect === "violation" ? { ...finding, message: `${rule}: revert ${key}: it was modified, and the rule synchronizes it for its trigger ${triggerName} (${target.message.replace(/^target [^:]*: /, "")})` } : finding);
+}
+
+/** The clone source of a synchronized rule, when its namespace and name hold no variable. */
+export interface CloneSource {
+  readonly rule: string;
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly namespace: string;
+  readonly name: string;
+}
+
+/** `generate.clone` of a rule as a CloneSource, or undefined (no clone, or a source named by variables). */
+export function cloneSourceOf(rule: string, generate: Json): CloneSource | undefined {
+  const clone = generate["clone"];
+  const kind = generate["kind"];
+  const apiVersion = generate["apiVersion"] ?? "v1";
+  if (!isObject(clone) || typeof kind !== "string" || typeof apiVersion !== "string") return undefined;
+  const namespace = typeof clone["namespace"] === "string" ? clone["namespace"] : "";
+  const name = clone["name"];
+  if (typeof name !== "string" || name === "" || `${apiVersion}${kind}${namespace}${name}`.includes("{{")) return undefined;
+  return { rule, apiVersion, kind, namespace, name };
+}
+
+/** The clone sources an admitted request changes (an update of one, or its deletion), and how; undefined when it is none of them. */
+export function cloneSourceChange(sources: readonly CloneSource[], input: AdmissionInput): { readonly sources: readonly CloneSource[]; readonly change: "modified" | "deleted" } | undefined {
+  const change = input.operation === "UPDATE" && input.object !== null ? "modified" : input.operation === "DELETE" && input.object === null && input.oldObject !== null ? "deleted" : undefined;
+  if (change === undefined) return undefined;
+  const object = (input.object ?? input.oldObject) as Json;
+  const meta = metadataOf(object);
+  const changed = sources.filter((s) => s.kind === object["kind"] && s.apiVersion === text(object["apiVersion"]) && s.name === meta["name"] && s.namespace === text(meta["namespace"]));
+  return changed.length === 0 ? undefined : { sources: changed, change };
+}
+
+/**
+ * `synchronize` when a clone source changes (Kyverno's "Modify Source: downstream synced",
+ * "Delete Source: downstream deleted"): the objects cloned from it, listed by this policy's and
+ * rule's labels (`namespace` "": cluster-wide), are each reverted to a fresh copy of the source
+ * (revertDownstream: a kubernetes.patch, tested against its resourceVersion), or deleted with
+ * their uid as precondition. `result` makes the rule's result a deletion finding is made of.
+ */
+export function syncClones<R extends RuleResult>(
+  changed: { readonly sources: readonly CloneSource[]; readonly change: "modified" | "deleted" },
+  policy: string,
+  namespace: string,
+  sync: Omit<DownstreamSync<R>, "origin">,
+  result: (rule: string) => R,
+): Finding[] {
+  const findings: Finding[] = [];
+  for (const source of changed.sources) {
+    const selector = { matchLabels: { "generate.kyverno.io/policy-name": policy, "generate.kyverno.io/rule-name": source.rule } };
+    const listed = listObjects(sync.resolver, "downstream", resourcePath(source.apiVersion, resourceForKind(source.kind), namespace), selector, { apiVersion: source.apiVersion, kind: source.kind });
+    const key = `${source.kind}/${source.namespace !== "" ? `${source.namespace}/` : ""}${source.name}`;
+    if ("problem" in listed) {
+      findings.push({ ...sync.note("error", `${source.rule}: the clone source ${key} was ${changed.change} and the rule synchronizes, but the objects cloned from it cannot be listed: ${listed.problem}`), resource: key });
+      continue;
+    }
+    for (const item of listed.items) {
+      if (changed.change === "deleted") {
+        findings.push(...synchronizedDeletions([item], policy, {}, result(source.rule), (r) => sync.toFinding(r, sync.input), sync.includePasses, sync.resolver, `its clone source ${key} was deleted`));
+        continue;
+      }
+      const origin = downstreamOrigin(item);
+      if (origin === undefined) continue;
+      findings.push(...revertDownstream({ ...sync, origin, input: { ...sync.input, operation: "UPDATE", object: item, oldObject: item } }).map((f) =>
+        f.effect === "violation" ? { ...f, message: f.message.replace(": it was modified, and the rule synchronizes it", `: its clone source ${key} was modified, and the rule synchronizes it`) } : f));
+    }
+  }
+  return findings;
 }

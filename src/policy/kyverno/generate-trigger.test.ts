@@ -412,3 +412,58 @@ spec:
     expect(load(policyText(false)).generates?.(deleted(quota(labels())))).toBe(false);
   });
 });
+
+describe("generate triggers: a synchronized clone source changed", () => {
+  const policy = () => load(rule(`      apiVersion: v1
+      kind: ConfigMap
+      name: defaults
+      namespace: "{{request.object.metadata.name}}"
+      synchronize: true
+      clone:
+        namespace: platform
+        name: defaults
+`));
+  const source = (mode: string) => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "defaults", namespace: "platform", uid: "src-1", resourceVersion: "4" }, data: { mode } });
+  const copyLabels = {
+    "app.kubernetes.io/managed-by": "kyverno", "generate.kyverno.io/policy-name": "copy-config", "generate.kyverno.io/policy-namespace": "", "generate.kyverno.io/rule-name": "copy",
+    "generate.kyverno.io/trigger-group": "", "generate.kyverno.io/trigger-version": "v1", "generate.kyverno.io/trigger-kind": "Namespace", "generate.kyverno.io/trigger-namespace": "", "generate.kyverno.io/trigger-uid": "ns-uid-1",
+    "generate.kyverno.io/clone-source": "",
+  };
+  const copy = { metadata: { name: "defaults", namespace: "team-a", uid: "copy-1", resourceVersion: "9", labels: copyLabels }, data: { mode: "strict" } };
+  const review = (operation: "UPDATE" | "DELETE", object: Record<string, unknown> | null, oldObject: Record<string, unknown>) => {
+    const body = { apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: { uid: "r5", kind: { group: "", version: "v1", kind: "ConfigMap" }, operation, namespace: "platform", name: "defaults", object, oldObject, userInfo: { username: "someone" } } };
+    return ({ event: { specversion: "1.0", id: "r5/generate", source: "vigil/generate", type: "dev.vigil.generate", subject: "platform/defaults", data: body }, input: body, entities: {}, signals: {}, posture: { level: "normal" } }) as never;
+  };
+  const cluster = (current: Record<string, unknown> | undefined) => {
+    const asked: string[] = [];
+    const resolver = (request: ExternalContextRequest): unknown => {
+      const path = String(request.spec["urlPath"]);
+      asked.push(path);
+      if (path.startsWith("/api/v1/configmaps?labelSelector=")) return { apiVersion: "v1", kind: "ConfigMapList", items: [copy] };
+      if (path === "/api/v1/namespaces") return { apiVersion: "v1", kind: "NamespaceList", items: [{ metadata: { name: "team-a", uid: "ns-uid-1" } }] };
+      if (path === "/api/v1/namespaces/platform/configmaps/defaults") return current ?? new UnresolvedContext(`GET ${path}: 404 Not Found`);
+      if (path === "/api/v1/namespaces/team-a/configmaps/defaults") return { apiVersion: "v1", kind: "ConfigMap", ...copy };
+      return new UnresolvedContext(`GET ${path}: unexpected`);
+    };
+    return { asked, resolver };
+  };
+
+  it("a modified source: each copy (listed by the policy's and rule's labels) is patched to the source's new data", () => {
+    const changed = source("relaxed");
+    expect(policy().generates?.(resourceInput(changed, { operation: "UPDATE", oldObject: source("strict") }))).toBe(true);
+    const { asked, resolver } = cluster(changed);
+    const findings = policy().evaluate(review("UPDATE", changed, source("strict")), { resolver } as never);
+    expect(asked[0]).toBe(`/api/v1/configmaps?labelSelector=${encodeURIComponent("generate.kyverno.io/policy-name=copy-config,generate.kyverno.io/rule-name=copy")}`);
+    expect(findings.map((f) => [f.effect, f.resource, f.message])).toEqual([["violation", "ConfigMap/team-a/defaults", "copy: revert ConfigMap/team-a/defaults: its clone source ConfigMap/platform/defaults was modified, and the rule synchronizes it for its trigger Namespace team-a (1 change)"]]);
+    expect(findings[0]?.remediation?.[0]).toMatchObject({ action: "kubernetes.patch", params: { namespace: "team-a", name: "defaults", resourceVersion: "9", patch: [{ op: "replace", path: "/data/mode", value: "relaxed" }] } });
+    // Another object of that kind is nobody's source.
+    expect(policy().generates?.(resourceInput({ ...changed, metadata: { ...changed.metadata, name: "other" } }, { operation: "UPDATE", oldObject: source("strict") }))).toBe(false);
+  });
+
+  it("a deleted source: each copy is deleted, with its uid as precondition", () => {
+    const { resolver } = cluster(undefined);
+    const findings = policy().evaluate(review("DELETE", null, source("strict")), { resolver } as never);
+    expect(findings.map((f) => [f.effect, f.resource, f.message])).toEqual([["violation", "ConfigMap/team-a/defaults", "copy: delete ConfigMap/team-a/defaults: its clone source ConfigMap/platform/defaults was deleted and the rule synchronizes"]]);
+    expect(findings[0]?.remediation?.[0]).toMatchObject({ action: "kubernetes.delete", params: { kind: "ConfigMap", namespace: "team-a", name: "defaults", uid: "copy-1" } });
+  });
+});

@@ -11,7 +11,7 @@ import type { Doc } from "./context.js";
 import { sharedBaseDocument } from "./context.js";
 import { generateBlock } from "./generate.js";
 import { asCreation, deletedTriggerAsCreate, generateFindings, synchronizedDeletions } from "./generate-actions.js";
-import { downstreamChange, recreateDownstream, revertDownstream, type DownstreamChange } from "./generate-sync.js";
+import { cloneSourceChange, cloneSourceOf, downstreamChange, recreateDownstream, revertDownstream, syncClones, type CloneSource, type DownstreamChange } from "./generate-sync.js";
 import { excludeBlockMatches, matchBlockMatches, matchedKinds } from "./match.js";
 import type { CompiledRule, GenerateOutcome, KyvernoEvaluateOptions, KyvernoPolicy } from "./policy-types.js";
 import type { RuleCore } from "./policy-rules.js";
@@ -44,6 +44,13 @@ export function generateSide(core: RuleCore, rules: readonly CompiledRule[], spe
     const apiVersion = generate["apiVersion"] ?? "v1";
     return typeof kind === "string" && typeof apiVersion === "string" && kind !== "" && !`${apiVersion}${kind}`.includes("{{") ? [`${apiVersion}/${kind}`] : [];
   }))];
+
+  // The clone sources of synchronized rules named without variables: a change of one syncs (or deletes) what was cloned from it.
+  const cloneSources = syncRules.flatMap((r): CloneSource[] => {
+    const source = cloneSourceOf(r.name, r.raw["generate"] as Json);
+    return source === undefined ? [] : [source];
+  });
+  const sourceChange = (input: AdmissionInput) => (cloneSources.length === 0 ? undefined : cloneSourceChange(cloneSources, input));
 
   const selects = (rule: CompiledRule, input: AdmissionInput): boolean => matchBlockMatches(rule.raw["match"], input) && !excludeBlockMatches(rule.raw["exclude"], input);
   /**
@@ -113,6 +120,15 @@ export function generateSide(core: RuleCore, rules: readonly CompiledRule[], spe
       const sync = downstream.change === "deleted" ? recreateDownstream : revertDownstream;
       return sync({ origin: downstream.origin, input, generate: (trigger) => generateAdmission(trigger, base), toFinding: (r, trigger) => resultToFinding(r, core.meta, trigger), note, includePasses, resolver: base.resolver });
     }
+    // A clone source of synchronized rules, modified (its copies synced) or deleted (its copies deleted).
+    const source = sourceChange(input);
+    if (source !== undefined) {
+      const ruleOf = (name: string): CompiledRule => syncRules.find((r) => r.name === name) as CompiledRule;
+      const first = ruleOf(source.sources[0]?.rule ?? "");
+      const note = (effect: "pass" | "error", message: string): Finding => resultToFinding(core.result(first, core.modeFor(first, input), effect, message, []), core.meta, input);
+      return syncClones(source, core.name, core.policyNamespace ?? "", { input, generate: (trigger) => generateAdmission(trigger, base), toFinding: (r, trigger) => resultToFinding(r, core.meta, trigger), note, includePasses, resolver: base.resolver },
+        (name) => core.result(ruleOf(name), core.modeFor(ruleOf(name), input), "pass", "clone source deleted", []));
+    }
     if (input.object === null) {
       // A deleted trigger: the downstream of its synchronized rules is deleted.
       const created = deletedTriggerAsCreate(input);
@@ -142,7 +158,7 @@ export function generateSide(core: RuleCore, rules: readonly CompiledRule[], spe
       generateAdmission,
       generates: (input: AdmissionInput) => {
         if (core.outsideNamespace(input)) return false;
-        if (syncedDownstream(input) !== undefined) return true;
+        if (syncedDownstream(input) !== undefined || sourceChange(input) !== undefined) return true;
         if (input.object !== null) return generateRules.some((r) => selects(r, input)) || leftRules(input).length > 0;
         const created = deletedTriggerAsCreate(input);
         return created !== undefined && syncRules.some((r) => selects(r, created));
