@@ -278,6 +278,46 @@ describe("generate in the cluster: synchronize, the policy changed", () => {
   });
 });
 
+describe("generate in the cluster: the library's sync-secrets (a cloned Secret)", () => {
+  let api: FakeKubernetesApi;
+  let running: Awaited<ReturnType<typeof startAdmissionAgent>>;
+  const secretData = "eyJhdXRocyI6eyJyZWdpc3RyeS5leGFtcGxlLmNvbSI6eyJhdXRoIjoiYzJWamNtVjAifX19";
+
+  beforeAll(async () => {
+    api = await startFakeKubernetesApi({
+      token: TOKEN,
+      namespaces: [{ metadata: { name: "team-s", uid: "ns-uid-team-s" } }, { metadata: { name: "default" } }],
+      configMaps: [],
+      objects: [{ apiVersion: "v1", kind: "Secret", type: "kubernetes.io/dockerconfigjson", metadata: { name: "regcred", namespace: "default" }, data: { ".dockerconfigjson": secretData } }],
+    });
+    running = await startClusterAgent([join(fixtures, "kyverno/other/sync-secrets/sync-secrets.yaml")], api, TOKEN);
+    await running.agent.promotePolicy("sync-secrets", approver, "reviewed");
+  });
+  afterAll(async () => {
+    await running?.close();
+    await api?.close();
+  });
+
+  it("a new namespace gets a copy of the Secret, made from the live source when the action applies; its data is nowhere in the record", async () => {
+    const { agent, server } = running;
+    await server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: admissionReview({ apiVersion: "v1", kind: "Namespace", metadata: { name: "team-s", uid: "ns-uid-team-s" } }, { uid: "ns-s", namespace: "team-s" }) });
+    await settleIngest(agent);
+    const copy = api.objects.get("v1 Secret team-s/regcred");
+    expect(copy).toMatchObject({ type: "kubernetes.io/dockerconfigjson", data: { ".dockerconfigjson": secretData }, metadata: { labels: { "generate.kyverno.io/policy-name": "sync-secrets", "generate.kyverno.io/source-name": "regcred", "generate.kyverno.io/trigger-uid": "ns-uid-team-s" } } });
+    const post = api.writes.find((w) => w.method === "POST");
+    expect(post?.path).toBe("/api/v1/namespaces/team-s/secrets");
+    // Neither the decision nor the action holds the data.
+    const decisions = await agent.storage.listDecisions({ policy: "sync-secrets" });
+    expect(decisions.map((d) => d.findings.map((f) => f.message))).toEqual([["sync-image-pull-secret: generate Secret/team-s/regcred (a copy of Secret/default/regcred, read when it applies)"]]);
+    const actions = await agent.executor.listActions({});
+    expect(actions.map((a) => [a.actuator, a.status, a.plan.target.id])).toEqual([["kubernetes.create", "applied", "Secret/team-s/regcred"]]);
+    expect(JSON.stringify([decisions, actions])).not.toContain(secretData);
+    // Undo deletes the copy.
+    await agent.executor.undo(actions[0]?.id ?? "", operator);
+    expect(api.objects.has("v1 Secret team-s/regcred")).toBe(false);
+  });
+});
+
 describe("generate in the cluster: a GeneratingPolicy (generator.Apply)", () => {
   let api: FakeKubernetesApi;
   let running: Awaited<ReturnType<typeof startAdmissionAgent>>;

@@ -2,7 +2,9 @@
  * `kubernetes.create`: create one object of any kind the API server serves, from a manifest (e.g.
  * what a Kyverno generate rule or GeneratingPolicy generates). An object that already exists is
  * left as it is (Kyverno's generate without synchronize); undo deletes the created object, only
- * while it still has the uid it was created with. Registered by createKubernetesActuators
+ * while it still has the uid it was created with. With `cloneFrom`, the content is copied from
+ * another object of the kind when the action applies (a Kyverno clone of a Secret: its data is
+ * read from the cluster then, never written into the plan or the action record). Registered by createKubernetesActuators
  * (kubernetes.ts); the object lookup is shared with kubernetes.delete (kubernetes-generic.ts).
  */
 import type { Actuator } from "../../core/index.js";
@@ -25,12 +27,19 @@ export const kubernetesCreateSpec: ActionKindSpec = {
       type: "object",
       required: true,
       description:
-        "the object to create: apiVersion, kind, metadata.name, metadata.namespace for a namespaced kind (absent for a cluster-scoped one), and its content; no server-owned metadata (uid, resourceVersion, ...) and no status; not a Secret (its data would be copied into the action record)",
+        "the object to create: apiVersion, kind, metadata.name, metadata.namespace for a namespaced kind (absent for a cluster-scoped one), and its content; no server-owned metadata (uid, resourceVersion, ...) and no status; a Secret only with cloneFrom, and then without data or stringData (its data would be copied into the action record)",
+    },
+    {
+      name: "cloneFrom",
+      type: "object",
+      required: false,
+      description:
+        "copy the content from this object of the same apiVersion and kind when the action applies: namespace (absent for a cluster-scoped kind), name, and uid (optional: refuse a source deleted and re-created since). The manifest then carries metadata only (its name, namespace, labels and annotations over the source's); the copy drops the source's server-owned metadata, status, and ownerReferences across namespaces, as Kyverno's clone does",
     },
   ],
   reversible: true,
   undo: "deletes the created object, only while it still has the uid it was created with (an object deleted and re-created since is left alone); an object that already existed was not created, so there is nothing to undo",
-  dryRun: "reads whether an object of that name exists and says what would be created, or that nothing would be (it exists); no POST is sent",
+  dryRun: "reads whether an object of that name exists and says what would be created, or that nothing would be (it exists); with cloneFrom also reads the source (its content is not shown); no POST is sent",
 };
 
 function badManifest(field: string, message: string): VigilError {
@@ -63,10 +72,49 @@ function checkCreateParams(params: Readonly<Record<string, unknown>>): void {
     }
     if (typeof value !== "string" || (spec.pattern !== undefined && !spec.pattern.test(value))) throw badManifest(field, `${JSON.stringify(value)} is not valid: ${spec.description}`);
   }
-  if (manifest["apiVersion"] === "v1" && manifest["kind"] === "Secret") throw badManifest("kind", "is Secret: Vigil does not create Secrets, because the action record would hold their data");
+  const clone = params["cloneFrom"];
+  if (clone !== undefined) {
+    const source = asRecord(clone);
+    if (source === undefined) throw new VigilError("VIGIL_BAD_INPUT", `${kubernetesCreateSpec.kind}: params.cloneFrom must be an object {namespace, name, uid?} naming the object to copy`, { field: "params.cloneFrom" });
+    for (const field of ["name", "namespace", "uid"] as const) {
+      const value = source[field];
+      if (value === undefined && field !== "name") continue;
+      if (typeof value !== "string" || value === "") throw new VigilError("VIGIL_BAD_INPUT", `${kubernetesCreateSpec.kind}: params.cloneFrom.${field} must be a non-empty string${field === "name" ? " (the object to copy)" : ""}`, { field: `params.cloneFrom.${field}` });
+    }
+    const content = Object.keys(manifest).find((key) => key !== "apiVersion" && key !== "kind" && key !== "metadata");
+    if (content !== undefined) throw badManifest(content, "comes from params.cloneFrom: a manifest with cloneFrom carries apiVersion, kind and metadata only");
+  } else if (manifest["apiVersion"] === "v1" && manifest["kind"] === "Secret") {
+    throw badManifest("kind", "is Secret: Vigil creates a Secret only as a copy of another (params.cloneFrom), because the action record would hold the data of one written in the manifest");
+  }
   const owned = SERVER_OWNED_METADATA.find((field) => metadata[field] !== undefined);
   if (owned !== undefined) throw badManifest(`metadata.${owned}`, "is set by the API server; remove it from the manifest");
   if (manifest["status"] !== undefined) throw badManifest("status", "cannot be created with the object; remove it");
+}
+
+/** The source of `cloneFrom`, as an object target of the manifest's apiVersion and kind. */
+function cloneSource(params: Readonly<Record<string, unknown>>, target: ObjectTarget): { readonly source: ObjectTarget; readonly uid?: string } | undefined {
+  const clone = asRecord(params["cloneFrom"]);
+  if (clone === undefined) return undefined;
+  const namespace = typeof clone["namespace"] === "string" && clone["namespace"] !== "" ? clone["namespace"] : undefined;
+  const uid = typeof clone["uid"] === "string" ? clone["uid"] : undefined;
+  return { source: { apiVersion: target.apiVersion, kind: target.kind, name: String(clone["name"]), ...(namespace === undefined ? {} : { namespace }) }, ...(uid === undefined ? {} : { uid }) };
+}
+
+/** The object to create from the live source: its content, the manifest's metadata over the source's, as Kyverno's clone copies it. */
+function copyOf(source: KubernetesObject, manifest: Record<string, unknown>, target: ObjectTarget): KubernetesObject {
+  const copy: Record<string, unknown> = { ...source };
+  delete copy["status"];
+  const sourceMeta = asRecord(source["metadata"]) ?? {};
+  const manifestMeta = asRecord(manifest["metadata"]) ?? {};
+  const meta: Record<string, unknown> = { ...sourceMeta };
+  for (const field of SERVER_OWNED_METADATA) delete meta[field];
+  if (sourceMeta["namespace"] !== target.namespace) delete meta["ownerReferences"];
+  delete meta["namespace"];
+  for (const field of ["labels", "annotations"] as const) {
+    const merged = { ...(asRecord(sourceMeta[field]) ?? {}), ...(asRecord(manifestMeta[field]) ?? {}) };
+    if (Object.keys(merged).length > 0) meta[field] = merged;
+  }
+  return { ...copy, apiVersion: target.apiVersion, kind: target.kind, metadata: { ...meta, name: target.name, ...(target.namespace === undefined ? {} : { namespace: target.namespace }) } } as KubernetesObject;
 }
 
 const uidOf = (object: KubernetesObject): string | undefined => {
@@ -76,29 +124,44 @@ const uidOf = (object: KubernetesObject): string | undefined => {
 
 export function createActuator(client: KubernetesClient, runtime: ActuatorRuntime): Actuator {
   const kind = kubernetesCreateSpec.kind;
+  /** The live clone source (in the target's resource: same apiVersion and kind), checked against its uid when the plan names one. */
+  const readSource = async (ref: Awaited<ReturnType<typeof resolveTarget>>, clone: { readonly source: ObjectTarget; readonly uid?: string }, context: Parameters<KubernetesClient["getObject"]>[1]): Promise<KubernetesObject> => {
+    const source = await client.getObject({ api: ref.api, name: clone.source.name, ...(clone.source.namespace === undefined ? {} : { namespace: clone.source.namespace }) }, context);
+    if (source === undefined) throw new VigilError("VIGIL_NOT_FOUND", `${kind}: the clone source ${describeTarget(clone.source)} does not exist (anymore); nothing was created`, { field: "params.cloneFrom" });
+    if (clone.uid !== undefined && uidOf(source) !== clone.uid) throw new VigilError("VIGIL_CONFLICT", `${kind}: the clone source ${describeTarget(clone.source)} has uid ${uidOf(source) ?? "none"}, not ${clone.uid} as planned (deleted and re-created since); nothing was created`, { field: "params.cloneFrom.uid" });
+    return source;
+  };
   return defineActuator(kubernetesCreateSpec, runtime, {
     checkParams: checkCreateParams,
     async preview(plan, context) {
       const target = manifestTarget(plan.params);
-      const live = await client.getObject(await resolveTarget(client, target, kind, context), context);
+      const ref = await resolveTarget(client, target, kind, context);
+      const live = await client.getObject(ref, context);
       if (live !== undefined) return { object: target, exists: true, uid: uidOf(live) ?? null, wouldDo: `nothing: ${describeTarget(target)} already exists (it is left as it is)` };
-      return { object: target, exists: false, wouldDo: `create ${describeTarget(target)}` };
+      const clone = cloneSource(plan.params, target);
+      if (clone === undefined) return { object: target, exists: false, wouldDo: `create ${describeTarget(target)}` };
+      const source = await readSource(ref, clone, context);
+      return { object: target, exists: false, cloneFrom: clone.source, wouldDo: `create ${describeTarget(target)} as a copy of ${describeTarget(clone.source)} (uid ${uidOf(source) ?? "unknown"}; its content is read when the action applies and is not recorded)` };
     },
     async apply(plan, context) {
       const target = manifestTarget(plan.params);
       const ref = await resolveTarget(client, target, kind, context);
       if ((await client.getObject(ref, context)) !== undefined) return { output: { object: target, created: false, exists: true } };
+      const manifest = asRecord(plan.params["manifest"]) as KubernetesObject;
+      const clone = cloneSource(plan.params, target);
+      const body = clone === undefined ? manifest : copyOf(await readSource(ref, clone, context), manifest, target);
       let created: KubernetesObject;
       try {
-        created = await client.createObject(ref, asRecord(plan.params["manifest"]) as KubernetesObject, context);
+        created = await client.createObject(ref, body, context);
       } catch (error) {
         // Created by someone else between the read and the POST: left as it is, as if it had been there.
         if (error instanceof ActuatorApiError && error.status === 409) return { output: { object: target, created: false, exists: true } };
         throw error;
       }
       const uid = uidOf(created);
-      if (uid === undefined) return { output: { object: target, created: true, uid: null, undoRecorded: false, undoWithheld: "the API server answered the created object without metadata.uid, so a delete could not be limited to it" } };
-      return { output: { object: target, created: true, uid }, undo: { ...target, uid } };
+      const copied = clone === undefined ? {} : { clonedFrom: clone.source };
+      if (uid === undefined) return { output: { object: target, created: true, ...copied, uid: null, undoRecorded: false, undoWithheld: "the API server answered the created object without metadata.uid, so a delete could not be limited to it" } };
+      return { output: { object: target, created: true, ...copied, uid }, undo: { ...target, uid } };
     },
     async revert(_plan, undo, context) {
       const target = targetOf(undo);

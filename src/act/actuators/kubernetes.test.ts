@@ -1016,6 +1016,41 @@ describe("kubernetes.create", () => {
     expect(api.objects.has(key)).toBe(true);
   });
 
+  it("cloneFrom: copies the live source when it applies (a Secret: its data never enters the plan, the output or the record); the source's uid is checked", async () => {
+    api.add({ kind: "Secret", apiVersion: "v1", metadata: { name: "regcred", namespace: "default", uid: "7e9a782d-3e25-419d-866e-73535a6e562a", resourceVersion: "40", labels: { team: "platform" }, ownerReferences: [{ kind: "Thing", name: "x", uid: "u", apiVersion: "v1" }] }, type: "kubernetes.io/dockerconfigjson", data: { ".dockerconfigjson": "eyJhdXRocyI6e319" } } as never);
+    const skeleton = { apiVersion: "v1", kind: "Secret", metadata: { name: "regcred", namespace: "shop", labels: { "generate.kyverno.io/policy-name": "sync-secrets" } } };
+    const plan = testPlan("kubernetes.create", { manifest: skeleton, cloneFrom: { namespace: "default", name: "regcred", uid: "7e9a782d-3e25-419d-866e-73535a6e562a" } });
+    const dry = await create.apply(plan, { dryRun: true });
+    expect(dry.output).toMatchObject({ exists: false, wouldDo: "create Secret shop/regcred (v1) as a copy of Secret default/regcred (v1) (uid 7e9a782d-3e25-419d-866e-73535a6e562a; its content is read when the action applies and is not recorded)" });
+    expect(JSON.stringify(dry.output)).not.toContain("eyJhdXRocyI6e319");
+    const applied = await create.apply(plan, { dryRun: false });
+    expect(applied.status).toBe("applied");
+    const post = server.mutatingRequests()[0];
+    expect(post?.path).toBe("/api/v1/namespaces/shop/secrets");
+    expect(post?.json()).toEqual({
+      apiVersion: "v1", kind: "Secret", type: "kubernetes.io/dockerconfigjson", data: { ".dockerconfigjson": "eyJhdXRocyI6e319" },
+      // The source's labels under the manifest's; no uid, resourceVersion, or ownerReferences from another namespace.
+      metadata: { name: "regcred", namespace: "shop", labels: { team: "platform", "generate.kyverno.io/policy-name": "sync-secrets" } },
+    });
+    expect(JSON.stringify(applied.output)).not.toContain("eyJhdXRocyI6e319");
+    expect(applied.output).toMatchObject({ created: true, clonedFrom: { apiVersion: "v1", kind: "Secret", namespace: "default", name: "regcred" } });
+    // A source deleted and re-created since the plan: refused, nothing created.
+    const other = await create.apply(testPlan("kubernetes.create", { manifest: { ...skeleton, metadata: { ...skeleton.metadata, namespace: "other" } }, cloneFrom: { namespace: "default", name: "regcred", uid: "00000000-0000-4000-8000-000000000000" } }), { dryRun: false });
+    expect(other).toMatchObject({ status: "failed", output: { code: "VIGIL_CONFLICT", field: "params.cloneFrom.uid" } });
+    const missing = await create.apply(testPlan("kubernetes.create", { manifest: { ...skeleton, metadata: { ...skeleton.metadata, namespace: "other" } }, cloneFrom: { namespace: "default", name: "gone" } }), { dryRun: false });
+    expect(missing).toMatchObject({ status: "failed", output: { code: "VIGIL_NOT_FOUND", field: "params.cloneFrom" } });
+    expect(server.mutatingRequests()).toHaveLength(1);
+  });
+
+  it("cloneFrom: a manifest that carries content too, or a cloneFrom without a name, is refused naming the field", async () => {
+    const failed = async (params: Record<string, unknown>) => (await create.apply(testPlan("kubernetes.create", params), { dryRun: false })).output;
+    const skeleton = { apiVersion: "v1", kind: "Secret", metadata: { name: "regcred", namespace: "shop" } };
+    expect(await failed({ manifest: { ...skeleton, data: { a: "Yg==" } }, cloneFrom: { namespace: "default", name: "regcred" } })).toMatchObject({ code: "VIGIL_BAD_INPUT", field: "params.manifest.data" });
+    expect(await failed({ manifest: skeleton, cloneFrom: { namespace: "default" } })).toMatchObject({ code: "VIGIL_BAD_INPUT", field: "params.cloneFrom.name" });
+    expect(await failed({ manifest: skeleton, cloneFrom: "default/regcred" })).toMatchObject({ code: "VIGIL_BAD_INPUT", field: "params.cloneFrom" });
+    expect(server.requests).toHaveLength(0);
+  });
+
   it("refuses a manifest without a name, with server-owned metadata or status, or a Secret, naming the field; nothing is sent", async () => {
     const failed = async (m: Record<string, unknown>) => (await create.apply(testPlan("kubernetes.create", { manifest: m }), { dryRun: false })).output;
     expect(await failed({ ...configMap, metadata: { namespace: "shop" } })).toMatchObject({ code: "VIGIL_BAD_INPUT", field: "params.manifest.metadata.name" });

@@ -98,8 +98,11 @@ export function generateFindings<R extends GenerationOutcome["results"][number]>
     const base = toFinding(result);
     const namespace = typeof meta["namespace"] === "string" && meta["namespace"] !== "" ? meta["namespace"] : undefined;
     const key = `${String(resource["kind"] ?? "")}/${namespace ? `${namespace}/` : ""}${String(meta["name"] ?? "")}`;
-    if (resource["apiVersion"] === "v1" && resource["kind"] === "Secret") {
-      const message = `${base.rule || result.rule}: ${key} is a Secret: Vigil does not create Secrets from generate rules (the action record would hold their data); create it with your secret tooling`;
+    const labels = stringMap(meta["labels"]);
+    const secret = resource["apiVersion"] === "v1" && resource["kind"] === "Secret";
+    const source = secret ? cloneSourceOfCopy(labels) : undefined;
+    if (secret && source === undefined) {
+      const message = `${base.rule || result.rule}: ${key} is a Secret written in the policy: Vigil creates Secrets only as copies of another (a clone rule), because the action record would hold the data of this one; create it with your secret tooling`;
       findings.push({ ...base, resource: key, effect: "error", message, error: { code: "VIGIL_POLICY_UNSUPPORTED", message } });
       continue;
     }
@@ -108,7 +111,10 @@ export function generateFindings<R extends GenerationOutcome["results"][number]>
       if (includePasses) findings.push({ ...base, resource: key, effect: "pass", message: `${base.rule || result.rule}: ${key} exists already; it is left as it is` });
       continue;
     }
-    findings.push({ ...base, resource: key, effect: "violation", mode: "warn", message: `${base.rule || result.rule}: generate ${key}`, remediation: [{ action: "kubernetes.create", params: { manifest: resource }, target: JSON.stringify(key), ...(isObject(meta["labels"]) ? { targetLabels: stringMap(meta["labels"]) } : {}) }] });
+    // A cloned Secret: the action names its source and carries metadata only; the data is read when it applies.
+    const params = source === undefined ? { manifest: resource } : { manifest: { apiVersion: resource["apiVersion"], kind: resource["kind"], metadata: { name: meta["name"], ...(namespace ? { namespace } : {}), labels } }, cloneFrom: source };
+    const copied = source === undefined ? "" : ` (a copy of ${String(resource["kind"])}/${source.namespace ? `${source.namespace}/` : ""}${source.name}, read when it applies)`;
+    findings.push({ ...base, resource: key, effect: "violation", mode: "warn", message: `${base.rule || result.rule}: generate ${key}${copied}`, remediation: [{ action: "kubernetes.create", params, target: JSON.stringify(key), ...(isObject(meta["labels"]) ? { targetLabels: labels } : {}) }] });
   }
   return findings;
 }
@@ -126,4 +132,13 @@ export function deletedTriggerAsCreate(input: AdmissionInput): AdmissionInput | 
 /** The request as the creation of `object` (one of its objects): what a generate rule generates for it, or whether it selects it, whatever the operation. */
 export function asCreation(input: AdmissionInput, object: Json): AdmissionInput {
   return { ...input, operation: "CREATE", object, oldObject: null, ...(input.raw ? { raw: { ...input.raw, operation: "CREATE", object, oldObject: null } } : {}) };
+}
+
+/** The source of a clone, from Kyverno's source labels of the copy (generate.ts), as kubernetes.create's `cloneFrom`; undefined when they do not name one. */
+function cloneSourceOfCopy(labels: Record<string, string>): { readonly namespace?: string; readonly name: string; readonly uid?: string } | undefined {
+  const name = labels["generate.kyverno.io/source-name"];
+  if (!name || labels["generate.kyverno.io/source-kind"] === undefined) return undefined;
+  const namespace = labels["generate.kyverno.io/source-namespace"];
+  const uid = labels["generate.kyverno.io/source-uid"];
+  return { ...(namespace ? { namespace } : {}), name, ...(uid ? { uid } : {}) };
 }

@@ -93,6 +93,30 @@ describe("generate triggers (dev.vigil.generate): one kubernetes.create per gene
     expect(findings.map((f) => [f.effect, f.resource])).toEqual([["violation", "ConfigMap/team-a/ca"]]);
   });
 
+  it("a cloned Secret (sync-secrets): a create that names its source and carries metadata only; its data is in no finding", () => {
+    const policy = load(rule(`      apiVersion: v1
+      kind: Secret
+      name: regcred
+      namespace: "{{request.object.metadata.name}}"
+      synchronize: true
+      clone:
+        namespace: default
+        name: regcred
+`));
+    const resolver = (request: ExternalContextRequest): unknown => {
+      const path = String(request.spec["urlPath"]);
+      if (path === "/api/v1/namespaces/default/secrets/regcred") return { apiVersion: "v1", kind: "Secret", type: "kubernetes.io/dockerconfigjson", metadata: { name: "regcred", namespace: "default", uid: "src-uid-1", resourceVersion: "3", annotations: { "kubectl.kubernetes.io/last-applied-configuration": '{"data":{".dockerconfigjson":"c2VjcmV0"}}' } }, data: { ".dockerconfigjson": "c2VjcmV0" } };
+      return new UnresolvedContext(`GET ${path}: 404 Not Found`);
+    };
+    const findings = policy.evaluate(trigger(), { resolver } as never);
+    expect(findings.map((f) => [f.effect, f.resource, f.message])).toEqual([["violation", "Secret/team-a/regcred", "copy: generate Secret/team-a/regcred (a copy of Secret/default/regcred, read when it applies)"]]);
+    expect(findings[0]?.remediation?.[0]?.params).toEqual({
+      manifest: { apiVersion: "v1", kind: "Secret", metadata: { name: "regcred", namespace: "team-a", labels: expect.objectContaining({ "generate.kyverno.io/policy-name": "copy-config", "generate.kyverno.io/source-name": "regcred", "generate.kyverno.io/source-uid": "src-uid-1" }) } },
+      cloneFrom: { namespace: "default", name: "regcred", uid: "src-uid-1" },
+    });
+    expect(JSON.stringify(findings)).not.toContain("c2VjcmV0");
+  });
+
   it("a generated Secret is an error finding, never a create (the action record would hold its data)", () => {
     const policy = load(rule(`      apiVersion: v1
       kind: Secret
@@ -428,6 +452,8 @@ describe("generate triggers: a synchronized clone source changed", () => {
     "app.kubernetes.io/managed-by": "kyverno", "generate.kyverno.io/policy-name": "copy-config", "generate.kyverno.io/policy-namespace": "", "generate.kyverno.io/rule-name": "copy",
     "generate.kyverno.io/trigger-group": "", "generate.kyverno.io/trigger-version": "v1", "generate.kyverno.io/trigger-kind": "Namespace", "generate.kyverno.io/trigger-namespace": "", "generate.kyverno.io/trigger-uid": "ns-uid-1",
     "generate.kyverno.io/clone-source": "",
+    "generate.kyverno.io/source-group": "", "generate.kyverno.io/source-version": "v1", "generate.kyverno.io/source-kind": "ConfigMap", "generate.kyverno.io/source-namespace": "platform",
+    "generate.kyverno.io/source-uid": "src-1", "generate.kyverno.io/source-name": "defaults",
   };
   const copy = { metadata: { name: "defaults", namespace: "team-a", uid: "copy-1", resourceVersion: "9", labels: copyLabels }, data: { mode: "strict" } };
   const review = (operation: "UPDATE" | "DELETE", object: Record<string, unknown> | null, oldObject: Record<string, unknown>) => {

@@ -93,13 +93,36 @@ function text(value: unknown): string {
   return value === undefined || value === null ? "" : typeof value === "string" ? value : JSON.stringify(value);
 }
 
-/** A clone source as Kyverno copies it: no uid, resourceVersion, creationTimestamp, managedFields, selfLink; no ownerReferences across namespaces; the clone-source label. */
+/** A valid Kubernetes label value (at most 63 characters, alphanumeric at both ends). */
+const LABEL_VALUE = /^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+
+/**
+ * Kyverno's source labels of a clone (`generate.kyverno.io/source-group`, `-version`, `-kind`,
+ * `-namespace`, `-uid`), and `source-name` when the name is a valid label value: which object it
+ * was copied from, so that a change of the source can find its copies, and a copy can be made
+ * again from the source (a Secret's data then never enters the action record).
+ */
+export function cloneSourceLabels(source: Json): Record<string, string> {
+  const meta = metadataOf(source);
+  const gvk = gvkOf(source);
+  const labels: Record<string, string> = {
+    "generate.kyverno.io/source-group": gvk.group,
+    "generate.kyverno.io/source-version": gvk.version,
+    "generate.kyverno.io/source-kind": gvk.kind,
+    "generate.kyverno.io/source-namespace": text(meta["namespace"]),
+  };
+  if (typeof meta["uid"] === "string" && LABEL_VALUE.test(meta["uid"])) labels["generate.kyverno.io/source-uid"] = meta["uid"];
+  if (typeof meta["name"] === "string" && LABEL_VALUE.test(meta["name"])) labels["generate.kyverno.io/source-name"] = meta["name"];
+  return labels;
+}
+
+/** A clone source as Kyverno copies it: no uid, resourceVersion, creationTimestamp, managedFields, selfLink; no ownerReferences across namespaces; the clone-source and source labels. */
 function cloneCopy(source: Json, targetNamespace: string): Json {
   const copy = structuredClone(source);
   const meta: Json = { ...metadataOf(copy) };
   for (const key of ["uid", "resourceVersion", "creationTimestamp", "managedFields", "selfLink"]) delete meta[key];
   if (meta["namespace"] !== targetNamespace) delete meta["ownerReferences"];
-  meta["labels"] = { ...stringMap(meta["labels"]), "generate.kyverno.io/clone-source": "" };
+  meta["labels"] = { ...stringMap(meta["labels"]), "generate.kyverno.io/clone-source": "", ...cloneSourceLabels(source) };
   return { ...copy, metadata: meta };
 }
 
