@@ -30,6 +30,12 @@ ${generate}`;
 const data = { apiVersion: "v1", kind: "Namespace", metadata: { name: "team-a" } };
 const trigger = (type = "dev.vigil.generate") => ({ event: { specversion: "1.0", id: "g1", source: "vigil/generate", type, subject: "team-a", data }, input: data, entities: {}, signals: {}, posture: { level: "normal" } }) as never;
 
+/** The dev.vigil.generate event (and its context) of an AdmissionReview of a core (v1) object, as the webhook hands it over. */
+function reviewEvent(uid: string, kind: string, operation: "UPDATE" | "DELETE", namespace: string, name: string, object: unknown, oldObject: unknown): never {
+  const body = { apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: { uid, kind: { group: "", version: "v1", kind }, operation, namespace, name, object, oldObject, userInfo: { username: "someone" } } };
+  return ({ event: { specversion: "1.0", id: `${uid}/generate`, source: "vigil/generate", type: "dev.vigil.generate", subject: namespace, data: body }, input: body, entities: {}, signals: {}, posture: { level: "normal" } }) as never;
+}
+
 describe("generate triggers (dev.vigil.generate): one kubernetes.create per generated object", () => {
   it("a clone source is read from the cluster through the resolver (GET), copied into the new namespace; a missing source is an error naming it", () => {
     const policy = load(rule(`      apiVersion: v1
@@ -250,10 +256,7 @@ spec:
   const quota = (labelSet: Record<string, string>) => ({ apiVersion: "v1", kind: "ResourceQuota", metadata: { name: "default", namespace: "team-a", uid: "q-1", labels: labelSet }, spec: { hard: { pods: "10" } } });
   const deleted = (object: Record<string, unknown>) => resourceInput(object, { operation: "DELETE", object: null, oldObject: object });
   /** The dev.vigil.generate event of the deletion's AdmissionReview. */
-  const context = (input: ReturnType<typeof resourceInput>) => {
-    const review = { apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: { uid: "r1", kind: { group: "", version: "v1", kind: "ResourceQuota" }, operation: "DELETE", namespace: "team-a", name: "default", object: null, oldObject: input.oldObject, userInfo: { username: "someone" } } };
-    return ({ event: { specversion: "1.0", id: "r1/generate", source: "vigil/generate", type: "dev.vigil.generate", subject: "team-a", data: review }, input: review, entities: {}, signals: {}, posture: { level: "normal" } }) as never;
-  };
+  const context = (input: ReturnType<typeof resourceInput>) => reviewEvent("r1", "ResourceQuota", "DELETE", "team-a", "default", null, input.oldObject);
   const cluster = (namespaceLabels: Record<string, string> = {}) => {
     const asked: string[] = [];
     const resolver = (request: ExternalContextRequest): unknown => {
@@ -269,10 +272,7 @@ spec:
   it("a trigger updated out of a synchronized rule (now excluded) deletes what the rule generated for it; still selected, or without synchronize, nothing is deleted", () => {
     const before = { apiVersion: "v1", kind: "Namespace", metadata: { name: "team-a", uid: "ns-uid-1" } };
     const after = { ...before, metadata: { ...before.metadata, labels: { quota: "none" } } };
-    const update = (object: Record<string, unknown>) => {
-      const body = { apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: { uid: "r3", kind: { group: "", version: "v1", kind: "Namespace" }, operation: "UPDATE", namespace: "team-a", name: "team-a", object, oldObject: before, userInfo: { username: "someone" } } };
-      return ({ event: { specversion: "1.0", id: "r3/generate", source: "vigil/generate", type: "dev.vigil.generate", subject: "team-a", data: body }, input: body, entities: {}, signals: {}, posture: { level: "normal" } }) as never;
-    };
+    const update = (object: Record<string, unknown>) => reviewEvent("r3", "Namespace", "UPDATE", "team-a", "team-a", object, before);
     const resolver = (request: ExternalContextRequest): unknown => {
       const path = String(request.spec["urlPath"]);
       if (path === "/api/v1/namespaces/team-a/resourcequotas/default") return quota(labels());
@@ -315,8 +315,7 @@ spec:
 `);
     const before = { apiVersion: "v1", kind: "Namespace", metadata: { name: "team-a", uid: "ns-uid-1" } };
     const after = { ...before, metadata: { ...before.metadata, labels: { quota: "none" } } };
-    const body = { apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: { uid: "r4", kind: { group: "", version: "v1", kind: "Namespace" }, operation: "UPDATE", namespace: "team-a", name: "team-a", object: after, oldObject: before, userInfo: { username: "someone" } } };
-    const ctx = ({ event: { specversion: "1.0", id: "r4/generate", source: "vigil/generate", type: "dev.vigil.generate", subject: "team-a", data: body }, input: body, entities: {}, signals: {}, posture: { level: "normal" } }) as never;
+    const ctx = reviewEvent("r4", "Namespace", "UPDATE", "team-a", "team-a", after, before);
     const gpolLabels = labels();
     delete (gpolLabels as Record<string, string>)["generate.kyverno.io/rule-name"];
     const resolver = (request: ExternalContextRequest): unknown => String(request.spec["urlPath"]) === "/api/v1/namespaces/team-a/resourcequotas/default" ? quota(gpolLabels) : new UnresolvedContext("unexpected");
@@ -405,10 +404,7 @@ spec:
       if (path === "/api/v1/namespaces/team-a/resourcequotas/default") return live;
       return new UnresolvedContext(`GET ${path}: unexpected`);
     };
-    const review = (input: ReturnType<typeof resourceInput>) => {
-      const body = { apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: { uid: "r2", kind: { group: "", version: "v1", kind: "ResourceQuota" }, operation: "UPDATE", namespace: "team-a", name: "default", object: input.object, oldObject: input.oldObject, userInfo: { username: "someone" } } };
-      return ({ event: { specversion: "1.0", id: "r2/generate", source: "vigil/generate", type: "dev.vigil.generate", subject: "team-a", data: body }, input: body, entities: {}, signals: {}, posture: { level: "normal" } }) as never;
-    };
+    const review = (input: ReturnType<typeof resourceInput>) => reviewEvent("r2", "ResourceQuota", "UPDATE", "team-a", "default", input.object, input.oldObject);
     const findings = policy.evaluate(review(updated), { resolver } as never);
     expect(asked).toEqual(["/api/v1/namespaces", "/api/v1/namespaces/team-a/resourcequotas/default"]);
     expect(findings.map((f) => [f.effect, f.resource, f.message])).toEqual([["violation", "ResourceQuota/team-a/default", "default-quota: revert ResourceQuota/team-a/default: it was modified, and the rule synchronizes it for its trigger Namespace team-a (2 changes)"]]);
@@ -456,10 +452,7 @@ describe("generate triggers: a synchronized clone source changed", () => {
     "generate.kyverno.io/source-uid": "src-1", "generate.kyverno.io/source-name": "defaults",
   };
   const copy = { metadata: { name: "defaults", namespace: "team-a", uid: "copy-1", resourceVersion: "9", labels: copyLabels }, data: { mode: "strict" } };
-  const review = (operation: "UPDATE" | "DELETE", object: Record<string, unknown> | null, oldObject: Record<string, unknown>) => {
-    const body = { apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: { uid: "r5", kind: { group: "", version: "v1", kind: "ConfigMap" }, operation, namespace: "platform", name: "defaults", object, oldObject, userInfo: { username: "someone" } } };
-    return ({ event: { specversion: "1.0", id: "r5/generate", source: "vigil/generate", type: "dev.vigil.generate", subject: "platform/defaults", data: body }, input: body, entities: {}, signals: {}, posture: { level: "normal" } }) as never;
-  };
+  const review = (operation: "UPDATE" | "DELETE", object: Record<string, unknown> | null, oldObject: Record<string, unknown>) => reviewEvent("r5", "ConfigMap", operation, "platform", "defaults", object, oldObject);
   const cluster = (current: Record<string, unknown> | undefined) => {
     const asked: string[] = [];
     const resolver = (request: ExternalContextRequest): unknown => {
