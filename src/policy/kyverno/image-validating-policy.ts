@@ -43,7 +43,8 @@ import { exceptionMessage, matchingCelPolicyException, type PolicyExceptionSet }
 import { admissionInputFor, stringMap, subjectObject, type AdmissionInput } from "./request.js";
 import { resultToFinding, type RuleResult } from "./results.js";
 import { compileWithAutogen } from "./validating-policy.js";
-import { imageSlots, kyvernoImageString, secretValue } from "./verify-images.js";
+import { imageSlots, kyvernoImageString } from "./image-slots.js";
+import { secretValue } from "./verify-attestors.js";
 import { wildcardMatch } from "./wildcard.js";
 
 type Json = Record<string, unknown>;
