@@ -8,7 +8,8 @@
  */
 import type { ImageRegistry } from "../core/context.js";
 import type { VigilConfig } from "../config.js";
-import { composeKmsKeySources, createAwsKmsKeySource, withKmsKeys } from "../context/kubernetes/kms.js";
+import { composeKmsKeySources, withKmsKeys } from "../context/kubernetes/kms.js";
+import { createAwsKmsKeySource } from "../context/kubernetes/kms-aws.js";
 import { createAzureKeyVaultKeySource } from "../context/kubernetes/kms-azure.js";
 import { createGcpKmsKeySource } from "../context/kubernetes/kms-gcp.js";
 import { createVaultKeySource } from "../context/kubernetes/kms-vault.js";

@@ -1,6 +1,7 @@
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { composeKmsKeySources, createAwsKmsKeySource, kmsFailureKind, kmsReferenceProblem, parseAzureKmsReference, withKmsKeys } from "./kms.js";
+import { composeKmsKeySources, kmsFailureKind, kmsReferenceProblem, parseAzureKmsReference, withKmsKeys } from "./kms.js";
+import { createAwsKmsKeySource } from "./kms-aws.js";
 import { azureJwkPublicKey, createAzureKeyVaultKeySource } from "./kms-azure.js";
 import { startFakeAzureKeyVault, TEST_AZURE_CLIENT_ID, TEST_AZURE_CLIENT_SECRET, TEST_AZURE_TENANT, type FakeAzureKeyVault } from "./kms-azure-test-server.js";
 import { createRegistryClient } from "./registry-client.js";

@@ -1,7 +1,8 @@
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startFakeKms, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, type FakeKms } from "./kms-test-server.js";
-import { awsKmsEndpoint, createAwsKmsKeySource, kmsFailureKind, kmsReferenceProblem, parseAwsKmsReference, resolveKmsCheck, withKmsKeys } from "./kms.js";
+import { kmsFailureKind, kmsReferenceProblem, parseAwsKmsReference, resolveKmsCheck, withKmsKeys } from "./kms.js";
+import { awsKmsEndpoint, createAwsKmsKeySource } from "./kms-aws.js";
 import { createRegistryClient } from "./registry-client.js";
 import { startFakeRegistry, type FakeRegistry } from "./registry-test-server.js";
 

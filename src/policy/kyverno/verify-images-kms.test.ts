@@ -1,7 +1,8 @@
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApiAnswer, ImageRegistry } from "../../core/context.js";
-import { composeKmsKeySources, createAwsKmsKeySource, withKmsKeys } from "../../context/kubernetes/kms.js";
+import { composeKmsKeySources, withKmsKeys } from "../../context/kubernetes/kms.js";
+import { createAwsKmsKeySource } from "../../context/kubernetes/kms-aws.js";
 import { startFakeKms, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, type FakeKms } from "../../context/kubernetes/kms-test-server.js";
 import { createVaultKeySource } from "../../context/kubernetes/kms-vault.js";
 import { startFakeVault, TEST_VAULT_TOKEN, type FakeVault } from "../../context/kubernetes/kms-vault-test-server.js";
