@@ -8,18 +8,11 @@
  * `cosign sign --key azurekms://...` stores them.
  */
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { stringify } from "yaml";
-import { createAgent, createManualClock } from "../../src/agent.js";
-import { loadConfig } from "../../src/config.js";
 import { startFakeAzureKeyVault, TEST_AZURE_CLIENT_ID, TEST_AZURE_CLIENT_SECRET, TEST_AZURE_TENANT, type FakeAzureKeyVault } from "../../src/context/kubernetes/kms-azure-test-server.js";
 import type { FakeRegistry } from "../../src/context/kubernetes/registry-test-server.js";
-import { admissionRoutes } from "../../src/server/admission.js";
-import { buildServer, type VigilServer } from "../../src/server/app.js";
-import { tempDir } from "./admission-support.js";
-import { kmsKeyedPolicy, podWith, startSignedRegistry, validateAt } from "./verify-images-support.js";
+import { type VigilServer } from "../../src/server/app.js";
+import { podWith, startSignedRegistry, validateAt , startKmsWebhook } from "./verify-images-support.js";
 
 type Pair = { privateKey: KeyObject; publicKey: KeyObject };
 const ec = (): Pair => generateKeyPairSync("ec", { namedCurve: "P-256" });
@@ -32,20 +25,10 @@ describe("Kyverno verifyImages keys.kms on the admission webhook (Azure Key Vaul
   let registry: FakeRegistry;
   const closers: (() => Promise<void>)[] = [];
 
-  /** An agent serving the admission webhooks from a vigil.yaml; `azureSettings` undefined: no admission.kms.azure. */
-  async function start(azureSettings: Record<string, unknown> | undefined, env: Record<string, string> = {}): Promise<VigilServer> {
-    const dir = tempDir();
-    mkdirSync(join(dir, "policies"));
-    writeFileSync(join(dir, "policies", "azure.yaml"), kmsKeyedPolicy(registry.host, REFERENCE));
-    const admission = { registries: { enabled: true, insecure: [registry.host] }, ...(azureSettings ? { kms: { azure: azureSettings } } : {}) };
-    writeFileSync(join(dir, "vigil.yaml"), stringify({ policies: ["policies"], store: { path: "vigil.db" }, log: { level: "silent" }, admission }));
-    const config = loadConfig({ file: join(dir, "vigil.yaml"), env });
-    const agent = await createAgent(config, { clock: createManualClock("2025-07-01T10:00:00Z"), onProblem: () => undefined });
-    const server = buildServer({ agent, routes: [admissionRoutes] });
-    await server.app.ready();
-    closers.push(async () => { await server.app.close(); await agent.close(); });
-    return server;
-  }
+  /** The webhook with admission.kms.azure = `azureSettings` (undefined: none). */
+  const start = async (azureSettings: Record<string, unknown> | undefined, env: Record<string, string> = {}): Promise<VigilServer> =>
+    (await startKmsWebhook({ registryHost: registry.host, reference: REFERENCE, ...(azureSettings ? { kms: { azure: azureSettings } } : {}), env, closers })).server;
+
 
   beforeAll(async () => {
     // version 1 is the stranger's; the current version (2) the release key's

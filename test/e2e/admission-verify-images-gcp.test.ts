@@ -7,18 +7,14 @@
  * way `cosign sign --key gcpkms://...` stores them.
  */
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { stringify } from "yaml";
-import { createAgent, createManualClock } from "../../src/agent.js";
-import { loadConfig } from "../../src/config.js";
 import { startFakeGcpKms, type FakeGcpKms } from "../../src/context/kubernetes/kms-gcp-test-server.js";
 import type { FakeRegistry } from "../../src/context/kubernetes/registry-test-server.js";
-import { admissionRoutes } from "../../src/server/admission.js";
-import { buildServer, type VigilServer } from "../../src/server/app.js";
+import { type VigilServer } from "../../src/server/app.js";
 import { tempDir } from "./admission-support.js";
-import { kmsKeyedPolicy, podWith, startSignedRegistry, validateAt } from "./verify-images-support.js";
+import { podWith, startSignedRegistry, validateAt , startKmsWebhook } from "./verify-images-support.js";
 
 type Pair = { privateKey: KeyObject; publicKey: KeyObject };
 const ec = (): Pair => generateKeyPairSync("ec", { namedCurve: "P-256" });
@@ -32,20 +28,10 @@ describe("Kyverno verifyImages keys.kms on the admission webhook (Google Cloud K
   let registry: FakeRegistry;
   const closers: (() => Promise<void>)[] = [];
 
-  /** An agent serving the admission webhooks from a vigil.yaml; `gcpSettings` undefined: no admission.kms.gcp. */
-  async function start(gcpSettings: Record<string, unknown> | undefined, env: Record<string, string> = {}): Promise<{ server: VigilServer; dir: string }> {
-    const dir = tempDir();
-    mkdirSync(join(dir, "policies"));
-    writeFileSync(join(dir, "policies", "gcp.yaml"), kmsKeyedPolicy(registry.host, REFERENCE));
-    const admission = { registries: { enabled: true, insecure: [registry.host] }, ...(gcpSettings ? { kms: { gcp: gcpSettings } } : {}) };
-    writeFileSync(join(dir, "vigil.yaml"), stringify({ policies: ["policies"], store: { path: "vigil.db" }, log: { level: "silent" }, admission }));
-    const config = loadConfig({ file: join(dir, "vigil.yaml"), env });
-    const agent = await createAgent(config, { clock: createManualClock("2025-07-01T10:00:00Z"), onProblem: () => undefined });
-    const server = buildServer({ agent, routes: [admissionRoutes] });
-    await server.app.ready();
-    closers.push(async () => { await server.app.close(); await agent.close(); });
-    return { server, dir };
-  }
+  /** The webhook with admission.kms.gcp = `gcpSettings` (undefined: none). */
+  const start = (gcpSettings: Record<string, unknown> | undefined, env: Record<string, string> = {}): Promise<{ server: VigilServer; dir: string }> =>
+    startKmsWebhook({ registryHost: registry.host, reference: REFERENCE, ...(gcpSettings ? { kms: { gcp: gcpSettings } } : {}), env, closers });
+
 
   beforeAll(async () => {
     gcp = await startFakeGcpKms({ [KEY]: [{ publicKey: stranger.publicKey, state: "DISABLED" }, { publicKey: release.publicKey }] });

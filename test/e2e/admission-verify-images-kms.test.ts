@@ -6,17 +6,11 @@
  * `cosign sign --key awskms://...` stores them.
  */
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { createAgent, createManualClock } from "../../src/agent.js";
-import { parseConfig } from "../../src/config.js";
 import { startFakeKms, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, type FakeKms } from "../../src/context/kubernetes/kms-test-server.js";
 import type { FakeRegistry } from "../../src/context/kubernetes/registry-test-server.js";
-import { admissionRoutes } from "../../src/server/admission.js";
-import { buildServer, type VigilServer } from "../../src/server/app.js";
-import { tempDir } from "./admission-support.js";
-import { kmsKeyedPolicy, podWith, startSignedRegistry, validateAt } from "./verify-images-support.js";
+import { type VigilServer } from "../../src/server/app.js";
+import { podWith, startSignedRegistry, validateAt , startKmsWebhook } from "./verify-images-support.js";
 
 type Pair = { privateKey: KeyObject; publicKey: KeyObject };
 const ec = (): Pair => generateKeyPairSync("ec", { namedCurve: "P-256" });
@@ -30,17 +24,9 @@ describe("Kyverno verifyImages keys.kms on the admission webhook (AWS KMS)", () 
   const closers: (() => Promise<void>)[] = [];
 
   /** An agent serving the admission webhooks; `kmsEndpoint` undefined: no admission.kms.aws. */
-  async function start(kmsEndpoint: string | undefined): Promise<VigilServer> {
-    const dir = tempDir();
-    mkdirSync(join(dir, "policies"));
-    writeFileSync(join(dir, "policies", "kms.yaml"), kmsKeyedPolicy(registry.host, "awskms:///alias/release"));
-    const admission = { registries: { enabled: true, insecure: [registry.host] }, ...(kmsEndpoint ? { kms: { aws: { region: "eu-west-1", endpoint: kmsEndpoint } } } : {}) };
-    const agent = await createAgent(parseConfig({ policies: [join(dir, "policies")], store: { path: join(dir, "vigil.db") }, log: { level: "silent" }, admission }), { clock: createManualClock("2025-07-01T10:00:00Z"), onProblem: () => undefined });
-    const server = buildServer({ agent, routes: [admissionRoutes] });
-    await server.app.ready();
-    closers.push(async () => { await server.app.close(); await agent.close(); });
-    return server;
-  }
+  /** The webhook with admission.kms.aws pointed at `kmsEndpoint` (undefined: no admission.kms). */
+  const start = async (kmsEndpoint: string | undefined): Promise<VigilServer> =>
+    (await startKmsWebhook({ registryHost: registry.host, reference: "awskms:///alias/release", ...(kmsEndpoint ? { kms: { aws: { region: "eu-west-1", endpoint: kmsEndpoint } } } : {}), closers })).server;
 
   beforeAll(async () => {
     // The agent's KMS client takes its credentials from the standard AWS chain: here, the environment.

@@ -7,18 +7,11 @@
  * `cosign sign --key hashivault://release` stores them.
  */
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { stringify } from "yaml";
-import { createAgent, createManualClock } from "../../src/agent.js";
-import { loadConfig } from "../../src/config.js";
 import { startFakeVault, TEST_VAULT_TOKEN, type FakeVault } from "../../src/context/kubernetes/kms-vault-test-server.js";
 import type { FakeRegistry } from "../../src/context/kubernetes/registry-test-server.js";
-import { admissionRoutes } from "../../src/server/admission.js";
-import { buildServer, type VigilServer } from "../../src/server/app.js";
-import { tempDir } from "./admission-support.js";
-import { kmsKeyedPolicy, podWith, startSignedRegistry, validateAt } from "./verify-images-support.js";
+import { type VigilServer } from "../../src/server/app.js";
+import { podWith, startSignedRegistry, validateAt , startKmsWebhook } from "./verify-images-support.js";
 
 type Pair = { privateKey: KeyObject; publicKey: KeyObject };
 const ec = (): Pair => generateKeyPairSync("ec", { namedCurve: "P-256" });
@@ -31,20 +24,10 @@ describe("Kyverno verifyImages keys.kms on the admission webhook (HashiCorp Vaul
   let registry: FakeRegistry;
   const closers: (() => Promise<void>)[] = [];
 
-  /** An agent serving the admission webhooks from a vigil.yaml; `vault` undefined: no admission.kms.vault. */
-  async function start(vaultSettings: Record<string, unknown> | undefined, env: Record<string, string> = {}): Promise<VigilServer> {
-    const dir = tempDir();
-    mkdirSync(join(dir, "policies"));
-    writeFileSync(join(dir, "policies", "vault.yaml"), kmsKeyedPolicy(registry.host, "hashivault://release"));
-    const admission = { registries: { enabled: true, insecure: [registry.host] }, ...(vaultSettings ? { kms: { vault: vaultSettings } } : {}) };
-    writeFileSync(join(dir, "vigil.yaml"), stringify({ policies: ["policies"], store: { path: "vigil.db" }, log: { level: "silent" }, admission }));
-    const config = loadConfig({ file: join(dir, "vigil.yaml"), env });
-    const agent = await createAgent(config, { clock: createManualClock("2025-07-01T10:00:00Z"), onProblem: () => undefined });
-    const server = buildServer({ agent, routes: [admissionRoutes] });
-    await server.app.ready();
-    closers.push(async () => { await server.app.close(); await agent.close(); });
-    return server;
-  }
+  /** The webhook with admission.kms.vault = `vaultSettings` (undefined: none). */
+  const start = async (vaultSettings: Record<string, unknown> | undefined, env: Record<string, string> = {}): Promise<VigilServer> =>
+    (await startKmsWebhook({ registryHost: registry.host, reference: "hashivault://release", ...(vaultSettings ? { kms: { vault: vaultSettings } } : {}), env, closers })).server;
+
 
   beforeAll(async () => {
     vault = await startFakeVault({ release: { type: "ecdsa-p256", versions: [release.publicKey] } }, { mount: "cosign" });
