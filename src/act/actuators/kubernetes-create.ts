@@ -9,10 +9,11 @@
  */
 import type { Actuator } from "../../core/index.js";
 import { VigilError } from "../../core/index.js";
-import { ActuatorApiError, defineActuator } from "./define.js";
+import { ActuatorApiError, defineActuator, type OperationContext } from "./define.js";
+import { checkSourceParam, readSource, sourceOf, uidOf, type SourceRef } from "./kubernetes-clone.js";
 import type { KubernetesClient } from "./kubernetes-client.js";
 import { asRecord, describeTarget, kubernetesDeleteSpec, resolveTarget, SERVER_OWNED_METADATA, targetOf, type ObjectTarget } from "./kubernetes-generic.js";
-import type { KubernetesObject } from "./kubernetes-objects.js";
+import type { KubernetesObject, ResourceRef } from "./kubernetes-objects.js";
 import { read } from "./params.js";
 import type { ActionKindSpec, ActuatorRuntime } from "./types.js";
 
@@ -72,15 +73,8 @@ function checkCreateParams(params: Readonly<Record<string, unknown>>): void {
     }
     if (typeof value !== "string" || (spec.pattern !== undefined && !spec.pattern.test(value))) throw badManifest(field, `${JSON.stringify(value)} is not valid: ${spec.description}`);
   }
-  const clone = params["cloneFrom"];
-  if (clone !== undefined) {
-    const source = asRecord(clone);
-    if (source === undefined) throw new VigilError("VIGIL_BAD_INPUT", `${kubernetesCreateSpec.kind}: params.cloneFrom must be an object {namespace, name, uid?} naming the object to copy`, { field: "params.cloneFrom" });
-    for (const field of ["name", "namespace", "uid"] as const) {
-      const value = source[field];
-      if (value === undefined && field !== "name") continue;
-      if (typeof value !== "string" || value === "") throw new VigilError("VIGIL_BAD_INPUT", `${kubernetesCreateSpec.kind}: params.cloneFrom.${field} must be a non-empty string${field === "name" ? " (the object to copy)" : ""}`, { field: `params.cloneFrom.${field}` });
-    }
+  if (params["cloneFrom"] !== undefined) {
+    checkSourceParam(kubernetesCreateSpec.kind, params, "cloneFrom", "copy");
     const content = Object.keys(manifest).find((key) => key !== "apiVersion" && key !== "kind" && key !== "metadata");
     if (content !== undefined) throw badManifest(content, "comes from params.cloneFrom: a manifest with cloneFrom carries apiVersion, kind and metadata only");
   } else if (manifest["apiVersion"] === "v1" && manifest["kind"] === "Secret") {
@@ -89,15 +83,6 @@ function checkCreateParams(params: Readonly<Record<string, unknown>>): void {
   const owned = SERVER_OWNED_METADATA.find((field) => metadata[field] !== undefined);
   if (owned !== undefined) throw badManifest(`metadata.${owned}`, "is set by the API server; remove it from the manifest");
   if (manifest["status"] !== undefined) throw badManifest("status", "cannot be created with the object; remove it");
-}
-
-/** The source of `cloneFrom`, as an object target of the manifest's apiVersion and kind. */
-function cloneSource(params: Readonly<Record<string, unknown>>, target: ObjectTarget): { readonly source: ObjectTarget; readonly uid?: string } | undefined {
-  const clone = asRecord(params["cloneFrom"]);
-  if (clone === undefined) return undefined;
-  const namespace = typeof clone["namespace"] === "string" && clone["namespace"] !== "" ? clone["namespace"] : undefined;
-  const uid = typeof clone["uid"] === "string" ? clone["uid"] : undefined;
-  return { source: { apiVersion: target.apiVersion, kind: target.kind, name: String(clone["name"]), ...(namespace === undefined ? {} : { namespace }) }, ...(uid === undefined ? {} : { uid }) };
 }
 
 /** The object to create from the live source: its content, the manifest's metadata over the source's, as Kyverno's clone copies it. */
@@ -117,20 +102,9 @@ function copyOf(source: KubernetesObject, manifest: Record<string, unknown>, tar
   return { ...copy, apiVersion: target.apiVersion, kind: target.kind, metadata: { ...meta, name: target.name, ...(target.namespace === undefined ? {} : { namespace: target.namespace }) } } as KubernetesObject;
 }
 
-const uidOf = (object: KubernetesObject): string | undefined => {
-  const uid = asRecord(object["metadata"])?.["uid"];
-  return typeof uid === "string" && uid !== "" ? uid : undefined;
-};
-
 export function createActuator(client: KubernetesClient, runtime: ActuatorRuntime): Actuator {
   const kind = kubernetesCreateSpec.kind;
-  /** The live clone source (in the target's resource: same apiVersion and kind), checked against its uid when the plan names one. */
-  const readSource = async (ref: Awaited<ReturnType<typeof resolveTarget>>, clone: { readonly source: ObjectTarget; readonly uid?: string }, context: Parameters<KubernetesClient["getObject"]>[1]): Promise<KubernetesObject> => {
-    const source = await client.getObject({ api: ref.api, name: clone.source.name, ...(clone.source.namespace === undefined ? {} : { namespace: clone.source.namespace }) }, context);
-    if (source === undefined) throw new VigilError("VIGIL_NOT_FOUND", `${kind}: the clone source ${describeTarget(clone.source)} does not exist (anymore); nothing was created`, { field: "params.cloneFrom" });
-    if (clone.uid !== undefined && uidOf(source) !== clone.uid) throw new VigilError("VIGIL_CONFLICT", `${kind}: the clone source ${describeTarget(clone.source)} has uid ${uidOf(source) ?? "none"}, not ${clone.uid} as planned (deleted and re-created since); nothing was created`, { field: "params.cloneFrom.uid" });
-    return source;
-  };
+  const source = (ref: ResourceRef, clone: SourceRef, context: OperationContext): Promise<KubernetesObject> => readSource(client, ref, clone, { kind, param: "cloneFrom", unchanged: "nothing was created" }, context);
   return defineActuator(kubernetesCreateSpec, runtime, {
     checkParams: checkCreateParams,
     async preview(plan, context) {
@@ -138,18 +112,18 @@ export function createActuator(client: KubernetesClient, runtime: ActuatorRuntim
       const ref = await resolveTarget(client, target, kind, context);
       const live = await client.getObject(ref, context);
       if (live !== undefined) return { object: target, exists: true, uid: uidOf(live) ?? null, wouldDo: `nothing: ${describeTarget(target)} already exists (it is left as it is)` };
-      const clone = cloneSource(plan.params, target);
+      const clone = sourceOf(plan.params, "cloneFrom", target);
       if (clone === undefined) return { object: target, exists: false, wouldDo: `create ${describeTarget(target)}` };
-      const source = await readSource(ref, clone, context);
-      return { object: target, exists: false, cloneFrom: clone.source, wouldDo: `create ${describeTarget(target)} as a copy of ${describeTarget(clone.source)} (uid ${uidOf(source) ?? "unknown"}; its content is read when the action applies and is not recorded)` };
+      const original = await source(ref, clone, context);
+      return { object: target, exists: false, cloneFrom: clone.source, wouldDo: `create ${describeTarget(target)} as a copy of ${describeTarget(clone.source)} (uid ${uidOf(original) ?? "unknown"}; its content is read when the action applies and is not recorded)` };
     },
     async apply(plan, context) {
       const target = manifestTarget(plan.params);
       const ref = await resolveTarget(client, target, kind, context);
       if ((await client.getObject(ref, context)) !== undefined) return { output: { object: target, created: false, exists: true } };
       const manifest = asRecord(plan.params["manifest"]) as KubernetesObject;
-      const clone = cloneSource(plan.params, target);
-      const body = clone === undefined ? manifest : copyOf(await readSource(ref, clone, context), manifest, target);
+      const clone = sourceOf(plan.params, "cloneFrom", target);
+      const body = clone === undefined ? manifest : copyOf(await source(ref, clone, context), manifest, target);
       let created: KubernetesObject;
       try {
         created = await client.createObject(ref, body, context);

@@ -8,12 +8,13 @@ import type { Actuator } from "../../core/index.js";
 import { VigilError } from "../../core/index.js";
 import { applyJsonPatch, escapePointerToken, getAtPointer, jsonEqual, parsePointer } from "../../policy/kyverno/json-patch.js";
 import type { JsonPatchOperation } from "../../policy/kyverno/json-patch.js";
-import { ActuatorApiError, defineActuator } from "./define.js";
+import { ActuatorApiError, defineActuator, type OperationContext } from "./define.js";
 import type { KubernetesClient } from "./kubernetes-client.js";
 import type { KubernetesObject, ResourceRef } from "./kubernetes-objects.js";
 import { read } from "./params.js";
 import type { ActionKindSpec, ActuatorRuntime } from "./types.js";
 import { asRecord, describeTarget, kubernetesDeleteSpec, resolveTarget, SERVER_OWNED_METADATA, targetOf, type ObjectTarget } from "./kubernetes-generic.js";
+import { checkSourceParam, contentFields, readSource, sourceOf } from "./kubernetes-clone.js";
 
 const PATCH_OPS = ["add", "remove", "replace", "move", "copy", "test"] as const;
 type PatchOp = (typeof PATCH_OPS)[number];
@@ -50,9 +51,16 @@ export const kubernetesPatchSpec: ActionKindSpec = {
     {
       name: "patch",
       type: "array",
-      required: true,
+      required: false,
       description:
-        "a non-empty array of RFC 6902 operations: op add|remove|replace|move|copy|test, path (a JSON pointer), value (add, replace, test), from (move, copy); no operation may change the root, apiVersion, kind, metadata (whole), metadata.name, metadata.namespace, server-owned metadata or status",
+        "an array of RFC 6902 operations: op add|remove|replace|move|copy|test, path (a JSON pointer), value (add, replace, test), from (move, copy); no operation may change the root, apiVersion, kind, metadata (whole), metadata.name, metadata.namespace, server-owned metadata or status; required and non-empty unless copyFrom is given",
+    },
+    {
+      name: "copyFrom",
+      type: "object",
+      required: false,
+      description:
+        "bring the object's content back to a copy of this object of the same apiVersion and kind, read when the action applies: namespace (absent for a cluster-scoped kind), name, and uid (optional: refuse a source deleted and re-created since). Each top-level field of the source but apiVersion, kind, metadata and status replaces the object's (fields the source lacks stay), after the patch's operations; the copied values are in neither the plan nor the action record (a Kyverno clone of a Secret, synchronized)",
     },
     {
       name: "resourceVersion",
@@ -62,8 +70,8 @@ export const kubernetesPatchSpec: ActionKindSpec = {
     },
   ],
   reversible: true,
-  undo: "restores the fields the patch changed to their values read before it, with a JSON Patch whose leading test requires the object to be still at the resourceVersion the patch left: if anything wrote to the object since (another client, a controller updating its status or metadata), the undo fails and restores nothing; a whole array is restored when the patch changed an element of it; a patched Secret records no undo data, so it cannot be undone",
-  dryRun: "reads the object and applies the patch locally: lists the fields that would change, whether every operation applies, and whether the object is still at params.resourceVersion; no PATCH is sent",
+  undo: "restores the fields the patch (and copyFrom) changed to their values read before it, with a JSON Patch whose leading test requires the object to be still at the resourceVersion the patch left: if anything wrote to the object since (another client, a controller updating its status or metadata), the undo fails and restores nothing; a whole array is restored when the patch changed an element of it; a patched Secret records no undo data, so it cannot be undone",
+  dryRun: "reads the object (and the copyFrom source) and applies the patch locally: lists the fields that would change, whether every operation applies, and whether the object is still at params.resourceVersion; no PATCH is sent",
 };
 
 function badPatch(field: string, message: string): VigilError {
@@ -83,8 +91,9 @@ function checkPointer(value: unknown, field: string, mutates: boolean): void {
 
 /** Checks each operation of params.patch; errors name the index (`params.patch[2].path`). */
 function checkPatchParams(params: Readonly<Record<string, unknown>>): void {
-  const patch = params["patch"];
-  if (!Array.isArray(patch) || patch.length === 0) throw badPatch("patch", "must be a non-empty array of RFC 6902 operations, e.g. [{\"op\":\"replace\",\"path\":\"/data/mode\",\"value\":\"strict\"}]");
+  const patch = params["patch"] ?? (params["copyFrom"] === undefined ? undefined : []);
+  checkSourceParam(kubernetesPatchSpec.kind, params, "copyFrom", "copy the content from");
+  if (!Array.isArray(patch) || (patch.length === 0 && params["copyFrom"] === undefined)) throw badPatch("patch", "must be a non-empty array of RFC 6902 operations, e.g. [{\"op\":\"replace\",\"path\":\"/data/mode\",\"value\":\"strict\"}] (or give copyFrom)");
   if (patch.length > MAX_PATCH_OPERATIONS) throw badPatch("patch", `has ${patch.length} operations; the API server takes at most ${MAX_PATCH_OPERATIONS + 1}, one of them the resourceVersion test`);
   patch.forEach((operation: unknown, index) => {
     const at = `patch[${index}]`;
@@ -101,7 +110,16 @@ function checkPatchParams(params: Readonly<Record<string, unknown>>): void {
   });
 }
 
-const patchOf = (params: Readonly<Record<string, unknown>>): readonly JsonPatchOperation[] => params["patch"] as readonly JsonPatchOperation[];
+const patchOf = (params: Readonly<Record<string, unknown>>): readonly JsonPatchOperation[] => (params["patch"] as readonly JsonPatchOperation[] | undefined) ?? [];
+
+/** The operations that give `object` the content of `source` (copyFrom): add or replace each content field of the source that differs. */
+export function copyOperations(object: KubernetesObject, source: KubernetesObject): JsonPatchOperation[] {
+  return contentFields(source).flatMap((field): JsonPatchOperation[] => {
+    const path = `/${escapePointerToken(field)}`;
+    if (object[field] === undefined) return [{ op: "add", path, value: source[field] }];
+    return jsonEqual(object[field], source[field]) ? [] : [{ op: "replace", path, value: source[field] }];
+  });
+}
 const resourceVersionOf = (object: KubernetesObject): string | undefined => {
   const version = asRecord(object["metadata"])?.["resourceVersion"];
   return typeof version === "string" && version !== "" ? version : undefined;
@@ -196,6 +214,8 @@ export function patchActuator(client: KubernetesClient, runtime: ActuatorRuntime
     );
   const absent = (target: ObjectTarget, what: string): ActuatorApiError =>
     new ActuatorApiError(`${describeTarget(target)} does not exist (the API server answered 404 NotFound): nothing was ${what}`, { status: 404, apiCode: "NotFound" });
+  const copySource = (ref: ResourceRef, copy: NonNullable<ReturnType<typeof sourceOf>>, context: OperationContext): Promise<KubernetesObject> =>
+    readSource(client, ref, copy, { kind, param: "copyFrom", unchanged: "nothing was patched" }, context);
 
   return defineActuator(kubernetesPatchSpec, runtime, {
     checkParams: checkPatchParams,
@@ -204,7 +224,8 @@ export function patchActuator(client: KubernetesClient, runtime: ActuatorRuntime
       const ref = await resolveTarget(client, target, kind, context);
       const live = await client.getObject(ref, context);
       if (live === undefined) return { object: target, absent: true, wouldDo: `nothing: ${describeTarget(target)} does not exist, so the PATCH would fail (404)` };
-      const operations = patchOf(plan.params);
+      const copy = sourceOf(plan.params, "copyFrom", target);
+      const operations = [...patchOf(plan.params), ...(copy === undefined ? [] : copyOperations(live, await copySource(ref, copy, context)))];
       const current = resourceVersionOf(live);
       const expected = read.optionalString(plan.params, "resourceVersion");
       const secret = isSecret(ref);
@@ -226,6 +247,7 @@ export function patchActuator(client: KubernetesClient, runtime: ActuatorRuntime
         expectedResourceVersion: expected ?? null,
         resourceVersionMatches: expected === undefined ? null : !stale,
         operations: operations.map(describeOperation),
+        ...(copy === undefined ? {} : { copyFrom: copy.source }),
         appliesCleanly: "after" in local,
         ...("problem" in local ? { problem: local.problem } : {}),
         changes,
@@ -244,7 +266,8 @@ export function patchActuator(client: KubernetesClient, runtime: ActuatorRuntime
       // INVARIANT: the object undo restores from is read before the PATCH, and the PATCH applies only to that version.
       const live = await client.getObject(ref, context);
       if (live === undefined) throw absent(target, "patched");
-      const operations = patchOf(plan.params);
+      const copy = sourceOf(plan.params, "copyFrom", target);
+      const operations = [...patchOf(plan.params), ...(copy === undefined ? [] : copyOperations(live, await copySource(ref, copy, context)))];
       const current = resourceVersionOf(live);
       const given = read.optionalString(plan.params, "resourceVersion");
       if (given !== undefined && given !== current) {
@@ -256,14 +279,14 @@ export function patchActuator(client: KubernetesClient, runtime: ActuatorRuntime
       const secret = isSecret(ref);
       const local = applyLocally(live, operations, secret);
       // Idempotent: a patch that changes nothing is not sent (one that fails locally is, and the API server decides).
-      if ("after" in local && jsonEqual(local.after, live)) return { output: { object: target, patched: false, resourceVersion: current, reason: "the operations change nothing" } };
+      if ("after" in local && jsonEqual(local.after, live)) return { output: { object: target, patched: false, resourceVersion: current, reason: copy === undefined ? "the operations change nothing" : `the operations change nothing and the content matches ${describeTarget(copy.source)}` } };
 
       const outcome = await client.jsonPatchObject(ref, [versionTest(current), ...operations], context);
       if (outcome.status === "test-failed") {
         throw testFailed(outcome, current, given === undefined ? `${describeTarget(target)} changed between the read and the PATCH` : `${describeTarget(target)} changed since the patch was computed`);
       }
       const after = resourceVersionOf(outcome.object);
-      const output = { object: target, patched: true, resourceVersion: after ?? null };
+      const output = { object: target, patched: true, ...(copy === undefined ? {} : { copiedFrom: copy.source }), resourceVersion: after ?? null };
       // A Secret's data must not be copied into the action record (results never hold secrets).
       if (secret) return { output: { ...output, undoRecorded: false, undoWithheld: "a Secret's data is never copied into the action record" } };
       if (after === undefined) return { output: { ...output, undoRecorded: false, undoWithheld: "the API server answered the patched object without a resourceVersion, which undo's test needs" } };

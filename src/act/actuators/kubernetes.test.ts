@@ -917,6 +917,42 @@ describe("kubernetes.patch", () => {
     for (const result of [preview, changes, applied]) expect(JSON.stringify(result)).not.toContain("aHVudGVyMg==");
   });
 
+  it("copyFrom: a Secret copy gets its source's data back when the patch applies; the data is in neither the plan, the dry run nor the result; the source's uid is checked", async () => {
+    api.add({ kind: "Secret", apiVersion: "v1", metadata: { name: "regcred", namespace: "default", uid: "7e9a782d-3e25-419d-866e-73535a6e562a", resourceVersion: "40" }, type: "kubernetes.io/dockerconfigjson", data: { ".dockerconfigjson": "c291cmNlLW5ldw==" } } as never);
+    api.add({ kind: "Secret", apiVersion: "v1", metadata: { name: "regcred", namespace: "shop", resourceVersion: "41", labels: { "generate.kyverno.io/policy-name": "sync-secrets", tampered: "yes" } }, type: "kubernetes.io/dockerconfigjson", data: { ".dockerconfigjson": "Y29weS1vbGQ=" } } as never);
+    const copy = { apiVersion: "v1", kind: "Secret", namespace: "shop", name: "regcred" };
+    const copyFrom = { namespace: "default", name: "regcred", uid: "7e9a782d-3e25-419d-866e-73535a6e562a" };
+    // Only the metadata change is in the plan; the data comes from the source.
+    const plan = testPlan("kubernetes.patch", { ...copy, patch: [{ op: "remove", path: "/metadata/labels/tampered" }], copyFrom, resourceVersion: "41" });
+    const dry = await patcher.apply(plan, { dryRun: true });
+    expect(dry.output).toMatchObject({ appliesCleanly: true, copyFrom: { kind: "Secret", namespace: "default", name: "regcred" }, operations: ["remove /metadata/labels/tampered", "replace /data"], changes: [{ path: "/data", change: "replace" }, { path: "/metadata/labels/tampered", change: "remove" }] });
+    expect(server.mutatingRequests()).toEqual([]);
+    const applied = await patcher.apply(plan, { dryRun: false });
+    expect(applied).toMatchObject({ status: "applied", output: { patched: true, copiedFrom: { kind: "Secret", namespace: "default", name: "regcred" }, undoRecorded: false } });
+    const sent = server.mutatingRequests()[0];
+    expect(sent?.json()).toEqual([
+      { op: "test", path: "/metadata/resourceVersion", value: "41" },
+      { op: "remove", path: "/metadata/labels/tampered" },
+      { op: "replace", path: "/data", value: { ".dockerconfigjson": "c291cmNlLW5ldw==" } },
+    ]);
+    expect(api.objects.get("Secret/shop/regcred")).toMatchObject({ type: "kubernetes.io/dockerconfigjson", data: { ".dockerconfigjson": "c291cmNlLW5ldw==" }, metadata: { labels: { "generate.kyverno.io/policy-name": "sync-secrets" } } });
+    for (const result of [plan, dry, applied]) expect(JSON.stringify(result)).not.toMatch(/c291cmNlLW5ldw==|Y29weS1vbGQ=/);
+    // Again: the copy matches its source, nothing is sent. With copyFrom alone, no patch is needed.
+    const again = await patcher.apply(testPlan("kubernetes.patch", { ...copy, copyFrom }), { dryRun: false });
+    expect(again.output).toMatchObject({ patched: false, reason: "the operations change nothing and the content matches Secret default/regcred (v1)" });
+    expect(server.mutatingRequests()).toHaveLength(1);
+    // A source deleted and re-created since the plan, or gone: refused, nothing patched.
+    const other = await patcher.apply(testPlan("kubernetes.patch", { ...copy, copyFrom: { ...copyFrom, uid: "00000000-0000-4000-8000-000000000000" } }), { dryRun: false });
+    expect(other).toMatchObject({ status: "failed", output: { code: "VIGIL_CONFLICT", field: "params.copyFrom.uid" } });
+    const missing = await patcher.apply(testPlan("kubernetes.patch", { ...copy, copyFrom: { namespace: "default", name: "gone" } }), { dryRun: false });
+    expect(missing).toMatchObject({ status: "failed", output: { code: "VIGIL_NOT_FOUND", field: "params.copyFrom" } });
+    expect(server.mutatingRequests()).toHaveLength(1);
+    // Bad params name the field.
+    expect(() => patcher.validate({ ...copy, copyFrom: { namespace: "default" } })).toThrowError(/params\.copyFrom\.name must be a non-empty string/);
+    expect(() => patcher.validate({ ...copy, copyFrom: { name: "regcred", namspace: "default" } })).toThrowError(/params\.copyFrom\.namspace is not a field of copyFrom/);
+    expect(() => patcher.validate({ ...copy, copyFrom: { name: "regcred" }, patch: [] })).not.toThrow();
+  });
+
   it("validates each patch operation before any request, naming its index", async () => {
     const valid = { ...CONFIG, patch: [{ op: "replace", path: "/data/mode", value: "lenient" }] };
     const fieldOf = (params: Record<string, unknown>): unknown => {
