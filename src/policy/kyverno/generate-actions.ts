@@ -135,7 +135,7 @@ export function asCreation(input: AdmissionInput, object: Json): AdmissionInput 
 }
 
 /** The source of a clone, from Kyverno's source labels of the copy (generate.ts), as kubernetes.create's `cloneFrom`; undefined when they do not name one. */
-function cloneSourceOfCopy(labels: Record<string, string>): { readonly namespace?: string; readonly name: string; readonly uid?: string } | undefined {
+export function cloneSourceOfCopy(labels: Record<string, string>): { readonly namespace?: string; readonly name: string; readonly uid?: string } | undefined {
   const name = labels["generate.kyverno.io/source-name"];
   if (!name || labels["generate.kyverno.io/source-kind"] === undefined) return undefined;
   const namespace = labels["generate.kyverno.io/source-namespace"];

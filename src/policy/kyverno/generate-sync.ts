@@ -10,7 +10,8 @@ import type { Finding } from "../../core/finding.js";
 import { resourceForKind } from "../vap/match-constraints.js";
 import { listObjects, resourcePath } from "./cluster-reads.js";
 import type { ExternalContextResolver } from "./context.js";
-import { generateFindings, liveObject, synchronizedDeletions } from "./generate-actions.js";
+import { cloneSourceOfCopy, generateFindings, liveObject, synchronizedDeletions } from "./generate-actions.js";
+import { jsonEqual } from "./json-patch.js";
 import { isClusterScopedKind } from "./kinds.js";
 import { mutateExistingFindings, patchOutcome } from "./mutate-existing.js";
 import { metadataOf, stringMap, type AdmissionInput } from "./request.js";
@@ -219,26 +220,44 @@ function reverted(live: Json, desired: Json): Json {
  * the change was stored), compared with the rule's generation for the live trigger, and the
  * difference planned as a `kubernetes.patch` tested against the resourceVersion read, so a later
  * change is never overwritten. Its own patch comes back as an update that already matches: nothing
- * more. A Secret is an error finding (the patch would carry its data into the action record).
+ * more. A Secret copy (a clone: its `generate.kyverno.io/source-*` labels name the source) is
+ * brought back by the patch's `copyFrom`, which copies the source's data when it applies: the
+ * plan carries its metadata changes only. Another Secret is an error finding (a patch would carry
+ * its data into the action record).
  */
 export function revertDownstream<R extends RuleResult>(sync: DownstreamSync<R>): Finding[] {
   const { origin, input, generate, toFinding, note, includePasses, resolver } = sync;
   const changed = input.object ?? {};
   const key = generatedKey(changed);
   const rule = ruleName(origin);
-  if (changed["apiVersion"] === "v1" && changed["kind"] === "Secret") {
-    const message = `${rule}: ${key} is a Secret: Vigil does not revert Secrets a generate rule synchronizes (the action record would hold their data)`;
-    return [{ ...note("error", message), resource: key, error: { code: "VIGIL_POLICY_UNSUPPORTED", message } }];
-  }
+  const secret = changed["apiVersion"] === "v1" && changed["kind"] === "Secret";
   const regenerated = regenerate(origin, input, changed, "modified", generate, note, includePasses, resolver);
   if ("findings" in regenerated) return regenerated.findings;
   const { result, desired, created, triggerName } = regenerated;
+  const source = secret ? cloneSourceOfCopy(stringMap(metadataOf(desired)["labels"])) : undefined;
+  if (secret && source === undefined) {
+    const message = `${rule}: ${key} is a Secret the rule writes itself, not a copy of another: Vigil does not revert it (the action record would hold its data)`;
+    return [{ ...note("error", message), resource: key, error: { code: "VIGIL_POLICY_UNSUPPORTED", message } }];
+  }
   const live = liveObject(resolver, changed);
   if (live === null) return includePasses ? [{ ...note("pass", `${rule}: ${key} was modified, and is gone since; nothing to revert`), resource: key }] : [];
   if (live === undefined) return [{ ...note("error", `${rule}: ${key} was modified and the rule synchronizes, but it could not be read from the cluster; it is not reverted`), resource: key }];
-  const target = patchOutcome(live, reverted(live, desired), []);
+  const target = source === undefined ? patchOutcome(live, reverted(live, desired), []) : copyOutcome(live, desired, source);
   return mutateExistingFindings([{ result, targets: [target.status === "unchanged" ? { ...target, message: `${key} matches what the rule generates` } : target] }], (r) => ({ ...toFinding(r as R, created), resource: key }), includePasses).map((finding) =>
     finding.effect === "violation" ? { ...finding, message: `${rule}: revert ${key}: it was modified, and the rule synchronizes it for its trigger ${triggerName} (${target.message.replace(/^target [^:]*: /, "")})` } : finding);
+}
+
+/**
+ * A copy brought back to what the rule generates without its content in the plan: the metadata
+ * difference as a patch, and, when the content differs from the source's (compared here, in
+ * memory), `copyFrom` so the content is copied from the source when the patch applies.
+ */
+function copyOutcome(live: Json, desired: Json, source: NonNullable<ReturnType<typeof cloneSourceOfCopy>>): ReturnType<typeof patchOutcome> {
+  const content = (object: Json): string[] => Object.keys(object).filter((field) => field !== "apiVersion" && field !== "kind" && field !== "metadata" && field !== "status");
+  const differs = content(desired).some((field) => !jsonEqual(live[field], desired[field]));
+  const withoutContent: Json = { apiVersion: desired["apiVersion"], kind: desired["kind"], metadata: desired["metadata"] };
+  const sourceKey = `${text(desired["kind"])}/${source.namespace ? `${source.namespace}/` : ""}${source.name}`;
+  return patchOutcome(live, reverted(live, withoutContent), [], differs ? { from: source, what: `its content differs from ${sourceKey}'s, copied again when the patch applies (values not shown)` } : undefined);
 }
 
 /** The clone source of a synchronized rule, when its namespace and name hold no variable. */

@@ -486,3 +486,82 @@ describe("generate triggers: a synchronized clone source changed", () => {
     expect(findings[0]?.remediation?.[0]).toMatchObject({ action: "kubernetes.delete", params: { kind: "ConfigMap", namespace: "team-a", name: "defaults", uid: "copy-1" } });
   });
 });
+
+describe("generate triggers: a synchronized Secret copy (sync-secrets), brought back without its data in any finding", () => {
+  const policy = () => load(rule(`      apiVersion: v1
+      kind: Secret
+      name: regcred
+      namespace: "{{request.object.metadata.name}}"
+      synchronize: true
+      clone:
+        namespace: default
+        name: regcred
+`));
+  const SOURCE_DATA = "c291cmNlLW5ldw==";
+  const COPY_DATA = "Y29weS1vbGQ=";
+  const source = (data: string) => ({ apiVersion: "v1", kind: "Secret", type: "kubernetes.io/dockerconfigjson", metadata: { name: "regcred", namespace: "default", uid: "src-uid-1", resourceVersion: "3" }, data: { ".dockerconfigjson": data } });
+  const copyLabels = {
+    "app.kubernetes.io/managed-by": "kyverno", "generate.kyverno.io/policy-name": "copy-config", "generate.kyverno.io/policy-namespace": "", "generate.kyverno.io/rule-name": "copy",
+    "generate.kyverno.io/trigger-group": "", "generate.kyverno.io/trigger-version": "v1", "generate.kyverno.io/trigger-kind": "Namespace", "generate.kyverno.io/trigger-namespace": "", "generate.kyverno.io/trigger-uid": "ns-uid-1",
+    "generate.kyverno.io/clone-source": "",
+    "generate.kyverno.io/source-group": "", "generate.kyverno.io/source-version": "v1", "generate.kyverno.io/source-kind": "Secret", "generate.kyverno.io/source-namespace": "default",
+    "generate.kyverno.io/source-uid": "src-uid-1", "generate.kyverno.io/source-name": "regcred",
+  };
+  const copy = (data: string, labels: Record<string, string> = copyLabels) => ({ apiVersion: "v1", kind: "Secret", type: "kubernetes.io/dockerconfigjson", metadata: { name: "regcred", namespace: "team-a", uid: "copy-1", resourceVersion: "9", labels }, data: { ".dockerconfigjson": data } });
+  const cluster = (live: { source: Record<string, unknown>; copy: Record<string, unknown> }) => (request: ExternalContextRequest): unknown => {
+    const path = String(request.spec["urlPath"]);
+    if (path.startsWith("/api/v1/secrets?labelSelector=")) return { apiVersion: "v1", kind: "SecretList", items: [live.copy] };
+    if (path === "/api/v1/namespaces") return { apiVersion: "v1", kind: "NamespaceList", items: [{ metadata: { name: "team-a", uid: "ns-uid-1" } }] };
+    if (path === "/api/v1/namespaces/default/secrets/regcred") return live.source;
+    if (path === "/api/v1/namespaces/team-a/secrets/regcred") return live.copy;
+    return new UnresolvedContext(`GET ${path}: unexpected`);
+  };
+  const copyFrom = { namespace: "default", name: "regcred", uid: "src-uid-1" };
+
+  it("a modified source: the copy is planned as a kubernetes.patch with copyFrom (the data copied when it applies), tested against the copy's resourceVersion", () => {
+    const resolver = cluster({ source: source(SOURCE_DATA), copy: copy(COPY_DATA) });
+    const findings = policy().evaluate(reviewEvent("r6", "Secret", "UPDATE", "default", "regcred", source(SOURCE_DATA), source(COPY_DATA)), { resolver } as never);
+    expect(findings.map((f) => [f.effect, f.resource, f.message])).toEqual([["violation", "Secret/team-a/regcred", "copy: revert Secret/team-a/regcred: its clone source Secret/default/regcred was modified, and the rule synchronizes it for its trigger Namespace team-a (its content differs from Secret/default/regcred's, copied again when the patch applies (values not shown))"]]);
+    expect(findings[0]?.remediation?.[0]).toEqual({
+      action: "kubernetes.patch",
+      params: { apiVersion: "v1", kind: "Secret", namespace: "team-a", name: "regcred", copyFrom, resourceVersion: "9" },
+      target: JSON.stringify("Secret/team-a/regcred"),
+      targetLabels: copyLabels,
+    });
+    // The review of the source carries its data (mask it in the decision record); nothing Vigil derives from it does.
+    expect(JSON.stringify(findings)).not.toMatch(new RegExp(`${SOURCE_DATA}|${COPY_DATA}`));
+  });
+
+  it("a modified copy: its data is copied again from the source; a label change alone is a plain patch; a copy that matches plans nothing", () => {
+    const tampered = copy("dGFtcGVyZWQ=");
+    const review = (object: Record<string, unknown>) => reviewEvent("r7", "Secret", "UPDATE", "team-a", "regcred", object, copy(SOURCE_DATA));
+    const findings = policy().evaluate(review(tampered), { resolver: cluster({ source: source(SOURCE_DATA), copy: tampered }) } as never);
+    expect(findings.map((f) => f.effect)).toEqual(["violation"]);
+    expect(findings[0]?.remediation?.[0]?.params).toEqual({ apiVersion: "v1", kind: "Secret", namespace: "team-a", name: "regcred", copyFrom, resourceVersion: "9" });
+    expect(JSON.stringify(findings)).not.toContain("dGFtcGVyZWQ=");
+    // A Kyverno label removed: the data still matches, so only the label comes back.
+    const { "app.kubernetes.io/managed-by": _gone, ...fewer } = copyLabels;
+    const relabelled = copy(SOURCE_DATA, fewer);
+    const labelOnly = policy().evaluate(review(relabelled), { resolver: cluster({ source: source(SOURCE_DATA), copy: relabelled }) } as never);
+    expect(labelOnly[0]?.remediation?.[0]?.params).toEqual({ apiVersion: "v1", kind: "Secret", namespace: "team-a", name: "regcred", patch: [{ op: "add", path: "/metadata/labels/app.kubernetes.io~1managed-by", value: "kyverno" }], resourceVersion: "9" });
+    const same = copy(SOURCE_DATA);
+    expect(policy().evaluate(review(same), { resolver: cluster({ source: source(SOURCE_DATA), copy: same }) } as never)).toEqual([]);
+  });
+
+  it("a Secret the rule writes itself (data, not a clone), modified: an error finding, no patch (it would carry the data)", () => {
+    const written = load(rule(`      apiVersion: v1
+      kind: Secret
+      name: regcred
+      namespace: "{{request.object.metadata.name}}"
+      synchronize: true
+      data:
+        data:
+          token: c2VjcmV0
+`));
+    const { "generate.kyverno.io/clone-source": _c, "generate.kyverno.io/source-group": _g, "generate.kyverno.io/source-version": _v, "generate.kyverno.io/source-kind": _k, "generate.kyverno.io/source-namespace": _n, "generate.kyverno.io/source-uid": _u, "generate.kyverno.io/source-name": _s, ...plain } = copyLabels;
+    const changed = { ...copy(COPY_DATA, plain), data: { token: "dGFtcGVyZWQ=" } };
+    const findings = written.evaluate(reviewEvent("r8", "Secret", "UPDATE", "team-a", "regcred", changed, copy(COPY_DATA, plain)), { resolver: cluster({ source: source(SOURCE_DATA), copy: changed }) } as never);
+    expect(findings.map((f) => [f.effect, f.message])).toEqual([["error", "copy: Secret/team-a/regcred is a Secret the rule writes itself, not a copy of another: Vigil does not revert it (the action record would hold its data)"]]);
+    expect(findings[0]?.remediation).toBeUndefined();
+  });
+});

@@ -42,6 +42,11 @@ export interface TargetOutcome {
   /** For `patch`: where, and what. */
   readonly ref?: { readonly apiVersion: string; readonly kind: string; readonly namespace?: string; readonly name: string; readonly resourceVersion?: string; readonly uid?: string; readonly labels?: Readonly<Record<string, string>> };
   readonly patch?: readonly JsonPatchOperation[];
+  /**
+   * For `patch`: the content is also brought back to a copy of this object when the patch applies
+   * (kubernetes.patch `copyFrom`: a synchronized copy of a Secret, whose data stays out of the plan).
+   */
+  readonly copyFrom?: { readonly namespace?: string; readonly name: string; readonly uid?: string };
 }
 
 const atVariable = /\{\{\s*@\s*\}\}/g;
@@ -140,7 +145,7 @@ export function keyOf(target: Json): string {
  * where it goes (the resourceVersion read, for the patch's test; the target's labels, for the
  * executor's protection guardrail, act.protected, which judges the target object, not the trigger).
  */
-export function patchOutcome(target: Json, patched: Json, trace: readonly TraceStep[]): TargetOutcome {
+export function patchOutcome(target: Json, patched: Json, trace: readonly TraceStep[], copy?: { readonly from: NonNullable<TargetOutcome["copyFrom"]>; readonly what: string }): TargetOutcome {
   const meta = metadataOf(target);
   const kind = String(target["kind"] ?? "");
   const namespace = typeof meta["namespace"] === "string" && meta["namespace"] !== "" ? meta["namespace"] : undefined;
@@ -148,11 +153,12 @@ export function patchOutcome(target: Json, patched: Json, trace: readonly TraceS
   const key = targetKey(kind, namespace, name);
   const labels = isObject(meta["labels"]) ? Object.fromEntries(Object.entries(meta["labels"]).filter(([, v]) => typeof v === "string")) as Record<string, string> : {};
   const patch = diffJsonPatch(target, patched);
-  if (patch.length === 0) return { status: "unchanged", target: key, message: `target ${key} already matches the patch`, trace };
+  if (patch.length === 0 && copy === undefined) return { status: "unchanged", target: key, message: `target ${key} already matches the patch`, trace };
+  const changes = patch.length === 0 ? [] : [`${patch.length} change${patch.length === 1 ? "" : "s"}`];
   return {
     status: "patch",
     target: key,
-    message: `target ${key}: ${patch.length} change${patch.length === 1 ? "" : "s"}`,
+    message: `target ${key}: ${[...changes, ...(copy === undefined ? [] : [copy.what])].join("; ")}`,
     trace,
     ref: {
       apiVersion: String(target["apiVersion"] ?? ""),
@@ -164,6 +170,7 @@ export function patchOutcome(target: Json, patched: Json, trace: readonly TraceS
       ...(Object.keys(labels).length > 0 ? { labels } : {}),
     },
     patch,
+    ...(copy === undefined ? {} : { copyFrom: copy.from }),
   };
 }
 
@@ -190,7 +197,8 @@ export function mutateExistingFindings(outcomes: readonly { readonly result: Rul
       else if (target.status === "patch" && target.ref && target.patch) {
         const params: Record<string, unknown> = {
           apiVersion: target.ref.apiVersion, kind: target.ref.kind, ...(target.ref.namespace ? { namespace: target.ref.namespace } : {}), name: target.ref.name,
-          patch: target.patch, ...(target.ref.resourceVersion ? { resourceVersion: target.ref.resourceVersion } : {}),
+          ...(target.patch.length > 0 || target.copyFrom === undefined ? { patch: target.patch } : {}), ...(target.copyFrom === undefined ? {} : { copyFrom: target.copyFrom }),
+          ...(target.ref.resourceVersion ? { resourceVersion: target.ref.resourceVersion } : {}),
         };
         // One action per target: the target is a CEL string literal naming the object.
         findings.push({ ...common, effect: "violation", mode: "warn", message: `${result.rule}: ${target.message}`, remediation: [{ action: "kubernetes.patch", params, target: JSON.stringify(target.target), ...(target.ref.labels ? { targetLabels: target.ref.labels } : {}) }] });
