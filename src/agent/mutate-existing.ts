@@ -19,7 +19,7 @@ import type { ClusterView } from "../core/context.js";
 import { EventTypes, type Event } from "../core/event.js";
 import type { Clock, Storage } from "../core/ports.js";
 import type { KyvernoPolicy, TriggerTarget } from "../policy/kyverno/policy.js";
-import { gvkOf, resourceInput } from "../policy/kyverno/request.js";
+import { gvkOf, resourceInput, reviewWithoutSecretValues, secretWithoutValues } from "../policy/kyverno/request.js";
 import { discovery, listAll } from "./cleanup.js";
 
 type Json = Record<string, unknown>;
@@ -96,7 +96,8 @@ export function createMutateExistingSweep(options: {
                   type: sweep.type,
                   subject: namespace ? `${namespace}/${String(meta["name"] ?? "")}` : String(meta["name"] ?? ""),
                   time: at,
-                  data: sweep.downstream ? updateReview(object) : object,
+                  // A Secret's values stay out of the generate events (stored, and their decisions' input): generation never needs them.
+                  data: sweep.type !== EventTypes.generateTrigger ? object : sweep.downstream ? reviewWithoutSecretValues(updateReview(object)) : secretWithoutValues(object),
                 });
               }
             } catch (error) {

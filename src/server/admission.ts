@@ -27,7 +27,7 @@ import { EventTypes } from "../core/event.js";
 import { appliedRefs } from "../decide/index.js";
 import { hasMutations } from "../policy/kyverno/mutation-chain.js";
 import type { KyvernoPolicy } from "../policy/kyverno/policy.js";
-import { toAdmissionInput } from "../policy/kyverno/request.js";
+import { reviewWithoutSecretValues, toAdmissionInput } from "../policy/kyverno/request.js";
 import { createWorkerDecisionRecorder, workerCanRecord, type WorkerDecisionRecorder } from "../agent/record-worker.js";
 import { createDecisionRecorder } from "../agent/decision-recorder.js";
 import {
@@ -214,7 +214,7 @@ function triggerBackgroundWork(agent: Agent, draft: DecisionDraft): void {
   const event = (type: string, id: string): Event => ({ specversion: "1.0", id, source: type === EventTypes.generateTrigger ? "vigil/generate" : "vigil/mutate-existing", type, ...(draft.subject ? { subject: draft.subject } : {}), time: agent.clock.now().toISOString(), data: draft.input });
   const events: Event[] = [];
   if (policies.some((p) => p.mutateExisting?.selects(input))) events.push(event(EventTypes.mutateExistingTrigger, uid));
-  if (policies.some((p) => p.generates?.(input) === true)) events.push(event(EventTypes.generateTrigger, `${uid}/generate`));
+  if (policies.some((p) => p.generates?.(input) === true)) events.push({ ...event(EventTypes.generateTrigger, `${uid}/generate`), data: reviewWithoutSecretValues(draft.input) });
   if (events.length === 0) return;
   agent.ingest(events).catch((error: unknown) => {
     process.stderr.write(`${JSON.stringify({ level: "warn", time: Date.now(), msg: "admission: handing background work (mutate existing, generate) to the ingest loop failed", err: error instanceof Error ? error.message : String(error) })}\n`);

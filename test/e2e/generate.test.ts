@@ -316,6 +316,57 @@ describe("generate in the cluster: the library's sync-secrets (a cloned Secret)"
     await agent.executor.undo(actions[0]?.id ?? "", operator);
     expect(api.objects.has("v1 Secret team-s/regcred")).toBe(false);
   });
+
+  it("synchronize: a changed source's new data reaches the copy, a tampered copy gets the source's data back; by kubernetes.patch copyFrom, with no data in the record", async () => {
+    const { agent, server } = running;
+    const secretKey = (namespace: string) => `v1 Secret ${namespace}/regcred`;
+    await server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: admissionReview({ apiVersion: "v1", kind: "Namespace", metadata: { name: "team-s", uid: "ns-uid-team-s" } }, { uid: "ns-s-again", namespace: "team-s" }) });
+    await settleIngest(agent);
+    expect(api.objects.get(secretKey("team-s"))?.["data"]).toEqual({ ".dockerconfigjson": secretData });
+
+    // The registry credentials are rotated: the API server stores the source, the webhook sees the UPDATE.
+    const rotated = "eyJhdXRocyI6eyJyZWdpc3RyeS5leGFtcGxlLmNvbSI6eyJhdXRoIjoiYm1WM0xYQmhjM009In19fQ==";
+    const before = api.objects.get(secretKey("default")) as Record<string, unknown>;
+    const after = { ...before, metadata: { ...(before["metadata"] as Record<string, unknown>), resourceVersion: "2" }, data: { ".dockerconfigjson": rotated } };
+    api.objects.set(secretKey("default"), after);
+    const update = admissionReview(after, { uid: "secret-rotated", namespace: "default", operation: "UPDATE" }) as { request: Record<string, unknown> };
+    await server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: { ...update, request: { ...update.request, oldObject: before } } });
+    await settleIngest(agent);
+    expect(api.objects.get(secretKey("team-s"))?.["data"]).toEqual({ ".dockerconfigjson": rotated });
+    const patches = api.writes.filter((w) => w.method === "PATCH");
+    expect(patches.map((w) => w.path)).toEqual(["/api/v1/namespaces/team-s/secrets/regcred"]);
+    const synced = (await agent.storage.listDecisions({})).find((d) => d.eventId === "secret-rotated/generate");
+    expect(synced?.findings.map((f) => [f.effect, f.resource, f.message])).toEqual([
+      ["violation", "Secret/team-s/regcred", "sync-image-pull-secret: revert Secret/team-s/regcred: its clone source Secret/default/regcred was modified, and the rule synchronizes it for its trigger Namespace team-s (its content differs from Secret/default/regcred's, copied again when the patch applies (values not shown))"],
+    ]);
+
+    // Someone edits the copy: it gets the source's data back.
+    const copy = api.objects.get(secretKey("team-s")) as Record<string, unknown>;
+    const tampered = { ...copy, metadata: { ...(copy["metadata"] as Record<string, unknown>), resourceVersion: "7" }, data: { ".dockerconfigjson": "dGFtcGVyZWQ=" } };
+    api.objects.set(secretKey("team-s"), tampered);
+    const edit = admissionReview(tampered, { uid: "copy-edited", namespace: "team-s", operation: "UPDATE" }) as { request: Record<string, unknown> };
+    await server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: { ...edit, request: { ...edit.request, oldObject: copy } } });
+    await settleIngest(agent);
+    expect(api.objects.get(secretKey("team-s"))?.["data"]).toEqual({ ".dockerconfigjson": rotated });
+    const revert = api.writes.filter((w) => w.method === "PATCH")[1];
+    expect(revert?.body).toEqual([{ op: "test", path: "/metadata/resourceVersion", value: "7" }, { op: "replace", path: "/data", value: { ".dockerconfigjson": rotated } }]);
+
+    // The actions name the source; their plans and results hold no data. The generate events and
+    // their decisions hold the reviews without the Secrets' values. (The reviews' own decisions carry
+    // them: mask /input/request/object/data and oldObject/data in the decision record, docs/admission.md.)
+    const patched = (await agent.executor.listActions({})).filter((a) => a.actuator === "kubernetes.patch");
+    expect(patched.map((a) => [a.status, a.plan.target.id, a.plan.params["copyFrom"]])).toEqual([
+      ["applied", "Secret/team-s/regcred", { namespace: "default", name: "regcred", uid: expect.any(String) }],
+      ["applied", "Secret/team-s/regcred", { namespace: "default", name: "regcred", uid: expect.any(String) }],
+    ]);
+    expect(JSON.stringify(patched)).not.toMatch(new RegExp(`${rotated}|${secretData}|dGFtcGVyZWQ=`));
+    const generateDecisions = (await agent.storage.listDecisions({})).filter((d) => d.eventId === "secret-rotated/generate" || d.eventId === "copy-edited/generate");
+    expect(generateDecisions).toHaveLength(2);
+    expect(JSON.stringify(generateDecisions)).not.toMatch(new RegExp(`${rotated}|${secretData}|dGFtcGVyZWQ=`));
+    const generateEvents = await agent.storage.listEvents({ type: "dev.vigil.generate" });
+    expect(generateEvents.map((e) => e.event.id)).toEqual(expect.arrayContaining(["secret-rotated/generate", "copy-edited/generate"]));
+    expect(JSON.stringify(generateEvents)).not.toMatch(new RegExp(`${rotated}|${secretData}|dGFtcGVyZWQ=`));
+  });
 });
 
 describe("generate in the cluster: a GeneratingPolicy (generator.Apply)", () => {

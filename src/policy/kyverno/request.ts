@@ -159,3 +159,34 @@ export function requestDocument(input: AdmissionInput): Record<string, unknown> 
   doc["dryRun"] = input.dryRun;
   return doc;
 }
+
+/** Where a Secret keeps its values besides data and stringData: the copy kubectl apply leaves in an annotation. */
+const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
+
+/** A v1 Secret without its values (`data`, `stringData`, kubectl's last-applied annotation); any other value as it is. */
+export function secretWithoutValues(object: unknown): unknown {
+  if (object === null || typeof object !== "object" || Array.isArray(object)) return object;
+  const record = object as Record<string, unknown>;
+  if (record["kind"] !== "Secret" || (record["apiVersion"] !== undefined && record["apiVersion"] !== "v1")) return object;
+  const { data: _data, stringData: _stringData, ...rest } = record;
+  const meta = rest["metadata"] as Record<string, unknown> | undefined;
+  const annotations = meta?.["annotations"] as Record<string, unknown> | undefined;
+  if (annotations?.[LAST_APPLIED] === undefined) return rest;
+  const { [LAST_APPLIED]: _applied, ...kept } = annotations;
+  return { ...rest, metadata: { ...meta, annotations: kept } };
+}
+
+/**
+ * An AdmissionReview of a Secret with its object and oldObject without their values
+ * (secretWithoutValues); any other review as it is. For the `dev.vigil.generate` events Vigil
+ * hands to its ingest loop: they are stored in the event store (not masked) and their decisions
+ * record them as input, while generation never needs the values (a synchronized copy is compared
+ * with its source read from the cluster; a Secret is copied by the actions' cloneFrom / copyFrom
+ * when they apply).
+ */
+export function reviewWithoutSecretValues(review: unknown): unknown {
+  const request = (review as { request?: Record<string, unknown> } | null)?.request;
+  const kind = request?.["kind"] as { group?: unknown; kind?: unknown } | undefined;
+  if (request === undefined || kind?.kind !== "Secret" || (kind.group ?? "") !== "") return review;
+  return { ...(review as Record<string, unknown>), request: { ...request, object: secretWithoutValues(request["object"]), oldObject: secretWithoutValues(request["oldObject"]) } };
+}
