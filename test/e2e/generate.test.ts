@@ -367,6 +367,21 @@ describe("generate in the cluster: the library's sync-secrets (a cloned Secret)"
     expect(generateEvents.map((e) => e.event.id)).toEqual(expect.arrayContaining(["secret-rotated/generate", "copy-edited/generate"]));
     expect(JSON.stringify(generateEvents)).not.toMatch(new RegExp(`${rotated}|${secretData}|dGFtcGVyZWQ=`));
   });
+
+  it("synchronize: a deleted source takes its copies along (kubernetes.delete with the copy's uid as precondition)", async () => {
+    const { agent, server } = running;
+    const source = api.objects.get("v1 Secret default/regcred") as Record<string, unknown>;
+    expect(api.objects.has("v1 Secret team-s/regcred")).toBe(true);
+    api.objects.delete("v1 Secret default/regcred");
+    await server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: deletion(source, "secret-deleted") });
+    await settleIngest(agent);
+    const decision = (await agent.storage.listDecisions({})).find((d) => d.eventId === "secret-deleted/generate");
+    expect(decision?.findings.map((f) => [f.effect, f.resource, f.message])).toEqual([
+      ["violation", "Secret/team-s/regcred", "sync-image-pull-secret: delete Secret/team-s/regcred: its clone source Secret/default/regcred was deleted and the rule synchronizes"],
+    ]);
+    expect(api.objects.has("v1 Secret team-s/regcred")).toBe(false);
+    expect(api.writes.filter((w) => w.method === "DELETE").at(-1)).toMatchObject({ path: "/api/v1/namespaces/team-s/secrets/regcred", body: { preconditions: { uid: expect.any(String) } } });
+  });
 });
 
 describe("generate in the cluster: a GeneratingPolicy (generator.Apply)", () => {
