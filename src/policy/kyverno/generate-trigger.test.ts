@@ -27,6 +27,26 @@ ${namespace === "" ? "" : `  namespace: ${namespace}\n`}spec:
     generate:
 ${generate}`;
 
+/** The labels of an object copy-config's rule `copy` cloned for Namespace ns-uid-1 (generate.ts, as Kyverno labels it). */
+const cloneLabels = (kind: string, namespace: string, name: string, uid: string): Record<string, string> => ({
+  "app.kubernetes.io/managed-by": "kyverno", "generate.kyverno.io/policy-name": "copy-config", "generate.kyverno.io/policy-namespace": "", "generate.kyverno.io/rule-name": "copy",
+  "generate.kyverno.io/trigger-group": "", "generate.kyverno.io/trigger-version": "v1", "generate.kyverno.io/trigger-kind": "Namespace", "generate.kyverno.io/trigger-namespace": "", "generate.kyverno.io/trigger-uid": "ns-uid-1",
+  "generate.kyverno.io/clone-source": "",
+  "generate.kyverno.io/source-group": "", "generate.kyverno.io/source-version": "v1", "generate.kyverno.io/source-kind": kind, "generate.kyverno.io/source-namespace": namespace,
+  "generate.kyverno.io/source-uid": uid, "generate.kyverno.io/source-name": name,
+});
+
+/** The library's sync-secrets rule: a synchronized clone of Secret default/regcred into each new namespace. */
+const syncSecrets = rule(`      apiVersion: v1
+      kind: Secret
+      name: regcred
+      namespace: "{{request.object.metadata.name}}"
+      synchronize: true
+      clone:
+        namespace: default
+        name: regcred
+`);
+
 const data = { apiVersion: "v1", kind: "Namespace", metadata: { name: "team-a" } };
 const trigger = (type = "dev.vigil.generate") => ({ event: { specversion: "1.0", id: "g1", source: "vigil/generate", type, subject: "team-a", data }, input: data, entities: {}, signals: {}, posture: { level: "normal" } }) as never;
 
@@ -100,15 +120,7 @@ describe("generate triggers (dev.vigil.generate): one kubernetes.create per gene
   });
 
   it("a cloned Secret (sync-secrets): a create that names its source and carries metadata only; its data is in no finding", () => {
-    const policy = load(rule(`      apiVersion: v1
-      kind: Secret
-      name: regcred
-      namespace: "{{request.object.metadata.name}}"
-      synchronize: true
-      clone:
-        namespace: default
-        name: regcred
-`));
+    const policy = load(syncSecrets);
     const resolver = (request: ExternalContextRequest): unknown => {
       const path = String(request.spec["urlPath"]);
       if (path === "/api/v1/namespaces/default/secrets/regcred") return { apiVersion: "v1", kind: "Secret", type: "kubernetes.io/dockerconfigjson", metadata: { name: "regcred", namespace: "default", uid: "src-uid-1", resourceVersion: "3", annotations: { "kubectl.kubernetes.io/last-applied-configuration": '{"data":{".dockerconfigjson":"c2VjcmV0"}}' } }, data: { ".dockerconfigjson": "c2VjcmV0" } };
@@ -444,13 +456,7 @@ describe("generate triggers: a synchronized clone source changed", () => {
         name: defaults
 `));
   const source = (mode: string) => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "defaults", namespace: "platform", uid: "src-1", resourceVersion: "4" }, data: { mode } });
-  const copyLabels = {
-    "app.kubernetes.io/managed-by": "kyverno", "generate.kyverno.io/policy-name": "copy-config", "generate.kyverno.io/policy-namespace": "", "generate.kyverno.io/rule-name": "copy",
-    "generate.kyverno.io/trigger-group": "", "generate.kyverno.io/trigger-version": "v1", "generate.kyverno.io/trigger-kind": "Namespace", "generate.kyverno.io/trigger-namespace": "", "generate.kyverno.io/trigger-uid": "ns-uid-1",
-    "generate.kyverno.io/clone-source": "",
-    "generate.kyverno.io/source-group": "", "generate.kyverno.io/source-version": "v1", "generate.kyverno.io/source-kind": "ConfigMap", "generate.kyverno.io/source-namespace": "platform",
-    "generate.kyverno.io/source-uid": "src-1", "generate.kyverno.io/source-name": "defaults",
-  };
+  const copyLabels = cloneLabels("ConfigMap", "platform", "defaults", "src-1");
   const copy = { metadata: { name: "defaults", namespace: "team-a", uid: "copy-1", resourceVersion: "9", labels: copyLabels }, data: { mode: "strict" } };
   const review = (operation: "UPDATE" | "DELETE", object: Record<string, unknown> | null, oldObject: Record<string, unknown>) => reviewEvent("r5", "ConfigMap", operation, "platform", "defaults", object, oldObject);
   const cluster = (current: Record<string, unknown> | undefined) => {
@@ -488,25 +494,11 @@ describe("generate triggers: a synchronized clone source changed", () => {
 });
 
 describe("generate triggers: a synchronized Secret copy (sync-secrets), brought back without its data in any finding", () => {
-  const policy = () => load(rule(`      apiVersion: v1
-      kind: Secret
-      name: regcred
-      namespace: "{{request.object.metadata.name}}"
-      synchronize: true
-      clone:
-        namespace: default
-        name: regcred
-`));
+  const policy = () => load(syncSecrets);
   const SOURCE_DATA = "c291cmNlLW5ldw==";
   const COPY_DATA = "Y29weS1vbGQ=";
   const source = (data: string) => ({ apiVersion: "v1", kind: "Secret", type: "kubernetes.io/dockerconfigjson", metadata: { name: "regcred", namespace: "default", uid: "src-uid-1", resourceVersion: "3" }, data: { ".dockerconfigjson": data } });
-  const copyLabels = {
-    "app.kubernetes.io/managed-by": "kyverno", "generate.kyverno.io/policy-name": "copy-config", "generate.kyverno.io/policy-namespace": "", "generate.kyverno.io/rule-name": "copy",
-    "generate.kyverno.io/trigger-group": "", "generate.kyverno.io/trigger-version": "v1", "generate.kyverno.io/trigger-kind": "Namespace", "generate.kyverno.io/trigger-namespace": "", "generate.kyverno.io/trigger-uid": "ns-uid-1",
-    "generate.kyverno.io/clone-source": "",
-    "generate.kyverno.io/source-group": "", "generate.kyverno.io/source-version": "v1", "generate.kyverno.io/source-kind": "Secret", "generate.kyverno.io/source-namespace": "default",
-    "generate.kyverno.io/source-uid": "src-uid-1", "generate.kyverno.io/source-name": "regcred",
-  };
+  const copyLabels = cloneLabels("Secret", "default", "regcred", "src-uid-1");
   const copy = (data: string, labels: Record<string, string> = copyLabels) => ({ apiVersion: "v1", kind: "Secret", type: "kubernetes.io/dockerconfigjson", metadata: { name: "regcred", namespace: "team-a", uid: "copy-1", resourceVersion: "9", labels }, data: { ".dockerconfigjson": data } });
   const cluster = (live: { source: Record<string, unknown>; copy: Record<string, unknown> }) => (request: ExternalContextRequest): unknown => {
     const path = String(request.spec["urlPath"]);
