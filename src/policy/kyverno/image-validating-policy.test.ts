@@ -133,6 +133,49 @@ describe("Kyverno ImageValidatingPolicy", () => {
     expect((await validate(signaturesPolicy(), pod("docker.io/library/nginx:1.27", pinned("api:3.0")))).map((r) => r.status)).toEqual(["pass"]);
   });
 
+  it("matchImageReferences expression: CEL on the reference `ref` selects images; an expression that fails or is not a bool makes the result an error; an entry with neither glob nor expression fails to load", async () => {
+    const byExpression = (expression: string): ReturnType<typeof loadPolicyText> => loadPolicyText(`
+apiVersion: policies.kyverno.io/v1
+kind: ImageValidatingPolicy
+metadata: {name: by-expression}
+spec:
+  validationActions: [Deny]
+  matchConstraints:
+    resourceRules: [{apiGroups: [""], apiVersions: [v1], operations: [CREATE], resources: [pods]}]
+  matchImageReferences:
+  - expression: ${JSON.stringify(expression)}
+${attestors()}
+  validations:
+  - expression: "images.containers.all(i, verifyImageSignatures(i, [attestors.release]) > 0)"
+    message: signed by the release key
+`, "expression.yaml");
+    const policy = (expression: string): KyvernoPolicy => {
+      const loaded = byExpression(expression);
+      expect(loaded.errors.map((e) => e.message)).toEqual([]);
+      return loaded.policies[0] as KyvernoPolicy;
+    };
+    const apiOnly = policy(`ref.startsWith("${registry.host}/acme/api")`);
+    // The signed api image is selected and verified; the unsigned one and nginx are not selected, so not looked at.
+    expect((await validate(apiOnly, pod(pinned("api:3.0"), pinned("unsigned:3.0"), "docker.io/library/nginx:1.27"))).map((r) => [r.status, r.message])).toEqual([["pass", `verified images: ${pinned("api:3.0")}`]]);
+    expect(await validate(apiOnly, pod("docker.io/library/nginx:1.27"))).toEqual([]);
+    // Selecting the unsigned image too makes the verdict fail.
+    expect((await validate(policy(`ref.contains("/acme/")`), pod(pinned("api:3.0"), pinned("unsigned:3.0")))).map((r) => r.status)).toEqual(["fail"]);
+    const failing = await validate(policy("int(ref) > 0"), pod(pinned("api:3.0")));
+    expect(failing.map((r) => r.status)).toEqual(["error"]);
+    expect(failing[0]?.message).toContain(`spec.matchImageReferences[0].expression on ${pinned("api:3.0")}:`);
+    const notBool = await validate(policy("ref"), pod(pinned("api:3.0")));
+    expect(notBool.map((r) => [r.status, r.message])).toEqual([["error", `spec.matchImageReferences[0].expression on ${pinned("api:3.0")}: the result must be a bool, got ${JSON.stringify(pinned("api:3.0"))}`]]);
+    const neither = loadPolicyText(`
+apiVersion: policies.kyverno.io/v1
+kind: ImageValidatingPolicy
+metadata: {name: neither}
+spec:
+  matchImageReferences: [{}]
+  validations: [{expression: "true"}]
+`, "neither.yaml");
+    expect(neither.errors.map((e) => [e.code, e.details.field])).toEqual([["VIGIL_POLICY_LOAD", "spec.matchImageReferences[0]"]]);
+  });
+
   it("attestations: verifyAttestationSignatures and extractPayload read the signed SLSA provenance", async () => {
     const p = ivpol(`${attestors()}
   attestations:
@@ -237,15 +280,15 @@ spec:
   });
 
   it("what Vigil does not check fails to load naming the field, or errors when a validation uses it; without registries it errors", async () => {
-    const expression = loadPolicyText(`
+    const jsonMode = loadPolicyText(`
 apiVersion: policies.kyverno.io/v1
 kind: ImageValidatingPolicy
-metadata: {name: by-expression}
+metadata: {name: json-mode}
 spec:
-  matchImageReferences: [{expression: "image.registry == 'ghcr.io'"}]
+  evaluation: {mode: JSON}
   validations: [{expression: "true"}]
-`, "expression.yaml");
-    expect(expression.errors.map((e) => [e.code, e.details.field])).toEqual([["VIGIL_POLICY_UNSUPPORTED", "spec.matchImageReferences[0].expression"]]);
+`, "json.yaml");
+    expect(jsonMode.errors.map((e) => [e.code, e.details.field])).toEqual([["VIGIL_POLICY_UNSUPPORTED", "spec.evaluation.mode"]]);
     const kms = ivpol(`
   attestors: [{name: kms, cosign: {key: {kms: "awskms:///arn:aws:kms:eu-west-1:111122223333:key/k"}}}]
   validations: [{expression: "images.containers.all(i, verifyImageSignatures(i, [attestors.kms]) > 0)"}]`);

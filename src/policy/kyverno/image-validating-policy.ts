@@ -4,7 +4,8 @@
  *
  * - `images`: the images of a Pod or pod template (`images.containers`, `initContainers`,
  *   `ephemeralContainers`: lists of references), or the policy's own `images` expressions; only
- *   those `matchImageReferences` globs select (none selected: the policy does not apply).
+ *   those `matchImageReferences` select (globs, or CEL expressions on the reference `ref`; none
+ *   selected: the policy does not apply).
  * - `attestors` (`cosign`: `key.data`, `keyless.identities`, `certificate`, `ctlog`, `source`,
  *   `annotations`; `notary`: `certs`) and `attestations` (`intoto.type`; `referrer.type`: an
  *   artifact of that type attached to the image and signed by notation) are CEL variables of the
@@ -23,8 +24,7 @@
  * - validationActions, failurePolicy, matchConstraints (with pod-controller autogen),
  *   matchConditions, variables and CEL PolicyExceptions as for ValidatingPolicy.
  *
- * Not supported (fails to load naming the field): `matchImageReferences[].expression`,
- * `evaluation.mode: JSON`. KMS keys error when a validation uses them; `cosign.key.secretRef`
+ * Not supported (fails to load naming the field): `evaluation.mode: JSON`. KMS keys error when a validation uses them; `cosign.key.secretRef`
  * reads the key from the Secret's `cosign.pub` in the cluster.
  */
 import type { Context, ImageSignatureCheck, KeylessIdentity } from "../../core/context.js";
@@ -231,6 +231,29 @@ export const imageVerificationCelFunctions: readonly CelFunctionDefinition[] = [
   },
 ];
 
+/** A matchImageReferences expression that failed on an image (the policy's result is then an error). */
+class ImageMatchError extends Error {}
+
+/**
+ * One `matchImageReferences` entry as a test of an image reference: `glob` (Kyverno's wildcards,
+ * on the reference as written or as Kyverno normalizes it), or `expression`: CEL with the
+ * reference as the string `ref` (as Kyverno evaluates it), true to select the image; a failure or
+ * a result that is not a bool throws ImageMatchError. An entry with neither fails to load.
+ */
+function imageMatcher(ref: Json, index: number, env: CelEnvironment, origin: string): (image: string) => boolean {
+  const field = `spec.matchImageReferences[${index}]`;
+  const glob = text(ref["glob"]);
+  if (glob !== undefined && glob !== "") return (image) => wildcardMatch(glob, image) || wildcardMatch(glob, kyvernoImageString(image).text);
+  if (ref["expression"] === undefined) throw new VigilError("VIGIL_POLICY_LOAD", `${origin}: ${field} needs glob or expression (as Kyverno: either must be set).`, { field });
+  const program = compileExpression(env, ref["expression"], origin, `${field}.expression`);
+  return (image) => {
+    const r = program.evaluate({ ref: image });
+    if (!r.ok) throw new ImageMatchError(`${field}.expression on ${image}: ${r.error.message}`);
+    if (typeof r.value !== "boolean") throw new ImageMatchError(`${field}.expression on ${image}: the result must be a bool, got ${JSON.stringify(r.value)}`);
+    return r.value;
+  };
+}
+
 /** Compiles an ImageValidatingPolicy or NamespacedImageValidatingPolicy document. Throws VigilError on a missing name, a CEL syntax error or an unsupported field. */
 export function compileImageValidatingPolicy(document: Json, env: CelEnvironment, options: { readonly source?: string; readonly exceptions?: PolicyExceptionSet; readonly globals?: GlobalContextSet } = {}): KyvernoPolicy {
   const metadata = isObject(document["metadata"]) ? document["metadata"] : {};
@@ -243,10 +266,7 @@ export function compileImageValidatingPolicy(document: Json, env: CelEnvironment
   const evaluation = isObject(spec["evaluation"]) ? spec["evaluation"] : {};
   if (evaluation["mode"] === "JSON") throw unsupported("spec.evaluation.mode", "evaluation mode JSON (payloads that are not Kubernetes resources)");
   const references = Array.isArray(spec["matchImageReferences"]) ? spec["matchImageReferences"].filter(isObject) : [];
-  references.forEach((ref, i) => {
-    if (ref["expression"] !== undefined) throw unsupported(`spec.matchImageReferences[${i}].expression`, "a CEL expression selecting images (use glob)");
-  });
-  const globs = references.map((ref) => text(ref["glob"])).filter((glob): glob is string => glob !== undefined);
+  const matchers = references.map((ref, i) => imageMatcher(ref, i, env, id.origin));
   const attestors = new Map<string, Json>();
   for (const a of Array.isArray(spec["attestors"]) ? spec["attestors"].filter(isObject) : []) attestors.set(String(a["name"] ?? ""), a);
   const attestations = new Map<string, Json>();
@@ -267,7 +287,8 @@ export function compileImageValidatingPolicy(document: Json, env: CelEnvironment
   const exceptions = options.exceptions;
   const attestorValues = Object.fromEntries([...attestors.keys()].map((n) => [n, { [ATTESTOR]: n }]));
   const attestationValues = Object.fromEntries([...attestations.keys()].map((n) => [n, { [ATTESTATION]: n }]));
-  const selected = (image: string): boolean => globs.length === 0 || globs.some((glob) => wildcardMatch(glob, image) || wildcardMatch(glob, kyvernoImageString(image).text));
+  /** Whether matchImageReferences select `image` (all when there are none); throws ImageMatchError when an expression fails. */
+  const selected = (image: string): boolean => matchers.length === 0 || matchers.some((matches) => matches(image));
 
   /** The policy's verdict on `input` and what its evaluation verified; undefined when it does not apply. */
   const run = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions, phase: "validate" | "mutate"): { result: RuleResult; scope: ImageScope } | undefined => {
@@ -278,20 +299,32 @@ export function compileImageValidatingPolicy(document: Json, env: CelEnvironment
     const activation: CelActivation = kyvernoCelActivation(input, doc, evalOptions);
     const object = subjectObject(input) as Json;
     const images: Record<string, string[]> = {};
+    // A matchImageReferences expression that fails makes the policy's result an error (Kyverno: the match's error).
+    let matchError: string | undefined;
+    const pick = (image: string): boolean => {
+      try {
+        return selected(image);
+      } catch (error) {
+        if (!(error instanceof ImageMatchError)) throw error;
+        matchError ??= error.message;
+        return false;
+      }
+    };
     if (imageExpressions.length > 0) {
       for (const expression of imageExpressions) {
         const r = expression.program.evaluate(activation);
         if (!r.ok) return { result: { ...base, status: "error", message: `images.${expression.name}: ${r.error.message}`, trace: [] }, scope: emptyScope() };
-        images[expression.name] = (Array.isArray(r.value) ? r.value : []).map(String).filter(selected);
+        images[expression.name] = (Array.isArray(r.value) ? r.value : []).map(String).filter(pick);
       }
     } else {
       const podPath = imageSlots(object);
       for (const slot of podPath) {
         const field = String(slot.path[slot.path.length - 3]);
-        if (selected(slot.image)) (images[field] ??= []).push(slot.image);
+        if (pick(slot.image)) (images[field] ??= []).push(slot.image);
       }
       for (const field of ["containers", "initContainers", "ephemeralContainers"]) images[field] ??= [];
     }
+    if (matchError !== undefined) return { result: { ...base, status: "error", message: matchError, trace: [] }, scope: emptyScope() };
     const all = Object.values(images).flat();
     if (all.length === 0) return undefined;
     const candidates = exceptions?.celCandidates(id.name, id.kind);
