@@ -56,11 +56,18 @@ export const defaultBudgets = {
 
 /** Checks a guardrail configuration; throws VigilError(VIGIL_BAD_CONFIG) naming the field. */
 export function validateGuardrails(config: GuardrailConfig): void {
+  const map = (value: unknown, field: string, what: string): void => {
+    if (value !== undefined && record(value) === undefined) throw new VigilError("VIGIL_BAD_CONFIG", `${field} must be a map of ${what}, got ${JSON.stringify(value) ?? String(value)}`, { field });
+  };
   const limit = (value: BudgetLimit | undefined, field: string): void => {
     if (value === undefined) return;
+    map(value, field, "max and windowMs");
     if (!Number.isInteger(value.max) || value.max < 0) throw new VigilError("VIGIL_BAD_CONFIG", `${field}.max must be a whole number ≥ 0, got ${String(value.max)}`, { field: `${field}.max` });
     if (!Number.isFinite(value.windowMs) || value.windowMs <= 0) throw new VigilError("VIGIL_BAD_CONFIG", `${field}.windowMs must be a positive number of milliseconds, got ${String(value.windowMs)}`, { field: `${field}.windowMs` });
   };
+  map(config.allow, "guardrails.allow", "policy names (globs) to action kinds");
+  map(config.blastRadius, "guardrails.blastRadius", "budgets (perPolicy, global, policies)");
+  map(config.blastRadius?.policies, "guardrails.blastRadius.policies", "policy names to budgets");
   limit(config.blastRadius?.perPolicy, "guardrails.blastRadius.perPolicy");
   limit(config.blastRadius?.global, "guardrails.blastRadius.global");
   for (const [name, value] of Object.entries(config.blastRadius?.policies ?? {})) limit(value, `guardrails.blastRadius.policies.${name}`);
@@ -68,6 +75,28 @@ export function validateGuardrails(config: GuardrailConfig): void {
     if (!Array.isArray(kinds) || kinds.some((k) => typeof k !== "string" || k === "")) {
       throw new VigilError("VIGIL_BAD_CONFIG", `guardrails.allow.${policy} must be a list of action kinds (globs allowed), e.g. [aws.s3.block-public-access]`, { field: `guardrails.allow.${policy}` });
     }
+  }
+  // The protected spec is matched as strings at plan time: a YAML `true` or a single string
+  // instead of a list would throw there, or be read character by character.
+  map(config.protected, "guardrails.protected", "labels and names");
+  map(config.protected?.labels, "guardrails.protected.labels", "label or tag keys to values (globs, `*` = any value)");
+  for (const [key, value] of Object.entries(config.protected?.labels ?? {})) {
+    if (typeof value !== "string") throw new VigilError("VIGIL_BAD_CONFIG", `guardrails.protected.labels.${key} must be a string (a glob; quote it in YAML: "true"), got ${JSON.stringify(value) ?? String(value)}`, { field: `guardrails.protected.labels.${key}` });
+  }
+  const names: unknown = config.protected?.names;
+  if (names !== undefined) {
+    if (!Array.isArray(names)) throw new VigilError("VIGIL_BAD_CONFIG", `guardrails.protected.names must be a list of globs over target ids, e.g. ["prod/*"], got ${JSON.stringify(names) ?? String(names)}`, { field: "guardrails.protected.names" });
+    names.forEach((name: unknown, i) => {
+      if (typeof name !== "string" || name === "") throw new VigilError("VIGIL_BAD_CONFIG", `guardrails.protected.names[${i}] must be a glob over target ids, got ${JSON.stringify(name) ?? String(name)}`, { field: `guardrails.protected.names[${i}]` });
+    });
+  }
+  const kinds: unknown = config.notificationKinds;
+  if (kinds !== undefined && (!Array.isArray(kinds) || kinds.some((k) => typeof k !== "string" || k === ""))) {
+    throw new VigilError("VIGIL_BAD_CONFIG", `guardrails.notificationKinds must be a list of action kinds, e.g. [webhook.post, slack.message], got ${JSON.stringify(kinds) ?? String(kinds)}`, { field: "guardrails.notificationKinds" });
+  }
+  const promotion: unknown = config.requirePromotion;
+  if (promotion !== undefined && typeof promotion !== "boolean") {
+    throw new VigilError("VIGIL_BAD_CONFIG", `guardrails.requirePromotion must be true or false, got ${JSON.stringify(promotion) ?? String(promotion)}`, { field: "guardrails.requirePromotion" });
   }
 }
 

@@ -1,0 +1,57 @@
+import { describe, expect, it } from "vitest";
+import { VigilError } from "../core/errors.js";
+import { protectionVerdict, validateGuardrails, type GuardrailConfig } from "./guardrails.js";
+
+/** Runs validateGuardrails on a config as YAML or JSON would give it (any shape). */
+function check(config: unknown): VigilError | undefined {
+  try {
+    validateGuardrails(config as GuardrailConfig);
+    return undefined;
+  } catch (error) {
+    if (error instanceof VigilError) return error;
+    throw error;
+  }
+}
+
+describe("validateGuardrails", () => {
+  it("accepts a complete, valid configuration", () => {
+    expect(check({
+      allow: { "lock-*": ["fake.*"] },
+      protected: { labels: { "vigil.dev/protected": "true", team: "*" }, names: ["prod/*"] },
+      blastRadius: { perPolicy: { max: 1, windowMs: 1000 }, global: { max: 0, windowMs: 1 }, policies: { p: { max: 3, windowMs: 60_000 } } },
+      requirePromotion: false,
+      notificationKinds: ["webhook.post"],
+    })).toBeUndefined();
+  });
+
+  it("a protected label whose value is not a string (YAML `true`) is refused naming the field, not left to fail at plan time", () => {
+    const config = { protected: { labels: { "vigil.dev/protected": true } } };
+    expect(check(config)).toMatchObject({ code: "VIGIL_BAD_CONFIG", details: { field: "guardrails.protected.labels.vigil.dev/protected" } });
+  });
+
+  it("protected.names must be a list of globs: a single string is refused (it would be read character by character)", () => {
+    expect(check({ protected: { names: "prod-*" } })).toMatchObject({ code: "VIGIL_BAD_CONFIG", details: { field: "guardrails.protected.names" } });
+    expect(check({ protected: { names: ["ok", 3] } })).toMatchObject({ code: "VIGIL_BAD_CONFIG", details: { field: "guardrails.protected.names[1]" } });
+    expect(check({ protected: "vigil.dev/protected" })).toMatchObject({ code: "VIGIL_BAD_CONFIG", details: { field: "guardrails.protected" } });
+    expect(check({ protected: { labels: ["vigil.dev/protected"] } })).toMatchObject({ code: "VIGIL_BAD_CONFIG", details: { field: "guardrails.protected.labels" } });
+  });
+
+  it("a budget that is not a map (e.g. `perPolicy:` left empty in YAML) is a VIGIL_BAD_CONFIG naming the field, not a TypeError", () => {
+    expect(check({ blastRadius: { perPolicy: null } })).toMatchObject({ code: "VIGIL_BAD_CONFIG", details: { field: "guardrails.blastRadius.perPolicy" } });
+    expect(check({ blastRadius: { policies: { p: 5 } } })).toMatchObject({ code: "VIGIL_BAD_CONFIG", details: { field: "guardrails.blastRadius.policies.p" } });
+  });
+
+  it("notificationKinds must be a list of kinds and requirePromotion a boolean", () => {
+    expect(check({ notificationKinds: "webhook.post" })).toMatchObject({ code: "VIGIL_BAD_CONFIG", details: { field: "guardrails.notificationKinds" } });
+    expect(check({ requirePromotion: "false" })).toMatchObject({ code: "VIGIL_BAD_CONFIG", details: { field: "guardrails.requirePromotion" } });
+  });
+});
+
+describe("protectionVerdict", () => {
+  const target = { kind: "bucket", id: "bucket/payroll" };
+  it("label values are globs; `*` protects any value", () => {
+    const config: GuardrailConfig = { protected: { labels: { team: "*" } } };
+    expect(protectionVerdict(config, target, { kind: "bucket", id: "bucket/payroll", attrs: { labels: { team: "finance" } } })).toBe("target bucket/payroll is protected (label team=finance)");
+    expect(protectionVerdict(config, target, { kind: "bucket", id: "bucket/payroll", attrs: { labels: { other: "x" } } })).toBeUndefined();
+  });
+});
