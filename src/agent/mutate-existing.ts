@@ -13,6 +13,8 @@
  * Kyverno does: the objects the policy's labels claim, of the kinds its synchronized rules
  * generate, are listed and each becomes a `dev.vigil.generate` event carrying an update of the
  * object, whose decision reverts it to what the current revision generates (a kubernetes.patch).
+ * A GeneratingPolicy's kinds come from CEL: the kinds its applied kubernetes.create actions created
+ * (the executor's records, `createdKinds`) are listed instead.
  */
 import { createHash } from "node:crypto";
 import type { ClusterView } from "../core/context.js";
@@ -46,6 +48,8 @@ export function createMutateExistingSweep(options: {
   readonly clock: Clock;
   readonly storage: Pick<Storage, "getDoc" | "putDocs">;
   readonly ingest: (events: readonly Event[]) => Promise<unknown>;
+  /** The kinds (apiVersion, kind) of the objects a policy's applied kubernetes.create actions created: a GeneratingPolicy's synchronized objects. */
+  readonly createdKinds?: (policy: string) => Promise<readonly { readonly apiVersion: string; readonly kind: string }[]>;
   readonly onProblem?: (message: string) => void;
 }): MutateExistingSweep {
   return {
@@ -71,12 +75,17 @@ export function createMutateExistingSweep(options: {
         const events: Event[] = [];
         let listed = 0;
         const resolver = discovery(options.cluster);
+        // A GeneratingPolicy names no kinds: those its actions created are listed (deduplicated by kind, as discovery resolves them).
+        const downstreamKinds: readonly TriggerTarget[] = synchronized === undefined ? [] : [
+          ...synchronized.kinds,
+          ...(synchronized.createdKinds && options.createdKinds ? [...new Set((await options.createdKinds(name)).map((k) => k.kind))].map((kind): TriggerTarget => ({ kind })) : []),
+        ];
         // Mutate-existing triggers (dev.vigil.mutate.existing) and generateExisting triggers (dev.vigil.generate).
         const sweeps = [
           ...(existing === undefined ? [] : [{ type: EventTypes.mutateExistingTrigger, source: "vigil/mutate-existing", triggers: existing.triggerKinds.map((kind): TriggerTarget => ({ kind })), selects: existing.selects }]),
           ...(generating === undefined || policy.generates === undefined ? [] : [{ type: EventTypes.generateTrigger, source: "vigil/generate", triggers: generating.triggers, selects: policy.generates }]),
           // Generated objects of synchronized rules (dev.vigil.generate, the object's update).
-          ...(synchronized === undefined || policy.generates === undefined ? [] : [{ type: EventTypes.generateTrigger, source: "vigil/generate", triggers: synchronized.kinds, selects: policy.generates, labelSelector: synchronized.labelSelector, downstream: true }]),
+          ...(synchronized === undefined || policy.generates === undefined ? [] : [{ type: EventTypes.generateTrigger, source: "vigil/generate", triggers: downstreamKinds, selects: policy.generates, labelSelector: synchronized.labelSelector, downstream: true }]),
         ] as { type: string; source: string; triggers: readonly TriggerTarget[]; selects: (input: ReturnType<typeof resourceInput>) => boolean; labelSelector?: string; downstream?: boolean }[];
         for (const sweep of sweeps) {
           for (const trigger of sweep.triggers) {

@@ -243,6 +243,12 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
       clock,
       storage,
       ingest: (events) => ingestor.accept(events),
+      createdKinds: async (policy) => (await executor.listActions({ policy, status: "applied" }))
+        .filter((action) => action.actuator === "kubernetes.create")
+        .flatMap((action) => {
+          const manifest = action.plan.params["manifest"] as { apiVersion?: unknown; kind?: unknown } | undefined;
+          return typeof manifest?.apiVersion === "string" && typeof manifest.kind === "string" ? [{ apiVersion: manifest.apiVersion, kind: manifest.kind }] : [];
+        }),
       onProblem: (message) => problem(message),
     })
     : undefined;

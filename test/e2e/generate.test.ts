@@ -434,6 +434,77 @@ spec:
   });
 });
 
+describe("generate in the cluster: a GeneratingPolicy with synchronize, the policy changed", () => {
+  let api: FakeKubernetesApi;
+  const dir = mkdtempSync(join(tmpdir(), "vigil-gpol-sync-"));
+  const gpol = (policyTypes: string) => `apiVersion: policies.kyverno.io/v1
+kind: GeneratingPolicy
+metadata:
+  name: default-deny
+spec:
+  evaluation:
+    synchronize:
+      enabled: true
+  matchConstraints:
+    resourceRules:
+    - apiGroups: [""]
+      apiVersions: [v1]
+      operations: [CREATE]
+      resources: [namespaces]
+  generate:
+  - expression: >-
+      generator.Apply(object.metadata.name, [{
+        "kind": dyn("NetworkPolicy"),
+        "apiVersion": dyn("networking.k8s.io/v1"),
+        "metadata": dyn({"name": "default-deny"}),
+        "spec": dyn({"podSelector": dyn({}), "policyTypes": dyn(${policyTypes})})
+      }])
+`;
+  const store = { store: { path: join(dir, "vigil.db") } };
+
+  beforeAll(async () => {
+    api = await startFakeKubernetesApi({ token: TOKEN, namespaces: [{ metadata: { name: "shop", uid: "ns-uid-shop" } }], configMaps: [], objects: [] });
+  });
+  afterAll(async () => {
+    await api?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("a new revision brings the objects its earlier one created (their kinds from the policy's applied creates) to what it generates, once", async () => {
+    // The first revision creates the NetworkPolicy of a new namespace.
+    writeFileSync(join(dir, "gpol.yaml"), gpol(`["Ingress", "Egress"]`));
+    const first = await startClusterAgent([join(dir, "gpol.yaml")], api, TOKEN, store);
+    try {
+      await first.agent.promotePolicy("default-deny", approver, "reviewed");
+      await first.agent.tick();
+      await first.server.app.inject({ method: "POST", url: "/v1/admission/validate", payload: admissionReview({ apiVersion: "v1", kind: "Namespace", metadata: { name: "shop", uid: "ns-uid-shop" } }, { uid: "ns-shop", namespace: "shop" }) });
+      await settleIngest(first.agent);
+      expect(api.objects.get(networkPolicyKey("shop"))?.["spec"]).toEqual({ podSelector: {}, policyTypes: ["Ingress", "Egress"] });
+    } finally {
+      await first.close();
+    }
+    // The policy changes (ingress only); the agent starts again on the same store.
+    writeFileSync(join(dir, "gpol.yaml"), gpol(`["Ingress"]`));
+    const second = await startClusterAgent([join(dir, "gpol.yaml")], api, TOKEN, store);
+    try {
+      await second.agent.tick();
+      await settleIngest(second.agent);
+      expect(api.requests.some((r) => r.path.startsWith("/apis/networking.k8s.io/v1/networkpolicies?") && r.path.includes(encodeURIComponent("generate.kyverno.io/policy-name=default-deny")))).toBe(true);
+      expect(api.objects.get(networkPolicyKey("shop"))?.["spec"]).toEqual({ podSelector: {}, policyTypes: ["Ingress"] });
+      const patches = api.writes.filter((w) => w.method === "PATCH");
+      expect(patches.map((w) => w.path)).toEqual(["/apis/networking.k8s.io/v1/namespaces/shop/networkpolicies/default-deny"]);
+      const reverted = (await second.agent.executor.listActions({ status: "applied" })).filter((a) => a.actuator === "kubernetes.patch");
+      expect(reverted.map((a) => a.plan.target.id)).toEqual(["NetworkPolicy/shop/default-deny"]);
+      // Once per revision.
+      await second.agent.tick();
+      await settleIngest(second.agent);
+      expect(api.writes.filter((w) => w.method === "PATCH")).toHaveLength(1);
+    } finally {
+      await second.close();
+    }
+  });
+});
+
 describe("generate in the cluster: generateExisting (the library's generate-networkpolicy-existing)", () => {
   let api: FakeKubernetesApi;
   let running: Awaited<ReturnType<typeof startAdmissionAgent>>;

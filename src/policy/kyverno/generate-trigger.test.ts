@@ -398,6 +398,9 @@ spec:
     expect(findings.map((f) => [f.effect, f.resource, f.message])).toEqual([["violation", "ResourceQuota/team-a/default", "quota: re-create ResourceQuota/team-a/default: it was deleted, and the rule synchronizes it for its trigger Namespace team-a"]]);
     expect(findings[0]?.remediation?.[0]).toMatchObject({ action: "kubernetes.create", params: { manifest: { metadata: { namespace: "team-a", labels: { "generate.kyverno.io/policy-name": "quota", "generate.kyverno.io/trigger-uid": "ns-uid-1" } } } } });
     expect(gpol(false).generates?.(input)).toBe(false);
+    // Its kinds come from CEL: the policy-update sweep lists the kinds its creates made.
+    expect(policy.synchronizedDownstream).toEqual({ kinds: [], labelSelector: "generate.kyverno.io/policy-name=quota", createdKinds: true });
+    expect(gpol(false).synchronizedDownstream).toBeUndefined();
   });
 
   it("a modified generated object is reverted to what the rule generates: a kubernetes.patch of the live object, tested against its resourceVersion; one that matches plans nothing", () => {

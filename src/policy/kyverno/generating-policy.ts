@@ -242,6 +242,9 @@ export function compileGeneratingPolicy(document: Json, env: CelEnvironment, opt
       return created !== undefined && matchConstraintsMatch(spec["matchConstraints"], targetOf(created));
     },
     ...(isObject(evaluation["generateExisting"]) && evaluation["generateExisting"]["enabled"] === true ? { generateExisting: { triggers: resourceTargets(spec["matchConstraints"]) } } : {}),
+    // With synchronize, a new revision brings the objects of the previous one to what it generates:
+    // their kinds come from CEL, so the sweep lists the kinds this policy's actions created.
+    ...(synchronize ? { synchronizedDownstream: { kinds: [], labelSelector: `generate.kyverno.io/policy-name=${id.name}`, createdKinds: true as const } } : {}),
     // On the admission paths (webhook, replay, background scan) a GeneratingPolicy decides nothing;
     // a dev.vigil.generate trigger (handed over by the webhooks after an admitted request) is
     // decided into one finding per generated object, with its kubernetes.create.

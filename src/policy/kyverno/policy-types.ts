@@ -93,9 +93,11 @@ export interface KyvernoPolicy extends CompiledPolicy {
    * variable) and the label selector of this policy's objects. When the policy is installed or
    * changed, the agent's sweep lists them and hands each over as an update of the object, whose
    * decision reverts it to what the current revision generates (generate-sync.ts). Absent when no
-   * synchronized rule names a kind.
+   * synchronized rule names a kind. `createdKinds`: the kinds are not known from the policy (a
+   * GeneratingPolicy's come from CEL): the sweep lists the kinds this policy's applied
+   * `kubernetes.create` actions created.
    */
-  readonly synchronizedDownstream?: { readonly kinds: readonly TriggerTarget[]; readonly labelSelector: string };
+  readonly synchronizedDownstream?: { readonly kinds: readonly TriggerTarget[]; readonly labelSelector: string; readonly createdKinds?: true };
   /**
    * Mutate rules with `mutate.targets` (mutate-existing.ts): the kinds that trigger them, whether
    * they also run over the existing triggers when the policy is installed or changed
