@@ -51,10 +51,13 @@ export async function acceptItems(agent: Agent, items: readonly IngestResult[], 
   if (items.length > max) throw new VigilError("VIGIL_BAD_INPUT", `the request holds ${items.length} events; send at most ${max} per request (ingest.maxRequestEvents)`, { field: "body" });
   const events: Event[] = [];
   for (const item of items) if (item.ok) events.push(item.event);
-  let duplicateKeys = new Set<string>();
+  // How many copies of each (source, id) this request stored: the first copy of an event that
+  // repeats within the request is accepted, the others are duplicates.
+  const keyOf = (event: Event): string => JSON.stringify([event.source, event.id]);
+  const storedCopies = new Map<string, number>();
   try {
     const result = await agent.ingest(events);
-    duplicateKeys = new Set(result.duplicates);
+    for (const stored of result.stored) storedCopies.set(keyOf(stored.event), (storedCopies.get(keyOf(stored.event)) ?? 0) + 1);
   } catch (error) {
     retryAfter(reply, agent, error);
     throw error;
@@ -62,7 +65,9 @@ export async function acceptItems(agent: Agent, items: readonly IngestResult[], 
   const results: ItemResult[] = items.map((item) => {
     if (!item.ok) return { index: item.index, status: "rejected", error: { ...item.error.toJSON(), problems: item.problems } };
     const { event } = item;
-    const duplicate = duplicateKeys.has(`${event.source}/${event.id}`);
+    const copies = storedCopies.get(keyOf(event)) ?? 0;
+    if (copies > 0) storedCopies.set(keyOf(event), copies - 1);
+    const duplicate = copies === 0;
     return {
       index: item.index, status: duplicate ? "duplicate" : "accepted", id: event.id, source: event.source, type: event.type, decisionId: decisionIdFor(event),
       ...(item.warnings && item.warnings.length > 0 ? { warnings: item.warnings } : {}),
