@@ -133,7 +133,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
     }
   }
 
-  async function applyOne(p: PlannedAction, kill: KillSwitchState): Promise<ActionRecord> {
+  async function applyOne(p: PlannedAction): Promise<ActionRecord> {
     const existing = await storage.getDoc<ActionRecord>(ACTIONS_COLLECTION, p.plan.id);
     if (existing !== undefined && isSettled(existing.value)) return existing.value;
     const at = iso();
@@ -142,6 +142,8 @@ export function createExecutor(options: ExecutorOptions): Executor {
       createdAt: existing?.value.createdAt ?? at, updatedAt: at, history: existing?.value.history ?? [],
     };
     let version = existing?.version ?? 0;
+    // Read for every action, not once per batch: a switch turned on while a batch runs stops the rest.
+    const kill = await readKillSwitch(storage);
     if (kill.on) {
       const reason = `kill switch is on (set by ${kill.by ?? "?"} at ${kill.at ?? "?"}${kill.reason ? `: ${kill.reason}` : ""}): not applied`;
       return (await write({ ...base, status: "blocked", blockedBy: "kill-switch", reason }, version)).record;
@@ -186,9 +188,8 @@ export function createExecutor(options: ExecutorOptions): Executor {
 
     async apply(planned) {
       if (planned.length === 0) return [];
-      const kill = await readKillSwitch(storage);
       const records: ActionRecord[] = [];
-      for (const p of planned) records.push(await applyOne(p, kill));
+      for (const p of planned) records.push(await applyOne(p));
       return records;
     },
 
@@ -207,10 +208,15 @@ export function createExecutor(options: ExecutorOptions): Executor {
 
     async runApproved(actionIds, actor, reason) {
       requireRole(actor, ["approver"], "run approved actions");
-      const kill = await readKillSwitch(storage);
-      if (kill.on) throw new VigilError("VIGIL_KILL_SWITCH", `the kill switch is on (set by ${kill.by ?? "?"}${kill.reason ? `: ${kill.reason}` : ""}); nothing runs until an operator turns it off`, { field: "killSwitch" });
+      const refuseWhileKilled = async (): Promise<void> => {
+        const kill = await readKillSwitch(storage);
+        if (kill.on) throw new VigilError("VIGIL_KILL_SWITCH", `the kill switch is on (set by ${kill.by ?? "?"}${kill.reason ? `: ${kill.reason}` : ""}); nothing runs until an operator turns it off`, { field: "killSwitch" });
+      };
+      if (actionIds.length === 0) await refuseWhileKilled();
       const out: ActionRecord[] = [];
       for (const id of actionIds) {
+        // Checked before each action: a switch turned on while approved actions run stops the rest.
+        await refuseWhileKilled();
         const { record, version } = await loadRecord(id);
         if (record.status !== "pending-approval") { out.push(record); continue; }
         const at = iso();

@@ -1,0 +1,89 @@
+/**
+ * Edge cases of the executor's guardrails, with plans built by hand (no policy set): the kill
+ * switch during a batch, concurrent undo, budgets on replays.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { ActionPlan, Actuator } from "../core/action.js";
+import { createSqliteStorage } from "../store/sqlite/index.js";
+import { HOUR, manualClock, type ManualClock } from "../decide/test-support.js";
+import { createExecutor, type Executor } from "./executor.js";
+import type { GuardrailConfig } from "./guardrails.js";
+import type { PlannedAction } from "./plan.js";
+import { actionIdOf, idempotencyKey } from "./records.js";
+import { createFakeActuators, createTempStore, type FakeActuators, type TempStore } from "./test-support.js";
+
+const operator = { id: "otto", roles: ["operator"] };
+const approver = { id: "ann", roles: ["approver"] };
+
+function planned(target: string, over: { policy?: string; decisionId?: string; disposition?: PlannedAction["disposition"]; value?: string } = {}): PlannedAction {
+  const policy = over.policy ?? "p";
+  const decisionId = over.decisionId ?? "d-1";
+  const key = idempotencyKey(decisionId, policy, "fake.set-state", { kind: "bucket", id: target });
+  const disposition = over.disposition ?? "apply";
+  const plan: ActionPlan = {
+    id: actionIdOf(key), decisionId, policy, actuator: "fake.set-state", target: { kind: "bucket", id: target },
+    params: { value: over.value ?? "private" }, idempotencyKey: key, dryRun: disposition === "dry-run",
+    ...(disposition === "approval" ? { requiresApproval: true } : {}), reason: "test",
+  };
+  return { plan, disposition, tier: disposition === "approval" ? "approve" : "remediate" };
+}
+
+interface Harness {
+  store: TempStore;
+  clock: ManualClock;
+  fake: FakeActuators;
+  executor: Executor;
+}
+
+async function harness(guardrails: GuardrailConfig = {}, wrap?: (fake: FakeActuators, executor: () => Executor) => Actuator[]): Promise<Harness> {
+  const store = await createTempStore(createSqliteStorage);
+  const clock = manualClock("2025-02-03T10:00:00.000Z");
+  const fake = createFakeActuators(clock);
+  let executor: Executor | undefined;
+  const actuators = wrap ? wrap(fake, () => executor!) : fake.actuators;
+  executor = createExecutor({ storage: store.storage, clock, actuators, guardrails });
+  return { store, clock, fake, executor };
+}
+
+/** fake.set-state whose apply first runs `before` (e.g. an operator turning the kill switch on meanwhile). */
+function withHook(fake: FakeActuators, before: (plan: ActionPlan) => Promise<void>): Actuator[] {
+  const [setState, notify] = fake.actuators as [Actuator, Actuator];
+  const hooked: Actuator = {
+    kind: setState.kind, description: setState.description, validate: (p) => setState.validate(p),
+    async apply(plan, options) { await before(plan); return setState.apply(plan, options); },
+    undo: (plan, result) => setState.undo(plan, result),
+  };
+  return [hooked, notify];
+}
+
+describe("executor edge cases", () => {
+  let h: Harness;
+  afterEach(async () => { await h.store.dispose(); });
+
+  describe("kill switch", () => {
+    beforeEach(async () => {
+      let first = true;
+      h = await harness({}, (fake, executor) => withHook(fake, async () => {
+        if (first) { first = false; await executor().killSwitch.set(true, operator, "runaway"); }
+      }));
+    });
+
+    it("turned on while a batch is being applied: the actions after it are not applied", async () => {
+      const records = await h.executor.apply([planned("a"), planned("b"), planned("c")]);
+      expect(records.map((r) => [r.plan.target.id, r.status, r.blockedBy ?? ""])).toEqual([
+        ["a", "applied", ""],
+        ["b", "blocked", "kill-switch"],
+        ["c", "blocked", "kill-switch"],
+      ]);
+      expect([...h.fake.state.keys()]).toEqual(["a"]);
+    });
+
+    it("turned on while approved actions run: the ones after it are not run", async () => {
+      const pending = await h.executor.apply([planned("x", { disposition: "approval" }), planned("y", { disposition: "approval" })]);
+      expect(pending.map((r) => r.status)).toEqual(["pending-approval", "pending-approval"]);
+      await expect(h.executor.runApproved(pending.map((r) => r.id), approver, "ok")).rejects.toMatchObject({ code: "VIGIL_KILL_SWITCH" });
+      expect([...h.fake.state.keys()]).toEqual(["x"]);
+      expect((await h.executor.getAction(pending[1]!.id))?.status).toBe("pending-approval");
+    });
+  });
+});
