@@ -32,10 +32,19 @@ interface FastifyLikeError {
   readonly validationContext?: string;
 }
 
-/** `body.input`, `querystring.limit`: where a JSON Schema validation failed. */
+/** Fastify's request-reading errors, by code: the part of the request at fault. */
+const requestErrorField: Readonly<Record<string, string>> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: "body",
+  FST_ERR_CTP_EMPTY_JSON_BODY: "body",
+  FST_ERR_CTP_BODY_TOO_LARGE: "body",
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: "content-length",
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: "content-type",
+};
+
+/** `body.input`, `querystring.limit`: where a JSON Schema validation failed (or the body could not be read). */
 function validationField(error: FastifyLikeError): string | undefined {
   const first = error.validation?.[0];
-  if (!first) return undefined;
+  if (!first) return error.code === undefined ? undefined : requestErrorField[error.code];
   const path = (first.instancePath ?? "").split("/").filter(Boolean);
   const missing = first.params?.["missingProperty"] ?? first.params?.["additionalProperty"];
   if (typeof missing === "string") path.push(missing);
