@@ -13,6 +13,7 @@ import type { ExternalContextResolver } from "./context.js";
 import { cloneSourceOfCopy, generateFindings, liveObject, synchronizedDeletions } from "./generate-actions.js";
 import { jsonEqual } from "./json-patch.js";
 import { isClusterScopedKind } from "./kinds.js";
+import { selectorMatches } from "./match.js";
 import { mutateExistingFindings, patchOutcome } from "./mutate-existing.js";
 import { metadataOf, stringMap, type AdmissionInput } from "./request.js";
 import type { RuleResult } from "./results.js";
@@ -260,35 +261,65 @@ function copyOutcome(live: Json, desired: Json, source: NonNullable<ReturnType<t
   return patchOutcome(live, reverted(live, withoutContent), [], differs ? { from: source, what: `its content differs from ${sourceKey}'s, copied again when the patch applies (values not shown)` } : undefined);
 }
 
-/** The clone source of a synchronized rule, when its namespace and name hold no variable. */
+/**
+ * The clone source of a synchronized rule, when its namespace and name hold no variable; for a
+ * `cloneList` rule, one per kind it lists (no `name`: every object of the kind in the namespace
+ * that the rule's `selector` selects).
+ */
 export interface CloneSource {
   readonly rule: string;
   readonly apiVersion: string;
   readonly kind: string;
   readonly namespace: string;
+  /** A `clone` source's name; absent for `cloneList` (any object of the kind the selector selects). */
+  readonly name?: string;
+  /** A `cloneList` rule's label selector (matchLabels / matchExpressions); absent: every object. */
+  readonly selector?: unknown;
+}
+
+/** The sources of a rule's `generate.clone` or `generate.cloneList`; [] for none, or for sources named by variables. */
+export function cloneSourcesOf(rule: string, generate: Json): CloneSource[] {
+  const clone = generate["clone"];
+  const cloneList = generate["cloneList"];
+  if (isObject(cloneList) && Array.isArray(cloneList["kinds"])) {
+    const namespace = typeof cloneList["namespace"] === "string" ? cloneList["namespace"] : "";
+    if (namespace === "" || namespace.includes("{{") || (cloneList["selector"] !== undefined && JSON.stringify(cloneList["selector"]).includes("{{"))) return [];
+    return cloneList["kinds"].flatMap((spec): CloneSource[] => {
+      if (typeof spec !== "string" || spec === "" || spec.includes("{{")) return [];
+      const slash = spec.lastIndexOf("/");
+      const apiVersion = slash >= 0 ? spec.slice(0, slash) : "v1";
+      const kind = slash >= 0 ? spec.slice(slash + 1) : spec;
+      return [{ rule, apiVersion, kind, namespace, ...(cloneList["selector"] === undefined ? {} : { selector: cloneList["selector"] }) }];
+    });
+  }
+  const kind = generate["kind"];
+  const apiVersion = generate["apiVersion"] ?? "v1";
+  if (!isObject(clone) || typeof kind !== "string" || typeof apiVersion !== "string") return [];
+  const namespace = typeof clone["namespace"] === "string" ? clone["namespace"] : "";
+  const name = clone["name"];
+  if (typeof name !== "string" || name === "" || `${apiVersion}${kind}${namespace}${name}`.includes("{{")) return [];
+  return [{ rule, apiVersion, kind, namespace, name }];
+}
+
+/** What a clone source change is: the sources it is one of, how it changed, and the changed object's name. */
+export interface CloneSourceChange {
+  readonly sources: readonly CloneSource[];
+  readonly change: "modified" | "deleted";
   readonly name: string;
 }
 
-/** `generate.clone` of a rule as a CloneSource, or undefined (no clone, or a source named by variables). */
-export function cloneSourceOf(rule: string, generate: Json): CloneSource | undefined {
-  const clone = generate["clone"];
-  const kind = generate["kind"];
-  const apiVersion = generate["apiVersion"] ?? "v1";
-  if (!isObject(clone) || typeof kind !== "string" || typeof apiVersion !== "string") return undefined;
-  const namespace = typeof clone["namespace"] === "string" ? clone["namespace"] : "";
-  const name = clone["name"];
-  if (typeof name !== "string" || name === "" || `${apiVersion}${kind}${namespace}${name}`.includes("{{")) return undefined;
-  return { rule, apiVersion, kind, namespace, name };
-}
-
 /** The clone sources an admitted request changes (an update of one, or its deletion), and how; undefined when it is none of them. */
-export function cloneSourceChange(sources: readonly CloneSource[], input: AdmissionInput): { readonly sources: readonly CloneSource[]; readonly change: "modified" | "deleted" } | undefined {
+export function cloneSourceChange(sources: readonly CloneSource[], input: AdmissionInput): CloneSourceChange | undefined {
   const change = input.operation === "UPDATE" && input.object !== null ? "modified" : input.operation === "DELETE" && input.object === null && input.oldObject !== null ? "deleted" : undefined;
   if (change === undefined) return undefined;
   const object = (input.object ?? input.oldObject) as Json;
   const meta = metadataOf(object);
-  const changed = sources.filter((s) => s.kind === object["kind"] && s.apiVersion === text(object["apiVersion"]) && s.name === meta["name"] && s.namespace === text(meta["namespace"]));
-  return changed.length === 0 ? undefined : { sources: changed, change };
+  const name = text(meta["name"]);
+  // A cloneList source is selected by its labels before or after the change.
+  const labelSets = [stringMap(meta["labels"]), ...(input.oldObject ? [stringMap(metadataOf(input.oldObject)["labels"])] : [])];
+  const changed = sources.filter((s) => s.kind === object["kind"] && s.apiVersion === text(object["apiVersion"]) && s.namespace === text(meta["namespace"])
+    && (s.name !== undefined ? s.name === name : s.selector === undefined || labelSets.some((labels) => selectorMatches(s.selector, labels))));
+  return changed.length === 0 ? undefined : { sources: changed, change, name };
 }
 
 /**
@@ -299,7 +330,7 @@ export function cloneSourceChange(sources: readonly CloneSource[], input: Admiss
  * their uid as precondition. `result` makes the rule's result a deletion finding is made of.
  */
 export function syncClones<R extends RuleResult>(
-  changed: { readonly sources: readonly CloneSource[]; readonly change: "modified" | "deleted" },
+  changed: CloneSourceChange,
   policy: string,
   namespace: string,
   sync: Omit<DownstreamSync<R>, "origin">,
@@ -309,12 +340,17 @@ export function syncClones<R extends RuleResult>(
   for (const source of changed.sources) {
     const selector = { matchLabels: { "generate.kyverno.io/policy-name": policy, "generate.kyverno.io/rule-name": source.rule } };
     const listed = listObjects(sync.resolver, "downstream", resourcePath(source.apiVersion, resourceForKind(source.kind), namespace), selector, { apiVersion: source.apiVersion, kind: source.kind });
-    const key = `${source.kind}/${source.namespace !== "" ? `${source.namespace}/` : ""}${source.name}`;
+    const key = `${source.kind}/${source.namespace !== "" ? `${source.namespace}/` : ""}${changed.name}`;
     if ("problem" in listed) {
       findings.push({ ...sync.note("error", `${source.rule}: the clone source ${key} was ${changed.change} and the rule synchronizes, but the objects cloned from it cannot be listed: ${listed.problem}`), resource: key });
       continue;
     }
-    for (const item of listed.items) {
+    // A cloneList rule copies several sources: only the copies whose source labels name this one.
+    const copies = source.name !== undefined ? listed.items : listed.items.filter((item) => {
+      const labels = stringMap(metadataOf(item)["labels"]);
+      return labels["generate.kyverno.io/source-name"] === changed.name && labels["generate.kyverno.io/source-namespace"] === source.namespace && labels["generate.kyverno.io/source-kind"] === source.kind;
+    });
+    for (const item of copies) {
       if (changed.change === "deleted") {
         findings.push(...synchronizedDeletions([item], policy, {}, result(source.rule), (r) => sync.toFinding(r, sync.input), sync.includePasses, sync.resolver, `its clone source ${key} was deleted`));
         continue;

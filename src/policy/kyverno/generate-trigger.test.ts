@@ -560,3 +560,63 @@ describe("generate triggers: a synchronized Secret copy (sync-secrets), brought 
     expect(findings[0]?.remediation).toBeUndefined();
   });
 });
+
+describe("generate triggers: a synchronized cloneList source changed", () => {
+  const policy = () => load(`apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: copy-config
+spec:
+  rules:
+  - name: copy
+    match:
+      any:
+      - resources:
+          kinds: [Namespace]
+    generate:
+      namespace: "{{request.object.metadata.name}}"
+      synchronize: true
+      cloneList:
+        namespace: platform
+        kinds: [v1/ConfigMap]
+        selector:
+          matchLabels:
+            sync: "true"
+`);
+  const source = (name: string, mode: string, labels: Record<string, string> = { sync: "true" }) => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: "platform", uid: `src-${name}`, resourceVersion: "4", labels }, data: { mode } });
+  const copy = (name: string, mode: string) => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: "team-a", uid: `copy-${name}`, resourceVersion: "9", labels: { ...cloneLabels("ConfigMap", "platform", name, `src-${name}`), sync: "true" } }, data: { mode } });
+  const cluster = (sources: Record<string, unknown>[]) => {
+    const asked: string[] = [];
+    const resolver = (request: ExternalContextRequest): unknown => {
+      const path = String(request.spec["urlPath"]);
+      asked.push(path);
+      if (path.startsWith("/api/v1/configmaps?labelSelector=")) return { apiVersion: "v1", kind: "ConfigMapList", items: [copy("defaults", "strict"), copy("limits", "low")] };
+      if (path === "/api/v1/namespaces") return { apiVersion: "v1", kind: "NamespaceList", items: [{ metadata: { name: "team-a", uid: "ns-uid-1" } }] };
+      if (path.startsWith("/api/v1/namespaces/platform/configmaps")) return { apiVersion: "v1", kind: "ConfigMapList", items: sources };
+      if (path === "/api/v1/namespaces/team-a/configmaps/defaults") return copy("defaults", "strict");
+      if (path === "/api/v1/namespaces/team-a/configmaps/limits") return copy("limits", "low");
+      return new UnresolvedContext(`GET ${path}: unexpected`);
+    };
+    return { asked, resolver };
+  };
+  const review = (operation: "UPDATE" | "DELETE", name: string, object: Record<string, unknown> | null, oldObject: Record<string, unknown>) => reviewEvent("r9", "ConfigMap", operation, "platform", name, object, oldObject);
+
+  it("a modified source selected by the list: only its own copy (by its source labels) is patched to the new data", () => {
+    const changed = source("defaults", "relaxed");
+    expect(policy().generates?.(resourceInput(changed, { operation: "UPDATE", oldObject: source("defaults", "strict") }))).toBe(true);
+    const { resolver } = cluster([changed, source("limits", "low")]);
+    const findings = policy().evaluate(review("UPDATE", "defaults", changed, source("defaults", "strict")), { resolver } as never);
+    expect(findings.map((f) => [f.effect, f.resource, f.message])).toEqual([["violation", "ConfigMap/team-a/defaults", "copy: revert ConfigMap/team-a/defaults: its clone source ConfigMap/platform/defaults was modified, and the rule synchronizes it for its trigger Namespace team-a (1 change)"]]);
+    expect(findings[0]?.remediation?.[0]).toMatchObject({ action: "kubernetes.patch", params: { namespace: "team-a", name: "defaults", resourceVersion: "9", patch: [{ op: "replace", path: "/data/mode", value: "relaxed" }] } });
+    // An object of the kind the selector does not select, before or after, is nobody's source; one that loses the label still is.
+    expect(policy().generates?.(resourceInput(source("misc", "x", {}), { operation: "UPDATE", oldObject: source("misc", "y", {}) }))).toBe(false);
+    expect(policy().generates?.(resourceInput(source("defaults", "x", {}), { operation: "UPDATE", oldObject: source("defaults", "strict") }))).toBe(true);
+  });
+
+  it("a deleted source: its copy is deleted with its uid as precondition; the other copies stay", () => {
+    const { resolver } = cluster([source("limits", "low")]);
+    const findings = policy().evaluate(review("DELETE", "defaults", null, source("defaults", "strict")), { resolver } as never);
+    expect(findings.map((f) => [f.effect, f.resource, f.message])).toEqual([["violation", "ConfigMap/team-a/defaults", "copy: delete ConfigMap/team-a/defaults: its clone source ConfigMap/platform/defaults was deleted and the rule synchronizes"]]);
+    expect(findings[0]?.remediation?.[0]).toMatchObject({ action: "kubernetes.delete", params: { kind: "ConfigMap", namespace: "team-a", name: "defaults", uid: "copy-defaults" } });
+  });
+});

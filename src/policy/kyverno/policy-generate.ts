@@ -11,7 +11,7 @@ import type { Doc } from "./context.js";
 import { sharedBaseDocument } from "./context.js";
 import { generateBlock } from "./generate.js";
 import { asCreation, deletedTriggerAsCreate, generateFindings, synchronizedDeletions } from "./generate-actions.js";
-import { cloneSourceChange, cloneSourceOf, downstreamChange, recreateDownstream, revertDownstream, syncClones, type CloneSource, type DownstreamChange } from "./generate-sync.js";
+import { cloneSourceChange, cloneSourcesOf, downstreamChange, recreateDownstream, revertDownstream, syncClones, type CloneSource, type DownstreamChange } from "./generate-sync.js";
 import { excludeBlockMatches, matchBlockMatches, matchedKinds } from "./match.js";
 import type { CompiledRule, GenerateOutcome, KyvernoEvaluateOptions, KyvernoPolicy } from "./policy-types.js";
 import type { RuleCore } from "./policy-rules.js";
@@ -46,10 +46,7 @@ export function generateSide(core: RuleCore, rules: readonly CompiledRule[], spe
   }))];
 
   // The clone sources of synchronized rules named without variables: a change of one syncs (or deletes) what was cloned from it.
-  const cloneSources = syncRules.flatMap((r): CloneSource[] => {
-    const source = cloneSourceOf(r.name, r.raw["generate"] as Json);
-    return source === undefined ? [] : [source];
-  });
+  const cloneSources = syncRules.flatMap((r): CloneSource[] => cloneSourcesOf(r.name, r.raw["generate"] as Json));
   const sourceChange = (input: AdmissionInput) => (cloneSources.length === 0 ? undefined : cloneSourceChange(cloneSources, input));
 
   const selects = (rule: CompiledRule, input: AdmissionInput): boolean => matchBlockMatches(rule.raw["match"], input) && !excludeBlockMatches(rule.raw["exclude"], input);
