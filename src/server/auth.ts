@@ -13,7 +13,9 @@ import { roleAllows, type Agent } from "../agent.js";
 import { VigilError } from "../core/errors.js";
 import type { RouteConfig } from "./route.js";
 
-const BEARER = /^Bearer[ \t]+([A-Za-z0-9._~+/=-]+)[ \t]*$/i;
+// Any visible ASCII, not only RFC 6750's b64token: VIGIL_ADMIN_TOKEN may hold any characters
+// (`!`, `@`, `#`...), and a token the header could not carry would lock its admin out.
+const BEARER = /^Bearer[ \t]+([\x21-\x7E]+)[ \t]*$/i;
 
 export function installAuth(app: FastifyInstance, agent: Agent): void {
   app.decorateRequest("principal", undefined);
