@@ -86,4 +86,46 @@ describe("executor edge cases", () => {
       expect((await h.executor.getAction(pending[1]!.id))?.status).toBe("pending-approval");
     });
   });
+
+  describe("undo", () => {
+    beforeEach(async () => { h = await harness(); });
+
+    it("two concurrent undos of the same action reverse it once; the other is refused", async () => {
+      h.fake.state.set("a", "public");
+      const [record] = await h.executor.apply([planned("a")]);
+      expect(record?.status).toBe("applied");
+      // Someone changes the target after the action; only one undo may restore "public".
+      const outcomes = await Promise.allSettled([h.executor.undo(record!.id, operator, "one"), h.executor.undo(record!.id, operator, "two")]);
+      expect(h.fake.calls.filter((c) => c.op === "undo")).toHaveLength(1);
+      expect(outcomes.map((o) => o.status).sort()).toEqual(["fulfilled", "rejected"]);
+      const rejected = outcomes.find((o) => o.status === "rejected") as PromiseRejectedResult;
+      expect(rejected.reason).toMatchObject({ code: "VIGIL_CONFLICT" });
+      expect((await h.executor.getAction(record!.id))?.status).toBe("undone");
+    });
+
+    it("an undo that failed leaves no claim behind: it can be tried again at once; a claim left by a crashed worker lapses", async () => {
+      await h.store.dispose();
+      let failUndo = true;
+      h = await harness({}, (fake) => {
+        const [setState, notify] = fake.actuators as [Actuator, Actuator];
+        return [{ ...setState, validate: (p) => setState.validate(p), apply: (p, o) => setState.apply(p, o), async undo(plan, result) { if (failUndo) { failUndo = false; throw new Error("HTTP 503"); } return setState.undo(plan, result); } }, notify];
+      });
+      const [record] = await h.executor.apply([planned("a")]);
+      await expect(h.executor.undo(record!.id, operator)).rejects.toMatchObject({ code: "VIGIL_ACTUATOR" });
+      const failed = await h.executor.getAction(record!.id);
+      expect(failed).toMatchObject({ status: "applied", undoResult: { status: "failed" } });
+      expect(failed?.undoStartedAt).toBeUndefined();
+      expect(await h.executor.undo(record!.id, operator)).toMatchObject({ status: "undone" });
+
+      // A worker that claimed an undo and died: refused while the claim is fresh, then it lapses.
+      const [other] = await h.executor.apply([planned("b")]);
+      const doc = await h.store.storage.getDoc<Record<string, unknown>>("actions", other!.id);
+      await h.store.storage.putDocs([{ collection: "actions", id: other!.id, value: { ...doc!.value, undoStartedBy: "ghost", undoStartedAt: h.clock.iso() }, expectVersion: doc!.version }], h.clock.iso());
+      await expect(h.executor.undo(other!.id, operator)).rejects.toMatchObject({ code: "VIGIL_CONFLICT", message: expect.stringContaining("being undone by ghost") });
+      h.clock.advance(HOUR);
+      const undone = await h.executor.undo(other!.id, operator);
+      expect(undone).toMatchObject({ status: "undone", undoneBy: "otto" });
+      expect(undone.undoStartedBy).toBeUndefined();
+    });
+  });
 });

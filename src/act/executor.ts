@@ -86,6 +86,9 @@ export interface Executor {
   budgets(policy: string): Promise<{ id: string; used: number; max: number; windowMs: number }[]>;
 }
 
+/** How long an undo in progress keeps others from undoing the same action (longer than any actuator's retries). */
+const UNDO_CLAIM_MS = 15 * 60_000;
+
 function statusOf(result: ActionResult, dryRun: boolean): ActionStatus {
   if (result.status === "failed") return "failed";
   if (dryRun) return "dry-run";
@@ -251,6 +254,19 @@ export function createExecutor(options: ExecutorOptions): Executor {
       if (record.result.undo === undefined) throw new VigilError("VIGIL_CONFLICT", `action ${actionId} (${record.actuator}) recorded no undo data: it is not reversible`, { field: "actionId" });
       const actuator = actuators.get(record.result.undo.actuator) ?? actuators.get(record.actuator);
       if (actuator === undefined) throw new VigilError("VIGIL_ACTUATOR", `no actuator is configured for ${record.actuator}; cannot undo ${actionId}`, { field: "actuator" });
+      // Claim the undo before touching the actuator (as apply claims the action): of two concurrent
+      // undos only one reverses the action. A claim older than UNDO_CLAIM_MS (a crashed worker) lapses.
+      if (record.undoStartedAt !== undefined && Date.parse(record.undoStartedAt) + UNDO_CLAIM_MS > clock.now().getTime()) {
+        throw new VigilError("VIGIL_CONFLICT", `action ${actionId} is being undone by ${record.undoStartedBy ?? "?"} since ${record.undoStartedAt}; look at it again when that is finished`, { field: "actionId" });
+      }
+      const startedAt = iso();
+      const claimed: ActionRecord = { ...record, undoStartedBy: actor.id, undoStartedAt: startedAt };
+      try {
+        await storage.putDocs([{ collection: ACTIONS_COLLECTION, id: actionId, value: claimed, expectVersion: version }], startedAt);
+      } catch (error) {
+        if (error instanceof VigilError && error.code === "VIGIL_CONFLICT") throw new VigilError("VIGIL_CONFLICT", `action ${actionId} changed while its undo started (undone by someone else meanwhile?); look at it again`, { field: "actionId" });
+        throw error;
+      }
       let undoResult: ActionResult;
       try {
         undoResult = await actuator.undo(record.plan, record.result);
@@ -259,8 +275,9 @@ export function createExecutor(options: ExecutorOptions): Executor {
       }
       const at = iso();
       const done = undoResult.status === "undone";
-      const next: ActionRecord = { ...record, undoResult, updatedAt: at, ...(done ? { status: "undone" as const, undoneBy: actor.id, undoneAt: at } : {}) };
-      const saved = await write(next, version, { actor: actor.id, note: `undo ${undoResult.status}${reason ? `: ${reason}` : ""}` });
+      const { undoStartedBy: _by, undoStartedAt: _at, ...settled } = record;
+      const next: ActionRecord = { ...settled, undoResult, updatedAt: at, ...(done ? { status: "undone" as const, undoneBy: actor.id, undoneAt: at } : {}) };
+      const saved = await write(next, version + 1, { actor: actor.id, note: `undo ${undoResult.status}${reason ? `: ${reason}` : ""}` });
       await storage.appendAudit([{ at, actor: actor.id, action: "action.undo", target: actionId, detail: { status: undoResult.status, ...(reason ? { reason } : {}), ...(undoResult.error ? { error: undoResult.error } : {}) } }]);
       if (!done) throw new VigilError("VIGIL_ACTUATOR", `undo of ${actionId} ${undoResult.status}: ${undoResult.error ?? "no reason given"}`, { field: "actionId" });
       return saved.record;

@@ -45,6 +45,9 @@ export interface ActionRecord {
   readonly approvedAt?: string;
   readonly undoneBy?: string;
   readonly undoneAt?: string;
+  /** Set while an undo is in progress (its claim); absent once the undo is recorded. */
+  readonly undoStartedBy?: string;
+  readonly undoStartedAt?: string;
   readonly history: readonly ActionHistoryEntry[];
 }
 
