@@ -384,35 +384,35 @@ describe("generate in the cluster: the library's sync-secrets (a cloned Secret)"
   });
 });
 
+/** A GeneratingPolicy `default-deny`: a NetworkPolicy with these policyTypes (a CEL list) in every new namespace. */
+const defaultDenyGpol = (policyTypes: string, synchronize: boolean): string => `apiVersion: policies.kyverno.io/v1
+kind: GeneratingPolicy
+metadata:
+  name: default-deny
+spec:
+${synchronize ? "  evaluation:\n    synchronize:\n      enabled: true\n" : ""}  matchConstraints:
+    resourceRules:
+    - apiGroups: [""]
+      apiVersions: [v1]
+      operations: [CREATE]
+      resources: [namespaces]
+  generate:
+  - expression: >-
+      generator.Apply(object.metadata.name, [{
+        "kind": dyn("NetworkPolicy"),
+        "apiVersion": dyn("networking.k8s.io/v1"),
+        "metadata": dyn({"name": "default-deny"}),
+        "spec": dyn({"podSelector": dyn({}), "policyTypes": dyn(${policyTypes})})
+      }])
+`;
+
 describe("generate in the cluster: a GeneratingPolicy (generator.Apply)", () => {
   let api: FakeKubernetesApi;
   let running: Awaited<ReturnType<typeof startAdmissionAgent>>;
   const dir = mkdtempSync(join(tmpdir(), "vigil-gpol-"));
 
   beforeAll(async () => {
-    writeFileSync(join(dir, "gpol.yaml"), `apiVersion: policies.kyverno.io/v1
-kind: GeneratingPolicy
-metadata:
-  name: default-deny
-spec:
-  matchConstraints:
-    resourceRules:
-    - apiGroups: [""]
-      apiVersions: [v1]
-      operations: [CREATE]
-      resources: [namespaces]
-  variables:
-  - name: nsName
-    expression: object.metadata.name
-  generate:
-  - expression: >-
-      generator.Apply(variables.nsName, [{
-        "kind": dyn("NetworkPolicy"),
-        "apiVersion": dyn("networking.k8s.io/v1"),
-        "metadata": dyn({"name": "default-deny"}),
-        "spec": dyn({"podSelector": dyn({}), "policyTypes": dyn(["Ingress"])})
-      }])
-`);
+    writeFileSync(join(dir, "gpol.yaml"), defaultDenyGpol(`["Ingress"]`, false));
     api = await startFakeKubernetesApi({ token: TOKEN, namespaces: [{ metadata: { name: "shop" } }], configMaps: [], objects: [] });
     running = await startClusterAgent([join(dir, "gpol.yaml")], api, TOKEN);
   });
@@ -437,29 +437,6 @@ spec:
 describe("generate in the cluster: a GeneratingPolicy with synchronize, the policy changed", () => {
   let api: FakeKubernetesApi;
   const dir = mkdtempSync(join(tmpdir(), "vigil-gpol-sync-"));
-  const gpol = (policyTypes: string) => `apiVersion: policies.kyverno.io/v1
-kind: GeneratingPolicy
-metadata:
-  name: default-deny
-spec:
-  evaluation:
-    synchronize:
-      enabled: true
-  matchConstraints:
-    resourceRules:
-    - apiGroups: [""]
-      apiVersions: [v1]
-      operations: [CREATE]
-      resources: [namespaces]
-  generate:
-  - expression: >-
-      generator.Apply(object.metadata.name, [{
-        "kind": dyn("NetworkPolicy"),
-        "apiVersion": dyn("networking.k8s.io/v1"),
-        "metadata": dyn({"name": "default-deny"}),
-        "spec": dyn({"podSelector": dyn({}), "policyTypes": dyn(${policyTypes})})
-      }])
-`;
   const store = { store: { path: join(dir, "vigil.db") } };
 
   beforeAll(async () => {
@@ -472,7 +449,7 @@ spec:
 
   it("a new revision brings the objects its earlier one created (their kinds from the policy's applied creates) to what it generates, once", async () => {
     // The first revision creates the NetworkPolicy of a new namespace.
-    writeFileSync(join(dir, "gpol.yaml"), gpol(`["Ingress", "Egress"]`));
+    writeFileSync(join(dir, "gpol.yaml"), defaultDenyGpol(`["Ingress", "Egress"]`, true));
     const first = await startClusterAgent([join(dir, "gpol.yaml")], api, TOKEN, store);
     try {
       await first.agent.promotePolicy("default-deny", approver, "reviewed");
@@ -484,7 +461,7 @@ spec:
       await first.close();
     }
     // The policy changes (ingress only); the agent starts again on the same store.
-    writeFileSync(join(dir, "gpol.yaml"), gpol(`["Ingress"]`));
+    writeFileSync(join(dir, "gpol.yaml"), defaultDenyGpol(`["Ingress"]`, true));
     const second = await startClusterAgent([join(dir, "gpol.yaml")], api, TOKEN, store);
     try {
       await second.agent.tick();

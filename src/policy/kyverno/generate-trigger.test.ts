@@ -562,19 +562,7 @@ describe("generate triggers: a synchronized Secret copy (sync-secrets), brought 
 });
 
 describe("generate triggers: a synchronized cloneList source changed", () => {
-  const policy = () => load(`apiVersion: kyverno.io/v1
-kind: ClusterPolicy
-metadata:
-  name: copy-config
-spec:
-  rules:
-  - name: copy
-    match:
-      any:
-      - resources:
-          kinds: [Namespace]
-    generate:
-      namespace: "{{request.object.metadata.name}}"
+  const policy = () => load(rule(`      namespace: "{{request.object.metadata.name}}"
       synchronize: true
       cloneList:
         namespace: platform
@@ -582,7 +570,7 @@ spec:
         selector:
           matchLabels:
             sync: "true"
-`);
+`));
   const source = (name: string, mode: string, labels: Record<string, string> = { sync: "true" }) => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: "platform", uid: `src-${name}`, resourceVersion: "4", labels }, data: { mode } });
   const copy = (name: string, mode: string) => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: "team-a", uid: `copy-${name}`, resourceVersion: "9", labels: { ...cloneLabels("ConfigMap", "platform", name, `src-${name}`), sync: "true" } }, data: { mode } });
   const cluster = (sources: Record<string, unknown>[]) => {
