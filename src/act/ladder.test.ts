@@ -136,6 +136,23 @@ describe("enforcement ladder", () => {
     expect(h.fake.sent).toHaveLength(2);
   });
 
+  it("a target found protected during the grace period is never acted on at its due time", async () => {
+    await h.violate("vm-7", "idle-vm");
+    const [vm] = await h.ladder.list({ policy: "idle-vm" });
+    expect(vm?.held.map((p) => p.disposition)).toEqual(["apply"]);
+    // The owner labels it protected; the next decision sees the label (its stop is blocked).
+    h.clock.set("2026-01-12T10:00:00Z");
+    const protectedVm = { resource: { kind: "resource", id: "vm-7", attrs: { owner: "olga", labels: { "vigil.dev/protected": "true" } } } };
+    await h.violate("vm-7", "idle-vm", { entities: protectedVm });
+    h.clock.set("2026-01-14T10:00:00Z");
+    await h.ladder.tick();
+    expect(h.fake.state.has("vm-7")).toBe(false);
+    expect(h.fake.calls.filter((c) => c.kind === "fake.set-state")).toEqual([]);
+    const stops = (await h.executor.listActions({ policy: "idle-vm" })).filter((r) => r.actuator === "fake.set-state");
+    expect(stops.map((r) => [r.status, r.blockedBy])).toEqual([["blocked", "protected"]]);
+    expect((await h.ladder.get(vm!.id))?.status).not.toBe("applied");
+  });
+
   it("a policy the ladder does not name acts at once, as with the executor alone", async () => {
     await h.violate("vm-9", "idle-plain");
     expect(h.fake.state.get("vm-9")).toBe("stopped");

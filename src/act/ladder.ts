@@ -224,8 +224,10 @@ export function createLadder(options: LadderOptions): Ladder {
         const deferred = (p: PlannedAction): boolean => (deferKinds ? deferKinds.has(p.plan.actuator) : !notification.has(p.plan.actuator));
         if (doc !== undefined && isOpenNow(doc.value, now.getTime())) {
           // A waiting mark acts on the latest evidence: the held actions are re-planned from this
-          // decision (its tier, confidence and params), the due time stays.
-          const replanned = doc.value.status === "waiting" ? group.plans.filter((p) => deferred(p) && p.disposition !== "blocked") : [];
+          // decision (its tier, confidence and params), the due time stays. Blocked plans replace
+          // the held ones too: a target protected since the mark is recorded blocked at the due
+          // time instead of being acted on with the older plan.
+          const replanned = doc.value.status === "waiting" ? group.plans.filter((p) => deferred(p)) : [];
           const item = await save({ ...doc.value, lastDecisionId: draft.id, lastSeenAt: at, violations: doc.value.violations + 1, ...(replanned.length > 0 ? { held: replanned } : {}) }, doc.version);
           items.push(item);
           steps.push({ kind: "action", text: `already on the ladder (episode ${item.episode}, violation ${item.violations}): ${describeLadderItem(item)}; nothing new sent`, policy: group.policy, ref: item.id });
