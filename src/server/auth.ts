@@ -53,11 +53,15 @@ export function installAuth(app: FastifyInstance, agent: Agent): void {
     if (!principal || !config?.access) return payload;
     const status = reply.statusCode;
     const params = (request.params ?? {}) as Record<string, unknown>;
-    const target = typeof params["id"] === "string" ? params["id"] : typeof params["name"] === "string" ? params["name"] : undefined;
+    // What the call acted on: the `id` or `name` path parameter, else the other path parameters (`:policy`).
+    const others = Object.values(params).filter((value): value is string => typeof value === "string");
+    const target = typeof params["id"] === "string" ? params["id"] : typeof params["name"] === "string" ? params["name"] : others.length > 0 ? others.join("/") : undefined;
+    const body = request.body as Record<string, unknown> | undefined;
+    const reason = typeof body === "object" && body !== null && typeof body["reason"] === "string" ? body["reason"] : undefined;
     if (status === 403) {
       await agent.storage.appendAudit([{ at: agent.clock.now().toISOString(), actor: principal.name, action: "api.forbidden", target: `${request.method} ${request.routeOptions.url}`, detail: { tokenId: principal.tokenId, roles: principal.roles } }]);
     } else if (config.audit && status < 400) {
-      await agent.storage.appendAudit([{ at: agent.clock.now().toISOString(), actor: principal.name, action: config.audit, ...(target ? { target } : {}), detail: { status, tokenId: principal.tokenId } }]);
+      await agent.storage.appendAudit([{ at: agent.clock.now().toISOString(), actor: principal.name, action: config.audit, ...(target ? { target } : {}), detail: { status, tokenId: principal.tokenId, ...(reason ? { reason } : {}) } }]);
     }
     return payload;
   });
