@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import { readFileSync } from "node:fs";
 import type { Agent } from "../agent.js";
-import { VigilError } from "../core/errors.js";
+import { isVigilError, VigilError } from "../core/errors.js";
 import { installAuth } from "./auth.js";
 import { sendError } from "./errors.js";
 import { createOpenApiCollector, type OpenApiCollector } from "./openapi.js";
@@ -59,7 +59,11 @@ export function buildServer(options: ServerOptions): VigilServer {
   const openapi = createOpenApiCollector(app);
   installAuth(app, agent);
 
-  app.setErrorHandler((error, _request, reply) => sendError(reply, error));
+  app.setErrorHandler((error, _request, reply) => {
+    // Every 429 tells the caller when to retry, whichever route met the full ingest queue.
+    if (isVigilError(error) && error.code === "VIGIL_BACKPRESSURE" && !reply.hasHeader("retry-after")) reply.header("retry-after", String(agent.config.ingest.retryAfterSeconds));
+    return sendError(reply, error);
+  });
   app.setNotFoundHandler((request, reply) => sendError(reply, new VigilError("VIGIL_NOT_FOUND", `no route ${request.method} ${request.url}; see /openapi.json`)));
 
   route(app, agent, {
