@@ -2,9 +2,14 @@
  * The images a Kyverno verifyImages rule or ImageValidatingPolicy checks in a resource: the
  * containers of a Pod or pod template (initContainers, containers, ephemeralContainers; a
  * CronJob's job template), or the rule's `imageExtractors` for the resource's kind; and Kyverno's
- * string form of an image reference.
+ * string form of an image reference; and which images an ImageValidatingPolicy's
+ * `matchImageReferences` select.
  */
+import { VigilError } from "../../core/errors.js";
+import type { CelEnvironment } from "../cel/api.js";
+import { compileExpression } from "./cel-policy-common.js";
 import { imageInfo } from "./context.js";
+import { wildcardMatch } from "./wildcard.js";
 import { searchJmes } from "./jmespath.js";
 
 type Json = Record<string, unknown>;
@@ -102,4 +107,27 @@ export function kyvernoImageString(image: string): { readonly text: string; read
   const base = `${info["registry"]}/${info["path"]}`;
   const withTag = `${base}:${info["tag"] === "" ? "latest" : info["tag"]}`;
   return { text: info["digest"] !== "" ? `${base}@${info["digest"]}` : withTag, digest: info["digest"] ?? "", withTag };
+}
+
+/** A matchImageReferences expression that failed on an image (the policy's result is then an error). */
+export class ImageMatchError extends Error {}
+
+/**
+ * One `matchImageReferences` entry as a test of an image reference: `glob` (Kyverno's wildcards,
+ * on the reference as written or as Kyverno normalizes it), or `expression`: CEL with the
+ * reference as the string `ref` (as Kyverno evaluates it), true to select the image; a failure or
+ * a result that is not a bool throws ImageMatchError. An entry with neither fails to load.
+ */
+export function imageMatcher(ref: Readonly<Record<string, unknown>>, index: number, env: CelEnvironment, origin: string): (image: string) => boolean {
+  const field = `spec.matchImageReferences[${index}]`;
+  const glob = typeof ref["glob"] === "string" ? ref["glob"] : undefined;
+  if (glob !== undefined && glob !== "") return (image) => wildcardMatch(glob, image) || wildcardMatch(glob, kyvernoImageString(image).text);
+  if (ref["expression"] === undefined) throw new VigilError("VIGIL_POLICY_LOAD", `${origin}: ${field} needs glob or expression (as Kyverno: either must be set).`, { field });
+  const program = compileExpression(env, ref["expression"], origin, `${field}.expression`);
+  return (image) => {
+    const r = program.evaluate({ ref: image });
+    if (!r.ok) throw new ImageMatchError(`${field}.expression on ${image}: ${r.error.message}`);
+    if (typeof r.value !== "boolean") throw new ImageMatchError(`${field}.expression on ${image}: the result must be a bool, got ${JSON.stringify(r.value)}`);
+    return r.value;
+  };
 }

@@ -43,9 +43,8 @@ import { exceptionMessage, matchingCelPolicyException, type PolicyExceptionSet }
 import { admissionInputFor, stringMap, subjectObject, type AdmissionInput } from "./request.js";
 import { resultToFinding, type RuleResult } from "./results.js";
 import { compileWithAutogen } from "./validating-policy.js";
-import { imageSlots, kyvernoImageString } from "./image-slots.js";
+import { ImageMatchError, imageMatcher, imageSlots, kyvernoImageString } from "./image-slots.js";
 import { secretValue } from "./verify-attestors.js";
-import { wildcardMatch } from "./wildcard.js";
 
 type Json = Record<string, unknown>;
 
@@ -230,29 +229,6 @@ export const imageVerificationCelFunctions: readonly CelFunctionDefinition[] = [
     },
   },
 ];
-
-/** A matchImageReferences expression that failed on an image (the policy's result is then an error). */
-class ImageMatchError extends Error {}
-
-/**
- * One `matchImageReferences` entry as a test of an image reference: `glob` (Kyverno's wildcards,
- * on the reference as written or as Kyverno normalizes it), or `expression`: CEL with the
- * reference as the string `ref` (as Kyverno evaluates it), true to select the image; a failure or
- * a result that is not a bool throws ImageMatchError. An entry with neither fails to load.
- */
-function imageMatcher(ref: Json, index: number, env: CelEnvironment, origin: string): (image: string) => boolean {
-  const field = `spec.matchImageReferences[${index}]`;
-  const glob = text(ref["glob"]);
-  if (glob !== undefined && glob !== "") return (image) => wildcardMatch(glob, image) || wildcardMatch(glob, kyvernoImageString(image).text);
-  if (ref["expression"] === undefined) throw new VigilError("VIGIL_POLICY_LOAD", `${origin}: ${field} needs glob or expression (as Kyverno: either must be set).`, { field });
-  const program = compileExpression(env, ref["expression"], origin, `${field}.expression`);
-  return (image) => {
-    const r = program.evaluate({ ref: image });
-    if (!r.ok) throw new ImageMatchError(`${field}.expression on ${image}: ${r.error.message}`);
-    if (typeof r.value !== "boolean") throw new ImageMatchError(`${field}.expression on ${image}: the result must be a bool, got ${JSON.stringify(r.value)}`);
-    return r.value;
-  };
-}
 
 /** Compiles an ImageValidatingPolicy or NamespacedImageValidatingPolicy document. Throws VigilError on a missing name, a CEL syntax error or an unsupported field. */
 export function compileImageValidatingPolicy(document: Json, env: CelEnvironment, options: { readonly source?: string; readonly exceptions?: PolicyExceptionSet; readonly globals?: GlobalContextSet } = {}): KyvernoPolicy {
