@@ -6,7 +6,8 @@
  * 1. kill switch (persisted): when on, nothing is applied — every action is recorded `blocked`
  *    and the decision's explanation says so; such actions may be applied by a later re-run;
  * 2. planning (plan.ts): unknown kind, invalid params, allowlist, protected target → `blocked`;
- *    dry-run (not promoted, shadow, not enforced) → actuator called with `dryRun: true`;
+ *    dry-run (not promoted, shadow, not enforced) → actuator called with `dryRun: true`, and
+ *    a plan that was to run because its policy was promoted dry-runs if it was demoted since;
  *    approve tier → `pending-approval`;
  * 3. idempotency: the action id comes from the idempotency key; an action already recorded is
  *    never applied again (at most once), whatever its outcome;
@@ -25,7 +26,7 @@ import type { CelEnvironment } from "../policy/cel/api.js";
 import { defaultCelEnvironment } from "../policy/load.js";
 import { requireRole, type Actor } from "./actor.js";
 import { globalBudget, policyBudget, validateGuardrails, type GuardrailConfig } from "./guardrails.js";
-import { planActions, type PlanOutput, type PlannedAction } from "./plan.js";
+import { notPromotedReason, planActions, type PlanOutput, type PlannedAction } from "./plan.js";
 import { ACTIONS_COLLECTION, isSettled, type ActionRecord, type KillSwitchState, type PromotionState } from "./records.js";
 import { budgetUsage, readKillSwitch, readPromotions, reserveBudget, writeKillSwitch, writePromotion, type BudgetScope } from "./state.js";
 import { describeRecord } from "./describe.js";
@@ -136,9 +137,19 @@ export function createExecutor(options: ExecutorOptions): Executor {
     }
   }
 
-  async function applyOne(p: PlannedAction): Promise<ActionRecord> {
-    const existing = await storage.getDoc<ActionRecord>(ACTIONS_COLLECTION, p.plan.id);
+  /** A plan that runs for real because its policy was promoted, as a dry-run when the policy was demoted since it was planned. */
+  async function recheckPromotion(p: PlannedAction): Promise<PlannedAction> {
+    if (p.promoted !== true || (p.disposition !== "apply" && p.disposition !== "approval")) return p;
+    if ((await readPromotions(storage, [p.plan.policy])).get(p.plan.policy)?.promoted === true) return p;
+    const { requiresApproval: _approval, ...plan } = p.plan;
+    const { promoted: _promoted, ...rest } = p;
+    return { ...rest, disposition: "dry-run", plan: { ...plan, dryRun: true, reason: `${notPromotedReason(p.plan.policy)} (demoted since the action was planned)` } };
+  }
+
+  async function applyOne(planned: PlannedAction): Promise<ActionRecord> {
+    const existing = await storage.getDoc<ActionRecord>(ACTIONS_COLLECTION, planned.plan.id);
     if (existing !== undefined && isSettled(existing.value)) return existing.value;
+    const p = await recheckPromotion(planned);
     const at = iso();
     const base: ActionRecord = {
       id: p.plan.id, decisionId: p.plan.decisionId, policy: p.plan.policy, actuator: p.plan.actuator, status: "planned", plan: p.plan, tier: p.tier,

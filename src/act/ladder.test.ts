@@ -59,7 +59,7 @@ interface Harness {
 }
 
 async function harness(): Promise<Harness> {
-  const { policies, errors } = loadPolicyText([policy("idle-vm"), policy("idle-db", `    adaptive:\n      - when: input.env == "production"\n        tier: approve\n`), policy("idle-plain"), notifyOnly].join("---\n"));
+  const { policies, errors } = loadPolicyText([policy("idle-vm"), policy("idle-db", `    adaptive:\n      - when: input.env == "production"\n        tier: approve\n`), policy("idle-plain"), policy("idle-gated", "    dryRun: true\n"), notifyOnly].join("---\n"));
   expect(errors).toEqual([]);
   const set = createPolicySet(policies);
   const store = await createTempStore(createSqliteStorage);
@@ -69,7 +69,7 @@ async function harness(): Promise<Harness> {
   const enqueued: { decision: string; actions: string[] }[] = [];
   const ladder = createLadder({
     storage: store.storage, clock, executor, notificationKinds: [...defaultNotificationKinds, "fake.notify"],
-    settings: { policies: { "idle-vm": { graceBusinessDays: 3, maxSnoozes: 2 }, "idle-db": { graceBusinessDays: 1 }, spike: { cooldownHours: 24 } } },
+    settings: { policies: { "idle-vm": { graceBusinessDays: 3, maxSnoozes: 2 }, "idle-db": { graceBusinessDays: 1 }, "idle-gated": { graceBusinessDays: 1 }, spike: { cooldownHours: 24 } } },
     async enqueue(decision, records) { enqueued.push({ decision: decision.id, actions: records.map((r) => r.id) }); },
   });
   const decider = createDecider();
@@ -151,6 +151,22 @@ describe("enforcement ladder", () => {
     const stops = (await h.executor.listActions({ policy: "idle-vm" })).filter((r) => r.actuator === "fake.set-state");
     expect(stops.map((r) => [r.status, r.blockedBy])).toEqual([["blocked", "protected"]]);
     expect((await h.ladder.get(vm!.id))?.status).not.toBe("applied");
+  });
+
+  it("a policy demoted back to dry-run during the grace period only dry-runs its held action at the due time", async () => {
+    await h.executor.promote("idle-gated", approver);
+    h.clock.set("2026-01-12T10:00:00Z");
+    await h.violate("vm-8", "idle-gated");
+    const [vm] = await h.ladder.list({ policy: "idle-gated" });
+    expect(vm?.held.map((p) => p.disposition)).toEqual(["apply"]);
+    await h.executor.demote("idle-gated", approver, "too many false positives");
+    h.clock.set("2026-01-13T10:00:00Z");
+    await h.ladder.tick();
+    expect(h.fake.state.has("vm-8")).toBe(false);
+    expect(h.fake.calls.filter((c) => c.kind === "fake.set-state").map((c) => c.dryRun)).toEqual([true]);
+    const [stop] = (await h.executor.listActions({ policy: "idle-gated" })).filter((r) => r.actuator === "fake.set-state");
+    expect(stop).toMatchObject({ status: "dry-run", plan: { dryRun: true } });
+    expect(stop?.reason).toMatch(/policy idle-gated acts in dry-run until a person promotes it/);
   });
 
   it("a policy the ladder does not name acts at once, as with the executor alone", async () => {

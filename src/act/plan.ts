@@ -34,6 +34,12 @@ export interface PlannedAction {
   /** The tier of the finding that asked for it. */
   readonly tier: Tier;
   readonly blockedBy?: BlockCause;
+  /**
+   * Set on a plan that runs for real only because its policy was promoted: the executor checks the
+   * promotion again when it applies the plan (a plan held for later, e.g. by the ladder, of a policy
+   * demoted meanwhile only dry-runs).
+   */
+  readonly promoted?: true;
 }
 
 export interface PlanInput {
@@ -118,11 +124,19 @@ function resolveTarget(ref: RemediationRef, ctx: Context, finding: Finding, prog
   return { kind: entity?.kind ?? "subject", id: value };
 }
 
+function needsPromotion(meta: PolicyMeta | undefined, input: PlanInput): boolean {
+  return input.guardrails.requirePromotion !== false || meta?.enforcement?.dryRun === true;
+}
+
+/** The reason a dry-run policy gives (the executor gives it too when a policy was demoted since planning). */
+export function notPromotedReason(policy: string): string {
+  return `policy ${policy} acts in dry-run until a person promotes it`;
+}
+
 function dryRunReason(draft: DecisionDraft, meta: PolicyMeta | undefined, policy: string, input: PlanInput): string | undefined {
   if (!draft.enforced) return "decision not enforced (dry run, shadow evaluation or replay)";
   if (meta?.enforcement?.mode === "shadow") return `policy ${policy} is in shadow mode`;
-  const needsPromotion = input.guardrails.requirePromotion !== false || meta?.enforcement?.dryRun === true;
-  if (needsPromotion && !input.promoted(policy)) return `policy ${policy} acts in dry-run until a person promotes it`;
+  if (needsPromotion(meta, input) && !input.promoted(policy)) return notPromotedReason(policy);
   return undefined;
 }
 
@@ -191,7 +205,8 @@ export function planActions(input: PlanInput): PlanOutput {
         dryRun: dryRun !== undefined, ...(approval ? { requiresApproval: true } : {}), reason,
       };
       const disposition: Disposition = problem !== undefined ? "blocked" : dryRun !== undefined ? "dry-run" : approval ? "approval" : "apply";
-      planned.set(id, { plan, disposition, tier, ...(problem ? { blockedBy: problem.cause } : {}) });
+      const gated = (disposition === "apply" || disposition === "approval") && needsPromotion(meta, input);
+      planned.set(id, { plan, disposition, tier, ...(problem ? { blockedBy: problem.cause } : {}), ...(gated ? { promoted: true as const } : {}) });
     });
   }
   return { planned: [...planned.values()], notPlanned };
