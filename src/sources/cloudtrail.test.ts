@@ -151,6 +151,23 @@ describe("EventBridge envelopes", () => {
     expect(state.subject).toBe((custodian["event-instance-state.json"]?.["resources"] as string[])[0]);
   });
 
+  it("reads every CloudTrail detail-type (console sign-in, console action, service event) as the CloudTrail record it carries", () => {
+    const login = panther.find((t) => t.log["eventName"] === "ConsoleLogin" && typeof t.log["eventID"] === "string")?.log as Json;
+    const viaS3 = event(cloudTrailFileToEvents({ Records: [login] })[0] as IngestResult);
+    // As EventBridge delivers it: the record in `detail`, the envelope's own id and time.
+    for (const detailType of ["AWS Console Sign In via CloudTrail", "AWS Console Signin via CloudTrail"]) {
+      const envelope = { version: "0", id: "6f87d04b-9f74-4f04-a780-7acf4b0a9b38", "detail-type": detailType, source: "aws.signin", account: "111122223333", time: "2022-11-10T16:24:35Z", region: "us-east-1", resources: [], detail: login };
+      const viaBridge = event(eventBridgeToEvent(envelope));
+      expect(viaBridge).toEqual(viaS3);
+    }
+    const rotation = { eventVersion: "1.08", userIdentity: { accountId: "111122223333", invokedBy: "kms.amazonaws.com" }, eventTime: "2024-05-01T00:00:00Z", eventSource: "kms.amazonaws.com", eventName: "RotateKey", eventID: "a1b2c3d4-0000-4000-8000-000000000001", eventType: "AwsServiceEvent" };
+    const service = event(eventBridgeToEvent({ version: "0", id: "e-1", "detail-type": "AWS Service Event via CloudTrail", source: "aws.kms", time: "2024-05-01T00:00:01Z", resources: [], detail: rotation }));
+    expect(service).toMatchObject({ type: "com.amazonaws.cloudtrail", id: rotation.eventID, source: "aws.kms", subject: "kms.amazonaws.com", data: rotation });
+    // A "via CloudTrail" envelope whose detail is not a record (Insights) stays an EventBridge event.
+    const insight = { version: "0", id: "e-2", "detail-type": "AWS Insight via CloudTrail", source: "aws.cloudtrail", time: "2024-05-01T00:00:01Z", resources: [], detail: { eventType: "AwsCloudTrailInsight", insightDetails: { eventName: "RunInstances" } } };
+    expect(event(eventBridgeToEvent(insight)).type).toBe("com.amazonaws.eventbridge");
+  });
+
   it("rejects what is not an envelope", () => {
     const result = eventBridgeToEvent(custodian["event-config-rule-instance.json"]);
     expect(result.ok === false && result.error.details.field).toBe("detail-type");

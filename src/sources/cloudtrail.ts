@@ -22,7 +22,9 @@ import {
 /**
  * AWS CloudTrail → `com.amazonaws.cloudtrail`, from a single record, a `{ "Records": [...] }`
  * file (CloudTrail's S3 delivery format) or an EventBridge envelope (`detail-type: "AWS API
- * Call via CloudTrail"`). Other EventBridge events become `com.amazonaws.eventbridge`.
+ * Call via CloudTrail"`, and the other `... via CloudTrail` detail-types whose detail is a record:
+ * console sign-ins, console actions, service events). Other EventBridge events become
+ * `com.amazonaws.eventbridge`.
  *
  * Mapping: id = `eventID` (content hash when absent), source = `aws.<service>` from
  * `eventSource` (`s3.amazonaws.com` → `aws.s3`, the same name EventBridge uses), time =
@@ -131,7 +133,8 @@ export function isEventBridgeEnvelope(value: unknown): value is JsonRecord {
 }
 
 /**
- * An EventBridge event → an event. `AWS API Call via CloudTrail` envelopes become
+ * An EventBridge event → an event. `AWS API Call via CloudTrail` envelopes (and the other
+ * `... via CloudTrail` ones whose detail is a CloudTrail record) become
  * `com.amazonaws.cloudtrail` with `data` = `detail` (the record), id = `detail.eventID` (so the
  * same call delivered by S3 and by EventBridge has one id), falling back to the envelope's
  * `id` and `time`. Any other detail-type becomes `com.amazonaws.eventbridge` with the whole
@@ -150,7 +153,11 @@ export function convertEventBridge(envelope: unknown, ids: ContentIdAllocator): 
   }
   const envelopeId = typeof envelope["id"] === "string" && envelope["id"].length > 0 ? envelope["id"] : undefined;
   const envelopeTime = upstreamTime(envelope["time"], "time");
-  if (envelope["detail-type"] === CLOUDTRAIL_DETAIL_TYPE) {
+  // CloudTrail delivers API calls and also console sign-ins, console actions and service events
+  // (`AWS Console Sign In via CloudTrail`...): each carries a record, so it is the same event as
+  // the record delivered to S3. (Insights have no eventSource/eventName and stay EventBridge events.)
+  const detailType = envelope["detail-type"] as string;
+  if (detailType === CLOUDTRAIL_DETAIL_TYPE || (/ via CloudTrail$/i.test(detailType) && looksLikeCloudTrailRecord(envelope["detail"]))) {
     return convertRecord(envelope["detail"], ids, {
       ...(envelopeId === undefined ? {} : { id: envelopeId }),
       ...(envelopeTime.time === undefined ? {} : { time: envelopeTime.time }),
