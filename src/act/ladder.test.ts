@@ -169,6 +169,44 @@ describe("enforcement ladder", () => {
     expect(stop?.reason).toMatch(/policy idle-gated acts in dry-run until a person promotes it/);
   });
 
+  it("a violation recorded while tick applies the held action neither fails the tick nor applies it twice", async () => {
+    await h.violate("vm-5", "idle-vm");
+    const [vm] = await h.ladder.list({ policy: "idle-vm" });
+    h.clock.set("2026-01-13T10:00:00Z");
+    await h.violate("vm-5", "idle-vm");
+    h.clock.set("2026-01-14T10:00:00Z");
+    // The next decision about vm-5 arrives while the stop is being applied.
+    const setState = h.fake.actuators.find((a) => a.kind === "fake.set-state")!;
+    const apply = setState.apply.bind(setState);
+    let concurrent = true;
+    setState.apply = async (plan, options) => {
+      if (concurrent) { concurrent = false; await h.violate("vm-5", "idle-vm"); }
+      return apply(plan, options);
+    };
+    const tick = await h.ladder.tick();
+    expect(tick.applied.map((r) => r.status)).toEqual(["applied"]);
+    const item = await h.ladder.get(vm!.id);
+    expect(item).toMatchObject({ status: "applied", violations: 3, actions: [tick.applied[0]!.id] });
+    await h.ladder.tick();
+    expect(h.fake.calls.filter((c) => c.kind === "fake.set-state" && !c.dryRun)).toHaveLength(1);
+  });
+
+  it("two workers ticking at once apply a due action once and both finish", async () => {
+    await h.violate("vm-6", "idle-vm");
+    const [vm] = await h.ladder.list({ policy: "idle-vm" });
+    h.clock.set("2026-01-13T10:00:00Z");
+    await h.violate("vm-6", "idle-vm");
+    h.clock.set("2026-01-14T10:00:00Z");
+    const other = createLadder({ storage: h.store.storage, clock: h.clock, executor: h.executor, notificationKinds: [...defaultNotificationKinds, "fake.notify"], settings: h.ladder.settings });
+    const ticks = await Promise.allSettled([h.ladder.tick(), other.tick()]);
+    expect(ticks.map((t) => t.status)).toEqual(["fulfilled", "fulfilled"]);
+    expect(h.fake.calls.filter((c) => c.kind === "fake.set-state" && !c.dryRun)).toHaveLength(1);
+    const item = await h.ladder.get(vm!.id);
+    expect(item?.status).toBe("applied");
+    expect((await h.executor.getAction(item!.actions[0]!))?.status).toBe("applied");
+    expect(item!.history.filter((e) => e.event === "applied")).toHaveLength(1);
+  });
+
   it("a policy the ladder does not name acts at once, as with the executor alone", async () => {
     await h.violate("vm-9", "idle-plain");
     expect(h.fake.state.get("vm-9")).toBe("stopped");

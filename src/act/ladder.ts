@@ -176,6 +176,30 @@ export function createLadder(options: LadderOptions): Ladder {
     return bounded;
   }
 
+  /**
+   * Saves `change(item)`; when another writer changed the item meanwhile (a decision about the same
+   * target, another worker's tick), reads it again and applies `change` to the fresh item, which
+   * may decline (undefined) when the change no longer applies. Undefined when nothing was saved.
+   */
+  async function update(item: LadderItem, version: number, change: (current: LadderItem) => LadderItem | undefined): Promise<LadderItem | undefined> {
+    let current = item;
+    let at = version;
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const next = change(current);
+      if (next === undefined) return undefined;
+      try {
+        return await save(next, at);
+      } catch (error) {
+        if (!(error instanceof VigilError) || error.code !== "VIGIL_CONFLICT") throw error;
+        const fresh = await storage.getDoc<LadderItem>(LADDER_COLLECTION, item.id);
+        if (fresh === undefined) throw error;
+        current = fresh.value;
+        at = fresh.version;
+      }
+    }
+    throw new VigilError("VIGIL_CONFLICT", `ladder item ${item.id}: too many concurrent writers; the next tick tries again`, { field: "id" });
+  }
+
   const withEvent = (item: LadderItem, event: string, extra: Partial<LadderItem>, by?: string, note?: string): LadderItem => ({
     ...item, ...extra, history: [...item.history, { at: iso(), event, ...(by ? { by } : {}), ...(note ? { note } : {}) }],
   });
@@ -191,6 +215,7 @@ export function createLadder(options: LadderOptions): Ladder {
 
   function statusAfter(records: readonly ActionRecord[]): LadderStatus | undefined {
     if (records.some((r) => r.status === "blocked" && r.blockedBy === "kill-switch")) return undefined; // retried next tick
+    if (records.some((r) => r.status === "planned")) return undefined; // being applied by another worker: its tick records the outcome
     if (records.some((r) => r.status === "pending-approval")) return "pending-approval";
     if (records.some((r) => r.status === "failed" || r.status === "blocked")) return "failed";
     return "applied";
@@ -275,28 +300,38 @@ export function createLadder(options: LadderOptions): Ladder {
       for (const status of ["waiting", "notified", "pending-approval"] as const) {
         for (const doc of await storage.listDocs<LadderItem>(LADDER_COLLECTION, { where: { status } })) {
           const item = doc.value;
+          // A change of this tick applies to the same episode in the same status only (re-checked on a concurrent write).
+          const still = (current: LadderItem): boolean => current.episode === item.episode && current.status === status;
+          const push = (saved: LadderItem | undefined): LadderItem | undefined => { if (saved !== undefined) changed.push(saved); return saved; };
           if (status === "notified") {
-            if (item.quietUntil !== undefined && Date.parse(item.quietUntil) <= nowMs) changed.push(await save(withEvent(item, "closed", { status: "closed", closedAt: iso() }), doc.version));
+            if (item.quietUntil !== undefined && Date.parse(item.quietUntil) <= nowMs) {
+              push(await update(item, doc.version, (c) => (still(c) && c.quietUntil !== undefined && Date.parse(c.quietUntil) <= nowMs ? withEvent(c, "closed", { status: "closed", closedAt: iso() }) : undefined)));
+            }
             continue;
           }
           if (status === "pending-approval") {
             const records = (await Promise.all(item.actions.map((id) => executor.getAction(id)))).filter((r): r is ActionRecord => r !== undefined);
             if (records.length === 0 || records.some((r) => r.status === "pending-approval" || r.status === "planned")) continue;
             const next: LadderStatus = records.every((r) => r.status === "skipped") ? "released" : records.some((r) => r.status === "failed") ? "failed" : "applied";
-            changed.push(await save(withEvent(item, next, { status: next, closedAt: iso() }, records.find((r) => r.approvedBy)?.approvedBy), doc.version));
+            push(await update(item, doc.version, (c) => (still(c) ? withEvent(c, next, { status: next, closedAt: iso() }, records.find((r) => r.approvedBy)?.approvedBy) : undefined)));
             continue;
           }
           if (item.dueAt === undefined || Date.parse(item.dueAt) > nowMs) continue;
-          if (nowMs - Date.parse(item.lastSeenAt) > item.staleAfterHours * HOUR_MS) {
-            const saved = await save(withEvent(item, "lapsed", { status: "lapsed", closedAt: iso() }, undefined, `not seen violating since ${item.lastSeenAt}`), doc.version);
-            lapsed.push(saved);
-            changed.push(saved);
+          const stale = (c: LadderItem): boolean => nowMs - Date.parse(c.lastSeenAt) > c.staleAfterHours * HOUR_MS;
+          if (stale(item)) {
+            const saved = push(await update(item, doc.version, (c) => (still(c) && stale(c) ? withEvent(c, "lapsed", { status: "lapsed", closedAt: iso() }, undefined, `not seen violating since ${c.lastSeenAt}`) : undefined)));
+            if (saved !== undefined) lapsed.push(saved);
             continue;
           }
           const records = await executor.apply(item.held);
           const next = statusAfter(records);
           if (next === undefined) continue;
-          const saved = await save(withEvent(item, next === "pending-approval" ? "sent for approval" : next, { status: next, actions: records.map((r) => r.id), ...(next === "pending-approval" ? {} : { closedAt: iso() }) }), doc.version);
+          // The actions were applied: record them even if a decision about the target was recorded
+          // meanwhile (it re-planned the held actions); not when another tick already recorded the outcome.
+          const saved = await update(item, doc.version, (c) => (c.episode === item.episode && (c.status === "waiting" || c.actions.length === 0)
+            ? withEvent(c, next === "pending-approval" ? "sent for approval" : next, { status: next, actions: records.map((r) => r.id), ...(next === "pending-approval" ? {} : { closedAt: iso() }) })
+            : undefined));
+          if (saved === undefined) continue;
           changed.push(saved);
           applied.push(...records.filter((r) => r.status === "applied" || r.status === "dry-run"));
           const waiting = records.filter((r) => r.status === "pending-approval");
