@@ -114,6 +114,15 @@ describe("HTTP binding: content modes", () => {
     expect(item.problems.map((p) => p.field).sort()).toEqual(["ce-datacontenttype", "ce-subject", "data"]);
   });
 
+  it("takes the data only from the body: ce-data and ce-data_base64 headers are rejected by name", () => {
+    for (const name of ["ce-data", "ce-data_base64"]) {
+      const noBody = parseBinaryCloudEvent({ headers: { ...binaryHeaders, "ce-type": "com.example.ping", [name]: "AAEC" } });
+      expect(noBody.ok === false && noBody.problems.map((p) => p.field), name).toEqual([name]);
+      const withBody = parseBinaryCloudEvent({ headers: { ...binaryHeaders, [name]: "AAEC" }, body: recordText });
+      expect(withBody.ok === false && withBody.problems.map((p) => p.field), name).toEqual([name]);
+    }
+  });
+
   it("validates data of well-known types in binary mode too", () => {
     const { eventName: _n, ...partial } = record;
     const item = parseBinaryCloudEvent({ headers: binaryHeaders, body: JSON.stringify(partial) });

@@ -115,6 +115,10 @@ export function parseBinaryCloudEvent(request: HttpCloudEventsRequest, options: 
       problems.push(problem(name, "header ce-datacontenttype must not be sent in binary mode: put the media type in Content-Type instead"));
       continue;
     }
+    if (attribute === "data" || attribute === "data_base64") {
+      problems.push(problem(name, `header ${name} is not a CloudEvents attribute: in binary mode the data is the request body`));
+      continue;
+    }
     const decoded = decodeHeaderValue(values[0] as string);
     if (decoded === undefined) {
       problems.push(problem(name, `header ${name} has an invalid percent-encoding: encode the value's UTF-8 bytes as %XY`));
