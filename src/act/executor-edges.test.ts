@@ -128,4 +128,11 @@ describe("executor edge cases", () => {
       expect(undone.undoStartedBy).toBeUndefined();
     });
   });
+
+  it("demote, like promote, refuses an empty policy name naming the field", async () => {
+    h = await harness();
+    await expect(h.executor.promote("", approver)).rejects.toMatchObject({ code: "VIGIL_BAD_INPUT", details: { field: "policy" } });
+    await expect(h.executor.demote("", approver)).rejects.toMatchObject({ code: "VIGIL_BAD_INPUT", details: { field: "policy" } });
+    expect(await h.store.storage.listDocs("act-promotions")).toEqual([]);
+  });
 });

@@ -331,6 +331,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
 
     async demote(policy, actor, reason) {
       requireRole(actor, ["approver"], `demote policy ${policy}`);
+      if (typeof policy !== "string" || policy === "") throw new VigilError("VIGIL_BAD_INPUT", "policy must name the policy to demote", { field: "policy" });
       const at = iso();
       const state: PromotionState = { policy, promoted: false, by: actor.id, at, ...(reason ? { reason } : {}) };
       await writePromotion(storage, state);
