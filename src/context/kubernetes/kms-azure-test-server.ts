@@ -3,7 +3,9 @@
  * are remote services), speaking their REST wire protocol:
  *
  * - `POST /<tenant>/oauth2/v2.0/token`: a form body with grant_type=client_credentials,
- *   client_id, client_secret and scope=https://vault.azure.net/.default, checked; answered
+ *   client_id, client_secret (or client_assertion_type jwt-bearer and a client_assertion: the
+ *   federated token TEST_AZURE_FEDERATED_TOKEN of AKS Workload Identity) and
+ *   scope=https://vault.azure.net/.default, checked; answered
  *   `{token_type: "Bearer", expires_in, ext_expires_in, access_token}`, else Entra's errors
  *   (400 invalid_request AADSTS90002 for an unknown tenant, 401 invalid_client AADSTS7000215 for
  *   a wrong secret, 400 invalid_scope AADSTS70011, 400 unsupported_grant_type);
@@ -13,7 +15,13 @@
  *   challenge, an unknown token 401 AKV10032, no api-version 400 BadParameter, an unknown key or
  *   version 404 KeyNotFound, in Key Vault's `{"error": {code, message}}` shape.
  *
- * One server plays both (authorityHost and the vault endpoint). Not used outside tests.
+ * - `GET /metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://vault.azure.net
+ *   [&client_id=...]` (the instance metadata service's managed identity endpoint): with
+ *   `Metadata: true`, `{access_token, expires_in, expires_on, resource, token_type}` (numbers as
+ *   strings, as IMDS writes them); without the header, or for another resource or identity, IMDS's
+ *   400 errors.
+ *
+ * One server plays all three (authorityHost, the vault endpoint, IMDS). Not used outside tests.
  */
 import type { KeyObject } from "node:crypto";
 import { createServer, type ServerResponse } from "node:http";
@@ -22,6 +30,8 @@ import type { AddressInfo } from "node:net";
 export const TEST_AZURE_TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 export const TEST_AZURE_CLIENT_ID = "0b5f5c8e-1a2b-4c3d-9e8f-123456789abc";
 export const TEST_AZURE_CLIENT_SECRET = "vigil~test~secret~0000000000000000000";
+/** The service account token a workload identity pod would find in AZURE_FEDERATED_TOKEN_FILE. */
+export const TEST_AZURE_FEDERATED_TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6dmlnaWw6dmlnaWwifQ.vigil-test-federated";
 
 export interface FakeAzureKeyVersion {
   readonly publicKey: KeyObject;
@@ -85,7 +95,11 @@ export async function startFakeAzureKeyVault(keys: Readonly<Record<string, reado
         if (decodeURIComponent(token[1] as string) !== TEST_AZURE_TENANT) return entraError(res, 400, "invalid_request", 90002, `Tenant '${decodeURIComponent(token[1] as string)}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`);
         if (form["grant_type"] !== "client_credentials") return entraError(res, 400, "unsupported_grant_type", 70003, "The app requested an unsupported grant type.");
         if (form["client_id"] !== TEST_AZURE_CLIENT_ID) return entraError(res, 400, "unauthorized_client", 700016, `Application with identifier '${form["client_id"] ?? ""}' was not found in the directory.`);
-        if (form["client_secret"] !== TEST_AZURE_CLIENT_SECRET) return entraError(res, 401, "invalid_client", 7000215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app.");
+        if (form["client_assertion"] !== undefined || form["client_assertion_type"] !== undefined) {
+          if (form["client_secret"] !== undefined) return entraError(res, 400, "invalid_request", 90023, "Client assertion and client secret cannot both be present.");
+          if (form["client_assertion_type"] !== "urn:ietf:params:oauth:client-assertion-type:jwt-bearer") return entraError(res, 400, "invalid_request", 700025, "Client assertion type is not supported.");
+          if (form["client_assertion"] !== TEST_AZURE_FEDERATED_TOKEN) return entraError(res, 400, "invalid_client", 70021, "No matching federated identity record found for presented assertion.");
+        } else if (form["client_secret"] !== TEST_AZURE_CLIENT_SECRET) return entraError(res, 401, "invalid_client", 7000215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app.");
         if (form["scope"] !== "https://vault.azure.net/.default") return entraError(res, 400, "invalid_scope", 70011, `The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid: ${form["scope"] ?? ""}.`);
         const issuedToken = `eyJ0eXAiOiJKV1QifQ.vigil-test-${issued.size + 1}`;
         issued.add(issuedToken);
@@ -95,6 +109,17 @@ export async function startFakeAzureKeyVault(keys: Readonly<Record<string, reado
       return;
     }
     requests.push({ method: req.method ?? "", path, query, authorization });
+    if (path === "/metadata/identity/oauth2/token") {
+      const params = new URLSearchParams(query);
+      if (req.headers["metadata"] !== "true") return answer(res, 400, { error: "invalid_request", error_description: "Required metadata header not specified" });
+      if (params.get("api-version") !== "2018-02-01") return answer(res, 400, { error: "invalid_request", error_description: "Invalid or missing api-version" });
+      if (params.get("resource") !== "https://vault.azure.net") return answer(res, 400, { error: "invalid_resource", error_description: `AADSTS500011: The resource principal named ${params.get("resource") ?? ""} was not found in the tenant.` });
+      if (params.get("client_id") !== null && params.get("client_id") !== TEST_AZURE_CLIENT_ID) return answer(res, 400, { error: "invalid_request", error_description: "Identity not found" });
+      const issuedToken = `eyJ0eXAiOiJKV1QifQ.vigil-imds-${issued.size + 1}`;
+      issued.add(issuedToken);
+      const seconds = options.tokenSeconds ?? 3599;
+      return answer(res, 200, { access_token: issuedToken, client_id: TEST_AZURE_CLIENT_ID, expires_in: String(seconds), expires_on: String(Math.floor(Date.now() / 1000) + seconds), ext_expires_in: String(seconds), not_before: String(Math.floor(Date.now() / 1000)), resource: "https://vault.azure.net", token_type: "Bearer" });
+    }
     const challenge = { "WWW-Authenticate": `Bearer authorization="https://login.microsoftonline.com/${TEST_AZURE_TENANT}", resource="https://vault.azure.net"` };
     const bearer = /^Bearer (.+)$/.exec(authorization ?? "")?.[1];
     if (bearer === undefined) return answer(res, 401, { error: { code: "Unauthorized", message: "AKV10000: Request is missing a Bearer or PoP token." } }, challenge);

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { composeKmsKeySources, kmsFailureKind, kmsReferenceProblem, parseAzureKmsReference, withKmsKeys } from "./kms.js";
 import { createAwsKmsKeySource } from "./kms-aws.js";
 import { azureJwkPublicKey, createAzureKeyVaultKeySource } from "./kms-azure.js";
-import { startFakeAzureKeyVault, TEST_AZURE_CLIENT_ID, TEST_AZURE_CLIENT_SECRET, TEST_AZURE_TENANT, type FakeAzureKeyVault } from "./kms-azure-test-server.js";
+import { startFakeAzureKeyVault, TEST_AZURE_CLIENT_ID, TEST_AZURE_CLIENT_SECRET, TEST_AZURE_FEDERATED_TOKEN, TEST_AZURE_TENANT, type FakeAzureKeyVault } from "./kms-azure-test-server.js";
 import { createRegistryClient } from "./registry-client.js";
 import { startFakeRegistry, type FakeRegistry } from "./registry-test-server.js";
 
@@ -117,6 +117,46 @@ describe("Azure Key Vault keys (createAzureKeyVaultKeySource)", () => {
     const env = { AZURE_TENANT_ID: TEST_AZURE_TENANT, AZURE_CLIENT_ID: TEST_AZURE_CLIENT_ID, AZURE_CLIENT_SECRET: TEST_AZURE_CLIENT_SECRET, AZURE_AUTHORITY_HOST: `${vault.address}/` };
     expect((await createAzureKeyVaultKeySource({ endpoint: vault.address }, { env }).publicKey(ref("release"))).pem).toBe(pem(release));
     await expect(createAzureKeyVaultKeySource({ endpoint: vault.address, clientId: TEST_AZURE_CLIENT_ID }, { env: {} }).publicKey(ref("release"))).rejects.toThrow("no Azure credentials: set admission.kms.azure.tenantId (or AZURE_TENANT_ID), admission.kms.azure.clientSecret (or AZURE_CLIENT_SECRET)");
+  });
+
+  it("AKS Workload Identity: without a secret, the federated token file is the client assertion (read for every token); a token Entra does not know is its error", async () => {
+    let reads = 0;
+    const files: Record<string, string> = { "/var/run/secrets/azure/tokens/azure-identity-token": `${TEST_AZURE_FEDERATED_TOKEN}\n`, "/tmp/other-token": "eyJ.stranger.token" };
+    const readFile = (path: string): string => {
+      reads++;
+      const text = files[path];
+      if (text === undefined) throw new Error(`ENOENT: no such file or directory, open '${path}'`);
+      return text;
+    };
+    const env = { AZURE_TENANT_ID: TEST_AZURE_TENANT, AZURE_CLIENT_ID: TEST_AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE: "/var/run/secrets/azure/tokens/azure-identity-token", AZURE_AUTHORITY_HOST: vault.address };
+    const before = vault.requests.length;
+    expect((await createAzureKeyVaultKeySource({ endpoint: vault.address }, { env, readFile }).publicKey(ref("release"))).pem).toBe(pem(release));
+    const tokenRequest = vault.requests.slice(before).find((r) => r.form !== undefined);
+    expect(tokenRequest?.form).toEqual({ client_id: TEST_AZURE_CLIENT_ID, client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", client_assertion: TEST_AZURE_FEDERATED_TOKEN, scope: "https://vault.azure.net/.default", grant_type: "client_credentials" });
+    expect(reads).toBe(1);
+    await expect(createAzureKeyVaultKeySource({ endpoint: vault.address, federatedTokenFile: "/tmp/other-token" }, { env, readFile }).publicKey(ref("release"))).rejects.toThrow("400 invalid_client: AADSTS70021: No matching federated identity record found for presented assertion.");
+    await expect(createAzureKeyVaultKeySource({ endpoint: vault.address, federatedTokenFile: "/nonexistent" }, { env, readFile }).publicKey(ref("release"))).rejects.toThrow("admission.kms.azure.federatedTokenFile /nonexistent cannot be read: ENOENT");
+    // A client secret wins over the federated token.
+    const withSecret = vault.requests.length;
+    await createAzureKeyVaultKeySource({ endpoint: vault.address, clientSecret: TEST_AZURE_CLIENT_SECRET }, { env, readFile }).publicKey(ref("release"));
+    expect(vault.requests.slice(withSecret).find((r) => r.form !== undefined)?.form?.["client_secret"]).toBe(TEST_AZURE_CLIENT_SECRET);
+  });
+
+  it("managedIdentity: without a secret or a federated token, the instance metadata service's token (Metadata: true, the Key Vault resource, a user-assigned client id); off by default", async () => {
+    const endpoint = `${vault.address}/metadata/identity/oauth2/token`;
+    const before = vault.requests.length;
+    const source = createAzureKeyVaultKeySource({ endpoint: vault.address, managedIdentity: true, managedIdentityEndpoint: endpoint }, { env: {} });
+    expect((await source.publicKey(ref("release"))).pem).toBe(pem(release));
+    const imds = vault.requests.slice(before).filter((r) => r.path === "/metadata/identity/oauth2/token");
+    expect(imds.map((r) => Object.fromEntries(new URLSearchParams(r.query)))).toEqual([{ "api-version": "2018-02-01", resource: "https://vault.azure.net" }]);
+    expect(vault.requests.at(-1)?.authorization).toMatch(/^Bearer eyJ0eXAiOiJKV1QifQ\.vigil-imds-\d+$/);
+    // A user-assigned identity is named by its client id.
+    const assigned = vault.requests.length;
+    await createAzureKeyVaultKeySource({ endpoint: vault.address, managedIdentity: true, managedIdentityEndpoint: endpoint, clientId: TEST_AZURE_CLIENT_ID }, { env: {} }).publicKey(ref("release"));
+    expect(new URLSearchParams(vault.requests.slice(assigned).find((r) => r.path === "/metadata/identity/oauth2/token")?.query).get("client_id")).toBe(TEST_AZURE_CLIENT_ID);
+    await expect(createAzureKeyVaultKeySource({ endpoint: vault.address, managedIdentity: true, managedIdentityEndpoint: endpoint, clientId: "11111111-2222-3333-4444-555555555555" }, { env: {} }).publicKey(ref("release"))).rejects.toThrow(`managed identity token request GET ${endpoint}?api-version=2018-02-01&resource=https%3A%2F%2Fvault.azure.net&client_id=11111111-2222-3333-4444-555555555555: 400 invalid_request: Identity not found`);
+    // Off by default: says what to set.
+    await expect(createAzureKeyVaultKeySource({ endpoint: vault.address }, { env: {} }).publicKey(ref("release"))).rejects.toThrow("or a federatedTokenFile (AKS Workload Identity), or managedIdentity: true");
   });
 
   it("rejects with Azure's answer (status, code, message) and does not cache failures; the secret and token are never in the message", async () => {

@@ -14,13 +14,22 @@
  *   (`POST <authorityHost>/<tenant>/oauth2/v2.0/token`, client_id, client_secret, scope
  *   https://vault.azure.net/.default), reused until a minute before it expires; the tenant, client
  *   id and secret fall back to AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, the
- *   authority to AZURE_AUTHORITY_HOST, as cosign's environment credential reads them.
+ *   authority to AZURE_AUTHORITY_HOST, as cosign's environment credential reads them;
+ * - without a client secret, AKS Workload Identity: the service account token in
+ *   `federatedTokenFile` (AZURE_FEDERATED_TOKEN_FILE, which the workload identity webhook sets,
+ *   with AZURE_TENANT_ID and AZURE_CLIENT_ID) is sent as the client assertion of the same
+ *   client-credentials request (client_assertion_type jwt-bearer), read again for every token
+ *   (the kubelet rotates it);
+ * - with `managedIdentity`, when neither is there: the VM's or node's managed identity, from the
+ *   instance metadata service (`GET <managedIdentityEndpoint>?api-version=2018-02-01&resource=
+ *   https://vault.azure.net[&client_id=<a user-assigned identity>]`, header `Metadata: true`).
  *
- * Not done (cosign does): managed identity, Azure CLI, client-certificate and username/password
- * credentials; sovereign clouds other than through authorityHost (the token's scope is always
+ * Not done (cosign does): Azure CLI, client-certificate and username/password credentials, the
+ * App Service / Arc identity endpoints (IDENTITY_ENDPOINT); sovereign clouds other than through authorityHost (the token's scope is always
  * https://vault.azure.net/.default, so Managed HSM and national-cloud vaults are not reached).
  */
 import { createPublicKey, type JsonWebKey } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { cachedAccessToken, cachedKeySource, kmsReferenceProblem, kmsRequest, parseAzureKmsReference, type KmsKeySource, type KmsPublicKey } from "./kms.js";
 
 export interface AzureKmsSettings {
@@ -32,6 +41,12 @@ export interface AzureKmsSettings {
   readonly clientSecret?: string | undefined;
   /** Where tokens are asked (default: AZURE_AUTHORITY_HOST, else https://login.microsoftonline.com). */
   readonly authorityHost?: string | undefined;
+  /** A federated service account token (AKS Workload Identity) sent as the client assertion when there is no client secret (default: AZURE_FEDERATED_TOKEN_FILE). */
+  readonly federatedTokenFile?: string | undefined;
+  /** Ask the instance metadata service for the managed identity's token when there is neither a client secret nor a federated token (default false). */
+  readonly managedIdentity?: boolean | undefined;
+  /** The managed identity token endpoint (default http://169.254.169.254/metadata/identity/oauth2/token). */
+  readonly managedIdentityEndpoint?: string | undefined;
   /** A URL every key is read at instead of https://<vault host> (tests, private endpoints). */
   readonly endpoint?: string | undefined;
   /** How long a fetched key is reused, seconds (default 300, as cosign; 0: never). */
@@ -43,6 +58,9 @@ export interface AzureKmsSettings {
 export const AZURE_AUTHORITY_HOST = "https://login.microsoftonline.com";
 export const AZURE_KEY_VAULT_SCOPE = "https://vault.azure.net/.default";
 export const AZURE_KEY_VAULT_API_VERSION = "7.4";
+export const AZURE_IMDS_TOKEN_ENDPOINT = "http://169.254.169.254/metadata/identity/oauth2/token";
+export const AZURE_KEY_VAULT_RESOURCE = "https://vault.azure.net";
+const CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json => value !== null && typeof value === "object" && !Array.isArray(value);
@@ -81,8 +99,9 @@ function azureError(body: unknown, text: string): string {
  * injected for tests. Rejections name Azure's answer (status, code, message), never the token or
  * the client secret.
  */
-export function createAzureKeyVaultKeySource(settings: AzureKmsSettings = {}, options: { readonly now?: () => number; readonly env?: Readonly<Record<string, string | undefined>> } = {}): KmsKeySource & { stats(): { readonly requests: number; readonly tokenRequests: number; readonly cached: number } } {
+export function createAzureKeyVaultKeySource(settings: AzureKmsSettings = {}, options: { readonly now?: () => number; readonly env?: Readonly<Record<string, string | undefined>>; readonly readFile?: (path: string) => string } = {}): KmsKeySource & { stats(): { readonly requests: number; readonly tokenRequests: number; readonly cached: number } } {
   const env = options.env ?? process.env;
+  const readFile = options.readFile ?? ((path: string) => readFileSync(path, "utf8"));
   const now = options.now ?? Date.now;
   const tenant = settings.tenantId || env["AZURE_TENANT_ID"] || "";
   const clientId = settings.clientId || env["AZURE_CLIENT_ID"] || "";
@@ -92,21 +111,48 @@ export function createAzureKeyVaultKeySource(settings: AzureKmsSettings = {}, op
   const timeout = { ms: settings.timeoutMs ?? 5000, setting: "admission.kms.azure.timeoutMs" };
   let requests = 0;
 
-  const tokens = cachedAccessToken(async () => {
-    const missing = [["tenantId", "AZURE_TENANT_ID", tenant], ["clientId", "AZURE_CLIENT_ID", clientId], ["clientSecret", "AZURE_CLIENT_SECRET", clientSecret]].filter(([, , value]) => value === "");
-    if (missing.length > 0) throw new Error(`no Azure credentials: set ${missing.map(([field, variable]) => `admission.kms.azure.${field as string} (or ${variable as string})`).join(", ")}`);
-    const url = `${authority}/${encodeURIComponent(tenant)}/oauth2/v2.0/token`;
-    const what = `Microsoft Entra token request POST ${url} for client ${clientId}`;
-    const answer = await kmsRequest(what, url, {
-      method: "POST",
-      headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" },
-      body: new URLSearchParams({ client_id: clientId, client_secret: clientSecret, scope: AZURE_KEY_VAULT_SCOPE, grant_type: "client_credentials" }).toString(),
-    }, timeout);
+  const federatedFile = settings.federatedTokenFile || env["AZURE_FEDERATED_TOKEN_FILE"] || "";
+  const federatedSetting = settings.federatedTokenFile ? "admission.kms.azure.federatedTokenFile" : "AZURE_FEDERATED_TOKEN_FILE";
+  const imds = settings.managedIdentityEndpoint || AZURE_IMDS_TOKEN_ENDPOINT;
+
+  /** The token in an answer of Entra or the metadata service (whose expires_in is a string). */
+  const tokenOf = (answer: Awaited<ReturnType<typeof kmsRequest>>, what: string): { token: string; expiresInSeconds: number } => {
     if (!answer.ok) throw new Error(`${what}: ${answer.status} ${azureError(answer.body, answer.text)}`);
     const token = isObject(answer.body) ? answer.body["access_token"] : undefined;
     if (typeof token !== "string" || token === "") throw new Error(`${what}: the answer has no access_token`);
     const expiresIn = isObject(answer.body) ? Number(answer.body["expires_in"] ?? 3600) : 3600;
     return { token, expiresInSeconds: Number.isFinite(expiresIn) ? expiresIn : 3600 };
+  };
+
+  const tokens = cachedAccessToken(async () => {
+    // Without a secret or a federated token, the managed identity (when allowed).
+    if (clientSecret === "" && federatedFile === "" && settings.managedIdentity === true) {
+      const url = `${imds}?${new URLSearchParams({ "api-version": "2018-02-01", resource: AZURE_KEY_VAULT_RESOURCE, ...(clientId !== "" ? { client_id: clientId } : {}) }).toString()}`;
+      const what = `managed identity token request GET ${url}`;
+      return tokenOf(await kmsRequest(what, url, { headers: { Metadata: "true", Accept: "application/json" } }, timeout), what);
+    }
+    const credential = clientSecret !== "" || federatedFile === "" ? ["clientSecret", "AZURE_CLIENT_SECRET", clientSecret] : ["federatedTokenFile", "AZURE_FEDERATED_TOKEN_FILE", federatedFile];
+    const missing = [["tenantId", "AZURE_TENANT_ID", tenant], ["clientId", "AZURE_CLIENT_ID", clientId], credential].filter(([, , value]) => value === "");
+    if (missing.length > 0) throw new Error(`no Azure credentials: set ${missing.map(([field, variable]) => `admission.kms.azure.${field as string} (or ${variable as string})`).join(", ")}${credential[0] === "clientSecret" ? ", or a federatedTokenFile (AKS Workload Identity), or managedIdentity: true" : ""}`);
+    let secret: Record<string, string>;
+    if (clientSecret !== "") secret = { client_secret: clientSecret };
+    else {
+      let assertion: string;
+      try {
+        assertion = readFile(federatedFile).trim();
+      } catch (error) {
+        throw new Error(`${federatedSetting} ${federatedFile} cannot be read: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      }
+      if (assertion === "") throw new Error(`${federatedSetting} ${federatedFile} is empty: it should hold the pod's service account token (AKS Workload Identity)`);
+      secret = { client_assertion_type: CLIENT_ASSERTION_TYPE, client_assertion: assertion };
+    }
+    const url = `${authority}/${encodeURIComponent(tenant)}/oauth2/v2.0/token`;
+    const what = `Microsoft Entra token request POST ${url} for client ${clientId}`;
+    return tokenOf(await kmsRequest(what, url, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" },
+      body: new URLSearchParams({ client_id: clientId, ...secret, scope: AZURE_KEY_VAULT_SCOPE, grant_type: "client_credentials" }).toString(),
+    }, timeout), what);
   }, { now });
 
   async function fetchKey(reference: string): Promise<KmsPublicKey> {

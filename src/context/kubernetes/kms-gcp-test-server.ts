@@ -16,6 +16,11 @@
  *   FAILED_PRECONDITION, of a symmetric key 400 FAILED_PRECONDITION, in Google's
  *   `{"error": {code, message, status}}` shape.
  *
+ * - `GET /computeMetadata/v1/instance/service-accounts/default/token?scopes=...` (the GCE/GKE
+ *   metadata server; host `metadataHost`): with `Metadata-Flavor: Google` and the cloudkms scope,
+ *   `{access_token, expires_in, token_type: "Bearer"}`; without the header 403, as the metadata
+ *   server answers.
+ *
  * Versions can be added and disabled (a rotation). Not used outside tests.
  */
 import { generateKeyPairSync, verify, type KeyObject } from "node:crypto";
@@ -53,6 +58,10 @@ export interface FakeGcpKms {
   readonly requests: FakeGcpRequest[];
   /** The token requests, with what the stand-in found wrong in each (empty: a token was issued). */
   readonly tokenRequests: { readonly problem: string }[];
+  /** `127.0.0.1:<port>`: the metadata server's host (admission.kms.gcp.metadataHost). */
+  readonly metadataHost: string;
+  /** The metadata server's token requests, with what was wrong (empty: a token was issued). */
+  readonly metadataRequests: { readonly problem: string }[];
   /** A service-account key file (JSON text) for `TEST_GCP_CLIENT_EMAIL` whose tokens this stand-in accepts. */
   serviceAccountKeyFile(): string;
   /** Adds a version to `key` (ids count from 1): the new version is the latest. */
@@ -73,6 +82,7 @@ export async function startFakeGcpKms(keys: Readonly<Record<string, readonly Fak
   const issued = new Set<string>();
   const requests: FakeGcpRequest[] = [];
   const tokenRequests: { problem: string }[] = [];
+  const metadataRequests: { problem: string }[] = [];
   let tokenUri = "";
 
   const answer = (res: import("node:http").ServerResponse, status: number, json: unknown): void => {
@@ -112,6 +122,22 @@ export async function startFakeGcpKms(keys: Readonly<Record<string, readonly Fak
     const [path = "", rawQuery = ""] = (req.url ?? "").split("?");
     const authorization = req.headers["authorization"];
     requests.push({ method: req.method ?? "", path, query: decodeURIComponent(rawQuery.replace(/\+/g, " ")), authorization });
+    if (path === "/computeMetadata/v1/instance/service-accounts/default/token") {
+      const scopes = new URLSearchParams(rawQuery).get("scopes") ?? "";
+      const problem = req.headers["metadata-flavor"] !== "Google" ? "Metadata-Flavor header" : req.method !== "GET" ? `method ${req.method ?? ""}` : !scopes.split(",").includes(GCP_KMS_SCOPE) ? `scopes ${scopes}` : "";
+      metadataRequests.push({ problem });
+      if (problem === "Metadata-Flavor header") {
+        res.writeHead(403, { "Content-Type": "text/html; charset=UTF-8" });
+        res.end("Missing Metadata-Flavor:Google header.");
+        return;
+      }
+      if (problem !== "") return answer(res, 400, { error: "invalid_request", error_description: problem });
+      const token = `ya29.metadata-${metadataRequests.length}`;
+      issued.add(token);
+      res.writeHead(200, { "Content-Type": "application/json", "Metadata-Flavor": "Google" });
+      res.end(JSON.stringify({ access_token: token, expires_in: options.tokenSeconds ?? 3599, token_type: "Bearer" }));
+      return;
+    }
     if (path === "/token") {
       const chunks: Buffer[] = [];
       req.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -165,6 +191,8 @@ export async function startFakeGcpKms(keys: Readonly<Record<string, readonly Fak
     tokenUri,
     requests,
     tokenRequests,
+    metadataHost: `127.0.0.1:${port}`,
+    metadataRequests,
     serviceAccountKeyFile: () => JSON.stringify({
       type: "service_account",
       project_id: "acme-prod",

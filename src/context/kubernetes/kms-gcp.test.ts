@@ -132,6 +132,24 @@ describe("Google Cloud KMS keys (createGcpKmsKeySource)", () => {
     await expect(createGcpKmsKeySource({ endpoint: gcp.endpoint, credentialsFile: "/nonexistent/sa.json" }, { env: {} }).publicKey(ref("release"))).rejects.toThrow(/^admission\.kms\.gcp\.credentialsFile \/nonexistent\/sa\.json cannot be read: ENOENT/);
   });
 
+  it("with metadataServer (or GCE_METADATA_HOST), no token or key file: the metadata server's token (Metadata-Flavor: Google, cloudkms scope), reused; without it, says what to set", async () => {
+    const before = gcp.metadataRequests.length;
+    const source = createGcpKmsKeySource({ endpoint: gcp.endpoint, metadataServer: true, metadataHost: gcp.metadataHost }, { env: {} });
+    expect((await source.publicKey(ref("release"))).pem).toBe(pem(release));
+    expect(gcp.metadataRequests.slice(before)).toEqual([{ problem: "" }]);
+    const keyReads = gcp.requests.filter((r) => r.path.startsWith("/v1/"));
+    expect(keyReads.at(-1)?.authorization).toMatch(/^Bearer ya29\.metadata-\d+$/);
+    // GCE_METADATA_HOST alone turns it on, as Google's libraries read it.
+    expect((await createGcpKmsKeySource({ endpoint: gcp.endpoint }, { env: { GCE_METADATA_HOST: gcp.metadataHost } }).publicKey(ref("release"))).pem).toBe(pem(release));
+    expect(gcp.metadataRequests.slice(before)).toEqual([{ problem: "" }, { problem: "" }]);
+    // A configured key file or token wins over the metadata server.
+    expect((await createGcpKmsKeySource({ endpoint: gcp.endpoint, metadataServer: true, metadataHost: gcp.metadataHost, accessToken: TEST_GCP_ACCESS_TOKEN }, { env: {} }).publicKey(ref("release"))).pem).toBe(pem(release));
+    expect(gcp.metadataRequests.length).toBe(before + 2);
+    // A metadata server that is not there: the error names the request.
+    await expect(createGcpKmsKeySource({ endpoint: gcp.endpoint, metadataServer: true, metadataHost: "127.0.0.1:1" }, { env: {} }).publicKey(ref("release"))).rejects.toThrow("metadata server token request GET http://127.0.0.1:1/computeMetadata/v1/instance/service-accounts/default/token");
+    await expect(createGcpKmsKeySource({ endpoint: gcp.endpoint }, { env: {} }).publicKey(ref("release"))).rejects.toThrow("or admission.kms.gcp.metadataServer: true on GCE or GKE (Workload Identity)");
+  });
+
   it("reads only service-account key files, naming what is wrong with another", () => {
     expect(() => parseServiceAccountKey("{", "admission.kms.gcp.credentialsFile f.json")).toThrow("admission.kms.gcp.credentialsFile f.json is not JSON: it should be a service-account key file (gcloud iam service-accounts keys create)");
     expect(() => parseServiceAccountKey(JSON.stringify({ type: "authorized_user", client_id: "x" }), "f.json")).toThrow('f.json has type "authorized_user": only service-account key files (type service_account) are read; otherwise set admission.kms.gcp.accessToken');

@@ -15,10 +15,16 @@
  *   file's private_key, posted to its token_uri (grant type jwt-bearer, scope cloudkms), the token
  *   reused until a minute before it expires.
  *
+ *   With `metadataServer` (or GCE_METADATA_HOST set), when neither is configured, the token of the
+ *   instance's service account comes from the metadata server of GCE or GKE (Workload Identity:
+ *   the pod's Kubernetes service account bound to a Google one): `GET http://<host>/computeMetadata
+ *   /v1/instance/service-accounts/default/token?scopes=<cloudkms>` with `Metadata-Flavor: Google`,
+ *   reused until a minute before it expires.
+ *
  * Not done (cosign does): GetCryptoKey's purpose check (a key that does not sign has no public
  * key: Cloud KMS answers FAILED_PRECONDITION, named as such), re-reading the key when a signature
  * does not verify (here a newly enabled version is read once the cached key expires), and other
- * credentials (the GCE/GKE metadata server, workload identity federation, user credentials).
+ * credentials (workload identity federation outside Google Cloud, user credentials).
  */
 import { createPublicKey, sign } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -29,6 +35,13 @@ export interface GcpKmsSettings {
   readonly accessToken?: string | undefined;
   /** A service-account key file (JSON, type service_account) tokens are made with (default: GOOGLE_APPLICATION_CREDENTIALS). */
   readonly credentialsFile?: string | undefined;
+  /**
+   * Ask the metadata server (GCE, GKE Workload Identity) for the service account's token when no
+   * access token or key file is configured (default: true when GCE_METADATA_HOST is set).
+   */
+  readonly metadataServer?: boolean | undefined;
+  /** The metadata server's host[:port] (default: GCE_METADATA_HOST, else metadata.google.internal). */
+  readonly metadataHost?: string | undefined;
   /** Cloud KMS's URL (default https://cloudkms.googleapis.com). */
   readonly endpoint?: string | undefined;
   /** How long a fetched key is reused, seconds (default 300, as cosign; 0: never). */
@@ -39,6 +52,7 @@ export interface GcpKmsSettings {
 
 export const GCP_KMS_ENDPOINT = "https://cloudkms.googleapis.com";
 export const GCP_KMS_SCOPE = "https://www.googleapis.com/auth/cloudkms";
+export const GCP_METADATA_HOST = "metadata.google.internal";
 const JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
 type Json = Record<string, unknown>;
@@ -121,8 +135,22 @@ export function createGcpKmsKeySource(settings: GcpKmsSettings = {}, options: { 
   const staticToken = settings.accessToken || (settings.credentialsFile ? "" : env["GOOGLE_OAUTH_ACCESS_TOKEN"] || "");
   const keyFile = staticToken !== "" ? "" : settings.credentialsFile || env["GOOGLE_APPLICATION_CREDENTIALS"] || "";
   const keyFileSetting = settings.credentialsFile ? "admission.kms.gcp.credentialsFile" : "GOOGLE_APPLICATION_CREDENTIALS";
+  const metadataHost = settings.metadataHost || env["GCE_METADATA_HOST"] || GCP_METADATA_HOST;
+  const useMetadata = staticToken === "" && keyFile === "" && (settings.metadataServer ?? (env["GCE_METADATA_HOST"] ?? "") !== "");
   let requests = 0;
   let account: ServiceAccountKey | undefined;
+
+  // The metadata server's token for the instance's (or the pod's Workload Identity) service account.
+  const metadataTokens = cachedAccessToken(async () => {
+    const url = `http://${metadataHost}/computeMetadata/v1/instance/service-accounts/default/token?${new URLSearchParams({ scopes: GCP_KMS_SCOPE }).toString()}`;
+    const what = `metadata server token request GET ${url}`;
+    const answer = await kmsRequest(what, url, { headers: { "Metadata-Flavor": "Google", Accept: "application/json" } }, timeout);
+    if (!answer.ok) throw new Error(`${what}: ${answer.status} ${googleError(answer.body, answer.text)}`);
+    const token = isObject(answer.body) ? answer.body["access_token"] : undefined;
+    if (typeof token !== "string" || token === "") throw new Error(`${what}: the answer has no access_token`);
+    const expiresIn = isObject(answer.body) && typeof answer.body["expires_in"] === "number" ? answer.body["expires_in"] : 3600;
+    return { token, expiresInSeconds: expiresIn };
+  }, { now });
 
   const tokens = cachedAccessToken(async () => {
     if (account === undefined) {
@@ -155,8 +183,9 @@ export function createGcpKmsKeySource(settings: GcpKmsSettings = {}, options: { 
 
   async function bearer(): Promise<string> {
     if (staticToken !== "") return staticToken;
-    if (keyFile === "") throw new Error("no Google credentials: set admission.kms.gcp.credentialsFile (a service-account key file) or admission.kms.gcp.accessToken, or GOOGLE_APPLICATION_CREDENTIALS");
-    return tokens.get();
+    if (keyFile !== "") return tokens.get();
+    if (useMetadata) return metadataTokens.get();
+    throw new Error("no Google credentials: set admission.kms.gcp.credentialsFile (a service-account key file) or admission.kms.gcp.accessToken, or GOOGLE_APPLICATION_CREDENTIALS, or admission.kms.gcp.metadataServer: true on GCE or GKE (Workload Identity)");
   }
 
   /** GET `path` of Cloud KMS with the token; the JSON answer, or an Error naming Google's. */
@@ -168,7 +197,10 @@ export function createGcpKmsKeySource(settings: GcpKmsSettings = {}, options: { 
     const answer = await kmsRequest(what, url, { headers: { Authorization: `Bearer ${token}`, Accept: "application/json" } }, timeout);
     if (!answer.ok) {
       // A token Google no longer takes (revoked, expired early): the next read gets a new one.
-      if (answer.status === 401) tokens.drop();
+      if (answer.status === 401) {
+        tokens.drop();
+        metadataTokens.drop();
+      }
       throw new Error(`${what}: ${answer.status} ${googleError(answer.body, answer.text)}`);
     }
     if (!isObject(answer.body)) throw new Error(`${what}: the answer is not a JSON object`);
@@ -201,5 +233,5 @@ export function createGcpKmsKeySource(settings: GcpKmsSettings = {}, options: { 
   }
 
   const cached = cachedKeySource(fetchKey, { cacheMs: (settings.cacheSeconds ?? 300) * 1000, now });
-  return { publicKey: cached.publicKey, serves: (reference) => reference.startsWith("gcpkms://"), stats: () => ({ requests, tokenRequests: tokens.requests(), cached: cached.size() }) };
+  return { publicKey: cached.publicKey, serves: (reference) => reference.startsWith("gcpkms://"), stats: () => ({ requests, tokenRequests: tokens.requests() + metadataTokens.requests(), cached: cached.size() }) };
 }
