@@ -135,4 +135,18 @@ describe("executor edge cases", () => {
     await expect(h.executor.demote("", approver)).rejects.toMatchObject({ code: "VIGIL_BAD_INPUT", details: { field: "policy" } });
     expect(await h.store.storage.listDocs("act-promotions")).toEqual([]);
   });
+
+  it("a plan judged before the guardrails changed (a pending approval, a held action) is checked again against protected names and the allowlist when it runs", async () => {
+    h = await harness();
+    const pending = await h.executor.apply([planned("prod-1", { disposition: "approval" }), planned("dev-1", { disposition: "approval" })]);
+    expect(pending.map((r) => r.status)).toEqual(["pending-approval", "pending-approval"]);
+    // Restart with prod-* protected.
+    const executor = createExecutor({ storage: h.store.storage, clock: h.clock, actuators: h.fake.actuators, guardrails: { protected: { names: ["prod-*"] }, allow: { p: ["fake.set-state"] } } });
+    const ran = await executor.runApproved(pending.map((r) => r.id), approver, "ok");
+    expect(ran.map((r) => [r.plan.target.id, r.status, r.blockedBy ?? ""])).toEqual([["prod-1", "blocked", "protected"], ["dev-1", "applied", ""]]);
+    expect(ran[0]?.reason).toBe("target prod-1 is protected (name matches prod-*): never acted on");
+    const held = await executor.apply([planned("prod-2"), planned("dev-2", { policy: "q" })]);
+    expect(held.map((r) => [r.plan.target.id, r.status, r.blockedBy ?? ""])).toEqual([["prod-2", "blocked", "protected"], ["dev-2", "blocked", "allowlist"]]);
+    expect([...h.fake.state.keys()]).toEqual(["dev-1"]);
+  });
 });

@@ -5,7 +5,9 @@
  * Guardrails, in the order they are checked for each action:
  * 1. kill switch (persisted): when on, nothing is applied — every action is recorded `blocked`
  *    and the decision's explanation says so; such actions may be applied by a later re-run;
- * 2. planning (plan.ts): unknown kind, invalid params, allowlist, protected target → `blocked`;
+ * 2. planning (plan.ts): unknown kind, invalid params, allowlist, protected target → `blocked`
+ *    (allowlist and protected names/entities are judged again when a plan runs for real, and when
+ *    an approved action runs: the guardrails may have changed since it was planned);
  *    dry-run (not promoted, shadow, not enforced) → actuator called with `dryRun: true`, and
  *    a plan that was to run because its policy was promoted dry-runs if it was demoted since;
  *    approve tier → `pending-approval`;
@@ -25,9 +27,9 @@ import { createConditionCache, metaOf, type PolicyLookup } from "../decide/condi
 import type { CelEnvironment } from "../policy/cel/api.js";
 import { defaultCelEnvironment } from "../policy/load.js";
 import { requireRole, type Actor } from "./actor.js";
-import { globalBudget, policyBudget, validateGuardrails, type GuardrailConfig } from "./guardrails.js";
+import { allowlistVerdict, globalBudget, policyBudget, protectionVerdict, validateGuardrails, type GuardrailConfig } from "./guardrails.js";
 import { notPromotedReason, planActions, type PlanOutput, type PlannedAction } from "./plan.js";
-import { ACTIONS_COLLECTION, isSettled, type ActionRecord, type KillSwitchState, type PromotionState } from "./records.js";
+import { ACTIONS_COLLECTION, isSettled, type ActionRecord, type BlockCause, type KillSwitchState, type PromotionState } from "./records.js";
 import { budgetUsage, readKillSwitch, readPromotions, reserveBudget, writeKillSwitch, writePromotion, type BudgetScope } from "./state.js";
 import { describeRecord } from "./describe.js";
 
@@ -137,6 +139,18 @@ export function createExecutor(options: ExecutorOptions): Executor {
     }
   }
 
+  /**
+   * The static guardrails judged again when a plan runs for real: a plan judged earlier (a pending
+   * approval, an action the ladder held) may target what is protected, or use a kind the allowlist
+   * drops, since. Only adds blocks: the labels the plan was judged with are not at hand.
+   */
+  function staticBlock(plan: ActionPlan): { cause: BlockCause; reason: string } | undefined {
+    const denied = allowlistVerdict(guardrails, plan.policy, plan.actuator);
+    if (denied !== undefined) return { cause: "allowlist", reason: denied };
+    const guarded = protectionVerdict(guardrails, plan.target, options.entity?.(plan.target));
+    return guarded === undefined ? undefined : { cause: "protected", reason: `${guarded}: never acted on` };
+  }
+
   /** A plan that runs for real because its policy was promoted, as a dry-run when the policy was demoted since it was planned. */
   async function recheckPromotion(p: PlannedAction): Promise<PlannedAction> {
     if (p.promoted !== true || (p.disposition !== "apply" && p.disposition !== "approval")) return p;
@@ -149,7 +163,8 @@ export function createExecutor(options: ExecutorOptions): Executor {
   async function applyOne(planned: PlannedAction): Promise<ActionRecord> {
     const existing = await storage.getDoc<ActionRecord>(ACTIONS_COLLECTION, planned.plan.id);
     if (existing !== undefined && isSettled(existing.value)) return existing.value;
-    const p = await recheckPromotion(planned);
+    const block = planned.disposition === "apply" || planned.disposition === "approval" ? staticBlock(planned.plan) : undefined;
+    const p = block !== undefined ? { ...planned, disposition: "blocked" as const, blockedBy: block.cause, plan: { ...planned.plan, reason: block.reason } } : await recheckPromotion(planned);
     const at = iso();
     const base: ActionRecord = {
       id: p.plan.id, decisionId: p.plan.decisionId, policy: p.plan.policy, actuator: p.plan.actuator, status: "planned", plan: p.plan, tier: p.tier,
@@ -234,6 +249,11 @@ export function createExecutor(options: ExecutorOptions): Executor {
         const { record, version } = await loadRecord(id);
         if (record.status !== "pending-approval") { out.push(record); continue; }
         const at = iso();
+        const block = staticBlock(record.plan);
+        if (block !== undefined) {
+          out.push((await write({ ...record, status: "blocked", blockedBy: block.cause, reason: block.reason, updatedAt: at }, version, { actor: actor.id, note: `approved, but ${block.reason}` })).record);
+          continue;
+        }
         const approved: ActionRecord = { ...record, approvedBy: actor.id, approvedAt: at, updatedAt: at, status: "planned" };
         const claim = await write(approved, version, { actor: actor.id, note: `approved${reason ? `: ${reason}` : ""}` });
         if (!claim.won) { out.push(claim.record); continue; }
