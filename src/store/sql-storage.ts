@@ -83,14 +83,16 @@ export class SqlStorage implements Storage {
       const inserted = await this.driver.transaction((tx) =>
         tx.insertMany<{ seq: number | string; source: string; id: string }>(this.tables.events, ["source", "id", "type", "body", "received_at"], rows, "ON CONFLICT (source, id) DO NOTHING RETURNING seq, source, id"),
       );
-      const seqByKey = new Map(inserted.map((row) => [eventKey(row.source, row.id), Number(row.seq)]));
+      // Keyed by the pair itself: `source/id` text is ambiguous ("/a/b" + "c" and "/a" + "b/c").
+      const pairKey = (source: string, id: string): string => JSON.stringify([source, id]);
+      const seqByKey = new Map(inserted.map((row) => [pairKey(row.source, row.id), Number(row.seq)]));
       const stored: StoredEvent[] = [];
       const duplicates: string[] = [];
       for (const event of events) {
-        const key = eventKey(event.source, event.id);
+        const key = pairKey(event.source, event.id);
         const seq = seqByKey.get(key);
         if (seq === undefined) {
-          duplicates.push(key);
+          duplicates.push(eventKey(event.source, event.id));
         } else {
           stored.push({ seq, event, receivedAt });
           seqByKey.delete(key); // a second copy in the same batch is a duplicate

@@ -66,6 +66,15 @@ export function storageContract(name: string, createHarness: () => Promise<Stora
         expect(result.duplicates).toEqual([]);
       });
 
+      it("tells apart (source, id) pairs whose source/id text is the same: each event keeps its own seq and content", async () => {
+        await current.appendEvents([makeEvent(1, { source: "/a/b", id: "c" })], "2024-01-01T00:00:00Z");
+        const result = await current.appendEvents([makeEvent(2, { source: "/a/b", id: "c" }), makeEvent(3, { source: "/a", id: "b/c" })], "2024-01-01T00:00:01Z");
+        expect(result.duplicates).toEqual(["/a/b/c"]);
+        expect(result.stored.map((s) => [s.event.source, s.event.id])).toEqual([["/a", "b/c"]]);
+        const listed = await current.listEvents({});
+        expect(listed.map((s) => [s.event.source, s.event.id, s.seq])).toEqual([["/a/b", "c", listed[0]?.seq], ["/a", "b/c", result.stored[0]?.seq]]);
+      });
+
       it("round-trips the whole CloudEvent, extensions included", async () => {
         const event = makeEvent(7, { traceparent: "00-abc-def-01", data: { nested: { list: [1, "two", null, true] }, unicode: "café ✓" } });
         await current.appendEvents([event], "2024-01-01T00:00:00Z");
