@@ -1,8 +1,9 @@
 /**
- * First start: when the store holds no usable token, `VIGIL_ADMIN_TOKEN` becomes the admin token;
- * without it one is generated and returned so the caller prints it once. Later starts change
- * nothing (VIGIL_ADMIN_TOKEN is ignored once tokens exist: revoke and create tokens through the
- * API or `vigil tokens`).
+ * First start: when the store holds no usable token (none, or only revoked or expired ones),
+ * `VIGIL_ADMIN_TOKEN` becomes the admin token (one the store knows as revoked or expired is refused,
+ * VIGIL_BAD_CONFIG); without it one is generated and returned so the caller prints it once. Later
+ * starts change nothing (VIGIL_ADMIN_TOKEN is ignored while a usable token exists: revoke and
+ * create tokens through the API or `vigil tokens`).
  */
 import type { TokenService } from "./tokens.js";
 

@@ -70,4 +70,24 @@ describe("token service", () => {
     expect(generated.kind).toBe("generated");
     if (generated.kind === "generated") expect((await fresh.verify(generated.token))?.roles).toEqual(["admin"]);
   });
+
+  it("a store whose tokens are all expired or revoked is bootstrapped again; a revoked VIGIL_ADMIN_TOKEN is refused by name, not restored", async () => {
+    const shortLived = await tokens.create({ name: "ci", roles: ["admin"], expiresAt: new Date(clock.now().getTime() + 3_600_000).toISOString() }, "alice");
+    expect(await tokens.any()).toBe(true);
+    clock.advance(2 * 3_600_000);
+    // Only an expired token: nobody can sign in, so VIGIL_ADMIN_TOKEN applies.
+    expect(await tokens.any()).toBe(false);
+    expect(await createTokenService({ storage, clock }).verify(shortLived.token)).toBeUndefined();
+    const imported = await bootstrapAdminToken(tokens, { VIGIL_ADMIN_TOKEN: "a-long-enough-admin-token" });
+    expect(imported.kind).toBe("from-env");
+    // Revoked, and the same VIGIL_ADMIN_TOKEN still set at the next start: a clear refusal.
+    await tokens.revoke(tokenIdOf("a-long-enough-admin-token"), "alice");
+    const refused = bootstrapAdminToken(tokens, { VIGIL_ADMIN_TOKEN: "a-long-enough-admin-token" });
+    await expect(refused).rejects.toMatchObject({ code: "VIGIL_BAD_CONFIG", details: { field: "VIGIL_ADMIN_TOKEN" } });
+    await expect(bootstrapAdminToken(tokens, { VIGIL_ADMIN_TOKEN: "a-long-enough-admin-token" })).rejects.toThrow(/was revoked .* by alice\): it is not restored; set another VIGIL_ADMIN_TOKEN, or unset it/);
+    expect(await tokens.verify("a-long-enough-admin-token")).toBeUndefined();
+    // Another token is taken.
+    expect((await bootstrapAdminToken(tokens, { VIGIL_ADMIN_TOKEN: "a-second-long-admin-token" })).kind).toBe("from-env");
+    expect((await tokens.verify("a-second-long-admin-token"))?.roles).toEqual(["admin"]);
+  });
 });

@@ -114,6 +114,12 @@ export function createTokenService(options: { readonly storage: Storage; readonl
     },
     async importToken(token, input, by) {
       if (token.length < 16) throw new VigilError("VIGIL_BAD_CONFIG", "VIGIL_ADMIN_TOKEN must be at least 16 characters (use e.g. `openssl rand -base64 32`)", { field: "VIGIL_ADMIN_TOKEN" });
+      // A token the store knows was revoked or has expired (import happens only when none is usable): never brought back.
+      const known = await storage.getDoc<TokenRecord>(TOKEN_COLLECTION, tokenIdOf(token));
+      if (known !== undefined) {
+        const state = known.value.revokedAt ? `was revoked (${known.value.revokedAt} by ${known.value.revokedBy ?? "?"})` : "has expired";
+        throw new VigilError("VIGIL_BAD_CONFIG", `VIGIL_ADMIN_TOKEN is token ${known.value.id}, which ${state}: it is not restored; set another VIGIL_ADMIN_TOKEN, or unset it to have an admin token generated and printed once`, { field: "VIGIL_ADMIN_TOKEN" });
+      }
       return store(token, input, by);
     },
     async list() {
@@ -151,7 +157,9 @@ export function createTokenService(options: { readonly storage: Storage; readonl
     },
     async any() {
       const docs = await storage.listDocs<TokenRecord>(TOKEN_COLLECTION, { limit: 10_000 });
-      return docs.some((doc) => !doc.value.revokedAt);
+      const nowMs = clock.now().getTime();
+      // Usable: neither revoked nor expired (a store of expired tokens only lets nobody in).
+      return docs.some((doc) => !doc.value.revokedAt && !(doc.value.expiresAt !== undefined && Date.parse(doc.value.expiresAt) <= nowMs));
     },
   };
 }
