@@ -54,4 +54,13 @@ describe("protectionVerdict", () => {
     expect(protectionVerdict(config, target, { kind: "bucket", id: "bucket/payroll", attrs: { labels: { team: "finance" } } })).toBe("target bucket/payroll is protected (label team=finance)");
     expect(protectionVerdict(config, target, { kind: "bucket", id: "bucket/payroll", attrs: { labels: { other: "x" } } })).toBeUndefined();
   });
+
+  it("protecting names keeps the default label; only an explicit labels map replaces it", () => {
+    const marked = { kind: "bucket", id: "bucket/payroll", attrs: { tags: { "vigil.dev/protected": "true" } } };
+    expect(protectionVerdict({}, target, marked)).toBe("target bucket/payroll is protected (tag vigil.dev/protected=true)");
+    expect(protectionVerdict({ protected: { names: ["bucket/prod-*"] } }, target, marked)).toBe("target bucket/payroll is protected (tag vigil.dev/protected=true)");
+    expect(protectionVerdict({ protected: { names: ["bucket/pay*"] } }, target, undefined)).toBe("target bucket/payroll is protected (name matches bucket/pay*)");
+    expect(protectionVerdict({ protected: { names: ["bucket/prod-*"], labels: {} } }, target, marked)).toBeUndefined();
+    expect(protectionVerdict({ protected: { labels: { team: "finance" } } }, target, marked)).toBeUndefined();
+  });
 });

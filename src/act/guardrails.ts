@@ -27,7 +27,7 @@ export interface GuardrailConfig {
    * an action not allowed by an entry matching its policy is blocked. Absent = every kind.
    */
   readonly allow?: Readonly<Record<string, readonly string[]>>;
-  /** Never acted on. Default: label or tag `vigil.dev/protected=true`. */
+  /** Never acted on. Default: label or tag `vigil.dev/protected=true` (kept when only `names` is given; `labels: {}` drops it). */
   readonly protected?: ProtectedSpec;
   /** Budgets; past one, further actions need approval. Defaults: 10/hour per policy, 50/hour in total. */
   readonly blastRadius?: {
@@ -119,8 +119,10 @@ function record(value: unknown): Readonly<Record<string, unknown>> | undefined {
  * entity's labels.
  */
 export function protectionVerdict(config: GuardrailConfig, target: { readonly kind: string; readonly id: string }, entity: Entity | undefined, targetLabels?: Readonly<Record<string, string>>): string | undefined {
-  const spec = config.protected ?? { labels: { [PROTECTED_LABEL]: "true" } };
-  for (const pattern of spec.names ?? []) {
+  // The default label stays unless `labels` is given (`labels: {}` turns it off): protecting some
+  // names must not unprotect what carries vigil.dev/protected=true.
+  const spec = { names: config.protected?.names ?? [], labels: config.protected?.labels ?? { [PROTECTED_LABEL]: "true" } };
+  for (const pattern of spec.names) {
     if (globMatch(pattern, target.id)) return `target ${target.id} is protected (name matches ${pattern})`;
   }
   const sources: [string, Readonly<Record<string, unknown>> | undefined][] = [
@@ -130,7 +132,7 @@ export function protectionVerdict(config: GuardrailConfig, target: { readonly ki
   ];
   for (const [field, values] of sources) {
     if (values === undefined) continue;
-    for (const [key, wanted] of Object.entries(spec.labels ?? {})) {
+    for (const [key, wanted] of Object.entries(spec.labels)) {
       const value = values[key];
       if (value !== undefined && value !== null && globMatch(wanted, String(value))) return `target ${target.id} is protected (${field} ${key}=${String(value)})`;
     }
