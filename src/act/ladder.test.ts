@@ -59,7 +59,7 @@ interface Harness {
 }
 
 async function harness(): Promise<Harness> {
-  const { policies, errors } = loadPolicyText([policy("idle-vm"), policy("idle-db", `    adaptive:\n      - when: input.env == "production"\n        tier: approve\n`), policy("idle-plain"), policy("idle-gated", "    dryRun: true\n"), notifyOnly].join("---\n"));
+  const { policies, errors } = loadPolicyText([policy("idle-vm"), policy("idle-db", `    adaptive:\n      - when: input.env == "production"\n        tier: approve\n`), policy("idle-plain"), policy("idle-gated", "    dryRun: true\n"), policy("idle-adaptive", `    adaptive:\n      - when: input.planned == true\n        tier: notify\n`), notifyOnly].join("---\n"));
   expect(errors).toEqual([]);
   const set = createPolicySet(policies);
   const store = await createTempStore(createSqliteStorage);
@@ -69,7 +69,7 @@ async function harness(): Promise<Harness> {
   const enqueued: { decision: string; actions: string[] }[] = [];
   const ladder = createLadder({
     storage: store.storage, clock, executor, notificationKinds: [...defaultNotificationKinds, "fake.notify"],
-    settings: { policies: { "idle-vm": { graceBusinessDays: 3, maxSnoozes: 2 }, "idle-db": { graceBusinessDays: 1 }, "idle-gated": { graceBusinessDays: 1 }, spike: { cooldownHours: 24 } } },
+    settings: { policies: { "idle-vm": { graceBusinessDays: 3, maxSnoozes: 2 }, "idle-db": { graceBusinessDays: 1 }, "idle-gated": { graceBusinessDays: 1 }, "idle-adaptive": { graceBusinessDays: 1 }, spike: { cooldownHours: 24 } } },
     async enqueue(decision, records) { enqueued.push({ decision: decision.id, actions: records.map((r) => r.id) }); },
   });
   const decider = createDecider();
@@ -205,6 +205,35 @@ describe("enforcement ladder", () => {
     expect(item?.status).toBe("applied");
     expect((await h.executor.getAction(item!.actions[0]!))?.status).toBe("applied");
     expect(item!.history.filter((e) => e.event === "applied")).toHaveLength(1);
+  });
+
+  it("a decision at a lower tier (notify) drops the held stop: nothing runs at the due time and the mark is released; a later remediate decision holds it again", async () => {
+    await h.violate("vm-10", "idle-adaptive");
+    const [vm] = await h.ladder.list({ policy: "idle-adaptive" });
+    expect(vm?.held.map((p) => p.plan.actuator)).toEqual(["fake.set-state"]);
+    // The scale-down is planned after all: the same violation now decides at tier notify.
+    h.clock.set("2026-01-09T12:00:00Z");
+    const notify = await h.violate("vm-10", "idle-adaptive", { input: { planned: true } });
+    expect(notify.tier).toBe("notify");
+    expect((await h.ladder.get(vm!.id))?.held).toEqual([]);
+    // Still seen (at tier notify) on Monday morning, so the mark does not lapse.
+    h.clock.set("2026-01-12T09:00:00Z");
+    await h.violate("vm-10", "idle-adaptive", { input: { planned: true } });
+    h.clock.set("2026-01-12T10:00:00Z");
+    await h.ladder.tick();
+    expect(h.fake.calls.filter((c) => c.kind === "fake.set-state")).toEqual([]);
+    const released = await h.ladder.get(vm!.id);
+    expect(released?.status).toBe("released");
+    expect(released?.history.map((e) => e.event)).toEqual(["opened", "held actions dropped", "released"]);
+    // Held again by a remediate-tier decision before the due time: it acts then.
+    await h.violate("vm-11", "idle-adaptive");
+    h.clock.set("2026-01-12T11:00:00Z");
+    await h.violate("vm-11", "idle-adaptive", { input: { planned: true } });
+    h.clock.set("2026-01-12T12:00:00Z");
+    await h.violate("vm-11", "idle-adaptive");
+    h.clock.set("2026-01-13T10:00:00Z");
+    const tick = await h.ladder.tick();
+    expect(tick.applied.map((r) => [r.actuator, r.plan.target.id])).toEqual([["fake.set-state", "vm-11"]]);
   });
 
   it("a policy the ladder does not name acts at once, as with the executor alone", async () => {

@@ -9,7 +9,9 @@
  *      counted in business days (business-days.ts). The owner can snooze (who, why and for how
  *      long are recorded); a person can release the mark;
  *   3. act: at the due time `tick()` applies the held actions — as planned by the latest violating
- *      decision, so the tier reflects the latest evidence — through the executor: kill switch,
+ *      decision, so the tier reflects the latest evidence (a decision at a tier that no longer runs
+ *      them, e.g. notify, drops them: the mark is then released at its due time unless a later
+ *      decision plans them again) — through the executor: kill switch,
  *      idempotency, blast radius and dry-run as for any action; an approve-tier action (production
  *      or critical resources) becomes a pending approval handed to the review queue. A target not
  *      seen violating for `staleAfterHours` by then is released instead ("lapsed").
@@ -252,8 +254,14 @@ export function createLadder(options: LadderOptions): Ladder {
           // decision (its tier, confidence and params), the due time stays. Blocked plans replace
           // the held ones too: a target protected since the mark is recorded blocked at the due
           // time instead of being acted on with the older plan.
+          // A decision whose tier no longer runs them (notify: its notifications only) holds nothing:
+          // at the due time the mark is released unless a later decision plans them again.
           const replanned = doc.value.status === "waiting" ? group.plans.filter((p) => deferred(p)) : [];
-          const item = await save({ ...doc.value, lastDecisionId: draft.id, lastSeenAt: at, violations: doc.value.violations + 1, ...(replanned.length > 0 ? { held: replanned } : {}) }, doc.version);
+          const seen = { ...doc.value, lastDecisionId: draft.id, lastSeenAt: at, violations: doc.value.violations + 1 };
+          const dropped = doc.value.status === "waiting" && replanned.length === 0 && doc.value.held.length > 0;
+          const item = await save(dropped
+            ? withEvent(seen, "held actions dropped", { held: [] }, undefined, `decision ${draft.id} (tier ${draft.tier}) plans none of them`)
+            : { ...seen, ...(replanned.length > 0 ? { held: replanned } : {}) }, doc.version);
           items.push(item);
           steps.push({ kind: "action", text: `already on the ladder (episode ${item.episode}, violation ${item.violations}): ${describeLadderItem(item)}; nothing new sent`, policy: group.policy, ref: item.id });
           continue;
@@ -321,6 +329,11 @@ export function createLadder(options: LadderOptions): Ladder {
           if (stale(item)) {
             const saved = push(await update(item, doc.version, (c) => (still(c) && stale(c) ? withEvent(c, "lapsed", { status: "lapsed", closedAt: iso() }, undefined, `not seen violating since ${c.lastSeenAt}`) : undefined)));
             if (saved !== undefined) lapsed.push(saved);
+            continue;
+          }
+          if (item.held.length === 0) {
+            // The latest violating decision planned none of the held actions (a lower tier): nothing to do.
+            push(await update(item, doc.version, (c) => (still(c) && c.held.length === 0 ? withEvent(c, "released", { status: "released", closedAt: iso() }, undefined, `the latest decision (${c.lastDecisionId}) planned none of the held actions`) : undefined)));
             continue;
           }
           const records = await executor.apply(item.held);
