@@ -149,4 +149,32 @@ describe("executor edge cases", () => {
     expect(held.map((r) => [r.plan.target.id, r.status, r.blockedBy ?? ""])).toEqual([["prod-2", "blocked", "protected"], ["dev-2", "blocked", "allowlist"]]);
     expect([...h.fake.state.keys()]).toEqual(["dev-1"]);
   });
+
+  it("a budget that cannot be reserved (storage refusing the write) fails the action with the reason and sends nothing; the record does not stay planned", async () => {
+    const store = await createTempStore(createSqliteStorage);
+    try {
+      const clock = manualClock("2025-02-03T10:00:00.000Z");
+      const fake = createFakeActuators(clock);
+      const refusing = new Proxy(store.storage, {
+        get(target, prop, receiver) {
+          if (prop === "putDocs") {
+            return async (writes: readonly { collection: string }[], at: string) => {
+              if (writes.some((w) => w.collection === "act-budget")) throw new Error("disk I/O error");
+              return target.putDocs(writes as never, at);
+            };
+          }
+          const value = Reflect.get(target, prop, receiver) as unknown;
+          return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+      const executor = createExecutor({ storage: refusing, clock, actuators: fake.actuators, guardrails: { blastRadius: { perPolicy: { max: 5, windowMs: 3_600_000 } } } });
+      const [record] = await executor.apply([planned("bucket-9")]);
+      expect(record?.status).toBe("failed");
+      expect(record?.reason).toBe("blast-radius budget could not be reserved (disk I/O error): nothing was sent");
+      expect(fake.calls).toEqual([]);
+      expect((await executor.getAction(record!.id))?.status).toBe("failed");
+    } finally {
+      await store.dispose();
+    }
+  });
 });

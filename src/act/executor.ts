@@ -189,7 +189,14 @@ export function createExecutor(options: ExecutorOptions): Executor {
       return (await write({ ...claim.record, status: statusOf(result, true), result, updatedAt: iso() }, version)).record;
     }
     const nowMs = clock.now().getTime();
-    const budget = await reserveBudget(storage, scopes(p.plan.policy), nowMs, at);
+    let budget: Awaited<ReturnType<typeof reserveBudget>>;
+    try {
+      budget = await reserveBudget(storage, scopes(p.plan.policy), nowMs, at);
+    } catch (error) {
+      // The claim must not stay `planned` (settled: never retried, and read as "being applied").
+      const reason = `blast-radius budget could not be reserved (${error instanceof Error ? error.message : String(error)}): nothing was sent`;
+      return (await write({ ...claim.record, status: "failed", reason, updatedAt: iso() }, version)).record;
+    }
     if (!budget.ok) {
       const plan: ActionPlan = { ...p.plan, requiresApproval: true, reason: budget.reason };
       return (await write({ ...claim.record, plan, status: "pending-approval", reason: budget.reason, updatedAt: iso() }, version)).record;
