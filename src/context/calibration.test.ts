@@ -58,3 +58,16 @@ describe("detector calibration per entity and peer group", () => {
     expect(() => validateCalibration({ peers: { p: { oddHour: { ratioThreshold: Number.NaN } } } })).toThrow("oddHour.ratioThreshold");
   });
 });
+
+describe("detector calibration: factors add up to the rescored score", () => {
+  it("a spike the stage's thresholds gated (score 0, no factor) that a lower threshold lets through gets its factor", () => {
+    // z 2.4 against zThreshold 3 passes (score 0.4), but a ratio of 1.2 is under the default minRatio 1.5: gated, no factor.
+    const gated: Signal = { detector: "spike", score: 0, confidence: 1, factors: [], values: { applicable: true, role: "resource", entity: "resource/i-1", series: "cost", observed: 36, expected: 30, ratio: 1.2, z: 2.4, slot: "Mon 02:00 UTC" } };
+    const calibrated = applyDetectorCalibration(ctx({ spike: gated }), { entities: { "resource/i-1": { spike: { minRatio: 1.1 } } } }, detectors);
+    const signal = calibrated.signals["spike"];
+    expect(signal?.score).toBe(0.4);
+    expect(signal?.factors.reduce((sum, f) => sum + f.contribution, 0)).toBeCloseTo(0.4, 10);
+    expect(signal?.factors[0]).toMatchObject({ name: "resource cost spike", contribution: 0.4 });
+    expect(signal?.factors[0]?.detail).toContain("36");
+  });
+});

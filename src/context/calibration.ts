@@ -14,6 +14,7 @@ import type { Context } from "../core/context.js";
 import type { Factor, Signal } from "../core/entity.js";
 import { VigilError } from "../core/errors.js";
 import { copyContext } from "./built-state.js";
+import { show } from "./detectors/signal.js";
 import { round } from "./series.js";
 import type { ContextSettings } from "./settings.js";
 
@@ -85,9 +86,19 @@ function recalibrateSpike(signal: Signal, thresholds: NonNullable<DetectorThresh
   const score = round(gated ? 0 : Math.min(1, (0.5 * z) / zThreshold));
   if (score === signal.score) return signal;
   const note = calibratedNote("spike", `zThreshold ${zThreshold}, minRatio ${minRatio}, minDelta ${minDelta} for ${String(values["entity"] ?? "this entity")}${reason ? ` (${reason})` : ""}`);
-  const main = signal.factors[0];
-  const factors: Factor[] = score > 0 && main !== undefined ? [{ ...main, contribution: score }, note] : [note];
+  // A spike the stage's thresholds gated has no factor: build it from the values, as the detector would.
+  const main = signal.factors[0] ?? spikeFactor(values, observed, expected, ratio, z);
+  const factors: Factor[] = score > 0 ? [{ ...main, contribution: score }, note] : [note];
   return { ...signal, score, factors, values: { ...values, calibrated: { zThreshold, minRatio, minDelta } } };
+}
+
+function spikeFactor(values: Readonly<Record<string, unknown>>, observed: number, expected: number, ratio: number, z: number): Factor {
+  const series = String(values["series"] ?? "series");
+  return {
+    name: `${String(values["role"] ?? "entity")} ${series} spike`,
+    contribution: 0,
+    detail: `${series} of ${String(values["entity"] ?? "this entity")} is ${show(observed)} against ${show(expected)} expected for ${String(values["slot"] ?? "this period")} (×${show(ratio)}, robust z ${show(z)})`,
+  };
 }
 
 function recalibrateOddHour(signal: Signal, ratioThreshold: number, base: ContextSettings["detectors"]["oddHour"], reason: string | undefined): Signal {
