@@ -95,6 +95,42 @@ describe("executor", () => {
       expect(otherPlans.planned[0]?.plan.idempotencyKey).not.toBe(planned[0]?.plan.idempotencyKey);
     });
 
+    it("two entries of the same kind and target are two actions; two findings of the policy plan each entry once", async () => {
+      const twoRules = `apiVersion: vigil.dev/v1
+kind: Policy
+metadata: { name: two-receivers }
+spec:
+  rules:
+    - name: public
+      condition: input.public == true
+      message: public
+      effect: deny
+    - name: unencrypted
+      condition: input.encrypted == false
+      message: unencrypted
+      effect: deny
+  remediation:
+    - action: fake.notify
+      params: { text: "to security" }
+    - action: fake.notify
+      params: { text: "to the owner" }
+  enforcement:
+    tier: remediate
+`;
+      const set = loadSet(twoRules);
+      await h.store.dispose();
+      h = await harness({}, set);
+      const { draft, ctx } = h.decide({ bucket: "b", public: true, encrypted: false }, { id: "dec-7" });
+      expect(draft.findings.filter((f) => f.effect === "violation")).toHaveLength(2);
+      const { planned } = await h.executor.plan(draft, ctx, (n) => set.get(n));
+      expect(planned.map((p) => p.plan.params["text"])).toEqual(["to security", "to the owner"]);
+      expect(new Set(planned.map((p) => p.plan.id)).size).toBe(2);
+      // The first entry keeps the documented key.
+      const { idempotencyKey } = await import("./records.js");
+      expect(planned[0]?.plan.idempotencyKey).toBe(idempotencyKey("dec-7", "two-receivers", "fake.notify", planned[0]!.plan.target));
+      expect(planned[1]?.plan.idempotencyKey).toBe(idempotencyKey("dec-7", "two-receivers", "fake.notify#1", planned[1]!.plan.target));
+    });
+
     it("plans by tier: notify runs only notification kinds, observe nothing", async () => {
       const set = loadSet(policyYaml("p-notify", "notify"), policyYaml("p-observe", "observe"));
       await h.store.dispose();

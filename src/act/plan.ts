@@ -149,6 +149,8 @@ export function planActions(input: PlanInput): PlanOutput {
   const tierOf = findingTiers(draft);
   const notification = new Set(input.guardrails.notificationKinds ?? defaultNotificationKinds);
   const planned = new Map<string, PlannedAction>();
+  /** The remediation entry (policy, index) each planned id came from: another finding's same entry is the same action. */
+  const entryOf = new Map<string, string>();
   const notPlanned: { policy: string; action: string; reason: string }[] = [];
   for (const finding of draft.findings) {
     if (finding.effect !== "violation") continue;
@@ -181,9 +183,14 @@ export function planActions(input: PlanInput): PlanOutput {
         target = { kind: "subject", id: ctx.event.subject ?? finding.resource ?? "" };
         problem = { cause: "template", reason: error instanceof Error ? error.message : String(error) };
       }
-      const key = idempotencyKey(draft.id, finding.policy, ref.action, target);
+      const entry = `${finding.policy}\u0000${index}`;
+      let key = idempotencyKey(draft.id, finding.policy, ref.action, target);
+      // Several findings of a policy plan its entry once. Another entry of the same kind and target
+      // (a webhook.post to a second receiver) is another action: its key carries the entry's index.
+      if (planned.has(actionIdOf(key)) && entryOf.get(actionIdOf(key)) !== entry) key = idempotencyKey(draft.id, finding.policy, `${ref.action}#${index}`, target);
       const id = actionIdOf(key);
       if (planned.has(id)) return;
+      entryOf.set(id, entry);
       const actuator = input.actuators.get(ref.action);
       if (problem === undefined && actuator === undefined) problem = { cause: "no-actuator", reason: `no actuator is configured for ${ref.action}; configure its provider under actuators:` };
       if (problem === undefined && actuator !== undefined) {
