@@ -157,7 +157,7 @@ export function baselineFromDoc(key: string, value: unknown, layout: ActivityLay
     baseline.block.set(words, target);
     baseline.addSeries({ holder: baseline, name, offset: target });
   }
-  if (doc.idle && Number.isInteger(doc.idle.days) && doc.idle.days > 0 && doc.idle.days <= 31) {
+  if (doc.idle && Number.isInteger(doc.idle.days) && doc.idle.days > 0 && doc.idle.days <= 32) {
     const words = section(Number(doc.idle.offset), idleWords(doc.idle.days));
     if (words) {
       const target = appendSection(baseline, words.length);

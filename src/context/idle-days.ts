@@ -24,6 +24,19 @@ export interface IdleDay {
   readonly networkSamples: number;
 }
 
+/**
+ * Ring slots for a look-back of `windowDays` complete days: one more for the current day, whose
+ * samples would otherwise take the slot of the oldest complete day (epochDay % days).
+ */
+export function idleRingSlots(windowDays: number): number {
+  return windowDays + 1;
+}
+
+/** Complete days a ring of `slots` can hold besides the current day (old rings held one slot per window day). */
+export function idleRingWindow(ring: IdleRing): number {
+  return Math.max(1, ring.days - 1);
+}
+
 export function idleWords(days: number): number {
   return days * WIDTH;
 }

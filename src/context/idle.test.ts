@@ -45,6 +45,27 @@ describe("idle detector", () => {
     expect(busy.factors).toEqual([]);
   });
 
+  it("today's samples do not push the oldest complete day out of the window", async () => {
+    const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(start), settings: { detectors: { idle: { days: 3, minDays: 3 } } } });
+    await feed(stage, "i-steady", 4, () => ({ cpu: 1, network: 100 }));
+    // Day 4 has started and its first samples were learned, as in any live stream.
+    for (const event of [metric("i-steady", "CPUUtilization", 1, start + 4 * DAY_MS), metric("i-steady", "NetworkIn", 100, start + 4 * DAY_MS)]) stage.observe(event, await stage.build(event));
+    const idle = await idleAt(stage, "i-steady", 4);
+    expect(idle.values).toMatchObject({ windowDays: 3, daysWithSamples: 3, idleDays: 3 });
+    expect(idle.score).toBe(1);
+    expect(idle.confidence).toBe(1);
+  });
+
+  it("a 31-day ring (32 slots with the current day) survives a restart", async () => {
+    const storage = createMemoryDocStorage();
+    const settings = { detectors: { idle: { days: 31, minDays: 3 } } };
+    const stage = createContextStage({ storage, clock: createManualClock(start), settings });
+    await feed(stage, "i-long", 4, () => ({ cpu: 1, network: 100 }));
+    await stage.flush();
+    const restarted = createContextStage({ storage, clock: createManualClock(start), settings });
+    expect((await idleAt(restarted, "i-long", 4)).values).toMatchObject({ windowDays: 31, daysWithSamples: 4, idleDays: 4 });
+  });
+
   it("partial coverage lowers confidence; too few days give no score", async () => {
     const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(start) });
     await feed(stage, "i-new", 2, () => ({ cpu: 1, network: 100 }));

@@ -16,7 +16,7 @@ import { DocCache, type Cacheable, type DocCodec } from "./doc-cache.js";
 import { applyEntityUpdate, entityCodec, entityRecordKey, ENTITY_COLLECTION, peerKeyOf, validateEntityUpdate, type EntityRecord } from "./entity-store.js";
 import { baselineFeatures } from "./features.js";
 import { fnv1a32 } from "./hash.js";
-import { recordIdleSample } from "./idle-days.js";
+import { idleRingSlots, recordIdleSample } from "./idle-days.js";
 import { PostureBook, type PostureInput } from "./posture.js";
 import type { ContextStage, ContextStageOptions, EntityView } from "./stage-types.js";
 import { resolveEvent, type ResolvedEvent } from "./resolve.js";
@@ -299,7 +299,7 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
           const scheduleAttr = ctx.entities["resource"]?.attrs["schedule"];
           const schedule = scheduleAttr === undefined ? undefined : compileScheduleSafe(scheduleAttr, "resource.attrs.schedule");
           const inSchedule = !schedule || schedule instanceof Error || schedule.contains(timeMs);
-          if (kind && inSchedule) recordIdleSample(baseline.ensureIdleRing(settings.detectors.idle.days), toDays(timeMs), kind, value);
+          if (kind && inSchedule) recordIdleSample(baseline.ensureIdleRing(idleRingSlots(settings.detectors.idle.days)), toDays(timeMs), kind, value);
         }
       }
       if (observation.spend) {

@@ -1,6 +1,6 @@
 import type { Factor, Signal } from "../../core/entity.js";
 import type { VigilError } from "../../core/errors.js";
-import { readIdleDay, type IdleRing } from "../idle-days.js";
+import { idleRingWindow, readIdleDay, type IdleRing } from "../idle-days.js";
 import { scheduleTouchesDay, type CompiledSchedule } from "../schedule.js";
 import type { IdleSettings } from "../settings.js";
 import { round } from "../series.js";
@@ -22,7 +22,7 @@ export function detectIdle(ring: IdleRing | undefined, timeMs: number, settings:
   const factors: Factor[] = [];
   const usableSchedule = schedule && !(schedule instanceof Error) ? schedule : undefined;
   if (schedule instanceof Error) factors.push({ name: "schedule ignored", contribution: 0, detail: schedule.message });
-  const window = Math.min(settings.days, ring.days);
+  const window = Math.min(settings.days, idleRingWindow(ring));
   const today = toDays(timeMs);
   let covered = 0;
   let idleDays = 0;
