@@ -3,6 +3,7 @@ import { createSqliteStorage } from "../store/sqlite/index.js";
 import { HOUR, MINUTE } from "../decide/test-support.js";
 import { admin, approver, approver2, bucketPolicy, createLoop, operator, viewer, type Loop } from "./test-support.js";
 import { parseDurationMs } from "./duration.js";
+import { createReviewService } from "./review-service.js";
 
 const ladder = `  escalation:
     - notify: ["#cloud-security"]
@@ -144,6 +145,49 @@ describe("approvals queue", () => {
     expect(second.complete).toBe(true);
     expect(second.review.approvals?.map((a) => a.by)).toEqual(["ann", "bob"]);
     expect(loop.fake.state.get("bucket/logs")).toBe("private");
+  });
+
+  it("two approvals of a denied request at once: one wins, and its retry passes once only", async () => {
+    await promoted();
+    await loop.handle({ kind: "gate", bucket: "b", public: true });
+    const results = await Promise.allSettled([loop.review.approve("RV-1", approver, "ok"), loop.review.approve("RV-1", approver2, "ok too")]);
+    expect(results.map((r) => r.status).sort()).toEqual(["fulfilled", "rejected"]);
+    expect(results.find((r) => r.status === "rejected")).toMatchObject({ reason: { code: "VIGIL_CONFLICT" } });
+    expect((await loop.review.overrides.list()).map((o) => o.id)).toEqual(["OV-1"]);
+    expect(loop.notifications.filter((n) => n.reason === "resolved")).toHaveLength(1);
+    expect((await loop.handle({ kind: "gate", bucket: "b", public: true })).decision.verdict).toBe("allow");
+    expect((await loop.handle({ kind: "gate", bucket: "b", public: true })).decision.verdict).toBe("deny");
+  });
+
+  it("two workers ticking at once: each level is notified once, the safe default applies once, neither tick fails", async () => {
+    await promoted();
+    const other = createReviewService({ storage: loop.storage, clock: loop.clock, executor: loop.executor, policy: (n) => loop.set.get(n), notifier: { notify: async (n) => { loop.notifications.push(n); } } });
+    await loop.handle({ kind: "lock", bucket: "logs", public: true });
+    await loop.handle({ kind: "gate", bucket: "b", public: true });
+    loop.clock.advance(30 * MINUTE);
+    const first = await Promise.all([loop.review.tick(), other.tick()]);
+    expect(first.flatMap((r) => r.escalated.map((x) => x.id))).toEqual(["RV-1"]);
+    expect(first.flatMap((r) => r.expired.map((x) => x.id))).toEqual(["RV-2"]);
+    loop.clock.advance(HOUR);
+    const second = await Promise.all([loop.review.tick(), other.tick()]);
+    expect(second.flatMap((r) => r.expired.map((x) => x.id))).toEqual(["RV-1"]);
+    expect(loop.notifications.map((n) => `${n.review.id}:${n.reason}:${n.level}`)).toEqual([
+      "RV-1:created:0", "RV-2:created:0", "RV-1:escalated:1", "RV-2:safe-default:0", "RV-1:safe-default:1",
+    ]);
+    expect((await loop.review.get("RV-1"))?.notifications.map((n) => n.reason)).toEqual(["created", "escalated", "safe-default"]);
+    expect((await loop.review.overrides.list()).map((o) => [o.id, o.by])).toEqual([["OV-1", "vigil:escalation"]]);
+    const audit = (await loop.storage.listAudit({})).map((a) => `${a.action}:${a.target}`);
+    expect(audit.filter((a) => a.startsWith("review.escalate") || a.startsWith("review.safe-default")).sort()).toEqual(["review.escalate:RV-1", "review.safe-default:RV-1", "review.safe-default:RV-2"]);
+  });
+
+  it("a failing notifier never blocks the queue: the failure is recorded on the review and in the audit trail", async () => {
+    loop = await createLoop(createSqliteStorage, policies("block"), {});
+    const failing = createReviewService({ storage: loop.storage, clock: loop.clock, executor: loop.executor, policy: (n) => loop.set.get(n), notifier: { notify: async () => { throw new Error("slack is down"); } } });
+    await loop.handle({ kind: "gate", bucket: "b", public: true });
+    loop.clock.advance(15 * MINUTE);
+    expect((await failing.tick()).expired.map((r) => [r.id, r.notifications.map((n) => n.error)])).toEqual([["RV-1", [undefined, "slack is down"]]]);
+    expect((await failing.get("RV-1"))?.notifications.map((n) => [n.reason, n.error])).toEqual([["created", undefined], ["safe-default", "slack is down"]]);
+    expect((await loop.storage.listAudit({})).filter((a) => a.action === "review.notify-failed").map((a) => a.target)).toEqual(["RV-1"]);
   });
 
   it("blast-radius overflow becomes a review too", async () => {

@@ -20,7 +20,7 @@ import { ESCALATION_ACTOR, REVIEWS_COLLECTION, nowIso, twoPersonSeverities, type
 import { parseDurationMs } from "./duration.js";
 import { checkLabel, storeFeedback } from "./feedback.js";
 import { nextId } from "./ids.js";
-import type { NotificationReason } from "./notifier.js";
+import type { NotificationReason, ReviewNotification } from "./notifier.js";
 import type { ReviewRecord } from "./types.js";
 import { storeOverride } from "./overrides.js";
 
@@ -87,17 +87,55 @@ export function createApprovalsApi(deps: ReviewDeps): ApprovalsApi {
     return review;
   }
 
-  async function notify(review: ReviewRecord, level: number, reason: NotificationReason, targets: readonly string[]): Promise<ReviewRecord> {
+  /** A notification recorded on a review before it is sent, and what the notifier is given. */
+  interface Outgoing { readonly index: number; readonly notification: ReviewNotification }
+
+  /**
+   * Records a notification on the review and queues it in `outbox`. It is sent (`send`) only after
+   * the versioned save that records it succeeded: that save is the claim only one worker (or one
+   * approver) wins, so nobody is told twice and nothing after it is done twice.
+   */
+  function withNotification(review: ReviewRecord, level: number, reason: NotificationReason, targets: readonly string[], outbox: Outgoing[]): ReviewRecord {
     if (targets.length === 0) return review;
-    const at = nowIso(deps);
-    let error: string | undefined;
-    try {
-      await deps.notifier.notify({ reason, level, targets, review });
-    } catch (cause) {
-      error = cause instanceof Error ? cause.message : String(cause);
-      await deps.storage.appendAudit([{ at, actor: "vigil", action: "review.notify-failed", target: review.id, detail: { level, reason, targets: [...targets], error } }]);
+    outbox.push({ index: review.notifications.length, notification: { reason, level, targets, review } });
+    return { ...review, notifications: [...review.notifications, { at: nowIso(deps), level, reason, targets }] };
+  }
+
+  /** Sends what `withNotification` queued for the review saved at `version`; failures are audited and written on it (best effort). */
+  async function send(saved: ReviewRecord, version: number, outbox: readonly Outgoing[]): Promise<ReviewRecord> {
+    const entries = [...saved.notifications];
+    let failed = false;
+    for (const { index, notification } of outbox) {
+      try {
+        await deps.notifier.notify(notification);
+      } catch (cause) {
+        const error = cause instanceof Error ? cause.message : String(cause);
+        const { level, reason, targets } = notification;
+        await deps.storage.appendAudit([{ at: nowIso(deps), actor: "vigil", action: "review.notify-failed", target: saved.id, detail: { level, reason, targets: [...targets], error } }]);
+        const entry = entries[index];
+        if (entry !== undefined) entries[index] = { ...entry, error };
+        failed = true;
+      }
     }
-    return { ...review, notifications: [...review.notifications, { at, level, reason, targets, ...(error ? { error } : {}) }] };
+    if (!failed) return saved;
+    const updated: ReviewRecord = { ...saved, notifications: entries };
+    try {
+      await deps.storage.putDocs([{ collection: REVIEWS_COLLECTION, id: saved.id, value: updated, expectVersion: version }], nowIso(deps));
+    } catch (error) {
+      if (!(error instanceof VigilError && error.code === "VIGIL_CONFLICT")) throw error;
+    }
+    return updated;
+  }
+
+  /** `save`, or false when someone else changed the review first (another worker's tick, a person's answer). */
+  async function claim(review: ReviewRecord, version: number): Promise<boolean> {
+    try {
+      await save(review, version);
+      return true;
+    } catch (error) {
+      if (error instanceof VigilError && error.code === "VIGIL_CONFLICT") return false;
+      throw error;
+    }
   }
 
   function afterMs(review: ReviewRecord, level: number): number | undefined {
@@ -155,10 +193,11 @@ export function createApprovalsApi(deps: ReviewDeps): ApprovalsApi {
         };
         const first = afterMs(review, 0);
         if (first !== undefined) review = { ...review, dueAt: new Date(deps.clock.now().getTime() + first).toISOString() };
-        review = await notify(review, 0, "created", escalation[0]?.notify ?? deps.settings.defaultNotify ?? []);
+        const outbox: Outgoing[] = [];
+        review = withNotification(review, 0, "created", escalation[0]?.notify ?? deps.settings.defaultNotify ?? [], outbox);
         await deps.storage.putDocs([{ collection: REVIEWS_COLLECTION, id: review.id, value: review, expectVersion: 0 }], at);
         await deps.storage.appendAudit([{ at, actor: "vigil", action: "review.create", target: review.id, detail: { decisionId: draft.id, policy: policyName, actions: actionIds.length } }]);
-        out.push(review);
+        out.push(await send(review, 1, outbox));
       }
       return out;
     },
@@ -190,14 +229,18 @@ export function createApprovalsApi(deps: ReviewDeps): ApprovalsApi {
         await deps.storage.appendAudit([{ at, actor: actor.id, action: "review.approve.first", target: id, detail: { decisionId: value.decisionId, ...(reason ? { reason } : {}) } }]);
         return { review: waiting, actions: [], complete: false };
       }
+      // Running approved actions is idempotent (each action runs at most once) and leaves the review
+      // open under the kill switch; what follows the versioned save (the claim) happens once only.
       const actions = value.actionIds.length === 0 ? [] : await deps.executor.runApproved(value.actionIds, actor, reason);
       const first = approvals[0];
-      const overrideId = await allowRetry(value, first?.by ?? actor.id, `approved in review ${id}${reason ? `: ${reason}` : ""}`, first === undefined ? undefined : actor.id);
+      const outbox: Outgoing[] = [];
       let resolved: ReviewRecord = {
         ...value, status: "approved", outcome: "approved", resolvedBy: actor.id, resolvedAt: at, approvals: [...approvals, approval], ...(reason ? { reason } : {}),
       };
-      resolved = await notify(resolved, resolved.level, "resolved", resolved.escalation[resolved.level]?.notify ?? []);
+      resolved = withNotification(resolved, resolved.level, "resolved", resolved.escalation[resolved.level]?.notify ?? [], outbox);
       await save(resolved, version);
+      const overrideId = await allowRetry(value, first?.by ?? actor.id, `approved in review ${id}${reason ? `: ${reason}` : ""}`, first === undefined ? undefined : actor.id);
+      resolved = await send(resolved, version + 1, outbox);
       await storeFeedback(deps, { decisionId: value.decisionId, label: "true_positive", ...(reason ? { reason } : {}), via: "review" }, actor.id);
       await deps.storage.appendAudit([{ at, actor: actor.id, action: "review.approve", target: id, detail: { decisionId: value.decisionId, actions: actions.map((a) => `${a.id}:${a.status}`), ...(reason ? { reason } : {}), ...(overrideId ? { override: overrideId } : {}) } }]);
       return { review: resolved, actions, complete: true, ...(overrideId ? { overrideId } : {}) };
@@ -211,9 +254,11 @@ export function createApprovalsApi(deps: ReviewDeps): ApprovalsApi {
       if (!isOpen(value)) throw new VigilError("VIGIL_CONFLICT", `review ${id} is already ${value.status}`, { field: "id" });
       const at = nowIso(deps);
       if (value.actionIds.length > 0) await deps.executor.skipPending(value.actionIds, actor, `denied in review ${id}: ${reason}`);
+      const outbox: Outgoing[] = [];
       let denied: ReviewRecord = { ...value, status: "denied", outcome: "denied", resolvedBy: actor.id, resolvedAt: at, reason };
-      denied = await notify(denied, denied.level, "resolved", denied.escalation[denied.level]?.notify ?? []);
+      denied = withNotification(denied, denied.level, "resolved", denied.escalation[denied.level]?.notify ?? [], outbox);
       await save(denied, version);
+      denied = await send(denied, version + 1, outbox);
       await storeFeedback(deps, { decisionId: value.decisionId, label, reason, via: "review" }, actor.id);
       await deps.storage.appendAudit([{ at, actor: actor.id, action: "review.deny", target: id, detail: { decisionId: value.decisionId, reason } }]);
       return denied;
@@ -228,40 +273,54 @@ export function createApprovalsApi(deps: ReviewDeps): ApprovalsApi {
       for (const doc of open) {
         let review = doc.value;
         if (review.dueAt === undefined || Date.parse(review.dueAt) > nowMs) continue;
-        let moved = false;
+        const outbox: Outgoing[] = [];
+        const levels: number[] = [];
         // Several levels may have timed out since the last tick: walk them all, notifying each.
         while (review.dueAt !== undefined && Date.parse(review.dueAt) <= nowMs && review.level + 1 < review.escalation.length) {
           const level = review.level + 1;
           const after = afterMs(review, level);
           const { dueAt: previous, ...rest } = review;
           review = { ...rest, level, status: "escalated", ...(after === undefined ? {} : { dueAt: new Date(Date.parse(previous) + after).toISOString() }) };
-          review = await notify(review, level, "escalated", review.escalation[level]?.notify ?? []);
-          await deps.storage.appendAudit([{ at: nowIso(deps), actor: "vigil", action: "review.escalate", target: review.id, detail: { level } }]);
-          moved = true;
+          review = withNotification(review, level, "escalated", review.escalation[level]?.notify ?? [], outbox);
+          levels.push(level);
         }
+        /** Saves the escalation (unless another worker or a person changed the review first), then tells each level. */
+        const escalate = async (): Promise<ReviewRecord | undefined> => {
+          if (!(await claim(review, doc.version))) return undefined;
+          for (const level of levels) await deps.storage.appendAudit([{ at: nowIso(deps), actor: "vigil", action: "review.escalate", target: review.id, detail: { level } }]);
+          return send(review, doc.version + 1, outbox);
+        };
         if (review.dueAt === undefined || Date.parse(review.dueAt) > nowMs) {
-          if (moved) escalated.push(await save(review, doc.version));
+          if (levels.length > 0) {
+            const saved = await escalate();
+            if (saved !== undefined) escalated.push(saved);
+          }
           continue;
         }
         const reason = `no answer after ${review.escalation.length} escalation level(s): safe default ${review.safeDefault} applied`;
         try {
+          // Idempotent (each action is settled at most once): a second worker doing it too changes nothing.
           if (review.actionIds.length > 0) {
             if (tierRank(review.safeDefault) >= tierRank("remediate")) await deps.executor.runApproved(review.actionIds, ESCALATION_ACTOR, reason);
             else await deps.executor.skipPending(review.actionIds, ESCALATION_ACTOR, reason);
           }
         } catch (error) {
           if (error instanceof VigilError && error.code === "VIGIL_KILL_SWITCH") {
-            deferred.push(moved ? await save(review, doc.version) : review);
+            const saved = levels.length > 0 ? await escalate() : review;
+            if (saved !== undefined) deferred.push(saved);
             continue;
           }
           throw error;
         }
-        const overrideId = tierRank(review.safeDefault) < tierRank("approve") ? await allowRetry(review, ESCALATION_ACTOR.id, reason) : undefined;
         const at = nowIso(deps);
         const { dueAt: _due, ...rest } = review;
         let done: ReviewRecord = { ...rest, status: "expired", outcome: "safe-default", resolvedBy: ESCALATION_ACTOR.id, resolvedAt: at, reason };
-        done = await notify(done, done.level, "safe-default", done.escalation[done.level]?.notify ?? []);
-        await save(done, doc.version);
+        done = withNotification(done, done.level, "safe-default", done.escalation[done.level]?.notify ?? [], outbox);
+        // The claim: only the worker whose save wins applies the rest of the safe default.
+        if (!(await claim(done, doc.version))) continue;
+        for (const level of levels) await deps.storage.appendAudit([{ at, actor: "vigil", action: "review.escalate", target: done.id, detail: { level } }]);
+        const overrideId = tierRank(done.safeDefault) < tierRank("approve") ? await allowRetry(done, ESCALATION_ACTOR.id, reason) : undefined;
+        done = await send(done, doc.version + 1, outbox);
         await deps.storage.appendAudit([{ at, actor: ESCALATION_ACTOR.id, action: "review.safe-default", target: done.id, detail: { safeDefault: done.safeDefault, actions: done.actionIds.length, ...(overrideId ? { override: overrideId } : {}) } }]);
         expired.push(done);
       }
