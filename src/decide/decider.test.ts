@@ -181,6 +181,18 @@ spec:
     expect(decider.decide(unsure, [violation({ policy: "strict" })], {}, { ...options, policy }).tier).toBe("block");
   });
 
+  it("low confidence with a floor above approve: the step names the floor's tier, not a hand-off to a person", () => {
+    const decider = createDecider();
+    const metas: Record<string, PolicyMeta> = { strict: meta("strict", { tier: "remediate", floor: "block", minConfidence: 0.8 }) };
+    const unsure = context({}, { signals: { odd: signal("odd-hour", 0.9, 0.4) } });
+    const d = decider.decide(unsure, [violation({ policy: "strict" })], {}, { ...options, policy: (n) => metas[n] });
+    expect(d.tier).toBe("block");
+    const text = d.explanation.steps.find((s) => s.kind === "tier")?.text ?? "";
+    expect(text).toMatch(/^block: /);
+    expect(text).not.toContain("ask a person (approve)");
+    expect(text).toContain("confidence 0.4 (odd-hour) < minConfidence 0.8: floor block instead of remediate");
+  });
+
   it("learned tier shifts stay within floor..ceiling", () => {
     const decider = createDecider();
     const metas: Record<string, PolicyMeta> = { p: meta("p", { tier: "block", floor: "approve", ceiling: "remediate" }) };

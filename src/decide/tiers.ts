@@ -120,9 +120,10 @@ export function adaptiveFindingTier(finding: Finding, meta: PolicyMeta | undefin
   if (min !== undefined && input.confidence !== undefined && input.confidence.confidence < min && tierRank(tier) > tierRank("approve")) {
     const handed = clampTier("approve", floor ?? "observe", "remediate");
     if (handed !== tier) {
-      extras.push(`confidence ${round(input.confidence.confidence)} (${input.confidence.detector}) < minConfidence ${min}: ask a person (approve) instead of ${tier}`);
+      // A floor above approve: no hand-off to a person, the floor's tier instead (the step says which).
+      extras.push(`confidence ${round(input.confidence.confidence)} (${input.confidence.detector}) < minConfidence ${min}: ${handed === "approve" ? "ask a person (approve)" : `floor ${handed}`} instead of ${tier}`);
       tier = handed;
-      lowConfidence = true;
+      lowConfidence = handed === "approve";
     } else {
       extras.push(`confidence ${round(input.confidence.confidence)} < minConfidence ${min}, but floor ${floor ?? "observe"} keeps ${tier}`);
     }
