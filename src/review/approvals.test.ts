@@ -141,6 +141,9 @@ describe("approvals queue", () => {
     expect(first).toMatchObject({ complete: false, actions: [], review: { status: "pending", approvals: [{ by: "ann", reason: "looks right" }] } });
     expect(loop.fake.calls).toEqual([]);
     await expect(loop.review.approve("RV-1", approver)).rejects.toMatchObject({ code: "VIGIL_FORBIDDEN", message: expect.stringContaining("second, different approver") });
+    // The same person under a token named with other case or spaces is still the same person.
+    await expect(loop.review.approve("RV-1", { id: " Ann", roles: ["admin"] })).rejects.toMatchObject({ code: "VIGIL_FORBIDDEN", details: { field: "actor.id" } });
+    expect(loop.fake.calls).toEqual([]);
     const second = await loop.review.approve("RV-1", approver2, "agreed");
     expect(second.complete).toBe(true);
     expect(second.review.approvals?.map((a) => a.by)).toEqual(["ann", "bob"]);

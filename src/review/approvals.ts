@@ -16,7 +16,7 @@ import type { Review } from "../core/review.js";
 import type { ActionRecord } from "../act/records.js";
 import { requireRole, type Actor } from "../act/actor.js";
 import { metaOf, type PolicyLookup } from "../decide/conditions.js";
-import { ESCALATION_ACTOR, REVIEWS_COLLECTION, nowIso, twoPersonSeverities, type ReviewDeps } from "./context.js";
+import { ESCALATION_ACTOR, REVIEWS_COLLECTION, nowIso, samePerson, twoPersonSeverities, type ReviewDeps } from "./context.js";
 import { parseDurationMs } from "./duration.js";
 import { checkLabel, storeFeedback } from "./feedback.js";
 import { nextId } from "./ids.js";
@@ -220,7 +220,7 @@ export function createApprovalsApi(deps: ReviewDeps): ApprovalsApi {
       if (!isOpen(value)) throw new VigilError("VIGIL_CONFLICT", `review ${id} is already ${value.status}${value.resolvedBy ? ` (by ${value.resolvedBy})` : ""}`, { field: "id" });
       const at = nowIso(deps);
       const approvals = value.approvals ?? [];
-      if (approvals.some((a) => a.by === actor.id)) {
+      if (approvals.some((a) => samePerson(a.by, actor.id))) {
         throw new VigilError("VIGIL_FORBIDDEN", `review ${id}: the two-person rule needs a second, different approver; ${actor.id} already approved`, { field: "actor.id" });
       }
       const approval = { by: actor.id, at, reason: reason ?? "" };

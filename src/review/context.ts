@@ -44,3 +44,11 @@ export function twoPersonSeverities(settings: ReviewSettings): readonly Severity
   if (settings.twoPersonRule === undefined) return [];
   return settings.twoPersonRule.severities ?? ["high", "critical"];
 }
+
+/**
+ * Whether two actor ids name the same person for the two-person rule: compared without case and
+ * surrounding spaces (token names keep the case they were given: `Ann` and `ann` are one person).
+ */
+export function samePerson(a: string, b: string): boolean {
+  return a.trim().toLowerCase() === b.trim().toLowerCase();
+}

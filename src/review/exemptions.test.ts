@@ -51,6 +51,8 @@ describe("overrides", () => {
     expect((await loop.handle({ kind: "high-risk", bucket: "db", public: true })).decision.verdict).toBe("deny");
     await expect(loop.review.overrides.confirm(override.id, approver)).rejects.toMatchObject({ code: "VIGIL_FORBIDDEN", message: expect.stringContaining("second, different approver") });
     await expect(loop.review.overrides.confirm(override.id, viewer)).rejects.toMatchObject({ code: "VIGIL_FORBIDDEN" });
+    await expect(loop.review.overrides.confirm(override.id, { id: "ANN ", roles: ["approver"] })).rejects.toMatchObject({ code: "VIGIL_FORBIDDEN", details: { field: "actor.id" } });
+    expect((await loop.review.overrides.get(override.id))?.secondBy).toBeUndefined();
     const confirmed = await loop.review.overrides.confirm(override.id, approver2, "checked the audit letter");
     expect(confirmed.secondBy).toBe("bob");
     const allowed = await loop.handle({ kind: "high-risk", bucket: "db", public: true });

@@ -11,7 +11,7 @@ import type { Override } from "../core/review.js";
 import { requireRole, type Actor } from "../act/actor.js";
 import { appliedRefs } from "../decide/decider.js";
 import { overrideActive } from "../decide/exemptions.js";
-import { OVERRIDES_COLLECTION, nowIso, twoPersonSeverities, type ReviewDeps } from "./context.js";
+import { OVERRIDES_COLLECTION, nowIso, samePerson, twoPersonSeverities, type ReviewDeps } from "./context.js";
 import { checkLabel, storeFeedback } from "./feedback.js";
 import { nextId } from "./ids.js";
 
@@ -109,7 +109,7 @@ export function createOverrideApi(deps: ReviewDeps): OverrideApi {
       if (value.confirmationRequired !== true) throw new VigilError("VIGIL_CONFLICT", `override ${id} does not need a second approver`, { field: "id" });
       if (value.secondBy !== undefined) throw new VigilError("VIGIL_CONFLICT", `override ${id} was already confirmed by ${value.secondBy}`, { field: "id" });
       if (value.revokedAt !== undefined) throw new VigilError("VIGIL_CONFLICT", `override ${id} was revoked`, { field: "id" });
-      if (value.by === actor.id) throw new VigilError("VIGIL_FORBIDDEN", `override ${id}: the two-person rule needs a second, different approver; ${actor.id} created it`, { field: "actor.id" });
+      if (samePerson(value.by, actor.id)) throw new VigilError("VIGIL_FORBIDDEN", `override ${id}: the two-person rule needs a second, different approver; ${actor.id} created it`, { field: "actor.id" });
       const at = nowIso(deps);
       const confirmed: Override = { ...value, secondBy: actor.id };
       await deps.storage.putDocs([{ collection: OVERRIDES_COLLECTION, id, value: confirmed, expectVersion: version }], at);
