@@ -69,6 +69,32 @@ describe("posture", () => {
     expect((await restarted.build(pr)).posture.level).toBe("freeze");
   });
 
+  it("a posture event older than the scope's current posture (arriving late) does not replace it", async () => {
+    const clock = createManualClock(t0 + 10 * MINUTE);
+    const stage = createContextStage({ storage: createMemoryDocStorage(), clock });
+    const newer = makeEvent(EventTypes.posture, { level: "elevated", reason: "incident over, watching" }, { subject: "org", time: new Date(t0 + 5 * MINUTE).toISOString() });
+    const older = makeEvent(EventTypes.posture, { level: "freeze", reason: "INC-7" }, { subject: "org", time: new Date(t0).toISOString() });
+    stage.observe(newer, await stage.build(newer));
+    await stage.flush();
+    stage.observe(older, await stage.build(older));
+    await stage.flush();
+    expect(await stage.posture.effective([])).toMatchObject({ level: "elevated", reason: "incident over, watching", since: new Date(t0 + 5 * MINUTE).toISOString() });
+    expect(stage.stats().postureErrors).toHaveLength(1);
+    expect(stage.stats().postureErrors[0]).toContain("older than");
+    // A later event, even one observed after the clock moved on, applies.
+    clock.advance(10 * MINUTE);
+    const later = makeEvent(EventTypes.posture, { level: "normal" }, { subject: "org", time: new Date(t0 + 12 * MINUTE).toISOString() });
+    stage.observe(later, await stage.build(later));
+    await stage.flush();
+    expect((await stage.posture.effective([])).level).toBe("normal");
+    // The API sets a posture now; an event from before that does not undo it.
+    await stage.posture.set({ scope: "org", level: "incident", setBy: "ana" });
+    const stale = makeEvent(EventTypes.posture, { level: "normal" }, { subject: "org", time: new Date(t0 + 15 * MINUTE).toISOString() });
+    stage.observe(stale, await stage.build(stale));
+    await stage.flush();
+    expect(await stage.posture.effective([])).toMatchObject({ level: "incident", setBy: "ana" });
+  });
+
   it("the API validates and names the field", async () => {
     const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(t0) });
     const attempts = [

@@ -63,18 +63,29 @@ export class PostureBook {
     this.loaded = true;
   }
 
-  /** Sets (replaces) the posture of a scope, stores it, and appends an audit entry. */
-  async set(input: PostureInput, nowMs: number): Promise<Posture> {
+  /**
+   * Sets (replaces) the posture of a scope, stores it, and appends an audit entry. `atMs`: when
+   * the change was made, for `dev.vigil.posture` events their own time (at most `nowMs`); it
+   * becomes `since`, and a change older than the scope's current posture (an event arriving late)
+   * is refused with VIGIL_CONFLICT instead of undoing the newer one. Without it (the API) the
+   * change is made now and always applies.
+   */
+  async set(input: PostureInput, nowMs: number, atMs?: number): Promise<Posture> {
     const valid = validatePostureInput(input, nowMs);
+    const sinceMs = atMs !== undefined && Number.isFinite(atMs) ? Math.min(atMs, nowMs) : nowMs;
+    const current = this.byScope.get(valid.scope);
+    if (atMs !== undefined && current !== undefined && Date.parse(current.since) > sinceMs) {
+      throw new VigilError("VIGIL_CONFLICT", `posture ${valid.level} for ${valid.scope} at ${new Date(sinceMs).toISOString()} is older than the ${current.level} posture in force since ${current.since}; not applied`, { field: "scope" });
+    }
     const posture: Posture = {
       level: valid.level,
       scope: valid.scope,
-      since: new Date(nowMs).toISOString(),
+      since: new Date(sinceMs).toISOString(),
       ...(valid.reason !== undefined ? { reason: valid.reason } : {}),
       ...(valid.setBy !== undefined ? { setBy: valid.setBy } : {}),
       ...(valid.until !== undefined ? { until: new Date(Date.parse(valid.until)).toISOString() } : {}),
     };
-    const at = posture.since;
+    const at = new Date(nowMs).toISOString();
     // In force at once (events built after this see it); the write follows.
     const previous = this.byScope.get(posture.scope);
     this.byScope.set(posture.scope, posture);

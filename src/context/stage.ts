@@ -23,7 +23,7 @@ import { resolveEvent, type ResolvedEvent } from "./resolve.js";
 import { compileScheduleSafe } from "./schedule.js";
 import { createSeries, observeSeries, type Season } from "./series.js";
 import { resolveContextSettings, seenDimensions } from "./settings.js";
-import { isoFromMs, toDays, toMinutes } from "./time.js";
+import { isoFromMs, parseTime, toDays, toMinutes } from "./time.js";
 
 export type { ContextEnricher, ContextExtras, ContextStage, ContextStageOptions, ContextStats, EntityView } from "./stage-types.js";
 
@@ -255,7 +255,8 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
       ...(typeof data["until"] === "string" ? { until: data["until"] } : {}),
       setBy: typeof data["by"] === "string" ? data["by"] : event.source,
     } as PostureInput;
-    const write = postures.set(input, clock.now().getTime()).catch((error: unknown) => {
+    // The change is as old as the event: one arriving after a newer posture does not undo it.
+    const write = postures.set(input, clock.now().getTime(), parseTime(event.time)).catch((error: unknown) => {
       postureErrors.push(`event ${event.id}: ${error instanceof Error ? error.message : String(error)}`);
       if (postureErrors.length > 20) postureErrors.shift();
     });
