@@ -52,3 +52,19 @@ export function twoPersonSeverities(settings: ReviewSettings): readonly Severity
 export function samePerson(a: string, b: string): boolean {
   return a.trim().toLowerCase() === b.trim().toLowerCase();
 }
+
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[Zz]|[+-]\d{2}:?\d{2})$/;
+
+/**
+ * Milliseconds of an RFC 3339 time that carries its offset (`Z`, `+02:00`); NaN for anything else.
+ * `Date.parse` alone reads `2025-06-30T00:00:00` in the server's time zone (and `Feb 30` as 2 March):
+ * an expiry must mean the same instant on every machine.
+ */
+export function instantMs(text: string): number {
+  const match = RFC3339.exec(text);
+  if (match === null) return Number.NaN;
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const date = new Date(Date.UTC(year, month - 1, day));
+  if (date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) return Number.NaN;
+  return Date.parse(text);
+}

@@ -7,7 +7,7 @@ import { VigilError } from "../core/errors.js";
 import type { PolicyException } from "../core/review.js";
 import { requireRole, type Actor } from "../act/actor.js";
 import { exceptionActive } from "../decide/exemptions.js";
-import { EXCEPTIONS_COLLECTION, nowIso, type ReviewDeps } from "./context.js";
+import { EXCEPTIONS_COLLECTION, instantMs, nowIso, type ReviewDeps } from "./context.js";
 import { nextId } from "./ids.js";
 
 /**
@@ -67,9 +67,9 @@ export function createExceptionApi(deps: ReviewDeps): ExceptionApi {
     if (input.ticket !== undefined && (typeof input.ticket !== "string" || input.ticket.trim() === "")) throw bad("ticket", "must be a ticket link or key when given");
     if (input.legalBasis !== undefined && (typeof input.legalBasis !== "string" || input.legalBasis.trim() === "")) throw bad("legalBasis", "must be a non-empty string when given");
     if (typeof input.expiresAt !== "string") throw bad("expiresAt", "is required: exceptions always expire (RFC 3339, e.g. 2025-06-30T00:00:00Z)");
-    const expires = Date.parse(input.expiresAt);
+    const expires = instantMs(input.expiresAt);
     const maxDays = deps.settings.maxExceptionDays ?? 90;
-    if (Number.isNaN(expires)) throw bad("expiresAt", `"${input.expiresAt}" is not an RFC 3339 time like 2025-06-30T00:00:00Z`);
+    if (Number.isNaN(expires)) throw bad("expiresAt", `"${input.expiresAt}" is not an RFC 3339 time with its offset, like 2025-06-30T00:00:00Z`);
     if (expires <= now) throw bad("expiresAt", `(${input.expiresAt}) is not in the future`);
     if (bounded && expires > now + maxDays * DAY_MS) throw bad("expiresAt", `(${input.expiresAt}) is more than ${maxDays} days away; exceptions are bounded — renew it when it expires`);
     if (input.when !== undefined) {

@@ -36,6 +36,10 @@ describe("overrides", () => {
     const until = (ms: number) => new Date(loop.clock.now().getTime() + ms).toISOString();
     await expect(loop.review.overrides.create({ decisionId: decision.id, scope: "window", reason: "x" }, approver)).rejects.toMatchObject({ details: { field: "until" } });
     await expect(loop.review.overrides.create({ decisionId: decision.id, scope: "window", until: until(8 * DAY), reason: "x" }, approver)).rejects.toThrow(/more than 7 days away/);
+    // Without an offset the end would be read in the server's time zone; an impossible date is no date.
+    await expect(loop.review.overrides.create({ decisionId: decision.id, scope: "window", until: "2025-02-03T18:00:00", reason: "x" }, approver)).rejects.toMatchObject({ code: "VIGIL_BAD_INPUT", details: { field: "until" }, message: expect.stringContaining("with its offset") });
+    await expect(loop.review.overrides.create({ decisionId: decision.id, scope: "window", until: "2025-02-30T18:00:00Z", reason: "x" }, approver)).rejects.toMatchObject({ details: { field: "until" } });
+    expect(await loop.review.overrides.list()).toEqual([]);
     await loop.review.overrides.create({ decisionId: decision.id, scope: "window", until: until(2 * HOUR), reason: "migration" }, approver);
     expect((await loop.handle({ kind: "low-risk", bucket: "site", public: true })).decision.verdict).toBe("allow");
     loop.clock.advance(HOUR);
@@ -83,11 +87,23 @@ describe("exceptions", () => {
     await expect(loop.review.exceptions.create({ ...base } as never, approver)).rejects.toMatchObject({ details: { field: "expiresAt" }, message: expect.stringContaining("exceptions always expire") });
     await expect(loop.review.exceptions.create({ ...base, expiresAt: new Date(loop.clock.now().getTime() + 91 * DAY).toISOString() }, approver)).rejects.toThrow(/more than 90 days away/);
     await expect(loop.review.exceptions.create({ ...base, expiresAt: "2020-01-01T00:00:00Z" }, approver)).rejects.toThrow(/not in the future/);
+    await expect(loop.review.exceptions.create({ ...base, expiresAt: "2025-03-01T00:00:00" }, approver)).rejects.toMatchObject({ code: "VIGIL_BAD_INPUT", details: { field: "expiresAt" }, message: expect.stringContaining("with its offset") });
+    await expect(loop.review.exceptions.import({ ...base, id: "SEC-1", expiresAt: "2025-03-01" }, approver)).rejects.toMatchObject({ details: { field: "expiresAt" } });
+    await expect(loop.review.exceptions.create({ ...base, expiresAt: "2025-02-31T00:00:00Z" }, approver)).rejects.toMatchObject({ details: { field: "expiresAt" } });
     await expect(loop.review.exceptions.create({ ...base, policies: [], expiresAt: in30d }, approver)).rejects.toMatchObject({ details: { field: "policies" } });
     await expect(loop.review.exceptions.create({ ...base, when: "input.bucket ==", expiresAt: in30d }, approver)).rejects.toMatchObject({ code: "VIGIL_BAD_INPUT", details: { field: "when" } });
     await expect(loop.review.exceptions.create({ ...base, expiresAt: in30d }, operator)).rejects.toMatchObject({ code: "VIGIL_FORBIDDEN" });
     expect(await loop.review.exceptions.list()).toEqual([]);
     expect(await loop.storage.listAudit({})).toEqual([]);
+  });
+
+  it("reads an expiry with an offset as that instant, and stops applying exactly at it", async () => {
+    const ex = await loop.review.exceptions.create({ ...base, expiresAt: "2025-02-04T12:00:00+02:00" }, approver);
+    expect(ex.expiresAt).toBe("2025-02-04T10:00:00.000Z");
+    loop.clock.set("2025-02-04T09:59:59.999Z");
+    expect((await loop.handle({ kind: "low-risk", bucket: "site", public: true })).decision.verdict).toBe("allow");
+    loop.clock.set("2025-02-04T10:00:00.000Z");
+    expect((await loop.handle({ kind: "low-risk", bucket: "site", public: true })).decision.verdict).toBe("deny");
   });
 
   it("applies on the next decision with the explanation, and stops when it expires (clock-driven) or is revoked", async () => {

@@ -11,7 +11,7 @@ import type { Override } from "../core/review.js";
 import { requireRole, type Actor } from "../act/actor.js";
 import { appliedRefs } from "../decide/decider.js";
 import { overrideActive } from "../decide/exemptions.js";
-import { OVERRIDES_COLLECTION, nowIso, samePerson, twoPersonSeverities, type ReviewDeps } from "./context.js";
+import { OVERRIDES_COLLECTION, instantMs, nowIso, samePerson, twoPersonSeverities, type ReviewDeps } from "./context.js";
 import { checkLabel, storeFeedback } from "./feedback.js";
 import { nextId } from "./ids.js";
 
@@ -75,8 +75,9 @@ export function createOverrideApi(deps: ReviewDeps): OverrideApi {
       const now = deps.clock.now().getTime();
       let until: string | undefined;
       if (input.scope === "window") {
-        const end = typeof input.until === "string" ? Date.parse(input.until) : Number.NaN;
+        const end = typeof input.until === "string" ? instantMs(input.until) : Number.NaN;
         const maxDays = deps.settings.maxOverrideDays ?? 7;
+        if (typeof input.until === "string" && Number.isNaN(end)) throw bad("until", `"${input.until}" is not an RFC 3339 time with its offset, like 2025-01-31T18:00:00Z`);
         if (Number.isNaN(end)) throw bad("until", "is required for a window override: an RFC 3339 end time like 2025-01-31T18:00:00Z");
         if (end <= now) throw bad("until", `(${input.until}) is not in the future`);
         if (end > now + maxDays * DAY_MS) throw bad("until", `(${input.until}) is more than ${maxDays} days away; use an exception for standing permissions`);
