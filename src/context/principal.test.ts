@@ -111,6 +111,29 @@ describe("odd-hour detector", () => {
   });
 });
 
+describe("odd-hour detector: settings at their bounds", () => {
+  it("prior 0 or peerBlendEvents 0 give a number for a principal's first event, judged by the team's hours", async () => {
+    for (const oddHour of [{ prior: 0 }, { peerBlendEvents: 0 }, { prior: 0, peerBlendEvents: 0 }]) {
+      const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(start), settings: { detectors: { oddHour } } });
+      for (const member of ["ana@acme.io", "bo@acme.io"]) {
+        await stage.entities.upsert({ kind: "principal", id: member, attrs: { team: "payments" } }, "hr-sync");
+        await learn(stage, logins(member, 3, weekdays, 9, 17));
+      }
+      await stage.entities.upsert({ kind: "principal", id: "new@acme.io", attrs: { team: "payments" } }, "hr-sync");
+      const night = (await stage.build(oktaLoginAt("new@acme.io", sundayNight))).signals["oddHour"]!;
+      if (oddHour.peerBlendEvents === undefined) {
+        // No prior: the team never logs in on Sunday nights, so this hour is as odd as it gets.
+        expect(night.values).toMatchObject({ ownWeight: 0, ratio: 0 });
+        expect(night.score).toBe(1);
+      } else {
+        // peerBlendEvents 0: the principal's own histogram alone, which knows nothing yet (an average hour).
+        expect(night.values).toMatchObject({ ownWeight: 1, ratio: 1 });
+        expect(night.score).toBe(0);
+      }
+    }
+  });
+});
+
 describe("rare / first-seen detector", () => {
   it("flags a first-seen region, then treats it as seen", async () => {
     const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(start) });

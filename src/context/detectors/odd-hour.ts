@@ -20,7 +20,8 @@ export interface OddHourInput {
 
 /** Smoothed probability of the hour: Dirichlet prior of `prior` events spread over the week. */
 function smoothed(events: number, share: number, prior: number): number {
-  return (share * events + prior / HOURS_PER_WEEK) / (events + prior);
+  // No events and no prior (prior 0): nothing known, an average hour (not 0/0).
+  return events + prior > 0 ? (share * events + prior / HOURS_PER_WEEK) / (events + prior) : 1 / HOURS_PER_WEEK;
 }
 
 function certainty(events: number): number {
@@ -42,7 +43,8 @@ export function detectOddHour(input: OddHourInput, settings: OddHourSettings): S
   const own = input.own ? activityAt(input.own, minutes, how, input.halfLifeMinutes) : { events: 0, share: 0 };
   const peer = input.peer ? activityAt(input.peer, minutes, how, input.halfLifeMinutes) : { events: 0, share: 0 };
   if (own.events === 0 && peer.events === 0) return signal("oddHour", 0, 0, [], { hourOfWeek: hourOfWeekLabel(how), reason: "no activity history yet" });
-  const weight = Math.min(1, own.events / settings.peerBlendEvents);
+  // peerBlendEvents 0: own history alone (not 0/0 for a principal without events).
+  const weight = own.events >= settings.peerBlendEvents ? 1 : own.events / settings.peerBlendEvents;
   const pOwn = smoothed(own.events, own.share, settings.prior);
   const pPeer = peer.events > 0 ? smoothed(peer.events, peer.share, settings.prior) : 1 / HOURS_PER_WEEK;
   const probability = weight * pOwn + (1 - weight) * pPeer;
