@@ -1,7 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createSqliteStorage } from "../store/sqlite/index.js";
 import { DAY, HOUR } from "../decide/test-support.js";
+import type { Storage } from "../core/ports.js";
 import { admin, approver, approver2, bucketPolicy, createLoop, operator, viewer, type Loop } from "./test-support.js";
+import { createReviewService } from "./review-service.js";
 
 const policies = [
   bucketPolicy("high-risk", { tier: "block", severity: "high", remediation: false }),
@@ -146,6 +148,42 @@ describe("exemptions snapshot", () => {
     expect((await loop.review.exemptions({ maxAgeMs: 5000 })).exceptions.map((e) => e.id)).toEqual([ex.id]);
     loop.clock.advance(5000);
     expect((await loop.review.exemptions({ maxAgeMs: 5000 })).exceptions.map((e) => e.id)).toEqual([ex.id, "EX-99"]);
+  });
+});
+
+describe("exemptions snapshot and changes at the same time", () => {
+  let loop: Loop;
+  beforeEach(async () => { loop = await createLoop(createSqliteStorage, policies); });
+  afterEach(async () => { await loop.dispose(); });
+
+  it("a snapshot loading while an override is revoked is not kept: the next decision does not apply the revoked override", async () => {
+    const { decision } = await loop.handle({ kind: "low-risk", bucket: "site", public: true });
+    // The overrides the next snapshot reads reach it only when `release` is called (a slow store).
+    let release = (): void => {};
+    let hold = false;
+    const storage: Storage = new Proxy(loop.storage, {
+      get(target, key, receiver) {
+        if (key === "listDocs") {
+          return async (collection: string, query?: object) => {
+            const docs = await target.listDocs(collection, query);
+            if (hold && collection === "overrides") await new Promise<void>((resolve) => { release = resolve; });
+            return docs;
+          };
+        }
+        const value: unknown = Reflect.get(target, key, receiver);
+        return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const service = createReviewService({ storage, clock: loop.clock, executor: loop.executor, policy: (n) => loop.set.get(n) });
+    const override = await service.overrides.create({ decisionId: decision.id, scope: "window", until: new Date(loop.clock.now().getTime() + DAY).toISOString(), reason: "migration" }, approver);
+    hold = true;
+    const loading = service.exemptions();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    hold = false;
+    await service.overrides.revoke(override.id, approver, "migration done");
+    release();
+    expect((await loading).overrides.map((o) => o.id)).toEqual([override.id]);
+    expect((await service.exemptions()).overrides).toEqual([]);
   });
 });
 

@@ -57,11 +57,17 @@ export function createReviewService(options: ReviewServiceOptions): ReviewServic
     settings: options,
   };
   let cached: { readonly value: Exemptions; readonly atMs: number } | undefined;
+  // Bumped by every change: a snapshot whose load overlapped a change is not kept (it may predate it).
+  let generation = 0;
+  const drop = (): void => {
+    cached = undefined;
+    generation++;
+  };
   const invalidate = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => async (...args: A): Promise<R> => {
     try {
       return await fn(...args);
     } finally {
-      cached = undefined;
+      drop();
     }
   };
   const approvals = createApprovalsApi(deps);
@@ -72,7 +78,7 @@ export function createReviewService(options: ReviewServiceOptions): ReviewServic
     ...overrideApi, create: invalidate(overrideApi.create), confirm: invalidate(overrideApi.confirm), revoke: invalidate(overrideApi.revoke),
     async markUsed(draft) {
       const used = await overrideApi.markUsed(draft);
-      if (used.length > 0) cached = undefined;
+      if (used.length > 0) drop();
       return used;
     },
   };
@@ -89,9 +95,11 @@ export function createReviewService(options: ReviewServiceOptions): ReviewServic
       const nowMs = options.clock.now().getTime();
       const maxAge = exemptionOptions.maxAgeMs ?? 5000;
       if (cached !== undefined && nowMs - cached.atMs < maxAge && nowMs >= cached.atMs) return cached.value;
+      const loading = generation;
       const [activeExceptions, activeOverrides] = await Promise.all([exceptionApi.active(), overrideApi.active()]);
-      cached = { value: { exceptions: activeExceptions, overrides: activeOverrides }, atMs: nowMs };
-      return cached.value;
+      const value: Exemptions = { exceptions: activeExceptions, overrides: activeOverrides };
+      if (loading === generation) cached = { value, atMs: nowMs };
+      return value;
     },
   };
 }
