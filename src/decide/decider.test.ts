@@ -27,6 +27,18 @@ describe("decider without context or enforcement", () => {
 });
 
 describe("risk model", () => {
+  it("attribute values that are Object.prototype names (toString, constructor) are not criticalities or environments", () => {
+    const decider = createDecider();
+    const odd = ["toString", "constructor", "valueOf", "__proto__", "hasOwnProperty"];
+    for (const value of odd) {
+      const ctx = context({}, { entities: { resource: { kind: "resource", id: "r1", attrs: { criticality: value, environment: value, labels: { env: value }, tags: { environment: value } } } } });
+      const d = decider.decide(ctx, [violation({ severity: "high" })], {}, options);
+      expect(d.risk.score).toBe(0.45);
+      expect(d.risk.factors.map((f) => f.name)).toEqual(["p/r"]);
+      expect(contextBucket(ctx)).toBe("any/any/normal");
+    }
+  });
+
   it("adds severity, history, signals, criticality, environment and posture; contributions sum to the score", () => {
     const decider = createDecider();
     const ctx = context({}, {

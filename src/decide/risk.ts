@@ -81,7 +81,8 @@ export function assetCriticality(ctx: Context): { readonly level: Criticality; r
   for (const role in ctx.entities) {
     const entity = ctx.entities[role];
     const level = text(entity?.attrs["criticality"]);
-    if (entity === undefined || level === undefined || !(level in criticalityRank)) continue;
+    // Own keys only: a value like "constructor" or "__proto__" (labels are user input) is not a level.
+    if (entity === undefined || level === undefined || !Object.hasOwn(criticalityRank, level)) continue;
     if (best === undefined || criticalityRank[level as Criticality] > criticalityRank[best.level]) best = { level: level as Criticality, role, entity };
   }
   return best;
@@ -100,7 +101,7 @@ export function entityEnvironment(entity: Entity): { readonly value: string; rea
     if (source === undefined) continue;
     for (const key of ["environment", "env"]) {
       const value = text(source[key]);
-      const cls = value === undefined ? undefined : environmentNames[value];
+      const cls = value === undefined || !Object.hasOwn(environmentNames, value) ? undefined : environmentNames[value];
       if (value !== undefined && cls !== undefined) return { value, class: cls };
     }
   }
