@@ -150,6 +150,22 @@ describe("approvals queue", () => {
     expect(loop.fake.state.get("bucket/logs")).toBe("private");
   });
 
+  it("actions sent for approval after the decision's review was answered open a new review, not a closed one", async () => {
+    await promoted();
+    const { outcome } = await loop.handle({ kind: "lock", bucket: "logs", public: true });
+    await loop.review.deny("RV-1", approver, "owner keeps it public");
+    // Later (the enforcement ladder sends held actions when their grace period ends) another action of the same decision waits for a person.
+    const held = { ...(outcome.records[0] as (typeof outcome.records)[number]), id: "act-held", status: "pending-approval" as const };
+    const [later] = await loop.review.enqueue(outcome.draft, [...outcome.records, held]);
+    expect(later).toMatchObject({ id: "RV-2", status: "pending", actionIds: ["act-held"], dueAt: "2025-02-03T10:30:00.000Z" });
+    expect(await loop.review.get("RV-1")).toMatchObject({ status: "denied", actionIds: [outcome.records[0]?.id] });
+    expect(loop.notifications.map((n) => `${n.review.id}:${n.reason}`)).toEqual(["RV-1:created", "RV-1:resolved", "RV-2:created"]);
+    // Idempotent: the same actions again find the same review.
+    expect((await loop.review.enqueue(outcome.draft, [held])).map((r) => r.id)).toEqual(["RV-2"]);
+    expect((await loop.review.enqueue(outcome.draft, outcome.records)).map((r) => r.id)).toEqual(["RV-2"]);
+    expect(await loop.review.list()).toHaveLength(2);
+  });
+
   it("two approvals of a denied request at once: one wins, and its retry passes once only", async () => {
     await promoted();
     await loop.handle({ kind: "gate", bucket: "b", public: true });

@@ -170,14 +170,18 @@ export function createApprovalsApi(deps: ReviewDeps): ApprovalsApi {
         if (step.kind === "tier" && step.tier === "approve" && step.policy !== undefined && !pendingByPolicy.has(step.policy)) pendingByPolicy.set(step.policy, []);
       }
       const out: ReviewRecord[] = [];
-      for (const [policyName, actionIds] of pendingByPolicy) {
-        const existing = await deps.storage.listDocs<ReviewRecord>(REVIEWS_COLLECTION, { where: { decisionId: draft.id, policy: policyName }, limit: 1 });
-        const found = existing[0];
-        if (found !== undefined) {
-          const merged = [...new Set([...found.value.actionIds, ...actionIds])];
-          out.push(merged.length === found.value.actionIds.length ? found.value : await save({ ...found.value, actionIds: merged }, found.version));
+      for (const [policyName, pendingIds] of pendingByPolicy) {
+        const existing = await deps.storage.listDocs<ReviewRecord>(REVIEWS_COLLECTION, { where: { decisionId: draft.id, policy: policyName } });
+        const known = new Set(existing.flatMap((d) => d.value.actionIds));
+        const fresh = [...new Set(pendingIds)].filter((a) => !known.has(a));
+        const found = existing.find((d) => isOpen(d.value)) ?? existing.at(-1);
+        if (found !== undefined && (fresh.length === 0 || isOpen(found.value))) {
+          out.push(fresh.length === 0 ? found.value : await save({ ...found.value, actionIds: [...found.value.actionIds, ...fresh] }, found.version));
           continue;
         }
+        // No review yet, or actions that arrived after the decision's review was answered (the ladder
+        // sends held actions later): a new review asks about them — never merged into a closed one.
+        const actionIds = fresh;
         const meta = metaOf(lookup?.(policyName));
         let severity: Severity = "info";
         for (const f of draft.findings) if (f.policy === policyName && f.effect === "violation" && severities.indexOf(f.severity) > severities.indexOf(severity)) severity = f.severity;
