@@ -3,6 +3,7 @@
  * legal basis, and an expiry that is required and bounded. Matching happens in decide/
  * (applyExemptions) on every path; this module creates, revokes and lists them.
  */
+import { canonicalJson } from "../core/canonical-json.js";
 import { VigilError } from "../core/errors.js";
 import type { PolicyException } from "../core/review.js";
 import { requireRole, type Actor } from "../act/actor.js";
@@ -101,16 +102,20 @@ export function createExceptionApi(deps: ReviewDeps): ExceptionApi {
       if (typeof input.id !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(input.id)) throw bad("id", "must be the exception's id in its register: letters, digits, . _ : - (at most 128)");
       const checked = check(input, false);
       const at = nowIso(deps);
-      const createdAt = typeof input.createdAt === "string" && !Number.isNaN(Date.parse(input.createdAt)) ? new Date(Date.parse(input.createdAt)).toISOString() : at;
-      const createdBy = typeof input.createdBy === "string" && input.createdBy.trim() !== "" ? input.createdBy.trim() : actor.id;
-      const exception: PolicyException = { id: input.id, ...checked, createdBy, createdAt };
+      const givenAt = typeof input.createdAt === "string" && !Number.isNaN(Date.parse(input.createdAt)) ? new Date(Date.parse(input.createdAt)).toISOString() : undefined;
+      const givenBy = typeof input.createdBy === "string" && input.createdBy.trim() !== "" ? input.createdBy.trim() : undefined;
+      const exception: PolicyException = { id: input.id, ...checked, createdBy: givenBy ?? actor.id, createdAt: givenAt ?? at };
       const existing = await deps.storage.getDoc<PolicyException>(EXCEPTIONS_COLLECTION, input.id);
       if (existing !== undefined) {
-        if (JSON.stringify(existing.value) === JSON.stringify(exception)) return existing.value;
+        // The same exception: same content, whatever the key order the store keeps (PostgreSQL
+        // jsonb reorders keys) and, when the register does not say when and by whom, whenever and
+        // by whomever it was imported first.
+        const same = { ...exception, createdBy: givenBy ?? existing.value.createdBy, createdAt: givenAt ?? existing.value.createdAt };
+        if (canonicalJson(existing.value) === canonicalJson(same)) return existing.value;
         throw new VigilError("VIGIL_CONFLICT", `exception ${input.id} already exists with other content; revoke it or import under another id`, { field: "id" });
       }
       await deps.storage.putDocs([{ collection: EXCEPTIONS_COLLECTION, id: exception.id, value: exception, expectVersion: 0 }], at);
-      await deps.storage.appendAudit([{ at, actor: actor.id, action: "exception.import", target: exception.id, detail: { policies: exception.policies, expiresAt: exception.expiresAt, justification: exception.justification, createdBy, ...(exception.ticket ? { ticket: exception.ticket } : {}) } }]);
+      await deps.storage.appendAudit([{ at, actor: actor.id, action: "exception.import", target: exception.id, detail: { policies: exception.policies, expiresAt: exception.expiresAt, justification: exception.justification, createdBy: exception.createdBy, ...(exception.ticket ? { ticket: exception.ticket } : {}) } }]);
       return exception;
     },
 

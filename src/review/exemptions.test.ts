@@ -108,6 +108,21 @@ describe("exceptions", () => {
     expect((await loop.handle({ kind: "low-risk", bucket: "site", public: true })).decision.verdict).toBe("deny");
   });
 
+  it("import is idempotent: again later or by someone else when the register gives no author or time, and whatever the stored key order", async () => {
+    const item = { ...base, id: "SEC-7", expiresAt: new Date(loop.clock.now().getTime() + 200 * DAY).toISOString() };
+    const first = await loop.review.exceptions.import(item, admin);
+    expect(first).toMatchObject({ id: "SEC-7", createdBy: "ada", createdAt: loop.clock.iso() });
+    loop.clock.advance(HOUR);
+    expect(await loop.review.exceptions.import(item, approver)).toEqual(first);
+    // A store that keeps keys in another order (PostgreSQL jsonb sorts them).
+    const reordered = Object.fromEntries(Object.entries(first).sort(([a], [b]) => a.length - b.length || (a < b ? -1 : 1)));
+    await loop.storage.putDocs([{ collection: "exceptions", id: "SEC-7", value: reordered }], loop.clock.iso());
+    expect(await loop.review.exceptions.import(item, admin)).toEqual(first);
+    await expect(loop.review.exceptions.import({ ...item, justification: "another reason entirely" }, admin)).rejects.toMatchObject({ code: "VIGIL_CONFLICT", details: { field: "id" } });
+    await expect(loop.review.exceptions.import({ ...item, createdBy: "someone-else" }, admin)).rejects.toMatchObject({ code: "VIGIL_CONFLICT" });
+    expect((await loop.storage.listAudit({})).filter((a) => a.action === "exception.import")).toHaveLength(1);
+  });
+
   it("applies on the next decision with the explanation, and stops when it expires (clock-driven) or is revoked", async () => {
     const expiresAt = new Date(loop.clock.now().getTime() + 2 * DAY).toISOString();
     const ex = await loop.review.exceptions.create({ ...base, when: 'variables.bucket.startsWith("www-")', legalBasis: "Art. 6(1)(f)", expiresAt }, admin);
