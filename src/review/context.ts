@@ -1,6 +1,7 @@
 /**
  * What the review modules share: storage, clock, executor, notifier, policy lookup and settings.
  */
+import { VigilError } from "../core/errors.js";
 import type { Clock, Storage } from "../core/ports.js";
 import type { Severity } from "../core/policy.js";
 import type { Executor } from "../act/executor.js";
@@ -14,6 +15,18 @@ export const FEEDBACK_COLLECTION = "feedback";
 
 /** Who acts when nobody answered: the escalation ladder's safe default. */
 export const ESCALATION_ACTOR = { id: "vigil:escalation", roles: ["approver"] } as const;
+
+/**
+ * The agent never edits its own exceptions, nor stands in for a person's judgement: an actor of
+ * Vigil's own (`vigil:*`, e.g. vigil:learner, vigil:escalation) may not create, import or revoke
+ * an exception, nor confirm or revoke an override (it may apply a policy's declared safe default,
+ * which its author decided). VIGIL_FORBIDDEN naming what was refused.
+ */
+export function refuseAgent(actor: { readonly id: string }, what: string): void {
+  if (actor.id.trim().toLowerCase().startsWith("vigil:")) {
+    throw new VigilError("VIGIL_FORBIDDEN", `${actor.id} may not ${what}: Vigil never edits its own exceptions or overrides; a person does (the learner proposes exceptions, which a person accepts)`, { field: "actor.id" });
+  }
+}
 
 export interface ReviewSettings {
   /** Two-person rule: which severities need a second, different approver, and whether approvals (not only overrides) need one. */

@@ -8,7 +8,7 @@ import { VigilError } from "../core/errors.js";
 import type { PolicyException } from "../core/review.js";
 import { requireRole, type Actor } from "../act/actor.js";
 import { exceptionActive } from "../decide/exemptions.js";
-import { EXCEPTIONS_COLLECTION, instantMs, nowIso, type ReviewDeps } from "./context.js";
+import { EXCEPTIONS_COLLECTION, instantMs, nowIso, refuseAgent, type ReviewDeps } from "./context.js";
 import { nextId } from "./ids.js";
 
 /**
@@ -89,6 +89,7 @@ export function createExceptionApi(deps: ReviewDeps): ExceptionApi {
   const api: ExceptionApi = {
     async create(input, actor) {
       requireRole(actor, ["approver"], "create an exception");
+      refuseAgent(actor, "create an exception");
       const checked = check(input, true);
       const at = nowIso(deps);
       const exception: PolicyException = { id: await nextId(deps.storage, "EX", at), ...checked, createdBy: actor.id, createdAt: at };
@@ -99,6 +100,7 @@ export function createExceptionApi(deps: ReviewDeps): ExceptionApi {
 
     async import(input, actor) {
       requireRole(actor, ["approver"], "import an exception");
+      refuseAgent(actor, "import an exception");
       if (typeof input.id !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(input.id)) throw bad("id", "must be the exception's id in its register: letters, digits, . _ : - (at most 128)");
       const checked = check(input, false);
       const at = nowIso(deps);
@@ -121,6 +123,7 @@ export function createExceptionApi(deps: ReviewDeps): ExceptionApi {
 
     async revoke(id, actor, reason) {
       requireRole(actor, ["approver"], `revoke exception ${id}`);
+      refuseAgent(actor, `revoke exception ${id}`);
       if (typeof reason !== "string" || reason.trim() === "") throw bad("reason", "is required to revoke an exception");
       const { value, version } = await load(id);
       if (value.revokedAt !== undefined) throw new VigilError("VIGIL_CONFLICT", `exception ${id} was already revoked at ${value.revokedAt}`, { field: "id" });

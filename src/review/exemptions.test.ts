@@ -74,6 +74,18 @@ describe("overrides", () => {
     expect((await loop.handle({ kind: "low-risk", bucket: "site", public: true })).decision.verdict).toBe("deny");
     expect(await loop.review.overrides.list({ active: true })).toEqual([]);
     await expect(loop.review.overrides.create({ decisionId: decision.id, policy: "high-risk", scope: "once", reason: "x" }, approver)).rejects.toThrow(/high-risk was not violated by decision/);
+    // Revoking twice is refused (the first revocation's time and audit entry stay).
+    await expect(loop.review.overrides.revoke(override.id, approver2, "again")).rejects.toMatchObject({ code: "VIGIL_CONFLICT", message: expect.stringContaining("was already revoked") });
+    expect((await loop.storage.listAudit({})).filter((a) => a.action === "override.revoke")).toHaveLength(1);
+  });
+
+  it("the agent's own identities (vigil:*) may not confirm or revoke an override, even holding the approver role", async () => {
+    const { decision } = await loop.handle({ kind: "high-risk", bucket: "payroll", public: true });
+    const override = await loop.review.overrides.create({ decisionId: decision.id, scope: "once", reason: "incident drill" }, approver);
+    const agent = { id: "vigil:escalation", roles: ["approver"] };
+    await expect(loop.review.overrides.confirm(override.id, agent)).rejects.toMatchObject({ code: "VIGIL_FORBIDDEN", details: { field: "actor.id" } });
+    await expect(loop.review.overrides.revoke(override.id, { id: "Vigil:learner", roles: ["approver"] }, "stale")).rejects.toMatchObject({ code: "VIGIL_FORBIDDEN" });
+    expect((await loop.review.overrides.get(override.id))?.revokedAt).toBeUndefined();
   });
 });
 
@@ -95,6 +107,10 @@ describe("exceptions", () => {
     await expect(loop.review.exceptions.create({ ...base, policies: [], expiresAt: in30d }, approver)).rejects.toMatchObject({ details: { field: "policies" } });
     await expect(loop.review.exceptions.create({ ...base, when: "input.bucket ==", expiresAt: in30d }, approver)).rejects.toMatchObject({ code: "VIGIL_BAD_INPUT", details: { field: "when" } });
     await expect(loop.review.exceptions.create({ ...base, expiresAt: in30d }, operator)).rejects.toMatchObject({ code: "VIGIL_FORBIDDEN" });
+    // The agent never edits its own exceptions, whatever role its identity holds.
+    const learner = { id: "vigil:learner", roles: ["approver"] };
+    await expect(loop.review.exceptions.create({ ...base, expiresAt: in30d }, learner)).rejects.toMatchObject({ code: "VIGIL_FORBIDDEN", details: { field: "actor.id" }, message: expect.stringContaining("Vigil never edits its own exceptions") });
+    await expect(loop.review.exceptions.import({ ...base, id: "SEC-9", expiresAt: in30d }, learner)).rejects.toMatchObject({ code: "VIGIL_FORBIDDEN" });
     expect(await loop.review.exceptions.list()).toEqual([]);
     expect(await loop.storage.listAudit({})).toEqual([]);
   });

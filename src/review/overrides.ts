@@ -11,7 +11,7 @@ import type { Override } from "../core/review.js";
 import { requireRole, type Actor } from "../act/actor.js";
 import { appliedRefs } from "../decide/decider.js";
 import { overrideActive } from "../decide/exemptions.js";
-import { OVERRIDES_COLLECTION, instantMs, nowIso, samePerson, twoPersonSeverities, type ReviewDeps } from "./context.js";
+import { OVERRIDES_COLLECTION, instantMs, nowIso, refuseAgent, samePerson, twoPersonSeverities, type ReviewDeps } from "./context.js";
 import { checkLabel, storeFeedback } from "./feedback.js";
 import { nextId } from "./ids.js";
 
@@ -106,6 +106,7 @@ export function createOverrideApi(deps: ReviewDeps): OverrideApi {
 
     async confirm(id, actor, reason) {
       requireRole(actor, ["approver"], `confirm override ${id}`);
+      refuseAgent(actor, `confirm override ${id}`);
       const { value, version } = await load(id);
       if (value.confirmationRequired !== true) throw new VigilError("VIGIL_CONFLICT", `override ${id} does not need a second approver`, { field: "id" });
       if (value.secondBy !== undefined) throw new VigilError("VIGIL_CONFLICT", `override ${id} was already confirmed by ${value.secondBy}`, { field: "id" });
@@ -120,8 +121,10 @@ export function createOverrideApi(deps: ReviewDeps): OverrideApi {
 
     async revoke(id, actor, reason) {
       requireRole(actor, ["approver"], `revoke override ${id}`);
+      refuseAgent(actor, `revoke override ${id}`);
       if (typeof reason !== "string" || reason.trim() === "") throw bad("reason", "is required to revoke an override");
       const { value, version } = await load(id);
+      if (value.revokedAt !== undefined) throw new VigilError("VIGIL_CONFLICT", `override ${id} was already revoked at ${value.revokedAt}`, { field: "id" });
       const at = nowIso(deps);
       const revoked: Override = { ...value, revokedAt: at };
       await deps.storage.putDocs([{ collection: OVERRIDES_COLLECTION, id, value: revoked, expectVersion: version }], at);
