@@ -90,6 +90,19 @@ describe("approvals queue", () => {
     expect(await loop.review.tick()).toEqual({ escalated: [], expired: [], deferred: [] });
   });
 
+  it("a review whose safe default cannot run (its action record is gone) does not hold up the others; the tick names it", async () => {
+    await promoted("remediate");
+    const broken = await loop.handle({ kind: "lock", bucket: "logs", public: true });
+    await loop.handle({ kind: "lock", bucket: "site", public: true });
+    await loop.storage.deleteDoc("actions", broken.decision.actions[0]?.id ?? "");
+    loop.clock.advance(5 * HOUR);
+    await expect(loop.review.tick()).rejects.toThrow(/safe default of 1 review\(s\) could not be applied .*review RV-1: action act-[0-9a-f]+ does not exist/);
+    // The second review was handled: its safe default ran.
+    expect(loop.fake.state.get("bucket/site")).toBe("private");
+    expect((await loop.review.get("RV-2"))?.status).toBe("expired");
+    expect((await loop.review.get("RV-1"))?.status).not.toBe("expired");
+  });
+
   it("a clock jump walks every level; safe default block does not act", async () => {
     await promoted("block");
     const { decision } = await loop.handle({ kind: "lock", bucket: "logs", public: true });

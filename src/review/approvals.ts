@@ -273,6 +273,7 @@ export function createApprovalsApi(deps: ReviewDeps): ApprovalsApi {
       const escalated: ReviewRecord[] = [];
       const expired: ReviewRecord[] = [];
       const deferred: ReviewRecord[] = [];
+      const failures: string[] = [];
       const open = (await Promise.all(OPEN.map((status) => deps.storage.listDocs<ReviewRecord>(REVIEWS_COLLECTION, { where: { status } })))).flat();
       for (const doc of open) {
         let review = doc.value;
@@ -314,7 +315,9 @@ export function createApprovalsApi(deps: ReviewDeps): ApprovalsApi {
             if (saved !== undefined) deferred.push(saved);
             continue;
           }
-          throw error;
+          // One review whose safe default cannot run (a missing action record...) does not hold up the others.
+          failures.push(`review ${review.id}: ${error instanceof Error ? error.message : String(error)}`);
+          continue;
         }
         const at = nowIso(deps);
         const { dueAt: _due, ...rest } = review;
@@ -328,6 +331,7 @@ export function createApprovalsApi(deps: ReviewDeps): ApprovalsApi {
         await deps.storage.appendAudit([{ at, actor: ESCALATION_ACTOR.id, action: "review.safe-default", target: done.id, detail: { safeDefault: done.safeDefault, actions: done.actionIds.length, ...(overrideId ? { override: overrideId } : {}) } }]);
         expired.push(done);
       }
+      if (failures.length > 0) throw new VigilError("VIGIL_INTERNAL", `escalation tick: the safe default of ${failures.length} review(s) could not be applied (the others were handled; the next tick tries again): ${failures.join("; ")}`);
       return { escalated, expired, deferred };
     },
   };
