@@ -46,8 +46,9 @@ function bad(field: string, message: string): VigilError {
 
 function stringList(value: unknown, field: string, required: boolean): string[] | undefined {
   if (value === undefined && !required) return undefined;
-  if (!Array.isArray(value) || (required && value.length === 0) || value.some((v) => typeof v !== "string" || v.trim() === "")) {
-    throw bad(field, `must be a ${required ? "non-empty " : ""}list of non-empty strings`);
+  if (!Array.isArray(value) || value.length === 0 || value.some((v) => typeof v !== "string" || v.trim() === "")) {
+    // An empty optional list would read as "unrestricted": say so rather than widen the exception.
+    throw bad(field, `must be a non-empty list of non-empty strings${required ? "" : ` (leave ${field} out to cover every one)`}`);
   }
   return value as string[];
 }

@@ -105,6 +105,9 @@ describe("exceptions", () => {
     await expect(loop.review.exceptions.import({ ...base, id: "SEC-1", expiresAt: "2025-03-01" }, approver)).rejects.toMatchObject({ details: { field: "expiresAt" } });
     await expect(loop.review.exceptions.create({ ...base, expiresAt: "2025-02-31T00:00:00Z" }, approver)).rejects.toMatchObject({ details: { field: "expiresAt" } });
     await expect(loop.review.exceptions.create({ ...base, policies: [], expiresAt: in30d }, approver)).rejects.toMatchObject({ details: { field: "policies" } });
+    // An empty list of subjects or rules is not "every one": it is refused, naming how to say that.
+    await expect(loop.review.exceptions.create({ ...base, subjects: [], expiresAt: in30d }, approver)).rejects.toMatchObject({ details: { field: "subjects" }, message: expect.stringContaining("leave subjects out to cover every one") });
+    await expect(loop.review.exceptions.create({ ...base, rules: [], expiresAt: in30d }, approver)).rejects.toMatchObject({ details: { field: "rules" } });
     await expect(loop.review.exceptions.create({ ...base, when: "input.bucket ==", expiresAt: in30d }, approver)).rejects.toMatchObject({ code: "VIGIL_BAD_INPUT", details: { field: "when" } });
     await expect(loop.review.exceptions.create({ ...base, expiresAt: in30d }, operator)).rejects.toMatchObject({ code: "VIGIL_FORBIDDEN" });
     // The agent never edits its own exceptions, whatever role its identity holds.
