@@ -116,12 +116,15 @@ function where(stats: Pick<SliceStats, "scope" | "key">): string {
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`;
 
-/** The lowest shift that keeps a critical rule's tier above observe, when its policy is known. */
+/**
+ * The lowest shift that keeps a critical rule's tier above observe, when its policy is known;
+ * never above 0 (a rule that already starts at observe is not shifted, never raised).
+ */
 function criticalShiftLimit(policy: PolicyMeta | undefined, stats: SliceStats): number {
   if (policy === undefined) return -1;
   const start = findingTier({ policy: stats.policy, rule: stats.rule, revision: "", language: policy.language, effect: "violation", mode: stats.mode, severity: "critical", message: "", trace: [] }, policy);
   if (start === undefined) return -1;
-  return Math.max(-1, tierRank("notify") - tierRank(start.tier));
+  return Math.min(0, Math.max(-1, tierRank("notify") - tierRank(start.tier)));
 }
 
 /** The lesson of one slice, or undefined when the slice has too little evidence to say anything. */
