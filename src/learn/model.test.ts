@@ -31,3 +31,30 @@ describe("learnModel: critical rules", () => {
     expect(entries.find((e) => e.scope === "entity")?.tierShift).toBeUndefined();
   });
 });
+
+describe("learnModel: detector calibration", () => {
+  it("counts one label on a decision once per detector slice, however many rules the decision violated", () => {
+    // Two decisions, each violating three rules with the spike detector fired: two labels, not six.
+    const observations = ["ann", "bob"].flatMap((by, i) => ["r1", "r2", "r3"].map((rule) => observation(i, { by, rule, detectors: { spike: "resource/batch-1" } })));
+    const { calibration } = learnModel(observations, { settings: defaultLearnerSettings, now: NOW, version: 1 });
+    expect(calibration.entities?.["resource/batch-1"]).toBeUndefined();
+
+    // Four decisions labelled by two reviewers are enough evidence; the reason counts decisions.
+    const more = ["ann", "bob", "ann", "bob"].flatMap((by, i) => ["r1", "r2"].map((rule) => observation(i, { by, rule, detectors: { spike: "resource/batch-1" } })));
+    const calibrated = learnModel(more, { settings: defaultLearnerSettings, now: NOW, version: 1 }).calibration.entities?.["resource/batch-1"];
+    expect(calibrated?.reason).toBe("4 of 4 spike findings for resource/batch-1 were marked false positive");
+  });
+});
+
+describe("learnModel: detector calibration of critical findings", () => {
+  it("a decision's critical finding still makes its detector slice critical when a lesser finding of it came first", () => {
+    const observations = ["ann", "bob", "ann", "bob", "cai", "dee"].flatMap((by, i) => [
+      observation(i, { by, rule: "r1", detectors: { spike: "resource/batch-1" } }),
+      observation(i, { by, rule: "r2", severity: "critical", detectors: { spike: "resource/batch-1" } }),
+    ]);
+    // Only two reviewers lean false positive on the first four decisions: a critical slice needs three.
+    const { calibration } = learnModel(observations.slice(0, 8), { settings: defaultLearnerSettings, now: NOW, version: 1 });
+    expect(calibration.entities?.["resource/batch-1"]).toBeUndefined();
+    expect(learnModel(observations, { settings: defaultLearnerSettings, now: NOW, version: 1 }).calibration.entities?.["resource/batch-1"]?.reason).toBe("6 of 6 spike findings for resource/batch-1 were marked false positive");
+  });
+});

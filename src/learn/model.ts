@@ -61,12 +61,14 @@ function weightOf(observation: Observation, settings: LearnerSettings, nowMs: nu
   return Number.isFinite(ageDays) ? 0.5 ** (ageDays / settings.halfLifeDays) : 1;
 }
 
-function add(slices: Map<string, Slice>, observation: Observation, scope: SliceScope, key: string, weight: number): void {
+/** Adds an observation to its slice; `counted` (already counted in this slice) only marks the slice critical. */
+function add(slices: Map<string, Slice>, observation: Observation, scope: SliceScope, key: string, weight: number, counted = false): void {
   const id = `${observation.policy}\u0000${observation.rule}\u0000${scope}\u0000${key}`;
   let slice = slices.get(id);
   if (slice === undefined) slices.set(id, (slice = { policy: observation.policy, rule: observation.rule, scope, key, critical: false, mode: observation.mode, entities: new Set(), byReviewer: new Map() }));
-  slice.entities.add(observation.entity ?? observation.decisionId);
   if (observation.severity === "critical") slice.critical = true;
+  if (counted) return;
+  slice.entities.add(observation.entity ?? observation.decisionId);
   let tally = slice.byReviewer.get(observation.by);
   if (tally === undefined) slice.byReviewer.set(observation.by, (tally = { tp: 0, fp: 0, incident: 0, rawTp: 0, rawFp: 0, rawIncident: 0 }));
   if (observation.label === "false_positive") { tally.fp += weight; tally.rawFp++; }
@@ -178,6 +180,8 @@ export function learnModel(observations: readonly Observation[], options: ModelO
   const slices = new Map<string, Slice>();
   const detectorSlices = new Map<string, Slice>();
   const reviewers = new Set<string>();
+  // A label is about a decision: it counts once per detector slice, not once per rule the decision violated.
+  const pooledLabels = new Set<string>();
   for (const observation of observations) {
     const weight = weightOf(observation, settings, nowMs);
     reviewers.add(observation.by);
@@ -188,8 +192,11 @@ export function learnModel(observations: readonly Observation[], options: ModelO
     for (const [detector, owner] of Object.entries(observation.detectors)) {
       // Detector slices pool every policy whose finding the detector's signal accompanied.
       const pooled = { ...observation, policy: `detector:${detector}`, rule: "*" };
-      add(detectorSlices, pooled, "entity", owner, weight);
-      if (detector === "oddHour" && observation.peer !== undefined) add(detectorSlices, pooled, "peer", `${observation.peer}@${observation.bucket}`, weight);
+      const label = `${observation.decisionId}\u0000${observation.by}\u0000${detector}`;
+      const counted = pooledLabels.has(label);
+      pooledLabels.add(label);
+      add(detectorSlices, pooled, "entity", owner, counted ? 0 : weight, counted);
+      if (detector === "oddHour" && observation.peer !== undefined) add(detectorSlices, pooled, "peer", `${observation.peer}@${observation.bucket}`, counted ? 0 : weight, counted);
     }
   }
 
