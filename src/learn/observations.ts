@@ -56,6 +56,8 @@ async function policiesOf(storage: Storage, feedback: Feedback): Promise<Set<str
   return undefined;
 }
 
+const personOf = (name: string): string => name.trim().toLowerCase();
+
 /** Joins the stored feedback with the decision record. Reads only; never changes anything. */
 export async function collectObservations(storage: Storage, options: CollectOptions = {}): Promise<Collected> {
   const skipped: Record<string, number> = {};
@@ -66,11 +68,13 @@ export async function collectObservations(storage: Storage, options: CollectOpti
   for (const feedback of await listAll<Feedback>(storage, FEEDBACK_COLLECTION)) {
     if (typeof feedback?.decisionId !== "string" || typeof feedback.by !== "string" || !feedbackLabels.includes(feedback.label)) { skip("malformed record"); continue; }
     if (options.since !== undefined && feedback.at < options.since) { skip("before the last reset"); continue; }
-    if ((options.ignoreActors ?? []).some((glob) => globMatch(glob, feedback.by))) { skip("automation actor"); continue; }
-    const key = `${feedback.decisionId}\u0000${feedback.by}`;
+    // One person whatever the case or spacing of the name (as review's samePerson and refuseAgent read it).
+    const by = personOf(feedback.by);
+    if ((options.ignoreActors ?? []).some((glob) => globMatch(personOf(glob), by))) { skip("automation actor"); continue; }
+    const key = `${feedback.decisionId}\u0000${by}`;
     const previous = latest.get(key);
     if (previous !== undefined) skip("superseded by the same person's later label");
-    if (previous === undefined || previous.at <= feedback.at) latest.set(key, feedback);
+    if (previous === undefined || previous.at <= feedback.at) latest.set(key, { ...feedback, by });
   }
   const decisions = new Map<string, Decision | undefined>();
   const observations: Observation[] = [];

@@ -1,0 +1,53 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { PolicyMeta } from "../core/policy.js";
+import { createTempStore, type TempStore } from "../act/test-support.js";
+import { manualClock, meta, type ManualClock } from "../decide/test-support.js";
+import { createSqliteStorage } from "../store/sqlite/index.js";
+import { recordFeedback } from "./feedback.js";
+import { createLearner } from "./learner.js";
+import { collectObservations } from "./observations.js";
+import { defaultLearnerSettings } from "./types.js";
+import { ctxFor, recordDecision } from "./test-support.js";
+
+let store: TempStore;
+let clock: ManualClock;
+
+beforeEach(async () => {
+  store = await createTempStore((options) => createSqliteStorage(options));
+  clock = manualClock("2026-01-10T12:00:00.000Z");
+});
+afterEach(async () => {
+  await store.dispose();
+});
+
+const noisy: PolicyMeta = meta("noisy", { tier: "notify", floor: "observe", ceiling: "approve" });
+
+describe("collectObservations: who gave the feedback", () => {
+  it("ignores Vigil's own identities whatever their case or spacing (review treats vigil:* that way)", async () => {
+    const { storage } = store;
+    const decision = await recordDecision(storage, ctxFor("p"), {}, noisy, { id: "d-1" });
+    for (const id of ["Vigil:escalation", " vigil:learner", "VIGIL:bot"]) {
+      await recordFeedback({ storage, clock }, { decisionId: decision.id, label: "false_positive" }, { id, roles: ["approver"] });
+    }
+    const collected = await collectObservations(storage, { ignoreActors: defaultLearnerSettings.ignoreActors });
+    expect(collected.observations).toEqual([]);
+    expect(collected.skipped["automation actor"]).toBe(3);
+  });
+
+  it("one person is one reviewer whatever the case of their name: the latest label counts once, and the reviewer gate sees one person", async () => {
+    const { storage } = store;
+    for (let i = 0; i < 10; i++) {
+      const decision = await recordDecision(storage, ctxFor("night-owl", { id: `e-${i}`, now: clock.iso() }), { mode: "warn" }, noisy, { id: `d-${i}` });
+      await recordFeedback({ storage, clock }, { decisionId: decision.id, label: "false_positive" }, { id: "mallory", roles: ["approver"] });
+      clock.advance(1000);
+      await recordFeedback({ storage, clock }, { decisionId: decision.id, label: "false_positive" }, { id: "Mallory", roles: ["approver"] });
+    }
+    const collected = await collectObservations(storage, { ignoreActors: defaultLearnerSettings.ignoreActors });
+    expect(collected.observations).toHaveLength(10);
+    expect(collected.skipped["superseded by the same person's later label"]).toBe(10);
+    const { state } = await createLearner({ storage, clock, policy: () => noisy }).update();
+    const entry = state.entries.find((e) => e.scope === "entity" && e.key === "principal/night-owl");
+    expect(entry?.held).toBe("not lowered: 1 reviewer lean false positive, 2 needed");
+    expect(state.entries.every((e) => (e.riskDelta ?? 0) >= 0 && (e.tierShift ?? 0) >= 0)).toBe(true);
+  });
+});
