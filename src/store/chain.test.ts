@@ -196,6 +196,37 @@ describe("verifyDecisionRecord", () => {
     expect(wrongCheckpoint.problem).toMatchObject({ seq: 6, kind: "deleted" });
   });
 
+  it("checks the chain against the store's own chain_head: a truncated tail, a rewound or altered head, rows past the head", async () => {
+    const rows = makeRows(10);
+    const withHead = (stored: DecisionRecordRow[], head: () => { seq: number; hash: string }) => Object.assign(source(stored), { readChainHead: async () => head() });
+    const real = { seq: 10, hash: rows[9]!.hash };
+    expect(await verifyDecisionRecord(withHead(rows, () => real))).toEqual({ ok: true, checked: 10, head: real });
+    // Tail deleted, chain_head left where it was: the store itself says 3 records are missing.
+    const truncated = await verifyDecisionRecord(withHead(rows.slice(0, 7), () => real), { batchSize: 3 });
+    expect(truncated).toMatchObject({ ok: false, checked: 7, head: { seq: 7 } });
+    expect(truncated.problem).toMatchObject({ seq: 7, id: "d7", kind: "deleted" });
+    expect(truncated.problem?.detail).toContain("chain_head");
+    expect(truncated.problem?.detail).toContain("3 record(s) at the end are missing");
+    // chain_head moved back below stored records (the next append would collide), or rows added without moving it.
+    const rewound = await verifyDecisionRecord(withHead(rows, () => ({ seq: 8, hash: rows[7]!.hash })));
+    expect(rewound.problem).toMatchObject({ seq: 9, id: "d9", kind: "modified" });
+    expect(rewound.problem?.detail).toContain("chain_head");
+    // The head's hash differs from the record at its seq: the chain was re-hashed, or the head altered.
+    const rehashed = await verifyDecisionRecord(withHead(rows, () => ({ seq: 6, hash: "c".repeat(64) })));
+    expect(rehashed.problem).toMatchObject({ seq: 6, id: "d6", kind: "modified" });
+    const lastAltered = await verifyDecisionRecord(withHead(rows, () => ({ seq: 10, hash: "c".repeat(64) })));
+    expect(lastAltered.problem).toMatchObject({ seq: 10, id: "d10", kind: "modified" });
+  });
+
+  it("accepts records appended while it verifies (chain_head read before and after the scan)", async () => {
+    const rows = makeRows(10);
+    let reads = 0;
+    // The head is at seq 6 when verification starts; records 7..10 are committed during the scan, the head moving with them.
+    const store = Object.assign(source(rows), { readChainHead: async () => (reads++ === 0 ? { seq: 6, hash: rows[5]!.hash } : { seq: 10, hash: rows[9]!.hash }) });
+    expect(await verifyDecisionRecord(store, { batchSize: 4 })).toMatchObject({ ok: true, checked: 10 });
+    expect(reads).toBe(2);
+  });
+
   it("reads in batches of batchSize", async () => {
     const store = source(makeRows(10));
     await verifyDecisionRecord(store, { batchSize: 4 });

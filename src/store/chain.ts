@@ -48,10 +48,11 @@ export function chainRecords(head: ChainHead, records: readonly { readonly id: s
 
 /**
  * - `modified`: a record's hash does not match its body and prevHash (or its id column does not
- *   match the hashed body; or an anchored record's hash changed).
+ *   match the hashed body; or an anchored record's hash changed; or the store's chain_head is
+ *   below the last record or has another hash than the record at its seq).
  * - `deleted`: a seq gap, a prevHash link that points at no record (records removed and the
  *   rest renumbered, or the previous record rewritten and re-hashed), or a chain that ends
- *   before the expected head.
+ *   before the expected head or the store's chain_head.
  * - `reordered`: records exist but not in chain order (a record's prevHash is the hash of a
  *   record stored after it).
  */
@@ -87,7 +88,16 @@ export interface VerifyOptions {
   readonly expectedHead?: ChainHead;
 }
 
-type RecordSource = Pick<Storage, "scanDecisionRecord">;
+/**
+ * What verification reads: the rows in seq order and, when the store offers it, its own chain
+ * head (the `chain_head` row appenders move with each batch). A record ending before the head
+ * (tail deleted), a head below stored records (moved back, or rows added behind the store's
+ * back) or a head whose hash is not the record's at that seq is a problem too.
+ */
+export interface RecordSource extends Pick<Storage, "scanDecisionRecord"> {
+  /** The store's chain head; `null` when the store has none (its chain_head row was deleted). */
+  readChainHead?(): Promise<ChainHead | null>;
+}
 
 /**
  * Re-hashes the decision record in seq order and reports the FIRST problem, with the record's
@@ -103,6 +113,9 @@ export async function verifyDecisionRecord(storage: RecordSource, options: Verif
   let checked = 0;
   let cursor = prev.seq;
   const fail = (problem: ChainProblem): VerifyResult => ({ ok: false, checked, head: prev, problem });
+  // Read before the scan: every record up to it is committed, so the scan must reach it (appends
+  // during the scan only move the head forward, which the second read below allows for).
+  const storeHead = storage.readChainHead === undefined ? undefined : await storage.readChainHead();
 
   for (;;) {
     const rows = await storage.scanDecisionRecord(cursor, batchSize);
@@ -121,6 +134,9 @@ export async function verifyDecisionRecord(storage: RecordSource, options: Verif
       if (expectedHead !== undefined && row.seq === expectedHead.seq && row.hash !== expectedHead.hash) {
         return fail({ seq: row.seq, id: row.id, kind: "modified", detail: `seq ${row.seq} (id ${row.id}) has hash ${row.hash}, but the expected head noted earlier has ${expectedHead.hash}: the chain was rewritten and re-hashed from here or before` });
       }
+      if (storeHead !== undefined && storeHead !== null && row.seq === storeHead.seq && row.hash !== storeHead.hash) {
+        return fail({ seq: row.seq, id: row.id, kind: "modified", detail: `seq ${row.seq} (id ${row.id}) has hash ${row.hash}, but the store's chain_head says ${storeHead.hash}: the chain was rewritten and re-hashed from here or before, or chain_head was altered` });
+      }
       prev = { seq: row.seq, hash: row.hash };
       prevId = row.id;
       checked += 1;
@@ -132,7 +148,33 @@ export async function verifyDecisionRecord(storage: RecordSource, options: Verif
     const where = prev.seq === 0 ? "the record is empty" : `the chain ends at seq ${prev.seq} (id ${prevId})`;
     return fail({ seq: prev.seq, id: prevId, kind: "deleted", detail: `${where}, but the expected head is seq ${expectedHead.seq}: ${expectedHead.seq - prev.seq} record(s) at the end are missing` });
   }
+  if (storeHead !== undefined) {
+    const problem = await checkStoreHead(storage, storeHead, prev, prevId);
+    if (problem !== undefined) return fail(problem);
+  }
   return { ok: true, checked, head: prev };
+}
+
+/** After a clean scan ending at `last`: the store's chain_head, read before (`before`) and again now, must agree with it. */
+async function checkStoreHead(storage: RecordSource, before: ChainHead | null, last: ChainHead, lastId: string): Promise<ChainProblem | undefined> {
+  const missing: ChainProblem = { seq: last.seq, id: lastId, kind: "modified", detail: "the store's chain_head row is missing: the database was altered outside Vigil" };
+  if (before === null) return missing;
+  if (last.seq < before.seq) {
+    const where = last.seq === 0 ? "the record is empty" : `the chain ends at seq ${last.seq} (id ${lastId})`;
+    return { seq: last.seq, id: lastId, kind: "deleted", detail: `${where}, but the store's chain_head is at seq ${before.seq}: ${before.seq - last.seq} record(s) at the end are missing` };
+  }
+  const after = await storage.readChainHead?.();
+  if (after === undefined || after === null) return missing;
+  if (last.seq > after.seq) {
+    const next = (await storage.scanDecisionRecord(after.seq, 1))[0];
+    const seq = next?.seq ?? last.seq;
+    const id = next?.id ?? lastId;
+    return { seq, id, kind: "modified", detail: `seq ${seq} (id ${id}) is stored past the store's chain_head (seq ${after.seq}): chain_head was moved back, or records were added without moving it` };
+  }
+  if (last.seq === after.seq && last.hash !== after.hash) {
+    return { seq: last.seq, id: lastId, kind: "modified", detail: `seq ${last.seq} (id ${lastId}) has hash ${last.hash}, but the store's chain_head says ${after.hash}: the chain was rewritten and re-hashed, or chain_head was altered` };
+  }
+  return undefined;
 }
 
 /** Checks what a row can prove on its own: its hash covers its body and prevHash, and its id column is the hashed id. */

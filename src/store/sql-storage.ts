@@ -227,6 +227,14 @@ export class SqlStorage implements Storage {
     });
   }
 
+  /** The chain_head row (seq and hash of the last appended record), `null` when it is missing: what verifyDecisionRecord checks the record's end against. */
+  async readChainHead(): Promise<ChainHead | null> {
+    return this.guard("readChainHead", async () => {
+      const rows = await this.driver.all<{ seq: number | string; hash: string }>(`SELECT seq, hash FROM ${this.tables.head} WHERE id = 1`);
+      return rows[0] === undefined ? null : { seq: Number(rows[0].seq), hash: rows[0].hash };
+    });
+  }
+
   async getDoc<T>(collection: string, id: string): Promise<StoredDoc<T> | undefined> {
     return this.guard("getDoc", async () => {
       const rows = await this.driver.all<DocRowShape>(`SELECT ${docColumns(this.driver.dialect)} FROM ${this.tables.docs} WHERE collection = ? AND id = ?`, [collection, id]);

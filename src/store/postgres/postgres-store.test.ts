@@ -87,6 +87,17 @@ describe("postgres storage specifics", () => {
     expect((await verifyDecisionRecord(storage)).problem).toMatchObject({ seq: 2, id: "dec-000005", kind: "reordered" });
   });
 
+  it("catches a truncated tail against the store's chain_head, and a chain_head moved back below the records", async () => {
+    await admin.unsafe(`ALTER TABLE "${schema}".decisions DISABLE TRIGGER USER`);
+    await admin.unsafe(`DELETE FROM "${schema}".decisions WHERE seq > 4`);
+    const truncated = await verifyDecisionRecord(storage, { batchSize: 2 });
+    expect(truncated).toMatchObject({ ok: false, checked: 4, problem: { seq: 4, id: "dec-000004", kind: "deleted" } });
+    expect(truncated.problem?.detail).toContain("chain_head is at seq 6");
+    await admin.unsafe(`ALTER TABLE "${schema}".chain_head DISABLE TRIGGER USER`);
+    await admin.unsafe(`UPDATE "${schema}".chain_head SET seq = 3, hash = (SELECT hash FROM "${schema}".decisions WHERE seq = 3)`);
+    expect((await verifyDecisionRecord(storage)).problem).toMatchObject({ seq: 4, id: "dec-000004", kind: "modified" });
+  });
+
   it("keeps one chain with several writers on separate connection pools appending at once", async () => {
     const writers = [storage, await open(), await open(), await open()];
     let next = 100;

@@ -128,14 +128,39 @@ describe("sqlite storage specifics", () => {
     expect((await verifyDecisionRecord(storage)).problem).toMatchObject({ seq: 2, id: "dec-000005", kind: "reordered" });
   });
 
-  it("catches a truncated tail against the head noted earlier", async () => {
+  it("catches a truncated tail against the store's chain_head, and against the head noted earlier when chain_head was moved back too", async () => {
     const head = (await verifyDecisionRecord(storage)).head;
     raw((db) => {
       db.exec("DROP TRIGGER decisions_refuse_delete");
       db.prepare("DELETE FROM decisions WHERE seq > 4").run();
     });
+    const truncated = await verifyDecisionRecord(storage);
+    expect(truncated).toMatchObject({ ok: false, checked: 4, problem: { seq: 4, id: "dec-000004", kind: "deleted" } });
+    expect(truncated.problem?.detail).toContain("chain_head is at seq 6: 2 record(s) at the end are missing");
+    // Whoever also moves chain_head back leaves a valid shorter chain: only the head noted elsewhere tells.
+    raw((db) => {
+      db.exec("DROP TRIGGER chain_head_forward_only");
+      db.prepare("UPDATE chain_head SET seq = 4, hash = (SELECT hash FROM decisions WHERE seq = 4)").run();
+    });
     expect((await verifyDecisionRecord(storage)).ok).toBe(true);
     expect((await verifyDecisionRecord(storage, { expectedHead: head })).problem).toMatchObject({ seq: 4, kind: "deleted" });
+  });
+
+  it("catches a chain_head moved back below the stored records, or altered, or deleted", async () => {
+    raw((db) => {
+      db.exec("DROP TRIGGER chain_head_forward_only");
+      db.prepare("UPDATE chain_head SET seq = 4, hash = (SELECT hash FROM decisions WHERE seq = 4)").run();
+    });
+    expect((await verifyDecisionRecord(storage)).problem).toMatchObject({ seq: 5, id: "dec-000005", kind: "modified" });
+    raw((db) => db.prepare("UPDATE chain_head SET seq = 6, hash = ?").run("c".repeat(64)));
+    expect((await verifyDecisionRecord(storage)).problem).toMatchObject({ seq: 6, id: "dec-000006", kind: "modified" });
+    raw((db) => {
+      db.exec("DROP TRIGGER chain_head_refuse_delete");
+      db.prepare("DELETE FROM chain_head").run();
+    });
+    const missing = await verifyDecisionRecord(storage);
+    expect(missing.problem).toMatchObject({ seq: 6, kind: "modified" });
+    expect(missing.problem?.detail).toContain("chain_head row is missing");
   });
 
   it("reports a database it cannot open as VIGIL_STORAGE naming the path", async () => {
