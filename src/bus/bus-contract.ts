@@ -149,6 +149,26 @@ export function busContract(name: string, createHarness: () => Promise<BusHarnes
       expect(deliveries).toHaveLength(2);
     });
 
+    it("does not redeliver a message whose handler is still running past the ack wait", { timeout: 20_000 }, async () => {
+      // A batch that takes longer than the ack wait (slow storage, an actuator) must not be handed
+      // to another member meanwhile: both would decide it.
+      const seen: string[] = [];
+      let finished = false;
+      for (const member of ["a", "b"]) {
+        await bus.subscribe("slow.batch", "deciders", async (message) => {
+          seen.push(`${member}:${message.redelivered}`);
+          await pause(ACK_WAIT_MS * 3);
+          await message.ack();
+          finished = true;
+        });
+      }
+      await bus.publish("slow.batch", encoder.encode("batch"));
+      await eventually(() => finished, "the slow handler to finish", ACK_WAIT_MS * 10);
+      await pause(ACK_WAIT_MS * 2);
+      expect(seen).toHaveLength(1);
+      expect(seen[0]).toMatch(/:0$/);
+    });
+
     it("redelivers after nak, at once or after the asked delay", async () => {
       const deliveries: { redelivered: number; at: number }[] = [];
       await bus.subscribe("nak.now", "g", async (message) => {

@@ -3,7 +3,7 @@ import type { Bus, BusMessage } from "../../core/index.js";
 import { checkGroup, checkSubject, subjectMatches } from "../subject.js";
 
 export interface MemoryBusOptions {
-  /** An un-acked delivery is redelivered after this many ms. Default 30,000 (JetStream's default). */
+  /** A delivery its handler returned from without ack or nak is redelivered after this many ms. Default 30,000 (JetStream's default). */
   readonly ackWaitMs?: number;
   /** Messages held (not yet acked by every group that took them). Past it, publish rejects with VIGIL_BACKPRESSURE. Default 100,000. */
   readonly maxRetained?: number;
@@ -165,10 +165,6 @@ export class MemoryBus implements Bus {
     const delivery = ++outstanding.delivery;
     outstanding.subscriber = subscriber;
     const live = () => !this.closed && group.outstanding.get(outstanding.message.seq) === outstanding && outstanding.delivery === delivery;
-    outstanding.timer = setTimeout(() => {
-      if (!live()) return;
-      this.requeue(group, outstanding, 0);
-    }, this.ackWaitMs);
     let settled = false;
     const message: BusMessage = {
       subject: outstanding.message.subject,
@@ -198,6 +194,14 @@ export class MemoryBus implements Bus {
         if (!settled && live()) this.requeue(group, outstanding, 0);
       })
       .finally(() => {
+        // The ack wait runs from the handler's return: a handler still at work (in this process)
+        // keeps its message, as the NATS bus extends the ack wait while its handler runs.
+        if (!settled && live()) {
+          outstanding.timer = setTimeout(() => {
+            if (!live()) return;
+            this.requeue(group, outstanding, 0);
+          }, this.ackWaitMs);
+        }
         subscriber.running -= 1;
         if (subscriber.running === 0) for (const resolve of subscriber.idle) resolve();
         this.pump(group);

@@ -14,7 +14,7 @@ export interface NatsBusOptions {
   readonly stream: string;
   /** Bus subjects are stored as `<subjectPrefix>.<subject>`; the stream captures `<subjectPrefix>.>`. Default: the stream name. */
   readonly subjectPrefix?: string;
-  /** An un-acked delivery is redelivered after this many ms (consumer `ack_wait`). Default 30,000. */
+  /** An un-acked delivery is redelivered after this many ms (consumer `ack_wait`), extended while its handler runs. Default 30,000. */
   readonly ackWaitMs?: number;
   /** Handlers running at once per subscription (and messages pulled ahead). Default 1. */
   readonly concurrency?: number;
@@ -55,7 +55,8 @@ interface Subscription {
  * each (group, subject) is one durable pull consumer with explicit acks, shared by every
  * subscriber of the group (competing consumers); an un-acked message is redelivered after
  * `ackWaitMs`, a nak'ed one at once (or after its delay). A handler that throws is nak'ed; one
- * that returns without ack or nak is redelivered after the ack wait.
+ * that returns without ack or nak is redelivered after the ack wait. A handler still running is
+ * not redelivered: the ack wait is extended (in progress) until it returns.
  */
 export class NatsBus implements Bus {
   readonly kind = "nats";
@@ -222,10 +223,25 @@ export class NatsBus implements Bus {
         raw.nak(delayMs);
       },
     };
+    // While the handler runs, tell the server it is still at work (+WPI resets the ack wait): a
+    // batch that takes longer than the ack wait is not handed to another member meanwhile. A
+    // member that dies stops telling, so its message is redelivered after the ack wait.
+    const ackWaitMs = Math.max(1, this.options.ackWaitMs ?? 30_000);
+    const heartbeat = setInterval(() => {
+      if (settled) return;
+      try {
+        raw.working();
+      } catch {
+        // The connection is gone: the message is redelivered after the ack wait.
+      }
+    }, Math.max(1, Math.floor(ackWaitMs / 3)));
+    heartbeat.unref();
     try {
       await handler(message);
     } catch {
       if (!settled) raw.nak();
+    } finally {
+      clearInterval(heartbeat);
     }
   }
 
