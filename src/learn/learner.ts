@@ -95,11 +95,11 @@ export function createLearner(options: LearnerOptions): Learner {
     return result;
   }
 
-  async function write(make: (head: LoadedState, now: string) => LearnedState): Promise<LearnedState> {
+  async function write(make: (head: LoadedState, now: string) => LearnedState | Promise<LearnedState>): Promise<LearnedState> {
     for (let attempt = 0; ; attempt++) {
       const head = await loadLearnedState(options.storage);
       const now = options.clock.now().toISOString();
-      const next = make(head, now);
+      const next = await make(head, now);
       try {
         await saveLearnedState(options.storage, next, head.headDocVersion ?? 0);
         loaded = { status: "ok", state: next, headVersion: next.version, headDocVersion: (head.headDocVersion ?? 0) + 1 };
@@ -137,9 +137,15 @@ export function createLearner(options: LearnerOptions): Learner {
     async update(updateOptions = {}) {
       // Feedback is read before the write (it may be large); the head is re-read inside `write`.
       const headNow = await loadLearnedState(options.storage);
-      const since = headNow.state?.feedbackSince;
-      const collected = await collectObservations(options.storage, { ...(since === undefined ? {} : { since }), ignoreActors: settings.ignoreActors });
-      const written = await write((head, now) => {
+      const collect = (since: string | undefined) => collectObservations(options.storage, { ...(since === undefined ? {} : { since }), ignoreActors: settings.ignoreActors });
+      let since = headNow.state?.feedbackSince;
+      let collected = await collect(since);
+      const written = await write(async (head, now) => {
+        // A reset written meanwhile (another process) moved feedbackSince: the feedback it discarded must not be learned again.
+        if (head.state !== undefined && head.state.feedbackSince !== since) {
+          since = head.state.feedbackSince;
+          collected = await collect(since);
+        }
         const version = nextVersion(head);
         const model = learnModel(collected.observations, {
           settings, now, version,
