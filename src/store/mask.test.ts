@@ -169,6 +169,32 @@ describe("maskDraft", () => {
     expect(masked.id).toBe(draft.id);
   });
 
+  it("scrubs JSON-escaped copies too (explanations quote values as JSON: a quote, backslash or newline in the secret is escaped there)", () => {
+    const secrets = ['pa"ss\\word', "line1\nline2", "tab\there", "lone\ud800x"];
+    for (const secret of secrets) {
+      const quoted = JSON.stringify(secret);
+      const draft: DecisionDraft = {
+        ...draftWith({ password: secret }),
+        findings: [{
+          policy: "p", rule: "r", revision: "1", language: "vigil", effect: "violation", mode: "deny", severity: "high",
+          message: `password ${quoted} is weak`,
+          trace: [{ kind: "condition", expr: 'input.password == "x"', value: false, inputs: { "input.password": secret } }],
+        }],
+        explanation: { summary: "denied", steps: [{ kind: "condition", text: `input.password == "x" was false (input.password = ${quoted})` }] },
+      };
+      const snapshot = structuredClone(draft);
+      const masked = maskDraft(draft, compileMask({ paths: ["/input/password"] }));
+      const text = JSON.stringify(masked);
+      expect(text, secret).not.toContain(JSON.stringify(secret).slice(1, -1));
+      expect(text, secret).not.toContain(JSON.stringify(quoted).slice(1, -1));
+      expect(masked.explanation.steps[0]?.text).toBe(`input.password == "x" was false (input.password = "${DEFAULT_MASK_MARKER}")`);
+      expect(masked.findings[0]?.message).toBe(`password "${DEFAULT_MASK_MARKER}" is weak`);
+      expect(masked.findings[0]?.trace[0]?.inputs).toEqual({ "input.password": DEFAULT_MASK_MARKER });
+      expect(masked.masking).toEqual({ erased: ["/input/password"], scrubbed: 3 });
+      expect(draft).toEqual(snapshot);
+    }
+  });
+
   it("can turn value scrubbing off", () => {
     const draft = { ...draftWith({ password: "hunter2" }), explanation: { summary: "pw hunter2", steps: [] } };
     const masked = maskDraft(draft, compileMask({ paths: ["/input/password"], scrubValues: false }));

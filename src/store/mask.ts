@@ -143,7 +143,7 @@ export function maskForRecord(draft: DecisionDraft, mask: CompiledMask | undefin
   // Object spread of the whole draft stays on V8's fast clone path; rest destructuring does not.
   const masked: DecisionDraft = result.input === undefined ? withoutInput(draft, masking) : { ...draft, input: result.input, masking };
   const text = serialize(masked);
-  const secrets = mask.minScrubLength > 0 ? collectSecrets(result.values, mask.minScrubLength) : [];
+  const secrets = mask.minScrubLength > 0 ? withEscapedForms(collectSecrets(result.values, mask.minScrubLength)) : [];
   // Secrets appear in the text JSON-escaped; no hit means no copy survived anywhere.
   if (!containsAny(text, secrets)) return { draft: masked, text };
   const scrubber = { secrets, marker: mask.marker, count: 0 };
@@ -190,6 +190,21 @@ function collectSecrets(values: readonly unknown[], minLength: number): string[]
 }
 
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/**
+ * The secrets plus, for each one JSON escapes (a quote, backslash, control character, lone
+ * surrogate), its escaped form: explanations and messages quote values as JSON
+ * (`input.password = "pa\"ss"`), so that is how the copy appears inside a string. Longest first.
+ */
+function withEscapedForms(secrets: readonly string[]): string[] {
+  const all = [...secrets];
+  for (const secret of secrets) {
+    if (!NEEDS_ESCAPE.test(secret)) continue;
+    const escaped = JSON.stringify(secret).slice(1, -1);
+    if (escaped !== secret && !all.includes(escaped)) all.push(escaped);
+  }
+  return all.length > secrets.length ? all.sort((a, b) => b.length - a.length) : all;
+}
 
 /** Does the serialized record still contain one of the secrets (as JSON-escaped text)? */
 function containsAny(text: string, secrets: readonly string[]): boolean {
