@@ -59,3 +59,26 @@ describe("learner: concurrent update and reset", () => {
     expect(state.feedbackUsed).toBe(0);
   });
 });
+
+describe("learner: recovery from a malformed head", () => {
+  it("the next update after a malformed head writes a fresh version after the stored ones instead of failing on version 1", async () => {
+    const { storage } = store;
+    await labelled(storage, clock, noisy, { principal: "n", count: 10, label: "false_positive", by: reviewers, prefix: "a" });
+    const learner = createLearner({ storage, clock, policy: () => noisy });
+    await learner.update();
+    clock.advance(60_000);
+    await learner.update();
+    await storage.putDocs([{ collection: "learn.state", id: "head", value: { nothing: true } }], clock.iso());
+    const restarted = createLearner({ storage, clock, policy: () => noisy });
+    expect((await restarted.start()).status).toBe("corrupt");
+    clock.advance(60_000);
+    const recovered = (await restarted.update()).state;
+    expect([recovered.version, recovered.parent]).toEqual([3, null]);
+    expect((await loadLearnedState(storage)).status).toBe("ok");
+    clock.advance(60_000);
+    await storage.putDocs([{ collection: "learn.state", id: "head", value: { version: "x" } }], clock.iso());
+    const reset = await restarted.reset(reviewers[0] as never, "start over");
+    expect(reset.version).toBe(4);
+    expect((await loadLearnedState(storage)).state?.version).toBe(4);
+  });
+});

@@ -22,7 +22,7 @@ import { learningLabels } from "./keys.js";
 import { createLearnedLookup, type LearnedLookup } from "./lookup.js";
 import { learnModel } from "./model.js";
 import { collectObservations } from "./observations.js";
-import { listVersions, loadLearnedState, saveLearnedState, type LoadedState, type VersionSummary } from "./state-store.js";
+import { LEARN_COLLECTION, listVersions, loadLearnedState, saveLearnedState, type LoadedState, type VersionSummary } from "./state-store.js";
 import { defaultLearnerSettings, type LearnedState, type LearnerSettings } from "./types.js";
 
 export const LEARNER_ACTOR = "vigil:learner";
@@ -95,11 +95,13 @@ export function createLearner(options: LearnerOptions): Learner {
     return result;
   }
 
-  async function write(make: (head: LoadedState, now: string) => LearnedState | Promise<LearnedState>): Promise<LearnedState> {
+  async function write(make: (head: LoadedState, now: string, version: number) => LearnedState | Promise<LearnedState>): Promise<LearnedState> {
     for (let attempt = 0; ; attempt++) {
       const head = await loadLearnedState(options.storage);
       const now = options.clock.now().toISOString();
-      const next = await make(head, now);
+      // A corrupt head may not say which versions exist (malformed) or name an older one: never reuse a stored version's id.
+      const stored = head.status === "corrupt" ? await lastStoredVersion() : 0;
+      const next = await make(head, now, Math.max(nextVersion(head), stored + 1));
       try {
         await saveLearnedState(options.storage, next, head.headDocVersion ?? 0);
         loaded = { status: "ok", state: next, headVersion: next.version, headDocVersion: (head.headDocVersion ?? 0) + 1 };
@@ -113,6 +115,21 @@ export function createLearner(options: LearnerOptions): Learner {
   }
 
   const nextVersion = (head: LoadedState): number => Math.max(head.headVersion ?? 0, head.state?.version ?? 0) + 1;
+
+  /** The highest version document stored (0 when none). */
+  async function lastStoredVersion(): Promise<number> {
+    let last = 0;
+    let afterId: string | undefined;
+    for (;;) {
+      const page = await options.storage.listDocs(LEARN_COLLECTION, { idPrefix: "v-", limit: 1000, ...(afterId === undefined ? {} : { afterId }) });
+      for (const doc of page) {
+        const version = Number(doc.id.slice(2));
+        if (Number.isInteger(version) && version > last) last = version;
+      }
+      if (page.length < 1000) return last;
+      afterId = page[page.length - 1]?.id;
+    }
+  }
 
   return {
     start: load,
@@ -140,13 +157,12 @@ export function createLearner(options: LearnerOptions): Learner {
       const collect = (since: string | undefined) => collectObservations(options.storage, { ...(since === undefined ? {} : { since }), ignoreActors: settings.ignoreActors });
       let since = headNow.state?.feedbackSince;
       let collected = await collect(since);
-      const written = await write(async (head, now) => {
+      const written = await write(async (head, now, version) => {
         // A reset written meanwhile (another process) moved feedbackSince: the feedback it discarded must not be learned again.
         if (head.state !== undefined && head.state.feedbackSince !== since) {
           since = head.state.feedbackSince;
           collected = await collect(since);
         }
-        const version = nextVersion(head);
         const model = learnModel(collected.observations, {
           settings, now, version,
           ...(options.policy ? { policy: (name: string) => metaOf(options.policy?.(name)) } : {}),
@@ -166,8 +182,8 @@ export function createLearner(options: LearnerOptions): Learner {
     },
     async reset(actor, reason) {
       requireRole(actor, ["approver"], "reset learned state");
-      return write((head, now) => ({
-        schema: 1, version: nextVersion(head), parent: head.headVersion ?? null, createdAt: now, createdBy: actor.id, kind: "reset",
+      return write((head, now, version) => ({
+        schema: 1, version, parent: head.headVersion ?? null, createdAt: now, createdBy: actor.id, kind: "reset",
         reason: reason ?? `reset by ${actor.id}`, feedbackSince: now, settings, feedbackUsed: 0, reviewers: 0, entries: [], calibration: {},
       })).then(async (next) => {
         await options.storage.appendAudit([{ at: next.createdAt, actor: actor.id, action: "learn.reset", target: `learn.state/v${next.version}`, detail: { parent: next.parent, ...(reason ? { reason } : {}) } }]);
