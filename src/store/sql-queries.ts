@@ -35,9 +35,10 @@ export function prepareDecisions(drafts: readonly DecisionDraft[], mask: Compile
     if (seen.has(original.id)) throw new VigilError("VIGIL_CONFLICT", `decision id ${JSON.stringify(original.id)} appears twice in one appendDecisions batch; ids must be unique`, { field: `${field}.id` });
     seen.add(original.id);
     if (typeof original.eventId !== "string") throw new VigilError("VIGIL_BAD_INPUT", `${field}.eventId must be a string (decision ${original.id})`, { field: `${field}.eventId` });
+    if (typeof original.eventType !== "string") throw new VigilError("VIGIL_BAD_INPUT", `${field}.eventType must be a string (decision ${original.id})`, { field: `${field}.eventType` });
     const timeMs = Date.parse(original.time);
     if (Number.isNaN(timeMs)) throw new VigilError("VIGIL_BAD_INPUT", `${field}.time must be an RFC 3339 timestamp, got ${JSON.stringify(original.time)} (decision ${original.id})`, { field: `${field}.time` });
-    const { draft, text } = maskForRecord(original, mask, canonicalJson);
+    const { draft, text } = canonicalOrRefuse(original, mask, field);
     flatten(text);
     const policies: string[] = [];
     for (const finding of draft.findings ?? []) {
@@ -45,6 +46,17 @@ export function prepareDecisions(drafts: readonly DecisionDraft[], mask: Compile
     }
     return { id: draft.id, eventId: draft.eventId, eventType: draft.eventType, ...(draft.subject === undefined ? {} : { subject: draft.subject }), timeMs, body: text, policies, draft };
   });
+}
+
+/** maskForRecord with canonical JSON; its refusal (circular, too deep: a path from `$`) names the draft and its id. */
+function canonicalOrRefuse(original: DecisionDraft, mask: CompiledMask | undefined, field: string): { readonly draft: DecisionDraft; readonly text: string } {
+  try {
+    return maskForRecord(original, mask, canonicalJson);
+  } catch (error) {
+    if (!(error instanceof VigilError) || error.code !== "VIGIL_BAD_INPUT") throw error;
+    const path = typeof error.details.field === "string" && error.details.field.startsWith("$") ? error.details.field.slice(1) : "";
+    throw new VigilError("VIGIL_BAD_INPUT", `${field} (decision ${original.id}): ${error.message}`, { field: `${field}${path}` }, error);
+  }
 }
 
 /** Checks decisions prepared elsewhere (appendCanonicalDecisions) as prepareDecisions checks drafts. Throws naming the entry. */
