@@ -187,7 +187,7 @@ export async function startLearning(options: LearningOptions): Promise<Learning>
       }
       if (learn.proposalsIntervalMs > 0 && now - lastMined >= learn.proposalsIntervalMs) {
         lastMined = now;
-        const proposals = await mineProposals({ storage, clock, policySet: options.catalog.policySet, paths: config.policies });
+        const proposals = await mineProposals({ storage, clock, policySet: options.catalog.policySet, paths: config.policies, ignoreActors: settings.ignoreActors ?? defaultLearnerSettings.ignoreActors });
         result = { ...result, proposals };
       }
       return result;

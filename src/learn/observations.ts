@@ -58,6 +58,12 @@ async function policiesOf(storage: Storage, feedback: Feedback): Promise<Set<str
 
 const personOf = (name: string): string => name.trim().toLowerCase();
 
+/** True when `actor` matches one of the globs (automation such as `vigil:*`), compared trimmed and case-insensitively. */
+export function ignoredActor(actor: string, globs: readonly string[]): boolean {
+  const person = personOf(actor);
+  return globs.some((glob) => globMatch(personOf(glob), person));
+}
+
 /** Joins the stored feedback with the decision record. Reads only; never changes anything. */
 export async function collectObservations(storage: Storage, options: CollectOptions = {}): Promise<Collected> {
   const skipped: Record<string, number> = {};
@@ -70,7 +76,7 @@ export async function collectObservations(storage: Storage, options: CollectOpti
     if (options.since !== undefined && feedback.at < options.since) { skip("before the last reset"); continue; }
     // One person whatever the case or spacing of the name (as review's samePerson and refuseAgent read it).
     const by = personOf(feedback.by);
-    if ((options.ignoreActors ?? []).some((glob) => globMatch(personOf(glob), by))) { skip("automation actor"); continue; }
+    if (ignoredActor(by, options.ignoreActors ?? [])) { skip("automation actor"); continue; }
     const key = `${feedback.decisionId}\u0000${by}`;
     const previous = latest.get(key);
     if (previous !== undefined) skip("superseded by the same person's later label");

@@ -22,11 +22,12 @@ import type { PolicySet } from "../policy/policy-set.js";
 import { runInlineTests } from "../policy/vigil/test-runner.js";
 import { EXCEPTIONS_COLLECTION, FEEDBACK_COLLECTION, OVERRIDES_COLLECTION } from "../review/context.js";
 import { nextId } from "../review/ids.js";
-import { listAll } from "./observations.js";
+import { ignoredActor, listAll } from "./observations.js";
 import { generateTests, replayEvidence, type ReplayEvidence } from "./proposal-evidence.js";
 import { bestCondition, exceptionCondition, exceptionScopeKey } from "./proposal-mine.js";
 import { addToSpec, locatePolicy, renderItems } from "./proposal-yaml.js";
 import { unifiedDiff } from "./text-diff.js";
+import { defaultLearnerSettings } from "./types.js";
 
 export const PROPOSALS_COLLECTION = "learn.proposals";
 
@@ -79,6 +80,8 @@ export interface MineOptions {
   readonly minExceptions?: number;
   /** Recorded decisions of a policy read for evidence (default 5000, newest). */
   readonly maxDecisions?: number;
+  /** Overrides and feedback by these actors (globs) are not mined: Vigil's own (default `vigil:*`, as the learner). */
+  readonly ignoreActors?: readonly string[];
 }
 
 
@@ -147,10 +150,12 @@ export async function mineProposals(options: MineOptions): Promise<Proposal[]> {
   const { storage, policySet } = options;
   const minOverrides = options.minOverrides ?? 3;
   const existing = new Set((await listAll<Proposal>(storage, PROPOSALS_COLLECTION)).map((p) => p.signature));
-  const feedback = await listAll<Feedback>(storage, FEEDBACK_COLLECTION);
+  // The agent's own overrides (the escalation ladder's safe default) and labels are not a person's judgement.
+  const ignore = options.ignoreActors ?? defaultLearnerSettings.ignoreActors;
+  const feedback = (await listAll<Feedback>(storage, FEEDBACK_COLLECTION)).filter((f) => typeof f.by !== "string" || !ignoredActor(f.by, ignore));
   const falsePositive = new Set(feedback.filter((f) => f.label === "false_positive").map((f) => f.decisionId));
   const confirmed = new Set(feedback.filter((f) => f.label !== "false_positive").map((f) => f.decisionId));
-  const overrides = (await listAll<Override>(storage, OVERRIDES_COLLECTION)).filter((o) => o.revokedAt === undefined);
+  const overrides = (await listAll<Override>(storage, OVERRIDES_COLLECTION)).filter((o) => o.revokedAt === undefined && !(typeof o.by === "string" && ignoredActor(o.by, ignore)));
   const drafts: Draft[] = [];
   const byPolicy = new Map<string, Override[]>();
   for (const override of overrides) byPolicy.set(override.policy, [...(byPolicy.get(override.policy) ?? []), override]);

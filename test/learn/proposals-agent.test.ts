@@ -1,0 +1,46 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { mineProposals } from "../../src/learn/proposals.js";
+import { ESCALATION_ACTOR } from "../../src/review/context.js";
+import { storeOverride } from "../../src/review/overrides.js";
+import { approvers, createHarness, type Harness } from "./support.js";
+
+const policy = `apiVersion: vigil.dev/v1
+kind: Policy
+metadata: { name: public-bucket }
+spec:
+  on: [dev.vigil.decide]
+  rules:
+    - name: no-public
+      condition: input.acl == "public-read"
+      message: "bucket {{ input.bucket }} is public"
+      severity: high
+`;
+
+let h: Harness;
+beforeEach(async () => {
+  h = await createHarness(policy);
+});
+afterEach(async () => {
+  await h.dispose();
+});
+
+describe("proposals are mined from people's overrides only", () => {
+  it("overrides made by Vigil itself (the escalation ladder's safe default on expired reviews) are not mined into a proposal", async () => {
+    const deps = { storage: h.store.storage, clock: h.clock, policy: (n: string) => h.set.get(n), settings: {} } as never;
+    for (let i = 0; i < 4; i++) {
+      const decision = await h.record({ bucket: `site-${i}`, acl: "public-read", owner: "web" }, { subject: `bucket/site-${i}` });
+      // What review's allowRetry stores when a review expires with a safe default below approve.
+      await storeOverride(deps, { decisionId: decision.id, policy: "public-bucket", subject: `bucket/site-${i}`, scope: "once", reason: "expired: safe default notify", by: i % 2 === 0 ? ESCALATION_ACTOR.id : "Vigil:escalation" }, "override.create");
+    }
+    expect(await mineProposals({ storage: h.store.storage, clock: h.clock, policySet: h.set, paths: [h.dir] })).toEqual([]);
+
+    // The same overrides by people are.
+    for (let i = 0; i < 3; i++) {
+      const decision = await h.record({ bucket: `www-${i}`, acl: "public-read", owner: "web" }, { subject: `bucket/www-${i}` });
+      await h.review.overrides.create({ decisionId: decision.id, scope: "once", reason: "website" }, approvers[i] as never);
+    }
+    const [proposal] = await mineProposals({ storage: h.store.storage, clock: h.clock, policySet: h.set, paths: [h.dir] });
+    expect(proposal?.summary).toContain("3 decisions of public-bucket/no-public were overridden");
+    expect(proposal?.source.overrides).toHaveLength(3);
+  });
+});
