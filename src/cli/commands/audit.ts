@@ -14,7 +14,7 @@ export const auditVerifyCommand: Command = {
     try {
       const result = await verifyRecord(storage);
       if (format === "json") write(io.stdout, JSON.stringify(result, null, 2));
-      else if (result.ok) write(io.stdout, `decision record intact: ${result.checked} records verified (head seq ${result.head.seq}, hash ${result.head.hash.slice(0, 16)}…)`);
+      else if (result.ok) write(io.stdout, `decision record intact: ${result.checked} records verified (head seq ${result.head.seq}, hash ${result.head.hash})`);
       else write(io.stdout, `decision record TAMPERED: record ${result.problem?.id ?? "?"} (seq ${result.problem?.seq ?? "?"}) was ${result.problem?.kind ?? "changed"}: ${result.problem?.detail ?? ""}\n${result.checked} records before it verified.`);
       return result.ok ? 0 : 1;
     } finally {
