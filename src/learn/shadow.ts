@@ -16,7 +16,8 @@ import { tierRank, type PolicyMeta, type Tier } from "../core/policy.js";
 import type { Storage } from "../core/ports.js";
 import { findingTier } from "../decide/decision.js";
 import { FEEDBACK_COLLECTION } from "../review/context.js";
-import { listAll } from "./observations.js";
+import { ignoredActor, listAll } from "./observations.js";
+import { defaultLearnerSettings } from "./types.js";
 
 export interface ShadowExample {
   readonly decisionId: string;
@@ -57,6 +58,8 @@ export interface ShadowOptions {
   readonly examples?: number;
   /** Most decisions scanned (default 100,000, newest first). */
   readonly limit?: number;
+  /** Labels by these actors (globs) are not people's labels (default `vigil:*`, as the learner). */
+  readonly ignoreActors?: readonly string[];
 }
 
 /** Computes the figures from the decision record and feedback. Reads only. */
@@ -64,7 +67,9 @@ export async function shadowReport(storage: Storage, name: string, options: Shad
   const meta = options.policy;
   const enforcedMeta: PolicyMeta | undefined = meta ? { ...meta, enforcement: { ...meta.enforcement, mode: "enforce" } } : undefined;
   const labels = new Map<string, Feedback[]>();
+  const ignore = options.ignoreActors ?? defaultLearnerSettings.ignoreActors;
   for (const feedback of await listAll<Feedback>(storage, FEEDBACK_COLLECTION)) {
+    if (typeof feedback.by === "string" && ignoredActor(feedback.by, ignore)) continue;
     const list = labels.get(feedback.decisionId) ?? [];
     list.push(feedback);
     labels.set(feedback.decisionId, list);
