@@ -195,6 +195,15 @@ describe("maskDraft", () => {
     }
   });
 
+  it("scrubs copies in the labels too (anything but keys and the id fields)", () => {
+    const draft: DecisionDraft = { ...draftWith({ token: "tok-123456" }), labels: { source: "webhook", note: "caller sent tok-123456" } };
+    const masked = maskDraft(draft, compileMask({ paths: ["/input/token"] }));
+    expect(JSON.stringify(masked)).not.toContain("tok-123456");
+    expect(masked.labels).toEqual({ source: "webhook", note: `caller sent ${DEFAULT_MASK_MARKER}` });
+    expect(masked.masking).toEqual({ erased: ["/input/token"], scrubbed: 1 });
+    expect(draft.labels?.["note"]).toBe("caller sent tok-123456");
+  });
+
   it("can turn value scrubbing off", () => {
     const draft = { ...draftWith({ password: "hunter2" }), explanation: { summary: "pw hunter2", steps: [] } };
     const masked = maskDraft(draft, compileMask({ paths: ["/input/password"], scrubValues: false }));

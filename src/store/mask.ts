@@ -120,7 +120,7 @@ export function compileMask(config: MaskConfig): CompiledMask {
 /**
  * Returns the draft with its `input` masked and `masking` set, or the same draft when nothing
  * matched. With value scrubbing on (the default), copies of the masked string values elsewhere
- * in the draft (traces, explanation, actions, risk, other input fields) are replaced with the
+ * in the draft (traces, explanation, actions, risk, labels, other input fields) are replaced with the
  * marker and counted in `masking.scrubbed`. Never mutates the caller's draft.
  */
 export function maskDraft(draft: DecisionDraft, mask: CompiledMask | undefined): DecisionDraft {
@@ -148,7 +148,7 @@ export function maskForRecord(draft: DecisionDraft, mask: CompiledMask | undefin
   if (!containsAny(text, secrets)) return { draft: masked, text };
   const scrubber = { secrets, marker: mask.marker, count: 0 };
   const replaced: Record<string, unknown> = {};
-  for (const field of ["input", "findings", "explanation", "actions", "risk"] as const) {
+  for (const field of ["input", "findings", "explanation", "actions", "risk", "labels"] as const) {
     const value = masked[field];
     if (value === undefined) continue;
     const next = scrub(value, scrubber);
