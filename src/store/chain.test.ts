@@ -227,6 +227,14 @@ describe("verifyDecisionRecord", () => {
     expect(reads).toBe(2);
   });
 
+  it("compares a checkpoint at the expected head's seq with it (no record after the checkpoint to compare)", async () => {
+    const rows = makeRows(6);
+    const head = { seq: 6, hash: rows[5]!.hash };
+    expect((await verifyDecisionRecord(source(rows), { start: head, expectedHead: head })).ok).toBe(true);
+    const other = await verifyDecisionRecord(source(rows), { start: { seq: 6, hash: "d".repeat(64) }, expectedHead: head });
+    expect(other).toMatchObject({ ok: false, problem: { seq: 6, kind: "modified" } });
+  });
+
   it("reads in batches of batchSize", async () => {
     const store = source(makeRows(10));
     await verifyDecisionRecord(store, { batchSize: 4 });

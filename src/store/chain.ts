@@ -148,6 +148,10 @@ export async function verifyDecisionRecord(storage: RecordSource, options: Verif
     const where = prev.seq === 0 ? "the record is empty" : `the chain ends at seq ${prev.seq} (id ${prevId})`;
     return fail({ seq: prev.seq, id: prevId, kind: "deleted", detail: `${where}, but the expected head is seq ${expectedHead.seq}: ${expectedHead.seq - prev.seq} record(s) at the end are missing` });
   }
+  if (expectedHead !== undefined && prev.seq === expectedHead.seq && prev.hash !== expectedHead.hash) {
+    // Only when the chain ends at the checkpoint (`start`) itself: a scanned record was compared above.
+    return fail({ seq: prev.seq, id: prevId, kind: "modified", detail: `the checkpoint at seq ${prev.seq} has hash ${prev.hash}, but the expected head noted for that seq has ${expectedHead.hash}` });
+  }
   if (storeHead !== undefined) {
     const problem = await checkStoreHead(storage, storeHead, prev, prevId);
     if (problem !== undefined) return fail(problem);
