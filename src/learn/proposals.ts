@@ -99,13 +99,15 @@ interface Draft {
 }
 
 async function build(options: MineOptions, draft: Draft, decisions: readonly Decision[], labels: { overridden: Set<string>; falsePositive: Set<string>; confirmed: Set<string> }): Promise<Omit<Proposal, "id" | "status" | "createdAt" | "createdBy">> {
-  const { policy } = draft;
+  const location = locatePolicy(options.paths, draft.policy.meta.name);
+  // The diff applies to the file as it is now: its tests and replay compare against that revision
+  // (the running policy set may hold an older one when the file was edited since it was loaded).
+  const policy = (location === undefined ? undefined : loadPolicyText(location.text, location.file).policies.find((p) => p.meta.name === draft.policy.meta.name)) ?? draft.policy;
   const name = uniqueName(policy, draft.rule);
   const exception = { name, when: draft.when, ...(draft.rule === undefined ? {} : { rules: [draft.rule] }) };
   const snippet = `spec:\n  exceptions:\n${renderItems([exception], 4)}\n`;
   const signature = `${policy.meta.name}|${draft.rule ?? "*"}|${draft.when}`;
   const base = { kind: "add-exception" as const, policy: policy.meta.name, ...(draft.rule === undefined ? {} : { rule: draft.rule }), revision: policy.meta.revision, summary: draft.summary, source: draft.source, exception, snippet, signature };
-  const location = locatePolicy(options.paths, policy.meta.name);
   if (location === undefined) return { ...base, tests: { generated: 0, passed: 0, failed: 0, failures: ["the policy's YAML file was not found under the policy paths: paste the snippet by hand"] } };
   const withException = addToSpec(location, { exceptions: [exception] });
   const compiledWith = loadPolicyText(withException, location.file).policies.find((p) => p.meta.name === policy.meta.name);

@@ -1,0 +1,46 @@
+import { writeFileSync } from "node:fs";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { loadPolicyText } from "../../src/policy/load.js";
+import { mineProposals } from "../../src/learn/proposals.js";
+import { approvers, createHarness, type Harness } from "./support.js";
+
+const policy = (condition: string): string => `apiVersion: vigil.dev/v1
+kind: Policy
+metadata: { name: public-bucket }
+spec:
+  on: [dev.vigil.decide]
+  rules:
+    - name: no-public
+      condition: ${condition}
+      message: "bucket {{ input.bucket }} is public"
+      severity: high
+`;
+
+let h: Harness;
+beforeEach(async () => {
+  h = await createHarness(policy(`input.acl == "public-read"`));
+});
+afterEach(async () => {
+  await h.dispose();
+});
+
+describe("proposal evidence is computed on the policy revision the diff applies to", () => {
+  it("when the policy file changed since the agent loaded it, the replay's 'before' and the recorded revision are the file's", async () => {
+    for (let i = 0; i < 3; i++) {
+      const decision = await h.record({ bucket: `site-${i}`, acl: "public-read", owner: "web" }, { subject: `bucket/site-${i}` });
+      await h.review.overrides.create({ decisionId: decision.id, scope: "once", reason: "website" }, approvers[i] as never);
+    }
+    // Someone edits the policy file (not yet reloaded by the agent): web buckets no longer violate it.
+    const edited = policy(`input.acl == "public-read" && input.owner != "web"`);
+    writeFileSync(h.file, edited);
+    const fileRevision = loadPolicyText(edited, h.file).policies[0]?.meta.revision;
+    expect(fileRevision).not.toBe(h.set.get("public-bucket")?.meta.revision);
+
+    const [proposal] = await mineProposals({ storage: h.store.storage, clock: h.clock, policySet: h.set, paths: [h.dir] });
+    expect(proposal?.revision).toBe(fileRevision);
+    expect(proposal?.diff).toContain(` condition: input.acl == "public-read" && input.owner != "web"`); // the diff is against the edited file
+    // Against the file the diff applies to, the exception changes nothing: the edit already allows these.
+    expect(proposal?.replay).toMatchObject({ decisions: 3, recordedViolations: 3, reproduced: 0, violationsBefore: 0, violationsAfter: 0, changed: 0 });
+    expect(proposal?.tests.generated).toBe(0);
+  });
+});
