@@ -239,6 +239,13 @@ export async function getProposal(storage: Storage, id: string): Promise<Proposa
   return doc.value;
 }
 
+/** The agent proposes, a person decides: Vigil's own identities (`vigil:*`) may not accept or reject, whatever role they hold. */
+function refuseAgent(actor: Actor, what: string): void {
+  if (actor.id.trim().toLowerCase().startsWith("vigil:")) {
+    throw new VigilError("VIGIL_FORBIDDEN", `${actor.id} may not ${what}: Vigil never edits its own policies; it proposes and a person accepts or rejects`, { field: "actor.id" });
+  }
+}
+
 async function decide(storage: Storage, clock: Clock, id: string, actor: Actor, status: "accepted" | "rejected", extra: Partial<Proposal>): Promise<Proposal> {
   const doc = await storage.getDoc<Proposal>(PROPOSALS_COLLECTION, id);
   if (doc === undefined) throw new VigilError("VIGIL_NOT_FOUND", `proposal ${id} does not exist; list them with \`vigil proposals list\``, { field: "id" });
@@ -258,6 +265,7 @@ async function decide(storage: Storage, clock: Clock, id: string, actor: Actor, 
  */
 export async function acceptProposal(deps: { readonly storage: Storage; readonly clock: Clock }, id: string, actor: Actor, options: { readonly write?: boolean; readonly note?: string } = {}): Promise<Proposal> {
   requireRole(actor, ["approver"], `accept proposal ${id}`);
+  refuseAgent(actor, `accept proposal ${id}`);
   const proposal = await getProposal(deps.storage, id);
   if (proposal.status !== "open") throw new VigilError("VIGIL_CONFLICT", `proposal ${id} was already ${proposal.status} by ${proposal.decidedBy ?? "someone"}`, { field: "id" });
   const written: string[] = [];
@@ -276,6 +284,7 @@ export async function acceptProposal(deps: { readonly storage: Storage; readonly
 /** Rejects a proposal (approver or admin; reason required). The same change is not proposed again. */
 export async function rejectProposal(deps: { readonly storage: Storage; readonly clock: Clock }, id: string, actor: Actor, reason: string): Promise<Proposal> {
   requireRole(actor, ["approver"], `reject proposal ${id}`);
+  refuseAgent(actor, `reject proposal ${id}`);
   if (typeof reason !== "string" || reason.trim() === "") throw new VigilError("VIGIL_BAD_INPUT", "a reason is required to reject a proposal", { field: "reason" });
   return decide(deps.storage, deps.clock, id, actor, "rejected", { note: reason });
 }

@@ -1,5 +1,6 @@
+import { existsSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { mineProposals } from "../../src/learn/proposals.js";
+import { acceptProposal, getProposal, mineProposals, rejectProposal } from "../../src/learn/proposals.js";
 import { ESCALATION_ACTOR } from "../../src/review/context.js";
 import { storeOverride } from "../../src/review/overrides.js";
 import { approvers, createHarness, type Harness } from "./support.js";
@@ -42,5 +43,21 @@ describe("proposals are mined from people's overrides only", () => {
     const [proposal] = await mineProposals({ storage: h.store.storage, clock: h.clock, policySet: h.set, paths: [h.dir] });
     expect(proposal?.summary).toContain("3 decisions of public-bucket/no-public were overridden");
     expect(proposal?.source.overrides).toHaveLength(3);
+  });
+
+  it("Vigil's own identities may not accept or reject a proposal, whatever role they hold (it proposes; a person accepts)", async () => {
+    for (let i = 0; i < 3; i++) {
+      const decision = await h.record({ bucket: `www-${i}`, acl: "public-read", owner: "web" }, { subject: `bucket/www-${i}` });
+      await h.review.overrides.create({ decisionId: decision.id, scope: "once", reason: "website" }, approvers[i] as never);
+    }
+    const [proposal] = await mineProposals({ storage: h.store.storage, clock: h.clock, policySet: h.set, paths: [h.dir] });
+    const deps = { storage: h.store.storage, clock: h.clock };
+    const id = proposal?.id as string;
+    await expect(acceptProposal(deps, id, { id: "vigil:learner", roles: ["approver", "admin"] }, { write: true })).rejects.toMatchObject({ code: "VIGIL_FORBIDDEN" });
+    await expect(acceptProposal(deps, id, { id: "Vigil:escalation", roles: ["approver"] })).rejects.toMatchObject({ code: "VIGIL_FORBIDDEN" });
+    await expect(rejectProposal(deps, id, { id: "vigil:learner", roles: ["approver"] }, "no")).rejects.toMatchObject({ code: "VIGIL_FORBIDDEN" });
+    expect((await getProposal(h.store.storage, id)).status).toBe("open");
+    expect(existsSync(`${h.file}.${id}.proposed`)).toBe(false);
+    expect(await acceptProposal(deps, id, approvers[0] as never)).toMatchObject({ status: "accepted", decidedBy: "ann" });
   });
 });
