@@ -42,4 +42,22 @@ describe("vigil audit verify", () => {
     expect(run.stdout).toContain("decision record TAMPERED: record dec-000003 (seq 3) was deleted:");
     expect(run.stdout).toContain("2 record(s) at the end are missing");
   });
+
+  it("--expected-head catches a tail truncated with its chain_head moved back too, which the chain alone cannot show; a malformed head is refused naming the flag", async () => {
+    const noted = (JSON.parse((await vigil(["audit", "verify", "--output", "json"], { cwd: dir, env: env() })).stdout) as { head: { seq: number; hash: string } }).head;
+    expect((await vigil(["audit", "verify", "--expected-head", `${noted.seq}:${noted.hash}`], { cwd: dir, env: env() })).code).toBe(0);
+    const db = new Database(join(dir, "vigil.db"));
+    db.exec("DROP TRIGGER decisions_refuse_delete; DROP TRIGGER chain_head_forward_only");
+    const third = db.prepare("SELECT hash FROM decisions WHERE seq = 3").get() as { hash: string };
+    db.prepare("DELETE FROM decisions WHERE seq > 3").run();
+    db.prepare("UPDATE chain_head SET seq = 3, hash = ? WHERE id = 1").run(third.hash);
+    db.close();
+    expect((await vigil(["audit", "verify"], { cwd: dir, env: env() })).code).toBe(0);
+    const run = await vigil(["audit", "verify", "--expected-head", `${noted.seq}:${noted.hash}`], { cwd: dir, env: env() });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain("was deleted");
+    const bad = await vigil(["audit", "verify", "--expected-head", "5:abc"], { cwd: dir, env: env() });
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain("--expected-head is \"5:abc\": give <seq>:<hash>");
+  });
 });
