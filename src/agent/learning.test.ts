@@ -131,6 +131,22 @@ describe("the learning schedule", () => {
     expect(await agent.learning.tick()).toMatchObject({ updated: 2 });
   });
 
+  it("feedback given while (or at the instant) the leader learned a version is learned by the next scheduled update", async () => {
+    const clock = createManualClock("2025-03-03T10:00:00Z");
+    const { agent } = await open({ clock, learn: { updateIntervalMs: 3_600_000, refreshIntervalMs: 60_000 } });
+    await labelled(agent, "svc/batch");
+    clock.advance(3_600_000);
+    expect(await agent.learning.tick()).toMatchObject({ updated: 1 });
+    // Recorded at the version's own time, after it was written: not part of it.
+    const [decision] = await agent.storage.listDecisions({ limit: 1 });
+    await agent.feedback.record({ decisionId: decision?.id as string, label: "true_positive" }, { id: "cai", roles: ["approver"] });
+    expect(agent.learner?.current()?.feedbackUsed).toBe(10);
+    clock.advance(3_600_000);
+    const next = await agent.learning.tick();
+    expect(next).toMatchObject({ updated: 2 });
+    expect(agent.learner?.current()?.feedbackUsed).toBe(11);
+  });
+
   it("a process that does not lead only re-reads the version another process wrote", async () => {
     const clock = createManualClock("2025-03-03T10:00:00Z");
     const leader = await open({ clock });

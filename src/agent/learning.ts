@@ -153,12 +153,18 @@ export async function startLearning(options: LearningOptions): Promise<Learning>
   let lastMined = startedAt;
   const iso = (ms: number | undefined): string | undefined => (ms === undefined ? undefined : new Date(ms).toISOString());
 
-  /** True when feedback was given after `since` (any feedback at all when undefined). */
+  /**
+   * When this process's last update began reading feedback, for the version it wrote: feedback given
+   * from then on (while the update ran, or at the instant it was written) may not be in that version.
+   */
+  let learnedFrom: { readonly version: number; readonly at: string } | undefined;
+
+  /** True when feedback was given at or after `since` (any feedback at all when undefined). */
   async function feedbackSince(since: string | undefined): Promise<boolean> {
     if (since === undefined) return (await storage.listDocs(FEEDBACK_COLLECTION, { limit: 1 })).length > 0;
     // Every feedback record (API, CLI, events, reviews, overrides) has its `feedback.record` audit entry.
     const entries = await storage.listAudit({ since, limit: 1000 });
-    return entries.length === 1000 || entries.some((entry) => entry.action === "feedback.record" && entry.at > since);
+    return entries.length === 1000 || entries.some((entry) => entry.action === "feedback.record" && entry.at >= since);
   }
 
   return {
@@ -180,8 +186,11 @@ export async function startLearning(options: LearningOptions): Promise<Learning>
       const since = Math.max(current ? Date.parse(current.createdAt) : startedAt, lastUpdateCheck ?? Number.NEGATIVE_INFINITY);
       if (now - since >= learn.updateIntervalMs) {
         lastUpdateCheck = now;
-        if (await feedbackSince(current?.createdAt)) {
+        const from = current !== undefined && learnedFrom?.version === current.version ? learnedFrom.at : current?.createdAt;
+        if (await feedbackSince(from)) {
+          const readAt = clock.now().toISOString();
           const updated = await learner.update({ reason: `scheduled update (learn.updateIntervalMs ${learn.updateIntervalMs})` });
+          learnedFrom = { version: updated.state.version, at: readAt };
           result = { ...result, updated: updated.state.version };
         } else result = { ...result, skipped: current ? `no feedback since version ${current.version}` : "no feedback yet" };
       }
