@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { isVigilError } from "../core/index.js";
 import type { DecisionDraft } from "../core/index.js";
+import { formatValue } from "../policy/explain.js";
 import { compileMask, DEFAULT_MASK_MARKER, maskDraft, parseMaskPath } from "./mask.js";
 
 const input = () => ({
@@ -202,6 +203,23 @@ describe("maskDraft", () => {
     expect(masked.labels).toEqual({ source: "webhook", note: `caller sent ${DEFAULT_MASK_MARKER}` });
     expect(masked.masking).toEqual({ erased: ["/input/token"], scrubbed: 1 });
     expect(draft.labels?.["note"]).toBe("caller sent tok-123456");
+  });
+
+  it("scrubs the shortened copies explanations make of long values (the start of the secret, then ...)", () => {
+    const token = `eyJhbGciOiJSUzI1NiJ9.${"x".repeat(120)}`;
+    const shortened = formatValue(token);
+    expect(shortened.endsWith("...")).toBe(true);
+    const inObject = formatValue({ user: "bob", token });
+    const draft: DecisionDraft = { ...draftWith({ token }), explanation: { summary: "s", steps: [{ kind: "condition", text: `input.token == "x" was false (input.token = ${shortened})` }, { kind: "condition", text: `input was ${inObject}` }] } };
+    const masked = maskDraft(draft, compileMask({ paths: ["/input/token"] }));
+    const text = JSON.stringify(masked);
+    expect(text).not.toContain("eyJhbGciOi");
+    expect(masked.explanation.steps[0]?.text).toBe(`input.token == "x" was false (input.token = "${DEFAULT_MASK_MARKER}...)`);
+    expect(masked.explanation.steps[1]?.text).toBe(`input was {"user":"bob","token":"${DEFAULT_MASK_MARKER}...`);
+    expect(masked.masking).toEqual({ erased: ["/input/token"], scrubbed: 2 });
+    // Three characters before "..." are not a copy; other text ending in "..." is left alone.
+    const short = maskDraft({ ...draftWith({ token }), explanation: { summary: "eyJ... and loading...", steps: [] } }, compileMask({ paths: ["/input/token"] }));
+    expect(short.explanation.summary).toBe("eyJ... and loading...");
   });
 
   it("can turn value scrubbing off", () => {

@@ -145,8 +145,8 @@ export function maskForRecord(draft: DecisionDraft, mask: CompiledMask | undefin
   const text = serialize(masked);
   const secrets = mask.minScrubLength > 0 ? withEscapedForms(collectSecrets(result.values, mask.minScrubLength)) : [];
   // Secrets appear in the text JSON-escaped; no hit means no copy survived anywhere.
-  if (!containsAny(text, secrets)) return { draft: masked, text };
-  const scrubber = { secrets, marker: mask.marker, count: 0 };
+  if (!containsAny(text, secrets, Math.max(mask.minScrubLength, 4))) return { draft: masked, text };
+  const scrubber = { secrets, marker: mask.marker, count: 0, minPrefix: Math.max(mask.minScrubLength, 4) };
   const replaced: Record<string, unknown> = {};
   for (const field of ["input", "findings", "explanation", "actions", "risk", "labels"] as const) {
     const value = masked[field];
@@ -206,17 +206,38 @@ function withEscapedForms(secrets: readonly string[]): string[] {
   return all.length > secrets.length ? all.sort((a, b) => b.length - a.length) : all;
 }
 
-/** Does the serialized record still contain one of the secrets (as JSON-escaped text)? */
-function containsAny(text: string, secrets: readonly string[]): boolean {
+/**
+ * Does the serialized record still contain one of the secrets (as JSON-escaped text), or the start
+ * of one followed by `...` (an explanation shortens a long value: `"eyJhbGciOi...`)?
+ */
+function containsAny(text: string, secrets: readonly string[], minPrefix: number): boolean {
   for (const secret of secrets) {
     const escaped = NEEDS_ESCAPE.test(secret) ? JSON.stringify(secret).slice(1, -1) : secret;
     if (text.includes(escaped)) return true;
+    if (escaped.length > minPrefix && text.includes("...") && text.includes(escaped.slice(0, minPrefix))) return true;
   }
   return false;
 }
 
+/** Replaces each shortened copy of `secret` in `text`: a start of it (at least `minPrefix` characters) right before `...`. */
+function scrubShortened(text: string, secret: string, scrubber: { readonly marker: string; count: number; readonly minPrefix: number }): string {
+  let out = text;
+  let at = out.indexOf("...");
+  while (at >= 0) {
+    let length = Math.min(secret.length - 1, at);
+    while (length >= scrubber.minPrefix && out.slice(at - length, at) !== secret.slice(0, length)) length--;
+    if (length >= scrubber.minPrefix) {
+      out = `${out.slice(0, at - length)}${scrubber.marker}${out.slice(at)}`;
+      scrubber.count++;
+      at = at - length + scrubber.marker.length;
+    }
+    at = out.indexOf("...", at + 3);
+  }
+  return out;
+}
+
 /** Copy-on-write replacement of every occurrence of a secret inside string leaves (and object keys' values, not keys). */
-function scrub(value: unknown, scrubber: { readonly secrets: readonly string[]; readonly marker: string; count: number }): unknown {
+function scrub(value: unknown, scrubber: { readonly secrets: readonly string[]; readonly marker: string; count: number; readonly minPrefix: number }): unknown {
   if (typeof value === "string") {
     let text = value;
     for (const secret of scrubber.secrets) {
@@ -225,6 +246,7 @@ function scrub(value: unknown, scrubber: { readonly secrets: readonly string[]; 
         scrubber.count += parts.length - 1;
         text = parts.join(scrubber.marker);
       }
+      if (secret.length > scrubber.minPrefix && text.includes("...") && text.includes(secret.slice(0, scrubber.minPrefix))) text = scrubShortened(text, secret, scrubber);
     }
     return text;
   }
