@@ -1,7 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { PolicyMeta } from "../core/policy.js";
 import { createTempStore, type TempStore } from "../act/test-support.js";
-import { manualClock, meta, type ManualClock } from "../decide/test-support.js";
+import { createDecider } from "../decide/decider.js";
+import { manualClock, meta, violation, type ManualClock } from "../decide/test-support.js";
+import { FEEDBACK_COLLECTION, OVERRIDES_COLLECTION } from "../review/context.js";
+import { learningLabels } from "./keys.js";
 import { createSqliteStorage } from "../store/sqlite/index.js";
 import { recordFeedback } from "./feedback.js";
 import { createLearner } from "./learner.js";
@@ -49,5 +52,24 @@ describe("collectObservations: who gave the feedback", () => {
     const entry = state.entries.find((e) => e.scope === "entity" && e.key === "principal/night-owl");
     expect(entry?.held).toBe("not lowered: 1 reviewer lean false positive, 2 needed");
     expect(state.entries.every((e) => (e.riskDelta ?? 0) >= 0 && (e.tierShift ?? 0) >= 0)).toBe(true);
+  });
+});
+
+describe("collectObservations: override- and review-made feedback", () => {
+  it("an override's feedback is about the policy that person overrode, not another person's override of another policy of the decision", async () => {
+    const { storage } = store;
+    const other: PolicyMeta = meta("other", { tier: "notify", floor: "observe", ceiling: "approve" });
+    const ctx = ctxFor("p");
+    const draft = createDecider().decide(ctx, [violation({ policy: "noisy" }), violation({ policy: "other" })], { noisy: "rev-1", other: "rev-1" }, { id: "d-2", now: ctx.now, enforced: true, policy: (n) => (n === "noisy" ? noisy : other), labels: learningLabels(ctx) });
+    const [decision] = await storage.appendDecisions([draft]);
+    const at = clock.iso();
+    await storage.putDocs([
+      { collection: OVERRIDES_COLLECTION, id: "OV-1", value: { id: "OV-1", decisionId: decision?.id, policy: "noisy", scope: "once", reason: "x", by: "ann", at }, expectVersion: 0 },
+      { collection: OVERRIDES_COLLECTION, id: "OV-2", value: { id: "OV-2", decisionId: decision?.id, policy: "other", scope: "once", reason: "y", by: "bob", at }, expectVersion: 0 },
+      { collection: FEEDBACK_COLLECTION, id: "fb-1", value: { id: "fb-1", decisionId: decision?.id, label: "false_positive", by: "ann", at, via: "override" }, expectVersion: 0 },
+      { collection: FEEDBACK_COLLECTION, id: "fb-2", value: { id: "fb-2", decisionId: decision?.id, label: "false_positive", by: "bob", at, via: "override" }, expectVersion: 0 },
+    ], at);
+    const { observations } = await collectObservations(storage, {});
+    expect(observations.map((o) => `${o.by}:${o.policy}`).sort()).toEqual(["ann:noisy", "bob:other"]);
   });
 });

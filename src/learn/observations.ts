@@ -43,15 +43,24 @@ export async function listAll<T>(storage: Storage, collection: string, where?: R
   }
 }
 
-/** The policies a review-made or override-made feedback record is about (undefined = every violated policy). */
+/**
+ * The policies a review-made or override-made feedback record is about (undefined = every violated
+ * policy): the ones its author overrode or resolved in review — another person's override or
+ * review of another policy of the same decision is not what this label is about.
+ */
 async function policiesOf(storage: Storage, feedback: Feedback): Promise<Set<string> | undefined> {
+  const mine = <T extends { policy: string }>(records: readonly T[], authors: (record: T) => readonly (string | undefined)[]): Set<string> | undefined => {
+    if (records.length === 0) return undefined;
+    const own = records.filter((r) => authors(r).some((a) => typeof a === "string" && personOf(a) === personOf(feedback.by)));
+    return new Set((own.length > 0 ? own : records).map((r) => r.policy));
+  };
   if (feedback.via === "override") {
     const overrides = await storage.listDocs<Override>(OVERRIDES_COLLECTION, { where: { decisionId: feedback.decisionId }, limit: 100 });
-    return overrides.length > 0 ? new Set(overrides.map((o) => o.value.policy)) : undefined;
+    return mine(overrides.map((o) => o.value), (o) => [o.by]);
   }
   if (feedback.via === "review") {
-    const reviews = await storage.listDocs<{ policy: string }>(REVIEWS_COLLECTION, { where: { decisionId: feedback.decisionId }, limit: 100 });
-    return reviews.length > 0 ? new Set(reviews.map((r) => r.value.policy)) : undefined;
+    const reviews = await storage.listDocs<{ policy: string; resolvedBy?: string; approvals?: readonly { by: string }[] }>(REVIEWS_COLLECTION, { where: { decisionId: feedback.decisionId }, limit: 100 });
+    return mine(reviews.map((r) => r.value), (r) => [r.resolvedBy, ...(r.approvals ?? []).map((a) => a.by)]);
   }
   return undefined;
 }
