@@ -101,10 +101,12 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
   const tokens = createTokenService({ storage, clock });
   const feedback = createFeedbackService({
     storage, clock,
-    // A feedback event's `data.by` that names an API token holder gets that holder's roles.
+    // A feedback event's `data.by` that names an API token holder gets that holder's roles (names
+    // compared as review compares people: trimmed, any case, so "Vic" is the viewer "vic").
     async rolesOf(name) {
       const now = clock.now().toISOString();
-      const held = (await tokens.list()).filter((t) => t.name === name && t.revokedAt === undefined && (t.expiresAt === undefined || t.expiresAt > now));
+      const person = name.trim().toLowerCase();
+      const held = (await tokens.list()).filter((t) => t.name.trim().toLowerCase() === person && t.revokedAt === undefined && (t.expiresAt === undefined || t.expiresAt > now));
       return held.length === 0 ? undefined : [...new Set(held.flatMap((t) => t.roles))];
     },
   });

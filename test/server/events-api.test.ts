@@ -123,6 +123,20 @@ describe("POST /v1/events", () => {
     const feedback = (await t.as("viewer", { method: "GET", url: `/v1/feedback?decisionId=${decision?.id}` })).json().feedback;
     expect(feedback).toEqual([expect.objectContaining({ label: "false_positive", by: "alice", via: "event" })]);
   });
+
+  it("a feedback event by the name of a viewer's token, in another case, is the viewer (refused), not an unknown person", async () => {
+    t = await startTestServer({ files: policies, start: true });
+    await t.as("ingest", { method: "POST", url: "/v1/decide", payload: { input: { x: 1 } } });
+    const [decision] = await t.agent.storage.listDecisions({ limit: 1 });
+    const batch = [
+      ce("f-2", "dev.vigil.feedback", { decisionId: decision?.id, label: "false_positive", by: " Viewer-Token", reason: "not mine to say" }),
+      ce("f-3", "dev.vigil.feedback", { decisionId: decision?.id, label: "true_positive", by: "Approver-Token", reason: "confirmed" }),
+    ];
+    expect((await t.as("ingest", { method: "POST", url: "/v1/events", headers: { "content-type": "application/cloudevents-batch+json" }, payload: batch })).statusCode).toBe(202);
+    await t.agent.ingestor.idle();
+    const feedback = (await t.as("viewer", { method: "GET", url: `/v1/feedback?decisionId=${decision?.id}` })).json().feedback as { by: string; label: string }[];
+    expect(feedback.map((f) => [f.by, f.label])).toEqual([["Approver-Token", "true_positive"]]);
+  });
 });
 
 describe("POST /v1/webhooks/github", () => {
