@@ -77,10 +77,12 @@ export async function shadowReport(storage: Storage, name: string, options: Shad
   const decisions: Decision[] = [];
   const limit = options.limit ?? 100_000;
   let afterSeq = 0;
+  // Newest first, as documented: the record is paged in seq order and only the last `limit` kept.
   for (;;) {
     const page = await storage.listDecisions({ policy: name, afterSeq, limit: 1000, ...(options.since ? { since: options.since } : {}) });
     decisions.push(...page);
-    if (page.length < 1000 || decisions.length >= limit) break;
+    if (decisions.length > limit) decisions.splice(0, decisions.length - limit);
+    if (page.length < 1000) break;
     afterSeq = page[page.length - 1]?.seq ?? afterSeq;
   }
   let counted = 0, withViolations = 0, wouldChange = 0, wouldDeny = 0, wouldRaise = 0, other = 0;

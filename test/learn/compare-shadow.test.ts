@@ -113,5 +113,9 @@ spec:
     // Decisions of another revision are not counted as this revision's figures.
     const other = await shadowReport(h.store.storage, "new-guard", { ...(meta ? { policy: { ...meta, revision: "changed" } } : {}) });
     expect([other.decisions, other.otherRevisions]).toEqual([0, 4]);
+    // limit keeps the newest decisions: the last two (cy, di), not the first two.
+    const newest = await shadowReport(h.store.storage, "new-guard", { ...(meta ? { policy: meta } : {}), limit: 2 });
+    expect(newest.decisions).toBe(2);
+    expect(newest.labelled).toEqual({ falsePositive: 0, truePositive: 0, incident: 1, unlabelled: 1 });
   });
 });
