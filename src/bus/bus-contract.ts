@@ -208,6 +208,21 @@ export function busContract(name: string, createHarness: () => Promise<BusHarnes
       expect(attempts).toEqual([0, 1]);
     });
 
+    it("backs off between redeliveries of a handler that keeps throwing", async () => {
+      // A batch that fails (storage down, a bad event) must not spin: every redelivery runs the
+      // whole batch again and logs a line.
+      const attempts: number[] = [];
+      await bus.subscribe("always.fails", "g", async (message) => {
+        attempts.push(message.redelivered);
+        throw new Error("storage is down");
+      });
+      await bus.publish("always.fails", encoder.encode("x"));
+      await pause(1_200);
+      expect(attempts.length).toBeGreaterThanOrEqual(2);
+      expect(attempts.length).toBeLessThanOrEqual(8);
+      expect(attempts.slice(0, 2)).toEqual([0, 1]);
+    });
+
     it("keeps the group's position across unsubscribe: a later member gets only what is left", async () => {
       const first: string[] = [];
       const stop = await bus.subscribe("feed.items", "durable", async (message) => {

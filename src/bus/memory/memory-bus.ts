@@ -1,5 +1,6 @@
 import { VigilError } from "../../core/index.js";
 import type { Bus, BusMessage } from "../../core/index.js";
+import { redeliveryDelayMs } from "../redelivery.js";
 import { checkGroup, checkSubject, subjectMatches } from "../subject.js";
 
 export interface MemoryBusOptions {
@@ -190,8 +191,8 @@ export class MemoryBus implements Bus {
     void Promise.resolve()
       .then(() => subscriber.handler(message))
       .catch(() => {
-        // A failed handler asks for redelivery now, unless it already acked or nak'ed.
-        if (!settled && live()) this.requeue(group, outstanding, 0);
+        // A failed handler asks for redelivery (after a growing delay), unless it already acked or nak'ed.
+        if (!settled && live()) this.requeue(group, outstanding, redeliveryDelayMs(outstanding.deliveries));
       })
       .finally(() => {
         // The ack wait runs from the handler's return: a handler still at work (in this process)

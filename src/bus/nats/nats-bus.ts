@@ -5,6 +5,7 @@ import { connect, nanos } from "@nats-io/transport-node";
 import type { NatsConnection, NodeConnectionOptions } from "@nats-io/transport-node";
 import { isVigilError, VigilError } from "../../core/index.js";
 import type { Bus, BusMessage } from "../../core/index.js";
+import { redeliveryDelayMs } from "../redelivery.js";
 import { checkGroup, checkSubject } from "../subject.js";
 
 export interface NatsBusOptions {
@@ -54,7 +55,7 @@ interface Subscription {
  * Bus on NATS JetStream. `publish` resolves on the stream's publish ack (the server stored it);
  * each (group, subject) is one durable pull consumer with explicit acks, shared by every
  * subscriber of the group (competing consumers); an un-acked message is redelivered after
- * `ackWaitMs`, a nak'ed one at once (or after its delay). A handler that throws is nak'ed; one
+ * `ackWaitMs`, a nak'ed one at once (or after its delay). A handler that throws is nak'ed with a growing delay (redelivery.ts); one
  * that returns without ack or nak is redelivered after the ack wait. A handler still running is
  * not redelivered: the ack wait is extended (in progress) until it returns.
  */
@@ -239,7 +240,7 @@ export class NatsBus implements Bus {
     try {
       await handler(message);
     } catch {
-      if (!settled) raw.nak();
+      if (!settled) raw.nak(redeliveryDelayMs(raw.info.deliveryCount));
     } finally {
       clearInterval(heartbeat);
     }
