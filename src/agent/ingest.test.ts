@@ -76,7 +76,8 @@ describe("ingestor", () => {
     await ingestor.start();
     await ingestor.accept([event("x"), event("y")]);
     await ingestor.idle();
-    expect(pipeline.batches).toEqual([["x", "y"]]);
+    // Retried one event at a time after the failure (to find an event at fault), in order.
+    expect(pipeline.batches.flat()).toEqual(["x", "y"]);
     expect(errors).toHaveLength(2);
     expect(ingestor.stats()).toMatchObject({ processed: 2, failures: 2, queued: 0 });
     await ingestor.stop();
@@ -94,5 +95,89 @@ describe("ingestor", () => {
     expect(pipeline.batches).toEqual([]);
     expect(decodeBatch(encodeBatch([]))).toEqual([]);
     expect(() => decodeBatch(new TextEncoder().encode("{}"))).toThrow(/not a batch/);
+  });
+});
+
+/** A pipeline that fails every batch holding one of `bad` (an event it cannot decide), and records the others. */
+function poisonedPipeline(storage: Storage, bad: ReadonlySet<string>): Pipeline & { batches: string[][]; attempts: number } {
+  const pipeline = {
+    batches: [] as string[][],
+    attempts: 0,
+    async processBatch(events: readonly StoredEvent[]) {
+      pipeline.attempts++;
+      const ids = events.map((e) => e.event.id);
+      if (ids.some((id) => bad.has(id))) throw new Error(`cannot decide ${ids.filter((id) => bad.has(id)).join(", ")}`);
+      pipeline.batches.push(ids);
+      await storage.markProcessed(events.map((e) => e.seq), clock.now().toISOString());
+      return [];
+    },
+    decideEvent: async () => { throw new Error("not used"); },
+    flushContext: async () => undefined,
+    exceptionsFor: async () => { throw new Error("not used"); },
+  };
+  return pipeline;
+}
+
+describe("ingestor: failing batches", () => {
+  it("does not retry a failed batch each time new events arrive: it waits the retry delay", async () => {
+    const pipeline = poisonedPipeline(storage, new Set(["a"]));
+    const errors: string[] = [];
+    const ingestor = createIngestor({ storage, pipeline, clock, capacity: 100, batchSize: 10, mode: "local", retryDelayMs: 2_000, onError: (message) => errors.push(message) });
+    await ingestor.start();
+    await ingestor.accept([event("a")]);
+    for (let index = 0; index < 10; index++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await ingestor.accept([event(`n-${index}`)]);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // One attempt, then the loop waits 2 s whatever arrives meanwhile.
+    expect(pipeline.attempts).toBe(1);
+    expect(errors).toHaveLength(1);
+    await ingestor.stop();
+  });
+
+  it("leaves an event that keeps failing pending, reports it, and decides the events around it", async () => {
+    const pipeline = poisonedPipeline(storage, new Set(["bad"]));
+    const errors: string[] = [];
+    const ingestor = createIngestor({ storage, pipeline, clock, capacity: 4, batchSize: 10, mode: "local", retryDelayMs: 1, maxAttempts: 3, onError: (message) => errors.push(message) });
+    await ingestor.start();
+    await ingestor.accept([event("good-1"), event("bad"), event("good-2")]);
+    await ingestor.idle();
+    expect(pipeline.batches.flat()).toEqual(["good-1", "good-2"]);
+    expect((await storage.pendingEvents(10)).map((e) => e.event.id)).toEqual(["bad"]);
+    expect(errors.some((message) => message.includes("/t/bad") && message.includes("pending"))).toBe(true);
+    // The queue is free again: a full request is accepted, not refused with 429.
+    await ingestor.accept([event("n-1"), event("n-2"), event("n-3"), event("n-4")]);
+    await ingestor.idle();
+    expect(pipeline.batches.flat()).toEqual(["good-1", "good-2", "n-1", "n-2", "n-3", "n-4"]);
+    expect(ingestor.stats()).toMatchObject({ queued: 0, processed: 6 });
+    await ingestor.stop();
+  });
+
+  it("recovery at start is not stuck behind a pending event that keeps failing", async () => {
+    await storage.appendEvents([event("old-1"), event("old-bad"), event("old-2")], clock.now().toISOString());
+    const pipeline = poisonedPipeline(storage, new Set(["old-bad"]));
+    const ingestor = createIngestor({ storage, pipeline, clock, capacity: 100, batchSize: 2, mode: "local", retryDelayMs: 1, maxAttempts: 2 });
+    await ingestor.accept([event("new-1")]);
+    await ingestor.start();
+    await ingestor.idle();
+    expect(pipeline.batches.flat()).toEqual(["old-1", "old-2", "new-1"]);
+    expect((await storage.pendingEvents(10)).map((e) => e.event.id)).toEqual(["old-bad"]);
+    await ingestor.stop();
+  });
+
+  it("keeps retrying (does not set an event aside) while the store itself does not answer", async () => {
+    const pipeline = poisonedPipeline(storage, new Set(["x"]));
+    // Reads fail as well: the store is down, not the event at fault.
+    const down = { appendEvents: storage.appendEvents.bind(storage), pendingEvents: async () => { throw new Error("database is down"); } } as unknown as Storage;
+    const errors: string[] = [];
+    const ingestor = createIngestor({ storage: down, pipeline, clock, capacity: 100, batchSize: 10, mode: "local", retryDelayMs: 1, maxAttempts: 2, onError: (message) => errors.push(message) });
+    await ingestor.start();
+    await ingestor.accept([event("x")]);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(pipeline.attempts).toBeGreaterThan(2);
+    expect(errors.some((message) => message.includes("stays pending in storage"))).toBe(false);
+    expect(ingestor.stats().queued).toBe(1);
+    await ingestor.stop();
   });
 });

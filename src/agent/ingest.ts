@@ -7,6 +7,11 @@
  * hands the new ones to the dispatcher: the local worker loop (embedded mode) or the bus
  * (scale-out api role). Nothing accepted is dropped: an event the loop could not process stays
  * pending in storage and is processed on the next start (`recover`).
+ *
+ * A batch that fails is retried after a delay that doubles with each failure in a row (from
+ * `retryDelayMs`, at most 30 s; new events do not cut it short), its events one at a time, so one
+ * event that cannot be decided does not hold the others back: after `maxAttempts` failures alone
+ * (with the store answering) it is left pending in storage, reported, and the loop goes on.
  */
 import { VigilError } from "../core/errors.js";
 import type { Event } from "../core/event.js";
@@ -54,13 +59,17 @@ export interface IngestorOptions {
   readonly mode: "local" | "publish";
   readonly bus?: Bus;
   readonly onError?: (message: string, error: unknown) => void;
-  /** Delay before retrying a batch that failed (storage down). Default 1000 ms. */
+  /** Delay before retrying a batch that failed (storage down); doubles with each failure in a row, up to 30 s. Default 1000 ms. */
   readonly retryDelayMs?: number;
+  /** Failed attempts of one event on its own before it is left pending (for the next start). Default 5. */
+  readonly maxAttempts?: number;
 }
 
 const encoder = new TextEncoder();
 /** Quiet time after which learned baselines are written when the queue is empty. */
 const IDLE_FLUSH_MS = 1_000;
+/** Longest wait between retries of a failing batch. */
+const MAX_RETRY_DELAY_MS = 30_000;
 
 /** The bus message of a batch of stored events. */
 export function encodeBatch(events: readonly StoredEvent[]): Uint8Array {
@@ -76,6 +85,7 @@ export function decodeBatch(data: Uint8Array): StoredEvent[] {
 export function createIngestor(options: IngestorOptions): Ingestor {
   const { storage, pipeline, clock, capacity, batchSize } = options;
   const retryDelayMs = options.retryDelayMs ?? 1_000;
+  const maxAttempts = Math.max(1, options.maxAttempts ?? 5);
   const queue: StoredEvent[] = [];
   const queuedSeqs = new Set<number>();
   let reserved = 0;
@@ -88,6 +98,17 @@ export function createIngestor(options: IngestorOptions): Ingestor {
   let recovering = false;
   let learned = false;
   let wake: (() => void) | undefined;
+  /** Ends a retry delay: only `stop` does (new events must not cut it short). */
+  let interrupt: (() => void) | undefined;
+  /** Failed batches in a row (the retry delay doubles with each). */
+  let failedInARow = 0;
+  /** After a batch failed: how many of the next events are tried one at a time (to find the one at fault). */
+  let isolate = 0;
+  /** Failed attempts of single events (by seq). */
+  const attempts = new Map<number, number>();
+  /** Events that failed `maxAttempts` times alone: left pending in storage for the next start. */
+  const setAside = new Set<number>();
+  let lastFailure: unknown;
   let loop: Promise<void> | undefined;
   const idleWaiters: (() => void)[] = [];
   // Publish mode: in-flight publishes count against the capacity too.
@@ -112,6 +133,14 @@ export function createIngestor(options: IngestorOptions): Ingestor {
     };
   });
 
+  const retrySleep = (ms: number): Promise<void> => new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    interrupt = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+  });
+
   async function runBatch(batch: StoredEvent[]): Promise<boolean> {
     processing = batch.length;
     try {
@@ -120,6 +149,7 @@ export function createIngestor(options: IngestorOptions): Ingestor {
       return true;
     } catch (error) {
       failures++;
+      lastFailure = error;
       report(`processing ${batch.length} event(s) failed; they stay pending and are retried`, error);
       return false;
     } finally {
@@ -127,14 +157,59 @@ export function createIngestor(options: IngestorOptions): Ingestor {
     }
   }
 
+  /** True when the store answers a read (a failure is then the event's, not the store's). */
+  async function storeAnswers(): Promise<boolean> {
+    try {
+      await storage.pendingEvents(1);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Processes the head of `candidates` (a batch, or one event while isolating after a failure).
+   * Returns how many of them are done: processed, or left pending for good after `maxAttempts`
+   * failures alone; 0 after a failure (having waited the retry delay, unless stopping).
+   */
+  async function step(candidates: readonly StoredEvent[]): Promise<number> {
+    const batch = candidates.slice(0, isolate > 0 ? 1 : batchSize);
+    if (await runBatch(batch)) {
+      failedInARow = 0;
+      isolate = Math.max(0, isolate - batch.length);
+      for (const e of batch) attempts.delete(e.seq);
+      return batch.length;
+    }
+    failedInARow++;
+    if (batch.length > 1) {
+      isolate = batch.length;
+    } else {
+      const only = batch[0] as StoredEvent;
+      const count = (attempts.get(only.seq) ?? 0) + 1;
+      attempts.set(only.seq, count);
+      if (count >= maxAttempts && (await storeAnswers())) {
+        attempts.delete(only.seq);
+        setAside.add(only.seq);
+        isolate = Math.max(0, isolate - 1);
+        report(`event ${only.event.source}/${only.event.id} (seq ${only.seq}) failed ${count} times on its own; it stays pending in storage, is processed at the next start, and the events after it go on`, lastFailure);
+        return 1;
+      }
+    }
+    if (!stopping) {
+      await retrySleep(Math.min(Math.max(MAX_RETRY_DELAY_MS, retryDelayMs), retryDelayMs * 2 ** Math.min(failedInARow - 1, 20)));
+      interrupt = undefined;
+    }
+    return 0;
+  }
+
   async function recover(): Promise<void> {
     recovering = true;
     try {
       for (;;) {
         if (stopping) return;
-        const pending = (await storage.pendingEvents(batchSize + queuedSeqs.size)).filter((e) => !queuedSeqs.has(e.seq)).slice(0, batchSize);
+        const pending = (await storage.pendingEvents(batchSize + queuedSeqs.size + setAside.size)).filter((e) => !queuedSeqs.has(e.seq) && !setAside.has(e.seq)).slice(0, batchSize);
         if (pending.length === 0) return;
-        if (!(await runBatch(pending))) await sleep(retryDelayMs);
+        await step(pending);
       }
     } finally {
       recovering = false;
@@ -167,18 +242,10 @@ export function createIngestor(options: IngestorOptions): Ingestor {
         wake = undefined;
         continue;
       }
-      const batch = queue.slice(0, batchSize);
-      const ok = await runBatch(batch);
+      // On failure step waits the retry delay; when stopping, what is left stays pending in storage.
+      const done = await step(queue);
       learned = true;
-      if (ok) {
-        queue.splice(0, batch.length);
-        for (const e of batch) queuedSeqs.delete(e.seq);
-      } else if (!stopping) {
-        await sleep(retryDelayMs);
-        wake = undefined;
-      } else {
-        // Stopping: what is left stays pending in storage for the next start.
-      }
+      for (const e of queue.splice(0, done)) queuedSeqs.delete(e.seq);
     }
   }
 
@@ -233,6 +300,7 @@ export function createIngestor(options: IngestorOptions): Ingestor {
     async stop() {
       stopping = true;
       wake?.();
+      interrupt?.();
       await loop;
       notifyIdle();
       try {
