@@ -168,16 +168,49 @@ describe("ingestor: failing batches", () => {
 
   it("keeps retrying (does not set an event aside) while the store itself does not answer", async () => {
     const pipeline = poisonedPipeline(storage, new Set(["x"]));
-    // Reads fail as well: the store is down, not the event at fault.
-    const down = { appendEvents: storage.appendEvents.bind(storage), pendingEvents: async () => { throw new Error("database is down"); } } as unknown as Storage;
+    // Once started, reads fail as well: the store is down, not the event at fault.
+    let down = false;
+    const flaky = {
+      appendEvents: storage.appendEvents.bind(storage),
+      pendingEvents: async (limit: number) => {
+        if (down) throw new Error("database is down");
+        return storage.pendingEvents(limit);
+      },
+    } as unknown as Storage;
     const errors: string[] = [];
-    const ingestor = createIngestor({ storage: down, pipeline, clock, capacity: 100, batchSize: 10, mode: "local", retryDelayMs: 1, maxAttempts: 2, onError: (message) => errors.push(message) });
+    const ingestor = createIngestor({ storage: flaky, pipeline, clock, capacity: 100, batchSize: 10, mode: "local", retryDelayMs: 1, maxAttempts: 2, onError: (message) => errors.push(message) });
     await ingestor.start();
+    await ingestor.idle();
+    down = true;
     await ingestor.accept([event("x")]);
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(pipeline.attempts).toBeGreaterThan(2);
     expect(errors.some((message) => message.includes("stays pending in storage"))).toBe(false);
     expect(ingestor.stats().queued).toBe(1);
+    await ingestor.stop();
+  });
+});
+
+describe("ingestor: recovery", () => {
+  it("retries reading the pending events when the first read fails, instead of leaving them to the next start", async () => {
+    await storage.appendEvents([event("old-1"), event("old-2")], clock.now().toISOString());
+    const pipeline = recordingPipeline(storage);
+    let reads = 0;
+    const flaky = {
+      appendEvents: storage.appendEvents.bind(storage),
+      pendingEvents: async (limit: number) => {
+        if (reads++ === 0) throw new Error("connection reset");
+        return storage.pendingEvents(limit);
+      },
+    } as unknown as Storage;
+    const errors: string[] = [];
+    const ingestor = createIngestor({ storage: flaky, pipeline, clock, capacity: 100, batchSize: 10, mode: "local", retryDelayMs: 1, onError: (message) => errors.push(message) });
+    await ingestor.start();
+    await ingestor.accept([event("new-1")]);
+    await ingestor.idle();
+    expect(pipeline.batches.flat()).toEqual(["old-1", "old-2", "new-1"]);
+    expect(await storage.pendingEvents(10)).toEqual([]);
+    expect(errors).toHaveLength(1);
     await ingestor.stop();
   });
 });

@@ -195,11 +195,15 @@ export function createIngestor(options: IngestorOptions): Ingestor {
         return 1;
       }
     }
-    if (!stopping) {
-      await retrySleep(Math.min(Math.max(MAX_RETRY_DELAY_MS, retryDelayMs), retryDelayMs * 2 ** Math.min(failedInARow - 1, 20)));
-      interrupt = undefined;
-    }
+    await backOff();
     return 0;
+  }
+
+  /** Waits the retry delay after `failedInARow` failures (unless stopping). */
+  async function backOff(): Promise<void> {
+    if (stopping) return;
+    await retrySleep(Math.min(Math.max(MAX_RETRY_DELAY_MS, retryDelayMs), retryDelayMs * 2 ** Math.min(failedInARow - 1, 20)));
+    interrupt = undefined;
   }
 
   async function recover(): Promise<void> {
@@ -207,7 +211,17 @@ export function createIngestor(options: IngestorOptions): Ingestor {
     try {
       for (;;) {
         if (stopping) return;
-        const pending = (await storage.pendingEvents(batchSize + queuedSeqs.size + setAside.size)).filter((e) => !queuedSeqs.has(e.seq) && !setAside.has(e.seq)).slice(0, batchSize);
+        let pending: StoredEvent[];
+        try {
+          pending = (await storage.pendingEvents(batchSize + queuedSeqs.size + setAside.size)).filter((e) => !queuedSeqs.has(e.seq) && !setAside.has(e.seq)).slice(0, batchSize);
+        } catch (error) {
+          // Not given up on: the events left pending by the last process would wait for the next start.
+          failures++;
+          failedInARow++;
+          report("reading pending events failed; retrying", error);
+          await backOff();
+          continue;
+        }
         if (pending.length === 0) return;
         await step(pending);
       }
