@@ -221,7 +221,14 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       sinceFlush += events.length;
       if (sinceFlush >= flushEvery) {
         sinceFlush = 0;
-        await context.flush();
+        // The batch is durable and marked processed: a failed write of the learned baselines must
+        // not reject it (it would be retried, observed a second time, and redelivered to another
+        // worker). What was not written stays dirty and goes with the next flush.
+        try {
+          await context.flush();
+        } catch (error) {
+          problem(`writing learned baselines failed; they are written with the next flush: ${error instanceof Error ? error.message : String(error)}`, error);
+        }
       }
       return decisions;
     },
