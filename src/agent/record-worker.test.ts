@@ -128,3 +128,30 @@ describe("createBulkDecisionRecorder", () => {
     await bulk.close();
   });
 });
+
+describe("createBulkDecisionRecorder: a failed batch", () => {
+  for (const thread of ["caller", "worker"] as const) {
+    it(`stops the appends: no later batch is written after it (${thread} thread)`, async () => {
+      const own = parseConfig({ store: { path: join(mkdtempSync(join(tmpdir(), "vigil-bulk-fail-")), "vigil.db") } });
+      const settings = { store: own.store, decisionLog: own.decisionLog };
+      const seed = await openStorage(own);
+      await seed.appendDecisions([draft("taken")]);
+      await seed.close();
+      const bulk = await createBulkDecisionRecorder(settings, { batchSize: 2, maxInFlight: 4, thread });
+      expect(bulk.mode).toBe(thread === "worker" ? "worker" : "thread");
+      // Batch 1 holds an id already recorded (VIGIL_CONFLICT); batch 2 would append cleanly.
+      await bulk.add(draft("b1-a"));
+      await bulk.add(draft("taken"));
+      await bulk.add(draft("b2-a")).catch(() => undefined);
+      await bulk.add(draft("b2-b")).catch(() => undefined);
+      await expect(bulk.close()).rejects.toMatchObject({ code: "VIGIL_CONFLICT" });
+      const storage = await openStorage(own);
+      try {
+        // The record holds what was written before the failure, and nothing after it.
+        expect((await storage.listDecisions({})).map((d) => d.id)).toEqual(["taken"]);
+      } finally {
+        await storage.close();
+      }
+    });
+  }
+});

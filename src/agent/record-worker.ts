@@ -297,9 +297,13 @@ export async function createBulkDecisionRecorder(config: RecordStoreSettings, op
       link.send({ type: "batch", ticket, decisions });
       watch(outcome);
     } else {
-      // INVARIANT: on this thread, batches are appended one after the other, in order.
+      // INVARIANT: on this thread, batches are appended one after the other, in order; none after
+      // a batch that failed (the record must not go on past a hole).
       const previous = inFlight[inFlight.length - 1] ?? Promise.resolve();
-      watch(previous.then(() => (storage as NonNullable<typeof storage>).appendDecisions(drafts)));
+      watch(previous.then(() => {
+        if (failure !== undefined) throw failure;
+        return (storage as NonNullable<typeof storage>).appendDecisions(drafts);
+      }));
     }
   };
   const flush = async (): Promise<void> => {
@@ -361,17 +365,25 @@ async function runWorker(): Promise<void> {
     return;
   }
   const answer = batcher<Outcome>((items) => port.postMessage({ type: "outcomes", items } satisfies FromWorker));
-  // Bulk batches are appended one after the other, in the order they arrived.
+  // Bulk batches are appended one after the other, in the order they arrived; none after one
+  // that failed (each later one is answered with that failure).
   let bulk: Promise<void> = Promise.resolve();
+  let bulkFailure: unknown;
   port.on("message", (message: ToWorker) => {
     if (message.type === "batch") {
       const { ticket, decisions } = message;
-      bulk = bulk.then(() => appendCanonical(decisions)).then(
+      bulk = bulk.then(() => {
+        if (bulkFailure !== undefined) throw bulkFailure;
+        return appendCanonical(decisions);
+      }).then(
         (rows) => {
           const last = rows[rows.length - 1];
           answer({ ticket, seq: last?.seq ?? 0, prevHash: last?.prevHash ?? "", hash: last?.hash ?? "" });
         },
-        (error: unknown) => answer({ ticket, code: error instanceof VigilError ? error.code : "VIGIL_STORAGE", message: error instanceof Error ? error.message : String(error) }),
+        (error: unknown) => {
+          bulkFailure ??= error;
+          answer({ ticket, code: error instanceof VigilError ? error.code : "VIGIL_STORAGE", message: error instanceof Error ? error.message : String(error) });
+        },
       );
     } else if (message.type === "record") {
       for (const { ticket, draft } of message.items) {
