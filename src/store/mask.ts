@@ -211,10 +211,18 @@ function withEscapedForms(secrets: readonly string[]): string[] {
  * of one followed by `...` (an explanation shortens a long value: `"eyJhbGciOi...`)?
  */
 function containsAny(text: string, secrets: readonly string[], minPrefix: number): boolean {
+  const forms: string[] = [];
   for (const secret of secrets) {
     const escaped = NEEDS_ESCAPE.test(secret) ? JSON.stringify(secret).slice(1, -1) : secret;
     if (text.includes(escaped)) return true;
-    if (escaped.length > minPrefix && text.includes("...") && text.includes(escaped.slice(0, minPrefix))) return true;
+    if (escaped.length > minPrefix) forms.push(escaped);
+  }
+  // A shortened copy ends right before "...": the characters there are a piece of a secret.
+  if (forms.length === 0) return false;
+  for (let at = text.indexOf("..."); at >= 0; at = text.indexOf("...", at + 3)) {
+    if (at < minPrefix) continue;
+    const tail = text.slice(at - minPrefix, at);
+    if (forms.some((form) => form.includes(tail))) return true;
   }
   return false;
 }
