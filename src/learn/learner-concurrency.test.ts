@@ -1,26 +1,18 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { PolicyMeta } from "../core/policy.js";
 import type { Storage } from "../core/ports.js";
-import { createTempStore, type TempStore } from "../act/test-support.js";
-import { manualClock, meta, type ManualClock } from "../decide/test-support.js";
-import { createSqliteStorage } from "../store/sqlite/index.js";
+import type { TempStore } from "../act/test-support.js";
+import { type ManualClock } from "../decide/test-support.js";
 import { FEEDBACK_COLLECTION } from "../review/context.js";
 import { createLearner } from "./learner.js";
 import { loadLearnedState } from "./state-store.js";
-import { labelled, reviewers } from "./test-support.js";
+import { labelled, noisyMeta, reviewers, useLearnStore } from "./test-support.js";
 
 let store: TempStore;
 let clock: ManualClock;
+useLearnStore((s, c) => { store = s; clock = c; });
 
-beforeEach(async () => {
-  store = await createTempStore((options) => createSqliteStorage(options));
-  clock = manualClock("2026-01-10T12:00:00.000Z");
-});
-afterEach(async () => {
-  await store.dispose();
-});
-
-const noisy: PolicyMeta = meta("noisy", { tier: "notify", floor: "observe", ceiling: "approve" });
+const noisy: PolicyMeta = noisyMeta;
 
 /** The storage, running `during` once just after the first read of the feedback collection. */
 function interleaved(storage: Storage, during: () => Promise<unknown>): Storage {

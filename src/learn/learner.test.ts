@@ -1,28 +1,19 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { PolicyMeta } from "../core/policy.js";
-import { createTempStore, type TempStore } from "../act/test-support.js";
+import type { TempStore } from "../act/test-support.js";
 import { createDecider } from "../decide/decider.js";
-import { manualClock, meta, type ManualClock } from "../decide/test-support.js";
-import { createSqliteStorage } from "../store/sqlite/index.js";
+import { meta, type ManualClock } from "../decide/test-support.js";
 import { FEEDBACK_COLLECTION } from "../review/context.js";
 import { recordFeedback } from "./feedback.js";
 import { createLearner } from "./learner.js";
 import { HEAD_ID, LEARN_COLLECTION, loadLearnedState, versionId } from "./state-store.js";
-import { ctxFor, labelled, recordDecision, reviewers } from "./test-support.js";
+import { ctxFor, labelled, noisyMeta, recordDecision, reviewers, useLearnStore } from "./test-support.js";
 
 let store: TempStore;
 let clock: ManualClock;
+useLearnStore((s, c) => { store = s; clock = c; });
 
-beforeEach(async () => {
-  store = await createTempStore((options) => createSqliteStorage(options));
-  clock = manualClock("2026-01-10T12:00:00.000Z");
-});
-afterEach(async () => {
-  await store.dispose();
-});
-
-/** A warn rule that notifies by default and may go down to observe or up to approve. */
-const noisy: PolicyMeta = meta("noisy", { tier: "notify", floor: "observe", ceiling: "approve" });
+const noisy: PolicyMeta = noisyMeta;
 /** A critical policy that blocks and may go down to observe (floor observe) — the flood target. */
 const critical: PolicyMeta = meta("root-guard", { tier: "block", floor: "observe", ceiling: "remediate" });
 const lookup = (name: string): PolicyMeta | undefined => (name === noisy.name ? noisy : name === critical.name ? critical : undefined);

@@ -1,29 +1,21 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { PolicyMeta } from "../core/policy.js";
-import { createTempStore, type TempStore } from "../act/test-support.js";
+import type { TempStore } from "../act/test-support.js";
 import { createDecider } from "../decide/decider.js";
-import { manualClock, meta, violation, type ManualClock } from "../decide/test-support.js";
+import { meta, violation, type ManualClock } from "../decide/test-support.js";
 import { FEEDBACK_COLLECTION, OVERRIDES_COLLECTION } from "../review/context.js";
 import { learningLabels } from "./keys.js";
-import { createSqliteStorage } from "../store/sqlite/index.js";
 import { recordFeedback } from "./feedback.js";
 import { createLearner } from "./learner.js";
 import { collectObservations } from "./observations.js";
 import { defaultLearnerSettings } from "./types.js";
-import { ctxFor, recordDecision } from "./test-support.js";
+import { ctxFor, noisyMeta, recordDecision, useLearnStore } from "./test-support.js";
 
 let store: TempStore;
 let clock: ManualClock;
+useLearnStore((s, c) => { store = s; clock = c; });
 
-beforeEach(async () => {
-  store = await createTempStore((options) => createSqliteStorage(options));
-  clock = manualClock("2026-01-10T12:00:00.000Z");
-});
-afterEach(async () => {
-  await store.dispose();
-});
-
-const noisy: PolicyMeta = meta("noisy", { tier: "notify", floor: "observe", ceiling: "approve" });
+const noisy: PolicyMeta = noisyMeta;
 
 describe("collectObservations: who gave the feedback", () => {
   it("ignores Vigil's own identities whatever their case or spacing (review treats vigil:* that way)", async () => {

@@ -10,11 +10,32 @@ import type { PolicyMeta } from "../core/policy.js";
 import type { Storage } from "../core/ports.js";
 import { createDecider } from "../decide/decider.js";
 import type { LearnedAdjustments } from "../decide/learned.js";
-import { context, violation, type ManualClock } from "../decide/test-support.js";
+import { afterEach, beforeEach } from "vitest";
+import { createTempStore, type TempStore } from "../act/test-support.js";
+import { context, manualClock, meta, violation, type ManualClock } from "../decide/test-support.js";
+import { createSqliteStorage } from "../store/sqlite/index.js";
 import { recordFeedback } from "./feedback.js";
 import { learningLabels } from "./keys.js";
 
 export const reviewers = ["ann", "bob", "cai", "dee"].map((id) => ({ id, roles: ["approver"] }));
+
+/** A warn rule that notifies by default and may go down to observe or up to approve. */
+export const noisyMeta: PolicyMeta = meta("noisy", { tier: "notify", floor: "observe", ceiling: "approve" });
+
+/**
+ * A fresh temporary SQLite store and a manual clock at 2026-01-10T12:00Z for each test of the
+ * calling file (registers beforeEach / afterEach); `use` receives them.
+ */
+export function useLearnStore(use: (store: TempStore, clock: ManualClock) => void): void {
+  let store: TempStore | undefined;
+  beforeEach(async () => {
+    store = await createTempStore((options) => createSqliteStorage(options));
+    use(store, manualClock("2026-01-10T12:00:00.000Z"));
+  });
+  afterEach(async () => {
+    await store?.dispose();
+  });
+}
 
 /** A context whose principal is `principal` in `environment` with `criticality`. */
 export function ctxFor(principal: string, options: { readonly environment?: string; readonly criticality?: string; readonly id?: string; readonly now?: string; readonly signals?: Context["signals"] } = {}): Context {
