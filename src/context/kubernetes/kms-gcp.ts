@@ -140,16 +140,20 @@ export function createGcpKmsKeySource(settings: GcpKmsSettings = {}, options: { 
   let requests = 0;
   let account: ServiceAccountKey | undefined;
 
-  // The metadata server's token for the instance's (or the pod's Workload Identity) service account.
-  const metadataTokens = cachedAccessToken(async () => {
-    const url = `http://${metadataHost}/computeMetadata/v1/instance/service-accounts/default/token?${new URLSearchParams({ scopes: GCP_KMS_SCOPE }).toString()}`;
-    const what = `metadata server token request GET ${url}`;
-    const answer = await kmsRequest(what, url, { headers: { "Metadata-Flavor": "Google", Accept: "application/json" } }, timeout);
+  /** The token in an answer of Google's token endpoint or the metadata server, or an Error naming Google's answer. */
+  const tokenOf = (answer: Awaited<ReturnType<typeof kmsRequest>>, what: string): { token: string; expiresInSeconds: number } => {
     if (!answer.ok) throw new Error(`${what}: ${answer.status} ${googleError(answer.body, answer.text)}`);
     const token = isObject(answer.body) ? answer.body["access_token"] : undefined;
     if (typeof token !== "string" || token === "") throw new Error(`${what}: the answer has no access_token`);
     const expiresIn = isObject(answer.body) && typeof answer.body["expires_in"] === "number" ? answer.body["expires_in"] : 3600;
     return { token, expiresInSeconds: expiresIn };
+  };
+
+  // The metadata server's token for the instance's (or the pod's Workload Identity) service account.
+  const metadataTokens = cachedAccessToken(async () => {
+    const url = `http://${metadataHost}/computeMetadata/v1/instance/service-accounts/default/token?${new URLSearchParams({ scopes: GCP_KMS_SCOPE }).toString()}`;
+    const what = `metadata server token request GET ${url}`;
+    return tokenOf(await kmsRequest(what, url, { headers: { "Metadata-Flavor": "Google", Accept: "application/json" } }, timeout), what);
   }, { now });
 
   const tokens = cachedAccessToken(async () => {
@@ -169,16 +173,11 @@ export function createGcpKmsKeySource(settings: GcpKmsSettings = {}, options: { 
     } catch (error) {
       throw new Error(`${keyFileSetting} ${keyFile}: its private_key cannot sign: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     }
-    const answer = await kmsRequest(what, account.tokenUri, {
+    return tokenOf(await kmsRequest(what, account.tokenUri, {
       method: "POST",
       headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" },
       body: new URLSearchParams({ grant_type: JWT_BEARER, assertion }).toString(),
-    }, timeout);
-    if (!answer.ok) throw new Error(`${what}: ${answer.status} ${googleError(answer.body, answer.text)}`);
-    const token = isObject(answer.body) ? answer.body["access_token"] : undefined;
-    if (typeof token !== "string" || token === "") throw new Error(`${what}: the answer has no access_token`);
-    const expiresIn = isObject(answer.body) && typeof answer.body["expires_in"] === "number" ? answer.body["expires_in"] : 3600;
-    return { token, expiresInSeconds: expiresIn };
+    }, timeout), what);
   }, { now });
 
   async function bearer(): Promise<string> {
