@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { PolicyMeta } from "../core/policy.js";
 import type { Storage } from "../core/ports.js";
 import type { TempStore } from "../act/test-support.js";
+import { createSqliteStorage } from "../store/sqlite/index.js";
 import { type ManualClock } from "../decide/test-support.js";
 import { FEEDBACK_COLLECTION } from "../review/context.js";
 import { createLearner } from "./learner.js";
@@ -10,7 +11,7 @@ import { labelled, noisyMeta, reviewers, useLearnStore } from "./test-support.js
 
 let store: TempStore;
 let clock: ManualClock;
-useLearnStore((s, c) => { store = s; clock = c; });
+useLearnStore((options) => createSqliteStorage(options), (s, c) => { store = s; clock = c; });
 
 const noisy: PolicyMeta = noisyMeta;
 

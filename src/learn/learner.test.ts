@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { PolicyMeta } from "../core/policy.js";
 import type { TempStore } from "../act/test-support.js";
+import { createSqliteStorage } from "../store/sqlite/index.js";
 import { createDecider } from "../decide/decider.js";
 import { meta, type ManualClock } from "../decide/test-support.js";
 import { FEEDBACK_COLLECTION } from "../review/context.js";
@@ -11,7 +12,7 @@ import { ctxFor, labelled, noisyMeta, recordDecision, reviewers, useLearnStore }
 
 let store: TempStore;
 let clock: ManualClock;
-useLearnStore((s, c) => { store = s; clock = c; });
+useLearnStore((options) => createSqliteStorage(options), (s, c) => { store = s; clock = c; });
 
 const noisy: PolicyMeta = noisyMeta;
 /** A critical policy that blocks and may go down to observe (floor observe) — the flood target. */

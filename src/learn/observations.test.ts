@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { PolicyMeta } from "../core/policy.js";
 import type { TempStore } from "../act/test-support.js";
+import { createSqliteStorage } from "../store/sqlite/index.js";
 import { createDecider } from "../decide/decider.js";
 import { meta, violation, type ManualClock } from "../decide/test-support.js";
 import { FEEDBACK_COLLECTION, OVERRIDES_COLLECTION } from "../review/context.js";
@@ -13,7 +14,7 @@ import { ctxFor, noisyMeta, recordDecision, useLearnStore } from "./test-support
 
 let store: TempStore;
 let clock: ManualClock;
-useLearnStore((s, c) => { store = s; clock = c; });
+useLearnStore((options) => createSqliteStorage(options), (s, c) => { store = s; clock = c; });
 
 const noisy: PolicyMeta = noisyMeta;
 

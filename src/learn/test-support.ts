@@ -13,7 +13,6 @@ import type { LearnedAdjustments } from "../decide/learned.js";
 import { afterEach, beforeEach } from "vitest";
 import { createTempStore, type TempStore } from "../act/test-support.js";
 import { context, manualClock, meta, violation, type ManualClock } from "../decide/test-support.js";
-import { createSqliteStorage } from "../store/sqlite/index.js";
 import { recordFeedback } from "./feedback.js";
 import { learningLabels } from "./keys.js";
 
@@ -23,13 +22,14 @@ export const reviewers = ["ann", "bob", "cai", "dee"].map((id) => ({ id, roles: 
 export const noisyMeta: PolicyMeta = meta("noisy", { tier: "notify", floor: "observe", ceiling: "approve" });
 
 /**
- * A fresh temporary SQLite store and a manual clock at 2026-01-10T12:00Z for each test of the
- * calling file (registers beforeEach / afterEach); `use` receives them.
+ * A fresh temporary store (of the adapter factory the test passes) and a manual clock at
+ * 2026-01-10T12:00Z for each test of the calling file (registers beforeEach / afterEach); `use`
+ * receives them.
  */
-export function useLearnStore(use: (store: TempStore, clock: ManualClock) => void): void {
+export function useLearnStore(factory: Parameters<typeof createTempStore>[0], use: (store: TempStore, clock: ManualClock) => void): void {
   let store: TempStore | undefined;
   beforeEach(async () => {
-    store = await createTempStore((options) => createSqliteStorage(options));
+    store = await createTempStore(factory);
     use(store, manualClock("2026-01-10T12:00:00.000Z"));
   });
   afterEach(async () => {
