@@ -6,7 +6,7 @@ import { recordFeedback } from "../../src/learn/feedback.js";
 import { formatShadowReport, shadowReport } from "../../src/learn/shadow.js";
 import { loadPolicyText } from "../../src/policy/load.js";
 import { createPolicySet } from "../../src/policy/policy-set.js";
-import { approvers, createHarness, type Harness } from "./support.js";
+import { approvers, createHarness, shadowGuardPolicy, type Harness } from "./support.js";
 
 function policySet(threshold: number) {
   const { policies, errors } = loadPolicyText(`apiVersion: vigil.dev/v1
@@ -80,19 +80,7 @@ describe("shadow mode figures", () => {
   });
 
   it("counts the decisions a shadow policy would have changed and how people labelled them", async () => {
-    h = await createHarness(`apiVersion: vigil.dev/v1
-kind: Policy
-metadata: { name: new-guard }
-spec:
-  on: [dev.vigil.decide]
-  rules:
-    - name: no-delete
-      condition: input.action == "delete"
-      message: "delete by {{ input.who }}"
-      severity: high
-  enforcement:
-    mode: shadow
-`);
+    h = await createHarness(shadowGuardPolicy);
     const decisions = [];
     for (const who of ["ana", "bo", "cy", "di"]) decisions.push(await h.record({ action: "delete", who }, { subject: who }));
     await h.record({ action: "read", who: "ana" });

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { recordFeedback } from "../../src/learn/feedback.js";
 import { shadowReport } from "../../src/learn/shadow.js";
-import { approvers, createHarness, type Harness } from "./support.js";
+import { approvers, createHarness, shadowGuardPolicy, type Harness } from "./support.js";
 
 describe("shadow mode figures: whose labels count", () => {
   let h: Harness;
@@ -10,19 +10,7 @@ describe("shadow mode figures: whose labels count", () => {
   });
 
   it("labels by Vigil's own identities (vigil:*) are not counted as people's labels", async () => {
-    h = await createHarness(`apiVersion: vigil.dev/v1
-kind: Policy
-metadata: { name: new-guard }
-spec:
-  on: [dev.vigil.decide]
-  rules:
-    - name: no-delete
-      condition: input.action == "delete"
-      message: "delete by {{ input.who }}"
-      severity: high
-  enforcement:
-    mode: shadow
-`);
+    h = await createHarness(shadowGuardPolicy);
     const decisions = [];
     for (const who of ["ana", "bo"]) decisions.push(await h.record({ action: "delete", who }, { subject: who }));
     const deps = { storage: h.store.storage, clock: h.clock };

@@ -59,3 +59,18 @@ export async function createHarness(policyYaml: string, fileName = "policy.yaml"
     dispose: () => store.dispose(),
   };
 }
+
+/** A shadow-mode native policy `new-guard` (rule no-delete: input.action == "delete", high), for the shadow-figure tests. */
+export const shadowGuardPolicy = `apiVersion: vigil.dev/v1
+kind: Policy
+metadata: { name: new-guard }
+spec:
+  on: [dev.vigil.decide]
+  rules:
+    - name: no-delete
+      condition: input.action == "delete"
+      message: "delete by {{ input.who }}"
+      severity: high
+  enforcement:
+    mode: shadow
+`;
