@@ -10,17 +10,24 @@ import type { Pipeline } from "./pipeline.js";
 const clock = createManualClock("2025-03-03T10:00:00Z");
 const event = (id: string): Event => ({ specversion: "1.0", id, source: "/t", type: "com.example.t" });
 
-/** A pipeline that records batches, marks them processed, and fails when told to. */
-function recordingPipeline(storage: Storage): Pipeline & { batches: string[][]; failNext: number } {
+/**
+ * A pipeline that records batches and marks them processed; it fails the next `failNext` batches
+ * (storage down), and every batch holding one of `bad` (an event it cannot decide).
+ */
+function recordingPipeline(storage: Storage, bad: ReadonlySet<string> = new Set()): Pipeline & { batches: string[][]; failNext: number; attempts: number } {
   const pipeline = {
     batches: [] as string[][],
     failNext: 0,
+    attempts: 0,
     async processBatch(events: readonly StoredEvent[]) {
+      pipeline.attempts++;
       if (pipeline.failNext > 0) {
         pipeline.failNext--;
         throw new Error("storage is down");
       }
-      pipeline.batches.push(events.map((e) => e.event.id));
+      const ids = events.map((e) => e.event.id);
+      if (ids.some((id) => bad.has(id))) throw new Error(`cannot decide ${ids.filter((id) => bad.has(id)).join(", ")}`);
+      pipeline.batches.push(ids);
       await storage.markProcessed(events.map((e) => e.seq), clock.now().toISOString());
       return [];
     },
@@ -98,29 +105,9 @@ describe("ingestor", () => {
   });
 });
 
-/** A pipeline that fails every batch holding one of `bad` (an event it cannot decide), and records the others. */
-function poisonedPipeline(storage: Storage, bad: ReadonlySet<string>): Pipeline & { batches: string[][]; attempts: number } {
-  const pipeline = {
-    batches: [] as string[][],
-    attempts: 0,
-    async processBatch(events: readonly StoredEvent[]) {
-      pipeline.attempts++;
-      const ids = events.map((e) => e.event.id);
-      if (ids.some((id) => bad.has(id))) throw new Error(`cannot decide ${ids.filter((id) => bad.has(id)).join(", ")}`);
-      pipeline.batches.push(ids);
-      await storage.markProcessed(events.map((e) => e.seq), clock.now().toISOString());
-      return [];
-    },
-    decideEvent: async () => { throw new Error("not used"); },
-    flushContext: async () => undefined,
-    exceptionsFor: async () => { throw new Error("not used"); },
-  };
-  return pipeline;
-}
-
 describe("ingestor: failing batches", () => {
   it("does not retry a failed batch each time new events arrive: it waits the retry delay", async () => {
-    const pipeline = poisonedPipeline(storage, new Set(["a"]));
+    const pipeline = recordingPipeline(storage, new Set(["a"]));
     const errors: string[] = [];
     const ingestor = createIngestor({ storage, pipeline, clock, capacity: 100, batchSize: 10, mode: "local", retryDelayMs: 2_000, onError: (message) => errors.push(message) });
     await ingestor.start();
@@ -137,7 +124,7 @@ describe("ingestor: failing batches", () => {
   });
 
   it("leaves an event that keeps failing pending, reports it, and decides the events around it", async () => {
-    const pipeline = poisonedPipeline(storage, new Set(["bad"]));
+    const pipeline = recordingPipeline(storage, new Set(["bad"]));
     const errors: string[] = [];
     const ingestor = createIngestor({ storage, pipeline, clock, capacity: 4, batchSize: 10, mode: "local", retryDelayMs: 1, maxAttempts: 3, onError: (message) => errors.push(message) });
     await ingestor.start();
@@ -156,7 +143,7 @@ describe("ingestor: failing batches", () => {
 
   it("recovery at start is not stuck behind a pending event that keeps failing", async () => {
     await storage.appendEvents([event("old-1"), event("old-bad"), event("old-2")], clock.now().toISOString());
-    const pipeline = poisonedPipeline(storage, new Set(["old-bad"]));
+    const pipeline = recordingPipeline(storage, new Set(["old-bad"]));
     const ingestor = createIngestor({ storage, pipeline, clock, capacity: 100, batchSize: 2, mode: "local", retryDelayMs: 1, maxAttempts: 2 });
     await ingestor.accept([event("new-1")]);
     await ingestor.start();
@@ -167,7 +154,7 @@ describe("ingestor: failing batches", () => {
   });
 
   it("keeps retrying (does not set an event aside) while the store itself does not answer", async () => {
-    const pipeline = poisonedPipeline(storage, new Set(["x"]));
+    const pipeline = recordingPipeline(storage, new Set(["x"]));
     // Once started, reads fail as well: the store is down, not the event at fault.
     let down = false;
     const flaky = {

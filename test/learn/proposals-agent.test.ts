@@ -3,19 +3,9 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { acceptProposal, getProposal, mineProposals, rejectProposal } from "../../src/learn/proposals.js";
 import { ESCALATION_ACTOR } from "../../src/review/context.js";
 import { storeOverride } from "../../src/review/overrides.js";
-import { approvers, createHarness, type Harness } from "./support.js";
+import { approvers, createHarness, publicBucketPolicy, type Harness } from "./support.js";
 
-const policy = `apiVersion: vigil.dev/v1
-kind: Policy
-metadata: { name: public-bucket }
-spec:
-  on: [dev.vigil.decide]
-  rules:
-    - name: no-public
-      condition: input.acl == "public-read"
-      message: "bucket {{ input.bucket }} is public"
-      severity: high
-`;
+const policy = publicBucketPolicy();
 
 let h: Harness;
 beforeEach(async () => {

@@ -2,19 +2,9 @@ import { writeFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadPolicyText } from "../../src/policy/load.js";
 import { mineProposals } from "../../src/learn/proposals.js";
-import { approvers, createHarness, type Harness } from "./support.js";
+import { approvers, createHarness, publicBucketPolicy, type Harness } from "./support.js";
 
-const policy = (condition: string): string => `apiVersion: vigil.dev/v1
-kind: Policy
-metadata: { name: public-bucket }
-spec:
-  on: [dev.vigil.decide]
-  rules:
-    - name: no-public
-      condition: ${condition}
-      message: "bucket {{ input.bucket }} is public"
-      severity: high
-`;
+const policy = publicBucketPolicy;
 
 let h: Harness;
 beforeEach(async () => {

@@ -74,3 +74,16 @@ spec:
   enforcement:
     mode: shadow
 `;
+
+/** A native policy `public-bucket` (rule no-public, high) with this condition, for the proposal tests. */
+export const publicBucketPolicy = (condition = `input.acl == "public-read"`): string => `apiVersion: vigil.dev/v1
+kind: Policy
+metadata: { name: public-bucket }
+spec:
+  on: [dev.vigil.decide]
+  rules:
+    - name: no-public
+      condition: ${condition}
+      message: "bucket {{ input.bucket }} is public"
+      severity: high
+`;
