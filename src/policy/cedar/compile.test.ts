@@ -84,6 +84,16 @@ describe("compileCedarPolicySet", () => {
     expect(readOps.map((f) => f.rule)).toEqual([DEFAULT_DENY_RULE]);
   });
 
+  it("keeps the stored parents of an input.entities entry that gives no parents (only its attributes are merged)", () => {
+    const set = compile();
+    // erin is an editor through entities.json; the request only adds an attribute
+    const write = set.evaluate(decideContext({ principal: 'User::"erin"', action: "write", resource: doc({}), context: { mfa: true }, entities: [{ uid: { type: "User", id: "erin" }, attrs: { name: "erin", department: "ops", note: "x" } }] }));
+    expect(write).toEqual([]);
+    // parents given: they replace the stored ones
+    const dropped = set.evaluate(decideContext({ principal: 'User::"erin"', action: "write", resource: doc({}), context: { mfa: true }, entities: [{ uid: { type: "User", id: "erin" }, attrs: {}, parents: [] }] }));
+    expect(dropped.map((f) => f.rule)).toEqual([DEFAULT_DENY_RULE]);
+  });
+
   it("turns a policy that errs into an error finding (mode audit) and keeps Cedar's decision", () => {
     const set = compile();
     // context.mfa is missing: the forbid errs, Cedar skips it, the owner permit still allows

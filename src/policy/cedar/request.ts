@@ -163,13 +163,12 @@ function toExtraEntities(value: unknown): RequestEntity[] {
     const uid = toUid(item["uid"], `${field}.uid`);
     const attrsValue = item["attrs"] ?? {};
     if (!isRecord(attrsValue)) throw new MappingError(`${field}.attrs`, `${field}.attrs must be an object`);
-    const parentsValue = item["parents"] ?? [];
+    const attrs = toCedarRecord(attrsValue, `${field}.attrs`);
+    // No `parents`: the entity keeps the parents the entities files give it (docs/cedar.md).
+    const parentsValue = item["parents"];
+    if (parentsValue === undefined || parentsValue === null) return { uid, attrs };
     if (!Array.isArray(parentsValue)) throw new MappingError(`${field}.parents`, `${field}.parents must be a list of entity UIDs`);
-    return {
-      uid,
-      attrs: toCedarRecord(attrsValue, `${field}.attrs`),
-      parents: parentsValue.map((parent, i) => toUid(parent, `${field}.parents[${i}]`)),
-    };
+    return { uid, attrs, parents: parentsValue.map((parent, i) => toUid(parent, `${field}.parents[${i}]`)) };
   });
 }
 
