@@ -102,6 +102,10 @@ describe("ingestor", () => {
     expect(pipeline.batches).toEqual([]);
     expect(decodeBatch(encodeBatch([]))).toEqual([]);
     expect(() => decodeBatch(new TextEncoder().encode("{}"))).toThrow(/not a batch/);
+    expect(() => decodeBatch(new TextEncoder().encode("nope"))).toThrow(/bus message is not JSON/);
+    expect(() => decodeBatch(new TextEncoder().encode('[{"seq":1,"receivedAt":"2025-01-01T00:00:00Z","event":{"id":"x","source":"/s","type":"t"}},{"seq":"2"}]'))).toThrow(/\[1\]\.seq/);
+    expect(() => decodeBatch(new TextEncoder().encode('[{"seq":1,"receivedAt":"2025-01-01T00:00:00Z","event":{"id":"x","type":"t"}}]'))).toThrow(/\[0\]\.event: expected a CloudEvent/);
+    expect(() => decodeBatch(new TextEncoder().encode('[{"seq":1,"event":{"id":"x","source":"/s","type":"t"}}]'))).toThrow(/\[0\]\.receivedAt/);
   });
 });
 

@@ -76,9 +76,22 @@ export function encodeBatch(events: readonly StoredEvent[]): Uint8Array {
   return encoder.encode(JSON.stringify(events));
 }
 
+/** Reads a batch message; throws VIGIL_BAD_EVENT naming what is wrong (not JSON, not a batch, an item without seq/event/receivedAt). */
 export function decodeBatch(data: Uint8Array): StoredEvent[] {
-  const parsed = JSON.parse(new TextDecoder().decode(data)) as unknown;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder().decode(data)) as unknown;
+  } catch (error) {
+    throw new VigilError("VIGIL_BAD_EVENT", `bus message is not JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
   if (!Array.isArray(parsed)) throw new VigilError("VIGIL_BAD_EVENT", "bus message is not a batch of stored events");
+  parsed.forEach((item: unknown, index) => {
+    const stored = item as Partial<StoredEvent> | null;
+    if (stored === null || typeof stored !== "object" || !Number.isSafeInteger(stored.seq)) throw new VigilError("VIGIL_BAD_EVENT", `bus message [${index}].seq: expected the stored event's integer seq`);
+    const event = stored.event as Partial<Event> | undefined;
+    if (event === null || typeof event !== "object" || typeof event.id !== "string" || typeof event.source !== "string" || typeof event.type !== "string") throw new VigilError("VIGIL_BAD_EVENT", `bus message [${index}].event: expected a CloudEvent with id, source and type`);
+    if (typeof stored.receivedAt !== "string") throw new VigilError("VIGIL_BAD_EVENT", `bus message [${index}].receivedAt: expected the time the event was accepted`);
+  });
   return parsed as StoredEvent[];
 }
 

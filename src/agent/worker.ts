@@ -3,11 +3,16 @@
  * the `events` subject in the `vigil-workers` group. Each bus message is a batch of stored
  * events (persisted by an api process before it answered); the worker processes the batch and
  * acks. A worker that dies before acking leaves the message to be redelivered to another after
- * the ack wait; processing it twice records nothing twice (deterministic decision ids).
+ * the ack wait.
  *
  * The sweep covers the one gap the bus cannot: an api process that persisted events but died (or
  * lost the bus) before publishing them. Every `sweepIntervalMs` a worker processes accepted
  * events that have been pending longer than `staleAfterMs`.
+ *
+ * INVARIANT: an event is decided and observed once. A batch (from the bus or the sweep) is
+ * narrowed, inside the serial section, to its events the store does not yet hold as processed:
+ * a redelivered batch that was recorded, or a queued one whose events the sweep took, is acked
+ * without being decided again (its decisions and processed marks commit in one transaction).
  */
 import type { Bus, Clock, Storage, StoredEvent } from "../core/ports.js";
 import { decodeBatch, EVENTS_SUBJECT, WORKER_GROUP } from "./ingest.js";
@@ -18,7 +23,8 @@ export interface Worker {
   stop(): Promise<void>;
   /** Runs one sweep now (tests; the timer calls it too). Returns how many events it processed. */
   sweep(): Promise<number>;
-  stats(): { readonly batches: number; readonly events: number; readonly swept: number; readonly failures: number };
+  /** `events`: decided here; `alreadyProcessed`: delivered again after being recorded (skipped); `undecodable`: messages acked unread. */
+  stats(): { readonly batches: number; readonly events: number; readonly swept: number; readonly alreadyProcessed: number; readonly undecodable: number; readonly failures: number };
 }
 
 export interface WorkerOptions {
@@ -37,7 +43,7 @@ export function createWorker(options: WorkerOptions): Worker {
   let unsubscribe: (() => Promise<void>) | undefined;
   let timer: ReturnType<typeof setInterval> | undefined;
   let chain: Promise<unknown> = Promise.resolve();
-  const counts = { batches: 0, events: 0, swept: 0, failures: 0 };
+  const counts = { batches: 0, events: 0, swept: 0, alreadyProcessed: 0, undecodable: 0, failures: 0 };
 
   /** One batch at a time per process: the context stage's caches are not shared between batches in flight. */
   const serial = <T>(work: () => Promise<T>): Promise<T> => {
@@ -46,30 +52,49 @@ export function createWorker(options: WorkerOptions): Worker {
     return next;
   };
 
-  const process = (events: readonly StoredEvent[]): Promise<void> => serial(async () => {
-    await pipeline.processBatch(events);
+  /** Decides the events of `events` not yet processed; returns how many it decided. Call inside `serial`. */
+  async function process(events: readonly StoredEvent[]): Promise<number> {
+    const done = await storage.processedAmong(events.map((stored) => stored.seq));
+    const pending = done.size === 0 ? events : events.filter((stored) => !done.has(stored.seq));
+    counts.alreadyProcessed += events.length - pending.length;
+    if (pending.length === 0) return 0;
+    await pipeline.processBatch(pending);
     counts.batches++;
-    counts.events += events.length;
-  });
+    counts.events += pending.length;
+    return pending.length;
+  }
 
   async function sweep(): Promise<number> {
     const cutoff = clock.now().getTime() - options.staleAfterMs;
     let total = 0;
     for (;;) {
-      const stale = (await storage.pendingEvents(options.batchSize)).filter((e) => Date.parse(e.receivedAt) <= cutoff);
-      if (stale.length === 0) return total;
-      await process(stale);
-      total += stale.length;
-      counts.swept += stale.length;
+      // Read inside the serial section: a bus batch being decided meanwhile is not taken again.
+      const decided = await serial(async () => {
+        const stale = (await storage.pendingEvents(options.batchSize)).filter((e) => Date.parse(e.receivedAt) <= cutoff);
+        return stale.length === 0 ? 0 : process(stale);
+      });
+      if (decided === 0) return total;
+      total += decided;
+      counts.swept += decided;
     }
   }
 
   return {
     async start() {
       unsubscribe = await bus.subscribe(EVENTS_SUBJECT, WORKER_GROUP, async (message) => {
-        const batch = decodeBatch(message.data);
+        let batch: StoredEvent[];
         try {
-          await process(batch);
+          batch = decodeBatch(message.data);
+        } catch (error) {
+          // It would fail on every delivery: acked and reported. Its events, if any were
+          // accepted, are pending in the store, where the sweep decides them once stale.
+          counts.undecodable++;
+          options.onError?.("a bus message on the events subject is not a batch of stored events; acked without processing (the sweep decides pending events)", error);
+          await message.ack();
+          return;
+        }
+        try {
+          await serial(() => process(batch));
         } catch (error) {
           counts.failures++;
           options.onError?.(`processing a bus batch of ${batch.length} event(s) failed; it will be redelivered`, error);

@@ -58,6 +58,7 @@ export function createMemoryDocStorage(): MemoryDocStorage {
     appendEvents: async (_events: readonly Event[]) => unsupported("appendEvents"),
     pendingEvents: async (): Promise<StoredEvent[]> => unsupported("pendingEvents"),
     markProcessed: async () => unsupported("markProcessed"),
+    processedAmong: async () => unsupported("processedAmong"),
     listEvents: async (): Promise<StoredEvent[]> => unsupported("listEvents"),
     countEvents: async () => unsupported("countEvents"),
     appendDecisions: async (_drafts: readonly DecisionDraft[]): Promise<Decision[]> => unsupported("appendDecisions"),

@@ -110,6 +110,8 @@ export interface Storage {
   /** Events not yet marked processed, oldest first (for restart recovery). */
   pendingEvents(limit: number): Promise<StoredEvent[]>;
   markProcessed(seqs: readonly number[], at: string): Promise<void>;
+  /** Which of these events (by seq) are marked processed; unknown seqs are not. */
+  processedAmong(seqs: readonly number[]): Promise<ReadonlySet<number>>;
   listEvents(query: { readonly afterSeq?: number; readonly limit?: number; readonly type?: string }): Promise<StoredEvent[]>;
   countEvents(): Promise<number>;
 

@@ -117,6 +117,18 @@ export class SqlStorage implements Storage {
     });
   }
 
+  async processedAmong(seqs: readonly number[]): Promise<ReadonlySet<number>> {
+    return this.guard("processedAmong", async () => {
+      const processed = new Set<number>();
+      for (let index = 0; index < seqs.length; index += IN_CHUNK) {
+        const chunk = seqs.slice(index, index + IN_CHUNK);
+        const rows = await this.driver.all<{ seq: number | string }>(`SELECT seq FROM ${this.tables.events} WHERE processed_at IS NOT NULL AND seq IN (${listPlaceholders(chunk.length)})`, chunk);
+        for (const row of rows) processed.add(Number(row.seq));
+      }
+      return processed;
+    });
+  }
+
   private async markProcessedIn(tx: SqlExecutor, seqs: readonly number[], at: string): Promise<void> {
     for (let index = 0; index < seqs.length; index += IN_CHUNK) {
       const chunk = seqs.slice(index, index + IN_CHUNK);

@@ -96,6 +96,8 @@ export function storageContract(name: string, createHarness: () => Promise<Stora
         expect((await current.pendingEvents(10)).map((event) => event.event.id)).toEqual(["evt-2", "evt-4"]);
         const processed = (await current.listEvents({})).filter((event) => event.processedAt !== undefined);
         expect(processed.map((event) => [event.event.id, event.processedAt])).toEqual([["evt-1", "2024-01-01T00:01:00Z"], ["evt-3", "2024-01-01T00:01:00Z"]]);
+        expect([...(await current.processedAmong([stored[0]!.seq, stored[1]!.seq, stored[2]!.seq, stored[3]!.seq + 100]))].sort((a, b) => a - b)).toEqual([stored[0]!.seq, stored[2]!.seq]);
+        expect((await current.processedAmong([])).size).toBe(0);
         // Marking again keeps the first processing time.
         await current.markProcessed([stored[0]!.seq], "2024-01-01T00:02:00Z");
         expect((await current.listEvents({ limit: 1 }))[0]?.processedAt).toBe("2024-01-01T00:01:00Z");
