@@ -22,6 +22,13 @@ describe("mapAuthorizationInput", () => {
     ]);
   });
 
+  it("keeps the resource's attributes when the resource is the principal (a user acting on their own profile)", () => {
+    const mapped = mapAuthorizationInput({ principal: { type: "User", id: "alice" }, action: "edit", resource: { type: "User", id: "alice", locked: false } }, "Action");
+    expect(mapped.ok && mapped.request.entities).toEqual([{ uid: { type: "User", id: "alice" }, attrs: { locked: false } }]);
+    const both = mapAuthorizationInput({ principal: { type: "User", id: "alice", role: "admin" }, action: "edit", resource: { type: "User", id: "alice", locked: true } }, "Action");
+    expect(both.ok && both.request.entities).toEqual([{ uid: { type: "User", id: "alice" }, attrs: { role: "admin", locked: true } }]);
+  });
+
   it("accepts UIDs as strings, namespaced actions and explicit entity escapes", () => {
     const mapped = mapAuthorizationInput({ principal: 'User::"a\\"b"', action: 'Ns::Action::"read"', resource: { __entity: { type: "Doc", id: "d" } } }, "Action");
     expect(mapped.ok && mapped.request.principal).toEqual({ type: "User", id: 'a"b' });

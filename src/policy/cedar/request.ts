@@ -199,7 +199,15 @@ export function mapAuthorizationInput(input: unknown, actionType: string): Reque
     const principalEntity = toRequestEntity(input["principal"], principal, "input.principal");
     if (principalEntity) entities.push(principalEntity);
     const resourceEntity = toRequestEntity(input["resource"], resource, "input.resource");
-    if (resourceEntity && !(resource.type === principal.type && resource.id === principal.id)) entities.push(resourceEntity);
+    if (resourceEntity) {
+      // The resource may be the principal itself (a user editing their own profile): one entity with both descriptions.
+      const same = principalEntity !== undefined && resource.type === principal.type && resource.id === principal.id;
+      if (!same) entities.push(resourceEntity);
+      else {
+        const parents = resourceEntity.parents ?? principalEntity.parents;
+        entities[0] = { uid: principal, attrs: { ...principalEntity.attrs, ...resourceEntity.attrs }, ...(parents === undefined ? {} : { parents }) };
+      }
+    }
     for (const extra of toExtraEntities(input["entities"])) entities.push(extra);
     return { ok: true, request: { principal, action, resource, context, entities } };
   } catch (error) {
