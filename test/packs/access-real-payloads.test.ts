@@ -1,0 +1,69 @@
+/**
+ * The access pack on real CloudTrail and Okta payload shapes and their near misses: Panther's
+ * labelled test logs (test/fixtures/panther-analysis-rules, Apache-2.0, see SOURCE), changed only
+ * where the test says how, to the form the CloudTrail and Okta APIs send. Each event goes through
+ * the source adapter, the context stage (no history), the pack and the decider.
+ */
+import { describe, expect, it } from "vitest";
+import type { DecisionDraft } from "../../src/core/decision.js";
+import { cloudTrailRecordToEvent } from "../../src/sources/cloudtrail.js";
+import { oktaEventToEvent } from "../../src/sources/okta.js";
+import { apiCasing, createDecideLoop, readPantherCases, violations } from "./access-support.js";
+
+const loop = createDecideLoop({ clock: { now: () => new Date("2026-01-15T12:00:00Z") } });
+
+/** A Panther test log by rule and test name, with the API's casing of the top-level fields (a fresh copy). */
+function pantherLog(rule: string, test: string): Record<string, unknown> {
+  const item = readPantherCases().find((c) => c.rule === rule && c.test === test);
+  if (item === undefined) throw new Error(`no Panther test ${rule} :: ${test}`);
+  return structuredClone(apiCasing(item.log, item.source).log);
+}
+
+async function decideOkta(log: Record<string, unknown>): Promise<DecisionDraft> {
+  const converted = oktaEventToEvent(log);
+  if (!converted.ok) throw new Error("the Okta log did not convert");
+  return (await loop.decide(converted.event, { learn: false })).draft;
+}
+
+async function decideCloudTrail(log: Record<string, unknown>): Promise<DecisionDraft> {
+  const converted = cloudTrailRecordToEvent(log);
+  if (!converted.ok) throw new Error("the CloudTrail record did not convert");
+  return (await loop.decide(converted.event, { learn: false })).draft;
+}
+
+/** Every finding's message, with what a person must never read in one. */
+function unreadable(draft: DecisionDraft): string[] {
+  return draft.findings.map((f) => f.message ?? "").filter((m) => /<error|\bnull\b|\bundefined\b|\{\{|\(\)/.test(m));
+}
+
+describe("access pack: Okta fields the System Log API sends as null", () => {
+  // Okta's System Log API writes absent values as JSON null: `"outcome": {"result": "SUCCESS",
+  // "reason": null}`, `"client": {"ipAddress": null, ...}`. Panther's test logs leave such keys out.
+  it("a factor removed with outcome.reason null is reported with a readable message", async () => {
+    const log = pantherLog("Standard.MFADisabled", "Okta - User disables MFA");
+    log["outcome"] = { result: "SUCCESS", reason: null };
+    const draft = await decideOkta(log);
+    expect(violations(draft)).toEqual(["access-okta-sensitive-actions/mfa-factor-removed"]);
+    expect(draft.findings[0]?.message).toBe("homer@springfield.gov removed an MFA factor of homer@springfield.gov");
+    expect(unreadable(draft)).toEqual([]);
+  });
+
+  it("a ThreatInsight detection with outcome.reason null says no reason was given", async () => {
+    const log = pantherLog("Okta.ThreatInsight.Security.Threat.Detected", "Threat Detected Event - Deny");
+    (log["outcome"] as Record<string, unknown>)["reason"] = null;
+    const draft = await decideOkta(log);
+    expect(violations(draft)).toEqual(["access-okta-sensitive-actions/threat-detected"]);
+    expect(draft.findings[0]?.message).toBe("Okta ThreatInsight flagged a request (no reason given, outcome DENY)");
+  });
+
+  it("a sign-in through an anonymizing proxy with client.ipAddress null names no null address", async () => {
+    const item = readPantherCases().find((c) => c.rule === "Okta.Anonymizing.VPN.Login" && c.expected);
+    if (item === undefined) throw new Error("no labelled anonymizing-proxy sign-in");
+    const log = structuredClone(apiCasing(item.log, item.source).log);
+    (log["client"] as Record<string, unknown>)["ipAddress"] = null;
+    const draft = await decideOkta(log);
+    expect(violations(draft)).toContain("access-okta-sensitive-actions/anonymizing-proxy-sign-in");
+    expect(draft.findings.find((f) => f.rule === "anonymizing-proxy-sign-in")?.message).toContain("(unknown address, outcome ");
+    expect(unreadable(draft)).toEqual([]);
+  });
+});
