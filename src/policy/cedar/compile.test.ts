@@ -156,6 +156,15 @@ describe("load errors", () => {
     expect(result.errors[0]?.details.line).toBe(3);
   });
 
+  it("rejects a template with the unsupported-template error, not as a file that does not parse", () => {
+    const text = 'permit(principal, action, resource);\n\npermit(principal == ?principal, action, resource);\n';
+    const result = compileCedarPolicySet({ name: "t", policies: [{ file: "t/p.cedar", text }] });
+    expect(result.policy).toBeUndefined();
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors[0]?.code).toBe("VIGIL_POLICY_UNSUPPORTED");
+    expect(result.errors[0]?.message).toContain("t/p.cedar: Cedar policy templates (policies with ?principal/?resource slots) are not supported");
+  });
+
   it("reports a bad entities file with its position", () => {
     const result = compileCedarPolicySet({
       name: "e",

@@ -66,18 +66,19 @@ export function readPolicyFiles(files: readonly CedarSourceFile[]): { policies: 
   const seen = new Map<string, string>();
   let counter = 0;
   for (const source of files) {
+    // Templates first: parsed as static policies they only fail with "static policy set includes a template".
+    const parts = cedarWasm.policySetTextToParts(source.text);
+    if (parts.type === "success" && parts.policy_templates.length > 0) {
+      errors.push(new VigilError("VIGIL_POLICY_UNSUPPORTED", `${source.file}: Cedar policy templates (policies with ?principal/?resource slots) are not supported: Vigil has no template links; write static policies instead`, { file: source.file }));
+      continue;
+    }
     const parsed = cedarWasm.checkParsePolicySet({ staticPolicies: source.text });
     if (parsed.type === "failure") {
       for (const error of parsed.errors) errors.push(cedarLoadError(source.file, source.text, 0, error, "Cedar policy file does not parse"));
       continue;
     }
-    const parts = cedarWasm.policySetTextToParts(source.text);
     if (parts.type === "failure") {
       for (const error of parts.errors) errors.push(cedarLoadError(source.file, source.text, 0, error, "Cedar policy file does not split into policies"));
-      continue;
-    }
-    if (parts.policy_templates.length > 0) {
-      errors.push(new VigilError("VIGIL_POLICY_UNSUPPORTED", `${source.file}: Cedar policy templates (policies with ?principal/?resource slots) are not supported: Vigil has no template links; write static policies instead`, { file: source.file }));
       continue;
     }
     // policySetTextToParts sorts by id; put the policies back in file order.
