@@ -49,4 +49,28 @@ describe("pipeline", () => {
     expect(flushes).toBe(1);
     expect(problems.some((message) => message.includes("baselines write failed"))).toBe(true);
   });
+
+  it("a batch retried after its record failed is observed by the context stage once", async () => {
+    const real = createContextStage({ storage, clock, settings: parseConfig({}).context as never });
+    const observed: string[] = [];
+    const context: ContextStage = { ...real, observe: (e, ctx, findings) => { observed.push(e.id); real.observe(e, ctx, findings); } };
+    const problems: string[] = [];
+    const pipeline = await pipelineWith(context, problems);
+    await storage.appendEvents([event("r-1"), event("r-2")], clock.now().toISOString());
+    const pending = await storage.pendingEvents(10);
+    const append = storage.appendDecisions.bind(storage);
+    let refusals = 1;
+    storage.appendDecisions = async (drafts, appendOptions) => {
+      if (refusals-- > 0) throw new Error("disk full");
+      return append(drafts, appendOptions);
+    };
+    await expect(pipeline.processBatch(pending)).rejects.toThrow("disk full");
+    expect(observed).toEqual(["r-1", "r-2"]);
+    expect(await pipeline.processBatch(pending)).toHaveLength(2);
+    expect(observed).toEqual(["r-1", "r-2"]);
+    // Recorded events leave the set: the next batch is observed as any other.
+    await storage.appendEvents([event("r-3")], clock.now().toISOString());
+    await pipeline.processBatch(await storage.pendingEvents(10));
+    expect(observed).toEqual(["r-1", "r-2", "r-3"]);
+  });
 });

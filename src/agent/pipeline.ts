@@ -116,6 +116,10 @@ export interface Pipeline {
   exceptionsFor(event: Event, findings: readonly Finding[]): Promise<readonly AppliedExemption[]>;
 }
 
+/** Keys of observed-but-unrecorded events kept at most (events failing for good are dropped past it). */
+const MAX_OBSERVED_UNRECORDED = 100_000;
+const observedKey = (event: Event): string => `${event.source}\u0000${event.id}`;
+
 export function createPipeline(options: PipelineOptions): Pipeline {
   const { storage, context, catalog, decider, clock } = options;
   const flushEvery = options.contextFlushEvents ?? 5_000;
@@ -123,6 +127,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   const problem = options.onProblem ?? (() => undefined);
   const learning = options.learning;
   let sinceFlush = 0;
+  /** Events observed by the context stage whose batch is not recorded yet (a failed batch, retried). */
+  const observedUnrecorded = new Set<string>();
 
   const replay = options.mode === "replay";
   const idOf = options.decisionId ?? decisionIdFor;
@@ -193,7 +199,14 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         // Learn right after deciding, so the next event of the batch sees this one, exactly as
         // when events come one by one (a batch of first sightings flags only the first).
         // Learning is in memory until flushContext, after the decisions are durable.
-        context.observe(stored.event, ctx, draft.findings);
+        // A batch retried after its record failed was observed by the first attempt: the
+        // baselines in memory hold its events already and must not count them twice.
+        const key = observedKey(stored.event);
+        if (!observedUnrecorded.has(key)) {
+          context.observe(stored.event, ctx, draft.findings);
+          if (observedUnrecorded.size >= MAX_OBSERVED_UNRECORDED) observedUnrecorded.clear();
+          observedUnrecorded.add(key);
+        }
         built.push({ event: stored.event, ctx, draft });
       }
       const drafts = built.map((item) => item.draft);
@@ -207,6 +220,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       } else {
         decisions = await append(drafts, { seqs: events.map((e) => e.seq), at: clock.now().toISOString() });
       }
+      for (const stored of events) observedUnrecorded.delete(observedKey(stored.event));
       if (options.afterRecord && decisions.length > 0) {
         try {
           await options.afterRecord(decisions);
