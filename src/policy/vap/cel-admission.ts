@@ -89,15 +89,20 @@ export function compileAdmissionCel(spec: AdmissionCelSpec, env: CelEnvironment,
         if (r.ok) values[v.name] = r.value;
         trace.push({ kind: "variable", expr: `variables.${v.name}`, ...(r.ok ? { value: celToJson(r.value) } : { error: r.error.message }) });
       }
+      // As the API server does: any false condition skips the policy; an error counts only when
+      // no condition is false (then failurePolicy decides).
+      let conditionError: string | undefined;
       for (const c of conditions) {
         const r = c.program.evaluate(activation);
         if (!r.ok) {
           trace.push({ kind: "match", expr: c.program.source, error: r.error.message });
-          return { status: "error", message: `matchCondition ${c.name} failed to evaluate: ${r.error.message}`, trace };
+          conditionError ??= `matchCondition ${c.name} failed to evaluate: ${r.error.message}`;
+          continue;
         }
         trace.push({ kind: "match", expr: c.program.source, value: r.value });
         if (r.value !== true) return { status: "skip", message: `matchCondition ${c.name} is false`, trace };
       }
+      if (conditionError !== undefined) return { status: "error", message: conditionError, trace };
       for (const v of validations) {
         const r = v.program.evaluate(activation);
         if (!r.ok) {

@@ -82,4 +82,28 @@ describe("ValidatingAdmissionPolicy plugin", () => {
     expect(errors[0]?.message).toContain("max-replicas");
     expect(errors[0]?.message).toContain("validations[0]");
   });
+
+  describe("as the Kubernetes API server evaluates it", () => {
+    const review = (request: Record<string, unknown>) => ({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: { uid: "u1", kind: { group: "", version: "v1", kind: "Pod" }, resource: { group: "", version: "v1", resource: "pods" }, operation: "CREATE", userInfo: { username: "bob" }, ...request } });
+    const pod = (labels: Record<string, string> = {}) => ({ apiVersion: "v1", kind: "Pod", metadata: { name: "web", namespace: "shop", labels }, spec: {} });
+    const podRules = { resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["*"], resources: ["pods"] }] };
+    const policyOf = (spec: Record<string, unknown>) => ({ apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingAdmissionPolicy", metadata: { name: "pods" }, spec: { matchConstraints: podRules, ...spec } });
+    const bindingOf = { apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingAdmissionPolicyBinding", metadata: { name: "pods-deny" }, spec: { policyName: "pods", validationActions: ["Deny"] } };
+    const evaluate = (spec: Record<string, unknown>, input: unknown) => {
+      const { policies, errors } = vapLanguage.compile([doc(policyOf(spec), 0), doc(bindingOf, 1)], env);
+      expect(errors).toEqual([]);
+      return (policies[0]?.evaluate(ctx(input)) ?? []).map((f) => [f.effect, f.message]);
+    };
+
+    it("skips the policy when any matchCondition is false, even if an earlier one errs (the error applies only when none is false)", () => {
+      const deny = [{ expression: "false", message: "denied" }];
+      const erring = { name: "errs", expression: "object.spec.missing.field == 1" };
+      expect(evaluate({ matchConditions: [erring, { name: "no", expression: "false" }], validations: deny }, review({ object: pod() }))).toEqual([]);
+      expect(evaluate({ matchConditions: [{ name: "no", expression: "false" }, erring], validations: deny }, review({ object: pod() }))).toEqual([]);
+      // none false, one errs: failurePolicy (Fail by default) decides
+      const failed = evaluate({ matchConditions: [erring, { name: "yes", expression: "true" }], validations: deny }, review({ object: pod() }));
+      expect(failed).toHaveLength(1);
+      expect(failed[0]?.[1]).toContain("matchCondition errs failed to evaluate");
+    });
+  });
 });
