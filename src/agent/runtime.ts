@@ -315,6 +315,12 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
     async start() {
       if (started) return;
       started = true;
+      // A `once` override applied by a decision recorded just before a crash is used up.
+      try {
+        await reviews.overrides.reconcileUsed();
+      } catch (error) {
+        problem("checking once-overrides against the decision record failed", error);
+      }
       if (role !== "api") {
         if (!nats) await ingestor.start();
         if (worker) await worker.start();

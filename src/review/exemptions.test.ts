@@ -33,6 +33,24 @@ describe("overrides", () => {
     expect((await loop.storage.listAudit({ actor: "ann" })).map((a) => a.action)).toEqual(["override.create", "feedback.record"]);
   });
 
+  it("a once override applied by a decision recorded just before a crash is marked used at the next start", async () => {
+    const { decision } = await loop.handle({ kind: "low-risk", bucket: "site", public: true });
+    await loop.review.overrides.create({ decisionId: decision.id, scope: "once", reason: "launch day" }, approver);
+    // Another once override, never applied: it stays usable.
+    const other = await loop.handle({ kind: "low-risk", bucket: "docs", public: true });
+    await loop.review.overrides.create({ decisionId: other.decision.id, scope: "once", reason: "docs day" }, approver);
+    expect((await loop.handle({ kind: "low-risk", bucket: "site", public: true })).decision.verdict).toBe("allow");
+    // The process died after recording that decision, before marking OV-1 used.
+    const doc = await loop.storage.getDoc<Record<string, unknown>>("overrides", "OV-1");
+    await loop.storage.putDocs([{ collection: "overrides", id: "OV-1", value: { ...doc!.value, used: false } }], loop.clock.iso());
+    const restarted = createReviewService({ storage: loop.storage, clock: loop.clock, executor: loop.executor, policy: (n) => loop.set.get(n) });
+    expect(await restarted.overrides.reconcileUsed()).toEqual(["OV-1"]);
+    expect((await restarted.overrides.get("OV-1"))?.used).toBe(true);
+    expect((await restarted.overrides.get("OV-2"))?.used).toBeUndefined();
+    expect(await restarted.overrides.reconcileUsed()).toEqual([]);
+    expect((await restarted.exemptions()).overrides.map((o) => o.id)).toEqual(["OV-2"]);
+  });
+
   it("a window applies until it ends; the window is bounded", async () => {
     const { decision } = await loop.handle({ kind: "low-risk", bucket: "site", public: true });
     const until = (ms: number) => new Date(loop.clock.now().getTime() + ms).toISOString();

@@ -41,6 +41,12 @@ export interface OverrideApi {
   active(): Promise<Override[]>;
   /** After recording a decision: marks the `once` overrides it applied as used. Returns their ids. */
   markUsed(draft: Pick<DecisionDraft, "explanation">): Promise<string[]>;
+  /**
+   * At start: marks used the active `once` overrides that an enforced decision in the record
+   * already applied (the process died after recording it, before marking them). Scans at most
+   * `maxScan` decisions of the override's policy since its creation. Returns the ids marked.
+   */
+  reconcileUsed(options?: { readonly maxScan?: number }): Promise<string[]>;
 }
 
 const DAY_MS = 86_400_000;
@@ -159,6 +165,28 @@ export function createOverrideApi(deps: ReviewDeps): OverrideApi {
         }
       }
       return used;
+    },
+
+    async reconcileUsed(options = {}) {
+      const maxScan = options.maxScan ?? 50_000;
+      const page = 500;
+      const marked: string[] = [];
+      for (const override of await api.active()) {
+        if (override.scope !== "once" || marked.includes(override.id)) continue;
+        let afterSeq = 0;
+        for (let scanned = 0; scanned < maxScan;) {
+          const decisions = await deps.storage.listDecisions({ policy: override.policy, since: override.at, afterSeq, limit: page });
+          const applied = decisions.find((d) => d.enforced && appliedRefs(d).overrides.includes(override.id));
+          if (applied !== undefined) {
+            marked.push(...(await api.markUsed(applied)));
+            break;
+          }
+          if (decisions.length < page) break;
+          scanned += decisions.length;
+          afterSeq = decisions[decisions.length - 1]!.seq;
+        }
+      }
+      return marked;
     },
   };
   return api;

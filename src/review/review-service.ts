@@ -81,6 +81,11 @@ export function createReviewService(options: ReviewServiceOptions): ReviewServic
       if (used.length > 0) drop();
       return used;
     },
+    async reconcileUsed(reconcileOptions) {
+      const used = await overrideApi.reconcileUsed(reconcileOptions);
+      if (used.length > 0) drop();
+      return used;
+    },
   };
   const feedback = createFeedbackApi(deps);
   return {
