@@ -69,6 +69,17 @@ describe("readPath", () => {
     expect(readPath(root, ["resource", "missing", "x"])).toBeUndefined();
     expect(readPath(root, ["resource", "kind", "length"])).toBeUndefined();
   });
+
+  it("reads as CEL selects: lists have no fields; a dotted key only when the root variable is absent", () => {
+    expect(readPath({ tags: ["a", "b"] }, ["tags", "length"])).toBeUndefined();
+    const root = { "a.b": { c: 1 }, "a.b.c": 2, "x.y": 3, x: { y: 4 } };
+    expect(readPath(root, ["a", "b", "c"])).toBe(2);
+    expect(readPath(root, ["a", "b"])).toEqual({ c: 1 });
+    expect(readPath(root, ["x", "y"])).toBe(4);
+    expect(readPath({ "a.b": { c: 1 } }, ["a", "b", "c"])).toBe(1);
+    expect(readPath({ a: undefined, "a.b": 5 }, ["a", "b"])).toBe(5);
+    expect(readPath({ "a.b": 5 }, ["a"])).toBeUndefined();
+  });
 });
 
 describe("shaped builders", () => {

@@ -201,13 +201,32 @@ export function withVariables(activation: Activation, variables: Readonly<Record
 }
 
 /**
- * Reads a dotted path (`resource.kind`, `input.action`) from an activation; `undefined` when any
- * step is missing. Keys containing dots cannot be addressed (index keys never need them).
+ * Reads a dotted path (`resource.kind`, `input.action`) from an activation as CEL selects it;
+ * `undefined` when any step is missing or is no map. As in CEL (docs/cel.md, "Variables"), a
+ * root variable wins, and only when it is absent is a dotted activation key tried, longest first
+ * (`a.b.c` reads `act["a.b"].c` when there is no `act.a`). INVARIANT: a value read here is the
+ * value CEL reads for the same path (the index relies on it to skip a `match` it has checked).
  */
 export function readPath(root: Readonly<Record<string, unknown>>, segments: readonly string[]): unknown {
-  let current: unknown = root;
-  for (let i = 0; i < segments.length; i++) {
-    if (current === null || typeof current !== "object") return undefined;
+  if (segments.length === 0) return root;
+  const head = ownValue(root, segments[0] as string);
+  if (head !== undefined || segments.length === 1) return readFields(head, segments, 1);
+  for (let n = segments.length; n >= 2; n--) {
+    const value = ownValue(root, segments.slice(0, n).join("."));
+    if (value !== undefined) return readFields(value, segments, n);
+  }
+  return undefined;
+}
+
+function ownValue(object: Readonly<Record<string, unknown>>, key: string): unknown {
+  return Object.prototype.hasOwnProperty.call(object, key) ? object[key] : undefined;
+}
+
+function readFields(start: unknown, segments: readonly string[], from: number): unknown {
+  let current: unknown = start;
+  for (let i = from; i < segments.length; i++) {
+    // Lists have no fields in CEL (`tags.length` is an error), so their own `length` is not read.
+    if (current === null || typeof current !== "object" || Array.isArray(current)) return undefined;
     const segment = segments[i] as string;
     // Own property first: activations are plain objects, and `instanceof` walks the prototype chain.
     if (Object.prototype.hasOwnProperty.call(current, segment)) current = (current as Record<string, unknown>)[segment];

@@ -97,6 +97,57 @@ spec:
   });
 });
 
+describe("index keys read values as CEL does", () => {
+  const realEnv = createCelEnvironment();
+  const policiesOf = (text: string): CompiledPolicy[] => {
+    const { policies, errors } = loadPolicyText(text, "paths.yaml", { env: realEnv });
+    expect(errors).toEqual([]);
+    return policies;
+  };
+  const decisive = (findings: readonly Finding[]): string[] => findings.filter((f) => f.effect === "violation" || f.effect === "error").map((f) => `${f.effect} ${f.policy}/${f.rule}`);
+
+  it("a list has no fields: `tags.length == 2` never matches, indexed or not", () => {
+    const policies = policiesOf(`apiVersion: vigil.dev/v1
+kind: Policy
+metadata: { name: two-tags }
+spec:
+  match: tags.length == 2
+  rules:
+    - name: r
+      condition: "true"
+`);
+    const ctx = policyContext({ tags: ["a", "b"] });
+    expect(decisive(createPolicySet(policies, { index: false }).evaluate(ctx).findings)).toEqual([]);
+    expect(decisive(createPolicySet(policies).evaluate(ctx).findings)).toEqual([]);
+  });
+
+  it("a dotted activation key (`a.b` when there is no `a`) is found by the index as by CEL", () => {
+    const policies = policiesOf(`apiVersion: vigil.dev/v1
+kind: Policy
+metadata: { name: dotted }
+spec:
+  match: a.b == "x" && a.b.c in ["y"]
+  rules:
+    - name: r
+      condition: "true"
+---
+apiVersion: vigil.dev/v1
+kind: Policy
+metadata: { name: guard }
+spec:
+  rules:
+    - name: r
+      condition: k.id == "z" && true
+`);
+    for (const input of [{ "a.b": "x", "a.b.c": "y", "k.id": "z" }, { "a.b": { c: "y" }, "a.b.c": "x", k: { id: "z" } }]) {
+      const ctx = policyContext(input);
+      const linear = decisive(createPolicySet(policies, { index: false }).evaluate(ctx).findings);
+      expect(decisive(createPolicySet(policies).evaluate(ctx).findings)).toEqual(linear);
+    }
+    expect(decisive(createPolicySet(policies).evaluate(policyContext({ "a.b": "x", "a.b.c": "y", "k.id": "z" })).findings)).toEqual(["violation dotted/r", "violation guard/r"]);
+  });
+});
+
 /** Seeded PRNG (mulberry32) so failures reproduce. */
 function rng(seed: number): () => number {
   let a = seed;
