@@ -68,7 +68,7 @@ describe("supply-chain pack end to end", () => {
     await storage.init();
     const load = loadPolicies([supplyChainPackDir], { env });
     expect(load.errors).toEqual([]);
-    expect(load.policies.map((p) => p.meta.name).sort()).toEqual(["supply-chain-lockfile-unreadable", "supply-chain-vulnerable-dependency", "supply-chain-vulnerable-dependency-below-threshold", "supply-chain-vulnerable-dependency-ci"]);
+    expect(load.policies.map((p) => p.meta.name).sort()).toEqual(["supply-chain-lockfile-unreadable", "supply-chain-vulnerable-dependency", "supply-chain-vulnerable-dependency-below-threshold", "supply-chain-vulnerable-dependency-below-threshold-ci", "supply-chain-vulnerable-dependency-ci"]);
     policySet = createPolicySet(load.policies);
   });
 
@@ -142,7 +142,7 @@ describe("supply-chain pack end to end", () => {
 
   it("the pack's own inline tests pass", () => {
     const results = runNativeTests([supplyChainPackDir], { env });
-    expect(results.length).toBe(11);
+    expect(results.length).toBe(15);
     expect(results.filter((r) => r.status !== "pass")).toEqual([]);
   });
 });

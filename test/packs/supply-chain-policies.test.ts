@@ -1,0 +1,74 @@
+/**
+ * The supply-chain pack's policies on summaries built from real lockfiles
+ * (test/fixtures/osv-detector-lockfiles, MIT, see SOURCE) against the shipped advisories, and the
+ * actions their decisions plan: only actions that can run for the change at hand.
+ */
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { createGitHubActuators } from "../../src/act/actuators/github.js";
+import { planActions } from "../../src/act/plan.js";
+import { loadAdvisorySet, loadSupplyChainSettings, parseLockfile, resolveSupplyChainSettings, summarizeDependencyChange, supplyChainPackDir, supplyChainSettingsFile, type DependencySummary } from "../../src/context/supply-chain/index.js";
+import type { Actuator } from "../../src/core/action.js";
+import type { Context } from "../../src/core/context.js";
+import type { Event } from "../../src/core/event.js";
+import { createConditionCache } from "../../src/decide/conditions.js";
+import { buildDecision } from "../../src/decide/decision.js";
+import { createCelEnvironment } from "../../src/policy/cel/index.js";
+import { loadPolicies } from "../../src/policy/load.js";
+import { createPolicySet } from "../../src/policy/policy-set.js";
+
+const env = createCelEnvironment();
+const load = loadPolicies([supplyChainPackDir], { env });
+const policySet = createPolicySet(load.policies);
+const advisories = loadAdvisorySet({ sources: loadSupplyChainSettings(supplyChainSettingsFile).advisories });
+const now = "2025-06-02T12:00:00Z";
+const lockText = readFileSync(new URL("../fixtures/osv-detector-lockfiles/locks-e2e/2-package-lock.json", import.meta.url), "utf8");
+
+/** The real lockfile as a new lockfile (every version introduced), judged at the given blocking severity. */
+function summary(severityThreshold: string, meta: Record<string, unknown>): DependencySummary {
+  const settings = resolveSupplyChainSettings({ severityThreshold, importedAdvisories: "/nonexistent-vigil-advisories" }, { base: loadSupplyChainSettings(supplyChainSettingsFile) });
+  return summarizeDependencyChange([{ path: "package-lock.json", base: undefined, head: parseLockfile(lockText, "package-lock.json") }], { db: advisories.db, settings, meta, errors: [] });
+}
+
+function contextOf(deps: DependencySummary, event: Partial<Event> = {}): Context {
+  const e: Event = { specversion: "1.0", id: "dep-1", source: "ci/acme", type: "dev.vigil.dependency.change", subject: "acme/web", time: now, data: { repo: "acme/web", path: "package-lock.json" }, ...event };
+  return { event: e, input: e.data as Record<string, unknown>, entities: {}, signals: {}, posture: { level: "normal", scope: "org", since: now }, dependencies: deps as unknown as Record<string, unknown>, now };
+}
+
+function decideAndPlan(ctx: Context): { rules: string[]; planned: { actuator: string; disposition: string; reason: string | undefined }[] } {
+  const evaluated = policySet.evaluate(ctx);
+  const draft = buildDecision(ctx, evaluated.findings, evaluated.policyRevisions, { id: "d-1", now, enforced: true, policy: (name) => policySet.get(name)?.meta });
+  const actuators = new Map<string, Actuator>(createGitHubActuators({ token: "ghs_x", baseUrl: "http://127.0.0.1:9" }, { clock: { now: () => new Date(now) }, sleep: async () => undefined }).map((a) => [a.kind, a]));
+  const { planned } = planActions({ draft, ctx, policy: (name) => policySet.get(name), guardrails: {}, actuators, promoted: () => true, programs: createConditionCache(env) });
+  return {
+    rules: draft.findings.filter((f) => f.effect === "violation").map((f) => `${f.policy}/${f.rule}`),
+    planned: planned.map((p) => ({ actuator: p.plan.actuator, disposition: p.disposition, reason: p.plan.reason })),
+  };
+}
+
+describe("supply-chain pack: below-threshold findings", () => {
+  it("loads without errors", () => {
+    expect(load.errors).toEqual([]);
+  });
+
+  it("a change outside a pull request (CI, a push) reports them without planning a PR comment it cannot post", () => {
+    const deps = summary("critical", { repo: "acme/web" });
+    expect(deps.github).toBe(false);
+    expect(deps.blocking).toBe(0);
+    expect(deps.vulnerable).toContainEqual(expect.objectContaining({ package: "axios", version: "0.21.1", severity: "high", blocking: false }));
+    expect(deps.vulnerable.every((v) => !v.blocking)).toBe(true);
+    const { rules, planned } = decideAndPlan(contextOf(deps));
+    expect(rules).toHaveLength(1);
+    expect(rules[0]).toMatch(/^supply-chain-vulnerable-dependency-below-threshold[-a-z]*\/vulnerability-below-threshold$/);
+    expect(planned).toEqual([]);
+  });
+
+  it("a pull request with GitHub details gets the comment, with the pull request's number", () => {
+    const sha = "0123456789abcdef0123456789abcdef01234567";
+    const deps = summary("critical", { repo: "acme/web", pullRequest: 7, headSha: sha });
+    expect(deps.github).toBe(true);
+    const { rules, planned } = decideAndPlan(contextOf(deps, { type: "com.github.pull_request", subject: "acme/web#7", data: { action: "opened", number: 7 } }));
+    expect(rules).toEqual(["supply-chain-vulnerable-dependency-below-threshold/vulnerability-below-threshold"]);
+    expect(planned).toEqual([{ actuator: "github.pr-comment", disposition: "apply", reason: expect.any(String) }]);
+  });
+});
