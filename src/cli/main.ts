@@ -58,6 +58,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
     return await command.run(args, io);
   } catch (error) {
+    // The reader went away (`vigil replay ... | head -1`): nothing more can be delivered; stop quietly.
+    if (isClosedPipe(error)) return 0;
     if (isVigilError(error)) {
       const where = [error.details.file, error.details.line !== undefined ? `${error.details.line}:${error.details.column ?? 0}` : undefined].filter(Boolean).join(":");
       write(io.stderr, `vigil ${command.path.join(" ")}: ${where ? `${where}: ` : ""}${error.message} [${error.code}]`);
@@ -66,6 +68,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     write(io.stderr, `vigil ${command.path.join(" ")}: internal error: ${(error as Error).stack ?? String(error)}`);
     return 3;
   }
+}
+
+/** EPIPE: the other end of stdout (or stderr) was closed. */
+function isClosedPipe(error: unknown): boolean {
+  return error instanceof Error && (error as NodeJS.ErrnoException).code === "EPIPE";
 }
 
 function isMain(): boolean {
@@ -79,6 +86,14 @@ function isMain(): boolean {
 }
 
 if (isMain()) {
+  // A closed pipe is not an error of the command: exit quietly (with the code it had so far)
+  // instead of an unhandled 'error' event's stack trace; anything else stays an error.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (error) => {
+      if (!isClosedPipe(error)) throw error;
+      process.exit(typeof process.exitCode === "number" ? process.exitCode : 0);
+    });
+  }
   const io: CliIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd() };
   runCli(process.argv.slice(2), io).then(
     (code) => {
