@@ -62,7 +62,7 @@ function ruleMatches(rule: Json, target: MatchTarget): boolean {
   const resource = resourceForKind(target.kind);
   const wanted = target.subResource ? `${resource}/${target.subResource}` : resource;
   const resources = strings(rule["resources"]);
-  const ok = resources.some((r) => r === "*" || r === wanted || r === "*/*" || (r.endsWith("/*") && r.slice(0, -2) === resource && target.subResource !== "") || (r.startsWith("*/") && target.subResource === r.slice(2)));
+  const ok = resources.some((r) => (r === "*" && target.subResource === "") || r === wanted || r === "*/*" || (r.endsWith("/*") && r.slice(0, -2) === resource && target.subResource !== "") || (r.startsWith("*/") && target.subResource === r.slice(2)));
   if (!ok) return false;
   const names = strings(rule["resourceNames"]);
   if (names.length > 0 && !names.includes(target.name)) return false;

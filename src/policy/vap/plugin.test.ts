@@ -105,5 +105,14 @@ describe("ValidatingAdmissionPolicy plugin", () => {
       expect(failed).toHaveLength(1);
       expect(failed[0]?.[1]).toContain("matchCondition errs failed to evaluate");
     });
+
+    it("resources: `*` is every resource but no subresource; `*/*`, `pods/*` and `*/status` reach subresources", () => {
+      const statusUpdate = review({ operation: "UPDATE", subResource: "status", object: pod(), oldObject: pod() });
+      const withResources = (resources: string[]) => evaluate({ matchConstraints: { resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["*"], resources }] }, validations: [{ expression: "false", message: "denied" }] }, statusUpdate);
+      expect(withResources(["*"])).toEqual([]);
+      expect(withResources(["pods"])).toEqual([]);
+      for (const resources of [["*/*"], ["pods/*"], ["*/status"], ["pods/status"]]) expect(withResources(resources)).toEqual([["violation", "denied"]]);
+      expect(evaluate({ matchConstraints: { resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["*"], resources: ["*"] }] }, validations: [{ expression: "false", message: "denied" }] }, review({ object: pod() }))).toEqual([["violation", "denied"]]);
+    });
   });
 });
