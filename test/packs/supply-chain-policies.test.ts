@@ -30,8 +30,9 @@ function summary(severityThreshold: string, meta: Record<string, unknown>): Depe
   return summarizeDependencyChange([{ path: "package-lock.json", base: undefined, head: parseLockfile(lockText, "package-lock.json") }], { db: advisories.db, settings, meta, errors: [] });
 }
 
-function contextOf(deps: DependencySummary, event: Partial<Event> = {}): Context {
+function contextOf(deps: DependencySummary, event: Partial<Event> = {}, options: { readonly noSubject?: boolean } = {}): Context {
   const e: Event = { specversion: "1.0", id: "dep-1", source: "ci/acme", type: "dev.vigil.dependency.change", subject: "acme/web", time: now, data: { repo: "acme/web", path: "package-lock.json" }, ...event };
+  if (options.noSubject === true) delete (e as { subject?: string }).subject;
   return { event: e, input: e.data as Record<string, unknown>, entities: {}, signals: {}, posture: { level: "normal", scope: "org", since: now }, dependencies: deps as unknown as Record<string, unknown>, now };
 }
 
@@ -70,5 +71,26 @@ describe("supply-chain pack: below-threshold findings", () => {
     const { rules, planned } = decideAndPlan(contextOf(deps, { type: "com.github.pull_request", subject: "acme/web#7", data: { action: "opened", number: 7 } }));
     expect(rules).toEqual(["supply-chain-vulnerable-dependency-below-threshold/vulnerability-below-threshold"]);
     expect(planned).toEqual([{ actuator: "github.pr-comment", disposition: "apply", reason: expect.any(String) }]);
+  });
+});
+
+describe("supply-chain pack: GitHub actions without an event subject", () => {
+  // CloudEvents' subject is optional: a dependency change posted with its repository, pull
+  // request and head SHA in data (EVENTS.md) but no subject still names the pull request to act on.
+  it("a blocked pull request's failing status and comment are planned, targeting owner/repo#n", () => {
+    const sha = "0123456789abcdef0123456789abcdef01234567";
+    const deps = summary("high", { repo: "acme/web", pullRequest: 7, headSha: sha });
+    expect(deps.blocking).toBeGreaterThan(0);
+    const ctx = contextOf(deps, {}, { noSubject: true });
+    expect(ctx.event.subject).toBeUndefined();
+    const { rules, planned } = decideAndPlan(ctx);
+    expect(rules).toContain("supply-chain-vulnerable-dependency/high-vulnerability");
+    expect(planned.map((p) => [p.actuator, p.disposition])).toEqual([["github.commit-status", "apply"], ["github.pr-comment", "apply"]]);
+  });
+
+  it("so is the comment listing below-threshold findings", () => {
+    const deps = summary("critical", { repo: "acme/web", pullRequest: 7, headSha: "0123456789abcdef0123456789abcdef01234567" });
+    const { planned } = decideAndPlan(contextOf(deps, {}, { noSubject: true }));
+    expect(planned.map((p) => [p.actuator, p.disposition])).toEqual([["github.pr-comment", "apply"]]);
   });
 });
