@@ -78,7 +78,13 @@ export interface GithubWebhookRequest {
 
 export type GithubWebhookResult =
   | { readonly ok: true; readonly event: Event; readonly deliveryId: string; readonly secretIndex: number }
-  | { readonly ok: false; readonly reason: "signature" | "replay" | "bad-request"; readonly error: VigilError };
+  | { readonly ok: false; readonly reason: "signature" | "bad-request"; readonly error: VigilError }
+  /**
+   * The delivery id was seen before. `event` is what it maps to: a caller whose earlier attempt
+   * failed to persist it and also failed to `forget` the id (the store was down for both) finds
+   * the event missing from its store and may accept it after all.
+   */
+  | { readonly ok: false; readonly reason: "replay"; readonly error: VigilError; readonly event: Event; readonly deliveryId: string };
 
 const SIGNATURE = /^sha256=([0-9a-f]{64})$/i;
 
@@ -152,7 +158,7 @@ export function githubPayloadToEvent(eventName: string, deliveryId: string, payl
   };
 }
 
-function bad(reason: "signature" | "replay" | "bad-request", code: "VIGIL_UNAUTHENTICATED" | "VIGIL_CONFLICT" | "VIGIL_BAD_INPUT", field: string, message: string): GithubWebhookResult {
+function bad(reason: "signature" | "bad-request", code: "VIGIL_UNAUTHENTICATED" | "VIGIL_BAD_INPUT", field: string, message: string): GithubWebhookResult {
   return { ok: false, reason, error: new VigilError(code, message, { field }) };
 }
 
@@ -204,9 +210,10 @@ export async function receiveGithubWebhook(request: GithubWebhookRequest, config
   if (parsed.error !== undefined || !isRecord(parsed.payload)) {
     return bad("bad-request", "VIGIL_BAD_INPUT", "body", `${parsed.error ?? `the payload is ${kindOf(parsed.payload)}, not a JSON object`}: send the webhook with content type application/json`);
   }
-  if (!(await config.deliveries.remember(deliveryId))) {
-    return bad("replay", "VIGIL_CONFLICT", "x-github-delivery", `delivery ${deliveryId} was already received: a replayed delivery is rejected (redeliver from GitHub only if Vigil failed to store it)`);
-  }
   const event = githubPayloadToEvent(eventName, deliveryId, parsed.payload, request.receivedAt);
+  if (!(await config.deliveries.remember(deliveryId))) {
+    const message = `delivery ${deliveryId} was already received: a replayed delivery is rejected (redeliver from GitHub only if Vigil failed to store it)`;
+    return { ok: false, reason: "replay", error: new VigilError("VIGIL_CONFLICT", message, { field: "x-github-delivery" }), event, deliveryId };
+  }
   return { ok: true, event, deliveryId, secretIndex };
 }

@@ -166,4 +166,21 @@ describe("POST /v1/webhooks/github", () => {
     await again.close();
     t = undefined;
   });
+
+  it("a delivery whose id was remembered but whose event never reached the store (storing and forgetting both failed) is accepted on redelivery, then replays are refused", async () => {
+    t = await startTestServer({ files: policies, config: { webhooks: { github: { secrets: ["s"] } } }, start: true });
+    // The earlier attempt: the id was remembered, then the store failed for the event and for `forget`.
+    expect(await t.agent.deliveries.remember("d-lost")).toBe(true);
+    expect(await t.agent.storage.countEvents()).toBe(0);
+    const redelivered = await t.server.app.inject({ method: "POST", url: "/v1/webhooks/github", headers: headers("s", "d-lost"), payload });
+    expect(redelivered.statusCode).toBe(202);
+    expect(redelivered.json()).toMatchObject({ id: "d-lost", type: "com.github.pull_request" });
+    expect(await t.agent.storage.countEvents()).toBe(1);
+    const replay = await t.server.app.inject({ method: "POST", url: "/v1/webhooks/github", headers: headers("s", "d-lost"), payload });
+    expect(replay.statusCode).toBe(409);
+    expect(replay.json().error.field).toBe("x-github-delivery");
+    await t.agent.ingestor.idle();
+    expect(await t.agent.storage.countEvents()).toBe(1);
+    expect(await t.agent.storage.listDecisions({})).toHaveLength(1);
+  });
 });

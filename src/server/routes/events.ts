@@ -115,22 +115,26 @@ export function eventRoutes(app: FastifyInstance, agent: Agent): void {
     consumes: ["application/json", "application/x-www-form-urlencoded"],
     responses: {
       202: { description: "Stored; the decision follows.", schema: { type: "object", properties: { id: { type: "string" }, type: { type: "string" }, decisionId: { type: "string" } } } },
-      409: { description: "The delivery id was already received (replay).", schema: schemas.error },
+      409: { description: "The delivery id was already received and its event stored (replay).", schema: schemas.error },
       429: { description: "The ingest queue is full; GitHub redelivers on request.", schema: schemas.error },
     },
     async handler(request, reply, { agent: a }) {
       const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.from(typeof request.body === "string" ? request.body : "");
       const received = await receiveGithubWebhook({ headers: request.headers, body: raw, receivedAt: a.clock.now() }, { secrets: a.config.webhooks.github.secrets, deliveries: a.deliveries });
-      if (!received.ok) throw received.error;
+      if (!received.ok && received.reason !== "replay") throw received.error;
+      const { event } = received;
       try {
-        await a.ingest([received.event]);
+        const accepted = await a.ingest([event]);
+        // A delivery id seen before is a replay unless its event never reached the store (the
+        // earlier attempt failed to store it and to forget the id): then this redelivery is it.
+        if (!received.ok && accepted.stored.length === 0) throw received.error;
       } catch (error) {
         // Not stored: let GitHub's redelivery through.
-        await a.deliveries.forget(received.deliveryId);
+        if (received.ok) await a.deliveries.forget(received.deliveryId);
         retryAfter(reply, a, error);
         throw error;
       }
-      return reply.code(202).send({ id: received.event.id, type: received.event.type, decisionId: decisionIdFor(received.event) });
+      return reply.code(202).send({ id: event.id, type: event.type, decisionId: decisionIdFor(event) });
     },
   });
 }
