@@ -12,6 +12,8 @@ export interface MatchTarget {
   readonly subResource: string;
   readonly operation: string;
   readonly labels: Readonly<Record<string, string>>;
+  /** Labels of the oldObject when the request has both an object and an oldObject (UPDATE): objectSelector matches either. */
+  readonly oldLabels?: Readonly<Record<string, string>>;
   /** Labels of the object's namespace, when known. */
   readonly namespaceLabels?: Readonly<Record<string, string>>;
   readonly namespace: string;
@@ -115,7 +117,8 @@ export function matchConstraintsMatch(constraints: unknown, target: MatchTarget)
   if (!rules.some((r) => ruleMatches(r, target))) return false;
   const excluded = Array.isArray(constraints["excludeResourceRules"]) ? constraints["excludeResourceRules"].filter(isObject) : [];
   if (excluded.some((r) => ruleMatches(r, target))) return false;
-  if (constraints["objectSelector"] !== undefined && !labelSelectorMatches(constraints["objectSelector"], target.labels)) return false;
+  if (constraints["objectSelector"] !== undefined && !labelSelectorMatches(constraints["objectSelector"], target.labels)
+    && !(target.oldLabels !== undefined && labelSelectorMatches(constraints["objectSelector"], target.oldLabels))) return false;
   if (constraints["namespaceSelector"] !== undefined && isObject(constraints["namespaceSelector"]) && Object.keys(constraints["namespaceSelector"]).length > 0) {
     if (target.namespace === "" && target.kind !== "Namespace") return true;
     const labels = target.kind === "Namespace" ? target.labels : target.namespaceLabels ?? {};

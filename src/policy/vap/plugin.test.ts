@@ -114,5 +114,13 @@ describe("ValidatingAdmissionPolicy plugin", () => {
       for (const resources of [["*/*"], ["pods/*"], ["*/status"], ["pods/status"]]) expect(withResources(resources)).toEqual([["violation", "denied"]]);
       expect(evaluate({ matchConstraints: { resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["*"], resources: ["*"] }] }, validations: [{ expression: "false", message: "denied" }] }, review({ object: pod() }))).toEqual([["violation", "denied"]]);
     });
+
+    it("objectSelector matches when either the object or the oldObject matches (removing the label in an UPDATE does not escape)", () => {
+      const spec = { matchConstraints: { ...podRules, objectSelector: { matchLabels: { team: "payments" } } }, validations: [{ expression: "false", message: "denied" }] };
+      expect(evaluate(spec, review({ operation: "UPDATE", object: pod(), oldObject: pod({ team: "payments" }) }))).toEqual([["violation", "denied"]]);
+      expect(evaluate(spec, review({ operation: "UPDATE", object: pod({ team: "payments" }), oldObject: pod() }))).toEqual([["violation", "denied"]]);
+      expect(evaluate(spec, review({ operation: "UPDATE", object: pod({ team: "web" }), oldObject: pod() }))).toEqual([]);
+      expect(evaluate(spec, review({ operation: "DELETE", object: null, oldObject: pod({ team: "payments" }) }))).toEqual([["violation", "denied"]]);
+    });
   });
 });

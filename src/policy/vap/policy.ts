@@ -51,13 +51,21 @@ function requestOf(input: unknown): VapRequest | undefined {
   return { operation: "CREATE", object: input, oldObject: null, userInfo: {}, subResource: "", namespaceObject: null, dryRun: false };
 }
 
+function labelsOf(object: Json): Record<string, string> {
+  const meta = isObject(object["metadata"]) ? object["metadata"] : {};
+  const labels: Record<string, string> = {};
+  if (isObject(meta["labels"])) for (const [k, v] of Object.entries(meta["labels"])) labels[k] = String(v);
+  return labels;
+}
+
 function targetOf(request: VapRequest): MatchTarget {
   const object = request.object ?? request.oldObject ?? {};
   const apiVersion = String(object["apiVersion"] ?? "");
   const slash = apiVersion.indexOf("/");
   const meta = isObject(object["metadata"]) ? object["metadata"] : {};
-  const labels: Record<string, string> = {};
-  if (isObject(meta["labels"])) for (const [k, v] of Object.entries(meta["labels"])) labels[k] = String(v);
+  const labels = labelsOf(object);
+  // The API server matches objectSelector against the object and the oldObject: either may match.
+  const oldLabels = request.object !== null && request.oldObject !== null ? labelsOf(request.oldObject) : undefined;
   return {
     group: slash < 0 ? "" : apiVersion.slice(0, slash),
     version: slash < 0 ? apiVersion : apiVersion.slice(slash + 1),
@@ -65,6 +73,7 @@ function targetOf(request: VapRequest): MatchTarget {
     subResource: request.subResource,
     operation: request.operation,
     labels,
+    ...(oldLabels ? { oldLabels } : {}),
     ...(request.namespaceLabels ? { namespaceLabels: request.namespaceLabels } : {}),
     namespace: typeof meta["namespace"] === "string" ? meta["namespace"] : "",
     name: typeof meta["name"] === "string" ? meta["name"] : "",
