@@ -35,6 +35,12 @@ describe("references", () => {
     const p = env.compile("cel.bind(t, request.tags, t.exists(x, x == user.name))");
     expect(p.references).toEqual(["request.tags", "user.name"]);
   });
+
+  it("is complete: optional selections name their path, other reads of a variable its bare name", () => {
+    expect(env.compile("a.?b.orValue(1) + c[?'d'].orValue(2) + e.?f.?g.orValue(3)").references).toEqual(["a.b", "c.d", "e.f"]);
+    expect(env.compile("size(v) + w[k] + x.all(i, i > 0) ? 1 : 2").references).toEqual(["v", "w", "k", "x"]);
+    expect(env.compile("[1].exists(v, v.f == 1) // v.g").references).toEqual([]);
+  });
 });
 
 describe("requiredValues", () => {

@@ -1,6 +1,8 @@
 /**
  * Static facts about a parsed expression, for traces and indexing:
- * - `references`: attribute paths read from activation variables (`resource.kind`);
+ * - `references`: attribute paths read from activation variables (`resource.kind`); complete: a
+ *   variable read other than through a static path (`size(v)`, `v[k]`, a macro over `v`) is
+ *   reported as the bare variable name;
  * - `requiredValues`: equality / literal-list membership constraints that hold whenever the
  *   expression is true. Only conjunctions are followed: nothing under `||`, `!`, `?:`, a macro
  *   or a function is reported, so every reported constraint is sound;
@@ -13,6 +15,13 @@ import { typeIdentifiers } from "./runtime/values.js";
 
 const identifierLike = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
+/** The key of `a["key"]` when it can be a path segment (identifier-like, not an inherited name). */
+function staticKey(index: Expr): string | undefined {
+  if (index.kind !== "literal" || index.literal.type !== "string") return undefined;
+  const key = index.literal.value;
+  return identifierLike.test(key) && !isInheritedName(key) ? key : undefined;
+}
+
 /**
  * The dotted path of a chain of field selections (and identifier-like string-literal indexes)
  * rooted at a variable that is not bound by a macro, or undefined.
@@ -23,9 +32,9 @@ export function attributePath(node: Expr, locals: ReadonlySet<string>): string |
     const base = attributePath(node.operand, locals);
     return base === undefined ? undefined : `${base}.${node.field}`;
   }
-  if (node.kind === "index" && !node.optional && node.index.kind === "literal" && node.index.literal.type === "string") {
-    const key = node.index.literal.value;
-    if (!identifierLike.test(key) || isInheritedName(key)) return undefined;
+  if (node.kind === "index" && !node.optional) {
+    const key = staticKey(node.index);
+    if (key === undefined) return undefined;
     const base = attributePath(node.operand, locals);
     return base === undefined ? undefined : `${base}.${key}`;
   }
@@ -52,10 +61,13 @@ export function collectReferences(expr: Expr, isFunction: (name: string) => bool
       if (!typeIdentifiers.has(path)) out.add(path);
       return;
     }
-    if (node.kind === "select" && node.test) {
+    // has(a.b), a.?b and a[?"b"] read the path a.b (when present) like a.b does.
+    const tested = node.kind === "select" && (node.test || node.optional) ? node.field
+      : node.kind === "index" && node.optional ? staticKey(node.index) : undefined;
+    if (tested !== undefined && (node.kind === "select" || node.kind === "index")) {
       const base = attributePath(node.operand, locals);
       if (base !== undefined) {
-        out.add(`${base}.${node.field}`);
+        out.add(`${base}.${tested}`);
         return;
       }
     }

@@ -58,7 +58,10 @@ export interface CelProgram {
   readonly terms?: { readonly operator: "&&" | "||"; readonly parts: readonly CelProgram[] } | undefined;
   /**
    * Attribute paths read from variables, e.g. `["resource.kind", "principal.role"]`, so a trace
-   * can show the values that decided the result.
+   * can show the values that decided the result. Complete: every read of an activation variable
+   * is here, as its static path (`a.b`, `a["b"]`, `a.?b`, `has(a.b)`) or, when the read is not a
+   * static path (`size(a)`, `a[k]`, a macro over `a`), as the bare name `a`. Native policies
+   * rely on it to know which `variables.*` an expression needs.
    */
   readonly references: readonly string[];
   /**

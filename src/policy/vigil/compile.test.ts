@@ -110,6 +110,38 @@ describe("native policy validation", () => {
     expect(m).not.toContain("variables.first,");
   });
 
+  it("finds variable references in the parsed expression: optional syntax, whole-map reads; not in comments, strings or shadowing names", () => {
+    const ok = loadPolicyText(`${header}spec:
+  variables:
+    - name: first
+      expression: "1"
+    - name: second
+      expression: variables.?first.orValue(0) + size(variables)
+  rules:
+    - name: r
+      condition: |-
+        variables[?"second"].hasValue() // not variables.nope
+          && 'variables["nope"]' != "variables.nope"
+          && [{"x": 1}].exists(variables, variables.x == 1)
+          && variables.all(k, k != "")
+`, "policies/p.yaml");
+    expect(ok.errors.map((e) => e.message)).toEqual([]);
+    const [e] = errorsOf(`${header}spec:
+  variables:
+    - name: first
+      expression: variables.?second.orValue(1)
+    - name: second
+      expression: variables[?"second"].orValue(2)
+  rules:
+    - name: r
+      condition: variables.?secnd.hasValue()
+`);
+    const m = e?.message ?? "";
+    expect(m).toContain("spec.variables[0].expression uses variables.second, declared at or after this point");
+    expect(m).toContain("spec.variables[1].expression uses variables.second, declared at or after this point");
+    expect(m).toContain('spec.rules[0].condition uses variables.secnd, which is not declared (did you mean "second"?)');
+  });
+
   it("a broken policy does not stop the others", () => {
     const text = `${header}spec:\n  rules:\n    - name: r\n      condition: "(("\n---\napiVersion: vigil.dev/v1\nkind: Policy\nmetadata:\n  name: ok\nspec:\n  rules:\n    - name: r\n      condition: "true"\n`;
     const result = loadPolicyText(text, "two.yaml");

@@ -66,19 +66,20 @@ export function documentError(doc: PolicyDocument, code: "VIGIL_POLICY_LOAD" | "
   });
 }
 
-const bracketReference = /\bvariables\s*\[\s*["']([^"']+)["']\s*\]/g;
-const dotReference = /\bvariables\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)/g;
-const stringLiteral = /"""[\s\S]*?"""|'''[\s\S]*?'''|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'/g;
-
-/** Names after `variables.` / `variables["..."]` in an expression (not inside string literals) and in program.references. */
-function referencedVariables(source: string, program: CelProgram): Set<string> {
+/**
+ * The policy variables an expression reads, from its references (complete by the CelProgram
+ * contract, so a string literal, a comment or a macro variable named `variables` is no read):
+ * `variables.x...` reads x; `whole`: `variables` is read as a whole (`size(variables)`,
+ * `variables[k]`, a macro over it), which reads every variable.
+ */
+function referencedVariables(program: CelProgram): { names: Set<string>; whole: boolean } {
   const names = new Set<string>();
-  for (const m of source.matchAll(bracketReference)) names.add(m[1] as string);
-  for (const m of source.replace(stringLiteral, "\"\"").matchAll(dotReference)) names.add(m[1] as string);
+  let whole = false;
   for (const reference of program.references) {
-    if (reference.startsWith("variables.")) names.add(reference.slice("variables.".length).split(".")[0] as string);
+    if (reference === "variables") whole = true;
+    else if (reference.startsWith("variables.")) names.add(reference.slice("variables.".length).split(".")[0] as string);
   }
-  return names;
+  return { names, whole };
 }
 
 class PolicyCompiler {
@@ -100,14 +101,16 @@ class PolicyCompiler {
       this.problems.push({ path, message: `has a CEL error: ${message}`, hint: "fix the expression; see docs/cel.md", ...(position === undefined ? {} : { position }) });
       return undefined;
     }
-    const deps: number[] = [];
-    for (const name of referencedVariables(source, program)) {
+    const { names, whole } = referencedVariables(program);
+    // The whole map: every variable this expression may use.
+    const deps: number[] = whole ? Array.from({ length: visible }, (_, index) => index) : [];
+    for (const name of names) {
       const index = this.variableNames.indexOf(name);
       if (index < 0) {
         this.problems.push({ path, message: `uses variables.${name}, which is not declared${didYouMean(name, this.variableNames)}`, hint: "declare it under spec.variables" });
       } else if (index >= visible) {
         this.problems.push({ path, message: `uses variables.${name}, declared at or after this point; a variable may use earlier variables only`, hint: "move the variable up in spec.variables" });
-      } else deps.push(index);
+      } else if (!deps.includes(index)) deps.push(index);
     }
     return { source, field, program, deps: deps.sort((a, b) => a - b) };
   }

@@ -182,6 +182,27 @@ rules:
     expect(calls).toBe(0);
   });
 
+  it("a variable read through optional syntax or as a whole map is computed before the expression runs", () => {
+    const conditions: Record<string, string> = {
+      "optional-select": "variables.?limit.orValue(100) == 5",
+      "optional-index": 'variables[?"limit"].orValue(100) == 5',
+      "whole-map": '"limit" in variables && size(variables) == 2',
+      bound: "cel.bind(v, variables, v.limit == 5)",
+    };
+    for (const [rule, condition] of Object.entries(conditions)) {
+      const p = compile(`
+variables:
+  - name: limit
+    expression: "5"
+  - name: region
+    expression: resource.region
+rules:
+  - name: ${rule}
+    condition: ${JSON.stringify(condition)}`);
+      expect(p.evaluate(policyContext(doc)).map((f) => [f.rule, f.effect])).toEqual([[rule, "violation"]]);
+    }
+  });
+
   it("variables keep CEL values (timestamps, durations) for the expressions that read them, and `now` is a timestamp", () => {
     const p = compile(`
 variables:
