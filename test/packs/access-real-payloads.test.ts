@@ -67,3 +67,22 @@ describe("access pack: Okta fields the System Log API sends as null", () => {
     expect(unreadable(draft)).toEqual([]);
   });
 });
+
+describe("access pack: role sessions and federated users on restricted services", () => {
+  // Panther's FederatedUser CloudTrail record, with the federation name a person's email (GetFederationToken
+  // accepts "@" in Name) and the call moved to KMS at 02:10 UTC: judged by the static night window.
+  function federated(): Record<string, unknown> {
+    const log = pantherLog("AWS.Lambda.UpdateFunctionCode", "FederatedUser Updates Lambda Code");
+    const identity = log["userIdentity"] as Record<string, unknown>;
+    expect(identity["type"]).toBe("FederatedUser");
+    identity["arn"] = "arn:aws:sts::123456789012:federated-user/dana@acme.example";
+    return { ...log, eventSource: "kms.amazonaws.com", eventName: "Decrypt", eventTime: "2026-01-14T02:10:00Z", readOnly: true, requestParameters: null, responseElements: null };
+  }
+
+  it("a federated user's message names the federation, not an empty role", async () => {
+    const draft = await decideCloudTrail(federated());
+    expect(violations(draft)).toEqual(["access-aws-session-restricted/odd-hour"]);
+    expect(draft.findings[0]?.message).toBe("dana@acme.example (federated user) called kms:Decrypt at an odd hour (UTC hour 2 is in the night window; less than a week of their history) from a known location and device");
+    expect(unreadable(draft)).toEqual([]);
+  });
+});
