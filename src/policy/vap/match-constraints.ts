@@ -9,6 +9,8 @@ export interface MatchTarget {
   readonly group: string;
   readonly version: string;
   readonly kind: string;
+  /** The resource (plural) when the request names it (AdmissionRequest.resource); else derived from `kind`. */
+  readonly resource?: string;
   readonly subResource: string;
   readonly operation: string;
   readonly labels: Readonly<Record<string, string>>;
@@ -61,7 +63,7 @@ function ruleMatches(rule: Json, target: MatchTarget): boolean {
   if (!listMatches(strings(rule["apiVersions"]), target.version)) return false;
   const operations = strings(rule["operations"]);
   if (operations.length > 0 && !listMatches(operations, target.operation)) return false;
-  const resource = resourceForKind(target.kind);
+  const resource = target.resource ?? resourceForKind(target.kind);
   const wanted = target.subResource ? `${resource}/${target.subResource}` : resource;
   const resources = strings(rule["resources"]);
   const ok = resources.some((r) => (r === "*" && target.subResource === "") || r === wanted || r === "*/*" || (r.endsWith("/*") && r.slice(0, -2) === resource && target.subResource !== "") || (r.startsWith("*/") && target.subResource === r.slice(2)));

@@ -122,5 +122,21 @@ describe("ValidatingAdmissionPolicy plugin", () => {
       expect(evaluate(spec, review({ operation: "UPDATE", object: pod({ team: "web" }), oldObject: pod() }))).toEqual([]);
       expect(evaluate(spec, review({ operation: "DELETE", object: null, oldObject: pod({ team: "payments" }) }))).toEqual([["violation", "denied"]]);
     });
+
+    it("CEL `request` is the AdmissionRequest (name, namespace, kind, resource, uid, subResource...), not only operation and userInfo", () => {
+      const spec = { validations: [{ expression: "request.namespace == 'shop' && request.name == 'web' && request.kind.kind == 'Pod' && request.resource.resource == 'pods' && request.uid == 'u1' && request.operation == 'CREATE' && request.userInfo.username == 'bob'", message: "request seen wrong" }] };
+      expect(evaluate(spec, review({ object: pod(), name: "web", namespace: "shop" }))).toEqual([]);
+      // a bare object (io.k8s.resource event) gets the same fields from the object itself
+      const bare = { validations: [{ expression: "request.namespace == 'shop' && request.name == 'web' && request.kind.kind == 'Pod' && request.resource.resource == 'pods' && request.operation == 'CREATE'", message: "request seen wrong" }] };
+      expect(evaluate(bare, pod())).toEqual([]);
+    });
+
+    it("matches on the request's resource, namespace and name (pods/exec carries a PodExecOptions; a generateName pod has no namespace in its metadata)", () => {
+      const deny = [{ expression: "false", message: "denied" }];
+      const exec = review({ operation: "CONNECT", subResource: "exec", name: "web", namespace: "shop", object: { apiVersion: "v1", kind: "PodExecOptions", command: ["sh"] } });
+      expect(evaluate({ matchConstraints: { resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["CONNECT"], resources: ["pods/exec"] }] }, validations: deny }, exec)).toEqual([["violation", "denied"]]);
+      const generated = review({ namespace: "shop", object: { apiVersion: "v1", kind: "Pod", metadata: { generateName: "web-" }, spec: {} } });
+      expect(evaluate({ matchConstraints: { resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["pods"], scope: "Namespaced" }] }, validations: deny }, generated)).toEqual([["violation", "denied"]]);
+    });
   });
 });

@@ -12,7 +12,7 @@ import type { Finding, TraceStep } from "../../core/finding.js";
 import type { EvaluateOptions, PolicyMeta, RuleMode } from "../../core/policy.js";
 import type { CelEnvironment } from "../cel/api.js";
 import { admissionCelSpecOf, compileAdmissionCel } from "./cel-admission.js";
-import { bindingMatchResources, labelSelectorMatches, matchConstraintsMatch, type MatchTarget } from "./match-constraints.js";
+import { bindingMatchResources, labelSelectorMatches, matchConstraintsMatch, resourceForKind, type MatchTarget } from "./match-constraints.js";
 
 type Json = Record<string, unknown>;
 
@@ -32,6 +32,12 @@ export interface VapRequest {
   readonly namespaceObject: Json | null;
   readonly namespaceLabels?: Readonly<Record<string, string>>;
   readonly dryRun: boolean;
+  /**
+   * The AdmissionRequest's other fields (uid, kind, resource, subResource, requestKind, name,
+   * namespace, options...), as CEL `request` sees them and as matching uses them (resource,
+   * namespace, name). Absent for a bare object: they are then derived from the object.
+   */
+  readonly request?: Json;
 }
 
 function requestOf(input: unknown): VapRequest | undefined {
@@ -46,6 +52,7 @@ function requestOf(input: unknown): VapRequest | undefined {
       subResource: typeof r["subResource"] === "string" ? r["subResource"] : "",
       namespaceObject: null,
       dryRun: r["dryRun"] === true,
+      request: Object.fromEntries(Object.entries(r).filter(([key]) => key !== "object" && key !== "oldObject")),
     };
   }
   return { operation: "CREATE", object: input, oldObject: null, userInfo: {}, subResource: "", namespaceObject: null, dryRun: false };
@@ -58,26 +65,55 @@ function labelsOf(object: Json): Record<string, string> {
   return labels;
 }
 
+function text(value: unknown): string | undefined {
+  return typeof value === "string" && value !== "" ? value : undefined;
+}
+
 function targetOf(request: VapRequest): MatchTarget {
   const object = request.object ?? request.oldObject ?? {};
   const apiVersion = String(object["apiVersion"] ?? "");
   const slash = apiVersion.indexOf("/");
   const meta = isObject(object["metadata"]) ? object["metadata"] : {};
+  // The API server matches the request's resource (pods/exec carries a PodExecOptions object) and
+  // its namespace and name (a pod created with generateName has neither in its metadata yet).
+  const admission = request.request ?? {};
+  const resource = isObject(admission["resource"]) ? admission["resource"] : undefined;
+  const requestKind = isObject(admission["kind"]) ? admission["kind"] : undefined;
   const labels = labelsOf(object);
   // The API server matches objectSelector against the object and the oldObject: either may match.
   const oldLabels = request.object !== null && request.oldObject !== null ? labelsOf(request.oldObject) : undefined;
+  const resourceName = text(resource?.["resource"]);
   return {
-    group: slash < 0 ? "" : apiVersion.slice(0, slash),
-    version: slash < 0 ? apiVersion : apiVersion.slice(slash + 1),
-    kind: String(object["kind"] ?? ""),
+    group: resourceName !== undefined ? String(resource?.["group"] ?? "") : slash < 0 ? "" : apiVersion.slice(0, slash),
+    version: resourceName !== undefined ? String(resource?.["version"] ?? "") : slash < 0 ? apiVersion : apiVersion.slice(slash + 1),
+    kind: text(requestKind?.["kind"]) ?? String(object["kind"] ?? ""),
+    ...(resourceName !== undefined ? { resource: resourceName } : {}),
     subResource: request.subResource,
     operation: request.operation,
     labels,
     ...(oldLabels ? { oldLabels } : {}),
     ...(request.namespaceLabels ? { namespaceLabels: request.namespaceLabels } : {}),
-    namespace: typeof meta["namespace"] === "string" ? meta["namespace"] : "",
-    name: typeof meta["name"] === "string" ? meta["name"] : "",
+    namespace: text(admission["namespace"]) ?? (typeof meta["namespace"] === "string" ? meta["namespace"] : ""),
+    name: text(admission["name"]) ?? (typeof meta["name"] === "string" ? meta["name"] : ""),
   };
+}
+
+/**
+ * CEL `request`: the AdmissionRequest without its objects (those are `object` / `oldObject`), as
+ * the API server gives it; for a bare object, the same fields derived from the object.
+ */
+function celRequestOf(request: VapRequest, target: MatchTarget): Json {
+  const derived: Json = {
+    kind: { group: target.group, version: target.version, kind: target.kind },
+    resource: { group: target.group, version: target.version, resource: target.resource ?? resourceForKind(target.kind) },
+    subResource: request.subResource,
+    name: target.name,
+    namespace: target.namespace,
+    operation: request.operation,
+    userInfo: request.userInfo,
+    dryRun: request.dryRun,
+  };
+  return { ...derived, ...request.request, operation: request.operation, userInfo: request.userInfo, dryRun: request.dryRun };
 }
 
 export interface VapPolicy extends CompiledPolicy {
@@ -108,6 +144,7 @@ export function compileVap(policy: Json, bindings: readonly Json[], env: CelEnvi
     if (!matchConstraintsMatch(spec["matchConstraints"], target)) return [];
     const findings: Finding[] = [];
     const resource = `${target.kind}/${target.namespace ? `${target.namespace}/` : ""}${target.name}`;
+    const celRequest = celRequestOf(request, target);
     for (const binding of bindings) {
       const bmeta = isObject(binding["metadata"]) ? binding["metadata"] : {};
       const bspec = isObject(binding["spec"]) ? binding["spec"] : {};
@@ -131,7 +168,7 @@ export function compileVap(policy: Json, bindings: readonly Json[], env: CelEnvi
         paramsList = found;
       }
       for (const params of paramsList) {
-        const r = program.evaluate({ object: request.object, oldObject: request.oldObject, request: { operation: request.operation, userInfo: request.userInfo, dryRun: request.dryRun }, params, namespaceObject: request.namespaceObject, authorizer: null });
+        const r = program.evaluate({ object: request.object, oldObject: request.oldObject, request: celRequest, params, namespaceObject: request.namespaceObject, authorizer: null });
         if (r.status === "fail") findings.push(finding("violation", r.message, r.trace));
         else if (r.status === "error") findings.push(failurePolicy === "Fail" ? finding("violation", r.message, r.trace) : finding("error", r.message, r.trace));
         else if (evalOptions.includePasses) findings.push(finding(r.status === "skip" ? "skip" : "pass", r.message, r.trace));
