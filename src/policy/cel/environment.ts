@@ -59,6 +59,17 @@ export function toEvalError(e: unknown): CelEvalError {
   return { kind: "other", message: `evaluation failed: ${message}` };
 }
 
+/**
+ * Raises `error` inside an evaluation as the runtime raises its own errors: for an activation
+ * value that stands for a failed computation (a native policy's variable), read through a getter.
+ * Absorbed by `&&` / `||` / `?:` / the quantifiers like any CEL error, except `cost_exceeded`,
+ * which never is.
+ */
+export function raiseCelError(error: CelEvalError): never {
+  if (error.kind === "cost_exceeded") throw new CostExceeded(error.message);
+  throw new CelErr(error.kind, error.message);
+}
+
 interface EnvState {
   readonly registry: FunctionRegistry;
   readonly costLimit: number;

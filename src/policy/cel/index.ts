@@ -1,5 +1,5 @@
 export * from "./api.js";
-export { createCelEnvironment, celToJson } from "./environment.js";
+export { createCelEnvironment, celToJson, raiseCelError } from "./environment.js";
 /**
  * CEL runtime value classes, for extension functions declared with `raw: true` (docs/cel.md,
  * "Adding functions"): they receive and return these instead of plain JS.

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { CompiledPolicy } from "../../core/compiled-policy.js";
+import type { Finding } from "../../core/finding.js";
 import { createCelEnvironment } from "../cel/index.js";
 import type { CelEnvironment } from "../cel/api.js";
 import { loadPolicyText } from "../load.js";
@@ -180,6 +181,36 @@ rules:
     condition: action == "read"`, env);
     q.evaluate(policyContext(doc));
     expect(calls).toBe(0);
+  });
+
+  it("a failed variable fails the expressions that read it with its own error, and only those", () => {
+    const p = compile(`
+variables:
+  - name: owner
+    expression: resource.owner
+  - name: huge
+    expression: lists.range(1000).all(x, lists.range(1000).all(y, x + y >= 0))
+rules:
+  - name: has-owner
+    condition: "!has(variables.owner)"
+  - name: owner-in
+    condition: '!("owner" in variables)'
+  - name: runaway
+    condition: variables.huge || principal.role == "admin"
+  - name: absorbed
+    condition: variables.owner == "x" || action == "read"
+  - name: own-error
+    condition: (false && variables.owner == "x") || 1 / (size(action) - 4) == 1`);
+    const findings = p.evaluate(policyContext(doc));
+    const by = (rule: string): Finding | undefined => findings.find((f) => f.rule === rule);
+    expect(findings.map((f) => [f.rule, f.effect])).toEqual([["has-owner", "error"], ["owner-in", "error"], ["runaway", "error"], ["absorbed", "violation"], ["own-error", "error"]]);
+    expect(by("has-owner")?.error).toEqual({ code: "no_such_key", message: "variables.owner: no such key: owner" });
+    expect(by("owner-in")?.error?.code).toBe("no_such_key");
+    // A runaway variable is never absorbed by || (as cost_exceeded never is in one expression).
+    expect(by("runaway")?.error?.code).toBe("cost_exceeded");
+    expect(by("runaway")?.message).toContain("variables.huge");
+    // An expression that fails on its own is not blamed on a variable it short-circuited past.
+    expect(by("own-error")?.error).toEqual({ code: "division_by_zero", message: "division by zero" });
   });
 
   it("a variable read through optional syntax or as a whole map is computed before the expression runs", () => {

@@ -11,6 +11,7 @@ import type { Finding, TraceStep } from "../../core/finding.js";
 import type { EvaluateOptions, RuleMode, Severity } from "../../core/policy.js";
 import { severities } from "../../core/policy.js";
 import type { CelEvalError, CelEvaluateOptions, CelOutcome } from "../cel/api.js";
+import { raiseCelError } from "../cel/index.js";
 import { activationFor, withVariables, type Activation } from "../activation.js";
 import type { CompiledExpression, CompiledRule, NativePolicyPlan } from "./plan.js";
 import { renderValue } from "./template.js";
@@ -58,15 +59,7 @@ class Frame {
    */
   run(expr: CompiledExpression, raw = false): CelOutcome {
     if (expr.deps.length > 0) this.need(expr.deps);
-    const outcome = expr.program.evaluate(this.activation, raw ? this.rawOptions() : this.options);
-    if (!outcome.ok && expr.deps.length > 0 && this.failures !== undefined) {
-      // A failed variable surfaces as the failure of the expression that read it, with its own cause.
-      for (const d of expr.deps) {
-        const failure = this.failures[d];
-        if (failure !== undefined) return { ok: false, error: { kind: failure.kind, message: `variables.${this.plan.variables[d]?.name}: ${failure.message}` } };
-      }
-    }
-    return outcome;
+    return expr.program.evaluate(this.activation, raw ? this.rawOptions() : this.options);
   }
 
   private rawOptions(): CelEvaluateOptions {
@@ -84,7 +77,14 @@ class Frame {
     if (variable === undefined) return;
     const outcome = this.run(variable.expr, true);
     if (outcome.ok) (this.values as Record<string, unknown>)[variable.name] = outcome.value;
-    else (this.failures as (CelEvalError | undefined)[])[index] = outcome.error;
+    else {
+      (this.failures as (CelEvalError | undefined)[])[index] = outcome.error;
+      // Reading a failed variable (`variables.x`, `has(variables.x)`, `"x" in variables`) raises its
+      // error in the reading expression, where CEL absorbs it or not as for any other error
+      // (cost_exceeded never); an expression that does not read it is not blamed for it.
+      const error: CelEvalError = { kind: outcome.error.kind, message: `variables.${variable.name}: ${outcome.error.message}` };
+      Object.defineProperty(this.values, variable.name, { get: () => raiseCelError(error), enumerable: true, configurable: true });
+    }
   }
 
   /** Trace steps of the variables computed so far that `deps` reach, in declaration order. */

@@ -58,7 +58,10 @@ function segmentsOf(program: CelProgram): readonly (readonly string[])[] {
   return segments;
 }
 
-/** Values of the attribute paths an expression references (missing paths are left out). */
+/**
+ * Values of the attribute paths an expression references (missing paths are left out, and so
+ * are failed policy variables: reading one raises its error, which the trace shows elsewhere).
+ */
 export function referenceInputs(program: CelProgram, activation: CelActivation): Record<string, unknown> | undefined {
   const references = program.references;
   if (references.length === 0) return undefined;
@@ -66,9 +69,15 @@ export function referenceInputs(program: CelProgram, activation: CelActivation):
   let inputs: Record<string, unknown> | undefined;
   for (let i = 0; i < references.length; i++) {
     const reference = references[i] as string;
-    const value = readPath(activation, segments[i] as readonly string[]);
-    if (value === undefined) continue;
-    (inputs ??= {})[reference] = traceValue(value);
+    let value: unknown;
+    try {
+      const read = readPath(activation, segments[i] as readonly string[]);
+      if (read === undefined) continue;
+      value = traceValue(read);
+    } catch {
+      continue;
+    }
+    (inputs ??= {})[reference] = value;
   }
   return inputs;
 }
