@@ -62,4 +62,9 @@ export interface Override {
   readonly confirmationRequired?: boolean;
   /** Set when a person revoked it; a revoked override no longer applies. */
   readonly revokedAt?: string;
+  /**
+   * The review whose approval created it ("allow the retried request"): a person's yes to one
+   * request, not a judgement that the rule is wrong, so the learner does not mine it.
+   */
+  readonly review?: string;
 }

@@ -157,7 +157,8 @@ export async function mineProposals(options: MineOptions): Promise<Proposal[]> {
   const feedback = (await listAll<Feedback>(storage, FEEDBACK_COLLECTION)).filter((f) => typeof f.by !== "string" || !ignoredActor(f.by, ignore));
   const falsePositive = new Set(feedback.filter((f) => f.label === "false_positive").map((f) => f.decisionId));
   const confirmed = new Set(feedback.filter((f) => f.label !== "false_positive").map((f) => f.decisionId));
-  const overrides = (await listAll<Override>(storage, OVERRIDES_COLLECTION)).filter((o) => o.revokedAt === undefined && !(typeof o.by === "string" && ignoredActor(o.by, ignore)));
+  // An approval's "allow the retried request" (`review` set) is a yes to one request, not a vote against the rule.
+  const overrides = (await listAll<Override>(storage, OVERRIDES_COLLECTION)).filter((o) => o.revokedAt === undefined && o.review === undefined && !(typeof o.by === "string" && ignoredActor(o.by, ignore)));
   const drafts: Draft[] = [];
   const byPolicy = new Map<string, Override[]>();
   for (const override of overrides) byPolicy.set(override.policy, [...(byPolicy.get(override.policy) ?? []), override]);

@@ -130,6 +130,7 @@ describe("approvals queue", () => {
     expect(again.reviews.map((r) => r.id)).toEqual(["RV-2"]);
     const approval = await loop.review.approve("RV-2", approver, "ok for today");
     expect(approval.overrideId).toBe("OV-2");
+    expect((await loop.review.overrides.get("OV-2"))?.review).toBe("RV-2");
     expect((await loop.handle({ kind: "gate", bucket: "b", public: true })).decision.verdict).toBe("allow");
   });
 

@@ -153,7 +153,7 @@ export function createApprovalsApi(deps: ReviewDeps): ApprovalsApi {
     if (review.verdict !== "deny" || review.actionIds.length > 0) return undefined;
     const override = await storeOverride(deps, {
       decisionId: review.decisionId, policy: review.policy, ...(review.subject ? { subject: review.subject } : {}),
-      scope: "once", reason, by, ...(secondBy ? { secondBy } : {}),
+      scope: "once", reason, by, ...(secondBy ? { secondBy } : {}), review: review.id,
     }, "override.create");
     return override.id;
   }

@@ -75,6 +75,18 @@ describe("proposals from repeated overrides", () => {
     expect(await mineProposals({ storage: h.store.storage, clock: h.clock, policySet: h.set, paths: [h.dir] })).toEqual([]);
   });
 
+  it("approvals that allowed retried requests (overrides made by a review) are not mined as votes against the rule", async () => {
+    for (let i = 0; i < 4; i++) {
+      const decision = await h.record({ bucket: `site-${i}`, acl: "public-read", owner: "web", website: true }, { subject: `bucket/site-${i}` });
+      const override = { id: `OV-R${i + 1}`, decisionId: decision.id, policy: "public-bucket", subject: `bucket/site-${i}`, scope: "once", reason: `approved in review RV-${i + 1}`, by: "ann", at: h.clock.now().toISOString(), review: `RV-${i + 1}` };
+      await h.store.storage.putDocs([{ collection: "overrides", id: override.id, value: override }], override.at);
+    }
+    expect(await mineProposals({ storage: h.store.storage, clock: h.clock, policySet: h.set, paths: [h.dir] })).toEqual([]);
+    // The same overrides made by people directly are mined.
+    await overrideWebsites(3);
+    expect(await mineProposals({ storage: h.store.storage, clock: h.clock, policySet: h.set, paths: [h.dir] })).toHaveLength(1);
+  });
+
   it("accept needs the approver role, writes the proposed file and a patch next to the policy, and records who", async () => {
     await overrideWebsites(3);
     const [proposal] = await mineProposals({ storage: h.store.storage, clock: h.clock, policySet: h.set, paths: [h.dir] });
