@@ -86,3 +86,32 @@ describe("access pack: role sessions and federated users on restricted services"
     expect(unreadable(draft)).toEqual([]);
   });
 });
+
+describe("access pack: administrator access attached, in every AWS partition", () => {
+  const attach = (policyArn: string, region: string): Record<string, unknown> => {
+    const log = pantherLog("AWS.IAM.AttachAdminUserPolicy", "IAM User Policy Attached with Administrator Access");
+    (log["requestParameters"] as Record<string, unknown>)["policyArn"] = policyArn;
+    return { ...log, awsRegion: region };
+  };
+
+  it("AdministratorAccess in the aws partition is reported (Panther's labelled log)", async () => {
+    expect(violations(await decideCloudTrail(attach("arn:aws:iam::aws:policy/AdministratorAccess", "us-east-1")))).toContain("access-aws-sensitive-actions/admin-policy-attached");
+  });
+
+  it("AdministratorAccess in GovCloud and China (arn:aws-us-gov, arn:aws-cn) is reported too", async () => {
+    for (const [arn, region] of [["arn:aws-us-gov:iam::aws:policy/AdministratorAccess", "us-gov-west-1"], ["arn:aws-cn:iam::aws:policy/IAMFullAccess", "cn-north-1"]] as const) {
+      const draft = await decideCloudTrail(attach(arn, region));
+      expect(violations(draft), arn).toContain("access-aws-sensitive-actions/admin-policy-attached");
+      expect(draft.findings.find((f) => f.rule === "admin-policy-attached")?.message, arn).toContain(`gave new-user administrator access: AttachUserPolicy ${arn}`);
+    }
+  });
+
+  it("a read-only managed policy, a customer policy named like an AWS one, or a failed attach is not", async () => {
+    const quiet = [
+      attach("arn:aws-us-gov:iam::aws:policy/ReadOnlyAccess", "us-gov-west-1"),
+      attach("arn:aws:iam::123456789012:policy/AdministratorAccess", "us-east-1"),
+      { ...attach("arn:aws:iam::aws:policy/AdministratorAccess", "us-east-1"), errorCode: "AccessDenied", errorMessage: "User is not authorized to perform: iam:AttachUserPolicy" },
+    ];
+    for (const log of quiet) expect(violations(await decideCloudTrail(log))).not.toContain("access-aws-sensitive-actions/admin-policy-attached");
+  });
+});
