@@ -150,7 +150,7 @@ export function createDecider(options: DeciderOptions = {}): Decider {
       for (const applied of exemption.applied) {
         if (applied.tier !== undefined && tierRank(applied.tier) > tierRank(tier)) {
           tier = applied.tier;
-          tierSteps.push({ kind: "tier", text: `${applied.tier}: override ${applied.id} records ${applied.policy}/${applied.rule} at ${applied.tier}`, policy: applied.policy, rule: applied.rule, ref: applied.id });
+          tierSteps.push({ kind: "tier", text: `${applied.tier}: override ${applied.id} records ${applied.policy}/${applied.rule} at ${applied.tier}`, policy: applied.policy, rule: applied.rule, tier: applied.tier, ref: applied.id });
         }
       }
 

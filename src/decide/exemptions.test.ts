@@ -138,6 +138,8 @@ describe("overrides", () => {
     const d = decideWith({ ...base, tier: "notify" });
     expect(d).toMatchObject({ verdict: "allow", tier: "notify" });
     expect(d.explanation.steps.find((s) => s.kind === "tier")?.text).toBe("notify: override OV-1 records merge-gate/reviews at notify");
+    // like every tier step, it carries the tier it asks for
+    expect(d.explanation.steps.find((s) => s.kind === "tier")).toMatchObject({ tier: "notify", ref: "OV-1", policy: "merge-gate", rule: "reviews" });
   });
 
   it("an exception wins over an override for the same finding", () => {
