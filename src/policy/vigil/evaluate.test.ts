@@ -213,6 +213,28 @@ rules:
     expect(by("own-error")?.error).toEqual({ code: "division_by_zero", message: "division by zero" });
   });
 
+  it("a trace shows a bounded preview of a huge variable without converting all of it", () => {
+    // Ten shared sub-lists per level: cheap to build (a few hundred cost units), 10^7 elements in all.
+    const levels = ["[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]", ...Array.from({ length: 6 }, (_, i) => `[${Array(10).fill(`variables.v${i}`).join(", ")}]`)];
+    const p = compile(`
+variables:
+${levels.map((expression, i) => `  - name: v${i}\n    expression: "${expression}"`).join("\n")}
+  - name: opt
+    expression: optional.of(variables.v6)
+rules:
+  - name: r
+    condition: size(variables.v6) == 10 && variables.opt.hasValue()`);
+    const [f] = p.evaluate(policyContext(doc));
+    expect(f?.effect).toBe("violation");
+    const started = performance.now();
+    const steps = f?.trace ?? [];
+    expect(performance.now() - started).toBeLessThan(1000);
+    const v6 = steps.find((s) => s.expr.startsWith("variables.v6 ="))?.value as unknown[][][][];
+    expect(v6).toHaveLength(10);
+    expect(v6[0]?.[0]?.[0]?.[0]).toBe("<list of 10>");
+    expect(steps.find((s) => s.expr.startsWith("variables.opt ="))?.value).toEqual(v6);
+  });
+
   it("a variable read through optional syntax or as a whole map is computed before the expression runs", () => {
     const conditions: Record<string, string> = {
       "optional-select": "variables.?limit.orValue(100) == 5",

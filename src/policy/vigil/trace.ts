@@ -5,8 +5,8 @@
  */
 import type { TraceStep } from "../../core/finding.js";
 import type { CelActivation, CelOutcome, CelProgram } from "../cel/api.js";
-import { readPath } from "../activation.js";
-import { celToJson } from "../cel/index.js";
+import { isPlainObject, readPath } from "../activation.js";
+import { CelMap, CelOptional, CelUint, celToJson } from "../cel/index.js";
 
 const MAX_STRING = 200;
 const MAX_ITEMS = 20;
@@ -14,10 +14,12 @@ const MAX_DEPTH = 4;
 
 /**
  * A JSON-safe, bounded copy of a value for traces (long strings and big lists are truncated).
- * CEL runtime values (raw variables: timestamps, durations, big ints) go through `celToJson` first.
+ * CEL runtime values (raw variables: timestamps, durations, big ints, maps with non-string keys,
+ * optionals) are walked as they are, and only the parts shown are converted: a variable may hold
+ * a value far larger than its cost (shared sub-lists), which converting whole would not bound.
  */
 export function traceValue(value: unknown): unknown {
-  return bounded(value !== null && typeof value === "object" ? celToJson(value) : value, 0);
+  return bounded(value, 0);
 }
 
 function bounded(value: unknown, depth: number): unknown {
@@ -26,25 +28,33 @@ function bounded(value: unknown, depth: number): unknown {
   if (typeof value === "bigint") return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
   if (typeof value === "string") return value.length > MAX_STRING ? `${value.slice(0, MAX_STRING)}...(${value.length} chars)` : value;
   if (value === undefined) return null;
+  if (typeof value !== "object") return String(value);
   if (value instanceof Date) return value.toISOString();
-  if (value instanceof Uint8Array) return `<${value.length} bytes>`;
-  if (depth >= MAX_DEPTH) return Array.isArray(value) ? `<list of ${value.length}>` : "<map>";
-  if (Array.isArray(value)) {
+  if (value instanceof CelOptional) return value.has ? bounded(value.v, depth) : null;
+  const isList = Array.isArray(value);
+  const isMap = value instanceof CelMap || value instanceof Map || isPlainObject(value);
+  // Scalars of the runtime (CelDouble, CelUint, bytes, timestamps, durations, types, ip, quantity...).
+  if (!isList && !isMap) return bounded(celToJson(value), depth);
+  if (depth >= MAX_DEPTH) return isList ? `<list of ${value.length}>` : "<map>";
+  if (isList) {
     const items = value.slice(0, MAX_ITEMS).map((item) => bounded(item, depth + 1));
     if (value.length > MAX_ITEMS) items.push(`...(${value.length - MAX_ITEMS} more)`);
     return items;
   }
-  if (value instanceof Map) return bounded(Object.fromEntries(value), depth);
-  if (typeof value === "object") {
-    const out: Record<string, unknown> = {};
-    let count = 0;
-    for (const [key, item] of Object.entries(value)) {
-      if (count++ >= MAX_ITEMS) { out["..."] = `${Object.keys(value).length - MAX_ITEMS} more keys`; break; }
-      out[key] = bounded(item, depth + 1);
-    }
-    return out;
+  const entries = value instanceof CelMap ? value.entries.values() : value instanceof Map ? value.entries() : Object.entries(value).values();
+  const size = value instanceof CelMap ? value.entries.size : value instanceof Map ? value.size : Object.keys(value).length;
+  const out: Record<string, unknown> = {};
+  let count = 0;
+  for (const [key, item] of entries) {
+    if (count++ >= MAX_ITEMS) { out["..."] = `${size - MAX_ITEMS} more keys`; break; }
+    Object.defineProperty(out, mapKeyText(key), { value: bounded(item, depth + 1), enumerable: true, writable: true, configurable: true });
   }
-  return String(value);
+  return out;
+}
+
+/** A map key as celToJson writes it (a uint key without its `u`). */
+function mapKeyText(key: unknown): string {
+  return key instanceof CelUint ? String(key.v) : String(key);
 }
 
 const segmentCache = new WeakMap<CelProgram, readonly (readonly string[])[]>();
