@@ -101,6 +101,20 @@ CREATE TRIGGER audit_refuse_change BEFORE UPDATE OR DELETE ON ${s}.audit FOR EAC
 CREATE TRIGGER audit_refuse_truncate BEFORE TRUNCATE ON ${s}.audit FOR EACH STATEMENT EXECUTE FUNCTION ${s}.refuse_change();
 `,
     },
+    {
+      version: 2,
+      description: "chain_head: the hash of a position cannot be replaced (same seq, other hash refused)",
+      sql: `
+CREATE OR REPLACE FUNCTION ${s}.chain_head_forward_only() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  IF TG_OP = 'DELETE' OR NEW.seq < OLD.seq OR (NEW.seq = OLD.seq AND NEW.hash <> OLD.hash) THEN
+    RAISE EXCEPTION 'chain_head only moves forward: % refused', TG_OP;
+  END IF;
+  RETURN NEW;
+END
+$fn$;
+`,
+    },
   ];
 }
 

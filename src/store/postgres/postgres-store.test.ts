@@ -64,6 +64,7 @@ describe("postgres storage specifics", () => {
     await expect(admin.unsafe(`DELETE FROM "${schema}".decisions WHERE seq = 2`)).rejects.toThrow(/decisions is append-only: DELETE refused/);
     await expect(admin.unsafe(`TRUNCATE "${schema}".decisions`)).rejects.toThrow(/decisions is append-only: TRUNCATE refused/);
     await expect(admin.unsafe(`UPDATE "${schema}".chain_head SET seq = 1`)).rejects.toThrow(/only moves forward/);
+    await expect(admin.unsafe(`UPDATE "${schema}".chain_head SET hash = CASE WHEN substr(hash, 1, 1) = 'f' THEN 'e' ELSE 'f' END || substr(hash, 2)`)).rejects.toThrow(/only moves forward/);
     await storage.appendAudit([{ at: "2024-01-01T00:00:00Z", actor: "alice", action: "policy.promote" }]);
     await expect(admin.unsafe(`DELETE FROM "${schema}".audit`)).rejects.toThrow(/audit is append-only: DELETE refused/);
     expect(await verifyDecisionRecord(storage)).toMatchObject({ ok: true, checked: 6 });
@@ -119,7 +120,7 @@ describe("postgres storage specifics", () => {
     try {
       await Promise.all(instances.map((instance) => instance.init()));
       const versions = await admin.unsafe(`SELECT version FROM "${fresh}".schema_version`);
-      expect(versions.map((row) => row["version"])).toEqual([1]);
+      expect(versions.map((row) => Number(row["version"]))).toEqual([1, 2]);
     } finally {
       for (const instance of instances) await instance.close();
       await dropSchema(fresh);

@@ -83,6 +83,16 @@ CREATE INDEX audit_time ON audit (at_ms);
 ${appendOnly("audit")}
 `,
   },
+  {
+    version: 2,
+    description: "chain_head: the hash of a position cannot be replaced (same seq, other hash refused)",
+    sql: `
+DROP TRIGGER chain_head_forward_only;
+CREATE TRIGGER chain_head_forward_only BEFORE UPDATE ON chain_head
+WHEN NEW.seq < OLD.seq OR (NEW.seq = OLD.seq AND NEW.hash <> OLD.hash)
+BEGIN SELECT RAISE(ABORT, 'chain_head only moves forward'); END;
+`,
+  },
 ];
 
 function jsonPath(key: string): string {

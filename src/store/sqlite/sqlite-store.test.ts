@@ -52,7 +52,7 @@ describe("sqlite storage specifics", () => {
   it("opens the database in WAL mode with synchronous=FULL and a busy timeout", async () => {
     raw((db) => {
       expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
-      expect(db.prepare("SELECT version FROM schema_version").all()).toEqual([{ version: 1 }]);
+      expect(db.prepare("SELECT version FROM schema_version").all()).toEqual([{ version: 1 }, { version: 2 }]);
     });
     const driver = new SqliteDriver({ path, busyTimeoutMs: 1234 });
     try {
@@ -98,6 +98,8 @@ describe("sqlite storage specifics", () => {
       expect(() => db.prepare("UPDATE decisions SET body = '{}' WHERE seq = 2").run()).toThrow(/append-only: UPDATE refused/);
       expect(() => db.prepare("DELETE FROM decisions WHERE seq = 2").run()).toThrow(/append-only: DELETE refused/);
       expect(() => db.prepare("UPDATE chain_head SET seq = 1").run()).toThrow(/only moves forward/);
+      // The hash of the current position cannot be swapped for another (a rewritten tail re-hashed to match).
+      expect(() => db.prepare("UPDATE chain_head SET hash = CASE WHEN substr(hash, 1, 1) = 'f' THEN 'e' ELSE 'f' END || substr(hash, 2)").run()).toThrow(/only moves forward/);
       expect(() => db.prepare("DELETE FROM audit").run()).toThrow(/audit is append-only: DELETE refused/);
       expect(() => db.prepare("UPDATE audit SET actor = 'mallory'").run()).toThrow(/audit is append-only: UPDATE refused/);
       expect(db.prepare("SELECT COUNT(*) AS n FROM decisions").get()).toEqual({ n: 6 });
