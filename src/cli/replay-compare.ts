@@ -11,7 +11,6 @@
  * and with `--learned` the learned state of the configured store. Without it, the stateless
  * context of `vigil replay --no-context`.
  */
-import { createReadStream, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { createReplaySession, loadExemptions, loadPolicySet, openStorage, type Exemptions, type ReplaySession, type Setup } from "../agent.js";
 import type { Decision, DecisionDraft } from "../core/decision.js";
@@ -27,7 +26,7 @@ import { FEEDBACK_COLLECTION } from "../review/context.js";
 import { readJsonLines } from "../sources/json-lines.js";
 import { flag, stringList, stringOption, write, type CliIo, type CliOption, type ParsedArgs } from "./command.js";
 import { readSetupFile } from "./replay-context.js";
-import { configFrom, reportLoadErrors } from "./shared.js";
+import { configFrom, openInputFile, reportLoadErrors, writeOutputFile } from "./shared.js";
 
 /** The options replay gains for comparing (merged into replay's own). */
 export const compareOptions: Record<string, CliOption> = {
@@ -38,8 +37,7 @@ export const compareOptions: Record<string, CliOption> = {
   limit: { type: "string", value: "<n>", description: "With --compare: differences listed (default 50; all go to --out as JSON)" },
 };
 
-async function* fileEvents(path: string, io: CliIo): AsyncGenerator<Event> {
-  const input = path === "-" ? io.stdin : createReadStream(resolve(io.cwd, path));
+async function* fileEvents(input: NodeJS.ReadableStream, io: CliIo): AsyncGenerator<Event> {
   for await (const item of readJsonLines(input as AsyncIterable<Uint8Array>)) {
     if (item.ok) yield item.event;
     else write(io.stderr, `bad event: line ${item.line ?? "?"}: ${item.error.message}`);
@@ -146,6 +144,9 @@ export async function runReplayCompare(args: ParsedArgs, io: CliIo): Promise<num
   }
   const sessions: ReplaySession[] = [];
   const fromStore = flag(args, "from-store");
+  const path = args.positionals[0] ?? "-";
+  // Opened first: a file that cannot be read stops the comparison before anything else (VIGIL_BAD_INPUT naming it).
+  const file = fromStore || path === "-" ? undefined : await openInputFile(path, io);
   const storage = fromStore || flag(args, "learned") ? await openStorage(config) : undefined;
   try {
     const inputs: SessionInputs = {
@@ -157,19 +158,20 @@ export async function runReplayCompare(args: ParsedArgs, io: CliIo): Promise<num
     const before = withContext ? await sessionSide(config, oldPaths, inputs, sessions) : statelessSide(old.policySet);
     const after = withContext ? await sessionSide(config, config.policies, inputs, sessions) : statelessSide(next.policySet);
     const labels = fromStore && storage ? await feedbackLabels(storage) : new Map<string, Label>();
-    const events = fromStore && storage ? storeEvents(storage) : fileEvents(args.positionals[0] ?? "-", io);
+    const events = fromStore && storage ? storeEvents(storage) : fileEvents(file ?? io.stdin, io);
     const report = await compareReplay(events, before, after, {
       label: (event) => truthLabel(event) ?? labels.get(event.id),
       onProgress: (n) => { if ((io.stderr as { isTTY?: boolean }).isTTY) io.stderr.write(`\rreplay --compare: ${n} events`); },
     });
     const outPath = stringOption(args, "out");
-    if (outPath) writeFileSync(resolve(io.cwd, outPath), JSON.stringify(report, null, 2));
+    if (outPath) writeOutputFile(outPath, JSON.stringify(report, null, 2), io);
     write(io.stdout, formatCompare(report, Number.isInteger(limit) && limit >= 0 ? limit : 50));
     if (budget === undefined) return 0;
     const check = checkFpBudget(report, budget);
     write(io.stdout, check.message);
     return check.ok ? 0 : 1;
   } finally {
+    file?.destroy();
     for (const session of sessions) await session.close();
     await storage?.close();
   }

@@ -8,7 +8,7 @@
  * applies (the throwaway store has none). `--no-context` is the stateless mode
  * (src/cli/commands/replay.ts). Called by replay.ts.
  */
-import { createReadStream, createWriteStream, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { once } from "node:events";
 import { resolve } from "node:path";
 import { createReplaySession, loadExemptions, openStorage, parseSetup, type ReplayStats, type Setup } from "../agent.js";
@@ -21,7 +21,7 @@ import { decisionOutput } from "../decide/output.js";
 import { readJsonLines } from "../sources/json-lines.js";
 import { truthOf } from "../sources/simulate/scenario.js";
 import { flag, stringOption, write, type CliIo, type CliOption, type ParsedArgs } from "./command.js";
-import { configFrom, reportLoadErrors } from "./shared.js";
+import { configFrom, openInputFile, openOutputFile, reportLoadErrors } from "./shared.js";
 
 /** The options replay gains for the context mode (merged into replay's own). */
 export const contextReplayOptions: Record<string, CliOption> = {
@@ -135,6 +135,19 @@ export async function runContextReplay(args: ParsedArgs, io: CliIo): Promise<num
   // In force at each event's time (the replay clock), not at the time the replay runs.
   const exemptions = flag(args, "exceptions") ? await loadExemptions(config, undefined, { inForce: "at-decision" }) : undefined;
   const tty = (io.stderr as { isTTY?: boolean }).isTTY === true;
+  // The input and the output first: a file that cannot be read or written stops the replay
+  // before anything is opened (VIGIL_BAD_INPUT naming it).
+  const path = args.positionals[0] ?? "-";
+  const file = path === "-" ? undefined : await openInputFile(path, io);
+  const input = file ?? io.stdin;
+  const outPath = stringOption(args, "out");
+  let outStream: NodeJS.WritableStream;
+  try {
+    outStream = outPath ? await openOutputFile(outPath, io) : io.stdout;
+  } catch (error) {
+    file?.destroy();
+    throw error;
+  }
   const learnedFrom: Storage | undefined = flag(args, "learned") ? await openStorage(config) : undefined;
   let session: Awaited<ReturnType<typeof createReplaySession>>;
   try {
@@ -144,13 +157,11 @@ export async function runContextReplay(args: ParsedArgs, io: CliIo): Promise<num
     });
   } catch (error) {
     await learnedFrom?.close();
+    file?.destroy();
+    if (outPath) outStream.end();
     throw error;
   }
   reportLoadErrors(session.loadErrors, io);
-  const path = args.positionals[0] ?? "-";
-  const input = path === "-" ? io.stdin : createReadStream(resolve(io.cwd, path));
-  const outPath = stringOption(args, "out");
-  const outStream = outPath ? createWriteStream(resolve(io.cwd, outPath)) : io.stdout;
   const record: Storage | undefined = flag(args, "record") ? await openStorage(config) : undefined;
   const explain = flag(args, "explain");
   const started = performance.now();

@@ -1,5 +1,5 @@
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { createReadStream, createWriteStream, mkdirSync, readFileSync, writeFileSync, type ReadStream, type WriteStream } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { loadConfig, type VigilConfig } from "../config.js";
 import { VigilError } from "../core/errors.js";
 import type { CliIo, CliOption, ParsedArgs } from "./command.js";
@@ -54,4 +54,53 @@ export function reportLoadErrors(errors: readonly VigilError[], io: CliIo): void
     const prefix = where && !error.message.startsWith(where) ? `${where}: ` : "";
     write(io.stderr, `policy load error: ${prefix}${error.message} [${error.code}]`);
   }
+}
+
+function cannotWrite(path: string, option: string, cause: unknown): VigilError {
+  return new VigilError("VIGIL_BAD_INPUT", `${option} ${path}: cannot write it: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}; name a file in a writable directory`, { field: option }, cause);
+}
+
+/** Creates the directory an output file goes in (`--out reports/x.json`), as needed. */
+function makeParent(target: string, path: string, option: string): void {
+  try {
+    mkdirSync(dirname(target), { recursive: true });
+  } catch (cause) {
+    throw cannotWrite(path, option, cause);
+  }
+}
+
+/**
+ * Opens an output file (`--out`) for streaming, creating missing directories; resolves once it
+ * is open. VIGIL_BAD_INPUT naming the option when it cannot be created.
+ */
+export async function openOutputFile(path: string, io: Pick<CliIo, "cwd">, option = "--out"): Promise<WriteStream> {
+  const target = resolve(io.cwd, path);
+  makeParent(target, path, option);
+  const stream = createWriteStream(target);
+  await new Promise<void>((ready, fail) => {
+    stream.once("open", () => ready());
+    stream.once("error", (cause) => fail(cannotWrite(path, option, cause)));
+  });
+  return stream;
+}
+
+/** Writes a whole output file (`--out`, `--setup`), creating missing directories. */
+export function writeOutputFile(path: string, text: string, io: Pick<CliIo, "cwd">, option = "--out"): void {
+  const target = resolve(io.cwd, path);
+  makeParent(target, path, option);
+  try {
+    writeFileSync(target, text);
+  } catch (cause) {
+    throw cannotWrite(path, option, cause);
+  }
+}
+
+/** Opens an input file for streaming; resolves once it is open. VIGIL_BAD_INPUT naming the file when it cannot be read. */
+export async function openInputFile(path: string, io: Pick<CliIo, "cwd">): Promise<ReadStream> {
+  const stream = createReadStream(resolve(io.cwd, path));
+  await new Promise<void>((ready, fail) => {
+    stream.once("open", () => ready());
+    stream.once("error", (cause) => fail(new VigilError("VIGIL_BAD_INPUT", `cannot read ${path}: ${(cause as NodeJS.ErrnoException).code ?? cause.message}; pass an existing file or - for stdin`, { field: "input", file: path }, cause)));
+  });
+  return stream;
 }

@@ -1,5 +1,3 @@
-import { createReadStream, createWriteStream } from "node:fs";
-import { resolve } from "node:path";
 import { once } from "node:events";
 import { createBulkDecisionRecorder, createEvaluator, loadExemptions, loadPolicySet, type BulkDecisionRecorder } from "../../agent.js";
 import { VigilError } from "../../core/errors.js";
@@ -8,7 +6,7 @@ import { readJsonLines } from "../../sources/json-lines.js";
 import { flag, stringList, stringOption, write, type CliIo, type Command } from "../command.js";
 import { compareOptions, runReplayCompare } from "../replay-compare.js";
 import { contextReplayOptions, runContextReplay } from "../replay-context.js";
-import { configFrom, configOption, policiesOption, reportLoadErrors } from "../shared.js";
+import { configFrom, configOption, openInputFile, openOutputFile, policiesOption, reportLoadErrors } from "../shared.js";
 
 const BATCH = 1000;
 
@@ -68,15 +66,22 @@ export const replayCommand: Command = {
     reportLoadErrors(load.errors, io);
     const exemptions = flag(args, "exceptions") ? await loadExemptions(config) : undefined;
     const evaluator = createEvaluator(policySet, exemptions ? { exemptions } : {});
-    const path = args.positionals[0] ?? "-";
-    const input = path === "-" ? io.stdin : createReadStream(resolve(io.cwd, path));
-    const outPath = stringOption(args, "out");
-    const outStream = outPath ? createWriteStream(resolve(io.cwd, outPath)) : io.stdout;
-    const out = lineWriter(outStream);
     // Appended off this thread when the store allows it (a worker with its own connection), in
     // batches of BATCH, with backpressure: the thread that decides is the replay's bottleneck.
     const thread = stringOption(args, "record-thread");
     if (thread !== undefined && thread !== "worker" && thread !== "caller") throw new VigilError("VIGIL_BAD_INPUT", `--record-thread is "${thread}": use worker or caller`, { field: "--record-thread" });
+    const path = args.positionals[0] ?? "-";
+    const file = path === "-" ? undefined : await openInputFile(path, io);
+    const input = file ?? io.stdin;
+    const outPath = stringOption(args, "out");
+    let outStream: NodeJS.WritableStream;
+    try {
+      outStream = outPath ? await openOutputFile(outPath, io) : io.stdout;
+    } catch (error) {
+      file?.destroy();
+      throw error;
+    }
+    const out = lineWriter(outStream);
     const recorder: BulkDecisionRecorder | undefined = flag(args, "record") ? await createBulkDecisionRecorder(config, { batchSize: BATCH, ...(thread ? { thread } : {}) }) : undefined;
     const explain = flag(args, "explain");
     const tty = (io.stderr as { isTTY?: boolean }).isTTY === true;

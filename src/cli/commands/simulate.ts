@@ -1,12 +1,11 @@
-import { createWriteStream, writeFileSync } from "node:fs";
 import { once } from "node:events";
-import { resolve } from "node:path";
 import type { Entity } from "../../core/entity.js";
 import { VigilError } from "../../core/errors.js";
 import type { Event } from "../../core/event.js";
 import type { PolicyException } from "../../core/review.js";
 import { scenarios, truthOf, type Scenario, type ScenarioOptions, type ScenarioSetup } from "../../sources/simulate/index.js";
 import { stringOption, write, type CliIo, type Command } from "../command.js";
+import { openOutputFile, writeOutputFile } from "../shared.js";
 
 const DEFAULT_START = "2026-01-05T00:00:00Z";
 
@@ -135,9 +134,9 @@ export const simulateCommand: Command = {
     const chosen = chooseScenarios(stringOption(args, "scenario"));
     const options = simulateOptions(args);
     const setupPath = stringOption(args, "setup");
-    if (setupPath !== undefined) writeFileSync(resolve(io.cwd, setupPath), `${JSON.stringify(mergedSetup(chosen, options), null, 2)}\n`);
+    if (setupPath !== undefined) writeOutputFile(setupPath, `${JSON.stringify(mergedSetup(chosen, options), null, 2)}\n`, io, "--setup");
     const outPath = stringOption(args, "out");
-    const stream = outPath ? createWriteStream(resolve(io.cwd, outPath)) : io.stdout;
+    const stream = outPath ? await openOutputFile(outPath, io) : io.stdout;
     const counts = { events: 0, violation: 0, benign: 0 };
     try {
       await writeLines(stream, interleave(chosen.map((s) => s.generate(options))), counts);

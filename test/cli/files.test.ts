@@ -1,0 +1,63 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { bucketPolicy, privateRequest, publicRequest, tempDir, vigil } from "./support.js";
+
+function event(id: string, data: unknown): string {
+  return JSON.stringify({ specversion: "1.0", id, source: "test", type: "dev.vigil.decide", data });
+}
+
+describe("input and output files", () => {
+  for (const mode of [[], ["--no-context"]] as const) {
+    const name = `vigil replay ${mode.join(" ")}`.trim();
+
+    it(`${name} --out into a directory that does not exist yet creates it and writes the decisions`, async () => {
+      const dir = tempDir({ "p.yaml": bucketPolicy, "events.jsonl": [event("e1", publicRequest), event("e2", privateRequest)].join("\n") });
+      const run = await vigil(["replay", ...mode, "-p", "p.yaml", "--out", "out/decisions/d.jsonl", "events.jsonl"], { cwd: dir, env: { VIGIL_STORE_PATH: join(dir, "vigil.db") } });
+      expect(run.stderr).not.toContain("internal error");
+      expect(run.code).toBe(0);
+      const lines = readFileSync(join(dir, "out", "decisions", "d.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { eventId: string; verdict: string });
+      expect(lines.map((d) => [d.eventId, d.verdict])).toEqual([["e1", "deny"], ["e2", "allow"]]);
+    });
+
+    it(`${name} of a file that does not exist: exit 2 naming the file, no stack trace`, async () => {
+      const dir = tempDir({ "p.yaml": bucketPolicy });
+      const run = await vigil(["replay", ...mode, "-p", "p.yaml", "missing.jsonl"], { cwd: dir, env: { VIGIL_STORE_PATH: join(dir, "vigil.db") } });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain("missing.jsonl");
+      expect(run.stderr).toContain("ENOENT");
+      expect(run.stderr).not.toContain("internal error");
+      expect(run.stdout).toBe("");
+    });
+
+    it(`${name} --out where a file stands in the way of the directory: exit 2 naming --out`, async () => {
+      const dir = tempDir({ "p.yaml": bucketPolicy, "events.jsonl": event("e1", publicRequest), "taken": "a file" });
+      const run = await vigil(["replay", ...mode, "-p", "p.yaml", "--out", "taken/d.jsonl", "events.jsonl"], { cwd: dir, env: { VIGIL_STORE_PATH: join(dir, "vigil.db") } });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain("--out");
+      expect(run.stderr).toContain("taken/d.jsonl");
+      expect(run.stderr).not.toContain("internal error");
+    });
+  }
+
+  it("vigil replay --compare of a file that does not exist, and --out into a new directory", async () => {
+    const dir = tempDir({ "p.yaml": bucketPolicy, "events.jsonl": event("e1", publicRequest) });
+    const missing = await vigil(["replay", "-p", "p.yaml", "--compare", "p.yaml", "missing.jsonl"], { cwd: dir });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("missing.jsonl");
+    expect(missing.stderr).not.toContain("internal error");
+    const out = await vigil(["replay", "-p", "p.yaml", "--compare", "p.yaml", "--out", "reports/compare.json", "events.jsonl"], { cwd: dir });
+    expect(out.stderr).not.toContain("internal error");
+    expect(out.code).toBe(0);
+    expect((JSON.parse(readFileSync(join(dir, "reports", "compare.json"), "utf8")) as { events: number }).events).toBe(1);
+  });
+
+  it("vigil simulate --out and --setup into directories that do not exist yet", async () => {
+    const dir = tempDir();
+    const run = await vigil(["simulate", "--scenario", "access", "--days", "1", "--out", "sim/stream.jsonl", "--setup", "sim/setup/setup.json"], { cwd: dir });
+    expect(run.stderr).not.toContain("internal error");
+    expect(run.code).toBe(0);
+    expect(readFileSync(join(dir, "sim", "stream.jsonl"), "utf8").split("\n").length).toBeGreaterThan(1);
+    expect(existsSync(join(dir, "sim", "setup", "setup.json"))).toBe(true);
+  });
+});
