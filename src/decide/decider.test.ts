@@ -214,6 +214,19 @@ spec:
     expect(d.explanation.steps.find((s) => s.kind === "learning")?.text).toContain("tier shifted -2 (within floor..ceiling): 9 of 10 were false positives");
   });
 
+  it("during an incident a learned negative tier shift does not cancel the incident's step up", () => {
+    const decider = createDecider();
+    const metas: Record<string, PolicyMeta> = { p: meta("p", { tier: "notify", floor: "observe", ceiling: "remediate" }) };
+    const learned = [{ policy: "p", tierShift: -1, citation: "9 of 10 were false positives" }];
+    const f = [violation({ severity: "medium", mode: "warn" })];
+    // Normal posture: the learned shift lowers the tier.
+    expect(decider.decide(context({}), f, {}, { ...options, policy: (n) => metas[n], learned }).tier).toBe("observe");
+    // Incident: at least one step above the start, whatever was learned in calmer times.
+    const incident = decider.decide(context({}, { posture: { level: "incident" } }), f, {}, { ...options, policy: (n) => metas[n], learned });
+    expect(incident.tier).toBe("approve");
+    expect(incident.explanation.steps.find((s) => s.kind === "tier")?.text).toContain("learned shift -1, posture incident: moved to approve");
+  });
+
   it("shadow mode is recorded at observe and never denies", () => {
     const decider = createDecider();
     const metas: Record<string, PolicyMeta> = { p: meta("p", { mode: "shadow", tier: "block", adaptive: [{ when: "true", tier: "remediate" }] }) };

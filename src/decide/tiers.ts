@@ -10,8 +10,9 @@
  *    declares neither keeps the adaptive rule's tier): the author said what to do in that situation.
  * 3. otherwise the tier moves within the policy's range — `floor` (default: the start tier) to
  *    `ceiling` (default: the start tier), so a policy opts in by declaring them:
- *    risk ≥ raiseAt → one step up; risk < lowerAt → one step down; posture `incident` → at least
- *    one step up; posture `freeze` → the ceiling; a learned `tierShift` adds its steps.
+ *    risk ≥ raiseAt → one step up; risk < lowerAt → one step down; a learned `tierShift` adds its
+ *    steps; posture `incident` → at least one step up (after the learned shift: a negative shift
+ *    learned in calm times does not cancel it); posture `freeze` → the ceiling.
  * 4. confidence: when the policy sets `minConfidence` and the detector evidence's confidence is
  *    below it, an acting tier (block, remediate) becomes `approve` — a person decides — unless
  *    the declared floor is higher.
@@ -103,9 +104,10 @@ export function adaptiveFindingTier(finding: Finding, meta: PolicyMeta | undefin
     const why: string[] = [];
     if (input.risk >= input.settings.raiseAt) { steps = 1; why.push(`risk ${round(input.risk)} ≥ ${input.settings.raiseAt}`); }
     else if (input.risk < input.settings.lowerAt) { steps = -1; why.push(`risk ${round(input.risk)} < ${input.settings.lowerAt}`); }
-    if (input.posture === "incident" && steps < 1) { steps = 1; why.push("posture incident"); }
     const shift = input.learned?.adjustment.tierShift ?? 0;
     if (shift !== 0) { steps += shift; why.push(`learned shift ${shift > 0 ? "+" : ""}${shift}`); }
+    // After the learned shift: what was learned in calm times does not cancel an incident's step up.
+    if (input.posture === "incident" && steps < 1) { steps = 1; why.push("posture incident"); }
     let moved = clampTier(stepTier(start, steps), lo, hi);
     if (input.posture === "freeze") { moved = hi; why.push("posture freeze → ceiling"); }
     if (why.length > 0) {
