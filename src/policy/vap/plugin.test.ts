@@ -138,5 +138,19 @@ describe("ValidatingAdmissionPolicy plugin", () => {
       const generated = review({ namespace: "shop", object: { apiVersion: "v1", kind: "Pod", metadata: { generateName: "web-" }, spec: {} } });
       expect(evaluate({ matchConstraints: { resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["pods"], scope: "Namespaced" }] }, validations: deny }, generated)).toEqual([["violation", "denied"]]);
     });
+
+    it("no params with parameterNotFoundAction Deny (or no paramRef) is subject to failurePolicy: Ignore does not deny", () => {
+      const withParams = (failurePolicy: string, paramRef: Record<string, unknown> | undefined) => {
+        const policy = policyOf({ failurePolicy, paramKind: { apiVersion: "v1", kind: "ConfigMap" }, validations: [{ expression: "true" }] });
+        const bound = { ...bindingOf, spec: { ...bindingOf.spec, ...(paramRef ? { paramRef } : {}) } };
+        const { policies, errors } = vapLanguage.compile([doc(policy, 0), doc(bound, 1)], env);
+        expect(errors).toEqual([]);
+        return (policies[0]?.evaluate(ctx(review({ object: pod() }))) ?? []).map((f) => [f.effect, f.mode]);
+      };
+      expect(withParams("Fail", { name: "limits", parameterNotFoundAction: "Deny" })).toEqual([["violation", "deny"]]);
+      expect(withParams("Ignore", { name: "limits", parameterNotFoundAction: "Deny" })).toEqual([["error", "deny"]]);
+      expect(withParams("Ignore", undefined)).toEqual([["error", "deny"]]);
+      expect(withParams("Fail", { name: "limits", parameterNotFoundAction: "Allow" })).toEqual([]);
+    });
   });
 });

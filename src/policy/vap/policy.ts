@@ -161,8 +161,13 @@ export function compileVap(policy: Json, bindings: readonly Json[], env: CelEnvi
         const ref = isObject(bspec["paramRef"]) ? bspec["paramRef"] : undefined;
         const found = ref && options.params ? options.params(paramKind, { ...(typeof ref["name"] === "string" ? { name: ref["name"] } : {}), ...(typeof ref["namespace"] === "string" ? { namespace: ref["namespace"] } : {}), ...(ref["selector"] !== undefined ? { selector: ref["selector"] } : {}) }) : [];
         if (found.length === 0) {
+          // parameterNotFoundAction Deny (and a binding without paramRef) is a misconfiguration that
+          // the policy's failurePolicy decides: Fail denies through the binding's actions, Ignore does not.
           const deny = !ref || ref["parameterNotFoundAction"] !== "Allow";
-          if (deny) findings.push(finding("violation", `no params found for binding ${rule} (paramKind ${paramKind.kind})`, [{ kind: "note", expr: "paramRef", value: null }]));
+          if (deny) {
+            const message = ref ? `no params found for binding ${rule} (paramKind ${paramKind.kind}, parameterNotFoundAction Deny)` : `binding ${rule} has no paramRef, but the policy needs params (paramKind ${paramKind.kind})`;
+            findings.push(finding(failurePolicy === "Fail" ? "violation" : "error", message, [{ kind: "note", expr: "paramRef", value: null }]));
+          }
           continue;
         }
         paramsList = found;
