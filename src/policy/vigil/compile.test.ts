@@ -86,6 +86,28 @@ describe("native policy validation", () => {
     expect(e?.details["column"] as number).toBeGreaterThanOrEqual(10);
   });
 
+  it("places a CEL error exactly inside quoted scalars with escapes and inside multi-line flow scalars", () => {
+    // Each condition has one unexpected ')' (marked by the test as the first ')' after the marker `@`).
+    const cases = [
+      '      condition: "resource.kind == \\"Pod\\" && \\u0061 == @)"',
+      "      condition: 'resource.kind == ''Pod'' && a == @)'",
+      "      condition: resource.kind == 'Pod' &&\n        a == 1 &&\n        b == @)",
+      '      condition: "resource.kind == \\"Pod\\" &&\n        a == @)"',
+      '      condition: "resource.kind == \\"Pod\\" && \\\n        a == @)"',
+      '      condition: "true"\n      message: "kind \\"{{ resource.kind }}\\" and {{ a == @) }}"',
+      '      condition: "true"\n      message: "\u{1F600} kind {{ \'\u{1F600}\' == @) }}"',
+      "      condition: \"'\u{1F600}' == \\\"x\\\" && @)\"",
+    ];
+    for (const rule of cases) {
+      const text = `${header}spec:\n  rules:\n    - name: r\n${rule.replace("@", "")}\n`;
+      const [e] = errorsOf(text);
+      const marker = `${header}spec:\n  rules:\n    - name: r\n${rule}`.indexOf("@");
+      const lines = text.slice(0, marker).split("\n");
+      // Columns count code points, as CEL's do.
+      expect({ rule, line: e?.details["line"], column: e?.details["column"] }).toEqual({ rule, line: lines.length, column: [...(lines[lines.length - 1] as string)].length + 1 });
+    }
+  });
+
   it("reports CEL errors inside message templates and remediation params", () => {
     const [e] = errorsOf(`${header}spec:\n  rules:\n    - name: r\n      condition: "true"\n      message: "bad {{ a. }} end"\n  remediation:\n    - action: webhook\n      params: { url: "{{ ) }}" }\n`);
     expect(e?.message).toContain("spec.rules[0].message has a CEL error");

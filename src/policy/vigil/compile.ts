@@ -130,10 +130,11 @@ class PolicyCompiler {
   }
 }
 
+/** 1-based line and column (in code points, as CEL counts them) of an offset in a template. */
 function offsetToLineColumn(text: string, offset: number): { line: number; column: number } {
   const before = text.slice(0, offset);
   const lines = before.split("\n");
-  return { line: lines.length, column: (lines[lines.length - 1] as string).length + 1 };
+  return { line: lines.length, column: [...(lines[lines.length - 1] as string)].length + 1 };
 }
 
 function compileDocument(doc: PolicyDocument, env: CelEnvironment): NativeCompiledPolicy | VigilError {

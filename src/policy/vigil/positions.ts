@@ -18,8 +18,8 @@ export function fieldPosition(doc: PolicyDocument, path: FieldPath): FilePositio
 
 /**
  * Where line/column `(line, column)` of a string value (1-based, counted inside the value) sits in
- * the file. Exact for plain, quoted-on-one-line and literal block (`|`) scalars; a close
- * approximation for folded (`>`) and multi-line quoted scalars.
+ * the file. Exact for plain and quoted scalars (escapes and line folding included) and literal
+ * block (`|`) scalars; a close approximation for folded (`>`) ones.
  */
 export function positionInScalar(doc: PolicyDocument, path: FieldPath, line: number, column: number): FilePosition | undefined {
   const start = doc.position(path);
@@ -43,9 +43,112 @@ export function positionInScalar(doc: PolicyDocument, path: FieldPath, line: num
     }
     return { line: contentLine, column: indent + 1 };
   }
-  const quoted = indicator === "\"" || indicator === "'";
-  if (line === 1) return { line: start.line, column: start.column + (quoted ? 1 : 0) + column - 1 };
-  return { line: start.line + line - 1, column };
+  const value = valueAt(doc.value, path);
+  if (typeof value !== "string") return undefined;
+  const offset = flowScalarOffset(doc.text, offsetOf(lines, start), valueOffset(value, line, column));
+  return offset === undefined ? undefined : lineColumnOf(doc.text, offset);
+}
+
+function valueAt(root: unknown, path: FieldPath): unknown {
+  let current = root;
+  for (const key of path) {
+    if (current === null || typeof current !== "object") return undefined;
+    current = (current as Record<string | number, unknown>)[key];
+  }
+  return current;
+}
+
+/** The offset in `value` of 1-based `line` / `column` (columns count code points, as CEL's do). */
+function valueOffset(value: string, line: number, column: number): number {
+  let offset = 0;
+  for (let l = 1; l < line; l++) {
+    const next = value.indexOf("\n", offset);
+    if (next < 0) return value.length;
+    offset = next + 1;
+  }
+  for (let c = 1; c < column && offset < value.length; c++) {
+    const code = value.charCodeAt(offset);
+    offset += code >= 0xd800 && code <= 0xdbff ? 2 : 1;
+  }
+  return offset;
+}
+
+function offsetOf(lines: readonly string[], position: FilePosition): number {
+  let offset = 0;
+  for (let l = 0; l < position.line - 1; l++) offset += (lines[l] ?? "").length + 1;
+  return offset + position.column - 1;
+}
+
+/** 1-based line and column (in code points) of an offset in the file text. */
+function lineColumnOf(text: string, offset: number): FilePosition {
+  const before = text.slice(0, offset);
+  const lineStart = before.lastIndexOf("\n") + 1;
+  return { line: before.split("\n").length, column: [...before.slice(lineStart)].length + 1 };
+}
+
+const blank = (c: string | undefined): boolean => c === " " || c === "\t";
+
+/**
+ * Where the character at `target` of a flow scalar's value (plain, 'single' or "double"-quoted,
+ * starting at `start` in the file) is written: walks the source as YAML reads it, counting an
+ * escape (`\"`, `\u0061`) or a doubled quote as one character, a line break with the blanks
+ * around it as one space (n breaks as n-1 newlines), an escaped line break as nothing.
+ * `target` = the value's length gives the position right after its last character.
+ */
+function flowScalarOffset(text: string, start: number, target: number): number | undefined {
+  const quote = text[start] === "\"" || text[start] === "'" ? text[start] : undefined;
+  let i = quote === undefined ? start : start + 1;
+  let produced = 0;
+  while (i < text.length) {
+    const c = text[i] as string;
+    if (c === quote) {
+      if (quote === "'" && text[i + 1] === "'") {
+        if (target === produced) return i;
+        produced++;
+        i += 2;
+        continue;
+      }
+      break;
+    }
+    if (quote === "\"" && c === "\\") {
+      const escaped = text[i + 1];
+      if (escaped === "\n" || escaped === "\r") {
+        i += escaped === "\r" && text[i + 2] === "\n" ? 3 : 2;
+        while (blank(text[i])) i++;
+        continue;
+      }
+      const length = escaped === "x" ? 4 : escaped === "u" ? 6 : escaped === "U" ? 10 : 2;
+      const units = escaped === "U" && Number.parseInt(text.slice(i + 2, i + 10), 16) > 0xffff ? 2 : 1;
+      if (target < produced + units) return i;
+      produced += units;
+      i += length;
+      continue;
+    }
+    if (blank(c)) {
+      let j = i;
+      while (blank(text[j])) j++;
+      // Blanks before a line break are not part of the value.
+      if (text[j] === "\n" || text[j] === "\r") { i = j; continue; }
+    }
+    if (c === "\n" || c === "\r") {
+      let j = i;
+      let breaks = 0;
+      while (text[j] === "\n" || text[j] === "\r") {
+        j += text[j] === "\r" && text[j + 1] === "\n" ? 2 : 1;
+        breaks++;
+        while (blank(text[j])) j++;
+      }
+      const folded = breaks === 1 ? 1 : breaks - 1;
+      if (target < produced + folded) return i;
+      produced += folded;
+      i = j;
+      continue;
+    }
+    if (target === produced) return i;
+    produced++;
+    i++;
+  }
+  return target === produced ? i : undefined;
 }
 
 /** The 1-based line/column a CEL compile error reports inside its expression, when it says. */
