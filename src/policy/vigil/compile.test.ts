@@ -164,6 +164,22 @@ describe("native policy validation", () => {
     expect(m).toContain('spec.rules[0].condition uses variables.secnd, which is not declared (did you mean "second"?)');
   });
 
+  it("rejects __proto__ as a variable or output name (it would set the prototype of the map holding it)", () => {
+    const [e] = errorsOf(`${header}spec:
+  variables:
+    - name: __proto__
+      expression: "{'a': 5}"
+  outputs:
+    - name: __proto__
+      expression: "1"
+  rules:
+    - name: r
+      condition: "true"
+`);
+    expect(e?.message).toContain('spec.variables[0].name "__proto__" is not valid');
+    expect(e?.message).toContain('spec.outputs[0].name "__proto__" is not valid');
+  });
+
   it("a broken policy does not stop the others", () => {
     const text = `${header}spec:\n  rules:\n    - name: r\n      condition: "(("\n---\napiVersion: vigil.dev/v1\nkind: Policy\nmetadata:\n  name: ok\nspec:\n  rules:\n    - name: r\n      condition: "true"\n`;
     const result = loadPolicyText(text, "two.yaml");

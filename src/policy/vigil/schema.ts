@@ -11,7 +11,8 @@ export const POLICY_KIND = "Policy";
 
 export const policyNamePattern = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 export const ruleNamePattern = /^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$/;
-const variableNamePattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** A CEL identifier; `__proto__` excepted: as a key it sets the prototype of the JS map that holds variables and outputs. */
+const variableNamePattern = /^(?!__proto__$)[A-Za-z_][A-Za-z0-9_]*$/;
 const durationPattern = /^(P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?|(\d+(\.\d+)?(ns|us|µs|ms|s|m|h|d))+)$/;
 
 export const ruleModes: readonly RuleMode[] = ["deny", "warn", "audit"];
@@ -90,7 +91,7 @@ export function parsePolicyDocument(value: unknown): { spec?: NativePolicySpec; 
       const path = ["spec", "variables", i];
       const o = v.object(item, path, variableFields, ["name", "expression"]);
       if (o === undefined) return;
-      const varName = o["name"] === undefined ? undefined : v.string(o["name"], [...path, "name"], { pattern: variableNamePattern, patternHint: "a variable name is a CEL identifier (letters, digits, '_')" });
+      const varName = o["name"] === undefined ? undefined : v.string(o["name"], [...path, "name"], { pattern: variableNamePattern, patternHint: "a variable name is a CEL identifier (letters, digits, '_'), not __proto__" });
       const expression = o["expression"] === undefined ? undefined : v.string(o["expression"], [...path, "expression"]);
       if (varName !== undefined && variables.some((x) => x.name === varName)) v.report([...path, "name"], `variable "${varName}" is declared twice`);
       else if (varName !== undefined && expression !== undefined) variables.push({ name: varName, expression });
@@ -123,7 +124,7 @@ export function parsePolicyDocument(value: unknown): { spec?: NativePolicySpec; 
       const path = ["spec", "outputs", i];
       const o = v.object(item, path, variableFields, ["name", "expression"]);
       if (o === undefined) return;
-      const outName = o["name"] === undefined ? undefined : v.string(o["name"], [...path, "name"], { pattern: variableNamePattern, patternHint: "an output name is an identifier (letters, digits, '_')" });
+      const outName = o["name"] === undefined ? undefined : v.string(o["name"], [...path, "name"], { pattern: variableNamePattern, patternHint: "an output name is an identifier (letters, digits, '_'), not __proto__" });
       const expression = o["expression"] === undefined ? undefined : v.string(o["expression"], [...path, "expression"]);
       if (outName !== undefined && outputs.some((x) => x.name === outName)) v.report([...path, "name"], `output "${outName}" is declared twice`);
       else if (outName !== undefined && expression !== undefined) outputs.push({ name: outName, expression });
