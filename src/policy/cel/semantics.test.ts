@@ -28,6 +28,14 @@ function kind(expr: string, activation: Record<string, unknown> = {}): string {
 }
 
 describe("where cel-go and the spec differ from the reference interpreter", () => {
+  it("the int64 minimum divided or taken modulo by -1 overflows (cel-go moduloInt64Checked, cel-cpp CheckedMod)", () => {
+    expect(kind("-9223372036854775808 / -1")).toBe("overflow");
+    expect(kind("-9223372036854775808 % -1")).toBe("overflow");
+    expect(kind("x % -1", { x: -(2n ** 63n) })).toBe("overflow");
+    expect(value("-9223372036854775807 % -1")).toBe(0);
+    expect(value("-9223372036854775808 % 2")).toBe(0);
+  });
+
   it("has() is true for a key holding null and an error on a non-map", () => {
     expect(value("has(a.k)", { a: { k: null } })).toBe(true);
     expect(value("has(a.zz)", { a: { k: null } })).toBe(false);

@@ -8,7 +8,7 @@ import { chargeSize } from "./cost.js";
 import { asTimestamp } from "./equality.js";
 import { addDurations, addTimestampDuration, subTimestamps } from "./time.js";
 import {
-  CelDuration, CelUint, big, dbl, err, isDouble, isInt, mkDouble, mkInt, mkUint, noOverload,
+  CelDuration, CelUint, INT64_MIN, big, dbl, err, isDouble, isInt, mkDouble, mkInt, mkUint, noOverload,
 } from "./values.js";
 
 export function add(a: unknown, b: unknown): unknown {
@@ -95,7 +95,10 @@ export function mod(a: unknown, b: unknown): unknown {
   if (isInt(a) && isInt(b)) {
     const y = big(b);
     if (y === 0n) throw err("division_by_zero", "modulus by zero");
-    return mkInt(big(a) % y);
+    const x = big(a);
+    // As cel-go and cel-cpp: the quotient of this pair overflows, so the modulus is an error too.
+    if (x === INT64_MIN && y === -1n) throw err("overflow", "int overflow (modulus of the int64 minimum by -1)");
+    return mkInt(x % y);
   }
   if (a instanceof CelUint && b instanceof CelUint) {
     if (b.v === 0n) throw err("division_by_zero", "modulus by zero");
