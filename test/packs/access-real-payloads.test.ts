@@ -115,3 +115,64 @@ describe("access pack: administrator access attached, in every AWS partition", (
     for (const log of quiet) expect(violations(await decideCloudTrail(log))).not.toContain("access-aws-sensitive-actions/admin-policy-attached");
   });
 });
+
+describe("access pack: restricted-service near misses on a real access-key record", () => {
+  // Panther's "Access Key Action Success" record (an IAM user's AKIA key), moved to IAM at 02:10
+  // UTC: with no history, the static night window decides (docs/packs/access.md).
+  function keyCall(changes: Record<string, unknown> = {}): Record<string, unknown> {
+    const log = pantherLog("AWS.CloudTrail.UserAccessKeyAuth", "Access Key Action Success");
+    const identity = log["userIdentity"] as Record<string, unknown>;
+    expect(identity["type"]).toBe("IAMUser");
+    expect(String(identity["accessKeyId"])).toMatch(/^AKIA/);
+    return { ...log, eventSource: "iam.amazonaws.com", eventName: "ListUsers", readOnly: true, eventTime: "2026-01-14T02:10:00Z", ...changes };
+  }
+  const keyRules = (draft: DecisionDraft): string[] => violations(draft).filter((v) => v.startsWith("access-aws-key-restricted/") || v.startsWith("access-aws-session-restricted/"));
+
+  it("an IAM user's key on IAM at night is an odd-hour finding (notify), named with the user and key", async () => {
+    const draft = await decideCloudTrail(keyCall());
+    expect(keyRules(draft)).toEqual(["access-aws-key-restricted/odd-hour"]);
+    expect(draft.tier).toBe("notify");
+    expect(draft.findings[0]?.message).toMatch(/^exposed\.user used access key AKIA[A-Z0-9]+ for iam:ListUsers at an odd hour \(UTC hour 2 is in the night window/);
+    expect(unreadable(draft)).toEqual([]);
+  });
+
+  it("the same call at 14:00 UTC, or on a service that is not restricted, raises nothing", async () => {
+    expect(keyRules(await decideCloudTrail(keyCall({ eventTime: "2026-01-14T14:10:00Z" })))).toEqual([]);
+    expect(keyRules(await decideCloudTrail(keyCall({ eventSource: "sts.amazonaws.com", eventName: "GetCallerIdentity" })))).toEqual([]);
+  });
+
+  it("a denied call (errorCode AccessDenied) is still judged (probing), but is not a change that suspends", async () => {
+    const draft = await decideCloudTrail(keyCall({ readOnly: false, eventName: "CreateUser", errorCode: "AccessDenied", errorMessage: "not authorized" }));
+    expect(keyRules(draft)).toEqual(["access-aws-key-restricted/odd-hour"]);
+    expect(draft.tier).toBe("notify");
+    expect(violations(draft).filter((v) => v.startsWith("access-aws-sensitive-actions/"))).toEqual([]);
+  });
+
+  it("an assumed-role session named after a person is the session policy's, a machine session nobody's", async () => {
+    const session = (arn: string): Record<string, unknown> => keyCall({ userIdentity: { type: "AssumedRole", arn, principalId: "AROAEXAMPLE:x", accountId: "187901811700", accessKeyId: "ASIAEXAMPLE00000001" } });
+    const person = await decideCloudTrail(session("arn:aws:sts::187901811700:assumed-role/AWSReservedSSO_DevAdmin_635426549a280cc6/nicholas@acme.example"));
+    expect(keyRules(person)).toEqual(["access-aws-session-restricted/odd-hour"]);
+    expect(person.findings[0]?.message).toMatch(/^nicholas@acme\.example \(AWSReservedSSO_DevAdmin_635426549a280cc6\) called iam:ListUsers at an odd hour/);
+    expect(keyRules(await decideCloudTrail(session("arn:aws:sts::187901811700:assumed-role/batch/i-0abc123def4567890")))).toEqual([]);
+  });
+});
+
+describe("access pack: Okta near misses", () => {
+  it("an admin role granted at night is restricted (odd hour) and reported as a grant; a failed grant is not a grant", async () => {
+    const item = readPantherCases().find((c) => c.rule === "Okta.AdminRoleAssigned" && c.expected);
+    if (item === undefined) throw new Error("no labelled admin role grant");
+    const log = { ...structuredClone(apiCasing(item.log, item.source).log), published: "2026-01-14T02:10:00.000Z" };
+    const granted = await decideOkta(log);
+    expect(violations(granted)).toEqual(expect.arrayContaining(["access-okta-restricted/odd-hour", "access-okta-sensitive-actions/admin-privilege-granted"]));
+    expect(unreadable(granted)).toEqual([]);
+    const failed = await decideOkta({ ...log, outcome: { result: "FAILURE", reason: null } });
+    expect(violations(failed)).not.toContain("access-okta-sensitive-actions/admin-privilege-granted");
+  });
+
+  it("an Okta event of another type at night (a rate-limit warning) raises nothing", async () => {
+    const item = readPantherCases().find((c) => c.source === "okta" && (c.log["eventType"] ?? c.log["eventtype"]) === "system.org.rate_limit.warning");
+    if (item === undefined) throw new Error("no rate-limit warning");
+    const draft = await decideOkta({ ...structuredClone(apiCasing(item.log, item.source).log), published: "2026-01-14T02:10:00.000Z" });
+    expect(violations(draft)).toEqual([]);
+  });
+});
