@@ -18,6 +18,8 @@ export interface CliOption {
   readonly value?: string;
   readonly description: string;
   readonly default?: string | boolean;
+  /** The only values a string option takes; anything else is a usage error before the command runs. */
+  readonly choices?: readonly string[];
 }
 
 export interface ParsedArgs {
@@ -49,14 +51,32 @@ export function parseCommandArgs(command: Command, argv: readonly string[]): Par
       ...(option.default !== undefined ? { default: option.default as string & boolean } : {}),
     };
   }
+  let parsed: ParsedArgs;
   try {
-    const parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
-    return { values: parsed.values as ParsedArgs["values"], positionals: parsed.positionals };
+    const result = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+    parsed = { values: result.values as ParsedArgs["values"], positionals: result.positionals };
   } catch (cause) {
     const message = (cause as Error).message;
     const flag = /'(--?[\w-]+)'/.exec(message)?.[1];
     throw new VigilError("VIGIL_BAD_INPUT", `${message}. Run \`vigil ${command.path.join(" ")} --help\` for the options.`, flag ? { field: flag } : {}, cause);
   }
+  // Checked here, before the command does anything (a command that calls the server must not act and then refuse its output format).
+  for (const [name, option] of Object.entries(command.options)) {
+    if (!option.choices) continue;
+    const given = parsed.values[name];
+    for (const value of Array.isArray(given) ? given : [given]) {
+      if (typeof value === "string" && !option.choices.includes(value)) {
+        throw new VigilError("VIGIL_BAD_INPUT", `--${name} must be ${alternatives(option.choices)}, not "${value}"`, { field: `--${name}` });
+      }
+    }
+  }
+  return parsed;
+}
+
+/** `"a" or "b"`, `"a", "b" or "c"`. */
+function alternatives(choices: readonly string[]): string {
+  const quoted = choices.map((c) => `"${c}"`);
+  return quoted.length <= 1 ? quoted.join("") : `${quoted.slice(0, -1).join(", ")} or ${quoted[quoted.length - 1] ?? ""}`;
 }
 
 export function commandHelp(command: Command): string {

@@ -14,7 +14,7 @@ export const policiesOption: Record<string, CliOption> = {
 };
 
 export const outputOption: Record<string, CliOption> = {
-  output: { type: "string", short: "o", value: "<format>", description: "Output format: text or json", default: "text" },
+  output: { type: "string", short: "o", value: "<format>", description: "Output format: text or json", default: "text", choices: ["text", "json"] },
 };
 
 export function configFrom(args: ParsedArgs, io: CliIo): VigilConfig & { readonly baseDir: string } {

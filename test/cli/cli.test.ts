@@ -41,6 +41,14 @@ describe("vigil eval", () => {
     expect(run.stderr).toContain("input is not valid JSON");
   });
 
+  it("rejects an unknown --output format, exit 2 naming the option and the formats", async () => {
+    const dir = tempDir({ "p.yaml": bucketPolicy });
+    const run = await vigil(["eval", "-p", "p.yaml", "-o", "yaml", "--input", JSON.stringify(publicRequest)], { cwd: dir });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--output must be "text" or "json", not "yaml"');
+    expect(run.stdout).toBe("");
+  });
+
   it("reports a broken policy without stopping the others", async () => {
     const broken = bucketPolicy.replace("name: no-public-bucket", "name: broken").replace('condition: resource.acl in', "condition: resource.acl in in");
     const dir = tempDir({ "p.yaml": bucketPolicy, "broken.yaml": broken });

@@ -97,6 +97,16 @@ describe("operating commands through the API", () => {
     expect((await vigil(["undo", "act-nope"], { env: as("operator") })).stderr).toContain("act-nope");
   });
 
+  it("a bad --output is refused before the command acts: the kill switch and the posture stay as they were", async () => {
+    for (const argv of [["killswitch", "on", "--reason", "drill", "-o", "yaml"], ["posture", "set", "freeze", "--scope", "account:999", "--output", "yaml"]]) {
+      const run = await vigil(argv, { env: as("operator") });
+      expect(run.code, argv.join(" ")).toBe(2);
+      expect(run.stderr).toContain('--output must be "text" or "json", not "yaml"');
+    }
+    expect((await vigil(["killswitch", "status"], { env: as("viewer") })).stdout).toContain("kill switch off");
+    expect((await vigil(["posture", "show"], { env: as("viewer") })).stdout).not.toContain("account:999");
+  });
+
   it("expiry durations are relative to now; bad ones name the flag", () => {
     expect(expiryFrom("30d", Date.parse("2025-01-01T00:00:00Z"))).toBe("2025-01-31T00:00:00.000Z");
     expect(expiryFrom("2025-06-01T00:00:00Z")).toBe("2025-06-01T00:00:00Z");
