@@ -152,5 +152,17 @@ describe("ValidatingAdmissionPolicy plugin", () => {
       expect(withParams("Ignore", undefined)).toEqual([["error", "deny"]]);
       expect(withParams("Fail", { name: "limits", parameterNotFoundAction: "Allow" })).toEqual([]);
     });
+
+    it("rejects a binding whose validationActions is empty or names an unknown action, instead of silently auditing", () => {
+      for (const validationActions of [[], ["deny"], ["Deny", "Block"]]) {
+        const bound = { ...bindingOf, spec: { ...bindingOf.spec, validationActions } };
+        const { policies, errors } = vapLanguage.compile([doc(policyOf({ validations: [{ expression: "false" }] }), 0), doc(bound, 1)], env);
+        expect(policies).toEqual([]);
+        expect(errors).toHaveLength(1);
+        expect(errors[0]?.message).toContain("ValidatingAdmissionPolicyBinding pods-deny: spec.validationActions");
+        expect(errors[0]?.message).toContain("Deny, Warn, Audit");
+        expect(errors[0]?.details).toMatchObject({ field: "spec.validationActions" });
+      }
+    });
   });
 });

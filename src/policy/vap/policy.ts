@@ -116,6 +116,24 @@ function celRequestOf(request: VapRequest, target: MatchTarget): Json {
   return { ...derived, ...request.request, operation: request.operation, userInfo: request.userInfo, dryRun: request.dryRun };
 }
 
+const validationActionNames = ["Deny", "Warn", "Audit"];
+
+/**
+ * A binding's `validationActions` must be a non-empty list of Deny, Warn, Audit (the API server
+ * rejects anything else); absent means Deny. Throws VigilError(VIGIL_POLICY_LOAD) naming the field.
+ */
+function checkValidationActions(binding: Json, source: string | undefined): void {
+  const bspec = isObject(binding["spec"]) ? binding["spec"] : {};
+  const actions = bspec["validationActions"];
+  if (actions === undefined) return;
+  const bname = String((isObject(binding["metadata"]) ? binding["metadata"]["name"] : undefined) ?? "");
+  const unknown = Array.isArray(actions) ? actions.filter((a) => typeof a !== "string" || !validationActionNames.includes(a)) : [actions];
+  if (!Array.isArray(actions) || actions.length === 0 || unknown.length > 0) {
+    const got = Array.isArray(actions) && actions.length === 0 ? "an empty list" : `${JSON.stringify(unknown.length > 0 ? unknown : actions)}`;
+    throw new VigilError("VIGIL_POLICY_LOAD", `ValidatingAdmissionPolicyBinding ${bname}: spec.validationActions must list one or more of Deny, Warn, Audit (case-sensitive), got ${got}`, { field: "spec.validationActions", ...(source ? { file: source } : {}) });
+  }
+}
+
 export interface VapPolicy extends CompiledPolicy {
   /** Evaluates one admission request (or bare object) against every binding. Never throws. */
   evaluateRequest(request: VapRequest, options?: EvaluateOptions): Finding[];
@@ -127,6 +145,7 @@ export function compileVap(policy: Json, bindings: readonly Json[], env: CelEnvi
   const name = String(metadata["name"] ?? "");
   if (name === "") throw new VigilError("VIGIL_POLICY_LOAD", "ValidatingAdmissionPolicy without metadata.name: add a name.", { field: "metadata.name", ...(options.source ? { file: options.source } : {}) });
   const spec = isObject(policy["spec"]) ? policy["spec"] : {};
+  for (const binding of bindings) checkValidationActions(binding, options.source);
   const program = compileAdmissionCel(admissionCelSpecOf(spec), env, `ValidatingAdmissionPolicy ${name}`);
   const failurePolicy = spec["failurePolicy"] === "Ignore" ? "Ignore" : "Fail";
   const paramKind = isObject(spec["paramKind"]) ? { apiVersion: String(spec["paramKind"]["apiVersion"] ?? ""), kind: String(spec["paramKind"]["kind"] ?? "") } : undefined;
