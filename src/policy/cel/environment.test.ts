@@ -40,6 +40,9 @@ describe("compile errors", () => {
     expect(compileError("'unterminated").message).toMatch(/unterminated/);
     expect(compileError("x.all(1, true)").message).toMatch(/loop variable must be a simple name/);
     expect(compileError("has(x)").message).toMatch(/has\(\) needs a field selection/);
+    // An optional selection is no field selection (cel-go: invalid argument to has() macro); it evaluated to the field's value.
+    expect(compileError("has({'a': 1}.?a)").message).toMatch(/has\(\) needs a field selection/);
+    expect(env.compile("has(x.?a.b)").evaluate({ x: { a: { b: 1 } } })).toEqual({ ok: true, value: true });
     expect(compileError("nosuchfn(1)").message).toMatch(/unknown function nosuchfn\(\)/);
     expect(compileError("'a'.startsWith()").message).toMatch(/no overload takes 0 arguments/);
     expect(compileError("startsWith('a', 'b')").message).toMatch(/call it as x.startsWith/);

@@ -34,7 +34,7 @@ export function expandMacro(p: IdSource, fn: string, target: Expr | undefined, a
   if (target === undefined) {
     if (fn === "has" && args.length === 1) {
       const arg = args[0] as Expr;
-      if (arg.kind !== "select" || arg.test) throw new CelSyntaxError("has() needs a field selection such as has(object.field)", arg.start);
+      if (arg.kind !== "select" || arg.test || arg.optional) throw new CelSyntaxError("has() needs a field selection such as has(object.field)", arg.start);
       return { ...arg, id: p.id(), end: p.lastEnd, test: true };
     }
     return undefined;
