@@ -27,6 +27,8 @@ export interface AdmissionCelSpec {
   readonly variables?: readonly NamedExpression[];
   readonly matchConditions?: readonly NamedExpression[];
   readonly validations: readonly ValidationSpec[];
+  /** `auditAnnotations[].{key, valueExpression}`: a string (or null: no annotation); an error follows failurePolicy. */
+  readonly auditAnnotations?: readonly { readonly key: string; readonly valueExpression: string }[];
 }
 
 export type AdmissionCelStatus = "pass" | "fail" | "skip" | "error";
@@ -76,6 +78,7 @@ export function compileAdmissionCel(spec: AdmissionCelSpec, env: CelEnvironment,
     if (v.messageExpression) return { spec: v, program, messageProgram: compileOne(env, v.messageExpression, `${origin} validations[${i}].messageExpression`) };
     return { spec: v, program };
   });
+  const annotations = (spec.auditAnnotations ?? []).map((a, i) => ({ key: a.key, program: compileOne(env, a.valueExpression, `${origin} auditAnnotations[${i}].valueExpression`) }));
 
   return {
     evaluate(base: CelActivation): AdmissionCelResult {
@@ -122,6 +125,18 @@ export function compileAdmissionCel(spec: AdmissionCelSpec, env: CelEnvironment,
           return { status: "fail", message, trace, ...(v.spec.reason ? { reason: v.spec.reason } : {}) };
         }
       }
+      // As the API server does: each audit annotation's value is a string or null (no annotation);
+      // one that fails to evaluate is an error, which the policy's failurePolicy decides.
+      for (const a of annotations) {
+        const r = a.program.evaluate(activation);
+        const expr = `auditAnnotations.${a.key}`;
+        if (!r.ok || (r.value !== null && typeof r.value !== "string")) {
+          const error = r.ok ? `must evaluate to a string or null, got ${describe(r.value)}` : r.error.message;
+          trace.push({ kind: "note", expr, error });
+          return { status: "error", message: `auditAnnotations ${a.key} valueExpression '${a.program.source}' resulted in error: ${error}`, trace };
+        }
+        trace.push({ kind: "note", expr, value: r.value });
+      }
       return { status: "pass", message: "", trace };
     },
   };
@@ -139,5 +154,8 @@ export function admissionCelSpecOf(spec: Readonly<Record<string, unknown>>, vali
       ...(typeof x["reason"] === "string" ? { reason: x["reason"] } : {}),
     }))
     : [];
-  return { variables: named(spec["variables"]), matchConditions: named(spec["matchConditions"]), validations };
+  const auditAnnotations = Array.isArray(spec["auditAnnotations"])
+    ? (spec["auditAnnotations"] as unknown[]).filter((x): x is Record<string, unknown> => x !== null && typeof x === "object").map((x) => ({ key: String(x["key"] ?? ""), valueExpression: String(x["valueExpression"] ?? "") }))
+    : [];
+  return { variables: named(spec["variables"]), matchConditions: named(spec["matchConditions"]), validations, ...(auditAnnotations.length > 0 ? { auditAnnotations } : {}) };
 }

@@ -164,5 +164,24 @@ describe("ValidatingAdmissionPolicy plugin", () => {
         expect(errors[0]?.details).toMatchObject({ field: "spec.validationActions" });
       }
     });
+
+    it("evaluates auditAnnotations: the values are in the trace, and one that fails to evaluate follows failurePolicy", () => {
+      const annotations = (failurePolicy: string, valueExpression: string) => {
+        const policy = policyOf({ failurePolicy, variables: [{ name: "team", expression: "object.metadata.labels.team" }], validations: [{ expression: "true" }], auditAnnotations: [{ key: "team", valueExpression }] });
+        const { policies, errors } = vapLanguage.compile([doc(policy, 0), doc(bindingOf, 1)], env);
+        expect(errors).toEqual([]);
+        return policies[0]?.evaluate(ctx(review({ object: pod({ team: "payments" }) })), { includePasses: true }) ?? [];
+      };
+      const ok = annotations("Fail", "'owned by ' + variables.team");
+      expect(ok.map((f) => f.effect)).toEqual(["pass"]);
+      expect(ok[0]?.trace.find((t) => t.expr === "auditAnnotations.team")?.value).toBe("owned by payments");
+      const failed = annotations("Fail", "object.spec.missing.value");
+      expect(failed.map((f) => [f.effect, f.mode])).toEqual([["violation", "deny"]]);
+      expect(failed[0]?.message).toContain("auditAnnotations team");
+      expect(annotations("Ignore", "object.spec.missing.value").map((f) => f.effect)).toEqual(["error"]);
+      // a compile error names the field at load
+      const broken = vapLanguage.compile([doc(policyOf({ validations: [{ expression: "true" }], auditAnnotations: [{ key: "k", valueExpression: "object.(" }] }), 0)], env);
+      expect(broken.errors[0]?.message).toContain("auditAnnotations[0]");
+    });
   });
 });
