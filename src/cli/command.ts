@@ -60,6 +60,12 @@ export function parseCommandArgs(command: Command, argv: readonly string[]): Par
     const flag = /'(--?[\w-]+)'/.exec(message)?.[1];
     throw new VigilError("VIGIL_BAD_INPUT", `${message}. Run \`vigil ${command.path.join(" ")} --help\` for the options.`, flag ? { field: flag } : {}, cause);
   }
+  const limit = positionalLimit(command.args);
+  const extra = parsed.positionals[limit];
+  if (extra !== undefined) {
+    const takes = command.args ? `takes ${command.args}` : "takes no arguments";
+    throw new VigilError("VIGIL_BAD_INPUT", `unexpected argument "${extra}": vigil ${command.path.join(" ")} ${takes}. Run \`vigil ${command.path.join(" ")} --help\` for the usage.`, { field: extra });
+  }
   // Checked here, before the command does anything (a command that calls the server must not act and then refuse its output format).
   for (const [name, option] of Object.entries(command.options)) {
     if (!option.choices) continue;
@@ -71,6 +77,13 @@ export function parseCommandArgs(command: Command, argv: readonly string[]): Par
     }
   }
   return parsed;
+}
+
+/** How many positional arguments a usage such as `<dir>`, `[input.json | -]` or `[path...]` takes. */
+function positionalLimit(usage: string | undefined): number {
+  if (usage === undefined) return 0;
+  if (usage.includes("...")) return Number.POSITIVE_INFINITY;
+  return usage.match(/<[^>]*>|\[[^\]]*\]/g)?.length ?? 0;
 }
 
 /** `"a" or "b"`, `"a", "b" or "c"`. */

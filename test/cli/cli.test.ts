@@ -156,6 +156,20 @@ describe("vigil policies lint and help", () => {
     }
   });
 
+  it("rejects an argument the command does not take, naming it (vigil report manifests/ read the store instead)", async () => {
+    const dir = tempDir({ "p.yaml": bucketPolicy, "in.json": JSON.stringify(publicRequest) });
+    const report = await vigil(["report", "manifests/"], { cwd: dir, env: { VIGIL_STORE_PATH: join(dir, "vigil.db") } });
+    expect(report.code).toBe(2);
+    expect(report.stderr).toContain('unexpected argument "manifests/"');
+    expect(report.stdout).toBe("");
+    const evaluated = await vigil(["eval", "-p", "p.yaml", "in.json", "other.json"], { cwd: dir });
+    expect(evaluated.code).toBe(2);
+    expect(evaluated.stderr).toContain('unexpected argument "other.json"');
+    expect(evaluated.stdout).toBe("");
+    // [path...] takes any number.
+    expect((await vigil(["test", "p.yaml", "p.yaml"], { cwd: dir })).code).toBe(0);
+  });
+
   it("rejects an unknown flag naming it", async () => {
     const run = await vigil(["eval", "--nope"]);
     expect(run.code).toBe(2);
