@@ -104,6 +104,26 @@ describe("compileCedarPolicySet", () => {
     expect(findings[0]?.message).toMatch(/docs\/policies\.cedar:16:41/);
   });
 
+  it("points an evaluation error at its own policy when an identical policy text comes earlier in the file (inside an annotated one)", () => {
+    const text = '@id("a")\npermit(principal, action, resource) when { resource.x };\npermit(principal, action, resource) when { resource.x };\n';
+    const result = compileCedarPolicySet({ name: "s", policies: [{ file: "s/p.cedar", text }] });
+    expect(result.errors).toEqual([]);
+    const findings = result.policy?.evaluate(decideContext({ principal: 'User::"a"', action: "read", resource: { type: "Doc", id: "d", y: 1 } })) ?? [];
+    const messages = Object.fromEntries(findings.filter((f) => f.effect === "error").map((f) => [f.rule, f.message]));
+    expect(messages["a"]).toContain("(s/p.cedar:2:44)");
+    expect(messages["policy1"]).toContain("(s/p.cedar:3:44)");
+  });
+
+  it("keeps default ids in file order past ten policies", () => {
+    const text = Array.from({ length: 12 }, (_, i) => `permit(principal, action, resource) when { context.n == ${i} };`).join("\n");
+    const result = compileCedarPolicySet({ name: "many", policies: [{ file: "many.cedar", text }] });
+    const set = result.policy;
+    expect(set?.policyIds).toEqual(Array.from({ length: 12 }, (_, i) => `policy${i}`));
+    const passes = set?.evaluate(decideContext({ principal: 'User::"a"', action: "read", resource: 'Doc::"d"', context: { n: 11 } }), { includePasses: true }) ?? [];
+    expect(passes.map((f) => f.rule)).toEqual(["policy11"]);
+    expect(passes[0]?.trace[0]?.expr).toContain("context.n == 11");
+  });
+
   it("fails closed with an error finding naming the field for a malformed request, and returns nothing for non-authorization input", () => {
     const set = compile();
     const bad = set.evaluate(decideContext({ principal: { id: "alice" }, action: "read", resource: doc({}) }));

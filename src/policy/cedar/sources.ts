@@ -105,8 +105,29 @@ function positionOf(text: string, index: number): { line: number; column: number
   return positionAtCharIndex(text, index);
 }
 
-/** Finds each part's character index in the file, in file order (identical texts take successive occurrences). */
+/**
+ * Finds each part's character index in the file, in file order. Cedar names the file's policies
+ * policy0, policy1, ... by position and lists them sorted by that id (policy0, policy1, policy10,
+ * policy11, policy2, ...), so the list is put back in file order first, then each part is searched
+ * after the previous one: a policy whose text also occurs inside an earlier one is found at its own place.
+ */
 function locateParts(text: string, parts: readonly string[]): { text: string; index: number }[] {
+  const ids = parts.map((_, n) => `policy${n}`).sort();
+  const inFileOrder: string[] = new Array<string>(parts.length);
+  ids.forEach((id, listIndex) => { inFileOrder[Number(id.slice("policy".length))] = parts[listIndex] as string; });
+  const located: { text: string; index: number }[] = [];
+  let cursor = 0;
+  for (const part of inFileOrder) {
+    const index = text.indexOf(part, cursor);
+    if (index < 0) return locateByOccurrence(text, parts);
+    located.push({ text: part, index });
+    cursor = index + part.length;
+  }
+  return located;
+}
+
+/** Fallback when a part is not found in order: each part's first unused occurrence, sorted by position. */
+function locateByOccurrence(text: string, parts: readonly string[]): { text: string; index: number }[] {
   const used = new Set<number>();
   const located: { text: string; index: number }[] = [];
   for (const part of parts) {
