@@ -54,6 +54,10 @@ export function buildServer(options: ServerOptions): VigilServer {
     bodyLimit: agent.config.server.bodyLimit,
     // Entity ids in paths (/v1/entities/:kind/:id) are ARNs and e-mail addresses, URL-encoded.
     routerOptions: { maxParamLength: 4096 },
+    // A property the schema does not allow is refused (400 naming it), as /openapi.json says —
+    // not silently dropped (fastify's default): `{"input": ..., "dry_run": true}` would be
+    // recorded as enforced, `?verdit=deny` would list every decision.
+    ajv: { customOptions: { removeAdditional: false } },
     ...(tls ? { https: { cert: readFileSync(tls.cert), key: readFileSync(tls.key) } } : {}),
   }) as unknown as FastifyInstance;
   const openapi = createOpenApiCollector(app);

@@ -57,7 +57,10 @@ export function sendError(reply: FastifyReply, error: unknown): FastifyReply {
   const fastifyError = error as FastifyLikeError;
   if (typeof fastifyError.statusCode === "number" && fastifyError.statusCode < 500) {
     const field = validationField(fastifyError);
-    const message = fastifyError.validation ? `${fastifyError.message ?? "invalid request"}; see /openapi.json for the schema` : fastifyError.message ?? "bad request";
+    const unknown = fastifyError.validation?.[0]?.params?.["additionalProperty"];
+    const message = typeof unknown === "string"
+      ? `${fastifyError.validationContext ?? "the request"} has an unknown property \`${unknown}\`: remove it or correct its name (see /openapi.json for the ones allowed)`
+      : fastifyError.validation ? `${fastifyError.message ?? "invalid request"}; see /openapi.json for the schema` : fastifyError.message ?? "bad request";
     return reply.code(fastifyError.statusCode).send({ error: { code: "VIGIL_BAD_INPUT", message, ...(field ? { field } : {}) } });
   }
   reply.log.error({ err: error }, "internal error");

@@ -1,0 +1,46 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bucketPolicy, publicRequest, startTestServer, type TestServer } from "./support.js";
+
+let t: TestServer;
+
+beforeAll(async () => {
+  t = await startTestServer({ files: { "p.yaml": bucketPolicy } });
+});
+
+afterAll(async () => {
+  await t.close();
+});
+
+describe("a property the schema does not allow (additionalProperties: false) is refused, not dropped", () => {
+  it("a misspelt dryRun in a decide body is 400 naming it, and nothing is recorded as enforced", async () => {
+    const before = (await t.agent.storage.listDecisions({ limit: 1000 })).length;
+    const response = await t.as("ingest", { method: "POST", url: "/v1/decide", payload: { input: publicRequest, dry_run: true } });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error).toMatchObject({ code: "VIGIL_BAD_INPUT", field: "dry_run" });
+    expect(await t.agent.storage.listDecisions({ limit: 1000 })).toHaveLength(before);
+  });
+
+  it("a misspelt query parameter is 400 naming it, not a list without the filter", async () => {
+    await t.as("ingest", { method: "POST", url: "/v1/decide", payload: { input: { x: 1 } } });
+    const response = await t.as("viewer", { method: "GET", url: "/v1/decisions?verdit=deny" });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error).toMatchObject({ code: "VIGIL_BAD_INPUT", field: "verdit" });
+    expect(response.json().error.message).toContain("verdit");
+  });
+
+  it("the kill switch is not turned on by a body whose other field is misspelt", async () => {
+    const response = await t.as("operator", { method: "PUT", url: "/v1/killswitch", payload: { on: true, reasn: "INC-1" } });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error.field).toBe("reasn");
+    expect((await t.as("viewer", { method: "GET", url: "/v1/killswitch" })).json().on).toBe(false);
+  });
+
+  it("the properties the schema allows still pass, defaults still apply", async () => {
+    const response = await t.as("ingest", { method: "POST", url: "/v1/decide", payload: { input: publicRequest, dryRun: true, explain: true } });
+    expect(response.statusCode).toBe(200);
+    expect(response.json().enforced).toBe(false);
+    const listed = await t.as("viewer", { method: "GET", url: "/v1/decisions?verdict=deny" });
+    expect(listed.statusCode).toBe(200);
+    expect(listed.json().decisions.length).toBeGreaterThan(0);
+  });
+});
