@@ -32,15 +32,16 @@ export function outputFormat(args: ParsedArgs): "text" | "json" {
   return value;
 }
 
-/** Reads a whole file, or stdin for `-`. */
+/** Reads a whole file, or stdin for `-`, as text (a leading byte order mark dropped). */
 export async function readInput(path: string, io: CliIo): Promise<string> {
+  const withoutBom = (text: string): string => (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   if (path === "-") {
     const chunks: Buffer[] = [];
     for await (const chunk of io.stdin) chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer));
-    return Buffer.concat(chunks).toString("utf8");
+    return withoutBom(Buffer.concat(chunks).toString("utf8"));
   }
   try {
-    return readFileSync(resolve(io.cwd, path), "utf8");
+    return withoutBom(readFileSync(resolve(io.cwd, path), "utf8"));
   } catch (cause) {
     throw new VigilError("VIGIL_BAD_INPUT", `cannot read ${path}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}; pass an existing file or - for stdin`, { field: "input", file: path }, cause);
   }

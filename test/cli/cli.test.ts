@@ -49,6 +49,25 @@ describe("vigil eval", () => {
     expect(run.stdout).toBe("");
   });
 
+  it("names the line and column of invalid JSON, in a file and on stdin", async () => {
+    const bad = '{\n  "action": "s3:PutBucketAcl",\n  "resource": }\n';
+    const dir = tempDir({ "p.yaml": bucketPolicy, "bad.json": bad });
+    const file = await vigil(["eval", "-p", "p.yaml", "bad.json"], { cwd: dir });
+    expect(file.code).toBe(2);
+    expect(file.stderr).toContain("bad.json:3:15: input is not valid JSON");
+    const stdin = await vigil(["eval", "-p", "p.yaml", "-"], { cwd: dir, stdin: bad });
+    expect(stdin.code).toBe(2);
+    expect(stdin.stderr).toContain("stdin:3:15: input is not valid JSON");
+  });
+
+  it("reads a file that starts with a byte order mark", async () => {
+    const dir = tempDir({ "p.yaml": bucketPolicy, "in.json": `\ufeff${JSON.stringify(publicRequest)}` });
+    const run = await vigil(["eval", "-p", "p.yaml", "in.json"], { cwd: dir });
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout).verdict).toBe("deny");
+  });
+
   it("reports a broken policy without stopping the others", async () => {
     const broken = bucketPolicy.replace("name: no-public-bucket", "name: broken").replace('condition: resource.acl in', "condition: resource.acl in in");
     const dir = tempDir({ "p.yaml": bucketPolicy, "broken.yaml": broken });

@@ -2,6 +2,7 @@ import { createEvaluator, loadExemptions, loadPolicySet } from "../../agent.js";
 import { VigilError } from "../../core/errors.js";
 import type { Event } from "../../core/event.js";
 import { decisionOutput } from "../../decide/output.js";
+import { jsonErrorIndex, positionAtCharIndex } from "../../policy/cedar/positions.js";
 import { explainFinding } from "../../policy/explain.js";
 import { flag, stringOption, write, type Command } from "../command.js";
 import { configFrom, configOption, outputOption, policiesOption, readInput, reportLoadErrors } from "../shared.js";
@@ -38,7 +39,10 @@ export const evalCommand: Command = {
     try {
       value = JSON.parse(text);
     } catch (cause) {
-      throw new VigilError("VIGIL_BAD_INPUT", `input is not valid JSON: ${(cause as Error).message}`, { field: "input" }, cause);
+      // Node's messages often carry no position: find where the text stops being JSON.
+      const { line, column } = positionAtCharIndex(text, jsonErrorIndex(text) ?? text.length);
+      const file = inline !== undefined ? "--input" : path === "-" ? "stdin" : (path as string);
+      throw new VigilError("VIGIL_BAD_INPUT", `input is not valid JSON: ${(cause as Error).message.replace(/\s+/g, " ")}; fix the JSON there`, { field: "input", file, line, column }, cause);
     }
     const { policySet, load } = loadPolicySet(config.policies, { costLimit: config.cel.costLimit });
     reportLoadErrors(load.errors, io);
