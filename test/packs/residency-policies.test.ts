@@ -22,6 +22,6 @@ describe("packs/residency policies", () => {
   it("pass their inline tests", () => {
     const results = runNativeTests([join(pack, "policies")]);
     expect(results.filter((r) => r.status !== "pass")).toEqual([]);
-    expect(results).toHaveLength(18);
+    expect(results).toHaveLength(19);
   });
 });
