@@ -51,6 +51,19 @@ function validationField(error: FastifyLikeError): string | undefined {
   return path.length > 0 ? path.join(".") : error.validationContext;
 }
 
+/** What to do about a body fastify could not read (its own messages do not say). */
+function requestErrorMessage(reply: FastifyReply, error: FastifyLikeError): string | undefined {
+  if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
+    const limit = reply.request.routeOptions.bodyLimit;
+    return `the request body is larger than ${limit === undefined ? "server.bodyLimit" : `${limit} bytes (server.bodyLimit)`}: send less per request (split a batch) or raise server.bodyLimit`;
+  }
+  if (error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
+    const contentType = reply.request.headers["content-type"];
+    return `Content-Type ${contentType === undefined || contentType === "" ? "is absent" : `${contentType} is not accepted here`}: send the body as JSON with Content-Type: application/json`;
+  }
+  return undefined;
+}
+
 /** Sends an error as `{ error: { code, message, field, ... } }` with the mapped status. */
 export function sendError(reply: FastifyReply, error: unknown): FastifyReply {
   if (isVigilError(error)) return reply.code(httpStatusOf[error.code]).send({ error: error.toJSON() });
@@ -60,7 +73,7 @@ export function sendError(reply: FastifyReply, error: unknown): FastifyReply {
     const unknown = fastifyError.validation?.[0]?.params?.["additionalProperty"];
     const message = typeof unknown === "string"
       ? `${fastifyError.validationContext ?? "the request"} has an unknown property \`${unknown}\`: remove it or correct its name (see /openapi.json for the ones allowed)`
-      : fastifyError.validation ? `${fastifyError.message ?? "invalid request"}; see /openapi.json for the schema` : fastifyError.message ?? "bad request";
+      : fastifyError.validation ? `${fastifyError.message ?? "invalid request"}; see /openapi.json for the schema` : requestErrorMessage(reply, fastifyError) ?? fastifyError.message ?? "bad request";
     return reply.code(fastifyError.statusCode).send({ error: { code: "VIGIL_BAD_INPUT", message, ...(field ? { field } : {}) } });
   }
   reply.log.error({ err: error }, "internal error");

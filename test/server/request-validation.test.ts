@@ -44,3 +44,32 @@ describe("a property the schema does not allow (additionalProperties: false) is 
     expect(listed.json().decisions.length).toBeGreaterThan(0);
   });
 });
+
+describe("request-reading errors say what to do", () => {
+  it("a body over server.bodyLimit is 413 naming the limit and how to send less", async () => {
+    const small = await startTestServer({ config: { server: { bodyLimit: 1024 } } });
+    try {
+      for (const [url, contentType] of [["/v1/decide", "application/json"], ["/v1/events", "application/cloudevents-batch+json"]] as const) {
+        const response = await small.as("ingest", { method: "POST", url, headers: { "content-type": contentType }, payload: JSON.stringify({ input: { blob: "x".repeat(4096) } }) });
+        expect(response.statusCode).toBe(413);
+        const error = response.json().error;
+        expect(error.field).toBe("body");
+        expect(error.message).toContain("1024 bytes");
+        expect(error.message).toContain("server.bodyLimit");
+      }
+    } finally {
+      await small.close();
+    }
+  });
+
+  it("a body without a JSON Content-Type is 415 naming the content type to send", async () => {
+    const response = await t.as("ingest", { method: "POST", url: "/v1/decide", headers: { "content-type": "application/x-www-form-urlencoded" }, payload: "input=1" });
+    expect(response.statusCode).toBe(415);
+    expect(response.json().error.field).toBe("content-type");
+    expect(response.json().error.message).toContain("application/json");
+    expect(response.json().error.message).toContain("application/x-www-form-urlencoded");
+    const absent = await t.as("ingest", { method: "POST", url: "/v1/decide", payload: JSON.stringify({ input: {} }) });
+    expect(absent.statusCode).toBe(415);
+    expect(absent.json().error.message).toMatch(/Content-Type is absent: .*application\/json/);
+  });
+});
