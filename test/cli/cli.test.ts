@@ -196,6 +196,16 @@ describe("vigil policies lint and help", () => {
   });
 });
 
+describe("vigil ingest", () => {
+  it("rejects an unknown --format before reading anything, naming the option and the formats", async () => {
+    const run = await vigil(["ingest", "--format", "bogus", "-"], { stdin: event("e1", publicRequest), env: { VIGIL_SERVER: "http://127.0.0.1:9", VIGIL_TOKEN: "t" } });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--format must be "json-lines"');
+    expect(run.stderr).toContain('not "bogus"');
+    expect(run.stdout).toBe("");
+  });
+});
+
 describe("config", () => {
   it("rejects an unknown key in vigil.yaml naming it", async () => {
     const dir = tempDir({ "vigil.yaml": "server:\n  prot: 1\n", "p.yaml": bucketPolicy });

@@ -16,6 +16,9 @@ interface Tally {
   problems: { index: number; line?: number; row?: number; message: string; code: string; field?: string }[];
 }
 
+/** What --format takes: every format detection can name (not "unknown"). */
+const INGEST_FORMATS = ["json-lines", "cloudevent", "cloudevents-batch", "cloudtrail-records", "cloudtrail-record", "eventbridge", "okta-log", "okta-event", "focus-csv", "focus-json", "kubernetes", "kubernetes-yaml", "admission-review", "terraform-plan", "json-array"] as const satisfies readonly IngestFormat[];
+
 const where = (item: { index: number; line?: number; row?: number }): string => (item.line !== undefined ? `line ${item.line}` : item.row !== undefined ? `row ${item.row}` : `item ${item.index}`);
 
 function reportProblem(io: CliIo, tally: Tally, json: boolean, item: { index: number; line?: number; row?: number }, error: { code: string; message: string; field?: string }): void {
@@ -125,7 +128,7 @@ export const ingestCommand: Command = {
     ...configOption,
     ...outputOption,
     direct: { type: "boolean", description: "Write into the configured store and process here instead of calling the server" },
-    format: { type: "string", value: "<format>", description: "Input format instead of detection: cloudevent, cloudevents-batch, json-lines, cloudtrail-records, eventbridge, okta-log, focus-csv, focus-json, kubernetes, kubernetes-yaml, admission-review" },
+    format: { type: "string", value: "<format>", description: `Input format instead of detection: ${INGEST_FORMATS.join(", ")}`, choices: INGEST_FORMATS },
     batch: { type: "string", value: "<n>", description: "Events per API request (default 500)" },
   },
   examples: ["vigil ingest cloudtrail.json.gz --token $VIGIL_TOKEN", "kubectl get pods -A -o json | vigil ingest -", "vigil ingest --direct focus.csv"],
