@@ -183,5 +183,20 @@ describe("ValidatingAdmissionPolicy plugin", () => {
       const broken = vapLanguage.compile([doc(policyOf({ validations: [{ expression: "true" }], auditAnnotations: [{ key: "k", valueExpression: "object.(" }] }), 0)], env);
       expect(broken.errors[0]?.message).toContain("auditAnnotations[0]");
     });
+
+    it("reads ConfigMap params from the cluster cache (paramRef.namespace, else the object's namespace) when no resolver is given", () => {
+      const configMaps: Record<string, Record<string, unknown>> = { "shop/limits": { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "limits", namespace: "shop" }, data: { team: "payments" } } };
+      const cluster = { namespace: () => undefined, configMap: (ns: string, name: string) => configMaps[`${ns}/${name}`], rolesOf: () => ({ roles: [], clusterRoles: [] }) };
+      const withRef = (paramRef: Record<string, unknown>) => {
+        const policy = policyOf({ paramKind: { apiVersion: "v1", kind: "ConfigMap" }, validations: [{ expression: "object.metadata.labels.team == params.data.team", messageExpression: "'team must be ' + params.data.team" }] });
+        const bound = { ...bindingOf, spec: { ...bindingOf.spec, paramRef } };
+        const { policies } = vapLanguage.compile([doc(policy, 0), doc(bound, 1)], env);
+        const c = { ...ctx(review({ object: pod({ team: "web" }) })), kubernetes: { cluster } };
+        return (policies[0]?.evaluate(c) ?? []).map((f) => [f.effect, f.message]);
+      };
+      expect(withRef({ name: "limits", parameterNotFoundAction: "Deny" })).toEqual([["violation", "team must be payments"]]);
+      expect(withRef({ name: "limits", namespace: "shop", parameterNotFoundAction: "Deny" })).toEqual([["violation", "team must be payments"]]);
+      expect(withRef({ name: "limits", namespace: "other", parameterNotFoundAction: "Allow" })).toEqual([]);
+    });
   });
 });

@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import type { CompiledPolicy } from "../../core/compiled-policy.js";
-import type { Context } from "../../core/context.js";
+import type { ClusterView, Context } from "../../core/context.js";
 import { VigilError } from "../../core/errors.js";
 import type { Finding, TraceStep } from "../../core/finding.js";
 import type { EvaluateOptions, PolicyMeta, RuleMode } from "../../core/policy.js";
@@ -20,8 +20,31 @@ function isObject(value: unknown): value is Json {
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
-/** Finds param objects for a binding's paramRef. Returns [] when none exist. Must not throw. */
-export type VapParamResolver = (paramKind: { readonly apiVersion: string; readonly kind: string }, ref: { readonly name?: string; readonly namespace?: string; readonly selector?: unknown }) => readonly Json[];
+/**
+ * Finds param objects for a binding's paramRef. Returns [] when none exist. Must not throw.
+ * `objectNamespace` is set when paramRef names no namespace: the namespace of the object under
+ * review, which the API server searches for a namespaced paramKind ("" for a cluster-scoped object).
+ */
+export type VapParamResolver = (paramKind: { readonly apiVersion: string; readonly kind: string }, ref: { readonly name?: string; readonly namespace?: string; readonly objectNamespace?: string; readonly selector?: unknown }) => readonly Json[];
+
+/**
+ * Params from the cluster cache (ctx.kubernetes.cluster) when the plugin has no resolver: a
+ * ConfigMap (v1) named by paramRef.name, in paramRef.namespace or else the object's namespace.
+ * The cache cannot list by selector, so a selector finds none.
+ */
+function configMapParams(cluster: ClusterView): VapParamResolver {
+  return (paramKind, ref) => {
+    if (paramKind.apiVersion !== "v1" || paramKind.kind !== "ConfigMap" || ref.name === undefined) return [];
+    const namespace = ref.namespace ?? ref.objectNamespace ?? "";
+    if (namespace === "") return [];
+    try {
+      const found = cluster.configMap(namespace, ref.name);
+      return found === undefined ? [] : [found as Json];
+    } catch {
+      return [];
+    }
+  };
+}
 
 export interface VapRequest {
   readonly operation: string;
@@ -136,7 +159,7 @@ function checkValidationActions(binding: Json, source: string | undefined): void
 
 export interface VapPolicy extends CompiledPolicy {
   /** Evaluates one admission request (or bare object) against every binding. Never throws. */
-  evaluateRequest(request: VapRequest, options?: EvaluateOptions): Finding[];
+  evaluateRequest(request: VapRequest, options?: EvaluateOptions, params?: VapParamResolver): Finding[];
 }
 
 /** Compiles one ValidatingAdmissionPolicy with its bindings. Throws VigilError on a CEL syntax error. */
@@ -158,7 +181,8 @@ export function compileVap(policy: Json, bindings: readonly Json[], env: CelEnvi
     ...(options.source ? { source: options.source } : {}),
   };
 
-  const evaluateRequest = (request: VapRequest, evalOptions: EvaluateOptions = {}): Finding[] => {
+  const evaluateRequest = (request: VapRequest, evalOptions: EvaluateOptions = {}, clusterParams?: VapParamResolver): Finding[] => {
+    const resolve = options.params ?? clusterParams;
     const target = targetOf(request);
     if (!matchConstraintsMatch(spec["matchConstraints"], target)) return [];
     const findings: Finding[] = [];
@@ -178,7 +202,7 @@ export function compileVap(policy: Json, bindings: readonly Json[], env: CelEnvi
       let paramsList: readonly (Json | null)[] = [null];
       if (paramKind) {
         const ref = isObject(bspec["paramRef"]) ? bspec["paramRef"] : undefined;
-        const found = ref && options.params ? options.params(paramKind, { ...(typeof ref["name"] === "string" ? { name: ref["name"] } : {}), ...(typeof ref["namespace"] === "string" ? { namespace: ref["namespace"] } : {}), ...(ref["selector"] !== undefined ? { selector: ref["selector"] } : {}) }) : [];
+        const found = ref && resolve ? resolve(paramKind, { ...(typeof ref["name"] === "string" ? { name: ref["name"] } : {}), ...(typeof ref["namespace"] === "string" ? { namespace: ref["namespace"] } : { objectNamespace: target.namespace }), ...(ref["selector"] !== undefined ? { selector: ref["selector"] } : {}) }) : [];
         if (found.length === 0) {
           // parameterNotFoundAction Deny (and a binding without paramRef) is a misconfiguration that
           // the policy's failurePolicy decides: Fail denies through the binding's actions, Ignore does not.
@@ -207,13 +231,15 @@ export function compileVap(policy: Json, bindings: readonly Json[], env: CelEnvi
     evaluate(ctx: Context, evalOptions?: EvaluateOptions): Finding[] {
       const request = requestOf(ctx.input);
       if (!request) return [];
+      const cluster = ctx.kubernetes?.cluster;
+      const clusterParams = cluster === undefined ? undefined : configMapParams(cluster);
       // The namespace the context stage found in the cluster cache: namespaceSelector and CEL namespaceObject.
       const namespaceObject = ctx.kubernetes?.namespaceObject;
-      if (namespaceObject === undefined || request.namespaceObject !== null) return evaluateRequest(request, evalOptions);
+      if (namespaceObject === undefined || request.namespaceObject !== null) return evaluateRequest(request, evalOptions, clusterParams);
       const metadata = isObject(namespaceObject["metadata"]) ? namespaceObject["metadata"] : {};
       const labels: Record<string, string> = {};
       if (isObject(metadata["labels"])) for (const [k, v] of Object.entries(metadata["labels"])) labels[k] = String(v);
-      return evaluateRequest({ ...request, namespaceObject: namespaceObject as Json, namespaceLabels: labels }, evalOptions);
+      return evaluateRequest({ ...request, namespaceObject: namespaceObject as Json, namespaceLabels: labels }, evalOptions, clusterParams);
     },
   };
 }
