@@ -176,3 +176,25 @@ describe("access pack: Okta near misses", () => {
     expect(violations(draft)).toEqual([]);
   });
 });
+
+describe("access pack: IAM Identity Center sessions whose user name is not an email", () => {
+  // Panther's real IAM Identity Center session (role AWSReservedSSO_DevAdmin_…, session name
+  // "nicholas.hakmiller", an Identity Center user name, not an email), its call moved to IAM at 02:10 UTC.
+  function ssoCall(arn?: string): Record<string, unknown> {
+    const log = pantherLog("AWS.CloudTrail.UserAccessKeyAuth", "Console Login");
+    const identity = log["userIdentity"] as Record<string, unknown>;
+    expect(identity["arn"]).toBe("arn:aws:sts::187901811700:assumed-role/AWSReservedSSO_DevAdmin_635426549a280cc6/nicholas.hakmiller");
+    if (arn !== undefined) identity["arn"] = arn;
+    return { ...log, eventSource: "iam.amazonaws.com", eventName: "ListUsers", eventType: "AwsApiCall", readOnly: true, eventTime: "2026-01-14T02:10:00Z", additionalEventData: null, responseElements: null };
+  }
+
+  it("is a person's session: judged by the session policy and suspended by that user name", async () => {
+    const draft = await decideCloudTrail(ssoCall());
+    expect(violations(draft)).toEqual(["access-aws-session-restricted/odd-hour"]);
+    expect(draft.findings[0]?.message).toMatch(/^nicholas\.hakmiller \(AWSReservedSSO_DevAdmin_635426549a280cc6\) called iam:ListUsers at an odd hour/);
+  });
+
+  it("a role that is not Identity Center's, with a session name that is not an email, is still a machine's", async () => {
+    expect(violations(await decideCloudTrail(ssoCall("arn:aws:sts::187901811700:assumed-role/DevAdmin/nicholas.hakmiller")))).toEqual([]);
+  });
+});
