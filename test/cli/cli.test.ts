@@ -95,6 +95,14 @@ describe("vigil test", () => {
     expect(report.results.find((r: { status: string }) => r.status === "fail").name).toBe("private acl is allowed");
     expect(run.stderr.trim()).toBe("1 passed, 1 failed");
   });
+  it("a path that does not exist is a usage error naming it, reported once (was two failed tests)", async () => {
+    const dir = tempDir({ "p.yaml": bucketPolicy });
+    const run = await vigil(["test", ".", "missing/"], { cwd: dir });
+    expect(run.code).toBe(2);
+    expect(run.stderr.match(/missing/g)).toHaveLength(1);
+    expect(run.stderr).toContain("ENOENT");
+    expect(run.stdout).not.toContain("failed");
+  });
 });
 
 describe("vigil replay, explain and audit verify", () => {

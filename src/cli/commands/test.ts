@@ -1,4 +1,6 @@
+import { statSync } from "node:fs";
 import { relative, resolve } from "node:path";
+import { VigilError } from "../../core/errors.js";
 import { createCelEnvironment } from "../../policy/cel/index.js";
 import { runKyvernoTests } from "../../policy/kyverno/test-runner.js";
 import { summarize, summaryLine, type TestCaseResult } from "../../policy/testing.js";
@@ -20,7 +22,7 @@ export const testCommand: Command = {
   path: ["test"],
   summary: "Run policy tests: spec.tests, *.test.yaml and Kyverno kyverno-test.yaml files",
   args: "[path...]",
-  description: "Discovers tests recursively under each path (default: current directory).\nThe last line is `N passed, N failed` (with `, N skipped` / `, N unsupported` when any).\nKyverno mutate and generate results are compared with their patchedResources / generatedResource files; the PolicyExceptions of a test's `exceptions` files apply; unsupported results (e.g. verifyImages rules) are reported separately, never counted as passed.\nExit code: 0 all passed, 1 a test failed or errored.",
+  description: "Discovers tests recursively under each path (default: current directory).\nThe last line is `N passed, N failed` (with `, N skipped` / `, N unsupported` when any).\nKyverno mutate and generate results are compared with their patchedResources / generatedResource files; the PolicyExceptions of a test's `exceptions` files apply; unsupported results (e.g. verifyImages rules) are reported separately, never counted as passed.\nExit code: 0 all passed, 1 a test failed or errored, 2 a path that does not exist.",
   options: {
     ...outputOption,
     failures: { type: "boolean", description: "In the table, show only failed, errored and unsupported cases" },
@@ -28,7 +30,16 @@ export const testCommand: Command = {
   examples: ["vigil test packs/", "vigil test policies/ --output json"],
   async run(args, io) {
     const format = outputFormat(args);
-    const paths = (args.positionals.length ? args.positionals : ["."]).map((p) => resolve(io.cwd, p));
+    const given = args.positionals.length ? args.positionals : ["."];
+    // A path that is not there is a mistake on the command line, not a test that failed (once, before running anything).
+    for (const path of given) {
+      try {
+        statSync(resolve(io.cwd, path));
+      } catch (cause) {
+        throw new VigilError("VIGIL_BAD_INPUT", `cannot read ${path}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}; pass policy files or directories that exist`, { field: "path" }, cause);
+      }
+    }
+    const paths = given.map((p) => resolve(io.cwd, p));
     const results: TestCaseResult[] = [...runNativeTests(paths), ...runKyvernoTests(paths, { celEnv: createCelEnvironment() })];
     const summary = summarize(results);
     if (format === "json") {
