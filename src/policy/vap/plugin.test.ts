@@ -198,5 +198,15 @@ describe("ValidatingAdmissionPolicy plugin", () => {
       expect(withRef({ name: "limits", namespace: "shop", parameterNotFoundAction: "Deny" })).toEqual([["violation", "team must be payments"]]);
       expect(withRef({ name: "limits", namespace: "other", parameterNotFoundAction: "Allow" })).toEqual([]);
     });
+
+    it("rejects a policy without matchConstraints.resourceRules (the API server requires them) instead of loading one that never applies", () => {
+      for (const matchConstraints of [undefined, {}, { resourceRules: [] }]) {
+        const policy = { ...policyOf({ validations: [{ expression: "false" }] }), spec: { ...(matchConstraints ? { matchConstraints } : {}), validations: [{ expression: "false" }] } };
+        const { policies, errors } = vapLanguage.compile([doc(policy, 0), doc(bindingOf, 1)], env);
+        expect(policies).toEqual([]);
+        expect(errors[0]?.message).toContain("ValidatingAdmissionPolicy pods: spec.matchConstraints.resourceRules");
+        expect(errors[0]?.details).toMatchObject({ field: "spec.matchConstraints.resourceRules", policy: "pods" });
+      }
+    });
   });
 });

@@ -168,6 +168,10 @@ export function compileVap(policy: Json, bindings: readonly Json[], env: CelEnvi
   const name = String(metadata["name"] ?? "");
   if (name === "") throw new VigilError("VIGIL_POLICY_LOAD", "ValidatingAdmissionPolicy without metadata.name: add a name.", { field: "metadata.name", ...(options.source ? { file: options.source } : {}) });
   const spec = isObject(policy["spec"]) ? policy["spec"] : {};
+  const constraints = isObject(spec["matchConstraints"]) ? spec["matchConstraints"] : {};
+  if (!Array.isArray(constraints["resourceRules"]) || constraints["resourceRules"].length === 0) {
+    throw new VigilError("VIGIL_POLICY_LOAD", `ValidatingAdmissionPolicy ${name}: spec.matchConstraints.resourceRules is required (the API server rejects a policy without it, and it would match nothing): list the resources it validates, e.g. [{ apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["pods"] }]`, { field: "spec.matchConstraints.resourceRules", ...(options.source ? { file: options.source } : {}) });
+  }
   for (const binding of bindings) checkValidationActions(binding, options.source);
   const program = compileAdmissionCel(admissionCelSpecOf(spec), env, `ValidatingAdmissionPolicy ${name}`);
   const failurePolicy = spec["failurePolicy"] === "Ignore" ? "Ignore" : "Fail";
