@@ -116,6 +116,13 @@ describe("format detection and conversion", () => {
     expect(review.results[0]?.ok === false && review.results[0].error.details.field).toBe("request.operation");
   });
 
+  it("a typed list saved from the API server (kubectl get --raw /api/v1/pods: items without apiVersion and kind)", async () => {
+    const { apiVersion: _a, kind: _k, ...pod } = JSON.parse(read("kubernetes-api-testdata/core.v1.Pod.json")) as Json;
+    const { format, results } = await ingestText(JSON.stringify({ apiVersion: "v1", kind: "PodList", metadata: { resourceVersion: "7" }, items: [pod, pod] }));
+    expect(format).toBe("kubernetes");
+    expect(results.map((r) => (r.ok ? r.event.subject : r.problems))).toEqual(["Pod/namespaceValue/nameValue", "Pod/namespaceValue/nameValue"]);
+  });
+
   it("a single CloudEvent and a batch, pretty-printed", async () => {
     const event = { specversion: "1.0", id: "x1", source: "test", type: "com.example.unknown", data: { any: "thing" } };
     const single = await ingestText(JSON.stringify(event, null, 2));

@@ -11,11 +11,11 @@ import {
 } from "./cloudtrail.js";
 import { convertFocusRow, looksLikeFocusHeader, looksLikeFocusRow, readFocusCsv } from "./focus.js";
 import { readJsonLines, type TextChunks } from "./json-lines.js";
-import { convertKubernetesObject, kubernetesManifestsToEvents, looksLikeKubernetesObject } from "./kubernetes.js";
+import { convertKubernetesObject, kubernetesListItems, kubernetesManifestsToEvents, looksLikeKubernetesObject } from "./kubernetes.js";
 import { convertOktaEvent, looksLikeOktaEvent } from "./okta.js";
 import { convertTerraformPlan, looksLikeTerraformPlan } from "./terraform.js";
 import { failure, place, position, problem, type Conversion, type IngestResult } from "./results.js";
-import { createContentIdAllocator, isRecord, kindOf, type ContentIdAllocator } from "./values.js";
+import { createContentIdAllocator, isRecord, kindOf, type ContentIdAllocator, type JsonRecord } from "./values.js";
 
 /**
  * `vigil ingest <file|->`: detects what a file or pipe holds and converts it to events, with
@@ -130,7 +130,7 @@ function convertItems(values: readonly unknown[], kind: ItemKind | "auto", conte
   const out: IngestResult[] = [];
   for (const value of values) {
     const itemKind = kind === "auto" ? classifyItem(value) : kind;
-    const items = itemKind === "kubernetes-object" && isRecord(value) && Array.isArray(value["items"]) && String(value["kind"]).endsWith("List") ? (value["items"] as unknown[]) : [value];
+    const items = itemKind === "kubernetes-object" && isRecord(value) && Array.isArray(value["items"]) && String(value["kind"]).endsWith("List") ? kubernetesListItems(value as JsonRecord & { items: unknown[] }) : [value];
     for (const item of items) out.push(place(convertAs(itemKind, item, context), position(out.length)));
   }
   return out;

@@ -61,6 +61,20 @@ describe("Kubernetes objects (kubernetes/api testdata)", () => {
     expect(kubernetesObjectsToEvents([list]).map((r) => event(r).subject)).toEqual(["Pod/namespaceValue/nameValue", "ConfigMap/namespaceValue/nameValue"]);
   });
 
+  it("a typed list as the API server returns it (PodList, items without apiVersion and kind) gives each item the list's apiVersion and kind", () => {
+    const { apiVersion: _a, kind: _k, ...pod } = api("core.v1.Pod.json");
+    const { apiVersion: _b, kind: _l, ...deployment } = api("apps.v1.Deployment.json");
+    const pods = { apiVersion: "v1", kind: "PodList", metadata: { resourceVersion: "42" }, items: [pod] };
+    const deployments = { apiVersion: "apps/v1", kind: "DeploymentList", metadata: {}, items: [deployment] };
+    for (const results of [kubernetesObjectsToEvents([pods, deployments]), kubernetesManifestsToEvents(`${JSON.stringify(pods)}\n---\n${JSON.stringify(deployments)}\n`)]) {
+      expect(results.map((r) => (r.ok ? r.event.subject : r.problems))).toEqual(["Pod/namespaceValue/nameValue", "Deployment/namespaceValue/nameValue"]);
+      expect(results.map((r) => (r.ok ? [(r.event.data as Json)["apiVersion"], (r.event.data as Json)["kind"]] : []))).toEqual([["v1", "Pod"], ["apps/v1", "Deployment"]]);
+    }
+    // An item that says its own kind keeps it; a plain `List` gives nothing to items.
+    const mixed = kubernetesObjectsToEvents([{ apiVersion: "v1", kind: "List", items: [pod] }, { apiVersion: "v1", kind: "PodList", items: [{ ...pod, apiVersion: "v1", kind: "Pod" }] }]);
+    expect(mixed.map((r) => r.ok)).toEqual([false, true]);
+  });
+
   it("names apiVersion, kind and metadata.name when they are missing", () => {
     const { apiVersion: _a, kind: _k, ...noType } = api("core.v1.ConfigMap.json");
     const noName = { ...api("core.v1.ConfigMap.json"), metadata: { namespace: "x" } };

@@ -49,6 +49,27 @@ function isList(value: unknown): value is JsonRecord & { items: unknown[] } {
   return isRecord(value) && typeof value["kind"] === "string" && value["kind"].endsWith("List") && Array.isArray(value["items"]);
 }
 
+/**
+ * The objects of a list. A typed list as the API server returns it (`PodList`, `GET
+ * /api/v1/pods`) leaves `apiVersion` and `kind` out of its items: they are the list's, so each
+ * item missing them gets the list's `apiVersion` and the kind without `List` (what kubectl
+ * shows). A plain `List` (kubectl's) says nothing about its items' types.
+ */
+export function kubernetesListItems(list: JsonRecord & { items: readonly unknown[] }): unknown[] {
+  const listKind = String(list["kind"]);
+  if (listKind === "List") return [...list.items];
+  const kind = listKind.slice(0, -"List".length);
+  const apiVersion = list["apiVersion"];
+  return list.items.map((item) => {
+    if (!isRecord(item) || (item["kind"] !== undefined && item["apiVersion"] !== undefined)) return item;
+    return {
+      ...(item["apiVersion"] === undefined && typeof apiVersion === "string" ? { apiVersion } : {}),
+      ...(item["kind"] === undefined ? { kind } : {}),
+      ...item,
+    };
+  });
+}
+
 export function convertKubernetesObject(value: unknown, ids: ContentIdAllocator, source = "/k8s", prefix = ""): Conversion {
   const problems = validateKubernetesObject(value, prefix);
   if (problems.length > 0 || !isRecord(value)) return { problems };
@@ -76,7 +97,7 @@ export function kubernetesObjectsToEvents(values: readonly unknown[], options: K
   const ids = options.ids ?? createContentIdAllocator();
   const results: IngestResult[] = [];
   for (const value of values) {
-    const items = isList(value) ? value.items : [value];
+    const items = isList(value) ? kubernetesListItems(value) : [value];
     for (const item of items) {
       results.push(place(convertKubernetesObject(item, ids, options.source), position(results.length)));
     }
@@ -123,7 +144,7 @@ export function kubernetesManifestsToEvents(text: string, options: KubernetesOpt
     }
     const value: unknown = document.toJS({ maxAliasCount: 100 });
     if (value === null || value === undefined) continue;
-    const items = isList(value) ? value.items : [value];
+    const items = isList(value) ? kubernetesListItems(value) : [value];
     items.forEach((item, itemIndex) => {
       const prefix = items.length > 1 || isList(value) ? `items[${itemIndex}]` : "";
       results.push(place(convertKubernetesObject(item, ids, source, prefix), position(results.length, line)));
