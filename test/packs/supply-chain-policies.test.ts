@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { createGitHubActuators } from "../../src/act/actuators/github.js";
 import { planActions } from "../../src/act/plan.js";
-import { loadAdvisorySet, loadSupplyChainSettings, parseLockfile, resolveSupplyChainSettings, summarizeDependencyChange, supplyChainPackDir, supplyChainSettingsFile, type DependencySummary } from "../../src/context/supply-chain/index.js";
+import { createDependencyEnricher, loadAdvisorySet, loadSupplyChainSettings, parseLockfile, resolveSupplyChainSettings, summarizeDependencyChange, supplyChainPackDir, supplyChainSettingsFile, type DependencySummary } from "../../src/context/supply-chain/index.js";
 import type { Actuator } from "../../src/core/action.js";
 import type { Context } from "../../src/core/context.js";
 import type { Event } from "../../src/core/event.js";
@@ -92,5 +92,31 @@ describe("supply-chain pack: GitHub actions without an event subject", () => {
     const deps = summary("critical", { repo: "acme/web", pullRequest: 7, headSha: "0123456789abcdef0123456789abcdef01234567" });
     const { planned } = decideAndPlan(contextOf(deps, {}, { noSubject: true }));
     expect(planned.map((p) => [p.actuator, p.disposition])).toEqual([["github.pr-comment", "apply"]]);
+  });
+});
+
+describe("supply-chain pack: unreadable lockfiles", () => {
+  async function unreadable(head: string | null, base: string | null = null): Promise<string[]> {
+    const enricher = createDependencyEnricher({ advisories: advisories.db });
+    const event: Event = { specversion: "1.0", id: "dep-2", source: "ci/acme", type: "dev.vigil.dependency.change", subject: "acme/web", time: now, data: { repo: "acme/web", path: "app/package-lock.json", base, head } };
+    const deps = await enricher.enrich(event);
+    if (deps === undefined) throw new Error("no summary");
+    const evaluated = policySet.evaluate(contextOf(deps, event));
+    return evaluated.findings.filter((f) => f.rule === "lockfile-unreadable").map((f) => f.message ?? "");
+  }
+
+  it("names the file, its side and the problem once, not the path twice", async () => {
+    const v4 = JSON.stringify({ name: "app", lockfileVersion: 4, packages: {} });
+    expect(await unreadable(v4)).toEqual(["app/package-lock.json (head): lockfileVersion 4 is not supported (supported: 1, 2, 3); regenerate the lockfile with npm 7 or later"]);
+  });
+
+  it("a base that is not JSON is reported with its side and line", async () => {
+    const messages = await unreadable(lockText, '{"name": "app",\n  "lockfileVersion": 3,\n  oops }');
+    expect(messages).toHaveLength(1);
+    expect(messages[0]).toMatch(/^app\/package-lock\.json \(base\):3: not valid JSON/);
+  });
+
+  it("a problem whose text does not name the file keeps the file and field in front", async () => {
+    expect(await unreadable(null)).toEqual(["app/package-lock.json data.head: data.head is required: the lockfile after the change (text or object)"]);
   });
 });
