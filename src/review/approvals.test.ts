@@ -29,6 +29,44 @@ describe("approvals queue", () => {
     return loop;
   }
 
+  it("an approve and a deny at the same moment: the one that claims the review first acts, the other changes nothing", async () => {
+    await promoted();
+    loop.fake.state.set("bucket/logs", "public");
+    await loop.handle({ kind: "lock", bucket: "logs", public: true });
+    // The approver's actions take a while to run; a second approver denies meanwhile.
+    let release!: () => void;
+    const running = new Promise<void>((resolve) => { release = resolve; });
+    let started!: () => void;
+    const hasStarted = new Promise<void>((resolve) => { started = resolve; });
+    const slowExecutor = { ...loop.executor, runApproved: async (...args: Parameters<typeof loop.executor.runApproved>) => { started(); await running; return loop.executor.runApproved(...args); } };
+    const slow = createReviewService({ storage: loop.storage, clock: loop.clock, executor: slowExecutor, policy: (n) => loop.set.get(n) });
+    // Answered just as the ladder runs out: the review is due for its safe default.
+    loop.clock.advance(2 * HOUR);
+    const approving = slow.approve("RV-1", approver, "owner agreed");
+    await hasStarted;
+    expect((await loop.review.get("RV-1"))?.answering).toMatchObject({ by: "ann", answer: "approve" });
+    await expect(loop.review.deny("RV-1", approver2, "not on my watch")).rejects.toMatchObject({ code: "VIGIL_CONFLICT", message: expect.stringContaining("being answered (approve) by ann") });
+    // The ladder's safe default leaves it alone too.
+    expect((await loop.review.tick()).expired).toEqual([]);
+    release();
+    const result = await approving;
+    expect(result.actions.map((a) => a.status)).toEqual(["applied"]);
+    expect(result.review.status).toBe("approved");
+    expect(result.review.answering).toBeUndefined();
+    expect(loop.fake.state.get("bucket/logs")).toBe("private");
+    expect((await loop.review.get("RV-1"))).toMatchObject({ status: "approved", resolvedBy: "ann" });
+  });
+
+  it("a claim to answer that was never finished (the process died) lapses after five minutes", async () => {
+    await promoted();
+    await loop.handle({ kind: "lock", bucket: "logs", public: true });
+    const doc = await loop.storage.getDoc<Record<string, unknown>>("reviews", "RV-1");
+    await loop.storage.putDocs([{ collection: "reviews", id: "RV-1", value: { ...doc!.value, answering: { by: "ann", answer: "approve", at: loop.clock.iso() } }, expectVersion: doc!.version }], loop.clock.iso());
+    await expect(loop.review.deny("RV-1", approver2, "no")).rejects.toMatchObject({ code: "VIGIL_CONFLICT" });
+    loop.clock.advance(5 * MINUTE + 1);
+    expect((await loop.review.deny("RV-1", approver2, "no")).status).toBe("denied");
+  });
+
   it("queues pending actions with the decision's explanation; approve runs them against the actuator, undo restores", async () => {
     await promoted();
     loop.fake.state.set("bucket/logs", "public");

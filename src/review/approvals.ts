@@ -63,6 +63,8 @@ export interface ApprovalsApi {
 }
 
 const OPEN: readonly Review["status"][] = ["pending", "escalated"];
+/** How long a claim to answer a review holds (a process that died while answering). */
+const ANSWER_CLAIM_MS = 5 * 60_000;
 
 function isOpen(review: Review): boolean {
   return OPEN.includes(review.status);
@@ -135,6 +137,36 @@ export function createApprovalsApi(deps: ReviewDeps): ApprovalsApi {
     } catch (error) {
       if (error instanceof VigilError && error.code === "VIGIL_CONFLICT") return false;
       throw error;
+    }
+  }
+
+  /** True while another answer to the review is being carried out (its claim has not lapsed). */
+  function beingAnswered(review: ReviewRecord): boolean {
+    return review.answering !== undefined && Date.parse(review.answering.at) + ANSWER_CLAIM_MS > deps.clock.now().getTime();
+  }
+
+  /**
+   * Claims the review for one answer before any action is touched (a versioned save): of two
+   * concurrent answers (two approvers, approve and deny, an answer and the safe default) one
+   * wins, the other gets VIGIL_CONFLICT having changed nothing. Returns the claimed review and its version.
+   */
+  async function claimAnswer(review: ReviewRecord, version: number, by: string, answer: "approve" | "deny" | "safe-default"): Promise<{ review: ReviewRecord; version: number }> {
+    if (beingAnswered(review)) {
+      const a = review.answering!;
+      throw new VigilError("VIGIL_CONFLICT", `review ${review.id} is being answered (${a.answer}) by ${a.by} since ${a.at}; reload it`, { field: "id" });
+    }
+    const claimed: ReviewRecord = { ...review, answering: { by, answer, at: nowIso(deps) } };
+    await save(claimed, version);
+    return { review: claimed, version: version + 1 };
+  }
+
+  /** Gives the claim back after the answer could not be carried out (kill switch, a failure); best effort. */
+  async function releaseAnswer(claimed: ReviewRecord, version: number): Promise<void> {
+    const { answering: _claim, ...rest } = claimed;
+    try {
+      await deps.storage.putDocs([{ collection: REVIEWS_COLLECTION, id: claimed.id, value: rest, expectVersion: version }], nowIso(deps));
+    } catch {
+      // Left as is, the claim lapses after ANSWER_CLAIM_MS.
     }
   }
 
@@ -233,18 +265,27 @@ export function createApprovalsApi(deps: ReviewDeps): ApprovalsApi {
         await deps.storage.appendAudit([{ at, actor: actor.id, action: "review.approve.first", target: id, detail: { decisionId: value.decisionId, ...(reason ? { reason } : {}) } }]);
         return { review: waiting, actions: [], complete: false };
       }
-      // Running approved actions is idempotent (each action runs at most once) and leaves the review
-      // open under the kill switch; what follows the versioned save (the claim) happens once only.
-      const actions = value.actionIds.length === 0 ? [] : await deps.executor.runApproved(value.actionIds, actor, reason);
+      // Claimed first, so a concurrent deny or safe default cannot settle the same actions. Running
+      // approved actions is idempotent (each action runs at most once) and leaves the review open
+      // (the claim given back) under the kill switch.
+      const claim = value.actionIds.length === 0 ? { review: value, version } : await claimAnswer(value, version, actor.id, "approve");
+      let actions: readonly ActionRecord[];
+      try {
+        actions = value.actionIds.length === 0 ? [] : await deps.executor.runApproved(value.actionIds, actor, reason);
+      } catch (error) {
+        await releaseAnswer(claim.review, claim.version);
+        throw error;
+      }
       const first = approvals[0];
       const outbox: Outgoing[] = [];
+      const { answering: _claim, ...unclaimed } = claim.review;
       let resolved: ReviewRecord = {
-        ...value, status: "approved", outcome: "approved", resolvedBy: actor.id, resolvedAt: at, approvals: [...approvals, approval], ...(reason ? { reason } : {}),
+        ...unclaimed, status: "approved", outcome: "approved", resolvedBy: actor.id, resolvedAt: at, approvals: [...approvals, approval], ...(reason ? { reason } : {}),
       };
       resolved = withNotification(resolved, resolved.level, "resolved", resolved.escalation[resolved.level]?.notify ?? [], outbox);
-      await save(resolved, version);
+      await save(resolved, claim.version);
       const overrideId = await allowRetry(value, first?.by ?? actor.id, `approved in review ${id}${reason ? `: ${reason}` : ""}`, first === undefined ? undefined : actor.id);
-      resolved = await send(resolved, version + 1, outbox);
+      resolved = await send(resolved, claim.version + 1, outbox);
       await storeFeedback(deps, { decisionId: value.decisionId, label: "true_positive", ...(reason ? { reason } : {}), via: "review" }, actor.id);
       await deps.storage.appendAudit([{ at, actor: actor.id, action: "review.approve", target: id, detail: { decisionId: value.decisionId, actions: actions.map((a) => `${a.id}:${a.status}`), ...(reason ? { reason } : {}), ...(overrideId ? { override: overrideId } : {}) } }]);
       return { review: resolved, actions, complete: true, ...(overrideId ? { overrideId } : {}) };
@@ -257,12 +298,21 @@ export function createApprovalsApi(deps: ReviewDeps): ApprovalsApi {
       const { value, version } = await load(id);
       if (!isOpen(value)) throw new VigilError("VIGIL_CONFLICT", `review ${id} is already ${value.status}`, { field: "id" });
       const at = nowIso(deps);
-      if (value.actionIds.length > 0) await deps.executor.skipPending(value.actionIds, actor, `denied in review ${id}: ${reason}`);
+      const claim = value.actionIds.length === 0 ? { review: value, version } : await claimAnswer(value, version, actor.id, "deny");
+      if (value.actionIds.length > 0) {
+        try {
+          await deps.executor.skipPending(value.actionIds, actor, `denied in review ${id}: ${reason}`);
+        } catch (error) {
+          await releaseAnswer(claim.review, claim.version);
+          throw error;
+        }
+      }
       const outbox: Outgoing[] = [];
-      let denied: ReviewRecord = { ...value, status: "denied", outcome: "denied", resolvedBy: actor.id, resolvedAt: at, reason };
+      const { answering: _claim, ...unclaimed } = claim.review;
+      let denied: ReviewRecord = { ...unclaimed, status: "denied", outcome: "denied", resolvedBy: actor.id, resolvedAt: at, reason };
       denied = withNotification(denied, denied.level, "resolved", denied.escalation[denied.level]?.notify ?? [], outbox);
-      await save(denied, version);
-      denied = await send(denied, version + 1, outbox);
+      await save(denied, claim.version);
+      denied = await send(denied, claim.version + 1, outbox);
       await storeFeedback(deps, { decisionId: value.decisionId, label, reason, via: "review" }, actor.id);
       await deps.storage.appendAudit([{ at, actor: actor.id, action: "review.deny", target: id, detail: { decisionId: value.decisionId, reason } }]);
       return denied;
@@ -278,6 +328,8 @@ export function createApprovalsApi(deps: ReviewDeps): ApprovalsApi {
       for (const doc of open) {
         let review = doc.value;
         if (review.dueAt === undefined || Date.parse(review.dueAt) > nowMs) continue;
+        // A person's answer is being carried out: it settles the review, not the ladder.
+        if (beingAnswered(review)) continue;
         const outbox: Outgoing[] = [];
         const levels: number[] = [];
         // Several levels may have timed out since the last tick: walk them all, notifying each.
@@ -290,10 +342,10 @@ export function createApprovalsApi(deps: ReviewDeps): ApprovalsApi {
           levels.push(level);
         }
         /** Saves the escalation (unless another worker or a person changed the review first), then tells each level. */
-        const escalate = async (): Promise<ReviewRecord | undefined> => {
-          if (!(await claim(review, doc.version))) return undefined;
+        const escalate = async (version = doc.version): Promise<ReviewRecord | undefined> => {
+          if (!(await claim(review, version))) return undefined;
           for (const level of levels) await deps.storage.appendAudit([{ at: nowIso(deps), actor: "vigil", action: "review.escalate", target: review.id, detail: { level } }]);
-          return send(review, doc.version + 1, outbox);
+          return send(review, version + 1, outbox);
         };
         if (review.dueAt === undefined || Date.parse(review.dueAt) > nowMs) {
           if (levels.length > 0) {
@@ -303,31 +355,44 @@ export function createApprovalsApi(deps: ReviewDeps): ApprovalsApi {
           continue;
         }
         const reason = `no answer after ${review.escalation.length} escalation level(s): safe default ${review.safeDefault} applied`;
-        try {
-          // Idempotent (each action is settled at most once): a second worker doing it too changes nothing.
-          if (review.actionIds.length > 0) {
-            if (tierRank(review.safeDefault) >= tierRank("remediate")) await deps.executor.runApproved(review.actionIds, ESCALATION_ACTOR, reason);
-            else await deps.executor.skipPending(review.actionIds, ESCALATION_ACTOR, reason);
-          }
-        } catch (error) {
-          if (error instanceof VigilError && error.code === "VIGIL_KILL_SWITCH") {
-            const saved = levels.length > 0 ? await escalate() : review;
-            if (saved !== undefined) deferred.push(saved);
+        // Claimed (as it stood) before its actions are touched: a person answering at this moment
+        // and the safe default do not both act. Another worker's tick or a person first: skip it.
+        let version = doc.version;
+        if (review.actionIds.length > 0) {
+          let claimed: { review: ReviewRecord; version: number };
+          try {
+            claimed = await claimAnswer(doc.value, doc.version, ESCALATION_ACTOR.id, "safe-default");
+          } catch (error) {
+            if (error instanceof VigilError && error.code === "VIGIL_CONFLICT") continue;
+            failures.push(`review ${review.id}: ${error instanceof Error ? error.message : String(error)}`);
             continue;
           }
-          // One review whose safe default cannot run (a missing action record...) does not hold up the others.
-          failures.push(`review ${review.id}: ${error instanceof Error ? error.message : String(error)}`);
-          continue;
+          version = claimed.version;
+          try {
+            // Idempotent (each action is settled at most once).
+            if (tierRank(review.safeDefault) >= tierRank("remediate")) await deps.executor.runApproved(review.actionIds, ESCALATION_ACTOR, reason);
+            else await deps.executor.skipPending(review.actionIds, ESCALATION_ACTOR, reason);
+          } catch (error) {
+            await releaseAnswer(claimed.review, claimed.version);
+            if (error instanceof VigilError && error.code === "VIGIL_KILL_SWITCH") {
+              const saved = levels.length > 0 ? await escalate(claimed.version + 1) : review;
+              if (saved !== undefined) deferred.push(saved);
+              continue;
+            }
+            // One review whose safe default cannot run (a missing action record...) does not hold up the others.
+            failures.push(`review ${review.id}: ${error instanceof Error ? error.message : String(error)}`);
+            continue;
+          }
         }
         const at = nowIso(deps);
         const { dueAt: _due, ...rest } = review;
         let done: ReviewRecord = { ...rest, status: "expired", outcome: "safe-default", resolvedBy: ESCALATION_ACTOR.id, resolvedAt: at, reason };
         done = withNotification(done, done.level, "safe-default", done.escalation[done.level]?.notify ?? [], outbox);
         // The claim: only the worker whose save wins applies the rest of the safe default.
-        if (!(await claim(done, doc.version))) continue;
+        if (!(await claim(done, version))) continue;
         for (const level of levels) await deps.storage.appendAudit([{ at, actor: "vigil", action: "review.escalate", target: done.id, detail: { level } }]);
         const overrideId = tierRank(done.safeDefault) < tierRank("approve") ? await allowRetry(done, ESCALATION_ACTOR.id, reason) : undefined;
-        done = await send(done, doc.version + 1, outbox);
+        done = await send(done, version + 1, outbox);
         await deps.storage.appendAudit([{ at, actor: ESCALATION_ACTOR.id, action: "review.safe-default", target: done.id, detail: { safeDefault: done.safeDefault, actions: done.actionIds.length, ...(overrideId ? { override: overrideId } : {}) } }]);
         expired.push(done);
       }

@@ -18,5 +18,12 @@ export interface ReviewRecord extends Review {
   readonly twoPersonRequired?: boolean;
   readonly outcome?: "approved" | "denied" | "safe-default";
   readonly notifications: readonly { readonly at: string; readonly level: number; readonly reason: NotificationReason; readonly targets: readonly string[]; readonly error?: string }[];
+  /**
+   * Set while someone's answer is being carried out (approve running the actions, deny settling
+   * them, the safe default): claimed with a versioned save before any action is touched, so a
+   * concurrent answer is refused instead of acting on the same actions. Lapses after 5 minutes
+   * (a process that died while answering).
+   */
+  readonly answering?: { readonly by: string; readonly answer: "approve" | "deny" | "safe-default"; readonly at: string };
 }
 
