@@ -121,6 +121,8 @@ describe("format detection and conversion", () => {
     const { format, results } = await ingestText(JSON.stringify({ apiVersion: "v1", kind: "PodList", metadata: { resourceVersion: "7" }, items: [pod, pod] }));
     expect(format).toBe("kubernetes");
     expect(results.map((r) => (r.ok ? r.event.subject : r.problems))).toEqual(["Pod/namespaceValue/nameValue", "Pod/namespaceValue/nameValue"]);
+    const bad = await ingestText(JSON.stringify({ apiVersion: "v1", kind: "List", items: [{ apiVersion: "v1", kind: "Pod", metadata: {} }] }));
+    expect(bad.results[0]?.ok === false && bad.results[0].problems.map((p) => p.field)).toEqual(["items[0].metadata.name"]);
   });
 
   it("a single CloudEvent and a batch, pretty-printed", async () => {

@@ -92,13 +92,14 @@ interface ItemContext {
   readonly options: IngestOptions;
 }
 
-function convertAs(kind: ItemKind, value: unknown, context: ItemContext): Conversion {
+/** `prefix`: where the item sits in its document (`items[3]` of a Kubernetes List), for field names. */
+function convertAs(kind: ItemKind, value: unknown, context: ItemContext, prefix = ""): Conversion {
   const { ids, options } = context;
   switch (kind) {
     case "cloudevent": return convertCloudEvent(value, options);
     case "eventbridge": return convertEventBridge(value, ids);
     case "admission-review": return convertAdmissionReview(value);
-    case "kubernetes-object": return convertKubernetesObject(value, ids, options.kubernetesSource);
+    case "kubernetes-object": return convertKubernetesObject(value, ids, options.kubernetesSource, prefix);
     case "cloudtrail-record": return convertCloudTrailRecord(value, ids);
     case "okta-event": return convertOktaEvent(value, ids, options.oktaSource);
     case "focus-row": return convertFocusRow(value, ids);
@@ -130,8 +131,9 @@ function convertItems(values: readonly unknown[], kind: ItemKind | "auto", conte
   const out: IngestResult[] = [];
   for (const value of values) {
     const itemKind = kind === "auto" ? classifyItem(value) : kind;
-    const items = itemKind === "kubernetes-object" && isRecord(value) && Array.isArray(value["items"]) && String(value["kind"]).endsWith("List") ? kubernetesListItems(value as JsonRecord & { items: unknown[] }) : [value];
-    for (const item of items) out.push(place(convertAs(itemKind, item, context), position(out.length)));
+    const list = itemKind === "kubernetes-object" && isRecord(value) && Array.isArray(value["items"]) && String(value["kind"]).endsWith("List");
+    const items = list ? kubernetesListItems(value as JsonRecord & { items: unknown[] }) : [value];
+    items.forEach((item, itemIndex) => out.push(place(convertAs(itemKind, item, context, list ? `items[${itemIndex}]` : ""), position(out.length))));
   }
   return out;
 }

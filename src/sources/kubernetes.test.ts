@@ -75,6 +75,13 @@ describe("Kubernetes objects (kubernetes/api testdata)", () => {
     expect(mixed.map((r) => r.ok)).toEqual([false, true]);
   });
 
+  it("names a bad item of a List by its place in the list, as manifests do", () => {
+    const list = { apiVersion: "v1", kind: "List", items: [api("core.v1.Pod.json"), { apiVersion: "v1", kind: "Pod", metadata: {} }] };
+    for (const results of [kubernetesObjectsToEvents([list]), kubernetesManifestsToEvents(JSON.stringify(list))]) {
+      expect(results.map((r) => (r.ok ? "ok" : `${r.index} ${r.problems.map((p) => p.field).join(",")}`))).toEqual(["ok", "1 items[1].metadata.name"]);
+    }
+  });
+
   it("names apiVersion, kind and metadata.name when they are missing", () => {
     const { apiVersion: _a, kind: _k, ...noType } = api("core.v1.ConfigMap.json");
     const noName = { ...api("core.v1.ConfigMap.json"), metadata: { namespace: "x" } };

@@ -97,10 +97,11 @@ export function kubernetesObjectsToEvents(values: readonly unknown[], options: K
   const ids = options.ids ?? createContentIdAllocator();
   const results: IngestResult[] = [];
   for (const value of values) {
-    const items = isList(value) ? kubernetesListItems(value) : [value];
-    for (const item of items) {
-      results.push(place(convertKubernetesObject(item, ids, options.source), position(results.length)));
-    }
+    const list = isList(value);
+    const items = list ? kubernetesListItems(value) : [value];
+    items.forEach((item, itemIndex) => {
+      results.push(place(convertKubernetesObject(item, ids, options.source, list ? `items[${itemIndex}]` : ""), position(results.length)));
+    });
   }
   return results;
 }
