@@ -106,15 +106,20 @@ export function compileAdmissionCel(spec: AdmissionCelSpec, env: CelEnvironment,
         if (r.value !== true) return { status: "skip", message: `matchCondition ${c.name} is false`, trace };
       }
       if (conditionError !== undefined) return { status: "error", message: conditionError, trace };
+      // Every validation is evaluated, as the API server does: one that errs does not hide a later
+      // one that fails (under failurePolicy Ignore the error alone would not deny).
+      let validationError: string | undefined;
       for (const v of validations) {
         const r = v.program.evaluate(activation);
         if (!r.ok) {
           trace.push({ kind: "condition", expr: v.spec.expression, error: r.error.message });
-          return { status: "error", message: `expression '${v.spec.expression}' resulted in error: ${r.error.message}`, trace };
+          validationError ??= `expression '${v.spec.expression}' resulted in error: ${r.error.message}`;
+          continue;
         }
         trace.push({ kind: "condition", expr: v.spec.expression, value: r.value });
         if (typeof r.value !== "boolean") {
-          return { status: "error", message: `expression '${v.spec.expression}' must evaluate to bool, got ${describe(r.value)}`, trace };
+          validationError ??= `expression '${v.spec.expression}' must evaluate to bool, got ${describe(r.value)}`;
+          continue;
         }
         if (!r.value) {
           let message = v.spec.message ?? `failed expression: ${v.spec.expression}`;
@@ -125,6 +130,7 @@ export function compileAdmissionCel(spec: AdmissionCelSpec, env: CelEnvironment,
           return { status: "fail", message, trace, ...(v.spec.reason ? { reason: v.spec.reason } : {}) };
         }
       }
+      if (validationError !== undefined) return { status: "error", message: validationError, trace };
       // As the API server does: each audit annotation's value is a string or null (no annotation);
       // one that fails to evaluate is an error, which the policy's failurePolicy decides.
       for (const a of annotations) {

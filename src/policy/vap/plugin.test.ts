@@ -208,5 +208,13 @@ describe("ValidatingAdmissionPolicy plugin", () => {
         expect(errors[0]?.details).toMatchObject({ field: "spec.matchConstraints.resourceRules", policy: "pods" });
       }
     });
+
+    it("a validation that errs under failurePolicy Ignore does not hide a later validation that fails", () => {
+      const validations = [{ expression: "object.spec.missing.field == 1", message: "never" }, { expression: "has(object.metadata.labels.team)", message: "pods need a team label" }];
+      expect(evaluate({ failurePolicy: "Ignore", validations }, review({ object: pod() }))).toEqual([["violation", "pods need a team label"]]);
+      // nothing fails: the error is what remains, and Ignore reports it without denying
+      expect(evaluate({ failurePolicy: "Ignore", validations }, review({ object: pod({ team: "web" }) })).map(([effect]) => effect)).toEqual(["error"]);
+      expect(evaluate({ failurePolicy: "Fail", validations }, review({ object: pod({ team: "web" }) })).map(([effect]) => effect)).toEqual(["violation"]);
+    });
   });
 });
