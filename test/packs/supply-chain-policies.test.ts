@@ -120,3 +120,58 @@ describe("supply-chain pack: unreadable lockfiles", () => {
     expect(await unreadable(null)).toEqual(["app/package-lock.json data.head: data.head is required: the lockfile after the change (text or object)"]);
   });
 });
+
+describe("supply-chain pack: version boundaries, scoped packages and lockfile versions", () => {
+  // osv-detector's scoped-packages fixtures (npm lockfile v1 and v2; v3 is v2 without the legacy
+  // "dependencies" section), with their two packages renamed and re-versioned to ones the shipped
+  // advisories name: @cypress/request (GHSA-p8p7-x288-28g6: last_affected 2.88.11) and semver
+  // (GHSA-c2qf-rxjj-qqgw: 7.0.0 ≤ v < 7.5.2).
+  const fixture = (v: 1 | 2): string => readFileSync(new URL(`../fixtures/osv-detector-lockfiles/npm/scoped-packages.v${v}.json`, import.meta.url), "utf8");
+  function lockfile(version: 1 | 2 | 3, scoped: string, semver: string): string {
+    const text = fixture(version === 1 ? 1 : 2)
+      .replaceAll("@babel/code-frame/-/code-frame-7.0.0.tgz", `@cypress/request/-/request-${scoped}.tgz`).replaceAll("@babel/code-frame", "@cypress/request")
+      .replaceAll("wrappy/-/wrappy-1.0.2.tgz", `semver/-/semver-${semver}.tgz`).replaceAll("wrappy", "semver");
+    const lock = JSON.parse(text) as Record<string, unknown> & { packages?: Record<string, { version: string }>; dependencies?: Record<string, { version: string }> };
+    if (version === 1) {
+      (lock.dependencies as Record<string, { version: string }>)["@cypress/request"]!.version = scoped;
+      (lock.dependencies as Record<string, { version: string }>)["semver"]!.version = semver;
+    } else {
+      lock.packages!["node_modules/@cypress/request"]!.version = scoped;
+      lock.packages!["node_modules/semver"]!.version = semver;
+      if (version === 3) {
+        lock["lockfileVersion"] = 3;
+        delete lock.dependencies;
+      }
+    }
+    return JSON.stringify(lock, null, 2);
+  }
+  function judged(text: string): { found: string[]; messages: string[] } {
+    const settings = resolveSupplyChainSettings({ severityThreshold: "medium", importedAdvisories: "/nonexistent-vigil-advisories" }, { base: loadSupplyChainSettings(supplyChainSettingsFile) });
+    const deps = summarizeDependencyChange([{ path: "package-lock.json", base: undefined, head: parseLockfile(text, "package-lock.json") }], { db: advisories.db, settings, meta: { repo: "acme/web" }, errors: [] });
+    const evaluated = policySet.evaluate(contextOf(deps));
+    return {
+      found: deps.vulnerable.map((v) => `${v.package}@${v.version} ${v.advisory} fixed=${v.fixedVersion ?? "none"}`).sort(),
+      messages: evaluated.findings.filter((f) => f.effect === "violation").map((f) => `${f.policy}/${f.rule}: ${f.message ?? ""}`),
+    };
+  }
+
+  for (const version of [1, 2, 3] as const) {
+    it(`lockfile v${version}: the affected scoped version and the version below the fix are found, with the fix to move to`, () => {
+      const { found, messages } = judged(lockfile(version, "2.88.11", "7.5.1"));
+      expect(found).toEqual(["@cypress/request@2.88.11 GHSA-p8p7-x288-28g6 fixed=none", "semver@7.5.1 GHSA-c2qf-rxjj-qqgw fixed=7.5.2"]);
+      expect(messages).toHaveLength(1);
+      expect(messages[0]).toContain("supply-chain-vulnerable-dependency-ci/medium-vulnerability: 2 medium-severity vulnerable dependencies introduced: ");
+      expect(messages[0]).toContain("@cypress/request@2.88.11 GHSA-p8p7-x288-28g6 — no fixed version published; remove or replace the package");
+      expect(messages[0]).toMatch(/semver@7\.5\.1 GHSA-c2qf-rxjj-qqgw — upgrade to 7\.5\.2/);
+    });
+
+    it(`lockfile v${version}: the fixed version itself, the next scoped version and a prerelease before the range pass`, () => {
+      expect(judged(lockfile(version, "2.88.12", "7.5.2"))).toEqual({ found: [], messages: [] });
+      expect(judged(lockfile(version, "2.88.12", "7.0.0-beta.1"))).toEqual({ found: [], messages: [] });
+    });
+
+    it(`lockfile v${version}: a prerelease of the fixed version is still affected, and the release is the fix`, () => {
+      expect(judged(lockfile(version, "2.88.12", "7.5.2-rc.1")).found).toEqual(["semver@7.5.2-rc.1 GHSA-c2qf-rxjj-qqgw fixed=7.5.2"]);
+    });
+  }
+});
