@@ -60,4 +60,24 @@ describe("input and output files", () => {
     expect(readFileSync(join(dir, "sim", "stream.jsonl"), "utf8").split("\n").length).toBeGreaterThan(1);
     expect(existsSync(join(dir, "sim", "setup", "setup.json"))).toBe(true);
   });
+
+  it("refuses replay options that would be ignored in the mode asked for, naming the option", async () => {
+    const dir = tempDir({ "p.yaml": bucketPolicy, "events.jsonl": event("e1", publicRequest) });
+    const env = { VIGIL_STORE_PATH: join(dir, "vigil.db") };
+    const cases: [string[], string][] = [
+      [["--fp-budget", "2%"], "--fp-budget"],
+      [["--limit", "5"], "--limit"],
+      [["--from-store"], "--from-store"],
+      [["--with-context"], "--with-context"],
+      [["--no-context", "--learned"], "--learned"],
+      [["--record-thread", "caller"], "--record-thread"],
+      [["--compare", "p.yaml", "--record"], "--record"],
+    ];
+    for (const [extra, option] of cases) {
+      const run = await vigil(["replay", "-p", "p.yaml", ...extra, "events.jsonl"], { cwd: dir, env });
+      expect(run.code, extra.join(" ")).toBe(2);
+      expect(run.stderr, extra.join(" ")).toContain(option);
+      expect(run.stdout, extra.join(" ")).toBe("");
+    }
+  });
 });

@@ -3,7 +3,7 @@ import { createBulkDecisionRecorder, createEvaluator, loadExemptions, loadPolicy
 import { VigilError } from "../../core/errors.js";
 import { decisionOutput } from "../../decide/output.js";
 import { readJsonLines } from "../../sources/json-lines.js";
-import { flag, stringList, stringOption, write, type CliIo, type Command } from "../command.js";
+import { flag, stringList, stringOption, write, type CliIo, type Command, type ParsedArgs } from "../command.js";
 import { compareOptions, runReplayCompare } from "../replay-compare.js";
 import { contextReplayOptions, runContextReplay } from "../replay-context.js";
 import { configFrom, configOption, openInputFile, openOutputFile, policiesOption, reportLoadErrors } from "../shared.js";
@@ -35,6 +35,24 @@ function progress(io: CliIo, read: number, bad: number, started: number): void {
   io.stderr.write(`\r${spinner} replay: ${read} events, ${bad} bad lines, ${rate} events/s   `);
 }
 
+/** An option the mode asked for would not use is refused, naming it, rather than ignored (e.g. --fp-budget without --compare never fails the run). */
+function refuseIgnoredOptions(args: ParsedArgs): void {
+  const compare = stringList(args, "compare").length > 0;
+  const given = (name: string): boolean => args.values[name] !== undefined && args.values[name] !== false;
+  const refuse = (name: string, why: string): never => {
+    throw new VigilError("VIGIL_BAD_INPUT", `--${name} ${why}`, { field: `--${name}` });
+  };
+  if (compare) {
+    if (given("record")) refuse("record", "does not apply with --compare (a comparison records nothing): drop it, or drop --compare");
+    return;
+  }
+  for (const name of ["fp-budget", "limit", "from-store", "with-context"]) {
+    if (given(name)) refuse(name, "only applies with --compare <old policies>: add --compare, or drop it");
+  }
+  if (flag(args, "no-context") && given("learned")) refuse("learned", "needs the context (the learned state applies to it): drop --no-context");
+  if (given("record-thread") && !(flag(args, "no-context") && flag(args, "record"))) refuse("record-thread", "only applies with --no-context --record: add them, or drop it");
+}
+
 export const replayCommand: Command = {
   path: ["replay"],
   summary: "Evaluate a JSON Lines stream of CloudEvents and write one decision per event (JSON Lines)",
@@ -58,6 +76,7 @@ export const replayCommand: Command = {
     "vigil replay -p new/ --compare old/ --fp-budget 2% events.jsonl",
   ],
   async run(args, io) {
+    refuseIgnoredOptions(args);
     if (stringList(args, "compare").length > 0) return runReplayCompare(args, io);
     if (!flag(args, "no-context")) return runContextReplay(args, io);
     if (stringOption(args, "setup") !== undefined) throw new VigilError("VIGIL_BAD_INPUT", "--setup needs the context (entities and exceptions are part of it): drop --no-context", { field: "--setup" });
