@@ -125,6 +125,16 @@ describe("format detection and conversion", () => {
     expect(bad.results[0]?.ok === false && bad.results[0].problems.map((p) => p.field)).toEqual(["items[0].metadata.name"]);
   });
 
+  it("a JSON document given as text that starts with a BOM (a file read as UTF-8 text keeps it)", async () => {
+    const records = read("panther-analysis-rules/cloudtrail-tests.jsonl").split("\n").filter((line) => line.length > 0).slice(0, 2).map((line) => (JSON.parse(line) as { log: Json }).log);
+    for (const [text, format] of [[JSON.stringify({ Records: records }, null, 2), "cloudtrail-records"], [JSON.stringify(records[0]), "cloudtrail-record"], [JSON.stringify(oktaLogs.slice(0, 2)), "okta-log"]] as const) {
+      const { format: detected, results } = await ingestText(`\uFEFF${text}`);
+      expect(detected).toBe(format);
+      expect(results.length).toBeGreaterThan(0);
+      expect(results.every((r) => r.ok)).toBe(true);
+    }
+  });
+
   it("a single CloudEvent and a batch, pretty-printed", async () => {
     const event = { specversion: "1.0", id: "x1", source: "test", type: "com.example.unknown", data: { any: "thing" } };
     const single = await ingestText(JSON.stringify(event, null, 2));

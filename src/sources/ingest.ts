@@ -214,7 +214,8 @@ function unknownFormat(options: IngestOptions): IngestResult[] {
 function parseDocument(text: string, options: IngestOptions, context: ItemContext): { format: IngestFormat; results: IngestResult[] } {
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    // Bytes lose their BOM in the decoder; text (a file read as UTF-8) may still start with one.
+    value = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (cause) {
     return {
       format: options.format ?? "unknown",
