@@ -23,6 +23,7 @@ import { nextId } from "./ids.js";
 import type { NotificationReason, ReviewNotification } from "./notifier.js";
 import type { ReviewRecord } from "./types.js";
 import { storeOverride } from "./overrides.js";
+import { createAnswerClaims } from "./answer-claim.js";
 
 export type { ReviewRecord };
 
@@ -63,8 +64,6 @@ export interface ApprovalsApi {
 }
 
 const OPEN: readonly Review["status"][] = ["pending", "escalated"];
-/** How long a claim to answer a review holds (a process that died while answering). */
-const ANSWER_CLAIM_MS = 5 * 60_000;
 
 function isOpen(review: Review): boolean {
   return OPEN.includes(review.status);
@@ -140,35 +139,7 @@ export function createApprovalsApi(deps: ReviewDeps): ApprovalsApi {
     }
   }
 
-  /** True while another answer to the review is being carried out (its claim has not lapsed). */
-  function beingAnswered(review: ReviewRecord): boolean {
-    return review.answering !== undefined && Date.parse(review.answering.at) + ANSWER_CLAIM_MS > deps.clock.now().getTime();
-  }
-
-  /**
-   * Claims the review for one answer before any action is touched (a versioned save): of two
-   * concurrent answers (two approvers, approve and deny, an answer and the safe default) one
-   * wins, the other gets VIGIL_CONFLICT having changed nothing. Returns the claimed review and its version.
-   */
-  async function claimAnswer(review: ReviewRecord, version: number, by: string, answer: "approve" | "deny" | "safe-default"): Promise<{ review: ReviewRecord; version: number }> {
-    if (beingAnswered(review)) {
-      const a = review.answering!;
-      throw new VigilError("VIGIL_CONFLICT", `review ${review.id} is being answered (${a.answer}) by ${a.by} since ${a.at}; reload it`, { field: "id" });
-    }
-    const claimed: ReviewRecord = { ...review, answering: { by, answer, at: nowIso(deps) } };
-    await save(claimed, version);
-    return { review: claimed, version: version + 1 };
-  }
-
-  /** Gives the claim back after the answer could not be carried out (kill switch, a failure); best effort. */
-  async function releaseAnswer(claimed: ReviewRecord, version: number): Promise<void> {
-    const { answering: _claim, ...rest } = claimed;
-    try {
-      await deps.storage.putDocs([{ collection: REVIEWS_COLLECTION, id: claimed.id, value: rest, expectVersion: version }], nowIso(deps));
-    } catch {
-      // Left as is, the claim lapses after ANSWER_CLAIM_MS.
-    }
-  }
+  const { beingAnswered, claimAnswer, releaseAnswer } = createAnswerClaims(deps, save);
 
   function afterMs(review: ReviewRecord, level: number): number | undefined {
     const step = review.escalation[level];
