@@ -1,7 +1,9 @@
-import { createReadStream, createWriteStream, mkdirSync, readFileSync, writeFileSync, type ReadStream, type WriteStream } from "node:fs";
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync, type ReadStream, type WriteStream } from "node:fs";
 import { dirname, resolve } from "node:path";
+import { openStorage } from "../agent.js";
 import { loadConfig, type VigilConfig } from "../config.js";
 import { VigilError } from "../core/errors.js";
+import type { Storage } from "../core/ports.js";
 import type { CliIo, CliOption, ParsedArgs } from "./command.js";
 import { stringList, stringOption, write } from "./command.js";
 
@@ -104,4 +106,17 @@ export async function openInputFile(path: string, io: Pick<CliIo, "cwd">): Promi
     stream.once("error", (cause) => fail(new VigilError("VIGIL_BAD_INPUT", `cannot read ${path}: ${(cause as NodeJS.ErrnoException).code ?? cause.message}; pass an existing file or - for stdin`, { field: "input", file: path }, cause)));
   });
   return stream;
+}
+
+/**
+ * Opens the configured store to read what the agent recorded (audit verify, explain, report): an
+ * SQLite file that does not exist is VIGIL_NOT_FOUND naming it — not an empty store created on
+ * the spot and reported as an intact record of 0 decisions.
+ */
+export async function openExistingStorage(config: VigilConfig): Promise<Storage> {
+  const { kind, path } = config.store;
+  if (kind === "sqlite" && path !== ":memory:" && !existsSync(path)) {
+    throw new VigilError("VIGIL_NOT_FOUND", `no store at ${path} (store.path): run where the agent keeps its store, pass --config, or set VIGIL_STORE_PATH`, { field: "store.path" });
+  }
+  return openStorage(config);
 }

@@ -1,4 +1,4 @@
-import { rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -59,5 +59,19 @@ describe("vigil audit verify", () => {
     const bad = await vigil(["audit", "verify", "--expected-head", "5:abc"], { cwd: dir, env: env() });
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain("--expected-head is \"5:abc\": give <seq>:<hash>");
+  });
+
+  it("a store that does not exist is not an intact record of 0 decisions: exit 2 naming the path, nothing created", async () => {
+    const elsewhere = tempDir();
+    const missing = join(elsewhere, "typo", "vigil.db");
+    const run = await vigil(["audit", "verify"], { cwd: elsewhere, env: { VIGIL_STORE_PATH: missing } });
+    expect(run.code).toBe(2);
+    expect(run.stdout).not.toContain("intact");
+    expect(run.stderr).toContain(missing);
+    expect(existsSync(missing)).toBe(false);
+    const explained = await vigil(["explain", "d-1"], { cwd: elsewhere, env: { VIGIL_STORE_PATH: missing } });
+    expect(explained.code).toBe(2);
+    expect(explained.stderr).toContain(missing);
+    expect(existsSync(missing)).toBe(false);
   });
 });

@@ -1,7 +1,7 @@
-import { openStorage, verifyRecord, type VerifyOptions } from "../../agent.js";
+import { verifyRecord, type VerifyOptions } from "../../agent.js";
 import { VigilError } from "../../core/errors.js";
 import { stringOption, write, type Command, type ParsedArgs } from "../command.js";
-import { configFrom, configOption, outputFormat, outputOption } from "../shared.js";
+import { configFrom, configOption, openExistingStorage, outputFormat, outputOption } from "../shared.js";
 
 export const auditVerifyCommand: Command = {
   path: ["audit", "verify"],
@@ -17,7 +17,7 @@ export const auditVerifyCommand: Command = {
   async run(args, io) {
     const format = outputFormat(args);
     const options: VerifyOptions = { ...headOption(args, "expected-head", "expectedHead"), ...headOption(args, "start", "start") };
-    const storage = await openStorage(configFrom(args, io));
+    const storage = await openExistingStorage(configFrom(args, io));
     try {
       const result = await verifyRecord(storage, options);
       if (format === "json") write(io.stdout, JSON.stringify(result, null, 2));

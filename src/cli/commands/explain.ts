@@ -1,9 +1,8 @@
-import { openStorage } from "../../agent.js";
 import { VigilError } from "../../core/errors.js";
 import { decisionOutput } from "../../decide/output.js";
 import { explainFinding } from "../../policy/explain.js";
 import { write, type Command } from "../command.js";
-import { configFrom, configOption, outputFormat, outputOption } from "../shared.js";
+import { configFrom, configOption, openExistingStorage, outputFormat, outputOption } from "../shared.js";
 
 export const explainCommand: Command = {
   path: ["explain"],
@@ -15,7 +14,7 @@ export const explainCommand: Command = {
     const id = args.positionals[0];
     if (!id) throw new VigilError("VIGIL_BAD_INPUT", "missing <decisionId>: pass the id printed by eval/replay or returned by the API", { field: "decisionId" });
     const format = outputFormat(args);
-    const storage = await openStorage(configFrom(args, io));
+    const storage = await openExistingStorage(configFrom(args, io));
     try {
       const decision = await storage.getDecision(id);
       if (!decision) throw new VigilError("VIGIL_NOT_FOUND", `no decision with id ${id} in the decision record`, { field: "decisionId" });

@@ -8,14 +8,13 @@
  *   The record keeps violations and errors only, so these reports list fail/warn/error results.
  */
 import { stringify } from "yaml";
-import { openStorage } from "../../agent.js";
 import type { Decision } from "../../core/decision.js";
 import { VigilError } from "../../core/errors.js";
 import { EventTypes } from "../../core/event.js";
 import type { Storage } from "../../core/ports.js";
 import { buildPolicyReports, type PolicyReportObject, type ScannedResource } from "../../policy/kyverno/index.js";
 import { flag, stringOption, write, type Command } from "../command.js";
-import { configFrom, configOption, policiesOption } from "../shared.js";
+import { configFrom, configOption, openExistingStorage, policiesOption } from "../shared.js";
 import { scanOptions, printProblems, scanFromArgs } from "./scan.js";
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -75,7 +74,7 @@ export const reportCommand: Command = {
       failed = outcome.problems.length > 0;
       scanned = outcome.scanned;
     } else {
-      const storage = await openStorage(configFrom(args, io));
+      const storage = await openExistingStorage(configFrom(args, io));
       try {
         scanned = await resourcesFromRecord(storage);
       } finally {
