@@ -198,3 +198,31 @@ describe("access pack: IAM Identity Center sessions whose user name is not an em
     expect(violations(await decideCloudTrail(ssoCall("arn:aws:sts::187901811700:assumed-role/DevAdmin/nicholas.hakmiller")))).toEqual([]);
   });
 });
+
+describe("access pack: Okta actions that weaken access are reported (notify) whatever their risk score", () => {
+  // Panther's labelled Okta logs at 10:10 UTC (a usual hour, no history): each is a medium-severity
+  // warn finding (risk 0.175), which the decider's risk movement alone would lower to observe.
+  const cases: [string, string, string][] = [
+    ["Okta.User.MFA.Reset.All", "Reset All Event", "mfa-factors-reset"],
+    ["Standard.MFADisabled", "Okta - User disables MFA", "mfa-factor-removed"],
+    ["Okta.User.MFA.Factor.Suspend", "Suspend Event", "mfa-factor-suspended"],
+    ["Okta.APIKeyCreated", "API Key Created", "api-token-created"],
+  ];
+  for (const [rule, test, packRule] of cases) {
+    it(`${packRule} (${rule}) is at tier notify, so the flag goes out`, async () => {
+      const draft = await decideOkta({ ...pantherLog(rule, test), published: "2026-01-14T10:10:00.000Z" });
+      expect(violations(draft)).toEqual([`access-okta-sensitive-actions/${packRule}`]);
+      expect(draft.tier).toBe("notify");
+    });
+  }
+
+  it("in incident posture they still step up to approve", async () => {
+    const converted = oktaEventToEvent({ ...pantherLog("Okta.User.MFA.Reset.All", "Reset All Event"), published: "2026-01-14T10:10:00.000Z" });
+    if (!converted.ok) throw new Error("the Okta log did not convert");
+    const incident = createDecideLoop({ clock: { now: () => new Date("2026-01-15T12:00:00Z") } });
+    const ctx = await incident.stage.build(converted.event);
+    const { findings, policyRevisions } = incident.pack.policySet.evaluate({ ...ctx, posture: { level: "incident", scope: "org", since: "2026-01-14T00:00:00Z" } });
+    const draft = incident.decider.decide({ ...ctx, posture: { level: "incident", scope: "org", since: "2026-01-14T00:00:00Z" } }, findings, policyRevisions, { id: "d-incident", now: "2026-01-15T12:00:00Z", enforced: true, policy: (name) => incident.pack.policySet.get(name) });
+    expect(draft.tier).toBe("approve");
+  });
+});
