@@ -39,6 +39,8 @@ export interface AdmissionCelResult {
   readonly trace: readonly TraceStep[];
   /** Set when a validation failed: its reason (Forbidden, Invalid...). */
   readonly reason?: string;
+  /** Status `fail`: every failing validation in order (the first is `message`/`reason`). */
+  readonly failures?: readonly { readonly message: string; readonly reason?: string }[];
 }
 
 interface CompiledValidation {
@@ -107,8 +109,10 @@ export function compileAdmissionCel(spec: AdmissionCelSpec, env: CelEnvironment,
       }
       if (conditionError !== undefined) return { status: "error", message: conditionError, trace };
       // Every validation is evaluated, as the API server does: one that errs does not hide a later
-      // one that fails (under failurePolicy Ignore the error alone would not deny).
+      // one that fails (under failurePolicy Ignore the error alone would not deny), and each failure
+      // is reported (Warn and Audit report them all).
       let validationError: string | undefined;
+      const failures: { message: string; reason?: string }[] = [];
       for (const v of validations) {
         const r = v.program.evaluate(activation);
         if (!r.ok) {
@@ -127,9 +131,11 @@ export function compileAdmissionCel(spec: AdmissionCelSpec, env: CelEnvironment,
             const m = v.messageProgram.evaluate(activation);
             if (m.ok && typeof m.value === "string" && m.value.trim() !== "") message = m.value;
           }
-          return { status: "fail", message, trace, ...(v.spec.reason ? { reason: v.spec.reason } : {}) };
+          failures.push({ message, ...(v.spec.reason ? { reason: v.spec.reason } : {}) });
         }
       }
+      const first = failures[0];
+      if (first !== undefined) return { status: "fail", message: first.message, trace, ...(first.reason ? { reason: first.reason } : {}), failures };
       if (validationError !== undefined) return { status: "error", message: validationError, trace };
       // As the API server does: each audit annotation's value is a string or null (no annotation);
       // one that fails to evaluate is an error, which the policy's failurePolicy decides.

@@ -216,5 +216,17 @@ describe("ValidatingAdmissionPolicy plugin", () => {
       expect(evaluate({ failurePolicy: "Ignore", validations }, review({ object: pod({ team: "web" }) })).map(([effect]) => effect)).toEqual(["error"]);
       expect(evaluate({ failurePolicy: "Fail", validations }, review({ object: pod({ team: "web" }) })).map(([effect]) => effect)).toEqual(["violation"]);
     });
+
+    it("a Warn or Audit binding reports every failing validation (the API server warns each); Deny reports the first", () => {
+      const validations = [{ expression: "has(object.metadata.labels.team)", message: "pods need a team label" }, { expression: "true" }, { expression: "has(object.metadata.labels.owner)", message: "pods need an owner label" }];
+      const withActions = (validationActions: string[]) => {
+        const bound = { ...bindingOf, spec: { ...bindingOf.spec, validationActions } };
+        const { policies } = vapLanguage.compile([doc(policyOf({ validations }), 0), doc(bound, 1)], env);
+        return (policies[0]?.evaluate(ctx(review({ object: pod() }))) ?? []).map((f) => [f.mode, f.message]);
+      };
+      expect(withActions(["Warn"])).toEqual([["warn", "pods need a team label"], ["warn", "pods need an owner label"]]);
+      expect(withActions(["Audit"])).toEqual([["audit", "pods need a team label"], ["audit", "pods need an owner label"]]);
+      expect(withActions(["Deny"])).toEqual([["deny", "pods need a team label"]]);
+    });
   });
 });

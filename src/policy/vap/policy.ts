@@ -221,7 +221,11 @@ export function compileVap(policy: Json, bindings: readonly Json[], env: CelEnvi
       }
       for (const params of paramsList) {
         const r = program.evaluate({ object: request.object, oldObject: request.oldObject, request: celRequest, params, namespaceObject: request.namespaceObject, authorizer: null });
-        if (r.status === "fail") findings.push(finding("violation", r.message, r.trace));
+        if (r.status === "fail") {
+          // Deny answers with the first failure, as the API server does; Warn and Audit report each one.
+          const failures = mode === "deny" || r.failures === undefined ? [{ message: r.message }] : r.failures;
+          for (const failure of failures) findings.push(finding("violation", failure.message, r.trace));
+        }
         else if (r.status === "error") findings.push(failurePolicy === "Fail" ? finding("violation", r.message, r.trace) : finding("error", r.message, r.trace));
         else if (evalOptions.includePasses) findings.push(finding(r.status === "skip" ? "skip" : "pass", r.message, r.trace));
       }
