@@ -83,6 +83,17 @@ describe("CloudTrail records (Cloud Custodian's cwe fixtures)", () => {
     expect(withIdentity({ accountId: "101010101111" })).toBe("101010101111");
   });
 
+  it("an IAM Identity Center user is its user id (onBehalfOf.userId), not the whole account", () => {
+    const base = custodian["event-cloud-trail-create-volume.json"] as Json;
+    const withIdentity = (userIdentity: Json) => event(cloudTrailRecordToEvent({ ...base, userIdentity })).subject;
+    // The shape CloudTrail logs for type IdentityCenterUser: no arn, no principalId.
+    const user = (userId: string) => ({ type: "IdentityCenterUser", accountId: "123456789012", onBehalfOf: { userId, identityStoreArn: "arn:aws:identitystore::123456789012:identitystore/d-9067642ac7" }, credentialId: "EXAMPLEVHULjJdTUdPJfofVa1sufHDoj7aYcOYcxFVllWR_Whr1fEXAMPLE" });
+    expect(withIdentity(user("544894e8-80c1-707f-60e3-3ba6510dfac1"))).toBe("544894e8-80c1-707f-60e3-3ba6510dfac1");
+    expect(withIdentity(user("a1b2c3d4-0000-0000-0000-000000000000"))).not.toBe(withIdentity(user("544894e8-80c1-707f-60e3-3ba6510dfac1")));
+    // A role session on behalf of a user (trusted identity propagation) is still its session ARN.
+    expect(withIdentity({ type: "AssumedRole", arn: "arn:aws:sts::123456789012:assumed-role/Admin/s", principalId: "AROA:s", onBehalfOf: { userId: "u-1" } })).toBe("arn:aws:sts::123456789012:assumed-role/Admin/s");
+  });
+
   it("names eventSource / eventName when a record lacks them", () => {
     const { eventSource: _s, eventName: _n, ...rest } = custodian["event-cloud-trail-create-volume.json"] as Json;
     const result = cloudTrailRecordToEvent(rest);

@@ -28,8 +28,9 @@ import {
  *
  * Mapping: id = `eventID` (content hash when absent), source = `aws.<service>` from
  * `eventSource` (`s3.amazonaws.com` → `aws.s3`, the same name EventBridge uses), time =
- * `eventTime`, subject = the principal ARN (`userIdentity.arn`, else `invokedBy`, else
- * `principalId`, else `accountId`), data = the record unchanged.
+ * `eventTime`, subject = the principal ARN (`userIdentity.arn`, else `invokedBy`, else the
+ * Identity Center user `onBehalfOf.userId`, else `principalId`, else `accountId`), data = the
+ * record unchanged.
  */
 
 export const EVENTBRIDGE_TYPE = "com.amazonaws.eventbridge";
@@ -74,11 +75,12 @@ export function cloudTrailSource(eventSource: string): string {
 export function cloudTrailPrincipal(record: JsonRecord): string | undefined {
   const identity = field(record, "userIdentity");
   if (!isRecord(identity)) return undefined;
-  for (const name of ["arn", "invokedBy", "principalId", "accountId"]) {
-    const value = field(identity, name);
-    if (typeof value === "string" && value.length > 0) return value;
-  }
-  return undefined;
+  const text = (value: unknown): string | undefined => (typeof value === "string" && value.length > 0 ? value : undefined);
+  const onBehalfOf = field(identity, "onBehalfOf");
+  // An IAM Identity Center user (type IdentityCenterUser) has no arn or principalId: it is the
+  // user its session acts for, not the account every such user shares.
+  const user = isRecord(onBehalfOf) ? text(field(onBehalfOf, "userId")) : undefined;
+  return text(field(identity, "arn")) ?? text(field(identity, "invokedBy")) ?? user ?? text(field(identity, "principalId")) ?? text(field(identity, "accountId"));
 }
 
 function convertRecord(record: unknown, ids: ContentIdAllocator, fallback: { id?: string; time?: string } = {}, prefix = ""): Conversion {
