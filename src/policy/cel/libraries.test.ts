@@ -135,6 +135,36 @@ describe("regex", () => {
     expect(value("'abc'.find('x')")).toBe("");
   });
 
+  it("find / findAll take positions from RE2 itself: linear time on a pattern JavaScript backtracks on exponentially", () => {
+    const text = `${"a".repeat(40)}c`;
+    const started = performance.now();
+    expect(value("t.find('(a+)+b|c')", { t: text })).toBe("c");
+    expect(value("t.findAll('(a+)+b|c')", { t: text })).toEqual(["c"]);
+    expect(value("t.find('(a|aa)+$')", { t: `${"a".repeat(40)}!a` })).toBe("a");
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it("find / findAll follow Go's regexp: leftmost-first, empty matches next to a match dropped, all RE2 syntax", () => {
+    expect(value("'ab'.find('(a|ab)')")).toBe("a");
+    expect(value("'ab'.find('a|ab')")).toBe("a");
+    expect(value("'aab'.find('a+?')")).toBe("a");
+    expect(value("'aab'.find('a*?b')")).toBe("aab");
+    // Go: FindAllString("aaa", -1) of a* = ["aaa"]; of "baaab" = ["", "aaa", ""].
+    expect(value("'aaa'.findAll('a*')")).toEqual(["aaa"]);
+    expect(value("'baaab'.findAll('a*')")).toEqual(["", "aaa", ""]);
+    expect(value("'😀a😀'.findAll('')")).toEqual(["", "", "", ""]);
+    expect(value("'😀a😀'.findAll('.')")).toEqual(["😀", "a", "😀"]);
+    expect(value("'aB'.find('(?i:b)')")).toBe("B");
+    expect(value("'aaa'.find('(?U)a+')")).toBe("a");
+    expect(value("'a1 b'.findAll('[[:^alpha:]]')")).toEqual(["1", " "]);
+    expect(value("'x\\ny'.find('^y')")).toBe("");
+    expect(value("'x\\ny'.find('(?m)^y$')")).toBe("y");
+    expect(value("'one two'.findAll('\\\\b\\\\w')")).toEqual(["o", "t"]);
+    expect(value("'AbC'.findAll('(?i)[a-c]', 2)")).toEqual(["A", "b"]);
+    expect(value("'abc'.find('\\\\Ac')")).toBe("");
+    expect(value("'abc'.find('c\\\\z')")).toBe("c");
+  });
+
   it("rejects an invalid literal pattern at compile time and a dynamic one at evaluation", () => {
     expect(() => env.compile("'a'.matches('(')")).toThrow(/invalid regular expression/);
     expect(errorKind("'a'.matches(p)", { p: "(" })).toBe("invalid_argument");
