@@ -133,4 +133,14 @@ describe("a .cedar file loaded on its own", () => {
     const input = { principal: "Acme::User::\"bob\"", action: "read", resource: { type: "Acme::Document", id: "d", department: "eng", classification: 0 }, context: { mfa: false } };
     expect(set.evaluate(decideContext(input))).toEqual([]);
   });
+
+  it("does not read a schema the documents already brought again when their paths are spelled differently (./, //)", () => {
+    const file = join(dir, "p.cedar");
+    const text = 'permit(principal, action == Acme::Action::"read", resource);';
+    writeFileSync(join(dir, "schema.cedarschema"), schema);
+    writeFileSync(file, text);
+    const result = compileCedarDocuments([fileDocument(`${dir}/./p.cedar`, text), fileDocument(`${dir}//schema.cedarschema`, schema)]);
+    expect(result.errors).toEqual([]);
+    expect(result.policies.map((p) => p.meta.name)).toEqual([cedarSetName(dir)]);
+  });
 });

@@ -10,7 +10,7 @@
  *   set means the same however it was loaded.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, posix } from "node:path";
 import { VigilError } from "../../core/errors.js";
 import type { CelEnvironment } from "../cel/api.js";
 import type { CompileResult, PolicyDocument, PolicyLanguagePlugin } from "../language.js";
@@ -20,8 +20,9 @@ import type { CedarSourceFile } from "./sources.js";
 
 type CedarFileRole = "policy" | "schema" | "entities";
 
+/** Forward slashes, `.`, `..` and repeated slashes resolved: one spelling per file (as `join` gives siblings). */
 function normalize(file: string): string {
-  return file.replace(/\\/g, "/");
+  return posix.normalize(file.replace(/\\/g, "/"));
 }
 
 function basename(file: string): string {
