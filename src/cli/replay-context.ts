@@ -21,7 +21,7 @@ import { decisionOutput } from "../decide/output.js";
 import { readJsonLines } from "../sources/json-lines.js";
 import { truthOf } from "../sources/simulate/scenario.js";
 import { flag, stringOption, write, type CliIo, type CliOption, type ParsedArgs } from "./command.js";
-import { configFrom, openInputFile, openOutputFile, reportLoadErrors } from "./shared.js";
+import { configFrom, openInputFile, openOutputFile, reportLoadErrors, stderrLine } from "./shared.js";
 
 /** The options replay gains for the context mode (merged into replay's own). */
 export const contextReplayOptions: Record<string, CliOption> = {
@@ -153,7 +153,7 @@ export async function runContextReplay(args: ParsedArgs, io: CliIo): Promise<num
   try {
     session = await createReplaySession({
       config, ...(setup ? { setup } : {}), ...(exemptions ? { exemptions } : {}), ...(learnedFrom ? { learnedFrom } : {}),
-      onProblem: (message) => { if (!tty) write(io.stderr, `warning: ${message}`); },
+      onProblem: (message) => stderrLine(io, `warning: ${message}`),
     });
   } catch (error) {
     await learnedFrom?.close();
@@ -194,7 +194,7 @@ export async function runContextReplay(args: ParsedArgs, io: CliIo): Promise<num
     for await (const item of readJsonLines(input as AsyncIterable<Uint8Array>)) {
       if (!item.ok) {
         bad++;
-        write(io.stderr, `bad event: line ${item.line ?? "?"}: ${item.error.message}`);
+        stderrLine(io, `bad event: line ${item.line ?? "?"}: ${item.error.message}`);
         continue;
       }
       read++;

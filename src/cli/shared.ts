@@ -120,3 +120,8 @@ export async function openExistingStorage(config: VigilConfig): Promise<Storage>
   }
   return openStorage(config);
 }
+
+/** Writes a line to stderr; on a terminal, first clears the progress line drawn there with `\r`. */
+export function stderrLine(io: Pick<CliIo, "stderr">, text: string): void {
+  write(io.stderr, (io.stderr as { isTTY?: boolean }).isTTY === true ? `\r\x1b[K${text}` : text);
+}

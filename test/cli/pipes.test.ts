@@ -3,7 +3,9 @@ import { createRequire } from "node:module";
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { PassThrough, Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
+import { runCli } from "../../src/cli/main.js";
 import { bucketPolicy, publicRequest, tempDir } from "./support.js";
 
 const repoRoot = resolve(import.meta.dirname, "..", "..");
@@ -39,4 +41,35 @@ describe("output to a closed pipe", () => {
       expect(run.code).toBe(0);
     }, 60_000);
   }
+});
+
+/** Runs `vigil <argv>` in-process with stderr on a terminal (a progress line is drawn there). */
+async function onTerminal(argv: readonly string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new PassThrough();
+  const stderr = Object.assign(new PassThrough(), { isTTY: true, columns: 80 });
+  let out = "";
+  let err = "";
+  stdout.on("data", (c: Buffer) => (out += c.toString()));
+  stderr.on("data", (c: Buffer) => (err += c.toString()));
+  const code = await runCli(argv, { stdout, stderr, stdin: Readable.from([]), env: { VIGIL_STORE_PATH: join(cwd, "vigil.db") }, cwd });
+  return { code, stdout: out, stderr: err };
+}
+
+describe("replay on a terminal", () => {
+  it("--no-context reports every malformed line, not only the first 20", async () => {
+    const good = JSON.stringify({ specversion: "1.0", id: "g1", source: "test", type: "dev.vigil.decide", data: publicRequest });
+    const dir = tempDir({ "p.yaml": bucketPolicy, "events.jsonl": [good, ...Array.from({ length: 25 }, (_unused, i) => `{ broken ${i}`)].join("\n") });
+    const run = await onTerminal(["replay", "--no-context", "-p", "p.yaml", "events.jsonl"], dir);
+    expect(run.code).toBe(0);
+    for (const line of [2, 21, 22, 26]) expect(run.stderr).toContain(`line ${line}:`);
+    expect(run.stderr).toContain("25 bad lines");
+  });
+
+  it("with context, the pipeline's warnings are shown (they were dropped on a terminal)", async () => {
+    const feedback = JSON.stringify({ specversion: "1.0", id: "f1", source: "test", type: "dev.vigil.feedback", data: { decisionId: "nope", label: "false_positive", by: "alice" } });
+    const dir = tempDir({ "p.yaml": bucketPolicy, "events.jsonl": feedback });
+    const run = await onTerminal(["replay", "-p", "p.yaml", "events.jsonl"], dir);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain("warning: feedback event f1 not recorded");
+  });
 });

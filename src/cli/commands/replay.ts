@@ -6,7 +6,7 @@ import { readJsonLines } from "../../sources/json-lines.js";
 import { flag, stringList, stringOption, write, type CliIo, type Command, type ParsedArgs } from "../command.js";
 import { compareOptions, runReplayCompare } from "../replay-compare.js";
 import { contextReplayOptions, runContextReplay } from "../replay-context.js";
-import { configFrom, configOption, openInputFile, openOutputFile, policiesOption, reportLoadErrors } from "../shared.js";
+import { configFrom, configOption, openInputFile, openOutputFile, policiesOption, reportLoadErrors, stderrLine } from "../shared.js";
 
 const BATCH = 1000;
 
@@ -107,14 +107,11 @@ export const replayCommand: Command = {
     const started = performance.now();
     let read = 0, bad = 0, deny = 0;
     const tiers: Record<string, number> = {};
-    const badLines: string[] = [];
     try {
       for await (const item of readJsonLines(input as AsyncIterable<Uint8Array>)) {
         if (!item.ok) {
           bad++;
-          const message = `line ${item.line ?? "?"}: ${item.error.message}`;
-          if (badLines.length < 20) badLines.push(message);
-          if (!tty) write(io.stderr, `bad event: ${message}`);
+          stderrLine(io, `bad event: line ${item.line ?? "?"}: ${item.error.message}`);
           continue;
         }
         read++;
@@ -133,7 +130,6 @@ export const replayCommand: Command = {
     }
     const elapsed = (performance.now() - started) / 1000;
     if (tty) io.stderr.write("\r\x1b[K");
-    if (tty) for (const line of badLines) write(io.stderr, `bad event: ${line}`);
     const tierText = Object.entries(tiers).map(([t, n]) => `${t} ${n}`).join(", ") || "none";
     write(io.stderr, `replay: ${read} events, ${read} decisions (${deny} deny; tiers: ${tierText}), ${bad} bad lines, ${elapsed.toFixed(2)}s, ${Math.round(read / Math.max(elapsed, 1e-9))} events/s${recorder ? ", recorded" : ""}`);
     return 0;
