@@ -283,6 +283,21 @@ spec:
     expect(open.response.warnings[0]).toContain("allowed because admission.failurePolicy is ignore");
   });
 
+  it("answers by admission.failurePolicy at the deadline when a lookup the mutations wait for does not answer", async () => {
+    // An exception lookup (the store) that never answers: the API server must still hear back in time.
+    const stuck = { exceptions: (): Promise<never> => new Promise<never>(() => undefined) };
+    const closed = harness(load(policiesYaml), { failurePolicy: "fail", timeoutMs: 50 }, stuck);
+    const denied = await answerMutatingReview(review(pod()), closed.deps);
+    expect(denied.body.response).toMatchObject({ uid: "uid-1", allowed: false, status: { code: 504, reason: "Timeout" } });
+    expect(denied.body.response.patch).toBeUndefined();
+    expect(closed.recorded[0]?.labels?.["admission.failure"]).toBe("timeout");
+    const open = harness(load(policiesYaml), { failurePolicy: "ignore", timeoutMs: 50 }, stuck);
+    const allowed = await answerMutatingReview(review(pod()), open.deps);
+    expect(allowed.body.response.allowed).toBe(true);
+    expect(allowed.body.response.patch).toBeUndefined();
+    expect(allowed.body.response.warnings?.[0]).toContain("allowed because admission.failurePolicy is ignore");
+  });
+
   it("follows admission.failurePolicy on an internal error", async () => {
     const broken = { policies: (): readonly CompiledPolicy[] => { throw new Error("catalog unavailable"); } };
     const { deps, recorded } = harness([], { failurePolicy: "fail" }, broken);

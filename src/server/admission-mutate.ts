@@ -15,8 +15,9 @@
  * - A mutation that fails is reported: with the policy's `failurePolicy: Fail` (or, when it
  *   declares none, `admission.failurePolicy: fail`) the request is denied, otherwise allowed with
  *   a warning and without that policy's changes.
- * - Past `admission.timeoutMs`, and on an internal error, the answer follows
- *   `admission.failurePolicy` (`fail` denies, `ignore` allows unchanged with a warning).
+ * - Past `admission.timeoutMs` (lookups of the cluster, registries and exceptions included), and
+ *   on an internal error, the answer follows `admission.failurePolicy` (`fail` denies, `ignore`
+ *   allows unchanged with a warning).
  * - Policies in shadow mode are evaluated and recorded but change nothing.
  * - A Vigil exception in force switches off the mutations it covers (matched as on every path:
  *   policies, rules, subjects, `when`); the chain runs again without them. Overrides answer one
@@ -41,7 +42,7 @@ import {
   type AdmissionFailureKind, type AdmissionRequestInfo, type AdmissionReviewResponse, type AdmissionSettings, type AdmissionStatus,
 } from "./admission-review.js";
 import { openReview, recordReview } from "./admission-exchange.js";
-import { DeadlineExceeded } from "./deadline.js";
+import { DeadlineExceeded, withDeadline } from "./deadline.js";
 import { registerWebhookRoute } from "./admission-route.js";
 
 export const ADMISSION_MUTATE_PATH = "/v1/admission/mutate";
@@ -205,14 +206,19 @@ export async function answerMutatingReview(body: unknown, deps: MutatingAdmissio
   let answer: { allowed: boolean; status?: AdmissionStatus; warnings: string[]; patch: readonly JsonPatchOperation[] };
   let draft: DecisionDraft;
   try {
-    const policies = deps.policies();
-    const parsed = toAdmissionInput(body);
-    if (parsed === undefined) throw new Error("the review has no request");
-    const cluster = deps.cluster;
-    const namespace = cluster === undefined ? undefined : eventNamespace(event);
-    const user = cluster === undefined ? undefined : requestUser(event);
-    const input = cluster === undefined ? parsed : withCluster(parsed, namespace === undefined ? undefined : cluster.namespace(namespace), user === undefined ? {} : cluster.rolesOf(user));
-    const { chain, excepted } = await mutateWithExceptions(policies, input, event, deps);
+    const mutate = async (): Promise<{ policies: readonly CompiledPolicy[]; chain: MutationChainResult; excepted: readonly { id: string; policy: string; rule: string; text: string }[] }> => {
+      const policies = deps.policies();
+      const parsed = toAdmissionInput(body);
+      if (parsed === undefined) throw new Error("the review has no request");
+      const cluster = deps.cluster;
+      const namespace = cluster === undefined ? undefined : eventNamespace(event);
+      const user = cluster === undefined ? undefined : requestUser(event);
+      const input = cluster === undefined ? parsed : withCluster(parsed, namespace === undefined ? undefined : cluster.namespace(namespace), user === undefined ? {} : cluster.rolesOf(user));
+      return { policies, ...(await mutateWithExceptions(policies, input, event, deps)) };
+    };
+    // The lookups the chain waits for (cluster, registries, exceptions in the store) are bounded
+    // by the deadline too: past it the answer follows failurePolicy, as on the validating path.
+    const { policies, chain, excepted } = await withDeadline(mutate(), exchange.remaining());
     if (exchange.remaining() < 0) throw new DeadlineExceeded("mutations finished after the deadline");
     const outcome = chainOutcome(chain, request, (name) => policies.find((p) => p.meta.name === name), deps.settings);
     for (const e of excepted) {
