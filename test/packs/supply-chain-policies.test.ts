@@ -175,3 +175,24 @@ describe("supply-chain pack: version boundaries, scoped packages and lockfile ve
     });
   }
 });
+
+describe("supply-chain pack: a change pushed to a merge branch", () => {
+  // osv-detector's real 2-package-lock.json as a new lockfile: axios 0.21.1 (x_retire-axios-0, high) is introduced.
+  async function judge(data: Record<string, unknown>): Promise<{ merged: boolean; rules: string[] }> {
+    const enricher = createDependencyEnricher({ advisories: advisories.db });
+    const event: Event = { specversion: "1.0", id: "dep-3", source: "ci/acme", type: "dev.vigil.dependency.change", subject: "acme/web", time: now, data: { repo: "acme/web", path: "package-lock.json", base: null, head: lockText, ...data } };
+    const deps = await enricher.enrich(event);
+    if (deps === undefined) throw new Error("no summary");
+    const evaluated = policySet.evaluate(contextOf(deps, event));
+    return { merged: deps.merged, rules: evaluated.findings.filter((f) => f.effect === "violation").map((f) => `${f.policy}/${f.rule}`) };
+  }
+
+  it("a direct push to main that introduces a vulnerable version is judged like any CI change (it counts as merged for past fixes)", async () => {
+    expect(await judge({ ref: "refs/heads/feature-x" })).toEqual({ merged: false, rules: ["supply-chain-vulnerable-dependency-ci/high-vulnerability"] });
+    expect(await judge({ ref: "refs/heads/main" })).toEqual({ merged: true, rules: ["supply-chain-vulnerable-dependency-ci/high-vulnerability"] });
+  });
+
+  it("a merged pull request (merged: true with its number) is not gated again", async () => {
+    expect(await judge({ ref: "refs/heads/main", pullRequest: 41, merged: true })).toEqual({ merged: true, rules: [] });
+  });
+});
