@@ -21,6 +21,12 @@ describe("buildDecision", () => {
     expect(d.policyRevisions).toEqual({ p: "1", q: "2" });
   });
 
+  it("the summary of violations that do not deny agrees in number (1 violation that does not deny, 2 violations that do not deny)", () => {
+    const warn = (rule: string) => finding({ rule, mode: "warn", severity: "medium" });
+    expect(buildDecision(ctx, [warn("w")], {}, options).explanation.summary).toBe("Allowed (notify) with 1 violation that does not deny: p/w: bad.");
+    expect(buildDecision(ctx, [warn("w"), warn("v")], {}, options).explanation.summary).toBe("Allowed (notify) with 2 violations that do not deny: p/w: bad (and 1 more).");
+  });
+
   it("denies iff a deny-mode violation exists; tier from the strongest mode", () => {
     const warn = finding({ rule: "w", mode: "warn", severity: "medium" });
     expect(buildDecision(ctx, [warn], {}, options)).toMatchObject({ verdict: "allow", tier: "notify" });

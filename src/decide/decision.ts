@@ -117,7 +117,7 @@ export function summarize(verdict: Verdict, tier: Tier, findings: readonly Findi
   const violations = findings.filter((f) => f.effect === "violation");
   const errors = findings.filter((f) => f.effect === "error");
   if (verdict === "deny") return `Denied (${tier}) by ${plural(denying.length, "deny violation")}: ${first(denying)}.`;
-  if (violations.length > 0) return `Allowed (${tier}) with ${plural(violations.length, "violation")} that do not deny: ${first(violations)}.`;
+  if (violations.length > 0) return `Allowed (${tier}) with ${plural(violations.length, "violation")} that ${violations.length === 1 ? "does" : "do"} not deny: ${first(violations)}.`;
   if (errors.length > 0) return `Allowed (${tier}), but ${plural(errors.length, "policy error")}: ${first(errors)}.`;
   if (exempted.length === 0) exempted = policyExemptions(findings);
   if (exempted.length > 0) {
