@@ -62,7 +62,7 @@ export interface ActionQuery {
 
 export interface Executor {
   /** Plans a decision's actions (static guardrails judged, promotion state read); applies nothing. */
-  plan(draft: DecisionDraft, ctx: Context, policy?: PolicyLookup): Promise<PlanOutput>;
+  plan(draft: DecisionDraft, ctx: Context, policy?: PolicyLookup, options?: { readonly targetsWhenSkipped?: (policy: string) => boolean }): Promise<PlanOutput>;
   /** Applies planned actions within the guardrails; records each one. Never rejects for an actuator failure. */
   apply(planned: readonly PlannedAction[]): Promise<ActionRecord[]>;
   /** plan + apply, and the decision updated with the plans and what happened to them. */
@@ -212,13 +212,14 @@ export function createExecutor(options: ExecutorOptions): Executor {
   }
 
   const executor: Executor = {
-    async plan(draft, ctx, policy) {
+    async plan(draft, ctx, policy, planOptions = {}) {
       const names = [...new Set(draft.findings.filter((f) => f.effect === "violation" && (metaOf(policy?.(f.policy))?.remediation ?? f.remediation ?? []).length > 0).map((f) => f.policy))];
       if (names.length === 0) return { planned: [], notPlanned: [] };
       const promotions = await readPromotions(storage, names);
       return planActions({
         draft, ctx, policy, guardrails, actuators, programs, entity: options.entity,
         promoted: (name) => promotions.get(name)?.promoted === true,
+        targetsWhenSkipped: planOptions.targetsWhenSkipped,
       });
     },
 

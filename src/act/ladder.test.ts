@@ -59,7 +59,7 @@ interface Harness {
 }
 
 async function harness(): Promise<Harness> {
-  const { policies, errors } = loadPolicyText([policy("idle-vm"), policy("idle-db", `    adaptive:\n      - when: input.env == "production"\n        tier: approve\n`), policy("idle-plain"), policy("idle-gated", "    dryRun: true\n"), policy("idle-adaptive", `    adaptive:\n      - when: input.planned == true\n        tier: notify\n`), notifyOnly].join("---\n"));
+  const { policies, errors } = loadPolicyText([policy("idle-vm"), policy("idle-db", `    adaptive:\n      - when: input.env == "production"\n        tier: approve\n`), policy("idle-plain"), policy("idle-gated", "    dryRun: true\n"), policy("idle-adaptive", `    adaptive:\n      - when: input.planned == true\n        tier: notify\n      - when: input.maintenance == true\n        tier: observe\n`), notifyOnly].join("---\n"));
   expect(errors).toEqual([]);
   const set = createPolicySet(policies);
   const store = await createTempStore(createSqliteStorage);
@@ -205,6 +205,24 @@ describe("enforcement ladder", () => {
     expect(item?.status).toBe("applied");
     expect((await h.executor.getAction(item!.actions[0]!))?.status).toBe("applied");
     expect(item!.history.filter((e) => e.event === "applied")).toHaveLength(1);
+  });
+
+  it("a decision at tier observe (no action planned at all) drops the held stop too", async () => {
+    await h.violate("vm-20", "idle-adaptive");
+    const [vm] = await h.ladder.list({ policy: "idle-adaptive" });
+    expect(vm?.held.map((p) => p.plan.actuator)).toEqual(["fake.set-state"]);
+    h.clock.set("2026-01-09T12:00:00Z");
+    const observe = await h.violate("vm-20", "idle-adaptive", { input: { maintenance: true } });
+    expect(observe.explanation.steps.find((s) => s.kind === "tier" && s.policy === "idle-adaptive")?.tier).toBe("observe");
+    expect(observe.actions).toEqual([]);
+    expect(observe.explanation.steps.some((s) => s.text.startsWith("already on the ladder (episode 1, violation 2)"))).toBe(true);
+    const dropped = await h.ladder.get(vm!.id);
+    expect(dropped).toMatchObject({ held: [], lastDecisionId: observe.id, violations: 2 });
+    h.clock.set("2026-01-12T10:00:00Z");
+    await h.ladder.tick();
+    expect(h.fake.calls.filter((c) => c.kind === "fake.set-state")).toEqual([]);
+    // Not seen since Friday noon: the empty mark lapses at its due time.
+    expect((await h.ladder.get(vm!.id))?.history.map((e) => e.event)).toEqual(["opened", "held actions dropped", "lapsed"]);
   });
 
   it("a decision at a lower tier (notify) drops the held stop: nothing runs at the due time and the mark is released; a later remediate decision holds it again", async () => {

@@ -177,7 +177,7 @@ export function createLadder(options: LadderOptions): Ladder {
     settings,
 
     async act(draft, ctx, policy) {
-      const { planned, notPlanned } = await executor.plan(draft, ctx, policy);
+      const { planned, notPlanned } = await executor.plan(draft, ctx, policy, { targetsWhenSkipped: (name) => ladderSettingsFor(settings, name) !== undefined });
       const now = clock.now();
       const immediate: PlannedAction[] = [];
       const groups = new Map<string, { policy: string; target: { kind: string; id: string }; plans: PlannedAction[] }>();
@@ -242,6 +242,23 @@ export function createLadder(options: LadderOptions): Ladder {
         item = await save(item, doc?.version ?? 0);
         items.push(item);
         steps.push({ kind: "action", text: `enforcement ladder episode ${item.episode} opened: ${describeLadderItem(item)}`, policy: group.policy, ref: item.id });
+      }
+      // A violation at a tier that runs none of its policy's actions (observe; block without
+      // notifications) plans nothing for the target, so it has no group above; a waiting mark on
+      // that target drops its held actions as for a notify-tier decision: the latest evidence rules.
+      const quiet = new Map<string, { policy: string; target: { kind: string; id: string } }>();
+      for (const item of notPlanned) {
+        if (item.target === undefined || ladderSettingsFor(settings, item.policy) === undefined) continue;
+        const id = ladderIdOf(item.policy, item.target);
+        if (!groups.has(id)) quiet.set(id, { policy: item.policy, target: item.target });
+      }
+      for (const [id, { policy: name }] of quiet) {
+        const doc = await storage.getDoc<LadderItem>(LADDER_COLLECTION, id);
+        if (doc === undefined || doc.value.status !== "waiting" || !isOpenNow(doc.value, now.getTime())) continue;
+        const seen = { ...doc.value, lastDecisionId: draft.id, lastSeenAt: now.toISOString(), violations: doc.value.violations + 1 };
+        const item = await save(doc.value.held.length > 0 ? withEvent(seen, "held actions dropped", { held: [] }, undefined, `decision ${draft.id} (tier ${draft.tier}) plans none of them`) : seen, doc.version);
+        items.push(item);
+        steps.push({ kind: "action", text: `already on the ladder (episode ${item.episode}, violation ${item.violations}): ${describeLadderItem(item)}; nothing new sent`, policy: name, ref: item.id });
       }
       for (const record of records) steps.push({ kind: "action", text: describeRecord(record), policy: record.policy, ref: record.id });
       const actions = [...records.map((r) => r.plan), ...heldPlans.map((p) => p.plan)];

@@ -53,12 +53,22 @@ export interface PlanInput {
   readonly programs: ConditionCache;
   /** Extra entity lookup for targets the context does not hold (e.g. the entity store). */
   readonly entity?: ((target: { readonly kind: string; readonly id: string }) => Entity | undefined) | undefined;
+  /** Policies whose references skipped at this tier still get their target resolved (the enforcement ladder's). */
+  readonly targetsWhenSkipped?: ((policy: string) => boolean) | undefined;
+}
+
+export interface NotPlanned {
+  readonly policy: string;
+  readonly action: string;
+  readonly reason: string;
+  /** For `targetsWhenSkipped` policies: the target the reference would have acted on, when it resolved. */
+  readonly target?: { readonly kind: string; readonly id: string };
 }
 
 export interface PlanOutput {
   readonly planned: readonly PlannedAction[];
   /** Remediation references not planned at this tier (for the explanation). */
-  readonly notPlanned: readonly { readonly policy: string; readonly action: string; readonly reason: string }[];
+  readonly notPlanned: readonly NotPlanned[];
 }
 
 /** Tier per (policy, rule) from the draft's tier steps; the draft's tier when a step has none. */
@@ -151,7 +161,7 @@ export function planActions(input: PlanInput): PlanOutput {
   const planned = new Map<string, PlannedAction>();
   /** The remediation entry (policy, index) each planned id came from: another finding's same entry is the same action. */
   const entryOf = new Map<string, string>();
-  const notPlanned: { policy: string; action: string; reason: string }[] = [];
+  const notPlanned: NotPlanned[] = [];
   for (const finding of draft.findings) {
     if (finding.effect !== "violation") continue;
     const handle = input.policy?.(finding.policy);
@@ -162,21 +172,26 @@ export function planActions(input: PlanInput): PlanOutput {
     refs.forEach((ref, index) => {
       const origin = `policy ${finding.policy} spec.remediation[${index}]`;
       const notifies = notification.has(ref.action);
+      const sources = [ref.target ?? "", ...Object.values(ref.params ?? {}).map((v) => JSON.stringify(v) ?? "")];
+      const activationOf = () => ({
+        ...activationForPolicy(handle, ctx, sources),
+        finding: { policy: finding.policy, rule: finding.rule, severity: finding.severity, message: finding.message, ...(finding.resource ? { resource: finding.resource } : {}) },
+        decision: { id: draft.id, tier: draft.tier, verdict: draft.verdict, risk: draft.risk.score },
+      });
       if (tier === "observe" || (!notifies && (tier === "notify" || tier === "block"))) {
-        notPlanned.push({ policy: finding.policy, action: ref.action, reason: `tier ${tier} does not run ${ref.action}` });
+        const skipped: NotPlanned = { policy: finding.policy, action: ref.action, reason: `tier ${tier} does not run ${ref.action}` };
+        let target: { kind: string; id: string } | undefined;
+        if (input.targetsWhenSkipped?.(finding.policy) === true) {
+          try { target = resolveTarget(ref, ctx, finding, input.programs, activationOf(), origin); } catch { target = undefined; }
+        }
+        notPlanned.push(target === undefined ? skipped : { ...skipped, target });
         return;
       }
       let target: { kind: string; id: string };
       let params: Record<string, unknown> = {};
       let problem: { cause: BlockCause; reason: string } | undefined;
-      const sources = [ref.target ?? "", ...Object.values(ref.params ?? {}).map((v) => JSON.stringify(v) ?? "")];
       try {
-        const base = activationForPolicy(handle, ctx, sources);
-        const activation = {
-          ...base,
-          finding: { policy: finding.policy, rule: finding.rule, severity: finding.severity, message: finding.message, ...(finding.resource ? { resource: finding.resource } : {}) },
-          decision: { id: draft.id, tier: draft.tier, verdict: draft.verdict, risk: draft.risk.score },
-        };
+        const activation = activationOf();
         target = resolveTarget(ref, ctx, finding, input.programs, activation, origin);
         params = renderParams(ref.params ?? {}, input.programs, activation, `${origin}.params`) as Record<string, unknown>;
       } catch (error) {
