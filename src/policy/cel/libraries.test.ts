@@ -84,6 +84,16 @@ describe("strings", () => {
     expect(value("strings.quote('say \"hi\"\\n')")).toBe('"say \\"hi\\"\\n"');
   });
 
+  it("trim is linear in the string: a long run of inner blanks took quadratic time (160,000: 70 s)", () => {
+    const padded = `\u00a0 x${" ".repeat(200_000)}\ty \u3000\n`;
+    const started = performance.now();
+    expect(value("s.trim()", { s: padded })).toBe(padded.slice(2, -3));
+    expect(value("s.trim()", { s: " \t\n\v\f\r\u0085\u00a0\u1680\u2000\u200a\u2028\u2029\u202f\u205f\u3000" })).toBe("");
+    // Not Unicode White_Space (Go's unicode.IsSpace): zero-width space, BOM.
+    expect(value("s.trim()", { s: "\u200bx\ufeff" })).toBe("\u200bx\ufeff");
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
   it("format", () => {
     expect(value("'%s/%s has %d replicas'.format([object.metadata.namespace, object.metadata.name, object.spec.replicas])", obj)).toBe("shop/web has 3 replicas");
     expect(value("'%.2f%%'.format([12.345])")).toBe("12.35%");

@@ -136,12 +136,20 @@ function substring(s: unknown, start: unknown, end?: unknown): string {
   return cps ? cps.slice(a, b).join("") : text.slice(a, b);
 }
 
-// Unicode White_Space (what Go's strings.TrimSpace / unicode.IsSpace trims)
-const whitespace = "[\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]";
-const trimPattern = new RegExp(`^${whitespace}+|${whitespace}+$`, "g");
+/** Unicode White_Space (what Go's strings.TrimSpace / unicode.IsSpace trims); all in the BMP. */
+function isSpace(c: number): boolean {
+  return (c >= 0x09 && c <= 0x0d) || c === 0x20 || c === 0x85 || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a)
+    || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000;
+}
 
+/** A scan from each end: linear (a RegExp `\s+$` retried at every blank of an inner run was quadratic). */
 function trim(s: unknown): string {
-  return str("trim", s).replace(trimPattern, "");
+  const text = str("trim", s);
+  let start = 0;
+  let end = text.length;
+  while (start < end && isSpace(text.charCodeAt(start))) start++;
+  while (end > start && isSpace(text.charCodeAt(end - 1))) end--;
+  return text.slice(start, end);
 }
 
 function asciiCase(fn: string, upper: boolean): (s: unknown) => string {
