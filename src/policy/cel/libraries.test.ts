@@ -84,6 +84,28 @@ describe("strings", () => {
     expect(value("strings.quote('say \"hi\"\\n')")).toBe('"say \\"hi\\"\\n"');
   });
 
+  it("indexOf / lastIndexOf search natively and count code points: a long near-miss needle took quadratic time", () => {
+    const text = `${"a".repeat(100_000)}😀`;
+    const needle = `${"a".repeat(10_000)}b`;
+    const started = performance.now();
+    expect(value("s.indexOf(t)", { s: text, t: needle })).toBe(-1);
+    expect(value("s.lastIndexOf(t)", { s: text, t: needle })).toBe(-1);
+    expect(performance.now() - started).toBeLessThan(1000);
+    // A match never starts or ends inside a surrogate pair (a lone surrogate matches only itself).
+    const pair = { s: "a😀b😀", hi: "\ud83d", lo: "\ude00" };
+    expect(value("s.indexOf(hi)", pair)).toBe(-1);
+    expect(value("s.indexOf(lo)", pair)).toBe(-1);
+    expect(value("s.lastIndexOf(lo)", pair)).toBe(-1);
+    expect(value("(s + lo).lastIndexOf(lo)", pair)).toBe(4);
+    expect(value("s.indexOf('😀', 2)", pair)).toBe(3);
+    expect(value("s.lastIndexOf('😀', 2)", pair)).toBe(1);
+    expect(value("s.lastIndexOf('b😀')", pair)).toBe(2);
+    expect(value("s.lastIndexOf('', 2)", pair)).toBe(2);
+    expect(value("s.indexOf('', 4)", pair)).toBe(4);
+    expect(value("'aaa'.lastIndexOf('aa')")).toBe(1);
+    expect(value("'aaa'.lastIndexOf('aa', 0)")).toBe(0);
+  });
+
   it("trim is linear in the string: a long run of inner blanks took quadratic time (160,000: 70 s)", () => {
     const padded = `\u00a0 x${" ".repeat(200_000)}\ty \u3000\n`;
     const started = performance.now();

@@ -5,6 +5,7 @@
  */
 import { chargeSize } from "../runtime/cost.js";
 import type { Overload } from "../runtime/functions.js";
+import { codePointLength } from "../runtime/access.js";
 import { err, isInt, noOverload } from "../runtime/values.js";
 import { formatString } from "./format.js";
 
@@ -40,38 +41,63 @@ function charAt(s: unknown, i: unknown): string {
   return cps ? (cps[n] as string) : (text[n] as string);
 }
 
+/** True when UTF-16 offset `i` does not split a surrogate pair. */
+function atCodePoint(text: string, i: number): boolean {
+  if (i <= 0 || i >= text.length) return true;
+  const low = text.charCodeAt(i);
+  const high = text.charCodeAt(i - 1);
+  return !(low >= 0xdc00 && low <= 0xdfff && high >= 0xd800 && high <= 0xdbff);
+}
+
+/** The UTF-16 offset of code point `index` (at most the number of code points). */
+function unitOffset(text: string, index: number): number {
+  let unit = 0;
+  for (let k = 0; k < index; k++) unit += atCodePoint(text, unit + 1) ? 1 : 2;
+  return unit;
+}
+
+/** The code point index of UTF-16 offset `unit` (a code point boundary). */
+function codePointIndex(text: string, unit: number): number {
+  let index = 0;
+  for (let i = 0; i < unit; i++) if (atCodePoint(text, i + 1)) index++;
+  return index;
+}
+
+/**
+ * Where `sub` occurs on code point boundaries, searching with the native (linear in practice)
+ * String methods from `unit` forwards or backwards; -1 when nowhere.
+ */
+function search(text: string, sub: string, unit: number, backwards: boolean): number {
+  let i = backwards ? text.lastIndexOf(sub, unit) : text.indexOf(sub, unit);
+  while (i >= 0 && !(atCodePoint(text, i) && atCodePoint(text, i + sub.length))) {
+    i = backwards ? (i === 0 ? -1 : text.lastIndexOf(sub, i - 1)) : text.indexOf(sub, i + 1);
+  }
+  return i;
+}
+
 function indexOf(s: unknown, sub: unknown, from?: unknown): number {
   const text = str("indexOf", s, sub);
   if (typeof sub !== "string") throw noOverload("indexOf", s, sub);
   const start = from === undefined ? 0 : int("indexOf", from, s, sub);
-  const cps = codePoints(text);
-  const len = cps ? cps.length : text.length;
+  const plain = !surrogate.test(text);
+  const len = plain ? text.length : codePointLength(text);
   if (start < 0 || start > len) outOfRange(start);
-  if (!cps && !surrogate.test(sub)) return text.indexOf(sub, start);
-  const units = cps ?? Array.from(text);
-  const needle = Array.from(sub);
-  for (let i = start; i + needle.length <= units.length; i++) {
-    let ok = true;
-    for (let j = 0; j < needle.length; j++) if (units[i + j] !== needle[j]) { ok = false; break; }
-    if (ok) return i;
-  }
-  return -1;
+  if (plain && !surrogate.test(sub)) return text.indexOf(sub, start);
+  const found = search(text, sub, unitOffset(text, start), false);
+  return found < 0 ? -1 : codePointIndex(text, found);
 }
 
 function lastIndexOf(s: unknown, sub: unknown, from?: unknown): number {
   const text = str("lastIndexOf", s, sub);
   if (typeof sub !== "string") throw noOverload("lastIndexOf", s, sub);
-  const units = codePoints(text) ?? text.split("");
-  const needle = Array.from(sub);
-  const start = from === undefined ? units.length : int("lastIndexOf", from, s, sub);
-  if (start < 0 || start > units.length) outOfRange(start);
-  if (needle.length === 0) return start;
-  for (let i = Math.min(start, units.length - needle.length); i >= 0; i--) {
-    let ok = true;
-    for (let j = 0; j < needle.length; j++) if (units[i + j] !== needle[j]) { ok = false; break; }
-    if (ok) return i;
-  }
-  return -1;
+  const plain = !surrogate.test(text);
+  const len = plain ? text.length : codePointLength(text);
+  const start = from === undefined ? len : int("lastIndexOf", from, s, sub);
+  if (start < 0 || start > len) outOfRange(start);
+  if (sub === "") return start;
+  if (plain && !surrogate.test(sub)) return text.lastIndexOf(sub, start);
+  const found = search(text, sub, unitOffset(text, start), true);
+  return found < 0 ? -1 : codePointIndex(text, found);
 }
 
 function replace(s: unknown, from: unknown, to: unknown, limit?: unknown): string {
