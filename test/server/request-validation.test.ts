@@ -73,3 +73,16 @@ describe("request-reading errors say what to do", () => {
     expect(absent.json().error.message).toMatch(/Content-Type is absent: .*application\/json/);
   });
 });
+
+describe("POST /v1/tokens", () => {
+  it("refuses a token that would be expired from the start (400 naming expiresAt), and creates none", async () => {
+    const before = (await t.as("admin", { method: "GET", url: "/v1/tokens" })).json().tokens.length;
+    const response = await t.as("admin", { method: "POST", url: "/v1/tokens", payload: { name: "late", roles: ["viewer"], expiresAt: "2020-01-01T00:00:00Z" } });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error.field).toBe("expiresAt");
+    expect(response.json().error.message).toContain("2020-01-01T00:00:00Z");
+    expect((await t.as("admin", { method: "GET", url: "/v1/tokens" })).json().tokens).toHaveLength(before);
+    // The test clock reads 2025-03-03T10:00:00Z: a later expiry is fine.
+    expect((await t.as("admin", { method: "POST", url: "/v1/tokens", payload: { name: "later", roles: ["viewer"], expiresAt: "2025-03-04T00:00:00Z" } })).statusCode).toBe(201);
+  });
+});

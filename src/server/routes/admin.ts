@@ -4,6 +4,7 @@ import { parseRoles, type Agent, type Role } from "../../agent.js";
 import type { PostureLevel } from "../../core/entity.js";
 import { postureLevels } from "../../core/entity.js";
 import { feedbackLabels, type FeedbackLabel } from "../../core/feedback.js";
+import { VigilError } from "../../core/errors.js";
 import { route, schemas } from "../route.js";
 
 const postureSchema = {
@@ -93,6 +94,10 @@ export function adminRoutes(app: FastifyInstance, agent: Agent): void {
     body: { type: "object", required: ["name", "roles"], additionalProperties: false, properties: { name: { type: "string", minLength: 1, maxLength: 200 }, roles: { type: "array", minItems: 1, items: { enum: roleNames } }, expiresAt: { type: "string", format: "date-time" } } },
     responses: { 201: { description: "The token and its record.", schema: { type: "object", properties: { token: { type: "string" }, record: tokenInfoSchema } } } },
     async handler(request, reply, { agent: a, actor }) {
+      const { expiresAt } = request.body;
+      if (expiresAt !== undefined && Date.parse(expiresAt) <= a.clock.now().getTime()) {
+        throw new VigilError("VIGIL_BAD_INPUT", `expiresAt ${expiresAt} is not in the future (now ${a.clock.now().toISOString()}): such a token would never work; give a later time or leave expiresAt out`, { field: "expiresAt" });
+      }
       const created = await a.tokens.create({ name: request.body.name, roles: parseRoles(request.body.roles), ...(request.body.expiresAt ? { expiresAt: request.body.expiresAt } : {}) }, actor.id);
       return reply.code(201).send(created);
     },
