@@ -30,8 +30,8 @@ function decide(options: { environment?: string; launch?: boolean }) {
     },
     signals: {
       // At the pack's thresholds: score 0.5 (the detector's zThreshold), confidence 0.3.
-      spike: { score: 0.5, confidence: 0.3, factors: [{ name: "account cost spike", contribution: 0.5 }], values: { applicable: true, role: "account", entity: "account/111", observed: 30, expected: 10, ratio: 3, slot: "Mon", byRole: { account: { observed: 30, expected: 10, score: 0.5 } } } },
-      idle: { score: 0, confidence: 0, factors: [], values: { applicable: false } },
+      spike: { detector: "spike", score: 0.5, confidence: 0.3, factors: [{ name: "account cost spike", contribution: 0.5 }], values: { applicable: true, role: "account", entity: "account/111", observed: 30, expected: 10, ratio: 3, slot: "Mon", byRole: { account: { observed: 30, expected: 10, score: 0.5 } } } },
+      idle: { detector: "idle", score: 0, confidence: 0, factors: [], values: { applicable: false } },
     },
     features: {},
   };
