@@ -39,11 +39,17 @@ export interface ConditionCache {
 
 const MAX_CACHED = 10_000;
 
+/** Cache key of a source that failed to compile, per origin (programs are keyed by source alone). */
+function errorKey(origin: string, source: string): string {
+  return `\u0000${origin}\u0000${source}`;
+}
+
 export function createConditionCache(env: CelEnvironment): ConditionCache {
   const programs = new Map<string, CelProgram | VigilError>();
   const cache: ConditionCache = {
     compile(source, origin) {
-      const cached = programs.get(source);
+      // A compile error names its origin: the same broken source in another policy compiles (and is cached) under that one's name.
+      const cached = programs.get(source) ?? programs.get(errorKey(origin, source));
       if (cached !== undefined) return cached;
       let result: CelProgram | VigilError;
       try {
@@ -52,7 +58,7 @@ export function createConditionCache(env: CelEnvironment): ConditionCache {
         result = error instanceof VigilError ? error : new VigilError("VIGIL_POLICY_COMPILE", `CEL error in ${origin}: ${String(error)}`, { field: origin }, error);
       }
       if (programs.size >= MAX_CACHED) programs.clear();
-      programs.set(source, result);
+      programs.set(result instanceof VigilError ? errorKey(origin, source) : source, result);
       return result;
     },
     evaluate(source, origin, activation) {

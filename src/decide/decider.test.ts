@@ -147,6 +147,17 @@ spec:
     expect(d.explanation.steps.find((s) => s.kind === "tier")?.text).toContain("adaptive rule 1 not applied");
   });
 
+  it("a broken adaptive condition shared by two policies is reported under each policy's own name", () => {
+    const decider = createDecider();
+    const broken = "context.posture.level ==";
+    const metas: Record<string, PolicyMeta> = { first: meta("first", { tier: "notify", adaptive: [{ when: broken, tier: "block" }] }), second: meta("second", { tier: "notify", adaptive: [{ when: broken, tier: "block" }] }) };
+    const tierText = (policy: string) => decider.decide(context({}), [violation({ policy })], {}, { ...options, policy: (n) => metas[n] }).explanation.steps.find((s) => s.kind === "tier")?.text ?? "";
+    expect(tierText("first")).toContain("policy first spec.enforcement.adaptive[0].when");
+    const second = tierText("second");
+    expect(second).toContain("policy second spec.enforcement.adaptive[0].when");
+    expect(second).not.toContain("policy first");
+  });
+
   it("moves by risk only within a declared floor..ceiling", () => {
     const decider = createDecider();
     const metas: Record<string, PolicyMeta> = {
