@@ -55,6 +55,16 @@ describe("cost bound", () => {
     expect(big.ok === false && big.error.kind).toBe("cost_exceeded");
   });
 
+  it("parses hostile request text in linear time (double() of 40,000 digits and a letter took 4.7 s)", () => {
+    const started = performance.now();
+    expect(kind("double(s)", { s: `${"1".repeat(200_000)}x` })).toBe("invalid_argument");
+    expect(kind("double(s)", { s: `.${"1".repeat(200_000)}e` })).toBe("invalid_argument");
+    expect(performance.now() - started).toBeLessThan(1000);
+    const value = (expr: string, s: string): unknown => { const o = env.compile(expr).evaluate({ s }); return o.ok ? o.value : o.error.kind; };
+    expect(["1", "1.", "1.5", ".5", "-2.5e3", "+1E-2", "inf", "-Infinity", "NaN"].map((s) => value("string(double(s))", s))).toEqual(["1", "1", "1.5", "0.5", "-2500", "0.01", "+Inf", "-Inf", "NaN"]);
+    expect([".", "", "1e", "e1", "1.2.3", "--1"].map((s) => value("double(s)", s))).toEqual(Array(6).fill("invalid_argument"));
+  });
+
   it("gives a nested evaluation its own budget and restores the outer one", () => {
     const inner = env.compile("lists.range(300).map(i, i).size()");
     const outerEnv = createCelEnvironment({

@@ -57,7 +57,9 @@ export function toUint(v: unknown): CelUint {
   throw noOverload("uint", v);
 }
 
-const floatText = /^[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf|infinity|nan)$/i;
+// Unambiguous (`\d+(?:\.\d*)?`, not `\d+\.?\d*`): a digit run splits one way only, so a long
+// invalid text fails in linear time instead of being retried at every split (quadratic).
+const floatText = /^[+-]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|inf|infinity|nan)$/i;
 
 export function toDouble(v: unknown): number | CelDouble {
   if (isDouble(v)) return v as number | CelDouble;
