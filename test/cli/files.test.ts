@@ -30,6 +30,15 @@ describe("input and output files", () => {
       expect(run.stdout).toBe("");
     });
 
+    it(`${name} --out naming the input file is refused before the input is truncated`, async () => {
+      const events = [event("e1", publicRequest), event("e2", privateRequest)].join("\n");
+      const dir = tempDir({ "p.yaml": bucketPolicy, "events.jsonl": events });
+      const run = await vigil(["replay", ...mode, "-p", "p.yaml", "--out", "./events.jsonl", "events.jsonl"], { cwd: dir, env: { VIGIL_STORE_PATH: join(dir, "vigil.db") } });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain("--out");
+      expect(readFileSync(join(dir, "events.jsonl"), "utf8")).toBe(events);
+    });
+
     it(`${name} --out where a file stands in the way of the directory: exit 2 naming --out`, async () => {
       const dir = tempDir({ "p.yaml": bucketPolicy, "events.jsonl": event("e1", publicRequest), "taken": "a file" });
       const run = await vigil(["replay", ...mode, "-p", "p.yaml", "--out", "taken/d.jsonl", "events.jsonl"], { cwd: dir, env: { VIGIL_STORE_PATH: join(dir, "vigil.db") } });

@@ -1,4 +1,6 @@
+import { statSync } from "node:fs";
 import { once } from "node:events";
+import { resolve } from "node:path";
 import { createBulkDecisionRecorder, createEvaluator, loadExemptions, loadPolicySet, type BulkDecisionRecorder } from "../../agent.js";
 import { VigilError } from "../../core/errors.js";
 import { decisionOutput } from "../../decide/output.js";
@@ -33,6 +35,17 @@ function progress(io: CliIo, read: number, bad: number, started: number): void {
   const rate = elapsed > 0 ? Math.round(read / elapsed) : 0;
   const spinner = "|/-\\"[Math.floor(elapsed * 4) % 4];
   io.stderr.write(`\r${spinner} replay: ${read} events, ${bad} bad lines, ${rate} events/s   `);
+}
+
+/** The same file (by path, or by device and inode when both exist: links). */
+function sameFile(a: string, b: string): boolean {
+  if (a === b) return true;
+  try {
+    const [x, y] = [statSync(a), statSync(b)];
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
 }
 
 /** An option the mode asked for would not use is refused, naming it, rather than ignored (e.g. --fp-budget without --compare never fails the run). */
@@ -77,6 +90,11 @@ export const replayCommand: Command = {
   ],
   async run(args, io) {
     refuseIgnoredOptions(args);
+    const outPath = stringOption(args, "out");
+    const inPath = args.positionals[0];
+    if (outPath !== undefined && inPath !== undefined && inPath !== "-" && sameFile(resolve(io.cwd, outPath), resolve(io.cwd, inPath))) {
+      throw new VigilError("VIGIL_BAD_INPUT", `--out ${outPath} is the input file: writing it would empty it before it is read; name another file`, { field: "--out" });
+    }
     if (stringList(args, "compare").length > 0) return runReplayCompare(args, io);
     if (!flag(args, "no-context")) return runContextReplay(args, io);
     if (stringOption(args, "setup") !== undefined) throw new VigilError("VIGIL_BAD_INPUT", "--setup needs the context (entities and exceptions are part of it): drop --no-context", { field: "--setup" });
@@ -92,7 +110,6 @@ export const replayCommand: Command = {
     const path = args.positionals[0] ?? "-";
     const file = path === "-" ? undefined : await openInputFile(path, io);
     const input = file ?? io.stdin;
-    const outPath = stringOption(args, "out");
     let outStream: NodeJS.WritableStream;
     try {
       outStream = outPath ? await openOutputFile(outPath, io) : io.stdout;
