@@ -58,6 +58,11 @@ export function buildServer(options: ServerOptions): VigilServer {
     // not silently dropped (fastify's default): `{"input": ..., "dry_run": true}` would be
     // recorded as enforced, `?verdit=deny` would list every decision.
     ajv: { customOptions: { removeAdditional: false } },
+    // Errors the router meets before any route (a URL that cannot be percent-decoded) get
+    // Vigil's error shape too, not fastify's default one.
+    frameworkErrors: (error, _request, reply) => {
+      void sendError(reply, error);
+    },
     ...(tls ? { https: { cert: readFileSync(tls.cert), key: readFileSync(tls.key) } } : {}),
   }) as unknown as FastifyInstance;
   const openapi = createOpenApiCollector(app);

@@ -39,6 +39,7 @@ const requestErrorField: Readonly<Record<string, string>> = {
   FST_ERR_CTP_BODY_TOO_LARGE: "body",
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: "content-length",
   FST_ERR_CTP_INVALID_MEDIA_TYPE: "content-type",
+  FST_ERR_BAD_URL: "url",
 };
 
 /** `body.input`, `querystring.limit`: where a JSON Schema validation failed (or the body could not be read). */
@@ -60,6 +61,9 @@ function requestErrorMessage(reply: FastifyReply, error: FastifyLikeError): stri
   if (error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
     const contentType = reply.request.headers["content-type"];
     return `Content-Type ${contentType === undefined || contentType === "" ? "is absent" : `${contentType} is not accepted here`}: send the body as JSON with Content-Type: application/json`;
+  }
+  if (error.code === "FST_ERR_BAD_URL") {
+    return `the URL ${reply.request.url} cannot be decoded: percent-encode each byte of a path or query value as %XY (a % sign itself as %25)`;
   }
   return undefined;
 }

@@ -86,3 +86,13 @@ describe("POST /v1/tokens", () => {
     expect((await t.as("admin", { method: "POST", url: "/v1/tokens", payload: { name: "later", roles: ["viewer"], expiresAt: "2025-03-04T00:00:00Z" } })).statusCode).toBe(201);
   });
 });
+
+describe("a URL that cannot be decoded", () => {
+  it("is 400 in Vigil's error shape, naming the URL and the fix", async () => {
+    const response = await t.as("viewer", { method: "GET", url: "/v1/entities/principal/%E0%A4%A" });
+    expect(response.statusCode).toBe(400);
+    const { error } = response.json();
+    expect(error).toMatchObject({ code: "VIGIL_BAD_INPUT", field: "url" });
+    expect(error.message).toContain("percent-encod");
+  });
+});
