@@ -3,7 +3,7 @@ import type { Override, PolicyException } from "../core/review.js";
 import { loadPolicyText } from "../policy/load.js";
 import { createPolicySet } from "../policy/policy-set.js";
 import { appliedRefs, createDecider } from "./decider.js";
-import { applyExemptions, globMatch } from "./exemptions.js";
+import { applyExemptions, exceptionActive, globMatch } from "./exemptions.js";
 import { createConditionCache } from "./conditions.js";
 import { defaultCelEnvironment } from "../policy/load.js";
 import { context, DAY, HOUR, manualClock, violation } from "./test-support.js";
@@ -46,6 +46,14 @@ describe("exceptions", () => {
     expect(expired.findings[0]?.effect).toBe("violation");
     clock.set(t0);
     expect(decideAt({ ...ex, revokedAt: new Date(Date.parse(t0) - HOUR).toISOString() }).verdict).toBe("deny");
+  });
+
+  it("a revocation time that does not parse counts as revoked (fails closed, as an unparsable expiry does)", () => {
+    const ex = exception({ revokedAt: "yesterday" });
+    const d = decider.decide(context({}, { now: t0 }), [finding], {}, { id: "d", now: t0, enforced: true, exceptions: [ex] });
+    expect(d.verdict).toBe("deny");
+    expect(exceptionActive(ex, t0)).toBe(false);
+    expect(exceptionActive(exception({ expiresAt: "soon" }), t0)).toBe(false);
   });
 
   it("scopes by policy globs, rules, subjects and entity labels", () => {

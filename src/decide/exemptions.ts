@@ -60,7 +60,8 @@ function ms(time: string | undefined): number {
 /** True while the exception is in force at `now` (not revoked, not expired). */
 export function exceptionActive(exception: PolicyException, now: string): boolean {
   const t = Date.parse(now);
-  if (exception.revokedAt !== undefined && ms(exception.revokedAt) <= t) return false;
+  // A revocation time that does not parse counts as revoked (fail closed, like an unparsable expiry).
+  if (exception.revokedAt !== undefined && !(ms(exception.revokedAt) > t)) return false;
   const expires = ms(exception.expiresAt);
   return Number.isFinite(expires) && expires > t;
 }
@@ -132,7 +133,7 @@ export function applyExemptions(ctx: Context, findings: readonly Finding[], inpu
   for (const finding of findings) {
     if (finding.effect !== "violation") { out.push(finding); continue; }
     const exception = exceptions === undefined ? undefined : candidates(exceptions, finding.policy)
-      .find((p) => p.expiresMs > nowMs && !(p.revokedMs <= nowMs) && exceptionMatches(p.exception, ctx, finding, conditions, policy, problems))?.exception;
+      .find((p) => p.expiresMs > nowMs && p.revokedMs > nowMs && exceptionMatches(p.exception, ctx, finding, conditions, policy, problems))?.exception;
     if (exception !== undefined) {
       const text = describeException(exception);
       applied.push({ kind: "exception", id: exception.id, policy: finding.policy, rule: finding.rule, text });
@@ -156,7 +157,7 @@ interface PreparedException {
   readonly index: number;
   /** NaN (never in force) when the expiry does not parse. */
   readonly expiresMs: number;
-  /** NaN when not revoked. */
+  /** Infinity when not revoked; -Infinity when the revocation time does not parse (revoked: fail closed). */
   readonly revokedMs: number;
 }
 
@@ -174,13 +175,19 @@ function prepareExceptions(list: readonly PolicyException[]): PreparedExceptions
   const byPolicy = new Map<string, PreparedException[]>();
   const globbed: PreparedException[] = [];
   list.forEach((exception, index) => {
-    const prepared: PreparedException = { exception, index, expiresMs: ms(exception.expiresAt), revokedMs: ms(exception.revokedAt) };
+    const prepared: PreparedException = { exception, index, expiresMs: ms(exception.expiresAt), revokedMs: revokedMs(exception.revokedAt) };
     if (exception.policies.some((p) => p.includes("*"))) { globbed.push(prepared); return; }
     for (const name of new Set(exception.policies)) byPolicy.set(name, [...(byPolicy.get(name) ?? []), prepared]);
   });
   const result = { byPolicy, globbed };
   preparedLists.set(list, result);
   return result;
+}
+
+function revokedMs(revokedAt: string | undefined): number {
+  if (revokedAt === undefined) return Number.POSITIVE_INFINITY;
+  const at = Date.parse(revokedAt);
+  return Number.isNaN(at) ? Number.NEGATIVE_INFINITY : at;
 }
 
 /** Exceptions whose policy patterns match, in list order. */
