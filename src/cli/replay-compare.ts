@@ -130,7 +130,9 @@ export async function runReplayCompare(args: ParsedArgs, io: CliIo): Promise<num
   const config = configFrom(args, io);
   const budgetText = stringOption(args, "fp-budget");
   const budget = budgetText === undefined ? undefined : parseFpBudget(budgetText);
-  const limit = Number(stringOption(args, "limit") ?? "50");
+  const limitText = stringOption(args, "limit") ?? "50";
+  const limit = /^\d+$/.test(limitText.trim()) ? Number(limitText) : Number.NaN;
+  if (!Number.isSafeInteger(limit)) throw new VigilError("VIGIL_BAD_INPUT", `--limit must be a whole number of differences to list (0 or more), not "${limitText}"`, { field: "--limit" });
   const oldPaths = stringList(args, "compare").map((p) => resolve(io.cwd, p));
   const next = loadPolicySet(config.policies, { costLimit: config.cel.costLimit });
   const old = loadPolicySet(oldPaths, { costLimit: config.cel.costLimit });
@@ -165,7 +167,7 @@ export async function runReplayCompare(args: ParsedArgs, io: CliIo): Promise<num
     });
     const outPath = stringOption(args, "out");
     if (outPath) writeOutputFile(outPath, JSON.stringify(report, null, 2), io);
-    write(io.stdout, formatCompare(report, Number.isInteger(limit) && limit >= 0 ? limit : 50));
+    write(io.stdout, formatCompare(report, limit));
     if (budget === undefined) return 0;
     const check = checkFpBudget(report, budget);
     write(io.stdout, check.message);

@@ -61,6 +61,17 @@ describe("input and output files", () => {
     expect((JSON.parse(readFileSync(join(dir, "reports", "compare.json"), "utf8")) as { events: number }).events).toBe(1);
   });
 
+  it("vigil replay --compare --limit that is not a whole number is a usage error naming it (was 50 silently)", async () => {
+    const dir = tempDir({ "p.yaml": bucketPolicy, "events.jsonl": event("e1", publicRequest) });
+    for (const limit of ["abc", "-1", "2.5"]) {
+      const run = await vigil(["replay", "-p", "p.yaml", "--compare", "p.yaml", "--limit", limit, "events.jsonl"], { cwd: dir });
+      expect(run.code, limit).toBe(2);
+      expect(run.stderr).toContain("--limit");
+      expect(run.stdout).toBe("");
+    }
+    expect((await vigil(["replay", "-p", "p.yaml", "--compare", "p.yaml", "--limit", "0", "events.jsonl"], { cwd: dir })).code).toBe(0);
+  });
+
   it("vigil simulate --out and --setup into directories that do not exist yet", async () => {
     const dir = tempDir();
     const run = await vigil(["simulate", "--scenario", "access", "--days", "1", "--out", "sim/stream.jsonl", "--setup", "sim/setup/setup.json"], { cwd: dir });
