@@ -30,6 +30,17 @@ describe("input and output files", () => {
       expect(run.stdout).toBe("");
     });
 
+    it(`${name} reads a BOM, CRLF line endings, blank lines and a last line without a newline; a bad line is named and counted`, async () => {
+      const text = `\ufeff${event("e1", publicRequest)}\r\n\r\n${event("e2", privateRequest)}\r\n{ nope\r\n\n${event("e3", publicRequest)}`;
+      const dir = tempDir({ "p.yaml": bucketPolicy, "events.jsonl": text });
+      const run = await vigil(["replay", ...mode, "-p", "p.yaml", "events.jsonl"], { cwd: dir, env: { VIGIL_STORE_PATH: join(dir, "vigil.db") } });
+      expect(run.code).toBe(0);
+      const decisions = run.stdout.trim().split("\n").map((l) => JSON.parse(l) as { eventId: string; verdict: string });
+      expect(decisions.map((d) => [d.eventId, d.verdict])).toEqual([["e1", "deny"], ["e2", "allow"], ["e3", "deny"]]);
+      expect(run.stderr).toContain("bad event: line 4:");
+      expect(run.stderr).toMatch(/replay: 3 events, 3 decisions .*, 1 bad lines/);
+    });
+
     it(`${name} --out naming the input file is refused before the input is truncated`, async () => {
       const events = [event("e1", publicRequest), event("e2", privateRequest)].join("\n");
       const dir = tempDir({ "p.yaml": bucketPolicy, "events.jsonl": events });
