@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import type { JsonSchema, RouteConfig } from "./route.js";
-import { schemas } from "./route.js";
+import { hasRequired, schemas } from "./route.js";
 
 interface CollectedRoute {
   readonly method: string;
@@ -87,7 +87,7 @@ export function createOpenApiCollector(app: FastifyInstance): OpenApiCollector {
           security: config.access === "public" || config.access === "github-signature" ? [] : [{ bearerAuth: [] }],
           parameters: parameters(route),
           ...(route.schema.body || config.consumes
-            ? { requestBody: { required: true, content: Object.fromEntries((config.consumes ?? ["application/json"]).map((type) => [type, { schema: route.schema.body ?? {} }])) } }
+            ? { requestBody: { required: route.schema.body === undefined || hasRequired(route.schema.body), content: Object.fromEntries((config.consumes ?? ["application/json"]).map((type) => [type, { schema: route.schema.body ?? {} }])) } }
             : {}),
           responses,
         };

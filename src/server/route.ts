@@ -79,10 +79,14 @@ export function route<Params = Record<string, string>, Query = Record<string, un
     ...(spec.consumes ? { consumes: spec.consumes } : {}),
     ...(spec.produces ? { produces: spec.produces } : {}),
   };
+  // A body whose fields are all optional may be left out (`POST /v1/reviews/:id/approve` with no
+  // reason): it is validated as {} instead of failing "body must be object".
+  const bodyOptional = spec.body !== undefined && !hasRequired(spec.body);
   app.route({
     method: spec.method,
     url: spec.url,
     config,
+    ...(bodyOptional ? { preValidation: async (request: FastifyRequest) => { if (request.body === undefined) request.body = {}; } } : {}),
     schema: {
       ...(spec.params ? { params: spec.params } : {}),
       ...(spec.querystring ? { querystring: spec.querystring } : {}),
@@ -94,6 +98,12 @@ export function route<Params = Record<string, string>, Query = Record<string, un
       return spec.handler(request as FastifyRequest<{ Params: Params; Querystring: Query; Body: Body }>, reply, { agent, principal, actor });
     },
   });
+}
+
+/** True when a JSON Schema object requires at least one property. */
+export function hasRequired(schema: JsonSchema): boolean {
+  const required = schema["required"];
+  return Array.isArray(required) && required.length > 0;
 }
 
 /**

@@ -96,3 +96,25 @@ describe("a URL that cannot be decoded", () => {
     expect(error.message).toContain("percent-encod");
   });
 });
+
+describe("a POST whose body fields are all optional", () => {
+  it("needs no body (the reason is optional), and /openapi.json says the body is optional", async () => {
+    const approve = await t.as("approver", { method: "POST", url: "/v1/reviews/RV-none/approve" });
+    expect(approve.statusCode).toBe(404);
+    expect(approve.json().error.field).toBe("id");
+    const undo = await t.as("operator", { method: "POST", url: "/v1/actions/act-none/undo" });
+    expect(undo.statusCode).toBe(404);
+    const doc = (await t.as("viewer", { method: "GET", url: "/openapi.json" })).json();
+    expect(doc.paths["/v1/reviews/{id}/approve"].post.requestBody.required).toBe(false);
+    expect(doc.paths["/v1/reviews/{id}/deny"].post.requestBody.required).toBe(true);
+    // A body that is there is still checked.
+    const wrong = await t.as("approver", { method: "POST", url: "/v1/reviews/RV-none/approve", payload: { reason: { text: "x" } } });
+    expect(wrong.statusCode).toBe(400);
+    expect(wrong.json().error.field).toBe("reason");
+  });
+
+  it("a body is still needed where a field is required", async () => {
+    const deny = await t.as("approver", { method: "POST", url: "/v1/reviews/RV-none/deny" });
+    expect(deny.statusCode).toBe(400);
+  });
+});
