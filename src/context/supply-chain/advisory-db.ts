@@ -10,6 +10,7 @@
  * precedence. GIT ranges and ECOSYSTEM ranges of other ecosystems are not evaluated (only their
  * `versions` lists are). Withdrawn records never match.
  */
+import { npmRangeToOsv } from "./npm-range-osv.js";
 import type { OsvAffected, OsvRecord } from "./osv.js";
 import { severityOf, type SeverityInfo } from "./severity.js";
 import { parseVersion, type SemVerValue } from "./versions.js";
@@ -32,7 +33,11 @@ export interface AdvisoryEntry {
   readonly affectedIndex: number;
   readonly ranges: readonly CompiledRange[];
   readonly versions: ReadonlySet<string>;
-  /** Versions named by `fixed` events, ascending (fix candidates). */
+  /**
+   * Fix candidates, ascending: versions named by `fixed` events, and, for npm, the lower bounds of
+   * the npm-style `database_specific.patched_versions` range (`>=1.6.1`) that advisories converted
+   * from npm's format keep when their ranges end in `last_affected` (`<=1.6.0`).
+   */
   readonly fixedVersions: readonly string[];
   readonly severity: SeverityInfo;
 }
@@ -82,6 +87,27 @@ function rangeIncludes(range: CompiledRange, version: SemVerValue): boolean {
   return vulnerable;
 }
 
+/**
+ * The versions an npm-style `patched_versions` range (npm audit, nodejs/security-wg) starts at:
+ * `>=1.6.1 || >=2.0.3` → 1.6.1, 2.0.3. A `>x` bound names no published version and is left out,
+ * as is `<0.0.0` (npm's "no patch").
+ */
+function patchedLowerBounds(record: OsvRecord): string[] {
+  const specific = record.database_specific as Record<string, unknown> | undefined;
+  const patched = specific?.["patched_versions"];
+  if (typeof patched !== "string" || patched.trim() === "") return [];
+  const converted = npmRangeToOsv(patched);
+  if (converted === undefined) return [];
+  const out: string[] = [...converted.versions];
+  for (const range of converted.ranges) {
+    const introduced = range.events[0]?.introduced;
+    // "0": no lower bound; "-0": the synthetic next version of a `>x` bound.
+    if (introduced === undefined || introduced === "0" || introduced.endsWith("-0")) continue;
+    if (parseVersion(introduced)) out.push(introduced);
+  }
+  return out;
+}
+
 function compileAffected(advisory: Advisory, affected: OsvAffected, index: number): AdvisoryEntry {
   const ecosystem = affected.package?.ecosystem ?? "";
   const semverOrdered = ecosystem === "npm" || ecosystem.startsWith("npm:");
@@ -119,6 +145,7 @@ function compileAffected(advisory: Advisory, affected: OsvAffected, index: numbe
     // A range with a version that is not semver cannot be evaluated (the loader reports it).
     if (usable) ranges.push({ events, limits });
   }
+  if (semverOrdered) for (const version of patchedLowerBounds(advisory.record)) fixed.add(version);
   const fixedVersions = [...fixed].sort((a, b) => (parseVersion(a) as SemVerValue).compare(parseVersion(b) as SemVerValue));
   return { advisory, affectedIndex: index, ranges, versions: new Set(affected.versions ?? []), fixedVersions, severity: severityOf(advisory.record, index) };
 }

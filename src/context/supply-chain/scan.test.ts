@@ -180,3 +180,24 @@ describe("npm audit fixtures (npm/cli arborist): findings and dependency paths",
     expect(minimist?.via).toEqual(["@isaacs/this-does-not-exist-at-all>minimist"]);
   });
 });
+
+describe("fix versions from npm-style patched_versions (advisories converted from npm's format)", () => {
+  const record = (id: string, vulnerable: string, patched: string | null): OsvRecord => ({
+    schema_version: "1.6.0", id, modified: "2026-01-01T00:00:00Z", summary: id,
+    affected: [{ package: { ecosystem: "npm", name: "shell-quote" }, ranges: npmRangeToOsv(vulnerable)!.ranges }],
+    database_specific: { source: "nodejs/security-wg", vulnerable_versions: vulnerable, patched_versions: patched },
+  });
+  const lock = (version: string): string => JSON.stringify({ name: "app", lockfileVersion: 3, packages: { "": { dependencies: { "shell-quote": "^1.6.0" } }, "node_modules/shell-quote": { version } } });
+  const found = (records: OsvRecord[], version: string): Vulnerability[] => findVulnerabilities(createAdvisoryDatabase(records.map((r) => ({ record: r }))), parseLockfile(lock(version), "package-lock.json").packages);
+
+  it("a range ending in last_affected (<=1.6.0) suggests the patched range's lower bound (>=1.6.1)", () => {
+    expect(found([record("x_NSWG-ECO-117", "<=1.6.0", ">=1.6.1")], "1.6.0")[0]).toMatchObject({ fixedVersion: "1.6.1", suggestedVersion: "1.6.1", satisfiesRange: true });
+    // Two patched lines: the smallest one above the locked version that is not itself affected.
+    expect(found([record("x_two", "<= 2.4.2 || >= 3.0.0 <=3.0.1", ">=2.5.0 <= 3.0.0 || >=3.1.0")], "3.0.1")[0]).toMatchObject({ fixedVersion: "3.1.0" });
+  });
+
+  it("no fix is invented: `>1.6.0` names no published version, `<0.0.0` is npm's 'no patch'", () => {
+    expect(found([record("x_gt", "<=1.6.0", ">1.6.0")], "1.6.0")[0]).toMatchObject({ fixedVersion: null });
+    expect(found([record("x_never", "<=99.999.99999", "<0.0.0")], "1.6.0")[0]).toMatchObject({ fixedVersion: null });
+  });
+});
