@@ -28,6 +28,14 @@ describe("the shipped region catalog", () => {
     expect(catalog.lookup("westeurope", "aws")).toBeUndefined();
     expect(code(catalog.lookup("westeurope", "azurerm"))).toBe("azure:westeurope");
     expect(catalog.lookup("eu-west-9")).toBeUndefined();
+    // Zones are in their region.
+    expect(code(catalog.lookup("us-east-1a"))).toBe("aws:us-east-1");
+    expect(code(catalog.lookup("eu-west-1c", "aws"))).toBe("aws:eu-west-1");
+    expect(code(catalog.lookup("us-east-1-bos-1a"))).toBe("aws:us-east-1");
+    expect(code(catalog.lookup("us-central1-a"))).toBe("gcp:us-central1");
+    expect(code(catalog.lookup("europe-west3-b", "google"))).toBe("gcp:europe-west3");
+    expect(catalog.lookup("eu-west-9a")).toBeUndefined();
+    expect(catalog.lookup("westeurope-1")).toBeUndefined();
     expect(catalog.lookup("")).toBeUndefined();
   });
 

@@ -113,6 +113,24 @@ export function distanceKm(a: { readonly lat: number; readonly lon: number }, b:
 }
 
 /** The lookup key of a code: lower case, without spaces or underscores (`West Europe` → `westeurope`). */
+/**
+ * The region codes a zone name may belong to, most specific first: AWS availability zones
+ * (`us-east-1a` → `us-east-1`), Local and Wavelength Zones (`us-east-1-bos-1a` → `us-east-1`),
+ * Google Cloud zones (`us-central1-a` → `us-central1`). Only tried when the code itself is no
+ * region; Azure's zones are numbers beside the region, never part of its name.
+ */
+export function zoneParents(key: string): string[] {
+  const out: string[] = [];
+  let rest = key;
+  for (let i = 0; i < 4; i++) {
+    const next = /^(.*\d)[a-z]$/.test(rest) ? rest.slice(0, -1) : rest.includes("-") ? rest.slice(0, rest.lastIndexOf("-")) : undefined;
+    if (next === undefined || next === "" || !/\d/.test(next)) break;
+    out.push(next);
+    rest = next;
+  }
+  return out;
+}
+
 export function regionKey(code: string): string {
   return code.trim().toLowerCase().replace(/[\s_]+/g, "");
 }
@@ -221,11 +239,14 @@ export function createRegionCatalog(data: unknown, custom: readonly CustomRegion
     providers,
     lookup(code, provider) {
       if (typeof code !== "string" || code.trim() === "") return undefined;
-      const list = byKey.get(regionKey(code));
-      if (list === undefined) return undefined;
-      if (provider === undefined) return list[0];
-      const wanted = catalogProvider(provider);
-      return list.find((r) => r.provider === wanted);
+      const wanted = provider === undefined ? undefined : catalogProvider(provider);
+      // A zone is in its region: the code itself, then the regions it names (zoneParents).
+      for (const key of [regionKey(code), ...zoneParents(regionKey(code))]) {
+        const list = byKey.get(key);
+        const found = list === undefined ? undefined : wanted === undefined ? list[0] : list.find((r) => r.provider === wanted);
+        if (found !== undefined) return found;
+      }
+      return undefined;
     },
     regions(provider) {
       return provider === undefined ? regions : byProvider.get(catalogProvider(provider)) ?? [];
