@@ -165,6 +165,19 @@ describe("ValidatingAdmissionPolicy plugin", () => {
       }
     });
 
+    it("rejects a binding with Deny and Warn together, or an action listed twice, as the API server does", () => {
+      const cases: [string[], string][] = [[["Deny", "Warn"], "may not hold both Deny and Warn"], [["Warn", "Audit", "Deny"], "may not hold both Deny and Warn"], [["Audit", "Audit"], "lists \"Audit\" more than once"]];
+      for (const [validationActions, message] of cases) {
+        const bound = { ...bindingOf, spec: { ...bindingOf.spec, validationActions } };
+        const { policies, errors } = vapLanguage.compile([doc(policyOf({ validations: [{ expression: "false" }] }), 0), doc(bound, 1)], env);
+        expect(policies).toEqual([]);
+        expect(errors.map((e) => e.message)).toEqual([expect.stringContaining(message)]);
+        expect(errors[0]?.details).toMatchObject({ field: "spec.validationActions" });
+      }
+      const warnAudit = { ...bindingOf, spec: { ...bindingOf.spec, validationActions: ["Warn", "Audit"] } };
+      expect(vapLanguage.compile([doc(policyOf({ validations: [{ expression: "false" }] }), 0), doc(warnAudit, 1)], env).errors).toEqual([]);
+    });
+
     it("evaluates auditAnnotations: the values are in the trace, and one that fails to evaluate follows failurePolicy", () => {
       const annotations = (failurePolicy: string, valueExpression: string) => {
         const policy = policyOf({ failurePolicy, variables: [{ name: "team", expression: "object.metadata.labels.team" }], validations: [{ expression: "true" }], auditAnnotations: [{ key: "team", valueExpression }] });

@@ -155,6 +155,11 @@ function checkValidationActions(binding: Json, source: string | undefined): void
     const got = Array.isArray(actions) && actions.length === 0 ? "an empty list" : `${JSON.stringify(unknown.length > 0 ? unknown : actions)}`;
     throw new VigilError("VIGIL_POLICY_LOAD", `ValidatingAdmissionPolicyBinding ${bname}: spec.validationActions must list one or more of Deny, Warn, Audit (case-sensitive), got ${got}`, { field: "spec.validationActions", ...(source ? { file: source } : {}) });
   }
+  // As the API server validates a binding: a set, and never Deny with Warn (the failure would be
+  // both the denial's message and a warning header).
+  const repeated = actions.filter((a, index) => actions.indexOf(a) !== index);
+  if (repeated.length > 0) throw new VigilError("VIGIL_POLICY_LOAD", `ValidatingAdmissionPolicyBinding ${bname}: spec.validationActions lists ${JSON.stringify(repeated[0])} more than once; list each action once`, { field: "spec.validationActions", ...(source ? { file: source } : {}) });
+  if (actions.includes("Deny") && actions.includes("Warn")) throw new VigilError("VIGIL_POLICY_LOAD", `ValidatingAdmissionPolicyBinding ${bname}: spec.validationActions may not hold both Deny and Warn (Kubernetes refuses the binding: a denial already reports the failure); use [Deny] or [Warn, Audit]`, { field: "spec.validationActions", ...(source ? { file: source } : {}) });
 }
 
 export interface VapPolicy extends CompiledPolicy {
