@@ -6,6 +6,22 @@ import { deviceFromUserAgent, resolveEvent } from "./resolve.js";
 const options = { costColumn: "BilledCost", tagKeys: ["environment"] };
 const now = Date.parse("2025-01-01T00:00:00Z");
 
+describe("decide requests", () => {
+  const decide = (data: Record<string, unknown>) => resolveEvent(makeEvent(EventTypes.decideRequest, data), now, options).entities;
+
+  it("Vigil's spelling: { kind?, id, attrs? }", () => {
+    expect(decide({ principal: { kind: "user", id: "ana", attrs: { team: "pay" } }, resource: { id: "db-1" } })).toMatchObject({ principal: { kind: "user", id: "ana", attrs: { team: "pay" } }, resource: { kind: "resource", id: "db-1", attrs: {} } });
+  });
+
+  it("Cedar's spellings: { type, id, ...attributes }, Type::\"id\" and __entity — a resource's criticality reaches the context", () => {
+    const entities = decide({ principal: { type: "User", id: "alice", role: "admin", parents: ['Group::"admins"'] }, action: 'Action::"view"', resource: { type: "Photo", id: "vacation.jpg", criticality: "high" } });
+    expect(entities["principal"]).toEqual(expect.objectContaining({ kind: "User", id: "alice", attrs: { role: "admin" } }));
+    expect(entities["resource"]).toEqual(expect.objectContaining({ kind: "Photo", id: "vacation.jpg", attrs: { criticality: "high" } }));
+    expect(decide({ principal: 'User::"bob"', resource: { __entity: { type: "Photo", id: "a.jpg" } } })).toMatchObject({ principal: { kind: "User", id: "bob" }, resource: { kind: "Photo", id: "a.jpg" } });
+    expect(decide({ principal: "bob" })["principal"]).toBeUndefined();
+  });
+});
+
 describe("entity resolution on real payloads", () => {
   it("CloudTrail (EventBridge envelope): principal ARN, bucket, account, region, service, seen values", () => {
     const { entities, observation } = resolveEvent(cloudTrailFixture("event-cloud-trail-s3.json"), now, options);

@@ -314,6 +314,31 @@ export interface ResolveOptions {
 }
 
 /** Resolves the entities and observation facts of an event. Never throws. */
+/**
+ * A decide request's principal or resource in either spelling: Vigil's `{ kind?, id, attrs? }`,
+ * or Cedar's (docs/cedar.md) `{ type, id, ...attributes }`, `Type::"id"` or
+ * `{ "__entity": { type, id } }` — so a Cedar request's `criticality` reaches risk as an attribute.
+ */
+function decideEntity(value: unknown): { kind: string | undefined; id: string; attrs: Record<string, unknown> } | undefined {
+  if (typeof value === "string") {
+    const uid = /^(.+)::"(.*)"$/s.exec(value);
+    return uid && uid[2] ? { kind: uid[1], id: uid[2], attrs: {} } : undefined;
+  }
+  const record = obj(value);
+  if (record === undefined) return undefined;
+  const uid = obj(record["__entity"]);
+  if (uid !== undefined) {
+    const id = str(uid["id"]);
+    return id ? { kind: str(uid["type"]), id, attrs: {} } : undefined;
+  }
+  const id = str(record["id"]);
+  if (!id) return undefined;
+  const attrs = obj(record["attrs"]);
+  if (attrs !== undefined || record["type"] === undefined) return { kind: str(record["kind"]), id, attrs: attrs ?? {} };
+  const { type: cedarType, id: _id, parents: _parents, ...rest } = record;
+  return { kind: str(record["kind"]) ?? str(cedarType), id, attrs: rest };
+}
+
 export function resolveEvent(event: Event, fallbackMs: number, options: ResolveOptions): ResolvedEvent {
   const out = new Builder();
   const data = obj(event.data) ?? {};
@@ -356,11 +381,9 @@ export function resolveEvent(event: Event, fallbackMs: number, options: ResolveO
     }
   } else if (type === EventTypes.decideRequest) {
     for (const role of ["principal", "resource"] as const) {
-      const value = obj(data[role]);
-      const id = str(value?.["id"]);
-      const kind = str(value?.["kind"]);
+      const found = decideEntity(data[role]);
       // Entity keys are `kind/id`: a kind with a slash would be ambiguous.
-      if (id) out.add(role, entity(kind && !kind.includes("/") ? kind : role, id, obj(value?.["attrs"]) ?? {}), role === "principal");
+      if (found) out.add(role, entity(found.kind && !found.kind.includes("/") ? found.kind : role, found.id, found.attrs), role === "principal");
     }
   }
   if (out.primaryRole === undefined && event.subject) out.add("subject", entity("subject", event.subject), true);
