@@ -58,6 +58,12 @@ export function buildServer(options: ServerOptions): VigilServer {
     // not silently dropped (fastify's default): `{"input": ..., "dry_run": true}` would be
     // recorded as enforced, `?verdit=deny` would list every decision.
     ajv: { customOptions: { removeAdditional: false } },
+    // `__proto__` and `constructor` are ordinary keys of the data Vigil judges (a ConfigMap may hold
+    // a `__proto__` key): refusing such a body made the admission webhook answer 400, and the API
+    // server then applies the webhook's failurePolicy with no policy evaluated. JSON.parse makes
+    // them own properties, as the events route (and every source) already reads them.
+    onProtoPoisoning: "ignore",
+    onConstructorPoisoning: "ignore",
     // Errors the router meets before any route (a URL that cannot be percent-decoded) get
     // Vigil's error shape too, not fastify's default one.
     frameworkErrors: (error, _request, reply) => {
