@@ -168,6 +168,20 @@ describe("HTTP binding: header value decoding (3.1.3.2)", () => {
     expect(decodeHeaderValue("%ZZ")).toBeUndefined();
   });
 
+  it("reads a raw UTF-8 value as Node hands it over (one character per byte) as the text that was sent", () => {
+    // A sender that did not percent-encode "café" sends the bytes 63 61 66 C3 A9; Node's HTTP
+    // parser gives header values one latin1 character per byte: "cafÃ©".
+    const raw = Buffer.from("café au lait €", "utf8").toString("latin1");
+    expect(decodeHeaderValue(raw)).toBe("café au lait €");
+    expect(decodeHeaderValue(`${raw}%20%F0%9F%98%80`)).toBe("café au lait € 😀");
+    // Text a program put in a header bag directly stays what it was.
+    expect(decodeHeaderValue("café")).toBe("café");
+    expect(decodeHeaderValue("Ärger 😀")).toBe("Ärger 😀");
+    expect(decodeHeaderValue("Ärger%20😀")).toBe("Ärger 😀");
+    const item = parseBinaryCloudEvent({ headers: { ...binaryHeaders, "ce-subject": raw }, body: recordText });
+    expect(item.ok && item.event.subject).toBe("café au lait €");
+  });
+
   it("reports an undecodable header by name", () => {
     const item = parseBinaryCloudEvent({ headers: { ...binaryHeaders, "ce-subject": "%C0%A0" }, body: recordText });
     expect(item.ok === false && item.error.details.field).toBe("ce-subject");

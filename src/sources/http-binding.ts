@@ -61,14 +61,37 @@ function jsonBody(body: unknown): { value?: unknown; error?: string } {
 /**
  * Undoes the HTTP header encoding of an attribute value: a double-quoted string is unescaped
  * (RFC 7230 3.2.6), then one round of percent-decoding; byte sequences that are not valid
- * UTF-8 (e.g. the overlong `%C0%A0`) are rejected. Returns undefined when invalid.
+ * UTF-8 (e.g. the overlong `%C0%A0`) are rejected. A value with raw non-ASCII bytes (a sender
+ * that did not percent-encode: Node hands them over as one latin1 character per byte) is read
+ * as the UTF-8 text it was when those bytes are valid UTF-8. Returns undefined when invalid.
  */
 export function decodeHeaderValue(raw: string): string | undefined {
   let value = raw.trim();
   if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) {
     value = value.slice(1, -1).replace(/\\(.)/g, "$1");
   }
+  if (/[\x80-\xff]/.test(value) && !/[^\x00-\xff]/.test(value)) {
+    const bytes = headerBytes(value, true);
+    if (bytes !== undefined) {
+      try {
+        return utf8.decode(new Uint8Array(bytes));
+      } catch {
+        // not UTF-8 bytes: text a program put in the header bag (e.g. "café"), read below
+      }
+    }
+  }
   if (!value.includes("%")) return value;
+  const bytes = headerBytes(value, false);
+  if (bytes === undefined) return undefined;
+  try {
+    return utf8.decode(new Uint8Array(bytes));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The bytes of a header value with %XY decoded; other characters are bytes (`latin1`) or UTF-8 encoded. Undefined for a broken escape. */
+function headerBytes(value: string, latin1: boolean): number[] | undefined {
   const bytes: number[] = [];
   for (let i = 0; i < value.length; i++) {
     const char = value.charCodeAt(i);
@@ -77,17 +100,15 @@ export function decodeHeaderValue(raw: string): string | undefined {
       if (!/^[0-9A-Fa-f]{2}$/.test(hex)) return undefined;
       bytes.push(Number.parseInt(hex, 16));
       i += 2;
-    } else if (char < 0x80) {
+    } else if (char < 0x80 || (latin1 && char <= 0xff)) {
       bytes.push(char);
     } else {
-      bytes.push(...Buffer.from(value[i] as string, "utf8"));
+      const codePoint = value.codePointAt(i) as number;
+      bytes.push(...Buffer.from(String.fromCodePoint(codePoint), "utf8"));
+      if (codePoint > 0xffff) i++;
     }
   }
-  try {
-    return utf8.decode(new Uint8Array(bytes));
-  } catch {
-    return undefined;
-  }
+  return bytes;
 }
 
 function isDataField(name: string): boolean {
