@@ -148,21 +148,38 @@ export async function runContextReplay(args: ParsedArgs, io: CliIo): Promise<num
     file?.destroy();
     throw error;
   }
-  const learnedFrom: Storage | undefined = flag(args, "learned") ? await openStorage(config) : undefined;
+  // Ctrl-C (or a TERM) from here on stops reading; the throwaway store is still removed (finally
+  // below). A second Ctrl-C, with the handler gone, ends the process at once.
+  let interrupted = false;
+  const interrupt = (): void => {
+    interrupted = true;
+    (input as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+  };
+  const stopListening = (): void => {
+    process.off("SIGINT", interrupt);
+    process.off("SIGTERM", interrupt);
+  };
+  process.once("SIGINT", interrupt);
+  process.once("SIGTERM", interrupt);
+  let learnedFrom: Storage | undefined;
+  let record: Storage | undefined;
   let session: Awaited<ReturnType<typeof createReplaySession>>;
   try {
+    learnedFrom = flag(args, "learned") ? await openStorage(config) : undefined;
+    record = flag(args, "record") ? await openStorage(config) : undefined;
     session = await createReplaySession({
       config, ...(setup ? { setup } : {}), ...(exemptions ? { exemptions } : {}), ...(learnedFrom ? { learnedFrom } : {}),
       onProblem: (message) => stderrLine(io, `warning: ${message}`),
     });
   } catch (error) {
+    stopListening();
+    await record?.close();
     await learnedFrom?.close();
     file?.destroy();
     if (outPath) outStream.end();
     throw error;
   }
   reportLoadErrors(session.loadErrors, io);
-  const record: Storage | undefined = flag(args, "record") ? await openStorage(config) : undefined;
   const explain = flag(args, "explain");
   const started = performance.now();
   const truth = createTruthTally();
@@ -191,19 +208,29 @@ export async function runContextReplay(args: ParsedArgs, io: CliIo): Promise<num
   };
   try {
     let chunk: Event[] = [];
-    for await (const item of readJsonLines(input as AsyncIterable<Uint8Array>)) {
-      if (!item.ok) {
-        bad++;
-        stderrLine(io, `bad event: line ${item.line ?? "?"}: ${item.error.message}`);
-        continue;
+    try {
+      for await (const item of readJsonLines(input as AsyncIterable<Uint8Array>)) {
+        if (interrupted) break;
+        if (!item.ok) {
+          bad++;
+          stderrLine(io, `bad event: line ${item.line ?? "?"}: ${item.error.message}`);
+          continue;
+        }
+        read++;
+        chunk.push(item.event);
+        if (chunk.length >= CHUNK) {
+          await emit(await session.push(chunk), chunk);
+          chunk = [];
+          if (tty && read % 5000 < CHUNK) io.stderr.write(`\r replay: ${read} events   `);
+        }
       }
-      read++;
-      chunk.push(item.event);
-      if (chunk.length >= CHUNK) {
-        await emit(await session.push(chunk), chunk);
-        chunk = [];
-        if (tty && read % 5000 < CHUNK) io.stderr.write(`\r replay: ${read} events   `);
-      }
+    } catch (error) {
+      if (!interrupted) throw error; // the input destroyed by the interrupt
+    }
+    if (interrupted) {
+      if (buffer !== "") outStream.write(buffer);
+      stderrLine(io, `replay interrupted after ${read} events (${decided} decisions written)`);
+      return 130;
     }
     if (chunk.length > 0) await emit(await session.push(chunk), chunk);
     if (buffer !== "" && !outStream.write(buffer)) await once(outStream, "drain");
@@ -215,6 +242,7 @@ export async function runContextReplay(args: ParsedArgs, io: CliIo): Promise<num
     const score = truth.score();
     if (score.labelled > 0) write(io.stderr, formatTruth(score));
   } finally {
+    stopListening();
     if (outPath) await new Promise<void>((done) => (outStream as NodeJS.WritableStream).end(done));
     await record?.close();
     await session.close();

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { PassThrough, Readable } from "node:stream";
@@ -72,4 +73,24 @@ describe("replay on a terminal", () => {
     expect(run.code).toBe(0);
     expect(run.stderr).toContain("warning: feedback event f1 not recorded");
   });
+});
+
+describe("replay interrupted (Ctrl-C)", () => {
+  it("removes its throwaway store and exits 130", async () => {
+    const dir = tempDir({ "p.yaml": bucketPolicy });
+    const scratchParent = mkdtempSync(join(tmpdir(), "vigil-sigint-"));
+    const child = spawn(process.execPath, ["--import", tsx, join(repoRoot, "src", "cli", "main.ts"), "replay", "-p", "p.yaml", "-"], { cwd: dir, env: { ...process.env, TMPDIR: scratchParent, VIGIL_STORE_PATH: join(dir, "vigil.db") }, stdio: ["pipe", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<number | null>((done) => child.on("close", (code) => done(code)));
+    // Events arrive and the pipe stays open, as from a producer still running.
+    child.stdin.write(JSON.stringify({ specversion: "1.0", id: "e1", source: "test", type: "dev.vigil.decide", data: publicRequest }) + "\n");
+    const scratch = (): string[] => readdirSync(scratchParent).filter((name) => name.startsWith("vigil-replay-"));
+    while (scratch().length === 0) await new Promise((done) => setTimeout(done, 50));
+    child.kill("SIGINT");
+    const code = await exited;
+    expect(stderr).not.toContain("internal error");
+    expect(scratch()).toEqual([]);
+    expect(code).toBe(130);
+  }, 60_000);
 });
