@@ -239,7 +239,12 @@ function resolveFocus(data: Json, out: Builder, costColumn: string, tagKeys: rea
   const end = parseTime(data["ChargePeriodEnd"]);
   out.time(data["ChargePeriodStart"]);
   const amount = num(data[costColumn]);
-  if (amount !== undefined && start !== undefined) {
+  // Spend is consumption: Usage and Purchase charges (or rows without a category). Credits,
+  // adjustments and taxes arrive as rows of their own, often later; a day's total compared with
+  // its baseline would count a usage row before its credit as a spike.
+  const category = str(data["ChargeCategory"])?.toLowerCase();
+  const consumption = category === undefined || category === "usage" || category === "purchase";
+  if (amount !== undefined && start !== undefined && consumption) {
     const hours = end !== undefined && end > start ? Math.max(1, Math.round((end - start) / 3_600_000)) : 1;
     out.spend = { amount, periodStartMs: start, periodHours: hours };
   }

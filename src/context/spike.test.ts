@@ -131,4 +131,28 @@ describe("spike detector: spend against a seasonal baseline", () => {
     expect((await stage.build(rowAt(row, 3 * 168 + 5, 20))).signals["spike"]?.score).toBe(0);
     expect((await stage.build(rowAt(row, 3 * 168 + 5, 500))).signals["spike"]?.score).toBeGreaterThan(0.5);
   });
+
+  it("a daily credit row after the usage row is not read as spend: stable usage with credits raises no spike", async () => {
+    const clock = createManualClock(start);
+    const stage = createContextStage({ storage: createMemoryDocStorage(), clock });
+    const row = template();
+    const day = (index: number, cost: number, category: string): Event => makeEvent(EventTypes.focusCost, {
+      ...(row.data as Record<string, unknown>), ChargeCategory: category,
+      ChargePeriodStart: new Date(start + index * 24 * HOUR_MS).toISOString(), ChargePeriodEnd: new Date(start + (index + 1) * 24 * HOUR_MS).toISOString(), BilledCost: cost,
+    });
+    let worst = 0;
+    for (let index = 0; index < 28; index++) {
+      for (const event of [day(index, 20, "Usage"), day(index, -10, "Credit")]) {
+        clock.set(start + (index + 1) * 24 * HOUR_MS);
+        const context = await stage.build(event);
+        if (index >= 14) worst = Math.max(worst, context.signals["spike"]?.score ?? 0);
+        stage.observe(event, context);
+      }
+    }
+    expect(worst).toBeLessThan(0.5);
+    // A real jump in usage still shows.
+    const jump = day(28, 100, "Usage");
+    clock.set(start + 29 * 24 * HOUR_MS);
+    expect((await stage.build(jump)).signals["spike"]?.score).toBeGreaterThanOrEqual(0.5);
+  });
 });
