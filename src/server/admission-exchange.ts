@@ -4,7 +4,7 @@
  * per-review deadline, and record the decision before answering (`admission.awaitRecord`).
  */
 import type { DecisionDraft } from "../core/decision.js";
-import { toVigilError } from "../core/errors.js";
+import { toVigilError, VigilError } from "../core/errors.js";
 import type { Event } from "../core/event.js";
 import { timeOrderedId } from "../core/ids.js";
 import type { Clock } from "../core/ports.js";
@@ -34,6 +34,10 @@ export function openReview(body: unknown, settings: AdmissionSettings, clock: Cl
   const started = performance.now();
   const deadline = started + settings.timeoutMs;
   const receivedAt = clock.now();
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    const kind = body === undefined ? "missing" : body === null ? "null" : Array.isArray(body) ? "an array" : `a ${typeof body}`;
+    throw new VigilError("VIGIL_BAD_EVENT", `the body is ${kind}, not an AdmissionReview: send the AdmissionReview object as the API server does ({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {...}})`, { field: "body" });
+  }
   const converted = admissionReviewToEvent(body, { receivedAt, ...(settings.source ? { source: settings.source } : {}) });
   if (!converted.ok) throw converted.error;
   const review = body as { apiVersion: string; request: Record<string, unknown> };

@@ -193,6 +193,9 @@ spec:
     expect(notReview.json().error.field).toBe("apiVersion");
     const notObject = await post(deps, [1, 2]);
     expect(notObject.statusCode).toBe(400);
+    // As documented (docs/admission.md): a malformed review is VIGIL_BAD_EVENT naming what is at fault.
+    expect(notObject.json().error).toMatchObject({ code: "VIGIL_BAD_EVENT", field: "body" });
+    expect(notObject.json().error.message).toContain("AdmissionReview");
     expect(recorded).toHaveLength(0);
   });
 });
