@@ -31,6 +31,8 @@ export function topLevelHelp(): string {
 
 /** Runs the CLI; returns the exit code (never calls process.exit itself). */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  // `vigil help <command>`: that command's help, as `vigil <command> --help`.
+  if (argv[0] === "help" && argv.length > 1) return runCli([...argv.slice(1), "--help"], io);
   if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
     write(io.stdout, topLevelHelp());
     return argv.length === 0 ? 2 : 0;

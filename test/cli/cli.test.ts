@@ -197,6 +197,15 @@ describe("vigil policies lint and help", () => {
     expect((await vigil(["test", "p.yaml", "p.yaml"], { cwd: dir })).code).toBe(0);
   });
 
+  it("vigil help <command> prints that command's help, as <command> --help does", async () => {
+    const run = await vigil(["help", "audit", "verify"]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain("Usage: vigil audit verify");
+    const unknown = await vigil(["help", "nope"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown command "nope"');
+  });
+
   it("rejects an unknown flag naming it", async () => {
     const run = await vigil(["eval", "--nope"]);
     expect(run.code).toBe(2);
