@@ -9,7 +9,7 @@ import { diffLockfiles } from "./diff.js";
 import { parseLockfile } from "./lockfile.js";
 import { lineOfPackage, toSarif } from "./sarif.js";
 import { loadSupplyChainSettings, resolveSupplyChainSettings, defaultSupplyChainSettings } from "./settings.js";
-import { summarizeDependencyChange, withPastFixes, type DependencySummary } from "./summary.js";
+import { pastFixLine, summarizeDependencyChange, withPastFixes, type DependencySummary } from "./summary.js";
 
 const lock = (packages: Record<string, { version: string; dev?: boolean }>, root: Record<string, string> = {}): string =>
   JSON.stringify({ lockfileVersion: 3, packages: { "": { dependencies: root }, ...Object.fromEntries(Object.entries(packages).map(([path, value]) => [`node_modules/${path}`, value])) } }, null, 2);
@@ -73,6 +73,8 @@ describe("summarizeDependencyChange", () => {
   it("withPastFixes attaches a fix found by alias and rewrites the comment", () => {
     const s = withPastFixes(summarize(head), new Map([["CVE-2024-1", { advisory: "CVE-2024-1", package: "b", from: "2.1.0", to: "2.2.0", repo: "acme/api", pullRequest: 3, date: "2025-01-02T00:00:00Z", blockedDecisionId: "d", blockedPullRequest: 2 }]]));
     expect(s.vulnerable.find((v) => v.package === "b")?.pastFixText).toBe("acme/api#3 moved b 2.1.0 → 2.2.0 on 2025-01-02");
+    const removed = { advisory: "GHSA-x", package: "axios", from: "0.21.1", to: null, repo: "acme/web", pullRequest: 7, date: "2025-03-04T10:00:00Z", blockedDecisionId: "d-1", blockedPullRequest: 6 };
+    expect(pastFixLine(removed)).toBe("acme/web#7 removed axios 0.21.1 on 2025-03-04");
     expect(s.comment).toContain("- CVE-2024-1: acme/api#3 moved b 2.1.0 → 2.2.0 on 2025-01-02.");
   });
 });

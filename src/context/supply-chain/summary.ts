@@ -190,7 +190,8 @@ function toEntry(v: Vulnerability, lockfile: string, change: PackageChange | und
 /** A past fix in words. */
 export function pastFixLine(fix: PastFix): string {
   const where = fix.pullRequest === null ? fix.repo : `${fix.repo}#${fix.pullRequest}`;
-  return `${where} moved ${fix.package} ${fix.from} → ${fix.to ?? "(removed)"} on ${fix.date.slice(0, 10)}`;
+  const what = fix.to === null ? `removed ${fix.package} ${fix.from}` : `moved ${fix.package} ${fix.from} → ${fix.to}`;
+  return `${where} ${what} on ${fix.date.slice(0, 10)}`;
 }
 
 /**
