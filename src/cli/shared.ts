@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync, type ReadStream, type WriteStream } from "node:fs";
+import { createReadStream, createWriteStream, existsSync, fstatSync, mkdirSync, readFileSync, writeFileSync, type ReadStream, type WriteStream } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { openStorage } from "../agent.js";
 import { loadConfig, type VigilConfig } from "../config.js";
@@ -98,12 +98,20 @@ export function writeOutputFile(path: string, text: string, io: Pick<CliIo, "cwd
   }
 }
 
-/** Opens an input file for streaming; resolves once it is open. VIGIL_BAD_INPUT naming the file when it cannot be read. */
+/** Opens an input file for streaming; resolves once it is open. VIGIL_BAD_INPUT naming the file when it cannot be read (missing, a directory). */
 export async function openInputFile(path: string, io: Pick<CliIo, "cwd">): Promise<ReadStream> {
+  const cannotRead = (cause: unknown): VigilError =>
+    new VigilError("VIGIL_BAD_INPUT", `cannot read ${path}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}; pass an existing file or - for stdin`, { field: "input", file: path }, cause);
   const stream = createReadStream(resolve(io.cwd, path));
   await new Promise<void>((ready, fail) => {
-    stream.once("open", () => ready());
-    stream.once("error", (cause) => fail(new VigilError("VIGIL_BAD_INPUT", `cannot read ${path}: ${(cause as NodeJS.ErrnoException).code ?? cause.message}; pass an existing file or - for stdin`, { field: "input", file: path }, cause)));
+    stream.once("open", (fd: number) => {
+      // A directory opens on Linux and fails at the first read: refuse it here, by name.
+      if (fstatSync(fd).isDirectory()) {
+        stream.destroy();
+        fail(cannotRead(Object.assign(new Error("is a directory"), { code: "EISDIR" })));
+      } else ready();
+    });
+    stream.once("error", (cause) => fail(cannotRead(cause)));
   });
   return stream;
 }

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { bucketPolicy, privateRequest, publicRequest, tempDir, vigil } from "./support.js";
@@ -59,6 +59,18 @@ describe("input and output files", () => {
       expect(run.stderr).not.toContain("internal error");
     });
   }
+
+  it("a directory given as the input file is exit 2 naming it (replay, ingest), not an internal error", async () => {
+    const dir = tempDir({ "p.yaml": bucketPolicy });
+    mkdirSync(join(dir, "events"));
+    const env = { VIGIL_STORE_PATH: join(dir, "vigil.db") };
+    for (const argv of [["replay", "-p", "p.yaml", "events"], ["replay", "--no-context", "-p", "p.yaml", "events"], ["replay", "-p", "p.yaml", "--compare", "p.yaml", "events"], ["ingest", "--direct", "events"]]) {
+      const run = await vigil(argv, { cwd: dir, env });
+      expect(run.code, argv.join(" ")).toBe(2);
+      expect(run.stderr, argv.join(" ")).toContain("events: cannot read events: EISDIR");
+      expect(run.stderr).not.toContain("internal error");
+    }
+  });
 
   it("vigil replay --compare of a file that does not exist, and --out into a new directory", async () => {
     const dir = tempDir({ "p.yaml": bucketPolicy, "events.jsonl": event("e1", publicRequest) });

@@ -1,12 +1,10 @@
-import { createReadStream } from "node:fs";
-import { resolve } from "node:path";
 import { createAgent } from "../../agent.js";
 import { isVigilError, VigilError } from "../../core/errors.js";
 import type { Event } from "../../core/event.js";
 import { describeResult, ingestStream, type IngestFormat, type IngestResult, type IngestSuccess } from "../../sources/index.js";
 import { flag, stringOption, write, type CliIo, type Command, type ParsedArgs } from "../command.js";
 import { apiClient, serverOptions, type ApiClient } from "../client.js";
-import { configFrom, configOption, outputFormat, outputOption } from "../shared.js";
+import { configFrom, configOption, openInputFile, outputFormat, outputOption } from "../shared.js";
 
 interface Tally {
   read: number;
@@ -137,13 +135,7 @@ export const ingestCommand: Command = {
     if (!path) throw new VigilError("VIGIL_BAD_INPUT", "missing <file>: name a file, or - for stdin", { field: "file" });
     const json = outputFormat(args) === "json";
     const format = stringOption(args, "format") as IngestFormat | undefined;
-    const input = path === "-" ? io.stdin : createReadStream(resolve(io.cwd, path));
-    if (path !== "-") {
-      await new Promise<void>((ready, fail) => {
-        (input as ReturnType<typeof createReadStream>).once("open", () => ready());
-        (input as ReturnType<typeof createReadStream>).once("error", (error) => fail(new VigilError("VIGIL_BAD_INPUT", `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? error.message}`, { field: "file", file: path }, error)));
-      });
-    }
+    const input = path === "-" ? io.stdin : await openInputFile(path, io);
     const outcome = await ingestStream(input as AsyncIterable<Uint8Array>, { ...(format ? { format } : {}), ...(path !== "-" ? { file: path } : {}) });
     const tally: Tally = { read: 0, accepted: 0, duplicates: 0, rejected: 0, problems: [] };
     if (flag(args, "direct")) await ingestDirect(args, io, outcome.results, tally, json);
