@@ -22,6 +22,18 @@ describe("Terraform plan adapter", () => {
     expect(looksLikeTerraformPlan({ format_version: "1.0", values: {} })).toBe(false); // a state file
   });
 
+  it("the event's time is the plan's timestamp as RFC 3339; a timestamp that is not one is a warning and no time, never copied as is", () => {
+    const plan = JSON.parse(text("aws-replication.plan.json")) as Record<string, unknown>;
+    const spaced = terraformPlanToEvent({ ...plan, timestamp: "2026-01-07 09:12:44" });
+    expect(spaced.ok && spaced.event.time).toBe("2026-01-07T09:12:44Z");
+    const broken = terraformPlanToEvent({ ...plan, timestamp: "last tuesday" });
+    expect(broken.ok).toBe(true);
+    if (!broken.ok) return;
+    expect(broken.event.time).toBeUndefined();
+    expect(broken.warnings?.[0]).toContain("timestamp");
+    expect(broken.event.data).toMatchObject({ timestamp: "last tuesday" });
+  });
+
   it("rejects an unsupported major version, a state file and broken resource changes, naming the field", () => {
     expect(validateTerraformPlan({ format_version: "2.0", resource_changes: [] })[0]).toMatchObject({ field: "format_version" });
     expect(validateTerraformPlan({ format_version: "1.0", terraform_version: "1.9.8", values: { root_module: {} } })[0]?.message).toContain("neither resource_changes nor planned_values");

@@ -1,7 +1,7 @@
 import { EventTypes, type Event } from "../core/index.js";
 import { ShapeChecker } from "./check.js";
 import { place, position, problem, type Conversion, type FieldProblem, type IngestResult } from "./results.js";
-import { contentId, isRecord, type JsonRecord } from "./values.js";
+import { contentId, isRecord, upstreamTime, type JsonRecord } from "./values.js";
 
 /**
  * Terraform plans → `com.hashicorp.terraform.plan`: the JSON that `terraform show -json <planfile>`
@@ -77,8 +77,10 @@ function baseName(file: string): string {
 export function convertTerraformPlan(value: unknown, options: TerraformPlanOptions = {}): Conversion {
   const problems = validateTerraformPlan(value);
   if (problems.length > 0 || !isRecord(value)) return { problems };
-  const timestamp = typeof value["timestamp"] === "string" ? value["timestamp"] : undefined;
-  const time = options.time ?? timestamp;
+  // The plan's own `timestamp`, normalised like every upstream time: one that is not a timestamp
+  // is a warning (the event has no time), never copied into the event as is.
+  const timed = options.time === undefined ? upstreamTime(value["timestamp"], "timestamp") : {};
+  const time = options.time ?? timed.time;
   const event: Event = {
     specversion: "1.0",
     id: options.id ?? contentId(value),
@@ -89,7 +91,7 @@ export function convertTerraformPlan(value: unknown, options: TerraformPlanOptio
     datacontenttype: "application/json",
     data: value,
   };
-  return { event, warnings: [] };
+  return { event, warnings: timed.warning === undefined ? [] : [timed.warning] };
 }
 
 /** One plan (already parsed) → one event (`index` 0), or the problems by field path. Never throws. */
