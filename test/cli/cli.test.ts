@@ -60,6 +60,15 @@ describe("vigil eval", () => {
     expect(stdin.stderr).toContain("stdin:3:15: input is not valid JSON");
   });
 
+  it("refuses --input together with an input file (one of them was ignored)", async () => {
+    const dir = tempDir({ "p.yaml": bucketPolicy, "in.json": JSON.stringify(publicRequest) });
+    const run = await vigil(["eval", "-p", "p.yaml", "--input", JSON.stringify(privateRequest), "in.json"], { cwd: dir });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("--input");
+    expect(run.stderr).toContain("in.json");
+    expect(run.stdout).toBe("");
+  });
+
   it("reads a file that starts with a byte order mark", async () => {
     const dir = tempDir({ "p.yaml": bucketPolicy, "in.json": `\ufeff${JSON.stringify(publicRequest)}` });
     const run = await vigil(["eval", "-p", "p.yaml", "in.json"], { cwd: dir });

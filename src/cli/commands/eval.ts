@@ -34,6 +34,7 @@ export const evalCommand: Command = {
     const inline = stringOption(args, "input");
     const path = args.positionals[0];
     if (inline === undefined && path === undefined) throw new VigilError("VIGIL_BAD_INPUT", "no input: pass a JSON file, - for stdin, or --input '<json>'", { field: "input" });
+    if (inline !== undefined && path !== undefined) throw new VigilError("VIGIL_BAD_INPUT", `two inputs: --input and ${path}; pass one of them`, { field: "--input" });
     const text = inline ?? (await readInput(path as string, io));
     let value: unknown;
     try {
