@@ -6,7 +6,7 @@ import { configFrom, configOption, openExistingStorage, outputFormat, outputOpti
 export const auditVerifyCommand: Command = {
   path: ["audit", "verify"],
   summary: "Verify the decision record's hash chain; report the first modified, deleted or reordered record",
-  description: "Re-hashes every decision in order. Exit code: 0 intact, 1 tampered (the first problem is printed with the record's seq and id).",
+  description: "Re-hashes every decision in order. Exit code: 0 intact, 1 tampered (the first problem is printed with the record's seq and id), 2 no store at the configured path or a bad option.",
   options: {
     ...configOption,
     ...outputOption,
