@@ -71,6 +71,14 @@ describe("token service", () => {
     if (generated.kind === "generated") expect((await fresh.verify(generated.token))?.roles).toEqual(["admin"]);
   });
 
+  it("a token verified just before its expiry stops working at the expiry, though verifications are cached; one already expired is not created", async () => {
+    const soon = await tokens.create({ name: "soon", roles: ["viewer"], expiresAt: new Date(clock.now().getTime() + 60_000).toISOString() }, "alice");
+    expect((await tokens.verify(soon.token))?.name).toBe("soon");
+    clock.advance(61_000);
+    expect(await tokens.verify(soon.token)).toBeUndefined();
+    await expect(tokens.create({ name: "late", roles: ["viewer"], expiresAt: new Date(clock.now().getTime() - 1).toISOString() }, "alice")).rejects.toMatchObject({ code: "VIGIL_BAD_INPUT", details: { field: "expiresAt" } });
+  });
+
   it("a store whose tokens are all expired or revoked is bootstrapped again; a revoked VIGIL_ADMIN_TOKEN is refused by name, not restored", async () => {
     const shortLived = await tokens.create({ name: "ci", roles: ["admin"], expiresAt: new Date(clock.now().getTime() + 3_600_000).toISOString() }, "alice");
     expect(await tokens.any()).toBe(true);

@@ -92,7 +92,7 @@ export function parseRoles(value: unknown, field = "roles"): Role[] {
 export function createTokenService(options: { readonly storage: Storage; readonly clock: Clock; readonly cacheMs?: number }): TokenService {
   const { storage, clock } = options;
   const cacheMs = options.cacheMs ?? 5_000;
-  const cache = new Map<string, { principal: Principal | undefined; until: number }>();
+  const cache = new Map<string, { principal: Principal | undefined; until: number; expiresMs?: number }>();
   const now = (): string => clock.now().toISOString();
 
   async function store(token: string, input: { readonly name: string; readonly roles: readonly Role[]; readonly expiresAt?: string }, by: string): Promise<TokenInfo> {
@@ -109,6 +109,9 @@ export function createTokenService(options: { readonly storage: Storage; readonl
 
   return {
     async create(input, by) {
+      if (input.expiresAt !== undefined && Date.parse(input.expiresAt) <= clock.now().getTime()) {
+        throw new VigilError("VIGIL_BAD_INPUT", `expiresAt ${input.expiresAt} has already passed: a token that never works is not created; give a future time or leave it out`, { field: "expiresAt" });
+      }
       const token = `vgl_${randomBytes(32).toString("base64url")}`;
       return { token, record: await store(token, input, by) };
     },
@@ -144,15 +147,18 @@ export function createTokenService(options: { readonly storage: Storage; readonl
       // The cache runs on real time: a manual clock (tests) must not freeze it.
       const realMs = Date.now();
       const cached = cache.get(hash);
-      if (cached && cached.until > realMs) return cached.principal;
+      // A cached token also ends at its expiry, by the agent's clock.
+      if (cached && cached.until > realMs && (cached.expiresMs === undefined || cached.expiresMs > nowMs)) return cached.principal;
       const doc = await storage.getDoc<TokenRecord>(TOKEN_COLLECTION, `tok_${hash.slice(0, 16)}`);
       let principal: Principal | undefined;
+      let expiresMs: number | undefined;
       if (doc && timingSafeEqual(Buffer.from(doc.value.hash, "hex"), Buffer.from(hash, "hex")) && !doc.value.revokedAt) {
-        const expired = doc.value.expiresAt !== undefined && Date.parse(doc.value.expiresAt) <= nowMs;
+        expiresMs = doc.value.expiresAt === undefined ? undefined : Date.parse(doc.value.expiresAt);
+        const expired = expiresMs !== undefined && expiresMs <= nowMs;
         if (!expired) principal = { tokenId: doc.value.id, name: doc.value.name, roles: doc.value.roles };
       }
       if (cache.size > 10_000) cache.clear();
-      cache.set(hash, { principal, until: realMs + cacheMs });
+      cache.set(hash, { principal, until: realMs + cacheMs, ...(expiresMs === undefined ? {} : { expiresMs }) });
       return principal;
     },
     async any() {
