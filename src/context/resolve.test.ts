@@ -6,6 +6,19 @@ import { deviceFromUserAgent, resolveEvent } from "./resolve.js";
 const options = { costColumn: "BilledCost", tagKeys: ["environment"] };
 const now = Date.parse("2025-01-01T00:00:00Z");
 
+describe("CloudTrail: IAM Identity Center users", () => {
+  it("each user is their own principal (onBehalfOf.userId), not one IdentityCenterUser for all", () => {
+    const record = (userId: string) => makeEvent(EventTypes.cloudTrail, {
+      eventVersion: "1.09", eventSource: "sso.amazonaws.com", eventName: "ListApplications", awsRegion: "us-east-1", eventTime: "2024-10-01T12:00:00Z", recipientAccountId: "111122223333",
+      userIdentity: { type: "IdentityCenterUser", accountId: "111122223333", onBehalfOf: { userId, identityStoreArn: "arn:aws:identitystore::111122223333:identitystore/d-1234567890" }, credentialId: "EXAMPLE" },
+    });
+    const first = resolveEvent(record("544894e8-80c1-707f-60e3-3ba6510dfac1"), now, options).entities["principal"];
+    const second = resolveEvent(record("9a4b1c2d-0000-4000-8000-000000000000"), now, options).entities["principal"];
+    expect(first).toMatchObject({ kind: "principal", id: "544894e8-80c1-707f-60e3-3ba6510dfac1", attrs: { type: "IdentityCenterUser" } });
+    expect(second?.id).toBe("9a4b1c2d-0000-4000-8000-000000000000");
+  });
+});
+
 describe("decide requests", () => {
   const decide = (data: Record<string, unknown>) => resolveEvent(makeEvent(EventTypes.decideRequest, data), now, options).entities;
 

@@ -149,7 +149,9 @@ function resolveCloudTrail(data: Json, out: Builder): void {
   const detail = obj(data["detail"]);
   const record = detail && detail["eventSource"] !== undefined ? detail : data;
   const identity = obj(record["userIdentity"]) ?? {};
-  const principalId = str(identity["arn"]) ?? str(identity["principalId"]) ?? str(identity["invokedBy"]) ?? str(identity["type"]);
+  // An IAM Identity Center user has no arn: its session acts for `onBehalfOf.userId` (each user
+  // their own principal and baselines, not one "IdentityCenterUser" for all of them).
+  const principalId = str(identity["arn"]) ?? str(identity["principalId"]) ?? str(obj(identity["onBehalfOf"])?.["userId"]) ?? str(identity["invokedBy"]) ?? str(identity["type"]);
   const accountId = str(record["recipientAccountId"]) ?? str(identity["accountId"]) ?? str(data["account"]);
   const issuer = obj(obj(identity["sessionContext"])?.["sessionIssuer"]);
   if (principalId) out.add("principal", entity("principal", principalId, { type: str(identity["type"]), accountId: str(identity["accountId"]), userName: str(identity["userName"]) ?? str(issuer?.["userName"]), provider: "aws" }), true);
