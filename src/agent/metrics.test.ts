@@ -22,4 +22,10 @@ describe("metrics", () => {
     expect(text).toContain('vigil_admission_reviews_total{allowed="true"} 1');
     expect(text).toContain("vigil_ingest_queue_events 5");
   });
+
+  it("escapes a gauge's HELP text: a backslash or a newline cannot break the exposition", () => {
+    const metrics = createMetrics();
+    metrics.gauge("vigil_paths", "files under C:\\data\nsecond line", () => 1);
+    expect(metrics.render()).toContain("# HELP vigil_paths files under C:\\\\data\\nsecond line\n# TYPE vigil_paths gauge\nvigil_paths 1\n");
+  });
 });

@@ -70,7 +70,8 @@ export function createMetrics(): Metrics {
         lines.push(`# TYPE ${name} counter`);
         for (const [labels, value] of series) lines.push(`${name}${labels} ${value}`);
       }
-      for (const [name, gauge] of gauges) lines.push(`# HELP ${name} ${gauge.help}`, `# TYPE ${name} gauge`, `${name} ${gauge.read()}`);
+      // HELP text escapes backslash and newline (Prometheus text format 0.0.4).
+      for (const [name, gauge] of gauges) lines.push(`# HELP ${name} ${gauge.help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")}`, `# TYPE ${name} gauge`, `${name} ${gauge.read()}`);
       return lines.join("\n") + "\n";
     },
   };
