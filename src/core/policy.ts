@@ -97,6 +97,13 @@ export interface IndexKey {
   readonly path: string;
   /** The policy can match only when the value at path is one of these (strings, numbers, booleans). */
   readonly values: readonly (string | number | boolean)[];
+  /**
+   * Set when an absent value does not rule the policy out: its `match` is not true then, but may
+   * fail with an error the policy reports (an operand before this constraint, or the path's own
+   * `a["b"]` step on a list, can fail otherwise, and CEL's `&&` raises its first error). Only a
+   * present value outside `values` rules the policy out. Unset: absent rules it out as well.
+   */
+  readonly absentUndecided?: boolean;
 }
 
 export interface EvaluateOptions {

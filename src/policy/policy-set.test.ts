@@ -148,6 +148,95 @@ spec:
   });
 });
 
+describe("index keys and error precedence", () => {
+  const realEnv = createCelEnvironment();
+  const decisive = (findings: readonly Finding[]): string[] => findings.filter((f) => f.effect === "violation" || f.effect === "error").map((f) => `${f.effect} ${f.policy}/${f.rule}${f.error === undefined ? "" : ` ${f.error.code}`}`);
+
+  it("an absent key value does not drop a policy whose match then fails on an earlier operand (CEL's && raises its first error)", () => {
+    const { policies, errors } = loadPolicyText(`apiVersion: vigil.dev/v1
+kind: Policy
+metadata: { name: replicas }
+spec:
+  match: object.spec.replicas > 3 && object.kind == "Deployment"
+  rules:
+    - name: r
+      condition: "true"
+---
+apiVersion: vigil.dev/v1
+kind: Policy
+metadata: { name: indexed-step }
+spec:
+  match: object['kind'] == "Pod"
+  rules:
+    - name: r
+      condition: "true"
+---
+apiVersion: vigil.dev/v1
+kind: Policy
+metadata: { name: guarded }
+spec:
+  match: has(resource.labels) && resource.labels.env == "prod"
+  rules:
+    - name: r
+      condition: "true"
+`, "precedence.yaml", { env: realEnv });
+    expect(errors).toEqual([]);
+    const indexed = createPolicySet(policies);
+    const linear = createPolicySet(policies, { index: false });
+    for (const input of [{ object: { spec: { replicas: "many" } } }, { object: ["a"] }, { object: { kind: "Job", spec: { replicas: 5 } } }, { object: { kind: "Deployment", spec: { replicas: 5 } } }]) {
+      const ctx = policyContext(input);
+      expect({ input, findings: decisive(indexed.evaluate(ctx).findings) }).toEqual({ input, findings: decisive(linear.evaluate(ctx).findings) });
+    }
+    expect(decisive(indexed.evaluate(policyContext({ object: { spec: { replicas: "many" } } })).findings)).toEqual(["error replicas/(match) no_matching_overload"]);
+    expect(decisive(indexed.evaluate(policyContext({ object: ["a"] })).findings)).toEqual(["error indexed-step/(match) invalid_argument"]);
+    // A present value outside the key's values still rules the policy out, unevaluated (`object['kind']` makes no key).
+    expect(indexed.candidates(policyContext({ object: { kind: "Job", spec: { replicas: 5 } } })).map((p) => p.meta.name)).toEqual(["indexed-step", "guarded"]);
+    expect(indexed.candidates(policyContext({ object: { kind: "Deployment" }, resource: { labels: { env: "dev" } } })).map((p) => p.meta.name)).toEqual(["replicas", "indexed-step"]);
+  });
+
+  it("indexed and linear evaluation agree on matches mixing ||, !, has(), in over input lists and literals of every type (property)", () => {
+    const random = rng(4242);
+    const pick = <T,>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+    const paths = ["r.kind", "r.n", "a", "r.flag", "r['kind']", "x.y", "r.tags", "r.meta.k"];
+    const literals = ['"Pod"', '"Job"', "1", "1.0", "2", "1u", "true", "false", "null", '"1"', "-0.0", "0"];
+    const constraint = (): string => {
+      const path = pick(paths);
+      return pick([
+        () => `${path} == ${pick(literals)}`, () => `${pick(literals)} == ${path}`, () => `${path} in [${pick(literals)}, ${pick(literals)}]`,
+        () => `${path} in r.tags`, () => `has(${path.includes("[") ? "r.kind" : path.includes(".") ? path : "r.kind"})`,
+        () => `!(${path} == ${pick(literals)})`, () => `(${path} == ${pick(literals)} || ${pick(paths)} == ${pick(literals)})`, () => `${path} != ${pick(literals)}`,
+      ])();
+    };
+    const values: unknown[] = ["Pod", "Job", 1, 1.5, 2, 0, -0, true, false, null, "1", [1, "Pod"], { k: "Pod" }];
+    const input = (): unknown => {
+      const r: Record<string, unknown> = {};
+      for (const k of ["kind", "n", "flag", "tags", "meta"]) if (random() < 0.7) r[k] = pick(values);
+      const out: Record<string, unknown> = random() < 0.85 ? { r } : { "r.kind": pick(values) };
+      if (random() < 0.6) out["a"] = pick(values);
+      if (random() < 0.3) out["x.y"] = pick(values); else if (random() < 0.3) out["x"] = { y: pick(values) };
+      return out;
+    };
+    let compared = 0;
+    for (let round = 0; round < 4; round++) {
+      const docs = Array.from({ length: 40 }, (_, i) => {
+        const match = Array.from({ length: 1 + Math.floor(random() * 3) }, constraint).join(" && ");
+        const condition = pick(["true", `${pick(paths)} == ${pick(literals)} && true`, "r.missing == 1"]);
+        return `apiVersion: vigil.dev/v1\nkind: Policy\nmetadata: { name: p${i} }\nspec:\n  match: ${JSON.stringify(match)}\n  rules:\n    - name: r\n      condition: ${JSON.stringify(condition)}\n`;
+      });
+      const { policies, errors } = loadPolicyText(docs.join("---\n"), `mixed-${round}.yaml`, { env: realEnv });
+      expect(errors).toEqual([]);
+      const indexed = createPolicySet(policies);
+      const linear = createPolicySet(policies, { index: false });
+      for (let i = 0; i < 150; i++) {
+        const ctx = policyContext(input());
+        expect(decisive(indexed.evaluate(ctx).findings)).toEqual(decisive(linear.evaluate(ctx).findings));
+        compared++;
+      }
+    }
+    expect(compared).toBe(600);
+  });
+});
+
 /** Seeded PRNG (mulberry32) so failures reproduce. */
 function rng(seed: number): () => number {
   let a = seed;

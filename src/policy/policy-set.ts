@@ -48,7 +48,7 @@ export interface PolicySet {
   evaluate(ctx: Context, options?: PolicySetEvaluateOptions): PolicySetResult;
 }
 
-interface KeyCheck { readonly path: string; readonly segments: readonly string[]; readonly values: ReadonlySet<unknown> }
+interface KeyCheck { readonly path: string; readonly segments: readonly string[]; readonly values: ReadonlySet<unknown>; readonly absentUndecided: boolean }
 
 interface Entry {
   readonly policy: CompiledPolicy;
@@ -58,18 +58,23 @@ interface Entry {
   readonly evaluateIndexed: (ctx: Context, options?: EvaluateOptions) => Finding[];
 }
 
-/** A key check compiled against a plan's path slots; `single` is the value when there is one (compared with ===). */
+/**
+ * A key check compiled against a plan's path slots; `single` is the value when there is one
+ * (compared with ===). `absentPasses`: an absent (undefined) value does not fail the check
+ * (IndexKey.absentUndecided).
+ */
 class SlotCheck {
   readonly single: unknown;
   readonly many: boolean;
-  constructor(readonly slot: number, readonly values: ReadonlySet<unknown>) {
+  constructor(readonly slot: number, readonly values: ReadonlySet<unknown>, readonly absentPasses = false) {
     this.many = values.size !== 1;
     this.single = this.many ? undefined : values.values().next().value;
   }
 
-  /** The value is one of the key's values. */
+  /** The value is one of the key's values (or absent, for an absentPasses check). */
   holds(value: unknown): boolean {
-    return this.many ? this.values.has(value) : value === this.single;
+    if (this.many ? this.values.has(value) : value === this.single) return true;
+    return value === undefined && this.absentPasses;
   }
 }
 
@@ -81,9 +86,14 @@ interface PathIndex { readonly slot: number; readonly buckets: Map<unknown, Cand
 /** Candidates for one event type. */
 interface TypePlan {
   readonly all: readonly number[];
-  /** Policies without index keys, in order; those with report keys carry them in `quiet`. */
+  /**
+   * Policies filed under no key, in order: without index keys, or with only keys an absent value
+   * does not decide (those are their `rest` checks); those with report keys carry them in `quiet`.
+   */
   readonly unkeyed: readonly Candidate[];
   readonly unkeyedIds: readonly number[];
+  /** Some unkeyed policy has `rest` checks: the unkeyed list cannot be taken whole. */
+  readonly unkeyedChecked: boolean;
   /** Some policy of this plan has report keys. */
   readonly quiet: boolean;
   readonly paths: readonly PathIndex[];
@@ -114,13 +124,19 @@ const noIds: readonly number[] = Object.freeze([]);
 /** Builds a PolicySet; `index: false` evaluates every policy whose `on` matches (for comparisons). */
 export function createPolicySet(policies: readonly CompiledPolicy[], options: { readonly index?: boolean } = {}): PolicySet {
   const useIndex = options.index !== false;
-  const keyCheck = (k: IndexKey): KeyCheck => ({ path: k.path, segments: k.path.split("."), values: new Set(k.values.map(normalize)) });
-  const entries: Entry[] = policies.map((policy) => ({
-    policy,
-    keys: (policy.indexKeys ?? []).map(keyCheck),
-    reportKeys: (policy.reportKeys ?? []).map(keyCheck),
-    evaluateIndexed: policy.evaluateIndexed === undefined ? (ctx, options) => policy.evaluate(ctx, options) : (ctx, options) => (policy.evaluateIndexed as NonNullable<CompiledPolicy["evaluateIndexed"]>)(ctx, options),
-  }));
+  const keyCheck = (k: IndexKey): KeyCheck => ({ path: k.path, segments: k.path.split("."), values: new Set(k.values.map(normalize)), absentUndecided: k.absentUndecided === true });
+  const entries: Entry[] = policies.map((policy) => {
+    const keys = (policy.indexKeys ?? []).map(keyCheck);
+    // evaluateIndexed needs every key's value present and checked; a key an absent value does
+    // not decide lets the index select the policy without that.
+    const indexedEvaluation = policy.evaluateIndexed !== undefined && !keys.some((k) => k.absentUndecided);
+    return {
+      policy,
+      keys,
+      reportKeys: (policy.reportKeys ?? []).map(keyCheck),
+      evaluateIndexed: indexedEvaluation ? (ctx, options) => (policy.evaluateIndexed as NonNullable<CompiledPolicy["evaluateIndexed"]>)(ctx, options) : (ctx, options) => policy.evaluate(ctx, options),
+    };
+  });
   const byName = new Map(policies.map((p) => [p.meta.name, p] as const));
   const exact = new Map<string, number[]>();
   const globs: { regex: RegExp; id: number }[] = [];
@@ -166,15 +182,17 @@ export function createPolicySet(policies: readonly CompiledPolicy[], options: { 
       return index;
     };
     const paths = new Map<string, PathIndex>();
-    const checks = (keys: readonly KeyCheck[]): readonly SlotCheck[] => (keys.length === 0 ? noChecks : keys.map((k) => new SlotCheck(slot(k), k.values)));
+    const checks = (keys: readonly KeyCheck[]): readonly SlotCheck[] => (keys.length === 0 ? noChecks : keys.map((k) => new SlotCheck(slot(k), k.values, k.absentUndecided)));
     for (const id of all) {
       const entry = entries[id] as Entry;
       const keys = entry.keys;
       if (!useIndex) { unkeyed.push({ id, rest: noChecks, quiet: noChecks }); continue; }
       const quiet = checks(entry.reportKeys);
-      if (keys.length === 0) { unkeyed.push({ id, rest: noChecks, quiet }); continue; }
+      // A bucket holds the policies a present value selects: only a key whose absent value rules the policy out can file it.
+      const fileable = keys.filter((k) => !k.absentUndecided);
+      if (fileable.length === 0) { unkeyed.push({ id, rest: checks(keys), quiet }); continue; }
       // File the policy under its most selective key (smallest expected bucket); the others are checked before evaluation.
-      const chosen = [...keys].sort((a, b) => cost(a) - cost(b) || a.path.localeCompare(b.path))[0] as KeyCheck;
+      const chosen = [...fileable].sort((a, b) => cost(a) - cost(b) || a.path.localeCompare(b.path))[0] as KeyCheck;
       const rest = checks(keys.filter((k) => k !== chosen));
       let index = paths.get(chosen.path);
       if (index === undefined) { index = { slot: slot(chosen), buckets: new Map() }; paths.set(chosen.path, index); }
@@ -186,7 +204,7 @@ export function createPolicySet(policies: readonly CompiledPolicy[], options: { 
       }
     }
     const quiet = useIndex && all.some((id) => (entries[id] as Entry).reportKeys.length > 0);
-    return { all, unkeyed, unkeyedIds: unkeyed.map((c) => c.id), quiet, paths: [...paths.values()], slots };
+    return { all, unkeyed, unkeyedIds: unkeyed.map((c) => c.id), unkeyedChecked: unkeyed.some((c) => c.rest.length > 0), quiet, paths: [...paths.values()], slots };
   }
 
   let lastType: string | undefined;
@@ -231,7 +249,7 @@ export function createPolicySet(policies: readonly CompiledPolicy[], options: { 
     if (options?.exhaustive === true) return plan.all;
     // Report keys only say "nothing to report": not for explain mode, nor under another cost limit.
     const quiet = plan.quiet && options?.includePasses !== true && options?.costLimit === undefined;
-    if (plan.paths.length === 0 && !quiet) return plan.all;
+    if (plan.paths.length === 0 && !quiet && !plan.unkeyedChecked) return plan.all;
     const activation = activationFor(ctx);
     if (scratch.length < plan.slots.length) scratch = new Array<unknown>(plan.slots.length);
     const values = scratch;
@@ -250,11 +268,11 @@ export function createPolicySet(policies: readonly CompiledPolicy[], options: { 
     }
     const unkeyed = plan.unkeyed;
     if (unkeyed.length > 0) {
-      if (selected === undefined && !quiet) return plan.unkeyedIds;
+      if (selected === undefined && !quiet && !plan.unkeyedChecked) return plan.unkeyedIds;
       const before = selected?.length ?? 0;
       for (let i = 0; i < unkeyed.length; i++) {
         const candidate = unkeyed[i] as Candidate;
-        if (!quiet || passes(candidate, values, true)) (selected ??= []).push(candidate.id);
+        if (passes(candidate, values, quiet)) (selected ??= []).push(candidate.id);
       }
       if ((selected?.length ?? 0) > before) sources++;
     }

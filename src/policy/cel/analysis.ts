@@ -121,21 +121,37 @@ function conjuncts(node: Expr): Expr[] {
   return [node];
 }
 
+/**
+ * The path of a chain of plain field selections from a variable (`a.b.c`), or undefined. Only such
+ * paths make index constraints: reading one fails only as a missing attribute, and it is read
+ * like a qualified name (`a.b` may be an activation key when there is no `a`), as readPath reads
+ * it. `a["b"]` is an index on `a`, which fails otherwise on a list and is never a qualified name.
+ */
+function selectionPath(node: Expr): string | undefined {
+  if (node.kind === "ident") return node.name;
+  if (node.kind !== "select" || node.optional || node.test) return undefined;
+  const base = selectionPath(node.operand);
+  return base === undefined ? undefined : `${base}.${node.field}`;
+}
+
+/**
+ * `path == literal`, `literal == path` or `path in [literals]`: false, true, or a missing-attribute
+ * error (`==` against a literal and `in` over a literal list never fail otherwise).
+ */
 function constraintOf(node: Expr): IndexKey | undefined {
   if (node.kind !== "call" || node.target !== undefined || node.args.length !== 2) return undefined;
   const [a, b] = node.args as [Expr, Expr];
-  const none = new Set<string>();
   if (node.fn === "_==_") {
-    const pa = attributePath(a, none);
+    const pa = selectionPath(a);
     const vb = scalarLiteral(b);
     if (pa !== undefined && vb !== undefined) return { path: pa, values: [vb] };
-    const pb = attributePath(b, none);
+    const pb = selectionPath(b);
     const va = scalarLiteral(a);
     if (pb !== undefined && va !== undefined) return { path: pb, values: [va] };
     return undefined;
   }
   if (node.fn === "@in" && b.kind === "list" && b.optionalIndices.length === 0) {
-    const path = attributePath(a, none);
+    const path = selectionPath(a);
     if (path === undefined) return undefined;
     const values = b.elements.map(scalarLiteral);
     if (values.some((v) => v === undefined)) return undefined;
@@ -146,17 +162,25 @@ function constraintOf(node: Expr): IndexKey | undefined {
 
 /**
  * Constraints implied by the expression being true. Paths constrained twice keep the
- * intersection (an empty list means the expression can never be true).
+ * intersection (an empty list means the expression can never be true). A constraint is marked
+ * `absentUndecided` when a conjunct before it is no constraint: only with constraints alone
+ * before it does an absent value make the whole expression false or a missing-attribute error
+ * (`&&` is false when an operand is false, else it raises its first error).
  */
 export function collectRequiredValues(expr: Expr): IndexKey[] {
-  const byPath = new Map<string, Scalar[]>();
+  const byPath = new Map<string, { values: Scalar[]; absentUndecided: boolean }>();
+  let onlyConstraints = true;
   for (const c of conjuncts(expr)) {
     const key = constraintOf(c);
-    if (!key || key.path.startsWith("@")) continue;
+    const decided: boolean = onlyConstraints && key !== undefined;
+    onlyConstraints = decided;
+    if (key === undefined || key.path.startsWith("@")) continue;
     const prev = byPath.get(key.path);
-    byPath.set(key.path, prev ? prev.filter((v) => key.values.includes(v)) : [...key.values]);
+    byPath.set(key.path, prev
+      ? { values: prev.values.filter((v) => key.values.includes(v)), absentUndecided: prev.absentUndecided && !decided }
+      : { values: [...key.values], absentUndecided: !decided });
   }
-  return [...byPath].map(([path, values]) => ({ path, values }));
+  return [...byPath].map(([path, { values, absentUndecided }]) => (absentUndecided ? { path, values, absentUndecided } : { path, values }));
 }
 
 /** Operands of a top-level `&&` / `||` chain (left to right), or undefined. */
