@@ -21,7 +21,7 @@ import { decisionOutput } from "../decide/output.js";
 import { readJsonLines } from "../sources/json-lines.js";
 import { truthOf } from "../sources/simulate/scenario.js";
 import { flag, stringOption, write, type CliIo, type CliOption, type ParsedArgs } from "./command.js";
-import { configFrom, openInputFile, openOutputFile, reportLoadErrors, stderrLine } from "./shared.js";
+import { configFrom, fileOption, openInputFile, openOutputFile, reportLoadErrors, stderrLine } from "./shared.js";
 
 /** The options replay gains for the context mode (merged into replay's own). */
 export const contextReplayOptions: Record<string, CliOption> = {
@@ -140,7 +140,7 @@ export async function runContextReplay(args: ParsedArgs, io: CliIo): Promise<num
   const path = args.positionals[0] ?? "-";
   const file = path === "-" ? undefined : await openInputFile(path, io);
   const input = file ?? io.stdin;
-  const outPath = stringOption(args, "out");
+  const outPath = fileOption(args, "out");
   let outStream: NodeJS.WritableStream;
   try {
     outStream = outPath ? await openOutputFile(outPath, io) : io.stdout;

@@ -133,3 +133,9 @@ export async function openExistingStorage(config: VigilConfig): Promise<Storage>
 export function stderrLine(io: Pick<CliIo, "stderr">, text: string): void {
   write(io.stderr, (io.stderr as { isTTY?: boolean }).isTTY === true ? `\r\x1b[K${text}` : text);
 }
+
+/** A file option that takes `-` for stdout, as input positionals take it for stdin: undefined for `-` or absent. */
+export function fileOption(args: ParsedArgs, name: string): string | undefined {
+  const value = stringOption(args, name);
+  return value === "-" ? undefined : value;
+}

@@ -41,6 +41,14 @@ describe("input and output files", () => {
       expect(run.stderr).toMatch(/replay: 3 events, 3 decisions .*, 1 bad lines/);
     });
 
+    it(`${name} --out - writes the decisions to stdout, not to a file named "-"`, async () => {
+      const dir = tempDir({ "p.yaml": bucketPolicy, "events.jsonl": event("e1", publicRequest) });
+      const run = await vigil(["replay", ...mode, "-p", "p.yaml", "--out", "-", "events.jsonl"], { cwd: dir, env: { VIGIL_STORE_PATH: join(dir, "vigil.db") } });
+      expect(run.code).toBe(0);
+      expect((JSON.parse(run.stdout.trim()) as { eventId: string }).eventId).toBe("e1");
+      expect(existsSync(join(dir, "-"))).toBe(false);
+    });
+
     it(`${name} --out naming the input file is refused before the input is truncated`, async () => {
       const events = [event("e1", publicRequest), event("e2", privateRequest)].join("\n");
       const dir = tempDir({ "p.yaml": bucketPolicy, "events.jsonl": events });

@@ -8,7 +8,7 @@ import { readJsonLines } from "../../sources/json-lines.js";
 import { flag, stringList, stringOption, write, type CliIo, type Command, type ParsedArgs } from "../command.js";
 import { compareOptions, runReplayCompare } from "../replay-compare.js";
 import { contextReplayOptions, runContextReplay } from "../replay-context.js";
-import { configFrom, configOption, openInputFile, openOutputFile, policiesOption, reportLoadErrors, stderrLine } from "../shared.js";
+import { configFrom, configOption, fileOption, openInputFile, openOutputFile, policiesOption, reportLoadErrors, stderrLine } from "../shared.js";
 
 const BATCH = 1000;
 
@@ -74,7 +74,7 @@ export const replayCommand: Command = {
   options: {
     ...policiesOption,
     ...configOption,
-    out: { type: "string", value: "<file>", description: "Write decisions to this file instead of stdout" },
+    out: { type: "string", value: "<file>", description: "Write decisions to this file instead of stdout (missing directories are created; - is stdout)" },
     record: { type: "boolean", description: "Append the decisions to the configured decision record (hash-chained store)" },
     "record-thread": { type: "string", value: "<worker|caller>", description: "With --no-context --record: append from a worker thread (the default with two or more cores) or on the thread that decides (the default with one)" },
     explain: { type: "boolean", description: "Include explanation steps in each decision line" },
@@ -90,7 +90,7 @@ export const replayCommand: Command = {
   ],
   async run(args, io) {
     refuseIgnoredOptions(args);
-    const outPath = stringOption(args, "out");
+    const outPath = fileOption(args, "out");
     const inPath = args.positionals[0];
     if (outPath !== undefined && inPath !== undefined && inPath !== "-" && sameFile(resolve(io.cwd, outPath), resolve(io.cwd, inPath))) {
       throw new VigilError("VIGIL_BAD_INPUT", `--out ${outPath} is the input file: writing it would empty it before it is read; name another file`, { field: "--out" });

@@ -5,7 +5,7 @@ import type { Event } from "../../core/event.js";
 import type { PolicyException } from "../../core/review.js";
 import { scenarios, truthOf, type Scenario, type ScenarioOptions, type ScenarioSetup } from "../../sources/simulate/index.js";
 import { stringOption, write, type CliIo, type Command } from "../command.js";
-import { openOutputFile, writeOutputFile } from "../shared.js";
+import { fileOption, openOutputFile, writeOutputFile } from "../shared.js";
 
 const DEFAULT_START = "2026-01-05T00:00:00Z";
 
@@ -123,7 +123,7 @@ export const simulateCommand: Command = {
     seed: { type: "string", value: "<n>", description: "Seed of the generator", default: "1" },
     days: { type: "string", value: "<n>", description: "Simulated days (1-366)", default: "7" },
     start: { type: "string", value: "<iso>", description: `First simulated instant (default ${DEFAULT_START}, a Monday)` },
-    out: { type: "string", value: "<file>", description: "Write the events to this file instead of stdout" },
+    out: { type: "string", value: "<file>", description: "Write the events to this file instead of stdout (missing directories are created; - is stdout)" },
     setup: { type: "string", value: "<file>", description: "Also write the scenario setup (entities, exceptions) as JSON to this file" },
   },
   examples: [
@@ -135,7 +135,7 @@ export const simulateCommand: Command = {
     const options = simulateOptions(args);
     const setupPath = stringOption(args, "setup");
     if (setupPath !== undefined) writeOutputFile(setupPath, `${JSON.stringify(mergedSetup(chosen, options), null, 2)}\n`, io, "--setup");
-    const outPath = stringOption(args, "out");
+    const outPath = fileOption(args, "out");
     const stream = outPath ? await openOutputFile(outPath, io) : io.stdout;
     const counts = { events: 0, violation: 0, benign: 0 };
     try {
