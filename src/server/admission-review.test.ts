@@ -107,6 +107,32 @@ describe("outcomeForDecision", () => {
     expect(outcome.draft.explanation.summary).toContain("names-fail/allowed-names could not be evaluated");
   });
 
+  it("a ValidatingAdmissionPolicy validation's reason sets the denial's status (Invalid → 422), as the API server answers", () => {
+    const vap = (name: string, reason?: string) => `apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: { name: ${name} }
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["pods"] }]
+  validations:
+    - expression: "has(object.metadata.labels.team)"
+      message: "label team is required"${reason ? `
+      reason: ${reason}` : ""}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: { name: ${name}-binding }
+spec:
+  policyName: ${name}
+  validationActions: [Deny]
+`;
+    const invalid = decide(vap("needs-team", "Invalid"));
+    expect(outcomeForDecision(invalid.draft, request, (n) => invalid.set.get(n), "fail").status).toMatchObject({ code: 422, reason: "Invalid", status: "Failure" });
+    const plain = decide(vap("needs-team-plain"));
+    expect(outcomeForDecision(plain.draft, request, (n) => plain.set.get(n), "fail").status).toMatchObject({ code: 403, reason: "Forbidden" });
+  });
+
   it("a policy with failurePolicy Ignore only warns about its error", () => {
     const { draft, set } = decide(`${brokenKyverno("names-ignore", "Ignore")}---\n${auditLabel}`);
     const outcome = outcomeForDecision(draft, request, (n) => set.get(n), "fail");

@@ -109,6 +109,13 @@ export function errorDenies(finding: Finding, policy: CompiledPolicy | undefined
 }
 
 /** The denial message in Kyverno's style: the resource, then `policy: {rule: reason}` as YAML. */
+/** A ValidatingAdmissionPolicy validation's `reason` → the answer's HTTP status, as the API server maps it; Forbidden (403) otherwise. */
+const REASON_CODES: Readonly<Record<string, number>> = { Unauthorized: 401, Forbidden: 403, Invalid: 422, RequestEntityTooLarge: 413 };
+
+function denialStatus(reason: string | undefined): { code: number; reason: string } {
+  return reason !== undefined && REASON_CODES[reason] !== undefined ? { code: REASON_CODES[reason] as number, reason } : { code: 403, reason: "Forbidden" };
+}
+
 export function denialMessage(resource: string, denials: readonly { readonly policy: string; readonly rule: string; readonly reason: string }[]): string {
   const byPolicy: Record<string, Record<string, string>> = {};
   for (const d of denials) (byPolicy[d.policy] ??= {})[d.rule] = d.reason;
@@ -122,7 +129,7 @@ export function denialMessage(resource: string, denials: readonly { readonly pol
  * `skip` and neither denies nor warns).
  */
 export function outcomeForDecision(draft: DecisionDraft, request: AdmissionRequestInfo, policy: PolicyLookup, failurePolicy: AdmissionFailurePolicy): AdmissionOutcome {
-  const denials: { policy: string; rule: string; reason: string }[] = [];
+  const denials: { policy: string; rule: string; reason: string; statusReason?: string }[] = [];
   const warnings: string[] = [];
   const errorSteps: ExplanationStep[] = [];
   for (const f of draft.findings) {
@@ -130,7 +137,7 @@ export function outcomeForDecision(draft: DecisionDraft, request: AdmissionReque
     const shadow = compiled?.meta.enforcement?.mode === "shadow";
     if (f.effect === "violation") {
       if (shadow) continue;
-      if (f.mode === "deny") denials.push({ policy: f.policy, rule: f.rule, reason: f.message });
+      if (f.mode === "deny") denials.push({ policy: f.policy, rule: f.rule, reason: f.message, ...(f.language === "vap" && typeof f.outputs?.["reason"] === "string" ? { statusReason: f.outputs["reason"] } : {}) });
       else warnings.push(truncate(`policy ${f.policy}.${f.rule}: ${f.message}`));
     } else if (f.effect === "error") {
       if (shadow) continue;
@@ -165,7 +172,7 @@ export function outcomeForDecision(draft: DecisionDraft, request: AdmissionReque
   }
   return {
     allowed,
-    ...(allowed ? {} : { status: { code: 403, reason: "Forbidden", status: "Failure", message: denialMessage(request.resource, denials) } as AdmissionStatus }),
+    ...(allowed ? {} : { status: { ...denialStatus(denials[0]?.statusReason), status: "Failure", message: denialMessage(request.resource, denials) } as AdmissionStatus }),
     warnings,
     draft: recorded,
   };

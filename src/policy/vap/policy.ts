@@ -204,9 +204,11 @@ export function compileVap(policy: Json, bindings: readonly Json[], env: CelEnvi
       if (bspec["matchResources"] !== undefined && !matchConstraintsMatch(bindingMatchResources(bspec["matchResources"]), target)) continue;
       const actions = Array.isArray(bspec["validationActions"]) ? bspec["validationActions"].map(String) : ["Deny"];
       const mode: RuleMode = actions.includes("Deny") ? "deny" : actions.includes("Warn") ? "warn" : "audit";
-      const finding = (effect: Finding["effect"], message: string, trace: readonly TraceStep[]): Finding => ({
+      const finding = (effect: Finding["effect"], message: string, trace: readonly TraceStep[], reason?: string): Finding => ({
         policy: name, rule, revision: meta.revision, language: "vap", effect, mode, severity: "medium", message, trace, resource,
         ...(effect === "error" ? { error: { code: "VIGIL_POLICY_EVAL", message } } : {}),
+        // The validation's `reason` (Unauthorized, Forbidden, Invalid, RequestEntityTooLarge): the admission answer's status.
+        ...(reason === undefined ? {} : { outputs: { reason } }),
       });
       let paramsList: readonly (Json | null)[] = [null];
       if (paramKind) {
@@ -228,8 +230,8 @@ export function compileVap(policy: Json, bindings: readonly Json[], env: CelEnvi
         const r = program.evaluate({ object: request.object, oldObject: request.oldObject, request: celRequest, params, namespaceObject: request.namespaceObject, authorizer: null });
         if (r.status === "fail") {
           // Deny answers with the first failure, as the API server does; Warn and Audit report each one.
-          const failures = mode === "deny" || r.failures === undefined ? [{ message: r.message }] : r.failures;
-          for (const failure of failures) findings.push(finding("violation", failure.message, r.trace));
+          const failures: readonly { message: string; reason?: string }[] = mode === "deny" || r.failures === undefined ? [{ message: r.message, ...(r.reason === undefined ? {} : { reason: r.reason }) }] : r.failures;
+          for (const failure of failures) findings.push(finding("violation", failure.message, r.trace, failure.reason));
         }
         else if (r.status === "error") findings.push(failurePolicy === "Fail" ? finding("violation", r.message, r.trace) : finding("error", r.message, r.trace));
         else if (evalOptions.includePasses) findings.push(finding(r.status === "skip" ? "skip" : "pass", r.message, r.trace));
