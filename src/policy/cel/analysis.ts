@@ -9,7 +9,7 @@
  * - `topLevelTerms`: the operands of a top-level `&&` / `||` chain.
  */
 import type { IndexKey } from "../../core/policy.js";
-import { forEachChild, type Expr } from "./parser/ast.js";
+import { forEachChild, isIdentifier, type Expr } from "./parser/ast.js";
 import { isInheritedName } from "./compiler/context.js";
 import { typeIdentifiers } from "./runtime/values.js";
 
@@ -28,7 +28,8 @@ function staticKey(index: Expr): string | undefined {
  */
 export function attributePath(node: Expr, locals: ReadonlySet<string>): string | undefined {
   if (node.kind === "ident") return locals.has(node.name) ? undefined : node.name;
-  if (node.kind === "select" && !node.optional && !node.test) {
+  // A dotted path has identifier segments only: a backquoted `a.b` field would split in two.
+  if (node.kind === "select" && !node.optional && !node.test && isIdentifier(node.field)) {
     const base = attributePath(node.operand, locals);
     return base === undefined ? undefined : `${base}.${node.field}`;
   }
@@ -62,7 +63,7 @@ export function collectReferences(expr: Expr, isFunction: (name: string) => bool
       return;
     }
     // has(a.b), a.?b and a[?"b"] read the path a.b (when present) like a.b does.
-    const tested = node.kind === "select" && (node.test || node.optional) ? node.field
+    const tested = node.kind === "select" && (node.test || node.optional) && isIdentifier(node.field) ? node.field
       : node.kind === "index" && node.optional ? staticKey(node.index) : undefined;
     if (tested !== undefined && (node.kind === "select" || node.kind === "index")) {
       const base = attributePath(node.operand, locals);
@@ -129,33 +130,35 @@ function conjuncts(node: Expr): Expr[] {
  */
 function selectionPath(node: Expr): string | undefined {
   if (node.kind === "ident") return node.name;
-  if (node.kind !== "select" || node.optional || node.test) return undefined;
+  if (node.kind !== "select" || node.optional || node.test || !isIdentifier(node.field)) return undefined;
   const base = selectionPath(node.operand);
   return base === undefined ? undefined : `${base}.${node.field}`;
 }
 
+/** A chain of plain field selections from a variable, backquoted fields included: reading it fails only as a missing attribute. */
+function selectionsOnly(node: Expr): boolean {
+  return node.kind === "ident" || (node.kind === "select" && !node.optional && !node.test && selectionsOnly(node.operand));
+}
+
 /**
- * `path == literal`, `literal == path` or `path in [literals]`: false, true, or a missing-attribute
- * error (`==` against a literal and `in` over a literal list never fail otherwise).
+ * `selection == literal`, `literal == selection` or `selection in [literals]`, which is false, true
+ * or a missing-attribute error (`==` against a literal and `in` over a literal list never fail
+ * otherwise); `key` is the constraint when the selection has a dotted path.
  */
-function constraintOf(node: Expr): IndexKey | undefined {
+function constraintOf(node: Expr): { key: IndexKey | undefined } | undefined {
   if (node.kind !== "call" || node.target !== undefined || node.args.length !== 2) return undefined;
   const [a, b] = node.args as [Expr, Expr];
   if (node.fn === "_==_") {
-    const pa = selectionPath(a);
-    const vb = scalarLiteral(b);
-    if (pa !== undefined && vb !== undefined) return { path: pa, values: [vb] };
-    const pb = selectionPath(b);
-    const va = scalarLiteral(a);
-    if (pb !== undefined && va !== undefined) return { path: pb, values: [va] };
-    return undefined;
+    const [selection, literal] = selectionsOnly(a) && scalarLiteral(b) !== undefined ? [a, b] : selectionsOnly(b) && scalarLiteral(a) !== undefined ? [b, a] : [];
+    if (selection === undefined || literal === undefined) return undefined;
+    const path = selectionPath(selection);
+    return { key: path === undefined ? undefined : { path, values: [scalarLiteral(literal) as Scalar] } };
   }
-  if (node.fn === "@in" && b.kind === "list" && b.optionalIndices.length === 0) {
-    const path = selectionPath(a);
-    if (path === undefined) return undefined;
+  if (node.fn === "@in" && b.kind === "list" && b.optionalIndices.length === 0 && selectionsOnly(a)) {
     const values = b.elements.map(scalarLiteral);
     if (values.some((v) => v === undefined)) return undefined;
-    return { path, values: [...new Set(values as Scalar[])] };
+    const path = selectionPath(a);
+    return { key: path === undefined ? undefined : { path, values: [...new Set(values as Scalar[])] } };
   }
   return undefined;
 }
@@ -171,9 +174,10 @@ export function collectRequiredValues(expr: Expr): IndexKey[] {
   const byPath = new Map<string, { values: Scalar[]; absentUndecided: boolean }>();
   let onlyConstraints = true;
   for (const c of conjuncts(expr)) {
-    const key = constraintOf(c);
-    const decided: boolean = onlyConstraints && key !== undefined;
+    const found = constraintOf(c);
+    const decided: boolean = onlyConstraints && found !== undefined;
     onlyConstraints = decided;
+    const key = found?.key;
     if (key === undefined || key.path.startsWith("@")) continue;
     const prev = byPath.get(key.path);
     byPath.set(key.path, prev

@@ -61,6 +61,18 @@ describe("standard macros and fields on a Deployment", () => {
   });
 });
 
+describe("backquoted field names", () => {
+  it("select a key holding dots and slashes (a Kubernetes label), also through has(), .? and the index", () => {
+    const pod = { object: { metadata: { labels: { "app.kubernetes.io/name": "web", "team": "shop" } } } };
+    expect(value("object.metadata.labels.`app.kubernetes.io/name`", pod)).toBe("web");
+    expect(value("object.metadata.labels.`app.kubernetes.io/name` == 'web' && has(object.metadata.labels.`app.kubernetes.io/name`)", pod)).toBe(true);
+    expect(value("object.metadata.labels.?`app.kubernetes.io/version`.orValue('none')", pod)).toBe("none");
+    expect(value("a.`b.c`.d", { a: { "b.c": { d: 1 } }, "a.b": { c: { d: 2 } } })).toBe(1);
+    expect(env.compile("object.metadata.labels.`app.kubernetes.io/name` == 'web' && object.metadata.labels.team == 'shop'").requiredValues)
+      .toEqual([{ path: "object.metadata.labels.team", values: ["shop"] }]);
+  });
+});
+
 describe("strings", () => {
   it("charAt, indexOf, lastIndexOf, substring count code points", () => {
     expect(value("'registry.example.com/shop/web:1.4.2'.indexOf(':')")).toBe(29);

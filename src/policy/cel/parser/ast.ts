@@ -196,9 +196,17 @@ export function forEachChild(node: Expr, visit: (child: Expr) => void): void {
 }
 
 /** The dotted name of an identifier or select chain (`a.b.c`), or undefined when it is not one. */
+const identifier = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** True for a name the grammar reads as an identifier (a backquoted field may be any string). */
+export function isIdentifier(name: string): boolean {
+  return identifier.test(name);
+}
+
 export function qualifiedName(node: Expr): string | undefined {
   if (node.kind === "ident") return node.rooted ? `.${node.name}` : node.name;
-  if (node.kind === "select" && !node.test && !node.optional) {
+  // A backquoted field that is no identifier (`labels.\`app.kubernetes.io/name\``) is a field name only, never part of a qualified name.
+  if (node.kind === "select" && !node.test && !node.optional && isIdentifier(node.field)) {
     const base = qualifiedName(node.operand);
     return base === undefined ? undefined : `${base}.${node.field}`;
   }
