@@ -88,12 +88,12 @@ function isMain(): boolean {
 }
 
 if (isMain()) {
-  // A closed pipe is not an error of the command: exit quietly (with the code it had so far)
-  // instead of an unhandled 'error' event's stack trace; anything else stays an error.
+  // A closed pipe is not an error of the command: no unhandled 'error' event's stack trace. The
+  // command stops at its next awaited write (writeChunk rejects with EPIPE, runCli returns 0)
+  // after its `finally` blocks ran (a replay removes its throwaway store); other writes are dropped.
   for (const stream of [process.stdout, process.stderr]) {
     stream.on("error", (error) => {
       if (!isClosedPipe(error)) throw error;
-      process.exit(typeof process.exitCode === "number" ? process.exitCode : 0);
     });
   }
   const io: CliIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd() };

@@ -9,7 +9,6 @@
  * (src/cli/commands/replay.ts). Called by replay.ts.
  */
 import { readFileSync } from "node:fs";
-import { once } from "node:events";
 import { resolve } from "node:path";
 import { createReplaySession, loadExemptions, openStorage, parseSetup, type ReplayStats, type Setup } from "../agent.js";
 import type { Decision, DecisionDraft } from "../core/decision.js";
@@ -21,7 +20,7 @@ import { decisionOutput } from "../decide/output.js";
 import { readJsonLines } from "../sources/json-lines.js";
 import { truthOf } from "../sources/simulate/scenario.js";
 import { flag, stringOption, write, type CliIo, type CliOption, type ParsedArgs } from "./command.js";
-import { configFrom, fileOption, openInputFile, openOutputFile, reportLoadErrors, stderrLine } from "./shared.js";
+import { configFrom, fileOption, openInputFile, openOutputFile, reportLoadErrors, stderrLine, writeChunk } from "./shared.js";
 
 /** The options replay gains for the context mode (merged into replay's own). */
 export const contextReplayOptions: Record<string, CliOption> = {
@@ -203,7 +202,7 @@ export async function runContextReplay(args: ParsedArgs, io: CliIo): Promise<num
     if (buffer.length > 1 << 16) {
       const text = buffer;
       buffer = "";
-      if (!outStream.write(text)) await once(outStream, "drain");
+      await writeChunk(outStream, text);
     }
   };
   try {
@@ -233,7 +232,7 @@ export async function runContextReplay(args: ParsedArgs, io: CliIo): Promise<num
       return 130;
     }
     if (chunk.length > 0) await emit(await session.push(chunk), chunk);
-    if (buffer !== "" && !outStream.write(buffer)) await once(outStream, "drain");
+    if (buffer !== "") await writeChunk(outStream, buffer);
     const stats = await session.stats();
     const elapsed = (performance.now() - started) / 1000;
     if (tty) io.stderr.write("\r\x1b[K");

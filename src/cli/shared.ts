@@ -139,3 +139,33 @@ export function fileOption(args: ParsedArgs, name: string): string | undefined {
   const value = stringOption(args, name);
   return value === "-" ? undefined : value;
 }
+
+/** The error a write to a closed output gives (EPIPE: main stops the command quietly). */
+function closedOutput(): Error {
+  return Object.assign(new Error("the output was closed"), { code: "EPIPE" });
+}
+
+/**
+ * Writes a chunk with backpressure: waits for `drain` when the stream is full; rejects (EPIPE)
+ * when the stream was closed meanwhile — a destroyed stream never drains — so the command
+ * unwinds through its `finally` blocks instead of waiting forever.
+ */
+export async function writeChunk(stream: NodeJS.WritableStream, text: string): Promise<void> {
+  if ((stream as { destroyed?: boolean }).destroyed === true) throw closedOutput();
+  if (stream.write(text)) return;
+  await new Promise<void>((done, fail) => {
+    const settle = (error?: Error): void => {
+      stream.off("drain", onDrain);
+      stream.off("close", onClose);
+      stream.off("error", onError);
+      if (error) fail(error);
+      else done();
+    };
+    const onDrain = (): void => settle();
+    const onClose = (): void => settle(closedOutput());
+    const onError = (error: Error): void => settle(error);
+    stream.on("drain", onDrain);
+    stream.on("close", onClose);
+    stream.on("error", onError);
+  });
+}

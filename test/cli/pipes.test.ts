@@ -14,9 +14,9 @@ const repoRoot = resolve(import.meta.dirname, "..", "..");
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 
 /** Runs the real `vigil` entry (through tsx); closes its stdout after the first chunk, as `| head -1` does. */
-function runClosingStdout(argv: readonly string[], cwd: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; firstChunk: string }> {
+function runClosingStdout(argv: readonly string[], cwd: string, temp: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; firstChunk: string }> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ["--import", tsx, join(repoRoot, "src", "cli", "main.ts"), ...argv], { cwd, env: { ...process.env, VIGIL_STORE_PATH: join(cwd, "vigil.db") }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["--import", tsx, join(repoRoot, "src", "cli", "main.ts"), ...argv], { cwd, env: { ...process.env, TMPDIR: temp, VIGIL_STORE_PATH: join(cwd, "vigil.db") }, stdio: ["ignore", "pipe", "pipe"] });
     let stderr = "";
     let firstChunk = "";
     child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
@@ -35,11 +35,14 @@ describe("output to a closed pipe", () => {
       const lines = Array.from({ length: 20_000 }, (_unused, i) => JSON.stringify({ specversion: "1.0", id: `e${i}`, source: "test", type: "dev.vigil.decide", data: publicRequest }));
       const dir = tempDir({ "p.yaml": bucketPolicy });
       writeFileSync(join(dir, "events.jsonl"), lines.join("\n") + "\n");
-      const run = await runClosingStdout(["replay", ...mode, "-p", "p.yaml", "events.jsonl"], dir);
+      const temp = mkdtempSync(join(tmpdir(), "vigil-epipe-"));
+      const run = await runClosingStdout(["replay", ...mode, "-p", "p.yaml", "events.jsonl"], dir, temp);
       expect(run.firstChunk).toContain('"eventId":"e0"');
       expect(run.stderr).not.toContain("EPIPE");
       expect(run.stderr).not.toContain("internal error");
       expect(run.code).toBe(0);
+      // The replay with context still removes its throwaway store.
+      expect(readdirSync(temp).filter((name) => name.startsWith("vigil-replay-"))).toEqual([]);
     }, 60_000);
   }
 });

@@ -1,5 +1,4 @@
 import { statSync } from "node:fs";
-import { once } from "node:events";
 import { resolve } from "node:path";
 import { createBulkDecisionRecorder, createEvaluator, loadExemptions, loadPolicySet, type BulkDecisionRecorder } from "../../agent.js";
 import { VigilError } from "../../core/errors.js";
@@ -8,7 +7,7 @@ import { readJsonLines } from "../../sources/json-lines.js";
 import { flag, stringList, stringOption, write, type CliIo, type Command, type ParsedArgs } from "../command.js";
 import { compareOptions, runReplayCompare } from "../replay-compare.js";
 import { contextReplayOptions, runContextReplay } from "../replay-context.js";
-import { configFrom, configOption, fileOption, openInputFile, openOutputFile, policiesOption, reportLoadErrors, stderrLine } from "../shared.js";
+import { configFrom, configOption, fileOption, openInputFile, openOutputFile, policiesOption, reportLoadErrors, stderrLine, writeChunk } from "../shared.js";
 
 const BATCH = 1000;
 
@@ -19,7 +18,7 @@ function lineWriter(stream: NodeJS.WritableStream): { push(line: string): Promis
     if (!buffer) return;
     const chunk = buffer;
     buffer = "";
-    if (!stream.write(chunk)) await once(stream, "drain");
+    await writeChunk(stream, chunk);
   };
   return {
     async push(line) {

@@ -1,11 +1,10 @@
-import { once } from "node:events";
 import type { Entity } from "../../core/entity.js";
 import { VigilError } from "../../core/errors.js";
 import type { Event } from "../../core/event.js";
 import type { PolicyException } from "../../core/review.js";
 import { scenarios, truthOf, type Scenario, type ScenarioOptions, type ScenarioSetup } from "../../sources/simulate/index.js";
 import { stringOption, write, type CliIo, type Command } from "../command.js";
-import { fileOption, openOutputFile, writeOutputFile } from "../shared.js";
+import { fileOption, openOutputFile, writeChunk, writeOutputFile } from "../shared.js";
 
 const DEFAULT_START = "2026-01-05T00:00:00Z";
 
@@ -103,10 +102,10 @@ async function writeLines(stream: NodeJS.WritableStream, events: Iterable<Event>
     if (buffer.length > 1 << 16) {
       const chunk = buffer;
       buffer = "";
-      if (!stream.write(chunk)) await once(stream, "drain");
+      await writeChunk(stream, chunk);
     }
   }
-  if (buffer !== "" && !stream.write(buffer)) await once(stream, "drain");
+  if (buffer !== "") await writeChunk(stream, buffer);
 }
 
 export const simulateCommand: Command = {
