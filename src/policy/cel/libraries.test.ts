@@ -310,6 +310,12 @@ describe("math, base64, time", () => {
   it("base64", () => {
     expect(value("base64.encode(b'hello')")).toBe("aGVsbG8=");
     expect(value("string(base64.decode('aGVsbG8'))")).toBe("hello");
+    // As cel-go (Go's StdEncoding, then RawStdEncoding): line breaks ignored, padding exact or absent.
+    expect(value("string(base64.decode('aGVs\\r\\nbG8='))")).toBe("hello");
+    expect(value("string(base64.decode('aGk'))")).toBe("hi");
+    expect(errorKind("base64.decode('aGk==')")).toBe("invalid_argument");
+    expect(errorKind("base64.decode('aG==k')")).toBe("invalid_argument");
+    expect(errorKind("base64.decode('aGk=aGk=')")).toBe("invalid_argument");
   });
 
   it("timestamps and durations", () => {

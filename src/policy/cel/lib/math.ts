@@ -111,11 +111,15 @@ function base64Encode(b: unknown): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("base64");
 }
 
+const paddedBase64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const rawBase64 = /^[A-Za-z0-9+/]*$/;
+
+/** As cel-go: Go's StdEncoding (exact padding), else RawStdEncoding (none); line breaks are ignored. */
 function base64Decode(s: unknown): Uint8Array {
   if (typeof s !== "string") throw noOverload("base64.decode", s);
   chargeSize(s.length);
-  const text = s.replace(/=+$/, "");
-  if (!/^[A-Za-z0-9+/]*$/.test(text) || text.length % 4 === 1) throw err("invalid_argument", "base64.decode: illegal base64 data");
+  const text = s.replace(/[\r\n]/g, "");
+  if (!paddedBase64.test(text) && !(rawBase64.test(text) && text.length % 4 !== 1)) throw err("invalid_argument", "base64.decode: illegal base64 data");
   return new Uint8Array(Buffer.from(text, "base64"));
 }
 
