@@ -154,6 +154,19 @@ describe("kyverno test compatibility over the fixture subset of the Kyverno poli
 });
 
 describe("kyverno test bad input", () => {
+  it("a missing file no result refers to still fails the test, naming it", () => {
+    const dir = mkdtempSync(join(tmpdir(), "vigil-kyverno-"));
+    cpSync(join(fixtures, "best-practices", "disallow-latest-tag"), join(dir, "t"), { recursive: true });
+    const testFile = join(dir, "t", ".kyverno-test", "kyverno-test.yaml");
+    writeFileSync(testFile, readFileSync(testFile, "utf8").replace("- ../disallow-latest-tag.yaml", "- ../disallow-latest-tag.yaml\n- ../forgotten-policy.yaml"));
+    const results = runKyvernoTests([dir], { celEnv });
+    const errors = results.filter((r) => r.status === "error");
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.message).toContain("policy ../forgotten-policy.yaml");
+    // The results that do not depend on it still pass.
+    expect(results.filter((r) => r.status === "pass").length).toBeGreaterThan(0);
+  });
+
   it("reports a test pointing at a missing policy or resource with its path and runs the other tests", () => {
     const dir = mkdtempSync(join(tmpdir(), "vigil-kyverno-"));
     mkdirSync(join(dir, "broken"));

@@ -38,6 +38,8 @@ interface TestContext {
   readonly clusterResources: Json[];
   readonly imageMetadata: Json[];
   readonly loadErrors: string[];
+  /** The test's files that could not be read (missing, not YAML): each is an error of the test. */
+  readonly fileErrors: string[];
 }
 
 const clusterScopedKinds = new Set([
@@ -62,6 +64,11 @@ function meta(o: Json): Json {
 
 function loadTest(file: string, test: Json, env: CelEnvironment): TestContext {
   const loadErrors: string[] = [];
+  const fileErrors: string[] = [];
+  const unreadable = (message: string): void => {
+    loadErrors.push(message);
+    fileErrors.push(message);
+  };
   const policies = new Map<string, LoadedPolicy>();
   // `exceptions`: PolicyException files, applied to this test's policies (as `kyverno test` does);
   // a PolicyException in a policy file applies too.
@@ -76,7 +83,7 @@ function loadTest(file: string, test: Json, env: CelEnvironment): TestContext {
     const path = relativeTo(file, p);
     const read = readYamlDocuments(path);
     if (!read.ok) {
-      loadErrors.push(`${what} ${p}: ${read.error}`);
+      unreadable(`${what} ${p}: ${read.error}`);
       continue;
     }
     for (const loaded of compilePolicyDocuments(read.documents, env, path, undefined, exceptions, globals)) {
@@ -92,19 +99,19 @@ function loadTest(file: string, test: Json, env: CelEnvironment): TestContext {
   const resources: Json[] = [];
   for (const r of Array.isArray(test["resources"]) ? test["resources"].map(String) : []) {
     const read = readYamlDocuments(relativeTo(file, r));
-    if (!read.ok) loadErrors.push(`resource ${r}: ${read.error}`);
+    if (!read.ok) unreadable(`resource ${r}: ${read.error}`);
     else resources.push(...read.documents.map(withDefaultNamespace));
   }
   let values = emptyValues;
   if (typeof test["variables"] === "string") {
     const read = readYamlDocuments(relativeTo(file, test["variables"]));
-    if (!read.ok) loadErrors.push(`variables ${test["variables"]}: ${read.error}`);
+    if (!read.ok) unreadable(`variables ${test["variables"]}: ${read.error}`);
     else values = parseValues(read.documents);
   }
   const userInfo = { userInfo: {} as UserInfo, roles: [] as string[], clusterRoles: [] as string[] };
   if (typeof test["userinfo"] === "string") {
     const read = readYamlDocuments(relativeTo(file, test["userinfo"]));
-    if (!read.ok) loadErrors.push(`userinfo ${test["userinfo"]}: ${read.error}`);
+    if (!read.ok) unreadable(`userinfo ${test["userinfo"]}: ${read.error}`);
     else {
       const doc = read.documents[0] ?? {};
       if (isObject(doc["userInfo"])) userInfo.userInfo = doc["userInfo"] as UserInfo;
@@ -116,7 +123,7 @@ function loadTest(file: string, test: Json, env: CelEnvironment): TestContext {
   const imageMetadata: Json[] = [];
   if (typeof test["context"] === "string") {
     const read = readYamlDocuments(relativeTo(file, test["context"]));
-    if (!read.ok) loadErrors.push(`context ${test["context"]}: ${read.error}`);
+    if (!read.ok) unreadable(`context ${test["context"]}: ${read.error}`);
     else {
       for (const doc of read.documents) {
         if (!isObject(doc["spec"])) continue;
@@ -125,7 +132,7 @@ function loadTest(file: string, test: Json, env: CelEnvironment): TestContext {
       }
     }
   }
-  return { file, policies, resources, values, userInfo, clusterResources, imageMetadata, loadErrors };
+  return { file, policies, resources, values, userInfo, clusterResources, imageMetadata, loadErrors, fileErrors };
 }
 
 function findResources(ctx: TestContext, kind: string, ref: string, namespace: string | undefined): Json[] {
@@ -324,6 +331,12 @@ export function runKyvernoTestFile(file: string, options: KyvernoTestOptions): K
         out.push({ ...base, actual, status, ...(detail ? { detail } : {}), ...(message ? { message } : {}) });
       }
     }
+  }
+  // A file of the test that could not be read fails the test even when no result names what it
+  // held (the results that do are errors already, naming it).
+  for (const error of ctx.fileErrors) {
+    if (out.some((row) => row.message?.includes(error))) continue;
+    out.push({ suite: file, name: `${file}: ${error}`, kind: "", expected: "", actual: "error", status: "error", message: error });
   }
   return out;
 }
