@@ -26,7 +26,7 @@ import { FEEDBACK_COLLECTION } from "../review/context.js";
 import { readJsonLines } from "../sources/json-lines.js";
 import { flag, stringList, stringOption, write, type CliIo, type CliOption, type ParsedArgs } from "./command.js";
 import { readSetupFile } from "./replay-context.js";
-import { configFrom, openInputFile, reportLoadErrors, writeOutputFile } from "./shared.js";
+import { badEventText, configFrom, openInputFile, reportLoadErrors, writeOutputFile } from "./shared.js";
 
 /** The options replay gains for comparing (merged into replay's own). */
 export const compareOptions: Record<string, CliOption> = {
@@ -40,7 +40,7 @@ export const compareOptions: Record<string, CliOption> = {
 async function* fileEvents(input: NodeJS.ReadableStream, io: CliIo): AsyncGenerator<Event> {
   for await (const item of readJsonLines(input as AsyncIterable<Uint8Array>)) {
     if (item.ok) yield item.event;
-    else write(io.stderr, `bad event: line ${item.line ?? "?"}: ${item.error.message}`);
+    else write(io.stderr, badEventText(item));
   }
 }
 

@@ -20,7 +20,7 @@ import { decisionOutput } from "../decide/output.js";
 import { readJsonLines } from "../sources/json-lines.js";
 import { truthOf } from "../sources/simulate/scenario.js";
 import { flag, stringOption, write, type CliIo, type CliOption, type ParsedArgs } from "./command.js";
-import { configFrom, fileOption, openInputFile, openOutputFile, reportLoadErrors, stderrLine, writeChunk } from "./shared.js";
+import { badEventText, configFrom, fileOption, openInputFile, openOutputFile, reportLoadErrors, stderrLine, writeChunk } from "./shared.js";
 
 /** The options replay gains for the context mode (merged into replay's own). */
 export const contextReplayOptions: Record<string, CliOption> = {
@@ -212,7 +212,7 @@ export async function runContextReplay(args: ParsedArgs, io: CliIo): Promise<num
         if (interrupted) break;
         if (!item.ok) {
           bad++;
-          stderrLine(io, `bad event: line ${item.line ?? "?"}: ${item.error.message}`);
+          stderrLine(io, badEventText(item));
           continue;
         }
         read++;

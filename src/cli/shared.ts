@@ -129,6 +129,12 @@ export async function openExistingStorage(config: VigilConfig): Promise<Storage>
   return openStorage(config);
 }
 
+/** A JSON Lines item that could not be read, in words: `bad event: line 4: …`, the line named once. */
+export function badEventText(item: { readonly line?: number | undefined; readonly error: { readonly message: string } }): string {
+  const where = `line ${item.line ?? "?"}`;
+  return item.error.message.startsWith(`${where} `) ? `bad event: ${item.error.message}` : `bad event: ${where}: ${item.error.message}`;
+}
+
 /** Writes a line to stderr; on a terminal, first clears the progress line drawn there with `\r`. */
 export function stderrLine(io: Pick<CliIo, "stderr">, text: string): void {
   write(io.stderr, (io.stderr as { isTTY?: boolean }).isTTY === true ? `\r\x1b[K${text}` : text);

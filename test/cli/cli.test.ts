@@ -123,8 +123,10 @@ describe("vigil replay, explain and audit verify", () => {
     expect(run.code).toBe(0);
     const decisions = run.stdout.trim().split("\n").map((l) => JSON.parse(l));
     expect(decisions.map((d) => [d.eventId, d.verdict])).toEqual([["e1", "deny"], ["e2", "allow"]]);
-    expect(run.stderr).toContain("line 2:");
-    expect(run.stderr).toContain("line 4:");
+    // Each bad line named once: "bad event: line 2 is not valid JSON …", "bad event: line 4: …".
+    expect(run.stderr).toContain("bad event: line 2 is not valid JSON");
+    expect(run.stderr).not.toContain("line 2: line 2");
+    expect(run.stderr).toContain("bad event: line 4:");
     expect(run.stderr).toMatch(/replay: 2 events, 2 decisions \(1 deny; .*\), 2 bad lines/);
 
     const explained = await vigil(["explain", decisions[0].decisionId], { cwd: dir, env });

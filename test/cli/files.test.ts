@@ -37,7 +37,7 @@ describe("input and output files", () => {
       expect(run.code).toBe(0);
       const decisions = run.stdout.trim().split("\n").map((l) => JSON.parse(l) as { eventId: string; verdict: string });
       expect(decisions.map((d) => [d.eventId, d.verdict])).toEqual([["e1", "deny"], ["e2", "allow"], ["e3", "deny"]]);
-      expect(run.stderr).toContain("bad event: line 4:");
+      expect(run.stderr).toContain("bad event: line 4 is not valid JSON");
       expect(run.stderr).toMatch(/replay: 3 events, 3 decisions .*, 1 bad lines/);
     });
 

@@ -7,7 +7,7 @@ import { readJsonLines } from "../../sources/json-lines.js";
 import { flag, stringList, stringOption, write, type CliIo, type Command, type ParsedArgs } from "../command.js";
 import { compareOptions, runReplayCompare } from "../replay-compare.js";
 import { contextReplayOptions, runContextReplay } from "../replay-context.js";
-import { configFrom, configOption, fileOption, openInputFile, openOutputFile, policiesOption, reportLoadErrors, stderrLine, writeChunk } from "../shared.js";
+import { badEventText, configFrom, configOption, fileOption, openInputFile, openOutputFile, policiesOption, reportLoadErrors, stderrLine, writeChunk } from "../shared.js";
 
 const BATCH = 1000;
 
@@ -127,7 +127,7 @@ export const replayCommand: Command = {
       for await (const item of readJsonLines(input as AsyncIterable<Uint8Array>)) {
         if (!item.ok) {
           bad++;
-          stderrLine(io, `bad event: line ${item.line ?? "?"}: ${item.error.message}`);
+          stderrLine(io, badEventText(item));
           continue;
         }
         read++;
