@@ -20,7 +20,7 @@ import { decisionOutput } from "../decide/output.js";
 import { readJsonLines } from "../sources/json-lines.js";
 import { truthOf } from "../sources/simulate/scenario.js";
 import { flag, stringOption, write, type CliIo, type CliOption, type ParsedArgs } from "./command.js";
-import { badEventText, configFrom, fileOption, openInputFile, openOutputFile, reportLoadErrors, stderrLine, writeChunk } from "./shared.js";
+import { badEventText, configFrom, fileOption, openInputFile, openOutputOrStdout, reportLoadErrors, stderrLine, writeChunk } from "./shared.js";
 
 /** The options replay gains for the context mode (merged into replay's own). */
 export const contextReplayOptions: Record<string, CliOption> = {
@@ -140,13 +140,7 @@ export async function runContextReplay(args: ParsedArgs, io: CliIo): Promise<num
   const file = path === "-" ? undefined : await openInputFile(path, io);
   const input = file ?? io.stdin;
   const outPath = fileOption(args, "out");
-  let outStream: NodeJS.WritableStream;
-  try {
-    outStream = outPath ? await openOutputFile(outPath, io) : io.stdout;
-  } catch (error) {
-    file?.destroy();
-    throw error;
-  }
+  const outStream = await openOutputOrStdout(outPath, io, file);
   // Ctrl-C (or a TERM) from here on stops reading; the throwaway store is still removed (finally
   // below). A second Ctrl-C, with the handler gone, ends the process at once.
   let interrupted = false;

@@ -87,6 +87,16 @@ export async function openOutputFile(path: string, io: Pick<CliIo, "cwd">, optio
   return stream;
 }
 
+/** `--out` opened (stdout when absent), for a command that has already opened `input`: closed again if the output cannot be. */
+export async function openOutputOrStdout(outPath: string | undefined, io: Pick<CliIo, "cwd" | "stdout">, input: { destroy(): void } | undefined): Promise<NodeJS.WritableStream> {
+  try {
+    return outPath ? await openOutputFile(outPath, io) : io.stdout;
+  } catch (error) {
+    input?.destroy();
+    throw error;
+  }
+}
+
 /** Writes a whole output file (`--out`, `--setup`), creating missing directories. */
 export function writeOutputFile(path: string, text: string, io: Pick<CliIo, "cwd">, option = "--out"): void {
   const target = resolve(io.cwd, path);

@@ -7,7 +7,7 @@ import { readJsonLines } from "../../sources/json-lines.js";
 import { flag, stringList, stringOption, write, type CliIo, type Command, type ParsedArgs } from "../command.js";
 import { compareOptions, runReplayCompare } from "../replay-compare.js";
 import { contextReplayOptions, runContextReplay } from "../replay-context.js";
-import { badEventText, configFrom, configOption, fileOption, openInputFile, openOutputFile, policiesOption, reportLoadErrors, stderrLine, writeChunk } from "../shared.js";
+import { badEventText, configFrom, configOption, fileOption, openInputFile, openOutputOrStdout, policiesOption, reportLoadErrors, stderrLine, writeChunk } from "../shared.js";
 
 const BATCH = 1000;
 
@@ -109,13 +109,7 @@ export const replayCommand: Command = {
     const path = args.positionals[0] ?? "-";
     const file = path === "-" ? undefined : await openInputFile(path, io);
     const input = file ?? io.stdin;
-    let outStream: NodeJS.WritableStream;
-    try {
-      outStream = outPath ? await openOutputFile(outPath, io) : io.stdout;
-    } catch (error) {
-      file?.destroy();
-      throw error;
-    }
+    const outStream = await openOutputOrStdout(outPath, io, file);
     const out = lineWriter(outStream);
     const recorder: BulkDecisionRecorder | undefined = flag(args, "record") ? await createBulkDecisionRecorder(config, { batchSize: BATCH, ...(thread ? { thread } : {}) }) : undefined;
     const explain = flag(args, "explain");
