@@ -47,7 +47,10 @@ function bounded(value: unknown, depth: number): unknown {
   let count = 0;
   for (const [key, item] of entries) {
     if (count++ >= MAX_ITEMS) { out["..."] = `${size - MAX_ITEMS} more keys`; break; }
-    Object.defineProperty(out, mapKeyText(key), { value: bounded(item, depth + 1), enumerable: true, writable: true, configurable: true });
+    const text = mapKeyText(key);
+    // `__proto__` as data: an own property, not the prototype (plain assignment for the rest: faster).
+    if (text === "__proto__") Object.defineProperty(out, text, { value: bounded(item, depth + 1), enumerable: true, writable: true, configurable: true });
+    else out[text] = bounded(item, depth + 1);
   }
   return out;
 }
