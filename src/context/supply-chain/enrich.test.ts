@@ -66,6 +66,9 @@ describe("dev.vigil.dependency.change", () => {
     expect(summary?.comment).toContain("lockfile problems");
     const missing = await enricher.enrich(event({ repo: "acme/web" }));
     expect(missing?.errors).toEqual([expect.objectContaining({ field: "data.head" })]);
+    // Empty text is no lockfile either: reported, not read as a change without packages.
+    const empty = await enricher.enrich(event({ repo: "acme/web", head: "" }));
+    expect(empty?.errors).toEqual([expect.objectContaining({ field: "data.head", message: expect.stringContaining("data.head is empty") })]);
     const bad = await enricher.enrich(event("not an object"));
     expect(bad?.errors).toEqual([expect.objectContaining({ field: "data" })]);
   });

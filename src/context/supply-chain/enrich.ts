@@ -104,6 +104,7 @@ export function createDependencyEnricher(options: DependencyEnricherOptions): De
     const path = text(data["path"]) ?? "package-lock.json";
     const head = parseSide(data["head"], path, "head", "data.head", errors);
     if (data["head"] === undefined || data["head"] === null) errors.push({ file: path, field: "data.head", message: "data.head is required: the lockfile after the change (text or object)" });
+    else if (data["head"] === "") errors.push({ file: path, field: "data.head", message: "data.head is empty: send the lockfile's text after the change (a change that deletes the lockfile has nothing to check)" });
     const base = parseSide(data["base"], path, "base", "data.base", errors);
     const pullRequest = pullRequestNumber(data["pullRequest"]);
     const ref = text(data["ref"]);
