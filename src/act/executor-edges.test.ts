@@ -178,3 +178,45 @@ describe("executor edge cases", () => {
     }
   });
 });
+
+/** The store, with putDocs to `collection` running `hook` first (which may throw, or change state meanwhile). */
+function hookedStore(storage: TempStore["storage"], collection: string, hook: () => Promise<void>): TempStore["storage"] {
+  return new Proxy(storage, {
+    get(target, prop, receiver) {
+      if (prop === "putDocs") {
+        return async (writes: readonly { collection: string }[], at: string) => {
+          if (writes.some((w) => w.collection === collection)) await hook();
+          return target.putDocs(writes as never, at);
+        };
+      }
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+describe("executor races with storage", () => {
+  let store: TempStore;
+  let clock: ManualClock;
+  let fake: FakeActuators;
+  beforeEach(async () => {
+    store = await createTempStore(createSqliteStorage);
+    clock = manualClock("2025-02-03T10:00:00.000Z");
+    fake = createFakeActuators(clock);
+  });
+  afterEach(async () => { await store.dispose(); });
+
+  it("an approved action whose budget cannot be reserved is recorded failed with the reason, sends nothing, and the rest still run; it does not stay planned", async () => {
+    let refuse = false;
+    const storage = hookedStore(store.storage, "act-budget", async () => { if (refuse) { refuse = false; throw new Error("disk I/O error"); } });
+    const executor = createExecutor({ storage, clock, actuators: fake.actuators });
+    const pending = await executor.apply([planned("x", { disposition: "approval" }), planned("y", { disposition: "approval" })]);
+    expect(pending.map((r) => r.status)).toEqual(["pending-approval", "pending-approval"]);
+    refuse = true;
+    const ran = await executor.runApproved(pending.map((r) => r.id), approver, "ok");
+    expect(ran.map((r) => [r.plan.target.id, r.status])).toEqual([["x", "failed"], ["y", "applied"]]);
+    expect(ran[0]?.reason).toBe("blast-radius budget could not be reserved (disk I/O error): nothing was sent");
+    expect((await executor.getAction(pending[0]!.id))).toMatchObject({ status: "failed", approvedBy: "ann" });
+    expect(fake.calls.map((c) => c.actionId)).toEqual([pending[1]!.id]);
+  });
+});

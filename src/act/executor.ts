@@ -265,7 +265,16 @@ export function createExecutor(options: ExecutorOptions): Executor {
         const approved: ActionRecord = { ...record, approvedBy: actor.id, approvedAt: at, updatedAt: at, status: "planned" };
         const claim = await write(approved, version, { actor: actor.id, note: `approved${reason ? `: ${reason}` : ""}` });
         if (!claim.won) { out.push(claim.record); continue; }
-        if (!record.plan.dryRun) await reserveBudget(storage, scopes(record.policy), clock.now().getTime(), at, true);
+        if (!record.plan.dryRun) {
+          try {
+            await reserveBudget(storage, scopes(record.policy), clock.now().getTime(), at, true);
+          } catch (error) {
+            // As in apply: the claim must not stay `planned` (settled, never run, read as "being applied").
+            const failure = `blast-radius budget could not be reserved (${error instanceof Error ? error.message : String(error)}): nothing was sent`;
+            out.push((await write({ ...claim.record, status: "failed", reason: failure, updatedAt: iso() }, claim.version)).record);
+            continue;
+          }
+        }
         const result = await callApply(actuators.get(record.actuator), record.plan, record.plan.dryRun);
         out.push((await write({ ...claim.record, status: statusOf(result, record.plan.dryRun), result, updatedAt: iso() }, claim.version)).record);
       }
