@@ -105,6 +105,18 @@ describe("overrides", () => {
     await expect(loop.review.overrides.revoke(override.id, { id: "Vigil:learner", roles: ["approver"] }, "stale")).rejects.toMatchObject({ code: "VIGIL_FORBIDDEN" });
     expect((await loop.review.overrides.get(override.id))?.revokedAt).toBeUndefined();
   });
+
+  it("the agent's own identities (vigil:*) may not create an override either: nothing is stored, no feedback, no audit", async () => {
+    const { decision } = await loop.handle({ kind: "low-risk", bucket: "site", public: true });
+    for (const id of ["vigil:escalation", " Vigil:learner"]) {
+      await expect(loop.review.overrides.create({ decisionId: decision.id, scope: "once", reason: "looks benign" }, { id, roles: ["approver", "admin"] }))
+        .rejects.toMatchObject({ code: "VIGIL_FORBIDDEN", details: { field: "actor.id" } });
+    }
+    expect(await loop.review.overrides.list()).toEqual([]);
+    expect(await loop.review.feedback.list({ decisionId: decision.id })).toEqual([]);
+    expect((await loop.handle({ kind: "low-risk", bucket: "site", public: true })).decision.verdict).toBe("deny");
+    expect((await loop.storage.listAudit({})).map((a) => a.action)).toEqual([]);
+  });
 });
 
 describe("exceptions", () => {
