@@ -142,6 +142,14 @@ describe("overrides", () => {
     expect(decideWith({ ...base, revokedAt: t0 }).verdict).toBe("deny");
   });
 
+  it("a revoked window override still applies to an event before its revocation (a replay of history), as a revoked exception does", () => {
+    const windowed: Override = { ...base, scope: "window", until: new Date(Date.parse(t0) + 2 * HOUR).toISOString(), revokedAt: new Date(Date.parse(t0) + HOUR).toISOString() };
+    expect(decideWith(windowed, t0).verdict).toBe("allow");
+    expect(decideWith(windowed, new Date(Date.parse(t0) + HOUR).toISOString()).verdict).toBe("deny");
+    // A revocation time that does not parse counts as revoked from the start (fails closed).
+    expect(decideWith({ ...windowed, revokedAt: "yesterday" }, t0).verdict).toBe("deny");
+  });
+
   it("records the decision at the override's tier when it names one", () => {
     const d = decideWith({ ...base, tier: "notify" });
     expect(d).toMatchObject({ verdict: "allow", tier: "notify" });

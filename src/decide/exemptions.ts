@@ -66,10 +66,11 @@ export function exceptionActive(exception: PolicyException, now: string): boolea
   return Number.isFinite(expires) && expires > t;
 }
 
-/** True while the override can apply at `now`: confirmed, not revoked, unused (once) or inside its window. */
+/** True while the override can apply at `now`: confirmed, not yet revoked at `now`, unused (once) or inside its window. */
 export function overrideActive(override: Override, now: string): boolean {
   const t = Date.parse(now);
-  if (override.revokedAt !== undefined) return false;
+  // Revoked from `revokedAt` on (a replay of events before it still sees the override); an unparsable time counts as revoked.
+  if (override.revokedAt !== undefined && !(ms(override.revokedAt) > t)) return false;
   if (override.confirmationRequired === true && override.secondBy === undefined) return false;
   if (ms(override.at) > t) return false;
   if (override.scope === "once") return override.used !== true;
