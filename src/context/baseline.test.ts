@@ -1,8 +1,10 @@
+import { Buffer } from "node:buffer";
 import { describe, expect, it } from "vitest";
 import { EventTypes, type Event } from "../core/event.js";
 import { createActivityLayout, seenLookup } from "./activity.js";
 import { baselineFromDoc, baselineToDoc, EntityBaseline } from "./baseline.js";
 import { makeEvent, seededRandom } from "./fixtures.test-support.js";
+import { readIdleDay, recordIdleSample } from "./idle-days.js";
 import { fnv1a32 } from "./hash.js";
 import { createSeries, expectedLog, fromLog, observeSeries, seriesCount } from "./series.js";
 import { defaultContextSettings } from "./settings.js";
@@ -50,6 +52,23 @@ describe("baseline storage", () => {
     const copy = again.findSeries("cost");
     expect(copy && seriesCount(copy)).toBe(1);
     expect(copy && fromLog(copy, expectedLog(copy, Math.floor(start / HOUR_MS)).value)).toBeCloseTo(5, 2);
+  });
+
+  it("an idle ring stored with running means (older layout) is converted to sums on load, and round-trips after", () => {
+    const layout = createActivityLayout(defaultContextSettings.baselines.seenSetSizes);
+    const day = Math.floor(start / DAY_MS);
+    // Old layout, 6 words a day: [epochDay, mean CPU ×100, max CPU ×100, CPU samples, log2(1+network) ×1024, network samples].
+    const old = new Uint16Array(3 * 6);
+    old.set([day, 325, 1200, 288, Math.round(Math.log2(1 + 1000) * 1024), 288], (day % 3) * 6);
+    const doc = { v: 2, events: 288, firstSeen: 0, lastSeen: 0, block: Buffer.from(old.buffer).toString("base64"), idle: { offset: 0, days: 3 } };
+    const loaded = baselineFromDoc("resource/i-old", doc, layout);
+    const ring = loaded.idleRing();
+    expect(ring && readIdleDay(ring, day)).toMatchObject({ cpuMean: 3.25, cpuMax: 12, cpuSamples: 288, networkSamples: 288 });
+    expect(ring && readIdleDay(ring, day)?.networkMean).toBeCloseTo(1000, -1);
+    // New samples average with the converted day by count.
+    if (ring) for (let sample = 0; sample < 288; sample++) recordIdleSample(ring, day, "cpu", 6.75);
+    const again = baselineFromDoc("resource/i-old", JSON.parse(JSON.stringify(baselineToDoc(loaded, layout))), layout).idleRing();
+    expect(again && readIdleDay(again, day)).toMatchObject({ cpuMean: 5, cpuMax: 12, cpuSamples: 576 });
   });
 
   it("concurrent builds of the same new entity share one storage read", async () => {

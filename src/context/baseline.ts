@@ -1,7 +1,7 @@
 import { Buffer } from "node:buffer";
 import { histogramTotal, migrateActivity, parseLayoutSignature, type ActivityHolder, type ActivityLayout } from "./activity.js";
 import { appendSection, emptyBlock } from "./block.js";
-import { createIdleRing, idleWords, type IdleRing } from "./idle-days.js";
+import { createIdleRing, idleWords, migrateIdleRing, oldIdleWords, type IdleRing } from "./idle-days.js";
 import { seriesWords, type Season, type SeriesState } from "./series.js";
 
 /**
@@ -87,7 +87,8 @@ interface BaselineDoc {
   readonly block: string;
   readonly act?: { readonly offset: number; readonly layout: string; readonly anchor: number; readonly exp: number };
   readonly series?: readonly (readonly [string, number, number])[];
-  readonly idle?: { readonly offset: number; readonly days: number };
+  /** `sums: true`: days hold sums (idle-days.ts); without it, the older running means (converted on load). */
+  readonly idle?: { readonly offset: number; readonly days: number; readonly sums?: true };
 }
 
 /** Serialises a baseline to its stored document. */
@@ -103,7 +104,7 @@ export function baselineToDoc(baseline: EntityBaseline, layout: ActivityLayout):
     block: Buffer.from(block.buffer, block.byteOffset, block.byteLength).toString("base64"),
     ...(baseline.actOffset >= 0 ? { act: { offset: baseline.actOffset, layout: layout.signature, anchor: baseline.actAnchor, exp: baseline.actExp } } : {}),
     ...(series.length > 0 ? { series } : {}),
-    ...(baseline.idleOffset >= 0 ? { idle: { offset: baseline.idleOffset, days: baseline.idleDays } } : {}),
+    ...(baseline.idleOffset >= 0 ? { idle: { offset: baseline.idleOffset, days: baseline.idleDays, sums: true as const } } : {}),
   };
 }
 
@@ -158,7 +159,9 @@ export function baselineFromDoc(key: string, value: unknown, layout: ActivityLay
     baseline.addSeries({ holder: baseline, name, offset: target });
   }
   if (doc.idle && Number.isInteger(doc.idle.days) && doc.idle.days > 0 && doc.idle.days <= 32) {
-    const words = section(Number(doc.idle.offset), idleWords(doc.idle.days));
+    const sums = doc.idle.sums === true;
+    const ring = section(Number(doc.idle.offset), sums ? idleWords(doc.idle.days) : oldIdleWords(doc.idle.days));
+    const words = ring && !sums ? migrateIdleRing(ring, doc.idle.days) : ring;
     if (words) {
       const target = appendSection(baseline, words.length);
       baseline.block.set(words, target);

@@ -40,6 +40,21 @@ export function writeF64(block: Uint16Array, at: number, value: number): void {
   block[at + 3] = scratchWords[3] ?? 0;
 }
 
+const scratch32 = new Float32Array(1);
+const scratch32Words = new Uint16Array(scratch32.buffer);
+
+export function readF32(block: Uint16Array, at: number): number {
+  scratch32Words[0] = block[at] ?? 0;
+  scratch32Words[1] = block[at + 1] ?? 0;
+  return scratch32[0] ?? 0;
+}
+
+export function writeF32(block: Uint16Array, at: number, value: number): void {
+  scratch32[0] = value;
+  block[at] = scratch32Words[0] ?? 0;
+  block[at + 1] = scratch32Words[1] ?? 0;
+}
+
 export function readU32(block: Uint16Array, at: number): number {
   return ((block[at] ?? 0) | ((block[at + 1] ?? 0) << 16)) >>> 0;
 }

@@ -1,13 +1,18 @@
-import { appendSection, type BlockHolder } from "./block.js";
+import { appendSection, readF32, readU32, writeF32, writeU32, type BlockHolder } from "./block.js";
 
 /**
  * Per-day utilisation aggregates for the idle detector: a ring of `days` entries in a section of
- * the entity's block (block.ts), 6 words per day: [epochDay, mean CPU ×100, max CPU ×100, CPU
- * samples, mean network (log2(1+x) ×1024), network samples]. Means are updated incrementally;
- * CPU is kept to 0.01 percentage points (clamped to 0..655.35), network to ≈0.07%. A sample
- * for a day older than the one its ring slot holds is dropped; counts saturate at 65,535.
+ * the entity's block (block.ts), 8 words per day: [epochDay, CPU sum ×100 (u32, 2 words), max
+ * CPU ×100, CPU samples, network sum (float32, 2 words), network samples]. Sums, not running
+ * means: a mean kept in 16 bits and updated by (x - mean)/(n + 1) stops moving once that step
+ * rounds to zero (a few hundred samples), so with per-minute data the day's mean was the mean of
+ * its first hours. CPU is kept to 0.01 percentage points per sample (clamped to 0..655.35). A
+ * sample for a day older than the one its ring slot holds is dropped; counts saturate at 65,535.
+ * Rings stored in the older layout (6 words, running means) are converted on load.
  */
-const WIDTH = 6;
+const WIDTH = 8;
+/** The layout before sums: [epochDay, mean CPU ×100, max CPU ×100, CPU samples, mean network (log2(1+x) ×1024), network samples]. */
+const OLD_WIDTH = 6;
 
 export interface IdleRing {
   readonly holder: BlockHolder;
@@ -46,7 +51,6 @@ export function createIdleRing(holder: BlockHolder, days: number): IdleRing {
 }
 
 const cpuWord = (value: number): number => Math.min(65_535, Math.max(0, Math.round(value * 100)));
-const networkWord = (value: number): number => Math.min(65_535, Math.round(Math.log2(1 + Math.max(0, value)) * 1024));
 const networkValue = (word: number): number => 2 ** (word / 1024) - 1;
 
 /** Records one CPU (percent) or network sample for its UTC day. */
@@ -61,18 +65,17 @@ export function recordIdleSample(ring: IdleRing, epochDay: number, kind: "cpu" |
     block[base] = epochDay;
   }
   if (kind === "cpu") {
-    const samples = block[base + 3] ?? 0;
+    const samples = block[base + 4] ?? 0;
     if (samples === 65_535) return;
-    const mean = (block[base + 1] ?? 0) / 100;
-    block[base + 1] = cpuWord(mean + (value - mean) / (samples + 1));
-    block[base + 2] = samples === 0 ? cpuWord(value) : Math.max(block[base + 2] ?? 0, cpuWord(value));
-    block[base + 3] = samples + 1;
+    const word = cpuWord(value);
+    writeU32(block, base + 1, readU32(block, base + 1) + word);
+    block[base + 3] = Math.max(block[base + 3] ?? 0, word);
+    block[base + 4] = samples + 1;
   } else {
-    const samples = block[base + 5] ?? 0;
+    const samples = block[base + 7] ?? 0;
     if (samples === 65_535) return;
-    const mean = samples === 0 ? 0 : networkValue(block[base + 4] ?? 0);
-    block[base + 4] = networkWord(mean + (value - mean) / (samples + 1));
-    block[base + 5] = samples + 1;
+    writeF32(block, base + 5, readF32(block, base + 5) + Math.max(0, value));
+    block[base + 7] = samples + 1;
   }
 }
 
@@ -81,14 +84,37 @@ export function readIdleDay(ring: IdleRing, epochDay: number): IdleDay | undefin
   const block = ring.holder.block;
   const base = ring.offset + (epochDay % ring.days) * WIDTH;
   if (block[base] !== epochDay) return undefined;
-  const cpuSamples = block[base + 3] ?? 0;
-  const networkSamples = block[base + 5] ?? 0;
+  const cpuSamples = block[base + 4] ?? 0;
+  const networkSamples = block[base + 7] ?? 0;
   return {
     day: epochDay,
-    cpuMean: cpuSamples > 0 ? (block[base + 1] ?? 0) / 100 : undefined,
-    cpuMax: cpuSamples > 0 ? (block[base + 2] ?? 0) / 100 : undefined,
+    cpuMean: cpuSamples > 0 ? readU32(block, base + 1) / cpuSamples / 100 : undefined,
+    cpuMax: cpuSamples > 0 ? (block[base + 3] ?? 0) / 100 : undefined,
     cpuSamples,
-    networkMean: networkSamples > 0 ? networkValue(block[base + 4] ?? 0) : undefined,
+    networkMean: networkSamples > 0 ? readF32(block, base + 5) / networkSamples : undefined,
     networkSamples,
   };
+}
+
+/** Words a ring of `days` slots took in the older layout (running means, 6 words a day). */
+export function oldIdleWords(days: number): number {
+  return days * OLD_WIDTH;
+}
+
+/** Converts a ring stored in the older layout (running means) to sums: mean × samples. */
+export function migrateIdleRing(old: Uint16Array, days: number): Uint16Array {
+  const result = new Uint16Array(idleWords(days));
+  for (let slot = 0; slot < days; slot++) {
+    const from = slot * OLD_WIDTH;
+    const to = slot * WIDTH;
+    const cpuSamples = old[from + 3] ?? 0;
+    const networkSamples = old[from + 5] ?? 0;
+    result[to] = old[from] ?? 0;
+    writeU32(result, to + 1, Math.round((old[from + 1] ?? 0) * cpuSamples));
+    result[to + 3] = old[from + 2] ?? 0;
+    result[to + 4] = cpuSamples;
+    writeF32(result, to + 5, networkSamples > 0 ? networkValue(old[from + 4] ?? 0) * networkSamples : 0);
+    result[to + 7] = networkSamples;
+  }
+  return result;
 }

@@ -108,6 +108,28 @@ describe("idle detector", () => {
     expect(stage.stats().observeErrors).toEqual([]);
   });
 
+  it("per-minute samples (CloudWatch detailed monitoring): the day's mean is the mean of all its samples, not of its first hours", async () => {
+    const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(start) });
+    // A US-hours service in UTC: ~2% until 13:00, ~9.5% after; max 10 (under cpuMax). Mean ≈ 5.49: not idle.
+    const cpuAt = (minute: number): number => (minute < 780 ? 2 + (minute % 3) * 0.1 : 9 + (minute % 5) * 0.25);
+    let sum = 0;
+    for (let minute = 0; minute < 3 * 1440; minute++) {
+      const cpu = cpuAt(minute % 1440);
+      sum += cpu;
+      const event = metric("i-us-hours", "CPUUtilization", cpu, start + minute * 60_000);
+      stage.observe(event, await stage.build(event));
+      const network = metric("i-us-hours", "NetworkIn", minute % 1440 < 780 ? 2e5 : 4e5 + (minute % 7) * 1e4, start + minute * 60_000);
+      stage.observe(network, await stage.build(network));
+    }
+    const signal = await idleAt(stage, "i-us-hours", 3);
+    expect(signal.values?.["meanCpu"]).toBeCloseTo(sum / (3 * 1440), 2);
+    expect(signal.values?.["idleDays"]).toBe(0);
+    expect(signal.score).toBe(0);
+    // Network: 780 minutes at 200 kB, 660 at 400-460 kB.
+    const meanNetwork = (780 * 2e5 + 660 * 4.3e5) / 1440;
+    expect(Number(signal.values?.["meanNetwork"]) / meanNetwork).toBeCloseTo(1, 2);
+  });
+
   it("a malformed schedule is reported as a factor and ignored, never thrown", async () => {
     const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(start) });
     await stage.entities.upsert({ kind: "resource", id: "i-bad", attrs: { schedule: "every sunday" } }, "ops");
