@@ -219,4 +219,32 @@ describe("executor races with storage", () => {
     expect((await executor.getAction(pending[0]!.id))).toMatchObject({ status: "failed", approvedBy: "ann" });
     expect(fake.calls.map((c) => c.actionId)).toEqual([pending[1]!.id]);
   });
+
+  it("a kill switch turned on after the check but before the actuator is called (while the budget is reserved) stops the action; it stays re-runnable", async () => {
+    let executor: Executor | undefined;
+    let turnOn = true;
+    const storage = hookedStore(store.storage, "act-budget", async () => { if (turnOn) { turnOn = false; await executor!.killSwitch.set(true, operator, "runaway"); } });
+    executor = createExecutor({ storage, clock, actuators: fake.actuators });
+    const [record] = await executor.apply([planned("a")]);
+    expect(record).toMatchObject({ status: "blocked", blockedBy: "kill-switch" });
+    expect(fake.calls).toEqual([]);
+    await executor.killSwitch.set(false, operator, "calm");
+    const [again] = await executor.apply([planned("a")]);
+    expect(again?.status).toBe("applied");
+    expect(fake.calls).toHaveLength(1);
+  });
+
+  it("a kill switch turned on while an approved action is claimed stops it before the actuator is called; it is pending approval again", async () => {
+    let executor: Executor | undefined;
+    let turnOn = false;
+    const storage = hookedStore(store.storage, "act-budget", async () => { if (turnOn) { turnOn = false; await executor!.killSwitch.set(true, operator, "runaway"); } });
+    executor = createExecutor({ storage, clock, actuators: fake.actuators });
+    const [pending] = await executor.apply([planned("x", { disposition: "approval" })]);
+    turnOn = true;
+    await expect(executor.runApproved([pending!.id], approver, "ok")).rejects.toMatchObject({ code: "VIGIL_KILL_SWITCH" });
+    expect(fake.calls).toEqual([]);
+    expect(await executor.getAction(pending!.id)).toMatchObject({ status: "pending-approval" });
+    await executor.killSwitch.set(false, operator, "calm");
+    expect((await executor.runApproved([pending!.id], approver, "ok"))[0]?.status).toBe("applied");
+  });
 });

@@ -4,7 +4,8 @@
  *
  * Guardrails, in the order they are checked for each action:
  * 1. kill switch (persisted): when on, nothing is applied — every action is recorded `blocked`
- *    and the decision's explanation says so; such actions may be applied by a later re-run;
+ *    and the decision's explanation says so; such actions may be applied by a later re-run. Read
+ *    before each action and again just before its actuator is called (after claim and budget);
  * 2. planning (plan.ts): unknown kind, invalid params, allowlist, protected target → `blocked`
  *    (allowlist and protected names/entities are judged again when a plan runs for real, and when
  *    an approved action runs: the guardrails may have changed since it was planned);
@@ -92,6 +93,10 @@ export interface Executor {
 /** How long an undo in progress keeps others from undoing the same action (longer than any actuator's retries). */
 const UNDO_CLAIM_MS = 15 * 60_000;
 
+function killedReason(kill: KillSwitchState): string {
+  return `kill switch is on (set by ${kill.by ?? "?"} at ${kill.at ?? "?"}${kill.reason ? `: ${kill.reason}` : ""}): not applied`;
+}
+
 function statusOf(result: ActionResult, dryRun: boolean): ActionStatus {
   if (result.status === "failed") return "failed";
   if (dryRun) return "dry-run";
@@ -173,10 +178,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
     let version = existing?.version ?? 0;
     // Read for every action, not once per batch: a switch turned on while a batch runs stops the rest.
     const kill = await readKillSwitch(storage);
-    if (kill.on) {
-      const reason = `kill switch is on (set by ${kill.by ?? "?"} at ${kill.at ?? "?"}${kill.reason ? `: ${kill.reason}` : ""}): not applied`;
-      return (await write({ ...base, status: "blocked", blockedBy: "kill-switch", reason }, version)).record;
-    }
+    if (kill.on) return (await write({ ...base, status: "blocked", blockedBy: "kill-switch", reason: killedReason(kill) }, version)).record;
     if (p.disposition === "blocked") return (await write({ ...base, status: "blocked", ...(p.blockedBy ? { blockedBy: p.blockedBy } : {}), reason: p.plan.reason ?? "blocked" }, version)).record;
     if (p.disposition === "approval") return (await write({ ...base, status: "pending-approval", reason: p.plan.reason ?? "needs approval" }, version)).record;
     // Claim the action before touching the actuator: whoever wins the versioned write applies it.
@@ -201,6 +203,10 @@ export function createExecutor(options: ExecutorOptions): Executor {
       const plan: ActionPlan = { ...p.plan, requiresApproval: true, reason: budget.reason };
       return (await write({ ...claim.record, plan, status: "pending-approval", reason: budget.reason, updatedAt: iso() }, version)).record;
     }
+    // Read again after the last storage round trip before the actuator: a switch turned on while the
+    // action was claimed and its budget reserved stops it (the record stays re-runnable).
+    const late = await readKillSwitch(storage);
+    if (late.on) return (await write({ ...claim.record, status: "blocked", blockedBy: "kill-switch", reason: killedReason(late), updatedAt: iso() }, version)).record;
     const result = await callApply(actuator, p.plan, false);
     return (await write({ ...claim.record, status: statusOf(result, false), result, updatedAt: iso() }, version)).record;
   }
@@ -245,9 +251,11 @@ export function createExecutor(options: ExecutorOptions): Executor {
 
     async runApproved(actionIds, actor, reason) {
       requireRole(actor, ["approver"], "run approved actions");
+      const killedError = (kill: KillSwitchState): VigilError =>
+        new VigilError("VIGIL_KILL_SWITCH", `the kill switch is on (set by ${kill.by ?? "?"}${kill.reason ? `: ${kill.reason}` : ""}); nothing runs until an operator turns it off`, { field: "killSwitch" });
       const refuseWhileKilled = async (): Promise<void> => {
         const kill = await readKillSwitch(storage);
-        if (kill.on) throw new VigilError("VIGIL_KILL_SWITCH", `the kill switch is on (set by ${kill.by ?? "?"}${kill.reason ? `: ${kill.reason}` : ""}); nothing runs until an operator turns it off`, { field: "killSwitch" });
+        if (kill.on) throw killedError(kill);
       };
       if (actionIds.length === 0) await refuseWhileKilled();
       const out: ActionRecord[] = [];
@@ -274,6 +282,14 @@ export function createExecutor(options: ExecutorOptions): Executor {
             out.push((await write({ ...claim.record, status: "failed", reason: failure, updatedAt: iso() }, claim.version)).record);
             continue;
           }
+        }
+        // Read again just before the actuator: a switch turned on since the check above puts the
+        // action back to pending approval (approved again once the switch is off) and stops the rest.
+        const late = await readKillSwitch(storage);
+        if (late.on) {
+          const { approvedBy: _by, approvedAt: _at, ...unapproved } = claim.record;
+          await write({ ...unapproved, status: "pending-approval", updatedAt: iso() }, claim.version, { actor: actor.id, note: `not run: ${killedReason(late)}` });
+          throw killedError(late);
         }
         const result = await callApply(actuators.get(record.actuator), record.plan, record.plan.dryRun);
         out.push((await write({ ...claim.record, status: statusOf(result, record.plan.dryRun), result, updatedAt: iso() }, claim.version)).record);
