@@ -26,12 +26,47 @@ export interface PreparedDecision extends CanonicalDecision {
   readonly draft: DecisionDraft;
 }
 
+/**
+ * Text columns hold UTF-8, which has no lone surrogates, and PostgreSQL's text holds no NUL: a
+ * lone surrogate is stored as U+FFFD (or invalid bytes) and reads back as another string, a NUL
+ * fails on PostgreSQL only. Keys (decision id, event source/id/type) that hold one are refused;
+ * the decision's other indexed columns (event id and type, subject, policy) store `columnText` of
+ * the value and are queried the same way (the hashed body keeps the exact value).
+ */
+const COLUMN_UNSAFE = /[\u0000\ud800-\udfff]/;
+const LONE_SURROGATE_OR_NUL = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/** What a text column cannot hold in `value` ("a NUL character", "a lone surrogate U+D800"), or undefined. */
+export function columnTextProblem(value: string): string | undefined {
+  if (!COLUMN_UNSAFE.test(value)) return undefined;
+  const match = new RegExp(LONE_SURROGATE_OR_NUL.source).exec(value);
+  if (match === null) return undefined;
+  return match[0] === "\u0000" ? "a NUL character (U+0000)" : `a lone surrogate (U+${match[0].charCodeAt(0).toString(16).toUpperCase()})`;
+}
+
+/**
+ * `value` with each NUL and lone surrogate written as U+FFFD and its code unit in 4 hex digits
+ * (`\ud800` → `\ufffdd800`): what an indexed (not hashed) column stores and is queried by. Two
+ * values that differ there stay apart, and text without them is stored as it is.
+ */
+export function columnText(value: string): string {
+  return COLUMN_UNSAFE.test(value) ? value.replace(LONE_SURROGATE_OR_NUL, (unit) => `\ufffd${unit.charCodeAt(0).toString(16).padStart(4, "0")}`) : value;
+}
+
+function checkKeyText(value: string, field: string, what: string, code: "VIGIL_BAD_INPUT" | "VIGIL_BAD_EVENT"): void {
+  const problem = columnTextProblem(value);
+  if (problem !== undefined) {
+    throw new VigilError(code, `${field} ${JSON.stringify(value)} contains ${problem}, which the store's text columns cannot hold (it would read back as another ${what}); use well-formed Unicode text without NUL`, { field });
+  }
+}
+
 /** Masks and canonicalizes drafts; checks the fields the record indexes. Throws VIGIL_BAD_INPUT / VIGIL_CONFLICT naming the draft. */
 export function prepareDecisions(drafts: readonly DecisionDraft[], mask: CompiledMask | undefined): PreparedDecision[] {
   const seen = new Set<string>();
   return drafts.map((original, index) => {
     const field = `drafts[${index}]`;
     if (typeof original.id !== "string" || original.id === "") throw new VigilError("VIGIL_BAD_INPUT", `${field}.id must be a non-empty string`, { field: `${field}.id` });
+    checkKeyText(original.id, `${field}.id`, "id", "VIGIL_BAD_INPUT");
     if (seen.has(original.id)) throw new VigilError("VIGIL_CONFLICT", `decision id ${JSON.stringify(original.id)} appears twice in one appendDecisions batch; ids must be unique`, { field: `${field}.id` });
     seen.add(original.id);
     if (typeof original.eventId !== "string") throw new VigilError("VIGIL_BAD_INPUT", `${field}.eventId must be a string (decision ${original.id})`, { field: `${field}.eventId` });
@@ -65,6 +100,7 @@ export function checkCanonical(decisions: readonly CanonicalDecision[]): void {
   decisions.forEach((entry, index) => {
     const field = `decisions[${index}]`;
     if (typeof entry.id !== "string" || entry.id === "") throw new VigilError("VIGIL_BAD_INPUT", `${field}.id must be a non-empty string`, { field: `${field}.id` });
+    checkKeyText(entry.id, `${field}.id`, "id", "VIGIL_BAD_INPUT");
     if (seen.has(entry.id)) throw new VigilError("VIGIL_CONFLICT", `decision id ${JSON.stringify(entry.id)} appears twice in one appendCanonicalDecisions batch; ids must be unique`, { field: `${field}.id` });
     seen.add(entry.id);
     if (typeof entry.eventId !== "string") throw new VigilError("VIGIL_BAD_INPUT", `${field}.eventId must be a string (decision ${entry.id})`, { field: `${field}.eventId` });
@@ -134,15 +170,15 @@ export function decisionQuery(tables: Tables, query: DecisionQuery): { sql: stri
   }
   if (query.eventId !== undefined) {
     where.push("d.event_id = ?");
-    params.push(query.eventId);
+    params.push(columnText(query.eventId));
   }
   if (query.subject !== undefined) {
     where.push("d.subject = ?");
-    params.push(query.subject);
+    params.push(columnText(query.subject));
   }
   if (query.policy !== undefined) {
     where.push(`EXISTS (SELECT 1 FROM ${tables.policies} p WHERE p.policy = ? AND p.seq = d.seq)`);
-    params.push(query.policy);
+    params.push(columnText(query.policy));
   }
   if (query.since !== undefined) {
     where.push("d.time_ms >= ?");
@@ -184,6 +220,8 @@ export function checkEvents(events: readonly Event[]): void {
       if (typeof event[key] !== "string" || event[key] === "") {
         throw new VigilError("VIGIL_BAD_EVENT", `events[${index}].${key} must be a non-empty string (CloudEvents 1.0 required attribute)`, { field: `events[${index}].${key}` });
       }
+      // CloudEvents 1.0 forbids both in a String attribute too.
+      checkKeyText(event[key], `events[${index}].${key}`, key, "VIGIL_BAD_EVENT");
     }
   });
 }

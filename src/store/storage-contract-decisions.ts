@@ -87,6 +87,28 @@ export function decisionContract({ storage, reopen }: ContractContext): void {
       expect(ids(await storage().listDecisions({}))).toEqual(["dec-000001"]);
     });
 
+    it("refuses a decision id a UTF-8 text column cannot hold (lone surrogate, NUL), naming the field; verify stays clean", async () => {
+      // Stored, "dec-\ud800" read back as "dec-\ufffd" while the hashed body kept "\ud800": audit verify then called it modified.
+      await expectVigilError(storage().appendDecisions([makeDraft(1), { ...makeDraft(2), id: "dec-\ud800" }]), "VIGIL_BAD_INPUT", "drafts[1].id");
+      await expectVigilError(storage().appendDecisions([{ ...makeDraft(3), id: "dec-\u0000-3" }]), "VIGIL_BAD_INPUT", "drafts[0].id");
+      const [canonical] = prepareDecisions([makeDraft(4)], undefined).map(({ draft: _draft, ...rest }) => rest);
+      await expectVigilError(storage().appendCanonicalDecisions([{ ...canonical!, id: "dec-\udc00" }]), "VIGIL_BAD_INPUT", "decisions[0].id");
+      expect(await storage().scanDecisionRecord(0, 10)).toEqual([]);
+      // A paired surrogate (an emoji) is text like any other.
+      await storage().appendDecisions([{ ...makeDraft(5), id: "dec-\u{1F600}" }]);
+      expect((await storage().getDecision("dec-\u{1F600}"))?.id).toBe("dec-\u{1F600}");
+      expect(await verifyDecisionRecord(storage())).toMatchObject({ ok: true, checked: 1 });
+    });
+
+    it("records a decision whose event id, type or subject holds a lone surrogate or NUL, finds it by them, and verifies", async () => {
+      const odd = { ...makeDraft(1, { eventId: "e-\ud800\u0000", subject: "sub-\udfff" }), eventType: "t\u0000" };
+      await storage().appendDecisions([odd, makeDraft(2, { eventId: "e-\ud801", subject: "sub-\udffe" })]);
+      expect(ids(await storage().listDecisions({ eventId: "e-\ud800\u0000" }))).toEqual(["dec-000001"]);
+      expect(ids(await storage().listDecisions({ subject: "sub-\udfff" }))).toEqual(["dec-000001"]);
+      expect((await storage().getDecision("dec-000001"))?.subject).toBe("sub-\udfff");
+      expect(await verifyDecisionRecord(storage())).toMatchObject({ ok: true, checked: 2 });
+    });
+
     it("refuses a draft whose time is not a timestamp with VIGIL_BAD_INPUT", async () => {
       await expectVigilError(storage().appendDecisions([makeDraft(1, { time: "noon" })]), "VIGIL_BAD_INPUT", "drafts[0].time");
     });

@@ -88,6 +88,19 @@ export function storageContract(name: string, createHarness: () => Promise<Stora
         expect(await current.countEvents()).toBe(0);
       });
 
+      it("refuses an event whose id, source or type a UTF-8 text column cannot hold (lone surrogate, NUL) with VIGIL_BAD_EVENT naming it", async () => {
+        // Stored, "e-\ud800" read back as "e-\ufffd": the event was stored yet reported a duplicate, and "e-\udbff" became its duplicate.
+        await expectVigilError(current.appendEvents([makeEvent(1), makeEvent(2, { id: "e-\ud800" })], "2024-01-01T00:00:00Z"), "VIGIL_BAD_EVENT", "events[1].id");
+        await expectVigilError(current.appendEvents([makeEvent(3, { source: "src\u0000" })], "2024-01-01T00:00:00Z"), "VIGIL_BAD_EVENT", "events[0].source");
+        await expectVigilError(current.appendEvents([makeEvent(4, { type: "\udc00x" })], "2024-01-01T00:00:00Z"), "VIGIL_BAD_EVENT", "events[0].type");
+        expect(await current.countEvents()).toBe(0);
+        // In the data (stored as JSON text) both are fine.
+        const event = makeEvent(5, { id: "e-\u{1F600}", data: { note: "a\u0000b\ud800" } });
+        const result = await current.appendEvents([event], "2024-01-01T00:00:00Z");
+        expect(result).toMatchObject({ duplicates: [] });
+        expect((await current.listEvents({}))[0]?.event).toEqual(event);
+      });
+
       it("lists pending events oldest first until they are marked processed", async () => {
         const { stored } = await current.appendEvents([1, 2, 3, 4].map((index) => makeEvent(index)), "2024-01-01T00:00:00Z");
         expect((await current.pendingEvents(10)).map((event) => event.event.id)).toEqual(["evt-1", "evt-2", "evt-3", "evt-4"]);
