@@ -15,8 +15,13 @@ describe("pattern value operators", () => {
     ["500m", "<1", true],
     ["1024Mi", "1Gi", true],
     ["90s", "<2m0s", true],
-    // "2m" parses as a quantity (milli) before a duration, as in Kyverno: a duration value then never matches.
-    ["90s", "<2m", false],
+    // Kyverno compares as durations first when the operand and the value both parse as Go durations:
+    // "2m" is two minutes against "90s", and 0.002 against the quantity "1".
+    ["90s", "<2m", true],
+    ["1h", ">=1m", true],
+    ["1m30s", ">=1m", true],
+    ["30s", ">=1m", false],
+    ["1", "<2m", false],
     ["2h", ">=1h30m", true],
     [5, "1-10", true],
     [15, "1-10", false],
@@ -37,6 +42,67 @@ describe("pattern value operators", () => {
     ["45s", "30s-90s", true],
     ["3m", "30s-90s", false],
     [{}, ">1", false],
+  ])("%j against %j is %s", (value, pattern, expected) => {
+    expect(matchValue(value, pattern)).toBe(expected);
+  });
+
+  // Kyverno's own pattern tests (pkg/engine/pattern): signed operands and ranges with signed ends.
+  it.each([
+    [-9, "-10-8", true],
+    [9, "-10--8", false],
+    [-9, "-10!--8", false],
+    [9, "-10!--8", true],
+    ["-9Mi", "-10Mi-8Mi", true],
+    ["9Mi", "-10Mi!-8Mi", true],
+    [0, "-10-+8", true],
+    ["7Mi", "-10Mi-+8Mi", true],
+    [0, "+0-+1", true],
+    ["10Mi", "+0Mi-+1024Mi", true],
+    [10, "+0!-+1", true],
+    [5, ">-1", true],
+    [-5, ">-1", false],
+    ["-2", "<=-1", true],
+  ])("%j against the signed pattern %j is %s", (value, pattern, expected) => {
+    expect(matchValue(value, pattern)).toBe(expected);
+  });
+
+  // A not-in-range is "< low or > high": a value that is no number is neither, so it does not match.
+  it.each([
+    ["abc", "1!-10", false],
+    ["abc", "1-10", false],
+    [true, "1!-10", false],
+  ])("%j against the range %j is %s", (value, pattern, expected) => {
+    expect(matchValue(value, pattern)).toBe(expected);
+  });
+
+  // A missing (nil) value is no string: Kyverno's string comparison fails for "=" and "!" alike, so a
+  // negated pattern on a missing field fails (`namespace: "!default"` with no namespace).
+  it.each([
+    [undefined, "!default", false],
+    [null, "!default", false],
+    [undefined, "", false],
+    [null, "!1.2.3", false],
+    [true, "!0", true],
+    [false, "false", true],
+    // nil is 0 for quantities and durations.
+    [null, "<=500m", true],
+    [undefined, "!0", false],
+    [null, ">=1s", false],
+  ])("%j against %j is %s (nil and non-string values)", (value, pattern, expected) => {
+    expect(matchValue(value, pattern)).toBe(expected);
+  });
+
+  // One character is never an operator: "!" alone is the string "!".
+  it.each([
+    ["!", "!", true],
+    ["a", "!", false],
+    [">", ">", true],
+  ])("%j against the one-character pattern %j is %s", (value, pattern, expected) => {
+    expect(matchValue(value, pattern)).toBe(expected);
+  });
+
+  it.each([
+    [5, "5", true],
   ])("%j against %j is %s", (value, pattern, expected) => {
     expect(matchValue(value, pattern)).toBe(expected);
   });

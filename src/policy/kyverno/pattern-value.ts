@@ -39,17 +39,19 @@ function matchNumberPattern(value: unknown, pattern: number): boolean {
   return false;
 }
 
-/** One comparison of a leaf condition, parsed once: `>=1Gi` → operator `>=`, operand `1Gi`, quantity 2^30. */
+/**
+ * One comparison of a leaf condition, parsed once: `>=1Gi` → operator `>=`, operand `1Gi`, quantity 2^30.
+ * As Kyverno's validateString: compared as durations when the operand and the value both parse as Go
+ * durations, else as quantities when both parse as quantities, else as strings (`=` and `!` only).
+ */
 interface Comparison {
-  readonly operator: Operator;
+  readonly operator: Exclude<Operator, "range" | "!range">;
   readonly operand: string;
-  /** The operand starts with a digit (or `.digit`): compared as a quantity or duration when it parses as one. */
-  readonly numeric: boolean;
-  readonly quantity: number | undefined;
   readonly duration: number | undefined;
+  readonly quantity: number | undefined;
 }
 
-/** One `&`-part of a leaf: a comparison, or a range `a-b` / `a!-b`. */
+/** One `&`-part of a leaf: a comparison, or a range `a-b` (`>= a` and `<= b`) / `a!-b` (`< a` or `> b`). */
 type Condition =
   | { readonly range: false; readonly comparison: Comparison }
   | { readonly range: true; readonly negated: boolean; readonly low: Comparison; readonly high: Comparison };
@@ -70,17 +72,16 @@ function leafOf(pattern: string): Leaf {
   return leaf;
 }
 
-function comparison(operand: string, operator: Operator): Comparison {
-  const numeric = /^\d|^\.\d/.test(operand);
-  const quantity = numeric ? parseQuantity(operand) : undefined;
-  return { operator, operand, numeric, quantity, duration: numeric && quantity === undefined ? parseDuration(operand) : undefined };
+function comparison(operand: string, operator: Comparison["operator"]): Comparison {
+  return { operator, operand, duration: parseDuration(operand), quantity: parseQuantity(operand) };
 }
 
 function parseCondition(pattern: string): Condition {
   const operator = operatorOf(pattern);
   if (operator === "range" || operator === "!range") {
     const m = (operator === "range" ? rangePattern : notRangePattern).exec(pattern) as RegExpExecArray;
-    return { range: true, negated: operator === "!range", low: comparison(m[1] as string, ">="), high: comparison(m[2] as string, "<=") };
+    const negated = operator === "!range";
+    return { range: true, negated, low: comparison(m[1] as string, negated ? "<" : ">="), high: comparison(m[2] as string, negated ? ">" : "<=") };
   }
   return { range: false, comparison: comparison(pattern.slice(operator === "=" ? 0 : operator.length).trim(), operator) };
 }
@@ -100,7 +101,9 @@ function matchStringPatterns(value: unknown, pattern: string): boolean {
   return false;
 }
 
+/** Kyverno's GetOperatorFromStringPattern: a pattern shorter than two characters is always an equality. */
 function operatorOf(pattern: string): Operator {
+  if (pattern.length < 2) return "=";
   if (pattern.startsWith(">=")) return ">=";
   if (pattern.startsWith("<=")) return "<=";
   if (pattern.startsWith(">")) return ">";
@@ -113,43 +116,36 @@ function operatorOf(pattern: string): Operator {
 
 function matchCondition(value: unknown, condition: Condition): boolean {
   if (!condition.range) return compareWithOperator(value, condition.comparison);
-  const inRange = compareWithOperator(value, condition.low) && compareWithOperator(value, condition.high);
-  return condition.negated ? !inRange : inRange;
+  if (condition.negated) return compareWithOperator(value, condition.low) || compareWithOperator(value, condition.high);
+  return compareWithOperator(value, condition.low) && compareWithOperator(value, condition.high);
 }
 
+/** The value as Kyverno's string comparison sees it; nil, maps and arrays are not compared (false for `=` and `!`). */
 function valueAsString(value: unknown): string | undefined {
   if (typeof value === "string") return value;
   if (typeof value === "number" || typeof value === "boolean") return String(value);
-  if (value === null || value === undefined) return "";
   return undefined;
 }
 
 function compareWithOperator(value: unknown, c: Comparison): boolean {
   const operator = c.operator;
-  if (!c.numeric) {
-    if (operator !== "=" && operator !== "!") return false;
-    const text = valueAsString(value);
-    if (text === undefined) return false;
-    const matched = wildcardMatch(c.operand, text);
-    return operator === "!" ? !matched : matched;
-  }
-  const text = numberText(value);
-  if (text === undefined) return false;
-  if (c.quantity !== undefined) {
-    const valueQuantity = parseQuantity(text);
-    if (valueQuantity === undefined) return operator === "!";
-    return compareNumbers(valueQuantity, c.quantity, operator);
-  }
-  if (c.duration !== undefined) {
-    const valueDuration = parseDuration(text);
-    if (valueDuration === undefined) return operator === "!";
-    return compareNumbers(valueDuration, c.duration, operator);
+  if (c.duration !== undefined || c.quantity !== undefined) {
+    const text = numberText(value);
+    if (text !== undefined) {
+      const valueDuration = c.duration === undefined ? undefined : parseDuration(text);
+      if (valueDuration !== undefined) return compareNumbers(valueDuration, c.duration as number, operator);
+      const valueQuantity = c.quantity === undefined ? undefined : parseQuantity(text);
+      if (valueQuantity !== undefined) return compareNumbers(valueQuantity, c.quantity as number, operator);
+    }
   }
   if (operator !== "=" && operator !== "!") return false;
+  const text = valueAsString(value);
+  if (text === undefined) return false;
   const matched = wildcardMatch(c.operand, text);
   return operator === "!" ? !matched : matched;
 }
 
+/** Kyverno's convertNumberToString: nil is "0"; booleans, maps and arrays are no numbers. */
 function numberText(value: unknown): string | undefined {
   if (value === null || value === undefined) return "0";
   if (typeof value === "string") return value;
