@@ -202,6 +202,21 @@ describe("approvals queue", () => {
     expect(loop.fake.state.get("bucket/logs")).toBe("private");
   });
 
+  it("Vigil's own identities (vigil:*) may not approve: not alone, nor as the second approver of the two-person rule", async () => {
+    await promoted("remediate", { twoPersonRule: { approvals: true } });
+    await loop.handle({ kind: "lock", bucket: "logs", public: true });
+    await loop.handle({ kind: "gate", bucket: "b", public: true });
+    const agent = { id: "vigil:escalation", roles: ["approver", "admin"] };
+    await expect(loop.review.approve("RV-2", agent, "benign")).rejects.toMatchObject({ code: "VIGIL_FORBIDDEN", details: { field: "actor.id" } });
+    expect(await loop.review.overrides.list()).toEqual([]);
+    expect((await loop.handle({ kind: "gate", bucket: "b", public: true })).decision.verdict).toBe("deny");
+    await loop.review.approve("RV-1", approver, "looks right");
+    await expect(loop.review.approve("RV-1", { id: " Vigil:learner", roles: ["approver"] }, "agreed")).rejects.toMatchObject({ code: "VIGIL_FORBIDDEN", details: { field: "actor.id" } });
+    expect(await loop.review.get("RV-1")).toMatchObject({ status: "pending", approvals: [{ by: "ann" }] });
+    expect(loop.fake.calls).toEqual([]);
+    expect(await loop.review.feedback.list()).toEqual([]);
+  });
+
   it("actions sent for approval after the decision's review was answered open a new review, not a closed one", async () => {
     await promoted();
     const { outcome } = await loop.handle({ kind: "lock", bucket: "logs", public: true });

@@ -16,7 +16,7 @@ import type { Review } from "../core/review.js";
 import type { ActionRecord } from "../act/records.js";
 import { requireRole, type Actor } from "../act/actor.js";
 import { metaOf, type PolicyLookup } from "../decide/conditions.js";
-import { ESCALATION_ACTOR, REVIEWS_COLLECTION, nowIso, samePerson, twoPersonSeverities, type ReviewDeps } from "./context.js";
+import { ESCALATION_ACTOR, REVIEWS_COLLECTION, nowIso, refuseAgent, samePerson, twoPersonSeverities, type ReviewDeps } from "./context.js";
 import { parseDurationMs } from "./duration.js";
 import { checkLabel, storeFeedback } from "./feedback.js";
 import { nextId } from "./ids.js";
@@ -223,6 +223,8 @@ export function createApprovalsApi(deps: ReviewDeps): ApprovalsApi {
 
     async approve(id, actor, reason) {
       requireRole(actor, ["approver"], `approve review ${id}`);
+      // A person approves (alone, or as either of the two-person rule's approvers); the ladder's safe default is the agent's only answer.
+      refuseAgent(actor, `approve review ${id}`);
       const { value, version } = await load(id);
       if (!isOpen(value)) throw new VigilError("VIGIL_CONFLICT", `review ${id} is already ${value.status}${value.resolvedBy ? ` (by ${value.resolvedBy})` : ""}`, { field: "id" });
       const at = nowIso(deps);

@@ -19,12 +19,12 @@ export const ESCALATION_ACTOR = { id: "vigil:escalation", roles: ["approver"] } 
 /**
  * The agent never edits its own exceptions, nor stands in for a person's judgement: an actor of
  * Vigil's own (`vigil:*`, e.g. vigil:learner, vigil:escalation) may not create, import or revoke
- * an exception, nor create, confirm or revoke an override (it may apply a policy's declared safe
- * default, which its author decided). VIGIL_FORBIDDEN naming what was refused.
+ * an exception, nor create, confirm or revoke an override, nor approve a review (it may apply a
+ * policy's declared safe default, which its author decided). VIGIL_FORBIDDEN naming what was refused.
  */
 export function refuseAgent(actor: { readonly id: string }, what: string): void {
   if (actor.id.trim().toLowerCase().startsWith("vigil:")) {
-    throw new VigilError("VIGIL_FORBIDDEN", `${actor.id} may not ${what}: Vigil never edits its own exceptions or overrides; a person does (the learner proposes exceptions, which a person accepts)`, { field: "actor.id" });
+    throw new VigilError("VIGIL_FORBIDDEN", `${actor.id} may not ${what}: Vigil never edits its own exceptions or overrides nor approves a review; a person does (the learner proposes exceptions, which a person accepts)`, { field: "actor.id" });
   }
 }
 
