@@ -197,6 +197,8 @@ export async function mineProposals(options: MineOptions): Promise<Proposal[]> {
   const exceptions = await listAll<PolicyException>(storage, EXCEPTIONS_COLLECTION);
   const byScope = new Map<string, PolicyException[]>();
   for (const exception of exceptions) {
+    // A revoked exception is a person's "this was wrong", not a vote for making it permanent.
+    if (exception.revokedAt !== undefined) continue;
     if (exception.policies.length !== 1 || (exception.policies[0] as string).includes("*") || (exception.rules?.length ?? 0) > 1) continue;
     byScope.set(exceptionScopeKey(exception), [...(byScope.get(exceptionScopeKey(exception)) ?? []), exception]);
   }

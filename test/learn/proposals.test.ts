@@ -132,4 +132,21 @@ describe("proposals from repeated exceptions", () => {
     expect(await mineProposals({ storage: h.store.storage, clock: h.clock, policySet: h.set, paths: [h.dir] })).toEqual([]);
     expect((await listProposals(h.store.storage, { status: "rejected" })).map((p) => p.id)).toEqual(["PROP-1"]);
   });
+
+  it("exceptions a person revoked are not votes for making them part of the policy", async () => {
+    const expiresAt = new Date(h.clock.now().getTime() + 7 * 86_400_000).toISOString();
+    const scope = { policies: ["public-bucket"], rules: ["no-public"], subjects: ["bucket/www-*"], justification: "public website buckets", expiresAt };
+    for (let i = 0; i < 2; i++) {
+      const created = await h.review.exceptions.create(scope, approvers[0] as never);
+      await h.review.exceptions.revoke(created.id, approvers[1] as never, "www-* buckets hold customer exports: not a website");
+    }
+    expect(await mineProposals({ storage: h.store.storage, clock: h.clock, policySet: h.set, paths: [h.dir] })).toEqual([]);
+    // One standing exception of that scope besides the revoked ones is not "created again and again" either.
+    await h.review.exceptions.create(scope, approvers[0] as never);
+    expect(await mineProposals({ storage: h.store.storage, clock: h.clock, policySet: h.set, paths: [h.dir] })).toEqual([]);
+    // A second one that stands is.
+    await h.review.exceptions.create(scope, approvers[2] as never);
+    const [proposal] = await mineProposals({ storage: h.store.storage, clock: h.clock, policySet: h.set, paths: [h.dir] });
+    expect(proposal?.source.exceptions).toEqual(["EX-3", "EX-4"]);
+  });
 });
