@@ -130,6 +130,28 @@ describe("idle detector", () => {
     expect(Number(signal.values?.["meanNetwork"]) / meanNetwork).toBeCloseTo(1, 2);
   });
 
+  it("a sample stamped with Go's zero time or in epoch nanoseconds neither corrupts the baseline nor makes later builds throw", async () => {
+    const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(start) });
+    await feed(stage, "i-go", 14, (timeMs) => ({ cpu: new Date(timeMs).getUTCDay() === 0 ? 40 : 4, network: 1e5 }));
+    const sunday = start + 13 * DAY_MS + 3 * HOUR_MS;
+    const cpuSeries = (features: Record<string, Record<string, unknown>> | undefined): Record<string, unknown> | undefined => (features?.["resource"]?.["series"] as Record<string, Record<string, unknown>> | undefined)?.["CPUUtilization"];
+    const before = cpuSeries((await stage.build(metric("i-go", "CPUUtilization", 40, sunday))).features);
+    // time.Time{} marshals as "0001-01-01T00:00:00Z" (an exporter that never set it); OpenTelemetry sends timeUnixNano.
+    const zero = makeEvent(EventTypes.metric, { resource: "i-go", metric: "CPUUtilization", value: 3, unit: "Percent", ts: "0001-01-01T00:00:00Z" }, { time: new Date(start + 14 * DAY_MS).toISOString() });
+    const nanos = makeEvent(EventTypes.metric, { resource: "i-go", metric: "CPUUtilization", value: 3, unit: "Percent", ts: (start + 14 * DAY_MS) * 1e6 });
+    for (const event of [zero, nanos]) {
+      const context = await stage.build(event);
+      stage.observe(event, context);
+    }
+    expect(stage.stats().observeErrors).toEqual([]);
+    const after = await stage.build(metric("i-go", "CPUUtilization", 40, sunday));
+    // The Sunday slots of the CPU series are what they were; the odd samples counted at their event time.
+    expect(before?.["expected"]).toBeGreaterThan(30);
+    expect(cpuSeries(after.features)?.["expected"]).toBe(before?.["expected"]);
+    expect(after.features?.["resource"]).toMatchObject({ firstSeen: new Date(start).toISOString(), lastSeen: new Date(start + 14 * DAY_MS).toISOString() });
+    expect(after.signals["spike"]!.score).toBe(0);
+  });
+
   it("a malformed schedule is reported as a factor and ignored, never thrown", async () => {
     const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(start) });
     await stage.entities.upsert({ kind: "resource", id: "i-bad", attrs: { schedule: "every sunday" } }, "ops");

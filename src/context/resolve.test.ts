@@ -160,5 +160,9 @@ describe("time helpers", () => {
     expect(parseTime("2024-09-18T22:00:00+02:00")).toBe(Date.parse("2024-09-18T20:00:00Z"));
     expect(parseTime(1_700_000_000)).toBe(1_700_000_000_000);
     expect(parseTime("yesterday")).toBeUndefined();
+    // Epoch numbers in the units exporters use: seconds, milliseconds, microseconds, nanoseconds.
+    for (const value of [1_725_235_200, 1_725_235_200_000, 1_725_235_200_000_000, 1_725_235_200_000_000_000]) expect(parseTime(value)).toBe(1_725_235_200_000);
+    // Times baselines cannot hold (before 1970: Go's zero time; after 9999) are not times.
+    for (const value of ["0001-01-01T00:00:00Z", "1969-12-31T23:59:59Z", "+010000-01-01T00:00:00Z", "+275760-09-13T00:00:00.000Z"]) expect(parseTime(value)).toBeUndefined();
   });
 });

@@ -103,29 +103,42 @@ function formatMinutes(minutes: number): string {
 
 const spaced = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}(?::\d{2})?)(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$/;
 
+/** 10000-01-01T00:00:00Z: past it, times have no RFC 3339 text and minutes no longer fit the baselines. */
+const MAX_TIME_MS = 253_402_300_800_000;
+
+/**
+ * Baselines count minutes and days from 1970 in unsigned words: a time before 1970 (Go's zero
+ * time "0001-01-01T00:00:00Z", what an exporter that never set it sends) would index rings and
+ * histograms with negative numbers, one after 9999 cannot be written back as text.
+ */
+function inRange(ms: number): number | undefined {
+  return ms > 0 && ms < MAX_TIME_MS ? ms : undefined;
+}
+
 /**
  * Parses the time formats upstream records use: RFC 3339, `YYYY-MM-DD HH:MM:SS[.fraction]`
  * (Okta `published`, FOCUS periods; UTC when no offset), and epoch numbers (seconds below
- * 1e12, milliseconds above). Returns epoch milliseconds, or undefined when not a time.
+ * 1e12, milliseconds below 1e15, microseconds below 1e18, nanoseconds above, as OpenTelemetry's
+ * `timeUnixNano`). Returns epoch milliseconds, or undefined when not a time in 1970-9999.
  */
 export function parseTime(value: unknown): number | undefined {
   if (typeof value === "number") {
     if (!Number.isFinite(value) || value <= 0) return undefined;
-    return value < 1e12 ? value * 1000 : value;
+    return inRange(value < 1e12 ? value * 1000 : value < 1e15 ? value : value < 1e18 ? Math.floor(value / 1e3) : Math.floor(value / 1e6));
   }
   if (typeof value !== "string" || value.length < 10) return undefined;
   // RFC 3339 in UTC (CloudTrail, most JSON): Date.parse handles it directly.
   if (value.charCodeAt(10) === 84 /* T */ && value.charCodeAt(value.length - 1) === 90 /* Z */) {
     const ms = Date.parse(value);
-    if (!Number.isNaN(ms)) return ms;
+    if (!Number.isNaN(ms)) return inRange(ms);
   }
   const match = spaced.exec(value);
   if (match) {
     const fraction = match[3] ? match[3].slice(0, 4) : "";
     const zone = match[4] ?? "Z";
     const ms = Date.parse(`${match[1]}T${match[2]}${fraction}${zone}`);
-    return Number.isNaN(ms) ? undefined : ms;
+    return Number.isNaN(ms) ? undefined : inRange(ms);
   }
   const ms = Date.parse(value);
-  return Number.isNaN(ms) ? undefined : ms;
+  return Number.isNaN(ms) ? undefined : inRange(ms);
 }
