@@ -241,5 +241,6 @@ export async function runContextReplay(args: ParsedArgs, io: CliIo): Promise<num
     await session.close();
     await learnedFrom?.close();
   }
-  return 0;
+  // Like `vigil ingest` with rejected items: the good lines are decided, the exit says some were not.
+  return bad > 0 ? 1 : 0;
 }

@@ -34,7 +34,7 @@ describe("input and output files", () => {
       const text = `\ufeff${event("e1", publicRequest)}\r\n\r\n${event("e2", privateRequest)}\r\n{ nope\r\n\n${event("e3", publicRequest)}`;
       const dir = tempDir({ "p.yaml": bucketPolicy, "events.jsonl": text });
       const run = await vigil(["replay", ...mode, "-p", "p.yaml", "events.jsonl"], { cwd: dir, env: { VIGIL_STORE_PATH: join(dir, "vigil.db") } });
-      expect(run.code).toBe(0);
+      expect(run.code).toBe(1); // every good line decided; 1 because one line was not an event
       const decisions = run.stdout.trim().split("\n").map((l) => JSON.parse(l) as { eventId: string; verdict: string });
       expect(decisions.map((d) => [d.eventId, d.verdict])).toEqual([["e1", "deny"], ["e2", "allow"], ["e3", "deny"]]);
       expect(run.stderr).toContain("bad event: line 4 is not valid JSON");

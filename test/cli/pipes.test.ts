@@ -64,7 +64,7 @@ describe("replay on a terminal", () => {
     const good = JSON.stringify({ specversion: "1.0", id: "g1", source: "test", type: "dev.vigil.decide", data: publicRequest });
     const dir = tempDir({ "p.yaml": bucketPolicy, "events.jsonl": [good, ...Array.from({ length: 25 }, (_unused, i) => `{ broken ${i}`)].join("\n") });
     const run = await onTerminal(["replay", "--no-context", "-p", "p.yaml", "events.jsonl"], dir);
-    expect(run.code).toBe(0);
+    expect(run.code).toBe(1);
     for (const line of [2, 21, 22, 26]) expect(run.stderr).toContain(`bad event: line ${line} is not valid JSON`);
     expect(run.stderr).toContain("25 bad lines");
   });

@@ -69,7 +69,7 @@ export const replayCommand: Command = {
   path: ["replay"],
   summary: "Evaluate a JSON Lines stream of CloudEvents and write one decision per event (JSON Lines)",
   args: "[events.jsonl | -]",
-  description: "Reads structured-mode CloudEvents, one per line (default: stdin). A malformed line is reported with its line number and counted; the replay goes on.\nDecisions go to stdout (or --out) as JSON Lines; a summary goes to stderr at the end, with a progress line on a terminal.\nBy default the events go through the agent's pipeline in replay mode on a throwaway store: baselines learned event by event, the packs' enrichments and settings, posture events, exceptions (--setup, --exceptions), adaptive tiers, actions planned and previewed (never applied), the enforcement ladder and reviews as the stream's time passes; events with ground truth (vigil simulate) get precision and recall in the summary. --no-context evaluates each event on its own (stateless).\nReplayed decisions are not enforced; --record also appends them to the decision record.",
+  description: "Reads structured-mode CloudEvents, one per line (default: stdin). A malformed line is reported with its line number and counted; the replay goes on, and exits 1 at the end (0 when every line was an event).\nDecisions go to stdout (or --out) as JSON Lines; a summary goes to stderr at the end, with a progress line on a terminal.\nBy default the events go through the agent's pipeline in replay mode on a throwaway store: baselines learned event by event, the packs' enrichments and settings, posture events, exceptions (--setup, --exceptions), adaptive tiers, actions planned and previewed (never applied), the enforcement ladder and reviews as the stream's time passes; events with ground truth (vigil simulate) get precision and recall in the summary. --no-context evaluates each event on its own (stateless).\nReplayed decisions are not enforced; --record also appends them to the decision record.",
   options: {
     ...policiesOption,
     ...configOption,
@@ -142,6 +142,7 @@ export const replayCommand: Command = {
     if (tty) io.stderr.write("\r\x1b[K");
     const tierText = Object.entries(tiers).map(([t, n]) => `${t} ${n}`).join(", ") || "none";
     write(io.stderr, `replay: ${read} events, ${read} decisions (${deny} deny; tiers: ${tierText}), ${bad} bad lines, ${elapsed.toFixed(2)}s, ${Math.round(read / Math.max(elapsed, 1e-9))} events/s${recorder ? ", recorded" : ""}`);
-    return 0;
+    // Like `vigil ingest` with rejected items: the good lines are decided, the exit says some were not.
+    return bad > 0 ? 1 : 0;
   },
 };
