@@ -152,6 +152,52 @@ describe("okta actuators", () => {
     expect(runtime.sleeps).toEqual([2000]);
   });
 
+  it("a suspend whose answer was lost (HTTP 503 after Okta suspended the user) is applied with undo data, though the retry is refused as not active", async () => {
+    let lost = true;
+    server.on("POST", "/api/v1/users/:id/lifecycle/suspend", (request) => {
+      if (!lost) return undefined;
+      lost = false;
+      users.set(request.params["id"] ?? "", "SUSPENDED");
+      return { status: 503, body: oktaError("E0000009", "Internal Server Error") };
+    });
+    const plan = testPlan("okta.suspend-user", { userId: "00ub0oNGTSWTBKOLGLNR" });
+    const applied = await suspend.apply(plan, { dryRun: false });
+    expect(server.mutatingRequests().map((request) => request.path)).toEqual([
+      "/api/v1/users/00ub0oNGTSWTBKOLGLNR/lifecycle/suspend",
+      "/api/v1/users/00ub0oNGTSWTBKOLGLNR/lifecycle/suspend",
+    ]);
+    expect(applied.status).toBe("applied");
+    expect(applied.output).toMatchObject({ userId: "00ub0oNGTSWTBKOLGLNR", previousStatus: "ACTIVE", status: "SUSPENDED", changed: true });
+    const undone = await suspend.undo(plan, applied);
+    expect(undone.status).toBe("undone");
+    expect(users.get("00ub0oNGTSWTBKOLGLNR")).toBe("ACTIVE");
+  });
+
+  it("an undo whose unsuspend answer was lost is undone, though the retry is refused as not suspended", async () => {
+    const plan = testPlan("okta.suspend-user", { userId: "00ub0oNGTSWTBKOLGLNR" });
+    const applied = await suspend.apply(plan, { dryRun: false });
+    let lost = true;
+    server.on("POST", "/api/v1/users/:id/lifecycle/unsuspend", (request) => {
+      if (!lost) return undefined;
+      lost = false;
+      users.set(request.params["id"] ?? "", "ACTIVE");
+      return { status: 502, body: "<html>Bad Gateway</html>" };
+    });
+    const undone = await suspend.undo(plan, applied);
+    expect(undone.status).toBe("undone");
+    expect(undone.output).toMatchObject({ changed: true, operation: "unsuspend" });
+    expect(server.mutatingRequests().filter((request) => request.path.endsWith("/unsuspend"))).toHaveLength(2);
+    expect(users.get("00ub0oNGTSWTBKOLGLNR")).toBe("ACTIVE");
+  });
+
+  it("a refused suspend of a user still not suspended stays failed", async () => {
+    server.on("POST", "/api/v1/users/:id/lifecycle/suspend", () => ({ status: 403, body: oktaError("E0000006", "You do not have permission to perform the requested action") }));
+    const applied = await suspend.apply(testPlan("okta.suspend-user", { userId: "00ub0oNGTSWTBKOLGLNR" }), { dryRun: false });
+    expect(applied.status).toBe("failed");
+    expect(applied.error).toMatch(/HTTP 403 E0000006/);
+    expect(users.get("00ub0oNGTSWTBKOLGLNR")).toBe("ACTIVE");
+  });
+
   it("rejects a config without a token", () => {
     expect(() => createOktaActuators({ orgUrl: "https://example.okta.com", token: "" }, testRuntime())).toThrowError(/actuators\.okta\.token is required/);
   });

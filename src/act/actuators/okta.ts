@@ -85,6 +85,24 @@ function createOktaClient(config: OktaActuatorConfig, runtime: ActuatorRuntime) 
 
 type OktaClient = ReturnType<typeof createOktaClient>;
 
+/**
+ * Runs a lifecycle operation. A POST retried after its answer was lost (a timeout, a 5xx) meets its
+ * own effect: Okta refuses the retry (E0000001: the user is no longer ACTIVE / SUSPENDED), yet the
+ * user was changed. On a failure the status is read again: when it is the one the operation leads
+ * to, the operation took effect (a note says so) — not a failure that leaves the user changed with
+ * no undo data. Otherwise the failure stands.
+ */
+async function transition(client: OktaClient, userId: string, operation: Lifecycle, reached: string, context: OperationContext): Promise<{ note?: string }> {
+  try {
+    await client.lifecycle(userId, operation, context);
+    return {};
+  } catch (error) {
+    const now = await client.userStatus(userId, context).catch(() => undefined);
+    if (now !== reached) throw error;
+    return { note: `the ${operation} request failed (${error instanceof Error ? error.message : String(error)}), but the user is now ${reached}: it took effect` };
+  }
+}
+
 function lifecycleActuator(spec: ActionKindSpec, operation: Lifecycle, client: OktaClient, runtime: ActuatorRuntime): Actuator {
   // The status that makes the operation a no-op, and the one the operation starts from.
   const target = operation === "suspend" ? "SUSPENDED" : "ACTIVE";
@@ -101,14 +119,14 @@ function lifecycleActuator(spec: ActionKindSpec, operation: Lifecycle, client: O
       const previousStatus = await client.userStatus(userId, context);
       const noop = operation === "suspend" ? previousStatus === "SUSPENDED" : previousStatus !== "SUSPENDED";
       if (noop) return { output: { userId, previousStatus, changed: false }, undo: { userId, previousStatus, changed: false } };
-      await client.lifecycle(userId, operation, context);
-      return { output: { userId, previousStatus, status: target, changed: true }, undo: { userId, previousStatus, changed: true } };
+      const note = await transition(client, userId, operation, target, context);
+      return { output: { userId, previousStatus, status: target, changed: true, ...note }, undo: { userId, previousStatus, changed: true } };
     },
     async revert(_plan, undo, context) {
       const userId = String(undo["userId"]);
       if (undo["changed"] !== true) return { userId, changed: false, note: `the action changed nothing; the user stays ${String(undo["previousStatus"])}` };
-      await client.lifecycle(userId, inverse, context);
-      return { userId, changed: true, operation: inverse };
+      const note = await transition(client, userId, inverse, inverse === "suspend" ? "SUSPENDED" : "ACTIVE", context);
+      return { userId, changed: true, operation: inverse, ...note };
     },
   });
 }
