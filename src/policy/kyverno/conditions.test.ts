@@ -32,6 +32,49 @@ describe("condition operators", () => {
     expect(evaluateOperator(operator, key, value)).toBe(expected);
   });
 
+  // Kyverno's own operator tests (pkg/engine/variables/evaluate_test.go): a Go duration on one side and
+  // a number (seconds) on the other compare as durations, in Equals, NotEquals and the numeric operators.
+  it.each([
+    ["Equals", "1h", 3600, true],
+    ["Equals", "2h", 3600, false],
+    ["NotEquals", "1h", 3600, false],
+    ["NotEquals", "2h", 3600, true],
+    ["GreaterThan", "1h", 3600, false],
+    ["GreaterThan", "2h", 3600, true],
+    ["GreaterThan", 3600, "1h", false],
+    ["GreaterThan", 3600, "30m", true],
+    ["LessThan", "30m", 3600, true],
+    ["LessThan", 3600, "1h", false],
+    ["GreaterThanOrEquals", "1h", 3600, true],
+    ["LessThanOrEquals", "2h", 3600, false],
+    // A numeric string is a number here too: "10" against "5s" is 10s > 5s.
+    ["GreaterThan", "10", "5s", true],
+    // Seconds are whole (Go's time.Duration(x) * time.Second truncates): 1.5 is 1s.
+    ["DurationGreaterThan", 1.5, 1, false],
+    ["Equals", "1s", 1.9, true],
+  ])("%s(%j, %j) is %s (durations against seconds)", (operator, key, value, expected) => {
+    expect(evaluateOperator(operator, key, value)).toBe(expected);
+  });
+
+  // Kyverno's Equals with a string key that is a quantity compares quantities only: a value that is no
+  // quantity is not equal, not wildcard-matched. A number key reads a string value as a float, not a quantity.
+  it.each([
+    ["Equals", "100", "1*", false],
+    ["Equals", "abc", "a*", true],
+    ["Equals", 1000, "1k", false],
+    ["Equals", 1000, "1e3", true],
+    ["Equals", 5, " 5", false],
+    ["Equals", 16, "0x10", false],
+    ["GreaterThan", "1Gi", 5, false],
+    ["LessThan", "5", " 10", false],
+    // Versions are strict semver (blang/semver Parse): no "v" prefix.
+    ["GreaterThan", "1.10.0", "1.9.0", true],
+    ["GreaterThan", "v1.10.0", "v1.9.0", false],
+    ["LessThan", "1.2.3-rc.1", "1.2.3", true],
+  ])("%s(%j, %j) is %s (types as Kyverno reads them)", (operator, key, value, expected) => {
+    expect(evaluateOperator(operator, key, value)).toBe(expected);
+  });
+
   it("knows Kyverno's operators case-insensitively and rejects others", () => {
     expect(isKnownOperator("anyin")).toBe(true);
     expect(isKnownOperator("Contains")).toBe(false);

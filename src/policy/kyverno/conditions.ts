@@ -28,21 +28,46 @@ function deepEqual(a: unknown, b: unknown): boolean {
   return false;
 }
 
-function toNumber(value: unknown): number | undefined {
-  if (typeof value === "number") return value;
-  if (typeof value === "string" && value.trim() !== "" && !Number.isNaN(Number(value))) return Number(value);
+/** Go's strconv.ParseFloat on a whole string (decimal, exponent, Inf, NaN; no spaces, no hex, no quantity suffix). */
+function parseGoFloat(value: string): number | undefined {
+  if (/^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(value)) return Number(value);
+  if (/^[+-]?inf(?:inity)?$/i.test(value)) return value.startsWith("-") ? -Infinity : Infinity;
+  if (/^[+-]?nan$/i.test(value)) return Number.NaN;
   return undefined;
 }
 
-function bothDurations(key: unknown, value: unknown): [number, number] | undefined {
-  if (typeof key !== "string" || typeof value !== "string") return undefined;
-  const k = parseDuration(key), v = parseDuration(value);
-  return k === undefined || v === undefined ? undefined : [k, v];
+/** A Go duration string; Kyverno's operators do not count a bare "0" as one. */
+function durationOf(value: unknown): number | undefined {
+  return typeof value === "string" && value !== "0" ? parseDuration(value) : undefined;
 }
 
-function bothQuantities(key: unknown, value: unknown): [number, number] | undefined {
-  const k = typeof key === "string" ? parseQuantity(key) : typeof key === "number" ? key : undefined;
-  const v = typeof value === "string" ? parseQuantity(value) : typeof value === "number" ? value : undefined;
+/** Seconds of a number as Kyverno converts it: time.Duration(x) * time.Second, which drops the fraction. */
+function wholeSeconds(value: number): number {
+  return Math.trunc(value);
+}
+
+/**
+ * Kyverno's parseDuration(key, value): when one side is a Go duration string and the other is one
+ * too or a number (seconds), both as seconds; otherwise undefined.
+ */
+function durationPair(key: unknown, value: unknown): [number, number] | undefined {
+  let k = durationOf(key), v = durationOf(value);
+  if (k === undefined && v === undefined) return undefined;
+  if (k === undefined) {
+    if (typeof key !== "number") return undefined;
+    k = wholeSeconds(key);
+  }
+  if (v === undefined) {
+    if (typeof value !== "number") return undefined;
+    v = wholeSeconds(value);
+  }
+  return [k, v];
+}
+
+/** Both sides strings that are Kubernetes quantities (Kyverno parses only strings as quantities). */
+function quantityPair(key: unknown, value: unknown): [number, number] | undefined {
+  if (typeof key !== "string" || typeof value !== "string") return undefined;
+  const k = parseQuantity(key), v = parseQuantity(value);
   return k === undefined || v === undefined ? undefined : [k, v];
 }
 
@@ -50,16 +75,16 @@ function bothQuantities(key: unknown, value: unknown): [number, number] | undefi
 export function conditionEquals(key: unknown, value: unknown): boolean {
   if (typeof key === "boolean") return value === key;
   if (typeof key === "number") {
-    const v = typeof value === "string" ? parseQuantity(value) ?? toNumber(value) : toNumber(value);
-    return v !== undefined && v === key;
+    if (typeof value === "number") return value === key;
+    return typeof value === "string" && parseGoFloat(value) === key;
   }
   if (typeof key === "string") {
-    const d = bothDurations(key, value);
+    const d = durationPair(key, value);
     if (d) return d[0] === d[1];
-    const q = bothQuantities(key, value);
-    if (q && typeof value === "string") return q[0] === q[1];
-    if (typeof value === "string") return wildcardMatch(value, key);
-    return false;
+    if (typeof value !== "string") return false;
+    const keyQuantity = parseQuantity(key);
+    if (keyQuantity !== undefined) return parseQuantity(value) === keyQuantity;
+    return wildcardMatch(value, key);
   }
   if (key !== null && typeof key === "object") return deepEqual(key, value);
   return key === null && value === null;
@@ -92,6 +117,10 @@ function keyIn(key: string, value: unknown): boolean {
   return false;
 }
 
+function toNumber(value: string): number | undefined {
+  return value.trim() !== "" && !Number.isNaN(Number(value)) ? Number(value) : undefined;
+}
+
 function inRange(key: string, value: unknown): boolean | undefined {
   if (typeof value !== "string") return undefined;
   const m = /^(-?\d+(?:\.\d+)?)(!?)-(-?\d+(?:\.\d+)?)$/.exec(value.trim());
@@ -116,36 +145,53 @@ function membership(key: unknown, value: unknown, mode: "any" | "all", negate: b
   return mode === "all";
 }
 
-function compareNumeric(key: unknown, value: unknown, op: ">" | ">=" | "<" | "<="): boolean {
-  const pick = (): [number, number] | undefined => {
-    const d = bothDurations(key, value);
-    if (d) return d;
-    const q = bothQuantities(key, value);
-    if (q) return q;
-    const k = toNumber(key), v = toNumber(value);
-    return k === undefined || v === undefined ? undefined : [k, v];
-  };
-  const pair = pick();
-  if (!pair) {
-    if (typeof key === "string" && typeof value === "string" && /^v?\d+\.\d+\.\d+/.test(key) && /^v?\d+\.\d+\.\d+/.test(value)) {
-      return semverSatisfies(key, `${op}${value}`);
-    }
-    return false;
-  }
-  const [a, b] = pair;
+/** A strict semantic version, as blang/semver's Parse takes it (no "v" prefix, three parts). */
+const strictSemver = /^(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
+
+type Comparator = ">" | ">=" | "<" | "<=";
+
+function holds(a: number, b: number, op: Comparator): boolean {
   return op === ">" ? a > b : op === ">=" ? a >= b : op === "<" ? a < b : a <= b;
 }
 
+/** Kyverno's numeric operators with a number key: a number, a duration or a float string on the other side. */
+function compareNumberKey(key: number, value: unknown, op: Comparator): boolean {
+  if (typeof value === "number") return holds(key, value, op);
+  if (typeof value !== "string") return false;
+  const d = durationPair(key, value);
+  if (d) return holds(d[0], d[1], op);
+  const v = parseGoFloat(value);
+  return v !== undefined && holds(key, v, op);
+}
+
+/**
+ * Kyverno's GreaterThan(OrEquals) / LessThan(OrEquals): durations (either side may be seconds), then
+ * quantities (both strings), then a float key, then a semantic version key against a version string.
+ */
+function compareNumeric(key: unknown, value: unknown, op: Comparator): boolean {
+  if (typeof key === "number") return compareNumberKey(key, value, op);
+  if (typeof key !== "string") return false;
+  const d = durationPair(key, value);
+  if (d) return holds(d[0], d[1], op);
+  const q = quantityPair(key, value);
+  if (q) return holds(q[0], q[1], op);
+  const k = parseGoFloat(key);
+  if (k !== undefined) return compareNumberKey(k, value, op);
+  if (strictSemver.test(key) && typeof value === "string" && strictSemver.test(value)) return semverSatisfies(key, `${op}${value}`);
+  return false;
+}
+
+/** The deprecated Duration* operators: numbers are whole seconds, strings Go durations ("0" included). */
 function durationSeconds(value: unknown): number | undefined {
-  if (typeof value === "number") return value;
+  if (typeof value === "number") return wholeSeconds(value);
   if (typeof value === "string") return parseDuration(value);
   return undefined;
 }
 
-function compareDuration(key: unknown, value: unknown, op: ">" | ">=" | "<" | "<="): boolean {
+function compareDuration(key: unknown, value: unknown, op: Comparator): boolean {
   const a = durationSeconds(key), b = durationSeconds(value);
   if (a === undefined || b === undefined) return false;
-  return op === ">" ? a > b : op === ">=" ? a >= b : op === "<" ? a < b : a <= b;
+  return holds(a, b, op);
 }
 
 /** Evaluates one condition. Unknown operators are rejected at load time, so here they are false. */

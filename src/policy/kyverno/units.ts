@@ -13,9 +13,9 @@ const decimalSuffixes: Readonly<Record<string, number>> = {
 
 const quantityPattern = /^([+-]?(?:\d+\.?\d*|\.\d+))(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d+)?$/;
 
-/** The numeric value of a Kubernetes quantity string, or undefined when it is not one. */
+/** The numeric value of a Kubernetes quantity string, or undefined when it is not one (as resource.ParseQuantity, no spaces around). */
 export function parseQuantity(text: string): number | undefined {
-  const match = quantityPattern.exec(text.trim());
+  const match = quantityPattern.exec(text);
   if (!match) return undefined;
   const base = Number(match[1]);
   const suffix = match[2] ?? "";
@@ -56,9 +56,9 @@ const durationUnits: Readonly<Record<string, number>> = {
   ns: 1e-9, us: 1e-6, "µs": 1e-6, "μs": 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600,
 };
 
-/** Seconds in a Go duration string (`1h30m`, `-1.5s`, `0`), or undefined when it is not one. */
+/** Seconds in a Go duration string (`1h30m`, `-1.5s`, `0`), or undefined when it is not one (as time.ParseDuration, no spaces around). */
 export function parseDuration(text: string): number | undefined {
-  let s = text.trim();
+  let s = text;
   if (s === "") return undefined;
   let sign = 1;
   if (s[0] === "-" || s[0] === "+") {
