@@ -4,6 +4,8 @@ import { acceptProposal, getProposal, listProposals, mineProposals, rejectPropos
 import { recordFeedback } from "../../src/learn/feedback.js";
 import { loadPolicyText } from "../../src/policy/load.js";
 import { runInlineTests } from "../../src/policy/vigil/test-runner.js";
+import { createExecutor } from "../../src/act/executor.js";
+import { createReviewService } from "../../src/review/index.js";
 import { approvers, createHarness, type Harness } from "./support.js";
 
 const policy = `# Buckets must not be public.
@@ -84,6 +86,21 @@ describe("proposals from repeated overrides", () => {
     expect(await mineProposals({ storage: h.store.storage, clock: h.clock, policySet: h.set, paths: [h.dir] })).toEqual([]);
     // The same overrides made by people directly are mined.
     await overrideWebsites(3);
+    expect(await mineProposals({ storage: h.store.storage, clock: h.clock, policySet: h.set, paths: [h.dir] })).toHaveLength(1);
+  });
+
+  it("overrides still waiting for the two-person rule's second approver are not mined: they never applied", async () => {
+    const review = createReviewService({ storage: h.store.storage, clock: h.clock, executor: createExecutor({ storage: h.store.storage, clock: h.clock, actuators: [] }), policy: (n) => h.set.get(n), twoPersonRule: {} });
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const decision = await h.record({ bucket: `site-${i}`, acl: "public-read", owner: "web", website: true }, { subject: `bucket/site-${i}` });
+      const override = await review.overrides.create({ decisionId: decision.id, scope: "once", reason: "static website, public on purpose" }, approvers[0] as never);
+      expect(override.confirmationRequired).toBe(true);
+      ids.push(override.id);
+    }
+    expect(await mineProposals({ storage: h.store.storage, clock: h.clock, policySet: h.set, paths: [h.dir] })).toEqual([]);
+    // Once a second, different approver confirmed them, they are people's judgement and are mined.
+    for (const id of ids) await review.overrides.confirm(id, approvers[1] as never);
     expect(await mineProposals({ storage: h.store.storage, clock: h.clock, policySet: h.set, paths: [h.dir] })).toHaveLength(1);
   });
 
