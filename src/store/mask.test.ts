@@ -87,6 +87,21 @@ describe("compileMask().apply", () => {
     expect(compileMask({ paths: ["/input/tokens/7", "/input/tokens/x"] }).apply(input()).erased).toEqual([]);
   });
 
+  it("resolves every path against the original input: removing an array item does not shift what later paths name", () => {
+    const cards = { cards: ["4111-1111-1111-1111", "5500-0000-0000-0004", "public"], items: [{ secret: "s-zero" }, { secret: "s-one" }, { secret: "s-two" }] };
+    const result = compileMask({ paths: ["/input/cards/0", "/input/cards/1", "/input/items/0", "/input/items/1/secret"] }).apply(cards);
+    // Removing cards/0 first shifted "5500-..." to index 0, so /input/cards/1 removed "public" and the second card was kept.
+    expect(result.input).toEqual({ cards: ["public"], items: [{}, { secret: "s-two" }] });
+    expect(result.erased).toEqual(["/input/cards/0", "/input/cards/1", "/input/items/0", "/input/items/1/secret"]);
+    expect(result.values).toEqual(["4111-1111-1111-1111", "5500-0000-0000-0004", { secret: "s-zero" }, "s-one"]);
+    // A path through an item already removed, or a wildcard over the array, does not see the removed item.
+    const again = compileMask({ paths: ["/input/items/1", "/input/items/1/secret", { path: "/input/items/*/secret", mode: "redact" }] }).apply(cards);
+    expect(again.input).toEqual({ cards: cards.cards, items: [{ secret: DEFAULT_MASK_MARKER }, { secret: DEFAULT_MASK_MARKER }] });
+    expect(again.erased).toEqual(["/input/items/1"]);
+    expect(again.redacted).toEqual(["/input/items/0/secret", "/input/items/2/secret"]);
+    expect((again.input as typeof cards).cards).toBe(cards.cards);
+  });
+
   it("escapes keys in the reported pointers", () => {
     const result = compileMask({ paths: ["/input/a~1b/c~0d"] }).apply(input());
     expect(result.erased).toEqual(["/input/a~1b/c~0d"]);

@@ -112,7 +112,8 @@ export function compileMask(config: MaskConfig): CompiledMask {
         }
         current = applyRule(current, rule, 0, "/input", marker, { touched: rule.mode === "remove" ? erased : redacted, values });
       }
-      return { input: current, erased, redacted, values };
+      // Removed array items held their place until every rule ran; now they leave their arrays.
+      return { input: compactRemoved(current, input), erased, redacted, values };
     },
   };
 }
@@ -330,12 +331,15 @@ function applyRule(node: unknown, rule: ParsedRule, depth: number, pointer: stri
     const indices = matchingIndices(node, segment);
     if (indices.length === 0) return node;
     if (last && rule.mode === "remove") {
-      const drop = new Set(indices);
+      // The item keeps its place (REMOVED) until every rule has run, so that the indices later
+      // rules name are the original input's (removing /x/0 must not make /x/1 name the third item).
+      const copy = node.slice();
       for (const index of indices) {
         touched.push(`${pointer}/${index}`);
         out.values.push(node[index]);
+        copy[index] = REMOVED;
       }
-      return node.filter((_item, index) => !drop.has(index));
+      return copy;
     }
     let copy: unknown[] | undefined;
     for (const index of indices) {
@@ -375,9 +379,50 @@ function applyRule(node: unknown, rule: ParsedRule, depth: number, pointer: stri
   return copy ?? node;
 }
 
+/** Stands in for an array item a `remove` rule took out, until compactRemoved drops it. */
+const REMOVED: unique symbol = Symbol("removed by a mask rule");
+
+/** Indices a segment names, never one already removed. */
 function matchingIndices(array: readonly unknown[], segment: string | null): number[] {
-  if (segment === null) return array.map((_item, index) => index);
+  if (segment === null) {
+    const indices: number[] = [];
+    for (let index = 0; index < array.length; index++) if (array[index] !== REMOVED) indices.push(index);
+    return indices;
+  }
   if (!/^(0|[1-9][0-9]*)$/.test(segment)) return [];
   const index = Number(segment);
-  return index < array.length ? [index] : [];
+  return index < array.length && array[index] !== REMOVED ? [index] : [];
+}
+
+/**
+ * Drops the REMOVED placeholders. Walks only what the rules copied: a subtree identical to the
+ * original's (`original`, same place) was not touched and holds none.
+ */
+function compactRemoved(node: unknown, original: unknown): unknown {
+  if (node === original || typeof node !== "object" || node === null) return node;
+  if (Array.isArray(node)) {
+    const before = Array.isArray(original) ? original : undefined;
+    let changed = false;
+    const out: unknown[] = [];
+    for (let index = 0; index < node.length; index++) {
+      const item: unknown = node[index];
+      if (item === REMOVED) {
+        changed = true;
+        continue;
+      }
+      const next = compactRemoved(item, before?.[index]);
+      if (next !== item) changed = true;
+      out.push(next);
+    }
+    return changed ? out : node;
+  }
+  // The rules' copies are this call's own: write into them.
+  const before = isPlainObject(original) ? original : undefined;
+  const record = node as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
+    const item = record[key];
+    const next = compactRemoved(item, before !== undefined && Object.hasOwn(before, key) ? before[key] : undefined);
+    if (next !== item) record[key] = next;
+  }
+  return record;
 }
