@@ -38,9 +38,13 @@ export function pathOf(url: string): string {
   }
 }
 
+/** The delay an API asks for before the next attempt (its own rate-limit headers), in ms; undefined when it says nothing. */
+export type RetryDelay = (response: { readonly status: number; readonly headers: Headers }) => number | undefined;
+
 /**
  * Sends a request, retrying on 5xx, 429 and network errors with exponential backoff
- * (`baseDelayMs`, doubling, capped at 30 s; `Retry-After` seconds win when given). The request
+ * (`baseDelayMs`, doubling, capped at 30 s; `Retry-After` seconds win when given, then what
+ * `retryDelay` reads from the API's own headers, capped the same). The request
  * is rebuilt per attempt (`build(attempt)`) so signatures and timestamps are fresh.
  * Resolves with the last response — including a final 5xx — and rejects only when no response
  * arrived at all (ActuatorApiError naming `service` and the path, never the full URL).
@@ -51,6 +55,7 @@ export async function sendWithRetry(
   config: HttpClientConfig,
   runtime: ActuatorRuntime,
   signal?: AbortSignal,
+  retryDelay?: RetryDelay,
 ): Promise<HttpResponse> {
   const maxAttempts = Math.max(1, config.maxAttempts ?? 3);
   const timeoutMs = config.timeoutMs ?? 10_000;
@@ -73,7 +78,8 @@ export async function sendWithRetry(
       if (!retryable(response.status) || attempt === maxAttempts) {
         return { status: response.status, headers: response.headers, text, attempts: attempt };
       }
-      delay = retryAfterMs(response.headers) ?? delay;
+      const asked = retryAfterMs(response.headers) ?? retryDelay?.({ status: response.status, headers: response.headers });
+      if (asked !== undefined && Number.isFinite(asked)) delay = Math.min(Math.max(asked, 0), MAX_DELAY_MS);
       lastError = undefined;
     } catch (error) {
       if (signal?.aborted) {

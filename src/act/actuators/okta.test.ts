@@ -198,6 +198,29 @@ describe("okta actuators", () => {
     expect(users.get("00ub0oNGTSWTBKOLGLNR")).toBe("ACTIVE");
   });
 
+  it("waits out Okta's 429 until X-Rate-Limit-Reset (Okta sends no Retry-After), counted from the response's Date", async () => {
+    const runtime = testRuntime(new Date("2025-03-01T12:00:00Z"));
+    const waited = (): number => runtime.sleeps.reduce((sum, ms) => sum + ms, 0);
+    // The org's window resets 12 s after the first 429; the server's clock (Date) is 40 s ahead of
+    // Vigil's, so the wait is counted from Date, not from the local clock.
+    server.on("POST", "/api/v1/users/:id/lifecycle/suspend", () => {
+      if (waited() >= 12_000) return undefined;
+      const now = new Date(Date.parse("2025-03-01T12:00:40Z") + waited());
+      return {
+        status: 429,
+        headers: { date: now.toUTCString(), "x-rate-limit-limit": "600", "x-rate-limit-remaining": "0", "x-rate-limit-reset": String(Date.parse("2025-03-01T12:00:52Z") / 1000) },
+        body: oktaError("E0000047", "API call exceeded rate limit due to too many requests."),
+      };
+    });
+    const [actuator] = createOktaActuators({ orgUrl: server.url, token: TOKEN, maxAttempts: 3 }, runtime);
+    const result = await actuator?.apply(testPlan("okta.suspend-user", { userId: "00ub0oNGTSWTBKOLGLNR" }), { dryRun: false });
+    expect(result?.error).toBeUndefined();
+    expect(result?.status).toBe("applied");
+    expect(users.get("00ub0oNGTSWTBKOLGLNR")).toBe("SUSPENDED");
+    // 12 s to the reset, plus 1 s so the new window has begun.
+    expect(runtime.sleeps).toEqual([13_000]);
+  });
+
   it("rejects a config without a token", () => {
     expect(() => createOktaActuators({ orgUrl: "https://example.okta.com", token: "" }, testRuntime())).toThrowError(/actuators\.okta\.token is required/);
   });

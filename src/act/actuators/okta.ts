@@ -2,7 +2,7 @@ import type { Actuator } from "../../core/index.js";
 import { optionalPositiveInteger, requireText, requireUrl } from "./config-checks.js";
 import { ActuatorApiError, defineActuator } from "./define.js";
 import type { OperationContext } from "./define.js";
-import { parseJson, sendWithRetry } from "./http.js";
+import { parseJson, sendWithRetry, type RetryDelay } from "./http.js";
 import { read } from "./params.js";
 import type { ActionKindSpec, ActuatorRuntime, OktaActuatorConfig } from "./types.js";
 
@@ -42,7 +42,20 @@ interface OktaErrorBody {
 
 type Lifecycle = "suspend" | "unsuspend";
 
-/** Okta's lifecycle operations over its REST API with an SSWS API token; retries 429 and 5xx. */
+/**
+ * How long a 429 asks to wait: Okta sends no Retry-After but `X-Rate-Limit-Reset`, the UTC epoch
+ * second its rate-limit window resets, which is counted from the response's `Date` (the server's
+ * clock, as Okta's SDKs do) plus 1 s so the new window has begun.
+ */
+const rateLimitDelay: RetryDelay = (response) => {
+  if (response.status !== 429) return undefined;
+  const reset = Number(response.headers.get("x-rate-limit-reset") ?? Number.NaN);
+  const date = Date.parse(response.headers.get("date") ?? "");
+  if (!Number.isFinite(reset) || !Number.isFinite(date)) return undefined;
+  return Math.max(reset * 1000 - date, 0) + 1000;
+};
+
+/** Okta's lifecycle operations over its REST API with an SSWS API token; retries 429 (until the rate limit resets) and 5xx. */
 function createOktaClient(config: OktaActuatorConfig, runtime: ActuatorRuntime) {
   const orgUrl = requireUrl("actuators.okta.orgUrl", config.orgUrl);
   const token = requireText("actuators.okta.token", config.token);
@@ -60,6 +73,7 @@ function createOktaClient(config: OktaActuatorConfig, runtime: ActuatorRuntime) 
       config,
       runtime,
       context.signal,
+      rateLimitDelay,
     );
     const body = parseJson(response.text);
     if (response.status >= 200 && response.status < 300) return body;
