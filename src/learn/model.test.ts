@@ -32,6 +32,24 @@ describe("learnModel: critical rules", () => {
   });
 });
 
+describe("learnModel: the rule's mode as last seen", () => {
+  // A critical rule edited from deny (starts at block) to warn (starts at notify): its slice goes by
+  // the mode its latest labelled finding had, whatever order the feedback records are read in.
+  const byMode = meta("p", { floor: "observe", ceiling: "remediate" });
+  const old = Array.from({ length: 20 }, (_, i) => observation(i, { severity: "critical", mode: "deny", at: "2025-12-20T12:00:00.000Z" }));
+  const recent = Array.from({ length: 20 }, (_, i) => observation(100 + i, { severity: "critical", mode: "warn", at: "2026-01-09T12:00:00.000Z" }));
+
+  for (const [order, observations] of [["older first", [...old, ...recent]], ["newer first", [...recent, ...old]]] as const) {
+    it(`a critical rule now starting at notify is never shifted to observe (${order})`, () => {
+      const { entries } = learnModel(observations, { settings: defaultLearnerSettings, now: NOW, version: 1, policy: () => byMode });
+      const entry = entries.find((e) => e.scope === "entity");
+      expect(entry?.mode).toBe("warn");
+      expect(entry?.riskDelta).toBeLessThan(0);
+      expect(entry?.tierShift).toBeUndefined();
+    });
+  }
+});
+
 describe("learnModel: detector calibration", () => {
   it("counts one label on a decision once per detector slice, however many rules the decision violated", () => {
     // Two decisions, each violating three rules with the spike detector fired: two labels, not six.

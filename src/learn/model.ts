@@ -29,7 +29,9 @@ interface Slice {
   readonly scope: SliceScope;
   readonly key: string;
   critical: boolean;
+  /** The mode of the latest labelled finding (a rule edited from deny to warn starts lower now). */
   mode: RuleMode;
+  modeAt: number;
   readonly entities: Set<string>;
   readonly byReviewer: Map<string, ReviewerTally>;
 }
@@ -65,7 +67,10 @@ function weightOf(observation: Observation, settings: LearnerSettings, nowMs: nu
 function add(slices: Map<string, Slice>, observation: Observation, scope: SliceScope, key: string, weight: number, counted = false): void {
   const id = `${observation.policy}\u0000${observation.rule}\u0000${scope}\u0000${key}`;
   let slice = slices.get(id);
-  if (slice === undefined) slices.set(id, (slice = { policy: observation.policy, rule: observation.rule, scope, key, critical: false, mode: observation.mode, entities: new Set(), byReviewer: new Map() }));
+  const at = Date.parse(observation.at);
+  if (slice === undefined) slices.set(id, (slice = { policy: observation.policy, rule: observation.rule, scope, key, critical: false, mode: observation.mode, modeAt: at, entities: new Set(), byReviewer: new Map() }));
+  // As last seen, whatever order the records come in (feedback is listed by random id).
+  else if (at >= slice.modeAt || Number.isNaN(slice.modeAt)) { slice.mode = observation.mode; slice.modeAt = at; }
   if (observation.severity === "critical") slice.critical = true;
   if (counted) return;
   slice.entities.add(observation.entity ?? observation.decisionId);
