@@ -45,6 +45,12 @@ export interface SqlDialect {
   readonly selectChainHeadForUpdate: string;
   /** SQL expression giving a JSON column's text. */
   jsonText(column: string): string;
+  /**
+   * JSON text as the JSON column stores it, and back (`decodeJson(encodeJson(t))` is `t`'s
+   * value). PostgreSQL's JSONB cannot hold a NUL or a lone surrogate; SQLite stores text as is.
+   */
+  readonly encodeJson?: (text: string) => string;
+  readonly decodeJson?: (text: string) => string;
   /** A predicate: every top-level field of `where` equals the given JSON scalar in JSON column `column`. */
   jsonFieldsEqual(column: string, where: Readonly<Record<string, string | number | boolean | null>>): { readonly sql: string; readonly params: SqlValue[] };
   /** A predicate: text column starts with the (one) bound parameter. */

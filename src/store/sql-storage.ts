@@ -250,7 +250,7 @@ export class SqlStorage implements Storage {
   async getDoc<T>(collection: string, id: string): Promise<StoredDoc<T> | undefined> {
     return this.guard("getDoc", async () => {
       const rows = await this.driver.all<DocRowShape>(`SELECT ${docColumns(this.driver.dialect)} FROM ${this.tables.docs} WHERE collection = ? AND id = ?`, [collection, id]);
-      return rows[0] === undefined ? undefined : toStoredDoc<T>(rows[0]);
+      return rows[0] === undefined ? undefined : this.toDoc<T>(rows[0]);
     });
   }
 
@@ -262,7 +262,7 @@ export class SqlStorage implements Storage {
       for (let index = 0; index < unique.length; index += IN_CHUNK) {
         const chunk = unique.slice(index, index + IN_CHUNK);
         const rows = await this.driver.all<DocRowShape>(`SELECT ${docColumns(this.driver.dialect)} FROM ${this.tables.docs} WHERE collection = ? AND id IN (${listPlaceholders(chunk.length)})`, [collection, ...chunk]);
-        for (const row of rows) byId.set(row.id, toStoredDoc<T>(row));
+        for (const row of rows) byId.set(row.id, this.toDoc<T>(row));
       }
       return unique.flatMap((id) => byId.get(id) ?? []);
     });
@@ -271,7 +271,11 @@ export class SqlStorage implements Storage {
   async putDocs(docs: readonly { readonly collection: string; readonly id: string; readonly value: unknown; readonly expectVersion?: number }[], at: string): Promise<void> {
     await this.guard("putDocs", async () => {
       if (docs.length === 0) return;
-      const prepared = docs.map((doc) => ({ ...doc, json: docJson(doc.value, doc.collection, doc.id) }));
+      const encode = this.driver.dialect.encodeJson;
+      const prepared = docs.map((doc) => {
+        const json = docJson(doc.value, doc.collection, doc.id);
+        return { ...doc, json: encode === undefined ? json : encode(json) };
+      });
       const keys = new Set(prepared.map((doc) => `${doc.collection}\u0000${doc.id}`));
       const simple = keys.size === prepared.length && prepared.every((doc) => doc.expectVersion === undefined);
       const upsert = `ON CONFLICT (collection, id) DO UPDATE SET value = excluded.value, version = ${this.tables.docs}.version + 1, updated_at = excluded.updated_at`;
@@ -306,7 +310,7 @@ export class SqlStorage implements Storage {
   async listDocs<T>(collection: string, query?: DocQuery): Promise<StoredDoc<T>[]> {
     return this.guard("listDocs", async () => {
       const { sql, params } = docQuery(this.driver.dialect, this.tables, collection, query);
-      return (await this.driver.all<DocRowShape>(sql, params)).map((row) => toStoredDoc<T>(row));
+      return (await this.driver.all<DocRowShape>(sql, params)).map((row) => this.toDoc<T>(row));
     });
   }
 
@@ -323,6 +327,11 @@ export class SqlStorage implements Storage {
       const { sql, params } = auditQuery(this.tables, query);
       return (await this.driver.all<AuditRowShape>(sql, params)).map(toAuditEntry);
     });
+  }
+
+  private toDoc<T>(row: DocRowShape): StoredDoc<T> {
+    const decode = this.driver.dialect.decodeJson;
+    return toStoredDoc<T>(decode === undefined ? row : { ...row, value: decode(row.value) });
   }
 
   private async readHead(tx: SqlExecutor): Promise<ChainHead> {

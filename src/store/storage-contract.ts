@@ -159,6 +159,20 @@ export function storageContract(name: string, createHarness: () => Promise<Stora
         await expectVigilError(current.putDocs([{ collection: "c", id: "u", value: undefined }], "t"), "VIGIL_BAD_INPUT", "c/u");
       });
 
+      it("stores and finds strings JSONB cannot hold as they are (NUL, lone surrogates), in values and keys", async () => {
+        // PostgreSQL's JSONB refused them ("unsupported Unicode escape sequence"): a review, feedback or exception whose text held one failed there only.
+        const value = { why: "a\u0000b", odd: "x\ud800y\udc00", pair: "\u{1F600}", "k\u0000ey": 1, pua: "\ue000", puaHex: "\ue000d800", slash: "\\u0000", list: ["\udbff"] };
+        await current.putDocs([{ collection: "feedback", id: "f1", value }, { collection: "feedback", id: "f2", value: { why: "a\ufffdb" } }], "t");
+        expect((await current.getDoc("feedback", "f1"))?.value).toEqual(value);
+        expect((await current.getDocs("feedback", ["f1"]))[0]?.value).toEqual(value);
+        expect((await current.listDocs("feedback", { where: { why: "a\u0000b" } })).map((doc) => doc.id)).toEqual(["f1"]);
+        expect((await current.listDocs("feedback", { where: { odd: "x\ud800y\udc00" } })).map((doc) => doc.id)).toEqual(["f1"]);
+        expect((await current.listDocs("feedback", { where: { why: "a\ufffdb" } })).map((doc) => doc.id)).toEqual(["f2"]);
+        expect((await current.listDocs("feedback", { where: { puaHex: "\ue000d800" } })).map((doc) => doc.id)).toEqual(["f1"]);
+        await current.putDocs([{ collection: "feedback", id: "f1", value: { ...value, why: "c\u0000" }, expectVersion: 1 }], "t2");
+        expect((await current.listDocs("feedback"))[0]?.value).toEqual({ ...value, why: "c\u0000" });
+      });
+
       it("gets several documents in the order asked, skipping missing ones", async () => {
         await current.putDocs(["a", "b", "c"].map((id) => ({ collection: "baselines", id, value: { id } })), "t");
         expect((await current.getDocs("baselines", ["c", "missing", "a", "c"])).map((doc) => doc.id)).toEqual(["c", "a"]);

@@ -118,6 +118,27 @@ $fn$;
   ];
 }
 
+/**
+ * JSONB refuses `\u0000` and a lone surrogate (`\ud800`), which JSON.stringify writes for them.
+ * In the text sent, each becomes U+E000 (private use) followed by its 4 hex digits, and U+E000
+ * itself becomes U+E000 "e000"; read back, the sequences turn into the JSON escapes again. The
+ * encoding is one-to-one, so `where` values encoded the same way match exactly.
+ */
+const ESCAPE = "\ue000";
+const JSONB_UNSAFE = /\\u(?:0000|d[89a-f])|\ue000/;
+const JSONB_UNSAFE_ALL = /\\(u0000|ud[89a-f][0-9a-f]{2})|\\[^]|\ue000/g;
+
+export function encodeJsonb(text: string): string {
+  if (!JSONB_UNSAFE.test(text)) return text;
+  // `\\[^]` steps over every other escape pair (`\\\\u0000` is a backslash and "u0000").
+  return text.replace(JSONB_UNSAFE_ALL, (match: string, escape: string | undefined) => (escape !== undefined ? `${ESCAPE}${escape.slice(1)}` : match === ESCAPE ? `${ESCAPE}e000` : match));
+}
+
+export function decodeJsonb(text: string): string {
+  if (!text.includes(ESCAPE)) return text;
+  return text.replace(/\ue000([0-9a-f]{4})/g, (match: string, hex: string) => (hex === "e000" ? ESCAPE : `\\u${hex}`));
+}
+
 /** PostgreSQL spelling of the shared SQL, for one schema. Documents are JSONB (GIN-indexed for `where`). */
 export function postgresDialect(schema: string): SqlDialect {
   const s = `"${checkSchemaName(schema)}"`;
@@ -128,7 +149,9 @@ export function postgresDialect(schema: string): SqlDialect {
     selectChainHeadForUpdate: `SELECT seq, hash FROM ${s}.chain_head WHERE id = 1 FOR UPDATE`,
     jsonText: (column) => `${column}::text`,
     // Containment of a flat object of scalars is exact equality per field (no array matching at depth 1), and uses the GIN index.
-    jsonFieldsEqual: (column, where) => ({ sql: `${column} @> ?::jsonb`, params: [JSON.stringify(where)] }),
+    jsonFieldsEqual: (column, where) => ({ sql: `${column} @> ?::jsonb`, params: [encodeJsonb(JSON.stringify(where))] }),
+    encodeJson: encodeJsonb,
+    decodeJson: decodeJsonb,
     startsWith: (column) => `starts_with(${column}, ?)`,
     isUniqueViolation: (error) => (error as { code?: unknown } | null)?.code === "23505",
     migrations: postgresMigrations(schema),
