@@ -88,9 +88,31 @@ describe("aws actuators", () => {
       expect(buckets.get("partly-public")).toEqual(ALL_ON);
     });
 
+    it("a flag param set to false leaves that setting as it is: it never turns off a block the bucket already has", async () => {
+      // partly-public has RestrictPublicBuckets on; the remediation only asks for the other three.
+      const plan = testPlan("aws.s3.block-public-access", { bucket: "partly-public", restrictPublicBuckets: false });
+      const applied = await s3Block.apply(plan, { dryRun: false });
+      expect(applied.status).toBe("applied");
+      expect(buckets.get("partly-public")).toEqual(ALL_ON);
+      expect(applied.output).toMatchObject({ configuration: ALL_ON, previousConfiguration: RECORDED, changed: true });
+      await s3Block.undo(plan, applied);
+      expect(buckets.get("partly-public")).toEqual(RECORDED);
+
+      // A bucket whose blocks are all on is left alone whatever flags are false.
+      buckets.set("partly-public", { ...ALL_ON });
+      const again = await s3Block.apply(testPlan("aws.s3.block-public-access", { bucket: "partly-public", blockPublicPolicy: false, restrictPublicBuckets: false }), { dryRun: false });
+      expect(again.output).toMatchObject({ changed: false });
+      expect(buckets.get("partly-public")).toEqual(ALL_ON);
+      expect(s3.mutatingRequests().map((request) => request.method)).toEqual(["PUT", "PUT"]);
+
+      // With no configuration, a false flag is put as false.
+      const fresh = await s3Block.apply(testPlan("aws.s3.block-public-access", { bucket: "644160558196-us-east-1-s3-logs", blockPublicPolicy: false }), { dryRun: false });
+      expect(fresh.output).toMatchObject({ configuration: { ...ALL_ON, BlockPublicPolicy: false }, changed: true });
+    });
+
     it("dry-run only reads the current configuration", async () => {
       const result = await s3Block.apply(testPlan("aws.s3.block-public-access", { bucket: "partly-public", restrictPublicBuckets: false }), { dryRun: true });
-      expect(result.output).toMatchObject({ currentConfiguration: RECORDED, wouldPut: { ...ALL_ON, RestrictPublicBuckets: false } });
+      expect(result.output).toMatchObject({ currentConfiguration: RECORDED, wouldPut: ALL_ON });
       expect(s3.mutatingRequests()).toHaveLength(0);
     });
 

@@ -17,7 +17,7 @@ export const awsS3BlockPublicAccessSpec: ActionKindSpec = {
   params: [
     { name: "bucket", type: "string", required: true, pattern: /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, description: "bucket name" },
     { name: "expectedBucketOwner", type: "string", required: false, pattern: /^\d{12}$/, description: "account id the bucket must belong to (S3 refuses otherwise)" },
-    ...FLAGS.map((flag) => ({ name: flagParam(flag), type: "boolean" as const, required: false, default: true, description: `${flag} setting` })),
+    ...FLAGS.map((flag) => ({ name: flagParam(flag), type: "boolean" as const, required: false, default: true, description: `turn ${flag} on; false leaves it as it is (a block already on is never turned off)` })),
   ],
   reversible: true,
   undo: "puts back the configuration read with GetPublicAccessBlock before the action, or deletes it (DeletePublicAccessBlock) when there was none",
@@ -59,8 +59,13 @@ function s3Actuator(clients: AwsClients, runtime: ActuatorRuntime): Actuator {
     const owner = read.optionalString(plan.params, "expectedBucketOwner");
     return { Bucket: read.string(plan.params, "bucket"), ...(owner === undefined ? {} : { ExpectedBucketOwner: owner }) };
   };
-  const wanted = (plan: ActionPlan): PublicAccessBlockConfiguration =>
-    Object.fromEntries(FLAGS.map((flag) => [flag, read.boolean(plan.params, flagParam(flag), true)])) as PublicAccessBlockConfiguration;
+  /**
+   * The configuration to put: each flag on when its param is true (the default) or it is on already.
+   * A param set to false leaves the flag as it is: blocking public access never turns a block off
+   * (PutPublicAccessBlock replaces the whole configuration, so a false would).
+   */
+  const wanted = (plan: ActionPlan, previous: PublicAccessBlockConfiguration | null): PublicAccessBlockConfiguration =>
+    Object.fromEntries(FLAGS.map((flag) => [flag, read.boolean(plan.params, flagParam(flag), true) || previous?.[flag] === true])) as PublicAccessBlockConfiguration;
   /** The current configuration, or null when the bucket has none (NoSuchPublicAccessBlockConfiguration). */
   const current = async (plan: ActionPlan, context: OperationContext): Promise<PublicAccessBlockConfiguration | null> => {
     try {
@@ -80,11 +85,12 @@ function s3Actuator(clients: AwsClients, runtime: ActuatorRuntime): Actuator {
 
   return defineActuator(awsS3BlockPublicAccessSpec, runtime, {
     async preview(plan, context) {
-      return { bucket: read.string(plan.params, "bucket"), currentConfiguration: await current(plan, context), wouldPut: wanted(plan) };
+      const currentConfiguration = await current(plan, context);
+      return { bucket: read.string(plan.params, "bucket"), currentConfiguration, wouldPut: wanted(plan, currentConfiguration) };
     },
     async apply(plan, context) {
       const previous = await current(plan, context);
-      const configuration = wanted(plan);
+      const configuration = wanted(plan, previous);
       const bucket = read.string(plan.params, "bucket");
       if (previous !== null && FLAGS.every((flag) => (previous[flag] ?? false) === configuration[flag])) {
         return { output: { bucket, configuration, previousConfiguration: previous, changed: false }, undo: { ...bucketOf(plan), previousConfiguration: previous, changed: false } };
