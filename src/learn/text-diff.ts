@@ -27,9 +27,16 @@ function diffLines(a: readonly string[], b: readonly string[]): Op[] {
   return ops;
 }
 
+/**
+ * Marks a last line without its newline: it differs from the same text with one (git sees a
+ * change there) and is written with git's "\ No newline at end of file" line after it.
+ */
+const NO_EOL = "\u0000no-eol";
+
 function split(text: string): string[] {
   const lines = text.split("\n");
   if (lines[lines.length - 1] === "") lines.pop();
+  else lines[lines.length - 1] += NO_EOL;
   return lines;
 }
 
@@ -66,7 +73,10 @@ export function unifiedDiff(before: string, after: string, path: string, context
     const oldCount = hunk.filter((op) => op.kind !== "+").length;
     const newCount = hunk.filter((op) => op.kind !== "-").length;
     out.push(`@@ -${oldCount === 0 ? first.old - 1 : first.old},${oldCount} +${newCount === 0 ? first.new - 1 : first.new},${newCount} @@`);
-    for (const op of hunk) out.push(`${op.kind}${op.line}`);
+    for (const op of hunk) {
+      if (!op.line.endsWith(NO_EOL)) { out.push(`${op.kind}${op.line}`); continue; }
+      out.push(`${op.kind}${op.line.slice(0, -NO_EOL.length)}`, "\\ No newline at end of file");
+    }
     index = end;
   }
   return out.join("\n") + "\n";
