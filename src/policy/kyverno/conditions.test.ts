@@ -71,6 +71,7 @@ describe("condition operators", () => {
     ["GreaterThan", "1.10.0", "1.9.0", true],
     ["GreaterThan", "v1.10.0", "v1.9.0", false],
     ["LessThan", "1.2.3-rc.1", "1.2.3", true],
+    ["LessThan", "1.0.0-rc.9", "1.0.0-rc.10", true],
   ])("%s(%j, %j) is %s (types as Kyverno reads them)", (operator, key, value, expected) => {
     expect(evaluateOperator(operator, key, value)).toBe(expected);
   });

@@ -4,7 +4,7 @@
  * Equal/NotEqual/In/NotIn. Operands are already substituted. Never throws.
  */
 import { parseDuration, parseQuantity } from "./units.js";
-import { semverSatisfies } from "./jmespath-functions.js";
+import { parseSemver, satisfiesComparator } from "./semver.js";
 import { wildcardMatch } from "./wildcard.js";
 
 export const conditionOperators = [
@@ -145,9 +145,6 @@ function membership(key: unknown, value: unknown, mode: "any" | "all", negate: b
   return mode === "all";
 }
 
-/** A strict semantic version, as blang/semver's Parse takes it (no "v" prefix, three parts). */
-const strictSemver = /^(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
-
 type Comparator = ">" | ">=" | "<" | "<=";
 
 function holds(a: number, b: number, op: Comparator): boolean {
@@ -177,8 +174,10 @@ function compareNumeric(key: unknown, value: unknown, op: Comparator): boolean {
   if (q) return holds(q[0], q[1], op);
   const k = parseGoFloat(key);
   if (k !== undefined) return compareNumberKey(k, value, op);
-  if (strictSemver.test(key) && typeof value === "string" && strictSemver.test(value)) return semverSatisfies(key, `${op}${value}`);
-  return false;
+  // A version key (blang/semver Parse: strict, no "v" prefix) against a version string.
+  const version = parseSemver(key);
+  const target = version && typeof value === "string" ? parseSemver(value) : undefined;
+  return version !== undefined && target !== undefined && satisfiesComparator(version, op, target);
 }
 
 /** The deprecated Duration* operators: numbers are whole seconds, strings Go durations ("0" included). */

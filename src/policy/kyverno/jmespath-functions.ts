@@ -6,6 +6,7 @@
 import { parse as parseYaml } from "yaml";
 import { createHash } from "node:crypto";
 import { formatDuration, formatQuantity, parseDuration, parseQuantity } from "./units.js";
+import { parseSemver, parseSemverRange } from "./semver.js";
 import { wildcardMatch } from "./wildcard.js";
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -107,47 +108,6 @@ function parseTime(name: string, value: string, layout?: string): Date {
   const d = new Date(value);
   if (Number.isNaN(d.getTime())) throw new Error(`JMESPath function '${name}': cannot parse time ${JSON.stringify(value)}`);
   return d;
-}
-
-function compareSemver(a: string, b: string): number {
-  const parse = (v: string): [number[], string] => {
-    const [core = "", pre = ""] = v.replace(/^v/, "").split("+")[0]?.split("-", 2) ?? [];
-    return [core.split(".").map((x) => Number(x) || 0), pre];
-  };
-  const [ca, pa] = parse(a);
-  const [cb, pb] = parse(b);
-  for (let i = 0; i < 3; i++) {
-    const d = (ca[i] ?? 0) - (cb[i] ?? 0);
-    if (d !== 0) return Math.sign(d);
-  }
-  if (pa === pb) return 0;
-  if (pa === "") return 1;
-  if (pb === "") return -1;
-  return pa < pb ? -1 : 1;
-}
-
-/** `semver_compare(version, range)`: ranges like `>=1.2.0 <2.0.0`, `1.x`, `!1.3.0`, with `||`. */
-export function semverSatisfies(version: string, range: string): boolean {
-  return range.split("||").some((alt) => alt.trim().split(/\s+/).filter(Boolean).every((cmp) => {
-    const m = /^(>=|<=|>|<|=|!=|!)?\s*(.+)$/.exec(cmp);
-    if (!m) return false;
-    const op = m[1] ?? "=";
-    const target = m[2] as string;
-    if (/[xX*]/.test(target)) {
-      const parts = target.split(".");
-      const vparts = version.replace(/^v/, "").split(".");
-      return parts.every((p, i) => /^[xX*]$/.test(p) || p === vparts[i]);
-    }
-    const c = compareSemver(version, target);
-    switch (op) {
-      case ">=": return c >= 0;
-      case "<=": return c <= 0;
-      case ">": return c > 0;
-      case "<": return c < 0;
-      case "!=": case "!": return c !== 0;
-      default: return c === 0;
-    }
-  }));
 }
 
 function itemsOf(args: readonly JsonValue[]): JsonValue {
@@ -275,7 +235,13 @@ export const kyvernoFunctions: Readonly<Record<string, KyvernoFunction>> = {
   },
   path_canonicalize: (a) => canonicalPath(str("path_canonicalize", a, 0)),
   truncate: (a) => { const s = str("truncate", a, 0), n = num("truncate", a, 1); return s.slice(0, Math.max(0, n)); },
-  semver_compare: (a) => semverSatisfies(str("semver_compare", a, 0), str("semver_compare", a, 1)),
+  semver_compare: (a) => {
+    // Kyverno ignores the version's parse error (the zero version 0.0.0 is compared) but not the range's.
+    const version = parseSemver(str("semver_compare", a, 0)) ?? { major: 0, minor: 0, patch: 0, pre: [] };
+    const range = parseSemverRange(str("semver_compare", a, 1));
+    if (range instanceof Error) throw new Error(`JMESPath function 'semver_compare': ${range.message}`);
+    return range(version);
+  },
   parse_json: (a) => JSON.parse(str("parse_json", a, 0)) as JsonValue,
   parse_yaml: (a) => (parseYaml(str("parse_yaml", a, 0)) ?? null) as JsonValue,
   lookup: (a) => {

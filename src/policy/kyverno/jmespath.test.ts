@@ -56,6 +56,40 @@ describe("JMESPath with Kyverno functions", () => {
   });
 });
 
+// semver_compare is blang/semver: the version is parsed strictly (no "v" prefix; a version that does
+// not parse is 0.0.0, as Kyverno ignores that error), the range strictly (an error when it does not parse).
+describe("semver_compare as Kyverno (blang/semver)", () => {
+  it.each([
+    ["semver_compare('v1.2.3', '>=1.0.0')", false],
+    ["semver_compare('1.2', '>=1.0.0')", false],
+    ["semver_compare('1.2', '<1.0.0')", true],
+    ["semver_compare('1.2.3', '>= 1.0.0')", true],
+    ["semver_compare('1.2.3', '==1.2.3')", true],
+    ["semver_compare('1.2.3', '!1.2.3')", false],
+    ["semver_compare('1.2.3', '>=1.0.0 <2.0.0 || >3.0.0')", true],
+    // Pre-release identifiers compare field by field, numbers numerically.
+    ["semver_compare('1.0.0-rc.10', '>1.0.0-rc.9')", true],
+    ["semver_compare('1.0.0-alpha', '<1.0.0-alpha.1')", true],
+    ["semver_compare('1.0.0-rc.1', '<1.0.0')", true],
+    ["semver_compare('1.2.3+build.5', '=1.2.3')", true],
+    // Wildcards expand to ranges: 1.x is >=1.0.0 <2.0.0, >1.x is >=2.0.0, !1.x is outside 1.x.
+    ["semver_compare('1.9.0', '1.x')", true],
+    ["semver_compare('2.0.0', '1.x')", false],
+    ["semver_compare('1.9.0', '>1.x')", false],
+    ["semver_compare('2.0.0', '>1.x')", true],
+    ["semver_compare('1.3.0', '1.2.x')", false],
+    ["semver_compare('1.2.7', '1.2.x')", true],
+  ])("%s is %s", (expr, expected) => {
+    expect(value(expr)).toBe(expected);
+  });
+
+  it("is an error when the range does not parse", () => {
+    expect(searchJmes("semver_compare('1.2.3', '>=v1.0.0')", data).ok).toBe(false);
+    expect(searchJmes("semver_compare('1.2.3', '>=1.0')", data).ok).toBe(false);
+    expect(searchJmes("semver_compare('1.2.3', 'latest')", data).ok).toBe(false);
+  });
+});
+
 describe("{{ }} variable substitution", () => {
   it("keeps the raw value of a whole-string variable and stringifies embedded ones", () => {
     expect(substituteAll("{{ request.object.spec.containers[0] }}", data)).toEqual({ ok: true, value: { name: "a", image: "nginx:1" } });
