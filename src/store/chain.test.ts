@@ -193,7 +193,27 @@ describe("verifyDecisionRecord", () => {
     const result = await verifyDecisionRecord(store, { start: { seq: 5, hash: rows[4]!.hash }, batchSize: 2 });
     expect(result).toEqual({ ok: true, checked: 5, head: { seq: 10, hash: rows[9]!.hash } });
     const wrongCheckpoint = await verifyDecisionRecord(source(rows), { start: { seq: 5, hash: "a".repeat(64) } });
-    expect(wrongCheckpoint.problem).toMatchObject({ seq: 6, kind: "deleted" });
+    // The stored checkpoint record has another hash: named itself (was "seq 6 deleted", the record after it).
+    expect(wrongCheckpoint.problem).toMatchObject({ seq: 5, id: "d5", kind: "modified" });
+  });
+
+  it("checks the checkpoint record itself: missing is deleted, another hash or a changed body is modified, naming it", async () => {
+    const rows = makeRows(10);
+    const start = { seq: 10, hash: rows[9]!.hash };
+    const withHead = (stored: DecisionRecordRow[], head: { seq: number; hash: string }) => Object.assign(source(stored), { readChainHead: async () => head });
+    expect(await verifyDecisionRecord(withHead(rows, start), { start })).toEqual({ ok: true, checked: 0, head: start });
+    // Records down to below the checkpoint deleted and chain_head moved back with them: the checkpoint is gone (was "seq 10 (id ) is stored past the store's chain_head").
+    const truncated = await verifyDecisionRecord(withHead(rows.slice(0, 6), { seq: 6, hash: rows[5]!.hash }), { start });
+    expect(truncated).toMatchObject({ ok: false, checked: 0, problem: { seq: 10, id: "", kind: "deleted" } });
+    expect(truncated.problem?.detail).toContain("checkpoint");
+    // The checkpoint record rewritten and re-hashed, nothing after it: was ok without a chain_head.
+    const rewritten = chainRecords({ seq: 9, hash: rows[8]!.hash }, [{ id: "d10", body: canonicalJson({ id: "d10", verdict: "allow", n: 99 }) }]);
+    const swapped = [...rows.slice(0, 9), ...rewritten];
+    expect(await verifyDecisionRecord(source(swapped), { start })).toMatchObject({ ok: false, problem: { seq: 10, id: "d10", kind: "modified" } });
+    // Its body changed under the same hash.
+    expect(await verifyDecisionRecord(source(replace(rows, 10, { body: "{}" })), { start })).toMatchObject({ ok: false, problem: { seq: 10, id: "d10", kind: "modified" } });
+    // A checkpoint before later records is checked as well, and named when the next link breaks.
+    expect((await verifyDecisionRecord(source(rows.filter((row) => row.seq !== 5)), { start: { seq: 5, hash: rows[4]!.hash } })).problem).toMatchObject({ seq: 5, kind: "deleted" });
   });
 
   it("checks the chain against the store's own chain_head: a truncated tail, a rewound or altered head, rows past the head", async () => {

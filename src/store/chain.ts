@@ -116,6 +116,20 @@ export async function verifyDecisionRecord(storage: RecordSource, options: Verif
   // Read before the scan: every record up to it is committed, so the scan must reach it (appends
   // during the scan only move the head forward, which the second read below allows for).
   const storeHead = storage.readChainHead === undefined ? undefined : await storage.readChainHead();
+  if (options.start !== undefined && options.start.seq > 0) {
+    // The checkpoint is a record too: it must still be stored, with the hash noted for it.
+    const start = options.start;
+    const row = (await storage.scanDecisionRecord(start.seq - 1, 1))[0];
+    if (row === undefined || row.seq !== start.seq) {
+      return fail({ seq: start.seq, id: "", kind: "deleted", detail: `the checkpoint seq ${start.seq} is not in the record${row === undefined ? "" : ` (the next stored record is seq ${row.seq}, id ${row.id})`}: it was deleted, with what followed it or not` });
+    }
+    const own = checkRow(row);
+    if (own !== undefined) return fail(own);
+    if (row.hash !== start.hash) {
+      return fail({ seq: row.seq, id: row.id, kind: "modified", detail: `the checkpoint seq ${row.seq} (id ${row.id}) has hash ${row.hash}, but the checkpoint was noted with ${start.hash}: the record was rewritten and re-hashed` });
+    }
+    prevId = row.id;
+  }
 
   for (;;) {
     const rows = await storage.scanDecisionRecord(cursor, batchSize);
