@@ -105,6 +105,20 @@ describe("context stage", () => {
     expect(await stage.entities.get("resource", "i-42")).toMatchObject({ attrs: { owner: "data-team", criticality: "high", tags: { env: "prod" }, region: "eu-west-1" } });
   });
 
+  it("an inventory snapshot is evaluated with its own values, not those of the snapshot before it", async () => {
+    const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(t0) });
+    await stage.entities.upsert({ kind: "resource", id: "i-43", attrs: { criticality: "high" } }, "admin");
+    const first = makeEvent(EventTypes.resource, { kind: "aws.ec2.instance", id: "i-43", region: "eu-west-1", owner: "data-team", tags: { DataClass: "public" } }, { source: "/inventory" });
+    stage.observe(first, await stage.build(first));
+    // The instance was re-created in us-east-1 and its data reclassified.
+    const second = makeEvent(EventTypes.resource, { kind: "aws.ec2.instance", id: "i-43", region: "us-east-1", owner: "data-team", tags: { DataClass: "confidential" } }, { source: "/inventory" });
+    const context = await stage.build(second);
+    // Attributes people manage through the API and the snapshot does not carry still come from the store.
+    expect(context.entities["resource"]?.attrs).toMatchObject({ region: "us-east-1", tags: { DataClass: "confidential" }, owner: "data-team", criticality: "high" });
+    stage.observe(second, context);
+    expect(await stage.entities.get("resource", "i-43")).toMatchObject({ attrs: { region: "us-east-1", tags: { DataClass: "confidential" }, criticality: "high" } });
+  });
+
   it("flushes baselines in batches and a new stage over the same SQLite store sees the same state", async () => {
     const storage = createSqliteStorage({ path: ":memory:" });
     await storage.init();

@@ -96,7 +96,8 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
     return { keys, peerKey };
   }
 
-  function mergedEntities(resolved: ResolvedEvent, recordMap: ReadonlyMap<string, EntityRecord>): Record<string, Entity> {
+  /** `snapshotRole`: the role whose event attributes are a new inventory snapshot (`dev.vigil.resource`). */
+  function mergedEntities(resolved: ResolvedEvent, recordMap: ReadonlyMap<string, EntityRecord>, snapshotRole: string | undefined): Record<string, Entity> {
     const result: Record<string, Entity> = {};
     for (const [role, derived] of Object.entries(resolved.entities)) {
       const record = recordMap.get(role);
@@ -105,8 +106,11 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
         continue;
       }
       // The entity store is the system of record for managed attributes; the event fills in the rest.
+      // An inventory snapshot is newer than what the store holds from the snapshot before it (observe
+      // writes its values to the store): it is evaluated with its own values.
+      const attrs = role === snapshotRole ? { ...record.attrs, ...derived.attrs } : { ...derived.attrs, ...record.attrs };
       const relations = record.relations ?? derived.relations;
-      result[role] = { kind: derived.kind, id: derived.id, attrs: { ...derived.attrs, ...record.attrs }, ...(relations ? { relations } : {}) };
+      result[role] = { kind: derived.kind, id: derived.id, attrs, ...(relations ? { relations } : {}) };
     }
     return result;
   }
@@ -166,7 +170,7 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
     const { keys: baselineKeys, peerKey } = baselineKeysFor(resolved, recordKeys, (role) => recordMap.get(role));
     const baselinesFound = cached(baselines, baselineKeys);
     const baselineMap = baselinesFound instanceof Map ? baselinesFound : await baselinesFound;
-    const merged = mergedEntities(resolved, recordMap);
+    const merged = mergedEntities(resolved, recordMap, event.type === EventTypes.resource ? "resource" : undefined);
     const timeMs = observation.timeMs;
 
     const signals: Record<string, Signal> = {};
