@@ -248,3 +248,28 @@ describe("executor races with storage", () => {
     expect((await executor.runApproved([pending!.id], approver, "ok"))[0]?.status).toBe("applied");
   });
 });
+
+describe("approvals of a policy demoted since", () => {
+  let h: Harness;
+  beforeEach(async () => { h = await harness({ blastRadius: { perPolicy: { max: 1, windowMs: HOUR } } }); });
+  afterEach(async () => { await h.store.dispose(); });
+
+  it("an approve-tier action, or one held by the budget, approved after its policy was demoted only dry-runs", async () => {
+    await h.executor.promote("p", approver);
+    const promoted = (p: PlannedAction): PlannedAction => ({ ...p, promoted: true });
+    const records = await h.executor.apply([promoted(planned("a")), promoted(planned("b")), promoted(planned("c", { disposition: "approval" }))]);
+    expect(records.map((r) => [r.plan.target.id, r.status])).toEqual([["a", "applied"], ["b", "pending-approval"], ["c", "pending-approval"]]);
+    await h.executor.demote("p", approver, "misfiring");
+    const ran = await h.executor.runApproved([records[1]!.id, records[2]!.id], approver, "ok");
+    expect(ran.map((r) => [r.plan.target.id, r.status])).toEqual([["b", "dry-run"], ["c", "dry-run"]]);
+    expect(ran[0]?.reason).toBe("policy p acts in dry-run until a person promotes it (demoted since the action was planned)");
+    expect(h.fake.calls.map((c) => [c.actionId, c.dryRun])).toEqual([[records[0]!.id, false], [records[1]!.id, true], [records[2]!.id, true]]);
+    expect([...h.fake.state.keys()]).toEqual(["a"]);
+  });
+
+  it("approved while the policy is still promoted, it runs for real", async () => {
+    await h.executor.promote("p", approver);
+    const [pending] = await h.executor.apply([{ ...planned("c", { disposition: "approval" }), promoted: true }]);
+    expect((await h.executor.runApproved([pending!.id], approver, "ok"))[0]?.status).toBe("applied");
+  });
+});

@@ -173,6 +173,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
     const at = iso();
     const base: ActionRecord = {
       id: p.plan.id, decisionId: p.plan.decisionId, policy: p.plan.policy, actuator: p.plan.actuator, status: "planned", plan: p.plan, tier: p.tier,
+      ...(p.promoted === true ? { promoted: true as const } : {}),
       createdAt: existing?.value.createdAt ?? at, updatedAt: at, history: existing?.value.history ?? [],
     };
     let version = existing?.version ?? 0;
@@ -270,10 +271,14 @@ export function createExecutor(options: ExecutorOptions): Executor {
           out.push((await write({ ...record, status: "blocked", blockedBy: block.cause, reason: block.reason, updatedAt: at }, version, { actor: actor.id, note: `approved, but ${block.reason}` })).record);
           continue;
         }
-        const approved: ActionRecord = { ...record, approvedBy: actor.id, approvedAt: at, updatedAt: at, status: "planned" };
+        // A plan that was to run because its policy was promoted only dry-runs when the policy was demoted since.
+        const demoted = record.promoted === true && !record.plan.dryRun && (await readPromotions(storage, [record.policy])).get(record.policy)?.promoted !== true;
+        const plan: ActionPlan = demoted ? { ...record.plan, dryRun: true, reason: `${notPromotedReason(record.policy)} (demoted since the action was planned)` } : record.plan;
+        const { promoted: _promoted, ...unpromoted } = record;
+        const approved: ActionRecord = { ...(demoted ? { ...unpromoted, plan, reason: plan.reason ?? "" } : record), approvedBy: actor.id, approvedAt: at, updatedAt: at, status: "planned" };
         const claim = await write(approved, version, { actor: actor.id, note: `approved${reason ? `: ${reason}` : ""}` });
         if (!claim.won) { out.push(claim.record); continue; }
-        if (!record.plan.dryRun) {
+        if (!plan.dryRun) {
           try {
             await reserveBudget(storage, scopes(record.policy), clock.now().getTime(), at, true);
           } catch (error) {
@@ -291,8 +296,8 @@ export function createExecutor(options: ExecutorOptions): Executor {
           await write({ ...unapproved, status: "pending-approval", updatedAt: iso() }, claim.version, { actor: actor.id, note: `not run: ${killedReason(late)}` });
           throw killedError(late);
         }
-        const result = await callApply(actuators.get(record.actuator), record.plan, record.plan.dryRun);
-        out.push((await write({ ...claim.record, status: statusOf(result, record.plan.dryRun), result, updatedAt: iso() }, claim.version)).record);
+        const result = await callApply(actuators.get(record.actuator), plan, plan.dryRun);
+        out.push((await write({ ...claim.record, status: statusOf(result, plan.dryRun), result, updatedAt: iso() }, claim.version)).record);
       }
       return out;
     },

@@ -41,6 +41,11 @@ export interface ActionRecord {
   readonly blockedBy?: BlockCause;
   readonly result?: ActionResult;
   readonly undoResult?: ActionResult;
+  /**
+   * Set when the plan runs for real only because its policy was promoted: an approved action checks
+   * the promotion again when it runs (approved after a demotion, it only dry-runs).
+   */
+  readonly promoted?: true;
   readonly approvedBy?: string;
   readonly approvedAt?: string;
   readonly undoneBy?: string;
