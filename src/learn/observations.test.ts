@@ -30,6 +30,22 @@ describe("collectObservations: who gave the feedback", () => {
     expect(collected.skipped["automation actor"]).toBe(3);
   });
 
+  it("configuring other automation actors (ignoreActors) still leaves Vigil's own identities out: the agent never learns from itself", async () => {
+    const { storage } = store;
+    const agents = ["vigil:escalation", "vigil:learner", "Vigil:bot", "vigil:replay"];
+    for (let i = 0; i < 12; i++) {
+      const decision = await recordDecision(storage, ctxFor("night-owl", { id: `e-${i}`, now: clock.iso() }), { mode: "warn" }, noisy, { id: `d-${i}` });
+      await recordFeedback({ storage, clock }, { decisionId: decision.id, label: "false_positive" }, { id: agents[i % agents.length] as string, roles: ["approver"] });
+      await recordFeedback({ storage, clock }, { decisionId: decision.id, label: "false_positive" }, { id: "ci-bot", roles: ["approver"] });
+    }
+    const collected = await collectObservations(storage, { ignoreActors: ["ci-bot"] });
+    expect(collected.observations).toEqual([]);
+    expect(collected.skipped["automation actor"]).toBe(24);
+    const { state } = await createLearner({ storage, clock, policy: () => noisy, settings: { ignoreActors: ["ci-bot"] } }).update();
+    expect(state.feedbackUsed).toBe(0);
+    expect(state.entries).toEqual([]);
+  });
+
   it("one person is one reviewer whatever the case of their name: the latest label counts once, and the reviewer gate sees one person", async () => {
     const { storage } = store;
     for (let i = 0; i < 10; i++) {

@@ -67,10 +67,14 @@ async function policiesOf(storage: Storage, feedback: Feedback): Promise<Set<str
 
 const personOf = (name: string): string => name.trim().toLowerCase();
 
-/** True when `actor` matches one of the globs (automation such as `vigil:*`), compared trimmed and case-insensitively. */
+/**
+ * True when `actor` is Vigil's own (`vigil:*`: always, whatever `globs` a configuration lists —
+ * the agent never learns from itself) or matches one of the globs (other automation), compared
+ * trimmed and case-insensitively.
+ */
 export function ignoredActor(actor: string, globs: readonly string[]): boolean {
   const person = personOf(actor);
-  return globs.some((glob) => globMatch(personOf(glob), person));
+  return person.startsWith("vigil:") || globs.some((glob) => globMatch(personOf(glob), person));
 }
 
 /** Joins the stored feedback with the decision record. Reads only; never changes anything. */

@@ -67,7 +67,7 @@ export interface LearnerSettings {
   readonly halfLifeDays: number;
   /** Learn per-entity and per-peer detector thresholds (default true). */
   readonly calibrateDetectors: boolean;
-  /** Feedback given by these actors is ignored (automation; default `vigil:*`). */
+  /** Feedback given by these actors is ignored (automation; default `vigil:*`, which is ignored whatever this lists). */
   readonly ignoreActors: readonly string[];
 }
 

@@ -23,5 +23,8 @@ describe("shadow mode figures: whose labels count", () => {
     const report = await shadowReport(h.store.storage, "new-guard", { ...(meta ? { policy: meta } : {}) });
     expect(report.labelled).toEqual({ falsePositive: 1, truePositive: 0, incident: 0, unlabelled: 1 });
     expect(report.byRule["no-delete"]).toEqual({ violations: 2, wouldChange: 2, falsePositive: 1, truePositive: 0 });
+    // Listing other automation (learn.settings.ignoreActors) does not bring Vigil's own labels back.
+    const configured = await shadowReport(h.store.storage, "new-guard", { ...(meta ? { policy: meta } : {}), ignoreActors: ["ci-bot"] });
+    expect(configured.labelled).toEqual(report.labelled);
   });
 });
