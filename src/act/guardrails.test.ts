@@ -55,6 +55,20 @@ describe("protectionVerdict", () => {
     expect(protectionVerdict(config, target, { kind: "bucket", id: "bucket/payroll", attrs: { labels: { other: "x" } } })).toBeUndefined();
   });
 
+  it("matching ignores case: a tag Vigil.dev/Protected=True, an IAM user or Okta login written in another case, are protected", () => {
+    // AWS tag values and keys are free text ("True", "TRUE"); IAM user names and e-mail logins are case-insensitive.
+    const tagged = (tags: Record<string, unknown>) => ({ kind: "bucket", id: "bucket/payroll", attrs: { tags } });
+    expect(protectionVerdict({}, target, tagged({ "vigil.dev/protected": "True" }))).toBe("target bucket/payroll is protected (tag vigil.dev/protected=True)");
+    expect(protectionVerdict({}, target, tagged({ "Vigil.dev/Protected": "TRUE" }))).toBe("target bucket/payroll is protected (tag Vigil.dev/Protected=TRUE)");
+    expect(protectionVerdict({}, target, tagged({ "vigil.dev/protected": true }))).toBe("target bucket/payroll is protected (tag vigil.dev/protected=true)");
+    expect(protectionVerdict({ protected: { labels: { env: "prod*" } } }, target, tagged({ Env: "Production" }))).toBe("target bucket/payroll is protected (tag Env=Production)");
+    expect(protectionVerdict({}, target, tagged({ "vigil.dev/protected": "false" }))).toBeUndefined();
+    const names: GuardrailConfig = { protected: { names: ["iam-user/Admin*", "okta/ceo@example.com"] } };
+    expect(protectionVerdict(names, { kind: "principal", id: "iam-user/admin-ops" }, undefined)).toBe("target iam-user/admin-ops is protected (name matches iam-user/Admin*)");
+    expect(protectionVerdict(names, { kind: "principal", id: "okta/CEO@Example.com" }, undefined)).toBe("target okta/CEO@Example.com is protected (name matches okta/ceo@example.com)");
+    expect(protectionVerdict(names, { kind: "principal", id: "iam-user/dev" }, undefined)).toBeUndefined();
+  });
+
   it("protecting names keeps the default label; only an explicit labels map replaces it", () => {
     const marked = { kind: "bucket", id: "bucket/payroll", attrs: { tags: { "vigil.dev/protected": "true" } } };
     expect(protectionVerdict({}, target, marked)).toBe("target bucket/payroll is protected (tag vigil.dev/protected=true)");

@@ -15,9 +15,9 @@ export interface BudgetLimit {
 }
 
 export interface ProtectedSpec {
-  /** Entity labels or tags (`attrs.labels`, `attrs.tags`) that protect; value `*` = any value. */
+  /** Entity labels or tags (`attrs.labels`, `attrs.tags`) that protect; value `*` = any value. Keys and values match ignoring case. */
   readonly labels?: Readonly<Record<string, string>>;
-  /** Globs over the target id (`arn:aws:s3:::payroll-*`, `prod/*`). */
+  /** Globs over the target id (`arn:aws:s3:::payroll-*`, `prod/*`), matched ignoring case. */
   readonly names?: readonly string[];
 }
 
@@ -122,8 +122,11 @@ export function protectionVerdict(config: GuardrailConfig, target: { readonly ki
   // The default label stays unless `labels` is given (`labels: {}` turns it off): protecting some
   // names must not unprotect what carries vigil.dev/protected=true.
   const spec = { names: config.protected?.names ?? [], labels: config.protected?.labels ?? { [PROTECTED_LABEL]: "true" } };
+  // Case is ignored throughout (fail safe): IAM user names and e-mail logins are case-insensitive,
+  // and tag keys and values are free text (`Protected=True`, `TRUE`).
+  const matches = (pattern: string, value: string): boolean => globMatch(pattern.toLowerCase(), value.toLowerCase());
   for (const pattern of spec.names) {
-    if (globMatch(pattern, target.id)) return `target ${target.id} is protected (name matches ${pattern})`;
+    if (matches(pattern, target.id)) return `target ${target.id} is protected (name matches ${pattern})`;
   }
   const sources: [string, Readonly<Record<string, unknown>> | undefined][] = [
     ["label", entity ? record(entity.attrs["labels"]) : undefined],
@@ -132,9 +135,11 @@ export function protectionVerdict(config: GuardrailConfig, target: { readonly ki
   ];
   for (const [field, values] of sources) {
     if (values === undefined) continue;
-    for (const [key, wanted] of Object.entries(spec.labels)) {
-      const value = values[key];
-      if (value !== undefined && value !== null && globMatch(wanted, String(value))) return `target ${target.id} is protected (${field} ${key}=${String(value)})`;
+    for (const [wantedKey, wanted] of Object.entries(spec.labels)) {
+      for (const [key, value] of Object.entries(values)) {
+        if (key.toLowerCase() !== wantedKey.toLowerCase() || value === undefined || value === null) continue;
+        if (matches(wanted, String(value))) return `target ${target.id} is protected (${field} ${key}=${String(value)})`;
+      }
     }
   }
   return undefined;
