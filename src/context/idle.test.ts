@@ -152,6 +152,28 @@ describe("idle detector", () => {
     expect(after.signals["spike"]!.score).toBe(0);
   });
 
+  it("CPU utilisation sent as a ratio (OpenTelemetry unit \"1\", Cloud Monitoring \"10^2.%\") is read as percent, not as a near-zero percentage", async () => {
+    const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(start) });
+    const random = seededRandom(11);
+    for (const [resource, unit] of [["vm-otel", "1"], ["vm-gcp", "10^2.%"]] as const) {
+      for (let hour = 0; hour < 7 * 24; hour++) {
+        // 35-60% busy: far from idle.
+        const event = makeEvent(EventTypes.metric, { resource, metric: "cpu.utilization", value: 0.35 + 0.25 * random(), unit, ts: new Date(start + hour * HOUR_MS).toISOString() });
+        stage.observe(event, await stage.build(event));
+      }
+      const signal = await idleAt(stage, resource, 7);
+      expect(signal.values?.["idleDays"]).toBe(0);
+      expect(signal.score).toBe(0);
+      expect(Number(signal.values?.["meanCpu"])).toBeGreaterThan(40);
+    }
+    // Percent stays percent.
+    for (let hour = 0; hour < 7 * 24; hour++) {
+      const event = makeEvent(EventTypes.metric, { resource: "vm-pct", metric: "cpu.utilization", value: 0.5, unit: "%", ts: new Date(start + hour * HOUR_MS).toISOString() });
+      stage.observe(event, await stage.build(event));
+    }
+    expect((await idleAt(stage, "vm-pct", 7)).values).toMatchObject({ idleDays: 7, meanCpu: 0.5 });
+  });
+
   it("a malformed schedule is reported as a factor and ignored, never thrown", async () => {
     const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(start) });
     await stage.entities.upsert({ kind: "resource", id: "i-bad", attrs: { schedule: "every sunday" } }, "ops");

@@ -42,6 +42,9 @@ interface Built {
   readonly peerKey: string | undefined;
 }
 
+/** Units that say a utilisation is a ratio (0..1), not percent. */
+const ratioUnits: ReadonlySet<string> = new Set(["1", "ratio", "fraction", "10^2.%"]);
+
 const spendRoles = (roles: readonly string[]): string[] => roles.filter((role) => role === "resource" || role === "account" || role === "service" || role.startsWith("tag:"));
 
 /** Creates the context stage. Throws VigilError(VIGIL_BAD_CONFIG) for invalid settings. */
@@ -304,7 +307,9 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
           const scheduleAttr = ctx.entities["resource"]?.attrs["schedule"];
           const schedule = scheduleAttr === undefined ? undefined : compileScheduleSafe(scheduleAttr, "resource.attrs.schedule");
           const inSchedule = !schedule || schedule instanceof Error || schedule.contains(timeMs);
-          if (kind && inSchedule) recordIdleSample(baseline.ensureIdleRing(idleRingSlots(settings.detectors.idle.days)), toDays(timeMs), kind, value);
+          // Thresholds are in percent; a ratio (OpenTelemetry's unit "1", Cloud Monitoring's "10^2.%") is scaled to it.
+          const sample = kind === "cpu" && observation.metric.unit !== undefined && ratioUnits.has(observation.metric.unit.trim().toLowerCase()) ? value * 100 : value;
+          if (kind && inSchedule) recordIdleSample(baseline.ensureIdleRing(idleRingSlots(settings.detectors.idle.days)), toDays(timeMs), kind, sample);
         }
       }
       if (observation.spend) {
