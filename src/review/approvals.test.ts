@@ -172,6 +172,19 @@ describe("approvals queue", () => {
     expect((await loop.handle({ kind: "gate", bucket: "b", public: true })).decision.verdict).toBe("allow");
   });
 
+  it("a denied request without a subject: neither an approval nor a permissive safe default lets every request of the policy through", async () => {
+    await promoted();
+    await loop.handle({ kind: "gate", bucket: "b", public: true }, { subject: null });
+    const approval = await loop.review.approve("RV-1", approver, "ok for b");
+    expect(approval.complete).toBe(true);
+    expect(approval.overrideId).toBeUndefined();
+    await loop.handle({ kind: "gate", bucket: "other", public: true }, { subject: null });
+    loop.clock.advance(15 * MINUTE);
+    expect((await loop.review.tick()).expired.map((r) => r.id)).toEqual(["RV-2"]);
+    expect(await loop.review.overrides.list()).toEqual([]);
+    expect((await loop.handle({ kind: "gate", bucket: "payroll", public: true }, { subject: null })).decision.verdict).toBe("deny");
+  });
+
   it("the kill switch keeps an approval from running; the review stays open", async () => {
     await promoted();
     await loop.handle({ kind: "lock", bucket: "logs", public: true });

@@ -22,7 +22,7 @@ import { checkLabel, storeFeedback } from "./feedback.js";
 import { nextId } from "./ids.js";
 import type { NotificationReason, ReviewNotification } from "./notifier.js";
 import type { ReviewRecord } from "./types.js";
-import { storeOverride } from "./overrides.js";
+import { overrideSubject, storeOverride } from "./overrides.js";
 import { createAnswerClaims } from "./answer-claim.js";
 
 export type { ReviewRecord };
@@ -151,11 +151,18 @@ export function createApprovalsApi(deps: ReviewDeps): ApprovalsApi {
     }
   }
 
-  /** Allows a denied request's retry once (approval of, or a permissive safe default for, a request with nothing to run). */
+  /**
+   * Allows a denied request's retry once (approval of, or a permissive safe default for, a request
+   * with nothing to run). Not for a request without a subject or resource: an override without a
+   * subject would let the next request of the policy through, whoever's and whatever it is.
+   */
   async function allowRetry(review: ReviewRecord, by: string, reason: string, secondBy?: string): Promise<string | undefined> {
     if (review.verdict !== "deny" || review.actionIds.length > 0) return undefined;
+    const decision = review.subject === undefined ? await deps.storage.getDecision(review.decisionId) : undefined;
+    const subject = review.subject ?? (decision === undefined ? undefined : overrideSubject(decision, review.policy));
+    if (subject === undefined) return undefined;
     const override = await storeOverride(deps, {
-      decisionId: review.decisionId, policy: review.policy, ...(review.subject ? { subject: review.subject } : {}),
+      decisionId: review.decisionId, policy: review.policy, subject,
       scope: "once", reason, by, ...(secondBy ? { secondBy } : {}), review: review.id,
     }, "override.create");
     return override.id;

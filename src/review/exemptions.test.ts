@@ -106,6 +106,20 @@ describe("overrides", () => {
     expect((await loop.review.overrides.get(override.id))?.revokedAt).toBeUndefined();
   });
 
+  it("a decision without a subject (POST /v1/decide) cannot be overridden: the override would allow every request of the policy", async () => {
+    const { decision } = await loop.handle({ kind: "low-risk", bucket: "site", public: true }, { subject: null });
+    expect(decision).toMatchObject({ verdict: "deny" });
+    expect(decision.subject).toBeUndefined();
+    const until = new Date(loop.clock.now().getTime() + 2 * DAY).toISOString();
+    await expect(loop.review.overrides.create({ decisionId: decision.id, scope: "window", until, reason: "site launch" }, approver))
+      .rejects.toMatchObject({ code: "VIGIL_BAD_INPUT", details: { field: "decisionId" }, message: expect.stringContaining("use an exception") });
+    await expect(loop.review.overrides.create({ decisionId: decision.id, scope: "once", reason: "site launch" }, approver)).rejects.toMatchObject({ code: "VIGIL_BAD_INPUT" });
+    // Another bucket's request (no subject either) is still denied; nothing was stored.
+    expect((await loop.handle({ kind: "low-risk", bucket: "payroll-exports", public: true }, { subject: null })).decision.verdict).toBe("deny");
+    expect(await loop.review.overrides.list()).toEqual([]);
+    expect(await loop.review.feedback.list()).toEqual([]);
+  });
+
   it("the agent's own identities (vigil:*) may not create an override either: nothing is stored, no feedback, no audit", async () => {
     const { decision } = await loop.handle({ kind: "low-risk", bucket: "site", public: true });
     for (const id of ["vigil:escalation", " Vigil:learner"]) {

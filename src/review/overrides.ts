@@ -55,6 +55,17 @@ function bad(field: string, message: string): VigilError {
   return new VigilError("VIGIL_BAD_INPUT", `${field} ${message}`, { field });
 }
 
+/**
+ * What an override of `policy` in this decision is scoped to: the decision's subject, else the one
+ * resource its violations of the policy name. Undefined when neither exists — decide applies an
+ * override without a subject to every request of the policy, so none may be created then.
+ */
+export function overrideSubject(decision: Pick<DecisionDraft, "subject" | "findings">, policy: string): string | undefined {
+  if (decision.subject !== undefined) return decision.subject;
+  const resources = new Set(decision.findings.filter((f) => f.policy === policy && f.effect === "violation").map((f) => f.resource));
+  return resources.size === 1 ? [...resources][0] : undefined;
+}
+
 /** Creates an override record without role checks or feedback (approvals use it for "allow the retried request"). */
 export async function storeOverride(deps: ReviewDeps, fields: Omit<Override, "id" | "at">, action: string): Promise<Override> {
   const at = nowIso(deps);
@@ -100,11 +111,15 @@ export function createOverrideApi(deps: ReviewDeps): OverrideApi {
       } else if (!violated.includes(policy)) {
         throw bad("policy", `${policy} was not violated by decision ${decision.id}${violated.length > 0 ? ` (violated: ${violated.join(", ")})` : ""}`);
       }
+      const subject = overrideSubject(decision, policy);
+      if (subject === undefined) {
+        throw bad("decisionId", `decision ${decision.id} has no subject nor a single resource for ${policy}: an override of it would allow every request of ${policy}; use an exception whose when condition says which requests (review.exceptions.create)`);
+      }
       let severity: Severity = "info";
       for (const f of decision.findings) if (f.policy === policy && f.effect === "violation" && severities.indexOf(f.severity) > severities.indexOf(severity)) severity = f.severity;
       const twoPerson = twoPersonSeverities(deps.settings).includes(severity);
       const override = await storeOverride(deps, {
-        decisionId: decision.id, policy, ...(decision.subject ? { subject: decision.subject } : {}), ...(input.tier ? { tier: input.tier } : {}),
+        decisionId: decision.id, policy, subject, ...(input.tier ? { tier: input.tier } : {}),
         scope: input.scope, ...(until ? { until } : {}), reason: input.reason.trim(), by: actor.id, ...(twoPerson ? { confirmationRequired: true } : {}),
       }, "override.create");
       await storeFeedback(deps, { decisionId: decision.id, label, reason: input.reason.trim(), via: "override" }, actor.id);

@@ -56,8 +56,12 @@ export interface Loop {
   readonly review: ReviewService;
   readonly set: PolicySet;
   readonly notifications: ReviewNotification[];
-  /** decide (with the exceptions and overrides in force) → act → record → enqueue reviews → mark once-overrides used. */
-  handle(input: Record<string, unknown>): Promise<{ decision: Decision; outcome: ActOutcome; reviews: ReviewRecord[] }>;
+  /**
+   * decide (with the exceptions and overrides in force) → act → record → enqueue reviews → mark
+   * once-overrides used. The event's subject is `bucket/<input.bucket>`; `subject: null` sends
+   * none (as `POST /v1/decide` does).
+   */
+  handle(input: Record<string, unknown>, options?: { readonly subject?: null }): Promise<{ decision: Decision; outcome: ActOutcome; reviews: ReviewRecord[] }>;
   dispose(): Promise<void>;
 }
 
@@ -75,8 +79,8 @@ export async function createLoop(factory: (options: { path: string }) => Storage
   let n = 0;
   return {
     store, storage: store.storage, clock, fake, executor, review, set, notifications,
-    async handle(input) {
-      const ctx = context(input, { now: clock.iso(), subject: `bucket/${String(input["bucket"])}`, id: `evt-${++n}` });
+    async handle(input, options = {}) {
+      const ctx = context(input, { now: clock.iso(), ...(options.subject === null ? {} : { subject: `bucket/${String(input["bucket"])}` }), id: `evt-${++n}` });
       const { findings, policyRevisions } = set.evaluate(ctx);
       const exemptions = await review.exemptions();
       const draft: DecisionDraft = decider.decide(ctx, findings, policyRevisions, { id: `dec-${n}`, now: clock.iso(), enforced: true, policy: (name) => set.get(name), ...exemptions });
