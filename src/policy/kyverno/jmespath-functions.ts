@@ -6,6 +6,7 @@
 import { parse as parseYaml } from "yaml";
 import { createHash } from "node:crypto";
 import { formatDuration, formatQuantity, parseDuration, parseQuantity } from "./units.js";
+import { addSeconds, formatRfc3339, nowUtc, parseGoTime, rfc3339, secondsBetween, truncateTime, wallClock, type GoTime } from "./go-time.js";
 import { parseSemver, parseSemverRange } from "./semver.js";
 import { wildcardMatch } from "./wildcard.js";
 
@@ -103,11 +104,46 @@ function sum(args: readonly JsonValue[]): JsonValue {
   return acc;
 }
 
-function parseTime(name: string, value: string, layout?: string): Date {
-  void layout;
-  const d = new Date(value);
-  if (Number.isNaN(d.getTime())) throw new Error(`JMESPath function '${name}': cannot parse time ${JSON.stringify(value)}`);
+/** A Go time argument: `layout` (a Go reference layout) or strict RFC 3339, as Kyverno's getTimeArg. */
+function timeArg(name: string, args: readonly JsonValue[], index: number, layout = rfc3339): GoTime {
+  const t = parseGoTime(layout, str(name, args, index));
+  if (t instanceof Error) throw new Error(`JMESPath function '${name}': ${t.message}`);
+  return t;
+}
+
+/** A Go duration argument (time.ParseDuration). */
+function durationArg(name: string, args: readonly JsonValue[], index: number): number {
+  const text = str(name, args, index);
+  const d = parseDuration(text);
+  if (d === undefined) throw new Error(`JMESPath function '${name}': invalid duration ${JSON.stringify(text)}`);
   return d;
+}
+
+function isInstantBefore(a: GoTime, b: GoTime): boolean {
+  return a.sec < b.sec || (a.sec === b.sec && a.nsec < b.nsec);
+}
+
+/** time_parse(layout, value): a layout that is an integer reads the value as Unix seconds (UTC). */
+function timeParse(args: readonly JsonValue[]): JsonValue {
+  const layout = str("time_parse", args, 0);
+  const text = str("time_parse", args, 1);
+  if (/^[+-]?\d+$/.test(layout)) {
+    if (!/^[+-]?\d+$/.test(text)) throw new Error(`JMESPath function 'time_parse': ${JSON.stringify(text)} is no Unix time in seconds`);
+    return formatRfc3339({ sec: Number(text), nsec: 0, offset: 0 });
+  }
+  return formatRfc3339(timeArg("time_parse", args, 1, layout));
+}
+
+function timeSince(args: readonly JsonValue[]): JsonValue {
+  const layout = str("time_since", args, 0) || rfc3339;
+  const t1 = timeArg("time_since", args, 1, layout);
+  const t2 = str("time_since", args, 2) === "" ? nowUtc() : timeArg("time_since", args, 2, layout);
+  return formatDuration(secondsBetween(t1, t2));
+}
+
+function timeToCron(args: readonly JsonValue[]): JsonValue {
+  const w = wallClock(timeArg("time_to_cron", args, 0));
+  return `${w.minute} ${w.hour} ${w.day} ${w.month} ${w.weekday}`;
 }
 
 function itemsOf(args: readonly JsonValue[]): JsonValue {
@@ -204,35 +240,21 @@ export const kyvernoFunctions: Readonly<Record<string, KyvernoFunction>> = {
   round: (a) => { const v = num("round", a, 0), d = num("round", a, 1); const f = 10 ** d; return Math.round(v * f) / f; },
   base64_decode: (a) => Buffer.from(str("base64_decode", a, 0), "base64").toString("utf8"),
   base64_encode: (a) => Buffer.from(str("base64_encode", a, 0), "utf8").toString("base64"),
-  time_since: (a) => {
-    const layout = str("time_since", a, 0);
-    const t1 = parseTime("time_since", str("time_since", a, 1), layout);
-    const end = str("time_since", a, 2);
-    const t2 = end === "" ? new Date() : parseTime("time_since", end, layout);
-    return formatDuration((t2.getTime() - t1.getTime()) / 1000);
-  },
-  time_now: () => new Date().toISOString().replace(/\.\d+Z$/, "Z"),
-  time_now_utc: () => new Date().toISOString().replace(/\.\d+Z$/, "Z"),
-  time_utc: (a) => parseTime("time_utc", str("time_utc", a, 0)).toISOString().replace(/\.\d+Z$/, "Z"),
-  time_add: (a) => {
-    const d = parseDuration(str("time_add", a, 1));
-    if (d === undefined) throw new Error("JMESPath function 'time_add': invalid duration");
-    return new Date(parseTime("time_add", str("time_add", a, 0)).getTime() + d * 1000).toISOString().replace(/\.\d+Z$/, "Z");
-  },
-  time_parse: (a) => parseTime("time_parse", str("time_parse", a, 1)).toISOString().replace(/\.\d+Z$/, "Z"),
-  time_diff: (a) => formatDuration((parseTime("time_diff", str("time_diff", a, 1)).getTime() - parseTime("time_diff", str("time_diff", a, 0)).getTime()) / 1000),
-  time_before: (a) => parseTime("time_before", str("time_before", a, 0)) < parseTime("time_before", str("time_before", a, 1)),
-  time_after: (a) => parseTime("time_after", str("time_after", a, 0)) > parseTime("time_after", str("time_after", a, 1)),
+  time_since: timeSince,
+  time_now: () => formatRfc3339(nowUtc()),
+  time_now_utc: () => formatRfc3339(nowUtc()),
+  time_utc: (a) => formatRfc3339({ ...timeArg("time_utc", a, 0), offset: 0 }),
+  time_add: (a) => formatRfc3339(addSeconds(timeArg("time_add", a, 0), durationArg("time_add", a, 1))),
+  time_parse: timeParse,
+  time_to_cron: timeToCron,
+  time_diff: (a) => formatDuration(secondsBetween(timeArg("time_diff", a, 0), timeArg("time_diff", a, 1))),
+  time_before: (a) => isInstantBefore(timeArg("time_before", a, 0), timeArg("time_before", a, 1)),
+  time_after: (a) => isInstantBefore(timeArg("time_after", a, 1), timeArg("time_after", a, 0)),
   time_between: (a) => {
-    const t = parseTime("time_between", str("time_between", a, 0));
-    return t > parseTime("time_between", str("time_between", a, 1)) && t < parseTime("time_between", str("time_between", a, 2));
+    const t = timeArg("time_between", a, 0);
+    return isInstantBefore(timeArg("time_between", a, 1), t) && isInstantBefore(t, timeArg("time_between", a, 2));
   },
-  time_truncate: (a) => {
-    const t = parseTime("time_truncate", str("time_truncate", a, 0)).getTime();
-    const d = parseDuration(str("time_truncate", a, 1));
-    if (d === undefined || d <= 0) throw new Error("JMESPath function 'time_truncate': invalid duration");
-    return new Date(Math.floor(t / (d * 1000)) * d * 1000).toISOString().replace(/\.\d+Z$/, "Z");
-  },
+  time_truncate: (a) => formatRfc3339(truncateTime(timeArg("time_truncate", a, 0), durationArg("time_truncate", a, 1))),
   path_canonicalize: (a) => canonicalPath(str("path_canonicalize", a, 0)),
   truncate: (a) => { const s = str("truncate", a, 0), n = num("truncate", a, 1); return s.slice(0, Math.max(0, n)); },
   semver_compare: (a) => {

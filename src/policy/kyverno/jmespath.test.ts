@@ -90,6 +90,47 @@ describe("semver_compare as Kyverno (blang/semver)", () => {
   });
 });
 
+// Kyverno's time_* functions are Go's time package: time_parse and time_since take Go reference
+// layouts, the others strict RFC 3339; a time keeps the offset it was written with.
+describe("time functions as Kyverno (Go time)", () => {
+  it.each([
+    ["time_parse('02/01/2006', '05/03/2024')", "2024-03-05T00:00:00Z"],
+    ["time_parse('1136239445', '1700000000')", "2023-11-14T22:13:20Z"],
+    ["time_parse('2006-01-02T15:04:05Z07:00', '2024-03-05T10:00:00+02:00')", "2024-03-05T10:00:00+02:00"],
+    ["time_parse('Jan _2 2006 15:04', 'Mar  5 2024 07:30')", "2024-03-05T07:30:00Z"],
+    ["time_parse('2006-01-02 3:04PM MST', '2024-03-05 7:30PM PST')", "2024-03-05T19:30:00Z"],
+    ["time_parse('2006-01-02 15:04:05.000', '2024-03-05 07:30:00.250')", "2024-03-05T07:30:00Z"],
+    ["time_parse('Monday, 02-Jan-06 15:04:05 -0700', 'Tuesday, 05-Mar-24 07:30:00 -0130')", "2024-03-05T07:30:00-01:30"],
+    ["time_add('2024-03-05T23:30:00+02:00', '1h')", "2024-03-06T00:30:00+02:00"],
+    ["time_utc('2024-03-05T23:30:00+02:00')", "2024-03-05T21:30:00Z"],
+    // Truncate counts from Go's zero time (Monday, January 1, year 1): a week starts on a Monday.
+    ["time_truncate('2024-03-07T10:00:00Z', '168h')", "2024-03-04T00:00:00Z"],
+    ["time_truncate('2024-03-07T10:20:00+05:30', '1h')", "2024-03-07T09:30:00+05:30"],
+    ["time_truncate('2024-03-07T10:20:00Z', '0s')", "2024-03-07T10:20:00Z"],
+    ["time_to_cron('2024-03-07T10:20:00Z')", "20 10 7 3 4"],
+    ["time_to_cron('2024-03-07T23:20:00-02:00')", "20 23 7 3 4"],
+    ["time_since('2006-01-02', '2024-03-05', '2024-03-06')", "24h0m0s"],
+    ["time_since('', '2024-01-01T00:00:00Z', '2024-01-01T00:00:01.5Z')", "1.5s"],
+    ["time_diff('2024-03-05T10:00:00+02:00', '2024-03-05T10:00:00Z')", "2h0m0s"],
+    ["time_between('2024-03-05T10:00:00Z', '2024-03-05T09:00:00Z', '2024-03-05T13:00:00+02:00')", true],
+  ])("%s is %j", (expr, expected) => {
+    expect(value(expr)).toEqual(expected);
+  });
+
+  it.each([
+    "time_parse('2006-01-02', 'March 5')",
+    "time_parse('2006-01-02', '2024-02-30')",
+    "time_parse('1136239445', '2024-03-05')",
+    "time_after('2024-01-01', '2023-01-01T00:00:00Z')",
+    "time_add('Tue, 05 Mar 2024 10:00:00 GMT', '1h')",
+    "time_utc('2024-03-05T10:00:00')",
+  ])("%s is an error", (expr) => {
+    const result = searchJmes(expr, data);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.error).toMatch(/time_|parsing time/);
+  });
+});
+
 describe("{{ }} variable substitution", () => {
   it("keeps the raw value of a whole-string variable and stringifies embedded ones", () => {
     expect(substituteAll("{{ request.object.spec.containers[0] }}", data)).toEqual({ ok: true, value: { name: "a", image: "nginx:1" } });
