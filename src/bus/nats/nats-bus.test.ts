@@ -1,8 +1,11 @@
+import { createConnection, createServer } from "node:net";
+import type { AddressInfo, Server, Socket } from "node:net";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isVigilError } from "../../core/index.js";
+import type { VigilError } from "../../core/index.js";
 import { busContract, eventually } from "../bus-contract.js";
 import { consumerName, createNatsBus } from "./index.js";
 
@@ -30,6 +33,104 @@ busContract("nats", async () => {
     create: ({ ackWaitMs }) => createNatsBus({ servers, stream, ackWaitMs, storage: "memory" }),
     dispose: () => deleteStream(stream),
   };
+});
+
+/** A TCP proxy to the NATS server whose connections can be cut, and new ones refused, to play a network outage. */
+async function outageProxy(): Promise<{ url: string; cut(ms: number): Promise<void>; close(): Promise<void> }> {
+  const [host, port] = new URL(servers.split(",")[0]!.replace(/^nats:/, "http:")).host.split(":");
+  const sockets = new Set<Socket>();
+  let refusing = false;
+  const server: Server = createServer((client) => {
+    if (refusing) {
+      client.destroy();
+      return;
+    }
+    const upstream = createConnection(Number(port ?? 4222), host ?? "127.0.0.1");
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on("error", end);
+      socket.on("close", end);
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `nats://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    async cut(ms) {
+      refusing = true;
+      for (const socket of [...sockets]) socket.destroy();
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      refusing = false;
+    },
+    close: () => new Promise<void>((resolve) => {
+      for (const socket of [...sockets]) socket.destroy();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+describe("nats bus across connection loss", () => {
+  it("keeps publishing and delivering after an outage longer than the client's default reconnect attempts", { timeout: 30_000 }, async () => {
+    const stream = uniqueStream();
+    const proxy = await outageProxy();
+    const errors: VigilError[] = [];
+    // 100 ms between attempts: the client's default of 10 attempts gave up after about a second, and the bus stayed dead.
+    const bus = createNatsBus({ servers: proxy.url, stream, ackWaitMs: 2000, storage: "memory", connection: { reconnectTimeWait: 100 }, onError: (error) => errors.push(error) });
+    try {
+      await bus.init();
+      const seen: string[] = [];
+      await bus.subscribe("jobs.run", "runners", async (message) => {
+        seen.push(new TextDecoder().decode(message.data));
+        await message.ack();
+      });
+      await bus.publish("jobs.run", new TextEncoder().encode("before"));
+      await eventually(() => seen.length === 1, "the delivery before the outage");
+      await proxy.cut(2500);
+      let published = false;
+      for (let attempt = 0; attempt < 100 && !published; attempt++) {
+        try {
+          await bus.publish("jobs.run", new TextEncoder().encode("after"));
+          published = true;
+        } catch {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
+      expect(published).toBe(true);
+      await eventually(() => seen.includes("after"), "the delivery after the outage", 15_000);
+      expect(errors).toEqual([]);
+    } finally {
+      await bus.close();
+      await proxy.close();
+      await deleteStream(stream);
+    }
+  });
+
+  it("reports a subscription that stops because the connection is closed for good", { timeout: 30_000 }, async () => {
+    const stream = uniqueStream();
+    const proxy = await outageProxy();
+    const errors: VigilError[] = [];
+    const bus = createNatsBus({ servers: proxy.url, stream, storage: "memory", connection: { reconnectTimeWait: 100, maxReconnectAttempts: 2 }, onError: (error) => errors.push(error) });
+    try {
+      await bus.init();
+      await bus.subscribe("jobs.run", "runners", async (message) => {
+        await message.ack();
+      });
+      await proxy.cut(2000);
+      await eventually(() => errors.length > 0, "the subscription's stop to be reported");
+      expect(errors[0]?.message).toMatch(/subscription to jobs\.run as group runners .*stopped/);
+    } finally {
+      await bus.close();
+      await proxy.close();
+      await deleteStream(stream);
+    }
+  });
 });
 
 describe("nats bus specifics", () => {

@@ -49,6 +49,8 @@ function failure(operation: string, error: unknown): VigilError {
 interface Subscription {
   readonly messages: ConsumerMessages;
   readonly done: Promise<void>;
+  /** Set by stop(): the end of the message loop is then asked for, not news. */
+  readonly state: { stopping: boolean };
 }
 
 /**
@@ -89,7 +91,11 @@ export class NatsBus implements Bus {
     if (this.closed) throw new VigilError("VIGIL_STORAGE", "nats bus: init() after close(); create a new bus");
     const servers = typeof this.options.servers === "string" ? [this.options.servers] : [...this.options.servers];
     try {
-      this.connection = await connect({ name: "vigil", ...this.options.connection, servers });
+      // Reconnect for as long as it takes (the client's default gives up after 10 attempts, about
+      // 20 s): a server restart or network outage longer than that left the bus dead — publishes
+      // failing and subscriptions stopped — until the process was restarted. `connection` may
+      // still set a limit.
+      this.connection = await connect({ name: "vigil", maxReconnectAttempts: -1, ...this.options.connection, servers });
       this.manager = await jetstreamManager(this.connection);
       this.client = jetstream(this.connection);
       await this.ensureStream(this.manager);
@@ -140,7 +146,8 @@ export class NatsBus implements Bus {
     } catch (error) {
       throw failure(`subscribe to ${subject} as group ${group}`, error);
     }
-    const subscription: Subscription = { messages, done: this.run(messages, handler) };
+    const state = { stopping: false };
+    const subscription: Subscription = { messages, state, done: this.run(messages, handler, `subscription to ${subject} as group ${group}`, state) };
     this.subscriptions.add(subscription);
     return async () => {
       if (!this.subscriptions.delete(subscription)) return;
@@ -185,22 +192,31 @@ export class NatsBus implements Bus {
   }
 
   /** The consume loop: at most `concurrency` handlers at once; pulls no further ahead than that. */
-  private async run(messages: ConsumerMessages, handler: (message: BusMessage) => Promise<void>): Promise<void> {
+  private async run(messages: ConsumerMessages, handler: (message: BusMessage) => Promise<void>, what: string, state: { readonly stopping: boolean }): Promise<void> {
     const running = new Set<Promise<void>>();
+    let stopped: unknown;
     try {
       for await (const raw of messages) {
         const task = this.handle(raw, handler).finally(() => running.delete(task));
         running.add(task);
         if (running.size >= this.concurrency) await Promise.race(running);
       }
+      // The loop also ends without an error when the connection is closed for good.
+      if (!state.stopping && !this.closed) {
+        const reason = await messages.closed().catch((error: unknown) => error);
+        stopped = reason instanceof Error ? reason : new Error(this.connection?.isClosed() === false ? "the consumer stopped delivering" : "the connection was closed");
+      }
     } catch (error) {
-      // The consumer or connection is gone for good; what this member did not ack is redelivered
-      // to the group's other members after the ack wait. Say so: the subscription has stopped.
-      const reported = failure("subscription (it has stopped)", error);
-      if (this.options.onError !== undefined) this.options.onError(reported);
-      else process.emitWarning(reported.message, { code: reported.code });
+      stopped = error;
     } finally {
       await Promise.all(running);
+    }
+    if (stopped !== undefined && !state.stopping) {
+      // The consumer or connection is gone for good; what this member did not ack is redelivered
+      // to the group's other members after the ack wait. Say so: the subscription has stopped.
+      const reported = failure(`${what} (it has stopped)`, stopped);
+      if (this.options.onError !== undefined) this.options.onError(reported);
+      else process.emitWarning(reported.message, { code: reported.code });
     }
   }
 
@@ -247,6 +263,7 @@ export class NatsBus implements Bus {
   }
 
   private async stop(subscription: Subscription): Promise<void> {
+    subscription.state.stopping = true;
     await subscription.messages.close().catch(() => undefined);
     await subscription.done.catch(() => undefined);
   }
