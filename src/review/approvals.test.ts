@@ -172,6 +172,22 @@ describe("approvals queue", () => {
     expect((await loop.handle({ kind: "gate", bucket: "b", public: true })).decision.verdict).toBe("allow");
   });
 
+  it("two-person rule on overrides: one approver's approval of a denied high-severity request does not let its retry through alone", async () => {
+    await promoted("remediate", { twoPersonRule: {} });
+    await loop.handle({ kind: "gate", bucket: "b", public: true });
+    const approval = await loop.review.approve("RV-1", approver, "ok for b");
+    expect(approval.complete).toBe(true);
+    // The same override ann could not create alone through overrides.create waits for a second, different approver.
+    const override = await loop.review.overrides.get(approval.overrideId as string);
+    expect(override).toMatchObject({ by: "ann", review: "RV-1", confirmationRequired: true });
+    expect(override?.secondBy).toBeUndefined();
+    expect((await loop.handle({ kind: "gate", bucket: "b", public: true })).decision.verdict).toBe("deny");
+    await expect(loop.review.overrides.confirm(override?.id as string, { id: "ANN ", roles: ["approver"] })).rejects.toMatchObject({ code: "VIGIL_FORBIDDEN" });
+    await loop.review.overrides.confirm(override?.id as string, approver2, "agreed");
+    expect((await loop.handle({ kind: "gate", bucket: "b", public: true })).decision.verdict).toBe("allow");
+    expect((await loop.handle({ kind: "gate", bucket: "b", public: true })).decision.verdict).toBe("deny");
+  });
+
   it("a denied request without a subject: neither an approval nor a permissive safe default lets every request of the policy through", async () => {
     await promoted();
     await loop.handle({ kind: "gate", bucket: "b", public: true }, { subject: null });

@@ -33,7 +33,10 @@ export interface ApproveResult {
   readonly actions: readonly ActionRecord[];
   /** False while the two-person rule waits for a second, different approver. */
   readonly complete: boolean;
-  /** Set when approving a denied request with no actions: the override that lets its retry through once. */
+  /**
+   * Set when approving a denied request with no actions: the override that lets its retry through
+   * once (at a two-person severity, approved by one person, it waits for another's `overrides.confirm`).
+   */
   readonly overrideId?: string;
 }
 
@@ -156,14 +159,14 @@ export function createApprovalsApi(deps: ReviewDeps): ApprovalsApi {
    * with nothing to run). Not for a request without a subject or resource: an override without a
    * subject would let the next request of the policy through, whoever's and whatever it is.
    */
-  async function allowRetry(review: ReviewRecord, by: string, reason: string, secondBy?: string): Promise<string | undefined> {
+  async function allowRetry(review: ReviewRecord, by: string, reason: string, secondBy?: string, confirmationRequired = false): Promise<string | undefined> {
     if (review.verdict !== "deny" || review.actionIds.length > 0) return undefined;
     const decision = review.subject === undefined ? await deps.storage.getDecision(review.decisionId) : undefined;
     const subject = review.subject ?? (decision === undefined ? undefined : overrideSubject(decision, review.policy));
     if (subject === undefined) return undefined;
     const override = await storeOverride(deps, {
       decisionId: review.decisionId, policy: review.policy, subject,
-      scope: "once", reason, by, ...(secondBy ? { secondBy } : {}), review: review.id,
+      scope: "once", reason, by, ...(secondBy ? { secondBy } : {}), ...(confirmationRequired && !secondBy ? { confirmationRequired: true } : {}), review: review.id,
     }, "override.create");
     return override.id;
   }
@@ -264,7 +267,8 @@ export function createApprovalsApi(deps: ReviewDeps): ApprovalsApi {
       };
       resolved = withNotification(resolved, resolved.level, "resolved", resolved.escalation[resolved.level]?.notify ?? [], outbox);
       await save(resolved, claim.version);
-      const overrideId = await allowRetry(value, first?.by ?? actor.id, `approved in review ${id}${reason ? `: ${reason}` : ""}`, first === undefined ? undefined : actor.id);
+      // The retry override is an override: at a two-person severity one approver's yes waits for a second, as overrides.create does.
+      const overrideId = await allowRetry(value, first?.by ?? actor.id, `approved in review ${id}${reason ? `: ${reason}` : ""}`, first === undefined ? undefined : actor.id, twoPersonSeverities(deps.settings).includes(value.severity));
       resolved = await send(resolved, claim.version + 1, outbox);
       await storeFeedback(deps, { decisionId: value.decisionId, label: "true_positive", ...(reason ? { reason } : {}), via: "review" }, actor.id);
       await deps.storage.appendAudit([{ at, actor: actor.id, action: "review.approve", target: id, detail: { decisionId: value.decisionId, actions: actions.map((a) => `${a.id}:${a.status}`), ...(reason ? { reason } : {}), ...(overrideId ? { override: overrideId } : {}) } }]);
