@@ -80,7 +80,11 @@ export function addActivity(holder: ActivityHolder, layout: ActivityLayout, minu
   const base = ensureActivity(holder, layout, minutes);
   const block = holder.block;
   const at = base + hourOfWeek;
-  let increment = UNIT * 2 ** ((minutes - holder.actAnchor) / halfLifeMinutes - holder.actExp);
+  // One event never weighs more than everything learned before it: an event stamped far ahead of the
+  // others (a source with a wrong clock) would otherwise halve the histogram until its own hour was
+  // all that is left, and every real hour after it would look odd. A principal back after a long
+  // absence still forgets its old hours, over a few events instead of one.
+  let increment = Math.min(UNIT * 2 ** ((minutes - holder.actAnchor) / halfLifeMinutes - holder.actExp), Math.max(UNIT, holder.actTotal));
   while (increment > 32_768 || (block[at] ?? 0) + increment > 65_535) {
     for (let slot = base; slot < base + HOURS_PER_WEEK; slot++) block[slot] = (block[slot] ?? 0) >>> 1;
     holder.actExp += 1;

@@ -93,6 +93,25 @@ describe("odd-hour detector", () => {
     expect(ana.score).toBeGreaterThan(0.3);
   });
 
+  it("one event stamped a year ahead (a source with a wrong clock) does not take over the principal's hours", async () => {
+    const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(start) });
+    await learn(stage, logins("night@example.com", 8, weekdays, 9, 17));
+    const score = async (timeMs: number) => (await stage.build(oktaLoginAt("night@example.com", timeMs))).signals["oddHour"]!;
+    const monday = start + 8 * 7 * DAY_MS;
+    const before = await score(monday + 10 * HOUR_MS);
+    expect(before.score).toBe(0);
+    expect((await score(monday + 3 * HOUR_MS)).score).toBeGreaterThan(0.5);
+    // Tuesday 03:00 a year on.
+    await learn(stage, [oktaLoginAt("night@example.com", start + (52 * 7 + 1) * DAY_MS + 3 * HOUR_MS)]);
+    await learn(stage, [9, 10, 11, 12, 13, 14, 15, 16].map((hour) => oktaLoginAt("night@example.com", monday + hour * HOUR_MS)));
+    const after = await score(monday + DAY_MS + 10 * HOUR_MS);
+    expect(after.score).toBe(0);
+    // Tuesday 10:00 is still a busier than average hour for the principal (it was 0.3× an average hour, close to odd).
+    expect(Number(after.values?.["ratio"])).toBeGreaterThan(1.5);
+    expect(Number(after.values?.["ownEvents"])).toBeLessThan(2 * Number(before.values?.["ownEvents"]));
+    expect((await score(monday + 2 * DAY_MS + 3 * HOUR_MS)).score).toBeGreaterThan(0.5);
+  });
+
   it("an on-call schedule lowers the score, and a negative factor says why", async () => {
     const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(start) });
     await stage.entities.upsert({ kind: "principal", id: "ana@acme.io", attrs: { team: "payments" } }, "hr-sync");
