@@ -325,6 +325,21 @@ describe("kubernetes actuators", () => {
     expect(server.mutatingRequests()[1]?.json()).toEqual({ spec: { replicas: 3 } });
   });
 
+  it("undo after the workload was scaled again (by its owner, a GitOps sync) fails saying so and does not overwrite that replica count", async () => {
+    const plan = testPlan("kubernetes.scale-to-zero", { namespace: "shop", name: "web" });
+    const applied = await scale.apply(plan, { dryRun: false });
+    expect(api.objects.get("Deployment/shop/web")?.spec?.replicas).toBe(0);
+    // The owner brings it back with more capacity; undo must not cut it back to the 3 recorded.
+    api.objects.get("Deployment/shop/web")!.spec = { replicas: 5 };
+    const undone = await scale.undo(plan, applied);
+    expect(undone.status).toBe("failed");
+    expect(undone.error).toBe(
+      "kubernetes.scale-to-zero undo failed: Deployment shop/web is at 5 replicas, not the 0 the action left: it was scaled since, so undo does not set it back to 3",
+    );
+    expect(api.objects.get("Deployment/shop/web")?.spec?.replicas).toBe(5);
+    expect(server.mutatingRequests()).toHaveLength(1);
+  });
+
   it("a statefulset already at zero is left alone and its undo changes nothing", async () => {
     const plan = testPlan("kubernetes.scale-to-zero", { kind: "StatefulSet", namespace: "shop", name: "db" });
     const applied = await scale.apply(plan, { dryRun: false });

@@ -1,6 +1,6 @@
 import type { ActionPlan, Actuator } from "../../core/index.js";
 import { VigilError } from "../../core/index.js";
-import { defineActuator } from "./define.js";
+import { ActuatorApiError, defineActuator } from "./define.js";
 import { CLUSTER_SCOPED, METADATA_KINDS, SCALABLE_KINDS, createKubernetesClient } from "./kubernetes-client.js";
 import type { KubernetesClient, ObjectRef, ScalableKind } from "./kubernetes-client.js";
 import { read } from "./params.js";
@@ -19,7 +19,7 @@ export const kubernetesScaleToZeroSpec: ActionKindSpec = {
   summary: "Scale a Deployment or StatefulSet to zero replicas through its scale subresource (merge patch of spec.replicas).",
   params: [{ name: "kind", type: "string", required: false, default: "Deployment", enum: SCALABLE_KINDS, description: "workload kind" }, namespaceParam, nameParam],
   reversible: true,
-  undo: "scales back to the replica count read before the action",
+  undo: "scales back to the replica count read before the action, if the workload is still at 0 (one scaled since keeps its count: the undo fails saying so)",
   dryRun: "reads the scale subresource and says from how many replicas it would scale to 0",
 };
 
@@ -145,6 +145,12 @@ export function createKubernetesActuators(config: KubernetesActuatorConfig, runt
       const ref = { kind: String(undo["kind"]) as ScalableKind, name: String(undo["name"]), namespace: String(undo["namespace"]) };
       const wanted = Number(undo["replicas"]);
       if (wanted === 0) return { object: ref, replicas: 0, changed: false };
+      // Scaled again since (its owner, a GitOps sync, an autoscaler): that count is newer than the
+      // action and may be larger; undo does not overwrite it.
+      const current = await client.readScale(ref, context);
+      if (current !== 0) {
+        throw new ActuatorApiError(`${ref.kind} ${ref.namespace}/${ref.name} is at ${current} replicas, not the 0 the action left: it was scaled since, so undo does not set it back to ${wanted}`);
+      }
       const replicas = await client.patchScale(ref, wanted, context);
       return { object: ref, replicas, changed: true };
     },
