@@ -60,6 +60,29 @@ describe("pattern anchors", () => {
     expect(matchPattern(pod([]), { metadata: { labels: { "ap*": "web" } } }).outcome).toBe("pass");
   });
 
+  // Kyverno's validateMap checks the non-anchor keys in getSortedNestedAnchorResource order: keys whose
+  // value holds an anchor (and global anchors) first, in reverse key order, then the others in key order.
+  // The first key that fails decides whether the rule fails or is skipped.
+  it("checks keys holding anchors before plain keys, so a global anchor that skips wins over a plain failure", () => {
+    const pattern = { metadata: { labels: { team: "?*" } }, spec: { containers: [{ "<(image)": "nginx*", imagePullPolicy: "Always" }] } };
+    // No team label (a failure) and a redis container (the global anchor skips): spec comes first.
+    expect(matchPattern(pod([{ image: "redis" }]), pattern).outcome).toBe("skip");
+    expect(matchPattern(pod([{ image: "nginx", imagePullPolicy: "Always" }]), pattern).outcome).toBe("fail");
+  });
+
+  it("checks keys holding anchors in reverse key order, after the anchors of the map itself", () => {
+    // "a" fails plainly inside a conditional element that applies; "b" holds a global anchor that fails.
+    const pattern = {
+      a: [{ "(name)": "x", value: "1" }],
+      b: { "<(kind)": "Special" },
+    };
+    const resource = { a: [{ name: "x", value: "2" }], b: { kind: "Ordinary" } };
+    expect(matchPattern(resource, pattern).outcome).toBe("skip");
+    // A global anchor key of the same map is one of the keys holding anchors: "z" (reverse order) goes first.
+    const globalFirst = { "<(a)": "yes", z: [{ "(name)": "x", value: "1" }] };
+    expect(matchPattern({ a: "no", z: [{ name: "x", value: "2" }] }, globalFirst).outcome).toBe("fail");
+  });
+
   it("a structure mismatch fails", () => {
     expect(matchPattern(pod([]), { spec: { containers: { name: "x" } } }).outcome).toBe("fail");
   });

@@ -47,8 +47,9 @@ interface PlannedKey extends ParsedKey {
 }
 
 /**
- * How a pattern map is checked: anchored keys (condition, existence, negation) first, then global
- * anchors, then nested maps / anchored subtrees, then plain values — each group in key order.
+ * How a pattern map is checked, in Kyverno's validateMap order: the condition, existence and negation
+ * anchors in key order; then (getSortedNestedAnchorResource) the global anchors and the keys whose
+ * value holds an anchor, in reverse key order; then the other keys in key order.
  */
 interface MapPlan {
   /** Some key has a wildcard: the plan depends on the resource (see expandWildcardKeys). */
@@ -60,11 +61,22 @@ interface MapPlan {
 
 const mapPlans = new WeakMap<object, MapPlan>();
 
+/** Kyverno's hasNestedAnchors: a map with a condition, existence, equality, negation or global anchor key, at any depth. */
+function hasNestedAnchors(pattern: unknown): boolean {
+  if (Array.isArray(pattern)) return pattern.some(hasNestedAnchors);
+  if (!isMap(pattern)) return false;
+  for (const [key, value] of Object.entries(pattern)) {
+    const anchor = parsedKey(key).anchor;
+    if (anchor !== undefined && anchor !== "add") return true;
+    if (hasNestedAnchors(value)) return true;
+  }
+  return false;
+}
+
 function buildPlan(pattern: Record<string, unknown>): MapPlan {
   const anchored: PlannedKey[] = [];
-  const global: PlannedKey[] = [];
-  const nested: PlannedKey[] = [];
-  const plain: PlannedKey[] = [];
+  const front: PlannedKey[] = [];
+  const back: PlannedKey[] = [];
   let wildcard = false;
   for (const raw of Object.keys(pattern).sort()) {
     const parsed = parsedKey(raw);
@@ -72,11 +84,10 @@ function buildPlan(pattern: Record<string, unknown>): MapPlan {
     const entry: PlannedKey = { raw, key: parsed.key, ...(parsed.anchor ? { anchor: parsed.anchor } : {}), value: pattern[raw] };
     const anchor = parsed.anchor;
     if (anchor === "condition" || anchor === "existence" || anchor === "negation") anchored.push(entry);
-    else if (anchor === "global") global.push(entry);
-    else if (isMap(pattern[raw]) || containsAnchor(pattern[raw])) nested.push(entry);
-    else plain.push(entry);
+    else if (anchor === "global" || hasNestedAnchors(pattern[raw])) front.unshift(entry);
+    else back.push(entry);
   }
-  return { wildcard, order: [...anchored, ...global, ...nested, ...plain], tracked: anchored };
+  return { wildcard, order: [...anchored, ...front, ...back], tracked: anchored };
 }
 
 /** The plan of a pattern map, cached per map. INVARIANT: policy patterns are not mutated after loading. */
@@ -188,12 +199,6 @@ function trackAnchors(plan: MapPlan, resource: Record<string, unknown>, tracker:
     if (seen.get(raw) === true) continue;
     seen.set(raw, key in resource);
   }
-}
-
-function containsAnchor(pattern: unknown): boolean {
-  if (Array.isArray(pattern)) return pattern.some(containsAnchor);
-  if (!isMap(pattern)) return false;
-  return Object.entries(pattern).some(([k, v]) => parsedKey(k).anchor !== undefined || containsAnchor(v));
 }
 
 /** Replaces wildcard keys (`app.kubernetes.io/*`) by the resource keys they match. */
