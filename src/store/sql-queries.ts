@@ -242,21 +242,39 @@ export function docColumns(dialect: SqlDialect): string {
   return `collection, id, ${dialect.jsonText("value")} AS value, version, updated_at`;
 }
 
+/**
+ * Document collections and ids, and audit actors, actions and targets, come from outside (an
+ * entity key from event data, a token name): each NUL, lone surrogate and U+E000 in them is
+ * written as U+E000 and its code unit in 4 hex digits (`\u0000` → `\ue0000000`), which both
+ * stores hold, and read back as it was. One-to-one, so distinct keys stay distinct rows; text
+ * without those characters is stored as it is.
+ */
+const KEY_UNSAFE = /[\u0000\ud800-\udfff\ue000]/;
+const KEY_UNSAFE_ALL = /\u0000|\ue000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+export function encodeKey(value: string): string {
+  return KEY_UNSAFE.test(value) ? value.replace(KEY_UNSAFE_ALL, (unit) => `\ue000${unit.charCodeAt(0).toString(16).padStart(4, "0")}`) : value;
+}
+
+export function decodeKey(value: string): string {
+  return value.includes("\ue000") ? value.replace(/\ue000([0-9a-f]{4})/g, (_escape: string, hex: string) => String.fromCharCode(Number.parseInt(hex, 16))) : value;
+}
+
 export function toStoredDoc<T>(row: DocRowShape): StoredDoc<T> {
-  return { collection: row.collection, id: row.id, value: JSON.parse(row.value) as T, version: Number(row.version), updatedAt: row.updated_at };
+  return { collection: decodeKey(row.collection), id: decodeKey(row.id), value: JSON.parse(row.value) as T, version: Number(row.version), updatedAt: row.updated_at };
 }
 
 /** listDocs: ordered by id (byte order); `where` compares top-level JSON fields exactly (true ≠ 1, null matches an explicit null only). */
 export function docQuery(dialect: SqlDialect, tables: Tables, collection: string, query: DocQuery = {}): { sql: string; params: SqlValue[] } {
   const where = ["collection = ?"];
-  const params: SqlValue[] = [collection];
+  const params: SqlValue[] = [encodeKey(collection)];
   if (query.idPrefix !== undefined && query.idPrefix !== "") {
     where.push(`id >= ? AND ${dialect.startsWith("id")}`);
-    params.push(query.idPrefix, query.idPrefix);
+    params.push(encodeKey(query.idPrefix), encodeKey(query.idPrefix));
   }
   if (query.afterId !== undefined) {
     where.push("id > ?");
-    params.push(query.afterId);
+    params.push(encodeKey(query.afterId));
   }
   if (query.where !== undefined && Object.keys(query.where).length > 0) {
     for (const key of Object.keys(query.where)) {
@@ -294,9 +312,9 @@ export interface AuditRowShape {
 export function toAuditEntry(row: AuditRowShape): AuditEntry {
   return {
     at: row.at,
-    actor: row.actor,
-    action: row.action,
-    ...(row.target === null ? {} : { target: row.target }),
+    actor: decodeKey(row.actor),
+    action: decodeKey(row.action),
+    ...(row.target === null ? {} : { target: decodeKey(row.target) }),
     ...(row.detail === null ? {} : { detail: JSON.parse(row.detail) as Record<string, unknown> }),
   };
 }
@@ -307,7 +325,7 @@ export function auditRow(entry: AuditEntry, index: number): SqlValue[] {
   for (const key of ["actor", "action"] as const) {
     if (typeof entry[key] !== "string" || entry[key] === "") throw new VigilError("VIGIL_BAD_INPUT", `entries[${index}].${key} must be a non-empty string`, { field: `entries[${index}].${key}` });
   }
-  return [entry.at, atMs, entry.actor, entry.action, entry.target ?? null, entry.detail === undefined ? null : JSON.stringify(entry.detail)];
+  return [entry.at, atMs, encodeKey(entry.actor), encodeKey(entry.action), entry.target === undefined ? null : encodeKey(entry.target), entry.detail === undefined ? null : JSON.stringify(entry.detail)];
 }
 
 /** listAudit: oldest first; `since` inclusive (as an instant). */
@@ -316,7 +334,7 @@ export function auditQuery(tables: Tables, query: { readonly limit?: number; rea
   const params: SqlValue[] = [];
   if (query.actor !== undefined) {
     where.push("actor = ?");
-    params.push(query.actor);
+    params.push(encodeKey(query.actor));
   }
   if (query.since !== undefined) {
     where.push("at_ms >= ?");

@@ -7,7 +7,7 @@ import { compileMask } from "./mask.js";
 import { listPlaceholders } from "./sql-driver.js";
 import type { SqlDriver, SqlExecutor, SqlValue } from "./sql-driver.js";
 import {
-  auditQuery, auditRow, checkCanonical, checkEvents, checkLimit, columnText, decisionColumns, decisionQuery, docColumns, docJson, docQuery, eventColumns, eventKey,
+  auditQuery, auditRow, checkCanonical, checkEvents, checkLimit, columnText, decisionColumns, decisionQuery, docColumns, docJson, docQuery, encodeKey, eventColumns, eventKey,
   prepareDecisions, tablesOf, toAuditEntry, toDecision, toRecordRow, toStoredDoc, toStoredEvent,
 } from "./sql-queries.js";
 import type { AuditRowShape, DecisionRowShape, DocRowShape, EventRowShape, Tables } from "./sql-queries.js";
@@ -249,7 +249,7 @@ export class SqlStorage implements Storage {
 
   async getDoc<T>(collection: string, id: string): Promise<StoredDoc<T> | undefined> {
     return this.guard("getDoc", async () => {
-      const rows = await this.driver.all<DocRowShape>(`SELECT ${docColumns(this.driver.dialect)} FROM ${this.tables.docs} WHERE collection = ? AND id = ?`, [collection, id]);
+      const rows = await this.driver.all<DocRowShape>(`SELECT ${docColumns(this.driver.dialect)} FROM ${this.tables.docs} WHERE collection = ? AND id = ?`, [encodeKey(collection), encodeKey(id)]);
       return rows[0] === undefined ? undefined : this.toDoc<T>(rows[0]);
     });
   }
@@ -261,8 +261,11 @@ export class SqlStorage implements Storage {
       const byId = new Map<string, StoredDoc<T>>();
       for (let index = 0; index < unique.length; index += IN_CHUNK) {
         const chunk = unique.slice(index, index + IN_CHUNK);
-        const rows = await this.driver.all<DocRowShape>(`SELECT ${docColumns(this.driver.dialect)} FROM ${this.tables.docs} WHERE collection = ? AND id IN (${listPlaceholders(chunk.length)})`, [collection, ...chunk]);
-        for (const row of rows) byId.set(row.id, this.toDoc<T>(row));
+        const rows = await this.driver.all<DocRowShape>(`SELECT ${docColumns(this.driver.dialect)} FROM ${this.tables.docs} WHERE collection = ? AND id IN (${listPlaceholders(chunk.length)})`, [encodeKey(collection), ...chunk.map(encodeKey)]);
+        for (const row of rows) {
+          const doc = this.toDoc<T>(row);
+          byId.set(doc.id, doc);
+        }
       }
       return unique.flatMap((id) => byId.get(id) ?? []);
     });
@@ -274,27 +277,27 @@ export class SqlStorage implements Storage {
       const encode = this.driver.dialect.encodeJson;
       const prepared = docs.map((doc) => {
         const json = docJson(doc.value, doc.collection, doc.id);
-        return { ...doc, json: encode === undefined ? json : encode(json) };
+        return { ...doc, json: encode === undefined ? json : encode(json), key: [encodeKey(doc.collection), encodeKey(doc.id)] as const };
       });
       const keys = new Set(prepared.map((doc) => `${doc.collection}\u0000${doc.id}`));
       const simple = keys.size === prepared.length && prepared.every((doc) => doc.expectVersion === undefined);
       const upsert = `ON CONFLICT (collection, id) DO UPDATE SET value = excluded.value, version = ${this.tables.docs}.version + 1, updated_at = excluded.updated_at`;
       await this.driver.transaction(async (tx) => {
         if (simple) {
-          await tx.insertMany(this.tables.docs, ["collection", "id", "value", "version", "updated_at"], prepared.map((doc) => [doc.collection, doc.id, doc.json, 1, at]), upsert);
+          await tx.insertMany(this.tables.docs, ["collection", "id", "value", "version", "updated_at"], prepared.map((doc) => [...doc.key, doc.json, 1, at]), upsert);
           return;
         }
         for (const doc of prepared) {
-          const params: SqlValue[] = [doc.collection, doc.id, doc.json, 1, at];
+          const params: SqlValue[] = [...doc.key, doc.json, 1, at];
           if (doc.expectVersion === undefined) {
             await tx.insertMany(this.tables.docs, ["collection", "id", "value", "version", "updated_at"], [params], upsert);
             continue;
           }
           const changed = doc.expectVersion === 0
             ? (await tx.insertMany<{ id: string }>(this.tables.docs, ["collection", "id", "value", "version", "updated_at"], [params], "ON CONFLICT (collection, id) DO NOTHING RETURNING id")).length
-            : await tx.run(`UPDATE ${this.tables.docs} SET value = ?, version = version + 1, updated_at = ? WHERE collection = ? AND id = ? AND version = ?`, [doc.json, at, doc.collection, doc.id, doc.expectVersion]);
+            : await tx.run(`UPDATE ${this.tables.docs} SET value = ?, version = version + 1, updated_at = ? WHERE collection = ? AND id = ? AND version = ?`, [doc.json, at, ...doc.key, doc.expectVersion]);
           if (changed === 0) {
-            const current = await tx.all<{ version: number | string }>(`SELECT version FROM ${this.tables.docs} WHERE collection = ? AND id = ?`, [doc.collection, doc.id]);
+            const current = await tx.all<{ version: number | string }>(`SELECT version FROM ${this.tables.docs} WHERE collection = ? AND id = ?`, [...doc.key]);
             const actual = current[0] === undefined ? "it does not exist" : `it is at version ${Number(current[0].version)}`;
             throw new VigilError("VIGIL_CONFLICT", `document ${doc.collection}/${doc.id}: expected version ${doc.expectVersion} but ${actual}; re-read it and retry (no document in this batch was written)`, { field: "expectVersion" });
           }
@@ -304,7 +307,7 @@ export class SqlStorage implements Storage {
   }
 
   async deleteDoc(collection: string, id: string): Promise<boolean> {
-    return this.guard("deleteDoc", async () => (await this.driver.run(`DELETE FROM ${this.tables.docs} WHERE collection = ? AND id = ?`, [collection, id])) > 0);
+    return this.guard("deleteDoc", async () => (await this.driver.run(`DELETE FROM ${this.tables.docs} WHERE collection = ? AND id = ?`, [encodeKey(collection), encodeKey(id)])) > 0);
   }
 
   async listDocs<T>(collection: string, query?: DocQuery): Promise<StoredDoc<T>[]> {

@@ -173,6 +173,26 @@ export function storageContract(name: string, createHarness: () => Promise<Stora
         expect((await current.listDocs("feedback"))[0]?.value).toEqual({ ...value, why: "c\u0000" });
       });
 
+      it("keeps document ids and collections a text column cannot hold (NUL, lone surrogates) apart and reads them back as they are", async () => {
+        // An entity key comes from event data: with a NUL, PostgreSQL failed the batch; "u\ud800" and "u\udfff" were one row there, and read back as "u\ufffd" on both stores.
+        const ids = ["u\u0000a", "u\ud800", "u\udfff", "u\ue000d800", "u\ue000", "u\u{1F600}", "u-plain"];
+        await current.putDocs(ids.map((id, index) => ({ collection: "entities", id, value: { index } })), "t");
+        await current.putDocs([{ collection: "c\u0000", id: "x", value: 1 }], "t");
+        for (const [index, id] of ids.entries()) expect(await current.getDoc("entities", id)).toMatchObject({ id, value: { index } });
+        expect((await current.getDocs("entities", [...ids].reverse())).map((doc) => doc.id)).toEqual([...ids].reverse());
+        const listed = (await current.listDocs("entities")).map((doc) => doc.id);
+        expect([...listed].sort()).toEqual([...ids].sort());
+        const page = await current.listDocs("entities", { afterId: listed[2]!, limit: 2 });
+        expect(page.map((doc) => doc.id)).toEqual(listed.slice(3, 5));
+        expect((await current.listDocs("entities", { idPrefix: "u\u0000" })).map((doc) => doc.id)).toEqual(["u\u0000a"]);
+        expect((await current.getDoc("c\u0000", "x"))?.collection).toBe("c\u0000");
+        await current.putDocs([{ collection: "entities", id: "u\ud800", value: { index: 9 }, expectVersion: 1 }], "t2");
+        expect(await current.getDoc("entities", "u\ud800")).toMatchObject({ value: { index: 9 }, version: 2 });
+        expect(await current.getDoc("entities", "u\udfff")).toMatchObject({ value: { index: 2 }, version: 1 });
+        expect(await current.deleteDoc("entities", "u\u0000a")).toBe(true);
+        expect(await current.getDoc("entities", "u\u0000a")).toBeUndefined();
+      });
+
       it("gets several documents in the order asked, skipping missing ones", async () => {
         await current.putDocs(["a", "b", "c"].map((id) => ({ collection: "baselines", id, value: { id } })), "t");
         expect((await current.getDocs("baselines", ["c", "missing", "a", "c"])).map((doc) => doc.id)).toEqual(["c", "a"]);
@@ -260,6 +280,12 @@ export function storageContract(name: string, createHarness: () => Promise<Stora
         // 12:00+01:00 is 11:00Z: `since` compares instants.
         expect((await current.listAudit({ since: "2024-01-01T10:30:00Z" })).map((entry) => entry.action)).toEqual(["killswitch.on", "exception.create"]);
         expect((await current.listAudit({ limit: 1 })).map((entry) => entry.action)).toEqual(["review.approve"]);
+      });
+
+      it("stores actor, action and target a text column cannot hold as they are (NUL, lone surrogates)", async () => {
+        const entry = { at: "2024-01-01T10:00:00Z", actor: "token:a\u0000b", action: "review.approve\ud800", target: "review/\udc00" };
+        await current.appendAudit([entry]);
+        expect(await current.listAudit({ actor: "token:a\u0000b" })).toEqual([entry]);
       });
 
       it("rejects an entry without a valid time or actor", async () => {
