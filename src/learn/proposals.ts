@@ -78,7 +78,7 @@ export interface MineOptions {
   readonly minOverrides?: number;
   /** Times the same exception scope was created before it is proposed as a policy exception (default 2). */
   readonly minExceptions?: number;
-  /** Recorded decisions of a policy read for evidence (default 5000, newest). */
+  /** Recorded decisions of a policy read for evidence (default 5000, newest); confirmed violations are read whatever their age. */
   readonly maxDecisions?: number;
   /** Overrides and feedback by these actors (globs) are not mined: Vigil's own (default `vigil:*`, as the learner). */
   readonly ignoreActors?: readonly string[];
@@ -170,6 +170,20 @@ export async function mineProposals(options: MineOptions): Promise<Proposal[]> {
     return list;
   };
 
+  // Confirmed violations are never exempted, however old: the ones outside the decisions read for evidence are read by id (once per run).
+  let confirmedDecisions: Decision[] | undefined;
+  const confirmedOutside = async (window: readonly Decision[]): Promise<Decision[]> => {
+    if (confirmedDecisions === undefined) {
+      confirmedDecisions = [];
+      for (const id of confirmed) {
+        const decision = await storage.getDecision(id);
+        if (decision !== undefined) confirmedDecisions.push(decision);
+      }
+    }
+    const read = new Set(window.map((d) => d.id));
+    return confirmedDecisions.filter((d) => !read.has(d.id));
+  };
+
   for (const [name, list] of byPolicy) {
     const policy = policySet.get(name);
     if (policy === undefined || policy.meta.language !== "vigil") continue;
@@ -183,7 +197,8 @@ export async function mineProposals(options: MineOptions): Promise<Proposal[]> {
     }
     for (const [rule, overridden] of byRule) {
       if (overridden.length < minOverrides) continue;
-      const others = decisions.filter((d) => !overriddenIds.has(d.id) && d.findings.some((f) => f.policy === name && f.rule === rule && f.effect === "violation"));
+      const violates = (d: Decision): boolean => !overriddenIds.has(d.id) && d.findings.some((f) => f.policy === name && f.rule === rule && f.effect === "violation");
+      const others = [...decisions, ...(await confirmedOutside(decisions))].filter(violates);
       const condition = bestCondition({ overridden: overridden.map((decision) => ({ decision, refs: [], reasons: [] })), others: others.map((decision) => ({ decision, confirmed: confirmed.has(decision.id) })) });
       if (condition === undefined) continue;
       const used = list.filter((o) => overridden.some((d) => d.id === o.decisionId));

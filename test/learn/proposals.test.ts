@@ -89,6 +89,15 @@ describe("proposals from repeated overrides", () => {
     expect(await mineProposals({ storage: h.store.storage, clock: h.clock, policySet: h.set, paths: [h.dir] })).toHaveLength(1);
   });
 
+  it("a confirmed violation older than the decisions read for evidence still blocks every condition it shares", async () => {
+    const twin = await h.record({ bucket: "site-x", acl: "public-read", owner: "web", website: true }, { subject: "bucket/site-x" });
+    await recordFeedback({ storage: h.store.storage, clock: h.clock }, { decisionId: twin.id, label: "incident" }, approvers[2] as never);
+    await overrideWebsites(3);
+    await h.record({ bucket: "logs", acl: "public-read", owner: "ops" }, { subject: "bucket/logs" });
+    // Only the newest 4 decisions are read: the incident is older.
+    expect(await mineProposals({ storage: h.store.storage, clock: h.clock, policySet: h.set, paths: [h.dir], maxDecisions: 4 })).toEqual([]);
+  });
+
   it("overrides still waiting for the two-person rule's second approver are not mined: they never applied", async () => {
     const review = createReviewService({ storage: h.store.storage, clock: h.clock, executor: createExecutor({ storage: h.store.storage, clock: h.clock, actuators: [] }), policy: (n) => h.set.get(n), twoPersonRule: {} });
     const ids: string[] = [];
