@@ -372,6 +372,20 @@ describe("kubernetes actuators", () => {
     expect(api.objects.get("Deployment/shop/web")?.metadata.labels).toEqual({ app: "web", tier: "frontend" });
   });
 
+  it("undo restores only the labels still as the action set them: one changed since keeps its new value", async () => {
+    const plan = testPlan("kubernetes.label", { kind: "Deployment", namespace: "shop", name: "web", labels: { "vigil.dev/quarantine": "true", tier: "isolated", app: null } });
+    const applied = await label.apply(plan, { dryRun: false });
+    // Since the action: a person moved the tier on, and a deploy put an app label back.
+    const labels = api.objects.get("Deployment/shop/web")!.metadata.labels!;
+    labels["tier"] = "backend";
+    labels["app"] = "web-v2";
+    const undone = await label.undo(plan, applied);
+    expect(undone.status).toBe("undone");
+    expect(server.mutatingRequests().at(-1)?.json()).toEqual({ metadata: { labels: { "vigil.dev/quarantine": null } } });
+    expect(api.objects.get("Deployment/shop/web")?.metadata.labels).toEqual({ tier: "backend", app: "web-v2" });
+    expect(undone.output).toMatchObject({ restored: { "vigil.dev/quarantine": null }, changedSince: { tier: "backend", app: "web-v2" } });
+  });
+
   it("annotates a cluster-scoped Namespace without a namespace param, and undo removes the annotation", async () => {
     const plan = testPlan("kubernetes.annotate", { kind: "Namespace", name: "shop", annotations: { "vigil.dev/frozen-by": "dec-0001" } });
     const applied = await annotate.apply(plan, { dryRun: false });

@@ -36,7 +36,7 @@ export const kubernetesLabelSpec: ActionKindSpec = {
   summary: "Set or remove labels on an object (merge patch of metadata.labels), e.g. a quarantine label.",
   params: metadataParams("labels"),
   reversible: true,
-  undo: "restores each changed label to its previous value, removing the ones that did not exist",
+  undo: "restores each changed label to its previous value, removing the ones that did not exist; a label changed since the action keeps its newer value",
   dryRun: "reads the object and lists the label changes it would make",
 };
 
@@ -46,7 +46,7 @@ export const kubernetesAnnotateSpec: ActionKindSpec = {
   summary: "Set or remove annotations on an object (merge patch of metadata.annotations).",
   params: metadataParams("annotations"),
   reversible: true,
-  undo: "restores each changed annotation to its previous value, removing the ones that did not exist",
+  undo: "restores each changed annotation to its previous value, removing the ones that did not exist; an annotation changed since the action keeps its newer value",
   dryRun: "reads the object and lists the annotation changes it would make",
 };
 
@@ -104,7 +104,7 @@ function metadataActuator(spec: ActionKindSpec, field: "labels" | "annotations",
       const { previous, changed } = changes(current, read.stringMap(plan.params, field));
       if (Object.keys(changed).length === 0) return { output: { object: ref, changed: {} }, undo: { ...ref, previous: {} } };
       const after = await client.patchMetadata(ref, field, changed, context);
-      return { output: { object: ref, changed, [field]: after[field] }, undo: { ...ref, previous } };
+      return { output: { object: ref, changed, [field]: after[field] }, undo: { ...ref, previous, set: changed } };
     },
     async revert(_plan, undo, context) {
       const ref: ObjectRef = {
@@ -114,8 +114,21 @@ function metadataActuator(spec: ActionKindSpec, field: "labels" | "annotations",
       };
       const previous = (undo["previous"] ?? {}) as Record<string, string | null>;
       if (Object.keys(previous).length === 0) return { object: ref, restored: {} };
-      const after = await client.patchMetadata(ref, field, previous, context);
-      return { object: ref, restored: previous, [field]: after[field] };
+      // Only the keys still as the action set them go back: a value changed since (by a person, a
+      // deploy) is newer than the action and stays. Undo data without `set` restores every key.
+      const set = undo["set"] as Record<string, string | null> | undefined;
+      const restore: Record<string, string | null> = {};
+      const changedSince: Record<string, string | null> = {};
+      const current = set === undefined ? undefined : (await client.readMetadata(ref, context))[field];
+      for (const [key, value] of Object.entries(previous)) {
+        const now = current?.[key] ?? null;
+        if (set !== undefined && current !== undefined && now !== (set[key] ?? null)) changedSince[key] = now;
+        else restore[key] = value;
+      }
+      const since = Object.keys(changedSince).length > 0 ? { changedSince } : {};
+      if (Object.keys(restore).length === 0) return { object: ref, restored: {}, ...since };
+      const after = await client.patchMetadata(ref, field, restore, context);
+      return { object: ref, restored: restore, ...since, [field]: after[field] };
     },
   });
 }
