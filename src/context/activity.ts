@@ -182,6 +182,23 @@ export function seenAdd(holder: ActivityHolder, layout: ActivityLayout, dimensio
   writeU32(block, base, total);
 }
 
+/**
+ * The most times a value missing from a dimension's set can have been seen: 0 while the set is not
+ * full (nothing was ever evicted, so a missing value is new), else the smallest count held
+ * (space-saving's bound: a value seen more often than that would still be in the set).
+ */
+export function seenMissingBound(holder: ActivityHolder | undefined, layout: ActivityLayout, dimension: SeenDimension): number {
+  if (!holder || holder.actOffset < 0) return 0;
+  const base = holder.actOffset + layout.offsets[dimension];
+  let minimum = Number.POSITIVE_INFINITY;
+  for (let slot = 0; slot < layout.sizes[dimension]; slot++) {
+    const count = holder.block[base + 2 + slot * SLOT_WIDTH + 2] ?? 0;
+    if (count === 0) return 0;
+    if (count < minimum) minimum = count;
+  }
+  return minimum;
+}
+
 /** Distinct values currently held for a dimension. */
 export function seenDistinct(holder: ActivityHolder | undefined, layout: ActivityLayout, dimension: SeenDimension): number {
   if (!holder || holder.actOffset < 0) return 0;

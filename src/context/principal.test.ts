@@ -174,6 +174,30 @@ describe("rare / first-seen detector", () => {
     expect(again.score).toBe(0);
   });
 
+  it("a service pushed out of the principal's top-12 is not called never seen (a CI role using 14 services)", async () => {
+    const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(start) });
+    const arn = "arn:aws:sts::101010101111:assumed-role/Deploy/ci";
+    const services = ["s3", "sts", "ecr", "ecs", "logs", "cloudformation", "iam", "ec2", "lambda", "ssm", "kms", "secretsmanager", "dynamodb", "sns"].map((name) => `${name}.amazonaws.com`);
+    const callTo = (service: string, index: number): Event => ({ ...apiCall(arn, start + index * 60_000, "us-east-1"), data: { ...(apiCall(arn, start + index * 60_000, "us-east-1").data as object), eventSource: service } });
+    let index = 0;
+    for (let round = 0; round < 30; round++) for (const service of services) await learn(stage, [callTo(service, index++)]);
+    let missing = 0;
+    for (const service of services) {
+      const rare = (await stage.build(callTo(service, index))).signals["rare"]!;
+      const seen = (rare.values?.["seen"] as Record<string, { count: number; atMost?: number }>)["service"]!;
+      if (seen.count > 0) continue;
+      missing++;
+      // Called 30 times: the set keeps 12 values, so this one was evicted, not never seen.
+      expect(seen.atMost).toBeGreaterThan(0);
+      expect(rare.factors[0]?.detail).not.toContain("never seen");
+      expect(rare.factors[0]?.detail).toContain(`${service} is not among the 12 service values kept for this principal: new, or seen at most ${seen.atMost} time(s)`);
+    }
+    expect(missing).toBe(2);
+    // A value never seen by a principal whose set has evictions is described the same way (it cannot be told apart).
+    const fresh = (await stage.build(callTo("bedrock.amazonaws.com", index))).signals["rare"]!;
+    expect(fresh.factors[0]?.detail).toContain("bedrock.amazonaws.com is not among the 12 service values kept");
+  });
+
   it("a brand-new principal's first event is not suspicious, and peers' knowledge discounts", async () => {
     const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(start) });
     const fresh = (await stage.build(apiCall("arn:aws:iam::1:user/fresh", start, "eu-west-1"))).signals["rare"]!;

@@ -1,5 +1,5 @@
 import type { Factor, Signal } from "../../core/entity.js";
-import { seenLookup, seenTotal, type ActivityHolder, type ActivityLayout } from "../activity.js";
+import { seenLookup, seenMissingBound, seenTotal, type ActivityHolder, type ActivityLayout } from "../activity.js";
 import { fnv1a32 } from "../hash.js";
 import { seenDimensions, type RareSettings, type SeenDimension } from "../settings.js";
 import { round } from "../series.js";
@@ -41,14 +41,18 @@ export function detectRare(input: RareInput, settings: RareSettings): Signal {
     const confidence = clamp01(observations / settings.fullConfidenceObservations);
     confidenceSum += confidence;
     const share = entry && observations > 0 ? entry.count / observations : 0;
-    seen[dimension] = entry ? { value, count: entry.count, share: round(share), firstSeen: isoFromMinutes(entry.firstSeenMinutes) } : { value, count: 0, share: 0 };
+    // A value missing from a full set may have been evicted: then it is new, or was seen at most `bound` times.
+    const bound = entry ? 0 : seenMissingBound(input.own, input.layout, dimension);
+    seen[dimension] = entry ? { value, count: entry.count, share: round(share), firstSeen: isoFromMinutes(entry.firstSeenMinutes) } : { value, count: 0, share: 0, ...(bound > 0 ? { atMost: bound } : {}) };
     let contribution = 0;
     let detail = "";
     if (!entry) {
       if (observations === 0) continue;
       firstSeen.push(dimension);
       contribution = settings.weights[dimension] * confidence;
-      detail = `${dimension} ${value} never seen for this principal (${observations} earlier observations)`;
+      detail = bound > 0
+        ? `${dimension} ${value} is not among the ${input.layout.sizes[dimension]} ${dimension} values kept for this principal: new, or seen at most ${bound} time(s) in ${observations} observations`
+        : `${dimension} ${value} never seen for this principal (${observations} earlier observations)`;
     } else if (share < settings.rareShare) {
       rare.push(dimension);
       contribution = settings.weights[dimension] * 0.5 * (1 - share / settings.rareShare) * confidence;
