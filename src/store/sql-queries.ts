@@ -30,27 +30,35 @@ export interface PreparedDecision extends CanonicalDecision {
  * Text columns hold UTF-8, which has no lone surrogates, and PostgreSQL's text holds no NUL: a
  * lone surrogate is stored as U+FFFD (or invalid bytes) and reads back as another string, a NUL
  * fails on PostgreSQL only. Keys (decision id, event source/id/type) that hold one are refused;
- * the decision's other indexed columns (event id and type, subject, policy) store `columnText` of
- * the value and are queried the same way (the hashed body keeps the exact value).
+ * other text columns that take outside text (a decision's event id and type, subject and
+ * policies; document collections and ids; audit actors, actions and targets) store
+ * `encodeKey` of it and are queried the same way (the hashed body keeps the exact value).
  */
-const COLUMN_UNSAFE = /[\u0000\ud800-\udfff]/;
-const LONE_SURROGATE_OR_NUL = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const LONE_SURROGATE_OR_NUL = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /** What a text column cannot hold in `value` ("a NUL character", "a lone surrogate U+D800"), or undefined. */
 export function columnTextProblem(value: string): string | undefined {
-  if (!COLUMN_UNSAFE.test(value)) return undefined;
-  const match = new RegExp(LONE_SURROGATE_OR_NUL.source).exec(value);
+  if (!KEY_UNSAFE.test(value)) return undefined;
+  const match = LONE_SURROGATE_OR_NUL.exec(value);
   if (match === null) return undefined;
   return match[0] === "\u0000" ? "a NUL character (U+0000)" : `a lone surrogate (U+${match[0].charCodeAt(0).toString(16).toUpperCase()})`;
 }
 
 /**
- * `value` with each NUL and lone surrogate written as U+FFFD and its code unit in 4 hex digits
- * (`\ud800` → `\ufffdd800`): what an indexed (not hashed) column stores and is queried by. Two
- * values that differ there stay apart, and text without them is stored as it is.
+ * Each NUL, lone surrogate and U+E000 written as U+E000 and its code unit in 4 hex digits
+ * (`\u0000` → `\ue0000000`), which both stores hold; `decodeKey` reads it back as it was.
+ * One-to-one, so distinct values stay distinct rows; text without those characters is stored
+ * as it is.
  */
-export function columnText(value: string): string {
-  return COLUMN_UNSAFE.test(value) ? value.replace(LONE_SURROGATE_OR_NUL, (unit) => `\ufffd${unit.charCodeAt(0).toString(16).padStart(4, "0")}`) : value;
+const KEY_UNSAFE = /[\u0000\ud800-\udfff\ue000]/;
+const KEY_UNSAFE_ALL = /\u0000|\ue000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+export function encodeKey(value: string): string {
+  return KEY_UNSAFE.test(value) ? value.replace(KEY_UNSAFE_ALL, (unit) => `\ue000${unit.charCodeAt(0).toString(16).padStart(4, "0")}`) : value;
+}
+
+export function decodeKey(value: string): string {
+  return value.includes("\ue000") ? value.replace(/\ue000([0-9a-f]{4})/g, (_escape: string, hex: string) => String.fromCharCode(Number.parseInt(hex, 16))) : value;
 }
 
 function checkKeyText(value: string, field: string, what: string, code: "VIGIL_BAD_INPUT" | "VIGIL_BAD_EVENT"): void {
@@ -170,15 +178,15 @@ export function decisionQuery(tables: Tables, query: DecisionQuery): { sql: stri
   }
   if (query.eventId !== undefined) {
     where.push("d.event_id = ?");
-    params.push(columnText(query.eventId));
+    params.push(encodeKey(query.eventId));
   }
   if (query.subject !== undefined) {
     where.push("d.subject = ?");
-    params.push(columnText(query.subject));
+    params.push(encodeKey(query.subject));
   }
   if (query.policy !== undefined) {
     where.push(`EXISTS (SELECT 1 FROM ${tables.policies} p WHERE p.policy = ? AND p.seq = d.seq)`);
-    params.push(columnText(query.policy));
+    params.push(encodeKey(query.policy));
   }
   if (query.since !== undefined) {
     where.push("d.time_ms >= ?");
@@ -240,24 +248,6 @@ export interface DocRowShape {
 
 export function docColumns(dialect: SqlDialect): string {
   return `collection, id, ${dialect.jsonText("value")} AS value, version, updated_at`;
-}
-
-/**
- * Document collections and ids, and audit actors, actions and targets, come from outside (an
- * entity key from event data, a token name): each NUL, lone surrogate and U+E000 in them is
- * written as U+E000 and its code unit in 4 hex digits (`\u0000` → `\ue0000000`), which both
- * stores hold, and read back as it was. One-to-one, so distinct keys stay distinct rows; text
- * without those characters is stored as it is.
- */
-const KEY_UNSAFE = /[\u0000\ud800-\udfff\ue000]/;
-const KEY_UNSAFE_ALL = /\u0000|\ue000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-
-export function encodeKey(value: string): string {
-  return KEY_UNSAFE.test(value) ? value.replace(KEY_UNSAFE_ALL, (unit) => `\ue000${unit.charCodeAt(0).toString(16).padStart(4, "0")}`) : value;
-}
-
-export function decodeKey(value: string): string {
-  return value.includes("\ue000") ? value.replace(/\ue000([0-9a-f]{4})/g, (_escape: string, hex: string) => String.fromCharCode(Number.parseInt(hex, 16))) : value;
 }
 
 export function toStoredDoc<T>(row: DocRowShape): StoredDoc<T> {

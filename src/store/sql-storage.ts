@@ -7,7 +7,7 @@ import { compileMask } from "./mask.js";
 import { listPlaceholders } from "./sql-driver.js";
 import type { SqlDriver, SqlExecutor, SqlValue } from "./sql-driver.js";
 import {
-  auditQuery, auditRow, checkCanonical, checkEvents, checkLimit, columnText, decisionColumns, decisionQuery, docColumns, docJson, docQuery, encodeKey, eventColumns, eventKey,
+  auditQuery, auditRow, checkCanonical, checkEvents, checkLimit, decisionColumns, decisionQuery, docColumns, docJson, docQuery, encodeKey, eventColumns, eventKey,
   prepareDecisions, tablesOf, toAuditEntry, toDecision, toRecordRow, toStoredDoc, toStoredEvent,
 } from "./sql-queries.js";
 import type { AuditRowShape, DecisionRowShape, DocRowShape, EventRowShape, Tables } from "./sql-queries.js";
@@ -200,11 +200,11 @@ export class SqlStorage implements Storage {
         const chained = chainRecords(head, prepared.map((entry) => ({ id: entry.id, body: entry.body })));
         await tx.insertMany(this.tables.decisions, ["seq", "id", "event_id", "event_type", "subject", "time_ms", "body", "prev_hash", "hash"], chained.map((row, index) => {
           const entry = prepared[index]!;
-          return [row.seq, row.id, columnText(entry.eventId), columnText(entry.eventType), entry.subject === undefined ? null : columnText(entry.subject), entry.timeMs, row.body, row.prevHash, row.hash];
+          return [row.seq, row.id, encodeKey(entry.eventId), encodeKey(entry.eventType), entry.subject === undefined ? null : encodeKey(entry.subject), entry.timeMs, row.body, row.prevHash, row.hash];
         }));
         const policyRows: SqlValue[][] = [];
         chained.forEach((row, index) => {
-          for (const policy of prepared[index]!.policies) policyRows.push([columnText(policy), row.seq]);
+          for (const policy of prepared[index]!.policies) policyRows.push([encodeKey(policy), row.seq]);
         });
         if (policyRows.length > 0) await tx.insertMany(this.tables.policies, ["policy", "seq"], policyRows);
         const last = chained.at(-1)!;

@@ -102,11 +102,12 @@ export function decisionContract({ storage, reopen }: ContractContext): void {
 
     it("records a decision whose event id, type or subject holds a lone surrogate or NUL, finds it by them, and verifies", async () => {
       const odd = { ...makeDraft(1, { eventId: "e-\ud800\u0000", subject: "sub-\udfff" }), eventType: "t\u0000" };
-      await storage().appendDecisions([odd, makeDraft(2, { eventId: "e-\ud801", subject: "sub-\udffe" })]);
+      await storage().appendDecisions([odd, makeDraft(2, { eventId: "e-\ud801", subject: "sub-\udffe" }), makeDraft(3, { subject: "sub-\ue000dfff" })]);
+      expect(ids(await storage().listDecisions({ subject: "sub-\ue000dfff" }))).toEqual(["dec-000003"]);
       expect(ids(await storage().listDecisions({ eventId: "e-\ud800\u0000" }))).toEqual(["dec-000001"]);
       expect(ids(await storage().listDecisions({ subject: "sub-\udfff" }))).toEqual(["dec-000001"]);
       expect((await storage().getDecision("dec-000001"))?.subject).toBe("sub-\udfff");
-      expect(await verifyDecisionRecord(storage())).toMatchObject({ ok: true, checked: 2 });
+      expect(await verifyDecisionRecord(storage())).toMatchObject({ ok: true, checked: 3 });
     });
 
     it("refuses a draft whose time is not a timestamp with VIGIL_BAD_INPUT", async () => {
