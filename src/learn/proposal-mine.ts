@@ -60,8 +60,11 @@ function condition(expr: string, values: readonly Leaf[]): string {
 
 export interface MineInput {
   readonly overridden: readonly OverriddenDecision[];
-  /** The rule's other recorded violations (not overridden), with whether a person confirmed them. */
-  readonly others: readonly { readonly decision: Decision; readonly confirmed: boolean }[];
+  /**
+   * The rule's other violations (not overridden), with whether a person confirmed them: recorded
+   * decisions, and the policy's own test cases that expect the violation (confirmed: see `testViolations`).
+   */
+  readonly others: readonly { readonly decision: Pick<Decision, "input" | "subject">; readonly confirmed: boolean }[];
   /** Most distinct values a condition may list (default 3). */
   readonly maxValues?: number;
 }
@@ -77,7 +80,7 @@ export function bestCondition(input: MineInput): CandidateCondition | undefined 
   if (overridden.length === 0) return undefined;
   const leafSets = overridden.map((d) => leavesOf(d.input));
   type Leaves = Map<string, { path: string[]; value: Leaf }>;
-  const candidates: { when: string; describe: string; matches: (d: Decision, leaves: Leaves) => boolean; values: number; length: number }[] = [];
+  const candidates: { when: string; describe: string; matches: (d: Pick<Decision, "input" | "subject">, leaves: Leaves) => boolean; values: number; length: number }[] = [];
 
   const first = leafSets[0] as Map<string, { path: string[]; value: Leaf }>;
   for (const [key, leaf] of first) {
@@ -122,6 +125,31 @@ export function bestCondition(input: MineInput): CandidateCondition | undefined 
   if (best === undefined) return undefined;
   const { values: _values, length: _length, ...result } = best;
   return result;
+}
+
+/** An inline test case of a native policy, as far as mining reads it. */
+export interface TestCaseLike {
+  readonly input?: unknown;
+  readonly event?: Readonly<Record<string, unknown>>;
+  readonly expect: { readonly violations?: readonly string[]; readonly findings?: readonly { readonly effect: string; readonly rule?: string; readonly policy?: string }[] };
+}
+
+/**
+ * The policy's own test cases that expect a violation of `rule`, as the input and subject a
+ * condition is matched against. They are people's statements of what the rule must catch, so they
+ * count as confirmed violations: a condition meeting one would exempt what the policy is tested for
+ * (with no other violation recorded, the rule's own condition would otherwise score best).
+ */
+export function testViolations(tests: readonly TestCaseLike[], policy: string, rule: string): Pick<Decision, "input" | "subject">[] {
+  const out: Pick<Decision, "input" | "subject">[] = [];
+  for (const test of tests) {
+    const expected = (test.expect.violations ?? []).includes(rule)
+      || (test.expect.findings ?? []).some((f) => f.effect === "violation" && f.rule === rule && (f.policy === undefined || f.policy === policy));
+    if (!expected) continue;
+    const subject = test.event?.["subject"];
+    out.push({ input: test.input ?? test.event?.["data"] ?? {}, ...(typeof subject === "string" ? { subject } : {}) });
+  }
+  return out;
 }
 
 /** A glob over the event subject as a CEL condition (RE2 regex). */

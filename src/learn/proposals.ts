@@ -18,13 +18,14 @@ import type { Clock, Storage } from "../core/ports.js";
 import type { Override, PolicyException } from "../core/review.js";
 import { requireRole, type Actor } from "../act/actor.js";
 import { loadPolicyText } from "../policy/load.js";
+import { isNativePolicy } from "../policy/vigil/compile.js";
 import type { PolicySet } from "../policy/policy-set.js";
 import { runInlineTests } from "../policy/vigil/test-runner.js";
 import { EXCEPTIONS_COLLECTION, FEEDBACK_COLLECTION, OVERRIDES_COLLECTION } from "../review/context.js";
 import { nextId } from "../review/ids.js";
 import { ignoredActor, listAll } from "./observations.js";
 import { generateTests, replayEvidence, type ReplayEvidence } from "./proposal-evidence.js";
-import { bestCondition, exceptionCondition, exceptionScopeKey } from "./proposal-mine.js";
+import { bestCondition, exceptionCondition, exceptionScopeKey, testViolations } from "./proposal-mine.js";
 import { addToSpec, locatePolicy, renderItems } from "./proposal-yaml.js";
 import { unifiedDiff } from "./text-diff.js";
 import { defaultLearnerSettings } from "./types.js";
@@ -199,7 +200,8 @@ export async function mineProposals(options: MineOptions): Promise<Proposal[]> {
       if (overridden.length < minOverrides) continue;
       const violates = (d: Decision): boolean => !overriddenIds.has(d.id) && d.findings.some((f) => f.policy === name && f.rule === rule && f.effect === "violation");
       const others = [...decisions, ...(await confirmedOutside(decisions))].filter(violates);
-      const condition = bestCondition({ overridden: overridden.map((decision) => ({ decision, refs: [], reasons: [] })), others: others.map((decision) => ({ decision, confirmed: confirmed.has(decision.id) })) });
+      const tested = isNativePolicy(policy) ? testViolations(policy.spec.tests, name, rule).map((decision) => ({ decision, confirmed: true })) : [];
+      const condition = bestCondition({ overridden: overridden.map((decision) => ({ decision, refs: [], reasons: [] })), others: [...others.map((decision) => ({ decision, confirmed: confirmed.has(decision.id) })), ...tested] });
       if (condition === undefined) continue;
       const used = list.filter((o) => overridden.some((d) => d.id === o.decisionId));
       drafts.push({

@@ -89,6 +89,15 @@ describe("proposals from repeated overrides", () => {
     expect(await mineProposals({ storage: h.store.storage, clock: h.clock, policySet: h.set, paths: [h.dir] })).toHaveLength(1);
   });
 
+  it("never proposes a condition the policy's own test cases of the rule meet: that would switch the rule off", async () => {
+    // Only overridden violations were recorded: every candidate matches no other one, input.acl == "public-read" (the rule itself) included.
+    await overrideWebsites(3);
+    const [proposal] = await mineProposals({ storage: h.store.storage, clock: h.clock, policySet: h.set, paths: [h.dir] });
+    expect(proposal?.exception.when).not.toContain("input.acl");
+    expect(["input.owner == \"web\"", "input.website == true"]).toContain(proposal?.exception.when);
+    expect(proposal?.tests).toMatchObject({ failed: 0, failures: [] });
+  });
+
   it("a confirmed violation older than the decisions read for evidence still blocks every condition it shares", async () => {
     const twin = await h.record({ bucket: "site-x", acl: "public-read", owner: "web", website: true }, { subject: "bucket/site-x" });
     await recordFeedback({ storage: h.store.storage, clock: h.clock }, { decisionId: twin.id, label: "incident" }, approvers[2] as never);
