@@ -72,10 +72,30 @@ describe("aws actuators", () => {
     it("undo restores the recorded previous configuration", async () => {
       const plan = testPlan("aws.s3.block-public-access", { bucket: "partly-public" });
       const applied = await s3Block.apply(plan, { dryRun: false });
-      expect(applied.undo?.params).toEqual({ Bucket: "partly-public", previousConfiguration: RECORDED, changed: true });
+      expect(applied.undo?.params).toEqual({ Bucket: "partly-public", previousConfiguration: RECORDED, configuration: ALL_ON, changed: true });
       expect(buckets.get("partly-public")).toEqual(ALL_ON);
       await s3Block.undo(plan, applied);
       expect(buckets.get("partly-public")).toEqual(RECORDED);
+    });
+
+    it("undo after the configuration was changed since the action fails saying so and does not overwrite it", async () => {
+      const plan = testPlan("aws.s3.block-public-access", { bucket: "partly-public", restrictPublicBuckets: false, ignorePublicAcls: false });
+      buckets.set("partly-public", { BlockPublicAcls: false, IgnorePublicAcls: false, BlockPublicPolicy: false, RestrictPublicBuckets: false });
+      const applied = await s3Block.apply(plan, { dryRun: false });
+      expect(buckets.get("partly-public")).toEqual({ BlockPublicAcls: true, IgnorePublicAcls: false, BlockPublicPolicy: true, RestrictPublicBuckets: false });
+      // The security team turns on all four since; undoing the action must not open the bucket again.
+      buckets.set("partly-public", { ...ALL_ON });
+      const undone = await s3Block.undo(plan, applied);
+      expect(undone.status).toBe("failed");
+      expect(undone.error).toBe(
+        "aws.s3.block-public-access undo failed: bucket partly-public's public access block was changed since the action (IgnorePublicAcls, RestrictPublicBuckets differ from what it put): nothing was restored, so that change is not overwritten",
+      );
+      expect(buckets.get("partly-public")).toEqual(ALL_ON);
+      expect(s3.mutatingRequests()).toHaveLength(1);
+      // Deleted since: the same.
+      buckets.set("partly-public", null);
+      expect((await s3Block.undo(plan, applied)).error).toMatch(/has no public access block since the action/);
+      expect(buckets.get("partly-public")).toBeNull();
     });
 
     it("a bucket already blocked as wanted is left alone; undo changes nothing", async () => {
@@ -95,7 +115,7 @@ describe("aws actuators", () => {
       expect(applied.status).toBe("applied");
       expect(buckets.get("partly-public")).toEqual(ALL_ON);
       expect(applied.output).toMatchObject({ configuration: ALL_ON, previousConfiguration: RECORDED, changed: true });
-      await s3Block.undo(plan, applied);
+      expect(await s3Block.undo(plan, applied)).toMatchObject({ status: "undone" });
       expect(buckets.get("partly-public")).toEqual(RECORDED);
 
       // A bucket whose blocks are all on is left alone whatever flags are false.

@@ -20,7 +20,7 @@ export const awsS3BlockPublicAccessSpec: ActionKindSpec = {
     ...FLAGS.map((flag) => ({ name: flagParam(flag), type: "boolean" as const, required: false, default: true, description: `turn ${flag} on; false leaves it as it is (a block already on is never turned off)` })),
   ],
   reversible: true,
-  undo: "puts back the configuration read with GetPublicAccessBlock before the action, or deletes it (DeletePublicAccessBlock) when there was none",
+  undo: "puts back the configuration read with GetPublicAccessBlock before the action, or deletes it (DeletePublicAccessBlock) when there was none; a configuration changed since the action is not overwritten (the undo fails saying so)",
   dryRun: "reads the current configuration (GetPublicAccessBlock) and returns the one it would put",
 };
 
@@ -67,10 +67,10 @@ function s3Actuator(clients: AwsClients, runtime: ActuatorRuntime): Actuator {
   const wanted = (plan: ActionPlan, previous: PublicAccessBlockConfiguration | null): PublicAccessBlockConfiguration =>
     Object.fromEntries(FLAGS.map((flag) => [flag, read.boolean(plan.params, flagParam(flag), true) || previous?.[flag] === true])) as PublicAccessBlockConfiguration;
   /** The current configuration, or null when the bucket has none (NoSuchPublicAccessBlockConfiguration). */
-  const current = async (plan: ActionPlan, context: OperationContext): Promise<PublicAccessBlockConfiguration | null> => {
+  const current = async (bucket: ReturnType<typeof bucketOf>, context: OperationContext): Promise<PublicAccessBlockConfiguration | null> => {
     try {
       const sdk = await clients.sdk();
-      const answer = await sdk.s3.send(new sdk.S3.GetPublicAccessBlockCommand(bucketOf(plan)), sendOptions(clients, context));
+      const answer = await sdk.s3.send(new sdk.S3.GetPublicAccessBlockCommand(bucket), sendOptions(clients, context));
       return answer.PublicAccessBlockConfiguration ?? null;
     } catch (error) {
       if (awsErrorCode(error) === "NoSuchPublicAccessBlockConfiguration") return null;
@@ -85,11 +85,11 @@ function s3Actuator(clients: AwsClients, runtime: ActuatorRuntime): Actuator {
 
   return defineActuator(awsS3BlockPublicAccessSpec, runtime, {
     async preview(plan, context) {
-      const currentConfiguration = await current(plan, context);
+      const currentConfiguration = await current(bucketOf(plan), context);
       return { bucket: read.string(plan.params, "bucket"), currentConfiguration, wouldPut: wanted(plan, currentConfiguration) };
     },
     async apply(plan, context) {
-      const previous = await current(plan, context);
+      const previous = await current(bucketOf(plan), context);
       const configuration = wanted(plan, previous);
       const bucket = read.string(plan.params, "bucket");
       if (previous !== null && FLAGS.every((flag) => (previous[flag] ?? false) === configuration[flag])) {
@@ -98,13 +98,24 @@ function s3Actuator(clients: AwsClients, runtime: ActuatorRuntime): Actuator {
       const answer = await put(bucketOf(plan), configuration, context);
       return {
         output: { bucket, configuration, previousConfiguration: previous, changed: true, requestId: answer.$metadata.requestId ?? null },
-        undo: { ...bucketOf(plan), previousConfiguration: previous, changed: true },
+        undo: { ...bucketOf(plan), previousConfiguration: previous, configuration, changed: true },
       };
     },
     async revert(_plan, undo, context) {
       const bucket = { Bucket: String(undo["Bucket"]), ...(typeof undo["ExpectedBucketOwner"] === "string" ? { ExpectedBucketOwner: undo["ExpectedBucketOwner"] } : {}) };
       const previous = undo["previousConfiguration"] as PublicAccessBlockConfiguration | null;
       if (undo["changed"] === false) return { bucket: bucket.Bucket, restored: previous, changed: false, note: "the action changed nothing" };
+      // Changed since (by a person, another tool): that configuration is newer than the action and
+      // may block more; undo does not overwrite it. Undo data without `configuration` is not checked.
+      const left = undo["configuration"] as PublicAccessBlockConfiguration | undefined;
+      if (left !== undefined) {
+        const now = await current(bucket, context);
+        if (now === null) throw new ActuatorApiError(`bucket ${bucket.Bucket} has no public access block since the action (deleted since): nothing was restored, so that change is not overwritten`);
+        const differ = FLAGS.filter((flag) => (now[flag] ?? false) !== (left[flag] ?? false));
+        if (differ.length > 0) {
+          throw new ActuatorApiError(`bucket ${bucket.Bucket}'s public access block was changed since the action (${differ.join(", ")} differ from what it put): nothing was restored, so that change is not overwritten`);
+        }
+      }
       if (previous === null) {
         await awsCall("S3 DeletePublicAccessBlock", async () => {
           const sdk = await clients.sdk();
