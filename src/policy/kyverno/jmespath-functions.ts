@@ -104,6 +104,16 @@ function sum(args: readonly JsonValue[]): JsonValue {
   return acc;
 }
 
+/** Go's base64.StdEncoding.DecodeString: standard alphabet, padding required; newlines are skipped. */
+function base64Decode(text: string): string {
+  const compact = text.replace(/[\r\n]/g, "");
+  if (compact.length % 4 !== 0 || !/^[A-Za-z0-9+/]*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(compact)) {
+    const bad = compact.search(/[^A-Za-z0-9+/=]/);
+    throw new Error(`JMESPath function 'base64_decode': illegal base64 data${bad >= 0 ? ` at input byte ${bad}` : ""} (standard alphabet A-Z a-z 0-9 + /, padded with = to a multiple of 4)`);
+  }
+  return Buffer.from(compact, "base64").toString("utf8");
+}
+
 /** A Go time argument: `layout` (a Go reference layout) or strict RFC 3339, as Kyverno's getTimeArg. */
 function timeArg(name: string, args: readonly JsonValue[], index: number, layout = rfc3339): GoTime {
   const t = parseGoTime(layout, str(name, args, index));
@@ -238,7 +248,7 @@ export const kyvernoFunctions: Readonly<Record<string, KyvernoFunction>> = {
   modulo: arithmetic("modulo"),
   sum,
   round: (a) => { const v = num("round", a, 0), d = num("round", a, 1); const f = 10 ** d; return Math.round(v * f) / f; },
-  base64_decode: (a) => Buffer.from(str("base64_decode", a, 0), "base64").toString("utf8"),
+  base64_decode: (a) => base64Decode(str("base64_decode", a, 0)),
   base64_encode: (a) => Buffer.from(str("base64_encode", a, 0), "utf8").toString("base64"),
   time_since: timeSince,
   time_now: () => formatRfc3339(nowUtc()),

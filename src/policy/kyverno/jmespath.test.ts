@@ -131,6 +131,31 @@ describe("time functions as Kyverno (Go time)", () => {
   });
 });
 
+// base64_decode is Go's base64.StdEncoding: the standard alphabet, padded; anything else is an error.
+describe("base64_decode as Kyverno (Go StdEncoding)", () => {
+  it.each([
+    ["base64_decode('aGk=')", "hi"],
+    ["base64_decode('aGVsbG8=')", "hello"],
+    ["base64_decode('')", ""],
+    // Go skips newlines (a wrapped value decodes).
+    ["base64_decode('aGVs\nbG8=')", "hello"],
+  ])("%s is %j", (expr, expected) => {
+    expect(value(expr)).toBe(expected);
+  });
+
+  it.each([
+    "base64_decode('not base64!')",
+    "base64_decode('aGk')",
+    "base64_decode('aG=k')",
+    "base64_decode('-_8=')",
+    "base64_decode('aGk=aGk=')",
+  ])("%s is an error", (expr) => {
+    const result = searchJmes(expr, data);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.error).toContain("base64_decode");
+  });
+});
+
 describe("{{ }} variable substitution", () => {
   it("keeps the raw value of a whole-string variable and stringifies embedded ones", () => {
     expect(substituteAll("{{ request.object.spec.containers[0] }}", data)).toEqual({ ok: true, value: { name: "a", image: "nginx:1" } });
