@@ -113,6 +113,31 @@ describe("spike detector: spend against a seasonal baseline", () => {
     expect(scores[11]).toBeGreaterThan(0.5);
   });
 
+  it("a monthly charge (a Route 53 hosted zone, a support fee) in an hourly series is not a spike on the 1st at 00:00", async () => {
+    // Monday 2024-09-02 00:00 to Tuesday 2024-10-01 00:00, hourly, ~2 an hour with noise.
+    const clock = createManualClock(start);
+    const stage = createContextStage({ storage: createMemoryDocStorage(), clock });
+    const row = template();
+    const random = seededRandom(13);
+    const hours = (Date.parse("2024-10-01T00:00:00Z") - start) / HOUR_MS;
+    for (let hour = 0; hour < hours; hour++) {
+      const event = rowAt(row, hour, 2 * (1 + 0.2 * (random() - 0.5)));
+      stage.observe(event, await stage.build(event));
+    }
+    const monthly = makeEvent(EventTypes.focusCost, { ...(row.data as Record<string, unknown>), ChargePeriodStart: "2024-10-01T00:00:00Z", ChargePeriodEnd: "2024-11-01T00:00:00Z", BilledCost: 50 });
+    const monthlyContext = await stage.build(monthly);
+    expect(monthlyContext.signals["spike"]!.score).toBe(0);
+    expect(monthlyContext.signals["spike"]!.values?.["reason"]).toContain("longer than a day");
+    stage.observe(monthly, monthlyContext);
+    // The hour's own usage after it is judged on its own: 2 against ~2.
+    const usage = rowAt(row, hours, 2);
+    const usageContext = await stage.build(usage);
+    expect(usageContext.signals["spike"]!.score).toBe(0);
+    expect(usageContext.signals["spike"]!.values?.["observed"]).toBe(2);
+    stage.observe(usage, usageContext);
+    expect(stage.stats().observeErrors).toEqual([]);
+  });
+
   it("gates on minDelta from settings (packs set it) and reports learning series", async () => {
     const clock = createManualClock(start);
     const stage = createContextStage({ storage: createMemoryDocStorage(), clock, settings: { detectors: { spike: { minDelta: 100 } } } });

@@ -42,6 +42,14 @@ interface Built {
   readonly peerKey: string | undefined;
 }
 
+/**
+ * A charge for more than a day (a monthly fee, a hosted zone, a subscription) is not an amount per
+ * hour or day: summed into the period it starts in, it made the 1st of every month a spike (never
+ * learned: the 1st falls on another weekday each month). Such rows feed no spend series.
+ */
+const longCharge = (periodHours: number): boolean => periodHours > 25; // a 25-hour day (local-time periods, DST) is a day
+const longChargeReason = "charge period longer than a day (a monthly or one-time charge): not compared with hourly or daily spend";
+
 /** Units that say a utilisation is a ratio (0..1), not percent. */
 const ratioUnits: ReadonlySet<string> = new Set(["1", "ratio", "fraction", "10^2.%"]);
 
@@ -126,7 +134,7 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
       const series = baseline?.findSeries(observation.metric.name);
       if (baseline && series) candidates.push({ role: "resource", entity: baseline.key, series, value: observation.metric.value });
     }
-    if (observation.spend) {
+    if (observation.spend && !longCharge(observation.spend.periodHours)) {
       for (const role of spendRoles(Object.keys(resolved.entities))) {
         const baseline = baselineMap.get(role);
         const series = baseline?.findSeries("cost");
@@ -179,7 +187,11 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
     const signals: Record<string, Signal> = {};
     const { detectors } = settings;
     const spike = spikeCandidates(resolved, baselineMap);
-    signals["spike"] = spike.length > 0 ? detectSpike(spike, timeMs, detectors.spike, settings.baselines.spreadAlpha) : observation.metric || observation.spend ? notApplicable("spike", "no baseline yet for this series") : notApplicable("spike");
+    signals["spike"] = spike.length > 0
+      ? detectSpike(spike, timeMs, detectors.spike, settings.baselines.spreadAlpha)
+      : observation.spend && longCharge(observation.spend.periodHours)
+        ? notApplicable("spike", longChargeReason)
+        : observation.metric || observation.spend ? notApplicable("spike", "no baseline yet for this series") : notApplicable("spike");
     const resourceBaseline = baselineMap.get("resource");
     const idleRing = resourceBaseline?.idleRing();
     signals["idle"] = idleRing
@@ -318,7 +330,7 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
           const baseline = dirtyBaseline(state, role);
           if (!baseline) continue;
           baseline.touch(toMinutes(periodStartMs));
-          learnSeries(baseline, "cost", periodHours >= 24 ? 7 : 168, "sum", periodStartMs, amount);
+          if (!longCharge(periodHours)) learnSeries(baseline, "cost", periodHours >= 24 ? 7 : 168, "sum", periodStartMs, amount);
         }
       }
       if (event.type === EventTypes.resource) {
