@@ -268,8 +268,9 @@ export function docQuery(dialect: SqlDialect, tables: Tables, collection: string
   }
   if (query.where !== undefined && Object.keys(query.where).length > 0) {
     for (const key of Object.keys(query.where)) {
-      if (key === "" || key.includes('"') || key.includes("\\")) {
-        throw new VigilError("VIGIL_BAD_INPUT", `listDocs where-field ${JSON.stringify(key)} must be a non-empty top-level field name without quotes or backslashes`, { field: `where.${key}` });
+      // A NUL ends SQLite's JSON path ("bad JSON path"); PostgreSQL would take it: refused on both.
+      if (key === "" || key.includes('"') || key.includes("\\") || key.includes("\u0000")) {
+        throw new VigilError("VIGIL_BAD_INPUT", `listDocs where-field ${JSON.stringify(key)} must be a non-empty top-level field name without quotes, backslashes or NUL`, { field: `where.${key}` });
       }
     }
     const fields = dialect.jsonFieldsEqual("value", query.where);

@@ -260,6 +260,8 @@ export function storageContract(name: string, createHarness: () => Promise<Stora
         expect(await ids({ owner: null })).toEqual(["1"]);
         expect(await ids({ tags: "pay" })).toEqual([]);
         expect(await ids({ "odd key": "x" })).toEqual([]);
+        // SQLite's JSON path ends at a NUL ("bad JSON path", VIGIL_STORAGE) where PostgreSQL took the key: refused alike, naming it.
+        await expectVigilError(current.listDocs("e", { where: { "a\u0000b": 1 } }), "VIGIL_BAD_INPUT", "where-field");
       });
     });
 
