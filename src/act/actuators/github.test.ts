@@ -140,10 +140,24 @@ describe("github actuators", () => {
     expect(server.mutatingRequests()[1]?.json()).toEqual({ context: "vigil", state: "pending", description: "waiting" });
   });
 
+  it("undo after a newer status was posted for the context (a re-run, a later decision) fails saying so and does not overwrite it", async () => {
+    github.statuses.push({ id: 1, state: "pending", description: "waiting", target_url: null, context: "vigil" });
+    const plan = testPlan("github.commit-status", { ...repo, sha: SHA, state: "failure" });
+    const applied = await status.apply(plan, { dryRun: false });
+    github.statuses.push({ id: 2, state: "success", description: "all policies pass", target_url: null, context: "vigil" });
+    const undone = await status.undo(plan, applied);
+    expect(undone.status).toBe("failed");
+    expect(undone.error).toBe(
+      `github.commit-status undo failed: the vigil status of ${SHA} is success (status 2), posted after the action's status ${applied.output?.["id"] as number}: nothing was restored, so that newer status is not overwritten`,
+    );
+    expect(server.mutatingRequests()).toHaveLength(1);
+    expect(github.statuses.at(-1)).toMatchObject({ id: 2, state: "success" });
+  });
+
   it("undo of a status that had no predecessor sets success", async () => {
     const plan = testPlan("github.commit-status", { ...repo, sha: SHA, state: "error", context: "vigil/policy" });
     const applied = await status.apply(plan, { dryRun: false });
-    expect(applied.undo?.params).toEqual({ state: "success", description: "Reverted by Vigil", targetUrl: null });
+    expect(applied.undo?.params).toEqual({ state: "success", description: "Reverted by Vigil", targetUrl: null, postedId: applied.output?.["id"] });
     await status.undo(plan, applied);
     expect(github.statuses.at(-1)).toMatchObject({ state: "success", context: "vigil/policy" });
   });

@@ -26,7 +26,7 @@ export const githubCommitStatusSpec: ActionKindSpec = {
     { name: "targetUrl", type: "string", required: false, pattern: /^https?:\/\//, description: "link shown with the status (e.g. the decision's explanation)" },
   ],
   reversible: true,
-  undo: "restores the context's previous status (read before applying), or sets it to success when there was none",
+  undo: "restores the context's previous status (read before applying), or sets it to success when there was none; not when a newer status was posted for the context since the action (the undo fails saying so)",
   dryRun: "reads the commit's combined status (GET …/commits/{sha}/status) and returns the status that would be posted",
 };
 
@@ -113,7 +113,7 @@ export function createGitHubActuators(config: GitHubActuatorConfig, runtime: Act
     }
   }
 
-  async function contextStatus(plan: ActionPlan, context: OperationContext): Promise<{ state: string; description: string | null; target_url: string | null } | undefined> {
+  async function contextStatus(plan: ActionPlan, context: OperationContext): Promise<{ id: number; state: string; description: string | null; target_url: string | null } | undefined> {
     const { owner, repo } = repoOf(plan);
     const ref = read.string(plan.params, "sha");
     const name = read.optionalString(plan.params, "context") ?? "vigil";
@@ -158,12 +158,23 @@ export function createGitHubActuators(config: GitHubActuatorConfig, runtime: Act
         },
         context,
       );
-      const undo = previous
-        ? { state: previous.state, description: previous.description, targetUrl: previous.target_url }
-        : { state: "success", description: "Reverted by Vigil", targetUrl: null };
+      const undo = {
+        ...(previous ? { state: previous.state, description: previous.description, targetUrl: previous.target_url } : { state: "success", description: "Reverted by Vigil", targetUrl: null }),
+        postedId: posted.id,
+      };
       return { output: { ...posted, previousState: previous?.state ?? null }, undo };
     },
     async revert(plan, undo, context) {
+      // The context's latest status decides what a PR shows: one posted after the action's (a CI
+      // re-run, a later decision) is newer and stays. Undo data without `postedId` is not checked.
+      if (typeof undo["postedId"] === "number") {
+        const latest = await contextStatus(plan, context);
+        if (latest !== undefined && latest.id !== undo["postedId"]) {
+          throw new ActuatorApiError(
+            `the ${read.optionalString(plan.params, "context") ?? "vigil"} status of ${read.string(plan.params, "sha")} is ${latest.state} (status ${latest.id}), posted after the action's status ${undo["postedId"]}: nothing was restored, so that newer status is not overwritten`,
+          );
+        }
+      }
       const restored = await postStatus(
         plan,
         {
