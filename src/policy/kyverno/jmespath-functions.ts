@@ -247,7 +247,14 @@ export const kyvernoFunctions: Readonly<Record<string, KyvernoFunction>> = {
   divide: arithmetic("divide"),
   modulo: arithmetic("modulo"),
   sum,
-  round: (a) => { const v = num("round", a, 0), d = num("round", a, 1); const f = 10 ** d; return Math.round(v * f) / f; },
+  round: (a) => {
+    const v = num("round", a, 0), d = num("round", a, 1);
+    if (!Number.isInteger(d)) throw new Error("JMESPath function 'round': Non-integer argument(s) passed for round off (the number of digits must be whole)");
+    if (d < 0) throw new Error("JMESPath function 'round': the number of digits must not be negative");
+    // Go's math.Round: halves away from zero (JS Math.round takes -2.5 to -2).
+    const f = 10 ** d, x = v * f;
+    return (x < 0 ? -Math.round(-x) : Math.round(x)) / f;
+  },
   base64_decode: (a) => base64Decode(str("base64_decode", a, 0)),
   base64_encode: (a) => Buffer.from(str("base64_encode", a, 0), "utf8").toString("base64"),
   time_since: timeSince,
@@ -266,7 +273,8 @@ export const kyvernoFunctions: Readonly<Record<string, KyvernoFunction>> = {
   },
   time_truncate: (a) => formatRfc3339(truncateTime(timeArg("time_truncate", a, 0), durationArg("time_truncate", a, 1))),
   path_canonicalize: (a) => canonicalPath(str("path_canonicalize", a, 0)),
-  truncate: (a) => { const s = str("truncate", a, 0), n = num("truncate", a, 1); return s.slice(0, Math.max(0, n)); },
+  // Counts characters (Go runes), not UTF-16 units.
+  truncate: (a) => { const s = str("truncate", a, 0), n = num("truncate", a, 1); return Array.from(s).slice(0, Math.max(0, Math.trunc(n))).join(""); },
   semver_compare: (a) => {
     // Kyverno ignores the version's parse error (the zero version 0.0.0 is compared) but not the range's.
     const version = parseSemver(str("semver_compare", a, 0)) ?? { major: 0, minor: 0, patch: 0, pre: [] };

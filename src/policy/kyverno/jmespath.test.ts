@@ -156,6 +156,32 @@ describe("base64_decode as Kyverno (Go StdEncoding)", () => {
   });
 });
 
+// round is Go's math.Round (halves away from zero) with a whole, non-negative number of digits;
+// truncate counts characters (runes), not UTF-16 units.
+describe("round and truncate as Kyverno", () => {
+  it.each([
+    ["round(`-2.5`, `0`)", -3],
+    ["round(`2.5`, `0`)", 3],
+    ["round(`-1.25`, `1`)", -1.3],
+    ["round(`1.005`, `0`)", 1],
+    ["truncate('h\u00e9llo', `2`)", "h\u00e9"],
+    ["truncate('\u{1F600}\u{1F601}x', `2`)", "\u{1F600}\u{1F601}"],
+    ["truncate('abc', `-1`)", ""],
+    ["truncate('abcdef', `2.9`)", "ab"],
+  ])("%s is %j", (expr, expected) => {
+    expect(value(expr)).toBe(expected);
+  });
+
+  it.each([
+    "round(`2.5`, `1.5`)",
+    "round(`2.5`, `-1`)",
+  ])("%s is an error", (expr) => {
+    const result = searchJmes(expr, data);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.error).toContain("round");
+  });
+});
+
 describe("{{ }} variable substitution", () => {
   it("keeps the raw value of a whole-string variable and stringifies embedded ones", () => {
     expect(substituteAll("{{ request.object.spec.containers[0] }}", data)).toEqual({ ok: true, value: { name: "a", image: "nginx:1" } });
