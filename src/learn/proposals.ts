@@ -23,6 +23,7 @@ import type { PolicySet } from "../policy/policy-set.js";
 import { runInlineTests } from "../policy/vigil/test-runner.js";
 import { EXCEPTIONS_COLLECTION, FEEDBACK_COLLECTION, OVERRIDES_COLLECTION } from "../review/context.js";
 import { nextId } from "../review/ids.js";
+import { globMatch } from "../decide/exemptions.js";
 import { ignoredActor, listAll } from "./observations.js";
 import { generateTests, replayEvidence, type ReplayEvidence } from "./proposal-evidence.js";
 import { bestCondition, exceptionCondition, exceptionScopeKey, testViolations } from "./proposal-mine.js";
@@ -225,8 +226,14 @@ export async function mineProposals(options: MineOptions): Promise<Proposal[]> {
     const sample = group[0] as PolicyException;
     const policy = policySet.get(sample.policies[0] as string);
     const when = exceptionCondition(sample);
-    if (policy === undefined || policy.meta.language !== "vigil" || when === undefined) continue;
-    const rule = sample.rules?.[0];
+    if (policy === undefined || !isNativePolicy(policy) || when === undefined) continue;
+    // The exception's rule is a glob (review matches rules by glob); a native exception names rules.
+    const pattern = sample.rules?.[0];
+    const names = policy.spec.rules.map((r) => r.name);
+    const covered = pattern === undefined ? names : names.filter((n) => globMatch(pattern, n));
+    // None: it never applied to anything. Several: one rule's exception cannot say so (unless "*", every rule, as no rules says).
+    if (covered.length === 0 || (covered.length > 1 && pattern !== undefined && pattern !== "*")) continue;
+    const rule = pattern !== undefined && covered.length === 1 ? covered[0] : undefined;
     drafts.push({
       policy, ...(rule === undefined ? {} : { rule }), when, overridden: [],
       summary: `the same exception to ${policy.meta.name}${rule ? `/${rule}` : ""} was created ${group.length} times (${group.map((e) => e.id).join(", ")}): make it part of the policy`,

@@ -168,6 +168,17 @@ describe("proposals from repeated exceptions", () => {
     expect((await listProposals(h.store.storage, { status: "rejected" })).map((p) => p.id)).toEqual(["PROP-1"]);
   });
 
+  it("an exception naming its rule with a glob becomes a proposal for the rule it covers, which compiles", async () => {
+    const expiresAt = new Date(h.clock.now().getTime() + 7 * 86_400_000).toISOString();
+    for (let i = 0; i < 2; i++) await h.review.exceptions.create({ policies: ["public-bucket"], rules: ["no-*"], subjects: ["bucket/www-*"], justification: "public website buckets", expiresAt }, approvers[0] as never);
+    // A rule the policy does not have: the exception never applied to anything; nothing to propose.
+    for (let i = 0; i < 2; i++) await h.review.exceptions.create({ policies: ["public-bucket"], rules: ["no-pubic"], subjects: ["bucket/www-*"], justification: "public website buckets", expiresAt }, approvers[1] as never);
+    const created = await mineProposals({ storage: h.store.storage, clock: h.clock, policySet: h.set, paths: [h.dir] });
+    expect(created.map((p) => [p.rule, p.exception])).toEqual([["no-public", { name: "learned-no-public-1", when: 'event.subject.matches("^bucket/www-.*$")', rules: ["no-public"] }]]);
+    expect(created[0]?.tests).toMatchObject({ failed: 0, failures: [] });
+    expect(loadPolicyText(created[0]?.proposedText as string, h.file).errors).toEqual([]);
+  });
+
   it("exceptions a person revoked are not votes for making them part of the policy", async () => {
     const expiresAt = new Date(h.clock.now().getTime() + 7 * 86_400_000).toISOString();
     const scope = { policies: ["public-bucket"], rules: ["no-public"], subjects: ["bucket/www-*"], justification: "public website buckets", expiresAt };
