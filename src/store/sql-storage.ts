@@ -204,7 +204,8 @@ export class SqlStorage implements Storage {
         }));
         const policyRows: SqlValue[][] = [];
         chained.forEach((row, index) => {
-          for (const policy of prepared[index]!.policies) policyRows.push([encodeKey(policy), row.seq]);
+          // A policy named twice (appendCanonicalDecisions takes the list as given) is one index row.
+          for (const policy of new Set(prepared[index]!.policies)) policyRows.push([encodeKey(policy), row.seq]);
         });
         if (policyRows.length > 0) await tx.insertMany(this.tables.policies, ["policy", "seq"], policyRows);
         const last = chained.at(-1)!;

@@ -74,6 +74,10 @@ export function decisionContract({ storage, reopen }: ContractContext): void {
       expect(fourth).toMatchObject({ seq: 4, prevHash: rows[1]!.hash });
       expect(await verifyDecisionRecord(storage())).toMatchObject({ ok: true, checked: 4 });
       expect(await storage().appendCanonicalDecisions([])).toEqual([]);
+      // A policy named twice in one prepared decision is indexed once (it failed the batch: a primary-key violation on decision_policies, VIGIL_STORAGE).
+      const [fifth] = prepareDecisions([makeDraft(5, { policies: ["p-twice"] })], undefined).map(({ draft: _draft, ...canonical }) => canonical);
+      await storage().appendCanonicalDecisions([{ ...fifth!, policies: ["p-twice", "p-twice"] }]);
+      expect(ids(await storage().listDecisions({ policy: "p-twice" }))).toEqual(["dec-000005"]);
     });
 
     it("refuses a prepared decision that is not one, or whose id is taken, naming the entry, and appends nothing of its batch", async () => {
