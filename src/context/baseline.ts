@@ -1,7 +1,7 @@
 import { Buffer } from "node:buffer";
 import { histogramTotal, migrateActivity, parseLayoutSignature, type ActivityHolder, type ActivityLayout } from "./activity.js";
 import { appendSection, emptyBlock } from "./block.js";
-import { createIdleRing, idleWords, migrateIdleRing, oldIdleWords, type IdleRing } from "./idle-days.js";
+import { copyIdleRing, createIdleRing, idleWords, migrateIdleRing, oldIdleWords, type IdleRing } from "./idle-days.js";
 import { seriesWords, type Season, type SeriesState } from "./series.js";
 
 /**
@@ -65,9 +65,16 @@ export class EntityBaseline implements ActivityHolder {
     return this.idleOffset < 0 ? undefined : { holder: this, offset: this.idleOffset, days: this.idleDays };
   }
 
+  /**
+   * The idle ring, with at least `days` slots: a ring smaller than that (idle.days raised at run
+   * time) is replaced by a larger one holding the same days (the old section stays unused in the
+   * block until the baseline is next loaded from storage).
+   */
   ensureIdleRing(days: number): IdleRing {
-    if (this.idleOffset < 0) {
+    if (this.idleOffset < 0 || this.idleDays < days) {
+      const old = this.idleRing();
       const ring = createIdleRing(this, days);
+      if (old) copyIdleRing({ ...old, holder: this }, ring);
       this.idleOffset = ring.offset;
       this.idleDays = days;
     }

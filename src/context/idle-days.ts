@@ -96,6 +96,21 @@ export function readIdleDay(ring: IdleRing, epochDay: number): IdleDay | undefin
   };
 }
 
+/** Copies every day `from` holds into `to` (a ring of another size): each day lands in its slot there. */
+export function copyIdleRing(from: IdleRing, to: IdleRing): void {
+  const source = from.holder.block;
+  const target = to.holder.block;
+  for (let slot = 0; slot < from.days; slot++) {
+    const at = from.offset + slot * WIDTH;
+    const day = source[at] ?? 0;
+    if (day === 0) continue;
+    const into = to.offset + (day % to.days) * WIDTH;
+    // Two days of the old ring may meet in one slot of a smaller ring: the newer one stays.
+    if ((target[into] ?? 0) > day) continue;
+    target.set(source.subarray(at, at + WIDTH), into);
+  }
+}
+
 /** Words a ring of `days` slots took in the older layout (running means, 6 words a day). */
 export function oldIdleWords(days: number): number {
   return days * OLD_WIDTH;

@@ -66,6 +66,20 @@ describe("idle detector", () => {
     expect((await idleAt(restarted, "i-long", 4)).values).toMatchObject({ windowDays: 31, daysWithSamples: 4, idleDays: 4 });
   });
 
+  it("raising idle.days at run time widens the window of resources already tracked, keeping their days", async () => {
+    const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(start), settings: { detectors: { idle: { days: 7, minDays: 3 } } } });
+    await feed(stage, "i-old", 10, () => ({ cpu: 1, network: 100 }));
+    expect((await idleAt(stage, "i-old", 10)).values).toMatchObject({ windowDays: 7, daysWithSamples: 7 });
+    stage.configure({ detectors: { idle: { days: 14 } } });
+    // The next sample widens the ring; the days it held are kept.
+    const next = metric("i-old", "CPUUtilization", 1, start + 10 * DAY_MS);
+    stage.observe(next, await stage.build(next));
+    // The 8-slot ring held days 2-9; day 10 joins them.
+    expect((await idleAt(stage, "i-old", 11)).values).toMatchObject({ windowDays: 14, daysWithSamples: 9, idleDays: 9 });
+    await feed(stage, "i-new", 14, () => ({ cpu: 1, network: 100 }));
+    expect((await idleAt(stage, "i-new", 14)).values).toMatchObject({ windowDays: 14, daysWithSamples: 14 });
+  });
+
   it("partial coverage lowers confidence; too few days give no score", async () => {
     const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(start) });
     await feed(stage, "i-new", 2, () => ({ cpu: 1, network: 100 }));
