@@ -273,3 +273,54 @@ describe("approvals of a policy demoted since", () => {
     expect((await h.executor.runApproved([pending!.id], approver, "ok"))[0]?.status).toBe("applied");
   });
 });
+
+describe("a record write that fails once after the actuator acted", () => {
+  let store: TempStore;
+  let clock: ManualClock;
+  let fake: FakeActuators;
+  beforeEach(async () => {
+    store = await createTempStore(createSqliteStorage);
+    clock = manualClock("2025-02-03T10:00:00.000Z");
+    fake = createFakeActuators(clock);
+  });
+  afterEach(async () => { await store.dispose(); });
+
+  /** The store, failing the first write of an action record whose status is `status` (a transient "database is locked"). */
+  function flaky(status: string): { storage: TempStore["storage"]; failed: () => number } {
+    let failures = 0;
+    const storage = new Proxy(store.storage, {
+      get(target, prop, receiver) {
+        if (prop === "putDocs") {
+          return async (writes: readonly { collection: string; value: unknown }[], at: string) => {
+            if (failures === 0 && writes.some((w) => w.collection === "actions" && (w.value as { status?: string }).status === status)) { failures++; throw new Error("SQLITE_BUSY: database is locked"); }
+            return target.putDocs(writes as never, at);
+          };
+        }
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    return { storage, failed: () => failures };
+  }
+
+  it("an applied action keeps its result and undo data (the write is retried), and can be undone", async () => {
+    const { storage, failed } = flaky("applied");
+    const executor = createExecutor({ storage, clock, actuators: fake.actuators });
+    const [record] = await executor.apply([planned("a")]);
+    expect(failed()).toBe(1);
+    expect(record).toMatchObject({ status: "applied", result: { undo: { actuator: "fake.set-state" } } });
+    expect(await executor.getAction(record!.id)).toMatchObject({ status: "applied" });
+    expect((await executor.undo(record!.id, operator)).status).toBe("undone");
+    expect(fake.state.has("a")).toBe(false);
+  });
+
+  it("an undone action is recorded undone (the write is retried), not left applied to be reversed twice", async () => {
+    const { storage, failed } = flaky("undone");
+    const executor = createExecutor({ storage, clock, actuators: fake.actuators });
+    const [record] = await executor.apply([planned("a")]);
+    expect((await executor.undo(record!.id, operator, "false alarm")).status).toBe("undone");
+    expect(failed()).toBe(1);
+    expect(await executor.getAction(record!.id)).toMatchObject({ status: "undone", undoneBy: "otto" });
+    expect(fake.calls.map((c) => c.op)).toEqual(["apply", "undo"]);
+  });
+});

@@ -92,6 +92,9 @@ export interface Executor {
 
 /** How long an undo in progress keeps others from undoing the same action (longer than any actuator's retries). */
 const UNDO_CLAIM_MS = 15 * 60_000;
+/** Attempts, and the delay step between them, to record what an actuator did. */
+const SETTLE_ATTEMPTS = 4;
+const SETTLE_DELAY_MS = 50;
 
 function killedReason(kill: KillSwitchState): string {
   return `kill switch is on (set by ${kill.by ?? "?"} at ${kill.at ?? "?"}${kill.reason ? `: ${kill.reason}` : ""}): not applied`;
@@ -132,6 +135,30 @@ export function createExecutor(options: ExecutorOptions): Executor {
       const current = await storage.getDoc<ActionRecord>(ACTIONS_COLLECTION, record.id);
       if (current === undefined) throw error;
       return { record: current.value, version: current.version, won: false };
+    }
+  }
+
+  /**
+   * Writes what an actuator did (its result and undo data, or an undo's outcome). Retried on a
+   * storage error: losing this write leaves an applied action `planned` with no undo data, or an
+   * undone one `applied` to be reversed again. A conflict is settled by `write` (the current record).
+   */
+  async function settle(record: ActionRecord, expectVersion: number, note?: { actor?: string; note?: string }): Promise<ActionRecord> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return (await write(record, expectVersion, note)).record;
+      } catch (error) {
+        if (attempt >= SETTLE_ATTEMPTS) {
+          const result = record.status === "undone" ? record.undoResult : record.result;
+          throw new VigilError(
+            "VIGIL_STORAGE",
+            `action ${record.id} is ${record.status} but its record could not be written after ${attempt} attempts (${error instanceof Error ? error.message : String(error)}); what the actuator answered: ${JSON.stringify(result) ?? "nothing"}`,
+            { field: "actions" },
+            error,
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, SETTLE_DELAY_MS * attempt));
+      }
     }
   }
 
@@ -189,7 +216,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
     const actuator = actuators.get(p.plan.actuator);
     if (p.disposition === "dry-run") {
       const result = await callApply(actuator, p.plan, true);
-      return (await write({ ...claim.record, status: statusOf(result, true), result, updatedAt: iso() }, version)).record;
+      return settle({ ...claim.record, status: statusOf(result, true), result, updatedAt: iso() }, version);
     }
     const nowMs = clock.now().getTime();
     let budget: Awaited<ReturnType<typeof reserveBudget>>;
@@ -209,7 +236,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
     const late = await readKillSwitch(storage);
     if (late.on) return (await write({ ...claim.record, status: "blocked", blockedBy: "kill-switch", reason: killedReason(late), updatedAt: iso() }, version)).record;
     const result = await callApply(actuator, p.plan, false);
-    return (await write({ ...claim.record, status: statusOf(result, false), result, updatedAt: iso() }, version)).record;
+    return settle({ ...claim.record, status: statusOf(result, false), result, updatedAt: iso() }, version);
   }
 
   async function loadRecord(id: string): Promise<{ record: ActionRecord; version: number }> {
@@ -297,7 +324,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
           throw killedError(late);
         }
         const result = await callApply(actuators.get(record.actuator), plan, plan.dryRun);
-        out.push((await write({ ...claim.record, status: statusOf(result, plan.dryRun), result, updatedAt: iso() }, claim.version)).record);
+        out.push(await settle({ ...claim.record, status: statusOf(result, plan.dryRun), result, updatedAt: iso() }, claim.version));
       }
       return out;
     },
@@ -346,10 +373,10 @@ export function createExecutor(options: ExecutorOptions): Executor {
       const done = undoResult.status === "undone";
       const { undoStartedBy: _by, undoStartedAt: _at, ...settled } = record;
       const next: ActionRecord = { ...settled, undoResult, updatedAt: at, ...(done ? { status: "undone" as const, undoneBy: actor.id, undoneAt: at } : {}) };
-      const saved = await write(next, version + 1, { actor: actor.id, note: `undo ${undoResult.status}${reason ? `: ${reason}` : ""}` });
+      const saved = await settle(next, version + 1, { actor: actor.id, note: `undo ${undoResult.status}${reason ? `: ${reason}` : ""}` });
       await storage.appendAudit([{ at, actor: actor.id, action: "action.undo", target: actionId, detail: { status: undoResult.status, ...(reason ? { reason } : {}), ...(undoResult.error ? { error: undoResult.error } : {}) } }]);
       if (!done) throw new VigilError("VIGIL_ACTUATOR", `undo of ${actionId} ${undoResult.status}: ${undoResult.error ?? "no reason given"}`, { field: "actionId" });
-      return saved.record;
+      return saved;
     },
 
     async getAction(id) {
