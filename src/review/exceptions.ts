@@ -65,6 +65,9 @@ export function createExceptionApi(deps: ReviewDeps): ExceptionApi {
     const policies = stringList(input.policies, "policies", true) as string[];
     const rules = stringList(input.rules, "rules", false);
     const subjects = stringList(input.subjects, "subjects", false);
+    // Anything else is read as a glob over the subject, which "label:team" would never match.
+    const selector = subjects?.find((s) => /^(label|tag):/.test(s) && !/^(label|tag):[^=\s][^=]*=/.test(s));
+    if (selector !== undefined) throw bad("subjects", `${JSON.stringify(selector)} is not a selector: write label:key=value or tag:key=value (the value may be a glob)`);
     if (typeof input.justification !== "string" || input.justification.trim().length < 10) throw bad("justification", "is required: say why, in at least 10 characters");
     if (input.ticket !== undefined && (typeof input.ticket !== "string" || input.ticket.trim() === "")) throw bad("ticket", "must be a ticket link or key when given");
     if (input.legalBasis !== undefined && (typeof input.legalBasis !== "string" || input.legalBasis.trim() === "")) throw bad("legalBasis", "must be a non-empty string when given");

@@ -152,6 +152,11 @@ describe("exceptions", () => {
     // An empty list of subjects or rules is not "every one": it is refused, naming how to say that.
     await expect(loop.review.exceptions.create({ ...base, subjects: [], expiresAt: in30d }, approver)).rejects.toMatchObject({ details: { field: "subjects" }, message: expect.stringContaining("leave subjects out to cover every one") });
     await expect(loop.review.exceptions.create({ ...base, rules: [], expiresAt: in30d }, approver)).rejects.toMatchObject({ details: { field: "rules" } });
+    // A label/tag selector without key=value would be read as a subject glob that never matches.
+    for (const selector of ["label:team", "tag:=web", "label:team web"]) {
+      await expect(loop.review.exceptions.create({ ...base, subjects: ["bucket/*", selector], expiresAt: in30d }, approver))
+        .rejects.toMatchObject({ code: "VIGIL_BAD_INPUT", details: { field: "subjects" }, message: expect.stringContaining("label:key=value") });
+    }
     await expect(loop.review.exceptions.create({ ...base, when: "input.bucket ==", expiresAt: in30d }, approver)).rejects.toMatchObject({ code: "VIGIL_BAD_INPUT", details: { field: "when" } });
     await expect(loop.review.exceptions.create({ ...base, expiresAt: in30d }, operator)).rejects.toMatchObject({ code: "VIGIL_FORBIDDEN" });
     // The agent never edits its own exceptions, whatever role its identity holds.
