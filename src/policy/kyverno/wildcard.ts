@@ -1,6 +1,6 @@
 /**
  * Kyverno's wildcard matching: `*` matches any run of characters (including none), `?` exactly
- * one. Used in patterns, match names/namespaces/kinds, and `pattern_match`.
+ * one character (rune). Used in patterns, match names/namespaces/kinds, and `pattern_match`.
  */
 const cache = new Map<string, RegExp>();
 
@@ -14,7 +14,8 @@ export function wildcardMatch(pattern: string, value: string): boolean {
   let re = cache.get(pattern);
   if (!re) {
     const source = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[\\s\\S]*").replace(/\?/g, "[\\s\\S]");
-    re = new RegExp(`^${source}$`);
+    // "u": `?` is one character (a Go rune), not one UTF-16 unit.
+    re = new RegExp(`^${source}$`, "u");
     if (cache.size > 10_000) cache.clear();
     cache.set(pattern, re);
   }
