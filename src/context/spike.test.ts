@@ -138,6 +138,20 @@ describe("spike detector: spend against a seasonal baseline", () => {
     expect(stage.stats().observeErrors).toEqual([]);
   });
 
+  it("a metric past the per-entity series limit is said not to be tracked, not to have no baseline yet", async () => {
+    const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(start) });
+    const sample = (metric: string, hour: number): Event => makeEvent(EventTypes.metric, { resource: "node-1", metric, value: 10 + (hour % 3), unit: "Count", ts: new Date(start + hour * HOUR_MS).toISOString() });
+    // A node exporter sends many metrics; the first eight get series.
+    const names = ["node_load1", "node_load5", "node_load15", "node_memory_MemFree_bytes", "node_filesystem_free_bytes", "node_network_receive_bytes_total", "node_network_transmit_bytes_total", "node_disk_io_time_seconds_total", "node_cpu_seconds_total"];
+    for (let hour = 0; hour < 48; hour++) for (const name of names) stage.observe(sample(name, hour), await stage.build(sample(name, hour)));
+    const tracked = (await stage.build(sample("node_load1", 48))).signals["spike"]!;
+    expect(tracked.values?.["applicable"]).toBe(true);
+    const untracked = (await stage.build(sample("node_cpu_seconds_total", 48))).signals["spike"]!;
+    expect(untracked.values?.["applicable"]).toBe(false);
+    expect(untracked.values?.["reason"]).not.toContain("yet");
+    expect(untracked.values?.["reason"]).toContain("8 series");
+  });
+
   it("gates on minDelta from settings (packs set it) and reports learning series", async () => {
     const clock = createManualClock(start);
     const stage = createContextStage({ storage: createMemoryDocStorage(), clock, settings: { detectors: { spike: { minDelta: 100 } } } });

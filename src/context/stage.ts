@@ -50,6 +50,18 @@ interface Built {
 const longCharge = (periodHours: number): boolean => periodHours > 25; // a 25-hour day (local-time periods, DST) is a day
 const longChargeReason = "charge period longer than a day (a monthly or one-time charge): not compared with hourly or daily spend";
 
+const seriesFullReason = `this entity already has ${MAX_SERIES_PER_ENTITY} series (the most kept per entity): this one is not tracked`;
+
+/** Whether the event's series is missing because its entity has no room for another one. */
+function seriesFull(resolved: ResolvedEvent, baselineMap: ReadonlyMap<string, EntityBaseline>): boolean {
+  const { metric, spend } = resolved.observation;
+  const roles = metric ? ["resource"] : spend ? spendRoles(Object.keys(resolved.entities)) : [];
+  return roles.some((role) => {
+    const baseline = baselineMap.get(role);
+    return baseline !== undefined && baseline.seriesCount >= MAX_SERIES_PER_ENTITY && !baseline.findSeries(metric ? metric.name : "cost");
+  });
+}
+
 /** Units that say a utilisation is a ratio (0..1), not percent. */
 const ratioUnits: ReadonlySet<string> = new Set(["1", "ratio", "fraction", "10^2.%"]);
 
@@ -191,7 +203,7 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
       ? detectSpike(spike, timeMs, detectors.spike, settings.baselines.spreadAlpha)
       : observation.spend && longCharge(observation.spend.periodHours)
         ? notApplicable("spike", longChargeReason)
-        : observation.metric || observation.spend ? notApplicable("spike", "no baseline yet for this series") : notApplicable("spike");
+        : observation.metric || observation.spend ? notApplicable("spike", seriesFull(resolved, baselineMap) ? seriesFullReason : "no baseline yet for this series") : notApplicable("spike");
     const resourceBaseline = baselineMap.get("resource");
     const idleRing = resourceBaseline?.idleRing();
     signals["idle"] = idleRing
