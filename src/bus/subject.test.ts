@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkGroup, checkSubject, subjectMatches } from "./subject.js";
+import { checkGroup, checkSubject, patternCovers, subjectMatches } from "./subject.js";
 
 describe("bus subjects", () => {
   it("matches NATS-style wildcards", () => {
@@ -21,6 +21,19 @@ describe("bus subjects", () => {
     expect(() => checkSubject("vigil.>", "subject", true)).not.toThrow();
     expect(() => checkSubject("vigil.>.x", "subject", true)).toThrow(/not a valid/);
     for (const bad of ["", "a..b", ".a", "a b", "a.b*"]) expect(() => checkSubject(bad, "subject", true)).toThrow(/not a valid/);
+  });
+
+  it("tells whether one pattern covers everything another matches", () => {
+    expect(patternCovers("a.>", "a.>")).toBe(true);
+    expect(patternCovers("a.>", "a.b.>")).toBe(true);
+    expect(patternCovers(">", "a.>")).toBe(true);
+    expect(patternCovers("*.>", "a.>")).toBe(true);
+    expect(patternCovers("a.>", "b.>")).toBe(false);
+    expect(patternCovers("a.b.>", "a.>")).toBe(false);
+    expect(patternCovers("a.*", "a.>")).toBe(false);
+    expect(patternCovers("a.*", "a.x")).toBe(true);
+    expect(patternCovers("a.x", "a.*")).toBe(false);
+    expect(patternCovers("a.>", "a")).toBe(false);
   });
 
   it("accepts group names that can name a durable consumer", () => {

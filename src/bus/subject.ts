@@ -31,6 +31,20 @@ export function subjectMatches(pattern: string, subject: string): boolean {
   return wanted.length === actual.length;
 }
 
+/** Does the subscription pattern `outer` match every subject `inner` (a subject or pattern) matches? */
+export function patternCovers(outer: string, inner: string): boolean {
+  const wide = outer.split(".");
+  const narrow = inner.split(".");
+  for (let index = 0; index < wide.length; index++) {
+    const token = wide[index];
+    if (token === ">") return narrow.length > index;
+    const other = narrow[index];
+    if (other === undefined || other === ">") return false;
+    if (token !== "*" && (other === "*" || token !== other)) return false;
+  }
+  return wide.length === narrow.length;
+}
+
 /** Group names become durable consumer names: letters, digits, `-` and `_`. */
 export function checkGroup(group: string): void {
   if (typeof group !== "string" || !/^[A-Za-z0-9_-]{1,64}$/.test(group)) {

@@ -180,6 +180,40 @@ describe("nats bus specifics", () => {
     }
   });
 
+  it("refuses at init a stream that does not capture the bus's subjects, naming the prefix and the stream's subjects", async () => {
+    const stream = uniqueStream();
+    const first = createNatsBus({ servers, stream, subjectPrefix: "first", storage: "memory" });
+    const other = createNatsBus({ servers, stream, subjectPrefix: "second", storage: "memory" });
+    const narrower = createNatsBus({ servers, stream, subjectPrefix: "first.sub", storage: "memory" });
+    try {
+      await first.init();
+      // It initialized, then every publish failed with "jetstream is not enabled" and every subscribe with "consumer filter subject is not a valid subset".
+      try {
+        await other.init();
+        expect.fail("init resolved");
+      } catch (error) {
+        expect(isVigilError(error) && error.code).toBe("VIGIL_BAD_CONFIG");
+        expect(isVigilError(error) && error.details.field).toBe("bus.nats.subjectPrefix");
+        expect(String(error)).toContain("first.>");
+        expect(String(error)).toContain("second.>");
+      }
+      await narrower.init();
+      const seen: string[] = [];
+      await narrower.subscribe("jobs", "g", async (message) => {
+        seen.push(message.subject);
+        await message.ack();
+      });
+      await narrower.publish("jobs", new TextEncoder().encode("x"));
+      await eventually(() => seen.length === 1, "a delivery under a prefix the stream captures");
+      expect(seen).toEqual(["jobs"]);
+    } finally {
+      await first.close();
+      await other.close();
+      await narrower.close();
+      await deleteStream(stream);
+    }
+  });
+
   it("names one durable consumer per (group, subject)", () => {
     const names = [consumerName("g", "a.b"), consumerName("g", "a.*"), consumerName("g", "a.>"), consumerName("h", "a.b"), consumerName("g_a", "b")];
     expect(new Set(names).size).toBe(names.length);

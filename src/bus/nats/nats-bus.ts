@@ -6,7 +6,7 @@ import type { NatsConnection, NodeConnectionOptions } from "@nats-io/transport-n
 import { isVigilError, VigilError } from "../../core/index.js";
 import type { Bus, BusMessage } from "../../core/index.js";
 import { redeliveryDelayMs } from "../redelivery.js";
-import { checkGroup, checkSubject } from "../subject.js";
+import { checkGroup, checkSubject, patternCovers } from "../subject.js";
 
 export interface NatsBusOptions {
   /** NATS server URL(s), e.g. `nats://127.0.0.1:4222`. */
@@ -175,10 +175,19 @@ export class NatsBus implements Bus {
 
   private async ensureStream(manager: JetStreamManager): Promise<void> {
     const name = this.options.stream;
+    const wanted = `${this.prefix}.>`;
     try {
-      await manager.streams.info(name);
+      const info = await manager.streams.info(name);
+      // An existing stream (another deployment's, or made by hand) must capture the bus's subjects;
+      // otherwise every publish failed with "jetstream is not enabled" and every subscribe with
+      // "consumer filter subject is not a valid subset of the interest subjects".
+      const subjects = info.config.subjects ?? [];
+      if (!subjects.some((subject) => patternCovers(subject, wanted))) {
+        throw new VigilError("VIGIL_BAD_CONFIG", `bus.nats.subjectPrefix: stream ${name} captures ${subjects.length === 0 ? "no subjects" : subjects.join(", ")}, not ${wanted}; set bus.nats.subjectPrefix to the prefix the stream was made with, or name another bus.nats.stream`, { field: "bus.nats.subjectPrefix" });
+      }
       return;
     } catch (error) {
+      if (isVigilError(error)) throw error;
       if ((error as { code?: unknown }).code !== 404 && !(error instanceof Error && /stream not found/i.test(error.message))) throw error;
     }
     await manager.streams.add({
