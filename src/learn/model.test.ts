@@ -32,6 +32,20 @@ describe("learnModel: critical rules", () => {
   });
 });
 
+describe("learnModel: critical rules under adaptive enforcement", () => {
+  it("a critical rule an adaptive rule may put at notify is not shifted (the shift applies after the adaptive tier)", () => {
+    const adaptive = meta("p", { floor: "observe", ceiling: "remediate", adaptive: [{ when: "input.env == 'dev'", tier: "notify", reason: "development" }] });
+    const observations = Array.from({ length: 40 }, (_, i) => observation(i, { severity: "critical", mode: "deny" }));
+    const { entries } = learnModel(observations, { settings: defaultLearnerSettings, now: NOW, version: 1, policy: () => adaptive });
+    const entry = entries.find((e) => e.scope === "entity");
+    expect(entry?.riskDelta).toBeLessThan(0);
+    expect(entry?.tierShift).toBeUndefined();
+    // Without the adaptive rule it starts at block and may go one step down.
+    const plain = learnModel(observations, { settings: defaultLearnerSettings, now: NOW, version: 1, policy: () => meta("p", { floor: "observe", ceiling: "remediate" }) });
+    expect(plain.entries.find((e) => e.scope === "entity")?.tierShift).toBe(-1);
+  });
+});
+
 describe("learnModel: the rule's mode as last seen", () => {
   // A critical rule edited from deny (starts at block) to warn (starts at notify): its slice goes by
   // the mode its latest labelled finding had, whatever order the feedback records are read in.

@@ -14,7 +14,7 @@
  *   reaches `observe`;
  * - there is no slice wider than a context bucket.
  */
-import { tierRank, type PolicyMeta, type RuleMode } from "../core/policy.js";
+import { clampTier, tierRank, type PolicyMeta, type RuleMode } from "../core/policy.js";
 import { findingTier } from "../decide/decision.js";
 import { defaultContextSettings, type ContextSettings } from "../context/settings.js";
 import type { DetectorCalibration, DetectorThresholds } from "../context/calibration.js";
@@ -125,13 +125,24 @@ const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" 
 
 /**
  * The lowest shift that keeps a critical rule's tier above observe, when its policy is known;
- * never above 0 (a rule that already starts at observe is not shifted, never raised).
+ * never above 0 (a rule that already starts at observe is not shifted, never raised). The shift
+ * also applies after an adaptive rule chose the tier (within a declared floor), so the lowest tier
+ * an adaptive rule can choose counts as a start too.
  */
 function criticalShiftLimit(policy: PolicyMeta | undefined, stats: SliceStats): number {
   if (policy === undefined) return -1;
   const start = findingTier({ policy: stats.policy, rule: stats.rule, revision: "", language: policy.language, effect: "violation", mode: stats.mode, severity: "critical", message: "", trace: [] }, policy);
   if (start === undefined) return -1;
-  return Math.min(0, Math.max(-1, tierRank("notify") - tierRank(start.tier)));
+  let lowest = start.tier;
+  const floor = policy.enforcement?.floor;
+  // Without a declared floor a shift cannot take an adaptive rule's tier lower (decide keeps it).
+  if (floor !== undefined) {
+    for (const rule of policy.enforcement?.adaptive ?? []) {
+      const tier = clampTier(rule.tier, floor, policy.enforcement?.ceiling ?? "remediate");
+      if (tierRank(tier) < tierRank(lowest)) lowest = tier;
+    }
+  }
+  return Math.min(0, Math.max(-1, tierRank("notify") - tierRank(lowest)));
 }
 
 /** The lesson of one slice, or undefined when the slice has too little evidence to say anything. */
