@@ -7,7 +7,7 @@ import { compileMask } from "./mask.js";
 import { listPlaceholders } from "./sql-driver.js";
 import type { SqlDriver, SqlExecutor, SqlValue } from "./sql-driver.js";
 import {
-  auditQuery, auditRow, checkCanonical, checkEvents, checkLimit, decisionColumns, decisionQuery, docColumns, docJson, docQuery, encodeKey, eventColumns, eventKey,
+  auditQuery, auditRow, checkCanonical, checkEvents, checkLimit, columnTextProblem, decisionColumns, decisionQuery, docColumns, docJson, docQuery, encodeKey, eventColumns, eventKey,
   prepareDecisions, tablesOf, toAuditEntry, toDecision, toRecordRow, toStoredDoc, toStoredEvent,
 } from "./sql-queries.js";
 import type { AuditRowShape, DecisionRowShape, DocRowShape, EventRowShape, Tables } from "./sql-queries.js";
@@ -145,6 +145,8 @@ export class SqlStorage implements Storage {
         params.push(query.afterSeq);
       }
       if (query.type !== undefined) {
+        // No stored event has such a type (appendEvents refuses it); PostgreSQL would fail the query on a NUL.
+        if (columnTextProblem(query.type) !== undefined) return [];
         where.push("type = ?");
         params.push(query.type);
       }
@@ -221,6 +223,8 @@ export class SqlStorage implements Storage {
 
   async getDecision(id: string): Promise<Decision | undefined> {
     return this.guard("getDecision", async () => {
+      // An id a text column cannot hold is never recorded (prepareDecisions refuses it); PostgreSQL would fail the query on a NUL.
+      if (columnTextProblem(id) !== undefined) return undefined;
       const rows = await this.driver.all<DecisionRowShape>(`SELECT ${decisionColumns} FROM ${this.tables.decisions} d WHERE d.id = ?`, [id]);
       return rows[0] === undefined ? undefined : toDecision(rows[0]);
     });

@@ -102,6 +102,9 @@ export function decisionContract({ storage, reopen }: ContractContext): void {
       await storage().appendDecisions([{ ...makeDraft(5), id: "dec-\u{1F600}" }]);
       expect((await storage().getDecision("dec-\u{1F600}"))?.id).toBe("dec-\u{1F600}");
       expect(await verifyDecisionRecord(storage())).toMatchObject({ ok: true, checked: 1 });
+      // Looking one up is not an error: no such id can be recorded (PostgreSQL failed the query on the NUL, VIGIL_STORAGE; SQLite answered undefined).
+      expect(await storage().getDecision("dec-\u0000-3")).toBeUndefined();
+      expect(await storage().getDecision("dec-\ud800")).toBeUndefined();
     });
 
     it("records a decision whose event id, type or subject holds a lone surrogate or NUL, finds it by them, and verifies", async () => {

@@ -99,6 +99,8 @@ export function storageContract(name: string, createHarness: () => Promise<Stora
         const result = await current.appendEvents([event], "2024-01-01T00:00:00Z");
         expect(result).toMatchObject({ duplicates: [] });
         expect((await current.listEvents({}))[0]?.event).toEqual(event);
+        // Listing by such a type finds nothing, as on SQLite (PostgreSQL failed the query on the NUL).
+        expect(await current.listEvents({ type: "t\u0000" })).toEqual([]);
       });
 
       it("lists pending events oldest first until they are marked processed", async () => {
