@@ -117,3 +117,15 @@ spec:
     expect(set.evaluate(spoof).findings).toEqual([]);
   });
 });
+
+describe("the residency summary of a zone-pinned volume", () => {
+  it("judges a CSI volume in us-east-1a as a placement in us-east-1", () => {
+    const pv = {
+      apiVersion: "v1", kind: "PersistentVolume", metadata: { name: "pvc-1", labels: { "data-classification": "personal", "vigil.dev/regulation": "gdpr" } },
+      spec: { csi: { driver: "ebs.csi.aws.com", volumeHandle: "vol-0a1b2c3d4e5f67890" }, nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: "topology.ebs.csi.aws.com/zone", operator: "In", values: ["us-east-1a"] }] }] } } },
+    };
+    const summary = enricher.summarize(event("io.k8s.resource", pv));
+    expect(summary?.counts).toMatchObject({ placements: 1, blocked: 1, unknownRegions: 0 });
+    expect(summary?.blocked[0]).toMatchObject({ kind: "volume", region: "us-east-1", country: "US", suggestion: { provider: "aws" } });
+  });
+});

@@ -80,6 +80,30 @@ describe("Kubernetes placements", () => {
     expect(kubernetesPlacements(node, { settings, prefix: "" }).placements).toEqual([]);
   });
 
+  it("a volume or pod pinned only by zone (CSI-provisioned PVs carry no region) is placed in the zone's region", () => {
+    // What the AWS EBS CSI driver writes for a dynamically provisioned volume: zone affinity, no region label.
+    const ebs = {
+      apiVersion: "v1", kind: "PersistentVolume",
+      metadata: { name: "pvc-8d3f0d6e-2a8a-4f6e-9b4e-0c5a1f0b9a11", labels: { "data-classification": "personal" }, annotations: { "pv.kubernetes.io/provisioned-by": "ebs.csi.aws.com" } },
+      spec: {
+        accessModes: ["ReadWriteOnce"], capacity: { storage: "20Gi" }, storageClassName: "gp3", persistentVolumeReclaimPolicy: "Delete",
+        csi: { driver: "ebs.csi.aws.com", fsType: "ext4", volumeHandle: "vol-0a1b2c3d4e5f67890" },
+        nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: "topology.ebs.csi.aws.com/zone", operator: "In", values: ["us-east-1a"] }] }] } },
+      },
+    };
+    expect(kubernetesPlacements(ebs, { settings, prefix: "" }).placements.map((p) => [p.kind, p.region, p.field])).toEqual([
+      ["volume", "us-east-1a", "spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0].values[0]"],
+    ]);
+    const zonal = kubernetesPlacements(deployment({ nodeSelector: { "topology.kubernetes.io/zone": "europe-west3-b" } }), { settings, prefix: "" });
+    expect(zonal.unconstrained).toEqual([]);
+    expect(zonal.placements.map((p) => [p.region, p.field])).toEqual([["europe-west3-b", 'spec.template.spec.nodeSelector["topology.kubernetes.io/zone"]']]);
+    // A term with both a region and a zone expression is pinned by the region.
+    const both = { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [
+      { key: REGION, operator: "In", values: ["eu-west-1"] }, { key: "topology.kubernetes.io/zone", operator: "In", values: ["eu-west-1a", "eu-west-1b"] },
+    ] }] } } };
+    expect(kubernetesPlacements(deployment({ affinity: both }), { settings, prefix: "" }).placements.map((p) => p.region)).toEqual(["eu-west-1"]);
+  });
+
   it("reads the object of CREATE and UPDATE reviews and nothing for DELETE", () => {
     const review = (operation: string): Record<string, unknown> => ({
       apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview",

@@ -40,6 +40,13 @@ function podTemplate(object: Json): { spec: Json; specPath: string; metadata?: J
   return undefined;
 }
 
+/**
+ * Zone labels: a pod or volume pinned only to a zone is in that zone's region (the catalog resolves
+ * `us-east-1a` to `us-east-1`, `europe-west3-b` to `europe-west3`). CSI drivers put only the zone
+ * in a PersistentVolume's nodeAffinity and set no region label.
+ */
+const zoneLabels: readonly string[] = ["topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone", "topology.ebs.csi.aws.com/zone", "topology.gke.io/zone"];
+
 interface RegionValue {
   readonly region: string;
   readonly field: string;
@@ -57,18 +64,23 @@ function termRegions(terms: unknown, path: string, regionLabels: readonly string
     if (!isObject(term)) return undefined;
     const expressions = Array.isArray(term["matchExpressions"]) ? term["matchExpressions"] : Array.isArray(term["matchLabelExpressions"]) ? term["matchLabelExpressions"] : [];
     const listName = Array.isArray(term["matchExpressions"]) ? "matchExpressions" : "matchLabelExpressions";
-    let pinned: RegionValue[] | undefined;
-    expressions.forEach((expression, e) => {
-      if (!isObject(expression) || !regionLabels.includes(String(expression["key"]))) return;
-      const operator = expression["operator"] ?? "In"; // StorageClass topology expressions have no operator: they list allowed values.
-      if (operator !== "In" || !Array.isArray(expression["values"])) return;
-      const values: RegionValue[] = [];
-      (expression["values"] as unknown[]).forEach((value, v) => {
-        if (typeof value === "string" && value !== "") values.push({ region: value, field: `${path}[${t}].${listName}[${e}].values[${v}]` });
+    const pinnedBy = (labels: readonly string[]): RegionValue[] | undefined => {
+      let pinned: RegionValue[] | undefined;
+      expressions.forEach((expression, e) => {
+        if (!isObject(expression) || !labels.includes(String(expression["key"]))) return;
+        const operator = expression["operator"] ?? "In"; // StorageClass topology expressions have no operator: they list allowed values.
+        if (operator !== "In" || !Array.isArray(expression["values"])) return;
+        const values: RegionValue[] = [];
+        (expression["values"] as unknown[]).forEach((value, v) => {
+          if (typeof value === "string" && value !== "") values.push({ region: value, field: `${path}[${t}].${listName}[${e}].values[${v}]` });
+        });
+        // Several In expressions on the region in one term: only their common regions can match.
+        pinned = pinned === undefined ? values : pinned.filter((p) => values.some((v) => v.region === p.region));
       });
-      // Several In expressions on the region in one term: only their common regions can match.
-      pinned = pinned === undefined ? values : pinned.filter((p) => values.some((v) => v.region === p.region));
-    });
+      return pinned;
+    };
+    // The region when the term names one; else its zones (each in its region).
+    const pinned = pinnedBy(regionLabels) ?? pinnedBy(zoneLabels.filter((label) => !regionLabels.includes(label)));
     if (pinned === undefined) return undefined;
     out.push(...pinned);
   }
@@ -78,7 +90,7 @@ function termRegions(terms: unknown, path: string, regionLabels: readonly string
 /** Regions a pod spec pins, or `undefined` when the pod may run in any region of its cluster. */
 function podRegions(spec: Json, specPath: string, regionLabels: readonly string[]): RegionValue[] | undefined {
   const selector = isObject(spec["nodeSelector"]) ? spec["nodeSelector"] : undefined;
-  for (const label of regionLabels) {
+  for (const label of [...regionLabels, ...zoneLabels]) {
     const value = str(selector?.[label]);
     if (value !== undefined) return [{ region: value, field: `${specPath}.nodeSelector${key(label)}` }];
   }
@@ -161,6 +173,10 @@ export function kubernetesPlacements(object: Json, options: KubernetesExtractOpt
     for (const label of settings.regionLabels) {
       const value = str(labels?.[label]);
       if (value !== undefined) add({ region: value, field: at(`metadata.labels${key(label)}`) });
+    }
+    if (seen.size === 0) {
+      const label = zoneLabels.find((name) => str(labels?.[name]) !== undefined);
+      if (label !== undefined) add({ region: str(labels?.[label]) as string, field: at(`metadata.labels${key(label)}`) });
     }
     if (kind === "PersistentVolume") {
       const nodeAffinity = spec && isObject(spec["nodeAffinity"]) ? spec["nodeAffinity"] : undefined;
