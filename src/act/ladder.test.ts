@@ -332,6 +332,38 @@ describe("enforcement ladder", () => {
     h.clock.advance(DAY);
   });
 
+  it("two workers' ticks with a decision re-planning the mark in between apply the held action once: the held action keeps its id through the episode", async () => {
+    await h.violate("vm-1", "idle-vm");
+    h.clock.set("2026-01-13T12:00:00Z");
+    await h.violate("vm-1", "idle-vm");
+    h.clock.set("2026-01-14T10:00:00Z");
+    // Worker A's tick has read the mark (held actions of the first decision) when a new violation
+    // re-plans them and worker B's tick runs; then A applies what it read.
+    let interleaved = false;
+    const workerA = createLadder({
+      storage: h.store.storage, clock: h.clock, notificationKinds: [...defaultNotificationKinds, "fake.notify"], settings: h.ladder.settings,
+      executor: {
+        ...h.executor,
+        async apply(planned) {
+          if (!interleaved) {
+            interleaved = true;
+            await h.violate("vm-1", "idle-vm");
+            await h.ladder.tick();
+          }
+          return h.executor.apply(planned);
+        },
+      },
+    });
+    await workerA.tick();
+    expect(interleaved).toBe(true);
+    expect(h.fake.calls.filter((c) => c.kind === "fake.set-state" && c.op === "apply")).toHaveLength(1);
+    const [item] = await h.ladder.list({ policy: "idle-vm" });
+    expect(item?.status).toBe("applied");
+    const actions = await h.executor.listActions({ policy: "idle-vm" });
+    expect(actions.filter((a) => a.actuator === "fake.set-state").map((a) => a.status)).toEqual(["applied"]);
+    expect(item?.actions).toEqual(actions.filter((a) => a.actuator === "fake.set-state").map((a) => a.id));
+  });
+
   it("settings are validated naming the field", () => {
     expect(() => resolveLadderSettings({ policies: { p: { graceBusinessDays: -1 } } })).toThrow(/ladder\.policies\.p\.graceBusinessDays must be a number between 0 and 60/);
     expect(() => resolveLadderSettings({ policies: { p: { grace: 3 } } })).toThrow(/ladder\.policies\.p\.grace is not a setting/);

@@ -17,6 +17,9 @@
  *      seen violating for `staleAfterHours` by then is released instead ("lapsed").
  *   `undo` reverses what the ladder applied (StartInstances, the previous replica count).
  *
+ * The held actions carry action ids of the episode, not of the decision that planned them, so a
+ * re-planned mark applied by two workers' ticks (one with the older plans) runs each action once.
+ *
  * Policies without ladder settings go through the executor unchanged. State: one Storage document
  * per (policy, target) in collection `act-ladder`, written with optimistic concurrency.
  * Time comes from the injected clock only: tests move a manual clock, nothing sleeps.
@@ -34,7 +37,7 @@ import type { ActOutcome, Executor } from "./executor.js";
 import { defaultNotificationKinds } from "./guardrails.js";
 import { ladderSettingsFor, resolveLadderSettings, type LadderSettings, type LadderSettingsInput } from "./ladder-settings.js";
 import type { PlannedAction } from "./plan.js";
-import type { ActionRecord } from "./records.js";
+import { actionIdOf, type ActionRecord } from "./records.js";
 import type { LadderItem, LadderSnooze, LadderStatus } from "./ladder-item.js";
 
 export type { LadderHistoryEntry, LadderItem, LadderSnooze, LadderStatus } from "./ladder-item.js";
@@ -96,6 +99,22 @@ function ownerOf(ctx: Context, target: { readonly id: string }): string | undefi
   const tags = attrs["tags"] !== null && typeof attrs["tags"] === "object" ? (attrs["tags"] as Record<string, unknown>) : {};
   for (const value of [attrs["owner"], tags["owner"], tags["Owner"], attrs["team"]]) if (typeof value === "string" && value !== "") return value;
   return undefined;
+}
+
+/**
+ * The held actions with ids and idempotency keys of the episode, not of the decision that planned
+ * them: `sha256(ladder id, episode, kind, n)` for the n-th held action of a kind. A decision that
+ * re-plans the mark replaces the plans but not their ids, so a tick that read the older plans and
+ * one that read the newer (two workers) apply the same action ids: at most once.
+ */
+function withEpisodeIds(itemId: string, episode: number, plans: readonly PlannedAction[]): PlannedAction[] {
+  const seen = new Map<string, number>();
+  return plans.map((p) => {
+    const n = seen.get(p.plan.actuator) ?? 0;
+    seen.set(p.plan.actuator, n + 1);
+    const key = createHash("sha256").update([itemId, String(episode), p.plan.actuator, String(n)].join("\u0000")).digest("hex");
+    return { ...p, plan: { ...p.plan, id: actionIdOf(key), idempotencyKey: key } };
+  });
 }
 
 /** One plain line about an item, for explanations and the CLI. */
@@ -206,7 +225,7 @@ export function createLadder(options: LadderOptions): Ladder {
           // time instead of being acted on with the older plan.
           // A decision whose tier no longer runs them (notify: its notifications only) holds nothing:
           // at the due time the mark is released unless a later decision plans them again.
-          const replanned = doc.value.status === "waiting" ? group.plans.filter((p) => deferred(p)) : [];
+          const replanned = doc.value.status === "waiting" ? withEpisodeIds(id, doc.value.episode, group.plans.filter((p) => deferred(p))) : [];
           const seen = { ...doc.value, lastDecisionId: draft.id, lastSeenAt: at, violations: doc.value.violations + 1 };
           const dropped = doc.value.status === "waiting" && replanned.length === 0 && doc.value.held.length > 0;
           const item = await save(dropped
@@ -217,7 +236,7 @@ export function createLadder(options: LadderOptions): Ladder {
           continue;
         }
         const direct = group.plans.filter((p) => !deferred(p) || p.disposition === "blocked");
-        const held = group.plans.filter((p) => deferred(p) && p.disposition !== "blocked");
+        const held = withEpisodeIds(id, (doc?.value.episode ?? 0) + 1, group.plans.filter((p) => deferred(p) && p.disposition !== "blocked"));
         const sent = await executor.apply(direct);
         records.push(...sent);
         const owner = ownerOf(ctx, group.target);
