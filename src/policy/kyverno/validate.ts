@@ -154,15 +154,16 @@ function checkPatterns(validate: Json, doc: Doc, env: RuleEnv): RuleResponse {
     if (result.outcome === "skip") return respond("skip", f?.message ?? "conditional anchor mismatch", trace);
     return respond(result.outcome, patternMessage(validate, doc, env, f?.path ?? "", f?.message ?? ""), trace);
   }
-  const patterns = validate["anyPattern"];
-  if (!Array.isArray(patterns)) return respond("error", "anyPattern must be a list");
+  if (!Array.isArray(validate["anyPattern"])) return respond("error", "anyPattern must be a list");
+  // Kyverno substitutes the whole list before matching: a variable of any pattern that does not resolve is an error.
+  const all = substituteAll(validate["anyPattern"], doc, { deleteRequest: env.deleteRequest });
+  if (!all.ok) return respond("error", `variable substitution failed: ${all.error}`, [{ kind: "pattern", expr: "anyPattern", error: all.error }]);
+  const patterns = all.value as unknown[];
   const failed: string[] = [];
   const skipped: string[] = [];
   const trace: TraceStep[] = [];
   for (let i = 0; i < patterns.length; i++) {
-    const sub = substituteAll(patterns[i], doc, { deleteRequest: env.deleteRequest });
-    if (!sub.ok) return respond("error", `variable substitution failed: ${sub.error}`, trace);
-    const result = matchPattern(resource, sub.value);
+    const result = matchPattern(resource, patterns[i]);
     const f = result.failure;
     trace.push({ kind: "pattern", expr: `anyPattern[${i}]${f?.path ?? ""}`, value: result.outcome, ...(f ? { inputs: { found: f.found ?? null, expected: f.expected ?? null }, error: f.message } : {}) });
     if (result.outcome === "pass") return respond("pass", `validation rule '${env.ruleName}' anyPattern[${i}] passed.`, trace);

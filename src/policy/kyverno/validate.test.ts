@@ -1,0 +1,56 @@
+import { describe, expect, it } from "vitest";
+import { createCelEnvironment } from "../cel/index.js";
+import { loadPolicyText } from "../load.js";
+import type { KyvernoPolicy } from "./policy.js";
+import { resourceInput, type KubeObject } from "./request.js";
+
+const env = createCelEnvironment();
+
+function policy(validate: string): KyvernoPolicy {
+  const text = `apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: p
+spec:
+  rules:
+  - name: r
+    match:
+      any:
+      - resources:
+          kinds: [Pod]
+    validate:
+      failureAction: Enforce
+${validate.replace(/^/gm, "      ")}
+`;
+  const loaded = loadPolicyText(text, "p.yaml", { env });
+  expect(loaded.errors).toEqual([]);
+  return loaded.policies[0] as KyvernoPolicy;
+}
+
+const pod = (labels: Record<string, string>): KubeObject => ({ apiVersion: "v1", kind: "Pod", metadata: { name: "web", namespace: "default", labels }, spec: { containers: [{ name: "app", image: "nginx:1.27" }] } });
+const results = (p: KyvernoPolicy, object: KubeObject) => p.evaluateAdmission(resourceInput(object, { operation: "CREATE" })).map((r) => [r.status, r.message]);
+
+describe("validate.anyPattern", () => {
+  // Kyverno substitutes the variables of the whole anyPattern list before matching any pattern: a
+  // variable that does not resolve in a later pattern is an error even when an earlier one passes.
+  const anyPattern = `message: app label, or a tier label equal to the team label
+anyPattern:
+- metadata:
+    labels:
+      app: "?*"
+- metadata:
+    labels:
+      tier: "{{ request.object.metadata.labels.team }}"`;
+
+  it("is an error when a variable of any pattern does not resolve, before any pattern is matched", () => {
+    const [result] = results(policy(anyPattern), pod({ app: "web" }));
+    expect(result?.[0]).toBe("error");
+    expect(result?.[1]).toContain("request.object.metadata.labels.team");
+  });
+
+  it("passes on the first matching pattern once every variable resolves", () => {
+    expect(results(policy(anyPattern), pod({ app: "web", team: "a" }))[0]?.[0]).toBe("pass");
+    expect(results(policy(anyPattern), pod({ tier: "a", team: "a" }))[0]?.[0]).toBe("pass");
+    expect(results(policy(anyPattern), pod({ tier: "b", team: "a" }))[0]?.[0]).toBe("fail");
+  });
+});
