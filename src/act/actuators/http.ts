@@ -41,6 +41,12 @@ export function pathOf(url: string): string {
 /** The delay an API asks for before the next attempt (its own rate-limit headers), in ms; undefined when it says nothing. */
 export type RetryDelay = (response: { readonly status: number; readonly headers: Headers }) => number | undefined;
 
+export interface SendOptions {
+  readonly retryDelay?: RetryDelay;
+  /** The URL's path is a secret (a Slack incoming webhook): errors name the method only. */
+  readonly secretPath?: boolean;
+}
+
 /**
  * Sends a request, retrying on 5xx, 429 and network errors with exponential backoff
  * (`baseDelayMs`, doubling, capped at 30 s; `Retry-After` seconds win when given, then what
@@ -55,8 +61,11 @@ export async function sendWithRetry(
   config: HttpClientConfig,
   runtime: ActuatorRuntime,
   signal?: AbortSignal,
-  retryDelay?: RetryDelay,
+  options: SendOptions = {},
 ): Promise<HttpResponse> {
+  const { retryDelay } = options;
+  // A Slack incoming webhook's path is its secret: such a caller has the path left out of errors.
+  const where = (request: HttpRequest): string => `${request.method} ${options.secretPath === true ? "(the webhook URL is a secret)" : pathOf(request.url)}`;
   const maxAttempts = Math.max(1, config.maxAttempts ?? 3);
   const timeoutMs = config.timeoutMs ?? 10_000;
   const baseDelayMs = config.baseDelayMs ?? 500;
@@ -83,7 +92,7 @@ export async function sendWithRetry(
       lastError = undefined;
     } catch (error) {
       if (signal?.aborted) {
-        throw new ActuatorApiError(`${service} request ${request.method} ${pathOf(request.url)} was aborted`, { cause: error });
+        throw new ActuatorApiError(`${service} request ${where(request)} was aborted`, { cause: error });
       }
       lastError = error;
       if (attempt === maxAttempts) break;
@@ -91,8 +100,8 @@ export async function sendWithRetry(
     await runtime.sleep(delay, signal);
   }
   const cause = lastError instanceof Error ? (lastError.cause instanceof Error ? `${lastError.message}: ${lastError.cause.message}` : lastError.message) : String(lastError);
-  const where = lastRequest === undefined ? "" : ` ${lastRequest.method} ${pathOf(lastRequest.url)}`;
-  throw new ActuatorApiError(`${service} request${where} got no response after ${maxAttempts} attempt(s): ${cause}`, { cause: lastError });
+  const last = lastRequest === undefined ? "" : ` ${where(lastRequest)}`;
+  throw new ActuatorApiError(`${service} request${last} got no response after ${maxAttempts} attempt(s): ${cause}`, { cause: lastError });
 }
 
 /** Parses a JSON body; undefined for an empty or non-JSON body (never throws). */

@@ -73,7 +73,7 @@ function createOktaClient(config: OktaActuatorConfig, runtime: ActuatorRuntime) 
       config,
       runtime,
       context.signal,
-      rateLimitDelay,
+      { retryDelay: rateLimitDelay },
     );
     const body = parseJson(response.text);
     if (response.status >= 200 && response.status < 300) return body;

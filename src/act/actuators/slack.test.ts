@@ -48,6 +48,18 @@ describe("slack.message", () => {
     expect(server.requests).toHaveLength(1);
   });
 
+  it("an unreachable webhook fails without the webhook's secret path in the error", async () => {
+    const gone = await startWireServer();
+    const url = gone.url;
+    await gone.close();
+    const actuator = createSlackActuator({ webhooks: { default: `${url}${HOOK}` }, maxAttempts: 2 }, testRuntime());
+    const result = await actuator.apply(testPlan("slack.message", { text: "hi" }), { dryRun: false });
+    expect(result.status).toBe("failed");
+    expect(result.error).toMatch(/^slack\.message apply failed: Slack webhook "default" request POST \(the webhook URL is a secret\) got no response after 2 attempt\(s\): /);
+    expect(JSON.stringify(result)).not.toContain("XXXXXXXX");
+    expect(JSON.stringify(result)).not.toContain("T00000000");
+  });
+
   it("retries a 500 and then succeeds", async () => {
     let calls = 0;
     server.on("POST", HOOK, () => {

@@ -63,6 +63,7 @@ export function createSlackActuator(config: SlackActuatorConfig, runtime: Actuat
         config,
         runtime,
         context.signal,
+        { secretPath: true },
       );
       const answer = response.text.trim();
       if (response.status !== 200) {
