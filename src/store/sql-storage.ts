@@ -20,6 +20,8 @@ export interface SqlStorageOptions {
 
 const IN_CHUNK = 500;
 
+const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 /**
  * The Storage port over any SQL driver (SQLite, PostgreSQL). Everything except connection,
  * parameter style, DDL and a few SQL fragments lives here, so both adapters behave alike.
@@ -284,6 +286,10 @@ export class SqlStorage implements Storage {
         const json = docJson(doc.value, doc.collection, doc.id);
         return { ...doc, json: encode === undefined ? json : encode(json), key: [encodeKey(doc.collection), encodeKey(doc.id)] as const };
       });
+      // Rows are locked in the order written: one order for every writer, or two batches sharing
+      // documents in opposite orders deadlock on PostgreSQL. The sort is stable, so repeated puts
+      // of one document keep their order.
+      prepared.sort((a, b) => compareText(a.key[0], b.key[0]) || compareText(a.key[1], b.key[1]));
       const keys = new Set(prepared.map((doc) => `${doc.collection}\u0000${doc.id}`));
       const simple = keys.size === prepared.length && prepared.every((doc) => doc.expectVersion === undefined);
       const upsert = `ON CONFLICT (collection, id) DO UPDATE SET value = excluded.value, version = ${this.tables.docs}.version + 1, updated_at = excluded.updated_at`;

@@ -226,6 +226,18 @@ export function storageContract(name: string, createHarness: () => Promise<Stora
         expect(await current.getDoc("c", "x")).toMatchObject({ value: 2, version: 2 });
       });
 
+      it("writes overlapping batches from two instances at once, in opposite orders, without failing either", { timeout: 60_000 }, async () => {
+        // Entity and baseline flushes of two workers: on PostgreSQL each batch locked its rows in the order given, so two batches in opposite orders deadlocked ("deadlock detected", VIGIL_STORAGE).
+        const other = await open();
+        const ids = Array.from({ length: 40 }, (_unused, index) => `entity-${index}`);
+        const writer = async (target: typeof other, order: readonly string[], round: number) => {
+          for (let step = 0; step < 15; step++) await target.putDocs(order.map((id) => ({ collection: "baselines", id, value: { round, step } })), `t${step}`);
+        };
+        const results = await Promise.allSettled([writer(current, ids, 1), writer(other, [...ids].reverse(), 2), writer(current, ids, 3), writer(other, [...ids].reverse(), 4)]);
+        expect(results.filter((result) => result.status === "rejected").map((result) => String((result as PromiseRejectedResult).reason))).toEqual([]);
+        expect((await current.getDoc("baselines", "entity-0"))?.version).toBe(60);
+      });
+
       it("deletes documents", async () => {
         await current.putDocs([{ collection: "c", id: "x", value: 1 }], "t");
         expect(await current.deleteDoc("c", "x")).toBe(true);
