@@ -189,7 +189,8 @@ export async function mineProposals(options: MineOptions): Promise<Proposal[]> {
   for (const [name, list] of byPolicy) {
     const policy = policySet.get(name);
     if (policy === undefined || policy.meta.language !== "vigil") continue;
-    const overriddenIds = new Set(list.map((o) => o.decisionId));
+    // An overridden decision a person confirmed (true positive, incident) is a confirmed violation, not a vote against the rule.
+    const overriddenIds = new Set(list.map((o) => o.decisionId).filter((id) => !confirmed.has(id)));
     const decisions = await decisionsFor(name);
     const byRule = new Map<string, Decision[]>();
     for (const id of overriddenIds) {

@@ -98,6 +98,13 @@ describe("proposals from repeated overrides", () => {
     expect(proposal?.tests).toMatchObject({ failed: 0, failures: [] });
   });
 
+  it("an overridden decision a person confirmed (true positive, incident) is a confirmed violation, not a vote", async () => {
+    const ids = await overrideWebsites(4);
+    // Allowed once for the launch, but it was a real exposure.
+    await recordFeedback({ storage: h.store.storage, clock: h.clock }, { decisionId: ids[3] as string, label: "incident", reason: "customer data leaked" }, approvers[1] as never);
+    expect(await mineProposals({ storage: h.store.storage, clock: h.clock, policySet: h.set, paths: [h.dir] })).toEqual([]);
+  });
+
   it("a confirmed violation older than the decisions read for evidence still blocks every condition it shares", async () => {
     const twin = await h.record({ bucket: "site-x", acl: "public-read", owner: "web", website: true }, { subject: "bucket/site-x" });
     await recordFeedback({ storage: h.store.storage, clock: h.clock }, { decisionId: twin.id, label: "incident" }, approvers[2] as never);
