@@ -319,6 +319,22 @@ describe("enforcement ladder", () => {
     expect(await h.ladder.get(db.id)).toMatchObject({ status: "applied" });
   });
 
+  it("an approved held action that is blocked when it runs (protected since) leaves the mark failed, not applied", async () => {
+    await h.violate("db-1", "idle-db", { input: { env: "production" } });
+    const db = (await h.ladder.list({ policy: "idle-db" }))[0]!;
+    h.clock.set("2026-01-12T10:00:00Z");
+    await h.violate("db-1", "idle-db", { input: { env: "production" } });
+    const tick = await h.ladder.tick();
+    expect(tick.pending).toHaveLength(1);
+    // db-1 is protected before the approval is answered (a restart with new guardrails).
+    const guarded = createExecutor({ storage: h.store.storage, clock: h.clock, actuators: h.fake.actuators, guardrails: { requirePromotion: false, protected: { names: ["db-*"] } } });
+    const [ran] = await guarded.runApproved([tick.pending[0]!.id], approver, "confirmed unused");
+    expect(ran).toMatchObject({ status: "blocked", blockedBy: "protected" });
+    await h.ladder.tick();
+    expect(await h.ladder.get(db.id)).toMatchObject({ status: "failed" });
+    expect(h.fake.state.has("db-1")).toBe(false);
+  });
+
   it("notify-only ladders notify once per cooldown, then open a new episode", async () => {
     await h.violate("svc", "spike", { input: { idle: false, spike: true } });
     await h.violate("svc", "spike", { input: { idle: false, spike: true } });

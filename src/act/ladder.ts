@@ -306,7 +306,8 @@ export function createLadder(options: LadderOptions): Ladder {
           if (status === "pending-approval") {
             const records = (await Promise.all(item.actions.map((id) => executor.getAction(id)))).filter((r): r is ActionRecord => r !== undefined);
             if (records.length === 0 || records.some((r) => r.status === "pending-approval" || r.status === "planned")) continue;
-            const next: LadderStatus = records.every((r) => r.status === "skipped") ? "released" : records.some((r) => r.status === "failed") ? "failed" : "applied";
+            // An approved action blocked when it ran (protected, or disallowed, since) did not act: failed, as at the due time.
+            const next: LadderStatus = records.every((r) => r.status === "skipped") ? "released" : records.some((r) => r.status === "failed" || r.status === "blocked") ? "failed" : "applied";
             push(await update(item, doc.version, (c) => (still(c) ? withEvent(c, next, { status: next, closedAt: iso() }, records.find((r) => r.approvedBy)?.approvedBy) : undefined)));
             continue;
           }
