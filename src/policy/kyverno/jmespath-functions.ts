@@ -194,6 +194,21 @@ export function normalizeImage(image: string): string {
   return ref;
 }
 
+/**
+ * How many arguments each Kyverno function declares (pkg/engine/jmespath/functions.go): a call with
+ * another number is an error. `items` also takes one argument here (an extension, listed as 1 or 3).
+ */
+export const kyvernoArity: Readonly<Record<string, readonly number[]>> = {
+  compare: [2], equal_fold: [2], replace: [4], replace_all: [3], to_upper: [1], to_lower: [1], trim: [2],
+  trim_prefix: [2], split: [2], regex_replace_all: [3], regex_replace_all_literal: [3], regex_match: [2],
+  pattern_match: [2], label_match: [2], to_boolean: [1], add: [2], sum: [1], subtract: [2], multiply: [2],
+  divide: [2], modulo: [2], round: [2], base64_decode: [1], base64_encode: [1], time_since: [3], time_now: [0],
+  time_now_utc: [0], path_canonicalize: [1], truncate: [2], semver_compare: [2], parse_json: [1], parse_yaml: [1],
+  lookup: [2], items: [1, 3], object_from_lists: [2], time_to_cron: [1], time_add: [2], time_parse: [2],
+  time_utc: [1], time_diff: [2], time_before: [2], time_after: [2], time_between: [3], time_truncate: [2],
+  image_normalize: [1],
+};
+
 export const kyvernoFunctions: Readonly<Record<string, KyvernoFunction>> = {
   compare: (a) => { const x = str("compare", a, 0), y = str("compare", a, 1); return x < y ? -1 : x > y ? 1 : 0; },
   equal_fold: (a) => str("equal_fold", a, 0).toLowerCase() === str("equal_fold", a, 1).toLowerCase(),

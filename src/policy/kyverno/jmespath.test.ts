@@ -182,6 +182,27 @@ describe("round and truncate as Kyverno", () => {
   });
 });
 
+// Kyverno declares a fixed number of arguments for each of its functions: more or fewer is an error.
+describe("Kyverno function arity", () => {
+  it.each([
+    "trim('  a  ')",
+    "to_upper('a', 'b')",
+    "time_now_utc('x')",
+    "compare('a', 'b', 'c')",
+    "time_between('2024-01-01T00:00:00Z', '2024-01-01T00:00:00Z')",
+  ])("%s is an error naming the function and its arguments", (expr) => {
+    const result = searchJmes(expr, data);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.error).toMatch(/'(trim|to_upper|time_now_utc|compare|time_between)' takes \d arguments?, got \d/);
+  });
+
+  it("still takes the right number, and items with one argument (Vigil's extension) or three", () => {
+    expect(value("trim('  a  ', ' ')")).toBe("a");
+    expect(value("items(`{\"a\":1}`)")).toEqual([["a", 1]]);
+    expect(value("items(`{\"a\":1}`, 'k', 'v')")).toEqual([{ k: "a", v: 1 }]);
+  });
+});
+
 describe("{{ }} variable substitution", () => {
   it("keeps the raw value of a whole-string variable and stringifies embedded ones", () => {
     expect(substituteAll("{{ request.object.spec.containers[0] }}", data)).toEqual({ ok: true, value: { name: "a", image: "nginx:1" } });

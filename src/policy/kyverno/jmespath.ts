@@ -4,7 +4,7 @@
  * and cached; evaluation returns a result object and never throws.
  */
 import { TYPE_ANY, TreeInterpreter, compile, registerFunction, type JSONValue } from "@jmespath-community/jmespath";
-import { kyvernoFunctions, type JsonValue } from "./jmespath-functions.js";
+import { kyvernoArity, kyvernoFunctions, type JsonValue } from "./jmespath-functions.js";
 
 type Ast = ReturnType<typeof compile>;
 
@@ -15,7 +15,13 @@ function registerKyvernoFunctions(): void {
   registered = true;
   for (const [name, fn] of Object.entries(kyvernoFunctions)) {
     if (name === "to_string") continue;
-    registerFunction(name, (args) => fn(args as JsonValue[]) as JSONValue, [
+    const arity = kyvernoArity[name];
+    registerFunction(name, (args) => {
+      if (arity !== undefined && !arity.includes(args.length)) {
+        throw new Error(`JMESPath function '${name}' takes ${arity.join(" or ")} argument${arity.length === 1 && arity[0] === 1 ? "" : "s"}, got ${args.length}`);
+      }
+      return fn(args as JsonValue[]) as JSONValue;
+    }, [
       { types: [TYPE_ANY], optional: true },
       { types: [TYPE_ANY], optional: true },
       { types: [TYPE_ANY], optional: true },
