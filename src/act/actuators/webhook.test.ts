@@ -56,6 +56,20 @@ describe("webhook.post", () => {
     expect(result.undo).toBeUndefined();
   });
 
+  it("configured headers written in another case do not double the ones Vigil sets (Content-Type sent once; the signature and key stay Vigil's)", async () => {
+    server.on("POST", "/hooks/vigil", (request) => (request.header("content-type") === "application/json" ? { status: 200, body: {} } : { status: 415, body: { error: `unsupported content-type ${request.header("content-type") ?? ""}` } }));
+    const headers = { "Content-Type": "application/json", "Idempotency-key": "mine", "X-VIGIL-DELIVERY": "forged", Authorization: "Bearer receiver-token" };
+    const actuator = createWebhookActuator({ endpoints: { default: { url: `${server.url}/hooks/vigil`, secret: SECRET, headers } } }, testRuntime(NOW));
+    const result = await actuator.apply(testPlan("webhook.post", {}), { dryRun: false });
+    expect(result.error).toBeUndefined();
+    expect(result.status).toBe("applied");
+    const [request] = server.requests;
+    expect(request?.headers["content-type"]).toBe("application/json");
+    expect(request?.headers["idempotency-key"]).toBe("idem-0001");
+    expect(request?.headers["x-vigil-delivery"]).toBe("act-0001");
+    expect(request?.headers["authorization"]).toBe("Bearer receiver-token");
+  });
+
   it("a receiver with another secret rejects the request, and the result names the answer", async () => {
     server.on("POST", "/hooks/vigil", () => ({ status: 200, body: {} }));
     const actuator = createWebhookActuator({ endpoints: { default: { url: `${server.url}/hooks/vigil`, secret: "wrong" } } }, testRuntime(NOW));

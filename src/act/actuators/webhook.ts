@@ -95,14 +95,16 @@ export function createWebhookActuator(config: WebhookActuatorConfig, runtime: Ac
         method: "POST",
         url: endpoint.url,
         headers: {
-          ...endpoint.headers,
+          // Header names are case-insensitive: a configured `Content-Type` next to Vigil's
+          // `content-type` would be sent as one header holding both values. Vigil's own win.
+          ...Object.fromEntries(Object.entries(endpoint.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value])),
           "content-type": "application/json",
           "user-agent": "vigil-actuator",
           "x-vigil-event": event,
-          [WEBHOOK_DELIVERY_HEADER]: delivery,
-          [WEBHOOK_TIMESTAMP_HEADER]: String(timestamp),
-          [WEBHOOK_SIGNATURE_HEADER]: signWebhook(endpoint.secret, timestamp, body),
-          [WEBHOOK_IDEMPOTENCY_HEADER]: phase === "apply" ? plan.idempotencyKey : `${plan.idempotencyKey}:undo`,
+          [WEBHOOK_DELIVERY_HEADER.toLowerCase()]: delivery,
+          [WEBHOOK_TIMESTAMP_HEADER.toLowerCase()]: String(timestamp),
+          [WEBHOOK_SIGNATURE_HEADER.toLowerCase()]: signWebhook(endpoint.secret, timestamp, body),
+          [WEBHOOK_IDEMPOTENCY_HEADER.toLowerCase()]: phase === "apply" ? plan.idempotencyKey : `${plan.idempotencyKey}:undo`,
         },
         body,
       };
