@@ -295,6 +295,21 @@ describe("approvals queue", () => {
     expect(audit.filter((a) => a.startsWith("review.escalate") || a.startsWith("review.safe-default")).sort()).toEqual(["review.escalate:RV-1", "review.safe-default:RV-1", "review.safe-default:RV-2"]);
   });
 
+  it("an escalation timeout too long to be a date (a typo'd after) opens the review without a due time instead of failing the decision", async () => {
+    loop = await createLoop(createSqliteStorage, [
+      bucketPolicy("slow", { tier: "approve", remediation: false, extra: `  escalation:\n    - notify: ["#gate"]\n      after: 99999999999999h\n` }),
+      bucketPolicy("ladder", { tier: "approve", remediation: false, extra: `  escalation:\n    - notify: ["#a"]\n      after: 1h\n    - notify: ["#b"]\n      after: 99999999999999h\n` }),
+    ]);
+    const { reviews } = await loop.handle({ kind: "slow", bucket: "b", public: true });
+    expect(reviews.map((r) => [r.id, r.status, r.dueAt])).toEqual([["RV-1", "pending", undefined]]);
+    expect(loop.notifications.map((n) => n.targets)).toEqual([["#gate"]]);
+    // The second level's timeout: the review escalates to it and stays there; the tick handles the others.
+    await loop.handle({ kind: "ladder", bucket: "c", public: true });
+    loop.clock.advance(2 * HOUR);
+    const ticked = await loop.review.tick();
+    expect(ticked.escalated.map((r) => [r.id, r.level, r.dueAt])).toEqual([["RV-2", 1, undefined]]);
+  });
+
   it("a failing notifier never blocks the queue: the failure is recorded on the review and in the audit trail", async () => {
     loop = await createLoop(createSqliteStorage, policies("block"), {});
     const failing = createReviewService({ storage: loop.storage, clock: loop.clock, executor: loop.executor, policy: (n) => loop.set.get(n), notifier: { notify: async () => { throw new Error("slack is down"); } } });

@@ -155,6 +155,17 @@ export function createApprovalsApi(deps: ReviewDeps): ApprovalsApi {
   }
 
   /**
+   * When a level that started at `fromMs` times out; undefined (no timeout) when `after` is not
+   * known or lies beyond the last representable date (a typo'd `after: 99999999999999h` would
+   * throw RangeError and fail the decision's review or the whole tick).
+   */
+  function dueAt(fromMs: number, after: number | undefined): string | undefined {
+    if (after === undefined) return undefined;
+    const at = fromMs + after;
+    return Number.isFinite(at) && Math.abs(at) <= 8.64e15 ? new Date(at).toISOString() : undefined;
+  }
+
+  /**
    * Allows a denied request's retry once (approval of, or a permissive safe default for, a request
    * with nothing to run). Not for a request without a subject or resource: an override without a
    * subject would let the next request of the policy through, whoever's and whatever it is.
@@ -208,8 +219,8 @@ export function createApprovalsApi(deps: ReviewDeps): ApprovalsApi {
           ...(settings?.approvals === true && twoPersonSeverities(deps.settings).includes(severity) ? { twoPersonRequired: true } : {}),
           notifications: [],
         };
-        const first = afterMs(review, 0);
-        if (first !== undefined) review = { ...review, dueAt: new Date(deps.clock.now().getTime() + first).toISOString() };
+        const first = dueAt(deps.clock.now().getTime(), afterMs(review, 0));
+        if (first !== undefined) review = { ...review, dueAt: first };
         const outbox: Outgoing[] = [];
         review = withNotification(review, 0, "created", escalation[0]?.notify ?? deps.settings.defaultNotify ?? [], outbox);
         await deps.storage.putDocs([{ collection: REVIEWS_COLLECTION, id: review.id, value: review, expectVersion: 0 }], at);
@@ -319,9 +330,9 @@ export function createApprovalsApi(deps: ReviewDeps): ApprovalsApi {
         // Several levels may have timed out since the last tick: walk them all, notifying each.
         while (review.dueAt !== undefined && Date.parse(review.dueAt) <= nowMs && review.level + 1 < review.escalation.length) {
           const level = review.level + 1;
-          const after = afterMs(review, level);
           const { dueAt: previous, ...rest } = review;
-          review = { ...rest, level, status: "escalated", ...(after === undefined ? {} : { dueAt: new Date(Date.parse(previous) + after).toISOString() }) };
+          const next = dueAt(Date.parse(previous), afterMs(review, level));
+          review = { ...rest, level, status: "escalated", ...(next === undefined ? {} : { dueAt: next }) };
           review = withNotification(review, level, "escalated", review.escalation[level]?.notify ?? [], outbox);
           levels.push(level);
         }
