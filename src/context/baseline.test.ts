@@ -6,7 +6,8 @@ import { baselineFromDoc, baselineToDoc, EntityBaseline } from "./baseline.js";
 import { makeEvent, seededRandom } from "./fixtures.test-support.js";
 import { readIdleDay, recordIdleSample } from "./idle-days.js";
 import { fnv1a32 } from "./hash.js";
-import { createSeries, expectedLog, fromLog, observeSeries, seriesCount } from "./series.js";
+import { writeF64 } from "./block.js";
+import { createSeries, expectedLog, fromLog, observeSeries, periodValue, seriesCount, seriesWordsWithoutWindow } from "./series.js";
 import { defaultContextSettings } from "./settings.js";
 import { createContextStage } from "./stage.js";
 import { createManualClock, createMemoryDocStorage } from "./test-support.js";
@@ -46,12 +47,30 @@ describe("baseline storage", () => {
     }
     const good = new EntityBaseline("resource/r");
     const series = good.addSeries(createSeries(good, "cost", 7, "sum", 0.01));
-    observeSeries(series, start, 5, rates);
-    observeSeries(series, start + DAY_MS, 6, rates);
+    // Days 0-9: the last 8 stay open, days 0 and 1 are committed.
+    for (let day = 0; day < 10; day++) observeSeries(series, start + day * DAY_MS, day === 0 ? 5 : 6, rates);
     const again = baselineFromDoc("resource/r", JSON.parse(JSON.stringify(baselineToDoc(good, layout))), layout);
     const copy = again.findSeries("cost");
-    expect(copy && seriesCount(copy)).toBe(1);
+    expect(copy && seriesCount(copy)).toBe(2);
     expect(copy && fromLog(copy, expectedLog(copy, Math.floor(start / HOUR_MS)).value)).toBeCloseTo(5, 2);
+    // The open days came along: day 9 holds 6, and a late row of day 3 still adds to its day.
+    expect(copy && periodValue(copy, start + 9 * DAY_MS, 1)).toBeCloseTo(7, 5);
+    if (copy) observeSeries(copy, start + 3 * DAY_MS, 2, rates);
+    expect(copy && periodValue(copy, start + 3 * DAY_MS, 0)).toBeCloseTo(8, 5);
+  });
+
+  it("a sum series stored before the open-period ring keeps the period it had open", () => {
+    const layout = createActivityLayout(defaultContextSettings.baselines.seenSetSizes);
+    // The older layout: header and slots only, the open period in header fields 9 (period) and 10 (sum).
+    const old = new EntityBaseline("account/a");
+    const current = createSeries(old, "cost", 168, "sum", 0.01);
+    old.block = old.block.slice(0, seriesWordsWithoutWindow(168));
+    const hour = Math.floor(start / HOUR_MS) + 30;
+    writeF64(old.block, current.offset + 9 * 4, hour);
+    writeF64(old.block, current.offset + 10 * 4, 12.5);
+    const doc = { v: 2, events: 3, firstSeen: 0, lastSeen: 0, block: Buffer.from(old.block.buffer).toString("base64"), series: [["cost", current.offset, 168]] };
+    const loaded = baselineFromDoc("account/a", doc, layout).findSeries("cost");
+    expect(loaded && periodValue(loaded, hour * HOUR_MS, 0.5)).toBeCloseTo(13, 5);
   });
 
   it("an idle ring stored with running means (older layout) is converted to sums on load, and round-trips after", () => {

@@ -2,7 +2,7 @@ import { Buffer } from "node:buffer";
 import { histogramTotal, migrateActivity, parseLayoutSignature, type ActivityHolder, type ActivityLayout } from "./activity.js";
 import { appendSection, emptyBlock } from "./block.js";
 import { copyIdleRing, createIdleRing, idleWords, migrateIdleRing, oldIdleWords, type IdleRing } from "./idle-days.js";
-import { seriesWords, type Season, type SeriesState } from "./series.js";
+import { addSumWindow, seriesKindAt, seriesWords, seriesWordsWithoutWindow, type Season, type SeriesState } from "./series.js";
 
 /**
  * Everything the context stage remembers about one entity (or peer group), kept compact:
@@ -93,7 +93,8 @@ interface BaselineDoc {
   /** The block, little-endian u16 words, base64. */
   readonly block: string;
   readonly act?: { readonly offset: number; readonly layout: string; readonly anchor: number; readonly exp: number };
-  readonly series?: readonly (readonly [string, number, number])[];
+  /** [name, offset, season, 2]: the 4th element marks sum series stored with their open-period ring (series.ts). */
+  readonly series?: readonly (readonly [string, number, number, number?])[];
   /** `sums: true`: days hold sums (idle-days.ts); without it, the older running means (converted on load). */
   readonly idle?: { readonly offset: number; readonly days: number; readonly sums?: true };
 }
@@ -101,8 +102,8 @@ interface BaselineDoc {
 /** Serialises a baseline to its stored document. */
 export function baselineToDoc(baseline: EntityBaseline, layout: ActivityLayout): BaselineDoc {
   const block = baseline.block;
-  const series: [string, number, number][] = [];
-  for (const item of baseline.allSeries()) series.push([item.name, item.offset, block[item.offset] === undefined ? 0 : seasonOf(block, item.offset)]);
+  const series: [string, number, number, number][] = [];
+  for (const item of baseline.allSeries()) series.push([item.name, item.offset, block[item.offset] === undefined ? 0 : seasonOf(block, item.offset), 2]);
   return {
     v: 2,
     events: baseline.events,
@@ -157,10 +158,14 @@ export function baselineFromDoc(key: string, value: unknown, layout: ActivityLay
     }
   }
   for (const entry of Array.isArray(doc.series) ? doc.series : []) {
-    const [name, offset, season] = entry;
+    const [name, offset, season, format] = entry;
     if (typeof name !== "string" || (season !== 1 && season !== 7 && season !== 168)) continue;
-    const words = section(Number(offset), seriesWords(season));
-    if (!words || seasonOf(stored, Number(offset)) !== season) continue;
+    const header = section(Number(offset), seriesWordsWithoutWindow(season));
+    if (!header || seasonOf(stored, Number(offset)) !== season) continue;
+    const kind = seriesKindAt(stored, Number(offset));
+    // A sum series stored before the open-period ring gets one, holding the period it had open.
+    const words = kind === "sum" && format !== 2 ? addSumWindow(header) : section(Number(offset), seriesWords(season, kind));
+    if (!words) continue;
     const target = appendSection(baseline, words.length);
     baseline.block.set(words, target);
     baseline.addSeries({ holder: baseline, name, offset: target });

@@ -1,4 +1,4 @@
-import { appendSection, readF64, writeF64, type BlockHolder } from "./block.js";
+import { appendSection, readF32, readF64, readU32, writeF32, writeF64, writeU32, type BlockHolder } from "./block.js";
 import { dayOfWeekFromDay, dayOfWeekLabel, HOUR_MS, hourOfWeekFromHour, hourOfWeekLabel } from "./time.js";
 
 /**
@@ -15,7 +15,10 @@ import { dayOfWeekFromDay, dayOfWeekLabel, HOUR_MS, hourOfWeekFromHour, hourOfWe
  *   spike does not teach the baseline that spikes are normal.
  * - Linear EWMA mean and variance are kept too (what `context.features` shows).
  * - `sum` series (spend) accumulate all records of one period (an hour, or a day) before the
- *   period is committed, so ten rows of one hour count as one observation of their total.
+ *   period is committed, so ten rows of one hour count as one observation of their total. The
+ *   last `sumWindow` periods stay open (a ring after the slots: period + 1 as u32, sum as float32),
+ *   so rows arriving in file order rather than time order (a day's export) still add up per
+ *   period; a period is committed once a row `sumWindow` periods newer arrives.
  */
 export type SeriesKind = "gauge" | "sum";
 export type Season = 1 | 7 | 168;
@@ -49,9 +52,41 @@ export interface SeriesState {
   readonly offset: number;
 }
 
-/** Words a series section of this season takes. */
-export function seriesWords(season: Season): number {
+/** Periods a sum series keeps open: a day and a third of hours, or eight days. */
+export function sumWindow(season: Season): number {
+  return season === 7 ? 8 : 32;
+}
+
+const ENTRY_WORDS = 4;
+
+/** Words a series section of this season and kind takes. */
+export function seriesWords(season: Season, kind: SeriesKind): number {
+  return HEADER_WORDS + (season === 1 ? 0 : season) + (kind === "sum" ? sumWindow(season) * ENTRY_WORDS : 0);
+}
+
+/** Words of a sum series stored before the open-period ring (its section ends after the slots). */
+export function seriesWordsWithoutWindow(season: Season): number {
   return HEADER_WORDS + (season === 1 ? 0 : season);
+}
+
+/** The kind of a series section stored in a block at `offset`. */
+export function seriesKindAt(block: Uint16Array, offset: number): SeriesKind {
+  return readF64(block, offset + H_KIND * 4) === 1 ? "sum" : "gauge";
+}
+
+/**
+ * A sum series section stored before the ring, grown to the current layout: the one period it
+ * had open becomes the ring's only entry.
+ */
+export function addSumWindow(words: Uint16Array): Uint16Array {
+  const season = readF64(words, H_SEASON * 4) as Season;
+  const grown = new Uint16Array(seriesWords(season, "sum"));
+  grown.set(words);
+  const holder = { block: grown };
+  const series: SeriesState = { holder, name: "", offset: 0 };
+  const open = get(series, H_ACC_PERIOD);
+  if (open >= 0) writeEntry(series, entryIndex(series, open), open, get(series, H_ACC_SUM));
+  return grown;
 }
 
 export interface SeriesRates {
@@ -63,7 +98,7 @@ export interface SeriesRates {
 
 /** Appends a new series section to the holder's block. */
 export function createSeries(holder: BlockHolder, name: string, season: Season, kind: SeriesKind, floor: number): SeriesState {
-  const series = { holder, name, offset: appendSection(holder, seriesWords(season)) };
+  const series = { holder, name, offset: appendSection(holder, seriesWords(season, kind)) };
   set(series, H_SEASON, season);
   set(series, H_KIND, kind === "sum" ? 1 : 0);
   set(series, H_ACC_PERIOD, -1);
@@ -77,6 +112,32 @@ function get(series: SeriesState, field: number): number {
 
 function set(series: SeriesState, field: number, value: number): void {
   writeF64(series.holder.block, series.offset + field * 4, value);
+}
+
+/** Where the open-period ring starts. */
+function ringOffset(series: SeriesState): number {
+  const season = get(series, H_SEASON);
+  return series.offset + HEADER_WORDS + (season === 1 ? 0 : season);
+}
+
+function windowOf(series: SeriesState): number {
+  return sumWindow(get(series, H_SEASON) as Season);
+}
+
+function entryIndex(series: SeriesState, period: number): number {
+  return (period / periodHours(series)) % windowOf(series);
+}
+
+/** The open period held at a ring index (-1 when empty) and its sum. */
+function readEntry(series: SeriesState, index: number): { readonly period: number; readonly sum: number } {
+  const at = ringOffset(series) + index * ENTRY_WORDS;
+  return { period: readU32(series.holder.block, at) - 1, sum: readF32(series.holder.block, at + 2) };
+}
+
+function writeEntry(series: SeriesState, index: number, period: number, sum: number): void {
+  const at = ringOffset(series) + index * ENTRY_WORDS;
+  writeU32(series.holder.block, at, period + 1);
+  writeF32(series.holder.block, at + 2, sum);
 }
 
 function slotWord(series: SeriesState, slot: number): number {
@@ -215,29 +276,43 @@ export function periodStartHour(series: SeriesState, timeMs: number): number {
 }
 
 /**
- * The value the detector scores for a new record: for sums, the open period's total including
+ * The value the detector scores for a new record: for sums, the running total of the record's period (while open) including
  * this record (the record is part of what is being judged, not of the baseline); for gauges,
  * the sample itself.
  */
 export function periodValue(series: SeriesState, timeMs: number, value: number): number {
   if (get(series, H_KIND) !== 1) return value;
-  return get(series, H_ACC_PERIOD) === periodStartHour(series, timeMs) ? get(series, H_ACC_SUM) + value : value;
+  const period = periodStartHour(series, timeMs);
+  const entry = readEntry(series, entryIndex(series, period));
+  return entry.period === period ? entry.sum + value : value;
 }
 
 /**
- * Learns one record. Sums: added to the open period; a newer period commits the open one; a
- * record older than the open period is committed on its own (late data, approximated).
+ * Learns one record. Sums: added to its period while that period is among the last `sumWindow`
+ * (rows in any order within them add up); a newer period commits, oldest first, the open periods
+ * that fall out of the window; a record older than the window is committed on its own (late
+ * data, approximated).
  */
 export function observeSeries(series: SeriesState, timeMs: number, value: number, rates: SeriesRates): void {
   const hour = periodStartHour(series, timeMs);
   if (get(series, H_KIND) === 1) {
-    const open = get(series, H_ACC_PERIOD);
-    if (open === hour) set(series, H_ACC_SUM, get(series, H_ACC_SUM) + value);
-    else if (hour > open) {
-      if (open >= 0) commit(series, open, get(series, H_ACC_SUM), rates, 1);
+    const newest = get(series, H_ACC_PERIOD);
+    const span = windowOf(series) * periodHours(series);
+    if (newest >= 0 && hour <= newest - span) {
+      commit(series, hour, value, rates, 1);
+      return;
+    }
+    if (hour > newest) {
+      closePeriods(series, hour - span, rates);
       set(series, H_ACC_PERIOD, hour);
-      set(series, H_ACC_SUM, value);
-    } else commit(series, hour, value, rates, 1);
+    }
+    const index = entryIndex(series, hour);
+    const entry = readEntry(series, index);
+    if (entry.period === hour) writeEntry(series, index, hour, entry.sum + value);
+    else {
+      if (entry.period >= 0) commit(series, entry.period, entry.sum, rates, 1);
+      writeEntry(series, index, hour, value);
+    }
     return;
   }
   // Gauges: several samples may fall in one period; scale the slot's learning rate so a
@@ -253,6 +328,21 @@ export function observeSeries(series: SeriesState, timeMs: number, value: number
   const samplesPerPeriod = interval > 0 ? periodHours(series) / interval : 1;
   commit(series, hour, value, rates, samplesPerPeriod);
   set(series, H_LAST_HOUR, Math.max(last, hours));
+}
+
+/** Commits, oldest first, the open periods of a sum series that start at or before `limit`. */
+function closePeriods(series: SeriesState, limit: number, rates: SeriesRates): void {
+  const closing: { index: number; period: number; sum: number }[] = [];
+  for (let index = 0; index < windowOf(series); index++) {
+    const entry = readEntry(series, index);
+    if (entry.period >= 0 && entry.period <= limit) closing.push({ index, ...entry });
+  }
+  if (closing.length === 0) return;
+  closing.sort((a, b) => a.period - b.period);
+  for (const entry of closing) {
+    commit(series, entry.period, entry.sum, rates, 1);
+    writeEntry(series, entry.index, -1, 0);
+  }
 }
 
 /** JSON-safe summary for `context.features`. */

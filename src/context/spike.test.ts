@@ -152,6 +152,41 @@ describe("spike detector: spend against a seasonal baseline", () => {
     expect(untracked.values?.["reason"]).toContain("8 series");
   });
 
+  it("a daily delivery of the last day's hourly rows in file order (not time order) is summed per hour: steady spend raises no spike", async () => {
+    const clock = createManualClock(start);
+    const stage = createContextStage({ storage: createMemoryDocStorage(), clock });
+    const row = template();
+    const random = seededRandom(5);
+    const at = (resource: string, hour: number): Event => {
+      const event = rowAt(row, hour, 1 + 0.1 * random());
+      return { ...event, data: { ...(event.data as Record<string, unknown>), ResourceId: resource } };
+    };
+    let worst = 0;
+    for (let day = 0; day < 35; day++) {
+      // Three instances at ~1 an hour each; an export lists its rows in its own order.
+      const rows: Event[] = [];
+      for (let hour = day * 24; hour < day * 24 + 24; hour++) for (const resource of ["i-a", "i-b", "i-c"]) rows.push(at(resource, hour));
+      for (let index = rows.length - 1; index > 0; index--) {
+        const other = Math.floor(random() * (index + 1));
+        [rows[index], rows[other]] = [rows[other] as Event, rows[index] as Event];
+      }
+      clock.set(start + (day + 1) * 24 * HOUR_MS);
+      for (const event of rows) {
+        const context = await stage.build(event);
+        if (day >= 21) worst = Math.max(worst, context.signals["spike"]!.score);
+        stage.observe(event, context);
+      }
+    }
+    expect(worst).toBeLessThan(0.5);
+    // The account's hours are learned as their totals (~3.15), not as single rows (~1.05).
+    const probe = await stage.build(at("i-a", 35 * 24));
+    expect((probe.signals["spike"]!.values?.["byRole"] as Record<string, { expected: number }>)["account"]!.expected).toBeGreaterThan(2.5);
+    // A real jump in one hour of the next delivery still shows.
+    const jump = at("i-a", 35 * 24 + 5);
+    const jumped = { ...jump, data: { ...(jump.data as Record<string, unknown>), BilledCost: 12 } };
+    expect((await stage.build(jumped)).signals["spike"]!.score).toBeGreaterThanOrEqual(0.5);
+  });
+
   it("gates on minDelta from settings (packs set it) and reports learning series", async () => {
     const clock = createManualClock(start);
     const stage = createContextStage({ storage: createMemoryDocStorage(), clock, settings: { detectors: { spike: { minDelta: 100 } } } });
