@@ -87,6 +87,26 @@ describe("executor edge cases", () => {
     });
   });
 
+  it("an action tried again while the switch stays on (each ladder tick) is not rewritten: its record does not grow a history entry per try", async () => {
+    h = await harness();
+    await h.executor.killSwitch.set(true, operator, "incident");
+    for (let i = 0; i < 5; i++) {
+      h.clock.advance(5_000);
+      const [record] = await h.executor.apply([planned("a")]);
+      expect(record).toMatchObject({ status: "blocked", blockedBy: "kill-switch" });
+    }
+    const doc = await h.store.storage.getDoc<{ history: unknown[] }>("actions", planned("a").plan.id);
+    expect(doc?.value.history).toHaveLength(1);
+    expect(doc?.version).toBe(1);
+    // Turned off and on again by someone else: the record says so.
+    await h.executor.killSwitch.set(false, operator, "calm");
+    await h.executor.killSwitch.set(true, { id: "olga", roles: ["operator"] }, "again");
+    const [again] = await h.executor.apply([planned("a")]);
+    expect(again?.reason).toMatch(/set by olga .*: again/);
+    await h.executor.killSwitch.set(false, operator, "calm");
+    expect((await h.executor.apply([planned("a")]))[0]?.status).toBe("applied");
+  });
+
   describe("undo", () => {
     beforeEach(async () => { h = await harness(); });
 

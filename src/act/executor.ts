@@ -206,7 +206,12 @@ export function createExecutor(options: ExecutorOptions): Executor {
     let version = existing?.version ?? 0;
     // Read for every action, not once per batch: a switch turned on while a batch runs stops the rest.
     const kill = await readKillSwitch(storage);
-    if (kill.on) return (await write({ ...base, status: "blocked", blockedBy: "kill-switch", reason: killedReason(kill) }, version)).record;
+    if (kill.on) {
+      // Tried again under the same switch (a ladder tick every few seconds): nothing to record, and a
+      // rewrite per try would grow the record's history for as long as the switch stays on.
+      if (existing?.value.blockedBy === "kill-switch" && existing.value.reason === killedReason(kill)) return existing.value;
+      return (await write({ ...base, status: "blocked", blockedBy: "kill-switch", reason: killedReason(kill) }, version)).record;
+    }
     if (p.disposition === "blocked") return (await write({ ...base, status: "blocked", ...(p.blockedBy ? { blockedBy: p.blockedBy } : {}), reason: p.plan.reason ?? "blocked" }, version)).record;
     if (p.disposition === "approval") return (await write({ ...base, status: "pending-approval", reason: p.plan.reason ?? "needs approval" }, version)).record;
     // Claim the action before touching the actuator: whoever wins the versioned write applies it.
