@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { VigilError } from "../core/index.js";
 import type { AuditEntry, CanonicalDecision, Decision, DecisionDraft, DecisionQuery, DecisionRecordRow, DocQuery, Event, StoredDoc, StoredEvent } from "../core/index.js";
 import { canonicalJson } from "./canonical-json.js";
@@ -61,11 +62,38 @@ export function decodeKey(value: string): string {
   return value.includes("\ue000") ? value.replace(/\ue000([0-9a-f]{4})/g, (_escape: string, hex: string) => String.fromCharCode(Number.parseInt(hex, 16))) : value;
 }
 
+/**
+ * Index entries are bounded (PostgreSQL: a B-tree entry of at most ~2.7 KB, else the row is
+ * refused). Keys (decision id, event source/id/type) are limited to this many UTF-8 bytes on
+ * every store; the decision's other indexed columns store `indexKey` of longer values.
+ */
+export const MAX_KEY_BYTES = 1024;
+
+const utf8Length = (value: string): number => (value.length * 3 <= MAX_KEY_BYTES ? value.length : Buffer.byteLength(value, "utf8"));
+
 function checkKeyText(value: string, field: string, what: string, code: "VIGIL_BAD_INPUT" | "VIGIL_BAD_EVENT"): void {
   const problem = columnTextProblem(value);
   if (problem !== undefined) {
     throw new VigilError(code, `${field} ${JSON.stringify(value)} contains ${problem}, which the store's text columns cannot hold (it would read back as another ${what}); use well-formed Unicode text without NUL`, { field });
   }
+  const bytes = utf8Length(value);
+  if (bytes > MAX_KEY_BYTES) {
+    throw new VigilError(code, `${field} is ${bytes} bytes long (UTF-8, starting ${JSON.stringify(value.slice(0, 40))}); the store indexes keys of at most ${MAX_KEY_BYTES} bytes: use a shorter ${what}`, { field });
+  }
+}
+
+/**
+ * What an indexed (queried, never read back) column stores for `value`: `encodeKey` of it, or,
+ * past MAX_KEY_BYTES, its first 256 characters, U+E000, "#" and the SHA-256 of the whole (a
+ * sequence `encodeKey` never writes, so it stands for this value alone). Queries use the same.
+ */
+export function indexKey(value: string): string {
+  const encoded = encodeKey(value);
+  if (utf8Length(encoded) <= MAX_KEY_BYTES) return encoded;
+  let cut = 256;
+  const last = encoded.charCodeAt(cut - 1);
+  if (last >= 0xd800 && last <= 0xdbff) cut -= 1; // not between the halves of a pair
+  return `${encoded.slice(0, cut)}\ue000#${createHash("sha256").update(encoded, "utf8").digest("hex")}`;
 }
 
 /** Masks and canonicalizes drafts; checks the fields the record indexes. Throws VIGIL_BAD_INPUT / VIGIL_CONFLICT naming the draft. */
@@ -178,15 +206,15 @@ export function decisionQuery(tables: Tables, query: DecisionQuery): { sql: stri
   }
   if (query.eventId !== undefined) {
     where.push("d.event_id = ?");
-    params.push(encodeKey(query.eventId));
+    params.push(indexKey(query.eventId));
   }
   if (query.subject !== undefined) {
     where.push("d.subject = ?");
-    params.push(encodeKey(query.subject));
+    params.push(indexKey(query.subject));
   }
   if (query.policy !== undefined) {
     where.push(`EXISTS (SELECT 1 FROM ${tables.policies} p WHERE p.policy = ? AND p.seq = d.seq)`);
-    params.push(encodeKey(query.policy));
+    params.push(indexKey(query.policy));
   }
   if (query.since !== undefined) {
     where.push("d.time_ms >= ?");

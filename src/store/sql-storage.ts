@@ -7,7 +7,7 @@ import { compileMask } from "./mask.js";
 import { listPlaceholders } from "./sql-driver.js";
 import type { SqlDriver, SqlExecutor, SqlValue } from "./sql-driver.js";
 import {
-  auditQuery, auditRow, checkCanonical, checkEvents, checkLimit, columnTextProblem, decisionColumns, decisionQuery, docColumns, docJson, docQuery, encodeKey, eventColumns, eventKey,
+  auditQuery, auditRow, checkCanonical, checkEvents, checkLimit, columnTextProblem, decisionColumns, decisionQuery, docColumns, docJson, docQuery, encodeKey, eventColumns, indexKey, eventKey,
   prepareDecisions, tablesOf, toAuditEntry, toDecision, toRecordRow, toStoredDoc, toStoredEvent,
 } from "./sql-queries.js";
 import type { AuditRowShape, DecisionRowShape, DocRowShape, EventRowShape, Tables } from "./sql-queries.js";
@@ -204,12 +204,12 @@ export class SqlStorage implements Storage {
         const chained = chainRecords(head, prepared.map((entry) => ({ id: entry.id, body: entry.body })));
         await tx.insertMany(this.tables.decisions, ["seq", "id", "event_id", "event_type", "subject", "time_ms", "body", "prev_hash", "hash"], chained.map((row, index) => {
           const entry = prepared[index]!;
-          return [row.seq, row.id, encodeKey(entry.eventId), encodeKey(entry.eventType), entry.subject === undefined ? null : encodeKey(entry.subject), entry.timeMs, row.body, row.prevHash, row.hash];
+          return [row.seq, row.id, indexKey(entry.eventId), indexKey(entry.eventType), entry.subject === undefined ? null : indexKey(entry.subject), entry.timeMs, row.body, row.prevHash, row.hash];
         }));
         const policyRows: SqlValue[][] = [];
         chained.forEach((row, index) => {
           // A policy named twice (appendCanonicalDecisions takes the list as given) is one index row.
-          for (const policy of new Set(prepared[index]!.policies)) policyRows.push([encodeKey(policy), row.seq]);
+          for (const policy of new Set(prepared[index]!.policies)) policyRows.push([indexKey(policy), row.seq]);
         });
         if (policyRows.length > 0) await tx.insertMany(this.tables.policies, ["policy", "seq"], policyRows);
         const last = chained.at(-1)!;

@@ -3,7 +3,7 @@ import { canonicalJson } from "./canonical-json.js";
 import { GENESIS_HASH, hashRecord, verifyDecisionRecord } from "./chain.js";
 import type { ContractContext } from "./storage-contract-support.js";
 import { expectVigilError } from "./storage-contract-support.js";
-import { makeDraft } from "./storage-contract-fixtures.js";
+import { makeDraft, noise } from "./storage-contract-fixtures.js";
 import { prepareDecisions } from "./sql-queries.js";
 
 const ids = (decisions: readonly { readonly id: string }[]) => decisions.map((decision) => decision.id);
@@ -115,6 +115,20 @@ export function decisionContract({ storage, reopen }: ContractContext): void {
       expect(ids(await storage().listDecisions({ subject: "sub-\udfff" }))).toEqual(["dec-000001"]);
       expect((await storage().getDecision("dec-000001"))?.subject).toBe("sub-\udfff");
       expect(await verifyDecisionRecord(storage())).toMatchObject({ ok: true, checked: 3 });
+    });
+
+    it("records a decision whose subject, event id or policy is longer than an index entry can be, and finds it by them", async () => {
+      // PostgreSQL refused the row ("index row requires 10024 bytes, maximum size is 8191"; past ~2.7 KB "exceeds btree maximum"): such a decision could not be recorded there.
+      const long = (tag: string) => `${tag}-${noise(6000, tag.charCodeAt(0))}-é`;
+      await storage().appendDecisions([makeDraft(1, { subject: long("s"), eventId: long("e"), policies: [long("p")] }), makeDraft(2, { subject: `${long("s")}-other` })]);
+      expect(ids(await storage().listDecisions({ subject: long("s") }))).toEqual(["dec-000001"]);
+      expect(ids(await storage().listDecisions({ eventId: long("e") }))).toEqual(["dec-000001"]);
+      expect(ids(await storage().listDecisions({ policy: long("p") }))).toEqual(["dec-000001"]);
+      expect(ids(await storage().listDecisions({ subject: `${long("s")}-other` }))).toEqual(["dec-000002"]);
+      expect((await storage().getDecision("dec-000001"))?.subject).toBe(long("s"));
+      expect(await verifyDecisionRecord(storage())).toMatchObject({ ok: true, checked: 2 });
+      // The id is the record's key: one too long to index is refused on both stores, naming it.
+      await expectVigilError(storage().appendDecisions([{ ...makeDraft(3), id: long("d") }]), "VIGIL_BAD_INPUT", "drafts[0].id");
     });
 
     it("refuses a draft whose time is not a timestamp with VIGIL_BAD_INPUT", async () => {

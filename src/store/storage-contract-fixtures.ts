@@ -69,3 +69,15 @@ export function makeDraft(index: number, options: DraftOptions = {}): DecisionDr
     labels: { source: "cloudtrail", pack: "aws" },
   };
 }
+
+/** `length` characters that do not compress (a long id or subject as PostgreSQL's index sees it), the same for the same seed. */
+export function noise(length: number, seed = 1): string {
+  const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  let state = seed >>> 0 || 1;
+  let out = "";
+  for (let index = 0; index < length; index++) {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    out += alphabet[(state >>> 16) % alphabet.length];
+  }
+  return out;
+}

@@ -6,7 +6,7 @@ import type { MaskConfig } from "./mask.js";
 import { decisionContract } from "./storage-contract-decisions.js";
 import type { ContractContext } from "./storage-contract-support.js";
 import { expectVigilError } from "./storage-contract-support.js";
-import { makeDraft, makeEvent } from "./storage-contract-fixtures.js";
+import { makeDraft, makeEvent, noise } from "./storage-contract-fixtures.js";
 
 /**
  * Opens the storage under test. Each harness owns one fresh location (file, schema); `open`
@@ -99,6 +99,9 @@ export function storageContract(name: string, createHarness: () => Promise<Stora
         const result = await current.appendEvents([event], "2024-01-01T00:00:00Z");
         expect(result).toMatchObject({ duplicates: [] });
         expect((await current.listEvents({}))[0]?.event).toEqual(event);
+        // An id, source or type too long for an index entry (PostgreSQL refused the row, SQLite took it): refused alike, naming it.
+        await expectVigilError(current.appendEvents([makeEvent(6, { id: noise(3000) })], "2024-01-01T00:00:00Z"), "VIGIL_BAD_EVENT", "events[0].id");
+        await expectVigilError(current.appendEvents([makeEvent(7, { type: noise(3000) })], "2024-01-01T00:00:00Z"), "VIGIL_BAD_EVENT", "events[0].type");
         // Listing by such a type finds nothing, as on SQLite (PostgreSQL failed the query on the NUL).
         expect(await current.listEvents({ type: "t\u0000" })).toEqual([]);
       });
