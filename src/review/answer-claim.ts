@@ -14,6 +14,8 @@ export type Answer = NonNullable<ReviewRecord["answering"]>["answer"];
 
 export interface AnswerClaims {
   beingAnswered(review: ReviewRecord): boolean;
+  /** VIGIL_CONFLICT naming who is answering, while another answer is being carried out. */
+  refuseWhileAnswered(review: ReviewRecord): void;
   claimAnswer(review: ReviewRecord, version: number, by: string, answer: Answer): Promise<{ review: ReviewRecord; version: number }>;
   releaseAnswer(claimed: ReviewRecord, version: number): Promise<void>;
 }
@@ -30,11 +32,15 @@ export function createAnswerClaims(deps: ReviewDeps, save: (review: ReviewRecord
    * concurrent answers (two approvers, approve and deny, an answer and the safe default) one
    * wins, the other gets VIGIL_CONFLICT having changed nothing. Returns the claimed review and its version.
    */
-  async function claimAnswer(review: ReviewRecord, version: number, by: string, answer: Answer): Promise<{ review: ReviewRecord; version: number }> {
+  function refuseWhileAnswered(review: ReviewRecord): void {
     if (beingAnswered(review)) {
       const a = review.answering!;
       throw new VigilError("VIGIL_CONFLICT", `review ${review.id} is being answered (${a.answer}) by ${a.by} since ${a.at}; reload it`, { field: "id" });
     }
+  }
+
+  async function claimAnswer(review: ReviewRecord, version: number, by: string, answer: Answer): Promise<{ review: ReviewRecord; version: number }> {
+    refuseWhileAnswered(review);
     const claimed: ReviewRecord = { ...review, answering: { by, answer, at: nowIso(deps) } };
     await save(claimed, version);
     return { review: claimed, version: version + 1 };
@@ -50,5 +56,5 @@ export function createAnswerClaims(deps: ReviewDeps, save: (review: ReviewRecord
     }
   }
 
-  return { beingAnswered, claimAnswer, releaseAnswer };
+  return { beingAnswered, refuseWhileAnswered, claimAnswer, releaseAnswer };
 }

@@ -57,6 +57,26 @@ describe("approvals queue", () => {
     expect((await loop.review.get("RV-1"))).toMatchObject({ status: "approved", resolvedBy: "ann" });
   });
 
+  it("two-person rule: a first approval while a deny is being carried out is refused and does not undo the deny", async () => {
+    await promoted("remediate", { twoPersonRule: { approvals: true } });
+    await loop.handle({ kind: "lock", bucket: "logs", public: true });
+    let release!: () => void;
+    const running = new Promise<void>((resolve) => { release = resolve; });
+    let started!: () => void;
+    const hasStarted = new Promise<void>((resolve) => { started = resolve; });
+    const slowExecutor = { ...loop.executor, skipPending: async (...args: Parameters<typeof loop.executor.skipPending>) => { started(); await running; return loop.executor.skipPending(...args); } };
+    const slow = createReviewService({ storage: loop.storage, clock: loop.clock, executor: slowExecutor, policy: (n) => loop.set.get(n), twoPersonRule: { approvals: true } });
+    const denying = slow.deny("RV-1", approver2, "owner keeps it public");
+    await hasStarted;
+    await expect(loop.review.approve("RV-1", approver, "looks right")).rejects.toMatchObject({ code: "VIGIL_CONFLICT", message: expect.stringContaining("being answered (deny) by bob") });
+    release();
+    expect((await denying).status).toBe("denied");
+    const stored = await loop.review.get("RV-1");
+    expect(stored).toMatchObject({ status: "denied", resolvedBy: "bob" });
+    expect(stored?.approvals).toBeUndefined();
+    expect(stored?.answering).toBeUndefined();
+  });
+
   it("a claim to answer that was never finished (the process died) lapses after five minutes", async () => {
     await promoted();
     await loop.handle({ kind: "lock", bucket: "logs", public: true });

@@ -142,7 +142,7 @@ export function createApprovalsApi(deps: ReviewDeps): ApprovalsApi {
     }
   }
 
-  const { beingAnswered, claimAnswer, releaseAnswer } = createAnswerClaims(deps, save);
+  const { beingAnswered, refuseWhileAnswered, claimAnswer, releaseAnswer } = createAnswerClaims(deps, save);
 
   function afterMs(review: ReviewRecord, level: number): number | undefined {
     const step = review.escalation[level];
@@ -248,6 +248,8 @@ export function createApprovalsApi(deps: ReviewDeps): ApprovalsApi {
       refuseAgent(actor, `approve review ${id}`);
       const { value, version } = await load(id);
       if (!isOpen(value)) throw new VigilError("VIGIL_CONFLICT", `review ${id} is already ${value.status}${value.resolvedBy ? ` (by ${value.resolvedBy})` : ""}`, { field: "id" });
+      // A deny (or the safe default) being carried out settles the review; a first approval saved now would undo its claim.
+      refuseWhileAnswered(value);
       const at = nowIso(deps);
       const approvals = value.approvals ?? [];
       if (approvals.some((a) => samePerson(a.by, actor.id))) {
