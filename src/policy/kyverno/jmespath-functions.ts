@@ -5,7 +5,8 @@
  */
 import { parse as parseYaml } from "yaml";
 import { createHash } from "node:crypto";
-import { formatDuration, formatQuantity, parseDuration, parseQuantity } from "./units.js";
+import { addExact, divideExact, exactToNumber, formatExactQuantity, multiplyExact, parseExactQuantity, type ExactQuantity } from "./k8s-quantity.js";
+import { formatDuration, parseDuration } from "./units.js";
 import { addSeconds, formatRfc3339, nowUtc, parseGoTime, rfc3339, secondsBetween, truncateTime, wallClock, type GoTime } from "./go-time.js";
 import { parseSemver, parseSemverRange } from "./semver.js";
 import { wildcardMatch } from "./wildcard.js";
@@ -44,13 +45,13 @@ export function goRegex(source: string, flags = ""): RegExp {
   return new RegExp(s, flags + extra);
 }
 
-type Operand = { kind: "scalar"; value: number } | { kind: "quantity"; value: number; text: string } | { kind: "duration"; value: number };
+type Operand = { kind: "scalar"; value: number } | { kind: "quantity"; value: number; exact: ExactQuantity } | { kind: "duration"; value: number };
 
 function operand(name: string, value: JsonValue | undefined): Operand {
   if (typeof value === "number") return { kind: "scalar", value };
   if (typeof value === "string") {
-    const q = parseQuantity(value);
-    if (q !== undefined) return { kind: "quantity", value: q, text: value };
+    const q = parseExactQuantity(value);
+    if (q !== undefined) return { kind: "quantity", value: exactToNumber(q), exact: q };
     const d = parseDuration(value);
     if (d !== undefined) return { kind: "duration", value: d };
   }
@@ -61,22 +62,30 @@ function mismatch(name: string): never {
   throw new Error(`JMESPath function '${name}': types mismatch`);
 }
 
+/** A number as a quantity, as Kyverno parses it (resource.ParseQuantity of its %v text). */
+function scalarQuantity(name: string, value: number): ExactQuantity {
+  const q = parseExactQuantity(String(value));
+  if (q === undefined) throw new Error(`JMESPath function '${name}': ${String(value)} is no quantity`);
+  return q;
+}
+
 function arithmetic(name: "add" | "subtract" | "multiply" | "divide" | "modulo"): KyvernoFunction {
   return (args) => {
     const a = operand(name, args[0]);
     const b = operand(name, args[1]);
     if (name === "add" || name === "subtract") {
       if (a.kind !== b.kind) mismatch(name);
+      if (a.kind === "quantity" && b.kind === "quantity") return formatExactQuantity(addExact(a.exact, b.exact, name === "subtract"));
       const v = name === "add" ? a.value + b.value : a.value - b.value;
-      if (a.kind === "quantity") return formatQuantity(v, a.text);
       if (a.kind === "duration") return formatDuration(v);
       return v;
     }
     if (name === "multiply") {
       if (a.kind !== "scalar" && b.kind !== "scalar") mismatch(name);
-      const v = a.value * b.value;
       const unit = a.kind === "scalar" ? b : a;
-      if (unit.kind === "quantity") return formatQuantity(v, unit.text);
+      const factor = a.kind === "scalar" ? a.value : b.value;
+      if (unit.kind === "quantity") return formatExactQuantity(multiplyExact(unit.exact, scalarQuantity(name, factor)));
+      const v = a.value * b.value;
       if (unit.kind === "duration") return formatDuration(v);
       return v;
     }
@@ -84,13 +93,14 @@ function arithmetic(name: "add" | "subtract" | "multiply" | "divide" | "modulo")
     if (name === "divide") {
       if (a.kind === b.kind) return a.value / b.value;
       if (b.kind !== "scalar") mismatch(name);
-      if (a.kind === "quantity") return formatQuantity(a.value / b.value, a.text);
+      // A quantity over a number is rounded down at the larger scale of the two (inf.Dec QuoRound).
+      if (a.kind === "quantity") return formatExactQuantity(divideExact(a.exact, scalarQuantity(name, b.value)));
       return formatDuration(a.value / b.value);
     }
     if (a.kind !== b.kind) mismatch(name);
     if (!Number.isInteger(a.value) || !Number.isInteger(b.value)) throw new Error(`JMESPath function '${name}': Non-integer argument(s) passed for modulo`);
     const v = a.value % b.value;
-    if (a.kind === "quantity") return formatQuantity(v, a.text);
+    if (a.kind === "quantity") return formatExactQuantity({ unscaled: BigInt(v), scale: 0, format: a.exact.format });
     if (a.kind === "duration") return formatDuration(v);
     return v;
   };

@@ -203,6 +203,37 @@ describe("Kyverno function arity", () => {
   });
 });
 
+// Quantity arithmetic is apimachinery's exact decimal arithmetic: a quantity divided by a number is
+// rounded down at the larger of the two scales, and results print in Quantity.String()'s canonical form.
+describe("quantity arithmetic as Kyverno (resource.Quantity)", () => {
+  it.each([
+    // Kyverno's own arithmetic tests.
+    ["add('12Ki', '13')", "12301"],
+    ["subtract('12Ki', '13Ki')", "-1Ki"],
+    ["multiply(`2.5`, '12Ki')", "30Ki"],
+    ["multiply(`2.5`, '12')", "30"],
+    ["divide('12Ki', `3`)", "4Ki"],
+    ["modulo('12Ki', '5Ki')", "2Ki"],
+    // Rounded down at max(scale of the quantity, scale of the number).
+    ["divide('1', `2`)", "0"],
+    ["divide('3', `2`)", "1"],
+    ["divide('1Gi', `3`)", "357913941"],
+    ["divide('500m', `3`)", "166m"],
+    ["divide('1.5', `2`)", "700m"],
+    ["divide('1.50', `4`)", "370m"],
+    ["divide('2Gi', `4`)", "512Mi"],
+    // Canonical forms: decimal exponents stay exponents, fractions go down to a multiple of 3.
+    ["multiply('1', `0.3333`)", "333300u"],
+    ["add('1e3', '1e3')", "2e3"],
+    ["add('500m', '500m')", "1"],
+    ["add('1.5Gi', '0')", "1536Mi"],
+    ["add('0', '1Ki')", "1Ki"],
+    ["multiply('100m', `3`)", "300m"],
+  ])("%s is %j", (expr, expected) => {
+    expect(value(expr)).toBe(expected);
+  });
+});
+
 describe("{{ }} variable substitution", () => {
   it("keeps the raw value of a whole-string variable and stringifies embedded ones", () => {
     expect(substituteAll("{{ request.object.spec.containers[0] }}", data)).toEqual({ ok: true, value: { name: "a", image: "nginx:1" } });

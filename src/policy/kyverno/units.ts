@@ -30,28 +30,6 @@ export function isQuantityWithUnit(text: string): boolean {
   return parseQuantity(text) !== undefined && !/^[+-]?(?:\d+\.?\d*|\.\d+)$/.test(text.trim());
 }
 
-/** Formats a quantity value back with the suffix family of `like` (binary, decimal, or plain). */
-export function formatQuantity(value: number, like: string): string {
-  const binary = /[KMGTPE]i$/.test(like.trim());
-  if (binary) {
-    for (const suffix of ["Ei", "Pi", "Ti", "Gi", "Mi", "Ki"]) {
-      const unit = binarySuffixes[suffix] as number;
-      if (Math.abs(value) >= unit && Number.isInteger(value / unit)) return `${value / unit}${suffix}`;
-    }
-    return String(value);
-  }
-  if (!Number.isInteger(value)) {
-    const milli = value * 1000;
-    if (Math.abs(milli - Math.round(milli)) < 1e-9) return `${Math.round(milli)}m`;
-    return String(value);
-  }
-  for (const suffix of ["E", "P", "T", "G", "M", "k"]) {
-    const unit = decimalSuffixes[suffix] as number;
-    if (Math.abs(value) >= unit && Number.isInteger(value / unit)) return `${value / unit}${suffix}`;
-  }
-  return String(value);
-}
-
 const durationUnits: Readonly<Record<string, number>> = {
   ns: 1e-9, us: 1e-6, "µs": 1e-6, "μs": 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600,
 };
