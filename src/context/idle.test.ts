@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { EventTypes } from "../core/event.js";
 import { makeEvent, seededRandom } from "./fixtures.test-support.js";
-import { compileSchedule } from "./schedule.js";
+import { compileSchedule, scheduleTouchesDay } from "./schedule.js";
 import { createContextStage, type ContextStage } from "./stage.js";
 import { createManualClock, createMemoryDocStorage } from "./test-support.js";
 import { DAY_MS, HOUR_MS } from "./time.js";
@@ -215,6 +215,38 @@ describe("schedules", () => {
     expect(shifts.contains(Date.parse("2024-09-08T03:00:00Z"))).toBe(true);
     expect(shifts.contains(Date.parse("2024-09-13T23:00:00Z"))).toBe(true);
     expect(shifts.contains(Date.parse("2024-09-12T23:00:00Z"))).toBe(false);
+  });
+
+  it("long windows (a monthly week, a whole week every minute) answer as cron does without blocking the event loop", () => {
+    // Reference: a window contains t when some minute in (t - duration, t] is a cron match.
+    const matches = (t: number, minute: ReadonlySet<number> | undefined, hour: ReadonlySet<number> | undefined, dom: ReadonlySet<number> | undefined, dow: ReadonlySet<number> | undefined, durationMinutes: number): boolean => {
+      for (let back = 0; back < durationMinutes; back++) {
+        const date = new Date(Math.floor(t / 60_000) * 60_000 - back * 60_000);
+        const domOk = !dom || dom.has(date.getUTCDate());
+        const dowOk = !dow || dow.has(date.getUTCDay());
+        if ((!minute || minute.has(date.getUTCMinutes())) && (!hour || hour.has(date.getUTCHours())) && (dom && dow ? domOk || dowOk : domOk && dowOk)) return true;
+      }
+      return false;
+    };
+    const startedAt = performance.now();
+    const monthStart = compileSchedule("0 0 1 * * 7d");
+    const always = compileSchedule("* * * * * 7d");
+    const monthEndOrMonday = compileSchedule("30 22 28 * MON 30h");
+    const idleLookback: boolean[] = [];
+    for (let day = 19_950; day < 19_964; day++) idleLookback.push(scheduleTouchesDay(monthStart, day));
+    const elapsed = performance.now() - startedAt;
+    const random = seededRandom(17);
+    for (let probe = 0; probe < 300; probe++) {
+      const t = Date.parse("2024-08-20T00:00:00Z") + Math.floor(random() * 60 * DAY_MS);
+      expect(monthStart.contains(t), new Date(t).toISOString()).toBe(matches(t, new Set([0]), new Set([0]), new Set([1]), undefined, 7 * 1440));
+      expect(monthEndOrMonday.contains(t), new Date(t).toISOString()).toBe(matches(t, new Set([30]), new Set([22]), new Set([28]), new Set([1]), 30 * 60));
+      expect(always.contains(t)).toBe(true);
+    }
+    // 2024-08-16 .. 2024-08-29 (days 19950-19963): the window of Aug 1 ended on Aug 8.
+    expect(idleLookback.every((touches) => !touches)).toBe(true);
+    expect(scheduleTouchesDay(monthStart, Math.floor(Date.parse("2024-09-03T00:00:00Z") / DAY_MS))).toBe(true);
+    // It took 2.5 s (a Date per minute of the window, per probe) and 0.7 s to compile "* * * * * 7d".
+    expect(elapsed).toBeLessThan(500);
   });
 
   it("errors name the field and the fix", () => {

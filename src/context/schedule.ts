@@ -107,9 +107,9 @@ export function parseDurationMinutes(value: unknown, field: string): number {
   return Math.round(minutes);
 }
 
-function cronMatchesStart(fields: CronFields, startMs: number): boolean {
-  const date = new Date(startMs);
-  if (!fields.minutes.has(date.getUTCMinutes()) || !fields.hours.has(date.getUTCHours())) return false;
+/** Whether the day (epoch day, in the schedule's local time) passes the month and day fields. */
+function cronMatchesDay(fields: CronFields, epochDay: number): boolean {
+  const date = new Date(epochDay * DAY_MS);
   if (fields.months && !fields.months.has(date.getUTCMonth() + 1)) return false;
   const domOk = fields.daysOfMonth ? fields.daysOfMonth.has(date.getUTCDate()) : true;
   const dowOk = fields.daysOfWeek ? fields.daysOfWeek.has(date.getUTCDay()) : true;
@@ -124,13 +124,29 @@ function compileCron(expression: string, durationMinutes: number, offsetMinutes:
   if (!fields.daysOfMonth && !fields.months) {
     // Weekly pattern: precompute which minutes of the week are covered. Index 0 = Thursday 00:00
     // local (the epoch's weekday), so `minute-since-epoch mod week` indexes it directly.
-    const covered = new Uint8Array(MINUTES_PER_WEEK);
+    // Window starts add 1 at the start and take it off `duration` later (a difference array over
+    // the week, wrapping): linear in the week, whatever the number of starts and the duration.
+    const delta = new Int32Array(MINUTES_PER_WEEK + 1);
+    let wrapped = 0;
     for (let minute = 0; minute < MINUTES_PER_WEEK; minute++) {
       const sunday0 = (Math.floor(minute / 1440) + 4) % 7;
       const hour = Math.floor(minute / 60) % 24;
       if (!fields.minutes.has(minute % 60) || !fields.hours.has(hour)) continue;
       if (fields.daysOfWeek && !fields.daysOfWeek.has(sunday0)) continue;
-      for (let offset = 0; offset < durationMinutes; offset++) covered[(minute + offset) % MINUTES_PER_WEEK] = 1;
+      const end = minute + durationMinutes;
+      delta[minute] = (delta[minute] ?? 0) + 1;
+      if (end <= MINUTES_PER_WEEK) delta[end] = (delta[end] ?? 0) - 1;
+      else {
+        delta[MINUTES_PER_WEEK] = (delta[MINUTES_PER_WEEK] ?? 0) - 1;
+        wrapped++;
+        delta[end - MINUTES_PER_WEEK] = (delta[end - MINUTES_PER_WEEK] ?? 0) - 1;
+      }
+    }
+    const covered = new Uint8Array(MINUTES_PER_WEEK);
+    let open = wrapped;
+    for (let minute = 0; minute < MINUTES_PER_WEEK; minute++) {
+      open += delta[minute] ?? 0;
+      if (open > 0) covered[minute] = 1;
     }
     return {
       description,
@@ -140,12 +156,27 @@ function compileCron(expression: string, durationMinutes: number, offsetMinutes:
       },
     };
   }
+  const hours = [...fields.hours].sort((a, b) => a - b);
+  const minutes = [...fields.minutes].sort((a, b) => a - b);
   return {
     description,
+    // Day by day back over the window (at most 8 days), not minute by minute: a cron match is a
+    // matching day with a matching hour and minute inside the window.
     contains(ms) {
       const local = Math.floor(ms / MINUTE_MS) + offsetMinutes;
-      for (let back = 0; back < durationMinutes; back++) {
-        if (cronMatchesStart(fields, (local - back) * MINUTE_MS)) return true;
+      const earliest = local - durationMinutes + 1;
+      for (let day = Math.floor(local / 1440); (day + 1) * 1440 > earliest; day--) {
+        if (!cronMatchesDay(fields, day)) continue;
+        const from = Math.max(earliest, day * 1440) - day * 1440;
+        const to = Math.min(local, day * 1440 + 1439) - day * 1440;
+        for (const hour of hours) {
+          if (hour * 60 + 59 < from) continue;
+          if (hour * 60 > to) break;
+          for (const minute of minutes) {
+            const at = hour * 60 + minute;
+            if (at >= from && at <= to) return true;
+          }
+        }
       }
       return false;
     },
