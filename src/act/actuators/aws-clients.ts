@@ -55,8 +55,10 @@ export function createAwsClients(config: AwsActuatorConfig): AwsClients {
       S3,
       EC2,
       IAM,
-      // A custom S3 endpoint has no per-bucket DNS names: address buckets in the path.
-      s3: new S3.S3Client({ ...common, region, ...s3Endpoint, forcePathStyle: s3Endpoint.endpoint !== undefined }),
+      // A custom S3 endpoint has no per-bucket DNS names: address buckets in the path. Bucket names
+      // are global but each bucket lives in one region: a bucket outside `region` answers 301
+      // PermanentRedirect naming its region (x-amz-bucket-region), which the client then follows.
+      s3: new S3.S3Client({ ...common, region, ...s3Endpoint, forcePathStyle: s3Endpoint.endpoint !== undefined, followRegionRedirects: true }),
       ec2: new EC2.EC2Client({ ...common, region, ...ec2Endpoint }),
       iam: new IAM.IAMClient({ ...common, region: "us-east-1", ...iamEndpoint }),
     };

@@ -5,7 +5,7 @@
  * (test/fixtures/actuators/aws, see SOURCE there).
  */
 import { readFileSync } from "node:fs";
-import { checkSigV4 } from "./sigv4-check.js";
+import { checkSigV4, parseAuthorization } from "./sigv4-check.js";
 import type { SigV4Expectation } from "./sigv4-check.js";
 import type { WireReply, WireRequest, WireServer } from "./test-server.js";
 
@@ -57,14 +57,31 @@ function onBucket(server: WireServer, method: string, handler: (request: WireReq
   server.on(method, "/:bucket/", handler);
 }
 
-/** Plays S3's public-access-block API for `buckets` (null = no configuration). */
-export function playS3(server: WireServer, region: string, buckets: Map<string, PublicAccessBlock | null>): void {
-  guard(server, { ...AWS_KEYS, region, service: "s3", mustSign: ["x-amz-content-sha256"] }, (reason) =>
-    s3Error(403, "SignatureDoesNotMatch", `The request signature we calculated does not match the signature you provided. ${reason.split("\n")[0] ?? ""}`),
+/**
+ * Plays S3's public-access-block API for `buckets` (null = no configuration). A bucket listed in
+ * `bucketRegions` lives in that region, the others in `region`: a request signed for another region
+ * than the bucket's (sent to another region's endpoint) is answered as S3 does, 301 PermanentRedirect
+ * with the bucket's region in `x-amz-bucket-region`.
+ */
+export function playS3(server: WireServer, region: string, buckets: Map<string, PublicAccessBlock | null>, bucketRegions: ReadonlyMap<string, string> = new Map()): void {
+  const regions = new Set([region, ...bucketRegions.values()]);
+  server.authenticate(
+    (request) => {
+      const claimed = parseAuthorization(request.header("authorization"))?.region ?? region;
+      return checkSigV4(request, { ...AWS_KEYS, region: regions.has(claimed) ? claimed : region, service: "s3", mustSign: ["x-amz-content-sha256"] });
+    },
+    (reason) => s3Error(403, "SignatureDoesNotMatch", `The request signature we calculated does not match the signature you provided. ${reason.split("\n")[0] ?? ""}`),
   );
+  const wrongRegion = (request: WireRequest): WireReply | undefined => {
+    const name = request.params["bucket"] ?? "";
+    const home = bucketRegions.get(name) ?? region;
+    if (parseAuthorization(request.header("authorization"))?.region === home) return undefined;
+    const answer = s3Error(301, "PermanentRedirect", "The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint.", `<Endpoint>${name}.s3.${home}.amazonaws.com</Endpoint><Bucket>${name}</Bucket>`);
+    return { ...answer, headers: { ...answer.headers, "x-amz-bucket-region": home } };
+  };
   const bucketOr404 = (request: WireRequest) => {
     const name = request.params["bucket"] ?? "";
-    return buckets.has(name) ? undefined : s3Error(404, "NoSuchBucket", "The specified bucket does not exist", `<BucketName>${name}</BucketName>`);
+    return buckets.has(name) ? wrongRegion(request) : s3Error(404, "NoSuchBucket", "The specified bucket does not exist", `<BucketName>${name}</BucketName>`);
   };
   const denied = (request: WireRequest) => {
     const owner = request.header("x-amz-expected-bucket-owner");

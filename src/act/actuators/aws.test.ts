@@ -35,7 +35,8 @@ describe("aws actuators", () => {
       ["i-000b2f5125402eb55", "running"],
     ]);
     keys = recordedAccessKeys();
-    playS3(s3, REGION, buckets);
+    buckets.set("us-audit-logs", null);
+    playS3(s3, REGION, buckets, new Map([["us-audit-logs", "us-east-1"]]));
     playEc2(ec2, REGION, instances, new Set(["i-000b2f5125402eb55"]));
     playIam(iam, keys);
     [s3Block, ec2Stop, iamDeactivate] = createAwsActuators(
@@ -128,6 +129,19 @@ describe("aws actuators", () => {
       // With no configuration, a false flag is put as false.
       const fresh = await s3Block.apply(testPlan("aws.s3.block-public-access", { bucket: "644160558196-us-east-1-s3-logs", blockPublicPolicy: false }), { dryRun: false });
       expect(fresh.output).toMatchObject({ configuration: { ...ALL_ON, BlockPublicPolicy: false }, changed: true });
+    });
+
+    it("a bucket in another region than the configured one is followed there (S3's 301 PermanentRedirect names its region), and signed for it", async () => {
+      const plan = testPlan("aws.s3.block-public-access", { bucket: "us-audit-logs" });
+      const applied = await s3Block.apply(plan, { dryRun: false });
+      expect(applied.error).toBeUndefined();
+      expect(applied.status).toBe("applied");
+      expect(buckets.get("us-audit-logs")).toEqual(ALL_ON);
+      const put = s3.mutatingRequests().at(-1);
+      expect(parseAuthorization(put?.header("authorization"))).toMatchObject({ region: "us-east-1", service: "s3" });
+      expect(s3.problems).toEqual([]);
+      expect((await s3Block.undo(plan, applied)).status).toBe("undone");
+      expect(buckets.get("us-audit-logs")).toBeNull();
     });
 
     it("dry-run only reads the current configuration", async () => {
