@@ -77,6 +77,27 @@ describe("approvals queue", () => {
     expect(stored?.answering).toBeUndefined();
   });
 
+  it("actions sent for approval while the decision's review is being answered open a new review; the answer completes", async () => {
+    await promoted();
+    const { outcome } = await loop.handle({ kind: "lock", bucket: "logs", public: true });
+    let release!: () => void;
+    const running = new Promise<void>((resolve) => { release = resolve; });
+    let started!: () => void;
+    const hasStarted = new Promise<void>((resolve) => { started = resolve; });
+    const slowExecutor = { ...loop.executor, runApproved: async (...args: Parameters<typeof loop.executor.runApproved>) => { started(); await running; return loop.executor.runApproved(...args); } };
+    const slow = createReviewService({ storage: loop.storage, clock: loop.clock, executor: slowExecutor, policy: (n) => loop.set.get(n) });
+    const approving = slow.approve("RV-1", approver, "owner agreed");
+    await hasStarted;
+    const held = { ...(outcome.records[0] as (typeof outcome.records)[number]), id: "act-held", status: "pending-approval" as const };
+    const [later] = await loop.review.enqueue(outcome.draft, [...outcome.records, held]);
+    expect(later).toMatchObject({ id: "RV-2", status: "pending", actionIds: ["act-held"] });
+    release();
+    const result = await approving;
+    expect(result.review).toMatchObject({ id: "RV-1", status: "approved", actionIds: [outcome.records[0]?.id] });
+    expect(await loop.review.get("RV-1")).toMatchObject({ status: "approved", actionIds: [outcome.records[0]?.id] });
+    expect((await loop.review.get("RV-1"))?.answering).toBeUndefined();
+  });
+
   it("a claim to answer that was never finished (the process died) lapses after five minutes", async () => {
     await promoted();
     await loop.handle({ kind: "lock", bucket: "logs", public: true });

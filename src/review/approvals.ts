@@ -199,12 +199,13 @@ export function createApprovalsApi(deps: ReviewDeps): ApprovalsApi {
         const known = new Set(existing.flatMap((d) => d.value.actionIds));
         const fresh = [...new Set(pendingIds)].filter((a) => !known.has(a));
         const found = existing.find((d) => isOpen(d.value)) ?? existing.at(-1);
-        if (found !== undefined && (fresh.length === 0 || isOpen(found.value))) {
+        // Fresh actions join an open review, unless an answer to it is being carried out (its final save would then fail).
+        if (found !== undefined && (fresh.length === 0 || (isOpen(found.value) && !beingAnswered(found.value)))) {
           out.push(fresh.length === 0 ? found.value : await save({ ...found.value, actionIds: [...found.value.actionIds, ...fresh] }, found.version));
           continue;
         }
         // No review yet, or actions that arrived after the decision's review was answered (the ladder
-        // sends held actions later): a new review asks about them — never merged into a closed one.
+        // sends held actions later) or while it is: a new review asks about them — never merged into a closed one.
         const actionIds = fresh;
         const meta = metaOf(lookup?.(policyName));
         let severity: Severity = "info";
