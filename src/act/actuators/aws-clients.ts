@@ -24,7 +24,8 @@ export interface AwsClients {
 /**
  * Builds the three SDK v3 clients with static credentials (so every request is SigV4-signed with
  * them, never with ambient credentials), an optional endpoint override and request timeouts.
- * IAM is global: it signs for us-east-1 whatever `region` says. Throws VIGIL_BAD_CONFIG naming the field.
+ * IAM is global: it signs for us-east-1 whatever `region` says (in the China and GovCloud partitions,
+ * for the configured region). Throws VIGIL_BAD_CONFIG naming the field.
  */
 export function createAwsClients(config: AwsActuatorConfig): AwsClients {
   const region = requireText("actuators.aws.region", config.region);
@@ -60,10 +61,19 @@ export function createAwsClients(config: AwsActuatorConfig): AwsClients {
       // PermanentRedirect naming its region (x-amz-bucket-region), which the client then follows.
       s3: new S3.S3Client({ ...common, region, ...s3Endpoint, forcePathStyle: s3Endpoint.endpoint !== undefined, followRegionRedirects: true }),
       ec2: new EC2.EC2Client({ ...common, region, ...ec2Endpoint }),
-      iam: new IAM.IAMClient({ ...common, region: "us-east-1", ...iamEndpoint }),
+      iam: new IAM.IAMClient({ ...common, region: iamRegion(region), ...iamEndpoint }),
     };
   };
   return { timeoutMs, sdk: () => (loading ??= load()) };
+}
+
+/**
+ * The region IAM is signed for: IAM is global within a partition. In the aws partition it is
+ * us-east-1 whatever `region` says; China (cn-*) and GovCloud (us-gov-*) have their own IAM
+ * endpoints, signed for the configured region (iam.cn-north-1.amazonaws.com.cn, iam.us-gov.amazonaws.com).
+ */
+function iamRegion(region: string): string {
+  return region.startsWith("cn-") || region.startsWith("us-gov-") ? region : "us-east-1";
 }
 
 interface SdkError {

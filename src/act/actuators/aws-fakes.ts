@@ -202,8 +202,8 @@ export function recordedAccessKeys(): IamKey[] {
 }
 
 /** Plays IAM's ListAccessKeys/UpdateAccessKey over `keys`. IAM always signs for us-east-1. */
-export function playIam(server: WireServer, keys: IamKey[]): void {
-  guard(server, { ...AWS_KEYS, region: "us-east-1", service: "iam" }, (reason) =>
+export function playIam(server: WireServer, keys: IamKey[], region = "us-east-1"): void {
+  guard(server, { ...AWS_KEYS, region, service: "iam" }, (reason) =>
     iamError(403, "SignatureDoesNotMatch", `The request signature we calculated does not match the signature you provided. ${reason.split("\n")[0] ?? ""}`),
   );
   server.on("POST", "/", (request) => {

@@ -238,6 +238,24 @@ describe("aws actuators", () => {
       expect(keys[0]?.status).toBe("Active");
     });
 
+    it("in the China and GovCloud partitions IAM is signed for the partition's region, not us-east-1", async () => {
+      for (const region of ["cn-north-1", "us-gov-west-1"]) {
+        const partitionIam = await startWireServer();
+        try {
+          const partitionKeys = recordedAccessKeys();
+          playIam(partitionIam, partitionKeys, region);
+          const [, , deactivate] = createAwsActuators({ region, credentials: AWS_KEYS, endpoints: { iam: partitionIam.url }, maxAttempts: 1 }, testRuntime());
+          const applied = await deactivate!.apply(testPlan("aws.iam.deactivate-access-key", params), { dryRun: false });
+          expect(partitionIam.problems).toEqual([]);
+          expect(applied.status).toBe("applied");
+          expect(partitionKeys[0]?.status).toBe("Inactive");
+          expect(parseAuthorization(partitionIam.requests.at(-1)?.header("authorization"))).toMatchObject({ region, service: "iam" });
+        } finally {
+          await partitionIam.close();
+        }
+      }
+    });
+
     it("undo leaves a key that was already Inactive inactive", async () => {
       if (keys[0]) keys[0].status = "Inactive";
       const plan = testPlan("aws.iam.deactivate-access-key", params);
