@@ -17,7 +17,7 @@ import type { ActionRecord } from "../act/records.js";
 import { requireRole, type Actor } from "../act/actor.js";
 import { metaOf, type PolicyLookup } from "../decide/conditions.js";
 import { ESCALATION_ACTOR, REVIEWS_COLLECTION, nowIso, refuseAgent, samePerson, twoPersonSeverities, type ReviewDeps } from "./context.js";
-import { parseDurationMs } from "./duration.js";
+import { levelDueAt } from "./duration.js";
 import { checkLabel, storeFeedback } from "./feedback.js";
 import { nextId } from "./ids.js";
 import type { NotificationReason, ReviewNotification } from "./notifier.js";
@@ -144,27 +144,6 @@ export function createApprovalsApi(deps: ReviewDeps): ApprovalsApi {
 
   const { beingAnswered, refuseWhileAnswered, claimAnswer, releaseAnswer } = createAnswerClaims(deps, save);
 
-  function afterMs(review: ReviewRecord, level: number): number | undefined {
-    const step = review.escalation[level];
-    if (step === undefined) return undefined;
-    try {
-      return parseDurationMs(step.after, `policy ${review.policy} escalation[${level}].after`);
-    } catch {
-      return undefined;
-    }
-  }
-
-  /**
-   * When a level that started at `fromMs` times out; undefined (no timeout) when `after` is not
-   * known or lies beyond the last representable date (a typo'd `after: 99999999999999h` would
-   * throw RangeError and fail the decision's review or the whole tick).
-   */
-  function dueAt(fromMs: number, after: number | undefined): string | undefined {
-    if (after === undefined) return undefined;
-    const at = fromMs + after;
-    return Number.isFinite(at) && Math.abs(at) <= 8.64e15 ? new Date(at).toISOString() : undefined;
-  }
-
   /**
    * Allows a denied request's retry once (approval of, or a permissive safe default for, a request
    * with nothing to run). Not for a request without a subject or resource: an override without a
@@ -220,7 +199,7 @@ export function createApprovalsApi(deps: ReviewDeps): ApprovalsApi {
           ...(settings?.approvals === true && twoPersonSeverities(deps.settings).includes(severity) ? { twoPersonRequired: true } : {}),
           notifications: [],
         };
-        const first = dueAt(deps.clock.now().getTime(), afterMs(review, 0));
+        const first = levelDueAt(review, 0, deps.clock.now().getTime());
         if (first !== undefined) review = { ...review, dueAt: first };
         const outbox: Outgoing[] = [];
         review = withNotification(review, 0, "created", escalation[0]?.notify ?? deps.settings.defaultNotify ?? [], outbox);
@@ -334,7 +313,7 @@ export function createApprovalsApi(deps: ReviewDeps): ApprovalsApi {
         while (review.dueAt !== undefined && Date.parse(review.dueAt) <= nowMs && review.level + 1 < review.escalation.length) {
           const level = review.level + 1;
           const { dueAt: previous, ...rest } = review;
-          const next = dueAt(Date.parse(previous), afterMs(review, level));
+          const next = levelDueAt(review, level, Date.parse(previous));
           review = { ...rest, level, status: "escalated", ...(next === undefined ? {} : { dueAt: next }) };
           review = withNotification(review, level, "escalated", review.escalation[level]?.notify ?? [], outbox);
           levels.push(level);

@@ -20,3 +20,22 @@ export function parseDurationMs(text: string, field = "duration"): number {
   }
   throw new VigilError("VIGIL_BAD_INPUT", `${field} "${text}" is not a duration; use ISO-8601 (PT30M) or Go-style (30m, 4h)`, { field });
 }
+
+/**
+ * When escalation level `level` of a review, started at `fromMs`, times out (RFC 3339); undefined
+ * (no timeout) when the level does not exist, its `after` does not parse, or the time lies beyond
+ * the last representable date (a typo'd `after: 99999999999999h` would throw RangeError and fail
+ * the decision's review or the whole tick).
+ */
+export function levelDueAt(review: { readonly policy: string; readonly escalation: readonly { readonly after: string }[] }, level: number, fromMs: number): string | undefined {
+  const step = review.escalation[level];
+  if (step === undefined) return undefined;
+  let after: number;
+  try {
+    after = parseDurationMs(step.after, `policy ${review.policy} escalation[${level}].after`);
+  } catch {
+    return undefined;
+  }
+  const at = fromMs + after;
+  return Number.isFinite(at) && Math.abs(at) <= 8.64e15 ? new Date(at).toISOString() : undefined;
+}
