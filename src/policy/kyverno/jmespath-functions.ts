@@ -3,7 +3,7 @@
  * implemented from their documented contracts. Each throws an Error to signal a JMESPath
  * function error; the caller turns it into a rule error.
  */
-import { parse as parseYaml } from "yaml";
+import { parse as parseYaml, type Tags } from "yaml";
 import { createHash } from "node:crypto";
 import { addExact, divideExact, exactToNumber, formatExactQuantity, multiplyExact, parseExactQuantity, type ExactQuantity } from "./k8s-quantity.js";
 import { formatDuration, parseDuration } from "./units.js";
@@ -113,6 +113,15 @@ function sum(args: readonly JsonValue[]): JsonValue {
   for (const item of list.slice(1)) acc = arithmetic("add")([acc, item]);
   return acc;
 }
+
+/**
+ * sigs.k8s.io/yaml (go-yaml v2) reads YAML 1.1 scalars: yes/no/on/off booleans, 0755 octal, `_` in
+ * numbers, merge keys. go-yaml v2 has no sexagesimal numbers and leaves timestamps as strings.
+ */
+const yaml11 = {
+  version: "1.1",
+  customTags: (tags: Tags) => tags.filter((t) => typeof t === "string" || (t.tag !== "tag:yaml.org,2002:timestamp" && t.format !== "TIME")),
+} as const;
 
 /** Go's base64.StdEncoding.DecodeString: standard alphabet, padding required; newlines are skipped. */
 function base64Decode(text: string): string {
@@ -308,7 +317,7 @@ export const kyvernoFunctions: Readonly<Record<string, KyvernoFunction>> = {
     return range(version);
   },
   parse_json: (a) => JSON.parse(str("parse_json", a, 0)) as JsonValue,
-  parse_yaml: (a) => (parseYaml(str("parse_yaml", a, 0)) ?? null) as JsonValue,
+  parse_yaml: (a) => (parseYaml(str("parse_yaml", a, 0), yaml11) ?? null) as JsonValue,
   lookup: (a) => {
     const c = a[0], k = a[1];
     if (Array.isArray(c)) {

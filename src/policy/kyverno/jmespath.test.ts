@@ -234,6 +234,24 @@ describe("quantity arithmetic as Kyverno (resource.Quantity)", () => {
   });
 });
 
+// parse_yaml is sigs.k8s.io/yaml's YAMLToJSON over go-yaml v2: YAML 1.1 scalars (yes/no/on/off are
+// booleans, 0755 is octal, 1_000 is 1000), merge keys; timestamps and 1:20 stay strings.
+describe("parse_yaml as Kyverno (YAML 1.1)", () => {
+  it.each([
+    ["parse_yaml('a: yes').a", true],
+    ["parse_yaml('a: off').a", false],
+    ["parse_yaml('a: Y').a", true],
+    ["parse_yaml('a: 0755').a", 493],
+    ["parse_yaml('a: 1_000').a", 1000],
+    ["parse_yaml('a: 2001-12-14').a", "2001-12-14"],
+    ["parse_yaml('a: 1:20').a", "1:20"],
+    ["parse_yaml('a: \"yes\"').a", "yes"],
+    ["parse_yaml('b: &x {c: 1}\na: {<<: *x, d: 2}').a", { c: 1, d: 2 }],
+  ])("%s is %j", (expr, expected) => {
+    expect(value(expr)).toEqual(expected);
+  });
+});
+
 describe("{{ }} variable substitution", () => {
   it("keeps the raw value of a whole-string variable and stringifies embedded ones", () => {
     expect(substituteAll("{{ request.object.spec.containers[0] }}", data)).toEqual({ ok: true, value: { name: "a", image: "nginx:1" } });
