@@ -95,6 +95,15 @@ describe("verifyDecisionRecord", () => {
     expect(result.problem?.detail).toContain("seq 5 is missing");
   });
 
+  it("reports a seq gap whose record still links to the one before it as a changed seq, not a deletion", async () => {
+    // Nothing is missing from the chain: d6's prevHash is d5's hash, only its seq column says 7 (was "seq 6 is missing before seq 7").
+    const rows = makeRows(8).map((row) => (row.seq >= 6 ? { ...row, seq: row.seq + 1 } : row));
+    const result = await verifyDecisionRecord(source(rows));
+    expect(result.problem).toMatchObject({ seq: 7, id: "d6", kind: "modified" });
+    expect(result.problem?.detail).toContain("links to seq 5 (id d5)");
+    expect(result.problem?.detail).not.toContain("missing");
+  });
+
   it("reports several deleted records and a deleted first record", async () => {
     const rows = makeRows(10);
     const many = await verifyDecisionRecord(source(rows.filter((row) => row.seq < 3 || row.seq > 6)));

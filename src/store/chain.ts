@@ -49,7 +49,8 @@ export function chainRecords(head: ChainHead, records: readonly { readonly id: s
 /**
  * - `modified`: a record's hash does not match its body and prevHash (or its id column does not
  *   match the hashed body; or an anchored record's hash changed; or the store's chain_head is
- *   below the last record or has another hash than the record at its seq).
+ *   below the last record or has another hash than the record at its seq; or its seq skips
+ *   numbers although it links to the record before).
  * - `deleted`: a seq gap, a prevHash link that points at no record (records removed and the
  *   rest renumbered, or the previous record rewritten and re-hashed), or a chain that ends
  *   before the expected head or the store's chain_head.
@@ -219,6 +220,10 @@ function checkRow(row: DecisionRecordRow): ChainProblem | undefined {
  */
 async function classifyBreak(storage: RecordSource, row: DecisionRecordRow, prev: ChainHead, prevId: string, lookahead: number, batchSize: number): Promise<ChainProblem> {
   const after = prev.seq === 0 ? "the genesis hash" : `seq ${prev.seq} (id ${prevId})`;
+  if (row.prevHash === prev.hash) {
+    // Only a seq gap: the chain itself is whole (nothing between them was hashed), the seq column was changed.
+    return { seq: row.seq, id: row.id, kind: "modified", detail: `seq ${row.seq} (id ${row.id}) links to ${after}, so the chain is whole between them, but its seq skips ${row.seq - prev.seq - 1}: the seq column was changed` };
+  }
   let cursor = row.seq;
   let read = 0;
   while (read < lookahead) {

@@ -31,9 +31,9 @@ export interface PreparedDecision extends CanonicalDecision {
  * Text columns hold UTF-8, which has no lone surrogates, and PostgreSQL's text holds no NUL: a
  * lone surrogate is stored as U+FFFD (or invalid bytes) and reads back as another string, a NUL
  * fails on PostgreSQL only. Keys (decision id, event source/id/type) that hold one are refused;
- * other text columns that take outside text (a decision's event id and type, subject and
- * policies; document collections and ids; audit actors, actions and targets) store
- * `encodeKey` of it and are queried the same way (the hashed body keeps the exact value).
+ * other text columns that take outside text store `encodeKey` of it (document collections and
+ * ids; audit actors, actions and targets) or `indexKey` (a decision's event id and type,
+ * subject and policies) and are queried the same way (the hashed body keeps the exact value).
  */
 const LONE_SURROGATE_OR_NUL = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
