@@ -47,16 +47,16 @@ describe("baseline storage", () => {
     }
     const good = new EntityBaseline("resource/r");
     const series = good.addSeries(createSeries(good, "cost", 7, "sum", 0.01));
-    // Days 0-9: the last 8 stay open, days 0 and 1 are committed.
+    // Days 0-9: the last 3 stay open, days 0-6 are committed.
     for (let day = 0; day < 10; day++) observeSeries(series, start + day * DAY_MS, day === 0 ? 5 : 6, rates);
     const again = baselineFromDoc("resource/r", JSON.parse(JSON.stringify(baselineToDoc(good, layout))), layout);
     const copy = again.findSeries("cost");
-    expect(copy && seriesCount(copy)).toBe(2);
+    expect(copy && seriesCount(copy)).toBe(7);
     expect(copy && fromLog(copy, expectedLog(copy, Math.floor(start / HOUR_MS)).value)).toBeCloseTo(5, 2);
-    // The open days came along: day 9 holds 6, and a late row of day 3 still adds to its day.
+    // The open days came along: day 9 holds 6, and a late row of day 7 still adds to its day.
     expect(copy && periodValue(copy, start + 9 * DAY_MS, 1)).toBeCloseTo(7, 5);
-    if (copy) observeSeries(copy, start + 3 * DAY_MS, 2, rates);
-    expect(copy && periodValue(copy, start + 3 * DAY_MS, 0)).toBeCloseTo(8, 5);
+    if (copy) observeSeries(copy, start + 7 * DAY_MS, 2, rates);
+    expect(copy && periodValue(copy, start + 7 * DAY_MS, 0)).toBeCloseTo(8, 5);
   });
 
   it("a sum series stored before the open-period ring keeps the period it had open", () => {

@@ -52,9 +52,12 @@ export interface SeriesState {
   readonly offset: number;
 }
 
-/** Periods a sum series keeps open: a day and a third of hours, or eight days. */
+/**
+ * Periods a sum series keeps open: a day and a third of hours (an export delivered daily lists
+ * the day's rows in its own order), or three days. A period counts (and feeds `mean`) once closed.
+ */
 export function sumWindow(season: Season): number {
-  return season === 7 ? 8 : 32;
+  return season === 7 ? 3 : 32;
 }
 
 const ENTRY_WORDS = 4;
