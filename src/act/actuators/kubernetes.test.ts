@@ -340,6 +340,30 @@ describe("kubernetes actuators", () => {
     expect(server.mutatingRequests()).toHaveLength(1);
   });
 
+  it("a scale the API server committed but answered 504 Timeout is applied with its undo data (a second read finds it at 0)", async () => {
+    // The API server answers 504 when a request outlives its timeout, though the write may be stored.
+    server.on("PATCH", "/apis/apps/v1/namespaces/:ns/:plural/:name/scale", (request) => {
+      const object = api.objects.get(`Deployment/${request.params["ns"]}/${request.params["name"]}`);
+      if (object === undefined) return undefined;
+      object.spec = { ...object.spec, replicas: request.json<{ spec: { replicas: number } }>().spec.replicas };
+      return status(504, "Timeout", "Timeout: request did not complete within requested timeout - context deadline exceeded");
+    });
+    const plan = testPlan("kubernetes.scale-to-zero", { namespace: "shop", name: "web" });
+    const applied = await scale.apply(plan, { dryRun: false });
+    expect(applied.status).toBe("applied");
+    expect(applied.output).toMatchObject({ previousReplicas: 3, replicas: 0, changed: true });
+    expect(applied.output?.["note"]).toMatch(/answered HTTP 504 Timeout.*it is at 0 replicas/);
+    expect(applied.undo?.params).toEqual({ kind: "Deployment", name: "web", namespace: "shop", replicas: 3 });
+  });
+
+  it("a scale the API server refused stays failed", async () => {
+    server.on("PATCH", "/apis/apps/v1/namespaces/:ns/:plural/:name/scale", () => status(403, "Forbidden", 'deployments.apps "web" is forbidden: User "system:serviceaccount:vigil:vigil" cannot patch resource "deployments/scale"'));
+    const applied = await scale.apply(testPlan("kubernetes.scale-to-zero", { namespace: "shop", name: "web" }), { dryRun: false });
+    expect(applied.status).toBe("failed");
+    expect(applied.error).toMatch(/HTTP 403 Forbidden/);
+    expect(api.objects.get("Deployment/shop/web")?.spec?.replicas).toBe(3);
+  });
+
   it("a statefulset already at zero is left alone and its undo changes nothing", async () => {
     const plan = testPlan("kubernetes.scale-to-zero", { kind: "StatefulSet", namespace: "shop", name: "db" });
     const applied = await scale.apply(plan, { dryRun: false });
@@ -384,6 +408,20 @@ describe("kubernetes actuators", () => {
     expect(server.mutatingRequests().at(-1)?.json()).toEqual({ metadata: { labels: { "vigil.dev/quarantine": null } } });
     expect(api.objects.get("Deployment/shop/web")?.metadata.labels).toEqual({ tier: "backend", app: "web-v2" });
     expect(undone.output).toMatchObject({ restored: { "vigil.dev/quarantine": null }, changedSince: { tier: "backend", app: "web-v2" } });
+  });
+
+  it("a label patch the API server committed but answered 504 Timeout is applied with its undo data", async () => {
+    server.on("PATCH", "/apis/apps/v1/namespaces/:ns/:plural/:name", (request) => {
+      const object = api.objects.get(`Deployment/${request.params["ns"]}/${request.params["name"]}`);
+      if (object === undefined) return undefined;
+      Object.assign(object, mergePatch(object as unknown as Record<string, unknown>, request.json()));
+      return status(504, "Timeout", "Timeout: request did not complete within requested timeout - context deadline exceeded");
+    });
+    const plan = testPlan("kubernetes.label", { kind: "Deployment", namespace: "shop", name: "web", labels: { "vigil.dev/quarantine": "true", app: null } });
+    const applied = await label.apply(plan, { dryRun: false });
+    expect(applied.status).toBe("applied");
+    expect(applied.undo?.params).toMatchObject({ previous: { "vigil.dev/quarantine": null, app: "web" } });
+    expect(applied.output?.["note"]).toMatch(/answered HTTP 504 Timeout/);
   });
 
   it("annotates a cluster-scoped Namespace without a namespace param, and undo removes the annotation", async () => {

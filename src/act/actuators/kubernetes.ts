@@ -60,6 +60,22 @@ export const kubernetesDeletePodSpec: ActionKindSpec = {
   dryRun: "reads the pod and reports its phase",
 };
 
+/**
+ * Sends a merge patch; when it fails, reads the object again: the API server may have stored a
+ * write it answers 504 Timeout (the request outlived its deadline) or whose answer was lost. When
+ * `check` finds the wanted state, the patch took effect: its value and a note, so the action is
+ * recorded applied with its undo data rather than failed with none. Otherwise the failure stands.
+ */
+async function tookEffect<T>(send: () => Promise<T>, check: () => Promise<T | undefined>, state: string): Promise<{ value: T; note: { note?: string } }> {
+  try {
+    return { value: await send(), note: {} };
+  } catch (error) {
+    const value = await check().catch(() => undefined);
+    if (value === undefined) throw error;
+    return { value, note: { note: `the PATCH failed (${error instanceof Error ? error.message : String(error)}), but a second read finds ${state}: it took effect` } };
+  }
+}
+
 function refOf(plan: ActionPlan, defaultKind?: string): ObjectRef {
   const kind = read.optionalString(plan.params, "kind") ?? defaultKind ?? "Pod";
   const namespace = read.optionalString(plan.params, "namespace");
@@ -103,8 +119,15 @@ function metadataActuator(spec: ActionKindSpec, field: "labels" | "annotations",
       const current = (await client.readMetadata(ref, context))[field];
       const { previous, changed } = changes(current, read.stringMap(plan.params, field));
       if (Object.keys(changed).length === 0) return { output: { object: ref, changed: {} }, undo: { ...ref, previous: {} } };
-      const after = await client.patchMetadata(ref, field, changed, context);
-      return { output: { object: ref, changed, [field]: after[field] }, undo: { ...ref, previous, set: changed } };
+      const { value: after, note } = await tookEffect(
+        () => client.patchMetadata(ref, field, changed, context),
+        async () => {
+          const now = await client.readMetadata(ref, context);
+          return Object.entries(changed).every(([key, value]) => (now[field][key] ?? null) === value) ? now : undefined;
+        },
+        `its ${field} have the values set`,
+      );
+      return { output: { object: ref, changed, [field]: after[field], ...note }, undo: { ...ref, previous, set: changed } };
     },
     async revert(_plan, undo, context) {
       const ref: ObjectRef = {
@@ -151,8 +174,12 @@ export function createKubernetesActuators(config: KubernetesActuatorConfig, runt
       const ref = refOf(plan, "Deployment") as ObjectRef & { kind: ScalableKind };
       const previousReplicas = await client.readScale(ref, context);
       if (previousReplicas === 0) return { output: { object: ref, previousReplicas, replicas: 0, changed: false }, undo: { ...ref, replicas: 0 } };
-      const replicas = await client.patchScale(ref, 0, context);
-      return { output: { object: ref, previousReplicas, replicas, changed: true }, undo: { ...ref, replicas: previousReplicas } };
+      const { value: replicas, note } = await tookEffect(
+        () => client.patchScale(ref, 0, context),
+        async () => ((await client.readScale(ref, context)) === 0 ? 0 : undefined),
+        "it is at 0 replicas",
+      );
+      return { output: { object: ref, previousReplicas, replicas, changed: true, ...note }, undo: { ...ref, replicas: previousReplicas } };
     },
     async revert(_plan, undo, context) {
       const ref = { kind: String(undo["kind"]) as ScalableKind, name: String(undo["name"]), namespace: String(undo["namespace"]) };
