@@ -340,6 +340,16 @@ describe("kubernetes actuators", () => {
     expect(server.mutatingRequests()).toHaveLength(1);
   });
 
+  it("undo of a workload already back at the recorded count (an earlier undo whose answer was lost, its owner) is done without a patch", async () => {
+    const plan = testPlan("kubernetes.scale-to-zero", { namespace: "shop", name: "web" });
+    const applied = await scale.apply(plan, { dryRun: false });
+    api.objects.get("Deployment/shop/web")!.spec = { replicas: 3 };
+    const undone = await scale.undo(plan, applied);
+    expect(undone.status).toBe("undone");
+    expect(undone.output).toMatchObject({ replicas: 3, changed: false });
+    expect(server.mutatingRequests()).toHaveLength(1);
+  });
+
   it("a scale the API server committed but answered 504 Timeout is applied with its undo data (a second read finds it at 0)", async () => {
     // The API server answers 504 when a request outlives its timeout, though the write may be stored.
     server.on("PATCH", "/apis/apps/v1/namespaces/:ns/:plural/:name/scale", (request) => {

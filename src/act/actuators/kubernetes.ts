@@ -188,6 +188,7 @@ export function createKubernetesActuators(config: KubernetesActuatorConfig, runt
       // Scaled again since (its owner, a GitOps sync, an autoscaler): that count is newer than the
       // action and may be larger; undo does not overwrite it.
       const current = await client.readScale(ref, context);
+      if (current === wanted) return { object: ref, replicas: wanted, changed: false, note: `already at the ${wanted} replicas read before the action` };
       if (current !== 0) {
         throw new ActuatorApiError(`${ref.kind} ${ref.namespace}/${ref.name} is at ${current} replicas, not the 0 the action left: it was scaled since, so undo does not set it back to ${wanted}`);
       }
