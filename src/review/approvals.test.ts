@@ -150,6 +150,19 @@ describe("approvals queue", () => {
     expect((await loop.review.feedback.list({ decisionId: decision.id })).map((f) => [f.label, f.by, f.reason])).toEqual([["false_positive", "ann", "bucket is meant to be public"]]);
   });
 
+  it("denying the review of a denied request with nothing to run upholds the denial: feedback true_positive by default", async () => {
+    await promoted();
+    const { decision } = await loop.handle({ kind: "gate", bucket: "b", public: true });
+    expect(decision).toMatchObject({ verdict: "deny", actions: [] });
+    await loop.review.deny("RV-1", approver, "no public buckets, not even for a day");
+    expect((await loop.review.feedback.list({ decisionId: decision.id })).map((f) => [f.label, f.via])).toEqual([["true_positive", "review"]]);
+    expect(await loop.review.overrides.list()).toEqual([]);
+    // A label given explicitly still wins.
+    const other = await loop.handle({ kind: "gate", bucket: "c", public: true });
+    await loop.review.deny("RV-2", approver, "wrong rule for this bucket", { label: "false_positive" });
+    expect((await loop.review.feedback.list({ decisionId: other.decision.id })).map((f) => f.label)).toEqual(["false_positive"]);
+  });
+
   it("escalation: timeouts move up the levels and end at the safe default (remediate runs the action)", async () => {
     await promoted("remediate");
     await loop.handle({ kind: "lock", bucket: "logs", public: true });

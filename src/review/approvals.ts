@@ -61,7 +61,10 @@ export interface ApprovalsApi {
   get(id: string): Promise<ReviewRecord | undefined>;
   /** Approver or admin. Throws VIGIL_KILL_SWITCH (review stays open) while the kill switch is on. */
   approve(id: string, actor: Actor, reason?: string): Promise<ApproveResult>;
-  /** Approver or admin; a reason is required. Feedback label defaults to false_positive. */
+  /**
+   * Approver or admin; a reason is required. Feedback label defaults to false_positive (the actions
+   * were not needed), or true_positive for a denied request with nothing to run (the denial stands).
+   */
   deny(id: string, actor: Actor, reason: string, options?: { readonly label?: FeedbackLabel }): Promise<ReviewRecord>;
   tick(): Promise<TickResult>;
 }
@@ -271,8 +274,11 @@ export function createApprovalsApi(deps: ReviewDeps): ApprovalsApi {
     async deny(id, actor, reason, options = {}) {
       requireRole(actor, ["approver"], `deny review ${id}`);
       if (typeof reason !== "string" || reason.trim() === "") throw new VigilError("VIGIL_BAD_INPUT", "reason is required to deny a review", { field: "reason" });
-      const label = options.label === undefined ? "false_positive" : checkLabel(options.label);
+      const given = options.label === undefined ? undefined : checkLabel(options.label);
       const { value, version } = await load(id);
+      // Denying actions says the finding did not need them (false positive); denying a denied
+      // request with nothing to run (its retry is not let through) upholds the rule: true positive.
+      const label = given ?? (value.verdict === "deny" && value.actionIds.length === 0 ? "true_positive" : "false_positive");
       if (!isOpen(value)) throw new VigilError("VIGIL_CONFLICT", `review ${id} is already ${value.status}`, { field: "id" });
       const at = nowIso(deps);
       const claim = value.actionIds.length === 0 ? { review: value, version } : await claimAnswer(value, version, actor.id, "deny");
