@@ -64,6 +64,14 @@ describe("posture", () => {
     expect(stage.stats().postureErrors[1]).toContain("posture.until");
     expect((await stage.posture.effective([])).level).toBe("normal");
 
+    // An expiry the event gives in another form (epoch seconds) is an error naming it, not a freeze without end.
+    const epoch = makeEvent(EventTypes.posture, { level: "freeze", reason: "release window", until: Math.floor(Date.parse("2025-03-05T00:00:00Z") / 1000) }, { subject: "org" });
+    stage.observe(epoch, await stage.build(epoch));
+    await stage.flush();
+    expect(stage.stats().postureErrors).toHaveLength(3);
+    expect(stage.stats().postureErrors[2]).toContain("posture.until must be an RFC 3339 time");
+    expect((await stage.posture.effective([])).level).toBe("normal");
+
     // Postures survive a restart (stored).
     const restarted = createContextStage({ storage, clock });
     expect((await restarted.build(pr)).posture.level).toBe("freeze");

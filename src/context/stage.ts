@@ -283,7 +283,8 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
       scope,
       level: data["level"],
       ...(typeof data["reason"] === "string" ? { reason: data["reason"] } : {}),
-      ...(typeof data["until"] === "string" ? { until: data["until"] } : {}),
+      // Any expiry given goes to validation: dropped when not a string, it made a timed freeze permanent.
+      ...(data["until"] !== undefined && data["until"] !== null ? { until: data["until"] } : {}),
       setBy: typeof data["by"] === "string" ? data["by"] : event.source,
     } as PostureInput;
     // The change is as old as the event: one arriving after a newer posture does not undo it.
