@@ -5,6 +5,7 @@
  */
 import { parse as parseYaml, type Tags } from "yaml";
 import { createHash } from "node:crypto";
+import { goRegex } from "./go-regex.js";
 import { addExact, divideExact, exactToNumber, formatExactQuantity, multiplyExact, parseExactQuantity, type ExactQuantity } from "./k8s-quantity.js";
 import { formatDuration, parseDuration } from "./units.js";
 import { addSeconds, formatRfc3339, nowUtc, parseGoTime, rfc3339, secondsBetween, truncateTime, wallClock, type GoTime } from "./go-time.js";
@@ -33,16 +34,11 @@ function stringOrNumber(name: string, args: readonly JsonValue[], index: number)
   throw new Error(`JMESPath function '${name}': argument #${index + 1} is not of type String or Real`);
 }
 
-/** Go RE2 syntax → JS: named groups `(?P<x>` and the `\z` anchor. */
-export function goRegex(source: string, flags = ""): RegExp {
-  let s = source.replace(/\(\?P</g, "(?<").replace(/\\z/g, "$");
-  let extra = "";
-  const inline = /^\(\?([imsU]+)\)/.exec(s);
-  if (inline) {
-    s = s.slice(inline[0].length);
-    for (const f of inline[1] as string) if ("ims".includes(f)) extra += f;
-  }
-  return new RegExp(s, flags + extra);
+/** The RegExp of a regex_* function's RE2 pattern; what Go's regexp.Compile rejects is the function's error. */
+function regexArg(name: string, args: readonly JsonValue[], flags = ""): RegExp {
+  const re = goRegex(str(name, args, 0), flags);
+  if (re instanceof Error) throw new Error(`JMESPath function '${name}': ${re.message}`);
+  return re;
 }
 
 type Operand = { kind: "scalar"; value: number } | { kind: "quantity"; value: number; exact: ExactQuantity } | { kind: "duration"; value: number };
@@ -259,9 +255,9 @@ export const kyvernoFunctions: Readonly<Record<string, KyvernoFunction>> = {
   },
   trim_prefix: (a) => { const s = str("trim_prefix", a, 0), p = str("trim_prefix", a, 1); return s.startsWith(p) ? s.slice(p.length) : s; },
   split: (a) => str("split", a, 0).split(str("split", a, 1)),
-  regex_replace_all: (a) => stringOrNumber("regex_replace_all", a, 1).replace(goRegex(str("regex_replace_all", a, 0), "g"), stringOrNumber("regex_replace_all", a, 2).replace(/\$\{?(\w+)\}?/g, "$$<$1>").replace(/\$<(\d+)>/g, "$$$1")),
-  regex_replace_all_literal: (a) => stringOrNumber("regex_replace_all_literal", a, 1).replace(goRegex(str("regex_replace_all_literal", a, 0), "g"), () => stringOrNumber("regex_replace_all_literal", a, 2)),
-  regex_match: (a) => goRegex(str("regex_match", a, 0)).test(stringOrNumber("regex_match", a, 1)),
+  regex_replace_all: (a) => stringOrNumber("regex_replace_all", a, 1).replace(regexArg("regex_replace_all", a, "g"), stringOrNumber("regex_replace_all", a, 2).replace(/\$\{?(\w+)\}?/g, "$$<$1>").replace(/\$<(\d+)>/g, "$$$1")),
+  regex_replace_all_literal: (a) => stringOrNumber("regex_replace_all_literal", a, 1).replace(regexArg("regex_replace_all_literal", a, "g"), () => stringOrNumber("regex_replace_all_literal", a, 2)),
+  regex_match: (a) => regexArg("regex_match", a).test(stringOrNumber("regex_match", a, 1)),
   pattern_match: (a) => wildcardMatch(str("pattern_match", a, 0), stringOrNumber("pattern_match", a, 1)),
   label_match: (a) => {
     const labels = a[0], match = a[1];

@@ -252,6 +252,41 @@ describe("parse_yaml as Kyverno (YAML 1.1)", () => {
   });
 });
 
+// regex_* functions use Go's RE2 syntax: no lookaround or backreferences (an error, as in Kyverno),
+// \A and \z anchors, POSIX classes, a leading ] in a class is literal, \s is ASCII whitespace only.
+describe("regular expressions as Go (RE2)", () => {
+  it.each([
+    ["regex_match('\\Afoo', 'foo')", true],
+    ["regex_match('foo\\z', 'foo')", true],
+    ["regex_match('^[[:digit:]]+$', '123')", true],
+    ["regex_match('^[[:alpha:][:digit:]_-]+$', 'ab_1-2')", true],
+    ["regex_match('^[[:upper:]]+$', 'abc')", false],
+    ["regex_match('^[]a]+$', 'a]a')", true],
+    ["regex_match('^[^]a]+$', 'bcd')", true],
+    ["regex_match('^a\\sb$', 'a\u00a0b')", false],
+    ["regex_match('^a\\sb$', 'a\tb')", true],
+    ["regex_match('^a\\Sb$', 'a\u00a0b')", true],
+    ["regex_match('^(?P<x>a)$', 'a')", true],
+    ["regex_match('^\\Qa.b\\E$', 'a.b')", true],
+    ["regex_match('^\\Qa.b\\E$', 'axb')", false],
+    ["regex_match('\\\\z', 'a\\z')", true],
+    ["regex_replace_all('(?P<first>\\w+) (?P<second>\\w+)', 'hello world', '${second} ${first}')", "world hello"],
+  ])("%s is %j", (expr, expected) => {
+    expect(value(expr)).toBe(expected);
+  });
+
+  it.each([
+    "regex_match('^(?!default$).*$', 'prod')",
+    "regex_match('^(?=a).*$', 'abc')",
+    "regex_match('(?<=a)b', 'ab')",
+    "regex_match('(a)\\1', 'aa')",
+  ])("%s is an error (RE2 has no lookaround or backreferences)", (expr) => {
+    const result = searchJmes(expr, data);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.error).toMatch(/regex_match.*(unsupported Perl syntax|invalid escape)/);
+  });
+});
+
 describe("{{ }} variable substitution", () => {
   it("keeps the raw value of a whole-string variable and stringifies embedded ones", () => {
     expect(substituteAll("{{ request.object.spec.containers[0] }}", data)).toEqual({ ok: true, value: { name: "a", image: "nginx:1" } });
