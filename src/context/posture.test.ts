@@ -72,6 +72,14 @@ describe("posture", () => {
     expect(stage.stats().postureErrors[2]).toContain("posture.until must be an RFC 3339 time");
     expect((await stage.posture.effective([])).level).toBe("normal");
 
+    // A scope the event gives in another form is an error naming it, not a posture for the whole org.
+    const listed = makeEvent(EventTypes.posture, { level: "freeze", reason: "INC-9", scope: ["account:101010101111"] });
+    stage.observe(listed, await stage.build(listed));
+    await stage.flush();
+    expect(stage.stats().postureErrors).toHaveLength(4);
+    expect(stage.stats().postureErrors[3]).toContain("posture.scope must be");
+    expect((await stage.posture.effective([])).level).toBe("normal");
+
     // Postures survive a restart (stored).
     const restarted = createContextStage({ storage, clock });
     expect((await restarted.build(pr)).posture.level).toBe("freeze");

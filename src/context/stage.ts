@@ -278,7 +278,8 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
 
   function observePosture(event: Event): void {
     const data = (event.data ?? {}) as Record<string, unknown>;
-    const scope = typeof data["scope"] === "string" ? data["scope"] : event.subject ?? "org";
+    // A scope given in another form goes to validation: falling back to the subject or "org" made an account's freeze the whole org's.
+    const scope = data["scope"] !== undefined && data["scope"] !== null ? data["scope"] : event.subject ?? "org";
     const input = {
       scope,
       level: data["level"],
