@@ -99,6 +99,18 @@ describe("aws actuators", () => {
       expect(buckets.get("partly-public")).toBeNull();
     });
 
+    it("undo of a bucket already back at its previous configuration (an earlier undo whose answer was lost) is done without a request", async () => {
+      const plan = testPlan("aws.s3.block-public-access", { bucket: "partly-public" });
+      const applied = await s3Block.apply(plan, { dryRun: false });
+      buckets.set("partly-public", { ...RECORDED });
+      expect(await s3Block.undo(plan, applied)).toMatchObject({ status: "undone", output: { changed: false } });
+      const none = testPlan("aws.s3.block-public-access", { bucket: "644160558196-us-east-1-s3-logs" });
+      const put = await s3Block.apply(none, { dryRun: false });
+      buckets.set("644160558196-us-east-1-s3-logs", null);
+      expect(await s3Block.undo(none, put)).toMatchObject({ status: "undone", output: { changed: false } });
+      expect(s3.mutatingRequests().map((request) => request.method)).toEqual(["PUT", "PUT"]);
+    });
+
     it("a bucket already blocked as wanted is left alone; undo changes nothing", async () => {
       buckets.set("partly-public", { ...ALL_ON });
       const plan = testPlan("aws.s3.block-public-access", { bucket: "partly-public" });

@@ -110,6 +110,9 @@ function s3Actuator(clients: AwsClients, runtime: ActuatorRuntime): Actuator {
       const left = undo["configuration"] as PublicAccessBlockConfiguration | undefined;
       if (left !== undefined) {
         const now = await current(bucket, context);
+        const same = (a: PublicAccessBlockConfiguration, b: PublicAccessBlockConfiguration): boolean => FLAGS.every((flag) => (a[flag] ?? false) === (b[flag] ?? false));
+        // Already as before the action (an earlier undo whose answer was lost): nothing to send.
+        if (now === null ? previous === null : previous !== null && same(now, previous)) return { bucket: bucket.Bucket, restored: previous, changed: false, note: "already as before the action" };
         if (now === null) throw new ActuatorApiError(`bucket ${bucket.Bucket} has no public access block since the action (deleted since): nothing was restored, so that change is not overwritten`);
         const differ = FLAGS.filter((flag) => (now[flag] ?? false) !== (left[flag] ?? false));
         if (differ.length > 0) {
