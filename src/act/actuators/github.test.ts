@@ -154,6 +154,17 @@ describe("github actuators", () => {
     expect(github.statuses.at(-1)).toMatchObject({ id: 2, state: "success" });
   });
 
+  it("undo of a context whose latest status is already the one undo posts (an earlier undo whose answer was lost) is done without posting again", async () => {
+    github.statuses.push({ id: 1, state: "pending", description: "waiting", target_url: null, context: "vigil" });
+    const plan = testPlan("github.commit-status", { ...repo, sha: SHA, state: "failure" });
+    const applied = await status.apply(plan, { dryRun: false });
+    github.statuses.push({ id: 2, state: "pending", description: "waiting", target_url: null, context: "vigil" });
+    const undone = await status.undo(plan, applied);
+    expect(undone.status).toBe("undone");
+    expect(undone.output).toMatchObject({ changed: false });
+    expect(server.mutatingRequests()).toHaveLength(1);
+  });
+
   it("undo of a status that had no predecessor sets success", async () => {
     const plan = testPlan("github.commit-status", { ...repo, sha: SHA, state: "error", context: "vigil/policy" });
     const applied = await status.apply(plan, { dryRun: false });

@@ -169,6 +169,11 @@ export function createGitHubActuators(config: GitHubActuatorConfig, runtime: Act
       // re-run, a later decision) is newer and stays. Undo data without `postedId` is not checked.
       if (typeof undo["postedId"] === "number") {
         const latest = await contextStatus(plan, context);
+        const description = typeof undo["description"] === "string" && undo["description"] !== "" ? undo["description"].slice(0, 140) : null;
+        // Already the status undo posts (an earlier undo whose answer was lost): nothing to post.
+        if (latest !== undefined && latest.id !== undo["postedId"] && latest.state === undo["state"] && (latest.description || null) === description) {
+          return { restored: { id: latest.id, state: latest.state }, changed: false, note: "the context already has the status undo posts" };
+        }
         if (latest !== undefined && latest.id !== undo["postedId"]) {
           throw new ActuatorApiError(
             `the ${read.optionalString(plan.params, "context") ?? "vigil"} status of ${read.string(plan.params, "sha")} is ${latest.state} (status ${latest.id}), posted after the action's status ${undo["postedId"]}: nothing was restored, so that newer status is not overwritten`,
