@@ -83,6 +83,19 @@ describe("pattern anchors", () => {
     expect(matchPattern({ a: "no", z: [{ name: "x", value: "2" }] }, globalFirst).outcome).toBe("fail");
   });
 
+  // Kyverno expands wildcard keys only in metadata.labels and metadata.annotations (ExpandInMetadata);
+  // elsewhere a key with * or ? is a literal key, which a resource rarely has.
+  it("expands wildcard keys in metadata labels and annotations only", () => {
+    const withSelector = pod([], { nodeSelector: { "kubernetes.io/os": "linux" } });
+    const selector = { spec: { nodeSelector: { "kubernetes.io/*": "?*" } } };
+    expect(matchPattern(withSelector, selector).outcome).toBe("fail");
+    expect(matchPattern({ ...withSelector, spec: { containers: [], nodeSelector: { "kubernetes.io/*": "x" } } }, selector).outcome).toBe("pass");
+    const template = { spec: { template: { metadata: { labels: { "ap*": "web" } } } } };
+    expect(matchPattern({ spec: { template: { metadata: { labels: { app: "web" } } } } }, template).outcome).toBe("pass");
+    expect(matchPattern(pod([]), { metadata: { "=(annotations)": { "team-*": "?*" } } }).outcome).toBe("pass");
+    expect(matchPattern({ metadata: { annotations: { "team-a": "" } } }, { metadata: { "=(annotations)": { "team-*": "?*" } } }).outcome).toBe("fail");
+  });
+
   it("a structure mismatch fails", () => {
     expect(matchPattern(pod([]), { spec: { containers: { name: "x" } } }).outcome).toBe("fail");
   });

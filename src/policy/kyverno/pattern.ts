@@ -201,6 +201,16 @@ function trackAnchors(plan: MapPlan, resource: Record<string, unknown>, tracker:
   }
 }
 
+/**
+ * True when the map being checked is `metadata.labels` or `metadata.annotations` (anchored or not):
+ * the only maps whose wildcard keys Kyverno expands (ExpandInMetadata); elsewhere they are literal.
+ */
+function isMetadataLabelsOrAnnotations(tracker: AnchorTracker): boolean {
+  const n = tracker.segments.length;
+  const last = tracker.segments[n - 1];
+  return n >= 2 && tracker.segments[n - 2] === "metadata" && (last === "labels" || last === "annotations");
+}
+
 /** Replaces wildcard keys (`app.kubernetes.io/*`) by the resource keys they match. */
 function expandWildcardKeys(pattern: Record<string, unknown>, resource: Record<string, unknown>): Record<string, unknown> {
   if (!Object.keys(pattern).some((k) => hasWildcard(parsedKey(k).key))) return pattern;
@@ -223,7 +233,7 @@ function expandWildcardKeys(pattern: Record<string, unknown>, resource: Record<s
 
 function validateMap(resource: Record<string, unknown>, rawPattern: Record<string, unknown>, rawPlan: MapPlan, tracker: AnchorTracker): Failure {
   // Wildcard keys expand against this resource: plan the expanded map afresh (not cached).
-  const plan = rawPlan.wildcard ? buildPlan(expandWildcardKeys(rawPattern, resource)) : rawPlan;
+  const plan = rawPlan.wildcard && isMetadataLabelsOrAnnotations(tracker) ? buildPlan(expandWildcardKeys(rawPattern, resource)) : rawPlan;
   for (const entry of plan.order) {
     tracker.segments.push(entry.key);
     const failure = handleKey(entry, entry.value, resource, tracker);
