@@ -69,6 +69,14 @@ describe("protectionVerdict", () => {
     expect(protectionVerdict(names, { kind: "principal", id: "iam-user/dev" }, undefined)).toBeUndefined();
   });
 
+  it("tags in AWS's list form ([{Key, Value}], as EC2 and the tagging APIs return them) protect as a map does", () => {
+    const listed = (tags: unknown) => ({ kind: "instance", id: "i-0abc", attrs: { tags } });
+    const target2 = { kind: "instance", id: "i-0abc" };
+    expect(protectionVerdict({}, target2, listed([{ Key: "Name", Value: "db" }, { Key: "vigil.dev/protected", Value: "true" }]))).toBe("target i-0abc is protected (tag vigil.dev/protected=true)");
+    expect(protectionVerdict({}, target2, listed([{ key: "vigil.dev/protected", value: "true" }]))).toBe("target i-0abc is protected (tag vigil.dev/protected=true)");
+    expect(protectionVerdict({}, target2, listed([{ Key: "vigil.dev/protected", Value: "false" }, "junk", null]))).toBeUndefined();
+  });
+
   it("protecting names keeps the default label; only an explicit labels map replaces it", () => {
     const marked = { kind: "bucket", id: "bucket/payroll", attrs: { tags: { "vigil.dev/protected": "true" } } };
     expect(protectionVerdict({}, target, marked)).toBe("target bucket/payroll is protected (tag vigil.dev/protected=true)");

@@ -113,6 +113,18 @@ function record(value: unknown): Readonly<Record<string, unknown>> | undefined {
   return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
 
+/** Tags as a map; AWS's list form (`[{ Key, Value }]`, or `key`/`value`, as EC2 and the tagging APIs answer) becomes one. */
+function tagMap(value: unknown): Readonly<Record<string, unknown>> | undefined {
+  if (!Array.isArray(value)) return record(value);
+  const out: Record<string, unknown> = {};
+  for (const item of value) {
+    const entry = record(item);
+    const key = entry?.["Key"] ?? entry?.["key"];
+    if (typeof key === "string") out[key] = entry?.["Value"] ?? entry?.["value"];
+  }
+  return out;
+}
+
 /**
  * Undefined when the target may be acted on; otherwise why it is protected. `targetLabels` are
  * the target object's labels as a policy read them (a target with no entity), checked like an
@@ -130,7 +142,7 @@ export function protectionVerdict(config: GuardrailConfig, target: { readonly ki
   }
   const sources: [string, Readonly<Record<string, unknown>> | undefined][] = [
     ["label", entity ? record(entity.attrs["labels"]) : undefined],
-    ["tag", entity ? record(entity.attrs["tags"]) : undefined],
+    ["tag", entity ? tagMap(entity.attrs["tags"]) : undefined],
     ["label", targetLabels],
   ];
   for (const [field, values] of sources) {
