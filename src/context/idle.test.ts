@@ -249,6 +249,21 @@ describe("schedules", () => {
     expect(elapsed).toBeLessThan(500);
   });
 
+  it("a day field starting with * (\"*/2\") leaves the other day field in charge, as cron does: days must match both", () => {
+    // Vixie cron / cronie: only when neither day field starts with "*" does either one match.
+    const everyOtherWeekday = compileSchedule("0 2 */2 * MON-FRI 2h");
+    expect(everyOtherWeekday.contains(Date.parse("2024-09-03T02:30:00Z"))).toBe(true); // Tue 3rd
+    expect(everyOtherWeekday.contains(Date.parse("2024-09-04T02:30:00Z"))).toBe(false); // Wed 4th: even day
+    expect(everyOtherWeekday.contains(Date.parse("2024-09-07T02:30:00Z"))).toBe(false); // Sat 7th: odd day, weekend
+    const firstOrMonday = compileSchedule("0 2 1 * MON 2h");
+    expect(firstOrMonday.contains(Date.parse("2024-09-01T02:30:00Z"))).toBe(true); // Sun 1st
+    expect(firstOrMonday.contains(Date.parse("2024-09-09T02:30:00Z"))).toBe(true); // Mon 9th
+    expect(firstOrMonday.contains(Date.parse("2024-09-10T02:30:00Z"))).toBe(false);
+    const starredWeekday = compileSchedule("0 2 15 * */1 2h");
+    expect(starredWeekday.contains(Date.parse("2024-09-15T02:30:00Z"))).toBe(true);
+    expect(starredWeekday.contains(Date.parse("2024-09-16T02:30:00Z"))).toBe(false);
+  });
+
   it("errors name the field and the fix", () => {
     expect(() => compileSchedule("61 * * * *", "attrs.schedule")).toThrow(/attrs.schedule \(minute\).*outside 0-59/);
     expect(() => compileSchedule("0 2 * *", "attrs.schedule")).toThrow(/needs 5 fields/);

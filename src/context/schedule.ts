@@ -28,6 +28,8 @@ interface CronFields {
   readonly months: ReadonlySet<number> | undefined;
   /** 0 = Sunday ... 6 = Saturday (cron convention). */
   readonly daysOfWeek: ReadonlySet<number> | undefined;
+  /** Either day field starts with "*" (a step like "*" + "/2"): then days must match both fields (Vixie cron's DOM_STAR/DOW_STAR). */
+  readonly dayStar: boolean;
 }
 
 const monthNames = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
@@ -82,6 +84,7 @@ function parseCron(expression: string, field: string): CronFields {
     daysOfMonth: parseCronField(dom, 1, 31, `${field} (day-of-month)`),
     months: parseCronField(month, 1, 12, `${field} (month)`, monthNames, 1),
     daysOfWeek,
+    dayStar: dom.startsWith("*") || dow.startsWith("*"),
   };
 }
 
@@ -113,8 +116,8 @@ function cronMatchesDay(fields: CronFields, epochDay: number): boolean {
   if (fields.months && !fields.months.has(date.getUTCMonth() + 1)) return false;
   const domOk = fields.daysOfMonth ? fields.daysOfMonth.has(date.getUTCDate()) : true;
   const dowOk = fields.daysOfWeek ? fields.daysOfWeek.has(date.getUTCDay()) : true;
-  // Vixie cron: when both day fields are restricted, either may match.
-  if (fields.daysOfMonth && fields.daysOfWeek) return domOk || dowOk;
+  // Vixie cron: when both day fields are restricted (neither starts with "*"), either may match.
+  if (fields.daysOfMonth && fields.daysOfWeek && !fields.dayStar) return domOk || dowOk;
   return domOk && dowOk;
 }
 
