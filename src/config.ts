@@ -56,6 +56,7 @@ export const configSchema = z.strictObject({
     contextFlushEvents: z.number().int().positive().default(5_000).describe("Baselines and entity records are written after this many processed events (and when idle, and at shutdown)."),
     sweepIntervalMs: z.number().int().positive().default(30_000).describe("Scale-out: how often a worker looks for accepted events that no worker processed (lost bus messages)."),
     staleAfterMs: z.number().int().positive().default(120_000).describe("Scale-out: an accepted event unprocessed for this long is processed by the sweep."),
+    claimMs: z.number().int().positive().default(60_000).describe("Scale-out: a worker claims a batch's events before deciding them; another worker takes them only after this long (a failed or stalled batch). Keep it above the time a batch takes."),
   }).prefault({}),
   webhooks: z.strictObject({
     github: z.strictObject({

@@ -186,7 +186,7 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
     onError: problem,
   });
   const worker = nats && role !== "api"
-    ? createWorker({ bus, storage, pipeline, clock, batchSize: config.ingest.batchSize, sweepIntervalMs: config.ingest.sweepIntervalMs, staleAfterMs: config.ingest.staleAfterMs, onError: problem })
+    ? createWorker({ bus, storage, pipeline, clock, batchSize: config.ingest.batchSize, sweepIntervalMs: config.ingest.sweepIntervalMs, staleAfterMs: config.ingest.staleAfterMs, claimMs: config.ingest.claimMs, onError: problem })
     : undefined;
   const deliveries = createStorageDeliveryIdStore(storage, clock);
   const evaluator = createEvaluator(policySet, { clock, decider });

@@ -36,12 +36,13 @@ afterEach(async () => {
   await storage.close();
 });
 
-async function startWorker(): Promise<Worker> {
+/** `before`: awaited before each batch goes to the pipeline (after the worker took it), to hold a worker mid-batch. */
+async function createTestWorker(options: { readonly before?: () => Promise<void>; readonly prefix?: string } = {}): Promise<Worker> {
   const real = createContextStage({ storage, clock, settings: parseConfig({}).context as never });
   const context: ContextStage = {
     ...real,
     observe: (observedEvent, ctx, findings) => {
-      observed.push(observedEvent.id);
+      observed.push(`${options.prefix ?? ""}${observedEvent.id}`);
       real.observe(observedEvent, ctx, findings);
     },
   };
@@ -49,7 +50,12 @@ async function startWorker(): Promise<Worker> {
   const catalog = createPolicyCatalog({ policySet, env, loadErrors: load.errors, storage, clock });
   await catalog.refresh();
   const pipeline = createPipeline({ storage, context, catalog, decider: createDecider({ env }), clock, feedback: createFeedbackService(storage, clock) });
-  const created = createWorker({ bus, storage, pipeline, clock, batchSize: 100, sweepIntervalMs: 3_600_000, staleAfterMs: 60_000, onError: (message) => problems.push(message) });
+  const held: typeof pipeline = options.before === undefined ? pipeline : { ...pipeline, processBatch: async (events) => { await options.before?.(); return pipeline.processBatch(events); } };
+  return createWorker({ bus, storage, pipeline: held, clock, batchSize: 100, sweepIntervalMs: 3_600_000, staleAfterMs: 60_000, claimMs: 30_000, onError: (message) => problems.push(message) });
+}
+
+async function startWorker(): Promise<Worker> {
+  const created = await createTestWorker();
   await created.start();
   worker = created;
   return created;
@@ -92,6 +98,45 @@ describe("scale-out worker", () => {
     expect(w.stats()).toMatchObject({ swept: 2, alreadyProcessed: 2, events: 3 });
     expect(observed).toEqual(["s-1", "s-2", "s-3"]);
     expect(await storage.pendingEvents(10)).toEqual([]);
+  });
+
+  it("two workers sweeping the same pending events at once: one decides and observes them, the other leaves them (claimed)", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => { release = resolve; });
+    let entered!: () => void;
+    const inside = new Promise<void>((resolve) => { entered = resolve; });
+    const first = await createTestWorker({ prefix: "A:", before: async () => { entered(); await gate; } });
+    const second = await createTestWorker({ prefix: "B:" });
+    await accept(["r-1", "r-2"]);
+    clock.advance(61_000);
+    const firstSweep = first.sweep();
+    await inside; // A took the events and is deciding them
+    expect(await second.sweep()).toBe(0);
+    expect(second.stats()).toMatchObject({ events: 0, claimedElsewhere: 2, alreadyProcessed: 0 });
+    release();
+    expect(await firstSweep).toBe(2);
+    expect(observed).toEqual(["A:r-1", "A:r-2"]);
+    expect(await storage.pendingEvents(10)).toEqual([]);
+    // Recorded: a later delivery to B counts them as processed, not claimed.
+    await second.start();
+    worker = second;
+    await bus.publish(EVENTS_SUBJECT, encodeBatch(await storage.listEvents({})));
+    await until(() => second.stats().alreadyProcessed === 2, "the delivery after the record");
+    expect(observed).toEqual(["A:r-1", "A:r-2"]);
+  });
+
+  it("a worker whose batch failed leaves its claim to lapse; then another worker's sweep decides the events", async () => {
+    let fail = true;
+    const first = await createTestWorker({ prefix: "A:", before: async () => { if (fail) throw new Error("store down"); } });
+    const second = await createTestWorker({ prefix: "B:" });
+    await accept(["f-1"]);
+    clock.advance(61_000);
+    await expect(first.sweep()).rejects.toThrow("store down");
+    fail = false;
+    expect(await second.sweep()).toBe(0);
+    clock.advance(30_000); // claimMs
+    expect(await second.sweep()).toBe(1);
+    expect(observed).toEqual(["B:f-1"]);
   });
 
   it("an undecodable bus message is acked and reported, not redelivered forever; the sweep decides its events", async () => {

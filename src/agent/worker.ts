@@ -10,10 +10,17 @@
  * events that have been pending longer than `staleAfterMs`.
  *
  * INVARIANT: an event is decided and observed once. A batch (from the bus or the sweep) is
- * narrowed, inside the serial section, to its events the store does not yet hold as processed:
- * a redelivered batch that was recorded, or a queued one whose events the sweep took, is acked
- * without being decided again (its decisions and processed marks commit in one transaction).
+ * narrowed, inside the serial section, to its events this worker can claim in the store: not
+ * processed, and not claimed by another worker whose claim (`claimMs`) has not lapsed. A
+ * redelivered batch that was recorded, a queued one whose events the sweep took, or events
+ * another worker is deciding at this moment are acked without being decided or observed here (a
+ * batch's decisions and processed marks commit in one transaction). A batch that fails keeps its
+ * claim until it lapses: a redelivery to this worker renews it; any other worker's sweep takes the
+ * events after it.
  */
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import { pid } from "node:process";
 import type { Bus, Clock, Storage, StoredEvent } from "../core/ports.js";
 import { decodeBatch, EVENTS_SUBJECT, WORKER_GROUP } from "./ingest.js";
 import type { Pipeline } from "./pipeline.js";
@@ -23,8 +30,12 @@ export interface Worker {
   stop(): Promise<void>;
   /** Runs one sweep now (tests; the timer calls it too). Returns how many events it processed. */
   sweep(): Promise<number>;
-  /** `events`: decided here; `alreadyProcessed`: delivered again after being recorded (skipped); `undecodable`: messages acked unread. */
-  stats(): { readonly batches: number; readonly events: number; readonly swept: number; readonly alreadyProcessed: number; readonly undecodable: number; readonly failures: number };
+  /**
+   * `events`: decided here; `alreadyProcessed`: delivered again after being recorded (skipped);
+   * `claimedElsewhere`: being decided by another worker when this one got them (skipped);
+   * `undecodable`: messages acked unread.
+   */
+  stats(): { readonly batches: number; readonly events: number; readonly swept: number; readonly alreadyProcessed: number; readonly claimedElsewhere: number; readonly undecodable: number; readonly failures: number };
 }
 
 export interface WorkerOptions {
@@ -35,6 +46,8 @@ export interface WorkerOptions {
   readonly batchSize: number;
   readonly sweepIntervalMs: number;
   readonly staleAfterMs: number;
+  /** How long this worker's claim on a batch's events lasts (default 60 s); keep it above the time a batch takes. */
+  readonly claimMs?: number;
   readonly onError?: (message: string, error: unknown) => void;
 }
 
@@ -43,7 +56,9 @@ export function createWorker(options: WorkerOptions): Worker {
   let unsubscribe: (() => Promise<void>) | undefined;
   let timer: ReturnType<typeof setInterval> | undefined;
   let chain: Promise<unknown> = Promise.resolve();
-  const counts = { batches: 0, events: 0, swept: 0, alreadyProcessed: 0, undecodable: 0, failures: 0 };
+  const counts = { batches: 0, events: 0, swept: 0, alreadyProcessed: 0, claimedElsewhere: 0, undecodable: 0, failures: 0 };
+  const owner = `${hostname()}:${pid}:${randomUUID().slice(0, 8)}`;
+  const claimMs = options.claimMs ?? 60_000;
 
   /** One batch at a time per process: the context stage's caches are not shared between batches in flight. */
   const serial = <T>(work: () => Promise<T>): Promise<T> => {
@@ -52,11 +67,16 @@ export function createWorker(options: WorkerOptions): Worker {
     return next;
   };
 
-  /** Decides the events of `events` not yet processed; returns how many it decided. Call inside `serial`. */
+  /** Decides the events of `events` this worker can claim; returns how many it decided. Call inside `serial`. */
   async function process(events: readonly StoredEvent[]): Promise<number> {
-    const done = await storage.processedAmong(events.map((stored) => stored.seq));
-    const pending = done.size === 0 ? events : events.filter((stored) => !done.has(stored.seq));
-    counts.alreadyProcessed += events.length - pending.length;
+    const nowMs = clock.now().getTime();
+    const claimed = await storage.claimEvents(events.map((stored) => stored.seq), owner, nowMs, nowMs + claimMs);
+    const pending = claimed.size === events.length ? events : events.filter((stored) => claimed.has(stored.seq));
+    if (pending.length < events.length) {
+      const done = await storage.processedAmong(events.filter((stored) => !claimed.has(stored.seq)).map((stored) => stored.seq));
+      counts.alreadyProcessed += done.size;
+      counts.claimedElsewhere += events.length - pending.length - done.size;
+    }
     if (pending.length === 0) return 0;
     await pipeline.processBatch(pending);
     counts.batches++;

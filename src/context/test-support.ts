@@ -59,6 +59,7 @@ export function createMemoryDocStorage(): MemoryDocStorage {
     pendingEvents: async (): Promise<StoredEvent[]> => unsupported("pendingEvents"),
     markProcessed: async () => unsupported("markProcessed"),
     processedAmong: async () => unsupported("processedAmong"),
+    claimEvents: async () => unsupported("claimEvents"),
     listEvents: async (): Promise<StoredEvent[]> => unsupported("listEvents"),
     countEvents: async () => unsupported("countEvents"),
     appendDecisions: async (_drafts: readonly DecisionDraft[]): Promise<Decision[]> => unsupported("appendDecisions"),

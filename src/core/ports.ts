@@ -112,6 +112,13 @@ export interface Storage {
   markProcessed(seqs: readonly number[], at: string): Promise<void>;
   /** Which of these events (by seq) are marked processed; unknown seqs are not. */
   processedAmong(seqs: readonly number[]): Promise<ReadonlySet<number>>;
+  /**
+   * Claims for `owner`, until `untilMs`, the events among `seqs` that are not processed and not
+   * claimed by another owner past `nowMs` (this owner's own claims are renewed); returns the seqs
+   * claimed. Scale-out workers claim a batch before deciding it, so two workers never decide and
+   * observe the same event at once; a claim ends when it lapses (or the event is processed).
+   */
+  claimEvents(seqs: readonly number[], owner: string, nowMs: number, untilMs: number): Promise<ReadonlySet<number>>;
   listEvents(query: { readonly afterSeq?: number; readonly limit?: number; readonly type?: string }): Promise<StoredEvent[]>;
   countEvents(): Promise<number>;
 

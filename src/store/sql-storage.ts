@@ -131,6 +131,24 @@ export class SqlStorage implements Storage {
     });
   }
 
+  async claimEvents(seqs: readonly number[], owner: string, nowMs: number, untilMs: number): Promise<ReadonlySet<number>> {
+    return this.guard("claimEvents", async () => {
+      const claimed = new Set<number>();
+      for (let index = 0; index < seqs.length; index += IN_CHUNK) {
+        const chunk = seqs.slice(index, index + IN_CHUNK);
+        // One statement per chunk: the row lock (PostgreSQL) or the write lock (SQLite) makes the
+        // check and the claim atomic, so of two workers claiming the same event one gets it.
+        const rows = await this.driver.all<{ seq: number | string }>(
+          `UPDATE ${this.tables.events} SET claimed_by = ?, claimed_until_ms = ? WHERE processed_at IS NULL AND seq IN (${listPlaceholders(chunk.length)})`
+          + " AND (claimed_until_ms IS NULL OR claimed_until_ms <= ? OR claimed_by = ?) RETURNING seq",
+          [owner, untilMs, ...chunk, nowMs, owner],
+        );
+        for (const row of rows) claimed.add(Number(row.seq));
+      }
+      return claimed;
+    });
+  }
+
   private async markProcessedIn(tx: SqlExecutor, seqs: readonly number[], at: string): Promise<void> {
     for (let index = 0; index < seqs.length; index += IN_CHUNK) {
       const chunk = seqs.slice(index, index + IN_CHUNK);

@@ -121,6 +121,38 @@ export function storageContract(name: string, createHarness: () => Promise<Stora
         expect((await current.listEvents({ limit: 1 }))[0]?.processedAt).toBe("2024-01-01T00:01:00Z");
       });
 
+      it("claims pending events for one owner at a time until the claim lapses", async () => {
+        const { stored } = await current.appendEvents([1, 2, 3, 4].map((index) => makeEvent(index)), "2024-01-01T00:00:00Z");
+        const [a, b, c, d] = stored.map((event) => event.seq) as [number, number, number, number];
+        const sorted = (set: ReadonlySet<number>) => [...set].sort((x, y) => x - y);
+        await current.markProcessed([d], "2024-01-01T00:01:00Z");
+        // A processed event and an unknown seq are never claimed.
+        expect(sorted(await current.claimEvents([a, b, d, d + 100], "w1", 1_000, 61_000))).toEqual([a, b]);
+        // Another owner gets only what w1 does not hold; w1 renews its own claims.
+        const other = await open();
+        expect(sorted(await other.claimEvents([a, b, c], "w2", 2_000, 62_000))).toEqual([c]);
+        expect(sorted(await current.claimEvents([a, b, c], "w1", 3_000, 63_000))).toEqual([a, b]);
+        expect(sorted(await other.claimEvents([a], "w2", 4_000, 64_000))).toEqual([]);
+        // Lapsed (now at or past the claim's end): free again.
+        expect(sorted(await other.claimEvents([b], "w2", 62_999, 122_999))).toEqual([]);
+        expect(sorted(await other.claimEvents([b], "w2", 63_000, 123_000))).toEqual([b]);
+        // Claims do not hide events from pendingEvents (the sweep still sees them) nor change processing.
+        expect((await current.pendingEvents(10)).map((event) => event.seq)).toEqual([a, b, c]);
+        await current.markProcessed([a, b, c], "2024-01-01T00:02:00Z");
+        expect((await current.claimEvents([a, b, c], "w3", 200_000, 260_000)).size).toBe(0);
+        expect((await current.claimEvents([], "w3", 200_000, 260_000)).size).toBe(0);
+      });
+
+      it("gives each pending event to one of several owners claiming at once", { timeout: 60_000 }, async () => {
+        const { stored } = await current.appendEvents(Array.from({ length: 60 }, (_unused, index) => makeEvent(index)), "2024-01-01T00:00:00Z");
+        const seqs = stored.map((event) => event.seq);
+        const others = [await open(), await open()];
+        const claims = await Promise.all([current, ...others].flatMap((target, index) => [0, 1].map((round) => target.claimEvents(round === 0 ? seqs : [...seqs].reverse(), `w${index}-${round}`, 1_000, 61_000))));
+        const all = claims.flatMap((set) => [...set]);
+        expect(all.length).toBe(seqs.length);
+        expect(new Set(all).size).toBe(seqs.length);
+      });
+
       it("appends decisions and marks their events processed in one transaction: both or neither", async () => {
         const { stored } = await current.appendEvents([1, 2, 3].map((index) => makeEvent(index)), "2024-01-01T00:00:00Z");
         await current.appendDecisions([makeDraft(1)], { markProcessed: { seqs: [stored[0]!.seq], at: "2024-01-01T00:01:00Z" } });

@@ -115,6 +115,13 @@ END
 $fn$;
 `,
     },
+    {
+      version: 3,
+      description: "events: claims of scale-out workers (claimed_by, claimed_until_ms)",
+      sql: `
+ALTER TABLE ${s}.events ADD COLUMN claimed_by TEXT, ADD COLUMN claimed_until_ms BIGINT;
+`,
+    },
   ];
 }
 

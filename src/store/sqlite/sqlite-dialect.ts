@@ -93,6 +93,14 @@ WHEN NEW.seq < OLD.seq OR (NEW.seq = OLD.seq AND NEW.hash <> OLD.hash)
 BEGIN SELECT RAISE(ABORT, 'chain_head only moves forward'); END;
 `,
   },
+  {
+    version: 3,
+    description: "events: claims of scale-out workers (claimed_by, claimed_until_ms)",
+    sql: `
+ALTER TABLE events ADD COLUMN claimed_by TEXT;
+ALTER TABLE events ADD COLUMN claimed_until_ms INTEGER;
+`,
+  },
 ];
 
 function jsonPath(key: string): string {

@@ -52,7 +52,7 @@ describe("sqlite storage specifics", () => {
   it("opens the database in WAL mode with synchronous=FULL and a busy timeout", async () => {
     raw((db) => {
       expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
-      expect(db.prepare("SELECT version FROM schema_version").all()).toEqual([{ version: 1 }, { version: 2 }]);
+      expect(db.prepare("SELECT version FROM schema_version").all()).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
     });
     const driver = new SqliteDriver({ path, busyTimeoutMs: 1234 });
     try {
