@@ -27,10 +27,42 @@ function num(name: string, args: readonly JsonValue[], index: number): number {
   return value;
 }
 
+/** Kyverno's ifaceToString for a number: strconv.FormatFloat(n, 'f', -1, 32), the shortest float32 text, no exponent. */
+function float32Text(value: number): string {
+  if (Number.isNaN(value)) return "NaN";
+  const f = Math.fround(value);
+  if (!Number.isFinite(f)) return f > 0 ? "+Inf" : "-Inf";
+  let shortest = String(f);
+  for (let digits = 1; digits <= 9; digits++) {
+    const candidate = f.toPrecision(digits);
+    if (Math.fround(Number(candidate)) === f) {
+      shortest = candidate;
+      break;
+    }
+  }
+  return plainDecimal(shortest);
+}
+
+/** A decimal in exponent form ("1.5e+21", "1e-7") written out without the exponent. */
+function plainDecimal(text: string): string {
+  const m = /^(-?)(\d+)(?:\.(\d+))?e([+-]\d+)$/.exec(text);
+  if (!m) return text.includes(".") ? text.replace(/\.?0+$/, "") : text;
+  const [, sign = "", whole = "", fraction = "", exp = "0"] = m;
+  const digits = whole + fraction;
+  const point = whole.length + Number(exp);
+  let out: string;
+  if (point <= 0) out = `0.${"0".repeat(-point)}${digits}`;
+  else if (point >= digits.length) out = digits + "0".repeat(point - digits.length);
+  else out = `${digits.slice(0, point)}.${digits.slice(point)}`;
+  out = out.includes(".") ? out.replace(/\.?0+$/, "") : out;
+  return sign + (out.replace(/^0+(?=\d)/, "") || "0");
+}
+
+/** A string or number argument (the regex and pattern functions), numbers as Kyverno's ifaceToString writes them. */
 function stringOrNumber(name: string, args: readonly JsonValue[], index: number): string {
   const value = args[index];
   if (typeof value === "string") return value;
-  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  if (typeof value === "number") return float32Text(value);
   throw new Error(`JMESPath function '${name}': argument #${index + 1} is not of type String or Real`);
 }
 

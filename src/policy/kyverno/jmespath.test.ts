@@ -287,6 +287,29 @@ describe("regular expressions as Go (RE2)", () => {
   });
 });
 
+// A number given to regex_match, regex_replace_all(_literal) or pattern_match is read as Kyverno's
+// ifaceToString does: strconv.FormatFloat(n, 'f', -1, 32), the shortest float32 text, no exponent.
+describe("numbers as text in the regex and pattern functions", () => {
+  it.each([
+    ["regex_match('^1.5$', `1.5`)", true],
+    ["regex_match('^8080$', `8080`)", true],
+    ["regex_match('^16777216$', `16777217`)", true],
+    ["regex_match('^1000000000$', `1000000001`)", true],
+    ["pattern_match('1000679*', `1000680000`)", false],
+    ["regex_match('^0.1$', `0.1`)", true],
+    ["regex_match('^100000000000000000000000$', `1e23`)", true],
+    ["regex_match('^0.0000001$', `1e-7`)", true],
+    ["regex_replace_all('0', `100`, `7`)", "177"],
+  ])("%s is %j", (expr, expected) => {
+    expect(value(expr)).toBe(expected);
+  });
+
+  it("a boolean is neither a string nor a number: an error", () => {
+    const result = searchJmes("regex_match('^true$', `true`)", data);
+    expect(result.ok).toBe(false);
+  });
+});
+
 describe("{{ }} variable substitution", () => {
   it("keeps the raw value of a whole-string variable and stringifies embedded ones", () => {
     expect(substituteAll("{{ request.object.spec.containers[0] }}", data)).toEqual({ ok: true, value: { name: "a", image: "nginx:1" } });
