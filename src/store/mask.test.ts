@@ -237,6 +237,59 @@ describe("maskDraft", () => {
     expect(short.explanation.summary).toBe("eyJ... and loading...");
   });
 
+  it("scrubs masked numbers and booleans where a trace step or explanation names their path, and long numbers wherever they appear", () => {
+    const finding = (trace: DecisionDraft["findings"][number]["trace"], message: string): DecisionDraft["findings"][number] => ({
+      policy: "p", rule: "r", revision: "1", language: "vigil", effect: "violation", mode: "deny", severity: "high", message, trace,
+    });
+    const draft: DecisionDraft = {
+      ...draftWith({ account: 12345678, vip: true, resource: { pin: 7, count: 7 }, copy: 12345678, other: 123456789 }),
+      findings: [finding([
+        { kind: "condition", expr: "input.account == 1", value: false, inputs: { "input.account": 12345678 } },
+        { kind: "condition", expr: "resource.pin == 7", value: true, inputs: { "resource.pin": 7, "resource.count": 7 } },
+        { kind: "variable", expr: "input.vip", value: true },
+        { kind: "variable", expr: "input.account", value: 12345678 },
+        { kind: "note", expr: "total", value: 12345678 },
+      ], "account 12345678 is not allowed (limit 1, other 123456789, 7 items)")],
+      explanation: { summary: "denied", steps: [
+        { kind: "condition", text: "input.account == 1 was false (input.account = 12345678)" },
+        { kind: "condition", text: "resource.pin == 7 was true (resource.pin = 7, resource.count = 7)" },
+        { kind: "condition", text: "input.vip is true; input.vip == true was true (input.vip = true)" },
+      ] },
+    };
+    const snapshot = structuredClone(draft);
+    const masked = maskDraft(draft, compileMask({ paths: ["/input/account", "/input/vip", "/input/resource/pin"], mode: "redact" }));
+    const text = JSON.stringify(masked);
+    expect(text).not.toContain("12345678,");
+    expect(text).not.toMatch(/[^0-9]12345678[^0-9]/);
+    const trace = masked.findings[0]!.trace;
+    expect(trace[0]?.inputs).toEqual({ "input.account": DEFAULT_MASK_MARKER });
+    expect(trace[0]?.value).toBe(false);
+    // the masked 7 at resource.pin goes; resource.count's 7 and the step's own value stay.
+    expect(trace[1]?.inputs).toEqual({ "resource.pin": DEFAULT_MASK_MARKER, "resource.count": 7 });
+    expect(trace[1]?.value).toBe(true);
+    expect(trace[2]?.value).toBe(DEFAULT_MASK_MARKER);
+    expect(trace[3]?.value).toBe(DEFAULT_MASK_MARKER);
+    // a long number is a copy wherever it is (a value, a message); 123456789 is another number.
+    expect(trace[4]?.value).toBe(DEFAULT_MASK_MARKER);
+    expect(masked.findings[0]?.message).toBe(`account ${DEFAULT_MASK_MARKER} is not allowed (limit 1, other 123456789, 7 items)`);
+    expect(masked.explanation.steps.map((step) => step.text)).toEqual([
+      `input.account == 1 was false (input.account = "${DEFAULT_MASK_MARKER}")`,
+      `resource.pin == 7 was true (resource.pin = "${DEFAULT_MASK_MARKER}", resource.count = 7)`,
+      `input.vip is "${DEFAULT_MASK_MARKER}"; input.vip == true was true (input.vip = "${DEFAULT_MASK_MARKER}")`,
+    ]);
+    expect(masked.input).toEqual({ account: DEFAULT_MASK_MARKER, vip: DEFAULT_MASK_MARKER, resource: { pin: DEFAULT_MASK_MARKER, count: 7 }, copy: DEFAULT_MASK_MARKER, other: 123456789 });
+    // trace: 1 + 1 + 1 + 1 + 1, message 1, explanation 1 + 1 + 2, input.copy 1
+    expect(masked.masking).toEqual({ redacted: ["/input/account", "/input/vip", "/input/resource/pin"], scrubbed: 11 });
+    expect(draft).toEqual(snapshot);
+  });
+
+  it("leaves a record with a masked number alone when no copy of it is left", () => {
+    const draft = { ...draftWith({ account: 12345678, n: 1 }), explanation: { summary: "1 of 1 passed", steps: [{ kind: "condition", text: "input.n == 1 was true (input.n = 1)" }] } };
+    const masked = maskDraft(draft, compileMask({ paths: ["/input/account"] }));
+    expect(masked.explanation).toEqual(draft.explanation);
+    expect(masked.masking).toEqual({ erased: ["/input/account"] });
+  });
+
   it("can turn value scrubbing off", () => {
     const draft = { ...draftWith({ password: "hunter2" }), explanation: { summary: "pw hunter2", steps: [] } };
     const masked = maskDraft(draft, compileMask({ paths: ["/input/password"], scrubValues: false }));

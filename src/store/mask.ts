@@ -33,7 +33,9 @@ export interface MaskConfig {
    * Also replace the masked values wherever else they appear in the draft — finding traces,
    * explanation text, actions, other input fields — with the marker. Default true: Vigil's
    * traces and explanations quote input values, so masking only `input` would leak them.
-   * Only string values of at least `minScrubLength` characters are scrubbed (default 4).
+   * String values of at least `minScrubLength` characters (default 4) are scrubbed wherever they
+   * appear; numbers, booleans and shorter strings where a trace step or explanation names their
+   * path (numbers of at least `minScrubLength` digits also wherever they appear): see Scalars.
    */
   readonly scrubValues?: boolean;
   readonly minScrubLength?: number;
@@ -50,6 +52,8 @@ export interface MaskResult {
   readonly redacted: readonly string[];
   /** The original values at those pointers (for scrubbing their copies elsewhere). */
   readonly values: readonly unknown[];
+  /** The pointer of each of `values` (same order). */
+  readonly pointers: readonly string[];
 }
 
 export interface CompiledMask {
@@ -95,12 +99,14 @@ export function compileMask(config: MaskConfig): CompiledMask {
       const erased: string[] = [];
       const redacted: string[] = [];
       const values: unknown[] = [];
+      const pointers: string[] = [];
       let current = input;
       for (const rule of rules) {
         if (rule.segments.length === 0) {
           // The whole input.
           if (current === undefined) continue;
           values.push(current);
+          pointers.push("/input");
           if (rule.mode === "remove") {
             erased.push("/input");
             current = undefined;
@@ -110,10 +116,10 @@ export function compileMask(config: MaskConfig): CompiledMask {
           }
           continue;
         }
-        current = applyRule(current, rule, 0, "/input", marker, { touched: rule.mode === "remove" ? erased : redacted, values });
+        current = applyRule(current, rule, 0, "/input", marker, { touched: rule.mode === "remove" ? erased : redacted, values, pointers });
       }
       // Removed array items held their place until every rule ran; now they leave their arrays.
-      return { input: compactRemoved(current, input), erased, redacted, values };
+      return { input: compactRemoved(current, input), erased, redacted, values, pointers };
     },
   };
 }
@@ -145,9 +151,10 @@ export function maskForRecord(draft: DecisionDraft, mask: CompiledMask | undefin
   const masked: DecisionDraft = result.input === undefined ? withoutInput(draft, masking) : { ...draft, input: result.input, masking };
   const text = serialize(masked);
   const secrets = mask.minScrubLength > 0 ? withEscapedForms(collectSecrets(result.values, mask.minScrubLength)) : [];
+  const scalars = mask.minScrubLength > 0 ? collectScalars(result.pointers, result.values, mask.minScrubLength) : NO_SCALARS;
   // Secrets appear in the text JSON-escaped; no hit means no copy survived anywhere.
-  if (!containsAny(text, secrets, Math.max(mask.minScrubLength, 4))) return { draft: masked, text };
-  const scrubber = { secrets, marker: mask.marker, count: 0, minPrefix: Math.max(mask.minScrubLength, 4) };
+  if (!containsAny(text, secrets, Math.max(mask.minScrubLength, 4)) && !scalars.appearIn(text)) return { draft: masked, text };
+  const scrubber: Scrubber = { secrets, scalars, marker: mask.marker, quotedMarker: JSON.stringify(mask.marker), count: 0, minPrefix: Math.max(mask.minScrubLength, 4) };
   const replaced: Record<string, unknown> = {};
   for (const field of ["input", "findings", "explanation", "actions", "risk", "labels"] as const) {
     const value = masked[field];
@@ -246,7 +253,14 @@ function scrubShortened(text: string, secret: string, scrubber: { readonly marke
 }
 
 /** Copy-on-write replacement of every occurrence of a secret inside string leaves (and object keys' values, not keys). */
-function scrub(value: unknown, scrubber: { readonly secrets: readonly string[]; readonly marker: string; count: number; readonly minPrefix: number }): unknown {
+function scrub(value: unknown, scrubber: Scrubber): unknown {
+  if (typeof value === "number") {
+    if (scrubber.scalars.numbers.includes(value)) {
+      scrubber.count++;
+      return scrubber.marker;
+    }
+    return value;
+  }
   if (typeof value === "string") {
     let text = value;
     for (const secret of scrubber.secrets) {
@@ -256,6 +270,19 @@ function scrub(value: unknown, scrubber: { readonly secrets: readonly string[]; 
         text = parts.join(scrubber.marker);
       }
       if (secret.length > scrubber.minPrefix && text.includes("...") && text.includes(secret.slice(0, scrubber.minPrefix))) text = scrubShortened(text, secret, scrubber);
+    }
+    for (const { alias, pattern } of scrubber.scalars.named) {
+      if (!text.includes(alias)) continue;
+      text = text.replace(pattern, (_match, before: string, verb: string) => {
+        scrubber.count++;
+        return `${before}${alias}${verb}${scrubber.quotedMarker}`;
+      });
+    }
+    for (const pattern of scrubber.scalars.numberPatterns) {
+      text = text.replace(pattern, () => {
+        scrubber.count++;
+        return scrubber.marker;
+      });
     }
     return text;
   }
@@ -273,8 +300,10 @@ function scrub(value: unknown, scrubber: { readonly secrets: readonly string[]; 
   }
   if (isPlainObject(value)) {
     let copy: Record<string, unknown> | undefined;
-    for (const key of Object.keys(value)) {
-      const item = value[key];
+    if (scrubber.scalars.byAlias.size > 0 && typeof value["expr"] === "string" && typeof value["kind"] === "string") copy = scrubTraceStep(value, scrubber);
+    const source = copy ?? value;
+    for (const key of Object.keys(source)) {
+      const item = source[key];
       const next = scrub(item, scrubber);
       if (next !== item) {
         copy ??= { ...value };
@@ -284,6 +313,114 @@ function scrub(value: unknown, scrubber: { readonly secrets: readonly string[]; 
     return copy ?? value;
   }
   return value;
+}
+
+interface Scrubber {
+  readonly secrets: readonly string[];
+  readonly scalars: Scalars;
+  readonly marker: string;
+  /** The marker as a JSON string, as explanation text quotes a value. */
+  readonly quotedMarker: string;
+  count: number;
+  readonly minPrefix: number;
+}
+
+/**
+ * Masked numbers, booleans and short strings: text search cannot find their copies (a 0, a
+ * `true` or a 2-digit PIN appear everywhere), so they are scrubbed where a trace step or an
+ * explanation line names their path — a step whose `expr` is the path, a trace `inputs` key, an
+ * explanation's `path = value` / `path is value` / `path was value` / `path: value`. Numbers of at
+ * least minScrubLength characters are copies wherever they appear (a number leaf equal to one, or
+ * the number in text between non-digits), as long strings are.
+ */
+interface Scalars {
+  /** Alias (`input.account`, `account`, `items[0].n`) → the masked value at that path. */
+  readonly byAlias: ReadonlyMap<string, unknown>;
+  readonly named: readonly { readonly alias: string; readonly pattern: RegExp }[];
+  readonly numbers: readonly number[];
+  readonly numberPatterns: readonly RegExp[];
+  appearIn(text: string): boolean;
+}
+
+const NO_SCALARS: Scalars = { byAlias: new Map(), named: [], numbers: [], numberPatterns: [], appearIn: () => false };
+
+/** Activation roots an input key cannot shadow (policy/activation.ts): `input.x` only, never `x`. */
+const RESERVED_ROOTS = new Set(["input", "event", "context", "now", "variables"]);
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const INDEX = /^(0|[1-9][0-9]*)$/;
+
+/** How a trace or an explanation spells the path below `input`: `input.a.b[0]`, `input.a.b.0`, and `a.b[0]` (input keys are activation roots too). */
+function pathAliases(segments: readonly string[]): string[] {
+  if (segments.length === 0) return ["input"];
+  if (!segments.every((segment) => IDENTIFIER.test(segment) || INDEX.test(segment))) return [];
+  const dotted = segments.join(".");
+  const bracketed = segments.map((segment, i) => (INDEX.test(segment) ? `[${segment}]` : i === 0 ? segment : `.${segment}`)).join("");
+  const own = dotted === bracketed ? [dotted] : [dotted, bracketed];
+  const aliases = own.map((path) => `input.${path}`);
+  if (!RESERVED_ROOTS.has(segments[0]!) && IDENTIFIER.test(segments[0]!)) aliases.push(...own);
+  return aliases;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+function collectScalars(pointers: readonly string[], values: readonly unknown[], minLength: number): Scalars {
+  const byAlias = new Map<string, unknown>();
+  const numbers: number[] = [];
+  const stack: { value: unknown; segments: string[]; depth: number }[] = [];
+  for (let i = 0; i < values.length; i++) {
+    const pointer = pointers[i];
+    if (pointer === undefined) continue;
+    const segments = pointer.split("/").slice(2).map((segment) => segment.replace(/~1/g, "/").replace(/~0/g, "~"));
+    stack.push({ value: values[i], segments, depth: 0 });
+  }
+  while (stack.length > 0 && byAlias.size < MAX_SECRETS) {
+    const { value, segments, depth } = stack.pop()!;
+    if (typeof value === "number" || typeof value === "boolean" || (typeof value === "string" && value.length < minLength)) {
+      for (const alias of pathAliases(segments)) byAlias.set(alias, value);
+      if (typeof value === "number" && Number.isFinite(value) && String(value).length >= minLength && !numbers.includes(value)) numbers.push(value);
+    } else if (typeof value === "object" && value !== null && depth < 64) {
+      for (const [key, item] of Array.isArray(value) ? value.entries() : Object.entries(value)) stack.push({ value: item, segments: [...segments, String(key)], depth: depth + 1 });
+    }
+  }
+  if (byAlias.size === 0) return NO_SCALARS;
+  const named = [...byAlias].map(([alias, value]) => ({
+    alias,
+    // After a separator (start, space, bracket, comma), the path, the verb, the value as JSON, and no more of a number or a word.
+    pattern: new RegExp(`(^|[\\s(\\[{,;])${escapeRegExp(alias)}( = | is | was |: )${escapeRegExp(JSON.stringify(value))}(?![\\w"]|\\.\\d)`, "g"),
+  }));
+  const numberPatterns = numbers.map((n) => new RegExp(`(?<![\\d.])${escapeRegExp(String(n))}(?!\\d|\\.\\d)`, "g"));
+  const texts = numbers.map(String);
+  const aliases = [...byAlias.keys()];
+  return {
+    byAlias, named, numbers, numberPatterns,
+    appearIn: (text) => aliases.some((alias) => text.includes(alias)) || texts.some((n) => text.includes(n)),
+  };
+}
+
+/** A trace step's own value when its expression is a masked path, and its `inputs` entries named by one; a copy when something changed. */
+function scrubTraceStep(step: Record<string, unknown>, scrubber: Scrubber): Record<string, unknown> | undefined {
+  const { byAlias } = scrubber.scalars;
+  let copy: Record<string, unknown> | undefined;
+  const expr = (step["expr"] as string).trim();
+  if (byAlias.has(expr) && "value" in step && Object.is(step["value"], byAlias.get(expr))) {
+    copy = { ...step, value: scrubber.marker };
+    scrubber.count++;
+  }
+  const inputs = step["inputs"];
+  if (isPlainObject(inputs)) {
+    let replaced: Record<string, unknown> | undefined;
+    for (const key of Object.keys(inputs)) {
+      if (byAlias.has(key) && Object.is(inputs[key], byAlias.get(key))) {
+        replaced ??= { ...inputs };
+        replaced[key] = scrubber.marker;
+        scrubber.count++;
+      }
+    }
+    if (replaced !== undefined) copy = { ...(copy ?? step), inputs: replaced };
+  }
+  return copy;
 }
 
 /** Parses `/input/a/b`, `input.a.b`, `/input` or `input` into the segments below `input`. */
@@ -320,6 +457,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 interface Touched {
   readonly touched: string[];
   readonly values: unknown[];
+  readonly pointers: string[];
 }
 
 function applyRule(node: unknown, rule: ParsedRule, depth: number, pointer: string, marker: string, out: Touched): unknown {
@@ -337,6 +475,7 @@ function applyRule(node: unknown, rule: ParsedRule, depth: number, pointer: stri
       for (const index of indices) {
         touched.push(`${pointer}/${index}`);
         out.values.push(node[index]);
+        out.pointers.push(`${pointer}/${index}`);
         copy[index] = REMOVED;
       }
       return copy;
@@ -348,6 +487,7 @@ function applyRule(node: unknown, rule: ParsedRule, depth: number, pointer: stri
       if (last) {
         touched.push(childPointer);
         out.values.push(node[index]);
+        out.pointers.push(childPointer);
       }
       if (next !== node[index] || last) {
         copy ??= node.slice();
@@ -365,6 +505,7 @@ function applyRule(node: unknown, rule: ParsedRule, depth: number, pointer: stri
     if (last) {
       touched.push(childPointer);
       out.values.push(node[key]);
+      out.pointers.push(childPointer);
       copy ??= { ...node };
       if (rule.mode === "remove") delete copy[key];
       else copy[key] = marker;
