@@ -37,6 +37,9 @@ spec:
     tier: remediate
 ${extra}`;
 
+/** Two reversible held actions on the same target: stop, then park. */
+const twoSteps = policy("idle-two").replace("      params: { value: stopped }\n", "      params: { value: stopped }\n    - action: fake.set-state\n      params: { value: parked }\n");
+
 const notifyOnly = `apiVersion: vigil.dev/v1
 kind: Policy
 metadata: { name: spike }
@@ -59,7 +62,7 @@ interface Harness {
 }
 
 async function harness(): Promise<Harness> {
-  const { policies, errors } = loadPolicyText([policy("idle-vm"), policy("idle-db", `    adaptive:\n      - when: input.env == "production"\n        tier: approve\n`), policy("idle-plain"), policy("idle-gated", "    dryRun: true\n"), policy("idle-adaptive", `    adaptive:\n      - when: input.planned == true\n        tier: notify\n      - when: input.maintenance == true\n        tier: observe\n`), notifyOnly].join("---\n"));
+  const { policies, errors } = loadPolicyText([policy("idle-vm"), policy("idle-db", `    adaptive:\n      - when: input.env == "production"\n        tier: approve\n`), policy("idle-plain"), twoSteps, policy("idle-gated", "    dryRun: true\n"), policy("idle-adaptive", `    adaptive:\n      - when: input.planned == true\n        tier: notify\n      - when: input.maintenance == true\n        tier: observe\n`), notifyOnly].join("---\n"));
   expect(errors).toEqual([]);
   const set = createPolicySet(policies);
   const store = await createTempStore(createSqliteStorage);
@@ -69,7 +72,7 @@ async function harness(): Promise<Harness> {
   const enqueued: { decision: string; actions: string[] }[] = [];
   const ladder = createLadder({
     storage: store.storage, clock, executor, notificationKinds: [...defaultNotificationKinds, "fake.notify"],
-    settings: { policies: { "idle-vm": { graceBusinessDays: 3, maxSnoozes: 2 }, "idle-db": { graceBusinessDays: 1 }, "idle-gated": { graceBusinessDays: 1 }, "idle-adaptive": { graceBusinessDays: 1 }, spike: { cooldownHours: 24 } } },
+    settings: { policies: { "idle-vm": { graceBusinessDays: 3, maxSnoozes: 2 }, "idle-db": { graceBusinessDays: 1 }, "idle-gated": { graceBusinessDays: 1 }, "idle-adaptive": { graceBusinessDays: 1 }, "idle-two": { graceBusinessDays: 1 }, spike: { cooldownHours: 24 } } },
     async enqueue(decision, records) { enqueued.push({ decision: decision.id, actions: records.map((r) => r.id) }); },
   });
   const decider = createDecider();
@@ -134,6 +137,45 @@ describe("enforcement ladder", () => {
     await h.violate("vm-1", "idle-vm");
     expect(await h.ladder.get(vm!.id)).toMatchObject({ status: "waiting", episode: 2, dueAt: "2026-01-20T10:00:00.000Z" });
     expect(h.fake.sent).toHaveLength(2);
+  });
+
+  it("undo tries every applied action even when one fails: the mark keeps each outcome, names the failure and why, and a second undo finishes", async () => {
+    h.fake.state.set("vm-2", "running");
+    await h.violate("vm-2", "idle-two");
+    const [item] = await h.ladder.list({ policy: "idle-two" });
+    expect(item!.held).toHaveLength(2);
+    h.clock.set("2026-01-12T10:00:00Z"); // Monday: one business day later, still idle
+    await h.violate("vm-2", "idle-two");
+    const tick = await h.ladder.tick();
+    expect(tick.applied).toHaveLength(2);
+    expect(h.fake.state.get("vm-2")).toBe("parked");
+    const applied = await h.ladder.get(item!.id);
+    const [stopId, parkId] = applied!.actions;
+
+    h.fake.failNextUndo = "InstanceLocked: the instance is locked by another operation";
+    const first = await h.ladder.undo(item!.id, operator, "needed for a demo");
+    // Both undos were attempted: the first failed, the later one still ran (parked -> stopped).
+    expect(h.fake.calls.filter((c) => c.op === "undo").map((c) => c.actionId)).toEqual([stopId, parkId]);
+    expect(h.fake.state.get("vm-2")).toBe("stopped");
+    expect(first.failed).toEqual([{ actionId: stopId, actuator: "fake.set-state", error: "InstanceLocked: the instance is locked by another operation" }]);
+    expect(first.records.map((r) => [r.id, r.status])).toEqual([[stopId, "applied"], [parkId, "undone"]]);
+    // The mark is saved with each outcome and stays applied, so the failed action can be undone again.
+    const saved = await h.ladder.get(item!.id);
+    expect(saved!.status).toBe("applied");
+    expect(first.item).toEqual(saved);
+    const last = saved!.history.at(-1)!;
+    expect(last).toMatchObject({ event: "undo failed", by: "otto" });
+    expect(last.note).toContain(`${stopId} (fake.set-state) failed: InstanceLocked: the instance is locked by another operation`);
+    expect(last.note).toContain(`${parkId} (fake.set-state) undone`);
+    const audit = (await h.store.storage.listAudit({})).filter((a) => a.action === "ladder.undo");
+    expect(audit).toHaveLength(1);
+    expect(audit[0]?.detail).toMatchObject({ actions: [parkId], failed: [{ actionId: stopId, error: "InstanceLocked: the instance is locked by another operation" }] });
+
+    const second = await h.ladder.undo(item!.id, operator, "retry");
+    expect(second.failed).toEqual([]);
+    expect(second.records.map((r) => [r.id, r.status])).toEqual([[stopId, "undone"]]);
+    expect(second.item.status).toBe("undone");
+    expect(h.fake.state.get("vm-2")).toBe("running");
   });
 
   it("a target found protected during the grace period is never acted on at its due time", async () => {

@@ -73,10 +73,21 @@ export interface Ladder {
   snooze(id: string, actor: Actor, options: { readonly reason: string; readonly businessDays?: number }): Promise<LadderItem>;
   /** Cancels a mark: the held actions never run. Owner, operator or approver; a reason is required. */
   release(id: string, actor: Actor, reason: string): Promise<LadderItem>;
-  /** Reverses the actions the ladder applied (operator or approver). */
-  undo(id: string, actor: Actor, reason?: string): Promise<{ readonly item: LadderItem; readonly records: readonly ActionRecord[] }>;
+  /**
+   * Reverses the actions the ladder applied (operator or approver). Tries every applied action; those
+   * whose undo failed are in `failed` with the actuator's reason, and the mark stays applied (undo
+   * again to retry them). `records` holds every action tried, as recorded after its undo.
+   */
+  undo(id: string, actor: Actor, reason?: string): Promise<{ readonly item: LadderItem; readonly records: readonly ActionRecord[]; readonly failed: readonly LadderUndoFailure[] }>;
   get(id: string): Promise<LadderItem | undefined>;
   list(query?: { readonly status?: LadderStatus; readonly policy?: string; readonly limit?: number }): Promise<LadderItem[]>;
+}
+
+/** An action of a ladder item whose undo failed, and why. */
+export interface LadderUndoFailure {
+  readonly actionId: string;
+  readonly actuator: string;
+  readonly error: string;
 }
 
 const OPEN: readonly LadderStatus[] = ["notified", "waiting", "pending-approval"];
@@ -380,15 +391,37 @@ export function createLadder(options: LadderOptions): Ladder {
       requireRole(actor, ["operator", "approver"], `undo ladder item ${id}`);
       const { item, version } = await load(id);
       if (item.status !== "applied") throw new VigilError("VIGIL_CONFLICT", `ladder item ${id} is ${item.status}; only applied actions can be undone`, { field: "id" });
+      // Every applied action is tried, even after one fails: a failed undo must not leave the later
+      // actions applied. The mark records each outcome; it stays applied while any action is, so an
+      // undo again reverses what is left (the undone ones are skipped).
       const records: ActionRecord[] = [];
+      const failed: LadderUndoFailure[] = [];
+      const outcomes: string[] = [];
       for (const actionId of item.actions) {
         const record = await executor.getAction(actionId);
-        if (record?.status === "applied") records.push(await executor.undo(actionId, actor, reason));
+        if (record?.status !== "applied") continue;
+        try {
+          records.push(await executor.undo(actionId, actor, reason));
+          outcomes.push(`${actionId} (${record.actuator}) undone`);
+        } catch (error) {
+          const message = error instanceof Error ? error.message : String(error);
+          const after = (await executor.getAction(actionId)) ?? record;
+          const why = after.undoResult?.status === "failed" || after.undoResult?.status === "skipped" ? after.undoResult.error ?? message : message;
+          records.push(after);
+          failed.push({ actionId, actuator: record.actuator, error: why });
+          outcomes.push(`${actionId} (${record.actuator}) failed: ${why}`);
+        }
       }
       const at = iso();
-      const saved = await save(withEvent(item, "undone", { status: "undone", closedAt: at }, actor.id, reason), version);
-      await storage.appendAudit([{ at, actor: actor.id, action: "ladder.undo", target: id, detail: { policy: item.policy, resource: item.target.id, actions: records.map((r) => r.id), ...(reason ? { reason } : {}) } }]);
-      return { item: saved, records };
+      const undone = records.filter((r) => r.status === "undone");
+      const note = [...(reason ? [reason] : []), ...outcomes].join("; ");
+      const saved = await update(item, version, (c) => (c.episode === item.episode && c.status === "applied"
+        ? (failed.length === 0
+          ? withEvent(c, "undone", { status: "undone", closedAt: at }, actor.id, note || undefined)
+          : withEvent(c, "undo failed", {}, actor.id, `${failed.length} of ${failed.length + undone.length} action(s) not undone (undo again to retry them): ${note}`))
+        : undefined)) ?? (await load(id)).item;
+      await storage.appendAudit([{ at, actor: actor.id, action: "ladder.undo", target: id, detail: { policy: item.policy, resource: item.target.id, actions: undone.map((r) => r.id), ...(failed.length > 0 ? { failed: failed.map((f) => ({ actionId: f.actionId, error: f.error })) } : {}), ...(reason ? { reason } : {}) } }]);
+      return { item: saved, records, failed };
     },
 
     async get(id) {

@@ -22,10 +22,12 @@ export interface FakeActuators {
   readonly calls: { kind: string; op: "apply" | "undo"; dryRun: boolean; actionId: string; key: string }[];
   /** Make the next apply of set-state fail with this error. */
   failNext: string | undefined;
+  /** Make the next undo of set-state fail with this error. */
+  failNextUndo: string | undefined;
 }
 
 export function createFakeActuators(clock: Clock): FakeActuators {
-  const fake: FakeActuators = { actuators: [], state: new Map(), sent: [], calls: [], failNext: undefined };
+  const fake: FakeActuators = { actuators: [], state: new Map(), sent: [], calls: [], failNext: undefined, failNextUndo: undefined };
   const result = (plan: ActionPlan, fields: Omit<ActionResult, "actionId" | "at">): ActionResult => ({ actionId: plan.id, at: clock.now().toISOString(), ...fields });
   const setState: Actuator = {
     kind: "fake.set-state",
@@ -48,6 +50,11 @@ export function createFakeActuators(clock: Clock): FakeActuators {
     async undo(plan, applied) {
       fake.calls.push({ kind: this.kind, op: "undo", dryRun: false, actionId: plan.id, key: plan.idempotencyKey });
       if (applied.status !== "applied" || applied.undo === undefined) return result(plan, { status: "skipped", error: "nothing to undo" });
+      if (fake.failNextUndo !== undefined) {
+        const error = fake.failNextUndo;
+        fake.failNextUndo = undefined;
+        return result(plan, { status: "failed", error });
+      }
       const previous = applied.undo.params["previous"];
       if (previous === null) fake.state.delete(plan.target.id);
       else fake.state.set(plan.target.id, previous);
