@@ -238,6 +238,46 @@ spec:
     expect(incident.explanation.steps.find((s) => s.kind === "tier")?.text).toContain("learned shift -1, posture incident: moved to approve");
   });
 
+  it("learning never takes a critical rule to observe, also through the risk-based step down", () => {
+    const decider = createDecider();
+    const metas: Record<string, PolicyMeta> = {
+      p: meta("p", { floor: "observe" }),
+      q: meta("q", { tier: "approve", floor: "observe" }),
+    };
+    const policy = (n: string) => metas[n];
+    const critical = violation({ severity: "critical", mode: "warn" }); // risk 0.7 × 0.7 = 0.49
+    // Without learning: 0.49 ≥ 0.2, the warn rule stays at notify.
+    expect(decider.decide(context({}), [critical], {}, { ...options, policy }).tier).toBe("notify");
+    // A learned -0.3 takes risk to 0.19 < 0.2: the step down would reach observe; decide keeps notify.
+    const lowered = decider.decide(context({}), [critical], {}, { ...options, policy, learned: [{ policy: "p", riskDelta: -0.3, citation: "9 of 10 were false positives" }] });
+    expect(lowered.risk.score).toBe(0.19);
+    expect(lowered.tier).toBe("notify");
+    expect(lowered.explanation.steps.find((s) => s.kind === "tier")?.text).toContain("a critical rule is not lowered to observe by learning: kept at notify");
+    // Explicit approve tier, learned -0.3 and -1: two steps down would reach observe; one is allowed.
+    const two = decider.decide(context({}), [violation({ policy: "q", severity: "critical", mode: "warn" })], {}, { ...options, policy, learned: [{ policy: "q", riskDelta: -0.3, tierShift: -1, citation: "9 of 10 were false positives" }] });
+    expect(two.tier).toBe("notify");
+    // Another rule's learned risk reduction lowers the shared score: still not observe.
+    const other = decider.decide(context({}), [critical, violation({ rule: "noisy", severity: "info", mode: "audit" })], {}, { ...options, policy, learned: [{ policy: "p", rule: "noisy", riskDelta: -0.4, citation: "all false positives" }] });
+    expect(other.risk.score).toBeLessThan(0.2);
+    expect(other.tier).toBe("notify");
+    // A non-critical rule is lowered as before.
+    const high = decider.decide(context({}), [violation({ severity: "high", mode: "warn" })], {}, { ...options, policy, learned: [{ policy: "p", riskDelta: -0.2, citation: "9 of 10 were false positives" }] });
+    expect(high.tier).toBe("observe");
+    // What the operator configured (lowerAt 0.5) still steps a critical rule down without learning.
+    const strictLower = createDecider({ tiers: { lowerAt: 0.5 } });
+    expect(strictLower.decide(context({}), [critical], {}, { ...options, policy }).tier).toBe("observe");
+    expect(strictLower.decide(context({}), [critical], {}, { ...options, policy, learned: [{ policy: "p", riskDelta: -0.3, citation: "x" }] }).tier).toBe("observe");
+  });
+
+  it("a learned shift after an adaptive rule does not take a critical rule to observe", () => {
+    const decider = createDecider();
+    const metas: Record<string, PolicyMeta> = { p: meta("p", { floor: "observe", adaptive: [{ when: "true", tier: "notify" }] }) };
+    const d = decider.decide(context({}), [violation({ severity: "critical" })], {}, { ...options, policy: (n) => metas[n], learned: [{ policy: "p", tierShift: -1, citation: "9 of 10 were false positives" }] });
+    expect(d.tier).toBe("notify");
+    const medium = decider.decide(context({}), [violation({ severity: "medium" })], {}, { ...options, policy: (n) => metas[n], learned: [{ policy: "p", tierShift: -1, citation: "9 of 10 were false positives" }] });
+    expect(medium.tier).toBe("observe");
+  });
+
   it("shadow mode is recorded at observe and never denies", () => {
     const decider = createDecider();
     const metas: Record<string, PolicyMeta> = { p: meta("p", { mode: "shadow", tier: "block", adaptive: [{ when: "true", tier: "remediate" }] }) };

@@ -126,6 +126,8 @@ export function createDecider(options: DeciderOptions = {}): Decider {
       }
 
       const risk = scoreDecisionRisk(ctx, findings, weights, learned);
+      // Without learned risk factors: a critical rule is kept above observe when only learning would take it there.
+      const unlearnedRisk = learned.length === 0 ? risk.score : scoreDecisionRisk(ctx, findings, weights).score;
       const confidence = risk.factors.length === 0 ? undefined : signalConfidence(ctx, weights.signalMinScore);
       const denying = findings.filter((f) => f.effect === "violation" && f.mode === "deny" && metaFor(lookup, f.policy)?.enforcement?.mode !== "shadow");
       const verdict: Verdict = denying.length > 0 ? "deny" : "allow";
@@ -137,6 +139,7 @@ export function createDecider(options: DeciderOptions = {}): Decider {
         const policyMeta = metaFor(lookup, f.policy);
         const choice = adaptiveFindingTier(f, policyMeta, {
           risk: risk.score,
+          unlearnedRisk,
           confidence,
           posture: ctx.posture.level,
           learned: learnedByFinding.get(`${f.policy}/${f.rule}`),

@@ -4,7 +4,8 @@
  * the tier (`tierShift`, always clamped to the policy's floor..ceiling) and carries the sentence
  * the explanation cites, e.g. "risk lowered by 0.2: 14 of 15 similar findings were marked false
  * positive". Safety lives in decide, not in the learner: a tier never leaves the policy's range,
- * an adjustment never turns a violation into a skip, and never changes the verdict.
+ * an adjustment never turns a violation into a skip, never changes the verdict, and never takes a
+ * critical finding to observe (tiers.ts).
  */
 import { VigilError } from "../core/errors.js";
 

@@ -13,6 +13,8 @@
  *    risk ≥ raiseAt → one step up; risk < lowerAt → one step down; a learned `tierShift` adds its
  *    steps; posture `incident` → at least one step up (after the learned shift: a negative shift
  *    learned in calm times does not cancel it); posture `freeze` → the ceiling.
+ *    Learning never takes a critical finding to observe: when only the learned risk factors (of any
+ *    rule) or the learned shift bring it there, it stays at notify (also after an adaptive rule).
  * 4. confidence: when the policy sets `minConfidence` and the detector evidence's confidence is
  *    below it, an acting tier (block, remediate) becomes `approve` — a person decides — unless
  *    the declared floor is higher.
@@ -40,6 +42,11 @@ export interface TierInput {
   readonly confidence?: { readonly confidence: number; readonly detector: string } | undefined;
   readonly posture: PostureLevel;
   readonly learned?: AppliedAdjustment | undefined;
+  /**
+   * The risk without any learned risk factor (of any rule of the decision); defaults to `risk`.
+   * Used to keep a critical finding above observe when only learning would take it there.
+   */
+  readonly unlearnedRisk?: number;
   /** Evaluates an adaptive rule's `when` (index into enforcement.adaptive) for this finding. */
   readonly adaptive: (rule: AdaptiveRule, index: number) => ConditionOutcome;
   readonly settings: TierSettings;
@@ -64,6 +71,20 @@ function round(value: number): number {
   return Math.round(value * 10_000) / 10_000;
 }
 
+/** Step 3: the risk step, a learned shift and posture, within lo..hi. */
+function rangeTier(start: Tier, lo: Tier, hi: Tier, risk: number, shift: number, posture: PostureLevel, settings: TierSettings): { moved: Tier; steps: number; why: string[] } {
+  let steps = 0;
+  const why: string[] = [];
+  if (risk >= settings.raiseAt) { steps = 1; why.push(`risk ${round(risk)} ≥ ${settings.raiseAt}`); }
+  else if (risk < settings.lowerAt) { steps = -1; why.push(`risk ${round(risk)} < ${settings.lowerAt}`); }
+  if (shift !== 0) { steps += shift; why.push(`learned shift ${shift > 0 ? "+" : ""}${shift}`); }
+  // After the learned shift: what was learned in calm times does not cancel an incident's step up.
+  if (posture === "incident" && steps < 1) { steps = 1; why.push("posture incident"); }
+  let moved = clampTier(stepTier(start, steps), lo, hi);
+  if (posture === "freeze") { moved = hi; why.push("posture freeze → ceiling"); }
+  return { moved, steps, why };
+}
+
 /** The tier a finding asks for under adaptive enforcement; undefined for passes and skips. Never throws. */
 export function adaptiveFindingTier(finding: Finding, meta: PolicyMeta | undefined, input: TierInput): TierChoice | undefined {
   const basic = findingTier(finding, meta);
@@ -76,6 +97,8 @@ export function adaptiveFindingTier(finding: Finding, meta: PolicyMeta | undefin
   const extras: string[] = [];
   let tier = start;
   let adaptiveIndex: number | undefined;
+  const critical = finding.severity === "critical";
+  const criticalKept = "a critical rule is not lowered to observe by learning: kept at notify";
 
   const adaptive = enforcement?.adaptive ?? [];
   let matched: { rule: AdaptiveRule; index: number } | undefined;
@@ -91,30 +114,38 @@ export function adaptiveFindingTier(finding: Finding, meta: PolicyMeta | undefin
     extras.push(`adaptive rule \`${rule.when}\` held${rule.reason ? ` (${rule.reason})` : ""} → ${rule.tier}${tier === rule.tier ? "" : `, clamped to ${tier}`}`);
     // Learning (issue 6) may still move it, but only within the range the policy declares.
     const shift = input.learned?.adjustment.tierShift ?? 0;
+    const chosen = tier;
     if (shift !== 0) {
       const moved = clampTier(stepTier(tier, shift), floor ?? tier, ceiling ?? tier);
       extras.push(moved === tier ? `learned shift ${shift > 0 ? "+" : ""}${shift}, but range ${floor ?? tier}..${ceiling ?? tier} keeps ${tier}` : `learned shift ${shift > 0 ? "+" : ""}${shift}: moved to ${moved} within range ${floor ?? tier}..${ceiling ?? tier}`);
       tier = moved;
     }
+    // A critical rule is never lowered to observe by learning (the learner's promise, kept here whatever the policy's range).
+    if (critical && tier === "observe" && tierRank(chosen) > tierRank("observe")) {
+      tier = "notify";
+      extras.push(criticalKept);
+    }
   } else {
     const lo = floor ?? start;
     const hi = ceiling ?? start;
     const range = `range ${lo}..${hi}`;
-    let steps = 0;
-    const why: string[] = [];
-    if (input.risk >= input.settings.raiseAt) { steps = 1; why.push(`risk ${round(input.risk)} ≥ ${input.settings.raiseAt}`); }
-    else if (input.risk < input.settings.lowerAt) { steps = -1; why.push(`risk ${round(input.risk)} < ${input.settings.lowerAt}`); }
     const shift = input.learned?.adjustment.tierShift ?? 0;
-    if (shift !== 0) { steps += shift; why.push(`learned shift ${shift > 0 ? "+" : ""}${shift}`); }
-    // After the learned shift: what was learned in calm times does not cancel an incident's step up.
-    if (input.posture === "incident" && steps < 1) { steps = 1; why.push("posture incident"); }
-    let moved = clampTier(stepTier(start, steps), lo, hi);
-    if (input.posture === "freeze") { moved = hi; why.push("posture freeze → ceiling"); }
+    const ranged = rangeTier(start, lo, hi, input.risk, shift, input.posture, input.settings);
+    const { moved, steps, why } = ranged;
     if (why.length > 0) {
       if (moved !== start) extras.push(`${why.join(", ")}: moved to ${moved} within ${range}`);
       else if ((floor !== undefined || ceiling !== undefined) && (steps !== 0 || input.posture === "freeze")) extras.push(`${why.join(", ")}, but ${range} keeps ${start}`);
     }
     tier = moved;
+    // Learning (a learned risk factor of any rule, or this rule's shift) may move a critical rule down, but never to observe:
+    // when the same range, thresholds and posture without learning keep it above observe, it stays at notify.
+    if (critical && tier === "observe" && (shift < 0 || (input.unlearnedRisk ?? input.risk) > input.risk)) {
+      const unlearned = rangeTier(start, lo, hi, input.unlearnedRisk ?? input.risk, 0, input.posture, input.settings).moved;
+      if (tierRank(unlearned) > tierRank("observe")) {
+        tier = "notify";
+        extras.push(criticalKept);
+      }
+    }
   }
 
   let lowConfidence = false;
