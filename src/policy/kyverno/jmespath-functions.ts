@@ -27,6 +27,37 @@ function num(name: string, args: readonly JsonValue[], index: number): number {
   return value;
 }
 
+/**
+ * strings.Replace(s, old, new, n): the first n non-overlapping matches (all when n < 0); an empty
+ * `old` matches before each character (rune) and at the end.
+ */
+function goReplace(s: string, from: string, to: string, n: number): string {
+  if (n === 0) return s;
+  if (from === "") {
+    const chars = Array.from(s);
+    let out = "";
+    let count = 0;
+    for (let i = 0; i <= chars.length; i++) {
+      if (n < 0 || count < n) {
+        out += to;
+        count++;
+      }
+      if (i < chars.length) out += chars[i] as string;
+    }
+    return out;
+  }
+  if (n < 0) return s.split(from).join(to);
+  let out = "";
+  let rest = s;
+  for (let count = 0; count < n; count++) {
+    const at = rest.indexOf(from);
+    if (at < 0) break;
+    out += rest.slice(0, at) + to;
+    rest = rest.slice(at + from.length);
+  }
+  return out + rest;
+}
+
 /** Kyverno's ifaceToString for a number: strconv.FormatFloat(n, 'f', -1, 32), the shortest float32 text, no exponent. */
 function float32Text(value: number): string {
   if (Number.isNaN(value)) return "NaN";
@@ -259,34 +290,22 @@ export const kyvernoArity: Readonly<Record<string, readonly number[]>> = {
 export const kyvernoFunctions: Readonly<Record<string, KyvernoFunction>> = {
   compare: (a) => { const x = str("compare", a, 0), y = str("compare", a, 1); return x < y ? -1 : x > y ? 1 : 0; },
   equal_fold: (a) => str("equal_fold", a, 0).toLowerCase() === str("equal_fold", a, 1).toLowerCase(),
-  replace: (a) => {
-    const s = str("replace", a, 0), from = str("replace", a, 1), to = str("replace", a, 2), n = num("replace", a, 3);
-    if (n < 0) return s.split(from).join(to);
-    let out = s;
-    let count = 0;
-    let index = 0;
-    while (count < n) {
-      const at = out.indexOf(from, index);
-      if (at < 0) break;
-      out = out.slice(0, at) + to + out.slice(at + from.length);
-      index = at + to.length;
-      count++;
-    }
-    return out;
-  },
-  replace_all: (a) => str("replace_all", a, 0).split(str("replace_all", a, 1)).join(str("replace_all", a, 2)),
+  replace: (a) => goReplace(str("replace", a, 0), str("replace", a, 1), str("replace", a, 2), Math.trunc(num("replace", a, 3))),
+  replace_all: (a) => goReplace(str("replace_all", a, 0), str("replace_all", a, 1), str("replace_all", a, 2), -1),
   to_upper: (a) => str("to_upper", a, 0).toUpperCase(),
   to_lower: (a) => str("to_lower", a, 0).toLowerCase(),
   trim: (a) => {
-    const s = str("trim", a, 0);
-    const cut = a.length > 1 ? str("trim", a, 1) : " \t\n\r";
-    let start = 0, end = s.length;
-    while (start < end && cut.includes(s[start] as string)) start++;
-    while (end > start && cut.includes(s[end - 1] as string)) end--;
-    return s.slice(start, end);
+    // strings.Trim: the cutset is a set of characters (runes).
+    const chars = Array.from(str("trim", a, 0));
+    const cut = new Set(Array.from(str("trim", a, 1)));
+    let start = 0, end = chars.length;
+    while (start < end && cut.has(chars[start] as string)) start++;
+    while (end > start && cut.has(chars[end - 1] as string)) end--;
+    return chars.slice(start, end).join("");
   },
   trim_prefix: (a) => { const s = str("trim_prefix", a, 0), p = str("trim_prefix", a, 1); return s.startsWith(p) ? s.slice(p.length) : s; },
-  split: (a) => str("split", a, 0).split(str("split", a, 1)),
+  // strings.Split: an empty separator splits into characters (runes).
+  split: (a) => { const s = str("split", a, 0), sep = str("split", a, 1); return sep === "" ? Array.from(s) : s.split(sep); },
   regex_replace_all: (a) => stringOrNumber("regex_replace_all", a, 1).replace(regexArg("regex_replace_all", a, "g"), stringOrNumber("regex_replace_all", a, 2).replace(/\$\{?(\w+)\}?/g, "$$<$1>").replace(/\$<(\d+)>/g, "$$$1")),
   regex_replace_all_literal: (a) => stringOrNumber("regex_replace_all_literal", a, 1).replace(regexArg("regex_replace_all_literal", a, "g"), () => stringOrNumber("regex_replace_all_literal", a, 2)),
   regex_match: (a) => regexArg("regex_match", a).test(stringOrNumber("regex_match", a, 1)),

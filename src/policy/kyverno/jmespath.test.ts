@@ -310,6 +310,27 @@ describe("numbers as text in the regex and pattern functions", () => {
   });
 });
 
+// The string functions are Go's strings package: they work on characters (runes), and an empty
+// separator or search string matches around every character.
+describe("string functions as Go's strings package", () => {
+  it.each([
+    ["split('a\u{1F600}b', '')", ["a", "\u{1F600}", "b"]],
+    ["split('', '')", []],
+    ["split('', ',')", [""]],
+    ["replace('abc', '', '-', `2`)", "-a-bc"],
+    ["replace('abc', '', '-', `-1`)", "-a-b-c-"],
+    ["replace('aaa', 'a', 'b', `1.7`)", "baa"],
+    ["replace('aaa', 'a', 'b', `0`)", "aaa"],
+    ["replace_all('abc', '', '-')", "-a-b-c-"],
+    ["replace_all('a.b.c', '.', '/')", "a/b/c"],
+    ["trim('\u{1F600}a', '\u{1F601}')", "\u{1F600}a"],
+    ["trim('\u{1F600}a\u{1F600}', '\u{1F600}')", "a"],
+    ["trim('xxhixx', 'x')", "hi"],
+  ])("%s is %j", (expr, expected) => {
+    expect(value(expr)).toEqual(expected);
+  });
+});
+
 describe("{{ }} variable substitution", () => {
   it("keeps the raw value of a whole-string variable and stringifies embedded ones", () => {
     expect(substituteAll("{{ request.object.spec.containers[0] }}", data)).toEqual({ ok: true, value: { name: "a", image: "nginx:1" } });
