@@ -62,12 +62,12 @@ describe("FOCUS CSV (FOCUS-Sample-Data rows)", () => {
     expect(warned).toHaveLength(7);
     expect(warned.every((r) => r.ok && (r.event.data as Record<string, unknown>)["ProviderName"] === "Oracle")).toBe(true);
     expect(warned[0]?.ok && warned[0].warnings?.[0]).toContain("ContractedCost is null");
-    expect(results.map((r) => r.row)).toEqual(results.map((_, i) => i + 1));
-    expect(results.map((r) => r.line)).toEqual(results.map((_, i) => i + 2));
+    expect(results.map((r) => r.row ?? 0).sort((a, b) => a - b)).toEqual(results.map((_, i) => i + 1));
+    expect(results.every((r) => r.line === (r.row ?? 0) + 1)).toBe(true);
   });
 
   it("maps id, source, time and subject and types the values", () => {
-    const e = event(results[0]);
+    const e = event(results.find((r) => r.row === 1));
     expect(e.type).toBe("org.finops.focus.cost");
     expect(e.source).toBe("/focus/AWS/1234567890123");
     expect(e.subject).toBe("arn:ats:sqs:us-test-2:347410479675:mibelllmel-i-032l64f2065481b12");
@@ -81,7 +81,7 @@ describe("FOCUS CSV (FOCUS-Sample-Data rows)", () => {
     expect(data["ChargePeriodStart"]).toBe("2024-09-18 22:00:00"); // text kept as exported
     expect(data["Id"]).toBe("11472"); // a custom column stays text
     expect(Object.keys(data)).toEqual(header);
-    const tagged = event(results[1]).data as Record<string, unknown>;
+    const tagged = event(results.find((r) => r.row === 2)).data as Record<string, unknown>;
     expect(tagged["Tags"]).toEqual({ application: "BrightLensMatrix", environment: "dev", business_unit: "ViennaAI" });
   });
 
@@ -192,5 +192,59 @@ describe("FOCUS JSON rows", () => {
 
   it("accepts numeric text for decimals in JSON rows", () => {
     expect(focusRowToEvent({ ...rows[0], BilledCost: "12.50" }).ok).toBe(true);
+  });
+});
+
+describe("FOCUS documents are emitted in ChargePeriodStart order", () => {
+  // The sample is in its export's own order (grouped by resource): row 1 is 2024-09-18 22:00,
+  // row 2 is 2024-09-30 22:00, row 3 is 2024-09-24 16:00.
+  const millis = (r: IngestResult): number => Date.parse(event(r).time ?? "");
+  const inOrder = (results: readonly IngestResult[]): boolean => results.every((r, i) => i === 0 || millis(results[i - 1] as IngestResult) <= millis(r));
+
+  it("orders the CSV rows by ChargePeriodStart, stable within equal times, keeping each row's number", async () => {
+    const out = focusCsvToEvents(sample);
+    expect(out).toHaveLength(298);
+    expect(inOrder(out)).toBe(true);
+    expect(new Set(out.map((r) => r.row)).size).toBe(298); // every row once, with its own row number
+    for (let i = 1; i < out.length; i++) {
+      const [a, b] = [out[i - 1] as IngestResult, out[i] as IngestResult];
+      if (millis(a) === millis(b)) expect((a.row ?? 0) < (b.row ?? 0)).toBe(true);
+    }
+    const line = (r: IngestResult) => sampleLines[(r.line ?? 0) - 1] ?? "";
+    expect(line(out[0] as IngestResult)).toContain(`"${(event(out[0]).data as Record<string, unknown>)["ChargePeriodStart"] as string}"`);
+    const streamed = await collect(readFocusCsv(createReadStream(samplePath, { highWaterMark: 97 })));
+    expect(streamed).toEqual(out);
+  });
+
+  it("keeps a rejected row in its place among the ordered rows", () => {
+    const billedCost = header.indexOf("BilledCost");
+    const text = editCsv(sampleLines.slice(0, 6), (cells, index) => (index === 3 ? cells.map((c, i) => (i === billedCost ? { value: "", quoted: false } : c)) : cells));
+    const out = focusCsvToEvents(text);
+    expect(out.map((r) => (r.ok ? "ok" : r.row))).toEqual(["ok", "ok", 3, "ok", "ok"]);
+    expect(inOrder(out.filter((r) => r.ok))).toBe(true);
+  });
+
+  it("orders each part of a CSV larger than the buffer and says so", async () => {
+    const out = await collect(readFocusCsv([sample], { maxDocumentBytes: Math.ceil(sample.length / 3) }));
+    expect(out).toHaveLength(298);
+    expect(inOrder(out)).toBe(false); // three parts, each in order
+    const warned = out.filter((r) => r.ok && r.warnings?.some((w) => w.includes("maxDocumentBytes")));
+    expect(warned).toHaveLength(1);
+    expect(warned[0]?.ok && warned[0].warnings?.join(" ")).toContain("sort the export by ChargePeriodStart");
+    const descents = out.filter((r, i) => i > 0 && millis(r) < millis(out[i - 1] as IngestResult)).length;
+    expect(descents).toBeGreaterThan(0);
+    expect(descents).toBeLessThanOrEqual(3); // at most one per part boundary
+  });
+
+  it("orders FOCUS JSON rows, and a FOCUS JSON document read by ingest", async () => {
+    const rows = focusCsvToEvents(sample).map((r) => event(r).data as Record<string, unknown>).reverse();
+    const out = focusRowsToEvents(rows);
+    expect(inOrder(out)).toBe(true);
+    expect(new Set(out.map((r) => event(r).data))).toEqual(new Set(rows)); // the rows as sent, each once
+    const { ingestText } = await import("./ingest.js");
+    const ingested = await ingestText(JSON.stringify(rows.slice(0, 40)));
+    expect(ingested.format).toBe("focus-json");
+    expect(inOrder(ingested.results)).toBe(true);
+    expect(ingested.results.map((r) => r.row ?? r.index).sort((a, b) => a - b)).toEqual([...Array(40).keys()]);
   });
 });

@@ -21,6 +21,14 @@ import {
  * CSV values are text, so CSV rows are typed as FOCUS defines the columns: an unquoted empty
  * value or unquoted `NULL` is null; Decimal columns become numbers; JSON columns (`Tags`,
  * `SkuPriceDetails`) become objects; everything else stays text. JSON rows are kept as sent.
+ *
+ * Order: the rows of one document are emitted ordered by `ChargePeriodStart` (stable: rows of
+ * equal times keep the document's order). Exports come grouped by resource or account, and
+ * the context learns spend per period from the events in arrival order: a document in its own
+ * order would be learned as single rows, not period totals. A rejected row keeps its place;
+ * every result keeps its own `row`/`line`/`index`. A CSV is buffered for this up to
+ * `maxDocumentBytes` (256 MiB); a larger one is ordered within each part of that size only,
+ * with a warning on the first result.
  */
 
 type ColumnType = "decimal" | "datetime" | "json" | "string";
@@ -86,6 +94,34 @@ const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 export interface FocusOptions {
   readonly ids?: ContentIdAllocator;
+  /**
+   * CSV: the most text (in characters) buffered to order rows by `ChargePeriodStart`; a larger
+   * CSV is ordered within each part of this size. Default 256 MiB.
+   */
+  readonly maxDocumentBytes?: number;
+}
+
+const DEFAULT_MAX_DOCUMENT_BYTES = 256 * 1024 * 1024;
+
+/**
+ * The results of one FOCUS document ordered by the event time (`ChargePeriodStart`), stable
+ * within equal times; rejected rows stay in their slots. Returns a new array; never throws.
+ */
+export function orderByChargePeriod(results: readonly IngestResult[]): IngestResult[] {
+  const slots: number[] = [];
+  const keyed: Array<{ result: IngestResult; at: number }> = [];
+  results.forEach((result, i) => {
+    if (!result.ok) return;
+    slots.push(i);
+    const at = result.event.time === undefined ? Number.NaN : Date.parse(result.event.time);
+    keyed.push({ result, at: Number.isNaN(at) ? Number.POSITIVE_INFINITY : at });
+  });
+  keyed.sort((a, b) => (a.at === b.at ? 0 : a.at < b.at ? -1 : 1)); // Array.prototype.sort is stable
+  const out = [...results];
+  slots.forEach((slot, k) => {
+    out[slot] = (keyed[k] as { result: IngestResult }).result;
+  });
+  return out;
 }
 
 /**
@@ -158,11 +194,11 @@ export function focusRowToEvent(row: unknown, options: FocusOptions = {}): Inges
 /** FOCUS rows as a JSON array → one result per row (`row` = index + 1). Never throws. */
 export function focusRowsToEvents(rows: readonly unknown[], options: FocusOptions = {}): IngestResult[] {
   const ids = options.ids ?? createContentIdAllocator();
-  return rows.map((row, index) => {
+  return orderByChargePeriod(rows.map((row, index) => {
     const conversion = convertFocusRow(row, ids);
     const pos = position(index, undefined, index + 1);
     return "problems" in conversion ? failure(conversion.problems, pos, "VIGIL_BAD_EVENT", `row ${index + 1}: `) : place(conversion, pos);
-  });
+  }));
 }
 
 /**
@@ -265,21 +301,53 @@ function dedupe(problems: readonly FieldProblem[]): FieldProblem[] {
   });
 }
 
-/** A whole FOCUS CSV text → one result per data row. Never throws. */
+/** A whole FOCUS CSV text → one result per data row, ordered by `ChargePeriodStart`. Never throws. */
 export function focusCsvToEvents(text: string, options: FocusOptions = {}): IngestResult[] {
   const reader = new FocusCsvReader(options);
-  return [...reader.push(text), ...reader.end()];
+  return orderByChargePeriod([...reader.push(text), ...reader.end()]);
 }
 
-/** Streams FOCUS CSV (text or UTF-8 bytes), yielding one result per data row as it completes. */
-export async function* readFocusCsv(chunks: AsyncIterable<string | Uint8Array>, options: FocusOptions = {}): AsyncGenerator<IngestResult> {
+/**
+ * Reads FOCUS CSV (text or UTF-8 bytes, in chunks), yielding one result per data row ordered by
+ * `ChargePeriodStart`. The rows are buffered (with the text they came from, up to
+ * `maxDocumentBytes`) to be ordered; past that, each buffered part is ordered and yielded, and
+ * the first result of the document says so.
+ */
+export async function* readFocusCsv(chunks: AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>, options: FocusOptions = {}): AsyncGenerator<IngestResult> {
+  const limit = options.maxDocumentBytes ?? DEFAULT_MAX_DOCUMENT_BYTES;
   const reader = new FocusCsvReader(options);
   const decoder = new TextDecoder("utf-8");
-  for await (const chunk of chunks) {
-    yield* reader.push(typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true }));
-  }
-  yield* reader.push(decoder.decode());
-  yield* reader.end();
+  let buffered: IngestResult[] = [];
+  let size = 0;
+  let split = false;
+  const flush = (): IngestResult[] => {
+    const part = orderByChargePeriod(buffered);
+    buffered = [];
+    size = 0;
+    if (!split) {
+      split = true;
+      const first = part.findIndex((r) => r.ok);
+      const result = part[first];
+      if (result?.ok === true) {
+        const warning = `this FOCUS CSV is larger than maxDocumentBytes (${limit}): its rows are ordered by ChargePeriodStart within each part of that size only, so spend of one period may be split across parts; sort the export by ChargePeriodStart, split it by billing period, or raise maxDocumentBytes`;
+        part[first] = { ...result, warnings: [...(result.warnings ?? []), warning] };
+      }
+    }
+    return part;
+  };
+  const step = Math.max(1, Math.min(64 * 1024, limit));
+  const take = function* (text: string): Generator<IngestResult> {
+    for (let at = 0; at < text.length; at += step) {
+      const piece = text.slice(at, at + step);
+      buffered.push(...reader.push(piece));
+      size += piece.length;
+      if (size > limit) yield* flush();
+    }
+  };
+  for await (const chunk of chunks) yield* take(typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true }));
+  yield* take(decoder.decode());
+  buffered.push(...reader.end());
+  yield* orderByChargePeriod(buffered);
 }
 
 /** True when a CSV header line names FOCUS columns (at least 3 of the mandatory ones). */

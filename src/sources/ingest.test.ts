@@ -89,7 +89,8 @@ describe("format detection and conversion", () => {
     const results = await collect(outcome.results);
     expect(results).toHaveLength(298);
     expect(results.every((r) => r.ok)).toBe(true);
-    expect(results[297]?.row).toBe(298);
+    expect(results.map((r) => r.row ?? 0).sort((a, b) => a - b)[297]).toBe(298);
+    expect(results.every((r, i) => i === 0 || (r.ok && results[i - 1]?.ok && Date.parse(r.event.time ?? "") >= Date.parse((results[i - 1] as { event: { time: string } }).event.time)))).toBe(true);
   });
 
   it("FOCUS rows as a JSON array", async () => {

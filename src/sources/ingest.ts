@@ -9,7 +9,7 @@ import {
   isEventBridgeEnvelope,
   looksLikeCloudTrailRecord,
 } from "./cloudtrail.js";
-import { convertFocusRow, looksLikeFocusHeader, looksLikeFocusRow, readFocusCsv } from "./focus.js";
+import { convertFocusRow, looksLikeFocusHeader, looksLikeFocusRow, orderByChargePeriod, readFocusCsv } from "./focus.js";
 import { readJsonLines, type TextChunks } from "./json-lines.js";
 import { convertKubernetesObject, kubernetesListItems, kubernetesManifestsToEvents, looksLikeKubernetesObject } from "./kubernetes.js";
 import { convertOktaEvent, looksLikeOktaEvent } from "./okta.js";
@@ -168,6 +168,8 @@ function convertDocument(value: unknown, format: IngestFormat, context: ItemCont
   if (format === "cloudtrail-records") return cloudTrailFileToEvents(value, { ids: context.ids });
   const values = Array.isArray(value) ? value : [value];
   if (format === "unknown") return convertItems(values, "unknown", context);
+  // The rows of a FOCUS document are emitted in ChargePeriodStart order (see focus.ts).
+  if (format === "focus-json") return orderByChargePeriod(convertItems(values, "focus-row", context));
   return convertItems(values, ITEM_KIND_OF_FORMAT[format] ?? "auto", context);
 }
 
@@ -263,8 +265,8 @@ function corruptGzip(options: IngestOptions, cause: unknown): IngestResult {
  * document (CloudEvent, batch, CloudTrail `Records` file or record, EventBridge event, Okta
  * log array, FOCUS JSON rows, Kubernetes object or List, AdmissionReview, or an array of any
  * of these), FOCUS CSV, or multi-document Kubernetes YAML. Gzipped input (CloudTrail's S3
- * files) is gunzipped. Line-oriented formats stream; JSON documents and YAML are buffered
- * (up to `maxDocumentBytes`). Resolves once the format is known; bad items are failures in
+ * files) is gunzipped. JSON Lines stream; JSON documents and YAML are buffered (up to
+ * `maxDocumentBytes`), and so are FOCUS CSV rows, to be emitted in `ChargePeriodStart` order. Resolves once the format is known; bad items are failures in
  * `results`, never exceptions.
  */
 export async function ingestStream(input: TextChunks, options: IngestOptions = {}): Promise<IngestOutcome> {
@@ -315,7 +317,7 @@ export async function ingestStream(input: TextChunks, options: IngestOptions = {
   const convertLine = (value: unknown): Conversion => convertAs(classifyItem(value), value, context);
   const guard = (results: AsyncIterable<IngestResult>): AsyncIterable<IngestResult> => (gzipped ? guardGzip(results, options) : results);
   if (detected === "json-lines") return { format: "json-lines", results: guard(readJsonLines(chunks, { convert: convertLine })) };
-  if (detected === "focus-csv") return { format: "focus-csv", results: guard(readFocusCsv(chunks, { ids: context.ids })) };
+  if (detected === "focus-csv") return { format: "focus-csv", results: guard(readFocusCsv(chunks, { ids: context.ids, ...(options.maxDocumentBytes === undefined ? {} : { maxDocumentBytes: options.maxDocumentBytes }) })) };
   if (detected === "unknown") return { format: "unknown", results: fromArray(unknownFormat(options)) };
 
   let whole: string | undefined;
