@@ -141,3 +141,21 @@ describe("series seasonality", () => {
     expect(burst.values).toMatchObject({ slot: "Tue 02:00 UTC", role: "resource", series: "CPUUtilization" });
   });
 });
+
+describe("series summary without history", () => {
+  it("shows no expectation while no period has been committed, then the learned one", async () => {
+    const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(start) });
+    const row = (hour: number, cost: number): Event =>
+      makeEvent(EventTypes.focusCost, { ResourceId: "i-new", SubAccountId: "111", ServiceName: "Amazon EC2", ChargePeriodStart: new Date(start + hour * HOUR_MS).toISOString(), ChargePeriodEnd: new Date(start + (hour + 1) * HOUR_MS).toISOString(), BilledCost: cost });
+    const cost = async (hour: number): Promise<Record<string, unknown> | undefined> =>
+      ((await stage.build(row(hour, 40))).features?.["resource"]?.["series"] as Record<string, Record<string, unknown>> | undefined)?.["cost"];
+    stage.observe(row(0, 40), await stage.build(row(0, 40)));
+    const young = await cost(1);
+    expect(young).toMatchObject({ count: 0, expected: null, reason: "no history" });
+    for (let hour = 1; hour < 60; hour++) stage.observe(row(hour, 40), await stage.build(row(hour, 40)));
+    const learned = await cost(60);
+    expect(learned?.["count"]).toBeGreaterThan(0);
+    expect(learned?.["expected"]).toBeGreaterThan(30);
+    expect(learned).not.toHaveProperty("reason");
+  });
+});

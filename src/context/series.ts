@@ -349,16 +349,23 @@ function closePeriods(series: SeriesState, limit: number, rates: SeriesRates): v
 }
 
 /** JSON-safe summary for `context.features`. */
+/**
+ * What `context.features.<role>.series.<name>` shows. While no period has been committed
+ * (`count` 0) there is nothing to expect: `expected` is null and `reason` is "no history"
+ * (the empty level would read as 2^0 - floor, e.g. 0.99, a number that means nothing).
+ */
 export function seriesSummary(series: SeriesState, timeMs: number): Record<string, unknown> {
   const hour = periodStartHour(series, timeMs);
   const season = get(series, H_SEASON);
+  const count = get(series, H_COUNT);
   return {
-    count: get(series, H_COUNT),
+    count,
     mean: round(get(series, H_MEAN)),
     stddev: round(Math.sqrt(Math.max(0, get(series, H_VAR)))),
-    expected: round(fromLog(series, expectedLog(series, hour).value)),
+    expected: count === 0 ? null : round(fromLog(series, expectedLog(series, hour).value)),
     season: season === 168 ? "hour-of-week" : season === 7 ? "day-of-week" : "none",
     last: round(get(series, H_LAST_VALUE)),
+    ...(count === 0 ? { reason: "no history" } : {}),
   };
 }
 
