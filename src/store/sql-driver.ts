@@ -43,6 +43,10 @@ export interface SqlDialect {
   table(name: TableName): string;
   /** The chain head row (seq, hash), locked against other writers until the transaction ends. */
   readonly selectChainHeadForUpdate: string;
+  /** Run in the append transaction right before selectChainHeadForUpdate (PostgreSQL: `SET LOCAL lock_timeout`). */
+  readonly beforeChainHeadLock?: string;
+  /** True when `error` is the database giving up waiting for a lock (PostgreSQL: lock_timeout, SQLSTATE 55P03). */
+  isLockTimeout?(error: unknown): boolean;
   /** SQL expression giving a JSON column's text. */
   jsonText(column: string): string;
   /**

@@ -367,7 +367,17 @@ export class SqlStorage implements Storage {
   }
 
   private async readHead(tx: SqlExecutor): Promise<ChainHead> {
-    const rows = await tx.all<{ seq: number | string; hash: string }>(this.driver.dialect.selectChainHeadForUpdate);
+    const dialect = this.driver.dialect;
+    if (dialect.beforeChainHeadLock !== undefined) await tx.run(dialect.beforeChainHeadLock);
+    let rows: { seq: number | string; hash: string }[];
+    try {
+      rows = await tx.all<{ seq: number | string; hash: string }>(dialect.selectChainHeadForUpdate);
+    } catch (error) {
+      if (dialect.isLockTimeout?.(error) === true) {
+        throw new VigilError("VIGIL_STORAGE", `${this.kind} storage: timed out waiting for the chain_head row lock (another session holds it: a long append, or a connection gone half-open); nothing was written, retry the append, and if it keeps failing find the holder in pg_locks / pg_stat_activity or raise store.postgres.lockTimeoutMs`, { field: "store.postgres.lockTimeoutMs" }, error);
+      }
+      throw error;
+    }
     const row = rows[0];
     if (row === undefined) throw new VigilError("VIGIL_STORAGE", `${this.kind} storage: the chain_head row is missing; the database was altered outside Vigil (run \`vigil audit verify\`)`);
     return { seq: Number(row.seq), hash: row.hash };

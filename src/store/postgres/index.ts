@@ -2,7 +2,7 @@ import { VigilError } from "../../core/index.js";
 import type { Storage } from "../../core/index.js";
 import type { SqlStorageOptions } from "../sql-storage.js";
 import { SqlStorage } from "../sql-storage.js";
-import { checkSchemaName } from "./postgres-dialect.js";
+import { checkLockTimeoutMs, checkSchemaName } from "./postgres-dialect.js";
 import { PostgresDriver } from "./postgres-driver.js";
 
 export interface PostgresStorageOptions extends SqlStorageOptions {
@@ -14,6 +14,11 @@ export interface PostgresStorageOptions extends SqlStorageOptions {
   readonly maxConnections?: number;
   /** Seconds to wait for a connection. Default 10. */
   readonly connectTimeoutSeconds?: number;
+  /**
+   * Milliseconds an append waits for the chain_head row lock before failing with a retryable
+   * VIGIL_STORAGE error (`SET LOCAL lock_timeout`). Default 10 000.
+   */
+  readonly lockTimeoutMs?: number;
 }
 
 /**
@@ -32,9 +37,10 @@ export function createPostgresStorage(options: PostgresStorageOptions): Storage 
     schema,
     ...(options.maxConnections === undefined ? {} : { maxConnections: options.maxConnections }),
     ...(options.connectTimeoutSeconds === undefined ? {} : { connectTimeoutSeconds: options.connectTimeoutSeconds }),
+    ...(options.lockTimeoutMs === undefined ? {} : { lockTimeoutMs: checkLockTimeoutMs(options.lockTimeoutMs) }),
   });
   return new SqlStorage("postgres", driver, options.mask === undefined ? {} : { mask: options.mask });
 }
 
 export { PostgresDriver, toDollarParams } from "./postgres-driver.js";
-export { checkSchemaName, postgresDialect, postgresMigrations } from "./postgres-dialect.js";
+export { checkLockTimeoutMs, checkSchemaName, DEFAULT_LOCK_TIMEOUT_MS, postgresDialect, postgresMigrations } from "./postgres-dialect.js";

@@ -146,14 +146,34 @@ export function decodeJsonb(text: string): string {
   return text.replace(/\ue000([0-9a-f]{4})/g, (match: string, hex: string) => (hex === "e000" ? ESCAPE : `\\u${hex}`));
 }
 
-/** PostgreSQL spelling of the shared SQL, for one schema. Documents are JSONB (GIN-indexed for `where`). */
-export function postgresDialect(schema: string): SqlDialect {
+/** How long an appender waits for the chain_head row lock before giving up, by default. */
+export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
+
+/** Validates `lockTimeoutMs` (field `store.postgres.lockTimeoutMs`): a whole number of milliseconds, at least 1. */
+export function checkLockTimeoutMs(value: number): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > 2_147_483_647) {
+    throw new VigilError("VIGIL_BAD_CONFIG", `store.postgres.lockTimeoutMs must be a whole number of milliseconds from 1 to 2147483647 (default ${DEFAULT_LOCK_TIMEOUT_MS}), got ${JSON.stringify(value)}`, { field: "store.postgres.lockTimeoutMs" });
+  }
+  return value;
+}
+
+/**
+ * PostgreSQL spelling of the shared SQL, for one schema. Documents are JSONB (GIN-indexed for `where`).
+ * `lockTimeoutMs` bounds the wait for the chain_head row lock (default 10 s): a session that
+ * holds it and went half-open (its client gone, TCP keepalive not yet noticing) would otherwise
+ * block every appender for as long as the kernel takes to notice.
+ */
+export function postgresDialect(schema: string, options: { readonly lockTimeoutMs?: number } = {}): SqlDialect {
   const s = `"${checkSchemaName(schema)}"`;
+  const lockTimeoutMs = checkLockTimeoutMs(options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS);
   return {
     name: "postgres",
     table: (name: TableName) => `${s}."${name}"`,
     // INVARIANT: the row lock serializes appenders across connections and processes until commit.
     selectChainHeadForUpdate: `SELECT seq, hash FROM ${s}.chain_head WHERE id = 1 FOR UPDATE`,
+    // SET LOCAL: this transaction only; the pooled connection keeps the server's setting afterwards.
+    beforeChainHeadLock: `SET LOCAL lock_timeout = '${lockTimeoutMs}ms'`,
+    isLockTimeout: (error) => (error as { code?: unknown } | null)?.code === "55P03",
     jsonText: (column) => `${column}::text`,
     // Containment of a flat object of scalars is exact equality per field (no array matching at depth 1), and uses the GIN index.
     jsonFieldsEqual: (column, where) => ({ sql: `${column} @> ?::jsonb`, params: [encodeJsonb(JSON.stringify(where))] }),

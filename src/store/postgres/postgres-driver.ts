@@ -11,6 +11,8 @@ export interface PostgresDriverOptions {
   readonly maxConnections?: number;
   /** Seconds to wait for a connection. Default 10. */
   readonly connectTimeoutSeconds?: number;
+  /** Milliseconds an appender waits for the chain_head row lock. Default 10 000. */
+  readonly lockTimeoutMs?: number;
 }
 
 /** PostgreSQL's limit is 65535 bound parameters per statement. */
@@ -65,7 +67,7 @@ export class PostgresDriver implements SqlDriver {
   private readonly executor: SqlExecutor;
 
   constructor(options: PostgresDriverOptions) {
-    this.dialect = postgresDialect(options.schema);
+    this.dialect = postgresDialect(options.schema, options.lockTimeoutMs === undefined ? {} : { lockTimeoutMs: options.lockTimeoutMs });
     this.sql = postgres(options.url, {
       max: options.maxConnections ?? 10,
       connect_timeout: options.connectTimeoutSeconds ?? 10,

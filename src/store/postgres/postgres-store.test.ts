@@ -127,7 +127,32 @@ describe("postgres storage specifics", () => {
     }
   });
 
+  it("gives up waiting for the chain head lock after lockTimeoutMs with VIGIL_STORAGE naming the lock (a half-open session holding it no longer blocks appenders until keepalive)", async () => {
+    const impatient = createPostgresStorage({ url, schema, maxConnections: 2, lockTimeoutMs: 300 });
+    extra.push(impatient);
+    await impatient.init();
+    const holder = await admin.reserve();
+    try {
+      await holder.unsafe("BEGIN");
+      await holder.unsafe(`SELECT seq FROM "${schema}".chain_head WHERE id = 1 FOR UPDATE`);
+      const started = Date.now();
+      await expectVigilError(impatient.appendDecisions([makeDraft(50)]), "VIGIL_STORAGE", "chain_head row lock");
+      const waited = Date.now() - started;
+      expect(waited).toBeGreaterThanOrEqual(250);
+      expect(waited).toBeLessThan(5_000);
+    } finally {
+      await holder.unsafe("ROLLBACK");
+      holder.release();
+    }
+    // Retryable: once the lock is free the same append goes through, and the chain is whole.
+    const [appended] = await impatient.appendDecisions([makeDraft(50)]);
+    expect(appended?.seq).toBe(7);
+    expect(await verifyDecisionRecord(storage)).toMatchObject({ ok: true, checked: 7 });
+  });
+
   it("validates its configuration with VIGIL_BAD_CONFIG", () => {
+    expect(() => createPostgresStorage({ url, schema, lockTimeoutMs: -1 })).toThrow(/store\.postgres\.lockTimeoutMs/);
+    expect(() => createPostgresStorage({ url, schema, lockTimeoutMs: 1.5 })).toThrow(/store\.postgres\.lockTimeoutMs/);
     expect(() => createPostgresStorage({ url, schema: "Bad-Name" })).toThrow(/store\.postgres\.schema/);
     expect(() => createPostgresStorage({ url: "mysql://x", schema: "ok" })).toThrow(/store\.postgres\.url/);
   });
