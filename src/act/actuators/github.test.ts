@@ -62,9 +62,16 @@ class FakeGitHub {
       if (!repoOk(request)) return notFound;
       const latest = new Map<string, Status>();
       for (const status of this.statuses) latest.set(status.context, status);
-      const statuses = [...latest.values()];
-      const state = statuses.some((status) => status.state === "failure" || status.state === "error") ? "failure" : statuses.every((status) => status.state === "success") ? "success" : "pending";
-      return { status: 200, body: { state, statuses, sha: request.params["ref"], total_count: statuses.length, repository: { id: 1296269, full_name: "octo-org/octo-repo" }, commit_url: `${API}/repos/octo-org/octo-repo/commits/${SHA}`, url: `${API}/repos/octo-org/octo-repo/commits/${SHA}/status` } };
+      const all = [...latest.values()];
+      const state = all.some((status) => status.state === "failure" || status.state === "error") ? "failure" : all.every((status) => status.state === "success") ? "success" : "pending";
+      // Paginated as GitHub does: per_page (default 30, at most 100) and page, with a Link header naming the next and last pages.
+      const perPage = Math.min(Number(request.query.get("per_page") ?? 30), 100);
+      const page = Number(request.query.get("page") ?? 1);
+      const statuses = all.slice((page - 1) * perPage, page * perPage);
+      const last = Math.max(1, Math.ceil(all.length / perPage));
+      const link = (n: number, rel: string): string => `<${API}/repositories/1296269/commits/${SHA}/status?per_page=${perPage}&page=${n}>; rel="${rel}"`;
+      const links = [...(page < last ? [link(page + 1, "next"), link(last, "last")] : []), ...(page > 1 ? [link(1, "first"), link(page - 1, "prev")] : [])];
+      return { status: 200, headers: links.length > 0 ? { link: links.join(", ") } : {}, body: { state, statuses, sha: request.params["ref"], total_count: all.length, repository: { id: 1296269, full_name: "octo-org/octo-repo" }, commit_url: `${API}/repos/octo-org/octo-repo/commits/${SHA}`, url: `${API}/repos/octo-org/octo-repo/commits/${SHA}/status` } };
     });
     server.on("POST", "/repos/:owner/:repo/check-runs", (request) => {
       if (!repoOk(request)) return notFound;
@@ -163,6 +170,21 @@ describe("github actuators", () => {
     expect(undone.status).toBe("undone");
     expect(undone.output).toMatchObject({ changed: false });
     expect(server.mutatingRequests()).toHaveLength(1);
+  });
+
+  it("finds the context's previous status past the first page of a commit with more than 100 contexts, and undo restores it", async () => {
+    for (let index = 0; index < 150; index += 1) github.statuses.push({ id: 10 + index, state: "success", description: null, target_url: null, context: `ci/job-${index}` });
+    github.statuses.push({ id: 900, state: "pending", description: "waiting for review", target_url: null, context: "vigil" });
+    const plan = testPlan("github.commit-status", { ...repo, sha: SHA, state: "failure" });
+    const applied = await status.apply(plan, { dryRun: false });
+    expect(server.problems).toEqual([]);
+    expect(applied.output).toMatchObject({ previousState: "pending" });
+    const reads = server.requests.filter((request) => request.method === "GET").map((request) => request.query.get("page"));
+    expect(reads).toEqual(["1", "2"]);
+
+    const undone = await status.undo(plan, applied);
+    expect(undone.status).toBe("undone");
+    expect(github.statuses.at(-1)).toMatchObject({ context: "vigil", state: "pending", description: "waiting for review" });
   });
 
   it("undo of a status that had no predecessor sets success", async () => {

@@ -6,6 +6,8 @@ import type { OperationContext } from "./define.js";
 import { read } from "./params.js";
 import type { ActionKindSpec, ActuatorRuntime, GitHubActuatorConfig, ParamSpec } from "./types.js";
 
+/** Pages of the combined status read at most (100 contexts each). */
+const MAX_STATUS_PAGES = 50;
 const NAME = /^[A-Za-z0-9_.-]{1,100}$/;
 const SHA = /^[0-9a-fA-F]{40}$/;
 const repoParams: readonly ParamSpec[] = [
@@ -117,10 +119,22 @@ export function createGitHubActuators(config: GitHubActuatorConfig, runtime: Act
     const { owner, repo } = repoOf(plan);
     const ref = read.string(plan.params, "sha");
     const name = read.optionalString(plan.params, "context") ?? "vigil";
-    const combined = await call(`GET /repos/${owner}/${repo}/commits/${ref}/status`, context, (request) =>
-      octokit.rest.repos.getCombinedStatusForRef({ owner, repo, ref, per_page: 100, request }),
-    );
-    return combined.statuses.find((status) => status.context === name);
+    // The combined status lists one status per context, 100 a page at most: page through (GitHub's
+    // Link header names the next page) until the context is found, so a commit with more contexts
+    // than a page still has its previous status read and restored.
+    for (let page = 1; page <= MAX_STATUS_PAGES; page += 1) {
+      let link: string | undefined;
+      const combined = await call(`GET /repos/${owner}/${repo}/commits/${ref}/status`, context, async (request) => {
+        const response = await octokit.rest.repos.getCombinedStatusForRef({ owner, repo, ref, per_page: 100, page, request });
+        link = response.headers.link;
+        return response;
+      });
+      const found = combined.statuses.find((status) => status.context === name);
+      if (found !== undefined) return found;
+      const more = link !== undefined ? /rel="next"/.test(link) : page * 100 < combined.total_count;
+      if (!more || combined.statuses.length === 0) return undefined;
+    }
+    throw new ActuatorApiError(`the combined status of ${ref} has more than ${MAX_STATUS_PAGES * 100} contexts and none is ${name}: not read further`);
   }
 
   async function postStatus(plan: ActionPlan, status: { state: "error" | "failure" | "pending" | "success"; description?: string | null; target_url?: string | null }, context: OperationContext) {
