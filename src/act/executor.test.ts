@@ -95,6 +95,37 @@ describe("executor", () => {
       expect(otherPlans.planned[0]?.plan.idempotencyKey).not.toBe(planned[0]?.plan.idempotencyKey);
     });
 
+    it("a target names its kind: the protected entity of that kind is found even when another entity with the same id comes first", async () => {
+      const scaleDown = `apiVersion: vigil.dev/v1
+kind: Policy
+metadata: { name: idle-web }
+spec:
+  rules:
+    - name: idle
+      condition: input.idle == true
+      message: "shop/web is idle"
+      effect: deny
+  remediation:
+    - action: fake.set-state
+      params: { value: "scaled-to-zero" }
+      target: '{"kind": "k8s.Deployment", "id": "shop/web"}'
+  enforcement:
+    tier: remediate
+`;
+      await h.store.dispose();
+      h = await harness({ requirePromotion: false }, loadSet(scaleDown));
+      // The Service and the Deployment share the id shop/web; only the Deployment is protected.
+      const entities: Record<string, Entity> = {
+        resource: { kind: "k8s.Service", id: "shop/web", attrs: {} },
+        workload: { kind: "k8s.Deployment", id: "shop/web", attrs: { labels: { "vigil.dev/protected": "true" } } },
+      };
+      const { draft, ctx } = h.decide({ idle: true, bucket: "web" }, { entities });
+      const out = await h.executor.act(draft, ctx, (n) => h.set.get(n));
+      expect(out.records.map((r) => [r.plan.target, r.status, r.blockedBy])).toEqual([[{ kind: "k8s.Deployment", id: "shop/web" }, "blocked", "protected"]]);
+      expect(out.records[0]?.reason).toBe("target shop/web is protected (label vigil.dev/protected=true): never acted on");
+      expect(h.fake.calls).toEqual([]);
+    });
+
     it("two entries of the same kind and target are two actions; two findings of the policy plan each entry once", async () => {
       const twoRules = `apiVersion: vigil.dev/v1
 kind: Policy

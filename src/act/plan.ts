@@ -112,10 +112,18 @@ export function renderParams(value: unknown, programs: ConditionCache, activatio
   return value;
 }
 
+/**
+ * The context entity a target names. A target of a known kind matches that kind too: two entities
+ * may share an id (a Service and a Deployment both `shop/web`), and the protected one must not be
+ * missed because the other came first. A target whose kind is unknown (`""` while resolving it, or
+ * `subject` when no entity had its id) matches the id alone, first entity first.
+ */
 function targetEntity(ctx: Context, target: { kind: string; id: string }): Entity | undefined {
+  const anyKind = target.kind === "" || target.kind === "subject";
   for (const role in ctx.entities) {
     const entity = ctx.entities[role];
-    if (entity !== undefined && (entity.id === target.id || entityKey(entity) === target.id)) return entity;
+    if (entity === undefined || (!anyKind && entity.kind !== target.kind)) continue;
+    if (entity.id === target.id || entityKey(entity) === target.id) return entity;
   }
   return undefined;
 }
