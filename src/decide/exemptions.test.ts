@@ -70,6 +70,32 @@ describe("exceptions", () => {
     expect(applies(exception({ subjects: ["tag:team=payments"] }))).toBe(false);
   });
 
+  it("label:/tag: selectors read the entity the finding is about, never the requester", () => {
+    const dev = exception({ policies: ["prod-guard"], subjects: ["tag:env=dev"] });
+    const f = violation({ policy: "prod-guard", rule: "no-public" });
+    const applies = (ctx: ReturnType<typeof context>, finding = f) => applyExemptions(ctx, [finding], { exceptions: [dev] }, decider.conditions).findings[0]?.effect === "skip";
+    const principal = { kind: "principal", id: "arn:aws:iam::1:user/dev-bot", attrs: { tags: { env: "dev" } } };
+    const prodBucket = { kind: "resource", id: "payroll-bucket", attrs: { tags: { env: "production" } } };
+    const devBucket = { kind: "resource", id: "scratch-bucket", attrs: { tags: { env: "dev" } } };
+    // CloudTrail: the event's subject is the requester's ARN; a dev-tagged requester does not exempt a production bucket.
+    expect(applies(context({}, { now: t0, subject: principal.id, entities: { principal, resource: prodBucket } }), { ...f, resource: principal.id })).toBe(false);
+    expect(applies(context({}, { now: t0, subject: principal.id, entities: { principal, resource: prodBucket } }))).toBe(false);
+    // Nor does an account or any other entity of the context.
+    expect(applies(context({}, { now: t0, subject: "payroll-bucket", entities: { account: { kind: "account", id: "1", attrs: { tags: { env: "dev" } } }, resource: prodBucket } }))).toBe(false);
+    // The resource's own tag does.
+    expect(applies(context({}, { now: t0, subject: principal.id, entities: { principal: { ...principal, attrs: { tags: { env: "production" } } }, resource: devBucket } }))).toBe(true);
+    // Only the requester, no resource: nothing to read, the exception does not apply (fail closed).
+    expect(applies(context({}, { now: t0, subject: principal.id, entities: { principal } }))).toBe(false);
+    // A finding that names its own resource reads that entity (by id or kind/id), not the event's resource.
+    const both = context({}, { now: t0, subject: "scratch-bucket", entities: { resource: devBucket, target: { kind: "bucket", id: "payroll", attrs: { tags: { env: "production" } } } } });
+    expect(applies(both, { ...f, resource: "bucket/payroll" })).toBe(false);
+    expect(applies(both, { ...f, resource: "scratch-bucket" })).toBe(true);
+    // ...and none when no entity has that id.
+    expect(applies(both, { ...f, resource: "Pod/ns/generated" })).toBe(false);
+    // Without a resource entity, the event subject's entity (matched as kind/id).
+    expect(applies(context({}, { now: t0, subject: "dataset/customers", entities: { principal, dataset: { kind: "dataset", id: "customers", attrs: { tags: { env: "dev" } } } } }))).toBe(true);
+  });
+
   it("evaluates `when` on the policy's activation (variables included); a failing condition does not apply", () => {
     const { policies, errors } = loadPolicyText(`apiVersion: vigil.dev/v1
 kind: Policy

@@ -8,6 +8,7 @@
  * exception or override; its trace gains an `exception` step. Errors and passes are never touched.
  */
 import type { Context } from "../core/context.js";
+import type { Entity } from "../core/entity.js";
 import type { Finding } from "../core/finding.js";
 import type { Tier } from "../core/policy.js";
 import type { Override, PolicyException } from "../core/review.js";
@@ -82,10 +83,43 @@ function record(value: unknown): Readonly<Record<string, unknown>> | undefined {
   return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
 
+function names(entity: Entity, id: string): boolean {
+  return entity.id === id || `${entity.kind}/${entity.id}` === id;
+}
+
+/** The entity of the context with that id (or `kind/id`); the `resource` role first, then the others in order. */
+function entityNamed(ctx: Context, id: string, skipPrincipal: boolean): Entity | undefined {
+  const resource = ctx.entities["resource"];
+  if (resource !== undefined && names(resource, id)) return resource;
+  for (const role in ctx.entities) {
+    if (role === "resource" || (skipPrincipal && role === "principal")) continue;
+    const entity = ctx.entities[role];
+    if (entity !== undefined && names(entity, id)) return entity;
+  }
+  return undefined;
+}
+
 /**
- * A subject selector: `label:key=value` / `tag:key=value` match an entity of the context whose
- * `attrs.labels` / `attrs.tags` hold that pair (value may be a glob); anything else is a glob
- * over the event's subject and the finding's resource.
+ * The entity a finding is about, whose labels / tags a `label:` / `tag:` selector reads:
+ * - a finding that names its own resource (`finding.resource` set and not the event's subject):
+ *   the context entity with that id or `kind/id` (none: nothing is read);
+ * - otherwise the entity in role `resource`; without one, the entity (not the principal) whose id
+ *   or `kind/id` is the event's subject.
+ * The requester (role `principal`) is read only when a finding names it as its resource: a
+ * requester's labels never exempt what it acts on. Undefined when there is no such entity.
+ */
+export function findingEntity(ctx: Context, finding: Finding): Entity | undefined {
+  const subject = ctx.event.subject;
+  if (finding.resource !== undefined && finding.resource !== subject) return entityNamed(ctx, finding.resource, false);
+  const resource = ctx.entities["resource"];
+  if (resource !== undefined) return resource;
+  return subject === undefined ? undefined : entityNamed(ctx, subject, true);
+}
+
+/**
+ * A subject selector: `label:key=value` / `tag:key=value` match when the entity the finding is
+ * about (`findingEntity`) has that pair in its `attrs.labels` / `attrs.tags` (value may be a
+ * glob); anything else is a glob over the event's subject and the finding's resource.
  */
 export function subjectSelectorMatches(selector: string, ctx: Context, finding: Finding): boolean {
   const selectorMatch = /^(label|tag):([^=]+)=(.*)$/.exec(selector);
@@ -93,11 +127,9 @@ export function subjectSelectorMatches(selector: string, ctx: Context, finding: 
     const field = selectorMatch[1] === "label" ? "labels" : "tags";
     const key = selectorMatch[2] as string;
     const wanted = selectorMatch[3] as string;
-    for (const role in ctx.entities) {
-      const value = record(ctx.entities[role]?.attrs[field])?.[key];
-      if (value !== undefined && value !== null && globMatch(wanted, String(value))) return true;
-    }
-    return false;
+    const entity = findingEntity(ctx, finding);
+    const value = entity === undefined ? undefined : record(entity.attrs[field])?.[key];
+    return value !== undefined && value !== null && globMatch(wanted, String(value));
   }
   const subject = ctx.event.subject;
   return (subject !== undefined && globMatch(selector, subject)) || (finding.resource !== undefined && globMatch(selector, finding.resource));

@@ -12,7 +12,7 @@ export {
 } from "./risk.js";
 export { adaptiveFindingTier, defaultTierSettings, type TierSettings, type TierInput, type TierChoice } from "./tiers.js";
 export {
-  applyExemptions, exceptionActive, overrideActive, globMatch, subjectSelectorMatches,
+  applyExemptions, exceptionActive, overrideActive, globMatch, subjectSelectorMatches, findingEntity,
   type AppliedExemption, type ExemptionInput, type ExemptionResult,
 } from "./exemptions.js";
 export { learnedFromList, validateAdjustment, noLearning, type LearnedAdjustment, type LearnedAdjustments, type AppliedAdjustment } from "./learned.js";
