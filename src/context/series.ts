@@ -348,10 +348,9 @@ function closePeriods(series: SeriesState, limit: number, rates: SeriesRates): v
   }
 }
 
-/** JSON-safe summary for `context.features`. */
 /**
- * What `context.features.<role>.series.<name>` shows. While no period has been committed
- * (`count` 0) there is nothing to expect: `expected` is null and `reason` is "no history"
+ * JSON-safe summary for `context.features`: what `context.features.<role>.series.<name>`
+ * shows. While no period has been committed (`count` 0) there is nothing to expect: `expected` is null and `reason` is "no history"
  * (the empty level would read as 2^0 - floor, e.g. 0.99, a number that means nothing).
  */
 export function seriesSummary(series: SeriesState, timeMs: number): Record<string, unknown> {
