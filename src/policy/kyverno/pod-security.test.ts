@@ -17,6 +17,21 @@ describe("Pod Security Standards", () => {
     expect(new Set(v.map((x) => x.control))).toEqual(new Set(["Privilege Escalation", "Running as Non-root", "Seccomp", "Capabilities"]));
   });
 
+  // Since Kubernetes 1.25 a pod with spec.os.name windows is exempt from the restricted privilege
+  // escalation, capabilities and seccomp checks (the API rejects those fields for Windows pods).
+  it("restricted exempts a Windows pod from privilege escalation, capabilities and seccomp", () => {
+    const windows = { os: { name: "windows" }, securityContext: { runAsNonRoot: true }, containers: [{ name: "c", image: "mcr.microsoft.com/windows/nanoserver" }] };
+    expect(checkPodSecurity(pod(windows), "restricted")).toEqual([]);
+    const linux = { ...windows, os: { name: "linux" } };
+    expect(new Set((checkPodSecurity(pod(linux), "restricted") ?? []).map((x) => x.control))).toEqual(new Set(["Privilege Escalation", "Seccomp", "Capabilities"]));
+    // The baseline seccomp and capabilities checks are replaced by restricted's for it too; baseline keeps them.
+    const loose = { ...windows, containers: [{ name: "c", image: "x", securityContext: { seccompProfile: { type: "Unconfined" }, capabilities: { add: ["SYS_ADMIN"] } } }] };
+    expect(checkPodSecurity(pod(loose), "restricted")).toEqual([]);
+    expect(new Set((checkPodSecurity(pod(loose), "baseline") ?? []).map((x) => x.control))).toEqual(new Set(["Seccomp", "Capabilities"]));
+    // Running as non-root still applies to Windows pods.
+    expect((checkPodSecurity(pod({ ...windows, securityContext: {} }), "restricted") ?? []).map((x) => x.control)).toEqual(["Running as Non-root"]);
+  });
+
   it("honours exclusions by control and image, and works on pod controllers", () => {
     const deployment = { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "d" }, spec: { template: { spec: { containers: [{ ...restrictedContainer, securityContext: { ...restrictedContainer.securityContext, capabilities: { drop: ["ALL"], add: ["SYS_TIME"] } } }] } } } };
     const spec = { level: "restricted", version: "latest" };

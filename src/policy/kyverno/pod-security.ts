@@ -102,8 +102,13 @@ function checkSeLinux(options: Json, at: string, who: PssViolation["container"],
   if (options["role"] !== undefined && options["role"] !== "") push(`${at}.role`, options["role"]);
 }
 
+function isWindows(pod: PodParts): boolean {
+  return obj(pod.spec["os"])["name"] === "windows";
+}
+
 function restrictedChecks(pod: PodParts, out: PssViolation[]): void {
   const { spec } = pod;
+  const windows = isWindows(pod);
   const psc = obj(spec["securityContext"]);
   for (const v of list(spec["volumes"])) {
     const type = Object.keys(v).find((k) => k !== "name");
@@ -118,14 +123,15 @@ function restrictedChecks(pod: PodParts, out: PssViolation[]): void {
     anyContainer = true;
     const sc = obj(c["securityContext"]);
     const at = `spec.${field}[*].securityContext`;
-    if (field !== "ephemeralContainers" || sc["allowPrivilegeEscalation"] !== undefined) {
+    if (!windows && (field !== "ephemeralContainers" || sc["allowPrivilegeEscalation"] !== undefined)) {
       if (sc["allowPrivilegeEscalation"] !== false) out.push({ control: "Privilege Escalation", field: `${at}.allowPrivilegeEscalation`, value: sc["allowPrivilegeEscalation"] ?? null, container: who });
     }
     const nonRoot = sc["runAsNonRoot"];
     if (nonRoot === false || (nonRoot === undefined && podNonRoot !== true)) out.push({ control: "Running as Non-root", field: `${at}.runAsNonRoot`, value: nonRoot ?? null, container: who });
     if (sc["runAsUser"] === 0) out.push({ control: "Running as Non-root user", field: `${at}.runAsUser`, value: 0, container: who });
     const seccomp = obj(sc["seccompProfile"])["type"];
-    if (seccomp === undefined && podSeccomp !== "RuntimeDefault" && podSeccomp !== "Localhost") out.push({ control: "Seccomp", field: `${at}.seccompProfile.type`, value: null, container: who });
+    if (!windows && seccomp === undefined && podSeccomp !== "RuntimeDefault" && podSeccomp !== "Localhost") out.push({ control: "Seccomp", field: `${at}.seccompProfile.type`, value: null, container: who });
+    if (windows) return;
     const caps = obj(sc["capabilities"]);
     const drop = Array.isArray(caps["drop"]) ? caps["drop"].map(String) : [];
     if (!drop.includes("ALL")) out.push({ control: "Capabilities", field: `${at}.capabilities.drop`, value: drop, container: who });
@@ -143,7 +149,14 @@ export function checkPodSecurity(object: Json, level: string): PssViolation[] | 
   const out: PssViolation[] = [];
   if (level === "privileged") return out;
   baselineChecks(pod, out);
-  if (level === "restricted") restrictedChecks(pod, out);
+  if (level === "restricted") {
+    // Since 1.25 restricted exempts Windows pods (spec.os.name) from privilege escalation, seccomp and
+    // capabilities; its seccomp and capabilities checks replace baseline's, so those pass for them too.
+    if (isWindows(pod)) {
+      for (let i = out.length - 1; i >= 0; i--) if (out[i]?.control === "Capabilities" || out[i]?.control === "Seccomp") out.splice(i, 1);
+    }
+    restrictedChecks(pod, out);
+  }
   // Restricted Capabilities supersedes baseline's list for `add`: keep one violation per (field, value, container).
   const seen = new Set<string>();
   return out.filter((v) => {
