@@ -264,6 +264,26 @@ describe("verifyDecisionRecord", () => {
     expect(other).toMatchObject({ ok: false, problem: { seq: 6, kind: "modified" } });
   });
 
+  it("checks an expected head below the checkpoint against the record still stored at its seq (was silently skipped)", async () => {
+    const rows = makeRows(10);
+    const start = { seq: 8, hash: rows[7]!.hash };
+    const noted = { seq: 4, hash: rows[3]!.hash };
+    expect(await verifyDecisionRecord(source(rows), { start, expectedHead: noted })).toEqual({ ok: true, checked: 2, head: { seq: 10, hash: rows[9]!.hash } });
+    // The noted head was re-hashed since (the rewrite re-hashed everything up to the checkpoint too, which is then trusted as given).
+    const rewritten = await verifyDecisionRecord(source(rows), { start, expectedHead: { seq: 4, hash: "e".repeat(64) } });
+    expect(rewritten).toMatchObject({ ok: false, checked: 0, problem: { seq: 4, id: "d4", kind: "modified" } });
+    expect(rewritten.problem?.detail).toContain("expected head");
+    // Its record has a body that no longer matches its hash.
+    expect((await verifyDecisionRecord(source(replace(rows, 4, { body: "{}" })), { start, expectedHead: noted })).problem).toMatchObject({ seq: 4, id: "d4", kind: "modified" });
+    // Its record is gone: named, not passed over.
+    const gone = await verifyDecisionRecord(source(rows.filter((row) => row.seq !== 4)), { start, expectedHead: noted });
+    expect(gone).toMatchObject({ ok: false, problem: { seq: 4, kind: "deleted" } });
+    expect(gone.problem?.detail).toContain("expected head seq 4");
+    // Seq 0 is the genesis head: only its hash can be compared.
+    expect((await verifyDecisionRecord(source(rows), { start, expectedHead: { seq: 0, hash: GENESIS_HASH } })).ok).toBe(true);
+    expect((await verifyDecisionRecord(source(rows), { start, expectedHead: { seq: 0, hash: "f".repeat(64) } })).problem).toMatchObject({ seq: 0, kind: "modified" });
+  });
+
   it("reads in batches of batchSize", async () => {
     const store = source(makeRows(10));
     await verifyDecisionRecord(store, { batchSize: 4 });

@@ -85,7 +85,10 @@ export interface VerifyOptions {
   readonly lookahead?: number;
   /** Verify only records after this trusted checkpoint (seq and hash of a record verified earlier). */
   readonly start?: ChainHead;
-  /** A head noted earlier: the chain must reach it, with this hash at that seq. */
+  /**
+   * A head noted earlier: the chain must reach it, with this hash at that seq. Below `start`, the
+   * record at its seq is read and compared on its own (it must be stored, with that hash).
+   */
   readonly expectedHead?: ChainHead;
 }
 
@@ -130,6 +133,12 @@ export async function verifyDecisionRecord(storage: RecordSource, options: Verif
       return fail({ seq: row.seq, id: row.id, kind: "modified", detail: `the checkpoint seq ${row.seq} (id ${row.id}) has hash ${row.hash}, but the checkpoint was noted with ${start.hash}: the record was rewritten and re-hashed` });
     }
     prevId = row.id;
+    // The scan starts after the checkpoint and never reaches an expected head below it: compare
+    // that head with its record here (records are never removed, so it must still be stored).
+    if (expectedHead !== undefined && expectedHead.seq < start.seq) {
+      const problem = await checkHeadBelowStart(storage, expectedHead, start);
+      if (problem !== undefined) return fail(problem);
+    }
   }
 
   for (;;) {
@@ -172,6 +181,28 @@ export async function verifyDecisionRecord(storage: RecordSource, options: Verif
     if (problem !== undefined) return fail(problem);
   }
   return { ok: true, checked, head: prev };
+}
+
+/**
+ * An expected head noted before the checkpoint `start`: the record at its seq must be stored, be
+ * consistent in itself, and carry the noted hash. (What lies between it and the checkpoint is
+ * trusted with the checkpoint, as `start` means.)
+ */
+async function checkHeadBelowStart(storage: RecordSource, expected: ChainHead, start: ChainHead): Promise<ChainProblem | undefined> {
+  if (expected.seq === 0) {
+    if (expected.hash === GENESIS_HASH) return undefined;
+    return { seq: 0, id: "", kind: "modified", detail: `the expected head is seq 0 with hash ${expected.hash}, but seq 0 is the empty chain, whose hash is ${GENESIS_HASH}: the head was not noted from this record` };
+  }
+  const row = (await storage.scanDecisionRecord(expected.seq - 1, 1))[0];
+  if (row === undefined || row.seq !== expected.seq) {
+    return { seq: expected.seq, id: "", kind: "deleted", detail: `the expected head seq ${expected.seq} (below the checkpoint seq ${start.seq}) is not in the record${row === undefined ? "" : ` (the next stored record is seq ${row.seq}, id ${row.id})`}: it was deleted, so the expected head cannot be confirmed` };
+  }
+  const own = checkRow(row);
+  if (own !== undefined) return own;
+  if (row.hash !== expected.hash) {
+    return { seq: row.seq, id: row.id, kind: "modified", detail: `seq ${row.seq} (id ${row.id}) has hash ${row.hash}, but the expected head noted earlier has ${expected.hash}: the chain was rewritten and re-hashed from there or before (and the checkpoint seq ${start.seq} was noted after the rewrite)` };
+  }
+  return undefined;
 }
 
 /** After a clean scan ending at `last`: the store's chain_head, read before (`before`) and again now, must agree with it. */
