@@ -195,6 +195,19 @@ spec:
     expect((await h.store.storage.listAudit({ actor: "ann" })).map((a) => a.action)).toEqual(["policy.promote"]);
   });
 
+  it("refuses to promote for Vigil's own identities (vigil:*), whatever role they hold", async () => {
+    h = await harness();
+    for (const id of ["vigil:learner", "vigil:escalation", " Vigil:Agent"]) {
+      const err = await h.executor.promote("lock-bucket", { id, roles: ["approver", "admin"] }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: "VIGIL_FORBIDDEN", details: { field: "actor.id" } });
+      expect((err as Error).message).toContain(`${id} may not promote policy lock-bucket`);
+    }
+    expect(await h.executor.promotion("lock-bucket")).toBeUndefined();
+    expect((await h.store.storage.listAudit({ limit: 20 })).filter((a) => a.action === "policy.promote")).toEqual([]);
+    const first = h.decide({ bucket: "logs", public: true });
+    expect((await h.executor.act(first.draft, first.ctx, (n) => h.set.get(n))).records.map((r) => r.status)).toEqual(["dry-run", "dry-run"]);
+  });
+
   describe("with the policy promoted", () => {
     beforeEach(async () => {
       h = await harness({ blastRadius: { perPolicy: { max: 2, windowMs: HOUR }, global: { max: 100, windowMs: HOUR } }, notificationKinds: ["fake.notify"] }, loadSet(policyYaml("lock-bucket", "remediate").replace(/    - action: fake.notify\n.*\n/, "")));

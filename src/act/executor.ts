@@ -411,6 +411,10 @@ export function createExecutor(options: ExecutorOptions): Executor {
 
     async promote(policy, actor, promoteOptions = {}) {
       requireRole(actor, ["approver"], `promote policy ${policy}`);
+      // Humans stay in charge: an identity of Vigil's own (vigil:learner, vigil:escalation...) never takes a policy out of dry-run, whatever its roles.
+      if (actor.id.trim().toLowerCase().startsWith("vigil:")) {
+        throw new VigilError("VIGIL_FORBIDDEN", `${actor.id} may not promote policy ${String(policy)}: Vigil never takes its own policies out of dry-run; a person with the approver or admin role does`, { field: "actor.id" });
+      }
       if (typeof policy !== "string" || policy === "") throw new VigilError("VIGIL_BAD_INPUT", "policy must name the policy to promote", { field: "policy" });
       const at = iso();
       const state: PromotionState = { policy, promoted: true, by: actor.id, at, ...(promoteOptions.reason ? { reason: promoteOptions.reason } : {}), ...(promoteOptions.revision ? { revision: promoteOptions.revision } : {}) };

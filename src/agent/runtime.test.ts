@@ -64,6 +64,17 @@ describe("agent runtime", () => {
     expect(await a.storage.listAudit({ limit: 20 })).toContainEqual(expect.objectContaining({ actor: "alice", action: "policy.promote-shadow", target: "big-transfer" }));
   });
 
+  it("refuses to promote a policy out of shadow or dry-run for Vigil's own identities (vigil:*)", async () => {
+    const a = await open();
+    const err = await a.promotePolicy("big-transfer", { id: "vigil:learner", roles: ["approver", "admin"] }, "learned it is fine").catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "VIGIL_FORBIDDEN", details: { field: "actor.id" } });
+    expect((err as Error).message).toContain("vigil:learner may not promote policy big-transfer");
+    const [state] = await a.policyStates();
+    expect(state).toMatchObject({ mode: "shadow", dryRun: true });
+    expect(await a.decideEvent(transfer("s-3", 5000))).toMatchObject({ verdict: "allow", tier: "observe" });
+    expect((await a.storage.listAudit({ limit: 20 })).filter((e) => e.action.startsWith("policy.promote"))).toEqual([]);
+  });
+
   it("a changed policy file (new revision) starts in shadow again", async () => {
     const a = await open();
     await a.promotePolicy("big-transfer", { id: "alice", roles: ["approver"] });

@@ -296,6 +296,10 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
       return Promise.all(catalog.list().map(policyState));
     },
     async promotePolicy(name, actor, reason) {
+      // Humans stay in charge: an identity of Vigil's own never takes a policy out of shadow mode or dry-run, whatever its roles.
+      if (typeof actor?.id === "string" && actor.id.trim().toLowerCase().startsWith("vigil:")) {
+        throw new VigilError("VIGIL_FORBIDDEN", `${actor.id} may not promote policy ${name}: Vigil never takes its own policies out of shadow mode or dry-run; a person with the approver or admin role does`, { field: "actor.id" });
+      }
       const summary = catalog.summary(name);
       if (!summary) throw new VigilError("VIGIL_NOT_FOUND", `no policy named ${name}; list them with GET /v1/policies`, { field: "name" });
       const before = await policyState(summary);
