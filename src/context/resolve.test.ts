@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { EventTypes } from "../core/event.js";
-import { cloudTrailFixture, focusFixtureEvents, makeEvent, oktaFixture, readFixture } from "./fixtures.test-support.js";
+import { cloudTrailRecordToEvent } from "../sources/cloudtrail.js";
+import { cloudTrailFixture, focusFixtureEvents, makeEvent, ok, oktaFixture, pantherLog, readFixture } from "./fixtures.test-support.js";
 import { deviceFromUserAgent, resolveEvent } from "./resolve.js";
 
 const options = { costColumn: "BilledCost", tagKeys: ["environment"] };
@@ -164,5 +165,71 @@ describe("time helpers", () => {
     for (const value of [1_725_235_200, 1_725_235_200_000, 1_725_235_200_000_000, 1_725_235_200_000_000_000]) expect(parseTime(value)).toBe(1_725_235_200_000);
     // Times baselines cannot hold (before 1970: Go's zero time; after 9999) are not times.
     for (const value of ["0001-01-01T00:00:00Z", "1969-12-31T23:59:59Z", "+010000-01-01T00:00:00Z", "+275760-09-13T00:00:00.000Z"]) expect(parseTime(value)).toBeUndefined();
+  });
+});
+
+describe("CloudTrail: assumed-role sessions with machine-generated names", () => {
+  const log = (file: string, test: string) => pantherLog("cloudtrail", file, test);
+  const imds = "rules/aws_cloudtrail_rules/aws_imds_credential_exfiltration.yml";
+  /** A real record of the role with its session renamed as the caller named it. */
+  const session = (name: string) => {
+    const record = structuredClone(log(imds, "IMDS Credentials Used From Public IP")) as Record<string, any>;
+    record["userIdentity"]["arn"] = `arn:aws:sts::123456789012:assumed-role/MyAppRole/${name}`;
+    record["userIdentity"]["principalId"] = `AROAEXAMPLE:${name}`;
+    return ok(cloudTrailRecordToEvent(record));
+  };
+  const principal = (event: ReturnType<typeof session>) => resolveEvent(event, now, options).entities["principal"];
+
+  it("an EC2 instance session (i-0abcdef1234567890), with or without the session issuer, is judged as its role", () => {
+    const withIssuer = principal(ok(cloudTrailRecordToEvent(log(imds, "IMDS Credentials Used From Public IP"))));
+    const withoutIssuer = principal(ok(cloudTrailRecordToEvent(log(imds, "Normal EC2 Workload From Private IP"))));
+    expect(withIssuer).toMatchObject({
+      kind: "principal",
+      id: "arn:aws:iam::123456789012:role/MyAppRole",
+      attrs: { type: "AssumedRole", sessionName: "i-0abcdef1234567890", sessionArn: "arn:aws:sts::123456789012:assumed-role/MyAppRole/i-0abcdef1234567890" },
+    });
+    expect(withoutIssuer?.id).toBe("arn:aws:iam::123456789012:role/MyAppRole");
+    expect(withoutIssuer?.attrs["sessionName"]).toBe("i-0abcdef1234567890");
+  });
+
+  it("ECS task ids, botocore sessions, UUIDs, long hex and SDK timestamps are one principal: the role", () => {
+    const names = [
+      "a1b2c3d4e5f60718293a4b5c6d7e8f90", // ECS task id (32 hex)
+      "8f0c9b0e-7c2d-4a8b-9f1e-2d3c4b5a6978", // ECS task id (UUID, older format), or any UUID
+      "botocore-session-1700000000",
+      "aws-go-sdk-1700000000123456789",
+      "GitHubActions-5f9a0c3e1b2d4f6a8c7e", // a long hex suffix
+    ];
+    expect(new Set(names.map((name) => principal(session(name))?.id))).toEqual(new Set(["arn:aws:iam::123456789012:role/MyAppRole"]));
+    expect(principal(session("botocore-session-1700000000"))?.attrs["sessionName"]).toBe("botocore-session-1700000000");
+  });
+
+  it("human session names (SSO e-mails, user names) stay their own principals", () => {
+    const sso = principal(ok(cloudTrailRecordToEvent(log("rules/aws_cloudtrail_rules/aws_ec2_manual_security_group_changes.yml", "Terraform Security Group Creation"))));
+    expect(sso?.id).toMatch(/^arn:aws:sts::\d+:assumed-role\/[^/]+\/ryan@/);
+    for (const name of ["alice@example.com", "bobson.dugnutt", "leroy.jenkins", "ci", "GitHubActions", "admin", "1111"]) {
+      expect(principal(session(name))?.id).toBe(`arn:aws:sts::123456789012:assumed-role/MyAppRole/${name}`);
+    }
+    // An e-mail is a person even when it holds digits.
+    expect(principal(session("u1700000000@example.com"))?.id).toBe("arn:aws:sts::123456789012:assumed-role/MyAppRole/u1700000000@example.com");
+  });
+
+  it("the role's sessions build one baseline: a new region after 40 sessions is rare", async () => {
+    const { createContextStage } = await import("./stage.js");
+    const { createManualClock, createMemoryDocStorage } = await import("./test-support.js");
+    const start = Date.parse("2024-01-01T00:00:00Z");
+    const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(start) });
+    const at = (index: number, region: string) => {
+      const event = session(`botocore-session-${1704067200 + index * 3600}`);
+      const data = { ...(event.data as Record<string, unknown>), eventTime: new Date(start + index * 3_600_000).toISOString(), awsRegion: region };
+      return { ...event, id: `${event.id}-${index}`, time: data.eventTime, data };
+    };
+    for (let index = 0; index < 40; index++) {
+      const event = at(index, "us-east-1");
+      stage.observe(event, await stage.build(event));
+    }
+    const context = await stage.build(at(41, "ap-southeast-2"));
+    expect(context.features?.["principal"]?.["events"]).toBe(40);
+    expect(context.signals["rare"]?.values?.["firstSeen"]).toEqual(["region"]);
   });
 });

@@ -144,17 +144,65 @@ function cloudTrailResource(record: Json): Entity | undefined {
   return arn ? entity("resource", arn, { type: str(listed?.["type"]) }) : undefined;
 }
 
+const UUID_IN = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
+const HEX_RUNS = /[0-9a-f]{16,}/gi;
+const DIGIT_RUN = /\d{10,}/;
+const ASSUMED_ROLE_ARN = /^arn:([^:]+):sts::(\d{12}):assumed-role\/([^/]+)\/(.+)$/;
+
+/**
+ * True for a role session name a machine made for one session (docs/context.md, "Assumed-role
+ * sessions"): not an e-mail (no `@`), and holding a UUID, a run of 16 or more hex digits with at
+ * least one digit (ECS task ids, EC2 instance ids, hashes), or a run of 10 or more digits (epoch
+ * timestamps: `botocore-session-1700000000`, `aws-go-sdk-1700000000123456789`, run ids).
+ */
+export function isMachineSessionName(name: string): boolean {
+  if (name.includes("@")) return false;
+  if (UUID_IN.test(name) || DIGIT_RUN.test(name)) return true;
+  return (name.match(HEX_RUNS) ?? []).some((run) => /\d/.test(run));
+}
+
+/**
+ * The principal of a CloudTrail userIdentity. An assumed-role session whose name is
+ * machine-generated is judged as its role (the IAM role ARN: the session issuer's, else built
+ * from the assumed-role ARN), the session kept as `sessionName`/`sessionArn`: such names are new
+ * every session, and a principal per session never builds a baseline. Other sessions (people:
+ * SSO e-mails, user names) stay their own principals.
+ */
+function cloudTrailPrincipal(identity: Json, issuer: Json | undefined): { id: string; session?: { sessionName: string; sessionArn?: string } } | undefined {
+  const arn = str(identity["arn"]);
+  const assumed = arn === undefined ? undefined : ASSUMED_ROLE_ARN.exec(arn);
+  if (arn !== undefined && assumed) {
+    const [, partition, account, role, sessionName] = assumed as unknown as [string, string, string, string, string];
+    if (!isMachineSessionName(sessionName)) return { id: arn };
+    const issuerArn = str(issuer?.["arn"]);
+    const roleArn = issuerArn !== undefined && issuerArn.includes(":role/") && issuerArn.endsWith(`/${role}`) ? issuerArn : `arn:${partition}:iam::${account}:role/${role}`;
+    return { id: roleArn, session: { sessionName, sessionArn: arn } };
+  }
+  if (arn !== undefined) return { id: arn };
+  // No arn: an assumed role's principalId is "<role id>:<session name>".
+  const principalId = str(identity["principalId"]);
+  if (principalId !== undefined && identity["type"] === "AssumedRole") {
+    const colon = principalId.indexOf(":");
+    const sessionName = colon > 0 ? principalId.slice(colon + 1) : "";
+    if (sessionName !== "" && isMachineSessionName(sessionName)) return { id: principalId.slice(0, colon), session: { sessionName } };
+  }
+  // An IAM Identity Center user has no arn: its session acts for `onBehalfOf.userId` (each user
+  // their own principal and baselines, not one "IdentityCenterUser" for all of them).
+  const id = principalId ?? str(obj(identity["onBehalfOf"])?.["userId"]) ?? str(identity["invokedBy"]) ?? str(identity["type"]);
+  return id === undefined ? undefined : { id };
+}
+
 function resolveCloudTrail(data: Json, out: Builder): void {
   // The EventBridge envelope carries the record in `detail`.
   const detail = obj(data["detail"]);
   const record = detail && detail["eventSource"] !== undefined ? detail : data;
   const identity = obj(record["userIdentity"]) ?? {};
-  // An IAM Identity Center user has no arn: its session acts for `onBehalfOf.userId` (each user
-  // their own principal and baselines, not one "IdentityCenterUser" for all of them).
-  const principalId = str(identity["arn"]) ?? str(identity["principalId"]) ?? str(obj(identity["onBehalfOf"])?.["userId"]) ?? str(identity["invokedBy"]) ?? str(identity["type"]);
   const accountId = str(record["recipientAccountId"]) ?? str(identity["accountId"]) ?? str(data["account"]);
   const issuer = obj(obj(identity["sessionContext"])?.["sessionIssuer"]);
-  if (principalId) out.add("principal", entity("principal", principalId, { type: str(identity["type"]), accountId: str(identity["accountId"]), userName: str(identity["userName"]) ?? str(issuer?.["userName"]), provider: "aws" }), true);
+  const principal = cloudTrailPrincipal(identity, issuer);
+  if (principal) {
+    out.add("principal", entity("principal", principal.id, { type: str(identity["type"]), accountId: str(identity["accountId"]), userName: str(identity["userName"]) ?? str(issuer?.["userName"]), provider: "aws", sessionName: principal.session?.sessionName, sessionArn: principal.session?.sessionArn }), true);
+  }
   const resource = cloudTrailResource(record);
   if (resource) out.add("resource", resource);
   if (accountId) {
