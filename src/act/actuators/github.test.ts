@@ -85,6 +85,12 @@ class FakeGitHub {
       this.checkRuns.set(id, run);
       return { status: 201, body: run };
     });
+    server.on("GET", "/repos/:owner/:repo/commits/:ref/check-runs", (request) => {
+      if (!repoOk(request)) return notFound;
+      const name = request.query.get("check_name");
+      const runs = [...this.checkRuns.values()].filter((run) => run["head_sha"] === request.params["ref"] && (name === null || run["name"] === name)).reverse();
+      return { status: 200, body: { total_count: runs.length, check_runs: runs.slice(0, Number(request.query.get("per_page") ?? 30)) } };
+    });
     server.on("PATCH", "/repos/:owner/:repo/check-runs/:id", (request) => {
       const run = this.checkRuns.get(Number(request.params["id"]));
       if (!repoOk(request) || run === undefined) return notFound;
@@ -269,6 +275,166 @@ describe("github actuators", () => {
     }));
     const result = await checkRun.apply(testPlan("github.check-run", { ...repo, headSha: SHA, conclusion: "failure", title: "t", summary: "s" }), { dryRun: false });
     expect(result.error).toBe("github.check-run apply failed: GitHub API POST /repos/octo-org/octo-repo/check-runs answered HTTP 422: Validation Failed (head_sha invalid)");
+  });
+
+  describe("retries and timed-out creates", () => {
+    let runtime: ReturnType<typeof testRuntime>;
+    /** Actuators with a short per-attempt timeout, so a slow answer times out in the test. */
+    const slowTolerant = (): [Actuator, Actuator, Actuator] => {
+      runtime = testRuntime();
+      return createGitHubActuators({ token: TOKEN, baseUrl: server.url, timeoutMs: 300 }, runtime) as [Actuator, Actuator, Actuator];
+    };
+    const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    /** Before the fake's route: the first `times` requests answer `reply`, later ones reach the fake. */
+    const failFirst = (method: string, pattern: string, times: number, reply: () => { status: number; headers?: Record<string, string>; body?: object }) => {
+      let left = times;
+      server.on(method, pattern, () => {
+        if (left <= 0) return undefined;
+        left -= 1;
+        return reply();
+      });
+    };
+
+    it("retries a read answered 502 and a secondary rate limit (403 with retry-after) on the create, then posts once", async () => {
+      const [status] = slowTolerant();
+      github.statuses.push({ id: 1, state: "pending", description: "waiting", target_url: null, context: "vigil" });
+      failFirst("GET", "/repos/:owner/:repo/commits/:ref/status", 1, () => ({ status: 502, body: { message: "Server Error" } }));
+      failFirst("POST", "/repos/:owner/:repo/statuses/:sha", 1, () => ({
+        status: 403,
+        headers: { "retry-after": "7", "x-ratelimit-remaining": "4000" },
+        body: { message: "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.", documentation_url: "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits" },
+      }));
+      const applied = await status.apply(testPlan("github.commit-status", { ...repo, sha: SHA, state: "failure" }), { dryRun: false });
+      expect(applied.status).toBe("applied");
+      expect(applied.output).toMatchObject({ state: "failure", previousState: "pending" });
+      expect(server.requests.map((request) => request.method)).toEqual(["GET", "GET", "POST", "POST"]);
+      expect(runtime.sleeps).toEqual([1000, 7000]);
+      expect(github.statuses.filter((entry) => entry.context === "vigil")).toHaveLength(2);
+    });
+
+    it("waits for x-ratelimit-reset on a primary rate limit (429, remaining 0)", async () => {
+      const [status] = slowTolerant();
+      const reset = Math.floor(new Date("2025-03-01T12:00:20Z").getTime() / 1000); // the test clock is 12:00:00
+      failFirst("GET", "/repos/:owner/:repo/commits/:ref/status", 1, () => ({ status: 429, headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(reset) }, body: { message: "API rate limit exceeded for installation ID 1." } }));
+      const result = await status.apply(testPlan("github.commit-status", { ...repo, sha: SHA, state: "failure" }), { dryRun: true });
+      expect(result.status).toBe("dry-run");
+      expect(runtime.sleeps).toEqual([20_000]);
+    });
+
+    it("a 403 that is not a rate limit (missing permission) is not retried", async () => {
+      const [status] = slowTolerant();
+      server.on("POST", "/repos/:owner/:repo/statuses/:sha", () => ({ status: 403, headers: { "x-ratelimit-remaining": "4999" }, body: { message: "Resource not accessible by integration" } }));
+      const result = await status.apply(testPlan("github.commit-status", { ...repo, sha: SHA, state: "failure" }), { dryRun: false });
+      expect(result.error).toBe(`github.commit-status apply failed: GitHub API POST /repos/octo-org/octo-repo/statuses/${SHA} answered HTTP 403: Resource not accessible by integration`);
+      expect(server.mutatingRequests()).toHaveLength(1);
+      expect(runtime.sleeps).toEqual([]);
+    });
+
+    it("a status created whose answer timed out is read back: applied once, with its undo data", async () => {
+      const [status] = slowTolerant();
+      github.statuses.push({ id: 1, state: "pending", description: "waiting", target_url: null, context: "vigil" });
+      // GitHub creates the status, but its answer comes after the client gave up.
+      let slow = 1;
+      server.on("POST", "/repos/:owner/:repo/statuses/:sha", async (request) => {
+        if (slow-- <= 0) return undefined;
+        const body = request.json<Record<string, string | undefined>>();
+        const created = { id: github.nextId++, state: String(body["state"]), description: body["description"] ?? null, target_url: body["target_url"] ?? null, context: body["context"] ?? "default" };
+        github.statuses.push(created);
+        await wait(600);
+        return { status: 201, body: created };
+      });
+      const plan = testPlan("github.commit-status", { ...repo, sha: SHA, state: "failure", description: "policy failed" });
+      const applied = await status.apply(plan, { dryRun: false });
+      expect(applied.status).toBe("applied");
+      const created = github.statuses.at(-1)!;
+      expect(created).toMatchObject({ context: "vigil", state: "failure", description: "policy failed" });
+      expect(github.statuses).toHaveLength(2);
+      expect(applied.output).toMatchObject({ id: created.id, state: "failure", previousState: "pending", readBack: true });
+      expect(applied.undo?.params).toMatchObject({ state: "pending", description: "waiting", postedId: created.id });
+      expect(server.mutatingRequests()).toHaveLength(1);
+      const undone = await status.undo(plan, applied);
+      expect(undone.status).toBe("undone");
+      expect(github.statuses.at(-1)).toMatchObject({ state: "pending", description: "waiting" });
+    });
+
+    it("a create that timed out before reaching GitHub (nothing to read back) is posted again", async () => {
+      const [status] = slowTolerant();
+      let slow = 1;
+      // The first POST times out and GitHub never stores it.
+      server.on("POST", "/repos/:owner/:repo/statuses/:sha", async () => { if (slow-- > 0) { await wait(600); return { status: 504, body: { message: "gateway timeout" } }; } return undefined; });
+      const applied = await status.apply(testPlan("github.commit-status", { ...repo, sha: SHA, state: "error" }), { dryRun: false });
+      expect(applied.status).toBe("applied");
+      expect(github.statuses).toHaveLength(1);
+      expect(server.requests.map((request) => request.method)).toEqual(["GET", "POST", "GET", "POST"]);
+    });
+
+    it("a PR comment created whose answer timed out is found by its marker, not posted twice", async () => {
+      const [, , comment] = slowTolerant();
+      let slow = 1;
+      server.on("POST", "/repos/:owner/:repo/issues/:number/comments", async (request) => {
+        if (slow-- <= 0) return undefined;
+        const created = { id: github.nextId++, body: request.json<{ body: string }>().body };
+        github.comments.push(created);
+        await wait(600);
+        return { status: 201, body: created };
+      });
+      const plan = testPlan("github.pr-comment", { ...repo, number: 7, body: "Vigil: public bucket" });
+      const applied = await comment.apply(plan, { dryRun: false });
+      expect(applied.status).toBe("applied");
+      expect(github.comments).toHaveLength(1);
+      expect(applied.output).toMatchObject({ commentId: github.comments[0]?.id, readBack: true });
+      expect(applied.undo?.params).toEqual({ commentId: github.comments[0]?.id });
+      expect(server.mutatingRequests()).toHaveLength(1);
+    });
+
+    it("a check run created whose answer timed out is found by its external_id", async () => {
+      const [, checkRun] = slowTolerant();
+      let slow = 1;
+      server.on("POST", "/repos/:owner/:repo/check-runs", async (request) => {
+        if (slow-- <= 0) return undefined;
+        const body = request.json<Record<string, unknown>>();
+        const id = github.nextId++;
+        const run = { id, name: body["name"], head_sha: body["head_sha"], external_id: body["external_id"], status: body["status"], conclusion: body["conclusion"], html_url: `https://github.com/octo-org/octo-repo/runs/${id}`, output: body["output"] };
+        github.checkRuns.set(id, run);
+        await wait(600);
+        return { status: 201, body: run };
+      });
+      const applied = await checkRun.apply(testPlan("github.check-run", { ...repo, headSha: SHA, conclusion: "failure", title: "t", summary: "s" }), { dryRun: false });
+      expect(applied.status).toBe("applied");
+      const [id] = [...github.checkRuns.keys()];
+      expect(github.checkRuns.size).toBe(1);
+      expect(applied.undo?.params).toEqual({ checkRunId: id });
+      const list = server.requests.find((request) => request.method === "GET");
+      expect(list?.path).toBe(`/repos/octo-org/octo-repo/commits/${SHA}/check-runs`);
+      expect(list?.query.get("check_name")).toBe("vigil");
+    });
+
+    it("a comment deleted whose answer timed out is undone: the retry's 404 means the first attempt deleted it", async () => {
+      const [, , comment] = slowTolerant();
+      github.comments.push({ id: 77, body: `x\n\n${commentMarker("idem-0001")}` });
+      const plan = testPlan("github.pr-comment", { ...repo, number: 7, body: "x" });
+      const applied = await comment.apply(plan, { dryRun: false });
+      let slow = 1;
+      server.on("DELETE", "/repos/:owner/:repo/issues/comments/:id", async () => {
+        if (slow-- <= 0) return undefined;
+        github.comments.splice(0, 1);
+        await wait(600);
+        return { status: 204 };
+      });
+      const undone = await comment.undo(plan, applied);
+      expect(undone.status).toBe("undone");
+      expect(server.mutatingRequests().map((request) => request.method)).toEqual(["DELETE", "DELETE"]);
+      expect(github.comments).toEqual([]);
+    });
+
+    it("gives up after maxAttempts naming the last answer", async () => {
+      const [status] = slowTolerant();
+      server.on("GET", "/repos/:owner/:repo/commits/:ref/status", () => ({ status: 503, body: { message: "Service Unavailable" } }));
+      const result = await status.apply(testPlan("github.commit-status", { ...repo, sha: SHA, state: "failure" }), { dryRun: false });
+      expect(result.error).toBe(`github.commit-status apply failed: GitHub API GET /repos/octo-org/octo-repo/commits/${SHA}/status answered HTTP 503: Service Unavailable (after 3 attempts)`);
+      expect(server.mutatingRequests()).toHaveLength(0);
+      expect(runtime.sleeps).toEqual([1000, 2000]);
+    });
   });
 
   it("validates the SHA and owner", () => {

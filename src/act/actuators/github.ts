@@ -1,11 +1,15 @@
 import { Octokit } from "@octokit/rest";
 import type { ActionPlan, Actuator } from "../../core/index.js";
-import { requireText, requireUrl } from "./config-checks.js";
+import { optionalPositiveInteger, requireText, requireUrl } from "./config-checks.js";
 import { ActuatorApiError, defineActuator, withTimeout } from "./define.js";
 import type { OperationContext } from "./define.js";
 import { read } from "./params.js";
 import type { ActionKindSpec, ActuatorRuntime, GitHubActuatorConfig, ParamSpec } from "./types.js";
 
+/** Longest wait for a rate limit to reset before a retry; a longer one fails naming it. */
+const MAX_RATE_WAIT_MS = 60_000;
+/** Backoff between retries after a 5xx or no answer: baseDelayMs doubling, capped. */
+const MAX_BACKOFF_MS = 30_000;
 /** Pages of the combined status read at most (100 contexts each). */
 const MAX_STATUS_PAGES = 50;
 const NAME = /^[A-Za-z0-9_.-]{1,100}$/;
@@ -74,19 +78,21 @@ interface OctokitLikeError {
   readonly status?: number;
   readonly message?: string;
   readonly request?: { readonly method?: string; readonly url?: string };
-  readonly response?: { readonly data?: unknown };
+  readonly response?: { readonly data?: unknown; readonly headers?: Readonly<Record<string, string | number | undefined>> };
 }
 
 /** Turns an Octokit RequestError into an ActuatorApiError naming GitHub's message and validation errors. */
-function githubError(error: unknown, what: string): ActuatorApiError {
+function githubError(error: unknown, what: string, attempts = 1): ActuatorApiError {
   const failure = (error ?? {}) as OctokitLikeError;
-  if (typeof failure.status !== "number") {
-    return new ActuatorApiError(`GitHub API ${what} got no answer: ${failure.message ?? String(error)}`, { cause: error });
+  const after = attempts > 1 ? ` (after ${attempts} attempts)` : "";
+  // Octokit reports a request that got no response (network error, timeout) as status 500 without a response.
+  if (typeof failure.status !== "number" || failure.response === undefined) {
+    return new ActuatorApiError(`GitHub API ${what} got no answer: ${failure.message ?? String(error)}${after}`, { cause: error });
   }
   const data = (failure.response?.data ?? {}) as { message?: string; errors?: readonly { message?: string; field?: string; code?: string }[] };
   const details = (data.errors ?? []).map((item) => item.message ?? [item.field, item.code].filter(Boolean).join(" ")).filter(Boolean);
   return new ActuatorApiError(
-    `GitHub API ${what} answered HTTP ${failure.status}: ${data.message ?? failure.message ?? "(no message)"}${details.length > 0 ? ` (${details.join("; ")})` : ""}`,
+    `GitHub API ${what} answered HTTP ${failure.status}: ${data.message ?? failure.message ?? "(no message)"}${details.length > 0 ? ` (${details.join("; ")})` : ""}${after}`,
     { status: failure.status, ...(data.message ? { apiCode: data.message } : {}), cause: error },
   );
 }
@@ -107,11 +113,76 @@ export function createGitHubActuators(config: GitHubActuatorConfig, runtime: Act
   // Failures are reported in ActionResults; Octokit's own request log would repeat them on stderr.
   const octokit = new Octokit({ auth: token, baseUrl, userAgent: config.userAgent ?? "vigil", log: { debug: quiet, info: quiet, warn: console.warn, error: quiet } });
 
-  async function call<T>(what: string, context: OperationContext, run: (request: { signal: AbortSignal }) => Promise<{ data: T }>): Promise<T> {
-    try {
-      return (await run({ signal: withTimeout(timeoutMs, context.signal) })).data;
-    } catch (error) {
-      throw githubError(error, what);
+  optionalPositiveInteger("actuators.github.maxAttempts", config.maxAttempts);
+  const maxAttempts = Math.max(1, config.maxAttempts ?? 3);
+  const baseDelayMs = config.baseDelayMs ?? 1000;
+
+  /**
+   * What to do after a failed attempt, as GitHub documents: a rate limit (403 or 429 with
+   * `retry-after`, or `x-ratelimit-remaining: 0` with `x-ratelimit-reset`, or a secondary-limit
+   * message) was not processed and is retried after the wait GitHub asks for (at most
+   * MAX_RATE_WAIT_MS, else it fails naming the reset time); a 5xx or no answer at all may have been
+   * processed ("unknown"); anything else is final.
+   */
+  function classify(error: unknown, attempt: number): { kind: "final" } | { kind: "rate-limited" | "unknown"; delayMs: number } {
+    const failure = (error ?? {}) as OctokitLikeError;
+    const backoff = Math.min(baseDelayMs * 2 ** (attempt - 1), MAX_BACKOFF_MS);
+    if (typeof failure.status !== "number" || failure.response === undefined) return { kind: "unknown", delayMs: backoff };
+    const headers = failure.response.headers ?? {};
+    const header = (name: string): string | undefined => (headers[name] === undefined ? undefined : String(headers[name]));
+    if (failure.status === 403 || failure.status === 429) {
+      const retryAfter = header("retry-after");
+      const message = String((failure.response.data as { message?: unknown } | undefined)?.message ?? failure.message ?? "");
+      let delayMs: number | undefined;
+      if (retryAfter !== undefined && /^\d+$/.test(retryAfter.trim())) delayMs = Number(retryAfter.trim()) * 1000;
+      else if (header("x-ratelimit-remaining") === "0" && /^\d+$/.test(header("x-ratelimit-reset") ?? "")) delayMs = Math.max(0, Number(header("x-ratelimit-reset")) * 1000 - runtime.clock.now().getTime());
+      else if (/secondary rate limit/i.test(message)) delayMs = 60_000; // GitHub: without headers, wait at least a minute
+      else if (failure.status === 429) delayMs = backoff;
+      if (delayMs === undefined || delayMs > MAX_RATE_WAIT_MS) return { kind: "final" };
+      return { kind: "rate-limited", delayMs };
+    }
+    if (failure.status >= 500) return { kind: "unknown", delayMs: backoff };
+    return { kind: "final" };
+  }
+
+  /**
+   * One GitHub request with retries. A rate-limited request is retried (GitHub did not process
+   * it). A 5xx or a request that got no answer (timeout, reset) may have been processed: a read
+   * or an idempotent write (PATCH, DELETE) is sent again; a create is first looked for with
+   * `readBack` (found: its answer; not found: sent again), so a status or comment created whose
+   * answer was lost is recorded applied with its undo data, and never created twice.
+   * `goneIsDone`: a DELETE answered 404 after an attempt that may have deleted is done.
+   */
+  async function call<T>(
+    what: string,
+    context: OperationContext,
+    run: (request: { signal: AbortSignal }) => Promise<{ data: T }>,
+    options: { readonly readBack?: () => Promise<T | undefined>; readonly goneIsDone?: T } = {},
+  ): Promise<T> {
+    let uncertain = false;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return (await run({ signal: withTimeout(timeoutMs, context.signal) })).data;
+      } catch (error) {
+        if (uncertain && options.goneIsDone !== undefined && (error as OctokitLikeError).status === 404) return options.goneIsDone;
+        const verdict = classify(error, attempt);
+        if (context.signal?.aborted || verdict.kind === "final" || attempt >= maxAttempts) {
+          // A create whose last attempt may have been processed is still looked for.
+          if (verdict.kind === "unknown" && options.readBack !== undefined && !context.signal?.aborted) {
+            const found = await options.readBack();
+            if (found !== undefined) return found;
+          }
+          throw githubError(error, what, attempt);
+        }
+        if (verdict.kind === "unknown") {
+          uncertain = true;
+          if (options.readBack !== undefined) {
+            const found = await options.readBack();
+            if (found !== undefined) return found;
+          }
+        }
+        await runtime.sleep(verdict.delayMs, context.signal);
+      }
     }
   }
 
@@ -137,23 +208,34 @@ export function createGitHubActuators(config: GitHubActuatorConfig, runtime: Act
     throw new ActuatorApiError(`the combined status of ${ref} has more than ${MAX_STATUS_PAGES * 100} contexts and none is ${name}: not read further`);
   }
 
-  async function postStatus(plan: ActionPlan, status: { state: "error" | "failure" | "pending" | "success"; description?: string | null; target_url?: string | null }, context: OperationContext) {
+  /**
+   * Posts a status. `before` is the id of the context's latest status read just before (null: none):
+   * when the POST's answer is lost, a newer latest status with the same state, description and link
+   * is taken as the one posted (read back) instead of posting again. Undefined: nothing to compare, not read back.
+   */
+  async function postStatus(plan: ActionPlan, status: { state: "error" | "failure" | "pending" | "success"; description?: string | null; target_url?: string | null }, context: OperationContext, before: number | null | undefined) {
     const { owner, repo } = repoOf(plan);
     const sha = read.string(plan.params, "sha");
     const name = read.optionalString(plan.params, "context") ?? "vigil";
-    const created = await call(`POST /repos/${owner}/${repo}/statuses/${sha}`, context, (request) =>
-      octokit.rest.repos.createCommitStatus({
+    const description = status.description ? status.description.slice(0, 140) : null;
+    const readBack = async (): Promise<{ id: number; state: string; context: string; readBack?: true } | undefined> => {
+      const latest = await contextStatus(plan, context);
+      if (latest === undefined || latest.id === before || latest.state !== status.state || (latest.description || null) !== description || (latest.target_url || null) !== (status.target_url || null)) return undefined;
+      return { id: latest.id, state: latest.state, context: name, readBack: true };
+    };
+    return call(`POST /repos/${owner}/${repo}/statuses/${sha}`, context, async (request) => {
+      const { data } = await octokit.rest.repos.createCommitStatus({
         owner,
         repo,
         sha,
         context: name,
         state: status.state,
-        ...(status.description ? { description: status.description.slice(0, 140) } : {}),
+        ...(description ? { description } : {}),
         ...(status.target_url ? { target_url: status.target_url } : {}),
         request,
-      }),
-    );
-    return { id: created.id, state: created.state, context: created.context };
+      });
+      return { data: { id: data.id, state: data.state, context: data.context } };
+    }, before === undefined ? {} : { readBack });
   }
 
   const commitStatus = defineActuator(githubCommitStatusSpec, runtime, {
@@ -171,6 +253,7 @@ export function createGitHubActuators(config: GitHubActuatorConfig, runtime: Act
           target_url: read.optionalString(plan.params, "targetUrl") ?? null,
         },
         context,
+        previous?.id ?? null,
       );
       const undo = {
         ...(previous ? { state: previous.state, description: previous.description, targetUrl: previous.target_url } : { state: "success", description: "Reverted by Vigil", targetUrl: null }),
@@ -181,8 +264,10 @@ export function createGitHubActuators(config: GitHubActuatorConfig, runtime: Act
     async revert(plan, undo, context) {
       // The context's latest status decides what a PR shows: one posted after the action's (a CI
       // re-run, a later decision) is newer and stays. Undo data without `postedId` is not checked.
+      let before: number | null | undefined;
       if (typeof undo["postedId"] === "number") {
         const latest = await contextStatus(plan, context);
+        before = latest?.id ?? null;
         const description = typeof undo["description"] === "string" && undo["description"] !== "" ? undo["description"].slice(0, 140) : null;
         // Already the status undo posts (an earlier undo whose answer was lost): nothing to post.
         if (latest !== undefined && latest.id !== undo["postedId"] && latest.state === undo["state"] && (latest.description || null) === description) {
@@ -202,6 +287,7 @@ export function createGitHubActuators(config: GitHubActuatorConfig, runtime: Act
           target_url: typeof undo["targetUrl"] === "string" ? undo["targetUrl"] : null,
         },
         context,
+        before,
       );
       return { restored };
     },
@@ -215,12 +301,22 @@ export function createGitHubActuators(config: GitHubActuatorConfig, runtime: Act
       const { owner, repo } = repoOf(plan);
       const text = read.optionalString(plan.params, "text");
       const detailsUrl = read.optionalString(plan.params, "detailsUrl");
-      const created = await call(`POST /repos/${owner}/${repo}/check-runs`, context, (request) =>
-        octokit.rest.checks.create({
+      const name = read.optionalString(plan.params, "name") ?? "vigil";
+      const headSha = read.string(plan.params, "headSha");
+      // A check run carries the idempotency key as external_id: a create whose answer was lost is found by it.
+      const readBack = async (): Promise<{ id: number; html_url: string | null; conclusion: string | null; readBack?: true } | undefined> => {
+        const listed = await call(`GET /repos/${owner}/${repo}/commits/${headSha}/check-runs`, context, (request) =>
+          octokit.rest.checks.listForRef({ owner, repo, ref: headSha, check_name: name, filter: "all", per_page: 100, request }),
+        );
+        const found = listed.check_runs.find((run) => run.external_id === plan.idempotencyKey);
+        return found === undefined ? undefined : { id: found.id, html_url: found.html_url, conclusion: found.conclusion, readBack: true };
+      };
+      const created: { id: number; html_url: string | null; conclusion: string | null; readBack?: true } = await call(`POST /repos/${owner}/${repo}/check-runs`, context, async (request) => {
+        const { data } = await octokit.rest.checks.create({
           owner,
           repo,
-          name: read.optionalString(plan.params, "name") ?? "vigil",
-          head_sha: read.string(plan.params, "headSha"),
+          name,
+          head_sha: headSha,
           status: "completed",
           conclusion: read.string(plan.params, "conclusion") as "failure",
           completed_at: runtime.clock.now().toISOString(),
@@ -228,9 +324,10 @@ export function createGitHubActuators(config: GitHubActuatorConfig, runtime: Act
           ...(detailsUrl === undefined ? {} : { details_url: detailsUrl }),
           output: { title: read.string(plan.params, "title"), summary: read.string(plan.params, "summary"), ...(text === undefined ? {} : { text }) },
           request,
-        }),
-      );
-      return { output: { checkRunId: created.id, htmlUrl: created.html_url, conclusion: created.conclusion }, undo: { checkRunId: created.id } };
+        });
+        return { data: { id: data.id, html_url: data.html_url, conclusion: data.conclusion } };
+      }, { readBack });
+      return { output: { checkRunId: created.id, htmlUrl: created.html_url, conclusion: created.conclusion, ...(created.readBack ? { readBack: true } : {}) }, undo: { checkRunId: created.id } };
     },
     async revert(plan, undo, context) {
       const { owner, repo } = repoOf(plan);
@@ -262,21 +359,32 @@ export function createGitHubActuators(config: GitHubActuatorConfig, runtime: Act
       const path = `/repos/${owner}/${repo}/issues/${issueNumber}/comments`;
       // At most one comment per idempotency key: look for the marker in the first 1000 comments
       // (GitHub lists them oldest first; a thread longer than that could get a second comment).
-      for (let page = 1; page <= 10; page += 1) {
-        const comments = await call(`GET ${path}`, context, (request) => octokit.rest.issues.listComments({ owner, repo, issue_number: issueNumber, per_page: 100, page, request }));
-        const existing = comments.find((comment) => comment.body?.includes(marker) === true);
-        if (existing) return { output: { commentId: existing.id, htmlUrl: existing.html_url, deduplicated: true }, undo: { commentId: existing.id } };
-        if (comments.length < 100) break;
-      }
-      const created = await call(`POST ${path}`, context, (request) =>
-        octokit.rest.issues.createComment({ owner, repo, issue_number: issueNumber, body: `${read.string(plan.params, "body")}\n\n${marker}`, request }),
-      );
-      return { output: { commentId: created.id, htmlUrl: created.html_url, deduplicated: false }, undo: { commentId: created.id } };
+      const findMarked = async (): Promise<{ id: number; html_url: string } | undefined> => {
+        for (let page = 1; page <= 10; page += 1) {
+          const comments = await call(`GET ${path}`, context, (request) => octokit.rest.issues.listComments({ owner, repo, issue_number: issueNumber, per_page: 100, page, request }));
+          const existing = comments.find((comment) => comment.body?.includes(marker) === true);
+          if (existing) return { id: existing.id, html_url: existing.html_url };
+          if (comments.length < 100) break;
+        }
+        return undefined;
+      };
+      const existing = await findMarked();
+      if (existing) return { output: { commentId: existing.id, htmlUrl: existing.html_url, deduplicated: true }, undo: { commentId: existing.id } };
+      // A comment created whose answer was lost is found by its marker, not posted again.
+      const created: { id: number; html_url: string; readBack?: true } = await call(`POST ${path}`, context, async (request) => {
+        const { data } = await octokit.rest.issues.createComment({ owner, repo, issue_number: issueNumber, body: `${read.string(plan.params, "body")}\n\n${marker}`, request });
+        return { data: { id: data.id, html_url: data.html_url } };
+      }, { readBack: async () => { const found = await findMarked(); return found === undefined ? undefined : { ...found, readBack: true as const }; } });
+      return { output: { commentId: created.id, htmlUrl: created.html_url, deduplicated: false, ...(created.readBack ? { readBack: true } : {}) }, undo: { commentId: created.id } };
     },
     async revert(plan, undo, context) {
       const { owner, repo } = repoOf(plan);
       const commentId = Number(undo["commentId"]);
-      await call(`DELETE /repos/${owner}/${repo}/issues/comments/${commentId}`, context, (request) => octokit.rest.issues.deleteComment({ owner, repo, comment_id: commentId, request }));
+      // Deleting is idempotent: a 404 after an attempt whose answer was lost means that attempt deleted it.
+      await call(`DELETE /repos/${owner}/${repo}/issues/comments/${commentId}`, context, async (request) => {
+        await octokit.rest.issues.deleteComment({ owner, repo, comment_id: commentId, request });
+        return { data: true };
+      }, { goneIsDone: true });
       return { deletedCommentId: commentId };
     },
   });

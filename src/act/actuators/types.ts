@@ -87,6 +87,10 @@ export interface GitHubActuatorConfig {
   readonly timeoutMs?: number;
   /** Prefix of the User-Agent header. Default `vigil`. */
   readonly userAgent?: string;
+  /** Attempts in total per request, including the first (rate limits, 5xx, no answer). Default 3. */
+  readonly maxAttempts?: number;
+  /** First backoff delay after a 5xx or no answer; doubles per attempt up to 30 s. Default 1000. */
+  readonly baseDelayMs?: number;
 }
 
 export interface KubernetesActuatorConfig {
