@@ -3,7 +3,8 @@
  * historical events. Both policy sets decide every event (never enforced, never recorded); the
  * report lists per-event differences in verdict and tier, counts, and false-positive figures when
  * events carry ground truth (`vigiltruth`) or — with --from-store — feedback on their recorded
- * decisions. `--fp-budget N|x%` exits 1 when the new policies exceed it. Called by replay.ts.
+ * decisions (people's only: not Vigil's own `vigil:*` labels nor learn.settings.ignoreActors, as the
+ * learner). `--fp-budget N|x%` exits 1 when the new policies exceed it. Called by replay.ts.
  *
  * `--with-context`: each side is a replay session (src/agent/replay.ts) over its own throwaway
  * store — the same context as `vigil replay`: the packs' settings (resolvePackSettings), their
@@ -12,15 +13,15 @@
  * context of `vigil replay --no-context`.
  */
 import { resolve } from "node:path";
-import { createReplaySession, loadExemptions, loadPolicySet, openStorage, type Exemptions, type ReplaySession, type Setup } from "../agent.js";
+import { createReplaySession, learnerSettingsFrom, loadExemptions, loadPolicySet, openStorage, type Exemptions, type ReplaySession, type Setup } from "../agent.js";
 import type { Decision, DecisionDraft } from "../core/decision.js";
 import { VigilError } from "../core/errors.js";
 import type { Event } from "../core/event.js";
 import type { Feedback } from "../core/feedback.js";
 import type { Storage } from "../core/ports.js";
 import { createDecider } from "../decide/index.js";
-import { checkFpBudget, compareReplay, createReplaySide, parseFpBudget, truthLabel, type CompareReport, type Label, type ReplaySide } from "../learn/index.js";
-import { listAll } from "../learn/observations.js";
+import { checkFpBudget, compareReplay, createReplaySide, defaultLearnerSettings, parseFpBudget, truthLabel, type CompareReport, type Label, type ReplaySide } from "../learn/index.js";
+import { ignoredActor, listAll } from "../learn/observations.js";
 import type { PolicySet } from "../policy/policy-set.js";
 import { FEEDBACK_COLLECTION } from "../review/context.js";
 import { readJsonLines } from "../sources/json-lines.js";
@@ -54,10 +55,15 @@ async function* storeEvents(storage: Storage): AsyncGenerator<Event> {
   }
 }
 
-/** Event id → label from the latest feedback on each event's recorded decision(s). */
-async function feedbackLabels(storage: Storage): Promise<Map<string, Label>> {
+/**
+ * Event id → label from the latest feedback on each event's recorded decision(s). As the learner
+ * reads feedback: labels by Vigil's own identities (`vigil:*`, always) and by `ignoreActors`
+ * (`learn.settings.ignoreActors`, globs) are not ground truth and are skipped.
+ */
+async function feedbackLabels(storage: Storage, ignoreActors: readonly string[]): Promise<Map<string, Label>> {
   const labels = new Map<string, { label: Label; at: string }>();
   for (const feedback of await listAll<Feedback>(storage, FEEDBACK_COLLECTION)) {
+    if (typeof feedback?.by !== "string" || ignoredActor(feedback.by, ignoreActors)) continue;
     const decision = await storage.getDecision(feedback.decisionId);
     if (decision === undefined) continue;
     const previous = labels.get(decision.eventId);
@@ -159,7 +165,7 @@ export async function runReplayCompare(args: ParsedArgs, io: CliIo): Promise<num
     };
     const before = withContext ? await sessionSide(config, oldPaths, inputs, sessions) : statelessSide(old.policySet);
     const after = withContext ? await sessionSide(config, config.policies, inputs, sessions) : statelessSide(next.policySet);
-    const labels = fromStore && storage ? await feedbackLabels(storage) : new Map<string, Label>();
+    const labels = fromStore && storage ? await feedbackLabels(storage, learnerSettingsFrom(config.learn.settings).ignoreActors ?? defaultLearnerSettings.ignoreActors) : new Map<string, Label>();
     const events = fromStore && storage ? storeEvents(storage) : fileEvents(file ?? io.stdin, io);
     const report = await compareReplay(events, before, after, {
       label: (event) => truthLabel(event) ?? labels.get(event.id),

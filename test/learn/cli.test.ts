@@ -126,6 +126,37 @@ describe("vigil replay --compare", () => {
   });
 });
 
+describe("vigil replay --compare --from-store", () => {
+  it("takes ground truth from people's feedback only: Vigil's own labels (vigil:*) and learn.settings.ignoreActors are skipped, as the learner does", async () => {
+    writeFileSync(join(dir, "vigil.yaml"), 'store: { path: vigil.db }\npolicies: [policies]\nlearn: { settings: { ignoreActors: ["bot-*"] } }\n');
+    writeFileSync(join(dir, "old.yaml"), policy(500));
+    writeFileSync(join(dir, "new.yaml"), policy(100));
+    const set = createPolicySet(loadPolicies([join(dir, "old.yaml")]).policies);
+    const events = ["by-escalation", "by-bot", "by-person"].map((id) => ({ specversion: "1.0" as const, id, source: "t", type: "dev.vigil.decide", subject: id, time: "2026-01-05T10:00:00Z", data: { amount: 300, who: id } }));
+    await storage.appendEvents(events, "2026-01-05T10:00:00Z");
+    const decisionOf = new Map<string, string>();
+    for (const event of events) {
+      const draft = await createReplaySide({ policySet: set, decider: createDecider(), id: () => `d-${event.id}` }).decide(event);
+      const [decision] = await storage.appendDecisions([{ ...draft, enforced: true, input: event.data }]);
+      decisionOf.set(event.id, (decision as Decision).id);
+    }
+    const feedback = (id: string, event: string, by: string, label: string, at: string) => ({ collection: FEEDBACK_COLLECTION, id, value: { id, decisionId: decisionOf.get(event), label, by, at, via: "api" } });
+    await storage.putDocs([
+      feedback("fb-1", "by-escalation", "vigil:escalation", "false_positive", "2026-01-06T10:00:00Z"),
+      feedback("fb-2", "by-bot", "Bot-CI", "false_positive", "2026-01-06T10:00:00Z"),
+      feedback("fb-3", "by-person", "bob", "false_positive", "2026-01-06T10:00:00Z"),
+      // A later label of Vigil's own does not replace the person's.
+      feedback("fb-4", "by-person", " Vigil:Learner", "true_positive", "2026-01-07T10:00:00Z"),
+    ], "2026-01-07T10:00:00Z");
+    const run = await vigil(["replay", "-p", "new.yaml", "--compare", "old.yaml", "--from-store", "--fp-budget", "1"], { cwd: dir });
+    expect(run.stderr).toBe("");
+    expect(run.stdout).toContain("replayed 3 event(s)");
+    expect(run.stdout).toContain("new: 3 alert(s), 0 deny; labelled 1: TP 0 FP 1 FN 0 TN 0");
+    expect(run.stdout).toContain("false positives: 1 (budget 1; 0 before) — within budget");
+    expect(run.code).toBe(0);
+  });
+});
+
 describe("vigil policies promote", () => {
   it("shows the shadow period's figures, promotes only with --yes and the approver role", async () => {
     writeFileSync(join(dir, "policies", "spend.yaml"), policy(500, "shadow"));
