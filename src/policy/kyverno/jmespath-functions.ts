@@ -353,7 +353,8 @@ export const kyvernoFunctions: Readonly<Record<string, KyvernoFunction>> = {
     return isInstantBefore(timeArg("time_between", a, 1), t) && isInstantBefore(t, timeArg("time_between", a, 2));
   },
   time_truncate: (a) => formatRfc3339(truncateTime(timeArg("time_truncate", a, 0), durationArg("time_truncate", a, 1))),
-  path_canonicalize: (a) => canonicalPath(str("path_canonicalize", a, 0)),
+  // filepath.Join of one element: an empty path stays empty (Join ignores it), any other is cleaned.
+  path_canonicalize: (a) => { const p = str("path_canonicalize", a, 0); return p === "" ? "" : canonicalPath(p); },
   // Counts characters (Go runes), not UTF-16 units.
   truncate: (a) => { const s = str("truncate", a, 0), n = num("truncate", a, 1); return Array.from(s).slice(0, Math.max(0, Math.trunc(n))).join(""); },
   semver_compare: (a) => {
@@ -382,7 +383,11 @@ export const kyvernoFunctions: Readonly<Record<string, KyvernoFunction>> = {
     const keys = a[0], values = a[1];
     if (!Array.isArray(keys) || !Array.isArray(values)) throw new Error("JMESPath function 'object_from_lists': arguments must be arrays");
     const out: Record<string, JsonValue> = {};
-    keys.forEach((k, i) => { out[String(k)] = values[i] ?? null; });
+    keys.forEach((k, i) => {
+      // Kyverno's ifaceToString: strings as they are, numbers as float32 text, booleans; nothing else.
+      if (typeof k !== "string" && typeof k !== "number" && typeof k !== "boolean") throw new Error("JMESPath function 'object_from_lists': argument #1 is not of type StringArray (a key is no string, number or boolean)");
+      out[typeof k === "number" ? float32Text(k) : String(k)] = values[i] ?? null;
+    });
     return out;
   },
   is_external_url: (a) => {

@@ -331,6 +331,25 @@ describe("string functions as Go's strings package", () => {
   });
 });
 
+// object_from_lists writes keys as Kyverno's ifaceToString does; a key that is no string, number
+// or boolean is an error. path_canonicalize is Go's filepath.Join of one element ("" stays "").
+describe("object_from_lists and path_canonicalize as Kyverno", () => {
+  it.each([
+    ["object_from_lists(`[\"a\", 1.5, true]`, `[1, 2]`)", { a: 1, "1.5": 2, true: null }],
+    ["object_from_lists(`[16777217]`, `[1]`)", { "16777216": 1 }],
+    ["path_canonicalize('')", ""],
+    ["path_canonicalize('a/../..//b/')", "../b"],
+  ])("%s is %j", (expr, expected) => {
+    expect(value(expr)).toEqual(expected);
+  });
+
+  it.each(["object_from_lists(`[null]`, `[1]`)", "object_from_lists(`[{\"a\": 1}]`, `[1]`)"])("%s is an error", (expr) => {
+    const result = searchJmes(expr, data);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.error).toContain("object_from_lists");
+  });
+});
+
 describe("{{ }} variable substitution", () => {
   it("keeps the raw value of a whole-string variable and stringifies embedded ones", () => {
     expect(substituteAll("{{ request.object.spec.containers[0] }}", data)).toEqual({ ok: true, value: { name: "a", image: "nginx:1" } });
