@@ -245,6 +245,33 @@ export function busContract(name: string, createHarness: () => Promise<BusHarnes
       expect(second).toEqual(["after"]);
     });
 
+    it("lets a handler unsubscribe its own subscription and await it (it waits for the others' handlers, not its own): the handler goes on to ack, and the group's next member gets what follows", async () => {
+      const events: string[] = [];
+      let stop: (() => Promise<void>) | undefined;
+      stop = await bus.subscribe("self.stop", "quitters", async (message) => {
+        events.push(`got:${text(message)}`);
+        await Promise.race([stop!().then(() => "unsubscribed"), pause(5_000).then(() => "deadlocked")]).then((outcome) => events.push(outcome));
+        await message.ack();
+        events.push("acked");
+      });
+      await bus.publish("self.stop", encoder.encode("m1"));
+      await eventually(() => events.includes("acked"), "the handler to finish");
+      expect(events).toEqual(["got:m1", "unsubscribed", "acked"]);
+      const next: string[] = [];
+      await bus.subscribe("self.stop", "quitters", async (message) => {
+        next.push(`${text(message)}:${message.redelivered}`);
+        await message.ack();
+      });
+      await bus.publish("self.stop", encoder.encode("m2"));
+      await eventually(() => next.length === 1, "the next member's delivery");
+      await pause(ACK_WAIT_MS + 200);
+      // m1 was acked by the handler that unsubscribed: not redelivered; the stopped member got nothing more.
+      expect(next).toEqual(["m2:0"]);
+      expect(events).toEqual(["got:m1", "unsubscribed", "acked"]);
+      // Unsubscribing again, from outside, is a no-op.
+      await stop();
+    });
+
     it("hands an un-acked message of a stopped member to another member", async () => {
       const got: string[] = [];
       const stop = await bus.subscribe("handoff.job", "team", async (message) => {

@@ -1,5 +1,6 @@
 import { VigilError } from "../../core/index.js";
 import type { Bus, BusMessage } from "../../core/index.js";
+import { currentHandler, runAsHandlerOf } from "../handler-scope.js";
 import { redeliveryDelayMs } from "../redelivery.js";
 import { checkGroup, checkSubject, subjectMatches } from "../subject.js";
 
@@ -34,6 +35,8 @@ interface Outstanding {
 interface Subscriber {
   readonly handler: (message: BusMessage) => Promise<void>;
   running: number;
+  /** One token per running handler (what the handler-scope names as its delivery). */
+  readonly active: Set<{ readonly outstanding: Outstanding }>;
   readonly idle: Set<() => void>;
   stopped: boolean;
 }
@@ -106,7 +109,7 @@ export class MemoryBus implements Bus {
         if (subjectMatches(subject, message.subject)) this.take(state, message);
       }
     }
-    const subscriber: Subscriber = { handler, running: 0, idle: new Set(), stopped: false };
+    const subscriber: Subscriber = { handler, running: 0, active: new Set(), idle: new Set(), stopped: false };
     state.subscribers.push(subscriber);
     const owner = state;
     queueMicrotask(() => this.pump(owner));
@@ -188,8 +191,10 @@ export class MemoryBus implements Bus {
       },
     };
     subscriber.running += 1;
+    const token = { outstanding };
+    subscriber.active.add(token);
     void Promise.resolve()
-      .then(() => subscriber.handler(message))
+      .then(() => runAsHandlerOf(subscriber, token, () => subscriber.handler(message)))
       .catch(() => {
         // A failed handler asks for redelivery (after a growing delay), unless it already acked or nak'ed.
         if (!settled && live()) this.requeue(group, outstanding, redeliveryDelayMs(outstanding.deliveries));
@@ -197,14 +202,19 @@ export class MemoryBus implements Bus {
       .finally(() => {
         // The ack wait runs from the handler's return: a handler still at work (in this process)
         // keeps its message, as the NATS bus extends the ack wait while its handler runs.
-        if (!settled && live()) {
+        if (!settled && live() && subscriber.stopped && outstanding.subscriber === subscriber) {
+          // Its member unsubscribed while it ran (from inside this handler, or from outside and
+          // now done waiting): the message goes back to the group now, as unsubscribe does.
+          this.requeue(group, outstanding, 0);
+        } else if (!settled && live()) {
           outstanding.timer = setTimeout(() => {
             if (!live()) return;
             this.requeue(group, outstanding, 0);
           }, this.ackWaitMs);
         }
         subscriber.running -= 1;
-        if (subscriber.running === 0) for (const resolve of subscriber.idle) resolve();
+        subscriber.active.delete(token);
+        for (const resolve of subscriber.idle) resolve();
         this.pump(group);
       });
   }
@@ -229,15 +239,35 @@ export class MemoryBus implements Bus {
     this.delayed.add(timer);
   }
 
+  /**
+   * Stops deliveries to the member and waits for its running handlers — all but the caller's own
+   * when a handler of this member calls it (waiting for itself would never end); that handler's
+   * message, if it returns without ack or nak, goes back to the group when it returns.
+   */
   private async unsubscribe(group: Group, subscriber: Subscriber): Promise<void> {
     if (subscriber.stopped) return;
     subscriber.stopped = true;
-    if (subscriber.running > 0) await new Promise<void>((resolve) => subscriber.idle.add(resolve));
+    const caller = currentHandler();
+    const own = caller?.owner === subscriber ? caller.delivery : undefined;
+    const othersRunning = () => {
+      for (const token of subscriber.active) if (token !== own) return true;
+      return false;
+    };
+    while (othersRunning()) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          subscriber.idle.delete(done);
+          resolve();
+        };
+        subscriber.idle.add(done);
+      });
+    }
     const index = group.subscribers.indexOf(subscriber);
     if (index >= 0) group.subscribers.splice(index, 1);
     // What it held and did not settle goes back to the group now, not after the ack wait.
     for (const outstanding of group.outstanding.values()) {
-      if (outstanding.subscriber === subscriber) this.requeue(group, outstanding, 0);
+      // Not the calling handler's own: it is still at work on it (what it leaves unsettled goes back when it returns).
+      if (outstanding.subscriber === subscriber && outstanding !== (own as { outstanding?: Outstanding } | undefined)?.outstanding) this.requeue(group, outstanding, 0);
     }
   }
 }

@@ -5,6 +5,7 @@ import { connect, nanos } from "@nats-io/transport-node";
 import type { NatsConnection, NodeConnectionOptions } from "@nats-io/transport-node";
 import { isVigilError, VigilError } from "../../core/index.js";
 import type { Bus, BusMessage } from "../../core/index.js";
+import { currentHandler, runAsHandlerOf } from "../handler-scope.js";
 import { redeliveryDelayMs } from "../redelivery.js";
 import { checkGroup, checkSubject, patternCovers } from "../subject.js";
 
@@ -46,8 +47,15 @@ function failure(operation: string, error: unknown): VigilError {
   return new VigilError("VIGIL_STORAGE", `nats bus: ${operation} failed: ${message}`, {}, error);
 }
 
+/** A subscription's running handlers: one token each (what the handler-scope names as its delivery). */
+interface Handlers {
+  readonly active: Set<object>;
+  readonly idle: Set<() => void>;
+}
+
 interface Subscription {
   readonly messages: ConsumerMessages;
+  readonly handlers: Handlers;
   readonly done: Promise<void>;
   /** Set by stop(): the end of the message loop is then asked for, not news. */
   readonly state: { stopping: boolean };
@@ -147,7 +155,8 @@ export class NatsBus implements Bus {
       throw failure(`subscribe to ${subject} as group ${group}`, error);
     }
     const state = { stopping: false };
-    const subscription: Subscription = { messages, state, done: this.run(messages, handler, `subscription to ${subject} as group ${group}`, state) };
+    const handlers: Handlers = { active: new Set(), idle: new Set() };
+    const subscription: Subscription = { messages, handlers, state, done: this.run(messages, handler, handlers, `subscription to ${subject} as group ${group}`, state) };
     this.subscriptions.add(subscription);
     return async () => {
       if (!this.subscriptions.delete(subscription)) return;
@@ -201,12 +210,17 @@ export class NatsBus implements Bus {
   }
 
   /** The consume loop: at most `concurrency` handlers at once; pulls no further ahead than that. */
-  private async run(messages: ConsumerMessages, handler: (message: BusMessage) => Promise<void>, what: string, state: { readonly stopping: boolean }): Promise<void> {
+  private async run(messages: ConsumerMessages, handler: (message: BusMessage) => Promise<void>, handlers: Handlers, what: string, state: { readonly stopping: boolean }): Promise<void> {
     const running = new Set<Promise<void>>();
     let stopped: unknown;
     try {
       for await (const raw of messages) {
-        const task = this.handle(raw, handler).finally(() => running.delete(task));
+        if (state.stopping) {
+          // Pulled before the stop (a handler unsubscribed its own subscription): back to the group at once.
+          raw.nak();
+          continue;
+        }
+        const task = this.handle(raw, handler, handlers).finally(() => running.delete(task));
         running.add(task);
         if (running.size >= this.concurrency) await Promise.race(running);
       }
@@ -229,7 +243,7 @@ export class NatsBus implements Bus {
     }
   }
 
-  private async handle(raw: JsMsg, handler: (message: BusMessage) => Promise<void>): Promise<void> {
+  private async handle(raw: JsMsg, handler: (message: BusMessage) => Promise<void>, handlers: Handlers): Promise<void> {
     let settled = false;
     const subject = raw.subject.startsWith(`${this.prefix}.`) ? raw.subject.slice(this.prefix.length + 1) : raw.subject;
     const message: BusMessage = {
@@ -262,18 +276,48 @@ export class NatsBus implements Bus {
       }
     }, Math.max(1, Math.floor(ackWaitMs / 3)));
     heartbeat.unref();
+    const token = {};
+    handlers.active.add(token);
     try {
-      await handler(message);
+      await runAsHandlerOf(handlers, token, () => handler(message));
     } catch {
       if (!settled) raw.nak(redeliveryDelayMs(raw.info.deliveryCount));
     } finally {
       clearInterval(heartbeat);
+      handlers.active.delete(token);
+      for (const resolve of handlers.idle) resolve();
     }
   }
 
+  /**
+   * Stops pulling and waits for the running handlers — all but the caller's own when a handler
+   * of this subscription calls it (waiting for itself would never end). What that handler leaves
+   * unsettled is redelivered to the group after the ack wait.
+   */
   private async stop(subscription: Subscription): Promise<void> {
     subscription.state.stopping = true;
-    await subscription.messages.close().catch(() => undefined);
-    await subscription.done.catch(() => undefined);
+    const closing = subscription.messages.close().catch(() => undefined);
+    const caller = currentHandler();
+    if (caller?.owner !== subscription.handlers) {
+      await closing;
+      await subscription.done.catch(() => undefined);
+      return;
+    }
+    // close() settles only once the consume loop takes its next turn, which waits for this very
+    // handler (the loop pulls no further ahead than `concurrency`): not awaited here.
+    const { active, idle } = subscription.handlers;
+    const othersRunning = () => {
+      for (const token of active) if (token !== caller.delivery) return true;
+      return false;
+    };
+    while (othersRunning()) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          idle.delete(done);
+          resolve();
+        };
+        idle.add(done);
+      });
+    }
   }
 }
