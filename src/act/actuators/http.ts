@@ -43,12 +43,33 @@ export type RetryDelay = (response: { readonly status: number; readonly headers:
 
 export interface SendOptions {
   readonly retryDelay?: RetryDelay;
-  /** The URL's path is a secret (a Slack incoming webhook): errors name the method only. */
+  /** The URL's path is a secret (a Slack incoming webhook, many webhook receivers): errors name the method only. */
   readonly secretPath?: boolean;
+  /**
+   * `unsent`: the receiver cannot deduplicate (a Slack incoming webhook), so a request that may have
+   * reached it is never sent again: no retry after a 5xx or a timeout / reset connection; only a
+   * connection that failed before any byte was sent (refused, DNS, unreachable, connect timeout)
+   * and a 429 (rejected, nothing done) are retried. Default `any`.
+   */
+  readonly retry?: "any" | "unsent";
+  /** Who the request is for, in errors (`Slack`). Default "the receiver". */
+  readonly receiver?: string;
+}
+
+/** Network errors raised before the request was sent: the receiver saw nothing. */
+const UNSENT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_CONNECT_TIMEOUT"]);
+
+function unsent(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth += 1) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && UNSENT_CODES.has(code)) return true;
+  }
+  return false;
 }
 
 /**
- * Sends a request, retrying on 5xx, 429 and network errors with exponential backoff
+ * Sends a request, retrying on 5xx, 429 and network errors (with `retry: "unsent"`, only 429 and
+ * errors before anything was sent) with exponential backoff
  * (`baseDelayMs`, doubling, capped at 30 s; `Retry-After` seconds win when given, then what
  * `retryDelay` reads from the API's own headers, capped the same). The request
  * is rebuilt per attempt (`build(attempt)`) so signatures and timestamps are fresh.
@@ -64,6 +85,7 @@ export async function sendWithRetry(
   options: SendOptions = {},
 ): Promise<HttpResponse> {
   const { retryDelay } = options;
+  const onlyUnsent = options.retry === "unsent";
   // A Slack incoming webhook's path is its secret: such a caller has the path left out of errors.
   const where = (request: HttpRequest): string => `${request.method} ${options.secretPath === true ? "(the webhook URL is a secret)" : pathOf(request.url)}`;
   const maxAttempts = Math.max(1, config.maxAttempts ?? 3);
@@ -84,7 +106,7 @@ export async function sendWithRetry(
         redirect: "manual",
       });
       const text = await response.text();
-      if (!retryable(response.status) || attempt === maxAttempts) {
+      if (!retryable(response.status) || attempt === maxAttempts || (onlyUnsent && response.status !== 429)) {
         return { status: response.status, headers: response.headers, text, attempts: attempt };
       }
       const asked = retryAfterMs(response.headers) ?? retryDelay?.({ status: response.status, headers: response.headers });
@@ -95,13 +117,20 @@ export async function sendWithRetry(
         throw new ActuatorApiError(`${service} request ${where(request)} was aborted`, { cause: error });
       }
       lastError = error;
+      if (onlyUnsent && !unsent(error)) {
+        throw new ActuatorApiError(`${service} request ${where(request)} got no response after ${attempt} attempt(s) and was not sent again (it may have reached ${options.receiver ?? "the receiver"}, which cannot tell a repeated message apart): ${causeOf(error)}`, { cause: error });
+      }
       if (attempt === maxAttempts) break;
     }
     await runtime.sleep(delay, signal);
   }
-  const cause = lastError instanceof Error ? (lastError.cause instanceof Error ? `${lastError.message}: ${lastError.cause.message}` : lastError.message) : String(lastError);
+  const cause = causeOf(lastError);
   const last = lastRequest === undefined ? "" : ` ${where(lastRequest)}`;
   throw new ActuatorApiError(`${service} request${last} got no response after ${maxAttempts} attempt(s): ${cause}`, { cause: lastError });
+}
+
+function causeOf(error: unknown): string {
+  return error instanceof Error ? (error.cause instanceof Error ? `${error.message}: ${error.cause.message}` : error.message) : String(error);
 }
 
 /** Parses a JSON body; undefined for an empty or non-JSON body (never throws). */

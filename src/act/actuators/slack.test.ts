@@ -52,15 +52,18 @@ describe("slack.message", () => {
     const gone = await startWireServer();
     const url = gone.url;
     await gone.close();
-    const actuator = createSlackActuator({ webhooks: { default: `${url}${HOOK}` }, maxAttempts: 2 }, testRuntime());
+    const runtime = testRuntime();
+    const actuator = createSlackActuator({ webhooks: { default: `${url}${HOOK}` }, maxAttempts: 2 }, runtime);
     const result = await actuator.apply(testPlan("slack.message", { text: "hi" }), { dryRun: false });
     expect(result.status).toBe("failed");
+    // A refused connection sent nothing: it is retried.
+    expect(runtime.sleeps).toEqual([500]);
     expect(result.error).toMatch(/^slack\.message apply failed: Slack webhook "default" request POST \(the webhook URL is a secret\) got no response after 2 attempt\(s\): /);
     expect(JSON.stringify(result)).not.toContain("XXXXXXXX");
     expect(JSON.stringify(result)).not.toContain("T00000000");
   });
 
-  it("retries a 500 and then succeeds", async () => {
+  it("does not post again after a 500: Slack cannot deduplicate, and the message may have been posted", async () => {
     let calls = 0;
     server.on("POST", HOOK, () => {
       calls += 1;
@@ -68,8 +71,38 @@ describe("slack.message", () => {
     });
     const runtime = testRuntime();
     const result = await make(runtime).apply(testPlan("slack.message", { text: "hi" }), { dryRun: false });
+    expect(result.status).toBe("failed");
+    expect(result.error).toBe('slack.message apply failed: Slack webhook "default" answered HTTP 500 rollup_error (not sent again: Slack cannot tell a repeated message apart, so it may have been posted)');
+    expect(server.requests).toHaveLength(1);
+    expect(runtime.sleeps).toEqual([]);
+  });
+
+  it("does not post again after a timeout: the request may have reached Slack", async () => {
+    server.on("POST", HOOK, async () => {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      return { status: 200, body: "ok" };
+    });
+    const runtime = testRuntime();
+    const actuator = createSlackActuator({ webhooks: { default: `${server.url}${HOOK}` }, timeoutMs: 150 }, runtime);
+    const result = await actuator.apply(testPlan("slack.message", { text: "hi" }), { dryRun: false });
+    expect(result.status).toBe("failed");
+    expect(result.error).toMatch(/^slack\.message apply failed: Slack webhook "default" request POST \(the webhook URL is a secret\) got no response after 1 attempt\(s\) and was not sent again \(it may have reached Slack, which cannot tell a repeated message apart\): /);
+    expect(server.requests).toHaveLength(1);
+    expect(runtime.sleeps).toEqual([]);
+    expect(JSON.stringify(result)).not.toContain("XXXXXXXX");
+  });
+
+  it("retries a 429 after Retry-After: Slack rejected it, nothing was posted", async () => {
+    let calls = 0;
+    server.on("POST", HOOK, () => {
+      calls += 1;
+      return calls === 1 ? { status: 429, headers: { "retry-after": "2" }, body: "rate_limited" } : { status: 200, body: "ok" };
+    });
+    const runtime = testRuntime();
+    const result = await make(runtime).apply(testPlan("slack.message", { text: "hi" }), { dryRun: false });
     expect(result.status).toBe("applied");
-    expect(runtime.sleeps).toEqual([500]);
+    expect(result.output).toMatchObject({ attempts: 2 });
+    expect(runtime.sleeps).toEqual([2000]);
   });
 
   it("dry-run posts nothing", async () => {

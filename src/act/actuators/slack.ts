@@ -63,11 +63,13 @@ export function createSlackActuator(config: SlackActuatorConfig, runtime: Actuat
         config,
         runtime,
         context.signal,
-        { secretPath: true },
+        // Slack cannot deduplicate a repeated message: a request that may have reached it is not sent again.
+        { secretPath: true, retry: "unsent", receiver: "Slack" },
       );
       const answer = response.text.trim();
       if (response.status !== 200) {
-        throw new ActuatorApiError(`Slack webhook "${name}" answered HTTP ${response.status} ${answer || "(no body)"}`, {
+        const maybePosted = response.status >= 500 ? " (not sent again: Slack cannot tell a repeated message apart, so it may have been posted)" : "";
+        throw new ActuatorApiError(`Slack webhook "${name}" answered HTTP ${response.status} ${answer || "(no body)"}${maybePosted}`, {
           status: response.status,
           ...(answer ? { apiCode: answer.slice(0, 100) } : {}),
         });

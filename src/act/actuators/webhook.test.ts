@@ -116,10 +116,13 @@ describe("webhook.post", () => {
   it("reports an unreachable receiver as a failed result, not a rejection", async () => {
     const url = server.url;
     await server.close();
-    const actuator = createWebhookActuator({ endpoints: { default: { url: `${url}/x`, secret: SECRET } }, maxAttempts: 2 }, testRuntime(NOW));
+    // Some receivers (Discord, Teams, Zapier, chat-ops bridges) take the URL path as their secret.
+    const actuator = createWebhookActuator({ endpoints: { default: { url: `${url}/hooks/9f86d081884c7d659a2feaa0c55ad015?token=a3f5`, secret: SECRET } }, maxAttempts: 2 }, testRuntime(NOW));
     const result = await actuator.apply(testPlan("webhook.post", {}), { dryRun: false });
     expect(result.status).toBe("failed");
-    expect(result.error).toMatch(/got no response after 2 attempt\(s\)/);
+    expect(result.error).toMatch(/^webhook\.post apply failed: webhook endpoint "default" request POST \(the webhook URL is a secret\) got no response after 2 attempt\(s\): /);
+    expect(JSON.stringify(result)).not.toContain("9f86d081");
+    expect(JSON.stringify(result)).not.toContain("a3f5");
     server = await startWireServer();
   });
 

@@ -109,7 +109,8 @@ export function createWebhookActuator(config: WebhookActuatorConfig, runtime: Ac
         body,
       };
     };
-    const response = await sendWithRetry(`webhook endpoint "${name}"`, build, config, runtime, context.signal);
+    // Some receivers take the URL path (or query) as their secret: errors never name it.
+    const response = await sendWithRetry(`webhook endpoint "${name}"`, build, config, runtime, context.signal, { secretPath: true });
     if (response.status < 200 || response.status >= 300) {
       const detail = response.text.trim().slice(0, 200);
       throw new ActuatorApiError(
