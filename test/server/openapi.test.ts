@@ -47,6 +47,17 @@ describe("GET /openapi.json", () => {
   });
 });
 
+describe("POST /v1/reviews/:id/deny", () => {
+  it("describes the default feedback label as review.deny records it: true_positive for a denied request with nothing to run, else false_positive", () => {
+    const deny = doc.paths["/v1/reviews/{id}/deny"]?.["post"] as unknown as { summary: string; description?: string; requestBody: { content: Record<string, { schema: { properties: Record<string, { description?: string }> } }> } };
+    expect(deny.summary).not.toMatch(/\(default false_positive\)/);
+    expect(deny.summary).toContain("true_positive for a denied request with nothing to run");
+    expect(deny.description).toContain("false_positive when the review has actions");
+    expect(deny.description).toContain("true_positive when it is the review of a denied request with nothing to run");
+    expect(deny.requestBody.content["application/json"]?.schema.properties["label"]?.description).toContain("true_positive for a denied request with nothing to run, else false_positive");
+  });
+});
+
 describe("docs/api.md", () => {
   it("lists every route with its role, generated from the routes (regenerate with VIGIL_UPDATE_DOCS=1)", async () => {
     const { readFileSync, writeFileSync } = await import("node:fs");

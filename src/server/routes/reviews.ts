@@ -63,10 +63,11 @@ export function reviewRoutes(app: FastifyInstance, agent: Agent): void {
     url: "/v1/reviews/:id/deny",
     access: "approver",
     audit: false,
-    summary: "Deny a review: its actions do not run; recorded as feedback (default false_positive)",
+    summary: "Deny a review: its actions do not run; recorded as feedback (false_positive by default, true_positive for a denied request with nothing to run)",
+    description: "The review's pending actions are settled skipped without running, and the deny is recorded as feedback on the decision (via review). Without `label`: false_positive when the review has actions (they were not needed), true_positive when it is the review of a denied request with nothing to run (denying it upholds the denial; no retry override is created), false_positive otherwise. A `label` given wins.",
     tags: ["reviews"],
     params: schemas.id,
-    body: { type: "object", required: ["reason"], additionalProperties: false, properties: { reason: { type: "string", minLength: 1 }, label: { enum: feedbackLabels } } },
+    body: { type: "object", required: ["reason"], additionalProperties: false, properties: { reason: { type: "string", minLength: 1 }, label: { enum: feedbackLabels, description: "Feedback label to record; default true_positive for a denied request with nothing to run, else false_positive." } } },
     responses: { 200: { description: "The review.", schema: schemas.anyObject }, 404: { description: "No such review.", schema: schemas.error }, 409: { description: "Already answered.", schema: schemas.error } },
     handler: async (request, _reply, { agent: a, actor }) => a.reviews.deny(request.params.id, actor, request.body.reason, request.body.label ? { label: request.body.label } : {}),
   });
