@@ -58,6 +58,23 @@ function goReplace(s: string, from: string, to: string, n: number): string {
   return out + rest;
 }
 
+/**
+ * Go's strings.ToUpper / ToLower: each character maps to one character (unicode.ToUpper/ToLower,
+ * the simple case mapping); JS special casing ("ß" → "SS", final sigma, "İ" → "i̇") does not apply.
+ */
+function goCase(text: string, to: "upper" | "lower"): string {
+  let out = "";
+  for (const c of text) {
+    if (to === "lower" && c === "\u0130") {
+      out += "i";
+      continue;
+    }
+    const mapped = to === "upper" ? c.toUpperCase() : c.toLowerCase();
+    out += mapped.length === c.length || Array.from(mapped).length === 1 ? mapped : c;
+  }
+  return out;
+}
+
 /** Kyverno's ifaceToString for a number: strconv.FormatFloat(n, 'f', -1, 32), the shortest float32 text, no exponent. */
 function float32Text(value: number): string {
   if (Number.isNaN(value)) return "NaN";
@@ -292,8 +309,8 @@ export const kyvernoFunctions: Readonly<Record<string, KyvernoFunction>> = {
   equal_fold: (a) => str("equal_fold", a, 0).toLowerCase() === str("equal_fold", a, 1).toLowerCase(),
   replace: (a) => goReplace(str("replace", a, 0), str("replace", a, 1), str("replace", a, 2), Math.trunc(num("replace", a, 3))),
   replace_all: (a) => goReplace(str("replace_all", a, 0), str("replace_all", a, 1), str("replace_all", a, 2), -1),
-  to_upper: (a) => str("to_upper", a, 0).toUpperCase(),
-  to_lower: (a) => str("to_lower", a, 0).toLowerCase(),
+  to_upper: (a) => goCase(str("to_upper", a, 0), "upper"),
+  to_lower: (a) => goCase(str("to_lower", a, 0), "lower"),
   trim: (a) => {
     // strings.Trim: the cutset is a set of characters (runes).
     const chars = Array.from(str("trim", a, 0));

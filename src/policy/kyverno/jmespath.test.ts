@@ -350,6 +350,20 @@ describe("object_from_lists and path_canonicalize as Kyverno", () => {
   });
 });
 
+// to_upper and to_lower are Go's strings.ToUpper / ToLower: one character to one character (simple
+// case mapping), without JavaScript's special casing.
+describe("to_upper and to_lower as Go", () => {
+  it.each([
+    ["to_upper('stra\u00dfe')", "STRA\u00dfE"],
+    ["to_lower('\u0130STANBUL')", "istanbul"],
+    ["to_lower('\u039f\u0394\u039f\u03a3')", "\u03bf\u03b4\u03bf\u03c3"],
+    ["to_upper('web-1')", "WEB-1"],
+    ["to_lower('Caf\u00c9')", "caf\u00e9"],
+  ])("%s is %j", (expr, expected) => {
+    expect(value(expr)).toBe(expected);
+  });
+});
+
 describe("{{ }} variable substitution", () => {
   it("keeps the raw value of a whole-string variable and stringifies embedded ones", () => {
     expect(substituteAll("{{ request.object.spec.containers[0] }}", data)).toEqual({ ok: true, value: { name: "a", image: "nginx:1" } });
