@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { isVigilError } from "../core/index.js";
 import type { DecisionDraft } from "../core/index.js";
 import { compileMask } from "./mask.js";
-import { prepareDecisions } from "./sql-queries.js";
+import { auditQuery, auditRow, decisionQuery, prepareDecisions, tablesOf } from "./sql-queries.js";
+import { sqliteDialect } from "./sqlite/sqlite-dialect.js";
 import { makeDraft } from "./storage-contract-fixtures.js";
 
 function refusal(fn: () => unknown): { code: string; message: string; field: unknown } {
@@ -36,6 +37,46 @@ describe("prepareDecisions", () => {
       expect(refused.message).toContain("dec-000002");
       expect(refused.message).toContain("circular reference at $.input.self");
       expect(refused.message.indexOf("dec-000002")).toBeLessThan(refused.message.indexOf("circular"));
+    }
+  });
+});
+
+describe("times without an offset", () => {
+  /** Runs `fn` with the process in another time zone (Node reads TZ again when it changes). */
+  function inZone<T>(zone: string, fn: () => T): T {
+    const before = process.env["TZ"];
+    process.env["TZ"] = zone;
+    try {
+      return fn();
+    } finally {
+      if (before === undefined) delete process.env["TZ"];
+      else process.env["TZ"] = before;
+    }
+  }
+  const tables = tablesOf(sqliteDialect);
+  const midnightUtc = Date.UTC(2024, 0, 1);
+
+  it("are UTC in every worker's time zone: the decision's index time, the since/until bounds and the audit time (Date.parse read them as local time)", () => {
+    for (const zone of ["America/New_York", "Asia/Kolkata", "UTC"]) {
+      inZone(zone, () => {
+        expect(new Date(2024, 0, 1).getTimezoneOffset()).toBe(zone === "America/New_York" ? 300 : zone === "Asia/Kolkata" ? -330 : 0);
+        expect(prepareDecisions([{ ...makeDraft(1), time: "2024-01-01T00:00:00" }], undefined)[0]?.timeMs).toBe(midnightUtc);
+        expect(prepareDecisions([{ ...makeDraft(1), time: "2024-01-01T00:00:00.250" }], undefined)[0]?.timeMs).toBe(midnightUtc + 250);
+        expect(prepareDecisions([{ ...makeDraft(1), time: "2024-01-01 00:00:00" }], undefined)[0]?.timeMs).toBe(midnightUtc);
+        // With an offset, as before.
+        expect(prepareDecisions([{ ...makeDraft(1), time: "2024-01-01T01:00:00+01:00" }], undefined)[0]?.timeMs).toBe(midnightUtc);
+        expect(decisionQuery(tables, { since: "2024-01-01T00:00:00", until: "2024-01-02" }).params).toEqual([midnightUtc, midnightUtc + 86_400_000]);
+        expect(auditQuery(tables, { since: "2024-01-01T00:00" }).params).toContain(midnightUtc);
+        expect(auditRow({ at: "2024-01-01T00:00:00", actor: "a", action: "b" }, 0)[1]).toBe(midnightUtc);
+      });
+    }
+  });
+
+  it("refuses what is not an RFC 3339 date or date-time, naming the field (Date.parse took \"January 1, 2024\" as local midnight)", () => {
+    for (const time of ["January 1, 2024", "1/1/2024", "2024-01-01T24:61:00Z", "2024-13-01", "", "2024-01-01T00:00:00 EST"]) {
+      expect(refusal(() => prepareDecisions([{ ...makeDraft(1), time }], undefined))).toMatchObject({ code: "VIGIL_BAD_INPUT", field: "drafts[0].time" });
+      expect(refusal(() => decisionQuery(tables, { since: time }))).toMatchObject({ code: "VIGIL_BAD_INPUT", field: "since" });
+      expect(refusal(() => auditRow({ at: time, actor: "a", action: "b" }, 3))).toMatchObject({ code: "VIGIL_BAD_INPUT", field: "entries[3].at" });
     }
   });
 });

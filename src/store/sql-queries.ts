@@ -107,8 +107,8 @@ export function prepareDecisions(drafts: readonly DecisionDraft[], mask: Compile
     seen.add(original.id);
     if (typeof original.eventId !== "string") throw new VigilError("VIGIL_BAD_INPUT", `${field}.eventId must be a string (decision ${original.id})`, { field: `${field}.eventId` });
     if (typeof original.eventType !== "string") throw new VigilError("VIGIL_BAD_INPUT", `${field}.eventType must be a string (decision ${original.id})`, { field: `${field}.eventType` });
-    const timeMs = Date.parse(original.time);
-    if (Number.isNaN(timeMs)) throw new VigilError("VIGIL_BAD_INPUT", `${field}.time must be an RFC 3339 timestamp, got ${JSON.stringify(original.time)} (decision ${original.id})`, { field: `${field}.time` });
+    const timeMs = parseTimestamp(original.time);
+    if (Number.isNaN(timeMs)) throw new VigilError("VIGIL_BAD_INPUT", `${field}.time must be an RFC 3339 timestamp (2024-01-01T00:00:00Z; without an offset it is read as UTC), got ${JSON.stringify(original.time)} (decision ${original.id})`, { field: `${field}.time` });
     const { draft, text } = canonicalOrRefuse(original, mask, field);
     flatten(text);
     const policies: string[] = [];
@@ -181,9 +181,34 @@ export function toDecision(row: DecisionRowShape): Decision {
   return { ...draft, seq: Number(row.seq), prevHash: row.prev_hash, hash: row.hash };
 }
 
+const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?)?$/;
+
+/**
+ * Milliseconds of an RFC 3339 date-time (`2024-01-01T10:00:00+02:00`) or date (`2024-01-01`,
+ * midnight UTC); NaN for anything else. A date-time without an offset is UTC, in every worker's
+ * time zone: Date.parse reads it as local time, so workers in different zones indexed and
+ * filtered the same text as different instants. Also taken: a space for the `T`, no seconds,
+ * `+0200` for `+02:00`. Not taken: the free forms Date.parse guesses at ("January 1, 2024",
+ * "1/1/2024", zone names), an hour past 23, a day past the month's last.
+ */
+export function parseTimestamp(value: unknown): number {
+  if (typeof value !== "string") return Number.NaN;
+  const match = TIMESTAMP.exec(value);
+  if (match === null) return Number.NaN;
+  const [, year, month, day, hour = "00", minute = "00", second = "00", fraction = "", offset = "Z"] = match;
+  const y = Number(year);
+  const m = Number(month);
+  const d = Number(day);
+  if (m < 1 || m > 12 || d < 1 || d > new Date(Date.UTC(y, m, 0)).getUTCDate()) return Number.NaN;
+  if (Number(hour) > 23 || Number(minute) > 59 || Number(second) > 59) return Number.NaN;
+  const zone = offset === "z" ? "Z" : offset.length === 5 ? `${offset.slice(0, 3)}:${offset.slice(3)}` : offset;
+  if (zone !== "Z" && (Number(zone.slice(1, 3)) > 23 || Number(zone.slice(4, 6)) > 59)) return Number.NaN;
+  return Date.parse(`${year}-${month}-${day}T${hour}:${minute}:${second}${fraction}${zone}`);
+}
+
 function timeBound(value: string, field: string): number {
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) throw new VigilError("VIGIL_BAD_INPUT", `${field} must be an RFC 3339 timestamp, got ${JSON.stringify(value)}`, { field });
+  const ms = parseTimestamp(value);
+  if (Number.isNaN(ms)) throw new VigilError("VIGIL_BAD_INPUT", `${field} must be an RFC 3339 timestamp (2024-01-01T00:00:00Z; without an offset it is read as UTC), got ${JSON.stringify(value)}`, { field });
   return ms;
 }
 
@@ -339,8 +364,8 @@ export function toAuditEntry(row: AuditRowShape): AuditEntry {
 }
 
 export function auditRow(entry: AuditEntry, index: number): SqlValue[] {
-  const atMs = Date.parse(entry.at);
-  if (Number.isNaN(atMs)) throw new VigilError("VIGIL_BAD_INPUT", `entries[${index}].at must be an RFC 3339 timestamp, got ${JSON.stringify(entry.at)}`, { field: `entries[${index}].at` });
+  const atMs = parseTimestamp(entry.at);
+  if (Number.isNaN(atMs)) throw new VigilError("VIGIL_BAD_INPUT", `entries[${index}].at must be an RFC 3339 timestamp (without an offset it is read as UTC), got ${JSON.stringify(entry.at)}`, { field: `entries[${index}].at` });
   for (const key of ["actor", "action"] as const) {
     if (typeof entry[key] !== "string" || entry[key] === "") throw new VigilError("VIGIL_BAD_INPUT", `entries[${index}].${key} must be a non-empty string`, { field: `entries[${index}].${key}` });
   }
