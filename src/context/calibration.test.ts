@@ -71,3 +71,63 @@ describe("detector calibration: factors add up to the rescored score", () => {
     expect(signal?.factors[0]?.detail).toContain("36");
   });
 });
+
+describe("detector calibration: every role's spike is reconsidered", async () => {
+  const { EventTypes } = await import("../core/event.js");
+  const { focusFixtureEvents, makeEvent, seededRandom } = await import("./fixtures.test-support.js");
+  const { createContextStage } = await import("./stage.js");
+  const { createManualClock, createMemoryDocStorage } = await import("./test-support.js");
+  const { HOUR_MS } = await import("./time.js");
+  const start = Date.parse("2024-09-02T00:00:00Z");
+  const template = focusFixtureEvents().find((e) => (e.data as Record<string, unknown>)["ProviderName"] === "AWS" && typeof (e.data as Record<string, unknown>)["ResourceId"] === "string");
+  if (!template) throw new Error("no AWS row with a resource in the FOCUS fixture");
+  /** A real FOCUS row moved to another resource, charge hour and amount. */
+  const row = (resource: string, hour: number, cost: number) =>
+    makeEvent(EventTypes.focusCost, { ...(template.data as Record<string, unknown>), ResourceId: resource, ChargePeriodStart: new Date(start + hour * HOUR_MS).toISOString(), ChargePeriodEnd: new Date(start + (hour + 1) * HOUR_MS).toISOString(), BilledCost: cost });
+
+  /** Four weeks of three instances at ~1 an hour, then i-a at 5 in one hour: resource and account spike, the resource more. */
+  async function spikeContexts(zThreshold?: number): Promise<Context> {
+    const clock = createManualClock(start);
+    const stage = createContextStage({ storage: createMemoryDocStorage(), clock, ...(zThreshold === undefined ? {} : { settings: { detectors: { spike: { zThreshold } } } }) });
+    const random = seededRandom(3);
+    for (let hour = 0; hour < 4 * 168; hour++) {
+      clock.set(start + (hour + 1) * HOUR_MS);
+      for (const resource of ["i-a", "i-b", "i-c"]) {
+        const event = row(resource, hour, 1 + 0.1 * random());
+        stage.observe(event, await stage.build(event));
+      }
+    }
+    clock.set(start + (4 * 168 + 1) * HOUR_MS);
+    return stage.build(row("i-a", 4 * 168 + 40, 5));
+  }
+
+  it("a resource calibrated out leaves the account's spike, as the detector would report it", async () => {
+    const context = await spikeContexts();
+    const before = context.signals["spike"] as Signal;
+    const byRole = before.values?.["byRole"] as Record<string, { entity: string; score: number }>;
+    expect(before.values?.["role"]).toBe("resource");
+    expect(byRole["account"]?.score).toBeGreaterThan(0);
+    expect(byRole["account"]?.score).toBeLessThan(before.score);
+    const after = applyDetectorCalibration(context, { entities: { [byRole["resource"]!.entity]: { spike: { zThreshold: 1000 }, reason: "noisy instance" } } }, detectors).signals["spike"] as Signal;
+    expect(after.values?.["role"]).toBe("account");
+    expect(after.score).toBe(byRole["account"]?.score);
+    expect(after.factors[0]).toMatchObject({ name: "account cost spike", contribution: after.score });
+    expect(after.factors.reduce((sum, f) => sum + f.contribution, 0)).toBeCloseTo(after.score, 10);
+    expect((after.values?.["byRole"] as Record<string, { score: number }>)["resource"]?.score).toBeLessThan(0.01);
+    expect(after.factors.map((f) => f.detail).join(" ")).toContain("noisy instance");
+  });
+
+  it("calibrating every role's entity to a threshold equals the detector run with it", async () => {
+    const context = await spikeContexts();
+    const byRole = context.signals["spike"]?.values?.["byRole"] as Record<string, { entity?: string }>;
+    const entities = Object.fromEntries(Object.values(byRole).flatMap((r) => (r.entity ? [[r.entity, { spike: { zThreshold: 12 } }]] : [])));
+    expect(Object.keys(entities).length).toBeGreaterThan(1);
+    const calibrated = applyDetectorCalibration(context, { entities }, detectors).signals["spike"] as Signal;
+    const detected = (await spikeContexts(12)).signals["spike"] as Signal;
+    // z is reported to 4 significant digits, so the rescored score may differ in the 4th.
+    expect(Math.abs(calibrated.score - detected.score)).toBeLessThanOrEqual(2e-4);
+    expect(calibrated.confidence).toBe(detected.confidence);
+    expect(calibrated.values?.["role"]).toBe(detected.values?.["role"]);
+    expect(calibrated.factors[0]?.name).toBe(detected.factors[0]?.name);
+  });
+});

@@ -6,7 +6,9 @@
  * Applied to a built context: the spike and oddHour scores are recomputed from the values the
  * detector already reported (`z`, `ratio`, `observed`, `expected`) with the calibrated thresholds,
  * so no baseline is read again and the result equals what the detector would have scored with
- * those settings. Entity overrides win over peer-group overrides, which win over the stage's
+ * those settings. Spike: every role in `values.byRole` is rescored under its own entity's
+ * thresholds and the strongest is chosen again as the detector chooses (highest score, then
+ * confidence, then first), so a calibration that lowers one role lets another role's spike show. Entity overrides win over peer-group overrides, which win over the stage's
  * settings. The calibrated signal says so in a factor (`calibrated threshold`), so explanations
  * show that a learned threshold was used and why.
  */
@@ -92,6 +94,83 @@ function recalibrateSpike(signal: Signal, thresholds: NonNullable<DetectorThresh
   return { ...signal, score, factors, values: { ...values, calibrated: { zThreshold, minRatio, minDelta } } };
 }
 
+interface RoleSpike {
+  readonly role: string;
+  /** Learning series (too little history): score 0, confidence 0, no values, as in the detector. */
+  readonly learning: boolean;
+  readonly score: number;
+  readonly confidence: number;
+  readonly values: Record<string, unknown>;
+  readonly factor?: Factor;
+  readonly calibrated?: { readonly zThreshold: number; readonly minRatio: number; readonly minDelta: number; readonly note: Factor };
+}
+
+/**
+ * Rescores every role of `values.byRole` under its entity's thresholds. Undefined when byRole
+ * lacks what that needs (a signal from before byRole carried `entity`): the caller then rescores
+ * the reported role only.
+ */
+function recalibrateSpikeRoles(signal: Signal, calibration: DetectorCalibration, base: ContextSettings["detectors"]["spike"]): Signal | undefined {
+  const values = signal.values ?? {};
+  const byRole = values["byRole"];
+  if (byRole === null || typeof byRole !== "object" || Array.isArray(byRole)) return undefined;
+  const roles: RoleSpike[] = [];
+  let changed = false;
+  for (const [role, raw] of Object.entries(byRole as Record<string, unknown>)) {
+    if (raw === null || typeof raw !== "object") return undefined;
+    const entry = raw as Record<string, unknown>;
+    if (entry["learning"] === true) {
+      roles.push({ role, learning: true, score: 0, confidence: 0, values: {} });
+      continue;
+    }
+    const entity = entry["entity"];
+    const [z, ratio, observed, expected, score, confidence] = [entry["z"], entry["ratio"], entry["observed"], entry["expected"], entry["score"], entry["confidence"]].map(num);
+    if (typeof entity !== "string" || z === undefined || ratio === undefined || observed === undefined || expected === undefined || score === undefined || confidence === undefined) return undefined;
+    const roleValues = { role, entity, series: entry["series"], observed, expected, ratio, z, slot: entry["slot"], baseline: entry["baseline"] };
+    const thresholds = pick(calibration, entity, undefined);
+    const own = role === values["role"] && values["entity"] === entity ? signal.factors[0] : undefined;
+    const factorOf = (contribution: number): Factor | undefined => (contribution > 0 ? { ...(own ?? spikeFactor(roleValues, observed, expected, ratio, z)), contribution } : undefined);
+    if (thresholds?.spike === undefined) {
+      roles.push({ role, learning: false, score, confidence, values: roleValues, ...(score > 0 ? { factor: factorOf(score) as Factor } : {}) });
+      continue;
+    }
+    const zThreshold = thresholds.spike.zThreshold ?? base.zThreshold;
+    const minRatio = thresholds.spike.minRatio ?? base.minRatio;
+    const minDelta = thresholds.spike.minDelta ?? base.minDelta;
+    const gated = z <= 0 || ratio < minRatio || observed - expected < minDelta;
+    const rescored = round(gated ? 0 : Math.min(1, (0.5 * z) / zThreshold));
+    if (rescored === score) {
+      roles.push({ role, learning: false, score, confidence, values: roleValues, ...(score > 0 ? { factor: factorOf(score) as Factor } : {}) });
+      continue;
+    }
+    changed = true;
+    const note = calibratedNote("spike", `zThreshold ${zThreshold}, minRatio ${minRatio}, minDelta ${minDelta} for ${entity}${thresholds.reason ? ` (${thresholds.reason})` : ""}`);
+    roles.push({ role, learning: false, score: rescored, confidence, values: roleValues, ...(rescored > 0 ? { factor: factorOf(rescored) as Factor } : {}), calibrated: { zThreshold, minRatio, minDelta, note } });
+  }
+  if (!changed) return signal;
+  // The detector's choice: highest score, then highest confidence, then the first role.
+  let best: RoleSpike | undefined;
+  for (const candidate of roles) {
+    if (candidate.learning) {
+      best ??= candidate;
+      continue;
+    }
+    if (!best || candidate.score > best.score || (candidate.score === best.score && candidate.confidence > best.confidence)) best = candidate;
+  }
+  if (best === undefined) return signal;
+  const nextByRole: Record<string, unknown> = { ...(byRole as Record<string, unknown>) };
+  for (const entry of roles) {
+    if (entry.calibrated === undefined) continue;
+    const { zThreshold, minRatio, minDelta } = entry.calibrated;
+    nextByRole[entry.role] = { ...(nextByRole[entry.role] as Record<string, unknown>), score: entry.score, calibrated: { zThreshold, minRatio, minDelta } };
+  }
+  // The chosen role's factor, then a note for every role whose threshold was calibrated.
+  const notes = roles.flatMap((entry) => (entry.calibrated ? [entry.calibrated.note] : []));
+  const factors: Factor[] = [...(best.factor ? [best.factor] : []), ...notes];
+  const chosen = best.calibrated ? { ...best.values, calibrated: { zThreshold: best.calibrated.zThreshold, minRatio: best.calibrated.minRatio, minDelta: best.calibrated.minDelta } } : best.values;
+  return { ...signal, score: best.score, confidence: best.confidence, factors, values: { applicable: true, ...chosen, byRole: nextByRole } };
+}
+
 function spikeFactor(values: Readonly<Record<string, unknown>>, observed: number, expected: number, ratio: number, z: number): Factor {
   const series = String(values["series"] ?? "series");
   return {
@@ -121,7 +200,7 @@ function recalibrateOddHour(signal: Signal, ratioThreshold: number, base: Contex
 
 /**
  * The context with spike and oddHour signals rescored under the calibrated thresholds of the
- * entities involved (spike: the entity that produced the signal, `values.entity`; oddHour: the
+ * entities involved (spike: each role's entity in `values.byRole`, else `values.entity`; oddHour: the
  * principal, then its peer group `values.peer`). Returns `ctx` itself when nothing applies; else a
  * copy made with `copyContext`, so `ContextStage.observe` still accepts it. Pure; never throws.
  */
@@ -132,7 +211,7 @@ export function applyDetectorCalibration(ctx: Context, calibration: DetectorCali
   if (spike !== undefined && spike.values?.["applicable"] !== false) {
     const entity = spike.values?.["entity"];
     const thresholds = pick(calibration, typeof entity === "string" ? entity : undefined, undefined);
-    const next = thresholds?.spike !== undefined ? recalibrateSpike(spike, thresholds.spike, settings.spike, thresholds.reason) : spike;
+    const next = recalibrateSpikeRoles(spike, calibration, settings.spike) ?? (thresholds?.spike !== undefined ? recalibrateSpike(spike, thresholds.spike, settings.spike, thresholds.reason) : spike);
     if (next !== spike) (signals ??= { ...ctx.signals })["spike"] = next;
   }
   const oddHour = ctx.signals["oddHour"];

@@ -47,7 +47,8 @@ export function detectSpike(candidates: readonly SpikeCandidate[], timeMs: numbe
     const confidence = clamp01(seriesHistoryWeeks(series) / settings.fullConfidenceWeeks) * sourceConfidence[expectation.source];
     const slot = slotLabel(series, hour);
     const values = { role: candidate.role, entity: candidate.entity, series: series.name, observed: round(observed), expected: round(expected), ratio: round(ratio), z: round(z), slot, baseline: expectation.source };
-    byRole[candidate.role] = { series: series.name, observed: round(observed), expected: round(expected), z: round(z), score: round(score) };
+    // Everything a calibration needs to rescore this role as the detector would (calibration.ts).
+    byRole[candidate.role] = { series: series.name, entity: candidate.entity, observed: round(observed), expected: round(expected), ratio: round(ratio), z: round(z), score: round(score), confidence: round(confidence), slot, baseline: expectation.source };
     const factor: Factor | undefined = score > 0
       ? { name: `${candidate.role} ${series.name} spike`, contribution: score, detail: `${series.name} of ${candidate.entity} is ${show(observed)} against ${show(expected)} expected for ${slot} (×${show(ratio)}, robust z ${show(z)})` }
       : undefined;
