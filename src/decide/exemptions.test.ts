@@ -3,7 +3,7 @@ import type { Override, PolicyException } from "../core/review.js";
 import { loadPolicyText } from "../policy/load.js";
 import { createPolicySet } from "../policy/policy-set.js";
 import { appliedRefs, createDecider } from "./decider.js";
-import { applyExemptions, exceptionActive, globMatch } from "./exemptions.js";
+import { applyExemptions, exceptionActive, globMatch, overrideActive } from "./exemptions.js";
 import { createConditionCache } from "./conditions.js";
 import { defaultCelEnvironment } from "../policy/load.js";
 import { context, DAY, HOUR, manualClock, violation } from "./test-support.js";
@@ -155,6 +155,17 @@ describe("overrides", () => {
     expect(decideWith({ ...base, policy: "other" }).verdict).toBe("deny");
     // Created after the decision time: not applied.
     expect(decideWith(base, "2025-03-01T08:00:00.000Z").verdict).toBe("deny");
+  });
+
+  it("a once override ends at its `until` (set at creation); one stored without it ends 7 days after creation", () => {
+    const week = Date.parse(t0) + 7 * DAY;
+    expect(decideWith(base, new Date(week - 1).toISOString()).verdict).toBe("allow");
+    expect(decideWith(base, new Date(week).toISOString()).verdict).toBe("deny");
+    expect(decideWith(base, "2025-09-01T09:00:00.000Z").verdict).toBe("deny");
+    const until = new Date(Date.parse(t0) + 2 * DAY).toISOString();
+    expect(decideWith({ ...base, until }, new Date(Date.parse(until) - 1).toISOString()).verdict).toBe("allow");
+    expect(decideWith({ ...base, until }, until).verdict).toBe("deny");
+    expect(overrideActive({ ...base, until: "soon" }, t0)).toBe(false);
   });
 
   it("a window ends at `until`; an unconfirmed two-person override and a revoked one do not apply", () => {

@@ -67,15 +67,23 @@ export function exceptionActive(exception: PolicyException, now: string): boolea
   return Number.isFinite(expires) && expires > t;
 }
 
-/** True while the override can apply at `now`: confirmed, not yet revoked at `now`, unused (once) or inside its window. */
+/** How long a `once` override stored without `until` (before once overrides got one) stays usable: review's default maxOverrideDays. */
+const ONCE_OVERRIDE_DEFAULT_MS = 7 * 86_400_000;
+
+/**
+ * True while the override can apply at `now`: confirmed, not yet revoked at `now`, and before its
+ * `until` — for `once` also unused. A `once` override's `until` is its creation plus review's
+ * `maxOverrideDays` (set when created); one stored without `until` ends 7 days after creation.
+ * An `until` that does not parse counts as ended (fail closed).
+ */
 export function overrideActive(override: Override, now: string): boolean {
   const t = Date.parse(now);
   // Revoked from `revokedAt` on (a replay of events before it still sees the override); an unparsable time counts as revoked.
   if (override.revokedAt !== undefined && !(ms(override.revokedAt) > t)) return false;
   if (override.confirmationRequired === true && override.secondBy === undefined) return false;
   if (ms(override.at) > t) return false;
-  if (override.scope === "once") return override.used !== true;
-  const until = ms(override.until);
+  if (override.scope === "once" && override.used === true) return false;
+  const until = override.scope === "once" && override.until === undefined ? ms(override.at) + ONCE_OVERRIDE_DEFAULT_MS : ms(override.until);
   return Number.isFinite(until) && until > t;
 }
 

@@ -33,7 +33,7 @@ export interface ReviewSettings {
   readonly twoPersonRule?: { readonly severities?: readonly Severity[]; readonly approvals?: boolean };
   /** Longest exception allowed, in days (default 90). */
   readonly maxExceptionDays?: number;
-  /** Longest override window, in days (default 7). */
+  /** Longest override window, in days (default 7); also how long an unused `once` override stays usable after its creation. */
   readonly maxOverrideDays?: number;
   /** Who is told about a new review of a policy without an escalation ladder. */
   readonly defaultNotify?: readonly string[];

@@ -51,6 +51,37 @@ describe("overrides", () => {
     expect((await restarted.exemptions()).overrides.map((o) => o.id)).toEqual(["OV-2"]);
   });
 
+  it("a once override left unused stops applying maxOverrideDays (default 7) after its creation, as a window would", async () => {
+    const { decision } = await loop.handle({ kind: "low-risk", bucket: "site", public: true });
+    const created = loop.clock.now().getTime();
+    const override = await loop.review.overrides.create({ decisionId: decision.id, scope: "once", reason: "launch day" }, approver);
+    expect(override.until).toBe(new Date(created + 7 * DAY).toISOString());
+    // Dormant for a week and a millisecond: no longer in force, not applied, not used up.
+    loop.clock.advance(7 * DAY);
+    expect((await loop.review.overrides.active()).map((o) => o.id)).toEqual([]);
+    expect((await loop.review.overrides.list({ active: false })).map((o) => o.id)).toEqual(["OV-1"]);
+    const later = await loop.handle({ kind: "low-risk", bucket: "site", public: true });
+    expect(later.decision.verdict).toBe("deny");
+    expect((await loop.review.overrides.get("OV-1"))?.used).toBeUndefined();
+  });
+
+  it("a once override applies within the configured maxOverrideDays of its creation, not after", async () => {
+    const short = await createLoop(createSqliteStorage, policies, { maxOverrideDays: 2 });
+    try {
+      const first = await short.handle({ kind: "low-risk", bucket: "site", public: true });
+      const override = await short.review.overrides.create({ decisionId: first.decision.id, scope: "once", reason: "launch day" }, approver);
+      expect(override.until).toBe(new Date(short.clock.now().getTime() + 2 * DAY).toISOString());
+      short.clock.advance(2 * DAY - HOUR);
+      expect((await short.handle({ kind: "low-risk", bucket: "site", public: true })).decision.verdict).toBe("allow");
+      const second = await short.handle({ kind: "low-risk", bucket: "docs", public: true });
+      await short.review.overrides.create({ decisionId: second.decision.id, scope: "once", reason: "docs day" }, approver);
+      short.clock.advance(2 * DAY);
+      expect((await short.handle({ kind: "low-risk", bucket: "docs", public: true })).decision.verdict).toBe("deny");
+    } finally {
+      await short.dispose();
+    }
+  });
+
   it("a window applies until it ends; the window is bounded", async () => {
     const { decision } = await loop.handle({ kind: "low-risk", bucket: "site", public: true });
     const until = (ms: number) => new Date(loop.clock.now().getTime() + ms).toISOString();

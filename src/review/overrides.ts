@@ -20,7 +20,10 @@ export interface OverrideInput {
   /** Which policy of the decision to override; required when several policies were violated. */
   readonly policy?: string;
   readonly scope: "once" | "window";
-  /** RFC 3339 end of a window (required for `window`, at most `maxOverrideDays` away). */
+  /**
+   * RFC 3339 end of a window (required for `window`, at most `maxOverrideDays` away). Not taken for
+   * `once`: a once override ends `maxOverrideDays` after its creation (stored as its `until`).
+   */
   readonly until?: string;
   readonly reason: string;
   /** Record the allowed decision at this tier (e.g. notify), instead of observe. */
@@ -66,10 +69,15 @@ export function overrideSubject(decision: Pick<DecisionDraft, "subject" | "findi
   return resources.size === 1 ? [...resources][0] : undefined;
 }
 
-/** Creates an override record without role checks or feedback (approvals use it for "allow the retried request"). */
+/**
+ * Creates an override record without role checks or feedback (approvals use it for "allow the
+ * retried request"). A `once` override gets `until` = creation + `maxOverrideDays` (default 7): a
+ * dormant one stops applying then, as a window would, instead of letting a request through months later.
+ */
 export async function storeOverride(deps: ReviewDeps, fields: Omit<Override, "id" | "at">, action: string): Promise<Override> {
   const at = nowIso(deps);
-  const override: Override = { id: await nextId(deps.storage, "OV", at), at, ...fields };
+  const onceUntil = fields.scope === "once" && fields.until === undefined ? new Date(Date.parse(at) + (deps.settings.maxOverrideDays ?? 7) * DAY_MS).toISOString() : undefined;
+  const override: Override = { id: await nextId(deps.storage, "OV", at), at, ...fields, ...(onceUntil ? { until: onceUntil } : {}) };
   await deps.storage.putDocs([{ collection: OVERRIDES_COLLECTION, id: override.id, value: override, expectVersion: 0 }], at);
   await deps.storage.appendAudit([{ at, actor: override.by, action, target: override.id, detail: { decisionId: override.decisionId, policy: override.policy, scope: override.scope, reason: override.reason, ...(override.until ? { until: override.until } : {}), ...(override.confirmationRequired ? { confirmationRequired: true } : {}) } }]);
   return override;

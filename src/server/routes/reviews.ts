@@ -148,7 +148,7 @@ export function reviewRoutes(app: FastifyInstance, agent: Agent): void {
       required: ["decisionId", "scope", "reason"],
       additionalProperties: false,
       properties: {
-        decisionId: { type: "string", minLength: 1 }, policy: { type: "string" }, scope: { enum: ["once", "window"] }, until: { type: "string", format: "date-time" },
+        decisionId: { type: "string", minLength: 1 }, policy: { type: "string" }, scope: { enum: ["once", "window"] }, until: { type: "string", format: "date-time", description: "End of a window (required for window, at most review.maxOverrideDays, default 7, away). Not taken for once: a once override ends maxOverrideDays after its creation if unused." },
         reason: { type: "string", minLength: 1 }, tier: { enum: tiers }, label: { enum: feedbackLabels },
       },
     },
