@@ -4,6 +4,8 @@
  * from Monday 00:00 UTC (ISO weeks): 0 = Mon 00:00 ... 167 = Sun 23:00.
  */
 
+import { civilFromDays } from "../core/civil-date.js";
+
 export const MINUTE_MS = 60_000;
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
@@ -88,15 +90,7 @@ export function isoFromMinutes(minutes: number): string {
 function formatMinutes(minutes: number): string {
   const days = Math.floor(minutes / 1440);
   const minuteOfDay = minutes - days * 1440;
-  const z = days + 719_468;
-  const era = Math.floor(z / 146_097);
-  const dayOfEra = z - era * 146_097;
-  const yearOfEra = Math.floor((dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36_524) - Math.floor(dayOfEra / 146_096)) / 365);
-  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
-  const monthIndex = Math.floor((5 * dayOfYear + 2) / 153);
-  const day = dayOfYear - Math.floor((153 * monthIndex + 2) / 5) + 1;
-  const month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9;
-  const year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
+  const { year, month, day } = civilFromDays(days);
   if (year < 0 || year > 9999) return new Date(minutes * MINUTE_MS).toISOString();
   return `${String(year).padStart(4, "0")}-${pad2(month)}-${pad2(day)}T${pad2(Math.floor(minuteOfDay / 60))}:${pad2(minuteOfDay % 60)}:00.000Z`;
 }

@@ -4,6 +4,7 @@
  * the UTC offset it was written with, as a Go time.Time does. Never throws: a value that does not
  * parse gives an Error naming the layout element.
  */
+import { civilFromDays, daysFromCivil } from "../../core/civil-date.js";
 
 export interface GoTime {
   /** Seconds since the Unix epoch (whole). */
@@ -105,29 +106,6 @@ function getnum(value: string, fixed: boolean): [number, string] | undefined {
   if (!/^\d/.test(value)) return undefined;
   if (!/^\d\d/.test(value)) return fixed ? undefined : [Number(value[0]), value.slice(1)];
   return [Number(value.slice(0, 2)), value.slice(2)];
-}
-
-/** Days from 1970-01-01 to the proleptic Gregorian date (any year, including 0 and negatives). */
-export function daysFromCivil(year: number, month: number, day: number): number {
-  const y = month <= 2 ? year - 1 : year;
-  const era = Math.floor(y / 400);
-  const yoe = y - era * 400;
-  const mp = (month + 9) % 12;
-  const doy = Math.floor((153 * mp + 2) / 5) + day - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  return era * 146097 + doe - 719468;
-}
-
-function civilFromDays(days: number): [number, number, number] {
-  const z = days + 719468;
-  const era = Math.floor(z / 146097);
-  const doe = z - era * 146097;
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const month = mp < 10 ? mp + 3 : mp - 9;
-  return [yoe + era * 400 + (month <= 2 ? 1 : 0), month, day];
 }
 
 function daysIn(month: number, year: number): number {
@@ -316,7 +294,7 @@ export function wallClock(t: GoTime): { year: number; month: number; day: number
   const local = t.sec + t.offset;
   const days = Math.floor(local / 86400);
   const within = local - days * 86400;
-  const [year, month, day] = civilFromDays(days);
+  const { year, month, day } = civilFromDays(days);
   return {
     year, month, day,
     hour: Math.floor(within / 3600), minute: Math.floor((within % 3600) / 60), second: within % 60,

@@ -5,6 +5,7 @@
  */
 import { asTimestamp } from "./equality.js";
 import { CelDuration, CelTimestamp, err, noOverload } from "./values.js";
+import { civilFromDays as civilDate, daysFromCivil } from "../../../core/civil-date.js";
 
 const MIN_TS = -62135596800; // 0001-01-01T00:00:00Z
 const MAX_TS = 253402300799; // 9999-12-31T23:59:59Z
@@ -40,26 +41,10 @@ export function mkDuration(s: number, n: number): CelDuration {
   return new CelDuration(sec === 0 ? 0 : sec, nano === 0 ? 0 : nano);
 }
 
-/** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
-function daysFromCivil(y: number, m: number, d: number): number {
-  y -= m <= 2 ? 1 : 0;
-  const era = Math.floor(y / 400);
-  const yoe = y - era * 400;
-  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  return era * 146097 + doe - 719468;
-}
-
-function civilFromDays(z: number): { y: number; m: number; d: number } {
-  z += 719468;
-  const era = Math.floor(z / 146097);
-  const doe = z - era * 146097;
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const m = mp + (mp < 10 ? 3 : -9);
-  return { y: yoe + era * 400 + (m <= 2 ? 1 : 0), m, d };
+/** Calendar parts with CEL's short names. */
+function civilFromDays(days: number): { y: number; m: number; d: number } {
+  const { year, month, day } = civilDate(days);
+  return { y: year, m: month, d: day };
 }
 
 const rfc3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
