@@ -51,3 +51,50 @@ describe("OCI registry client (imageRegistry context entries)", () => {
     expect(registry.requests.filter((r) => r.path === "/v2/team/app/manifests/2.0")).toHaveLength(2);
   });
 });
+
+describe("registry client caches: least recently used dropped first, bounded", () => {
+  const images = { "team/a:1": { created: "2021-01-01T00:00:00Z" }, "team/b:1": { created: "2021-01-02T00:00:00Z" }, "team/c:1": { created: "2021-01-03T00:00:00Z" }, "team/d:1": { created: "2021-01-04T00:00:00Z" }, "team/a:2": { created: "2021-01-05T00:00:00Z" }, "team/c:2": { created: "2021-01-06T00:00:00Z" } };
+  const manifestGets = (r: FakeRegistry, reference: string) => r.requests.filter((q) => q.path === `/v2/${reference.replace(":", "/manifests/")}`).length;
+
+  it("an image read again within cacheSeconds is kept over images not read since", async () => {
+    registry = await startFakeRegistry(images);
+    const r = registry;
+    const client = createRegistryClient({ insecure: [r.host], maxCachedAnswers: 3 });
+    for (const image of ["team/a:1", "team/b:1", "team/c:1"]) expect((await client.describe(`${r.host}/${image}`)).ok).toBe(true);
+    await client.describe(`${r.host}/team/a:1`); // a hit: a is now the most recently used
+    await client.describe(`${r.host}/team/d:1`); // drops b, the least recently used
+    await client.describe(`${r.host}/team/a:1`);
+    expect(manifestGets(r, "team/a:1")).toBe(1);
+    await client.describe(`${r.host}/team/b:1`);
+    expect(manifestGets(r, "team/b:1")).toBe(2);
+    expect(client.stats().cached).toBe(3);
+  });
+
+  it("an answer refreshed after cacheSeconds moves to the back", async () => {
+    registry = await startFakeRegistry(images);
+    const r = registry;
+    const client = createRegistryClient({ insecure: [r.host], maxCachedAnswers: 3, cacheSeconds: 0.05 });
+    await client.describe(`${r.host}/team/a:1`);
+    await client.describe(`${r.host}/team/b:1`);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    await client.describe(`${r.host}/team/a:1`); // expired: fetched again, now the newest
+    expect(manifestGets(r, "team/a:1")).toBe(2);
+    await client.describe(`${r.host}/team/c:1`);
+    await client.describe(`${r.host}/team/d:1`); // full: drops b (stale and oldest), not the refreshed a
+    await client.describe(`${r.host}/team/a:1`);
+    expect(manifestGets(r, "team/a:1")).toBe(2);
+  });
+
+  it("registry tokens are kept for a bounded number of repositories, least recently used dropped first", async () => {
+    registry = await startFakeRegistry(images, { token: "pull-token" });
+    const r = registry;
+    const client = createRegistryClient({ insecure: [r.host], maxTokens: 2 });
+    for (const image of ["team/a:1", "team/b:1", "team/c:1"]) expect((await client.describe(`${r.host}/${image}`)).ok).toBe(true);
+    const firstGet = (reference: string) => r.requests.find((q) => q.path === `/v2/${reference.replace(":", "/manifests/")}`);
+    await client.describe(`${r.host}/team/c:2`); // c's token is kept
+    expect(firstGet("team/c:2")?.authorization).toBe("Bearer pull-token");
+    await client.describe(`${r.host}/team/a:2`); // a's was dropped when c's came: asked for again
+    expect(firstGet("team/a:2")?.authorization).toBeUndefined();
+    expect(r.requests.filter((q) => q.path.startsWith("/token?") && q.path.includes("team%2Fa")).length).toBe(2);
+  });
+});

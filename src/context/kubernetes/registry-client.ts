@@ -38,6 +38,10 @@ export interface RegistrySettings {
   readonly fulcioRoots?: string | undefined;
   /** PEM key of the CT log whose SCTs keyless checks accept when the check names none. */
   readonly ctLogPublicKey?: string | undefined;
+  /** Answers kept per cache (image descriptions; signature checks), least recently used dropped first (default 1,000). */
+  readonly maxCachedAnswers?: number;
+  /** Registry tokens kept (one per registry host and repository), least recently used dropped first (default 1,000). */
+  readonly maxTokens?: number;
 }
 
 type Json = Record<string, unknown>;
@@ -110,6 +114,15 @@ export function createRegistryClient(settings: RegistrySettings = {}): ImageRegi
   const [os, arch] = (settings.platform ?? "linux/amd64").split("/");
   const cache = new Map<string, { at: number; answer: ApiAnswer }>();
   const tokens = new Map<string, string>();
+  const maxCachedAnswers = Math.max(1, settings.maxCachedAnswers ?? 1000);
+  const maxTokens = Math.max(1, settings.maxTokens ?? 1000);
+
+  /** Puts `key` at the back of a Map kept in least-recently-used order, dropping the front beyond `limit`. */
+  function touch<V>(map: Map<string, V>, key: string, value: V, limit: number): void {
+    map.delete(key);
+    while (map.size >= limit) map.delete(map.keys().next().value as string);
+    map.set(key, value);
+  }
   let requests = 0;
 
   function send(url: URL, headers: Record<string, string>): Promise<Response> {
@@ -137,8 +150,12 @@ export function createRegistryClient(settings: RegistrySettings = {}): ImageRegi
   async function get(ref: ImageReference, path: string, accept?: string): Promise<Response> {
     const base = `${insecure.has(ref.host) ? "http" : "https"}://${ref.host}`;
     const headers: Record<string, string> = accept === undefined ? {} : { Accept: accept };
-    const token = tokens.get(`${ref.host}/${ref.repository}`);
-    if (token !== undefined) headers["Authorization"] = token;
+    const tokenKey = `${ref.host}/${ref.repository}`;
+    const token = tokens.get(tokenKey);
+    if (token !== undefined) {
+      touch(tokens, tokenKey, token, maxTokens);
+      headers["Authorization"] = token;
+    }
     let response = await send(new URL(path, base), headers);
     if (response.status === 401) {
       const asked = challenge(response.headers["www-authenticate"]);
@@ -156,7 +173,7 @@ export function createRegistryClient(settings: RegistrySettings = {}): ImageRegi
         authorization = `Bearer ${value}`;
       } else if (asked?.scheme === "basic") authorization = basic(ref.host);
       if (authorization !== undefined) {
-        tokens.set(`${ref.host}/${ref.repository}`, authorization);
+        touch(tokens, tokenKey, authorization, maxTokens);
         response = await send(new URL(path, base), { ...headers, Authorization: authorization });
       }
     }
@@ -371,8 +388,9 @@ export function createRegistryClient(settings: RegistrySettings = {}): ImageRegi
   const verified = new Map<string, { at: number; answer: ApiAnswer }>();
 
   /**
-   * The answer `compute` gives for `key`, reused for cacheSeconds from `store` (at most 1,000
-   * answers, the oldest dropped first) and shared by the callers that ask while it is computed.
+   * The answer `compute` gives for `key`, reused for cacheSeconds from `store` (at most
+   * maxCachedAnswers, 1,000; a hit or a refresh moves the answer to the back, the least recently
+   * used is dropped first) and shared by the callers that ask while it is computed.
    * Failures are not kept: the next review asks again. Never rejects.
    */
   /** Lookups in flight, by store and key: concurrent reviews of the same image share one round of registry requests. */
@@ -381,7 +399,10 @@ export function createRegistryClient(settings: RegistrySettings = {}): ImageRegi
   function cached(store: Map<string, { at: number; answer: ApiAnswer }>, key: string, compute: () => Promise<ApiAnswer>): Promise<ApiAnswer> {
     const now = Date.now();
     const hit = store.get(key);
-    if (hit !== undefined && now - hit.at < cacheMs) return Promise.resolve(hit.answer);
+    if (hit !== undefined && now - hit.at < cacheMs) {
+      touch(store, key, hit, maxCachedAnswers);
+      return Promise.resolve(hit.answer);
+    }
     const flightKey = `${store === verified ? "verify" : "describe"}\u0000${key}`;
     const running = inFlight.get(flightKey);
     if (running !== undefined) return running;
@@ -393,8 +414,7 @@ export function createRegistryClient(settings: RegistrySettings = {}): ImageRegi
         result = { ok: false, error: error instanceof Error ? error.message : String(error) };
       }
       if (result.ok && cacheMs > 0) {
-        if (store.size >= 1000) store.delete(store.keys().next().value as string);
-        store.set(key, { at: now, answer: result });
+        touch(store, key, { at: now, answer: result }, maxCachedAnswers);
       }
       return result;
     })().finally(() => inFlight.delete(flightKey));
