@@ -96,6 +96,17 @@ describe("exceptions", () => {
     expect(applies(context({}, { now: t0, subject: "dataset/customers", entities: { principal, dataset: { kind: "dataset", id: "customers", attrs: { tags: { env: "dev" } } } } }))).toBe(true);
   });
 
+  it("label:/tag: keys are the entity's own: Object.prototype names (constructor, __proto__, toString) are not labels", () => {
+    const ctx = context({}, { now: t0, subject: "bucket/site", entities: { resource: { kind: "bucket", id: "site", attrs: { labels: { team: "web" }, tags: { env: "prod" } } } } });
+    const applies = (selector: string) => applyExemptions(ctx, [finding], { exceptions: [exception({ subjects: [selector] })] }, decider.conditions).findings[0]?.effect === "skip";
+    for (const key of ["constructor", "__proto__", "toString", "hasOwnProperty", "valueOf"]) {
+      expect(applies(`label:${key}=*`), key).toBe(false);
+      expect(applies(`tag:${key}=*`), key).toBe(false);
+    }
+    expect(applies("label:team=*")).toBe(true);
+    expect(applies("tag:env=prod")).toBe(true);
+  });
+
   it("evaluates `when` on the policy's activation (variables included); a failing condition does not apply", () => {
     const { policies, errors } = loadPolicyText(`apiVersion: vigil.dev/v1
 kind: Policy

@@ -135,8 +135,9 @@ export function subjectSelectorMatches(selector: string, ctx: Context, finding: 
     const field = selectorMatch[1] === "label" ? "labels" : "tags";
     const key = selectorMatch[2] as string;
     const wanted = selectorMatch[3] as string;
-    const entity = findingEntity(ctx, finding);
-    const value = entity === undefined ? undefined : record(entity.attrs[field])?.[key];
+    const map = record(findingEntity(ctx, finding)?.attrs[field]);
+    // Own keys only: "constructor" or "__proto__" is not a label every map has.
+    const value = map !== undefined && Object.hasOwn(map, key) ? map[key] : undefined;
     return value !== undefined && value !== null && globMatch(wanted, String(value));
   }
   const subject = ctx.event.subject;
