@@ -17,8 +17,15 @@ export interface AwsSdk {
 
 export interface AwsClients {
   readonly timeoutMs: number;
+  /** The configured region (actuators.aws.region). */
+  readonly region: string;
   /** Imports the SDK and builds the three clients once; later calls return the same clients. */
   sdk(): Promise<AwsSdk>;
+  /**
+   * An EC2 client for `region` (EC2 is regional: an instance exists in one region only), signed for
+   * it; the configured region's is `sdk().ec2`. Built once per region.
+   */
+  ec2In(region: string): Promise<EC2Client>;
 }
 
 /**
@@ -64,7 +71,25 @@ export function createAwsClients(config: AwsActuatorConfig): AwsClients {
       iam: new IAM.IAMClient({ ...common, region: iamRegion(region), ...iamEndpoint }),
     };
   };
-  return { timeoutMs, sdk: () => (loading ??= load()) };
+  const sdk = (): Promise<AwsSdk> => (loading ??= load());
+  const ec2Clients = new Map<string, EC2Client>();
+  return {
+    timeoutMs,
+    region,
+    sdk,
+    async ec2In(wanted) {
+      const loaded = await sdk();
+      if (wanted === region) return loaded.ec2;
+      let client = ec2Clients.get(wanted);
+      if (client === undefined) {
+        // Without an endpoint override the SDK sends to ec2.<wanted>.amazonaws.com; with one
+        // (LocalStack, a test server) to that endpoint, signed for `wanted`.
+        client = new loaded.EC2.EC2Client({ ...common, region: wanted, ...ec2Endpoint });
+        ec2Clients.set(wanted, client);
+      }
+      return client;
+    },
+  };
 }
 
 /**

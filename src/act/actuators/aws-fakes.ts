@@ -139,15 +139,25 @@ export function recordedInstanceStates(): [string, string][] {
   return reservations.flatMap((reservation) => reservation.Instances.map((instance): [string, string] => [instance.InstanceId, instance.State.Name]));
 }
 
-/** Plays EC2's DescribeInstances/StopInstances/StartInstances for `instances` (id → state), with protected ids refusing to stop. */
-export function playEc2(server: WireServer, region: string, instances: Map<string, string>, protectedIds: ReadonlySet<string> = new Set()): void {
-  guard(server, { ...AWS_KEYS, region, service: "ec2" }, (reason) => ec2Error(401, "AuthFailure", `AWS was not able to validate the provided access credentials (${reason.split("\n")[0] ?? ""})`));
+/**
+ * Plays EC2's DescribeInstances/StopInstances/StartInstances for `instances` (id → state), with
+ * protected ids refusing to stop. EC2 is regional: an instance of `instanceRegions` lives in that
+ * region, the others in `region`; a request signed for a region (sent to its endpoint) sees only
+ * that region's instances, the others are InvalidInstanceID.NotFound as in EC2.
+ */
+export function playEc2(server: WireServer, region: string, instances: Map<string, string>, protectedIds: ReadonlySet<string> = new Set(), instanceRegions: ReadonlyMap<string, string> = new Map()): void {
+  const regions = new Set([region, ...instanceRegions.values()]);
+  server.authenticate((request) => {
+    const claimed = parseAuthorization(request.header("authorization"))?.region ?? region;
+    return checkSigV4(request, { ...AWS_KEYS, region: regions.has(claimed) ? claimed : region, service: "ec2" });
+  }, (reason) => ec2Error(401, "AuthFailure", `AWS was not able to validate the provided access credentials (${reason.split("\n")[0] ?? ""})`));
   server.on("POST", "/", (request) => {
     if (request.header("content-type")?.startsWith("application/x-www-form-urlencoded") !== true) return ec2Error(400, "InvalidParameterValue", "Content-Type must be form-urlencoded");
     const form = formOf(request);
     if (form.get("Version") !== "2016-11-15") return ec2Error(400, "InvalidParameterValue", `Version ${form.get("Version") ?? ""}`);
+    const signedFor = parseAuthorization(request.header("authorization"))?.region ?? region;
     const ids = [...form.entries()].filter(([key]) => /^InstanceId\.\d+$/.test(key)).map(([, value]) => value);
-    const unknown = ids.filter((id) => !instances.has(id));
+    const unknown = ids.filter((id) => !instances.has(id) || (instanceRegions.get(id) ?? region) !== signedFor);
     if (unknown.length > 0) return ec2Error(400, "InvalidInstanceID.NotFound", `The instance IDs '${unknown.join(", ")}' do not exist`);
     const action = form.get("Action");
     if (action === "DescribeInstances") {

@@ -37,7 +37,8 @@ describe("aws actuators", () => {
     keys = recordedAccessKeys();
     buckets.set("us-audit-logs", null);
     playS3(s3, REGION, buckets, new Map([["us-audit-logs", "us-east-1"]]));
-    playEc2(ec2, REGION, instances, new Set(["i-000b2f5125402eb55"]));
+    instances.set("i-0a1b2c3d4e5f60718", "running"); // in us-west-2
+    playEc2(ec2, REGION, instances, new Set(["i-000b2f5125402eb55"]), new Map([["i-0a1b2c3d4e5f60718", "us-west-2"]]));
     playIam(iam, keys);
     [s3Block, ec2Stop, iamDeactivate] = createAwsActuators(
       { region: REGION, credentials: AWS_KEYS, endpoints: { s3: s3.url, ec2: ec2.url, iam: iam.url }, maxAttempts: 1 },
@@ -196,6 +197,34 @@ describe("aws actuators", () => {
       expect(instances.get("i-08270b9cfb568a1c4")).toBe("stopped");
     });
 
+    it("an instance in another region than the configured one is stopped and started there, signed for its region (params.region)", async () => {
+      const plan = testPlan("aws.ec2.stop-instances", { instanceIds: ["i-0a1b2c3d4e5f60718"], region: "us-west-2" });
+      const applied = await ec2Stop.apply(plan, { dryRun: false });
+      expect(ec2.problems).toEqual([]);
+      expect(applied.status).toBe("applied");
+      expect(parseAuthorization(ec2.requests[0]?.header("authorization"))).toMatchObject({ region: "us-west-2", service: "ec2" });
+      expect(instances.get("i-0a1b2c3d4e5f60718")).toBe("stopped");
+      expect(applied.output).toMatchObject({ region: "us-west-2" });
+      expect(applied.undo?.params).toEqual({ instanceIds: ["i-0a1b2c3d4e5f60718"], region: "us-west-2" });
+      const undone = await ec2Stop.undo(plan, applied);
+      expect(undone.status).toBe("undone");
+      expect(parseAuthorization(ec2.requests[1]?.header("authorization"))).toMatchObject({ region: "us-west-2", service: "ec2" });
+      expect(instances.get("i-0a1b2c3d4e5f60718")).toBe("running");
+    });
+
+    it("takes the region from a target ARN; without one the configured region is used and EC2 answers NotFound", async () => {
+      const arn = testPlan("aws.ec2.stop-instances", { instanceIds: ["i-0a1b2c3d4e5f60718"] }, { target: { kind: "aws.ec2.instance", id: "arn:aws:ec2:us-west-2:644160558196:instance/i-0a1b2c3d4e5f60718" } });
+      const preview = await ec2Stop.apply(arn, { dryRun: true });
+      expect(preview.output).toMatchObject({ region: "us-west-2", wouldStop: ["i-0a1b2c3d4e5f60718"] });
+      const plain = await ec2Stop.apply(testPlan("aws.ec2.stop-instances", { instanceIds: ["i-0a1b2c3d4e5f60718"] }), { dryRun: true });
+      expect(plain.error).toMatch(/^aws\.ec2\.stop-instances dry-run failed: AWS EC2 DescribeInstances \(eu-west-1\) answered HTTP 400 InvalidInstanceID\.NotFound: .* \(asked in eu-west-1: an instance in another region needs params\.region or a target ARN naming it\)$/);
+      expect(ec2.problems).toEqual([]);
+    });
+
+    it("refuses a region param that is not a region name", () => {
+      expect(() => ec2Stop.validate({ instanceIds: ["i-1aebf7c0"], region: "Oregon" })).toThrowError(/params\.region "Oregon" does not match/);
+    });
+
     it("dry-run describes the instances and stops nothing", async () => {
       const result = await ec2Stop.apply(testPlan("aws.ec2.stop-instances", { instanceIds: ["i-b2d2a876", "i-1aebf7c0", "i-08270b9cfb568a1c4"] }), { dryRun: true });
       expect(result.output).toMatchObject({
@@ -214,7 +243,7 @@ describe("aws actuators", () => {
       const result = await ec2Stop.apply(testPlan("aws.ec2.stop-instances", { instanceIds: ["i-000b2f5125402eb55"] }), { dryRun: false });
       expect(result.status).toBe("failed");
       expect(result.error).toBe(
-        "aws.ec2.stop-instances apply failed: AWS EC2 StopInstances answered HTTP 400 OperationNotPermitted: The instance 'i-000b2f5125402eb55' may not be stopped. Modify its 'disableApiStop' instance attribute and try again. (request id 52a34c4e-5ee2-41c7-b3e7-9010f8eb3dc4)",
+        "aws.ec2.stop-instances apply failed: AWS EC2 StopInstances (eu-west-1) answered HTTP 400 OperationNotPermitted: The instance 'i-000b2f5125402eb55' may not be stopped. Modify its 'disableApiStop' instance attribute and try again. (request id 52a34c4e-5ee2-41c7-b3e7-9010f8eb3dc4)",
       );
       expect(result.output).toEqual({ status: 400, apiCode: "OperationNotPermitted" });
     });

@@ -32,9 +32,10 @@ export const awsEc2StopInstancesSpec: ActionKindSpec = {
     { name: "instanceIds", type: "string[]", required: true, pattern: /^i-[0-9a-f]{8,17}$/, description: "instance ids" },
     { name: "hibernate", type: "boolean", required: false, default: false, description: "hibernate instead of stop (the instance must be enabled for hibernation)" },
     { name: "force", type: "boolean", required: false, default: false, description: "force the stop (no file-system flush)" },
+    { name: "region", type: "string", required: false, pattern: /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, description: "the instances' region, e.g. us-west-2 (default: the region of a target ARN arn:aws:ec2:<region>:…:instance/i-…, else actuators.aws.region); template it from the entity, e.g. '{{ context.entities.resource.attrs.region }}'" },
   ],
   reversible: true,
-  undo: "starts (StartInstances) the instances that were running or pending before the stop",
+  undo: "starts (StartInstances) the instances that were running or pending before the stop, in the same region",
   dryRun: "reads the instances (DescribeInstances) and lists which ones it would stop",
 };
 
@@ -132,36 +133,66 @@ function s3Actuator(clients: AwsClients, runtime: ActuatorRuntime): Actuator {
   });
 }
 
+/** The region of an EC2 ARN (`arn:aws:ec2:us-west-2:123456789012:instance/i-…`, any partition), if `id` is one. */
+function regionOfArn(id: string): string | undefined {
+  return /^arn:aws(?:-[a-z]+)*:ec2:([a-z]{2}(?:-[a-z]+)+-\d{1,2}):\d{12}:instance\/i-[0-9a-f]{8,17}$/.exec(id)?.[1];
+}
+
 function ec2Actuator(clients: AwsClients, runtime: ActuatorRuntime): Actuator {
+  /**
+   * Where the instances live: params.region, else the region of a target ARN, else the configured
+   * region. EC2 is regional: asked in another region, it answers InvalidInstanceID.NotFound.
+   */
+  const regionOf = (plan: ActionPlan): string => read.optionalString(plan.params, "region") ?? regionOfArn(plan.target.id) ?? clients.region;
+  /** awsCall, with a hint on InvalidInstanceID.NotFound: the instance may be in another region. */
+  const ec2Call = async <T>(operation: string, region: string, run: () => Promise<T>): Promise<T> => {
+    try {
+      return await awsCall(`${operation} (${region})`, run);
+    } catch (error) {
+      if (error instanceof ActuatorApiError && error.apiCode === "InvalidInstanceID.NotFound") {
+        throw new ActuatorApiError(`${error.message} (asked in ${region}: an instance in another region needs params.region or a target ARN naming it)`, { ...(error.status === undefined ? {} : { status: error.status }), apiCode: error.apiCode, cause: error.cause });
+      }
+      throw error;
+    }
+  };
+  const ec2For = async (region: string) => {
+    const sdk = await clients.sdk();
+    return { EC2: sdk.EC2, ec2: await clients.ec2In(region) };
+  };
   return defineActuator(awsEc2StopInstancesSpec, runtime, {
     async preview(plan, context) {
       const InstanceIds = read.strings(plan.params, "instanceIds");
-      const answer = await awsCall("EC2 DescribeInstances", async () => {
-        const sdk = await clients.sdk();
-        return sdk.ec2.send(new sdk.EC2.DescribeInstancesCommand({ InstanceIds }), sendOptions(clients, context));
+      const region = regionOf(plan);
+      const answer = await ec2Call("EC2 DescribeInstances", region, async () => {
+        const { EC2, ec2 } = await ec2For(region);
+        return ec2.send(new EC2.DescribeInstancesCommand({ InstanceIds }), sendOptions(clients, context));
       });
       const instances = (answer.Reservations ?? []).flatMap((reservation) => reservation.Instances ?? []).map((instance) => ({ instanceId: instance.InstanceId, state: instance.State?.Name }));
-      return { instances, wouldStop: instances.filter((instance) => instance.state === "running" || instance.state === "pending").map((instance) => instance.instanceId) };
+      return { region, instances, wouldStop: instances.filter((instance) => instance.state === "running" || instance.state === "pending").map((instance) => instance.instanceId) };
     },
     async apply(plan, context) {
       const InstanceIds = read.strings(plan.params, "instanceIds");
-      const answer = await awsCall("EC2 StopInstances", async () => {
-        const sdk = await clients.sdk();
-        return sdk.ec2.send(
-          new sdk.EC2.StopInstancesCommand({ InstanceIds, Hibernate: read.boolean(plan.params, "hibernate", false), Force: read.boolean(plan.params, "force", false) }),
+      const region = regionOf(plan);
+      const answer = await ec2Call("EC2 StopInstances", region, async () => {
+        const { EC2: sdk, ec2 } = await ec2For(region);
+        return ec2.send(
+          new sdk.StopInstancesCommand({ InstanceIds, Hibernate: read.boolean(plan.params, "hibernate", false), Force: read.boolean(plan.params, "force", false) }),
           sendOptions(clients, context),
         );
       });
       const stopping = (answer.StoppingInstances ?? []).map((change) => ({ instanceId: change.InstanceId ?? "", previousState: change.PreviousState?.Name ?? "unknown", currentState: change.CurrentState?.Name ?? "unknown" }));
       const wereRunning = stopping.filter((change) => change.previousState === "running" || change.previousState === "pending").map((change) => change.instanceId);
-      return { output: { instances: stopping, requestId: answer.$metadata.requestId ?? null }, undo: { instanceIds: wereRunning } };
+      const undo = { instanceIds: wereRunning, ...(region === clients.region ? {} : { region }) };
+      return { output: { region, instances: stopping, requestId: answer.$metadata.requestId ?? null }, undo };
     },
-    async revert(_plan, undo, context) {
+    async revert(plan, undo, context) {
       const InstanceIds = (undo["instanceIds"] as string[] | undefined) ?? [];
       if (InstanceIds.length === 0) return { started: [], note: "no instance was running before the stop" };
-      const answer = await awsCall("EC2 StartInstances", async () => {
-        const sdk = await clients.sdk();
-        return sdk.ec2.send(new sdk.EC2.StartInstancesCommand({ InstanceIds }), sendOptions(clients, context));
+      // The region the stop ran in (undo data of older actions has none: as at apply time).
+      const region = typeof undo["region"] === "string" ? undo["region"] : regionOf(plan);
+      const answer = await ec2Call("EC2 StartInstances", region, async () => {
+        const { EC2, ec2 } = await ec2For(region);
+        return ec2.send(new EC2.StartInstancesCommand({ InstanceIds }), sendOptions(clients, context));
       });
       return { started: (answer.StartingInstances ?? []).map((change) => ({ instanceId: change.InstanceId, currentState: change.CurrentState?.Name })) };
     },
