@@ -7,6 +7,7 @@ import { createPolicySet, type PolicySet } from "../policy/policy-set.js";
 import { createSqliteStorage } from "../store/sqlite/index.js";
 import { createDecider } from "../decide/decider.js";
 import { context, HOUR, manualClock, MINUTE, type ManualClock } from "../decide/test-support.js";
+import { createAwsActuators } from "./actuators/aws.js";
 import { createExecutor, type Executor } from "./executor.js";
 import type { GuardrailConfig } from "./guardrails.js";
 import { createFakeActuators, createTempStore, type FakeActuators, type TempStore } from "./test-support.js";
@@ -124,6 +125,40 @@ spec:
       expect(out.records.map((r) => [r.plan.target, r.status, r.blockedBy])).toEqual([[{ kind: "k8s.Deployment", id: "shop/web" }, "blocked", "protected"]]);
       expect(out.records[0]?.reason).toBe("target shop/web is protected (label vigil.dev/protected=true): never acted on");
       expect(h.fake.calls).toEqual([]);
+    });
+
+    it("a regional action without a region param runs in its target entity's region (attrs.region); a region the policy sets wins", async () => {
+      const stopIdle = (region: string) => `apiVersion: vigil.dev/v1
+kind: Policy
+metadata: { name: idle-vm }
+spec:
+  rules:
+    - name: idle
+      condition: input.idle == true
+      message: "idle"
+      effect: deny
+  remediation:
+    - action: aws.ec2.stop-instances
+      target: context.entities.resource
+      params: { instanceIds: "{{ [context.entities.resource.id] }}"${region} }
+  enforcement:
+    tier: remediate
+`;
+      const aws = createAwsActuators({ region: "eu-west-1", credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY" } }, { clock: h.clock, sleep: async () => undefined });
+      const executor = createExecutor({ storage: h.store.storage, clock: h.clock, actuators: aws, guardrails: { requirePromotion: false } });
+      const entities: Record<string, Entity> = { resource: { kind: "aws.ec2.instance", id: "i-0a1b2c3d4e5f60718", attrs: { region: "us-west-2" } } };
+      const paramsOf = async (set: PolicySet, ents: Record<string, Entity>) => {
+        const ctx = context({ idle: true }, { now: h.clock.iso(), subject: "i-0a1b2c3d4e5f60718", entities: ents });
+        const { findings, policyRevisions } = set.evaluate(ctx);
+        const draft = createDecider().decide(ctx, findings, policyRevisions, { id: "d-r", now: h.clock.iso(), enforced: true, policy: (n) => set.get(n) });
+        const { planned } = await executor.plan(draft, ctx, (n) => set.get(n));
+        expect(planned.map((p) => p.disposition)).toEqual(["apply"]);
+        return planned[0]?.plan.params;
+      };
+      expect(await paramsOf(loadSet(stopIdle("")), entities)).toEqual({ instanceIds: ["i-0a1b2c3d4e5f60718"], region: "us-west-2" });
+      expect(await paramsOf(loadSet(stopIdle(", region: ap-south-1")), entities)).toEqual({ instanceIds: ["i-0a1b2c3d4e5f60718"], region: "ap-south-1" });
+      const noRegion: Record<string, Entity> = { resource: { kind: "aws.ec2.instance", id: "i-0a1b2c3d4e5f60718", attrs: {} } };
+      expect(await paramsOf(loadSet(stopIdle("")), noRegion)).toEqual({ instanceIds: ["i-0a1b2c3d4e5f60718"] });
     });
 
     it("two entries of the same kind and target are two actions; two findings of the policy plan each entry once", async () => {

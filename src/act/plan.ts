@@ -128,6 +128,29 @@ function targetEntity(ctx: Context, target: { kind: string; id: string }): Entit
   return undefined;
 }
 
+const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/;
+const ARN_REGION = /^arn:aws(?:-[a-z]+)*:[a-z0-9-]+:([a-z]{2}(?:-[a-z]+)+-\d{1,2}):/;
+
+/**
+ * A regional action (aws.ec2.stop-instances) must run in its target's region. When the policy set
+ * no `region` param, the target entity's `region` attribute (or the region of its ARN id) fills it,
+ * for an actuator that takes a `region` param (its validation accepts one): the plan records where
+ * the action runs. An actuator without such a param, or an entity without a region, is left as is.
+ */
+function withTargetRegion(actuator: Actuator, params: Record<string, unknown>, entity: Entity | undefined): Record<string, unknown> {
+  if (entity === undefined) return params;
+  const attr = entity.attrs["region"];
+  const region = typeof attr === "string" && REGION.test(attr) ? attr : ARN_REGION.exec(entity.id)?.[1];
+  if (region === undefined) return params;
+  const filled = { ...params, region };
+  try {
+    actuator.validate(filled);
+    return filled;
+  } catch {
+    return params;
+  }
+}
+
 function resolveTarget(ref: RemediationRef, ctx: Context, finding: Finding, programs: ConditionCache, activation: Activation, origin: string): { kind: string; id: string } {
   let value: unknown = ctx.event.subject ?? finding.resource;
   if (ref.target !== undefined) value = evaluateExpression(programs, ref.target, `${origin}.target`, activation);
@@ -215,6 +238,7 @@ export function planActions(input: PlanInput): PlanOutput {
       if (planned.has(id)) return;
       entryOf.set(id, entry);
       const actuator = input.actuators.get(ref.action);
+      if (problem === undefined && actuator !== undefined && params["region"] === undefined) params = withTargetRegion(actuator, params, targetEntity(ctx, target) ?? input.entity?.(target));
       if (problem === undefined && actuator === undefined) problem = { cause: "no-actuator", reason: `no actuator is configured for ${ref.action}; configure its provider under actuators:` };
       if (problem === undefined && actuator !== undefined) {
         try { actuator.validate(params); } catch (error) { problem = { cause: "invalid", reason: error instanceof Error ? error.message : String(error) }; }
