@@ -96,6 +96,34 @@ export function indexKey(value: string): string {
   return `${encoded.slice(0, cut)}\ue000#${createHash("sha256").update(encoded, "utf8").digest("hex")}`;
 }
 
+/** Code points (not UTF-16 units) a long document id keeps in its key: PostgreSQL's left() counts the same way. */
+const DOC_KEY_START = 256;
+
+/**
+ * The indexed key of a document id already `encodeKey`d (what the `id` column holds): itself up
+ * to MAX_KEY_BYTES, otherwise its first 256 code points, U+E000, "#" and the SHA-256 of the whole
+ * (a sequence encodeKey never writes, so it stands for this id alone). Documents are unique by
+ * (collection, key) and listed in key order; the `id` column keeps the whole id, read back.
+ * Migration 4 computes the same in SQL for rows already stored.
+ */
+export function docKeyOfEncoded(encoded: string): string {
+  if (utf8Length(encoded) <= MAX_KEY_BYTES) return encoded;
+  return `${codePointPrefix(encoded, DOC_KEY_START)}\ue000#${createHash("sha256").update(encoded, "utf8").digest("hex")}`;
+}
+
+export function docKey(id: string): string {
+  return docKeyOfEncoded(encodeKey(id));
+}
+
+function codePointPrefix(text: string, count: number): string {
+  let end = 0;
+  for (let taken = 0; taken < count && end < text.length; taken++) {
+    const unit = text.charCodeAt(end);
+    end += unit >= 0xd800 && unit <= 0xdbff && end + 1 < text.length ? 2 : 1;
+  }
+  return text.slice(0, end);
+}
+
 /** Masks and canonicalizes drafts; checks the fields the record indexes. Throws VIGIL_BAD_INPUT / VIGIL_CONFLICT naming the draft. */
 export function prepareDecisions(drafts: readonly DecisionDraft[], mask: CompiledMask | undefined): PreparedDecision[] {
   const seen = new Set<string>();
@@ -307,17 +335,25 @@ export function toStoredDoc<T>(row: DocRowShape): StoredDoc<T> {
   return { collection: decodeKey(row.collection), id: decodeKey(row.id), value: JSON.parse(row.value) as T, version: Number(row.version), updatedAt: row.updated_at };
 }
 
-/** listDocs: ordered by id (byte order); `where` compares top-level JSON fields exactly (true ≠ 1, null matches an explicit null only). */
+/** listDocs: ordered by id (byte order; an id past MAX_KEY_BYTES by its first 256 code points, then its digest); `where` compares top-level JSON fields exactly (true ≠ 1, null matches an explicit null only). */
 export function docQuery(dialect: SqlDialect, tables: Tables, collection: string, query: DocQuery = {}): { sql: string; params: SqlValue[] } {
   const where = ["collection = ?"];
   const params: SqlValue[] = [encodeKey(collection)];
   if (query.idPrefix !== undefined && query.idPrefix !== "") {
-    where.push(`id >= ? AND ${dialect.startsWith("id")}`);
-    params.push(encodeKey(query.idPrefix), encodeKey(query.idPrefix));
+    // The key holds an id's first 256 code points at least: the range runs on that much of the
+    // prefix (indexed); a longer prefix is then checked on the whole id.
+    const encoded = encodeKey(query.idPrefix);
+    const start = codePointPrefix(encoded, DOC_KEY_START);
+    where.push(`id_key >= ? AND ${dialect.startsWith("id_key")}`);
+    params.push(start, start);
+    if (start !== encoded) {
+      where.push(dialect.startsWith("id"));
+      params.push(encoded);
+    }
   }
   if (query.afterId !== undefined) {
-    where.push("id > ?");
-    params.push(encodeKey(query.afterId));
+    where.push("id_key > ?");
+    params.push(docKey(query.afterId));
   }
   if (query.where !== undefined && Object.keys(query.where).length > 0) {
     for (const key of Object.keys(query.where)) {
@@ -330,7 +366,7 @@ export function docQuery(dialect: SqlDialect, tables: Tables, collection: string
     where.push(fields.sql);
     params.push(...fields.params);
   }
-  let sql = `SELECT ${docColumns(dialect)} FROM ${tables.docs} WHERE ${where.join(" AND ")} ORDER BY id`;
+  let sql = `SELECT ${docColumns(dialect)} FROM ${tables.docs} WHERE ${where.join(" AND ")} ORDER BY id_key`;
   const limit = checkLimit(query.limit);
   if (limit !== undefined) {
     sql += " LIMIT ?";

@@ -7,7 +7,7 @@ import { compileMask } from "./mask.js";
 import { listPlaceholders } from "./sql-driver.js";
 import type { SqlDriver, SqlExecutor, SqlValue } from "./sql-driver.js";
 import {
-  auditQuery, auditRow, checkCanonical, checkEvents, checkLimit, columnTextProblem, decisionColumns, decisionQuery, docColumns, docJson, docQuery, encodeKey, eventColumns, indexKey, eventKey,
+  auditQuery, auditRow, checkCanonical, checkEvents, checkLimit, columnTextProblem, decisionColumns, decisionQuery, docColumns, docJson, docKey, docKeyOfEncoded, docQuery, encodeKey, eventColumns, indexKey, eventKey,
   prepareDecisions, tablesOf, toAuditEntry, toDecision, toRecordRow, toStoredDoc, toStoredEvent,
 } from "./sql-queries.js";
 import type { AuditRowShape, DecisionRowShape, DocRowShape, EventRowShape, Tables } from "./sql-queries.js";
@@ -19,6 +19,9 @@ export interface SqlStorageOptions {
 }
 
 const IN_CHUNK = 500;
+
+/** A document row as written: found by (collection, id_key) (migration 4), the whole id kept in `id`. */
+const DOC_COLUMNS = ["collection", "id_key", "id", "value", "version", "updated_at"] as const;
 
 const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -274,7 +277,7 @@ export class SqlStorage implements Storage {
 
   async getDoc<T>(collection: string, id: string): Promise<StoredDoc<T> | undefined> {
     return this.guard("getDoc", async () => {
-      const rows = await this.driver.all<DocRowShape>(`SELECT ${docColumns(this.driver.dialect)} FROM ${this.tables.docs} WHERE collection = ? AND id = ?`, [encodeKey(collection), encodeKey(id)]);
+      const rows = await this.driver.all<DocRowShape>(`SELECT ${docColumns(this.driver.dialect)} FROM ${this.tables.docs} WHERE collection = ? AND id_key = ?`, [encodeKey(collection), docKey(id)]);
       return rows[0] === undefined ? undefined : this.toDoc<T>(rows[0]);
     });
   }
@@ -286,7 +289,7 @@ export class SqlStorage implements Storage {
       const byId = new Map<string, StoredDoc<T>>();
       for (let index = 0; index < unique.length; index += IN_CHUNK) {
         const chunk = unique.slice(index, index + IN_CHUNK);
-        const rows = await this.driver.all<DocRowShape>(`SELECT ${docColumns(this.driver.dialect)} FROM ${this.tables.docs} WHERE collection = ? AND id IN (${listPlaceholders(chunk.length)})`, [encodeKey(collection), ...chunk.map(encodeKey)]);
+        const rows = await this.driver.all<DocRowShape>(`SELECT ${docColumns(this.driver.dialect)} FROM ${this.tables.docs} WHERE collection = ? AND id_key IN (${listPlaceholders(chunk.length)})`, [encodeKey(collection), ...chunk.map(docKey)]);
         for (const row of rows) {
           const doc = this.toDoc<T>(row);
           byId.set(doc.id, doc);
@@ -302,7 +305,9 @@ export class SqlStorage implements Storage {
       const encode = this.driver.dialect.encodeJson;
       const prepared = docs.map((doc) => {
         const json = docJson(doc.value, doc.collection, doc.id);
-        return { ...doc, json: encode === undefined ? json : encode(json), key: [encodeKey(doc.collection), encodeKey(doc.id)] as const };
+        const id = encodeKey(doc.id);
+        // key: what the row is found by (collection, id_key); the id column keeps the whole id.
+        return { ...doc, json: encode === undefined ? json : encode(json), id, key: [encodeKey(doc.collection), docKeyOfEncoded(id)] as const };
       });
       // Rows are locked in the order written: one order for every writer, or two batches sharing
       // documents in opposite orders deadlock on PostgreSQL. The sort is stable, so repeated puts
@@ -310,23 +315,23 @@ export class SqlStorage implements Storage {
       prepared.sort((a, b) => compareText(a.key[0], b.key[0]) || compareText(a.key[1], b.key[1]));
       const keys = new Set(prepared.map((doc) => `${doc.collection}\u0000${doc.id}`));
       const simple = keys.size === prepared.length && prepared.every((doc) => doc.expectVersion === undefined);
-      const upsert = `ON CONFLICT (collection, id) DO UPDATE SET value = excluded.value, version = ${this.tables.docs}.version + 1, updated_at = excluded.updated_at`;
+      const upsert = `ON CONFLICT (collection, id_key) DO UPDATE SET value = excluded.value, version = ${this.tables.docs}.version + 1, updated_at = excluded.updated_at`;
       await this.driver.transaction(async (tx) => {
         if (simple) {
-          await tx.insertMany(this.tables.docs, ["collection", "id", "value", "version", "updated_at"], prepared.map((doc) => [...doc.key, doc.json, 1, at]), upsert);
+          await tx.insertMany(this.tables.docs, DOC_COLUMNS, prepared.map((doc) => [...doc.key, doc.id, doc.json, 1, at]), upsert);
           return;
         }
         for (const doc of prepared) {
-          const params: SqlValue[] = [...doc.key, doc.json, 1, at];
+          const params: SqlValue[] = [...doc.key, doc.id, doc.json, 1, at];
           if (doc.expectVersion === undefined) {
-            await tx.insertMany(this.tables.docs, ["collection", "id", "value", "version", "updated_at"], [params], upsert);
+            await tx.insertMany(this.tables.docs, DOC_COLUMNS, [params], upsert);
             continue;
           }
           const changed = doc.expectVersion === 0
-            ? (await tx.insertMany<{ id: string }>(this.tables.docs, ["collection", "id", "value", "version", "updated_at"], [params], "ON CONFLICT (collection, id) DO NOTHING RETURNING id")).length
-            : await tx.run(`UPDATE ${this.tables.docs} SET value = ?, version = version + 1, updated_at = ? WHERE collection = ? AND id = ? AND version = ?`, [doc.json, at, ...doc.key, doc.expectVersion]);
+            ? (await tx.insertMany<{ id: string }>(this.tables.docs, DOC_COLUMNS, [params], "ON CONFLICT (collection, id_key) DO NOTHING RETURNING id")).length
+            : await tx.run(`UPDATE ${this.tables.docs} SET value = ?, version = version + 1, updated_at = ? WHERE collection = ? AND id_key = ? AND version = ?`, [doc.json, at, ...doc.key, doc.expectVersion]);
           if (changed === 0) {
-            const current = await tx.all<{ version: number | string }>(`SELECT version FROM ${this.tables.docs} WHERE collection = ? AND id = ?`, [...doc.key]);
+            const current = await tx.all<{ version: number | string }>(`SELECT version FROM ${this.tables.docs} WHERE collection = ? AND id_key = ?`, [...doc.key]);
             const actual = current[0] === undefined ? "it does not exist" : `it is at version ${Number(current[0].version)}`;
             throw new VigilError("VIGIL_CONFLICT", `document ${doc.collection}/${doc.id}: expected version ${doc.expectVersion} but ${actual}; re-read it and retry (no document in this batch was written)`, { field: "expectVersion" });
           }
@@ -336,7 +341,7 @@ export class SqlStorage implements Storage {
   }
 
   async deleteDoc(collection: string, id: string): Promise<boolean> {
-    return this.guard("deleteDoc", async () => (await this.driver.run(`DELETE FROM ${this.tables.docs} WHERE collection = ? AND id = ?`, [encodeKey(collection), encodeKey(id)])) > 0);
+    return this.guard("deleteDoc", async () => (await this.driver.run(`DELETE FROM ${this.tables.docs} WHERE collection = ? AND id_key = ?`, [encodeKey(collection), docKey(id)])) > 0);
   }
 
   async listDocs<T>(collection: string, query?: DocQuery): Promise<StoredDoc<T>[]> {

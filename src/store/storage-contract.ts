@@ -282,6 +282,33 @@ export function storageContract(name: string, createHarness: () => Promise<Stora
         expect(await current.getDoc("c", "x")).toMatchObject({ value: 5, version: 1 });
       });
 
+      it("keeps document ids longer than an index entry can be (PostgreSQL refused them past its B-tree limit), whole, found by get, list, prefix and version, apart when they share a long start", async () => {
+        const base = `entity:${noise(3000, 7)}`;
+        const ids = [`${base}-a`, `${base}-b`, `${base}-é\u{1F600}${noise(500, 9)}`, `${"\u{1F600}".repeat(300)}x`, "short"];
+        await current.putDocs(ids.map((id, index) => ({ collection: "entities", id, value: { index } })), "t");
+        for (const [index, id] of ids.entries()) expect(await current.getDoc("entities", id)).toMatchObject({ id, value: { index }, version: 1 });
+        expect((await current.getDocs("entities", [...ids].reverse())).map((doc) => doc.id)).toEqual([...ids].reverse());
+        const listed = (await current.listDocs("entities")).map((doc) => doc.id);
+        expect([...listed].sort()).toEqual([...ids].sort());
+        // Pages by afterId cover every document once, in the listing's order.
+        const paged: string[] = [];
+        for (let page = await current.listDocs("entities", { limit: 2 }); page.length > 0; page = await current.listDocs("entities", { limit: 2, afterId: paged.at(-1)! })) paged.push(...page.map((doc) => doc.id));
+        expect(paged).toEqual(listed);
+        // A prefix longer than the indexed start still tells the long ids apart.
+        expect((await current.listDocs("entities", { idPrefix: `${base}-` })).map((doc) => doc.id).sort()).toEqual(ids.slice(0, 3).sort());
+        expect((await current.listDocs("entities", { idPrefix: `${base}-b` })).map((doc) => doc.id)).toEqual([`${base}-b`]);
+        expect((await current.listDocs("entities", { idPrefix: "\u{1F600}".repeat(300) })).map((doc) => doc.id)).toEqual([ids[3]]);
+        await current.putDocs([{ collection: "entities", id: `${base}-a`, value: { index: 10 }, expectVersion: 1 }], "t2");
+        await expectVigilError(current.putDocs([{ collection: "entities", id: `${base}-b`, value: {}, expectVersion: 0 }], "t3"), "VIGIL_CONFLICT", "version 1");
+        await current.putDocs([{ collection: "entities", id: `${base}-b`, value: { index: 11 } }], "t3");
+        expect(await current.getDoc("entities", `${base}-a`)).toMatchObject({ value: { index: 10 }, version: 2 });
+        expect(await current.getDoc("entities", `${base}-b`)).toMatchObject({ value: { index: 11 }, version: 2 });
+        expect(await current.getDoc("entities", ids[2]!)).toMatchObject({ value: { index: 2 }, version: 1 });
+        expect(await current.deleteDoc("entities", `${base}-a`)).toBe(true);
+        expect(await current.getDoc("entities", `${base}-a`)).toBeUndefined();
+        expect(await current.getDoc("entities", `${base}-b`)).toMatchObject({ version: 2 });
+      });
+
       it("lists by id order with idPrefix, afterId and limit", async () => {
         const ids = ["user:bob", "user:alice", "team:pay", "user:carol", "user", "userx"];
         await current.putDocs(ids.map((id) => ({ collection: "entities", id, value: { id } })), "t");

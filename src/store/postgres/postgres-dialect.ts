@@ -122,6 +122,18 @@ $fn$;
 ALTER TABLE ${s}.events ADD COLUMN claimed_by TEXT, ADD COLUMN claimed_until_ms BIGINT;
 `,
     },
+    {
+      version: 4,
+      description: "docs: found by (collection, id_key), a digest key for ids past 1024 bytes (a B-tree entry holds ~2.7 KB); the whole id kept in id",
+      // The key as docKeyOfEncoded computes it: left() counts code points, as it does.
+      sql: `
+ALTER TABLE ${s}.docs ADD COLUMN id_key TEXT COLLATE "C";
+UPDATE ${s}.docs SET id_key = CASE WHEN octet_length(id) <= 1024 THEN id ELSE left(id, 256) || chr(57344) || '#' || encode(sha256(convert_to(id, 'UTF8')), 'hex') END;
+ALTER TABLE ${s}.docs ALTER COLUMN id_key SET NOT NULL;
+ALTER TABLE ${s}.docs DROP CONSTRAINT docs_pkey;
+ALTER TABLE ${s}.docs ADD CONSTRAINT docs_pkey PRIMARY KEY (collection, id_key);
+`,
+    },
   ];
 }
 

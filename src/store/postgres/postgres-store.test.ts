@@ -4,8 +4,8 @@ import type { Storage } from "../../core/index.js";
 import { verifyDecisionRecord } from "../chain.js";
 import { storageContract } from "../storage-contract.js";
 import { expectVigilError } from "../storage-contract-support.js";
-import { makeDraft } from "../storage-contract-fixtures.js";
-import { createPostgresStorage, toDollarParams } from "./index.js";
+import { makeDraft, noise } from "../storage-contract-fixtures.js";
+import { createPostgresStorage, postgresMigrations, toDollarParams } from "./index.js";
 
 /** Tests run against the machine's PostgreSQL (RULES: 127.0.0.1:5432, user postgres, database test), one fresh schema each. */
 const url = process.env["VIGIL_TEST_POSTGRES_URL"] ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -120,7 +120,7 @@ describe("postgres storage specifics", () => {
     try {
       await Promise.all(instances.map((instance) => instance.init()));
       const versions = await admin.unsafe(`SELECT version FROM "${fresh}".schema_version`);
-      expect(versions.map((row) => Number(row["version"]))).toEqual([1, 2, 3]);
+      expect(versions.map((row) => Number(row["version"]))).toEqual([1, 2, 3, 4]);
     } finally {
       for (const instance of instances) await instance.close();
       await dropSchema(fresh);
@@ -148,6 +148,31 @@ describe("postgres storage specifics", () => {
     const [appended] = await impatient.appendDecisions([makeDraft(50)]);
     expect(appended?.seq).toBe(7);
     expect(await verifyDecisionRecord(storage)).toMatchObject({ ok: true, checked: 7 });
+  });
+
+  it("migration 4 keys the documents a version 3 schema holds (ids up to the old B-tree limit, astral characters included) as it keys new ones", async () => {
+    const fresh = uniqueSchema();
+    const long = `${"\u{1F600}".repeat(200)}${noise(1500, 3)}`; // 2300 bytes: stored before, past the 1024-byte key
+    try {
+      await admin.unsafe(`CREATE SCHEMA "${fresh}"`);
+      await admin.unsafe(`CREATE TABLE "${fresh}".schema_version (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)`);
+      for (const migration of postgresMigrations(fresh).slice(0, 3)) {
+        await admin.unsafe(migration.sql);
+        await admin.unsafe(`INSERT INTO "${fresh}".schema_version VALUES ($1, $2, 'then')`, [migration.version, migration.description]);
+      }
+      await admin.unsafe(`INSERT INTO "${fresh}".docs (collection, id, value, version, updated_at) VALUES ('entities', $1, '{"n":1}', 3, 't'), ('entities', 'user:bob', '{"n":2}', 3, 't')`, [long]);
+      const migrated = createPostgresStorage({ url, schema: fresh, maxConnections: 2 });
+      extra.push(migrated);
+      await migrated.init();
+      expect(await migrated.getDoc("entities", long)).toMatchObject({ id: long, value: { n: 1 }, version: 3 });
+      expect(await migrated.getDoc("entities", "user:bob")).toMatchObject({ value: { n: 2 } });
+      expect((await migrated.listDocs("entities", { idPrefix: `${"\u{1F600}".repeat(200)}${noise(100, 3)}` })).map((doc) => doc.id)).toEqual([long]);
+      await migrated.putDocs([{ collection: "entities", id: long, value: { n: 3 }, expectVersion: 3 }], "t2");
+      expect((await migrated.listDocs("entities")).map((doc) => [doc.id === long ? "long" : doc.id, doc.version])).toEqual([["user:bob", 3], ["long", 4]]);
+    } finally {
+      for (const instance of extra.splice(0)) await instance.close();
+      await dropSchema(fresh);
+    }
   });
 
   it("validates its configuration with VIGIL_BAD_CONFIG", () => {

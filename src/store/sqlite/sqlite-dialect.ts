@@ -101,6 +101,16 @@ ALTER TABLE events ADD COLUMN claimed_by TEXT;
 ALTER TABLE events ADD COLUMN claimed_until_ms INTEGER;
 `,
   },
+  {
+    version: 4,
+    description: "docs: found by (collection, id_key), a digest key for ids past 1024 bytes, as on PostgreSQL (same order, same queries); the whole id kept in id",
+    // vigil_doc_key is docKeyOfEncoded, registered by the driver.
+    sql: `
+ALTER TABLE docs ADD COLUMN id_key TEXT;
+UPDATE docs SET id_key = vigil_doc_key(id);
+CREATE UNIQUE INDEX docs_key ON docs (collection, id_key);
+`,
+  },
 ];
 
 function jsonPath(key: string): string {

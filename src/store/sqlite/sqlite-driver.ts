@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import Database from "better-sqlite3";
 import type { Database as SqliteDatabase, Statement } from "better-sqlite3";
 import type { SqlDriver, SqlExecutor, SqlValue } from "../sql-driver.js";
+import { docKeyOfEncoded } from "../sql-queries.js";
 import { sqliteDialect } from "./sqlite-dialect.js";
 
 export interface SqliteDriverOptions {
@@ -38,6 +39,8 @@ export class SqliteDriver implements SqlDriver {
 
   constructor(options: SqliteDriverOptions) {
     this.db = new Database(options.path);
+    // Schema migration 4 keys the documents already stored as the store keys new ones.
+    this.db.function("vigil_doc_key", { deterministic: true }, (id: unknown) => (typeof id === "string" ? docKeyOfEncoded(id) : null));
     // 32 KB pages for a new file (a file that exists keeps its page size: SQLite ignores this in
     // WAL mode). Decision rows are ~2 KB (a CloudTrail input, the explanation, the revisions) and
     // event rows ~1.4 KB: an 8 KB page held three, leaving a fifth of it empty, and every batch

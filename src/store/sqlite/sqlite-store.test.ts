@@ -10,7 +10,8 @@ import { verifyDecisionRecord } from "../chain.js";
 import { storageContract } from "../storage-contract.js";
 import { expectVigilError } from "../storage-contract-support.js";
 import { makeDraft } from "../storage-contract-fixtures.js";
-import { createSqliteStorage, SqliteDriver } from "./index.js";
+import { noise } from "../storage-contract-fixtures.js";
+import { createSqliteStorage, SqliteDriver, sqliteMigrations } from "./index.js";
 
 storageContract("sqlite", async () => {
   const dir = mkdtempSync(join(tmpdir(), "vigil-sqlite-"));
@@ -49,10 +50,36 @@ describe("sqlite storage specifics", () => {
     }
   }
 
+  it("migration 4 keys the documents a version 3 store holds, long ids included, as it keys new ones", async () => {
+    const oldPath = join(dir, "v3.db");
+    const long = `${"\u{1F600}".repeat(200)}${noise(2000, 3)}`;
+    const old = new Database(oldPath);
+    old.exec("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)");
+    for (const migration of sqliteMigrations.slice(0, 3)) {
+      old.exec(migration.sql);
+      old.prepare("INSERT INTO schema_version VALUES (?, ?, 'then')").run(migration.version, migration.description);
+    }
+    const put = old.prepare("INSERT INTO docs (collection, id, value, version, updated_at) VALUES ('entities', ?, ?, 3, 't')");
+    put.run(long, '{"n":1}');
+    put.run("user:bob", '{"n":2}');
+    old.close();
+    const migrated = createSqliteStorage({ path: oldPath });
+    try {
+      await migrated.init();
+      expect(await migrated.getDoc("entities", long)).toMatchObject({ id: long, value: { n: 1 }, version: 3 });
+      expect(await migrated.getDoc("entities", "user:bob")).toMatchObject({ value: { n: 2 } });
+      expect((await migrated.listDocs("entities", { idPrefix: `${"\u{1F600}".repeat(200)}${noise(100, 3)}` })).map((doc) => doc.id)).toEqual([long]);
+      await migrated.putDocs([{ collection: "entities", id: long, value: { n: 3 }, expectVersion: 3 }], "t2");
+      expect((await migrated.listDocs("entities")).map((doc) => [doc.id === long ? "long" : doc.id, doc.version])).toEqual([["user:bob", 3], ["long", 4]]);
+    } finally {
+      await migrated.close();
+    }
+  });
+
   it("opens the database in WAL mode with synchronous=FULL and a busy timeout", async () => {
     raw((db) => {
       expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
-      expect(db.prepare("SELECT version FROM schema_version").all()).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
+      expect(db.prepare("SELECT version FROM schema_version").all()).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }]);
     });
     const driver = new SqliteDriver({ path, busyTimeoutMs: 1234 });
     try {
