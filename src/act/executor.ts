@@ -23,6 +23,7 @@ import type { Context } from "../core/context.js";
 import type { DecisionDraft, ExplanationStep } from "../core/decision.js";
 import type { Entity } from "../core/entity.js";
 import { VigilError } from "../core/errors.js";
+import { isVigilIdentity } from "../core/identity.js";
 import type { Clock, Storage } from "../core/ports.js";
 import { createConditionCache, metaOf, type PolicyLookup } from "../decide/conditions.js";
 import type { CelEnvironment } from "../policy/cel/api.js";
@@ -412,7 +413,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
     async promote(policy, actor, promoteOptions = {}) {
       requireRole(actor, ["approver"], `promote policy ${policy}`);
       // Humans stay in charge: an identity of Vigil's own (vigil:learner, vigil:escalation...) never takes a policy out of dry-run, whatever its roles.
-      if (actor.id.trim().toLowerCase().startsWith("vigil:")) {
+      if (isVigilIdentity(actor.id)) {
         throw new VigilError("VIGIL_FORBIDDEN", `${actor.id} may not promote policy ${String(policy)}: Vigil never takes its own policies out of dry-run; a person with the approver or admin role does`, { field: "actor.id" });
       }
       if (typeof policy !== "string" || policy === "") throw new VigilError("VIGIL_BAD_INPUT", "policy must name the policy to promote", { field: "policy" });

@@ -8,6 +8,7 @@
  */
 import type { CompiledPolicy } from "../core/compiled-policy.js";
 import { VigilError } from "../core/errors.js";
+import { isVigilIdentity } from "../core/identity.js";
 import type { PolicyMeta } from "../core/policy.js";
 import type { Clock, Storage } from "../core/ports.js";
 import { createCelEnvironment } from "../policy/cel/index.js";
@@ -129,6 +130,10 @@ export function createPolicyCatalog(options: { readonly policySet: PolicySet; re
       return policy ? summary(policy) : undefined;
     },
     async promoteShadow(name, by, reason) {
+      // Humans stay in charge: whatever path calls this (API, `vigil policies promote --direct`).
+      if (isVigilIdentity(by)) {
+        throw new VigilError("VIGIL_FORBIDDEN", `${by} may not promote policy ${name}: Vigil never takes its own policies out of shadow mode or dry-run; a person with the approver or admin role does`, { field: "actor.id" });
+      }
       const policy = policySet.get(name);
       if (!policy) throw new VigilError("VIGIL_NOT_FOUND", `no policy named ${name}; list them with GET /v1/policies`, { field: "name" });
       if (summary(policy).mode !== "shadow") throw new VigilError("VIGIL_CONFLICT", `policy ${name} revision ${policy.meta.revision} is not in shadow mode`, { field: "name", policy: name });

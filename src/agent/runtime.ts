@@ -16,6 +16,7 @@ import { randomUUID } from "node:crypto";
 import { timeOrderedId } from "../core/ids.js";
 import type { Decision } from "../core/decision.js";
 import { VigilError } from "../core/errors.js";
+import { isVigilIdentity } from "../core/identity.js";
 import { EventTypes, type Event } from "../core/event.js";
 import type { Bus, Clock } from "../core/ports.js";
 import type { VigilConfig } from "../config.js";
@@ -297,7 +298,7 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
     },
     async promotePolicy(name, actor, reason) {
       // Humans stay in charge: an identity of Vigil's own never takes a policy out of shadow mode or dry-run, whatever its roles.
-      if (typeof actor?.id === "string" && actor.id.trim().toLowerCase().startsWith("vigil:")) {
+      if (typeof actor?.id === "string" && isVigilIdentity(actor.id)) {
         throw new VigilError("VIGIL_FORBIDDEN", `${actor.id} may not promote policy ${name}: Vigil never takes its own policies out of shadow mode or dry-run; a person with the approver or admin role does`, { field: "actor.id" });
       }
       const summary = catalog.summary(name);

@@ -11,3 +11,4 @@ export * from "./review.js";
 export * from "./feedback.js";
 export * from "./ports.js";
 export * from "./ids.js";
+export * from "./identity.js";

@@ -12,6 +12,7 @@ import { isAbsolute, relative, resolve } from "node:path";
 import type { CompiledPolicy } from "../core/compiled-policy.js";
 import type { Decision } from "../core/decision.js";
 import { VigilError } from "../core/errors.js";
+import { isVigilIdentity } from "../core/identity.js";
 import { sha256Hex as sha256 } from "../core/hash.js";
 import type { Feedback } from "../core/feedback.js";
 import type { Clock, Storage } from "../core/ports.js";
@@ -270,7 +271,7 @@ export async function getProposal(storage: Storage, id: string): Promise<Proposa
 
 /** The agent proposes, a person decides: Vigil's own identities (`vigil:*`) may not accept or reject, whatever role they hold. */
 function refuseAgent(actor: Actor, what: string): void {
-  if (actor.id.trim().toLowerCase().startsWith("vigil:")) {
+  if (isVigilIdentity(actor.id)) {
     throw new VigilError("VIGIL_FORBIDDEN", `${actor.id} may not ${what}: Vigil never edits its own policies; it proposes and a person accepts or rejects`, { field: "actor.id" });
   }
 }

@@ -2,6 +2,7 @@
  * What the review modules share: storage, clock, executor, notifier, policy lookup and settings.
  */
 import { VigilError } from "../core/errors.js";
+import { isVigilIdentity } from "../core/identity.js";
 import type { Clock, Storage } from "../core/ports.js";
 import type { Severity } from "../core/policy.js";
 import type { Executor } from "../act/executor.js";
@@ -23,7 +24,7 @@ export const ESCALATION_ACTOR = { id: "vigil:escalation", roles: ["approver"] } 
  * policy's declared safe default, which its author decided). VIGIL_FORBIDDEN naming what was refused.
  */
 export function refuseAgent(actor: { readonly id: string }, what: string): void {
-  if (actor.id.trim().toLowerCase().startsWith("vigil:")) {
+  if (isVigilIdentity(actor.id)) {
     throw new VigilError("VIGIL_FORBIDDEN", `${actor.id} may not ${what}: Vigil never edits its own exceptions or overrides nor approves a review; a person does (the learner proposes exceptions, which a person accepts)`, { field: "actor.id" });
   }
 }
