@@ -95,6 +95,32 @@ describe("supply-chain pack: GitHub actions without an event subject", () => {
   });
 });
 
+describe("supply-chain pack: the statusContext setting", () => {
+  const sha = "0123456789abcdef0123456789abcdef01234567";
+  const statusOf = (deps: DependencySummary) => {
+    const ctx = contextOf(deps, { type: "com.github.pull_request", subject: "acme/web#7", data: { action: "opened", number: 7 } });
+    const evaluated = policySet.evaluate(ctx);
+    const draft = buildDecision(ctx, evaluated.findings, evaluated.policyRevisions, { id: "d-1", now, enforced: true, policy: (name) => policySet.get(name)?.meta });
+    const actuators = new Map<string, Actuator>(createGitHubActuators({ token: "ghs_x", baseUrl: "http://127.0.0.1:9" }, { clock: { now: () => new Date(now) }, sleep: async () => undefined }).map((a) => [a.kind, a]));
+    const { planned } = planActions({ draft, ctx, policy: (name) => policySet.get(name), guardrails: {}, actuators, promoted: () => true, programs: createConditionCache(env) });
+    return planned.find((p) => p.plan.actuator === "github.commit-status")?.plan.params;
+  };
+
+  it("names the commit status the blocked pull request gets (default vigil/supply-chain)", () => {
+    const configured = resolveSupplyChainSettings({ severityThreshold: "high", statusContext: "acme/dependency-gate", importedAdvisories: "/nonexistent-vigil-advisories" }, { base: loadSupplyChainSettings(supplyChainSettingsFile) });
+    const deps = summarizeDependencyChange([{ path: "package-lock.json", base: undefined, head: parseLockfile(lockText, "package-lock.json") }], { db: advisories.db, settings: configured, meta: { repo: "acme/web", pullRequest: 7, headSha: sha }, errors: [] });
+    expect(deps.blocking).toBeGreaterThan(0);
+    expect(deps.statusContext).toBe("acme/dependency-gate");
+    expect(statusOf(deps)).toMatchObject({ context: "acme/dependency-gate", state: "failure", sha });
+    expect(statusOf(summary("high", { repo: "acme/web", pullRequest: 7, headSha: sha }))).toMatchObject({ context: "vigil/supply-chain" });
+  });
+
+  it("a summary without statusContext (a context recorded before the setting was read) keeps the default", () => {
+    const { statusContext: _omitted, ...older } = summary("high", { repo: "acme/web", pullRequest: 7, headSha: sha });
+    expect(statusOf(older as DependencySummary)).toMatchObject({ context: "vigil/supply-chain" });
+  });
+});
+
 describe("supply-chain pack: unreadable lockfiles", () => {
   async function unreadable(head: string | null, base: string | null = null): Promise<string[]> {
     const enricher = createDependencyEnricher({ advisories: advisories.db });

@@ -9,7 +9,8 @@
  *                    aliases, severity, severityKnown, summary, url, fixedVersion,
  *                    suggestedVersion, satisfiesRange, range, fix, blocking, pastFix, pastFixText }],
  *     blocking, belowThreshold, preexisting, highestSeverity, threshold,
- *     errors: [{ file, field, message }], advisories, comment, statusDescription, truncated }
+ *     errors: [{ file, field, message }], advisories, comment, statusDescription, statusContext,
+ *     truncated }
  */
 import type { AdvisoryDatabase } from "./advisory-db.js";
 import { diffLockfiles, type PackageChange } from "./diff.js";
@@ -108,6 +109,8 @@ export interface DependencySummary {
   readonly comment: string;
   /** At most 140 characters, for a commit status. */
   readonly statusDescription: string;
+  /** The commit status context the pack's remediation sets (setting `statusContext`). */
+  readonly statusContext: string;
   /** `vulnerable` or `changes` was cut at `maxListed`. */
   readonly truncated: boolean;
 }
@@ -253,6 +256,7 @@ export function summarizeDependencyChange(pairs: readonly LockfilePair[], option
     advisories: db.size,
     comment: "",
     statusDescription: "",
+    statusContext: settings.statusContext,
     truncated,
   };
   return { ...summary, comment: commentMarkdown(summary), statusDescription: statusDescription(summary) };
