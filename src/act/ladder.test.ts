@@ -37,6 +37,9 @@ spec:
     tier: remediate
 ${extra}`;
 
+/** The target names its kind (vm): another entity with the same id is not it. */
+const kindTarget = policy("idle-kind").replace(/(      params: \{ (?:text|value): [^\n]*\n)/g, "$1      target: '{\"kind\": \"vm\", \"id\": input.id}'\n");
+
 /** Two reversible held actions on the same target: stop, then park. */
 const twoSteps = policy("idle-two").replace("      params: { value: stopped }\n", "      params: { value: stopped }\n    - action: fake.set-state\n      params: { value: parked }\n");
 
@@ -62,7 +65,7 @@ interface Harness {
 }
 
 async function harness(): Promise<Harness> {
-  const { policies, errors } = loadPolicyText([policy("idle-vm"), policy("idle-db", `    adaptive:\n      - when: input.env == "production"\n        tier: approve\n`), policy("idle-plain"), twoSteps, policy("idle-gated", "    dryRun: true\n"), policy("idle-adaptive", `    adaptive:\n      - when: input.planned == true\n        tier: notify\n      - when: input.maintenance == true\n        tier: observe\n`), notifyOnly].join("---\n"));
+  const { policies, errors } = loadPolicyText([policy("idle-vm"), policy("idle-db", `    adaptive:\n      - when: input.env == "production"\n        tier: approve\n`), policy("idle-plain"), twoSteps, kindTarget, policy("idle-gated", "    dryRun: true\n"), policy("idle-adaptive", `    adaptive:\n      - when: input.planned == true\n        tier: notify\n      - when: input.maintenance == true\n        tier: observe\n`), notifyOnly].join("---\n"));
   expect(errors).toEqual([]);
   const set = createPolicySet(policies);
   const store = await createTempStore(createSqliteStorage);
@@ -72,7 +75,7 @@ async function harness(): Promise<Harness> {
   const enqueued: { decision: string; actions: string[] }[] = [];
   const ladder = createLadder({
     storage: store.storage, clock, executor, notificationKinds: [...defaultNotificationKinds, "fake.notify"],
-    settings: { policies: { "idle-vm": { graceBusinessDays: 3, maxSnoozes: 2 }, "idle-db": { graceBusinessDays: 1 }, "idle-gated": { graceBusinessDays: 1 }, "idle-adaptive": { graceBusinessDays: 1 }, "idle-two": { graceBusinessDays: 1 }, spike: { cooldownHours: 24 } } },
+    settings: { policies: { "idle-vm": { graceBusinessDays: 3, maxSnoozes: 2 }, "idle-db": { graceBusinessDays: 1 }, "idle-gated": { graceBusinessDays: 1 }, "idle-adaptive": { graceBusinessDays: 1 }, "idle-two": { graceBusinessDays: 1 }, "idle-kind": { graceBusinessDays: 1 }, spike: { cooldownHours: 24 } } },
     async enqueue(decision, records) { enqueued.push({ decision: decision.id, actions: records.map((r) => r.id) }); },
   });
   const decider = createDecider();
@@ -176,6 +179,18 @@ describe("enforcement ladder", () => {
     expect(second.records.map((r) => [r.id, r.status])).toEqual([[stopId, "undone"]]);
     expect(second.item.status).toBe("undone");
     expect(h.fake.state.get("vm-2")).toBe("running");
+  });
+
+  it("the owner on record is the target entity's, matched by kind: another entity with the same id (who may not snooze) is not the owner", async () => {
+    const entities = {
+      resource: { kind: "dns-record", id: "vm-4", attrs: { owner: "mallory" } },
+      vm: { kind: "vm", id: "vm-4", attrs: { owner: "olga" } },
+    };
+    await h.violate("vm-4", "idle-kind", { entities });
+    const [item] = await h.ladder.list({ policy: "idle-kind" });
+    expect(item).toMatchObject({ target: { kind: "vm", id: "vm-4" }, owner: "olga", status: "waiting" });
+    await expect(h.ladder.release(item!.id, { id: "mallory", roles: ["viewer"] }, "mine")).rejects.toThrow(/needs the operator or approver/);
+    expect((await h.ladder.snooze(item!.id, owner, { reason: "demo on Tuesday" })).snoozes).toHaveLength(1);
   });
 
   it("a target found protected during the grace period is never acted on at its due time", async () => {
