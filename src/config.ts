@@ -39,6 +39,7 @@ export const configSchema = z.strictObject({
     stream: z.string().default("VIGIL_EVENTS").describe("JetStream stream (created when missing)."),
     ackWaitMs: z.number().int().positive().default(30_000).describe("A bus message not acknowledged within this time is redelivered to another worker."),
     concurrency: z.number().int().positive().default(2).describe("Bus messages (event batches) one worker processes at once."),
+    maxAgeMs: z.number().int().min(0).default(86_400_000).describe("NATS: the stream Vigil creates drops messages older than this (0 = keep until the server's limits). Events are in the store; one lost from the bus is decided by the sweep. An existing stream keeps its own setting."),
   }).prefault({}),
   server: z.strictObject({
     host: z.string().default("127.0.0.1").describe("Listen address."),

@@ -35,7 +35,7 @@ export async function openStorage(config: Pick<VigilConfig, "store" | "decisionL
 /** Opens the configured bus (in-process by default). */
 export async function openBus(config: Pick<VigilConfig, "bus" | "ingest">): Promise<Bus> {
   const bus = config.bus.kind === "nats"
-    ? createNatsBus({ servers: config.bus.servers, stream: config.bus.stream, ackWaitMs: config.bus.ackWaitMs, concurrency: config.bus.concurrency })
+    ? createNatsBus({ servers: config.bus.servers, stream: config.bus.stream, ackWaitMs: config.bus.ackWaitMs, concurrency: config.bus.concurrency, maxAgeMs: config.bus.maxAgeMs })
     : createMemoryBus({ ackWaitMs: config.bus.ackWaitMs, concurrency: config.bus.concurrency, maxRetained: config.ingest.queueCapacity });
   await bus.init();
   return bus;
