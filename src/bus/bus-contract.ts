@@ -272,6 +272,20 @@ export function busContract(name: string, createHarness: () => Promise<BusHarnes
       await stop();
     });
 
+    it("lets a handler close its bus and await it (a shutdown triggered by a message) without waiting for itself", async () => {
+      const closer = await open();
+      const events: string[] = [];
+      await closer.subscribe("self.close", "closers", async (message) => {
+        events.push(`got:${text(message)}`);
+        await message.ack();
+        events.push(await Promise.race([closer.close().then(() => "closed"), pause(5_000).then(() => "deadlocked")]));
+      });
+      await closer.publish("self.close", encoder.encode("shutdown"));
+      await eventually(() => events.length === 2, "the handler to finish", 8_000);
+      expect(events).toEqual(["got:shutdown", "closed"]);
+      await expect(closer.publish("self.close", encoder.encode("late"))).rejects.toThrow(/after close/);
+    });
+
     it("hands an un-acked message of a stopped member to another member", async () => {
       const got: string[] = [];
       const stop = await bus.subscribe("handoff.job", "team", async (message) => {
