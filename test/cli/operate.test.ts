@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { commands } from "../../src/cli/commands/index.js";
@@ -53,6 +53,24 @@ describe("vigil ingest", () => {
     expect(run.stdout).toContain("2 accepted");
     const explain = await vigil(["explain", "--output", "json", (await import("../../src/agent.js")).decisionIdFor({ source: "/cli", id: "d-1" })], { cwd: dir, env });
     expect(JSON.parse(explain.stdout).verdict).toBe("deny");
+  });
+
+  it("reports the warnings of items it accepted (FOCUS rows breaking the spec), with their row, on stderr and in --output json", async () => {
+    const dir = tempDir({ "p.yaml": bucketPolicy });
+    const focus = readFileSync(join(import.meta.dirname, "../fixtures/focus-sample-data/focus_sample_300.csv"), "utf8");
+    writeFileSync(join(dir, "focus.csv"), focus);
+    const env = { VIGIL_STORE_PATH: join(dir, "v.db"), VIGIL_POLICIES: join(dir, "p.yaml") };
+    const run = await vigil(["ingest", "--direct", "focus.csv"], { cwd: dir, env });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain("298 accepted");
+    // Oracle's rows leave ContractedCost null, which FOCUS 1.0 forbids: accepted, and the user is told.
+    expect(run.stderr.match(/^warning line \d+: .*ContractedCost is null/gm)).toHaveLength(7);
+    expect(run.stdout).toContain("7 warnings");
+    const json = await vigil(["ingest", "--direct", "--output", "json", "focus.csv"], { cwd: dir, env });
+    const report = JSON.parse(json.stdout) as { warnings: { row?: number; message: string }[]; duplicates: number };
+    expect(report.duplicates).toBe(298);
+    expect(report.warnings).toHaveLength(7);
+    expect(report.warnings[0]).toMatchObject({ row: expect.any(Number), line: expect.any(Number), message: expect.stringContaining("ContractedCost is null") });
   });
 });
 

@@ -12,6 +12,8 @@ interface Tally {
   duplicates: number;
   rejected: number;
   problems: { index: number; line?: number; row?: number; message: string; code: string; field?: string }[];
+  /** Accepted items the adapter had something to say about (a FOCUS row breaking the spec, say). */
+  warnings: { index: number; line?: number; row?: number; message: string }[];
 }
 
 /** What --format takes: every format detection can name (not "unknown"). */
@@ -23,6 +25,14 @@ function reportProblem(io: CliIo, tally: Tally, json: boolean, item: { index: nu
   tally.rejected++;
   tally.problems.push({ ...item, message: error.message, code: error.code, ...(error.field ? { field: error.field } : {}) });
   if (!json) write(io.stderr, `rejected ${where(item)}: ${error.message} [${error.code}]`);
+}
+
+/** An item read with warnings is still sent; each warning is reported with its place. */
+function reportWarnings(io: CliIo, tally: Tally, json: boolean, item: IngestSuccess): void {
+  for (const message of item.warnings ?? []) {
+    tally.warnings.push({ index: item.index, ...(item.line !== undefined ? { line: item.line } : {}), ...(item.row !== undefined ? { row: item.row } : {}), message });
+    if (!json) write(io.stderr, `warning ${where(item)}: ${message}`);
+  }
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
@@ -68,6 +78,7 @@ async function ingestThroughApi(args: ParsedArgs, io: CliIo, results: AsyncItera
       reportProblem(io, tally, json, item, { code: item.error.code, message: describeResult(item), ...(item.error.details.field ? { field: item.error.details.field } : {}) });
       continue;
     }
+    reportWarnings(io, tally, json, item);
     batch.push(item);
     if (batch.length >= size) await flush();
   }
@@ -101,6 +112,7 @@ async function ingestDirect(args: ParsedArgs, io: CliIo, results: AsyncIterable<
         reportProblem(io, tally, json, item, { code: item.error.code, message: describeResult(item), ...(item.error.details.field ? { field: item.error.details.field } : {}) });
         continue;
       }
+      reportWarnings(io, tally, json, item);
       batch.push(item.event);
       if (batch.length >= agent.config.ingest.batchSize) await flush();
     }
@@ -137,11 +149,11 @@ export const ingestCommand: Command = {
     const format = stringOption(args, "format") as IngestFormat | undefined;
     const input = path === "-" ? io.stdin : await openInputFile(path, io);
     const outcome = await ingestStream(input as AsyncIterable<Uint8Array>, { ...(format ? { format } : {}), ...(path !== "-" ? { file: path } : {}) });
-    const tally: Tally = { read: 0, accepted: 0, duplicates: 0, rejected: 0, problems: [] };
+    const tally: Tally = { read: 0, accepted: 0, duplicates: 0, rejected: 0, problems: [], warnings: [] };
     if (flag(args, "direct")) await ingestDirect(args, io, outcome.results, tally, json);
     else await ingestThroughApi(args, io, outcome.results, tally, json);
     if (json) write(io.stdout, JSON.stringify({ format: outcome.format, ...tally }, null, 2));
-    else write(io.stdout, `ingest (${outcome.format}): ${tally.read} read, ${tally.accepted} accepted, ${tally.duplicates} duplicates, ${tally.rejected} rejected`);
+    else write(io.stdout, `ingest (${outcome.format}): ${tally.read} read, ${tally.accepted} accepted, ${tally.duplicates} duplicates, ${tally.rejected} rejected${tally.warnings.length > 0 ? `, ${tally.warnings.length} warnings` : ""}`);
     return tally.rejected > 0 ? 1 : 0;
   },
 };
