@@ -32,7 +32,7 @@ export const awsEc2StopInstancesSpec: ActionKindSpec = {
     { name: "instanceIds", type: "string[]", required: true, pattern: /^i-[0-9a-f]{8,17}$/, description: "instance ids" },
     { name: "hibernate", type: "boolean", required: false, default: false, description: "hibernate instead of stop (the instance must be enabled for hibernation)" },
     { name: "force", type: "boolean", required: false, default: false, description: "force the stop (no file-system flush)" },
-    { name: "region", type: "string", required: false, pattern: /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, description: "the instances' region, e.g. us-west-2 (default: the region of a target ARN arn:aws:ec2:<region>:…:instance/i-…, else actuators.aws.region); template it from the entity, e.g. '{{ context.entities.resource.attrs.region }}'" },
+    { name: "region", type: "string", required: false, pattern: /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, description: "the instances' region, e.g. us-west-2 (default: the region of a target ARN arn:aws:ec2:<region>:…:instance/i-…, else actuators.aws.region); when unset, planning fills it from the target entity's region attribute" },
   ],
   reversible: true,
   undo: "starts (StartInstances) the instances that were running or pending before the stop, in the same region",
