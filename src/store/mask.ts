@@ -154,7 +154,7 @@ export function maskForRecord(draft: DecisionDraft, mask: CompiledMask | undefin
   const scalars = mask.minScrubLength > 0 ? collectScalars(result.pointers, result.values, mask.minScrubLength) : NO_SCALARS;
   // Secrets appear in the text JSON-escaped; no hit means no copy survived anywhere.
   if (!containsAny(text, secrets, Math.max(mask.minScrubLength, 4)) && !scalars.appearIn(text)) return { draft: masked, text };
-  const scrubber: Scrubber = { secrets, scalars, marker: mask.marker, quotedMarker: JSON.stringify(mask.marker), count: 0, minPrefix: Math.max(mask.minScrubLength, 4) };
+  const scrubber: Scrubber = { secrets, scalars: withPatterns(scalars), marker: mask.marker, quotedMarker: JSON.stringify(mask.marker), count: 0, minPrefix: Math.max(mask.minScrubLength, 4) };
   const replaced: Record<string, unknown> = {};
   for (const field of ["input", "findings", "explanation", "actions", "risk", "labels"] as const) {
     const value = masked[field];
@@ -317,7 +317,7 @@ function scrub(value: unknown, scrubber: Scrubber): unknown {
 
 interface Scrubber {
   readonly secrets: readonly string[];
-  readonly scalars: Scalars;
+  readonly scalars: ScalarPatterns;
   readonly marker: string;
   /** The marker as a JSON string, as explanation text quotes a value. */
   readonly quotedMarker: string;
@@ -336,13 +336,27 @@ interface Scrubber {
 interface Scalars {
   /** Alias (`input.account`, `account`, `items[0].n`) → the masked value at that path. */
   readonly byAlias: ReadonlyMap<string, unknown>;
-  readonly named: readonly { readonly alias: string; readonly pattern: RegExp }[];
   readonly numbers: readonly number[];
-  readonly numberPatterns: readonly RegExp[];
   appearIn(text: string): boolean;
 }
 
-const NO_SCALARS: Scalars = { byAlias: new Map(), named: [], numbers: [], numberPatterns: [], appearIn: () => false };
+/** Scalars with their text patterns, compiled only when a record needs the walk (a RegExp per record costs more than the rest). */
+interface ScalarPatterns extends Scalars {
+  readonly named: readonly { readonly alias: string; readonly pattern: RegExp }[];
+  readonly numberPatterns: readonly RegExp[];
+}
+
+const NO_SCALARS: Scalars = { byAlias: new Map(), numbers: [], appearIn: () => false };
+
+function withPatterns(scalars: Scalars): ScalarPatterns {
+  const named = [...scalars.byAlias].map(([alias, value]) => ({
+    alias,
+    // After a separator (start, space, bracket, comma), the path, the verb, the value as JSON, and no more of a number or a word.
+    pattern: new RegExp(`(^|[\\s(\\[{,;])${escapeRegExp(alias)}( = | is | was |: )${escapeRegExp(JSON.stringify(value))}(?![\\w"]|\\.\\d)`, "g"),
+  }));
+  const numberPatterns = scalars.numbers.map((n) => new RegExp(`(?<![\\d.])${escapeRegExp(String(n))}(?!\\d|\\.\\d)`, "g"));
+  return { ...scalars, named, numberPatterns };
+}
 
 /** Activation roots an input key cannot shadow (policy/activation.ts): `input.x` only, never `x`. */
 const RESERVED_ROOTS = new Set(["input", "event", "context", "now", "variables"]);
@@ -365,37 +379,54 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
+/** Aliases by pointer: the masked pointers repeat from record to record. */
+const aliasCache = new Map<string, readonly string[]>();
+
+function aliasesOf(pointer: string, segments: () => readonly string[]): readonly string[] {
+  let aliases = aliasCache.get(pointer);
+  if (aliases === undefined) {
+    if (aliasCache.size >= 4096) aliasCache.clear();
+    aliases = pathAliases(segments());
+    aliasCache.set(pointer, aliases);
+  }
+  return aliases;
+}
+
 function collectScalars(pointers: readonly string[], values: readonly unknown[], minLength: number): Scalars {
   const byAlias = new Map<string, unknown>();
   const numbers: number[] = [];
-  const stack: { value: unknown; segments: string[]; depth: number }[] = [];
+  const stack: { value: unknown; pointer: string; depth: number }[] = [];
   for (let i = 0; i < values.length; i++) {
     const pointer = pointers[i];
-    if (pointer === undefined) continue;
-    const segments = pointer.split("/").slice(2).map((segment) => segment.replace(/~1/g, "/").replace(/~0/g, "~"));
-    stack.push({ value: values[i], segments, depth: 0 });
+    if (pointer !== undefined) stack.push({ value: values[i], pointer, depth: 0 });
   }
   while (stack.length > 0 && byAlias.size < MAX_SECRETS) {
-    const { value, segments, depth } = stack.pop()!;
+    const { value, pointer, depth } = stack.pop()!;
     if (typeof value === "number" || typeof value === "boolean" || (typeof value === "string" && value.length < minLength)) {
-      for (const alias of pathAliases(segments)) byAlias.set(alias, value);
+      const segments = () => pointer.split("/").slice(2).map((segment) => segment.replace(/~1/g, "/").replace(/~0/g, "~"));
+      for (const alias of aliasesOf(pointer, segments)) byAlias.set(alias, value);
       if (typeof value === "number" && Number.isFinite(value) && String(value).length >= minLength && !numbers.includes(value)) numbers.push(value);
     } else if (typeof value === "object" && value !== null && depth < 64) {
-      for (const [key, item] of Array.isArray(value) ? value.entries() : Object.entries(value)) stack.push({ value: item, segments: [...segments, String(key)], depth: depth + 1 });
+      for (const [key, item] of Array.isArray(value) ? value.entries() : Object.entries(value)) stack.push({ value: item, pointer: `${pointer}/${escapePointer(String(key))}`, depth: depth + 1 });
     }
   }
   if (byAlias.size === 0) return NO_SCALARS;
-  const named = [...byAlias].map(([alias, value]) => ({
-    alias,
-    // After a separator (start, space, bracket, comma), the path, the verb, the value as JSON, and no more of a number or a word.
-    pattern: new RegExp(`(^|[\\s(\\[{,;])${escapeRegExp(alias)}( = | is | was |: )${escapeRegExp(JSON.stringify(value))}(?![\\w"]|\\.\\d)`, "g"),
-  }));
-  const numberPatterns = numbers.map((n) => new RegExp(`(?<![\\d.])${escapeRegExp(String(n))}(?!\\d|\\.\\d)`, "g"));
   const texts = numbers.map(String);
-  const aliases = [...byAlias.keys()];
+  // What a copy looks like in the serialized record: a trace step's expr, a trace inputs entry,
+  // an explanation's `path = value` (JSON-escaped there: a string value's quotes are \").
+  const appears = (text: string, alias: string, value: unknown): boolean => {
+    if (!text.includes(alias)) return false;
+    const json = JSON.stringify(value);
+    const inText = typeof value === "string" ? JSON.stringify(json).slice(1, -1) : json;
+    return text.includes(`"expr":${JSON.stringify(alias)}`) || text.includes(`${JSON.stringify(alias)}:${json}`)
+      || text.includes(`${alias} = ${inText}`) || text.includes(`${alias} is ${inText}`) || text.includes(`${alias} was ${inText}`) || text.includes(`${alias}: ${inText}`);
+  };
   return {
-    byAlias, named, numbers, numberPatterns,
-    appearIn: (text) => aliases.some((alias) => text.includes(alias)) || texts.some((n) => text.includes(n)),
+    byAlias, numbers,
+    appearIn: (text) => {
+      for (const [alias, value] of byAlias) if (appears(text, alias, value)) return true;
+      return texts.some((n) => text.includes(n));
+    },
   };
 }
 
