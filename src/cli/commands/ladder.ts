@@ -83,9 +83,12 @@ function changeCommand(word: "snooze" | "release" | "undo"): Command {
       const days = stringOption(args, "days");
       if (days !== undefined && !(Number(days) > 0)) throw new VigilError("VIGIL_BAD_INPUT", `--days must be a positive number of business days, not "${days}"`, { field: "--days" });
       const body = { ...(reason ? { reason } : {}), ...(days !== undefined ? { businessDays: Number(days) } : {}) };
-      const response = await apiClient(args, io).request<ItemView & { item?: ItemView }>("POST", `/v1/ladder/${encodeURIComponent(id)}/${word}`, { body });
+      const response = await apiClient(args, io).request<ItemView & { item?: ItemView; failed?: readonly { actionId: string; actuator: string; error: string }[] }>("POST", `/v1/ladder/${encodeURIComponent(id)}/${word}`, { body });
       show(args, io, response.body.item ?? response.body);
-      return 0;
+      // A partial undo: the others were undone, these were not (the mark stays applied; undo again retries them).
+      const failed = response.body.failed ?? [];
+      for (const failure of failed) write(io.stderr, `undo of ${failure.actionId} (${failure.actuator}) failed: ${failure.error}`);
+      return failed.length > 0 ? 1 : 0;
     },
   };
 }

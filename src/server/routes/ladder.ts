@@ -91,7 +91,7 @@ export function ladderRoutes(app: FastifyInstance, agent: Agent): void {
     tags: ["ladder"],
     params: schemas.id,
     body: reason(false),
-    responses: { 200: { description: "The item (undone) and the undone action records.", schema: schemas.anyObject }, 404: { description: "No such item.", schema: schemas.error }, 409: { description: "Nothing applied.", schema: schemas.error } },
+    responses: { 200: { description: "The item, the undone action records, and `failed`: the actions whose undo failed, with the reason (then the item stays applied; undo again retries them).", schema: schemas.anyObject }, 404: { description: "No such item.", schema: schemas.error }, 409: { description: "Nothing applied.", schema: schemas.error } },
     handler: async (request, _reply, { agent: a, actor }) => ladderOf(a).undo(request.params.id, actor, request.body?.reason),
   });
 }
