@@ -4,8 +4,10 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseConfig } from "../config.js";
 import type { Event } from "../core/event.js";
+import { openStorage } from "./adapters.js";
 import { createManualClock } from "./clock.js";
 import { decisionIdFor } from "./decision-id.js";
+import { createPolicyCatalog, loadPolicySet } from "./policies.js";
 import { createAgent, type Agent } from "./runtime.js";
 
 const shadowPolicy = `apiVersion: vigil.dev/v1
@@ -73,6 +75,25 @@ describe("agent runtime", () => {
     expect(state).toMatchObject({ mode: "shadow", dryRun: true });
     expect(await a.decideEvent(transfer("s-3", 5000))).toMatchObject({ verdict: "allow", tier: "observe" });
     expect((await a.storage.listAudit({ limit: 20 })).filter((e) => e.action.startsWith("policy.promote"))).toEqual([]);
+  });
+
+  it("the catalog's promoteShadow refuses Vigil's own identities itself, whatever path calls it (vigil policies promote --direct)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vigil-catalog-"));
+    writeFileSync(join(dir, "p.yaml"), shadowPolicy);
+    const storage = await openStorage(parseConfig({ store: { path: ":memory:" } }));
+    try {
+      const { policySet, load, env } = loadPolicySet([join(dir, "p.yaml")]);
+      const catalog = createPolicyCatalog({ policySet, env, loadErrors: load.errors, storage, clock: createManualClock("2025-03-03T10:00:00Z") });
+      await catalog.refresh();
+      for (const id of ["vigil:learner", " Vigil:Escalation"]) {
+        await expect(catalog.promoteShadow("big-transfer", id, "learned")).rejects.toMatchObject({ code: "VIGIL_FORBIDDEN", details: { field: "actor.id" } });
+      }
+      expect(catalog.summary("big-transfer")).toMatchObject({ mode: "shadow" });
+      expect(await storage.listAudit({ limit: 10 })).toEqual([]);
+      expect(await catalog.promoteShadow("big-transfer", "alice", "reviewed")).toMatchObject({ mode: "enforce" });
+    } finally {
+      await storage.close();
+    }
   });
 
   it("a changed policy file (new revision) starts in shadow again", async () => {
