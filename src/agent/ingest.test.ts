@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseConfig } from "../config.js";
 import type { Event } from "../core/event.js";
@@ -203,5 +206,44 @@ describe("ingestor: recovery", () => {
     expect(await storage.pendingEvents(10)).toEqual([]);
     expect(errors).toHaveLength(1);
     await ingestor.stop();
+  });
+});
+
+describe("ingestor: recovery and accepts at the same time", () => {
+  it("decides an event once when recovery reads it from storage before its accept has queued it", async () => {
+    // A store on the network (PostgreSQL) commits the insert and answers a moment later: in between,
+    // the recovery's read of the pending events already sees the new event.
+    const dir = mkdtempSync(join(tmpdir(), "vigil-ingest-"));
+    const file = await openStorage(parseConfig({ store: { path: join(dir, "vigil.db") } }));
+    try {
+      await file.appendEvents([event("old-1")], clock.now().toISOString());
+      let committed: () => void = () => undefined;
+      const insertCommitted = new Promise<void>((resolve) => (committed = resolve));
+      const networked = {
+        appendEvents: async (events: readonly Event[], at: string) => {
+          const result = await file.appendEvents(events, at);
+          committed();
+          await new Promise((resolve) => setTimeout(resolve, 30));
+          return result;
+        },
+        pendingEvents: (limit: number) => file.pendingEvents(limit),
+        markProcessed: (seqs: readonly number[], at: string) => file.markProcessed(seqs, at),
+      } as unknown as Storage;
+      const pipeline = recordingPipeline(networked);
+      const ingestor = createIngestor({ storage: networked, pipeline, clock, capacity: 100, batchSize: 10, mode: "local" });
+      const accepted = ingestor.accept([event("new-1")]);
+      await insertCommitted;
+      await ingestor.start();
+      await accepted;
+      await ingestor.idle();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await ingestor.idle();
+      expect(pipeline.batches.flat().sort()).toEqual(["new-1", "old-1"]);
+      expect(await file.pendingEvents(10)).toEqual([]);
+      await ingestor.stop();
+    } finally {
+      await file.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

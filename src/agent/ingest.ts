@@ -101,6 +101,13 @@ export function createIngestor(options: IngestorOptions): Ingestor {
   const maxAttempts = Math.max(1, options.maxAttempts ?? 5);
   const queue: StoredEvent[] = [];
   const queuedSeqs = new Set<number>();
+  /**
+   * Seqs the recovery read from storage and took. An accept whose insert is committed before the
+   * store answers it (a networked store) can have its events read by the recovery first: the
+   * accept then does not queue them again (they would be decided twice). Kept while the recovery
+   * runs or an accept is in flight.
+   */
+  const recoveredSeqs = new Set<number>();
   let reserved = 0;
   let processing = 0;
   let processed = 0;
@@ -236,10 +243,12 @@ export function createIngestor(options: IngestorOptions): Ingestor {
           continue;
         }
         if (pending.length === 0) return;
+        for (const e of pending) recoveredSeqs.add(e.seq);
         await step(pending);
       }
     } finally {
       recovering = false;
+      if (reserved === 0) recoveredSeqs.clear();
     }
   }
 
@@ -306,9 +315,12 @@ export function createIngestor(options: IngestorOptions): Ingestor {
         return result;
       }
       for (const stored of result.stored) {
+        // Already taken by the recovery (read after the insert, before this answer).
+        if (recoveredSeqs.delete(stored.seq)) continue;
         queue.push(stored);
         queuedSeqs.add(stored.seq);
       }
+      if (!recovering && reserved === 0) recoveredSeqs.clear();
       wake?.();
       return result;
     },
