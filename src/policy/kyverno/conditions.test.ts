@@ -76,6 +76,28 @@ describe("condition operators", () => {
     expect(evaluateOperator(operator, key, value)).toBe(expected);
   });
 
+  // Kyverno's operator/notequal.go (NotEqualHandler.Evaluate) is no negation of equal.go: a key of
+  // an unsupported type (nil) is false for both, and a quantity key against a string that is no
+  // quantity is false for both (validateValueWithStringPattern: "Failed to parse value type").
+  it.each([
+    ["Equals", null, null, false],
+    ["Equals", null, "", false],
+    ["NotEquals", null, "", false],
+    ["NotEquals", null, "x", false],
+    ["NotEquals", null, null, false],
+    ["NotEquals", "100", "abc", false],
+    ["NotEquals", "1Gi", "big", false],
+    ["Equals", "1Gi", "big", false],
+    ["NotEquals", "1Gi", "1024Mi", false],
+    ["NotEquals", "1Gi", "1Mi", true],
+    ["NotEquals", "100", 100, true],
+    ["NotEquals", "abc", "a*", false],
+    ["NotEquals", "abc", "x*", true],
+    ["NotEquals", true, "true", true],
+  ])("%s(%j, %j) is %s (nil and quantity keys as notequal.go)", (operator, key, value, expected) => {
+    expect(evaluateOperator(operator, key, value)).toBe(expected);
+  });
+
   it("knows Kyverno's operators case-insensitively and rejects others", () => {
     expect(isKnownOperator("anyin")).toBe(true);
     expect(isKnownOperator("Contains")).toBe(false);

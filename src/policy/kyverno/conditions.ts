@@ -87,7 +87,18 @@ export function conditionEquals(key: unknown, value: unknown): boolean {
     return wildcardMatch(value, key);
   }
   if (key !== null && typeof key === "object") return deepEqual(key, value);
-  return key === null && value === null;
+  // operator/equal.go: a key of another type (nil) is "Unsupported type", false whatever the value.
+  return false;
+}
+
+/**
+ * Kyverno's NotEquals (operator/notequal.go), which is not !Equals: a nil key is false, and so is a
+ * quantity key against a string that is no quantity ("Failed to parse value type").
+ */
+export function conditionNotEquals(key: unknown, value: unknown): boolean {
+  if (key === null || key === undefined) return false;
+  if (typeof key === "string" && durationPair(key, value) === undefined && typeof value === "string" && parseQuantity(key) !== undefined && parseQuantity(value) === undefined) return false;
+  return !conditionEquals(key, value);
 }
 
 function text(value: unknown): string {
@@ -197,7 +208,7 @@ function compareDuration(key: unknown, value: unknown, op: Comparator): boolean 
 export function evaluateOperator(operator: string, key: unknown, value: unknown): boolean {
   switch (operator.toLowerCase()) {
     case "equals": case "equal": return conditionEquals(key, value);
-    case "notequals": case "notequal": return !conditionEquals(key, value);
+    case "notequals": case "notequal": return conditionNotEquals(key, value);
     case "in": return Array.isArray(key) ? membership(key, value, "all", false) : membership(key, value, "any", false);
     case "anyin": return membership(key, value, "any", false);
     case "allin": return membership(key, value, "all", false);
