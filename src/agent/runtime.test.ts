@@ -120,4 +120,20 @@ describe("agent runtime", () => {
     expect(problems.join("\n")).toMatch(/feedback event fb-1 not recorded: data\.label must be one of/);
     expect(await agent.storage.listDecisions({ eventId: "fb-1" })).toHaveLength(1);
   });
+
+  it("a feedback event naming a token holder counts only the tokens still in force, by time and not by how the expiry was written", async () => {
+    const clock = createManualClock("2025-03-03T04:00:00Z");
+    const dir = mkdtempSync(join(tmpdir(), "vigil-agent-"));
+    writeFileSync(join(dir, "p.yaml"), shadowPolicy);
+    agent = await createAgent(parseConfig({ policies: [join(dir, "p.yaml")], store: { path: join(dir, "v.db") } }), { clock, onProblem: () => undefined });
+    // vic was an approver until 07:00 UTC (written with an offset) and until 10:00 UTC exactly; a viewer since.
+    await agent.tokens.create({ name: "vic", roles: ["approver"], expiresAt: "2025-03-03T12:00:00+05:00" }, "admin");
+    await agent.tokens.create({ name: "vic", roles: ["approver"], expiresAt: "2025-03-03T10:00:00Z" }, "admin");
+    await agent.tokens.create({ name: "vic", roles: ["viewer"] }, "admin");
+    const decision = await agent.decideEvent(transfer("f-1", 5000));
+    const feedback = (id: string): Event => ({ specversion: "1.0", id, source: "/t", type: "dev.vigil.feedback", data: { decisionId: decision.id, label: "false_positive", by: "vic" } });
+    clock.set("2025-03-03T10:00:00Z");
+    await expect(agent.feedback.recordEvent(feedback("fb-1"))).rejects.toMatchObject({ code: "VIGIL_FORBIDDEN" });
+    expect(await agent.storage.listDocs("feedback", { limit: 10 })).toEqual([]);
+  });
 });

@@ -105,9 +105,11 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
     // A feedback event's `data.by` that names an API token holder gets that holder's roles (names
     // compared as review compares people: trimmed, any case, so "Vic" is the viewer "vic").
     async rolesOf(name) {
-      const now = clock.now().toISOString();
+      // In force as tokens.verify judges it: expiresAt compared as a time (it may carry an offset,
+      // or no fraction of a second), expired at that instant.
+      const now = clock.now().getTime();
       const person = name.trim().toLowerCase();
-      const held = (await tokens.list()).filter((t) => t.name.trim().toLowerCase() === person && t.revokedAt === undefined && (t.expiresAt === undefined || t.expiresAt > now));
+      const held = (await tokens.list()).filter((t) => t.name.trim().toLowerCase() === person && t.revokedAt === undefined && (t.expiresAt === undefined || Date.parse(t.expiresAt) > now));
       return held.length === 0 ? undefined : [...new Set(held.flatMap((t) => t.roles))];
     },
   });
