@@ -17,6 +17,8 @@ import type { Exemptions } from "./pipeline.js";
 export interface DecideOptions {
   /** Event type for `on` matching; default `dev.vigil.decide`. */
   readonly eventType?: string;
+  /** `agent.decide`: the synthetic event's subject (what the request is about; overrides are scoped to it). */
+  readonly subject?: string;
   /** Explain mode: include passes and skips with full traces. */
   readonly explain?: boolean;
   /** Record the decision in the decision record (default true where there is a record). */

@@ -286,7 +286,7 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
       return decisions;
     },
     async decide(input, decideOptions = {}) {
-      const event: Event = { specversion: "1.0", id: randomUUID(), source: "vigil:decide", type: decideOptions.eventType ?? EventTypes.decideRequest, time: clock.now().toISOString(), data: input };
+      const event: Event = { specversion: "1.0", id: randomUUID(), source: "vigil:decide", type: decideOptions.eventType ?? EventTypes.decideRequest, ...(decideOptions.subject ? { subject: decideOptions.subject } : {}), time: clock.now().toISOString(), data: input };
       return agent.decideEvent(event, {
         explain: decideOptions.explain === true,
         record: decideOptions.record !== false,

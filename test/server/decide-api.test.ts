@@ -28,6 +28,22 @@ describe("POST /v1/decide", () => {
     expect(explained.json().explanation.summary).toContain("no-public-bucket/public-acl");
   });
 
+  it("takes the request's subject: recorded on the decision, and an override of it allows that subject's next request only", async () => {
+    const forSubject = (subject: string) => t.as("ingest", { method: "POST", url: "/v1/decide", payload: { input: publicRequest, subject } });
+    const denied = (await forSubject("user:alice")).json();
+    expect(denied).toMatchObject({ verdict: "deny", subject: "user:alice" });
+    // Without a subject the override would allow everyone's next request, so it is refused; with one it is scoped to it.
+    const created = await t.as("approver", { method: "POST", url: "/v1/overrides", payload: { decisionId: denied.decisionId, scope: "once", reason: "bucket is a public website" } });
+    expect(created.statusCode).toBe(201);
+    expect(created.json()).toMatchObject({ subject: "user:alice", policy: "no-public-bucket" });
+    expect((await forSubject("user:bob")).json().verdict).toBe("deny");
+    expect((await forSubject("user:alice")).json().verdict).toBe("allow");
+    expect((await forSubject("user:alice")).json().verdict).toBe("deny"); // once
+    const blank = await t.as("ingest", { method: "POST", url: "/v1/decide", payload: { input: publicRequest, subject: "" } });
+    expect(blank.statusCode).toBe(400);
+    expect(blank.json().error).toMatchObject({ code: "VIGIL_BAD_INPUT", field: "subject" });
+  });
+
   it("answers 400 naming the field for a body without input", async () => {
     const response = await t.as("ingest", { method: "POST", url: "/v1/decide", payload: { inptu: {} } });
     expect(response.statusCode).toBe(400);

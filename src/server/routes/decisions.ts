@@ -50,7 +50,7 @@ async function mustGet(agent: Agent, id: string): Promise<Decision> {
 }
 
 export function decisionRoutes(app: FastifyInstance, agent: Agent): void {
-  route<Record<string, string>, Record<string, unknown>, { input: unknown; eventType?: string; explain?: boolean; dryRun?: boolean }>(app, agent, {
+  route<Record<string, string>, Record<string, unknown>, { input: unknown; eventType?: string; subject?: string; explain?: boolean; dryRun?: boolean }>(app, agent, {
     method: "POST",
     url: "/v1/decide",
     access: "ingest",
@@ -65,14 +65,15 @@ export function decisionRoutes(app: FastifyInstance, agent: Agent): void {
       properties: {
         input: { description: "The document policies evaluate." },
         eventType: { type: "string", minLength: 1, description: "Event type for `spec.on` matching; default dev.vigil.decide." },
+        subject: { type: "string", minLength: 1, description: "What the request is about (a user, a resource): recorded as the decision's subject. An override or an approval's retry pass of the decision applies to this subject's requests only; without one such a decision cannot be overridden." },
         explain: { type: "boolean" },
         dryRun: { type: "boolean", description: "Record as not enforced (no actions)." },
       },
     },
     responses: { 200: { description: "The decision.", schema: decisionOutputSchema } },
     async handler(request, reply, { agent: a }) {
-      const { input, eventType, explain, dryRun } = request.body;
-      const decision = await a.decide(input, { ...(eventType ? { eventType } : {}), explain: explain === true, ...(dryRun ? { enforced: false } : {}) });
+      const { input, eventType, subject, explain, dryRun } = request.body;
+      const decision = await a.decide(input, { ...(eventType ? { eventType } : {}), ...(subject ? { subject } : {}), explain: explain === true, ...(dryRun ? { enforced: false } : {}) });
       return reply.send(decisionOutput(decision, { steps: explain === true }));
     },
   });
