@@ -381,6 +381,23 @@ describe("{{ }} variable substitution", () => {
     expect(substituteAll("{{ request.object.missing }}", data, { missing: "empty" })).toEqual({ ok: true, value: "" });
   });
 
+  // Kyverno's variables/vars.go substituteVariablesIfAny: a query that succeeds with nil (a field of
+  // a null parent, e.g. request.oldObject on CREATE, or a field whose value is null) is no error: a
+  // whole-string variable becomes nil, an embedded one "null" (substituteVarInPattern, json.Marshal).
+  // Only a key missing from an object (go-jmespath NotFoundError) stays unresolved.
+  it("keeps an explicit null: nil for a whole-string variable, \"null\" inside a string", () => {
+    const doc = { request: { oldObject: null, object: { metadata: { name: "web" }, spec: { priority: null } } } };
+    for (const missing of [undefined, "empty", "null"] as const) {
+      const options = missing === undefined ? {} : { missing };
+      expect(substituteAll("{{ request.oldObject.metadata.labels.app }}", doc, options)).toEqual({ ok: true, value: null });
+      expect(substituteAll("{{request.object.spec.priority}}", doc, options)).toEqual({ ok: true, value: null });
+      expect(substituteAll("old={{ request.oldObject.metadata.name }}", doc, options)).toEqual({ ok: true, value: "old=null" });
+      expect(substituteAll('{{ request."oldObject".metadata.name }}', doc, options)).toEqual({ ok: true, value: null });
+    }
+    expect(substituteAll("{{ request.object.metadata.labels.app }}", doc).ok).toBe(false);
+    expect(substituteAll("{{ request.object.metadata.labels.app }}", doc, { missing: "empty" })).toEqual({ ok: true, value: "" });
+  });
+
   it("reads request.oldObject for DELETE requests", () => {
     const doc = { request: { oldObject: { metadata: { name: "old" } } } };
     expect(substituteAll("{{ request.object.metadata.name }}", doc, { deleteRequest: true })).toEqual({ ok: true, value: "old" });

@@ -54,3 +54,23 @@ anyPattern:
     expect(results(policy(anyPattern), pod({ tier: "b", team: "a" }))[0]?.[0]).toBe("fail");
   });
 });
+
+describe("a variable that resolves to an explicit null in conditions", () => {
+  // Kyverno: ctx.Query of request.oldObject.* on CREATE returns nil without error (context/evaluate.go),
+  // substituteVariablesIfAny (variables/vars.go) keeps nil for a whole-string variable, and
+  // NotEqualHandler.Evaluate (operator/notequal.go) is false for a nil key: the deny does not hold.
+  const immutable = `message: the app label cannot change
+deny:
+  conditions:
+    any:
+    - key: "{{ request.oldObject.metadata.labels.app }}"
+      operator: NotEquals
+      value: "{{ request.object.metadata.labels.app }}"`;
+
+  it("does not deny a CREATE (oldObject null), and denies an UPDATE that changes the label", () => {
+    const p = policy(immutable);
+    expect(results(p, pod({ app: "web" }))).toEqual([["pass", "validation rule 'r' passed."]]);
+    const update = p.evaluateAdmission(resourceInput(pod({ app: "api" }), { operation: "UPDATE", oldObject: pod({ app: "web" }) })).map((r) => r.status);
+    expect(update).toEqual(["fail"]);
+  });
+});

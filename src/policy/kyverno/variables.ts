@@ -1,10 +1,14 @@
 /**
  * `{{ }}` variable substitution as Kyverno does it: a string that is exactly one variable takes
  * the variable's raw value (object, number...); variables inside longer strings are replaced by
- * their text (JSON for non-strings); `\{{` escapes. A variable resolving to null is an error
- * ("variable x not resolved"), except where the caller asks for an empty string (preconditions).
+ * their text (JSON for non-strings); `\{{` escapes. A field path that reaches an explicit null (a
+ * field whose value is null, or a field of a null parent such as `request.oldObject` on CREATE)
+ * resolves to null: nil as a whole-string variable, "null" inside a longer string, as Kyverno's
+ * go-jmespath answers nil without error there. Any other null result (a key missing from an object,
+ * which is Kyverno's NotFoundError) is an error ("variable x not resolved"), except where the
+ * caller asks for an empty string (preconditions) or null (mutate).
  */
-import { searchJmes } from "./jmespath.js";
+import { compileJmes, searchJmes } from "./jmespath.js";
 
 export type Substitution = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: string };
 
@@ -64,6 +68,40 @@ function stringify(value: unknown): string {
   return typeof value === "string" ? value : JSON.stringify(value);
 }
 
+interface AstNode {
+  readonly type: string;
+  readonly name?: unknown;
+  readonly left?: AstNode;
+  readonly right?: AstNode;
+}
+
+/** The field names of a plain field path (`a.b."c.d"`), or undefined for any other expression. */
+function fieldPath(node: AstNode): string[] | undefined {
+  if (node.type === "Field" && typeof node.name === "string") return [node.name];
+  if (node.type !== "Subexpression" || !node.left || !node.right) return undefined;
+  const left = fieldPath(node.left), right = fieldPath(node.right);
+  return left && right ? [...left, ...right] : undefined;
+}
+
+/**
+ * True when a plain field path that evaluated to null got there without a missing key: Kyverno's
+ * go-jmespath (ASTField) returns NotFoundError only for a key absent from a map; a field of nil or
+ * of a non-object is nil without error, and ctx.Query (context/evaluate.go) passes that nil on.
+ */
+function reachesExplicitNull(expression: string, data: unknown): boolean {
+  const ast = compileJmes(expression);
+  if (ast instanceof Error) return false;
+  const names = fieldPath(ast as unknown as AstNode);
+  if (!names) return false;
+  let current: unknown = data;
+  for (const name of names) {
+    if (current === null || typeof current !== "object" || Array.isArray(current)) return true;
+    if (!Object.prototype.hasOwnProperty.call(current, name)) return false;
+    current = (current as Record<string, unknown>)[name];
+  }
+  return current === null;
+}
+
 /** Resolves one variable expression against the context document. */
 export function resolveVariable(expression: string, data: unknown, options: SubstituteOptions = {}): Substitution {
   let expr = expression;
@@ -74,6 +112,7 @@ export function resolveVariable(expression: string, data: unknown, options: Subs
     return result;
   }
   if (result.value === null || result.value === undefined) {
+    if (reachesExplicitNull(expr, data)) return { ok: true, value: null };
     if (options.missing === "empty") return { ok: true, value: "" };
     if (options.missing === "null") return { ok: true, value: null };
     return { ok: false, error: `variable ${expression} not resolved` };
