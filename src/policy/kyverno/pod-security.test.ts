@@ -11,6 +11,14 @@ describe("Pod Security Standards", () => {
     expect(v.map((x) => x.control).sort()).toEqual(["Capabilities", "Host Namespaces", "Host Ports", "HostPath Volumes", "Privileged Containers"]);
   });
 
+  // pod-security-admission policy/check_sysctls.go: the latest allowed set (sysctlsAllowedV1Dot32)
+  // adds net.ipv4.tcp_rmem and net.ipv4.tcp_wmem to the 1.29 set; any other name is still forbidden.
+  it("baseline allows the latest safe sysctls, tcp_rmem and tcp_wmem included, and flags others", () => {
+    const sysctls = (names: string[]) => pod({ securityContext: { sysctls: names.map((name) => ({ name, value: "4096 87380 6291456" })) }, containers: [{ name: "c", image: "x" }] });
+    expect(checkPodSecurity(sysctls(["net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem", "net.ipv4.tcp_keepalive_time", "kernel.shm_rmid_forced"]), "baseline")).toEqual([]);
+    expect(checkPodSecurity(sysctls(["net.ipv4.tcp_rmem", "net.core.somaxconn"]), "baseline")).toEqual([{ control: "Sysctls", field: "spec.securityContext.sysctls[*].name", value: "net.core.somaxconn" }]);
+  });
+
   it("restricted passes a hardened pod and flags a default one", () => {
     expect(checkPodSecurity(pod({ containers: [restrictedContainer] }), "restricted")).toEqual([]);
     const v = checkPodSecurity(pod({ containers: [{ name: "c", image: "x" }] }), "restricted") ?? [];
