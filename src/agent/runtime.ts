@@ -15,7 +15,7 @@ import { createServiceCaller } from "../context/kubernetes/service-caller.js";
 import { randomUUID } from "node:crypto";
 import { timeOrderedId } from "../core/ids.js";
 import type { Decision } from "../core/decision.js";
-import { VigilError } from "../core/errors.js";
+import { isVigilError, VigilError } from "../core/errors.js";
 import { isVigilIdentity } from "../core/identity.js";
 import { EventTypes, type Event } from "../core/event.js";
 import type { Bus, Clock } from "../core/ports.js";
@@ -68,6 +68,9 @@ function withPreviews(configured: readonly Actuator[], preview: unknown, clock: 
     .filter((a) => !offered.has(a.kind) && (preview as string[]).some((pattern) => globMatch(pattern, a.kind)));
   return [...configured, ...previews];
 }
+
+/** How long a background sweep waits for room in a full ingest queue before it gives up (and runs again later). */
+const SWEEP_ROOM_WAIT_MS = 60_000;
 
 function defaultProblem(message: string, error?: unknown): void {
   process.stderr.write(`${JSON.stringify({ level: "warn", time: Date.now(), msg: message, ...(error instanceof Error ? { err: error.message } : {}) })}\n`);
@@ -191,6 +194,29 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
   const worker = nats && role !== "api"
     ? createWorker({ bus, storage, pipeline, clock, batchSize: config.ingest.batchSize, sweepIntervalMs: config.ingest.sweepIntervalMs, staleAfterMs: config.ingest.staleAfterMs, claimMs: config.ingest.claimMs, onError: problem })
     : undefined;
+  let closing = false;
+  /**
+   * How the background sweeps (cleanup, mutate existing) hand over their events: in pieces that
+   * leave half the queue to the API, each waiting for room while the queue is full (VIGIL_BACKPRESSURE
+   * is for callers that can retry later; a sweep that failed on it would skip its objects). Gives up
+   * with the last VIGIL_BACKPRESSURE after SWEEP_ROOM_WAIT_MS without room (the queue is not draining).
+   */
+  const sweepIngest = async (events: readonly Event[]): Promise<void> => {
+    const piece = Math.max(1, Math.floor(config.ingest.queueCapacity / 2));
+    for (let i = 0; i < events.length; i += piece) {
+      const slice = events.slice(i, i + piece);
+      const giveUpAt = Date.now() + SWEEP_ROOM_WAIT_MS;
+      for (let delay = 10; ; delay = Math.min(1_000, delay * 2)) {
+        try {
+          await ingestor.accept(slice);
+          break;
+        } catch (error) {
+          if (!isVigilError(error) || error.code !== "VIGIL_BACKPRESSURE" || closing || Date.now() + delay > giveUpAt) throw error;
+          await new Promise((resolve) => setTimeout(resolve, delay));
+        }
+      }
+    }
+  };
   const deliveries = createStorageDeliveryIdStore(storage, clock);
   const evaluator = createEvaluator(policySet, { clock, decider });
   metrics.gauge("vigil_ingest_queue_events", "Accepted events waiting to be processed in this process.", () => ingestor.stats().queued);
@@ -218,7 +244,7 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
       cluster,
       clock,
       storage,
-      ingest: (events) => ingestor.accept(events),
+      ingest: sweepIngest,
       maxCandidatesPerRun: config.cleanup.maxCandidatesPerRun,
       actState: async (name) => {
         const summary = catalog.summary(name);
@@ -247,7 +273,7 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
       cluster,
       clock,
       storage,
-      ingest: (events) => ingestor.accept(events),
+      ingest: sweepIngest,
       createdKinds: async (policy) => (await executor.listActions({ policy, status: "applied" }))
         .filter((action) => action.actuator === "kubernetes.create")
         .flatMap((action) => {
@@ -360,6 +386,7 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
     },
     importSetup: (setup, actor) => importSetup({ context, reviews }, setup, actor),
     async close() {
+      closing = true;
       if (timer) clearInterval(timer);
       if (learnTimer) clearInterval(learnTimer);
       await ingestor.stop();
