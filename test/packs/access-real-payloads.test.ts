@@ -68,6 +68,19 @@ describe("access pack: Okta fields the System Log API sends as null", () => {
   });
 });
 
+describe("access pack: messages say what happened", () => {
+  it("a sign-in through an anonymizing proxy that failed is reported as an attempt, not as a sign-in", async () => {
+    const log = pantherLog("Okta.Anonymizing.VPN.Login", "Anonymizing Proxy Used");
+    expect(log["eventType"]).toBe("user.session.start");
+    expect(log["outcome"]).toMatchObject({ result: "FAILURE" });
+    const failed = await decideOkta(log);
+    expect(violations(failed)).toContain("access-okta-sensitive-actions/anonymizing-proxy-sign-in");
+    expect(failed.findings.find((f) => f.rule === "anonymizing-proxy-sign-in")?.message).toBe("homer.simpson@duff.com tried to sign in through an anonymizing proxy (1.3.2.4, outcome FAILURE)");
+    const signedIn = await decideOkta({ ...log, outcome: { result: "SUCCESS" } });
+    expect(signedIn.findings.find((f) => f.rule === "anonymizing-proxy-sign-in")?.message).toBe("homer.simpson@duff.com signed in through an anonymizing proxy (1.3.2.4, outcome SUCCESS)");
+  });
+});
+
 describe("access pack: role sessions and federated users on restricted services", () => {
   // Panther's FederatedUser CloudTrail record, with the federation name a person's email (GetFederationToken
   // accepts "@" in Name) and the call moved to KMS at 02:10 UTC: judged by the static night window.
