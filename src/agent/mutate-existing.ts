@@ -114,7 +114,18 @@ export function createMutateExistingSweep(options: {
             }
           }
         }
-        for (let i = 0; i < events.length; i += CHUNK) await options.ingest(events.slice(i, i + CHUNK));
+        try {
+          for (let i = 0; i < events.length; i += CHUNK) await options.ingest(events.slice(i, i + CHUNK));
+        } catch (error) {
+          // Not run after all: the claim is given back, so the next tick runs the revision again
+          // (the triggers handed over already keep their event ids and are not decided twice).
+          problems.push(`handing the ${events.length} triggers to the pipeline failed (${error instanceof Error ? error.message : String(error)}); the revision runs again at the next tick`);
+          try {
+            await options.storage.putDocs([{ collection: COLLECTION, id: name, value: { revision: stored?.value.revision ?? "", at } }], options.clock.now().toISOString());
+          } catch (release) {
+            problems.push(`giving back the claim of revision ${revision} failed (${release instanceof Error ? release.message : String(release)}): change the policy to run it again`);
+          }
+        }
         for (const problem of problems) options.onProblem?.(`mutate existing ${name} (policy update): ${problem}`);
         out.push({ policy: name, revision, listed, triggered: events.length, problems });
       }
