@@ -136,4 +136,37 @@ describe("agent runtime", () => {
     await expect(agent.feedback.recordEvent(feedback("fb-1"))).rejects.toMatchObject({ code: "VIGIL_FORBIDDEN" });
     expect(await agent.storage.listDocs("feedback", { limit: 10 })).toEqual([]);
   });
+
+  it("the scheduler runs one tick at a time, and close() waits for the tick in flight before closing the store", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vigil-agent-"));
+    const problems: string[] = [];
+    const a = await createAgent(parseConfig({ policies: [], store: { path: join(dir, "v.db") }, scheduler: { tickMs: 5 } }), { clock: createManualClock("2025-03-03T10:00:00Z"), onProblem: (m, e) => problems.push(`${m}: ${e instanceof Error ? e.message : ""}`) });
+    agent = a;
+    // A tick that takes longer than the interval (a slow store, a sweep waiting for room in the queue).
+    const tick = a.tick.bind(a);
+    let active = 0;
+    let most = 0;
+    let ticks = 0;
+    Object.assign(a, {
+      tick: async () => {
+        active++;
+        ticks++;
+        most = Math.max(most, active);
+        try {
+          await new Promise((resolve) => setTimeout(resolve, 40));
+          await tick();
+        } finally {
+          active--;
+        }
+      },
+    });
+    await a.start();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await a.close();
+    agent = undefined;
+    expect(ticks).toBeGreaterThan(0);
+    expect(most).toBe(1);
+    expect(active).toBe(0);
+    expect(problems).toEqual([]);
+  });
 });

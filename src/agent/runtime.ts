@@ -287,6 +287,12 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
   let started = false;
   let timer: ReturnType<typeof setInterval> | undefined;
   let learnTimer: ReturnType<typeof setInterval> | undefined;
+  /** The scheduled tick in flight: a tick longer than scheduler.tickMs is not joined by the next one. */
+  let ticking: Promise<void> | undefined;
+  const schedule = (run: () => Promise<unknown>, failed: string): void => {
+    if (ticking !== undefined || closing) return;
+    ticking = run().then(() => undefined, (error: unknown) => problem(failed, error)).finally(() => { ticking = undefined; });
+  };
 
   const agent: Agent = {
     config, role, storage, bus, clock, ...(manual ? { manualClock: manual } : {}), ...(events ? { eventClock: events } : {}), ...(cluster ? { cluster } : {}), ...(cleanup ? { cleanup } : {}), ...(registry ? { registry } : {}), ...(services ? { services } : {}), settings,
@@ -357,15 +363,11 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
       if (role !== "api") {
         if (!nats) await ingestor.start();
         if (worker) await worker.start();
-        timer = setInterval(() => {
-          agent.tick().catch((error: unknown) => problem("scheduler tick failed", error));
-        }, config.scheduler.tickMs);
+        timer = setInterval(() => schedule(() => agent.tick(), "scheduler tick failed"), config.scheduler.tickMs);
         timer.unref();
       } else if (learning.learner) {
         // The api role runs no scheduler, but decides (decide requests, admission) and leads learning by default.
-        learnTimer = setInterval(() => {
-          learning.tick().catch((error: unknown) => problem("learning schedule failed", error));
-        }, config.scheduler.tickMs);
+        learnTimer = setInterval(() => schedule(() => learning.tick(), "learning schedule failed"), config.scheduler.tickMs);
         learnTimer.unref();
       }
     },
@@ -389,6 +391,8 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
       closing = true;
       if (timer) clearInterval(timer);
       if (learnTimer) clearInterval(learnTimer);
+      // The tick in flight finishes on an open store.
+      await ticking;
       await ingestor.stop();
       await worker?.stop();
       await cluster?.close();
