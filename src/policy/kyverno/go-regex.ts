@@ -2,8 +2,10 @@
  * Go's regexp (RE2 syntax) as a JS RegExp, for Kyverno's regex_* JMESPath functions. What RE2 has
  * no equivalent for is an Error, as Go's regexp.Compile returns one: lookaround and backreferences.
  * What JS spells differently is translated: `(?P<name>`, `\A`, `\z`, `\Q...\E`, POSIX classes
- * (`[[:digit:]]`), a `]` first in a class (literal), `\s` (ASCII whitespace only), leading flags
- * `(?i)`. Never throws.
+ * (`[[:digit:]]`), a `]` first in a class (literal), `\s` (ASCII whitespace only), `.` (any
+ * character but `\n`), flags anywhere (`(?i)` up to the end of the enclosing group, `(?i:re)`,
+ * `(?-i)`, with i, m, s and U: JS has no scoped flags, so each is spelled out where it applies),
+ * and Unicode classes (`\pL`, `\p{Greek}`, `\PL`, `\p{^Greek}`, which need JS's u flag). Never throws.
  */
 
 const posixClasses: Readonly<Record<string, string>> = {
@@ -14,25 +16,116 @@ const posixClasses: Readonly<Record<string, string>> = {
 
 const goSpace = "\\t\\n\\f\\r ";
 
+/** Unicode general categories Go's \p knows (unicode.Categories); any other name is a script. */
+const categories = new Set(["L", "Lu", "Ll", "Lt", "Lm", "Lo", "M", "Mn", "Mc", "Me", "N", "Nd", "Nl", "No", "P", "Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "S", "Sm", "Sc", "Sk", "So", "Z", "Zs", "Zl", "Zp", "C", "Cc", "Cf", "Co", "Cs"]);
+
+/** Characters JS needs escaped outside a class, and may escape in u mode. */
+const jsSyntax = "\\^$.*+?()[]{}|/";
+
 function unsupported(what: string): Error {
   return new Error(`error parsing regexp: invalid or unsupported Perl syntax: \`${what}\``);
 }
 
-function escapeLiteral(text: string): string {
-  return text.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&");
+interface Flags {
+  readonly i: boolean;
+  readonly m: boolean;
+  readonly s: boolean;
+  readonly U: boolean;
+}
+
+const noFlags: Flags = { i: false, m: false, s: false, U: false };
+
+/** A flag group `(?flags)` or `(?flags:` (flags from imsU, optionally `-` then flags to clear). */
+const flagGroup = /^\(\?([imsU]*)(?:(-)([imsU]*))?([:)])/;
+
+function withFlags(flags: Flags, set: string, clear: string): Flags {
+  const next = { ...flags };
+  for (const f of set) next[f as keyof Flags] = true;
+  for (const f of clear) next[f as keyof Flags] = false;
+  return next;
+}
+
+/** The other case of a character, when it has exactly one. */
+function otherCase(c: string): string | undefined {
+  const lower = c.toLowerCase(), upper = c.toUpperCase();
+  const other = c === lower ? upper : lower;
+  return other !== c && other.length === 1 ? other : undefined;
+}
+
+function hex(c: string): string {
+  return `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`;
+}
+
+/** A character for a JS class body. */
+function classChar(c: string): string {
+  return c === "\\" || c === "]" || c === "[" || c === "^" || c === "-" ? `\\${c}` : c;
+}
+
+/** The other-case ranges of a range's ASCII letters. */
+function rangeCases(lo: number, hi: number): string {
+  let out = "";
+  const a = Math.max(lo, 97), z = Math.min(hi, 122);
+  if (a <= z) out += `${String.fromCharCode(a - 32)}-${String.fromCharCode(z - 32)}`;
+  const A = Math.max(lo, 65), Z = Math.min(hi, 90);
+  if (A <= Z) out += `${String.fromCharCode(A + 32)}-${String.fromCharCode(Z + 32)}`;
+  return out;
+}
+
+/** True when `i` is set by a leading flag group and no other flag group mentions it (JS's i flag then serves). */
+function leadingCaseInsensitive(source: string): boolean {
+  const lead = /^\(\?([imsU]*)(?:-[imsU]*)?\)/.exec(source);
+  if (!lead || !(lead[1] as string).includes("i")) return false;
+  const rest = source.slice(lead[0].length);
+  for (const m of rest.matchAll(/\(\?([imsU]*(?:-[imsU]*)?)[:)]/g)) if ((m[1] as string).includes("i")) return false;
+  return true;
 }
 
 /** Translates RE2 source to JS source and flags, or an Error naming what RE2 rejects. */
 export function translateGoRegex(source: string): { readonly source: string; readonly flags: string } | Error {
-  let s = source;
-  let flags = "";
-  const inline = /^\(\?([imsU]+)\)/.exec(s);
-  if (inline) {
-    s = s.slice(inline[0].length);
-    for (const f of inline[1] as string) if ("ims".includes(f) && !flags.includes(f)) flags += f;
-  }
+  const s = source;
+  const globalI = leadingCaseInsensitive(s);
+  let unicode = false;
+  let flags: Flags = noFlags;
+  const stack: Flags[] = [];
   let out = "";
+  // Inside a class: its body, the other-case additions (i), and the last single character (for ranges).
   let inClass = false;
+  let classExtra = "";
+  let classLast: string | undefined;
+  const foldHere = (): boolean => flags.i && !globalI;
+  const literal = (c: string): string => {
+    if (jsSyntax.includes(c)) return `\\${c}`;
+    const other = foldHere() ? otherCase(c) : undefined;
+    return other === undefined ? c : `[${c}${other}]`;
+  };
+  const classLiteral = (c: string): string => {
+    const other = foldHere() ? otherCase(c) : undefined;
+    if (other !== undefined) classExtra += classChar(other);
+    classLast = c;
+    return classChar(c);
+  };
+  /** `\pX`, `\p{Name}`, `\PX`, `\p{^Name}` at s[i] = "p" or "P"; the JS class escape and the index of its last character. */
+  const unicodeClass = (i: number): { readonly text: string; readonly end: number } | Error => {
+    let negate = s[i] === "P";
+    let name: string;
+    let end: number;
+    if (s[i + 1] === "{") {
+      end = s.indexOf("}", i + 2);
+      if (end < 0) return new Error(`error parsing regexp: invalid character class range: \`\\${s.slice(i)}\``);
+      name = s.slice(i + 2, end);
+      if (name.startsWith("^")) {
+        negate = !negate;
+        name = name.slice(1);
+      }
+    } else {
+      name = s[i + 1] ?? "";
+      end = i + 1;
+    }
+    if (!/^[A-Za-z_]+$/.test(name)) return new Error(`error parsing regexp: invalid character class range: \`\\${s.slice(i, end + 1)}\``);
+    unicode = true;
+    const property = name === "Any" ? "Any" : categories.has(name) ? name : `Script=${name}`;
+    return { text: `\\${negate ? "P" : "p"}{${property}}`, end };
+  };
   for (let i = 0; i < s.length; i++) {
     const c = s[i] as string;
     if (c === "\\") {
@@ -41,35 +134,64 @@ export function translateGoRegex(source: string): { readonly source: string; rea
       i++;
       if (next === "Q") {
         const end = s.indexOf("\\E", i + 1);
-        const literal = end < 0 ? s.slice(i + 1) : s.slice(i + 1, end);
-        out += escapeLiteral(literal);
+        const text = end < 0 ? s.slice(i + 1) : s.slice(i + 1, end);
+        for (const ch of text) out += inClass ? classLiteral(ch) : literal(ch);
         i = end < 0 ? s.length : end + 1;
         continue;
       }
+      if (next === "p" || next === "P") {
+        const u = unicodeClass(i);
+        if (u instanceof Error) return u;
+        out += u.text;
+        i = u.end;
+        classLast = undefined;
+        continue;
+      }
       if (/[1-9]/.test(next) && !/[0-7]/.test(s[i + 1] ?? "")) return new Error(`error parsing regexp: invalid escape sequence: \`\\${next}\``);
+      classLast = undefined;
       if (!inClass && next === "A") out += "^";
       else if (!inClass && next === "z") out += "$";
       else if (next === "s") out += inClass ? goSpace : `[${goSpace}]`;
       else if (next === "S" && !inClass) out += `[^${goSpace}]`;
-      else out += `\\${next}`;
+      else if (/[!-\/:-@[-`{-~]/.test(next) && !jsSyntax.includes(next)) {
+        // An escaped punctuation character is itself; JS's u mode refuses \- \_ and the like, \xHH never.
+        if (inClass) classLast = next;
+        out += hex(next);
+      } else out += `\\${next}`;
       continue;
     }
     if (inClass) {
       if (c === "[" && s[i + 1] === ":") {
         const m = /^\[:(\^?)([a-z]+):\]/.exec(s.slice(i));
-        const expansion = m ? posixClasses[m[2] as string] : undefined;
+        const name = m?.[2] as string | undefined;
+        const expansion = name === undefined ? undefined : posixClasses[name];
         if (m && expansion !== undefined && m[1] === "") {
-          out += expansion;
+          out += foldHere() && (name === "lower" || name === "upper") ? "A-Za-z" : expansion;
           i += m[0].length - 1;
+          classLast = undefined;
           continue;
         }
       }
-      if (c === "]") inClass = false;
-      out += c === "[" ? "\\[" : c;
+      if (c === "]") {
+        out += `${classExtra}]`;
+        inClass = false;
+        continue;
+      }
+      if (c === "-" && classLast !== undefined && s[i + 1] !== undefined && s[i + 1] !== "]" && s[i + 1] !== "\\" && s[i + 1] !== "[") {
+        const hi = s[i + 1] as string;
+        if (foldHere()) classExtra += rangeCases(classLast.charCodeAt(0), hi.charCodeAt(0));
+        out += `-${classChar(hi)}`;
+        i++;
+        classLast = undefined;
+        continue;
+      }
+      out += classLiteral(c);
       continue;
     }
     if (c === "[") {
       inClass = true;
+      classExtra = "";
+      classLast = undefined;
       out += "[";
       if (s[i + 1] === "^") {
         out += "^";
@@ -77,24 +199,62 @@ export function translateGoRegex(source: string): { readonly source: string; rea
       }
       // A ] first in a class is a literal in RE2 (JS would read "[]" as an empty class).
       if (s[i + 1] === "]") {
-        out += "\\]";
+        out += classLiteral("]");
         i++;
       }
       continue;
     }
-    if (c === "(" && s[i + 1] === "?") {
+    if (c === "(") {
       const rest = s.slice(i);
       const look = /^\(\?(=|!|<=|<!|>)/.exec(rest);
       if (look) return unsupported(look[0]);
-      if (rest.startsWith("(?P<")) {
-        out += "(?<";
-        i += 3;
+      const group = flagGroup.exec(rest);
+      if (group && group[0] !== "(?:") {
+        const text = group[0], set = group[1] ?? "", dash = group[2], clear = group[3] ?? "", end = group[4];
+        if ((set === "" && clear === "") || (dash !== undefined && clear === "")) return unsupported(text);
+        i += text.length - 1;
+        if (end === ")") {
+          flags = withFlags(flags, set, clear);
+          continue;
+        }
+        stack.push(flags);
+        flags = withFlags(flags, set, clear);
+        out += "(?:";
         continue;
       }
+      const named = /^\(\?P?<([A-Za-z0-9_]+)>/.exec(rest);
+      if (rest.startsWith("(?") && !named && rest[2] !== ":") return unsupported(rest.slice(0, 3));
+      stack.push(flags);
+      if (named) {
+        out += `(?<${named[1] as string}>`;
+        i += named[0].length - 1;
+      } else if (rest.startsWith("(?:")) {
+        out += "(?:";
+        i += 2;
+      } else out += "(";
+      continue;
     }
-    out += c;
+    if (c === ")") {
+      flags = stack.pop() ?? flags;
+      out += ")";
+      continue;
+    }
+    if (c === ".") out += flags.s ? "[\\s\\S]" : "[^\\n]";
+    else if (c === "^") out += flags.m ? "(?:^|(?<=\\n))" : "^";
+    else if (c === "$") out += flags.m ? "(?:$|(?=\\n))" : "$";
+    else if (c === "*" || c === "+" || c === "?" || (c === "{" && /^\{\d+(?:,\d*)?\}/.test(s.slice(i)))) {
+      let quantifier = c;
+      if (c === "{") {
+        quantifier = (/^\{\d+(?:,\d*)?\}/.exec(s.slice(i)) as RegExpExecArray)[0];
+        i += quantifier.length - 1;
+      }
+      const lazy = s[i + 1] === "?";
+      if (lazy) i++;
+      out += quantifier + (lazy !== flags.U ? "?" : "");
+    } else if (c === "|") out += "|";
+    else out += literal(c);
   }
-  return { source: out, flags };
+  return { source: out, flags: (globalI ? "i" : "") + (unicode ? "u" : "") };
 }
 
 /** The JS RegExp for RE2 source, or the Error Go's regexp.Compile would give. */

@@ -271,6 +271,32 @@ describe("regular expressions as Go (RE2)", () => {
     ["regex_match('^\\Qa.b\\E$', 'axb')", false],
     ["regex_match('\\\\z', 'a\\z')", true],
     ["regex_replace_all('(?P<first>\\w+) (?P<second>\\w+)', 'hello world', '${second} ${first}')", "world hello"],
+    // RE2 (Go regexp/syntax, parsePerlFlags): flags may be set mid-pattern, (?flags) up to the end of
+    // the enclosing group, (?flags:re) for a group, and cleared with -; U makes quantifiers lazy.
+    ["regex_match('^a(?i)bc$', 'aBC')", true],
+    ["regex_match('^a(?i)bc$', 'ABC')", false],
+    ["regex_match('^(?i:ab)c$', 'ABc')", true],
+    ["regex_match('^(?i:ab)c$', 'ABC')", false],
+    ["regex_match('^(?i)a(?-i)b$', 'Ab')", true],
+    ["regex_match('^(?i)a(?-i)b$', 'AB')", false],
+    ["regex_match('^x(?i)[a-c_]+$', 'xAbC_')", true],
+    ["regex_match('^x(?i)[^a]$', 'xA')", false],
+    ["regex_match('^(?s:a.b)$', 'a\nb')", true],
+    ["regex_match('^a.b$', 'a\nb')", false],
+    ["regex_match('^a.b$', 'a\rb')", true],
+    ["regex_replace_all('b(?m)$', 'ab\nab', 'X')", "aX\naX"],
+    ["regex_replace_all('(?U)a+', 'aaa', 'b')", "bbb"],
+    ["regex_replace_all('(?U)a+?', 'aaa', 'b')", "b"],
+    ["regex_replace_all('x(?U:a+)', 'xaaa', 'b')", "baa"],
+    // Unicode classes (Go regexp/syntax, parseUnicodeClass): \pL, \p{Name} (category or script), \PL, \p{^Name}.
+    ["regex_match('^\\pL+$', 'h\u00e9llo')", true],
+    ["regex_match('^\\pL+$', 'a1')", false],
+    ["regex_match('^\\p{Greek}+$', '\u03b1\u03b2\u03b3')", true],
+    ["regex_match('^\\p{Greek}+$', 'abc')", false],
+    ["regex_match('^\\PL+$', '123')", true],
+    ["regex_match('^\\p{^Greek}+$', 'abc')", true],
+    ["regex_match('^[\\p{Lu}\\d]+$', 'A1')", true],
+    ["regex_match('^\\pL\\-\\d\\_$', 'a-1_')", true],
   ])("%s is %j", (expr, expected) => {
     expect(value(expr)).toBe(expected);
   });
