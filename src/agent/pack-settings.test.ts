@@ -80,6 +80,19 @@ describe("precedence and conflicts", () => {
     expect(() => resolvePackSettings(config({ policies: [packsDir], residency: { nope: 1 } }))).toThrow(/vigil\.yaml: .*residency\.nope/);
   });
 
+  it("a bad act setting names act.<key> in the message and in the error's field, in a pack file and in vigil.yaml", () => {
+    const dir = packs({ "p/settings.yaml": "act:\n  blastRadius:\n    global: { max: -1, windowMs: 60000 }\n" });
+    let error: unknown;
+    try {
+      resolvePackSettings(config({ policies: [dir] }));
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toMatchObject({ code: "VIGIL_BAD_CONFIG", details: { field: "act.blastRadius.global.max", file: join(dir, "p", "settings.yaml") } });
+    expect((error as Error).message).toMatch(/p\/settings\.yaml: act\.blastRadius\.global\.max must be a whole number/);
+    expect(() => resolvePackSettings(config({ policies: [], act: { protected: { names: "prod/*" } } }))).toThrow(expect.objectContaining({ details: expect.objectContaining({ field: "act.protected.names", file: "vigil.yaml" }) }));
+  });
+
   it("a pack's act.allow restricts its own policies only, unless vigil.yaml sets an allowlist", () => {
     const names = ["access-aws-key-restricted", "supply-chain-vulnerable-dependency"];
     const s = resolvePackSettings(config({ policies: [packsDir] }), names);

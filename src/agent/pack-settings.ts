@@ -130,9 +130,10 @@ function validated<T>(origin: string, section: string, run: () => T): T {
   } catch (error) {
     if (!isVigilError(error)) throw error;
     const message = error.message.startsWith(`${origin}:`) ? error.message : `${origin}: ${error.message}`;
-    // Stage validators name guardrail fields `guardrails.*`; in a settings file that section is `act`.
-    const field = error.details.field ?? section;
-    throw new VigilError("VIGIL_BAD_CONFIG", section === "act" ? message.replace(/\bguardrails\./g, "act.") : message, { ...error.details, file: origin, field }, error);
+    // Stage validators name guardrail fields `guardrails.*`; in a settings file that section is `act` (message and field alike).
+    const actKey = (text: string): string => (section === "act" ? text.replace(/\bguardrails\./g, "act.") : text);
+    const field = actKey(error.details.field ?? section);
+    throw new VigilError("VIGIL_BAD_CONFIG", actKey(message), { ...error.details, file: origin, field }, error);
   }
 }
 
