@@ -211,7 +211,8 @@ export function translateGoRegex(source: string): { readonly source: string; rea
       const group = flagGroup.exec(rest);
       if (group && group[0] !== "(?:") {
         const text = group[0], set = group[1] ?? "", dash = group[2], clear = group[3] ?? "", end = group[4];
-        if ((set === "" && clear === "") || (dash !== undefined && clear === "")) return unsupported(text);
+        // parsePerlFlags: `(?)` is an empty flag group; a `-` needs a flag after it.
+        if (dash !== undefined && clear === "") return unsupported(text);
         i += text.length - 1;
         if (end === ")") {
           flags = withFlags(flags, set, clear);

@@ -288,6 +288,7 @@ describe("regular expressions as Go (RE2)", () => {
     ["regex_replace_all('(?U)a+', 'aaa', 'b')", "bbb"],
     ["regex_replace_all('(?U)a+?', 'aaa', 'b')", "b"],
     ["regex_replace_all('x(?U:a+)', 'xaaa', 'b')", "baa"],
+    ["regex_match('^a(?)b$', 'ab')", true],
     // Unicode classes (Go regexp/syntax, parseUnicodeClass): \pL, \p{Name} (category or script), \PL, \p{^Name}.
     ["regex_match('^\\pL+$', 'h\u00e9llo')", true],
     ["regex_match('^\\pL+$', 'a1')", false],
@@ -306,6 +307,7 @@ describe("regular expressions as Go (RE2)", () => {
     "regex_match('^(?=a).*$', 'abc')",
     "regex_match('(?<=a)b', 'ab')",
     "regex_match('(a)\\1', 'aa')",
+    "regex_match('a(?i-)b', 'ab')",
   ])("%s is an error (RE2 has no lookaround or backreferences)", (expr) => {
     const result = searchJmes(expr, data);
     expect(result.ok).toBe(false);
