@@ -30,7 +30,7 @@ if (row === undefined) throw new Error("no EC2 row in the FOCUS sample");
 const ARN = "arn:aws:ec2:eu-west-1:123456789012:instance/i-0abcdef1234567890";
 const now = "2026-02-02T10:00:00Z";
 
-function plan(tags: Record<string, string>) {
+function decideAndPlan(tags: Record<string, string>) {
   const data = { ...(row!.data as Record<string, unknown>), ResourceId: ARN, RegionId: "eu-west-1", ResourceType: "instance", Tags: tags };
   const event = { ...row!, subject: ARN, time: now, data };
   const ctx: Context = {
@@ -42,8 +42,13 @@ function plan(tags: Record<string, string>) {
   const { findings, policyRevisions } = policySet.evaluate(ctx);
   const draft = decider.decide(ctx, findings, policyRevisions, { id: "d-1", now, enforced: true, policy: (n) => policySet.get(n) });
   expect(draft.findings.filter((f) => f.effect === "violation").map((f) => `${f.policy}/${f.rule}`)).toEqual(["cost-idle-ec2-instance/idle-instance"]);
+  return { draft, planned: planActions({ draft, ctx, policy: (n) => policySet.get(n), guardrails: {}, actuators, promoted: () => true, programs }).planned };
+}
+
+function plan(tags: Record<string, string>) {
+  const { draft, planned } = decideAndPlan(tags);
   expect(draft.tier).toBe("remediate");
-  return planActions({ draft, ctx, policy: (n) => policySet.get(n), guardrails: {}, actuators, promoted: () => true, programs }).planned;
+  return planned;
 }
 
 describe("cost pack: the idle EC2 instance's actions target its resource entity", () => {
@@ -61,5 +66,14 @@ describe("cost pack: the idle EC2 instance's actions target its resource entity"
     expect(stop?.blockedBy).toBe("protected");
     expect(stop?.plan.reason).toMatch(/is protected \(tag vigil\.dev\/protected=true\)/);
     expect(planned.filter((p) => p.disposition === "apply").map((p) => p.plan.actuator)).not.toContain("aws.ec2.stop-instances");
+  });
+
+  it("AWS's capitalised tag keys count: Environment=Production needs a person's approval, Owner names the owner", () => {
+    const { draft, planned } = decideAndPlan({ Environment: "Production", Owner: "ana" });
+    expect(draft.tier).toBe("approve");
+    const finding = draft.findings.find((f) => f.rule === "idle-instance");
+    expect(finding?.message).toMatch(/; owner ana; production\/critical: a person approves the stop$/);
+    expect(finding?.outputs?.["owner"]).toBe("ana");
+    expect(planned.find((p) => p.plan.actuator === "aws.ec2.stop-instances")?.disposition).toBe("approval");
   });
 });
