@@ -79,6 +79,17 @@ describe("access pack: messages say what happened", () => {
     const signedIn = await decideOkta({ ...log, outcome: { result: "SUCCESS" } });
     expect(signedIn.findings.find((f) => f.rule === "anonymizing-proxy-sign-in")?.message).toBe("homer.simpson@duff.com signed in through an anonymizing proxy (1.3.2.4, outcome SUCCESS)");
   });
+
+  it("a restricted Okta operation that failed is judged as an attempt and said to have failed", async () => {
+    // Panther's log: group.privilege.grant at 00:58 UTC (the night window without history), outcome FAILURE.
+    const log = pantherLog("Okta.Group.Admin.Role.Assigned", "Group Privilege Grant");
+    expect(log["outcome"]).toMatchObject({ result: "FAILURE" });
+    const failed = await decideOkta(log);
+    expect(violations(failed)).toEqual(["access-okta-restricted/odd-hour"]);
+    expect(failed.findings.find((f) => f.rule === "odd-hour")?.message).toBe("homer.simpson@duff.com attempted group.privilege.grant (outcome FAILURE) at an odd hour (UTC hour 0 is in the night window; less than a week of their history) from a known location and device");
+    const granted = await decideOkta({ ...log, outcome: { result: "SUCCESS" } });
+    expect(granted.findings.find((f) => f.rule === "odd-hour")?.message).toBe("homer.simpson@duff.com performed group.privilege.grant at an odd hour (UTC hour 0 is in the night window; less than a week of their history) from a known location and device");
+  });
 });
 
 describe("access pack: role sessions and federated users on restricted services", () => {
