@@ -74,7 +74,10 @@ export interface CleanupSweepOptions {
   readonly cluster: ClusterView;
   readonly clock: Clock;
   readonly storage: Pick<Storage, "getDoc" | "putDocs">;
+  /** Hands a run's candidates over at once, all or none (a run on demand answers VIGIL_BACKPRESSURE when they do not fit). */
   readonly ingest: (events: readonly Event[]) => Promise<unknown>;
+  /** How a scheduled run hands its candidates over (e.g. in pieces, waiting for room in the queue); default `ingest`. */
+  readonly scheduledIngest?: (events: readonly Event[]) => Promise<unknown>;
   /** Candidates ingested per run at most; the rest wait for the next run. Default 1000. */
   readonly maxCandidatesPerRun?: number;
   /**
@@ -297,7 +300,8 @@ export function createCleanupSweep(options: CleanupSweepOptions): CleanupSweep {
     if (selected > candidates.length) problems.push(`${selected - candidates.length} more objects are due than cleanup.maxCandidatesPerRun (${cap}); they wait for the next run`);
     if (ingest && candidates.length > 0) {
       const scope = onDemand ? { kind: "run" as const } : await scopeOf(policy, at);
-      await options.ingest(candidates.map((candidate) => cleanupEvent(candidate, scope)));
+      const handOver = onDemand ? options.ingest : options.scheduledIngest ?? options.ingest;
+      await handOver(candidates.map((candidate) => cleanupEvent(candidate, scope)));
     }
     const report = { policy: policy.meta.name, run: runIso, listed, selected, ingested: ingest ? candidates.length : 0, errors, problems, candidates };
     return report;

@@ -196,7 +196,7 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
     : undefined;
   let closing = false;
   /**
-   * How the background sweeps (cleanup, mutate existing) hand over their events: in pieces that
+   * How the background sweeps (scheduled cleanup runs, mutate existing) hand over their events: in pieces that
    * leave half the queue to the API, each waiting for room while the queue is full (VIGIL_BACKPRESSURE
    * is for callers that can retry later; a sweep that failed on it would skip its objects). Gives up
    * with the last VIGIL_BACKPRESSURE after SWEEP_ROOM_WAIT_MS without room (the queue is not draining).
@@ -244,7 +244,9 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
       cluster,
       clock,
       storage,
-      ingest: sweepIngest,
+      // A run on demand (POST /v1/cleanup/{policy}/run) answers 429 at once when its candidates do not fit; scheduled runs wait for room.
+      ingest: (events) => ingestor.accept(events),
+      scheduledIngest: sweepIngest,
       maxCandidatesPerRun: config.cleanup.maxCandidatesPerRun,
       actState: async (name) => {
         const summary = catalog.summary(name);
