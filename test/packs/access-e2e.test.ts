@@ -169,7 +169,7 @@ describe("access pack end to end through the agent pipeline", () => {
     expect(finding?.message).toMatch(/^dana used access key AKIADANAEXAMPLE00001 for iam:ListUsers at an odd hour \(Sat 02:00 UTC is 0\.\d+x their average hour\) from a new country BR, asn AS16509$/);
     const records = outcomes.get(decision.id) ?? [];
     const deactivate = records.find((r) => r.actuator === "aws.iam.deactivate-access-key");
-    expect(deactivate).toMatchObject({ status: "pending-approval", plan: { params: { userName: "dana", accessKeyId: DANA_KEY }, target: { kind: "aws.iam.access-key", id: DANA_KEY } } });
+    expect(deactivate).toMatchObject({ status: "pending-approval", plan: { params: { userName: "dana", accessKeyId: DANA_KEY }, target: { kind: "principal", id: "arn:aws:iam::111122223333:user/dana" } } });
     expect(records.find((r) => r.actuator === "webhook.post")?.status).toBe("applied");
     expect(keys.find((k) => k.userName === "dana")?.status).toBe("Active");
     suspension = deactivate;

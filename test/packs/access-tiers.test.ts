@@ -104,6 +104,24 @@ describe("access pack tiers", () => {
     expect(remediate.planned.every((p) => p.disposition !== "blocked")).toBe(true);
   });
 
+  it("a protected IAM user's key is not deactivated: by a tag on the user's entity, or by a protected name matching the user", () => {
+    const ctx = awsContext({ odd: true, newDims: ["country", "device"] }, keyUser);
+    const principal = { kind: "principal", id: keyUser.arn, attrs: { type: "IAMUser", userName: "dana", tags: { "vigil.dev/protected": "true" } } };
+    const tagged = { ...ctx, entities: { principal } };
+    const { findings, policyRevisions } = pack.policySet.evaluate(tagged);
+    const draft = decider.decide(tagged, findings, policyRevisions, { id: "d-1", now: tagged.now, enforced: true, policy: (n) => pack.policySet.get(n) });
+    expect(draft.tier).toBe("remediate");
+    const byTag = planActions({ draft, ctx: tagged, policy: (n) => pack.policySet.get(n), guardrails: {}, actuators, promoted: () => true, programs });
+    const deactivate = byTag.planned.find((p) => p.plan.actuator === "aws.iam.deactivate-access-key");
+    expect(deactivate).toMatchObject({ disposition: "blocked", blockedBy: "protected", plan: { params: { userName: "dana", accessKeyId: "AKIADANAEXAMPLE00001" } } });
+    expect(deactivate?.plan.reason).toContain("(tag vigil.dev/protected=true)");
+    const untagged = { ...ctx, entities: { principal: { ...principal, attrs: { type: "IAMUser", userName: "dana" } } } };
+    const byName = planActions({ draft, ctx: untagged, policy: (n) => pack.policySet.get(n), guardrails: { protected: { names: ["arn:aws:iam::*:user/dana"] } }, actuators, promoted: () => true, programs });
+    expect(byName.planned.find((p) => p.plan.actuator === "aws.iam.deactivate-access-key")).toMatchObject({ disposition: "blocked", blockedBy: "protected" });
+    const unprotected = planActions({ draft, ctx: untagged, policy: (n) => pack.policySet.get(n), guardrails: {}, actuators, promoted: () => true, programs });
+    expect(unprotected.planned.find((p) => p.plan.actuator === "aws.iam.deactivate-access-key")).toMatchObject({ disposition: "apply", plan: { target: { kind: "principal", id: keyUser.arn } } });
+  });
+
   it("a person's SSO session is suspended at the identity provider, by the session's email", () => {
     const session = { type: "AssumedRole", arn: "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_PlatformAdmin_0a1b/maya@acme.example", accessKeyId: "ASIAEXAMPLE" };
     const { draft, plan } = decide(awsContext({ odd: true, newDims: ["country", "device"] }, session));
