@@ -122,6 +122,30 @@ describe("access pack tiers", () => {
     expect(unprotected.planned.find((p) => p.plan.actuator === "aws.iam.deactivate-access-key")).toMatchObject({ disposition: "apply", plan: { target: { kind: "principal", id: keyUser.arn } } });
   });
 
+  it("a protected Okta user is not suspended: by a tag on the user's entity, or by a protected name matching their login", () => {
+    const time = "2026-01-14T03:10:00Z";
+    const data = {
+      eventType: "user.account.privilege.grant", published: time, outcome: { result: "SUCCESS" },
+      actor: { id: "00u1carla", type: "User", alternateId: "carla@acme.example", displayName: "Carla" },
+      target: [{ id: "00u1eve", type: "User", alternateId: "eve@acme.example" }],
+    };
+    const principal = { kind: "principal", id: "carla@acme.example", attrs: { type: "User", oktaId: "00u1carla", provider: "okta", tags: { "vigil.dev/protected": "true" } } };
+    const ctx: Context = {
+      event: { specversion: "1.0", id: "o-1", source: "okta", type: "com.okta.system.log", subject: "carla@acme.example", time, data },
+      input: data, entities: { principal }, signals: signals({ odd: true, newDims: ["country"] }), features: { principal: { firstSeen: "2026-01-01T08:00:00Z" } },
+      posture: { level: "normal", scope: "org", since: "2026-01-01T00:00:00Z" }, now: time,
+    };
+    const { draft, plan } = decide(ctx);
+    expect(draft.tier).toBe("remediate");
+    const suspend = plan.planned.find((p) => p.plan.actuator === "okta.suspend-user");
+    expect(suspend).toMatchObject({ disposition: "blocked", blockedBy: "protected", plan: { params: { userId: "00u1carla" } } });
+    const untagged = { ...ctx, entities: { principal: { ...principal, attrs: { type: "User", oktaId: "00u1carla" } } } };
+    const byName = planActions({ draft, ctx: untagged, policy: (n) => pack.policySet.get(n), guardrails: { protected: { names: ["carla@acme.example"] } }, actuators, promoted: () => true, programs });
+    expect(byName.planned.find((p) => p.plan.actuator === "okta.suspend-user")).toMatchObject({ disposition: "blocked", blockedBy: "protected" });
+    const unprotected = planActions({ draft, ctx: untagged, policy: (n) => pack.policySet.get(n), guardrails: {}, actuators, promoted: () => true, programs });
+    expect(unprotected.planned.find((p) => p.plan.actuator === "okta.suspend-user")).toMatchObject({ disposition: "apply", plan: { params: { userId: "00u1carla" }, target: { kind: "principal", id: "carla@acme.example" } } });
+  });
+
   it("a person's SSO session is suspended at the identity provider, by the session's email", () => {
     const session = { type: "AssumedRole", arn: "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_PlatformAdmin_0a1b/maya@acme.example", accessKeyId: "ASIAEXAMPLE" };
     const { draft, plan } = decide(awsContext({ odd: true, newDims: ["country", "device"] }, session));
