@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseConfig } from "../config.js";
+import { startFakeKubernetesApi } from "../context/kubernetes/api-test-server.js";
 import type { Event } from "../core/event.js";
 import { openStorage } from "./adapters.js";
 import { createManualClock } from "./clock.js";
@@ -168,5 +169,18 @@ describe("agent runtime", () => {
     expect(most).toBe(1);
     expect(active).toBe(0);
     expect(problems).toEqual([]);
+  });
+
+  it("a start that fails on a bad setting closes what it had opened (the cluster watch, the store), so the process can exit", async () => {
+    const api = await startFakeKubernetesApi({ namespaces: [{ metadata: { name: "default" } }] });
+    try {
+      const dir = mkdtempSync(join(tmpdir(), "vigil-agent-"));
+      const config = parseConfig({ policies: [], store: { path: join(dir, "v.db") }, admission: { cluster: { server: api.url } }, learn: { settings: { agreement: 3 } } });
+      await expect(createAgent(config, { clock: createManualClock("2025-03-03T10:00:00Z"), onProblem: () => undefined })).rejects.toMatchObject({ code: "VIGIL_BAD_CONFIG", details: { field: "learn.settings.agreement" } });
+      for (let i = 0; i < 50 && api.watching() > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(api.watching()).toBe(0);
+    } finally {
+      await api.close();
+    }
   });
 });

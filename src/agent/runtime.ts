@@ -77,6 +77,18 @@ function defaultProblem(message: string, error?: unknown): void {
 }
 
 export async function createAgent(config: VigilConfig, options: AgentOptions = {}): Promise<Agent> {
+  // What is open when a later step fails (a bad setting, storage down): closed again, newest first,
+  // so the error reaches the caller and nothing keeps the process alive (a cluster watch, a pool).
+  const opened: { close(): Promise<void> }[] = [];
+  try {
+    return await openAgent(config, options, opened);
+  } catch (error) {
+    for (const resource of opened.reverse()) await resource.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+async function openAgent(config: VigilConfig, options: AgentOptions, opened: { close(): Promise<void> }[]): Promise<Agent> {
   const role = options.role ?? config.server.role;
   if (role !== "all" && config.bus.kind !== "nats") {
     throw new VigilError("VIGIL_BAD_CONFIG", `server.role ${role} needs bus.kind nats (api processes hand events to workers through the bus); use role all with the in-process bus`, { field: "server.role" });
@@ -92,13 +104,9 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
   // Bad pack settings stop the start before anything is opened (VIGIL_BAD_CONFIG names file and key).
   const settings = resolvePackSettings(config, policySet.policies.map((p) => p.meta.name));
   const storage = await openStorage(config);
-  let bus: Bus;
-  try {
-    bus = await openBus(config);
-  } catch (error) {
-    await storage.close();
-    throw error;
-  }
+  opened.push(storage);
+  const bus: Bus = await openBus(config);
+  opened.push(bus);
   const catalog = createPolicyCatalog({ policySet, env, loadErrors: load.errors, storage, clock });
   await catalog.refresh();
   const decider = createDecider({ env, ...(config.decide as object) });
@@ -130,6 +138,7 @@ export async function createAgent(config: VigilConfig, options: AgentOptions = {
   const clusterSettings = config.admission.cluster;
   const cluster = clusterSettings === undefined ? undefined : watchKubernetesCluster(clusterSettings, { onProblem: (message) => problem(message) });
   clusterForExceptions = cluster;
+  if (cluster !== undefined) opened.push(cluster);
   if (cluster !== undefined && clusterSettings !== undefined && clusterSettings.syncTimeoutMs > 0) {
     const synced = await Promise.race([cluster.synced().then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), clusterSettings.syncTimeoutMs).unref())]);
     if (!synced) problem(`kubernetes cluster cache: not listed within ${clusterSettings.syncTimeoutMs} ms (${cluster.stats().lastError ?? "no answer yet"}); serving, the cache fills in the background`);
