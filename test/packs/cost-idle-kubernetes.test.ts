@@ -16,8 +16,9 @@ const { policySet } = loadPolicySet([`${packDir}policies`]);
 const deployment = JSON.parse(readFileSync(`${fixturesDir}kubernetes-api-testdata/apps.v1.Deployment.json`, "utf8")) as Record<string, unknown> & { spec: Record<string, unknown> };
 const now = "2026-02-02T10:00:00Z";
 
-function evaluate(replicas: number) {
-  const data = { ...deployment, spec: { ...deployment.spec, replicas } };
+function evaluate(replicas: number, labels?: Record<string, string>) {
+  const metadata = deployment["metadata"] as Record<string, unknown>;
+  const data = { ...deployment, ...(labels ? { metadata: { ...metadata, labels } } : {}), spec: { ...deployment.spec, replicas } };
   const event: Event = { specversion: "1.0", id: `k-${replicas}`, source: "k8s/watch", type: "io.k8s.resource", subject: "Deployment/namespaceValue/nameValue", time: now, data };
   const { entities } = resolveEvent(event, Date.parse(now), { costColumn: "EffectiveCost", tagKeys: [] });
   expect(entities["resource"]?.id).toBe("Deployment/namespaceValue/nameValue");
@@ -39,5 +40,10 @@ describe("cost pack: idle Kubernetes workloads on real objects", () => {
     const findings = evaluate(0);
     expect(findings.filter((f) => f.effect === "violation")).toEqual([]);
     expect(findings.map((f) => `${f.effect} ${f.skipReason ?? ""}`)).toEqual([expect.stringMatching(/^skip excepted.*already-scaled-down/)]);
+  });
+
+  it("the keep-running label is honoured whatever the case of its value", () => {
+    const findings = evaluate(1, { "vigil.dev/keep-running": "True" });
+    expect(findings.map((f) => `${f.effect} ${f.skipReason ?? ""}`)).toEqual([expect.stringMatching(/^skip excepted.*keep-running-label/)]);
   });
 });

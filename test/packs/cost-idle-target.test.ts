@@ -30,7 +30,7 @@ if (row === undefined) throw new Error("no EC2 row in the FOCUS sample");
 const ARN = "arn:aws:ec2:eu-west-1:123456789012:instance/i-0abcdef1234567890";
 const now = "2026-02-02T10:00:00Z";
 
-function decideAndPlan(tags: Record<string, string>) {
+function contextOf(tags: Record<string, string>): Context {
   const data = { ...(row!.data as Record<string, unknown>), ResourceId: ARN, RegionId: "eu-west-1", ResourceType: "instance", Tags: tags };
   const event = { ...row!, subject: ARN, time: now, data };
   const ctx: Context = {
@@ -39,6 +39,11 @@ function decideAndPlan(tags: Record<string, string>) {
     signals: { idle: { detector: "idle", score: 1, confidence: 1, factors: [], values: { applicable: true, windowDays: 14, daysWithSamples: 14, idleDays: 14, meanCpu: 0.4, maxCpu: 1.5, meanNetwork: 1500, scheduled: false } } },
     features: { resource: { series: { cost: { mean: 2, season: "day-of-week" } } } },
   };
+  return ctx;
+}
+
+function decideAndPlan(tags: Record<string, string>) {
+  const ctx = contextOf(tags);
   const { findings, policyRevisions } = policySet.evaluate(ctx);
   const draft = decider.decide(ctx, findings, policyRevisions, { id: "d-1", now, enforced: true, policy: (n) => policySet.get(n) });
   expect(draft.findings.filter((f) => f.effect === "violation").map((f) => `${f.policy}/${f.rule}`)).toEqual(["cost-idle-ec2-instance/idle-instance"]);
@@ -75,5 +80,12 @@ describe("cost pack: the idle EC2 instance's actions target its resource entity"
     expect(finding?.message).toMatch(/; owner ana; production\/critical: a person approves the stop$/);
     expect(finding?.outputs?.["owner"]).toBe("ana");
     expect(planned.find((p) => p.plan.actuator === "aws.ec2.stop-instances")?.disposition).toBe("approval");
+  });
+
+  it("the keep-running tag is honoured whatever the case of its value (AWS tag values are free text)", () => {
+    for (const value of ["true", "True", "TRUE"]) {
+      const findings = policySet.evaluate(contextOf({ owner: "ana", "vigil:keep-running": value }), { includePasses: true }).findings.filter((f) => f.policy === "cost-idle-ec2-instance");
+      expect(findings.map((f) => `${f.effect} ${f.skipReason ?? ""}`), value).toEqual([expect.stringMatching(/^skip excepted by exception "keep-running-tag"/)]);
+    }
   });
 });
