@@ -41,19 +41,33 @@ export interface EventClock extends Clock {
    * a usable time, or older than the clock, leaves it where it is. Returns the clock's time (ms).
    */
   follow(time: string | undefined): number;
+  /**
+   * Sets the clock to `ms` for now only: the next usable event time moves it there even when
+   * earlier (a replay whose first events carry no time starts on the wall clock, then follows the
+   * stream). Later `follow`s only move it forward again.
+   */
+  provisional(ms: number): void;
 }
 
 export function createEventClock(start: string | number): EventClock {
   let now = typeof start === "number" ? start : Date.parse(start);
   if (Number.isNaN(now)) throw new VigilError("VIGIL_BAD_CONFIG", `clock.start must be an RFC 3339 time like "2025-01-01T00:00:00Z", got ${JSON.stringify(start)}`, { field: "clock.start" });
+  let tentative = false;
   return {
     now: () => new Date(now),
     follow(time) {
       if (time !== undefined) {
         const at = Date.parse(time);
-        if (!Number.isNaN(at) && at > now) now = at;
+        if (!Number.isNaN(at) && (at > now || tentative)) {
+          now = at;
+          tentative = false;
+        }
       }
       return now;
+    },
+    provisional(ms) {
+      now = ms;
+      tentative = true;
     },
   };
 }

@@ -80,6 +80,26 @@ describe("replay session", () => {
     }
   });
 
+  it("a stream whose first event carries no time follows the times of the events after it, not the wall clock", async () => {
+    const dir = dirWith({ "p.yaml": policy });
+    const session = await createReplaySession({
+      config: parseConfig({ policies: [join(dir, "p.yaml")], ladder: { policies: { "idle-widget": { graceBusinessDays: 1, staleAfterHours: 200 } } } }),
+    });
+    try {
+      const { time: _time, ...untimed } = widget("w0-1", "2026-01-09T09:00:00Z", false);
+      await session.push([untimed]);
+      const [marked] = await session.push([widget("w1-1", "2026-01-09T10:00:00Z", true)]);
+      expect(marked!.time).toBe("2026-01-09T10:00:00.000Z");
+      expect(session.clock.now().toISOString()).toBe("2026-01-09T10:00:00.000Z");
+      // The scheduler runs as the stream's time passes: Tuesday's event applies the mark due Monday 10:00.
+      await session.push([widget("w2-2", "2026-01-13T09:00:00Z", false)]);
+      expect((await session.ladder!.list())[0]?.status).toBe("applied");
+      expect((await session.stats()).clock).toBe("2026-01-13T09:00:00.000Z");
+    } finally {
+      await session.close();
+    }
+  });
+
   it("imports the setup before the first event, at the first event's time, and reports bad items", async () => {
     const dir = dirWith({ "p.yaml": policy });
     const session = await createReplaySession({

@@ -175,9 +175,15 @@ export async function createReplaySession(options: ReplaySessionOptions): Promis
   let duplicates = 0;
   let setupResult: SetupImportResult | undefined;
 
+  /** Set once an event's time has set the clock (the scheduler's ticks count from it). */
+  let anchored = false;
+
   async function begin(first: Event | undefined): Promise<void> {
     started = true;
-    clock.follow(first?.time ?? new Date().toISOString());
+    anchored = first?.time !== undefined && Number.isFinite(Date.parse(first.time));
+    // No event of the first push carries a time: the wall clock until one does (then the stream's).
+    if (anchored) clock.follow(first?.time);
+    else clock.provisional(Date.now());
     nextTick = clock.now().getTime() + tickEvery;
     const setup = typeof options.setup === "function" ? options.setup() : options.setup;
     if (setup) setupResult = await importSetup({ context: packs.context, reviews }, setup, { id: "vigil-replay-setup", roles: ["admin"] });
@@ -201,12 +207,17 @@ export async function createReplaySession(options: ReplaySessionOptions): Promis
   return {
     policySet, loadErrors: load.errors, settings, storage, clock, context: packs.context, executor, reviews, ...(packs.ladder ? { ladder: packs.ladder } : {}),
     async push(input) {
-      if (!started) await begin(input.find((e) => e.time !== undefined));
+      if (!started) await begin(input.find((e) => e.time !== undefined && Number.isFinite(Date.parse(e.time))));
       const out: Decision[] = [];
       let batch: Event[] = [];
       for (const event of input) {
         events++;
         const at = event.time === undefined ? Number.NaN : Date.parse(event.time);
+        if (!anchored && Number.isFinite(at)) {
+          // The first event with a time: the clock leaves the wall clock for it (pipeline's beforeEvent), the ticks count from it.
+          anchored = true;
+          nextTick = at + tickEvery;
+        }
         if (Number.isFinite(at) && at >= nextTick) {
           out.push(...(await decide(batch)));
           batch = [];
