@@ -81,6 +81,8 @@ export function clockFromConfig(config: Pick<VigilConfig, "clock">, override?: C
   }
   if (config.clock.mode === "events") {
     const events = createEventClock(config.clock.start ?? Date.now());
+    // Without clock.start, the first event's time starts the clock (a recorded stream is in the past).
+    if (config.clock.start === undefined) events.provisional(Date.now());
     return { clock: events, events };
   }
   return { clock: systemClock };

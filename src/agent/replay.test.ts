@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { parseConfig } from "../config.js";
 import type { Event } from "../core/event.js";
 import { createAgent } from "./runtime.js";
-import { createEventClock } from "./clock.js";
+import { clockFromConfig, createEventClock } from "./clock.js";
 import { decisionIdFor } from "./decision-id.js";
 import { createReplaySession } from "./replay.js";
 
@@ -46,6 +46,19 @@ describe("events clock", () => {
     clock.follow("not a time");
     expect(clock.now().toISOString()).toBe("2026-01-05T03:00:00.000Z");
     expect(() => createEventClock("yesterday")).toThrow(/clock\.start/);
+  });
+
+  it("clock.mode events without clock.start starts on the wall clock until the first event time, then follows the stream", () => {
+    const { events } = clockFromConfig(parseConfig({ clock: { mode: "events" } }));
+    expect(Math.abs((events?.now().getTime() ?? 0) - Date.now())).toBeLessThan(60_000);
+    events?.follow("2025-06-01T08:00:00Z");
+    expect(events?.now().toISOString()).toBe("2025-06-01T08:00:00.000Z");
+    events?.follow("2025-05-01T08:00:00Z");
+    expect(events?.now().toISOString()).toBe("2025-06-01T08:00:00.000Z");
+    // With clock.start, the stream starts there: an earlier event does not move it back.
+    const started = clockFromConfig(parseConfig({ clock: { mode: "events", start: "2025-07-01T00:00:00Z" } })).events;
+    started?.follow("2025-06-01T08:00:00Z");
+    expect(started?.now().toISOString()).toBe("2025-07-01T00:00:00.000Z");
   });
 });
 
