@@ -24,6 +24,17 @@ describe("validateGuardrails", () => {
     })).toBeUndefined();
   });
 
+  it("an unknown key (a misspelt or invented setting) is refused naming it, with the nearest known key, not silently ignored", () => {
+    expect(check({ killSwitch: "maybe" })).toMatchObject({ code: "VIGIL_BAD_CONFIG", details: { field: "guardrails.killSwitch" } });
+    const misspelt = check({ blastRaduis: { global: { max: 1, windowMs: 1000 } } });
+    expect(misspelt).toMatchObject({ code: "VIGIL_BAD_CONFIG", details: { field: "guardrails.blastRaduis" } });
+    expect(misspelt?.message).toContain('did you mean "blastRadius"');
+    expect(check({ blastRadius: { perPolicy: { max: 3, windowMs: 1000 }, perPolcy: { max: 1, windowMs: 1 } } })).toMatchObject({ details: { field: "guardrails.blastRadius.perPolcy" } });
+    expect(check({ blastRadius: { global: { max: 3, window: 1000, windowMs: 1000 } } })).toMatchObject({ details: { field: "guardrails.blastRadius.global.window" } });
+    expect(check({ blastRadius: { policies: { p: { max: 3, windowMs: 1000, maxPerHour: 2 } } } })).toMatchObject({ details: { field: "guardrails.blastRadius.policies.p.maxPerHour" } });
+    expect(check({ protected: { label: { team: "*" } } })).toMatchObject({ details: { field: "guardrails.protected.label" } });
+  });
+
   it("a protected label whose value is not a string (YAML `true`) is refused naming the field, not left to fail at plan time", () => {
     const config = { protected: { labels: { "vigil.dev/protected": true } } };
     expect(check(config)).toMatchObject({ code: "VIGIL_BAD_CONFIG", details: { field: "guardrails.protected.labels.vigil.dev/protected" } });

@@ -6,6 +6,7 @@
 import type { Entity } from "../core/entity.js";
 import { VigilError } from "../core/errors.js";
 import { globMatch } from "../decide/exemptions.js";
+import { didYouMean } from "../policy/vigil/suggest.js";
 
 export interface BudgetLimit {
   /** Actions applied (not dry-run) in the window before further ones need approval. */
@@ -59,14 +60,25 @@ export function validateGuardrails(config: GuardrailConfig): void {
   const map = (value: unknown, field: string, what: string): void => {
     if (value !== undefined && record(value) === undefined) throw new VigilError("VIGIL_BAD_CONFIG", `${field} must be a map of ${what}, got ${JSON.stringify(value) ?? String(value)}`, { field });
   };
+  /** Keys a section does not have (a misspelling, or a setting that does not exist) would be silently ignored. */
+  const known = (value: unknown, field: string, keys: readonly string[]): void => {
+    const entries = record(value);
+    if (entries === undefined) return;
+    for (const key of Object.keys(entries)) {
+      if (!keys.includes(key)) throw new VigilError("VIGIL_BAD_CONFIG", `${field}.${key} is not a setting${didYouMean(key, keys)}; ${field} takes ${keys.join(", ")}`, { field: `${field}.${key}` });
+    }
+  };
   const limit = (value: BudgetLimit | undefined, field: string): void => {
     if (value === undefined) return;
     map(value, field, "max and windowMs");
+    known(value, field, ["max", "windowMs"]);
     if (!Number.isInteger(value.max) || value.max < 0) throw new VigilError("VIGIL_BAD_CONFIG", `${field}.max must be a whole number ≥ 0, got ${String(value.max)}`, { field: `${field}.max` });
     if (!Number.isFinite(value.windowMs) || value.windowMs <= 0) throw new VigilError("VIGIL_BAD_CONFIG", `${field}.windowMs must be a positive number of milliseconds, got ${String(value.windowMs)}`, { field: `${field}.windowMs` });
   };
+  known(config, "guardrails", ["allow", "protected", "blastRadius", "requirePromotion", "notificationKinds"]);
   map(config.allow, "guardrails.allow", "policy names (globs) to action kinds");
   map(config.blastRadius, "guardrails.blastRadius", "budgets (perPolicy, global, policies)");
+  known(config.blastRadius, "guardrails.blastRadius", ["perPolicy", "global", "policies"]);
   map(config.blastRadius?.policies, "guardrails.blastRadius.policies", "policy names to budgets");
   limit(config.blastRadius?.perPolicy, "guardrails.blastRadius.perPolicy");
   limit(config.blastRadius?.global, "guardrails.blastRadius.global");
@@ -79,6 +91,7 @@ export function validateGuardrails(config: GuardrailConfig): void {
   // The protected spec is matched as strings at plan time: a YAML `true` or a single string
   // instead of a list would throw there, or be read character by character.
   map(config.protected, "guardrails.protected", "labels and names");
+  known(config.protected, "guardrails.protected", ["labels", "names"]);
   map(config.protected?.labels, "guardrails.protected.labels", "label or tag keys to values (globs, `*` = any value)");
   for (const [key, value] of Object.entries(config.protected?.labels ?? {})) {
     if (typeof value !== "string") throw new VigilError("VIGIL_BAD_CONFIG", `guardrails.protected.labels.${key} must be a string (a glob; quote it in YAML: "true"), got ${JSON.stringify(value) ?? String(value)}`, { field: `guardrails.protected.labels.${key}` });
