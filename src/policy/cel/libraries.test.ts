@@ -134,6 +134,23 @@ describe("strings", () => {
     expect(value("'%x %o %b'.format([255, 8, 5])")).toBe("ff 10 101");
     expect(value("'%s'.format([[1, 'a', true]])")).toBe("[1, a, true]");
   });
+
+  it("format %f and %e print the exact binary value rounded half to even, at any size and precision (Go's fmt)", () => {
+    // Go: fmt.Sprintf("%.2f", 1e100), "%f" of 1e21 / 2^70: every integer digit, no exponent.
+    expect(value("'%.2f'.format([1e100])")).toBe("10000000000000000159028911097599180468360808563945281389781327557747838772170381060813469985856815104.00");
+    expect(value("'%f'.format([1e21])")).toBe("1000000000000000000000.000000");
+    expect(value("'%.0f'.format([x])", { x: 2 ** 70 })).toBe("1180591620717411303424");
+    expect(value("'%f'.format([-0.0])")).toBe("-0.000000");
+    // Exact ties round to the even digit: 1.125 -> 1.12, 2.5 -> 2, 3.5 -> 4; 9.95 is below 9.95 in binary.
+    expect(value("'%.2e'.format([1.125])")).toBe("1.12e+00");
+    expect(value("'%.0e %.0e %.1e'.format([2.5, 3.5, 9.95])")).toBe("2e+00 4e+00 9.9e+00");
+    expect(value("'%.3e'.format([-0.0])")).toBe("-0.000e+00");
+    expect(value("'%.1e'.format([9.96])")).toBe("1.0e+01");
+    // Precision beyond 100 digits is no error.
+    expect(value("'%.101f'.format([1.0])")).toBe(`1.${"0".repeat(101)}`);
+    expect(value("'%.101e'.format([1.0])")).toBe(`1.${"0".repeat(101)}e+00`);
+    expect(errorKind("'%.100000000f'.format([1.0])")).toBe("cost_exceeded");
+  });
 });
 
 describe("lists and sets", () => {

@@ -23,8 +23,8 @@ function typeName(v: unknown): string {
 
 /** A double as a plain decimal with the fewest digits that round-trip (no exponent). */
 function plainDecimal(d: number): string {
-  if (Number.isNaN(d)) return "NaN";
-  if (!Number.isFinite(d)) return d > 0 ? "Infinity" : "-Infinity";
+  const special = nonFinite(d);
+  if (special !== undefined) return special;
   const g = formatDouble(d);
   if (!g.includes("e")) return g;
   const [mantissa, expText] = d.toExponential().split("e") as [string, string];
@@ -63,33 +63,65 @@ function asString(v: unknown, depth = 0): string {
   return formatError(`string clause can only be used on strings, bools, bytes, ints, doubles, maps, lists, types, durations, and timestamps, was given ${typeName(v)}`);
 }
 
-/** True when the exact decimal value of d has digit 5 at position `precision + 1` followed only by zeros. */
-function isTie(d: number, precision: number): boolean {
-  const exact = Math.abs(d).toFixed(Math.min(100, precision + 25));
-  const frac = exact.split(".")[1] ?? "";
-  return frac[precision] === "5" && /^0*$/.test(frac.slice(precision + 1));
+/** The exact value of a finite double: |d| = digits / 10^scale. */
+function exactDecimal(d: number): { digits: bigint; scale: number } {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, Math.abs(d));
+  const bits = view.getBigUint64(0);
+  const exponent = Number(bits >> 52n);
+  const fraction = bits & 0xfffffffffffffn;
+  const mantissa = exponent === 0 ? fraction : fraction | 0x10000000000000n;
+  const power = (exponent === 0 ? 1 : exponent) - 1075;
+  // mantissa * 2^power; for a negative power, mantissa / 2^k = mantissa * 5^k / 10^k.
+  return power >= 0 ? { digits: mantissa << BigInt(power), scale: 0 } : { digits: mantissa * 5n ** BigInt(-power), scale: -power };
 }
 
-/** Go's `%.Nf`: round half to even on the exact binary value. */
+/** n / 10^k rounded half to even (k < 0 multiplies). */
+function shiftRounded(n: bigint, k: number): bigint {
+  if (k <= 0) return n * 10n ** BigInt(-k);
+  const divisor = 10n ** BigInt(k);
+  const q = n / divisor;
+  const twice = 2n * (n % divisor);
+  return twice > divisor || (twice === divisor && (q & 1n) === 1n) ? q + 1n : q;
+}
+
+/** NaN and the infinities as cel-go prints them for %f and %e. */
+function nonFinite(d: number): string | undefined {
+  if (Number.isNaN(d)) return "NaN";
+  return Number.isFinite(d) ? undefined : d > 0 ? "Infinity" : "-Infinity";
+}
+
+const signOf = (d: number): string => (d < 0 || Object.is(d, -0) ? "-" : "");
+
+/** Go's `%.Nf`: the exact binary value rounded half to even, every integer digit (no exponent). */
 function fixed(d: number, precision: number): string {
-  if (Number.isNaN(d)) return "NaN";
-  if (!Number.isFinite(d)) return d > 0 ? "Infinity" : "-Infinity";
-  let s = d.toFixed(precision);
-  if (isTie(d, precision)) {
-    const down = (Math.sign(d) * Math.floor(Math.abs(d) * 10 ** precision)) / 10 ** precision;
-    const candidate = down.toFixed(precision);
-    const lastDigit = Number(candidate.replace(/[^0-9]/g, "").slice(-1));
-    if (lastDigit % 2 === 0) s = candidate;
-  }
-  return s;
+  const special = nonFinite(d);
+  if (special !== undefined) return special;
+  const { digits, scale } = exactDecimal(d);
+  const text = shiftRounded(digits, scale - precision).toString().padStart(precision + 1, "0");
+  const whole = text.slice(0, text.length - precision);
+  return `${signOf(d)}${whole}${precision === 0 ? "" : `.${text.slice(whole.length)}`}`;
 }
 
+/** Go's `%.Ne`: N digits after the point of the exact value rounded half to even, exponent of at least two digits. */
 function scientific(d: number, precision: number): string {
-  if (Number.isNaN(d)) return "NaN";
-  if (!Number.isFinite(d)) return d > 0 ? "Infinity" : "-Infinity";
-  const [mantissa, exp] = d.toExponential(precision).split("e") as [string, string];
-  const e = Number(exp);
-  return `${mantissa}e${e < 0 ? "-" : "+"}${String(Math.abs(e)).padStart(2, "0")}`;
+  const special = nonFinite(d);
+  if (special !== undefined) return special;
+  const { digits, scale } = exactDecimal(d);
+  let mantissa = "0".repeat(precision + 1);
+  let exponent = 0;
+  if (digits !== 0n) {
+    const length = digits.toString().length;
+    mantissa = shiftRounded(digits, length - (precision + 1)).toString();
+    exponent = length - 1 - scale;
+    // Rounding carried into a new digit (9.96 -> 10.0): one more power of ten.
+    if (mantissa.length > precision + 1) {
+      mantissa = mantissa.slice(0, precision + 1);
+      exponent++;
+    }
+  }
+  const point = precision === 0 ? "" : `.${mantissa.slice(1)}`;
+  return `${signOf(d)}${mantissa[0]}${point}e${exponent < 0 ? "-" : "+"}${String(Math.abs(exponent)).padStart(2, "0")}`;
 }
 
 function integerText(fn: string, v: unknown, radix: number): string {
@@ -160,6 +192,8 @@ export function formatString(fmt: string, args: unknown): string {
     const m = /^(?:\.(\d+))?([a-zA-Z])/.exec(fmt.slice(i + 1));
     if (!m) throw err("invalid_argument", "could not parse formatting clause: missing formatting verb");
     const precision = m[1] === undefined ? undefined : Number(m[1]);
+    // The digits a precision asks for are produced before the piece is charged: charge them first.
+    if (precision !== undefined) charge(Math.floor(precision / 16));
     const verb = m[2] as string;
     if (!"sdfeboxX".includes(verb)) throw err("invalid_argument", `could not parse formatting clause: unrecognized formatting clause "${verb}"`);
     if (next >= args.length) throw err("invalid_argument", `index ${next} out of range`);
