@@ -57,7 +57,10 @@ export function buildServer(options: ServerOptions): VigilServer {
     // A property the schema does not allow is refused (400 naming it), as /openapi.json says —
     // not silently dropped (fastify's default): `{"input": ..., "dry_run": true}` would be
     // recorded as enforced, `?verdit=deny` would list every decision.
-    ajv: { customOptions: { removeAdditional: false } },
+    // Nor is a value of the wrong JSON type converted (fastify's default coerceTypes: "array"):
+    // `{"on": null}`, `{"on": 0}` or `{"on": [false]}` switched the kill switch off, `"roles":
+    // "admin"` created an admin token. Query values, which are text, are read by route() instead.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
     // `__proto__` and `constructor` are ordinary keys of the data Vigil judges (a ConfigMap may hold
     // a `__proto__` key): refusing such a body made the admission webhook answer 400, and the API
     // server then applies the webhook's failurePolicy with no policy evaluated. JSON.parse makes

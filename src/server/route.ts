@@ -82,11 +82,17 @@ export function route<Params = Record<string, string>, Query = Record<string, un
   // A body whose fields are all optional may be left out (`POST /v1/reviews/:id/approve` with no
   // reason): it is validated as {} instead of failing "body must be object".
   const bodyOptional = spec.body !== undefined && !hasRequired(spec.body);
+  const querystring = spec.querystring;
   app.route({
     method: spec.method,
     url: spec.url,
     config,
-    ...(bodyOptional ? { preValidation: async (request: FastifyRequest) => { if (request.body === undefined) request.body = {}; } } : {}),
+    ...(bodyOptional || querystring ? {
+      preValidation: async (request: FastifyRequest) => {
+        if (bodyOptional && request.body === undefined) request.body = {};
+        if (querystring) readQueryValues(querystring, request.query as Record<string, unknown>);
+      },
+    } : {}),
     schema: {
       ...(spec.params ? { params: spec.params } : {}),
       ...(spec.querystring ? { querystring: spec.querystring } : {}),
@@ -98,6 +104,24 @@ export function route<Params = Record<string, string>, Query = Record<string, un
       return spec.handler(request as FastifyRequest<{ Params: Params; Querystring: Query; Body: Body }>, reply, { agent, principal, actor });
     },
   });
+}
+
+const DECIMAL = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/;
+
+/**
+ * Query values arrive as text: `limit=5` and `active=true` become the integer and boolean their
+ * schema declares (a value that does not read as one is left as text, and validation names it).
+ * Only the query is read so: the server's JSON Schema validation converts no type (app.ts), so a
+ * body's `{"on": null}` or `{"on": 0}` is refused, not taken for `false`.
+ */
+export function readQueryValues(schema: JsonSchema, query: Record<string, unknown>): void {
+  const properties = (schema["properties"] ?? {}) as Record<string, JsonSchema | undefined>;
+  for (const [name, value] of Object.entries(query)) {
+    const type = properties[name]?.["type"];
+    if (typeof value !== "string") continue;
+    if ((type === "integer" || type === "number") && DECIMAL.test(value)) query[name] = Number(value);
+    else if (type === "boolean" && (value === "true" || value === "false")) query[name] = value === "true";
+  }
 }
 
 /** True when a JSON Schema object requires at least one property. */

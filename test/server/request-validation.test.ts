@@ -118,3 +118,37 @@ describe("a POST whose body fields are all optional", () => {
     expect(deny.statusCode).toBe(400);
   });
 });
+
+describe("a body value of the wrong JSON type is refused, not converted", () => {
+  it("`on: null`, `on: 0`, `on: \"true\"` or `on: [false]` do not switch the kill switch; 400 names `on`", async () => {
+    expect((await t.as("operator", { method: "PUT", url: "/v1/killswitch", payload: { on: true, reason: "INC-7" } })).statusCode).toBe(200);
+    for (const on of [null, 0, "false", [false]]) {
+      const response = await t.as("operator", { method: "PUT", url: "/v1/killswitch", payload: { on } });
+      expect(response.statusCode, JSON.stringify(on)).toBe(400);
+      expect(response.json().error).toMatchObject({ code: "VIGIL_BAD_INPUT", field: "on" });
+      expect(response.json().error.message).toContain("boolean");
+    }
+    expect((await t.as("viewer", { method: "GET", url: "/v1/killswitch" })).json().on).toBe(true);
+    expect((await t.as("operator", { method: "PUT", url: "/v1/killswitch", payload: { on: false } })).statusCode).toBe(200);
+  });
+
+  it("a token's roles must be an array, and a reason a string", async () => {
+    const roles = await t.as("admin", { method: "POST", url: "/v1/tokens", payload: { name: "one-role", roles: "admin" } });
+    expect(roles.statusCode).toBe(400);
+    expect(roles.json().error.field).toBe("roles");
+    const reason = await t.as("operator", { method: "PUT", url: "/v1/killswitch", payload: { on: false, reason: 42 } });
+    expect(reason.statusCode).toBe(400);
+    expect(reason.json().error.field).toBe("reason");
+  });
+
+  it("query parameters, which are text, are still read as the numbers and booleans the schema declares", async () => {
+    const listed = await t.as("viewer", { method: "GET", url: "/v1/decisions?limit=2&afterSeq=0&order=asc" });
+    expect(listed.statusCode).toBe(200);
+    expect((await t.as("viewer", { method: "GET", url: "/v1/exceptions?active=true" })).statusCode).toBe(200);
+    for (const [url, field] of [["/v1/decisions?limit=2x", "limit"], ["/v1/decisions?limit=", "limit"], ["/v1/exceptions?active=yes", "active"], ["/v1/decisions?afterSeq=1.5", "afterSeq"]] as const) {
+      const response = await t.as("viewer", { method: "GET", url });
+      expect(response.statusCode, url).toBe(400);
+      expect(response.json().error.field).toBe(field);
+    }
+  });
+});
