@@ -149,6 +149,26 @@ describe("HTTP binding: content modes", () => {
     const result = parseHttpCloudEvents({ headers: { "content-type": "application/cloudevents-batch+json" }, body: "[]" });
     expect(result.ok && result.results).toEqual([]);
   });
+
+  // HTTP binding 3: a Content-Type prefixed with application/cloudevents is structured mode (in
+  // the event format its suffix names), application/cloudevents-batch batched mode; only
+  // anything else is binary mode, even when ce- headers are present.
+  it("does not read a structured event in another event format as binary mode data", () => {
+    const xml = parseHttpCloudEvents({ headers: { ...binaryHeaders, "content-type": "application/cloudevents+xml" }, body: "<event/>" });
+    expect(xml.ok).toBe(false);
+    expect(xml.ok === false && xml.error.details.field).toBe("content-type");
+    expect(xml.ok === false && xml.error.message).toContain("application/cloudevents+json");
+    const protobuf = parseHttpCloudEvents({ headers: { "content-type": "application/cloudevents+protobuf" }, body: Buffer.from([10, 3]) });
+    expect(protobuf.ok === false && protobuf.error.message).toContain("structured mode in the protobuf event format");
+    const batch = parseHttpCloudEvents({ headers: { ...binaryHeaders, "content-type": "application/cloudevents-batch+protobuf" }, body: Buffer.from([10, 3]) });
+    expect(batch.ok === false && batch.error.message).toContain("batched mode in the protobuf event format");
+  });
+
+  it("names the JSON event format when application/cloudevents carries no format suffix", () => {
+    const result = parseHttpCloudEvents({ headers: { ...binaryHeaders, "content-type": "application/cloudevents" }, body: JSON.stringify(structured) });
+    expect(result.ok === false && result.error.details.field).toBe("content-type");
+    expect(result.ok === false && result.error.message).toContain("application/cloudevents+json");
+  });
 });
 
 describe("HTTP binding: header value decoding (3.1.3.2)", () => {

@@ -190,13 +190,28 @@ export function parseBinaryCloudEvent(request: HttpCloudEventsRequest, options: 
 
 /**
  * Reads a CloudEvents HTTP request in any content mode, chosen by Content-Type: the
- * CloudEvents JSON media type → structured, the batch media type → batch, otherwise binary
- * when `ce-specversion` is present. A request that is none of these, or a structured/batch
+ * CloudEvents JSON media type → structured, the batch media type → batch, any other
+ * `application/cloudevents...` type (an event format Vigil does not read) → request-level
+ * error, otherwise binary when `ce-specversion` is present. A request that is none of these, or a structured/batch
  * body that is not JSON, is a request-level `VIGIL_BAD_INPUT` (`ok: false`). Never throws.
  */
 export function parseHttpCloudEvents(request: HttpCloudEventsRequest, options: CloudEventOptions = {}): HttpCloudEventsResult {
   const headers = normalizeHeaders(request.headers);
   const essence = mediaTypeEssence(singleHeader(headers, "content-type").value);
+  // 3: the application/cloudevents prefix means structured (or batched) mode whatever ce-
+  // headers are present; Vigil reads the JSON event format only.
+  if (essence !== undefined && essence.startsWith("application/cloudevents") && essence !== CLOUDEVENTS_JSON && essence !== CLOUDEVENTS_BATCH_JSON) {
+    const batched = essence.startsWith("application/cloudevents-batch");
+    const format = /\+([^+]+)$/.exec(essence)?.[1];
+    return {
+      ok: false,
+      error: new VigilError(
+        "VIGIL_BAD_INPUT",
+        `Content-Type ${essence} is ${batched ? "batched" : "structured"} mode in ${format === undefined ? "no named event format" : `the ${format} event format`}, which Vigil does not read: send ${batched ? CLOUDEVENTS_BATCH_JSON : CLOUDEVENTS_JSON} (the JSON event format), or binary mode with ce- headers and the data's own Content-Type`,
+        { field: "content-type" },
+      ),
+    };
+  }
   if (essence === CLOUDEVENTS_JSON || essence === CLOUDEVENTS_BATCH_JSON) {
     const mode: HttpContentMode = essence === CLOUDEVENTS_JSON ? "structured" : "batch";
     if (isEmptyBody(request.body)) {
