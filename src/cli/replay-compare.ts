@@ -12,7 +12,6 @@
  * and with `--learned` the learned state of the configured store. Without it, the stateless
  * context of `vigil replay --no-context`.
  */
-import { resolve } from "node:path";
 import { createReplaySession, learnerSettingsFrom, loadExemptions, loadPolicySet, openStorage, type Exemptions, type ReplaySession, type Setup } from "../agent.js";
 import type { Decision, DecisionDraft } from "../core/decision.js";
 import { VigilError } from "../core/errors.js";
@@ -25,9 +24,9 @@ import { ignoredActor, listAll } from "../learn/observations.js";
 import type { PolicySet } from "../policy/policy-set.js";
 import { FEEDBACK_COLLECTION } from "../review/context.js";
 import { readJsonLines } from "../sources/json-lines.js";
-import { flag, stringList, stringOption, write, type CliIo, type CliOption, type ParsedArgs } from "./command.js";
+import { flag, stringOption, write, type CliIo, type CliOption, type ParsedArgs } from "./command.js";
 import { readSetupFile } from "./replay-context.js";
-import { badEventText, configFrom, openInputFile, reportLoadErrors, writeOutputFile } from "./shared.js";
+import { badEventText, configFrom, existingPaths, openInputFile, reportLoadErrors, writeOutputFile } from "./shared.js";
 
 /** The options replay gains for comparing (merged into replay's own). */
 export const compareOptions: Record<string, CliOption> = {
@@ -139,7 +138,7 @@ export async function runReplayCompare(args: ParsedArgs, io: CliIo): Promise<num
   const limitText = stringOption(args, "limit") ?? "50";
   const limit = /^\d+$/.test(limitText.trim()) ? Number(limitText) : Number.NaN;
   if (!Number.isSafeInteger(limit)) throw new VigilError("VIGIL_BAD_INPUT", `--limit must be a whole number of differences to list (0 or more), not "${limitText}"`, { field: "--limit" });
-  const oldPaths = stringList(args, "compare").map((p) => resolve(io.cwd, p));
+  const oldPaths = existingPaths(args, "compare", io);
   const next = loadPolicySet(config.policies, { costLimit: config.cel.costLimit });
   const old = loadPolicySet(oldPaths, { costLimit: config.cel.costLimit });
   reportLoadErrors([...old.load.errors, ...next.load.errors], io);

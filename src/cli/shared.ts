@@ -22,8 +22,21 @@ export const outputOption: Record<string, CliOption> = {
 export function configFrom(args: ParsedArgs, io: CliIo): VigilConfig & { readonly baseDir: string } {
   const file = stringOption(args, "config");
   const config = loadConfig({ ...(file ? { file } : {}), cwd: io.cwd, env: io.env });
-  const policies = stringList(args, "policies").map((p) => resolve(io.cwd, p));
+  const policies = existingPaths(args, "policies", io);
   return policies.length ? { ...config, policies } : config;
+}
+
+/**
+ * The paths of a repeatable path option (`--policies`, `--compare`), resolved: one that does not
+ * exist is VIGIL_BAD_INPUT naming the option and the path (a typo loaded no policy, and every
+ * input was then allowed with exit 0).
+ */
+export function existingPaths(args: ParsedArgs, name: string, io: Pick<CliIo, "cwd">): string[] {
+  return stringList(args, name).map((path) => {
+    const target = resolve(io.cwd, path);
+    if (!existsSync(target)) throw new VigilError("VIGIL_BAD_INPUT", `--${name} ${path}: no such file or directory; pass a policy file or directory that exists`, { field: `--${name}` });
+    return target;
+  });
 }
 
 export function outputFormat(args: ParsedArgs): "text" | "json" {
