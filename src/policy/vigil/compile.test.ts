@@ -80,6 +80,16 @@ describe("native policy validation", () => {
     expect(e?.message).toMatch(/^policies\/p\.yaml:10:\d+: policy "p": spec\.rules\[0\]\.condition has a CEL error/);
   });
 
+  it("places an unfinished expression in a literal block after its last character, not on the next line of the file", () => {
+    // The block's value ends with a line break, so CEL's "end of expression" is line 3, column 1 of
+    // the value: a line the block does not have (the file's next line is the next rule).
+    const text = `${header}spec:\n  rules:\n    - name: r\n      condition: |\n        principal.role == "dev" &&\n          resource.kind ==\n    - name: s\n      condition: "true"\n`;
+    const [e] = errorsOf(text);
+    expect(e?.message).toContain("spec.rules[0].condition has a CEL error");
+    const lines = text.split("\n");
+    expect(e?.details).toMatchObject({ field: "spec.rules[0].condition", line: 10, column: (lines[9] as string).length + 1 });
+  });
+
   it("places a CEL error of a plain scalar on its line", () => {
     const [e] = errorsOf(`${header}spec:\n  match: resource.kind == )\n  rules:\n    - name: r\n      condition: "true"\n`);
     expect(e?.details).toMatchObject({ field: "spec.match", line: 6 });

@@ -24,6 +24,8 @@ export function fieldPosition(doc: PolicyDocument, path: FieldPath): FilePositio
 export function positionInScalar(doc: PolicyDocument, path: FieldPath, line: number, column: number): FilePosition | undefined {
   const start = doc.position(path);
   if (start === undefined) return undefined;
+  const value = valueAt(doc.value, path);
+  if (typeof value === "string") ({ line, column } = withinContent(value, line, column));
   const lines = doc.text.split(/\r?\n/);
   const first = lines[start.line - 1] ?? "";
   const indicator = first[start.column - 1];
@@ -43,10 +45,20 @@ export function positionInScalar(doc: PolicyDocument, path: FieldPath, line: num
     }
     return { line: contentLine, column: indent + 1 };
   }
-  const value = valueAt(doc.value, path);
   if (typeof value !== "string") return undefined;
   const offset = flowScalarOffset(doc.text, offsetOf(lines, start), valueOffset(value, line, column));
   return offset === undefined ? undefined : lineColumnOf(doc.text, offset);
+}
+
+/**
+ * A position in the blanks that end a value (CEL's "end of expression" after a block scalar's
+ * final line break: a line the block does not have) moved to right after the last character.
+ */
+function withinContent(value: string, line: number, column: number): { line: number; column: number } {
+  const end = value.replace(/[ \t\r\n\f]+$/, "").length;
+  if (valueOffset(value, line, column) <= end) return { line, column };
+  const lines = value.slice(0, end).split("\n");
+  return { line: lines.length, column: [...(lines[lines.length - 1] as string)].length + 1 };
 }
 
 function valueAt(root: unknown, path: FieldPath): unknown {
