@@ -24,6 +24,13 @@ export interface SqlExecutor {
    * the VALUES (e.g. `ON CONFLICT (...) DO NOTHING RETURNING seq`). Returns the RETURNING rows.
    */
   insertMany<Row extends object>(table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[], suffix?: string): Promise<Row[]>;
+  /**
+   * Inserts the rows not already stored by the unique `conflict` columns (a row repeating an
+   * earlier row of `rows` is not stored either); resolves, per row in order, to the integer key
+   * column `key` the database gave the new row (SQLite: the rowid alias), or undefined for a row
+   * skipped. `conflict` columns must be among `columns`.
+   */
+  insertNew(table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[], conflict: readonly string[], key: string): Promise<(number | undefined)[]>;
 }
 
 export interface SqlDriver extends SqlExecutor {

@@ -85,24 +85,14 @@ export class SqlStorage implements Storage {
       if (events.length === 0) return { stored: [], duplicates: [] };
       checkEvents(events);
       const rows = events.map((event): SqlValue[] => [event.source, event.id, event.type, JSON.stringify(event), receivedAt]);
-      const inserted = await this.driver.transaction((tx) =>
-        tx.insertMany<{ seq: number | string; source: string; id: string }>(this.tables.events, ["source", "id", "type", "body", "received_at"], rows, "ON CONFLICT (source, id) DO NOTHING RETURNING seq, source, id"),
-      );
-      // Keyed by the pair itself: `source/id` text is ambiguous ("/a/b" + "c" and "/a" + "b/c").
-      const pairKey = (source: string, id: string): string => JSON.stringify([source, id]);
-      const seqByKey = new Map(inserted.map((row) => [pairKey(row.source, row.id), Number(row.seq)]));
+      const seqs = await this.driver.transaction((tx) => tx.insertNew(this.tables.events, ["source", "id", "type", "body", "received_at"], rows, ["source", "id"], "seq"));
       const stored: StoredEvent[] = [];
       const duplicates: string[] = [];
-      for (const event of events) {
-        const key = pairKey(event.source, event.id);
-        const seq = seqByKey.get(key);
-        if (seq === undefined) {
-          duplicates.push(eventKey(event.source, event.id));
-        } else {
-          stored.push({ seq, event, receivedAt });
-          seqByKey.delete(key); // a second copy in the same batch is a duplicate
-        }
-      }
+      events.forEach((event, index) => {
+        const seq = seqs[index];
+        if (seq === undefined) duplicates.push(eventKey(event.source, event.id));
+        else stored.push({ seq, event, receivedAt });
+      });
       stored.sort((a, b) => a.seq - b.seq);
       return { stored, duplicates };
     });

@@ -60,6 +60,14 @@ export function storageContract(name: string, createHarness: () => Promise<Stora
         expect(await storage.countEvents()).toBe(3);
       });
 
+      it("keeps the first copy of an event repeated in one batch, under the seq the store reads back", async () => {
+        const result = await current.appendEvents([makeEvent(4, { data: { copy: "first" } }), makeEvent(5), makeEvent(4, { data: { copy: "second" } })], "2024-01-01T00:00:00Z");
+        expect(result.duplicates).toEqual(["aws.cloudtrail/123456789012/evt-4"]);
+        const listed = await current.listEvents({});
+        expect(listed.map((s) => [s.event.id, s.seq, (s.event.data as { copy?: string }).copy])).toEqual(result.stored.map((s) => [s.event.id, s.seq, (s.event.data as { copy?: string }).copy]));
+        expect(listed.map((s) => (s.event.data as { copy?: string }).copy)).toEqual(["first", undefined]);
+      });
+
       it("treats the same id from another source as a new event", async () => {
         const result = await current.appendEvents([makeEvent(1), makeEvent(1, { source: "okta" })], "2024-01-01T00:00:00Z");
         expect(result.stored).toHaveLength(2);

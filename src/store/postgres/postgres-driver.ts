@@ -57,6 +57,23 @@ function executorFor(client: Client): SqlExecutor {
       }
       return out;
     },
+    insertNew: async (table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[], conflict: readonly string[], key: string) => {
+      const at = conflict.map((column) => columns.indexOf(column));
+      if (at.some((index) => index < 0)) throw new Error(`insertNew: conflict columns ${conflict.join(", ")} must be among the inserted columns`);
+      const identity = (values: readonly unknown[]): string => JSON.stringify(values);
+      const out: (number | undefined)[] = [];
+      for (const chunk of chunkRows(rows, columns.length, MAX_PARAMS)) {
+        const sql = `INSERT INTO ${table} (${columns.join(", ")}) VALUES ${valuesPlaceholders(columns.length, chunk.length)} ON CONFLICT (${conflict.join(", ")}) DO NOTHING RETURNING ${key}, ${conflict.join(", ")}`;
+        const inserted = new Map<string, number>();
+        for (const row of (await query<Record<string, unknown>>(sql, chunk.flat())).rows) inserted.set(identity(conflict.map((column) => row[column])), Number(row[key]));
+        for (const row of chunk) {
+          const id = identity(at.map((index) => row[index]));
+          out.push(inserted.get(id));
+          inserted.delete(id); // a later copy of the row in the batch was not stored
+        }
+      }
+      return out;
+    },
   };
 }
 
@@ -96,6 +113,10 @@ export class PostgresDriver implements SqlDriver {
 
   insertMany<Row extends object>(table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[], suffix?: string): Promise<Row[]> {
     return this.executor.insertMany<Row>(table, columns, rows, suffix);
+  }
+
+  insertNew(table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[], conflict: readonly string[], key: string): Promise<(number | undefined)[]> {
+    return this.executor.insertNew(table, columns, rows, conflict, key);
   }
 
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
