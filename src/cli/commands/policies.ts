@@ -7,7 +7,7 @@ export const policiesLintCommand: Command = {
   path: ["policies", "lint"],
   summary: "Validate policies and warn about likely mistakes",
   args: "[path...]",
-  description: "Loads every policy under the paths (default: packs/). Errors name the file, policy, field, line and column.\nKyverno verifyImages rules are checked against the configuration's admission.registries (--config, or vigil.yaml and VIGIL_* variables): a rule that cannot verify anything as configured is a verify-images-trust warning. Cleanup policies and mutate-existing rules are checked against admission.cluster, actuators.kubernetes and cleanup.enabled (cluster-actions).\nExit code: 0 clean, 1 errors (or warnings with --strict).",
+  description: "Loads every policy under the paths (default: the configured policies, packs/). Errors name the file, policy, field, line and column.\nKyverno verifyImages rules are checked against the configuration's admission.registries (--config, or vigil.yaml and VIGIL_* variables): a rule that cannot verify anything as configured is a verify-images-trust warning. Cleanup policies and mutate-existing rules are checked against admission.cluster, actuators.kubernetes and cleanup.enabled (cluster-actions).\nExit code: 0 clean, 1 errors (or warnings with --strict).",
   options: {
     ...outputOption,
     ...configOption,
@@ -16,8 +16,8 @@ export const policiesLintCommand: Command = {
   examples: ["vigil policies lint packs/", "vigil policies lint my-policy.yaml --strict"],
   async run(args, io) {
     const format = outputFormat(args);
-    const paths = (args.positionals.length ? args.positionals : ["packs"]).map((p) => resolve(io.cwd, p));
     const config = configFrom(args, io);
+    const paths = args.positionals.length ? args.positionals.map((p) => resolve(io.cwd, p)) : config.policies;
     const registries = config.admission.registries;
     const actuators = config.actuators as Record<string, unknown>;
     const result = lintPolicies(paths, {
