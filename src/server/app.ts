@@ -74,6 +74,12 @@ export function buildServer(options: ServerOptions): VigilServer {
     },
     ...(tls ? { https: { cert: readFileSync(tls.cert), key: readFileSync(tls.key) } } : {}),
   }) as unknown as FastifyInstance;
+  // An empty body sent with Content-Type: application/json (`curl -X POST -H 'Content-Type:
+  // application/json'`) is no body, as when the header is left out: where the body is optional
+  // the call goes through, where it is needed route() names the fields to send.
+  const json = app.getDefaultJsonParser("ignore", "ignore");
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => (body.length === 0 ? done(null, undefined) : json(request, String(body), done)));
   const openapi = createOpenApiCollector(app);
   installAuth(app, agent);
 

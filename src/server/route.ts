@@ -6,6 +6,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Agent, Principal, Role } from "../agent.js";
+import { VigilError } from "../core/errors.js";
 
 /**
  * `public`: no token (health only); a role: a bearer token holding it (admin always may;
@@ -80,16 +81,20 @@ export function route<Params = Record<string, string>, Query = Record<string, un
     ...(spec.produces ? { produces: spec.produces } : {}),
   };
   // A body whose fields are all optional may be left out (`POST /v1/reviews/:id/approve` with no
-  // reason): it is validated as {} instead of failing "body must be object".
-  const bodyOptional = spec.body !== undefined && !hasRequired(spec.body);
-  const querystring = spec.querystring;
+  // reason): it is validated as {} instead of failing "body must be object". An empty body sent
+  // with Content-Type: application/json is no body (app.ts).
+  // A body that is needed and absent (or empty) is refused naming what to send.
+  const { body, querystring } = spec;
   app.route({
     method: spec.method,
     url: spec.url,
     config,
-    ...(bodyOptional || querystring ? {
+    ...(body || querystring ? {
       preValidation: async (request: FastifyRequest) => {
-        if (bodyOptional && request.body === undefined) request.body = {};
+        if (body && request.body === undefined) {
+          if (hasRequired(body)) throw new VigilError("VIGIL_BAD_INPUT", `the body is empty: send a JSON object with ${(body["required"] as string[]).join(", ")} (Content-Type: application/json; see /openapi.json)`, { field: "body" });
+          request.body = {};
+        }
         if (querystring) readQueryValues(querystring, request.query as Record<string, unknown>);
       },
     } : {}),

@@ -152,3 +152,20 @@ describe("a body value of the wrong JSON type is refused, not converted", () => 
     }
   });
 });
+
+describe("an empty body sent with Content-Type: application/json (curl -X POST -H 'Content-Type: application/json')", () => {
+  it("counts as no body where the body is optional: the approval reaches the review", async () => {
+    const approve = await t.as("approver", { method: "POST", url: "/v1/reviews/RV-none/approve", headers: { "content-type": "application/json" }, payload: "" });
+    expect(approve.statusCode).toBe(404);
+    expect(approve.json().error.message).toContain("RV-none");
+  });
+
+  it("is 400 naming the required fields where a body is needed", async () => {
+    for (const headers of [{ "content-type": "application/json" }, {}]) {
+      const deny = await t.as("approver", { method: "POST", url: "/v1/reviews/RV-none/deny", headers, payload: "" });
+      expect(deny.statusCode).toBe(400);
+      expect(deny.json().error).toMatchObject({ code: "VIGIL_BAD_INPUT", field: "body" });
+      expect(deny.json().error.message).toMatch(/body is empty: send a JSON object with reason/);
+    }
+  });
+});
