@@ -36,6 +36,13 @@ describe("where cel-go and the spec differ from the reference interpreter", () =
     expect(value("-9223372036854775808 % 2")).toBe(0);
   });
 
+  it("uint() of a negative double is an overflow, even above -1 (cel-go doubleToUint64Checked: v < 0)", () => {
+    expect(kind("uint(-0.5)")).toBe("overflow");
+    expect(kind("uint(x)", { x: -1e-300 })).toBe("overflow");
+    expect(value("uint(-0.0) == 0u")).toBe(true);
+    expect(value("uint(0.9) == 0u")).toBe(true);
+  });
+
   it("has() is true for a key holding null and an error on a non-map", () => {
     expect(value("has(a.k)", { a: { k: null } })).toBe(true);
     expect(value("has(a.zz)", { a: { k: null } })).toBe(false);

@@ -45,7 +45,8 @@ export function toUint(v: unknown): CelUint {
   }
   if (isDouble(v)) {
     const d = dbl(v);
-    if (!(d > -1 && d < TWO_64)) throw err("overflow", `double ${d} out of uint range`);
+    // As cel-go (v < 0): a negative double is out of range even when it would truncate to 0; -0.0 is not negative.
+    if (!(d >= 0 && d < TWO_64)) throw err("overflow", `double ${d} out of uint range`);
     return new CelUint(BigInt(Math.trunc(d)));
   }
   if (typeof v === "string") {
