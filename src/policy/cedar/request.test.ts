@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { mapAuthorizationInput, parseEntityUid, toCedarValue } from "./request.js";
+import { formatEntityUid, mapAuthorizationInput, parseEntityUid, toCedarValue } from "./request.js";
 
 describe("mapAuthorizationInput", () => {
   it("maps principal/resource objects to UIDs plus entities with their attributes", () => {
@@ -59,6 +59,21 @@ describe("value helpers", () => {
     expect(parseEntityUid('A::B::"x"')).toEqual({ type: "A::B", id: "x" });
     expect(parseEntityUid("alice")).toBeUndefined();
     expect(parseEntityUid('User::alice')).toBeUndefined();
+  });
+
+  it("reads Cedar's string escapes in UIDs, as Cedar does, and refuses the ones Cedar refuses", () => {
+    // Cedar string literals take Rust's escapes: \u{...}, \', \0, \x41 (ASCII); not JSON's \u0041, \/ or \b.
+    expect(parseEntityUid(String.raw`User::"\u{1F600}"`)).toEqual({ type: "User", id: "\u{1F600}" });
+    expect(parseEntityUid(String.raw`User::"it\'s"`)).toEqual({ type: "User", id: "it's" });
+    expect(parseEntityUid(String.raw`User::"a\0b"`)).toEqual({ type: "User", id: "a\0b" });
+    expect(parseEntityUid(String.raw`User::"\x41\n\t\\"`)).toEqual({ type: "User", id: "A\n\t\\" });
+    expect(parseEntityUid('Ns :: User :: "ws"')).toEqual({ type: "Ns::User", id: "ws" });
+    expect(parseEntityUid(String.raw`User::"\u0041"`)).toBeUndefined();
+    expect(parseEntityUid(String.raw`User::"\/"`)).toBeUndefined();
+    expect(parseEntityUid(String.raw`User::"\x80"`)).toBeUndefined();
+    // Printed UIDs read back as Cedar reads them (Cedar prints a control character as \u{1}).
+    expect(formatEntityUid({ type: "User", id: 'a\u0001"\n\\b' })).toBe(String.raw`User::"a\u{1}\"\n\\b"`);
+    expect(parseEntityUid(formatEntityUid({ type: "User", id: 'a\u0001"\n\\b' }))).toEqual({ type: "User", id: 'a\u0001"\n\\b' });
   });
 
   it("converts integers, decimals and sets", () => {

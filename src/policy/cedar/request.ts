@@ -43,23 +43,44 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
-/** `User::"alice"`, `My::Ns::Action::"read"` → type and id. Undefined when the text is not a UID. */
-export function parseEntityUid(text: string): TypeAndId | undefined {
-  const match = /^\s*((?:[A-Za-z_][A-Za-z0-9_]*::)*[A-Za-z_][A-Za-z0-9_]*)::"((?:[^"\\]|\\.)*)"\s*$/.exec(text);
-  if (!match) return undefined;
-  const type = match[1] as string;
-  let id: string;
-  try {
-    id = JSON.parse(`"${match[2] as string}"`) as string;
-  } catch {
-    return undefined;
-  }
-  return { type, id };
+/**
+ * One escape of a Cedar string literal (Rust's: `\n \r \t \\ \0 \' \"`, `\x00`-`\x7F`, `\u{1F600}`);
+ * the empty last alternative catches a backslash starting any other escape, which Cedar refuses.
+ */
+const cedarEscape = /\\(?:([nrt\\0'"])|x([0-7][0-9a-fA-F])|u\{([0-9a-fA-F][0-9a-fA-F_]*)\}|)/g;
+const simpleEscapes: Readonly<Record<string, string>> = { n: "\n", r: "\r", t: "\t", "\\": "\\", "0": "\0", "'": "'", '"': '"' };
+
+/** The text of a Cedar string literal's body, or undefined when it has an escape Cedar refuses (`\u0041`, `\/`, `\x80`). */
+function unescapeCedarString(body: string): string | undefined {
+  let valid = true;
+  const text = body.replace(cedarEscape, (_all, simple: string | undefined, ascii: string | undefined, unicode: string | undefined) => {
+    if (simple !== undefined) return simpleEscapes[simple] as string;
+    if (ascii !== undefined) return String.fromCharCode(parseInt(ascii, 16));
+    const digits = unicode?.replace(/_/g, "") ?? "";
+    const code = parseInt(digits, 16);
+    if (digits.length === 0 || digits.length > 6 || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) valid = false;
+    return valid ? String.fromCodePoint(code) : "";
+  });
+  return valid ? text : undefined;
 }
 
-/** Renders a UID the way Cedar prints it: `User::"alice"`. */
+/**
+ * `User::"alice"`, `My::Ns::Action::"read"` → type and id, read as Cedar reads an entity UID
+ * (spaces around `::`, the string escapes of Cedar's literals). Undefined when the text is not a UID.
+ */
+export function parseEntityUid(text: string): TypeAndId | undefined {
+  const match = /^\s*((?:[A-Za-z_][A-Za-z0-9_]*\s*::\s*)*[A-Za-z_][A-Za-z0-9_]*)\s*::\s*"((?:[^"\\]|\\.)*)"\s*$/.exec(text);
+  if (!match) return undefined;
+  const id = unescapeCedarString(match[2] as string);
+  return id === undefined ? undefined : { type: (match[1] as string).replace(/\s+/g, ""), id };
+}
+
+const printEscapes: Readonly<Record<string, string>> = { "\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\0": "\\0" };
+
+/** Renders a UID the way Cedar prints it (`User::"alice"`, control characters as `\u{1}`), which parseEntityUid reads back. */
 export function formatEntityUid(uid: TypeAndId): string {
-  return `${uid.type}::${JSON.stringify(uid.id)}`;
+  const id = uid.id.replace(/[\\"\n\r\t\0]|[\x01-\x1f\x7f]/g, (c) => printEscapes[c] ?? `\\u{${c.charCodeAt(0).toString(16)}}`);
+  return `${uid.type}::"${id}"`;
 }
 
 function toUid(value: unknown, field: string): TypeAndId {
