@@ -1,7 +1,10 @@
-import { readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { admissionReviewToEvent } from "./admission.js";
+import { parseCloudEvent } from "./cloudevents.js";
 import {
   kubernetesManifestsToEvents,
   kubernetesObjectsToEvents,
@@ -136,6 +139,28 @@ describe("manifest files (multi-document YAML from kyverno/policies tests)", () 
     expect(results.every((r) => r.ok && r.event.source === r.file)).toBe(true);
     const cronJob = results.find((r) => r.ok && r.event.subject === "CronJob/bad-cronjob");
     expect(cronJob).toBeDefined();
+  });
+
+  // CloudEvents `source` is a URI-reference: a file path with a space or a % must be encoded, or
+  // the event Vigil emits fails Vigil's own validation when it is read back (vigil replay).
+  it("makes the file path a valid URI-reference source, so the event reads back", async () => {
+    const text = readFileSync(`${manifests}disallow-latest-tag.yaml`, "utf8");
+    const [first] = kubernetesManifestsToEvents(text, { file: "prod apps/100% latest.yaml" });
+    expect(event(first).source).toBe("prod%20apps/100%25%20latest.yaml");
+    expect(parseCloudEvent(JSON.parse(JSON.stringify(event(first)))).ok).toBe(true);
+    const [windows] = kubernetesManifestsToEvents(text, { file: "prod\\apps\\latest.yaml" });
+    expect(event(windows).source).toBe("prod/apps/latest.yaml");
+    const directory = mkdtempSync(join(tmpdir(), "vigil-manifests-"));
+    try {
+      mkdirSync(join(directory, "my app"));
+      writeFileSync(join(directory, "my app", "pod #1.yaml"), text);
+      const results = await readKubernetesManifestDirectory(directory);
+      expect(results[0]?.file).toBe(join("my app", "pod #1.yaml"));
+      expect(event(results[0]).source).toBe("my%20app/pod%20%231.yaml");
+      expect(results.every((r) => r.ok && parseCloudEvent(JSON.parse(JSON.stringify(r.event))).ok)).toBe(true);
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
   });
 });
 

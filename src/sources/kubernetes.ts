@@ -4,13 +4,14 @@ import { parseAllDocuments } from "yaml";
 import { EventTypes, VigilError, type Event } from "../core/index.js";
 import { ShapeChecker } from "./check.js";
 import { failure, place, position, problem, type Conversion, type FieldProblem, type IngestResult } from "./results.js";
-import { createContentIdAllocator, isRecord, type ContentIdAllocator, type JsonRecord } from "./values.js";
+import { createContentIdAllocator, filePathReference, isRecord, type ContentIdAllocator, type JsonRecord } from "./values.js";
 
 /**
  * Kubernetes objects → `io.k8s.resource` (background scan, inventory, `vigil scan` of manifest
  * files). Mapping: subject = `kind/namespace/name` (`kind/name` when cluster-scoped), id =
  * `metadata.uid@metadata.resourceVersion` when the object came from a cluster, else a content
- * hash (manifests), source = the configured cluster or the manifest file path, data = the
+ * hash (manifests), source = the configured cluster or the manifest file path (as a URI-reference:
+ * `my app/x.yaml` → `my%20app/x.yaml`), data = the
  * object unchanged. `kind: List` (and `*List`) objects are expanded into their items.
  */
 
@@ -113,7 +114,7 @@ export function kubernetesObjectsToEvents(values: readonly unknown[], options: K
  */
 export function kubernetesManifestsToEvents(text: string, options: KubernetesOptions & { file?: string } = {}): IngestResult[] {
   const ids = options.ids ?? createContentIdAllocator();
-  const source = options.source ?? options.file ?? "/k8s/manifests";
+  const source = options.source ?? (options.file === undefined ? "/k8s/manifests" : filePathReference(options.file));
   const lineStarts = [0];
   for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) lineStarts.push(i + 1);
   const lineOf = (offset: number): number => {
@@ -157,7 +158,8 @@ export function kubernetesManifestsToEvents(text: string, options: KubernetesOpt
 /**
  * Reads every `.yaml`, `.yml` and `.json` file under `directory` (recursively, sorted by path,
  * skipping dot-folders and node_modules) as Kubernetes manifests. Each result's error carries
- * the file; each event's `source` is the file path relative to `directory`. Resolves with one
+ * the file; each event's `source` is the file path relative to `directory` (as a URI-reference),
+ * `file` the path as it is. Resolves with one
  * result per object; an unreadable file is one failure. Never rejects for bad content.
  */
 export async function readKubernetesManifestDirectory(directory: string): Promise<Array<IngestResult & { file: string }>> {
@@ -185,7 +187,7 @@ export async function readKubernetesManifestDirectory(directory: string): Promis
       out.push({ ...failed, file, error: withFile(failed.error, file) });
       continue;
     }
-    for (const result of kubernetesManifestsToEvents(text, { ids, source: file, file })) {
+    for (const result of kubernetesManifestsToEvents(text, { ids, file })) {
       out.push(result.ok ? { ...result, index: out.length, file } : { ...result, index: out.length, file, error: withFile(result.error, file) });
     }
   }

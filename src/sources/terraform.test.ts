@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { parseCloudEvent } from "./cloudevents.js";
 import { ingestText } from "./ingest.js";
 import { looksLikeTerraformPlan, terraformPlanTextToEvent, terraformPlanToEvent, validateTerraformPlan } from "./terraform.js";
 
@@ -20,6 +21,14 @@ describe("Terraform plan adapter", () => {
     expect(result.event.id).toMatch(/^sha256:[0-9a-f]{32}$/);
     expect(looksLikeTerraformPlan(plan)).toBe(true);
     expect(looksLikeTerraformPlan({ format_version: "1.0", values: {} })).toBe(false); // a state file
+  });
+
+  it("makes a file path with spaces a valid URI-reference source, so the event reads back", () => {
+    const plan = JSON.parse(text("aws-replication.plan.json")) as Record<string, unknown>;
+    const result = terraformPlanToEvent(plan, { file: "plans/prod eu/plan 1.json" });
+    expect(result.ok && result.event.source).toBe("plans/prod%20eu/plan%201.json");
+    expect(result.ok && result.event.subject).toBe("plan 1.json");
+    expect(result.ok && parseCloudEvent(JSON.parse(JSON.stringify(result.event))).ok).toBe(true);
   });
 
   it("the event's time is the plan's timestamp as RFC 3339; a timestamp that is not one is a warning and no time, never copied as is", () => {

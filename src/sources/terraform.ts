@@ -1,7 +1,7 @@
 import { EventTypes, type Event } from "../core/index.js";
 import { ShapeChecker } from "./check.js";
 import { place, position, problem, type Conversion, type FieldProblem, type IngestResult } from "./results.js";
-import { contentId, isRecord, upstreamTime, type JsonRecord } from "./values.js";
+import { contentId, filePathReference, isRecord, upstreamTime, type JsonRecord } from "./values.js";
 
 /**
  * Terraform plans → `com.hashicorp.terraform.plan`: the JSON that `terraform show -json <planfile>`
@@ -16,7 +16,7 @@ import { contentId, isRecord, upstreamTime, type JsonRecord } from "./values.js"
  */
 
 export interface TerraformPlanOptions {
-  /** CloudEvents `source`; default the file name, else `/terraform`. */
+  /** CloudEvents `source`; default the file path (as a URI-reference), else `/terraform`. */
   readonly source?: string;
   /** Subject; default the file name, else `terraform-plan`. */
   readonly subject?: string;
@@ -84,7 +84,7 @@ export function convertTerraformPlan(value: unknown, options: TerraformPlanOptio
   const event: Event = {
     specversion: "1.0",
     id: options.id ?? contentId(value),
-    source: options.source ?? options.file ?? "/terraform",
+    source: options.source ?? (options.file === undefined ? "/terraform" : filePathReference(options.file)),
     type: EventTypes.terraformPlan,
     subject: options.subject ?? (options.file === undefined ? "terraform-plan" : baseName(options.file)),
     ...(time === undefined ? {} : { time }),

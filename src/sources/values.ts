@@ -158,3 +158,11 @@ export function upstreamTime(value: unknown, fieldLabel: string): { time?: strin
 export function pathSegment(value: string): string {
   return encodeURIComponent(value);
 }
+
+/**
+ * A file path as a relative URI-reference (for a `source` naming the file): `/` and `\` become
+ * `/`, each segment is percent-encoded, so `my app/pod #1.yaml` is `my%20app/pod%20%231.yaml`.
+ */
+export function filePathReference(path: string): string {
+  return path.split(/[\\/]/).map(pathSegment).join("/");
+}
