@@ -74,4 +74,11 @@ describe("vigil audit verify", () => {
     expect(explained.stderr).toContain(missing);
     expect(existsSync(missing)).toBe(false);
   });
+
+  it("a --start checkpoint past the end names the seq, not an empty record id (printed \"record  (seq 9)\")", async () => {
+    const run = await vigil(["audit", "verify", "--start", `9:${"a".repeat(64)}`], { cwd: dir, env: env() });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain("decision record TAMPERED: record at seq 9 was deleted: the checkpoint seq 9 is not in the record");
+    expect(run.stdout).not.toContain("record  (");
+  });
 });

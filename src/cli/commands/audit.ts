@@ -22,13 +22,19 @@ export const auditVerifyCommand: Command = {
       const result = await verifyRecord(storage, options);
       if (format === "json") write(io.stdout, JSON.stringify(result, null, 2));
       else if (result.ok) write(io.stdout, `decision record intact: ${result.checked} records verified (head seq ${result.head.seq}, hash ${result.head.hash})`);
-      else write(io.stdout, `decision record TAMPERED: record ${result.problem?.id ?? "?"} (seq ${result.problem?.seq ?? "?"}) was ${result.problem?.kind ?? "changed"}: ${result.problem?.detail ?? ""}\n${result.checked} records before it verified.`);
+      else write(io.stdout, `decision record TAMPERED: ${recordName(result.problem)} was ${result.problem?.kind ?? "changed"}: ${result.problem?.detail ?? ""}\n${result.checked} records before it verified.`);
       return result.ok ? 0 : 1;
     } finally {
       await storage.close();
     }
   },
 };
+
+/** `record <id> (seq N)`; `record at seq N` when no record is there to name (a checkpoint past the end). */
+function recordName(problem: { readonly id?: string; readonly seq?: number } | undefined): string {
+  const seq = problem?.seq ?? "?";
+  return problem?.id ? `record ${problem.id} (seq ${seq})` : `record at seq ${seq}`;
+}
 
 /** `--<flag> <seq>:<hash>` as a chain head; VIGIL_BAD_INPUT naming the flag when malformed. */
 function headOption(args: ParsedArgs, flag: string, key: "expectedHead" | "start"): Partial<VerifyOptions> {
