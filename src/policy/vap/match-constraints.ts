@@ -64,9 +64,14 @@ function ruleMatches(rule: Json, target: MatchTarget): boolean {
   const operations = strings(rule["operations"]);
   if (operations.length > 0 && !listMatches(operations, target.operation)) return false;
   const resource = target.resource ?? resourceForKind(target.kind);
-  const wanted = target.subResource ? `${resource}/${target.subResource}` : resource;
-  const resources = strings(rule["resources"]);
-  const ok = resources.some((r) => (r === "*" && target.subResource === "") || r === wanted || r === "*/*" || (r.endsWith("/*") && r.slice(0, -2) === resource && target.subResource !== "") || (r.startsWith("*/") && target.subResource === r.slice(2)));
+  // As the API server's rule matcher: `res/sub` matches when each part is `*` or equal, a missing
+  // part is "" (so `*` is no subresource, and `pods/*` is pods itself and all its subresources).
+  const ok = strings(rule["resources"]).some((r) => {
+    const slash = r.indexOf("/");
+    const res = slash < 0 ? r : r.slice(0, slash);
+    const sub = slash < 0 ? "" : r.slice(slash + 1);
+    return (res === "*" || res === resource) && (sub === "*" || sub === target.subResource);
+  });
   if (!ok) return false;
   const names = strings(rule["resourceNames"]);
   if (names.length > 0 && !names.includes(target.name)) return false;

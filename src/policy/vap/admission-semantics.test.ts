@@ -1,0 +1,33 @@
+/**
+ * ValidatingAdmissionPolicy behaviour checked against the Kubernetes API server's own code
+ * (apiserver admission/plugin/webhook/predicates/rules, admission/plugin/policy/validating).
+ */
+import { describe, expect, it } from "vitest";
+import type { Context } from "../../core/context.js";
+import { createCelEnvironment } from "../cel/index.js";
+import type { PolicyDocument } from "../language.js";
+import { vapLanguage } from "./plugin.js";
+
+const env = createCelEnvironment();
+const doc = (value: unknown, index: number): PolicyDocument => ({ file: "vap.yaml", index, value, text: "", position: () => undefined });
+const ctx = (input: unknown): Context => ({ event: { specversion: "1.0", id: "1", source: "t", type: "io.k8s.admission.review" }, input, entities: {}, signals: {}, posture: { level: "normal", scope: "org", since: "2024-01-01T00:00:00Z" }, now: "2024-01-01T00:00:00Z" });
+const review = (request: Record<string, unknown>) => ({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: { uid: "u1", kind: { group: "", version: "v1", kind: "Pod" }, resource: { group: "", version: "v1", resource: "pods" }, operation: "CREATE", userInfo: { username: "bob" }, ...request } });
+const pod = () => ({ apiVersion: "v1", kind: "Pod", metadata: { name: "web", namespace: "shop" }, spec: {} });
+const policyOf = (spec: Record<string, unknown>) => ({ apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingAdmissionPolicy", metadata: { name: "p" }, spec });
+const bindingOf = (spec: Record<string, unknown> = {}) => ({ apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingAdmissionPolicyBinding", metadata: { name: "b" }, spec: { policyName: "p", validationActions: ["Deny"], ...spec } });
+const deny = [{ expression: "false", message: "denied" }];
+
+function evaluate(policySpec: Record<string, unknown>, input: unknown, binding: Record<string, unknown> = {}): string[][] {
+  const { policies, errors } = vapLanguage.compile([doc(policyOf(policySpec), 0), doc(bindingOf(binding), 1)], env);
+  expect(errors).toEqual([]);
+  return (policies[0]?.evaluate(ctx(input)) ?? []).map((f) => [f.effect, f.mode, f.message]);
+}
+
+describe("ValidatingAdmissionPolicy matchConstraints, as the API server's rule matcher", () => {
+  const rules = (resources: string[], scope?: string) => ({ resourceRules: [{ apiGroups: ["*"], apiVersions: ["*"], operations: ["*"], resources, ...(scope ? { scope } : {}) }] });
+
+  it("`pods/*` matches the pods resource itself as well as its subresources", () => {
+    expect(evaluate({ matchConstraints: rules(["pods/*"]), validations: deny }, review({ object: pod() }))).toEqual([["violation", "deny", "denied"]]);
+    expect(evaluate({ matchConstraints: rules(["*/status"]), validations: deny }, review({ object: pod() }))).toEqual([]);
+  });
+});
