@@ -80,6 +80,9 @@ export function buildServer(options: ServerOptions): VigilServer {
   const json = app.getDefaultJsonParser("ignore", "ignore");
   app.removeContentTypeParser("application/json");
   app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => (body.length === 0 ? done(null, undefined) : json(request, String(body), done)));
+  // Every route but the event intake (its own parsers) reads JSON: a text/plain body was handed to
+  // the schema as a string ("body must be object"); it is now 415 naming the Content-Type to send.
+  app.removeContentTypeParser("text/plain");
   const openapi = createOpenApiCollector(app);
   installAuth(app, agent);
 

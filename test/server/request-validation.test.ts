@@ -169,3 +169,12 @@ describe("an empty body sent with Content-Type: application/json (curl -X POST -
     }
   });
 });
+
+describe("a JSON body sent as text/plain", () => {
+  it("is 415 naming the content type to send, not `body must be object`", async () => {
+    const response = await t.as("operator", { method: "PUT", url: "/v1/killswitch", headers: { "content-type": "text/plain" }, payload: "{\"on\":true}" });
+    expect(response.statusCode).toBe(415);
+    expect(response.json().error).toMatchObject({ code: "VIGIL_BAD_INPUT", field: "content-type" });
+    expect(response.json().error.message).toContain("Content-Type text/plain is not accepted here: send the body as JSON with Content-Type: application/json");
+  });
+});
