@@ -68,6 +68,15 @@ describe("native policy validation", () => {
     expect(e?.message).toContain('spec.tests[1].expect.violation unknown field "violation"; did you mean "violations"?');
   });
 
+  it("rejects a test case whose now names a time that does not exist (it ran at 1970-01-01, or a day later)", () => {
+    const cases = (now: string): string => `${header}spec:\n  rules:\n    - name: r\n      condition: "true"\n  tests:\n    - name: t\n      now: "${now}"\n      expect: { allow: false }\n`;
+    for (const now of ["2024-13-01T00:00:00Z", "2024-02-30T00:00:00Z", "2023-02-29T12:00:00Z", "2024-01-01T24:00:00Z", "2024-01-01T12:60:00Z", "2024-01-01T12:00:00+24:00"]) {
+      const [e] = errorsOf(cases(now));
+      expect({ now, message: e?.message }).toEqual({ now, message: expect.stringContaining(`spec.tests[0].now "${now}" is not valid: an RFC 3339 time such as 2024-05-01T12:00:00Z`) });
+    }
+    for (const now of ["2024-02-29T23:59:59.5Z", "2024-12-31T00:00:00-05:30"]) expect(errorsOf(cases(now))).toEqual([]);
+  });
+
   it("places a CEL syntax error at its line and column inside a literal block", () => {
     const text = `${header}spec:\n  rules:\n    - name: r\n      condition: |\n        principal.role == "dev" &&\n          resource.kind == == "Pod"\n`;
     const [e] = errorsOf(text);

@@ -2,6 +2,7 @@
  * The native test format: inline `spec.tests` cases of a Policy, and standalone PolicyTest
  * documents (`apiVersion: vigil.dev/v1`, `kind: PolicyTest`, usually `*.test.yaml`).
  */
+import { civilFromDays, daysFromCivil } from "../../core/civil-date.js";
 import { postureLevels, type PostureLevel } from "../../core/entity.js";
 import type { FindingEffect } from "../../core/finding.js";
 import { severities, type RuleMode, type Severity } from "../../core/policy.js";
@@ -78,6 +79,23 @@ const contextFields = ["posture", "signals", "entities", "history", "features", 
 const postureFields = ["level", "scope", "reason", "until"];
 const eventFields = ["specversion", "id", "source", "type", "subject", "time", "datacontenttype", "dataschema", "data"];
 
+const timeShape = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:Z|[+-](\d{2}):(\d{2}))$/;
+
+/**
+ * An RFC 3339 time that exists: the shape, and a day the month has and hours, minutes and offsets
+ * in range (JavaScript's Date reads 2024-02-30 as March 1 and 2024-13-01 as no time at all,
+ * which the context then takes as 1970-01-01).
+ */
+const rfc3339Time = {
+  test(text: string): boolean {
+    const m = timeShape.exec(text);
+    if (m === null) return false;
+    const [year, month, day, hour, minute, second, offsetHour, offsetMinute] = m.slice(1).map((x) => Number(x ?? 0)) as [number, number, number, number, number, number, number, number];
+    const date = civilFromDays(daysFromCivil(year, month, day));
+    return month === date.month && day === date.day && hour < 24 && minute < 60 && second < 60 && offsetHour < 24 && offsetMinute < 60;
+  },
+};
+
 /** Validates one test case; `standalone` allows the PolicyTest-only fields. */
 export function parseTestCase(v: Validator, value: unknown, path: FieldPath, standalone: boolean): TestCaseSpec | undefined {
   const o = v.object(value, path, standalone ? fileCaseFields : inlineCaseFields, ["name", "expect"]);
@@ -101,7 +119,7 @@ export function parseTestCase(v: Validator, value: unknown, path: FieldPath, sta
     }
   }
   const context = o["context"] === undefined ? undefined : parseContext(v, o["context"], [...path, "context"]);
-  const now = o["now"] === undefined ? undefined : v.string(o["now"], [...path, "now"], { pattern: /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/, patternHint: "an RFC 3339 time such as 2024-05-01T12:00:00Z" });
+  const now = o["now"] === undefined ? undefined : v.string(o["now"], [...path, "now"], { pattern: rfc3339Time, patternHint: "an RFC 3339 time such as 2024-05-01T12:00:00Z" });
   const policies = o["policies"] === undefined ? undefined : v.stringList(o["policies"], [...path, "policies"]);
   if (name === undefined || expect === undefined) return undefined;
   return {

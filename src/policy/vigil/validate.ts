@@ -57,7 +57,8 @@ export class Validator {
     return value;
   }
 
-  string(value: unknown, path: FieldPath, options: { pattern?: RegExp; patternHint?: string; nonEmpty?: boolean } = {}): string | undefined {
+  /** `pattern`: a RegExp, or any check with the same `test` (a shape a RegExp alone cannot check). */
+  string(value: unknown, path: FieldPath, options: { pattern?: { test(text: string): boolean }; patternHint?: string; nonEmpty?: boolean } = {}): string | undefined {
     if (typeof value !== "string") {
       this.report(path, `must be a string, got ${describe(value)}`);
       return undefined;
