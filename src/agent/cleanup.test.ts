@@ -20,7 +20,7 @@ afterEach(async () => {
 });
 
 describe("cleanup runs and a queue smaller than their candidates", () => {
-  it("a scheduled run hands every candidate over as the queue frees up; a run on demand answers VIGIL_BACKPRESSURE at once and stores none", async () => {
+  it("a scheduled run hands every candidate over as the queue frees up; a run on demand that can never fit answers VIGIL_BAD_CONFIG at once naming the setting, and stores none", async () => {
     const names = ["bare-1", "bare-2", "bare-3", "bare-4", "bare-5"];
     api = await startFakeKubernetesApi({ namespaces: [{ metadata: { name: "default" } }], objects: names.map(pod) });
     const dir = mkdtempSync(join(tmpdir(), "vigil-cleanup-"));
@@ -38,7 +38,9 @@ describe("cleanup runs and a queue smaller than their candidates", () => {
     const running = agent;
     // Not started: nothing drains the queue; 5 candidates never fit a queue of 4.
     const started = Date.now();
-    await expect(running.cleanup?.runNow("clean-bare-pods")).rejects.toMatchObject({ code: "VIGIL_BACKPRESSURE" });
+    const refused = await running.cleanup?.runNow("clean-bare-pods").catch((error: unknown) => error);
+    expect(refused).toMatchObject({ code: "VIGIL_BAD_CONFIG", details: { field: "cleanup.maxCandidatesPerRun" } });
+    expect((refused as Error).message).toMatch(/selected 5 due objects.*at most 4.*ingest\.queueCapacity/);
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(await running.storage.countEvents()).toBe(0);
 

@@ -18,7 +18,7 @@
 import { createHash } from "node:crypto";
 import type { ApiAnswer, ClusterView } from "../core/context.js";
 import type { Event } from "../core/event.js";
-import { VigilError } from "../core/errors.js";
+import { isVigilError, VigilError } from "../core/errors.js";
 import type { Clock, Storage } from "../core/ports.js";
 import { CLEANUP_EVENT_TYPE, type CleanupCandidate, type CleanupPolicy, type CleanupTarget } from "../policy/kyverno/cleanup-policy.js";
 import { parseCron, type CronSchedule } from "../core/cron.js";
@@ -301,7 +301,13 @@ export function createCleanupSweep(options: CleanupSweepOptions): CleanupSweep {
     if (ingest && candidates.length > 0) {
       const scope = onDemand ? { kind: "run" as const } : await scopeOf(policy, at);
       const handOver = onDemand ? options.ingest : options.scheduledIngest ?? options.ingest;
-      await handOver(candidates.map((candidate) => cleanupEvent(candidate, scope)));
+      try {
+        await handOver(candidates.map((candidate) => cleanupEvent(candidate, scope)));
+      } catch (error) {
+        // More candidates than the queue can ever hold: waiting (a 429) would never help.
+        if (!isVigilError(error) || error.code !== "VIGIL_BAD_INPUT" || error.details.field !== "events") throw error;
+        throw new VigilError("VIGIL_BAD_CONFIG", `cleanup ${policy.meta.name}: this run selected ${candidates.length} due objects, more than the ingest queue can hold (${error.message}); set cleanup.maxCandidatesPerRun at most to ingest.queueCapacity`, { field: "cleanup.maxCandidatesPerRun" }, error);
+      }
     }
     const report = { policy: policy.meta.name, run: runIso, listed, selected, ingested: ingest ? candidates.length : 0, errors, problems, candidates };
     return report;

@@ -66,6 +66,16 @@ describe("ingestor", () => {
     await ingestor.stop();
   });
 
+  it("refuses a request larger than the whole queue as bad input naming the capacity (a 429 would never clear), storing nothing of it", async () => {
+    const pipeline = recordingPipeline(storage);
+    const ingestor = createIngestor({ storage, pipeline, clock, capacity: 3, batchSize: 10, mode: "local" });
+    const error = await ingestor.accept([event("a"), event("b"), event("c"), event("d")]).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: "VIGIL_BAD_INPUT", details: { field: "events" } });
+    expect((error as Error).message).toMatch(/4 events.*ingest queue holds at most 3.*ingest\.queueCapacity/);
+    expect(await storage.countEvents()).toBe(0);
+    expect((await ingestor.accept([event("a"), event("b"), event("c")])).stored).toHaveLength(3);
+  });
+
   it("processes events left pending by an earlier process first, then the queue, each once", async () => {
     await storage.appendEvents([event("old-1"), event("old-2"), event("old-3")], clock.now().toISOString());
     const pipeline = recordingPipeline(storage);

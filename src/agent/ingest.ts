@@ -288,6 +288,10 @@ export function createIngestor(options: IngestorOptions): Ingestor {
   return {
     async accept(events) {
       if (events.length === 0) return { stored: [], duplicates: [] };
+      if (events.length > capacity) {
+        // Waiting cannot help: the request would not fit an empty queue either.
+        throw new VigilError("VIGIL_BAD_INPUT", `a request of ${events.length} events can never be accepted: the ingest queue holds at most ${capacity} (ingest.queueCapacity); send batches of at most ${capacity} events, or raise ingest.queueCapacity`, { field: "events", hint: `capacity ${capacity}` });
+      }
       const inFlight = queue.length + reserved + publishing;
       if (inFlight + events.length > capacity) {
         throw new VigilError("VIGIL_BACKPRESSURE", `the ingest queue is full (${inFlight} of ${capacity} events waiting): retry after the Retry-After delay, or send smaller batches`, { field: "events", hint: `capacity ${capacity}` });

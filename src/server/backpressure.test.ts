@@ -11,9 +11,10 @@ let t: TestServer;
 
 beforeAll(async () => {
   api = await startFakeKubernetesApi({ namespaces: [{ metadata: { name: "default" } }], objects: [pod("bare-1"), pod("bare-2"), pod("bare-3")] });
-  // Not started: nothing is processed, so a queue of 2 cannot take the run's 3 candidates.
-  t = await startTestServer({ files: { "cleanup.yaml": policy }, config: { admission: { cluster: { server: api.url } }, ingest: { queueCapacity: 2, retryAfterSeconds: 9 } } });
+  // Not started: nothing is processed, so a queue of 3 already holding one event cannot take the run's 3 candidates now.
+  t = await startTestServer({ files: { "cleanup.yaml": policy }, config: { admission: { cluster: { server: api.url } }, ingest: { queueCapacity: 3, retryAfterSeconds: 9 } } });
   await t.agent.cluster?.synced();
+  await t.agent.ingest([{ specversion: "1.0", id: "waiting-1", source: "test", type: "dev.vigil.test" }]);
 });
 
 afterAll(async () => {
@@ -27,5 +28,14 @@ describe("429 always carries Retry-After", () => {
     expect(response.statusCode).toBe(429);
     expect(response.json().error.code).toBe("VIGIL_BACKPRESSURE");
     expect(response.headers["retry-after"]).toBe("9");
+  });
+
+  it("a batch larger than the whole queue is a 400 naming the capacity, not a 429 that retrying never clears", async () => {
+    const events = ["a", "b", "c", "d"].map((id) => ({ specversion: "1.0", id, source: "test", type: "dev.vigil.test" }));
+    const response = await t.as("ingest", { method: "POST", url: "/v1/events", headers: { "content-type": "application/cloudevents-batch+json" }, payload: events });
+    expect(response.statusCode).toBe(400);
+    expect(response.headers["retry-after"]).toBeUndefined();
+    expect(response.json().error).toMatchObject({ code: "VIGIL_BAD_INPUT", field: "events" });
+    expect(response.json().error.message).toMatch(/at most 3 \(ingest\.queueCapacity\)/);
   });
 });
