@@ -30,4 +30,17 @@ describe("ValidatingAdmissionPolicy matchConstraints, as the API server's rule m
     expect(evaluate({ matchConstraints: rules(["pods/*"]), validations: deny }, review({ object: pod() }))).toEqual([["violation", "deny", "denied"]]);
     expect(evaluate({ matchConstraints: rules(["*/status"]), validations: deny }, review({ object: pod() }))).toEqual([]);
   });
+
+  it("a Namespace is cluster-scoped even though the API server puts its name in request.namespace", () => {
+    const ns = { apiVersion: "v1", kind: "Namespace", metadata: { name: "shop" } };
+    const nsReview = review({ kind: { group: "", version: "v1", kind: "Namespace" }, resource: { group: "", version: "v1", resource: "namespaces" }, name: "shop", namespace: "shop", object: ns });
+    expect(evaluate({ matchConstraints: rules(["namespaces"], "Cluster"), validations: deny }, nsReview)).toEqual([["violation", "deny", "denied"]]);
+    expect(vapLanguage.compile([doc(policyOf({ matchConstraints: rules(["namespaces"]), validations: deny }), 0), doc(bindingOf(), 1)], env).policies[0]?.evaluate(ctx(nsReview))[0]?.resource).toBe("Namespace/shop");
+    expect(evaluate({ matchConstraints: rules(["*"], "Namespaced"), validations: deny }, nsReview)).toEqual([]);
+    expect(evaluate({ matchConstraints: rules(["*"], "Namespaced"), validations: deny }, review({ object: pod(), namespace: "shop" }))).toEqual([["violation", "deny", "denied"]]);
+    // CEL namespaceObject is null for a Namespace (the API server does not look the namespace up as its own namespace)
+    const { policies } = vapLanguage.compile([doc(policyOf({ matchConstraints: rules(["namespaces"]), validations: [{ expression: "namespaceObject == null", message: "namespaceObject set" }] }), 0), doc(bindingOf(), 1)], env);
+    const withCache = { ...ctx(nsReview), kubernetes: { namespaceObject: { ...ns, metadata: { name: "shop", labels: { stale: "yes" } } } } };
+    expect(policies[0]?.evaluate(withCache)).toEqual([]);
+  });
 });

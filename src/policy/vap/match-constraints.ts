@@ -58,6 +58,11 @@ function listMatches(list: readonly string[], value: string): boolean {
   return list.includes("*") || list.includes(value);
 }
 
+/** True when the target is a core v1 Namespace (resource `namespaces`). */
+export function isNamespaceResource(target: MatchTarget): boolean {
+  return target.group === "" && target.version === "v1" && (target.resource ?? resourceForKind(target.kind)) === "namespaces";
+}
+
 function ruleMatches(rule: Json, target: MatchTarget): boolean {
   if (!listMatches(strings(rule["apiGroups"]), target.group)) return false;
   if (!listMatches(strings(rule["apiVersions"]), target.version)) return false;
@@ -75,9 +80,11 @@ function ruleMatches(rule: Json, target: MatchTarget): boolean {
   if (!ok) return false;
   const names = strings(rule["resourceNames"]);
   if (names.length > 0 && !names.includes(target.name)) return false;
+  // A Namespace is cluster-scoped, though the API server gives its request the namespace's own name as namespace.
+  const clusterScoped = target.namespace === "" || isNamespaceResource(target);
   const scope = rule["scope"];
-  if (scope === "Namespaced" && target.namespace === "") return false;
-  if (scope === "Cluster" && target.namespace !== "") return false;
+  if (scope === "Namespaced" && clusterScoped) return false;
+  if (scope === "Cluster" && !clusterScoped) return false;
   return true;
 }
 

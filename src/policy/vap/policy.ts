@@ -12,7 +12,7 @@ import type { Finding, TraceStep } from "../../core/finding.js";
 import type { EvaluateOptions, PolicyMeta, RuleMode } from "../../core/policy.js";
 import type { CelEnvironment } from "../cel/api.js";
 import { admissionCelSpecOf, compileAdmissionCel } from "./cel-admission.js";
-import { bindingMatchResources, labelSelectorMatches, matchConstraintsMatch, resourceForKind, type MatchTarget } from "./match-constraints.js";
+import { bindingMatchResources, isNamespaceResource, labelSelectorMatches, matchConstraintsMatch, resourceForKind, type MatchTarget } from "./match-constraints.js";
 
 type Json = Record<string, unknown>;
 
@@ -195,7 +195,8 @@ export function compileVap(policy: Json, bindings: readonly Json[], env: CelEnvi
     const target = targetOf(request);
     if (!matchConstraintsMatch(spec["matchConstraints"], target)) return [];
     const findings: Finding[] = [];
-    const resource = `${target.kind}/${target.namespace ? `${target.namespace}/` : ""}${target.name}`;
+    const namespace = isNamespaceResource(target) ? "" : target.namespace;
+    const resource = `${target.kind}/${namespace ? `${namespace}/` : ""}${target.name}`;
     const celRequest = celRequestOf(request, target);
     for (const binding of bindings) {
       const bmeta = isObject(binding["metadata"]) ? binding["metadata"] : {};
@@ -249,7 +250,8 @@ export function compileVap(policy: Json, bindings: readonly Json[], env: CelEnvi
       const cluster = ctx.kubernetes?.cluster;
       const clusterParams = cluster === undefined ? undefined : configMapParams(cluster);
       // The namespace the context stage found in the cluster cache: namespaceSelector and CEL namespaceObject.
-      const namespaceObject = ctx.kubernetes?.namespaceObject;
+      // None for a Namespace itself, as the API server: its request's namespace is its own name, not a namespace it lives in.
+      const namespaceObject = isNamespaceResource(targetOf(request)) ? undefined : ctx.kubernetes?.namespaceObject;
       if (namespaceObject === undefined || request.namespaceObject !== null) return evaluateRequest(request, evalOptions, clusterParams);
       const metadata = isObject(namespaceObject["metadata"]) ? namespaceObject["metadata"] : {};
       const labels: Record<string, string> = {};
