@@ -125,8 +125,12 @@ export function cloudTrailFileToEvents(file: unknown, options: CloudTrailOptions
       ),
     ];
   }
-  const ids = options.ids ?? createContentIdAllocator();
-  return records.map((record, index) => place(convertRecord(record, ids, {}, `Records[${index}]`), position(index)));
+  return cloudTrailFileConversions(records, options.ids ?? createContentIdAllocator()).map((conversion, index) => place(conversion, position(index)));
+}
+
+/** The records of a CloudTrail file, each converted; field names say `Records[i]`. */
+export function cloudTrailFileConversions(records: readonly unknown[], ids: ContentIdAllocator): Conversion[] {
+  return records.map((record, index) => convertRecord(record, ids, {}, `Records[${index}]`));
 }
 
 /** True when a value is an EventBridge envelope (`detail-type`, `source`, `detail`). */

@@ -166,6 +166,36 @@ describe("format detection and conversion", () => {
     expect(results.map((r) => r.ok)).toEqual([true, true]);
   });
 
+  // A compact file (`jq -c`) is one line: past the 64 KiB head, with its newline read and the
+  // stream not yet at its end, it cannot be told from the first line of JSON Lines. Its records
+  // must not be lost as one unknown "item".
+  it("reads a one-line CloudTrail Records file over 64 KiB, streamed in 64 KiB chunks, record by record", async () => {
+    const records = read("panther-analysis-rules/cloudtrail-tests.jsonl").split("\n").filter((line) => line.length > 0).map((line) => (JSON.parse(line) as { log: Json }).log);
+    const bytes = Buffer.from(`${JSON.stringify({ Records: [...records, { eventName: "x" }] })}\n`);
+    expect(bytes.length).toBeGreaterThan(64 * 1024);
+    const chunks: Uint8Array[] = [];
+    for (let at = 0; at < bytes.length; at += 64 * 1024) chunks.push(bytes.subarray(at, at + 64 * 1024));
+    const results = await collect((await ingestStream(Readable.from(chunks))).results);
+    const whole = await ingestText(JSON.stringify({ Records: [...records, { eventName: "x" }] }, null, 1));
+    expect(whole.format).toBe("cloudtrail-records");
+    expect(results).toHaveLength(records.length + 1);
+    expect(ids(results)).toEqual(ids(whole.results));
+    expect(results.map((r) => r.index)).toEqual(results.map((_, i) => i));
+    const bad = results[records.length];
+    expect(bad?.ok === false && bad.error.details.field).toBe(`Records[${records.length}].eventSource`);
+    expect(bad?.line).toBe(1);
+  });
+
+  it("reads a Kubernetes List or an array held on one line of JSON Lines item by item", async () => {
+    const pod = { apiVersion: "v1", kind: "Pod", metadata: { name: "web", namespace: "prod" } };
+    const lines = [JSON.stringify({ apiVersion: "v1", kind: "List", items: [pod, { ...pod, metadata: { name: "db" } }] }), JSON.stringify([bareRecords[0], oktaLogs[0]]), JSON.stringify(bareRecords[1])];
+    const { format, results } = await ingestText(`${lines.join("\n")}\n`);
+    expect(format).toBe("json-lines");
+    expect(types(results)).toEqual(["io.k8s.resource", "io.k8s.resource", "com.amazonaws.cloudtrail", "com.okta.system.log", "com.amazonaws.cloudtrail"]);
+    expect(results.map((r) => r.line)).toEqual([1, 1, 2, 2, 3]);
+    expect(results.map((r) => r.index)).toEqual([0, 1, 2, 3, 4]);
+  });
+
   it("reports what it cannot read", async () => {
     const text = await ingestText("just some words\nand more");
     expect(text.format).toBe("unknown");

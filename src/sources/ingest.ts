@@ -3,6 +3,7 @@ import { createGunzip } from "node:zlib";
 import { convertAdmissionReview, looksLikeAdmissionReview } from "./admission.js";
 import { convertCloudEvent, looksLikeCloudEvent } from "./cloudevents.js";
 import {
+  cloudTrailFileConversions,
   cloudTrailFileToEvents,
   convertCloudTrailRecord,
   convertEventBridge,
@@ -126,16 +127,23 @@ const ITEM_KIND_OF_FORMAT: Partial<Record<IngestFormat, ItemKind>> = {
   "terraform-plan": "terraform-plan",
 };
 
+/** One item's conversions, by kind (`auto` detects it): a Kubernetes List gives one per item. */
+function itemConversions(value: unknown, kind: ItemKind | "auto", context: ItemContext): Conversion[] {
+  const itemKind = kind === "auto" ? classifyItem(value) : kind;
+  const list = itemKind === "kubernetes-object" && isRecord(value) && Array.isArray(value["items"]) && String(value["kind"]).endsWith("List");
+  const items = list ? kubernetesListItems(value as JsonRecord & { items: unknown[] }) : [value];
+  return items.map((item, itemIndex) => convertAs(itemKind, item, context, list ? `items[${itemIndex}]` : ""));
+}
+
 /** Converts the items of an array (or a single item) by kind, `auto` detecting each. */
 function convertItems(values: readonly unknown[], kind: ItemKind | "auto", context: ItemContext): IngestResult[] {
-  const out: IngestResult[] = [];
-  for (const value of values) {
-    const itemKind = kind === "auto" ? classifyItem(value) : kind;
-    const list = itemKind === "kubernetes-object" && isRecord(value) && Array.isArray(value["items"]) && String(value["kind"]).endsWith("List");
-    const items = list ? kubernetesListItems(value as JsonRecord & { items: unknown[] }) : [value];
-    items.forEach((item, itemIndex) => out.push(place(convertAs(itemKind, item, context, list ? `items[${itemIndex}]` : ""), position(out.length))));
-  }
-  return out;
+  return values.flatMap((value) => itemConversions(value, kind, context)).map((conversion, index) => place(conversion, position(index)));
+}
+
+/** One line of JSON Lines, detected; a whole document on a line (`jq -c` output) gives its items. */
+function lineConversions(value: unknown, context: ItemContext): Conversion[] {
+  if (isRecord(value) && Array.isArray(value["Records"])) return cloudTrailFileConversions(value["Records"], context.ids);
+  return (Array.isArray(value) ? value : [value]).flatMap((item) => itemConversions(item, "auto", context));
 }
 
 /** The format of a whole parsed JSON document (see {@link IngestFormat}). */
@@ -314,7 +322,7 @@ export async function ingestStream(input: TextChunks, options: IngestOptions = {
   const context: ItemContext = { ids: createContentIdAllocator(), options };
   const detected = options.format ?? detectFormat(headText, done);
 
-  const convertLine = (value: unknown): Conversion => convertAs(classifyItem(value), value, context);
+  const convertLine = (value: unknown): Conversion[] => lineConversions(value, context);
   const guard = (results: AsyncIterable<IngestResult>): AsyncIterable<IngestResult> => (gzipped ? guardGzip(results, options) : results);
   if (detected === "json-lines") return { format: "json-lines", results: guard(readJsonLines(chunks, { convert: convertLine })) };
   if (detected === "focus-csv") return { format: "focus-csv", results: guard(readFocusCsv(chunks, { ids: context.ids, ...(options.maxDocumentBytes === undefined ? {} : { maxDocumentBytes: options.maxDocumentBytes }) })) };

@@ -78,8 +78,11 @@ export async function* readLines(chunks: TextChunks, options: LineReaderOptions 
   if (parts.length > 0 || discarding) yield finish("");
 }
 
-/** Converts one parsed JSON line into an event (e.g. a CloudEvent validator, or auto-detection). */
-export type LineConverter = (value: unknown, line: number) => Conversion;
+/**
+ * Converts one parsed JSON line into an event (e.g. a CloudEvent validator, or auto-detection),
+ * or into several when the line holds a whole document (a compact CloudTrail file, a List).
+ */
+export type LineConverter = (value: unknown, line: number) => Conversion | readonly Conversion[];
 
 export interface JsonLinesOptions extends LineReaderOptions, CloudEventOptions {
   /** Default: each line is a structured-mode CloudEvent (what `vigil replay` reads). */
@@ -87,8 +90,8 @@ export interface JsonLinesOptions extends LineReaderOptions, CloudEventOptions {
 }
 
 /**
- * Reads JSON Lines: yields one result per non-blank line, in order, with `line` (1-based) and
- * `index` (0-based among non-blank lines). A line that is not JSON, too long, or not a valid
+ * Reads JSON Lines: yields one result per non-blank line (one per item of a line the converter
+ * expands), in order, with `line` (1-based) and `index` (0-based among the results). A line that is not JSON, too long, or not a valid
  * event is a failure for that line only; reading always continues. Never throws for bad
  * content (a failing stream rejects the iteration).
  */
@@ -109,6 +112,11 @@ export async function* readJsonLines(chunks: TextChunks, options: JsonLinesOptio
       yield failure([problem("(line)", `line ${line} is not valid JSON (${reason}): each line must hold one complete JSON object`)], position(index++, line), "VIGIL_BAD_INPUT");
       continue;
     }
-    yield place(convert(value, line), position(index++, line));
+    const converted = convert(value, line);
+    for (const conversion of isConversionList(converted) ? converted : [converted]) yield place(conversion, position(index++, line));
   }
+}
+
+function isConversionList(value: Conversion | readonly Conversion[]): value is readonly Conversion[] {
+  return Array.isArray(value);
 }
