@@ -22,11 +22,20 @@ function retryable(status: number): boolean {
   return status >= 500 || status === 429;
 }
 
-/** Seconds from `Retry-After` (delta form only), capped; undefined when absent or a date. */
-function retryAfterMs(headers: Headers): number | undefined {
-  const value = headers.get("retry-after");
-  if (value === null || !/^\d+$/.test(value.trim())) return undefined;
-  return Math.min(Number(value.trim()) * 1000, MAX_DELAY_MS);
+/**
+ * The wait `Retry-After` asks for (RFC 9110 10.2.3), capped: delay-seconds, or an HTTP-date
+ * counted from the response's `Date` (the server's clock; without one, `now`). Undefined when
+ * absent or unreadable.
+ */
+function retryAfterMs(headers: Headers, now: number): number | undefined {
+  const value = headers.get("retry-after")?.trim();
+  if (value === undefined || value === "") return undefined;
+  if (/^\d+$/.test(value)) return Math.min(Number(value) * 1000, MAX_DELAY_MS);
+  // An HTTP-date ends in "GMT" (IMF-fixdate, or the obsolete RFC 850 and asctime forms Date.parse reads too).
+  const at = /[A-Za-z]/.test(value) ? Date.parse(value) : Number.NaN;
+  if (!Number.isFinite(at)) return undefined;
+  const date = Date.parse(headers.get("date") ?? "");
+  return Math.min(Math.max(at - (Number.isFinite(date) ? date : now), 0), MAX_DELAY_MS);
 }
 
 /** The path of a URL without its query, for error messages (queries and URLs may hold secrets). */
@@ -70,7 +79,7 @@ function unsent(error: unknown): boolean {
 /**
  * Sends a request, retrying on 5xx, 429 and network errors (with `retry: "unsent"`, only 429 and
  * errors before anything was sent) with exponential backoff
- * (`baseDelayMs`, doubling, capped at 30 s; `Retry-After` seconds win when given, then what
+ * (`baseDelayMs`, doubling, capped at 30 s; `Retry-After` (seconds or an HTTP-date) wins when given, then what
  * `retryDelay` reads from the API's own headers, capped the same). The request
  * is rebuilt per attempt (`build(attempt)`) so signatures and timestamps are fresh.
  * Resolves with the last response — including a final 5xx — and rejects only when no response
@@ -109,7 +118,7 @@ export async function sendWithRetry(
       if (!retryable(response.status) || attempt === maxAttempts || (onlyUnsent && response.status !== 429)) {
         return { status: response.status, headers: response.headers, text, attempts: attempt };
       }
-      const asked = retryAfterMs(response.headers) ?? retryDelay?.({ status: response.status, headers: response.headers });
+      const asked = retryAfterMs(response.headers, runtime.clock.now().getTime()) ?? retryDelay?.({ status: response.status, headers: response.headers });
       if (asked !== undefined && Number.isFinite(asked)) delay = Math.min(Math.max(asked, 0), MAX_DELAY_MS);
       lastError = undefined;
     } catch (error) {

@@ -105,6 +105,18 @@ describe("slack.message", () => {
     expect(runtime.sleeps).toEqual([2000]);
   });
 
+  it("waits until a Retry-After HTTP-date, counted from the response's Date", async () => {
+    let calls = 0;
+    server.on("POST", HOOK, () => {
+      calls += 1;
+      return calls === 1 ? { status: 429, headers: { "retry-after": "Fri, 27 Nov 2026 10:00:05 GMT", date: "Fri, 27 Nov 2026 10:00:02 GMT" }, body: "rate_limited" } : { status: 200, body: "ok" };
+    });
+    const runtime = testRuntime();
+    const result = await make(runtime).apply(testPlan("slack.message", { text: "hi" }), { dryRun: false });
+    expect(result.status).toBe("applied");
+    expect(runtime.sleeps).toEqual([3000]);
+  });
+
   it("dry-run posts nothing", async () => {
     const result = await make().apply(testPlan("slack.message", { text: "hi" }), { dryRun: true });
     expect(result).toMatchObject({ status: "dry-run", output: { dryRun: true, webhook: "default", wouldPost: { text: "hi" } } });
