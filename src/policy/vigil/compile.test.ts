@@ -133,6 +133,15 @@ describe("native policy validation", () => {
     expect(e?.message).toContain("spec.remediation[0].params.url has a CEL error");
   });
 
+  it("compiles templates nested in remediation params (lists and maps) at load, as the runtime renders them", () => {
+    const [e] = errorsOf(`${header}spec:\n  rules:\n    - name: r\n      condition: "true"\n  remediation:\n    - action: webhook\n      params:\n        tags: ["ok", "{{ ) }}"]\n        body: { text: "{{ variables.nope }}", inner: [{ x: "{{ 1 + }}" }] }\n`);
+    const m = e?.message ?? "";
+    expect(m).toContain("spec.remediation[0].params.tags[1] has a CEL error");
+    expect(m).toContain("spec.remediation[0].params.body.text uses variables.nope, which is not declared");
+    expect(m).toContain("spec.remediation[0].params.body.inner[0].x has a CEL error");
+    expect(m).toMatch(/policies\/p\.yaml:12:26: policy "p": spec\.remediation\[0\]\.params\.tags\[1\]/);
+  });
+
   it("checks variable references: declared, and earlier only", () => {
     const [e] = errorsOf(`${header}spec:
   variables:

@@ -159,10 +159,15 @@ function compileDocument(doc: PolicyDocument, env: CelEnvironment): NativeCompil
   const outputs = spec.outputs.map((o, i) => ({ name: o.name, expr: c.expression(o.expression, ["spec", "outputs", i, "expression"], all) }));
   spec.remediation.forEach((r, i) => {
     if (r.target !== undefined) c.expression(r.target, ["spec", "remediation", i, "target"], all);
-    // Parameter templates are rendered later by the agent runtime; compile them now so errors show at load.
-    for (const [key, value] of Object.entries(r.params ?? {})) {
-      if (typeof value === "string" && value.includes("{{")) c.template(value, ["spec", "remediation", i, "params", key], all);
-    }
+    // Parameter templates are rendered later by the agent runtime, at any depth of lists and maps
+    // (act/plan.ts renderParams); compile them now so errors show at load.
+    const templates = (value: unknown, path: FieldPath): void => {
+      if (typeof value === "string") {
+        if (value.includes("{{")) c.template(value, path, all);
+      } else if (Array.isArray(value)) value.forEach((item, j) => templates(item, [...path, j]));
+      else if (value !== null && typeof value === "object") for (const [key, item] of Object.entries(value)) templates(item, [...path, key]);
+    };
+    templates(r.params ?? {}, ["spec", "remediation", i, "params"]);
   });
   spec.enforcement?.adaptive?.forEach((a, i) => c.expression(a.when, ["spec", "enforcement", "adaptive", i, "when"], all));
   if (c.problems.length > 0) return documentError(doc, "VIGIL_POLICY_COMPILE", c.problems);
