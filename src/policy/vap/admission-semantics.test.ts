@@ -44,3 +44,13 @@ describe("ValidatingAdmissionPolicy matchConstraints, as the API server's rule m
     expect(policies[0]?.evaluate(withCache)).toEqual([]);
   });
 });
+
+describe("ValidatingAdmissionPolicy params, as the API server's CollectParams", () => {
+  const paramKind = { apiVersion: "v1", kind: "ConfigMap" };
+
+  it("a binding without paramRef to a policy with paramKind is evaluated with params null, not refused", () => {
+    const validations = [{ expression: "params == null || params.data.team == 'web'", message: "team is not web" }];
+    expect(evaluate({ paramKind, matchConstraints: { resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["*"], resources: ["pods"] }] }, validations }, review({ object: pod() }))).toEqual([]);
+    expect(evaluate({ paramKind, matchConstraints: { resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["*"], resources: ["pods"] }] }, validations: [{ expression: "params != null", message: "no params" }] }, review({ object: pod() }))).toEqual([["violation", "deny", "no params"]]);
+  });
+});

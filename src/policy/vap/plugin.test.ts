@@ -139,7 +139,7 @@ describe("ValidatingAdmissionPolicy plugin", () => {
       expect(evaluate({ matchConstraints: { resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["pods"], scope: "Namespaced" }] }, validations: deny }, generated)).toEqual([["violation", "denied"]]);
     });
 
-    it("no params with parameterNotFoundAction Deny (or no paramRef) is subject to failurePolicy: Ignore does not deny", () => {
+    it("no params with parameterNotFoundAction Deny is subject to failurePolicy: Ignore does not deny", () => {
       const withParams = (failurePolicy: string, paramRef: Record<string, unknown> | undefined) => {
         const policy = policyOf({ failurePolicy, paramKind: { apiVersion: "v1", kind: "ConfigMap" }, validations: [{ expression: "true" }] });
         const bound = { ...bindingOf, spec: { ...bindingOf.spec, ...(paramRef ? { paramRef } : {}) } };
@@ -149,7 +149,7 @@ describe("ValidatingAdmissionPolicy plugin", () => {
       };
       expect(withParams("Fail", { name: "limits", parameterNotFoundAction: "Deny" })).toEqual([["violation", "deny"]]);
       expect(withParams("Ignore", { name: "limits", parameterNotFoundAction: "Deny" })).toEqual([["error", "deny"]]);
-      expect(withParams("Ignore", undefined)).toEqual([["error", "deny"]]);
+      expect(withParams("Ignore", undefined)).toEqual([]);
       expect(withParams("Fail", { name: "limits", parameterNotFoundAction: "Allow" })).toEqual([]);
     });
 

@@ -212,15 +212,15 @@ export function compileVap(policy: Json, bindings: readonly Json[], env: CelEnvi
         ...(reason === undefined ? {} : { outputs: { reason } }),
       });
       let paramsList: readonly (Json | null)[] = [null];
-      if (paramKind) {
-        const ref = isObject(bspec["paramRef"]) ? bspec["paramRef"] : undefined;
-        const found = ref && resolve ? resolve(paramKind, { ...(typeof ref["name"] === "string" ? { name: ref["name"] } : {}), ...(typeof ref["namespace"] === "string" ? { namespace: ref["namespace"] } : { objectNamespace: target.namespace }), ...(ref["selector"] !== undefined ? { selector: ref["selector"] } : {}) }) : [];
+      // As the API server: a binding without paramRef is evaluated with params null.
+      const ref = isObject(bspec["paramRef"]) ? bspec["paramRef"] : undefined;
+      if (paramKind && ref) {
+        const found = resolve ? resolve(paramKind, { ...(typeof ref["name"] === "string" ? { name: ref["name"] } : {}), ...(typeof ref["namespace"] === "string" ? { namespace: ref["namespace"] } : { objectNamespace: target.namespace }), ...(ref["selector"] !== undefined ? { selector: ref["selector"] } : {}) }) : [];
         if (found.length === 0) {
-          // parameterNotFoundAction Deny (and a binding without paramRef) is a misconfiguration that
-          // the policy's failurePolicy decides: Fail denies through the binding's actions, Ignore does not.
-          const deny = !ref || ref["parameterNotFoundAction"] !== "Allow";
-          if (deny) {
-            const message = ref ? `no params found for binding ${rule} (paramKind ${paramKind.kind}, parameterNotFoundAction Deny)` : `binding ${rule} has no paramRef, but the policy needs params (paramKind ${paramKind.kind})`;
+          // parameterNotFoundAction Deny is a misconfiguration that the policy's failurePolicy
+          // decides: Fail denies through the binding's actions, Ignore does not.
+          if (ref["parameterNotFoundAction"] !== "Allow") {
+            const message = `no params found for binding ${rule} (paramKind ${paramKind.kind}, parameterNotFoundAction Deny)`;
             findings.push(finding(failurePolicy === "Fail" ? "violation" : "error", message, [{ kind: "note", expr: "paramRef", value: null }]));
           }
           continue;
