@@ -152,7 +152,7 @@ export function createTokenService(options: { readonly storage: Storage; readonl
       const doc = await storage.getDoc<TokenRecord>(TOKEN_COLLECTION, `tok_${hash.slice(0, 16)}`);
       let principal: Principal | undefined;
       let expiresMs: number | undefined;
-      if (doc && timingSafeEqual(Buffer.from(doc.value.hash, "hex"), Buffer.from(hash, "hex")) && !doc.value.revokedAt) {
+      if (doc && sameHash(doc.value.hash, hash) && !doc.value.revokedAt) {
         expiresMs = doc.value.expiresAt === undefined ? undefined : Date.parse(doc.value.expiresAt);
         const expired = expiresMs !== undefined && expiresMs <= nowMs;
         if (!expired) principal = { tokenId: doc.value.id, name: doc.value.name, roles: doc.value.roles };
@@ -168,4 +168,12 @@ export function createTokenService(options: { readonly storage: Storage; readonl
       return docs.some((doc) => !doc.value.revokedAt && !(doc.value.expiresAt !== undefined && Date.parse(doc.value.expiresAt) <= nowMs));
     },
   };
+}
+
+/** Constant-time comparison of a stored hex digest with a computed one; a damaged stored value (wrong length, not hex, missing) is no match. */
+function sameHash(stored: unknown, computed: string): boolean {
+  if (typeof stored !== "string" || !/^[0-9a-f]+$/i.test(stored)) return false;
+  const expected = Buffer.from(computed, "hex");
+  const given = Buffer.from(stored, "hex");
+  return given.length === expected.length && timingSafeEqual(given, expected);
 }
