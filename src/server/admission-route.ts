@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import type { AdmissionReviewResponse } from "./admission-review.js";
-import type { RouteConfig } from "./route.js";
+import { schemas, type RouteConfig } from "./route.js";
 
 /** Documents the body for /openapi.json; deliberately loose: the admission source checks every field and names it. */
 const reviewSchema = {
@@ -57,7 +57,7 @@ export function registerWebhookRoute(app: FastifyInstance, route: WebhookRoute):
     tags: ["admission"],
     responses: {
       200: { description: route.answered, schema: responseSchema(route.mutating) },
-      400: { description: "Malformed AdmissionReview: `error.field` names the field (e.g. request.uid)." },
+      400: { description: "Malformed AdmissionReview: `error.field` names the field (e.g. request.uid).", schema: schemas.error },
     },
   };
   app.route({

@@ -72,7 +72,11 @@ export function createOpenApiCollector(app: FastifyInstance): OpenApiCollector {
             ...(doc.headers ? { headers: doc.headers } : {}),
           };
         }
-        if (route.schema.body || route.schema.querystring || route.schema.params) responses["400"] ??= errorResponse("The request is malformed; `error.field` names the field.");
+        const readsBody = route.schema.body !== undefined || config.consumes !== undefined;
+        if (readsBody || route.schema.querystring || route.schema.params) responses["400"] ??= errorResponse("The request is malformed; `error.field` names the field.");
+        if (readsBody) responses["413"] ??= errorResponse("The body is larger than server.bodyLimit.");
+        const accepted = config.consumes ?? ["application/json"];
+        if (readsBody && !accepted.includes("*/*")) responses["415"] ??= errorResponse(`The Content-Type is not one the route reads (${accepted.join(", ")}).`);
         if (config.access === "github-signature") responses["401"] ??= errorResponse("The X-Hub-Signature-256 signature does not verify.");
         else if (config.access !== "public") {
           responses["401"] ??= errorResponse("No bearer token, or an unknown, revoked or expired one.");
@@ -87,7 +91,7 @@ export function createOpenApiCollector(app: FastifyInstance): OpenApiCollector {
           security: config.access === "public" || config.access === "github-signature" ? [] : [{ bearerAuth: [] }],
           parameters: parameters(route),
           ...(route.schema.body || config.consumes
-            ? { requestBody: { required: route.schema.body === undefined || hasRequired(route.schema.body), content: Object.fromEntries((config.consumes ?? ["application/json"]).map((type) => [type, { schema: route.schema.body ?? {} }])) } }
+            ? { requestBody: { required: route.schema.body === undefined || hasRequired(route.schema.body), content: Object.fromEntries(accepted.map((type) => [type, { schema: route.schema.body ?? {} }])) } }
             : {}),
           responses,
         };

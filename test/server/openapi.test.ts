@@ -74,3 +74,49 @@ describe("docs/api.md", () => {
     else expect(docs.slice(from + start.length, to)).toBe(table);
   });
 });
+
+describe("the statuses a route answers are the ones /openapi.json lists for it", () => {
+  const documented = (method: string, path: string): string[] => Object.keys(doc.paths[path]?.[method.toLowerCase()]?.responses ?? {});
+
+  it("refusals, missing records and conflicts of the review, override and event routes", async () => {
+    const decision = (await t.as("ingest", { method: "POST", url: "/v1/decide", payload: { input: { action: "s3:PutBucketAcl", resource: { name: "b9", acl: "public-read" }, principal: { id: "omar", admin: false } }, subject: "omar" } })).json();
+    const override = (await t.as("approver", { method: "POST", url: "/v1/overrides", payload: { decisionId: decision.decisionId, scope: "once", reason: "change window CHG-9" } })).json();
+    await t.as("approver", { method: "POST", url: `/v1/overrides/${override.id}/revoke`, payload: { reason: "window closed" } });
+    const exception = await t.as("approver", { method: "POST", url: "/v1/exceptions", payload: { policies: ["no-public-bucket"], justification: "public website bucket, approved by security", expiresAt: "2025-03-05T00:00:00Z" } });
+    expect(exception.statusCode).toBe(201);
+    await t.as("approver", { method: "POST", url: `/v1/exceptions/${exception.json().id}/revoke`, payload: { reason: "site retired" } });
+    const calls: { method: "GET" | "POST" | "PUT"; url: string; path: string; payload?: unknown; headers?: Record<string, string>; status: number; as?: "ingest" | "approver" | "operator" }[] = [
+      { method: "POST", url: "/v1/overrides", path: "/v1/overrides", payload: { decisionId: "nope", scope: "once", reason: "r" }, status: 404 },
+      { method: "POST", url: "/v1/overrides/OV-none/confirm", path: "/v1/overrides/{id}/confirm", status: 404 },
+      { method: "POST", url: "/v1/overrides/OV-none/revoke", path: "/v1/overrides/{id}/revoke", payload: { reason: "r" }, status: 404 },
+      { method: "POST", url: `/v1/overrides/${override.id}/revoke`, path: "/v1/overrides/{id}/revoke", payload: { reason: "r" }, status: 409 },
+      { method: "POST", url: `/v1/exceptions/${exception.json().id}/revoke`, path: "/v1/exceptions/{id}/revoke", payload: { reason: "r" }, status: 409 },
+      { method: "POST", url: "/v1/events", path: "/v1/events", headers: { "content-type": "application/cloudevents+json" }, payload: "{}", status: 400, as: "ingest" },
+      { method: "POST", url: "/v1/decide", path: "/v1/decide", headers: { "content-type": "application/xml" }, payload: "<input/>", status: 415, as: "ingest" },
+      { method: "PUT", url: "/v1/killswitch", path: "/v1/killswitch", headers: { "content-type": "text/plain" }, payload: "on", status: 415, as: "operator" },
+    ];
+    for (const call of calls) {
+      const response = await t.as(call.as ?? "approver", { method: call.method, url: call.url, ...(call.headers ? { headers: call.headers } : {}), ...(call.payload === undefined ? {} : { payload: call.payload as string }) });
+      expect(response.statusCode, `${call.method} ${call.url}`).toBe(call.status);
+      expect(documented(call.method, call.path), `${call.method} ${call.path}`).toContain(String(call.status));
+    }
+    const github = await t.server.app.inject({ method: "POST", url: "/v1/webhooks/github", headers: { "content-type": "application/json" }, payload: "{}" });
+    expect(documented("POST", "/v1/webhooks/github")).toContain(String(github.statusCode));
+  });
+
+  it("every route that reads a body lists 413 (over server.bodyLimit), and a JSON-only one 415", () => {
+    for (const [path, operations] of Object.entries(doc.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        if (!operation.requestBody) continue;
+        expect(Object.keys(operation.responses), `${method} ${path}`).toContain("413");
+        const types = Object.keys(operation.requestBody.content);
+        if (!types.includes("*/*")) expect(Object.keys(operation.responses), `${method} ${path}`).toContain("415");
+      }
+    }
+  });
+
+  it("a cleanup run on demand that does not fit the ingest queue is 429 with Retry-After, as documented", () => {
+    const run = doc.paths["/v1/cleanup/{policy}/run"]?.["post"] as unknown as { responses: Record<string, { headers?: Record<string, unknown> }> };
+    expect(run.responses["429"]?.headers).toHaveProperty("Retry-After");
+  });
+});

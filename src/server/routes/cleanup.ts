@@ -48,7 +48,11 @@ export function cleanupRoutes(app: FastifyInstance, agent: Agent): void {
     tags: ["cleanup"],
     params: { type: "object", required: ["policy"], properties: { policy: { type: "string", minLength: 1 } } },
     body: { type: "object", additionalProperties: false, properties: { reason: { type: "string" } } },
-    responses: { 200: { description: "What the run listed, selected and handed over.", schema: runSchema }, 404: { description: "No such cleanup policy, or cleanup does not run here.", schema: schemas.error } },
+    responses: {
+      200: { description: "What the run listed, selected and handed over.", schema: runSchema },
+      404: { description: "No such cleanup policy, or cleanup does not run here.", schema: schemas.error },
+      429: { description: "The ingest queue has no room for this run's due objects (none was handed over); run it again after the Retry-After delay.", schema: schemas.error, headers: { "Retry-After": { description: "Seconds to wait.", schema: { type: "integer" } } } },
+    },
     async handler(request, _reply, { agent: a }) {
       const { candidates: _candidates, ...report } = await sweepOf(a).runNow(request.params.policy);
       return report;

@@ -93,6 +93,7 @@ export function eventRoutes(app: FastifyInstance, agent: Agent): void {
     responses: {
       202: { description: "Every item accepted (or already stored).", schema: ingestResponseSchema },
       207: { description: "Some items rejected; the others were accepted.", schema: ingestResponseSchema },
+      400: { description: "Every item was rejected (each result says why), or the body could not be read as CloudEvents (`error.field` names the part).", schema: { oneOf: [ingestResponseSchema, schemas.error] } },
       429: { description: "The ingest queue is full; retry after the Retry-After delay.", schema: schemas.error, headers: { "Retry-After": { description: "Seconds to wait.", schema: { type: "integer" } } } },
     },
     async handler(request, reply, { agent: a }) {
@@ -115,6 +116,7 @@ export function eventRoutes(app: FastifyInstance, agent: Agent): void {
     consumes: ["application/json", "application/x-www-form-urlencoded"],
     responses: {
       202: { description: "Stored; the decision follows.", schema: { type: "object", properties: { id: { type: "string" }, type: { type: "string" }, decisionId: { type: "string" } } } },
+      400: { description: "The payload is not a JSON object (or a form without a `payload` field), or a header GitHub sends is missing.", schema: schemas.error },
       409: { description: "The delivery id was already received and its event stored (replay).", schema: schemas.error },
       429: { description: "The ingest queue is full; GitHub redelivers on request.", schema: schemas.error },
     },

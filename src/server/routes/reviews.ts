@@ -131,7 +131,7 @@ export function reviewRoutes(app: FastifyInstance, agent: Agent): void {
     tags: ["exceptions"],
     params: schemas.id,
     body: reasonBody(true),
-    responses: { 200: { description: "The revoked exception.", schema: schemas.anyObject }, 404: { description: "No such exception.", schema: schemas.error } },
+    responses: { 200: { description: "The revoked exception.", schema: schemas.anyObject }, 404: { description: "No such exception.", schema: schemas.error }, 409: { description: "Already revoked.", schema: schemas.error } },
     handler: async (request, _reply, { agent: a, actor }) => a.reviews.exceptions.revoke(request.params.id, actor, request.body.reason),
   });
 
@@ -152,7 +152,7 @@ export function reviewRoutes(app: FastifyInstance, agent: Agent): void {
         reason: { type: "string", minLength: 1 }, tier: { enum: tiers }, label: { enum: feedbackLabels },
       },
     },
-    responses: { 201: { description: "The override.", schema: schemas.anyObject } },
+    responses: { 201: { description: "The override.", schema: schemas.anyObject }, 404: { description: "No decision with this decisionId in the decision record.", schema: schemas.error } },
     async handler(request, reply, { agent: a, actor }) {
       const body = request.body as OverrideInput & { tier?: Tier };
       return reply.code(201).send(await a.reviews.overrides.create(body, actor));
@@ -179,7 +179,12 @@ export function reviewRoutes(app: FastifyInstance, agent: Agent): void {
     tags: ["overrides"],
     params: schemas.id,
     body: reasonBody(false),
-    responses: { 200: { description: "The override.", schema: schemas.anyObject }, 409: { description: "Same person, or nothing to confirm.", schema: schemas.error } },
+    responses: {
+      200: { description: "The override.", schema: schemas.anyObject },
+      403: { description: "The token does not hold the approver role, or it is the one that created the override (two-person rule).", schema: schemas.error },
+      404: { description: "No such override.", schema: schemas.error },
+      409: { description: "Nothing to confirm: no second approver needed, already confirmed, or revoked.", schema: schemas.error },
+    },
     handler: async (request, _reply, { agent: a, actor }) => a.reviews.overrides.confirm(request.params.id, actor, request.body?.reason),
   });
 
@@ -192,7 +197,7 @@ export function reviewRoutes(app: FastifyInstance, agent: Agent): void {
     tags: ["overrides"],
     params: schemas.id,
     body: reasonBody(true),
-    responses: { 200: { description: "The override.", schema: schemas.anyObject } },
+    responses: { 200: { description: "The override.", schema: schemas.anyObject }, 404: { description: "No such override.", schema: schemas.error }, 409: { description: "Already revoked.", schema: schemas.error } },
     handler: async (request, _reply, { agent: a, actor }) => a.reviews.overrides.revoke(request.params.id, actor, request.body.reason),
   });
 }
