@@ -113,6 +113,20 @@ describe("structured CloudEvents", () => {
     expect(fields(parseCloudEvent(cloudTrailEvent({ id: "a\u0007b" })))).toEqual(["id"]);
   });
 
+  // CloudEvents 1.0.2 type system, String: control characters, Unicode noncharacters and
+  // surrogate code points not used in pairs are disallowed. A lone surrogate cannot even be
+  // stored as UTF-8: it would become U+FFFD, so two different ids would be one.
+  it("rejects lone surrogates and noncharacters in string attributes and extensions", () => {
+    expect(fields(parseCloudEvent(cloudTrailEvent({ id: "vol-\ud800" })))).toEqual(["id"]);
+    expect(fields(parseCloudEvent(cloudTrailEvent({ subject: "\udfffx" })))).toEqual(["subject"]);
+    expect(fields(parseCloudEvent(cloudTrailEvent({ type: "com.example.\ufdd0" })))).toEqual(["type"]);
+    expect(fields(parseCloudEvent(cloudTrailEvent({ myext: "a\uffffb", other: "\u{10FFFE}" })))).toEqual(["myext", "other"]);
+    const result = parseCloudEvent(cloudTrailEvent({ id: "vol-\ud800" }));
+    expect(result.ok === false && result.error.message).toContain("surrogate");
+    // A pair is one character: an emoji is a valid string.
+    expect(parseCloudEvent(cloudTrailEvent({ subject: "team \u{1F600}", myext: "\u{1F600}" })).ok).toBe(true);
+  });
+
   it("keeps data_base64 and rejects it together with data or when not Base64", () => {
     const binary = cloudTrailEvent({ type: "com.example.blob", data: undefined, data_base64: Buffer.from("hello").toString("base64"), datacontenttype: "application/octet-stream" });
     const ok = parseCloudEvent(binary);

@@ -32,6 +32,9 @@ const MEDIA_TYPE = new RegExp(
 );
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+// With the u flag a surrogate range matches only a surrogate that is not part of a pair.
+const LONE_SURROGATE = /[\ud800-\udfff]/u;
+const NONCHARACTER = /[\ufdd0-\ufdef\ufffe\uffff\u{1fffe}\u{1ffff}\u{2fffe}\u{2ffff}\u{3fffe}\u{3ffff}\u{4fffe}\u{4ffff}\u{5fffe}\u{5ffff}\u{6fffe}\u{6ffff}\u{7fffe}\u{7ffff}\u{8fffe}\u{8ffff}\u{9fffe}\u{9ffff}\u{afffe}\u{affff}\u{bfffe}\u{bffff}\u{cfffe}\u{cffff}\u{dfffe}\u{dffff}\u{efffe}\u{effff}\u{ffffe}\u{fffff}\u{10fffe}\u{10ffff}]/u;
 const URI_FORBIDDEN = /[\s"<>\\^`{|}]|%(?![0-9A-Fa-f]{2})/;
 const URI_SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
 
@@ -52,16 +55,26 @@ export function isJsonMediaType(mediaType: string | undefined): boolean {
   return subtype === "json" || subtype.endsWith("+json");
 }
 
-/** A string attribute's problems: wrong type, empty, or control characters. */
+/**
+ * The characters the CloudEvents String type disallows (1.0.2 type system): control characters,
+ * surrogates not used in pairs, Unicode noncharacters. `label` is how the message names the value.
+ */
+function characterProblem(name: string, value: string, label: string): FieldProblem | undefined {
+  if (CONTROL.test(value)) return problem(name, `${label} contains a control character (U+0000-U+001F, U+007F-U+009F): remove it`);
+  if (LONE_SURROGATE.test(value)) {
+    return problem(name, `${label} contains a lone UTF-16 surrogate (U+D800-U+DFFF not in a pair), which is no character and cannot be stored as UTF-8: send the text's real characters`);
+  }
+  if (NONCHARACTER.test(value)) return problem(name, `${label} contains a Unicode noncharacter (U+FDD0-U+FDEF or U+nFFFE/U+nFFFF): remove it`);
+  return undefined;
+}
+
+/** A string attribute's problems: wrong type, empty, or disallowed characters. */
 function stringProblem(name: string, value: unknown, fix: string): FieldProblem | undefined {
   if (typeof value !== "string") {
     return problem(name, `\`${name}\` is ${kindOf(value)}, not a string: ${fix}`);
   }
   if (value.length === 0) return problem(name, `\`${name}\` is empty: ${fix}`);
-  if (CONTROL.test(value)) {
-    return problem(name, `\`${name}\` contains a control character (U+0000-U+001F, U+007F-U+009F): remove it`);
-  }
-  return undefined;
+  return characterProblem(name, value, `\`${name}\``);
 }
 
 function uriProblem(name: string, value: string, absolute: boolean): FieldProblem | undefined {
@@ -89,9 +102,7 @@ function extensionProblem(name: string, value: unknown): FieldProblem | undefine
         `${known}; rename it${suggestion.length > 0 ? ` to \`${suggestion}\`` : ""} or move it into \`data\``,
     );
   }
-  if (typeof value === "string") {
-    return CONTROL.test(value) ? problem(name, `extension \`${name}\` contains a control character: remove it`) : undefined;
-  }
+  if (typeof value === "string") return characterProblem(name, value, `extension \`${name}\``);
   if (typeof value === "boolean") return undefined;
   if (typeof value === "number") {
     if (Number.isInteger(value) && value >= INT32_MIN && value <= INT32_MAX) return undefined;
