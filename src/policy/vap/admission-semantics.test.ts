@@ -54,3 +54,13 @@ describe("ValidatingAdmissionPolicy params, as the API server's CollectParams", 
     expect(evaluate({ paramKind, matchConstraints: { resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["*"], resources: ["pods"] }] }, validations: [{ expression: "params != null", message: "no params" }] }, review({ object: pod() }))).toEqual([["violation", "deny", "no params"]]);
   });
 });
+
+describe("ValidatingAdmissionPolicy binding misconfiguration, as the API server's dispatcher", () => {
+  it("no params under parameterNotFoundAction Deny and failurePolicy Fail denies the request whatever the binding's validationActions", () => {
+    const spec = { failurePolicy: "Fail", paramKind: { apiVersion: "v1", kind: "ConfigMap" }, matchConstraints: { resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["*"], resources: ["pods"] }] }, validations: [{ expression: "true" }] };
+    for (const validationActions of [["Warn"], ["Audit"], ["Warn", "Audit"]]) {
+      const found = evaluate(spec, review({ object: pod() }), { validationActions, paramRef: { name: "missing", parameterNotFoundAction: "Deny" } });
+      expect(found.map(([effect, mode]) => [effect, mode])).toEqual([["violation", "deny"]]);
+    }
+  });
+});

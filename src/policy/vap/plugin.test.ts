@@ -66,7 +66,8 @@ describe("ValidatingAdmissionPolicy plugin", () => {
       doc(binding("only-dev", { paramRef: { name: "limits" }, validationActions: ["Audit"], matchResources: { namespaceSelector: {}, objectSelector: { matchLabels: { env: "dev" } } } }), 3)];
     const { policies } = params.compile(docs, env);
     const findings = policies[0]?.evaluate(ctx(deployment(5))) ?? [];
-    expect(findings.map((f) => [f.rule, f.mode])).toEqual([["missing-deny", "warn"]]);
+    // a misconfigured binding denies under failurePolicy Fail whatever its validationActions, as the API server
+    expect(findings.map((f) => [f.rule, f.mode])).toEqual([["missing-deny", "deny"]]);
   });
 
   it("does not match other resources, and reports a binding to an unknown policy", () => {

@@ -217,11 +217,12 @@ export function compileVap(policy: Json, bindings: readonly Json[], env: CelEnvi
       if (paramKind && ref) {
         const found = resolve ? resolve(paramKind, { ...(typeof ref["name"] === "string" ? { name: ref["name"] } : {}), ...(typeof ref["namespace"] === "string" ? { namespace: ref["namespace"] } : { objectNamespace: target.namespace }), ...(ref["selector"] !== undefined ? { selector: ref["selector"] } : {}) }) : [];
         if (found.length === 0) {
-          // parameterNotFoundAction Deny is a misconfiguration that the policy's failurePolicy
-          // decides: Fail denies through the binding's actions, Ignore does not.
+          // parameterNotFoundAction Deny is a misconfiguration that the policy's failurePolicy decides,
+          // as the API server's dispatcher: Fail denies (whatever the binding's validationActions), Ignore does not.
           if (ref["parameterNotFoundAction"] !== "Allow") {
             const message = `no params found for binding ${rule} (paramKind ${paramKind.kind}, parameterNotFoundAction Deny)`;
-            findings.push(finding(failurePolicy === "Fail" ? "violation" : "error", message, [{ kind: "note", expr: "paramRef", value: null }]));
+            const trace = [{ kind: "note", expr: "paramRef", value: null }] as const;
+            findings.push(failurePolicy === "Fail" ? { ...finding("violation", message, trace), mode: "deny" } : finding("error", message, trace));
           }
           continue;
         }
