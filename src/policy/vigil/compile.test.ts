@@ -127,6 +127,14 @@ describe("native policy validation", () => {
     }
   });
 
+  it("places CEL errors in a file with CRLF line breaks where they are in the same file with LF", () => {
+    const text = `${header}spec:\n  match: resource.kind == )\n  rules:\n    - name: r\n      condition: "a == \\"x\\" && )"\n    - name: s\n      condition: 'a ==\n        b == )'\n    - name: t\n      condition: "true"\n      message: "{{ a. }}"\n`;
+    const where = (source: string): unknown[] => loadPolicyText(source, "policies/p.yaml").errors.flatMap((e) => [...e.message.matchAll(/p\.yaml:(\d+:\d+)/g)].map((m) => m[1]));
+    const lf = where(text);
+    expect(lf).toEqual(["6:27", "9:33", "12:14", "15:22"]);
+    expect(where(text.replace(/\n/g, "\r\n"))).toEqual(lf);
+  });
+
   it("reports CEL errors inside message templates and remediation params", () => {
     const [e] = errorsOf(`${header}spec:\n  rules:\n    - name: r\n      condition: "true"\n      message: "bad {{ a. }} end"\n  remediation:\n    - action: webhook\n      params: { url: "{{ ) }}" }\n`);
     expect(e?.message).toContain("spec.rules[0].message has a CEL error");

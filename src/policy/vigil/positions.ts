@@ -46,7 +46,7 @@ export function positionInScalar(doc: PolicyDocument, path: FieldPath, line: num
     return { line: contentLine, column: indent + 1 };
   }
   if (typeof value !== "string") return undefined;
-  const offset = flowScalarOffset(doc.text, offsetOf(lines, start), valueOffset(value, line, column));
+  const offset = flowScalarOffset(doc.text, offsetOf(doc.text, start), valueOffset(value, line, column));
   return offset === undefined ? undefined : lineColumnOf(doc.text, offset);
 }
 
@@ -85,9 +85,17 @@ function valueOffset(value: string, line: number, column: number): number {
   return offset;
 }
 
-function offsetOf(lines: readonly string[], position: FilePosition): number {
+/**
+ * The offset in the file text of a node position (the YAML parser's: 1-based line, column in
+ * UTF-16 units), counting line breaks as written: a CRLF is two characters.
+ */
+function offsetOf(text: string, position: FilePosition): number {
   let offset = 0;
-  for (let l = 0; l < position.line - 1; l++) offset += (lines[l] ?? "").length + 1;
+  for (let l = 1; l < position.line; l++) {
+    const next = text.indexOf("\n", offset);
+    if (next < 0) return text.length;
+    offset = next + 1;
+  }
   return offset + position.column - 1;
 }
 
