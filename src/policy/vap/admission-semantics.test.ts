@@ -64,3 +64,22 @@ describe("ValidatingAdmissionPolicy binding misconfiguration, as the API server'
     }
   });
 });
+
+describe("ValidatingAdmissionPolicy failure messages, as the API server's validator", () => {
+  const rules = { resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["*"], resources: ["pods"] }] };
+  const messageOf = (validation: Record<string, unknown>) => evaluate({ matchConstraints: rules, validations: [{ expression: " false ", ...validation }] }, review({ object: pod() }))[0]?.[2];
+
+  it("trims the messageExpression result and falls back to message when it has a line break or is too long", () => {
+    expect(messageOf({ messageExpression: "'  pods need a team  '" })).toBe("pods need a team");
+    expect(messageOf({ messageExpression: "'line one\\nline two'", message: "one line" })).toBe("one line");
+    // longer than the API server's 5 KiB limit for an evaluated message
+    expect(messageOf({ messageExpression: `'${"x".repeat(5 * 1024 + 1)}'`, message: "short" })).toBe("short");
+    expect(messageOf({ messageExpression: `'${"x".repeat(5 * 1024)}'`, message: "short" })).toBe("x".repeat(5 * 1024));
+    expect(messageOf({ messageExpression: "'  '", message: " padded message " })).toBe("padded message");
+  });
+
+  it("an empty message falls back to the expression, trimmed", () => {
+    expect(messageOf({ message: "" })).toBe("failed expression: false");
+    expect(messageOf({})).toBe("failed expression: false");
+  });
+});

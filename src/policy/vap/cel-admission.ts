@@ -71,6 +71,23 @@ function describe(value: unknown): string {
   }
 }
 
+/** The API server's limit on an evaluated messageExpression (celconfig.MaxEvaluatedMessageExpressionSizeBytes). */
+const MAX_MESSAGE_BYTES = 5 * 1024;
+
+/**
+ * A failed validation's message, as the API server's validator decides it: the messageExpression's
+ * string, trimmed, unless it is empty, has a line break or is over 5 KiB; else `message`, trimmed;
+ * else `failed expression: <expression>`.
+ */
+function failureMessage(v: CompiledValidation, activation: CelActivation): string {
+  if (v.messageProgram) {
+    const m = v.messageProgram.evaluate(activation);
+    const text = m.ok && typeof m.value === "string" ? m.value.trim() : "";
+    if (text !== "" && !text.includes("\n") && Buffer.byteLength(text, "utf8") <= MAX_MESSAGE_BYTES) return text;
+  }
+  return v.spec.message?.trim() || `failed expression: ${v.spec.expression.trim()}`;
+}
+
 /** Compiles the spec. Throws VigilError(VIGIL_POLICY_COMPILE) naming `origin` and the field on a syntax error. */
 export function compileAdmissionCel(spec: AdmissionCelSpec, env: CelEnvironment, origin: string): CompiledAdmissionCel {
   const variables = (spec.variables ?? []).map((v, i) => ({ name: v.name, program: compileOne(env, v.expression, `${origin} variables[${i}] (${v.name})`) }));
@@ -125,14 +142,7 @@ export function compileAdmissionCel(spec: AdmissionCelSpec, env: CelEnvironment,
           validationError ??= `expression '${v.spec.expression}' must evaluate to bool, got ${describe(r.value)}`;
           continue;
         }
-        if (!r.value) {
-          let message = v.spec.message ?? `failed expression: ${v.spec.expression}`;
-          if (v.messageProgram) {
-            const m = v.messageProgram.evaluate(activation);
-            if (m.ok && typeof m.value === "string" && m.value.trim() !== "") message = m.value;
-          }
-          failures.push({ message, ...(v.spec.reason ? { reason: v.spec.reason } : {}) });
-        }
+        if (!r.value) failures.push({ message: failureMessage(v, activation), ...(v.spec.reason ? { reason: v.spec.reason } : {}) });
       }
       const first = failures[0];
       if (first !== undefined) return { status: "fail", message: first.message, trace, ...(first.reason ? { reason: first.reason } : {}), failures };
