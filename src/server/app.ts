@@ -91,7 +91,13 @@ export function buildServer(options: ServerOptions): VigilServer {
     if (isVigilError(error) && error.code === "VIGIL_BACKPRESSURE" && !reply.hasHeader("retry-after")) reply.header("retry-after", String(agent.config.ingest.retryAfterSeconds));
     return sendError(reply, error);
   });
-  app.setNotFoundHandler((request, reply) => sendError(reply, new VigilError("VIGIL_NOT_FOUND", `no route ${request.method} ${request.url}; see /openapi.json`)));
+  app.setNotFoundHandler((request, reply) => {
+    // A path that exists with other methods is 405 with Allow (RFC 9110 15.5.6), not 404.
+    const path = request.url.split("?")[0] ?? request.url;
+    const allow = openapi.methodsOf(path).join(", ");
+    if (allow === "") return sendError(reply, new VigilError("VIGIL_NOT_FOUND", `no route ${request.method} ${request.url}; see /openapi.json`));
+    return reply.code(405).header("allow", allow).send({ error: { code: "VIGIL_BAD_INPUT", message: `${request.method} is not allowed on ${path}: use ${allow} (see /openapi.json)`, field: "method" } });
+  });
 
   route(app, agent, {
     method: "GET",

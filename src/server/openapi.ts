@@ -18,12 +18,20 @@ interface CollectedRoute {
 export interface OpenApiCollector {
   /** Every documented route (method, url, access), in registration order: what the auth test iterates over. */
   routes(): readonly { readonly method: string; readonly url: string; readonly access: RouteConfig["access"]; readonly summary: string }[];
+  /** The methods a concrete path (`/v1/decisions/d-1`, no query) is served with, HEAD with GET; empty when no route has the path. */
+  methodsOf(path: string): readonly string[];
   /** The route table of docs/api.md (markdown): method, path, who may call it, what it does. */
   table(): string;
   document(info: { readonly version: string }): Record<string, unknown>;
 }
 
 const errorResponse = (description: string): Record<string, unknown> => ({ description, content: { "application/json": { schema: schemas.error } } });
+
+/** `/v1/decisions/:id` → a RegExp matching `/v1/decisions/d-1`. */
+function pathPattern(url: string): RegExp {
+  const segments = url.split("/").map((segment) => (segment.startsWith(":") ? "[^/]+" : segment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
+  return new RegExp(`^${segments.join("/")}$`);
+}
 
 function openApiPath(url: string): string {
   return url.replace(/:([A-Za-z0-9_]+)/g, "{$1}");
@@ -55,6 +63,11 @@ export function createOpenApiCollector(app: FastifyInstance): OpenApiCollector {
 
   return {
     routes: () => collected.map((r) => ({ method: r.method, url: r.url, access: r.config.access, summary: r.config.summary })),
+    methodsOf(path) {
+      const methods = new Set(collected.filter((r) => pathPattern(r.url).test(path)).map((r) => r.method));
+      if (methods.has("GET")) methods.add("HEAD");
+      return [...methods].sort();
+    },
     table() {
       const who = (access: RouteConfig["access"]): string => (access === "public" ? "open" : access === "github-signature" ? "GitHub signature" : access);
       const rows = collected.map((r) => `| \`${r.method}\` | \`${r.url}\` | ${who(r.config.access)} | ${r.config.summary.replace(/\|/g, "\\|")} |`);

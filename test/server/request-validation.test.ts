@@ -178,3 +178,26 @@ describe("a JSON body sent as text/plain", () => {
     expect(response.json().error.message).toContain("Content-Type text/plain is not accepted here: send the body as JSON with Content-Type: application/json");
   });
 });
+
+describe("a method the path does not take", () => {
+  it("is 405 with an Allow header listing the methods it takes, not 404 (the path exists)", async () => {
+    for (const [method, url, allow] of [["DELETE", "/v1/decisions", "GET, HEAD"], ["PATCH", "/v1/killswitch", "GET, HEAD, PUT"], ["GET", "/v1/reviews/RV-1/approve", "POST"], ["POST", "/v1/decisions/d-1?x=1", "GET, HEAD"]] as const) {
+      const response = await t.as("admin", { method, url });
+      expect(response.statusCode, `${method} ${url}`).toBe(405);
+      expect(response.headers["allow"]).toBe(allow);
+      expect(response.json().error).toMatchObject({ code: "VIGIL_BAD_INPUT", field: "method" });
+      expect(response.json().error.message).toContain(`${method} is not allowed on`);
+      expect(response.json().error.message).toContain(allow);
+    }
+    const options = await t.server.app.inject({ method: "OPTIONS", url: "/v1/killswitch" });
+    expect(options.statusCode).toBe(405);
+    expect(options.headers["allow"]).toBe("GET, HEAD, PUT");
+  });
+
+  it("a path no route has is still 404", async () => {
+    const response = await t.as("admin", { method: "GET", url: "/v1/decision" });
+    expect(response.statusCode).toBe(404);
+    expect(response.json().error.code).toBe("VIGIL_NOT_FOUND");
+    expect(response.headers["allow"]).toBeUndefined();
+  });
+});
