@@ -91,6 +91,20 @@ describe("HTTP binding: content modes", () => {
     expect(blob.ok && "data" in blob.event).toBe(false);
   });
 
+  // Binary mode: the body is the data in the media type Content-Type declares, charset included.
+  it("reads a text body in the charset its Content-Type declares", () => {
+    const latin1 = parseBinaryCloudEvent({ headers: { ...binaryHeaders, "ce-type": "com.example.note", "content-type": "text/plain; charset=ISO-8859-1" }, body: Buffer.from("café crème", "latin1") });
+    expect(latin1.ok && latin1.event.data).toBe("café crème");
+    const cp1252 = parseBinaryCloudEvent({ headers: { ...binaryHeaders, "ce-type": "com.example.note", "content-type": 'text/csv; charset="windows-1252"' }, body: Uint8Array.from([0xe9, 0x35]) });
+    expect(cp1252.ok && cp1252.event.data).toBe("é5");
+    // A charset no decoder knows: the bytes are kept unchanged, not rejected and not guessed.
+    const unknown = parseBinaryCloudEvent({ headers: { ...binaryHeaders, "ce-type": "com.example.note", "content-type": "text/plain; charset=x-unknown-7" }, body: Uint8Array.from([0xe9]) });
+    expect(unknown.ok && unknown.event["data_base64"]).toBe("6Q==");
+    // UTF-8 declared (or no charset) still has to be UTF-8.
+    const broken = parseBinaryCloudEvent({ headers: { ...binaryHeaders, "ce-type": "com.example.note", "content-type": "text/plain; charset=utf-8" }, body: Uint8Array.from([0xe9]) });
+    expect(broken.ok === false && broken.error.details.field).toBe("data");
+  });
+
   it("accepts an event with no body", () => {
     const item = parseBinaryCloudEvent({ headers: { ...binaryHeaders, "ce-type": "com.example.ping" } });
     expect(item.ok && "data" in item.event).toBe(false);

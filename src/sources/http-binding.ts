@@ -111,6 +111,21 @@ function headerBytes(value: string, latin1: boolean): number[] | undefined {
   return bytes;
 }
 
+/**
+ * The decoder for a text body: the charset the Content-Type declares (`iso-8859-1`,
+ * `windows-1252`, ...), UTF-8 when it declares none; undefined for a charset no decoder knows
+ * (the body is then kept as bytes in `data_base64`).
+ */
+function charsetDecoder(contentType: string): typeof utf8 | undefined {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType)?.[1];
+  if (charset === undefined) return utf8;
+  try {
+    return new TextDecoder(charset, { fatal: true });
+  } catch {
+    return undefined;
+  }
+}
+
 function isDataField(name: string): boolean {
   return name === "data" || name === "data_base64" || name.startsWith("data.") || name.startsWith("data[");
 }
@@ -118,8 +133,9 @@ function isDataField(name: string): boolean {
 /**
  * Reads a binary-mode CloudEvent: attributes from `ce-*` headers (names lower-cased, values
  * decoded per 3.1.3.2), `datacontenttype` from Content-Type, `data` from the body — parsed
- * when the content type is JSON (or absent), a string for `text/*` and XML, otherwise Base64
- * in `data_base64`. Header problems name the header (`ce-id`). Never throws.
+ * when the content type is JSON (or absent), a string for `text/*` and XML (decoded in the
+ * declared charset, UTF-8 by default), otherwise (or in a charset no decoder knows) Base64 in
+ * `data_base64`. Header problems name the header (`ce-id`). Never throws.
  */
 export function parseBinaryCloudEvent(request: HttpCloudEventsRequest, options: CloudEventOptions = {}): IngestResult {
   const headers = normalizeHeaders(request.headers);
@@ -163,11 +179,12 @@ export function parseBinaryCloudEvent(request: HttpCloudEventsRequest, options: 
       candidate["data"] = request.body;
     } else if (request.body instanceof Uint8Array) {
       const textual = essence !== undefined && (essence.startsWith("text/") || essence.endsWith("/xml") || essence.endsWith("+xml") || /;\s*charset=/i.test(contentType));
-      if (textual) {
+      const decoder = textual ? charsetDecoder(contentType as string) : undefined;
+      if (decoder !== undefined) {
         try {
-          candidate["data"] = utf8.decode(request.body);
+          candidate["data"] = decoder.decode(request.body);
         } catch {
-          problems.push(problem("data", `the body is not UTF-8 text but Content-Type is ${contentType}: fix the encoding or the Content-Type`));
+          problems.push(problem("data", `the body is not ${decoder.encoding} text but Content-Type is ${contentType}: fix the encoding or the Content-Type`));
         }
       } else {
         candidate["data_base64"] = Buffer.from(request.body).toString("base64");
