@@ -14,8 +14,13 @@ function findCommand(argv: readonly string[]): { command: Command; rest: string[
   return best ? { command: best, rest: argv.slice(best.path.length) } : undefined;
 }
 
+/** `  <path>  <summary>` rows, the paths padded to one width. */
+function commandList(list: readonly Command[]): string[] {
+  const width = Math.max(...list.map((c) => c.path.join(" ").length));
+  return list.map((c) => `  ${c.path.join(" ").padEnd(width)}  ${c.summary}`);
+}
+
 export function topLevelHelp(): string {
-  const width = Math.max(...commands.map((c) => c.path.join(" ").length));
   return [
     "Usage: vigil <command> [options]",
     "",
@@ -23,10 +28,15 @@ export function topLevelHelp(): string {
     "explanations, human review and learning.",
     "",
     "Commands:",
-    ...commands.map((c) => `  ${c.path.join(" ").padEnd(width)}  ${c.summary}`),
+    ...commandList(commands),
     "",
     "Run `vigil <command> --help` for a command's options.",
   ].join("\n") + "\n";
+}
+
+/** `vigil policies --help`: the sub-commands of a group. */
+function groupHelp(group: string, list: readonly Command[]): string {
+  return [`Usage: vigil ${group} <command> [options]`, "", "Commands:", ...commandList(list), "", `Run \`vigil ${group} <command> --help\` for a command's options.`].join("\n") + "\n";
 }
 
 /** Runs the CLI; returns the exit code (never calls process.exit itself). */
@@ -44,6 +54,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   const found = findCommand(argv);
   if (!found) {
     const prefix = commands.filter((c) => c.path[0] === argv[0]);
+    if (prefix.length && argv.length === 2 && (argv[1] === "--help" || argv[1] === "-h")) {
+      write(io.stdout, groupHelp(argv[0] as string, prefix));
+      return 0;
+    }
     if (prefix.length) {
       write(io.stderr, `vigil ${argv[0]}: expected one of: ${prefix.map((c) => c.path.join(" ")).join(", ")}`);
     } else {
