@@ -62,6 +62,23 @@ describe("native policy validation", () => {
     expect(m).toContain("spec.escalation[0].after \"soon\" is not valid");
   });
 
+  it("an exception naming a rule the policy lacks says which rule was meant, or lists the rules", () => {
+    const [e] = errorsOf(`${header}spec:
+  rules:
+    - name: no-public-acl
+      condition: "true"
+    - name: owner-tag
+      condition: "true"
+  exceptions:
+    - name: x
+      when: "true"
+      rules: [no-publc-acl, zzz]
+`);
+    const m = e?.message ?? "";
+    expect(m).toContain('spec.exceptions[0].rules[0] names rule "no-publc-acl", which this policy does not have; did you mean "no-public-acl"?');
+    expect(m).toContain('spec.exceptions[0].rules[1] names rule "zzz", which this policy does not have; its rules: no-public-acl, owner-tag');
+  });
+
   it("validates inline tests", () => {
     const [e] = errorsOf(`${header}spec:\n  rules:\n    - name: r\n      condition: "true"\n  tests:\n    - name: t\n      input: {}\n      expect: {}\n    - name: u\n      expect: { violation: [r] }\n`);
     expect(e?.message).toContain("spec.tests[0].expect must say what is expected");

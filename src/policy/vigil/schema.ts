@@ -3,6 +3,7 @@
  * its validation. Validation collects every problem with its field path; CEL is compiled later.
  */
 import { tiers, severities, type AdaptiveRule, type EnforcementSpec, type EscalationLevel, type RemediationRef, type RuleMode, type Severity, type Tier } from "../../core/policy.js";
+import { closest } from "./suggest.js";
 import { Validator, type Issue } from "./validate.js";
 import { parseTestCase, type TestCaseSpec } from "./test-schema.js";
 
@@ -174,10 +175,11 @@ function parseExceptions(v: Validator, value: unknown, rules: readonly RuleSpec[
     const when = o["when"] === undefined ? undefined : v.string(o["when"], [...path, "when"]);
     const ruleNames = o["rules"] === undefined || o["rules"] === null ? undefined : v.stringList(o["rules"], [...path, "rules"]);
     ruleNames?.forEach((ruleName, j) => {
-      if (!rules.some((r) => r.name === ruleName)) {
-        const suggestion = rules.map((r) => r.name);
-        v.report([...path, "rules", j], `names rule "${ruleName}", which this policy does not have`, `rules: ${suggestion.join(", ")}`);
-      }
+      if (rules.some((r) => r.name === ruleName)) return;
+      const names = rules.map((r) => r.name);
+      const suggestion = closest(ruleName, names);
+      const fix = suggestion === undefined ? `its rules: ${names.join(", ")}` : `did you mean "${suggestion}"?`;
+      v.report([...path, "rules", j], `names rule "${ruleName}", which this policy does not have; ${fix}`, fix);
     });
     if (name !== undefined && out.some((e) => e.name === name)) v.report([...path, "name"], `exception "${name}" is declared twice`);
     else if (name !== undefined && when !== undefined) out.push({ name, when, ...(ruleNames === undefined ? {} : { rules: ruleNames }) });
