@@ -45,6 +45,21 @@ describe("ValidatingAdmissionPolicy matchConstraints, as the API server's rule m
   });
 });
 
+describe("ValidatingAdmissionPolicy exemptions, as the API server's policy plugin", () => {
+  it("never applies to ValidatingAdmissionPolicies, MutatingAdmissionPolicies or their bindings (a policy could lock itself in)", () => {
+    const everything = { resourceRules: [{ apiGroups: ["*"], apiVersions: ["*"], operations: ["*"], resources: ["*"] }] };
+    for (const [kind, resource] of [["ValidatingAdmissionPolicy", "validatingadmissionpolicies"], ["ValidatingAdmissionPolicyBinding", "validatingadmissionpolicybindings"], ["MutatingAdmissionPolicy", "mutatingadmissionpolicies"], ["MutatingAdmissionPolicyBinding", "mutatingadmissionpolicybindings"]] as const) {
+      const object = { apiVersion: "admissionregistration.k8s.io/v1", kind, metadata: { name: "x" }, spec: {} };
+      const admission = review({ kind: { group: "admissionregistration.k8s.io", version: "v1", kind }, resource: { group: "admissionregistration.k8s.io", version: "v1", resource }, name: "x", object });
+      expect(evaluate({ matchConstraints: everything, validations: deny }, admission)).toEqual([]);
+      expect(evaluate({ matchConstraints: everything, validations: deny }, object)).toEqual([]);
+    }
+    // other admissionregistration resources (webhook configurations) are not exempt from policies
+    const webhook = { apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingWebhookConfiguration", metadata: { name: "x" } };
+    expect(evaluate({ matchConstraints: everything, validations: deny }, webhook)).toEqual([["violation", "deny", "denied"]]);
+  });
+});
+
 describe("ValidatingAdmissionPolicy params, as the API server's CollectParams", () => {
   const paramKind = { apiVersion: "v1", kind: "ConfigMap" };
 

@@ -63,6 +63,17 @@ export function isNamespaceResource(target: MatchTarget): boolean {
   return target.group === "" && target.version === "v1" && (target.resource ?? resourceForKind(target.kind)) === "namespaces";
 }
 
+const admissionPolicyResources = new Set(["validatingadmissionpolicies", "validatingadmissionpolicybindings", "mutatingadmissionpolicies", "mutatingadmissionpolicybindings"]);
+
+/**
+ * True for the admission policies and their bindings (admissionregistration.k8s.io), which the
+ * API server never sends through ValidatingAdmissionPolicies or MutatingAdmissionPolicies (a
+ * policy could otherwise lock itself in).
+ */
+export function isAdmissionPolicyResource(target: MatchTarget): boolean {
+  return target.group === "admissionregistration.k8s.io" && admissionPolicyResources.has(target.resource ?? resourceForKind(target.kind));
+}
+
 function ruleMatches(rule: Json, target: MatchTarget): boolean {
   if (!listMatches(strings(rule["apiGroups"]), target.group)) return false;
   if (!listMatches(strings(rule["apiVersions"]), target.version)) return false;

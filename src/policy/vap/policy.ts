@@ -12,7 +12,7 @@ import type { Finding, TraceStep } from "../../core/finding.js";
 import type { EvaluateOptions, PolicyMeta, RuleMode } from "../../core/policy.js";
 import type { CelEnvironment } from "../cel/api.js";
 import { admissionCelSpecOf, compileAdmissionCel } from "./cel-admission.js";
-import { bindingMatchResources, isNamespaceResource, labelSelectorMatches, matchConstraintsMatch, resourceForKind, type MatchTarget } from "./match-constraints.js";
+import { bindingMatchResources, isAdmissionPolicyResource, isNamespaceResource, labelSelectorMatches, matchConstraintsMatch, resourceForKind, type MatchTarget } from "./match-constraints.js";
 
 type Json = Record<string, unknown>;
 
@@ -193,7 +193,7 @@ export function compileVap(policy: Json, bindings: readonly Json[], env: CelEnvi
   const evaluateRequest = (request: VapRequest, evalOptions: EvaluateOptions = {}, clusterParams?: VapParamResolver): Finding[] => {
     const resolve = options.params ?? clusterParams;
     const target = targetOf(request);
-    if (!matchConstraintsMatch(spec["matchConstraints"], target)) return [];
+    if (isAdmissionPolicyResource(target) || !matchConstraintsMatch(spec["matchConstraints"], target)) return [];
     const findings: Finding[] = [];
     const namespace = isNamespaceResource(target) ? "" : target.namespace;
     const resource = `${target.kind}/${namespace ? `${namespace}/` : ""}${target.name}`;
