@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import type { Agent } from "../agent.js";
 import { isVigilError, VigilError } from "../core/errors.js";
 import { installAuth } from "./auth.js";
-import { sendError } from "./errors.js";
+import { MAX_PATH_VALUE_LENGTH, sendError } from "./errors.js";
 import { createOpenApiCollector, type OpenApiCollector } from "./openapi.js";
 import { route, type RoutePlugin } from "./route.js";
 import { actionRoutes } from "./routes/actions.js";
@@ -53,7 +53,7 @@ export function buildServer(options: ServerOptions): VigilServer {
     logger: options.logger && level !== "silent" ? { level, redact: ["req.headers.authorization", "req.headers[\"x-hub-signature-256\"]"] } : false,
     bodyLimit: agent.config.server.bodyLimit,
     // Entity ids in paths (/v1/entities/:kind/:id) are ARNs and e-mail addresses, URL-encoded.
-    routerOptions: { maxParamLength: 4096 },
+    routerOptions: { maxParamLength: MAX_PATH_VALUE_LENGTH },
     // A property the schema does not allow is refused (400 naming it), as /openapi.json says —
     // not silently dropped (fastify's default): `{"input": ..., "dry_run": true}` would be
     // recorded as enforced, `?verdit=deny` would list every decision.

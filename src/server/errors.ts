@@ -40,7 +40,16 @@ const requestErrorField: Readonly<Record<string, string>> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: "content-length",
   FST_ERR_CTP_INVALID_MEDIA_TYPE: "content-type",
   FST_ERR_BAD_URL: "url",
+  FST_ERR_MAX_PARAM_LENGTH: "url",
 };
+
+/** The longest value one path parameter may hold (the router's maxParamLength): ARNs and e-mail addresses fit. */
+export const MAX_PATH_VALUE_LENGTH = 4096;
+
+/** The start of a URL, for messages (a refused URL may be very long). */
+function urlStart(url: string): string {
+  return url.length <= 120 ? url : `${url.slice(0, 120)}… (${url.length} characters)`;
+}
 
 /** `body.input`, `querystring.limit`: where a JSON Schema validation failed (or the body could not be read). */
 function validationField(error: FastifyLikeError): string | undefined {
@@ -63,7 +72,10 @@ function requestErrorMessage(reply: FastifyReply, error: FastifyLikeError): stri
     return `Content-Type ${contentType === undefined || contentType === "" ? "is absent" : `${contentType} is not accepted here`}: send the body as JSON with Content-Type: application/json`;
   }
   if (error.code === "FST_ERR_BAD_URL") {
-    return `the URL ${reply.request.url} cannot be decoded: percent-encode each byte of a path or query value as %XY (a % sign itself as %25)`;
+    return `the URL ${urlStart(reply.request.url)} cannot be decoded: percent-encode each byte of a path or query value as %XY (a % sign itself as %25)`;
+  }
+  if (error.code === "FST_ERR_MAX_PARAM_LENGTH") {
+    return `a value in the path of ${urlStart(reply.request.url)} is longer than ${MAX_PATH_VALUE_LENGTH} characters: put only the id there (percent-encoded), not a document or a query`;
   }
   return undefined;
 }

@@ -87,6 +87,17 @@ describe("POST /v1/tokens", () => {
   });
 });
 
+describe("a path value longer than the router takes (4096 characters)", () => {
+  it("is 414 in Vigil's error shape naming the URL and the limit, without echoing the whole URL", async () => {
+    const response = await t.as("viewer", { method: "GET", url: `/v1/entities/principal/${"a".repeat(5000)}` });
+    expect(response.statusCode).toBe(414);
+    const { error } = response.json();
+    expect(error).toMatchObject({ code: "VIGIL_BAD_INPUT", field: "url" });
+    expect(error.message).toContain("4096 characters");
+    expect(error.message.length).toBeLessThan(400);
+  });
+});
+
 describe("a URL that cannot be decoded", () => {
   it("is 400 in Vigil's error shape, naming the URL and the fix", async () => {
     const response = await t.as("viewer", { method: "GET", url: "/v1/entities/principal/%E0%A4%A" });
