@@ -97,6 +97,10 @@ describe("HTTP binding: content modes", () => {
     expect(latin1.ok && latin1.event.data).toBe("café crème");
     const cp1252 = parseBinaryCloudEvent({ headers: { ...binaryHeaders, "ce-type": "com.example.note", "content-type": 'text/csv; charset="windows-1252"' }, body: Uint8Array.from([0xe9, 0x35]) });
     expect(cp1252.ok && cp1252.event.data).toBe("é5");
+    // WHATWG windows-1252 (also what the iso-8859-1 label means) has € ‚ ƒ „ … ™ in 0x80-0x9F;
+    // Node 20's decoder gives C1 control characters there instead.
+    const smart = parseBinaryCloudEvent({ headers: { ...binaryHeaders, "ce-type": "com.example.note", "content-type": "text/plain; charset=iso-8859-1" }, body: Uint8Array.from([0x80, 0x35, 0x20, 0x93, 0x99, 0x94, 0x81]) });
+    expect(smart.ok && smart.event.data).toBe("€5 \u201c\u2122\u201d\u0081");
     // A charset no decoder knows: the bytes are kept unchanged, not rejected and not guessed.
     const unknown = parseBinaryCloudEvent({ headers: { ...binaryHeaders, "ce-type": "com.example.note", "content-type": "text/plain; charset=x-unknown-7" }, body: Uint8Array.from([0xe9]) });
     expect(unknown.ok && unknown.event["data_base64"]).toBe("6Q==");

@@ -116,15 +116,34 @@ function headerBytes(value: string, latin1: boolean): number[] | undefined {
  * `windows-1252`, ...), UTF-8 when it declares none; undefined for a charset no decoder knows
  * (the body is then kept as bytes in `data_base64`).
  */
-function charsetDecoder(contentType: string): typeof utf8 | undefined {
+interface TextDecoding {
+  readonly encoding: string;
+  decode(bytes: Uint8Array): string;
+}
+
+function charsetDecoder(contentType: string): TextDecoding | undefined {
   const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType)?.[1];
   if (charset === undefined) return utf8;
+  let decoder: TextDecoding;
   try {
-    return new TextDecoder(charset, { fatal: true });
+    decoder = new TextDecoder(charset, { fatal: true });
   } catch {
     return undefined;
   }
+  return decoder.encoding === "windows-1252" ? windows1252 : decoder;
 }
+
+// WHATWG index-windows-1252 for 0x80-0x9F (the rest is latin1): Node 20's decoder maps these
+// bytes to C1 control characters, so `€` would arrive as U+0080.
+const WINDOWS_1252_HIGH = "\u20ac\u0081\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\u008d\u017d\u008f\u0090\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u009d\u017e\u0178";
+const windows1252: TextDecoding = {
+  encoding: "windows-1252",
+  decode(bytes: Uint8Array): string {
+    let text = "";
+    for (const byte of bytes) text += byte >= 0x80 && byte <= 0x9f ? WINDOWS_1252_HIGH[byte - 0x80] : String.fromCharCode(byte);
+    return text;
+  },
+};
 
 function isDataField(name: string): boolean {
   return name === "data" || name === "data_base64" || name.startsWith("data.") || name.startsWith("data[");
