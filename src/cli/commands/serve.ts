@@ -31,7 +31,8 @@ export const serveCommand: Command = {
     const host = stringOption(args, "host");
     const role = stringOption(args, "role") ?? base.server.role;
     if (!roles.includes(role as AgentRole)) throw new VigilError("VIGIL_BAD_INPUT", `--role must be one of ${roles.join(", ")}, not "${role}"`, { field: "--role" });
-    if (port !== undefined && !/^\d+$/.test(port)) throw new VigilError("VIGIL_BAD_INPUT", `--port must be a number, not "${port}"`, { field: "--port" });
+    // Checked before the store is opened and an admin token generated (listen() refused 99999 only after both).
+    if (port !== undefined && !(/^\d+$/.test(port) && Number(port) <= 65535)) throw new VigilError("VIGIL_BAD_INPUT", `--port must be a port number from 0 to 65535, not "${port}"`, { field: "--port" });
     const config = { ...base, server: { ...base.server, role: role as AgentRole, ...(port ? { port: Number(port) } : {}), ...(host ? { host } : {}) } };
     const agent = await createAgent(config, { role: role as AgentRole });
     reportLoadErrors(agent.loadErrors, io);
