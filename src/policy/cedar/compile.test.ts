@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { compileCedarPolicySet, type CompiledCedarPolicySet } from "./compile.js";
 import { DEFAULT_DENY_RULE } from "./findings.js";
+import { mapAuthorizationInput } from "./request.js";
 import { buildDecision } from "../../decide/decision.js";
 import { decideContext } from "./test-helpers.js";
 
@@ -92,6 +93,19 @@ describe("compileCedarPolicySet", () => {
     // parents given: they replace the stored ones
     const dropped = set.evaluate(decideContext({ principal: 'User::"erin"', action: "write", resource: doc({}), context: { mfa: true }, entities: [{ uid: { type: "User", id: "erin" }, attrs: {}, parents: [] }] }));
     expect(dropped.map((f) => f.rule)).toEqual([DEFAULT_DENY_RULE]);
+  });
+
+  it("passes the tags of input.entities to Cedar, merged over the stored entity's tags", () => {
+    const text = '@id("prod-only") permit(principal, action, resource) when { resource.hasTag("env") && resource.getTag("env") == "prod" && resource.getTag("team") == "web" };';
+    const stored = JSON.stringify([{ uid: { type: "Doc", id: "d" }, attrs: {}, parents: [], tags: { env: "dev", team: "web" } }]);
+    const result = compileCedarPolicySet({ name: "tags", policies: [{ file: "tags/p.cedar", text }], entities: [{ file: "tags/entities.json", text: stored }] });
+    const set = result.policy;
+    if (!set) throw new Error(JSON.stringify(result.errors));
+    const request = (entities: unknown[]) => set.evaluate(decideContext({ principal: 'User::"a"', action: "read", resource: 'Doc::"d"', entities })).map((f) => f.rule);
+    expect(request([])).toEqual([DEFAULT_DENY_RULE]);
+    expect(request([{ uid: 'Doc::"d"', attrs: {}, tags: { env: "prod" } }])).toEqual([]);
+    expect(request([{ uid: 'Doc::"other"', attrs: {}, tags: { env: "prod" } }])).toEqual([DEFAULT_DENY_RULE]);
+    expect(mapAuthorizationInput({ principal: 'User::"a"', action: "read", resource: 'Doc::"d"', entities: [{ uid: 'Doc::"d"', tags: ["prod"] }] }, "Action")).toMatchObject({ ok: false, field: "input.entities[0].tags" });
   });
 
   it("turns a policy that errs into an error finding (mode audit) and keeps Cedar's decision", () => {

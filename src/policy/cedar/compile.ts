@@ -68,8 +68,8 @@ function revisionOf(sources: CedarPolicySetSources): string {
 
 /**
  * Entities for one request: the entities files' entities, with the request's own entities
- * merged over them (request attributes over stored ones; request parents replace stored parents
- * when the request gives any).
+ * merged over them (request attributes and tags over stored ones; request parents replace stored
+ * parents when the request gives any).
  */
 function requestEntities(stored: readonly EntityJson[], storedIndex: ReadonlyMap<string, number>, extra: readonly RequestEntity[]): EntityJson[] {
   if (extra.length === 0) return stored as EntityJson[];
@@ -83,7 +83,7 @@ function requestEntities(stored: readonly EntityJson[], storedIndex: ReadonlyMap
       uid: entity.uid,
       attrs: previous ? { ...previous.attrs, ...entity.attrs } : entity.attrs,
       parents: entity.parents ?? previous?.parents ?? [],
-      ...(previous?.tags ? { tags: previous.tags } : {}),
+      ...(previous?.tags || entity.tags ? { tags: { ...previous?.tags, ...entity.tags } } : {}),
     };
     if (at === undefined) {
       added.set(key, merged.length);

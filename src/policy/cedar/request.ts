@@ -26,6 +26,8 @@ export interface RequestEntity {
   readonly uid: TypeAndId;
   readonly attrs: Record<string, CedarValueJson>;
   readonly parents?: EntityUidJson[];
+  /** Cedar entity tags (`input.entities[].tags`), merged over the stored entity's tags. */
+  readonly tags?: Record<string, CedarValueJson>;
 }
 
 export type RequestMapping =
@@ -185,11 +187,14 @@ function toExtraEntities(value: unknown): RequestEntity[] {
     const attrsValue = item["attrs"] ?? {};
     if (!isRecord(attrsValue)) throw new MappingError(`${field}.attrs`, `${field}.attrs must be an object`);
     const attrs = toCedarRecord(attrsValue, `${field}.attrs`);
+    const tagsValue = item["tags"] ?? undefined;
+    if (tagsValue !== undefined && !isRecord(tagsValue)) throw new MappingError(`${field}.tags`, `${field}.tags must be an object of tag names to values, as Cedar's entity JSON has it`);
+    const tags = tagsValue === undefined ? {} : { tags: toCedarRecord(tagsValue, `${field}.tags`) };
     // No `parents`: the entity keeps the parents the entities files give it (docs/cedar.md).
     const parentsValue = item["parents"];
-    if (parentsValue === undefined || parentsValue === null) return { uid, attrs };
+    if (parentsValue === undefined || parentsValue === null) return { uid, attrs, ...tags };
     if (!Array.isArray(parentsValue)) throw new MappingError(`${field}.parents`, `${field}.parents must be a list of entity UIDs`);
-    return { uid, attrs, parents: parentsValue.map((parent, i) => toUid(parent, `${field}.parents[${i}]`)) };
+    return { uid, attrs, parents: parentsValue.map((parent, i) => toUid(parent, `${field}.parents[${i}]`)), ...tags };
   });
 }
 
