@@ -71,7 +71,9 @@ function message(error: unknown): string {
  * later (awaitRecord false, or after the wait) is reported through `onProblem`.
  */
 export async function recordReview(exchange: ReviewExchange, settings: AdmissionSettings, draft: DecisionDraft, record: (draft: DecisionDraft) => Promise<unknown>, onProblem?: (text: string, error?: unknown) => void): Promise<string | undefined> {
-  const recording = record(draft);
+  // A record function that throws at once fails like one that rejects: the answer then follows
+  // admission.failurePolicy, instead of a 500 that leaves it to the API server's failurePolicy.
+  const recording = new Promise<unknown>((resolve) => resolve(record(draft)));
   recording.catch((error: unknown) => onProblem?.(`admission review ${exchange.request.uid}: decision ${exchange.id} not recorded: ${message(error)}`, error));
   if (settings.awaitRecord === false) return undefined;
   try {

@@ -213,6 +213,17 @@ describe("admission failures", () => {
     expect(recorded[0]?.explanation.summary).toContain("admission.failurePolicy");
   });
 
+  it("answers per failurePolicy, not 500, when handing the decision to the record throws at once", async () => {
+    const throwsNow = (): Promise<unknown> => { throw new Error("record worker gone"); };
+    for (const failurePolicy of ["fail", "ignore"] as const) {
+      const { deps } = harness({ failurePolicy }, { record: throwsNow });
+      const response = await post(deps, review(goodPod));
+      expect(response.statusCode, failurePolicy).toBe(200);
+      expect(response.json().response.allowed).toBe(failurePolicy === "ignore");
+      expect(JSON.stringify(response.json().response)).toContain("record worker gone");
+    }
+  });
+
   it("fails open on an internal error (failurePolicy ignore) with a warning", async () => {
     const { deps, recorded } = harness({ failurePolicy: "ignore" }, { decide: explode });
     const answer = await answerAdmissionReview(review(byName("badpod12")), deps);

@@ -204,6 +204,15 @@ export async function admissionDepsFromAgent(agent: Agent): Promise<AdmissionDep
  * guardrails. Never throws; a failure is logged.
  */
 function triggerBackgroundWork(agent: Agent, draft: DecisionDraft): void {
+  try {
+    handBackgroundWork(agent, draft);
+  } catch (error) {
+    // A selector that throws must not keep the decision from its record (nor deny the request).
+    process.stderr.write(`${JSON.stringify({ level: "warn", time: Date.now(), msg: "admission: selecting background work (mutate existing, generate) failed", err: error instanceof Error ? error.message : String(error) })}\n`);
+  }
+}
+
+function handBackgroundWork(agent: Agent, draft: DecisionDraft): void {
   if (!draft.enforced || draft.verdict !== "allow" || draft.eventType !== EventTypes.admissionReview) return;
   const policies = agent.catalog.policySet.policies.filter((p) => (p as KyvernoPolicy).mutateExisting !== undefined || (p as KyvernoPolicy).generates !== undefined) as KyvernoPolicy[];
   if (policies.length === 0) return;
