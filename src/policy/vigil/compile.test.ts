@@ -79,6 +79,11 @@ describe("native policy validation", () => {
     expect(m).toContain('spec.exceptions[0].rules[1] names rule "zzz", which this policy does not have; its rules: no-public-acl, owner-tag');
   });
 
+  it("an exception with an empty rules list (it would except nothing) is an error", () => {
+    const [e] = errorsOf(`${header}spec:\n  rules:\n    - name: r\n      condition: "true"\n  exceptions:\n    - name: x\n      when: "true"\n      rules: []\n`);
+    expect(e?.message).toContain("spec.exceptions[0].rules must name at least one rule; leave rules out for an exception that applies to every rule");
+  });
+
   it("validates inline tests", () => {
     const [e] = errorsOf(`${header}spec:\n  rules:\n    - name: r\n      condition: "true"\n  tests:\n    - name: t\n      input: {}\n      expect: {}\n    - name: u\n      expect: { violation: [r] }\n`);
     expect(e?.message).toContain("spec.tests[0].expect must say what is expected");

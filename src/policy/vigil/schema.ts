@@ -174,6 +174,7 @@ function parseExceptions(v: Validator, value: unknown, rules: readonly RuleSpec[
     const name = o["name"] === undefined ? undefined : v.string(o["name"], [...path, "name"], { pattern: ruleNamePattern, patternHint: "letters, digits, '-', '_' and '.'" });
     const when = o["when"] === undefined ? undefined : v.string(o["when"], [...path, "when"]);
     const ruleNames = o["rules"] === undefined || o["rules"] === null ? undefined : v.stringList(o["rules"], [...path, "rules"]);
+    if (Array.isArray(o["rules"]) && o["rules"].length === 0) v.report([...path, "rules"], "must name at least one rule; leave rules out for an exception that applies to every rule");
     ruleNames?.forEach((ruleName, j) => {
       if (rules.some((r) => r.name === ruleName)) return;
       const names = rules.map((r) => r.name);
