@@ -154,8 +154,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       now: isoFromMs(clock.now().getTime()),
       enforced,
       policy: catalog.lookup,
-      ...(exemptions ? { exceptions: exemptions.exceptions, overrides: exemptions.overrides } : {}),
       input: ctx.input,
+      ...(exemptions ? { exceptions: exemptions.exceptions, overrides: exemptions.overrides } : {}),
       ...(learned ? { learned } : {}),
       ...(labels ? { labels } : {}),
     });

@@ -233,9 +233,9 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
       entities: merged,
       signals,
       posture: postures.effective(observation.scopes, nowMs),
-      ...(primary ? { history: primary.history(nowMs) } : {}),
       features,
       now: isoFromMs(nowMs),
+      ...(primary ? { history: primary.history(nowMs) } : {}),
     } as Context;
     if (enrichers.length > 0) context = await enrich(event, context);
     // Non-enumerable: copies, equality checks and serialisers see only the Context fields.

@@ -21,6 +21,7 @@ import type { Entity, Factor, PostureLevel } from "../core/entity.js";
 import type { Finding } from "../core/finding.js";
 import { findingFactors, round } from "./decision.js";
 import type { AppliedAdjustment } from "./learned.js";
+import { withFields } from "../core/objects.js";
 
 export type Criticality = "low" | "medium" | "high" | "critical";
 export type EnvironmentClass = "production" | "staging" | "development";
@@ -117,7 +118,7 @@ export function contextEnvironment(ctx: Context): { readonly value: string; read
     const entity = ctx.entities[role];
     if (entity === undefined) continue;
     const env = entityEnvironment(entity);
-    if (env !== undefined && (best === undefined || environmentRank[env.class] > environmentRank[best.class])) best = { ...env, role, entity };
+    if (env !== undefined && (best === undefined || environmentRank[env.class] > environmentRank[best.class])) best = withFields(env, { role, entity });
   }
   return best;
 }

@@ -91,7 +91,7 @@ export function decisionKeys(decision: Pick<Decision, "labels" | "risk" | "subje
     }
     const entity = labels[LEARN_LABELS.entity];
     const peer = labels[LEARN_LABELS.peer];
-    return { bucket: labelled, ...(entity ? { entity } : {}), ...(peer ? { peer } : {}), detectors };
+    return { bucket: labelled, detectors, ...(entity ? { entity } : {}), ...(peer ? { peer } : {}) };
   }
   let environment = "any";
   let criticality = "any";
@@ -105,5 +105,5 @@ export function decisionKeys(decision: Pick<Decision, "labels" | "risk" | "subje
     else if (factor.name === "posture") posture = postureOf.exec(detail)?.[1] ?? posture;
     else if (factor.name.startsWith("signal.") && entity !== undefined) detectors[factor.name.slice("signal.".length)] = entity;
   }
-  return { bucket: `${environment}/${criticality}/${posture}`, ...(entity === undefined ? {} : { entity }), detectors };
+  return { bucket: `${environment}/${criticality}/${posture}`, detectors, ...(entity === undefined ? {} : { entity }) };
 }

@@ -5,6 +5,7 @@ import { canonicalJson } from "./canonical-json.js";
 import type { CompiledMask } from "./mask.js";
 import { maskForRecord } from "./mask.js";
 import type { SqlDialect, SqlValue } from "./sql-driver.js";
+import { withFields } from "../core/objects.js";
 
 /** SQL builders and row mappers shared by every SQL dialect. */
 
@@ -143,7 +144,7 @@ export function prepareDecisions(drafts: readonly DecisionDraft[], mask: Compile
     for (const finding of draft.findings ?? []) {
       if (typeof finding.policy === "string" && !policies.includes(finding.policy)) policies.push(finding.policy);
     }
-    return { id: draft.id, eventId: draft.eventId, eventType: draft.eventType, ...(draft.subject === undefined ? {} : { subject: draft.subject }), timeMs, body: text, policies, draft };
+    return { id: draft.id, eventId: draft.eventId, eventType: draft.eventType, timeMs, body: text, policies, draft, ...(draft.subject === undefined ? {} : { subject: draft.subject }) };
   });
 }
 
@@ -206,7 +207,7 @@ export function toRecordRow(row: DecisionRowShape): DecisionRecordRow {
 
 export function toDecision(row: DecisionRowShape): Decision {
   const draft = JSON.parse(row.body) as DecisionDraft;
-  return { ...draft, seq: Number(row.seq), prevHash: row.prev_hash, hash: row.hash };
+  return withFields(draft, { seq: Number(row.seq), prevHash: row.prev_hash, hash: row.hash });
 }
 
 const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?)?$/;

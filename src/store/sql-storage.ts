@@ -11,6 +11,7 @@ import {
   prepareDecisions, tablesOf, toAuditEntry, toDecision, toRecordRow, toStoredDoc, toStoredEvent,
 } from "./sql-queries.js";
 import type { AuditRowShape, DecisionRowShape, DocRowShape, EventRowShape, Tables } from "./sql-queries.js";
+import { withFields } from "../core/objects.js";
 
 /** Options every SQL storage adapter takes. */
 export interface SqlStorageOptions {
@@ -195,7 +196,7 @@ export class SqlStorage implements Storage {
       }
       const prepared = prepareDecisions(drafts, this.mask);
       const rows = await this.appendPrepared(prepared, mark);
-      return rows.map((row, index) => ({ ...prepared[index]!.draft, seq: row.seq, prevHash: row.prevHash, hash: row.hash }));
+      return rows.map((row, index) => withFields(prepared[index]!.draft, { seq: row.seq, prevHash: row.prevHash, hash: row.hash }));
     });
   }
 

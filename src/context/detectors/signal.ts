@@ -1,5 +1,6 @@
 import type { Factor, Signal } from "../../core/entity.js";
 import { round } from "../series.js";
+import { withFields } from "../../core/objects.js";
 
 /** Detector names as policies see them: `context.signals.<name>`. */
 export type DetectorName = "spike" | "idle" | "oddHour" | "rare";
@@ -33,7 +34,7 @@ export function signal(detector: DetectorName, score: number, confidence: number
     detector,
     score: round(clamp01(score)),
     confidence: round(clamp01(confidence)),
-    factors: factors.map((factor) => ({ ...factor, contribution: round(factor.contribution) })),
+    factors: factors.map((factor) => withFields(factor, { contribution: round(factor.contribution) })),
     values: { applicable: true, ...values },
   };
 }
