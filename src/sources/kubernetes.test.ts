@@ -113,6 +113,29 @@ describe("manifest files (multi-document YAML from kyverno/policies tests)", () 
     }
   });
 
+  // kubectl reads manifests with sigs.k8s.io/yaml (go-yaml v2): YAML 1.1 scalars, so 0644 is an
+  // octal file mode (420) and an unquoted no is false; timestamps and 1:30 stay strings.
+  it("reads manifest scalars as kubectl does (YAML 1.1: octal modes, yes/no booleans)", () => {
+    const text = [
+      "apiVersion: v1",
+      "kind: Pod",
+      "metadata:",
+      "  name: web",
+      "  annotations: {created: 2024-01-01, window: 1:30}",
+      "spec:",
+      "  automountServiceAccountToken: no",
+      "  hostNetwork: off",
+      "  volumes: [{name: cfg, configMap: {name: cfg, defaultMode: 0644}}]",
+      "  containers: [{name: web, image: nginx}]",
+    ].join("\n");
+    const data = event(kubernetesManifestsToEvents(text)[0]).data as Json;
+    const spec = data["spec"] as Json;
+    expect(spec["automountServiceAccountToken"]).toBe(false);
+    expect(spec["hostNetwork"]).toBe(false);
+    expect(spec["volumes"]).toEqual([{ name: "cfg", configMap: { name: "cfg", defaultMode: 420 } }]);
+    expect((data["metadata"] as Json)["annotations"]).toEqual({ created: "2024-01-01", window: "1:30" });
+  });
+
   it("reports a broken document by line and still reads the others", () => {
     const text = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n---\napiVersion: v1\nkind: [oops\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: c\n";
     const results = kubernetesManifestsToEvents(text);

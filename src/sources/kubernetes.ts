@@ -1,6 +1,6 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
-import { parseAllDocuments } from "yaml";
+import { parseAllDocuments, type Tags } from "yaml";
 import { EventTypes, VigilError, type Event } from "../core/index.js";
 import { ShapeChecker } from "./check.js";
 import { failure, place, position, problem, type Conversion, type FieldProblem, type IngestResult } from "./results.js";
@@ -20,6 +20,16 @@ export interface KubernetesOptions {
   readonly source?: string;
   readonly ids?: ContentIdAllocator;
 }
+
+/**
+ * How kubectl reads a manifest: sigs.k8s.io/yaml (go-yaml v2) resolves YAML 1.1 scalars, so
+ * `defaultMode: 0644` is octal (420) and unquoted yes/no/on/off are booleans; go-yaml v2 has no
+ * sexagesimal numbers (`1:30`) and leaves timestamps as strings.
+ */
+export const KUBERNETES_YAML_OPTIONS = {
+  version: "1.1",
+  customTags: (tags: Tags) => tags.filter((t) => typeof t === "string" || (t.tag !== "tag:yaml.org,2002:timestamp" && t.format !== "TIME")),
+} as const;
 
 /** Checks a Kubernetes object: `apiVersion`, `kind`, `metadata.name` (or generateName). Never throws. */
 export function validateKubernetesObject(value: unknown, prefix = ""): FieldProblem[] {
@@ -130,7 +140,7 @@ export function kubernetesManifestsToEvents(text: string, options: KubernetesOpt
   const results: IngestResult[] = [];
   let documents;
   try {
-    documents = parseAllDocuments(text, { prettyErrors: false });
+    documents = parseAllDocuments(text, { ...KUBERNETES_YAML_OPTIONS, prettyErrors: false });
   } catch (cause) {
     return [failure([problem("(yaml)", `the YAML could not be read: ${cause instanceof Error ? cause.message : String(cause)}`)], position(0, 1), "VIGIL_BAD_INPUT")];
   }
