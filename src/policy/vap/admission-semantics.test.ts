@@ -98,3 +98,21 @@ describe("ValidatingAdmissionPolicy failure messages, as the API server's valida
     expect(messageOf({})).toBe("failed expression: false");
   });
 });
+
+describe("ValidatingAdmissionPolicy decisions in validation order, as the API server's dispatcher", () => {
+  const rules = { resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["*"], resources: ["pods"] }] };
+  const validations = [{ expression: "object.spec.missing.field == 1" }, { expression: "false", message: "second fails" }];
+
+  it("under failurePolicy Fail an erring validation is a denied decision in its place: Deny answers with the first, Warn warns each", () => {
+    const denied = evaluate({ matchConstraints: rules, failurePolicy: "Fail", validations }, review({ object: pod() }));
+    expect(denied).toHaveLength(1);
+    expect(denied[0]?.[2]).toContain("object.spec.missing.field == 1");
+    const warned = evaluate({ matchConstraints: rules, failurePolicy: "Fail", validations }, review({ object: pod() }), { validationActions: ["Warn"] });
+    expect(warned.map(([effect, mode]) => [effect, mode])).toEqual([["violation", "warn"], ["violation", "warn"]]);
+    expect(warned[1]?.[2]).toBe("second fails");
+  });
+
+  it("under failurePolicy Ignore an erring validation admits: only the failure is reported", () => {
+    expect(evaluate({ matchConstraints: rules, failurePolicy: "Ignore", validations }, review({ object: pod() }), { validationActions: ["Warn"] })).toEqual([["violation", "warn", "second fails"]]);
+  });
+});

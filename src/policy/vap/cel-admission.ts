@@ -41,6 +41,17 @@ export interface AdmissionCelResult {
   readonly reason?: string;
   /** Status `fail`: every failing validation in order (the first is `message`/`reason`). */
   readonly failures?: readonly { readonly message: string; readonly reason?: string }[];
+  /**
+   * Every validation that did not pass, in validation order: a failure or an evaluation error
+   * (the API server's decisions, where failurePolicy decides whether an error denies).
+   */
+  readonly problems?: readonly ValidationProblem[];
+}
+
+export interface ValidationProblem {
+  readonly kind: "fail" | "error";
+  readonly message: string;
+  readonly reason?: string;
 }
 
 interface CompiledValidation {
@@ -128,25 +139,26 @@ export function compileAdmissionCel(spec: AdmissionCelSpec, env: CelEnvironment,
       // Every validation is evaluated, as the API server does: one that errs does not hide a later
       // one that fails (under failurePolicy Ignore the error alone would not deny), and each failure
       // is reported (Warn and Audit report them all).
-      let validationError: string | undefined;
-      const failures: { message: string; reason?: string }[] = [];
+      const problems: ValidationProblem[] = [];
       for (const v of validations) {
         const r = v.program.evaluate(activation);
         if (!r.ok) {
           trace.push({ kind: "condition", expr: v.spec.expression, error: r.error.message });
-          validationError ??= `expression '${v.spec.expression}' resulted in error: ${r.error.message}`;
+          problems.push({ kind: "error", message: `expression '${v.spec.expression}' resulted in error: ${r.error.message}` });
           continue;
         }
         trace.push({ kind: "condition", expr: v.spec.expression, value: r.value });
         if (typeof r.value !== "boolean") {
-          validationError ??= `expression '${v.spec.expression}' must evaluate to bool, got ${describe(r.value)}`;
+          problems.push({ kind: "error", message: `expression '${v.spec.expression}' must evaluate to bool, got ${describe(r.value)}` });
           continue;
         }
-        if (!r.value) failures.push({ message: failureMessage(v, activation), ...(v.spec.reason ? { reason: v.spec.reason } : {}) });
+        if (!r.value) problems.push({ kind: "fail", message: failureMessage(v, activation), ...(v.spec.reason ? { reason: v.spec.reason } : {}) });
       }
+      const failures = problems.filter((p) => p.kind === "fail").map(({ message, reason }) => ({ message, ...(reason ? { reason } : {}) }));
       const first = failures[0];
-      if (first !== undefined) return { status: "fail", message: first.message, trace, ...(first.reason ? { reason: first.reason } : {}), failures };
-      if (validationError !== undefined) return { status: "error", message: validationError, trace };
+      if (first !== undefined) return { status: "fail", message: first.message, trace, ...(first.reason ? { reason: first.reason } : {}), failures, problems };
+      const validationError = problems[0];
+      if (validationError !== undefined) return { status: "error", message: validationError.message, trace, problems };
       // As the API server does: each audit annotation's value is a string or null (no annotation);
       // one that fails to evaluate is an error, which the policy's failurePolicy decides.
       for (const a of annotations) {

@@ -230,11 +230,10 @@ export function compileVap(policy: Json, bindings: readonly Json[], env: CelEnvi
       }
       for (const params of paramsList) {
         const r = program.evaluate({ object: request.object, oldObject: request.oldObject, request: celRequest, params, namespaceObject: request.namespaceObject, authorizer: null });
-        if (r.status === "fail") {
-          // Deny answers with the first failure, as the API server does; Warn and Audit report each one.
-          const failures: readonly { message: string; reason?: string }[] = mode === "deny" || r.failures === undefined ? [{ message: r.message, ...(r.reason === undefined ? {} : { reason: r.reason }) }] : r.failures;
-          for (const failure of failures) findings.push(finding("violation", failure.message, r.trace, failure.reason));
-        }
+        // As the API server's decisions, in validation order: a failure denies, an erring validation
+        // denies under failurePolicy Fail. Deny answers with the first; Warn and Audit report each one.
+        const denied = (r.problems ?? []).filter((p) => p.kind === "fail" || failurePolicy === "Fail");
+        if (denied.length > 0) for (const p of mode === "deny" ? denied.slice(0, 1) : denied) findings.push(finding("violation", p.message, r.trace, p.reason));
         else if (r.status === "error") findings.push(failurePolicy === "Fail" ? finding("violation", r.message, r.trace) : finding("error", r.message, r.trace));
         else if (evalOptions.includePasses) findings.push(finding(r.status === "skip" ? "skip" : "pass", r.message, r.trace));
       }
