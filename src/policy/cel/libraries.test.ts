@@ -312,6 +312,18 @@ describe("url", () => {
     expect(value("url('/absolute/path').getHost()")).toBe("");
     expect(value("isURL('relative/path') || isURL('')")).toBe(false);
   });
+
+  it("rejects malformed percent-escapes in the path, host and userinfo, as Go's url.ParseRequestURI does", () => {
+    // Go: parse "https://a.b/%zz": invalid URL escape "%zz"; in a host only non-ASCII bytes (and %25) may be escaped.
+    for (const bad of ["https://a.b/%zz", "https://a.b/p%2", "/x%", "https://a%2Eb/", "https://a%zzb/", "https://u%zz@a.b/", "https://u ser@a.b/"]) {
+      expect({ bad, isURL: value("isURL(u)", { u: bad }) }).toEqual({ bad, isURL: false });
+      expect(errorKind("url(u)", { u: bad })).toBe("invalid_argument");
+    }
+    for (const good of ["https://a.b/p%20q", "https://a.b/%E2%9C%93", "https://%C3%A9.example/", "https://u%40x:p%3A@a.b/", "https://a.b/?q=%zz"]) {
+      expect({ good, isURL: value("isURL(u)", { u: good }) }).toEqual({ good, isURL: true });
+    }
+    expect(value("url('https://a.b/p%20q').getEscapedPath()")).toBe("/p%20q");
+  });
 });
 
 describe("math, base64, time", () => {

@@ -56,12 +56,36 @@ export function parseURL(text: string): CelURL | string {
     let authority = end < 0 ? rest.slice(2) : rest.slice(2, end);
     rest = end < 0 ? "" : rest.slice(end);
     const at = authority.lastIndexOf("@");
-    if (at >= 0) authority = authority.slice(at + 1);
+    if (at >= 0) {
+      const userinfo = authority.slice(0, at);
+      if (!userinfoChars.test(userinfo)) return `parse "${text}": net/url: invalid userinfo`;
+      const escape = badEscape(userinfo, false);
+      if (escape !== undefined) return `parse "${text}": invalid URL escape "${escape}"`;
+      authority = authority.slice(at + 1);
+    }
     const bad = validateHost(authority);
     if (bad) return `parse "${text}": ${bad}`;
     host = authority;
   }
+  const escape = badEscape(rest, false);
+  if (escape !== undefined) return `parse "${text}": invalid URL escape "${escape}"`;
   return new CelURL(text, scheme, host, rest, rawQuery);
+}
+
+const userinfoChars = /^[A-Za-z0-9\-._:~!$&'()*+,;=%@]*$/;
+
+/**
+ * The first malformed percent-escape of a path, userinfo or host (`host`), as Go's url.unescape
+ * reports it: `%` not followed by two hex digits; in a host, an escape of an ASCII byte other
+ * than %25 (only non-ASCII bytes may be escaped there).
+ */
+function badEscape(s: string, host: boolean): string | undefined {
+  for (let i = s.indexOf("%"); i >= 0; i = s.indexOf("%", i + 1)) {
+    const escape = s.slice(i, i + 3);
+    if (!/^%[0-9A-Fa-f]{2}$/.test(escape)) return escape;
+    if (host && Number.parseInt(escape[1] as string, 16) < 8 && escape !== "%25") return escape;
+  }
+  return undefined;
 }
 
 function validateHost(host: string): string | undefined {
@@ -77,7 +101,8 @@ function validateHost(host: string): string | undefined {
   const port = colon >= 0 ? host.slice(colon + 1) : "";
   if (!/^\d*$/.test(port)) return `invalid port ":${port}" after host`;
   if (!hostChars.test(name)) return `invalid character in host name "${name}"`;
-  return undefined;
+  const escape = badEscape(name, true);
+  return escape === undefined ? undefined : `invalid URL escape "${escape}"`;
 }
 
 function hostname(u: CelURL): string {
