@@ -82,8 +82,9 @@ export const reportCommand: Command = {
       }
     }
     const reports = buildPolicyReports(scanned, { now: new Date(), auditWarn: flag(args, "audit-warn") });
-    if (reports.length > 0) write(io.stdout, renderReports(reports, format));
-    else write(io.stderr, directory !== undefined ? `no policy results for the manifests under ${directory}` : "no io.k8s.resource decisions in the decision record");
+    // JSON is always a List (empty: `items: []`), so `-o json > reports.json` is JSON; YAML with no report is no document.
+    if (reports.length > 0 || format === "json") write(io.stdout, renderReports(reports, format));
+    if (reports.length === 0) write(io.stderr, directory !== undefined ? `no policy results for the manifests under ${directory}` : "no io.k8s.resource decisions in the decision record");
     return failed ? 1 : 0;
   },
 };
