@@ -43,6 +43,17 @@ describe("where cel-go and the spec differ from the reference interpreter", () =
     expect(value("uint(0.9) == 0u")).toBe(true);
   });
 
+  it("a double literal or double(string) beyond the double range is an error, not infinity (Go's ParseFloat ErrRange)", () => {
+    expect(() => env.compile("x < 1e309")).toThrow(/double literal out of the double range/);
+    expect(() => env.compile("-1.5e400")).toThrow(/double literal out of the double range/);
+    expect(kind("double('1e500')")).toBe("invalid_argument");
+    expect(kind("double(x)", { x: "-2e308" })).toBe("invalid_argument");
+    expect(value("1.7976931348623157e308 > 0.0")).toBe(true);
+    // Below the smallest double is 0, as ParseFloat rounds it; spelt-out infinities stay infinities.
+    expect(value("1e-400 == 0.0 && double('1e-400') == 0.0")).toBe(true);
+    expect(value("double('-Infinity') < 0.0 && double('inf') > 0.0")).toBe(true);
+  });
+
   it("has() is true for a key holding null and an error on a non-map", () => {
     expect(value("has(a.k)", { a: { k: null } })).toBe(true);
     expect(value("has(a.zz)", { a: { k: null } })).toBe(false);

@@ -152,7 +152,12 @@ function lexNumber(src: string, i: number): Token {
     }
   }
   const text = src.slice(i, j);
-  if (isFloat) return { t: "double", v: Number(text), start, end: j };
+  if (isFloat) {
+    const v = Number(text);
+    // As cel-go (strconv.ParseFloat's ErrRange): a literal beyond the double range is an error, not infinity.
+    if (!Number.isFinite(v)) throw new CelSyntaxError("double literal out of the double range (magnitude above 1.7976931348623157e308)", start);
+    return { t: "double", v, start, end: j };
+  }
   if (src[j] === "u" || src[j] === "U") return { t: "uint", v: BigInt(text), start, end: j + 1 };
   return { t: "int", v: BigInt(text), start, end: j };
 }

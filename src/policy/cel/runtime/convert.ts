@@ -71,7 +71,10 @@ export function toDouble(v: unknown): number | CelDouble {
     const lower = v.toLowerCase().replace(/^\+/, "");
     if (lower.endsWith("nan")) return Number.NaN;
     if (lower.endsWith("inf") || lower.endsWith("infinity")) return lower.startsWith("-") ? -Infinity : Infinity;
-    return mkDouble(Number(v));
+    const d = Number(v);
+    // As cel-go (strconv.ParseFloat's ErrRange): a number beyond the double range does not convert.
+    if (!Number.isFinite(d)) throw err("invalid_argument", `cannot convert '${v}' to double: out of the double range`);
+    return mkDouble(d);
   }
   throw noOverload("double", v);
 }
