@@ -38,7 +38,7 @@ import { eventNamespace, requestUser } from "../context/kubernetes/enricher.js";
 import { fetchUnanswered, MAX_LOOKUP_ROUNDS } from "../context/kubernetes/lookups.js";
 import type { ApiAnswer, ClusterView, ImageRegistry, ServiceCaller } from "../core/context.js";
 import {
-  denialMessage, errorDenies, failureDraft, failureStatus, reviewResponse,
+  deadlineText, denialMessage, errorDenies, failureDraft, failureStatus, reviewResponse, settingsWithin,
   type AdmissionFailureKind, type AdmissionRequestInfo, type AdmissionReviewResponse, type AdmissionSettings, type AdmissionStatus,
 } from "./admission-review.js";
 import { openReview, recordReview } from "./admission-exchange.js";
@@ -244,11 +244,11 @@ export async function answerMutatingReview(body: unknown, deps: MutatingAdmissio
     };
   } catch (error) {
     kind = error instanceof DeadlineExceeded ? "timeout" : "error";
-    const failure = kind === "timeout" ? `admission.timeoutMs ${deps.settings.timeoutMs} ms` : message(error);
+    const failure = kind === "timeout" ? deadlineText(deps.settings) : message(error);
     if (kind === "error") deps.onProblem?.(`admission review ${request.uid}: mutation failed: ${message(error)}`, error);
     const fallback = failureStatus(kind, failure, deps.settings.failurePolicy);
     answer = { allowed: fallback.allowed, ...(fallback.status ? { status: fallback.status } : {}), warnings: fallback.warning ? [fallback.warning] : [], patch: [] };
-    const text = kind === "timeout" ? `no mutation within admission.timeoutMs (${deps.settings.timeoutMs} ms)` : `internal error: ${failure}`;
+    const text = kind === "timeout" ? `no mutation within ${deadlineText(deps.settings)}` : `internal error: ${failure}`;
     draft = failureDraft({ ...base, labels: { ...labels, "admission.failure": kind } }, fallback.allowed, text);
   }
 
@@ -271,6 +271,6 @@ export function registerMutatingAdmissionRoute(app: FastifyInstance, deps: Mutat
     summary: "Kubernetes mutating admission webhook (AdmissionReview v1 and v1beta1)",
     description: "Runs the mutations of every policy that applies to admission (Kyverno mutate rules, MutatingPolicy) in policy name order and answers with a base64 JSON Patch (patchType JSONPatch) when the object changed. A mutation error denies when its policy's failurePolicy is Fail. Every answer is recorded with an explanation of each change (docs/admission.md).",
     answered: "The AdmissionReview answer (same apiVersion, response.uid = request.uid, patch when mutated).",
-    answer: (body) => answerMutatingReview(body, deps),
+    answer: (body, apiServerTimeout) => answerMutatingReview(body, { ...deps, settings: settingsWithin(deps.settings, apiServerTimeout) }),
   });
 }

@@ -32,6 +32,32 @@ export interface AdmissionSettings {
   readonly awaitRecord?: boolean;
   /** CloudEvents `source` of admission events; default `/k8s/admission`. */
   readonly source?: string;
+  /** Set when `timeoutMs` was shortened to fit the API server's own timeout (its `?timeout=`), in ms. */
+  readonly apiServerTimeoutMs?: number;
+}
+
+/**
+ * The share of the API server's timeout Vigil decides in: recording may take half as long again
+ * (recordReview), so 0.6 × 1.5 = 0.9 of it, and the rest is left for the answer's way back.
+ */
+const API_SERVER_TIMEOUT_SHARE = 0.6;
+
+/**
+ * The settings of one review, given the API server's timeout for it (ms; from the `?timeout=`
+ * it appends to the webhook URL): a deadline past the moment the API server stops waiting would
+ * record an answer the API server never heard (its own failurePolicy decided instead).
+ */
+export function settingsWithin(settings: AdmissionSettings, apiServerTimeoutMs: number | undefined): AdmissionSettings {
+  if (apiServerTimeoutMs === undefined) return settings;
+  const fitted = Math.floor(apiServerTimeoutMs * API_SERVER_TIMEOUT_SHARE);
+  return fitted < settings.timeoutMs ? { ...settings, timeoutMs: Math.max(fitted, 1), apiServerTimeoutMs } : settings;
+}
+
+/** The deadline as messages name it. */
+export function deadlineText(settings: AdmissionSettings): string {
+  return settings.apiServerTimeoutMs === undefined
+    ? `admission.timeoutMs ${settings.timeoutMs} ms`
+    : `${settings.timeoutMs} ms, admission.timeoutMs shortened to fit the API server's timeout of ${settings.apiServerTimeoutMs} ms`;
 }
 
 /** The request fields the answer needs (already validated). */

@@ -43,8 +43,24 @@ export interface WebhookRoute {
   readonly answered: string;
   /** Adds `patchType` and `patch` to the documented response. */
   readonly mutating: boolean;
-  /** Answers one review; throws VigilError(VIGIL_BAD_EVENT, field) for a malformed one (400). */
-  answer(body: unknown): Promise<{ readonly body: AdmissionReviewResponse }>;
+  /**
+   * Answers one review within the API server's timeout for it (ms, when it sent a readable one);
+   * throws VigilError(VIGIL_BAD_EVENT, field) for a malformed one (400).
+   */
+  answer(body: unknown, apiServerTimeoutMs: number | undefined): Promise<{ readonly body: AdmissionReviewResponse }>;
+}
+
+const GO_DURATION_UNITS: Readonly<Record<string, number>> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 1e-3, "µs": 1e-3, ns: 1e-6 };
+
+/**
+ * The API server's `?timeout=` (a Go duration such as `10s` or `1m0s`, from the webhook's
+ * timeoutSeconds) in milliseconds; undefined when absent or not a positive duration.
+ */
+export function apiServerTimeoutMs(value: unknown): number | undefined {
+  if (typeof value !== "string" || !/^(\d+(\.\d+)?(h|ms|m|s|us|µs|ns))+$/.test(value)) return undefined;
+  let total = 0;
+  for (const [, amount, , unit] of value.matchAll(/(\d+(\.\d+)?)(h|ms|m|s|us|µs|ns)/g)) total += Number(amount) * (GO_DURATION_UNITS[unit ?? ""] ?? 0);
+  return total > 0 ? total : undefined;
 }
 
 /** Registers `POST <url>` for an admission webhook. */
@@ -68,6 +84,6 @@ export function registerWebhookRoute(app: FastifyInstance, route: WebhookRoute):
     // The schema documents the body; the admission source checks it and names the field
     // (VIGIL_BAD_EVENT), so fastify does not refuse it first with its own message.
     validatorCompiler: () => () => true,
-    handler: async (request, reply) => reply.send((await route.answer(request.body)).body),
+    handler: async (request, reply) => reply.send((await route.answer(request.body, apiServerTimeoutMs((request.query as Record<string, unknown> | undefined)?.["timeout"]))).body),
   });
 }

@@ -244,6 +244,34 @@ describe("admission failures", () => {
     expect(allowed.body.response.warnings?.[0]).toContain("deadline");
   });
 
+  it("keeps within the API server's own timeout (?timeout=1s): the deadline is shortened to leave room to record and answer", async () => {
+    const slow = (draft: DecisionDraft) => new Promise<DecisionDraft>((resolve) => setTimeout(() => resolve(draft), 1500));
+    const { deps, recorded } = harness({ failurePolicy: "fail", timeoutMs: 2000 });
+    const decide = deps.decide;
+    const paced: AdmissionDeps = { ...deps, decide: async (event, o) => slow(await decide(event, o)) };
+    app = Fastify();
+    app.setErrorHandler((error, _request, reply) => sendError(reply, error));
+    registerAdmissionRoutes(app, paced);
+    // The API server appends ?timeout=<timeoutSeconds> (a Go duration) to the webhook URL and stops waiting after it.
+    const response = await app.inject({ method: "POST", url: `${ADMISSION_PATH}?timeout=1s`, payload: review(goodPod) });
+    expect(response.statusCode).toBe(200);
+    const answered = response.json().response;
+    expect(answered.allowed).toBe(false);
+    expect(answered.status).toMatchObject({ code: 504, reason: "Timeout" });
+    expect(answered.status.message).toContain("600 ms");
+    expect(answered.status.message).toContain("API server's timeout");
+    expect(recorded[0]).toMatchObject({ verdict: "deny", labels: { "admission.failure": "timeout" } });
+    // A timeout it cannot read, or one longer than admission.timeoutMs needs, changes nothing.
+    const { deps: plain } = harness({ failurePolicy: "fail", timeoutMs: 2000 });
+    for (const timeout of ["abc", "30s"]) {
+      await app.close();
+      app = Fastify();
+      registerAdmissionRoutes(app, plain);
+      const normal = await app.inject({ method: "POST", url: `${ADMISSION_PATH}?timeout=${timeout}`, payload: review(goodPod) });
+      expect(normal.json().response.allowed, timeout).toBe(true);
+    }
+  });
+
   it("treats a decision that arrives after the deadline as late, keeping its findings in the record", async () => {
     const base = harness();
     const slow: AdmissionDeps["decide"] = async (event, o) => {

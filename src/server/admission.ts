@@ -31,7 +31,7 @@ import { reviewWithoutSecretValues, toAdmissionInput } from "../policy/kyverno/r
 import { createWorkerDecisionRecorder, workerCanRecord, type WorkerDecisionRecorder } from "../agent/record-worker.js";
 import { createDecisionRecorder } from "../agent/decision-recorder.js";
 import {
-  failureDraft, failureStatus, outcomeForDecision, reviewResponse,
+  deadlineText, failureDraft, failureStatus, outcomeForDecision, reviewResponse, settingsWithin,
   type AdmissionFailureKind, type AdmissionReviewResponse, type AdmissionSettings, type AdmissionStatus,
 } from "./admission-review.js";
 import { registerMutatingAdmissionRoute } from "./admission-mutate.js";
@@ -95,7 +95,7 @@ export async function answerAdmissionReview(body: unknown, deps: AdmissionDeps):
     if (exchange.remaining() < 0) throw new DeadlineExceeded("decision arrived after the deadline");
   } catch (error) {
     kind = error instanceof DeadlineExceeded ? "timeout" : "error";
-    failure = kind === "timeout" ? `admission.timeoutMs ${deps.settings.timeoutMs} ms` : message(error);
+    failure = kind === "timeout" ? deadlineText(deps.settings) : message(error);
     if (kind === "error") deps.onProblem?.(`admission review ${request.uid}: decision failed: ${message(error)}`, error);
   }
   if (kind === "decided" && decided) {
@@ -105,7 +105,7 @@ export async function answerAdmissionReview(body: unknown, deps: AdmissionDeps):
   } else {
     const fallback = failureStatus(kind as AdmissionFailureKind, failure ?? "", failurePolicy);
     answer = { allowed: fallback.allowed, ...(fallback.status ? { status: fallback.status } : {}), warnings: fallback.warning ? [fallback.warning] : [] };
-    const text = kind === "timeout" ? `no decision within admission.timeoutMs (${deps.settings.timeoutMs} ms)` : `internal error: ${failure ?? "unknown"}`;
+    const text = kind === "timeout" ? `no decision within ${deadlineText(deps.settings)}` : `internal error: ${failure ?? "unknown"}`;
     draft = failureDraft({
       id, eventId: event.id, eventType: event.type, ...(event.subject === undefined ? {} : { subject: event.subject }),
       time: receivedAt.toISOString(), enforced, labels: { ...labels, "admission.failure": kind }, input: event.data,
@@ -134,7 +134,7 @@ export function registerAdmissionRoutes(app: FastifyInstance, deps: AdmissionDep
     summary: "Kubernetes validating admission webhook (AdmissionReview v1 and v1beta1)",
     description: "Evaluates every policy that applies to admission and answers the AdmissionReview: Enforce/Deny violations deny with a message naming each policy and rule, Audit/Warn violations allow with warnings. Dry-run requests are recorded as not enforced. On internal error or past admission.timeoutMs the answer follows admission.failurePolicy. Called by the API server without a bearer token (docs/admission.md).",
     answered: "The AdmissionReview answer (same apiVersion, response.uid = request.uid).",
-    answer: (body) => answerAdmissionReview(body, deps),
+    answer: (body, apiServerTimeout) => answerAdmissionReview(body, { ...deps, settings: settingsWithin(deps.settings, apiServerTimeout) }),
   });
 }
 
