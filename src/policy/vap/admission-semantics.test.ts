@@ -116,3 +116,19 @@ describe("ValidatingAdmissionPolicy decisions in validation order, as the API se
     expect(evaluate({ matchConstraints: rules, failurePolicy: "Ignore", validations }, review({ object: pod() }), { validationActions: ["Warn"] })).toEqual([["violation", "warn", "second fails"]]);
   });
 });
+
+describe("ValidatingAdmissionPolicy auditAnnotations, as the API server's dispatcher", () => {
+  const rules = { resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["*"], resources: ["pods"] }] };
+  const auditAnnotations = [{ key: "team", valueExpression: "object.metadata.labels.team" }];
+
+  it("an annotation that errs under failurePolicy Fail denies whatever the binding's validationActions, also when a validation failed", () => {
+    const passing = evaluate({ matchConstraints: rules, failurePolicy: "Fail", validations: [{ expression: "true" }], auditAnnotations }, review({ object: pod() }), { validationActions: ["Warn"] });
+    expect(passing.map(([effect, mode]) => [effect, mode])).toEqual([["violation", "deny"]]);
+    expect(passing[0]?.[2]).toContain("auditAnnotations team");
+    const failing = evaluate({ matchConstraints: rules, failurePolicy: "Fail", validations: deny, auditAnnotations }, review({ object: pod() }), { validationActions: ["Audit"] });
+    expect(failing.map(([effect, mode, message]) => [effect, mode, message?.startsWith("auditAnnotations team") ? "annotation" : message])).toEqual([["violation", "audit", "denied"], ["violation", "deny", "annotation"]]);
+    // under Ignore the annotation's error is reported without denying
+    const ignored = evaluate({ matchConstraints: rules, failurePolicy: "Ignore", validations: deny, auditAnnotations }, review({ object: pod() }), { validationActions: ["Audit"] });
+    expect(ignored.map(([effect, mode]) => [effect, mode])).toEqual([["violation", "audit"], ["error", "audit"]]);
+  });
+});

@@ -46,6 +46,8 @@ export interface AdmissionCelResult {
    * (the API server's decisions, where failurePolicy decides whether an error denies).
    */
   readonly problems?: readonly ValidationProblem[];
+  /** The first audit annotation that failed to evaluate (annotations are evaluated whatever the validations gave). */
+  readonly annotationError?: string;
 }
 
 export interface ValidationProblem {
@@ -154,23 +156,28 @@ export function compileAdmissionCel(spec: AdmissionCelSpec, env: CelEnvironment,
         }
         if (!r.value) problems.push({ kind: "fail", message: failureMessage(v, activation), ...(v.spec.reason ? { reason: v.spec.reason } : {}) });
       }
-      const failures = problems.filter((p) => p.kind === "fail").map(({ message, reason }) => ({ message, ...(reason ? { reason } : {}) }));
-      const first = failures[0];
-      if (first !== undefined) return { status: "fail", message: first.message, trace, ...(first.reason ? { reason: first.reason } : {}), failures, problems };
-      const validationError = problems[0];
-      if (validationError !== undefined) return { status: "error", message: validationError.message, trace, problems };
-      // As the API server does: each audit annotation's value is a string or null (no annotation);
-      // one that fails to evaluate is an error, which the policy's failurePolicy decides.
+      // As the API server does: the audit annotations are evaluated whatever the validations gave;
+      // each value is a string or null (no annotation), and one that fails to evaluate is an error,
+      // which the policy's failurePolicy decides.
+      let annotationError: string | undefined;
       for (const a of annotations) {
         const r = a.program.evaluate(activation);
         const expr = `auditAnnotations.${a.key}`;
         if (!r.ok || (r.value !== null && typeof r.value !== "string")) {
           const error = r.ok ? `must evaluate to a string or null, got ${describe(r.value)}` : r.error.message;
           trace.push({ kind: "note", expr, error });
-          return { status: "error", message: `auditAnnotations ${a.key} valueExpression '${a.program.source}' resulted in error: ${error}`, trace };
+          annotationError ??= `auditAnnotations ${a.key} valueExpression '${a.program.source}' resulted in error: ${error}`;
+          continue;
         }
         trace.push({ kind: "note", expr, value: r.value });
       }
+      const annotated = annotationError === undefined ? {} : { annotationError };
+      const failures = problems.filter((p) => p.kind === "fail").map(({ message, reason }) => ({ message, ...(reason ? { reason } : {}) }));
+      const first = failures[0];
+      if (first !== undefined) return { status: "fail", message: first.message, trace, ...(first.reason ? { reason: first.reason } : {}), failures, problems, ...annotated };
+      const validationError = problems[0];
+      if (validationError !== undefined) return { status: "error", message: validationError.message, trace, problems, ...annotated };
+      if (annotationError !== undefined) return { status: "error", message: annotationError, trace, ...annotated };
       return { status: "pass", message: "", trace };
     },
   };

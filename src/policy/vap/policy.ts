@@ -234,8 +234,10 @@ export function compileVap(policy: Json, bindings: readonly Json[], env: CelEnvi
         // denies under failurePolicy Fail. Deny answers with the first; Warn and Audit report each one.
         const denied = (r.problems ?? []).filter((p) => p.kind === "fail" || failurePolicy === "Fail");
         if (denied.length > 0) for (const p of mode === "deny" ? denied.slice(0, 1) : denied) findings.push(finding("violation", p.message, r.trace, p.reason));
-        else if (r.status === "error") findings.push(failurePolicy === "Fail" ? finding("violation", r.message, r.trace) : finding("error", r.message, r.trace));
-        else if (evalOptions.includePasses) findings.push(finding(r.status === "skip" ? "skip" : "pass", r.message, r.trace));
+        else if (r.status === "error" && r.message !== r.annotationError) findings.push(failurePolicy === "Fail" ? finding("violation", r.message, r.trace) : finding("error", r.message, r.trace));
+        // An audit annotation that errs under failurePolicy Fail denies whatever the binding's actions, as the API server's dispatcher.
+        if (r.annotationError !== undefined) findings.push(failurePolicy === "Fail" ? { ...finding("violation", r.annotationError, r.trace), mode: "deny" } : finding("error", r.annotationError, r.trace));
+        if ((r.status === "pass" || r.status === "skip") && evalOptions.includePasses) findings.push(finding(r.status === "skip" ? "skip" : "pass", r.message, r.trace));
       }
     }
     return findings;
