@@ -297,6 +297,13 @@ describe("semver", () => {
     expect(value("semver(object.metadata.labels['app.kubernetes.io/version'], true).isLessThan(semver('2.0.0'))", obj)).toBe(true);
     expect(errorKind("semver('1.2')")).toBe("invalid_argument");
   });
+
+  it("version numbers and numeric prerelease identifiers are uint64, as blang/semver parses them", () => {
+    expect(value("isSemver('18446744073709551615.0.0') && isSemver('1.0.0-18446744073709551615')")).toBe(true);
+    expect(value("isSemver('18446744073709551616.0.0') || isSemver('0.18446744073709551616.0') || isSemver('1.0.0-rc.18446744073709551616')")).toBe(false);
+    expect(value("isSemver('v0.0.18446744073709551616', true)")).toBe(false);
+    expect(errorKind("semver('99999999999999999999.0.0')")).toBe("invalid_argument");
+  });
 });
 
 describe("url", () => {

@@ -4,7 +4,7 @@
  * parsing; `normalize` strips a leading "v", fills missing minor / patch and drops leading zeros.
  */
 import type { Overload } from "../runtime/functions.js";
-import { CelOpaque, err, mkInt, noOverload } from "../runtime/values.js";
+import { CelOpaque, UINT64_MAX, err, mkInt, noOverload } from "../runtime/values.js";
 
 export class CelSemver extends CelOpaque {
   readonly typeName = "kubernetes.Semver";
@@ -35,6 +35,11 @@ export class CelSemver extends CelOpaque {
 const numeric = /^(0|[1-9]\d*)$/;
 const identifier = /^[0-9A-Za-z-]+$/;
 
+/** Digits without leading zeros, at most 2^64-1 (blang/semver reads numbers with ParseUint(s, 10, 64)). */
+function isUint64(digits: string): boolean {
+  return numeric.test(digits) && BigInt(digits) <= UINT64_MAX;
+}
+
 /** Strict SemVer 2.0.0; returns an error message when invalid. */
 export function parseSemver(text: string): CelSemver | string {
   let rest = text;
@@ -50,11 +55,12 @@ export function parseSemver(text: string): CelSemver | string {
   if (dash >= 0) {
     pre = rest.slice(dash + 1).split(".");
     rest = rest.slice(0, dash);
-    if (pre.some((p) => !identifier.test(p) || (/^\d+$/.test(p) && !numeric.test(p)))) return `invalid prerelease in '${text}'`;
+    if (pre.some((p) => !identifier.test(p) || (/^\d+$/.test(p) && !isUint64(p)))) return `invalid prerelease in '${text}'`;
   }
   const parts = rest.split(".");
   if (parts.length !== 3) return `'${text}' is not MAJOR.MINOR.PATCH`;
   if (parts.some((p) => !numeric.test(p))) return `invalid version number in '${text}' (digits without leading zeros)`;
+  if (parts.some((p) => !isUint64(p))) return `invalid version number in '${text}' (at most 18446744073709551615)`;
   const [major, minor, patch] = parts.map((p) => BigInt(p)) as [bigint, bigint, bigint];
   return new CelSemver(major, minor, patch, pre, build);
 }
