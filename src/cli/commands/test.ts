@@ -11,7 +11,9 @@ import { outputFormat, outputOption } from "../shared.js";
 const statusMark: Record<TestCaseResult["status"], string> = { pass: "PASS", fail: "FAIL", skip: "SKIP", unsupported: "UNSUPPORTED", error: "ERROR" };
 
 function table(results: readonly TestCaseResult[], cwd: string): string[] {
-  const rows = results.map((r) => [statusMark[r.status], relative(cwd, r.suite) || r.suite, r.name, r.expected, r.actual, r.message ?? ""]);
+  // One line per row: a YAML error's message spans lines (the source line and a caret).
+  const oneLine = (text: string): string => text.replace(/\s+/g, " ").trim();
+  const rows = results.map((r) => [statusMark[r.status], relative(cwd, r.suite) || r.suite, r.name, r.expected, r.actual, r.message ?? ""].map(oneLine));
   const header = ["STATUS", "SUITE", "CASE", "EXPECTED", "ACTUAL", "DETAIL"];
   const widths = header.map((h, i) => Math.min(60, Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length))));
   const fit = (s: string, w: number): string => (s.length > w ? `${s.slice(0, w - 1)}…` : s.padEnd(w));
