@@ -1,7 +1,7 @@
 import { EventTypes, type Event } from "../core/index.js";
 import { ShapeChecker } from "./check.js";
 import { place, position, type Conversion, type FieldProblem, type IngestResult } from "./results.js";
-import { isRecord, type JsonRecord } from "./values.js";
+import { isRecord, nestingProblem, type JsonRecord } from "./values.js";
 
 /**
  * Kubernetes AdmissionReview (`admission.k8s.io/v1` and `v1beta1`) → `io.k8s.admission.review`.
@@ -80,6 +80,8 @@ export function admissionSubject(request: JsonRecord): string | undefined {
 
 export function convertAdmissionReview(value: unknown, options: AdmissionOptions = {}): Conversion {
   const problems = validateAdmissionReview(value);
+  const deep = nestingProblem(value);
+  if (deep !== undefined) problems.push(deep);
   if (problems.length > 0 || !isRecord(value)) return { problems };
   const request = value["request"] as JsonRecord;
   const subject = admissionSubject(request);

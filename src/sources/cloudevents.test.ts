@@ -127,6 +127,13 @@ describe("structured CloudEvents", () => {
     expect(parseCloudEvent(cloudTrailEvent({ subject: "team \u{1F600}", myext: "\u{1F600}" })).ok).toBe(true);
   });
 
+  it("rejects data nested too deeply to be stored, naming it", () => {
+    const deep: unknown = JSON.parse(`${"[".repeat(20_000)}${"]".repeat(20_000)}`);
+    const result = parseCloudEvent({ specversion: "1.0", id: "1", source: "/x", type: "com.example.deep", data: { a: deep } });
+    expect(fields(result)).toEqual(["data"]);
+    expect(parseCloudEvent({ specversion: "1.0", id: "1", source: "/x", type: "com.example.deep", data: JSON.parse(`${"[".repeat(900)}${"]".repeat(900)}`) }).ok).toBe(true);
+  });
+
   it("keeps data_base64 and rejects it together with data or when not Base64", () => {
     const binary = cloudTrailEvent({ type: "com.example.blob", data: undefined, data_base64: Buffer.from("hello").toString("base64"), datacontenttype: "application/octet-stream" });
     const ok = parseCloudEvent(binary);

@@ -9,7 +9,7 @@ import {
   type FieldProblem,
   type IngestResult,
 } from "./results.js";
-import { defineField, isRecord, isRfc3339, kindOf, type JsonRecord } from "./values.js";
+import { defineField, isRecord, isRfc3339, kindOf, nestingProblem, type JsonRecord } from "./values.js";
 
 /**
  * CloudEvents 1.0 (spec v1.0.2) in the JSON event format: validation of one structured event
@@ -127,6 +127,8 @@ export function convertCloudEvent(value: unknown, options: CloudEventOptions = {
       problems: [problem("(event)", `a CloudEvent is a JSON object, got ${kindOf(value)}: send {"specversion":"1.0","id":...,"source":...,"type":...}`)],
     };
   }
+  const deep = nestingProblem(value);
+  if (deep !== undefined) return { problems: [deep] };
   const problems: FieldProblem[] = [];
   const add = (p: FieldProblem | undefined): void => {
     if (p !== undefined) problems.push(p);

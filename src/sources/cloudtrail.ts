@@ -14,6 +14,7 @@ import {
   fieldName,
   isRecord,
   kindOf,
+  nestingProblem,
   upstreamTime,
   type ContentIdAllocator,
   type JsonRecord,
@@ -85,6 +86,8 @@ export function cloudTrailPrincipal(record: JsonRecord): string | undefined {
 
 function convertRecord(record: unknown, ids: ContentIdAllocator, fallback: { id?: string; time?: string } = {}, prefix = ""): Conversion {
   const problems = validateCloudTrailRecord(record, prefix);
+  const deep = nestingProblem(record, prefix);
+  if (deep !== undefined) problems.push(deep);
   if (problems.length > 0 || !isRecord(record)) return { problems };
   const warnings: string[] = [];
   const eventId = field(record, "eventID");
@@ -173,6 +176,8 @@ export function convertEventBridge(envelope: unknown, ids: ContentIdAllocator): 
   if (typeof source !== "string" || source.length === 0) {
     return { problems: [problem("source", `\`source\` is ${kindOf(source)}: EventBridge names the emitting service in \`source\`, e.g. "aws.guardduty"`)] };
   }
+  const deep = nestingProblem(envelope);
+  if (deep !== undefined) return { problems: [deep] };
   const resources = envelope["resources"];
   const subject = Array.isArray(resources) && typeof resources[0] === "string" ? resources[0] : undefined;
   const event: Event = {

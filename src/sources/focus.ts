@@ -6,6 +6,7 @@ import {
   defineField,
   isRecord,
   kindOf,
+  nestingProblem,
   normalizeTimestamp,
   pathSegment,
   type ContentIdAllocator,
@@ -169,7 +170,8 @@ export function validateFocusRow(row: unknown, prefix = ""): FieldProblem[] {
  */
 export function convertFocusRow(row: unknown, ids: ContentIdAllocator, extra: readonly FieldProblem[] = [], serialized?: string): Conversion {
   const checked = checkFocusRow(row);
-  const problems = [...extra, ...checked.problems];
+  const deep = nestingProblem(row);
+  const problems = [...extra, ...checked.problems, ...(deep === undefined ? [] : [deep])];
   if (problems.length > 0 || !isRecord(row)) return { problems };
   const resourceId = row["ResourceId"];
   const time = normalizeTimestamp(row["ChargePeriodStart"]);
@@ -285,6 +287,9 @@ export class FocusCsvReader {
       const name = header[i] as string;
       defineField(row, name, typedValue(name, this.specs[i], record.fields[i] as CsvField, problems));
     }
+    // Checked before JSON.stringify, which runs out of stack on a deeply nested Tags value.
+    const deep = nestingProblem(row);
+    if (deep !== undefined) problems.push(deep);
     const conversion = convertFocusRow(row, this.ids, problems, problems.length === 0 ? JSON.stringify(row) : undefined);
     if ("problems" in conversion) return failure(dedupe(conversion.problems), pos, "VIGIL_BAD_EVENT", `row ${this.rows}: `);
     return place(conversion, pos);

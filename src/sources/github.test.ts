@@ -140,6 +140,9 @@ describe("GitHub webhooks on octokit's example payloads", () => {
     const text = "not json";
     const c = await receiveGithubWebhook({ headers: { ...good.headers, "X-Hub-Signature-256": signGithubPayload(SECRET, text) }, body: text }, config());
     expect(c.ok === false && c.error.details.field).toBe("body");
+    const deep = JSON.stringify({ ...(JSON.parse(good.body.toString("utf8")) as Record<string, unknown>), hook: "DEEP" }).replace('"DEEP"', `${"[".repeat(20_000)}${"]".repeat(20_000)}`);
+    const d = await receiveGithubWebhook({ headers: { ...good.headers, "X-Hub-Signature-256": signGithubPayload(SECRET, deep) }, body: deep }, config());
+    expect(d.ok === false && [d.reason, d.error.details.field]).toEqual(["bad-request", "hook"]);
   });
 });
 

@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { EventTypes, VigilError, type Event } from "../core/index.js";
 import { mediaTypeEssence, normalizeHeaders, singleHeader, type HeaderBag } from "./headers.js";
-import { isRecord, kindOf, type JsonRecord } from "./values.js";
+import { isRecord, kindOf, nestingProblem, type JsonRecord } from "./values.js";
 
 /**
  * GitHub webhooks → `com.github.<X-GitHub-Event>`. The HMAC-SHA256 signature
@@ -210,6 +210,8 @@ export async function receiveGithubWebhook(request: GithubWebhookRequest, config
   if (parsed.error !== undefined || !isRecord(parsed.payload)) {
     return bad("bad-request", "VIGIL_BAD_INPUT", "body", `${parsed.error ?? `the payload is ${kindOf(parsed.payload)}, not a JSON object`}: send the webhook with content type application/json`);
   }
+  const deep = nestingProblem(parsed.payload);
+  if (deep !== undefined) return bad("bad-request", "VIGIL_BAD_INPUT", deep.field, deep.message);
   const event = githubPayloadToEvent(eventName, deliveryId, parsed.payload, request.receivedAt);
   if (!(await config.deliveries.remember(deliveryId))) {
     const message = `delivery ${deliveryId} was already received: a replayed delivery is rejected (redeliver from GitHub only if Vigil failed to store it)`;

@@ -196,6 +196,31 @@ describe("format detection and conversion", () => {
     expect(results.map((r) => r.index)).toEqual([0, 1, 2, 3, 4]);
   });
 
+  // JSON.parse reads any depth, but hashing (content ids) and serializing (storage) recurse and
+  // run out of stack a few thousand levels down: such an item is reported, never thrown.
+  it("reports an item nested too deeply by its member and keeps reading the others", async () => {
+    // Built as text: JSON.stringify itself runs out of stack on such a value.
+    const deep = (value: unknown): string => JSON.stringify(value).replace('"DEEP"', `${"[".repeat(20_000)}${"]".repeat(20_000)}`);
+    const { eventID: _id, ...noId } = bareRecords[0] as Json;
+    const lines = [JSON.stringify(bareRecords[1]), deep({ ...noId, requestParameters: "DEEP" }), deep({ ...oktaLogs[0], debugContext: "DEEP" }), JSON.stringify(bareRecords[2])];
+    const { format, results } = await ingestText(`${lines.join("\n")}\n`);
+    expect(format).toBe("json-lines");
+    expect(results.map((r) => r.ok)).toEqual([true, false, false, true]);
+    expect(results[1]?.ok === false && results[1].error.details.field).toBe("requestParameters");
+    expect(results[1]?.ok === false && results[1].error.message).toContain("nested deeper than 1000 levels");
+    expect(results[2]?.ok === false && results[2].error.details.field).toBe("debugContext");
+    const file = await ingestText(deep({ Records: [bareRecords[0], { ...noId, responseElements: "DEEP" }] }));
+    expect(file.results.map((r) => r.ok === false && r.error.details.field)).toEqual([false, "Records[1].responseElements"]);
+    const plan = await ingestText(deep({ format_version: "1.2", resource_changes: [], planned_values: { root_module: "DEEP" } }));
+    expect(plan.results.map((r) => r.ok === false && r.error.details.field)).toEqual(["planned_values"]);
+    const [csvHeader, csvRow] = read("focus-sample-data/focus_sample_300.csv").split("\n") as [string, string];
+    const tags = `"${deep({ a: "DEEP" }).replace(/"/g, '""')}"`;
+    expect(csvRow.endsWith(",NULL")).toBe(true); // Tags, the last column
+    const csv = await ingestText(`${csvHeader}\n${csvRow}\n${csvRow.slice(0, -"NULL".length)}${tags}\n`);
+    expect(csv.format).toBe("focus-csv");
+    expect(csv.results.map((r) => r.ok === false && r.error.details.field)).toEqual([false, "Tags"]);
+  });
+
   it("reports what it cannot read", async () => {
     const text = await ingestText("just some words\nand more");
     expect(text.format).toBe("unknown");

@@ -4,7 +4,7 @@ import { parseAllDocuments, type Tags } from "yaml";
 import { EventTypes, VigilError, type Event } from "../core/index.js";
 import { ShapeChecker } from "./check.js";
 import { failure, place, position, problem, type Conversion, type FieldProblem, type IngestResult } from "./results.js";
-import { createContentIdAllocator, filePathReference, isRecord, type ContentIdAllocator, type JsonRecord } from "./values.js";
+import { createContentIdAllocator, filePathReference, isRecord, nestingProblem, type ContentIdAllocator, type JsonRecord } from "./values.js";
 
 /**
  * Kubernetes objects → `io.k8s.resource` (background scan, inventory, `vigil scan` of manifest
@@ -83,6 +83,8 @@ export function kubernetesListItems(list: JsonRecord & { items: readonly unknown
 
 export function convertKubernetesObject(value: unknown, ids: ContentIdAllocator, source = "/k8s", prefix = ""): Conversion {
   const problems = validateKubernetesObject(value, prefix);
+  const deep = nestingProblem(value, prefix);
+  if (deep !== undefined) problems.push(deep);
   if (problems.length > 0 || !isRecord(value)) return { problems };
   const metadata = value["metadata"] as JsonRecord;
   const uid = metadata["uid"];

@@ -6,6 +6,7 @@ import {
   fieldName,
   isRecord,
   kindOf,
+  nestingProblem,
   upstreamTime,
   type ContentIdAllocator,
   type JsonRecord,
@@ -48,6 +49,8 @@ export function oktaActor(value: JsonRecord): string | undefined {
 
 export function convertOktaEvent(value: unknown, ids: ContentIdAllocator, source = "okta"): Conversion {
   const problems = validateOktaEvent(value);
+  const deep = nestingProblem(value);
+  if (deep !== undefined) problems.push(deep);
   if (problems.length > 0 || !isRecord(value)) return { problems };
   const uuid = field(value, "uuid");
   const timed = upstreamTime(field(value, "published"), fieldName(value, "published"));

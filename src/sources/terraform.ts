@@ -1,7 +1,7 @@
 import { EventTypes, type Event } from "../core/index.js";
 import { ShapeChecker } from "./check.js";
 import { place, position, problem, type Conversion, type FieldProblem, type IngestResult } from "./results.js";
-import { contentId, filePathReference, isRecord, upstreamTime, type JsonRecord } from "./values.js";
+import { contentId, filePathReference, isRecord, nestingProblem, upstreamTime, type JsonRecord } from "./values.js";
 
 /**
  * Terraform plans → `com.hashicorp.terraform.plan`: the JSON that `terraform show -json <planfile>`
@@ -76,6 +76,8 @@ function baseName(file: string): string {
 
 export function convertTerraformPlan(value: unknown, options: TerraformPlanOptions = {}): Conversion {
   const problems = validateTerraformPlan(value);
+  const deep = nestingProblem(value);
+  if (deep !== undefined) problems.push(deep);
   if (problems.length > 0 || !isRecord(value)) return { problems };
   // The plan's own `timestamp`, normalised like every upstream time: one that is not a timestamp
   // is a warning (the event has no time), never copied into the event as is.

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { canonicalJson as canonicalJsonOf, PLAIN_FORM } from "../core/canonical-json.js";
+import { problem, type FieldProblem } from "./results.js";
 
 /** Small, dependency-free helpers shared by the adapters: JSON shapes, ids, timestamps. */
 
@@ -21,6 +22,56 @@ export function defineField(record: JsonRecord, name: string, value: unknown): v
   // defineProperty is slow (it turns objects into dictionaries): use it only where needed.
   if (name === "__proto__") Object.defineProperty(record, name, { value, enumerable: true, writable: true, configurable: true });
   else record[name] = value;
+}
+
+/**
+ * The deepest nesting of objects and arrays an input item may have (Python's json default).
+ * JSON.parse reads any depth, but hashing and serializing recurse and run out of stack a few
+ * thousand levels down; no upstream system sends anything near this deep.
+ */
+export const MAX_NESTING_DEPTH = 1000;
+
+/**
+ * The problem of an item nested deeper than {@link MAX_NESTING_DEPTH}, naming its top-level
+ * member that holds the deep part (`prefix.member`), else undefined. Iterative: never throws.
+ */
+export function nestingProblem(value: unknown, prefix = ""): FieldProblem | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const members = Array.isArray(value) ? value.map((item, index) => [`[${index}]`, item] as const) : Object.entries(value);
+  // One walk per top-level member, so the problem can name it; parallel stacks, no allocations per node.
+  const nodes: object[] = [];
+  const depths: number[] = [];
+  for (const [member, item] of members) {
+    if (typeof item === "object" && item !== null) {
+      nodes.push(item);
+      depths.push(2);
+    }
+    while (nodes.length > 0) {
+      const node = nodes.pop() as Record<string, unknown>;
+      const depth = depths.pop() as number;
+      if (depth > MAX_NESTING_DEPTH) {
+        const at = prefix === "" ? member : member.startsWith("[") ? `${prefix}${member}` : `${prefix}.${member}`;
+        return problem(at, `\`${at}\` is nested deeper than ${MAX_NESTING_DEPTH} levels of objects and arrays, more than Vigil can store: send the record as its system wrote it`);
+      }
+      if (Array.isArray(node)) {
+        for (const child of node) {
+          if (typeof child === "object" && child !== null) {
+            nodes.push(child as object);
+            depths.push(depth + 1);
+          }
+        }
+        continue;
+      }
+      for (const key in node) {
+        const child = node[key];
+        if (typeof child === "object" && child !== null) {
+          nodes.push(child);
+          depths.push(depth + 1);
+        }
+      }
+    }
+  }
+  return undefined;
 }
 
 /** Describes a JSON value's kind for error messages ("a number", "null", "an array"). */
