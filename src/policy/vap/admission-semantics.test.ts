@@ -132,3 +132,24 @@ describe("ValidatingAdmissionPolicy auditAnnotations, as the API server's dispat
     expect(ignored.map(([effect, mode]) => [effect, mode])).toEqual([["violation", "audit"], ["error", "audit"]]);
   });
 });
+
+describe("ValidatingAdmissionPolicy rules checked at load, as the API server validates them", () => {
+  it("a resourceRules or excludeResourceRules entry without operations, apiGroups, apiVersions or resources is a load error naming the field", () => {
+    const full = { apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["pods"] };
+    const cases: [Record<string, unknown>, string][] = [
+      [{ resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], resources: ["pods"] }] }, "spec.matchConstraints.resourceRules[0].operations"],
+      [{ resourceRules: [full, { ...full, apiGroups: [] }] }, "spec.matchConstraints.resourceRules[1].apiGroups"],
+      [{ resourceRules: [{ ...full, apiVersions: undefined }] }, "spec.matchConstraints.resourceRules[0].apiVersions"],
+      [{ resourceRules: [full], excludeResourceRules: [{ apiGroups: [""], apiVersions: ["v1"], resources: ["pods"] }] }, "spec.matchConstraints.excludeResourceRules[0].operations"],
+    ];
+    for (const [matchConstraints, field] of cases) {
+      const { policies, errors } = vapLanguage.compile([doc(policyOf({ matchConstraints, validations: deny }), 0), doc(bindingOf(), 1)], env);
+      expect(policies).toEqual([]);
+      expect(errors.map((e) => e.details)).toEqual([expect.objectContaining({ field })]);
+      expect(errors[0]?.message).toContain(field);
+    }
+    const bound = bindingOf({ matchResources: { resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], resources: ["pods"] }] } });
+    const { errors } = vapLanguage.compile([doc(policyOf({ matchConstraints: { resourceRules: [full] }, validations: deny }), 0), doc(bound, 1)], env);
+    expect(errors.map((e) => e.details)).toEqual([expect.objectContaining({ field: "spec.matchResources.resourceRules[0].operations" })]);
+  });
+});

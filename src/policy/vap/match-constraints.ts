@@ -135,6 +135,29 @@ export function labelSelectorMatches(selector: unknown, labels: Readonly<Record<
   return true;
 }
 
+const requiredRuleLists = ["operations", "apiGroups", "apiVersions", "resources"] as const;
+
+/**
+ * The first resourceRules / excludeResourceRules entry that lacks one of operations, apiGroups,
+ * apiVersions, resources (the API server requires each as a non-empty list; without it a rule
+ * matches nothing or, for operations here, everything). `prefix` is the field path of the match
+ * resources, e.g. `spec.matchConstraints`. Undefined when every rule is complete.
+ */
+export function incompleteRule(constraints: unknown, prefix: string): { readonly field: string; readonly message: string } | undefined {
+  if (!isObject(constraints)) return undefined;
+  for (const list of ["resourceRules", "excludeResourceRules"] as const) {
+    const rules = Array.isArray(constraints[list]) ? constraints[list] : [];
+    for (const [index, rule] of rules.entries()) {
+      const missing = requiredRuleLists.find((key) => !isObject(rule) || !Array.isArray(rule[key]) || rule[key].length === 0);
+      if (missing === undefined) continue;
+      const field = `${prefix}.${list}[${index}].${missing}`;
+      const example = missing === "operations" ? '["CREATE", "UPDATE"] or ["*"]' : missing === "apiGroups" ? '[""] (core), ["apps"] or ["*"]' : missing === "apiVersions" ? '["v1"] or ["*"]' : '["pods"] or ["*"]';
+      return { field, message: `${field} is required (the API server rejects a rule without it): list at least one, e.g. ${example}` };
+    }
+  }
+  return undefined;
+}
+
 /** True when `matchConstraints` selects the target. */
 export function matchConstraintsMatch(constraints: unknown, target: MatchTarget): boolean {
   if (!isObject(constraints)) return false;
