@@ -54,6 +54,12 @@ describe("where cel-go and the spec differ from the reference interpreter", () =
     expect(value("double('-Infinity') < 0.0 && double('inf') > 0.0")).toBe(true);
   });
 
+  it("a timestamp with more than nine fraction digits parses, truncated to nanoseconds (Go's time.Parse RFC3339)", () => {
+    expect(value("string(timestamp('2024-01-01T00:00:00.1234567891Z'))")).toBe("2024-01-01T00:00:00.123456789Z");
+    expect(value("string(timestamp('2024-01-01T00:00:00.99999999999999+01:00'))")).toBe("2023-12-31T23:00:00.999999999Z");
+    expect(kind("timestamp('2024-01-01T00:00:00.Z')")).toBe("invalid_argument");
+  });
+
   it("has() is true for a key holding null and an error on a non-map", () => {
     expect(value("has(a.k)", { a: { k: null } })).toBe(true);
     expect(value("has(a.zz)", { a: { k: null } })).toBe(false);

@@ -47,7 +47,8 @@ function civilFromDays(days: number): { y: number; m: number; d: number } {
   return { y: year, m: month, d: day };
 }
 
-const rfc3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
+// Any number of fraction digits, as Go's time.Parse reads them (beyond nine they are truncated).
+const rfc3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
 
 export function parseTimestamp(text: string): CelTimestamp {
   const m = rfc3339.exec(text);
@@ -61,7 +62,7 @@ export function parseTimestamp(text: string): CelTimestamp {
     const off = Number(m[10]) * 3600 + Number(m[11]) * 60;
     sec -= m[9] === "-" ? -off : off;
   }
-  const nanos = m[7] ? Number(m[7].padEnd(9, "0")) : 0;
+  const nanos = m[7] ? Number(m[7].slice(0, 9).padEnd(9, "0")) : 0;
   if (y < 1) throw err("overflow", "timestamp out of range (0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z)");
   return mkTimestamp(sec, nanos);
 }
