@@ -66,10 +66,18 @@ export async function readInput(path: string, io: CliIo): Promise<string> {
 export function reportLoadErrors(errors: readonly VigilError[], io: CliIo): void {
   for (const error of errors) {
     const where = [error.details.file, error.details.line !== undefined ? `${error.details.line}:${error.details.column ?? 0}` : undefined].filter(Boolean).join(":");
-    // Some messages already start with their position (the library's callers read only the message).
-    const prefix = where && !error.message.startsWith(where) ? `${where}: ` : "";
-    write(io.stderr, `policy load error: ${prefix}${error.message} [${error.code}]`);
+    write(io.stderr, `policy load error: ${positioned(where, error.message)} [${error.code}]`);
   }
+}
+
+/**
+ * `<where>: <message>`, the position named once: some messages already start with it, or with
+ * the file alone (the library's callers read only the message).
+ */
+export function positioned(where: string, message: string, file?: string): string {
+  if (!where || message.startsWith(where)) return message;
+  const rest = file !== undefined && message.startsWith(`${file}: `) ? message.slice(file.length + 2) : message;
+  return `${where}: ${rest}`;
 }
 
 function cannotWrite(path: string, option: string, cause: unknown): VigilError {

@@ -15,7 +15,7 @@ import { buildPolicyReports, type PolicyReportObject, type PolicyReportResult, t
 import { kubernetesSubject, readKubernetesManifestDirectory } from "../../sources/kubernetes.js";
 import { isClusterScopedKind } from "../../policy/kyverno/kinds.js";
 import { flag, stringOption, write, type Command, type CliIo, type CliOption, type ParsedArgs } from "../command.js";
-import { configFrom, configOption, policiesOption, reportLoadErrors } from "../shared.js";
+import { configFrom, configOption, policiesOption, positioned, reportLoadErrors } from "../shared.js";
 
 /** A manifest that could not be read or is not a Kubernetes object (reported, the scan goes on). */
 export interface ScanProblem {
@@ -107,7 +107,7 @@ function resourceText(result: PolicyReportResult): string {
 }
 
 export function printProblems(problems: readonly ScanProblem[], io: CliIo): void {
-  for (const p of problems) write(io.stderr, `manifest error: ${p.file}${p.line === undefined ? "" : `:${p.line}`}: ${p.message}`);
+  for (const p of problems) write(io.stderr, `manifest error: ${positioned(`${p.file}${p.line === undefined ? "" : `:${p.line}`}`, p.message, p.file)}`);
 }
 
 export const scanCommand: Command = {

@@ -1,0 +1,17 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { bucketPolicy, tempDir, vigil } from "./support.js";
+
+describe("vigil scan manifest errors", () => {
+  // Printed "manifest error: apps/bad.yaml:2: apps/bad.yaml: YAML syntax error at line 2: ...".
+  it("name the file and line once", async () => {
+    const dir = tempDir({ "p.yaml": bucketPolicy });
+    mkdirSync(join(dir, "k8s", "apps"), { recursive: true });
+    writeFileSync(join(dir, "k8s", "apps", "bad.yaml"), "a: [\n");
+    const run = await vigil(["scan", "-p", "p.yaml", "k8s"], { cwd: dir });
+    expect(run.code).toBe(1);
+    expect(run.stderr.trim()).toMatch(/^manifest error: apps\/bad\.yaml:2: YAML syntax error at line 2: /);
+    expect(run.stderr.match(/bad\.yaml/g)).toHaveLength(1);
+  });
+});
