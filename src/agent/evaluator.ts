@@ -84,8 +84,8 @@ export function createEvaluator(policySet: PolicySet, options: { readonly clock?
       now: clock.now().toISOString(),
       enforced: decideOptions.enforced ?? decideOptions.record !== false,
       policy: (name) => policySet.get(name),
-      ...(options.exemptions ? { exceptions: options.exemptions.exceptions, overrides: options.exemptions.overrides } : {}),
       input: ctx.input,
+      ...(options.exemptions ? { exceptions: options.exemptions.exceptions, overrides: options.exemptions.overrides } : {}),
       ...(decideOptions.labels ? { labels: decideOptions.labels } : {}),
     });
   }

@@ -8,7 +8,8 @@ export interface DecisionOutput {
   readonly decisionId: string;
   readonly eventId: string;
   readonly eventType: string;
-  readonly subject?: string;
+  /** Undefined when the event had none (omitted from the JSON text). */
+  readonly subject?: string | undefined;
   readonly time: string;
   readonly verdict: string;
   readonly tier: string;
@@ -28,7 +29,8 @@ export function decisionOutput(decision: Decision | DecisionDraft, options: { re
     decisionId: decision.id,
     eventId: decision.eventId,
     eventType: decision.eventType,
-    ...(decision.subject === undefined ? {} : { subject: decision.subject }),
+    // Not a conditional spread: properties after a spread take V8's slow path (src/core/objects.ts).
+    subject: decision.subject,
     time: decision.time,
     verdict: decision.verdict,
     tier: decision.tier,
