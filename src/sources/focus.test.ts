@@ -160,6 +160,24 @@ describe("FOCUS specification scenarios (not FOCUS 1.0 conformant)", () => {
     }
   });
 
+  // The specification's own scenarios write a null as unquoted `null`, the FOCUS sample data as
+  // unquoted NULL: both are null, a quoted "null" is text.
+  it("reads an unquoted null in any letter case as null", () => {
+    const text = readFileSync(`${fixtures}focus-spec-data/commitment_discount_usage_scenario_2.csv`, "utf8");
+    const [first] = focusCsvToEvents(text);
+    expect(first?.ok).toBe(false);
+    if (first?.ok !== false) return;
+    const fields = first.problems.map((p) => p.field);
+    expect(fields).toContain("BillingAccountId"); // still not FOCUS 1.0: mandatory columns are absent
+    expect(fields).not.toContain("ConsumedQuantity"); // null, not the text "null"
+    const resourceId = header.indexOf("ResourceId");
+    const edited = editCsv(sampleLines.slice(0, 3), (cells, index) => (index === 0 ? cells : cells.map((c, i) => (i === resourceId ? { value: "null", quoted: index === 2 } : c))));
+    const [unquoted, quoted] = focusCsvToEvents(edited).sort((a, b) => (a.row ?? 0) - (b.row ?? 0));
+    expect((event(unquoted).data as Record<string, unknown>)["ResourceId"]).toBeNull();
+    expect(event(unquoted).subject).toBeUndefined();
+    expect(event(quoted).subject).toBe("null");
+  });
+
   it("names spreadsheet-formatted amounts that are not decimals", () => {
     const text = readFileSync(`${fixtures}focus-spec-data/simple_saas_agreements_a1.csv`, "utf8");
     const out = focusCsvToEvents(text);

@@ -20,7 +20,7 @@ import {
  * `ResourceId` (absent for rows without a resource, e.g. support fees), data = the row.
  *
  * CSV values are text, so CSV rows are typed as FOCUS defines the columns: an unquoted empty
- * value or unquoted `NULL` is null; Decimal columns become numbers; JSON columns (`Tags`,
+ * value or unquoted `NULL` (any letter case: the specification's own scenarios write `null`) is null; Decimal columns become numbers; JSON columns (`Tags`,
  * `SkuPriceDetails`) become objects; everything else stays text. JSON rows are kept as sent.
  *
  * Order: the rows of one document are emitted ordered by `ChargePeriodStart` (stable: rows of
@@ -208,7 +208,7 @@ export function focusRowsToEvents(rows: readonly unknown[], options: FocusOption
  * type is kept as text and reported in `problems`.
  */
 function typedValue(name: string, spec: FocusColumn | undefined, field: CsvField, problems: FieldProblem[]): unknown {
-  if (!field.quoted && (field.value === "" || field.value === "NULL")) return null;
+  if (!field.quoted && (field.value === "" || /^null$/i.test(field.value))) return null;
   if (spec === undefined || spec.type === "string" || spec.type === "datetime") return field.value;
   const text = field.value.trim();
   if (text === "") return null;
