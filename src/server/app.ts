@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import type { Agent } from "../agent.js";
 import { isVigilError, VigilError } from "../core/errors.js";
 import { installAuth } from "./auth.js";
+import { decodedBody } from "./content-encoding.js";
 import { MAX_PATH_VALUE_LENGTH, sendError } from "./errors.js";
 import { createOpenApiCollector, type OpenApiCollector } from "./openapi.js";
 import { route, type RoutePlugin } from "./route.js";
@@ -83,6 +84,7 @@ export function buildServer(options: ServerOptions): VigilServer {
   // Every route but the event intake (its own parsers) reads JSON: a text/plain body was handed to
   // the schema as a string ("body must be object"); it is now 415 naming the Content-Type to send.
   app.removeContentTypeParser("text/plain");
+  app.addHook("preParsing", async (request, _reply, payload) => decodedBody(request, payload));
   const openapi = createOpenApiCollector(app);
   installAuth(app, agent);
 

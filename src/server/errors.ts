@@ -1,5 +1,6 @@
 import type { FastifyReply } from "fastify";
 import { isVigilError, type VigilErrorCode } from "../core/errors.js";
+import { ENCODING_INVALID, ENCODING_UNSUPPORTED } from "./content-encoding.js";
 
 /** The one place where VigilError codes become HTTP statuses. */
 export const httpStatusOf: Readonly<Record<VigilErrorCode, number>> = {
@@ -41,6 +42,8 @@ const requestErrorField: Readonly<Record<string, string>> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: "content-type",
   FST_ERR_BAD_URL: "url",
   FST_ERR_MAX_PARAM_LENGTH: "url",
+  [ENCODING_UNSUPPORTED]: "content-encoding",
+  [ENCODING_INVALID]: "content-encoding",
 };
 
 /** The longest value one path parameter may hold (the router's maxParamLength): ARNs and e-mail addresses fit. */
