@@ -153,3 +153,24 @@ describe("ValidatingAdmissionPolicy rules checked at load, as the API server val
     expect(errors.map((e) => e.details)).toEqual([expect.objectContaining({ field: "spec.matchResources.resourceRules[0].operations" })]);
   });
 });
+
+describe("ValidatingAdmissionPolicy enum fields checked at load, as the API server validates them", () => {
+  const rules = { resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["*"], resources: ["pods"] }] };
+  const load = (policySpec: Record<string, unknown>, binding: Record<string, unknown> = {}) => vapLanguage.compile([doc(policyOf({ matchConstraints: rules, validations: deny, ...policySpec }), 0), doc(bindingOf(binding), 1)], env);
+
+  it("refuses a failurePolicy other than Fail or Ignore instead of treating it as Fail", () => {
+    const { policies, errors } = load({ failurePolicy: "ignore" });
+    expect(policies).toEqual([]);
+    expect(errors.map((e) => e.details)).toEqual([expect.objectContaining({ field: "spec.failurePolicy" })]);
+    expect(errors[0]?.message).toContain("Fail or Ignore");
+  });
+
+  it("refuses a paramRef with both name and selector, or a parameterNotFoundAction other than Allow or Deny", () => {
+    const paramKind = { apiVersion: "v1", kind: "ConfigMap" };
+    const both = load({ paramKind }, { paramRef: { name: "limits", selector: {}, parameterNotFoundAction: "Deny" } });
+    expect(both.errors.map((e) => e.details)).toEqual([expect.objectContaining({ field: "spec.paramRef" })]);
+    const action = load({ paramKind }, { paramRef: { name: "limits", parameterNotFoundAction: "allow" } });
+    expect(action.errors.map((e) => e.details)).toEqual([expect.objectContaining({ field: "spec.paramRef.parameterNotFoundAction" })]);
+    expect(load({ paramKind }, { paramRef: { name: "limits", parameterNotFoundAction: "Allow" } }).errors).toEqual([]);
+  });
+});

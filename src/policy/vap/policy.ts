@@ -162,6 +162,25 @@ function checkValidationActions(binding: Json, source: string | undefined): void
   if (actions.includes("Deny") && actions.includes("Warn")) throw new VigilError("VIGIL_POLICY_LOAD", `ValidatingAdmissionPolicyBinding ${bname}: spec.validationActions may not hold both Deny and Warn (Kubernetes refuses the binding: a denial already reports the failure); use [Deny] or [Warn, Audit]`, { field: "spec.validationActions", ...(source ? { file: source } : {}) });
 }
 
+/**
+ * A binding's paramRef as the API server validates it: name and selector are mutually exclusive,
+ * and parameterNotFoundAction, when given, is Allow or Deny. Throws VigilError(VIGIL_POLICY_LOAD) naming the field.
+ */
+function checkParamRef(binding: Json, source: string | undefined): void {
+  const bspec = isObject(binding["spec"]) ? binding["spec"] : {};
+  const ref = bspec["paramRef"];
+  if (!isObject(ref)) return;
+  const bname = String((isObject(binding["metadata"]) ? binding["metadata"]["name"] : undefined) ?? "");
+  const where = source ? { file: source } : {};
+  if (typeof ref["name"] === "string" && ref["name"] !== "" && ref["selector"] !== undefined && ref["selector"] !== null) {
+    throw new VigilError("VIGIL_POLICY_LOAD", `ValidatingAdmissionPolicyBinding ${bname}: spec.paramRef has both name and selector, which the API server refuses; keep name (one param) or selector (each matching param)`, { field: "spec.paramRef", ...where });
+  }
+  const action = ref["parameterNotFoundAction"];
+  if (action !== undefined && action !== "Allow" && action !== "Deny") {
+    throw new VigilError("VIGIL_POLICY_LOAD", `ValidatingAdmissionPolicyBinding ${bname}: spec.paramRef.parameterNotFoundAction must be Allow or Deny (case-sensitive), got ${JSON.stringify(action)}`, { field: "spec.paramRef.parameterNotFoundAction", ...where });
+  }
+}
+
 export interface VapPolicy extends CompiledPolicy {
   /** Evaluates one admission request (or bare object) against every binding. Never throws. */
   evaluateRequest(request: VapRequest, options?: EvaluateOptions, params?: VapParamResolver): Finding[];
@@ -179,8 +198,12 @@ export function compileVap(policy: Json, bindings: readonly Json[], env: CelEnvi
   }
   const incomplete = incompleteRule(constraints, "spec.matchConstraints");
   if (incomplete) throw new VigilError("VIGIL_POLICY_LOAD", `ValidatingAdmissionPolicy ${name}: ${incomplete.message}`, { field: incomplete.field, ...(options.source ? { file: options.source } : {}) });
+  if (spec["failurePolicy"] !== undefined && spec["failurePolicy"] !== "Fail" && spec["failurePolicy"] !== "Ignore") {
+    throw new VigilError("VIGIL_POLICY_LOAD", `ValidatingAdmissionPolicy ${name}: spec.failurePolicy must be Fail or Ignore (case-sensitive), got ${JSON.stringify(spec["failurePolicy"])}; leave it out for Fail`, { field: "spec.failurePolicy", ...(options.source ? { file: options.source } : {}) });
+  }
   for (const binding of bindings) {
     checkValidationActions(binding, options.source);
+    checkParamRef(binding, options.source);
     const bspec = isObject(binding["spec"]) ? binding["spec"] : {};
     const bad = incompleteRule(bspec["matchResources"], "spec.matchResources");
     if (bad) throw new VigilError("VIGIL_POLICY_LOAD", `ValidatingAdmissionPolicyBinding ${String((isObject(binding["metadata"]) ? binding["metadata"]["name"] : undefined) ?? "")}: ${bad.message}`, { field: bad.field, ...(options.source ? { file: options.source } : {}) });
