@@ -15,3 +15,15 @@ describe("vigil scan manifest errors", () => {
     expect(run.stderr.match(/bad\.yaml/g)).toHaveLength(1);
   });
 });
+
+describe("vigil cleanup manifest problems", () => {
+  it("name the file and line once", async () => {
+    const dir = tempDir({ "p.yaml": bucketPolicy });
+    mkdirSync(join(dir, "k8s", "apps"), { recursive: true });
+    writeFileSync(join(dir, "k8s", "apps", "bad.yaml"), "a: [\n");
+    const run = await vigil(["cleanup", "-p", "p.yaml", "k8s"], { cwd: dir });
+    expect(run.code).toBe(1);
+    expect(run.stderr.trim()).toMatch(/^cleanup: apps\/bad\.yaml:2: YAML syntax error at line 2: /);
+    expect(run.stderr.match(/bad\.yaml/g)).toHaveLength(1);
+  });
+});

@@ -14,7 +14,7 @@ import { createTtlCleanupPolicy } from "../../policy/kyverno/cleanup-ttl.js";
 import { isClusterScopedKind } from "../../policy/kyverno/kinds.js";
 import { readKubernetesManifestDirectory } from "../../sources/kubernetes.js";
 import { flag, stringOption, write, type Command } from "../command.js";
-import { configFrom, configOption, policiesOption, reportLoadErrors } from "../shared.js";
+import { configFrom, configOption, policiesOption, positioned, reportLoadErrors } from "../shared.js";
 
 type Json = Record<string, unknown>;
 
@@ -87,7 +87,7 @@ export const cleanupCommand: Command = {
       const manifests: Json[] = [];
       for (const result of read) {
         if (!result.ok) {
-          problems.push(`${result.file}${result.line === undefined ? "" : `:${result.line}`}: ${result.error.message}`);
+          problems.push(positioned(`${result.file}${result.line === undefined ? "" : `:${result.line}`}`, result.error.message, result.file));
           continue;
         }
         const object = result.event.data as Json;
