@@ -89,7 +89,8 @@ export function createOpenApiCollector(app: FastifyInstance): OpenApiCollector {
         if (readsBody || route.schema.querystring || route.schema.params) responses["400"] ??= errorResponse("The request is malformed; `error.field` names the field.");
         if (readsBody) responses["413"] ??= errorResponse("The body is larger than server.bodyLimit.");
         const accepted = config.consumes ?? ["application/json"];
-        if (readsBody && !accepted.includes("*/*")) responses["415"] ??= errorResponse(`The Content-Type is not one the route reads (${accepted.join(", ")}).`);
+        const encoding = "a Content-Encoding other than gzip or deflate";
+        if (readsBody) responses["415"] ??= errorResponse(accepted.includes("*/*") ? `The body has ${encoding}.` : `The Content-Type is not one the route reads (${accepted.join(", ")}), or the body has ${encoding}.`);
         if (config.access === "github-signature") responses["401"] ??= errorResponse("The X-Hub-Signature-256 signature does not verify.");
         else if (config.access !== "public") {
           responses["401"] ??= errorResponse("No bearer token, or an unknown, revoked or expired one.");
