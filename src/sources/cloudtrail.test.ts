@@ -218,6 +218,20 @@ describe("Panther's labelled CloudTrail test events", () => {
     expect(e.source).toBe(cloudTrailSource(log["eventsource"] as string));
   });
 
+  // Data lakes store eventTime as an epoch number in seconds, milliseconds, microseconds or
+  // nanoseconds; each is the same instant. What is no date at all is a warning, never a `time`
+  // that Vigil's own CloudEvents validation would reject (`+055840-...`).
+  it("reads an epoch eventTime in s, ms, us or ns, and never emits a time that is not RFC 3339", () => {
+    const log = panther[0]?.log as Json;
+    const at = (eventTime: unknown) => cloudTrailRecordToEvent({ ...log, eventTime });
+    for (const epoch of [1_700_000_000, 1_700_000_000_000, 1_700_000_000_000_000, 1_700_000_000_000_000_000]) {
+      expect(event(at(epoch)).time).toBe("2023-11-14T22:13:20.000Z");
+    }
+    const far = at(9e21);
+    expect(far.ok && far.event.time).toBeUndefined();
+    expect(far.ok && far.warnings?.join(" ")).toContain("not a timestamp");
+  });
+
   it("gives every accepted event an RFC 3339 time or a warning saying why not", () => {
     for (const [index, result] of results.entries()) {
       if (!result.ok) continue;

@@ -169,12 +169,16 @@ export function isRfc3339(value: string): boolean {
 /**
  * Turns an upstream timestamp into RFC 3339, keeping its precision: `2024-09-01 00:00:00`
  * (FOCUS samples, Panther) becomes `2024-09-01T00:00:00Z`; a timestamp with no zone is UTC;
- * epoch milliseconds (numbers) are converted. Returns undefined when it is not a timestamp.
+ * epoch numbers (seconds, milliseconds, microseconds or nanoseconds) are converted. Returns undefined when it is not a timestamp.
  */
 export function normalizeTimestamp(value: unknown): string | undefined {
   if (typeof value === "number" && Number.isFinite(value)) {
-    const date = new Date(value > 1e11 ? value : value * 1000);
-    return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+    // Epoch seconds, milliseconds, microseconds or nanoseconds, told apart by magnitude (each
+    // unit's range ends in the year 5138).
+    const size = Math.abs(value);
+    const date = new Date(size < 1e11 ? value * 1000 : size < 1e14 ? value : size < 1e17 ? value / 1e3 : value / 1e6);
+    const text = Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+    return text !== undefined && isRfc3339(text) ? text : undefined;
   }
   if (typeof value !== "string") return undefined;
   const text = value.trim();
