@@ -174,3 +174,13 @@ describe("ValidatingAdmissionPolicy enum fields checked at load, as the API serv
     expect(load({ paramKind }, { paramRef: { name: "limits", parameterNotFoundAction: "Allow" } }).errors).toEqual([]);
   });
 });
+
+describe("ValidatingAdmissionPolicy CEL that Vigil cannot run", () => {
+  it("an expression using the authorizer library fails to load saying the authorizer is not available, not only 'unknown function'", () => {
+    const matchConstraints = { resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["*"], resources: ["pods"] }] };
+    const { errors } = vapLanguage.compile([doc(policyOf({ matchConstraints, validations: [{ expression: "authorizer.requestResource.check('delete').allowed()" }] }), 0), doc(bindingOf(), 1)], env);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.message).toContain("validations[0].expression");
+    expect(errors[0]?.message).toMatch(/authorizer.*not available/);
+  });
+});

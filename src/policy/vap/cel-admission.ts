@@ -67,12 +67,20 @@ export interface CompiledAdmissionCel {
   evaluate(base: CelActivation): AdmissionCelResult;
 }
 
+/** The Kubernetes authorizer library's calls (`authorizer.group(...).resource(...).check(...).allowed()`). */
+const authorizerUse = /\bauthorizer\s*\.\s*(?:group|path|serviceAccount|requestResource)\b/;
+
 function compileOne(env: CelEnvironment, source: string, origin: string): CelProgram {
   try {
     return env.compile(source, { origin });
   } catch (cause) {
-    if (cause instanceof VigilError) throw cause;
-    throw new VigilError("VIGIL_POLICY_COMPILE", `${origin}: ${cause instanceof Error ? cause.message : String(cause)}`, { field: origin }, cause);
+    // The API server answers authorizer checks; Vigil has no API server to ask (docs/cel.md), so say that rather than "unknown function".
+    const hint = authorizerUse.test(source) ? "; the Kubernetes authorizer library (authorizer.group/resource/check/allowed) is not available in Vigil, which has no API server to ask: check request.userInfo instead" : "";
+    if (cause instanceof VigilError) {
+      if (hint === "") throw cause;
+      throw new VigilError(cause.code, `${cause.message}${hint}`, cause.details, cause);
+    }
+    throw new VigilError("VIGIL_POLICY_COMPILE", `${origin}: ${cause instanceof Error ? cause.message : String(cause)}${hint}`, { field: origin }, cause);
   }
 }
 
