@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { checkPodSecurity, evaluatePodSecurity } from "./pod-security.js";
+import { createCelEnvironment } from "../cel/index.js";
+import { loadPolicyText } from "../load.js";
+import { checkPodSecurity, evaluatePodSecurity, parsePssVersion } from "./pod-security.js";
 import { resourceInput } from "./request.js";
 
 const restrictedContainer = { name: "c", image: "nginx", securityContext: { allowPrivilegeEscalation: false, runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" }, capabilities: { drop: ["ALL"] } } };
@@ -62,5 +64,104 @@ describe("Pod Security Standards", () => {
     // while a missing drop ALL, which the empty container shares, is excluded
     const noDrop = { ...restrictedContainer, securityContext: { ...restrictedContainer.securityContext, capabilities: {} } };
     expect(evaluatePodSecurity({ ...spec, exclude: [{ controlName: "Capabilities" }] }, resourceInput(pod({ containers: [noDrop] })), "r").status).toBe("pass");
+  });
+});
+
+// validate.podSecurity.version, as Kyverno's pss.evaluatePSS applies it (pkg/pss/evaluate.go): with
+// `latest` (or no version) each pod-security-admission check runs its newest definition; with a
+// pinned v1.<minor> every definition whose MinimumVersion is at or below that minor runs, and a
+// check none of whose definitions is that old does not run.
+describe("Pod Security Standards version", () => {
+  const run = (spec: Record<string, unknown>, level: string, version: unknown) => evaluatePodSecurity({ level, ...(version === undefined ? {} : { version }) }, resourceInput(pod(spec)), "r");
+  const status = (spec: Record<string, unknown>, level: string, version: unknown) => run(spec, level, version).status;
+
+  it("runAsUser=0 fails restricted only from v1.23 (check_runAsUser.go: MinimumVersion 1.23)", () => {
+    const root = { securityContext: { runAsUser: 0 }, containers: [restrictedContainer] };
+    expect(status(root, "restricted", "v1.22")).toBe("pass");
+    expect(status(root, "restricted", "v1.23")).toBe("fail");
+    expect(status(root, "restricted", "latest")).toBe("fail");
+  });
+
+  it("restricted seccomp is required only from v1.19, capabilities drop ALL from v1.22, allowPrivilegeEscalation from v1.8", () => {
+    const noSeccomp = { containers: [{ ...restrictedContainer, securityContext: { ...restrictedContainer.securityContext, seccompProfile: undefined } }] };
+    expect(status(noSeccomp, "restricted", "v1.18")).toBe("pass");
+    expect(status(noSeccomp, "restricted", "v1.19")).toBe("fail");
+    const noDrop = { containers: [{ ...restrictedContainer, securityContext: { ...restrictedContainer.securityContext, capabilities: {} } }] };
+    expect(status(noDrop, "restricted", "v1.21")).toBe("pass");
+    expect(status(noDrop, "restricted", "v1.22")).toBe("fail");
+    const escalating = { containers: [{ ...restrictedContainer, securityContext: { ...restrictedContainer.securityContext, allowPrivilegeEscalation: true } }] };
+    expect(status(escalating, "restricted", "v1.7")).toBe("pass");
+    expect(status(escalating, "restricted", "v1.8")).toBe("fail");
+  });
+
+  it("sysctls: a pinned version keeps the 1.0 safe set (its definition still runs); latest adds 1.27, 1.29 and 1.32's", () => {
+    const sysctl = (name: string) => ({ securityContext: { sysctls: [{ name, value: "1" }] }, containers: [{ name: "c", image: "x" }] });
+    for (const name of ["net.ipv4.ip_local_reserved_ports", "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_rmem"]) {
+      expect(status(sysctl(name), "baseline", "latest")).toBe("pass");
+      expect(status(sysctl(name), "baseline", "v1.32")).toBe("fail");
+    }
+    expect(status(sysctl("net.ipv4.ip_unprivileged_port_start"), "baseline", "v1.0")).toBe("pass");
+  });
+
+  it("SELinux container_engine_t (allowed by the 1.31 definition) passes only with latest", () => {
+    const engine = { securityContext: { seLinuxOptions: { type: "container_engine_t" } }, containers: [{ name: "c", image: "x" }] };
+    expect(status(engine, "baseline", "latest")).toBe("pass");
+    expect(status(engine, "baseline", "v1.31")).toBe("fail");
+  });
+
+  it("seccomp baseline: a pinned version also checks the alpha annotations; the fields only from v1.19", () => {
+    const annotated = { apiVersion: "v1", kind: "Pod", metadata: { name: "p", annotations: { "seccomp.security.alpha.kubernetes.io/pod": "unconfined" } }, spec: { containers: [{ name: "c", image: "x" }] } };
+    expect(evaluatePodSecurity({ level: "baseline", version: "v1.25" }, resourceInput(annotated), "r").status).toBe("fail");
+    expect(evaluatePodSecurity({ level: "baseline", version: "latest" }, resourceInput(annotated), "r").status).toBe("pass");
+    const container = { ...annotated, metadata: { name: "p", annotations: { "container.seccomp.security.alpha.kubernetes.io/c": "docker/default", "container.seccomp.security.alpha.kubernetes.io/other": "unconfined" } } };
+    expect(evaluatePodSecurity({ level: "baseline", version: "v1.18" }, resourceInput(container), "r").status).toBe("pass");
+    const unconfined = { securityContext: { seccompProfile: { type: "Unconfined" } }, containers: [{ name: "c", image: "x" }] };
+    expect(status(unconfined, "baseline", "v1.18")).toBe("pass");
+    expect(status(unconfined, "baseline", "v1.19")).toBe("fail");
+  });
+
+  it("the Windows exemption of the 1.25 definitions applies only with latest (a pinned version still runs the older ones)", () => {
+    const windows = { os: { name: "windows" }, securityContext: { runAsNonRoot: true }, containers: [{ name: "c", image: "mcr.microsoft.com/windows/nanoserver" }] };
+    expect(status(windows, "restricted", "latest")).toBe("pass");
+    expect(new Set((checkPodSecurity(pod(windows), "restricted", 29) ?? []).map((x) => x.control))).toEqual(new Set(["Privilege Escalation", "Seccomp", "Capabilities"]));
+  });
+
+  it("accepts latest, no version and v1.<minor>; anything else is an error naming the field", () => {
+    expect(parsePssVersion(undefined)).toBe("latest");
+    expect(parsePssVersion("latest")).toBe("latest");
+    expect(parsePssVersion("v1.29")).toBe(29);
+    expect(parsePssVersion("v1.0")).toBe(0);
+    for (const bad of ["1.29", "v1.29.0", "v2.0", "v1.029", "Latest", 1.29, "v1."]) expect(parsePssVersion(bad)).toBeUndefined();
+    const r = run({ containers: [restrictedContainer] }, "restricted", "v1.x");
+    expect(r.status).toBe("error");
+    expect(r.message).toContain("validate.podSecurity.version");
+  });
+
+  it("an invalid version is a load error naming the policy, the rule and the field", () => {
+    const text = (version: string) => `apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: pss
+spec:
+  rules:
+  - name: restricted
+    match:
+      any:
+      - resources:
+          kinds: [Pod]
+    validate:
+      podSecurity:
+        level: restricted
+        version: ${version}
+`;
+    const loaded = loadPolicyText(text('"1.29"'), "pss.yaml", { env: createCelEnvironment() });
+    expect(loaded.errors).toHaveLength(1);
+    const error = loaded.errors[0];
+    expect(error?.code).toBe("VIGIL_POLICY_LOAD");
+    expect(error?.message).toContain("pss");
+    expect(error?.message).toContain("restricted");
+    expect(error?.message).toContain('"latest" or "v1.<minor>"');
+    expect(error?.details.field).toBe("spec.rules[0].validate.podSecurity.version");
+    expect(loadPolicyText(text("v1.24"), "pss.yaml", { env: createCelEnvironment() }).errors).toEqual([]);
   });
 });

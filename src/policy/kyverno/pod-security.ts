@@ -1,8 +1,13 @@
 /**
  * Kyverno `validate.podSecurity`: the Kubernetes Pod Security Standards (baseline and
- * restricted, latest version) implemented from the Kubernetes documentation, with Kyverno's
- * `exclude` entries (controlName, images, restrictedField, values). Works on Pods and on pod
- * controllers (template specs). Never throws.
+ * restricted) implemented from pod-security-admission's checks, at the rule's `version`, with
+ * Kyverno's `exclude` entries (controlName, images, restrictedField, values). Works on Pods and on
+ * pod controllers (template specs). Never throws.
+ *
+ * Versions follow Kyverno's pss.evaluatePSS: with `latest` each check runs its newest definition;
+ * with a pinned `v1.<minor>` every definition whose MinimumVersion is at or below that minor runs
+ * (so a relaxation added by a later definition, e.g. the sysctls added in 1.27, is still refused by
+ * the 1.0 one), and a check whose first definition is newer does not run.
  */
 import type { TraceStep } from "../../core/finding.js";
 import { subjectObject, type AdmissionInput } from "./request.js";
@@ -32,10 +37,38 @@ export interface PssViolation {
 }
 
 const baselineCapabilities = new Set(["AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"]);
-/** pod-security-admission's check_sysctls.go, latest set (sysctlsAllowedV1Dot32: 1.29's plus tcp_rmem and tcp_wmem). */
+/** pod-security-admission's check_sysctls.go: the 1.0 set (sysctls_allowed_1_0), which every pinned version still applies. */
+const safeSysctls1Dot0 = new Set(["kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.ip_unprivileged_port_start", "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range"]);
+/** check_sysctls.go, latest set (sysctlsAllowedV1Dot32: 1.27's ip_local_reserved_ports, 1.29's four tcp_* and 1.32's tcp_rmem and tcp_wmem). */
 const safeSysctls = new Set(["kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.ip_unprivileged_port_start", "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range", "net.ipv4.ip_local_reserved_ports", "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl", "net.ipv4.tcp_keepalive_probes", "net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem"]);
 const restrictedVolumes = new Set(["configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret"]);
-const seLinuxTypes = new Set(["", "container_t", "container_init_t", "container_kvm_t", "container_engine_t"]);
+/** check_seLinuxOptions.go: selinux_allowed_types_1_0, and 1.31's which adds container_engine_t (latest only, as sysctls). */
+const seLinuxTypes1Dot0 = new Set(["", "container_t", "container_init_t", "container_kvm_t"]);
+const seLinuxTypes = new Set([...seLinuxTypes1Dot0, "container_engine_t"]);
+
+/** A `validate.podSecurity.version`: `latest`, or the minor of a pinned Kubernetes 1 version. */
+export type PssVersion = "latest" | number;
+
+/** The accepted forms, for error messages. */
+export const pssVersionForms = 'must be "latest" or "v1.<minor>" (e.g. v1.29), as Kyverno and pod-security-admission accept';
+
+/**
+ * Reads `version` as Kyverno does (pss.ParseVersion, then pod-security-admission's api.ParseVersion):
+ * absent, empty or "latest" is latest; "v1.<minor>" (no leading zero) is that minor; anything else
+ * is undefined (invalid).
+ */
+export function parsePssVersion(value: unknown): PssVersion | undefined {
+  if (value === undefined || value === null || value === "" || value === "latest") return "latest";
+  if (typeof value !== "string") return undefined;
+  const match = /^v1\.(0|[1-9][0-9]*)$/.exec(value);
+  const minor = match ? Number(match[1]) : NaN;
+  return Number.isSafeInteger(minor) ? minor : undefined;
+}
+
+/** Whether a check definition with this minimum minor runs at `version` (latest runs the newest definitions). */
+function runsAt(version: PssVersion, minimumMinor: number): boolean {
+  return version === "latest" || version >= minimumMinor;
+}
 
 interface PodParts {
   readonly metadata: Json;
@@ -58,19 +91,41 @@ function eachContainer(spec: Json, visit: (c: Json, field: ContainerField, who: 
   for (const field of containerFields) for (const c of list(spec[field])) visit(c, field, { name: String(c["name"] ?? ""), image: String(c["image"] ?? "") });
 }
 
-function baselineChecks(pod: PodParts, out: PssViolation[]): void {
+const seccompPodAnnotation = "seccomp.security.alpha.kubernetes.io/pod";
+const seccompContainerAnnotation = "container.seccomp.security.alpha.kubernetes.io/";
+
+/** check_seccompProfile_baseline.go seccompProfileBaseline_1_0: the alpha annotations of the pod and of its containers. */
+function seccompAnnotationChecks(pod: PodParts, out: PssViolation[]): void {
+  const annotations = obj(pod.metadata["annotations"]);
+  const allowed = (v: unknown): boolean => v === "runtime/default" || v === "docker/default" || String(v).startsWith("localhost/");
+  if (annotations[seccompPodAnnotation] !== undefined && !allowed(annotations[seccompPodAnnotation])) {
+    out.push({ control: "Seccomp", field: `metadata.annotations[${seccompPodAnnotation}]`, value: annotations[seccompPodAnnotation] });
+  }
+  eachContainer(pod.spec, (_c, _field, who) => {
+    const value = annotations[seccompContainerAnnotation + who.name];
+    if (value !== undefined && !allowed(value)) out.push({ control: "Seccomp", field: `metadata.annotations[${seccompContainerAnnotation}*]`, value, container: who });
+  });
+}
+
+function baselineChecks(pod: PodParts, version: PssVersion, out: PssViolation[]): void {
   const { spec, metadata } = pod;
+  const pinned = version !== "latest";
+  // seccompProfile_baseline: the annotations (1.0) run at every pinned version, the fields from 1.19.
+  const seccompFields = runsAt(version, 19);
+  if (pinned) seccompAnnotationChecks(pod, out);
+  const selinuxTypes = pinned ? seLinuxTypes1Dot0 : seLinuxTypes;
   const psc = obj(spec["securityContext"]);
   if (obj(psc["windowsOptions"])["hostProcess"] === true) out.push({ control: "HostProcess", field: "spec.securityContext.windowsOptions.hostProcess", value: true });
   for (const f of ["hostNetwork", "hostPID", "hostIPC"]) if (spec[f] === true) out.push({ control: "Host Namespaces", field: `spec.${f}`, value: true });
   for (const v of list(spec["volumes"])) if (v["hostPath"] !== undefined) out.push({ control: "HostPath Volumes", field: "spec.volumes[*].hostPath", value: String(v["name"] ?? "") });
   const psel = obj(psc["seLinuxOptions"]);
-  checkSeLinux(psel, "spec.securityContext.seLinuxOptions", undefined, out);
+  checkSeLinux(psel, "spec.securityContext.seLinuxOptions", undefined, selinuxTypes, out);
   const pseccomp = obj(psc["seccompProfile"])["type"];
-  if (pseccomp !== undefined && pseccomp !== "RuntimeDefault" && pseccomp !== "Localhost") out.push({ control: "Seccomp", field: "spec.securityContext.seccompProfile.type", value: pseccomp });
+  if (seccompFields && pseccomp !== undefined && pseccomp !== "RuntimeDefault" && pseccomp !== "Localhost") out.push({ control: "Seccomp", field: "spec.securityContext.seccompProfile.type", value: pseccomp });
   const pApparmor = obj(psc["appArmorProfile"])["type"];
   if (pApparmor !== undefined && pApparmor !== "RuntimeDefault" && pApparmor !== "Localhost") out.push({ control: "AppArmor", field: "spec.securityContext.appArmorProfile.type", value: pApparmor });
-  for (const s of list(psc["sysctls"])) if (!safeSysctls.has(String(s["name"] ?? ""))) out.push({ control: "Sysctls", field: "spec.securityContext.sysctls[*].name", value: s["name"] });
+  const sysctls = pinned ? safeSysctls1Dot0 : safeSysctls;
+  for (const s of list(psc["sysctls"])) if (!sysctls.has(String(s["name"] ?? ""))) out.push({ control: "Sysctls", field: "spec.securityContext.sysctls[*].name", value: s["name"] });
   for (const [k, v] of Object.entries(obj(metadata["annotations"]))) {
     if (k.startsWith("container.apparmor.security.beta.kubernetes.io/") && v !== "runtime/default" && !String(v).startsWith("localhost/")) {
       out.push({ control: "AppArmor", field: "metadata.annotations[container.apparmor.security.beta.kubernetes.io/*]", value: v });
@@ -85,20 +140,20 @@ function baselineChecks(pod: PodParts, out: PssViolation[]): void {
       if (!baselineCapabilities.has(String(cap))) out.push({ control: "Capabilities", field: `${at}.capabilities.add`, value: cap, container: who });
     }
     for (const p of list(c["ports"])) if (p["hostPort"] !== undefined && p["hostPort"] !== 0) out.push({ control: "Host Ports", field: `spec.${field}[*].ports[*].hostPort`, value: p["hostPort"], container: who });
-    checkSeLinux(obj(sc["seLinuxOptions"]), `${at}.seLinuxOptions`, who, out);
+    checkSeLinux(obj(sc["seLinuxOptions"]), `${at}.seLinuxOptions`, who, selinuxTypes, out);
     if (sc["procMount"] !== undefined && sc["procMount"] !== "Default") out.push({ control: "/proc Mount Type", field: `${at}.procMount`, value: sc["procMount"], container: who });
     const seccomp = obj(sc["seccompProfile"])["type"];
-    if (seccomp !== undefined && seccomp !== "RuntimeDefault" && seccomp !== "Localhost") out.push({ control: "Seccomp", field: `${at}.seccompProfile.type`, value: seccomp, container: who });
+    if (seccompFields && seccomp !== undefined && seccomp !== "RuntimeDefault" && seccomp !== "Localhost") out.push({ control: "Seccomp", field: `${at}.seccompProfile.type`, value: seccomp, container: who });
     const apparmor = obj(sc["appArmorProfile"])["type"];
     if (apparmor !== undefined && apparmor !== "RuntimeDefault" && apparmor !== "Localhost") out.push({ control: "AppArmor", field: `${at}.appArmorProfile.type`, value: apparmor, container: who });
   });
 }
 
-function checkSeLinux(options: Json, at: string, who: PssViolation["container"], out: PssViolation[]): void {
+function checkSeLinux(options: Json, at: string, who: PssViolation["container"], types: ReadonlySet<string>, out: PssViolation[]): void {
   const push = (field: string, value: unknown): void => {
     out.push(who ? { control: "SELinux", field, value, container: who } : { control: "SELinux", field, value });
   };
-  if (options["type"] !== undefined && !seLinuxTypes.has(String(options["type"]))) push(`${at}.type`, options["type"]);
+  if (options["type"] !== undefined && !types.has(String(options["type"]))) push(`${at}.type`, options["type"]);
   if (options["user"] !== undefined && options["user"] !== "") push(`${at}.user`, options["user"]);
   if (options["role"] !== undefined && options["role"] !== "") push(`${at}.role`, options["role"]);
 }
@@ -107,9 +162,18 @@ function isWindows(pod: PodParts): boolean {
   return obj(pod.spec["os"])["name"] === "windows";
 }
 
-function restrictedChecks(pod: PodParts, out: PssViolation[]): void {
+/** Whether the 1.25 Windows exemption holds: only the newest definitions have it, a pinned version also runs the older ones. */
+function windowsExempt(pod: PodParts, version: PssVersion): boolean {
+  return version === "latest" && isWindows(pod);
+}
+
+function restrictedChecks(pod: PodParts, version: PssVersion, out: PssViolation[]): void {
   const { spec } = pod;
-  const windows = isWindows(pod);
+  const windows = windowsExempt(pod, version);
+  const runAsUser = runsAt(version, 23);
+  const privilegeEscalation = runsAt(version, 8);
+  const seccompRequired = runsAt(version, 19);
+  const dropAll = runsAt(version, 22);
   const psc = obj(spec["securityContext"]);
   for (const v of list(spec["volumes"])) {
     const type = Object.keys(v).find((k) => k !== "name");
@@ -117,22 +181,22 @@ function restrictedChecks(pod: PodParts, out: PssViolation[]): void {
   }
   const podNonRoot = psc["runAsNonRoot"];
   const podSeccomp = obj(psc["seccompProfile"])["type"];
-  if (psc["runAsUser"] === 0) out.push({ control: "Running as Non-root user", field: "spec.securityContext.runAsUser", value: 0 });
+  if (runAsUser && psc["runAsUser"] === 0) out.push({ control: "Running as Non-root user", field: "spec.securityContext.runAsUser", value: 0 });
   if (podNonRoot === false) out.push({ control: "Running as Non-root", field: "spec.securityContext.runAsNonRoot", value: false });
   let anyContainer = false;
   eachContainer(spec, (c, field, who) => {
     anyContainer = true;
     const sc = obj(c["securityContext"]);
     const at = `spec.${field}[*].securityContext`;
-    if (!windows && (field !== "ephemeralContainers" || sc["allowPrivilegeEscalation"] !== undefined)) {
+    if (privilegeEscalation && !windows && (field !== "ephemeralContainers" || sc["allowPrivilegeEscalation"] !== undefined)) {
       if (sc["allowPrivilegeEscalation"] !== false) out.push({ control: "Privilege Escalation", field: `${at}.allowPrivilegeEscalation`, value: sc["allowPrivilegeEscalation"] ?? null, container: who });
     }
     const nonRoot = sc["runAsNonRoot"];
     if (nonRoot === false || (nonRoot === undefined && podNonRoot !== true)) out.push({ control: "Running as Non-root", field: `${at}.runAsNonRoot`, value: nonRoot ?? null, container: who });
-    if (sc["runAsUser"] === 0) out.push({ control: "Running as Non-root user", field: `${at}.runAsUser`, value: 0, container: who });
+    if (runAsUser && sc["runAsUser"] === 0) out.push({ control: "Running as Non-root user", field: `${at}.runAsUser`, value: 0, container: who });
     const seccomp = obj(sc["seccompProfile"])["type"];
-    if (!windows && seccomp === undefined && podSeccomp !== "RuntimeDefault" && podSeccomp !== "Localhost") out.push({ control: "Seccomp", field: `${at}.seccompProfile.type`, value: null, container: who });
-    if (windows) return;
+    if (seccompRequired && !windows && seccomp === undefined && podSeccomp !== "RuntimeDefault" && podSeccomp !== "Localhost") out.push({ control: "Seccomp", field: `${at}.seccompProfile.type`, value: null, container: who });
+    if (windows || !dropAll) return;
     const caps = obj(sc["capabilities"]);
     const drop = Array.isArray(caps["drop"]) ? caps["drop"].map(String) : [];
     if (!drop.includes("ALL")) out.push({ control: "Capabilities", field: `${at}.capabilities.drop`, value: drop, container: who });
@@ -143,20 +207,20 @@ function restrictedChecks(pod: PodParts, out: PssViolation[]): void {
   void anyContainer;
 }
 
-/** Checks a pod (or pod template) against a level. `privileged` allows everything. */
-export function checkPodSecurity(object: Json, level: string): PssViolation[] | undefined {
+/** Checks a pod (or pod template) against a level at a version. `privileged` allows everything. */
+export function checkPodSecurity(object: Json, level: string, version: PssVersion = "latest"): PssViolation[] | undefined {
   const pod = podParts(object);
   if (!pod) return undefined;
   const out: PssViolation[] = [];
   if (level === "privileged") return out;
-  baselineChecks(pod, out);
+  baselineChecks(pod, version, out);
   if (level === "restricted") {
     // Since 1.25 restricted exempts Windows pods (spec.os.name) from privilege escalation, seccomp and
     // capabilities; its seccomp and capabilities checks replace baseline's, so those pass for them too.
-    if (isWindows(pod)) {
+    if (windowsExempt(pod, version)) {
       for (let i = out.length - 1; i >= 0; i--) if (out[i]?.control === "Capabilities" || out[i]?.control === "Seccomp") out.splice(i, 1);
     }
-    restrictedChecks(pod, out);
+    restrictedChecks(pod, version, out);
   }
   // Restricted Capabilities supersedes baseline's list for `add`: keep one violation per (field, value, container).
   const seen = new Set<string>();
@@ -179,13 +243,13 @@ function normalizeField(field: string): string {
  * field (e.g. restricted "Running as Non-root" when the pod level does not set runAsNonRoot); so
  * an entry without images never reaches init or ephemeral containers.
  */
-function fakePodViolations(object: Json, level: string): readonly PssViolation[] {
+function fakePodViolations(object: Json, level: string, version: PssVersion): readonly PssViolation[] {
   const pod = podParts(object);
   if (!pod) return [];
   const spec: Json = { ...pod.spec, containers: [{ name: "fake" }] };
   delete spec["initContainers"];
   delete spec["ephemeralContainers"];
-  return checkPodSecurity({ kind: "Pod", metadata: pod.metadata, spec }, level) ?? [];
+  return checkPodSecurity({ kind: "Pod", metadata: pod.metadata, spec }, level, version) ?? [];
 }
 
 function excluded(v: PssViolation, exclusions: readonly Json[], fake: () => readonly PssViolation[]): boolean {
@@ -216,11 +280,13 @@ export function evaluatePodSecurity(spec: unknown, input: AdmissionInput, rule: 
   const s = obj(spec);
   const level = String(s["level"] ?? "baseline");
   if (level !== "baseline" && level !== "restricted" && level !== "privileged") return { status: "error", message: `podSecurity level ${level} is not one of baseline, restricted, privileged`, trace: [] };
-  const violations = checkPodSecurity(subjectObject(input), level);
+  const version = parsePssVersion(s["version"]);
+  if (version === undefined) return { status: "error", message: `podSecurity rule ${rule}: validate.podSecurity.version ${JSON.stringify(s["version"])} ${pssVersionForms}`, trace: [] };
+  const violations = checkPodSecurity(subjectObject(input), level, version);
   if (!violations) return { status: "error", message: `podSecurity rule ${rule}: the resource has no pod spec`, trace: [] };
   const exclusions = list(s["exclude"]);
   let fake: readonly PssViolation[] | undefined;
-  const fakeOf = (): readonly PssViolation[] => (fake ??= fakePodViolations(subjectObject(input), level));
+  const fakeOf = (): readonly PssViolation[] => (fake ??= fakePodViolations(subjectObject(input), level, version));
   const remaining = violations.filter((v) => !excluded(v, exclusions, fakeOf));
   const trace: TraceStep[] = remaining.map((v) => ({ kind: "condition", expr: `${v.control}: ${v.field}`, value: false, inputs: { value: v.value as never, ...(v.container ? { container: v.container.name } : {}) } }));
   if (remaining.length === 0) return { status: "pass", message: `Validation rule '${rule}' passed.`, trace: [{ kind: "condition", expr: `podSecurity ${level}`, value: true }] };

@@ -7,6 +7,7 @@ import { selectorOperators } from "./mutate-existing-targets.js";
 import { VigilError } from "../../core/errors.js";
 import { isKnownOperator } from "./conditions.js";
 import { checkManifestsSupported } from "./verify-manifests.js";
+import { parsePssVersion, pssVersionForms } from "./pod-security.js";
 
 type Json = Record<string, unknown>;
 
@@ -154,9 +155,11 @@ export function checkRuleSupported(policy: string, rule: Json, index: number, so
   }
   if (isObject(validate["deny"])) checkConditions(validate["deny"]["conditions"], "validate.deny.conditions", fail);
   checkForeach(validate["foreach"], "validate.foreach", fail);
-  if (validate["manifests"] !== undefined) {
-    const invalid = (message: string, field: string): VigilError => new VigilError("VIGIL_POLICY_LOAD", `Kyverno policy ${policy}, rule ${name}: ${field}: ${message}.`, { policy, field: `spec.rules[${index}].${field}`, ...(source ? { file: source } : {}) });
-    checkManifestsSupported(validate["manifests"], fail, invalid);
+  const invalid = (message: string, field: string): VigilError => new VigilError("VIGIL_POLICY_LOAD", `Kyverno policy ${policy}, rule ${name}: ${field}: ${message}.`, { policy, field: `spec.rules[${index}].${field}`, ...(source ? { file: source } : {}) });
+  if (validate["manifests"] !== undefined) checkManifestsSupported(validate["manifests"], fail, invalid);
+  const podSecurity = validate["podSecurity"];
+  if (isObject(podSecurity) && parsePssVersion(podSecurity["version"]) === undefined) {
+    throw invalid(`${JSON.stringify(podSecurity["version"])} ${pssVersionForms}`, "validate.podSecurity.version");
   }
   if (typeof validate["pattern"] === "string" || JSON.stringify(validate["pattern"] ?? null).includes("$(")) throw fail("pattern references $()", "validate.pattern");
 }
