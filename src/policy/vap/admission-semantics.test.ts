@@ -184,3 +184,13 @@ describe("ValidatingAdmissionPolicy CEL that Vigil cannot run", () => {
     expect(errors[0]?.message).toMatch(/authorizer.*not available/);
   });
 });
+
+describe("ValidatingAdmissionPolicy variables, as the API server composes them", () => {
+  it("an expression reading a variable that failed to evaluate reports the variable's own error, not 'no such key'", () => {
+    const matchConstraints = { resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["*"], resources: ["pods"] }] };
+    const found = evaluate({ matchConstraints, variables: [{ name: "team", expression: "object.metadata.labels.team" }], validations: [{ expression: "variables.team == 'web'" }] }, review({ object: pod() }));
+    expect(found).toHaveLength(1);
+    expect(found[0]?.[2]).toContain('composited variable "team" fails to evaluate: ');
+    expect(found[0]?.[2]).not.toContain("no such key: team");
+  });
+});

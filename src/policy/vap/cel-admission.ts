@@ -124,13 +124,21 @@ export function compileAdmissionCel(spec: AdmissionCelSpec, env: CelEnvironment,
     evaluate(base: CelActivation): AdmissionCelResult {
       const trace: TraceStep[] = [];
       const values: Record<string, unknown> = {};
+      // A variable that failed is absent, so reading it says "no such key: <name>"; as the API
+      // server composes variables, the error names the variable and its own error instead.
+      const failed = new Map<string, string>();
+      const explain = (message: string): string => message.replace(/no such key: ([A-Za-z_][A-Za-z0-9_]*)/g, (all, name: string) => {
+        const cause = failed.get(name);
+        return cause === undefined ? all : `composited variable "${name}" fails to evaluate: ${cause}`;
+      });
       const activation: Record<string, unknown> = { ...base, variables: values };
       for (const v of variables) {
         // Raw: a variable keeps its CEL type (a duration, a timestamp, a uint) for the expressions
         // that read it; the trace gets the JSON form.
         const r = v.program.evaluate(activation, RAW);
         if (r.ok) values[v.name] = r.value;
-        trace.push({ kind: "variable", expr: `variables.${v.name}`, ...(r.ok ? { value: celToJson(r.value) } : { error: r.error.message }) });
+        else failed.set(v.name, explain(r.error.message));
+        trace.push({ kind: "variable", expr: `variables.${v.name}`, ...(r.ok ? { value: celToJson(r.value) } : { error: explain(r.error.message) }) });
       }
       // As the API server does: any false condition skips the policy; an error counts only when
       // no condition is false (then failurePolicy decides).
@@ -138,8 +146,8 @@ export function compileAdmissionCel(spec: AdmissionCelSpec, env: CelEnvironment,
       for (const c of conditions) {
         const r = c.program.evaluate(activation);
         if (!r.ok) {
-          trace.push({ kind: "match", expr: c.program.source, error: r.error.message });
-          conditionError ??= `matchCondition ${c.name} failed to evaluate: ${r.error.message}`;
+          trace.push({ kind: "match", expr: c.program.source, error: explain(r.error.message) });
+          conditionError ??= `matchCondition ${c.name} failed to evaluate: ${explain(r.error.message)}`;
           continue;
         }
         trace.push({ kind: "match", expr: c.program.source, value: r.value });
@@ -153,8 +161,8 @@ export function compileAdmissionCel(spec: AdmissionCelSpec, env: CelEnvironment,
       for (const v of validations) {
         const r = v.program.evaluate(activation);
         if (!r.ok) {
-          trace.push({ kind: "condition", expr: v.spec.expression, error: r.error.message });
-          problems.push({ kind: "error", message: `expression '${v.spec.expression}' resulted in error: ${r.error.message}` });
+          trace.push({ kind: "condition", expr: v.spec.expression, error: explain(r.error.message) });
+          problems.push({ kind: "error", message: `expression '${v.spec.expression}' resulted in error: ${explain(r.error.message)}` });
           continue;
         }
         trace.push({ kind: "condition", expr: v.spec.expression, value: r.value });
@@ -172,7 +180,7 @@ export function compileAdmissionCel(spec: AdmissionCelSpec, env: CelEnvironment,
         const r = a.program.evaluate(activation);
         const expr = `auditAnnotations.${a.key}`;
         if (!r.ok || (r.value !== null && typeof r.value !== "string")) {
-          const error = r.ok ? `must evaluate to a string or null, got ${describe(r.value)}` : r.error.message;
+          const error = r.ok ? `must evaluate to a string or null, got ${describe(r.value)}` : explain(r.error.message);
           trace.push({ kind: "note", expr, error });
           annotationError ??= `auditAnnotations ${a.key} valueExpression '${a.program.source}' resulted in error: ${error}`;
           continue;
