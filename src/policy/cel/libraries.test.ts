@@ -179,6 +179,19 @@ describe("lists and sets", () => {
     expect(value("[].first().hasValue()")).toBe(false);
   });
 
+  it("sort and sortBy need keys of one comparable type, as cel-go's sortByAssociatedKeys", () => {
+    // cel-go: "list elements must have the same type" (int, uint and double are three types) and
+    // "list elements must be comparable" (a list or map key, even alone).
+    for (const expr of ["[1, 2.5, 0].sort()", "[2u, 1].sort()", "['b', 1].sort()", "[1, 2].sortBy(x, x == 1 ? 1 : 1.5)", "[{'a': 1}].sort()", "[[1]].sort()", "['a'].sortBy(x, {'k': x})", "[null, null].sort()"]) {
+      expect({ expr, kind: errorKind(expr) }).toEqual({ expr, kind: "invalid_argument" });
+    }
+    expect(value("[2.5, 1.0].sort()")).toEqual([1, 2.5]);
+    expect(value("[true, false].sort()")).toEqual([false, true]);
+    expect(value("[duration('2s'), duration('1s')].sort()")).toEqual(["1s", "2s"]);
+    expect(value("['b', 'a'].sortBy(x, x)")).toEqual(["a", "b"]);
+    expect(value("[].sort()")).toEqual([]);
+  });
+
   it("sets", () => {
     expect(value("sets.contains(['get', 'list', 'watch'], ['list', 'get'])")).toBe(true);
     expect(value("sets.contains(['get'], ['delete'])")).toBe(false);

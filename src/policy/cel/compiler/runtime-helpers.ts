@@ -5,7 +5,7 @@
 import { hasField, index, optIndex, optSelect, select, size } from "../runtime/access.js";
 import { add, div, mod, mul, neg, not, sub } from "../runtime/arith.js";
 import { chargeSize, costExceeded, meter } from "../runtime/cost.js";
-import { compare, contains, eq, ge, gt, le, lt } from "../runtime/equality.js";
+import { checkSortKeys, compare, contains, eq, ge, gt, le, lt } from "../runtime/equality.js";
 import { buildMap, isMap, mapEntries, mapKeys } from "../runtime/maps.js";
 import { regexMatches } from "../runtime/regex.js";
 import { CelErr, CelOptional, NONE, err, mkOptional, noOverload, type CelType } from "../runtime/values.js";
@@ -105,6 +105,7 @@ function pushMapEntries(out: unknown[], m: unknown): void {
 }
 
 function sortByKeys(items: readonly unknown[], keys: readonly unknown[]): unknown[] {
+  checkSortKeys(keys);
   const order = items.map((_, i) => i);
   chargeSize(items.length * Math.max(1, Math.ceil(Math.log2(items.length + 1))) * 16);
   order.sort((a, b) => compare(keys[a], keys[b], "sortBy") || a - b);

@@ -6,7 +6,7 @@
  */
 import { add } from "../runtime/arith.js";
 import { charge, chargeSize } from "../runtime/cost.js";
-import { compare, eq } from "../runtime/equality.js";
+import { checkSortKeys, compare, eq } from "../runtime/equality.js";
 import type { Overload } from "../runtime/functions.js";
 import { CelDouble, CelDuration, CelUint, NONE, err, isInt, mkOptional, noOverload } from "../runtime/values.js";
 
@@ -113,6 +113,7 @@ function distinct(l: unknown): unknown[] {
 
 function sortList(l: unknown): unknown[] {
   const items = list("sort", l);
+  checkSortKeys(items);
   charge(items.length * Math.ceil(Math.log2(items.length + 1)));
   return [...items].sort((a, b) => compare(a, b, "sort"));
 }

@@ -6,7 +6,7 @@
 import { charge } from "./cost.js";
 import { isMap, mapGet, mapKeys, mapSize } from "./maps.js";
 import {
-  CelDouble, CelDuration, CelMap, CelOpaque, CelOptional, CelTimestamp, CelType, CelUint, err, isPlainObject, noOverload,
+  CelDouble, CelDuration, CelMap, CelOpaque, CelOptional, CelTimestamp, CelType, CelUint, err, isPlainObject, noOverload, typeOf,
 } from "./values.js";
 
 /** Deeper than this, a value is treated as cyclic. */
@@ -143,6 +143,22 @@ export function eq(a: unknown, b: unknown, depth = 0): boolean {
  * CEL ordering: negative, zero or positive; NaN when unordered (a NaN operand).
  * Throws no_matching_overload when the two values have no ordering.
  */
+const sortableTypes = new Set(["int", "uint", "double", "bool", "string", "bytes", "google.protobuf.Timestamp", "google.protobuf.Duration"]);
+
+/**
+ * The keys sort() and sortBy() order by, checked as cel-go's sortByAssociatedKeys does: all of one
+ * type (int, uint and double are three) and that type comparable; otherwise an error.
+ */
+export function checkSortKeys(keys: readonly unknown[]): void {
+  if (keys.length === 0) return;
+  const type = typeOf(keys[0]).name;
+  if (!sortableTypes.has(type)) throw err("invalid_argument", `list elements must be comparable, got ${type}`);
+  for (const key of keys) {
+    const other = typeOf(key).name;
+    if (other !== type) throw err("invalid_argument", `list elements must have the same type, got ${type} and ${other}`);
+  }
+}
+
 export function compare(a: unknown, b: unknown, fn: string): number {
   const ka = numKind(a);
   if (ka !== Num.None) {
