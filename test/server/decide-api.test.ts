@@ -90,4 +90,15 @@ describe("POST /v1/decide", () => {
     const health = await t.server.app.inject({ method: "GET", url: "/healthz" });
     expect(health.json()).toMatchObject({ status: "ok", policies: 1, store: "sqlite", role: "all" });
   });
+  it("an input nested deeper than Vigil can store is 400 naming input.<member>, not a 503 storage failure, and nothing is recorded", async () => {
+    const before = (await t.agent.storage.listDecisions({ limit: 1000 })).length;
+    const deep = `${'{"a":'.repeat(5000)}1${"}".repeat(5000)}`;
+    const response = await t.as("ingest", { method: "POST", url: "/v1/decide", headers: { "content-type": "application/json" }, payload: `{"input":{"action":"s3:PutBucketAcl","resource":${deep}}}` });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error).toMatchObject({ code: "VIGIL_BAD_INPUT", field: "input.resource" });
+    expect(response.json().error.message).toContain("nested deeper than 1000 levels");
+    expect(await t.agent.storage.listDecisions({ limit: 1000 })).toHaveLength(before);
+    const fine = await t.as("ingest", { method: "POST", url: "/v1/decide", payload: { input: { action: "other", resource: { a: { b: { c: [1, [2, [3]]] } } } } } });
+    expect(fine.statusCode).toBe(200);
+  });
 });

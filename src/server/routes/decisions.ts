@@ -5,6 +5,7 @@ import type { Decision } from "../../core/decision.js";
 import { VigilError } from "../../core/errors.js";
 import type { DecisionQuery } from "../../core/ports.js";
 import { decisionOutput } from "../../decide/output.js";
+import { MAX_NESTING_DEPTH, nestingProblem } from "../../sources/values.js";
 import { route, schemas } from "../route.js";
 
 const decisionOutputSchema = {
@@ -73,6 +74,9 @@ export function decisionRoutes(app: FastifyInstance, agent: Agent): void {
     responses: { 200: { description: "The decision.", schema: decisionOutputSchema } },
     async handler(request, reply, { agent: a }) {
       const { input, eventType, subject, explain, dryRun } = request.body;
+      // As every source refuses such an item: recording it would run out of stack (a 503 before).
+      const deep = nestingProblem(input, "input");
+      if (deep) throw new VigilError("VIGIL_BAD_INPUT", `\`${deep.field}\` is nested deeper than ${MAX_NESTING_DEPTH} levels of objects and arrays, more than Vigil can record: send only the part the policies read, less deeply nested`, { field: deep.field });
       const decision = await a.decide(input, { ...(eventType ? { eventType } : {}), ...(subject ? { subject } : {}), explain: explain === true, ...(dryRun ? { enforced: false } : {}) });
       return reply.send(decisionOutput(decision, { steps: explain === true }));
     },
