@@ -7,6 +7,7 @@ import {
   cloudTrailSource,
   eventBridgeToEvent,
 } from "./cloudtrail.js";
+import { parseCloudEvent } from "./cloudevents.js";
 import type { IngestResult } from "./results.js";
 
 const fixtures = fileURLToPath(new URL("../../test/fixtures/", import.meta.url));
@@ -160,6 +161,18 @@ describe("EventBridge envelopes", () => {
     expect(e.data).toBe(guardDuty);
     const state = event(eventBridgeToEvent(custodian["event-instance-state.json"]));
     expect(state.subject).toBe((custodian["event-instance-state.json"]?.["resources"] as string[])[0]);
+  });
+
+  // PutEvents allows resources of length 0; CloudEvents forbids an empty subject, so the event
+  // would fail Vigil's own validation when read back. The first non-empty resource is the subject.
+  it("never takes an empty resource as the subject", () => {
+    const state = custodian["event-instance-state.json"] as Json;
+    const arn = (state["resources"] as string[])[0];
+    const skipped = event(eventBridgeToEvent({ ...state, resources: ["", arn] }));
+    expect(skipped.subject).toBe(arn);
+    expect(parseCloudEvent(JSON.parse(JSON.stringify(skipped))).ok).toBe(true);
+    const none = event(eventBridgeToEvent({ ...state, resources: [""] }));
+    expect("subject" in none).toBe(false);
   });
 
   it("reads every CloudTrail detail-type (console sign-in, console action, service event) as the CloudTrail record it carries", () => {

@@ -148,7 +148,7 @@ export function isEventBridgeEnvelope(value: unknown): value is JsonRecord {
  * same call delivered by S3 and by EventBridge has one id), falling back to the envelope's
  * `id` and `time`. Any other detail-type becomes `com.amazonaws.eventbridge` with the whole
  * envelope as data, id = `id`, source = `source` (e.g. `aws.guardduty`), time = `time`,
- * subject = `resources[0]`. Never throws.
+ * subject = the first non-empty `resources` entry. Never throws.
  */
 export function eventBridgeToEvent(envelope: unknown, options: CloudTrailOptions = {}): IngestResult {
   return place(convertEventBridge(envelope, options.ids ?? createContentIdAllocator()), position(0));
@@ -179,7 +179,8 @@ export function convertEventBridge(envelope: unknown, ids: ContentIdAllocator): 
   const deep = nestingProblem(envelope);
   if (deep !== undefined) return { problems: [deep] };
   const resources = envelope["resources"];
-  const subject = Array.isArray(resources) && typeof resources[0] === "string" ? resources[0] : undefined;
+  // PutEvents allows empty resources; a CloudEvents subject is never empty.
+  const subject = Array.isArray(resources) ? resources.find((r): r is string => typeof r === "string" && r.length > 0) : undefined;
   const event: Event = {
     specversion: "1.0",
     id: envelopeId ?? ids.idFor(envelope),
