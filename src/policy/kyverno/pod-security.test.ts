@@ -165,3 +165,47 @@ spec:
     expect(loadPolicyText(text("v1.24"), "pss.yaml", { env: createCelEnvironment() }).errors).toEqual([]);
   });
 });
+
+// pod-security-admission check_hostProbesAndhostLifecycle.go (MinimumVersion 1.34) and Kyverno's
+// pkg/pss/hostprobes_test.go: control "Host Probes / Lifecycle Hooks", enforced with latest and from
+// v1.34, not at v1.33; an exclusion of it must name images.
+describe("Host Probes / Lifecycle Hooks", () => {
+  const probing = (container: Record<string, unknown>) => pod({ containers: [{ name: "agent", image: "eks/pod-identity-agent:0.1.0", ...container }] });
+  const status = (object: Record<string, unknown>, version?: string, exclude?: unknown[]) => evaluatePodSecurity({ level: "baseline", ...(version ? { version } : {}), ...(exclude ? { exclude } : {}) }, resourceInput(object), "r").status;
+
+  it("a probe or lifecycle handler host fails baseline with latest and from v1.34", () => {
+    const liveness = probing({ livenessProbe: { httpGet: { host: "localhost", path: "/healthz", port: 2703 } } });
+    for (const version of [undefined, "latest", "v1.34", "v1.35"]) expect(status(liveness, version)).toBe("fail");
+    for (const version of ["v1.33", "v1.29"]) expect(status(liveness, version)).toBe("pass");
+    expect(checkPodSecurity(probing({ lifecycle: { preStop: { tcpSocket: { host: "10.0.0.1", port: 1 } } } }), "baseline")).toEqual([
+      { control: "Host Probes / Lifecycle Hooks", field: "spec.containers[*].lifecycle.preStop.tcpSocket.host", value: "10.0.0.1", container: { name: "agent", image: "eks/pod-identity-agent:0.1.0" } },
+    ]);
+    expect(status(probing({ readinessProbe: { tcpSocket: { host: "", port: 1 } }, startupProbe: { httpGet: { path: "/", port: 1 } } }))).toBe("pass");
+  });
+
+  it("is excluded by an entry naming the container's image, and an entry without images fails to load", () => {
+    const liveness = probing({ livenessProbe: { httpGet: { host: "localhost", port: 1 } } });
+    expect(status(liveness, "latest", [{ controlName: "Host Probes / Lifecycle Hooks", images: ["eks/pod-identity-agent:*"] }])).toBe("pass");
+    const text = `apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: pss
+spec:
+  rules:
+  - name: baseline
+    match:
+      any:
+      - resources:
+          kinds: [Pod]
+    validate:
+      podSecurity:
+        level: baseline
+        exclude:
+        - controlName: Host Probes / Lifecycle Hooks
+`;
+    const loaded = loadPolicyText(text, "pss.yaml", { env: createCelEnvironment() });
+    expect(loaded.errors).toHaveLength(1);
+    expect(loaded.errors[0]?.details.field).toBe("spec.rules[0].validate.podSecurity.exclude[0].images");
+    expect(loaded.errors[0]?.message).toContain("images");
+  });
+});

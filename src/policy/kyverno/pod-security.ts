@@ -107,6 +107,20 @@ function seccompAnnotationChecks(pod: PodParts, out: PssViolation[]): void {
   });
 }
 
+/** The Host Probes / Lifecycle Hooks control (check_hostProbesAndhostLifecycle.go, from 1.34): Kyverno requires images to exclude it. */
+export const hostProbesControl = "Host Probes / Lifecycle Hooks";
+
+/** A non-empty httpGet or tcpSocket host on a container's probes or lifecycle handlers. */
+function hostProbeChecks(c: Json, field: ContainerField, who: { name: string; image: string }, out: PssViolation[]): void {
+  const handlers: [string, unknown][] = [["livenessProbe", c["livenessProbe"]], ["readinessProbe", c["readinessProbe"]], ["startupProbe", c["startupProbe"]], ["lifecycle.postStart", obj(c["lifecycle"])["postStart"]], ["lifecycle.preStop", obj(c["lifecycle"])["preStop"]]];
+  for (const [at, handler] of handlers) {
+    for (const kind of ["httpGet", "tcpSocket"]) {
+      const host = obj(obj(handler)[kind])["host"];
+      if (host !== undefined && host !== null && host !== "") out.push({ control: hostProbesControl, field: `spec.${field}[*].${at}.${kind}.host`, value: host, container: who });
+    }
+  }
+}
+
 function baselineChecks(pod: PodParts, version: PssVersion, out: PssViolation[]): void {
   const { spec, metadata } = pod;
   const pinned = version !== "latest";
@@ -114,6 +128,7 @@ function baselineChecks(pod: PodParts, version: PssVersion, out: PssViolation[])
   const seccompFields = runsAt(version, 19);
   if (pinned) seccompAnnotationChecks(pod, out);
   const selinuxTypes = pinned ? seLinuxTypes1Dot0 : seLinuxTypes;
+  const hostProbes = runsAt(version, 34);
   const psc = obj(spec["securityContext"]);
   if (obj(psc["windowsOptions"])["hostProcess"] === true) out.push({ control: "HostProcess", field: "spec.securityContext.windowsOptions.hostProcess", value: true });
   for (const f of ["hostNetwork", "hostPID", "hostIPC"]) if (spec[f] === true) out.push({ control: "Host Namespaces", field: `spec.${f}`, value: true });
@@ -134,6 +149,7 @@ function baselineChecks(pod: PodParts, version: PssVersion, out: PssViolation[])
   eachContainer(spec, (c, field, who) => {
     const sc = obj(c["securityContext"]);
     const at = `spec.${field}[*].securityContext`;
+    if (hostProbes) hostProbeChecks(c, field, who, out);
     if (obj(sc["windowsOptions"])["hostProcess"] === true) out.push({ control: "HostProcess", field: `${at}.windowsOptions.hostProcess`, value: true, container: who });
     if (sc["privileged"] === true) out.push({ control: "Privileged Containers", field: `${at}.privileged`, value: true, container: who });
     for (const cap of Array.isArray(obj(sc["capabilities"])["add"]) ? (obj(sc["capabilities"])["add"] as unknown[]) : []) {

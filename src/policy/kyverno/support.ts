@@ -7,7 +7,7 @@ import { selectorOperators } from "./mutate-existing-targets.js";
 import { VigilError } from "../../core/errors.js";
 import { isKnownOperator } from "./conditions.js";
 import { checkManifestsSupported } from "./verify-manifests.js";
-import { parsePssVersion, pssVersionForms } from "./pod-security.js";
+import { hostProbesControl, parsePssVersion, pssVersionForms } from "./pod-security.js";
 
 type Json = Record<string, unknown>;
 
@@ -161,5 +161,12 @@ export function checkRuleSupported(policy: string, rule: Json, index: number, so
   if (isObject(podSecurity) && parsePssVersion(podSecurity["version"]) === undefined) {
     throw invalid(`${JSON.stringify(podSecurity["version"])} ${pssVersionForms}`, "validate.podSecurity.version");
   }
+  // Kyverno's PodSecurityStandard.Validate: this container-level control is excluded only by images.
+  const exclude = isObject(podSecurity) && Array.isArray(podSecurity["exclude"]) ? (podSecurity["exclude"] as unknown[]) : [];
+  exclude.forEach((e, i) => {
+    if (isObject(e) && e["controlName"] === hostProbesControl && !(Array.isArray(e["images"]) && e["images"].length > 0)) {
+      throw invalid(`excluding "${hostProbesControl}" needs images (the container images to exempt, e.g. images: ["registry.example/agent:*"])`, `validate.podSecurity.exclude[${i}].images`);
+    }
+  });
   if (typeof validate["pattern"] === "string" || JSON.stringify(validate["pattern"] ?? null).includes("$(")) throw fail("pattern references $()", "validate.pattern");
 }
