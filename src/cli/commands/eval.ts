@@ -4,18 +4,26 @@ import type { Event } from "../../core/event.js";
 import { decisionOutput } from "../../decide/output.js";
 import { jsonErrorIndex, positionAtCharIndex } from "../../policy/cedar/positions.js";
 import { explainFinding } from "../../policy/explain.js";
+import { convertCloudEvent, looksLikeCloudEvent } from "../../sources/cloudevents.js";
 import { flag, stringOption, write, type Command } from "../command.js";
 import { configFrom, configOption, outputOption, policiesOption, readInput, reportLoadErrors } from "../shared.js";
 
-function isCloudEvent(value: unknown): value is Event {
-  return value !== null && typeof value === "object" && (value as Record<string, unknown>)["specversion"] === "1.0" && typeof (value as Record<string, unknown>)["type"] === "string";
+/**
+ * An input with `specversion` is a structured-mode CloudEvent, validated as `vigil replay` and the
+ * API validate it (an event they reject was decided here): VIGIL_BAD_INPUT naming each field.
+ */
+function cloudEventInput(value: unknown, input: string): Event | undefined {
+  if (!looksLikeCloudEvent(value)) return undefined;
+  const converted = convertCloudEvent(value);
+  if ("event" in converted) return converted.event;
+  throw new VigilError("VIGIL_BAD_INPUT", `${input} is not a valid CloudEvent: ${converted.problems.map((p) => p.message).join("; ")}`, { field: converted.problems[0]?.field ?? "input" });
 }
 
 export const evalCommand: Command = {
   path: ["eval"],
   summary: "Evaluate policies against one input and print the decision",
   args: "[input.json | -]",
-  description: "The input is a decide request document (what policies see as `input`) or a structured-mode CloudEvent.\nExit code: 0 allow, 1 deny, 2 bad usage or input.",
+  description: "The input is a decide request document (what policies see as `input`) or a structured-mode CloudEvent (one with `specversion`, validated as `vigil replay` and the API validate it).\nExit code: 0 allow, 1 deny, 2 bad usage or input.",
   options: {
     ...policiesOption,
     ...configOption,
@@ -36,22 +44,23 @@ export const evalCommand: Command = {
     if (inline === undefined && path === undefined) throw new VigilError("VIGIL_BAD_INPUT", "no input: pass a JSON file, - for stdin, or --input '<json>'", { field: "input" });
     if (inline !== undefined && path !== undefined) throw new VigilError("VIGIL_BAD_INPUT", `two inputs: --input and ${path}; pass one of them`, { field: "--input" });
     const text = inline ?? (await readInput(path as string, io));
+    const source = inline !== undefined ? "--input" : path === "-" ? "stdin" : (path as string);
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch (cause) {
       // Node's messages often carry no position: find where the text stops being JSON.
       const { line, column } = positionAtCharIndex(text, jsonErrorIndex(text) ?? text.length);
-      const file = inline !== undefined ? "--input" : path === "-" ? "stdin" : (path as string);
-      throw new VigilError("VIGIL_BAD_INPUT", `input is not valid JSON: ${(cause as Error).message.replace(/\s+/g, " ")}; fix the JSON there`, { field: "input", file, line, column }, cause);
+      throw new VigilError("VIGIL_BAD_INPUT", `input is not valid JSON: ${(cause as Error).message.replace(/\s+/g, " ")}; fix the JSON there`, { field: "input", file: source, line, column }, cause);
     }
+    const cloudEvent = cloudEventInput(value, source);
     const { policySet, load } = loadPolicySet(config.policies, { costLimit: config.cel.costLimit });
     reportLoadErrors(load.errors, io);
     const exemptions = flag(args, "exceptions") ? await loadExemptions(config) : undefined;
     const evaluator = createEvaluator(policySet, exemptions ? { exemptions } : {});
     const explain = flag(args, "explain");
     const eventType = stringOption(args, "event-type");
-    const event = isCloudEvent(value) ? value : evaluator.eventForInput(value, eventType);
+    const event = cloudEvent ?? evaluator.eventForInput(value, eventType);
     const decision = evaluator.decideEvent(event, { explain, record: false });
     if (stringOption(args, "output") === "json" || !explain) {
       write(io.stdout, JSON.stringify(decisionOutput(decision, { steps: explain }), null, 2));
