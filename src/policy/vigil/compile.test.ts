@@ -163,6 +163,15 @@ describe("native policy validation", () => {
     expect(e?.message).toContain("spec.remediation[0].params.url has a CEL error");
   });
 
+  it("a template part opened with {{ and never closed is a load error at the {{, not literal text in every message", () => {
+    const [e] = errorsOf(`${header}spec:\n  rules:\n    - name: r\n      condition: "true"\n      message: "Bucket {{ resource.name } is public"\n  remediation:\n    - action: webhook\n      params: { url: "https://x/{{ resource.id" }\n`);
+    const m = e?.message ?? "";
+    expect(m).toContain("policies/p.yaml:9:24: policy \"p\": spec.rules[0].message has '{{' without a closing '}}'; close the part, or write a literal {{ as {{ '{{' }}");
+    expect(m).toContain("spec.remediation[0].params.url has '{{' without a closing '}}'");
+    // A literal {{ written as a CEL string, and }} alone, are fine.
+    expect(errorsOf(`${header}spec:\n  rules:\n    - name: r\n      condition: "true"\n      message: "use {{ '{{' }} .Values }} in Helm"\n`)).toEqual([]);
+  });
+
   it("compiles templates nested in remediation params (lists and maps) at load, as the runtime renders them", () => {
     const [e] = errorsOf(`${header}spec:\n  rules:\n    - name: r\n      condition: "true"\n  remediation:\n    - action: webhook\n      params:\n        tags: ["ok", "{{ ) }}"]\n        body: { text: "{{ variables.nope }}", inner: [{ x: "{{ 1 + }}" }] }\n`);
     const m = e?.message ?? "";

@@ -120,7 +120,18 @@ class PolicyCompiler {
     const deps = new Set<number>();
     let ok = true;
     for (const piece of splitTemplate(source)) {
-      if (piece.text !== undefined) { parts.push(piece.text); continue; }
+      if (piece.text !== undefined) {
+        // A text piece runs to the next {{, so one holding {{ is a part never closed (rendered as literal text).
+        const open = piece.text.indexOf("{{");
+        if (open >= 0) {
+          const at = offsetToLineColumn(source, piece.offset + open);
+          const position = positionInScalar(this.doc, path, at.line, at.column);
+          this.problems.push({ path, message: "has '{{' without a closing '}}'; close the part, or write a literal {{ as {{ '{{' }}", hint: "a template part is {{ cel }}", ...(position === undefined ? {} : { position }) });
+          ok = false;
+        }
+        parts.push(piece.text);
+        continue;
+      }
       const expression = this.expression(piece.expression ?? "", path, visible, offsetToLineColumn(source, piece.offset));
       if (expression === undefined) { ok = false; continue; }
       for (const d of expression.deps) deps.add(d);
