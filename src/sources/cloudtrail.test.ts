@@ -175,6 +175,13 @@ describe("EventBridge envelopes", () => {
     expect("subject" in none).toBe(false);
   });
 
+  // EventBridge's PutEvents reads detail nested up to 1100 levels: such an event is valid input.
+  it("accepts an EventBridge event nested as deep as PutEvents allows", () => {
+    const state = custodian["event-instance-state.json"] as Json;
+    const text = JSON.stringify({ ...state, detail: "DEEP" }).replace('"DEEP"', `${"[".repeat(1100)}${"]".repeat(1100)}`);
+    expect(eventBridgeToEvent(JSON.parse(text)).ok).toBe(true);
+  });
+
   it("reads every CloudTrail detail-type (console sign-in, console action, service event) as the CloudTrail record it carries", () => {
     const login = panther.find((t) => t.log["eventName"] === "ConsoleLogin" && typeof t.log["eventID"] === "string")?.log as Json;
     const viaS3 = event(cloudTrailFileToEvents({ Records: [login] })[0] as IngestResult);

@@ -207,7 +207,7 @@ describe("format detection and conversion", () => {
     expect(format).toBe("json-lines");
     expect(results.map((r) => r.ok)).toEqual([true, false, false, true]);
     expect(results[1]?.ok === false && results[1].error.details.field).toBe("requestParameters");
-    expect(results[1]?.ok === false && results[1].error.message).toContain("nested deeper than 1000 levels");
+    expect(results[1]?.ok === false && results[1].error.message).toContain("nested deeper than 1200 levels");
     expect(results[2]?.ok === false && results[2].error.details.field).toBe("debugContext");
     const file = await ingestText(deep({ Records: [bareRecords[0], { ...noId, responseElements: "DEEP" }] }));
     expect(file.results.map((r) => r.ok === false && r.error.details.field)).toEqual([false, "Records[1].responseElements"]);

@@ -25,11 +25,11 @@ export function defineField(record: JsonRecord, name: string, value: unknown): v
 }
 
 /**
- * The deepest nesting of objects and arrays an input item may have (Python's json default).
- * JSON.parse reads any depth, but hashing and serializing recurse and run out of stack a few
- * thousand levels down; no upstream system sends anything near this deep.
+ * The deepest nesting of objects and arrays an input item may have: above what upstream systems
+ * accept (EventBridge PutEvents reads detail up to 1100 levels, one more in its envelope), well
+ * below where hashing and serializing, which recurse, run out of stack (a few thousand levels).
  */
-export const MAX_NESTING_DEPTH = 1000;
+export const MAX_NESTING_DEPTH = 1200;
 
 /**
  * The problem of an item nested deeper than {@link MAX_NESTING_DEPTH}, naming its top-level
