@@ -194,3 +194,11 @@ describe("ValidatingAdmissionPolicy variables, as the API server composes them",
     expect(found[0]?.[2]).not.toContain("no such key: team");
   });
 });
+
+describe("ValidatingAdmissionPolicy validation results, as the API server's validator", () => {
+  it("a validation that evaluates to anything but true denies (a string, null), also under failurePolicy Ignore", () => {
+    const matchConstraints = { resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["*"], resources: ["pods"] }] };
+    expect(evaluate({ matchConstraints, failurePolicy: "Ignore", validations: [{ expression: "object.metadata.name" }] }, review({ object: pod() }))).toEqual([["violation", "deny", "failed expression: object.metadata.name"]]);
+    expect(evaluate({ matchConstraints, failurePolicy: "Ignore", validations: [{ expression: "object.spec.?nodeName.orValue(null)", message: "no node" }] }, review({ object: pod() }))).toEqual([["violation", "deny", "no node"]]);
+  });
+});

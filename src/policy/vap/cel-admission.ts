@@ -109,8 +109,16 @@ function failureMessage(v: CompiledValidation, activation: CelActivation): strin
   return v.spec.message?.trim() || `failed expression: ${v.spec.expression.trim()}`;
 }
 
+export interface AdmissionCelOptions {
+  /**
+   * A validation whose result is not a boolean fails (with its message) instead of erring, as the
+   * API server's validator judges `result != true` (ValidatingAdmissionPolicy). Default: an error.
+   */
+  readonly nonBooleanFails?: boolean;
+}
+
 /** Compiles the spec. Throws VigilError(VIGIL_POLICY_COMPILE) naming `origin` and the field on a syntax error. */
-export function compileAdmissionCel(spec: AdmissionCelSpec, env: CelEnvironment, origin: string): CompiledAdmissionCel {
+export function compileAdmissionCel(spec: AdmissionCelSpec, env: CelEnvironment, origin: string, options: AdmissionCelOptions = {}): CompiledAdmissionCel {
   const variables = (spec.variables ?? []).map((v, i) => ({ name: v.name, program: compileOne(env, v.expression, `${origin} variables[${i}] (${v.name})`) }));
   const conditions = (spec.matchConditions ?? []).map((c, i) => ({ name: c.name, program: compileOne(env, c.expression, `${origin} matchConditions[${i}] (${c.name})`) }));
   const validations: CompiledValidation[] = spec.validations.map((v, i) => {
@@ -166,11 +174,11 @@ export function compileAdmissionCel(spec: AdmissionCelSpec, env: CelEnvironment,
           continue;
         }
         trace.push({ kind: "condition", expr: v.spec.expression, value: r.value });
-        if (typeof r.value !== "boolean") {
+        if (typeof r.value !== "boolean" && !options.nonBooleanFails) {
           problems.push({ kind: "error", message: `expression '${v.spec.expression}' must evaluate to bool, got ${describe(r.value)}` });
           continue;
         }
-        if (!r.value) problems.push({ kind: "fail", message: failureMessage(v, activation), ...(v.spec.reason ? { reason: v.spec.reason } : {}) });
+        if (r.value !== true) problems.push({ kind: "fail", message: failureMessage(v, activation), ...(v.spec.reason ? { reason: v.spec.reason } : {}) });
       }
       // As the API server does: the audit annotations are evaluated whatever the validations gave;
       // each value is a string or null (no annotation), and one that fails to evaluate is an error,

@@ -208,7 +208,7 @@ export function compileVap(policy: Json, bindings: readonly Json[], env: CelEnvi
     const bad = incompleteRule(bspec["matchResources"], "spec.matchResources");
     if (bad) throw new VigilError("VIGIL_POLICY_LOAD", `ValidatingAdmissionPolicyBinding ${String((isObject(binding["metadata"]) ? binding["metadata"]["name"] : undefined) ?? "")}: ${bad.message}`, { field: bad.field, ...(options.source ? { file: options.source } : {}) });
   }
-  const program = compileAdmissionCel(admissionCelSpecOf(spec), env, `ValidatingAdmissionPolicy ${name}`);
+  const program = compileAdmissionCel(admissionCelSpecOf(spec), env, `ValidatingAdmissionPolicy ${name}`, { nonBooleanFails: true });
   const failurePolicy = spec["failurePolicy"] === "Ignore" ? "Ignore" : "Fail";
   const paramKind = isObject(spec["paramKind"]) ? { apiVersion: String(spec["paramKind"]["apiVersion"] ?? ""), kind: String(spec["paramKind"]["kind"] ?? "") } : undefined;
   const meta: PolicyMeta = {
