@@ -186,6 +186,15 @@ describe("format detection and conversion", () => {
     expect(bad?.line).toBe(1);
   });
 
+  // `jq -s . *.json` of CloudTrail log files: an array of {"Records": [...]} documents.
+  it("reads an array of CloudTrail Records files record by record", async () => {
+    const { format, results } = await ingestText(JSON.stringify([{ Records: bareRecords.slice(0, 2) }, { Records: [bareRecords[2], { eventName: "x" }] }]));
+    expect(format).toBe("json-array");
+    expect(types(results)).toEqual(["com.amazonaws.cloudtrail", "com.amazonaws.cloudtrail", "com.amazonaws.cloudtrail", undefined]);
+    expect(results[3]?.ok === false && results[3].error.details.field).toBe("Records[1].eventSource");
+    expect(results.map((r) => r.index)).toEqual([0, 1, 2, 3]);
+  });
+
   it("reads a Kubernetes List or an array held on one line of JSON Lines item by item", async () => {
     const pod = { apiVersion: "v1", kind: "Pod", metadata: { name: "web", namespace: "prod" } };
     const lines = [JSON.stringify({ apiVersion: "v1", kind: "List", items: [pod, { ...pod, metadata: { name: "db" } }] }), JSON.stringify([bareRecords[0], oktaLogs[0]]), JSON.stringify(bareRecords[1])];

@@ -127,8 +127,9 @@ const ITEM_KIND_OF_FORMAT: Partial<Record<IngestFormat, ItemKind>> = {
   "terraform-plan": "terraform-plan",
 };
 
-/** One item's conversions, by kind (`auto` detects it): a Kubernetes List gives one per item. */
+/** One item's conversions by kind (`auto` detects it); a List or a Records file gives one per item. */
 function itemConversions(value: unknown, kind: ItemKind | "auto", context: ItemContext): Conversion[] {
+  if (kind === "auto" && isRecord(value) && Array.isArray(value["Records"])) return cloudTrailFileConversions(value["Records"], context.ids);
   const itemKind = kind === "auto" ? classifyItem(value) : kind;
   const list = itemKind === "kubernetes-object" && isRecord(value) && Array.isArray(value["items"]) && String(value["kind"]).endsWith("List");
   const items = list ? kubernetesListItems(value as JsonRecord & { items: unknown[] }) : [value];
@@ -142,7 +143,6 @@ function convertItems(values: readonly unknown[], kind: ItemKind | "auto", conte
 
 /** One line of JSON Lines, detected; a whole document on a line (`jq -c` output) gives its items. */
 function lineConversions(value: unknown, context: ItemContext): Conversion[] {
-  if (isRecord(value) && Array.isArray(value["Records"])) return cloudTrailFileConversions(value["Records"], context.ids);
   return (Array.isArray(value) ? value : [value]).flatMap((item) => itemConversions(item, "auto", context));
 }
 
