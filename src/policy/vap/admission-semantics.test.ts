@@ -202,3 +202,11 @@ describe("ValidatingAdmissionPolicy validation results, as the API server's vali
     expect(evaluate({ matchConstraints, failurePolicy: "Ignore", validations: [{ expression: "object.spec.?nodeName.orValue(null)", message: "no node" }] }, review({ object: pod() }))).toEqual([["violation", "deny", "no node"]]);
   });
 });
+
+describe("ValidatingAdmissionPolicy CEL request, as the API server's CreateAdmissionRequest", () => {
+  it("a bare object's request has requestKind, requestResource and requestSubResource (the same as kind, resource and subResource)", () => {
+    const matchConstraints = { resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["*"], resources: ["pods"] }] };
+    const validations = [{ expression: "request.requestKind.kind == 'Pod' && request.requestResource.resource == 'pods' && request.requestSubResource == '' && request.requestKind.version == 'v1'", message: "request fields missing" }];
+    expect(evaluate({ matchConstraints, validations }, pod())).toEqual([]);
+  });
+});

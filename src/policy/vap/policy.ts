@@ -126,10 +126,16 @@ function targetOf(request: VapRequest): MatchTarget {
  * the API server gives it; for a bare object, the same fields derived from the object.
  */
 function celRequestOf(request: VapRequest, target: MatchTarget): Json {
+  const kind = { group: target.group, version: target.version, kind: target.kind };
+  const resource = { group: target.group, version: target.version, resource: target.resource ?? resourceForKind(target.kind) };
   const derived: Json = {
-    kind: { group: target.group, version: target.version, kind: target.kind },
-    resource: { group: target.group, version: target.version, resource: target.resource ?? resourceForKind(target.kind) },
+    kind,
+    resource,
     subResource: request.subResource,
+    // The kind and resource as the client asked for them: the same when the request gives none (no conversion).
+    requestKind: kind,
+    requestResource: resource,
+    requestSubResource: request.subResource,
     name: target.name,
     namespace: target.namespace,
     operation: request.operation,
