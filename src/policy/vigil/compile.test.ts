@@ -12,9 +12,16 @@ describe("native policy validation", () => {
   it("rejects an unknown field with a suggestion, naming file, policy, field and line/column", () => {
     const [e, ...rest] = errorsOf(`${header}spec:\n  rules:\n    - name: r\n      condtion: "true"\n`);
     expect(rest).toEqual([]);
-    expect(e?.message).toContain('policies/p.yaml:8:17: policy "p": spec.rules[0].condtion unknown field "condtion"; did you mean "condition"?');
+    // The position is the unknown key's (the value may be lines below it).
+    expect(e?.message).toContain('policies/p.yaml:8:7: policy "p": spec.rules[0].condtion unknown field "condtion"; did you mean "condition"?');
     expect(e?.message).toContain("spec.rules[0].condition is required");
-    expect(e?.details).toMatchObject({ file: "policies/p.yaml", policy: "p", field: "spec.rules[0].condtion", line: 8, column: 17 });
+    expect(e?.details).toMatchObject({ file: "policies/p.yaml", policy: "p", field: "spec.rules[0].condtion", line: 8, column: 7 });
+  });
+
+  it("places an unknown field at its key, whatever its value: a block list below, nothing, a flow map, a quoted key", () => {
+    const text = `${header}spec:\n  rules:\n    - name: r\n      condition: "true"\n  exeptions:\n    - "true"\n  tests:\n    - name: t\n      expect: { allow: true, violatons: [] }\n      "inptu": {}\n      contxt:\n`;
+    const where = [...(errorsOf(text)[0]?.message ?? "").matchAll(/p\.yaml:(\d+:\d+): policy "p": (\S+) unknown/g)].map((m) => `${m[2]} ${m[1]}`);
+    expect(where.sort()).toEqual(["spec.exeptions 9:3", "spec.tests[0].contxt 15:7", "spec.tests[0].expect.violatons 13:30", "spec.tests[0].inptu 14:7"]);
   });
 
   it("reports bad enum values with a suggestion and every problem of the document", () => {

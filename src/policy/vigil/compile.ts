@@ -11,7 +11,7 @@ import { VigilError } from "../../core/errors.js";
 import type { PolicyMeta } from "../../core/policy.js";
 import type { CelEnvironment, CelProgram } from "../cel/api.js";
 import type { CompileResult, PolicyDocument } from "../language.js";
-import { celErrorPosition, fieldPosition, positionInScalar, type FilePosition } from "./positions.js";
+import { celErrorPosition, fieldPosition, keyPosition, positionInScalar, type FilePosition } from "./positions.js";
 import { parsePolicyDocument, policyNameOf, type ExceptionSpec, type NativePolicySpec, type RuleSpec } from "./schema.js";
 import { didYouMean } from "./suggest.js";
 import { splitTemplate, type CompiledTemplate, type TemplatePart } from "./template.js";
@@ -34,7 +34,7 @@ export function isNativePolicy(policy: CompiledPolicy): policy is NativeCompiled
   return policy.meta.language === "vigil" && "plan" in policy && "spec" in policy;
 }
 
-interface Problem { readonly path: FieldPath; readonly message: string; readonly hint?: string; readonly position?: FilePosition }
+interface Problem { readonly path: FieldPath; readonly message: string; readonly hint?: string; readonly position?: FilePosition; readonly atKey?: boolean }
 
 /** Canonical JSON (sorted keys), the basis of revisions: core's, in the form revisions always had ({@link PLAIN_FORM}). */
 export function canonicalJson(value: unknown): string {
@@ -49,14 +49,15 @@ export function revisionOf(value: unknown): string {
 /** Builds the one error of a broken document: names file, policy, field and line/column, lists every problem. */
 export function documentError(doc: PolicyDocument, code: "VIGIL_POLICY_LOAD" | "VIGIL_POLICY_COMPILE", problems: readonly Problem[]): VigilError {
   const policy = policyNameOf(doc.value);
+  const positionOf = (p: Problem): FilePosition | undefined => p.position ?? (p.atKey === true ? keyPosition(doc, p.path) : fieldPosition(doc, p.path));
   const where = (p: Problem): string => {
-    const position = p.position ?? fieldPosition(doc, p.path);
+    const position = positionOf(p);
     return `${doc.file}${position === undefined ? "" : `:${position.line}:${position.column}`}`;
   };
   const label = policy === undefined ? `document ${doc.index}` : `policy "${policy}"`;
   const lines = problems.map((p) => `${where(p)}: ${label}: ${formatPath(p.path)} ${p.message}`);
   const first = problems[0] as Problem;
-  const position = first.position ?? fieldPosition(doc, first.path);
+  const position = positionOf(first);
   return new VigilError(code, lines.join("\n"), {
     file: doc.file,
     field: formatPath(first.path),

@@ -17,6 +17,31 @@ export function fieldPosition(doc: PolicyDocument, path: FieldPath): FilePositio
 }
 
 /**
+ * Position of the key of a map entry (an unknown field): the closest `key:` (plain or quoted)
+ * written before its value; the value's, or its closest ancestor's, when none is found.
+ */
+export function keyPosition(doc: PolicyDocument, path: FieldPath): FilePosition | undefined {
+  const key = path[path.length - 1];
+  const value = doc.position(path);
+  if (typeof key !== "string" || value === undefined) return fieldPosition(doc, path);
+  const end = offsetOf(doc.text, value);
+  let best = -1;
+  for (const token of [key, JSON.stringify(key), `'${key.replaceAll("'", "''")}'`]) {
+    for (let at = doc.text.lastIndexOf(token, end - token.length); at > best; at = doc.text.lastIndexOf(token, at - 1)) {
+      let after = at + token.length;
+      while (blank(doc.text[after])) after++;
+      const before = doc.text[at - 1];
+      if (doc.text[after] === ":" && (before === undefined || /[\s{,?-]/.test(before))) {
+        best = at;
+        break;
+      }
+      if (at === 0) break;
+    }
+  }
+  return best < 0 ? fieldPosition(doc, path) : lineColumnOf(doc.text, best);
+}
+
+/**
  * Where line/column `(line, column)` of a string value (1-based, counted inside the value) sits in
  * the file. Exact for plain and quoted scalars (escapes and line folding included) and literal
  * block (`|`) scalars; a close approximation for folded (`>`) ones.

@@ -141,6 +141,8 @@ spec:
     expect(results).toHaveLength(1);
     expect(results[0]?.status).toBe("error");
     expect(results[0]?.message).toContain("bad.test.yaml:7:24: spec.cases[0].expect.allow must be true or false, got the string \"maybe\"");
+    const typo = tree({ "typo.test.yaml": "apiVersion: vigil.dev/v1\nkind: PolicyTest\nspec:\n  policies: [x]\n  cases:\n    - name: c\n      expect: { allow: true }\n      inputs:\n        a: 1\n" });
+    expect(runPolicyTestFile(join(typo, "typo.test.yaml"))[0]?.message).toContain('typo.test.yaml:8:7: spec.cases[0].inputs unknown field "inputs"; did you mean "input"?');
   });
 
   it("builds the case context: defaults, event envelope, posture and signals", () => {

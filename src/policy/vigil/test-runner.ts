@@ -15,6 +15,7 @@ import type { TestCaseResult } from "../testing.js";
 import { isTestFileName, listPolicyFiles, loadPolicies, parseYamlDocuments, type LoadOptions } from "../load.js";
 import { createPolicySet } from "../policy-set.js";
 import { isNativePolicy } from "./compile.js";
+import { keyPosition } from "./positions.js";
 import { VIGIL_API_VERSION } from "./schema.js";
 import { parsePolicyTestDocument, POLICY_TEST_KIND, type FindingExpectation, type TestCaseSpec } from "./test-schema.js";
 import { formatPath } from "./validate.js";
@@ -169,7 +170,7 @@ export function runPolicyTestFile(file: string, options: LoadOptions = {}): Test
     const parsed = parsePolicyTestDocument(doc.value);
     if (parsed.spec === undefined) {
       for (const issue of parsed.issues) {
-        const pos = doc.position(issue.path);
+        const pos = issue.atKey === true ? keyPosition(doc, issue.path) : doc.position(issue.path);
         results.push(errorResult(file, `(document ${doc.index})`, `${file}${pos === undefined ? "" : `:${pos.line}:${pos.column}`}: ${formatPath(issue.path)} ${issue.message}`));
       }
       continue;

@@ -12,6 +12,8 @@ export interface Issue {
   readonly path: FieldPath;
   readonly message: string;
   readonly hint?: string;
+  /** The problem is the key itself (an unknown field): place it at the key, not at its value. */
+  readonly atKey?: boolean;
 }
 
 /** `spec.rules[0].condition` */
@@ -35,8 +37,8 @@ function describe(value: unknown): string {
 export class Validator {
   readonly issues: Issue[] = [];
 
-  report(path: FieldPath, message: string, hint?: string): void {
-    this.issues.push(hint === undefined ? { path, message } : { path, message, hint });
+  report(path: FieldPath, message: string, hint?: string, atKey = false): void {
+    this.issues.push({ path, message, ...(hint === undefined ? {} : { hint }), ...(atKey ? { atKey } : {}) });
   }
 
   /** A map with only known fields; required ones must be present. Unknown fields get a suggestion. */
@@ -48,8 +50,8 @@ export class Validator {
     for (const key of Object.keys(value)) {
       if (known.includes(key)) continue;
       const suggestion = closest(key, known);
-      this.report([...path, key], `unknown field "${key}"; ${suggestion === undefined ? `known fields here: ${known.join(", ")}` : `did you mean "${suggestion}"?`}`,
-        suggestion === undefined ? `known fields here: ${known.join(", ")}` : `did you mean "${suggestion}"?`);
+      const fix = suggestion === undefined ? `known fields here: ${known.join(", ")}` : `did you mean "${suggestion}"?`;
+      this.report([...path, key], `unknown field "${key}"; ${fix}`, fix, true);
     }
     for (const key of required) {
       if (value[key] === undefined || value[key] === null) this.report([...path, key], `is required`);
