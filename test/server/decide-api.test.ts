@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bucketPolicy, publicRequest, startTestServer, type TestServer } from "./support.js";
+import { MAX_NESTING_DEPTH } from "../../src/sources/values.js";
 
 let t: TestServer;
 
@@ -92,11 +93,11 @@ describe("POST /v1/decide", () => {
   });
   it("an input nested deeper than Vigil can store is 400 naming input.<member>, not a 503 storage failure, and nothing is recorded", async () => {
     const before = (await t.agent.storage.listDecisions({ limit: 1000 })).length;
-    const deep = `${'{"a":'.repeat(5000)}1${"}".repeat(5000)}`;
+    const deep = `${'{"a":'.repeat(MAX_NESTING_DEPTH * 4)}1${"}".repeat(MAX_NESTING_DEPTH * 4)}`;
     const response = await t.as("ingest", { method: "POST", url: "/v1/decide", headers: { "content-type": "application/json" }, payload: `{"input":{"action":"s3:PutBucketAcl","resource":${deep}}}` });
     expect(response.statusCode).toBe(400);
     expect(response.json().error).toMatchObject({ code: "VIGIL_BAD_INPUT", field: "input.resource" });
-    expect(response.json().error.message).toContain("nested deeper than 1000 levels");
+    expect(response.json().error.message).toContain(`nested deeper than ${MAX_NESTING_DEPTH} levels`);
     expect(await t.agent.storage.listDecisions({ limit: 1000 })).toHaveLength(before);
     const fine = await t.as("ingest", { method: "POST", url: "/v1/decide", payload: { input: { action: "other", resource: { a: { b: { c: [1, [2, [3]]] } } } } } });
     expect(fine.statusCode).toBe(200);
