@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import type { Agent } from "../agent.js";
 import { isVigilError, VigilError } from "../core/errors.js";
 import { installAuth } from "./auth.js";
-import { decodedBody } from "./content-encoding.js";
+import { installBodyReading } from "./body.js";
 import { MAX_PATH_VALUE_LENGTH, sendError } from "./errors.js";
 import { createOpenApiCollector, type OpenApiCollector } from "./openapi.js";
 import { route, type RoutePlugin } from "./route.js";
@@ -75,16 +75,7 @@ export function buildServer(options: ServerOptions): VigilServer {
     },
     ...(tls ? { https: { cert: readFileSync(tls.cert), key: readFileSync(tls.key) } } : {}),
   }) as unknown as FastifyInstance;
-  // An empty body sent with Content-Type: application/json (`curl -X POST -H 'Content-Type:
-  // application/json'`) is no body, as when the header is left out: where the body is optional
-  // the call goes through, where it is needed route() names the fields to send.
-  const json = app.getDefaultJsonParser("ignore", "ignore");
-  app.removeContentTypeParser("application/json");
-  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => (body.length === 0 ? done(null, undefined) : json(request, String(body), done)));
-  // Every route but the event intake (its own parsers) reads JSON: a text/plain body was handed to
-  // the schema as a string ("body must be object"); it is now 415 naming the Content-Type to send.
-  app.removeContentTypeParser("text/plain");
-  app.addHook("preParsing", async (request, _reply, payload) => decodedBody(request, payload));
+  installBodyReading(app);
   const openapi = createOpenApiCollector(app);
   installAuth(app, agent);
 

@@ -181,6 +181,19 @@ describe("an empty body sent with Content-Type: application/json (curl -X POST -
   });
 });
 
+describe("a body that is not valid JSON", () => {
+  it("is 400 saying where the JSON breaks and what to send, as POST /v1/events does", async () => {
+    const response = await t.as("ingest", { method: "POST", url: "/v1/decide", headers: { "content-type": "application/json" }, payload: '{"input": {"a": 1,}}' });
+    expect(response.statusCode).toBe(400);
+    const { error } = response.json();
+    expect(error).toMatchObject({ code: "VIGIL_BAD_INPUT", field: "body" });
+    expect(error.message).toMatch(/^the body is not valid JSON \(.*position \d+.*\): send a JSON object/);
+    // A byte order mark is not an error.
+    const bom = await t.as("ingest", { method: "POST", url: "/v1/decide", headers: { "content-type": "application/json" }, payload: `\uFEFF${JSON.stringify({ input: {} })}` });
+    expect(bom.statusCode).toBe(200);
+  });
+});
+
 describe("a JSON body sent as text/plain", () => {
   it("is 415 naming the content type to send, not `body must be object`", async () => {
     const response = await t.as("operator", { method: "PUT", url: "/v1/killswitch", headers: { "content-type": "text/plain" }, payload: "{\"on\":true}" });
