@@ -55,10 +55,24 @@ async function postBatch(client: ApiClient, events: readonly Event[], io: CliIo,
   }
 }
 
-async function ingestThroughApi(args: ParsedArgs, io: CliIo, results: AsyncIterable<IngestResult>, tally: Tally, json: boolean): Promise<void> {
-  const client = apiClient(args, io);
+/**
+ * Events per API request (--batch), checked before anything is read; an option --direct would
+ * ignore (it sends nothing: the configured ingest.batchSize applies) is refused naming it.
+ */
+function batchSize(args: ParsedArgs): number {
+  if (flag(args, "direct")) {
+    for (const option of ["batch", "server"]) {
+      if (args.values[option] !== undefined) throw new VigilError("VIGIL_BAD_INPUT", `--${option} does not apply with --direct (nothing is sent to a server; ingest.batchSize sets the store's batches): drop one of them`, { field: `--${option}` });
+    }
+    return 0;
+  }
   const size = Number(stringOption(args, "batch") ?? "500");
   if (!Number.isInteger(size) || size < 1) throw new VigilError("VIGIL_BAD_INPUT", "--batch must be a positive whole number", { field: "--batch" });
+  return size;
+}
+
+async function ingestThroughApi(args: ParsedArgs, io: CliIo, results: AsyncIterable<IngestResult>, tally: Tally, json: boolean, size: number): Promise<void> {
+  const client = apiClient(args, io);
   let batch: IngestSuccess[] = [];
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
@@ -139,19 +153,20 @@ export const ingestCommand: Command = {
     ...outputOption,
     direct: { type: "boolean", description: "Write into the configured store and process here instead of calling the server" },
     format: { type: "string", value: "<format>", description: `Input format instead of detection: ${INGEST_FORMATS.join(", ")}`, choices: INGEST_FORMATS },
-    batch: { type: "string", value: "<n>", description: "Events per API request (default 500)" },
+    batch: { type: "string", value: "<n>", description: "Events per API request (default 500; not with --direct)" },
   },
   examples: ["vigil ingest cloudtrail.json.gz --token $VIGIL_TOKEN", "kubectl get pods -A -o json | vigil ingest -", "vigil ingest --direct focus.csv"],
   async run(args, io) {
     const path = args.positionals[0];
     if (!path) throw new VigilError("VIGIL_BAD_INPUT", "missing <file>: name a file, or - for stdin", { field: "file" });
     const json = outputFormat(args) === "json";
+    const size = batchSize(args);
     const format = stringOption(args, "format") as IngestFormat | undefined;
     const input = path === "-" ? io.stdin : await openInputFile(path, io);
     const outcome = await ingestStream(input as AsyncIterable<Uint8Array>, { ...(format ? { format } : {}), ...(path !== "-" ? { file: path } : {}) });
     const tally: Tally = { read: 0, accepted: 0, duplicates: 0, rejected: 0, problems: [], warnings: [] };
     if (flag(args, "direct")) await ingestDirect(args, io, outcome.results, tally, json);
-    else await ingestThroughApi(args, io, outcome.results, tally, json);
+    else await ingestThroughApi(args, io, outcome.results, tally, json, size);
     if (json) write(io.stdout, JSON.stringify({ format: outcome.format, ...tally }, null, 2));
     else write(io.stdout, `ingest (${outcome.format}): ${tally.read} read, ${tally.accepted} accepted, ${tally.duplicates} duplicates, ${tally.rejected} rejected${tally.warnings.length > 0 ? `, ${tally.warnings.length} warnings` : ""}`);
     return tally.rejected > 0 ? 1 : 0;
