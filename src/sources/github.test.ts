@@ -72,6 +72,19 @@ describe("GitHub webhooks on octokit's example payloads", () => {
     expect(sha1.ok === false && sha1.reason).toBe("signature");
   });
 
+  // The signature covers the bytes GitHub sent: a body a framework already parsed (express.json())
+  // cannot be verified, and re-serializing it gives other bytes. Say so; never throw.
+  it("names a parsed body instead of throwing, and does not verify re-serialized JSON", async () => {
+    const good = delivery("push/00-none.json", "push", "p1");
+    const parsed = JSON.parse(good.body.toString("utf8")) as unknown;
+    expect(verifyGithubSignature([SECRET], parsed as string, good.headers["X-Hub-Signature-256"])).toBe(-1);
+    const result = await receiveGithubWebhook({ headers: good.headers, body: parsed as string }, config());
+    expect(result.ok === false && [result.reason, result.error.details.field]).toEqual(["bad-request", "body"]);
+    expect(result.ok === false && result.error.message).toContain("raw body");
+    const reserialized = await receiveGithubWebhook({ headers: good.headers, body: JSON.stringify(parsed) }, config());
+    expect(reserialized.ok === false && reserialized.reason).toBe("signature");
+  });
+
   it("never records the delivery id of a request that fails verification", async () => {
     const deliveries = createMemoryDeliveryIdStore();
     await receiveGithubWebhook(delivery("push/00-none.json", "push", "d-forged", "attacker"), config(deliveries));

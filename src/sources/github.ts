@@ -99,7 +99,7 @@ export function signGithubPayload(secret: string, body: Uint8Array | string): st
  */
 export function verifyGithubSignature(secrets: readonly string[], body: Uint8Array | string, signature: string | undefined): number {
   const match = signature === undefined ? null : SIGNATURE.exec(signature.trim());
-  if (!match) return -1;
+  if (!match || !isRawBody(body)) return -1;
   const given = Buffer.from((match[1] as string).toLowerCase(), "hex");
   let found = -1;
   secrets.forEach((secret, index) => {
@@ -109,6 +109,11 @@ export function verifyGithubSignature(secrets: readonly string[], body: Uint8Arr
     if (timingSafeEqual(expected, given) && found === -1) found = index;
   });
   return found;
+}
+
+/** True for the raw bytes or text a signature can cover (not a body a framework parsed). */
+function isRawBody(body: unknown): body is Uint8Array | string {
+  return typeof body === "string" || body instanceof Uint8Array;
 }
 
 /**
@@ -190,6 +195,9 @@ export async function receiveGithubWebhook(request: GithubWebhookRequest, config
   const signature = singleHeader(headers, "x-hub-signature-256").value;
   if (config.secrets.filter((secret) => secret.length > 0).length === 0) {
     return bad("signature", "VIGIL_UNAUTHENTICATED", "secrets", "no GitHub webhook secret is configured: set one so deliveries can be verified");
+  }
+  if (!isRawBody(request.body)) {
+    return bad("bad-request", "VIGIL_BAD_INPUT", "body", `the body is ${kindOf(request.body)}, not the raw body as received: the signature covers the bytes GitHub sent, and parsed or re-serialized JSON differs from them; pass the raw body (e.g. express.raw() instead of express.json())`);
   }
   if (signature === undefined) {
     return bad("signature", "VIGIL_UNAUTHENTICATED", "x-hub-signature-256", "the X-Hub-Signature-256 header is missing: set a secret on the GitHub webhook so GitHub signs its deliveries");
