@@ -81,5 +81,8 @@ describe("value helpers", () => {
     expect(toCedarValue(-0.25, "v")).toEqual({ __extn: { fn: "decimal", arg: "-0.25" } });
     expect(toCedarValue([1, "a", [true]], "v")).toEqual([1, "a", [true]]);
     expect(() => toCedarValue([null], "v")).toThrow(/v\[0\] is null/);
+    // an integer JSON cannot carry exactly is an input error naming the field, not a decimal that overflows in Cedar
+    expect(() => toCedarValue(9007199254740993, "context.accountId")).toThrow(/context\.accountId is the integer 9007199254740992.*send it as a string/);
+    expect(toCedarValue(9007199254740991, "v")).toBe(9007199254740991);
   });
 });

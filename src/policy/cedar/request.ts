@@ -116,6 +116,8 @@ export function toCedarValue(value: unknown, field: string): CedarValueJson {
   if (typeof value === "string" || typeof value === "boolean") return value;
   if (typeof value === "number") {
     if (Number.isSafeInteger(value)) return value;
+    // Past ±2^53 a JSON number has already lost digits: Cedar would read the Long exactly, so refuse rather than guess.
+    if (Number.isInteger(value)) throw new MappingError(field, `${field} is the integer ${value}, beyond ±2^53 where a JSON number loses digits, so Vigil cannot pass Cedar its exact value: send it as a string`);
     if (Number.isFinite(value)) {
       const text = String(value);
       if (/^-?\d+(\.\d{1,4})?$/.test(text)) {
