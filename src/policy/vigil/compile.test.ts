@@ -128,6 +128,13 @@ describe("native policy validation", () => {
     expect(e?.details).toMatchObject({ field: "spec.rules[0].condition", line: 10, column: (lines[9] as string).length + 1 });
   });
 
+  it("places a CEL error in a literal block with an indentation indicator (|2: content two columns in from its key)", () => {
+    // The value is "  true &&\n   )\n": its first line keeps two of its spaces, so the block's indentation is not the first line's.
+    const text = `${header}spec:\n  rules:\n    - name: r\n      condition: |2\n          true &&\n           )\n    - condition: |2-\n          true &&\n           )\n      name: s\n`;
+    const where = [...(errorsOf(text)[0]?.message ?? "").matchAll(/p\.yaml:(\d+:\d+): policy "p": (\S+) has a CEL error/g)].map((m) => `${m[2]} ${m[1]}`);
+    expect(where).toEqual(["spec.rules[0].condition 10:12", "spec.rules[1].condition 13:12"]);
+  });
+
   it("places a CEL error of a plain scalar on its line", () => {
     const [e] = errorsOf(`${header}spec:\n  match: resource.kind == )\n  rules:\n    - name: r\n      condition: "true"\n`);
     expect(e?.details).toMatchObject({ field: "spec.match", line: 6 });

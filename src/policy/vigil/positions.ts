@@ -57,7 +57,7 @@ export function positionInScalar(doc: PolicyDocument, path: FieldPath, line: num
   if (indicator === "|" || indicator === ">") {
     let contentLine = start.line + 1;
     while (contentLine <= lines.length && (lines[contentLine - 1] ?? "").trim() === "") contentLine++;
-    const indent = ((lines[contentLine - 1] ?? "").match(/^ */)?.[0].length ?? 0);
+    const indent = blockIndent(first, start.column - 1) ?? ((lines[contentLine - 1] ?? "").match(/^ */)?.[0].length ?? 0);
     if (indicator === "|") return { line: start.line + line, column: indent + column };
     // Folded: value line 1 spans source lines joined by spaces; walk them.
     let remaining = column;
@@ -84,6 +84,19 @@ function withinContent(value: string, line: number, column: number): { line: num
   if (valueOffset(value, line, column) <= end) return { line, column };
   const lines = value.slice(0, end).split("\n");
   return { line: lines.length, column: [...(lines[lines.length - 1] as string)].length + 1 };
+}
+
+/**
+ * The content indentation a block scalar header states (`|2`, `>-1`): the digit added to the
+ * indentation of the node holding it (a mapping's key column, or a sequence entry's `-`);
+ * undefined when the header has no digit (the first content line sets it).
+ */
+function blockIndent(line: string, indicatorAt: number): number | undefined {
+  const digit = /^[|>][-+]?([1-9])/.exec(line.slice(indicatorAt))?.[1];
+  if (digit === undefined) return undefined;
+  const before = line.slice(0, indicatorAt).trimEnd();
+  const node = before.endsWith("-") ? before.length - 1 : (/^[ ]*(?:-[ ]+)*/.exec(before)?.[0].length ?? 0);
+  return node + Number(digit);
 }
 
 function valueAt(root: unknown, path: FieldPath): unknown {
