@@ -41,6 +41,9 @@ describe("GitHub webhooks on octokit's example payloads", () => {
     ["workflow_run/00-completed.json", "workflow_run", "Codertocat/Hello-World", "https://github.com/Codertocat/Hello-World"],
     ["organization/00-member_added.json", "organization", "Octocoders", "https://github.com/Octocoders"],
     ["installation/01-created.json", "installation", undefined, "https://github.com"],
+    // Discussions share the repository's issue and pull request numbers (owner/repo#n).
+    ["discussion/03-created.json", "discussion", "Codertocat/Hello-World#4", "https://github.com/Codertocat/Hello-World"],
+    ["discussion_comment/01-created.json", "discussion_comment", "Codertocat/Hello-World#4", "https://github.com/Codertocat/Hello-World"],
   ])("%s → com.github.%s, subject %s", async (path, event, subject, source) => {
     const receivedAt = new Date("2024-05-01T12:00:00Z");
     const result = await receiveGithubWebhook({ ...delivery(path, event, `id-${path}`), receivedAt }, config());

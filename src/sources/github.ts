@@ -117,14 +117,15 @@ function isRawBody(body: unknown): body is Uint8Array | string {
 }
 
 /**
- * The subject of a GitHub event: `owner/repo#n` for pull requests and issues (and their
- * reviews and comments), `owner/repo` for other repository events, the organization login for
+ * The subject of a GitHub event: `owner/repo#n` for pull requests, issues and discussions (and
+ * their reviews and comments), `owner/repo` for other repository events, the organization login for
  * organization events, else undefined.
  */
 export function githubSubject(payload: JsonRecord): string | undefined {
   const repository = payload["repository"];
   const fullName = isRecord(repository) && typeof repository["full_name"] === "string" ? repository["full_name"] : undefined;
-  const numbered = [payload["pull_request"], payload["issue"]].find(
+  // Issues, pull requests and discussions share one number sequence per repository.
+  const numbered = [payload["pull_request"], payload["issue"], payload["discussion"]].find(
     (item) => isRecord(item) && typeof item["number"] === "number",
   ) as JsonRecord | undefined;
   const number = numbered?.["number"] ?? (typeof payload["number"] === "number" ? payload["number"] : undefined);
