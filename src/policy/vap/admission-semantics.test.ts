@@ -210,3 +210,22 @@ describe("ValidatingAdmissionPolicy CEL request, as the API server's CreateAdmis
     expect(evaluate({ matchConstraints, validations }, pod())).toEqual([]);
   });
 });
+
+describe("ValidatingAdmissionPolicy label selectors checked at load, as the API server validates them", () => {
+  it("an unknown operator, or In/NotIn without values, is a load error naming the field instead of a selector that matches everything", () => {
+    const rules = [{ apiGroups: [""], apiVersions: ["v1"], operations: ["*"], resources: ["pods"] }];
+    const cases: [Record<string, unknown>, string][] = [
+      [{ resourceRules: rules, objectSelector: { matchExpressions: [{ key: "env", operator: "in", values: ["prod"] }] } }, "spec.matchConstraints.objectSelector.matchExpressions[0].operator"],
+      [{ resourceRules: rules, namespaceSelector: { matchExpressions: [{ key: "env", operator: "Exists" }, { key: "tier", operator: "NotIn", values: [] }] } }, "spec.matchConstraints.namespaceSelector.matchExpressions[1].values"],
+      [{ resourceRules: rules, objectSelector: { matchExpressions: [{ key: "env", operator: "DoesNotExist", values: ["x"] }] } }, "spec.matchConstraints.objectSelector.matchExpressions[0].values"],
+    ];
+    for (const [matchConstraints, field] of cases) {
+      const { policies, errors } = vapLanguage.compile([doc(policyOf({ matchConstraints, validations: deny }), 0), doc(bindingOf(), 1)], env);
+      expect(policies).toEqual([]);
+      expect(errors.map((e) => e.details)).toEqual([expect.objectContaining({ field })]);
+    }
+    const bound = bindingOf({ matchResources: { objectSelector: { matchExpressions: [{ key: "env", operator: "Equals", values: ["x"] }] } } });
+    const { errors } = vapLanguage.compile([doc(policyOf({ matchConstraints: { resourceRules: rules }, validations: deny }), 0), doc(bound, 1)], env);
+    expect(errors.map((e) => e.details)).toEqual([expect.objectContaining({ field: "spec.matchResources.objectSelector.matchExpressions[0].operator" })]);
+  });
+});

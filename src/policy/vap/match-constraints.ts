@@ -138,12 +138,13 @@ export function labelSelectorMatches(selector: unknown, labels: Readonly<Record<
 const requiredRuleLists = ["operations", "apiGroups", "apiVersions", "resources"] as const;
 
 /**
- * The first resourceRules / excludeResourceRules entry that lacks one of operations, apiGroups,
- * apiVersions, resources (the API server requires each as a non-empty list; without it a rule
- * matches nothing or, for operations here, everything). `prefix` is the field path of the match
- * resources, e.g. `spec.matchConstraints`. Undefined when every rule is complete.
+ * The first problem the API server's validation finds in match resources: a resourceRules /
+ * excludeResourceRules entry that lacks one of operations, apiGroups, apiVersions, resources
+ * (each a non-empty list; without it a rule matches nothing or, for operations here, everything),
+ * or a bad objectSelector / namespaceSelector expression. `prefix` is the field path of the match
+ * resources, e.g. `spec.matchConstraints`. Undefined when there is none.
  */
-export function incompleteRule(constraints: unknown, prefix: string): { readonly field: string; readonly message: string } | undefined {
+export function matchResourcesProblem(constraints: unknown, prefix: string): { readonly field: string; readonly message: string } | undefined {
   if (!isObject(constraints)) return undefined;
   for (const list of ["resourceRules", "excludeResourceRules"] as const) {
     const rules = Array.isArray(constraints[list]) ? constraints[list] : [];
@@ -153,6 +154,34 @@ export function incompleteRule(constraints: unknown, prefix: string): { readonly
       const field = `${prefix}.${list}[${index}].${missing}`;
       const example = missing === "operations" ? '["CREATE", "UPDATE"] or ["*"]' : missing === "apiGroups" ? '[""] (core), ["apps"] or ["*"]' : missing === "apiVersions" ? '["v1"] or ["*"]' : '["pods"] or ["*"]';
       return { field, message: `${field} is required (the API server rejects a rule without it): list at least one, e.g. ${example}` };
+    }
+  }
+  for (const name of ["objectSelector", "namespaceSelector"] as const) {
+    const problem = selectorProblem(constraints[name], `${prefix}.${name}`);
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
+/**
+ * A matchExpressions entry the API server's label selector validation rejects (an unknown
+ * operator, In/NotIn without values, Exists/DoesNotExist with values): labelSelectorMatches would
+ * otherwise ignore it and select more than was meant.
+ */
+function selectorProblem(selector: unknown, prefix: string): { readonly field: string; readonly message: string } | undefined {
+  if (!isObject(selector) || !Array.isArray(selector["matchExpressions"])) return undefined;
+  for (const [index, e] of selector["matchExpressions"].entries()) {
+    const at = `${prefix}.matchExpressions[${index}]`;
+    const operator = isObject(e) ? e["operator"] : undefined;
+    const values = isObject(e) && Array.isArray(e["values"]) ? e["values"] : [];
+    if (operator !== "In" && operator !== "NotIn" && operator !== "Exists" && operator !== "DoesNotExist") {
+      return { field: `${at}.operator`, message: `${at}.operator must be In, NotIn, Exists or DoesNotExist (case-sensitive), got ${JSON.stringify(operator)}` };
+    }
+    if ((operator === "In" || operator === "NotIn") && values.length === 0) {
+      return { field: `${at}.values`, message: `${at}.values must list at least one value for operator ${operator}` };
+    }
+    if ((operator === "Exists" || operator === "DoesNotExist") && values.length > 0) {
+      return { field: `${at}.values`, message: `${at}.values must be empty for operator ${operator}` };
     }
   }
   return undefined;

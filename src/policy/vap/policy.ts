@@ -12,7 +12,7 @@ import type { Finding, TraceStep } from "../../core/finding.js";
 import type { EvaluateOptions, PolicyMeta, RuleMode } from "../../core/policy.js";
 import type { CelEnvironment } from "../cel/api.js";
 import { admissionCelSpecOf, compileAdmissionCel } from "./cel-admission.js";
-import { bindingMatchResources, incompleteRule, isAdmissionPolicyResource, isNamespaceResource, labelSelectorMatches, matchConstraintsMatch, resourceForKind, type MatchTarget } from "./match-constraints.js";
+import { bindingMatchResources, matchResourcesProblem, isAdmissionPolicyResource, isNamespaceResource, labelSelectorMatches, matchConstraintsMatch, resourceForKind, type MatchTarget } from "./match-constraints.js";
 
 type Json = Record<string, unknown>;
 
@@ -202,8 +202,8 @@ export function compileVap(policy: Json, bindings: readonly Json[], env: CelEnvi
   if (!Array.isArray(constraints["resourceRules"]) || constraints["resourceRules"].length === 0) {
     throw new VigilError("VIGIL_POLICY_LOAD", `ValidatingAdmissionPolicy ${name}: spec.matchConstraints.resourceRules is required (the API server rejects a policy without it, and it would match nothing): list the resources it validates, e.g. [{ apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["pods"] }]`, { field: "spec.matchConstraints.resourceRules", ...(options.source ? { file: options.source } : {}) });
   }
-  const incomplete = incompleteRule(constraints, "spec.matchConstraints");
-  if (incomplete) throw new VigilError("VIGIL_POLICY_LOAD", `ValidatingAdmissionPolicy ${name}: ${incomplete.message}`, { field: incomplete.field, ...(options.source ? { file: options.source } : {}) });
+  const problem = matchResourcesProblem(constraints, "spec.matchConstraints");
+  if (problem) throw new VigilError("VIGIL_POLICY_LOAD", `ValidatingAdmissionPolicy ${name}: ${problem.message}`, { field: problem.field, ...(options.source ? { file: options.source } : {}) });
   if (spec["failurePolicy"] !== undefined && spec["failurePolicy"] !== "Fail" && spec["failurePolicy"] !== "Ignore") {
     throw new VigilError("VIGIL_POLICY_LOAD", `ValidatingAdmissionPolicy ${name}: spec.failurePolicy must be Fail or Ignore (case-sensitive), got ${JSON.stringify(spec["failurePolicy"])}; leave it out for Fail`, { field: "spec.failurePolicy", ...(options.source ? { file: options.source } : {}) });
   }
@@ -211,7 +211,7 @@ export function compileVap(policy: Json, bindings: readonly Json[], env: CelEnvi
     checkValidationActions(binding, options.source);
     checkParamRef(binding, options.source);
     const bspec = isObject(binding["spec"]) ? binding["spec"] : {};
-    const bad = incompleteRule(bspec["matchResources"], "spec.matchResources");
+    const bad = matchResourcesProblem(bspec["matchResources"], "spec.matchResources");
     if (bad) throw new VigilError("VIGIL_POLICY_LOAD", `ValidatingAdmissionPolicyBinding ${String((isObject(binding["metadata"]) ? binding["metadata"]["name"] : undefined) ?? "")}: ${bad.message}`, { field: bad.field, ...(options.source ? { file: options.source } : {}) });
   }
   const program = compileAdmissionCel(admissionCelSpecOf(spec), env, `ValidatingAdmissionPolicy ${name}`, { nonBooleanFails: true });
