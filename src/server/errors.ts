@@ -29,7 +29,7 @@ interface FastifyLikeError {
   readonly statusCode?: number;
   readonly message?: string;
   readonly code?: string;
-  readonly validation?: readonly { readonly instancePath?: string; readonly params?: Readonly<Record<string, unknown>>; readonly message?: string }[];
+  readonly validation?: readonly { readonly keyword?: string; readonly instancePath?: string; readonly params?: Readonly<Record<string, unknown>>; readonly message?: string }[];
   readonly validationContext?: string;
 }
 
@@ -89,9 +89,12 @@ export function sendError(reply: FastifyReply, error: unknown): FastifyReply {
   const fastifyError = error as FastifyLikeError;
   if (typeof fastifyError.statusCode === "number" && fastifyError.statusCode < 500) {
     const field = validationField(fastifyError);
-    const unknown = fastifyError.validation?.[0]?.params?.["additionalProperty"];
+    const first = fastifyError.validation?.[0];
+    const unknown = first?.params?.["additionalProperty"];
+    const allowed = first?.keyword === "enum" ? first.params?.["allowedValues"] : undefined;
     const message = typeof unknown === "string"
       ? `${fastifyError.validationContext ?? "the request"} has an unknown property \`${unknown}\`: remove it or correct its name (see /openapi.json for the ones allowed)`
+      : Array.isArray(allowed) ? `${fastifyError.validationContext ?? "the request"}${first?.instancePath ?? ""} must be one of ${allowed.map(String).join(", ")}`
       : fastifyError.validation ? `${fastifyError.message ?? "invalid request"}; see /openapi.json for the schema` : requestErrorMessage(reply, fastifyError) ?? fastifyError.message ?? "bad request";
     return reply.code(fastifyError.statusCode).send({ error: { code: "VIGIL_BAD_INPUT", message, ...(field ? { field } : {}) } });
   }

@@ -225,3 +225,15 @@ describe("a method the path does not take", () => {
     expect(response.headers["allow"]).toBeUndefined();
   });
 });
+
+describe("a value outside a list of allowed ones", () => {
+  it("is 400 naming the field and the values it takes", async () => {
+    const order = await t.as("viewer", { method: "GET", url: "/v1/decisions?order=ASC" });
+    expect(order.statusCode).toBe(400);
+    expect(order.json().error.field).toBe("order");
+    expect(order.json().error.message).toContain("must be one of asc, newest");
+    const level = await t.as("operator", { method: "PUT", url: "/v1/posture", payload: { level: "panic" } });
+    expect(level.json().error.field).toBe("level");
+    expect(level.json().error.message).toContain("must be one of normal, elevated, incident, freeze");
+  });
+});
