@@ -172,6 +172,8 @@ describe("ValidatingAdmissionPolicy enum fields checked at load, as the API serv
     const action = load({ paramKind }, { paramRef: { name: "limits", parameterNotFoundAction: "allow" } });
     expect(action.errors.map((e) => e.details)).toEqual([expect.objectContaining({ field: "spec.paramRef.parameterNotFoundAction" })]);
     expect(load({ paramKind }, { paramRef: { name: "limits", parameterNotFoundAction: "Allow" } }).errors).toEqual([]);
+    const selector = load({ paramKind }, { paramRef: { selector: { matchExpressions: [{ key: "tier", operator: "in", values: ["a"] }] }, parameterNotFoundAction: "Deny" } });
+    expect(selector.errors.map((e) => e.details)).toEqual([expect.objectContaining({ field: "spec.paramRef.selector.matchExpressions[0].operator" })]);
   });
 });
 

@@ -168,7 +168,7 @@ export function matchResourcesProblem(constraints: unknown, prefix: string): { r
  * operator, In/NotIn without values, Exists/DoesNotExist with values): labelSelectorMatches would
  * otherwise ignore it and select more than was meant.
  */
-function selectorProblem(selector: unknown, prefix: string): { readonly field: string; readonly message: string } | undefined {
+export function selectorProblem(selector: unknown, prefix: string): { readonly field: string; readonly message: string } | undefined {
   if (!isObject(selector) || !Array.isArray(selector["matchExpressions"])) return undefined;
   for (const [index, e] of selector["matchExpressions"].entries()) {
     const at = `${prefix}.matchExpressions[${index}]`;

@@ -12,7 +12,7 @@ import type { Finding, TraceStep } from "../../core/finding.js";
 import type { EvaluateOptions, PolicyMeta, RuleMode } from "../../core/policy.js";
 import type { CelEnvironment } from "../cel/api.js";
 import { admissionCelSpecOf, compileAdmissionCel } from "./cel-admission.js";
-import { bindingMatchResources, matchResourcesProblem, isAdmissionPolicyResource, isNamespaceResource, labelSelectorMatches, matchConstraintsMatch, resourceForKind, type MatchTarget } from "./match-constraints.js";
+import { bindingMatchResources, matchResourcesProblem, isAdmissionPolicyResource, isNamespaceResource, labelSelectorMatches, matchConstraintsMatch, resourceForKind, selectorProblem, type MatchTarget } from "./match-constraints.js";
 
 type Json = Record<string, unknown>;
 
@@ -181,6 +181,8 @@ function checkParamRef(binding: Json, source: string | undefined): void {
   if (typeof ref["name"] === "string" && ref["name"] !== "" && ref["selector"] !== undefined && ref["selector"] !== null) {
     throw new VigilError("VIGIL_POLICY_LOAD", `ValidatingAdmissionPolicyBinding ${bname}: spec.paramRef has both name and selector, which the API server refuses; keep name (one param) or selector (each matching param)`, { field: "spec.paramRef", ...where });
   }
+  const selector = selectorProblem(ref["selector"], "spec.paramRef.selector");
+  if (selector) throw new VigilError("VIGIL_POLICY_LOAD", `ValidatingAdmissionPolicyBinding ${bname}: ${selector.message}`, { field: selector.field, ...where });
   const action = ref["parameterNotFoundAction"];
   if (action !== undefined && action !== "Allow" && action !== "Deny") {
     throw new VigilError("VIGIL_POLICY_LOAD", `ValidatingAdmissionPolicyBinding ${bname}: spec.paramRef.parameterNotFoundAction must be Allow or Deny (case-sensitive), got ${JSON.stringify(action)}`, { field: "spec.paramRef.parameterNotFoundAction", ...where });
