@@ -122,6 +122,23 @@ describe("FOCUS CSV (FOCUS-Sample-Data rows)", () => {
     expect(out.map((r) => (r.ok ? "ok" : r.error.details.field))).toEqual(["ServiceName", "ServiceName", "ServiceName"]);
   });
 
+  // A quote opened in the header and never closed swallows every row into the header: the rows
+  // are gone, and that must be said, not answered with no results at all.
+  it("reports a malformed header, also when it swallowed every row", () => {
+    const plain = sampleLines.slice(0, 4).map((line) => line.replace(/"[^"]*"/g, "x")); // no quotes anywhere
+    plain[0] = sampleLines[0]?.replace(/"/g, "").replace("BillingCurrency", '"BillingCurrency') as string;
+    const swallowed = focusCsvToEvents(`${plain.join("\n")}\n`);
+    expect(swallowed).toHaveLength(1);
+    expect(swallowed[0]?.ok === false && swallowed[0].error.details.field).toBe("(csv)");
+    expect(swallowed[0]?.ok === false && swallowed[0].error.message).toContain("never closed");
+    expect(swallowed[0]?.line).toBe(1);
+    const lines = sampleLines.slice(0, 3);
+    lines[0] = (lines[0] as string).replace('"BillingCurrency"', '"Billing"Currency');
+    const after = focusCsvToEvents(lines.join("\n"));
+    expect(after.map((r) => (r.ok ? "ok" : r.error.details.field))).toEqual(["(csv)", "(csv)"]);
+    expect(after[0]?.ok === false && after[0].error.message).toContain("header");
+  });
+
   it("reports malformed CSV and extra values on their row", () => {
     const lines = sampleLines.slice(0, 4);
     lines[2] = `${lines[2]},"extra"`;

@@ -240,6 +240,7 @@ export class FocusCsvReader {
   /** The column spec of each header position (undefined for columns Vigil does not type). */
   private specs: Array<FocusColumn | undefined> = [];
   private headerProblems: FieldProblem[] = [];
+  private headerLine = 1;
   private rows = 0;
 
   constructor(options: FocusOptions = {}) {
@@ -251,7 +252,10 @@ export class FocusCsvReader {
   }
 
   end(): IngestResult[] {
-    return this.records(this.parser.end());
+    const out = this.records(this.parser.end());
+    // A header with problems and no rows (an unclosed quote in it swallows them all) is reported.
+    if (this.rows === 0 && this.headerProblems.length > 0) out.push(failure(this.headerProblems, position(0, this.headerLine)));
+    return out;
   }
 
   private records(records: readonly CsvRecord[]): IngestResult[] {
@@ -260,6 +264,8 @@ export class FocusCsvReader {
       if (this.header === undefined) {
         this.header = record.fields.map((f) => f.value.trim());
         this.specs = this.header.map((name) => byName.get(name));
+        this.headerLine = record.line;
+        if (record.error !== undefined) this.headerProblems.push(problem("(csv)", `the header on line ${record.line} is malformed CSV: ${record.error}`));
         const seen = new Set<string>();
         for (const name of this.header) {
           if (seen.has(name)) this.headerProblems.push(problem(name, `column ${name} appears twice in the header: keep one`));
