@@ -39,6 +39,15 @@ describe("native policy validation", () => {
     expect(e?.message).toContain('rule "r" is declared twice');
   });
 
+  it("a YAML boolean or number where text is expected (condition: true) says to quote it", () => {
+    const [e] = errorsOf(`${header}spec:\n  match: true\n  rules:\n    - name: 2024\n      condition: false\n`);
+    const m = e?.message ?? "";
+    expect(m).toContain('spec.match must be a string, got boolean true; quote it ("true") so YAML reads it as text');
+    expect(m).toContain('spec.rules[0].name must be a string, got number 2024; quote it ("2024") so YAML reads it as text');
+    expect(m).toContain('spec.rules[0].condition must be a string, got boolean false; quote it ("false")');
+    expect(e?.details["hint"]).toBe('quote it ("true") so YAML reads it as text');
+  });
+
   it("validates exceptions, remediation, enforcement and escalation", () => {
     const [e] = errorsOf(`${header}spec:
   rules:

@@ -62,7 +62,9 @@ export class Validator {
   /** `pattern`: a RegExp, or any check with the same `test` (a shape a RegExp alone cannot check). */
   string(value: unknown, path: FieldPath, options: { pattern?: { test(text: string): boolean }; patternHint?: string; nonEmpty?: boolean } = {}): string | undefined {
     if (typeof value !== "string") {
-      this.report(path, `must be a string, got ${describe(value)}`);
+      // YAML reads an unquoted true, 10 or 1.5 as a boolean or a number: quoting it is the fix.
+      const fix = typeof value === "boolean" || typeof value === "number" ? `quote it (${JSON.stringify(String(value))}) so YAML reads it as text` : undefined;
+      this.report(path, `must be a string, got ${describe(value)}${fix === undefined ? "" : `; ${fix}`}`, fix);
       return undefined;
     }
     if ((options.nonEmpty ?? true) && value.trim() === "") {
