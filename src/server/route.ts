@@ -115,7 +115,8 @@ const DECIMAL = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/;
 
 /**
  * Query values arrive as text: `limit=5` and `active=true` become the integer and boolean their
- * schema declares (a value that does not read as one is left as text, and validation names it).
+ * schema declares (a value that does not read as one is left as text, and validation names it);
+ * a parameter that takes one value and is given several is refused naming it.
  * Only the query is read so: the server's JSON Schema validation converts no type (app.ts), so a
  * body's `{"on": null}` or `{"on": 0}` is refused, not taken for `false`.
  */
@@ -123,6 +124,9 @@ export function readQueryValues(schema: JsonSchema, query: Record<string, unknow
   const properties = (schema["properties"] ?? {}) as Record<string, JsonSchema | undefined>;
   for (const [name, value] of Object.entries(query)) {
     const type = properties[name]?.["type"];
+    if (Array.isArray(value) && properties[name] !== undefined && type !== "array") {
+      throw new VigilError("VIGIL_BAD_INPUT", `\`${name}\` is given ${value.length} times: give it once (it takes one value)`, { field: name });
+    }
     if (typeof value !== "string") continue;
     if ((type === "integer" || type === "number") && DECIMAL.test(value)) query[name] = Number(value);
     else if (type === "boolean" && (value === "true" || value === "false")) query[name] = value === "true";

@@ -236,4 +236,11 @@ describe("a value outside a list of allowed ones", () => {
     expect(level.json().error.field).toBe("level");
     expect(level.json().error.message).toContain("must be one of normal, elevated, incident, freeze");
   });
+
+  it("a query parameter given twice is 400 saying to give it once", async () => {
+    const response = await t.as("viewer", { method: "GET", url: "/v1/decisions?verdict=deny&verdict=allow" });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error.field).toBe("verdict");
+    expect(response.json().error.message).toContain("`verdict` is given 2 times: give it once");
+  });
 });
