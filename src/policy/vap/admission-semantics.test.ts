@@ -165,6 +165,13 @@ describe("ValidatingAdmissionPolicy enum fields checked at load, as the API serv
     expect(errors[0]?.message).toContain("Fail or Ignore");
   });
 
+  it("refuses a validation reason other than Unauthorized, Forbidden, Invalid or RequestEntityTooLarge", () => {
+    const { policies, errors } = load({ validations: [{ expression: "true" }, { expression: "false", reason: "Conflict" }] });
+    expect(policies).toEqual([]);
+    expect(errors.map((e) => e.details)).toEqual([expect.objectContaining({ field: "spec.validations[1].reason" })]);
+    expect(load({ validations: [{ expression: "false", reason: "Forbidden" }] }).errors).toEqual([]);
+  });
+
   it("refuses a paramRef with both name and selector, or a parameterNotFoundAction other than Allow or Deny", () => {
     const paramKind = { apiVersion: "v1", kind: "ConfigMap" };
     const both = load({ paramKind }, { paramRef: { name: "limits", selector: {}, parameterNotFoundAction: "Deny" } });

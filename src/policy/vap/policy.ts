@@ -209,6 +209,13 @@ export function compileVap(policy: Json, bindings: readonly Json[], env: CelEnvi
   if (spec["failurePolicy"] !== undefined && spec["failurePolicy"] !== "Fail" && spec["failurePolicy"] !== "Ignore") {
     throw new VigilError("VIGIL_POLICY_LOAD", `ValidatingAdmissionPolicy ${name}: spec.failurePolicy must be Fail or Ignore (case-sensitive), got ${JSON.stringify(spec["failurePolicy"])}; leave it out for Fail`, { field: "spec.failurePolicy", ...(options.source ? { file: options.source } : {}) });
   }
+  const reasons = ["Unauthorized", "Forbidden", "Invalid", "RequestEntityTooLarge"];
+  for (const [index, validation] of (Array.isArray(spec["validations"]) ? spec["validations"] : []).entries()) {
+    const reason = isObject(validation) ? validation["reason"] : undefined;
+    if (reason !== undefined && !reasons.includes(String(reason))) {
+      throw new VigilError("VIGIL_POLICY_LOAD", `ValidatingAdmissionPolicy ${name}: spec.validations[${index}].reason must be one of ${reasons.join(", ")} (the API server refuses others), got ${JSON.stringify(reason)}`, { field: `spec.validations[${index}].reason`, ...(options.source ? { file: options.source } : {}) });
+    }
+  }
   for (const binding of bindings) {
     checkValidationActions(binding, options.source);
     checkParamRef(binding, options.source);
