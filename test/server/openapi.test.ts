@@ -120,3 +120,12 @@ describe("the statuses a route answers are the ones /openapi.json lists for it",
     expect(run.responses["429"]?.headers).toHaveProperty("Retry-After");
   });
 });
+
+describe("the ladder's snooze and release", () => {
+  it("document their 403 as the ladder answers it: a viewer token that is not the item's owner (nor operator or approver)", () => {
+    for (const action of ["snooze", "release"]) {
+      const responses = doc.paths[`/v1/ladder/{id}/${action}`]?.["post"]?.responses as Record<string, { description: string }>;
+      expect(responses["403"]?.description, action).toMatch(/owner/);
+    }
+  });
+});

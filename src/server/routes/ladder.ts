@@ -18,6 +18,9 @@ function ladderOf(agent: Agent): Ladder {
   return agent.ladder;
 }
 
+/** Snooze and release: the route takes any viewer token, the ladder then refuses all but these. */
+const notAllowed = { description: "The token is not the item's owner (a token named like the owner on record), nor does it hold the operator or approver role (or not even viewer).", schema: schemas.error };
+
 const reason = (required: boolean) => ({
   type: "object",
   ...(required ? { required: ["reason"] } : {}),
@@ -64,7 +67,7 @@ export function ladderRoutes(app: FastifyInstance, agent: Agent): void {
     tags: ["ladder"],
     params: schemas.id,
     body: { type: "object", required: ["reason"], additionalProperties: false, properties: { reason: { type: "string", minLength: 1 }, businessDays: { type: "number", exclusiveMinimum: 0, maximum: 60 } } },
-    responses: { 200: { description: "The item with its new due time.", schema: schemas.anyObject }, 404: { description: "No such item.", schema: schemas.error }, 409: { description: "Not waiting, or snoozed too often.", schema: schemas.error } },
+    responses: { 200: { description: "The item with its new due time.", schema: schemas.anyObject }, 403: notAllowed, 404: { description: "No such item.", schema: schemas.error }, 409: { description: "Not waiting, or snoozed too often.", schema: schemas.error } },
     handler: async (request, _reply, { agent: a, actor }) => ladderOf(a).snooze(request.params.id, actor, { reason: request.body.reason, ...(request.body.businessDays === undefined ? {} : { businessDays: request.body.businessDays }) }),
   });
 
@@ -78,7 +81,7 @@ export function ladderRoutes(app: FastifyInstance, agent: Agent): void {
     tags: ["ladder"],
     params: schemas.id,
     body: reason(true),
-    responses: { 200: { description: "The released item.", schema: schemas.anyObject }, 404: { description: "No such item.", schema: schemas.error }, 409: { description: "Not waiting or notified.", schema: schemas.error } },
+    responses: { 200: { description: "The released item.", schema: schemas.anyObject }, 403: notAllowed, 404: { description: "No such item.", schema: schemas.error }, 409: { description: "Not waiting or notified.", schema: schemas.error } },
     handler: async (request, _reply, { agent: a, actor }) => ladderOf(a).release(request.params.id, actor, request.body.reason),
   });
 
