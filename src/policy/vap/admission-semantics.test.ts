@@ -165,6 +165,20 @@ describe("ValidatingAdmissionPolicy enum fields checked at load, as the API serv
     expect(errors[0]?.message).toContain("Fail or Ignore");
   });
 
+  it("refuses a policy with neither validations nor auditAnnotations, a validation without expression, or a message with a line break", () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ validations: [] }, "spec.validations"],
+      [{ validations: [{ expression: "true" }, { message: "nope" }] }, "spec.validations[1].expression"],
+      [{ validations: [{ expression: "false", message: "first line\nsecond line" }] }, "spec.validations[0].message"],
+    ];
+    for (const [policySpec, field] of cases) {
+      const { policies, errors } = load(policySpec);
+      expect(policies).toEqual([]);
+      expect(errors.map((e) => e.details)).toEqual([expect.objectContaining({ field })]);
+    }
+    expect(load({ validations: [], auditAnnotations: [{ key: "k", valueExpression: "'v'" }] }).errors).toEqual([]);
+  });
+
   it("refuses a validation reason other than Unauthorized, Forbidden, Invalid or RequestEntityTooLarge", () => {
     const { policies, errors } = load({ validations: [{ expression: "true" }, { expression: "false", reason: "Conflict" }] });
     expect(policies).toEqual([]);

@@ -189,6 +189,28 @@ function checkParamRef(binding: Json, source: string | undefined): void {
   }
 }
 
+const validationReasons = ["Unauthorized", "Forbidden", "Invalid", "RequestEntityTooLarge"];
+
+/**
+ * `spec.validations` as the API server validates them: validations or auditAnnotations hold at
+ * least one item, each validation has an expression, a single-line message and a known reason.
+ * Throws VigilError(VIGIL_POLICY_LOAD) naming the field.
+ */
+function checkValidations(spec: Json, name: string, source: string | undefined): void {
+  const fail = (field: string, message: string): never => {
+    throw new VigilError("VIGIL_POLICY_LOAD", `ValidatingAdmissionPolicy ${name}: ${field} ${message}`, { field, ...(source ? { file: source } : {}) });
+  };
+  const validations = Array.isArray(spec["validations"]) ? spec["validations"] : [];
+  const annotations = Array.isArray(spec["auditAnnotations"]) ? spec["auditAnnotations"] : [];
+  if (validations.length === 0 && annotations.length === 0) fail("spec.validations", "is required: validations or auditAnnotations must hold at least one item (the API server refuses a policy with neither; it would check nothing)");
+  for (const [index, validation] of validations.entries()) {
+    const v = isObject(validation) ? validation : {};
+    if (typeof v["expression"] !== "string" || v["expression"].trim() === "") fail(`spec.validations[${index}].expression`, "is required: the CEL expression that must be true");
+    if (typeof v["message"] === "string" && v["message"].includes("\n")) fail(`spec.validations[${index}].message`, "must be a single line (the API server refuses line breaks in it)");
+    if (v["reason"] !== undefined && !validationReasons.includes(String(v["reason"]))) fail(`spec.validations[${index}].reason`, `must be one of ${validationReasons.join(", ")} (the API server refuses others), got ${JSON.stringify(v["reason"])}`);
+  }
+}
+
 export interface VapPolicy extends CompiledPolicy {
   /** Evaluates one admission request (or bare object) against every binding. Never throws. */
   evaluateRequest(request: VapRequest, options?: EvaluateOptions, params?: VapParamResolver): Finding[];
@@ -209,13 +231,7 @@ export function compileVap(policy: Json, bindings: readonly Json[], env: CelEnvi
   if (spec["failurePolicy"] !== undefined && spec["failurePolicy"] !== "Fail" && spec["failurePolicy"] !== "Ignore") {
     throw new VigilError("VIGIL_POLICY_LOAD", `ValidatingAdmissionPolicy ${name}: spec.failurePolicy must be Fail or Ignore (case-sensitive), got ${JSON.stringify(spec["failurePolicy"])}; leave it out for Fail`, { field: "spec.failurePolicy", ...(options.source ? { file: options.source } : {}) });
   }
-  const reasons = ["Unauthorized", "Forbidden", "Invalid", "RequestEntityTooLarge"];
-  for (const [index, validation] of (Array.isArray(spec["validations"]) ? spec["validations"] : []).entries()) {
-    const reason = isObject(validation) ? validation["reason"] : undefined;
-    if (reason !== undefined && !reasons.includes(String(reason))) {
-      throw new VigilError("VIGIL_POLICY_LOAD", `ValidatingAdmissionPolicy ${name}: spec.validations[${index}].reason must be one of ${reasons.join(", ")} (the API server refuses others), got ${JSON.stringify(reason)}`, { field: `spec.validations[${index}].reason`, ...(options.source ? { file: options.source } : {}) });
-    }
-  }
+  checkValidations(spec, name, options.source);
   for (const binding of bindings) {
     checkValidationActions(binding, options.source);
     checkParamRef(binding, options.source);
