@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { VigilError } from "../core/errors.js";
+import { didYouMean } from "../policy/vigil/suggest.js";
 
 /** What a command reads and writes; tests pass their own. */
 export interface CliIo {
@@ -56,9 +57,8 @@ export function parseCommandArgs(command: Command, argv: readonly string[]): Par
     const result = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
     parsed = { values: result.values as ParsedArgs["values"], positionals: result.positionals };
   } catch (cause) {
-    const message = (cause as Error).message;
-    const flag = /'(--?[\w-]+)'/.exec(message)?.[1];
-    throw new VigilError("VIGIL_BAD_INPUT", `${message}. Run \`vigil ${command.path.join(" ")} --help\` for the options.`, flag ? { field: flag } : {}, cause);
+    const { text, flag } = optionError(command, (cause as Error).message);
+    throw new VigilError("VIGIL_BAD_INPUT", `${text}. Run \`vigil ${command.path.join(" ")} --help\` for the options.`, flag ? { field: flag } : {}, cause);
   }
   const limit = positionalLimit(command.args);
   const extra = parsed.positionals[limit];
@@ -77,6 +77,24 @@ export function parseCommandArgs(command: Command, argv: readonly string[]): Par
     }
   }
   return parsed;
+}
+
+/** Node's parseArgs message in our words: the option named, with the fix (the nearest option, the value it takes). */
+function optionError(command: Command, message: string): { text: string; flag?: string } {
+  const unknown = /^Unknown option '(--?[^']+)'/.exec(message)?.[1];
+  if (unknown !== undefined) {
+    const names = ["help", ...Object.keys(command.options)].map((name) => `--${name}`);
+    return { text: `unknown option ${unknown}${unknown.startsWith("--") ? didYouMean(unknown, names) : ""}`, flag: unknown };
+  }
+  const missing = /^Option '(?:-(\w), )?--([\w-]+) <value>' argument missing/.exec(message);
+  if (missing !== null) {
+    const [, short, name = ""] = missing;
+    return { text: `${short ? `-${short}, ` : ""}--${name} needs a value: ${short ? `-${short}` : `--${name}`} ${command.options[name]?.value ?? "<value>"}`, flag: `--${name}` };
+  }
+  const valued = /^Option '(?:-\w, )?--([\w-]+)' does not take an argument/.exec(message)?.[1];
+  if (valued !== undefined) return { text: `--${valued} takes no value: write --${valued} alone`, flag: `--${valued}` };
+  const flag = /'(--?[\w-]+)/.exec(message)?.[1];
+  return { text: message.replace(/\.+$/, ""), ...(flag ? { flag } : {}) };
 }
 
 /** How many positional arguments a usage such as `<dir>`, `[input.json | -]` or `[path...]` takes. */

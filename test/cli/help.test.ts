@@ -21,3 +21,30 @@ describe("help of a command group (vigil policies --help)", () => {
     }
   });
 });
+
+describe("option errors name the option and the fix", () => {
+  // Node's parseArgs wording: "Unknown option '--polices'. To specify a positional argument starting with a '-', ...",
+  // "Option '-p, --policies <value>' argument missing", and ".." before "Run".
+  it("an unknown option suggests the nearest one", async () => {
+    const run = await vigil(["eval", "--polices", "p.yaml", "-"]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('vigil eval: unknown option --polices (did you mean "--policies"?). Run `vigil eval --help` for the options. [VIGIL_BAD_INPUT]');
+    const far = await vigil(["eval", "--zzzzzz"]);
+    expect(far.stderr).toContain("vigil eval: unknown option --zzzzzz. Run `vigil eval --help`");
+    const short = await vigil(["eval", "-x"]);
+    expect(short.stderr).toContain("vigil eval: unknown option -x. Run `vigil eval --help`");
+  });
+
+  it("a missing value names the option with its placeholder; a value given to a flag is refused by name", async () => {
+    const missing = await vigil(["eval", "-p"]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("vigil eval: -p, --policies needs a value: -p <path>. Run `vigil eval --help`");
+    const flagged = await vigil(["eval", "--explain=yes", "-"]);
+    expect(flagged.code).toBe(2);
+    expect(flagged.stderr).toContain("vigil eval: --explain takes no value: write --explain alone. Run `vigil eval --help`");
+    const ambiguous = await vigil(["replay", "--compare", "old", "--limit", "-1"]);
+    expect(ambiguous.code).toBe(2);
+    expect(ambiguous.stderr).not.toContain("..");
+    expect(ambiguous.stderr).toContain("--limit=-XYZ'. Run `vigil replay --help`");
+  });
+});
