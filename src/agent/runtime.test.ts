@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { parseConfig } from "../config.js";
 import { startFakeKubernetesApi } from "../context/kubernetes/api-test-server.js";
 import type { Event } from "../core/event.js";
+import { MAX_NESTING_DEPTH } from "../sources/values.js";
 import { openStorage } from "./adapters.js";
 import { createManualClock } from "./clock.js";
 import { decisionIdFor } from "./decision-id.js";
@@ -49,6 +50,17 @@ describe("agent runtime", () => {
     const second = await a.pipeline.processBatch(stored);
     expect(second).toEqual([]);
     expect(await a.storage.listDecisions({ limit: 10 })).toHaveLength(2);
+  });
+
+  it("records the decision of an event nested as deeply as the sources accept (MAX_NESTING_DEPTH), not only up to the record's old 1000 levels", async () => {
+    const a = await open();
+    let data: unknown = { amount: 5 };
+    for (let level = 0; level < MAX_NESTING_DEPTH - 1; level++) data = { nested: data };
+    const event: Event = { ...transfer("deep-1", 5), data };
+    const { stored } = await a.storage.appendEvents([event], "2025-03-03T10:00:00Z");
+    const decided = await a.pipeline.processBatch(stored);
+    expect(decided.map((d) => d.id)).toEqual([decisionIdFor(event)]);
+    expect(await a.storage.getDecision(decisionIdFor(event))).toBeDefined();
   });
 
   it("runs a shadow policy unenforced until promoted for its revision, then enforces it", async () => {

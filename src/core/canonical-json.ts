@@ -44,7 +44,7 @@ export interface CanonicalJsonOptions {
    */
   readonly toJSON?: boolean;
   /**
-   * Deepest nesting written (default 1000; deeper or circular: VIGIL_BAD_INPUT). `Infinity`: no
+   * Deepest nesting written (default 1300, room for an input nested MAX_INPUT_NESTING deep; deeper or circular: VIGIL_BAD_INPUT). `Infinity`: no
    * limit; a circular reference then overflows the stack (RangeError).
    */
   readonly maxDepth?: number;
@@ -60,7 +60,15 @@ export interface CanonicalJsonOptions {
  */
 export const PLAIN_FORM: CanonicalJsonOptions = Object.freeze({ toJSON: false, maxDepth: Number.POSITIVE_INFINITY });
 
-const MAX_DEPTH = 1000;
+/**
+ * The deepest nesting of objects and arrays an input item may have (the sources refuse deeper
+ * items): above what upstream systems accept (EventBridge PutEvents reads detail up to 1100
+ * levels, one more in its envelope), well below where hashing and serializing, which recurse, run
+ * out of stack (a few thousand levels).
+ */
+export const MAX_INPUT_NESTING = 1200;
+/** The record's default limit: an input nested MAX_INPUT_NESTING deep sits inside a decision (and a masked copy), with room for the decision's own levels. */
+const MAX_DEPTH = MAX_INPUT_NESTING + 100;
 const TOO_DEEP = new Error("canonical JSON: too deep");
 
 /** Object keys repeat from record to record (policy, rule, trace...): their JSON text is cached. */

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { canonicalJson as canonicalJsonOf, PLAIN_FORM } from "../core/canonical-json.js";
+import { canonicalJson as canonicalJsonOf, MAX_INPUT_NESTING, PLAIN_FORM } from "../core/canonical-json.js";
 import { problem, type FieldProblem } from "./results.js";
 
 /** Small, dependency-free helpers shared by the adapters: JSON shapes, ids, timestamps. */
@@ -24,12 +24,8 @@ export function defineField(record: JsonRecord, name: string, value: unknown): v
   else record[name] = value;
 }
 
-/**
- * The deepest nesting of objects and arrays an input item may have: above what upstream systems
- * accept (EventBridge PutEvents reads detail up to 1100 levels, one more in its envelope), well
- * below where hashing and serializing, which recurse, run out of stack (a few thousand levels).
- */
-export const MAX_NESTING_DEPTH = 1200;
+/** The deepest nesting of objects and arrays an input item may have (core's MAX_INPUT_NESTING, which the decision record is sized for). */
+export const MAX_NESTING_DEPTH = MAX_INPUT_NESTING;
 
 /**
  * The problem of an item nested deeper than {@link MAX_NESTING_DEPTH}, naming its top-level
