@@ -48,6 +48,7 @@ function parameters(route: CollectedRoute): Record<string, unknown>[] {
   };
   add("path", route.schema.params);
   add("query", route.schema.querystring);
+  for (const header of route.config.headers ?? []) out.push({ name: header.name, in: "header", required: header.required, description: header.description, schema: { type: "string" } });
   return out;
 }
 

@@ -22,6 +22,13 @@ export interface RouteResponseDoc {
   readonly headers?: Readonly<Record<string, { readonly description: string; readonly schema: JsonSchema }>>;
 }
 
+/** A request header the route reads and checks itself (documented in /openapi.json, not validated by schema). */
+export interface RouteHeaderDoc {
+  readonly name: string;
+  readonly required: boolean;
+  readonly description: string;
+}
+
 /** What `route()` puts in fastify's route `config` (read by the auth hook, the audit hook and /openapi.json). */
 export interface RouteConfig {
   readonly access: RouteAccess;
@@ -34,6 +41,7 @@ export interface RouteConfig {
   /** Request content types accepted (documentation); default application/json. */
   readonly consumes?: readonly string[];
   readonly produces?: string;
+  readonly headers?: readonly RouteHeaderDoc[];
 }
 
 export interface RouteSpec<Params = Record<string, string>, Query = Record<string, unknown>, Body = unknown> {
@@ -51,6 +59,8 @@ export interface RouteSpec<Params = Record<string, string>, Query = Record<strin
   readonly audit?: string | false;
   readonly consumes?: readonly string[];
   readonly produces?: string;
+  /** Request headers the handler reads and checks (documentation only). */
+  readonly headers?: readonly RouteHeaderDoc[];
   handler(request: FastifyRequest<{ Params: Params; Querystring: Query; Body: Body }>, reply: FastifyReply, context: RouteContext): Promise<unknown>;
 }
 
@@ -79,6 +89,7 @@ export function route<Params = Record<string, string>, Query = Record<string, un
     responses: spec.responses,
     ...(spec.consumes ? { consumes: spec.consumes } : {}),
     ...(spec.produces ? { produces: spec.produces } : {}),
+    ...(spec.headers ? { headers: spec.headers } : {}),
   };
   // A body whose fields are all optional may be left out (`POST /v1/reviews/:id/approve` with no
   // reason): it is validated as {} instead of failing "body must be object". An empty body sent

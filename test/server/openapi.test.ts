@@ -129,3 +129,12 @@ describe("the ladder's snooze and release", () => {
     }
   });
 });
+
+describe("headers a route reads", () => {
+  it("are parameters `in: header`: the GitHub webhook's three, the binary-mode ce-* of POST /v1/events", () => {
+    const github = doc.paths["/v1/webhooks/github"]?.["post"]?.parameters ?? [];
+    for (const name of ["X-Hub-Signature-256", "X-GitHub-Event", "X-GitHub-Delivery"]) expect(github).toContainEqual(expect.objectContaining({ name, in: "header", required: true }));
+    const events = doc.paths["/v1/events"]?.["post"]?.parameters ?? [];
+    for (const name of ["ce-specversion", "ce-id", "ce-source", "ce-type"]) expect(events).toContainEqual(expect.objectContaining({ name, in: "header", required: false }));
+  });
+});

@@ -90,6 +90,12 @@ export function eventRoutes(app: FastifyInstance, agent: Agent): void {
     description: "Structured: `Content-Type: application/cloudevents+json`, one event. Batch: `application/cloudevents-batch+json`, a JSON array. Binary: `ce-*` headers with the data as the body. Events are persisted before the answer; each item gets a result by index (bad items are rejected, the good ones kept). 202 when every item was accepted (or was a duplicate), 207 when some were rejected, 400 when all were. 429 with Retry-After when the ingest queue is full: nothing of that request was stored, send it again later.",
     tags: ["events"],
     consumes: ["application/cloudevents+json", "application/cloudevents-batch+json", "application/json", "*/*"],
+    headers: [
+      { name: "ce-specversion", required: false, description: "Binary mode: the event's specversion (1.0); its presence selects binary mode." },
+      { name: "ce-id", required: false, description: "Binary mode: the event's id." },
+      { name: "ce-source", required: false, description: "Binary mode: the event's source." },
+      { name: "ce-type", required: false, description: "Binary mode: the event's type. Other attributes as ce-<name>." },
+    ],
     responses: {
       202: { description: "Every item accepted (or already stored).", schema: ingestResponseSchema },
       207: { description: "Some items rejected; the others were accepted.", schema: ingestResponseSchema },
@@ -114,6 +120,11 @@ export function eventRoutes(app: FastifyInstance, agent: Agent): void {
     description: "Verifies X-Hub-Signature-256 against `webhooks.github.secrets` (constant time; several secrets for rotation) and rejects a delivery id seen before (kept in the store, so across restarts and workers). The payload becomes a `com.github.<X-GitHub-Event>` event, persisted before the answer.",
     tags: ["events"],
     consumes: ["application/json", "application/x-www-form-urlencoded"],
+    headers: [
+      { name: "X-Hub-Signature-256", required: true, description: "sha256=<HMAC of the body with the webhook's secret>; checked against webhooks.github.secrets." },
+      { name: "X-GitHub-Event", required: true, description: "The event name (pull_request, push...): the event type is com.github.<it>." },
+      { name: "X-GitHub-Delivery", required: true, description: "The delivery id; one seen before is a replay (409)." },
+    ],
     responses: {
       202: { description: "Stored; the decision follows.", schema: { type: "object", properties: { id: { type: "string" }, type: { type: "string" }, decisionId: { type: "string" } } } },
       400: { description: "The payload is not a JSON object (or a form without a `payload` field), or a header GitHub sends is missing.", schema: schemas.error },
