@@ -179,6 +179,19 @@ describe("ValidatingAdmissionPolicy enum fields checked at load, as the API serv
     expect(load({ validations: [], auditAnnotations: [{ key: "k", valueExpression: "'v'" }] }).errors).toEqual([]);
   });
 
+  it("refuses a matchCondition without a name or with a repeated one, and a variable whose name is not a CEL identifier", () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ matchConditions: [{ name: "", expression: "true" }] }, "spec.matchConditions[0].name"],
+      [{ matchConditions: [{ name: "a", expression: "true" }, { name: "a", expression: "true" }] }, "spec.matchConditions[1].name"],
+      [{ variables: [{ name: "my-var", expression: "1" }] }, "spec.variables[0].name"],
+    ];
+    for (const [policySpec, field] of cases) {
+      const { policies, errors } = load(policySpec);
+      expect(policies).toEqual([]);
+      expect(errors.map((e) => e.details)).toEqual([expect.objectContaining({ field })]);
+    }
+  });
+
   it("refuses a validation reason other than Unauthorized, Forbidden, Invalid or RequestEntityTooLarge", () => {
     const { policies, errors } = load({ validations: [{ expression: "true" }, { expression: "false", reason: "Conflict" }] });
     expect(policies).toEqual([]);

@@ -192,8 +192,10 @@ function checkParamRef(binding: Json, source: string | undefined): void {
 const validationReasons = ["Unauthorized", "Forbidden", "Invalid", "RequestEntityTooLarge"];
 
 /**
- * `spec.validations` as the API server validates them: validations or auditAnnotations hold at
- * least one item, each validation has an expression, a single-line message and a known reason.
+ * `spec.validations`, `matchConditions` and `variables` as the API server validates them:
+ * validations or auditAnnotations hold at least one item, each validation has an expression, a
+ * single-line message and a known reason; matchConditions have unique names; variable names are
+ * CEL identifiers.
  * Throws VigilError(VIGIL_POLICY_LOAD) naming the field.
  */
 function checkValidations(spec: Json, name: string, source: string | undefined): void {
@@ -203,6 +205,17 @@ function checkValidations(spec: Json, name: string, source: string | undefined):
   const validations = Array.isArray(spec["validations"]) ? spec["validations"] : [];
   const annotations = Array.isArray(spec["auditAnnotations"]) ? spec["auditAnnotations"] : [];
   if (validations.length === 0 && annotations.length === 0) fail("spec.validations", "is required: validations or auditAnnotations must hold at least one item (the API server refuses a policy with neither; it would check nothing)");
+  const conditionNames = new Set<string>();
+  for (const [index, condition] of (Array.isArray(spec["matchConditions"]) ? spec["matchConditions"] : []).entries()) {
+    const conditionName = isObject(condition) && typeof condition["name"] === "string" ? condition["name"] : "";
+    if (conditionName === "") fail(`spec.matchConditions[${index}].name`, "is required: name each matchCondition (its name is in the message when it fails to evaluate)");
+    if (conditionNames.has(conditionName)) fail(`spec.matchConditions[${index}].name`, `repeats ${JSON.stringify(conditionName)}: matchCondition names must be unique`);
+    conditionNames.add(conditionName);
+  }
+  for (const [index, variable] of (Array.isArray(spec["variables"]) ? spec["variables"] : []).entries()) {
+    const variableName = isObject(variable) ? variable["name"] : undefined;
+    if (typeof variableName !== "string" || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(variableName)) fail(`spec.variables[${index}].name`, `must be a CEL identifier (letters, digits, _; not starting with a digit) so expressions can read it as variables.<name>, got ${JSON.stringify(variableName)}`);
+  }
   for (const [index, validation] of validations.entries()) {
     const v = isObject(validation) ? validation : {};
     if (typeof v["expression"] !== "string" || v["expression"].trim() === "") fail(`spec.validations[${index}].expression`, "is required: the CEL expression that must be true");
