@@ -151,6 +151,15 @@ describe("strings", () => {
     expect(value("'%.101e'.format([1.0])")).toBe(`1.${"0".repeat(101)}e+00`);
     expect(errorKind("'%.100000000f'.format([1.0])")).toBe("cost_exceeded");
   });
+
+  it("format %f and %e beyond a double's exact digits pad zeros (5e-324 has 1074 fraction digits, 1.5 two significant ones)", () => {
+    const tiny = value("'%.1100f'.format([5e-324])") as string;
+    expect(tiny.length).toBe(1102);
+    expect(tiny.slice(0, 328)).toBe(`0.${"0".repeat(323)}494`);
+    expect(tiny.slice(1075)).toBe(`5${"0".repeat(26)}`);
+    expect(value("'%.3000e'.format([-1.5])")).toBe(`-1.5${"0".repeat(2999)}e+00`);
+    expect(value("'%.1000000f'.format([0.25])")).toBe(`0.25${"0".repeat(999998)}`);
+  });
 });
 
 describe("lists and sets", () => {

@@ -98,9 +98,11 @@ function fixed(d: number, precision: number): string {
   const special = nonFinite(d);
   if (special !== undefined) return special;
   const { digits, scale } = exactDecimal(d);
-  const text = shiftRounded(digits, scale - precision).toString().padStart(precision + 1, "0");
-  const whole = text.slice(0, text.length - precision);
-  return `${signOf(d)}${whole}${precision === 0 ? "" : `.${text.slice(whole.length)}`}`;
+  // Digits past the exact value's last one are zeros: padded, never computed (a big power of ten is superlinear).
+  const kept = Math.min(precision, scale);
+  const text = shiftRounded(digits, scale - kept).toString().padStart(kept + 1, "0");
+  const whole = text.slice(0, text.length - kept);
+  return `${signOf(d)}${whole}${precision === 0 ? "" : `.${text.slice(whole.length)}${"0".repeat(precision - kept)}`}`;
 }
 
 /** Go's `%.Ne`: N digits after the point of the exact value rounded half to even, exponent of at least two digits. */
@@ -112,13 +114,15 @@ function scientific(d: number, precision: number): string {
   let exponent = 0;
   if (digits !== 0n) {
     const length = digits.toString().length;
-    mantissa = shiftRounded(digits, length - (precision + 1)).toString();
+    const kept = Math.min(precision + 1, length);
+    mantissa = shiftRounded(digits, length - kept).toString();
     exponent = length - 1 - scale;
     // Rounding carried into a new digit (9.96 -> 10.0): one more power of ten.
-    if (mantissa.length > precision + 1) {
-      mantissa = mantissa.slice(0, precision + 1);
+    if (mantissa.length > kept) {
+      mantissa = mantissa.slice(0, kept);
       exponent++;
     }
+    mantissa += "0".repeat(precision + 1 - kept);
   }
   const point = precision === 0 ? "" : `.${mantissa.slice(1)}`;
   return `${signOf(d)}${mantissa[0]}${point}e${exponent < 0 ? "-" : "+"}${String(Math.abs(exponent)).padStart(2, "0")}`;
