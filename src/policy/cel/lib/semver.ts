@@ -37,7 +37,8 @@ const identifier = /^[0-9A-Za-z-]+$/;
 
 /** Digits without leading zeros, at most 2^64-1 (blang/semver reads numbers with ParseUint(s, 10, 64)). */
 function isUint64(digits: string): boolean {
-  return numeric.test(digits) && BigInt(digits) <= UINT64_MAX;
+  // 2^64-1 has 20 digits: a longer run is out of range without reading it as a number.
+  return numeric.test(digits) && (digits.length < 20 || (digits.length === 20 && BigInt(digits) <= UINT64_MAX));
 }
 
 /** Strict SemVer 2.0.0; returns an error message when invalid. */
