@@ -71,6 +71,16 @@ describe("ValidatingAdmissionPolicy params, as the API server's CollectParams", 
 });
 
 describe("ValidatingAdmissionPolicy binding misconfiguration, as the API server's dispatcher", () => {
+  it("a namespaced paramKind (ConfigMap) without paramRef.namespace cannot serve a cluster-scoped object: failurePolicy Fail denies even with parameterNotFoundAction Allow", () => {
+    const spec = { failurePolicy: "Fail", paramKind: { apiVersion: "v1", kind: "ConfigMap" }, matchConstraints: { resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["*"], resources: ["nodes"] }] }, validations: [{ expression: "true" }] };
+    const node = { apiVersion: "v1", kind: "Node", metadata: { name: "n1" } };
+    const found = evaluate(spec, node, { validationActions: ["Warn"], paramRef: { name: "limits", parameterNotFoundAction: "Allow" } });
+    expect(found.map(([effect, mode]) => [effect, mode])).toEqual([["violation", "deny"]]);
+    expect(found[0]?.[2]).toContain("paramRef.namespace");
+    // with paramRef.namespace the lookup is well defined: not found + Allow admits
+    expect(evaluate(spec, node, { paramRef: { name: "limits", namespace: "config", parameterNotFoundAction: "Allow" } })).toEqual([]);
+  });
+
   it("no params under parameterNotFoundAction Deny and failurePolicy Fail denies the request whatever the binding's validationActions", () => {
     const spec = { failurePolicy: "Fail", paramKind: { apiVersion: "v1", kind: "ConfigMap" }, matchConstraints: { resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["*"], resources: ["pods"] }] }, validations: [{ expression: "true" }] };
     for (const validationActions of [["Warn"], ["Audit"], ["Warn", "Audit"]]) {

@@ -189,6 +189,9 @@ function checkParamRef(binding: Json, source: string | undefined): void {
   }
 }
 
+/** Param kinds known to be namespaced without asking the cluster (a paramRef then needs a namespace for a cluster-scoped object). */
+const namespacedParamKinds = new Set(["v1/ConfigMap", "v1/Secret"]);
+
 const validationReasons = ["Unauthorized", "Forbidden", "Invalid", "RequestEntityTooLarge"];
 
 /**
@@ -289,15 +292,19 @@ export function compileVap(policy: Json, bindings: readonly Json[], env: CelEnvi
       // As the API server: a binding without paramRef is evaluated with params null.
       const ref = isObject(bspec["paramRef"]) ? bspec["paramRef"] : undefined;
       if (paramKind && ref) {
+        // A misconfigured binding is decided by the policy's failurePolicy, as the API server's
+        // dispatcher: Fail denies (whatever the binding's validationActions), Ignore does not.
+        const misconfigured = (message: string): void => {
+          const trace = [{ kind: "note", expr: "paramRef", value: null }] as const;
+          findings.push(failurePolicy === "Fail" ? { ...finding("violation", message, trace), mode: "deny" } : finding("error", message, trace));
+        };
+        if (typeof ref["namespace"] !== "string" && target.namespace === "" && namespacedParamKinds.has(`${paramKind.apiVersion}/${paramKind.kind}`)) {
+          misconfigured(`binding ${rule} cannot look up its ${paramKind.kind} params for a cluster-scoped object: set paramRef.namespace (the API server refuses a namespaced paramRef without it here)`);
+          continue;
+        }
         const found = resolve ? resolve(paramKind, { ...(typeof ref["name"] === "string" ? { name: ref["name"] } : {}), ...(typeof ref["namespace"] === "string" ? { namespace: ref["namespace"] } : { objectNamespace: target.namespace }), ...(ref["selector"] !== undefined ? { selector: ref["selector"] } : {}) }) : [];
         if (found.length === 0) {
-          // parameterNotFoundAction Deny is a misconfiguration that the policy's failurePolicy decides,
-          // as the API server's dispatcher: Fail denies (whatever the binding's validationActions), Ignore does not.
-          if (ref["parameterNotFoundAction"] !== "Allow") {
-            const message = `no params found for binding ${rule} (paramKind ${paramKind.kind}, parameterNotFoundAction Deny)`;
-            const trace = [{ kind: "note", expr: "paramRef", value: null }] as const;
-            findings.push(failurePolicy === "Fail" ? { ...finding("violation", message, trace), mode: "deny" } : finding("error", message, trace));
-          }
+          if (ref["parameterNotFoundAction"] !== "Allow") misconfigured(`no params found for binding ${rule} (paramKind ${paramKind.kind}, parameterNotFoundAction Deny)`);
           continue;
         }
         paramsList = found;
