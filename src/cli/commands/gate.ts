@@ -23,7 +23,7 @@ import { VigilError } from "../../core/errors.js";
 import { EventTypes, type Event } from "../../core/event.js";
 import { buildDecision } from "../../decide/decision.js";
 import { flag, stringList, stringOption, write, type CliIo, type Command, type ParsedArgs } from "../command.js";
-import { reportLoadErrors } from "../shared.js";
+import { existingPaths } from "../shared.js";
 
 const formats = ["text", "json", "sarif", "markdown"] as const;
 type GateFormat = (typeof formats)[number];
@@ -64,6 +64,14 @@ function readSide(path: string | undefined, side: "base" | "head", io: CliIo, er
   }
 }
 
+/** A policy load error as a gate error: its position as the field, on one line (a YAML error spans lines). */
+function policyError(error: VigilError): LockfileError {
+  const file = error.details.file ?? "(policies)";
+  const message = error.message.startsWith(`${file}:`) ? error.message.slice(file.length + 1).replace(/^\d+:\d+: /, "") : error.message;
+  const field = error.details.line === undefined ? error.details.field ?? "(policy)" : `line ${error.details.line}:${error.details.column ?? 0}`;
+  return { file, field, message: message.replace(/\s+/g, " ").trim() };
+}
+
 /**
  * Runs the supply-chain gate: lockfiles → summary → the pack's policies → decision. Problems in
  * the inputs are collected (never thrown) and make the exit code 2; the rest is still processed.
@@ -97,16 +105,18 @@ export function runGate(args: ParsedArgs, io: CliIo): GateResult {
     meta: { repo: stringOption(args, "repo"), pullRequest: pr === undefined ? undefined : Number(pr), headSha: stringOption(args, "sha") },
     errors,
   });
-  const policyPaths = stringList(args, "policies").map((p) => resolve(io.cwd, p));
+  const policyPaths = existingPaths(args, "policies", io);
   const { policySet, load } = loadPolicySet(policyPaths.length > 0 ? policyPaths : [join(supplyChainPackDir, "policies")]);
-  reportLoadErrors(load.errors, io);
+  // Listed with the other errors (text, JSON, SARIF's stderr), which exit 2: they were only on stderr, the report said "0 errors".
+  const policyErrors = load.errors.map(policyError);
   const now = new Date().toISOString();
   const event: Event = { specversion: "1.0", id: randomUUID(), source: "vigil:gate", type: EventTypes.dependencyChange, time: now, data: { repo: stringOption(args, "repo") ?? null, path: headPath, base: basePath ?? null, head: headPath } };
   const ctx: Context = { event, input: event.data, entities: {}, signals: {}, posture: { level: "normal", scope: "org", since: new Date(0).toISOString() }, dependencies: summary as unknown as Record<string, unknown>, now };
   const evaluated = policySet.evaluate(ctx);
   const decision = buildDecision(ctx, evaluated.findings, evaluated.policyRevisions, { id: timeOrderedId(), now, enforced: true, policy: (name) => policySet.get(name)?.meta, labels: { source: "gate", pack: "supply-chain" } });
-  const exitCode = errors.length > 0 || load.errors.length > 0 ? 2 : decision.verdict === "deny" ? 1 : 0;
-  return { summary, decision, errors, warnings, exitCode, texts };
+  const allErrors = [...errors, ...policyErrors];
+  const exitCode = allErrors.length > 0 ? 2 : decision.verdict === "deny" ? 1 : 0;
+  return { summary, decision, errors: allErrors, warnings, exitCode, texts };
 }
 
 function textReport(result: GateResult): string {
