@@ -7,6 +7,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Agent, Principal, Role } from "../agent.js";
 import { VigilError } from "../core/errors.js";
+import { kindOf } from "../sources/values.js";
 
 /**
  * `public`: no token (health only); a role: a bearer token holding it (admin always may;
@@ -94,7 +95,7 @@ export function route<Params = Record<string, string>, Query = Record<string, un
   // A body whose fields are all optional may be left out (`POST /v1/reviews/:id/approve` with no
   // reason): it is validated as {} instead of failing "body must be object". An empty body sent
   // with Content-Type: application/json is no body (app.ts).
-  // A body that is needed and absent (or empty) is refused naming what to send.
+  // A body that is needed and absent (or empty), or that is not an object, is refused naming what to send.
   const { body, querystring } = spec;
   app.route({
     method: spec.method,
@@ -102,10 +103,7 @@ export function route<Params = Record<string, string>, Query = Record<string, un
     config,
     ...(body || querystring ? {
       preValidation: async (request: FastifyRequest) => {
-        if (body && request.body === undefined) {
-          if (hasRequired(body)) throw new VigilError("VIGIL_BAD_INPUT", `the body is empty: send a JSON object with ${(body["required"] as string[]).join(", ")} (Content-Type: application/json; see /openapi.json)`, { field: "body" });
-          request.body = {};
-        }
+        if (body) request.body = checkedBody(body, request.body);
         if (querystring) readQueryValues(querystring, request.query as Record<string, unknown>);
       },
     } : {}),
@@ -120,6 +118,19 @@ export function route<Params = Record<string, string>, Query = Record<string, un
       return spec.handler(request as FastifyRequest<{ Params: Params; Querystring: Query; Body: Body }>, reply, { agent, principal, actor });
     },
   });
+}
+
+/** The body to validate against `schema`: {} for an absent optional one; throws for an absent required one or one that is not an object. */
+function checkedBody(schema: JsonSchema, value: unknown): unknown {
+  const required = hasRequired(schema) ? ` with ${(schema["required"] as string[]).join(", ")}` : "";
+  if (value === undefined) {
+    if (required !== "") throw new VigilError("VIGIL_BAD_INPUT", `the body is empty: send a JSON object${required} (Content-Type: application/json; see /openapi.json)`, { field: "body" });
+    return {};
+  }
+  if (schema["type"] === "object" && (typeof value !== "object" || value === null || Array.isArray(value))) {
+    throw new VigilError("VIGIL_BAD_INPUT", `the body is ${kindOf(value)}, not a JSON object: send a JSON object${required} (see /openapi.json)`, { field: "body" });
+  }
+  return value;
 }
 
 const DECIMAL = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/;

@@ -244,3 +244,14 @@ describe("a value outside a list of allowed ones", () => {
     expect(response.json().error.message).toContain("`verdict` is given 2 times: give it once");
   });
 });
+
+describe("a JSON body that is not an object", () => {
+  it("is 400 saying what it is and what to send", async () => {
+    for (const [payload, kind] of [["[]", "an array"], ["null", "null"], ['"x"', "a string"], ["1", "a number"]] as const) {
+      const response = await t.as("ingest", { method: "POST", url: "/v1/decide", headers: { "content-type": "application/json" }, payload });
+      expect(response.statusCode, payload).toBe(400);
+      expect(response.json().error).toMatchObject({ code: "VIGIL_BAD_INPUT", field: "body" });
+      expect(response.json().error.message).toContain(`the body is ${kind}, not a JSON object: send a JSON object with input`);
+    }
+  });
+});
