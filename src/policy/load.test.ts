@@ -92,7 +92,11 @@ describe("loadPolicies", () => {
     const yamlError = result.errors.find((e) => e.message.includes("YAML error"));
     expect(yamlError?.details.file).toBe(join(root, "bad.yaml"));
     expect(yamlError?.details.line).toBeGreaterThanOrEqual(3);
-    expect(result.errors.find((e) => e.message.includes("already used"))?.message).toContain(`policy name "dup" is already used by ${join(root, "a.yaml")} (document 0)`);
+    const duplicate = result.errors.find((e) => e.message.includes("already used"));
+    expect(duplicate?.message).toContain(`policy name "dup" is already used by ${join(root, "a.yaml")} (document 0)`);
+    // Where the second one is, as every other load error says: the file, line and column of its name.
+    expect(duplicate?.details).toMatchObject({ file: join(root, "b.yaml"), policy: "dup", field: "metadata.name", line: 4, column: 9 });
+    expect(duplicate?.message).toMatch(new RegExp(`^${join(root, "b.yaml").replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:4:9: `));
   });
 
   it("offers files of registered extensions to their language, and survives a plugin that throws", () => {

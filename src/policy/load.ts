@@ -186,7 +186,7 @@ export function compilePolicyDocuments(documents: readonly PolicyDocument[], opt
       errors.push(new VigilError("VIGIL_POLICY_COMPILE", `the ${language.plugin.name} language failed on ${docs.map((d) => d.file).join(", ")}: ${cause instanceof Error ? cause.message : String(cause)}`, {}, cause));
     }
   });
-  return { policies: dropDuplicates(policies, errors), errors, skipped: collapseSkipped(skipped), files: [] };
+  return { policies: dropDuplicates(policies, documents, errors), errors, skipped: collapseSkipped(skipped), files: [] };
 }
 
 /** One entry per file when several of its documents were skipped for the same reason. */
@@ -208,14 +208,26 @@ function collapseSkipped(skipped: readonly SkippedDocument[]): SkippedDocument[]
   });
 }
 
-function dropDuplicates(policies: readonly CompiledPolicy[], errors: VigilError[]): CompiledPolicy[] {
+/**
+ * Keeps the first policy of each name; each later one is a load error placed, like every other
+ * load error, at its document's `metadata.name` (the n-th policy of a name is taken to come from
+ * the n-th document naming it).
+ */
+function dropDuplicates(policies: readonly CompiledPolicy[], documents: readonly PolicyDocument[], errors: VigilError[]): CompiledPolicy[] {
   const seen = new Map<string, CompiledPolicy>();
+  const occurrences = new Map<string, number>();
   const out: CompiledPolicy[] = [];
   for (const policy of policies) {
-    const first = seen.get(policy.meta.name);
+    const name = policy.meta.name;
+    const nth = occurrences.get(name) ?? 0;
+    occurrences.set(name, nth + 1);
+    const first = seen.get(name);
     if (first !== undefined) {
-      errors.push(new VigilError("VIGIL_POLICY_LOAD", `${policy.meta.source ?? "a policy"}: policy name "${policy.meta.name}" is already used by ${first.meta.source ?? "another policy"}; policy names must be unique`,
-        { policy: policy.meta.name, field: "metadata.name", hint: "rename one of the two policies" }));
+      const doc = documents.filter((d) => nameOf(d) === name)[nth];
+      const position = doc?.position(["metadata", "name"]);
+      const where = doc === undefined ? policy.meta.source ?? "a policy" : `${doc.file}${position === undefined ? "" : `:${position.line}:${position.column}`}`;
+      errors.push(new VigilError("VIGIL_POLICY_LOAD", `${where}: policy name "${name}" is already used by ${first.meta.source ?? "another policy"}; policy names must be unique`,
+        { ...(doc === undefined ? {} : { file: doc.file }), policy: name, field: "metadata.name", ...(position === undefined ? {} : { line: position.line, column: position.column }), hint: "rename one of the two policies" }));
       continue;
     }
     seen.set(policy.meta.name, policy);
@@ -269,4 +281,11 @@ export function loadPolicies(paths: string | readonly string[], options: LoadOpt
   }
   const result = compilePolicyDocuments(documents, { ...options, explicit: (doc) => explicitFiles.has(doc.file) });
   return { policies: result.policies, errors: [...errors, ...result.errors], skipped: result.skipped, files };
+}
+
+/** A document's `metadata.name`, when it has one. */
+function nameOf(doc: PolicyDocument): string | undefined {
+  const metadata = typeof doc.value === "object" && doc.value !== null ? (doc.value as { metadata?: unknown }).metadata : undefined;
+  const name = typeof metadata === "object" && metadata !== null ? (metadata as { name?: unknown }).name : undefined;
+  return typeof name === "string" ? name : undefined;
 }
