@@ -81,6 +81,22 @@ describe("Kubernetes MutatingAdmissionPolicy", () => {
     expect(compile([sidecarPolicy]).mutateAdmission(resourceInput(pod())).patch).toEqual([]);
   });
 
+  it("never mutates the admission policies and their bindings, which the API server exempts, even under a policy matching every resource", () => {
+    const everything = {
+      apiVersion: "admissionregistration.k8s.io/v1beta1", kind: "MutatingAdmissionPolicy", metadata: { name: "label-everything" },
+      spec: {
+        matchConstraints: { resourceRules: [{ apiGroups: ["*"], apiVersions: ["*"], operations: ["*"], resources: ["*"] }] },
+        mutations: [{ patchType: "JSONPatch", jsonPatch: { expression: "[JSONPatch{op: 'add', path: '/metadata/labels', value: {'touched': 'yes'}}]" } }],
+      },
+    };
+    const policy = compile([everything, { apiVersion: "admissionregistration.k8s.io/v1beta1", kind: "MutatingAdmissionPolicyBinding", metadata: { name: "everywhere" }, spec: { policyName: "label-everything" } }]);
+    expect(policy.mutateAdmission(resourceInput(pod())).patch).toEqual([{ op: "add", path: "/metadata/labels", value: { touched: "yes" } }]);
+    for (const kind of ["ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding"]) {
+      const out = policy.mutateAdmission(resourceInput({ apiVersion: "admissionregistration.k8s.io/v1", kind, metadata: { name: "p" }, spec: {} }), { includeNoMatch: true });
+      expect([kind, out.patch, out.results.map((r) => r.status)]).toEqual([kind, [], ["nomatch"]]);
+    }
+  });
+
   it("JSONPatch mutations; bindings in name order, each on the previous one's output, each within its matchResources", () => {
     const labels = {
       apiVersion: "admissionregistration.k8s.io/v1alpha1",

@@ -17,7 +17,7 @@ import { VigilError } from "../../core/errors.js";
 import type { Finding, TraceStep } from "../../core/finding.js";
 import type { PolicyMeta } from "../../core/policy.js";
 import type { CelEnvironment } from "../cel/api.js";
-import { bindingMatchResources, matchConstraintsMatch } from "../vap/match-constraints.js";
+import { bindingMatchResources, isAdmissionPolicyResource, matchConstraintsMatch } from "../vap/match-constraints.js";
 import type { VapParamResolver } from "../vap/policy.js";
 import { namedExpressions } from "./cel-policy-common.js";
 import { diffJsonPatch } from "./json-patch.js";
@@ -93,7 +93,8 @@ export function compileMutatingAdmissionPolicy(document: Json, bindings: readonl
   const run = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions): { results: RuleResult[]; patched: KubeObject | null } => {
     const original = input.object;
     const target = targetOf(input);
-    if (!matchConstraintsMatch(spec["matchConstraints"], target)) return { results: evalOptions.includeNoMatch ? [result(name)("nomatch", "policy does not match the resource", [])] : [], patched: original };
+    // As the API server: the admission policies and their bindings never go through a MutatingAdmissionPolicy.
+    if (isAdmissionPolicyResource(target) || !matchConstraintsMatch(spec["matchConstraints"], target)) return { results: evalOptions.includeNoMatch ? [result(name)("nomatch", "policy does not match the resource", [])] : [], patched: original };
     if (original === null) return { results: [result(name)("skip", "no object to mutate (DELETE or CONNECT request)", [])], patched: original };
     const results: RuleResult[] = [];
     let current: KubeObject = original;
