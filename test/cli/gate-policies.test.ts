@@ -22,6 +22,11 @@ describe("vigil gate -p with a policy that does not load", () => {
     expect(report.errors).toHaveLength(1);
     expect(report.errors[0]?.file).toMatch(/broken\.yaml$/);
     expect(json.stderr.match(/broken\.yaml/g)).toHaveLength(1);
+    const sarif = await vigil(["gate", "--head", "head.json", "-p", "policies", "-q", "-o", "sarif"], { cwd: dir });
+    expect(sarif.code).toBe(2);
+    const invocation = (JSON.parse(sarif.stdout) as { runs: { invocations: { executionSuccessful: boolean; toolExecutionNotifications: { message: { text: string } }[] }[] }[] }).runs[0]?.invocations[0];
+    expect(invocation?.executionSuccessful).toBe(false);
+    expect(invocation?.toolExecutionNotifications[0]?.message.text).toContain("YAML error");
   });
 
   it("a -p path that does not exist is a usage error naming it, as in the other commands", async () => {

@@ -34,6 +34,8 @@ export interface GateResult {
   readonly decision: DecisionDraft;
   /** Lockfile and advisory problems (each names the file and field). */
   readonly errors: readonly LockfileError[];
+  /** The policies' load errors (among `errors`; the summary, made before the policies ran, has the others). */
+  readonly policyErrors: readonly LockfileError[];
   readonly warnings: readonly string[];
   readonly exitCode: 0 | 1 | 2;
   /** Lockfile path → text, for SARIF line numbers. */
@@ -116,7 +118,7 @@ export function runGate(args: ParsedArgs, io: CliIo): GateResult {
   const decision = buildDecision(ctx, evaluated.findings, evaluated.policyRevisions, { id: timeOrderedId(), now, enforced: true, policy: (name) => policySet.get(name)?.meta, labels: { source: "gate", pack: "supply-chain" } });
   const allErrors = [...errors, ...policyErrors];
   const exitCode = allErrors.length > 0 ? 2 : decision.verdict === "deny" ? 1 : 0;
-  return { summary, decision, errors: allErrors, warnings, exitCode, texts };
+  return { summary, decision, errors: allErrors, policyErrors, warnings, exitCode, texts };
 }
 
 function textReport(result: GateResult): string {
@@ -186,7 +188,7 @@ export const gateCommand: Command = {
     if (format === "text") write(io.stdout, textReport(result));
     else if (format === "json") write(io.stdout, jsonReport(result));
     else if (format === "markdown") write(io.stdout, result.summary.comment);
-    else write(io.stdout, JSON.stringify(toSarif(result.summary, { texts: result.texts }), null, 2));
+    else write(io.stdout, JSON.stringify(toSarif(result.summary, { texts: result.texts, errors: result.policyErrors }), null, 2));
     if (format !== "text") for (const error of result.errors) write(io.stderr, `error: ${error.file}: ${error.field}: ${error.message}`);
     return result.exitCode;
   },
