@@ -102,4 +102,11 @@ describe("POST /v1/decide", () => {
     const fine = await t.as("ingest", { method: "POST", url: "/v1/decide", payload: { input: { action: "other", resource: { a: { b: { c: [1, [2, [3]]] } } } } } });
     expect(fine.statusCode).toBe(200);
   });
+  it("a window whose since is after its until is 400 naming until, not an empty list", async () => {
+    const response = await t.as("viewer", { method: "GET", url: "/v1/decisions?since=2025-03-04T00:00:00Z&until=2025-03-01T00:00:00Z" });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error).toMatchObject({ code: "VIGIL_BAD_INPUT", field: "until" });
+    expect(response.json().error.message).toContain("before since");
+    expect((await t.as("viewer", { method: "GET", url: "/v1/decisions?since=2025-03-01T00:00:00Z&until=2025-03-04T00:00:00Z" })).statusCode).toBe(200);
+  });
 });

@@ -102,6 +102,9 @@ export function decisionRoutes(app: FastifyInstance, agent: Agent): void {
     responses: { 200: { description: "Decisions (decision-log shape) and the cursor for the next page.", schema: { type: "object", properties: { decisions: { type: "array", items: decisionOutputSchema }, nextAfterSeq: { type: "integer" } } } } },
     async handler(request, _reply, { agent: a }) {
       const q = request.query;
+      if (q.since !== undefined && q.until !== undefined && Date.parse(q.until) < Date.parse(q.since)) {
+        throw new VigilError("VIGIL_BAD_INPUT", `until ${q.until} is before since ${q.since}: no decision can be in that window; swap them or widen it`, { field: "until" });
+      }
       const query: DecisionQuery = {
         limit: q.limit,
         newestFirst: q.order !== "asc",
