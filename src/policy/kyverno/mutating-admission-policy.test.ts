@@ -97,6 +97,21 @@ describe("Kubernetes MutatingAdmissionPolicy", () => {
     }
   });
 
+  it("a binding without paramRef to a policy with paramKind runs once with params null, as the API server does", () => {
+    const team = {
+      apiVersion: "admissionregistration.k8s.io/v1beta1", kind: "MutatingAdmissionPolicy", metadata: { name: "team-label" },
+      spec: {
+        paramKind: { apiVersion: "v1", kind: "ConfigMap" },
+        matchConstraints: { resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["pods"] }] },
+        mutations: [{ patchType: "JSONPatch", jsonPatch: { expression: "[JSONPatch{op: 'add', path: '/metadata/labels', value: {'team': params == null ? 'unset' : params.data.team}}]" } }],
+      },
+    };
+    const policy = compile([team, { apiVersion: "admissionregistration.k8s.io/v1beta1", kind: "MutatingAdmissionPolicyBinding", metadata: { name: "no-params" }, spec: { policyName: "team-label" } }]);
+    const out = policy.mutateAdmission(resourceInput(pod()));
+    expect(out.results.map((r) => [r.rule, r.status])).toEqual([["no-params", "pass"]]);
+    expect((out.patched["metadata"] as Json)["labels"]).toEqual({ team: "unset" });
+  });
+
   it("JSONPatch mutations; bindings in name order, each on the previous one's output, each within its matchResources", () => {
     const labels = {
       apiVersion: "admissionregistration.k8s.io/v1alpha1",
