@@ -58,6 +58,7 @@ export const advisoriesImportCommand: Command = {
       for (const issue of loaded.issues) write(issue.level === "error" ? io.stderr : io.stdout, formatAdvisoryIssue(issue));
       write(io.stdout, `${loaded.files} files, ${loaded.records.length} valid records ${dryRun ? "(dry run: nothing written)" : `imported into ${dir}`}, ${rejected} rejected${total ? `; the agent's set now holds ${total.db.size} advisories` : ""}`);
     }
+    if (loaded.files === 0 && errors.length === 0) write(io.stderr, `nothing to import: no .json file in ${args.positionals.join(", ")}; pass OSV JSON files or directories that hold them`);
     return errors.length > 0 || loaded.files === 0 ? 2 : 0;
   },
 };
