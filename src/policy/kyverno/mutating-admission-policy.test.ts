@@ -112,6 +112,32 @@ describe("Kubernetes MutatingAdmissionPolicy", () => {
     expect((out.patched["metadata"] as Json)["labels"]).toEqual({ team: "unset" });
   });
 
+  it("a namespaced paramRef without namespace looks up the params in the object's namespace", () => {
+    const team = {
+      apiVersion: "admissionregistration.k8s.io/v1beta1", kind: "MutatingAdmissionPolicy", metadata: { name: "team-label" },
+      spec: {
+        paramKind: { apiVersion: "v1", kind: "ConfigMap" },
+        matchConstraints: { resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["pods"] }] },
+        mutations: [{ patchType: "JSONPatch", jsonPatch: { expression: "[JSONPatch{op: 'add', path: '/metadata/labels', value: {'team': params.data.team}}]" } }],
+      },
+    };
+    const asked: unknown[] = [];
+    const configMaps = createVapLanguage({ params: (kind, ref) => {
+      asked.push(ref);
+      const namespace = ref.namespace ?? ref.objectNamespace;
+      return kind.kind === "ConfigMap" && ref.name === "team" && namespace === "shop" ? [{ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "team", namespace }, data: { team: "payments" } }] : [];
+    } });
+    const { policies, errors } = configMaps.compile([team, { apiVersion: "admissionregistration.k8s.io/v1beta1", kind: "MutatingAdmissionPolicyBinding", metadata: { name: "per-namespace" }, spec: { policyName: "team-label", paramRef: { name: "team", parameterNotFoundAction: "Deny" } } }].map(doc), env);
+    expect(errors).toEqual([]);
+    const policy = policies[0] as MutatingAdmissionPolicy;
+    const shop = policy.mutateAdmission(resourceInput(pod("shop")));
+    expect(shop.results.map((r) => [r.rule, r.status])).toEqual([["per-namespace", "pass"]]);
+    expect((shop.patched["metadata"] as Json)["labels"]).toEqual({ team: "payments" });
+    expect(asked).toEqual([{ name: "team", objectNamespace: "shop" }]);
+    // Another namespace has no such ConfigMap: parameterNotFoundAction Deny.
+    expect(policy.mutateAdmission(resourceInput(pod("other"))).results.map((r) => r.status)).toEqual(["error"]);
+  });
+
   it("JSONPatch mutations; bindings in name order, each on the previous one's output, each within its matchResources", () => {
     const labels = {
       apiVersion: "admissionregistration.k8s.io/v1alpha1",

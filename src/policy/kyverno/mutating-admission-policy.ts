@@ -116,7 +116,7 @@ export function compileMutatingAdmissionPolicy(document: Json, bindings: readonl
       // As the API server: a binding without paramRef is evaluated once with params null.
       const ref = isObject(bspec["paramRef"]) ? bspec["paramRef"] : undefined;
       if (paramKind && ref) {
-        const found = options.params ? options.params(paramKind, { ...(typeof ref["name"] === "string" ? { name: ref["name"] } : {}), ...(typeof ref["namespace"] === "string" ? { namespace: ref["namespace"] } : {}), ...(ref["selector"] !== undefined ? { selector: ref["selector"] } : {}) }) : [];
+        const found = options.params ? options.params(paramKind, { ...(typeof ref["name"] === "string" ? { name: ref["name"] } : {}), ...(typeof ref["namespace"] === "string" ? { namespace: ref["namespace"] } : { objectNamespace: target.namespace }), ...(ref["selector"] !== undefined ? { selector: ref["selector"] } : {}) }) : [];
         if (found.length === 0) {
           if (ref["parameterNotFoundAction"] === "Allow") results.push(respond("skip", `no params found for binding ${rule} (paramKind ${paramKind.kind}); parameterNotFoundAction Allow`, []));
           else results.push(respond("error", `no params found for binding ${rule} (paramKind ${paramKind.kind}); parameterNotFoundAction Deny`, [{ kind: "note", expr: "paramRef", value: null }]));
