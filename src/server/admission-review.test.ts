@@ -3,7 +3,7 @@ import { createEvaluator } from "../agent/evaluator.js";
 import type { DecisionDraft } from "../core/decision.js";
 import type { PolicyException } from "../core/review.js";
 import { createPolicySet, loadPolicyText } from "../policy/index.js";
-import { admissionResourceName, denialMessage, outcomeForDecision, reviewResponse, type AdmissionRequestInfo } from "./admission-review.js";
+import { admissionResourceName, denialMessage, outcomeForDecision, reviewResponse, warningLine, type AdmissionRequestInfo } from "./admission-review.js";
 
 /** A Kyverno policy whose context entry cannot load in the webhook (no configMap resolver): an evaluation error. */
 function brokenKyverno(name: string, failurePolicy: "Fail" | "Ignore"): string {
@@ -184,5 +184,20 @@ describe("response shape", () => {
 
   it("leaves warnings and status out when there are none", () => {
     expect(reviewResponse(request, { allowed: true, warnings: [] })).toEqual({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", response: { uid: "u-1", allowed: true } });
+  });
+});
+
+describe("warningLine", () => {
+  const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+  it("cuts a long warning at 256 characters as the API server counts them (runes), never inside a character", () => {
+    for (const prefix of ["", "a", "ab", "abc"]) {
+      const line = warningLine(`${prefix}${"🚫".repeat(300)}`);
+      expect(line, prefix).not.toMatch(loneSurrogate);
+      expect([...line].length, prefix).toBe(256);
+      expect(line.endsWith("…")).toBe(true);
+    }
+    expect(warningLine(`policy p.r: ${"x".repeat(300)}`)).toHaveLength(256);
+    expect(warningLine("policy p.r:\n  short  ")).toBe("policy p.r: short");
   });
 });

@@ -120,9 +120,16 @@ export function admissionResourceName(request: Readonly<Record<string, unknown>>
   return `${kind}/${String(namespace)}/${String(name)}`;
 }
 
-function truncate(text: string): string {
+/**
+ * A warning as one line of at most 256 characters counted as the API server counts them (runes,
+ * i.e. code points): cut between characters, never inside a surrogate pair (which Go would turn
+ * into U+FFFD).
+ */
+export function warningLine(text: string): string {
   const line = text.replace(/\s+/g, " ").trim();
-  return line.length <= MAX_WARNING_LENGTH ? line : `${line.slice(0, MAX_WARNING_LENGTH - 1)}…`;
+  if (line.length <= MAX_WARNING_LENGTH) return line;
+  const characters = [...line];
+  return characters.length <= MAX_WARNING_LENGTH ? line : `${characters.slice(0, MAX_WARNING_LENGTH - 1).join("")}…`;
 }
 
 type PolicyLookup = (name: string) => CompiledPolicy | undefined;
@@ -164,7 +171,7 @@ export function outcomeForDecision(draft: DecisionDraft, request: AdmissionReque
     if (f.effect === "violation") {
       if (shadow) continue;
       if (f.mode === "deny") denials.push({ policy: f.policy, rule: f.rule, reason: f.message, ...(f.language === "vap" && typeof f.outputs?.["reason"] === "string" ? { statusReason: f.outputs["reason"] } : {}) });
-      else warnings.push(truncate(`policy ${f.policy}.${f.rule}: ${f.message}`));
+      else warnings.push(warningLine(`policy ${f.policy}.${f.rule}: ${f.message}`));
     } else if (f.effect === "error") {
       if (shadow) continue;
       const reason = f.error?.message ?? f.message;
@@ -172,12 +179,12 @@ export function outcomeForDecision(draft: DecisionDraft, request: AdmissionReque
         denials.push({ policy: f.policy, rule: f.rule, reason: `evaluation error (failurePolicy Fail): ${reason}` });
         errorSteps.push({ kind: "note", text: `${f.policy}/${f.rule} could not be evaluated; its failurePolicy (Fail) denies the request`, policy: f.policy, rule: f.rule });
       } else {
-        warnings.push(truncate(`policy ${f.policy}.${f.rule}: evaluation error ignored (failurePolicy Ignore): ${reason}`));
+        warnings.push(warningLine(`policy ${f.policy}.${f.rule}: evaluation error ignored (failurePolicy Ignore): ${reason}`));
       }
     }
   }
   for (const step of draft.explanation.steps) {
-    if (step.kind === "exception" || step.kind === "override") warnings.push(truncate(`vigil: ${step.text}`));
+    if (step.kind === "exception" || step.kind === "override") warnings.push(warningLine(`vigil: ${step.text}`));
   }
   const allowed = denials.length === 0;
   let recorded = draft;
@@ -213,7 +220,7 @@ export type AdmissionFailureKind = "timeout" | "error" | "record";
  */
 export function failureStatus(kind: AdmissionFailureKind, detail: string, failurePolicy: AdmissionFailurePolicy): { allowed: boolean; status?: AdmissionStatus; warning?: string } {
   const what = kind === "timeout" ? `Vigil did not decide within the deadline (${detail})` : kind === "record" ? `Vigil could not record the decision (${detail})` : `Vigil failed internally (${detail})`;
-  if (failurePolicy === "ignore") return { allowed: true, warning: truncate(`vigil: ${what}; allowed because admission.failurePolicy is ignore`) };
+  if (failurePolicy === "ignore") return { allowed: true, warning: warningLine(`vigil: ${what}; allowed because admission.failurePolicy is ignore`) };
   return { allowed: false, status: { code: kind === "timeout" ? 504 : 500, reason: kind === "timeout" ? "Timeout" : "InternalError", status: "Failure", message: `${what}; denied because admission.failurePolicy is fail` } };
 }
 
