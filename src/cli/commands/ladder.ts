@@ -8,6 +8,9 @@ import { VigilError } from "../../core/errors.js";
 import { stringOption, write, type CliIo, type Command, type ParsedArgs } from "../command.js";
 import { apiClient, serverOptions } from "../client.js";
 import { outputFormat, outputOption } from "../shared.js";
+import type { LadderStatus } from "../../act/ladder-item.js";
+
+const ladderStatuses = ["notified", "waiting", "pending-approval", "applied", "failed", "released", "lapsed", "undone", "closed"] as const satisfies readonly LadderStatus[];
 
 interface ItemView {
   readonly id: string; readonly policy: string; readonly target: { readonly id: string }; readonly status: string; readonly owner?: string;
@@ -32,7 +35,7 @@ export const ladderListCommand: Command = {
   summary: "List enforcement ladder items (marks waiting for their grace period, notifications, applied actions)",
   options: {
     ...serverOptions, ...outputOption,
-    status: { type: "string", value: "<status>", description: "notified, waiting, pending-approval, applied, failed, released, lapsed, undone or closed" },
+    status: { type: "string", value: "<status>", description: "notified, waiting, pending-approval, applied, failed, released, lapsed, undone or closed", choices: ladderStatuses },
     policy: { type: "string", value: "<name>", description: "Only this policy's items" },
   },
   examples: ["vigil ladder list --status waiting"],

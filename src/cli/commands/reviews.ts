@@ -14,7 +14,7 @@ export const reviewsListCommand: Command = {
   options: {
     ...serverOptions,
     ...outputOption,
-    status: { type: "string", value: "<status>", description: "pending, escalated, approved, denied or expired (default: pending and escalated)" },
+    status: { type: "string", value: "<status>", description: "open (pending and escalated: the default), pending, escalated, approved, denied or expired", choices: ["open", "pending", "escalated", "approved", "denied", "expired"] },
     policy: { type: "string", value: "<name>", description: "Only this policy's reviews" },
   },
   examples: ["vigil reviews list", "vigil reviews list --status approved --output json"],
