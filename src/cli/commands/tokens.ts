@@ -2,6 +2,7 @@
  * `vigil tokens create|list|revoke`: through the server's API (admin token), or `--direct` on the
  * configured store (recovery: the admin token was lost; needs access to the database).
  */
+import { isRfc3339 } from "../../sources/values.js";
 import { createTokenService, openStorage, parseRoles, type TokenInfo, type TokenService } from "../../agent.js";
 import { systemClock } from "../../core/ports.js";
 import { VigilError } from "../../core/errors.js";
@@ -41,6 +42,7 @@ export const tokensCreateCommand: Command = {
     if (!name) throw new VigilError("VIGIL_BAD_INPUT", "--name is required: a label such as ci-ingest", { field: "--name" });
     const roles = parseRoles(stringList(args, "role").join(","), "--role");
     const expiresAt = stringOption(args, "expires");
+    if (expiresAt !== undefined && !isRfc3339(expiresAt)) throw new VigilError("VIGIL_BAD_INPUT", `--expires must be an RFC 3339 time such as 2027-01-01T00:00:00Z, not ${JSON.stringify(expiresAt)}`, { field: "--expires" });
     const input = { name, roles, ...(expiresAt ? { expiresAt } : {}) };
     const created = flag(args, "direct")
       ? await withDirect(args, io, (tokens) => tokens.create(input, `cli:${io.env["USER"] ?? "direct"}`))
