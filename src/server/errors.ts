@@ -92,9 +92,12 @@ export function sendError(reply: FastifyReply, error: unknown): FastifyReply {
     const first = fastifyError.validation?.[0];
     const unknown = first?.params?.["additionalProperty"];
     const allowed = first?.keyword === "enum" ? first.params?.["allowedValues"] : undefined;
+    const where = `${fastifyError.validationContext ?? "the request"}${first?.instancePath ?? ""}`;
+    const empty = first?.keyword === "minLength" && first.params?.["limit"] === 1;
     const message = typeof unknown === "string"
       ? `${fastifyError.validationContext ?? "the request"} has an unknown property \`${unknown}\`: remove it or correct its name (see /openapi.json for the ones allowed)`
-      : Array.isArray(allowed) ? `${fastifyError.validationContext ?? "the request"}${first?.instancePath ?? ""} must be one of ${allowed.map(String).join(", ")}`
+      : Array.isArray(allowed) ? `${where} must be one of ${allowed.map(String).join(", ")}`
+      : empty ? `${where} is empty: give a value${fastifyError.validationContext === "querystring" ? " or leave the parameter out" : ""}`
       : fastifyError.validation ? `${fastifyError.message ?? "invalid request"}; see /openapi.json for the schema` : requestErrorMessage(reply, fastifyError) ?? fastifyError.message ?? "bad request";
     return reply.code(fastifyError.statusCode).send({ error: { code: "VIGIL_BAD_INPUT", message, ...(field ? { field } : {}) } });
   }

@@ -179,4 +179,6 @@ export const schemas = {
   },
   anyObject: { type: "object", additionalProperties: true },
   limit: { type: "integer", minimum: 1, maximum: 1000, default: 100 },
+  /** A query filter: `?subject=` with no value is refused, not read as "no filter". */
+  filter: { type: "string", minLength: 1 },
 } as const;

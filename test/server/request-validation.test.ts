@@ -255,3 +255,14 @@ describe("a JSON body that is not an object", () => {
     }
   });
 });
+
+describe("an empty filter value (?subject=)", () => {
+  it("is 400 naming the parameter, not a list of everything (as ?policy= on /v1/learn already is)", async () => {
+    for (const [url, field] of [["/v1/decisions?subject=", "subject"], ["/v1/actions?decisionId=", "decisionId"], ["/v1/reviews?policy=", "policy"], ["/v1/overrides?decisionId=", "decisionId"], ["/v1/feedback?decisionId=", "decisionId"], ["/v1/audit?actor=", "actor"], ["/v1/entities?kind=", "kind"], ["/v1/learn?policy=", "policy"]] as const) {
+      const response = await t.as("admin", { method: "GET", url });
+      expect(response.statusCode, url).toBe(400);
+      expect(response.json().error.field, url).toBe(field);
+      expect(response.json().error.message, url).toContain(`querystring/${field} is empty: give a value or leave the parameter out`);
+    }
+  });
+});

@@ -16,7 +16,7 @@ export function actionRoutes(app: FastifyInstance, agent: Agent): void {
     access: "viewer",
     summary: "Actions the agent planned, applied, dry-ran, blocked or undid, with what undo needs",
     tags: ["actions"],
-    querystring: { type: "object", additionalProperties: false, properties: { decisionId: { type: "string" }, policy: { type: "string" }, status: { enum: actionStatuses }, limit: schemas.limit } },
+    querystring: { type: "object", additionalProperties: false, properties: { decisionId: schemas.filter, policy: schemas.filter, status: { enum: actionStatuses }, limit: schemas.limit } },
     responses: { 200: { description: "Action records.", schema: { type: "object", properties: { actions: { type: "array", items: schemas.anyObject } } } } },
     async handler(request, _reply, { agent: a }) {
       const q = request.query;

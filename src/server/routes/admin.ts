@@ -138,7 +138,7 @@ export function adminRoutes(app: FastifyInstance, agent: Agent): void {
     access: "viewer",
     summary: "Feedback given on decisions (API, reviews, overrides, events)",
     tags: ["feedback"],
-    querystring: { type: "object", additionalProperties: false, properties: { decisionId: { type: "string" }, label: { enum: feedbackLabels }, limit: schemas.limit } },
+    querystring: { type: "object", additionalProperties: false, properties: { decisionId: schemas.filter, label: { enum: feedbackLabels }, limit: schemas.limit } },
     responses: { 200: { description: "Feedback records.", schema: { type: "object", properties: { feedback: { type: "array", items: schemas.anyObject } } } } },
     handler: async (request, _reply, { agent: a }) => ({ feedback: await a.reviews.feedback.list({ limit: request.query.limit, ...(request.query.decisionId ? { decisionId: request.query.decisionId } : {}), ...(request.query.label ? { label: request.query.label } : {}) }) }),
   });
@@ -149,7 +149,7 @@ export function adminRoutes(app: FastifyInstance, agent: Agent): void {
     access: "admin",
     summary: "The audit trail: who did what (token, review, exception, kill switch, undo, posture, promotion, refused calls)",
     tags: ["audit"],
-    querystring: { type: "object", additionalProperties: false, properties: { actor: { type: "string" }, since: { type: "string", format: "date-time" }, limit: schemas.limit } },
+    querystring: { type: "object", additionalProperties: false, properties: { actor: schemas.filter, since: { type: "string", format: "date-time" }, limit: schemas.limit } },
     responses: { 200: { description: "Entries, newest first.", schema: { type: "object", properties: { entries: { type: "array", items: { type: "object", properties: { at: { type: "string" }, actor: { type: "string" }, action: { type: "string" }, target: { type: "string" }, detail: schemas.anyObject } } } } } } },
     handler: async (request, _reply, { agent: a }) => ({ entries: await a.storage.listAudit({ limit: request.query.limit, ...(request.query.actor ? { actor: request.query.actor } : {}), ...(request.query.since ? { since: request.query.since } : {}) }) }),
   });

@@ -93,7 +93,7 @@ export function decisionRoutes(app: FastifyInstance, agent: Agent): void {
       type: "object",
       additionalProperties: false,
       properties: {
-        subject: { type: "string" }, policy: { type: "string", description: "Decisions with a finding of this policy." }, eventId: { type: "string" },
+        subject: schemas.filter, policy: { ...schemas.filter, description: "Decisions with a finding of this policy." }, eventId: schemas.filter,
         verdict: { enum: ["allow", "deny"] }, tier: { enum: ["observe", "notify", "approve", "block", "remediate"] },
         since: { type: "string", format: "date-time" }, until: { type: "string", format: "date-time" },
         afterSeq: { type: "integer", minimum: 0 }, order: { enum: ["asc", "newest"], default: "newest" }, limit: schemas.limit,

@@ -35,7 +35,7 @@ export function ladderRoutes(app: FastifyInstance, agent: Agent): void {
     access: "viewer",
     summary: "Enforcement ladder episodes: notified, marked (waiting for their grace period), sent for approval, applied, released…",
     tags: ["ladder"],
-    querystring: { type: "object", additionalProperties: false, properties: { status: { enum: statuses }, policy: { type: "string" }, limit: schemas.limit } },
+    querystring: { type: "object", additionalProperties: false, properties: { status: { enum: statuses }, policy: schemas.filter, limit: schemas.limit } },
     responses: { 200: { description: "Ladder items (one per policy and target: its current episode).", schema: { type: "object", properties: { items: { type: "array", items: schemas.anyObject } } } }, 404: { description: "No ladder is configured.", schema: schemas.error } },
     handler: async (request, _reply, { agent: a }) => ({
       items: await ladderOf(a).list({ limit: request.query.limit, ...(request.query.status ? { status: request.query.status } : {}), ...(request.query.policy ? { policy: request.query.policy } : {}) }),

@@ -47,7 +47,7 @@ export function learnRoutes(app: FastifyInstance, agent: Agent): void {
     summary: "Learned state: the version in use, the stored head with its checksum check, lessons with citations, detector thresholds",
     description: "`stored.status` is `ok` (verified), `none` (nothing learned yet) or `corrupt` (head, version or checksum wrong: the agent runs on the policies' declared tiers until the next update or a reset). `entries` lists the lessons that change something (`all=true` adds the slices held back or confirmed), at most `limit`; with learning off (`learn.enabled: false`) the stored state is shown, though nothing of it applies.",
     tags: ["learning"],
-    querystring: { type: "object", additionalProperties: false, properties: { policy: { type: "string", minLength: 1 }, all: { type: "boolean" }, limit: schemas.limit } },
+    querystring: { type: "object", additionalProperties: false, properties: { policy: schemas.filter, all: { type: "boolean" }, limit: schemas.limit } },
     responses: {
       200: {
         description: "The learned state.",

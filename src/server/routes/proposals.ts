@@ -19,7 +19,7 @@ export function proposalRoutes(app: FastifyInstance, agent: Agent): void {
     access: "viewer",
     summary: "Policy proposals mined from repeated overrides and exceptions (default: open ones)",
     tags: ["proposals"],
-    querystring: { type: "object", additionalProperties: false, properties: { status: { enum: statuses, default: "open" }, policy: { type: "string", minLength: 1 } } },
+    querystring: { type: "object", additionalProperties: false, properties: { status: { enum: statuses, default: "open" }, policy: schemas.filter } },
     responses: { 200: { description: "Proposals, oldest first.", schema: { type: "object", properties: { proposals: { type: "array", items: schemas.anyObject } } } } },
     handler: async (request, _reply, { agent: a }) => ({
       proposals: await listProposals(a.storage, { ...(request.query.status === "all" ? {} : { status: request.query.status as ProposalStatus }), ...(request.query.policy ? { policy: request.query.policy } : {}) }),

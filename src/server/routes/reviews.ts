@@ -17,7 +17,7 @@ export function reviewRoutes(app: FastifyInstance, agent: Agent): void {
     access: "viewer",
     summary: "Reviews (approvals queue) with the decision's explanation; `status=open` for pending and escalated",
     tags: ["reviews"],
-    querystring: { type: "object", additionalProperties: false, properties: { status: { enum: ["open", ...reviewStatuses] }, policy: { type: "string" }, decisionId: { type: "string" }, limit: schemas.limit } },
+    querystring: { type: "object", additionalProperties: false, properties: { status: { enum: ["open", ...reviewStatuses] }, policy: schemas.filter, decisionId: schemas.filter, limit: schemas.limit } },
     responses: { 200: { description: "Reviews.", schema: { type: "object", properties: { reviews: { type: "array", items: schemas.anyObject } } } } },
     async handler(request, _reply, { agent: a }) {
       const q = request.query;
@@ -165,7 +165,7 @@ export function reviewRoutes(app: FastifyInstance, agent: Agent): void {
     access: "viewer",
     summary: "Overrides: all, only those that can apply now (`active=true`), or of one decision",
     tags: ["overrides"],
-    querystring: { type: "object", additionalProperties: false, properties: { active: { type: "boolean" }, decisionId: { type: "string" } } },
+    querystring: { type: "object", additionalProperties: false, properties: { active: { type: "boolean" }, decisionId: schemas.filter } },
     responses: { 200: { description: "Overrides.", schema: { type: "object", properties: { overrides: { type: "array", items: schemas.anyObject } } } } },
     handler: async (request, _reply, { agent: a }) => ({ overrides: await a.reviews.overrides.list({ ...(request.query.active === undefined ? {} : { active: request.query.active }), ...(request.query.decisionId ? { decisionId: request.query.decisionId } : {}) }) }),
   });

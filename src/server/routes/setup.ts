@@ -43,7 +43,7 @@ export function setupRoutes(app: FastifyInstance, agent: Agent): void {
     access: "viewer",
     summary: "Entities in the entity store (attributes, relations, recent violations), by kind",
     tags: ["entities"],
-    querystring: { type: "object", additionalProperties: false, properties: { kind: { type: "string" }, limit: schemas.limit, afterId: { type: "string" } } },
+    querystring: { type: "object", additionalProperties: false, properties: { kind: schemas.filter, limit: schemas.limit, afterId: schemas.filter } },
     responses: { 200: { description: "Entities ordered by key (`kind/id`); page with afterId.", schema: { type: "object", properties: { entities: { type: "array", items: schemas.anyObject } } } } },
     handler: async (request, _reply, { agent: a }) => ({
       entities: await a.context.entities.list({ limit: request.query.limit, ...(request.query.kind ? { kind: request.query.kind } : {}), ...(request.query.afterId ? { afterId: request.query.afterId } : {}) }),
