@@ -129,8 +129,11 @@ spec:
 `;
     const invalid = decide(vap("needs-team", "Invalid"));
     expect(outcomeForDecision(invalid.draft, request, (n) => invalid.set.get(n), "fail").status).toMatchObject({ code: 422, reason: "Invalid", status: "Failure" });
+    // Without a reason the API server answers Invalid too (Validation.reason: "If not set, StatusReasonInvalid is used").
     const plain = decide(vap("needs-team-plain"));
-    expect(outcomeForDecision(plain.draft, request, (n) => plain.set.get(n), "fail").status).toMatchObject({ code: 403, reason: "Forbidden" });
+    expect(outcomeForDecision(plain.draft, request, (n) => plain.set.get(n), "fail").status).toMatchObject({ code: 422, reason: "Invalid" });
+    const forbidden = decide(vap("needs-team-forbidden", "Forbidden"));
+    expect(outcomeForDecision(forbidden.draft, request, (n) => forbidden.set.get(n), "fail").status).toMatchObject({ code: 403, reason: "Forbidden" });
   });
 
   it("a policy with failurePolicy Ignore only warns about its error", () => {

@@ -170,7 +170,8 @@ export function outcomeForDecision(draft: DecisionDraft, request: AdmissionReque
     const shadow = compiled?.meta.enforcement?.mode === "shadow";
     if (f.effect === "violation") {
       if (shadow) continue;
-      if (f.mode === "deny") denials.push({ policy: f.policy, rule: f.rule, reason: f.message, ...(f.language === "vap" && typeof f.outputs?.["reason"] === "string" ? { statusReason: f.outputs["reason"] } : {}) });
+      // A ValidatingAdmissionPolicy validation without a reason answers Invalid (422), as the API server does; other languages 403.
+      if (f.mode === "deny") denials.push({ policy: f.policy, rule: f.rule, reason: f.message, ...(f.language === "vap" ? { statusReason: typeof f.outputs?.["reason"] === "string" ? f.outputs["reason"] : "Invalid" } : {}) });
       else warnings.push(warningLine(`policy ${f.policy}.${f.rule}: ${f.message}`));
     } else if (f.effect === "error") {
       if (shadow) continue;
