@@ -77,8 +77,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     // The reader went away (`vigil replay ... | head -1`): nothing more can be delivered; stop quietly.
     if (isClosedPipe(error)) return 0;
     if (isVigilError(error)) {
-      const where = [error.details.file, error.details.line !== undefined ? `${error.details.line}:${error.details.column ?? 0}` : undefined].filter(Boolean).join(":");
-      write(io.stderr, `vigil ${command.path.join(" ")}: ${where ? `${where}: ` : ""}${error.message} [${error.code}]`);
+      const { file, line, column } = error.details;
+      const where = [file, line !== undefined ? `${line}:${column ?? 0}` : undefined].filter(Boolean).join(":");
+      // Named once: many messages already name their file ("cannot read the setup x.json: ENOENT") or start with the position.
+      const named = where === "" || error.message.startsWith(where) || (line === undefined && file !== undefined && error.message.includes(file));
+      write(io.stderr, `vigil ${command.path.join(" ")}: ${named ? "" : `${where}: `}${error.message} [${error.code}]`);
       return 2;
     }
     write(io.stderr, `vigil ${command.path.join(" ")}: internal error: ${(error as Error).stack ?? String(error)}`);

@@ -75,7 +75,7 @@ describe("input and output files", () => {
     for (const argv of [["replay", "-p", "p.yaml", "events"], ["replay", "--no-context", "-p", "p.yaml", "events"], ["replay", "-p", "p.yaml", "--compare", "p.yaml", "events"], ["ingest", "--direct", "events"]]) {
       const run = await vigil(argv, { cwd: dir, env });
       expect(run.code, argv.join(" ")).toBe(2);
-      expect(run.stderr, argv.join(" ")).toContain("events: cannot read events: EISDIR");
+      expect(run.stderr, argv.join(" ")).toContain(`vigil ${argv[0]}: cannot read events: EISDIR`);
       expect(run.stderr).not.toContain("internal error");
     }
   });

@@ -1,0 +1,25 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { bucketPolicy, publicRequest, tempDir, vigil } from "./support.js";
+
+const event = JSON.stringify({ specversion: "1.0", id: "e1", source: "test", type: "dev.vigil.decide", time: "2026-01-01T00:00:00Z", data: publicRequest });
+
+describe("an error whose message names its file", () => {
+  // "vigil replay: nope.json: cannot read the setup nope.json: ENOENT", "vigil eval: in: cannot read in: EISDIR".
+  it("is printed with the file named once", async () => {
+    const dir = tempDir({ "p.yaml": bucketPolicy, "bad.json": "{", "events.jsonl": `${event}\n` });
+    mkdirSync(join(dir, "in"));
+    const setup = await vigil(["replay", "-p", "p.yaml", "--setup", "nope.json", "events.jsonl"], { cwd: dir });
+    expect(setup.code).toBe(2);
+    expect(setup.stderr).toMatch(/^vigil replay: cannot read the setup nope\.json: ENOENT;/);
+    const badSetup = await vigil(["replay", "-p", "p.yaml", "--setup", "bad.json", "events.jsonl"], { cwd: dir });
+    expect(badSetup.stderr).toMatch(/^vigil replay: bad\.json is not JSON: /);
+    const directory = await vigil(["eval", "-p", "p.yaml", "in"], { cwd: dir });
+    expect(directory.code).toBe(2);
+    expect(directory.stderr).toMatch(/^vigil eval: cannot read in: EISDIR;/);
+    // A position the message does not carry is still given.
+    const json = await vigil(["eval", "-p", "p.yaml", "bad.json"], { cwd: dir });
+    expect(json.stderr).toMatch(/^vigil eval: bad\.json:1:2: input is not valid JSON/);
+  });
+});
