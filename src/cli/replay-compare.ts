@@ -171,11 +171,14 @@ export async function runReplayCompare(args: ParsedArgs, io: CliIo): Promise<num
       onProgress: (n) => { if ((io.stderr as { isTTY?: boolean }).isTTY) io.stderr.write(`\rreplay --compare: ${n} events`); },
     });
     const outPath = stringOption(args, "out");
-    if (outPath) writeOutputFile(outPath, JSON.stringify(report, null, 2), io);
-    write(io.stdout, formatCompare(report, limit));
+    // `--out -`: the JSON report is stdout (nothing else there); the text goes to stderr.
+    const text = outPath === "-" ? io.stderr : io.stdout;
+    if (outPath === "-") write(io.stdout, JSON.stringify(report, null, 2));
+    else if (outPath) writeOutputFile(outPath, JSON.stringify(report, null, 2), io);
+    write(text, formatCompare(report, limit));
     if (budget === undefined) return 0;
     const check = checkFpBudget(report, budget);
-    write(io.stdout, check.message);
+    write(text, check.message);
     return check.ok ? 0 : 1;
   } finally {
     file?.destroy();
