@@ -24,7 +24,8 @@ export interface ExceptionApi {
   /**
    * Imports an exception from an existing register (a scenario setup, another system) under its own
    * id (approver or admin): validated as `create` validates, except that the expiry is not bounded
-   * by `maxExceptionDays` (the register's expiry stands; it must still be in the future).
+   * by `maxExceptionDays` (the register's expiry stands; it must still be in the future). A given
+   * `createdAt` must be an RFC 3339 time with its offset, not in the future (VIGIL_BAD_INPUT otherwise).
    * Idempotent: importing the same exception again returns the stored one; a different exception
    * under an existing id is VIGIL_CONFLICT.
    */
@@ -51,6 +52,18 @@ function stringList(value: unknown, field: string, required: boolean): string[] 
     throw bad(field, `must be a non-empty list of non-empty strings${required ? "" : ` (leave ${field} out to cover every one)`}`);
   }
   return value as string[];
+}
+
+/**
+ * The register's creation time of an imported exception, as the instant it names. A time in the
+ * future (a clock or typing error) would record an exception as created after the decisions it
+ * allows; a time without an offset means another instant on each machine: both are refused.
+ */
+function createdAtOf(value: unknown, nowMs: number): string {
+  const ms = typeof value === "string" ? instantMs(value) : Number.NaN;
+  if (Number.isNaN(ms)) throw bad("createdAt", `${JSON.stringify(value)} is not an RFC 3339 time with its offset, like 2025-01-10T09:00:00Z; leave createdAt out to record the import time`);
+  if (ms > nowMs) throw bad("createdAt", `(${value as string}) is in the future: give when the register created the exception, or leave createdAt out to record the import time`);
+  return new Date(ms).toISOString();
 }
 
 export function createExceptionApi(deps: ReviewDeps): ExceptionApi {
@@ -108,7 +121,7 @@ export function createExceptionApi(deps: ReviewDeps): ExceptionApi {
       if (typeof input.id !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(input.id)) throw bad("id", "must be the exception's id in its register: letters, digits, . _ : - (at most 128)");
       const checked = check(input, false);
       const at = nowIso(deps);
-      const givenAt = typeof input.createdAt === "string" && !Number.isNaN(Date.parse(input.createdAt)) ? new Date(Date.parse(input.createdAt)).toISOString() : undefined;
+      const givenAt = input.createdAt === undefined ? undefined : createdAtOf(input.createdAt, Date.parse(at));
       const givenBy = typeof input.createdBy === "string" && input.createdBy.trim() !== "" ? input.createdBy.trim() : undefined;
       const exception: PolicyException = { id: input.id, ...checked, createdBy: givenBy ?? actor.id, createdAt: givenAt ?? at };
       const existing = await deps.storage.getDoc<PolicyException>(EXCEPTIONS_COLLECTION, input.id);

@@ -222,6 +222,20 @@ describe("exceptions", () => {
     expect((await loop.storage.listAudit({})).filter((a) => a.action === "exception.import")).toHaveLength(1);
   });
 
+  it("import refuses a createdAt in the future, without an offset or not a time, naming createdAt; a past one is kept as the instant it names", async () => {
+    const item = { ...base, expiresAt: new Date(loop.clock.now().getTime() + 200 * DAY).toISOString() };
+    const future = new Date(loop.clock.now().getTime() + HOUR).toISOString();
+    await expect(loop.review.exceptions.import({ ...item, id: "SEC-1", createdAt: future }, admin))
+      .rejects.toMatchObject({ code: "VIGIL_BAD_INPUT", details: { field: "createdAt" }, message: expect.stringContaining("in the future") });
+    for (const createdAt of ["2025-01-10T00:00:00", "yesterday", 17] as unknown as string[]) {
+      await expect(loop.review.exceptions.import({ ...item, id: "SEC-2", createdAt }, admin))
+        .rejects.toMatchObject({ code: "VIGIL_BAD_INPUT", details: { field: "createdAt" } });
+    }
+    expect(await loop.review.exceptions.list()).toEqual([]);
+    const kept = await loop.review.exceptions.import({ ...item, id: "SEC-3", createdAt: "2025-01-10T09:00:00+02:00" }, admin);
+    expect(kept.createdAt).toBe("2025-01-10T07:00:00.000Z");
+  });
+
   it("applies on the next decision with the explanation, and stops when it expires (clock-driven) or is revoked", async () => {
     const expiresAt = new Date(loop.clock.now().getTime() + 2 * DAY).toISOString();
     const ex = await loop.review.exceptions.create({ ...base, when: 'variables.bucket.startsWith("www-")', legalBasis: "Art. 6(1)(f)", expiresAt }, admin);
