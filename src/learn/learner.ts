@@ -15,9 +15,10 @@ import { VigilError } from "../core/errors.js";
 import type { PolicyMeta } from "../core/policy.js";
 import type { Clock, Storage } from "../core/ports.js";
 import { requireRole, type Actor } from "../act/actor.js";
-import { applyDetectorCalibration } from "../context/calibration.js";
+import { applyDetectorCalibration, type DetectorCalibration } from "../context/calibration.js";
 import { defaultContextSettings, type ContextSettings } from "../context/settings.js";
 import type { LearnedAdjustments } from "../decide/learned.js";
+import { contextBucket } from "../decide/risk.js";
 import { learningLabels } from "./keys.js";
 import { createLearnedLookup, type LearnedLookup } from "./lookup.js";
 import { learnModel } from "./model.js";
@@ -68,6 +69,26 @@ export interface Learner {
   readonly lookup: LearnedLookup;
 }
 
+const BUCKET = /^[^/@]+\/[^/@]+\/[^/@]+$/;
+
+/**
+ * The detector calibration that applies in one context bucket: entity thresholds, and the peer
+ * groups learned in that bucket (stored as `peer@bucket`, looked up by peer). A peer key without
+ * a bucket (a state learned before peers were kept per bucket) applies in every bucket.
+ */
+export function calibrationForBucket(calibration: DetectorCalibration | undefined, bucket: string): DetectorCalibration | undefined {
+  if (calibration?.peers === undefined) return calibration;
+  const peers: Record<string, NonNullable<DetectorCalibration["peers"]>[string]> = {};
+  for (const [key, thresholds] of Object.entries(calibration.peers)) {
+    const at = key.lastIndexOf("@");
+    const learnedIn = at < 0 ? undefined : key.slice(at + 1);
+    if (learnedIn === undefined || !BUCKET.test(learnedIn)) peers[key] ??= thresholds;
+    else if (learnedIn === bucket) peers[key.slice(0, at)] = thresholds;
+  }
+  const { peers: _all, ...rest } = calibration;
+  return Object.keys(peers).length > 0 ? { ...rest, peers } : rest;
+}
+
 function metaOf(value: PolicyMeta | { readonly meta: PolicyMeta } | undefined): PolicyMeta | undefined {
   if (value === undefined) return undefined;
   return "meta" in value ? value.meta : value;
@@ -79,10 +100,19 @@ export function createLearner(options: LearnerOptions): Learner {
   let loaded: LoadedState = { status: "none" };
   let state: LearnedState | undefined;
   let lookup = createLearnedLookup(undefined);
+  /** The state's calibration per context bucket (computed once per bucket and state). */
+  let calibrations = new Map<string, DetectorCalibration | undefined>();
 
   const use = (next: LearnedState | undefined): void => {
     state = next;
     lookup = createLearnedLookup(next);
+    calibrations = new Map();
+  };
+  const calibrationFor = (ctx: Context): DetectorCalibration | undefined => {
+    if (state?.calibration.peers === undefined) return state?.calibration;
+    const bucket = contextBucket(ctx);
+    if (!calibrations.has(bucket)) calibrations.set(bucket, calibrationForBucket(state.calibration, bucket));
+    return calibrations.get(bucket);
   };
 
   async function load(): Promise<LoadedState> {
@@ -193,6 +223,6 @@ export function createLearner(options: LearnerOptions): Learner {
     history: (limit) => listVersions(options.storage, limit),
     lookupFor: (ctx) => lookup.forContext(ctx),
     labelsFor: (ctx) => learningLabels(ctx),
-    calibrate: (ctx) => applyDetectorCalibration(ctx, state?.calibration, options.detectors?.() ?? defaultContextSettings.detectors),
+    calibrate: (ctx) => applyDetectorCalibration(ctx, calibrationFor(ctx), options.detectors?.() ?? defaultContextSettings.detectors),
   };
 }

@@ -233,8 +233,9 @@ export function learnModel(observations: readonly Observation[], options: ModelO
     const detector = slice.policy.slice("detector:".length);
     const thresholds = thresholdsFor(detector, stats, settings, detectors);
     if (thresholds === undefined) continue;
+    // A peer group's thresholds stay within the bucket they were learned in (`peer@bucket`): no slice is wider than a bucket.
     const target = slice.scope === "entity" ? entities : peers;
-    const key = slice.scope === "entity" ? slice.key : slice.key.slice(0, slice.key.lastIndexOf("@"));
+    const key = slice.key;
     const previous = target[key];
     target[key] = previous === undefined ? thresholds : { ...previous, ...thresholds, reason: [previous.reason, thresholds.reason].filter(Boolean).join("; ") };
   }
