@@ -46,6 +46,7 @@ export const configSchema = z.strictObject({
     port: z.number().int().min(0).max(65535).default(8181).describe("Listen port (0 = any free port)."),
     tls: z.strictObject({ cert: z.string(), key: z.string() }).optional().describe("HTTPS: PEM certificate and key files. Plain HTTP when absent (local use)."),
     bodyLimit: z.number().int().positive().default(5 * 1024 * 1024).describe("Largest request body accepted, in bytes."),
+    requestTimeoutMs: z.number().int().min(0).default(60_000).describe("A request whose headers and body have not all arrived within this time is answered 408 and its connection closed (slow clients cannot hold connections open); 0 = no limit."),
     role: z.enum(["all", "api", "worker"]).default("all").describe("all: API and processing in one process; api: persist and publish to the bus; worker: process events from the bus (bus.kind nats)."),
     metricsAuth: z.boolean().default(true).describe("true: /metrics needs a token with the viewer role; false: open (scrapers without a token)."),
   }).prefault({}),

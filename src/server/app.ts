@@ -50,6 +50,8 @@ export function buildServer(options: ServerOptions): VigilServer {
   const { agent } = options;
   const tls = agent.config.server.tls;
   const level = agent.config.log.level;
+  const requestTimeoutMs = agent.config.server.requestTimeoutMs;
+  const checkingInterval = requestTimeoutMs > 0 ? Math.max(50, Math.min(30_000, Math.floor(requestTimeoutMs / 4))) : 30_000;
   const app = Fastify({
     logger: options.logger && level !== "silent" ? { level, redact: ["req.headers.authorization", "req.headers[\"x-hub-signature-256\"]"] } : false,
     bodyLimit: agent.config.server.bodyLimit,
@@ -73,7 +75,14 @@ export function buildServer(options: ServerOptions): VigilServer {
     frameworkErrors: (error, _request, reply) => {
       void sendError(reply, error);
     },
-    ...(tls ? { https: { cert: readFileSync(tls.cert), key: readFileSync(tls.key) } } : {}),
+    // A client trickling its request (slowloris) holds a connection only this long; Node checks
+    // open requests every connectionsCheckingInterval (30 s by default, shorter for a short limit).
+    // Given to the Node server at creation: set afterwards (fastify's requestTimeout alone), Node
+    // 20 never enforced it.
+    requestTimeout: requestTimeoutMs,
+    ...(tls
+      ? { https: { cert: readFileSync(tls.cert), key: readFileSync(tls.key), requestTimeout: requestTimeoutMs, connectionsCheckingInterval: checkingInterval } }
+      : { http: { requestTimeout: requestTimeoutMs, connectionsCheckingInterval: checkingInterval } }),
   }) as unknown as FastifyInstance;
   installBodyReading(app);
   const openapi = createOpenApiCollector(app);
