@@ -123,7 +123,7 @@ export const simulateCommand: Command = {
     days: { type: "string", value: "<n>", description: "Simulated days (1-366)", default: "7" },
     start: { type: "string", value: "<iso>", description: `First simulated instant (default ${DEFAULT_START}, a Monday)` },
     out: { type: "string", value: "<file>", description: "Write the events to this file instead of stdout (missing directories are created; - is stdout)" },
-    setup: { type: "string", value: "<file>", description: "Also write the scenario setup (entities, exceptions) as JSON to this file" },
+    setup: { type: "string", value: "<file>", description: "Also write the scenario setup (entities, exceptions) as JSON to this file (- is stdout, with --out a file)" },
   },
   examples: [
     "vigil simulate --scenario access --days 7 | vigil replay -p packs/access",
@@ -133,8 +133,11 @@ export const simulateCommand: Command = {
     const chosen = chooseScenarios(stringOption(args, "scenario"));
     const options = simulateOptions(args);
     const setupPath = stringOption(args, "setup");
-    if (setupPath !== undefined) writeOutputFile(setupPath, `${JSON.stringify(mergedSetup(chosen, options), null, 2)}\n`, io, "--setup");
     const outPath = fileOption(args, "out");
+    if (setupPath === "-" && !outPath) throw new VigilError("VIGIL_BAD_INPUT", "--setup - and the events would both go to stdout: name a file with --out or --setup", { field: "--setup" });
+    const setupText = setupPath === undefined ? undefined : `${JSON.stringify(mergedSetup(chosen, options), null, 2)}\n`;
+    if (setupPath === "-") write(io.stdout, setupText ?? "");
+    else if (setupPath !== undefined) writeOutputFile(setupPath, setupText ?? "", io, "--setup");
     const stream = outPath ? await openOutputFile(outPath, io) : io.stdout;
     const counts = { events: 0, violation: 0, benign: 0 };
     try {

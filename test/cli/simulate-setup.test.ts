@@ -1,0 +1,21 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { tempDir, vigil } from "./support.js";
+
+describe("vigil simulate --setup -", () => {
+  // Wrote a file named "-", as --out - once did.
+  it("is stdout when the events go to a file, and a usage error when they go to stdout too", async () => {
+    const dir = tempDir();
+    const run = await vigil(["simulate", "--scenario", "access", "--days", "1", "--setup", "-", "--out", "events.jsonl"], { cwd: dir });
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toHaveProperty("entities");
+    expect(existsSync(join(dir, "-"))).toBe(false);
+    expect(readFileSync(join(dir, "events.jsonl"), "utf8").split("\n").length).toBeGreaterThan(10);
+    const both = await vigil(["simulate", "--scenario", "access", "--days", "1", "--setup", "-"], { cwd: dir });
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain("--setup - and the events would both go to stdout: name a file with --out or --setup");
+    expect(both.stdout).toBe("");
+    expect(existsSync(join(dir, "-"))).toBe(false);
+  });
+});
