@@ -90,3 +90,21 @@ describe("learnModel: detector calibration of critical findings", () => {
     expect(learnModel(observations, { settings: defaultLearnerSettings, now: NOW, version: 1 }).calibration.entities?.["resource/batch-1"]?.reason).toBe("6 of 6 spike findings for resource/batch-1 were marked false positive");
   });
 });
+
+describe("learnModel: one noisy entity does not lower its bucket", () => {
+  it("a bucket lesson needs false-positive findings about minEntities entities, not one noisy entity and another's confirmed finding", () => {
+    const noisy = Array.from({ length: 12 }, (_, i) => observation(i, { entity: "principal/noisy", by: ["ann", "bob", "cai"][i % 3] as string }));
+    const confirmed = observation(100, { entity: "principal/other", label: "true_positive", by: "ann" });
+    const { entries } = learnModel([...noisy, confirmed], { settings: defaultLearnerSettings, now: NOW, version: 1 });
+    // The noisy entity gets its own lesson...
+    expect(entries.find((e) => e.scope === "entity" && e.key === "principal/noisy")?.riskDelta).toBeLessThan(0);
+    // ...its bucket does not: the other entity's only finding was confirmed.
+    const bucket = entries.find((e) => e.scope === "bucket");
+    expect(bucket?.riskDelta).toBeUndefined();
+    expect(bucket?.tierShift).toBeUndefined();
+    expect(bucket?.held).toBe("not lowered for the bucket: the false-positive findings are about 1 entity, 2 needed (an entity's own lesson applies to it)");
+    // A second entity with false-positive findings of its own lets the bucket lesson through.
+    const second = Array.from({ length: 2 }, (_, i) => observation(200 + i, { entity: "principal/second", by: ["ann", "bob"][i] as string }));
+    expect(learnModel([...noisy, confirmed, ...second], { settings: defaultLearnerSettings, now: NOW, version: 1 }).entries.find((e) => e.scope === "bucket")?.riskDelta).toBeLessThan(0);
+  });
+});

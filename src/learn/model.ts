@@ -33,6 +33,8 @@ interface Slice {
   mode: RuleMode;
   modeAt: number;
   readonly entities: Set<string>;
+  /** Entities with a finding labelled false positive: a peer or bucket lesson needs several. */
+  readonly falseEntities: Set<string>;
   readonly byReviewer: Map<string, ReviewerTally>;
 }
 
@@ -68,12 +70,14 @@ function add(slices: Map<string, Slice>, observation: Observation, scope: SliceS
   const id = `${observation.policy}\u0000${observation.rule}\u0000${scope}\u0000${key}`;
   let slice = slices.get(id);
   const at = Date.parse(observation.at);
-  if (slice === undefined) slices.set(id, (slice = { policy: observation.policy, rule: observation.rule, scope, key, critical: false, mode: observation.mode, modeAt: at, entities: new Set(), byReviewer: new Map() }));
+  if (slice === undefined) slices.set(id, (slice = { policy: observation.policy, rule: observation.rule, scope, key, critical: false, mode: observation.mode, modeAt: at, entities: new Set(), falseEntities: new Set(), byReviewer: new Map() }));
   // As last seen, whatever order the records come in (feedback is listed by random id).
   else if (at >= slice.modeAt || Number.isNaN(slice.modeAt)) { slice.mode = observation.mode; slice.modeAt = at; }
   if (observation.severity === "critical") slice.critical = true;
   if (counted) return;
-  slice.entities.add(observation.entity ?? observation.decisionId);
+  const entity = observation.entity ?? observation.decisionId;
+  slice.entities.add(entity);
+  if (observation.label === "false_positive") slice.falseEntities.add(entity);
   let tally = slice.byReviewer.get(observation.by);
   if (tally === undefined) slice.byReviewer.set(observation.by, (tally = { tp: 0, fp: 0, incident: 0, rawTp: 0, rawFp: 0, rawIncident: 0 }));
   if (observation.label === "false_positive") { tally.fp += weight; tally.rawFp++; }
@@ -82,7 +86,7 @@ function add(slices: Map<string, Slice>, observation: Observation, scope: SliceS
 }
 
 /** Slice statistics with the per-reviewer cap applied. */
-export function sliceStats(slice: Pick<Slice, "policy" | "rule" | "scope" | "key" | "critical" | "mode" | "entities" | "byReviewer">, settings: LearnerSettings): SliceStats & { readonly falseShare: number } {
+export function sliceStats(slice: Pick<Slice, "policy" | "rule" | "scope" | "key" | "critical" | "mode" | "entities" | "falseEntities" | "byReviewer">, settings: LearnerSettings): SliceStats & { readonly falseShare: number; readonly falseEntities: number } {
   let tp = 0, fp = 0, incident = 0, rawTp = 0, rawFp = 0, rawIncident = 0, leaning = 0, falseWeight = 0, weight = 0;
   for (const tally of slice.byReviewer.values()) {
     const total = tally.tp + tally.fp;
@@ -109,6 +113,7 @@ export function sliceStats(slice: Pick<Slice, "policy" | "rule" | "scope" | "key
     mode: slice.mode,
     precision: { mean: round4(posterior.mean), lower: round4(posterior.lower), upper: round4(posterior.upper) },
     falseShare: weight > 0 ? falseWeight / weight : 0,
+    falseEntities: slice.falseEntities.size,
   };
 }
 
@@ -146,10 +151,10 @@ function criticalShiftLimit(policy: PolicyMeta | undefined, stats: SliceStats): 
 }
 
 /** The lesson of one slice, or undefined when the slice has too little evidence to say anything. */
-export function lessonOf(stats: SliceStats & { readonly falseShare: number }, settings: LearnerSettings, policy: PolicyMeta | undefined): Omit<LearnedEntry, "id"> | undefined {
+export function lessonOf(stats: SliceStats & { readonly falseShare: number; readonly falseEntities: number }, settings: LearnerSettings, policy: PolicyMeta | undefined): Omit<LearnedEntry, "id"> | undefined {
   const { effective, labels, precision } = stats;
   const evidence = effective.truePositive + effective.falsePositive;
-  const { falseShare, ...base } = stats;
+  const { falseShare, falseEntities, ...base } = stats;
   const total = labels.truePositive + labels.falsePositive + labels.incident;
   const similar = `${plural(total, "similar finding")} ${where(stats)}`;
   if (effective.incident >= settings.raiseOnIncidents) {
@@ -163,8 +168,9 @@ export function lessonOf(stats: SliceStats & { readonly falseShare: number }, se
     if (stats.reviewersLeaningFalse < need) {
       return { ...base, citation: ruling, held: `not lowered: ${plural(stats.reviewersLeaningFalse, "reviewer")} lean false positive, ${need} needed${stats.critical ? " for a critical rule" : ""}` };
     }
-    if (stats.scope !== "entity" && stats.entities < settings.minEntities) {
-      return { ...base, citation: ruling, held: `not lowered for the ${stats.scope === "peer" ? "peer group" : "bucket"}: the findings are about ${plural(stats.entities, "entity")}, ${settings.minEntities} needed (an entity's own lesson applies to it)` };
+    // Entities whose own findings were marked false positive: another entity's confirmed finding does not make one noisy entity a bucket's lesson.
+    if (stats.scope !== "entity" && falseEntities < settings.minEntities) {
+      return { ...base, citation: ruling, held: `not lowered for the ${stats.scope === "peer" ? "peer group" : "bucket"}: the false-positive findings are about ${falseEntities} ${falseEntities === 1 ? "entity" : "entities"}, ${settings.minEntities} needed (an entity's own lesson applies to it)` };
     }
     if (falseShare < settings.agreement) {
       return { ...base, citation: ruling, held: `not lowered: reviewers disagree (${Math.round(falseShare * 100)}% of the weight leans false positive, ${Math.round(settings.agreement * 100)}% needed)` };
