@@ -286,3 +286,25 @@ spec:
     expect(d.explanation.steps.some((s) => s.kind === "tier" && s.text.includes("shadow mode"))).toBe(true);
   });
 });
+
+describe("decider settings (config `decide`)", () => {
+  it("refuses a weight or threshold that is not a finite number, an unknown key and lowerAt above raiseAt, naming the field", () => {
+    const cases: [unknown, string][] = [
+      [{ weights: { posture: { incident: Number.NaN } } }, "decide.weights.posture.incident"],
+      [{ weights: { signal: "0.3" } }, "decide.weights.signal"],
+      [{ weights: { criticality: { critcal: 0.2 } } }, "decide.weights.criticality.critcal"],
+      [{ weights: { environment: 0.1 } }, "decide.weights.environment"],
+      [{ weights: { historyMax: Number.POSITIVE_INFINITY } }, "decide.weights.historyMax"],
+      [{ weights: { severity: 1 } }, "decide.weights.severity"],
+      [{ tiers: { raiseAt: Number.NaN } }, "decide.tiers.raiseAt"],
+      [{ tiers: { lowerAt: 0.8 } }, "decide.tiers.lowerAt"],
+      [{ tiers: { raise: 0.9 } }, "decide.tiers.raise"],
+      [{ weight: { signal: 0.3 } }, "decide.weight"],
+    ];
+    for (const [settings, field] of cases) {
+      expect(() => createDecider(settings as never), field).toThrow(expect.objectContaining({ code: "VIGIL_BAD_CONFIG", details: expect.objectContaining({ field }), message: expect.stringContaining(field) }));
+    }
+    // Valid settings (negative weights lower risk, as development does) are taken.
+    expect(createDecider({ weights: { environment: { development: -0.1 } as never }, tiers: { raiseAt: 0.9, lowerAt: 0.1 } }).weights.environment).toMatchObject({ development: -0.1, production: 0.1 });
+  });
+});

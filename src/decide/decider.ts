@@ -15,6 +15,7 @@ import { activationForPolicy, createConditionCache, metaOf, type ConditionCache,
 import { assembleDraft, factorStep, findingSteps, summarize } from "./decision.js";
 import { applyExemptions } from "./exemptions.js";
 import { learnedFromList, noLearning, type AppliedAdjustment, type LearnedAdjustment, type LearnedAdjustments } from "./learned.js";
+import { checkDeciderSettings } from "./settings.js";
 import { contextBucket, riskWeights, round, scoreDecisionRisk, signalConfidence, type RiskWeights } from "./risk.js";
 import { adaptiveFindingTier, defaultTierSettings, type TierInput, type TierSettings } from "./tiers.js";
 
@@ -94,7 +95,9 @@ function learningText(applied: AppliedAdjustment): string {
   return `${applied.policy}/${applied.rule} [${applied.bucket}]: ${parts.join(", ") || "no change"}: ${a.citation}`;
 }
 
+/** Throws VigilError(VIGIL_BAD_CONFIG) naming `decide.<key>` for settings it cannot use (see settings.ts). */
 export function createDecider(options: DeciderOptions = {}): Decider {
+  checkDeciderSettings(options as Readonly<Record<string, unknown>>);
   const conditions = createConditionCache(options.env ?? defaultCelEnvironment());
   const weights = riskWeights(options.weights);
   const tierSettings: TierSettings = { ...defaultTierSettings, ...options.tiers };
