@@ -26,3 +26,13 @@ describe("vigil eval of a CloudEvent", () => {
     expect(JSON.parse(run.stdout)).toMatchObject({ eventId: "e1", verdict: "deny" });
   });
 });
+
+describe("vigil eval --event-type with a CloudEvent", () => {
+  // Ignored: the CloudEvent's own type was used, so `on` matching was not what the option asked for.
+  it("is refused naming the option and the event's type", async () => {
+    const dir = tempDir({ "p.yaml": bucketPolicy });
+    const run = await vigil(["eval", "-p", "p.yaml", "--event-type", "com.amazonaws.cloudtrail", "--input", JSON.stringify({ specversion: "1.0", id: "e1", source: "test", type: "dev.vigil.decide", data: publicRequest })], { cwd: dir });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--event-type applies to an input that is not a CloudEvent; this one has type "dev.vigil.decide"');
+  });
+});

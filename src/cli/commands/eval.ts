@@ -54,12 +54,15 @@ export const evalCommand: Command = {
       throw new VigilError("VIGIL_BAD_INPUT", `input is not valid JSON: ${(cause as Error).message.replace(/\s+/g, " ")}; fix the JSON there`, { field: "input", file: source, line, column }, cause);
     }
     const cloudEvent = cloudEventInput(value, source);
+    const eventType = stringOption(args, "event-type");
+    if (cloudEvent !== undefined && eventType !== undefined) {
+      throw new VigilError("VIGIL_BAD_INPUT", `--event-type applies to an input that is not a CloudEvent; this one has type ${JSON.stringify(cloudEvent.type)}: drop --event-type or change the event's type`, { field: "--event-type" });
+    }
     const { policySet, load } = loadPolicySet(config.policies, { costLimit: config.cel.costLimit });
     reportLoadErrors(load.errors, io);
     const exemptions = flag(args, "exceptions") ? await loadExemptions(config) : undefined;
     const evaluator = createEvaluator(policySet, exemptions ? { exemptions } : {});
     const explain = flag(args, "explain");
-    const eventType = stringOption(args, "event-type");
     const event = cloudEvent ?? evaluator.eventForInput(value, eventType);
     const decision = evaluator.decideEvent(event, { explain, record: false });
     if (stringOption(args, "output") === "json" || !explain) {
