@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createSqliteStorage } from "../store/sqlite/index.js";
-import { DAY, HOUR } from "../decide/test-support.js";
+import { DAY, HOUR, context } from "../decide/test-support.js";
+import { createDecider } from "../decide/decider.js";
 import type { Storage } from "../core/ports.js";
 import { admin, approver, approver2, bucketPolicy, createLoop, operator, viewer, type Loop } from "./test-support.js";
 import { createReviewService } from "./review-service.js";
@@ -49,6 +50,20 @@ describe("overrides", () => {
     expect((await restarted.overrides.get("OV-2"))?.used).toBeUndefined();
     expect(await restarted.overrides.reconcileUsed()).toEqual([]);
     expect((await restarted.exemptions()).overrides.map((o) => o.id)).toEqual(["OV-2"]);
+  });
+
+  it("a once override applied by a decision that is not enforced (dry run, shadow, replay) is not used up by markUsed", async () => {
+    const { decision } = await loop.handle({ kind: "low-risk", bucket: "site", public: true });
+    await loop.review.overrides.create({ decisionId: decision.id, scope: "once", reason: "launch day" }, approver);
+    const ctx = context({ kind: "low-risk", bucket: "site", public: true }, { now: loop.clock.iso(), subject: "bucket/site", id: "evt-dry" });
+    const { findings, policyRevisions } = loop.set.evaluate(ctx);
+    const dryRun = createDecider().decide(ctx, findings, policyRevisions, { id: "dec-dry", now: loop.clock.iso(), enforced: false, policy: (n) => loop.set.get(n), ...(await loop.review.exemptions()) });
+    expect(dryRun.verdict).toBe("allow");
+    expect(await loop.review.overrides.markUsed(dryRun)).toEqual([]);
+    expect((await loop.review.overrides.get("OV-1"))?.used).toBeUndefined();
+    // The real request still gets its one pass.
+    expect((await loop.handle({ kind: "low-risk", bucket: "site", public: true })).decision.verdict).toBe("allow");
+    expect((await loop.review.overrides.get("OV-1"))?.used).toBe(true);
   });
 
   it("a once override left unused stops applying maxOverrideDays (default 7) after its creation, as a window would", async () => {

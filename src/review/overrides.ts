@@ -42,8 +42,11 @@ export interface OverrideApi {
   list(query?: { readonly active?: boolean; readonly decisionId?: string }): Promise<Override[]>;
   /** The overrides that can apply now: what the decider takes. */
   active(): Promise<Override[]>;
-  /** After recording a decision: marks the `once` overrides it applied as used. Returns their ids. */
-  markUsed(draft: Pick<DecisionDraft, "explanation">): Promise<string[]>;
+  /**
+   * After recording a decision: marks the `once` overrides it applied as used. Returns their ids.
+   * A decision that is not enforced (dry run, shadow, replay) uses none: the real request still gets its pass.
+   */
+  markUsed(draft: Pick<DecisionDraft, "explanation" | "enforced">): Promise<string[]>;
   /**
    * At start: marks used the active `once` overrides that an enforced decision in the record
    * already applied (the process died after recording it, before marking them). Scans at most
@@ -178,6 +181,7 @@ export function createOverrideApi(deps: ReviewDeps): OverrideApi {
 
     async markUsed(draft) {
       const used: string[] = [];
+      if (!draft.enforced) return used;
       for (const id of appliedRefs(draft).overrides) {
         const doc = await deps.storage.getDoc<Override>(OVERRIDES_COLLECTION, id);
         if (doc === undefined || doc.value.scope !== "once" || doc.value.used === true) continue;
