@@ -23,7 +23,7 @@ import { learningLabels } from "./keys.js";
 import { createLearnedLookup, type LearnedLookup } from "./lookup.js";
 import { learnModel } from "./model.js";
 import { collectObservations } from "./observations.js";
-import { LEARN_COLLECTION, listVersions, loadLearnedState, saveLearnedState, type LoadedState, type VersionSummary } from "./state-store.js";
+import { LEARN_COLLECTION, lastFeedbackSince, listVersions, loadLearnedState, saveLearnedState, type LoadedState, type VersionSummary } from "./state-store.js";
 import { defaultLearnerSettings, type LearnedState, type LearnerSettings } from "./types.js";
 
 export const LEARNER_ACTOR = "vigil:learner";
@@ -185,12 +185,15 @@ export function createLearner(options: LearnerOptions): Learner {
       // Feedback is read before the write (it may be large); the head is re-read inside `write`.
       const headNow = await loadLearnedState(options.storage);
       const collect = (since: string | undefined) => collectObservations(options.storage, { ...(since === undefined ? {} : { since }), ignoreActors: settings.ignoreActors });
-      let since = headNow.state?.feedbackSince;
+      // A corrupt head does not say when the last reset was: the newest verified version does (a reset stays in force).
+      const sinceOf = async (head: LoadedState): Promise<string | undefined> => (head.status === "corrupt" ? lastFeedbackSince(options.storage) : head.state?.feedbackSince);
+      let since = await sinceOf(headNow);
       let collected = await collect(since);
       const written = await write(async (head, now, version) => {
         // A reset written meanwhile (another process) moved feedbackSince: the feedback it discarded must not be learned again.
-        if (head.state !== undefined && head.state.feedbackSince !== since) {
-          since = head.state.feedbackSince;
+        const headSince = head.status === "none" ? since : await sinceOf(head);
+        if (headSince !== since) {
+          since = headSince;
           collected = await collect(since);
         }
         const model = learnModel(collected.observations, {
@@ -198,13 +201,12 @@ export function createLearner(options: LearnerOptions): Learner {
           ...(options.policy ? { policy: (name: string) => metaOf(options.policy?.(name)) } : {}),
           detectors: options.detectors?.() ?? defaultContextSettings.detectors,
         });
-        const inherited = head.state?.feedbackSince ?? since;
         const lowered = model.entries.filter((e) => (e.riskDelta ?? 0) < 0 || (e.tierShift ?? 0) < 0).length;
         const raised = model.entries.filter((e) => (e.riskDelta ?? 0) > 0 || (e.tierShift ?? 0) > 0).length;
         return {
           schema: 1, version, parent: head.headVersion ?? null, createdAt: now, createdBy: updateOptions.by ?? LEARNER_ACTOR, kind: "update",
           reason: updateOptions.reason ?? `learned from ${collected.feedbackUsed} feedback record(s): ${lowered} lesson(s) lower, ${raised} raise`,
-          ...(inherited === undefined ? {} : { feedbackSince: inherited }),
+          ...(since === undefined ? {} : { feedbackSince: since }),
           settings, feedbackUsed: collected.feedbackUsed, reviewers: model.reviewers, entries: model.entries, calibration: model.calibration,
         };
       });

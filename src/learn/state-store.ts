@@ -127,6 +127,30 @@ export async function saveLearnedState(storage: Storage, state: LearnedState, ex
   return checksum;
 }
 
+/**
+ * The newest `feedbackSince` (the last reset's time) among the stored versions that pass their
+ * checksum: what a corrupt head cannot say. A reset's cut-off only moves forward, so the newest
+ * verified one is in force; undefined when no verified version has one.
+ */
+export async function lastFeedbackSince(storage: Storage): Promise<string | undefined> {
+  let since: string | undefined;
+  let afterId: string | undefined;
+  for (;;) {
+    const page = await storage.listDocs<VersionDoc>(LEARN_COLLECTION, { idPrefix: "v-", limit: 1000, ...(afterId === undefined ? {} : { afterId }) });
+    for (const doc of page) {
+      const cut = doc.value?.state?.feedbackSince;
+      if (typeof cut !== "string" || (since !== undefined && cut <= since)) continue;
+      try {
+        if (stateChecksum(doc.value.state) === doc.value.checksum) since = cut;
+      } catch {
+        // unhashable: not verified
+      }
+    }
+    if (page.length < 1000) return since;
+    afterId = page[page.length - 1]?.id;
+  }
+}
+
 /** One version as history lists it. */
 export interface VersionSummary {
   readonly version: number;
