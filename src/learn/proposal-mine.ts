@@ -143,7 +143,8 @@ export interface TestCaseLike {
 export function testViolations(tests: readonly TestCaseLike[], policy: string, rule: string): Pick<Decision, "input" | "subject">[] {
   const out: Pick<Decision, "input" | "subject">[] = [];
   for (const test of tests) {
-    const expected = (test.expect.violations ?? []).includes(rule)
+    // `violations` names rules as `rule` or `policy/rule`, as the test runner reads them.
+    const expected = (test.expect.violations ?? []).some((v) => v === rule || v === `${policy}/${rule}`)
       || (test.expect.findings ?? []).some((f) => f.effect === "violation" && f.rule === rule && (f.policy === undefined || f.policy === policy));
     if (!expected) continue;
     const subject = test.event?.["subject"];
