@@ -9,7 +9,7 @@ import type { PolicyException } from "../core/review.js";
 import { requireRole, type Actor } from "../act/actor.js";
 import { exceptionActive } from "../decide/exemptions.js";
 import { EXCEPTIONS_COLLECTION, instantMs, nowIso, refuseAgent, type ReviewDeps } from "./context.js";
-import { nextId } from "./ids.js";
+import { putWithNextId } from "./ids.js";
 
 /**
  * What a caller gives to create an exception: its fields in core's PolicyException without id,
@@ -109,8 +109,7 @@ export function createExceptionApi(deps: ReviewDeps): ExceptionApi {
       refuseAgent(actor, "create an exception");
       const checked = check(input, true);
       const at = nowIso(deps);
-      const exception: PolicyException = { id: await nextId(deps.storage, "EX", at), ...checked, createdBy: actor.id, createdAt: at };
-      await deps.storage.putDocs([{ collection: EXCEPTIONS_COLLECTION, id: exception.id, value: exception, expectVersion: 0 }], at);
+      const exception: PolicyException = await putWithNextId(deps.storage, EXCEPTIONS_COLLECTION, "EX", at, (id) => ({ id, ...checked, createdBy: actor.id, createdAt: at }));
       await deps.storage.appendAudit([{ at, actor: actor.id, action: "exception.create", target: exception.id, detail: { policies: exception.policies, expiresAt: exception.expiresAt, justification: exception.justification, ...(exception.ticket ? { ticket: exception.ticket } : {}) } }]);
       return exception;
     },

@@ -237,6 +237,16 @@ describe("exceptions", () => {
     expect((await loop.storage.listAudit({})).filter((a) => a.action === "exception.import")).toHaveLength(1);
   });
 
+  it("an exception imported under an id of Vigil's own form (EX-2, from another store's setup) does not make create fail: create takes the next free id", async () => {
+    const expiresAt = new Date(loop.clock.now().getTime() + 30 * DAY).toISOString();
+    await loop.review.exceptions.import({ ...base, id: "EX-1", expiresAt }, admin);
+    await loop.review.exceptions.import({ ...base, id: "EX-2", expiresAt }, admin);
+    const created = await loop.review.exceptions.create({ ...base, justification: "another standing permission", expiresAt }, approver);
+    expect(created.id).toBe("EX-3");
+    expect((await loop.review.exceptions.get("EX-1"))?.justification).toBe(base.justification);
+    expect((await loop.review.exceptions.list()).map((e) => e.id).sort()).toEqual(["EX-1", "EX-2", "EX-3"]);
+  });
+
   it("import refuses a createdAt in the future, without an offset or not a time, naming createdAt; a past one is kept as the instant it names", async () => {
     const item = { ...base, expiresAt: new Date(loop.clock.now().getTime() + 200 * DAY).toISOString() };
     const future = new Date(loop.clock.now().getTime() + HOUR).toISOString();

@@ -21,3 +21,25 @@ export async function nextId(storage: Storage, prefix: string, at: string): Prom
   }
   throw new VigilError("VIGIL_CONFLICT", `could not allocate a ${prefix} id: too many concurrent writers; retry`, { field: "id" });
 }
+
+/**
+ * Stores a new document under the next free readable id of `prefix`: an id already taken (an
+ * exception imported from another store's setup under `EX-2`) is skipped, not failed on. Throws
+ * VIGIL_CONFLICT after `maxAttempts` taken ids in a row.
+ */
+export async function putWithNextId<T>(storage: Storage, collection: string, prefix: string, at: string, build: (id: string) => T, maxAttempts = 10_000): Promise<T> {
+  for (let attempt = 0; attempt < maxAttempts; attempt++) {
+    const id = await nextId(storage, prefix, at);
+    if ((await storage.getDoc(collection, id)) !== undefined) continue;
+    const value = build(id);
+    try {
+      await storage.putDocs([{ collection, id, value, expectVersion: 0 }], at);
+      return value;
+    } catch (error) {
+      // Taken between the read and the write (another worker imported it): the next id.
+      if (error instanceof VigilError && error.code === "VIGIL_CONFLICT") continue;
+      throw error;
+    }
+  }
+  throw new VigilError("VIGIL_CONFLICT", `could not find a free ${prefix} id in ${collection} after ${maxAttempts} taken ones; retry`, { field: "id" });
+}
