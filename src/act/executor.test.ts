@@ -338,7 +338,11 @@ spec:
       expect(undone).toMatchObject({ status: "undone", undoneBy: "otto", undoResult: { status: "undone" } });
       expect(h.fake.state.get("bucket/logs")).toBe("public");
       await expect(h.executor.undo(id, operator)).rejects.toMatchObject({ code: "VIGIL_CONFLICT" });
-      await expect(h.executor.undo("act-nope", operator)).rejects.toMatchObject({ code: "VIGIL_NOT_FOUND" });
+      const missing = await h.executor.undo("act-nope", operator).catch((error: unknown) => error);
+      expect(missing).toMatchObject({ code: "VIGIL_NOT_FOUND" });
+      // It names a way to list actions that exists (there is no `vigil actions` command).
+      expect((missing as Error).message).toMatch(/GET \/v1\/actions/);
+      expect((missing as Error).message).not.toContain("vigil actions");
       expect((await h.store.storage.listAudit({ actor: "otto" }))[0]).toMatchObject({ action: "action.undo", target: id, detail: { status: "undone", reason: "false alarm" } });
       expect((await h.executor.getAction(id))?.history.map((e) => e.status)).toEqual(["planned", "applied", "undone"]);
     });

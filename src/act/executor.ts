@@ -247,7 +247,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
 
   async function loadRecord(id: string): Promise<{ record: ActionRecord; version: number }> {
     const doc = await storage.getDoc<ActionRecord>(ACTIONS_COLLECTION, id);
-    if (doc === undefined) throw new VigilError("VIGIL_NOT_FOUND", `action ${id} does not exist; list actions with GET /v1/actions or \`vigil actions\``, { field: "actionId" });
+    if (doc === undefined) throw new VigilError("VIGIL_NOT_FOUND", `action ${id} does not exist; list actions with GET /v1/actions (each decision's actions are in GET /v1/decisions/{id})`, { field: "actionId" });
     return { record: doc.value, version: doc.version };
   }
 

@@ -25,7 +25,7 @@ export interface ParamSpec {
 /** Which remote system an action kind talks to; one configuration section each. */
 export type ActuatorProvider = "webhook" | "slack" | "github" | "kubernetes" | "aws" | "okta";
 
-/** Everything a reader (or `vigil actions --help`) needs to know about one action kind. */
+/** Everything a reader (docs/actuators.md) needs to know about one action kind. */
 export interface ActionKindSpec {
   /** The `ActionPlan.actuator` value, e.g. `aws.s3.block-public-access`. */
   readonly kind: string;
