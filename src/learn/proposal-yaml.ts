@@ -43,6 +43,12 @@ export function locatePolicy(paths: readonly string[], name: string): PolicyLoca
 
 const column = (text: string, offset: number): number => offset - (text.lastIndexOf("\n", offset - 1) + 1);
 
+/** The column of the `-` introducing the block-sequence item that starts at `offset` (`-   name:` has spaces after it). */
+function dashColumn(text: string, offset: number): number {
+  const dash = text.lastIndexOf("-", offset - 1);
+  return dash >= 0 && /^\s*$/.test(text.slice(dash + 1, offset)) ? column(text, dash) : Math.max(0, column(text, offset) - 2);
+}
+
 /** Block-sequence items at `indent` spaces: `- key: value` with nested lines indented under it. */
 export function renderItems(items: readonly unknown[], indent: number): string {
   const pad = " ".repeat(indent);
@@ -72,7 +78,7 @@ function editFor(doc: Document, text: string, key: string, items: readonly unkno
   if (isSeq(existing) && existing.range) {
     if (!existing.flow && existing.items.length > 0) {
       const first = existing.items[0] as { range?: [number, number, number] };
-      const itemIndent = first.range ? Math.max(0, column(text, first.range[0]) - 2) : keyIndent;
+      const itemIndent = first.range ? dashColumn(text, first.range[0]) : keyIndent;
       const at = lineEndAt(text, existing.range[1]);
       return { at, end: at, text: `\n${renderItems(items, itemIndent)}`, order: 0 };
     }
