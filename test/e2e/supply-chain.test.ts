@@ -142,7 +142,7 @@ describe("supply-chain pack end to end", () => {
 
   it("the pack's own inline tests pass", () => {
     const results = runNativeTests([supplyChainPackDir], { env });
-    expect(results.length).toBe(22);
+    expect(results.length).toBe(24);
     expect(results.filter((r) => r.status !== "pass")).toEqual([]);
   });
 });
