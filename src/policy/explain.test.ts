@@ -55,3 +55,11 @@ spec:
     ]);
   });
 });
+
+describe("pattern steps", () => {
+  it("say in words whether a Kyverno pattern matched, did not apply or did not match, not `pattern: pattern: \"pass\"`", () => {
+    expect(describeStep({ kind: "pattern", expr: "pattern", value: "pass" })).toBe("pattern matched the resource");
+    expect(describeStep({ kind: "pattern", expr: "anyPattern[1]", value: "skip" })).toBe("anyPattern[1] did not apply (a conditional anchor's condition did not hold)");
+    expect(describeStep({ kind: "pattern", expr: "/spec/hostNetwork/", value: "fail", inputs: { found: true, expected: "false" } })).toBe('/spec/hostNetwork/ did not match the resource (found = true, expected = "false")');
+  });
+});

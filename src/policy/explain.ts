@@ -47,7 +47,7 @@ export function describeStep(step: TraceStep): string {
   if (step.kind === "note") return step.value === undefined ? expr : `${expr}: ${formatValue(step.value)}`;
   if (step.error !== undefined) return `${expr} failed: ${step.error}${inputsText(step)}`;
   if (step.kind === "variable") return `${expr} is ${formatValue(step.value)}`;
-  if (step.kind === "pattern") return `${expr}: ${step.value === undefined ? "checked" : formatValue(step.value)}${inputsText(step)}`;
+  if (step.kind === "pattern") return `${expr} ${patternOutcome(step.value)}${inputsText(step)}`;
   return `${expr} was ${formatValue(step.value)}${inputsText(step)}`;
 }
 
@@ -105,4 +105,15 @@ export function explanationSteps(finding: Finding): ExplanationStep[] {
     }
   }
   return steps;
+}
+
+/** A Kyverno pattern check's outcome (the step's value: pass, skip, fail or error) in words. */
+function patternOutcome(value: unknown): string {
+  switch (value) {
+    case "pass": return "matched the resource";
+    case "skip": return "did not apply (a conditional anchor's condition did not hold)";
+    case "fail": return "did not match the resource";
+    case undefined: return "was checked";
+    default: return `gave ${formatValue(value)}`;
+  }
 }
