@@ -15,6 +15,7 @@ import { createExceptionApi, type ExceptionApi } from "./exceptions.js";
 import { createFeedbackApi, type FeedbackApi } from "./feedback.js";
 import { silentNotifier, type Notifier } from "./notifier.js";
 import { createOverrideApi, type OverrideApi } from "./overrides.js";
+import { checkReviewSettings } from "./settings.js";
 
 export interface ReviewServiceOptions extends ReviewSettings {
   readonly storage: Storage;
@@ -46,7 +47,9 @@ export interface Exemptions {
   readonly overrides: readonly Override[];
 }
 
+/** Throws VigilError(VIGIL_BAD_CONFIG) naming `review.<field>` for settings it cannot honour (settings.ts). */
 export function createReviewService(options: ReviewServiceOptions): ReviewService {
+  checkReviewSettings(options);
   const deps: ReviewDeps = {
     storage: options.storage,
     clock: options.clock,
