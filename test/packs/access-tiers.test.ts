@@ -90,6 +90,18 @@ describe("access pack tiers", () => {
     });
   }
 
+  // Some CloudTrail exports (data lakes, SIEM tables) write readOnly as a string ("False", "True").
+  it("readOnly written as a string \"False\" is a change on a restricted service, for a key and for a session", () => {
+    const session = { type: "AssumedRole", arn: "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_PlatformAdmin_0a1b/maya@acme.example", accessKeyId: "ASIAEXAMPLE" };
+    for (const [identity, policy] of [[keyUser, "access-aws-key-restricted"], [session, "access-aws-session-restricted"]] as const) {
+      const ctx = awsContext({ odd: true, newDims: ["country"], write: true }, identity);
+      const stringly = { ...ctx, input: { ...ctx.input, readOnly: "False" } };
+      const { draft } = decide(stringly);
+      expect(draft.tier, policy).toBe("remediate");
+      expect(draft.explanation.steps.find((st) => st.kind === "tier" && st.policy === policy)?.text).toContain("or a change on a restricted service");
+    }
+  });
+
   it("each tier plans what it promises, with parameters the real actuators accept", () => {
     const notify = decide(awsContext({ odd: true }, keyUser)).plan;
     expect(notify.planned.map((p) => [p.plan.actuator, p.disposition])).toEqual([["webhook.post", "apply"]]);
