@@ -95,7 +95,7 @@ describe("access pack tiers", () => {
     const session = { type: "AssumedRole", arn: "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_PlatformAdmin_0a1b/maya@acme.example", accessKeyId: "ASIAEXAMPLE" };
     for (const [identity, policy] of [[keyUser, "access-aws-key-restricted"], [session, "access-aws-session-restricted"]] as const) {
       const ctx = awsContext({ odd: true, newDims: ["country"], write: true }, identity);
-      const stringly = { ...ctx, input: { ...ctx.input, readOnly: "False" } };
+      const stringly = { ...ctx, input: { ...(ctx.input as Record<string, unknown>), readOnly: "False" } };
       const { draft } = decide(stringly);
       expect(draft.tier, policy).toBe("remediate");
       expect(draft.explanation.steps.find((st) => st.kind === "tier" && st.policy === policy)?.text).toContain("or a change on a restricted service");
