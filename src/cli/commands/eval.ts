@@ -23,7 +23,7 @@ export const evalCommand: Command = {
   path: ["eval"],
   summary: "Evaluate policies against one input and print the decision",
   args: "[input.json | -]",
-  description: "The input is a decide request document (what policies see as `input`) or a structured-mode CloudEvent (one with `specversion`, validated as `vigil replay` and the API validate it).\nExit code: 0 allow, 1 deny, 2 bad usage or input.",
+  description: "The input is a decide request document (what policies see as `input`) or a structured-mode CloudEvent (one with `specversion`, validated as `vigil replay` and the API validate it).\nExit code: 0 allow, 1 deny, 2 bad usage or input, or an allow while a policy failed to load (the decision is printed; it was made without that policy).",
   options: {
     ...policiesOption,
     ...configOption,
@@ -73,6 +73,12 @@ export const evalCommand: Command = {
       for (const finding of decision.findings) for (const line of explainFinding(finding)) write(io.stdout, line);
       for (const step of decision.explanation.steps.filter((s) => s.kind === "factor" || s.kind === "tier")) write(io.stdout, `  ${step.kind}: ${step.text}`);
     }
-    return decision.verdict === "deny" ? 1 : 0;
+    if (decision.verdict === "deny") return 1;
+    if (load.errors.length > 0) {
+      // An allow without a policy that did not load would pass in CI what that policy was written to stop.
+      write(io.stderr, `${load.errors.length} ${load.errors.length === 1 ? "policy" : "policies"} failed to load: the decision was made without ${load.errors.length === 1 ? "it" : "them"} (exit 2)`);
+      return 2;
+    }
+    return 0;
   },
 };

@@ -31,6 +31,8 @@ export interface ScanOutcome {
   readonly problems: readonly ScanProblem[];
   /** Policies that apply to `io.k8s.resource` (evaluated in the scan). */
   readonly policies: readonly CompiledPolicy[];
+  /** Policies that failed to load (reported on stderr by scanFromArgs); a scan without them fails. */
+  readonly policyErrors?: number;
 }
 
 /**
@@ -89,10 +91,11 @@ export async function scanFromArgs(directory: string, args: ParsedArgs, io: CliI
   const { policySet, load } = loadPolicySet(config.policies, { costLimit: config.cel.costLimit });
   reportLoadErrors(load.errors, io);
   const registry = openImageRegistry(config);
-  return scanManifestDirectory(resolve(io.cwd, directory), policySet, {
+  const outcome = await scanManifestDirectory(resolve(io.cwd, directory), policySet, {
     namespace: stringOption(args, "namespace") ?? "default",
     ...(registry ? { lookups: { registry } } : {}),
   });
+  return { ...outcome, policyErrors: load.errors.length };
 }
 
 /** Flattens reports into rows, in report order. */
@@ -121,7 +124,7 @@ export const scanCommand: Command = {
     "that is not a pass (`--all`: every result) and a summary. `vigil report --scan <dir>` prints the same",
     "results as PolicyReports. With admission.registries enabled in the configuration (--config), verifyImages",
     "and imageRegistry rules read the images' registries, as the webhooks do (signatures, digests, image configs).",
-    "Exit code: 0 no fail or error, 1 a fail, an error or an unreadable manifest.",
+    "Exit code: 0 no fail or error, 1 a fail, an error, an unreadable manifest or a policy that failed to load.",
   ].join("\n"),
   options: {
     ...policiesOption,
@@ -139,7 +142,7 @@ export const scanCommand: Command = {
     const outcome = await scanFromArgs(directory, args, io);
     const reports = buildPolicyReports(outcome.scanned, { now: new Date(), auditWarn: flag(args, "audit-warn") });
     const rows = reportRows(reports);
-    const summary = { resources: outcome.scanned.length, policies: outcome.policies.length, pass: 0, fail: 0, warn: 0, error: 0, skip: 0, manifestErrors: outcome.problems.length };
+    const summary = { resources: outcome.scanned.length, policies: outcome.policies.length, pass: 0, fail: 0, warn: 0, error: 0, skip: 0, manifestErrors: outcome.problems.length, policyErrors: outcome.policyErrors ?? 0 };
     for (const row of rows) summary[row.result]++;
     printProblems(outcome.problems, io);
     if (format === "json") {
@@ -153,8 +156,8 @@ export const scanCommand: Command = {
         write(io.stdout, line(["RESULT", "POLICY/RULE", "RESOURCE", "MESSAGE"]));
         for (const row of table) write(io.stdout, line(row));
       }
-      write(io.stdout, `${summary.resources} resources, ${summary.policies} policies: ${summary.pass} pass, ${summary.fail} fail, ${summary.warn} warn, ${summary.error} error, ${summary.skip} skip${summary.manifestErrors ? `; ${summary.manifestErrors} manifest errors` : ""}`);
+      write(io.stdout, `${summary.resources} resources, ${summary.policies} policies: ${summary.pass} pass, ${summary.fail} fail, ${summary.warn} warn, ${summary.error} error, ${summary.skip} skip${summary.manifestErrors ? `; ${summary.manifestErrors} manifest errors` : ""}${summary.policyErrors ? `; ${summary.policyErrors} policy load error${summary.policyErrors === 1 ? "" : "s"}` : ""}`);
     }
-    return summary.fail + summary.error + summary.manifestErrors > 0 ? 1 : 0;
+    return summary.fail + summary.error + summary.manifestErrors + summary.policyErrors > 0 ? 1 : 0;
   },
 };
