@@ -337,7 +337,11 @@ export function createApprovalsApi(deps: ReviewDeps): ApprovalsApi {
           }
           continue;
         }
-        const reason = `no answer after ${review.escalation.length} escalation level(s): safe default ${review.safeDefault} applied`;
+        // The author's declared safe default went with the policy: a removed policy's actions are not run by Vigil alone.
+        const removed = tierRank(review.safeDefault) >= tierRank("remediate") && deps.policy !== undefined && deps.policy(review.policy) === undefined;
+        const reason = removed
+          ? `no answer after ${review.escalation.length} escalation level(s): policy ${review.policy} no longer exists, so its safe default ${review.safeDefault} does not run; actions skipped`
+          : `no answer after ${review.escalation.length} escalation level(s): safe default ${review.safeDefault} applied`;
         // Claimed (as it stood) before its actions are touched: a person answering at this moment
         // and the safe default do not both act. Another worker's tick or a person first: skip it.
         let version = doc.version;
@@ -353,7 +357,7 @@ export function createApprovalsApi(deps: ReviewDeps): ApprovalsApi {
           version = claimed.version;
           try {
             // Idempotent (each action is settled at most once).
-            if (tierRank(review.safeDefault) >= tierRank("remediate")) await deps.executor.runApproved(review.actionIds, ESCALATION_ACTOR, reason);
+            if (tierRank(review.safeDefault) >= tierRank("remediate") && !removed) await deps.executor.runApproved(review.actionIds, ESCALATION_ACTOR, reason);
             else await deps.executor.skipPending(review.actionIds, ESCALATION_ACTOR, reason);
           } catch (error) {
             await releaseAnswer(claimed.review, claimed.version);
