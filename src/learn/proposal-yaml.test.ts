@@ -33,3 +33,16 @@ describe("addToSpec: appending to an existing block list", () => {
     });
   }
 });
+
+describe("addToSpec: line endings", () => {
+  it("a file with CRLF line endings gets its new lines with CRLF too", () => {
+    const text = policy('    - name: old\n      when: input.owner == "ops"\n').replace(/\n/g, "\r\n").replace("  exceptions:", "  tests:\r\n    - name: t\r\n      input: { acl: private }\r\n      expect: { violations: [] }\r\n  exceptions:");
+    const out = addToSpec({ file: "p.yaml", text, index: 0 }, { exceptions: [added], tests: [{ name: "learned", input: { acl: "public-read", owner: "web" }, expect: { violations: [] } }] });
+    expect(out.replace(/\r\n/g, "")).not.toContain("\n");
+    expect(out.replace(/\r\n/g, "")).not.toContain("\r");
+    const loaded = loadPolicyText(out, "p.yaml");
+    expect(loaded.errors.map((e) => e.message)).toEqual([]);
+    const spec = (loaded.policies[0] as unknown as { spec: { exceptions: { name: string }[]; tests: { name: string }[] } }).spec;
+    expect([spec.exceptions.map((e) => e.name), spec.tests.map((t) => t.name)]).toEqual([["old", "learned-r-1"], ["t", "learned"]]);
+  });
+});

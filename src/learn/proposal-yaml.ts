@@ -59,11 +59,11 @@ export function renderItems(items: readonly unknown[], indent: number): string {
 }
 
 /** A text edit; at equal offsets, appending to an existing list (order 0) goes before a new key (order 1). */
-/** The offset of the newline ending the line a node ends on (`end` may already be just past it). */
+/** The offset of the line break (`\n`, or `\r\n`) ending the line a node ends on (`end` may already be just past it). */
 function lineEndAt(text: string, end: number): number {
-  if (end > 0 && text[end - 1] === "\n") return end - 1;
-  const next = text.indexOf("\n", end);
-  return next < 0 ? text.length : next;
+  const next = end > 0 && text[end - 1] === "\n" ? end - 1 : text.indexOf("\n", end);
+  if (next < 0) return text.length;
+  return next > 0 && text[next - 1] === "\r" ? next - 1 : next;
 }
 
 interface Edit { readonly at: number; readonly end: number; readonly text: string; readonly order: number }
@@ -104,7 +104,9 @@ export function addToSpec(location: PolicyLocation, additions: Readonly<Record<s
   const doc = docs[location.index];
   if (doc === undefined) throw new Error(`the file has no document ${location.index}`);
   const edits = Object.entries(additions).filter(([, items]) => items.length > 0).map(([key, items]) => editFor(doc, location.text, key, items));
+  // New lines end the way the file's lines do (a CRLF file stays CRLF).
+  const eol = location.text.includes("\r\n") ? "\r\n" : "\n";
   let text = location.text;
-  for (const edit of [...edits].sort((a, b) => b.at - a.at || b.order - a.order)) text = text.slice(0, edit.at) + edit.text + text.slice(edit.end);
+  for (const edit of [...edits].sort((a, b) => b.at - a.at || b.order - a.order)) text = text.slice(0, edit.at) + edit.text.replace(/\n/g, eol) + text.slice(edit.end);
   return text;
 }
