@@ -124,7 +124,7 @@ export function runGate(args: ParsedArgs, io: CliIo): GateResult {
 function textReport(result: GateResult): string {
   const { summary: s, decision } = result;
   const lines: string[] = [];
-  for (const error of result.errors) lines.push(`error: ${error.file}: ${error.field}: ${error.message}`);
+  for (const error of result.errors) lines.push(errorLine(error));
   for (const v of s.vulnerable) {
     lines.push(`${v.blocking ? "BLOCK" : "warn "} ${v.severity.padEnd(8)} ${v.package}@${v.version} ${v.advisory}${v.aliases.length ? ` (${v.aliases.slice(0, 3).join(", ")})` : ""}${v.dev ? " [dev]" : ""}`);
     lines.push(`      ${v.summary ? `${v.summary}; ` : ""}${v.fix}`);
@@ -189,7 +189,12 @@ export const gateCommand: Command = {
     else if (format === "json") write(io.stdout, jsonReport(result));
     else if (format === "markdown") write(io.stdout, result.summary.comment);
     else write(io.stdout, JSON.stringify(toSarif(result.summary, { texts: result.texts, errors: result.policyErrors }), null, 2));
-    if (format !== "text") for (const error of result.errors) write(io.stderr, `error: ${error.file}: ${error.field}: ${error.message}`);
+    if (format !== "text") for (const error of result.errors) write(io.stderr, errorLine(error));
     return result.exitCode;
   },
 };
+
+/** `error: <file>: <field>: <message>`, the file named once: a lockfile's own messages start with it (and its line). */
+function errorLine(error: { readonly file: string; readonly field: string; readonly message: string }): string {
+  return error.message.startsWith(`${error.file}:`) ? `error: ${error.message}` : `error: ${error.file}: ${error.field}: ${error.message}`;
+}
