@@ -107,6 +107,18 @@ describe("exceptions", () => {
     expect(applies("tag:env=prod")).toBe(true);
   });
 
+  it("tag: selectors and the environment factor read AWS's list form of tags ([{ Key, Value }]) as the guardrails do", () => {
+    const listTagged = { kind: "bucket", id: "scratch", attrs: { tags: [{ Key: "env", Value: "dev" }, { key: "team", value: "web" }, { Key: "__proto__", Value: "x" }] } };
+    const ctx = context({}, { now: t0, subject: "bucket/scratch", entities: { resource: listTagged } });
+    const applies = (selector: string) => applyExemptions(ctx, [finding], { exceptions: [exception({ subjects: [selector] })] }, decider.conditions).findings[0]?.effect === "skip";
+    expect(applies("tag:env=dev")).toBe(true);
+    expect(applies("tag:team=w*")).toBe(true);
+    expect(applies("tag:env=prod")).toBe(false);
+    expect(applies("tag:constructor=*")).toBe(false);
+    const prod = context({}, { now: t0, subject: "bucket/logs", entities: { resource: { kind: "bucket", id: "logs", attrs: { tags: [{ Key: "Environment", Value: "x" }, { Key: "environment", Value: "prod" }] } } } });
+    expect(decider.decide(prod, [finding], {}, { id: "d", now: t0, enforced: true }).risk.factors.find((f) => f.name === "asset.environment")).toMatchObject({ contribution: 0.1 });
+  });
+
   it("evaluates `when` on the policy's activation (variables included); a failing condition does not apply", () => {
     const { policies, errors } = loadPolicyText(`apiVersion: vigil.dev/v1
 kind: Policy

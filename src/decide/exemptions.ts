@@ -14,6 +14,7 @@ import type { Tier } from "../core/policy.js";
 import type { Override, PolicyException } from "../core/review.js";
 import type { ConditionCache, PolicyLookup } from "./conditions.js";
 import { activationForPolicy } from "./conditions.js";
+import { tagMap } from "./risk.js";
 
 export interface AppliedExemption {
   readonly kind: "exception" | "override";
@@ -135,7 +136,8 @@ export function subjectSelectorMatches(selector: string, ctx: Context, finding: 
     const field = selectorMatch[1] === "label" ? "labels" : "tags";
     const key = selectorMatch[2] as string;
     const wanted = selectorMatch[3] as string;
-    const map = record(findingEntity(ctx, finding)?.attrs[field]);
+    const attrs = findingEntity(ctx, finding)?.attrs;
+    const map = field === "tags" ? tagMap(attrs?.["tags"]) : record(attrs?.["labels"]);
     // Own keys only: "constructor" or "__proto__" is not a label every map has.
     const value = map !== undefined && Object.hasOwn(map, key) ? map[key] : undefined;
     return value !== undefined && value !== null && globMatch(wanted, String(value));

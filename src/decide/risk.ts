@@ -72,6 +72,22 @@ function record(value: unknown): Readonly<Record<string, unknown>> | undefined {
   return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
 
+/**
+ * Tags as a map of own keys: a map as is, AWS's list form (`[{ Key, Value }]`, or `key`/`value`,
+ * as EC2 and the tagging APIs answer) made into one — as the executor's guardrails read them.
+ */
+export function tagMap(value: unknown): Readonly<Record<string, unknown>> | undefined {
+  if (!Array.isArray(value)) return record(value);
+  // No prototype: a tag named __proto__ or constructor is an own key like any other.
+  const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  for (const item of value) {
+    const entry = record(item);
+    const key = entry?.["Key"] ?? entry?.["key"];
+    if (typeof key === "string") out[key] = entry?.["Value"] ?? entry?.["value"];
+  }
+  return out;
+}
+
 function text(value: unknown): string | undefined {
   return typeof value === "string" && value !== "" ? value.toLowerCase() : undefined;
 }
@@ -97,7 +113,7 @@ const environmentNames: Readonly<Record<string, EnvironmentClass>> = {
 
 /** An entity's environment from attrs.environment / attrs.env, or its tags / labels (`environment`, `env`). */
 export function entityEnvironment(entity: Entity): { readonly value: string; readonly class: EnvironmentClass } | undefined {
-  const sources = [entity.attrs, record(entity.attrs["tags"]), record(entity.attrs["labels"])];
+  const sources = [entity.attrs, tagMap(entity.attrs["tags"]), record(entity.attrs["labels"])];
   for (const source of sources) {
     if (source === undefined) continue;
     for (const key of ["environment", "env"]) {
