@@ -7,6 +7,7 @@ import { verifyDecisionRecord, type VerifyOptions, type VerifyResult } from "./s
 
 export * from "./agent/index.js";
 export type { VerifyOptions, VerifyResult } from "./store/chain.js";
+export { GENESIS_HASH } from "./store/chain.js";
 
 /** Verifies the hash chain of the configured decision record. */
 export async function verifyRecord(storage: Storage, options: VerifyOptions = {}): Promise<VerifyResult> {

@@ -81,4 +81,13 @@ describe("vigil audit verify", () => {
     expect(run.stdout).toContain("decision record TAMPERED: record at seq 9 was deleted: the checkpoint seq 9 is not in the record");
     expect(run.stdout).not.toContain("record  (");
   });
+
+  it("--start at seq 0 takes only the genesis hash: another is a usage error, not a report that the record does not link to it", async () => {
+    const wrong = await vigil(["audit", "verify", "--start", `0:${"a".repeat(64)}`], { cwd: dir, env: env() });
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/--start 0:.*seq 0 is the start of the chain, whose hash is the genesis hash 0{64}/);
+    expect(wrong.stdout).not.toContain("TAMPERED");
+    const genesis = await vigil(["audit", "verify", "--start", `0:${"0".repeat(64)}`], { cwd: dir, env: env() });
+    expect(genesis.code).toBe(0);
+  });
 });

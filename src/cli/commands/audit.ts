@@ -1,4 +1,4 @@
-import { verifyRecord, type VerifyOptions } from "../../agent.js";
+import { GENESIS_HASH, verifyRecord, type VerifyOptions } from "../../agent.js";
 import { VigilError } from "../../core/errors.js";
 import { stringOption, write, type Command, type ParsedArgs } from "../command.js";
 import { configFrom, configOption, openExistingStorage, outputFormat, outputOption } from "../shared.js";
@@ -42,5 +42,10 @@ function headOption(args: ParsedArgs, flag: string, key: "expectedHead" | "start
   if (value === undefined) return {};
   const match = /^(\d+):([0-9a-f]{64})$/.exec(value.trim());
   if (match === null) throw new VigilError("VIGIL_BAD_INPUT", `--${flag} is "${value}": give <seq>:<hash>, the seq and the 64-hex hash a verify printed (head seq N, hash H)`, { field: `--${flag}` });
-  return { [key]: { seq: Number(match[1]), hash: match[2] as string } };
+  const seq = Number(match[1]);
+  const hash = match[2] as string;
+  if (seq === 0 && hash !== GENESIS_HASH) {
+    throw new VigilError("VIGIL_BAD_INPUT", `--${flag} 0:${hash}: seq 0 is the start of the chain, whose hash is the genesis hash ${GENESIS_HASH}; give a head a verify printed, or leave --${flag} out`, { field: `--${flag}` });
+  }
+  return { [key]: { seq, hash } };
 }
