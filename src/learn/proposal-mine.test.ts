@@ -19,3 +19,15 @@ describe("testViolations: the policy's own tests that expect the rule's violatio
     expect(bestCondition({ overridden, others: tested })).toBeUndefined();
   });
 });
+
+describe("bestCondition: masked inputs", () => {
+  // The decision record redacts configured paths: the marker is what was stored, never what a live event carries.
+  const masked = (i: number, owner: string) => ({
+    decision: { id: `m-${i}`, input: { token: "**HIDDEN**", owner, note: "**HIDDEN**" }, masking: { redacted: ["/input/token"], scrubbed: 1 } } as never, refs: [], reasons: [],
+  });
+
+  it("never proposes a condition on a redaction marker (it would never hold for a live event)", () => {
+    expect(bestCondition({ overridden: [masked(1, "a"), masked(2, "b"), masked(3, "c")], others: [] })).toBeUndefined();
+    expect(bestCondition({ overridden: [masked(1, "web"), masked(2, "web"), masked(3, "web")], others: [] })?.when).toBe('input.owner == "web"');
+  });
+});

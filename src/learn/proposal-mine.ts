@@ -69,6 +69,32 @@ export interface MineInput {
   readonly maxValues?: number;
 }
 
+/** The value at a JSON Pointer (`/input/user/ssn`) under `root`. */
+function atPointer(root: unknown, pointer: string): unknown {
+  let node = root;
+  for (const raw of pointer.split("/").slice(1)) {
+    if (node === null || typeof node !== "object") return undefined;
+    node = (node as Record<string, unknown>)[raw.replace(/~1/g, "/").replace(/~0/g, "~")];
+  }
+  return node;
+}
+
+/**
+ * The redaction markers the decision record wrote in place of masked values (read at the
+ * decisions' `masking.redacted` paths): stored, never carried by a live event, so a condition on
+ * one would never hold (scrubbed copies elsewhere in the input carry the same marker).
+ */
+function maskMarkers(decisions: readonly Pick<Decision, "masking">[]): Set<Leaf> {
+  const markers = new Set<Leaf>();
+  for (const decision of decisions) {
+    for (const pointer of decision.masking?.redacted ?? []) {
+      const value = atPointer(decision, pointer);
+      if (typeof value === "string") markers.add(value);
+    }
+  }
+  return markers;
+}
+
 /**
  * The best condition covering every overridden decision: no confirmed violation matched, then the
  * fewest other violations matched, then the fewest values, then the shortest path. Candidates:
@@ -79,6 +105,7 @@ export function bestCondition(input: MineInput): CandidateCondition | undefined 
   const overridden = input.overridden.map((o) => o.decision);
   if (overridden.length === 0) return undefined;
   const leafSets = overridden.map((d) => leavesOf(d.input));
+  const markers = maskMarkers(overridden);
   type Leaves = Map<string, { path: string[]; value: Leaf }>;
   const candidates: { when: string; describe: string; matches: (d: Pick<Decision, "input" | "subject">, leaves: Leaves) => boolean; values: number; length: number }[] = [];
 
@@ -91,7 +118,7 @@ export function bestCondition(input: MineInput): CandidateCondition | undefined 
       if (found === undefined) { everywhere = false; break; }
       if (!values.includes(found.value)) values.push(found.value);
     }
-    if (!everywhere || values.length > maxValues || (values.length > 1 && values.length * 2 > overridden.length)) continue;
+    if (!everywhere || values.length > maxValues || (values.length > 1 && values.length * 2 > overridden.length) || values.some((v) => markers.has(v))) continue;
     const expr = celPath("input", leaf.path);
     const set = new Set<Leaf>(values);
     candidates.push({
@@ -101,7 +128,7 @@ export function bestCondition(input: MineInput): CandidateCondition | undefined 
     });
   }
   const subjects = [...new Set(overridden.map((d) => d.subject))];
-  if (subjects.every((s) => typeof s === "string") && subjects.length <= maxValues && (subjects.length === 1 || subjects.length * 2 <= overridden.length)) {
+  if (subjects.every((s) => typeof s === "string" && !markers.has(s)) && subjects.length <= maxValues && (subjects.length === 1 || subjects.length * 2 <= overridden.length)) {
     const set = new Set(subjects);
     candidates.push({
       when: condition("event.subject", subjects as string[]), describe: `the event subject is ${(subjects as string[]).map(literal).join(" or ")}`,
