@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Finding } from "../core/finding.js";
-import { EntityRecord, HISTORY_DAYS } from "./entity-store.js";
+import { EntityRecord, HISTORY_DAYS, validateEntityUpdate } from "./entity-store.js";
 
 const violation = (rule: string): Finding => ({ policy: "p", rule, effect: "violation", mode: "warn", message: rule }) as unknown as Finding;
 const day = Date.parse("2025-01-06T00:00:00Z");
@@ -48,5 +48,17 @@ describe("EntityRecord.recordFindings", () => {
       record.recordFindings([violation("a"), violation("b")], at);
       expect(record.violationDays).toEqual(expected);
     }
+  });
+});
+
+describe("validateEntityUpdate", () => {
+  it("says why attrs cannot be stored: a circular reference, or nesting too deep, naming the fix", () => {
+    const circular: Record<string, unknown> = { a: 1 };
+    circular["self"] = circular;
+    expect(() => validateEntityUpdate({ kind: "service", id: "s1", attrs: circular })).toThrow(/entity\.attrs refers to itself \(a circular reference\)/);
+    let deep: unknown = 1;
+    for (let level = 0; level < 20_000; level++) deep = { d: deep };
+    expect(() => validateEntityUpdate({ kind: "service", id: "s1", attrs: { deep } })).toThrow(/entity\.attrs is nested too deeply .*keep attributes a few levels deep/);
+    expect(() => validateEntityUpdate({ kind: "service", id: "s1", attrs: { team: "payments" } })).not.toThrow();
   });
 });

@@ -180,7 +180,9 @@ export function validateEntityUpdate(update: EntityUpdate): void {
   try {
     JSON.stringify(update.attrs ?? {});
   } catch (error) {
-    throw new VigilError("VIGIL_BAD_INPUT", "entity.attrs must be JSON-serialisable", { field: "attrs" }, error);
+    // Say which: a cycle (TypeError) or nesting too deep for the record (RangeError: the stack ran out).
+    const why = error instanceof RangeError ? "is nested too deeply (thousands of levels) to store; keep attributes a few levels deep" : error instanceof TypeError && /circular/i.test(error.message) ? "refers to itself (a circular reference); send a tree of plain JSON values" : `cannot be written as JSON (${error instanceof Error ? error.message : String(error)})`;
+    throw new VigilError("VIGIL_BAD_INPUT", `entity.attrs ${why}`, { field: "attrs" }, error);
   }
 }
 
