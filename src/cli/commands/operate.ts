@@ -63,9 +63,9 @@ export const postureSetCommand: Command = {
     ...outputOption,
     scope: { type: "string", value: "<scope>", description: "Scope (default org)" },
     reason: { type: "string", value: "<text>", description: "Why" },
-    until: { type: "string", value: "<time>", description: "RFC 3339 expiry, e.g. 2025-06-01T18:00:00Z" },
+    until: { type: "string", value: "<time>", description: "RFC 3339 expiry in the future, e.g. 2030-06-01T18:00:00Z" },
   },
-  examples: ['vigil posture set incident --reason "INC-42 credential leak" --until 2025-06-01T18:00:00Z', "vigil posture set freeze --scope repo:acme/payments"],
+  examples: ['vigil posture set incident --reason "INC-42 credential leak" --until "$(date -u -d +6hours +%FT%TZ)"', "vigil posture set freeze --scope repo:acme/payments"],
   async run(args, io) {
     const level = args.positionals[0];
     if (!level) throw new VigilError("VIGIL_BAD_INPUT", "missing <level>: normal, elevated, incident or freeze", { field: "level" });
