@@ -25,7 +25,8 @@ export interface ExceptionApi {
    * Imports an exception from an existing register (a scenario setup, another system) under its own
    * id (approver or admin): validated as `create` validates, except that the expiry is not bounded
    * by `maxExceptionDays` (the register's expiry stands; it must still be in the future). A given
-   * `createdAt` must be an RFC 3339 time with its offset, not in the future (VIGIL_BAD_INPUT otherwise).
+   * `createdAt` must be an RFC 3339 time with its offset (VIGIL_BAD_INPUT otherwise); one still to
+   * come is not kept (the import time is recorded).
    * Idempotent: importing the same exception again returns the stored one; a different exception
    * under an existing id is VIGIL_CONFLICT.
    */
@@ -55,15 +56,16 @@ function stringList(value: unknown, field: string, required: boolean): string[] 
 }
 
 /**
- * The register's creation time of an imported exception, as the instant it names. A time in the
- * future (a clock or typing error) would record an exception as created after the decisions it
- * allows; a time without an offset means another instant on each machine: both are refused.
+ * The register's creation time of an imported exception, as the instant it names; undefined (the
+ * import time is recorded) for a time still to come — as the Kubernetes API server ignores a
+ * client's creationTimestamp: nothing is recorded as created after it was stored (a replay
+ * imports a setup whose register entries date from later in the stream). A time without an
+ * offset means another instant on each machine: refused.
  */
-function createdAtOf(value: unknown, nowMs: number): string {
+function createdAtOf(value: unknown, nowMs: number): string | undefined {
   const ms = typeof value === "string" ? instantMs(value) : Number.NaN;
   if (Number.isNaN(ms)) throw bad("createdAt", `${JSON.stringify(value)} is not an RFC 3339 time with its offset, like 2025-01-10T09:00:00Z; leave createdAt out to record the import time`);
-  if (ms > nowMs) throw bad("createdAt", `(${value as string}) is in the future: give when the register created the exception, or leave createdAt out to record the import time`);
-  return new Date(ms).toISOString();
+  return ms > nowMs ? undefined : new Date(ms).toISOString();
 }
 
 export function createExceptionApi(deps: ReviewDeps): ExceptionApi {

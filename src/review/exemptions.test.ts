@@ -247,11 +247,8 @@ describe("exceptions", () => {
     expect((await loop.review.exceptions.list()).map((e) => e.id).sort()).toEqual(["EX-1", "EX-2", "EX-3"]);
   });
 
-  it("import refuses a createdAt in the future, without an offset or not a time, naming createdAt; a past one is kept as the instant it names", async () => {
+  it("import keeps a past createdAt as the instant it names, refuses one that is not a time with its offset, and records the import time for one still to come", async () => {
     const item = { ...base, expiresAt: new Date(loop.clock.now().getTime() + 200 * DAY).toISOString() };
-    const future = new Date(loop.clock.now().getTime() + HOUR).toISOString();
-    await expect(loop.review.exceptions.import({ ...item, id: "SEC-1", createdAt: future }, admin))
-      .rejects.toMatchObject({ code: "VIGIL_BAD_INPUT", details: { field: "createdAt" }, message: expect.stringContaining("in the future") });
     for (const createdAt of ["2025-01-10T00:00:00", "yesterday", 17] as unknown as string[]) {
       await expect(loop.review.exceptions.import({ ...item, id: "SEC-2", createdAt }, admin))
         .rejects.toMatchObject({ code: "VIGIL_BAD_INPUT", details: { field: "createdAt" } });
@@ -259,6 +256,13 @@ describe("exceptions", () => {
     expect(await loop.review.exceptions.list()).toEqual([]);
     const kept = await loop.review.exceptions.import({ ...item, id: "SEC-3", createdAt: "2025-01-10T09:00:00+02:00" }, admin);
     expect(kept.createdAt).toBe("2025-01-10T07:00:00.000Z");
+    // Not stored as created after it was stored (as the API server ignores a client's creationTimestamp); it applies, and importing it again is the same.
+    const later = { ...item, id: "SEC-4", createdAt: new Date(loop.clock.now().getTime() + 3 * DAY).toISOString() };
+    const scheduled = await loop.review.exceptions.import(later, admin);
+    expect(scheduled.createdAt).toBe(loop.clock.iso());
+    expect((await loop.handle({ kind: "low-risk", bucket: "site", public: true })).decision.verdict).toBe("allow");
+    loop.clock.advance(HOUR);
+    expect(await loop.review.exceptions.import(later, admin)).toEqual(scheduled);
   });
 
   it("applies on the next decision with the explanation, and stops when it expires (clock-driven) or is revoked", async () => {
