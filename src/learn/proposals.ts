@@ -119,7 +119,8 @@ async function build(options: MineOptions, draft: Draft, decisions: readonly Dec
     return { ...base, file: location.file, tests: { generated: 0, passed: 0, failed: 1, failures: [`the proposed policy does not compile: ${problem}`] } };
   }
   const rule = draft.rule;
-  const keep = decisions.filter((d) => !labels.overridden.has(d.id) && labels.confirmed.has(d.id)).concat(decisions.filter((d) => !labels.overridden.has(d.id) && !labels.confirmed.has(d.id)));
+  // The "still violated" case: a confirmed violation, else an unlabelled one — never one a person marked false positive.
+  const keep = decisions.filter((d) => !labels.overridden.has(d.id) && labels.confirmed.has(d.id)).concat(decisions.filter((d) => !labels.overridden.has(d.id) && !labels.confirmed.has(d.id) && !labels.falsePositive.has(d.id)));
   const tests = rule === undefined ? [] : generateTests(policy, compiledWith, rule, draft.overridden, keep);
   const proposedText = addToSpec(location, { exceptions: [exception], tests });
   const compiled = loadPolicyText(proposedText, location.file);
