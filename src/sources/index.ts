@@ -75,7 +75,7 @@ export {
   validateCloudTrailRecord,
   type CloudTrailOptions,
 } from "./cloudtrail.js";
-export { oktaEventToEvent, oktaLogToEvents, validateOktaEvent, type OktaOptions } from "./okta.js";
+export { oktaEventHookToEvents, oktaEventToEvent, oktaLogToEvents, OKTA_EVENT_HOOK_TYPE, validateOktaEvent, type OktaOptions } from "./okta.js";
 export {
   FOCUS_1_0_COLUMNS,
   FOCUS_1_0_REQUIRED_COLUMNS,

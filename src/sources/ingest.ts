@@ -13,7 +13,7 @@ import {
 import { convertFocusRow, looksLikeFocusHeader, looksLikeFocusRow, orderByChargePeriod, readFocusCsv } from "./focus.js";
 import { readJsonLines, type TextChunks } from "./json-lines.js";
 import { convertKubernetesObject, kubernetesListItems, kubernetesManifestsToEvents, looksLikeKubernetesObject } from "./kubernetes.js";
-import { convertOktaEvent, looksLikeOktaEvent } from "./okta.js";
+import { convertOktaEvent, looksLikeOktaEvent, looksLikeOktaEventHook, oktaEventHookConversions } from "./okta.js";
 import { convertTerraformPlan, looksLikeTerraformPlan } from "./terraform.js";
 import { failure, place, position, problem, type Conversion, type IngestResult } from "./results.js";
 import { createContentIdAllocator, isRecord, kindOf, type ContentIdAllocator, type JsonRecord } from "./values.js";
@@ -82,7 +82,8 @@ export function classifyItem(value: unknown): ItemKind {
   if (looksLikeAdmissionReview(value)) return "admission-review";
   if (looksLikeKubernetesObject(value)) return "kubernetes-object";
   if (looksLikeCloudTrailRecord(value)) return "cloudtrail-record";
-  if (looksLikeOktaEvent(value)) return "okta-event";
+  // An Okta event hook delivery carries System Log events (itemConversions unwraps it).
+  if (looksLikeOktaEvent(value) || looksLikeOktaEventHook(value)) return "okta-event";
   if (looksLikeFocusRow(value)) return "focus-row";
   if (looksLikeTerraformPlan(value)) return "terraform-plan";
   return "unknown";
@@ -130,6 +131,8 @@ const ITEM_KIND_OF_FORMAT: Partial<Record<IngestFormat, ItemKind>> = {
 /** One item's conversions by kind (`auto` detects it); a List or a Records file gives one per item. */
 function itemConversions(value: unknown, kind: ItemKind | "auto", context: ItemContext): Conversion[] {
   if (kind === "auto" && isRecord(value) && Array.isArray(value["Records"])) return cloudTrailFileConversions(value["Records"], context.ids);
+  // A saved Okta event hook delivery: each System Log event it carries.
+  if ((kind === "auto" || kind === "okta-event") && looksLikeOktaEventHook(value)) return oktaEventHookConversions(value, context.ids, context.options.oktaSource);
   const itemKind = kind === "auto" ? classifyItem(value) : kind;
   const list = itemKind === "kubernetes-object" && isRecord(value) && Array.isArray(value["items"]) && String(value["kind"]).endsWith("List");
   const items = list ? kubernetesListItems(value as JsonRecord & { items: unknown[] }) : [value];

@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { oktaEventToEvent, oktaLogToEvents } from "./okta.js";
+import { oktaEventHookToEvents, oktaEventToEvent, oktaLogToEvents } from "./okta.js";
+import { ingestText } from "./ingest.js";
 import type { IngestResult } from "./results.js";
 
 const fixtures = fileURLToPath(new URL("../../test/fixtures/", import.meta.url));
@@ -78,5 +79,39 @@ describe("Okta System Log (Panther's labelled Okta tests)", () => {
     const { eventType: _t, ...rest } = find("Admin Access Assigned").log;
     const result = oktaEventToEvent(rest);
     expect(result.ok === false && result.error.message).toContain("eventType");
+  });
+});
+
+describe("Okta event hook deliveries (what Okta POSTs to a registered event hook)", () => {
+  // The envelope as Okta's event hook documentation shows it; the events are Panther's real System Log events.
+  const logs = panther.slice(0, 3).map((t) => t.log);
+  const delivery = {
+    eventType: "com.okta.event_hook",
+    eventTypeVersion: "1.0",
+    cloudEventsVersion: "0.1",
+    source: "https://acme.okta.com/api/v1/eventHooks/whoql0HfiLGPWc8Jx0g3",
+    eventId: "b5a188b9-5ece-4636-b041-482ffda96311",
+    data: { events: logs },
+    eventTime: "2019-03-27T16:59:53.032Z",
+    contentType: "application/json",
+  };
+
+  it("gives one event per System Log event, the same events the System Log API's array gives", () => {
+    const results = oktaEventHookToEvents(delivery);
+    expect(results.map((r) => r.index)).toEqual([0, 1, 2]);
+    expect(results.map((r) => event(r))).toEqual(oktaLogToEvents(logs).map((r) => event(r)));
+  });
+
+  it("names a bad event by its place in data.events and keeps the others; a delivery without data.events is one problem", () => {
+    const results = oktaEventHookToEvents({ ...delivery, data: { events: [logs[0], { displayMessage: "no type" }] } });
+    expect(results[0]?.ok).toBe(true);
+    expect(results[1]).toMatchObject({ ok: false, error: { details: { field: "data.events[1].eventType" } } });
+    expect(oktaEventHookToEvents({ ...delivery, data: {} })).toMatchObject([{ ok: false, error: { details: { field: "data.events" } } }]);
+    expect(oktaEventHookToEvents({ eventType: "user.session.start" })).toMatchObject([{ ok: false, error: { details: { field: "eventType" } } }]);
+  });
+
+  it("is read by vigil ingest's detection: a saved delivery gives its System Log events", async () => {
+    const { results } = await ingestText(JSON.stringify(delivery));
+    expect(results.map((r) => (r.ok ? r.event.type : r.error.message))).toEqual(["com.okta.system.log", "com.okta.system.log", "com.okta.system.log"]);
   });
 });

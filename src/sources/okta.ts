@@ -79,6 +79,43 @@ export function oktaLogToEvents(values: readonly unknown[], options: OktaOptions
   return values.map((value, index) => place(convertOktaEvent(value, ids, options.source), position(index)));
 }
 
+/** The `eventType` of an Okta event hook delivery's envelope. */
+export const OKTA_EVENT_HOOK_TYPE = "com.okta.event_hook";
+
+/** True for an Okta event hook delivery (Okta's POST to a registered endpoint): `eventType` com.okta.event_hook. */
+export function looksLikeOktaEventHook(value: unknown): value is JsonRecord {
+  return isRecord(value) && field(value, "eventType") === OKTA_EVENT_HOOK_TYPE;
+}
+
+/**
+ * An Okta event hook delivery (`{ eventType: "com.okta.event_hook", eventTypeVersion, source,
+ * eventId, eventTime, data: { events: [System Log events] } }`) → one conversion per System Log
+ * event in `data.events`, as the System Log API's events convert (same ids, so an event polled and
+ * pushed is stored once), problems named `data.events[i].…`. A delivery without a `data.events`
+ * array is one conversion naming it. Never throws.
+ */
+export function oktaEventHookConversions(value: JsonRecord, ids: ContentIdAllocator, source = "okta"): Conversion[] {
+  const data = field(value, "data");
+  const events = isRecord(data) ? field(data, "events") : undefined;
+  if (!Array.isArray(events)) {
+    return [{ problems: [problem("data.events", `an Okta event hook delivery carries its System Log events in \`data.events\`, got ${kindOf(events)}; send the body Okta posts as it is`)] }];
+  }
+  return events.map((event, index) => {
+    const conversion = convertOktaEvent(event, ids, source);
+    if (!("problems" in conversion)) return conversion;
+    const at = `data.events[${index}]`;
+    return { problems: conversion.problems.map((p) => problem(p.field === "(event)" ? at : `${at}.${p.field}`, p.message)) };
+  });
+}
+
+/** An Okta event hook delivery → one result per System Log event (`index` = its place in `data.events`). Never throws. */
+export function oktaEventHookToEvents(value: unknown, options: OktaOptions = {}): IngestResult[] {
+  if (!looksLikeOktaEventHook(value)) {
+    return [place({ problems: [problem("eventType", `an Okta event hook delivery has eventType "${OKTA_EVENT_HOOK_TYPE}", got ${isRecord(value) ? kindOf(field(value, "eventType")) : kindOf(value)}; register this URL as an Okta event hook`)] }, position(0))];
+  }
+  return oktaEventHookConversions(value, options.ids ?? createContentIdAllocator(), options.source).map((conversion, index) => place(conversion, position(index)));
+}
+
 /** True when a value looks like an Okta System Log event. */
 export function looksLikeOktaEvent(value: unknown): boolean {
   if (!isRecord(value)) return false;

@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply } from "fastify";
 import { decisionIdFor, type Agent } from "../../agent.js";
 import { isVigilError, VigilError } from "../../core/errors.js";
 import type { Event } from "../../core/event.js";
-import { parseHttpCloudEvents, receiveGithubWebhook, type IngestResult } from "../../sources/index.js";
+import { oktaEventHookToEvents, parseHttpCloudEvents, receiveGithubWebhook, type IngestResult } from "../../sources/index.js";
 import { route, schemas } from "../route.js";
 
 /** One per input item, in input order. */
@@ -148,6 +148,55 @@ export function eventRoutes(app: FastifyInstance, agent: Agent): void {
         throw error;
       }
       return reply.code(202).send({ id: event.id, type: event.type, decisionId: decisionIdFor(event) });
+    },
+  });
+
+  route(app, agent, {
+    method: "GET",
+    url: "/v1/webhooks/okta",
+    access: "ingest",
+    audit: false,
+    summary: "Answer Okta's one-time event hook verification",
+    description: "When an event hook is created or verified in Okta, Okta sends a GET with `X-Okta-Verification-Challenge` (and the Authorization header configured on the hook: a token with the ingest role); the answer echoes the challenge as `{ \"verification\": ... }`, which activates the hook.",
+    tags: ["events"],
+    headers: [{ name: "X-Okta-Verification-Challenge", required: true, description: "The one-time value Okta sends; echoed back as `verification`." }],
+    responses: {
+      200: { description: "The challenge echoed back.", schema: { type: "object", properties: { verification: { type: "string" } } } },
+      400: { description: "The request carries no X-Okta-Verification-Challenge header (it is not Okta's verification).", schema: schemas.error },
+    },
+    async handler(request) {
+      const challenge = request.headers["x-okta-verification-challenge"];
+      if (typeof challenge !== "string" || challenge === "") throw new VigilError("VIGIL_BAD_INPUT", "X-Okta-Verification-Challenge is missing: this endpoint answers Okta's event hook verification; deliveries are POSTed", { field: "x-okta-verification-challenge" });
+      return { verification: challenge };
+    },
+  });
+
+  route(app, agent, {
+    method: "POST",
+    url: "/v1/webhooks/okta",
+    access: "ingest",
+    audit: false,
+    summary: "Receive an Okta event hook delivery",
+    description: "The body Okta POSTs to an event hook (`eventType: com.okta.event_hook`, the System Log events in `data.events`). Each System Log event becomes a `com.okta.system.log` event, as from the System Log API (same ids: an event both polled and pushed is stored once), persisted before the answer; a bad event is rejected by its index in `data.events`, the others kept. Configure the hook's Authorization header with a token that has the ingest role.",
+    tags: ["events"],
+    consumes: ["application/json"],
+    responses: {
+      200: { description: "The delivery was read: each event accepted, a duplicate or rejected (by index in data.events). Okta does not resend a delivery answered 200.", schema: ingestResponseSchema },
+      400: { description: "The body is not JSON or not an Okta event hook delivery (`error.field` names the part).", schema: schemas.error },
+      429: { description: "The ingest queue is full; Okta retries the delivery once.", schema: schemas.error, headers: { "Retry-After": { description: "Seconds to wait.", schema: { type: "integer" } } } },
+    },
+    async handler(request, reply, { agent: a }) {
+      const raw = Buffer.isBuffer(request.body) ? request.body.toString("utf8") : typeof request.body === "string" ? request.body : "";
+      let body: unknown;
+      try {
+        body = JSON.parse(raw);
+      } catch (cause) {
+        throw new VigilError("VIGIL_BAD_INPUT", `the body is not JSON (${(cause as Error).message}); Okta posts its event hook delivery as JSON`, { field: "body" }, cause);
+      }
+      const items = oktaEventHookToEvents(body);
+      // Not a delivery at all (no com.okta.event_hook envelope, no data.events): nothing to accept.
+      if (items.length === 1 && !items[0]!.ok && ["eventType", "data.events"].includes(String(items[0]!.error.details.field))) throw items[0]!.error;
+      return reply.code(200).send(await acceptItems(a, items, reply));
     },
   });
 }
