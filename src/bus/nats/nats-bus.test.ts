@@ -193,7 +193,7 @@ describe("nats bus specifics", () => {
         expect.fail("init resolved");
       } catch (error) {
         expect(isVigilError(error) && error.code).toBe("VIGIL_BAD_CONFIG");
-        expect(isVigilError(error) && error.details.field).toBe("bus.nats.subjectPrefix");
+        expect(isVigilError(error) && error.details.field).toBe("subjectPrefix");
         expect(String(error)).toContain("first.>");
         expect(String(error)).toContain("second.>");
       }
@@ -222,8 +222,8 @@ describe("nats bus specifics", () => {
   });
 
   it("validates its configuration with VIGIL_BAD_CONFIG", () => {
-    expect(() => createNatsBus({ servers, stream: "bad.name" })).toThrow(/bus\.nats\.stream/);
-    expect(() => createNatsBus({ servers: [], stream: "ok" })).toThrow(/bus\.nats\.servers/);
+    expect(() => createNatsBus({ servers, stream: "bad.name" })).toThrow(/bus\.stream/);
+    expect(() => createNatsBus({ servers: [], stream: "ok" })).toThrow(/bus\.servers/);
     expect(() => createNatsBus({ servers, stream: "ok", subjectPrefix: "a.*" })).toThrow(/subjectPrefix/);
   });
 
@@ -238,5 +238,20 @@ describe("nats bus specifics", () => {
       expect(String(error)).toContain("stream nowhere");
     }
     await bus.close();
+  });
+});
+
+describe("nats bus settings errors", () => {
+  it("name the vigil.yaml keys (bus.stream, bus.servers), not keys vigil.yaml does not have", () => {
+    const fieldOf = (make: () => unknown): unknown => {
+      try {
+        make();
+        return undefined;
+      } catch (error) {
+        return isVigilError(error) ? error.details.field : String(error);
+      }
+    };
+    expect(fieldOf(() => createNatsBus({ servers: [], stream: "VIGIL_EVENTS" }))).toBe("bus.servers");
+    expect(fieldOf(() => createNatsBus({ servers: ["nats://127.0.0.1:4222"], stream: "bad stream" }))).toBe("bus.stream");
   });
 });

@@ -73,6 +73,8 @@ export class NatsBus implements Bus {
   readonly kind = "nats";
   private readonly options: NatsBusOptions;
   private readonly prefix: string;
+  /** What sets the prefix, for messages: `bus.stream` from vigil.yaml, or the library's `subjectPrefix` option. */
+  private readonly prefixField: string;
   private readonly concurrency: number;
   private connection: NatsConnection | undefined;
   private client: JetStreamClient | undefined;
@@ -82,14 +84,17 @@ export class NatsBus implements Bus {
 
   constructor(options: NatsBusOptions) {
     if (!NAME.test(options.stream)) {
-      throw new VigilError("VIGIL_BAD_CONFIG", `bus.nats.stream must be letters, digits, '-' or '_' (a JetStream stream name), got ${JSON.stringify(options.stream)}`, { field: "bus.nats.stream" });
+      throw new VigilError("VIGIL_BAD_CONFIG", `bus.stream must be letters, digits, '-' or '_' (a JetStream stream name), got ${JSON.stringify(options.stream)}`, { field: "bus.stream" });
     }
     const prefix = options.subjectPrefix ?? options.stream;
-    checkSubject(prefix, "bus.nats.subjectPrefix", false);
+    // vigil.yaml has no prefix of its own (it is bus.stream); a library caller may set subjectPrefix.
+    const prefixField = options.subjectPrefix === undefined ? "bus.stream" : "subjectPrefix";
+    checkSubject(prefix, prefixField, false);
     const servers = typeof options.servers === "string" ? [options.servers] : options.servers;
-    if (servers.length === 0) throw new VigilError("VIGIL_BAD_CONFIG", "bus.nats.servers must name at least one server, e.g. nats://127.0.0.1:4222", { field: "bus.nats.servers" });
+    if (servers.length === 0) throw new VigilError("VIGIL_BAD_CONFIG", "bus.servers must name at least one server, e.g. nats://127.0.0.1:4222", { field: "bus.servers" });
     this.options = options;
     this.prefix = prefix;
+    this.prefixField = prefixField;
     this.concurrency = Math.max(1, Math.trunc(options.concurrency ?? 1));
   }
 
@@ -192,7 +197,7 @@ export class NatsBus implements Bus {
       // "consumer filter subject is not a valid subset of the interest subjects".
       const subjects = info.config.subjects ?? [];
       if (!subjects.some((subject) => patternCovers(subject, wanted))) {
-        throw new VigilError("VIGIL_BAD_CONFIG", `bus.nats.subjectPrefix: stream ${name} captures ${subjects.length === 0 ? "no subjects" : subjects.join(", ")}, not ${wanted}; set bus.nats.subjectPrefix to the prefix the stream was made with, or name another bus.nats.stream`, { field: "bus.nats.subjectPrefix" });
+        throw new VigilError("VIGIL_BAD_CONFIG", `${this.prefixField}: stream ${name} captures ${subjects.length === 0 ? "no subjects" : subjects.join(", ")}, not ${wanted}; ${this.prefixField === "bus.stream" ? "name another bus.stream (this stream was made by another setup)" : "set subjectPrefix to the prefix the stream was made with, or name another stream"}`, { field: this.prefixField });
       }
       return;
     } catch (error) {
