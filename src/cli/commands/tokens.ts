@@ -36,7 +36,7 @@ export const tokensCreateCommand: Command = {
     role: { type: "string", short: "r", multiple: true, value: "<role>", description: "Role (repeatable or comma-separated)" },
     expires: { type: "string", value: "<time>", description: "RFC 3339 expiry (default: never)" },
   },
-  examples: ["vigil tokens create --name ci --role ingest", "vigil tokens create --name alice --role approver,viewer --expires 2026-01-01T00:00:00Z"],
+  examples: ["vigil tokens create --name ci --role ingest", "vigil tokens create --name alice --role approver,viewer --expires 2027-12-31T00:00:00Z"],
   async run(args, io) {
     const name = stringOption(args, "name");
     if (!name) throw new VigilError("VIGIL_BAD_INPUT", "--name is required: a label such as ci-ingest", { field: "--name" });
