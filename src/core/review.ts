@@ -1,4 +1,4 @@
-import type { Tier } from "./policy.js";
+import type { Severity, Tier } from "./policy.js";
 
 export type ReviewStatus = "pending" | "approved" | "denied" | "expired" | "escalated";
 
@@ -60,6 +60,13 @@ export interface Override {
   readonly used?: boolean;
   /** Two-person rule: set while the override waits for a second, different approver; inactive until `secondBy`. */
   readonly confirmationRequired?: boolean;
+  /**
+   * The highest severity of the policy's violations in the decision it was made from (what the
+   * person, and the two-person rule, judged): it covers violations up to that severity, so a more
+   * severe rule of the same policy still decides. Absent on overrides stored before it was kept:
+   * they cover every rule of the policy.
+   */
+  readonly severity?: Severity;
   /** Set when a person revoked it; a revoked override no longer applies. */
   readonly revokedAt?: string;
   /**

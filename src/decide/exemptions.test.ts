@@ -180,6 +180,19 @@ describe("overrides", () => {
     expect(decideWith(base, "2025-03-01T08:00:00.000Z").verdict).toBe("deny");
   });
 
+  it("covers violations up to the severity it was made for: a more severe one of another rule of the policy still denies (it was never seen, nor confirmed by a second person)", () => {
+    const low: Override = { ...base, severity: "low" };
+    const critical = violation({ policy: "merge-gate", rule: "force-push", severity: "critical", message: "force push to main" });
+    const lowFinding = violation({ policy: "merge-gate", rule: "reviews", severity: "low", message: "needs two reviews" });
+    const both = decider.decide(context({}, { now: t0, subject: "acme/api#7" }), [lowFinding, critical], {}, { id: "d", now: t0, enforced: true, overrides: [low] });
+    expect(both.verdict).toBe("deny");
+    expect(both.findings.map((f) => f.effect)).toEqual(["skip", "violation"]);
+    const onlyLow = decider.decide(context({}, { now: t0, subject: "acme/api#7" }), [lowFinding], {}, { id: "d", now: t0, enforced: true, overrides: [low] });
+    expect(onlyLow.verdict).toBe("allow");
+    // One stored before overrides kept their severity covers the policy as it did.
+    expect(decider.decide(context({}, { now: t0, subject: "acme/api#7" }), [critical], {}, { id: "d", now: t0, enforced: true, overrides: [base] }).verdict).toBe("allow");
+  });
+
   it("a once override ends at its `until` (set at creation); one stored without it ends 7 days after creation", () => {
     const week = Date.parse(t0) + 7 * DAY;
     expect(decideWith(base, new Date(week - 1).toISOString()).verdict).toBe("allow");

@@ -10,7 +10,7 @@
 import type { Context } from "../core/context.js";
 import type { Entity } from "../core/entity.js";
 import type { Finding } from "../core/finding.js";
-import type { Tier } from "../core/policy.js";
+import { severities, type Tier } from "../core/policy.js";
 import type { Override, PolicyException } from "../core/review.js";
 import type { ConditionCache, PolicyLookup } from "./conditions.js";
 import { activationForPolicy } from "./conditions.js";
@@ -184,7 +184,8 @@ export function applyExemptions(ctx: Context, findings: readonly Finding[], inpu
       out.push(exempt(finding, text, exception.id));
       continue;
     }
-    const override = overrides.find((o) => o.policy === finding.policy && (o.subject === undefined || o.subject === ctx.event.subject || o.subject === finding.resource));
+    const override = overrides.find((o) => o.policy === finding.policy && (o.subject === undefined || o.subject === ctx.event.subject || o.subject === finding.resource)
+      && (o.severity === undefined || severities.indexOf(finding.severity) <= severities.indexOf(o.severity)));
     if (override !== undefined) {
       const text = describeOverride(override);
       applied.push({ kind: "override", id: override.id, policy: finding.policy, rule: finding.rule, text, ...(override.tier ? { tier: override.tier } : {}), ...(override.scope === "once" ? { once: true } : {}) });

@@ -131,7 +131,7 @@ export function createOverrideApi(deps: ReviewDeps): OverrideApi {
       const twoPerson = twoPersonSeverities(deps.settings).includes(severity);
       const override = await storeOverride(deps, {
         decisionId: decision.id, policy, subject, ...(input.tier ? { tier: input.tier } : {}),
-        scope: input.scope, ...(until ? { until } : {}), reason: input.reason.trim(), by: actor.id, ...(twoPerson ? { confirmationRequired: true } : {}),
+        scope: input.scope, ...(until ? { until } : {}), reason: input.reason.trim(), by: actor.id, severity, ...(twoPerson ? { confirmationRequired: true } : {}),
       }, "override.create");
       await storeFeedback(deps, { decisionId: decision.id, label, reason: input.reason.trim(), via: "override" }, actor.id);
       return override;
