@@ -6,6 +6,7 @@
 import type { Entity } from "../core/entity.js";
 import { VigilError } from "../core/errors.js";
 import { globMatch } from "../decide/exemptions.js";
+import { tagMap } from "../decide/risk.js";
 import { didYouMean } from "../policy/vigil/suggest.js";
 
 export interface BudgetLimit {
@@ -124,18 +125,6 @@ export function allowlistVerdict(config: GuardrailConfig, policy: string, kind: 
 
 function record(value: unknown): Readonly<Record<string, unknown>> | undefined {
   return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-}
-
-/** Tags as a map; AWS's list form (`[{ Key, Value }]`, or `key`/`value`, as EC2 and the tagging APIs answer) becomes one. */
-function tagMap(value: unknown): Readonly<Record<string, unknown>> | undefined {
-  if (!Array.isArray(value)) return record(value);
-  const out: Record<string, unknown> = {};
-  for (const item of value) {
-    const entry = record(item);
-    const key = entry?.["Key"] ?? entry?.["key"];
-    if (typeof key === "string") out[key] = entry?.["Value"] ?? entry?.["value"];
-  }
-  return out;
 }
 
 /**
