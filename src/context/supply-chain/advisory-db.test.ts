@@ -1,7 +1,7 @@
 import semver from "semver";
 import { describe, expect, it } from "vitest";
 import { createAdvisoryDatabase } from "./advisory-db.js";
-import { npmRangeToOsv } from "./npm-range-osv.js";
+import { boundsToOsv, npmRangeToOsv } from "./npm-range-osv.js";
 import type { OsvRecord } from "./osv.js";
 import { cvss2BaseScore, cvss3BaseScore, severityOf } from "./severity.js";
 
@@ -89,5 +89,14 @@ describe("severity", () => {
     expect(severityOf({ id: "GHSA-a", severity: [{ type: "CVSS_V3", score: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H" }] })).toEqual({ severity: "critical", source: "CVSS_V3", score: 9.8 });
     expect(severityOf({ id: "GHSA-a", severity: [{ type: "CVSS_V2", score: "AV:N/AC:L/Au:N/C:P/I:P/A:P" }] })).toEqual({ severity: "high", source: "CVSS_V2", score: 7.5 });
     expect(severityOf({ id: "GHSA-a", severity: [{ type: "CVSS_V4", score: "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N" }] })).toEqual({ severity: "unknown", source: "none" });
+  });
+});
+
+describe("boundsToOsv (Retire.js ranges, as the advisory build script converts them)", () => {
+  it("reads Retire.js's never-fixed sentinels (100, 100.0.0, 99.999.99999, 999.99.9999) as no fixed version, and a real bound as the fix", () => {
+    for (const below of ["100", "100.0.0", "99.999.99999", "99.99.9999", "999.99.9999"]) {
+      expect(boundsToOsv({ atOrAbove: "1.2.0", below })).toEqual({ type: "SEMVER", events: [{ introduced: "1.2.0" }] });
+    }
+    expect(boundsToOsv({ atOrAbove: "1.2.0", below: "3.5.0" })).toEqual({ type: "SEMVER", events: [{ introduced: "1.2.0" }, { fixed: "3.5.0" }] });
   });
 });

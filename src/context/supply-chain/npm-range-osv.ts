@@ -59,6 +59,9 @@ function bound(comparators: readonly Comparator[]): { lower?: { version: SemVerV
  * Converts an npm range. Returns `undefined` when the text is not a semver range (the caller
  * reports it). `*` gives one range affecting every version.
  */
+/** Retire.js's never-fixed sentinels: a `below` whose major version is 99 or has three or more digits. */
+const NEVER_FIXED = /^(99|\d{3,})(\.\d+)*$/;
+
 export function npmRangeToOsv(range: string): ConvertedRange | undefined {
   let parsed: InstanceType<typeof semver.Range>;
   try {
@@ -110,9 +113,11 @@ export function boundsToOsv(bounds: { readonly atOrAbove?: string; readonly abov
   }
   const events: { introduced?: string; fixed?: string }[] = [{ introduced }];
   const below = bounds.below;
-  // Retire.js writes `below: "100"` (and similar) for "no fix yet".
-  const fix = below === undefined || /^\d{3,}$/.test(below) ? undefined : coerce(below);
+  // Retire.js writes "no fix yet" as a `below` past any release: 100, 100.0.0, 99.999.99999,
+  // 99.99.9999, 999.99.9999. Such a bound is not a fixed version (the range stays open).
+  const neverFixed = below !== undefined && NEVER_FIXED.test(below);
+  const fix = below === undefined || neverFixed ? undefined : coerce(below);
   if (fix) events.push({ fixed: fix.version });
-  else if (below !== undefined && !/^\d{3,}$/.test(below) && below !== "~") return undefined;
+  else if (below !== undefined && !neverFixed && below !== "~") return undefined;
   return { type: "SEMVER", events };
 }
