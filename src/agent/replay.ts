@@ -144,6 +144,7 @@ export async function createReplaySession(options: ReplaySessionOptions): Promis
     onProblem: (message) => problem(message),
   });
   const loadedLearning = await learner.start();
+  let merged: { own: Exemptions; lists: Exemptions } | undefined;
   const pipeline = createPipeline({
     storage, context: packs.context, catalog, decider, clock,
     feedback: createFeedbackService({ storage, clock }),
@@ -158,7 +159,11 @@ export async function createReplaySession(options: ReplaySessionOptions): Promis
       // every change it makes (the decider drops what expired), so the snapshot is kept until then
       // rather than for 5 s of a clock that moves hours between events.
       const own = await reviews.exemptions({ maxAgeMs: Number.POSITIVE_INFINITY });
-      return external ? { exceptions: [...own.exceptions, ...external.exceptions], overrides: [...own.overrides, ...external.overrides] } : own;
+      if (!external) return own;
+      // The same merged lists while the snapshot is the same: the decider caches its prepared
+      // exceptions by list identity, and a new array per decision prepared them again each time.
+      if (merged?.own !== own) merged = { own, lists: { exceptions: [...own.exceptions, ...external.exceptions], overrides: [...own.overrides, ...external.overrides] } };
+      return merged.lists;
     },
     async enforce(draft, ctx) {
       if (!draft.findings.some((f) => f.effect === "violation")) return draft;
