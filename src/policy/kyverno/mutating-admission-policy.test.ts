@@ -81,6 +81,13 @@ describe("Kubernetes MutatingAdmissionPolicy", () => {
     expect(compile([sidecarPolicy]).mutateAdmission(resourceInput(pod())).patch).toEqual([]);
   });
 
+  it("refuses at load, naming the MutatingAdmissionPolicyBinding, a paramRef with both name and selector or a parameterNotFoundAction other than Allow or Deny", () => {
+    const load = (paramRef: Json) => plugin.compile([sidecarPolicy, sidecarBinding("b", { paramRef })].map(doc), env).errors.map((e) => [e.message, e.details["field"]]);
+    expect(load({ name: "meshproxy-v1.0.0", selector: {}, namespace: "default" })).toEqual([[expect.stringMatching(/^MutatingAdmissionPolicyBinding b: spec.paramRef has both name and selector/), "spec.paramRef"]]);
+    expect(load({ name: "missing", namespace: "default", parameterNotFoundAction: "allow" })).toEqual([[expect.stringMatching(/^MutatingAdmissionPolicyBinding b: spec.paramRef.parameterNotFoundAction must be Allow or Deny \(case-sensitive\), got "allow"/), "spec.paramRef.parameterNotFoundAction"]]);
+    expect(load({ name: "missing", namespace: "default", parameterNotFoundAction: "Allow" })).toEqual([]);
+  });
+
   it("never mutates the admission policies and their bindings, which the API server exempts, even under a policy matching every resource", () => {
     const everything = {
       apiVersion: "admissionregistration.k8s.io/v1beta1", kind: "MutatingAdmissionPolicy", metadata: { name: "label-everything" },

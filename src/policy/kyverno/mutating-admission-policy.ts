@@ -18,7 +18,7 @@ import type { Finding, TraceStep } from "../../core/finding.js";
 import type { PolicyMeta } from "../../core/policy.js";
 import type { CelEnvironment } from "../cel/api.js";
 import { bindingMatchResources, isAdmissionPolicyResource, matchConstraintsMatch } from "../vap/match-constraints.js";
-import type { VapParamResolver } from "../vap/policy.js";
+import { checkParamRef, type VapParamResolver } from "../vap/policy.js";
 import { namedExpressions } from "./cel-policy-common.js";
 import { diffJsonPatch } from "./json-patch.js";
 import { compileMutations, mutatingEnvironment, runCelMutations, type CompiledMutator } from "./mutating-policy.js";
@@ -73,6 +73,8 @@ export function compileMutatingAdmissionPolicy(document: Json, bindings: readonl
     if (cause instanceof VigilError && cause.details["file"] === undefined) throw new VigilError(cause.code, cause.message, { ...cause.details, ...where, policy: name }, cause.cause);
     throw cause;
   }
+  // As the API server validates a binding: a bad paramRef is refused, not read as Deny.
+  for (const binding of bindings) checkParamRef(binding, "MutatingAdmissionPolicyBinding", options.source);
   const failurePolicy = spec["failurePolicy"] === "Ignore" ? "Ignore" : "Fail";
   const paramKind = isObject(spec["paramKind"]) ? { apiVersion: String(spec["paramKind"]["apiVersion"] ?? ""), kind: String(spec["paramKind"]["kind"] ?? "") } : undefined;
   const ordered = [...bindings].sort((a, b) => {

@@ -169,23 +169,25 @@ function checkValidationActions(binding: Json, source: string | undefined): void
 }
 
 /**
- * A binding's paramRef as the API server validates it: name and selector are mutually exclusive,
- * and parameterNotFoundAction, when given, is Allow or Deny. Throws VigilError(VIGIL_POLICY_LOAD) naming the field.
+ * A binding's paramRef as the API server validates it (ValidatingAdmissionPolicyBinding and
+ * MutatingAdmissionPolicyBinding alike): name and selector are mutually exclusive, and
+ * parameterNotFoundAction, when given, is Allow or Deny. `kind` is the binding's kind, for the
+ * message. Throws VigilError(VIGIL_POLICY_LOAD) naming the field.
  */
-function checkParamRef(binding: Json, source: string | undefined): void {
+export function checkParamRef(binding: Json, kind: string, source: string | undefined): void {
   const bspec = isObject(binding["spec"]) ? binding["spec"] : {};
   const ref = bspec["paramRef"];
   if (!isObject(ref)) return;
   const bname = String((isObject(binding["metadata"]) ? binding["metadata"]["name"] : undefined) ?? "");
   const where = source ? { file: source } : {};
   if (typeof ref["name"] === "string" && ref["name"] !== "" && ref["selector"] !== undefined && ref["selector"] !== null) {
-    throw new VigilError("VIGIL_POLICY_LOAD", `ValidatingAdmissionPolicyBinding ${bname}: spec.paramRef has both name and selector, which the API server refuses; keep name (one param) or selector (each matching param)`, { field: "spec.paramRef", ...where });
+    throw new VigilError("VIGIL_POLICY_LOAD", `${kind} ${bname}: spec.paramRef has both name and selector, which the API server refuses; keep name (one param) or selector (each matching param)`, { field: "spec.paramRef", ...where });
   }
   const selector = selectorProblem(ref["selector"], "spec.paramRef.selector");
-  if (selector) throw new VigilError("VIGIL_POLICY_LOAD", `ValidatingAdmissionPolicyBinding ${bname}: ${selector.message}`, { field: selector.field, ...where });
+  if (selector) throw new VigilError("VIGIL_POLICY_LOAD", `${kind} ${bname}: ${selector.message}`, { field: selector.field, ...where });
   const action = ref["parameterNotFoundAction"];
   if (action !== undefined && action !== "Allow" && action !== "Deny") {
-    throw new VigilError("VIGIL_POLICY_LOAD", `ValidatingAdmissionPolicyBinding ${bname}: spec.paramRef.parameterNotFoundAction must be Allow or Deny (case-sensitive), got ${JSON.stringify(action)}`, { field: "spec.paramRef.parameterNotFoundAction", ...where });
+    throw new VigilError("VIGIL_POLICY_LOAD", `${kind} ${bname}: spec.paramRef.parameterNotFoundAction must be Allow or Deny (case-sensitive), got ${JSON.stringify(action)}`, { field: "spec.paramRef.parameterNotFoundAction", ...where });
   }
 }
 
@@ -250,7 +252,7 @@ export function compileVap(policy: Json, bindings: readonly Json[], env: CelEnvi
   checkValidations(spec, name, options.source);
   for (const binding of bindings) {
     checkValidationActions(binding, options.source);
-    checkParamRef(binding, options.source);
+    checkParamRef(binding, "ValidatingAdmissionPolicyBinding", options.source);
     const bspec = isObject(binding["spec"]) ? binding["spec"] : {};
     const bad = matchResourcesProblem(bspec["matchResources"], "spec.matchResources");
     if (bad) throw new VigilError("VIGIL_POLICY_LOAD", `ValidatingAdmissionPolicyBinding ${String((isObject(binding["metadata"]) ? binding["metadata"]["name"] : undefined) ?? "")}: ${bad.message}`, { field: bad.field, ...(options.source ? { file: options.source } : {}) });
