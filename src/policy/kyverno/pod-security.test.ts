@@ -28,15 +28,24 @@ describe("Pod Security Standards", () => {
   });
 
   // Since Kubernetes 1.25 a pod with spec.os.name windows is exempt from the restricted privilege
-  // escalation, capabilities and seccomp checks (the API rejects those fields for Windows pods).
-  it("restricted exempts a Windows pod from privilege escalation, capabilities and seccomp", () => {
+  // escalation, capabilities and seccomp checks (the API rejects those fields for Windows pods):
+  // check_allowPrivilegeEscalation.go, check_capabilities_restricted.go and
+  // check_seccompProfile_restricted.go, each in its 1.25 definition.
+  it("restricted exempts a Windows pod from restricted privilege escalation, capabilities and seccomp, not from baseline's", () => {
     const windows = { os: { name: "windows" }, securityContext: { runAsNonRoot: true }, containers: [{ name: "c", image: "mcr.microsoft.com/windows/nanoserver" }] };
     expect(checkPodSecurity(pod(windows), "restricted")).toEqual([]);
     const linux = { ...windows, os: { name: "linux" } };
     expect(new Set((checkPodSecurity(pod(linux), "restricted") ?? []).map((x) => x.control))).toEqual(new Set(["Privilege Escalation", "Seccomp", "Capabilities"]));
-    // The baseline seccomp and capabilities checks are replaced by restricted's for it too; baseline keeps them.
+    // Kyverno's pss.evaluatePSS runs every check of policy.DefaultChecks() at restricted, baseline's
+    // included (it ignores pod-security-admission's overrides), and the baseline seccomp and
+    // capabilities checks have no Windows exemption: a Windows pod that sets Unconfined or adds
+    // SYS_ADMIN still fails them; only the restricted drop ALL / seccomp-required parts are exempt.
     const loose = { ...windows, containers: [{ name: "c", image: "x", securityContext: { seccompProfile: { type: "Unconfined" }, capabilities: { add: ["SYS_ADMIN"] } } }] };
-    expect(checkPodSecurity(pod(loose), "restricted")).toEqual([]);
+    const who = { name: "c", image: "x" };
+    expect(checkPodSecurity(pod(loose), "restricted")).toEqual([
+      { control: "Capabilities", field: "spec.containers[*].securityContext.capabilities.add", value: "SYS_ADMIN", container: who },
+      { control: "Seccomp", field: "spec.containers[*].securityContext.seccompProfile.type", value: "Unconfined", container: who },
+    ]);
     expect(new Set((checkPodSecurity(pod(loose), "baseline") ?? []).map((x) => x.control))).toEqual(new Set(["Seccomp", "Capabilities"]));
     // Running as non-root still applies to Windows pods.
     expect((checkPodSecurity(pod({ ...windows, securityContext: {} }), "restricted") ?? []).map((x) => x.control)).toEqual(["Running as Non-root"]);

@@ -230,14 +230,10 @@ export function checkPodSecurity(object: Json, level: string, version: PssVersio
   const out: PssViolation[] = [];
   if (level === "privileged") return out;
   baselineChecks(pod, version, out);
-  if (level === "restricted") {
-    // Since 1.25 restricted exempts Windows pods (spec.os.name) from privilege escalation, seccomp and
-    // capabilities; its seccomp and capabilities checks replace baseline's, so those pass for them too.
-    if (windowsExempt(pod, version)) {
-      for (let i = out.length - 1; i >= 0; i--) if (out[i]?.control === "Capabilities" || out[i]?.control === "Seccomp") out.splice(i, 1);
-    }
-    restrictedChecks(pod, version, out);
-  }
+  // Kyverno's pss.evaluatePSS runs every check of policy.DefaultChecks() at restricted, baseline's
+  // included (pod-security-admission's overrides are not applied), so the 1.25 Windows exemption of
+  // the restricted checks leaves baseline's seccomp and capabilities checks in force.
+  if (level === "restricted") restrictedChecks(pod, version, out);
   // Restricted Capabilities supersedes baseline's list for `add`: keep one violation per (field, value, container).
   const seen = new Set<string>();
   return out.filter((v) => {
