@@ -145,6 +145,33 @@ describe("Kubernetes MutatingAdmissionPolicy", () => {
     expect(policy.mutateAdmission(resourceInput(pod("other"))).results.map((r) => r.status)).toEqual(["error"]);
   });
 
+  it("a ConfigMap paramRef without namespace cannot serve a cluster-scoped object: an error (failurePolicy decides) even with parameterNotFoundAction Allow, params not looked up", () => {
+    const nodeLabel = {
+      apiVersion: "admissionregistration.k8s.io/v1beta1", kind: "MutatingAdmissionPolicy", metadata: { name: "node-label" },
+      spec: {
+        paramKind: { apiVersion: "v1", kind: "ConfigMap" },
+        matchConstraints: { resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["nodes"] }] },
+        mutations: [{ patchType: "JSONPatch", jsonPatch: { expression: "[JSONPatch{op: 'add', path: '/metadata/labels', value: {'zone': params.data.zone}}]" } }],
+      },
+    };
+    const asked: unknown[] = [];
+    const configMaps = createVapLanguage({ params: (_kind, ref) => { asked.push(ref); return []; } });
+    const load = (paramRef: Json) => {
+      const { policies, errors } = configMaps.compile([nodeLabel, { apiVersion: "admissionregistration.k8s.io/v1beta1", kind: "MutatingAdmissionPolicyBinding", metadata: { name: "zones" }, spec: { policyName: "node-label", paramRef } }].map(doc), env);
+      expect(errors).toEqual([]);
+      return policies[0] as MutatingAdmissionPolicy;
+    };
+    const node = { apiVersion: "v1", kind: "Node", metadata: { name: "n1" } };
+    const out = load({ name: "zones", parameterNotFoundAction: "Allow" }).mutateAdmission(resourceInput(node));
+    expect(out.results.map((r) => [r.rule, r.status])).toEqual([["zones", "error"]]);
+    expect(out.results[0]?.message).toContain("set paramRef.namespace");
+    expect(out.patch).toEqual([]);
+    expect(asked).toEqual([]);
+    // With paramRef.namespace the lookup is well defined: not found, and Allow skips the binding.
+    expect(load({ name: "zones", namespace: "config", parameterNotFoundAction: "Allow" }).mutateAdmission(resourceInput(node)).results.map((r) => r.status)).toEqual(["skip"]);
+    expect(asked).toEqual([{ name: "zones", namespace: "config" }]);
+  });
+
   it("JSONPatch mutations; bindings in name order, each on the previous one's output, each within its matchResources", () => {
     const labels = {
       apiVersion: "admissionregistration.k8s.io/v1alpha1",

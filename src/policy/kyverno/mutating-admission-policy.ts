@@ -18,7 +18,7 @@ import type { Finding, TraceStep } from "../../core/finding.js";
 import type { PolicyMeta } from "../../core/policy.js";
 import type { CelEnvironment } from "../cel/api.js";
 import { bindingMatchResources, isAdmissionPolicyResource, matchConstraintsMatch } from "../vap/match-constraints.js";
-import { checkParamRef, type VapParamResolver } from "../vap/policy.js";
+import { checkParamRef, namespacedParamRefProblem, type VapParamResolver } from "../vap/policy.js";
 import { namedExpressions } from "./cel-policy-common.js";
 import { diffJsonPatch } from "./json-patch.js";
 import { compileMutations, mutatingEnvironment, runCelMutations, type CompiledMutator } from "./mutating-policy.js";
@@ -118,6 +118,12 @@ export function compileMutatingAdmissionPolicy(document: Json, bindings: readonl
       // As the API server: a binding without paramRef is evaluated once with params null.
       const ref = isObject(bspec["paramRef"]) ? bspec["paramRef"] : undefined;
       if (paramKind && ref) {
+        // A configuration error, whatever parameterNotFoundAction says: the policy's failurePolicy decides.
+        const unscoped = namespacedParamRefProblem(paramKind, ref, target.namespace, rule);
+        if (unscoped !== undefined) {
+          results.push(respond("error", unscoped, [{ kind: "note", expr: "paramRef", value: null }]));
+          continue;
+        }
         const found = options.params ? options.params(paramKind, { ...(typeof ref["name"] === "string" ? { name: ref["name"] } : {}), ...(typeof ref["namespace"] === "string" ? { namespace: ref["namespace"] } : { objectNamespace: target.namespace }), ...(ref["selector"] !== undefined ? { selector: ref["selector"] } : {}) }) : [];
         if (found.length === 0) {
           if (ref["parameterNotFoundAction"] === "Allow") results.push(respond("skip", `no params found for binding ${rule} (paramKind ${paramKind.kind}); parameterNotFoundAction Allow`, []));

@@ -194,6 +194,17 @@ export function checkParamRef(binding: Json, kind: string, source: string | unde
 /** Param kinds known to be namespaced without asking the cluster (a paramRef then needs a namespace for a cluster-scoped object). */
 const namespacedParamKinds = new Set(["v1/ConfigMap", "v1/Secret"]);
 
+/**
+ * As the API server's dispatcher (VAP and MutatingAdmissionPolicy alike): a paramRef without
+ * namespace to a namespaced paramKind cannot be looked up for a cluster-scoped object
+ * (`objectNamespace` ""), a configuration error whatever parameterNotFoundAction says (the
+ * policy's failurePolicy decides). Returns the message for binding `rule`, or undefined.
+ */
+export function namespacedParamRefProblem(paramKind: { readonly apiVersion: string; readonly kind: string }, ref: Json, objectNamespace: string, rule: string): string | undefined {
+  if (typeof ref["namespace"] === "string" || objectNamespace !== "" || !namespacedParamKinds.has(`${paramKind.apiVersion}/${paramKind.kind}`)) return undefined;
+  return `binding ${rule} cannot look up its ${paramKind.kind} params for a cluster-scoped object: set paramRef.namespace (the API server refuses a namespaced paramRef without it here)`;
+}
+
 const validationReasons = ["Unauthorized", "Forbidden", "Invalid", "RequestEntityTooLarge"];
 
 /**
@@ -300,8 +311,9 @@ export function compileVap(policy: Json, bindings: readonly Json[], env: CelEnvi
           const trace = [{ kind: "note", expr: "paramRef", value: null }] as const;
           findings.push(failurePolicy === "Fail" ? { ...finding("violation", message, trace), mode: "deny" } : finding("error", message, trace));
         };
-        if (typeof ref["namespace"] !== "string" && target.namespace === "" && namespacedParamKinds.has(`${paramKind.apiVersion}/${paramKind.kind}`)) {
-          misconfigured(`binding ${rule} cannot look up its ${paramKind.kind} params for a cluster-scoped object: set paramRef.namespace (the API server refuses a namespaced paramRef without it here)`);
+        const unscoped = namespacedParamRefProblem(paramKind, ref, target.namespace, rule);
+        if (unscoped !== undefined) {
+          misconfigured(unscoped);
           continue;
         }
         const found = resolve ? resolve(paramKind, { ...(typeof ref["name"] === "string" ? { name: ref["name"] } : {}), ...(typeof ref["namespace"] === "string" ? { namespace: ref["namespace"] } : { objectNamespace: target.namespace }), ...(ref["selector"] !== undefined ? { selector: ref["selector"] } : {}) }) : [];
