@@ -135,6 +135,16 @@ describe("Pod Security Standards version", () => {
     expect(new Set((checkPodSecurity(pod(windows), "restricted", 29) ?? []).map((x) => x.control))).toEqual(new Set(["Privilege Escalation", "Seccomp", "Capabilities"]));
   });
 
+  // check_restrictedVolumes.go (pod-security-admission 1.33+, vendored by Kyverno): restrictedVolumes
+  // has a single 1.0 definition whose allow-list gained the image volume source, so an image volume
+  // passes restricted at every version, pinned ones included; other sources still fail.
+  it("an image volume passes restricted Volume Types with latest and any pinned version; an nfs one does not", () => {
+    const withVolume = (volume: Record<string, unknown>) => ({ securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } }, volumes: [volume], containers: [restrictedContainer] });
+    const image = withVolume({ name: "data", image: { reference: "registry.example/data:1", pullPolicy: "IfNotPresent" } });
+    for (const version of ["latest", "v1.0", "v1.25", "v1.36"]) expect(status(image, "restricted", version)).toBe("pass");
+    expect(checkPodSecurity(pod(withVolume({ name: "n", nfs: { server: "s", path: "/" } })), "restricted")).toEqual([{ control: "Volume Types", field: "spec.volumes[*].nfs", value: "n" }]);
+  });
+
   it("accepts latest, no version and v1.<minor>; anything else is an error naming the field", () => {
     expect(parsePssVersion(undefined)).toBe("latest");
     expect(parsePssVersion("latest")).toBe("latest");

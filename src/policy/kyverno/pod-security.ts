@@ -41,7 +41,8 @@ const baselineCapabilities = new Set(["AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "F
 const safeSysctls1Dot0 = new Set(["kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.ip_unprivileged_port_start", "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range"]);
 /** check_sysctls.go, latest set (sysctlsAllowedV1Dot32: 1.27's ip_local_reserved_ports, 1.29's four tcp_* and 1.32's tcp_rmem and tcp_wmem). */
 const safeSysctls = new Set(["kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.ip_unprivileged_port_start", "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range", "net.ipv4.ip_local_reserved_ports", "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl", "net.ipv4.tcp_keepalive_probes", "net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem"]);
-const restrictedVolumes = new Set(["configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret"]);
+/** check_restrictedVolumes.go: the allow-list of its single 1.0 definition, with the image source it gained in 1.33 (so every version allows it). */
+const restrictedVolumes = new Set(["configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "image", "persistentVolumeClaim", "projected", "secret"]);
 /** check_seLinuxOptions.go: selinux_allowed_types_1_0, and 1.31's which adds container_engine_t (latest only, as sysctls). */
 const seLinuxTypes1Dot0 = new Set(["", "container_t", "container_init_t", "container_kvm_t"]);
 const seLinuxTypes = new Set([...seLinuxTypes1Dot0, "container_engine_t"]);
