@@ -23,7 +23,7 @@ import { learningLabels } from "./keys.js";
 import { createLearnedLookup, type LearnedLookup } from "./lookup.js";
 import { learnModel } from "./model.js";
 import { collectObservations } from "./observations.js";
-import { LEARN_COLLECTION, lastFeedbackSince, listVersions, loadLearnedState, saveLearnedState, type LoadedState, type VersionSummary } from "./state-store.js";
+import { LEARN_COLLECTION, listVersions, resetCutoff, loadLearnedState, saveLearnedState, type LoadedState, type VersionSummary } from "./state-store.js";
 import { defaultLearnerSettings, type LearnedState, type LearnerSettings } from "./types.js";
 
 export const LEARNER_ACTOR = "vigil:learner";
@@ -186,7 +186,7 @@ export function createLearner(options: LearnerOptions): Learner {
       const headNow = await loadLearnedState(options.storage);
       const collect = (since: string | undefined) => collectObservations(options.storage, { ...(since === undefined ? {} : { since }), ignoreActors: settings.ignoreActors });
       // A corrupt head does not say when the last reset was: the newest verified version does (a reset stays in force).
-      const sinceOf = async (head: LoadedState): Promise<string | undefined> => (head.status === "corrupt" ? lastFeedbackSince(options.storage) : head.state?.feedbackSince);
+      const sinceOf = (head: LoadedState): Promise<string | undefined> => resetCutoff(options.storage, head);
       let since = await sinceOf(headNow);
       let collected = await collect(since);
       const written = await write(async (head, now, version) => {

@@ -77,12 +77,13 @@ export function ignoredActor(actor: string, globs: readonly string[]): boolean {
   return person.startsWith("vigil:") || globs.some((glob) => globMatch(personOf(glob), person));
 }
 
-/** Joins the stored feedback with the decision record. Reads only; never changes anything. */
-export async function collectObservations(storage: Storage, options: CollectOptions = {}): Promise<Collected> {
-  const skipped: Record<string, number> = {};
-  const skip = (reason: string): void => {
-    skipped[reason] = (skipped[reason] ?? 0) + 1;
-  };
+/**
+ * The feedback the learner reads: each person's latest label per decision (names compared trimmed
+ * and in any case; `by` is returned in that form), given at or after `since` (the last reset),
+ * not by automation. `skip` is told why each other record is left out. The learner and the
+ * proposal miner both read feedback through this.
+ */
+export async function latestFeedback(storage: Storage, options: CollectOptions = {}, skip: (reason: string) => void = () => undefined): Promise<Feedback[]> {
   const latest = new Map<string, Feedback>();
   for (const feedback of await listAll<Feedback>(storage, FEEDBACK_COLLECTION)) {
     if (typeof feedback?.decisionId !== "string" || typeof feedback.by !== "string" || !feedbackLabels.includes(feedback.label)) { skip("malformed record"); continue; }
@@ -95,10 +96,19 @@ export async function collectObservations(storage: Storage, options: CollectOpti
     if (previous !== undefined) skip("superseded by the same person's later label");
     if (previous === undefined || previous.at <= feedback.at) latest.set(key, { ...feedback, by });
   }
+  return [...latest.values()];
+}
+
+/** Joins the stored feedback with the decision record. Reads only; never changes anything. */
+export async function collectObservations(storage: Storage, options: CollectOptions = {}): Promise<Collected> {
+  const skipped: Record<string, number> = {};
+  const skip = (reason: string): void => {
+    skipped[reason] = (skipped[reason] ?? 0) + 1;
+  };
   const decisions = new Map<string, Decision | undefined>();
   const observations: Observation[] = [];
   let feedbackUsed = 0;
-  for (const feedback of latest.values()) {
+  for (const feedback of await latestFeedback(storage, options, skip)) {
     let decision = decisions.get(feedback.decisionId);
     if (!decisions.has(feedback.decisionId)) {
       decision = await storage.getDecision(feedback.decisionId);

@@ -14,7 +14,6 @@ import type { Decision } from "../core/decision.js";
 import { VigilError } from "../core/errors.js";
 import { isVigilIdentity } from "../core/identity.js";
 import { sha256Hex as sha256 } from "../core/hash.js";
-import type { Feedback } from "../core/feedback.js";
 import type { Clock, Storage } from "../core/ports.js";
 import type { Override, PolicyException } from "../core/review.js";
 import { requireRole, type Actor } from "../act/actor.js";
@@ -22,10 +21,11 @@ import { loadPolicyText } from "../policy/load.js";
 import { isNativePolicy } from "../policy/vigil/compile.js";
 import type { PolicySet } from "../policy/policy-set.js";
 import { runInlineTests } from "../policy/vigil/test-runner.js";
-import { EXCEPTIONS_COLLECTION, FEEDBACK_COLLECTION, OVERRIDES_COLLECTION } from "../review/context.js";
+import { EXCEPTIONS_COLLECTION, OVERRIDES_COLLECTION } from "../review/context.js";
 import { nextId } from "../review/ids.js";
 import { globMatch } from "../decide/exemptions.js";
-import { ignoredActor, listAll } from "./observations.js";
+import { ignoredActor, latestFeedback, listAll } from "./observations.js";
+import { resetCutoff } from "./state-store.js";
 import { generateTests, replayEvidence, type ReplayEvidence } from "./proposal-evidence.js";
 import { bestCondition, exceptionCondition, exceptionScopeKey, testViolations } from "./proposal-mine.js";
 import { addToSpec, locatePolicy, renderItems } from "./proposal-yaml.js";
@@ -158,7 +158,9 @@ export async function mineProposals(options: MineOptions): Promise<Proposal[]> {
   const existing = new Set((await listAll<Proposal>(storage, PROPOSALS_COLLECTION)).map((p) => p.signature));
   // The agent's own overrides (the escalation ladder's safe default) and labels are not a person's judgement.
   const ignore = options.ignoreActors ?? defaultLearnerSettings.ignoreActors;
-  const feedback = (await listAll<Feedback>(storage, FEEDBACK_COLLECTION)).filter((f) => typeof f.by !== "string" || !ignoredActor(f.by, ignore));
+  // Feedback as the learner reads it: each person's latest label per decision, none a reset discarded.
+  const since = await resetCutoff(storage);
+  const feedback = await latestFeedback(storage, { ...(since === undefined ? {} : { since }), ignoreActors: ignore });
   const falsePositive = new Set(feedback.filter((f) => f.label === "false_positive").map((f) => f.decisionId));
   const confirmed = new Set(feedback.filter((f) => f.label !== "false_positive").map((f) => f.decisionId));
   // An approval's "allow the retried request" (`review` set) is a yes to one request, not a vote against the rule.

@@ -151,6 +151,16 @@ export async function lastFeedbackSince(storage: Storage): Promise<string | unde
   }
 }
 
+/**
+ * When the last reset in force was (feedback before it is not learned from): the head's
+ * `feedbackSince`, or, when the head is corrupt and cannot say, the newest verified version's.
+ * `head` saves a read when the caller has just loaded it.
+ */
+export async function resetCutoff(storage: Storage, head?: LoadedState): Promise<string | undefined> {
+  const loaded = head ?? (await loadLearnedState(storage));
+  return loaded.status === "corrupt" ? lastFeedbackSince(storage) : loaded.state?.feedbackSince;
+}
+
 /** One version as history lists it. */
 export interface VersionSummary {
   readonly version: number;
