@@ -5,6 +5,7 @@
  */
 export { recordFeedback, parseFeedbackEvent, type FeedbackRequest, type FeedbackEvent } from "./feedback.js";
 export { createLearner, LEARNER_ACTOR, type Learner, type LearnerOptions, type UpdateResult } from "./learner.js";
+export { checkLearnerSettings } from "./settings.js";
 export { learningKeys, learningLabels, decisionKeys, LEARN_LABELS, type LearningKeys } from "./keys.js";
 export { createLearnedLookup, type LearnedLookup } from "./lookup.js";
 export { learnModel, lessonOf, sliceStats, type ModelOptions, type ModelResult } from "./model.js";

@@ -21,6 +21,7 @@ import type { LearnedAdjustments } from "../decide/learned.js";
 import { contextBucket } from "../decide/risk.js";
 import { learningLabels } from "./keys.js";
 import { createLearnedLookup, type LearnedLookup } from "./lookup.js";
+import { checkLearnerSettings } from "./settings.js";
 import { learnModel } from "./model.js";
 import { collectObservations } from "./observations.js";
 import { LEARN_COLLECTION, listVersions, resetCutoff, loadLearnedState, saveLearnedState, type LoadedState, type VersionSummary } from "./state-store.js";
@@ -31,6 +32,7 @@ export const LEARNER_ACTOR = "vigil:learner";
 export interface LearnerOptions {
   readonly storage: Storage;
   readonly clock: Clock;
+  /** Checked: VIGIL_BAD_CONFIG naming `settings.<key>` when one is out of range, mistyped or unknown. */
   readonly settings?: Partial<LearnerSettings>;
   /** Policies by name (critical rules are kept above observe). */
   readonly policy?: (name: string) => PolicyMeta | { readonly meta: PolicyMeta } | undefined;
@@ -95,7 +97,9 @@ function metaOf(value: PolicyMeta | { readonly meta: PolicyMeta } | undefined): 
 }
 
 export function createLearner(options: LearnerOptions): Learner {
-  const settings: LearnerSettings = { ...defaultLearnerSettings, ...options.settings, prior: { ...defaultLearnerSettings.prior, ...options.settings?.prior } };
+  // Library callers get the checks vigil.yaml gets (VIGIL_BAD_CONFIG naming settings.<key>).
+  const given = checkLearnerSettings(options.settings);
+  const settings: LearnerSettings = { ...defaultLearnerSettings, ...given, prior: { ...defaultLearnerSettings.prior, ...given.prior } };
   const report = options.onProblem ?? (() => undefined);
   let loaded: LoadedState = { status: "none" };
   let state: LearnedState | undefined;
