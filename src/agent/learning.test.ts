@@ -38,6 +38,8 @@ describe("learner settings (learn.settings)", () => {
   it("takes known settings and refuses others, naming the key", () => {
     expect(learnerSettingsFrom({ minReviewers: 3, agreement: 0.8, prior: { alpha: 2 }, ignoreActors: ["vigil:*", "bot-*"], halfLifeDays: 0 })).toEqual({ minReviewers: 3, agreement: 0.8, prior: { alpha: 2 }, ignoreActors: ["vigil:*", "bot-*"], halfLifeDays: 0 });
     expect(() => learnerSettingsFrom({ minReviwers: 3 })).toThrow(/learn\.settings\.minReviwers is not a learner setting; use one of prior, credible/);
+    // A key that names a built-in of every object (toString) is not a setting either (it was accepted).
+    expect(() => learnerSettingsFrom({ toString: 1 })).toThrow(/learn\.settings\.toString is not a learner setting/);
     expect(() => learnerSettingsFrom({ minReviewers: 0 })).toThrow(expect.objectContaining({ code: "VIGIL_BAD_CONFIG", details: expect.objectContaining({ field: "learn.settings.minReviewers" }) }));
     expect(() => learnerSettingsFrom({ agreement: 1.5 })).toThrow(/learn\.settings\.agreement must be a number above 0 and at most 1/);
     expect(() => learnerSettingsFrom({ prior: { gamma: 1 } })).toThrow(/learn\.settings\.prior\.gamma is not part of the prior/);
