@@ -237,3 +237,26 @@ spec:
     expect(loaded.policies.map((p) => p.meta.name)).toEqual(["team-a/require-team-label", "team-a/add-owner-label", "team-a/default-pdb"]);
   });
 });
+
+describe("ValidatingPolicy matchConstraints read the request's namespace, as the API server matches", () => {
+  it("a pod whose object carries no metadata.namespace (the API server sends it as request.namespace) is matched as namespaced", () => {
+    const [policy] = load(`apiVersion: policies.kyverno.io/v1
+kind: ValidatingPolicy
+metadata: { name: namespaced-pods-need-team }
+spec:
+  validationActions: [Deny]
+  matchConstraints:
+    resourceRules:
+    - apiGroups: [""]
+      apiVersions: [v1]
+      operations: [CREATE]
+      resources: [pods]
+      scope: Namespaced
+  validations:
+  - expression: "has(object.metadata.labels) && 'team' in object.metadata.labels"
+`);
+    const bare: KubeObject = { apiVersion: "v1", kind: "Pod", metadata: { name: "web" }, spec: { containers: [{ name: "app", image: "nginx:1.27" }] } };
+    expect(statuses(policy, create(bare, { namespace: "team-a", name: "web" }))).toEqual(["fail"]);
+    expect(statuses(policy, create(pod("team-a")))).toEqual(["fail"]);
+  });
+});

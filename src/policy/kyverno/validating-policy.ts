@@ -49,9 +49,17 @@ export function targetOf(input: AdmissionInput): MatchTarget {
     operation: input.operation,
     labels: stringMap(meta["labels"]),
     ...(input.namespaceLabels ? { namespaceLabels: input.namespaceLabels } : {}),
-    namespace: typeof meta["namespace"] === "string" ? meta["namespace"] : "",
-    name: typeof meta["name"] === "string" ? meta["name"] : "",
+    // The request's namespace and name first, as the API server matches (and VAP reads them): an
+    // object created in a namespace need not carry it in its metadata, nor a generateName pod a name.
+    namespace: requestText(input, "namespace") ?? (typeof meta["namespace"] === "string" ? meta["namespace"] : ""),
+    name: requestText(input, "name") ?? (typeof meta["name"] === "string" ? meta["name"] : ""),
   };
+}
+
+/** A non-empty string field of the raw AdmissionReview request, when the input was one. */
+function requestText(input: AdmissionInput, key: "namespace" | "name"): string | undefined {
+  const value = input.raw?.[key];
+  return typeof value === "string" && value !== "" ? value : undefined;
 }
 
 /**
