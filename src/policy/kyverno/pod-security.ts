@@ -200,9 +200,7 @@ function restrictedChecks(pod: PodParts, version: PssVersion, out: PssViolation[
   const podSeccomp = obj(psc["seccompProfile"])["type"];
   if (runAsUser && psc["runAsUser"] === 0) out.push({ control: "Running as Non-root user", field: "spec.securityContext.runAsUser", value: 0 });
   if (podNonRoot === false) out.push({ control: "Running as Non-root", field: "spec.securityContext.runAsNonRoot", value: false });
-  let anyContainer = false;
   eachContainer(spec, (c, field, who) => {
-    anyContainer = true;
     const sc = obj(c["securityContext"]);
     const at = `spec.${field}[*].securityContext`;
     if (privilegeEscalation && !windows && (field !== "ephemeralContainers" || sc["allowPrivilegeEscalation"] !== undefined)) {
@@ -221,7 +219,6 @@ function restrictedChecks(pod: PodParts, version: PssVersion, out: PssViolation[
       if (cap !== "NET_BIND_SERVICE") out.push({ control: "Capabilities", field: `${at}.capabilities.add`, value: cap, container: who });
     }
   });
-  void anyContainer;
 }
 
 /** Checks a pod (or pod template) against a level at a version. `privileged` allows everything. */
@@ -276,7 +273,7 @@ function excluded(v: PssViolation, exclusions: readonly Json[], fake: () => read
     } else if (images.length > 0 && e["restrictedField"] === undefined) {
       return false;
     }
-    if (typeof e["restrictedField"] === "string" && normalizeField(e["restrictedField"]) !== normalizeField(v.field).replace(/^spec\.(initContainers|ephemeralContainers)/, (m) => m)) {
+    if (typeof e["restrictedField"] === "string" && normalizeField(e["restrictedField"]) !== normalizeField(v.field)) {
       if (normalizeField(e["restrictedField"]) !== normalizeField(v.field)) return false;
     }
     if (Array.isArray(e["values"])) {
