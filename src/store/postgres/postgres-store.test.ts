@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Storage } from "../../core/index.js";
 import { verifyDecisionRecord } from "../chain.js";
 import { storageContract } from "../storage-contract.js";
-import { expectVigilError } from "../storage-contract-support.js";
+import { expectMigratedLongIds, expectVigilError } from "../storage-contract-support.js";
 import { makeDraft, noise } from "../storage-contract-fixtures.js";
 import { createPostgresStorage, postgresMigrations, toDollarParams } from "./index.js";
 
@@ -164,11 +164,7 @@ describe("postgres storage specifics", () => {
       const migrated = createPostgresStorage({ url, schema: fresh, maxConnections: 2 });
       extra.push(migrated);
       await migrated.init();
-      expect(await migrated.getDoc("entities", long)).toMatchObject({ id: long, value: { n: 1 }, version: 3 });
-      expect(await migrated.getDoc("entities", "user:bob")).toMatchObject({ value: { n: 2 } });
-      expect((await migrated.listDocs("entities", { idPrefix: `${"\u{1F600}".repeat(200)}${noise(100, 3)}` })).map((doc) => doc.id)).toEqual([long]);
-      await migrated.putDocs([{ collection: "entities", id: long, value: { n: 3 }, expectVersion: 3 }], "t2");
-      expect((await migrated.listDocs("entities")).map((doc) => [doc.id === long ? "long" : doc.id, doc.version])).toEqual([["user:bob", 3], ["long", 4]]);
+      await expectMigratedLongIds(migrated, long);
     } finally {
       for (const instance of extra.splice(0)) await instance.close();
       await dropSchema(fresh);

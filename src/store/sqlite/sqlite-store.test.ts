@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Storage } from "../../core/index.js";
 import { verifyDecisionRecord } from "../chain.js";
 import { storageContract } from "../storage-contract.js";
-import { expectVigilError } from "../storage-contract-support.js";
+import { expectMigratedLongIds, expectVigilError } from "../storage-contract-support.js";
 import { makeDraft } from "../storage-contract-fixtures.js";
 import { noise } from "../storage-contract-fixtures.js";
 import { createSqliteStorage, SqliteDriver, sqliteMigrations } from "./index.js";
@@ -66,11 +66,7 @@ describe("sqlite storage specifics", () => {
     const migrated = createSqliteStorage({ path: oldPath });
     try {
       await migrated.init();
-      expect(await migrated.getDoc("entities", long)).toMatchObject({ id: long, value: { n: 1 }, version: 3 });
-      expect(await migrated.getDoc("entities", "user:bob")).toMatchObject({ value: { n: 2 } });
-      expect((await migrated.listDocs("entities", { idPrefix: `${"\u{1F600}".repeat(200)}${noise(100, 3)}` })).map((doc) => doc.id)).toEqual([long]);
-      await migrated.putDocs([{ collection: "entities", id: long, value: { n: 3 }, expectVersion: 3 }], "t2");
-      expect((await migrated.listDocs("entities")).map((doc) => [doc.id === long ? "long" : doc.id, doc.version])).toEqual([["user:bob", 3], ["long", 4]]);
+      await expectMigratedLongIds(migrated, long);
     } finally {
       await migrated.close();
     }
