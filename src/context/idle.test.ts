@@ -188,6 +188,20 @@ describe("idle detector", () => {
     expect((await idleAt(stage, "vm-pct", 7)).values).toMatchObject({ idleDays: 7, meanCpu: 0.5 });
   });
 
+  it("metric names configured in cpuMetrics / networkMetrics match case-insensitively, as configured (CloudWatch spelling)", async () => {
+    const settings = { detectors: { idle: { cpuMetrics: ["HostCPUPercent"], networkMetrics: ["HostNetworkBytes"] } } };
+    const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(start), settings });
+    for (let hour = 0; hour < 5 * 24; hour++) {
+      const ts = new Date(start + hour * HOUR_MS).toISOString();
+      for (const event of [makeEvent(EventTypes.metric, { resource: "vm-host", metric: "HostCPUPercent", value: 1, ts }), makeEvent(EventTypes.metric, { resource: "vm-host", metric: "hostnetworkbytes", value: 10, ts })]) {
+        stage.observe(event, await stage.build(event));
+      }
+    }
+    const signal = await idleAt(stage, "vm-host", 5);
+    expect(signal.values).toMatchObject({ daysWithSamples: 5, idleDays: 5, meanNetwork: 10 });
+    expect(signal.score).toBe(1);
+  });
+
   it("a malformed schedule is reported as a factor and ignored, never thrown", async () => {
     const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(start) });
     await stage.entities.upsert({ kind: "resource", id: "i-bad", attrs: { schedule: "every sunday" } }, "ops");

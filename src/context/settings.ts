@@ -29,7 +29,7 @@ export interface IdleSettings {
   readonly days: number;
   /** Days with samples needed before the detector scores at all. */
   readonly minDays: number;
-  /** Metric names (case-insensitive) that carry CPU utilisation in percent. */
+  /** Metric names (case-insensitive; kept in lower case) that carry CPU utilisation in percent. */
   readonly cpuMetrics: readonly string[];
   /** Metric names (case-insensitive) that carry network traffic (any unit; thresholds in it). */
   readonly networkMetrics: readonly string[];
@@ -179,7 +179,11 @@ function requireRange(value: number, low: number, high: number, path: string): v
  * naming the setting (`context.detectors.idle.days`) and the accepted range.
  */
 export function resolveContextSettings(input: ContextSettingsInput = {}, base: ContextSettings = defaultContextSettings): ContextSettings {
-  const settings = mergeInto(base, input, "") as ContextSettings;
+  const merged = mergeInto(base, input, "") as ContextSettings;
+  // Metric names match case-insensitively: the lists are kept in lower case, as names are compared.
+  const idle = merged.detectors.idle;
+  const lower = (names: readonly string[]): string[] => names.map((name) => name.toLowerCase());
+  const settings: ContextSettings = { ...merged, detectors: { ...merged.detectors, idle: { ...idle, cpuMetrics: lower(idle.cpuMetrics), networkMetrics: lower(idle.networkMetrics) } } };
   const { baselines, detectors, cache } = settings;
   requireRange(baselines.activityHalfLifeDays, 1, 3650, "baselines.activityHalfLifeDays");
   for (const dimension of seenDimensions) {
