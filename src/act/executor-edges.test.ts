@@ -269,6 +269,39 @@ describe("executor races with storage", () => {
   });
 });
 
+describe("budgets of actions a late kill switch stopped", () => {
+  let store: TempStore;
+  let clock: ManualClock;
+  let fake: FakeActuators;
+  beforeEach(async () => {
+    store = await createTempStore(createSqliteStorage);
+    clock = manualClock("2025-02-03T10:00:00.000Z");
+    fake = createFakeActuators(clock);
+  });
+  afterEach(async () => { await store.dispose(); });
+
+  it("an action stopped after its budget was reserved gives the slot back: run again, it counts once (apply and runApproved)", async () => {
+    let executor: Executor | undefined;
+    let turnOn = false;
+    const storage = hookedStore(store.storage, "act-budget", async () => { if (turnOn) { turnOn = false; await executor!.killSwitch.set(true, operator, "runaway"); } });
+    executor = createExecutor({ storage, clock, actuators: fake.actuators, guardrails: { blastRadius: { perPolicy: { max: 2, windowMs: 3_600_000 } } } });
+    turnOn = true;
+    expect((await executor.apply([planned("a")]))[0]?.blockedBy).toBe("kill-switch");
+    expect((await executor.budgets("p")).map((b) => b.used)).toEqual([0, 0]);
+    await executor.killSwitch.set(false, operator, "calm");
+    expect((await executor.apply([planned("a")]))[0]?.status).toBe("applied");
+    const [pending] = await executor.apply([planned("x", { disposition: "approval" })]);
+    turnOn = true;
+    await expect(executor.runApproved([pending!.id], approver, "ok")).rejects.toMatchObject({ code: "VIGIL_KILL_SWITCH" });
+    expect((await executor.budgets("p")).map((b) => b.used)).toEqual([1, 1]);
+    await executor.killSwitch.set(false, operator, "calm");
+    expect((await executor.runApproved([pending!.id], approver, "ok"))[0]?.status).toBe("applied");
+    // Two actions ran: the budget of 2 is used up, not exceeded by the tries the switch stopped.
+    expect((await executor.budgets("p")).map((b) => b.used)).toEqual([2, 2]);
+    expect((await executor.apply([planned("b")]))[0]?.status).toBe("pending-approval");
+  });
+});
+
 describe("approvals of a policy demoted since", () => {
   let h: Harness;
   beforeEach(async () => { h = await harness({ blastRadius: { perPolicy: { max: 1, windowMs: HOUR } } }); });

@@ -32,7 +32,7 @@ import { requireRole, type Actor } from "./actor.js";
 import { allowlistVerdict, globalBudget, policyBudget, protectionVerdict, validateGuardrails, type GuardrailConfig } from "./guardrails.js";
 import { notPromotedReason, planActions, type PlanOutput, type PlannedAction } from "./plan.js";
 import { ACTIONS_COLLECTION, isSettled, type ActionRecord, type BlockCause, type KillSwitchState, type PromotionState } from "./records.js";
-import { budgetUsage, readKillSwitch, readPromotions, reserveBudget, writeKillSwitch, writePromotion, type BudgetScope } from "./state.js";
+import { budgetUsage, readKillSwitch, readPromotions, releaseBudget, reserveBudget, writeKillSwitch, writePromotion, type BudgetScope } from "./state.js";
 import { describeRecord } from "./describe.js";
 
 export interface ExecutorOptions {
@@ -240,7 +240,11 @@ export function createExecutor(options: ExecutorOptions): Executor {
     // Read again after the last storage round trip before the actuator: a switch turned on while the
     // action was claimed and its budget reserved stops it (the record stays re-runnable).
     const late = await readKillSwitch(storage);
-    if (late.on) return (await write({ ...claim.record, status: "blocked", blockedBy: "kill-switch", reason: killedReason(late), updatedAt: iso() }, version)).record;
+    if (late.on) {
+      // Not run: its slot goes back, or the re-run once the switch is off would count twice.
+      await releaseBudget(storage, scopes(p.plan.policy), nowMs, iso());
+      return (await write({ ...claim.record, status: "blocked", blockedBy: "kill-switch", reason: killedReason(late), updatedAt: iso() }, version)).record;
+    }
     const result = await callApply(actuator, p.plan, false);
     return settle({ ...claim.record, status: statusOf(result, false), result, updatedAt: iso() }, version);
   }
@@ -311,9 +315,10 @@ export function createExecutor(options: ExecutorOptions): Executor {
         const approved: ActionRecord = { ...(demoted ? { ...unpromoted, plan, reason: plan.reason ?? "" } : record), approvedBy: actor.id, approvedAt: at, updatedAt: at, status: "planned" };
         const claim = await write(approved, version, { actor: actor.id, note: `approved${reason ? `: ${reason}` : ""}` });
         if (!claim.won) { out.push(claim.record); continue; }
+        const reservedAt = clock.now().getTime();
         if (!plan.dryRun) {
           try {
-            await reserveBudget(storage, scopes(record.policy), clock.now().getTime(), at, true);
+            await reserveBudget(storage, scopes(record.policy), reservedAt, at, true);
           } catch (error) {
             // As in apply: the claim must not stay `planned` (settled, never run, read as "being applied").
             const failure = `blast-radius budget could not be reserved (${error instanceof Error ? error.message : String(error)}): nothing was sent`;
@@ -325,6 +330,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
         // action back to pending approval (approved again once the switch is off) and stops the rest.
         const late = await readKillSwitch(storage);
         if (late.on) {
+          if (!plan.dryRun) await releaseBudget(storage, scopes(record.policy), reservedAt, iso());
           const { approvedBy: _by, approvedAt: _at, ...unapproved } = claim.record;
           await write({ ...unapproved, status: "pending-approval", updatedAt: iso() }, claim.version, { actor: actor.id, note: `not run: ${killedReason(late)}` });
           throw killedError(late);

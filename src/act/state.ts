@@ -74,6 +74,30 @@ export async function reserveBudget(storage: Storage, scopes: readonly BudgetSco
   throw new VigilError("VIGIL_CONFLICT", "blast-radius budget: too many concurrent writers; retry the action", { field: "budget" });
 }
 
+/**
+ * Gives back the slot `reserveBudget` took at `nowMs` in every scope (one versioned transaction),
+ * for an action stopped before its actuator was called (a kill switch turned on meanwhile): run
+ * again later, it reserves anew and must count once.
+ */
+export async function releaseBudget(storage: Storage, scopes: readonly BudgetScope[], nowMs: number, at: string): Promise<void> {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const docs = await storage.getDocs<BudgetDoc>(BUDGET_COLLECTION, scopes.map((s) => s.id));
+    const writes = docs.flatMap((doc) => {
+      const index = doc.value.times.lastIndexOf(nowMs);
+      return index < 0 ? [] : [{ collection: BUDGET_COLLECTION, id: doc.id, value: { times: doc.value.times.filter((_, i) => i !== index) }, expectVersion: doc.version }];
+    });
+    if (writes.length === 0) return;
+    try {
+      await storage.putDocs(writes, at);
+      return;
+    } catch (error) {
+      if (error instanceof VigilError && error.code === "VIGIL_CONFLICT") continue;
+      throw error;
+    }
+  }
+  throw new VigilError("VIGIL_CONFLICT", "blast-radius budget: too many concurrent writers; the slot of an action that did not run was not given back", { field: "budget" });
+}
+
 /** Counts in the window per scope, for status pages. */
 export async function budgetUsage(storage: Storage, scopes: readonly BudgetScope[], nowMs: number): Promise<{ id: string; used: number; max: number; windowMs: number }[]> {
   const docs = await storage.getDocs<BudgetDoc>(BUDGET_COLLECTION, scopes.map((s) => s.id));
