@@ -98,6 +98,31 @@ describe("condition operators", () => {
     expect(evaluateOperator(operator, key, value)).toBe(expected);
   });
 
+  // Kyverno's In-family handlers (operator/anyin.go, allin.go, anynotin.go, allnotin.go, in.go, notin.go)
+  // take a string, number or list key and a string or list value; any other key (nil, a map) or value
+  // (nil, a number, a map) is "Unsupported type" / "expected type []string" and false for every one
+  // of them, the NotIn ones included: a null key is not "not in" the list.
+  it.each([
+    ["AnyIn", null, ["a"], false],
+    ["AnyNotIn", null, ["a"], false],
+    ["AllNotIn", null, ["a"], false],
+    ["NotIn", null, ["a"], false],
+    ["AllIn", null, ["<nil>"], false],
+    ["AnyNotIn", { a: 1 }, ["a"], false],
+    ["AllNotIn", { a: 1 }, "x", false],
+    ["AnyNotIn", "a", null, false],
+    ["AllNotIn", ["a"], null, false],
+    ["NotIn", "a", 5, false],
+    ["AnyNotIn", "a", { b: 1 }, false],
+    ["AnyIn", "a", null, false],
+    // Supported types still work, and a list key's null element is "<nil>" (fmt.Sprint), not skipped.
+    ["AnyNotIn", "a", ["b"], true],
+    ["AllNotIn", [null], ["a"], true],
+    ["AnyIn", [null, "a"], ["a"], true],
+  ])("%s(%j, %j) is %s (unsupported key or value types)", (operator, key, value, expected) => {
+    expect(evaluateOperator(operator, key, value)).toBe(expected);
+  });
+
   it("knows Kyverno's operators case-insensitively and rejects others", () => {
     expect(isKnownOperator("anyin")).toBe(true);
     expect(isKnownOperator("Contains")).toBe(false);

@@ -146,8 +146,19 @@ function memberTest(k: string, value: unknown, negate: boolean): boolean {
   return negate ? !found : found;
 }
 
+/**
+ * The key and value types Kyverno's In-family handlers take (a string, number, boolean or list key;
+ * a string or list value). Any other (nil, a map) is "Unsupported type" / "expected type []string",
+ * false for every In-family operator, the NotIn ones included.
+ */
+function membershipTypes(key: unknown, value: unknown): boolean {
+  if (key === null || key === undefined || (typeof key === "object" && !Array.isArray(key))) return false;
+  return typeof value === "string" || Array.isArray(value);
+}
+
 /** No closure per call: membership runs for every condition of every rule on the admission path. */
 function membership(key: unknown, value: unknown, mode: "any" | "all", negate: boolean): boolean {
+  if (!membershipTypes(key, value)) return false;
   if (!Array.isArray(key)) return memberTest(text(key), value, negate);
   for (const item of key) {
     const holds = memberTest(text(item), value, negate);
@@ -212,7 +223,7 @@ export function evaluateOperator(operator: string, key: unknown, value: unknown)
     case "in": return Array.isArray(key) ? membership(key, value, "all", false) : membership(key, value, "any", false);
     case "anyin": return membership(key, value, "any", false);
     case "allin": return membership(key, value, "all", false);
-    case "notin": return Array.isArray(key) ? !membership(key, value, "all", false) : membership(key, value, "any", true);
+    case "notin": return Array.isArray(key) ? membershipTypes(key, value) && !membership(key, value, "all", false) : membership(key, value, "any", true);
     case "anynotin": return membership(key, value, "any", true);
     case "allnotin": return membership(key, value, "all", true);
     case "greaterthan": return compareNumeric(key, value, ">");
