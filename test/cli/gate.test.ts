@@ -84,6 +84,20 @@ describe("vigil gate", () => {
     expect(missing.stdout).toContain("error: nowhere.json: --head: cannot read nowhere.json: ENOENT");
   });
 
+  it("an empty head or base lockfile (/dev/null, whitespace) exits 2 naming the file, not a pass over no packages", async () => {
+    const dir = tempDir({ "empty.lock": "", "blank.json": "\n  \n", "head.json": vulnerable });
+    const devNull = await vigil(["gate", "--head", "/dev/null"], { cwd: dir });
+    expect(devNull.code).toBe(2);
+    expect(devNull.stdout).toContain("error: /dev/null: --head: /dev/null is empty");
+    expect(devNull.stdout).toMatch(/^ERROR:/m);
+    const blank = await vigil(["gate", "--head", "blank.json", "-o", "json"], { cwd: dir });
+    expect(blank.code).toBe(2);
+    expect((JSON.parse(blank.stdout) as { errors: { file: string; field: string }[] }).errors).toEqual([expect.objectContaining({ file: "blank.json", field: "--head" })]);
+    const emptyBase = await vigil(["gate", "--base", "empty.lock", "--head", "head.json"], { cwd: dir });
+    expect(emptyBase.code).toBe(2);
+    expect(emptyBase.stdout).toContain("error: empty.lock: --base: empty.lock is empty");
+  });
+
   it("a bad advisory record exits 2 naming file, record and field; the good records still match", async () => {
     const osv = [
       { id: "GHSA-good-good-good", modified: "2024-01-01T00:00:00Z", summary: "ms is slow", database_specific: { severity: "CRITICAL" }, affected: [{ package: { ecosystem: "npm", name: "ms" }, ranges: [{ type: "SEMVER", events: [{ introduced: "0" }, { fixed: "3.0.0" }] }] }] },

@@ -56,6 +56,11 @@ function readSide(path: string | undefined, side: "base" | "head", io: CliIo, er
     errors.push({ file: path, field: `--${side}`, message: `cannot read ${path}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}` });
     return undefined;
   }
+  // An empty file parsed as a lockfile with no packages, so `--head /dev/null` passed.
+  if (text.trim() === "") {
+    errors.push({ file: path, field: `--${side}`, message: `${path} is empty; pass the ${side === "head" ? "lockfile after the change" : "lockfile before the change, or omit --base for a new lockfile"} (package-lock.json or yarn.lock)` });
+    return undefined;
+  }
   if (side === "head") texts.set(path, text);
   try {
     return parseLockfile(text, path);
@@ -157,7 +162,7 @@ export const gateCommand: Command = {
     "Diffs --base against --head (package-lock.json v1-v3 or yarn.lock), matches the versions the change introduces against the",
     "offline OSV advisory set (the shipped set plus `vigil advisories import`s, or --advisories), and evaluates the supply-chain",
     "pack's policies (or -p). Without --base every version in --head counts as introduced.",
-    "Exit code: 0 clean, 1 blocked, 2 error (unreadable or unparseable lockfile, unknown lockfileVersion, bad advisory file:",
+    "Exit code: 0 clean, 1 blocked, 2 error (unreadable, empty or unparseable lockfile, unknown lockfileVersion, bad advisory file:",
     "each is reported with its file and field, and everything else is still processed).",
   ].join("\n"),
   options: {
