@@ -370,7 +370,7 @@ export class SqlStorage implements Storage {
       rows = await tx.all<{ seq: number | string; hash: string }>(dialect.selectChainHeadForUpdate);
     } catch (error) {
       if (dialect.isLockTimeout?.(error) === true) {
-        throw new VigilError("VIGIL_STORAGE", `${this.kind} storage: timed out waiting for the chain_head row lock (another session holds it: a long append, or a connection gone half-open); nothing was written, retry the append, and if it keeps failing find the holder in pg_locks / pg_stat_activity or raise store.postgres.lockTimeoutMs`, { field: "store.postgres.lockTimeoutMs" }, error);
+        throw new VigilError("VIGIL_STORAGE", `${this.kind} storage: timed out waiting for the chain_head row lock (another session holds it: a long append, or a connection gone half-open); nothing was written, retry the append, and if it keeps failing find the holder in pg_locks / pg_stat_activity or raise lockTimeoutMs (an option of createPostgresStorage; vigil.yaml runs with its default)`, { field: "lockTimeoutMs" }, error);
       }
       throw error;
     }

@@ -29,7 +29,7 @@ export interface PostgresStorageOptions extends SqlStorageOptions {
  */
 export function createPostgresStorage(options: PostgresStorageOptions): Storage {
   if (typeof options.url !== "string" || !/^postgres(ql)?:\/\//.test(options.url)) {
-    throw new VigilError("VIGIL_BAD_CONFIG", "store.postgres.url must be a postgres:// connection URL, e.g. postgres://vigil@127.0.0.1:5432/vigil", { field: "store.postgres.url" });
+    throw new VigilError("VIGIL_BAD_CONFIG", "store.url must be a postgres:// connection URL, e.g. postgres://vigil@127.0.0.1:5432/vigil", { field: "store.url" });
   }
   const schema = checkSchemaName(options.schema ?? "vigil");
   const driver = new PostgresDriver({

@@ -5,7 +5,7 @@ import type { Migration, SqlDialect, TableName } from "../sql-driver.js";
 /** Schema names are used in DDL: keep them to plain lower-case identifiers. */
 export function checkSchemaName(schema: string): string {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
-    throw new VigilError("VIGIL_BAD_CONFIG", `store.postgres.schema must be a lower-case identifier (a-z, 0-9, _; at most 63 characters), got ${JSON.stringify(schema)}`, { field: "store.postgres.schema" });
+    throw new VigilError("VIGIL_BAD_CONFIG", `store.schema must be a lower-case identifier (a-z, 0-9, _; at most 63 characters), got ${JSON.stringify(schema)}`, { field: "store.schema" });
   }
   return schema;
 }
@@ -161,10 +161,10 @@ export function decodeJsonb(text: string): string {
 /** How long an appender waits for the chain_head row lock before giving up, by default. */
 export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 
-/** Validates `lockTimeoutMs` (field `store.postgres.lockTimeoutMs`): a whole number of milliseconds, at least 1. */
+/** Validates `lockTimeoutMs` (createPostgresStorage's option; vigil.yaml has no key for it): a whole number of milliseconds, at least 1. */
 export function checkLockTimeoutMs(value: number): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > 2_147_483_647) {
-    throw new VigilError("VIGIL_BAD_CONFIG", `store.postgres.lockTimeoutMs must be a whole number of milliseconds from 1 to 2147483647 (default ${DEFAULT_LOCK_TIMEOUT_MS}), got ${JSON.stringify(value)}`, { field: "store.postgres.lockTimeoutMs" });
+    throw new VigilError("VIGIL_BAD_CONFIG", `lockTimeoutMs must be a whole number of milliseconds from 1 to 2147483647 (default ${DEFAULT_LOCK_TIMEOUT_MS}), got ${JSON.stringify(value)}`, { field: "lockTimeoutMs" });
   }
   return value;
 }

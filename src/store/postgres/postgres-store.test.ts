@@ -136,7 +136,10 @@ describe("postgres storage specifics", () => {
       await holder.unsafe("BEGIN");
       await holder.unsafe(`SELECT seq FROM "${schema}".chain_head WHERE id = 1 FOR UPDATE`);
       const started = Date.now();
-      await expectVigilError(impatient.appendDecisions([makeDraft(50)]), "VIGIL_STORAGE", "chain_head row lock");
+      const refused: unknown = await impatient.appendDecisions([makeDraft(50)]).then(() => undefined, (error: unknown) => error);
+      // Names the option to raise as createPostgresStorage takes it (vigil.yaml has no such key).
+      expect(refused).toMatchObject({ code: "VIGIL_STORAGE", details: { field: "lockTimeoutMs" }, message: expect.stringContaining("chain_head row lock") });
+      expect((refused as Error).message).toContain("raise lockTimeoutMs");
       const waited = Date.now() - started;
       expect(waited).toBeGreaterThanOrEqual(250);
       expect(waited).toBeLessThan(5_000);
@@ -171,11 +174,26 @@ describe("postgres storage specifics", () => {
     }
   });
 
-  it("validates its configuration with VIGIL_BAD_CONFIG", () => {
-    expect(() => createPostgresStorage({ url, schema, lockTimeoutMs: -1 })).toThrow(/store\.postgres\.lockTimeoutMs/);
-    expect(() => createPostgresStorage({ url, schema, lockTimeoutMs: 1.5 })).toThrow(/store\.postgres\.lockTimeoutMs/);
-    expect(() => createPostgresStorage({ url, schema: "Bad-Name" })).toThrow(/store\.postgres\.schema/);
-    expect(() => createPostgresStorage({ url: "mysql://x", schema: "ok" })).toThrow(/store\.postgres\.url/);
+  it("validates its configuration with VIGIL_BAD_CONFIG naming the setting as vigil.yaml spells it (store.url, store.schema; lockTimeoutMs is the library's option only)", () => {
+    const refusal = (fn: () => unknown): { code?: string; message?: string; details?: { field?: string } } => {
+      try {
+        fn();
+      } catch (error) {
+        return error as { code?: string; message?: string; details?: { field?: string } };
+      }
+      return expect.fail("expected a refusal");
+    };
+    for (const lockTimeoutMs of [-1, 1.5]) {
+      const error = refusal(() => createPostgresStorage({ url, schema, lockTimeoutMs }));
+      expect(error).toMatchObject({ code: "VIGIL_BAD_CONFIG", details: { field: "lockTimeoutMs" } });
+      expect(error.message).toMatch(/^lockTimeoutMs must be/);
+    }
+    const badSchema = refusal(() => createPostgresStorage({ url, schema: "Bad-Name" }));
+    expect(badSchema).toMatchObject({ code: "VIGIL_BAD_CONFIG", details: { field: "store.schema" } });
+    expect(badSchema.message).toMatch(/^store\.schema must be/);
+    const badUrl = refusal(() => createPostgresStorage({ url: "mysql://x", schema: "ok" }));
+    expect(badUrl).toMatchObject({ code: "VIGIL_BAD_CONFIG", details: { field: "store.url" } });
+    expect(badUrl.message).toMatch(/^store\.url must be/);
   });
 
   it("reports an unreachable server as VIGIL_STORAGE naming the operation", async () => {

@@ -18,14 +18,14 @@ export interface SqliteStorageOptions extends SqlStorageOptions {
  */
 export function createSqliteStorage(options: SqliteStorageOptions): Storage {
   if (typeof options.path !== "string" || options.path === "") {
-    throw new VigilError("VIGIL_BAD_CONFIG", "store.sqlite.path must name the database file, e.g. ./data/vigil.db", { field: "store.sqlite.path" });
+    throw new VigilError("VIGIL_BAD_CONFIG", "store.path must name the database file, e.g. ./data/vigil.db", { field: "store.path" });
   }
   let driver: SqliteDriver;
   try {
     driver = new SqliteDriver({ path: options.path, ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs }) });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    throw new VigilError("VIGIL_STORAGE", `sqlite storage: cannot open ${options.path}: ${message}; check that the folder exists and is writable`, { field: "store.sqlite.path" }, error);
+    throw new VigilError("VIGIL_STORAGE", `sqlite storage: cannot open ${options.path}: ${message}; check that the folder exists and is writable (store.path)`, { field: "store.path" }, error);
   }
   return new SqlStorage("sqlite", driver, options.mask === undefined ? {} : { mask: options.mask });
 }

@@ -188,19 +188,20 @@ describe("sqlite storage specifics", () => {
     expect(missing.problem?.detail).toContain("chain_head row is missing");
   });
 
-  it("reports a database it cannot open as VIGIL_STORAGE naming the path", async () => {
+  it("reports a database it cannot open as VIGIL_STORAGE naming the path and the setting (store.path)", async () => {
     const missing = join(dir, "no-such-folder", "vigil.db");
     try {
       createSqliteStorage({ path: missing });
       expect.unreachable();
     } catch (error) {
-      expect((error as { code?: string }).code).toBe("VIGIL_STORAGE");
+      expect(error).toMatchObject({ code: "VIGIL_STORAGE", details: { field: "store.path" } });
       expect(String(error)).toContain(missing);
     }
   });
 
-  it("rejects an empty path with VIGIL_BAD_CONFIG", () => {
-    expect(() => createSqliteStorage({ path: "" })).toThrow(/store\.sqlite\.path/);
+  it("rejects an empty path with VIGIL_BAD_CONFIG naming store.path, the key vigil.yaml has", () => {
+    expect(() => createSqliteStorage({ path: "" })).toThrow(/^store\.path must name/);
+    expect(() => createSqliteStorage({ path: "" })).toThrow(expect.objectContaining({ code: "VIGIL_BAD_CONFIG", details: { field: "store.path" } }));
   });
 
   it("refuses a database whose schema is newer than this code", async () => {
