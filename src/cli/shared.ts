@@ -47,9 +47,13 @@ export function outputFormat(args: ParsedArgs): "text" | "json" {
   return value;
 }
 
+/** The text without a leading byte order mark (editors on Windows write one). */
+export function withoutBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
 /** Reads a whole file, or stdin for `-`, as text (a leading byte order mark dropped). */
 export async function readInput(path: string, io: CliIo): Promise<string> {
-  const withoutBom = (text: string): string => (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   if (path === "-") {
     const chunks: Buffer[] = [];
     for await (const chunk of io.stdin) chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer));

@@ -98,6 +98,17 @@ describe("vigil gate", () => {
     expect(emptyBase.stdout).toContain("error: empty.lock: --base: empty.lock is empty");
   });
 
+  it("reads a lockfile that starts with a byte order mark (package-lock.json and yarn.lock)", async () => {
+    const yarn = '# yarn lockfile v1\n\n\naxios@^0.21.1:\n  version "0.21.1"\n  resolved "https://registry.yarnpkg.com/axios/-/axios-0.21.1.tgz"\n';
+    const dir = tempDir({ "head.json": `\uFEFF${vulnerable}`, "yarn.lock": `\uFEFF${yarn}` });
+    for (const head of ["head.json", "yarn.lock"]) {
+      const run = await vigil(["gate", "--head", head, "-q"], { cwd: dir });
+      expect(run.stdout).not.toContain("error:");
+      expect(run.stdout).toContain("BLOCK high     axios@0.21.1 x_retire-axios-0");
+      expect(run.code).toBe(1);
+    }
+  });
+
   it("a bad advisory record exits 2 naming file, record and field; the good records still match", async () => {
     const osv = [
       { id: "GHSA-good-good-good", modified: "2024-01-01T00:00:00Z", summary: "ms is slow", database_specific: { severity: "CRITICAL" }, affected: [{ package: { ecosystem: "npm", name: "ms" }, ranges: [{ type: "SEMVER", events: [{ introduced: "0" }, { fixed: "3.0.0" }] }] }] },

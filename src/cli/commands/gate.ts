@@ -23,7 +23,7 @@ import { VigilError } from "../../core/errors.js";
 import { EventTypes, type Event } from "../../core/event.js";
 import { buildDecision } from "../../decide/decision.js";
 import { flag, stringList, stringOption, write, type CliIo, type Command, type ParsedArgs } from "../command.js";
-import { existingPaths } from "../shared.js";
+import { existingPaths, withoutBom } from "../shared.js";
 
 const formats = ["text", "json", "sarif", "markdown"] as const;
 type GateFormat = (typeof formats)[number];
@@ -51,7 +51,8 @@ function readSide(path: string | undefined, side: "base" | "head", io: CliIo, er
   if (path === undefined) return undefined;
   let text: string;
   try {
-    text = readFileSync(resolve(io.cwd, path), "utf8");
+    // A byte order mark made a package-lock.json invalid JSON and a yarn.lock's first line unreadable.
+    text = withoutBom(readFileSync(resolve(io.cwd, path), "utf8"));
   } catch (cause) {
     errors.push({ file: path, field: `--${side}`, message: `cannot read ${path}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}` });
     return undefined;
