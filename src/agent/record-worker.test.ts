@@ -129,6 +129,43 @@ describe("createBulkDecisionRecorder", () => {
   });
 });
 
+describe("createBulkDecisionRecorder: the worker records what the calling thread would", () => {
+  it("writes the same chain, byte for byte, from drafts JSON text cannot carry as they are (-0, NaN, undefined, Date, bigint, __proto__, lone surrogates)", async () => {
+    const odd = (id: string): DecisionDraft => {
+      const input: Record<string, unknown> = { zero: -0, nan: Number.NaN, list: [undefined, 1, Infinity], at: new Date("2024-05-01T12:00:00.000Z"), text: "a\ud800b", skipped: undefined };
+      Object.defineProperty(input, "__proto__", { value: { own: true }, enumerable: true, configurable: true, writable: true });
+      return { ...draft(id), input };
+    };
+    const withBigint = (id: string): DecisionDraft => ({ ...draft(id), input: { big: 2n ** 70n, small: 7n } });
+    const heads: string[] = [];
+    const bodies: string[][] = [];
+    for (const thread of ["caller", "worker"] as const) {
+      const own = parseConfig({ store: { path: join(mkdtempSync(join(tmpdir(), `vigil-bulk-same-${thread}-`)), "vigil.db") }, decisionLog: { mask: ["/input/request/object/data"] } });
+      const bulk = await createBulkDecisionRecorder(own, { batchSize: 3, thread });
+      expect(bulk.mode).toBe(thread === "worker" ? "worker" : "thread");
+      for (let i = 0; i < 4; i++) await bulk.add(draft(`plain-${i}`));
+      for (let i = 0; i < 4; i++) await bulk.add(odd(`odd-${i}`));
+      for (let i = 0; i < 3; i++) await bulk.add(withBigint(`big-${i}`));
+      await bulk.close();
+      const storage = await openStorage(own);
+      try {
+        const verified = await verifyRecord(storage);
+        expect(verified).toMatchObject({ ok: true, checked: 11 });
+        const listed = await storage.listDecisions({});
+        // The decision time is part of the text: the drafts carry a fixed one.
+        bodies.push(listed.map((d) => JSON.stringify({ id: d.id, input: d.input, prevHash: d.prevHash, hash: d.hash })));
+        heads.push(listed.at(-1)?.hash ?? "");
+        expect((await storage.getDecision("big-1"))?.input).toEqual({ big: "1180591620717411303424", small: 7 });
+        expect(JSON.stringify((await storage.getDecision("plain-2"))?.input)).not.toContain("hunter2");
+      } finally {
+        await storage.close();
+      }
+    }
+    expect(bodies[1]).toEqual(bodies[0]);
+    expect(heads[1]).toBe(heads[0]);
+  });
+});
+
 describe("createBulkDecisionRecorder: a failed batch", () => {
   for (const thread of ["caller", "worker"] as const) {
     it(`stops the appends: no later batch is written after it (${thread} thread)`, async () => {
