@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { VigilError } from "../core/errors.js";
-import { protectionVerdict, validateGuardrails, type GuardrailConfig } from "./guardrails.js";
+import { defaultBudgets, policyBudget, protectionVerdict, validateGuardrails, type GuardrailConfig } from "./guardrails.js";
 
 /** Runs validateGuardrails on a config as YAML or JSON would give it (any shape). */
 function check(config: unknown): VigilError | undefined {
@@ -95,5 +95,14 @@ describe("protectionVerdict", () => {
     expect(protectionVerdict({ protected: { names: ["bucket/pay*"] } }, target, undefined)).toBe("target bucket/payroll is protected (name matches bucket/pay*)");
     expect(protectionVerdict({ protected: { names: ["bucket/prod-*"], labels: {} } }, target, marked)).toBeUndefined();
     expect(protectionVerdict({ protected: { labels: { team: "finance" } } }, target, marked)).toBeUndefined();
+  });
+});
+
+describe("policyBudget", () => {
+  it("a policy whose name is a key every object has (constructor) gets the perPolicy budget, not an unlimited one read from the object's prototype", () => {
+    const config: GuardrailConfig = { blastRadius: { perPolicy: { max: 2, windowMs: 60_000 }, policies: { "lock-buckets": { max: 5, windowMs: 60_000 } } } };
+    expect(policyBudget(config, "lock-buckets")).toEqual({ max: 5, windowMs: 60_000 });
+    expect(policyBudget(config, "constructor")).toEqual({ max: 2, windowMs: 60_000 });
+    expect(policyBudget({ blastRadius: { policies: {} } }, "constructor")).toEqual(defaultBudgets.perPolicy);
   });
 });

@@ -161,7 +161,10 @@ export function protectionVerdict(config: GuardrailConfig, target: { readonly ki
 
 /** The budget that applies to a policy. */
 export function policyBudget(config: GuardrailConfig, policy: string): BudgetLimit {
-  return config.blastRadius?.policies?.[policy] ?? config.blastRadius?.perPolicy ?? defaultBudgets.perPolicy;
+  // Own keys only: a policy named `constructor` must not read Object's function (no max: unlimited).
+  const policies = config.blastRadius?.policies;
+  const own = policies !== undefined && Object.hasOwn(policies, policy) ? policies[policy] : undefined;
+  return own ?? config.blastRadius?.perPolicy ?? defaultBudgets.perPolicy;
 }
 
 export function globalBudget(config: GuardrailConfig): BudgetLimit {
