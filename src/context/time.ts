@@ -110,7 +110,8 @@ function inRange(ms: number): number | undefined {
 }
 
 /**
- * Parses the time formats upstream records use: RFC 3339, `YYYY-MM-DD HH:MM:SS[.fraction]`
+ * Parses the time formats upstream records use: RFC 3339 (a leap second, `23:59:60`, is read as
+ * 23:59:59.999), `YYYY-MM-DD HH:MM:SS[.fraction]`
  * (Okta `published`, FOCUS periods; UTC when no offset), and epoch numbers (seconds below
  * 1e12, milliseconds below 1e15, microseconds below 1e18, nanoseconds above, as OpenTelemetry's
  * `timeUnixNano`). Returns epoch milliseconds, or undefined when not a time in 1970-9999.
@@ -130,7 +131,10 @@ export function parseTime(value: unknown): number | undefined {
   if (match) {
     const fraction = match[3] ? match[3].slice(0, 4) : "";
     const zone = match[4] ?? "Z";
-    const ms = Date.parse(`${match[1]}T${match[2]}${fraction}${zone}`);
+    // A leap second (23:59:60, RFC 3339 allows it; Date has none) is the last millisecond of its minute.
+    const time = match[2] ?? "";
+    const clock = time.length === 8 && time.endsWith(":60") ? `${time.slice(0, 6)}59.999` : `${time}${fraction}`;
+    const ms = Date.parse(`${match[1]}T${clock}${zone}`);
     return Number.isNaN(ms) ? undefined : inRange(ms);
   }
   const ms = Date.parse(value);
