@@ -64,6 +64,21 @@ describe("learner: precision per slice", () => {
     expect(learner.lookupFor(ctxFor("newcomer", { environment: "prod" }))?.find("noisy", "r", "production/any/normal")).toBeUndefined();
   });
 
+  it("keeps an entity's lesson in the bucket it was learned in: false positives in development do not lower the same principal in production", async () => {
+    const { storage } = store;
+    await labelled(storage, clock, noisy, { principal: "deployer", count: 12, label: "false_positive", by: reviewers.slice(0, 3), prefix: "dev", environment: "dev", finding: { mode: "warn" } });
+    await labelled(storage, clock, noisy, { principal: "deployer", count: 6, label: "true_positive", by: reviewers, prefix: "prod", environment: "prod", finding: { mode: "warn" } });
+    const learner = createLearner({ storage, clock, policy: lookup });
+    const { state } = await learner.update();
+    const entity = state.entries.filter((e) => e.scope === "entity" && e.key === "principal/deployer");
+    expect(entity.map((e) => [e.bucket, (e.riskDelta ?? 0) < 0])).toEqual([["development/any/normal", true], ["production/any/normal", false]]);
+    expect(learner.lookupFor(ctxFor("deployer", { environment: "dev" }))?.find("noisy", "r", "development/any/normal")?.riskDelta).toBeLessThan(0);
+    // The development lesson does not cross into production, where the same principal's findings were confirmed.
+    expect(learner.lookupFor(ctxFor("deployer", { environment: "prod" }))?.find("noisy", "r", "production/any/normal")?.riskDelta ?? 0).toBeGreaterThanOrEqual(0);
+    // Nor into a bucket where nothing was learned about it.
+    expect(learner.lookupFor(ctxFor("deployer", { environment: "staging" }))?.find("noisy", "r", "staging/any/normal")).toBeUndefined();
+  });
+
   it("raises the tier of a slice with confirmed incidents (within the ceiling, which decide enforces)", async () => {
     const { storage } = store;
     await labelled(storage, clock, noisy, { principal: "svc", count: 3, label: "incident", by: reviewers.slice(0, 1), prefix: "inc" });

@@ -1,7 +1,7 @@
 /**
  * Learned state → what decide reads on the hot path. For one decision, `forContext(ctx)` returns
  * a `LearnedAdjustments` (decide's interface) that answers, per violated (policy, rule), the most
- * specific lesson: the entity's, else the peer group's in this bucket, else the bucket's. A
+ * specific lesson: the entity's in this bucket, else the peer group's in this bucket, else the bucket's. A
  * specific slice with enough evidence that shows the rule is right ("hold") stops the search, so
  * a bucket-wide lesson never lowers an entity whose own findings were confirmed; a specific slice
  * whose lowering was held back (one reviewer, no agreement) does not stop it.
@@ -40,7 +40,8 @@ export function createLearnedLookup(state: LearnedState | undefined): LearnedLoo
   const policies = new Set<string>();
   let active = 0;
   for (const entry of state?.entries ?? []) {
-    byKey.set(`${entry.policy}\u0000${entry.rule}\u0000${entry.scope}\u0000${entry.key}`, entry);
+    // An entity lesson is filed under its bucket too (one stored without one applies in every bucket).
+    byKey.set(`${entry.policy}\u0000${entry.rule}\u0000${entry.scope}\u0000${entry.key}${entry.scope === "entity" && entry.bucket !== undefined ? `\u0000${entry.bucket}` : ""}`, entry);
     if (changes(entry)) {
       active++;
       policies.add(entry.policy);
@@ -51,7 +52,7 @@ export function createLearnedLookup(state: LearnedState | undefined): LearnedLoo
   function entryFor(policy: string, rule: string, keys: LearningKeys): LearnedEntry | undefined {
     if (!policies.has(policy)) return undefined;
     const candidates = [
-      keys.entity === undefined ? undefined : byKey.get(`${policy}\u0000${rule}\u0000entity\u0000${keys.entity}`),
+      keys.entity === undefined ? undefined : byKey.get(`${policy}\u0000${rule}\u0000entity\u0000${keys.entity}\u0000${keys.bucket}`) ?? byKey.get(`${policy}\u0000${rule}\u0000entity\u0000${keys.entity}`),
       keys.peer === undefined ? undefined : byKey.get(`${policy}\u0000${rule}\u0000peer\u0000${keys.peer}@${keys.bucket}`),
       byKey.get(`${policy}\u0000${rule}\u0000bucket\u0000${keys.bucket}`),
     ];

@@ -28,6 +28,8 @@ interface Slice {
   readonly rule: string;
   readonly scope: SliceScope;
   readonly key: string;
+  /** An entity slice's context bucket: an entity's lesson applies only in the bucket it was learned in. */
+  readonly bucket?: string;
   critical: boolean;
   /** The mode of the latest labelled finding (a rule edited from deny to warn starts lower now). */
   mode: RuleMode;
@@ -66,11 +68,11 @@ function weightOf(observation: Observation, settings: LearnerSettings, nowMs: nu
 }
 
 /** Adds an observation to its slice; `counted` (already counted in this slice) only marks the slice critical. */
-function add(slices: Map<string, Slice>, observation: Observation, scope: SliceScope, key: string, weight: number, counted = false): void {
-  const id = `${observation.policy}\u0000${observation.rule}\u0000${scope}\u0000${key}`;
+function add(slices: Map<string, Slice>, observation: Observation, scope: SliceScope, key: string, weight: number, counted = false, bucket?: string): void {
+  const id = `${observation.policy}\u0000${observation.rule}\u0000${scope}\u0000${key}\u0000${bucket ?? ""}`;
   let slice = slices.get(id);
   const at = Date.parse(observation.at);
-  if (slice === undefined) slices.set(id, (slice = { policy: observation.policy, rule: observation.rule, scope, key, critical: false, mode: observation.mode, modeAt: at, entities: new Set(), falseEntities: new Set(), byReviewer: new Map() }));
+  if (slice === undefined) slices.set(id, (slice = { policy: observation.policy, rule: observation.rule, scope, key, ...(bucket === undefined ? {} : { bucket }), critical: false, mode: observation.mode, modeAt: at, entities: new Set(), falseEntities: new Set(), byReviewer: new Map() }));
   // As last seen, whatever order the records come in (feedback is listed by random id).
   else if (at >= slice.modeAt || Number.isNaN(slice.modeAt)) { slice.mode = observation.mode; slice.modeAt = at; }
   if (observation.severity === "critical") slice.critical = true;
@@ -86,7 +88,7 @@ function add(slices: Map<string, Slice>, observation: Observation, scope: SliceS
 }
 
 /** Slice statistics with the per-reviewer cap applied. */
-export function sliceStats(slice: Pick<Slice, "policy" | "rule" | "scope" | "key" | "critical" | "mode" | "entities" | "falseEntities" | "byReviewer">, settings: LearnerSettings): SliceStats & { readonly falseShare: number; readonly falseEntities: number } {
+export function sliceStats(slice: Pick<Slice, "policy" | "rule" | "scope" | "key" | "bucket" | "critical" | "mode" | "entities" | "falseEntities" | "byReviewer">, settings: LearnerSettings): SliceStats & { readonly falseShare: number; readonly falseEntities: number } {
   let tp = 0, fp = 0, incident = 0, rawTp = 0, rawFp = 0, rawIncident = 0, leaning = 0, falseWeight = 0, weight = 0;
   for (const tally of slice.byReviewer.values()) {
     const total = tally.tp + tally.fp;
@@ -103,7 +105,7 @@ export function sliceStats(slice: Pick<Slice, "policy" | "rule" | "scope" | "key
   }
   const posterior = betaSummary(settings.prior.alpha + tp, settings.prior.beta + fp, settings.credible);
   return {
-    policy: slice.policy, rule: slice.rule, scope: slice.scope, key: slice.key,
+    policy: slice.policy, rule: slice.rule, scope: slice.scope, key: slice.key, ...(slice.bucket === undefined ? {} : { bucket: slice.bucket }),
     labels: { truePositive: rawTp, falsePositive: rawFp, incident: rawIncident },
     effective: { truePositive: round4(tp), falsePositive: round4(fp), incident: round4(incident) },
     reviewers: slice.byReviewer.size,
@@ -207,7 +209,8 @@ export function learnModel(observations: readonly Observation[], options: ModelO
   for (const observation of observations) {
     const weight = weightOf(observation, settings, nowMs);
     reviewers.add(observation.by);
-    if (observation.entity !== undefined) add(slices, observation, "entity", observation.entity, weight);
+    // An entity's lesson is kept per context bucket, as a peer group's is: none is wider than a bucket.
+    if (observation.entity !== undefined) add(slices, observation, "entity", observation.entity, weight, false, observation.bucket);
     if (observation.peer !== undefined) add(slices, observation, "peer", `${observation.peer}@${observation.bucket}`, weight);
     add(slices, observation, "bucket", observation.bucket, weight);
     if (!settings.calibrateDetectors) continue;
@@ -223,7 +226,7 @@ export function learnModel(observations: readonly Observation[], options: ModelO
   }
 
   const entries: LearnedEntry[] = [];
-  const ordered = [...slices.values()].sort((a, b) => a.policy.localeCompare(b.policy) || a.rule.localeCompare(b.rule) || a.scope.localeCompare(b.scope) || a.key.localeCompare(b.key));
+  const ordered = [...slices.values()].sort((a, b) => a.policy.localeCompare(b.policy) || a.rule.localeCompare(b.rule) || a.scope.localeCompare(b.scope) || a.key.localeCompare(b.key) || (a.bucket ?? "").localeCompare(b.bucket ?? ""));
   for (const slice of ordered) {
     const lesson = lessonOf(sliceStats(slice, settings), settings, options.policy?.(slice.policy));
     if (lesson !== undefined) entries.push({ id: `L${options.version}-${entries.length + 1}`, ...lesson });

@@ -69,6 +69,7 @@ export function validateState(state: unknown): asserts state is LearnedState {
     const e = entry as Record<string, unknown>;
     if (e === null || typeof e !== "object") bad(`entries[${index}]`, "is not an object");
     if (typeof e["rule"] !== "string" || typeof e["key"] !== "string" || !["entity", "peer", "bucket"].includes(e["scope"] as string)) bad(`entries[${index}]`, "needs rule, scope (entity|peer|bucket) and key");
+    if (e["bucket"] !== undefined && typeof e["bucket"] !== "string") bad(`entries[${index}].bucket`, "must be the context bucket the entity lesson was learned in");
     try {
       validateAdjustment(e as never, index);
     } catch (error) {

@@ -96,6 +96,12 @@ export interface SliceStats {
   readonly scope: SliceScope;
   /** The entity key, `peer@bucket`, or the bucket. */
   readonly key: string;
+  /**
+   * An entity lesson's context bucket: it applies to the entity in that bucket only (a lesson
+   * learned in development never lowers the same principal in production). Absent on entity
+   * lessons stored before it was kept, which apply to the entity in every bucket.
+   */
+  readonly bucket?: string;
   /** Raw label counts (what people said). */
   readonly labels: { readonly truePositive: number; readonly falsePositive: number; readonly incident: number };
   /** Capped, decayed counts the posterior uses. */
