@@ -68,6 +68,12 @@ export interface SqlDialect {
   startsWith(column: string): string;
   /** True when `error` is a unique-constraint violation. */
   isUniqueViolation(error: unknown): boolean;
+  /**
+   * When `error` means the database could not be reached or refused the connection (server
+   * down, unknown host, no such database or role, authentication), the setting to check
+   * (`store.url`); undefined for any other failure.
+   */
+  connectionSetting?(error: unknown): string | undefined;
   /** Migrations in version order; each is a script of statements. */
   readonly migrations: readonly Migration[];
   /** Statement run first inside the migration transaction to keep concurrent migrators apart (PostgreSQL). */

@@ -158,6 +158,18 @@ export function decodeJsonb(text: string): string {
   return text.replace(/\ue000([0-9a-f]{4})/g, (match: string, hex: string) => (hex === "e000" ? ESCAPE : `\\u${hex}`));
 }
 
+/**
+ * Failures to reach or log in to the server: network errors, the client's connect timeout, and
+ * SQLSTATE class 28 (invalid authorization: password, pg_hba, unknown role) and 3D000 (no such
+ * database). Each is fixed in store.url (or on the server it names).
+ */
+const NETWORK_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "CONNECT_TIMEOUT"]);
+
+export function isConnectionFailure(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && (NETWORK_CODES.has(code) || code.startsWith("28") || code === "3D000");
+}
+
 /** How long an appender waits for the chain_head row lock before giving up, by default. */
 export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 
@@ -193,6 +205,7 @@ export function postgresDialect(schema: string, options: { readonly lockTimeoutM
     decodeJson: decodeJsonb,
     startsWith: (column) => `starts_with(${column}, ?)`,
     isUniqueViolation: (error) => (error as { code?: unknown } | null)?.code === "23505",
+    connectionSetting: (error) => (isConnectionFailure(error) ? "store.url" : undefined),
     migrations: postgresMigrations(schema),
     migrationLock: `SELECT pg_advisory_xact_lock(hashtext('vigil-migrate:${schema}'))`,
     migrationPrelude: `CREATE SCHEMA IF NOT EXISTS ${s}`,

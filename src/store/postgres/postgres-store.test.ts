@@ -196,9 +196,31 @@ describe("postgres storage specifics", () => {
     expect(badUrl.message).toMatch(/^store\.url must be/);
   });
 
-  it("reports an unreachable server as VIGIL_STORAGE naming the operation", async () => {
-    const down = createPostgresStorage({ url: "postgres://postgres@127.0.0.1:1/test", schema: "x", connectTimeoutSeconds: 2 });
-    await expectVigilError(down.init(), "VIGIL_STORAGE", "postgres storage: init (schema migration) failed");
-    await down.close();
+  it("reports an unreachable server, a database or role that does not exist as VIGIL_STORAGE naming the operation and the setting to fix (store.url)", async () => {
+    const base = new URL(url);
+    const unreachable = new URL(url);
+    unreachable.port = "1";
+    const noDatabase = new URL(url);
+    noDatabase.pathname = `/vigil_missing_${process.pid}`;
+    const noRole = new URL(url);
+    noRole.username = `vigil_missing_${process.pid}`;
+    for (const target of [unreachable, noDatabase, noRole]) {
+      const down = createPostgresStorage({ url: target.toString(), schema: "x", connectTimeoutSeconds: 2 });
+      try {
+        const refused: unknown = await down.init().then(() => undefined, (error: unknown) => error);
+        expect(refused, target.toString()).toMatchObject({ code: "VIGIL_STORAGE", details: { field: "store.url" }, message: expect.stringContaining("postgres storage: init (schema migration) failed") });
+        expect((refused as Error).message).toContain("check store.url");
+      } finally {
+        await down.close();
+      }
+    }
+    // A failure that is not about reaching the database names no setting.
+    const working = createPostgresStorage({ url: base.toString(), schema, maxConnections: 1 });
+    extra.push(working);
+    await working.init();
+    await admin.unsafe(`ALTER TABLE "${schema}".audit ADD CONSTRAINT audit_short CHECK (length(action) < 5)`);
+    const refused: unknown = await working.appendAudit([{ at: "2024-01-01T00:00:00Z", actor: "a", action: "too long" }]).then(() => undefined, (error: unknown) => error);
+    expect(refused).toMatchObject({ code: "VIGIL_STORAGE", details: {} });
+    expect((refused as Error).message).not.toContain("store.url");
   });
 });
