@@ -7,6 +7,7 @@
  * `(?-i)`, with i, m, s and U: JS has no scoped flags, so each is spelled out where it applies),
  * and Unicode classes (`\pL`, `\p{Greek}`, `\PL`, `\p{^Greek}`, which need JS's u flag). Never throws.
  */
+import { foldedOutside, foldOrbit } from "./simple-fold.js";
 
 const posixClasses: Readonly<Record<string, string>> = {
   alnum: "0-9A-Za-z", alpha: "A-Za-z", ascii: "\\x00-\\x7F", blank: "\\t ", cntrl: "\\x00-\\x1F\\x7F",
@@ -45,12 +46,24 @@ function withFlags(flags: Flags, set: string, clear: string): Flags {
   return next;
 }
 
-/** The other case of a character, when it has exactly one. */
-function otherCase(c: string): string | undefined {
-  const lower = c.toLowerCase(), upper = c.toUpperCase();
-  const other = c === lower ? upper : lower;
-  return other !== c && other.length === 1 ? other : undefined;
+/** The characters that fold together with c, c excluded (Go's unicode.SimpleFold orbit). */
+function otherCases(c: string): string {
+  const cp = c.codePointAt(0) as number;
+  return String.fromCodePoint(...foldOrbit(cp).filter((m) => m !== cp));
 }
+
+/** Class-body text of the characters outside [lo, hi] that fold together with one inside it. */
+function rangeFolds(lo: number, hi: number): string {
+  return foldedOutside(lo, hi).map((cp) => classChar(String.fromCodePoint(cp))).join("");
+}
+
+/** What (?i) adds to a class of ASCII letters or to \w: the other case, and K (U+212A) and ſ (U+017F). */
+function letterFolds(): string {
+  return rangeFolds(0x41, 0x5a) + rangeFolds(0x61, 0x7a);
+}
+
+/** POSIX classes holding letters: (?i) folds them. */
+const letterClasses = new Set(["alnum", "alpha", "graph", "lower", "print", "upper", "word"]);
 
 function hex(c: string): string {
   return `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`;
@@ -59,16 +72,6 @@ function hex(c: string): string {
 /** A character for a JS class body. */
 function classChar(c: string): string {
   return c === "\\" || c === "]" || c === "[" || c === "^" || c === "-" ? `\\${c}` : c;
-}
-
-/** The other-case ranges of a range's ASCII letters. */
-function rangeCases(lo: number, hi: number): string {
-  let out = "";
-  const a = Math.max(lo, 97), z = Math.min(hi, 122);
-  if (a <= z) out += `${String.fromCharCode(a - 32)}-${String.fromCharCode(z - 32)}`;
-  const A = Math.max(lo, 65), Z = Math.min(hi, 90);
-  if (A <= Z) out += `${String.fromCharCode(A + 32)}-${String.fromCharCode(Z + 32)}`;
-  return out;
 }
 
 /** True when `i` is set by a leading flag group and no other flag group mentions it (JS's i flag then serves). */
@@ -95,12 +98,11 @@ export function translateGoRegex(source: string): { readonly source: string; rea
   const foldHere = (): boolean => flags.i && !globalI;
   const literal = (c: string): string => {
     if (jsSyntax.includes(c)) return `\\${c}`;
-    const other = foldHere() ? otherCase(c) : undefined;
-    return other === undefined ? c : `[${c}${other}]`;
+    const others = foldHere() ? otherCases(c) : "";
+    return others === "" ? c : `[${classChar(c)}${[...others].map(classChar).join("")}]`;
   };
   const classLiteral = (c: string): string => {
-    const other = foldHere() ? otherCase(c) : undefined;
-    if (other !== undefined) classExtra += classChar(other);
+    if (foldHere()) classExtra += [...otherCases(c)].map(classChar).join("");
     classLast = c;
     return classChar(c);
   };
@@ -153,6 +155,12 @@ export function translateGoRegex(source: string): { readonly source: string; rea
       else if (!inClass && next === "z") out += "$";
       else if (next === "s") out += inClass ? goSpace : `[${goSpace}]`;
       else if (next === "S" && !inClass) out += `[^${goSpace}]`;
+      else if ((next === "w" || next === "W") && foldHere()) {
+        // Go folds \w under (?i) (appendGroup): it also holds K (U+212A) and ſ (U+017F); \W is the rest.
+        if (inClass && next === "w") out += `\\w${letterFolds()}`;
+        else if (!inClass) out += `[${next === "W" ? "^" : ""}\\w${letterFolds()}]`;
+        else out += "\\W";
+      }
       else if (/[!-\/:-@[-`{-~]/.test(next) && !jsSyntax.includes(next)) {
         // An escaped punctuation character is itself; JS's u mode refuses \- \_ and the like, \xHH never.
         if (inClass) classLast = next;
@@ -166,7 +174,8 @@ export function translateGoRegex(source: string): { readonly source: string; rea
         const name = m?.[2] as string | undefined;
         const expansion = name === undefined ? undefined : posixClasses[name];
         if (m && expansion !== undefined && m[1] === "") {
-          out += foldHere() && (name === "lower" || name === "upper") ? "A-Za-z" : expansion;
+          if (foldHere() && letterClasses.has(name as string)) out += `${expansion}A-Za-z${letterFolds()}`;
+          else out += expansion;
           i += m[0].length - 1;
           classLast = undefined;
           continue;
@@ -179,7 +188,7 @@ export function translateGoRegex(source: string): { readonly source: string; rea
       }
       if (c === "-" && classLast !== undefined && s[i + 1] !== undefined && s[i + 1] !== "]" && s[i + 1] !== "\\" && s[i + 1] !== "[") {
         const hi = s[i + 1] as string;
-        if (foldHere()) classExtra += rangeCases(classLast.charCodeAt(0), hi.charCodeAt(0));
+        if (foldHere()) classExtra += rangeFolds(classLast.charCodeAt(0), hi.charCodeAt(0));
         out += `-${classChar(hi)}`;
         i++;
         classLast = undefined;
@@ -262,6 +271,15 @@ export function translateGoRegex(source: string): { readonly source: string; rea
 export function goRegex(source: string, flags = ""): RegExp | Error {
   const translated = translateGoRegex(source);
   if (translated instanceof Error) return translated;
+  // JS's i folds as Go's (?i) (unicode.SimpleFold: K U+212A is k, ſ U+017F is s) only with u; a
+  // source u mode refuses (an escape JS only knows without it) keeps i alone.
+  if (translated.flags.includes("i") && !translated.flags.includes("u")) {
+    try {
+      return new RegExp(translated.source, `${flags}${translated.flags}u`);
+    } catch {
+      // fall through
+    }
+  }
   try {
     return new RegExp(translated.source, flags + translated.flags);
   } catch (cause) {
