@@ -48,6 +48,14 @@ describe("residency settings", () => {
     expect(failure({ treatments: { masked: { values: ["public"], reason: "r" } } }).message).toContain("data class word");
     expect(failure({ kubernetes: { clusters: [{ source: "/k8s/*" }] } }).details.field).toBe("residency.kubernetes.clusters[0].region");
     expect(failure({ regulations: { gdpr: { allowed: ["any", "EU"] } } }).message).toContain('mixes "any"');
+    // Custom regions are checked here, naming the setting (not later by the catalog, as an entry of the shipped regions.yaml).
+    const site = { code: "fra-dc1", provider: "onprem", name: "Frankfurt DC", country: "DE", lat: 50.1, lon: 8.7 };
+    expect(resolveResidencySettings({ customRegions: [site] }).customRegions).toEqual([site]);
+    expect(failure({ customRegions: [{ ...site, country: "de" }] }).details.field).toBe("residency.customRegions[0].country");
+    expect(failure({ customRegions: [site, { ...site, country: "Germany" }] }).message).toContain('residency.customRegions[1].country must be an ISO 3166-1 alpha-2 country code (upper case, e.g. "DE"); got "Germany"');
+    expect(failure({ customRegions: [{ ...site, lat: 123 }] }).details.field).toBe("residency.customRegions[0].lat");
+    expect(failure({ customRegions: [{ ...site, lon: -200 }] }).details.field).toBe("residency.customRegions[0].lon");
+    expect(failure({ customRegions: [{ ...site, lon: Number.NaN }] }).details.field).toBe("residency.customRegions[0].lon");
   });
 
   it("reports the file of a bad settings file", () => {

@@ -301,8 +301,14 @@ export function resolveResidencySettings(input: unknown, options: { readonly bas
     customRegions = (raw["customRegions"] as unknown[]).map((entry, i) => {
       const at = `customRegions[${i}]`;
       const e = r.map(entry, at, ["code", "provider", "name", "country", "lat", "lon"]);
-      for (const axis of ["lat", "lon"] as const) if (typeof e[axis] !== "number") r.fail(`${at}.${axis}`, "must be a number (degrees)");
-      return { code: r.string(e["code"], `${at}.code`), provider: r.string(e["provider"], `${at}.provider`), name: r.string(e["name"], `${at}.name`), country: r.string(e["country"], `${at}.country`), lat: e["lat"] as number, lon: e["lon"] as number };
+      for (const axis of ["lat", "lon"] as const) {
+        const limit = axis === "lat" ? 90 : 180;
+        const n = e[axis];
+        if (typeof n !== "number" || !Number.isFinite(n) || Math.abs(n) > limit) r.fail(`${at}.${axis}`, `must be a number of degrees between -${limit} and ${limit}; got ${JSON.stringify(n)}`);
+      }
+      const country = r.string(e["country"], `${at}.country`);
+      if (!COUNTRY.test(country)) r.fail(`${at}.country`, `must be an ISO 3166-1 alpha-2 country code (upper case, e.g. "DE"); got ${JSON.stringify(country)}`);
+      return { code: r.string(e["code"], `${at}.code`), provider: r.string(e["provider"], `${at}.provider`), name: r.string(e["name"], `${at}.name`), country, lat: e["lat"] as number, lon: e["lon"] as number };
     });
   }
   const maxListed = raw["maxListed"] === undefined ? base.maxListed : typeof raw["maxListed"] === "number" && Number.isInteger(raw["maxListed"]) && raw["maxListed"] > 0 ? raw["maxListed"] : r.fail("maxListed", `must be a positive integer; got ${JSON.stringify(raw["maxListed"])}`);
