@@ -9,7 +9,7 @@ import {
   type FieldProblem,
   type IngestResult,
 } from "./results.js";
-import { defineField, isRecord, isRfc3339, kindOf, nestingProblem, type JsonRecord } from "./values.js";
+import { defineField, isRecord, isRfc3339, kindOf, nestingProblem, normalizeTimestamp, type JsonRecord } from "./values.js";
 
 /**
  * CloudEvents 1.0 (spec v1.0.2) in the JSON event format: validation of one structured event
@@ -187,7 +187,8 @@ export function convertCloudEvent(value: unknown, options: CloudEventOptions = {
     }
     if (attribute === null || attribute === undefined) continue;
     if (!CONTEXT_ATTRIBUTES.has(name) && name !== "data_base64") add(extensionProblem(name, attribute));
-    defineField(event, name, attribute);
+    // `time` is kept as sent, except a leap second (23:59:60), which Date.parse cannot read downstream.
+    defineField(event, name, name === "time" && typeof attribute === "string" && isRfc3339(attribute) ? normalizeTimestamp(attribute) : attribute);
   }
   if (problems.length === 0 && options.validateData !== false) {
     problems.push(...validateEventData(event["type"] as string, event["data"], present("data_base64")));

@@ -163,9 +163,20 @@ export function isRfc3339(value: string): boolean {
 }
 
 /**
+ * An RFC 3339 time whose second is 60 (a leap second, which RFC 3339 allows and Date.parse
+ * reads as NaN) as the last millisecond of its minute, `23:59:60[.5]Z` → `23:59:59.999Z`, in
+ * its own offset, as context's parseTime reads it: later times stay later, the day stays the day.
+ */
+function withoutLeapSecond(text: string): string {
+  return text.replace(/^(.{10}[Tt]\d{2}:\d{2}:)60(?:\.\d+)?(?=[Zz+-])/, "$159.999");
+}
+
+/**
  * Turns an upstream timestamp into RFC 3339, keeping its precision: `2024-09-01 00:00:00`
  * (FOCUS samples, Panther) becomes `2024-09-01T00:00:00Z`; a timestamp with no zone is UTC;
- * epoch numbers (seconds, milliseconds, microseconds or nanoseconds) are converted. Returns undefined when it is not a timestamp.
+ * epoch numbers (seconds, milliseconds, microseconds or nanoseconds) are converted; a leap
+ * second (`23:59:60`) becomes `23:59:59.999`, so Date.parse reads every result. Returns
+ * undefined when it is not a timestamp.
  */
 export function normalizeTimestamp(value: unknown): string | undefined {
   if (typeof value === "number" && Number.isFinite(value)) {
@@ -178,7 +189,7 @@ export function normalizeTimestamp(value: unknown): string | undefined {
   }
   if (typeof value !== "string") return undefined;
   const text = value.trim();
-  if (isRfc3339(text)) return text;
+  if (isRfc3339(text)) return withoutLeapSecond(text);
   const match = LENIENT_TIMESTAMP.exec(text);
   if (!match) return undefined;
   const [, y, mo, d, h = "00", mi = "00", s = "00", fraction = "", zone] = match;
@@ -188,7 +199,7 @@ export function normalizeTimestamp(value: unknown): string | undefined {
     offset = zone.includes(":") ? zone : `${zone.slice(0, 3)}:${zone.slice(3)}`;
   }
   const normalized = `${y}-${mo}-${d}T${h}:${mi}:${s}${fraction}${offset}`;
-  return isRfc3339(normalized) ? normalized : undefined;
+  return isRfc3339(normalized) ? withoutLeapSecond(normalized) : undefined;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { EventTypes, type Event } from "../core/index.js";
 import { ShapeChecker } from "./check.js";
 import { place, position, type FieldProblem, type IngestResult } from "./results.js";
-import { contentId, isRecord, nestingProblem, type JsonRecord } from "./values.js";
+import { contentId, isRecord, nestingProblem, normalizeTimestamp, type JsonRecord } from "./values.js";
 
 /**
  * Vigil's own event types (EVENTS.md): validators for their `data` shapes and a builder that
@@ -156,7 +156,8 @@ export function createVigilEvent(type: VigilDataType, data: unknown, options: Vi
   if (deep !== undefined) problems.push(deep);
   if (problems.length > 0 || !isRecord(data)) return place({ problems }, position(0));
   const subject = options.subject ?? subjectOf(type, data);
-  const time = options.time ?? (type === EventTypes.metric ? (data["ts"] as string) : undefined);
+  const given = options.time ?? (type === EventTypes.metric ? (data["ts"] as string) : undefined);
+  const time = given === undefined ? undefined : normalizeTimestamp(given) ?? given;
   const event: Event = {
     specversion: "1.0",
     id: options.id ?? contentId({ type, data }),
