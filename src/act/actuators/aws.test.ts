@@ -180,9 +180,11 @@ describe("aws actuators", () => {
       const applied = await ec2Stop.apply(plan, { dryRun: false });
       expect(ec2.problems).toEqual([]);
       expect(applied.status).toBe("applied");
-      const form = formOf(ec2.requests[0]!);
+      // The states undo needs are read first, then the stop.
+      expect(ec2.requests.map((request) => formOf(request).get("Action"))).toEqual(["DescribeInstances", "StopInstances"]);
+      const form = formOf(ec2.requests[1]!);
       expect(Object.fromEntries(form)).toMatchObject({ Action: "StopInstances", Version: "2016-11-15", "InstanceId.1": "i-1aebf7c0", "InstanceId.2": "i-08270b9cfb568a1c4" });
-      expect(parseAuthorization(ec2.requests[0]?.header("authorization"))).toMatchObject({ region: REGION, service: "ec2" });
+      expect(parseAuthorization(ec2.requests[1]?.header("authorization"))).toMatchObject({ region: REGION, service: "ec2" });
       expect(applied.output?.["instances"]).toEqual([
         { instanceId: "i-1aebf7c0", previousState: "running", currentState: "stopping" },
         { instanceId: "i-08270b9cfb568a1c4", previousState: "stopped", currentState: "stopped" },
@@ -192,7 +194,7 @@ describe("aws actuators", () => {
 
       const undone = await ec2Stop.undo(plan, applied);
       expect(undone.status).toBe("undone");
-      expect(Object.fromEntries(formOf(ec2.requests[1]!))).toEqual({ Action: "StartInstances", Version: "2016-11-15", "InstanceId.1": "i-1aebf7c0" });
+      expect(Object.fromEntries(formOf(ec2.requests[2]!))).toEqual({ Action: "StartInstances", Version: "2016-11-15", "InstanceId.1": "i-1aebf7c0" });
       expect(instances.get("i-1aebf7c0")).toBe("running");
       expect(instances.get("i-08270b9cfb568a1c4")).toBe("stopped");
     });
@@ -218,6 +220,25 @@ describe("aws actuators", () => {
       expect(preview.output).toMatchObject({ region: "us-west-2", wouldStop: ["i-0a1b2c3d4e5f60718"] });
       const plain = await ec2Stop.apply(testPlan("aws.ec2.stop-instances", { instanceIds: ["i-0a1b2c3d4e5f60718"] }), { dryRun: true });
       expect(plain.error).toMatch(/^aws\.ec2\.stop-instances dry-run failed: AWS EC2 DescribeInstances \(eu-west-1\) answered HTTP 400 InvalidInstanceID\.NotFound: .* \(asked in eu-west-1: an instance in another region needs params\.region or a target ARN naming it\)$/);
+      expect(ec2.problems).toEqual([]);
+    });
+
+    it("a stop whose answer was lost (EC2 stopped the instance, answered 500) and that the SDK retried still records the instance for undo", async () => {
+      let lost = true;
+      ec2.on("POST", "/", (request) => {
+        if (!lost || formOf(request).get("Action") !== "StopInstances") return undefined;
+        lost = false;
+        instances.set("i-1aebf7c0", "stopped"); // processed; the answer never arrives
+        return { status: 500, headers: { "content-type": "text/xml" }, body: "<Response><Errors><Error><Code>InternalError</Code><Message>An internal error has occurred</Message></Error></Errors><RequestID>0e1f</RequestID></Response>" };
+      });
+      const [, retrying] = createAwsActuators({ region: REGION, credentials: AWS_KEYS, endpoint: ec2.url, maxAttempts: 3 }, testRuntime()) as [Actuator, Actuator];
+      const plan = testPlan("aws.ec2.stop-instances", { instanceIds: ["i-1aebf7c0"] });
+      const applied = await retrying.apply(plan, { dryRun: false });
+      expect(applied.status).toBe("applied");
+      expect(formOf(ec2.requests.at(-1)!).get("Action")).toBe("StopInstances");
+      expect(applied.undo?.params).toEqual({ instanceIds: ["i-1aebf7c0"] });
+      expect((await retrying.undo(plan, applied)).status).toBe("undone");
+      expect(instances.get("i-1aebf7c0")).toBe("running");
       expect(ec2.problems).toEqual([]);
     });
 

@@ -35,7 +35,7 @@ export const awsEc2StopInstancesSpec: ActionKindSpec = {
     { name: "region", type: "string", required: false, pattern: /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, description: "the instances' region, e.g. us-west-2 (default: the region of a target ARN arn:aws:ec2:<region>:…:instance/i-…, else actuators.aws.region); when unset, planning fills it from the target entity's region attribute" },
   ],
   reversible: true,
-  undo: "starts (StartInstances) the instances that were running or pending before the stop, in the same region",
+  undo: "starts (StartInstances) the instances that were running or pending before the stop (read with DescribeInstances just before it), in the same region",
   dryRun: "reads the instances (DescribeInstances) and lists which ones it would stop",
 };
 
@@ -159,20 +159,28 @@ function ec2Actuator(clients: AwsClients, runtime: ActuatorRuntime): Actuator {
     const sdk = await clients.sdk();
     return { EC2: sdk.EC2, ec2: await clients.ec2In(region) };
   };
+  /** The instances' states (DescribeInstances), and those a stop would stop (running or pending). */
+  const describe = async (InstanceIds: string[], region: string, context: OperationContext) => {
+    const answer = await ec2Call("EC2 DescribeInstances", region, async () => {
+      const { EC2, ec2 } = await ec2For(region);
+      return ec2.send(new EC2.DescribeInstancesCommand({ InstanceIds }), sendOptions(clients, context));
+    });
+    const instances = (answer.Reservations ?? []).flatMap((reservation) => reservation.Instances ?? []).map((instance) => ({ instanceId: instance.InstanceId, state: instance.State?.Name }));
+    return { instances, running: instances.filter((instance) => instance.state === "running" || instance.state === "pending").map((instance) => instance.instanceId ?? "") };
+  };
   return defineActuator(awsEc2StopInstancesSpec, runtime, {
     async preview(plan, context) {
-      const InstanceIds = read.strings(plan.params, "instanceIds");
       const region = regionOf(plan);
-      const answer = await ec2Call("EC2 DescribeInstances", region, async () => {
-        const { EC2, ec2 } = await ec2For(region);
-        return ec2.send(new EC2.DescribeInstancesCommand({ InstanceIds }), sendOptions(clients, context));
-      });
-      const instances = (answer.Reservations ?? []).flatMap((reservation) => reservation.Instances ?? []).map((instance) => ({ instanceId: instance.InstanceId, state: instance.State?.Name }));
-      return { region, instances, wouldStop: instances.filter((instance) => instance.state === "running" || instance.state === "pending").map((instance) => instance.instanceId) };
+      const { instances, running } = await describe(read.strings(plan.params, "instanceIds"), region, context);
+      return { region, instances, wouldStop: running };
     },
     async apply(plan, context) {
       const InstanceIds = read.strings(plan.params, "instanceIds");
       const region = regionOf(plan);
+      // Undo data is read before the stop: the SDK retries a StopInstances whose answer was lost
+      // (a 5xx, a timeout), and the retry's answer gives the first attempt's effect (stopping) as
+      // the previous state, so the answer alone would leave a stopped instance out of undo.
+      const before = await describe(InstanceIds, region, context);
       const answer = await ec2Call("EC2 StopInstances", region, async () => {
         const { EC2: sdk, ec2 } = await ec2For(region);
         return ec2.send(
@@ -181,7 +189,7 @@ function ec2Actuator(clients: AwsClients, runtime: ActuatorRuntime): Actuator {
         );
       });
       const stopping = (answer.StoppingInstances ?? []).map((change) => ({ instanceId: change.InstanceId ?? "", previousState: change.PreviousState?.Name ?? "unknown", currentState: change.CurrentState?.Name ?? "unknown" }));
-      const wereRunning = stopping.filter((change) => change.previousState === "running" || change.previousState === "pending").map((change) => change.instanceId);
+      const wereRunning = [...new Set([...before.running, ...stopping.filter((change) => change.previousState === "running" || change.previousState === "pending").map((change) => change.instanceId)])];
       const undo = { instanceIds: wereRunning, ...(region === clients.region ? {} : { region }) };
       return { output: { region, instances: stopping, requestId: answer.$metadata.requestId ?? null }, undo };
     },
