@@ -165,7 +165,8 @@ export async function mineProposals(options: MineOptions): Promise<Proposal[]> {
   const confirmed = new Set(feedback.filter((f) => f.label !== "false_positive").map((f) => f.decisionId));
   // An approval's "allow the retried request" (`review` set) is a yes to one request, not a vote against the rule.
   // One approver's override still waiting for the two-person rule's second approver never applied: not a vote yet.
-  const overrides = (await listAll<Override>(storage, OVERRIDES_COLLECTION)).filter((o) => o.revokedAt === undefined && o.review === undefined && !(o.confirmationRequired === true && o.secondBy === undefined) && !(typeof o.by === "string" && ignoredActor(o.by, ignore)));
+  // An override made before the last reset is feedback the reset discarded (it records a label too): not mined.
+  const overrides = (await listAll<Override>(storage, OVERRIDES_COLLECTION)).filter((o) => o.revokedAt === undefined && o.review === undefined && !(since !== undefined && !(o.at >= since)) && !(o.confirmationRequired === true && o.secondBy === undefined) && !(typeof o.by === "string" && ignoredActor(o.by, ignore)));
   const drafts: Draft[] = [];
   const byPolicy = new Map<string, Override[]>();
   for (const override of overrides) byPolicy.set(override.policy, [...(byPolicy.get(override.policy) ?? []), override]);

@@ -65,3 +65,18 @@ describe("mineProposals reads feedback as the learner does", () => {
     expect(proposal?.exception.when).toMatch(/input\.(owner|website)/);
   });
 });
+
+describe("mineProposals honours a reset of learned state for overrides too", () => {
+  it("overrides made before the reset are not mined; those made after it are", async () => {
+    await overrideWebsites();
+    h.clock.advance(60_000);
+    await createLearner(deps()).reset(approvers[1] as never, "start over");
+    h.clock.advance(60_000);
+    expect(await mine()).toEqual([]);
+    const before = new Set((await h.review.overrides.list()).map((o) => o.id));
+    await overrideWebsites();
+    const [proposal] = await mine();
+    expect(proposal?.source.overrides).toHaveLength(4);
+    expect(proposal?.source.overrides.some((id) => before.has(id))).toBe(false);
+  });
+});
