@@ -39,3 +39,40 @@ describe("case-insensitive matching folds as Go's unicode.SimpleFold", () => {
     expect(matches(pattern, text)).toBe(expected);
   });
 });
+
+// Go's regexp/syntax parseEscape: \x41 and \x{1F600} are hex code points, \101 octal, \a the bell;
+// any other escaped letter or digit (\C, \e, \Z, a letter in a class like [\A]) is "invalid escape
+// sequence", not the letter itself. A Go regexp matches runes: `.` is one character, an emoji too.
+describe("escapes and runes as Go's regexp", () => {
+  it.each([
+    ["^\\x{41}$", "A", true],
+    ["^\\x{41}$", "x".repeat(41), false],
+    ["^\\x41$", "A", true],
+    ["^\\x{1F600}$", "\u{1F600}", true],
+    ["^[\\x{41}-\\x{43}]+$", "ABC", true],
+    ["^\\101$", "A", true],
+    ["^\\0$", "\0", true],
+    ["^\\a$", "\x07", true],
+    ["^\\a$", "a", false],
+    ["^\\t\\n\\r\\f\\v$", "\t\n\r\f\v", true],
+    ["^.$", "\u{1F600}", true],
+    ["^[^a]$", "\u{1F600}", true],
+    ["^\u{1F600}+$", "\u{1F600}\u{1F600}", true],
+    ["^\\d\\D\\w\\W\\s\\S$", "1a_ x.", false],
+    ["^\\d\\w\\W\\s\\S$", "1_- x", true],
+  ])("%s on %j is %s", (pattern, text, expected) => {
+    expect(matches(pattern, text)).toBe(expected);
+  });
+
+  it.each(["\\C", "\\e", "\\Z", "[\\A]", "\\x{110000}", "\\xZ1", "\\x{}", "[\\b]"])("%s is an invalid escape", (pattern) => {
+    const re = goRegex(pattern);
+    expect(re).toBeInstanceOf(Error);
+    expect((re as Error).message).toMatch(/invalid escape sequence/);
+  });
+
+  it("replaces a rune once, not each UTF-16 half", () => {
+    const re = goRegex(".", "g");
+    if (re instanceof Error) throw re;
+    expect("a\u{1F600}".replace(re, "x")).toBe("xx");
+  });
+});

@@ -65,8 +65,43 @@ function letterFolds(): string {
 /** POSIX classes holding letters: (?i) folds them. */
 const letterClasses = new Set(["alnum", "alpha", "graph", "lower", "print", "upper", "word"]);
 
-function hex(c: string): string {
-  return `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`;
+/** A code point as an escape both JS modes read alike (an astral one as its surrogate pair, which u mode joins). */
+function escapePoint(cp: number): string {
+  if (cp < 0x100) return `\\x${cp.toString(16).padStart(2, "0")}`;
+  if (cp <= 0xffff) return `\\u${cp.toString(16).padStart(4, "0")}`;
+  const c = String.fromCodePoint(cp);
+  return escapePoint(c.charCodeAt(0)) + escapePoint(c.charCodeAt(1));
+}
+
+function invalidEscape(text: string): Error {
+  return new Error(`error parsing regexp: invalid escape sequence: \`${text}\``);
+}
+
+/**
+ * Go's parseEscape for the escape whose letter is s[at] (after the backslash): octal (\101, \0),
+ * hex (\x41, \x{1F600}), \a \f \n \r \t \v, or escaped ASCII punctuation; the code point and the
+ * index of the escape's last character. Anything else (\C, \e, \8, [\b]...) is Go's invalid escape.
+ */
+function goEscape(s: string, at: number): { readonly cp: number; readonly end: number } | Error {
+  const c = s[at] ?? "";
+  const code = c.charCodeAt(0);
+  if (code < 0x80 && !/[0-9A-Za-z]/.test(c) && c !== "") return { cp: code, end: at };
+  if (/[0-7]/.test(c) && (c === "0" || /[0-7]/.test(s[at + 1] ?? ""))) {
+    const digits = /^[0-7]{1,3}/.exec(s.slice(at))?.[0] as string;
+    return { cp: parseInt(digits, 8), end: at + digits.length - 1 };
+  }
+  if (c === "x") {
+    const braced = /^\{([0-9A-Fa-f]+)\}/.exec(s.slice(at + 1));
+    if (braced) {
+      const cp = parseInt(braced[1] as string, 16);
+      if (cp <= 0x10ffff) return { cp, end: at + braced[0].length };
+    } else if (/^[0-9A-Fa-f]{2}/.test(s.slice(at + 1))) return { cp: parseInt(s.slice(at + 1, at + 3), 16), end: at + 2 };
+    return invalidEscape(`\\${s.slice(at, at + 3)}`);
+  }
+  const controls: Readonly<Record<string, number>> = { a: 7, f: 12, n: 10, r: 13, t: 9, v: 11 };
+  const control = controls[c];
+  if (control !== undefined) return { cp: control, end: at };
+  return invalidEscape(`\\${String.fromCodePoint(s.codePointAt(at) ?? 0x5c)}`);
 }
 
 /** A character for a JS class body. */
@@ -100,6 +135,15 @@ export function translateGoRegex(source: string): { readonly source: string; rea
     if (jsSyntax.includes(c)) return `\\${c}`;
     const others = foldHere() ? otherCases(c) : "";
     return others === "" ? c : `[${classChar(c)}${[...others].map(classChar).join("")}]`;
+  };
+  const literalPoint = (cp: number): string => {
+    const others = foldHere() ? otherCases(String.fromCodePoint(cp)) : "";
+    return others === "" ? escapePoint(cp) : `[${escapePoint(cp)}${[...others].map(classChar).join("")}]`;
+  };
+  const classLiteralPoint = (cp: number): string => {
+    if (foldHere()) classExtra += [...otherCases(String.fromCodePoint(cp))].map(classChar).join("");
+    classLast = String.fromCodePoint(cp);
+    return escapePoint(cp);
   };
   const classLiteral = (c: string): string => {
     if (foldHere()) classExtra += [...otherCases(c)].map(classChar).join("");
@@ -149,10 +193,11 @@ export function translateGoRegex(source: string): { readonly source: string; rea
         classLast = undefined;
         continue;
       }
-      if (/[1-9]/.test(next) && !/[0-7]/.test(s[i + 1] ?? "")) return new Error(`error parsing regexp: invalid escape sequence: \`\\${next}\``);
       classLast = undefined;
       if (!inClass && next === "A") out += "^";
       else if (!inClass && next === "z") out += "$";
+      else if (!inClass && (next === "b" || next === "B")) out += `\\${next}`;
+      else if (next === "d" || next === "D") out += `\\${next}`;
       else if (next === "s") out += inClass ? goSpace : `[${goSpace}]`;
       else if (next === "S" && !inClass) out += `[^${goSpace}]`;
       else if ((next === "w" || next === "W") && foldHere()) {
@@ -161,11 +206,13 @@ export function translateGoRegex(source: string): { readonly source: string; rea
         else if (!inClass) out += `[${next === "W" ? "^" : ""}\\w${letterFolds()}]`;
         else out += "\\W";
       }
-      else if (/[!-\/:-@[-`{-~]/.test(next) && !jsSyntax.includes(next)) {
-        // An escaped punctuation character is itself; JS's u mode refuses \- \_ and the like, \xHH never.
-        if (inClass) classLast = next;
-        out += hex(next);
-      } else out += `\\${next}`;
+      else if (next === "S" || next === "w" || next === "W") out += `\\${next}`;
+      else {
+        const escaped = goEscape(s, i);
+        if (escaped instanceof Error) return escaped;
+        out += inClass ? classLiteralPoint(escaped.cp) : literalPoint(escaped.cp);
+        i = escaped.end;
+      }
       continue;
     }
     if (inClass) {
@@ -186,11 +233,20 @@ export function translateGoRegex(source: string): { readonly source: string; rea
         inClass = false;
         continue;
       }
-      if (c === "-" && classLast !== undefined && s[i + 1] !== undefined && s[i + 1] !== "]" && s[i + 1] !== "\\" && s[i + 1] !== "[") {
-        const hi = s[i + 1] as string;
-        if (foldHere()) classExtra += rangeFolds(classLast.charCodeAt(0), hi.charCodeAt(0));
-        out += `-${classChar(hi)}`;
-        i++;
+      if (c === "-" && classLast !== undefined && s[i + 1] !== undefined && s[i + 1] !== "]" && s[i + 1] !== "[") {
+        // The upper bound: a character, or an escape naming one (\x{43}, \-).
+        let hi: number, end: number;
+        if (s[i + 1] === "\\") {
+          const escaped = goEscape(s, i + 2);
+          if (escaped instanceof Error) return new Error(`error parsing regexp: invalid character class range: \`${s.slice(i - 1, i + 4)}\``);
+          ({ cp: hi, end } = escaped);
+        } else {
+          hi = s.codePointAt(i + 1) as number;
+          end = i + (hi > 0xffff ? 2 : 1);
+        }
+        if (foldHere()) classExtra += rangeFolds(classLast.codePointAt(0) as number, hi);
+        out += `-${escapePoint(hi)}`;
+        i = end;
         classLast = undefined;
         continue;
       }
@@ -271,9 +327,9 @@ export function translateGoRegex(source: string): { readonly source: string; rea
 export function goRegex(source: string, flags = ""): RegExp | Error {
   const translated = translateGoRegex(source);
   if (translated instanceof Error) return translated;
-  // JS's i folds as Go's (?i) (unicode.SimpleFold: K U+212A is k, ſ U+017F is s) only with u; a
-  // source u mode refuses (an escape JS only knows without it) keeps i alone.
-  if (translated.flags.includes("i") && !translated.flags.includes("u")) {
+  // Go matches runes and folds (?i) by unicode.SimpleFold (K U+212A is k, ſ U+017F is s): JS does
+  // both only with u. A source u mode refuses keeps the flags it was translated for.
+  if (!translated.flags.includes("u")) {
     try {
       return new RegExp(translated.source, `${flags}${translated.flags}u`);
     } catch {
