@@ -170,7 +170,8 @@ export function checkCanonical(decisions: readonly CanonicalDecision[]): void {
     seen.add(entry.id);
     if (typeof entry.eventId !== "string") throw new VigilError("VIGIL_BAD_INPUT", `${field}.eventId must be a string (decision ${entry.id})`, { field: `${field}.eventId` });
     if (typeof entry.eventType !== "string") throw new VigilError("VIGIL_BAD_INPUT", `${field}.eventType must be a string (decision ${entry.id})`, { field: `${field}.eventType` });
-    if (!Number.isFinite(entry.timeMs)) throw new VigilError("VIGIL_BAD_INPUT", `${field}.timeMs must be a number of milliseconds (decision ${entry.id})`, { field: `${field}.timeMs` });
+    // A whole number (PostgreSQL's BIGINT refuses 1.5 and past 2^63; SQLite stored them).
+    if (!Number.isSafeInteger(entry.timeMs)) throw new VigilError("VIGIL_BAD_INPUT", `${field}.timeMs must be a whole number of milliseconds (decision ${entry.id}), got ${String(entry.timeMs)}`, { field: `${field}.timeMs` });
     if (typeof entry.body !== "string" || !entry.body.startsWith("{")) throw new VigilError("VIGIL_BAD_INPUT", `${field}.body must be the decision's canonical JSON object text (prepareDecisions) (decision ${entry.id})`, { field: `${field}.body` });
     if (!Array.isArray(entry.policies)) throw new VigilError("VIGIL_BAD_INPUT", `${field}.policies must be an array of policy ids (decision ${entry.id})`, { field: `${field}.policies` });
   });
@@ -241,10 +242,18 @@ function timeBound(value: string, field: string): number {
   return ms;
 }
 
+/** Limits and seq cursors are whole numbers both stores take alike (PostgreSQL's BIGINT refuses 1.5 and NaN, which SQLite compared). */
 export function checkLimit(limit: number | undefined, field = "limit"): number | undefined {
   if (limit === undefined) return undefined;
-  if (!Number.isInteger(limit) || limit < 0) throw new VigilError("VIGIL_BAD_INPUT", `${field} must be a non-negative integer, got ${String(limit)}`, { field });
+  if (!Number.isSafeInteger(limit) || limit < 0) throw new VigilError("VIGIL_BAD_INPUT", `${field} must be a non-negative integer (at most 2^53 - 1), got ${String(limit)}`, { field });
   return limit;
+}
+
+/** A seq cursor (`afterSeq`): a whole number, as the store's seqs are. */
+export function checkSeq(seq: number | undefined, field = "afterSeq"): number | undefined {
+  if (seq === undefined) return undefined;
+  if (!Number.isSafeInteger(seq)) throw new VigilError("VIGIL_BAD_INPUT", `${field} must be an integer (the seq of a record, 0 for the start), got ${String(seq)}`, { field });
+  return seq;
 }
 
 /**
@@ -256,7 +265,7 @@ export function decisionQuery(tables: Tables, query: DecisionQuery): { sql: stri
   const params: SqlValue[] = [];
   if (query.afterSeq !== undefined) {
     where.push("d.seq > ?");
-    params.push(query.afterSeq);
+    params.push(checkSeq(query.afterSeq)!);
   }
   if (query.eventId !== undefined) {
     where.push("d.event_id = ?");

@@ -7,7 +7,7 @@ import { compileMask } from "./mask.js";
 import { listPlaceholders } from "./sql-driver.js";
 import type { SqlDriver, SqlExecutor, SqlValue } from "./sql-driver.js";
 import {
-  auditQuery, auditRow, checkCanonical, checkEvents, checkLimit, columnTextProblem, decisionColumns, decisionQuery, docColumns, docJson, docKey, docKeyOfEncoded, docQuery, encodeKey, eventColumns, indexKey, eventKey,
+  auditQuery, auditRow, checkCanonical, checkEvents, checkLimit, checkSeq, columnTextProblem, decisionColumns, decisionQuery, docColumns, docJson, docKey, docKeyOfEncoded, docQuery, encodeKey, eventColumns, indexKey, eventKey,
   prepareDecisions, tablesOf, toAuditEntry, toDecision, toRecordRow, toStoredDoc, toStoredEvent,
 } from "./sql-queries.js";
 import type { AuditRowShape, DecisionRowShape, DocRowShape, EventRowShape, Tables } from "./sql-queries.js";
@@ -156,7 +156,7 @@ export class SqlStorage implements Storage {
       const params: SqlValue[] = [];
       if (query.afterSeq !== undefined) {
         where.push("seq > ?");
-        params.push(query.afterSeq);
+        params.push(checkSeq(query.afterSeq)!);
       }
       if (query.type !== undefined) {
         // No stored event has such a type (appendEvents refuses it); PostgreSQL would fail the query on a NUL.
@@ -253,7 +253,7 @@ export class SqlStorage implements Storage {
 
   async scanDecisionRecord(afterSeq: number, limit: number): Promise<DecisionRecordRow[]> {
     return this.guard("scanDecisionRecord", async () => {
-      const rows = await this.driver.all<DecisionRowShape>(`SELECT ${decisionColumns} FROM ${this.tables.decisions} d WHERE d.seq > ? ORDER BY d.seq LIMIT ?`, [afterSeq, checkLimit(limit) ?? 0]);
+      const rows = await this.driver.all<DecisionRowShape>(`SELECT ${decisionColumns} FROM ${this.tables.decisions} d WHERE d.seq > ? ORDER BY d.seq LIMIT ?`, [checkSeq(afterSeq)!, checkLimit(limit) ?? 0]);
       return rows.map(toRecordRow);
     });
   }

@@ -84,6 +84,9 @@ export function decisionContract({ storage, reopen }: ContractContext): void {
       const [one, two] = prepareDecisions([makeDraft(1), makeDraft(2)], undefined).map(({ draft: _draft, ...canonical }) => canonical);
       await expectVigilError(storage().appendCanonicalDecisions([one!, { ...two!, body: "not json" }]), "VIGIL_BAD_INPUT", "decisions[1].body");
       await expectVigilError(storage().appendCanonicalDecisions([{ ...one!, timeMs: Number.NaN }]), "VIGIL_BAD_INPUT", "decisions[0].timeMs");
+      // SQLite stored these and PostgreSQL's BIGINT refused them (VIGIL_STORAGE): refused alike, naming the field.
+      await expectVigilError(storage().appendCanonicalDecisions([{ ...one!, timeMs: 1.5 }]), "VIGIL_BAD_INPUT", "decisions[0].timeMs");
+      await expectVigilError(storage().appendCanonicalDecisions([one!, { ...two!, timeMs: 1e20 }]), "VIGIL_BAD_INPUT", "decisions[1].timeMs");
       await expectVigilError(storage().appendCanonicalDecisions([one!, one!]), "VIGIL_CONFLICT", "twice");
       expect(await storage().scanDecisionRecord(0, 10)).toEqual([]);
       await storage().appendCanonicalDecisions([one!]);
@@ -143,6 +146,12 @@ export function decisionContract({ storage, reopen }: ContractContext): void {
       expect(ids(await storage().listDecisions({ newestFirst: true, limit: 2 }))).toEqual(["dec-000005", "dec-000004"]);
       expect(ids(await storage().listDecisions({ newestFirst: true, afterSeq: 3 }))).toEqual(["dec-000005", "dec-000004"]);
       await expectVigilError(storage().listDecisions({ limit: -1 }), "VIGIL_BAD_INPUT", "limit");
+      // A cursor or limit that is not a whole number: SQLite answered (seq > 1.5), PostgreSQL failed the query (VIGIL_STORAGE); refused alike, naming it.
+      await expectVigilError(storage().listDecisions({ afterSeq: 1.5 }), "VIGIL_BAD_INPUT", "afterSeq");
+      await expectVigilError(storage().listDecisions({ afterSeq: Number.NaN }), "VIGIL_BAD_INPUT", "afterSeq");
+      await expectVigilError(storage().listDecisions({ limit: 2 ** 63 }), "VIGIL_BAD_INPUT", "limit");
+      await expectVigilError(storage().scanDecisionRecord(0.5, 10), "VIGIL_BAD_INPUT", "afterSeq");
+      await expectVigilError(storage().listEvents({ afterSeq: 1.5 }), "VIGIL_BAD_INPUT", "afterSeq");
     });
 
     it("queries by eventId, subject and policy", async () => {
