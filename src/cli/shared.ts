@@ -4,6 +4,7 @@ import { openStorage } from "../agent.js";
 import { loadConfig, type VigilConfig } from "../config.js";
 import { VigilError } from "../core/errors.js";
 import type { Storage } from "../core/ports.js";
+import { isRfc3339, normalizeTimestamp } from "../sources/values.js";
 import type { CliIo, CliOption, ParsedArgs } from "./command.js";
 import { stringList, stringOption, write } from "./command.js";
 
@@ -45,6 +46,14 @@ export function outputFormat(args: ParsedArgs): "text" | "json" {
     throw new VigilError("VIGIL_BAD_INPUT", `--output must be "text" or "json", not "${value}"`, { field: "--output" });
   }
   return value;
+}
+
+/**
+ * A time option (`--expires`, `--until`) as the sources read times: a leap second (`23:59:60`,
+ * valid RFC 3339, which Date.parse reads as NaN) becomes `23:59:59.999`; anything else is unchanged.
+ */
+export function timeOption(value: string): string {
+  return isRfc3339(value) ? normalizeTimestamp(value) ?? value : value;
 }
 
 /** The text without a leading byte order mark (editors on Windows write one). */

@@ -101,6 +101,8 @@ describe("operating commands through the API", () => {
     expect((await vigil(["killswitch", "off", "--output", "json"], { env: as("operator") })).stdout).toContain('"on": false');
     expect((await vigil(["posture", "set", "elevated", "--scope", "account:123", "--reason", "pen test"], { env: as("operator") })).stdout).toContain("account:123: elevated");
     expect((await vigil(["posture", "show"], { env: as("viewer") })).stdout).toContain("pen test");
+    // A leap second is valid RFC 3339; the server's Date.parse reads it as NaN, so the CLI sends it as sources read it.
+    expect((await vigil(["posture", "set", "elevated", "--scope", "account:456", "--until", "2099-12-31T23:59:60Z"], { env: as("operator") })).stdout).toContain("account:456: elevated until 2099-12-31T23:59:59.999Z");
     expect((await vigil(["posture", "set", "panic"], { env: as("operator") })).stderr).toContain("level");
     expect((await vigil(["reviews", "list"], { env: as("viewer") })).stdout).toContain("no reviews");
 
@@ -128,6 +130,7 @@ describe("operating commands through the API", () => {
   it("expiry durations are relative to now; bad ones name the flag", () => {
     expect(expiryFrom("30d", Date.parse("2025-01-01T00:00:00Z"))).toBe("2025-01-31T00:00:00.000Z");
     expect(expiryFrom("2025-06-01T00:00:00Z")).toBe("2025-06-01T00:00:00Z");
+    expect(expiryFrom("2025-06-30T23:59:60Z")).toBe("2025-06-30T23:59:59.999Z"); // a leap second, as sources read it
     expect(() => expiryFrom("soon")).toThrow(/--expires/);
   });
 });

@@ -15,4 +15,12 @@ describe("vigil tokens create --expires", () => {
     }
     expect(existsSync(store)).toBe(false);
   });
+
+  it("a leap second (23:59:60, valid RFC 3339) is taken, as the last millisecond of its minute", async () => {
+    const dir = tempDir();
+    const run = await vigil(["tokens", "create", "--direct", "--name", "ci", "--role", "viewer", "--expires", "2030-12-31T23:59:60Z", "-o", "json"], { cwd: dir, env: { VIGIL_STORE_PATH: join(dir, "vigil.db") } });
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    expect((JSON.parse(run.stdout) as { record: { expiresAt: string } }).record.expiresAt).toBe("2030-12-31T23:59:59.999Z");
+  });
 });

@@ -5,7 +5,7 @@
 import { VigilError } from "../../core/errors.js";
 import { stringOption, write, type Command } from "../command.js";
 import { apiClient, serverOptions } from "../client.js";
-import { outputFormat, outputOption } from "../shared.js";
+import { outputFormat, outputOption, timeOption } from "../shared.js";
 
 interface KillSwitchState { readonly on: boolean; readonly by?: string; readonly at?: string; readonly reason?: string }
 
@@ -71,7 +71,8 @@ export const postureSetCommand: Command = {
     if (!level) throw new VigilError("VIGIL_BAD_INPUT", "missing <level>: normal, elevated, incident or freeze", { field: "level" });
     const scope = stringOption(args, "scope");
     const reason = stringOption(args, "reason");
-    const until = stringOption(args, "until");
+    const given = stringOption(args, "until");
+    const until = given === undefined ? undefined : timeOption(given);
     const response = await apiClient(args, io).request<PostureView>("PUT", "/v1/posture", { body: { level, ...(scope ? { scope } : {}), ...(reason ? { reason } : {}), ...(until ? { until } : {}) } });
     write(io.stdout, outputFormat(args) === "json" ? JSON.stringify(response.body, null, 2) : postureLine(response.body));
     return 0;

@@ -2,7 +2,7 @@
 import { VigilError } from "../../core/errors.js";
 import { stringList, stringOption, write, type Command } from "../command.js";
 import { apiClient, serverOptions } from "../client.js";
-import { outputFormat, outputOption } from "../shared.js";
+import { outputFormat, outputOption, timeOption } from "../shared.js";
 
 interface ReviewView { readonly id: string; readonly status: string; readonly policy: string; readonly decisionId: string; readonly summary: string; readonly level: number; readonly dueAt?: string; readonly createdAt: string; readonly actionIds: readonly string[] }
 
@@ -73,8 +73,9 @@ export function expiryFrom(value: string, now = Date.now()): string {
     const unit = { d: 86_400_000, h: 3_600_000, m: 60_000 }[relative[2] as "d" | "h" | "m"];
     return new Date(now + Number(relative[1]) * unit).toISOString();
   }
-  if (Number.isNaN(Date.parse(value))) throw new VigilError("VIGIL_BAD_INPUT", `--expires must be an RFC 3339 time or a duration like 30d, 12h; got "${value}"`, { field: "--expires" });
-  return value;
+  const time = timeOption(value);
+  if (Number.isNaN(Date.parse(time))) throw new VigilError("VIGIL_BAD_INPUT", `--expires must be an RFC 3339 time or a duration like 30d, 12h; got "${value}"`, { field: "--expires" });
+  return time;
 }
 
 export const exceptionsAddCommand: Command = {

@@ -8,7 +8,7 @@ import { systemClock } from "../../core/ports.js";
 import { VigilError } from "../../core/errors.js";
 import { flag, stringList, stringOption, write, type CliIo, type Command, type ParsedArgs } from "../command.js";
 import { apiClient, serverOptions } from "../client.js";
-import { configFrom, configOption, outputFormat, outputOption } from "../shared.js";
+import { configFrom, configOption, outputFormat, outputOption, timeOption } from "../shared.js";
 
 const directOption = { direct: { type: "boolean" as const, description: "Use the configured store directly instead of the server (recovery; needs database access)" } };
 
@@ -41,8 +41,9 @@ export const tokensCreateCommand: Command = {
     const name = stringOption(args, "name");
     if (!name) throw new VigilError("VIGIL_BAD_INPUT", "--name is required: a label such as ci-ingest", { field: "--name" });
     const roles = parseRoles(stringList(args, "role").join(","), "--role");
-    const expiresAt = stringOption(args, "expires");
-    if (expiresAt !== undefined && !isRfc3339(expiresAt)) throw new VigilError("VIGIL_BAD_INPUT", `--expires must be an RFC 3339 time such as 2027-01-01T00:00:00Z, not ${JSON.stringify(expiresAt)}`, { field: "--expires" });
+    const expires = stringOption(args, "expires");
+    if (expires !== undefined && !isRfc3339(expires)) throw new VigilError("VIGIL_BAD_INPUT", `--expires must be an RFC 3339 time such as 2027-01-01T00:00:00Z, not ${JSON.stringify(expires)}`, { field: "--expires" });
+    const expiresAt = expires === undefined ? undefined : timeOption(expires);
     const input = { name, roles, ...(expiresAt ? { expiresAt } : {}) };
     const created = flag(args, "direct")
       ? await withDirect(args, io, (tokens) => tokens.create(input, `cli:${io.env["USER"] ?? "direct"}`))
