@@ -88,6 +88,17 @@ describe("protectionVerdict", () => {
     expect(protectionVerdict({}, target2, listed([{ Key: "vigil.dev/protected", Value: "false" }, "junk", null]))).toBeUndefined();
   });
 
+  it("a protected name matches the target however the policy spelt it: the entity's id or its kind/id key", () => {
+    const admin = { kind: "iam-user", id: "admin-ops", attrs: {} };
+    const byKey: GuardrailConfig = { protected: { names: ["iam-user/admin*"] } };
+    expect(protectionVerdict(byKey, { kind: "iam-user", id: "admin-ops" }, admin)).toBe("target admin-ops is protected (name matches iam-user/admin*)");
+    expect(protectionVerdict(byKey, { kind: "iam-user", id: "admin-ops" }, undefined)).toBe("target admin-ops is protected (name matches iam-user/admin*)");
+    const byId: GuardrailConfig = { protected: { names: ["admin-*"] } };
+    expect(protectionVerdict(byId, { kind: "iam-user", id: "iam-user/admin-ops" }, admin)).toBe("target iam-user/admin-ops is protected (name matches admin-*)");
+    expect(protectionVerdict(byKey, { kind: "subject", id: "dev-ops" }, undefined)).toBeUndefined();
+    expect(protectionVerdict(byId, { kind: "iam-user", id: "iam-user/dev" }, { ...admin, id: "dev" })).toBeUndefined();
+  });
+
   it("protecting names keeps the default label; only an explicit labels map replaces it", () => {
     const marked = { kind: "bucket", id: "bucket/payroll", attrs: { tags: { "vigil.dev/protected": "true" } } };
     expect(protectionVerdict({}, target, marked)).toBe("target bucket/payroll is protected (tag vigil.dev/protected=true)");

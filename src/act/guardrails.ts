@@ -3,7 +3,7 @@
  * protected entities, and which action kinds only notify. The stateful guardrails — kill switch,
  * promotion, blast-radius budgets — live in the executor and state.ts.
  */
-import type { Entity } from "../core/entity.js";
+import { entityKey, type Entity } from "../core/entity.js";
 import { VigilError } from "../core/errors.js";
 import { globMatch } from "../decide/exemptions.js";
 import { tagMap } from "../decide/risk.js";
@@ -19,7 +19,7 @@ export interface BudgetLimit {
 export interface ProtectedSpec {
   /** Entity labels or tags (`attrs.labels`, `attrs.tags`) that protect; value `*` = any value. Keys and values match ignoring case. */
   readonly labels?: Readonly<Record<string, string>>;
-  /** Globs over the target id (`arn:aws:s3:::payroll-*`, `prod/*`), matched ignoring case. */
+  /** Globs over the target id (`arn:aws:s3:::payroll-*`, `prod/*`), matched ignoring case, also against the target entity's id and `kind/id` key. */
   readonly names?: readonly string[];
 }
 
@@ -139,8 +139,12 @@ export function protectionVerdict(config: GuardrailConfig, target: { readonly ki
   // Case is ignored throughout (fail safe): IAM user names and e-mail logins are case-insensitive,
   // and tag keys and values are free text (`Protected=True`, `TRUE`).
   const matches = (pattern: string, value: string): boolean => globMatch(pattern.toLowerCase(), value.toLowerCase());
+  // A policy may name the same entity by its id (`admin-ops`) or its key (`iam-user/admin-ops`):
+  // a name protects whichever spelling it was written for.
+  const known = target.kind !== "" && target.kind !== "subject";
+  const spellings = new Set([target.id, ...(known ? [entityKey(target)] : []), ...(entity ? [entity.id, entityKey(entity)] : [])]);
   for (const pattern of spec.names) {
-    if (matches(pattern, target.id)) return `target ${target.id} is protected (name matches ${pattern})`;
+    for (const spelling of spellings) if (matches(pattern, spelling)) return `target ${target.id} is protected (name matches ${pattern})`;
   }
   const sources: [string, Readonly<Record<string, unknown>> | undefined][] = [
     ["label", entity ? record(entity.attrs["labels"]) : undefined],
