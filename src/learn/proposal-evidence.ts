@@ -32,7 +32,8 @@ export function caseFor(decision: Decision, name: string, expect: Record<string,
   };
 }
 
-const violated = (findings: readonly Finding[], rule: string): boolean => findings.some((f) => f.effect === "violation" && f.rule === rule);
+/** A violation of `rule`, or of any rule when it is undefined (an exception to every rule of the policy). */
+const violated = (findings: readonly Finding[], rule: string | undefined): boolean => findings.some((f) => f.effect === "violation" && (rule === undefined || f.rule === rule));
 
 /**
  * Test cases for the proposal: up to `max` overridden decisions that the current policy violates
@@ -83,11 +84,11 @@ export interface ReplayEvidence {
   readonly note: string;
 }
 
-/** Replays the policy's recorded decisions with the current and the proposed policy. */
-export function replayEvidence(current: CompiledPolicy, proposed: CompiledPolicy, rule: string, decisions: readonly Decision[], labels: { readonly overridden: ReadonlySet<string>; readonly falsePositive: ReadonlySet<string>; readonly confirmed: ReadonlySet<string> }): ReplayEvidence {
+/** Replays the policy's recorded decisions with the current and the proposed policy (`rule` undefined: any rule of it). */
+export function replayEvidence(current: CompiledPolicy, proposed: CompiledPolicy, rule: string | undefined, decisions: readonly Decision[], labels: { readonly overridden: ReadonlySet<string>; readonly falsePositive: ReadonlySet<string>; readonly confirmed: ReadonlySet<string> }): ReplayEvidence {
   let recorded = 0, reproduced = 0, before = 0, after = 0, changed = 0, overridden = 0, fp = 0, confirmed = 0, unlabelled = 0;
   for (const decision of decisions) {
-    const wasRecorded = decision.findings.some((f) => f.effect === "violation" && f.policy === current.meta.name && f.rule === rule);
+    const wasRecorded = decision.findings.some((f) => f.effect === "violation" && f.policy === current.meta.name && (rule === undefined || f.rule === rule));
     const b = violated(evaluateRecorded(current, decision), rule);
     const a = violated(evaluateRecorded(proposed, decision), rule);
     if (wasRecorded) recorded++;
@@ -105,6 +106,6 @@ export function replayEvidence(current: CompiledPolicy, proposed: CompiledPolicy
   return {
     decisions: decisions.length, recordedViolations: recorded, reproduced, violationsBefore: before, violationsAfter: after,
     changed, changedOverridden: overridden, changedFalsePositive: fp, changedConfirmed: confirmed, changedUnlabelled: unlabelled,
-    note: `replayed ${decisions.length} recorded decision(s) without context; ${reproduced} of ${recorded} recorded violation(s) of ${rule} reproduced`,
+    note: `replayed ${decisions.length} recorded decision(s) without context; ${reproduced} of ${recorded} recorded violation(s) of ${rule ?? `${current.meta.name} (any rule)`} reproduced`,
   };
 }

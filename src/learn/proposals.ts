@@ -127,7 +127,7 @@ async function build(options: MineOptions, draft: Draft, decisions: readonly Dec
   const proposed = compiled.policies.find((p) => p.meta.name === policy.meta.name);
   const results = proposed === undefined ? [] : runInlineTests([proposed]);
   const failures = [...compiled.errors.map((e) => e.message), ...results.filter((r) => r.status !== "pass").map((r) => `${r.name}: ${r.message ?? r.status}`)];
-  const replay = proposed === undefined || rule === undefined ? undefined : replayEvidence(policy, proposed, rule, decisions, labels);
+  const replay = proposed === undefined ? undefined : replayEvidence(policy, proposed, rule, decisions, labels);
   return {
     ...base, file: location.file, fileChecksum: sha256(location.text), diff: unifiedDiff(location.text, proposedText, diffPath(location.file)), proposedText,
     tests: { generated: tests.length, passed: results.filter((r) => r.status === "pass").length, failed: failures.length, failures },
@@ -302,6 +302,11 @@ export async function acceptProposal(deps: { readonly storage: Storage; readonly
   refuseAgent(actor, `accept proposal ${id}`);
   const proposal = await getProposal(deps.storage, id);
   if (proposal.status !== "open") throw new VigilError("VIGIL_CONFLICT", `proposal ${id} was already ${proposal.status} by ${proposal.decidedBy ?? "someone"}`, { field: "id" });
+  // A person accepts after a replay showed the change's effect. Without a policy file there is nothing to replay: the snippet is applied by hand.
+  if (proposal.file !== undefined && proposal.replay === undefined) {
+    const why = proposal.tests.failures.length > 0 ? ` (${proposal.tests.failures.join("; ")})` : "";
+    throw new VigilError("VIGIL_CONFLICT", `proposal ${id} has no replay evidence${why}: its effect on the recorded decisions is unknown, so it cannot be accepted; reject it, or apply its snippet by hand after \`vigil replay --compare\` shows the effect`, { field: "replay" });
+  }
   const written: string[] = [];
   if (options.write) {
     if (proposal.file === undefined || proposal.proposedText === undefined || proposal.diff === undefined) throw new VigilError("VIGIL_CONFLICT", `proposal ${id} has no file to write (the policy's YAML was not found): accept it without writing and paste its snippet`, { field: "write" });
