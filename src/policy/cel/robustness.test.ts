@@ -37,6 +37,15 @@ describe("cost bound", () => {
     expect(kind(`'%s'.format([${l}])`)).toBe("cost_exceeded");
   });
 
+  it("charges replace() for what it writes, however short the replacement (15-fold growth per call was free)", () => {
+    const grow = '.replace("a", "aaaaaaaaaaaaaaa")';
+    // 50,625 characters written: about 3,400 units; before, only the scans (about 220) were charged.
+    expect(kind(`size("a"${grow.repeat(4)})`, {}, 2_000)).toBe("cost_exceeded");
+    expect(kind('size(s.replace("", "bbbbbbbbbbbbbbb"))', { s: "a".repeat(10_000) }, 5_000)).toBe("cost_exceeded");
+    const fits = env.compile(`size("a"${grow.repeat(4)})`).evaluate({}, { costLimit: 10_000 });
+    expect(fits.ok && fits.value).toBe(50_625);
+  });
+
   it("honours the per-evaluation limit and the environment default", () => {
     const p = env.compile("lists.range(500).map(i, i * 2).size()");
     expect(p.evaluate({}).ok).toBe(true);

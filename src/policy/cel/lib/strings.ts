@@ -108,28 +108,40 @@ function replace(s: unknown, from: unknown, to: unknown, limit?: unknown): strin
   let out = "";
   let count = 0;
   let i = 0;
+  // What is written is charged as it grows, summed: chargeSize rounds each call down to 16
+  // characters, so charging a short replacement on its own was free (15-fold growth per call).
+  let written = 0;
+  const wrote = (size: number): void => {
+    written += size;
+    if (written >= 4096) {
+      chargeSize(written);
+      written = 0;
+    }
+  };
   if (from === "") {
     // Go's strings.Replace with an empty old string inserts `to` around every code point
     const cps = Array.from(text);
     for (const c of cps) {
       if (n < 0 || count < n) {
-        chargeSize(to.length);
+        wrote(to.length);
         out += to;
         count++;
       }
       out += c;
     }
     if (n < 0 || count < n) out += to;
+    chargeSize(written + to.length);
     return out;
   }
   while (true) {
     const j = text.indexOf(from, i);
     if (j < 0 || (n >= 0 && count >= n)) break;
-    chargeSize(to.length);
+    wrote(to.length);
     out += text.slice(i, j) + to;
     i = j + from.length;
     count++;
   }
+  chargeSize(written);
   return out + text.slice(i);
 }
 
