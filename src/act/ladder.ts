@@ -39,6 +39,7 @@ import { ladderSettingsFor, resolveLadderSettings, type LadderSettings, type Lad
 import type { PlannedAction } from "./plan.js";
 import { actionIdOf, type ActionRecord } from "./records.js";
 import type { LadderItem, LadderSnooze, LadderStatus } from "./ladder-item.js";
+import { ownerOf } from "./ladder-owner.js";
 
 export type { LadderHistoryEntry, LadderItem, LadderSnooze, LadderStatus } from "./ladder-item.js";
 
@@ -101,20 +102,6 @@ export function ladderIdOf(policy: string, target: { readonly kind: string; read
 
 function isSettings(value: LadderSettingsInput | LadderSettings | undefined): value is LadderSettings {
   return value !== undefined && Array.isArray((value as LadderSettings).policies) && (value as LadderSettings).calendar !== undefined && (value as LadderSettings).calendar.weekend instanceof Set;
-}
-
-/**
- * The owner on record of a target: its entity's (matched by kind too, when the target names one: an
- * entity of another kind with the same id is not the target, and its owner may not snooze the mark).
- */
-function ownerOf(ctx: Context, target: { readonly kind: string; readonly id: string }): string | undefined {
-  const entities = Object.values(ctx.entities);
-  const anyKind = target.kind === "" || target.kind === "subject";
-  const entity = entities.find((e) => (anyKind || e.kind === target.kind) && (e.id === target.id || `${e.kind}/${e.id}` === target.id)) ?? ctx.entities["resource"];
-  const attrs = entity?.attrs ?? {};
-  const tags = attrs["tags"] !== null && typeof attrs["tags"] === "object" ? (attrs["tags"] as Record<string, unknown>) : {};
-  for (const value of [attrs["owner"], tags["owner"], tags["Owner"], attrs["team"]]) if (typeof value === "string" && value !== "") return value;
-  return undefined;
 }
 
 /**
