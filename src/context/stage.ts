@@ -11,7 +11,6 @@ import { detectIdle } from "./detectors/idle.js";
 import { detectOddHour } from "./detectors/odd-hour.js";
 import { detectRare } from "./detectors/rare.js";
 import { notApplicable } from "./detectors/signal.js";
-import { detectSpike, type SpikeCandidate } from "./detectors/spike.js";
 import { DocCache, type Cacheable, type DocCodec } from "./doc-cache.js";
 import { applyEntityUpdate, entityCodec, entityRecordKey, ENTITY_COLLECTION, peerKeyOf, validateEntityUpdate, type EntityRecord } from "./entity-store.js";
 import { baselineFeatures } from "./features.js";
@@ -20,6 +19,7 @@ import { idleRingSlots, recordIdleSample } from "./idle-days.js";
 import { PostureBook, type PostureInput } from "./posture.js";
 import type { ContextStage, ContextStageOptions, EntityView } from "./stage-types.js";
 import { resolveEvent, type ResolvedEvent } from "./resolve.js";
+import { longCharge, ratioUnits, spendRoles, spikeSignal } from "./stage-series.js";
 import { compileScheduleSafe } from "./schedule.js";
 import { createSeries, observeSeries, type Season } from "./series.js";
 import { resolveContextSettings, seenDimensions } from "./settings.js";
@@ -41,31 +41,6 @@ interface Built {
   readonly baselines: ReadonlyMap<string, EntityBaseline>;
   readonly peerKey: string | undefined;
 }
-
-/**
- * A charge for more than a day (a monthly fee, a hosted zone, a subscription) is not an amount per
- * hour or day: summed into the period it starts in, it made the 1st of every month a spike (never
- * learned: the 1st falls on another weekday each month). Such rows feed no spend series.
- */
-const longCharge = (periodHours: number): boolean => periodHours > 25; // a 25-hour day (local-time periods, DST) is a day
-const longChargeReason = "charge period longer than a day (a monthly or one-time charge): not compared with hourly or daily spend";
-
-const seriesFullReason = `this entity already has ${MAX_SERIES_PER_ENTITY} series (the most kept per entity): this one is not tracked`;
-
-/** Whether the event's series is missing because its entity has no room for another one. */
-function seriesFull(resolved: ResolvedEvent, baselineMap: ReadonlyMap<string, EntityBaseline>): boolean {
-  const { metric, spend } = resolved.observation;
-  const roles = metric ? ["resource"] : spend ? spendRoles(Object.keys(resolved.entities)) : [];
-  return roles.some((role) => {
-    const baseline = baselineMap.get(role);
-    return baseline !== undefined && baseline.seriesCount >= MAX_SERIES_PER_ENTITY && !baseline.findSeries(metric ? metric.name : "cost");
-  });
-}
-
-/** Units that say a utilisation is a ratio (0..1), not percent. */
-const ratioUnits: ReadonlySet<string> = new Set(["1", "ratio", "fraction", "10^2.%"]);
-
-const spendRoles = (roles: readonly string[]): string[] => roles.filter((role) => role === "resource" || role === "account" || role === "service" || role.startsWith("tag:"));
 
 /** Creates the context stage. Throws VigilError(VIGIL_BAD_CONFIG) for invalid settings. */
 export function createContextStage(options: ContextStageOptions): ContextStage {
@@ -138,24 +113,6 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
     return result;
   }
 
-  function spikeCandidates(resolved: ResolvedEvent, baselineMap: ReadonlyMap<string, EntityBaseline>): SpikeCandidate[] {
-    const { observation } = resolved;
-    const candidates: SpikeCandidate[] = [];
-    if (observation.metric) {
-      const baseline = baselineMap.get("resource");
-      const series = baseline?.findSeries(observation.metric.name);
-      if (baseline && series) candidates.push({ role: "resource", entity: baseline.key, series, value: observation.metric.value });
-    }
-    if (observation.spend && !longCharge(observation.spend.periodHours)) {
-      for (const role of spendRoles(Object.keys(resolved.entities))) {
-        const baseline = baselineMap.get(role);
-        const series = baseline?.findSeries("cost");
-        if (baseline && series) candidates.push({ role, entity: baseline.key, series, value: observation.spend.amount });
-      }
-    }
-    return candidates;
-  }
-
   /**
    * The cached item of each role's key, loading the missing ones first (one read). The common case
    * — everything cached — is one map lookup per key, without the load pass.
@@ -198,12 +155,7 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
 
     const signals: Record<string, Signal> = {};
     const { detectors } = settings;
-    const spike = spikeCandidates(resolved, baselineMap);
-    signals["spike"] = spike.length > 0
-      ? detectSpike(spike, timeMs, detectors.spike, settings.baselines.spreadAlpha)
-      : observation.spend && longCharge(observation.spend.periodHours)
-        ? notApplicable("spike", longChargeReason)
-        : observation.metric || observation.spend ? notApplicable("spike", seriesFull(resolved, baselineMap) ? seriesFullReason : "no baseline yet for this series") : notApplicable("spike");
+    signals["spike"] = spikeSignal(resolved, baselineMap, timeMs, detectors.spike, settings.baselines.spreadAlpha);
     const resourceBaseline = baselineMap.get("resource");
     const idleRing = resourceBaseline?.idleRing();
     signals["idle"] = idleRing
