@@ -180,9 +180,12 @@ export function createApprovalsApi(deps: ReviewDeps): ApprovalsApi {
         const existing = await deps.storage.listDocs<ReviewRecord>(REVIEWS_COLLECTION, { where: { decisionId: draft.id, policy: policyName } });
         const known = new Set(existing.flatMap((d) => d.value.actionIds));
         const fresh = [...new Set(pendingIds)].filter((a) => !known.has(a));
-        const found = existing.find((d) => isOpen(d.value)) ?? existing.at(-1);
+        // An open review a first approver of the two-person rule already approved is not joined: that
+        // approval was for its actions, and the second approver alone would run the fresh ones.
+        const joinable = existing.find((d) => isOpen(d.value) && (d.value.approvals ?? []).length === 0);
+        const found = joinable ?? existing.find((d) => isOpen(d.value)) ?? existing.at(-1);
         // Fresh actions join an open review, unless an answer to it is being carried out (its final save would then fail).
-        if (found !== undefined && (fresh.length === 0 || (isOpen(found.value) && !beingAnswered(found.value)))) {
+        if (found !== undefined && (fresh.length === 0 || (found === joinable && !beingAnswered(found.value)))) {
           out.push(fresh.length === 0 ? found.value : await save({ ...found.value, actionIds: [...found.value.actionIds, ...fresh] }, found.version));
           continue;
         }
