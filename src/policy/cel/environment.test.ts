@@ -49,6 +49,14 @@ describe("compile errors", () => {
     expect(compileError("Foo{a: 1}").message).toMatch(/message construction/);
   });
 
+  it("suggests the closest known function or macro for a misspelt one, in the same call style", () => {
+    expect(compileError("sizee(x) > 1").message).toMatch(/unknown function sizee\(\) \(did you mean "size"\?\)/);
+    expect(compileError("x.startwith('a')").message).toMatch(/did you mean "startsWith"\?/);
+    expect(compileError("x.exist(e, e > 1)").message).toMatch(/did you mean "exists"\?/);
+    expect(compileError("math.gratest(1, 2)").message).toMatch(/did you mean "math.greatest"\?/);
+    expect(compileError("nosuchfn(1)").message).not.toMatch(/did you mean/);
+  });
+
   it("can defer unknown functions to evaluation", () => {
     const p = env.compile("nosuchfn(1) || true", { deferUnknownFunctions: true });
     expect(p.evaluate({})).toEqual({ ok: true, value: true });

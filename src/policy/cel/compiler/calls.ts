@@ -6,6 +6,7 @@
 import { qualifiedName, type CallNode, type Expr } from "../parser/ast.js";
 import { compileRegex } from "../runtime/regex.js";
 import { CelDouble, CelErr } from "../runtime/values.js";
+import { closest, editDistance } from "../../vigil/suggest.js";
 import { CompileError, type Compiled, type GenContext } from "./context.js";
 
 export function compileCall(ctx: GenContext, node: CallNode): Compiled {
@@ -303,5 +304,25 @@ function unknownFunction(ctx: GenContext, node: CallNode, receiver: boolean): Co
   let hint = "";
   if (registry.hasStyle(node.fn, !receiver)) hint = receiver ? ` (call it as ${node.fn}(x, ...))` : ` (call it as x.${node.fn}(...))`;
   else if (registry.hasStyle(node.fn, receiver)) hint = ` (no overload takes ${node.args.length} argument${node.args.length === 1 ? "" : "s"})`;
+  else hint = misspelt(ctx, node, receiver);
   throw new CompileError(`unknown function ${display}${hint}`, node.start);
+}
+
+/** Macros, which are no registered functions: receiver style (`x.exists(...)`) and global (`has`). */
+const receiverMacros = ["all", "exists", "exists_one", "existsOne", "map", "filter", "transformList", "transformMap", "transformMapEntry", "sortBy", "optMap", "optFlatMap"];
+const globalMacros = ["has", "cel.bind", "cel.block"];
+
+/** ` (did you mean "size"?)` for the closest function or macro of the call's style, or "". */
+function misspelt(ctx: GenContext, node: CallNode, receiver: boolean): string {
+  const { registry } = ctx.options;
+  const globals = [...registry.namesOfStyle(false), ...globalMacros];
+  let suggestion = closest(node.fn, receiver ? [...registry.namesOfStyle(true), ...receiverMacros] : globals);
+  // `math.gratest(1, 2)` parses as a receiver call on `math`: try the namespaced name too.
+  const ns = receiver && node.target ? qualifiedName(node.target)?.replace(/^\./, "") : undefined;
+  if (ns !== undefined) {
+    const name = `${ns}.${node.fn}`;
+    const qualified = closest(name, globals);
+    if (qualified !== undefined && (suggestion === undefined || editDistance(name, qualified) <= editDistance(node.fn, suggestion))) suggestion = qualified;
+  }
+  return suggestion === undefined ? "" : ` (did you mean "${suggestion}"?)`;
 }

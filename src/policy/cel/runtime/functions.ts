@@ -73,6 +73,14 @@ export class FunctionRegistry {
     return false;
   }
 
+  /** The names callable in this style (receiver: `x.f()`, else `f()`), for "did you mean". */
+  namesOfStyle(receiver: boolean): string[] {
+    const prefix = receiver ? "m:" : "g:";
+    const out = new Set<string>();
+    for (const key of this.byKey.keys()) if (key.startsWith(prefix)) out.add(key.slice(2, key.lastIndexOf(":")));
+    return [...out];
+  }
+
   /**
    * A single function that runs the right overload for `name` / style / arity, or undefined when
    * none is registered. Receiver calls get the receiver as the first argument.
