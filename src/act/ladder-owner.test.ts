@@ -20,4 +20,12 @@ describe("ownerOf (the owner on record of a ladder target, who may snooze or rel
     const ctx = withEntities({ resource: { kind: "vm", id: "i-0abc", attrs: { owner: "olga" } } });
     expect(ownerOf(ctx, { kind: "subject", id: "arn:aws:ec2:eu-west-1:123456789012:instance/i-0abc" })).toBe("olga");
   });
+
+  it("reads an owner tag in AWS's list form ([{Key, Value}], as EC2 returns tags) as in a map", () => {
+    const tagged = (tags: unknown) => withEntities({ resource: { kind: "vm", id: "i-0abc", attrs: { tags } } });
+    expect(ownerOf(tagged([{ Key: "Name", Value: "db" }, { Key: "Owner", Value: "olga" }]), { kind: "vm", id: "i-0abc" })).toBe("olga");
+    expect(ownerOf(tagged([{ Key: "owner", Value: "olga" }]), { kind: "vm", id: "i-0abc" })).toBe("olga");
+    expect(ownerOf(tagged({ owner: "olga" }), { kind: "vm", id: "i-0abc" })).toBe("olga");
+    expect(ownerOf(tagged([{ Key: "team", Value: "x" }]), { kind: "vm", id: "i-0abc" })).toBeUndefined();
+  });
 });
