@@ -21,6 +21,7 @@ const scripts = [
   scriptBenchmark("admission", "bench/admission.ts", "admission webhook: Kyverno PSS policies over HTTP at fixed offered loads, p50/p99 (Kyverno's published figure beside)"),
   scriptBenchmark("replay", "bench/replay.ts", "vigil replay of 100k simulated CloudEvents with and without --record, against the JSON parse+stringify floor"),
   scriptBenchmark("pipeline", "bench/pipeline.ts", "agent pipeline: ingest → context → evaluate (50 policies) → decide → durable record, events/s and memory per entity"),
+  scriptBenchmark("scale-out", "bench/scale-out.ts", "scaled out: the pipeline workload through api + worker processes on PostgreSQL and NATS JetStream, against the embedded single process"),
   scriptBenchmark("gate", "bench/gate.ts", "supply chain: vigil gate on the two big real lockfiles against the shipped advisories, lockfiles/s and ms per lockfile"),
   scriptBenchmark("learning", "bench/learning.ts", "learning: precision, recall and false-positive rate per simulated week, static rules vs context vs learning from feedback"),
 ];

@@ -83,7 +83,7 @@ describe("script benchmarks", () => {
   it("registers abac first, and script benchmarks only when their files exist", () => {
     const names = registeredBenchmarks().map((b) => b.name);
     expect(names[0]).toBe("abac");
-    expect(names.every((n) => ["abac", "cel", "policy-index", "store", "context", "sources", "replay", "pipeline", "gate", "learning", "admission"].includes(n))).toBe(true);
+    expect(names.every((n) => ["abac", "cel", "policy-index", "store", "context", "sources", "replay", "pipeline", "scale-out", "gate", "learning", "admission"].includes(n))).toBe(true);
     for (const [name, file] of [["cel", "bench/cel.ts"], ["store", "bench/store.ts"]] as const) {
       expect(names.includes(name)).toBe(existsSync(file));
     }
