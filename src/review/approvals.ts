@@ -159,6 +159,8 @@ export function createApprovalsApi(deps: ReviewDeps): ApprovalsApi {
     if (subject === undefined) return undefined;
     const override = await storeOverride(deps, {
       decisionId: review.decisionId, policy: review.policy, subject,
+      // It covers what was reviewed: violations of the policy up to the review's severity, as overrides.create keeps it.
+      ...(review.severity === undefined ? {} : { severity: review.severity }),
       scope: "once", reason, by, ...(secondBy ? { secondBy } : {}), ...(confirmationRequired && !secondBy ? { confirmationRequired: true } : {}), review: review.id,
     }, "override.create");
     return override.id;
