@@ -206,6 +206,21 @@ describe("spike detector: spend against a seasonal baseline", () => {
     expect((await stage.build(rowAt(row, 3 * 168 + 5, 500))).signals["spike"]?.score).toBeGreaterThan(0.5);
   });
 
+  it("daily rows in local time starting on a 23-hour day (DST begins) get a day-of-week series, not an hour-of-week one", async () => {
+    const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(Date.parse("2024-03-10T05:00:00Z")) });
+    const row = template();
+    // US Eastern days: 2024-03-10 has 23 hours (clocks go forward), the days after it 24.
+    const local = (day: number): string => `2024-03-${String(10 + day).padStart(2, "0")}T00:00:00${day === 0 ? "-05:00" : "-04:00"}`;
+    const day = (index: number, cost: number): Event => makeEvent(EventTypes.focusCost, { ...(row.data as Record<string, unknown>), ChargePeriodStart: local(index), ChargePeriodEnd: local(index + 1), BilledCost: cost });
+    for (let index = 0; index < 8; index++) {
+      const event = day(index, 20);
+      stage.observe(event, await stage.build(event));
+    }
+    const context = await stage.build(day(8, 20));
+    expect(context.features?.["resource"]?.["series"]).toMatchObject({ cost: { season: "day-of-week" } });
+    expect(context.signals["spike"]?.values?.["slot"]).toBe("Mon");
+  });
+
   it("a daily credit row after the usage row is not read as spend: stable usage with credits raises no spike", async () => {
     const clock = createManualClock(start);
     const stage = createContextStage({ storage: createMemoryDocStorage(), clock });

@@ -15,6 +15,8 @@ import type { SpikeSettings } from "./settings.js";
  * learned: the 1st falls on another weekday each month). Such rows feed no spend series.
  */
 export const longCharge = (periodHours: number): boolean => periodHours > 25; // a 25-hour day (local-time periods, DST) is a day
+/** A charge period of a day or more is learned per day of week: a 23-hour day (local-time periods, DST begins) is a day too. */
+export const dailyCharge = (periodHours: number): boolean => periodHours >= 23;
 export const longChargeReason = "charge period longer than a day (a monthly or one-time charge): not compared with hourly or daily spend";
 
 const seriesFullReason = `this entity already has ${MAX_SERIES_PER_ENTITY} series (the most kept per entity): this one is not tracked`;

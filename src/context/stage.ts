@@ -19,7 +19,7 @@ import { idleRingSlots, recordIdleSample } from "./idle-days.js";
 import { PostureBook, type PostureInput } from "./posture.js";
 import type { ContextStage, ContextStageOptions, EntityView } from "./stage-types.js";
 import { resolveEvent, type ResolvedEvent } from "./resolve.js";
-import { longCharge, ratioUnits, spendRoles, spikeSignal } from "./stage-series.js";
+import { dailyCharge, longCharge, ratioUnits, spendRoles, spikeSignal } from "./stage-series.js";
 import { compileScheduleSafe } from "./schedule.js";
 import { createSeries, observeSeries, type Season } from "./series.js";
 import { resolveContextSettings, seenDimensions } from "./settings.js";
@@ -296,7 +296,7 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
           const baseline = dirtyBaseline(state, role);
           if (!baseline) continue;
           baseline.touch(toMinutes(periodStartMs));
-          if (!longCharge(periodHours)) learnSeries(baseline, "cost", periodHours >= 24 ? 7 : 168, "sum", periodStartMs, amount);
+          if (!longCharge(periodHours)) learnSeries(baseline, "cost", dailyCharge(periodHours) ? 7 : 168, "sum", periodStartMs, amount);
         }
       }
       if (event.type === EventTypes.resource) {
