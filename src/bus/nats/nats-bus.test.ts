@@ -214,7 +214,39 @@ describe("nats bus specifics", () => {
     }
   });
 
+  it("keeps the groups of two prefixes sharing one stream apart: the same group and subject under each gets its own messages", async () => {
+    const stream = uniqueStream();
+    // The stream captures first.>, so a bus with prefix first.sub may share it (see the test above).
+    const first = createNatsBus({ servers, stream, subjectPrefix: "first", storage: "memory" });
+    const narrower = createNatsBus({ servers, stream, subjectPrefix: "first.sub", storage: "memory" });
+    try {
+      await first.init();
+      await narrower.init();
+      const seen: { first: string[]; narrower: string[] } = { first: [], narrower: [] };
+      await first.subscribe("jobs", "g", async (message) => {
+        seen.first.push(new TextDecoder().decode(message.data));
+        await message.ack();
+      });
+      // Same group and subject: one consumer name, so its subscribe re-filtered the first bus's
+      // consumer to first.sub.jobs, and both buses competed for what that filter takes.
+      await narrower.subscribe("jobs", "g", async (message) => {
+        seen.narrower.push(new TextDecoder().decode(message.data));
+        await message.ack();
+      });
+      for (let index = 0; index < 4; index++) await first.publish("jobs", new TextEncoder().encode(`first-${index}`));
+      await narrower.publish("jobs", new TextEncoder().encode("narrower"));
+      await eventually(() => seen.first.length === 4 && seen.narrower.length === 1, "each bus's own messages", 5_000);
+      expect(seen).toEqual({ first: ["first-0", "first-1", "first-2", "first-3"], narrower: ["narrower"] });
+    } finally {
+      await first.close();
+      await narrower.close();
+      await deleteStream(stream);
+    }
+  });
+
   it("names one durable consumer per (group, subject)", () => {
+    expect(consumerName("g", "a.b", "p")).not.toBe(consumerName("g", "a.b"));
+    expect(consumerName("g", "a.b", "p")).not.toBe(consumerName("g", "a.b", "q"));
     const names = [consumerName("g", "a.b"), consumerName("g", "a.*"), consumerName("g", "a.>"), consumerName("h", "a.b"), consumerName("g_a", "b")];
     expect(new Set(names).size).toBe(names.length);
     for (const name of names) expect(name).toMatch(/^[A-Za-z0-9_-]+$/);

@@ -34,10 +34,16 @@ export interface NatsBusOptions {
 
 const NAME = /^[A-Za-z0-9_-]{1,200}$/;
 
-/** A durable consumer per (group, subject): readable, unique, and a valid JetStream name. */
-export function consumerName(group: string, subject: string): string {
+/**
+ * A durable consumer per (group, subject): readable, unique, and a valid JetStream name.
+ * `prefix` is the subject prefix when it is not the stream's name (a library caller's
+ * subjectPrefix): buses with different prefixes may share a stream that captures both, and the
+ * same group and subject under each must be two consumers. With the default prefix (the stream's
+ * name) it is left out, so consumers keep the names they were created with.
+ */
+export function consumerName(group: string, subject: string, prefix?: string): string {
   const readable = `${group}_${subject.replace(/\*/g, "any").replace(/>/g, "all").replace(/[^A-Za-z0-9_-]/g, "_")}`.slice(0, 80);
-  const digest = createHash("sha256").update(`${group}\u0000${subject}`).digest("hex").slice(0, 10);
+  const digest = createHash("sha256").update(prefix === undefined ? `${group}\u0000${subject}` : `${group}\u0000${subject}\u0000${prefix}`).digest("hex").slice(0, 10);
   return `${readable}-${digest}`;
 }
 
@@ -135,7 +141,7 @@ export class NatsBus implements Bus {
     checkGroup(group);
     const client = this.ready("subscribe");
     const manager = this.manager!;
-    const durable = consumerName(group, subject);
+    const durable = consumerName(group, subject, this.prefix === this.options.stream ? undefined : this.prefix);
     const config: Partial<ConsumerConfig> = {
       durable_name: durable,
       ack_policy: AckPolicy.Explicit,
