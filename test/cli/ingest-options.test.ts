@@ -22,4 +22,23 @@ describe("vigil ingest options", () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toContain("--batch must be a positive whole number");
   });
+
+  // Each rejected item was reported as "rejected line 2: item 1 (line 2): ..." (its place named
+  // twice, once 0-based), and --output json listed the whole result (ok, error, problems) as a problem.
+  it("names a rejected item's place once, in text and in --output json", async () => {
+    const bad = JSON.stringify({ specversion: "1.0", id: "", source: "test", type: "dev.vigil.decide" });
+    const dir = tempDir({ "e.jsonl": `${event}\n${bad}\nnot json\n`, "batch.json": `[${event},${bad}]` });
+    const env = { VIGIL_STORE_PATH: join(dir, "vigil.db") };
+    const text = await vigil(["ingest", "--direct", "e.jsonl"], { cwd: dir, env });
+    expect(text.code).toBe(1);
+    expect(text.stderr.trim().split("\n")).toEqual([
+      "rejected line 2: `id` is empty: set a non-empty string, unique within `source` [VIGIL_BAD_EVENT]",
+      expect.stringMatching(/^rejected line 3 is not valid JSON \(.*\): each line must hold one complete JSON object \[VIGIL_BAD_INPUT\]$/),
+    ]);
+    const json = await vigil(["ingest", "--direct", "batch.json", "-o", "json"], { cwd: dir, env });
+    expect(json.code).toBe(1);
+    expect((JSON.parse(json.stdout) as { problems: unknown[] }).problems).toEqual([
+      { index: 1, message: "`id` is empty: set a non-empty string, unique within `source`", code: "VIGIL_BAD_EVENT", field: "id" },
+    ]);
+  });
 });

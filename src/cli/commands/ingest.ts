@@ -1,7 +1,7 @@
 import { createAgent } from "../../agent.js";
 import { isVigilError, VigilError } from "../../core/errors.js";
 import type { Event } from "../../core/event.js";
-import { describeResult, ingestStream, type IngestFormat, type IngestResult, type IngestSuccess } from "../../sources/index.js";
+import { ingestStream, type IngestFailure, type IngestFormat, type IngestResult, type IngestSuccess } from "../../sources/index.js";
 import { flag, stringOption, write, type CliIo, type Command, type ParsedArgs } from "../command.js";
 import { apiClient, serverOptions, type ApiClient } from "../client.js";
 import { configFrom, configOption, openInputFile, outputFormat, outputOption } from "../shared.js";
@@ -19,18 +19,30 @@ interface Tally {
 /** What --format takes: every format detection can name (not "unknown"). */
 const INGEST_FORMATS = ["json-lines", "cloudevent", "cloudevents-batch", "cloudtrail-records", "cloudtrail-record", "eventbridge", "okta-log", "okta-event", "focus-csv", "focus-json", "kubernetes", "kubernetes-yaml", "admission-review", "terraform-plan", "json-array"] as const satisfies readonly IngestFormat[];
 
-const where = (item: { index: number; line?: number; row?: number }): string => (item.line !== undefined ? `line ${item.line}` : item.row !== undefined ? `row ${item.row}` : `item ${item.index}`);
+const where = (item: { index: number; line?: number | undefined; row?: number | undefined }): string => (item.line !== undefined ? `line ${item.line}` : item.row !== undefined ? `row ${item.row}` : `item ${item.index}`);
 
-function reportProblem(io: CliIo, tally: Tally, json: boolean, item: { index: number; line?: number; row?: number }, error: { code: string; message: string; field?: string }): void {
+/** Where an item sits, and only that (a result also carries its event or error). */
+const placeOf = (item: { index: number; line?: number | undefined; row?: number | undefined }): { index: number; line?: number; row?: number } =>
+  ({ index: item.index, ...(item.line !== undefined ? { line: item.line } : {}), ...(item.row !== undefined ? { row: item.row } : {}) });
+
+function reportProblem(io: CliIo, tally: Tally, json: boolean, item: { index: number; line?: number | undefined; row?: number | undefined }, error: { code: string; message: string; field?: string }): void {
   tally.rejected++;
-  tally.problems.push({ ...item, message: error.message, code: error.code, ...(error.field ? { field: error.field } : {}) });
-  if (!json) write(io.stderr, `rejected ${where(item)}: ${error.message} [${error.code}]`);
+  tally.problems.push({ ...placeOf(item), message: error.message, code: error.code, ...(error.field ? { field: error.field } : {}) });
+  // The place named once: some messages start with it ("line 3 is not valid JSON", "row 2: ...").
+  const place = where(item);
+  const named = error.message.startsWith(`${place} `) || error.message.startsWith(`${place}:`);
+  if (!json) write(io.stderr, `rejected ${named ? "" : `${place}: `}${error.message} [${error.code}]`);
+}
+
+/** A result the adapter rejected, reported with its own message (describeResult would name its place again). */
+function reportRejected(io: CliIo, tally: Tally, json: boolean, item: IngestFailure): void {
+  reportProblem(io, tally, json, item, { code: item.error.code, message: item.error.message, ...(item.error.details.field ? { field: item.error.details.field } : {}) });
 }
 
 /** An item read with warnings is still sent; each warning is reported with its place. */
 function reportWarnings(io: CliIo, tally: Tally, json: boolean, item: IngestSuccess): void {
   for (const message of item.warnings ?? []) {
-    tally.warnings.push({ index: item.index, ...(item.line !== undefined ? { line: item.line } : {}), ...(item.row !== undefined ? { row: item.row } : {}), message });
+    tally.warnings.push({ ...placeOf(item), message });
     if (!json) write(io.stderr, `warning ${where(item)}: ${message}`);
   }
 }
@@ -89,7 +101,7 @@ async function ingestThroughApi(args: ParsedArgs, io: CliIo, results: AsyncItera
   for await (const item of results) {
     tally.read++;
     if (!item.ok) {
-      reportProblem(io, tally, json, item, { code: item.error.code, message: describeResult(item), ...(item.error.details.field ? { field: item.error.details.field } : {}) });
+      reportRejected(io, tally, json, item);
       continue;
     }
     reportWarnings(io, tally, json, item);
@@ -123,7 +135,7 @@ async function ingestDirect(args: ParsedArgs, io: CliIo, results: AsyncIterable<
     for await (const item of results) {
       tally.read++;
       if (!item.ok) {
-        reportProblem(io, tally, json, item, { code: item.error.code, message: describeResult(item), ...(item.error.details.field ? { field: item.error.details.field } : {}) });
+        reportRejected(io, tally, json, item);
         continue;
       }
       reportWarnings(io, tally, json, item);
