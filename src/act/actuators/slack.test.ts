@@ -140,4 +140,17 @@ describe("slack.message", () => {
     expect(() => actuator.validate({})).toThrowError(/params\.text is required/);
     expect(() => actuator.validate({ text: "x", blocks: {} })).toThrowError(/params\.blocks must be an array/);
   });
+
+  it("a webhook URL that is not a URL (no scheme) is refused naming the field, without the URL: its path is the webhook's secret", () => {
+    const secret = "T0000/B0000/Zk3yS3cr3tT0k3n";
+    let message = "";
+    try {
+      createSlackActuator({ webhooks: { default: `hooks.slack.com/services/${secret}` } }, testRuntime());
+    } catch (error) {
+      message = error instanceof Error ? error.message : String(error);
+    }
+    expect(message).toMatch(/^actuators\.slack\.webhooks\.default must be an absolute URL/);
+    expect(message).not.toContain("Zk3yS3cr3tT0k3n");
+  });
 });
+

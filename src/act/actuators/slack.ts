@@ -37,7 +37,7 @@ export function createSlackActuator(config: SlackActuatorConfig, runtime: Actuat
       field: "actuators.slack.webhooks",
     });
   }
-  for (const name of names) requireUrl(`actuators.slack.webhooks.${name}`, config.webhooks[name]);
+  for (const name of names) requireUrl(`actuators.slack.webhooks.${name}`, config.webhooks[name], { secret: true });
   optionalPositiveInteger("actuators.slack.maxAttempts", config.maxAttempts);
 
   const urlOf = (plan: ActionPlan): { name: string; url: string } => {

@@ -173,6 +173,17 @@ describe("webhook.post", () => {
     expect(result.error).toMatch(/params\.endpoint "nope" is not configured/);
   });
 
+  it("an endpoint URL that is not a URL is refused naming the field, without the URL (receivers may take a secret in its path or query)", () => {
+    let message = "";
+    try {
+      createWebhookActuator({ endpoints: { ops: { url: "soar.example.test/in?token=Zk3yS3cr3t", secret: "s" } } }, testRuntime());
+    } catch (error) {
+      message = error instanceof Error ? error.message : String(error);
+    }
+    expect(message).toMatch(/^actuators\.webhook\.endpoints\.ops\.url must be an absolute URL/);
+    expect(message).not.toContain("Zk3yS3cr3t");
+  });
+
   it("rejects a config without a secret, naming the field", () => {
     expect(() => createWebhookActuator({ endpoints: { ops: { url: "https://example.test/h", secret: "" } } }, testRuntime())).toThrowError(
       /actuators\.webhook\.endpoints\.ops\.secret is required/,

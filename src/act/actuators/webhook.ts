@@ -67,7 +67,7 @@ function checkConfig(config: WebhookActuatorConfig): void {
     });
   }
   for (const [name, endpoint] of Object.entries(config.endpoints)) {
-    requireUrl(`actuators.webhook.endpoints.${name}.url`, endpoint.url);
+    requireUrl(`actuators.webhook.endpoints.${name}.url`, endpoint.url, { secret: true });
     requireText(`actuators.webhook.endpoints.${name}.secret`, endpoint.secret);
   }
   optionalPositiveInteger("actuators.webhook.maxAttempts", config.maxAttempts);
