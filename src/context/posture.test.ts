@@ -111,6 +111,18 @@ describe("posture", () => {
     expect(await stage.posture.effective([])).toMatchObject({ level: "incident", setBy: "ana" });
   });
 
+  it("a restart loads every stored posture, also past the first 10,000 (per-namespace postures pile up; the org freeze sorts after them)", async () => {
+    const storage = createMemoryDocStorage();
+    const expired = new Date(t0 - MINUTE).toISOString();
+    const docs = Array.from({ length: 10_001 }, (_, index) => {
+      const scope = `namespace:pr-${String(index).padStart(5, "0")}`;
+      return { collection: "posture", id: scope, value: { level: "freeze", scope, since: new Date(t0 - 60 * MINUTE).toISOString(), until: expired } };
+    });
+    await storage.putDocs([...docs, { collection: "posture", id: "org", value: { level: "freeze", scope: "org", reason: "year-end freeze", since: new Date(t0).toISOString() } }], new Date(t0).toISOString());
+    const stage = createContextStage({ storage, clock: createManualClock(t0 + MINUTE) });
+    expect(await stage.posture.effective([])).toMatchObject({ level: "freeze", scope: "org", reason: "year-end freeze" });
+  });
+
   it("the API validates and names the field", async () => {
     const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(t0) });
     const attempts = [

@@ -5,6 +5,8 @@ import type { Storage } from "../core/ports.js";
 /** Storage collection of postures, one document per scope. */
 export const POSTURE_COLLECTION = "posture";
 
+const POSTURE_PAGE = 5_000;
+
 /** What sets a posture (the API, or a `dev.vigil.posture` event). */
 export interface PostureInput {
   /** `org`, `account:<id>`, `namespace:<ns>` or `repo:<owner/name>`. Default `org`. */
@@ -58,8 +60,13 @@ export class PostureBook {
 
   async load(): Promise<void> {
     if (this.loaded) return;
-    const docs = await this.storage.listDocs<Posture>(POSTURE_COLLECTION, { limit: 10_000 });
-    for (const doc of docs) if (doc.value && postureLevels.includes(doc.value.level)) this.byScope.set(doc.id, doc.value);
+    // Every page: postures are never deleted (expired ones stay), and `org` sorts after `account:` and `namespace:` scopes.
+    for (let afterId: string | undefined; ; ) {
+      const docs = await this.storage.listDocs<Posture>(POSTURE_COLLECTION, { limit: POSTURE_PAGE, ...(afterId === undefined ? {} : { afterId }) });
+      for (const doc of docs) if (doc.value && postureLevels.includes(doc.value.level)) this.byScope.set(doc.id, doc.value);
+      if (docs.length < POSTURE_PAGE) break;
+      afterId = docs[docs.length - 1]?.id;
+    }
     this.loaded = true;
   }
 
