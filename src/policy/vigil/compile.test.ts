@@ -95,6 +95,28 @@ describe("native policy validation", () => {
     expect(m).toContain('spec.exceptions[0].rules[1] names rule "zzz", which this policy does not have; its rules: no-public-acl, owner-tag');
   });
 
+  it("a test expecting a rule the policy lacks (it could never pass) says which rule was meant, at its line", () => {
+    const [e] = errorsOf(`${header}spec:
+  rules:
+    - name: no-public-acl
+      condition: "true"
+  tests:
+    - name: t
+      input: {}
+      expect:
+        violations: [no-publc-acl, p/no-public-acl, other/no-public-acl]
+        errors: [zzz]
+        findings: [{ rule: no-public-ac }, { policy: q, rule: no-public-acl }]
+`);
+    const m = e?.message ?? "";
+    expect(m).toContain('policies/p.yaml:13:22: policy "p": spec.tests[0].expect.violations[0] names rule "no-publc-acl", which this policy does not have; did you mean "no-public-acl"?');
+    expect(m).toContain('spec.tests[0].expect.violations[2] names policy "other", but a test inside policy "p" runs p alone; write no-public-acl or p/no-public-acl');
+    expect(m).toContain('spec.tests[0].expect.errors[0] names rule "zzz", which this policy does not have; its rules: no-public-acl');
+    expect(m).toContain('spec.tests[0].expect.findings[0].rule names rule "no-public-ac", which this policy does not have; did you mean "no-public-acl"?');
+    expect(m).toContain('spec.tests[0].expect.findings[1].policy names policy "q", but a test inside policy "p" runs p alone; leave policy out');
+    expect(m.split("\n")).toHaveLength(5);
+  });
+
   it("an exception with an empty rules list (it would except nothing) is an error", () => {
     const [e] = errorsOf(`${header}spec:\n  rules:\n    - name: r\n      condition: "true"\n  exceptions:\n    - name: x\n      when: "true"\n      rules: []\n`);
     expect(e?.message).toContain("spec.exceptions[0].rules must name at least one rule; leave rules out for an exception that applies to every rule");

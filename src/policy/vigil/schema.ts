@@ -4,7 +4,7 @@
  */
 import { tiers, severities, type AdaptiveRule, type EnforcementSpec, type EscalationLevel, type RemediationRef, type RuleMode, type Severity, type Tier } from "../../core/policy.js";
 import { closest } from "./suggest.js";
-import { Validator, type Issue } from "./validate.js";
+import { Validator, type FieldPath, type Issue } from "./validate.js";
 import { parseTestCase, type TestCaseSpec } from "./test-schema.js";
 
 export const VIGIL_API_VERSION = "vigil.dev/v1";
@@ -141,6 +141,7 @@ export function parsePolicyDocument(value: unknown): { spec?: NativePolicySpec; 
     v.list(spec["tests"], ["spec", "tests"])?.forEach((item, i) => {
       const test = parseTestCase(v, item, ["spec", "tests", i], false);
       if (test === undefined) return;
+      checkTestRules(v, test, ["spec", "tests", i], name, rules);
       if (tests.some((t) => t.name === test.name)) v.report(["spec", "tests", i, "name"], `test "${test.name}" is declared twice`);
       else tests.push(test);
     });
@@ -160,6 +161,41 @@ export function parsePolicyDocument(value: unknown): { spec?: NativePolicySpec; 
   };
 }
 
+/** Reports a rule name this policy does not have, with the closest one or the list of its rules. */
+function checkRuleName(v: Validator, path: FieldPath, ruleName: string, rules: readonly RuleSpec[]): void {
+  if (rules.some((r) => r.name === ruleName)) return;
+  const names = rules.map((r) => r.name);
+  const suggestion = closest(ruleName, names);
+  const fix = suggestion === undefined ? `its rules: ${names.join(", ")}` : `did you mean "${suggestion}"?`;
+  v.report(path, `names rule "${ruleName}", which this policy does not have; ${fix}`, fix);
+}
+
+/**
+ * The rules an inline test expects (violations, errors, findings[].rule): the test runs this
+ * policy alone, so a rule it lacks, or another policy's name, could never match.
+ */
+function checkTestRules(v: Validator, test: TestCaseSpec, path: FieldPath, policyName: string | undefined, rules: readonly RuleSpec[]): void {
+  const entry = (p: FieldPath, text: string): void => {
+    const slash = text.indexOf("/");
+    if (slash < 0) return checkRuleName(v, p, text, rules);
+    const policy = text.slice(0, slash), rule = text.slice(slash + 1);
+    if (policyName !== undefined && policy !== policyName) {
+      const fix = `write ${rule} or ${policyName}/${rule}`;
+      v.report(p, `names policy "${policy}", but a test inside policy "${policyName}" runs ${policyName} alone; ${fix}`, fix);
+    } else checkRuleName(v, p, rule, rules);
+  };
+  const expect = test.expect;
+  expect.violations?.forEach((text, j) => entry([...path, "expect", "violations", j], text));
+  expect.errors?.forEach((text, j) => entry([...path, "expect", "errors", j], text));
+  expect.findings?.forEach((f, j) => {
+    const p = [...path, "expect", "findings", j];
+    if (f.policy !== undefined && policyName !== undefined && f.policy !== policyName) {
+      v.report([...p, "policy"], `names policy "${f.policy}", but a test inside policy "${policyName}" runs ${policyName} alone; leave policy out`, "leave policy out");
+    }
+    if (f.rule !== undefined) checkRuleName(v, [...p, "rule"], f.rule, rules);
+  });
+}
+
 function parseExceptions(v: Validator, value: unknown, rules: readonly RuleSpec[]): ExceptionSpec[] {
   const out: ExceptionSpec[] = [];
   if (value === undefined || value === null) return out;
@@ -175,13 +211,7 @@ function parseExceptions(v: Validator, value: unknown, rules: readonly RuleSpec[
     const when = o["when"] === undefined ? undefined : v.string(o["when"], [...path, "when"]);
     const ruleNames = o["rules"] === undefined || o["rules"] === null ? undefined : v.stringList(o["rules"], [...path, "rules"]);
     if (Array.isArray(o["rules"]) && o["rules"].length === 0) v.report([...path, "rules"], "must name at least one rule; leave rules out for an exception that applies to every rule");
-    ruleNames?.forEach((ruleName, j) => {
-      if (rules.some((r) => r.name === ruleName)) return;
-      const names = rules.map((r) => r.name);
-      const suggestion = closest(ruleName, names);
-      const fix = suggestion === undefined ? `its rules: ${names.join(", ")}` : `did you mean "${suggestion}"?`;
-      v.report([...path, "rules", j], `names rule "${ruleName}", which this policy does not have; ${fix}`, fix);
-    });
+    ruleNames?.forEach((ruleName, j) => checkRuleName(v, [...path, "rules", j], ruleName, rules));
     if (name !== undefined && out.some((e) => e.name === name)) v.report([...path, "name"], `exception "${name}" is declared twice`);
     else if (name !== undefined && when !== undefined) out.push({ name, when, ...(ruleNames === undefined ? {} : { rules: ruleNames }) });
   });

@@ -48,7 +48,7 @@ describe("native test runner", () => {
       input: { action: delete, principal: { id: eve, role: dev } }
       expect:
         allow: true
-        violations: [other-rule]
+        violations: [broken]
         findings: [{ rule: no-delete, message: "nobody" }]
     - name: right
       input: { action: delete, principal: { id: eve, role: dev } }
@@ -71,7 +71,7 @@ describe("native test runner", () => {
     const results = runInlineTests(policies);
     expect(results.map((r) => [r.name, r.status])).toEqual([["wrong", "fail"], ["right", "pass"], ["unexpected error", "fail"], ["not matched", "pass"]]);
     expect(results[0]?.message).toContain("expected allow=true, got allow=false");
-    expect(results[0]?.message).toContain("expected violation other-rule, got none");
+    expect(results[0]?.message).toContain("expected violation broken, got none");
     expect(results[0]?.message).toContain("unexpected violation deletes/no-delete");
     expect(results[0]?.message).toContain('expected a finding violation rule=no-delete message~"nobody"');
     expect(results[2]?.message).toMatch(/unexpected error deletes\/broken \(.+\)/);
