@@ -151,6 +151,25 @@ describe("nats bus specifics", () => {
     }
   });
 
+  it("refuses a message larger than the server's max_payload naming its size, the limit and what to change", async () => {
+    const stream = uniqueStream();
+    const bus = createNatsBus({ servers, stream, storage: "memory" });
+    try {
+      await bus.init();
+      const limit = admin.info!.max_payload;
+      // It failed with the client's "'payload' max_payload size exceeded": no size, no limit, no fix.
+      const refused: unknown = await bus.publish("events", new Uint8Array(limit + 1)).then(() => undefined, (error: unknown) => error);
+      expect(refused).toMatchObject({ code: "VIGIL_BAD_INPUT", details: { field: "data" } });
+      expect(String(refused)).toContain(`${limit + 1} bytes`);
+      expect(String(refused)).toContain(`max_payload of ${limit} bytes`);
+      expect(String(refused)).toMatch(/publish smaller messages .* or raise max_payload/);
+      await bus.publish("events", new Uint8Array(Math.floor(limit / 2)));
+    } finally {
+      await bus.close();
+      await deleteStream(stream);
+    }
+  });
+
   it("keeps messages and un-acked work across a restart of the bus", async () => {
     const stream = uniqueStream();
     const first = createNatsBus({ servers, stream, ackWaitMs: 500 });

@@ -132,6 +132,11 @@ export class NatsBus implements Bus {
     try {
       await client.publish(`${this.prefix}.${subject}`, data, { expect: { streamName: this.options.stream } });
     } catch (error) {
+      const limit = this.connection?.info?.max_payload;
+      if (limit !== undefined && error instanceof Error && /max_payload/.test(error.message)) {
+        // Retrying cannot help (the memory bus takes any size): say how large, the limit, and what to change.
+        throw new VigilError("VIGIL_BAD_INPUT", `nats bus: publish to ${subject} refused: the message is ${data.length} bytes (with its headers), past the NATS server's max_payload of ${limit} bytes; publish smaller messages (smaller ingest batches) or raise max_payload in the server's configuration (up to 64 MB)`, { field: "data" }, error);
+      }
       throw failure(`publish to ${subject}`, error);
     }
   }
