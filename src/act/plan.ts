@@ -151,7 +151,10 @@ function withTargetRegion(actuator: Actuator, params: Record<string, unknown>, e
   }
 }
 
-function resolveTarget(ref: RemediationRef, ctx: Context, finding: Finding, programs: ConditionCache, activation: Activation, origin: string): { kind: string; id: string } {
+/** A resolved target; `guessed` when the policy gave a bare id and its kind is the first entity's with that id. */
+type ResolvedTarget = { kind: string; id: string; guessed?: true };
+
+function resolveTarget(ref: RemediationRef, ctx: Context, finding: Finding, programs: ConditionCache, activation: Activation, origin: string): ResolvedTarget {
   let value: unknown = ctx.event.subject ?? finding.resource;
   if (ref.target !== undefined) value = evaluateExpression(programs, ref.target, `${origin}.target`, activation);
   if (value !== null && typeof value === "object" && typeof (value as { id?: unknown }).id === "string") {
@@ -162,7 +165,24 @@ function resolveTarget(ref: RemediationRef, ctx: Context, finding: Finding, prog
     throw new VigilError("VIGIL_BAD_INPUT", `${origin}.target gave no target (${JSON.stringify(value) ?? "nothing"}); set remediation target or send events with a subject`, { field: `${origin}.target` });
   }
   const entity = targetEntity(ctx, { kind: "", id: value });
-  return { kind: entity?.kind ?? "subject", id: value };
+  return entity === undefined ? { kind: "subject", id: value } : { kind: entity.kind, id: value, guessed: true };
+}
+
+/**
+ * Why a target is protected, if it is. A target whose kind was guessed (a bare id) is judged on
+ * every entity of the context with that id: two may share it (a Service and a Deployment both
+ * `shop/web`), and the actuator may act on either, so a protected one is never missed.
+ */
+function protection(input: PlanInput, resolved: ResolvedTarget, targetLabels: RemediationRef["targetLabels"]): string | undefined {
+  const target = { kind: resolved.kind, id: resolved.id };
+  const entities = resolved.guessed === true
+    ? Object.values(input.ctx.entities).filter((e): e is Entity => e !== undefined && (e.id === target.id || entityKey(e) === target.id))
+    : [targetEntity(input.ctx, target) ?? input.entity?.(target)];
+  for (const entity of entities.length > 0 ? entities : [undefined]) {
+    const guarded = protectionVerdict(input.guardrails, target, entity, targetLabels);
+    if (guarded !== undefined) return guarded;
+  }
+  return undefined;
 }
 
 function needsPromotion(meta: PolicyMeta | undefined, input: PlanInput): boolean {
@@ -213,22 +233,23 @@ export function planActions(input: PlanInput): PlanOutput {
         const skipped: NotPlanned = { policy: finding.policy, action: ref.action, reason: `tier ${tier} does not run ${ref.action}` };
         let target: { kind: string; id: string } | undefined;
         if (input.targetsWhenSkipped?.(finding.policy) === true) {
-          try { target = resolveTarget(ref, ctx, finding, input.programs, activationOf(), origin); } catch { target = undefined; }
+          try { const { kind, id } = resolveTarget(ref, ctx, finding, input.programs, activationOf(), origin); target = { kind, id }; } catch { target = undefined; }
         }
         notPlanned.push(target === undefined ? skipped : { ...skipped, target });
         return;
       }
-      let target: { kind: string; id: string };
+      let resolved: ResolvedTarget;
       let params: Record<string, unknown> = {};
       let problem: { cause: BlockCause; reason: string } | undefined;
       try {
         const activation = activationOf();
-        target = resolveTarget(ref, ctx, finding, input.programs, activation, origin);
+        resolved = resolveTarget(ref, ctx, finding, input.programs, activation, origin);
         params = renderParams(ref.params ?? {}, input.programs, activation, `${origin}.params`) as Record<string, unknown>;
       } catch (error) {
-        target = { kind: "subject", id: ctx.event.subject ?? finding.resource ?? "" };
+        resolved = { kind: "subject", id: ctx.event.subject ?? finding.resource ?? "" };
         problem = { cause: "template", reason: error instanceof Error ? error.message : String(error) };
       }
+      const target = { kind: resolved.kind, id: resolved.id };
       const entry = `${finding.policy}\u0000${index}`;
       let key = idempotencyKey(draft.id, finding.policy, ref.action, target);
       // Several findings of a policy plan its entry once. Another entry of the same kind and target
@@ -248,7 +269,7 @@ export function planActions(input: PlanInput): PlanOutput {
         if (denied !== undefined) problem = { cause: "allowlist", reason: denied };
       }
       if (problem === undefined) {
-        const guarded = protectionVerdict(input.guardrails, target, targetEntity(ctx, target) ?? input.entity?.(target), ref.targetLabels);
+        const guarded = protection(input, resolved, ref.targetLabels);
         if (guarded !== undefined) problem = { cause: "protected", reason: `${guarded}: never acted on` };
       }
       const dryRun = problem === undefined ? dryRunReason(draft, meta, finding.policy, input) : undefined;
