@@ -130,6 +130,10 @@ describe("posture", () => {
       { scope: "org", level: "red" },
       { scope: "org", level: "elevated", until: "tomorrow" },
       { scope: "repo:noslash", level: "elevated" },
+      // Without an offset Date.parse reads the server's local time: the freeze would end hours early or late.
+      { scope: "org", level: "elevated", until: "2025-03-03T18:00" },
+      { scope: "org", level: "elevated", until: "2025-03-03T18:00:00" },
+      { scope: "org", level: "elevated", until: "March 4, 2025" },
     ] as const;
     const fields: string[] = [];
     for (const attempt of attempts) {
@@ -139,6 +143,8 @@ describe("posture", () => {
         if (isVigilError(error)) fields.push(`${error.code}:${error.details.field ?? ""}`);
       }
     }
-    expect(fields).toEqual(["VIGIL_BAD_INPUT:scope", "VIGIL_BAD_INPUT:level", "VIGIL_BAD_INPUT:until", "VIGIL_BAD_INPUT:scope"]);
+    expect(fields).toEqual(["VIGIL_BAD_INPUT:scope", "VIGIL_BAD_INPUT:level", "VIGIL_BAD_INPUT:until", "VIGIL_BAD_INPUT:scope", "VIGIL_BAD_INPUT:until", "VIGIL_BAD_INPUT:until", "VIGIL_BAD_INPUT:until"]);
+    // With an offset (or Z) it is one instant, stored in UTC.
+    expect(await stage.posture.set({ scope: "org", level: "elevated", until: "2025-03-03T18:00:00+01:00" })).toMatchObject({ until: "2025-03-03T17:00:00.000Z" });
   });
 });

@@ -1,6 +1,7 @@
 import { postureLevels, type Posture, type PostureLevel } from "../core/entity.js";
 import { VigilError } from "../core/errors.js";
 import type { Storage } from "../core/ports.js";
+import { parseTime } from "./time.js";
 
 /** Storage collection of postures, one document per scope. */
 export const POSTURE_COLLECTION = "posture";
@@ -19,6 +20,8 @@ export interface PostureInput {
   readonly setBy?: string;
 }
 
+const rfc3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$/;
+
 const scopePattern = /^(org|account:.+|namespace:.+|repo:[^/\s]+\/[^/\s]+)$/;
 
 /** Rank of a level: normal 0 < elevated 1 < incident 2 < freeze 3. */
@@ -36,8 +39,9 @@ export function validatePostureInput(input: PostureInput, nowMs: number): Requir
     throw new VigilError("VIGIL_BAD_INPUT", `posture.level must be one of ${postureLevels.join(", ")}, got ${JSON.stringify(input.level)}`, { field: "level" });
   }
   if (input.until !== undefined) {
-    const until = typeof input.until === "string" ? Date.parse(input.until) : Number.NaN;
-    if (Number.isNaN(until)) throw new VigilError("VIGIL_BAD_INPUT", `posture.until must be an RFC 3339 time like "2025-01-31T18:00:00Z", got ${JSON.stringify(input.until)}`, { field: "until" });
+    // RFC 3339 only: with an offset (Z, +01:00). Date.parse also takes times without one, in the server's local time zone.
+    const until = typeof input.until === "string" && rfc3339.test(input.until) ? parseTime(input.until) ?? Number.NaN : Number.NaN;
+    if (Number.isNaN(until)) throw new VigilError("VIGIL_BAD_INPUT", `posture.until must be an RFC 3339 time with its offset, like "2025-01-31T18:00:00Z" or "2025-01-31T19:00:00+01:00", got ${JSON.stringify(input.until)}`, { field: "until" });
     if (until <= nowMs) throw new VigilError("VIGIL_BAD_INPUT", `posture.until (${input.until}) is not in the future; omit it or give a later time`, { field: "until" });
   }
   if (input.reason !== undefined && typeof input.reason !== "string") throw new VigilError("VIGIL_BAD_INPUT", "posture.reason must be a string", { field: "reason" });
@@ -90,7 +94,7 @@ export class PostureBook {
       since: new Date(sinceMs).toISOString(),
       ...(valid.reason !== undefined ? { reason: valid.reason } : {}),
       ...(valid.setBy !== undefined ? { setBy: valid.setBy } : {}),
-      ...(valid.until !== undefined ? { until: new Date(Date.parse(valid.until)).toISOString() } : {}),
+      ...(valid.until !== undefined ? { until: new Date(parseTime(valid.until) as number).toISOString() } : {}),
     };
     const at = new Date(nowMs).toISOString();
     // In force at once (events built after this see it); the write follows.
