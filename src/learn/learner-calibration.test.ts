@@ -31,3 +31,19 @@ describe("learner: peer-group detector calibration stays within its bucket", () 
     expect(learner.calibrate(supportCtx("sid", "prod")).signals["oddHour"]?.score).toBe(0.6);
   });
 });
+
+describe("learner: an entity's detector calibration stays within its bucket", () => {
+  it("odd-hour findings marked false positive for a principal in development recalibrate it in development only", async () => {
+    const { storage } = store;
+    for (let i = 0; i < 8; i++) {
+      const decision = await recordDecision(storage, supportCtx("sam", "dev", `dev-${i}`), {}, oddHourPolicy, { id: `dev-${i}` });
+      await recordFeedback({ storage, clock }, { decisionId: decision.id, label: "false_positive" }, reviewers[i % 2] as never);
+    }
+    const learner = createLearner({ storage, clock });
+    const { state } = await learner.update();
+    expect(Object.keys(state.calibration.entities ?? {})).toEqual(["principal/sam@development/any/normal"]);
+    expect(learner.calibrate(supportCtx("sam", "dev")).signals["oddHour"]?.score).toBeLessThan(0.6);
+    // The same principal in production: nothing was learned there, the detector's score stands.
+    expect(learner.calibrate(supportCtx("sam", "prod")).signals["oddHour"]?.score).toBe(0.6);
+  });
+});

@@ -105,7 +105,7 @@ describe("learner: detector calibration", () => {
     }
     const learner = createLearner({ storage, clock });
     const { state } = await learner.update();
-    expect(state.calibration.entities?.["resource/batch-1"]).toEqual({ spike: { zThreshold: 6, minRatio: 2.25 }, reason: "12 of 12 spike findings for resource/batch-1 were marked false positive" });
+    expect(state.calibration.entities?.["resource/batch-1@any/any/normal"]).toEqual({ spike: { zThreshold: 6, minRatio: 2.25 }, reason: "12 of 12 spike findings for resource/batch-1 were marked false positive" });
     const next = { ...ctxFor("batch-1"), entities: { resource: { kind: "resource", id: "batch-1", attrs: {} } }, signals: { spike } };
     const calibrated = learner.calibrate(next);
     expect(calibrated.signals["spike"]?.score).toBe(0.375); // 0.5 × z 4.5 / learned zThreshold 6 (was 0.75 at 3)

@@ -73,22 +73,31 @@ export interface Learner {
 
 const BUCKET = /^[^/@]+\/[^/@]+\/[^/@]+$/;
 
-/**
- * The detector calibration that applies in one context bucket: entity thresholds, and the peer
- * groups learned in that bucket (stored as `peer@bucket`, looked up by peer). A peer key without
- * a bucket (a state learned before peers were kept per bucket) applies in every bucket.
- */
-export function calibrationForBucket(calibration: DetectorCalibration | undefined, bucket: string): DetectorCalibration | undefined {
-  if (calibration?.peers === undefined) return calibration;
-  const peers: Record<string, NonNullable<DetectorCalibration["peers"]>[string]> = {};
-  for (const [key, thresholds] of Object.entries(calibration.peers)) {
+type Thresholds = NonNullable<DetectorCalibration["peers"]>[string];
+
+/** The thresholds of one group learned in `bucket` (`key@bucket`, looked up by key); a key without a bucket applies in every bucket. */
+function inBucket(group: Readonly<Record<string, Thresholds>>, bucket: string): Record<string, Thresholds> {
+  const out: Record<string, Thresholds> = {};
+  for (const [key, thresholds] of Object.entries(group)) {
     const at = key.lastIndexOf("@");
     const learnedIn = at < 0 ? undefined : key.slice(at + 1);
-    if (learnedIn === undefined || !BUCKET.test(learnedIn)) peers[key] ??= thresholds;
-    else if (learnedIn === bucket) peers[key.slice(0, at)] = thresholds;
+    if (learnedIn === undefined || !BUCKET.test(learnedIn)) out[key] ??= thresholds;
+    else if (learnedIn === bucket) out[key.slice(0, at)] = thresholds;
   }
-  const { peers: _all, ...rest } = calibration;
-  return Object.keys(peers).length > 0 ? { ...rest, peers } : rest;
+  return out;
+}
+
+/**
+ * The detector calibration that applies in one context bucket: the entities and peer groups
+ * learned in that bucket (stored as `entity@bucket` / `peer@bucket`, looked up by entity or peer).
+ * A key without a bucket (a state learned before they were kept per bucket) applies in every bucket.
+ */
+export function calibrationForBucket(calibration: DetectorCalibration | undefined, bucket: string): DetectorCalibration | undefined {
+  if (calibration === undefined || (calibration.peers === undefined && calibration.entities === undefined)) return calibration;
+  const { peers: allPeers, entities: allEntities, ...rest } = calibration;
+  const peers = allPeers === undefined ? {} : inBucket(allPeers, bucket);
+  const entities = allEntities === undefined ? {} : inBucket(allEntities, bucket);
+  return { ...rest, ...(Object.keys(entities).length > 0 ? { entities } : {}), ...(Object.keys(peers).length > 0 ? { peers } : {}) };
 }
 
 function metaOf(value: PolicyMeta | { readonly meta: PolicyMeta } | undefined): PolicyMeta | undefined {
@@ -113,7 +122,7 @@ export function createLearner(options: LearnerOptions): Learner {
     calibrations = new Map();
   };
   const calibrationFor = (ctx: Context): DetectorCalibration | undefined => {
-    if (state?.calibration.peers === undefined) return state?.calibration;
+    if (state === undefined || (state.calibration.peers === undefined && state.calibration.entities === undefined)) return state?.calibration;
     const bucket = contextBucket(ctx);
     if (!calibrations.has(bucket)) calibrations.set(bucket, calibrationForBucket(state.calibration, bucket));
     return calibrations.get(bucket);

@@ -69,11 +69,11 @@ describe("learnModel: detector calibration", () => {
     // Two decisions, each violating three rules with the spike detector fired: two labels, not six.
     const observations = ["ann", "bob"].flatMap((by, i) => ["r1", "r2", "r3"].map((rule) => observation(i, { by, rule, detectors: { spike: "resource/batch-1" } })));
     const { calibration } = learnModel(observations, { settings: defaultLearnerSettings, now: NOW, version: 1 });
-    expect(calibration.entities?.["resource/batch-1"]).toBeUndefined();
+    expect(calibration.entities?.["resource/batch-1@production/high/normal"]).toBeUndefined();
 
     // Four decisions labelled by two reviewers are enough evidence; the reason counts decisions.
     const more = ["ann", "bob", "ann", "bob"].flatMap((by, i) => ["r1", "r2"].map((rule) => observation(i, { by, rule, detectors: { spike: "resource/batch-1" } })));
-    const calibrated = learnModel(more, { settings: defaultLearnerSettings, now: NOW, version: 1 }).calibration.entities?.["resource/batch-1"];
+    const calibrated = learnModel(more, { settings: defaultLearnerSettings, now: NOW, version: 1 }).calibration.entities?.["resource/batch-1@production/high/normal"];
     expect(calibrated?.reason).toBe("4 of 4 spike findings for resource/batch-1 were marked false positive");
   });
 });
@@ -86,8 +86,8 @@ describe("learnModel: detector calibration of critical findings", () => {
     ]);
     // Only two reviewers lean false positive on the first four decisions: a critical slice needs three.
     const { calibration } = learnModel(observations.slice(0, 8), { settings: defaultLearnerSettings, now: NOW, version: 1 });
-    expect(calibration.entities?.["resource/batch-1"]).toBeUndefined();
-    expect(learnModel(observations, { settings: defaultLearnerSettings, now: NOW, version: 1 }).calibration.entities?.["resource/batch-1"]?.reason).toBe("6 of 6 spike findings for resource/batch-1 were marked false positive");
+    expect(calibration.entities?.["resource/batch-1@production/high/normal"]).toBeUndefined();
+    expect(learnModel(observations, { settings: defaultLearnerSettings, now: NOW, version: 1 }).calibration.entities?.["resource/batch-1@production/high/normal"]?.reason).toBe("6 of 6 spike findings for resource/batch-1 were marked false positive");
   });
 });
 

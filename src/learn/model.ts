@@ -220,7 +220,7 @@ export function learnModel(observations: readonly Observation[], options: ModelO
       const label = `${observation.decisionId}\u0000${observation.by}\u0000${detector}`;
       const counted = pooledLabels.has(label);
       pooledLabels.add(label);
-      add(detectorSlices, pooled, "entity", owner, counted ? 0 : weight, counted);
+      add(detectorSlices, pooled, "entity", owner, counted ? 0 : weight, counted, observation.bucket);
       if (detector === "oddHour" && observation.peer !== undefined) add(detectorSlices, pooled, "peer", `${observation.peer}@${observation.bucket}`, counted ? 0 : weight, counted);
     }
   }
@@ -242,9 +242,9 @@ export function learnModel(observations: readonly Observation[], options: ModelO
     const detector = slice.policy.slice("detector:".length);
     const thresholds = thresholdsFor(detector, stats, settings, detectors);
     if (thresholds === undefined) continue;
-    // A peer group's thresholds stay within the bucket they were learned in (`peer@bucket`): no slice is wider than a bucket.
+    // Thresholds stay within the bucket they were learned in (`entity@bucket`, `peer@bucket`): no slice is wider than a bucket.
     const target = slice.scope === "entity" ? entities : peers;
-    const key = slice.key;
+    const key = slice.scope === "entity" && slice.bucket !== undefined ? `${slice.key}@${slice.bucket}` : slice.key;
     const previous = target[key];
     target[key] = previous === undefined ? thresholds : { ...previous, ...thresholds, reason: [previous.reason, thresholds.reason].filter(Boolean).join("; ") };
   }
