@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { isVigilError } from "../core/errors.js";
 import { commandHelp, parseCommandArgs, write, type CliIo, type Command } from "./command.js";
 import { commands } from "./commands/index.js";
+import { didYouMean } from "../policy/vigil/suggest.js";
 
 function findCommand(argv: readonly string[]): { command: Command; rest: string[] } | undefined {
   let best: Command | undefined;
@@ -59,9 +60,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return 0;
     }
     if (prefix.length) {
-      write(io.stderr, `vigil ${argv[0]}: expected one of: ${prefix.map((c) => c.path.join(" ")).join(", ")}`);
+      const sub = argv[1];
+      const unknown = sub === undefined || sub.startsWith("-") ? "" : `unknown command "${sub}"${didYouMean(`${argv[0]} ${sub}`, prefix.map((c) => c.path.join(" ")))}; `;
+      write(io.stderr, `vigil ${argv[0]}: ${unknown}expected one of: ${prefix.map((c) => c.path.join(" ")).join(", ")}`);
     } else {
-      write(io.stderr, `vigil: unknown command "${argv[0]}". Run \`vigil --help\` for the list.`);
+      const names = new Set(commands.map((c) => c.path[0] as string));
+      write(io.stderr, `vigil: unknown command "${argv[0]}"${didYouMean(argv[0] as string, names)}. Run \`vigil --help\` for the list.`);
     }
     return 2;
   }

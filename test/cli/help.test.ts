@@ -22,6 +22,20 @@ describe("help of a command group (vigil policies --help)", () => {
   });
 });
 
+describe("an unknown command suggests the nearest one", () => {
+  // `vigil ingets` said only 'unknown command "ingets"', and `vigil policies lnt` listed the group.
+  it("a typo in a command or a sub-command names the nearest, exit 2", async () => {
+    const top = await vigil(["ingets", "x.jsonl"]);
+    expect(top.code).toBe(2);
+    expect(top.stderr).toContain('vigil: unknown command "ingets" (did you mean "ingest"?). Run `vigil --help` for the list.');
+    const sub = await vigil(["policies", "lnt"]);
+    expect(sub.code).toBe(2);
+    expect(sub.stderr).toContain('vigil policies: unknown command "lnt" (did you mean "policies lint"?); expected one of: policies lint, policies shadow, policies promote');
+    const far = await vigil(["zzzzzz"]);
+    expect(far.stderr).toContain('vigil: unknown command "zzzzzz". Run `vigil --help` for the list.');
+  });
+});
+
 describe("option errors name the option and the fix", () => {
   // Node's parseArgs wording: "Unknown option '--polices'. To specify a positional argument starting with a '-', ...",
   // "Option '-p, --policies <value>' argument missing", and ".." before "Run".
