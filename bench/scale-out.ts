@@ -106,6 +106,8 @@ function serverTicks(names: readonly string[]): number {
 const TICKS_PER_SECOND = 100;
 
 interface Run {
+  /** Wall seconds of the warm-up: one event for each of the 5,000 principals, all unknown to the store (a cold cache). */
+  readonly coldSeconds: number;
   readonly seconds: number;
   readonly cpuSeconds: number;
   readonly serverCpuSeconds: number;
@@ -116,7 +118,9 @@ interface Run {
 function startWorker(config: Record<string, unknown>): Promise<ChildProcess> {
   // This file again, run as this process runs (compiled, or through tsx), as a worker.
   const argv = nodeArgsFor("bench/scale-out.ts");
-  const worker = fork(argv.at(-1) as string, ["--child"], { execArgv: argv.slice(0, -1), env: { ...process.env, VIGIL_BENCH_CONFIG: JSON.stringify(config) }, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  // VIGIL_BENCH_WORKER_NODE_ARGS: node options for the workers only (e.g. "--cpu-prof --cpu-prof-dir=prof" to profile them).
+  const extra = (process.env["VIGIL_BENCH_WORKER_NODE_ARGS"] ?? "").split(" ").filter((a) => a !== "");
+  const worker = fork(argv.at(-1) as string, ["--child"], { execArgv: [...extra, ...argv.slice(0, -1)], env: { ...process.env, VIGIL_BENCH_CONFIG: JSON.stringify(config) }, stdio: ["ignore", "inherit", "inherit", "ipc"] });
   return new Promise((resolve, reject) => {
     worker.once("message", (message: FromChild) => {
       if (message.type === "ready") resolve(worker);
@@ -150,7 +154,7 @@ function stopWorker(worker: ChildProcess): Promise<{ cpuMicros: number; events: 
 async function waitUntilDecided(agent: Agent): Promise<void> {
   for (;;) {
     if ((await agent.storage.pendingEvents(1)).length === 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
@@ -178,7 +182,9 @@ async function scaledOut(policies: string, workers: number, warm: number, events
   const api = await createAgent(config, { role: "api", clock: createManualClock(clockAt), onProblem: (message) => log(`  api problem: ${message}`) });
   const children = await Promise.all(Array.from({ length: workers }, () => startWorker(plain)));
   try {
+    const cold = process.hrtime.bigint();
     await feed(api, 0, warm, () => waitUntilDecided(api));
+    const coldSeconds = Number(process.hrtime.bigint() - cold) / 1e9;
     const workers0 = await Promise.all(children.map(sampleWorker));
     const servers0 = serverTicks(["postgres", "nats-server"]);
     const cpu0 = cpuMicros();
@@ -193,7 +199,7 @@ async function scaledOut(policies: string, workers: number, warm: number, events
     const stored = await api.storage.countEvents();
     const checked = chain.ok && chain.checked === warm + events && stored === warm + events;
     if (!checked) log(`  check failed: ${stored} events stored, chain ${chain.ok ? "ok" : JSON.stringify(chain.problem)} with ${chain.checked} decisions (expected ${warm + events})`);
-    return { seconds, cpuSeconds: ownCpu + workerCpu + serverCpuSeconds, serverCpuSeconds, checked, perWorker: stopped.map((s) => s.events) };
+    return { coldSeconds, seconds, cpuSeconds: ownCpu + workerCpu + serverCpuSeconds, serverCpuSeconds, checked, perWorker: stopped.map((s) => s.events) };
   } finally {
     for (const c of children) if (c.exitCode === null) c.kill();
     await api.close();
@@ -219,7 +225,9 @@ async function embedded(policies: string, dir: string, warm: number, events: num
   const agent = await createAgent(config, { clock: createManualClock(clockAt), onProblem: (message) => log(`  problem: ${message}`) });
   await agent.start();
   try {
+    const cold = process.hrtime.bigint();
     await feed(agent, 0, warm, () => agent.ingestor.idle());
+    const coldSeconds = Number(process.hrtime.bigint() - cold) / 1e9;
     const cpu0 = cpuMicros();
     const began = process.hrtime.bigint();
     await feed(agent, warm, events, () => agent.ingestor.idle());
@@ -227,7 +235,7 @@ async function embedded(policies: string, dir: string, warm: number, events: num
     const cpuSeconds = (cpuMicros() - cpu0) / 1e6;
     const chain = await verifyDecisionRecord(agent.storage, { batchSize: 1000 });
     const checked = chain.ok && chain.checked === warm + events;
-    return { seconds, cpuSeconds, serverCpuSeconds: 0, checked, perWorker: [] };
+    return { coldSeconds, seconds, cpuSeconds, serverCpuSeconds: 0, checked, perWorker: [] };
   } finally {
     await agent.close();
   }
@@ -252,7 +260,8 @@ async function main(): Promise<void> {
     ok &&= peer.checked;
     const peerSubject = "one process, embedded SQLite";
     measurements.push({ group, subject: peerSubject, unit: "events", opsPerSecond: events / peer.seconds, opsPerCpuSecond: events / peer.cpuSeconds, operations: events });
-    log(`  embedded: ${Math.round(events / peer.seconds)} events/s wall, ${Math.round(events / peer.cpuSeconds)} per CPU-s`);
+    log(`  embedded: ${Math.round(events / peer.seconds)} events/s wall, ${Math.round(events / peer.cpuSeconds)} per CPU-s; cold (first sight of ${warm} principals) ${Math.round(warm / peer.coldSeconds)} events/s wall`);
+    notes.push(`cold, the warm-up (one event for each of ${warm.toLocaleString("en-US")} principals the store does not know yet, as after a restart or for new principals): embedded ${Math.round(warm / peer.coldSeconds).toLocaleString("en-US")} events/s wall`);
     for (const workers of workerCounts) {
       log(`  api + ${workers} worker process(es), PostgreSQL + NATS JetStream...`);
       const run = await scaledOut(policies, workers, warm, events);
@@ -260,8 +269,8 @@ async function main(): Promise<void> {
       const subject = `api + ${workers} worker${workers === 1 ? "" : "s"}, PostgreSQL + NATS`;
       measurements.push({ group, subject, unit: "events", opsPerSecond: events / run.seconds, opsPerCpuSecond: events / run.cpuSeconds, operations: events });
       comparisons.push({ group, subject, peer: peerSubject, ratio: (events / run.seconds) / (events / peer.seconds) });
-      notes.push(`api + ${workers} worker(s): ${run.seconds.toFixed(1)} s wall; CPU ${run.cpuSeconds.toFixed(1)} s in all, of which PostgreSQL and NATS ${run.serverCpuSeconds.toFixed(1)} s; events decided per worker ${run.perWorker.join(", ")} (warm-up included)`);
-      log(`  api + ${workers} worker(s): ${Math.round(events / run.seconds)} events/s wall, ${Math.round(events / run.cpuSeconds)} per CPU-s (servers ${run.serverCpuSeconds.toFixed(1)} of ${run.cpuSeconds.toFixed(1)} CPU-s)`);
+      notes.push(`api + ${workers} worker(s): cold ${Math.round(warm / run.coldSeconds).toLocaleString("en-US")} events/s wall; timed ${run.seconds.toFixed(1)} s wall; CPU ${run.cpuSeconds.toFixed(1)} s in all, of which PostgreSQL and NATS ${run.serverCpuSeconds.toFixed(1)} s; events decided per worker ${run.perWorker.join(", ")} (warm-up included)`);
+      log(`  api + ${workers} worker(s): ${Math.round(events / run.seconds)} events/s wall, ${Math.round(events / run.cpuSeconds)} per CPU-s (servers ${run.serverCpuSeconds.toFixed(1)} of ${run.cpuSeconds.toFixed(1)} CPU-s); cold ${Math.round(warm / run.coldSeconds)} events/s wall`);
     }
     notes.push("ratios are wall-clock rates against the embedded process; CPU-seconds count this process, the worker processes and the PostgreSQL and NATS server processes (from /proc)");
     notes.push("one 2-core machine: the workers, PostgreSQL and NATS share the cores, so more workers cannot show what more machines would add");
