@@ -219,6 +219,18 @@ describe("ValidatingAdmissionPolicy enum fields checked at load, as the API serv
     const selector = load({ paramKind }, { paramRef: { selector: { matchExpressions: [{ key: "tier", operator: "in", values: ["a"] }] }, parameterNotFoundAction: "Deny" } });
     expect(selector.errors.map((e) => e.details)).toEqual([expect.objectContaining({ field: "spec.paramRef.selector.matchExpressions[0].operator" })]);
   });
+
+  it("refuses a paramRef with neither name nor selector, or without parameterNotFoundAction (validation.go validateParamRef: both required)", () => {
+    const paramKind = { apiVersion: "v1", kind: "ConfigMap" };
+    const neither = load({ paramKind }, { paramRef: { namespace: "config", parameterNotFoundAction: "Deny" } });
+    expect(neither.policies).toEqual([]);
+    expect(neither.errors.map((e) => e.details)).toEqual([expect.objectContaining({ field: "spec.paramRef" })]);
+    expect(neither.errors[0]?.message).toMatch(/one of name or selector/);
+    const noAction = load({ paramKind }, { paramRef: { name: "limits" } });
+    expect(noAction.errors.map((e) => e.details)).toEqual([expect.objectContaining({ field: "spec.paramRef.parameterNotFoundAction" })]);
+    expect(noAction.errors[0]?.message).toMatch(/is required.*Allow.*Deny/);
+    expect(load({ paramKind }, { paramRef: { selector: {}, parameterNotFoundAction: "Allow" } }).errors).toEqual([]);
+  });
 });
 
 describe("ValidatingAdmissionPolicy CEL that Vigil cannot run", () => {

@@ -63,7 +63,7 @@ describe("ValidatingAdmissionPolicy plugin", () => {
     const docs = [doc(vap, 0),
       doc(binding("missing-deny", { paramRef: { name: "nope", parameterNotFoundAction: "Deny" }, validationActions: ["Warn"] }), 1),
       doc(binding("missing-allow", { paramRef: { name: "nope", parameterNotFoundAction: "Allow" }, validationActions: ["Deny"] }), 2),
-      doc(binding("only-dev", { paramRef: { name: "limits" }, validationActions: ["Audit"], matchResources: { namespaceSelector: {}, objectSelector: { matchLabels: { env: "dev" } } } }), 3)];
+      doc(binding("only-dev", { paramRef: { name: "limits", parameterNotFoundAction: "Deny" }, validationActions: ["Audit"], matchResources: { namespaceSelector: {}, objectSelector: { matchLabels: { env: "dev" } } } }), 3)];
     const { policies } = params.compile(docs, env);
     const findings = policies[0]?.evaluate(ctx(deployment(5))) ?? [];
     // a misconfigured binding denies under failurePolicy Fail whatever its validationActions, as the API server

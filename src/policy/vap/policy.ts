@@ -170,8 +170,8 @@ function checkValidationActions(binding: Json, source: string | undefined): void
 
 /**
  * A binding's paramRef as the API server validates it (ValidatingAdmissionPolicyBinding and
- * MutatingAdmissionPolicyBinding alike): name and selector are mutually exclusive, and
- * parameterNotFoundAction, when given, is Allow or Deny. `kind` is the binding's kind, for the
+ * MutatingAdmissionPolicyBinding alike): exactly one of name and selector, and a
+ * parameterNotFoundAction of Allow or Deny. `kind` is the binding's kind, for the
  * message. Throws VigilError(VIGIL_POLICY_LOAD) naming the field.
  */
 export function checkParamRef(binding: Json, kind: string, source: string | undefined): void {
@@ -183,10 +183,17 @@ export function checkParamRef(binding: Json, kind: string, source: string | unde
   if (typeof ref["name"] === "string" && ref["name"] !== "" && ref["selector"] !== undefined && ref["selector"] !== null) {
     throw new VigilError("VIGIL_POLICY_LOAD", `${kind} ${bname}: spec.paramRef has both name and selector, which the API server refuses; keep name (one param) or selector (each matching param)`, { field: "spec.paramRef", ...where });
   }
+  const hasSelector = ref["selector"] !== undefined && ref["selector"] !== null;
+  if ((typeof ref["name"] !== "string" || ref["name"] === "") && !hasSelector) {
+    throw new VigilError("VIGIL_POLICY_LOAD", `${kind} ${bname}: spec.paramRef needs one of name or selector, which the API server requires; give name (one param) or selector (each matching param; {} selects all)`, { field: "spec.paramRef", ...where });
+  }
   const selector = selectorProblem(ref["selector"], "spec.paramRef.selector");
   if (selector) throw new VigilError("VIGIL_POLICY_LOAD", `${kind} ${bname}: ${selector.message}`, { field: selector.field, ...where });
   const action = ref["parameterNotFoundAction"];
-  if (action !== undefined && action !== "Allow" && action !== "Deny") {
+  if (action === undefined || action === null || action === "") {
+    throw new VigilError("VIGIL_POLICY_LOAD", `${kind} ${bname}: spec.paramRef.parameterNotFoundAction is required (the API server refuses a paramRef without it): Allow skips the binding when no params are found, Deny fails it`, { field: "spec.paramRef.parameterNotFoundAction", ...where });
+  }
+  if (action !== "Allow" && action !== "Deny") {
     throw new VigilError("VIGIL_POLICY_LOAD", `${kind} ${bname}: spec.paramRef.parameterNotFoundAction must be Allow or Deny (case-sensitive), got ${JSON.stringify(action)}`, { field: "spec.paramRef.parameterNotFoundAction", ...where });
   }
 }
