@@ -283,5 +283,8 @@ describe("schedules", () => {
     expect(() => compileSchedule("0 2 * *", "attrs.schedule")).toThrow(/needs 5 fields/);
     expect(() => compileSchedule({ cron: "0 2 * * *", duration: "forever" }, "attrs.onCall")).toThrow(/attrs.onCall.duration/);
     expect(() => compileSchedule({ from: "2024-09-09T00:00:00Z", until: "2024-09-01T00:00:00Z" })).toThrow(/until after from/);
+    // A shift without an offset would be read in the server's time zone: an error, not a window hours off.
+    expect(() => compileSchedule({ from: "2024-09-09T08:00:00", until: "2024-09-09T20:00:00" }, "attrs.onCall")).toThrow(/attrs.onCall: .*offset/);
+    expect(compileSchedule({ from: "2024-09-09T08:00:00+02:00", until: "2024-09-09T20:00:00+02:00" }).contains(Date.parse("2024-09-09T06:30:00Z"))).toBe(true);
   });
 });

@@ -1,7 +1,7 @@
 import { postureLevels, type Posture, type PostureLevel } from "../core/entity.js";
 import { VigilError } from "../core/errors.js";
 import type { Storage } from "../core/ports.js";
-import { parseTime } from "./time.js";
+import { parseRfc3339 } from "./time.js";
 
 /** Storage collection of postures, one document per scope. */
 export const POSTURE_COLLECTION = "posture";
@@ -19,8 +19,6 @@ export interface PostureInput {
   /** Who set it: a user, a token name, or an event source. */
   readonly setBy?: string;
 }
-
-const rfc3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$/;
 
 const scopePattern = /^(org|account:.+|namespace:.+|repo:[^/\s]+\/[^/\s]+)$/;
 
@@ -40,7 +38,7 @@ export function validatePostureInput(input: PostureInput, nowMs: number): Requir
   }
   if (input.until !== undefined) {
     // RFC 3339 only: with an offset (Z, +01:00). Date.parse also takes times without one, in the server's local time zone.
-    const until = typeof input.until === "string" && rfc3339.test(input.until) ? parseTime(input.until) ?? Number.NaN : Number.NaN;
+    const until = parseRfc3339(input.until) ?? Number.NaN;
     if (Number.isNaN(until)) throw new VigilError("VIGIL_BAD_INPUT", `posture.until must be an RFC 3339 time with its offset, like "2025-01-31T18:00:00Z" or "2025-01-31T19:00:00+01:00", got ${JSON.stringify(input.until)}`, { field: "until" });
     if (until <= nowMs) throw new VigilError("VIGIL_BAD_INPUT", `posture.until (${input.until}) is not in the future; omit it or give a later time`, { field: "until" });
   }
@@ -94,7 +92,7 @@ export class PostureBook {
       since: new Date(sinceMs).toISOString(),
       ...(valid.reason !== undefined ? { reason: valid.reason } : {}),
       ...(valid.setBy !== undefined ? { setBy: valid.setBy } : {}),
-      ...(valid.until !== undefined ? { until: new Date(parseTime(valid.until) as number).toISOString() } : {}),
+      ...(valid.until !== undefined ? { until: new Date(parseRfc3339(valid.until) as number).toISOString() } : {}),
     };
     const at = new Date(nowMs).toISOString();
     // In force at once (events built after this see it); the write follows.

@@ -1,5 +1,5 @@
 import { VigilError } from "../core/errors.js";
-import { DAY_MS, MINUTE_MS } from "./time.js";
+import { DAY_MS, MINUTE_MS, parseRfc3339 } from "./time.js";
 
 /**
  * Schedules kept as entity attributes: `schedule` (when a batch resource is expected to run)
@@ -201,9 +201,10 @@ function compileOne(spec: unknown, field: string): CompiledSchedule {
       return compileCron(record["cron"], duration, offset, `${field}.cron`);
     }
     if (record["from"] !== undefined || record["until"] !== undefined) {
-      const from = typeof record["from"] === "string" ? Date.parse(record["from"]) : Number.NaN;
-      const until = typeof record["until"] === "string" ? Date.parse(record["until"]) : Number.NaN;
-      if (Number.isNaN(from) || Number.isNaN(until) || until <= from) throw bad(field, "a window needs RFC 3339 `from` and `until`, with until after from");
+      // With their offsets: a time without one would be read in the server's time zone.
+      const from = parseRfc3339(record["from"]) ?? Number.NaN;
+      const until = parseRfc3339(record["until"]) ?? Number.NaN;
+      if (Number.isNaN(from) || Number.isNaN(until) || until <= from) throw bad(field, "a window needs RFC 3339 `from` and `until` with their offsets (\"2024-09-09T08:00:00+02:00\", \"...Z\"), with until after from");
       return { description: `${record["from"] as string} to ${record["until"] as string}`, contains: (ms) => ms >= from && ms < until };
     }
   }

@@ -140,3 +140,14 @@ export function parseTime(value: unknown): number | undefined {
   const ms = Date.parse(value);
   return Number.isNaN(ms) ? undefined : inRange(ms);
 }
+
+const rfc3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$/;
+
+/**
+ * Epoch ms of an RFC 3339 time with its offset (`2025-01-31T18:00:00Z`, `...+01:00`), else
+ * undefined: what people type for expiries and windows. Unlike Date.parse, a time without an
+ * offset (read in the server's time zone) or free text ("March 4, 2025") is no time.
+ */
+export function parseRfc3339(value: unknown): number | undefined {
+  return typeof value === "string" && rfc3339.test(value) ? parseTime(value) : undefined;
+}
