@@ -208,6 +208,8 @@ export function postgresDialect(schema: string, options: { readonly lockTimeoutM
     connectionSetting: (error) => (isConnectionFailure(error) ? "store.url" : undefined),
     migrations: postgresMigrations(schema),
     migrationLock: `SELECT pg_advisory_xact_lock(hashtext('vigil-migrate:${schema}'))`,
-    migrationPrelude: `CREATE SCHEMA IF NOT EXISTS ${s}`,
+    // Only when missing: CREATE SCHEMA IF NOT EXISTS asks for CREATE on the database even when the
+    // schema exists, so a role granted only its schema (made by an administrator) could not start.
+    migrationPrelude: `DO $do$ BEGIN IF to_regnamespace('${s}') IS NULL THEN CREATE SCHEMA ${s}; END IF; END $do$`,
   };
 }

@@ -114,6 +114,33 @@ describe("postgres storage specifics", () => {
     expect({ seq: Number(head[0]?.["seq"]), hash: head[0]?.["hash"] }).toEqual(result.head);
   });
 
+  it("starts as a role that may create in its schema but not in the database (the schema made by an administrator), and again once migrated", async () => {
+    const fresh = uniqueSchema();
+    const role = `vigil_lp_${process.pid}_${counter++}`;
+    const roleUrl = new URL(url);
+    roleUrl.username = role;
+    roleUrl.password = "";
+    try {
+      await admin.unsafe(`CREATE ROLE "${role}" LOGIN`);
+      await admin.unsafe(`CREATE SCHEMA "${fresh}"`);
+      await admin.unsafe(`GRANT USAGE, CREATE ON SCHEMA "${fresh}" TO "${role}"`);
+      const [privilege] = await admin.unsafe("SELECT has_database_privilege($1, current_database(), 'CREATE') AS create", [role]);
+      expect(privilege?.["create"]).toBe(false);
+      // CREATE SCHEMA IF NOT EXISTS asks for CREATE on the database even when the schema exists: init failed with "permission denied for database".
+      for (let start = 0; start < 2; start++) {
+        const worker = createPostgresStorage({ url: roleUrl.toString(), schema: fresh, maxConnections: 1 });
+        extra.push(worker);
+        await worker.init();
+        await worker.appendDecisions([makeDraft(start + 1)]);
+        expect(await verifyDecisionRecord(worker)).toMatchObject({ ok: true, checked: start + 1 });
+      }
+    } finally {
+      for (const instance of extra.splice(0)) await instance.close();
+      await dropSchema(fresh);
+      await admin.unsafe(`DROP ROLE IF EXISTS "${role}"`);
+    }
+  });
+
   it("migrates once when several instances start together on a new schema", async () => {
     const fresh = uniqueSchema();
     const instances = Array.from({ length: 4 }, () => createPostgresStorage({ url, schema: fresh, maxConnections: 2 }));
