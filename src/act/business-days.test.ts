@@ -40,6 +40,10 @@ describe("business days", () => {
     expect(() => createBusinessCalendar({ weekend: ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"] })).toThrow(/no business day/);
     expect(() => createBusinessCalendar({ holidays: ["2026-13-45"] }, "ladder.calendar")).toThrow(/ladder\.calendar\.holidays\[0\]/);
     expect(() => createBusinessCalendar({ utcOffsetMinutes: 2000 })).toThrow(/utcOffsetMinutes/);
+    // A day the month does not have (Date.parse rolls 04-31 over to 05-01) would never match a day: refused, not ignored.
+    expect(() => createBusinessCalendar({ holidays: ["2026-12-25", "2026-04-31"] }, "ladder.calendar")).toThrow(/ladder\.calendar\.holidays\[1\] is "2026-04-31"/);
+    expect(() => createBusinessCalendar({ holidays: ["2026-02-29"] })).toThrow(/calendar\.holidays\[0\]/);
+    expect(createBusinessCalendar({ holidays: ["2028-02-29"] }).holidays.has("2028-02-29")).toBe(true);
     expect(() => addBusinessDays(utc, at("2026-01-09T10:00:00Z"), -1)).toThrow(/business days must be a number ≥ 0/);
   });
 });

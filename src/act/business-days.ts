@@ -39,7 +39,9 @@ export function createBusinessCalendar(input: BusinessCalendarInput = {}, prefix
   if (weekend.size >= 7) throw new VigilError("VIGIL_BAD_CONFIG", `${prefix}.weekend leaves no business day in the week; list at most 6 days`, { field: `${prefix}.weekend` });
   const holidays = new Set<string>();
   (input.holidays ?? []).forEach((day, i) => {
-    if (typeof day !== "string" || !/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`))) {
+    // The date must exist: Date.parse rolls 2026-04-31 over to May 1st, and such a holiday would never match a day.
+    const parsed = typeof day === "string" && /^\d{4}-\d{2}-\d{2}$/.test(day) ? Date.parse(`${day}T00:00:00Z`) : Number.NaN;
+    if (typeof day !== "string" || Number.isNaN(parsed) || new Date(parsed).toISOString().slice(0, 10) !== day) {
       throw new VigilError("VIGIL_BAD_CONFIG", `${prefix}.holidays[${i}] is ${JSON.stringify(day)}: use a date such as 2026-12-25`, { field: `${prefix}.holidays[${i}]` });
     }
     holidays.add(day);
