@@ -20,9 +20,22 @@ import type { LearnedAdjustments } from "../decide/learned.js";
 import type { PolicySet } from "../policy/policy-set.js";
 import { truthOf } from "../sources/simulate/scenario.js";
 
-/** True when the decision alerts: a violation at notify or above. */
-export function isAlert(draft: Pick<DecisionDraft, "findings" | "tier">): boolean {
-  return tierRank(draft.tier) >= tierRank("notify") && draft.findings.some((f) => f.effect === "violation");
+/** A draft as `isAlert` reads it: its per-finding tier steps when it has an explanation. */
+export type AlertDraft = Pick<DecisionDraft, "findings" | "tier"> & { readonly explanation?: Pick<DecisionDraft["explanation"], "steps"> };
+
+/**
+ * True when the decision alerts: a violation at notify or above — the violation's own tier (its
+ * `tier` step), not the decision's, which an error of another policy (notify, so the policy gets
+ * fixed) may have raised. A draft without tier steps is judged by its tier.
+ */
+export function isAlert(draft: AlertDraft): boolean {
+  const notify = tierRank("notify");
+  if (tierRank(draft.tier) < notify) return false;
+  const violations = draft.findings.filter((f) => f.effect === "violation");
+  if (violations.length === 0) return false;
+  const steps = (draft.explanation?.steps ?? []).filter((s) => s.kind === "tier" && s.tier !== undefined && s.policy !== undefined);
+  if (steps.length === 0) return true;
+  return steps.some((s) => tierRank(s.tier as Tier) >= notify && violations.some((f) => f.policy === s.policy && f.rule === s.rule));
 }
 
 /** One way of deciding replayed events. */
@@ -166,7 +179,7 @@ function summary(draft: DecisionDraft): DecisionSummary {
 export class FiguresTally {
   decisions = 0; denies = 0; alerts = 0; labelled = 0; tp = 0; fp = 0; fn = 0; tn = 0;
   readonly tiers: Record<string, number> = {};
-  add(draft: Pick<DecisionDraft, "verdict" | "tier" | "findings">, label: Label | undefined): void {
+  add(draft: AlertDraft & Pick<DecisionDraft, "verdict">, label: Label | undefined): void {
     this.decisions++;
     if (draft.verdict === "deny") this.denies++;
     this.tiers[draft.tier] = (this.tiers[draft.tier] ?? 0) + 1;

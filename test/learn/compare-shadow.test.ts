@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { Event } from "../../src/core/event.js";
 import { createDecider } from "../../src/decide/decider.js";
+import { context, meta, violation } from "../../src/decide/test-support.js";
 import { checkFpBudget, compareReplay, createReplaySide, isAlert, parseFpBudget } from "../../src/learn/compare.js";
 import { recordFeedback } from "../../src/learn/feedback.js";
 import { formatShadowReport, shadowReport } from "../../src/learn/shadow.js";
@@ -70,6 +71,18 @@ describe("replay compare", () => {
     const report = await compareReplay(events, old, proposed, { label: (e) => (e.id === "e9" ? "violation" : undefined) });
     expect(report.before.labelled).toBe(1);
     expect(isAlert({ tier: "observe", findings: [] })).toBe(false);
+  });
+
+  it("a violation at observe is no alert because another policy could not be evaluated (its error asks for notify)", () => {
+    const metas = { quiet: meta("quiet", { tier: "observe" }), broken: meta("broken", { tier: "observe" }) };
+    const decide = (findings: Parameters<ReturnType<typeof createDecider>["decide"]>[1]) => createDecider().decide(context({}), findings, {}, { id: "d", now: "2026-01-01T00:00:00Z", enforced: false, policy: (n) => metas[n as keyof typeof metas] });
+    const observed = violation({ policy: "quiet", rule: "r", mode: "warn" });
+    const failed = violation({ policy: "broken", rule: "x", effect: "error" });
+    const both = decide([observed, failed]);
+    expect(both.tier).toBe("notify");
+    expect(isAlert(both)).toBe(false);
+    expect(isAlert(decide([failed]))).toBe(false);
+    expect(isAlert(decide([violation({ policy: "loud", rule: "r", mode: "warn" }), failed]))).toBe(true);
   });
 });
 
