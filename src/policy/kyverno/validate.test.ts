@@ -74,3 +74,45 @@ deny:
     expect(update).toEqual(["fail"]);
   });
 });
+
+describe("validate.deny messages", () => {
+  // Kyverno's validator (getDenyMessage) answers a denial with the rule's message and the messages of
+  // the conditions that held (evaluate.go: the first true `any` condition, each true `all` one),
+  // joined with "; ", then substitutes variables in the whole.
+  it("joins the rule message and the messages of the conditions that held", () => {
+    const p = policy(`message: "pod {{ request.object.metadata.name }} is denied"
+deny:
+  conditions:
+    any:
+    - key: "{{ request.object.metadata.labels.team || '' }}"
+      operator: Equals
+      value: ""
+      message: "no team label on {{ request.object.metadata.name }}"
+    - key: "{{ request.object.metadata.labels.tier || '' }}"
+      operator: Equals
+      value: ""
+      message: "no tier label"
+    all:
+    - key: "{{ request.object.metadata.namespace }}"
+      operator: Equals
+      value: default
+      message: "in the default namespace"
+    - key: "{{ request.object.metadata.name }}"
+      operator: NotEquals
+      value: ""`);
+    expect(results(p, pod({}))).toEqual([["fail", "pod web is denied; no team label on web; in the default namespace"]]);
+    expect(results(p, pod({ team: "a" }))).toEqual([["fail", "pod web is denied; no tier label; in the default namespace"]]);
+    expect(results(p, pod({ team: "a", tier: "b" }))[0]?.[0]).toBe("pass");
+  });
+
+  it("without a rule message, the conditions' messages alone; without either, 'validation error: rule r failed'", () => {
+    const conditions = (message: string) => `deny:
+  conditions:
+    all:
+    - key: "{{ request.object.metadata.name }}"
+      operator: Equals
+      value: web${message}`;
+    expect(results(policy(conditions("\n      message: web is reserved")), pod({}))).toEqual([["fail", "web is reserved"]]);
+    expect(results(policy(conditions("")), pod({}))).toEqual([["fail", "validation error: rule r failed"]]);
+  });
+});

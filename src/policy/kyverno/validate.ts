@@ -32,7 +32,14 @@ interface ConditionOutcome {
   readonly trace: TraceStep[];
   /** Message of the first failing (precondition) / matching (deny) condition, when it has one. */
   readonly message?: string;
+  /**
+   * When the conditions hold: the messages of the conditions that made them hold, joined as
+   * Kyverno's evaluate.go does (the first true `any` condition, each `all` one; non-empty only).
+   */
+  readonly held?: string;
 }
+
+const joinNonEmpty = (parts: readonly (string | undefined)[], separator: string): string => parts.filter((p): p is string => p !== undefined && p !== "").join(separator);
 
 const conditionTexts = new WeakMap<object, string>();
 
@@ -46,9 +53,10 @@ function conditionText(raw: Json, operator: string): string {
   return text;
 }
 
-function evaluateConditionList(list: readonly unknown[], doc: Doc, env: RuleEnv, mode: "any" | "all", missing: "error" | "empty"): ConditionOutcome {
+function evaluateConditionList(list: readonly unknown[], doc: Doc, env: RuleEnv, mode: "any" | "all", missing: "error" | "empty", separator = "; "): ConditionOutcome {
   const trace: TraceStep[] = [];
   let message: string | undefined;
+  const held: string[] = [];
   for (const raw of list) {
     if (!isObject(raw)) continue;
     const sub = { missing, deleteRequest: env.deleteRequest };
@@ -59,28 +67,33 @@ function evaluateConditionList(list: readonly unknown[], doc: Doc, env: RuleEnv,
     const operator = String(raw["operator"] ?? "");
     const holds = evaluateOperator(operator, key.value, value.value);
     trace.push({ kind: "condition", expr: conditionText(raw, operator), value: holds, inputs: { key: key.value, value: value.value } });
+    const own = typeof raw["message"] === "string" ? raw["message"] : undefined;
     // INVARIANT: short-circuit like Kyverno (any stops at the first true, all at the first false).
-    if (mode === "any" && holds) return { ok: true, value: true, trace };
-    if (!holds && typeof raw["message"] === "string") message ??= raw["message"];
+    if (mode === "any" && holds) return { ok: true, value: true, trace, held: own ?? "" };
+    if (holds && own !== undefined) held.push(own);
+    if (!holds && own !== undefined) message ??= own;
     if (mode === "all" && !holds) return { ok: true, value: false, trace, ...(message === undefined ? {} : { message }) };
   }
-  return { ok: true, value: mode === "all", trace, ...(message === undefined ? {} : { message }) };
+  return { ok: true, value: mode === "all", trace, ...(message === undefined ? {} : { message }), ...(mode === "all" ? { held: joinNonEmpty(held, separator) } : {}) };
 }
 
 /** Evaluates `conditions` in either shape (a list = all, or `{ any, all }`). */
 export function evaluateConditions(conditions: unknown, doc: Doc, env: RuleEnv, missing: "error" | "empty"): ConditionOutcome {
   if (conditions === undefined || conditions === null) return { ok: true, value: true, trace: [] };
-  if (Array.isArray(conditions)) return evaluateConditionList(conditions, doc, env, "all", missing);
+  // The legacy list form joins the messages with ";" (evaluateOldConditions), any/all with "; ".
+  if (Array.isArray(conditions)) return evaluateConditionList(conditions, doc, env, "all", missing, ";");
   if (!isObject(conditions)) return { ok: true, value: true, trace: [] };
   const trace: TraceStep[] = [];
   let value = true;
   let message: string | undefined;
+  const held: (string | undefined)[] = [];
   if (Array.isArray(conditions["any"])) {
     const any = evaluateConditionList(conditions["any"], doc, env, "any", missing);
     trace.push({ kind: "disjunct", expr: "any", value: any.value, children: any.trace });
     if (!any.ok) return { ...any, trace };
     value &&= any.value;
     message = any.message;
+    held.push(any.held);
   }
   if (Array.isArray(conditions["all"])) {
     const all = evaluateConditionList(conditions["all"], doc, env, "all", missing);
@@ -88,13 +101,15 @@ export function evaluateConditions(conditions: unknown, doc: Doc, env: RuleEnv, 
     if (!all.ok) return { ...all, trace };
     value &&= all.value;
     message ??= all.message;
+    held.push(all.held);
   }
-  return { ok: true, value, trace, ...(message === undefined ? {} : { message }) };
+  return { ok: true, value, trace, ...(message === undefined ? {} : { message }), ...(value ? { held: joinNonEmpty(held, "; ") } : {}) };
 }
 
-function messageOf(validate: Json, doc: Doc, env: RuleEnv): string {
-  const raw = validate["message"];
-  if (typeof raw !== "string" || raw === "") return "";
+/** The rule's message (and, for a denial, the held conditions' messages after it), variables substituted. */
+function messageOf(validate: Json, doc: Doc, env: RuleEnv, conditions?: string): string {
+  const raw = joinNonEmpty([typeof validate["message"] === "string" ? validate["message"] : undefined, conditions], "; ");
+  if (raw === "") return "";
   const r = substituteAll(raw, doc, { deleteRequest: env.deleteRequest });
   return r.ok ? String(r.value) : raw;
 }
@@ -125,7 +140,7 @@ function runCheck(validate: Json, doc: Doc, env: RuleEnv): RuleResponse {
     if (!cond.ok) return respond("error", `failed to check deny conditions: ${cond.error ?? ""}`, cond.trace);
     const denied = deny["conditions"] === undefined ? true : cond.value;
     const trace: TraceStep[] = [{ kind: "condition", expr: "deny.conditions", value: denied, children: cond.trace }];
-    return denied ? respond("fail", messageOf(validate, doc, env) || `validation error: rule ${env.ruleName} failed`, trace) : respond("pass", `validation rule '${env.ruleName}' passed.`, trace);
+    return denied ? respond("fail", messageOf(validate, doc, env, cond.held) || `validation error: rule ${env.ruleName} failed`, trace) : respond("pass", `validation rule '${env.ruleName}' passed.`, trace);
   }
   if (validate["pattern"] !== undefined || validate["anyPattern"] !== undefined) return checkPatterns(validate, doc, env);
   if (Array.isArray(validate["foreach"])) return checkForeach(validate, validate["foreach"], doc, env);
