@@ -80,6 +80,12 @@ export interface SqlDialect {
   readonly migrationLock?: string;
   /** Statements run before the migration (e.g. CREATE SCHEMA IF NOT EXISTS) inside the same transaction. */
   readonly migrationPrelude?: string;
+  /**
+   * `create` (a CREATE TABLE of `name`) run only when the table does not exist (PostgreSQL: IF NOT
+   * EXISTS still asks for CREATE on the schema, which a role that only reads and writes lacks).
+   * Without it, `create` runs as it is and must be idempotent.
+   */
+  createTableIfMissing?(name: TableName, create: string): string;
 }
 
 export interface Migration {

@@ -58,7 +58,8 @@ export class SqlStorage implements Storage {
       await this.driver.transaction(async (tx) => {
         if (dialect.migrationLock !== undefined) await tx.all(dialect.migrationLock);
         if (dialect.migrationPrelude !== undefined) await tx.exec(dialect.migrationPrelude);
-        await tx.exec(`CREATE TABLE IF NOT EXISTS ${this.tables.versions} (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)`);
+        const versions = `CREATE TABLE IF NOT EXISTS ${this.tables.versions} (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)`;
+        await tx.exec(dialect.createTableIfMissing?.("schema_version", versions) ?? versions);
         const rows = await tx.all<{ version: number | string | null }>(`SELECT MAX(version) AS version FROM ${this.tables.versions}`);
         const current = Number(rows[0]?.version ?? 0);
         const latest = dialect.migrations.at(-1)?.version ?? 0;

@@ -211,5 +211,6 @@ export function postgresDialect(schema: string, options: { readonly lockTimeoutM
     // Only when missing: CREATE SCHEMA IF NOT EXISTS asks for CREATE on the database even when the
     // schema exists, so a role granted only its schema (made by an administrator) could not start.
     migrationPrelude: `DO $do$ BEGIN IF to_regnamespace('${s}') IS NULL THEN CREATE SCHEMA ${s}; END IF; END $do$`,
+    createTableIfMissing: (name, create) => `DO $do$ BEGIN IF to_regclass('${s}."${name}"') IS NULL THEN ${create}; END IF; END $do$`,
   };
 }

@@ -141,6 +141,29 @@ describe("postgres storage specifics", () => {
     }
   });
 
+  it("starts as a role that may only read and write the tables of a schema already migrated (no CREATE anywhere)", async () => {
+    const role = `vigil_dml_${process.pid}_${counter++}`;
+    const roleUrl = new URL(url);
+    roleUrl.username = role;
+    roleUrl.password = "";
+    try {
+      await admin.unsafe(`CREATE ROLE "${role}" LOGIN`);
+      await admin.unsafe(`GRANT USAGE ON SCHEMA "${schema}" TO "${role}"`);
+      await admin.unsafe(`GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "${schema}" TO "${role}"`);
+      await admin.unsafe(`GRANT USAGE ON ALL SEQUENCES IN SCHEMA "${schema}" TO "${role}"`);
+      // CREATE TABLE IF NOT EXISTS schema_version asks for CREATE on the schema even when the table exists: init failed with "permission denied for schema".
+      const worker = createPostgresStorage({ url: roleUrl.toString(), schema, maxConnections: 1 });
+      extra.push(worker);
+      await worker.init();
+      await worker.appendDecisions([makeDraft(7)]);
+      expect(await verifyDecisionRecord(worker)).toMatchObject({ ok: true, checked: 7 });
+    } finally {
+      for (const instance of extra.splice(0)) await instance.close();
+      await admin.unsafe(`DROP OWNED BY "${role}"`);
+      await admin.unsafe(`DROP ROLE IF EXISTS "${role}"`);
+    }
+  });
+
   it("migrates once when several instances start together on a new schema", async () => {
     const fresh = uniqueSchema();
     const instances = Array.from({ length: 4 }, () => createPostgresStorage({ url, schema: fresh, maxConnections: 2 }));
