@@ -131,6 +131,15 @@ describe("overrides", () => {
     await expect(loop.review.overrides.confirm(override.id, admin)).rejects.toMatchObject({ code: "VIGIL_CONFLICT" });
   });
 
+  it("two-person rule: an override that ended before its second approver came is not confirmed", async () => {
+    const { decision } = await loop.handle({ kind: "high-risk", bucket: "db", public: true });
+    const override = await loop.review.overrides.create({ decisionId: decision.id, scope: "window", until: new Date(loop.clock.now().getTime() + HOUR).toISOString(), reason: "vendor audit" }, approver);
+    loop.clock.advance(2 * HOUR);
+    await expect(loop.review.overrides.confirm(override.id, approver2)).rejects.toMatchObject({ code: "VIGIL_CONFLICT", details: { field: "id" }, message: expect.stringContaining("ended at") });
+    expect((await loop.review.overrides.get(override.id))?.secondBy).toBeUndefined();
+    expect((await loop.storage.listAudit({})).filter((a) => a.action === "override.confirm")).toEqual([]);
+  });
+
   it("revoked overrides stop applying; policy must be named when several were violated", async () => {
     const { decision } = await loop.handle({ kind: "low-risk", bucket: "site", public: true });
     const override = await loop.review.overrides.create({ decisionId: decision.id, scope: "once", reason: "x" }, approver);

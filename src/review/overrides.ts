@@ -147,6 +147,8 @@ export function createOverrideApi(deps: ReviewDeps): OverrideApi {
       if (samePerson(value.by, actor.id)) throw new VigilError("VIGIL_FORBIDDEN", `override ${id}: the two-person rule needs a second, different approver; ${actor.id} created it`, { field: "actor.id" });
       const at = nowIso(deps);
       const confirmed: Override = { ...value, secondBy: actor.id };
+      // A confirmation that could never apply (the override ended while it waited) is refused, not recorded as if it allowed something.
+      if (!overrideActive(confirmed, at)) throw new VigilError("VIGIL_CONFLICT", `override ${id} ended at ${value.until ?? "its end"} before it was confirmed; create a new override if the request should still be allowed`, { field: "id" });
       await deps.storage.putDocs([{ collection: OVERRIDES_COLLECTION, id, value: confirmed, expectVersion: version }], at);
       await deps.storage.appendAudit([{ at, actor: actor.id, action: "override.confirm", target: id, ...(reason ? { detail: { reason } } : {}) }]);
       return confirmed;
