@@ -46,6 +46,15 @@ describe("cost bound", () => {
     expect(fits.ok && fits.value).toBe(50_625);
   });
 
+  it("charges join() and '%s'.format() before building the text (600 copies of a 1 MiB string are not built)", () => {
+    // Built first, the 600 MiB text exceeds the engine's string limit: an 'other' error, not the budget.
+    const l = Array.from({ length: 600 }, () => "x".repeat(1 << 20));
+    expect(kind("size(l.join())", { l })).toBe("cost_exceeded");
+    expect(kind("size(l.join('-'))", { l })).toBe("cost_exceeded");
+    expect(kind("size('%s'.format([l]))", { l })).toBe("cost_exceeded");
+    expect(env.compile("['a', 'b'].join('-') + '%s'.format([['c', 'd']])").evaluate({})).toEqual({ ok: true, value: "a-b[c, d]" });
+  });
+
   it("honours the per-evaluation limit and the environment default", () => {
     const p = env.compile("lists.range(500).map(i, i * 2).size()");
     expect(p.evaluate({}).ok).toBe(true);

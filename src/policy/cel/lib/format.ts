@@ -42,7 +42,11 @@ function plainDecimal(d: number): string {
 function asString(v: unknown, depth = 0): string {
   if (depth > 100) formatError("value nested too deeply");
   charge(1);
-  if (typeof v === "string") return v;
+  if (typeof v === "string") {
+    // Charged as each is rendered, before a list or map of them is joined into one text.
+    chargeSize(v.length);
+    return v;
+  }
   if (typeof v === "boolean") return v ? "true" : "false";
   if (v === null) return "null";
   if (isInt(v)) return String(v);

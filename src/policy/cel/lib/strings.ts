@@ -196,10 +196,14 @@ function asciiCase(fn: string, upper: boolean): (s: unknown) => string {
 
 function join(list: unknown, sep?: unknown): string {
   if (!Array.isArray(list) || (sep !== undefined && typeof sep !== "string")) throw noOverload("join", list, ...(sep === undefined ? [] : [sep]));
-  for (const e of list) if (typeof e !== "string") throw noOverload("join", e);
-  const out = list.join(sep ?? "");
-  chargeSize(out.length);
-  return out;
+  // Charged before it is built: the list may hold one long string many times over.
+  let size = list.length === 0 ? 0 : (list.length - 1) * (sep ?? "").length;
+  for (const e of list) {
+    if (typeof e !== "string") throw noOverload("join", e);
+    size += e.length;
+  }
+  chargeSize(size);
+  return list.join(sep ?? "");
 }
 
 const quoteEscapes: Record<string, string> = {
