@@ -41,4 +41,20 @@ describe("vigil ingest options", () => {
       { index: 1, message: "`id` is empty: set a non-empty string, unique within `source`", code: "VIGIL_BAD_EVENT", field: "id" },
     ]);
   });
+
+  // The docs say exit 2 when the input could not be used; an input of no known format, a JSON
+  // document that does not parse or a broken .gz exited 1 as if one item had been rejected.
+  it("an input it cannot read at all exits 2, the input named, not 'item 0'", async () => {
+    const dir = tempDir({ "hello.txt": "hello world\n", "broken.json": '{\n  "a": ' });
+    const env = { VIGIL_STORE_PATH: join(dir, "vigil.db") };
+    for (const [file, says] of [["hello.txt", "could not tell the format of hello.txt"], ["broken.json", "broken.json is not valid JSON"]] as const) {
+      const run = await vigil(["ingest", "--direct", file], { cwd: dir, env });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain(`rejected the input: ${says}`);
+      expect(run.stderr).not.toContain("item 0");
+    }
+    const json = await vigil(["ingest", "--direct", "broken.json", "-o", "json"], { cwd: dir, env });
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stdout)).toMatchObject({ rejected: 1, problems: [{ field: "(input)", code: "VIGIL_BAD_INPUT" }] });
+  });
 });

@@ -19,7 +19,11 @@ interface Tally {
 /** What --format takes: every format detection can name (not "unknown"). */
 const INGEST_FORMATS = ["json-lines", "cloudevent", "cloudevents-batch", "cloudtrail-records", "cloudtrail-record", "eventbridge", "okta-log", "okta-event", "focus-csv", "focus-json", "kubernetes", "kubernetes-yaml", "admission-review", "terraform-plan", "json-array"] as const satisfies readonly IngestFormat[];
 
-const where = (item: { index: number; line?: number | undefined; row?: number | undefined }): string => (item.line !== undefined ? `line ${item.line}` : item.row !== undefined ? `row ${item.row}` : `item ${item.index}`);
+/** The field of a failure that is the whole input's (no known format, not JSON, a broken .gz): exit 2, not an item rejected. */
+const INPUT = "(input)";
+
+const where = (item: { index: number; line?: number | undefined; row?: number | undefined }, field?: string): string =>
+  field === INPUT ? "the input" : item.line !== undefined ? `line ${item.line}` : item.row !== undefined ? `row ${item.row}` : `item ${item.index}`;
 
 /** Where an item sits, and only that (a result also carries its event or error). */
 const placeOf = (item: { index: number; line?: number | undefined; row?: number | undefined }): { index: number; line?: number; row?: number } =>
@@ -29,7 +33,7 @@ function reportProblem(io: CliIo, tally: Tally, json: boolean, item: { index: nu
   tally.rejected++;
   tally.problems.push({ ...placeOf(item), message: error.message, code: error.code, ...(error.field ? { field: error.field } : {}) });
   // The place named once: some messages start with it ("line 3 is not valid JSON", "row 2: ...").
-  const place = where(item);
+  const place = where(item, error.field);
   const named = error.message.startsWith(`${place} `) || error.message.startsWith(`${place}:`);
   if (!json) write(io.stderr, `rejected ${named ? "" : `${place}: `}${error.message} [${error.code}]`);
 }
@@ -181,6 +185,6 @@ export const ingestCommand: Command = {
     else await ingestThroughApi(args, io, outcome.results, tally, json, size);
     if (json) write(io.stdout, JSON.stringify({ format: outcome.format, ...tally }, null, 2));
     else write(io.stdout, `ingest (${outcome.format}): ${tally.read} read, ${tally.accepted} accepted, ${tally.duplicates} duplicates, ${tally.rejected} rejected${tally.warnings.length > 0 ? `, ${tally.warnings.length} warnings` : ""}`);
-    return tally.rejected > 0 ? 1 : 0;
+    return tally.problems.some((problem) => problem.field === INPUT) ? 2 : tally.rejected > 0 ? 1 : 0;
   },
 };
