@@ -62,3 +62,24 @@ describe("validateEntityUpdate", () => {
     expect(() => validateEntityUpdate({ kind: "service", id: "s1", attrs: { team: "payments" } })).not.toThrow();
   });
 });
+
+describe("validateEntityUpdate: well-known attributes", () => {
+  const field = (attrs: Record<string, unknown>): string | undefined => {
+    try {
+      validateEntityUpdate({ kind: "resource", id: "i-1", attrs });
+      return undefined;
+    } catch (error) {
+      return `${(error as { code?: string }).code} ${(error as { details?: { field?: string } }).details?.field} ${(error as Error).message}`;
+    }
+  };
+
+  it("refuses a criticality, schedule or onCall that evaluation would ignore, naming the attribute and the fix", () => {
+    // A misspelt criticality counted as no criticality in risk; a bad schedule was only a factor at evaluation.
+    expect(field({ criticality: "hgih" })).toMatch(/^VIGIL_BAD_INPUT attrs\.criticality entity\.attrs\.criticality must be one of low, medium, high, critical/);
+    expect(field({ schedule: "every sunday" })).toMatch(/^VIGIL_BAD_INPUT attrs\.schedule .*needs 5 fields/);
+    expect(field({ onCall: { cron: "0 0 * * SAT", duration: "forever" } })).toMatch(/^VIGIL_BAD_INPUT attrs\.onCall\.duration /);
+    expect(field({ criticality: "High", schedule: "0 2 * * *", onCall: ["0 0 * * SAT 48h", { from: "2025-01-06T08:00:00Z", until: "2025-01-06T20:00:00Z" }] })).toBeUndefined();
+    // null removes the attribute.
+    expect(field({ criticality: null, schedule: null })).toBeUndefined();
+  });
+});

@@ -3,6 +3,7 @@ import type { Entity } from "../core/entity.js";
 import { VigilError } from "../core/errors.js";
 import type { Finding } from "../core/finding.js";
 import type { DocCodec } from "./doc-cache.js";
+import { compileSchedule } from "./schedule.js";
 import { DAY_MS, isoFromMs } from "./time.js";
 
 /** Storage collection of entity records. */
@@ -161,7 +162,9 @@ export interface EntityUpdate {
   readonly relations?: Readonly<Record<string, readonly string[]>>;
 }
 
-/** Validates an update; throws VigilError(VIGIL_BAD_INPUT) naming the field. */
+const criticalities = ["low", "medium", "high", "critical"];
+
+/** Validates an update; throws VigilError(VIGIL_BAD_INPUT) naming the field (also a malformed criticality, schedule or onCall). */
 export function validateEntityUpdate(update: EntityUpdate): void {
   if (typeof update.kind !== "string" || !/^[A-Za-z][\w.-]*$/.test(update.kind)) {
     throw new VigilError("VIGIL_BAD_INPUT", `entity.kind must be a word like "principal" or "resource", got ${JSON.stringify(update.kind)}`, { field: "kind" });
@@ -177,6 +180,13 @@ export function validateEntityUpdate(update: EntityUpdate): void {
       throw new VigilError("VIGIL_BAD_INPUT", `entity.relations.${name} must be a list of entity keys like "team/payments"`, { field: `relations.${name}` });
     }
   }
+  const attrs = update.attrs ?? {};
+  // Well-known attributes evaluation would ignore when malformed: refused here, where a person can fix them.
+  const criticality = attrs["criticality"];
+  if (criticality !== undefined && criticality !== null && !(typeof criticality === "string" && criticalities.includes(criticality.toLowerCase()))) {
+    throw new VigilError("VIGIL_BAD_INPUT", `entity.attrs.criticality must be one of ${criticalities.join(", ")}, got ${JSON.stringify(criticality)}`, { field: "attrs.criticality" });
+  }
+  for (const name of ["schedule", "onCall"]) if (attrs[name] !== undefined && attrs[name] !== null) compileSchedule(attrs[name], `attrs.${name}`);
   try {
     JSON.stringify(update.attrs ?? {});
   } catch (error) {

@@ -204,7 +204,10 @@ describe("idle detector", () => {
 
   it("a malformed schedule is reported as a factor and ignored, never thrown", async () => {
     const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(start) });
-    await stage.entities.upsert({ kind: "resource", id: "i-bad", attrs: { schedule: "every sunday" } }, "ops");
+    // The API refuses it; an inventory snapshot (written by observe) can still carry one.
+    await expect(stage.entities.upsert({ kind: "resource", id: "i-bad", attrs: { schedule: "every sunday" } }, "ops")).rejects.toMatchObject({ code: "VIGIL_BAD_INPUT", details: { field: "attrs.schedule" } });
+    const snapshot = makeEvent(EventTypes.resource, { id: "i-bad", kind: "aws.ec2.instance", attrs: { schedule: "every sunday" } });
+    stage.observe(snapshot, await stage.build(snapshot));
     await feed(stage, "i-bad", 5, () => ({ cpu: 1, network: 10 }));
     const signal = await idleAt(stage, "i-bad", 5);
     expect(signal.score).toBe(1);
