@@ -22,6 +22,10 @@ describe("overrides", () => {
     await expect(loop.review.overrides.create({ decisionId: decision.id, scope: "once", reason: "" }, approver)).rejects.toMatchObject({ code: "VIGIL_BAD_INPUT", details: { field: "reason" } });
     await expect(loop.review.overrides.create({ decisionId: decision.id, scope: "once", reason: "launch day" }, operator)).rejects.toMatchObject({ code: "VIGIL_FORBIDDEN" });
     await expect(loop.review.overrides.create({ decisionId: "dec-404", scope: "once", reason: "x" }, approver)).rejects.toMatchObject({ code: "VIGIL_NOT_FOUND" });
+    // A missing or mistyped id says so (not "decision undefined is not in the decision record").
+    for (const decisionId of [undefined, 42, " "]) {
+      await expect(loop.review.overrides.create({ decisionId, scope: "once", reason: "x" } as never, approver)).rejects.toMatchObject({ code: "VIGIL_BAD_INPUT", details: { field: "decisionId" }, message: expect.stringMatching(/^decisionId is required/) });
+    }
     const override = await loop.review.overrides.create({ decisionId: decision.id, scope: "once", reason: "launch day", tier: "notify" }, approver);
     expect(override).toMatchObject({ id: "OV-1", policy: "low-risk", subject: "bucket/site", scope: "once", by: "ann" });
     expect(override.confirmationRequired).toBeUndefined();

@@ -97,6 +97,7 @@ export function createOverrideApi(deps: ReviewDeps): OverrideApi {
     async create(input, actor) {
       requireRole(actor, ["approver"], "override a decision");
       refuseAgent(actor, "override a decision");
+      if (typeof input.decisionId !== "string" || input.decisionId.trim() === "") throw bad("decisionId", `is required: the id of the recorded decision to override (GET /v1/decisions), got ${JSON.stringify(input.decisionId)}`);
       if (typeof input.reason !== "string" || input.reason.trim() === "") throw bad("reason", "is required: say why this is allowed");
       if (input.scope !== "once" && input.scope !== "window") throw bad("scope", `must be "once" or "window", got ${JSON.stringify(input.scope)}`);
       if (input.tier !== undefined && !tiers.includes(input.tier)) throw bad("tier", `must be one of ${tiers.join(", ")}`);
