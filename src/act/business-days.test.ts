@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { addBusinessDays, businessDaysBetween, createBusinessCalendar, isBusinessDay } from "./business-days.js";
+import { resolveLadderSettings } from "./ladder-settings.js";
 
 const utc = createBusinessCalendar();
 const at = (iso: string): Date => new Date(iso);
@@ -26,6 +27,26 @@ describe("business days", () => {
     const sydney = createBusinessCalendar({ utcOffsetMinutes: 600 });
     expect(isBusinessDay(sydney, at("2026-01-09T20:00:00Z"))).toBe(false);
     expect(addBusinessDays(sydney, at("2026-01-09T20:00:00Z"), 1).toISOString()).toBe("2026-01-12T14:00:00.000Z");
+  });
+
+  it("an IANA time zone follows daylight saving time: days start at local midnight on both sides of the change", () => {
+    // Europe/Berlin: CET (UTC+1) until Sunday 2026-03-29 02:00, CEST (UTC+2) after.
+    const berlin = createBusinessCalendar({ timeZone: "Europe/Berlin" });
+    // Friday 10:00 CET + 1 business day is Monday 10:00 CEST (08:00Z); a fixed +60 said 11:00 CEST.
+    expect(addBusinessDays(berlin, at("2026-03-27T09:00:00Z"), 1).toISOString()).toBe("2026-03-30T08:00:00.000Z");
+    // Monday 00:30 CEST (Sunday 22:30Z) is Monday: a business day.
+    expect(isBusinessDay(berlin, at("2026-03-29T22:30:00Z"))).toBe(true);
+    expect(isBusinessDay(berlin, at("2026-03-29T21:30:00Z"))).toBe(false);
+    // Marked on Saturday: Monday is the whole first business day (it ends at Tuesday 00:00 CEST).
+    expect(addBusinessDays(berlin, at("2026-03-28T12:00:00Z"), 1).toISOString()).toBe("2026-03-30T22:00:00.000Z");
+    // Back to CET on Sunday 2026-10-25: Friday 10:00 CEST + 1 is Monday 10:00 CET (09:00Z).
+    expect(addBusinessDays(berlin, at("2026-10-23T08:00:00Z"), 1).toISOString()).toBe("2026-10-26T09:00:00.000Z");
+    const holiday = createBusinessCalendar({ timeZone: "Europe/Berlin", holidays: ["2026-03-30"] });
+    expect(addBusinessDays(holiday, at("2026-03-27T09:00:00Z"), 1).toISOString()).toBe("2026-03-31T08:00:00.000Z");
+    expect(() => createBusinessCalendar({ timeZone: "Mars/Olympus" }, "ladder.calendar")).toThrow(/ladder\.calendar\.timeZone "Mars\/Olympus" is not an IANA time zone/);
+    expect(() => createBusinessCalendar({ timeZone: "Europe/Berlin", utcOffsetMinutes: 60 })).toThrow(/calendar\.timeZone and calendar\.utcOffsetMinutes/);
+    // The cost pack writes utcOffsetMinutes: 0 (the default); a time zone set over it in vigil.yaml is taken.
+    expect(resolveLadderSettings({ calendar: { timeZone: "Europe/Berlin", utcOffsetMinutes: 0 } }).calendar.timeZone).toBe("Europe/Berlin");
   });
 
   it("fractional and zero days; business time between two instants", () => {

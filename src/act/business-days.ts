@@ -15,8 +15,10 @@ export interface BusinessCalendarInput {
   readonly weekend?: readonly string[];
   /** Dates (YYYY-MM-DD, in the calendar's zone) that are not business days. */
   readonly holidays?: readonly string[];
-  /** The zone the calendar's days are counted in, as minutes east of UTC (default 0: UTC). */
+  /** The zone the calendar's days are counted in, as minutes east of UTC (default 0: UTC). A fixed offset: no daylight saving time. */
   readonly utcOffsetMinutes?: number;
+  /** The zone as an IANA name (`Europe/Berlin`): days start at local midnight on both sides of a daylight-saving change. Instead of utcOffsetMinutes (which may then only be 0, the default). */
+  readonly timeZone?: string;
 }
 
 export interface BusinessCalendar {
@@ -24,6 +26,27 @@ export interface BusinessCalendar {
   readonly weekend: ReadonlySet<number>;
   readonly holidays: ReadonlySet<string>;
   readonly utcOffsetMinutes: number;
+  /** An IANA zone; when set, it gives the offset at each instant (utcOffsetMinutes is then 0 and unused). */
+  readonly timeZone?: string;
+}
+
+const zoneFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** The offset of an IANA zone at an instant, in ms east of UTC; throws RangeError for an unknown zone. */
+function zoneOffsetMs(zone: string, ms: number): number {
+  let format = zoneFormats.get(zone);
+  if (format === undefined) {
+    format = new Intl.DateTimeFormat("en-US", { timeZone: zone, hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric", second: "numeric" });
+    zoneFormats.set(zone, format);
+  }
+  const parts: Record<string, number> = {};
+  for (const part of format.formatToParts(new Date(ms))) if (part.type !== "literal") parts[part.type] = Number(part.value);
+  const local = Date.UTC(parts["year"] ?? 1970, (parts["month"] ?? 1) - 1, parts["day"] ?? 1, parts["hour"] ?? 0, parts["minute"] ?? 0, parts["second"] ?? 0);
+  return local - (ms - (((ms % 1000) + 1000) % 1000));
+}
+
+function offsetMs(calendar: BusinessCalendar, ms: number): number {
+  return calendar.timeZone === undefined ? calendar.utcOffsetMinutes * 60_000 : zoneOffsetMs(calendar.timeZone, ms);
 }
 
 /** Validates a calendar; throws VigilError(VIGIL_BAD_CONFIG) naming the field (under `prefix`). */
@@ -50,17 +73,38 @@ export function createBusinessCalendar(input: BusinessCalendarInput = {}, prefix
   if (typeof offset !== "number" || !Number.isInteger(offset) || Math.abs(offset) > 14 * 60) {
     throw new VigilError("VIGIL_BAD_CONFIG", `${prefix}.utcOffsetMinutes must be an integer between -840 and 840, got ${JSON.stringify(offset)}`, { field: `${prefix}.utcOffsetMinutes` });
   }
-  return { weekend, holidays, utcOffsetMinutes: offset };
+  const zone: unknown = input.timeZone;
+  if (zone === undefined) return { weekend, holidays, utcOffsetMinutes: offset };
+  // 0 is the default (packs/cost writes it out): with a time zone it means nothing; another offset contradicts the zone.
+  if (offset !== 0) throw new VigilError("VIGIL_BAD_CONFIG", `${prefix}.timeZone and ${prefix}.utcOffsetMinutes both set the zone; keep one (timeZone follows daylight saving time)`, { field: `${prefix}.timeZone` });
+  try {
+    if (typeof zone !== "string" || zone === "") throw new RangeError("not a name");
+    zoneOffsetMs(zone, 0);
+  } catch {
+    throw new VigilError("VIGIL_BAD_CONFIG", `${prefix}.timeZone ${JSON.stringify(zone)} is not an IANA time zone; use a name such as Europe/Berlin or America/New_York`, { field: `${prefix}.timeZone` });
+  }
+  return { weekend, holidays, utcOffsetMinutes: 0, timeZone: zone };
 }
 
 /** The calendar day (epoch day in the calendar's zone) holding `ms`. */
 function localDay(calendar: BusinessCalendar, ms: number): number {
-  return Math.floor((ms + calendar.utcOffsetMinutes * 60_000) / DAY_MS);
+  return Math.floor((ms + offsetMs(calendar, ms)) / DAY_MS);
 }
 
-/** Start of a local epoch day, in UTC milliseconds. */
+/**
+ * Start of a local epoch day, in UTC milliseconds: the first instant whose local day is `day`. In
+ * a zone with daylight saving time the offset at midnight is found by iterating (it may differ
+ * from the offset a day earlier); where a change skips midnight, the day starts when it begins.
+ */
 function dayStart(calendar: BusinessCalendar, day: number): number {
-  return day * DAY_MS - calendar.utcOffsetMinutes * 60_000;
+  if (calendar.timeZone === undefined) return day * DAY_MS - calendar.utcOffsetMinutes * 60_000;
+  let t = day * DAY_MS - offsetMs(calendar, day * DAY_MS);
+  t = day * DAY_MS - offsetMs(calendar, t);
+  // A skipped midnight (the clock jumps from 23:59 to 01:00): t lands in the previous day; step to the first hour of `day`.
+  for (let guard = 0; localDay(calendar, t) < day && guard < 4; guard++) t += 3_600_000;
+  // An hour before may already be `day` (t came out an hour late): take the earliest instant.
+  while (localDay(calendar, t - 3_600_000) === day) t -= 3_600_000;
+  return t;
 }
 
 function isBusinessLocalDay(calendar: BusinessCalendar, day: number): boolean {

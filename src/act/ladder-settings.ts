@@ -49,10 +49,10 @@ export function resolveLadderSettings(input: unknown, prefix = "ladder"): Ladder
     if (key !== "calendar" && key !== "policies") throw new VigilError("VIGIL_BAD_CONFIG", `${prefix}.${key} is not a setting; use calendar or policies`, { field: `${prefix}.${key}` });
   }
   const calendarInput = input["calendar"];
-  if (calendarInput !== undefined && !isRecord(calendarInput)) throw new VigilError("VIGIL_BAD_CONFIG", `${prefix}.calendar must be a map (weekend, holidays, utcOffsetMinutes)`, { field: `${prefix}.calendar` });
+  if (calendarInput !== undefined && !isRecord(calendarInput)) throw new VigilError("VIGIL_BAD_CONFIG", `${prefix}.calendar must be a map (weekend, holidays, timeZone or utcOffsetMinutes)`, { field: `${prefix}.calendar` });
   if (isRecord(calendarInput)) {
     for (const key of Object.keys(calendarInput)) {
-      if (!["weekend", "holidays", "utcOffsetMinutes"].includes(key)) throw new VigilError("VIGIL_BAD_CONFIG", `${prefix}.calendar.${key} is not a setting; use weekend, holidays or utcOffsetMinutes`, { field: `${prefix}.calendar.${key}` });
+      if (!["weekend", "holidays", "utcOffsetMinutes", "timeZone"].includes(key)) throw new VigilError("VIGIL_BAD_CONFIG", `${prefix}.calendar.${key} is not a setting; use weekend, holidays, timeZone or utcOffsetMinutes`, { field: `${prefix}.calendar.${key}` });
     }
   }
   const calendar = createBusinessCalendar((calendarInput ?? {}) as BusinessCalendarInput, `${prefix}.calendar`);
