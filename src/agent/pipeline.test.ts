@@ -73,4 +73,46 @@ describe("pipeline", () => {
     await pipeline.processBatch(await storage.pendingEvents(10));
     expect(observed).toEqual(["r-1", "r-2", "r-3"]);
   });
+
+  it("reads the context of a batch of first-seen principals in a few storage reads, not one or two per event, and learns the same", async () => {
+    const trail = (user: number, minute: number): Event => ({
+      specversion: "1.0", id: `ct-${user}-${minute}`, source: "aws.s3", type: "com.amazonaws.cloudtrail", time: new Date(Date.parse("2025-03-03T09:00:00Z") + minute * 60_000).toISOString(),
+      data: { eventVersion: "1.08", eventTime: new Date(Date.parse("2025-03-03T09:00:00Z") + minute * 60_000).toISOString(), eventSource: "s3.amazonaws.com", eventName: "GetObject", awsRegion: "eu-west-1", sourceIPAddress: `10.0.0.${user}`, userAgent: "aws-cli/2", userIdentity: { type: "AssumedRole", arn: `arn:aws:sts::123456789012:assumed-role/dev/user-${user}`, accountId: "123456789012" }, recipientAccountId: "123456789012" },
+    });
+    // Two of the 40 principals twice, so a batch also sees what an earlier event of it learned.
+    const batch = [...Array.from({ length: 40 }, (_unused, user) => trail(user, user)), trail(3, 50), trail(7, 51)];
+    const learned: unknown[] = [];
+    const reads: number[] = [];
+    for (const prefetching of [false, true]) {
+      const own = await openStorage(parseConfig({ store: { path: ":memory:" } }));
+      const getDocs = own.getDocs.bind(own);
+      let count = 0;
+      own.getDocs = (collection, ids) => {
+        count++;
+        return getDocs(collection, ids);
+      };
+      const real = createContextStage({ storage: own, clock, settings: parseConfig({}).context as never });
+      const context: ContextStage = prefetching ? real : { ...real, prefetch: async () => undefined };
+      const saved = storage;
+      storage = own;
+      try {
+        const pipeline = await pipelineWith(context, []);
+        await own.appendEvents(batch, clock.now().toISOString());
+        count = 0;
+        expect(await pipeline.processBatch(await own.pendingEvents(100))).toHaveLength(batch.length);
+        reads.push(count);
+        await pipeline.flushContext();
+        learned.push(await own.listDocs("context.baselines", { limit: 1_000 }));
+      } finally {
+        storage = saved;
+        await own.close();
+      }
+    }
+    // Without prefetching: a read of records and one of baselines per first-seen principal.
+    expect(reads[0]).toBeGreaterThanOrEqual(80);
+    // With it: the first event's two reads, then one per collection for the rest of the batch.
+    expect(reads[1]).toBeLessThanOrEqual(4);
+    expect(learned[1]).toEqual(learned[0]);
+  });
 });
+

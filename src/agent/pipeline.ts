@@ -194,8 +194,18 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       if (events.length === 0) return [];
       const started = performance.now();
       const built: { event: Event; ctx: Context; draft: DecisionDraft }[] = [];
-      for (const stored of events) {
+      // Once an event of the batch had to wait for the store (entities or baselines not in
+      // memory: a new principal, a restarted worker), what the rest of the batch needs is read
+      // at once, instead of a round trip per event.
+      const loadsBefore = context.loads();
+      let prefetched = false;
+      for (let index = 0; index < events.length; index++) {
+        const stored = events[index] as StoredEvent;
         const { draft, ctx } = await decideEvent(stored.event, options.labels ? { labels: options.labels } : {});
+        if (!prefetched && index + 1 < events.length && context.loads() !== loadsBefore) {
+          prefetched = true;
+          await context.prefetch(events.slice(index + 1).map((next) => next.event));
+        }
         // Learn right after deciding, so the next event of the batch sees this one, exactly as
         // when events come one by one (a batch of first sightings flags only the first).
         // Learning is in memory until flushContext, after the decisions are durable.

@@ -117,11 +117,17 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
    * The cached item of each role's key, loading the missing ones first (one read). The common case
    * — everything cached — is one map lookup per key, without the load pass.
    */
+  /** Builds that waited for storage (see ContextStage.loads). */
+  let loads = 0;
+
   function cached<T extends Cacheable>(cache: DocCache<T>, keys: ReadonlyMap<string, string>): Map<string, T> | Promise<Map<string, T>> {
     const found = new Map<string, T>();
     for (const [role, key] of keys) {
       const item = cache.get(key);
-      if (item === undefined) return loadThenEnsure(cache, keys);
+      if (item === undefined) {
+        loads++;
+        return loadThenEnsure(cache, keys);
+      }
       found.set(role, item);
     }
     return found;
@@ -135,16 +141,47 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
     return found;
   }
 
+  /** Record keys by role, as build reads them. */
+  function recordKeysOf(resolved: ResolvedEvent): Map<string, string> {
+    const recordKeys = new Map<string, string>();
+    for (const role in resolved.entities) {
+      const entity = resolved.entities[role] as Entity;
+      recordKeys.set(role, entityRecordKey(entity.kind, entity.id));
+    }
+    return recordKeys;
+  }
+
+  async function prefetch(events: readonly Event[]): Promise<void> {
+    const nowMs = clock.now().getTime();
+    const room = Math.floor(settings.cache.maxEntities / 4);
+    const wanted: { readonly resolved: ResolvedEvent; readonly recordKeys: Map<string, string> }[] = [];
+    const recordKeys = new Set<string>();
+    for (const event of events) {
+      const resolved = resolveEvent(event, nowMs, settings.spend);
+      const keys = recordKeysOf(resolved);
+      for (const key of keys.values()) if (records.get(key) === undefined) recordKeys.add(key);
+      if (recordKeys.size > room) break;
+      wanted.push({ resolved, recordKeys: keys });
+    }
+    const loadedRecords = records.load([...recordKeys]);
+    if (loadedRecords) await loadedRecords;
+    // Baseline keys follow the records (a principal's peer group is its team's).
+    const baselineKeys = new Set<string>();
+    for (const { resolved, recordKeys: keys } of wanted) {
+      const { keys: wantedBaselines } = baselineKeysFor(resolved, keys, (role) => records.get(keys.get(role) as string));
+      for (const key of wantedBaselines.values()) if (baselines.get(key) === undefined) baselineKeys.add(key);
+      if (baselineKeys.size > room) break;
+    }
+    const loadedBaselines = baselines.load([...baselineKeys]);
+    if (loadedBaselines) await loadedBaselines;
+  }
+
   async function build(event: Event): Promise<Context> {
     if (!initialized) await init();
     const nowMs = clock.now().getTime();
     const resolved = resolveEvent(event, nowMs, settings.spend);
-    const { entities, observation } = resolved;
-    const recordKeys = new Map<string, string>();
-    for (const role in entities) {
-      const entity = entities[role] as Entity;
-      recordKeys.set(role, entityRecordKey(entity.kind, entity.id));
-    }
+    const { observation } = resolved;
+    const recordKeys = recordKeysOf(resolved);
     const recordsFound = cached(records, recordKeys);
     const recordMap = recordsFound instanceof Map ? recordsFound : await recordsFound;
     const { keys: baselineKeys, peerKey } = baselineKeysFor(resolved, recordKeys, (role) => recordMap.get(role));
@@ -337,6 +374,8 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
 
   return {
     build,
+    prefetch,
+    loads: () => loads,
     observe,
     flush,
     get settings() {
