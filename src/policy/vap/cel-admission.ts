@@ -159,7 +159,9 @@ export function compileAdmissionCel(spec: AdmissionCelSpec, env: CelEnvironment,
           continue;
         }
         trace.push({ kind: "match", expr: c.program.source, value: r.value });
-        if (r.value !== true) return { status: "skip", message: `matchCondition ${c.name} is false`, trace };
+        // The API server's matcher skips on EvalResult == False only: another value (a dyn result
+        // type checking let through) does not skip.
+        if (r.value === false) return { status: "skip", message: `matchCondition ${c.name} is false`, trace };
       }
       if (conditionError !== undefined) return { status: "error", message: conditionError, trace };
       // Every validation is evaluated, as the API server does: one that errs does not hide a later

@@ -107,6 +107,12 @@ describe("ValidatingAdmissionPolicy plugin", () => {
       expect(failed[0]?.[1]).toContain("matchCondition errs failed to evaluate");
     });
 
+    it("only a false matchCondition skips: one that gives another value (dyn, which type checking lets through) matches, as the API server's matcher (EvalResult == False)", () => {
+      const deny = [{ expression: "false", message: "denied" }];
+      expect(evaluate({ matchConditions: [{ name: "named", expression: "dyn(object.metadata.name)" }], validations: deny }, review({ object: pod() }))).toEqual([["violation", "denied"]]);
+      expect(evaluate({ matchConditions: [{ name: "off", expression: "dyn(false)" }], validations: deny }, review({ object: pod() }))).toEqual([]);
+    });
+
     it("resources: `*` is every resource but no subresource; `*/*`, `pods/*` and `*/status` reach subresources", () => {
       const statusUpdate = review({ operation: "UPDATE", subResource: "status", object: pod(), oldObject: pod() });
       const withResources = (resources: string[]) => evaluate({ matchConstraints: { resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["*"], resources }] }, validations: [{ expression: "false", message: "denied" }] }, statusUpdate);
