@@ -7,7 +7,7 @@ import { makeEvent, seededRandom } from "./fixtures.test-support.js";
 import { readIdleDay, recordIdleSample } from "./idle-days.js";
 import { fnv1a32 } from "./hash.js";
 import { writeF64 } from "./block.js";
-import { createSeries, expectedLog, fromLog, observeSeries, periodValue, seriesCount, seriesWordsWithoutWindow } from "./series.js";
+import { createSeries, expectedLog, fromLog, observeSeries, periodValue, seriesCount, seriesSummary, seriesWordsWithoutWindow } from "./series.js";
 import { defaultContextSettings } from "./settings.js";
 import { createContextStage } from "./stage.js";
 import { createManualClock, createMemoryDocStorage } from "./test-support.js";
@@ -157,5 +157,19 @@ describe("series summary without history", () => {
     expect(learned?.["count"]).toBeGreaterThan(0);
     expect(learned?.["expected"]).toBeGreaterThan(30);
     expect(learned).not.toHaveProperty("reason");
+  });
+});
+
+describe("series mean and variance", () => {
+  it("a sample near the largest double (an exporter's DBL_MAX) does not overflow the mean and variance into a stddev of 0 or a mean of NaN", () => {
+    const holder = new EntityBaseline("resource/r");
+    const series = createSeries(holder, "m", 168, "gauge", 0.01);
+    const samples = [10, 12, 1.7e308, -1.7e308, ...Array.from({ length: 20 }, () => 10)];
+    samples.forEach((value, index) => observeSeries(series, start + index * HOUR_MS, value, rates));
+    const summary = seriesSummary(series, start + samples.length * HOUR_MS);
+    // Huge samples leave a huge spread, not none; and the mean stays a number.
+    expect(Number(summary["stddev"])).toBeGreaterThan(1e100);
+    expect(Number.isFinite(Number(summary["mean"]))).toBe(true);
+    expect(summary["mean"]).not.toBe(0);
   });
 });

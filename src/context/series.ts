@@ -261,16 +261,19 @@ function commit(series: SeriesState, hour: number, value: number, rates: SeriesR
     }
     const level = get(series, H_LEVEL);
     set(series, H_LEVEL, level + rates.levelAlpha * (clipped - level));
+    // Halves and a cap: a sample near ±1.8e308 (an exporter's DBL_MAX) overflowed diff² to Infinity,
+    // shown as stddev 0 (round), and opposite huge samples made the mean NaN for good.
     const mean = get(series, H_MEAN);
-    const diff = value - mean;
-    const increment = rates.levelAlpha * diff;
-    set(series, H_MEAN, mean + increment);
-    set(series, H_VAR, (1 - rates.levelAlpha) * (get(series, H_VAR) + diff * increment));
+    const half = value / 2 - mean / 2;
+    set(series, H_MEAN, capped(mean + capped(2 * rates.levelAlpha * half)));
+    set(series, H_VAR, Math.min(Number.MAX_VALUE, (1 - rates.levelAlpha) * Math.min(Number.MAX_VALUE, get(series, H_VAR) + 4 * rates.levelAlpha * half * half)));
   }
   set(series, H_COUNT, count + 1);
   set(series, H_LAST_HOUR, Math.max(get(series, H_LAST_HOUR), hour));
   set(series, H_LAST_VALUE, value);
 }
+
+const capped = (value: number): number => Math.max(-Number.MAX_VALUE, Math.min(Number.MAX_VALUE, value));
 
 /** Start hour (epoch hours) of the period that contains `timeMs`. */
 export function periodStartHour(series: SeriesState, timeMs: number): number {
