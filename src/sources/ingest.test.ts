@@ -136,6 +136,22 @@ describe("format detection and conversion", () => {
     }
   });
 
+  // Windows PowerShell 5's `>` and Out-File write UTF-16LE with a BOM: such a file was "of no known format".
+  it("a UTF-16 file (LE or BE, with its BOM), in chunks that split characters", async () => {
+    const text = `${bareRecords.slice(0, 3).map((r) => JSON.stringify(r)).join("\r\n")}\r\n`;
+    const le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, "utf16le")]);
+    const be = Buffer.from(le);
+    be.swap16();
+    for (const bytes of [le, be]) {
+      const chunks = [bytes.subarray(0, 1), bytes.subarray(1, 101), bytes.subarray(101)];
+      const outcome = await ingestStream(Readable.from(chunks));
+      expect(outcome.format).toBe("json-lines");
+      const results = await collect(outcome.results);
+      expect(results.map((r) => r.ok)).toEqual([true, true, true]);
+      expect(ids(results)).toEqual(bareRecords.slice(0, 3).map((r) => r["eventID"]));
+    }
+  });
+
   it("a single CloudEvent and a batch, pretty-printed", async () => {
     const event = { specversion: "1.0", id: "x1", source: "test", type: "com.example.unknown", data: { any: "thing" } };
     const single = await ingestText(JSON.stringify(event, null, 2));

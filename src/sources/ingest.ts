@@ -16,6 +16,7 @@ import { convertKubernetesObject, kubernetesListItems, kubernetesManifestsToEven
 import { convertOktaEvent, looksLikeOktaEvent, looksLikeOktaEventHook, oktaEventHookConversions } from "./okta.js";
 import { convertTerraformPlan, looksLikeTerraformPlan } from "./terraform.js";
 import { failure, place, position, problem, type Conversion, type IngestResult } from "./results.js";
+import { decodeUtf16 } from "./utf16.js";
 import { createContentIdAllocator, isRecord, kindOf, type ContentIdAllocator, type JsonRecord } from "./values.js";
 
 /**
@@ -281,7 +282,7 @@ function corruptGzip(options: IngestOptions, cause: unknown): IngestResult {
  * `results`, never exceptions.
  */
 export async function ingestStream(input: TextChunks, options: IngestOptions = {}): Promise<IngestOutcome> {
-  let source: AsyncIterator<string | Uint8Array> = toAsyncIterator(input);
+  let source = await decodeUtf16(toAsyncIterator(input));
   const head: Array<string | Uint8Array> = [];
   let headText = "";
   let sawNewline = false;
