@@ -134,17 +134,31 @@ export function deleteActuator(client: KubernetesClient, runtime: ActuatorRuntim
       }
       const propagationPolicy = read.optionalString(plan.params, "propagationPolicy") as PropagationPolicy | undefined;
       const gracePeriodSeconds = read.optionalInteger(plan.params, "gracePeriodSeconds");
-      const outcome = await client.deleteObject(
-        ref,
-        { uid, ...(propagationPolicy === undefined ? {} : { propagationPolicy }), ...(gracePeriodSeconds === undefined ? {} : { gracePeriodSeconds }) },
-        context,
-      );
+      let outcome: "deleted" | "absent";
+      let note: { note?: string } = {};
+      try {
+        outcome = await client.deleteObject(
+          ref,
+          { uid, ...(propagationPolicy === undefined ? {} : { propagationPolicy }), ...(gracePeriodSeconds === undefined ? {} : { gracePeriodSeconds }) },
+          context,
+        );
+      } catch (error) {
+        // The API server may have deleted it and answered 504 Timeout (the request outlived its
+        // deadline), or the answer was lost: read again, so a delete that took effect keeps the
+        // manifest undo re-creates it from. A refusal (4xx: 409 Conflict, 403) stands.
+        if (!(error instanceof ActuatorApiError) || (error.status !== undefined && error.status < 500)) throw error;
+        const now = await client.getObject(ref, context).catch(() => null);
+        const deleting = now !== null && now !== undefined && uidOf(now) === uid && asRecord(now["metadata"])?.["deletionTimestamp"] !== undefined;
+        if (now !== undefined && !deleting) throw error;
+        outcome = "deleted";
+        note = { note: `the DELETE failed (${error.message}), but a second read finds it ${now === undefined ? "absent" : "being deleted"}: it took effect` };
+      }
       if (outcome === "absent") return { output: { object: target, deleted: false, absent: true } };
       // A Secret's data must not be copied into the action record (results never hold secrets).
       if (ref.api.apiVersion === "v1" && ref.api.kind === "Secret") {
-        return { output: { object: target, deleted: true, uid, undoRecorded: false, undoWithheld: "a Secret's manifest holds its data, which is never copied into the action record" } };
+        return { output: { object: target, deleted: true, uid, ...note, undoRecorded: false, undoWithheld: "a Secret's manifest holds its data, which is never copied into the action record" } };
       }
-      return { output: { object: target, deleted: true, uid }, undo: { ...target, manifest: manifestForRecreate(live) } };
+      return { output: { object: target, deleted: true, uid, ...note }, undo: { ...target, manifest: manifestForRecreate(live) } };
     },
     async revert(_plan, undo, context) {
       const target = targetOf(undo);

@@ -596,6 +596,26 @@ describe("kubernetes.delete", () => {
     expect(discoveryRequests("/apis/batch/v1")).toBe(1);
   });
 
+  it("a DELETE the API server carried out but answered 504 Timeout is applied with its undo data (a second read finds the object gone), so undo can re-create it", async () => {
+    server.on("DELETE", "/apis/batch/v1/namespaces/:ns/:plural/:name", () => {
+      api.objects.delete("Job/shop/nightly-report");
+      return status(504, "Timeout", "Timeout: request did not complete within the allotted timeout");
+    });
+    const plan = testPlan("kubernetes.delete", { apiVersion: "batch/v1", kind: "Job", namespace: "shop", name: "nightly-report" });
+    const applied = await remove.apply(plan, { dryRun: false });
+    expect(applied.status).toBe("applied");
+    expect(applied.output).toMatchObject({ deleted: true, uid: JOB_UID, note: expect.stringMatching(/HTTP 504 Timeout.*a second read finds it absent: it took effect/) });
+    expect(applied.undo?.params).toMatchObject({ kind: "Job", name: "nightly-report", manifest: { metadata: { name: "nightly-report", namespace: "shop" } } });
+    expect((await remove.undo(plan, applied)).status).toBe("undone");
+    expect(api.objects.get("Job/shop/nightly-report")?.metadata.uid).not.toBe(JOB_UID);
+    // A 504 after which the object is still there is a failure: nothing to undo.
+    server.on("DELETE", "/apis/batch/v1/namespaces/:ns/:plural/:name", () => status(504, "Timeout", "Timeout: request did not complete within the allotted timeout"));
+    const failed = await remove.apply(plan, { dryRun: false });
+    expect(failed).toMatchObject({ status: "failed", output: { status: 504 } });
+    expect(failed.undo).toBeUndefined();
+    expect(server.problems).toEqual([]);
+  });
+
   it("a ConfigMap is resolved through /api/v1; a uid precondition that no longer holds fails with the 409 Conflict and deletes nothing", async () => {
     const replaced = await remove.apply(testPlan("kubernetes.delete", { apiVersion: "v1", kind: "ConfigMap", namespace: "shop", name: "app-config", uid: "11111111-2222-4333-8444-555555555555" }), { dryRun: false });
     expect(server.problems).toEqual([]);
