@@ -4,6 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import { VigilError } from "../../core/errors.js";
+import type { TraceStep } from "../../core/finding.js";
 import type { PolicyMeta, Severity } from "../../core/policy.js";
 import type { CelEnvironment, CelProgram } from "../cel/api.js";
 import { gvkOf, metadataOf, subjectObject, type AdmissionInput } from "./request.js";
@@ -62,6 +63,26 @@ export function namedExpressions(value: unknown, env: CelEnvironment, origin: st
     const entry = isObject(raw) ? raw : {};
     return { name: String(entry["name"] ?? ""), program: compileExpression(env, entry["expression"], origin, `spec.${key}[${i}].expression`) };
   });
+}
+
+/**
+ * Evaluates matchConditions as Kyverno's compiled policies and the API server's matcher do: a
+ * false one skips at once; one that errs is remembered and the rest still run, so a later false
+ * one still skips; the error counts only when none is false. Steps are appended to `trace`.
+ */
+export function evaluateMatchConditions(conditions: readonly NamedProgram[], activation: Readonly<Record<string, unknown>>, trace: TraceStep[]): { readonly status: "match" } | { readonly status: "skip" | "error"; readonly message: string } {
+  let error: string | undefined;
+  for (const c of conditions) {
+    const r = c.program.evaluate(activation);
+    if (!r.ok) {
+      trace.push({ kind: "match", expr: c.program.source, error: r.error.message });
+      error ??= `matchCondition ${c.name} failed to evaluate: ${r.error.message}`;
+      continue;
+    }
+    trace.push({ kind: "match", expr: c.program.source, value: r.value });
+    if (r.value !== true) return { status: "skip", message: `matchCondition ${c.name} is false` };
+  }
+  return error === undefined ? { status: "match" } : { status: "error", message: error };
 }
 
 /** The API group of each pod controller autogen reaches. */

@@ -19,7 +19,7 @@ import { matchConstraintsMatch } from "../vap/match-constraints.js";
 import { kyvernoCelActivation, withGlobalContextReader } from "./cel-libraries.js";
 import { isClusterScopedKind } from "./kinds.js";
 import { globalContextReader, type GlobalContextSet } from "./global-context.js";
-import { celPolicyIdentity, celPolicyMeta, compileExpression, extendOnce, kyvernoSeverity, namedExpressions, scopeOf, type NamedProgram } from "./cel-policy-common.js";
+import { celPolicyIdentity, celPolicyMeta, compileExpression, evaluateMatchConditions, extendOnce, kyvernoSeverity, namedExpressions, scopeOf, type NamedProgram } from "./cel-policy-common.js";
 import { clusterContextResolver, sharedBaseDocument } from "./context.js";
 import { generateLabels } from "./generate.js";
 import { asCreation, deletedTriggerAsCreate, generateFindings, synchronizedDeletions } from "./generate-actions.js";
@@ -169,15 +169,8 @@ export function compileGeneratingPolicy(document: Json, env: CelEnvironment, opt
       if (r.ok) values[v.name] = r.value;
       trace.push({ kind: "variable", expr: `variables.${v.name}`, ...(r.ok ? {} : { error: r.error.message }) });
     }
-    for (const c of conditions) {
-      const r = c.program.evaluate(activation);
-      if (!r.ok) {
-        trace.push({ kind: "match", expr: c.program.source, error: r.error.message });
-        return { results: [result("error", `matchCondition ${c.name} failed to evaluate: ${r.error.message}`, trace)], resources: [] };
-      }
-      trace.push({ kind: "match", expr: c.program.source, value: r.value });
-      if (r.value !== true) return { results: [result("skip", `matchCondition ${c.name} is false`, trace)], resources: [] };
-    }
+    const matched = evaluateMatchConditions(conditions, activation, trace);
+    if (matched.status !== "match") return { results: [result(matched.status, matched.message, trace)], resources: [] };
     const resources: Json[] = [];
     for (const [i, program] of generators.entries()) {
       const field = `spec.generate[${i}].expression`;

@@ -127,6 +127,16 @@ describe("compileMutatingPolicy", () => {
     expect(broken.evaluate({ input: review } as never, { includePasses: true })).toEqual([]);
   });
 
+  it("a false matchCondition skips even after one that errs; the error counts only when none is false (Kyverno's and the API server's matchers collect errors and go on)", () => {
+    const mutations = [{ patchType: "ApplyConfiguration", applyConfiguration: { expression: "Object{spec: Object.spec{hostNetwork: true}}" } }];
+    const erring = { name: "errs", expression: "object.spec.missing.field == 1" };
+    const skipped = policy({ matchConstraints: podRules, matchConditions: [erring, { name: "never", expression: "false" }], mutations }).mutateAdmission!(create(pod));
+    expect(skipped.results.map((r) => [r.status, r.message])).toEqual([["skip", "matchCondition never is false"]]);
+    const failed = policy({ matchConstraints: podRules, matchConditions: [erring, { name: "always", expression: "true" }], mutations }).mutateAdmission!(create(pod));
+    expect(failed.results.map((r) => r.status)).toEqual(["error"]);
+    expect(failed.results[0]?.message).toContain("matchCondition errs failed to evaluate");
+  });
+
   it("skips when a matchCondition is false and changes nothing", () => {
     const p = policy({ matchConstraints: podRules, matchConditions: [{ name: "never", expression: "object.metadata.name == 'other'" }], mutations: [{ patchType: "ApplyConfiguration", applyConfiguration: { expression: "Object{spec: Object.spec{hostNetwork: true}}" } }] });
     const outcome = p.mutateAdmission!(create(pod));

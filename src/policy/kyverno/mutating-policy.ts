@@ -18,7 +18,7 @@ import { matchConstraintsMatch } from "../vap/match-constraints.js";
 import { mergeApplyConfiguration } from "./apply-configuration.js";
 import { kyvernoCelActivation, withGlobalContextReader } from "./cel-libraries.js";
 import { globalContextReader, type GlobalContextSet } from "./global-context.js";
-import { celPolicyIdentity, celPolicyMeta, compileExpression, controllerGroups, extendOnce, kyvernoSeverity, namedExpressions, onlyPods, podConstraints, scopeOf, type NamedProgram } from "./cel-policy-common.js";
+import { celPolicyIdentity, celPolicyMeta, compileExpression, controllerGroups, evaluateMatchConditions, extendOnce, kyvernoSeverity, namedExpressions, onlyPods, podConstraints, scopeOf, type NamedProgram } from "./cel-policy-common.js";
 import { clusterContextResolver, sharedBaseDocument, type ExternalContextResolver } from "./context.js";
 import { getObject, resourcePath } from "./cluster-reads.js";
 import { compileExistingTargets, readExistingTargets, type ExistingTargets } from "./mutating-policy-existing.js";
@@ -351,15 +351,8 @@ export function runCelMutations(compiled: CompiledMutator, activation: Record<st
   };
   activation["object"] = object;
   evaluateVariables(trace);
-  for (const c of conditions) {
-    const r = c.program.evaluate(activation);
-    if (!r.ok) {
-      trace.push({ kind: "match", expr: c.program.source, error: r.error.message });
-      return { result: result("error", `matchCondition ${c.name} failed to evaluate: ${r.error.message}`, trace), patched: object };
-    }
-    trace.push({ kind: "match", expr: c.program.source, value: r.value });
-    if (r.value !== true) return { result: result("skip", `matchCondition ${c.name} is false`, trace), patched: object };
-  }
+  const matched = evaluateMatchConditions(conditions, activation, trace);
+  if (matched.status !== "match") return { result: result(matched.status, matched.message, trace), patched: object };
   let current = object;
   for (const [i, m] of mutations.entries()) {
     if (i > 0 && activation["object"] !== current) {
