@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { createAgent, decisionIdFor } from "../../src/agent.js";
@@ -89,6 +90,29 @@ describe("POST /v1/events", () => {
     const [decision] = await t.agent.storage.listDecisions({ eventId: "bin-1" });
     expect(decision?.verdict).toBe("allow");
     expect(decision?.findings[0]?.message).toBe("widget w-2 deleted in production");
+  });
+
+  it("refuses a binary-mode event whose ce- attribute header is sent twice (over real HTTP, where Node joins repeated headers into one value)", async () => {
+    t = await startTestServer({ files: policies });
+    const address = await t.server.app.listen({ port: 0, host: "127.0.0.1" });
+    const token = (await t.agent.tokens.create({ name: "twice", roles: ["ingest"] }, "test")).token;
+    const send = (headers: Record<string, string | string[]>): Promise<{ status: number; body: { error?: { message: string; field?: string }; results?: { errors?: { field: string; message: string }[] }[] } }> => new Promise((resolve, reject) => {
+      const request = httpRequest(`${address}/v1/events`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json", "ce-specversion": "1.0", "ce-source": "/widgets", "ce-type": "com.example.widget", ...headers } }, (response) => {
+        let text = "";
+        response.setEncoding("utf8");
+        response.on("data", (chunk: string) => { text += chunk; });
+        response.on("end", () => resolve({ status: response.statusCode ?? 0, body: JSON.parse(text) as never }));
+      });
+      request.on("error", reject);
+      request.end(JSON.stringify({ widget: "w-9" }));
+    });
+    const twice = await send({ "ce-id": ["dup-1", "dup-2"] });
+    expect(twice.status).toBe(400);
+    expect(JSON.stringify(twice.body)).toContain("ce-id appears 2 times");
+    expect(await t.agent.storage.countEvents()).toBe(0);
+    const once = await send({ "ce-id": "single-1" });
+    expect(once.status).toBe(202);
+    expect(await t.agent.storage.countEvents()).toBe(1);
   });
 
   it("answers 429 with Retry-After when the queue is full, storing nothing of that request", async () => {

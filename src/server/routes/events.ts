@@ -103,7 +103,10 @@ export function eventRoutes(app: FastifyInstance, agent: Agent): void {
       429: { description: "The ingest queue is full; retry after the Retry-After delay.", schema: schemas.error, headers: { "Retry-After": { description: "Seconds to wait.", schema: { type: "integer" } } } },
     },
     async handler(request, reply, { agent: a }) {
-      const parsed = parseHttpCloudEvents({ headers: request.headers, body: request.body });
+      // Node joins a repeated header into one value ("a, b"); headersDistinct keeps each, so a
+      // ce- attribute sent twice is refused instead of stored as "a, b" (inject has no such field).
+      const distinct = (request.raw as { headersDistinct?: Record<string, string[]> }).headersDistinct;
+      const parsed = parseHttpCloudEvents({ headers: distinct ?? request.headers, body: request.body });
       if (!parsed.ok) throw parsed.error;
       const body = await acceptItems(a, parsed.results, reply);
       const status = body.rejected === 0 ? 202 : body.accepted + body.duplicates > 0 ? 207 : 400;
