@@ -109,6 +109,17 @@ describe("HTTP binding: content modes", () => {
     expect(broken.ok === false && broken.error.details.field).toBe("data");
   });
 
+  // A JSON body given as text kept its byte order mark (bytes lose it in the decoder), and JSON in
+  // a declared charset was read as UTF-8: both were "not valid JSON".
+  it("reads a JSON body given as text with a byte order mark, and JSON in the charset its Content-Type declares", () => {
+    const text = parseBinaryCloudEvent({ headers: binaryHeaders, body: `\uFEFF${recordText}` });
+    expect(text.ok && text.event.data).toEqual(record);
+    const wrapped = parseHttpCloudEvents({ headers: { "content-type": "application/cloudevents+json" }, body: `\uFEFF${JSON.stringify(structured)}` });
+    expect(wrapped.ok && wrapped.results[0]?.ok).toBe(true);
+    const latin1 = parseBinaryCloudEvent({ headers: { ...binaryHeaders, "ce-type": "com.example.note", "content-type": "application/json; charset=iso-8859-1" }, body: Buffer.from('{"note":"café crème"}', "latin1") });
+    expect(latin1.ok && latin1.event.data).toEqual({ note: "café crème" });
+  });
+
   it("accepts an event with no body", () => {
     const item = parseBinaryCloudEvent({ headers: { ...binaryHeaders, "ce-type": "com.example.ping" } });
     expect(item.ok && "data" in item.event).toBe(false);

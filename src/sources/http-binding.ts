@@ -36,10 +36,11 @@ export type HttpCloudEventsResult =
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-function bodyText(body: unknown): string | undefined {
+/** A body as text: bytes in the charset `contentType` declares (UTF-8 by default); a leading BOM dropped either way. */
+function bodyText(body: unknown, contentType?: string): string | undefined {
   if (body === undefined || body === null) return undefined;
-  if (typeof body === "string") return body;
-  if (body instanceof Uint8Array) return utf8.decode(body);
+  if (typeof body === "string") return body.charCodeAt(0) === 0xfeff ? body.slice(1) : body;
+  if (body instanceof Uint8Array) return (contentType === undefined ? utf8 : charsetDecoder(contentType) ?? utf8).decode(body);
   return undefined;
 }
 
@@ -47,10 +48,10 @@ function isEmptyBody(body: unknown): boolean {
   return body === undefined || body === null || (typeof body === "string" && body.length === 0) || (body instanceof Uint8Array && body.length === 0);
 }
 
-/** Parses a JSON body (text, bytes or pre-parsed value); `error` says why it is not JSON. */
-function jsonBody(body: unknown): { value?: unknown; error?: string } {
+/** Parses a JSON body (text, bytes in the declared charset, or a pre-parsed value); `error` says why it is not JSON. */
+function jsonBody(body: unknown, contentType?: string): { value?: unknown; error?: string } {
   try {
-    const text = bodyText(body);
+    const text = bodyText(body, contentType);
     if (text === undefined) return { value: body };
     return { value: JSON.parse(text) as unknown };
   } catch (cause) {
@@ -188,7 +189,7 @@ export function parseBinaryCloudEvent(request: HttpCloudEventsRequest, options: 
   if (!isEmptyBody(request.body)) {
     const essence = mediaTypeEssence(contentType);
     if (contentType === undefined || isJsonMediaType(contentType)) {
-      const parsed = jsonBody(request.body);
+      const parsed = jsonBody(request.body, contentType);
       if (parsed.error !== undefined) {
         problems.push(problem("data", `the body is not valid JSON (${parsed.error}) but Content-Type is ${contentType ?? "absent (JSON assumed)"}: fix the JSON or set Content-Type to the data's media type`));
       } else {
@@ -253,7 +254,7 @@ export function parseHttpCloudEvents(request: HttpCloudEventsRequest, options: C
     if (isEmptyBody(request.body)) {
       return { ok: false, error: new VigilError("VIGIL_BAD_INPUT", `the body is empty: send ${mode === "batch" ? "a JSON array of CloudEvents" : "a CloudEvent as a JSON object"}`, { field: "body" }) };
     }
-    const parsed = jsonBody(request.body);
+    const parsed = jsonBody(request.body, singleHeader(headers, "content-type").value);
     if (parsed.error !== undefined) {
       return { ok: false, error: new VigilError("VIGIL_BAD_INPUT", `the body is not valid JSON (${parsed.error}): send ${mode === "batch" ? "a JSON array of CloudEvents" : "a CloudEvent as a JSON object"}`, { field: "body" }) };
     }
