@@ -64,6 +64,11 @@ export interface SqlDialect {
   readonly decodeJson?: (text: string) => string;
   /** A predicate: every top-level field of `where` equals the given JSON scalar in JSON column `column`. */
   jsonFieldsEqual(column: string, where: Readonly<Record<string, string | number | boolean | null>>): { readonly sql: string; readonly params: SqlValue[] };
+  /**
+   * A predicate: text `column` equals `value`, for a column whose index holds a bounded start of
+   * the text (PostgreSQL: `left(actor, 256)`, as a B-tree entry holds ~2.7 KB). Default `column = ?`.
+   */
+  boundedTextEquals?(column: string, value: string): { readonly sql: string; readonly params: SqlValue[] };
   /** A predicate: text column starts with the (one) bound parameter. */
   startsWith(column: string): string;
   /** True when `error` is a unique-constraint violation. */

@@ -419,12 +419,14 @@ export function auditRow(entry: AuditEntry, index: number): SqlValue[] {
 }
 
 /** listAudit: oldest first; `since` inclusive (as an instant). */
-export function auditQuery(tables: Tables, query: { readonly limit?: number; readonly actor?: string; readonly since?: string }): { sql: string; params: SqlValue[] } {
+export function auditQuery(tables: Tables, query: { readonly limit?: number; readonly actor?: string; readonly since?: string }, dialect?: Pick<SqlDialect, "boundedTextEquals">): { sql: string; params: SqlValue[] } {
   const where: string[] = [];
   const params: SqlValue[] = [];
   if (query.actor !== undefined) {
-    where.push("actor = ?");
-    params.push(encodeKey(query.actor));
+    const actor = encodeKey(query.actor);
+    const equals = dialect?.boundedTextEquals?.("actor", actor) ?? { sql: "actor = ?", params: [actor] };
+    where.push(equals.sql);
+    params.push(...equals.params);
   }
   if (query.since !== undefined) {
     where.push("at_ms >= ?");

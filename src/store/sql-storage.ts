@@ -353,7 +353,7 @@ export class SqlStorage implements Storage {
 
   async listAudit(query: { readonly limit?: number; readonly actor?: string; readonly since?: string }): Promise<AuditEntry[]> {
     return this.guard("listAudit", async () => {
-      const { sql, params } = auditQuery(this.tables, query);
+      const { sql, params } = auditQuery(this.tables, query, this.driver.dialect);
       return (await this.driver.all<AuditRowShape>(sql, params)).map(toAuditEntry);
     });
   }

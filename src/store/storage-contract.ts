@@ -3,6 +3,7 @@ import type { Storage } from "../core/index.js";
 import { canonicalJson } from "./canonical-json.js";
 import { GENESIS_HASH, hashRecord, verifyDecisionRecord } from "./chain.js";
 import type { MaskConfig } from "./mask.js";
+import { auditContract } from "./storage-contract-audit.js";
 import { decisionContract } from "./storage-contract-decisions.js";
 import type { ContractContext } from "./storage-contract-support.js";
 import { expectVigilError } from "./storage-contract-support.js";
@@ -349,36 +350,7 @@ export function storageContract(name: string, createHarness: () => Promise<Stora
       });
     });
 
-    describe("audit trail", () => {
-      it("appends entries and lists them oldest first by actor, since and limit", async () => {
-        await current.appendAudit([
-          { at: "2024-01-01T10:00:00Z", actor: "alice", action: "review.approve", target: "review/r1", detail: { reason: "ticket OPS-1", n: 1 } },
-          { at: "2024-01-01T11:00:00Z", actor: "bob", action: "killswitch.on" },
-        ]);
-        await current.appendAudit([{ at: "2024-01-01T12:00:00+01:00", actor: "alice", action: "exception.create", target: "exception/e1" }]);
-        const all = await current.listAudit({});
-        expect(all).toEqual([
-          { at: "2024-01-01T10:00:00Z", actor: "alice", action: "review.approve", target: "review/r1", detail: { reason: "ticket OPS-1", n: 1 } },
-          { at: "2024-01-01T11:00:00Z", actor: "bob", action: "killswitch.on" },
-          { at: "2024-01-01T12:00:00+01:00", actor: "alice", action: "exception.create", target: "exception/e1" },
-        ]);
-        expect((await current.listAudit({ actor: "alice" })).map((entry) => entry.action)).toEqual(["review.approve", "exception.create"]);
-        // 12:00+01:00 is 11:00Z: `since` compares instants.
-        expect((await current.listAudit({ since: "2024-01-01T10:30:00Z" })).map((entry) => entry.action)).toEqual(["killswitch.on", "exception.create"]);
-        expect((await current.listAudit({ limit: 1 })).map((entry) => entry.action)).toEqual(["review.approve"]);
-      });
-
-      it("stores actor, action and target a text column cannot hold as they are (NUL, lone surrogates)", async () => {
-        const entry = { at: "2024-01-01T10:00:00Z", actor: "token:a\u0000b", action: "review.approve\ud800", target: "review/\udc00" };
-        await current.appendAudit([entry]);
-        expect(await current.listAudit({ actor: "token:a\u0000b" })).toEqual([entry]);
-      });
-
-      it("rejects an entry without a valid time or actor", async () => {
-        await expectVigilError(current.appendAudit([{ at: "yesterday", actor: "a", action: "x" }]), "VIGIL_BAD_INPUT", "entries[0].at");
-        await expectVigilError(current.appendAudit([{ at: "2024-01-01T00:00:00Z", actor: "", action: "x" }]), "VIGIL_BAD_INPUT", "entries[0].actor");
-      });
-    });
+    auditContract(context);
 
     describe("durability and lifecycle", () => {
       it("keeps everything across close and reopen, and the chain continues", async () => {

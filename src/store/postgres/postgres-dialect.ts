@@ -134,6 +134,15 @@ ALTER TABLE ${s}.docs DROP CONSTRAINT docs_pkey;
 ALTER TABLE ${s}.docs ADD CONSTRAINT docs_pkey PRIMARY KEY (collection, id_key);
 `,
     },
+    {
+      version: 5,
+      description: "audit: actors indexed by their first 256 characters (an actor past ~2.7 KB was refused by the B-tree)",
+      // Queried by boundedTextEquals: left(actor, 256) = left(?, 256) AND actor = ?.
+      sql: `
+DROP INDEX ${s}.audit_actor;
+CREATE INDEX audit_actor ON ${s}.audit (left(actor, 256), seq);
+`,
+    },
   ];
 }
 
@@ -204,6 +213,7 @@ export function postgresDialect(schema: string, options: { readonly lockTimeoutM
     encodeJson: encodeJsonb,
     decodeJson: decodeJsonb,
     startsWith: (column) => `starts_with(${column}, ?)`,
+    boundedTextEquals: (column, value) => ({ sql: `left(${column}, 256) = left(?, 256) AND ${column} = ?`, params: [value, value] }),
     isUniqueViolation: (error) => (error as { code?: unknown } | null)?.code === "23505",
     connectionSetting: (error) => (isConnectionFailure(error) ? "store.url" : undefined),
     migrations: postgresMigrations(schema),
