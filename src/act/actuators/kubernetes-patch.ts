@@ -281,12 +281,26 @@ export function patchActuator(client: KubernetesClient, runtime: ActuatorRuntime
       // Idempotent: a patch that changes nothing is not sent (one that fails locally is, and the API server decides).
       if ("after" in local && jsonEqual(local.after, live)) return { output: { object: target, patched: false, resourceVersion: current, reason: copy === undefined ? "the operations change nothing" : `the operations change nothing and the content matches ${describeTarget(copy.source)}` } };
 
-      const outcome = await client.jsonPatchObject(ref, [versionTest(current), ...operations], context);
+      let outcome: Awaited<ReturnType<typeof client.jsonPatchObject>>;
+      let note: { note?: string } = {};
+      try {
+        outcome = await client.jsonPatchObject(ref, [versionTest(current), ...operations], context);
+      } catch (error) {
+        // The API server may have stored the patch and answered 504 Timeout, or the answer was lost:
+        // a second read that finds every changed path as the patch makes it (at a newer version)
+        // means it took effect, and the read before stays the undo data. A refusal (4xx) stands.
+        if (!(error instanceof ActuatorApiError) || (error.status !== undefined && error.status < 500) || !("after" in local)) throw error;
+        const now = await client.getObject(ref, context).catch(() => undefined);
+        const changed = restorePaths(operations, live, local.after);
+        if (now === undefined || resourceVersionOf(now) === current || !changed.every((path) => jsonEqual(getAtPointer(now, path), getAtPointer(local.after, path)))) throw error;
+        outcome = { status: "patched", object: now };
+        note = { note: `the PATCH failed (${error.message}), but a second read finds the patched values: it took effect` };
+      }
       if (outcome.status === "test-failed") {
         throw testFailed(outcome, current, given === undefined ? `${describeTarget(target)} changed between the read and the PATCH` : `${describeTarget(target)} changed since the patch was computed`);
       }
       const after = resourceVersionOf(outcome.object);
-      const output = { object: target, patched: true, ...(copy === undefined ? {} : { copiedFrom: copy.source }), resourceVersion: after ?? null };
+      const output = { object: target, patched: true, ...(copy === undefined ? {} : { copiedFrom: copy.source }), resourceVersion: after ?? null, ...note };
       // A Secret's data must not be copied into the action record (results never hold secrets).
       if (secret) return { output: { ...output, undoRecorded: false, undoWithheld: "a Secret's data is never copied into the action record" } };
       if (after === undefined) return { output: { ...output, undoRecorded: false, undoWithheld: "the API server answered the patched object without a resourceVersion, which undo's test needs" } };

@@ -784,6 +784,30 @@ describe("kubernetes.patch", () => {
   });
   afterEach(() => server.close());
 
+  it("a PATCH the API server stored but answered 504 Timeout is applied with its undo data when a second read finds the patched values, so undo restores them", async () => {
+    let timeout: "stored" | "lost" | undefined = "stored";
+    server.on("PATCH", CONFIG_PATH, () => {
+      if (timeout === undefined) return undefined;
+      if (timeout === "lost") return status(504, "Timeout", "Timeout: request did not complete within the allotted timeout");
+      const object = configMap()!;
+      object.data = { ...(object["data"] as Record<string, string>), mode: "lenient" };
+      object.metadata = { ...object.metadata, resourceVersion: String(++api.version) };
+      return status(504, "Timeout", "Timeout: request did not complete within the allotted timeout");
+    });
+    const plan = testPlan("kubernetes.patch", { ...CONFIG, patch: [{ op: "replace", path: "/data/mode", value: "lenient" }] });
+    const applied = await patcher.apply(plan, { dryRun: false });
+    expect(applied.status).toBe("applied");
+    expect(applied.output).toMatchObject({ patched: true, resourceVersion: configMap()?.metadata.resourceVersion, note: expect.stringMatching(/HTTP 504 Timeout.*a second read finds the patched values: it took effect/) });
+    timeout = undefined; // the API server answers again
+    expect((await patcher.undo(plan, applied)).status).toBe("undone");
+    expect(configMap()?.["data"]).toEqual({ mode: "strict", level: "3" });
+    // A 504 after which the values are not there is a failure: nothing to undo.
+    timeout = "lost";
+    const failed = await patcher.apply(plan, { dryRun: false });
+    expect(failed).toMatchObject({ status: "failed", output: { status: 504 } });
+    expect(server.problems).toEqual([]);
+  });
+
   it("patches a ConfigMap's data (PATCH application/json-patch+json, the operations after a resourceVersion test); undo restores the data with its own test", async () => {
     const patch = [
       { op: "replace", path: "/data/mode", value: "lenient" },
