@@ -116,3 +116,40 @@ deny:
     expect(results(policy(conditions("")), pod({}))).toEqual([["fail", "validation error: rule r failed"]]);
   });
 });
+
+describe("ValidatingPolicy matchConditions", () => {
+  // Kyverno's compiled ValidatingPolicy (match): a condition whose value is no bool
+  // (utils.ConvertToNative[bool]) is an error, remembered like one that fails to evaluate; only a
+  // false one skips. (A ValidatingAdmissionPolicy, through the API server's matcher, lets it match.)
+  const vpol = (condition: string): KyvernoPolicy => {
+    const loaded = loadPolicyText(`apiVersion: policies.kyverno.io/v1
+kind: ValidatingPolicy
+metadata:
+  name: vp
+spec:
+  validationActions: [Deny]
+  matchConstraints:
+    resourceRules:
+    - apiGroups: [""]
+      apiVersions: [v1]
+      operations: [CREATE]
+      resources: [pods]
+  matchConditions:
+  - name: cond
+    expression: "${condition}"
+  validations:
+  - expression: "false"
+    message: denied
+`, "vp.yaml", { env });
+    expect(loaded.errors).toEqual([]);
+    return loaded.policies[0] as KyvernoPolicy;
+  };
+
+  it("a condition that is no bool is an error, not a skip or a match", () => {
+    const [status] = results(vpol("dyn(object.metadata.name)"), pod({}));
+    expect(status?.[0]).toBe("error");
+    expect(status?.[1]).toContain("matchCondition cond");
+    expect(results(vpol("dyn(false)"), pod({}))[0]?.[0]).toBe("skip");
+    expect(results(vpol("true"), pod({}))).toEqual([["fail", "denied"]]);
+  });
+});

@@ -62,6 +62,9 @@ function requestText(input: AdmissionInput, key: "namespace" | "name"): string |
   return typeof value === "string" && value !== "" ? value : undefined;
 }
 
+/** Kyverno's compiled policy converts each matchCondition to bool: another value is an error. */
+const kyvernoMatching = { nonBooleanConditionErrs: true } as const;
+
 /**
  * Compiles a CEL policy spec (variables, matchConditions, validations) and, for a policy on Pods,
  * its pod-controller variants (Kyverno's autogen: `spec.autogen.podControllers.controllers`, else
@@ -69,14 +72,14 @@ function requestText(input: AdmissionInput, key: "namespace" | "name"): string |
  * matchConstraints select neither the object nor its pod template.
  */
 export function compileWithAutogen(spec: Json, env: CelEnvironment, origin: string): (input: AdmissionInput) => CompiledAdmissionCel | undefined {
-  const main = compileAdmissionCel(admissionCelSpecOf(spec), env, origin);
+  const main = compileAdmissionCel(admissionCelSpecOf(spec), env, origin, kyvernoMatching);
   const autogen = isObject(spec["autogen"]) && isObject(spec["autogen"]["podControllers"]) ? spec["autogen"]["podControllers"] : undefined;
   const configured = autogen && Array.isArray(autogen["controllers"]) ? autogen["controllers"].map(String) : undefined;
   const controllers = configured ?? (onlyPods(spec["matchConstraints"]) ? podControllers : []);
   const variants: { kinds: Set<string>; program: CompiledAdmissionCel }[] = [];
   const plain = controllers.filter((c) => c !== "CronJob" && c !== "Pod");
-  if (plain.length > 0) variants.push({ kinds: new Set(plain), program: compileAdmissionCel(admissionCelSpecOf(rewriteForController(spec, false)), env, `${origin} (autogen)`) });
-  if (controllers.includes("CronJob")) variants.push({ kinds: new Set(["CronJob"]), program: compileAdmissionCel(admissionCelSpecOf(rewriteForController(spec, true)), env, `${origin} (autogen cronjob)`) });
+  if (plain.length > 0) variants.push({ kinds: new Set(plain), program: compileAdmissionCel(admissionCelSpecOf(rewriteForController(spec, false)), env, `${origin} (autogen)`, kyvernoMatching) });
+  if (controllers.includes("CronJob")) variants.push({ kinds: new Set(["CronJob"]), program: compileAdmissionCel(admissionCelSpecOf(rewriteForController(spec, true)), env, `${origin} (autogen cronjob)`, kyvernoMatching) });
   return (input) => {
     const target = targetOf(input);
     if (matchConstraintsMatch(spec["matchConstraints"], target)) return main;

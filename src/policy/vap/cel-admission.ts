@@ -115,6 +115,11 @@ export interface AdmissionCelOptions {
    * API server's validator judges `result != true` (ValidatingAdmissionPolicy). Default: an error.
    */
   readonly nonBooleanFails?: boolean;
+  /**
+   * A matchCondition whose value is not a boolean is an error (Kyverno's compiled policies convert
+   * it to bool) instead of matching (the API server's matcher skips on false only). Default: it matches.
+   */
+  readonly nonBooleanConditionErrs?: boolean;
 }
 
 /** Compiles the spec. Throws VigilError(VIGIL_POLICY_COMPILE) naming `origin` and the field on a syntax error. */
@@ -162,6 +167,7 @@ export function compileAdmissionCel(spec: AdmissionCelSpec, env: CelEnvironment,
         // The API server's matcher skips on EvalResult == False only: another value (a dyn result
         // type checking let through) does not skip.
         if (r.value === false) return { status: "skip", message: `matchCondition ${c.name} is false`, trace };
+        if (r.value !== true && options.nonBooleanConditionErrs) conditionError ??= `matchCondition ${c.name} must evaluate to bool, got ${describe(r.value)}`;
       }
       if (conditionError !== undefined) return { status: "error", message: conditionError, trace };
       // Every validation is evaluated, as the API server does: one that errs does not hide a later
