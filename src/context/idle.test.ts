@@ -266,6 +266,17 @@ describe("schedules", () => {
     expect(elapsed).toBeLessThan(500);
   });
 
+  it("a window shorter than 15 minutes, or starting after 23:45, still makes its day a scheduled day", () => {
+    const day = Math.floor(Date.parse("2024-09-03T00:00:00Z") / DAY_MS);
+    // 02:05-02:15 falls between quarter-hour probes: the idle detector saw no scheduled day at all.
+    expect(scheduleTouchesDay(compileSchedule("5 2 * * * 10m"), day)).toBe(true);
+    expect(scheduleTouchesDay(compileSchedule("7 2 3 9 * 1m"), day)).toBe(true);
+    expect(scheduleTouchesDay(compileSchedule("7 2 3 9 * 1m"), day + 1)).toBe(false);
+    expect(scheduleTouchesDay(compileSchedule({ from: "2024-09-03T10:01:00Z", until: "2024-09-03T10:03:00Z" }), day)).toBe(true);
+    // A window starting after the last quarter hour of the day, running into the next one.
+    expect(scheduleTouchesDay(compileSchedule("50 23 3 9 * 1h"), day)).toBe(true);
+  });
+
   it("a day field starting with * (\"*/2\") leaves the other day field in charge, as cron does: days must match both", () => {
     // Vixie cron / cronie: only when neither day field starts with "*" does either one match.
     const everyOtherWeekday = compileSchedule("0 2 */2 * MON-FRI 2h");

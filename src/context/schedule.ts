@@ -16,6 +16,8 @@ export interface CompiledSchedule {
   contains(ms: number): boolean;
   /** Plain text for explanations, e.g. `cron "0 2 * * *" for 60m`. */
   readonly description: string;
+  /** Minutes of the shortest window (how finely a day must be probed to find every window). */
+  readonly shortestMinutes: number;
 }
 
 const MINUTES_PER_WEEK = 7 * 24 * 60;
@@ -153,6 +155,7 @@ function compileCron(expression: string, durationMinutes: number, offsetMinutes:
     }
     return {
       description,
+      shortestMinutes: durationMinutes,
       contains(ms) {
         const local = Math.floor(ms / MINUTE_MS) + offsetMinutes;
         return covered[((local % MINUTES_PER_WEEK) + MINUTES_PER_WEEK) % MINUTES_PER_WEEK] === 1;
@@ -163,6 +166,7 @@ function compileCron(expression: string, durationMinutes: number, offsetMinutes:
   const minutes = [...fields.minutes].sort((a, b) => a - b);
   return {
     description,
+    shortestMinutes: durationMinutes,
     // Day by day back over the window (at most 8 days), not minute by minute: a cron match is a
     // matching day with a matching hour and minute inside the window.
     contains(ms) {
@@ -205,7 +209,7 @@ function compileOne(spec: unknown, field: string): CompiledSchedule {
       const from = parseRfc3339(record["from"]) ?? Number.NaN;
       const until = parseRfc3339(record["until"]) ?? Number.NaN;
       if (Number.isNaN(from) || Number.isNaN(until) || until <= from) throw bad(field, "a window needs RFC 3339 `from` and `until` with their offsets (\"2024-09-09T08:00:00+02:00\", \"...Z\"), with until after from");
-      return { description: `${record["from"] as string} to ${record["until"] as string}`, contains: (ms) => ms >= from && ms < until };
+      return { description: `${record["from"] as string} to ${record["until"] as string}`, shortestMinutes: (until - from) / MINUTE_MS, contains: (ms) => ms >= from && ms < until };
     }
   }
   throw bad(field, `expected a cron string ("0 2 * * *"), { cron, duration }, { from, until } or an array of them, got ${JSON.stringify(spec)}`);
@@ -219,7 +223,7 @@ export function compileSchedule(spec: unknown, field = "schedule"): CompiledSche
   if (Array.isArray(spec)) {
     if (spec.length === 0) throw bad(field, "an empty list has no windows; remove the attribute instead");
     const parts = spec.map((item, index) => compileOne(item, `${field}[${index}]`));
-    return { description: parts.map((part) => part.description).join("; "), contains: (ms) => parts.some((part) => part.contains(ms)) };
+    return { description: parts.map((part) => part.description).join("; "), shortestMinutes: Math.min(...parts.map((part) => part.shortestMinutes)), contains: (ms) => parts.some((part) => part.contains(ms)) };
   }
   return compileOne(spec, field);
 }
@@ -246,8 +250,9 @@ export function compileScheduleSafe(spec: unknown, field = "schedule"): Compiled
 const touchMemo = new WeakMap<CompiledSchedule, Map<number, boolean>>();
 
 /**
- * Whether a window of the schedule overlaps the UTC day `epochDay` (probed every 15 minutes,
- * so windows shorter than 15 minutes may be missed). Memoised per schedule and day.
+ * Whether a window of the schedule overlaps the UTC day `epochDay`: probed every 15 minutes, or as
+ * often as the shortest window lasts (at least every minute), and at the day's last minute, so a
+ * window of 10 minutes, or one starting at 23:50, is found. Memoised per schedule and day.
  */
 export function scheduleTouchesDay(schedule: CompiledSchedule, epochDay: number): boolean {
   let memo = touchMemo.get(schedule);
@@ -255,7 +260,9 @@ export function scheduleTouchesDay(schedule: CompiledSchedule, epochDay: number)
   const known = memo.get(epochDay);
   if (known !== undefined) return known;
   let touches = false;
-  for (let quarter = 0; quarter < 96 && !touches; quarter++) touches = schedule.contains(epochDay * DAY_MS + quarter * 15 * MINUTE_MS);
+  const step = Math.min(15, Math.max(1, Math.floor(schedule.shortestMinutes)));
+  for (let minute = 0; minute < 1440 && !touches; minute += step) touches = schedule.contains(epochDay * DAY_MS + minute * MINUTE_MS);
+  if (!touches) touches = schedule.contains(epochDay * DAY_MS + 1439 * MINUTE_MS);
   if (memo.size > 512) memo.clear();
   memo.set(epochDay, touches);
   return touches;
