@@ -41,6 +41,13 @@ describe("the override that lets a denied request's retry through", () => {
     const retry = await loop.handle({ bucket: "b", public: true, exposed: true });
     expect(retry.decision.verdict).toBe("deny");
     expect(retry.decision.findings.filter((f) => f.effect === "violation").map((f) => f.rule)).toEqual(["major"]);
+    // That request was denied all the same: the pass is still there for the retry that was approved, once.
+    expect((await loop.handle({ bucket: "b", public: true })).decision.verdict).toBe("allow");
+    // Had the process died before marking it used, the next start finds the decision that let the request through.
+    const doc = await loop.storage.getDoc<Record<string, unknown>>("overrides", approval.overrideId as string);
+    await loop.storage.putDocs([{ collection: "overrides", id: approval.overrideId as string, value: { ...doc!.value, used: false } }], loop.clock.iso());
+    expect(await loop.review.overrides.reconcileUsed()).toEqual([approval.overrideId]);
+    expect((await loop.handle({ bucket: "b", public: true })).decision.verdict).toBe("deny");
   });
 
   it("a permissive safe default does not either", async () => {

@@ -44,9 +44,10 @@ export interface OverrideApi {
   active(): Promise<Override[]>;
   /**
    * After recording a decision: marks the `once` overrides it applied as used. Returns their ids.
-   * A decision that is not enforced (dry run, shadow, replay) uses none: the real request still gets its pass.
+   * A decision that is not enforced (dry run, shadow, replay) uses none: the real request still gets its pass;
+   * nor does a denied one (another violation still denied it): the request was not let through.
    */
-  markUsed(draft: Pick<DecisionDraft, "explanation" | "enforced">): Promise<string[]>;
+  markUsed(draft: Pick<DecisionDraft, "explanation" | "enforced"> & Partial<Pick<DecisionDraft, "verdict">>): Promise<string[]>;
   /**
    * At start: marks used the active `once` overrides that an enforced decision in the record
    * already applied (the process died after recording it, before marking them). Scans at most
@@ -184,7 +185,7 @@ export function createOverrideApi(deps: ReviewDeps): OverrideApi {
 
     async markUsed(draft) {
       const used: string[] = [];
-      if (!draft.enforced) return used;
+      if (!draft.enforced || draft.verdict === "deny") return used;
       for (const id of appliedRefs(draft).overrides) {
         const doc = await deps.storage.getDoc<Override>(OVERRIDES_COLLECTION, id);
         if (doc === undefined || doc.value.scope !== "once" || doc.value.used === true) continue;
@@ -207,7 +208,7 @@ export function createOverrideApi(deps: ReviewDeps): OverrideApi {
         let afterSeq = 0;
         for (let scanned = 0; scanned < maxScan;) {
           const decisions = await deps.storage.listDecisions({ policy: override.policy, since: override.at, afterSeq, limit: page });
-          const applied = decisions.find((d) => d.enforced && appliedRefs(d).overrides.includes(override.id));
+          const applied = decisions.find((d) => d.enforced && d.verdict !== "deny" && appliedRefs(d).overrides.includes(override.id));
           if (applied !== undefined) {
             marked.push(...(await api.markUsed(applied)));
             break;
