@@ -44,6 +44,7 @@ const log = (line: string): void => { process.stderr.write(`${line}\n`); };
 
 const PRINCIPALS = 5_000;
 const BATCH = 1_000;
+const CLIENTS = 4;
 const start = Date.parse("2025-01-06T00:00:00Z");
 const pgUrl = process.env["VIGIL_TEST_POSTGRES_URL"] ?? "postgres://postgres@127.0.0.1:5432/test";
 const natsUrl = process.env["VIGIL_TEST_NATS_URL"] ?? "nats://127.0.0.1:4222";
@@ -158,14 +159,24 @@ async function waitUntilDecided(agent: Agent): Promise<void> {
   }
 }
 
-/** Feeds events `from` .. `from + count` through `agent.ingest` in batches, then waits until every one is decided. */
+/**
+ * Feeds events `from` .. `from + count` through `agent.ingest` in batches of BATCH from CLIENTS
+ * senders at once (as several HTTP clients would; one at a time, the api's store and bus round
+ * trips would set the pace), then waits until every one is decided.
+ */
 async function feed(agent: Agent, from: number, count: number, waitDecided: () => Promise<void>): Promise<void> {
-  for (let offset = from; offset < from + count; offset += BATCH) {
-    const batch: Event[] = [];
-    for (let i = offset; i < Math.min(from + count, offset + BATCH); i++) batch.push(make(i));
-    const accepted = await agent.ingest(batch);
-    if (accepted.stored.length !== batch.length) throw new Error(`ingest stored ${accepted.stored.length} of ${batch.length} events (duplicates: ${accepted.duplicates.length})`);
-  }
+  let next = from;
+  const sender = async (): Promise<void> => {
+    while (next < from + count) {
+      const offset = next;
+      next += BATCH;
+      const batch: Event[] = [];
+      for (let i = offset; i < Math.min(from + count, offset + BATCH); i++) batch.push(make(i));
+      const accepted = await agent.ingest(batch);
+      if (accepted.stored.length !== batch.length) throw new Error(`ingest stored ${accepted.stored.length} of ${batch.length} events (duplicates: ${accepted.duplicates.length})`);
+    }
+  };
+  await Promise.all(Array.from({ length: CLIENTS }, sender));
   await waitDecided();
 }
 
@@ -249,7 +260,7 @@ async function main(): Promise<void> {
   try {
     writePolicies(dir);
     const policies = join(dir, "policies.yaml");
-    log(`scale-out: ${events.toLocaleString("en-US")} CloudTrail events (after ${warm.toLocaleString("en-US")} warm-up) from ${PRINCIPALS} principals, 50 policies, batches of ${BATCH}; ${runningAs}`);
+    log(`scale-out: ${events.toLocaleString("en-US")} CloudTrail events (after ${warm.toLocaleString("en-US")} warm-up) from ${PRINCIPALS} principals, 50 policies, batches of ${BATCH} from ${CLIENTS} senders at once; ${runningAs}`);
     const group = "50 policies + detectors";
     const measurements: Measurement[] = [];
     const comparisons: Comparison[] = [];
