@@ -68,9 +68,11 @@ export function namedExpressions(value: unknown, env: CelEnvironment, origin: st
 /**
  * Evaluates matchConditions as Kyverno's compiled policies and the API server's matcher do: a
  * false one skips at once; one that errs is remembered and the rest still run, so a later false
- * one still skips; the error counts only when none is false. Steps are appended to `trace`.
+ * one still skips; the error counts only when none is false. A value that is no bool is an error
+ * for Kyverno (`nonBoolean: "error"`, its ConvertToNative[bool]) and matches for the API server
+ * (`"match"`: it skips on false only). Steps are appended to `trace`.
  */
-export function evaluateMatchConditions(conditions: readonly NamedProgram[], activation: Readonly<Record<string, unknown>>, trace: TraceStep[]): { readonly status: "match" } | { readonly status: "skip" | "error"; readonly message: string } {
+export function evaluateMatchConditions(conditions: readonly NamedProgram[], activation: Readonly<Record<string, unknown>>, trace: TraceStep[], nonBoolean: "error" | "match"): { readonly status: "match" } | { readonly status: "skip" | "error"; readonly message: string } {
   let error: string | undefined;
   for (const c of conditions) {
     const r = c.program.evaluate(activation);
@@ -80,7 +82,8 @@ export function evaluateMatchConditions(conditions: readonly NamedProgram[], act
       continue;
     }
     trace.push({ kind: "match", expr: c.program.source, value: r.value });
-    if (r.value !== true) return { status: "skip", message: `matchCondition ${c.name} is false` };
+    if (r.value === false) return { status: "skip", message: `matchCondition ${c.name} is false` };
+    if (r.value !== true && nonBoolean === "error") error ??= `matchCondition ${c.name} must evaluate to bool, got ${r.value === null ? "null" : Array.isArray(r.value) ? "a list" : typeof r.value}`;
   }
   return error === undefined ? { status: "match" } : { status: "error", message: error };
 }

@@ -169,7 +169,7 @@ export function compileGeneratingPolicy(document: Json, env: CelEnvironment, opt
       if (r.ok) values[v.name] = r.value;
       trace.push({ kind: "variable", expr: `variables.${v.name}`, ...(r.ok ? {} : { error: r.error.message }) });
     }
-    const matched = evaluateMatchConditions(conditions, activation, trace);
+    const matched = evaluateMatchConditions(conditions, activation, trace, "error");
     if (matched.status !== "match") return { results: [result(matched.status, matched.message, trace)], resources: [] };
     const resources: Json[] = [];
     for (const [i, program] of generators.entries()) {

@@ -202,6 +202,20 @@ describe("Kubernetes MutatingAdmissionPolicy", () => {
     expect(dev.results.map((r) => [r.rule, r.status])).toEqual([["z-everywhere", "pass"]]);
   });
 
+  it("a matchCondition giving no bool (a dyn result) does not skip: the API server's matcher skips on false only", () => {
+    const labelling = (condition: string) => [
+      { apiVersion: "admissionregistration.k8s.io/v1beta1", kind: "MutatingAdmissionPolicy", metadata: { name: "label" }, spec: {
+        matchConstraints: { resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["pods"] }] },
+        matchConditions: [{ name: "named", expression: condition }],
+        mutations: [{ patchType: "ApplyConfiguration", applyConfiguration: { expression: "Object{metadata: Object.metadata{labels: {'x': 'y'}}}" } }],
+      } },
+      { apiVersion: "admissionregistration.k8s.io/v1beta1", kind: "MutatingAdmissionPolicyBinding", metadata: { name: "label-binding" }, spec: { policyName: "label" } },
+    ];
+    const run = (condition: string) => compile(labelling(condition)).mutateAdmission(resourceInput(pod())).results.map((r) => r.status);
+    expect(run("dyn(object.metadata.name)")).toEqual(["pass"]);
+    expect(run("dyn(false)")).toEqual(["skip"]);
+  });
+
   it("reinvocationPolicy IfNeeded: the chain runs the policy once more when a later policy changed the object; Never leaves it", () => {
     const map = (name: string, reinvocation: string, condition: string, expression: string) => [
       { apiVersion: "admissionregistration.k8s.io/v1beta1", kind: "MutatingAdmissionPolicy", metadata: { name }, spec: {

@@ -68,6 +68,7 @@ export function compileMutatingAdmissionPolicy(document: Json, bindings: readonl
       variables: namedExpressions(spec["variables"], menv, origin, "variables"),
       conditions: namedExpressions(spec["matchConditions"], menv, origin, "matchConditions"),
       mutations: compileMutations(spec["mutations"], menv, origin),
+      nonBooleanCondition: "match",
     };
   } catch (cause) {
     if (cause instanceof VigilError && cause.details["file"] === undefined) throw new VigilError(cause.code, cause.message, { ...cause.details, ...where, policy: name }, cause.cause);

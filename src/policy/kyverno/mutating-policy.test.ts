@@ -137,6 +137,13 @@ describe("compileMutatingPolicy", () => {
     expect(failed.results[0]?.message).toContain("matchCondition errs failed to evaluate");
   });
 
+  it("a matchCondition giving no bool is an error (Kyverno converts it to bool), not a skip", () => {
+    const mutations = [{ patchType: "ApplyConfiguration", applyConfiguration: { expression: "Object{spec: Object.spec{hostNetwork: true}}" } }];
+    const out = policy({ matchConstraints: podRules, matchConditions: [{ name: "named", expression: "dyn(object.metadata.name)" }], mutations }).mutateAdmission!(create(pod));
+    expect(out.results.map((r) => r.status)).toEqual(["error"]);
+    expect(out.results[0]?.message).toContain("matchCondition named must evaluate to bool");
+  });
+
   it("skips when a matchCondition is false and changes nothing", () => {
     const p = policy({ matchConstraints: podRules, matchConditions: [{ name: "never", expression: "object.metadata.name == 'other'" }], mutations: [{ patchType: "ApplyConfiguration", applyConfiguration: { expression: "Object{spec: Object.spec{hostNetwork: true}}" } }] });
     const outcome = p.mutateAdmission!(create(pod));

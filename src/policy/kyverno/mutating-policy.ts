@@ -163,7 +163,7 @@ export function compileMutatingPolicy(document: Json, env: CelEnvironment, optio
     return matchConstraintsMatch(podMatch, { ...target, kind: "Pod", group: "", version: "v1" }) ? path : undefined;
   };
 
-  const compiled: CompiledMutator = { variables, conditions, mutations };
+  const compiled: CompiledMutator = { variables, conditions, mutations, nonBooleanCondition: "error" };
 
   /** Runs the policy on `object` (the resource, or the pod view of a controller). */
   const mutate = (input: AdmissionInput, evalOptions: KyvernoEvaluateOptions, object: KubeObject, oldObject: KubeObject | null): { result: RuleResult; patched: KubeObject } => {
@@ -328,6 +328,8 @@ export interface CompiledMutator {
   readonly variables: readonly NamedProgram[];
   readonly conditions: readonly NamedProgram[];
   readonly mutations: readonly CompiledMutation[];
+  /** A matchCondition giving no bool: an error (Kyverno's MutatingPolicy) or a match (the API server's MutatingAdmissionPolicy). */
+  readonly nonBooleanCondition: "error" | "match";
 }
 
 /**
@@ -351,7 +353,7 @@ export function runCelMutations(compiled: CompiledMutator, activation: Record<st
   };
   activation["object"] = object;
   evaluateVariables(trace);
-  const matched = evaluateMatchConditions(conditions, activation, trace);
+  const matched = evaluateMatchConditions(conditions, activation, trace, compiled.nonBooleanCondition);
   if (matched.status !== "match") return { result: result(matched.status, matched.message, trace), patched: object };
   let current = object;
   for (const [i, m] of mutations.entries()) {
