@@ -123,6 +123,21 @@ describe("posture", () => {
     expect(await stage.posture.effective([])).toMatchObject({ level: "freeze", scope: "org", reason: "year-end freeze" });
   });
 
+  it("repo scopes match whatever the case (GitHub names are case-insensitive; webhooks send the canonical Acme/Payments)", async () => {
+    const storage = createMemoryDocStorage();
+    const stage = createContextStage({ storage, clock: createManualClock(t0) });
+    await stage.posture.set({ scope: "repo:acme/payments", level: "freeze", reason: "release", setBy: "ana" });
+    const push = makeEvent("com.github.push", { repository: { full_name: "Acme/Payments" }, sender: { login: "bob" } });
+    expect((await stage.build(push)).posture).toMatchObject({ level: "freeze", reason: "release" });
+    expect((await stage.posture.effective(["repo:ACME/payments"])).level).toBe("freeze");
+    // Setting it again in another case replaces it (one posture per repo), also after a restart.
+    await stage.posture.set({ scope: "repo:Acme/Payments", level: "normal", setBy: "ana" });
+    expect((await stage.build(push)).posture.level).toBe("normal");
+    const restarted = createContextStage({ storage, clock: createManualClock(t0 + MINUTE) });
+    expect((await restarted.build(push)).posture.level).toBe("normal");
+    expect(await restarted.posture.list()).toHaveLength(1);
+  });
+
   it("the API validates and names the field", async () => {
     const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(t0) });
     const attempts = [

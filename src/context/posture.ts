@@ -65,7 +65,13 @@ export class PostureBook {
     // Every page: postures are never deleted (expired ones stay), and `org` sorts after `account:` and `namespace:` scopes.
     for (let afterId: string | undefined; ; ) {
       const docs = await this.storage.listDocs<Posture>(POSTURE_COLLECTION, { limit: POSTURE_PAGE, ...(afterId === undefined ? {} : { afterId }) });
-      for (const doc of docs) if (doc.value && postureLevels.includes(doc.value.level)) this.byScope.set(doc.id, doc.value);
+      for (const doc of docs) {
+        if (!doc.value || !postureLevels.includes(doc.value.level)) continue;
+        // A repo scope stored in another case before scopes were keyed case-insensitively: the newest wins.
+        const key = scopeKey(doc.id);
+        const known = this.byScope.get(key);
+        if (known === undefined || Date.parse(known.since) <= Date.parse(doc.value.since)) this.byScope.set(key, doc.value);
+      }
       if (docs.length < POSTURE_PAGE) break;
       afterId = docs[docs.length - 1]?.id;
     }
@@ -82,7 +88,8 @@ export class PostureBook {
   async set(input: PostureInput, nowMs: number, atMs?: number): Promise<Posture> {
     const valid = validatePostureInput(input, nowMs);
     const sinceMs = atMs !== undefined && Number.isFinite(atMs) ? Math.min(atMs, nowMs) : nowMs;
-    const current = this.byScope.get(valid.scope);
+    const key = scopeKey(valid.scope);
+    const current = this.byScope.get(key);
     if (atMs !== undefined && current !== undefined && Date.parse(current.since) > sinceMs) {
       throw new VigilError("VIGIL_CONFLICT", `posture ${valid.level} for ${valid.scope} at ${new Date(sinceMs).toISOString()} is older than the ${current.level} posture in force since ${current.since}; not applied`, { field: "scope" });
     }
@@ -96,14 +103,14 @@ export class PostureBook {
     };
     const at = new Date(nowMs).toISOString();
     // In force at once (events built after this see it); the write follows.
-    const previous = this.byScope.get(posture.scope);
-    this.byScope.set(posture.scope, posture);
+    const previous = this.byScope.get(key);
+    this.byScope.set(key, posture);
     try {
-      await this.storage.putDocs([{ collection: POSTURE_COLLECTION, id: posture.scope, value: posture }], at);
+      await this.storage.putDocs([{ collection: POSTURE_COLLECTION, id: key, value: posture }], at);
     } catch (error) {
-      if (this.byScope.get(posture.scope) === posture) {
-        if (previous) this.byScope.set(posture.scope, previous);
-        else this.byScope.delete(posture.scope);
+      if (this.byScope.get(key) === posture) {
+        if (previous) this.byScope.set(key, previous);
+        else this.byScope.delete(key);
       }
       throw error;
     }
@@ -113,7 +120,7 @@ export class PostureBook {
 
   /** The posture stored for a scope, expired or not. */
   get(scope: string): Posture | undefined {
-    return this.byScope.get(scope);
+    return this.byScope.get(scopeKey(scope));
   }
 
   /** Postures in force at `nowMs` (expired ones are left out), org first. */
@@ -126,12 +133,17 @@ export class PostureBook {
     let best = this.byScope.get("org");
     if (best && isExpired(best, nowMs)) best = undefined;
     for (const scope of scopes) {
-      const candidate = this.byScope.get(scope);
+      const candidate = this.byScope.get(scopeKey(scope));
       if (!candidate || isExpired(candidate, nowMs)) continue;
       if (!best || postureRank(candidate.level) >= postureRank(best.level)) best = candidate;
     }
     return best ?? { level: "normal", scope: "org", since: this.defaultSince };
   }
+}
+
+/** The key of a scope: repo scopes in lower case (GitHub owner and repository names are case-insensitive). */
+function scopeKey(scope: string): string {
+  return scope.startsWith("repo:") ? scope.toLowerCase() : scope;
 }
 
 function isExpired(posture: Posture, nowMs: number): boolean {
