@@ -34,6 +34,19 @@ describe("vigil eval", () => {
     expect(run.stdout).toMatch(/^DENY/m);
   });
 
+  // The help said "-o text (default: text)", but -o text printed the decision JSON unless --explain was given.
+  it("-o text prints the verdict and findings in words; the help says JSON is the default without --explain", async () => {
+    const dir = tempDir({ "p.yaml": bucketPolicy });
+    const run = await vigil(["eval", "-p", "p.yaml", "-o", "text", "--input", JSON.stringify(publicRequest)], { cwd: dir });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/^DENY \(tier block, risk [\d.]+\): /);
+    expect(run.stdout).toContain("bucket b1 made public by alice");
+    expect(run.stdout).not.toContain("{");
+    const help = await vigil(["eval", "--help"]);
+    expect(help.stdout).toMatch(/-o, --output <format> +json \(the decision; the default without --explain\) or text/);
+    expect(help.stdout).not.toContain("(default: text)");
+  });
+
   it("rejects invalid JSON input naming the field, exit 2", async () => {
     const dir = tempDir({ "p.yaml": bucketPolicy });
     const run = await vigil(["eval", "-p", "p.yaml", "--input", "{nope"], { cwd: dir });

@@ -6,7 +6,7 @@ import { jsonErrorIndex, positionAtCharIndex } from "../../policy/cedar/position
 import { explainFinding } from "../../policy/explain.js";
 import { convertCloudEvent, looksLikeCloudEvent } from "../../sources/cloudevents.js";
 import { flag, stringOption, write, type Command } from "../command.js";
-import { configFrom, configOption, outputOption, policiesOption, readInput, reportLoadErrors } from "../shared.js";
+import { configFrom, configOption, policiesOption, readInput, reportLoadErrors } from "../shared.js";
 
 /**
  * An input with `specversion` is a structured-mode CloudEvent, validated as `vigil replay` and the
@@ -27,7 +27,8 @@ export const evalCommand: Command = {
   options: {
     ...policiesOption,
     ...configOption,
-    ...outputOption,
+    // Not the shared text/json option: its default, text, was not what eval printed without --explain.
+    output: { type: "string", short: "o", value: "<format>", description: "json (the decision; the default without --explain) or text (the verdict and each finding in words; the default with --explain)", choices: ["text", "json"] },
     "event-type": { type: "string", value: "<type>", description: "Event type for `on` matching when the input is not a CloudEvent (default dev.vigil.decide)" },
     explain: { type: "boolean", description: "Print every condition evaluated, with its value, in words" },
     input: { type: "string", short: "i", value: "<json>", description: "The input as inline JSON instead of a file" },
@@ -65,10 +66,10 @@ export const evalCommand: Command = {
     const explain = flag(args, "explain");
     const event = cloudEvent ?? evaluator.eventForInput(value, eventType);
     const decision = evaluator.decideEvent(event, { explain, record: false });
-    if (stringOption(args, "output") === "json" || !explain) {
+    const format = stringOption(args, "output") ?? (explain ? "text" : "json");
+    if (format === "json") {
       write(io.stdout, JSON.stringify(decisionOutput(decision, { steps: explain }), null, 2));
-    }
-    if (explain && stringOption(args, "output") !== "json") {
+    } else {
       write(io.stdout, `${decision.verdict.toUpperCase()} (tier ${decision.tier}, risk ${decision.risk.score}): ${decision.explanation.summary}`);
       for (const finding of decision.findings) for (const line of explainFinding(finding)) write(io.stdout, line);
       for (const step of decision.explanation.steps.filter((s) => s.kind === "factor" || s.kind === "tier")) write(io.stdout, `  ${step.kind}: ${step.text}`);
