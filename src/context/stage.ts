@@ -157,7 +157,12 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
     const wanted: { readonly resolved: ResolvedEvent; readonly recordKeys: Map<string, string> }[] = [];
     const recordKeys = new Set<string>();
     for (const event of events) {
-      const resolved = resolveEvent(event, nowMs, settings.spend);
+      let resolved: ResolvedEvent;
+      try {
+        resolved = resolveEvent(event, nowMs, settings.spend);
+      } catch {
+        continue; // build reports what it cannot resolve; a prefetch only skips it
+      }
       const keys = recordKeysOf(resolved);
       for (const key of keys.values()) if (records.get(key) === undefined) recordKeys.add(key);
       if (recordKeys.size > room) break;
