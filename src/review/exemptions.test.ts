@@ -367,6 +367,8 @@ describe("feedback", () => {
     await expect(loop.review.feedback.record({ decisionId: "nope", label: "false_positive" }, approver)).rejects.toMatchObject({ code: "VIGIL_NOT_FOUND" });
     await expect(loop.review.feedback.record({ decisionId: decision.id, label: "meh" as never }, approver)).rejects.toMatchObject({ code: "VIGIL_BAD_INPUT", details: { field: "label" } });
     await expect(loop.review.feedback.record({ decisionId: decision.id, label: "incident" }, viewer)).rejects.toMatchObject({ code: "VIGIL_FORBIDDEN" });
+    await expect(loop.review.feedback.record({ decisionId: decision.id, label: "incident", reason: 42 as never }, approver)).rejects.toMatchObject({ code: "VIGIL_BAD_INPUT", details: { field: "reason" } });
+    await expect(loop.review.feedback.record({ decisionId: decision.id, label: "incident", via: "" }, approver)).rejects.toMatchObject({ code: "VIGIL_BAD_INPUT", details: { field: "via" } });
     expect(await loop.review.feedback.list()).toEqual([]);
     const fb = await loop.review.feedback.record({ decisionId: decision.id, label: "incident", reason: "it was exploited", via: "cli" }, approver);
     expect(fb).toMatchObject({ decisionId: decision.id, label: "incident", by: "ann", via: "cli", at: loop.clock.iso() });

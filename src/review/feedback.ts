@@ -54,6 +54,8 @@ export function createFeedbackApi(deps: ReviewDeps): FeedbackApi {
       requireRole(actor, ["approver"], "give feedback");
       const label = checkLabel(input.label);
       if (typeof input.decisionId !== "string" || input.decisionId === "") throw new VigilError("VIGIL_BAD_INPUT", "decisionId is required", { field: "decisionId" });
+      if (input.reason !== undefined && typeof input.reason !== "string") throw new VigilError("VIGIL_BAD_INPUT", `reason must be a string (why the decision was right or wrong), got ${JSON.stringify(input.reason)}`, { field: "reason" });
+      if (input.via !== undefined && (typeof input.via !== "string" || input.via.trim() === "")) throw new VigilError("VIGIL_BAD_INPUT", `via must name where the feedback came from (api, cli, event), got ${JSON.stringify(input.via)}`, { field: "via" });
       if ((await deps.storage.getDecision(input.decisionId)) === undefined) {
         throw new VigilError("VIGIL_NOT_FOUND", `decision ${input.decisionId} is not in the decision record; check the id (vigil decisions list)`, { field: "decisionId" });
       }
