@@ -23,7 +23,6 @@ import type { Context } from "../core/context.js";
 import type { DecisionDraft, ExplanationStep } from "../core/decision.js";
 import type { Entity } from "../core/entity.js";
 import { VigilError } from "../core/errors.js";
-import { isVigilIdentity } from "../core/identity.js";
 import type { Clock, Storage } from "../core/ports.js";
 import { createConditionCache, metaOf, type PolicyLookup } from "../decide/conditions.js";
 import type { CelEnvironment } from "../policy/cel/api.js";
@@ -32,8 +31,9 @@ import { requireRole, type Actor } from "./actor.js";
 import { allowlistVerdict, globalBudget, policyBudget, protectionVerdict, validateGuardrails, type GuardrailConfig } from "./guardrails.js";
 import { notPromotedReason, planActions, type PlanOutput, type PlannedAction } from "./plan.js";
 import { ACTIONS_COLLECTION, isSettled, type ActionRecord, type BlockCause, type KillSwitchState, type PromotionState } from "./records.js";
-import { budgetUsage, readKillSwitch, readPromotions, releaseBudget, reserveBudget, writeKillSwitch, writePromotion, type BudgetScope } from "./state.js";
+import { budgetUsage, readKillSwitch, readPromotions, releaseBudget, reserveBudget, type BudgetScope } from "./state.js";
 import { describeRecord } from "./describe.js";
+import { demotePolicy, promotePolicy, setKillSwitch } from "./controls.js";
 
 export interface ExecutorOptions {
   readonly storage: Storage;
@@ -406,39 +406,12 @@ export function createExecutor(options: ExecutorOptions): Executor {
 
     killSwitch: {
       state: () => readKillSwitch(storage),
-      async set(on, actor, reason) {
-        requireRole(actor, ["operator"], `turn the kill switch ${on ? "on" : "off"}`);
-        const at = iso();
-        const state: KillSwitchState = { on, by: actor.id, at, ...(reason ? { reason } : {}) };
-        await writeKillSwitch(storage, state, at);
-        await storage.appendAudit([{ at, actor: actor.id, action: on ? "killswitch.on" : "killswitch.off", ...(reason ? { detail: { reason } } : {}) }]);
-        return state;
-      },
+      set: (on, actor, reason) => setKillSwitch(storage, on, actor, iso(), reason),
     },
 
-    async promote(policy, actor, promoteOptions = {}) {
-      requireRole(actor, ["approver"], `promote policy ${policy}`);
-      // Humans stay in charge: an identity of Vigil's own (vigil:learner, vigil:escalation...) never takes a policy out of dry-run, whatever its roles.
-      if (isVigilIdentity(actor.id)) {
-        throw new VigilError("VIGIL_FORBIDDEN", `${actor.id} may not promote policy ${String(policy)}: Vigil never takes its own policies out of dry-run; a person with the approver or admin role does`, { field: "actor.id" });
-      }
-      if (typeof policy !== "string" || policy === "") throw new VigilError("VIGIL_BAD_INPUT", "policy must name the policy to promote", { field: "policy" });
-      const at = iso();
-      const state: PromotionState = { policy, promoted: true, by: actor.id, at, ...(promoteOptions.reason ? { reason: promoteOptions.reason } : {}), ...(promoteOptions.revision ? { revision: promoteOptions.revision } : {}) };
-      await writePromotion(storage, state);
-      await storage.appendAudit([{ at, actor: actor.id, action: "policy.promote", target: policy, ...(promoteOptions.reason ? { detail: { reason: promoteOptions.reason } } : {}) }]);
-      return state;
-    },
+    promote: (policy, actor, promoteOptions = {}) => promotePolicy(storage, policy, actor, iso(), promoteOptions),
 
-    async demote(policy, actor, reason) {
-      requireRole(actor, ["approver"], `demote policy ${policy}`);
-      if (typeof policy !== "string" || policy === "") throw new VigilError("VIGIL_BAD_INPUT", "policy must name the policy to demote", { field: "policy" });
-      const at = iso();
-      const state: PromotionState = { policy, promoted: false, by: actor.id, at, ...(reason ? { reason } : {}) };
-      await writePromotion(storage, state);
-      await storage.appendAudit([{ at, actor: actor.id, action: "policy.demote", target: policy, ...(reason ? { detail: { reason } } : {}) }]);
-      return state;
-    },
+    demote: (policy, actor, reason) => demotePolicy(storage, policy, actor, iso(), reason),
 
     async promotion(policy) {
       return (await readPromotions(storage, [policy])).get(policy);
