@@ -74,11 +74,11 @@ export interface SqlDialect {
   /** True when `error` is a unique-constraint violation. */
   isUniqueViolation(error: unknown): boolean;
   /**
-   * When `error` means the database could not be reached or refused the connection (server
-   * down, unknown host, no such database or role, authentication), the setting to check
-   * (`store.url`); undefined for any other failure.
+   * What to do about `error` when the fix is a setting (PostgreSQL: a server that cannot be
+   * reached or refuses the login → store.url; SQLite: the write lock held past busyTimeoutMs):
+   * a sentence appended to the failure and the setting as its field; undefined for any other failure.
    */
-  connectionSetting?(error: unknown): string | undefined;
+  explainFailure?(error: unknown): { readonly hint: string; readonly field: string } | undefined;
   /** Migrations in version order; each is a script of statements. */
   readonly migrations: readonly Migration[];
   /** Statement run first inside the migration transaction to keep concurrent migrators apart (PostgreSQL). */

@@ -403,9 +403,9 @@ export class SqlStorage implements Storage {
     } catch (error) {
       if (isVigilError(error)) throw error;
       const message = error instanceof Error ? error.message : String(error);
-      const setting = this.driver.dialect.connectionSetting?.(error);
-      if (setting !== undefined) {
-        throw new VigilError("VIGIL_STORAGE", `${this.kind} storage: ${operation} failed: ${message}; the database could not be reached or refused the connection: check ${setting} (host, port, database, user, password) and that the server is up`, { field: setting }, error);
+      const explained = this.driver.dialect.explainFailure?.(error);
+      if (explained !== undefined) {
+        throw new VigilError("VIGIL_STORAGE", `${this.kind} storage: ${operation} failed: ${message}; ${explained.hint}`, { field: explained.field }, error);
       }
       throw new VigilError("VIGIL_STORAGE", `${this.kind} storage: ${operation} failed: ${message}`, {}, error);
     }

@@ -215,7 +215,9 @@ export function postgresDialect(schema: string, options: { readonly lockTimeoutM
     startsWith: (column) => `starts_with(${column}, ?)`,
     boundedTextEquals: (column, value) => ({ sql: `left(${column}, 256) = left(?, 256) AND ${column} = ?`, params: [value, value] }),
     isUniqueViolation: (error) => (error as { code?: unknown } | null)?.code === "23505",
-    connectionSetting: (error) => (isConnectionFailure(error) ? "store.url" : undefined),
+    explainFailure: (error) => (isConnectionFailure(error)
+      ? { hint: "the database could not be reached or refused the connection: check store.url (host, port, database, user, password) and that the server is up", field: "store.url" }
+      : undefined),
     migrations: postgresMigrations(schema),
     migrationLock: `SELECT pg_advisory_xact_lock(hashtext('vigil-migrate:${schema}'))`,
     // Only when missing: CREATE SCHEMA IF NOT EXISTS asks for CREATE on the database even when the

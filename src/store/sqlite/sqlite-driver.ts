@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import Database from "better-sqlite3";
 import type { Database as SqliteDatabase, Statement } from "better-sqlite3";
-import type { SqlDriver, SqlExecutor, SqlValue } from "../sql-driver.js";
+import type { SqlDialect, SqlDriver, SqlExecutor, SqlValue } from "../sql-driver.js";
 import { docKeyOfEncoded } from "../sql-queries.js";
 import { sqliteDialect } from "./sqlite-dialect.js";
 
@@ -30,7 +30,7 @@ const queues = new Map<string, { tail: Promise<unknown>; users: number }>();
  * awaits) never sees another caller's statements on the shared connection.
  */
 export class SqliteDriver implements SqlDriver {
-  readonly dialect = sqliteDialect;
+  readonly dialect: SqlDialect;
   readonly db: SqliteDatabase;
   private readonly statements = new Map<string, Statement>();
   private readonly queue: { tail: Promise<unknown>; users: number };
@@ -39,6 +39,14 @@ export class SqliteDriver implements SqlDriver {
 
   constructor(options: SqliteDriverOptions) {
     this.db = new Database(options.path);
+    const busyTimeoutMs = Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000));
+    this.dialect = {
+      ...sqliteDialect,
+      // "database is locked" alone names neither the file nor what to change.
+      explainFailure: (error) => ((error as { code?: unknown } | null)?.code === "SQLITE_BUSY"
+        ? { hint: `another connection held the write lock of ${options.path} longer than busyTimeoutMs (${busyTimeoutMs} ms); nothing was written, retry; if several processes write this file, give each its own store.path, or share PostgreSQL (store.kind: postgres)`, field: "busyTimeoutMs" }
+        : undefined),
+    };
     // Schema migration 4 keys the documents already stored as the store keys new ones.
     this.db.function("vigil_doc_key", { deterministic: true }, (id: unknown) => (typeof id === "string" ? docKeyOfEncoded(id) : null));
     // 32 KB pages for a new file (a file that exists keeps its page size: SQLite ignores this in
@@ -55,7 +63,7 @@ export class SqliteDriver implements SqlDriver {
     // INVARIANT: WAL + synchronous=FULL: a committed transaction is on disk before the call returns.
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = FULL");
-    this.db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`);
+    this.db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     // Checkpoint the WAL into the database once it holds 32 MB instead of SQLite's 1,000 pages
     // (4 MB at 4 KB pages): decision ids, event ids and subjects are random keys, so every batch
     // dirties index pages all over the file, and a page changed by several batches is copied once

@@ -211,6 +211,27 @@ describe("sqlite storage specifics", () => {
     await newer.close();
   });
 
+  it("reports a write lock held past busyTimeoutMs naming the file, the option and what to change, not only 'database is locked'", async () => {
+    const impatient = createSqliteStorage({ path, busyTimeoutMs: 50 });
+    await impatient.init();
+    const holder = new Database(path);
+    try {
+      holder.exec("BEGIN IMMEDIATE");
+      const refused: unknown = await impatient.appendDecisions([makeDraft(7)]).then(() => undefined, (error: unknown) => error);
+      expect(refused).toMatchObject({ code: "VIGIL_STORAGE", details: { field: "busyTimeoutMs" } });
+      expect(String(refused)).toContain("sqlite storage: appendDecisions failed: database is locked");
+      expect(String(refused)).toContain(`write lock of ${path}`);
+      expect(String(refused)).toContain("busyTimeoutMs (50 ms)");
+      expect(String(refused)).toContain("store.kind: postgres");
+    } finally {
+      holder.exec("ROLLBACK");
+      holder.close();
+    }
+    // Retryable: the lock free, the same append goes through.
+    expect((await impatient.appendDecisions([makeDraft(7)]))[0]?.seq).toBe(7);
+    await impatient.close();
+  });
+
   it("keeps one chain when separate processes append to the same file", async () => {
     const worker = fileURLToPath(new URL("./append-worker.fixture.ts", import.meta.url));
     const run = (first: number) => new Promise<void>((resolve, reject) => {
