@@ -123,6 +123,22 @@ describe("condition operators", () => {
     expect(evaluateOperator(operator, key, value)).toBe(expected);
   });
 
+  // A list key against a string value (anyin.go anySetExistsInArray, allin.go allSetExistsInArray):
+  // the value is a JSON list of strings or else a one-item list, and each key item matches an item
+  // with wildcards either way, as against a list value.
+  it.each([
+    ["AnyIn", ["kube-*", "default"], "kube-system", true],
+    ["AllIn", ["kube-*"], "kube-system", true],
+    ["AnyNotIn", ["kube-*"], "kube-system", false],
+    ["AllNotIn", ["kube-*"], "kube-system", false],
+    ["AnyIn", ["kube-*"], '["kube-system", "default"]', true],
+    ["AnyIn", ["prod"], '["kube-system", "default"]', false],
+    ["AnyIn", ["default"], "kube-*", false],
+    ["AnyIn", ["kube-public"], "kube-*", true],
+  ])("%s(%j, %j) is %s (list key, string value)", (operator, key, value, expected) => {
+    expect(evaluateOperator(operator, key, value)).toBe(expected);
+  });
+
   it("knows Kyverno's operators case-insensitively and rejects others", () => {
     expect(isKnownOperator("anyin")).toBe(true);
     expect(isKnownOperator("Contains")).toBe(false);

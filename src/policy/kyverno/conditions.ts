@@ -156,10 +156,29 @@ function membershipTypes(key: unknown, value: unknown): boolean {
   return typeof value === "string" || Array.isArray(value);
 }
 
+/**
+ * A string value as a list key's set operators read it (anySetExistsInArray / allSetExistsInArray):
+ * a JSON list of strings, or else the string as a one-item list; undefined for other JSON.
+ */
+function stringValueItems(value: string): unknown[] | undefined {
+  try {
+    const parsed: unknown = JSON.parse(value);
+    return Array.isArray(parsed) && parsed.every((v) => typeof v === "string") ? parsed : undefined;
+  } catch {
+    return [value];
+  }
+}
+
 /** No closure per call: membership runs for every condition of every rule on the admission path. */
 function membership(key: unknown, value: unknown, mode: "any" | "all", negate: boolean): boolean {
   if (!membershipTypes(key, value)) return false;
   if (!Array.isArray(key)) return memberTest(text(key), value, negate);
+  // A list key against a string that is no range: its items are matched with wildcards either way.
+  if (typeof value === "string" && inRange("0", value) === undefined && !(key.length === 1 && text(key[0]) === value)) {
+    const items = stringValueItems(value);
+    if (items === undefined) return false;
+    value = items;
+  }
   for (const item of key) {
     const holds = memberTest(text(item), value, negate);
     if (mode === "any" ? holds : !holds) return holds;
