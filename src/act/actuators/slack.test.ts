@@ -135,6 +135,12 @@ describe("slack.message", () => {
     expect(server.requests).toHaveLength(1);
   });
 
+  it("a webhook name every object has (constructor) is not a configured webhook: the action fails saying so and posts nothing", async () => {
+    const result = await make().apply(testPlan("slack.message", { text: "hi", webhook: "constructor" }), { dryRun: false });
+    expect(result.error).toBe('slack.message apply failed: slack.message: params.webhook "constructor" is not configured; known: default, ops');
+    expect(server.requests).toHaveLength(0);
+  });
+
   it("requires text and rejects blocks that are not an array", () => {
     const actuator = make();
     expect(() => actuator.validate({})).toThrowError(/params\.text is required/);

@@ -42,7 +42,8 @@ export function createSlackActuator(config: SlackActuatorConfig, runtime: Actuat
 
   const urlOf = (plan: ActionPlan): { name: string; url: string } => {
     const name = read.optionalString(plan.params, "webhook") ?? "default";
-    const url = config.webhooks[name];
+    // Own keys only: a name like `constructor` is not a configured webhook.
+    const url = Object.hasOwn(config.webhooks, name) ? config.webhooks[name] : undefined;
     if (url === undefined) {
       throw new VigilError("VIGIL_BAD_INPUT", `slack.message: params.webhook "${name}" is not configured; known: ${names.join(", ")}`, { field: "params.webhook" });
     }

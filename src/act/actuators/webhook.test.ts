@@ -171,6 +171,12 @@ describe("webhook.post", () => {
     const result = await actuator.apply(testPlan("webhook.post", { endpoint: "nope" }), { dryRun: false });
     expect(result.status).toBe("failed");
     expect(result.error).toMatch(/params\.endpoint "nope" is not configured/);
+    // A name every object has is not a configured endpoint either (not Object's constructor, sent nowhere).
+    for (const name of ["constructor", "toString", "__proto__"]) {
+      const inherited = await actuator.apply(testPlan("webhook.post", { endpoint: name }), { dryRun: false });
+      expect(inherited.error).toBe(`webhook.post apply failed: webhook.post: params.endpoint "${name}" is not configured; known endpoints: default`);
+    }
+    expect(server.requests).toHaveLength(0);
   });
 
   it("an endpoint URL that is not a URL is refused naming the field, without the URL (receivers may take a secret in its path or query)", () => {

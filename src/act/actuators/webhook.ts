@@ -33,7 +33,8 @@ export const webhookPostSpec: ActionKindSpec = {
 type Phase = "apply" | "undo";
 
 function chooseEndpoint(config: WebhookActuatorConfig, name: string): WebhookEndpointConfig {
-  const endpoint = config.endpoints[name];
+  // Own keys only: a name like `constructor` is not a configured endpoint.
+  const endpoint = Object.hasOwn(config.endpoints, name) ? config.endpoints[name] : undefined;
   if (endpoint === undefined) {
     throw new VigilError("VIGIL_BAD_INPUT", `webhook.post: params.endpoint "${name}" is not configured; known endpoints: ${Object.keys(config.endpoints).join(", ")}`, {
       field: "params.endpoint",
