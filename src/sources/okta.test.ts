@@ -106,6 +106,8 @@ describe("Okta event hook deliveries (what Okta POSTs to a registered event hook
     const results = oktaEventHookToEvents({ ...delivery, data: { events: [logs[0], { displayMessage: "no type" }] } });
     expect(results[0]?.ok).toBe(true);
     expect(results[1]).toMatchObject({ ok: false, error: { details: { field: "data.events[1].eventType" } } });
+    // The message names the same path as the field (it said only `eventType`).
+    expect(results[1]?.ok === false && results[1].error.message).toMatch(/^`data\.events\[1\]\.eventType` is missing/);
     expect(oktaEventHookToEvents({ ...delivery, data: {} })).toMatchObject([{ ok: false, error: { details: { field: "data.events" } } }]);
     expect(oktaEventHookToEvents({ eventType: "user.session.start" })).toMatchObject([{ ok: false, error: { details: { field: "eventType" } } }]);
   });

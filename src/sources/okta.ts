@@ -47,9 +47,10 @@ export function oktaActor(value: JsonRecord): string | undefined {
   return undefined;
 }
 
-export function convertOktaEvent(value: unknown, ids: ContentIdAllocator, source = "okta"): Conversion {
-  const problems = validateOktaEvent(value);
-  const deep = nestingProblem(value);
+/** `prefix`: where the event sits in its document (`data.events[3]` of a hook delivery), for field names and messages. */
+export function convertOktaEvent(value: unknown, ids: ContentIdAllocator, source = "okta", prefix = ""): Conversion {
+  const problems = validateOktaEvent(value, prefix);
+  const deep = nestingProblem(value, prefix);
   if (deep !== undefined) problems.push(deep);
   if (problems.length > 0 || !isRecord(value)) return { problems };
   const uuid = field(value, "uuid");
@@ -100,12 +101,7 @@ export function oktaEventHookConversions(value: JsonRecord, ids: ContentIdAlloca
   if (!Array.isArray(events)) {
     return [{ problems: [problem("data.events", `an Okta event hook delivery carries its System Log events in \`data.events\`, got ${kindOf(events)}; send the body Okta posts as it is`)] }];
   }
-  return events.map((event, index) => {
-    const conversion = convertOktaEvent(event, ids, source);
-    if (!("problems" in conversion)) return conversion;
-    const at = `data.events[${index}]`;
-    return { problems: conversion.problems.map((p) => problem(p.field === "(event)" ? at : `${at}.${p.field}`, p.message)) };
-  });
+  return events.map((event, index) => convertOktaEvent(event, ids, source, `data.events[${index}]`));
 }
 
 /** An Okta event hook delivery → one result per System Log event (`index` = its place in `data.events`). Never throws. */
