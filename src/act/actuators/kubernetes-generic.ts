@@ -102,6 +102,15 @@ export async function resolveTarget(client: KubernetesClient, target: ObjectTarg
   return { api, name: target.name, ...(target.namespace === undefined ? {} : { namespace: target.namespace }) };
 }
 
+/** True when every value `wanted` sets is in `actual` (the fields the API server defaults, and its metadata, may be more). */
+function contains(actual: unknown, wanted: unknown): boolean {
+  if (Array.isArray(wanted)) return Array.isArray(actual) && actual.length === wanted.length && wanted.every((item, i) => contains(actual[i], item));
+  const want = asRecord(wanted);
+  if (want === undefined) return actual === wanted;
+  const have = asRecord(actual);
+  return have !== undefined && Object.entries(want).every(([key, item]) => contains(have[key], item));
+}
+
 export function deleteActuator(client: KubernetesClient, runtime: ActuatorRuntime): Actuator {
   return defineActuator(kubernetesDeleteSpec, runtime, {
     async preview(plan, context) {
@@ -164,8 +173,18 @@ export function deleteActuator(client: KubernetesClient, runtime: ActuatorRuntim
       const target = targetOf(undo);
       const manifest = asRecord(undo["manifest"]);
       if (manifest === undefined) throw new VigilError("VIGIL_BAD_INPUT", `${kubernetesDeleteSpec.kind}: the undo data has no manifest to re-create ${describeTarget(target)} from`, { field: "undo.manifest" });
-      const created = await client.createObject(await resolveTarget(client, target, kubernetesDeleteSpec.kind, context), manifest, context);
-      return { object: target, restored: true, uid: uidOf(created) ?? null };
+      const ref = await resolveTarget(client, target, kubernetesDeleteSpec.kind, context);
+      try {
+        const created = await client.createObject(ref, manifest, context);
+        return { object: target, restored: true, uid: uidOf(created) ?? null };
+      } catch (error) {
+        // An earlier POST stored but answered 504 Timeout (or its answer was lost): the object is
+        // there as the manifest makes it (a 409 on an undo again). A different object of that name stands in the way.
+        if (!(error instanceof ActuatorApiError) || (error.status !== undefined && error.status !== 409 && error.status < 500)) throw error;
+        const now = await client.getObject(ref, context).catch(() => undefined);
+        if (now === undefined || !contains(now, manifest)) throw error;
+        return { object: target, restored: true, uid: uidOf(now) ?? null, note: `the POST failed (${error.message}), but a second read finds it as the manifest: it was re-created` };
+      }
     },
   });
 }

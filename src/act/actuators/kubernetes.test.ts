@@ -684,6 +684,24 @@ describe("kubernetes.delete", () => {
     expect(api.objects.has("Job/shop/nightly-report")).toBe(true);
   });
 
+  it("undo whose POST the API server stored but answered 504 Timeout is done (a second read finds the object as the manifest), and so is an undo again after it", async () => {
+    const plan = testPlan("kubernetes.delete", { apiVersion: "v1", kind: "ConfigMap", namespace: "shop", name: "app-config" });
+    const applied = await remove.apply(plan, { dryRun: false });
+    let lost = true;
+    server.on("POST", "/api/v1/namespaces/:ns/:plural", (request) => {
+      if (!lost) return undefined;
+      lost = false;
+      const object = request.json<KubeObject>();
+      api.add({ ...object, metadata: { ...object.metadata, uid: "0b5e7c2a-0000-4000-8000-0000000000aa", resourceVersion: "1001", creationTimestamp: "2025-03-01T12:05:00Z" } });
+      return status(504, "Timeout", "Timeout: request did not complete within the allotted timeout");
+    });
+    const undone = await remove.undo(plan, applied);
+    expect(undone).toMatchObject({ status: "undone", output: { restored: true, uid: "0b5e7c2a-0000-4000-8000-0000000000aa", note: expect.stringMatching(/HTTP 504 Timeout.*a second read finds it as the manifest/) } });
+    // The record still said applied (the answer was lost): an undo again meets the 409 and is done too.
+    expect(await remove.undo(plan, applied)).toMatchObject({ status: "undone", output: { restored: true, note: expect.stringMatching(/409 AlreadyExists/) } });
+    expect(server.problems).toEqual([]);
+  });
+
   it("undo when an object of that name exists again fails saying so and restores nothing", async () => {
     const plan = testPlan("kubernetes.delete", { apiVersion: "v1", kind: "ConfigMap", namespace: "shop", name: "app-config" });
     const applied = await remove.apply(plan, { dryRun: false });
