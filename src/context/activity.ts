@@ -55,6 +55,8 @@ export interface ActivityHolder extends BlockHolder {
   actExp: number;
   /** Sum of the histogram's slots (kept in step with it; recomputed when loaded). */
   actTotal: number;
+  /** Events counted (undecayed): no decayed count exceeds it. */
+  readonly events: number;
 }
 
 /** Sum of the histogram slots of an activity section. */
@@ -108,7 +110,10 @@ export function activityAt(holder: ActivityHolder, minutes: number, hourOfWeek: 
   const before = block[base + ((hourOfWeek + HOURS_PER_WEEK - 1) % HOURS_PER_WEEK)] ?? 0;
   const after = block[base + ((hourOfWeek + 1) % HOURS_PER_WEEK)] ?? 0;
   const smoothed = 0.25 * before + 0.5 * (block[base + hourOfWeek] ?? 0) + 0.25 * after;
-  const events = (total / UNIT) * 2 ** (holder.actExp - (minutes - holder.actAnchor) / halfLifeMinutes);
+  // At most the events counted: one stamped far ahead of `minutes` (a wrong clock; a century is 2^1300)
+  // would weigh Infinity and turn every probability into NaN.
+  const decayed = (total / UNIT) * 2 ** (holder.actExp - (minutes - holder.actAnchor) / halfLifeMinutes);
+  const events = holder.events > 0 ? Math.min(decayed, holder.events) : decayed;
   return { events, share: smoothed / total };
 }
 

@@ -112,6 +112,20 @@ describe("odd-hour detector", () => {
     expect((await score(monday + 2 * DAY_MS + 3 * HOUR_MS)).score).toBeGreaterThan(0.5);
   });
 
+  it("a principal whose first event is stamped a century ahead (a wrong clock) still gets a finite event count and odd hours flagged", async () => {
+    const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(start) });
+    await learn(stage, [oktaLoginAt("clock@example.com", Date.parse("2124-09-06T10:00:00Z"))]);
+    await learn(stage, logins("clock@example.com", 4, weekdays, 9, 17));
+    const night = await stage.build(oktaLoginAt("clock@example.com", sundayNight));
+    const events = Number(night.signals["oddHour"]!.values?.["ownEvents"]);
+    // The decayed count weighted the future event by 2^(a century / half-life) = Infinity: NaN probabilities, score 0.
+    expect(events).toBeGreaterThan(0);
+    expect(events).toBeLessThanOrEqual(161);
+    expect(night.signals["oddHour"]!.score).toBeGreaterThan(0.5);
+    expect(Number(night.features?.["principal"]?.["activityEvents"])).toBeGreaterThan(0);
+    expect((await stage.build(oktaLoginAt("clock@example.com", tuesdayMorning))).signals["oddHour"]!.score).toBe(0);
+  });
+
   it("an on-call schedule lowers the score, and a negative factor says why", async () => {
     const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(start) });
     await stage.entities.upsert({ kind: "principal", id: "ana@acme.io", attrs: { team: "payments" } }, "hr-sync");
