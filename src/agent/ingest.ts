@@ -76,6 +76,31 @@ export function encodeBatch(events: readonly StoredEvent[]): Uint8Array {
   return encoder.encode(JSON.stringify(events));
 }
 
+/**
+ * The bus messages of a batch: one when it fits `maxBytes` (or there is no limit), otherwise the
+ * batch cut in order into consecutive runs whose message fits. An event too large for a message
+ * on its own goes alone (the bus refuses it, and the sweep processes it).
+ */
+export function batchMessages(events: readonly StoredEvent[], maxBytes: number | undefined): { readonly data: Uint8Array; readonly count: number }[] {
+  const whole = encodeBatch(events);
+  if (maxBytes === undefined || whole.length <= maxBytes || events.length <= 1) return [{ data: whole, count: events.length }];
+  const messages: { data: Uint8Array; count: number }[] = [];
+  let run: StoredEvent[] = [];
+  let runBytes = 2; // "[" and "]"
+  for (const stored of events) {
+    const bytes = encoder.encode(JSON.stringify(stored)).length + 1; // and its comma
+    if (run.length > 0 && runBytes + bytes > maxBytes) {
+      messages.push({ data: encodeBatch(run), count: run.length });
+      run = [];
+      runBytes = 2;
+    }
+    run.push(stored);
+    runBytes += bytes;
+  }
+  if (run.length > 0) messages.push({ data: encodeBatch(run), count: run.length });
+  return messages;
+}
+
 /** Reads a batch message; throws VIGIL_BAD_EVENT naming what is wrong (not JSON, not a batch, an item without seq/event/receivedAt). */
 export function decodeBatch(data: Uint8Array): StoredEvent[] {
   let parsed: unknown;
@@ -308,10 +333,16 @@ export function createIngestor(options: IngestorOptions): Ingestor {
         const bus = options.bus as Bus;
         publishing += result.stored.length;
         try {
-          await bus.publish(EVENTS_SUBJECT, encodeBatch(result.stored));
-        } catch (error) {
-          // Persisted but not published: a worker's sweep processes it (ingest.staleAfterMs).
-          report(`publishing ${result.stored.length} accepted event(s) to the bus failed; the sweep will process them`, error);
+          // A request may hold more than one message can carry (a 5 MB body, NATS's max_payload
+          // 1 MB by default): it goes as several, each under the bus's limit.
+          for (const message of batchMessages(result.stored, bus.maxMessageBytes)) {
+            try {
+              await bus.publish(EVENTS_SUBJECT, message.data);
+            } catch (error) {
+              // Persisted but not published: a worker's sweep processes it (ingest.staleAfterMs).
+              report(`publishing ${message.count} accepted event(s) to the bus failed; the sweep will process them`, error);
+            }
+          }
         } finally {
           publishing -= result.stored.length;
           notifyIdle();

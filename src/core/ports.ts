@@ -174,6 +174,11 @@ export interface Bus {
   /** Resolves once the bus has durably accepted the message. */
   publish(subject: string, data: Uint8Array): Promise<void>;
   /**
+   * The largest `data` publish takes, in bytes, leaving room for what the bus adds (NATS: the
+   * server's max_payload less its headers); undefined: no limit (the memory bus).
+   */
+  readonly maxMessageBytes?: number | undefined;
+  /**
    * Competing consumers share `group`: each message goes to one of them. Returns a function
    * that stops the subscription.
    */

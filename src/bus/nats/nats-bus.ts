@@ -75,6 +75,9 @@ interface Subscription {
  * that returns without ack or nak is redelivered after the ack wait. A handler still running is
  * not redelivered: the ack wait is extended (in progress) until it returns.
  */
+/** Bytes kept free under max_payload for the headers of a publish (NATS/1.0, Nats-Expected-Stream: <stream>, the subject's length is not counted). */
+const PUBLISH_HEADER_ROOM = 1_024;
+
 export class NatsBus implements Bus {
   readonly kind = "nats";
   private readonly options: NatsBusOptions;
@@ -124,6 +127,12 @@ export class NatsBus implements Bus {
       if (connection !== undefined) await connection.close().catch(() => undefined);
       throw failure(`init (servers ${servers.join(", ")}, stream ${this.options.stream})`, error);
     }
+  }
+
+  /** The server's max_payload less room for the headers a JetStream publish carries (once connected). */
+  get maxMessageBytes(): number | undefined {
+    const limit = this.connection?.info?.max_payload;
+    return limit === undefined ? undefined : Math.max(1, limit - PUBLISH_HEADER_ROOM);
   }
 
   async publish(subject: string, data: Uint8Array): Promise<void> {
