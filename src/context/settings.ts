@@ -199,6 +199,10 @@ export function resolveContextSettings(input: ContextSettingsInput = {}, base: C
   requireRange(detectors.spike.zThreshold, 0.5, 100, "detectors.spike.zThreshold");
   requireRange(detectors.spike.minRatio, 1, 1e6, "detectors.spike.minRatio");
   requireRange(detectors.spike.floor, 1e-12, 1e12, "detectors.spike.floor");
+  // A series is judged only with committed periods behind it, and against a spread above 0.
+  if (!Number.isInteger(detectors.spike.minSamples)) throw badConfig("detectors.spike.minSamples", `must be an integer, got ${detectors.spike.minSamples}`);
+  requireRange(detectors.spike.minSamples, 1, 10_000, "detectors.spike.minSamples");
+  requireRange(detectors.spike.minSpread, 0.001, 10, "detectors.spike.minSpread");
   requireRange(detectors.idle.days, 1, 31, "detectors.idle.days");
   requireRange(detectors.idle.minDays, 1, detectors.idle.days, "detectors.idle.minDays");
   requireRange(detectors.oddHour.ratioThreshold, 0.001, 1, "detectors.oddHour.ratioThreshold");

@@ -175,6 +175,12 @@ describe("context stage", () => {
     expect(attempt({ detectors: { oddHour: { treshold: 1 } } })).toBe("VIGIL_BAD_CONFIG context.detectors.oddHour.treshold");
     expect(attempt({ detectors: { rare: { weights: { region: "high" } } } })).toBe("VIGIL_BAD_CONFIG context.detectors.rare.weights.region");
     expect(attempt({ detectors: { spike: { zThreshold: 4 } } })).toBe("ok");
+    // minSamples 0 scored a series with no committed period against an empty level (expected 0.99): a new resource's second row was a spike.
+    expect(attempt({ detectors: { spike: { minSamples: 0 } } })).toBe("VIGIL_BAD_CONFIG context.detectors.spike.minSamples");
+    expect(attempt({ detectors: { spike: { minSamples: 2.5 } } })).toBe("VIGIL_BAD_CONFIG context.detectors.spike.minSamples");
+    // A spread of 0 divides by zero: z Infinity (score 1) or NaN.
+    expect(attempt({ detectors: { spike: { minSpread: 0 } } })).toBe("VIGIL_BAD_CONFIG context.detectors.spike.minSpread");
+    expect(attempt({ detectors: { spike: { minSamples: 1, minSpread: 0.05 } } })).toBe("ok");
     const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(t0) });
     stage.configure({ detectors: { rare: { enabled: false } } });
     expect(stage.settings.detectors.rare.enabled).toBe(false);
