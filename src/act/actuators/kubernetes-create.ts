@@ -12,7 +12,7 @@ import { VigilError } from "../../core/index.js";
 import { ActuatorApiError, defineActuator, type OperationContext } from "./define.js";
 import { checkSourceParam, readSource, sourceOf, uidOf, type SourceRef } from "./kubernetes-clone.js";
 import type { KubernetesClient } from "./kubernetes-client.js";
-import { asRecord, describeTarget, kubernetesDeleteSpec, resolveTarget, SERVER_OWNED_METADATA, targetOf, type ObjectTarget } from "./kubernetes-generic.js";
+import { asRecord, contains, describeTarget, kubernetesDeleteSpec, resolveTarget, SERVER_OWNED_METADATA, targetOf, type ObjectTarget } from "./kubernetes-generic.js";
 import type { KubernetesObject, ResourceRef } from "./kubernetes-objects.js";
 import { read } from "./params.js";
 import type { ActionKindSpec, ActuatorRuntime } from "./types.js";
@@ -125,17 +125,23 @@ export function createActuator(client: KubernetesClient, runtime: ActuatorRuntim
       const clone = sourceOf(plan.params, "cloneFrom", target);
       const body = clone === undefined ? manifest : copyOf(await source(ref, clone, context), manifest, target);
       let created: KubernetesObject;
+      let note: { note?: string } = {};
       try {
         created = await client.createObject(ref, body, context);
       } catch (error) {
         // Created by someone else between the read and the POST: left as it is, as if it had been there.
         if (error instanceof ActuatorApiError && error.status === 409) return { output: { object: target, created: false, exists: true } };
-        throw error;
+        // Stored, but answered 504 Timeout (or the answer was lost): found as the body makes it, it was created, with undo data.
+        if (!(error instanceof ActuatorApiError) || (error.status !== undefined && error.status < 500)) throw error;
+        const now = await client.getObject(ref, context).catch(() => undefined);
+        if (now === undefined || !contains(now, body)) throw error;
+        created = now;
+        note = { note: `the POST failed (${error.message}), but a second read finds it as the manifest: it was created` };
       }
       const uid = uidOf(created);
       const copied = clone === undefined ? {} : { clonedFrom: clone.source };
       if (uid === undefined) return { output: { object: target, created: true, ...copied, uid: null, undoRecorded: false, undoWithheld: "the API server answered the created object without metadata.uid, so a delete could not be limited to it" } };
-      return { output: { object: target, created: true, ...copied, uid }, undo: { ...target, uid } };
+      return { output: { object: target, created: true, ...copied, uid, ...note }, undo: { ...target, uid } };
     },
     async revert(_plan, undo, context) {
       const target = targetOf(undo);

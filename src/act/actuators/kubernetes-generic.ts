@@ -103,7 +103,7 @@ export async function resolveTarget(client: KubernetesClient, target: ObjectTarg
 }
 
 /** True when every value `wanted` sets is in `actual` (the fields the API server defaults, and its metadata, may be more). */
-function contains(actual: unknown, wanted: unknown): boolean {
+export function contains(actual: unknown, wanted: unknown): boolean {
   if (Array.isArray(wanted)) return Array.isArray(actual) && actual.length === wanted.length && wanted.every((item, i) => contains(actual[i], item));
   const want = asRecord(wanted);
   if (want === undefined) return actual === wanted;

@@ -1144,6 +1144,24 @@ describe("kubernetes.create", () => {
   });
   afterEach(() => server.close());
 
+  it("a POST the API server stored but answered 504 Timeout is applied with its undo data (a second read finds the object as the manifest), so undo deletes it", async () => {
+    let lost = true;
+    server.on("POST", "/api/v1/namespaces/:ns/:plural", (request) => {
+      if (!lost) return undefined;
+      lost = false;
+      const object = request.json<KubeObject>();
+      api.add({ ...object, metadata: { ...object.metadata, uid: "0b5e7c2a-0000-4000-8000-0000000000bb", resourceVersion: "1002" } });
+      return status(504, "Timeout", "Timeout: request did not complete within the allotted timeout");
+    });
+    const plan = testPlan("kubernetes.create", { manifest });
+    const applied = await create.apply(plan, { dryRun: false });
+    expect(applied).toMatchObject({ status: "applied", output: { created: true, uid: "0b5e7c2a-0000-4000-8000-0000000000bb", note: expect.stringMatching(/HTTP 504 Timeout.*a second read finds it as the manifest/) } });
+    expect(applied.undo?.params).toMatchObject({ name: "defaults", uid: "0b5e7c2a-0000-4000-8000-0000000000bb" });
+    expect((await create.undo(plan, applied)).status).toBe("undone");
+    expect(api.objects.has("ConfigMap/shop/defaults")).toBe(false);
+    expect(server.problems).toEqual([]);
+  });
+
   it("POSTs the manifest to the collection the discovery document names; undo deletes the created object with its uid as precondition", async () => {
     const plan = testPlan("kubernetes.create", { manifest });
     const applied = await create.apply(plan, { dryRun: false });
