@@ -282,7 +282,7 @@ function corruptGzip(options: IngestOptions, cause: unknown): IngestResult {
  * `results`, never exceptions.
  */
 export async function ingestStream(input: TextChunks, options: IngestOptions = {}): Promise<IngestOutcome> {
-  let source = await decodeUtf16(toAsyncIterator(input));
+  let source: AsyncIterator<string | Uint8Array> = await decodeUtf16(toAsyncIterator(input));
   const head: Array<string | Uint8Array> = [];
   let headText = "";
   let sawNewline = false;

@@ -118,4 +118,18 @@ describe("readJsonLines", () => {
     );
     expect(results.map((r) => (r.ok ? "" : r.error.message))).toEqual(["got 1 on 1", "got 2 on 2"]);
   });
+
+  // vigil replay reads JSON Lines here: a file Windows PowerShell 5 wrote (UTF-16LE, BOM) was "not valid JSON" on every line.
+  it("reads UTF-16 JSON Lines (LE or BE, with the BOM), chunks splitting characters", async () => {
+    const text = `${events.slice(0, 2).map((e) => JSON.stringify(e)).join("\r\n")}\r\n`;
+    const le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, "utf16le")]);
+    const be = Buffer.from(le);
+    be.swap16();
+    for (const bytes of [le, be]) {
+      const results: IngestResult[] = [];
+      for await (const item of readJsonLines(Readable.from([bytes.subarray(0, 3), bytes.subarray(3, 77), bytes.subarray(77)]))) results.push(item);
+      expect(results.map((r) => (r.ok ? r.event.id : r.error.message))).toEqual(events.slice(0, 2).map((e) => e.id));
+      expect(results.map((r) => r.line)).toEqual([1, 2]);
+    }
+  });
 });

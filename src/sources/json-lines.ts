@@ -1,5 +1,6 @@
 import { convertCloudEvent, type CloudEventOptions } from "./cloudevents.js";
 import { failure, place, position, problem, type Conversion, type IngestResult } from "./results.js";
+import { decodeUtf16 } from "./utf16.js";
 
 /**
  * JSON Lines (one JSON value per line) for `vigil replay` and `vigil ingest`: streaming, one
@@ -24,7 +25,7 @@ export interface LineReaderOptions {
 export type TextChunks = AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array> | string;
 
 /**
- * Splits a stream of text or UTF-8 bytes into lines. Chunk boundaries may fall anywhere
+ * Splits a stream of text or UTF-8 bytes (UTF-16 when they start with its BOM) into lines. Chunk boundaries may fall anywhere
  * (inside a multi-byte character, between CR and LF). Memory is bounded by the longest line
  * kept plus one chunk. A leading BOM is dropped.
  */
@@ -71,7 +72,8 @@ export async function* readLines(chunks: TextChunks, options: LineReaderOptions 
       parts.push(rest);
     }
   };
-  for await (const chunk of typeof chunks === "string" ? [chunks] : chunks) {
+  // UTF-16 with its BOM (Windows PowerShell 5's `>`) is decoded; anything else is read as UTF-8.
+  for await (const chunk of typeof chunks === "string" ? [chunks] : await decodeUtf16(chunks)) {
     yield* take(typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true }));
   }
   yield* take(decoder.decode());

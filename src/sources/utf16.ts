@@ -4,7 +4,8 @@
  * input is handed on unchanged, its first bytes joined into one chunk (at least two, for the
  * callers that sniff a gzip header). Text chunks are already decoded and pass through.
  */
-export async function decodeUtf16(source: AsyncIterator<string | Uint8Array>): Promise<AsyncIterator<string | Uint8Array>> {
+export async function decodeUtf16(input: AsyncIterator<string | Uint8Array> | AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>): Promise<AsyncIterableIterator<string | Uint8Array>> {
+  const source = iteratorOf(input);
   const head: Uint8Array[] = [];
   let size = 0;
   let done = false;
@@ -50,4 +51,13 @@ async function* decoded(first: Uint8Array, rest: AsyncIterator<string | Uint8Arr
 
 async function* emptyChunks(): AsyncGenerator<string | Uint8Array> {
   // the input has ended
+}
+
+function iteratorOf(input: AsyncIterator<string | Uint8Array> | AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>): AsyncIterator<string | Uint8Array> {
+  if (Symbol.asyncIterator in input) return (input as AsyncIterable<string | Uint8Array>)[Symbol.asyncIterator]();
+  if (Symbol.iterator in input) {
+    const iterator = (input as Iterable<string | Uint8Array>)[Symbol.iterator]();
+    return { next: async () => iterator.next() };
+  }
+  return input as AsyncIterator<string | Uint8Array>;
 }
