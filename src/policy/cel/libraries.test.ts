@@ -97,12 +97,22 @@ describe("strings", () => {
   });
 
   it("indexOf / lastIndexOf search natively and count code points: a long near-miss needle took quadratic time", () => {
-    const text = `${"a".repeat(100_000)}😀`;
-    const needle = `${"a".repeat(10_000)}b`;
-    const started = performance.now();
+    // Quadratic, this is ~10^11 character compares (minutes, past the test's timeout); natively, milliseconds.
+    const text = `${"a".repeat(1_000_000)}😀`;
+    const needle = `${"a".repeat(100_000)}b`;
     expect(value("s.indexOf(t)", { s: text, t: needle })).toBe(-1);
+    // V8's own lastIndexOf is quadratic on this (8.6 s at a tenth of the size).
     expect(value("s.lastIndexOf(t)", { s: text, t: needle })).toBe(-1);
-    expect(performance.now() - started).toBeLessThan(1000);
+    expect(value("s.lastIndexOf(t)", { s: `${needle}${text}`, t: needle })).toBe(0);
+    expect(value("(s + t).lastIndexOf(t, 5)", { s: text, t: needle })).toBe(-1);
+    // The reversed search gives what the native one does, at every start, on and off long needles.
+    const long = "ab".repeat(40);
+    const hay = `x${long}y${long}${long}z${long.slice(1)}`;
+    for (const sub of [long, `${long}y`, long.slice(1), "b".repeat(70)]) {
+      for (const from of [0, 1, 80, 81, 160, 161, 200, 240, 400]) {
+        expect(value("s.lastIndexOf(t, n)", { s: hay, t: sub, n: BigInt(Math.min(from, hay.length)) }), `${sub.length} from ${from}`).toBe(hay.lastIndexOf(sub, from));
+      }
+    }
     // A match never starts or ends inside a surrogate pair (a lone surrogate matches only itself).
     const pair = { s: "a😀b😀", hi: "\ud83d", lo: "\ude00" };
     expect(value("s.indexOf(hi)", pair)).toBe(-1);
@@ -119,13 +129,12 @@ describe("strings", () => {
   });
 
   it("trim is linear in the string: a long run of inner blanks took quadratic time (160,000: 70 s)", () => {
+    // Quadratic, 200,000 inner blanks take minutes (past the test's timeout).
     const padded = `\u00a0 x${" ".repeat(200_000)}\ty \u3000\n`;
-    const started = performance.now();
     expect(value("s.trim()", { s: padded })).toBe(padded.slice(2, -3));
     expect(value("s.trim()", { s: " \t\n\v\f\r\u0085\u00a0\u1680\u2000\u200a\u2028\u2029\u202f\u205f\u3000" })).toBe("");
     // Not Unicode White_Space (Go's unicode.IsSpace): zero-width space, BOM.
     expect(value("s.trim()", { s: "\u200bx\ufeff" })).toBe("\u200bx\ufeff");
-    expect(performance.now() - started).toBeLessThan(1000);
   });
 
   it("format", () => {
@@ -219,12 +228,11 @@ describe("regex", () => {
   });
 
   it("find / findAll take positions from RE2 itself: linear time on a pattern JavaScript backtracks on exponentially", () => {
+    // Backtracking, these never finish (2^40 paths): the test's timeout is the check.
     const text = `${"a".repeat(40)}c`;
-    const started = performance.now();
     expect(value("t.find('(a+)+b|c')", { t: text })).toBe("c");
     expect(value("t.findAll('(a+)+b|c')", { t: text })).toEqual(["c"]);
     expect(value("t.find('(a|aa)+$')", { t: `${"a".repeat(40)}!a` })).toBe("a");
-    expect(performance.now() - started).toBeLessThan(1000);
   });
 
   it("find / findAll follow Go's regexp: leftmost-first, empty matches next to a match dropped, all RE2 syntax", () => {
