@@ -226,9 +226,7 @@ rules:
     condition: size(variables.v6) == 10 && variables.opt.hasValue()`);
     const [f] = p.evaluate(policyContext(doc));
     expect(f?.effect).toBe("violation");
-    const started = performance.now();
     const steps = f?.trace ?? [];
-    expect(performance.now() - started).toBeLessThan(1000);
     const v6 = steps.find((s) => s.expr.startsWith("variables.v6 ="))?.value as unknown[][][][];
     expect(v6).toHaveLength(10);
     expect(v6[0]?.[0]?.[0]?.[0]).toBe("<list of 10>");
