@@ -17,7 +17,9 @@ const signed = (n: number): string => `${n > 0 ? "+" : ""}${n}`;
 function entryLine(entry: LearnedEntry): string {
   const change = [entry.riskDelta ? `risk ${signed(entry.riskDelta)}` : "", entry.tierShift ? `tier ${signed(entry.tierShift)}` : ""].filter(Boolean).join(", ") || (entry.held ? "held" : "hold");
   const p = entry.precision;
-  return `${entry.id}  ${entry.policy}/${entry.rule}  ${entry.scope} ${entry.key}  ${change}\n    ${entry.citation}${entry.held ? `; ${entry.held}` : ""}\n    precision ${p.mean} (90% ${p.lower}–${p.upper}); labels TP ${entry.labels.truePositive} FP ${entry.labels.falsePositive} incident ${entry.labels.incident}; ${entry.reviewers} reviewer(s), ${entry.entities} entit${entry.entities === 1 ? "y" : "ies"}`;
+  // An entity lesson applies in the context bucket it was learned in (one stored before buckets were kept: in every bucket).
+  const where = entry.scope === "entity" ? ` in ${entry.bucket ?? "every bucket"}` : "";
+  return `${entry.id}  ${entry.policy}/${entry.rule}  ${entry.scope} ${entry.key}${where}  ${change}\n    ${entry.citation}${entry.held ? `; ${entry.held}` : ""}\n    precision ${p.mean} (90% ${p.lower}–${p.upper}); labels TP ${entry.labels.truePositive} FP ${entry.labels.falsePositive} incident ${entry.labels.incident}; ${entry.reviewers} reviewer(s), ${entry.entities} entit${entry.entities === 1 ? "y" : "ies"}`;
 }
 
 export function formatState(state: LearnedState, policy?: string, all = false): string {
