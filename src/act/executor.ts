@@ -6,7 +6,8 @@
  * 1. kill switch (persisted): when on, nothing is applied — every action is recorded `blocked`
  *    and the decision's explanation says so; such actions may be applied by a later re-run. Read
  *    before each action and again just before its actuator is called (after claim and budget);
- * 2. planning (plan.ts): unknown kind, invalid params, allowlist, protected target → `blocked`
+ * 2. planning (plan.ts): unknown kind, invalid params, allowlist, protected target or object
+ *    named in params (touched.ts) → `blocked`
  *    (allowlist and protected names/entities are judged again when a plan runs for real, and when
  *    an approved action runs: the guardrails may have changed since it was planned);
  *    dry-run (not promoted, shadow, not enforced) → actuator called with `dryRun: true`, and
@@ -33,6 +34,7 @@ import { notPromotedReason, planActions, type PlanOutput, type PlannedAction } f
 import { ACTIONS_COLLECTION, isSettled, type ActionRecord, type BlockCause, type KillSwitchState, type PromotionState } from "./records.js";
 import { budgetUsage, readKillSwitch, readPromotions, releaseBudget, reserveBudget, type BudgetScope } from "./state.js";
 import { describeRecord } from "./describe.js";
+import { touchedProtection } from "./touched.js";
 import { demotePolicy, promotePolicy, setKillSwitch } from "./controls.js";
 
 export interface ExecutorOptions {
@@ -180,7 +182,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
   function staticBlock(plan: ActionPlan): { cause: BlockCause; reason: string } | undefined {
     const denied = allowlistVerdict(guardrails, plan.policy, plan.actuator);
     if (denied !== undefined) return { cause: "allowlist", reason: denied };
-    const guarded = protectionVerdict(guardrails, plan.target, options.entity?.(plan.target));
+    const guarded = protectionVerdict(guardrails, plan.target, options.entity?.(plan.target)) ?? touchedProtection(guardrails, plan.actuator, plan.params, [], options.entity);
     return guarded === undefined ? undefined : { cause: "protected", reason: `${guarded}: never acted on` };
   }
 

@@ -19,7 +19,7 @@ export interface BudgetLimit {
 export interface ProtectedSpec {
   /** Entity labels or tags (`attrs.labels`, `attrs.tags`) that protect; value `*` = any value. Keys and values match ignoring case. */
   readonly labels?: Readonly<Record<string, string>>;
-  /** Globs over the target id (`arn:aws:s3:::payroll-*`, `prod/*`), matched ignoring case, also against the target entity's id and `kind/id` key. */
+  /** Globs over the target id (`arn:aws:s3:::payroll-*`, `prod/*`), matched ignoring case, also against the target entity's id and `kind/id` key, and over the ids of the objects the action's params name (touched.ts). */
   readonly names?: readonly string[];
 }
 
@@ -133,30 +133,40 @@ function record(value: unknown): Readonly<Record<string, unknown>> | undefined {
  * entity's labels.
  */
 export function protectionVerdict(config: GuardrailConfig, target: { readonly kind: string; readonly id: string }, entity: Entity | undefined, targetLabels?: Readonly<Record<string, string>>): string | undefined {
+  // A policy may name the same entity by its id (`admin-ops`) or its key (`iam-user/admin-ops`):
+  // a name protects whichever spelling it was written for.
+  const known = target.kind !== "" && target.kind !== "subject";
+  const why = protectionCause(config, [target.id, ...(known ? [entityKey(target)] : [])], entity, targetLabels);
+  return why === undefined ? undefined : `target ${target.id} is protected (${why})`;
+}
+
+/**
+ * Why an object is protected (`name matches …`, `tag …=…`), or undefined: a name glob matching one
+ * of its `spellings` (or its entity's id or `kind/id` key), or a protected label or tag of its
+ * entity, or of `labels` (the object's labels as a policy read them).
+ */
+export function protectionCause(config: GuardrailConfig, spellings: readonly string[], entity: Entity | undefined, labels?: Readonly<Record<string, string>>): string | undefined {
   // The default label stays unless `labels` is given (`labels: {}` turns it off): protecting some
   // names must not unprotect what carries vigil.dev/protected=true.
   const spec = { names: config.protected?.names ?? [], labels: config.protected?.labels ?? { [PROTECTED_LABEL]: "true" } };
   // Case is ignored throughout (fail safe): IAM user names and e-mail logins are case-insensitive,
   // and tag keys and values are free text (`Protected=True`, `TRUE`).
   const matches = (pattern: string, value: string): boolean => globMatch(pattern.toLowerCase(), value.toLowerCase());
-  // A policy may name the same entity by its id (`admin-ops`) or its key (`iam-user/admin-ops`):
-  // a name protects whichever spelling it was written for.
-  const known = target.kind !== "" && target.kind !== "subject";
-  const spellings = new Set([target.id, ...(known ? [entityKey(target)] : []), ...(entity ? [entity.id, entityKey(entity)] : [])]);
+  const all = new Set([...spellings, ...(entity ? [entity.id, entityKey(entity)] : [])]);
   for (const pattern of spec.names) {
-    for (const spelling of spellings) if (matches(pattern, spelling)) return `target ${target.id} is protected (name matches ${pattern})`;
+    for (const spelling of all) if (matches(pattern, spelling)) return `name matches ${pattern}`;
   }
   const sources: [string, Readonly<Record<string, unknown>> | undefined][] = [
     ["label", entity ? record(entity.attrs["labels"]) : undefined],
     ["tag", entity ? tagMap(entity.attrs["tags"]) : undefined],
-    ["label", targetLabels],
+    ["label", labels],
   ];
   for (const [field, values] of sources) {
     if (values === undefined) continue;
     for (const [wantedKey, wanted] of Object.entries(spec.labels)) {
       for (const [key, value] of Object.entries(values)) {
         if (key.toLowerCase() !== wantedKey.toLowerCase() || value === undefined || value === null) continue;
-        if (matches(wanted, String(value))) return `target ${target.id} is protected (${field} ${key}=${String(value)})`;
+        if (matches(wanted, String(value))) return `${field} ${key}=${String(value)}`;
       }
     }
   }

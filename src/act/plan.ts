@@ -24,6 +24,7 @@ import { activationForPolicy, metaOf, type ConditionCache, type PolicyLookup } f
 import { splitTemplate, renderValue } from "../policy/vigil/template.js";
 import { allowlistVerdict, defaultNotificationKinds, protectionVerdict, type GuardrailConfig } from "./guardrails.js";
 import { actionIdOf, idempotencyKey, type BlockCause } from "./records.js";
+import { touchedProtection } from "./touched.js";
 
 /** What the executor should do with a plan. */
 export type Disposition = "apply" | "dry-run" | "approval" | "blocked";
@@ -169,20 +170,22 @@ function resolveTarget(ref: RemediationRef, ctx: Context, finding: Finding, prog
 }
 
 /**
- * Why a target is protected, if it is. A target whose kind was guessed (a bare id) is judged on
- * every entity of the context with that id: two may share it (a Service and a Deployment both
- * `shop/web`), and the actuator may act on either, so a protected one is never missed.
+ * Why a target, or an object the params act on (touched.ts), is protected, if one is. A target
+ * whose kind was guessed (a bare id) is judged on every entity of the context with that id: two
+ * may share it (a Service and a Deployment both `shop/web`), and the actuator may act on either,
+ * so a protected one is never missed.
  */
-function protection(input: PlanInput, resolved: ResolvedTarget, targetLabels: RemediationRef["targetLabels"]): string | undefined {
+function protection(input: PlanInput, resolved: ResolvedTarget, ref: RemediationRef, params: Readonly<Record<string, unknown>>): string | undefined {
   const target = { kind: resolved.kind, id: resolved.id };
   const entities = resolved.guessed === true
     ? Object.values(input.ctx.entities).filter((e): e is Entity => e !== undefined && (e.id === target.id || entityKey(e) === target.id))
     : [targetEntity(input.ctx, target) ?? input.entity?.(target)];
   for (const entity of entities.length > 0 ? entities : [undefined]) {
-    const guarded = protectionVerdict(input.guardrails, target, entity, targetLabels);
+    const guarded = protectionVerdict(input.guardrails, target, entity, ref.targetLabels);
     if (guarded !== undefined) return guarded;
   }
-  return undefined;
+  // What the params act on (instanceIds, namespace/name, userId, ...) is judged as the target is.
+  return touchedProtection(input.guardrails, ref.action, params, Object.values(input.ctx.entities), input.entity);
 }
 
 function needsPromotion(meta: PolicyMeta | undefined, input: PlanInput): boolean {
@@ -269,7 +272,7 @@ export function planActions(input: PlanInput): PlanOutput {
         if (denied !== undefined) problem = { cause: "allowlist", reason: denied };
       }
       if (problem === undefined) {
-        const guarded = protection(input, resolved, ref.targetLabels);
+        const guarded = protection(input, resolved, ref, params);
         if (guarded !== undefined) problem = { cause: "protected", reason: `${guarded}: never acted on` };
       }
       const dryRun = problem === undefined ? dryRunReason(draft, meta, finding.policy, input) : undefined;
