@@ -93,7 +93,7 @@ describe("vigil learn", () => {
     expect(updated.stdout).toContain("9 of 9 similar findings for subject/night-owl were marked false positive by 3 reviewers");
     const shown = await vigil(["learn", "show", "--policy", "big-spend"], { cwd: dir });
     expect(shown.stdout).toMatch(/learned state version 1 \(parent none\)/);
-    expect(shown.stdout).toMatch(/big-spend\/over-limit {2}entity subject\/night-owl {2}risk -0\.\d+, tier -1/);
+    expect(shown.stdout).toMatch(/big-spend\/over-limit {2}entity subject\/night-owl in any\/any\/normal {2}risk -0\.\d{1,4}, tier -1\n/);
     expect(await vigil(["learn", "reset", "--token", tokens.viewer], { cwd: dir })).toMatchObject({ code: 2, stderr: expect.stringContaining("VIGIL_FORBIDDEN") });
     expect((await vigil(["learn", "reset", "--reason", "new thresholds", "--token", tokens.ann], { cwd: dir })).stdout).toContain("learned state reset: version 2 (parent 1) by ann");
     const history = await vigil(["learn", "history"], { cwd: dir });

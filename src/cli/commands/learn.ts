@@ -12,7 +12,8 @@ import { apiClient, serverOptions } from "../client.js";
 import { configFrom, configOption, outputFormat, outputOption, policiesOption } from "../shared.js";
 import { directActor, directOption, withStore } from "./feedback.js";
 
-const signed = (n: number): string => `${n > 0 ? "+" : ""}${n}`;
+/** Signed, to 4 decimals at most (a learned -0.3 is stored as the double -0.30000000000000004). */
+const signed = (n: number): string => `${n > 0 ? "+" : ""}${Number(n.toFixed(4))}`;
 
 function entryLine(entry: LearnedEntry): string {
   const change = [entry.riskDelta ? `risk ${signed(entry.riskDelta)}` : "", entry.tierShift ? `tier ${signed(entry.tierShift)}` : ""].filter(Boolean).join(", ") || (entry.held ? "held" : "hold");
