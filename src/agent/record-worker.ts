@@ -43,14 +43,6 @@ type ToWorker =
    * be written out again (see createBulkDecisionRecorder).
    */
   | { readonly type: "batch"; readonly ticket: number; readonly decisions: readonly CanonicalDecision[] }
-  /**
-   * Bulk: the drafts of a batch as one JSON text (`JSON.stringify`, native), masked and
-   * canonicalized by the worker. JSON text carries every value canonical JSON writes the same way
-   * it would write the original (canonical-json.ts chose JSON.stringify's answers for what is not
-   * JSON), so the record is byte for byte what the sender would have written; a batch the text
-   * cannot carry (a bigint, a cycle) goes as `batch`, prepared by the sender.
-   */
-  | { readonly type: "drafts"; readonly ticket: number; readonly text: string }
   | { readonly type: "close" };
 type Outcome =
   | { readonly ticket: number; readonly seq: number; readonly prevHash: string; readonly hash: string }
@@ -263,9 +255,8 @@ export async function createBulkDecisionRecorder(config: RecordStoreSettings, op
   const maxInFlight = options.maxInFlight ?? 4;
   let link: WorkerLink | undefined;
   // The worker pays for itself only with a core to spare: it adds a second heap (and its GC
-  // threads) and the hand-over. The drafts cross as one JSON text per batch (JSON.stringify is
-  // native: a third of what masking and canonicalizing them here cost) and the worker masks,
-  // canonicalizes, hashes and stores them. Before, with the canonical text made here: 100k-event `vigil replay --no-context --record`
+  // threads) and the hand-over. The drafts are masked and canonicalized here and cross as flat
+  // text, so the worker only hashes and stores. 100k-event `vigil replay --no-context --record`
   // on the 2-core development machine (2026-11-27): 4.9-5.8 s wall and 7.4-7.7 s CPU with the
   // worker, 6.4-7.0 s wall and 7.9-8.1 s CPU on the caller's thread; with the other core kept busy,
   // 7.2 s against 7.5-7.9 s. (When the worker received structured clones of the drafts and
@@ -295,18 +286,6 @@ export async function createBulkDecisionRecorder(config: RecordStoreSettings, op
     const drafts = queue;
     queue = [];
     if (link) {
-      let text: string | undefined;
-      try {
-        text = JSON.stringify(drafts);
-      } catch {
-        text = undefined;
-      }
-      if (text !== undefined) {
-        const { ticket, outcome } = link.expect();
-        link.send({ type: "drafts", ticket, text });
-        watch(outcome);
-        return;
-      }
       let decisions: CanonicalDecision[];
       try {
         decisions = prepareDecisions(drafts, mask).map(canonicalOf);
@@ -385,19 +364,17 @@ async function runWorker(): Promise<void> {
     port.postMessage({ type: "fatal", message: error instanceof Error ? error.message : String(error) } satisfies FromWorker);
     return;
   }
-  const maskConfig = maskConfigOf(settings);
-  const mask = maskConfig ? compileMask(maskConfig) : undefined;
   const answer = batcher<Outcome>((items) => port.postMessage({ type: "outcomes", items } satisfies FromWorker));
   // Bulk batches are appended one after the other, in the order they arrived; none after one
   // that failed (each later one is answered with that failure).
   let bulk: Promise<void> = Promise.resolve();
   let bulkFailure: unknown;
   port.on("message", (message: ToWorker) => {
-    if (message.type === "batch" || message.type === "drafts") {
-      const { ticket } = message;
+    if (message.type === "batch") {
+      const { ticket, decisions } = message;
       bulk = bulk.then(() => {
         if (bulkFailure !== undefined) throw bulkFailure;
-        return appendCanonical(message.type === "batch" ? message.decisions : prepareDecisions(JSON.parse(message.text) as DecisionDraft[], mask).map(canonicalOf));
+        return appendCanonical(decisions);
       }).then(
         (rows) => {
           const last = rows[rows.length - 1];
