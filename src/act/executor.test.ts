@@ -10,7 +10,7 @@ import { context, HOUR, manualClock, MINUTE, type ManualClock } from "../decide/
 import { createAwsActuators } from "./actuators/aws.js";
 import { createExecutor, type Executor } from "./executor.js";
 import type { GuardrailConfig } from "./guardrails.js";
-import { createFakeActuators, createTempStore, type FakeActuators, type TempStore } from "./test-support.js";
+import { createFakeActuators, createTempStore, scaleDownPolicy, type FakeActuators, type TempStore } from "./test-support.js";
 
 const admin = { id: "ada", roles: ["admin"] };
 const operator = { id: "otto", roles: ["operator"] };
@@ -97,22 +97,7 @@ describe("executor", () => {
     });
 
     it("a target names its kind: the protected entity of that kind is found even when another entity with the same id comes first", async () => {
-      const scaleDown = `apiVersion: vigil.dev/v1
-kind: Policy
-metadata: { name: idle-web }
-spec:
-  rules:
-    - name: idle
-      condition: input.idle == true
-      message: "shop/web is idle"
-      effect: deny
-  remediation:
-    - action: fake.set-state
-      params: { value: "scaled-to-zero" }
-      target: '{"kind": "k8s.Deployment", "id": "shop/web"}'
-  enforcement:
-    tier: remediate
-`;
+      const scaleDown = scaleDownPolicy('{"kind": "k8s.Deployment", "id": "shop/web"}');
       await h.store.dispose();
       h = await harness({ requirePromotion: false }, loadSet(scaleDown));
       // The Service and the Deployment share the id shop/web; only the Deployment is protected.

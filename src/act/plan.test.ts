@@ -8,24 +8,7 @@ import { context, manualClock } from "../decide/test-support.js";
 import { defaultCelEnvironment, loadPolicyText } from "../policy/load.js";
 import { createPolicySet } from "../policy/policy-set.js";
 import { planActions, type PlanOutput } from "./plan.js";
-import { createFakeActuators } from "./test-support.js";
-
-const scaleDown = (target: string): string => `apiVersion: vigil.dev/v1
-kind: Policy
-metadata: { name: idle-web }
-spec:
-  rules:
-    - name: idle
-      condition: input.idle == true
-      message: "shop/web is idle"
-      effect: deny
-  remediation:
-    - action: fake.set-state
-      params: { value: "scaled-to-zero" }
-      target: '${target}'
-  enforcement:
-    tier: remediate
-`;
+import { createFakeActuators, scaleDownPolicy as scaleDown } from "./test-support.js";
 
 function plan(policy: string, entities: Record<string, Entity>): PlanOutput {
   const { policies, errors } = loadPolicyText(policy);

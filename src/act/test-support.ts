@@ -110,3 +110,22 @@ export async function createTempStore(factory: (options: { path: string }) => St
   };
   return store;
 }
+
+/** A native policy whose remediation scales `target` (an expression or a JSON target) to zero through fake.set-state. */
+export const scaleDownPolicy = (target: string): string => `apiVersion: vigil.dev/v1
+kind: Policy
+metadata: { name: idle-web }
+spec:
+  rules:
+    - name: idle
+      condition: input.idle == true
+      message: "shop/web is idle"
+      effect: deny
+  remediation:
+    - action: fake.set-state
+      params: { value: "scaled-to-zero" }
+      target: '${target}'
+  enforcement:
+    tier: remediate
+`;
+
