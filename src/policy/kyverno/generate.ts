@@ -18,7 +18,7 @@ import { elementDocument, extendableCopy } from "./objects.js";
 import { selectorMatches } from "./match.js";
 import { gvkOf, metadataOf, stringMap } from "./request.js";
 import type { RuleEnv } from "./rule-env.js";
-import { evaluateConditions } from "./validate.js";
+import { evaluateConditions, preconditionsNotMet } from "./validate.js";
 import { substituteAll } from "./variables.js";
 
 type Json = Record<string, unknown>;
@@ -139,7 +139,7 @@ export function generateBlock(generate: Json, doc: Doc, env: RuleEnv, context: r
   if (!loaded.ok) return respond("error", `failed to load context: ${loaded.error}`, [{ kind: "note", expr: "context", error: loaded.error }]);
   const pre = evaluateConditions(preconditions, doc, env, "empty");
   if (!pre.ok) return respond("error", `failed to evaluate preconditions: ${pre.error ?? ""}`, pre.trace);
-  if (!pre.value) return respond("skip", pre.message ?? "preconditions not met", [{ kind: "precondition", expr: "preconditions", value: false, children: pre.trace }]);
+  if (!pre.value) return respond("skip", preconditionsNotMet(pre), [{ kind: "precondition", expr: "preconditions", value: false, children: pre.trace }]);
   const trace: TraceStep[] = [];
   for (const key of ["synchronize", "orphanDownstreamOnPolicyDelete", "generateExisting"]) {
     // Controller behaviour (keeping the object in sync, deleting it with the policy): reported, not evaluated.

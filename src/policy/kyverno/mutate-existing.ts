@@ -21,7 +21,7 @@ import { extendableCopy } from "./objects.js";
 import { metadataOf } from "./request.js";
 import type { RuleResult } from "./results.js";
 import type { RuleEnv } from "./rule-env.js";
-import { evaluateConditions } from "./validate.js";
+import { evaluateConditions, preconditionsNotMet } from "./validate.js";
 
 type Json = Record<string, unknown>;
 
@@ -122,7 +122,7 @@ function mutateOne(mutate: Json, entry: Json, target: Json, doc: Doc, env: RuleE
   if (!loaded.ok) return { status: "error", target: key, message: `${field}.context: ${loaded.error}`, trace: [] };
   const pre = evaluateConditions(entry["preconditions"], targetDoc, env, "empty");
   if (!pre.ok) return { status: "error", target: key, message: `${field}.preconditions: ${pre.error ?? ""}`, trace: pre.trace };
-  if (!pre.value) return { status: "skip", target: key, message: pre.message ?? "target preconditions not met", trace: [{ kind: "precondition", expr: `${field}.preconditions`, value: false, children: pre.trace }] };
+  if (!pre.value) return { status: "skip", target: key, message: preconditionsNotMet(pre), trace: [{ kind: "precondition", expr: `${field}.preconditions`, value: false, children: pre.trace }] };
   // With a foreach, Kyverno's forEachMutator runs on the target: lists evaluated against the
   // document with `target` set, one patch per target. mutateBlock sets `request.object` to the
   // target for the whole foreach (Kyverno: the trigger until a list changed the target); a foreach

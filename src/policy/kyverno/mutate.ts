@@ -14,7 +14,7 @@ import { searchJmes } from "./jmespath.js";
 import { strategicMergePatch } from "./mutate-merge.js";
 import { elementDocument, extendableCopy } from "./objects.js";
 import type { RuleEnv, RuleStatus } from "./rule-env.js";
-import { evaluateConditions } from "./validate.js";
+import { evaluateConditions, preconditionsNotMet } from "./validate.js";
 import { substituteAll } from "./variables.js";
 
 type Json = Record<string, unknown>;
@@ -52,7 +52,7 @@ export function mutateBlock(mutate: Json, resource: Json, doc: Doc, env: RuleEnv
   if (!loaded.ok) return respond("error", `failed to load context: ${loaded.error}`, resource, [{ kind: "note", expr: "context", error: loaded.error }]);
   const pre = evaluateConditions(preconditions, ruleDoc, env, "empty");
   if (!pre.ok) return respond("error", `failed to evaluate preconditions: ${pre.error ?? ""}`, resource, pre.trace);
-  if (!pre.value) return respond("skip", pre.message ?? "preconditions not met", resource, [{ kind: "precondition", expr: "preconditions", value: false, children: pre.trace }]);
+  if (!pre.value) return respond("skip", preconditionsNotMet(pre), resource, [{ kind: "precondition", expr: "preconditions", value: false, children: pre.trace }]);
   if (Array.isArray(mutate["foreach"])) return mutateForeach(mutate["foreach"], resource, ruleDoc, env);
   return applyPatches(mutate, resource, ruleDoc, env);
 }

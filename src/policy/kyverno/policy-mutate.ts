@@ -15,7 +15,7 @@ import { successMessage, type RuleCore } from "./policy-rules.js";
 import { subjectObject, type AdmissionInput } from "./request.js";
 import type { RuleResult } from "./results.js";
 import type { RuleMode } from "../../core/policy.js";
-import { evaluateConditions } from "./validate.js";
+import { evaluateConditions, preconditionsNotMet } from "./validate.js";
 import { applyVerifyImages, verifyImagesBlock } from "./verify-images.js";
 
 type Json = Record<string, unknown>;
@@ -54,7 +54,7 @@ export function mutateSide(core: RuleCore, rules: readonly CompiledRule[], spec:
         }
         const pre = evaluateConditions(rule.raw["preconditions"], doc, ready.env, "empty");
         if (!pre.ok || !pre.value) {
-          out.push({ rule: rule.name, result: core.result(rule, mode, pre.ok ? "skip" : "error", pre.ok ? pre.message ?? "preconditions not met" : `failed to evaluate preconditions: ${pre.error ?? ""}`, [{ kind: "precondition", expr: "preconditions", value: pre.value, children: pre.trace }]), targets: [] });
+          out.push({ rule: rule.name, result: core.result(rule, mode, pre.ok ? "skip" : "error", pre.ok ? preconditionsNotMet(pre) : `failed to evaluate preconditions: ${pre.error ?? ""}`, [{ kind: "precondition", expr: "preconditions", value: pre.value, children: pre.trace }]), targets: [] });
           continue;
         }
         const targets = mutateTargets(rule.raw["mutate"] as Json, doc, ready.env, core.policyNamespace);

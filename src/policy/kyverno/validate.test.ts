@@ -153,3 +153,77 @@ spec:
     expect(results(vpol("true"), pod({}))).toEqual([["fail", "denied"]]);
   });
 });
+
+describe("preconditions not met", () => {
+  // Kyverno's validator skips with JoinNonEmpty(["preconditions not met", msg], "; "), msg being the
+  // messages of the conditions that made the preconditions false (evaluate.go): every false `any`
+  // condition it tried, and the first false `all` one.
+  function withPreconditions(preconditions: string): KyvernoPolicy {
+    const text = `apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: p
+spec:
+  rules:
+  - name: r
+    match:
+      any:
+      - resources:
+          kinds: [Pod]
+    preconditions:
+${preconditions.replace(/^/gm, "      ")}
+    validate:
+      failureAction: Enforce
+      pattern:
+        metadata:
+          labels:
+            app: "?*"
+`;
+    const loaded = loadPolicyText(text, "p.yaml", { env });
+    expect(loaded.errors).toEqual([]);
+    return loaded.policies[0] as KyvernoPolicy;
+  }
+
+  it("says so, without a condition message", () => {
+    const p = withPreconditions(`all:\n- key: "{{ request.object.metadata.name }}"\n  operator: Equals\n  value: other`);
+    expect(results(p, pod({}))).toEqual([["skip", "preconditions not met"]]);
+  });
+
+  it("adds the false condition's message after it", () => {
+    const p = withPreconditions(`all:\n- key: "{{ request.object.metadata.name }}"\n  operator: Equals\n  value: other\n  message: only for other`);
+    expect(results(p, pod({}))).toEqual([["skip", "preconditions not met; only for other"]]);
+  });
+
+  it("joins the messages of every false any condition and the first false all condition", () => {
+    const p = withPreconditions([
+      "any:",
+      "- key: a", "  operator: Equals", "  value: b", "  message: first any",
+      "- key: a", "  operator: Equals", "  value: c",
+      "- key: a", "  operator: Equals", "  value: d", "  message: third any",
+      "all:",
+      "- key: a", "  operator: Equals", "  value: e", "  message: first all",
+      "- key: a", "  operator: Equals", "  value: f", "  message: second all",
+    ].join("\n"));
+    expect(results(p, pod({}))).toEqual([["skip", "preconditions not met; first any; third any; first all"]]);
+  });
+
+  it("keeps the false any messages tried before the true one when all makes them false", () => {
+    const p = withPreconditions([
+      "any:",
+      "- key: a", "  operator: Equals", "  value: b", "  message: false any",
+      "- key: a", "  operator: Equals", "  value: a", "  message: true any",
+      "all:",
+      "- key: a", "  operator: Equals", "  value: e", "  message: false all",
+    ].join("\n"));
+    expect(results(p, pod({}))).toEqual([["skip", "preconditions not met; false any; false all"]]);
+  });
+
+  it("takes the first false message of the legacy list form", () => {
+    const p = withPreconditions([
+      "- key: a", "  operator: Equals", "  value: a", "  message: true one",
+      "- key: a", "  operator: Equals", "  value: b", "  message: false one",
+      "- key: a", "  operator: Equals", "  value: c", "  message: never read",
+    ].join("\n"));
+    expect(results(p, pod({}))).toEqual([["skip", "preconditions not met; false one"]]);
+  });
+});

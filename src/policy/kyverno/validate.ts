@@ -30,7 +30,11 @@ interface ConditionOutcome {
   readonly value: boolean;
   readonly error?: string;
   readonly trace: TraceStep[];
-  /** Message of the first failing (precondition) / matching (deny) condition, when it has one. */
+  /**
+   * When the conditions do not hold: the messages of the conditions that made them false, joined as
+   * Kyverno's evaluate.go does (every false `any` condition tried, the first false `all` one;
+   * non-empty only; the legacy list form: the first false condition's).
+   */
   readonly message?: string;
   /**
    * When the conditions hold: the messages of the conditions that made them hold, joined as
@@ -55,8 +59,9 @@ function conditionText(raw: Json, operator: string): string {
 
 function evaluateConditionList(list: readonly unknown[], doc: Doc, env: RuleEnv, mode: "any" | "all", missing: "error" | "empty", separator = "; "): ConditionOutcome {
   const trace: TraceStep[] = [];
-  let message: string | undefined;
+  const falseMessages: string[] = [];
   const held: string[] = [];
+  const failed = (): string | undefined => (falseMessages.length > 0 ? joinNonEmpty(falseMessages, "; ") : undefined);
   for (const raw of list) {
     if (!isObject(raw)) continue;
     const sub = { missing, deleteRequest: env.deleteRequest };
@@ -69,11 +74,19 @@ function evaluateConditionList(list: readonly unknown[], doc: Doc, env: RuleEnv,
     trace.push({ kind: "condition", expr: conditionText(raw, operator), value: holds, inputs: { key: key.value, value: value.value } });
     const own = typeof raw["message"] === "string" ? raw["message"] : undefined;
     // INVARIANT: short-circuit like Kyverno (any stops at the first true, all at the first false).
-    if (mode === "any" && holds) return { ok: true, value: true, trace, held: own ?? "" };
+    // The false `any` messages before a true one are kept: when `all` then fails, Kyverno reports them too.
+    if (mode === "any" && holds) {
+      const message = failed();
+      return { ok: true, value: true, trace, held: own ?? "", ...(message === undefined ? {} : { message }) };
+    }
     if (holds && own !== undefined) held.push(own);
-    if (!holds && own !== undefined) message ??= own;
-    if (mode === "all" && !holds) return { ok: true, value: false, trace, ...(message === undefined ? {} : { message }) };
+    if (!holds && own !== undefined && own !== "") falseMessages.push(own);
+    if (mode === "all" && !holds) {
+      const message = failed();
+      return { ok: true, value: false, trace, ...(message === undefined ? {} : { message }) };
+    }
   }
+  const message = failed();
   return { ok: true, value: mode === "all", trace, ...(message === undefined ? {} : { message }), ...(mode === "all" ? { held: joinNonEmpty(held, separator) } : {}) };
 }
 
@@ -85,14 +98,14 @@ export function evaluateConditions(conditions: unknown, doc: Doc, env: RuleEnv, 
   if (!isObject(conditions)) return { ok: true, value: true, trace: [] };
   const trace: TraceStep[] = [];
   let value = true;
-  let message: string | undefined;
+  const falseMessages: (string | undefined)[] = [];
   const held: (string | undefined)[] = [];
   if (Array.isArray(conditions["any"])) {
     const any = evaluateConditionList(conditions["any"], doc, env, "any", missing);
     trace.push({ kind: "disjunct", expr: "any", value: any.value, children: any.trace });
     if (!any.ok) return { ...any, trace };
     value &&= any.value;
-    message = any.message;
+    falseMessages.push(any.message);
     held.push(any.held);
   }
   if (Array.isArray(conditions["all"])) {
@@ -100,10 +113,16 @@ export function evaluateConditions(conditions: unknown, doc: Doc, env: RuleEnv, 
     trace.push({ kind: "conjunct", expr: "all", value: all.value, children: all.trace });
     if (!all.ok) return { ...all, trace };
     value &&= all.value;
-    message ??= all.message;
+    falseMessages.push(all.message);
     held.push(all.held);
   }
-  return { ok: true, value, trace, ...(message === undefined ? {} : { message }), ...(value ? { held: joinNonEmpty(held, "; ") } : {}) };
+  const message = value ? "" : joinNonEmpty(falseMessages, "; ");
+  return { ok: true, value, trace, ...(message === "" ? {} : { message }), ...(value ? { held: joinNonEmpty(held, "; ") } : {}) };
+}
+
+/** Kyverno's skip message for preconditions that do not hold: "preconditions not met", then their messages. */
+export function preconditionsNotMet(outcome: ConditionOutcome): string {
+  return joinNonEmpty(["preconditions not met", outcome.message], "; ");
 }
 
 /** The rule's message (and, for a denial, the held conditions' messages after it), variables substituted. */
@@ -127,7 +146,7 @@ export function validateBlock(validate: Json, doc: Doc, env: RuleEnv, context: r
   if (!loaded.ok) return respond("error", `failed to load context: ${loaded.error}`, [{ kind: "note", expr: "context", error: loaded.error }]);
   const pre = evaluateConditions(preconditions, doc, env, "empty");
   if (!pre.ok) return respond("error", `failed to evaluate preconditions: ${pre.error ?? ""}`, pre.trace);
-  if (!pre.value) return respond("skip", pre.message ?? "preconditions not met", [{ kind: "precondition", expr: "preconditions", value: false, children: pre.trace }]);
+  if (!pre.value) return respond("skip", preconditionsNotMet(pre), [{ kind: "precondition", expr: "preconditions", value: false, children: pre.trace }]);
   const preTrace: TraceStep[] = pre.trace.length > 0 ? [{ kind: "precondition", expr: "preconditions", value: true, children: pre.trace }] : [];
   const response = runCheck(validate, doc, env);
   return preTrace.length > 0 ? { ...response, trace: [...preTrace, ...response.trace] } : response;

@@ -41,7 +41,7 @@ import { loadContextEntries, UnresolvedContext, type Doc } from "./context.js";
 import { imageSlots, kyvernoImageString, type ImageSlot } from "./image-slots.js";
 import { attestorSets, checkAttestorSet, checkSignerEntry, expandEntries, stringRecord, strings, type Check, type CheckScope, type VerifyEnv } from "./verify-attestors.js";
 import type { RuleEnv } from "./rule-env.js";
-import { evaluateConditions } from "./validate.js";
+import { evaluateConditions, preconditionsNotMet } from "./validate.js";
 import { substituteAll } from "./variables.js";
 import { wildcardMatch } from "./wildcard.js";
 
@@ -162,7 +162,7 @@ export function verifyImagesBlock(list: unknown, object: Json, doc: Doc, env: Ru
   if (!loaded.ok) return { status: "error", message: `failed to load context: ${loaded.error}`, trace: [{ kind: "note", expr: "context", error: loaded.error }], ...none };
   const pre = evaluateConditions(preconditions, doc, env, "empty");
   if (!pre.ok) return { status: "error", message: `failed to evaluate preconditions: ${pre.error ?? ""}`, trace: pre.trace, ...none };
-  if (!pre.value) return { status: "skip", message: pre.message ?? "preconditions not met", trace: [{ kind: "precondition", expr: "preconditions", value: false, children: pre.trace }], ...none };
+  if (!pre.value) return { status: "skip", message: preconditionsNotMet(pre), trace: [{ kind: "precondition", expr: "preconditions", value: false, children: pre.trace }], ...none };
   const raw = Array.isArray(list) ? list.filter(isObject) : [];
   const substituted = substituteEntries(raw.map(normalize), doc, env);
   if (!substituted.ok) return { status: "error", message: `failed to substitute variables: ${substituted.error}`, trace: [], ...none };
