@@ -23,7 +23,20 @@ export function metaOf(handle: PolicyHandle | undefined): PolicyMeta | undefined
   return "meta" in handle ? handle.meta : handle;
 }
 
-export type ConditionOutcome = { readonly ok: true; readonly value: boolean } | { readonly ok: false; readonly error: string };
+/**
+ * A failure carries `nonBoolean` when the condition evaluated but gave something other than a
+ * boolean (that value), so a caller can say how to fix it.
+ */
+export type ConditionOutcome = { readonly ok: true; readonly value: boolean } | { readonly ok: false; readonly error: string; readonly nonBoolean?: { readonly value: unknown } };
+
+/** A condition's non-boolean result as a reader sees it: `"web" (a string)`, `3 (a number)`, `a list`. */
+export function describeResult(value: unknown): string {
+  if (value === null || value === undefined) return "null";
+  if (typeof value === "string") return `${JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value)} (a string)`;
+  if (typeof value === "number" || typeof value === "bigint") return `${String(value)} (a number)`;
+  if (Array.isArray(value)) return "a list";
+  return typeof value === "object" ? "a map" : `a ${typeof value}`;
+}
 
 /**
  * Compiles each distinct CEL source once and keeps the program (or the compile error).
@@ -66,7 +79,9 @@ export function createConditionCache(env: CelEnvironment): ConditionCache {
       if (program instanceof VigilError) return { ok: false, error: program.message };
       const outcome = program.evaluate(activation);
       if (!outcome.ok) return { ok: false, error: `${origin}: ${outcome.error.message}` };
-      if (typeof outcome.value !== "boolean") return { ok: false, error: `${origin} must be a boolean, got ${typeof outcome.value}` };
+      if (typeof outcome.value !== "boolean") {
+        return { ok: false, error: `${origin} must be a boolean, got ${describeResult(outcome.value)}`, nonBoolean: { value: outcome.value } };
+      }
       return { ok: true, value: outcome.value };
     },
     get size() {

@@ -162,7 +162,7 @@ export function createDecider(options: DeciderOptions = {}): Decider {
 
       const steps = findingSteps(findings);
       for (const applied of exemption.applied) steps.push({ kind: applied.kind, text: `${applied.policy}/${applied.rule} ${applied.text}`, policy: applied.policy, rule: applied.rule, ref: applied.id });
-      for (const problem of exemption.problems) steps.push({ kind: "note", text: `exception ${problem.id} not applied: its condition failed (${problem.error})`, ref: problem.id });
+      for (const problem of exemption.problems) steps.push({ kind: "note", text: `exception ${problem.id} not applied: ${problem.reason}`, ref: problem.id });
       for (const factor of risk.factors) steps.push(factorStep(factor));
       for (const applied of learned) steps.push({ kind: "learning", text: learningText(applied), policy: applied.policy, rule: applied.rule, ...(applied.adjustment.id ? { ref: applied.adjustment.id } : {}) });
       steps.push(...tierSteps);

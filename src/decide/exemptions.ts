@@ -12,8 +12,8 @@ import type { Entity } from "../core/entity.js";
 import type { Finding } from "../core/finding.js";
 import { severities, type Tier } from "../core/policy.js";
 import type { Override, PolicyException } from "../core/review.js";
-import type { ConditionCache, PolicyLookup } from "./conditions.js";
-import { activationForPolicy } from "./conditions.js";
+import type { ConditionCache, ConditionOutcome, PolicyLookup } from "./conditions.js";
+import { activationForPolicy, describeResult } from "./conditions.js";
 import { tagMap } from "./risk.js";
 
 export interface AppliedExemption {
@@ -34,11 +34,19 @@ export interface ExemptionInput {
   readonly overrides?: readonly Override[];
 }
 
+export interface ExemptionProblem {
+  readonly id: string;
+  readonly reason: string;
+}
+
 export interface ExemptionResult {
   readonly findings: readonly Finding[];
   readonly applied: readonly AppliedExemption[];
-  /** Exceptions whose `when` failed to evaluate (they did not apply: enforcement continues). */
-  readonly problems: readonly { readonly id: string; readonly error: string }[];
+  /**
+   * Exceptions whose `when` failed to evaluate or gave no boolean (they did not apply:
+   * enforcement continues); `reason` completes "exception <id> not applied: …".
+   */
+  readonly problems: readonly ExemptionProblem[];
 }
 
 const globCache = new Map<string, RegExp>();
@@ -172,7 +180,7 @@ export function applyExemptions(ctx: Context, findings: readonly Finding[], inpu
   const overrides = (input.overrides ?? []).filter((o) => overrideActive(o, ctx.now));
   if (exceptions === undefined && overrides.length === 0) return none;
   const applied: AppliedExemption[] = [];
-  const problems: { id: string; error: string }[] = [];
+  const problems: ExemptionProblem[] = [];
   const out: Finding[] = [];
   for (const finding of findings) {
     if (finding.effect !== "violation") { out.push(finding); continue; }
@@ -253,7 +261,7 @@ function exempt(finding: Finding, text: string, id: string): Finding {
   };
 }
 
-function exceptionMatches(exception: PolicyException, ctx: Context, finding: Finding, conditions: ConditionCache, policy: PolicyLookup | undefined, problems: { id: string; error: string }[]): boolean {
+function exceptionMatches(exception: PolicyException, ctx: Context, finding: Finding, conditions: ConditionCache, policy: PolicyLookup | undefined, problems: ExemptionProblem[]): boolean {
   if (!exception.policies.some((p) => globMatch(p, finding.policy))) return false;
   if (exception.rules !== undefined && exception.rules.length > 0 && !exception.rules.some((r) => globMatch(r, finding.rule))) return false;
   if (exception.subjects !== undefined && exception.subjects.length > 0 && !exception.subjects.some((s) => subjectSelectorMatches(s, ctx, finding))) return false;
@@ -261,10 +269,21 @@ function exceptionMatches(exception: PolicyException, ctx: Context, finding: Fin
     const activation = activationForPolicy(policy?.(finding.policy), ctx, [exception.when]);
     const outcome = conditions.evaluate(exception.when, `exception ${exception.id} when`, activation);
     if (!outcome.ok) {
-      if (!problems.some((p) => p.id === exception.id)) problems.push({ id: exception.id, error: outcome.error });
+      if (!problems.some((p) => p.id === exception.id)) problems.push({ id: exception.id, reason: whenProblem(exception.when, outcome) });
       return false;
     }
     return outcome.value;
   }
   return true;
+}
+
+/**
+ * Why a `when` did not apply. A non-boolean result (a `when` whose type only evaluation knows,
+ * such as `resource.name`) gets its value and the fix, since the exception can then never apply.
+ */
+function whenProblem(when: string, outcome: Extract<ConditionOutcome, { ok: false }>): string {
+  if (outcome.nonBoolean === undefined) return `its condition failed (${outcome.error})`;
+  const value = outcome.nonBoolean.value;
+  const example = (typeof value === "string" || typeof value === "number") && when.length <= 80 ? `write a comparison, e.g. ${when} == ${JSON.stringify(value)}` : "write a comparison that is true or false";
+  return `its when condition gave ${describeResult(value)}, not true or false; ${example}`;
 }

@@ -7,6 +7,7 @@ import { canonicalJson } from "../core/canonical-json.js";
 import { VigilError } from "../core/errors.js";
 import type { PolicyException } from "../core/review.js";
 import { requireRole, type Actor } from "../act/actor.js";
+import { conditionResultType } from "../decide/condition-type.js";
 import { exceptionActive } from "../decide/exemptions.js";
 import { EXCEPTIONS_COLLECTION, instantMs, nowIso, refuseAgent, type ReviewDeps } from "./context.js";
 import { putWithNextId } from "./ids.js";
@@ -96,6 +97,11 @@ export function createExceptionApi(deps: ReviewDeps): ExceptionApi {
       if (typeof input.when !== "string" || input.when.trim() === "") throw bad("when", "must be a CEL expression when given");
       const program = deps.conditions.compile(input.when, "when");
       if (program instanceof VigilError) throw new VigilError("VIGIL_BAD_INPUT", `when: ${program.message}`, { field: "when", ...(program.details.hint ? { hint: program.details.hint } : {}) }, program);
+      // A `when` that is never true or false would never apply, silently: refuse it while a person is there to fix it.
+      const type = conditionResultType(input.when);
+      if (type !== "bool" && type !== "dyn") {
+        throw bad("when", `must be a boolean condition: ${JSON.stringify(input.when)} is ${/^[aeiou]/.test(type) ? "an" : "a"} ${type}, so the exception would never apply; leave when out to apply wherever the other scopes match, or write a comparison such as resource.name == "web"`);
+      }
     }
     return {
       policies,

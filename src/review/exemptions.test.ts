@@ -226,6 +226,34 @@ describe("exceptions", () => {
     expect(await loop.storage.listAudit({})).toEqual([]);
   });
 
+  it("refuses a `when` whose CEL type is known not to be boolean, on create and import; a dynamic one is reported when it does not apply", async () => {
+    const expiresAt = new Date(loop.clock.now().getTime() + 30 * DAY).toISOString();
+    const notBoolean: [string, string][] = [
+      ['"yes"', "string"], ["1", "int"], ["1.5", "double"], ["null", "null_type"], ["[true]", "list"], ['{"on": true}', "map"],
+      ["input.count + 1", "int"], ["size(input.tags)", "int"], ['input.tags.filter(t, t == "x")', "list"], ['input.name.lowerAscii()', "string"],
+      ['input.public ? "a" : "b"', "string"], ['cel.bind(x, 1, x + 1)', "int"],
+    ];
+    for (const [when, type] of notBoolean) {
+      await expect(loop.review.exceptions.create({ ...base, when, expiresAt }, approver)).rejects.toMatchObject({
+        code: "VIGIL_BAD_INPUT", details: { field: "when" },
+        message: expect.stringMatching(new RegExp(`^when must be a boolean condition: .* is (a|an) ${type}.*leave when out`)),
+      });
+      await expect(loop.review.exceptions.import({ ...base, id: "SEC-1", when, expiresAt }, approver)).rejects.toMatchObject({ code: "VIGIL_BAD_INPUT", details: { field: "when" } });
+    }
+    expect(await loop.review.exceptions.list()).toEqual([]);
+    // Boolean ones, and those whose type is known only at evaluation, are taken.
+    for (const when of ["true", "input.public", 'input.tags.exists(t, t == "x")', "has(input.owner)", '!(input.name in ["a"])', "cel.bind(x, 1, x == 1)", "input.public ? input.a : input.b"]) {
+      expect((await loop.review.exceptions.create({ ...base, when, expiresAt }, approver)).when).toBe(when);
+    }
+    for (const e of await loop.review.exceptions.list()) await loop.review.exceptions.revoke(e.id, approver, "test done");
+    // A dynamic `when` that gives a string does not apply, and the decision says why.
+    const dynamic = await loop.review.exceptions.create({ ...base, when: "variables.bucket", expiresAt }, approver);
+    const { decision } = await loop.handle({ kind: "low-risk", bucket: "site", public: true });
+    expect(decision.verdict).toBe("deny");
+    expect(decision.explanation.steps.find((s) => s.kind === "note" && s.ref === dynamic.id)?.text)
+      .toBe(`exception ${dynamic.id} not applied: its when condition gave "site" (a string), not true or false; write a comparison, e.g. variables.bucket == "site"`);
+  });
+
   it("reads an expiry with an offset as that instant, and stops applying exactly at it", async () => {
     const ex = await loop.review.exceptions.create({ ...base, expiresAt: "2025-02-04T12:00:00+02:00" }, approver);
     expect(ex.expiresAt).toBe("2025-02-04T10:00:00.000Z");
