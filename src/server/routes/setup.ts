@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import type { Agent } from "../../agent.js";
+import { entityRecordKey } from "../../context/entity-store.js";
 import { VigilError } from "../../core/errors.js";
 import { route, schemas } from "../route.js";
 
@@ -43,11 +44,24 @@ export function setupRoutes(app: FastifyInstance, agent: Agent): void {
     access: "viewer",
     summary: "Entities in the entity store (attributes, relations, recent violations), by kind",
     tags: ["entities"],
-    querystring: { type: "object", additionalProperties: false, properties: { kind: schemas.filter, limit: schemas.limit, afterId: schemas.filter } },
-    responses: { 200: { description: "Entities ordered by key (`kind/id`); page with afterId.", schema: { type: "object", properties: { entities: { type: "array", items: schemas.anyObject } } } } },
-    handler: async (request, _reply, { agent: a }) => ({
-      entities: await a.context.entities.list({ limit: request.query.limit, ...(request.query.kind ? { kind: request.query.kind } : {}), ...(request.query.afterId ? { afterId: request.query.afterId } : {}) }),
-    }),
+    querystring: {
+      type: "object",
+      additionalProperties: false,
+      properties: { kind: schemas.filter, limit: schemas.limit, afterId: { ...schemas.filter, description: "The `nextAfterId` of the previous page (the last entity's `kind/id` key), with the same `kind`." } },
+    },
+    responses: { 200: { description: "Entities ordered by key (`kind/id`); `nextAfterId` when the page is full: pass it as afterId for the next page.", schema: { type: "object", properties: { entities: { type: "array", items: schemas.anyObject }, nextAfterId: { type: "string" } } } } },
+    async handler(request, _reply, { agent: a }) {
+      const { kind, limit, afterId } = request.query;
+      // The cursor is a store key, `kind/id`: a bare id sorts before every key, so the listing
+      // started over and a client paging by the last id it saw looped on the first page.
+      const prefix = kind === undefined ? undefined : entityRecordKey(kind, "");
+      if (afterId !== undefined && (prefix === undefined ? !afterId.includes("/") : !afterId.startsWith(prefix))) {
+        throw new VigilError("VIGIL_BAD_INPUT", `afterId ${JSON.stringify(afterId)} is not a cursor of this listing: pass the nextAfterId of the previous page (a \`kind/id\` key${prefix === undefined ? "" : ` starting with ${prefix}`}), or leave afterId out for the first page`, { field: "afterId" });
+      }
+      const entities = await a.context.entities.list({ limit, ...(kind ? { kind } : {}), ...(afterId ? { afterId } : {}) });
+      const last = entities.at(-1);
+      return { entities, ...(last !== undefined && entities.length === limit ? { nextAfterId: entityRecordKey(last.kind, last.id) } : {}) };
+    },
   });
 
   route<{ kind: string; id: string }>(app, agent, {
