@@ -60,6 +60,17 @@ export function decisionContract({ storage, reopen }: ContractContext): void {
       expect(await storage().scanDecisionRecord(0, 10)).toEqual([]);
     });
 
+    it("reads a body back byte for byte whatever its key order, repeated keys or spacing, so verify re-hashes what was hashed (bodies are text, never jsonb)", async () => {
+      // A worker's body in another key order, with a key repeated, as a JSON parser would have taken it: jsonb would sort and de-duplicate it, and verify would report it modified.
+      const [prepared] = prepareDecisions([makeDraft(1)], undefined).map(({ draft: _draft, ...canonical }) => canonical);
+      const body = `{"z":1, "id":"dec-000001","a":{"y":2,"x":[{"b":1,"a":2}]},"a":3,"\\u00e9":"\\u0000"}`;
+      const [row] = await storage().appendCanonicalDecisions([{ ...prepared!, body }]);
+      expect(row?.hash).toBe(hashRecord(GENESIS_HASH, body));
+      const reopened = await reopen();
+      expect((await reopened.scanDecisionRecord(0, 1))[0]?.body).toBe(body);
+      expect(await verifyDecisionRecord(reopened)).toMatchObject({ ok: true, checked: 1 });
+    });
+
     it("appends decisions prepared elsewhere (appendCanonicalDecisions) into the same chain, indexed as appendDecisions indexes them", async () => {
       const [first] = await storage().appendDecisions([makeDraft(1)]);
       const drafts = [makeDraft(2, { policies: ["p-canon"], subject: "arn:aws:iam::1:user/canon" }), makeDraft(3)];

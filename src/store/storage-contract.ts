@@ -205,6 +205,19 @@ export function storageContract(name: string, createHarness: () => Promise<Stora
         await expectVigilError(current.putDocs([{ collection: "c", id: "u", value: undefined }], "t"), "VIGIL_BAD_INPUT", "c/u");
       });
 
+      it("reads a document back with its keys in the order written, at every depth (what a policy iterating entity attrs sees)", async () => {
+        // PostgreSQL's jsonb sorted keys (shorter first, then bytewise): an entity's labels came back
+        // reordered there only, so CEL keys()/map iteration and printed documents differed by store.
+        const value = { zeta: 1, b: { "app.kubernetes.io/name": "web", app: "x", "10": true, "2": false }, alpha: [{ zz: 1, a: 2 }], "": null, aa: "v" };
+        const written = JSON.stringify(value);
+        await current.putDocs([{ collection: "entities", id: "k8s:web", value }, { collection: "entities", id: "k8s:db", value: { y: 1, x: 2 }, expectVersion: 0 }], "t");
+        expect(JSON.stringify((await current.getDoc("entities", "k8s:web"))?.value)).toBe(written);
+        expect(JSON.stringify((await current.getDocs("entities", ["k8s:web"]))[0]?.value)).toBe(written);
+        expect((await current.listDocs("entities", { where: { zeta: 1 } })).map((doc) => JSON.stringify(doc.value))).toEqual([written]);
+        await current.putDocs([{ collection: "entities", id: "k8s:db", value: { y: 3, x: 4 }, expectVersion: 1 }], "t2");
+        expect(JSON.stringify((await current.getDoc("entities", "k8s:db"))?.value)).toBe('{"y":3,"x":4}');
+      });
+
       it("stores and finds strings JSONB cannot hold as they are (NUL, lone surrogates), in values and keys", async () => {
         // PostgreSQL's JSONB refused them ("unsupported Unicode escape sequence"): a review, feedback or exception whose text held one failed there only.
         const value = { why: "a\u0000b", odd: "x\ud800y\udc00", pair: "\u{1F600}", "k\u0000ey": 1, pua: "\ue000", puaHex: "\ue000d800", slash: "\\u0000", list: ["\udbff"] };

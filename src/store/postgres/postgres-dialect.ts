@@ -143,11 +143,22 @@ DROP INDEX ${s}.audit_actor;
 CREATE INDEX audit_actor ON ${s}.audit (left(actor, 256), seq);
 `,
     },
+    {
+      version: 6,
+      description: "docs: value is json (the text as written, keys in their order), GIN-indexed as jsonb for where; jsonb sorted keys, so documents read back differently than SQLite's",
+      // Rows stored before keep the key order jsonb gave them; the order they were written in is gone.
+      sql: `
+DROP INDEX ${s}.docs_value;
+ALTER TABLE ${s}.docs ALTER COLUMN value TYPE JSON USING value::json;
+CREATE INDEX docs_value ON ${s}.docs USING GIN ((value::jsonb) jsonb_path_ops);
+`,
+    },
   ];
 }
 
 /**
- * JSONB refuses `\u0000` and a lone surrogate (`\ud800`), which JSON.stringify writes for them.
+ * JSONB (what the docs index and `where` read a document as) refuses `\u0000` and a lone
+ * surrogate (`\ud800`), which JSON.stringify writes for them.
  * In the text sent, each becomes U+E000 (private use) followed by its 4 hex digits, and U+E000
  * itself becomes U+E000 "e000"; read back, the sequences turn into the JSON escapes again. The
  * encoding is one-to-one, so `where` values encoded the same way match exactly.
@@ -191,7 +202,8 @@ export function checkLockTimeoutMs(value: number): number {
 }
 
 /**
- * PostgreSQL spelling of the shared SQL, for one schema. Documents are JSONB (GIN-indexed for `where`).
+ * PostgreSQL spelling of the shared SQL, for one schema. Documents are `json`, which keeps the
+ * text as written (jsonb would sort the keys), GIN-indexed as jsonb for `where`.
  * `lockTimeoutMs` bounds the wait for the chain_head row lock (default 10 s): a session that
  * holds it and went half-open (its client gone, TCP keepalive not yet noticing) would otherwise
  * block every appender for as long as the kernel takes to notice.
@@ -209,7 +221,8 @@ export function postgresDialect(schema: string, options: { readonly lockTimeoutM
     isLockTimeout: (error) => (error as { code?: unknown } | null)?.code === "55P03",
     jsonText: (column) => `${column}::text`,
     // Containment of a flat object of scalars is exact equality per field (no array matching at depth 1), and uses the GIN index.
-    jsonFieldsEqual: (column, where) => ({ sql: `${column} @> ?::jsonb`, params: [encodeJsonb(JSON.stringify(where))] }),
+    // The expression is the index's (migration 6), so the planner can use it.
+    jsonFieldsEqual: (column, where) => ({ sql: `(${column}::jsonb) @> ?::jsonb`, params: [encodeJsonb(JSON.stringify(where))] }),
     encodeJson: encodeJsonb,
     decodeJson: decodeJsonb,
     startsWith: (column) => `starts_with(${column}, ?)`,

@@ -170,7 +170,7 @@ describe("postgres storage specifics", () => {
     try {
       await Promise.all(instances.map((instance) => instance.init()));
       const versions = await admin.unsafe(`SELECT version FROM "${fresh}".schema_version`);
-      expect(versions.map((row) => Number(row["version"]))).toEqual([1, 2, 3, 4, 5]);
+      expect(versions.map((row) => Number(row["version"]))).toEqual([1, 2, 3, 4, 5, 6]);
     } finally {
       for (const instance of instances) await instance.close();
       await dropSchema(fresh);
@@ -218,6 +218,32 @@ describe("postgres storage specifics", () => {
       extra.push(migrated);
       await migrated.init();
       await expectMigratedLongIds(migrated, long);
+    } finally {
+      for (const instance of extra.splice(0)) await instance.close();
+      await dropSchema(fresh);
+    }
+  });
+
+  it("migration 6 turns a version 5 schema's jsonb documents into json: they read back and match where as before, and documents written after keep their key order", async () => {
+    const fresh = uniqueSchema();
+    try {
+      await admin.unsafe(`CREATE SCHEMA "${fresh}"`);
+      await admin.unsafe(`CREATE TABLE "${fresh}".schema_version (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)`);
+      for (const migration of postgresMigrations(fresh).slice(0, 5)) {
+        await admin.unsafe(migration.sql);
+        await admin.unsafe(`INSERT INTO "${fresh}".schema_version VALUES ($1, $2, 'then')`, [migration.version, migration.description]);
+      }
+      await admin.unsafe(`INSERT INTO "${fresh}".docs (collection, id_key, id, value, version, updated_at) VALUES ('entities', 'user:bob', 'user:bob', '{"team":"payments","n":2,"why":"\ue0000000"}', 3, 't')`);
+      const migrated = createPostgresStorage({ url, schema: fresh, maxConnections: 2 });
+      extra.push(migrated);
+      await migrated.init();
+      expect(await migrated.getDoc("entities", "user:bob")).toMatchObject({ value: { n: 2, team: "payments", why: "\u0000" }, version: 3 });
+      await migrated.putDocs([{ collection: "entities", id: "user:eve", value: { team: "payments", n: 1, why: "\u0000" } }], "t2");
+      expect((await migrated.listDocs("entities", { where: { team: "payments" } })).map((doc) => doc.id)).toEqual(["user:bob", "user:eve"]);
+      expect((await migrated.listDocs("entities", { where: { why: "\u0000" } })).map((doc) => doc.id)).toEqual(["user:bob", "user:eve"]);
+      expect(JSON.stringify((await migrated.getDoc("entities", "user:eve"))?.value)).toBe('{"team":"payments","n":1,"why":"\\u0000"}');
+      const [index] = await admin`SELECT indexdef FROM pg_indexes WHERE schemaname = ${fresh} AND indexname = 'docs_value'`;
+      expect(index?.["indexdef"]).toContain("((value)::jsonb) jsonb_path_ops");
     } finally {
       for (const instance of extra.splice(0)) await instance.close();
       await dropSchema(fresh);
