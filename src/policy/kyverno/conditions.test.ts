@@ -139,6 +139,47 @@ describe("condition operators", () => {
     expect(evaluateOperator(operator, key, value)).toBe(expected);
   });
 
+  // The deprecated In / NotIn (operator/in.go, notin.go) are not AnyIn / AnyNotIn. A scalar key (a
+  // string or number; a boolean is "Unsupported type") is matched against a list value with wildcards
+  // either way; against a string value, the string is a wildcard pattern, else a JSON list of strings
+  // compared exactly, else "expected type []string": false for NotIn too, and no range (`1-10`).
+  // A list key is a set compared exactly (no wildcards) with a list of strings, or with a string that
+  // is the key's one item (true for NotIn as well, as setExistsInArray returns it) or a JSON list.
+  it.each([
+    ["In", "kube-system", ["kube-*"], true],
+    ["In", "kube-*", ["kube-system"], true],
+    ["NotIn", "kube-system", ["kube-*"], false],
+    ["In", "kube-system", "kube-*", true],
+    ["NotIn", "kube-system", "kube-*", false],
+    ["In", "b", '["a", "b"]', true],
+    ["NotIn", "c", '["a", "b"]', true],
+    ["NotIn", "c", '["a*"]', true],
+    ["In", "abc", '["a*"]', false],
+    ["NotIn", "a", "b", false],
+    ["In", "a", "b", false],
+    ["In", 5, "1-10", false],
+    ["NotIn", 5, "1-10", false],
+    ["NotIn", 50, "1-10", false],
+    ["In", 3, ["3"], true],
+    ["In", true, ["true"], false],
+    ["NotIn", true, ["false"], false],
+    ["In", "a", '["a", 1]', false],
+    ["NotIn", "b", '["a", 1]', false],
+    ["In", ["a", "b"], ["a", "b", "c"], true],
+    ["In", ["kube-system"], ["kube-*"], false],
+    ["NotIn", ["kube-system"], ["kube-*"], true],
+    ["In", ["a"], ["a", 1], false],
+    ["NotIn", ["b"], ["a", 1], false],
+    ["In", ["a"], "a", true],
+    ["NotIn", ["a"], "a", true],
+    ["In", ["a", "b"], '["b", "a"]', true],
+    ["NotIn", ["a", "z"], '["b", "a"]', true],
+    ["In", ["kube-system"], "kube-*", false],
+    ["NotIn", ["kube-system"], "kube-*", false],
+  ])("legacy %s(%j, %j) is %s", (operator, key, value, expected) => {
+    expect(evaluateOperator(operator, key, value)).toBe(expected);
+  });
+
   it("knows Kyverno's operators case-insensitively and rejects others", () => {
     expect(isKnownOperator("anyin")).toBe(true);
     expect(isKnownOperator("Contains")).toBe(false);

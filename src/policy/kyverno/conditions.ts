@@ -186,6 +186,50 @@ function membership(key: unknown, value: unknown, mode: "any" | "all", negate: b
   return mode === "all";
 }
 
+/** Go's json.Unmarshal into []string: a JSON list of strings (null is an empty list), else undefined. */
+function jsonStringList(value: string): readonly string[] | undefined {
+  try {
+    const parsed: unknown = JSON.parse(value);
+    if (parsed === null) return [];
+    return Array.isArray(parsed) && parsed.every((v): v is string => typeof v === "string") ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The deprecated In / NotIn (operator/in.go, notin.go). A string or number key: keyExistsInArray
+ * (a list value with wildcards either way; a string value as a wildcard pattern, else as a JSON list of
+ * strings compared exactly, else "expected type []string"). A list key: setExistsInArray, an exact set
+ * comparison (no wildcards) with a list of strings, with a string equal to its one item (true for
+ * NotIn as well), or with a JSON list of strings. Ranges are AnyIn's, not theirs. Any other key or
+ * value, and a list key with an item that is no string (a panic in Go), is false for both.
+ */
+function legacyMembership(key: unknown, value: unknown, negate: boolean): boolean {
+  if (typeof key === "string" || typeof key === "number") {
+    const k = text(key);
+    if (Array.isArray(value)) {
+      const found = value.some((v) => wildcardMatch(text(v), k) || wildcardMatch(k, text(v)));
+      return negate ? !found : found;
+    }
+    if (typeof value !== "string") return false;
+    if (wildcardMatch(value, k)) return !negate;
+    const items = jsonStringList(value);
+    if (items === undefined) return false;
+    return items.includes(k) !== negate;
+  }
+  if (!Array.isArray(key) || !key.every((k): k is string => typeof k === "string")) return false;
+  let items: readonly string[] | undefined;
+  if (Array.isArray(value)) items = value.every((v): v is string => typeof v === "string") ? value : undefined;
+  else if (typeof value === "string") {
+    if (key.length === 1 && key[0] === value) return true;
+    items = jsonStringList(value);
+  }
+  if (items === undefined) return false;
+  const set = new Set(items);
+  return negate ? key.some((k) => !set.has(k)) : key.every((k) => set.has(k));
+}
+
 type Comparator = ">" | ">=" | "<" | "<=";
 
 function holds(a: number, b: number, op: Comparator): boolean {
@@ -239,10 +283,10 @@ export function evaluateOperator(operator: string, key: unknown, value: unknown)
   switch (operator.toLowerCase()) {
     case "equals": case "equal": return conditionEquals(key, value);
     case "notequals": case "notequal": return conditionNotEquals(key, value);
-    case "in": return Array.isArray(key) ? membership(key, value, "all", false) : membership(key, value, "any", false);
+    case "in": return legacyMembership(key, value, false);
     case "anyin": return membership(key, value, "any", false);
     case "allin": return membership(key, value, "all", false);
-    case "notin": return Array.isArray(key) ? membershipTypes(key, value) && !membership(key, value, "all", false) : membership(key, value, "any", true);
+    case "notin": return legacyMembership(key, value, true);
     case "anynotin": return membership(key, value, "any", true);
     case "allnotin": return membership(key, value, "all", true);
     case "greaterthan": return compareNumeric(key, value, ">");
