@@ -4,7 +4,7 @@ import type { Agent } from "../agent.js";
 import { isVigilError, VigilError } from "../core/errors.js";
 import { installAuth } from "./auth.js";
 import { installBodyReading } from "./body.js";
-import { MAX_PATH_VALUE_LENGTH, sendError } from "./errors.js";
+import { MAX_PATH_VALUE_LENGTH, sendError, writeClientError } from "./errors.js";
 import { createOpenApiCollector, type OpenApiCollector } from "./openapi.js";
 import { route, type RoutePlugin } from "./route.js";
 import { actionRoutes } from "./routes/actions.js";
@@ -75,6 +75,9 @@ export function buildServer(options: ServerOptions): VigilServer {
     frameworkErrors: (error, _request, reply) => {
       void sendError(reply, error);
     },
+    // Requests Node's HTTP server refuses before any route (two Content-Lengths, headers over its
+    // limit, a body not received within requestTimeoutMs) get Vigil's error shape too.
+    clientErrorHandler: (error, socket) => writeClientError(error, socket, requestTimeoutMs),
     // A client trickling its request (slowloris) holds a connection only this long; Node checks
     // open requests every connectionsCheckingInterval (30 s by default, shorter for a short limit).
     // Given to the Node server at creation: set afterwards (fastify's requestTimeout alone), Node

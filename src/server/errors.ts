@@ -1,3 +1,5 @@
+import { STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
 import type { FastifyReply } from "fastify";
 import { isVigilError, type VigilErrorCode } from "../core/errors.js";
 import { ENCODING_INVALID, ENCODING_UNSUPPORTED } from "./content-encoding.js";
@@ -103,4 +105,40 @@ export function sendError(reply: FastifyReply, error: unknown): FastifyReply {
   }
   reply.log.error({ err: error }, "internal error");
   return reply.code(500).send({ error: { code: "VIGIL_INTERNAL", message: "internal error; see the server log" } });
+}
+
+/** Node's HTTP parser codes (llhttp), by the part of the request at fault and what to send instead. */
+const parserFaults: Readonly<Record<string, { readonly field: string; readonly fix: string }>> = {
+  HPE_UNEXPECTED_CONTENT_LENGTH: { field: "content-length", fix: "send one Content-Length (the body's length in bytes), or Transfer-Encoding: chunked without it" },
+  HPE_INVALID_CONTENT_LENGTH: { field: "content-length", fix: "send one Content-Length (the body's length in bytes, digits only), or Transfer-Encoding: chunked without it" },
+  HPE_INVALID_TRANSFER_ENCODING: { field: "transfer-encoding", fix: "send Transfer-Encoding: chunked with well-formed chunks, or a Content-Length" },
+  HPE_INVALID_CHUNK_SIZE: { field: "transfer-encoding", fix: "send each chunk as its size in hexadecimal, CRLF, the bytes, CRLF, and end with a 0 chunk" },
+  HPE_INVALID_HEADER_TOKEN: { field: "headers", fix: "send each header as `Name: value`, names without spaces, values of visible characters" },
+  HPE_INVALID_METHOD: { field: "method", fix: "use a method the route takes (see /openapi.json)" },
+  HPE_INVALID_URL: { field: "url", fix: "percent-encode spaces and other reserved characters in the URL" },
+  HPE_INVALID_CONSTANT: { field: "url", fix: "percent-encode spaces and other reserved characters in the URL" },
+  HPE_INVALID_VERSION: { field: "version", fix: "send HTTP/1.1 (or HTTP/1.0)" },
+};
+
+/**
+ * Answers a request Node's HTTP server refused before any route saw it (fastify's
+ * `clientErrorHandler`): malformed HTTP, headers over Node's limit, a body not received within
+ * server.requestTimeoutMs. The body has the shape of every other error (fastify's default was
+ * `{"error":"Bad Request","message":"Client Error"}`, saying neither what nor how to fix it).
+ */
+export function writeClientError(error: Error & { readonly code?: string; readonly reason?: string }, socket: Socket, requestTimeoutMs: number): void {
+  // A reset connection has no one to answer (Node's own clientError handling does the same).
+  if (error.code === "ECONNRESET" || socket.destroyed) return;
+  const reason = error.reason ?? error.message;
+  const fault = error.code === undefined ? undefined : parserFaults[error.code];
+  const [status, field, message] = error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+    ? [408, "body", `the request did not arrive in full within ${requestTimeoutMs} ms (server.requestTimeoutMs): send the headers and the whole body at once, or raise server.requestTimeoutMs`]
+    : error.code === "HPE_HEADER_OVERFLOW"
+      ? [431, "headers", "the request headers are larger than the server reads (16 KB by default, Node's --max-http-header-size): send fewer or shorter headers"]
+      : [400, fault?.field ?? "request", `the request is not well-formed HTTP (${reason})${fault ? `: ${fault.fix}` : ": send a well-formed HTTP/1.1 request"}`];
+  const body = JSON.stringify({ error: { code: "VIGIL_BAD_INPUT", message, field } });
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(error);
 }
