@@ -30,6 +30,52 @@ describe("parseMaskPath", () => {
     expect(parseMaskPath("input")).toEqual([]);
   });
 
+  it("reads bracketed keys in the dotted form, as CEL spells them: a key holding a dot or a slash, an index, a literal * and the * wildcard", () => {
+    expect(parseMaskPath('input.metadata.labels["app.kubernetes.io/name"]')).toEqual(["metadata", "labels", "app.kubernetes.io/name"]);
+    expect(parseMaskPath("input.metadata.annotations['kubectl.kubernetes.io/last-applied-configuration']")).toEqual(["metadata", "annotations", "kubectl.kubernetes.io/last-applied-configuration"]);
+    expect(parseMaskPath('input["a.b"].c')).toEqual(["a.b", "c"]);
+    expect(parseMaskPath('input.k["say \\"hi\\"\\\\"]')).toEqual(["k", 'say "hi"\\']);
+    expect(parseMaskPath("input.k['it\\'s']")).toEqual(["k", "it's"]);
+    expect(parseMaskPath("input.items[0].secret")).toEqual(["items", "0", "secret"]);
+    expect(parseMaskPath("input.items[*].secret")).toEqual(["items", null, "secret"]);
+    expect(parseMaskPath('input.labels["*"]')).toEqual(["labels", "*"]);
+    expect(parseMaskPath('input[""]')).toEqual([""]);
+  });
+
+  it.each([
+    ['input.metadata.labels["app.kubernetes.io/name"'], ["input.labels[app.kubernetes.io]"], ['input.labels["a"]x'], ["input.items[]"], ['input.labels."x"'],
+    ["input.labels.a]b"], ["input.x[-1]"], ["input.x[01]"], ["input.labels['unterminated]"], ['input.labels["bad \\q"]'],
+  ])("rejects the malformed bracketed path %s with VIGIL_BAD_CONFIG naming it (before, it was split at its dots and masked nothing)", (path) => {
+    try {
+      compileMask({ paths: ["/input/password", path] });
+      expect.unreachable();
+    } catch (error) {
+      expect(isVigilError(error) && error.code).toBe("VIGIL_BAD_CONFIG");
+      expect(isVigilError(error) && error.details.field).toBe("mask.paths[1]");
+      expect((error as Error).message).toContain(JSON.stringify(path));
+    }
+  });
+
+  it("masks a Kubernetes annotation and label by their dotted keys, in both forms, and the record keeps no copy", () => {
+    // An AdmissionReview of a Secret applied with kubectl: the last-applied annotation holds the Secret's data.
+    const secret = { kind: "Secret", apiVersion: "v1", metadata: { name: "db", labels: { "app.kubernetes.io/name": "payments-db", app: "payments" }, annotations: { "kubectl.kubernetes.io/last-applied-configuration": '{"apiVersion":"v1","data":{"password":"aHVudGVyMg=="},"kind":"Secret"}' } }, data: { password: "aHVudGVyMg==" } };
+    const review = { kind: "AdmissionReview", apiVersion: "admission.k8s.io/v1", request: { uid: "705ab4f5-6393-11e8-b7cc-42010a800002", operation: "CREATE", object: secret } };
+    const mask = compileMask({ paths: [
+      "input.request.object.data.password",
+      "input.request.object.metadata.annotations['kubectl.kubernetes.io/last-applied-configuration']",
+      { path: '/input/request/object/metadata/labels/app.kubernetes.io~1name', mode: "redact" },
+    ] });
+    const masked = maskDraft(draftWith(review), mask);
+    const object = (masked.input as typeof review).request.object;
+    expect(object.metadata.annotations).toEqual({});
+    expect(object.metadata.labels).toEqual({ "app.kubernetes.io/name": DEFAULT_MASK_MARKER, app: "payments" });
+    expect(masked.masking).toEqual({
+      erased: ["/input/request/object/data/password", "/input/request/object/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration"],
+      redacted: ["/input/request/object/metadata/labels/app.kubernetes.io~1name"],
+    });
+    expect(JSON.stringify(masked)).not.toContain("aHVudGVyMg==");
+  });
+
   it.each([["/result/x"], ["password"], ["input..x"], ["/input/bad~2"], ["/input/trailing~"]])("rejects %s with VIGIL_BAD_CONFIG", (path) => {
     try {
       compileMask({ paths: [path] });
@@ -281,6 +327,22 @@ describe("maskDraft", () => {
     // trace: 1 + 1 + 1 + 1 + 1, message 1, explanation 1 + 1 + 2, input.copy 1
     expect(masked.masking).toEqual({ redacted: ["/input/account", "/input/vip", "/input/resource/pin"], scrubbed: 11 });
     expect(draft).toEqual(snapshot);
+  });
+
+  it("scrubs a masked short value under a key that is not a name where a trace step or explanation indexes it as CEL does", () => {
+    const key = "billing.example.com/tier";
+    const draft: DecisionDraft = {
+      ...draftWith({ labels: { [key]: 7, app: "web" } }),
+      findings: [{
+        policy: "p", rule: "r", revision: "1", language: "vigil", effect: "violation", mode: "deny", severity: "high", message: "tier too low",
+        trace: [{ kind: "condition", expr: `input.labels["${key}"] < 9`, value: true, inputs: { [`input.labels["${key}"]`]: 7 } }],
+      }],
+      explanation: { summary: "denied", steps: [{ kind: "condition", text: `input.labels["${key}"] < 9 was true (input.labels["${key}"] = 7)` }] },
+    };
+    const masked = maskDraft(draft, compileMask({ paths: [`input.labels["${key}"]`], mode: "redact" }));
+    expect(masked.findings[0]?.trace[0]?.inputs).toEqual({ [`input.labels["${key}"]`]: DEFAULT_MASK_MARKER });
+    expect(masked.explanation.steps[0]?.text).toBe(`input.labels["${key}"] < 9 was true (input.labels["${key}"] = "${DEFAULT_MASK_MARKER}")`);
+    expect(masked.masking).toEqual({ redacted: ["/input/labels/billing.example.com~1tier"], scrubbed: 2 });
   });
 
   it("leaves a record with a masked number alone when no copy of it is left", () => {

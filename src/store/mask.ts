@@ -15,8 +15,10 @@ export type MaskMode = "remove" | "redact";
 export interface MaskRule {
   /**
    * A JSON Pointer rooted at the draft (`/input/password`, `/input/user/ssn`) or a dotted path
-   * (`input.headers.authorization`). A `*` segment matches every item of an array or every key
-   * of an object. A number segment indexes an array. Paths that do not exist are ignored.
+   * (`input.headers.authorization`, a key that is not a name in brackets as CEL writes it:
+   * `input.metadata.labels["app.kubernetes.io/name"]`). A `*` segment matches every item of an
+   * array or every key of an object. A number segment indexes an array. Paths that do not exist
+   * are ignored.
    */
   readonly path: string;
   /** Overrides the config's mode for this path. */
@@ -363,14 +365,18 @@ const RESERVED_ROOTS = new Set(["input", "event", "context", "now", "variables"]
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const INDEX = /^(0|[1-9][0-9]*)$/;
 
-/** How a trace or an explanation spells the path below `input`: `input.a.b[0]`, `input.a.b.0`, and `a.b[0]` (input keys are activation roots too). */
+/**
+ * How a trace or an explanation spells the path below `input`: `input.a.b[0]`, `input.a.b.0`, and
+ * `a.b[0]` (input keys are activation roots too); a key that is not a name as CEL indexes it,
+ * `input.labels["app.kubernetes.io/name"]`.
+ */
 function pathAliases(segments: readonly string[]): string[] {
   if (segments.length === 0) return ["input"];
-  if (!segments.every((segment) => IDENTIFIER.test(segment) || INDEX.test(segment))) return [];
-  const dotted = segments.join(".");
-  const bracketed = segments.map((segment, i) => (INDEX.test(segment) ? `[${segment}]` : i === 0 ? segment : `.${segment}`)).join("");
-  const own = dotted === bracketed ? [dotted] : [dotted, bracketed];
-  const aliases = own.map((path) => `input.${path}`);
+  const own: string[] = [];
+  if (segments.every((segment) => IDENTIFIER.test(segment) || INDEX.test(segment))) own.push(segments.join("."));
+  const bracketed = segments.map((segment, i) => (INDEX.test(segment) ? `[${segment}]` : !IDENTIFIER.test(segment) ? `[${JSON.stringify(segment)}]` : i === 0 ? segment : `.${segment}`)).join("");
+  if (!own.includes(bracketed)) own.push(bracketed);
+  const aliases = own.map((path) => (path.startsWith("[") ? `input${path}` : `input.${path}`));
   if (!RESERVED_ROOTS.has(segments[0]!) && IDENTIFIER.test(segments[0]!)) aliases.push(...own);
   return aliases;
 }
@@ -415,11 +421,14 @@ function collectScalars(pointers: readonly string[], values: readonly unknown[],
   // What a copy looks like in the serialized record: a trace step's expr, a trace inputs entry,
   // an explanation's `path = value` (JSON-escaped there: a string value's quotes are \").
   const appears = (text: string, alias: string, value: unknown): boolean => {
-    if (!text.includes(alias)) return false;
+    const quoted = JSON.stringify(alias);
+    // Inside a JSON string (an explanation line), the quotes of a bracketed key are escaped.
+    const aliasInText = quoted.slice(1, -1);
+    if (!text.includes(aliasInText)) return false;
     const json = JSON.stringify(value);
     const inText = typeof value === "string" ? JSON.stringify(json).slice(1, -1) : json;
-    return text.includes(`"expr":${JSON.stringify(alias)}`) || text.includes(`${JSON.stringify(alias)}:${json}`)
-      || text.includes(`${alias} = ${inText}`) || text.includes(`${alias} is ${inText}`) || text.includes(`${alias} was ${inText}`) || text.includes(`${alias}: ${inText}`);
+    return text.includes(`"expr":${quoted}`) || text.includes(`${quoted}:${json}`)
+      || text.includes(`${aliasInText} = ${inText}`) || text.includes(`${aliasInText} is ${inText}`) || text.includes(`${aliasInText} was ${inText}`) || text.includes(`${aliasInText}: ${inText}`);
   };
   return {
     byAlias, numbers,
@@ -465,15 +474,91 @@ export function parseMaskPath(path: string, field = "mask.paths"): (string | nul
       return segment.replace(/~1/g, "/").replace(/~0/g, "~");
     });
   } else {
-    raw = path.split(".");
-    if (raw.some((segment) => segment === "")) {
-      throw new VigilError("VIGIL_BAD_CONFIG", `mask path ${JSON.stringify(path)} has an empty segment; write it as a JSON Pointer (/input/...) if a key is empty or contains a dot`, { field });
+    const dotted = parseDottedPath(path, field);
+    if (dotted[0] !== "input") {
+      throw new VigilError("VIGIL_BAD_CONFIG", `mask path ${JSON.stringify(path)} must start with /input (JSON Pointer) or input. (dotted): only the decision's input is masked`, { field });
     }
+    return dotted.slice(1);
   }
   if (raw[0] !== "input") {
     throw new VigilError("VIGIL_BAD_CONFIG", `mask path ${JSON.stringify(path)} must start with /input (JSON Pointer) or input. (dotted): only the decision's input is masked`, { field });
   }
   return raw.slice(1).map((segment) => (segment === "*" ? null : segment));
+}
+
+/**
+ * The dotted form, with brackets as CEL spells a key that is not a name:
+ * `input.metadata.labels["app.kubernetes.io/name"]` (a JSON string, or single-quoted with `\'`
+ * and `\\`), `input.items[0]`, `input.items[*]` (every item). A bare `*` segment is the wildcard,
+ * a quoted one (`["*"]`) the key `*`. Before brackets were read, `labels["app.kubernetes.io/name"]`
+ * split at its dots into keys no input has, so the path masked nothing; anything this grammar
+ * does not read is refused.
+ */
+function parseDottedPath(path: string, field: string): (string | null)[] {
+  const refuse = (problem: string, at: number): never => {
+    throw new VigilError("VIGIL_BAD_CONFIG", `mask path ${JSON.stringify(path)}: ${problem} at character ${at + 1}; write a key holding a dot, slash, bracket or quote in brackets (input.metadata.labels["app.kubernetes.io/name"]) or use a JSON Pointer (/input/metadata/labels/app.kubernetes.io~1name)`, { field });
+  };
+  const segments: (string | null)[] = [];
+  let at = 0;
+  const readName = (): void => {
+    const start = at;
+    while (at < path.length && path[at] !== "." && path[at] !== "[") at++;
+    const name = path.slice(start, at);
+    if (name === "") refuse("an empty segment", start);
+    if (name.includes("]")) refuse(`"]" without its "["`, start + name.indexOf("]"));
+    if (name.startsWith('"') || name.startsWith("'")) refuse("a quoted key outside brackets", start);
+    segments.push(name === "*" ? null : name);
+  };
+  readName();
+  while (at < path.length) {
+    const char = path[at];
+    if (char === ".") {
+      at++;
+      readName();
+      continue;
+    }
+    if (char !== "[") refuse(`${JSON.stringify(char)} after a bracket (expected ".", "[" or the end)`, at);
+    const open = at;
+    at++;
+    const quote = path[at];
+    if (quote === '"' || quote === "'") {
+      segments.push(readQuoted(path, at, quote, () => refuse(`an unterminated or malformed ${quote === '"' ? "JSON" : "single-quoted"} string`, at)));
+      at = quotedEnd(path, at, quote);
+    } else {
+      const close = path.indexOf("]", at);
+      const inner = close < 0 ? "" : path.slice(at, close);
+      if (inner === "*") segments.push(null);
+      else if (/^(0|[1-9][0-9]*)$/.test(inner)) segments.push(inner);
+      else refuse('a bracket that holds neither an index (0, 1, ...), * nor a quoted key ("...")', open);
+      at = close;
+    }
+    if (path[at] !== "]") refuse('a bracket without its "]"', open);
+    at++;
+  }
+  return segments;
+}
+
+/** Index just past the closing `quote` of the string opening at `start` (`path.length` when unterminated). */
+function quotedEnd(path: string, start: number, quote: string): number {
+  let at = start + 1;
+  while (at < path.length && path[at] !== quote) at += path[at] === "\\" ? 2 : 1;
+  return Math.min(at + 1, path.length + 1);
+}
+
+/** The key a quoted string (JSON's double quotes, or single quotes with \' and \\) stands for; `fail` when malformed. */
+function readQuoted(path: string, start: number, quote: string, fail: () => never): string {
+  const end = quotedEnd(path, start, quote);
+  if (end > path.length || path[end - 1] !== quote) return fail();
+  const body = path.slice(start + 1, end - 1);
+  if (quote === '"') {
+    try {
+      return JSON.parse(`"${body}"`) as string;
+    } catch {
+      return fail();
+    }
+  }
+  if (/\\[^'\\]/.test(body)) return fail();
+  return body.replace(/\\(['\\])/g, "$1");
 }
 
 function escapePointer(segment: string): string {
