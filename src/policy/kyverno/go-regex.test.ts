@@ -76,3 +76,37 @@ describe("escapes and runes as Go's regexp", () => {
     expect("a\u{1F600}".replace(re, "x")).toBe("xx");
   });
 });
+
+// RE2's Perl classes and word boundaries are ASCII: \s is [\t\n\f\r ] and \S everything else, in a
+// class too (a no-break space U+00A0 or U+2028 is \S); \b and \B look at ASCII word characters only,
+// also under (?i), where JS's iu mode would count the long s U+017F and the Kelvin sign U+212A as
+// word characters.
+describe("Perl classes and word boundaries are ASCII, as in RE2", () => {
+  it.each([
+    ["^[\\S]$", "\u00a0", true],
+    ["^[\\S]$", "\u2028", true],
+    ["^[\\S]$", "\ufeff", true],
+    ["^[\\S]$", "\u{1f600}", true],
+    ["^[\\S]$", " ", false],
+    ["^[\\S]$", "\t", false],
+    ["^[\\Sa]$", "\u000b", true],
+    ["^[^\\S]$", "\u00a0", false],
+    ["^[^\\S]$", "\r", true],
+    ["(?i)a\\b", "a\u017f", true],
+    ["(?i)a\\b", "ab", false],
+    ["(?i)\\B", "\u017f", true],
+    ["(?i)^\\Bk", "\u212a", true],
+    ["(?i)^k\\b", "\u212a", false],
+    ["(?i)^\\w\\b", "\u017fa", true],
+    ["\\bcaf\u00e9\\b", "caf\u00e9", false],
+    ["\\bcaf\\b", "caf\u00e9", true],
+    // (?i) for part of the pattern: \W in a class leaves out the runes that fold into \w.
+    ["^(?i:[\\W])$", "\u212a", false],
+    ["^x(?i)[\\W]$", "x\u017f", false],
+    ["^x(?i)[\\W]$", "x!", true],
+    ["^x(?i)[\\W]$", "x\u00e9", true],
+    ["^x(?i)[\\W]$", "x\u{1f600}", true],
+  ])("%j on %j is %s", (pattern, text, expected) => {
+    expect(matches(pattern, text)).toBe(expected);
+  });
+});

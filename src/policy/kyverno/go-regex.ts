@@ -17,6 +17,20 @@ const posixClasses: Readonly<Record<string, string>> = {
 
 const goSpace = "\\t\\n\\f\\r ";
 
+/**
+ * RE2's \S inside a class, as ranges: every code point but \t \n \f \r and space (JS's \S also
+ * leaves out U+00A0, U+2028, U+FEFF and the other Unicode spaces). In u mode the surrogate pair is
+ * U+10FFFF and the last range adds nothing; without it the ranges cover every UTF-16 unit.
+ */
+const goNotSpaceInClass = "\\x00-\\x08\\x0b\\x0e-\\x1f\\x21-\\udbff\\udfff\\udc00-\\uffff";
+
+/**
+ * RE2's \W under (?i) inside a class, as ranges: every code point but ASCII word characters and the
+ * two that fold into them, the long s U+017F and the Kelvin sign U+212A (JS's \W without its i flag
+ * keeps those two). The upper end as in goNotSpaceInClass.
+ */
+const goFoldedNotWordInClass = "\\x00-\\x2f\\x3a-\\x40\\x5b-\\x5e\\x60\\x7b-\\u017e\\u0180-\\u2129\\u212b-\\udbff\\udfff\\udc00-\\uffff";
+
 /** Unicode general categories Go's \p knows (unicode.Categories); any other name is a script. */
 const categories = new Set(["L", "Lu", "Ll", "Lt", "Lm", "Lo", "M", "Mn", "Mc", "Me", "N", "Nd", "Nl", "No", "P", "Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "S", "Sm", "Sc", "Sk", "So", "Z", "Zs", "Zl", "Zp", "C", "Cc", "Cf", "Co", "Cs"]);
 
@@ -109,13 +123,27 @@ function classChar(c: string): string {
   return c === "\\" || c === "]" || c === "[" || c === "^" || c === "-" ? `\\${c}` : c;
 }
 
-/** True when `i` is set by a leading flag group and no other flag group mentions it (JS's i flag then serves). */
+/** True when the source has a `\b` or `\B` escape. */
+function hasWordBoundary(source: string): boolean {
+  for (let i = 0; i < source.length; i++) {
+    if (source[i] !== "\\") continue;
+    if (source[i + 1] === "b" || source[i + 1] === "B") return true;
+    i++;
+  }
+  return false;
+}
+
+/**
+ * True when `i` is set by a leading flag group and no other flag group mentions it (JS's i flag then
+ * serves). Not with a word boundary: under JS's iu flags \b and \B count the long s U+017F and the
+ * Kelvin sign U+212A as word characters, while RE2's word characters are ASCII whatever the flags.
+ */
 function leadingCaseInsensitive(source: string): boolean {
   const lead = /^\(\?([imsU]*)(?:-[imsU]*)?\)/.exec(source);
   if (!lead || !(lead[1] as string).includes("i")) return false;
   const rest = source.slice(lead[0].length);
   for (const m of rest.matchAll(/\(\?([imsU]*(?:-[imsU]*)?)[:)]/g)) if ((m[1] as string).includes("i")) return false;
-  return true;
+  return !hasWordBoundary(rest);
 }
 
 /** Translates RE2 source to JS source and flags, or an Error naming what RE2 rejects. */
@@ -199,14 +227,14 @@ export function translateGoRegex(source: string): { readonly source: string; rea
       else if (!inClass && (next === "b" || next === "B")) out += `\\${next}`;
       else if (next === "d" || next === "D") out += `\\${next}`;
       else if (next === "s") out += inClass ? goSpace : `[${goSpace}]`;
-      else if (next === "S" && !inClass) out += `[^${goSpace}]`;
+      else if (next === "S") out += inClass ? goNotSpaceInClass : `[^${goSpace}]`;
       else if ((next === "w" || next === "W") && foldHere()) {
         // Go folds \w under (?i) (appendGroup): it also holds K (U+212A) and ſ (U+017F); \W is the rest.
         if (inClass && next === "w") out += `\\w${letterFolds()}`;
         else if (!inClass) out += `[${next === "W" ? "^" : ""}\\w${letterFolds()}]`;
-        else out += "\\W";
+        else out += goFoldedNotWordInClass;
       }
-      else if (next === "S" || next === "w" || next === "W") out += `\\${next}`;
+      else if (next === "w" || next === "W") out += `\\${next}`;
       else {
         const escaped = goEscape(s, i);
         if (escaped instanceof Error) return escaped;
