@@ -238,6 +238,16 @@ spec:
     expect(incident.explanation.steps.find((s) => s.kind === "tier")?.text).toContain("learned shift -1, posture incident: moved to approve");
   });
 
+  it("a risk step and a learned shift that cancel out are both named in the tier step, not left out", () => {
+    const decider = createDecider();
+    const metas: Record<string, PolicyMeta> = { p: meta("p", { tier: "block", floor: "notify", ceiling: "remediate" }) };
+    const hot = context({}, { signals: { spike: signal("spike", 1, 1) }, entities: { r: { kind: "db", id: "main", attrs: { criticality: "critical" } } } });
+    const d = decider.decide(hot, [violation({ severity: "critical" })], {}, { ...options, policy: (n) => metas[n], learned: [{ policy: "p", tierShift: -1, citation: "9 of 10 were false positives" }] });
+    expect(d.risk.score).toBe(1);
+    expect(d.tier).toBe("block");
+    expect(d.explanation.steps.find((s) => s.kind === "tier")?.text).toBe("block: p/r: enforcement.tier block; risk 1 ≥ 0.75, learned shift -1: no net step, stays block within range notify..remediate");
+  });
+
   it("learning never takes a critical rule to observe, also through the risk-based step down", () => {
     const decider = createDecider();
     const metas: Record<string, PolicyMeta> = {

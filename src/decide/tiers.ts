@@ -135,6 +135,8 @@ export function adaptiveFindingTier(finding: Finding, meta: PolicyMeta | undefin
     if (why.length > 0) {
       if (moved !== start) extras.push(`${why.join(", ")}: moved to ${moved} within ${range}`);
       else if ((floor !== undefined || ceiling !== undefined) && (steps !== 0 || input.posture === "freeze")) extras.push(`${why.join(", ")}, but ${range} keeps ${start}`);
+      // A risk step and a learned shift the other way: both happened, and a reader must see why neither moved it.
+      else if (floor !== undefined || ceiling !== undefined) extras.push(`${why.join(", ")}: no net step, stays ${start} within ${range}`);
     }
     tier = moved;
     // Learning (a learned risk factor of any rule, or this rule's shift) may move a critical rule down, but never to observe:
