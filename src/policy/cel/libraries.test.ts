@@ -227,6 +227,20 @@ describe("regex", () => {
     expect(value("'abc'.find('x')")).toBe("");
   });
 
+  it("Perl classes and word boundaries are ASCII, as in RE2, not JavaScript's Unicode-aware ones", () => {
+    // \s is [\t\n\f\r ]: a no-break space is \S, in a class too; \d and \w are ASCII; \b and \B
+    // look at ASCII word characters even under (?i), where \w itself folds in the long s U+017F.
+    expect(value("t.matches('^\\\\s$')", { t: "\u00a0" })).toBe(false);
+    expect(value("t.matches('^[\\\\S]$')", { t: "\u00a0" })).toBe(true);
+    expect(value("t.matches('^\\\\S$')", { t: "\u2028" })).toBe(true);
+    expect(value("t.matches('\\\\d')", { t: "\u0663" })).toBe(false);
+    expect(value("t.findAll('\\\\b\\\\w+\\\\b')", { t: "caf\u00e9 x" })).toEqual(["caf", "x"]);
+    expect(value("t.matches('(?i)^\\\\w$')", { t: "\u017f" })).toBe(true);
+    expect(value("t.find('(?i)a\\\\b')", { t: "a\u017f" })).toBe("a");
+    expect(value("t.find('(?i)\\\\B.')", { t: "\u017fa" })).toBe("\u017f");
+    expect(value("t.find('(?i:[\\\\W])')", { t: "x\u212a" })).toBe("");
+  });
+
   it("find / findAll take positions from RE2 itself: linear time on a pattern JavaScript backtracks on exponentially", () => {
     // Backtracking, these never finish (2^40 paths): the test's timeout is the check.
     const text = `${"a".repeat(40)}c`;
