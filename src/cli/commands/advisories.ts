@@ -10,6 +10,10 @@ export function advisoryFileName(id: string): string {
   return `${id.replace(/[^A-Za-z0-9._-]/g, "_")}.json`;
 }
 
+function errorCode(cause: unknown): string {
+  return (cause as NodeJS.ErrnoException).code ?? (cause as Error).message;
+}
+
 export const advisoriesImportCommand: Command = {
   path: ["advisories", "import"],
   summary: "Validate OSV advisories and add them to the set the agent and `vigil gate` use",
@@ -40,12 +44,22 @@ export const advisoriesImportCommand: Command = {
     const dryRun = flag(args, "dry-run");
     const written: string[] = [];
     if (!dryRun && loaded.records.length > 0) {
-      mkdirSync(dir, { recursive: true });
+      const named = dirOption !== undefined ? `--dir ${dirOption}` : io.env["VIGIL_ADVISORIES_DIR"] !== undefined ? `VIGIL_ADVISORIES_DIR ${dir}` : `the default directory ${dir}`;
+      const field = dirOption !== undefined ? "--dir" : "VIGIL_ADVISORIES_DIR";
+      try {
+        mkdirSync(dir, { recursive: true });
+      } catch (cause) {
+        throw new VigilError("VIGIL_BAD_INPUT", `${named}: cannot create the imported-advisories directory: ${errorCode(cause)}; name a directory (or a path where one can be created) with --dir or VIGIL_ADVISORIES_DIR`, { field }, cause);
+      }
       for (const { record } of loaded.records) {
         const target = join(dir, advisoryFileName(record.id));
         const temporary = `${target}.${process.pid}.tmp`;
-        writeFileSync(temporary, JSON.stringify(record, null, 2) + "\n");
-        renameSync(temporary, target);
+        try {
+          writeFileSync(temporary, JSON.stringify(record, null, 2) + "\n");
+          renameSync(temporary, target);
+        } catch (cause) {
+          throw new VigilError("VIGIL_BAD_INPUT", `${named}: cannot write ${target}: ${errorCode(cause)} (${written.length} of ${loaded.records.length} records written); name a writable directory with --dir or VIGIL_ADVISORIES_DIR`, { field }, cause);
+        }
         written.push(target);
       }
     }
