@@ -4,6 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ActionPlan, Actuator } from "../core/action.js";
+import type { Entity } from "../core/entity.js";
 import { createSqliteStorage } from "../store/sqlite/index.js";
 import { HOUR, manualClock, type ManualClock } from "../decide/test-support.js";
 import { createExecutor, type Executor } from "./executor.js";
@@ -168,6 +169,30 @@ describe("executor edge cases", () => {
     const held = await executor.apply([planned("prod-2"), planned("dev-2", { policy: "q" })]);
     expect(held.map((r) => [r.plan.target.id, r.status, r.blockedBy ?? ""])).toEqual([["prod-2", "blocked", "protected"], ["dev-2", "blocked", "allowlist"]]);
     expect([...h.fake.state.keys()]).toEqual(["dev-1"]);
+  });
+
+  it("a plan is checked again against the entities as they are now (currentEntity, the entity store) when it runs: a label added since it was planned blocks it", async () => {
+    const labels = new Map<string, Record<string, string>>();
+    const currentEntity = async (target: { kind: string; id: string }): Promise<Entity | undefined> => {
+      const found = labels.get(`${target.kind}/${target.id}`);
+      return found === undefined ? undefined : { kind: target.kind, id: target.id, attrs: { labels: found } };
+    };
+    h = await harness();
+    const executor = createExecutor({ storage: h.store.storage, clock: h.clock, actuators: h.fake.actuators, currentEntity });
+    const pending = await executor.apply([planned("db-1", { disposition: "approval" }), planned("db-2", { disposition: "approval" })]);
+    expect(pending.map((r) => r.status)).toEqual(["pending-approval", "pending-approval"]);
+    labels.set("bucket/db-1", { "vigil.dev/protected": "true" });
+    labels.set("bucket/db-2", { team: "storage" });
+    const ran = await executor.runApproved(pending.map((r) => r.id), approver, "ok");
+    expect(ran.map((r) => [r.plan.target.id, r.status, r.blockedBy ?? "", r.reason ?? ""])).toEqual([
+      ["db-1", "blocked", "protected", "target db-1 is protected (label vigil.dev/protected=true): never acted on"],
+      ["db-2", "applied", "", "test"],
+    ]);
+    // A held action (the ladder's) is checked the same way when it finally runs.
+    labels.set("bucket/db-3", { "Vigil.dev/Protected": "TRUE" });
+    const held = await executor.apply([planned("db-3")]);
+    expect(held.map((r) => [r.status, r.blockedBy])).toEqual([["blocked", "protected"]]);
+    expect([...h.fake.state.keys()]).toEqual(["db-2"]);
   });
 
   it("a budget that cannot be reserved (storage refusing the write) fails the action with the reason and sends nothing; the record does not stay planned", async () => {

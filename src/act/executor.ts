@@ -29,12 +29,12 @@ import { createConditionCache, metaOf, type PolicyLookup } from "../decide/condi
 import type { CelEnvironment } from "../policy/cel/api.js";
 import { defaultCelEnvironment } from "../policy/load.js";
 import { requireRole, type Actor } from "./actor.js";
-import { allowlistVerdict, globalBudget, policyBudget, protectionVerdict, validateGuardrails, type GuardrailConfig } from "./guardrails.js";
+import { allowlistVerdict, globalBudget, policyBudget, protectionVerdict, validateGuardrails, type CurrentEntityLookup, type GuardrailConfig } from "./guardrails.js";
 import { notPromotedReason, planActions, type PlanOutput, type PlannedAction } from "./plan.js";
 import { ACTIONS_COLLECTION, isSettled, type ActionRecord, type BlockCause, type KillSwitchState, type PromotionState } from "./records.js";
 import { budgetUsage, readKillSwitch, readPromotions, releaseBudget, reserveBudget, type BudgetScope } from "./state.js";
 import { describeRecord } from "./describe.js";
-import { touchedProtection } from "./touched.js";
+import { currentTouchedProtection, touchedProtection } from "./touched.js";
 import { demotePolicy, promotePolicy, setKillSwitch } from "./controls.js";
 
 export interface ExecutorOptions {
@@ -45,8 +45,15 @@ export interface ExecutorOptions {
   readonly guardrails?: GuardrailConfig;
   /** The shared CEL environment (remediation targets and param templates). */
   readonly env?: CelEnvironment;
-  /** Entities the context does not hold, for the protected-entity check (e.g. from the entity store). */
+  /** Entities the context does not hold, for the protected-entity check at plan time and when a plan runs. */
   readonly entity?: (target: { readonly kind: string; readonly id: string }) => Entity | undefined;
+  /**
+   * The entity as it is now (the entity store), asked when a plan runs for real (an approval, an
+   * action the ladder held, an action right after planning) for its target and each object its
+   * params name: a label or tag that protects one since the plan was made blocks the action.
+   * A rejection (storage down) fails the run before anything is sent.
+   */
+  readonly currentEntity?: CurrentEntityLookup;
 }
 
 export interface ActOutcome {
@@ -177,12 +184,16 @@ export function createExecutor(options: ExecutorOptions): Executor {
   /**
    * The static guardrails judged again when a plan runs for real: a plan judged earlier (a pending
    * approval, an action the ladder held) may target what is protected, or use a kind the allowlist
-   * drops, since. Only adds blocks: the labels the plan was judged with are not at hand.
+   * drops, since. Only adds blocks: the labels the plan was judged with are not at hand, the
+   * entities' labels now (currentEntity) are.
    */
-  function staticBlock(plan: ActionPlan): { cause: BlockCause; reason: string } | undefined {
+  async function staticBlock(plan: ActionPlan): Promise<{ cause: BlockCause; reason: string } | undefined> {
     const denied = allowlistVerdict(guardrails, plan.policy, plan.actuator);
     if (denied !== undefined) return { cause: "allowlist", reason: denied };
-    const guarded = protectionVerdict(guardrails, plan.target, options.entity?.(plan.target)) ?? touchedProtection(guardrails, plan.actuator, plan.params, [], options.entity);
+    const current = options.currentEntity;
+    const guarded = protectionVerdict(guardrails, plan.target, options.entity?.(plan.target))
+      ?? touchedProtection(guardrails, plan.actuator, plan.params, [], options.entity)
+      ?? (current === undefined ? undefined : protectionVerdict(guardrails, plan.target, await current(plan.target)) ?? await currentTouchedProtection(guardrails, plan.actuator, plan.params, current));
     return guarded === undefined ? undefined : { cause: "protected", reason: `${guarded}: never acted on` };
   }
 
@@ -198,7 +209,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
   async function applyOne(planned: PlannedAction): Promise<ActionRecord> {
     const existing = await storage.getDoc<ActionRecord>(ACTIONS_COLLECTION, planned.plan.id);
     if (existing !== undefined && isSettled(existing.value)) return existing.value;
-    const block = planned.disposition === "apply" || planned.disposition === "approval" ? staticBlock(planned.plan) : undefined;
+    const block = planned.disposition === "apply" || planned.disposition === "approval" ? await staticBlock(planned.plan) : undefined;
     const p = block !== undefined ? { ...planned, disposition: "blocked" as const, blockedBy: block.cause, plan: { ...planned.plan, reason: block.reason } } : await recheckPromotion(planned);
     const at = iso();
     const base: ActionRecord = {
@@ -305,7 +316,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
         const { record, version } = await loadRecord(id);
         if (record.status !== "pending-approval") { out.push(record); continue; }
         const at = iso();
-        const block = staticBlock(record.plan);
+        const block = await staticBlock(record.plan);
         if (block !== undefined) {
           out.push((await write({ ...record, status: "blocked", blockedBy: block.cause, reason: block.reason, updatedAt: at }, version, { actor: actor.id, note: `approved, but ${block.reason}` })).record);
           continue;

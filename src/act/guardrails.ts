@@ -128,6 +128,12 @@ function record(value: unknown): Readonly<Record<string, unknown>> | undefined {
 }
 
 /**
+ * The entity a target, or an object named in params, is now (e.g. read from the entity store), by
+ * its kind and id: its labels and tags may protect it since its action was planned.
+ */
+export type CurrentEntityLookup = (target: { readonly kind: string; readonly id: string }) => Promise<Entity | undefined>;
+
+/**
  * Undefined when the target may be acted on; otherwise why it is protected. `targetLabels` are
  * the target object's labels as a policy read them (a target with no entity), checked like an
  * entity's labels.

@@ -14,11 +14,11 @@ import { createSqliteStorage } from "../store/sqlite/index.js";
 import { AWS_KEYS, playEc2 } from "./actuators/aws-fakes.js";
 import { createBuiltinActuators } from "./actuators/index.js";
 import { startWireServer, testRuntime, type WireServer } from "./actuators/test-server.js";
-import { createExecutor } from "./executor.js";
+import { createExecutor, type ExecutorOptions } from "./executor.js";
 import type { GuardrailConfig } from "./guardrails.js";
 import { planActions, type PlanOutput } from "./plan.js";
 import { createTempStore, type TempStore } from "./test-support.js";
-import { touchedObjects } from "./touched.js";
+import { currentTouchedProtection, touchedObjects } from "./touched.js";
 
 const REGION = "eu-west-1";
 const FREE = "i-0aaaaaaaaaaaaaaa1";
@@ -94,6 +94,20 @@ describe("touchedObjects", () => {
   });
 });
 
+describe("currentTouchedProtection", () => {
+  it("asks the lookup (async, as the entity store answers) for each object the params name by kind and id; one found protected there is named", async () => {
+    const asked: string[] = [];
+    const lookup = async (object: { kind: string; id: string }): Promise<Entity | undefined> => {
+      asked.push(`${object.kind}/${object.id}`);
+      return object.id === GUARDED ? { kind: object.kind, id: object.id, attrs: { tags: { "vigil.dev/protected": "true" } } } : undefined;
+    };
+    expect(await currentTouchedProtection({}, "aws.ec2.stop-instances", { instanceIds: [FREE, GUARDED] }, lookup))
+      .toBe(`params.instanceIds[1] ${GUARDED} (aws.ec2.instance) is protected (tag vigil.dev/protected=true)`);
+    expect(asked).toEqual([`aws.ec2.instance/${FREE}`, `aws.ec2.instance/${GUARDED}`]);
+    expect(await currentTouchedProtection({}, "aws.ec2.stop-instances", { instanceIds: [FREE] }, lookup)).toBeUndefined();
+  });
+});
+
 describe("planActions: protected objects named in params", () => {
   it("a protected instance listed in instanceIds (found by its ARN entity's tag) blocks the stop whatever the target; the reason names it", () => {
     const { planned } = plan(policy("aws.ec2.stop-instances", `{ instanceIds: ["${FREE}", "${GUARDED}"] }`), {}, { resource: guardedEntity });
@@ -143,7 +157,7 @@ describe("executor: protected objects named in params", () => {
     playEc2(ec2, REGION, instances);
     const clock = manualClock("2025-02-03T10:00:00.000Z");
     const actuators = createBuiltinActuators({ aws: { region: REGION, credentials: AWS_KEYS, endpoints: { ec2: ec2.url }, maxAttempts: 1 }, clock, sleep: async () => undefined });
-    const executorWith = (g: GuardrailConfig) => createExecutor({ storage: store.storage, clock, actuators, guardrails: { requirePromotion: false, ...g } });
+    const executorWith = (g: GuardrailConfig, currentEntity?: ExecutorOptions["currentEntity"]) => createExecutor({ storage: store.storage, clock, actuators, guardrails: { requirePromotion: false, ...g }, ...(currentEntity ? { currentEntity } : {}) });
     return { instances, clock, executor: executorWith(guardrails), executorWith };
   }
 
@@ -173,6 +187,23 @@ describe("executor: protected objects named in params", () => {
     const later = executorWith({ protected: { names: [GUARDED] } });
     const [ran] = await later.runApproved([out.records[0]?.id ?? ""], { id: "ann", roles: ["approver"] }, "ok");
     expect([ran?.status, ran?.blockedBy, ran?.reason]).toEqual(["blocked", "protected", `params.instanceIds[1] ${GUARDED} (aws.ec2.instance) is protected (name matches ${GUARDED}): never acted on`]);
+    expect([...instances.values()]).toEqual(["running", "running"]);
+  });
+
+  it("an approved stop whose instanceIds name an instance tagged protected in the entity store since it was planned is blocked when it runs", async () => {
+    const { instances, clock, executorWith } = await setup({});
+    const tagged = new Map<string, Entity>();
+    const executor = executorWith({}, async (t) => tagged.get(`${t.kind}/${t.id}`));
+    const { policies } = loadPolicyText(policy("aws.ec2.stop-instances", `{ instanceIds: ["${FREE}", "${GUARDED}"] }`, "approve"));
+    const set = createPolicySet(policies);
+    const ctx = context({ bad: true }, { now: clock.iso(), subject: "weekly-report" });
+    const { findings, policyRevisions } = set.evaluate(ctx);
+    const draft = createDecider().decide(ctx, findings, policyRevisions, { id: "d-3", now: clock.iso(), enforced: true, policy: (name) => set.get(name) });
+    const out = await executor.act(draft, ctx, (name) => set.get(name));
+    expect(out.records.map((r) => r.status)).toEqual(["pending-approval"]);
+    tagged.set(`aws.ec2.instance/${GUARDED}`, { kind: "aws.ec2.instance", id: GUARDED, attrs: { tags: [{ Key: "vigil.dev/protected", Value: "true" }] } });
+    const [ran] = await executor.runApproved([out.records[0]?.id ?? ""], { id: "ann", roles: ["approver"] }, "ok");
+    expect([ran?.status, ran?.blockedBy, ran?.reason]).toEqual(["blocked", "protected", `params.instanceIds[1] ${GUARDED} (aws.ec2.instance) is protected (tag vigil.dev/protected=true): never acted on`]);
     expect([...instances.values()]).toEqual(["running", "running"]);
   });
 });

@@ -8,7 +8,7 @@
  * name no object beyond their target.
  */
 import { entityKey, type Entity } from "../core/entity.js";
-import { protectionCause, type GuardrailConfig } from "./guardrails.js";
+import { protectionCause, type CurrentEntityLookup, type GuardrailConfig } from "./guardrails.js";
 
 export interface TouchedObject {
   /** The param that names it (`instanceIds[1]`, `namespace/name`). */
@@ -91,21 +91,39 @@ function isEntityOf(object: TouchedObject, entity: Entity): boolean {
   return id.startsWith("arn:") && arnResource(object, id.split(":").slice(5).join(":"));
 }
 
+/** Why one object is protected, judged on every entity that is it: the candidates that are, and the one a lookup found. */
+function objectProtection(config: GuardrailConfig, object: TouchedObject, candidates: readonly (Entity | undefined)[], extra: Entity | undefined): string | undefined {
+  const found = candidates.filter((e): e is Entity => e !== undefined && isEntityOf(object, e));
+  const entities = extra === undefined ? found : [...found, extra];
+  const spellings = [object.id, `${object.kind}/${object.id}`, ...(object.aliases ?? [])];
+  for (const entity of entities.length > 0 ? entities : [undefined]) {
+    const why = protectionCause(config, spellings, entity);
+    if (why !== undefined) return `params.${object.param} ${object.id} (${object.kind}) is protected (${why})`;
+  }
+  return undefined;
+}
+
 /**
  * Why an action's params touch a protected object, or undefined. `candidates` are the entities at
- * hand (the context's); `lookup` finds others (e.g. the entity store). Every entity that is the
- * object is judged: one protected is enough.
+ * hand (the context's); `lookup` finds others. Every entity that is the object is judged: one
+ * protected is enough.
  */
 export function touchedProtection(config: GuardrailConfig, kind: string, params: Params, candidates: readonly (Entity | undefined)[], lookup?: (object: TouchedObject) => Entity | undefined): string | undefined {
   for (const object of touchedObjects(kind, params)) {
-    const found = candidates.filter((e): e is Entity => e !== undefined && isEntityOf(object, e));
-    const extra = lookup?.(object);
-    const entities = extra === undefined ? found : [...found, extra];
-    const spellings = [object.id, `${object.kind}/${object.id}`, ...(object.aliases ?? [])];
-    for (const entity of entities.length > 0 ? entities : [undefined]) {
-      const why = protectionCause(config, spellings, entity);
-      if (why !== undefined) return `params.${object.param} ${object.id} (${object.kind}) is protected (${why})`;
-    }
+    const why = objectProtection(config, object, candidates, lookup?.(object));
+    if (why !== undefined) return why;
+  }
+  return undefined;
+}
+
+/**
+ * touchedProtection with a lookup that answers asynchronously (the entity store as it is now), for
+ * a plan judged again when it runs. Rejects only when the lookup does.
+ */
+export async function currentTouchedProtection(config: GuardrailConfig, kind: string, params: Params, lookup: CurrentEntityLookup): Promise<string | undefined> {
+  for (const object of touchedObjects(kind, params)) {
+    const why = objectProtection(config, object, [], await lookup({ kind: object.kind, id: object.id }));
+    if (why !== undefined) return why;
   }
   return undefined;
 }

@@ -1,0 +1,79 @@
+/**
+ * The running agent judges protection against the entity store when an approved action finally
+ * runs: an entity labelled protected after its action was planned is never acted on.
+ */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { createFakeActuators, type FakeActuators } from "../act/test-support.js";
+import { parseConfig } from "../config.js";
+import type { Event } from "../core/event.js";
+import { createManualClock } from "./clock.js";
+import { createAgent, type Agent } from "./runtime.js";
+
+/** Approve tier; its action sets the state of the database entity, which the event does not name. */
+const resetPolicy = `apiVersion: vigil.dev/v1
+kind: Policy
+metadata: { name: reset-db }
+spec:
+  on: [com.example.change]
+  rules:
+    - name: bad-change
+      condition: input.bad == true
+      message: bad change
+      severity: medium
+      effect: deny
+  remediation:
+    - action: fake.set-state
+      target: '{"kind": "resource", "id": "db-1"}'
+      params: { value: reset }
+  enforcement: { tier: approve, floor: approve, ceiling: approve }
+`;
+
+let agent: Agent | undefined;
+afterEach(async () => {
+  await agent?.close();
+  agent = undefined;
+});
+
+async function open(): Promise<{ agent: Agent; fake: FakeActuators }> {
+  const dir = mkdtempSync(join(tmpdir(), "vigil-agent-"));
+  writeFileSync(join(dir, "p.yaml"), resetPolicy);
+  const clock = createManualClock("2025-03-03T10:00:00Z");
+  const fake = createFakeActuators(clock);
+  agent = await createAgent(parseConfig({ policies: [join(dir, "p.yaml")], store: { path: join(dir, "v.db") }, act: { requirePromotion: false } }), { clock, actuators: fake.actuators, onProblem: () => undefined });
+  return { agent, fake };
+}
+
+const change = (id: string): Event => ({ specversion: "1.0", id, source: "/ops", type: "com.example.change", time: "2025-03-03T10:00:00Z", data: { bad: true } });
+const approver = { id: "ann", roles: ["approver" as const] };
+
+describe("agent runtime: protection at approval", () => {
+  it("an action planned for approval whose target is labelled protected in the entity store since is recorded blocked when approved, never applied", async () => {
+    const { agent: a, fake } = await open();
+    // Known and unprotected when the action is planned.
+    await a.context.entities.upsert({ kind: "resource", id: "db-1", attrs: { owner: "team-db" } }, "ops");
+    const decision = await a.decideEvent(change("c-1"));
+    expect(decision.actions?.map((p) => p.target)).toEqual([{ kind: "resource", id: "db-1" }]);
+    const [pending] = await a.executor.listActions({ decisionId: decision.id });
+    expect(pending?.status).toBe("pending-approval");
+    await a.context.entities.upsert({ kind: "resource", id: "db-1", attrs: { labels: { "vigil.dev/protected": "true" } } }, "ops");
+    const [review] = await a.reviews.list({});
+    const approved = await a.reviews.approve(review?.id ?? "", approver, "looks fine");
+    expect(approved.actions.map((r) => [r.status, r.blockedBy, r.reason])).toEqual([["blocked", "protected", "target db-1 is protected (label vigil.dev/protected=true): never acted on"]]);
+    expect(fake.calls).toEqual([]);
+    expect(fake.state.has("db-1")).toBe(false);
+    expect((await a.executor.getAction(pending?.id ?? ""))?.status).toBe("blocked");
+  });
+
+  it("the same approval runs when the entity stays unprotected", async () => {
+    const { agent: a, fake } = await open();
+    await a.context.entities.upsert({ kind: "resource", id: "db-1", attrs: { owner: "team-db" } }, "ops");
+    await a.decideEvent(change("c-2"));
+    const [review] = await a.reviews.list({});
+    const approved = await a.reviews.approve(review?.id ?? "", approver, "looks fine");
+    expect(approved.actions.map((r) => r.status)).toEqual(["applied"]);
+    expect(fake.state.get("db-1")).toBe("reset");
+  });
+});
