@@ -45,6 +45,8 @@ export interface ContextStats {
   readonly observeErrors: readonly string[];
   /** Enrichments that threw or rejected in build (a bug; enrichers never throw), newest last, at most 20. */
   readonly enrichErrors?: readonly string[];
+  /** Events stamped too far ahead of the clock and of their entities to be learned (ahead.ts), newest last, at most 20. */
+  readonly futureEvents?: readonly string[];
 }
 
 /** The context stage. See docs/context.md. */

@@ -4,6 +4,7 @@ import { VigilError } from "../core/errors.js";
 import { EventTypes, type Event } from "../core/event.js";
 import type { Finding } from "../core/finding.js";
 import { systemClock } from "../core/ports.js";
+import { aheadMessage, aheadReason, tooFarAhead } from "./ahead.js";
 import { addActivity, createActivityLayout, seenAdd, type ActivityLayout } from "./activity.js";
 import { attachBuiltState, builtStateOf } from "./built-state.js";
 import { baselineFromDoc, baselineToDoc, EntityBaseline, MAX_SERIES_PER_ENTITY } from "./baseline.js";
@@ -40,6 +41,8 @@ interface Built {
   readonly records: ReadonlyMap<string, EntityRecord>;
   readonly baselines: ReadonlyMap<string, EntityBaseline>;
   readonly peerKey: string | undefined;
+  /** Stamped too far ahead of the clock and of its entities (ahead.ts): judged without time series, not learned. */
+  readonly ahead: boolean;
 }
 
 /** Creates the context stage. Throws VigilError(VIGIL_BAD_CONFIG) for invalid settings. */
@@ -62,6 +65,7 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
   const postureErrors: string[] = [];
   const observeErrors: string[] = [];
   const enrichErrors: string[] = [];
+  const futureEvents: string[] = [];
   const enrichers = options.enrichers ?? [];
   let ready: Promise<void> | undefined;
   let initialized = false;
@@ -194,15 +198,18 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
     const baselineMap = baselinesFound instanceof Map ? baselinesFound : await baselinesFound;
     const merged = mergedEntities(resolved, recordMap, event.type === EventTypes.resource ? "resource" : undefined);
     const timeMs = observation.timeMs;
+    const ahead = tooFarAhead(Math.max(timeMs, observation.spend?.periodStartMs ?? 0), nowMs, baselineMap.values());
 
     const signals: Record<string, Signal> = {};
     const { detectors } = settings;
-    signals["spike"] = spikeSignal(resolved, baselineMap, timeMs, detectors.spike, settings.baselines.spreadAlpha);
+    signals["spike"] = ahead && (observation.metric || observation.spend) ? notApplicable("spike", aheadReason) : spikeSignal(resolved, baselineMap, timeMs, detectors.spike, settings.baselines.spreadAlpha);
     const resourceBaseline = baselineMap.get("resource");
     const idleRing = resourceBaseline?.idleRing();
-    signals["idle"] = idleRing
-      ? detectIdle(idleRing, timeMs, detectors.idle, merged["resource"]?.attrs["schedule"] === undefined ? undefined : compileScheduleSafe(merged["resource"]?.attrs["schedule"], "resource.attrs.schedule"))
-      : notApplicable("idle");
+    signals["idle"] = !idleRing
+      ? notApplicable("idle")
+      : ahead
+        ? notApplicable("idle", aheadReason)
+        : detectIdle(idleRing, timeMs, detectors.idle, merged["resource"]?.attrs["schedule"] === undefined ? undefined : compileScheduleSafe(merged["resource"]?.attrs["schedule"], "resource.attrs.schedule"));
     const principal = baselineMap.get("principal");
     const peer = baselineMap.get("peer");
     if (principal && peerKey) {
@@ -220,7 +227,7 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
       features[role] = baselineFeatures(baseline, layout, timeMs, halfLifeMinutes(), role === "principal" ? peerKey : undefined);
     }
     const primary = observation.primaryRole ? recordMap.get(observation.primaryRole) : undefined;
-    const state: Built = { owner, event, observed: false, resolved, records: recordMap, baselines: baselineMap, peerKey };
+    const state: Built = { owner, event, observed: false, resolved, records: recordMap, baselines: baselineMap, peerKey, ahead };
     let context = {
       event,
       input: event.data,
@@ -309,14 +316,18 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
       const { observation } = resolved;
       const timeMs = observation.timeMs;
       const minutes = toMinutes(timeMs);
+      if (state.ahead) {
+        futureEvents.push(aheadMessage(event.id, Math.max(timeMs, observation.spend?.periodStartMs ?? 0), clock.now().getTime()));
+        if (futureEvents.length > 20) futureEvents.shift();
+      }
       const denied = !settings.baselines.learnDeniedActivity && findings.some((f) => f.effect === "violation" && f.mode === "deny");
-      for (const role of denied ? [] : ["principal", "peer"]) {
+      for (const role of denied || state.ahead ? [] : ["principal", "peer"]) {
         const baseline = dirtyBaseline(state, role);
         if (!baseline) continue;
         baseline.touch(minutes);
         learnActivity(baseline, resolved, minutes);
       }
-      if (observation.metric) {
+      if (observation.metric && !state.ahead) {
         const baseline = dirtyBaseline(state, "resource");
         if (baseline) {
           baseline.touch(minutes);
@@ -332,7 +343,7 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
           if (kind && inSchedule) recordIdleSample(baseline.ensureIdleRing(idleRingSlots(settings.detectors.idle.days)), toDays(timeMs), kind, sample);
         }
       }
-      if (observation.spend) {
+      if (observation.spend && !state.ahead) {
         const { amount, periodStartMs, periodHours } = observation.spend;
         for (const role of spendRoles(Object.keys(resolved.entities))) {
           const baseline = dirtyBaseline(state, role);
@@ -444,7 +455,7 @@ export function createContextStage(options: ContextStageOptions): ContextStage {
       records.resize(settings.cache.maxEntities, settings.cache.flushBatch);
     },
     stats() {
-      return { cachedBaselines: baselines.size, dirtyBaselines: baselines.dirtyCount, cachedEntities: records.size, dirtyEntities: records.dirtyCount, postureErrors: [...postureErrors], observeErrors: [...observeErrors], enrichErrors: [...enrichErrors] };
+      return { cachedBaselines: baselines.size, dirtyBaselines: baselines.dirtyCount, cachedEntities: records.size, dirtyEntities: records.dirtyCount, postureErrors: [...postureErrors], observeErrors: [...observeErrors], enrichErrors: [...enrichErrors], futureEvents: [...futureEvents] };
     },
   };
 }
