@@ -185,6 +185,27 @@ describe("manifest files (multi-document YAML from kyverno/policies tests)", () 
       rmSync(directory, { recursive: true, force: true });
     }
   });
+
+  it("reads manifests saved as UTF-16 with a byte order mark (Windows PowerShell 5's kubectl get -o yaml > file) as the same objects", async () => {
+    // Read as UTF-8, such a file was one garbled string: "the record is a string, not an object".
+    const text = readFileSync(`${manifests}disallow-latest-tag.yaml`, "utf8").replace(/\n/g, "\r\n");
+    const directory = mkdtempSync(join(tmpdir(), "vigil-manifests-"));
+    try {
+      writeFileSync(join(directory, "le.yaml"), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, "utf16le")]));
+      const be = Buffer.from(text, "utf16le").swap16();
+      writeFileSync(join(directory, "be.yaml"), Buffer.concat([Buffer.from([0xfe, 0xff]), be]));
+      writeFileSync(join(directory, "utf8.yaml"), `\ufeff${text}`);
+      const results = await readKubernetesManifestDirectory(directory);
+      const expected = kubernetesManifestsToEvents(readFileSync(`${manifests}disallow-latest-tag.yaml`, "utf8")).map((r) => event(r).data);
+      expect(expected.length).toBeGreaterThan(1);
+      for (const file of ["le.yaml", "be.yaml", "utf8.yaml"]) {
+        const ofFile = results.filter((r) => r.file === file);
+        expect(ofFile.map((r) => event(r).data), file).toEqual(expected);
+      }
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
 });
 
 describe("AdmissionReview v1 and v1beta1", () => {

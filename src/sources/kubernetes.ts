@@ -4,6 +4,7 @@ import { parseAllDocuments, type Tags } from "yaml";
 import { EventTypes, VigilError, type Event } from "../core/index.js";
 import { ShapeChecker } from "./check.js";
 import { failure, place, position, problem, type Conversion, type FieldProblem, type IngestResult } from "./results.js";
+import { decodeTextBytes } from "./utf16.js";
 import { createContentIdAllocator, filePathReference, isRecord, nestingProblem, type ContentIdAllocator, type JsonRecord } from "./values.js";
 
 /**
@@ -169,7 +170,8 @@ export function kubernetesManifestsToEvents(text: string, options: KubernetesOpt
 
 /**
  * Reads every `.yaml`, `.yml` and `.json` file under `directory` (recursively, sorted by path,
- * skipping dot-folders and node_modules) as Kubernetes manifests. Each result's error carries
+ * skipping dot-folders and node_modules) as Kubernetes manifests, in UTF-8 or, after its byte
+ * order mark, UTF-16. Each result's error carries
  * the file; each event's `source` is the file path relative to `directory` (as a URI-reference),
  * `file` the path as it is. Resolves with one
  * result per object; an unreadable file is one failure. Never rejects for bad content.
@@ -193,7 +195,8 @@ export async function readKubernetesManifestDirectory(directory: string): Promis
     const file = relative(directory, path);
     let text: string;
     try {
-      text = await readFile(path, "utf8");
+      // Windows PowerShell 5's `>` writes UTF-16: read as UTF-8 the whole file was one garbled string.
+      text = decodeTextBytes(await readFile(path));
     } catch (cause) {
       const failed = failure([problem("(file)", `could not read ${file}: ${cause instanceof Error ? cause.message : String(cause)}`)], position(out.length), "VIGIL_BAD_INPUT");
       out.push({ ...failed, file, error: withFile(failed.error, file) });

@@ -26,6 +26,15 @@ export async function decodeUtf16(input: AsyncIterator<string | Uint8Array> | As
   return decoded(first, rest, new TextDecoder(encoding));
 }
 
+/**
+ * The text of a whole file's bytes: UTF-16 (little- or big-endian) when it starts with that byte
+ * order mark, else UTF-8; the byte order mark is dropped either way.
+ */
+export function decodeTextBytes(bytes: Uint8Array): string {
+  const encoding = bytes[0] === 0xff && bytes[1] === 0xfe ? "utf-16le" : bytes[0] === 0xfe && bytes[1] === 0xff ? "utf-16be" : "utf-8";
+  return new TextDecoder(encoding).decode(bytes);
+}
+
 async function* replayChunks(head: ReadonlyArray<string | Uint8Array>, rest: AsyncIterator<string | Uint8Array>): AsyncGenerator<string | Uint8Array> {
   yield* head;
   for (;;) {
