@@ -60,6 +60,16 @@ describe("risk model", () => {
     expect(factorSteps.map((s) => s.contribution)).toEqual(d.risk.factors.map((f) => f.contribution));
   });
 
+  it("configured weights with more decimals are shown rounded as the score is, so the shown contributions add up to the shown risk", () => {
+    const decider = createDecider({ weights: { error: 0.0123456, criticality: { low: 0, medium: 0.05, high: 0.123456789, critical: 0.2 }, environment: { production: 1 / 30, staging: 0.03, development: -0.05 }, posture: { normal: 0, elevated: 1 / 3, incident: 0.15, freeze: 0.25 } } });
+    const ctx = context({}, { posture: { level: "elevated" }, entities: { resource: { kind: "db", id: "main", attrs: { criticality: "high", environment: "production" } } } });
+    const d = decider.decide(ctx, [violation({ severity: "low" }), violation({ policy: "q", effect: "error", error: { code: "x", message: "boom" } })], {}, options);
+    expect(d.risk.factors.map((f) => f.contribution)).toEqual([0.1, 0.0123, 0.1235, 0.0333, 0.3333]);
+    const shown = d.explanation.steps.filter((s) => s.kind === "factor").map((s) => Number(/: ([+-][\d.]+)/.exec(s.text)?.[1]));
+    expect(Math.round(shown.reduce((a, b) => a + b, 0) * 10_000) / 10_000).toBe(d.risk.score);
+    expect(d.risk.score).toBe(0.6024);
+  });
+
   it("development lowers risk, the score clamps to [0, 1], and an allowed decision carries no context factors", () => {
     const decider = createDecider();
     const dev = context({}, { entities: { resource: { kind: "vm", id: "v", attrs: { environment: "dev" } } } });

@@ -82,7 +82,7 @@ export function findingFactors(ctx: Context, findings: readonly Finding[], weigh
       violations++;
       factors.push({ name: `${f.policy}/${f.rule}`, contribution: round(severityWeight[f.severity] * modeWeight[f.mode]), detail: `${f.severity} ${f.mode} violation: ${f.message}` });
     } else if (f.effect === "error") {
-      factors.push({ name: `${f.policy}/${f.rule} (error)`, contribution: weights.error, detail: "policy could not be evaluated" });
+      factors.push({ name: `${f.policy}/${f.rule} (error)`, contribution: round(weights.error), detail: "policy could not be evaluated" });
     }
   }
   const recent = ctx.history?.violations30d ?? 0;

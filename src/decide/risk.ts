@@ -182,15 +182,18 @@ export function scoreDecisionRisk(ctx: Context, findings: readonly Finding[], we
       const contribution = round(weights.signal * clamp01(signal.score) * clamp01(signal.confidence));
       if (contribution !== 0) factors.push({ name: `signal.${signal.detector || name}`, contribution, detail: signalDetail(signal.score, signal.confidence, signal.factors) });
     }
+    // Configured weights are rounded as every other contribution is, so the shown ones add up to the shown score.
     const critical = assetCriticality(ctx);
-    if (critical !== undefined && weights.criticality[critical.level] !== 0) {
-      factors.push({ name: "asset.criticality", contribution: weights.criticality[critical.level], detail: `${critical.role} ${critical.entity.id} is ${critical.level} criticality` });
+    const criticality = critical === undefined ? 0 : round(weights.criticality[critical.level]);
+    if (critical !== undefined && criticality !== 0) {
+      factors.push({ name: "asset.criticality", contribution: criticality, detail: `${critical.role} ${critical.entity.id} is ${critical.level} criticality` });
     }
     const env = contextEnvironment(ctx);
-    if (env !== undefined && weights.environment[env.class] !== 0) {
-      factors.push({ name: "asset.environment", contribution: weights.environment[env.class], detail: `${env.role} ${env.entity.id} is in ${env.value} (${env.class})` });
+    const environment = env === undefined ? 0 : round(weights.environment[env.class]);
+    if (env !== undefined && environment !== 0) {
+      factors.push({ name: "asset.environment", contribution: environment, detail: `${env.role} ${env.entity.id} is in ${env.value} (${env.class})` });
     }
-    const posture = weights.posture[ctx.posture.level];
+    const posture = round(weights.posture[ctx.posture.level]);
     if (posture !== 0) {
       factors.push({ name: "posture", contribution: posture, detail: `organisation posture is ${ctx.posture.level} (${ctx.posture.scope}${ctx.posture.reason ? `: ${ctx.posture.reason}` : ""})` });
     }
