@@ -87,7 +87,9 @@ export function createOpenApiCollector(app: FastifyInstance): OpenApiCollector {
           };
         }
         const readsBody = route.schema.body !== undefined || config.consumes !== undefined;
-        if (readsBody || route.schema.querystring || route.schema.params) responses["400"] ??= errorResponse("The request is malformed; `error.field` names the field.");
+        // Routes behind a role refuse query parameters they do not take (route.ts), so every one may answer 400.
+        const refusesQuery = config.access !== "public" && config.access !== "github-signature";
+        if (readsBody || route.schema.querystring || route.schema.params || refusesQuery) responses["400"] ??= errorResponse("The request is malformed; `error.field` names the field.");
         if (readsBody) responses["413"] ??= errorResponse("The body is larger than server.bodyLimit.");
         const accepted = config.consumes ?? ["application/json"];
         const encoding = "a Content-Encoding other than gzip or deflate";

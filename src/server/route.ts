@@ -96,13 +96,19 @@ export function route<Params = Record<string, string>, Query = Record<string, un
   // reason): it is validated as {} instead of failing "body must be object". An empty body sent
   // with Content-Type: application/json is no body (app.ts).
   // A body that is needed and absent (or empty), or that is not an object, is refused naming what to send.
+  // A query parameter on a route that takes none is refused too (not ignored): `POST
+  // /v1/decide?explain=full` (OPA's way) recorded a decision without the explanation asked for,
+  // `DELETE /v1/tokens/:id?dryRun=true` revoked the token. Open and signature-checked routes
+  // (health probes, webhooks whose senders may add their own) keep ignoring them.
   const { body, querystring } = spec;
+  const refuseQuery = querystring === undefined && spec.access !== "public" && spec.access !== "github-signature";
   app.route({
     method: spec.method,
     url: spec.url,
     config,
-    ...(body || querystring ? {
+    ...(body || querystring || refuseQuery ? {
       preValidation: async (request: FastifyRequest) => {
+        if (refuseQuery) refuseQueryValues(`${spec.method} ${spec.url}`, body !== undefined, request.query as Record<string, unknown>);
         if (body) request.body = checkedBody(body, request.body);
         if (querystring) readQueryValues(querystring, request.query as Record<string, unknown>);
       },
@@ -131,6 +137,13 @@ function checkedBody(schema: JsonSchema, value: unknown): unknown {
     throw new VigilError("VIGIL_BAD_INPUT", `the body is ${kindOf(value)}, not a JSON object: send a JSON object${required} (see /openapi.json)`, { field: "body" });
   }
   return value;
+}
+
+/** Throws for the first query parameter given to a route that takes none, naming it. */
+function refuseQueryValues(route: string, readsBody: boolean, query: Record<string, unknown>): void {
+  const name = Object.keys(query)[0];
+  if (name === undefined) return;
+  throw new VigilError("VIGIL_BAD_INPUT", `${route} takes no query parameters: remove \`${name}\`${readsBody ? " (the route's options go in the JSON body)" : ""}; see /openapi.json`, { field: name });
 }
 
 const DECIMAL = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/;

@@ -28,6 +28,28 @@ describe("a property the schema does not allow (additionalProperties: false) is 
     expect(response.json().error.message).toContain("verdit");
   });
 
+  it("a query parameter on a route that takes none is 400 naming it, not ignored (OPA's ?explain=full, a hoped-for ?dryRun=true)", async () => {
+    const decide = await t.as("ingest", { method: "POST", url: "/v1/decide?explain=full", payload: { input: publicRequest } });
+    expect(decide.statusCode).toBe(400);
+    expect(decide.json().error).toMatchObject({ code: "VIGIL_BAD_INPUT", field: "explain" });
+    expect(decide.json().error.message).toMatch(/takes no query parameters/);
+    const created = (await t.as("admin", { method: "POST", url: "/v1/tokens", payload: { name: "kept", roles: ["viewer"] } })).json();
+    const revoke = await t.as("admin", { method: "DELETE", url: `/v1/tokens/${created.record.id}?dryRun=true` });
+    expect(revoke.statusCode).toBe(400);
+    expect(revoke.json().error.field).toBe("dryRun");
+    expect((await t.server.app.inject({ method: "GET", url: "/v1/decisions", headers: { authorization: `Bearer ${created.token}` } })).statusCode).toBe(200);
+    const document = (await t.as("viewer", { method: "GET", url: "/openapi.json" })).json() as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+    for (const route of t.server.openapi.routes()) {
+      if (route.access === "public" || route.access === "github-signature") continue;
+      const path = route.url.replace(/:([A-Za-z0-9_]+)/g, "{$1}");
+      expect(Object.keys(document.paths[path]?.[route.method.toLowerCase()]?.responses ?? {}), `${route.method} ${route.url}`).toContain("400");
+    }
+    for (const url of ["/v1/posture?scope=org", "/v1/policies?name=no-public-bucket", "/v1/killswitch?on=true"]) {
+      const response = await t.as("viewer", { method: "GET", url });
+      expect(response.statusCode, url).toBe(400);
+    }
+  });
+
   it("the kill switch is not turned on by a body whose other field is misspelt", async () => {
     const response = await t.as("operator", { method: "PUT", url: "/v1/killswitch", payload: { on: true, reasn: "INC-1" } });
     expect(response.statusCode).toBe(400);
