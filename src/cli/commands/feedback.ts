@@ -4,7 +4,7 @@
  * token is then verified against the store's tokens; the same approver rule applies).
  * Also the helpers the learn and proposals commands share for direct store access.
  */
-import { createTokenService, openStorage } from "../../agent.js";
+import { createTokenService } from "../../agent.js";
 import type { Actor } from "../../act/actor.js";
 import { VigilError } from "../../core/errors.js";
 import { feedbackLabels } from "../../core/feedback.js";
@@ -12,7 +12,7 @@ import { systemClock, type Storage } from "../../core/ports.js";
 import { recordFeedback } from "../../learn/index.js";
 import { flag, stringOption, write, type CliIo, type CliOption, type Command, type ParsedArgs } from "../command.js";
 import { apiClient, serverOptions } from "../client.js";
-import { configFrom, configOption, outputFormat, outputOption } from "../shared.js";
+import { configFrom, configOption, openExistingStorage, outputFormat, outputOption } from "../shared.js";
 
 export const directOption: Record<string, CliOption> = {
   direct: { type: "boolean", description: "Work on the configured store directly instead of through the server (the --token is verified against the store)" },
@@ -27,9 +27,13 @@ export async function directActor(args: ParsedArgs, io: Pick<CliIo, "env">, stor
   return { id: principal.name, roles: principal.roles };
 }
 
-/** Opens the configured store for the duration of `work`. */
+/**
+ * Opens the configured store for the duration of `work`. Every user (learn, proposals, shadow,
+ * feedback --direct) reads what the agent stored: a missing SQLite file is VIGIL_NOT_FOUND, not
+ * an empty store created at a mistyped path.
+ */
 export async function withStore<T>(args: ParsedArgs, io: CliIo, work: (storage: Storage) => Promise<T>): Promise<T> {
-  const storage = await openStorage(configFrom(args, io));
+  const storage = await openExistingStorage(configFrom(args, io));
   try {
     return await work(storage);
   } finally {

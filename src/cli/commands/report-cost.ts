@@ -8,12 +8,11 @@
  * from the latest charge period (or decision) in the window, the largest within that period (the
  * period's running total). Spikes during an announced launch (`outputs.launch`) are not savings.
  */
-import { openStorage } from "../../agent.js";
 import type { Decision } from "../../core/decision.js";
 import { VigilError } from "../../core/errors.js";
 import type { Storage } from "../../core/ports.js";
 import { stringOption, write, type Command } from "../command.js";
-import { configFrom, configOption, outputFormat, outputOption } from "../shared.js";
+import { configFrom, configOption, openExistingStorage, outputFormat, outputOption } from "../shared.js";
 
 export interface CostSaving {
   readonly policy: string;
@@ -160,7 +159,7 @@ export const reportCostCommand: Command = {
     const format = outputFormat(args);
     const sinceArg = stringOption(args, "since");
     const since = sinceArg === undefined ? undefined : parseSince(sinceArg, new Date());
-    const storage = await openStorage(configFrom(args, io));
+    const storage = await openExistingStorage(configFrom(args, io));
     try {
       const decisions: Decision[] = [];
       for await (const decision of decisionsSince(storage, since)) decisions.push(decision);
