@@ -6,6 +6,7 @@
 import { parse as parseYaml, type Tags } from "yaml";
 import { createHash } from "node:crypto";
 import { goRegex } from "./go-regex.js";
+import { goJsonMarshal } from "./go-json.js";
 import { addExact, divideExact, exactToNumber, formatExactQuantity, multiplyExact, parseExactQuantity, type ExactQuantity } from "./k8s-quantity.js";
 import { formatDuration, parseDuration } from "./units.js";
 import { addSeconds, formatRfc3339, nowUtc, parseGoTime, rfc3339, secondsBetween, truncateTime, wallClock, type GoTime } from "./go-time.js";
@@ -301,7 +302,7 @@ export const kyvernoArity: Readonly<Record<string, readonly number[]>> = {
   time_now_utc: [0], path_canonicalize: [1], truncate: [2], semver_compare: [2], parse_json: [1], parse_yaml: [1],
   lookup: [2], items: [1, 3], object_from_lists: [2], time_to_cron: [1], time_add: [2], time_parse: [2],
   time_utc: [1], time_diff: [2], time_before: [2], time_after: [2], time_between: [3], time_truncate: [2],
-  image_normalize: [1],
+  image_normalize: [1], to_string: [1],
 };
 
 export const kyvernoFunctions: Readonly<Record<string, KyvernoFunction>> = {
@@ -416,5 +417,5 @@ export const kyvernoFunctions: Readonly<Record<string, KyvernoFunction>> = {
   },
   sha256: (a) => createHash("sha256").update(str("sha256", a, 0)).digest("hex"),
   image_normalize: (a) => normalizeImage(str("image_normalize", a, 0)),
-  to_string: (a) => typeof a[0] === "string" ? a[0] : JSON.stringify(a[0]),
+  to_string: (a) => typeof a[0] === "string" ? a[0] : goJsonMarshal(a[0]),
 };

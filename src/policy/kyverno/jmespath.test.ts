@@ -398,6 +398,18 @@ describe("{{ }} variable substitution", () => {
     expect(substituteAll({ m: "name={{ request.object.metadata.name }} n={{ length(request.object.spec.containers) }}" }, data)).toEqual({ ok: true, value: { m: "name=web n=2" } });
   });
 
+  // substituteVarInPattern and go-jmespath's to_string write a non-string value with Go's
+  // json.Marshal: map keys sorted (by their UTF-8 bytes, so by code point), <, > and & escaped as
+  // \u003c, \u003e and \u0026, U+2028 and U+2029 escaped, and a negative zero kept.
+  it("writes an embedded non-string value as Go's json.Marshal does", () => {
+    const doc = { labels: { zone: "eu", app: "a&b", "\u{1F600}": 1, "\uFF61": 2 }, text: { s: "<x>\u2028" }, zero: -0 };
+    expect(substituteAll("labels={{ labels }}", doc)).toEqual({ ok: true, value: 'labels={"app":"a\\u0026b","zone":"eu","\uFF61":2,"\u{1F600}":1}' });
+    expect(substituteAll("{{ text }}!", doc)).toEqual({ ok: true, value: '{"s":"\\u003cx\\u003e\\u2028"}!' });
+    expect(substituteAll("z={{ zero }}", doc)).toEqual({ ok: true, value: "z=-0" });
+    expect(searchJmes("to_string(labels)", doc)).toEqual({ ok: true, value: '{"app":"a\\u0026b","zone":"eu","\uFF61":2,"\u{1F600}":1}' });
+    expect(searchJmes("to_string(`[1.5, \"<\"]`)", doc)).toEqual({ ok: true, value: '[1.5,"\\u003c"]' });
+  });
+
   it("resolves nested variables inner first", () => {
     const doc = { ...data, map: { web: "found" } };
     expect(substituteAll('{{ map."{{ request.object.metadata.name }}" }}', doc)).toEqual({ ok: true, value: "found" });

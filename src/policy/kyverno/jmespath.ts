@@ -14,7 +14,6 @@ function registerKyvernoFunctions(): void {
   if (registered) return;
   registered = true;
   for (const [name, fn] of Object.entries(kyvernoFunctions)) {
-    if (name === "to_string") continue;
     const arity = kyvernoArity[name];
     registerFunction(name, (args) => {
       if (arity !== undefined && !arity.includes(args.length)) {

@@ -9,6 +9,7 @@
  * caller asks for an empty string (preconditions) or null (mutate).
  */
 import { compileJmes, searchJmes } from "./jmespath.js";
+import { goJsonMarshal } from "./go-json.js";
 
 export type Substitution = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: string };
 
@@ -64,8 +65,9 @@ export function hasVariables(text: string): boolean {
   return findVariables(text).length > 0;
 }
 
+/** A value written into a longer string: Go's json.Marshal of it (substituteVarInPattern), a string as it is. */
 function stringify(value: unknown): string {
-  return typeof value === "string" ? value : JSON.stringify(value);
+  return typeof value === "string" ? value : goJsonMarshal(value);
 }
 
 interface AstNode {
