@@ -53,6 +53,9 @@ function stringList(value: unknown, field: string, required: boolean): string[] 
     // An empty optional list would read as "unrestricted": say so rather than widen the exception.
     throw bad(field, `must be a non-empty list of non-empty strings${required ? "" : ` (leave ${field} out to cover every one)`}`);
   }
+  // Names and globs are compared exactly: "low-risk " would never match a policy, silently.
+  const padded = (value as string[]).find((v) => v.trim() !== v);
+  if (padded !== undefined) throw bad(field, `entry ${JSON.stringify(padded)} has spaces around it, so it would never match; write ${JSON.stringify(padded.trim())}`);
   return value as string[];
 }
 

@@ -254,6 +254,20 @@ describe("exceptions", () => {
       .toBe(`exception ${dynamic.id} not applied: its when condition gave "site" (a string), not true or false; write a comparison, e.g. variables.bucket == "site"`);
   });
 
+  it("refuses a policy, rule or subject with spaces around it, which would never match (a name is compared exactly)", async () => {
+    const expiresAt = new Date(loop.clock.now().getTime() + 30 * DAY).toISOString();
+    for (const [field, value] of [["policies", ["low-risk "]], ["rules", [" no-public"]], ["subjects", ["bucket/site\n"]]] as const) {
+      await expect(loop.review.exceptions.create({ ...base, [field]: value, expiresAt }, approver)).rejects.toMatchObject({
+        code: "VIGIL_BAD_INPUT", details: { field }, message: expect.stringContaining(`${JSON.stringify(value[0])} has spaces around it`),
+      });
+      await expect(loop.review.exceptions.import({ ...base, id: "SEC-1", [field]: value, expiresAt }, approver)).rejects.toMatchObject({ code: "VIGIL_BAD_INPUT", details: { field } });
+    }
+    expect(await loop.review.exceptions.list()).toEqual([]);
+    // Written without them, the same exception applies.
+    await loop.review.exceptions.create({ ...base, policies: ["low-risk"], rules: ["no-public"], subjects: ["bucket/site"], expiresAt }, approver);
+    expect((await loop.handle({ kind: "low-risk", bucket: "site", public: true })).decision.verdict).toBe("allow");
+  });
+
   it("reads an expiry with an offset as that instant, and stops applying exactly at it", async () => {
     const ex = await loop.review.exceptions.create({ ...base, expiresAt: "2025-02-04T12:00:00+02:00" }, approver);
     expect(ex.expiresAt).toBe("2025-02-04T10:00:00.000Z");
