@@ -6,7 +6,7 @@ import { baselineFromDoc, baselineToDoc, EntityBaseline } from "./baseline.js";
 import { makeEvent, seededRandom } from "./fixtures.test-support.js";
 import { readIdleDay, recordIdleSample } from "./idle-days.js";
 import { fnv1a32 } from "./hash.js";
-import { writeF64 } from "./block.js";
+import { writeF32, writeF64, writeU32 } from "./block.js";
 import { createSeries, expectedLog, fromLog, observeSeries, periodValue, seriesCount, seriesSummary, seriesWordsWithoutWindow } from "./series.js";
 import { defaultContextSettings } from "./settings.js";
 import { createContextStage } from "./stage.js";
@@ -88,6 +88,23 @@ describe("baseline storage", () => {
     if (ring) for (let sample = 0; sample < 288; sample++) recordIdleSample(ring, day, "cpu", 6.75);
     const again = baselineFromDoc("resource/i-old", JSON.parse(JSON.stringify(baselineToDoc(loaded, layout))), layout).idleRing();
     expect(again && readIdleDay(again, day)).toMatchObject({ cpuMean: 5, cpuMax: 12, cpuSamples: 576 });
+  });
+
+  it("an idle ring stored with a 16-bit day (sums) is widened on load, its days and sums kept", () => {
+    const layout = createActivityLayout(defaultContextSettings.baselines.seenSetSizes);
+    const day = Math.floor(start / DAY_MS);
+    // 8 words a day: [epochDay, CPU sum ×100 (u32), max CPU ×100, CPU samples, network sum (float32), network samples].
+    const old = new Uint16Array(3 * 8);
+    const at = (day % 3) * 8;
+    old[at] = day;
+    writeU32(old, at + 1, 93_600);
+    old[at + 3] = 1200;
+    old[at + 4] = 288;
+    writeF32(old, at + 5, 288_000);
+    old[at + 7] = 288;
+    const doc = { v: 2, events: 288, firstSeen: 0, lastSeen: 0, block: Buffer.from(old.buffer).toString("base64"), idle: { offset: 0, days: 3, sums: true } };
+    const ring = baselineFromDoc("resource/i-day16", doc, layout).idleRing();
+    expect(ring && readIdleDay(ring, day)).toMatchObject({ cpuMean: 3.25, cpuMax: 12, cpuSamples: 288, networkMean: 1000, networkSamples: 288 });
   });
 
   it("concurrent builds of the same new entity share one storage read", async () => {

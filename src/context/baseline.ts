@@ -1,7 +1,7 @@
 import { Buffer } from "node:buffer";
 import { histogramTotal, migrateActivity, parseLayoutSignature, type ActivityHolder, type ActivityLayout } from "./activity.js";
 import { appendSection, emptyBlock } from "./block.js";
-import { copyIdleRing, createIdleRing, idleWords, migrateIdleRing, oldIdleWords, type IdleRing } from "./idle-days.js";
+import { copyIdleRing, createIdleRing, day16IdleWords, idleWords, migrateIdleRing, oldIdleWords, widenIdleDays, type IdleRing } from "./idle-days.js";
 import { addSumWindow, seriesKindAt, seriesWords, seriesWordsWithoutWindow, type Season, type SeriesState } from "./series.js";
 
 /**
@@ -95,8 +95,11 @@ interface BaselineDoc {
   readonly act?: { readonly offset: number; readonly layout: string; readonly anchor: number; readonly exp: number };
   /** [name, offset, season, 2]: the 4th element marks sum series stored with their open-period ring (series.ts). */
   readonly series?: readonly (readonly [string, number, number, number?])[];
-  /** `sums: true`: days hold sums (idle-days.ts); without it, the older running means (converted on load). */
-  readonly idle?: { readonly offset: number; readonly days: number; readonly sums?: true };
+  /**
+   * `sums: true`: days hold sums (idle-days.ts); without it, the older running means. `days32: true`:
+   * the day number takes 32 bits; without it, 16 (wrapped after 2149). Older layouts are converted on load.
+   */
+  readonly idle?: { readonly offset: number; readonly days: number; readonly sums?: true; readonly days32?: true };
 }
 
 /** Serialises a baseline to its stored document. */
@@ -112,7 +115,7 @@ export function baselineToDoc(baseline: EntityBaseline, layout: ActivityLayout):
     block: Buffer.from(block.buffer, block.byteOffset, block.byteLength).toString("base64"),
     ...(baseline.actOffset >= 0 ? { act: { offset: baseline.actOffset, layout: layout.signature, anchor: baseline.actAnchor, exp: baseline.actExp } } : {}),
     ...(series.length > 0 ? { series } : {}),
-    ...(baseline.idleOffset >= 0 ? { idle: { offset: baseline.idleOffset, days: baseline.idleDays, sums: true as const } } : {}),
+    ...(baseline.idleOffset >= 0 ? { idle: { offset: baseline.idleOffset, days: baseline.idleDays, sums: true as const, days32: true as const } } : {}),
   };
 }
 
@@ -171,9 +174,10 @@ export function baselineFromDoc(key: string, value: unknown, layout: ActivityLay
     baseline.addSeries({ holder: baseline, name, offset: target });
   }
   if (doc.idle && Number.isInteger(doc.idle.days) && doc.idle.days > 0 && doc.idle.days <= 32) {
-    const sums = doc.idle.sums === true;
-    const ring = section(Number(doc.idle.offset), sums ? idleWords(doc.idle.days) : oldIdleWords(doc.idle.days));
-    const words = ring && !sums ? migrateIdleRing(ring, doc.idle.days) : ring;
+    const days = doc.idle.days;
+    const format = doc.idle.sums !== true ? "means" : doc.idle.days32 !== true ? "day16" : "current";
+    const ring = section(Number(doc.idle.offset), format === "means" ? oldIdleWords(days) : format === "day16" ? day16IdleWords(days) : idleWords(days));
+    const words = !ring ? undefined : format === "means" ? migrateIdleRing(ring, days) : format === "day16" ? widenIdleDays(ring, days) : ring;
     if (words) {
       const target = appendSection(baseline, words.length);
       baseline.block.set(words, target);

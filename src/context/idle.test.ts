@@ -213,6 +213,21 @@ describe("idle detector", () => {
     expect(signal.score).toBe(1);
     expect(signal.factors.find((factor) => factor.name === "schedule ignored")?.detail).toContain("resource.attrs.schedule");
   });
+
+  it("counts days after 2149-06-05 (epoch day 65,536), which a 16-bit day number no longer holds, and keeps them through a restart", async () => {
+    const storage = createMemoryDocStorage();
+    const late = Date.parse("2149-06-01T00:00:00Z");
+    const clock = createManualClock(late);
+    const stage = createContextStage({ storage, clock });
+    for (let hour = 0; hour < 14 * 24; hour += 3) {
+      for (const event of [metric("i-late", "CPUUtilization", 1, late + hour * HOUR_MS), metric("i-late", "NetworkIn", 100, late + hour * HOUR_MS)]) stage.observe(event, await stage.build(event));
+    }
+    const probe = metric("i-late", "CPUUtilization", 1, late + 14 * DAY_MS + HOUR_MS);
+    expect((await stage.build(probe)).signals["idle"]!.values).toMatchObject({ windowDays: 14, daysWithSamples: 14, idleDays: 14 });
+    await stage.flush();
+    const restarted = createContextStage({ storage, clock });
+    expect((await restarted.build(probe)).signals["idle"]!.values).toMatchObject({ windowDays: 14, daysWithSamples: 14, idleDays: 14 });
+  });
 });
 
 describe("schedules", () => {
