@@ -207,6 +207,23 @@ describe("FOCUS specification scenarios (not FOCUS 1.0 conformant)", () => {
   });
 });
 
+describe("FOCUS decimals past the range of a number", () => {
+  it("names the value as written, not as null, in CSV rows, JSON rows and rows JSON.parse read as Infinity", () => {
+    // 1e400 read as Infinity, which the message printed as JSON: "BilledCost is null, not a decimal number".
+    const csv = editCsv(sampleLines.slice(0, 2), (cells, index) => (index === 0 ? cells : cells.map((cell, i) => (header[i] === "BilledCost" ? { value: "1e400", quoted: false } : cell))));
+    const [fromCsv] = focusCsvToEvents(csv);
+    const message = (result: IngestResult | undefined) => (result?.ok === false ? result.problems.find((p) => p.field === "BilledCost")?.message : "accepted");
+    expect(message(fromCsv)).toContain('"1e400"');
+    expect(message(fromCsv)).toContain("past the range");
+    const row = focusCsvToEvents(sample).map((r) => event(r).data as Record<string, unknown>)[0]!;
+    expect(message(focusRowToEvent({ ...row, BilledCost: "-1e400" }))).toContain('"-1e400"');
+    const parsed = JSON.parse(JSON.stringify({ ...row, EffectiveCost: 0 }).replace('"EffectiveCost":0', '"EffectiveCost":1e999')) as Record<string, unknown>;
+    const fromJson = focusRowToEvent(parsed);
+    expect(fromJson.ok === false && fromJson.problems.find((p) => p.field === "EffectiveCost")?.message).toContain("past the range");
+    expect(focusRowToEvent({ ...row, BilledCost: "1e300" }).ok).toBe(true);
+  });
+});
+
 describe("FOCUS JSON rows", () => {
   const rows = focusCsvToEvents(sample).map((r) => event(r).data as Record<string, unknown>);
 

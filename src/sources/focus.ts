@@ -149,14 +149,27 @@ export function checkFocusRow(row: unknown, prefix = ""): { problems: FieldProbl
       else if (spec.notNull) warnings.push(`FOCUS 1.0 column ${spec.name} is null, which FOCUS 1.0 does not allow: the row is kept`);
       continue;
     }
-    if (spec.type === "decimal" && !(typeof value === "number" && Number.isFinite(value)) && !(typeof value === "string" && DECIMAL.test(value.trim()))) {
-      problems.push(problem(at(spec.name), `FOCUS 1.0 column ${spec.name} is ${JSON.stringify(value)}, not a decimal number: write it like 12.5`));
-    }
+    const decimal = spec.type === "decimal" ? decimalProblem(spec.name, value) : undefined;
+    if (decimal !== undefined) problems.push(problem(at(spec.name), decimal));
     if (spec.type === "datetime" && normalizeTimestamp(value) === undefined) {
       problems.push(problem(at(spec.name), `FOCUS 1.0 column ${spec.name} is ${JSON.stringify(value)}, not a date-time: use ISO 8601 UTC, e.g. 2024-09-01T00:00:00Z`));
     }
   }
   return { problems, warnings };
+}
+
+/**
+ * Why a Decimal column's value is not one, or undefined. A decimal past the range of a number
+ * (`1e400`) reads as Infinity, which JSON writes as null: it is named as written (or, when
+ * JSON.parse already made it Infinity, as out of range), not as "null".
+ */
+function decimalProblem(name: string, value: unknown): string | undefined {
+  const outOfRange = `past the range of a number (about ±1.8e308): check the export, or scale the unit`;
+  if (typeof value === "number") return Number.isFinite(value) ? undefined : `FOCUS 1.0 column ${name} is a number ${outOfRange}`;
+  if (typeof value === "string" && DECIMAL.test(value.trim())) {
+    return Number.isFinite(Number(value.trim())) ? undefined : `FOCUS 1.0 column ${name} is ${JSON.stringify(value)}, ${outOfRange}`;
+  }
+  return `FOCUS 1.0 column ${name} is ${JSON.stringify(value)}, not a decimal number: write it like 12.5`;
 }
 
 /** The problems of {@link checkFocusRow} (what rejects a row). Never throws. */
@@ -213,8 +226,9 @@ function typedValue(name: string, spec: FocusColumn | undefined, field: CsvField
   const text = field.value.trim();
   if (text === "") return null;
   if (spec.type === "decimal") {
-    if (DECIMAL.test(text)) return Number(text);
-    problems.push(problem(name, `FOCUS 1.0 column ${name} is ${JSON.stringify(field.value)}, not a decimal number: write it like 12.5`));
+    // Kept as text when it is no finite number: checkFocusRow names it as written.
+    if (DECIMAL.test(text) && Number.isFinite(Number(text))) return Number(text);
+    if (!DECIMAL.test(text)) problems.push(problem(name, `FOCUS 1.0 column ${name} is ${JSON.stringify(field.value)}, not a decimal number: write it like 12.5`));
     return field.value;
   }
   try {
