@@ -17,6 +17,9 @@ const tokenInfoSchema = {
   properties: { id: { type: "string" }, name: { type: "string" }, roles: { type: "array", items: { type: "string" } }, createdAt: { type: "string" }, createdBy: { type: "string" }, expiresAt: { type: "string" }, revokedAt: { type: "string" }, revokedBy: { type: "string" } },
 } as const;
 
+/** The last instant a JavaScript Date holds (ECMA-262 21.4.1.1). */
+const MAX_DATE_MS = 8.64e15;
+
 const roleNames = ["admin", "approver", "operator", "ingest", "viewer"];
 
 export function adminRoutes(app: FastifyInstance, agent: Agent): void {
@@ -166,8 +169,15 @@ export function adminRoutes(app: FastifyInstance, agent: Agent): void {
       body: { type: "object", additionalProperties: false, properties: { time: { type: "string", format: "date-time" }, advanceMs: { type: "integer", minimum: 0 } } },
       responses: { 200: { description: "The clock's time after the move.", schema: { type: "object", properties: { now: { type: "string" } } } } },
       async handler(request, _reply, { agent: a }) {
-        if (request.body.time !== undefined) clock.set(request.body.time);
-        if (request.body.advanceMs !== undefined) clock.advance(request.body.advanceMs);
+        const { time, advanceMs } = request.body;
+        // A clock moved past the last time a Date holds is an Invalid Date from then on, and it
+        // only moves forward: every later call failed with 500. Checked before anything moves.
+        const from = time === undefined ? clock.now().getTime() : Math.max(clock.now().getTime(), Date.parse(time));
+        if (advanceMs !== undefined && from + advanceMs > MAX_DATE_MS) {
+          throw new VigilError("VIGIL_BAD_INPUT", `advanceMs ${advanceMs} moves the clock past +275760-09-13T00:00:00Z, the last time a date can hold: advance by at most ${MAX_DATE_MS - from} ms`, { field: "advanceMs" });
+        }
+        if (time !== undefined) clock.set(time);
+        if (advanceMs !== undefined) clock.advance(advanceMs);
         await a.tick();
         return { now: clock.now().toISOString() };
       },
