@@ -7,8 +7,8 @@
  * Never throws.
  */
 
-/** Code point order (UTF-8 byte order); JS's default sort compares UTF-16 units. */
-function compareCodePoints(a: string, b: string): number {
+/** Code point order, which is Go's string order (UTF-8 bytes); JS's `<` and sort compare UTF-16 units. */
+export function compareCodePoints(a: string, b: string): number {
   const x = [...a], y = [...b];
   const n = Math.min(x.length, y.length);
   for (let i = 0; i < n; i++) {

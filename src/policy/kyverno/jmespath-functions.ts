@@ -6,7 +6,7 @@
 import { parse as parseYaml, type Tags } from "yaml";
 import { createHash } from "node:crypto";
 import { goRegex } from "./go-regex.js";
-import { goJsonMarshal } from "./go-json.js";
+import { compareCodePoints, goJsonMarshal } from "./go-json.js";
 import { addExact, divideExact, exactToNumber, formatExactQuantity, multiplyExact, parseExactQuantity, type ExactQuantity } from "./k8s-quantity.js";
 import { formatDuration, parseDuration } from "./units.js";
 import { addSeconds, formatRfc3339, nowUtc, parseGoTime, rfc3339, secondsBetween, truncateTime, wallClock, type GoTime } from "./go-time.js";
@@ -294,6 +294,17 @@ export function normalizeImage(image: string): string {
  * How many arguments each Kyverno function declares (pkg/engine/jmespath/functions.go): a call with
  * another number is an error. `items` also takes one argument here (an extension, listed as 1 or 3).
  */
+/**
+ * Go's strings.EqualFold: rune by rune under Unicode simple case folding (ſ is s, ς is σ, K is k;
+ * no full folding, so ß is not "ss"). A JS regular expression with the i and u flags compares
+ * characters by the same simple folding; lowercasing both sides does not (ſ and ς stay as they are).
+ */
+function equalFold(a: string, b: string): boolean {
+  if (a === b) return true;
+  const escaped = a.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&");
+  return new RegExp(`^${escaped}$`, "iu").test(b);
+}
+
 export const kyvernoArity: Readonly<Record<string, readonly number[]>> = {
   compare: [2], equal_fold: [2], replace: [4], replace_all: [3], to_upper: [1], to_lower: [1], trim: [2],
   trim_prefix: [2], split: [2], regex_replace_all: [3], regex_replace_all_literal: [3], regex_match: [2],
@@ -306,8 +317,8 @@ export const kyvernoArity: Readonly<Record<string, readonly number[]>> = {
 };
 
 export const kyvernoFunctions: Readonly<Record<string, KyvernoFunction>> = {
-  compare: (a) => { const x = str("compare", a, 0), y = str("compare", a, 1); return x < y ? -1 : x > y ? 1 : 0; },
-  equal_fold: (a) => str("equal_fold", a, 0).toLowerCase() === str("equal_fold", a, 1).toLowerCase(),
+  compare: (a) => Math.sign(compareCodePoints(str("compare", a, 0), str("compare", a, 1))),
+  equal_fold: (a) => equalFold(str("equal_fold", a, 0), str("equal_fold", a, 1)),
   replace: (a) => goReplace(str("replace", a, 0), str("replace", a, 1), str("replace", a, 2), Math.trunc(num("replace", a, 3))),
   replace_all: (a) => goReplace(str("replace_all", a, 0), str("replace_all", a, 1), str("replace_all", a, 2), -1),
   to_upper: (a) => goCase(str("to_upper", a, 0), "upper"),

@@ -392,6 +392,27 @@ describe("to_upper and to_lower as Go", () => {
   });
 });
 
+// equal_fold is Go's strings.EqualFold (rune by rune under Unicode simple case folding: the long s
+// U+017F is s, final sigma is sigma, but no full folding: ß is not "ss"), and compare is Go's
+// strings.Compare (UTF-8 byte order, which is code point order, not UTF-16 unit order).
+describe("equal_fold and compare as Go", () => {
+  it.each([
+    ["equal_fold('\u017fun', 'SUN')", true],
+    ["equal_fold('\u03c2', '\u03a3')", true],
+    ["equal_fold('\u212a', 'k')", true],
+    ["equal_fold('stra\u00dfe', 'STRASSE')", false],
+    ["equal_fold('\u0130', 'i')", false],
+    ["equal_fold('a.c', 'abc')", false],
+    ["equal_fold('a', 'ab')", false],
+    ["compare('\uffff', '\u{1F600}')", -1],
+    ["compare('\u{1F600}', '\uff61')", 1],
+    ["compare('b', 'a')", 1],
+    ["compare('ab', 'ab')", 0],
+  ])("%s is %j", (expr, expected) => {
+    expect(value(expr)).toBe(expected);
+  });
+});
+
 describe("{{ }} variable substitution", () => {
   it("keeps the raw value of a whole-string variable and stringifies embedded ones", () => {
     expect(substituteAll("{{ request.object.spec.containers[0] }}", data)).toEqual({ ok: true, value: { name: "a", image: "nginx:1" } });
