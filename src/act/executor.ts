@@ -191,9 +191,10 @@ export function createExecutor(options: ExecutorOptions): Executor {
     const denied = allowlistVerdict(guardrails, plan.policy, plan.actuator);
     if (denied !== undefined) return { cause: "allowlist", reason: denied };
     const current = options.currentEntity;
+    const action = { kind: plan.actuator, params: plan.params, actuator: actuators.get(plan.actuator) };
     const guarded = protectionVerdict(guardrails, plan.target, options.entity?.(plan.target))
-      ?? touchedProtection(guardrails, plan.actuator, plan.params, [], options.entity)
-      ?? (current === undefined ? undefined : protectionVerdict(guardrails, plan.target, await current(plan.target)) ?? await currentTouchedProtection(guardrails, plan.actuator, plan.params, current));
+      ?? touchedProtection(guardrails, action, [], options.entity)
+      ?? (current === undefined ? undefined : protectionVerdict(guardrails, plan.target, await current(plan.target)) ?? await currentTouchedProtection(guardrails, action, current));
     return guarded === undefined ? undefined : { cause: "protected", reason: `${guarded}: never acted on` };
   }
 

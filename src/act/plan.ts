@@ -185,7 +185,7 @@ function protection(input: PlanInput, resolved: ResolvedTarget, ref: Remediation
     if (guarded !== undefined) return guarded;
   }
   // What the params act on (instanceIds, namespace/name, userId, ...) is judged as the target is.
-  return touchedProtection(input.guardrails, ref.action, params, Object.values(input.ctx.entities), input.entity);
+  return touchedProtection(input.guardrails, { kind: ref.action, params, actuator: input.actuators.get(ref.action) }, Object.values(input.ctx.entities), input.entity);
 }
 
 function needsPromotion(meta: PolicyMeta | undefined, input: PlanInput): boolean {

@@ -101,10 +101,75 @@ describe("currentTouchedProtection", () => {
       asked.push(`${object.kind}/${object.id}`);
       return object.id === GUARDED ? { kind: object.kind, id: object.id, attrs: { tags: { "vigil.dev/protected": "true" } } } : undefined;
     };
-    expect(await currentTouchedProtection({}, "aws.ec2.stop-instances", { instanceIds: [FREE, GUARDED] }, lookup))
+    expect(await currentTouchedProtection({}, { kind: "aws.ec2.stop-instances", params: { instanceIds: [FREE, GUARDED] } }, lookup))
       .toBe(`params.instanceIds[1] ${GUARDED} (aws.ec2.instance) is protected (tag vigil.dev/protected=true)`);
     expect(asked).toEqual([`aws.ec2.instance/${FREE}`, `aws.ec2.instance/${GUARDED}`]);
-    expect(await currentTouchedProtection({}, "aws.ec2.stop-instances", { instanceIds: [FREE] }, lookup)).toBeUndefined();
+    expect(await currentTouchedProtection({}, { kind: "aws.ec2.stop-instances", params: { instanceIds: [FREE] } }, lookup)).toBeUndefined();
+  });
+});
+
+/** A custom actuator that resets databases named in params.databases; it declares them through `touches`. */
+function dbReset(touches?: Actuator["touches"]): Actuator {
+  return {
+    kind: "custom.db.reset",
+    description: "resets databases",
+    validate(params) {
+      if (!Array.isArray(params["databases"])) throw new Error("params.databases must be a list of database names");
+    },
+    async apply(p) { return { actionId: p.id, status: "applied", at: "2025-02-03T10:00:00.000Z" }; },
+    async undo(p) { return { actionId: p.id, status: "skipped", at: "2025-02-03T10:00:00.000Z" }; },
+    ...(touches ? { touches } : {}),
+  };
+}
+const declaring = dbReset((params) => (params["databases"] as string[]).map((id, i) => ({ param: `databases[${i}]`, kind: "db", id })));
+
+describe("custom actuators: the objects their params touch (Actuator.touches)", () => {
+  it("touchedObjects adds what the actuator declares to what Vigil knows of the kind", () => {
+    expect(touchedObjects("custom.db.reset", { databases: ["scratch", "payroll"] }, declaring)).toEqual([
+      { param: "databases[0]", kind: "db", id: "scratch" },
+      { param: "databases[1]", kind: "db", id: "payroll" },
+    ]);
+    expect(touchedObjects("custom.db.reset", { databases: ["payroll"] }, dbReset())).toEqual([]);
+  });
+
+  it("a protected object a custom actuator declares blocks the plan, naming the param; one it does not declare is not seen", () => {
+    const guard: GuardrailConfig = { protected: { names: ["db/payroll"] } };
+    const blocked = plan(policy("custom.db.reset", "{ databases: [scratch, payroll] }"), guard, {}, [declaring]).planned;
+    expect(blocked.map((p) => [p.disposition, p.blockedBy, p.plan.reason])).toEqual([["blocked", "protected", "params.databases[1] payroll (db) is protected (name matches db/payroll): never acted on"]]);
+    expect(plan(policy("custom.db.reset", "{ databases: [scratch] }"), guard, {}, [declaring]).planned.map((p) => p.disposition)).toEqual(["apply"]);
+    const labelled: Entity = { kind: "db", id: "payroll", attrs: { labels: { "vigil.dev/protected": "true" } } };
+    expect(plan(policy("custom.db.reset", "{ databases: [payroll] }"), {}, { resource: labelled }, [declaring]).planned[0]?.blockedBy).toBe("protected");
+    expect(plan(policy("custom.db.reset", "{ databases: [payroll] }"), guard, {}, [dbReset()]).planned.map((p) => p.disposition)).toEqual(["apply"]);
+  });
+
+  it("a touches hook that throws or names an object without kind or id blocks the plan (fail safe), naming the actuator", () => {
+    const throwing = dbReset(() => { throw new Error("boom"); });
+    expect(plan(policy("custom.db.reset", "{ databases: [scratch] }"), {}, {}, [throwing]).planned.map((p) => [p.disposition, p.blockedBy, p.plan.reason]))
+      .toEqual([["blocked", "protected", "actuator custom.db.reset could not name the objects its params touch (boom), so their protection is unknown: never acted on"]]);
+    const nameless = dbReset(() => [{ param: "databases[0]", kind: "db", id: "" }]);
+    expect(plan(policy("custom.db.reset", "{ databases: [scratch] }"), {}, {}, [nameless]).planned[0]?.plan.reason)
+      .toBe("actuator custom.db.reset could not name the objects its params touch (touches()[0] must have a non-empty kind and id, got {\"param\":\"databases[0]\",\"kind\":\"db\",\"id\":\"\"}), so their protection is unknown: never acted on");
+  });
+
+  it("an approved action of a custom actuator whose declared database was labelled protected in the entity store since is blocked when it runs", async () => {
+    const store = await createTempStore(createSqliteStorage);
+    try {
+      const labels = new Map<string, Entity>();
+      const clock = manualClock("2025-02-03T10:00:00.000Z");
+      const executor = createExecutor({ storage: store.storage, clock, actuators: [declaring], guardrails: { requirePromotion: false }, currentEntity: async (t) => labels.get(`${t.kind}/${t.id}`) });
+      const { policies } = loadPolicyText(policy("custom.db.reset", "{ databases: [scratch, payroll] }", "approve"));
+      const set = createPolicySet(policies);
+      const ctx = context({ bad: true }, { now: clock.iso(), subject: "weekly-report" });
+      const { findings, policyRevisions } = set.evaluate(ctx);
+      const draft = createDecider().decide(ctx, findings, policyRevisions, { id: "d-9", now: clock.iso(), enforced: true, policy: (name) => set.get(name) });
+      const out = await executor.act(draft, ctx, (name) => set.get(name));
+      expect(out.records.map((r) => r.status)).toEqual(["pending-approval"]);
+      labels.set("db/payroll", { kind: "db", id: "payroll", attrs: { labels: { "vigil.dev/protected": "true" } } });
+      const [ran] = await executor.runApproved([out.records[0]?.id ?? ""], { id: "ann", roles: ["approver"] }, "ok");
+      expect([ran?.status, ran?.blockedBy, ran?.reason]).toEqual(["blocked", "protected", "params.databases[1] payroll (db) is protected (label vigil.dev/protected=true): never acted on"]);
+    } finally {
+      await store.dispose();
+    }
   });
 });
 

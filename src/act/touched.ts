@@ -5,20 +5,21 @@
  * the S3 bucket (bucket). Each goes through the same protection check as the target, at plan time
  * and again when a held or approved action runs: an action that would touch a protected object is
  * blocked, naming the param and the object. Notification kinds and kinds Vigil does not know
- * name no object beyond their target.
+ * name no object beyond their target, unless their actuator declares what it touches
+ * (`Actuator.touches`, for custom actuators).
  */
+import type { Actuator, TouchedObject } from "../core/action.js";
 import { entityKey, type Entity } from "../core/entity.js";
+import { VigilError } from "../core/errors.js";
 import { protectionCause, type CurrentEntityLookup, type GuardrailConfig } from "./guardrails.js";
 
-export interface TouchedObject {
-  /** The param that names it (`instanceIds[1]`, `namespace/name`). */
-  readonly param: string;
-  /** `aws.ec2.instance`, `aws.s3.bucket`, `aws.iam.user`, `aws.iam.access-key`, `okta.user`, `k8s.<Kind>`. */
+export type { TouchedObject } from "../core/action.js";
+
+/** An action as far as protection of what it touches goes: its kind, its params and the actuator that will run it. */
+export interface TouchingAction {
   readonly kind: string;
-  /** As the API names it: `i-0abc…`, the bucket or user name, the key id, `namespace/name` (`name` when cluster-scoped). */
-  readonly id: string;
-  /** Other ids that name it (`arn:aws:s3:::bucket`, `Deployment/ns/name`), matched by protected names and against entity ids. */
-  readonly aliases?: readonly string[];
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly actuator?: Actuator | undefined;
 }
 
 type Params = Readonly<Record<string, unknown>>;
@@ -34,8 +35,22 @@ function kubernetesObject(param: string, kind: string | undefined, namespace: un
   return [{ param, kind: `k8s.${kind}`, id, aliases: [`${kind}/${id}`] }];
 }
 
-/** What `kind`'s params act on; never throws (params of the wrong shape name nothing: the actuator refuses them). */
-export function touchedObjects(kind: string, params: Params): TouchedObject[] {
+/**
+ * What `kind`'s params act on: what Vigil knows of the built-in kinds (params of the wrong shape
+ * name nothing: the actuator refuses them), and what `actuator.touches` declares. Throws only when
+ * `touches` throws or names an object without kind or id.
+ */
+export function touchedObjects(kind: string, params: Params, actuator?: Actuator): TouchedObject[] {
+  const declared = actuator?.touches?.(params) ?? [];
+  declared.forEach((object, i) => {
+    if (typeof object?.kind !== "string" || object.kind === "" || typeof object.id !== "string" || object.id === "") {
+      throw new VigilError("VIGIL_BAD_INPUT", `touches()[${i}] must have a non-empty kind and id, got ${JSON.stringify(object) ?? String(object)}`, { field: `touches[${i}]` });
+    }
+  });
+  return [...builtinTouched(kind, params), ...declared.map((object, i) => ({ ...object, param: typeof object.param === "string" && object.param !== "" ? object.param : `touches[${i}]` }))];
+}
+
+function builtinTouched(kind: string, params: Params): TouchedObject[] {
   switch (kind) {
     case "aws.ec2.stop-instances": {
       const ids = params["instanceIds"];
@@ -103,13 +118,24 @@ function objectProtection(config: GuardrailConfig, object: TouchedObject, candid
   return undefined;
 }
 
+/** The objects an action touches, or why they are unknown (its actuator's `touches` failed): a guardrail errs on the side of not acting. */
+function objectsOf(action: TouchingAction): TouchedObject[] | string {
+  try {
+    return touchedObjects(action.kind, action.params, action.actuator);
+  } catch (error) {
+    return `actuator ${action.kind} could not name the objects its params touch (${error instanceof Error ? error.message : String(error)}), so their protection is unknown`;
+  }
+}
+
 /**
- * Why an action's params touch a protected object, or undefined. `candidates` are the entities at
- * hand (the context's); `lookup` finds others. Every entity that is the object is judged: one
- * protected is enough.
+ * Why an action's params touch a protected object (or why what they touch is unknown), or
+ * undefined. `candidates` are the entities at hand (the context's); `lookup` finds others. Every
+ * entity that is the object is judged: one protected is enough. Never throws.
  */
-export function touchedProtection(config: GuardrailConfig, kind: string, params: Params, candidates: readonly (Entity | undefined)[], lookup?: (object: TouchedObject) => Entity | undefined): string | undefined {
-  for (const object of touchedObjects(kind, params)) {
+export function touchedProtection(config: GuardrailConfig, action: TouchingAction, candidates: readonly (Entity | undefined)[], lookup?: (object: TouchedObject) => Entity | undefined): string | undefined {
+  const objects = objectsOf(action);
+  if (typeof objects === "string") return objects;
+  for (const object of objects) {
     const why = objectProtection(config, object, candidates, lookup?.(object));
     if (why !== undefined) return why;
   }
@@ -120,8 +146,10 @@ export function touchedProtection(config: GuardrailConfig, kind: string, params:
  * touchedProtection with a lookup that answers asynchronously (the entity store as it is now), for
  * a plan judged again when it runs. Rejects only when the lookup does.
  */
-export async function currentTouchedProtection(config: GuardrailConfig, kind: string, params: Params, lookup: CurrentEntityLookup): Promise<string | undefined> {
-  for (const object of touchedObjects(kind, params)) {
+export async function currentTouchedProtection(config: GuardrailConfig, action: TouchingAction, lookup: CurrentEntityLookup): Promise<string | undefined> {
+  const objects = objectsOf(action);
+  if (typeof objects === "string") return objects;
+  for (const object of objects) {
     const why = objectProtection(config, object, [], await lookup({ kind: object.kind, id: object.id }));
     if (why !== undefined) return why;
   }

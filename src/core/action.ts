@@ -29,6 +29,18 @@ export interface ActionResult {
   readonly undo?: { readonly actuator: string; readonly params: Readonly<Record<string, unknown>> };
 }
 
+/** An object an action acts on through its params, beside its declared target (an instance in a list, a named user). */
+export interface TouchedObject {
+  /** The param that names it (`instanceIds[1]`, `namespace/name`), for the reason a plan is blocked. */
+  readonly param: string;
+  /** Its entity kind (`aws.ec2.instance`, `k8s.Deployment`, `db`): protected names match `kind/id`, and the entity store is looked up by it. */
+  readonly kind: string;
+  /** As the API names it: `i-0abc…`, a bucket or user name, `namespace/name`. */
+  readonly id: string;
+  /** Other ids that name it (`arn:aws:s3:::bucket`), matched by protected names and against entity ids. */
+  readonly aliases?: readonly string[];
+}
+
 export interface ActuatorApplyOptions {
   readonly dryRun: boolean;
   readonly signal?: AbortSignal;
@@ -47,4 +59,11 @@ export interface Actuator {
   validate(params: Readonly<Record<string, unknown>>): void;
   apply(plan: ActionPlan, options: ActuatorApplyOptions): Promise<ActionResult>;
   undo(plan: ActionPlan, result: ActionResult): Promise<ActionResult>;
+  /**
+   * Optional: the objects valid `params` make the action act on beyond its target, each judged as
+   * protected entities are (at plan time and when the plan runs). Without it only the target is
+   * judged (the built-in kinds are known to Vigil). A throw, or an object without kind or id,
+   * blocks the action: what it touches is unknown.
+   */
+  touches?(params: Readonly<Record<string, unknown>>): readonly TouchedObject[];
 }
