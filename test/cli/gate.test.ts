@@ -123,6 +123,17 @@ describe("vigil gate", () => {
     expect(run.stdout).not.toContain("axios@0.21.1");
   });
 
+  it("--advisories that hold no OSV record (an empty directory, an empty list) exit 2 naming the option, not a pass against no advisories", async () => {
+    const dir = tempDir({ "head.json": vulnerable, "empty-list.json": "[]" });
+    mkdirSync(join(dir, "feed"));
+    for (const source of ["feed", "empty-list.json"]) {
+      const run = await vigil(["gate", "--head", "head.json", "--advisories", source], { cwd: dir });
+      expect(run.code).toBe(2);
+      expect(run.stdout).toContain(`error: ${source}: --advisories: no OSV advisory record found there, so no version could be flagged; pass OSV JSON files or directories that hold them (or drop --advisories for the shipped and imported sets)`);
+      expect(run.stdout).toMatch(/^ERROR: /m);
+    }
+  });
+
   it("the osv-scalibr basic scenario with its own advisories: exit 1 only once the threshold covers unrated advisories", async () => {
     const dir = tempDir({});
     const args = ["gate", "--head", fixture("osv-scalibr-npm/fix/basic/package-lock.json"), "--advisories", fixture("osv-scalibr-npm/fix/vulnerabilities.json"), "-q"];

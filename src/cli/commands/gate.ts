@@ -101,6 +101,15 @@ export function runGate(args: ParsedArgs, io: CliIo): GateResult {
     if (issue.level === "error") errors.push({ file: issue.file, field: `${issue.index === undefined ? "" : `[${issue.index}]${issue.id ? ` (${issue.id})` : ""} `}${issue.field}`, message: issue.message });
     else warnings.push(formatAdvisoryIssue(issue));
   }
+  // A set with no record flags nothing: an empty --advisories directory passed every lockfile with exit 0.
+  if (set.db.size === 0 && !set.issues.some((issue) => issue.level === "error")) {
+    const given = advisoryPaths.length > 0;
+    errors.push({
+      file: given ? stringList(args, "advisories").join(", ") : set.sources.join(", "),
+      field: given ? "--advisories" : "advisories",
+      message: `no OSV advisory record found there, so no version could be flagged; ${given ? "pass OSV JSON files or directories that hold them (or drop --advisories for the shipped and imported sets)" : "restore the shipped set or point the settings' advisories at OSV files"}`,
+    });
+  }
   const headPath = stringOption(args, "head");
   if (headPath === undefined) throw new VigilError("VIGIL_BAD_INPUT", "--head is required: the lockfile after the change (package-lock.json or yarn.lock)", { field: "--head" });
   const basePath = stringOption(args, "base");
@@ -163,7 +172,8 @@ export const gateCommand: Command = {
     "Diffs --base against --head (package-lock.json v1-v3 or yarn.lock), matches the versions the change introduces against the",
     "offline OSV advisory set (the shipped set plus `vigil advisories import`s, or --advisories), and evaluates the supply-chain",
     "pack's policies (or -p). Without --base every version in --head counts as introduced.",
-    "Exit code: 0 clean, 1 blocked, 2 error (unreadable, empty or unparseable lockfile, unknown lockfileVersion, bad advisory file:",
+    "Exit code: 0 clean, 1 blocked, 2 error (unreadable, empty or unparseable lockfile, unknown lockfileVersion, bad advisory file,",
+    "advisories that hold no record:",
     "each is reported with its file and field, and everything else is still processed).",
   ].join("\n"),
   options: {
