@@ -54,6 +54,21 @@ describe("Terraform plan placements", () => {
     expect(result.placements.find((p) => p.resource === "google_sql_database_instance.orders")?.region).toBe("europe-west3");
   });
 
+  it("a geo-redundant account in a region the catalog pairs with none is an error naming the field, not a silent pass", () => {
+    const personal = { tags: { "data-classification": "personal" } };
+    const result = extract(planOf([
+      change("azurerm_storage_account.ledger", { ...personal, name: "ledger", location: "polandcentral", account_replication_type: "RAGRS" }),
+      change("azurerm_storage_account.scratch", { name: "scratch", location: "polandcentral", account_replication_type: "GRS" }),
+      change("azurerm_storage_account.local", { ...personal, name: "local", location: "polandcentral", account_replication_type: "ZRS" }),
+    ]));
+    expect(result.errors.map((e) => e.field)).toEqual(["resource_changes[0].change.after.account_replication_type"]);
+    expect(result.errors[0]?.message).toContain("RA-GRS");
+    expect(result.errors[0]?.message).toContain("polandcentral");
+    expect(result.errors[0]?.message).toContain("ZRS or LRS");
+    // The account itself is still placed; the unclassified one needs no answer.
+    expect(result.placements.map((p) => [p.kind, p.resource])).toEqual([["storage", "azurerm_storage_account.ledger"], ["storage", "azurerm_storage_account.scratch"], ["storage", "azurerm_storage_account.local"]]);
+  });
+
   it("lists problems with the field and still reads the other resources", () => {
     const result = extract(plan("bad-input.plan.json"));
     expect(result.errors.map((e) => e.field)).toEqual(["resource_changes[4].change.after"]);

@@ -260,8 +260,12 @@ export function terraformPlacements(plan: unknown, options: TerraformExtractOpti
       const replication = str(r.after["account_replication_type"])?.toUpperCase().replace(/[^A-Z]/g, "");
       const redundancy = replication === undefined ? undefined : GEO_REDUNDANT[replication];
       const pair = redundancy === undefined ? undefined : catalog.lookup(r.region.value, "azure")?.pair;
+      const field = `${r.base}.account_replication_type`;
       if (redundancy !== undefined && pair !== undefined) {
-        push("replica", r, { value: pair, field: `${r.base}.account_replication_type` }, r.data, r.region, `${redundancy} geo-redundant storage replicates to the paired region ${pair}; ZRS or LRS keeps the data in ${r.region.value}`);
+        push("replica", r, { value: pair, field }, r.data, r.region, `${redundancy} geo-redundant storage replicates to the paired region ${pair}; ZRS or LRS keeps the data in ${r.region.value}`);
+      } else if (redundancy !== undefined && r.data.classification.length > 0) {
+        // Without a pair the copy's region is unknown: saying nothing passed a copy that may leave the allowed places.
+        errors.push({ field, message: `${field}: ${r.address} is ${redundancy}, which copies its data to the region Azure pairs with ${r.region.value}, and the region catalog names no pair for it (a nonpaired region, or one missing from regions.yaml): use ZRS or LRS to keep the data in ${r.region.value}, or add its pair to the region catalog` });
       }
     } else if (r.type === "azurerm_cosmosdb_account") {
       list(r.after["geo_location"]).forEach((geo, k) => {
