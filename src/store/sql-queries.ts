@@ -173,6 +173,11 @@ export function checkCanonical(decisions: readonly CanonicalDecision[]): void {
     // A whole number (PostgreSQL's BIGINT refuses 1.5 and past 2^63; SQLite stored them).
     if (!Number.isSafeInteger(entry.timeMs)) throw new VigilError("VIGIL_BAD_INPUT", `${field}.timeMs must be a whole number of milliseconds (decision ${entry.id}), got ${String(entry.timeMs)}`, { field: `${field}.timeMs` });
     if (typeof entry.body !== "string" || !entry.body.startsWith("{")) throw new VigilError("VIGIL_BAD_INPUT", `${field}.body must be the decision's canonical JSON object text (prepareDecisions) (decision ${entry.id})`, { field: `${field}.body` });
+    // Canonical JSON escapes both; raw, a text column would not give back the bytes that were hashed.
+    const problem = columnTextProblem(entry.body);
+    if (problem !== undefined) {
+      throw new VigilError("VIGIL_BAD_INPUT", `${field}.body contains ${problem}, which canonical JSON writes escaped and the store's text columns cannot hold as it is (the record would read back as another text than the one hashed); prepare it with prepareDecisions (decision ${entry.id})`, { field: `${field}.body` });
+    }
     if (!Array.isArray(entry.policies)) throw new VigilError("VIGIL_BAD_INPUT", `${field}.policies must be an array of policy ids (decision ${entry.id})`, { field: `${field}.policies` });
   });
 }

@@ -71,6 +71,19 @@ export function decisionContract({ storage, reopen }: ContractContext): void {
       expect(await verifyDecisionRecord(reopened)).toMatchObject({ ok: true, checked: 1 });
     });
 
+    it("refuses a prepared body holding a raw NUL or a lone surrogate, naming it, and writes nothing (a lone surrogate was stored and read back as U+FFFD, so verify called an untouched record modified; PostgreSQL failed on a NUL with its own error)", async () => {
+      const [prepared] = prepareDecisions([makeDraft(1)], undefined).map(({ draft: _draft, ...canonical }) => canonical);
+      for (const [text, what] of [["a\ud800b", "lone surrogate"], ["a\u0000b", "NUL"]] as const) {
+        const body = `${prepared!.body.slice(0, -1)},"x":"${text}"}`;
+        const refused: unknown = await storage().appendCanonicalDecisions([{ ...prepared!, body }]).then(() => undefined, (error: unknown) => error);
+        expect(refused, what).toMatchObject({ code: "VIGIL_BAD_INPUT", details: { field: "decisions[0].body" } });
+        expect((refused as Error).message).toContain(what);
+      }
+      expect(await storage().scanDecisionRecord(0, 10)).toEqual([]);
+      await storage().appendCanonicalDecisions([prepared!]);
+      expect(await verifyDecisionRecord(storage())).toMatchObject({ ok: true, checked: 1 });
+    });
+
     it("appends decisions prepared elsewhere (appendCanonicalDecisions) into the same chain, indexed as appendDecisions indexes them", async () => {
       const [first] = await storage().appendDecisions([makeDraft(1)]);
       const drafts = [makeDraft(2, { policies: ["p-canon"], subject: "arn:aws:iam::1:user/canon" }), makeDraft(3)];
