@@ -9,6 +9,7 @@ import type { PolicyException } from "../core/review.js";
 import { requireRole, type Actor } from "../act/actor.js";
 import { conditionResultType } from "../decide/condition-type.js";
 import { exceptionActive } from "../decide/exemptions.js";
+import { didYouMean } from "../policy/vigil/suggest.js";
 import { EXCEPTIONS_COLLECTION, instantMs, nowIso, refuseAgent, type ReviewDeps } from "./context.js";
 import { putWithNextId } from "./ids.js";
 
@@ -42,6 +43,24 @@ export interface ExceptionApi {
 }
 
 const DAY_MS = 86_400_000;
+
+/** What create takes; import takes these and the register's id, author and creation time. */
+const INPUT_FIELDS: readonly string[] = ["policies", "rules", "when", "subjects", "justification", "ticket", "legalBasis", "expiresAt"];
+const IMPORT_FIELDS: readonly string[] = [...INPUT_FIELDS, "id", "createdBy", "createdAt"];
+
+/**
+ * A field the service does not know is refused, not dropped: a `subject` typo dropped would leave
+ * the exception covering every subject. The HTTP schema says so too, but a setup file reaches
+ * `import` directly (vigil replay --setup, vigil setup import --direct).
+ */
+function refuseUnknownFields(input: unknown, known: readonly string[]): void {
+  if (input === null || typeof input !== "object" || Array.isArray(input)) throw bad("exception", `must be an object with ${known.slice(0, 8).join(", ")}, got ${JSON.stringify(input)}`);
+  for (const key of Object.keys(input)) {
+    if (known.includes(key)) continue;
+    if (key === "revokedAt") throw bad("revokedAt", "is not taken: a revoked exception is not imported (it would be in force again); leave it out of the register");
+    throw new VigilError("VIGIL_BAD_INPUT", `${key} is not a field of an exception${didYouMean(key, known)}; the fields are ${known.join(", ")}`, { field: key });
+  }
+}
 
 function bad(field: string, message: string): VigilError {
   return new VigilError("VIGIL_BAD_INPUT", `${field} ${message}`, { field });
@@ -118,6 +137,7 @@ export function createExceptionApi(deps: ReviewDeps): ExceptionApi {
     async create(input, actor) {
       requireRole(actor, ["approver"], "create an exception");
       refuseAgent(actor, "create an exception");
+      refuseUnknownFields(input, INPUT_FIELDS);
       const checked = check(input, true);
       const at = nowIso(deps);
       const exception: PolicyException = await putWithNextId(deps.storage, EXCEPTIONS_COLLECTION, "EX", at, (id) => ({ id, ...checked, createdBy: actor.id, createdAt: at }));
@@ -129,6 +149,7 @@ export function createExceptionApi(deps: ReviewDeps): ExceptionApi {
       requireRole(actor, ["approver"], "import an exception");
       refuseAgent(actor, "import an exception");
       if (typeof input.id !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(input.id)) throw bad("id", "must be the exception's id in its register: letters, digits, . _ : - (at most 128)");
+      refuseUnknownFields(input, IMPORT_FIELDS);
       const checked = check(input, false);
       const at = nowIso(deps);
       const givenAt = input.createdAt === undefined ? undefined : createdAtOf(input.createdAt, Date.parse(at));

@@ -268,6 +268,22 @@ describe("exceptions", () => {
     expect((await loop.handle({ kind: "low-risk", bucket: "site", public: true })).decision.verdict).toBe("allow");
   });
 
+  it("refuses a field it does not know (a `subject` typo would otherwise leave the exception unscoped) and a revoked register entry, on create and import", async () => {
+    const expiresAt = new Date(loop.clock.now().getTime() + 30 * DAY).toISOString();
+    await expect(loop.review.exceptions.create({ ...base, subject: ["bucket/site"], expiresAt } as never, approver)).rejects.toMatchObject({
+      code: "VIGIL_BAD_INPUT", details: { field: "subject" }, message: expect.stringContaining('subject is not a field of an exception (did you mean "subjects"?)'),
+    });
+    // A setup file (vigil replay --setup, vigil setup import --direct) reaches import without the HTTP schema.
+    await expect(loop.review.exceptions.import({ ...base, id: "SEC-1", rule: ["no-public"], expiresAt } as never, approver)).rejects.toMatchObject({ code: "VIGIL_BAD_INPUT", details: { field: "rule" } });
+    await expect(loop.review.exceptions.import({ ...base, id: "SEC-2", revokedAt: "2025-02-01T00:00:00Z", expiresAt } as never, approver)).rejects.toMatchObject({
+      code: "VIGIL_BAD_INPUT", details: { field: "revokedAt" }, message: expect.stringContaining("a revoked exception is not imported"),
+    });
+    expect(await loop.review.exceptions.list()).toEqual([]);
+    expect((await loop.handle({ kind: "low-risk", bucket: "other", public: true })).decision.verdict).toBe("deny");
+    // The fields of an exception, and on import its id and register fields, are taken.
+    await loop.review.exceptions.import({ ...base, id: "SEC-3", rules: ["no-public"], subjects: ["bucket/site"], when: "true", legalBasis: "Art. 6", createdBy: "dpo", createdAt: "2025-01-01T00:00:00Z", expiresAt }, approver);
+  });
+
   it("reads an expiry with an offset as that instant, and stops applying exactly at it", async () => {
     const ex = await loop.review.exceptions.create({ ...base, expiresAt: "2025-02-04T12:00:00+02:00" }, approver);
     expect(ex.expiresAt).toBe("2025-02-04T10:00:00.000Z");
