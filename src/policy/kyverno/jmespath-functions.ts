@@ -6,6 +6,7 @@
 import { parse as parseYaml, type Tags } from "yaml";
 import { createHash } from "node:crypto";
 import { goRegex } from "./go-regex.js";
+import { goReplaceAllLiteral, goReplaceAllString } from "./go-regex-replace.js";
 import { compareCodePoints, goJsonMarshal } from "./go-json.js";
 import { addExact, divideExact, exactToNumber, formatExactQuantity, multiplyExact, parseExactQuantity, type ExactQuantity } from "./k8s-quantity.js";
 import { formatDuration, parseDuration } from "./units.js";
@@ -116,8 +117,8 @@ function stringOrNumber(name: string, args: readonly JsonValue[], index: number)
 }
 
 /** The RegExp of a regex_* function's RE2 pattern; what Go's regexp.Compile rejects is the function's error. */
-function regexArg(name: string, args: readonly JsonValue[], flags = ""): RegExp {
-  const re = goRegex(str(name, args, 0), flags);
+function regexArg(name: string, args: readonly JsonValue[]): RegExp {
+  const re = goRegex(str(name, args, 0));
   if (re instanceof Error) throw new Error(`JMESPath function '${name}': ${re.message}`);
   return re;
 }
@@ -335,8 +336,8 @@ export const kyvernoFunctions: Readonly<Record<string, KyvernoFunction>> = {
   trim_prefix: (a) => { const s = str("trim_prefix", a, 0), p = str("trim_prefix", a, 1); return s.startsWith(p) ? s.slice(p.length) : s; },
   // strings.Split: an empty separator splits into characters (runes).
   split: (a) => { const s = str("split", a, 0), sep = str("split", a, 1); return sep === "" ? Array.from(s) : s.split(sep); },
-  regex_replace_all: (a) => stringOrNumber("regex_replace_all", a, 1).replace(regexArg("regex_replace_all", a, "g"), stringOrNumber("regex_replace_all", a, 2).replace(/\$\{?(\w+)\}?/g, "$$<$1>").replace(/\$<(\d+)>/g, "$$$1")),
-  regex_replace_all_literal: (a) => stringOrNumber("regex_replace_all_literal", a, 1).replace(regexArg("regex_replace_all_literal", a, "g"), () => stringOrNumber("regex_replace_all_literal", a, 2)),
+  regex_replace_all: (a) => goReplaceAllString(regexArg("regex_replace_all", a), stringOrNumber("regex_replace_all", a, 1), stringOrNumber("regex_replace_all", a, 2)),
+  regex_replace_all_literal: (a) => goReplaceAllLiteral(regexArg("regex_replace_all_literal", a), stringOrNumber("regex_replace_all_literal", a, 1), stringOrNumber("regex_replace_all_literal", a, 2)),
   regex_match: (a) => regexArg("regex_match", a).test(stringOrNumber("regex_match", a, 1)),
   pattern_match: (a) => wildcardMatch(str("pattern_match", a, 0), stringOrNumber("pattern_match", a, 1)),
   label_match: (a) => {

@@ -285,6 +285,22 @@ describe("regular expressions as Go (RE2)", () => {
     ["regex_match('^a.b$', 'a\nb')", false],
     ["regex_match('^a.b$', 'a\rb')", true],
     ["regex_replace_all('b(?m)$', 'ab\nab', 'X')", "aX\naX"],
+    // Go's ReplaceAllString: an empty match right after a match is not replaced, and the template is
+    // Go's Expand: $name takes every letter, digit and _ after it, a group that does not exist is
+    // empty, ${1}x ends the name, $$ is a dollar, and a $ that starts no valid name stays as it is.
+    ["regex_replace_all('b*', 'abc', '-')", "-a-c-"],
+    ["regex_replace_all_literal('b*', 'abc', '-')", "-a-c-"],
+    ["regex_replace_all('', '\u00e9t\u00e9', '.')", ".\u00e9.t.\u00e9."],
+    ["regex_replace_all('(a)', 'abc', '[$2]')", "[]bc"],
+    ["regex_replace_all('(a)', 'abc', '[$1x]')", "[]bc"],
+    ["regex_replace_all('(a)', 'abc', '[${1}x]')", "[ax]bc"],
+    ["regex_replace_all('(a)', 'abc', '[$$1]')", "[$1]bc"],
+    ["regex_replace_all('(a)', 'abc', '[${1]')", "[${1]bc"],
+    ["regex_replace_all('(a)', 'abc', '[$-]')", "[$-]bc"],
+    ["regex_replace_all('(a)', 'abc', '[$01]')", "[]bc"],
+    ["regex_replace_all('(?P<first>a)', 'abc', '[$first]')", "[a]bc"],
+    ["regex_replace_all('(?P<first>a)', 'abc', '[$second]')", "[]bc"],
+    ["regex_replace_all('(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)', 'abcdefghij', '${1}0')", "a0"],
     ["regex_replace_all('(?U)a+', 'aaa', 'b')", "bbb"],
     ["regex_replace_all('(?U)a+?', 'aaa', 'b')", "b"],
     ["regex_replace_all('x(?U:a+)', 'xaaa', 'b')", "baa"],
