@@ -214,6 +214,21 @@ describe("idle detector", () => {
     expect(signal.factors.find((factor) => factor.name === "schedule ignored")?.detail).toContain("resource.attrs.schedule");
   });
 
+  it("idle.days must be a whole number of days: with 7.5 the ring's slots were fractional indexes, no sample was stored and the detector never saw a day", async () => {
+    const attempt = (days: number): unknown => {
+      try {
+        return createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(start), settings: { detectors: { idle: { days, minDays: 3 } } } });
+      } catch (error) {
+        return error;
+      }
+    };
+    expect(attempt(7.5)).toMatchObject({ code: "VIGIL_BAD_CONFIG", details: { field: "context.detectors.idle.days" } });
+    expect(String((attempt(7.5) as Error).message)).toContain("whole number");
+    const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(start) });
+    expect(() => stage.configure({ detectors: { idle: { days: 10.5 } } })).toThrow(/idle\.days/);
+    expect(stage.settings.detectors.idle.days).toBe(14);
+  });
+
   it("counts days after 2149-06-05 (epoch day 65,536), which a 16-bit day number no longer holds, and keeps them through a restart", async () => {
     const storage = createMemoryDocStorage();
     const late = Date.parse("2149-06-01T00:00:00Z");

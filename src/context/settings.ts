@@ -203,6 +203,8 @@ export function resolveContextSettings(input: ContextSettingsInput = {}, base: C
   if (!Number.isInteger(detectors.spike.minSamples)) throw badConfig("detectors.spike.minSamples", `must be an integer, got ${detectors.spike.minSamples}`);
   requireRange(detectors.spike.minSamples, 1, 10_000, "detectors.spike.minSamples");
   requireRange(detectors.spike.minSpread, 0.001, 10, "detectors.spike.minSpread");
+  // Days index the idle ring (epoch day % slots): a fractional count stored no sample at all.
+  if (!Number.isInteger(detectors.idle.days)) throw badConfig("detectors.idle.days", `must be a whole number of days, got ${detectors.idle.days}`);
   requireRange(detectors.idle.days, 1, 31, "detectors.idle.days");
   requireRange(detectors.idle.minDays, 1, detectors.idle.days, "detectors.idle.minDays");
   requireRange(detectors.oddHour.ratioThreshold, 0.001, 1, "detectors.oddHour.ratioThreshold");
