@@ -121,6 +121,35 @@ describe("the statuses a route answers are the ones /openapi.json lists for it",
   });
 });
 
+describe("the exception fields /openapi.json publishes are the ones the server takes", () => {
+  const valid = { policies: ["no-public-bucket"], justification: "public website bucket", expiresAt: "2025-03-05T00:00:00Z" };
+  type Property = { minLength?: number; minItems?: number; items?: { minLength?: number } };
+  const published = (path: string, method: string): Record<string, Property> =>
+    (doc.paths[path]?.[method]?.requestBody?.content["application/json"]?.schema as { properties: Record<string, Property> }).properties;
+
+  it("a body the document calls valid is not refused, and one it calls invalid is refused naming the field (POST and the import PUT)", async () => {
+    for (const [method, path, url] of [["post", "/v1/exceptions", "/v1/exceptions"], ["put", "/v1/exceptions/{id}", "/v1/exceptions/EX-DOC-1"]] as const) {
+      const properties = published(path, method);
+      // The server wants a justification of at least 10 characters and no empty optional list or text
+      // (an empty `subjects` would read as "every subject"); the document said 1 character and any list.
+      expect(properties["justification"]?.minLength, `${method} ${path}`).toBe(10);
+      for (const list of ["rules", "subjects"]) {
+        expect(properties[list]?.minItems, `${method} ${path} ${list}`).toBe(1);
+        expect(properties[list]?.items?.minLength, `${method} ${path} ${list}`).toBe(1);
+      }
+      for (const text of ["when", "ticket", "legalBasis"]) expect(properties[text]?.minLength, `${method} ${path} ${text}`).toBe(1);
+      const refused: [Record<string, unknown>, string][] = [[{ justification: "temporary" }, "justification"], [{ subjects: [] }, "subjects"], [{ rules: [""] }, "rules.0"], [{ ticket: "" }, "ticket"], [{ when: "" }, "when"], [{ legalBasis: "" }, "legalBasis"]];
+      for (const [change, field] of refused) {
+        const response = await t.as("approver", { method: method === "post" ? "POST" : "PUT", url, payload: { ...valid, ...change } });
+        expect(response.statusCode, `${method} ${JSON.stringify(change)}`).toBe(400);
+        expect(response.json().error.field, `${method} ${JSON.stringify(change)}`).toBe(field);
+      }
+      const accepted = await t.as("approver", { method: method === "post" ? "POST" : "PUT", url, payload: { ...valid, justification: "ten chars!" } });
+      expect([200, 201], `${method} ${accepted.body}`).toContain(accepted.statusCode);
+    }
+  });
+});
+
 describe("the ladder's snooze and release", () => {
   it("document their 403 as the ladder answers it: a viewer token that is not the item's owner (nor operator or approver)", () => {
     for (const action of ["snooze", "release"]) {

@@ -7,6 +7,20 @@ import { tiers, type Tier } from "../../core/policy.js";
 import type { ExceptionInput, OverrideInput, ReviewRecord } from "../../review/index.js";
 import { route, schemas } from "../route.js";
 
+/**
+ * The fields of an exception, as review/exceptions.ts checks them (POST here, the import PUT in
+ * setup.ts): /openapi.json publishes these, so a body the document calls valid is not refused.
+ * An optional list or text is left out rather than empty (an empty `subjects` would read as every subject).
+ */
+export const exceptionFields = {
+  policies: { type: "array", minItems: 1, items: { type: "string", minLength: 1 } },
+  rules: { type: "array", minItems: 1, items: { type: "string", minLength: 1 } },
+  when: { type: "string", minLength: 1 },
+  subjects: { type: "array", minItems: 1, items: { type: "string", minLength: 1 } },
+  justification: { type: "string", minLength: 10, description: "Why, in at least 10 characters (not counting spaces around it)." },
+  ticket: { type: "string", minLength: 1 }, legalBasis: { type: "string", minLength: 1 }, expiresAt: { type: "string", format: "date-time" },
+} as const;
+
 const reviewStatuses = ["pending", "escalated", "approved", "denied", "expired"];
 const reasonBody = (required: boolean) => ({ type: "object", additionalProperties: false, ...(required ? { required: ["reason"] } : {}), properties: { reason: { type: "string", ...(required ? { minLength: 1 } : {}) } } });
 
@@ -84,11 +98,7 @@ export function reviewRoutes(app: FastifyInstance, agent: Agent): void {
       type: "object",
       required: ["policies", "justification", "expiresAt"],
       additionalProperties: false,
-      properties: {
-        policies: { type: "array", minItems: 1, items: { type: "string", minLength: 1 } }, rules: { type: "array", items: { type: "string" } },
-        when: { type: "string" }, subjects: { type: "array", items: { type: "string" } }, justification: { type: "string", minLength: 1 },
-        ticket: { type: "string" }, legalBasis: { type: "string" }, expiresAt: { type: "string", format: "date-time" },
-      },
+      properties: exceptionFields,
     },
     responses: { 201: { description: "The exception.", schema: schemas.anyObject } },
     async handler(request, reply, { agent: a, actor }) {

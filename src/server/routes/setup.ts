@@ -8,6 +8,7 @@ import type { Agent } from "../../agent.js";
 import { entityRecordKey } from "../../context/entity-store.js";
 import { VigilError } from "../../core/errors.js";
 import { route, schemas } from "../route.js";
+import { exceptionFields } from "./reviews.js";
 
 const entityParams = {
   type: "object",
@@ -30,9 +31,7 @@ const exceptionImportBody = {
   additionalProperties: false,
   properties: {
     id: { type: "string", description: "Must equal the id in the path when given." },
-    policies: { type: "array", minItems: 1, items: { type: "string", minLength: 1 } }, rules: { type: "array", items: { type: "string" } },
-    when: { type: "string" }, subjects: { type: "array", items: { type: "string" } }, justification: { type: "string", minLength: 1 },
-    ticket: { type: "string" }, legalBasis: { type: "string" }, expiresAt: { type: "string", format: "date-time" },
+    ...exceptionFields,
     createdBy: { type: "string" }, createdAt: { type: "string", format: "date-time" },
   },
 } as const;
