@@ -27,6 +27,11 @@ export function createActuatorNotifier(actuators: readonly Actuator[], options: 
     const plan: ActionPlan = { id, decisionId: review.decisionId, policy: review.policy, actuator: kind, target: { kind: "review", id: review.id }, params, idempotencyKey: id, dryRun: false, reason: "review notification" };
     const result = await actuator.apply(plan, { dryRun: false });
     if (result.status === "failed") throw new Error(`${kind}: ${result.error ?? "failed"}`);
+    // A preview actuator (actuators.preview) answers dry-run: nobody was told.
+    if (result.status !== "applied") {
+      const note = typeof result.output?.["note"] === "string" ? `: ${result.output["note"]}` : result.error ? `: ${result.error}` : "";
+      throw new Error(`${kind}: ${result.status}, nothing was sent${note}`);
+    }
   };
 
   return {
