@@ -131,6 +131,29 @@ describe("verifyDecisionRecord", () => {
     expect(result.problem?.detail).toContain("rewritten and re-hashed");
   });
 
+  it("reports a record inserted into the chain (the rest renumbered) as the modified record, not its successor as deleted", async () => {
+    // The inserted record links to its predecessor and hashes correctly; the record it displaced
+    // still chains after that same predecessor. Reported was "seq 4 (d3) deleted", though nothing was.
+    const rows = makeRows(6);
+    const insert = (after: number, id: string): DecisionRecordRow[] => {
+      const prevHash = after === 0 ? GENESIS_HASH : rows[at(rows, after)]!.hash;
+      const body = canonicalJson({ id, verdict: "allow", n: 0 });
+      const forged = { seq: after + 1, id, body, prevHash, hash: hashRecord(prevHash, body) };
+      return [...rows.filter((row) => row.seq <= after), forged, ...rows.filter((row) => row.seq > after).map((row) => ({ ...row, seq: row.seq + 1 }))];
+    };
+    for (const batchSize of [1, 2, 1000]) {
+      const result = await verifyDecisionRecord(source(insert(2, "forged")), { batchSize });
+      expect(result).toMatchObject({ ok: false, checked: 2, head: { seq: 2, hash: rows[1]!.hash }, problem: { seq: 3, id: "forged", kind: "modified" } });
+      expect(result.problem?.detail).toContain("inserted");
+      expect(result.problem?.detail).toContain("seq 4 (id d3)");
+    }
+    const first = await verifyDecisionRecord(source(insert(0, "forged-first")));
+    expect(first).toMatchObject({ ok: false, checked: 0, head: GENESIS_HEAD, problem: { seq: 1, id: "forged-first", kind: "modified" } });
+    // After a checkpoint: a record inserted right after it is found; the checkpoint itself is trusted.
+    const afterCheckpoint = await verifyDecisionRecord(source(insert(2, "forged")), { start: { seq: 2, hash: rows[1]!.hash } });
+    expect(afterCheckpoint).toMatchObject({ ok: false, checked: 0, head: { seq: 2, hash: rows[1]!.hash }, problem: { seq: 3, id: "forged", kind: "modified" } });
+  });
+
   it("reports two swapped records as reordered", async () => {
     const rows = makeRows(8);
     const swapped = rows.map((row) => (row.seq === 4 ? { ...row, seq: 5 } : row.seq === 5 ? { ...row, seq: 4 } : row));

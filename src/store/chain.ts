@@ -50,7 +50,8 @@ export function chainRecords(head: ChainHead, records: readonly { readonly id: s
  * - `modified`: a record's hash does not match its body and prevHash (or its id column does not
  *   match the hashed body; or an anchored record's hash changed; or the store's chain_head is
  *   below the last record or has another hash than the record at its seq; or its seq skips
- *   numbers although it links to the record before).
+ *   numbers although it links to the record before; or it was inserted: the record after it
+ *   links to the record before it).
  * - `deleted`: a seq gap, a prevHash link that points at no record (records removed and the
  *   rest renumbered, or the previous record rewritten and re-hashed), or a chain that ends
  *   before the expected head or the store's chain_head.
@@ -114,6 +115,9 @@ export async function verifyDecisionRecord(storage: RecordSource, options: Verif
   const expectedHead = options.expectedHead;
   let prev: ChainHead = options.start ?? GENESIS_HEAD;
   let prevId = "";
+  // The head before `prev` once `prev` is a record scanned here (the checkpoint itself is trusted):
+  // what the record after an inserted one links to.
+  let beforePrev: { readonly head: ChainHead; readonly id: string } | undefined;
   let checked = 0;
   let cursor = prev.seq;
   const fail = (problem: ChainProblem): VerifyResult => ({ ok: false, checked, head: prev, problem });
@@ -152,6 +156,14 @@ export async function verifyDecisionRecord(storage: RecordSource, options: Verif
       if (row.seq < expectedSeq) {
         return fail({ seq: row.seq, id: row.id, kind: "reordered", detail: `seq ${row.seq} (id ${row.id}) is returned after seq ${prev.seq}: the record is out of seq order` });
       }
+      if (row.seq === expectedSeq && row.prevHash !== prev.hash && beforePrev !== undefined && row.prevHash === beforePrev.head.hash) {
+        // `prev` verified on its own, but the chain goes around it: the first problem is `prev`.
+        const before = beforePrev.head.seq === 0 ? "the genesis hash" : `seq ${beforePrev.head.seq} (id ${beforePrev.id})`;
+        return {
+          ok: false, checked: checked - 1, head: beforePrev.head,
+          problem: { seq: prev.seq, id: prevId, kind: "modified", detail: `seq ${prev.seq} (id ${prevId}) is not in the chain as written: seq ${row.seq} (id ${row.id}) links to ${before}, as seq ${prev.seq} does; seq ${prev.seq} was inserted (the records after it renumbered), or two writers appended after ${before} without holding the chain head lock` },
+        };
+      }
       if (row.seq > expectedSeq || row.prevHash !== prev.hash) {
         return fail(await classifyBreak(storage, row, prev, prevId, lookahead, batchSize));
       }
@@ -161,6 +173,7 @@ export async function verifyDecisionRecord(storage: RecordSource, options: Verif
       if (storeHead !== undefined && storeHead !== null && row.seq === storeHead.seq && row.hash !== storeHead.hash) {
         return fail({ seq: row.seq, id: row.id, kind: "modified", detail: `seq ${row.seq} (id ${row.id}) has hash ${row.hash}, but the store's chain_head says ${storeHead.hash}: the chain was rewritten and re-hashed from here or before, or chain_head was altered` });
       }
+      beforePrev = { head: prev, id: prevId };
       prev = { seq: row.seq, hash: row.hash };
       prevId = row.id;
       checked += 1;
