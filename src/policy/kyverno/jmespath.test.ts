@@ -411,6 +411,21 @@ describe("to_upper and to_lower as Go", () => {
 // equal_fold is Go's strings.EqualFold (rune by rune under Unicode simple case folding: the long s
 // U+017F is s, final sigma is sigma, but no full folding: ß is not "ss"), and compare is Go's
 // strings.Compare (UTF-8 byte order, which is code point order, not UTF-16 unit order).
+// Durations print as Go's Duration.String, to the nanosecond (no exponent: 1ns is 0.000000001s).
+describe("durations as Go's Duration.String", () => {
+  it.each([
+    ["add('1h', '1ns')", "1h0m0.000000001s"],
+    ["add('1s', '1ns')", "1.000000001s"],
+    ["add('1ns', '1ns')", "2ns"],
+    ["subtract('1ms', '1ns')", "999.999\u00b5s"],
+    ["subtract('1ns', '1s')", "-999.999999ms"],
+    ["time_diff('2023-01-01T00:00:00Z', '2023-01-01T00:00:00.000000007Z')", "7ns"],
+    ["time_diff('2023-01-01T00:00:00Z', '2023-01-01T01:00:00.000000007Z')", "1h0m0.000000007s"],
+  ])("%s is %j", (expr, expected) => {
+    expect(value(expr)).toBe(expected);
+  });
+});
+
 describe("equal_fold and compare as Go", () => {
   it.each([
     ["equal_fold('\u017fun', 'SUN')", true],

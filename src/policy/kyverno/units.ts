@@ -60,25 +60,25 @@ export function parseDuration(text: string): number | undefined {
 /** Formats seconds the way Go's `time.Duration.String()` does (`1h30m0s`, `500ms`, `0s`). */
 export function formatDuration(seconds: number): string {
   if (seconds === 0) return "0s";
-  const negative = seconds < 0;
-  let rest = Math.abs(seconds);
+  // Whole nanoseconds, as Go's Duration is: printing float seconds would give "1e-9s".
+  const ns = BigInt(Math.round(Math.abs(seconds) * 1e9));
+  if (ns === 0n) return "0s";
   let out: string;
-  if (rest < 1) {
-    const ns = Math.round(rest * 1e9);
-    if (ns < 1e3) out = `${ns}ns`;
-    else if (ns < 1e6) out = `${trimFloat(ns / 1e3)}µs`;
-    else out = `${trimFloat(ns / 1e6)}ms`;
-  } else {
-    const h = Math.floor(rest / 3600);
-    rest -= h * 3600;
-    const m = Math.floor(rest / 60);
-    rest -= m * 60;
-    const s = trimFloat(Math.round(rest * 1e9) / 1e9);
-    out = h > 0 ? `${h}h${m}m${s}s` : m > 0 ? `${m}m${s}s` : `${s}s`;
+  if (ns < 1_000n) out = `${ns}ns`;
+  else if (ns < 1_000_000n) out = `${decimal(ns, 3)}µs`;
+  else if (ns < 1_000_000_000n) out = `${decimal(ns, 6)}ms`;
+  else {
+    const h = ns / 3_600_000_000_000n;
+    const m = (ns / 60_000_000_000n) % 60n;
+    const s = decimal(ns % 60_000_000_000n, 9);
+    out = h > 0n ? `${h}h${m}m${s}s` : m > 0n ? `${m}m${s}s` : `${s}s`;
   }
-  return negative ? `-${out}` : out;
+  return seconds < 0 ? `-${out}` : out;
 }
 
-function trimFloat(value: number): string {
-  return String(Number(value.toFixed(9)));
+/** `value / 10^digits` written with the fraction's trailing zeros dropped (Go's fmtFrac). */
+function decimal(value: bigint, digits: number): string {
+  const unit = 10n ** BigInt(digits);
+  const fraction = (value % unit).toString().padStart(digits, "0").replace(/0+$/, "");
+  return fraction === "" ? `${value / unit}` : `${value / unit}.${fraction}`;
 }
