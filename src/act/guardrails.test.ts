@@ -35,6 +35,16 @@ describe("validateGuardrails", () => {
     expect(check({ protected: { label: { team: "*" } } })).toMatchObject({ details: { field: "guardrails.protected.label" } });
   });
 
+  it("a budget max or windowMs written as a string (YAML \"5\", 1h) is refused showing the value as written and the fix, not as the number it looks like", () => {
+    const max = check({ blastRadius: { perPolicy: { max: "5", windowMs: 3_600_000 } } });
+    expect(max).toMatchObject({ code: "VIGIL_BAD_CONFIG", details: { field: "guardrails.blastRadius.perPolicy.max" } });
+    expect(max?.message).toBe('guardrails.blastRadius.perPolicy.max must be a whole number ≥ 0 (unquoted, e.g. 10), got "5"');
+    const window = check({ blastRadius: { global: { max: 5, windowMs: "1h" } } });
+    expect(window).toMatchObject({ details: { field: "guardrails.blastRadius.global.windowMs" } });
+    expect(window?.message).toBe('guardrails.blastRadius.global.windowMs must be a positive number of milliseconds (unquoted, e.g. 3600000 for an hour), got "1h"');
+    expect(check({ blastRadius: { policies: { p: { max: 2.5, windowMs: 1000 } } } })?.message).toBe("guardrails.blastRadius.policies.p.max must be a whole number ≥ 0 (unquoted, e.g. 10), got 2.5");
+  });
+
   it("a protected label whose value is not a string (YAML `true`) is refused naming the field, not left to fail at plan time", () => {
     const config = { protected: { labels: { "vigil.dev/protected": true } } };
     expect(check(config)).toMatchObject({ code: "VIGIL_BAD_CONFIG", details: { field: "guardrails.protected.labels.vigil.dev/protected" } });

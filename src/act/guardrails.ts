@@ -73,8 +73,10 @@ export function validateGuardrails(config: GuardrailConfig): void {
     if (value === undefined) return;
     map(value, field, "max and windowMs");
     known(value, field, ["max", "windowMs"]);
-    if (!Number.isInteger(value.max) || value.max < 0) throw new VigilError("VIGIL_BAD_CONFIG", `${field}.max must be a whole number ≥ 0, got ${String(value.max)}`, { field: `${field}.max` });
-    if (!Number.isFinite(value.windowMs) || value.windowMs <= 0) throw new VigilError("VIGIL_BAD_CONFIG", `${field}.windowMs must be a positive number of milliseconds, got ${String(value.windowMs)}`, { field: `${field}.windowMs` });
+    // The value as written (JSON): a quoted "5" must not read as the number 5 in the message.
+    const shown = (v: unknown): string => JSON.stringify(v) ?? String(v);
+    if (!Number.isInteger(value.max) || value.max < 0) throw new VigilError("VIGIL_BAD_CONFIG", `${field}.max must be a whole number ≥ 0 (unquoted, e.g. 10), got ${shown(value.max)}`, { field: `${field}.max` });
+    if (!Number.isFinite(value.windowMs) || value.windowMs <= 0) throw new VigilError("VIGIL_BAD_CONFIG", `${field}.windowMs must be a positive number of milliseconds (unquoted, e.g. 3600000 for an hour), got ${shown(value.windowMs)}`, { field: `${field}.windowMs` });
   };
   known(config, "guardrails", ["allow", "protected", "blastRadius", "requirePromotion", "notificationKinds"]);
   map(config.allow, "guardrails.allow", "policy names (globs) to action kinds");
