@@ -195,6 +195,17 @@ describe("executor edge cases", () => {
     expect([...h.fake.state.keys()]).toEqual(["db-2"]);
   });
 
+  it("a full budget's reason gives a window shorter than a minute (or not whole minutes) as it is, not rounded to 0 min", async () => {
+    h = await harness({ blastRadius: { perPolicy: { max: 1, windowMs: 30_000 }, global: { max: 50, windowMs: 90_500 } } });
+    const [first, second] = await h.executor.apply([planned("b-1"), planned("b-2")]);
+    expect([first?.status, second?.status]).toEqual(["applied", "pending-approval"]);
+    expect(second?.reason).toBe("blast radius: policy p already ran 1 action(s) in the last 30 s (budget 1); a person must approve more");
+    const tight = await harness({ blastRadius: { global: { max: 1, windowMs: 90_500 } } });
+    const [, held] = await tight.executor.apply([planned("c-1"), planned("c-2")]);
+    expect(held?.reason).toBe("blast radius: all policies already ran 1 action(s) in the last 90.5 s (budget 1); a person must approve more");
+    await tight.store.dispose();
+  });
+
   it("a budget that cannot be reserved (storage refusing the write) fails the action with the reason and sends nothing; the record does not stay planned", async () => {
     const store = await createTempStore(createSqliteStorage);
     try {

@@ -44,6 +44,11 @@ export type BudgetOutcome = { readonly ok: true } | { readonly ok: false; readon
 
 const MAX_ATTEMPTS = 8;
 
+/** A budget window as a person reads it: whole minutes in minutes (`60 min`), anything else in seconds (`30 s`, `90.5 s`). */
+function windowText(windowMs: number): string {
+  return windowMs % 60_000 === 0 ? `${windowMs / 60_000} min` : `${windowMs / 1000} s`;
+}
+
 /**
  * Takes one slot in every scope at `nowMs`, atomically (one versioned transaction), unless a scope
  * is full — then nothing is taken and the reason names the scope. `force` takes the slots even
@@ -58,8 +63,7 @@ export async function reserveBudget(storage: Storage, scopes: readonly BudgetSco
       const doc = byId.get(scope.id);
       const recent = (doc?.value.times ?? []).filter((t) => t > nowMs - scope.limit.windowMs);
       if (!force && recent.length >= scope.limit.max) {
-        const minutes = Math.round(scope.limit.windowMs / 60_000);
-        return { ok: false, reason: `blast radius: ${scope.label} already ran ${recent.length} action(s) in the last ${minutes} min (budget ${scope.limit.max}); a person must approve more` };
+        return { ok: false, reason: `blast radius: ${scope.label} already ran ${recent.length} action(s) in the last ${windowText(scope.limit.windowMs)} (budget ${scope.limit.max}); a person must approve more` };
       }
       writes.push({ collection: BUDGET_COLLECTION, id: scope.id, value: { times: [...recent, nowMs] }, expectVersion: doc?.version ?? 0 });
     }
