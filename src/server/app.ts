@@ -56,7 +56,9 @@ export function buildServer(options: ServerOptions): VigilServer {
     logger: options.logger && level !== "silent" ? { level, redact: ["req.headers.authorization", "req.headers[\"x-hub-signature-256\"]"] } : false,
     bodyLimit: agent.config.server.bodyLimit,
     // Entity ids in paths (/v1/entities/:kind/:id) are ARNs and e-mail addresses, URL-encoded.
-    routerOptions: { maxParamLength: MAX_PATH_VALUE_LENGTH },
+    // A trailing slash reaches the route without it: /v1/decisions/ was /v1/decisions/:id with an
+    // empty id (400), /v1/posture/ was 404 — the same slip answered two ways.
+    routerOptions: { maxParamLength: MAX_PATH_VALUE_LENGTH, ignoreTrailingSlash: true },
     // A property the schema does not allow is refused (400 naming it), as /openapi.json says —
     // not silently dropped (fastify's default): `{"input": ..., "dry_run": true}` would be
     // recorded as enforced, `?verdit=deny` would list every decision.

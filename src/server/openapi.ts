@@ -18,7 +18,7 @@ interface CollectedRoute {
 export interface OpenApiCollector {
   /** Every documented route (method, url, access), in registration order: what the auth test iterates over. */
   routes(): readonly { readonly method: string; readonly url: string; readonly access: RouteConfig["access"]; readonly summary: string }[];
-  /** The methods a concrete path (`/v1/decisions/d-1`, no query) is served with, HEAD with GET; empty when no route has the path. */
+  /** The methods a concrete path (`/v1/decisions/d-1`, no query; a trailing slash ignored) is served with, HEAD with GET; empty when no route has the path. */
   methodsOf(path: string): readonly string[];
   /** The route table of docs/api.md (markdown): method, path, who may call it, what it does. */
   table(): string;
@@ -65,7 +65,9 @@ export function createOpenApiCollector(app: FastifyInstance): OpenApiCollector {
   return {
     routes: () => collected.map((r) => ({ method: r.method, url: r.url, access: r.config.access, summary: r.config.summary })),
     methodsOf(path) {
-      const methods = new Set(collected.filter((r) => pathPattern(r.url).test(path)).map((r) => r.method));
+      // As the router reads it (app.ts ignoreTrailingSlash): /v1/killswitch/ is /v1/killswitch.
+      const routed = path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
+      const methods = new Set(collected.filter((r) => pathPattern(r.url).test(routed)).map((r) => r.method));
       if (methods.has("GET")) methods.add("HEAD");
       return [...methods].sort();
     },

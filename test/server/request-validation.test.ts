@@ -240,6 +240,20 @@ describe("a method the path does not take", () => {
     expect(options.headers["allow"]).toBe("GET, HEAD, PUT");
   });
 
+  it("a trailing slash reaches the route without it, so the same mistake is not 400 on one path and 404 on another", async () => {
+    // /v1/decisions/ was read as /v1/decisions/:id with an empty id (400 "params/id is empty"), /v1/posture/ was 404.
+    for (const url of ["/v1/decisions/", "/v1/posture/", "/v1/decisions/?limit=1"]) {
+      const response = await t.as("viewer", { method: "GET", url });
+      expect(response.statusCode, `${url}: ${response.body}`).toBe(200);
+    }
+    const missing = await t.as("viewer", { method: "GET", url: "/v1/decisions/no-such-decision/" });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json().error.field).toBe("id");
+    const method = await t.as("admin", { method: "DELETE", url: "/v1/killswitch/" });
+    expect(method.statusCode).toBe(405);
+    expect(method.headers["allow"]).toBe("GET, HEAD, PUT");
+  });
+
   it("a path no route has is still 404", async () => {
     const response = await t.as("admin", { method: "GET", url: "/v1/decision" });
     expect(response.statusCode).toBe(404);
