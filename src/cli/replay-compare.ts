@@ -26,7 +26,7 @@ import { FEEDBACK_COLLECTION } from "../review/context.js";
 import { readJsonLines } from "../sources/json-lines.js";
 import { flag, stringOption, write, type CliIo, type CliOption, type ParsedArgs } from "./command.js";
 import { readSetupFile } from "./replay-context.js";
-import { badEventText, configFrom, existingPaths, openInputFile, reportLoadErrors, writeOutputFile } from "./shared.js";
+import { badEventText, configFrom, existingPaths, openInputFile, reportLoadErrors, requirePolicies, writeOutputFile } from "./shared.js";
 
 /** The options replay gains for comparing (merged into replay's own). */
 export const compareOptions: Record<string, CliOption> = {
@@ -142,6 +142,7 @@ export async function runReplayCompare(args: ParsedArgs, io: CliIo): Promise<num
   const next = loadPolicySet(config.policies, { costLimit: config.cel.costLimit });
   const old = loadPolicySet(oldPaths, { costLimit: config.cel.costLimit });
   reportLoadErrors([...old.load.errors, ...next.load.errors], io);
+  requirePolicies(args, io, next.load);
   const withContext = flag(args, "with-context");
   const setupPath = stringOption(args, "setup");
   for (const needsContext of ["setup", "exceptions", "learned"]) {

@@ -20,7 +20,7 @@ import { decisionOutput } from "../decide/output.js";
 import { readJsonLines } from "../sources/json-lines.js";
 import { truthOf } from "../sources/simulate/scenario.js";
 import { flag, stringOption, write, type CliIo, type CliOption, type ParsedArgs } from "./command.js";
-import { badEventText, configFrom, fileOption, openInputFile, openOutputOrStdout, reportLoadErrors, stderrLine, writeChunk } from "./shared.js";
+import { badEventText, configFrom, fileOption, openInputFile, openOutputOrStdout, reportLoadErrors, requirePolicies, stderrLine, writeChunk } from "./shared.js";
 
 /** The options replay gains for the context mode (merged into replay's own). */
 export const contextReplayOptions: Record<string, CliOption> = {
@@ -200,6 +200,7 @@ export async function runContextReplay(args: ParsedArgs, io: CliIo): Promise<num
     }
   };
   try {
+    requirePolicies(args, io, { policies: session.policySet.policies, errors: session.loadErrors });
     let chunk: Event[] = [];
     try {
       for await (const item of readJsonLines(input as AsyncIterable<Uint8Array>)) {

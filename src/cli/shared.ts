@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream, existsSync, fstatSync, mkdirSync, readFileSync, writeFileSync, type ReadStream, type WriteStream } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { dirname, resolve, sep } from "node:path";
 import { openStorage } from "../agent.js";
 import { loadConfig, type VigilConfig } from "../config.js";
 import { VigilError } from "../core/errors.js";
@@ -38,6 +38,26 @@ export function existingPaths(args: ParsedArgs, name: string, io: Pick<CliIo, "c
     if (!existsSync(target)) throw new VigilError("VIGIL_BAD_INPUT", `--${name} ${path}: no such file or directory; pass a policy file or directory that exists`, { field: `--${name}` });
     return target;
   });
+}
+
+/** The error for paths that held no policy: `--policies x.yaml: no policy found there …` (`x.yaml: …` for positional paths). */
+export function noPolicyError(paths: readonly string[], option: string | undefined): VigilError {
+  return new VigilError("VIGIL_BAD_INPUT", `${option ? `${option} ` : ""}${paths.join(", ")}: no policy found there (an empty file, or no policy document in it or under it); pass a policy file or directory that holds policies`, { field: option ?? "path" });
+}
+
+/**
+ * Each given `--policies` path must yield a policy or a load error: one that yields neither (an
+ * empty file, an empty directory) loaded nothing and said nothing, and `vigil eval` then allowed
+ * every input with exit 0. VIGIL_BAD_INPUT naming the first such path.
+ */
+export function requirePolicies(args: ParsedArgs, io: Pick<CliIo, "cwd">, load: { readonly policies: readonly { readonly meta: { readonly source?: string } }[]; readonly errors: readonly VigilError[] }, option = "policies"): void {
+  const origins = [...load.policies.map((p) => p.meta.source ?? ""), ...load.errors.map((e) => e.details.file ?? "")];
+  for (const path of stringList(args, option)) {
+    const target = resolve(io.cwd, path);
+    // A source is `<file> (document N)` or `<file>#N`; a directory's files are under `<dir>/`.
+    const from = (origin: string): boolean => origin.startsWith(target) && (origin.length === target.length || [" ", "#", sep].includes(origin[target.length] ?? ""));
+    if (!origins.some(from)) throw noPolicyError([path], `--${option}`);
+  }
 }
 
 export function outputFormat(args: ParsedArgs): "text" | "json" {

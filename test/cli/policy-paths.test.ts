@@ -1,3 +1,5 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { bucketPolicy, publicRequest, tempDir, vigil } from "./support.js";
 
@@ -26,5 +28,43 @@ describe("a --policies (or --compare) path that does not exist", () => {
     const dir = tempDir({ "p.yaml": bucketPolicy });
     const run = await vigil(["eval", "-p", "p.yaml", "--input", JSON.stringify(publicRequest)], { cwd: dir });
     expect(run.code).toBe(1);
+  });
+});
+
+describe("a --policies path that holds no policy (an empty file, an empty directory)", () => {
+  // It loaded nothing and said nothing: eval allowed every input (exit 0), lint reported "0 policies loaded, 0 errors".
+  it.each([
+    ["eval", ["eval", "-p", "PATH", "--input", JSON.stringify(publicRequest)], "--policies"],
+    ["replay --no-context", ["replay", "--no-context", "-p", "PATH", "events.jsonl"], "--policies"],
+    ["replay", ["replay", "-p", "PATH", "events.jsonl"], "--policies"],
+    ["replay --compare", ["replay", "-p", "PATH", "--compare", "empty-dir", "events.jsonl"], "--policies"],
+    ["scan", ["scan", "-p", "PATH", "manifests"], "--policies"],
+    ["gate", ["gate", "--head", "lock.json", "-p", "PATH"], "--policies"],
+    ["policies lint", ["policies", "lint", "PATH"], "path"],
+  ])("%s: exit 2 naming the option, the path and the fix, nothing evaluated", async (_name, argv, option) => {
+    for (const path of ["empty.yaml", "empty-dir"]) {
+      const dir = tempDir({ "events.jsonl": `${event}\n`, "empty.yaml": "", "lock.json": JSON.stringify({ name: "app", lockfileVersion: 3, packages: { "": {} } }) });
+      mkdirSync(join(dir, "empty-dir"));
+      mkdirSync(join(dir, "manifests"));
+      const run = await vigil(argv.map((a) => (a === "PATH" ? path : a)), { cwd: dir });
+      expect(run.stderr).toContain(`${option === "path" ? "" : `${option} `}${path}: no policy found there (an empty file, or no policy document in it or under it); pass a policy file or directory that holds policies [VIGIL_BAD_INPUT]`);
+      expect(run.code).toBe(2);
+      expect(run.stdout).toBe("");
+    }
+  });
+
+  it("a path with policies next to one without: the empty one is named", async () => {
+    const dir = tempDir({ "p.yaml": bucketPolicy, "empty.yaml": "  \n" });
+    const run = await vigil(["eval", "-p", "p.yaml", "-p", "empty.yaml", "--input", JSON.stringify(publicRequest)], { cwd: dir });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("--policies empty.yaml: no policy found there");
+  });
+
+  it("a directory whose files only failed to load is reported by the load errors, not as empty", async () => {
+    const dir = tempDir({ "broken.yaml": "apiVersion: vigil.dev/v1\nkind: Policy\nmetadata: { name: x }\nspec: { rules: 3 }\n" });
+    const run = await vigil(["policies", "lint", "broken.yaml"], { cwd: dir });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("policy load error:");
+    expect(run.stderr).not.toContain("no policy found there");
   });
 });

@@ -6,7 +6,7 @@ import { jsonErrorIndex, positionAtCharIndex } from "../../policy/cedar/position
 import { explainFinding } from "../../policy/explain.js";
 import { convertCloudEvent, looksLikeCloudEvent } from "../../sources/cloudevents.js";
 import { flag, stringOption, write, type Command } from "../command.js";
-import { configFrom, configOption, policiesOption, readInput, reportLoadErrors } from "../shared.js";
+import { configFrom, configOption, policiesOption, readInput, reportLoadErrors, requirePolicies } from "../shared.js";
 
 /**
  * An input with `specversion` is a structured-mode CloudEvent, validated as `vigil replay` and the
@@ -61,6 +61,7 @@ export const evalCommand: Command = {
     }
     const { policySet, load } = loadPolicySet(config.policies, { costLimit: config.cel.costLimit });
     reportLoadErrors(load.errors, io);
+    requirePolicies(args, io, load);
     const exemptions = flag(args, "exceptions") ? await loadExemptions(config) : undefined;
     const evaluator = createEvaluator(policySet, exemptions ? { exemptions } : {});
     const explain = flag(args, "explain");

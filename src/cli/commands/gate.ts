@@ -23,7 +23,7 @@ import { VigilError } from "../../core/errors.js";
 import { EventTypes, type Event } from "../../core/event.js";
 import { buildDecision } from "../../decide/decision.js";
 import { flag, stringList, stringOption, write, type CliIo, type Command, type ParsedArgs } from "../command.js";
-import { existingPaths, withoutBom } from "../shared.js";
+import { existingPaths, requirePolicies, withoutBom } from "../shared.js";
 
 const formats = ["text", "json", "sarif", "markdown"] as const;
 type GateFormat = (typeof formats)[number];
@@ -124,6 +124,7 @@ export function runGate(args: ParsedArgs, io: CliIo): GateResult {
   });
   const policyPaths = existingPaths(args, "policies", io);
   const { policySet, load } = loadPolicySet(policyPaths.length > 0 ? policyPaths : [join(supplyChainPackDir, "policies")]);
+  requirePolicies(args, io, load);
   // Listed with the other errors (text, JSON, SARIF's stderr), which exit 2: they were only on stderr, the report said "0 errors".
   const policyErrors = load.errors.map(policyError);
   const now = new Date().toISOString();

@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { formatLintWarning, lintPolicies } from "../../policy/lint.js";
 import { flag, write, type Command } from "../command.js";
-import { configFrom, configOption, outputFormat, outputOption, reportLoadErrors } from "../shared.js";
+import { configFrom, configOption, noPolicyError, outputFormat, outputOption, reportLoadErrors } from "../shared.js";
 
 export const policiesLintCommand: Command = {
   path: ["policies", "lint"],
@@ -24,6 +24,7 @@ export const policiesLintCommand: Command = {
       verifyImages: { enabled: registries.enabled, rekorPublicKey: registries.rekorPublicKey, fulcioRoots: registries.fulcioRoots, ctLogPublicKey: registries.ctLogPublicKey, awsKms: config.admission.kms.aws !== undefined, vault: config.admission.kms.vault !== undefined, gcpKms: config.admission.kms.gcp !== undefined, azureKeyVault: config.admission.kms.azure !== undefined },
       clusterActions: { cluster: config.admission.cluster !== undefined, actuator: actuators["kubernetes"] !== undefined, cleanup: config.cleanup.enabled },
     });
+    if (args.positionals.length > 0 && result.policies === 0 && result.errors.length === 0) throw noPolicyError(args.positionals, undefined);
     if (format === "json") {
       write(io.stdout, JSON.stringify({ policies: result.policies, errors: result.errors.map((e) => e.toJSON()), warnings: result.warnings }, null, 2));
     } else {

@@ -7,7 +7,7 @@ import { readJsonLines } from "../../sources/json-lines.js";
 import { flag, stringList, stringOption, write, type CliIo, type Command, type ParsedArgs } from "../command.js";
 import { compareOptions, runReplayCompare } from "../replay-compare.js";
 import { contextReplayOptions, runContextReplay } from "../replay-context.js";
-import { badEventText, configFrom, configOption, fileOption, openInputFile, openOutputOrStdout, policiesOption, reportLoadErrors, stderrLine, writeChunk } from "../shared.js";
+import { badEventText, configFrom, configOption, fileOption, openInputFile, openOutputOrStdout, policiesOption, reportLoadErrors, requirePolicies, stderrLine, writeChunk } from "../shared.js";
 
 const BATCH = 1000;
 
@@ -100,6 +100,7 @@ export const replayCommand: Command = {
     const config = configFrom(args, io);
     const { policySet, load } = loadPolicySet(config.policies, { costLimit: config.cel.costLimit });
     reportLoadErrors(load.errors, io);
+    requirePolicies(args, io, load);
     const exemptions = flag(args, "exceptions") ? await loadExemptions(config) : undefined;
     const evaluator = createEvaluator(policySet, exemptions ? { exemptions } : {});
     // Appended off this thread when the store allows it (a worker with its own connection), in

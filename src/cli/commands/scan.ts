@@ -15,7 +15,7 @@ import { buildPolicyReports, type PolicyReportObject, type PolicyReportResult, t
 import { kubernetesSubject, readKubernetesManifestDirectory } from "../../sources/kubernetes.js";
 import { isClusterScopedKind } from "../../policy/kyverno/kinds.js";
 import { flag, stringOption, write, type Command, type CliIo, type CliOption, type ParsedArgs } from "../command.js";
-import { configFrom, configOption, policiesOption, positioned, reportLoadErrors } from "../shared.js";
+import { configFrom, configOption, policiesOption, positioned, reportLoadErrors, requirePolicies } from "../shared.js";
 
 /** A manifest that could not be read or is not a Kubernetes object (reported, the scan goes on). */
 export interface ScanProblem {
@@ -90,6 +90,7 @@ export async function scanFromArgs(directory: string, args: ParsedArgs, io: CliI
   const config = configFrom(args, io);
   const { policySet, load } = loadPolicySet(config.policies, { costLimit: config.cel.costLimit });
   reportLoadErrors(load.errors, io);
+  requirePolicies(args, io, load);
   const registry = openImageRegistry(config);
   const outcome = await scanManifestDirectory(resolve(io.cwd, directory), policySet, {
     namespace: stringOption(args, "namespace") ?? "default",
