@@ -28,9 +28,27 @@ function deepEqual(a: unknown, b: unknown): boolean {
   return false;
 }
 
-/** Go's strconv.ParseFloat on a whole string (decimal, exponent, Inf, NaN; no spaces, no hex, no quantity suffix). */
-function parseGoFloat(value: string): number | undefined {
-  if (/^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(value)) return Number(value);
+const hexFloat = /^([+-]?)0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?[pP]([+-]?\d+)$/;
+
+/**
+ * Go's strconv.ParseFloat on a whole string: decimal with an optional exponent, a hex float with its
+ * mandatory p exponent (`0x1p4`), Inf, Infinity, NaN; no spaces, no `0x10` or `0b1` integers, no
+ * quantity suffix. A decimal out of the double range is Go's ErrRange: undefined. Digit separators
+ * (`0x_1p4`) are not read.
+ */
+export function parseGoFloat(value: string): number | undefined {
+  if (/^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(value)) {
+    const n = Number(value);
+    return Number.isFinite(n) ? n : undefined;
+  }
+  const hex = hexFloat.exec(value);
+  if (hex) {
+    const whole = hex[2] ?? "", fraction = hex[3] ?? "";
+    if (whole === "" && fraction === "") return undefined;
+    const mantissa = parseInt(`${whole}${fraction}` || "0", 16) / 16 ** fraction.length;
+    const n = mantissa * 2 ** Number(hex[4]);
+    return !Number.isFinite(n) ? undefined : hex[1] === "-" ? -n : n;
+  }
   if (/^[+-]?inf(?:inity)?$/i.test(value)) return value.startsWith("-") ? -Infinity : Infinity;
   if (/^[+-]?nan$/i.test(value)) return Number.NaN;
   return undefined;

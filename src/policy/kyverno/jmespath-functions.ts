@@ -7,6 +7,7 @@ import { parse as parseYaml, type Tags } from "yaml";
 import { createHash } from "node:crypto";
 import { goRegex } from "./go-regex.js";
 import { goReplaceAllLiteral, goReplaceAllString } from "./go-regex-replace.js";
+import { parseGoFloat } from "./conditions.js";
 import { compareCodePoints, goJsonMarshal } from "./go-json.js";
 import { addExact, divideExact, exactToNumber, formatExactQuantity, multiplyExact, parseExactQuantity, type ExactQuantity } from "./k8s-quantity.js";
 import { formatDuration, parseDuration } from "./units.js";
@@ -314,7 +315,7 @@ export const kyvernoArity: Readonly<Record<string, readonly number[]>> = {
   time_now_utc: [0], path_canonicalize: [1], truncate: [2], semver_compare: [2], parse_json: [1], parse_yaml: [1],
   lookup: [2], items: [1, 3], object_from_lists: [2], time_to_cron: [1], time_add: [2], time_parse: [2],
   time_utc: [1], time_diff: [2], time_before: [2], time_after: [2], time_between: [3], time_truncate: [2],
-  image_normalize: [1], to_string: [1],
+  image_normalize: [1], to_string: [1], to_number: [1],
 };
 
 export const kyvernoFunctions: Readonly<Record<string, KyvernoFunction>> = {
@@ -430,4 +431,13 @@ export const kyvernoFunctions: Readonly<Record<string, KyvernoFunction>> = {
   sha256: (a) => createHash("sha256").update(str("sha256", a, 0)).digest("hex"),
   image_normalize: (a) => normalizeImage(str("image_normalize", a, 0)),
   to_string: (a) => typeof a[0] === "string" ? a[0] : goJsonMarshal(a[0]),
+  // go-jmespath's to_number: a number as it is, a string through strconv.ParseFloat (null when it
+  // does not parse; JSON has no Inf or NaN either), anything else null.
+  to_number: (a) => {
+    const v = a[0];
+    if (typeof v === "number") return v;
+    if (typeof v !== "string") return null;
+    const n = parseGoFloat(v);
+    return n !== undefined && Number.isFinite(n) ? n : null;
+  },
 };

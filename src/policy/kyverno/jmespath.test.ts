@@ -426,6 +426,28 @@ describe("durations as Go's Duration.String", () => {
   });
 });
 
+// to_number is go-jmespath's: strconv.ParseFloat on a string, null when it does not parse (no
+// spaces, no 0x / 0b integers, not the empty string), as JavaScript's Number() would read them.
+describe("to_number as go-jmespath", () => {
+  it.each([
+    ["to_number('1e3')", 1000],
+    ["to_number('+5')", 5],
+    ["to_number('.5')", 0.5],
+    ["to_number('5.')", 5],
+    ["to_number('0x1p4')", 16],
+    ["to_number('')", null],
+    ["to_number(' 5')", null],
+    ["to_number('0x10')", null],
+    ["to_number('0b1')", null],
+    ["to_number('1_000')", null],
+    ["to_number('1e')", null],
+    ["to_number(`7`)", 7],
+    ["to_number(`true`)", null],
+  ])("%s is %j", (expr, expected) => {
+    expect(value(expr)).toBe(expected);
+  });
+});
+
 describe("equal_fold and compare as Go", () => {
   it.each([
     ["equal_fold('\u017fun', 'SUN')", true],
