@@ -306,6 +306,26 @@ spec:
     expect(d.explanation.steps.some((s) => s.kind === "tier" && s.text.includes("shadow mode"))).toBe(true);
   });
 });
+  it("a shadow-mode policy's violations do not raise the risk that moves an enforced policy's tier", () => {
+    const decider = createDecider();
+    const metas: Record<string, PolicyMeta> = {
+      enforced: meta("enforced", { tier: "block", floor: "notify", ceiling: "remediate" }),
+      trial: meta("trial", { mode: "shadow", tier: "block" }),
+    };
+    const policy = (n: string) => metas[n];
+    const enforced = violation({ policy: "enforced", severity: "medium" });
+    const alone = decider.decide(context({}), [enforced], {}, { ...options, policy });
+    expect(alone.tier).toBe("block");
+    // The policy being tried in shadow mode is recorded, never enforced: nor does it push another policy up.
+    const withShadow = decider.decide(context({}), [enforced, violation({ policy: "trial", severity: "critical" })], {}, { ...options, policy });
+    expect(withShadow.risk).toEqual(alone.risk);
+    expect(withShadow.tier).toBe("block");
+    expect(withShadow.explanation.steps.filter((s) => s.kind === "tier").map((s) => s.text)).toEqual([
+      "block: enforced/r: enforcement.tier block",
+      "observe: trial/r: policy trial is in shadow mode (recorded, not enforced)",
+    ]);
+  });
+
 
 describe("decider settings (config `decide`)", () => {
   it("refuses a weight or threshold that is not a finite number, an unknown key and lowerAt above raiseAt, naming the field", () => {

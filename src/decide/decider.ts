@@ -72,6 +72,11 @@ function refsOf(steps: readonly ExplanationStep[], kind: string): string[] {
   return [...new Set(steps.filter((s) => s.kind === kind && s.ref !== undefined).map((s) => s.ref as string))];
 }
 
+/** Whether the policy runs in shadow mode (recorded at observe, never enforced). */
+function inShadow(lookup: PolicyLookup | undefined, name: string): boolean {
+  return metaFor(lookup, name)?.enforcement?.mode === "shadow";
+}
+
 /** The meta of a policy by name through the caller's lookup. */
 function metaFor(lookup: PolicyLookup | undefined, name: string): PolicyMeta | undefined {
   return metaOf(lookup?.(name));
@@ -110,13 +115,16 @@ export function createDecider(options: DeciderOptions = {}): Decider {
       const lookup = decideOptions.policy;
       const exemption = applyExemptions(ctx, rawFindings, decideOptions, conditions, lookup);
       const findings = exemption.findings;
+      // A policy tried in shadow mode is recorded, never enforced: its violations add nothing to the
+      // risk that moves the enforced policies' tiers (nor do lessons learned about them).
+      const enforcing = findings.some((f) => f.effect === "violation" && inShadow(lookup, f.policy)) ? findings.filter((f) => f.effect !== "violation" || !inShadow(lookup, f.policy)) : findings;
 
       const learnedSource = asLookup(decideOptions.learned);
       const learned: AppliedAdjustment[] = [];
       const learnedByFinding = new Map<string, AppliedAdjustment>();
       if (learnedSource !== noLearning) {
         const bucket = contextBucket(ctx);
-        for (const f of findings) {
+        for (const f of enforcing) {
           if (f.effect !== "violation") continue;
           const key = `${f.policy}/${f.rule}`;
           if (learnedByFinding.has(key)) continue;
@@ -128,9 +136,9 @@ export function createDecider(options: DeciderOptions = {}): Decider {
         }
       }
 
-      const risk = scoreDecisionRisk(ctx, findings, weights, learned);
+      const risk = scoreDecisionRisk(ctx, enforcing, weights, learned);
       // Without learned risk factors: a critical rule is kept above observe when only learning would take it there.
-      const unlearnedRisk = learned.length === 0 ? risk.score : scoreDecisionRisk(ctx, findings, weights).score;
+      const unlearnedRisk = learned.length === 0 ? risk.score : scoreDecisionRisk(ctx, enforcing, weights).score;
       const confidence = risk.factors.length === 0 ? undefined : signalConfidence(ctx, weights.signalMinScore);
       const denying = findings.filter((f) => f.effect === "violation" && f.mode === "deny" && metaFor(lookup, f.policy)?.enforcement?.mode !== "shadow");
       const verdict: Verdict = denying.length > 0 ? "deny" : "allow";
