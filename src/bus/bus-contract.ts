@@ -4,8 +4,8 @@ import type { Bus, BusMessage } from "../core/index.js";
 
 /** Creates buses under test. Each harness owns one fresh namespace (a stream); buses it creates share it. */
 export interface BusHarness {
-  /** A new, not yet initialized bus on the harness's namespace. */
-  create(options: { readonly ackWaitMs: number }): Bus;
+  /** A new, not yet initialized bus on the harness's namespace; `concurrency`: handlers at once per subscription (default 1). */
+  create(options: { readonly ackWaitMs: number; readonly concurrency?: number }): Bus;
   dispose(): Promise<void>;
 }
 
@@ -36,8 +36,8 @@ export function busContract(name: string, createHarness: () => Promise<BusHarnes
     let harness: BusHarness;
     let buses: Bus[];
     let bus: Bus;
-    const open = async (): Promise<Bus> => {
-      const created = harness.create({ ackWaitMs: ACK_WAIT_MS });
+    const open = async (concurrency?: number): Promise<Bus> => {
+      const created = harness.create({ ackWaitMs: ACK_WAIT_MS, ...(concurrency === undefined ? {} : { concurrency }) });
       buses.push(created);
       await created.init();
       return created;
@@ -167,6 +167,28 @@ export function busContract(name: string, createHarness: () => Promise<BusHarnes
       await pause(ACK_WAIT_MS * 2);
       expect(seen).toHaveLength(1);
       expect(seen[0]).toMatch(/:0$/);
+    });
+
+    it("hands no message to a member whose handlers are all busy: with concurrency 2, a third message goes to another member once, not redelivered past the ack wait", { timeout: 20_000 }, async () => {
+      // NATS pulled a message ahead for a member running two slow handlers; waiting unseen, it
+      // missed the ack wait, went to the other member, and the first handled it too, twice.
+      const busy = await open(2);
+      const other = await open(2);
+      const seen: string[] = [];
+      const acked = new Set<string>();
+      const handler = (member: string) => async (message: BusMessage) => {
+        seen.push(`${text(message)}:${message.redelivered}`);
+        await pause(member === "busy" ? ACK_WAIT_MS * 3 : 10);
+        await message.ack();
+        acked.add(text(message));
+      };
+      await busy.subscribe("slow.many", "deciders", handler("busy"));
+      for (const n of ["1", "2", "3"]) await busy.publish("slow.many", encoder.encode(n));
+      await eventually(() => seen.length >= 2, "the busy member to start two handlers");
+      await other.subscribe("slow.many", "deciders", handler("other"));
+      await eventually(() => acked.size === 3, "every message to be handled", ACK_WAIT_MS * 15);
+      await pause(ACK_WAIT_MS * 2);
+      expect([...seen].sort()).toEqual(["1:0", "2:0", "3:0"]);
     });
 
     it("redelivers after nak, at once or after the asked delay", async () => {

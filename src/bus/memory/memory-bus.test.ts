@@ -4,7 +4,7 @@ import { busContract, eventually } from "../bus-contract.js";
 import { createMemoryBus } from "./index.js";
 
 busContract("memory", async () => ({
-  create: ({ ackWaitMs }) => createMemoryBus({ ackWaitMs }),
+  create: ({ ackWaitMs, concurrency }) => createMemoryBus({ ackWaitMs, ...(concurrency === undefined ? {} : { concurrency }) }),
   dispose: async () => undefined,
 }));
 

@@ -30,7 +30,7 @@ const deleteStream = async (stream: string) => {
 busContract("nats", async () => {
   const stream = uniqueStream();
   return {
-    create: ({ ackWaitMs }) => createNatsBus({ servers, stream, ackWaitMs, storage: "memory" }),
+    create: ({ ackWaitMs, concurrency }) => createNatsBus({ servers, stream, ackWaitMs, storage: "memory", ...(concurrency === undefined ? {} : { concurrency }) }),
     dispose: () => deleteStream(stream),
   };
 });

@@ -18,7 +18,7 @@ export interface NatsBusOptions {
   readonly subjectPrefix?: string;
   /** An un-acked delivery is redelivered after this many ms (consumer `ack_wait`), extended while its handler runs. Default 30,000. */
   readonly ackWaitMs?: number;
-  /** Handlers running at once per subscription (and messages pulled ahead). Default 1. */
+  /** Handlers running at once per subscription; a message is pulled only when one of them is free. Default 1. */
   readonly concurrency?: number;
   /** Stream storage: `file` (default, survives a server restart) or `memory`. */
   readonly storage?: "file" | "memory";
@@ -175,7 +175,11 @@ export class NatsBus implements Bus {
         });
       }
       const consumer = await client.consumers.get(this.options.stream, durable);
-      messages = await consumer.consume({ max_messages: this.concurrency });
+      // One message per pull: the client issues the next pull when the loop asks for a message,
+      // which it does only with a handler slot free. With `concurrency` per pull, messages waited
+      // in the client's buffer behind busy handlers, without the in-progress heartbeat: past the
+      // ack wait they went to another member, and this one still handled its stale copy.
+      messages = await consumer.consume({ max_messages: 1 });
     } catch (error) {
       throw failure(`subscribe to ${subject} as group ${group}`, error);
     }
@@ -234,7 +238,7 @@ export class NatsBus implements Bus {
     });
   }
 
-  /** The consume loop: at most `concurrency` handlers at once; pulls no further ahead than that. */
+  /** The consume loop: at most `concurrency` handlers at once; the next message is pulled only when one is free. */
   private async run(messages: ConsumerMessages, handler: (message: BusMessage) => Promise<void>, handlers: Handlers, what: string, state: { readonly stopping: boolean }): Promise<void> {
     const running = new Set<Promise<void>>();
     let stopped: unknown;
