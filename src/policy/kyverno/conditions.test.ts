@@ -180,6 +180,18 @@ describe("condition operators", () => {
     expect(evaluateOperator(operator, key, value)).toBe(expected);
   });
 
+  // The numeric operators read a string key as strconv.ParseFloat does: a decimal beyond the double
+  // range is ErrRange (no number), a hex float with its p exponent is one.
+  it.each([
+    ["GreaterThan", "1e400", 5, false],
+    ["LessThan", "-1e400", 5, false],
+    ["GreaterThan", "0x1p4", 15, true],
+    ["Equals", 16, "0x1p4", true],
+    ["Equals", 16, "0x10", false],
+  ])("%s(%j, %j) is %s (Go float strings)", (operator, key, value, expected) => {
+    expect(evaluateOperator(operator, key, value)).toBe(expected);
+  });
+
   it("knows Kyverno's operators case-insensitively and rejects others", () => {
     expect(isKnownOperator("anyin")).toBe(true);
     expect(isKnownOperator("Contains")).toBe(false);
