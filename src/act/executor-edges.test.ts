@@ -356,6 +356,27 @@ describe("approvals of a policy demoted since", () => {
     expect([...h.fake.state.keys()]).toEqual(["a"]);
   });
 
+  it("an approval the kill switch stops just before it runs is put back as it was: promoted again since, approved again, it runs for real", async () => {
+    await h.executor.promote("p", approver);
+    const [pending] = await h.executor.apply([{ ...planned("c", { disposition: "approval" }), promoted: true }]);
+    await h.executor.demote("p", approver, "misfiring");
+    // An operator turns the switch on while the approval is being carried out (after its first check).
+    let turned = false;
+    const currentEntity = async (): Promise<undefined> => {
+      if (!turned) { turned = true; await h.executor.killSwitch.set(true, operator, "incident"); }
+      return undefined;
+    };
+    const racing = createExecutor({ storage: h.store.storage, clock: h.clock, actuators: h.fake.actuators, guardrails: { blastRadius: { perPolicy: { max: 1, windowMs: HOUR } } }, currentEntity });
+    await expect(racing.runApproved([pending!.id], approver, "ok")).rejects.toMatchObject({ code: "VIGIL_KILL_SWITCH" });
+    const back = await h.executor.getAction(pending!.id);
+    expect([back?.status, back?.promoted, back?.plan.dryRun, back?.reason, back?.approvedBy]).toEqual(["pending-approval", true, false, pending!.reason, undefined]);
+    await h.executor.killSwitch.set(false, operator);
+    await h.executor.promote("p", approver, { reason: "fixed" });
+    const [ran] = await h.executor.runApproved([pending!.id], approver, "ok");
+    expect([ran?.status, ran?.plan.dryRun]).toEqual(["applied", false]);
+    expect(h.fake.calls.map((c) => c.dryRun)).toEqual([false]);
+  });
+
   it("approved while the policy is still promoted, it runs for real", async () => {
     await h.executor.promote("p", approver);
     const [pending] = await h.executor.apply([{ ...planned("c", { disposition: "approval" }), promoted: true }]);

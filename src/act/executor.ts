@@ -345,8 +345,9 @@ export function createExecutor(options: ExecutorOptions): Executor {
         const late = await readKillSwitch(storage);
         if (late.on) {
           if (!plan.dryRun) await releaseBudget(storage, scopes(record.policy), reservedAt, iso());
-          const { approvedBy: _by, approvedAt: _at, ...unapproved } = claim.record;
-          await write({ ...unapproved, status: "pending-approval", updatedAt: iso() }, claim.version, { actor: actor.id, note: `not run: ${killedReason(late)}` });
+          // Back as it was before the approval (its plan and promotion too: a plan turned into a dry
+          // run because of a demotion is judged again when approved again), with the history kept.
+          await write({ ...record, history: claim.record.history, updatedAt: iso() }, claim.version, { actor: actor.id, note: `not run: ${killedReason(late)}` });
           throw killedError(late);
         }
         const result = await callApply(actuators.get(record.actuator), plan, plan.dryRun);
