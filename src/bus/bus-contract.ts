@@ -169,9 +169,10 @@ export function busContract(name: string, createHarness: () => Promise<BusHarnes
       expect(seen[0]).toMatch(/:0$/);
     });
 
-    it("hands no message to a member whose handlers are all busy: with concurrency 2, a third message goes to another member once, not redelivered past the ack wait", { timeout: 20_000 }, async () => {
+    it("handles each message once while a member's handlers are all busy past the ack wait (concurrency 2, a second member joining)", { timeout: 20_000 }, async () => {
       // NATS pulled a message ahead for a member running two slow handlers; waiting unseen, it
       // missed the ack wait, went to the other member, and the first handled it too, twice.
+      // (Memory buses created apart share nothing: there the busy member handles all three.)
       const busy = await open(2);
       const other = await open(2);
       const seen: string[] = [];
