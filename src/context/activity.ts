@@ -9,40 +9,49 @@ import { HOURS_PER_WEEK } from "./time.js";
  *   touching them; when a slot would overflow, every slot is halved and `exp` grows;
  * - one space-saving top-k seen-set per dimension (service, region, country, asn, ip, device):
  *   per dimension a 32-bit observation total, then k slots of (hash32, count16, firstSeen32
- *   in minutes). Values are stored as FNV-1a hashes so memory does not grow with value length.
+ *   in minutes, inherited16). Values are stored as FNV-1a hashes so memory does not grow with
+ *   value length. `inherited` is the count a value took over from the one it evicted
+ *   (space-saving's error): count - inherited is how often it was surely seen.
  * INVARIANT: the section's length and offsets are given by its ActivityLayout.
  */
 
 /** Units one event adds at the anchor; leaves headroom for 256 events per slot before halving. */
 const UNIT = 256;
-const SLOT_WIDTH = 5;
+const SLOT_WIDTH = 6;
+/** Slots stored before `inherited` was kept (layout signatures without the `;w6` suffix). */
+const OLD_SLOT_WIDTH = 5;
+const WIDTH_SUFFIX = `;w${SLOT_WIDTH}`;
 
 export interface ActivityLayout {
   readonly sizes: Readonly<Record<SeenDimension, number>>;
   readonly offsets: Readonly<Record<SeenDimension, number>>;
   readonly length: number;
-  /** `service:12,region:6,...`: stored with the block to detect layout changes. */
+  /** Words per seen-set slot: 6, or 5 in sections stored before `inherited` was kept (read only to migrate them). */
+  readonly slotWidth: number;
+  /** `service:12,region:6,...;w6`: stored with the block to detect layout changes. */
   readonly signature: string;
 }
 
-export function createActivityLayout(sizes: Readonly<Record<SeenDimension, number>>): ActivityLayout {
+export function createActivityLayout(sizes: Readonly<Record<SeenDimension, number>>, slotWidth = SLOT_WIDTH): ActivityLayout {
   const offsets = {} as Record<SeenDimension, number>;
   let offset = HOURS_PER_WEEK;
   for (const dimension of seenDimensions) {
     offsets[dimension] = offset;
-    offset += 2 + sizes[dimension] * SLOT_WIDTH;
+    offset += 2 + sizes[dimension] * slotWidth;
   }
-  return { sizes: { ...sizes }, offsets, length: offset, signature: seenDimensions.map((dimension) => `${dimension}:${sizes[dimension]}`).join(",") };
+  const signature = seenDimensions.map((dimension) => `${dimension}:${sizes[dimension]}`).join(",") + (slotWidth === SLOT_WIDTH ? WIDTH_SUFFIX : "");
+  return { sizes: { ...sizes }, offsets, length: offset, slotWidth, signature };
 }
 
 export function parseLayoutSignature(signature: string): ActivityLayout | undefined {
+  const current = signature.endsWith(WIDTH_SUFFIX);
   const sizes = {} as Record<SeenDimension, number>;
-  for (const part of signature.split(",")) {
+  for (const part of (current ? signature.slice(0, -WIDTH_SUFFIX.length) : signature).split(",")) {
     const [name, size] = part.split(":");
     if (!seenDimensions.includes(name as SeenDimension) || !Number.isInteger(Number(size))) return undefined;
     sizes[name as SeenDimension] = Number(size);
   }
-  return seenDimensions.every((dimension) => sizes[dimension] !== undefined) ? createActivityLayout(sizes) : undefined;
+  return seenDimensions.every((dimension) => sizes[dimension] !== undefined) ? createActivityLayout(sizes, current ? SLOT_WIDTH : OLD_SLOT_WIDTH) : undefined;
 }
 
 /** The mutable activity state an entity baseline carries. */
@@ -118,7 +127,10 @@ export function activityAt(holder: ActivityHolder, minutes: number, hourOfWeek: 
 }
 
 export interface SeenEntry {
+  /** Upper bound of the value's observations (space-saving's count). */
   readonly count: number;
+  /** Of `count`, what it took over from the value it evicted: count - inherited were surely its own. */
+  readonly inherited: number;
   readonly firstSeenMinutes: number;
   /** Observations of the dimension (all values). */
   readonly total: number;
@@ -136,17 +148,18 @@ export function seenLookup(holder: ActivityHolder | undefined, layout: ActivityL
   const base = holder.actOffset + layout.offsets[dimension];
   const total = readU32(block, base);
   for (let slot = 0; slot < layout.sizes[dimension]; slot++) {
-    const at = base + 2 + slot * SLOT_WIDTH;
+    const at = base + 2 + slot * layout.slotWidth;
     const count = block[at + 2] ?? 0;
-    if (count > 0 && readU32(block, at) === hash) return { count, firstSeenMinutes: readU32(block, at + 3), total };
+    if (count > 0 && readU32(block, at) === hash) return { count, inherited: block[at + 5] ?? 0, firstSeenMinutes: readU32(block, at + 3), total };
   }
   return undefined;
 }
 
 /**
  * Counts one observation of a value (space-saving: a new value replaces the least counted one
- * and inherits its count + 1, so heavy hitters are never lost). Counts saturate by halving the
- * dimension, which also lets old habits fade.
+ * and inherits its count + 1, so heavy hitters are never lost; the inherited part is kept apart,
+ * or a value seen once would read as common as the one it evicted). Counts saturate by halving
+ * the dimension, which also lets old habits fade.
  */
 export function seenAdd(holder: ActivityHolder, layout: ActivityLayout, dimension: SeenDimension, hash: number, minutes: number): void {
   const block = (ensureActivity(holder, layout, minutes), holder.block);
@@ -173,7 +186,10 @@ export function seenAdd(holder: ActivityHolder, layout: ActivityLayout, dimensio
       for (let slot = 0; slot < size; slot++) {
         const at = base + 2 + slot * SLOT_WIDTH;
         const count = block[at + 2] ?? 0;
-        block[at + 2] = count === 0 ? 0 : Math.max(1, count >>> 1);
+        const halved = count === 0 ? 0 : Math.max(1, count >>> 1);
+        block[at + 2] = halved;
+        // INVARIANT: inherited < count while the slot holds a value (it was seen at least once).
+        block[at + 5] = Math.min((block[at + 5] ?? 0) >>> 1, Math.max(0, halved - 1));
       }
       total = Math.ceil(total / 2);
     }
@@ -183,6 +199,7 @@ export function seenAdd(holder: ActivityHolder, layout: ActivityLayout, dimensio
     writeU32(block, at, hash);
     block[at + 2] = Math.min(65_535, minimumCount + 1);
     writeU32(block, at + 3, minutes);
+    block[at + 5] = Math.min(65_534, minimumCount);
   }
   writeU32(block, base, total);
 }
@@ -197,7 +214,7 @@ export function seenMissingBound(holder: ActivityHolder | undefined, layout: Act
   const base = holder.actOffset + layout.offsets[dimension];
   let minimum = Number.POSITIVE_INFINITY;
   for (let slot = 0; slot < layout.sizes[dimension]; slot++) {
-    const count = holder.block[base + 2 + slot * SLOT_WIDTH + 2] ?? 0;
+    const count = holder.block[base + 2 + slot * layout.slotWidth + 2] ?? 0;
     if (count === 0) return 0;
     if (count < minimum) minimum = count;
   }
@@ -209,30 +226,34 @@ export function seenDistinct(holder: ActivityHolder | undefined, layout: Activit
   if (!holder || holder.actOffset < 0) return 0;
   let distinct = 0;
   const base = holder.actOffset + layout.offsets[dimension];
-  for (let slot = 0; slot < layout.sizes[dimension]; slot++) if ((holder.block[base + 2 + slot * SLOT_WIDTH + 2] ?? 0) > 0) distinct++;
+  for (let slot = 0; slot < layout.sizes[dimension]; slot++) if ((holder.block[base + 2 + slot * layout.slotWidth + 2] ?? 0) > 0) distinct++;
   return distinct;
 }
 
-/** Copies an activity section into a new layout (settings changed): histogram as is, the most counted values per dimension. */
+/**
+ * Copies an activity section into a new layout (set sizes changed, or slots stored without
+ * `inherited`, which then counts as 0): histogram as is, the most counted values per dimension.
+ */
 export function migrateActivity(block: Uint16Array, from: ActivityLayout, to: ActivityLayout): Uint16Array {
   const result = new Uint16Array(to.length);
   result.set(block.subarray(0, HOURS_PER_WEEK));
   for (const dimension of seenDimensions) {
-    const entries: { hash: number; count: number; first: number }[] = [];
+    const entries: { hash: number; count: number; first: number; inherited: number }[] = [];
     const base = from.offsets[dimension];
     for (let slot = 0; slot < from.sizes[dimension]; slot++) {
-      const at = base + 2 + slot * SLOT_WIDTH;
+      const at = base + 2 + slot * from.slotWidth;
       const count = block[at + 2] ?? 0;
-      if (count > 0) entries.push({ hash: readU32(block, at), count, first: readU32(block, at + 3) });
+      if (count > 0) entries.push({ hash: readU32(block, at), count, first: readU32(block, at + 3), inherited: from.slotWidth > OLD_SLOT_WIDTH ? block[at + 5] ?? 0 : 0 });
     }
     entries.sort((left, right) => right.count - left.count);
     const target = to.offsets[dimension];
     writeU32(result, target, readU32(block, base));
     entries.slice(0, to.sizes[dimension]).forEach((entry, slot) => {
-      const at = target + 2 + slot * SLOT_WIDTH;
+      const at = target + 2 + slot * to.slotWidth;
       writeU32(result, at, entry.hash);
       result[at + 2] = entry.count;
       writeU32(result, at + 3, entry.first);
+      result[at + 5] = entry.inherited;
     });
   }
   return result;

@@ -1,7 +1,7 @@
 import { Buffer } from "node:buffer";
 import { describe, expect, it } from "vitest";
 import { EventTypes, type Event } from "../core/event.js";
-import { createActivityLayout, seenLookup } from "./activity.js";
+import { createActivityLayout, parseLayoutSignature, seenAdd, seenLookup } from "./activity.js";
 import { baselineFromDoc, baselineToDoc, EntityBaseline } from "./baseline.js";
 import { makeEvent, seededRandom } from "./fixtures.test-support.js";
 import { readIdleDay, recordIdleSample } from "./idle-days.js";
@@ -35,6 +35,41 @@ describe("baseline storage", () => {
     const restarted = createContextStage({ storage, clock: createManualClock(start), settings: { baselines: { seenSetSizes: { region: 2 } } } });
     const context = await restarted.build(call("eu-west-1", 10));
     expect(context.signals["rare"]?.values?.["seen"]).toMatchObject({ region: { count: 2 } });
+  });
+
+  it("seen-sets stored with 5-word slots (before the inherited count) are widened on load, their values, counts and first-seen times kept", () => {
+    const layout = createActivityLayout(defaultContextSettings.baselines.seenSetSizes);
+    const old = parseLayoutSignature(layout.signature.replace(/;w6$/, ""));
+    expect(old?.slotWidth).toBe(5);
+    if (!old) return;
+    const block = new Uint16Array(old.length);
+    block[10] = 512;
+    const region = old.offsets.region;
+    writeU32(block, region, 7);
+    writeU32(block, region + 2, fnv1a32("eu-west-1"));
+    block[region + 4] = 5;
+    writeU32(block, region + 5, 28_000_000);
+    writeU32(block, region + 7, fnv1a32("us-east-1"));
+    block[region + 9] = 2;
+    writeU32(block, region + 10, 28_000_100);
+    const doc = { v: 2, events: 7, firstSeen: 28_000_000, lastSeen: 28_000_100, block: Buffer.from(block.buffer).toString("base64"), act: { offset: 0, layout: old.signature, anchor: 28_000_000, exp: 0 } };
+    const loaded = baselineFromDoc("principal/old", doc, layout);
+    expect(loaded.block.length).toBe(layout.length);
+    expect(loaded.actTotal).toBe(512);
+    expect(seenLookup(loaded, layout, "region", fnv1a32("eu-west-1"))).toMatchObject({ count: 5, inherited: 0, firstSeenMinutes: 28_000_000, total: 7 });
+    expect(seenLookup(loaded, layout, "region", fnv1a32("us-east-1"))).toMatchObject({ count: 2, inherited: 0, firstSeenMinutes: 28_000_100 });
+  });
+
+  it("a value that took an evicted one's place keeps the inherited part apart, also when its count saturates and halves", () => {
+    const layout = createActivityLayout({ ...defaultContextSettings.baselines.seenSetSizes, region: 1 });
+    const baseline = new EntityBaseline("principal/one-region");
+    for (let index = 0; index < 10; index++) seenAdd(baseline, layout, "region", fnv1a32("a"), 28_000_000 + index);
+    seenAdd(baseline, layout, "region", fnv1a32("b"), 28_000_100);
+    expect(seenLookup(baseline, layout, "region", fnv1a32("b"))).toMatchObject({ count: 11, inherited: 10, firstSeenMinutes: 28_000_100 });
+    for (let index = 0; index < 65_535 - 11; index++) seenAdd(baseline, layout, "region", fnv1a32("b"), 28_000_200);
+    expect(seenLookup(baseline, layout, "region", fnv1a32("b"))).toMatchObject({ count: 65_535, inherited: 10 });
+    seenAdd(baseline, layout, "region", fnv1a32("b"), 28_000_300);
+    expect(seenLookup(baseline, layout, "region", fnv1a32("b"))).toMatchObject({ count: 32_768, inherited: 5 });
   });
 
   it("a corrupt or foreign document is relearned, not fatal", () => {

@@ -212,6 +212,31 @@ describe("rare / first-seen detector", () => {
     expect(fresh.factors[0]?.detail).toContain("bedrock.amazonaws.com is not among the 12 service values kept");
   });
 
+  it("a new value that takes an evicted value's place in a full set is still rare on its second event, not as common as the one it replaced", async () => {
+    const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(start) });
+    const arn = "arn:aws:iam::1:user/six-regions";
+    // Six regions, 20 calls each: the set of 6 regions is full, every value with a share of 1/6.
+    const regions = ["us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-northeast-1", "sa-east-1"];
+    let index = 0;
+    for (let round = 0; round < 20; round++) for (const region of regions) await learn(stage, [apiCall(arn, start + index++ * 60_000, region)]);
+    const first = (await stage.build(apiCall(arn, start + index * 60_000, "ap-southeast-2"))).signals["rare"]!;
+    expect(first.values?.["firstSeen"]).toEqual(["region"]);
+    await learn(stage, [apiCall(arn, start + index++ * 60_000, "ap-southeast-2")]);
+
+    const second = (await stage.build(apiCall(arn, start + index * 60_000, "ap-southeast-2"))).signals["rare"]!;
+    // Space-saving gave it the evicted value's count + 1 (21 of 121 observations): it read as a habit after one call.
+    expect(second.values?.["rare"]).toEqual(["region"]);
+    expect(second.values?.["seen"]).toMatchObject({ region: { value: "ap-southeast-2", count: 1, atMost: 21 } });
+    // 0.4 × ½ × (1 - share / 2%), halved: the peer group (all principals) learned the first call too.
+    expect(second.score).toBeGreaterThan(0.05);
+    expect(second.factors[0]?.detail).toContain("seen 1 time(s) (at most 21");
+    // A value counted from its first event keeps its exact count.
+    const known = (await stage.build(apiCall(arn, start + index * 60_000, "us-west-2"))).signals["rare"]!;
+    expect(known.values?.["seen"]).toMatchObject({ region: { value: "us-west-2", count: 20 } });
+    expect((known.values?.["seen"] as Record<string, Record<string, unknown>>)["region"]).not.toHaveProperty("atMost");
+    expect(known.score).toBe(0);
+  });
+
   it("a brand-new principal's first event is not suspicious, and peers' knowledge discounts", async () => {
     const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(start) });
     const fresh = (await stage.build(apiCall("arn:aws:iam::1:user/fresh", start, "eu-west-1"))).signals["rare"]!;

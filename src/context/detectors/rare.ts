@@ -40,10 +40,13 @@ export function detectRare(input: RareInput, settings: RareSettings): Signal {
     const entry = seenLookup(input.own, input.layout, dimension, hash);
     const confidence = clamp01(observations / settings.fullConfidenceObservations);
     confidenceSum += confidence;
-    const share = entry && observations > 0 ? entry.count / observations : 0;
+    // Judged by what the value surely was seen: a value that took an evicted one's place holds that
+    // one's count too (space-saving), so after one event it would read as a habit.
+    const count = entry ? entry.count - entry.inherited : 0;
+    const share = entry && observations > 0 ? count / observations : 0;
     // A value missing from a full set may have been evicted: then it is new, or was seen at most `bound` times.
-    const bound = entry ? 0 : seenMissingBound(input.own, input.layout, dimension);
-    seen[dimension] = entry ? { value, count: entry.count, share: round(share), firstSeen: isoFromMinutes(entry.firstSeenMinutes) } : { value, count: 0, share: 0, ...(bound > 0 ? { atMost: bound } : {}) };
+    const bound = entry ? (entry.inherited > 0 ? entry.count : 0) : seenMissingBound(input.own, input.layout, dimension);
+    seen[dimension] = entry ? { value, count, share: round(share), firstSeen: isoFromMinutes(entry.firstSeenMinutes), ...(bound > 0 ? { atMost: bound } : {}) } : { value, count: 0, share: 0, ...(bound > 0 ? { atMost: bound } : {}) };
     let contribution = 0;
     let detail = "";
     if (!entry) {
@@ -56,7 +59,7 @@ export function detectRare(input: RareInput, settings: RareSettings): Signal {
     } else if (share < settings.rareShare) {
       rare.push(dimension);
       contribution = settings.weights[dimension] * 0.5 * (1 - share / settings.rareShare) * confidence;
-      detail = `${dimension} ${value} seen ${entry.count} time(s) in ${observations} observations`;
+      detail = `${dimension} ${value} seen ${count} time(s)${bound > 0 ? ` (at most ${bound}: it took the place of a value evicted from the set)` : ""} in ${observations} observations`;
     }
     if (contribution <= 0) continue;
     if (seenLookup(input.peer, input.layout, dimension, hash)) {
