@@ -162,6 +162,10 @@ export function createExceptionApi(deps: ReviewDeps): ExceptionApi {
         // by whomever it was imported first.
         const same = { ...exception, createdBy: givenBy ?? existing.value.createdBy, createdAt: givenAt ?? existing.value.createdAt };
         if (canonicalJson(existing.value) === canonicalJson(same)) return existing.value;
+        const { revokedAt, ...unrevoked } = existing.value;
+        if (revokedAt !== undefined && canonicalJson(unrevoked) === canonicalJson(same)) {
+          throw new VigilError("VIGIL_CONFLICT", `exception ${input.id} was revoked at ${revokedAt}; a revoked exception stays revoked: import it under another id to put it in force again`, { field: "id" });
+        }
         throw new VigilError("VIGIL_CONFLICT", `exception ${input.id} already exists with other content; revoke it or import under another id`, { field: "id" });
       }
       await deps.storage.putDocs([{ collection: EXCEPTIONS_COLLECTION, id: exception.id, value: exception, expectVersion: 0 }], at);

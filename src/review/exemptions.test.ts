@@ -308,6 +308,18 @@ describe("exceptions", () => {
     expect((await loop.storage.listAudit({})).filter((a) => a.action === "exception.import")).toHaveLength(1);
   });
 
+  it("importing again an exception revoked since says it was revoked and stays so, rather than \"revoke it\"", async () => {
+    const item = { ...base, id: "SEC-8", expiresAt: new Date(loop.clock.now().getTime() + 30 * DAY).toISOString() };
+    await loop.review.exceptions.import(item, admin);
+    const revoked = await loop.review.exceptions.revoke("SEC-8", approver, "bucket made private");
+    await expect(loop.review.exceptions.import(item, admin)).rejects.toMatchObject({
+      code: "VIGIL_CONFLICT", details: { field: "id" },
+      message: `exception SEC-8 was revoked at ${revoked.revokedAt}; a revoked exception stays revoked: import it under another id to put it in force again`,
+    });
+    expect(await loop.review.exceptions.get("SEC-8")).toEqual(revoked);
+    expect((await loop.handle({ kind: "low-risk", bucket: "site", public: true })).decision.verdict).toBe("deny");
+  });
+
   it("an exception imported under an id of Vigil's own form (EX-2, from another store's setup) does not make create fail: create takes the next free id", async () => {
     const expiresAt = new Date(loop.clock.now().getTime() + 30 * DAY).toISOString();
     await loop.review.exceptions.import({ ...base, id: "EX-1", expiresAt }, admin);
