@@ -7,7 +7,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Agent, Principal, Role } from "../agent.js";
 import { VigilError } from "../core/errors.js";
-import { kindOf } from "../sources/values.js";
+import { kindOf, normalizeTimestamp } from "../sources/values.js";
 
 /**
  * `public`: no token (health only); a role: a bearer token holding it (admin always may;
@@ -109,8 +109,8 @@ export function route<Params = Record<string, string>, Query = Record<string, un
     ...(body || querystring || refuseQuery ? {
       preValidation: async (request: FastifyRequest) => {
         if (refuseQuery) refuseQueryValues(`${spec.method} ${spec.url}`, body !== undefined, request.query as Record<string, unknown>);
-        if (body) request.body = checkedBody(body, request.body);
-        if (querystring) readQueryValues(querystring, request.query as Record<string, unknown>);
+        if (body) request.body = withoutLeapSeconds(body, checkedBody(body, request.body));
+        if (querystring) withoutLeapSeconds(querystring, readQueryValues(querystring, request.query as Record<string, unknown>));
       },
     } : {}),
     schema: {
@@ -146,6 +146,8 @@ function refuseQueryValues(route: string, readsBody: boolean, query: Record<stri
   throw new VigilError("VIGIL_BAD_INPUT", `${route} takes no query parameters: remove \`${name}\`${readsBody ? " (the route's options go in the JSON body)" : ""}; see /openapi.json`, { field: name });
 }
 
+const LEAP_SECOND = /^.{10}[Tt]\d{2}:\d{2}:60/;
+
 const DECIMAL = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/;
 
 /**
@@ -155,7 +157,7 @@ const DECIMAL = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/;
  * Only the query is read so: the server's JSON Schema validation converts no type (app.ts), so a
  * body's `{"on": null}` or `{"on": 0}` is refused, not taken for `false`.
  */
-export function readQueryValues(schema: JsonSchema, query: Record<string, unknown>): void {
+export function readQueryValues(schema: JsonSchema, query: Record<string, unknown>): Record<string, unknown> {
   const properties = (schema["properties"] ?? {}) as Record<string, JsonSchema | undefined>;
   for (const [name, value] of Object.entries(query)) {
     const type = properties[name]?.["type"];
@@ -166,6 +168,23 @@ export function readQueryValues(schema: JsonSchema, query: Record<string, unknow
     if ((type === "integer" || type === "number") && DECIMAL.test(value)) query[name] = Number(value);
     else if (type === "boolean" && (value === "true" || value === "false")) query[name] = value === "true";
   }
+  return query;
+}
+
+/**
+ * A leap second (`23:59:60`) in a date-time field becomes the last millisecond of its minute, as
+ * every source reads one: the published format takes it, but Date.parse does not, so the services
+ * refused it as "not an RFC 3339 time". Top-level fields, where the routes declare date-times.
+ */
+function withoutLeapSeconds(schema: JsonSchema, values: unknown): unknown {
+  if (typeof values !== "object" || values === null) return values;
+  const properties = (schema["properties"] ?? {}) as Record<string, JsonSchema | undefined>;
+  const record = values as Record<string, unknown>;
+  for (const [name, property] of Object.entries(properties)) {
+    const value = record[name];
+    if (property?.["format"] === "date-time" && typeof value === "string" && LEAP_SECOND.test(value)) record[name] = normalizeTimestamp(value) ?? value;
+  }
+  return values;
 }
 
 /** True when a JSON Schema object requires at least one property. */

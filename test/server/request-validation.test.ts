@@ -302,3 +302,18 @@ describe("an empty filter value (?subject=)", () => {
     }
   });
 });
+
+describe("a date-time with a leap second (23:59:60, valid RFC 3339 and valid by the published format)", () => {
+  it("is taken as the last millisecond of its minute, not refused as 'not an RFC 3339 time'", async () => {
+    const token = await t.as("admin", { method: "POST", url: "/v1/tokens", payload: { name: "leap", roles: ["viewer"], expiresAt: "2030-12-31T23:59:60Z" } });
+    expect(token.statusCode, token.body).toBe(201);
+    expect(token.json().record.expiresAt).toBe("2030-12-31T23:59:59.999Z");
+    const exception = await t.as("approver", { method: "POST", url: "/v1/exceptions", payload: { policies: ["no-public-bucket"], justification: "public website bucket", expiresAt: "2025-03-05T23:59:60Z" } });
+    expect(exception.statusCode, exception.body).toBe(201);
+    expect(exception.json().expiresAt).toBe("2025-03-05T23:59:59.999Z");
+    for (const url of ["/v1/decisions?since=2016-12-31T23:59:60Z", "/v1/decisions?until=2016-12-31T23:59:60Z", "/v1/audit?since=2016-12-31T23:59:60Z", "/v1/policies/no-public-bucket/shadow?since=2016-12-31T23:59:60Z"]) {
+      const response = await t.as("admin", { method: "GET", url });
+      expect(response.statusCode, `${url}: ${response.body}`).toBe(200);
+    }
+  });
+});
