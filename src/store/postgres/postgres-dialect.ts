@@ -148,7 +148,7 @@ CREATE INDEX audit_actor ON ${s}.audit (left(actor, 256), seq);
       description: "docs: value is json (the text as written, keys in their order), GIN-indexed as jsonb for where; jsonb sorted keys, so documents read back differently than SQLite's",
       // Rows stored before keep the key order jsonb gave them; the order they were written in is gone.
       sql: `
-DROP INDEX ${s}.docs_value;
+DROP INDEX IF EXISTS ${s}.docs_value;
 ALTER TABLE ${s}.docs ALTER COLUMN value TYPE JSON USING value::json;
 CREATE INDEX docs_value ON ${s}.docs USING GIN ((value::jsonb) jsonb_path_ops);
 `,

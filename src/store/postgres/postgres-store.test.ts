@@ -250,6 +250,28 @@ describe("postgres storage specifics", () => {
     }
   });
 
+  it("migration 6 also runs on a version 5 schema whose docs_value index an administrator dropped, and creates it", async () => {
+    const fresh = uniqueSchema();
+    try {
+      await admin.unsafe(`CREATE SCHEMA "${fresh}"`);
+      await admin.unsafe(`CREATE TABLE "${fresh}".schema_version (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)`);
+      for (const migration of postgresMigrations(fresh).slice(0, 5)) {
+        await admin.unsafe(migration.sql);
+        await admin.unsafe(`INSERT INTO "${fresh}".schema_version VALUES ($1, $2, 'then')`, [migration.version, migration.description]);
+      }
+      await admin.unsafe(`DROP INDEX "${fresh}".docs_value`);
+      const migrated = createPostgresStorage({ url, schema: fresh, maxConnections: 2 });
+      extra.push(migrated);
+      await migrated.init();
+      await migrated.putDocs([{ collection: "c", id: "x", value: { b: 1, a: 2 } }], "t");
+      expect((await migrated.listDocs("c", { where: { a: 2 } })).map((doc) => JSON.stringify(doc.value))).toEqual(['{"b":1,"a":2}']);
+      expect(await admin`SELECT 1 FROM pg_indexes WHERE schemaname = ${fresh} AND indexname = 'docs_value'`).toHaveLength(1);
+    } finally {
+      for (const instance of extra.splice(0)) await instance.close();
+      await dropSchema(fresh);
+    }
+  });
+
   it("validates its configuration with VIGIL_BAD_CONFIG naming the setting as vigil.yaml spells it (store.url, store.schema; lockTimeoutMs is the library's option only)", () => {
     const refusal = (fn: () => unknown): { code?: string; message?: string; details?: { field?: string } } => {
       try {
