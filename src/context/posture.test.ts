@@ -138,6 +138,16 @@ describe("posture", () => {
     expect(await restarted.posture.list()).toHaveLength(1);
   });
 
+  it("a scope with white space (a pasted account id) is refused, not stored as a posture no event ever matches", async () => {
+    const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(t0) });
+    for (const scope of ["account:101010101111 ", "account: 101010101111", "namespace:prod\n"]) {
+      await expect(stage.posture.set({ scope, level: "freeze", setBy: "ana" })).rejects.toMatchObject({ code: "VIGIL_BAD_INPUT", details: { field: "scope" }, message: expect.stringContaining("white space") });
+    }
+    expect(await stage.posture.list()).toEqual([]);
+    await stage.posture.set({ scope: "account:101010101111", level: "freeze", setBy: "ana" });
+    expect((await stage.build(inAccount())).posture).toMatchObject({ level: "freeze", scope: "account:101010101111" });
+  });
+
   it("the API validates and names the field", async () => {
     const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(t0) });
     const attempts = [

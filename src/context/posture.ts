@@ -20,7 +20,8 @@ export interface PostureInput {
   readonly setBy?: string;
 }
 
-const scopePattern = /^(org|account:.+|namespace:.+|repo:[^/\s]+\/[^/\s]+)$/;
+// Ids without white space: scopes are matched exactly, so "account:123 " (a pasted id) was stored and never applied.
+const scopePattern = /^(org|account:\S+|namespace:\S+|repo:[^/\s]+\/[^/\s]+)$/;
 
 /** Rank of a level: normal 0 < elevated 1 < incident 2 < freeze 3. */
 export function postureRank(level: PostureLevel): number {
@@ -31,7 +32,7 @@ export function postureRank(level: PostureLevel): number {
 export function validatePostureInput(input: PostureInput, nowMs: number): Required<Pick<PostureInput, "scope" | "level">> & PostureInput {
   const scope = input.scope ?? "org";
   if (typeof scope !== "string" || !scopePattern.test(scope)) {
-    throw new VigilError("VIGIL_BAD_INPUT", `posture.scope must be "org", "account:<id>", "namespace:<ns>" or "repo:<owner>/<name>", got ${JSON.stringify(scope)}`, { field: "scope" });
+    throw new VigilError("VIGIL_BAD_INPUT", `posture.scope must be "org", "account:<id>", "namespace:<ns>" or "repo:<owner>/<name>" with no white space, got ${JSON.stringify(scope)}`, { field: "scope" });
   }
   if (!postureLevels.includes(input.level)) {
     throw new VigilError("VIGIL_BAD_INPUT", `posture.level must be one of ${postureLevels.join(", ")}, got ${JSON.stringify(input.level)}`, { field: "level" });
