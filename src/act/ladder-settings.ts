@@ -77,6 +77,11 @@ export function resolveLadderSettings(input: unknown, prefix = "ladder"): Ladder
       if (typeof item !== "number" || !Number.isFinite(item) || item < 0 || item > max || (key === "maxSnoozes" && !Number.isInteger(item))) {
         throw new VigilError("VIGIL_BAD_CONFIG", `${field}.${key} must be a number between 0 and ${max}${key === "maxSnoozes" ? " (whole)" : ""}, got ${JSON.stringify(item)}`, { field: `${field}.${key}` });
       }
+      // A snooze of 0 days postpones nothing (snooze refuses it): with it as the default, every
+      // snooze that names no days would fail, blaming the caller's businessDays.
+      if (key === "snoozeBusinessDays" && item === 0) {
+        throw new VigilError("VIGIL_BAD_CONFIG", `${field}.${key} must be a number above 0 and at most ${max} (a snooze adds that many business days), got 0`, { field: `${field}.${key}` });
+      }
       settings[key] = item;
     }
     policies.push({ pattern, settings: settings as unknown as LadderPolicySettings });

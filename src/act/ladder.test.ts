@@ -444,4 +444,13 @@ describe("enforcement ladder", () => {
     expect(() => resolveLadderSettings({ calendar: { weekend: ["XX"] } })).toThrow(/ladder\.calendar\.weekend\[0\]/);
     expect(resolveLadderSettings({ policies: { "cost-idle-*": { maxSnoozes: 1 } } }).policies[0]?.settings).toMatchObject({ graceBusinessDays: 3, maxSnoozes: 1 });
   });
+
+  it("a snoozeBusinessDays of 0 (every snooze naming no days would fail, blaming businessDays) is refused at start naming the setting", () => {
+    let error: unknown;
+    try { resolveLadderSettings({ policies: { p: { snoozeBusinessDays: 0 } } }); } catch (caught) { error = caught; }
+    expect(error).toMatchObject({ code: "VIGIL_BAD_CONFIG", details: { field: "ladder.policies.p.snoozeBusinessDays" } });
+    expect((error as Error).message).toBe("ladder.policies.p.snoozeBusinessDays must be a number above 0 and at most 60 (a snooze adds that many business days), got 0");
+    // 0 stays valid where it means something: a grace of 0 acts at once, maxSnoozes 0 allows no snooze.
+    expect(resolveLadderSettings({ policies: { p: { graceBusinessDays: 0, maxSnoozes: 0, snoozeBusinessDays: 0.5 } } }).policies[0]?.settings).toMatchObject({ graceBusinessDays: 0, maxSnoozes: 0, snoozeBusinessDays: 0.5 });
+  });
 });
