@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream, existsSync, fstatSync, mkdirSync, readFileSync, writeFileSync, type ReadStream, type WriteStream } from "node:fs";
+import { createReadStream, createWriteStream, existsSync, fstatSync, mkdirSync, readFileSync, readSync, writeFileSync, type ReadStream, type WriteStream } from "node:fs";
 import { dirname, resolve, sep } from "node:path";
 import { openStorage } from "../agent.js";
 import { loadConfig, type VigilConfig } from "../config.js";
@@ -162,7 +162,23 @@ export function writeOutputFile(path: string, text: string, io: Pick<CliIo, "cwd
   }
 }
 
-/** Opens an input file for streaming; resolves once it is open. VIGIL_BAD_INPUT naming the file when it cannot be read (missing, a directory). */
+/** Largest file read up front to see whether it holds only whitespace (a bigger one is not empty in practice). */
+const BLANK_CHECK_BYTES = 4096;
+
+/** Whether the open file holds nothing but whitespace (and a byte order mark); read with an explicit position, so the stream's own reads are unaffected. */
+function isBlankFile(fd: number): boolean {
+  const size = fstatSync(fd).size;
+  if (size > BLANK_CHECK_BYTES) return false;
+  const buffer = Buffer.alloc(size);
+  const read = readSync(fd, buffer, 0, size, 0);
+  return withoutBom(buffer.subarray(0, read).toString("utf8")).trim() === "";
+}
+
+/**
+ * Opens an input file for streaming; resolves once it is open. VIGIL_BAD_INPUT naming the file
+ * when it cannot be read (missing, a directory) or is empty (or only whitespace): such a file
+ * was replayed or ingested as "0 events" with exit 0.
+ */
 export async function openInputFile(path: string, io: Pick<CliIo, "cwd">): Promise<ReadStream> {
   const cannotRead = (cause: unknown): VigilError =>
     new VigilError("VIGIL_BAD_INPUT", `cannot read ${path}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}; pass an existing file or - for stdin`, { field: "input", file: path }, cause);
@@ -173,6 +189,9 @@ export async function openInputFile(path: string, io: Pick<CliIo, "cwd">): Promi
       if (fstatSync(fd).isDirectory()) {
         stream.destroy();
         fail(cannotRead(Object.assign(new Error("is a directory"), { code: "EISDIR" })));
+      } else if (isBlankFile(fd)) {
+        stream.destroy();
+        fail(new VigilError("VIGIL_BAD_INPUT", `cannot read ${path}: it is empty; pass a file that holds events, or - for stdin`, { field: "input", file: path }));
       } else ready();
     });
     stream.once("error", (cause) => fail(cannotRead(cause)));

@@ -80,6 +80,21 @@ describe("input and output files", () => {
     }
   });
 
+  it("an empty (or whitespace-only) input file is exit 2 naming it (replay, ingest), not '0 events' with exit 0", async () => {
+    // A file that was never written (a failed export, a wrong name) replayed or ingested nothing and exited 0.
+    for (const content of ["", " \n\r\n\t\n"]) {
+      const dir = tempDir({ "p.yaml": bucketPolicy, "events.jsonl": content });
+      const env = { VIGIL_STORE_PATH: join(dir, "vigil.db"), VIGIL_SERVER: "http://127.0.0.1:1", VIGIL_TOKEN: "t" };
+      for (const argv of [["replay", "-p", "p.yaml", "events.jsonl"], ["replay", "--no-context", "-p", "p.yaml", "events.jsonl"], ["replay", "-p", "p.yaml", "--compare", "p.yaml", "events.jsonl"], ["ingest", "--direct", "events.jsonl"], ["ingest", "events.jsonl"]]) {
+        const run = await vigil(argv, { cwd: dir, env });
+        expect(run.stderr, argv.join(" ")).toContain(`vigil ${argv[0]}: cannot read events.jsonl: it is empty; pass a file that holds events, or - for stdin [VIGIL_BAD_INPUT]`);
+        expect(run.code, argv.join(" ")).toBe(2);
+        expect(run.stdout).toBe("");
+      }
+      expect(existsSync(join(dir, "vigil.db"))).toBe(false);
+    }
+  });
+
   it("vigil replay --compare of a file that does not exist, and --out into a new directory", async () => {
     const dir = tempDir({ "p.yaml": bucketPolicy, "events.jsonl": event("e1", publicRequest) });
     const missing = await vigil(["replay", "-p", "p.yaml", "--compare", "p.yaml", "missing.jsonl"], { cwd: dir });
