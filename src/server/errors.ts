@@ -85,6 +85,30 @@ function requestErrorMessage(reply: FastifyReply, error: FastifyLikeError): stri
   return undefined;
 }
 
+/** What a value of the wrong type or format should be, in words with an example (ajv says only "must be boolean"). */
+function expectedValue(failure: NonNullable<FastifyLikeError["validation"]>[number], context: string | undefined): string | undefined {
+  const json = context === "body";
+  if (failure.keyword === "format" && failure.params?.["format"] === "date-time") return "an RFC 3339 date-time with its offset, like 2025-01-31T18:00:00Z";
+  if (failure.keyword !== "type") return undefined;
+  const type = failure.params?.["type"];
+  if (type === "boolean") return `true or false${json ? " (a JSON boolean, not text)" : ""}`;
+  if (type === "integer") return `a whole number${json ? " (a JSON number, not text)" : ""}`;
+  if (type === "number") return `a number${json ? " (a JSON number, not text)" : ""}`;
+  if (type === "string") return "text (a JSON string)";
+  if (type === "object") return "a JSON object";
+  if (type === "array") return "a JSON array";
+  return undefined;
+}
+
+/** The value the request sent at `instancePath` of its body, query or path, shown short. */
+function sentValue(reply: FastifyReply, context: string | undefined, instancePath: string | undefined): string {
+  const request = reply.request;
+  let value: unknown = context === "body" ? request.body : context === "querystring" ? request.query : context === "params" ? request.params : undefined;
+  for (const key of (instancePath ?? "").split("/").filter(Boolean)) value = typeof value === "object" && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+  const text = typeof value === "object" && value !== null ? (Array.isArray(value) ? "an array" : "an object") : value === undefined ? "nothing" : JSON.stringify(value);
+  return text.length <= 100 ? text : `${text.slice(0, 100)}…`;
+}
+
 /** Sends an error as `{ error: { code, message, field, ... } }` with the mapped status. */
 export function sendError(reply: FastifyReply, error: unknown): FastifyReply {
   if (isVigilError(error)) return reply.code(httpStatusOf[error.code]).send({ error: error.toJSON() });
@@ -96,10 +120,12 @@ export function sendError(reply: FastifyReply, error: unknown): FastifyReply {
     const allowed = first?.keyword === "enum" ? first.params?.["allowedValues"] : undefined;
     const where = `${fastifyError.validationContext ?? "the request"}${first?.instancePath ?? ""}`;
     const empty = first?.keyword === "minLength" && first.params?.["limit"] === 1;
+    const expected = first === undefined || field === undefined ? undefined : expectedValue(first, fastifyError.validationContext);
     const message = typeof unknown === "string"
       ? `${fastifyError.validationContext ?? "the request"} has an unknown property \`${unknown}\`: remove it or correct its name (see /openapi.json for the ones allowed)`
       : Array.isArray(allowed) ? `${where} must be one of ${allowed.map(String).join(", ")}`
       : empty ? `${where} is empty: give a value${fastifyError.validationContext === "querystring" ? " or leave the parameter out" : ""}`
+      : expected !== undefined ? `${field} must be ${expected}; got ${sentValue(reply, fastifyError.validationContext, first?.instancePath)}`
       : fastifyError.validation ? `${fastifyError.message ?? "invalid request"}; see /openapi.json for the schema` : requestErrorMessage(reply, fastifyError) ?? fastifyError.message ?? "bad request";
     return reply.code(fastifyError.statusCode).send({ error: { code: "VIGIL_BAD_INPUT", message, ...(field ? { field } : {}) } });
   }

@@ -317,3 +317,21 @@ describe("a date-time with a leap second (23:59:60, valid RFC 3339 and valid by 
     }
   });
 });
+
+describe("a value of the wrong type or format", () => {
+  it("is 400 saying what to send, with an example, and what was sent", async () => {
+    const cases: [string, { method: "GET" | "PUT" | "POST"; url: string; payload?: Record<string, unknown> }, string, RegExp][] = [
+      ["viewer", { method: "GET", url: "/v1/decisions?since=2025-01-01" }, "since", /since must be an RFC 3339 date-time with its offset, like 2025-01-31T18:00:00Z; got "2025-01-01"/],
+      ["viewer", { method: "GET", url: "/v1/exceptions?active=yes" }, "active", /active must be true or false; got "yes"/],
+      ["viewer", { method: "GET", url: "/v1/decisions?limit=ten" }, "limit", /limit must be a whole number; got "ten"/],
+      ["operator", { method: "PUT", url: "/v1/killswitch", payload: { on: "true" } }, "on", /on must be true or false \(a JSON boolean, not text\); got "true"/],
+      ["admin", { method: "POST", url: "/v1/tokens", payload: { name: "x", roles: ["viewer"], expiresAt: "tomorrow" } }, "expiresAt", /expiresAt must be an RFC 3339 date-time with its offset, like 2025-01-31T18:00:00Z; got "tomorrow"/],
+    ];
+    for (const [role, request, field, message] of cases) {
+      const response = await t.as(role as "viewer", request);
+      expect(response.statusCode, request.url).toBe(400);
+      expect(response.json().error.field, request.url).toBe(field);
+      expect(response.json().error.message, request.url).toMatch(message);
+    }
+  });
+});
