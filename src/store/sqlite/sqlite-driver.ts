@@ -1,3 +1,4 @@
+import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import Database from "better-sqlite3";
 import type { Database as SqliteDatabase, Statement } from "better-sqlite3";
@@ -23,6 +24,21 @@ const WAL_CHECKPOINT_BYTES = 32 * 1024 * 1024;
  * connections take turns; other processes are kept apart by SQLite's own lock (busy_timeout).
  */
 const queues = new Map<string, { tail: Promise<unknown>; users: number }>();
+
+/**
+ * The file itself (device and inode; the database was just opened, so it exists), not the path
+ * naming it: two paths to one file through a symlinked folder had two queues, and one
+ * connection's BEGIN IMMEDIATE, waiting synchronously for the lock the other's open transaction
+ * held, blocked the event loop that transaction needed, until busyTimeoutMs failed it.
+ */
+function fileKey(path: string): string {
+  try {
+    const stat = statSync(path);
+    return `file:${stat.dev}:${stat.ino}`;
+  } catch {
+    return resolve(path);
+  }
+}
 
 /**
  * better-sqlite3 is synchronous; this driver gives it the async SqlDriver shape. Statements of
@@ -74,7 +90,7 @@ export class SqliteDriver implements SqlDriver {
     this.db.pragma(`wal_autocheckpoint = ${Math.max(1, Math.round(WAL_CHECKPOINT_BYTES / pageSize))}`);
     // 32 MB of page cache (default 2 MB): the id, event and subject indexes take random inserts.
     this.db.pragma("cache_size = -32768");
-    this.queueKey = options.path === ":memory:" || options.path === "" ? `memory:${Math.random()}` : resolve(options.path);
+    this.queueKey = options.path === ":memory:" || options.path === "" ? `memory:${Math.random()}` : fileKey(options.path);
     const queue = queues.get(this.queueKey) ?? { tail: Promise.resolve(), users: 0 };
     queue.users += 1;
     queues.set(this.queueKey, queue);

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -230,6 +230,22 @@ describe("sqlite storage specifics", () => {
     // Retryable: the lock free, the same append goes through.
     expect((await impatient.appendDecisions([makeDraft(7)]))[0]?.seq).toBe(7);
     await impatient.close();
+  });
+
+  it("lets two stores of one process take turns when their paths name the same file through a symlinked folder", async () => {
+    // Each path had its own statement queue: one store's BEGIN IMMEDIATE waited (synchronously) for
+    // the lock the other's open transaction held, blocking the event loop that transaction needed,
+    // and the append failed after busyTimeoutMs as 'database is locked'.
+    symlinkSync(dir, `${dir}-link`);
+    const other = createSqliteStorage({ path: join(`${dir}-link`, "vigil.db"), busyTimeoutMs: 200 });
+    try {
+      await other.init();
+      await Promise.all(Array.from({ length: 20 }, (_unused, index) => (index % 2 === 0 ? storage : other).appendDecisions([makeDraft(100 + index)])));
+      expect(await verifyDecisionRecord(storage)).toMatchObject({ ok: true, checked: 26 });
+    } finally {
+      await other.close();
+      rmSync(`${dir}-link`, { force: true });
+    }
   });
 
   it("keeps one chain when separate processes append to the same file", async () => {
