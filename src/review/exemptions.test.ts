@@ -445,3 +445,41 @@ describe("feedback", () => {
     expect(await loop.review.feedback.list({ label: "incident" })).toEqual([fb]);
   });
 });
+
+describe("once overrides and rules that do not deny", () => {
+  let loop: Loop;
+  const policy = `apiVersion: vigil.dev/v1
+kind: Policy
+metadata: { name: bucket-rules }
+spec:
+  rules:
+    - name: no-public
+      condition: input.public == true
+      message: "bucket {{ input.bucket }} is public"
+      severity: high
+      effect: deny
+    - name: no-owner
+      condition: "!has(input.owner)"
+      message: "bucket {{ input.bucket }} has no owner"
+      severity: low
+      effect: warn
+`;
+  beforeEach(async () => { loop = await createLoop(createSqliteStorage, [policy]); });
+  afterEach(async () => { await loop.dispose(); });
+
+  it("a request the override did not have to let through (only a warn rule violated) does not use it up: the retried denied request keeps its pass", async () => {
+    const { decision } = await loop.handle({ bucket: "site", public: true, owner: "web" });
+    expect(decision.verdict).toBe("deny");
+    await loop.review.overrides.create({ decisionId: decision.id, scope: "once", reason: "launch day" }, approver);
+    // Another request of the subject, allowed anyway (a warn rule): the override is not what let it through.
+    const warned = await loop.handle({ bucket: "site", public: false });
+    expect(warned.decision.verdict).toBe("allow");
+    expect((await loop.review.overrides.get("OV-1"))?.used).toBeUndefined();
+    // After a crash, reconciling does not take that decision for the one that used it either.
+    expect(await loop.review.overrides.reconcileUsed()).toEqual([]);
+    const retry = await loop.handle({ bucket: "site", public: true, owner: "web" });
+    expect(retry.decision.verdict).toBe("allow");
+    expect((await loop.review.overrides.get("OV-1"))?.used).toBe(true);
+    expect((await loop.handle({ bucket: "site", public: true, owner: "web" })).decision.verdict).toBe("deny");
+  });
+});

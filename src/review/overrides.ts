@@ -45,9 +45,10 @@ export interface OverrideApi {
   /**
    * After recording a decision: marks the `once` overrides it applied as used. Returns their ids.
    * A decision that is not enforced (dry run, shadow, replay) uses none: the real request still gets its pass;
-   * nor does a denied one (another violation still denied it): the request was not let through.
+   * nor does a denied one (another violation still denied it): the request was not let through; nor
+   * one where the override excused only violations that do not deny (warn, audit): it would have passed anyway.
    */
-  markUsed(draft: Pick<DecisionDraft, "explanation" | "enforced"> & Partial<Pick<DecisionDraft, "verdict">>): Promise<string[]>;
+  markUsed(draft: Pick<DecisionDraft, "explanation" | "enforced" | "findings"> & Partial<Pick<DecisionDraft, "verdict">>): Promise<string[]>;
   /**
    * At start: marks used the active `once` overrides that an enforced decision in the record
    * already applied (the process died after recording it, before marking them). Scans at most
@@ -57,6 +58,22 @@ export interface OverrideApi {
 }
 
 const DAY_MS = 86_400_000;
+
+/**
+ * The overrides a decision applied to a violation of a `deny` rule: those that let the request
+ * through. One that excused only warn or audit violations let through nothing that was not
+ * allowed anyway, so a `once` override keeps its pass for the retried denied request.
+ */
+function overridesLettingThrough(decision: Pick<DecisionDraft, "explanation" | "findings">): string[] {
+  const applied = appliedRefs(decision).overrides;
+  if (applied.length === 0) return [];
+  const excusedDenials = new Set<string>();
+  for (const finding of decision.findings) {
+    if (finding.effect !== "skip" || finding.mode !== "deny") continue;
+    for (const step of finding.trace) if (step.kind === "exception") excusedDenials.add(step.expr);
+  }
+  return applied.filter((id) => excusedDenials.has(id));
+}
 
 function bad(field: string, message: string): VigilError {
   return new VigilError("VIGIL_BAD_INPUT", `${field} ${message}`, { field });
@@ -186,7 +203,7 @@ export function createOverrideApi(deps: ReviewDeps): OverrideApi {
     async markUsed(draft) {
       const used: string[] = [];
       if (!draft.enforced || draft.verdict === "deny") return used;
-      for (const id of appliedRefs(draft).overrides) {
+      for (const id of overridesLettingThrough(draft)) {
         const doc = await deps.storage.getDoc<Override>(OVERRIDES_COLLECTION, id);
         if (doc === undefined || doc.value.scope !== "once" || doc.value.used === true) continue;
         try {
@@ -208,7 +225,7 @@ export function createOverrideApi(deps: ReviewDeps): OverrideApi {
         let afterSeq = 0;
         for (let scanned = 0; scanned < maxScan;) {
           const decisions = await deps.storage.listDecisions({ policy: override.policy, since: override.at, afterSeq, limit: page });
-          const applied = decisions.find((d) => d.enforced && d.verdict !== "deny" && appliedRefs(d).overrides.includes(override.id));
+          const applied = decisions.find((d) => d.enforced && d.verdict !== "deny" && overridesLettingThrough(d).includes(override.id));
           if (applied !== undefined) {
             marked.push(...(await api.markUsed(applied)));
             break;
