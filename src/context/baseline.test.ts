@@ -212,6 +212,40 @@ describe("series summary without history", () => {
   });
 });
 
+describe("series sampling interval", () => {
+  it("a gap in a 5-minute metric (an instance stopped for two weeks) does not make the hour after it weigh like a whole week of that hour", () => {
+    const holder = new EntityBaseline("resource/i-stopped");
+    const series = createSeries(holder, "CPUUtilization", 168, "gauge", 0.01);
+    const step = 300_000;
+    for (let at = 0; at < 3 * 7 * 288; at++) observeSeries(series, start + at * step, 20, rates);
+    // Stopped for two weeks; back on a Monday at 10:00 with an hour of boot load.
+    const back = start + 5 * 7 * DAY_MS + 10 * HOUR_MS;
+    expect(new Date(back).getUTCDay()).toBe(1);
+    for (let at = 0; at < 12; at++) observeSeries(series, back + at * step, 80, rates);
+    // One hour of twelve samples weighs about one visit of the slot (seasonalAlpha 0.3), each clipped at
+    // 3 spreads; with the gap taken as the interval they weighed 0.3 each and the slot went to 72.
+    const expected = fromLog(series, expectedLog(series, Math.floor(back / HOUR_MS)).value);
+    expect(expected).toBeLessThan(30);
+    // The interval keeps its order after the gap: the next hour's samples still weigh a twelfth each.
+    for (let at = 12; at < 24; at++) observeSeries(series, back + at * step, 20, rates);
+    expect(fromLog(series, expectedLog(series, Math.floor(back / HOUR_MS) + 1).value)).toBeCloseTo(20, 0);
+  });
+
+  it("a metric sampled hourly instead of every 5 minutes from now on is learned at its new interval within a day", () => {
+    const holder = new EntityBaseline("resource/i-slower");
+    const series = createSeries(holder, "CPUUtilization", 168, "gauge", 0.01);
+    for (let at = 0; at < 7 * 288; at++) observeSeries(series, start + at * 300_000, 20, rates);
+    const hourlyFrom = start + 7 * DAY_MS;
+    for (let hour = 0; hour < 24; hour++) observeSeries(series, hourlyFrom + hour * HOUR_MS, 20, rates);
+    // One sample an hour: each is the period's only visit and moves its slot by seasonalAlpha.
+    const slotHour = Math.floor(hourlyFrom / HOUR_MS) + 24;
+    const before = expectedLog(series, slotHour).value;
+    observeSeries(series, hourlyFrom + 24 * HOUR_MS, 80, rates);
+    const moved = expectedLog(series, slotHour).value - before;
+    expect(moved).toBeGreaterThan(0.25 * 3 * 0.15);
+  });
+});
+
 describe("series mean and variance", () => {
   it("a sample near the largest double (an exporter's DBL_MAX) does not overflow the mean and variance into a stddev of 0 or a mean of NaN", () => {
     const holder = new EntityBaseline("resource/r");

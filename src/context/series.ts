@@ -326,8 +326,11 @@ export function observeSeries(series: SeriesState, timeMs: number, value: number
   const hours = timeMs / HOUR_MS;
   const last = get(series, H_LAST_HOUR);
   if (get(series, H_COUNT) > 0 && hours > last) {
-    const gap = hours - last;
     const interval = get(series, H_INTERVAL);
+    // A gap counts as at most 4 intervals: an outage (an instance stopped for two weeks) made the
+    // interval a day, so the next hour's twelve samples each weighed a whole visit of the slot and the
+    // boot load replaced three weeks of it. A real change of sampling rate still wins, 30% a sample.
+    const gap = interval === 0 ? hours - last : Math.min(hours - last, 4 * interval);
     set(series, H_INTERVAL, interval === 0 ? gap : interval + 0.1 * (gap - interval));
   }
   const interval = get(series, H_INTERVAL);
