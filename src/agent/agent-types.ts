@@ -125,7 +125,8 @@ export interface Agent {
   /**
    * Decides one event through the whole pipeline (context, exceptions and overrides, risk, tier,
    * explanation); records it unless `record: false`. `enforced: false` records a dry run
-   * (admission dryRun, audit mode): no actions, marked not enforced.
+   * (admission dryRun, audit mode): no actions, marked not enforced. A decision not recorded is
+   * not enforced either (no action runs, no review opens) unless `enforced: true` is given.
    */
   decideEvent(event: Event, options?: DecideEventOptions & { readonly record?: boolean }): Promise<Decision | DecisionDraft>;
   getDecision(id: string): Promise<Decision | undefined>;

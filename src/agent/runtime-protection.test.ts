@@ -1,6 +1,7 @@
 /**
- * The running agent judges protection against the entity store when an approved action finally
- * runs: an entity labelled protected after its action was planned is never acted on.
+ * The running agent's actions: protection is judged against the entity store when an approved
+ * action finally runs (an entity labelled protected after its action was planned is never acted
+ * on), and a decision that is not recorded acts on nothing.
  */
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -37,9 +38,9 @@ afterEach(async () => {
   agent = undefined;
 });
 
-async function open(): Promise<{ agent: Agent; fake: FakeActuators }> {
+async function open(policy = resetPolicy): Promise<{ agent: Agent; fake: FakeActuators }> {
   const dir = mkdtempSync(join(tmpdir(), "vigil-agent-"));
-  writeFileSync(join(dir, "p.yaml"), resetPolicy);
+  writeFileSync(join(dir, "p.yaml"), policy);
   const clock = createManualClock("2025-03-03T10:00:00Z");
   const fake = createFakeActuators(clock);
   agent = await createAgent(parseConfig({ policies: [join(dir, "p.yaml")], store: { path: join(dir, "v.db") }, act: { requirePromotion: false } }), { clock, actuators: fake.actuators, onProblem: () => undefined });
@@ -74,6 +75,21 @@ describe("agent runtime: protection at approval", () => {
     const [review] = await a.reviews.list({});
     const approved = await a.reviews.approve(review?.id ?? "", approver, "looks fine");
     expect(approved.actions.map((r) => r.status)).toEqual(["applied"]);
+    expect(fake.state.get("db-1")).toBe("reset");
+  });
+});
+
+describe("agent runtime: decisions that are not recorded", () => {
+  it("decideEvent with record: false (a preview) applies no action and opens no review; recorded, the same event acts", async () => {
+    const { agent: a, fake } = await open(resetPolicy.replace("enforcement: { tier: approve, floor: approve, ceiling: approve }", "enforcement: { tier: remediate, floor: remediate, ceiling: remediate }"));
+    const preview = await a.decideEvent(change("p-1"), { record: false });
+    expect([preview.verdict, preview.tier, preview.enforced]).toEqual(["deny", "remediate", false]);
+    expect(fake.calls).toEqual([]);
+    expect(await a.executor.listActions({})).toEqual([]);
+    expect(await a.reviews.list({})).toEqual([]);
+    const recorded = await a.decideEvent(change("p-2"));
+    expect(recorded.enforced).toBe(true);
+    expect((await a.executor.listActions({ decisionId: recorded.id })).map((r) => r.status)).toEqual(["applied"]);
     expect(fake.state.get("db-1")).toBe("reset");
   });
 });

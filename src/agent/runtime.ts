@@ -318,7 +318,10 @@ async function openAgent(config: VigilConfig, options: AgentOptions, opened: { c
     ingest: (events) => ingestor.accept(events),
     async decideEvent(event, decideOptions = {}) {
       const started = performance.now();
-      const { draft } = await pipeline.decideEvent(event, { ...decideOptions, id: decideOptions.id ?? timeOrderedId() });
+      // A decision that is not recorded (a preview) is not enforced unless the caller says so, as in
+      // decide(): its actions would run, and its reviews open, for a decision no record holds.
+      const enforced = decideOptions.enforced ?? decideOptions.record !== false;
+      const { draft } = await pipeline.decideEvent(event, { ...decideOptions, enforced, id: decideOptions.id ?? timeOrderedId() });
       if (decideOptions.record === false) return draft;
       const [decision] = await agent.recordDecisions([draft]);
       metrics.observeDecision(draft.verdict, draft.tier, (performance.now() - started) / 1000);
