@@ -12,9 +12,17 @@ export const LEARN_LABELS = {
   bucket: "learn.bucket",
   entity: "learn.entity",
   peer: "learn.peer",
-  /** `detector=entity` pairs joined by `,` for the detectors that fired. */
+  /** `detector=entity` pairs joined by `,` for the detectors that fired (`,` and `%` in the entity escaped as `%2C`, `%25`). */
   signals: "learn.signals",
 } as const;
+
+/**
+ * An owner in the signals label: entity ids may hold commas (an LDAP or X.509 name such as
+ * `cn=ana,ou=people`), which would split the pair list, so `%` and `,` are percent-escaped.
+ */
+const escapeOwner = (owner: string): string => owner.replace(/%/g, "%25").replace(/,/g, "%2C");
+/** Reverses `escapeOwner`; a label recorded before owners were escaped has no `%2C` / `%25` to undo. */
+const unescapeOwner = (owner: string): string => owner.replace(/%2C|%25/g, (escape) => (escape === "%2C" ? "," : "%"));
 
 export interface LearningKeys {
   readonly bucket: string;
@@ -63,7 +71,7 @@ export function learningLabels(ctx: Context): Record<string, string> {
   // `detector=owner` pairs joined by "," in the detectors' order (no entries/map/join arrays).
   let fired: string | undefined;
   for (const detector in keys.detectors) {
-    const pair = `${detector}=${keys.detectors[detector] as string}`;
+    const pair = `${detector}=${escapeOwner(keys.detectors[detector] as string)}`;
     fired = fired === undefined ? pair : `${fired},${pair}`;
   }
   if (fired !== undefined) labels[LEARN_LABELS.signals] = fired;
@@ -87,7 +95,7 @@ export function decisionKeys(decision: Pick<Decision, "labels" | "risk" | "subje
     const detectors: Record<string, string> = {};
     for (const pair of (labels[LEARN_LABELS.signals] ?? "").split(",")) {
       const at = pair.indexOf("=");
-      if (at > 0) detectors[pair.slice(0, at)] = pair.slice(at + 1);
+      if (at > 0) detectors[pair.slice(0, at)] = unescapeOwner(pair.slice(at + 1));
     }
     const entity = labels[LEARN_LABELS.entity];
     const peer = labels[LEARN_LABELS.peer];
