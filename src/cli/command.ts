@@ -57,7 +57,7 @@ export function parseCommandArgs(command: Command, argv: readonly string[]): Par
     const result = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
     parsed = { values: result.values as ParsedArgs["values"], positionals: result.positionals };
   } catch (cause) {
-    const { text, flag } = optionError(command, (cause as Error).message);
+    const { text, flag } = optionError(command, (cause as Error).message, argv);
     throw new VigilError("VIGIL_BAD_INPUT", `${text}. Run \`vigil ${command.path.join(" ")} --help\` for the options.`, flag ? { field: flag } : {}, cause);
   }
   const limit = positionalLimit(command.args);
@@ -80,7 +80,14 @@ export function parseCommandArgs(command: Command, argv: readonly string[]): Par
 }
 
 /** Node's parseArgs message in our words: the option named, with the fix (the nearest option, the value it takes). */
-function optionError(command: Command, message: string): { text: string; flag?: string } {
+function optionError(command: Command, message: string, argv: readonly string[]): { text: string; flag?: string } {
+  // `--seed -1`: Node refuses a value that looks like an option, in three lines of its own.
+  const ambiguous = /^Option '(--?[\w-]+)' argument is ambiguous/.exec(message)?.[1];
+  if (ambiguous !== undefined) {
+    const value = argv[argv.indexOf(ambiguous) + 1] ?? "";
+    const long = ambiguous.startsWith("--") ? ambiguous : `--${Object.entries(command.options).find(([, o]) => `-${o.short ?? ""}` === ambiguous)?.[0] ?? ambiguous.slice(1)}`;
+    return { text: `${ambiguous} ${value}: the value starts with a dash, so it reads as an option; write ${long}=${value} if it is the value, or give ${ambiguous} a value`, flag: long };
+  }
   const unknown = /^Unknown option '(--?[^']+)'/.exec(message)?.[1];
   if (unknown !== undefined) {
     const names = ["help", ...Object.keys(command.options)].map((name) => `--${name}`);

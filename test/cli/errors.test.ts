@@ -23,3 +23,15 @@ describe("an error whose message names its file", () => {
     expect(json.stderr).toMatch(/^vigil eval: bad\.json:1:2: input is not valid JSON/);
   });
 });
+
+describe("an option whose value starts with a dash", () => {
+  // Node's own three lines ("Option '--seed' argument is ambiguous. Did you forget to specify ... '--seed=-XYZ'") were printed as they came.
+  it("names the option and the value, with the way to write it, on one line", async () => {
+    const seed = await vigil(["simulate", "--scenario", "access", "--seed", "-1"]);
+    expect(seed.code).toBe(2);
+    expect(seed.stderr).toBe("vigil simulate: --seed -1: the value starts with a dash, so it reads as an option; write --seed=-1 if it is the value, or give --seed a value. Run `vigil simulate --help` for the options. [VIGIL_BAD_INPUT]\n");
+    const short = await vigil(["eval", "-p", "-x", "--input", "{}"]);
+    expect(short.code).toBe(2);
+    expect(short.stderr).toBe("vigil eval: -p -x: the value starts with a dash, so it reads as an option; write --policies=-x if it is the value, or give -p a value. Run `vigil eval --help` for the options. [VIGIL_BAD_INPUT]\n");
+  });
+});

@@ -59,6 +59,6 @@ describe("option errors name the option and the fix", () => {
     const ambiguous = await vigil(["replay", "--compare", "old", "--limit", "-1"]);
     expect(ambiguous.code).toBe(2);
     expect(ambiguous.stderr).not.toContain("..");
-    expect(ambiguous.stderr).toContain("--limit=-XYZ'. Run `vigil replay --help`");
+    expect(ambiguous.stderr).toContain("vigil replay: --limit -1: the value starts with a dash, so it reads as an option; write --limit=-1 if it is the value, or give --limit a value. Run `vigil replay --help`");
   });
 });
