@@ -32,19 +32,19 @@ spec:
   enforcement: { tier: approve, floor: approve, ceiling: approve }
 `;
 
-let agent: Agent | undefined;
+const agents: Agent[] = [];
 afterEach(async () => {
-  await agent?.close();
-  agent = undefined;
+  for (const a of agents.splice(0)) await a.close();
 });
 
-async function open(policy = resetPolicy): Promise<{ agent: Agent; fake: FakeActuators }> {
-  const dir = mkdtempSync(join(tmpdir(), "vigil-agent-"));
+/** An agent on a new store, or on the store of `dir` (a second process on the same database). */
+async function open(policy = resetPolicy, dir = mkdtempSync(join(tmpdir(), "vigil-agent-"))): Promise<{ agent: Agent; fake: FakeActuators; dir: string }> {
   writeFileSync(join(dir, "p.yaml"), policy);
   const clock = createManualClock("2025-03-03T10:00:00Z");
   const fake = createFakeActuators(clock);
-  agent = await createAgent(parseConfig({ policies: [join(dir, "p.yaml")], store: { path: join(dir, "v.db") }, act: { requirePromotion: false } }), { clock, actuators: fake.actuators, onProblem: () => undefined });
-  return { agent, fake };
+  const agent = await createAgent(parseConfig({ policies: [join(dir, "p.yaml")], store: { path: join(dir, "v.db") }, act: { requirePromotion: false } }), { clock, actuators: fake.actuators, onProblem: () => undefined });
+  agents.push(agent);
+  return { agent, fake, dir };
 }
 
 const change = (id: string): Event => ({ specversion: "1.0", id, source: "/ops", type: "com.example.change", time: "2025-03-03T10:00:00Z", data: { bad: true } });
@@ -66,6 +66,18 @@ describe("agent runtime: protection at approval", () => {
     expect(fake.calls).toEqual([]);
     expect(fake.state.has("db-1")).toBe(false);
     expect((await a.executor.getAction(pending?.id ?? ""))?.status).toBe("blocked");
+  });
+
+  it("a label set through another process on the same store (the api process, while this one holds the entity in memory) is seen when the approval runs", async () => {
+    const { agent: worker, fake, dir } = await open();
+    await worker.context.entities.upsert({ kind: "resource", id: "db-1", attrs: { owner: "team-db" } }, "ops");
+    await worker.decideEvent(change("c-3"));
+    const { agent: api } = await open(resetPolicy, dir);
+    await api.context.entities.upsert({ kind: "resource", id: "db-1", attrs: { labels: { "vigil.dev/protected": "true" } } }, "ops");
+    const [review] = await worker.reviews.list({});
+    const approved = await worker.reviews.approve(review?.id ?? "", approver, "looks fine");
+    expect(approved.actions.map((r) => [r.status, r.blockedBy])).toEqual([["blocked", "protected"]]);
+    expect(fake.calls).toEqual([]);
   });
 
   it("the same approval runs when the entity stays unprotected", async () => {

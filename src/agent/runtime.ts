@@ -22,7 +22,8 @@ import type { Bus, Clock } from "../core/ports.js";
 import type { VigilConfig } from "../config.js";
 import { createDecider } from "../decide/index.js";
 import { createExecutor } from "../act/index.js";
-import type { ContextStage } from "../context/index.js";
+import { entityCodec, entityRecordKey, ENTITY_COLLECTION } from "../context/entity-store.js";
+import type { Entity } from "../core/entity.js";
 import { createBuiltinActuators, type BuiltinActuatorsConfig } from "../act/actuators/index.js";
 import type { Actuator } from "../core/action.js";
 import { appliedRefs } from "../decide/index.js";
@@ -128,9 +129,13 @@ async function openAgent(config: VigilConfig, options: AgentOptions, opened: { c
   const guardrails = settings.act;
   const actuators = withPreviews(options.actuators ?? createBuiltinActuators({ ...(settings.actuators as BuiltinActuatorsConfig), clock }), settings.actuators["preview"], clock);
   // Protection is judged again, when a planned action runs, on the entity store as it is then (a
-  // label added after planning); the store is the context's, created with the packs below.
-  let entityStore: ContextStage["entities"] | undefined;
-  const executor = createExecutor({ storage, clock, actuators, guardrails, env, currentEntity: async (target) => entityStore?.get(target.kind, target.id) });
+  // label added after planning). Read from storage, not the context's cache: the label may have
+  // been set through another process (the api) while this one holds the entity in memory.
+  const currentEntity = async (target: { readonly kind: string; readonly id: string }): Promise<Entity | undefined> => {
+    const doc = await storage.getDoc<unknown>(ENTITY_COLLECTION, entityRecordKey(target.kind, target.id));
+    return doc === undefined ? undefined : entityCodec.decode(doc.id, doc.value).toEntity();
+  };
+  const executor = createExecutor({ storage, clock, actuators, guardrails, env, currentEntity });
   const slackWebhooks = Object.keys(((settings.actuators as BuiltinActuatorsConfig).slack?.webhooks) ?? {});
   const reviews = createReviewService({
     ...(config.review as ReviewSettings),
@@ -159,7 +164,6 @@ async function openAgent(config: VigilConfig, options: AgentOptions, opened: { c
     ...(services ? { services } : {}),
   });
   const context = packs.context;
-  entityStore = context.entities;
   const learning = await startLearning({ config, role, storage, clock, catalog, detectors: () => context.settings.detectors, onProblem: problem });
   // `once` overrides applied by a decision of the batch in flight: not applied again before they are marked used.
   const consumedOnce = new Set<string>();
