@@ -2,6 +2,7 @@ import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import type { FastifyReply } from "fastify";
 import { isVigilError, type VigilErrorCode } from "../core/errors.js";
+import { JSON_CHARSET_UNSUPPORTED } from "./body.js";
 import { ENCODING_INVALID, ENCODING_UNSUPPORTED } from "./content-encoding.js";
 
 /** The one place where VigilError codes become HTTP statuses. */
@@ -45,6 +46,7 @@ const requestErrorField: Readonly<Record<string, string>> = {
   FST_ERR_BAD_URL: "url",
   FST_ERR_MAX_PARAM_LENGTH: "url",
   [ENCODING_UNSUPPORTED]: "content-encoding",
+  [JSON_CHARSET_UNSUPPORTED]: "content-type",
   [ENCODING_INVALID]: "content-encoding",
 };
 

@@ -95,7 +95,7 @@ export function createOpenApiCollector(app: FastifyInstance): OpenApiCollector {
         if (readsBody) responses["413"] ??= errorResponse("The body is larger than server.bodyLimit.");
         const accepted = config.consumes ?? ["application/json"];
         const encoding = "a Content-Encoding other than gzip or deflate";
-        if (readsBody) responses["415"] ??= errorResponse(accepted.includes("*/*") ? `The body has ${encoding}.` : `The Content-Type is not one the route reads (${accepted.join(", ")}), or the body has ${encoding}.`);
+        if (readsBody) responses["415"] ??= errorResponse(accepted.includes("*/*") ? `The body has ${encoding}.` : `The Content-Type is not one the route reads (${accepted.join(", ")}${accepted.includes("application/json") ? ", JSON in UTF-8" : ""}), or the body has ${encoding}.`);
         if (config.access === "github-signature") responses["401"] ??= errorResponse("The X-Hub-Signature-256 signature does not verify.");
         else if (config.access !== "public") {
           responses["401"] ??= errorResponse("No bearer token, or an unknown, revoked or expired one.");

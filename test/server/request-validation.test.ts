@@ -335,3 +335,28 @@ describe("a value of the wrong type or format", () => {
     }
   });
 });
+
+describe("a JSON body that is not UTF-8", () => {
+  const latin1 = Buffer.from('{"policies":["no-public-bucket"],"justification":"caf\xe9 terrace bucket","expiresAt":"2025-03-05T00:00:00Z"}', "latin1");
+
+  it("is refused, not stored with U+FFFD in place of its characters (\"caf\uFFFD\")", async () => {
+    const before = (await t.as("viewer", { method: "GET", url: "/v1/exceptions" })).json().exceptions.length;
+    const undeclared = await t.as("approver", { method: "POST", url: "/v1/exceptions", headers: { "content-type": "application/json" }, payload: latin1 });
+    expect(undeclared.statusCode).toBe(400);
+    expect(undeclared.json().error).toMatchObject({ code: "VIGIL_BAD_INPUT", field: "body" });
+    expect(undeclared.json().error.message).toMatch(/not UTF-8.*byte 53.*send the JSON as UTF-8/);
+    const declared = await t.as("approver", { method: "POST", url: "/v1/exceptions", headers: { "content-type": "application/json; charset=iso-8859-1" }, payload: latin1 });
+    expect(declared.statusCode).toBe(415);
+    expect(declared.json().error).toMatchObject({ code: "VIGIL_BAD_INPUT", field: "content-type" });
+    expect(declared.json().error.message).toMatch(/charset=iso-8859-1.*UTF-8/);
+    expect((await t.as("viewer", { method: "GET", url: "/v1/exceptions" })).json().exceptions).toHaveLength(before);
+  });
+
+  it("UTF-8, declared under any of its names or not at all, is read as before", async () => {
+    for (const contentType of ["application/json", "application/json; charset=UTF-8", "application/json;charset=\"utf8\""]) {
+      const response = await t.as("approver", { method: "POST", url: "/v1/exceptions", headers: { "content-type": contentType }, payload: Buffer.from('{"policies":["no-public-bucket"],"justification":"café terrace bucket","expiresAt":"2025-03-05T00:00:00Z"}', "utf8") });
+      expect(response.statusCode, contentType).toBe(201);
+      expect(response.json().justification).toBe("café terrace bucket");
+    }
+  });
+});
