@@ -37,7 +37,7 @@ const H_ACC_SUM = 10;
 const H_INTERVAL = 11;
 const H_FLOOR = 12;
 const H_LAST_VALUE = 13;
-/** Residuals that fed the spread (only those measured against the period's own slot). */
+/** Residuals that fed the spread (only those measured against the period's own slot), in periods: a sample of n per period counts 1/n. */
 const H_RESIDUALS = 14;
 export const SERIES_HEADER_LENGTH = 15;
 const HEADER_WORDS = SERIES_HEADER_LENGTH * 4;
@@ -245,22 +245,27 @@ function commit(series: SeriesState, hour: number, value: number, rates: SeriesR
     const expectation = expectedLog(series, hour);
     const expected = expectation.value;
     const spread = spreadLog(series, rates.minSpread, rates.spreadAlpha);
+    // A period's samples together weigh like one observation of it, in the slot, the spread and the
+    // level alike: per sample, a 5-minute metric's spread took twelve steps an hour and a sustained
+    // spike taught it within the hour that spikes are normal.
+    const share = 1 / Math.max(1, samplesPerPeriod);
+    const perSample = (alpha: number): number => 1 - (1 - alpha) ** share;
     if (expectation.source === "slot" || !seasonal) {
       // Residuals against a fallback (an empty slot) measure seasonality, not noise: not counted.
       const residual = Math.min(Math.abs(y - expected), 4 * spread);
       const mad = get(series, H_MAD);
-      set(series, H_MAD, mad + rates.spreadAlpha * (residual - mad));
-      set(series, H_RESIDUALS, get(series, H_RESIDUALS) + 1);
+      set(series, H_MAD, mad + perSample(rates.spreadAlpha) * (residual - mad));
+      // INVARIANT: H_RESIDUALS is the weight in periods the spread has seen, for its bias correction.
+      set(series, H_RESIDUALS, get(series, H_RESIDUALS) + share);
     }
     const clipped = count >= 3 ? Math.min(expected + 3 * spread, Math.max(expected - 3 * spread, y)) : y;
     if (seasonal) {
       const old = slotWord(series, slot);
-      const alpha = 1 - (1 - rates.seasonalAlpha) ** (1 / Math.max(1, samplesPerPeriod));
       // An empty slot takes the value as is: the fallback expectation says nothing about this slot.
-      setSlotWord(series, slot, old === 0 ? quantise(y) : quantise(dequantise(old) + alpha * (clipped - dequantise(old))));
+      setSlotWord(series, slot, old === 0 ? quantise(y) : quantise(dequantise(old) + perSample(rates.seasonalAlpha) * (clipped - dequantise(old))));
     }
     const level = get(series, H_LEVEL);
-    set(series, H_LEVEL, level + rates.levelAlpha * (clipped - level));
+    set(series, H_LEVEL, level + perSample(rates.levelAlpha) * (clipped - level));
     // Halves and a cap: a sample near ±1.8e308 (an exporter's DBL_MAX) overflowed diff² to Infinity,
     // shown as stddev 0 (round), and opposite huge samples made the mean NaN for good.
     const mean = get(series, H_MEAN);

@@ -245,3 +245,27 @@ describe("spike detector: spend against a seasonal baseline", () => {
     expect((await stage.build(jump)).signals["spike"]?.score).toBeGreaterThanOrEqual(0.5);
   });
 });
+
+describe("spike detector: metrics sampled every few minutes", () => {
+  it("a sustained tripling of a 5-minute CPU metric stays a spike for its first hour: the spread learns per hour, not per sample", async () => {
+    const clock = createManualClock(start);
+    const stage = createContextStage({ storage: createMemoryDocStorage(), clock });
+    const random = seededRandom(11);
+    const sample = (timeMs: number, value: number): Event => makeEvent(EventTypes.metric, { resource: "i-api", metric: "CPUUtilization", value, unit: "Percent", ts: new Date(timeMs).toISOString() });
+    const step = 300_000;
+    const steady = 14 * 288;
+    for (let index = 0; index < steady; index++) {
+      const event = sample(start + index * step, 20 * (1 + 0.1 * (random() - 0.5)));
+      stage.observe(event, await stage.build(event));
+    }
+    const scores: number[] = [];
+    for (let index = steady; index < steady + 12; index++) {
+      const event = sample(start + index * step, 60);
+      const context = await stage.build(event);
+      scores.push(context.signals["spike"]!.score);
+      stage.observe(event, context);
+    }
+    // Per sample, the spread took each 5-minute sample as a period: from the 9th sample (40 minutes in) the tripled CPU scored under 0.5.
+    expect(Math.min(...scores)).toBeGreaterThanOrEqual(0.5);
+  });
+});
