@@ -150,12 +150,14 @@ function uniqueName(policy: CompiledPolicy, rule: string | undefined): string {
 
 /**
  * Mines overrides and repeated exceptions into new open proposals (returned). A change already
- * proposed — open, accepted or rejected — is not proposed again. Only native (`vigil`) policies.
+ * proposed — open, accepted or rejected — is not proposed again; an open one whose policy file
+ * changed since is built again for the file as it is now (same id, returned too). Only native
+ * (`vigil`) policies.
  */
 export async function mineProposals(options: MineOptions): Promise<Proposal[]> {
   const { storage, policySet } = options;
   const minOverrides = options.minOverrides ?? 3;
-  const existing = new Set((await listAll<Proposal>(storage, PROPOSALS_COLLECTION)).map((p) => p.signature));
+  const existing = new Map((await listAll<Proposal>(storage, PROPOSALS_COLLECTION)).map((p) => [p.signature, p]));
   // The agent's own overrides (the escalation ladder's safe default) and labels are not a person's judgement.
   const ignore = options.ignoreActors ?? defaultLearnerSettings.ignoreActors;
   // Feedback as the learner reads it: each person's latest label per decision, none a reset discarded.
@@ -248,19 +250,57 @@ export async function mineProposals(options: MineOptions): Promise<Proposal[]> {
   }
 
   const created: Proposal[] = [];
+  const handled = new Set<string>();
   for (const draft of drafts) {
     const signature = `${draft.policy.meta.name}|${draft.rule ?? "*"}|${draft.when}`;
-    if (existing.has(signature)) continue;
-    existing.add(signature);
+    if (handled.has(signature)) continue;
+    handled.add(signature);
+    const previous = existing.get(signature);
+    if (previous !== undefined && !outdated(previous)) continue;
     const decisions = await decisionsFor(draft.policy.meta.name);
     const built = await build(options, draft, decisions, { overridden: new Set(draft.overridden.map((d) => d.id)), falsePositive, confirmed });
     const at = options.clock.now().toISOString();
+    if (previous !== undefined) {
+      const refreshed = await refresh(storage, previous.id, built, at);
+      if (refreshed !== undefined) created.push(refreshed);
+      continue;
+    }
     const proposal: Proposal = { id: await nextId(storage, "PROP", at), status: "open", createdAt: at, createdBy: "vigil:learner", ...built };
     await storage.putDocs([{ collection: PROPOSALS_COLLECTION, id: proposal.id, value: proposal, expectVersion: 0 }], at);
     await storage.appendAudit([{ at, actor: "vigil:learner", action: "proposal.create", target: proposal.id, detail: { policy: proposal.policy, ...(proposal.rule ? { rule: proposal.rule } : {}), when: proposal.exception.when } }]);
     created.push(proposal);
   }
   return created;
+}
+
+/**
+ * An open proposal whose policy file changed since it was made: its diff no longer applies and
+ * accepting it with `--write` is refused, so mining builds it again (`refresh`) — the same change,
+ * never proposed twice, with a diff and evidence for the file as it is now.
+ */
+function outdated(proposal: Proposal): boolean {
+  if (proposal.status !== "open" || proposal.file === undefined || proposal.fileChecksum === undefined) return false;
+  try {
+    return sha256(readFileSync(proposal.file, "utf8")) !== proposal.fileChecksum;
+  } catch {
+    return true;
+  }
+}
+
+/** Replaces an open proposal's change and evidence (same id, still open); undefined when a person decided it meanwhile. */
+async function refresh(storage: Storage, id: string, built: Omit<Proposal, "id" | "status" | "createdAt" | "createdBy">, at: string): Promise<Proposal | undefined> {
+  const doc = await storage.getDoc<Proposal>(PROPOSALS_COLLECTION, id);
+  if (doc === undefined || doc.value.status !== "open") return undefined;
+  const { status, createdAt, createdBy } = doc.value;
+  const proposal: Proposal = { id, status, createdAt, createdBy, ...built };
+  try {
+    await storage.putDocs([{ collection: PROPOSALS_COLLECTION, id, value: proposal, expectVersion: doc.version }], at);
+  } catch (error) {
+    if (error instanceof VigilError && error.code === "VIGIL_CONFLICT") return undefined;
+    throw error;
+  }
+  await storage.appendAudit([{ at, actor: "vigil:learner", action: "proposal.refresh", target: id, detail: { policy: proposal.policy, why: "the policy file changed since the proposal was made", ...(proposal.fileChecksum ? { fileChecksum: proposal.fileChecksum } : {}) } }]);
+  return proposal;
 }
 
 export async function listProposals(storage: Storage, query: { readonly status?: ProposalStatus; readonly policy?: string } = {}): Promise<Proposal[]> {
@@ -311,7 +351,7 @@ export async function acceptProposal(deps: { readonly storage: Storage; readonly
   if (options.write) {
     if (proposal.file === undefined || proposal.proposedText === undefined || proposal.diff === undefined) throw new VigilError("VIGIL_CONFLICT", `proposal ${id} has no file to write (the policy's YAML was not found): accept it without writing and paste its snippet`, { field: "write" });
     if (!existsSync(proposal.file) || sha256(readFileSync(proposal.file, "utf8")) !== proposal.fileChecksum) {
-      throw new VigilError("VIGIL_CONFLICT", `${proposal.file} changed since proposal ${id} was made; run \`vigil proposals mine\` for a fresh proposal`, { field: "file", file: proposal.file });
+      throw new VigilError("VIGIL_CONFLICT", `${proposal.file} changed since proposal ${id} was made; run \`vigil proposals mine\` to build it again for the file as it is now`, { field: "file", file: proposal.file });
     }
     writeFileSync(`${proposal.file}.${id}.proposed`, proposal.proposedText);
     writeFileSync(`${proposal.file}.${id}.patch`, proposal.diff);
