@@ -122,7 +122,8 @@ export function summarize(verdict: Verdict, tier: Tier, findings: readonly Findi
   if (exempted.length === 0) exempted = policyExemptions(findings);
   if (exempted.length > 0) {
     const e = exempted[0] as SummaryExemption;
-    return `Allowed: ${e.policy}/${e.rule} ${e.text}${exempted.length > 1 ? ` (and ${exempted.length - 1} more)` : ""}.`;
+    // An override may record the allowed decision at a tier (notify): the summary says so, as others do.
+    return `Allowed${tier === "observe" ? "" : ` (${tier})`}: ${e.policy}/${e.rule} ${e.text}${exempted.length > 1 ? ` (and ${exempted.length - 1} more)` : ""}.`;
   }
   return `Allowed: ${evaluated} ${evaluated === 1 ? "policy" : "policies"} evaluated, none violated.`;
 }

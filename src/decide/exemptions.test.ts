@@ -229,6 +229,9 @@ describe("overrides", () => {
     expect(d.explanation.steps.find((s) => s.kind === "tier")?.text).toBe("notify: override OV-1 records merge-gate/reviews at notify");
     // like every tier step, it carries the tier it asks for
     expect(d.explanation.steps.find((s) => s.kind === "tier")).toMatchObject({ tier: "notify", ref: "OV-1", policy: "merge-gate", rule: "reviews" });
+    // The summary names the tier, as every summary of a decision above observe does.
+    expect(d.explanation.summary).toMatch(/^Allowed \(notify\): merge-gate\/reviews allowed by override OV-1 /);
+    expect(decideWith(base).explanation.summary).toMatch(/^Allowed: merge-gate\/reviews allowed by override OV-1 /);
   });
 
   it("an exception wins over an override for the same finding", () => {
