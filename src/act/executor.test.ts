@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Context } from "../core/context.js";
 import type { DecisionDraft } from "../core/decision.js";
+import type { Actuator } from "../core/action.js";
 import type { Entity } from "../core/entity.js";
 import { loadPolicyText } from "../policy/load.js";
 import { createPolicySet, type PolicySet } from "../policy/policy-set.js";
@@ -226,6 +227,20 @@ spec:
     expect((await h.store.storage.listAudit({ limit: 20 })).filter((a) => a.action === "policy.promote")).toEqual([]);
     const first = h.decide({ bucket: "logs", public: true });
     expect((await h.executor.act(first.draft, first.ctx, (n) => h.set.get(n))).records.map((r) => r.status)).toEqual(["dry-run", "dry-run"]);
+  });
+
+  it("kill switch turned on while a decision's actions are applied: the explanation counts the actions applied before it, not 'none applied'", async () => {
+    h = await harness({ requirePromotion: false, notificationKinds: ["fake.notify"] });
+    const [setState, notify] = h.fake.actuators as [Actuator, Actuator];
+    // set-state acts, then an operator turns the switch on before notify runs.
+    const hooked: Actuator = { ...setState, async apply(plan, options) { const result = await setState.apply(plan, options); await h.executor.killSwitch.set(true, operator, "runaway"); return result; } };
+    const executor = createExecutor({ storage: h.store.storage, clock: h.clock, actuators: [hooked, notify], guardrails: { requirePromotion: false, notificationKinds: ["fake.notify"] } });
+    const { draft, ctx } = h.decide({ bucket: "logs", public: true });
+    const out = await executor.act(draft, ctx, (n) => h.set.get(n));
+    expect(out.records.map((r) => [r.actuator, r.status])).toEqual([["fake.set-state", "applied"], ["fake.notify", "blocked"]]);
+    const texts = out.draft.explanation.steps.map((s) => s.text);
+    expect(texts).toContain("kill switch is on: 1 action(s) recorded as blocked, 1 applied before it was turned on");
+    expect(texts.some((t) => t.includes("none applied"))).toBe(false);
   });
 
   describe("with the policy promoted", () => {

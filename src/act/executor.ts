@@ -293,8 +293,12 @@ export function createExecutor(options: ExecutorOptions): Executor {
       const records = await executor.apply(planned);
       const steps: ExplanationStep[] = [];
       for (const item of notPlanned) steps.push({ kind: "action", text: `${item.action} not planned: ${item.reason}`, policy: item.policy });
-      const kill = records.find((r) => r.blockedBy === "kill-switch");
-      if (kill !== undefined) steps.push({ kind: "action", text: `kill switch is on: ${records.filter((r) => r.blockedBy === "kill-switch").length} action(s) recorded as blocked, none applied` });
+      const killed = records.filter((r) => r.blockedBy === "kill-switch").length;
+      if (killed > 0) {
+        // The switch is read per action: one turned on while the batch ran stops only the rest.
+        const applied = records.filter((r) => r.status === "applied").length;
+        steps.push({ kind: "action", text: `kill switch is on: ${killed} action(s) recorded as blocked, ${applied === 0 ? "none applied" : `${applied} applied before it was turned on`}` });
+      }
       for (const record of records) steps.push({ kind: "action", text: describeRecord(record), policy: record.policy, ref: record.id });
       const actions = records.map((r) => r.plan);
       const updated: DecisionDraft = actions.length === 0 && steps.length === 0 ? draft : { ...draft, actions, explanation: { ...draft.explanation, steps: [...draft.explanation.steps, ...steps] } };
