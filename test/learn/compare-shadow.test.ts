@@ -58,6 +58,18 @@ describe("replay compare", () => {
     expect(checkFpBudget(report, parseFpBudget("15%"))).toMatchObject({ ok: true });
   });
 
+  it("a false-positive rate exactly at a decimal percentage budget is within it (7 of 1000 benign events, --fp-budget 0.7%)", async () => {
+    // 1000 benign events, the 7 largest above the proposed threshold: 0.7% of them alert.
+    const benign = Array.from({ length: 1000 }, (_, i) => event(i, i < 7 ? 900 : 100, "benign"));
+    const report = await compareReplay(benign, old, proposed);
+    expect([report.after.falsePositives, report.after.trueNegatives]).toEqual([7, 993]);
+    for (const [budget, rate] of [["0.7%", "0.7%"], ["1.4%", "0.7%"], ["0.70%", "0.7%"]] as const) {
+      expect(checkFpBudget(report, parseFpBudget(budget))).toEqual({ ok: true, message: `false-positive rate: ${rate} of 1000 labelled benign events (budget ${budget.replace("0.70", "0.7")}; 7 before) — within budget` });
+    }
+    expect(checkFpBudget(report, parseFpBudget("0.6%"))).toMatchObject({ ok: false });
+    expect(checkFpBudget(report, parseFpBudget("0.69%"))).toMatchObject({ ok: false });
+  });
+
   it("an unlabelled replay cannot check a budget, and bad budgets are rejected with the field", async () => {
     const unlabelled = events.map(({ vigiltruth: _, ...e }) => e as Event);
     const report = await compareReplay(unlabelled, old, proposed);
