@@ -104,7 +104,8 @@ export function createExceptionApi(deps: ReviewDeps): ExceptionApi {
     const rules = stringList(input.rules, "rules", false);
     const subjects = stringList(input.subjects, "subjects", false);
     // Anything else is read as a glob over the subject, which "label:team" would never match.
-    const selector = subjects?.find((s) => /^(label|tag):/.test(s) && !/^(label|tag):[^=\s][^=]*=/.test(s));
+    // A prefix spelt otherwise (Label:, labels:, TAG:) is no selector either: it would be read as a glob too.
+    const selector = subjects?.find((s) => /^(labels?|tags?):/i.test(s) && !/^(label|tag):[^=\s][^=]*=/.test(s));
     if (selector !== undefined) throw bad("subjects", `${JSON.stringify(selector)} is not a selector: write label:key=value or tag:key=value (the value may be a glob)`);
     if (typeof input.justification !== "string" || input.justification.trim().length < 10) throw bad("justification", "is required: say why, in at least 10 characters");
     if (input.ticket !== undefined && (typeof input.ticket !== "string" || input.ticket.trim() === "")) throw bad("ticket", "must be a ticket link or key when given");

@@ -212,7 +212,8 @@ describe("exceptions", () => {
     await expect(loop.review.exceptions.create({ ...base, subjects: [], expiresAt: in30d }, approver)).rejects.toMatchObject({ details: { field: "subjects" }, message: expect.stringContaining("leave subjects out to cover every one") });
     await expect(loop.review.exceptions.create({ ...base, rules: [], expiresAt: in30d }, approver)).rejects.toMatchObject({ details: { field: "rules" } });
     // A label/tag selector without key=value would be read as a subject glob that never matches.
-    for (const selector of ["label:team", "tag:=web", "label:team web"]) {
+    // So is a selector spelt otherwise (Label:, labels:, TAG:): read as a subject glob, it would never match either.
+    for (const selector of ["label:team", "tag:=web", "label:team web", "Label:team=web", "labels:team=web", "TAG:env=prod", "tags:env=prod"]) {
       await expect(loop.review.exceptions.create({ ...base, subjects: ["bucket/*", selector], expiresAt: in30d }, approver))
         .rejects.toMatchObject({ code: "VIGIL_BAD_INPUT", details: { field: "subjects" }, message: expect.stringContaining("label:key=value") });
     }
