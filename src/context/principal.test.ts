@@ -227,14 +227,32 @@ describe("rare / first-seen detector", () => {
     // Space-saving gave it the evicted value's count + 1 (21 of 121 observations): it read as a habit after one call.
     expect(second.values?.["rare"]).toEqual(["region"]);
     expect(second.values?.["seen"]).toMatchObject({ region: { value: "ap-southeast-2", count: 1, atMost: 21 } });
-    // 0.4 × ½ × (1 - share / 2%), halved: the peer group (all principals) learned the first call too.
-    expect(second.score).toBeGreaterThan(0.05);
+    // 0.4 × ½ × (1 - share / 2%), with share 1 of 121 observations.
+    expect(second.score).toBeCloseTo(0.2 * (1 - 1 / 121 / 0.02), 3);
     expect(second.factors[0]?.detail).toContain("seen 1 time(s) (at most 21");
     // A value counted from its first event keeps its exact count.
     const known = (await stage.build(apiCall(arn, start + index * 60_000, "us-west-2"))).signals["rare"]!;
     expect(known.values?.["seen"]).toMatchObject({ region: { value: "us-west-2", count: 20 } });
     expect((known.values?.["seen"] as Record<string, Record<string, unknown>>)["region"]).not.toHaveProperty("atMost");
     expect(known.score).toBe(0);
+  });
+
+  it("a value rare for the principal is discounted only when someone else in the peer group used it, not because the principal itself taught the group", async () => {
+    const stage = createContextStage({ storage: createMemoryDocStorage(), clock: createManualClock(start) });
+    for (const user of ["ana", "bo", "cy"]) await stage.entities.upsert({ kind: "principal", id: `arn:aws:iam::1:user/${user}`, attrs: { team: "platform" } }, "hr-sync");
+    let index = 0;
+    const call = (user: string, region: string): Event => apiCall(`arn:aws:iam::1:user/${user}`, start + index++ * 60_000, region);
+    for (let round = 0; round < 99; round++) await learn(stage, [call("ana", "us-east-1"), call("bo", "us-east-1")]);
+    await learn(stage, [call("ana", "eu-west-1"), call("cy", "ap-south-1"), call("ana", "ap-south-1")]);
+
+    const own = (await stage.build(call("ana", "eu-west-1"))).signals["rare"]!;
+    expect(own.values?.["rare"]).toEqual(["region"]);
+    // 0.4 × ½ × (1 - share / 2%): only Ana called from eu-west-1, so the team knowing it says nothing.
+    expect(own.factors[0]?.detail).not.toContain("known to");
+    expect(own.score).toBeCloseTo(0.2 * (1 - 1 / 101 / 0.02), 3);
+    const shared = (await stage.build(call("ana", "ap-south-1"))).signals["rare"]!;
+    expect(shared.factors[0]?.detail).toContain("known to team/platform");
+    expect(shared.score).toBeCloseTo(0.5 * 0.2 * (1 - 1 / 101 / 0.02), 3);
   });
 
   it("a brand-new principal's first event is not suspicious, and peers' knowledge discounts", async () => {

@@ -20,7 +20,8 @@ export interface RareInput {
  * Per dimension: first seen adds `weights[dim]`; seen but below `rareShare` of the dimension's
  * observations adds half of it, scaled by how rare; each is multiplied by the dimension's
  * confidence (observations / fullConfidenceObservations, so everything being new to a new
- * principal means little) and by `peerDiscount` when the peer group knows the value. Score =
+ * principal means little) and by `peerDiscount` when the peer group knows the value from others
+ * (it saw it more often than the principal did). Score =
  * the sum, clamped to 1; each dimension is a factor. Pure and deterministic.
  */
 export function detectRare(input: RareInput, settings: RareSettings): Signal {
@@ -62,7 +63,10 @@ export function detectRare(input: RareInput, settings: RareSettings): Signal {
       detail = `${dimension} ${value} seen ${count} time(s)${bound > 0 ? ` (at most ${bound}: it took the place of a value evicted from the set)` : ""} in ${observations} observations`;
     }
     if (contribution <= 0) continue;
-    if (seenLookup(input.peer, input.layout, dimension, hash)) {
+    // The peer group learns every event of its members, this principal's too: it "knows" a value only
+    // when it surely saw it more often than the principal could have (someone else used it).
+    const peerEntry = seenLookup(input.peer, input.layout, dimension, hash);
+    if (peerEntry && peerEntry.count - peerEntry.inherited > (entry?.count ?? 0)) {
       contribution *= settings.peerDiscount;
       detail += `; known to ${input.peerKey.replace(/^peer:/, "")}`;
     }
