@@ -201,6 +201,15 @@ export function hasRequired(schema: JsonSchema): boolean {
  */
 export type RoutePlugin = (app: FastifyInstance, agent: Agent) => void | Promise<void>;
 
+/**
+ * The 403 of a route only a person may call: besides a token without the role, one named as one of
+ * Vigil's own identities (`vigil:*`) is refused whatever its roles (field `actor.id`); `also`
+ * adds the route's own refusal (the two-person rule).
+ */
+export function personOnly(role: Role, also?: string): RouteResponseDoc {
+  return { description: `The token does not hold the ${role} role, or it is named as one of Vigil's own identities (vigil:*): a person does this${also ? `; or ${also}` : ""}.`, schema: schemas.error };
+}
+
 /** Common JSON Schema pieces. */
 export const schemas = {
   id: { type: "object", required: ["id"], properties: { id: { type: "string", minLength: 1 } } },

@@ -159,6 +159,30 @@ describe("the ladder's snooze and release", () => {
   });
 });
 
+describe("routes only a person may call", () => {
+  const personOnly = [
+    ["post", "/v1/reviews/{id}/approve"], ["post", "/v1/exceptions"], ["put", "/v1/exceptions/{id}"], ["post", "/v1/exceptions/{id}/revoke"],
+    ["post", "/v1/overrides"], ["post", "/v1/overrides/{id}/confirm"], ["post", "/v1/overrides/{id}/revoke"], ["post", "/v1/policies/{name}/promote"],
+    ["post", "/v1/proposals/{id}/accept"], ["post", "/v1/proposals/{id}/reject"],
+  ] as const;
+
+  it("document the 403 a token named as one of Vigil's own identities (vigil:*) gets, whatever its roles", async () => {
+    for (const [method, path] of personOnly) {
+      const responses = doc.paths[path]?.[method]?.responses as Record<string, { description: string }>;
+      expect(responses["403"]?.description, `${method} ${path}`).toMatch(/vigil:\*/);
+    }
+    const agent = (await t.as("admin", { method: "POST", url: "/v1/tokens", payload: { name: "vigil:learner", roles: ["approver"] } })).json() as { token: string };
+    const refused = await t.server.app.inject({ method: "POST", url: "/v1/exceptions", headers: { authorization: `Bearer ${agent.token}` }, payload: { policies: ["no-public-bucket"], justification: "learned from overrides", expiresAt: "2025-03-05T00:00:00Z" } });
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json().error.field).toBe("actor.id");
+  });
+
+  it("document the two-person rule's 403 where it applies (a second approval by the same approver)", () => {
+    const approve = doc.paths["/v1/reviews/{id}/approve"]?.["post"]?.responses as Record<string, { description: string }>;
+    expect(approve["403"]?.description).toMatch(/two-person rule/);
+  });
+});
+
 describe("headers a route reads", () => {
   it("are parameters `in: header`: the GitHub webhook's three, the binary-mode ce-* of POST /v1/events", () => {
     const github = doc.paths["/v1/webhooks/github"]?.["post"]?.parameters ?? [];

@@ -5,7 +5,7 @@ import type { PostureLevel } from "../../core/entity.js";
 import { postureLevels } from "../../core/entity.js";
 import { feedbackLabels, type FeedbackLabel } from "../../core/feedback.js";
 import { VigilError } from "../../core/errors.js";
-import { route, schemas } from "../route.js";
+import { personOnly, route, schemas } from "../route.js";
 
 const postureSchema = {
   type: "object",
@@ -73,7 +73,7 @@ export function adminRoutes(app: FastifyInstance, agent: Agent): void {
     tags: ["policies"],
     params: { type: "object", required: ["name"], properties: { name: { type: "string", minLength: 1 } } },
     body: { type: "object", additionalProperties: false, properties: { reason: { type: "string" } } },
-    responses: { 200: { description: "The policy's state after promotion, with the shadow period's figures (`shadow`).", schema: schemas.anyObject }, 404: { description: "No such policy.", schema: schemas.error }, 409: { description: "Nothing to promote.", schema: schemas.error } },
+    responses: { 200: { description: "The policy's state after promotion, with the shadow period's figures (`shadow`).", schema: schemas.anyObject }, 403: personOnly("approver"), 404: { description: "No such policy.", schema: schemas.error }, 409: { description: "Nothing to promote.", schema: schemas.error } },
     handler: async (request, _reply, { agent: a, actor }) => a.promotePolicy(request.params.name, actor, request.body?.reason),
   });
 

@@ -8,7 +8,7 @@
 import type { FastifyInstance } from "fastify";
 import type { Agent } from "../../agent.js";
 import { acceptProposal, getProposal, listProposals, rejectProposal, type ProposalStatus } from "../../learn/index.js";
-import { route, schemas } from "../route.js";
+import { personOnly, route, schemas } from "../route.js";
 
 const statuses = ["open", "accepted", "rejected", "all"] as const;
 
@@ -47,7 +47,7 @@ export function proposalRoutes(app: FastifyInstance, agent: Agent): void {
     tags: ["proposals"],
     params: schemas.id,
     body: { type: "object", additionalProperties: false, properties: { write: { type: "boolean" }, note: { type: "string", minLength: 1 } } },
-    responses: { 200: { description: "The accepted proposal, with the files written.", schema: schemas.anyObject }, 404: { description: "No such proposal.", schema: schemas.error }, 409: { description: "Already decided, or the policy file changed.", schema: schemas.error } },
+    responses: { 200: { description: "The accepted proposal, with the files written.", schema: schemas.anyObject }, 403: personOnly("approver"), 404: { description: "No such proposal.", schema: schemas.error }, 409: { description: "Already decided, or the policy file changed.", schema: schemas.error } },
     async handler(request, _reply, { agent: a, actor }) {
       const { id } = request.params;
       const write = request.body?.write ?? (await getProposal(a.storage, id)).file !== undefined;
@@ -64,7 +64,7 @@ export function proposalRoutes(app: FastifyInstance, agent: Agent): void {
     tags: ["proposals"],
     params: schemas.id,
     body: { type: "object", required: ["reason"], additionalProperties: false, properties: { reason: { type: "string", minLength: 1 } } },
-    responses: { 200: { description: "The rejected proposal.", schema: schemas.anyObject }, 404: { description: "No such proposal.", schema: schemas.error }, 409: { description: "Already decided.", schema: schemas.error } },
+    responses: { 200: { description: "The rejected proposal.", schema: schemas.anyObject }, 403: personOnly("approver"), 404: { description: "No such proposal.", schema: schemas.error }, 409: { description: "Already decided.", schema: schemas.error } },
     handler: async (request, _reply, { agent: a, actor }) => rejectProposal({ storage: a.storage, clock: a.clock }, request.params.id, actor, request.body.reason),
   });
 }

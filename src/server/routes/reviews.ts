@@ -5,7 +5,7 @@ import { VigilError } from "../../core/errors.js";
 import { feedbackLabels, type FeedbackLabel } from "../../core/feedback.js";
 import { tiers, type Tier } from "../../core/policy.js";
 import type { ExceptionInput, OverrideInput, ReviewRecord } from "../../review/index.js";
-import { route, schemas } from "../route.js";
+import { personOnly, route, schemas } from "../route.js";
 
 /**
  * The fields of an exception, as review/exceptions.ts checks them (POST here, the import PUT in
@@ -68,7 +68,7 @@ export function reviewRoutes(app: FastifyInstance, agent: Agent): void {
     tags: ["reviews"],
     params: schemas.id,
     body: reasonBody(false),
-    responses: { 200: { description: "The review, the actions that ran, and whether the approval is complete.", schema: { type: "object", properties: { review: schemas.anyObject, actions: { type: "array", items: schemas.anyObject }, complete: { type: "boolean" }, overrideId: { type: "string" } } } }, 404: { description: "No such review.", schema: schemas.error }, 409: { description: "Already answered.", schema: schemas.error }, 423: { description: "Kill switch on.", schema: schemas.error } },
+    responses: { 200: { description: "The review, the actions that ran, and whether the approval is complete.", schema: { type: "object", properties: { review: schemas.anyObject, actions: { type: "array", items: schemas.anyObject }, complete: { type: "boolean" }, overrideId: { type: "string" } } } }, 403: personOnly("approver", "it already approved this review (the two-person rule needs a second, different approver)"), 404: { description: "No such review.", schema: schemas.error }, 409: { description: "Already answered.", schema: schemas.error }, 423: { description: "Kill switch on.", schema: schemas.error } },
     handler: async (request, _reply, { agent: a, actor }) => a.reviews.approve(request.params.id, actor, request.body?.reason),
   });
 
@@ -100,7 +100,7 @@ export function reviewRoutes(app: FastifyInstance, agent: Agent): void {
       additionalProperties: false,
       properties: exceptionFields,
     },
-    responses: { 201: { description: "The exception.", schema: schemas.anyObject } },
+    responses: { 201: { description: "The exception.", schema: schemas.anyObject }, 403: personOnly("approver") },
     async handler(request, reply, { agent: a, actor }) {
       return reply.code(201).send(await a.reviews.exceptions.create(request.body, actor));
     },
@@ -141,7 +141,7 @@ export function reviewRoutes(app: FastifyInstance, agent: Agent): void {
     tags: ["exceptions"],
     params: schemas.id,
     body: reasonBody(true),
-    responses: { 200: { description: "The revoked exception.", schema: schemas.anyObject }, 404: { description: "No such exception.", schema: schemas.error }, 409: { description: "Already revoked.", schema: schemas.error } },
+    responses: { 200: { description: "The revoked exception.", schema: schemas.anyObject }, 403: personOnly("approver"), 404: { description: "No such exception.", schema: schemas.error }, 409: { description: "Already revoked.", schema: schemas.error } },
     handler: async (request, _reply, { agent: a, actor }) => a.reviews.exceptions.revoke(request.params.id, actor, request.body.reason),
   });
 
@@ -162,7 +162,7 @@ export function reviewRoutes(app: FastifyInstance, agent: Agent): void {
         reason: { type: "string", minLength: 1 }, tier: { enum: tiers }, label: { enum: feedbackLabels },
       },
     },
-    responses: { 201: { description: "The override.", schema: schemas.anyObject }, 404: { description: "No decision with this decisionId in the decision record.", schema: schemas.error } },
+    responses: { 201: { description: "The override.", schema: schemas.anyObject }, 403: personOnly("approver"), 404: { description: "No decision with this decisionId in the decision record.", schema: schemas.error } },
     async handler(request, reply, { agent: a, actor }) {
       const body = request.body as OverrideInput & { tier?: Tier };
       return reply.code(201).send(await a.reviews.overrides.create(body, actor));
@@ -191,7 +191,7 @@ export function reviewRoutes(app: FastifyInstance, agent: Agent): void {
     body: reasonBody(false),
     responses: {
       200: { description: "The override.", schema: schemas.anyObject },
-      403: { description: "The token does not hold the approver role, or it is the one that created the override (two-person rule).", schema: schemas.error },
+      403: personOnly("approver", "it is the one that created the override (the two-person rule)"),
       404: { description: "No such override.", schema: schemas.error },
       409: { description: "Nothing to confirm: no second approver needed, already confirmed, or revoked.", schema: schemas.error },
     },
@@ -207,7 +207,7 @@ export function reviewRoutes(app: FastifyInstance, agent: Agent): void {
     tags: ["overrides"],
     params: schemas.id,
     body: reasonBody(true),
-    responses: { 200: { description: "The override.", schema: schemas.anyObject }, 404: { description: "No such override.", schema: schemas.error }, 409: { description: "Already revoked.", schema: schemas.error } },
+    responses: { 200: { description: "The override.", schema: schemas.anyObject }, 403: personOnly("approver"), 404: { description: "No such override.", schema: schemas.error }, 409: { description: "Already revoked.", schema: schemas.error } },
     handler: async (request, _reply, { agent: a, actor }) => a.reviews.overrides.revoke(request.params.id, actor, request.body.reason),
   });
 }

@@ -7,7 +7,7 @@ import type { FastifyInstance } from "fastify";
 import type { Agent } from "../../agent.js";
 import { entityRecordKey } from "../../context/entity-store.js";
 import { VigilError } from "../../core/errors.js";
-import { route, schemas } from "../route.js";
+import { personOnly, route, schemas } from "../route.js";
 import { exceptionFields } from "./reviews.js";
 
 const entityParams = {
@@ -107,7 +107,7 @@ export function setupRoutes(app: FastifyInstance, agent: Agent): void {
     tags: ["exceptions"],
     params: schemas.id,
     body: exceptionImportBody,
-    responses: { 200: { description: "The exception as stored.", schema: schemas.anyObject }, 409: { description: "Another exception has this id.", schema: schemas.error } },
+    responses: { 200: { description: "The exception as stored.", schema: schemas.anyObject }, 403: personOnly("approver"), 409: { description: "Another exception has this id.", schema: schemas.error } },
     async handler(request, _reply, { agent: a, actor }) {
       const body = request.body;
       if (body.id !== undefined && body.id !== request.params.id) throw new VigilError("VIGIL_BAD_INPUT", `id in the body (${String(body.id)}) differs from the path (${request.params.id})`, { field: "id" });
