@@ -24,7 +24,7 @@ export const testCommand: Command = {
   path: ["test"],
   summary: "Run policy tests: spec.tests, *.test.yaml and Kyverno kyverno-test.yaml files",
   args: "[path...]",
-  description: "Discovers tests recursively under each path (default: current directory).\nThe last line is `N passed, N failed` (with `, N skipped` / `, N unsupported` when any).\nKyverno mutate and generate results are compared with their patchedResources / generatedResource files; the PolicyExceptions of a test's `exceptions` files apply; unsupported results (e.g. verifyImages rules) are reported separately, never counted as passed.\nExit code: 0 all passed, 1 a test failed or errored, 2 a path that does not exist.",
+  description: "Discovers tests recursively under each path (default: current directory).\nThe last line is `N passed, N failed` (with `, N skipped` / `, N unsupported` when any).\nKyverno mutate and generate results are compared with their patchedResources / generatedResource files; the PolicyExceptions of a test's `exceptions` files apply; unsupported results (e.g. verifyImages rules) are reported separately, never counted as passed.\nExit code: 0 all passed, 1 a test failed or errored, 2 a path that does not exist or no test under the paths.",
   options: {
     ...outputOption,
     failures: { type: "boolean", description: "In the table, show only failed, errored and unsupported cases" },
@@ -43,13 +43,14 @@ export const testCommand: Command = {
     }
     const paths = given.map((p) => resolve(io.cwd, p));
     const results: TestCaseResult[] = [...runNativeTests(paths), ...runKyvernoTests(paths, { celEnv: createCelEnvironment() })];
+    // Nothing to run is a wrong path, not a pass: "0 passed, 0 failed" with exit 0 let a CI step pointed at the wrong directory pass.
+    if (results.length === 0) throw new VigilError("VIGIL_BAD_INPUT", `no tests found under ${given.join(", ")}: a test is a policy's spec.tests, a *.test.yaml file or a kyverno-test.yaml file; pass the files or directories that hold them`, { field: "path" });
     const summary = summarize(results);
     if (format === "json") {
       write(io.stdout, JSON.stringify({ summary, results }, null, 2));
     } else {
       const shown = args.values["failures"] === true ? results.filter((r) => r.status !== "pass" && r.status !== "skip") : results;
       if (shown.length) for (const line of table(shown, io.cwd)) write(io.stdout, line);
-      if (results.length === 0) write(io.stdout, "no tests found");
     }
     write(format === "json" ? io.stderr : io.stdout, summaryLine(summary));
     return summary.failed + summary.errors > 0 ? 1 : 0;
