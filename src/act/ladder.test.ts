@@ -193,6 +193,15 @@ describe("enforcement ladder", () => {
     expect((await h.ladder.snooze(item!.id, owner, { reason: "demo on Tuesday" })).snoozes).toHaveLength(1);
   });
 
+  it("the owner is recognised as people are elsewhere (the two-person rule): a token named alice@example.com owns a target tagged Alice@Example.com", async () => {
+    await h.violate("vm-5", "idle-vm", { entities: { resource: { kind: "resource", id: "vm-5", attrs: { tags: [{ Key: "Owner", Value: "Alice@Example.com" }] } } } });
+    const [item] = await h.ladder.list({ policy: "idle-vm" });
+    expect(item?.owner).toBe("Alice@Example.com");
+    await expect(h.ladder.snooze(item!.id, { id: "alice@example.co", roles: ["viewer"] }, { reason: "mine" })).rejects.toThrow(/needs the operator or approver/);
+    expect((await h.ladder.snooze(item!.id, { id: "alice@example.com", roles: ["viewer"] }, { reason: "demo on Tuesday" })).snoozes.map((z) => z.by)).toEqual(["alice@example.com"]);
+    expect((await h.ladder.release(item!.id, { id: " ALICE@example.com ", roles: [] }, "decommissioned instead")).status).toBe("released");
+  });
+
   it("a target found protected during the grace period is never acted on at its due time", async () => {
     await h.violate("vm-7", "idle-vm");
     const [vm] = await h.ladder.list({ policy: "idle-vm" });

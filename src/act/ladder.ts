@@ -181,9 +181,14 @@ export function createLadder(options: LadderOptions): Ladder {
   const isOpenNow = (item: LadderItem, nowMs: number): boolean =>
     OPEN.includes(item.status) && !(item.status === "notified" && item.quietUntil !== undefined && Date.parse(item.quietUntil) <= nowMs);
 
-  /** Whether a person may change an item: its owner, or an operator / approver / admin. */
+  /**
+   * Whether a person may change an item: its owner, or an operator / approver / admin. The owner is
+   * recognised as the review stage recognises people: without case and surrounding spaces (an owner
+   * tag `Alice@Example.com` is the token `alice@example.com`).
+   */
   function authorize(item: LadderItem, actor: Actor, what: string): void {
-    if (actor !== undefined && actor !== null && typeof actor.id === "string" && actor.id !== "" && item.owner !== undefined && actor.id === item.owner) return;
+    const person = actor !== undefined && actor !== null && typeof actor.id === "string" ? actor.id.trim().toLowerCase() : "";
+    if (person !== "" && item.owner !== undefined && person === item.owner.trim().toLowerCase()) return;
     requireRole(actor, ["operator", "approver"], `${what} (or be its owner, ${item.owner ?? "none on record"})`);
   }
 
