@@ -165,7 +165,8 @@ export function readQueryValues(schema: JsonSchema, query: Record<string, unknow
       throw new VigilError("VIGIL_BAD_INPUT", `\`${name}\` is given ${value.length} times: give it once (it takes one value)`, { field: name });
     }
     if (typeof value !== "string") continue;
-    if ((type === "integer" || type === "number") && DECIMAL.test(value)) query[name] = Number(value);
+    // `1e400` stays text: as Infinity it would be refused shown as `null`.
+    if ((type === "integer" || type === "number") && DECIMAL.test(value) && Number.isFinite(Number(value))) query[name] = Number(value);
     else if (type === "boolean" && (value === "true" || value === "false")) query[name] = value === "true";
   }
   return query;

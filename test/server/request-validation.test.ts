@@ -324,6 +324,8 @@ describe("a value of the wrong type or format", () => {
       ["viewer", { method: "GET", url: "/v1/decisions?since=2025-01-01" }, "since", /since must be an RFC 3339 date-time with its offset, like 2025-01-31T18:00:00Z; got "2025-01-01"/],
       ["viewer", { method: "GET", url: "/v1/exceptions?active=yes" }, "active", /active must be true or false; got "yes"/],
       ["viewer", { method: "GET", url: "/v1/decisions?limit=ten" }, "limit", /limit must be a whole number; got "ten"/],
+      // Past the largest double: it was read as Infinity and shown as "got null".
+      ["viewer", { method: "GET", url: "/v1/decisions?limit=1e400" }, "limit", /limit must be a whole number; got "1e400"/],
       ["operator", { method: "PUT", url: "/v1/killswitch", payload: { on: "true" } }, "on", /on must be true or false \(a JSON boolean, not text\); got "true"/],
       ["admin", { method: "POST", url: "/v1/tokens", payload: { name: "x", roles: ["viewer"], expiresAt: "tomorrow" } }, "expiresAt", /expiresAt must be an RFC 3339 date-time with its offset, like 2025-01-31T18:00:00Z; got "tomorrow"/],
     ];
