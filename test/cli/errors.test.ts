@@ -35,3 +35,18 @@ describe("an option whose value starts with a dash", () => {
     expect(short.stderr).toBe("vigil eval: -p -x: the value starts with a dash, so it reads as an option; write --policies=-x if it is the value, or give -p a value. Run `vigil eval --help` for the options. [VIGIL_BAD_INPUT]\n");
   });
 });
+
+describe("vigil posture set with a bad level or --until", () => {
+  // Both went to the server as they were: with no server the error was "cannot reach the Vigil server", not the mistake.
+  const env = { VIGIL_SERVER: "http://127.0.0.1:1", VIGIL_TOKEN: "t" };
+  it("names the level and the ones it takes, before any request", async () => {
+    const run = await vigil(["posture", "set", "incidnet"], { env });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe('vigil posture set: <level> must be normal, elevated, incident or freeze, not "incidnet" (did you mean "incident"?) [VIGIL_BAD_INPUT]\n');
+  });
+  it("names --until and the form it takes, before any request", async () => {
+    const run = await vigil(["posture", "set", "incident", "--until", "tomorrow"], { env });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe('vigil posture set: --until must be an RFC 3339 time such as 2030-06-01T18:00:00Z, not "tomorrow" [VIGIL_BAD_INPUT]\n');
+  });
+});

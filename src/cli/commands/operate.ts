@@ -2,7 +2,10 @@
  * Operator commands that talk to the running server (the source of truth): kill switch, undo,
  * posture. Each needs a token with the role the route asks for (docs/api.md).
  */
+import { postureLevels } from "../../core/entity.js";
 import { VigilError } from "../../core/errors.js";
+import { didYouMean } from "../../policy/vigil/suggest.js";
+import { isRfc3339 } from "../../sources/values.js";
 import { stringOption, write, type Command } from "../command.js";
 import { apiClient, serverOptions } from "../client.js";
 import { outputFormat, outputOption, timeOption } from "../shared.js";
@@ -69,9 +72,12 @@ export const postureSetCommand: Command = {
   async run(args, io) {
     const level = args.positionals[0];
     if (!level) throw new VigilError("VIGIL_BAD_INPUT", "missing <level>: normal, elevated, incident or freeze", { field: "level" });
+    // Checked here, not only by the server: without a reachable server the mistake was reported as "cannot reach the Vigil server".
+    if (!(postureLevels as readonly string[]).includes(level)) throw new VigilError("VIGIL_BAD_INPUT", `<level> must be normal, elevated, incident or freeze, not "${level}"${didYouMean(level, postureLevels)}`, { field: "level" });
     const scope = stringOption(args, "scope");
     const reason = stringOption(args, "reason");
     const given = stringOption(args, "until");
+    if (given !== undefined && !isRfc3339(given)) throw new VigilError("VIGIL_BAD_INPUT", `--until must be an RFC 3339 time such as 2030-06-01T18:00:00Z, not "${given}"`, { field: "--until" });
     const until = given === undefined ? undefined : timeOption(given);
     const response = await apiClient(args, io).request<PostureView>("PUT", "/v1/posture", { body: { level, ...(scope ? { scope } : {}), ...(reason ? { reason } : {}), ...(until ? { until } : {}) } });
     write(io.stdout, outputFormat(args) === "json" ? JSON.stringify(response.body, null, 2) : postureLine(response.body));
