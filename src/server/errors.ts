@@ -107,7 +107,8 @@ function sentValue(reply: FastifyReply, context: string | undefined, instancePat
   const request = reply.request;
   let value: unknown = context === "body" ? request.body : context === "querystring" ? request.query : context === "params" ? request.params : undefined;
   for (const key of (instancePath ?? "").split("/").filter(Boolean)) value = typeof value === "object" && value !== null ? (value as Record<string, unknown>)[key] : undefined;
-  const text = typeof value === "object" && value !== null ? (Array.isArray(value) ? "an array" : "an object") : value === undefined ? "nothing" : JSON.stringify(value);
+  // JSON.stringify shows a number past the largest double (1e400 reads as Infinity) as `null`.
+  const text = typeof value === "object" && value !== null ? (Array.isArray(value) ? "an array" : "an object") : value === undefined ? "nothing" : typeof value === "number" ? String(value) : JSON.stringify(value);
   return text.length <= 100 ? text : `${text.slice(0, 100)}…`;
 }
 

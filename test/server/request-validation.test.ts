@@ -329,6 +329,8 @@ describe("a value of the wrong type or format", () => {
       ["operator", { method: "PUT", url: "/v1/killswitch", payload: { on: "true" } }, "on", /on must be true or false \(a JSON boolean, not text\); got "true"/],
       ["admin", { method: "POST", url: "/v1/tokens", payload: { name: "x", roles: ["viewer"], expiresAt: "tomorrow" } }, "expiresAt", /expiresAt must be an RFC 3339 date-time with its offset, like 2025-01-31T18:00:00Z; got "tomorrow"/],
     ];
+    const infinite = await t.as("operator", { method: "PUT", url: "/v1/killswitch", headers: { "content-type": "application/json" }, payload: '{"on": 1e400}' });
+    expect(infinite.json().error.message).toMatch(/on must be true or false \(a JSON boolean, not text\); got Infinity/);
     for (const [role, request, field, message] of cases) {
       const response = await t.as(role as "viewer", request);
       expect(response.statusCode, request.url).toBe(400);
