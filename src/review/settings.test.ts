@@ -26,12 +26,19 @@ describe("review settings (config `review`)", () => {
       [{ twoPersonRule: { severities: "high" } }, "review.twoPersonRule.severities"],
       [{ twoPersonRule: { approvals: "yes" } }, "review.twoPersonRule.approvals"],
       [{ twoPersonRule: ["high"] }, "review.twoPersonRule"],
+      // A gap above the lowest severity listed: a critical override would need one approver where a
+      // high one needs two.
+      [{ twoPersonRule: { severities: ["high"] } }, "review.twoPersonRule.severities"],
+      [{ twoPersonRule: { severities: ["medium", "critical"] } }, "review.twoPersonRule.severities"],
       [{ defaultNotify: "#security" }, "review.defaultNotify"],
     ];
     for (const [settings, field] of cases) {
       expect(() => createReviewService({ storage: temp.storage, clock, executor, ...settings }), field)
         .toThrow(expect.objectContaining({ code: "VIGIL_BAD_CONFIG", details: expect.objectContaining({ field }), message: expect.stringContaining(field) }));
     }
+    expect(() => createReviewService({ storage: temp.storage, clock, executor, twoPersonRule: { severities: ["high"] } })).toThrow(/lists high but not critical.*\["high","critical"\]/);
+    expect(() => createReviewService({ storage: temp.storage, clock, executor, twoPersonRule: { severities: ["critical", "high"] } })).not.toThrow();
+    expect(() => createReviewService({ storage: temp.storage, clock, executor, twoPersonRule: { severities: [] } })).not.toThrow();
     const ok = createReviewService({ storage: temp.storage, clock, executor, maxExceptionDays: 30, maxOverrideDays: 2, twoPersonRule: { severities: ["critical"], approvals: true }, defaultNotify: ["#security"] });
     const admin = { id: "ada", roles: ["admin"] };
     const input = { policies: ["p"], justification: "public website bucket by design" };

@@ -33,6 +33,17 @@ export function checkReviewSettings(settings: ReviewSettings): void {
     if (given !== undefined && (!Array.isArray(given) || given.some((s) => !severities.includes(s as never)))) {
       throw bad("twoPersonRule.severities", `must be a list of ${severities.join(", ")} (lower case), got ${JSON.stringify(given)}`);
     }
+    // Matched by membership: a list with a gap above its lowest severity (["high"]) would let a
+    // critical override through on one approval where a high one needs two.
+    if (Array.isArray(given) && given.length > 0) {
+      const listed = new Set(given as string[]);
+      const from = Math.min(...given.map((s) => severities.indexOf(s as never)));
+      const missing = severities.slice(from).find((s) => !listed.has(s));
+      if (missing !== undefined) {
+        const whole = severities.slice(from);
+        throw bad("twoPersonRule.severities", `lists ${severities[from]} but not ${missing}: a ${missing} override would need a single approver; list every severity from the lowest up, ${JSON.stringify(whole)}`);
+      }
+    }
     if (rule["approvals"] !== undefined && typeof rule["approvals"] !== "boolean") throw bad("twoPersonRule.approvals", `must be true or false, got ${JSON.stringify(rule["approvals"])}`);
   }
   const notify: unknown = settings.defaultNotify;
