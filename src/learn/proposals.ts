@@ -7,7 +7,7 @@
  * (`<file>.<id>.proposed`, `<file>.<id>.patch`, names the policy loader never loads) for a person
  * to review and commit. The agent never edits its own policies.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { isAbsolute, relative, resolve } from "node:path";
 import type { CompiledPolicy } from "../core/compiled-policy.js";
 import type { Decision } from "../core/decision.js";
@@ -320,13 +320,29 @@ function refuseAgent(actor: Actor, what: string): void {
   }
 }
 
-async function decide(storage: Storage, clock: Clock, id: string, actor: Actor, status: "accepted" | "rejected", extra: Partial<Proposal>): Promise<Proposal> {
+/** The stored proposal with its document version; VIGIL_NOT_FOUND, or VIGIL_CONFLICT when a person already decided it. */
+async function openProposal(storage: Storage, id: string): Promise<{ readonly value: Proposal; readonly version: number }> {
   const doc = await storage.getDoc<Proposal>(PROPOSALS_COLLECTION, id);
   if (doc === undefined) throw new VigilError("VIGIL_NOT_FOUND", `proposal ${id} does not exist; list them with \`vigil proposals list\``, { field: "id" });
   if (doc.value.status !== "open") throw new VigilError("VIGIL_CONFLICT", `proposal ${id} was already ${doc.value.status} by ${doc.value.decidedBy ?? "someone"}`, { field: "id" });
+  return doc;
+}
+
+/**
+ * Records the decision on the proposal as it was read (`doc`): when another person decided it (or
+ * mining rebuilt it) since, VIGIL_CONFLICT — this decision was made on what is no longer there.
+ */
+async function decide(storage: Storage, clock: Clock, doc: { readonly value: Proposal; readonly version: number }, actor: Actor, status: "accepted" | "rejected", extra: Partial<Proposal>): Promise<Proposal> {
+  const id = doc.value.id;
   const at = clock.now().toISOString();
   const next: Proposal = { ...doc.value, ...extra, status, decidedBy: actor.id, decidedAt: at };
-  await storage.putDocs([{ collection: PROPOSALS_COLLECTION, id, value: next, expectVersion: doc.version }], at);
+  try {
+    await storage.putDocs([{ collection: PROPOSALS_COLLECTION, id, value: next, expectVersion: doc.version }], at);
+  } catch (error) {
+    if (!(error instanceof VigilError && error.code === "VIGIL_CONFLICT")) throw error;
+    await openProposal(storage, id);
+    throw new VigilError("VIGIL_CONFLICT", `proposal ${id} changed while it was being ${status}: mining built it again for its changed policy file; read it again (\`vigil proposals show ${id}\`)`, { field: "id" });
+  }
   await storage.appendAudit([{ at, actor: actor.id, action: `proposal.${status === "accepted" ? "accept" : "reject"}`, target: id, detail: { policy: next.policy, ...(extra.note ? { note: extra.note } : {}), ...(extra.written ? { written: extra.written } : {}) } }]);
   return next;
 }
@@ -335,13 +351,14 @@ async function decide(storage: Storage, clock: Clock, id: string, actor: Actor, 
  * Accepts a proposal (approver or admin). With `write`, writes `<file>.<id>.proposed` (the whole
  * proposed file) and `<file>.<id>.patch` (unified diff, `git apply`) next to the policy — only
  * when the policy file is unchanged since the proposal was made (VIGIL_CONFLICT otherwise). The
- * policy itself is never modified: a person reviews and commits the change.
+ * policy itself is never modified: a person reviews and commits the change. When another person
+ * decided the proposal meanwhile, VIGIL_CONFLICT, and the files written are removed.
  */
 export async function acceptProposal(deps: { readonly storage: Storage; readonly clock: Clock }, id: string, actor: Actor, options: { readonly write?: boolean; readonly note?: string } = {}): Promise<Proposal> {
   requireRole(actor, ["approver"], `accept proposal ${id}`);
   refuseAgent(actor, `accept proposal ${id}`);
-  const proposal = await getProposal(deps.storage, id);
-  if (proposal.status !== "open") throw new VigilError("VIGIL_CONFLICT", `proposal ${id} was already ${proposal.status} by ${proposal.decidedBy ?? "someone"}`, { field: "id" });
+  const doc = await openProposal(deps.storage, id);
+  const proposal = doc.value;
   // A person accepts after a replay showed the change's effect. Without a policy file there is nothing to replay: the snippet is applied by hand.
   if (proposal.file !== undefined && proposal.replay === undefined) {
     const why = proposal.tests.failures.length > 0 ? ` (${proposal.tests.failures.join("; ")})` : "";
@@ -357,7 +374,13 @@ export async function acceptProposal(deps: { readonly storage: Storage; readonly
     writeFileSync(`${proposal.file}.${id}.patch`, proposal.diff);
     written.push(`${proposal.file}.${id}.proposed`, `${proposal.file}.${id}.patch`);
   }
-  return decide(deps.storage, deps.clock, id, actor, "accepted", { ...(options.note ? { note: options.note } : {}), ...(written.length > 0 ? { written } : {}) });
+  try {
+    return await decide(deps.storage, deps.clock, doc, actor, "accepted", { ...(options.note ? { note: options.note } : {}), ...(written.length > 0 ? { written } : {}) });
+  } catch (error) {
+    // Not accepted (another person decided it meanwhile): its change must not wait next to the policy for a `git apply`.
+    for (const file of written) rmSync(file, { force: true });
+    throw error;
+  }
 }
 
 /** Rejects a proposal (approver or admin; reason required). The same change is not proposed again. */
@@ -365,5 +388,5 @@ export async function rejectProposal(deps: { readonly storage: Storage; readonly
   requireRole(actor, ["approver"], `reject proposal ${id}`);
   refuseAgent(actor, `reject proposal ${id}`);
   if (typeof reason !== "string" || reason.trim() === "") throw new VigilError("VIGIL_BAD_INPUT", "a reason is required to reject a proposal", { field: "reason" });
-  return decide(deps.storage, deps.clock, id, actor, "rejected", { note: reason });
+  return decide(deps.storage, deps.clock, await openProposal(deps.storage, id), actor, "rejected", { note: reason });
 }

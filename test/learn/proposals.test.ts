@@ -203,3 +203,32 @@ describe("proposals from repeated exceptions", () => {
     expect(proposal?.source.exceptions).toEqual(["EX-3", "EX-4"]);
   });
 });
+
+describe("accepting a proposal another person rejects meanwhile", () => {
+  it("is refused and leaves no proposed file or patch next to the policy: a rejected change is never offered to git apply", async () => {
+    await overrideWebsites(3);
+    const [proposal] = await mineProposals({ storage: h.store.storage, clock: h.clock, policySet: h.set, paths: [h.dir] });
+    const id = proposal?.id as string;
+    const real = h.store.storage;
+    let rejected = false;
+    // Bob's accept reads the proposal and writes its files; Ann rejects it just before Bob's decision is stored.
+    const storage = new Proxy(real, {
+      get(target, name, receiver) {
+        if (name !== "putDocs") return Reflect.get(target, name, receiver) as unknown;
+        return async (...args: Parameters<typeof real.putDocs>) => {
+          if (!rejected && args[0].some((w) => w.collection === "learn.proposals" && w.id === id)) {
+            rejected = true;
+            await rejectProposal({ storage: real, clock: h.clock }, id, approvers[0] as never, "customer exports live in these buckets");
+          }
+          return target.putDocs(...args);
+        };
+      },
+    });
+    await expect(acceptProposal({ storage, clock: h.clock }, id, approvers[1] as never, { write: true })).rejects.toMatchObject({ code: "VIGIL_CONFLICT" });
+    expect(rejected).toBe(true);
+    expect(await getProposal(real, id)).toMatchObject({ status: "rejected", decidedBy: "ann" });
+    expect(existsSync(`${h.file}.${id}.proposed`)).toBe(false);
+    expect(existsSync(`${h.file}.${id}.patch`)).toBe(false);
+    expect(readFileSync(h.file, "utf8")).toBe(policy);
+  });
+});
