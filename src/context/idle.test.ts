@@ -327,4 +327,25 @@ describe("schedules", () => {
     expect(() => compileSchedule({ from: "2024-09-09T08:00:00", until: "2024-09-09T20:00:00" }, "attrs.onCall")).toThrow(/attrs.onCall: .*offset/);
     expect(compileSchedule({ from: "2024-09-09T08:00:00+02:00", until: "2024-09-09T20:00:00+02:00" }).contains(Date.parse("2024-09-09T06:30:00Z"))).toBe(true);
   });
+
+  it("a window in a time zone (timeZone, IANA) follows its daylight saving time; unknown or misspelt keys are errors, not ignored", () => {
+    // A nightly 02:00-03:00 Berlin batch: 01:00 UTC in winter (CET), 00:00 UTC in summer (CEST).
+    const berlin = compileSchedule({ cron: "0 2 * * *", duration: "1h", timeZone: "Europe/Berlin" }, "attrs.schedule");
+    expect(berlin.contains(Date.parse("2024-01-15T01:30:00Z"))).toBe(true);
+    expect(berlin.contains(Date.parse("2024-01-15T00:30:00Z"))).toBe(false);
+    expect(berlin.contains(Date.parse("2024-07-15T00:30:00Z"))).toBe(true);
+    expect(berlin.contains(Date.parse("2024-07-15T01:30:00Z"))).toBe(false);
+    expect(berlin.description).toContain("Europe/Berlin");
+    // A weekly shift in New York, whatever the season; and a day-of-month schedule.
+    const shift = compileSchedule({ cron: "0 9 * * MON", duration: "8h", timeZone: "America/New_York" });
+    expect(shift.contains(Date.parse("2024-01-15T14:30:00Z"))).toBe(true);
+    expect(shift.contains(Date.parse("2024-07-15T13:30:00Z"))).toBe(true);
+    expect(shift.contains(Date.parse("2024-07-15T21:30:00Z"))).toBe(false);
+    expect(compileSchedule({ cron: "0 1 1 * *", duration: "2h", timeZone: "Asia/Kolkata" }).contains(Date.parse("2024-03-31T20:00:00Z"))).toBe(true);
+    expect(() => compileSchedule({ cron: "0 2 * * *", timeZone: "Europe/Berlln" }, "attrs.schedule")).toThrow(/attrs.schedule.timeZone.*IANA/);
+    expect(() => compileSchedule({ cron: "0 2 * * *", timeZone: "Europe/Berlin", utcOffsetMinutes: 60 }, "attrs.schedule")).toThrow(/attrs.schedule.*timeZone or utcOffsetMinutes/);
+    // A misspelt duration was dropped: the window lasted the default hour instead of three.
+    expect(() => compileSchedule({ cron: "0 1 * * SUN", durtion: "3h" }, "attrs.schedule")).toThrow(/attrs.schedule.durtion.*not a schedule field/);
+    expect(() => compileSchedule({ from: "2024-09-09T08:00:00Z", until: "2024-09-09T20:00:00Z", timeZone: "UTC" }, "attrs.onCall")).toThrow(/attrs.onCall.timeZone/);
+  });
 });

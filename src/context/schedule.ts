@@ -6,10 +6,12 @@ import { DAY_MS, MINUTE_MS, parseRfc3339 } from "./time.js";
  * and `onCall` (when a person is on call). Accepted shapes, alone or in an array:
  * - a cron string, 5 fields `minute hour day-of-month month day-of-week`, optionally followed
  *   by a duration: `"0 2 * * *"` (daily at 02:00, 1 hour), `"0 1 * * SUN 3h"`;
- * - `{ cron, duration?, utcOffsetMinutes? }` (duration `90m`, `3h`, `2d`, ISO `PT3H`, or minutes);
+ * - `{ cron, duration?, utcOffsetMinutes? | timeZone? }` (duration `90m`, `3h`, `2d`, ISO `PT3H`,
+ *   or minutes; timeZone an IANA name such as `Europe/Berlin`, whose daylight saving time it follows);
  * - `{ from, until }`: an absolute window (RFC 3339), e.g. an on-call shift.
- * Times are UTC unless `utcOffsetMinutes` is given. A window starts at each cron match and
- * lasts `duration` (default 60 minutes, at most 7 days).
+ * Times are UTC unless `utcOffsetMinutes` or `timeZone` is given. A window starts at each cron
+ * match (in local wall-clock time) and lasts `duration` (default 60 minutes, at most 7 days).
+ * Other keys are errors: a misspelt one was ignored, and the window silently wrong.
  */
 export interface CompiledSchedule {
   /** True when the instant lies inside one of the schedule's windows. */
@@ -190,6 +192,53 @@ function compileCron(expression: string, durationMinutes: number, offsetMinutes:
   };
 }
 
+const zoneFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** The formatter of an IANA time zone, or undefined when the name is not one. */
+function zoneFormat(timeZone: string): Intl.DateTimeFormat | undefined {
+  let format = zoneFormats.get(timeZone);
+  if (format === undefined) {
+    try {
+      format = new Intl.DateTimeFormat("en-US", { timeZone, hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric" });
+    } catch {
+      return undefined;
+    }
+    if (zoneFormats.size < 64) zoneFormats.set(timeZone, format);
+  }
+  return format;
+}
+
+/** Minutes the zone's wall clock is ahead of UTC at the instant `ms` (daylight saving time included). */
+function zoneOffsetMinutes(format: Intl.DateTimeFormat, ms: number): number {
+  const parts: Record<string, number> = {};
+  for (const part of format.formatToParts(ms)) if (part.type !== "literal") parts[part.type] = Number(part.value);
+  const wall = Date.UTC(parts["year"] ?? 1970, (parts["month"] ?? 1) - 1, parts["day"] ?? 1, parts["hour"] ?? 0, parts["minute"] ?? 0);
+  return Math.round((wall - Math.floor(ms / MINUTE_MS) * MINUTE_MS) / MINUTE_MS);
+}
+
+/** A cron schedule read in a time zone: the instant is turned into the zone's wall-clock time at that instant. */
+function inTimeZone(schedule: CompiledSchedule, timeZone: string, format: Intl.DateTimeFormat): CompiledSchedule {
+  // Offsets change at most every quarter hour: one lookup per quarter hour of the instants asked about.
+  const offsets = new Map<number, number>();
+  return {
+    description: `${schedule.description} (${timeZone})`,
+    shortestMinutes: schedule.shortestMinutes,
+    contains(ms) {
+      const quarter = Math.floor(ms / (15 * MINUTE_MS));
+      let offset = offsets.get(quarter);
+      if (offset === undefined) {
+        offset = zoneOffsetMinutes(format, quarter * 15 * MINUTE_MS);
+        if (offsets.size > 4096) offsets.clear();
+        offsets.set(quarter, offset);
+      }
+      return schedule.contains(ms + offset * MINUTE_MS);
+    },
+  };
+}
+
+const cronKeys = ["cron", "duration", "utcOffsetMinutes", "timeZone"];
+const windowKeys = ["from", "until"];
+
 function compileOne(spec: unknown, field: string): CompiledSchedule {
   if (typeof spec === "string") {
     const parts = spec.trim().split(/\s+/);
@@ -198,11 +247,19 @@ function compileOne(spec: unknown, field: string): CompiledSchedule {
   }
   if (spec !== null && typeof spec === "object" && !Array.isArray(spec)) {
     const record = spec as Record<string, unknown>;
+    const known = typeof record["cron"] === "string" ? cronKeys : record["from"] !== undefined || record["until"] !== undefined ? windowKeys : undefined;
+    const stray = known === undefined ? undefined : Object.keys(record).find((key) => !known.includes(key));
+    if (known !== undefined && stray !== undefined) throw bad(`${field}.${stray}`, `is not a schedule field here; a window has ${known.join(", ")}`);
     if (typeof record["cron"] === "string") {
       const duration = record["duration"] === undefined ? 60 : parseDurationMinutes(record["duration"], `${field}.duration`);
       const offset = record["utcOffsetMinutes"] === undefined ? 0 : Number(record["utcOffsetMinutes"]);
       if (!Number.isInteger(offset) || Math.abs(offset) > 14 * 60) throw bad(`${field}.utcOffsetMinutes`, "must be an integer number of minutes within ±840");
-      return compileCron(record["cron"], duration, offset, `${field}.cron`);
+      const timeZone = record["timeZone"];
+      if (timeZone === undefined) return compileCron(record["cron"], duration, offset, `${field}.cron`);
+      if (record["utcOffsetMinutes"] !== undefined) throw bad(field, "give timeZone or utcOffsetMinutes, not both (a time zone has its own offsets)");
+      const format = typeof timeZone === "string" ? zoneFormat(timeZone) : undefined;
+      if (format === undefined) throw bad(`${field}.timeZone`, `must be an IANA time zone name such as "Europe/Berlin" or "America/New_York", got ${JSON.stringify(timeZone)}`);
+      return inTimeZone(compileCron(record["cron"], duration, 0, `${field}.cron`), timeZone as string, format);
     }
     if (record["from"] !== undefined || record["until"] !== undefined) {
       // With their offsets: a time without one would be read in the server's time zone.
