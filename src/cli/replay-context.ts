@@ -20,7 +20,7 @@ import { decisionOutput } from "../decide/output.js";
 import { readJsonLines } from "../sources/json-lines.js";
 import { truthOf } from "../sources/simulate/scenario.js";
 import { flag, stringOption, write, type CliIo, type CliOption, type ParsedArgs } from "./command.js";
-import { badEventText, configFrom, fileOption, openInputFile, openOutputOrStdout, reportLoadErrors, requirePolicies, stderrLine, writeChunk } from "./shared.js";
+import { badEventText, configFrom, fileOption, openInputFile, openOutputOrStdout, reportLoadErrors, requirePolicies, stderrLine, withoutBom, writeChunk } from "./shared.js";
 
 /** The options replay gains for the context mode (merged into replay's own). */
 export const contextReplayOptions: Record<string, CliOption> = {
@@ -111,11 +111,14 @@ export function readSetupFile(path: string, io: Pick<CliIo, "cwd">): Setup {
   } catch (cause) {
     throw new VigilError("VIGIL_BAD_INPUT", `cannot read the setup ${path}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}; write one with vigil simulate --setup <file>`, { field: "--setup", file: path }, cause);
   }
+  // A byte order mark (Windows editors write one) made the file "not JSON".
+  text = withoutBom(text);
+  if (text.trim() === "") throw new VigilError("VIGIL_BAD_INPUT", `cannot read the setup ${path}: it is empty; write one with vigil simulate --setup <file>`, { field: "--setup", file: path });
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (cause) {
-    throw new VigilError("VIGIL_BAD_INPUT", `${path} is not JSON: ${(cause as Error).message}`, { field: "--setup", file: path }, cause);
+    throw new VigilError("VIGIL_BAD_INPUT", `${path} is not JSON: ${(cause as Error).message}; fix it, or write one with vigil simulate --setup <file>`, { field: "--setup", file: path }, cause);
   }
   return parseSetup(value, path);
 }

@@ -50,3 +50,26 @@ describe("vigil posture set with a bad level or --until", () => {
     expect(run.stderr).toBe('vigil posture set: --until must be an RFC 3339 time such as 2030-06-01T18:00:00Z, not "tomorrow" [VIGIL_BAD_INPUT]\n');
   });
 });
+
+describe("a setup file that is empty, not JSON, or starts with a byte order mark", () => {
+  const setup = JSON.stringify({ entities: [{ kind: "principal", id: "ana", attrs: { team: "web" } }], exceptions: [] });
+  it("empty: says so with the fix; not JSON: the fix as well (setup import and replay --setup)", async () => {
+    const dir = tempDir({ "p.yaml": bucketPolicy, "empty.json": " \n", "bad.json": "{", "events.jsonl": `${event}\n` });
+    const env = { VIGIL_STORE_PATH: join(dir, "vigil.db") };
+    for (const argv of [["setup", "import", "--direct", "FILE"], ["replay", "-p", "p.yaml", "--setup", "FILE", "events.jsonl"]]) {
+      const empty = await vigil(argv.map((a) => (a === "FILE" ? "empty.json" : a)), { cwd: dir, env });
+      expect(empty.code).toBe(2);
+      expect(empty.stderr).toContain("cannot read the setup empty.json: it is empty; write one with vigil simulate --setup <file> [VIGIL_BAD_INPUT]");
+      const bad = await vigil(argv.map((a) => (a === "FILE" ? "bad.json" : a)), { cwd: dir, env });
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/bad\.json is not JSON: .*; fix it, or write one with vigil simulate --setup <file> \[VIGIL_BAD_INPUT\]/);
+    }
+  });
+  it("a byte order mark (Windows editors) is read past", async () => {
+    const dir = tempDir({ "setup.json": `\uFEFF${setup}` });
+    const run = await vigil(["setup", "import", "--direct", "setup.json"], { cwd: dir, env: { VIGIL_STORE_PATH: join(dir, "vigil.db") } });
+    expect(run.stderr).toBe("");
+    expect(run.stdout).toContain("imported 1 entities and 0 exceptions");
+    expect(run.code).toBe(0);
+  });
+});
