@@ -9,9 +9,15 @@ import { requireRole, type Actor } from "./actor.js";
 import type { KillSwitchState, PromotionState } from "./records.js";
 import { writeKillSwitch, writePromotion } from "./state.js";
 
-/** Operator or admin. Persisted: survives restarts, shared by every worker on the store. */
+/**
+ * Operator or admin; off only by a person (an identity of Vigil's own may stop actions, never let
+ * them run again). Persisted: survives restarts, shared by every worker on the store.
+ */
 export async function setKillSwitch(storage: Storage, on: boolean, actor: Actor, at: string, reason?: string): Promise<KillSwitchState> {
   requireRole(actor, ["operator"], `turn the kill switch ${on ? "on" : "off"}`);
+  if (!on && isVigilIdentity(actor.id)) {
+    throw new VigilError("VIGIL_FORBIDDEN", `${actor.id} may not turn the kill switch off: Vigil never lifts the switch that stops its own actions; a person with the operator or admin role does`, { field: "actor.id" });
+  }
   const state: KillSwitchState = { on, by: actor.id, at, ...(reason ? { reason } : {}) };
   await writeKillSwitch(storage, state, at);
   await storage.appendAudit([{ at, actor: actor.id, action: on ? "killswitch.on" : "killswitch.off", ...(reason ? { detail: { reason } } : {}) }]);

@@ -108,6 +108,16 @@ describe("executor edge cases", () => {
     expect((await h.executor.apply([planned("a")]))[0]?.status).toBe("applied");
   });
 
+  it("an identity of Vigil's own may turn the kill switch on, never off: the switch a person threw stays until a person releases it", async () => {
+    h = await harness();
+    const agent = { id: "vigil:escalation", roles: ["operator", "approver"] };
+    await h.executor.killSwitch.set(true, agent, "safe default");
+    await expect(h.executor.killSwitch.set(false, agent, "timeout")).rejects.toMatchObject({ code: "VIGIL_FORBIDDEN", details: { field: "actor.id" }, message: expect.stringMatching(/vigil:escalation may not turn the kill switch off.*a person with the operator or admin role/) });
+    expect((await h.executor.apply([planned("a")]))[0]?.blockedBy).toBe("kill-switch");
+    await h.executor.killSwitch.set(false, operator, "checked");
+    expect((await h.executor.apply([planned("a")]))[0]?.status).toBe("applied");
+  });
+
   describe("undo", () => {
     beforeEach(async () => { h = await harness(); });
 
