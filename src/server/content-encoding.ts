@@ -18,8 +18,12 @@ function requestError(statusCode: number, code: string, message: string): Error 
   return Object.assign(new Error(message), { statusCode, code });
 }
 
-/** The body as the route reads it: `payload` itself, or a stream decompressing it. Throws the 415. */
+/** The body as the route reads it: `payload` itself (also when there is no body), or a stream decompressing it. Throws the 415. */
 export function decodedBody(request: FastifyRequest, payload: Readable): Readable {
+  // No body, nothing to decode: a client that sets Content-Encoding on every call (a session
+  // header meant for its uploads) had each GET refused with 415.
+  const length = request.headers["content-length"];
+  if (request.headers["transfer-encoding"] === undefined && (length === undefined || length === "0")) return payload;
   const header = request.headers["content-encoding"];
   const codings = (header ?? "").split(",").map((c) => c.trim().toLowerCase()).filter((c) => c !== "" && c !== "identity");
   if (codings.length === 0) return payload;

@@ -46,3 +46,14 @@ describe("a compressed body (Content-Encoding)", () => {
     expect(response.json().error.field).toBe("body");
   });
 });
+
+describe("a request without a body", () => {
+  it("is served whatever Content-Encoding a client sets on every call (a session header meant for its uploads), as there is nothing to decode", async () => {
+    for (const coding of ["br", "gzip"]) {
+      const list = await t.as("viewer", { method: "GET", url: "/v1/decisions", headers: { "content-encoding": coding } });
+      expect(list.statusCode, `GET with ${coding}: ${list.body}`).toBe(200);
+      const approve = await t.as("approver", { method: "POST", url: "/v1/reviews/RV-none/approve", headers: { "content-encoding": coding } });
+      expect(approve.statusCode, `POST without a body with ${coding}: ${approve.body}`).toBe(404);
+    }
+  });
+});
