@@ -64,6 +64,23 @@ describe("collectObservations: who gave the feedback", () => {
   });
 });
 
+describe("collectObservations: a person's labels given at the same instant", () => {
+  it("the confirmation counts, whichever record is listed last (ids are random): no telling which came last must not lower enforcement", async () => {
+    const { storage } = store;
+    const decision = await recordDecision(storage, ctxFor("p"), {}, noisy, { id: "d-1" });
+    const at = clock.iso();
+    // Two dev.vigil.feedback events of one batch, recorded in the same millisecond; their ids sort either way.
+    for (const [first, second] of [["event:soar:a", "event:soar:b"], ["event:soar:d", "event:soar:c"]] as const) {
+      await storage.putDocs([
+        { collection: FEEDBACK_COLLECTION, id: first, value: { id: first, decisionId: decision.id, label: "true_positive", by: "ann", at, via: "event" }, expectVersion: 0 },
+        { collection: FEEDBACK_COLLECTION, id: second, value: { id: second, decisionId: decision.id, label: "false_positive", by: "ann", at, via: "event" }, expectVersion: 0 },
+      ], at);
+      const { observations } = await collectObservations(storage, {});
+      expect(observations.map((o) => o.label)).toEqual(["true_positive"]);
+    }
+  });
+});
+
 describe("collectObservations: override- and review-made feedback", () => {
   it("an override's feedback is about the policy that person overrode, not another person's override of another policy of the decision", async () => {
     const { storage } = store;

@@ -78,8 +78,14 @@ export function ignoredActor(actor: string, globs: readonly string[]): boolean {
 }
 
 /**
+ * Labels given by one person at the same instant (one batch of feedback events) have no order —
+ * record ids are random — so the one that keeps enforcement strongest counts.
+ */
+const strength: Readonly<Record<Feedback["label"], number>> = { false_positive: 0, true_positive: 1, incident: 2 };
+
+/**
  * The feedback the learner reads: each person's latest label per decision (names compared trimmed
- * and in any case; `by` is returned in that form), given at or after `since` (the last reset),
+ * and in any case; `by` is returned in that form; at the same instant, the strongest label), given at or after `since` (the last reset),
  * not by automation. `skip` is told why each other record is left out. The learner and the
  * proposal miner both read feedback through this.
  */
@@ -94,7 +100,7 @@ export async function latestFeedback(storage: Storage, options: CollectOptions =
     const key = `${feedback.decisionId}\u0000${by}`;
     const previous = latest.get(key);
     if (previous !== undefined) skip("superseded by the same person's later label");
-    if (previous === undefined || previous.at <= feedback.at) latest.set(key, { ...feedback, by });
+    if (previous === undefined || previous.at < feedback.at || (previous.at === feedback.at && strength[feedback.label] > strength[previous.label])) latest.set(key, { ...feedback, by });
   }
   return [...latest.values()];
 }
