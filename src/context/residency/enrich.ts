@@ -69,7 +69,7 @@ export function createResidencyEnricher(options: ResidencyEnricherOptions = {}):
       case EventTypes.dataflow:
         return dataflowPlacements(data, settings);
       case EventTypes.resource:
-        return inventoryPlacements(data, settings);
+        return inventoryPlacements(data, settings, catalog);
       default:
         return undefined;
     }

@@ -5,10 +5,15 @@
  *   one transfer to `to.region`. Treatments come from the classification words, the boolean flags,
  *   `treatment` and the words of `purpose`.
  * - `dev.vigil.resource` `{ kind, id, region?, tags?, attrs?, owner? }`: the resource's region, and
- *   its copies in `attrs.replicaRegions` / `attrs.replicas` (strings or `{region}`).
+ *   its copies in `attrs.replicaRegions` / `attrs.replicas` (strings or `{region}`); for an Azure
+ *   resource, the geo-redundant copy its storage SKU makes (`attrs.sku` or `attrs.sku.name`
+ *   `Standard_GRS`, `_RAGRS`, `_GZRS`, `_RAGZRS`, as Azure Resource Graph lists them): in
+ *   `attrs.properties.secondaryLocation` / `attrs.secondaryLocation` when given, else the region
+ *   the catalog pairs with it.
  * Fields are JSON paths inside the event data (`to.region`). Never throws.
  */
-import type { Extraction, PlacementCandidate } from "./model.js";
+import type { RegionCatalog } from "./catalog.js";
+import type { Extraction, InputProblem, PlacementCandidate } from "./model.js";
 import { readLabel, readLabels, type DataLabels, type LabelValue } from "./rules.js";
 import type { ResidencySettings } from "./settings.js";
 
@@ -76,8 +81,28 @@ function inventoryProvider(data: Json, attrs: Json): string | undefined {
   return undefined;
 }
 
-/** The placement (and copies) of an inventory snapshot. */
-export function inventoryPlacements(data: unknown, settings: ResidencySettings): Extraction {
+const GEO_REDUNDANT_SKU = /_(RA)?(G|GZ)RS$/i;
+
+/**
+ * The geo-redundant copy of an Azure storage account in inventory: where Azure says it is
+ * (`secondaryLocation`), else the region the catalog pairs with the account's; an account whose
+ * copy cannot be placed is an error when its data is classified, never a silent pass.
+ */
+function azureGeoCopy(attrs: Json, region: string, labels: DataLabels, catalog: RegionCatalog | undefined): { readonly copy?: { readonly region: string; readonly field: string; readonly note: string }; readonly error?: InputProblem } {
+  const sku = isObject(attrs["sku"]) ? { value: str(attrs["sku"]["name"]), field: "attrs.sku.name" } : { value: str(attrs["sku"]) ?? str(attrs["skuName"]), field: str(attrs["sku"]) !== undefined ? "attrs.sku" : "attrs.skuName" };
+  if (sku.value === undefined || !GEO_REDUNDANT_SKU.test(sku.value)) return {};
+  const redundancy = (sku.value.split("_").pop() ?? sku.value).toUpperCase().replace(/^RA/, "RA-");
+  const properties = isObject(attrs["properties"]) ? attrs["properties"] : {};
+  const secondary = str(properties["secondaryLocation"]) !== undefined ? { value: str(properties["secondaryLocation"]) as string, field: "attrs.properties.secondaryLocation" } : str(attrs["secondaryLocation"]) !== undefined ? { value: str(attrs["secondaryLocation"]) as string, field: "attrs.secondaryLocation" } : undefined;
+  if (secondary !== undefined) return { copy: { region: secondary.value, field: secondary.field, note: `${redundancy} geo-redundant storage keeps a copy in its secondary region ${secondary.value}; ZRS or LRS keeps the data in ${region}` } };
+  const pair = catalog?.lookup(region, "azure")?.pair;
+  if (pair !== undefined) return { copy: { region: pair, field: sku.field, note: `${redundancy} geo-redundant storage replicates to the paired region ${pair}; ZRS or LRS keeps the data in ${region}` } };
+  if (labels.classification.length === 0) return {};
+  return { error: { field: sku.field, message: `${sku.field}: ${sku.value} copies the data to the region Azure pairs with ${region}, and neither attrs.properties.secondaryLocation nor the region catalog names it: use ZRS or LRS to keep the data in ${region}, or send secondaryLocation with the inventory` } };
+}
+
+/** The placement (and copies) of an inventory snapshot; `catalog` places Azure geo-redundant copies by region pair. */
+export function inventoryPlacements(data: unknown, settings: ResidencySettings, catalog?: RegionCatalog): Extraction {
   const out: Extraction = { input: "inventory", placements: [], unconstrained: [], errors: [] };
   if (!isObject(data)) return { ...out, errors: [{ field: "data", message: "a dev.vigil.resource event needs data {kind, id, region?, tags?, attrs?}" }] };
   const attrs = isObject(data["attrs"]) ? data["attrs"] : {};
@@ -94,5 +119,13 @@ export function inventoryPlacements(data: unknown, settings: ResidencySettings):
     const field = `attrs.${replicaList.name}[${index}]${isObject(replica) ? ".region" : ""}`;
     placements.push({ kind: "replica", resource, field, region: value, ...(provider ? { provider } : {}), from: { region, field: "region" }, data: labels });
   });
-  return { ...out, placements };
+  const errors: InputProblem[] = [];
+  if (provider !== undefined && ["azurerm", "azure"].includes(provider.toLowerCase())) {
+    const { copy, error } = azureGeoCopy(attrs, region, labels, catalog);
+    if (copy !== undefined && copy.region !== region && !placements.some((p) => p.kind === "replica" && p.region === copy.region)) {
+      placements.push({ kind: "replica", resource, field: copy.field, region: copy.region, provider, from: { region, field: "region" }, data: labels, note: copy.note });
+    }
+    if (error !== undefined) errors.push(error);
+  }
+  return { ...out, placements, errors };
 }
