@@ -125,7 +125,7 @@ export const scanCommand: Command = {
     "that is not a pass (`--all`: every result) and a summary. `vigil report --scan <dir>` prints the same",
     "results as PolicyReports. With admission.registries enabled in the configuration (--config), verifyImages",
     "and imageRegistry rules read the images' registries, as the webhooks do (signatures, digests, image configs).",
-    "Exit code: 0 no fail or error, 1 a fail, an error, an unreadable manifest or a policy that failed to load.",
+    "Exit code: 0 no fail or error, 1 a fail, an error, an unreadable manifest or a policy that failed to load, 2 no object under <dir>.",
   ].join("\n"),
   options: {
     ...policiesOption,
@@ -141,6 +141,11 @@ export const scanCommand: Command = {
     const format = stringOption(args, "output") ?? "text";
     if (format !== "text" && format !== "json") throw new VigilError("VIGIL_BAD_INPUT", `--output must be "text" or "json", not "${format}"`, { field: "--output" });
     const outcome = await scanFromArgs(directory, args, io);
+    // Nothing to evaluate is a wrong directory, not a clean scan ("0 resources ... 0 fail" with exit 0, which passed a CI step).
+    // (`vigil report --scan` still prints an empty List: its output, not its exit code, is what it is for.)
+    if (outcome.scanned.length === 0 && outcome.problems.length === 0) {
+      throw new VigilError("VIGIL_BAD_INPUT", `no Kubernetes object in the .yaml, .yml or .json files under ${directory}: pass the directory that holds the manifests`, { field: "dir" });
+    }
     const reports = buildPolicyReports(outcome.scanned, { now: new Date(), auditWarn: flag(args, "audit-warn") });
     const rows = reportRows(reports);
     const summary = { resources: outcome.scanned.length, policies: outcome.policies.length, pass: 0, fail: 0, warn: 0, error: 0, skip: 0, manifestErrors: outcome.problems.length, policyErrors: outcome.policyErrors ?? 0 };
