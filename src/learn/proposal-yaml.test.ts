@@ -46,3 +46,23 @@ describe("addToSpec: line endings", () => {
     expect([spec.exceptions.map((e) => e.name), spec.tests.map((t) => t.name)]).toEqual([["old", "learned-r-1"], ["t", "learned"]]);
   });
 });
+
+describe("addToSpec: a key left empty", () => {
+  for (const [layout, value] of [
+    ["nothing after the colon", ""],
+    ["a tilde", " ~"],
+    ["null and a comment", " null   # none yet"],
+    ["only a comment", "   # none yet"],
+  ] as const) {
+    it(`spec.exceptions with ${layout} (null, which the loader accepts) becomes a block list holding the new item`, () => {
+      const text = `${policy("").replace(/\n {2}exceptions:\n$/, "")}\n  exceptions:${value}\n  tests: []\n`;
+      expect(loadPolicyText(text, "p.yaml").errors).toEqual([]);
+      const out = addToSpec({ file: "p.yaml", text, index: 0 }, { exceptions: [added] });
+      const loaded = loadPolicyText(out, "p.yaml");
+      expect(loaded.errors.map((e) => e.message)).toEqual([]);
+      const spec = (loaded.policies[0] as unknown as { spec: { exceptions: { name: string }[] } }).spec;
+      expect(spec.exceptions.map((e) => e.name)).toEqual(["learned-r-1"]);
+      expect(out.startsWith(text.slice(0, text.indexOf("  exceptions:")))).toBe(true);
+    });
+  }
+});

@@ -4,7 +4,7 @@
  * scalars, flow maps — stays byte for byte, so the diff a person reviews shows only the change.
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { isMap, isSeq, parseAllDocuments, stringify, type Document, type YAMLMap } from "yaml";
+import { isMap, isScalar, isSeq, parseAllDocuments, stringify, type Document, type YAMLMap } from "yaml";
 import { listPolicyFiles } from "../policy/load.js";
 
 export interface PolicyLocation {
@@ -87,6 +87,17 @@ function editFor(doc: Document, text: string, key: string, items: readonly unkno
     let at = existing.range[0];
     while (at > 0 && text[at - 1] === " ") at--;
     return { at, end: existing.range[1], text: `\n${renderItems([...kept, ...items], keyIndent + 2)}`, order: 0 };
+  }
+  // `key:` left empty (or `~`, `null`): the loader reads no items, so it becomes a block list of the
+  // new ones, under the key's line — a comment on that line stays there (after an item it could
+  // join the item's plain scalar).
+  if (isScalar(existing) && existing.value === null && existing.range) {
+    const [start, end] = existing.range;
+    const lineEnd = lineEndAt(text, end);
+    const comment = text.slice(end, lineEnd).trim();
+    let at = start;
+    while (at > 0 && text[at - 1] === " ") at--;
+    return { at, end: lineEnd, text: `${comment === "" ? "" : ` ${comment}`}\n${renderItems(items, keyIndent + 2)}`, order: 0 };
   }
   if (existing !== undefined) throw new Error(`spec.${key} is not a list`);
   // After the line where the mapping's last value ends.

@@ -63,3 +63,17 @@ describe("a proposal whose policy file changed before it was accepted", () => {
     expect(await mineProposals({ storage: h.store.storage, clock: h.clock, policySet: h.set, paths: [h.dir] })).toEqual([]);
   });
 });
+
+describe("a policy file whose spec.exceptions is left empty", () => {
+  it("is proposed for like one without the key (mining used to fail on it: 'spec.exceptions is not a list')", async () => {
+    writeFileSync(h.file, `${policy(`input.acl == "public-read"`)}  exceptions:   # added when needed\n`);
+    for (let i = 0; i < 3; i++) {
+      const decision = await h.record({ bucket: `site-${i}`, acl: "public-read", owner: "web" }, { subject: `bucket/site-${i}` });
+      await h.review.overrides.create({ decisionId: decision.id, scope: "once", reason: "website" }, approvers[i] as never);
+    }
+    const [proposal] = await mineProposals({ storage: h.store.storage, clock: h.clock, policySet: h.set, paths: [h.dir] });
+    expect(proposal?.tests.failures).toEqual([]);
+    expect(proposal?.replay).toMatchObject({ changed: 3, changedOverridden: 3 });
+    expect(loadPolicyText(proposal?.proposedText as string, h.file).errors).toEqual([]);
+  });
+});
