@@ -21,7 +21,7 @@ const unused: Pipeline = {
   processBatch: async () => { throw new Error("publish mode processes nothing"); },
   decideEvent: async () => { throw new Error("publish mode decides nothing"); },
   flushContext: async () => undefined,
-  exceptionsFor: async () => [],
+  exceptionsFor: async () => ({ applied: [], problems: [] }),
 };
 
 let storage: Storage;

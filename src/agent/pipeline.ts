@@ -25,7 +25,7 @@ import { copyContext } from "../context/built-state.js";
 import type { ContextStage } from "../context/stage.js";
 import { isoFromMs } from "../context/time.js";
 import type { Decider } from "../decide/index.js";
-import { applyExemptions, type AppliedExemption } from "../decide/exemptions.js";
+import { applyExemptions, type AppliedExemption, type ExemptionProblem } from "../decide/exemptions.js";
 import type { LearnedAdjustments } from "../decide/learned.js";
 import type { PolicyCatalog } from "./policies.js";
 import { decisionIdFor } from "./decision-id.js";
@@ -111,9 +111,10 @@ export interface Pipeline {
    * The exceptions in force that cover these findings of `event` (read as violations: the mutating
    * webhook asks which mutations an exception switches off), matched as for every decision: policy,
    * rules, subjects, `when` over the event's context. Overrides are not consulted (they answer one
-   * decision). Nothing is recorded or observed.
+   * decision). Nothing is recorded or observed. `problems`: exceptions not applied because their
+   * condition could not be judged (a `when` giving no boolean), for the decision's notes.
    */
-  exceptionsFor(event: Event, findings: readonly Finding[]): Promise<readonly AppliedExemption[]>;
+  exceptionsFor(event: Event, findings: readonly Finding[]): Promise<{ readonly applied: readonly AppliedExemption[]; readonly problems: readonly ExemptionProblem[] }>;
 }
 
 /** Keys of observed-but-unrecorded events kept at most (events failing for good are dropped past it). */
@@ -258,10 +259,11 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     },
     async exceptionsFor(event, findings) {
       const exemptions = options.exemptions ? await options.exemptions() : undefined;
-      if (!exemptions || exemptions.exceptions.length === 0 || findings.length === 0) return [];
+      if (!exemptions || exemptions.exceptions.length === 0 || findings.length === 0) return { applied: [], problems: [] };
       const built = learning ? learning.calibrate(await context.build(event)) : await context.build(event);
       const asViolations = findings.map((f) => (f.effect === "violation" ? f : { ...f, effect: "violation" as const }));
-      return applyExemptions(built, asViolations, { exceptions: exemptions.exceptions }, decider.conditions, catalog.lookup).applied;
+      const { applied, problems } = applyExemptions(built, asViolations, { exceptions: exemptions.exceptions }, decider.conditions, catalog.lookup);
+      return { applied, problems };
     },
     async flushContext() {
       sinceFlush = 0;

@@ -237,7 +237,7 @@ spec:
     const asked: string[][] = [];
     const exceptions: MutatingAdmissionDeps["exceptions"] = async (_event, findings) => {
       asked.push(findings.map((f) => `${f.policy}/${f.rule}`));
-      return findings.filter((f) => f.policy === "a-add-team-label").map((f) => ({ id: "EX-1", policy: f.policy, rule: f.rule, text: "allowed by exception EX-1: team labels come from the namespace" }));
+      return { applied: findings.filter((f) => f.policy === "a-add-team-label").map((f) => ({ id: "EX-1", policy: f.policy, rule: f.rule, text: "allowed by exception EX-1: team labels come from the namespace" })), problems: [] };
     };
     const { deps, recorded } = harness(load(policiesYaml), {}, { exceptions });
     const body = (await post(deps, review(pod()))).json();
@@ -248,6 +248,18 @@ spec:
     const steps = recorded[0]?.explanation.steps ?? [];
     expect(steps.filter((st) => st.kind === "exception").map((st) => st.ref)).toEqual(["EX-1"]);
     expect(recorded[0]?.findings.map((f) => [f.policy, f.effect])).toEqual([["a-add-team-label", "skip"], ["b-annotate-platform", "skip"]]);
+  });
+
+  it("an exception whose condition could not be judged (a when giving no boolean) does not apply, and the decision says why, as on every other path", async () => {
+    const exceptions: MutatingAdmissionDeps["exceptions"] = async () => ({
+      applied: [],
+      problems: [{ id: "EX-2", reason: 'its when condition gave "site" (a string), not true or false; write a comparison' }],
+    });
+    const { deps, recorded } = harness(load(policiesYaml), {}, { exceptions });
+    const body = (await post(deps, review(pod()))).json();
+    expect(body.response.patch).toBeDefined();
+    const notes = (recorded[0]?.explanation.steps ?? []).filter((st) => st.kind === "note");
+    expect(notes).toContainEqual(expect.objectContaining({ ref: "EX-2", text: 'exception EX-2 not applied: its when condition gave "site" (a string), not true or false; write a comparison' }));
   });
 
   it("denies when a mutation fails and its policy's failurePolicy is Fail, naming the policy and rule", async () => {

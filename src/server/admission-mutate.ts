@@ -56,9 +56,13 @@ export interface MutatingAdmissionDeps {
   record(draft: DecisionDraft): Promise<unknown>;
   /**
    * The Vigil exceptions in force that cover these applied mutations (findings of the review's
-   * event), as every other path matches them. Absent: no exceptions apply.
+   * event), as every other path matches them, and those not applied because their condition could
+   * not be judged (`problems`, noted in the decision). Absent: no exceptions apply.
    */
-  exceptions?(event: Event, findings: readonly Finding[]): Promise<readonly { readonly id: string; readonly policy: string; readonly rule: string; readonly text: string }[]>;
+  exceptions?(event: Event, findings: readonly Finding[]): Promise<{
+    readonly applied: readonly { readonly id: string; readonly policy: string; readonly rule: string; readonly text: string }[];
+    readonly problems: readonly { readonly id: string; readonly reason: string }[];
+  }>;
   observe?(answer: { readonly verdict: "allow" | "deny"; readonly tier: string; readonly seconds: number; readonly outcome: "decided" | AdmissionFailureKind }): void;
   onProblem?(message: string, error?: unknown): void;
   /** The cluster cache (admission.cluster): the namespace's labels and object, configMap context entries. */
@@ -162,7 +166,7 @@ const MAX_EXCEPTION_ROUNDS = 3;
  * the objects it covers, as it switches a violation off on the other paths). Repeats while new
  * exceptions turn up, at most MAX_EXCEPTION_ROUNDS times.
  */
-async function mutateWithExceptions(policies: readonly CompiledPolicy[], input: AdmissionInput, event: Event, deps: MutatingAdmissionDeps): Promise<{ chain: MutationChainResult; excepted: readonly { id: string; policy: string; rule: string; text: string }[] }> {
+async function mutateWithExceptions(policies: readonly CompiledPolicy[], input: AdmissionInput, event: Event, deps: MutatingAdmissionDeps): Promise<ExceptedChain> {
   const sources = { cluster: deps.cluster, registry: deps.registry, services: deps.services };
   const external = deps.cluster !== undefined || deps.registry !== undefined || deps.services !== undefined;
   let fetched: ReadonlyMap<string, ApiAnswer> | undefined;
@@ -179,18 +183,28 @@ async function mutateWithExceptions(policies: readonly CompiledPolicy[], input: 
     }
   };
   let chain = await chainWith({});
-  if (!deps.exceptions) return { chain, excepted: [] };
+  if (!deps.exceptions) return { chain, excepted: [], problems: [] };
   const excepted = new Map<string, { id: string; policy: string; rule: string; text: string }>();
+  const problems = new Map<string, string>();
   const key = (policy: string, rule: string): string => `${policy}\u0000${rule}`;
   for (let round = 0; round < MAX_EXCEPTION_ROUNDS; round++) {
     const applied = chain.findings.filter((f) => f.effect === "pass" && !excepted.has(key(f.policy, f.rule)));
     if (applied.length === 0) break;
-    const found = (await deps.exceptions(event, applied)).filter((e) => !excepted.has(key(e.policy, e.rule)));
+    const answer = await deps.exceptions(event, applied);
+    for (const problem of answer.problems) if (!problems.has(problem.id)) problems.set(problem.id, problem.reason);
+    const found = answer.applied.filter((e) => !excepted.has(key(e.policy, e.rule)));
     if (found.length === 0) break;
     for (const e of found) excepted.set(key(e.policy, e.rule), { id: e.id, policy: e.policy, rule: e.rule, text: e.text });
     chain = await chainWith({ excepted: (policy, rule) => excepted.get(key(policy, rule))?.text });
   }
-  return { chain, excepted: [...excepted.values()] };
+  return { chain, excepted: [...excepted.values()], problems: [...problems].map(([id, reason]) => ({ id, reason })) };
+}
+
+/** The chain's result with the exceptions that switched mutations off, and those that could not be judged. */
+interface ExceptedChain {
+  readonly chain: MutationChainResult;
+  readonly excepted: readonly { id: string; policy: string; rule: string; text: string }[];
+  readonly problems: readonly { id: string; reason: string }[];
 }
 
 /**
@@ -206,7 +220,7 @@ export async function answerMutatingReview(body: unknown, deps: MutatingAdmissio
   let answer: { allowed: boolean; status?: AdmissionStatus; warnings: string[]; patch: readonly JsonPatchOperation[] };
   let draft: DecisionDraft;
   try {
-    const mutate = async (): Promise<{ policies: readonly CompiledPolicy[]; chain: MutationChainResult; excepted: readonly { id: string; policy: string; rule: string; text: string }[] }> => {
+    const mutate = async (): Promise<ExceptedChain & { policies: readonly CompiledPolicy[] }> => {
       const policies = deps.policies();
       const parsed = toAdmissionInput(body);
       if (parsed === undefined) throw new Error("the review has no request");
@@ -218,13 +232,15 @@ export async function answerMutatingReview(body: unknown, deps: MutatingAdmissio
     };
     // The lookups the chain waits for (cluster, registries, exceptions in the store) are bounded
     // by the deadline too: past it the answer follows failurePolicy, as on the validating path.
-    const { policies, chain, excepted } = await withDeadline(mutate(), exchange.remaining());
+    const { policies, chain, excepted, problems } = await withDeadline(mutate(), exchange.remaining());
     if (exchange.remaining() < 0) throw new DeadlineExceeded("mutations finished after the deadline");
     const outcome = chainOutcome(chain, request, (name) => policies.find((p) => p.meta.name === name), deps.settings);
     for (const e of excepted) {
       outcome.steps.push({ kind: "exception", text: e.text, policy: e.policy, rule: e.rule, ref: e.id });
       outcome.warnings.push(`vigil: ${e.policy}/${e.rule} not applied: ${e.text}`);
     }
+    // As the decider notes them on every other path: the exception did not apply, and why.
+    for (const problem of problems) outcome.steps.push({ kind: "note", text: `exception ${problem.id} not applied: ${problem.reason}`, ref: problem.id });
     const revisions: Record<string, string> = {};
     for (const p of chain.policies) {
       const policy = policies.find((c) => c.meta.name === p.policy);
