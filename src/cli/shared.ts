@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream, existsSync, fstatSync, mkdirSync, readFileSync, readSync, writeFileSync, type ReadStream, type WriteStream } from "node:fs";
+import { createReadStream, createWriteStream, existsSync, fstatSync, mkdirSync, readFileSync, readSync, statSync, writeFileSync, type ReadStream, type WriteStream } from "node:fs";
 import { dirname, resolve, sep } from "node:path";
 import { openStorage } from "../agent.js";
 import { loadConfig, type VigilConfig } from "../config.js";
@@ -164,6 +164,17 @@ export function writeOutputFile(path: string, text: string, io: Pick<CliIo, "cwd
 
 /** Largest file read up front to see whether it holds only whitespace (a bigger one is not empty in practice). */
 const BLANK_CHECK_BYTES = 4096;
+
+/** The same file (by path, or by device and inode when both exist: links). */
+export function sameFile(a: string, b: string): boolean {
+  if (a === b) return true;
+  try {
+    const [x, y] = [statSync(a), statSync(b)];
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
+}
 
 /** Whether the open file holds nothing but whitespace (and a byte order mark); read with an explicit position, so the stream's own reads are unaffected. */
 function isBlankFile(fd: number): boolean {

@@ -19,3 +19,14 @@ describe("vigil simulate --setup -", () => {
     expect(existsSync(join(dir, "-"))).toBe(false);
   });
 });
+
+describe("vigil simulate --out and --setup naming the same file", () => {
+  // The setup was written, then the events over it (or the other way round): one of the two was lost, exit 0.
+  it("is refused before anything is written, naming both options", async () => {
+    const dir = tempDir({});
+    const run = await vigil(["simulate", "--scenario", "access", "--days", "1", "--out", "stream.jsonl", "--setup", "./stream.jsonl"], { cwd: dir });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe("vigil simulate: --setup ./stream.jsonl is the --out file: the events and the setup would overwrite each other; name two files [VIGIL_BAD_INPUT]\n");
+    expect(existsSync(join(dir, "stream.jsonl"))).toBe(false);
+  });
+});

@@ -1,4 +1,3 @@
-import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { createBulkDecisionRecorder, createEvaluator, loadExemptions, loadPolicySet, type BulkDecisionRecorder } from "../../agent.js";
 import { VigilError } from "../../core/errors.js";
@@ -7,7 +6,7 @@ import { readJsonLines } from "../../sources/json-lines.js";
 import { flag, stringList, stringOption, write, type CliIo, type Command, type ParsedArgs } from "../command.js";
 import { compareOptions, runReplayCompare } from "../replay-compare.js";
 import { contextReplayOptions, runContextReplay } from "../replay-context.js";
-import { badEventText, configFrom, configOption, fileOption, openInputFile, openOutputOrStdout, policiesOption, reportLoadErrors, requirePolicies, stderrLine, writeChunk } from "../shared.js";
+import { badEventText, configFrom, configOption, fileOption, openInputFile, openOutputOrStdout, policiesOption, reportLoadErrors, requirePolicies, sameFile, stderrLine, writeChunk } from "../shared.js";
 
 const BATCH = 1000;
 
@@ -34,17 +33,6 @@ function progress(io: CliIo, read: number, bad: number, started: number): void {
   const rate = elapsed > 0 ? Math.round(read / elapsed) : 0;
   const spinner = "|/-\\"[Math.floor(elapsed * 4) % 4];
   io.stderr.write(`\r${spinner} replay: ${read} events, ${bad} bad lines, ${rate} events/s   `);
-}
-
-/** The same file (by path, or by device and inode when both exist: links). */
-function sameFile(a: string, b: string): boolean {
-  if (a === b) return true;
-  try {
-    const [x, y] = [statSync(a), statSync(b)];
-    return x.dev === y.dev && x.ino === y.ino;
-  } catch {
-    return false;
-  }
 }
 
 /** An option the mode asked for would not use is refused, naming it, rather than ignored (e.g. --fp-budget without --compare never fails the run). */

@@ -1,10 +1,11 @@
+import { resolve } from "node:path";
 import type { Entity } from "../../core/entity.js";
 import { VigilError } from "../../core/errors.js";
 import type { Event } from "../../core/event.js";
 import type { PolicyException } from "../../core/review.js";
 import { scenarios, truthOf, type Scenario, type ScenarioOptions, type ScenarioSetup } from "../../sources/simulate/index.js";
 import { stringOption, write, type CliIo, type Command } from "../command.js";
-import { fileOption, openOutputFile, writeChunk, writeOutputFile } from "../shared.js";
+import { fileOption, openOutputFile, sameFile, writeChunk, writeOutputFile } from "../shared.js";
 
 const DEFAULT_START = "2026-01-05T00:00:00Z";
 
@@ -135,6 +136,9 @@ export const simulateCommand: Command = {
     const setupPath = stringOption(args, "setup");
     const outPath = fileOption(args, "out");
     if (setupPath === "-" && !outPath) throw new VigilError("VIGIL_BAD_INPUT", "--setup - and the events would both go to stdout: name a file with --out or --setup", { field: "--setup" });
+    if (setupPath !== undefined && setupPath !== "-" && outPath !== undefined && sameFile(resolve(io.cwd, setupPath), resolve(io.cwd, outPath))) {
+      throw new VigilError("VIGIL_BAD_INPUT", `--setup ${setupPath} is the --out file: the events and the setup would overwrite each other; name two files`, { field: "--setup" });
+    }
     const setupText = setupPath === undefined ? undefined : `${JSON.stringify(mergedSetup(chosen, options), null, 2)}\n`;
     if (setupPath === "-") write(io.stdout, setupText ?? "");
     else if (setupPath !== undefined) writeOutputFile(setupPath, setupText ?? "", io, "--setup");
