@@ -66,3 +66,37 @@ describe("addToSpec: a key left empty", () => {
     });
   }
 });
+
+describe("addToSpec: a spec written as a flow mapping", () => {
+  const flow = (rest: string): string => `apiVersion: vigil.dev/v1
+kind: Policy
+metadata: { name: p }
+spec: { on: [dev.vigil.decide], rules: [{ name: r, condition: 'input.acl == "public-read"', message: public, severity: high }]${rest} }
+`;
+  const test = { name: "learned", input: { acl: "public-read", owner: "web" }, expect: { violations: [] } };
+  for (const [layout, text] of [
+    ["without exceptions or tests", flow("")],
+    ["with lists holding items", flow(`, exceptions: [{ name: old, when: 'input.owner == "ops"' }], tests: [{ name: t, input: { acl: private }, expect: { violations: [] } }]`)],
+    ["with empty lists", flow(", exceptions: [], tests: []")],
+    ["over several lines, a trailing comma", `apiVersion: vigil.dev/v1
+kind: Policy
+metadata: { name: p }
+spec: {
+    on: [dev.vigil.decide],
+    rules: [{ name: r, condition: 'input.acl == "public-read"', message: public, severity: high }],
+  }
+`],
+  ] as const) {
+    it(`gets the new items inside it, and the rest of the file stays as it was (${layout})`, () => {
+      expect(loadPolicyText(text, "p.yaml").errors).toEqual([]);
+      const out = addToSpec({ file: "p.yaml", text, index: 0 }, { exceptions: [added], tests: [test] });
+      const loaded = loadPolicyText(out, "p.yaml");
+      expect(loaded.errors.map((e) => e.message)).toEqual([]);
+      const spec = (loaded.policies[0] as unknown as { spec: { exceptions: { name: string }[]; tests: { name: string }[] } }).spec;
+      expect(spec.exceptions.map((e) => e.name).at(-1)).toBe("learned-r-1");
+      expect(spec.tests.map((t) => t.name).at(-1)).toBe("learned");
+      expect(out.startsWith(text.slice(0, text.indexOf("spec:")))).toBe(true);
+      expect(out.split("\n").length).toBe(text.split("\n").length);
+    });
+  }
+});

@@ -72,6 +72,7 @@ function editFor(doc: Document, text: string, key: string, items: readonly unkno
   const spec = doc.get("spec", true);
   if (!isMap(spec) || spec.range === undefined || spec.range === null) throw new Error("the policy has no spec mapping");
   const map = spec as YAMLMap;
+  if (map.flow) return flowEditFor(map, key, items);
   const firstKey = map.items[0]?.key as { range?: [number, number, number] } | undefined;
   const keyIndent = firstKey?.range ? column(text, firstKey.range[0]) : 2;
   const existing = map.get(key, true);
@@ -103,6 +104,26 @@ function editFor(doc: Document, text: string, key: string, items: readonly unkno
   // After the line where the mapping's last value ends.
   const at = lineEndAt(text, map.range?.[1] ?? text.length);
   return { at, end: at, text: `\n${" ".repeat(keyIndent)}${key}:\n${renderItems(items, keyIndent + 2)}`, order: 1 };
+}
+
+/**
+ * The edit inside a spec written as a flow mapping (`spec: { on: [...], rules: [...] }`): block
+ * lines there would not parse, so the items go in as flow (JSON) after the list's last item, into
+ * an empty list, or as a new `key: [...]` after the mapping's last value.
+ */
+function flowEditFor(map: YAMLMap, key: string, items: readonly unknown[]): Edit {
+  const flowItems = items.map((item) => JSON.stringify(item)).join(", ");
+  const existing = map.get(key, true);
+  if (isSeq(existing) && existing.range) {
+    const last = existing.items.at(-1) as { range?: [number, number, number] } | undefined;
+    if (last?.range) return { at: last.range[1], end: last.range[1], text: `, ${flowItems}`, order: 0 };
+    return { at: existing.range[0], end: existing.range[1], text: `[${flowItems}]`, order: 0 };
+  }
+  if (isScalar(existing) && existing.value === null && existing.range) return { at: existing.range[0], end: existing.range[1], text: ` [${flowItems}]`, order: 0 };
+  if (existing !== undefined) throw new Error(`spec.${key} is not a list`);
+  const lastValue = (map.items.at(-1)?.value ?? map.items.at(-1)?.key) as { range?: [number, number, number] } | undefined;
+  if (!lastValue?.range) throw new Error("the policy's spec mapping is empty");
+  return { at: lastValue.range[1], end: lastValue.range[1], text: `, ${key}: [${flowItems}]`, order: 1 };
 }
 
 /**
