@@ -15,6 +15,7 @@ import { severities, tierRank, type Severity } from "../core/policy.js";
 import type { Review } from "../core/review.js";
 import type { ActionRecord } from "../act/records.js";
 import { requireRole, type Actor } from "../act/actor.js";
+import { listDocsByTime, timeCursor } from "../act/time-page.js";
 import { metaOf, type PolicyLookup } from "../decide/conditions.js";
 import { ESCALATION_ACTOR, REVIEWS_COLLECTION, nowIso, refuseAgent, samePerson, twoPersonSeverities, type ReviewDeps } from "./context.js";
 import { levelDueAt } from "./duration.js";
@@ -52,11 +53,20 @@ export interface ReviewQuery {
   readonly policy?: string;
   readonly decisionId?: string;
   readonly limit?: number;
+  /** `reviewCursor` of the last review of the previous page: the reviews opened after it. */
+  readonly after?: string;
 }
+
+/** The cursor that continues `list` after this review. */
+export const reviewCursor = (review: ReviewRecord): string => timeCursor(review.createdAt, review.id);
 
 export interface ApprovalsApi {
   /** Opens reviews for a decision's pending actions and approve-tier findings; idempotent per (decision, policy). */
   enqueue(draft: DecisionDraft, records: readonly ActionRecord[], policy?: PolicyLookup): Promise<ReviewRecord[]>;
+  /**
+   * Oldest first (by createdAt, then id): a queue is answered in the order it filled, and a page
+   * never leaves out an older review than the ones it shows. Bad `after` → VIGIL_BAD_INPUT (field `cursor`).
+   */
   list(query?: ReviewQuery): Promise<ReviewRecord[]>;
   get(id: string): Promise<ReviewRecord | undefined>;
   /** Approver or admin. Throws VIGIL_KILL_SWITCH (review stays open) while the kill switch is on. */
@@ -223,7 +233,11 @@ export function createApprovalsApi(deps: ReviewDeps): ApprovalsApi {
       if (query.status !== undefined) where["status"] = query.status;
       if (query.policy !== undefined) where["policy"] = query.policy;
       if (query.decisionId !== undefined) where["decisionId"] = query.decisionId;
-      return (await deps.storage.listDocs<ReviewRecord>(REVIEWS_COLLECTION, { where, ...(query.limit === undefined ? {} : { limit: query.limit }) })).map((d) => d.value);
+      // RV-<n> ids sort as text (RV-10 before RV-2), so the store's id order is not the queue's.
+      return listDocsByTime<ReviewRecord>(deps.storage, REVIEWS_COLLECTION, {
+        where, order: "oldest", timeOf: (doc) => doc.value.createdAt, cursorField: "cursor",
+        ...(query.limit === undefined ? {} : { limit: query.limit }), ...(query.after === undefined ? {} : { after: query.after }),
+      });
     },
 
     async get(id) {

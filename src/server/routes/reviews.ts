@@ -5,6 +5,8 @@ import { VigilError } from "../../core/errors.js";
 import { feedbackLabels, type FeedbackLabel } from "../../core/feedback.js";
 import { tiers, type Tier } from "../../core/policy.js";
 import type { ExceptionInput, OverrideInput, ReviewRecord } from "../../review/index.js";
+import { reviewCursor } from "../../review/approvals.js";
+import { byTime, pageOf } from "../../act/time-page.js";
 import { personOnly, route, schemas } from "../route.js";
 
 /**
@@ -25,21 +27,26 @@ const reviewStatuses = ["pending", "escalated", "approved", "denied", "expired"]
 const reasonBody = (required: boolean) => ({ type: "object", additionalProperties: false, ...(required ? { required: ["reason"] } : {}), properties: { reason: { type: "string", ...(required ? { minLength: 1 } : {}) } } });
 
 export function reviewRoutes(app: FastifyInstance, agent: Agent): void {
-  route<Record<string, string>, { status?: string; policy?: string; decisionId?: string; limit: number }>(app, agent, {
+  route<Record<string, string>, { status?: string; policy?: string; decisionId?: string; limit: number; cursor?: string }>(app, agent, {
     method: "GET",
     url: "/v1/reviews",
     access: "viewer",
-    summary: "Reviews (approvals queue) with the decision's explanation; `status=open` for pending and escalated",
+    summary: "Reviews (approvals queue) with the decision's explanation, oldest first; `status=open` for pending and escalated",
+    description: "Ordered by when each review opened (then id), oldest first: the queue in the order it filled. `nextCursor` is set when more reviews follow: pass it as `cursor` (with the same filters) for the next page.",
     tags: ["reviews"],
-    querystring: { type: "object", additionalProperties: false, properties: { status: { enum: ["open", ...reviewStatuses] }, policy: schemas.filter, decisionId: schemas.filter, limit: schemas.limit } },
-    responses: { 200: { description: "Reviews.", schema: { type: "object", properties: { reviews: { type: "array", items: schemas.anyObject } } } } },
+    querystring: { type: "object", additionalProperties: false, properties: { status: { enum: ["open", ...reviewStatuses] }, policy: schemas.filter, decisionId: schemas.filter, limit: schemas.limit, cursor: { ...schemas.filter, description: "The `nextCursor` of the previous page." } } },
+    responses: { 200: { description: "Reviews, oldest first, and `nextCursor` when more follow.", schema: { type: "object", properties: { reviews: { type: "array", items: schemas.anyObject }, nextCursor: { type: "string" } } } } },
     async handler(request, _reply, { agent: a }) {
       const q = request.query;
-      const base = { limit: q.limit, ...(q.policy ? { policy: q.policy } : {}), ...(q.decisionId ? { decisionId: q.decisionId } : {}) };
+      // One more than the page, to tell whether a next page exists.
+      const base = { limit: q.limit + 1, ...(q.policy ? { policy: q.policy } : {}), ...(q.decisionId ? { decisionId: q.decisionId } : {}), ...(q.cursor === undefined ? {} : { after: q.cursor }) };
       const statuses = q.status === "open" ? ["pending", "escalated"] : q.status ? [q.status] : [undefined];
       const reviews: ReviewRecord[] = [];
       for (const status of statuses) reviews.push(...(await a.reviews.list({ ...base, ...(status ? { status: status as ReviewRecord["status"] } : {}) })));
-      return { reviews: reviews.sort((x, y) => (x.createdAt < y.createdAt ? -1 : x.createdAt > y.createdAt ? 1 : 0)).slice(0, q.limit) };
+      // Each status's list is in queue order after the same cursor, so their merge is too.
+      reviews.sort(byTime<ReviewRecord>("oldest", (r) => r.createdAt, (r) => r.id));
+      const { items, nextCursor } = pageOf(reviews, q.limit, reviewCursor);
+      return { reviews: items, ...(nextCursor === undefined ? {} : { nextCursor }) };
     },
   });
 
