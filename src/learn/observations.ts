@@ -83,6 +83,11 @@ export function ignoredActor(actor: string, globs: readonly string[]): boolean {
  */
 const strength: Readonly<Record<Feedback["label"], number>> = { false_positive: 0, true_positive: 1, incident: 2 };
 
+/** True when `next` is read instead of `previous`: it was given later, or at the same instant and keeps enforcement stronger. */
+export function supersedes(next: Pick<Feedback, "at" | "label">, previous: Pick<Feedback, "at" | "label">): boolean {
+  return previous.at < next.at || (previous.at === next.at && strength[next.label] > strength[previous.label]);
+}
+
 /**
  * The feedback the learner reads: each person's latest label per decision (names compared trimmed
  * and in any case; `by` is returned in that form; at the same instant, the strongest label), given at or after `since` (the last reset),
@@ -100,7 +105,7 @@ export async function latestFeedback(storage: Storage, options: CollectOptions =
     const key = `${feedback.decisionId}\u0000${by}`;
     const previous = latest.get(key);
     if (previous !== undefined) skip("superseded by the same person's later label");
-    if (previous === undefined || previous.at < feedback.at || (previous.at === feedback.at && strength[feedback.label] > strength[previous.label])) latest.set(key, { ...feedback, by });
+    if (previous === undefined || supersedes(feedback, previous)) latest.set(key, { ...feedback, by });
   }
   return [...latest.values()];
 }

@@ -16,7 +16,7 @@ import { tierRank, type PolicyMeta, type Tier } from "../core/policy.js";
 import type { Storage } from "../core/ports.js";
 import { findingTier } from "../decide/decision.js";
 import { FEEDBACK_COLLECTION } from "../review/context.js";
-import { ignoredActor, listAll } from "./observations.js";
+import { ignoredActor, listAll, supersedes } from "./observations.js";
 import { defaultLearnerSettings } from "./types.js";
 
 export interface ShadowExample {
@@ -108,7 +108,8 @@ export async function shadowReport(storage: Storage, name: string, options: Shad
     const denies = deny && decision.verdict === "allow";
     const raises = tierRank(tier) > tierRank(decision.tier);
     const given = labels.get(decision.id) ?? [];
-    const latest = [...given].sort((a, b) => b.at.localeCompare(a.at))[0];
+    // The latest label; of labels given at the same instant, the one keeping enforcement strongest (as the learner reads them).
+    const latest = given.reduce<Feedback | undefined>((chosen, feedback) => (chosen === undefined || supersedes(feedback, chosen) ? feedback : chosen), undefined);
     const rules = [...new Set(violations.map((f) => f.rule))];
     for (const rule of rules) {
       const entry = (byRule[rule] ??= { violations: 0, wouldChange: 0, falsePositive: 0, truePositive: 0 });

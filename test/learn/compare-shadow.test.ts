@@ -131,4 +131,18 @@ describe("shadow mode figures", () => {
     expect(newest.decisions).toBe(2);
     expect(newest.labelled).toEqual({ falsePositive: 0, truePositive: 0, incident: 1, unlabelled: 1 });
   });
+
+  it("of labels given at the same instant (one batch of feedback events, no order between them), the confirmation is the one shown, as the learner reads them", async () => {
+    h = await createHarness(shadowGuardPolicy);
+    const decision = await h.record({ action: "delete", who: "ana" }, { subject: "ana" });
+    const at = h.clock.iso();
+    await h.store.storage.putDocs([
+      { collection: "feedback", id: "event:soar:a", value: { id: "event:soar:a", decisionId: decision.id, label: "false_positive", by: "ann", at, via: "event" }, expectVersion: 0 },
+      { collection: "feedback", id: "event:soar:b", value: { id: "event:soar:b", decisionId: decision.id, label: "true_positive", by: "bob", at, via: "event" }, expectVersion: 0 },
+    ], at);
+    const meta = h.set.get("new-guard")?.meta;
+    const report = await shadowReport(h.store.storage, "new-guard", { ...(meta ? { policy: meta } : {}) });
+    expect(report.labelled).toEqual({ falsePositive: 0, truePositive: 1, incident: 0, unlabelled: 0 });
+    expect(report.examples[0]?.label).toBe("true_positive");
+  });
 });
