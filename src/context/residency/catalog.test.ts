@@ -55,6 +55,13 @@ describe("the shipped region catalog", () => {
     expect(catalog.lookup("westeurope")?.pair).toBe("northeurope");
     expect(catalog.lookup("brazilsouth")?.pair).toBe("southcentralus");
     expect(catalog.lookup("polandcentral")?.pair).toBeUndefined();
+    // The sovereign clouds' pairs, as Microsoft's region-pair table lists them.
+    expect(catalog.lookup("usgovvirginia")?.pair).toBe("usgovtexas");
+    expect(catalog.lookup("usgovarizona")?.pair).toBe("usgovtexas");
+    for (const [north, east] of [["chinanorth", "chinaeast"], ["chinanorth2", "chinaeast2"], ["chinanorth3", "chinaeast3"]] as const) {
+      expect(catalog.lookup(north)?.pair).toBe(east);
+      expect(catalog.lookup(east)?.pair).toBe(north);
+    }
   });
 });
 
