@@ -36,6 +36,7 @@ import { budgetUsage, readKillSwitch, readPromotions, releaseBudget, reserveBudg
 import { describeRecord } from "./describe.js";
 import { currentTouchedProtection, touchedProtection } from "./touched.js";
 import { demotePolicy, promotePolicy, setKillSwitch } from "./controls.js";
+import { listDocsByTime, timeCursor } from "./time-page.js";
 
 export interface ExecutorOptions {
   readonly storage: Storage;
@@ -69,7 +70,12 @@ export interface ActionQuery {
   readonly policy?: string;
   readonly status?: ActionStatus;
   readonly limit?: number;
+  /** `actionCursor` of the last action of the previous page: the actions planned before it. */
+  readonly after?: string;
 }
+
+/** The cursor that continues `listActions` after this action. */
+export const actionCursor = (record: ActionRecord): string => timeCursor(record.createdAt, record.id);
 
 export interface Executor {
   /** Plans a decision's actions (static guardrails judged, promotion state read); applies nothing. */
@@ -85,6 +91,7 @@ export interface Executor {
   /** Reverses an applied action through its actuator from the recorded undo data; records who. */
   undo(actionId: string, actor: Actor, reason?: string): Promise<ActionRecord>;
   getAction(id: string): Promise<ActionRecord | undefined>;
+  /** Newest first (by createdAt, then id). Bad `after` → VIGIL_BAD_INPUT (field `cursor`). */
   listActions(query?: ActionQuery): Promise<ActionRecord[]>;
   readonly killSwitch: {
     state(): Promise<KillSwitchState>;
@@ -419,8 +426,11 @@ export function createExecutor(options: ExecutorOptions): Executor {
       if (query.decisionId !== undefined) where["decisionId"] = query.decisionId;
       if (query.policy !== undefined) where["policy"] = query.policy;
       if (query.status !== undefined) where["status"] = query.status;
-      const docs = await storage.listDocs<ActionRecord>(ACTIONS_COLLECTION, { where, ...(query.limit === undefined ? {} : { limit: query.limit }) });
-      return docs.map((d) => d.value);
+      // Ordered by createdAt, which never changes, so paging skips nothing; act-<hash> ids say nothing of time.
+      return listDocsByTime<ActionRecord>(storage, ACTIONS_COLLECTION, {
+        where, order: "newest", timeOf: (doc) => doc.value.createdAt, cursorField: "cursor",
+        ...(query.limit === undefined ? {} : { limit: query.limit }), ...(query.after === undefined ? {} : { after: query.after }),
+      });
     },
 
     killSwitch: {

@@ -3,6 +3,8 @@ import type { FastifyInstance } from "fastify";
 import type { Agent } from "../../agent.js";
 import type { ActionStatus } from "../../core/action.js";
 import { VigilError } from "../../core/errors.js";
+import { actionCursor } from "../../act/executor.js";
+import { pageOf } from "../../act/time-page.js";
 import { route, schemas } from "../route.js";
 
 const actionStatuses = ["planned", "pending-approval", "applied", "dry-run", "skipped", "failed", "undone", "blocked"];
@@ -10,17 +12,21 @@ const actionStatuses = ["planned", "pending-approval", "applied", "dry-run", "sk
 const killSwitchSchema = { type: "object", properties: { on: { type: "boolean" }, by: { type: "string" }, at: { type: "string" }, reason: { type: "string" } } } as const;
 
 export function actionRoutes(app: FastifyInstance, agent: Agent): void {
-  route<Record<string, string>, { decisionId?: string; policy?: string; status?: ActionStatus; limit: number }>(app, agent, {
+  route<Record<string, string>, { decisionId?: string; policy?: string; status?: ActionStatus; limit: number; cursor?: string }>(app, agent, {
     method: "GET",
     url: "/v1/actions",
     access: "viewer",
-    summary: "Actions the agent planned, applied, dry-ran, blocked or undid, with what undo needs",
+    summary: "Actions the agent planned, applied, dry-ran, blocked or undid, with what undo needs; newest first",
+    description: "Ordered by when each action was planned (then id), newest first. `nextCursor` is set when more actions follow: pass it as `cursor` (with the same filters) for the next page.",
     tags: ["actions"],
-    querystring: { type: "object", additionalProperties: false, properties: { decisionId: schemas.filter, policy: schemas.filter, status: { enum: actionStatuses }, limit: schemas.limit } },
-    responses: { 200: { description: "Action records.", schema: { type: "object", properties: { actions: { type: "array", items: schemas.anyObject } } } } },
+    querystring: { type: "object", additionalProperties: false, properties: { decisionId: schemas.filter, policy: schemas.filter, status: { enum: actionStatuses }, limit: schemas.limit, cursor: { ...schemas.filter, description: "The `nextCursor` of the previous page." } } },
+    responses: { 200: { description: "Action records, newest first, and `nextCursor` when more follow.", schema: { type: "object", properties: { actions: { type: "array", items: schemas.anyObject }, nextCursor: { type: "string" } } } } },
     async handler(request, _reply, { agent: a }) {
       const q = request.query;
-      return { actions: await a.executor.listActions({ limit: q.limit, ...(q.decisionId ? { decisionId: q.decisionId } : {}), ...(q.policy ? { policy: q.policy } : {}), ...(q.status ? { status: q.status } : {}) }) };
+      // One more than the page, to tell whether a next page exists.
+      const records = await a.executor.listActions({ limit: q.limit + 1, ...(q.decisionId ? { decisionId: q.decisionId } : {}), ...(q.policy ? { policy: q.policy } : {}), ...(q.status ? { status: q.status } : {}), ...(q.cursor === undefined ? {} : { after: q.cursor }) });
+      const { items, nextCursor } = pageOf(records, q.limit, actionCursor);
+      return { actions: items, ...(nextCursor === undefined ? {} : { nextCursor }) };
     },
   });
 
