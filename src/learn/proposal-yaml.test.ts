@@ -100,3 +100,14 @@ spec: {
     });
   }
 });
+
+describe("addToSpec: a flow list with a comment after it", () => {
+  it("keeps the comment on the key's line, not after the last new item (where it would describe that item)", () => {
+    const text = `${policy('    - name: old\n      when: input.owner == "ops"\n')}  tests: [] # none yet\n`;
+    const out = addToSpec({ file: "p.yaml", text, index: 0 }, { tests: [{ name: "learned", input: { acl: "public-read", owner: "web" }, expect: { violations: [] } }] });
+    expect(loadPolicyText(out, "p.yaml").errors).toEqual([]);
+    const lines = out.trimEnd().split("\n");
+    expect(lines.find((line) => line.startsWith("  tests:"))).toBe("  tests: # none yet");
+    expect(lines.at(-1)).toBe("        violations: []");
+  });
+});

@@ -68,6 +68,20 @@ function lineEndAt(text: string, end: number): number {
 
 interface Edit { readonly at: number; readonly end: number; readonly text: string; readonly order: number }
 
+/**
+ * Replaces a key's value (flow list or null, at `range`) by a block list of `items` under the key's
+ * line. A comment after the value stays on the key's line: after the last item it would describe
+ * that item (or join its plain scalar).
+ */
+function blockValue(text: string, range: readonly [number, number, number], items: readonly unknown[], indent: number): Edit {
+  const [start, end] = range;
+  const lineEnd = lineEndAt(text, end);
+  const comment = text.slice(end, lineEnd).trim();
+  let at = start;
+  while (at > 0 && text[at - 1] === " ") at--;
+  return { at, end: lineEnd, text: `${comment === "" ? "" : ` ${comment}`}\n${renderItems(items, indent)}`, order: 0 };
+}
+
 function editFor(doc: Document, text: string, key: string, items: readonly unknown[]): Edit {
   const spec = doc.get("spec", true);
   if (!isMap(spec) || spec.range === undefined || spec.range === null) throw new Error("the policy has no spec mapping");
@@ -84,22 +98,10 @@ function editFor(doc: Document, text: string, key: string, items: readonly unkno
       return { at, end: at, text: `\n${renderItems(items, itemIndent)}`, order: 0 };
     }
     // `key: []` or a flow list: replaced by a block list holding its items and the new ones.
-    const kept = existing.toJS(doc) as unknown[];
-    let at = existing.range[0];
-    while (at > 0 && text[at - 1] === " ") at--;
-    return { at, end: existing.range[1], text: `\n${renderItems([...kept, ...items], keyIndent + 2)}`, order: 0 };
+    return blockValue(text, existing.range, [...(existing.toJS(doc) as unknown[]), ...items], keyIndent + 2);
   }
-  // `key:` left empty (or `~`, `null`): the loader reads no items, so it becomes a block list of the
-  // new ones, under the key's line — a comment on that line stays there (after an item it could
-  // join the item's plain scalar).
-  if (isScalar(existing) && existing.value === null && existing.range) {
-    const [start, end] = existing.range;
-    const lineEnd = lineEndAt(text, end);
-    const comment = text.slice(end, lineEnd).trim();
-    let at = start;
-    while (at > 0 && text[at - 1] === " ") at--;
-    return { at, end: lineEnd, text: `${comment === "" ? "" : ` ${comment}`}\n${renderItems(items, keyIndent + 2)}`, order: 0 };
-  }
+  // `key:` left empty (or `~`, `null`): the loader reads no items, so it becomes a block list of the new ones.
+  if (isScalar(existing) && existing.value === null && existing.range) return blockValue(text, existing.range, items, keyIndent + 2);
   if (existing !== undefined) throw new Error(`spec.${key} is not a list`);
   // After the line where the mapping's last value ends.
   const at = lineEndAt(text, map.range?.[1] ?? text.length);
