@@ -40,6 +40,7 @@ import type { PlannedAction } from "./plan.js";
 import { actionIdOf, type ActionRecord } from "./records.js";
 import type { LadderItem, LadderSnooze, LadderStatus } from "./ladder-item.js";
 import { ownerOf } from "./ladder-owner.js";
+import { listDocsByTime, timeCursor } from "./time-page.js";
 
 export type { LadderHistoryEntry, LadderItem, LadderSnooze, LadderStatus } from "./ladder-item.js";
 
@@ -81,8 +82,15 @@ export interface Ladder {
    */
   undo(id: string, actor: Actor, reason?: string): Promise<{ readonly item: LadderItem; readonly records: readonly ActionRecord[]; readonly failed: readonly LadderUndoFailure[] }>;
   get(id: string): Promise<LadderItem | undefined>;
-  list(query?: { readonly status?: LadderStatus; readonly policy?: string; readonly limit?: number }): Promise<LadderItem[]>;
+  /**
+   * Newest episode first (by openedAt, then id). `after`: `ladderCursor` of the last item of the
+   * previous page; a bad one → VIGIL_BAD_INPUT (field `cursor`).
+   */
+  list(query?: { readonly status?: LadderStatus; readonly policy?: string; readonly limit?: number; readonly after?: string }): Promise<LadderItem[]>;
 }
+
+/** The cursor that continues `list` after this item. */
+export const ladderCursor = (item: LadderItem): string => timeCursor(item.openedAt, item.id);
 
 /** An action of a ladder item whose undo failed, and why. */
 export interface LadderUndoFailure {
@@ -429,7 +437,11 @@ export function createLadder(options: LadderOptions): Ladder {
       const where: Record<string, string> = {};
       if (query.status !== undefined) where["status"] = query.status;
       if (query.policy !== undefined) where["policy"] = query.policy;
-      return (await storage.listDocs<LadderItem>(LADDER_COLLECTION, { where, ...(query.limit === undefined ? {} : { limit: query.limit }) })).map((d) => d.value);
+      // lad-<hash> ids say nothing of time; openedAt moves only when a new episode opens (to the front).
+      return listDocsByTime<LadderItem>(storage, LADDER_COLLECTION, {
+        where, order: "newest", timeOf: (doc) => doc.value.openedAt, cursorField: "cursor",
+        ...(query.limit === undefined ? {} : { limit: query.limit }), ...(query.after === undefined ? {} : { after: query.after }),
+      });
     },
   };
   return ladder;

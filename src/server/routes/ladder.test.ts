@@ -66,3 +66,45 @@ describe("ladder API", () => {
     expect(response.json().error.message).toMatch(/ladder is not configured/);
   });
 });
+
+describe("GET /v1/ladder with more marks than the limit", () => {
+  let newestFirst: string[];
+
+  beforeAll(async () => {
+    // Twelve notify-only episodes; their lad-<hash> ids in id order were opened one an hour in that order,
+    // so the store's first ids are the oldest.
+    const ids = Array.from({ length: 12 }, (_, i) => ladderIdOf("idle-volume", { kind: "resource", id: `vol-${i}` }));
+    const byId = ids.map((itemId, i) => ({ itemId, target: { kind: "resource", id: `vol-${i}` } })).sort((a, b) => (a.itemId < b.itemId ? -1 : 1));
+    const items: LadderItem[] = byId.map(({ itemId, target: volume }, i) => {
+      const openedAt = new Date(Date.parse("2025-03-01T00:00:00.000Z") + i * 3_600_000).toISOString();
+      return {
+        id: itemId, policy: "idle-volume", target: volume, episode: 1, status: "notified", openedAt, decisionId: `d-${volume.id}`, lastDecisionId: `d-${volume.id}`,
+        lastSeenAt: openedAt, violations: 1, graceBusinessDays: 3, staleAfterHours: 72, maxSnoozes: 2, snoozeBusinessDays: 2, quietUntil: "2025-03-08T00:00:00.000Z",
+        notifications: [], held: [], actions: [], snoozes: [], history: [{ at: openedAt, event: "opened" }],
+      };
+    });
+    await t.agent.storage.putDocs(items.map((item) => ({ collection: LADDER_COLLECTION, id: item.id, value: item })), "2025-03-01T12:00:00.000Z");
+    newestFirst = byId.map((entry) => entry.itemId).reverse();
+  });
+
+  it("shows the newest episodes first and pages through all of them with nextCursor", async () => {
+    const first = await t.as("viewer", { method: "GET", url: "/v1/ladder?policy=idle-volume&limit=5" });
+    expect(first.statusCode).toBe(200);
+    expect(first.json().items.map((i: LadderItem) => i.id)).toEqual(newestFirst.slice(0, 5));
+    const seen: string[][] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await t.as("viewer", { method: "GET", url: `/v1/ladder?status=notified&policy=idle-volume&limit=5${cursor === undefined ? "" : `&cursor=${encodeURIComponent(cursor)}`}` });
+      expect(page.statusCode).toBe(200);
+      seen.push(page.json().items.map((i: LadderItem) => i.id));
+      cursor = page.json().nextCursor;
+    } while (cursor !== undefined && seen.length < 10);
+    expect(seen).toEqual([newestFirst.slice(0, 5), newestFirst.slice(5, 10), newestFirst.slice(10)]);
+  });
+
+  it("refuses a cursor it did not give, naming the parameter", async () => {
+    const answer = await t.as("viewer", { method: "GET", url: `/v1/ladder?cursor=${newestFirst[0]}` });
+    expect(answer.statusCode).toBe(400);
+    expect(answer.json().error).toMatchObject({ code: "VIGIL_BAD_INPUT", field: "cursor" });
+  });
+});

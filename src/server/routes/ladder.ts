@@ -7,7 +7,8 @@
  */
 import type { FastifyInstance } from "fastify";
 import type { Agent } from "../../agent.js";
-import type { Ladder, LadderStatus } from "../../act/ladder.js";
+import { ladderCursor, type Ladder, type LadderStatus } from "../../act/ladder.js";
+import { pageOf } from "../../act/time-page.js";
 import { VigilError } from "../../core/errors.js";
 import { route, schemas } from "../route.js";
 
@@ -29,17 +30,22 @@ const reason = (required: boolean) => ({
 });
 
 export function ladderRoutes(app: FastifyInstance, agent: Agent): void {
-  route<Record<string, string>, { status?: LadderStatus; policy?: string; limit: number }>(app, agent, {
+  route<Record<string, string>, { status?: LadderStatus; policy?: string; limit: number; cursor?: string }>(app, agent, {
     method: "GET",
     url: "/v1/ladder",
     access: "viewer",
-    summary: "Enforcement ladder episodes: notified, marked (waiting for their grace period), sent for approval, applied, released…",
+    summary: "Enforcement ladder episodes, newest first: notified, marked (waiting for their grace period), sent for approval, applied, released…",
+    description: "Ordered by when each item's current episode opened (then id), newest first. `nextCursor` is set when more items follow: pass it as `cursor` (with the same filters) for the next page.",
     tags: ["ladder"],
-    querystring: { type: "object", additionalProperties: false, properties: { status: { enum: statuses }, policy: schemas.filter, limit: schemas.limit } },
-    responses: { 200: { description: "Ladder items (one per policy and target: its current episode).", schema: { type: "object", properties: { items: { type: "array", items: schemas.anyObject } } } }, 404: { description: "No ladder is configured.", schema: schemas.error } },
-    handler: async (request, _reply, { agent: a }) => ({
-      items: await ladderOf(a).list({ limit: request.query.limit, ...(request.query.status ? { status: request.query.status } : {}), ...(request.query.policy ? { policy: request.query.policy } : {}) }),
-    }),
+    querystring: { type: "object", additionalProperties: false, properties: { status: { enum: statuses }, policy: schemas.filter, limit: schemas.limit, cursor: { ...schemas.filter, description: "The `nextCursor` of the previous page." } } },
+    responses: { 200: { description: "Ladder items (one per policy and target: its current episode), newest first, and `nextCursor` when more follow.", schema: { type: "object", properties: { items: { type: "array", items: schemas.anyObject }, nextCursor: { type: "string" } } } }, 404: { description: "No ladder is configured.", schema: schemas.error } },
+    async handler(request, _reply, { agent: a }) {
+      const q = request.query;
+      // One more than the page, to tell whether a next page exists.
+      const items = await ladderOf(a).list({ limit: q.limit + 1, ...(q.status ? { status: q.status } : {}), ...(q.policy ? { policy: q.policy } : {}), ...(q.cursor === undefined ? {} : { after: q.cursor }) });
+      const page = pageOf(items, q.limit, ladderCursor);
+      return { items: page.items, ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor }) };
+    },
   });
 
   route<{ id: string }>(app, agent, {
