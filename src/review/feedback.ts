@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import { VigilError } from "../core/errors.js";
 import { feedbackLabels, type Feedback, type FeedbackLabel } from "../core/feedback.js";
 import { requireRole, type Actor } from "../act/actor.js";
+import { listDocsByTime, timeCursor } from "../act/time-page.js";
 import { FEEDBACK_COLLECTION, nowIso, type ReviewDeps } from "./context.js";
 
 export interface FeedbackInput {
@@ -21,7 +22,12 @@ export interface FeedbackQuery {
   readonly label?: FeedbackLabel;
   readonly by?: string;
   readonly limit?: number;
+  /** `feedbackCursor` of the last record of the previous page: the records given before it. */
+  readonly after?: string;
 }
+
+/** The cursor that continues `list` after this record. */
+export const feedbackCursor = (feedback: Feedback): string => timeCursor(feedback.at, feedback.id);
 
 export function checkLabel(label: unknown, field = "label"): FeedbackLabel {
   if (typeof label !== "string" || !feedbackLabels.includes(label as FeedbackLabel)) {
@@ -45,6 +51,7 @@ export async function storeFeedback(deps: ReviewDeps, input: FeedbackInput, by: 
 export interface FeedbackApi {
   /** Records feedback on a recorded decision (approver or admin). Unknown decision → VIGIL_NOT_FOUND; bad label → VIGIL_BAD_INPUT; nothing is stored then. */
   record(input: FeedbackInput, actor: Actor): Promise<Feedback>;
+  /** Newest first (by `at`, then id). Bad `after` → VIGIL_BAD_INPUT (field `cursor`). */
   list(query?: FeedbackQuery): Promise<Feedback[]>;
 }
 
@@ -66,8 +73,11 @@ export function createFeedbackApi(deps: ReviewDeps): FeedbackApi {
       if (query.decisionId !== undefined) where["decisionId"] = query.decisionId;
       if (query.label !== undefined) where["label"] = query.label;
       if (query.by !== undefined) where["by"] = query.by;
-      const docs = await deps.storage.listDocs<Feedback>(FEEDBACK_COLLECTION, { where, ...(query.limit === undefined ? {} : { limit: query.limit }) });
-      return docs.map((d) => d.value);
+      // fb-<uuid> ids are random: the store's id order is no order of time.
+      return listDocsByTime<Feedback>(deps.storage, FEEDBACK_COLLECTION, {
+        where, order: "newest", timeOf: (doc) => doc.value.at, cursorField: "cursor",
+        ...(query.limit === undefined ? {} : { limit: query.limit }), ...(query.after === undefined ? {} : { after: query.after }),
+      });
     },
   };
 }
