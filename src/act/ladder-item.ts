@@ -2,7 +2,7 @@
 import type { PlannedAction } from "./plan.js";
 
 /** Where an episode stands. Open: notified, waiting, pending-approval. */
-export type LadderStatus = "notified" | "waiting" | "pending-approval" | "applied" | "failed" | "released" | "lapsed" | "undone" | "closed";
+export type LadderStatus = "notified" | "waiting" | "pending-approval" | "applied" | "previewed" | "failed" | "released" | "lapsed" | "undone" | "closed";
 
 export interface LadderSnooze {
   readonly by: string;

@@ -233,6 +233,11 @@ describe("enforcement ladder", () => {
     const [stop] = (await h.executor.listActions({ policy: "idle-gated" })).filter((r) => r.actuator === "fake.set-state");
     expect(stop).toMatchObject({ status: "dry-run", plan: { dryRun: true } });
     expect(stop?.reason).toMatch(/policy idle-gated acts in dry-run until a person promotes it/);
+    // Nothing was stopped: the mark says the action was previewed, not applied, and cannot be undone.
+    const done = await h.ladder.get(vm!.id);
+    expect(done?.status).toBe("previewed");
+    expect(done?.closedAt).toBeDefined();
+    await expect(h.ladder.undo(vm!.id, approver, "test")).rejects.toMatchObject({ code: "VIGIL_CONFLICT" });
   });
 
   it("a violation recorded while tick applies the held action neither fails the tick nor applies it twice", async () => {

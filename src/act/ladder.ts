@@ -128,6 +128,14 @@ function withEpisodeIds(itemId: string, episode: number, plans: readonly Planned
   });
 }
 
+/**
+ * True when the actions ran as previews only (their policy in dry-run): nothing was changed, so the
+ * mark is `previewed`, not `applied` (which promises something to undo).
+ */
+function changedNothing(records: readonly ActionRecord[]): boolean {
+  return records.some((r) => r.status === "dry-run") && records.every((r) => r.status === "dry-run" || r.status === "skipped");
+}
+
 /** One plain line about an item, for explanations and the CLI. */
 export function describeLadderItem(item: LadderItem): string {
   const kinds = [...new Set(item.held.map((p) => p.plan.actuator))].join(", ");
@@ -205,7 +213,7 @@ export function createLadder(options: LadderOptions): Ladder {
     if (records.some((r) => r.status === "planned")) return undefined; // being applied by another worker: its tick records the outcome
     if (records.some((r) => r.status === "pending-approval")) return "pending-approval";
     if (records.some((r) => r.status === "failed" || r.status === "blocked")) return "failed";
-    return "applied";
+    return changedNothing(records) ? "previewed" : "applied";
   }
 
   const ladder: Ladder = {
@@ -323,7 +331,7 @@ export function createLadder(options: LadderOptions): Ladder {
             const records = (await Promise.all(item.actions.map((id) => executor.getAction(id)))).filter((r): r is ActionRecord => r !== undefined);
             if (records.length === 0 || records.some((r) => r.status === "pending-approval" || r.status === "planned")) continue;
             // An approved action blocked when it ran (protected, or disallowed, since) did not act: failed, as at the due time.
-            const next: LadderStatus = records.every((r) => r.status === "skipped") ? "released" : records.some((r) => r.status === "failed" || r.status === "blocked") ? "failed" : "applied";
+            const next: LadderStatus = records.every((r) => r.status === "skipped") ? "released" : records.some((r) => r.status === "failed" || r.status === "blocked") ? "failed" : changedNothing(records) ? "previewed" : "applied";
             push(await update(item, doc.version, (c) => (still(c) ? withEvent(c, next, { status: next, closedAt: iso() }, records.find((r) => r.approvedBy)?.approvedBy) : undefined)));
             continue;
           }

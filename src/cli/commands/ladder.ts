@@ -10,7 +10,7 @@ import { apiClient, serverOptions } from "../client.js";
 import { outputFormat, outputOption } from "../shared.js";
 import type { LadderStatus } from "../../act/ladder-item.js";
 
-const ladderStatuses = ["notified", "waiting", "pending-approval", "applied", "failed", "released", "lapsed", "undone", "closed"] as const satisfies readonly LadderStatus[];
+const ladderStatuses = ["notified", "waiting", "pending-approval", "applied", "previewed", "failed", "released", "lapsed", "undone", "closed"] as const satisfies readonly LadderStatus[];
 
 interface ItemView {
   readonly id: string; readonly policy: string; readonly target: { readonly id: string }; readonly status: string; readonly owner?: string;

@@ -12,7 +12,7 @@ import { pageOf } from "../../act/time-page.js";
 import { VigilError } from "../../core/errors.js";
 import { route, schemas } from "../route.js";
 
-const statuses: readonly LadderStatus[] = ["notified", "waiting", "pending-approval", "applied", "failed", "released", "lapsed", "undone", "closed"];
+const statuses: readonly LadderStatus[] = ["notified", "waiting", "pending-approval", "applied", "previewed", "failed", "released", "lapsed", "undone", "closed"];
 
 function ladderOf(agent: Agent): Ladder {
   if (!agent.ladder) throw new VigilError("VIGIL_NOT_FOUND", "the enforcement ladder is not configured: no pack settings or vigil.yaml `ladder` section (the cost pack sets one)", { field: "ladder" });
