@@ -11,7 +11,7 @@ describe("--status of reviews list and ladder list", () => {
     expect(reviews.stderr).toContain('--status must be "open", "pending", "escalated", "approved", "denied" or "expired", not "bogus"');
     const ladder = await vigil(["ladder", "list", "--status", "bogus"], { env });
     expect(ladder.code).toBe(2);
-    expect(ladder.stderr).toContain('--status must be "notified", "waiting", "pending-approval", "applied", "failed", "released", "lapsed", "undone" or "closed", not "bogus"');
+    expect(ladder.stderr).toContain('--status must be "notified", "waiting", "pending-approval", "applied", "previewed", "failed", "released", "lapsed", "undone" or "closed", not "bogus"');
   });
 
   it("a real status still goes to the server", async () => {
