@@ -85,7 +85,8 @@ describe("cost pack through the running agent", () => {
     agent.agent.eventClock!.follow(new Date(Date.parse(item.dueAt!) + 60_000).toISOString());
     await agent.agent.tick();
     const after = await agent.agent.ladder!.get(item.id);
-    expect(["applied", "pending-approval", "lapsed"]).toContain(after?.status);
-    if (after?.status === "applied") expect((await agent.agent.executor.getAction(after.actions[0]!))?.status).toBe("dry-run");
+    // Not promoted: the stop is only previewed, and the mark says so (not "applied").
+    expect(["previewed", "pending-approval", "lapsed"]).toContain(after?.status);
+    if (after?.status === "previewed") expect((await agent.agent.executor.getAction(after.actions[0]!))?.status).toBe("dry-run");
   });
 });
