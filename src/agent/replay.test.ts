@@ -82,10 +82,11 @@ describe("replay session", () => {
       expect((await session.ladder!.list())[0]?.status).toBe("waiting");
       await session.push([widget("w2-2", "2026-01-13T09:00:00Z", false)]);
       const item = (await session.ladder!.list())[0]!;
-      expect(item.status).toBe("applied");
+      // A replay previews: the mark says so rather than "applied".
+      expect(item.status).toBe("previewed");
       expect((await session.executor.getAction(item.actions[0]!))?.status).toBe("dry-run");
       const stats = await session.stats();
-      expect(stats).toMatchObject({ events: 5, decisions: 4, duplicates: 1, ladder: { applied: 1 }, clock: "2026-01-13T09:00:00.000Z" });
+      expect(stats).toMatchObject({ events: 5, decisions: 4, duplicates: 1, ladder: { previewed: 1 }, clock: "2026-01-13T09:00:00.000Z" });
       // The notification when the mark opened and the held scale-to-zero at its due time; the second violation sent nothing new.
       expect(stats.actions).toEqual({ "dry-run": 2 });
     } finally {
@@ -104,9 +105,9 @@ describe("replay session", () => {
       const [marked] = await session.push([widget("w1-1", "2026-01-09T10:00:00Z", true)]);
       expect(marked!.time).toBe("2026-01-09T10:00:00.000Z");
       expect(session.clock.now().toISOString()).toBe("2026-01-09T10:00:00.000Z");
-      // The scheduler runs as the stream's time passes: Tuesday's event applies the mark due Monday 10:00.
+      // The scheduler runs as the stream's time passes: Tuesday's event runs (previews) the mark due Monday 10:00.
       await session.push([widget("w2-2", "2026-01-13T09:00:00Z", false)]);
-      expect((await session.ladder!.list())[0]?.status).toBe("applied");
+      expect((await session.ladder!.list())[0]?.status).toBe("previewed");
       expect((await session.stats()).clock).toBe("2026-01-13T09:00:00.000Z");
     } finally {
       await session.close();
