@@ -5,6 +5,8 @@ import type { PostureLevel } from "../../core/entity.js";
 import { postureLevels } from "../../core/entity.js";
 import { feedbackLabels, type FeedbackLabel } from "../../core/feedback.js";
 import { VigilError } from "../../core/errors.js";
+import { pageOf } from "../../act/time-page.js";
+import { feedbackCursor } from "../../review/feedback.js";
 import { personOnly, route, schemas } from "../route.js";
 
 const postureSchema = {
@@ -135,15 +137,21 @@ export function adminRoutes(app: FastifyInstance, agent: Agent): void {
     },
   });
 
-  route<Record<string, string>, { decisionId?: string; label?: FeedbackLabel; limit: number }>(app, agent, {
+  route<Record<string, string>, { decisionId?: string; label?: FeedbackLabel; limit: number; cursor?: string }>(app, agent, {
     method: "GET",
     url: "/v1/feedback",
     access: "viewer",
-    summary: "Feedback given on decisions (API, reviews, overrides, events)",
+    summary: "Feedback given on decisions (API, reviews, overrides, events), newest first",
+    description: "Ordered by when each label was given (then id), newest first. `nextCursor` is set when more records follow: pass it as `cursor` (with the same filters) for the next page.",
     tags: ["feedback"],
-    querystring: { type: "object", additionalProperties: false, properties: { decisionId: schemas.filter, label: { enum: feedbackLabels }, limit: schemas.limit } },
-    responses: { 200: { description: "Feedback records.", schema: { type: "object", properties: { feedback: { type: "array", items: schemas.anyObject } } } } },
-    handler: async (request, _reply, { agent: a }) => ({ feedback: await a.reviews.feedback.list({ limit: request.query.limit, ...(request.query.decisionId ? { decisionId: request.query.decisionId } : {}), ...(request.query.label ? { label: request.query.label } : {}) }) }),
+    querystring: { type: "object", additionalProperties: false, properties: { decisionId: schemas.filter, label: { enum: feedbackLabels }, limit: schemas.limit, cursor: { ...schemas.filter, description: "The `nextCursor` of the previous page." } } },
+    responses: { 200: { description: "Feedback records, newest first, and `nextCursor` when more follow.", schema: { type: "object", properties: { feedback: { type: "array", items: schemas.anyObject }, nextCursor: { type: "string" } } } } },
+    handler: async (request, _reply, { agent: a }) => {
+      const q = request.query;
+      const records = await a.reviews.feedback.list({ limit: q.limit + 1, ...(q.decisionId ? { decisionId: q.decisionId } : {}), ...(q.label ? { label: q.label } : {}), ...(q.cursor === undefined ? {} : { after: q.cursor }) });
+      const { items, nextCursor } = pageOf(records, q.limit, feedbackCursor);
+      return { feedback: items, ...(nextCursor === undefined ? {} : { nextCursor }) };
+    },
   });
 
   route<Record<string, string>, { actor?: string; since?: string; limit: number }>(app, agent, {
