@@ -1,4 +1,5 @@
-import type { Decision, DecisionDraft } from "./decision.js";
+import type { Decision, DecisionDraft, Verdict } from "./decision.js";
+import type { Tier } from "./policy.js";
 import type { Event } from "./event.js";
 
 /** Time source. Tests drive time with a manual clock so nothing sleeps. */
@@ -50,11 +51,16 @@ export interface DocQuery {
 export interface DecisionQuery {
   /** Decisions with seq > afterSeq, ascending. */
   readonly afterSeq?: number;
+  /** Decisions with seq < beforeSeq: with `newestFirst`, the cursor to the next (older) page. */
+  readonly beforeSeq?: number;
+  /** At most this many decisions, all matching every filter (filters are part of the query, not applied to a page read). */
   readonly limit?: number;
   readonly eventId?: string;
   readonly subject?: string;
   /** Decisions whose findings include this policy. */
   readonly policy?: string;
+  readonly verdict?: Verdict;
+  readonly tier?: Tier;
   readonly since?: string;
   readonly until?: string;
   /** Newest first instead of ascending. */

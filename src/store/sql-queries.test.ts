@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { isVigilError } from "../core/index.js";
-import type { DecisionDraft } from "../core/index.js";
+import { tiers } from "../core/index.js";
+import type { DecisionDraft, Verdict } from "../core/index.js";
 import { compileMask } from "./mask.js";
-import { auditQuery, auditRow, decisionQuery, prepareDecisions, tablesOf } from "./sql-queries.js";
+import { auditQuery, auditRow, decisionQuery, prepareDecisions, recordOutcome, tablesOf } from "./sql-queries.js";
 import { sqliteDialect } from "./sqlite/sqlite-dialect.js";
 import { makeDraft } from "./storage-contract-fixtures.js";
 
@@ -78,5 +79,31 @@ describe("times without an offset", () => {
       expect(refusal(() => decisionQuery(tables, { since: time }))).toMatchObject({ code: "VIGIL_BAD_INPUT", field: "since" });
       expect(refusal(() => auditRow({ at: time, actor: "a", action: "b" }, 3))).toMatchObject({ code: "VIGIL_BAD_INPUT", field: "entries[3].at" });
     }
+  });
+});
+
+describe("recordOutcome (the verdict and tier columns)", () => {
+  it("reads the top-level verdict and tier of a canonical body, past keys of the same name deeper in it and in strings", () => {
+    for (const verdict of ["allow", "deny"] as const satisfies readonly Verdict[]) {
+      for (const tier of tiers) {
+        const base = makeDraft(7);
+        // Decoys: an input and an explanation step with their own verdict and tier (sorted after the top-level keys' neighbours), and a string holding the key text.
+        const draft: DecisionDraft = {
+          ...base,
+          verdict,
+          tier,
+          input: { verdict: "deny", tier: "remediate", zz: { tier: "notify", verdict: "allow" }, note: '"tier":"approve","verdict":"deny"}' },
+          explanation: { ...base.explanation, steps: [...base.explanation.steps, { kind: "tier", text: "x", tier: "approve" }] },
+          labels: { tier: "block", verdict: "allow" },
+        };
+        const [prepared] = prepareDecisions([draft], undefined);
+        expect(recordOutcome(prepared!.body)).toEqual({ verdict, tier });
+      }
+    }
+  });
+
+  it("gives null for a body without those values (a body appendCanonicalDecisions took as given)", () => {
+    expect(recordOutcome('{"id":"d1"}')).toEqual({ verdict: null, tier: null });
+    expect(recordOutcome('{"tier":"Block","verdict":"maybe"}')).toEqual({ verdict: null, tier: null });
   });
 });

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import { VigilError } from "../core/index.js";
-import type { AuditEntry, CanonicalDecision, Decision, DecisionDraft, DecisionQuery, DecisionRecordRow, DocQuery, Event, StoredDoc, StoredEvent } from "../core/index.js";
+import { tiers, VigilError } from "../core/index.js";
+import type { AuditEntry, CanonicalDecision, Decision, DecisionDraft, DecisionQuery, DecisionRecordRow, DocQuery, Event, StoredDoc, StoredEvent, Tier, Verdict } from "../core/index.js";
 import { canonicalJson } from "./canonical-json.js";
 import type { CompiledMask } from "./mask.js";
 import { maskForRecord } from "./mask.js";
@@ -261,9 +261,40 @@ export function checkSeq(seq: number | undefined, field = "afterSeq"): number | 
   return seq;
 }
 
+const verdicts: readonly Verdict[] = ["allow", "deny"];
+
+/** A verdict or tier filter is one of its values, as the record holds them (a typo matched nothing, silently). */
+function checkOneOf(value: string, allowed: readonly string[], field: string): string {
+  if (!allowed.includes(value)) throw new VigilError("VIGIL_BAD_INPUT", `${field} must be one of ${allowed.join(", ")}, got ${JSON.stringify(value)}`, { field });
+  return value;
+}
+
+/** The string value of the last `"key":"` in `body`, or "" (searched from the end). */
+function lastStringField(body: string, key: string): string {
+  const marker = `"${key}":"`;
+  const at = body.lastIndexOf(marker);
+  return at < 0 ? "" : body.slice(at + marker.length, body.indexOf('"', at + marker.length));
+}
+
 /**
- * listDecisions: filters are ANDed; `since` is inclusive and `until` exclusive (compared as
- * instants, so offsets other than Z work); ascending seq unless `newestFirst`.
+ * The verdict and tier columns of a record: its canonical body's top-level `verdict` and `tier`,
+ * or null where the body does not hold one of their values. INVARIANT: canonical JSON sorts keys,
+ * so nothing but the strings `time` and `verdict` follows the top-level `tier`, and nothing
+ * follows `verdict`; a `"tier":"` inside a string would have its quotes escaped. So the last of
+ * each is the top-level one, found from the end, the body never parsed (appendCanonicalDecisions
+ * gets no draft). A body that is not canonical, which its caller vouches for, may be indexed
+ * under another value or none. Migration 7 (PostgreSQL) reads old rows the same way.
+ */
+export function recordOutcome(body: string): { readonly verdict: Verdict | null; readonly tier: Tier | null } {
+  const verdict = lastStringField(body, "verdict");
+  const tier = lastStringField(body, "tier");
+  return { verdict: (verdicts as readonly string[]).includes(verdict) ? (verdict as Verdict) : null, tier: (tiers as readonly string[]).includes(tier) ? (tier as Tier) : null };
+}
+
+/**
+ * listDecisions: filters are ANDed and part of the query, so `limit` counts matching decisions;
+ * `since` is inclusive and `until` exclusive (compared as instants, so offsets other than Z
+ * work); `afterSeq`/`beforeSeq` exclusive; ascending seq unless `newestFirst`.
  */
 export function decisionQuery(tables: Tables, query: DecisionQuery): { sql: string; params: SqlValue[] } {
   const where: string[] = [];
@@ -271,6 +302,18 @@ export function decisionQuery(tables: Tables, query: DecisionQuery): { sql: stri
   if (query.afterSeq !== undefined) {
     where.push("d.seq > ?");
     params.push(checkSeq(query.afterSeq)!);
+  }
+  if (query.beforeSeq !== undefined) {
+    where.push("d.seq < ?");
+    params.push(checkSeq(query.beforeSeq, "beforeSeq")!);
+  }
+  if (query.verdict !== undefined) {
+    where.push("d.verdict = ?");
+    params.push(checkOneOf(query.verdict, verdicts, "verdict"));
+  }
+  if (query.tier !== undefined) {
+    where.push("d.tier = ?");
+    params.push(checkOneOf(query.tier, tiers, "tier"));
   }
   if (query.eventId !== undefined) {
     where.push("d.event_id = ?");

@@ -7,7 +7,7 @@ import { compileMask } from "./mask.js";
 import { listPlaceholders } from "./sql-driver.js";
 import type { SqlDriver, SqlExecutor, SqlValue } from "./sql-driver.js";
 import {
-  auditQuery, auditRow, checkCanonical, checkEvents, checkLimit, checkSeq, columnTextProblem, decisionColumns, decisionQuery, docColumns, docJson, docKey, docKeyOfEncoded, docQuery, encodeKey, eventColumns, indexKey, eventKey,
+  auditQuery, auditRow, checkCanonical, checkEvents, checkLimit, checkSeq, columnTextProblem, decisionColumns, decisionQuery, recordOutcome, docColumns, docJson, docKey, docKeyOfEncoded, docQuery, encodeKey, eventColumns, indexKey, eventKey,
   prepareDecisions, tablesOf, toAuditEntry, toDecision, toRecordRow, toStoredDoc, toStoredEvent,
 } from "./sql-queries.js";
 import type { AuditRowShape, DecisionRowShape, DocRowShape, EventRowShape, Tables } from "./sql-queries.js";
@@ -215,9 +215,10 @@ export class SqlStorage implements Storage {
       return await this.driver.transaction(async (tx) => {
         const head = await this.readHead(tx);
         const chained = chainRecords(head, prepared.map((entry) => ({ id: entry.id, body: entry.body })));
-        await tx.insertMany(this.tables.decisions, ["seq", "id", "event_id", "event_type", "subject", "time_ms", "body", "prev_hash", "hash"], chained.map((row, index) => {
+        await tx.insertMany(this.tables.decisions, ["seq", "id", "event_id", "event_type", "subject", "time_ms", "body", "prev_hash", "hash", "verdict", "tier"], chained.map((row, index) => {
           const entry = prepared[index]!;
-          return [row.seq, row.id, indexKey(entry.eventId), indexKey(entry.eventType), entry.subject === undefined ? null : indexKey(entry.subject), entry.timeMs, row.body, row.prevHash, row.hash];
+          const outcome = recordOutcome(row.body);
+          return [row.seq, row.id, indexKey(entry.eventId), indexKey(entry.eventType), entry.subject === undefined ? null : indexKey(entry.subject), entry.timeMs, row.body, row.prevHash, row.hash, outcome.verdict, outcome.tier];
         }));
         const policyRows: SqlValue[][] = [];
         chained.forEach((row, index) => {

@@ -3,7 +3,7 @@ import { canonicalJson } from "./canonical-json.js";
 import { GENESIS_HASH, hashRecord, verifyDecisionRecord } from "./chain.js";
 import type { ContractContext } from "./storage-contract-support.js";
 import { expectVigilError } from "./storage-contract-support.js";
-import { makeDraft, noise } from "./storage-contract-fixtures.js";
+import { makeDraft, noise, oldestDenied } from "./storage-contract-fixtures.js";
 import { prepareDecisions } from "./sql-queries.js";
 
 const ids = (decisions: readonly { readonly id: string }[]) => decisions.map((decision) => decision.id);
@@ -176,6 +176,22 @@ export function decisionContract({ storage, reopen }: ContractContext): void {
       await expectVigilError(storage().listDecisions({ limit: 2 ** 63 }), "VIGIL_BAD_INPUT", "limit");
       await expectVigilError(storage().scanDecisionRecord(0.5, 10), "VIGIL_BAD_INPUT", "afterSeq");
       await expectVigilError(storage().listEvents({ afterSeq: 1.5 }), "VIGIL_BAD_INPUT", "afterSeq");
+    });
+
+    it("filters by verdict and tier in the query: a page holds up to limit matches, newest first, and beforeSeq reaches the older ones", async () => {
+      // 30 decisions, only the oldest 5 denied (block): the newest 3 are allows, so filtering a read page found none.
+      await storage().appendDecisions(oldestDenied(30, 5));
+      const firstPage = await storage().listDecisions({ verdict: "deny", newestFirst: true, limit: 3 });
+      expect(ids(firstPage)).toEqual(["dec-000005", "dec-000004", "dec-000003"]);
+      expect(ids(await storage().listDecisions({ verdict: "deny", newestFirst: true, limit: 3, beforeSeq: firstPage.at(-1)!.seq }))).toEqual(["dec-000002", "dec-000001"]);
+      expect(ids(await storage().listDecisions({ tier: "block", newestFirst: true, limit: 3, beforeSeq: 3 }))).toEqual(["dec-000002", "dec-000001"]);
+      expect(ids(await storage().listDecisions({ verdict: "deny", afterSeq: 3 }))).toEqual(["dec-000004", "dec-000005"]);
+      expect(ids(await storage().listDecisions({ verdict: "allow", tier: "observe", newestFirst: true, limit: 2 }))).toEqual(["dec-000030", "dec-000029"]);
+      expect(await storage().listDecisions({ verdict: "deny", tier: "observe" })).toEqual([]);
+      expect(ids(await storage().listDecisions({ newestFirst: true, beforeSeq: 28, afterSeq: 25 }))).toEqual(["dec-000027", "dec-000026"]);
+      await expectVigilError(storage().listDecisions({ verdict: "maybe" as "deny" }), "VIGIL_BAD_INPUT", "verdict");
+      await expectVigilError(storage().listDecisions({ tier: "Block" as "block" }), "VIGIL_BAD_INPUT", "tier");
+      await expectVigilError(storage().listDecisions({ beforeSeq: 2.5 }), "VIGIL_BAD_INPUT", "beforeSeq");
     });
 
     it("queries by eventId, subject and policy", async () => {

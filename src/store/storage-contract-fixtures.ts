@@ -70,6 +70,14 @@ export function makeDraft(index: number, options: DraftOptions = {}): DecisionDr
   };
 }
 
+/** `count` drafts of which only the oldest `denied` are denies (tier block), the rest allows (observe): newest-first pages of allows hide the denies. */
+export function oldestDenied(count: number, denied: number): DecisionDraft[] {
+  return Array.from({ length: count }, (_unused, index) => {
+    const draft = makeDraft(index + 1);
+    return index < denied ? { ...draft, verdict: "deny", tier: "block" } : { ...draft, verdict: "allow", tier: "observe" };
+  });
+}
+
 /** `length` characters that do not compress (a long id or subject as PostgreSQL's index sees it), the same for the same seed. */
 export function noise(length: number, seed = 1): string {
   const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";

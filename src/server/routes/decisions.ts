@@ -3,6 +3,7 @@ import type { FastifyInstance } from "fastify";
 import type { Agent } from "../../agent.js";
 import type { Decision } from "../../core/decision.js";
 import { VigilError } from "../../core/errors.js";
+import type { Tier } from "../../core/policy.js";
 import type { DecisionQuery } from "../../core/ports.js";
 import { decisionOutput } from "../../decide/output.js";
 import { MAX_NESTING_DEPTH, nestingProblem } from "../../sources/values.js";
@@ -36,10 +37,11 @@ interface ListQuery {
   readonly policy?: string;
   readonly eventId?: string;
   readonly verdict?: "allow" | "deny";
-  readonly tier?: string;
+  readonly tier?: Tier;
   readonly since?: string;
   readonly until?: string;
   readonly afterSeq?: number;
+  readonly beforeSeq?: number;
   readonly order?: "asc" | "newest";
   readonly limit: number;
 }
@@ -87,7 +89,7 @@ export function decisionRoutes(app: FastifyInstance, agent: Agent): void {
     url: "/v1/decisions",
     access: "viewer",
     summary: "List recorded decisions",
-    description: "Filters combine. Default order: newest first; `order=asc` with `afterSeq` pages forward through the record. `verdict` and `tier` filter the page read (up to `limit`).",
+    description: "Filters combine, and a page holds up to `limit` decisions that match them all. Default order: newest first, with `nextBeforeSeq` (when the page is full) to pass as `beforeSeq` for the next, older page; `order=asc` with `afterSeq` (`nextAfterSeq`) pages forward through the record.",
     tags: ["decisions"],
     querystring: {
       type: "object",
@@ -96,10 +98,10 @@ export function decisionRoutes(app: FastifyInstance, agent: Agent): void {
         subject: schemas.filter, policy: { ...schemas.filter, description: "Decisions with a finding of this policy." }, eventId: schemas.filter,
         verdict: { enum: ["allow", "deny"] }, tier: { enum: ["observe", "notify", "approve", "block", "remediate"] },
         since: { type: "string", format: "date-time" }, until: { type: "string", format: "date-time" },
-        afterSeq: { type: "integer", minimum: 0 }, order: { enum: ["asc", "newest"], default: "newest" }, limit: schemas.limit,
+        afterSeq: { type: "integer", minimum: 0 }, beforeSeq: { type: "integer", minimum: 1, description: "Decisions older than this seq: the `nextBeforeSeq` of the previous page." }, order: { enum: ["asc", "newest"], default: "newest" }, limit: schemas.limit,
       },
     },
-    responses: { 200: { description: "Decisions (decision-log shape) and the cursor for the next page.", schema: { type: "object", properties: { decisions: { type: "array", items: decisionOutputSchema }, nextAfterSeq: { type: "integer" } } } } },
+    responses: { 200: { description: "Decisions (decision-log shape) and the cursor for the next page.", schema: { type: "object", properties: { decisions: { type: "array", items: decisionOutputSchema }, nextAfterSeq: { type: "integer" }, nextBeforeSeq: { type: "integer" } } } } },
     async handler(request, _reply, { agent: a }) {
       const q = request.query;
       if (q.since !== undefined && q.until !== undefined && Date.parse(q.until) < Date.parse(q.since)) {
@@ -109,12 +111,15 @@ export function decisionRoutes(app: FastifyInstance, agent: Agent): void {
         limit: q.limit,
         newestFirst: q.order !== "asc",
         ...(q.subject ? { subject: q.subject } : {}), ...(q.policy ? { policy: q.policy } : {}), ...(q.eventId ? { eventId: q.eventId } : {}),
-        ...(q.since ? { since: q.since } : {}), ...(q.until ? { until: q.until } : {}), ...(q.afterSeq !== undefined ? { afterSeq: q.afterSeq } : {}),
+        ...(q.verdict ? { verdict: q.verdict } : {}), ...(q.tier ? { tier: q.tier } : {}),
+        ...(q.since ? { since: q.since } : {}), ...(q.until ? { until: q.until } : {}),
+        ...(q.afterSeq !== undefined ? { afterSeq: q.afterSeq } : {}), ...(q.beforeSeq !== undefined ? { beforeSeq: q.beforeSeq } : {}),
       };
       const page = await a.storage.listDecisions(query);
-      const decisions = page.filter((d) => (q.verdict === undefined || d.verdict === q.verdict) && (q.tier === undefined || d.tier === q.tier));
       const last = page.at(-1);
-      return { decisions: decisions.map((d) => decisionOutput(d)), ...(q.order === "asc" && last && page.length === q.limit ? { nextAfterSeq: last.seq } : {}) };
+      // A full page may have more after it; the cursor continues in the page's order.
+      const cursor = last === undefined || page.length < q.limit ? {} : q.order === "asc" ? { nextAfterSeq: last.seq } : { nextBeforeSeq: last.seq };
+      return { decisions: page.map((d) => decisionOutput(d)), ...cursor };
     },
   });
 

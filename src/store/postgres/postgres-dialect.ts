@@ -153,6 +153,23 @@ ALTER TABLE ${s}.docs ALTER COLUMN value TYPE JSON USING value::json;
 CREATE INDEX docs_value ON ${s}.docs USING GIN ((value::jsonb) jsonb_path_ops);
 `,
     },
+    {
+      version: 7,
+      description: "decisions: verdict and tier columns, indexed, so a filtered page holds up to limit matches; filled for the decisions already recorded (body, prev_hash and hash unchanged)",
+      // Appends write recordOutcome(body); rows already recorded get the same, read from the text
+      // (not as json: ->> fails on a body holding \u0000 or a lone surrogate escape). The append-only
+      // trigger is off for this one UPDATE of the new columns, inside the migration's transaction.
+      sql: `
+ALTER TABLE ${s}.decisions ADD COLUMN verdict TEXT, ADD COLUMN tier TEXT;
+ALTER TABLE ${s}.decisions DISABLE TRIGGER decisions_refuse_change;
+UPDATE ${s}.decisions SET
+  verdict = substring(body from '.*"verdict":"(allow|deny)"'),
+  tier = substring(body from '.*"tier":"(observe|notify|approve|block|remediate)"');
+ALTER TABLE ${s}.decisions ENABLE TRIGGER decisions_refuse_change;
+CREATE INDEX decisions_verdict ON ${s}.decisions (verdict, seq);
+CREATE INDEX decisions_tier ON ${s}.decisions (tier, seq);
+`,
+    },
   ];
 }
 

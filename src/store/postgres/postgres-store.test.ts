@@ -3,9 +3,10 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Storage } from "../../core/index.js";
 import { verifyDecisionRecord } from "../chain.js";
 import { storageContract } from "../storage-contract.js";
-import { expectMigratedLongIds, expectVigilError } from "../storage-contract-support.js";
+import { expectMigratedLongIds, expectMigratedVerdictIndex, expectVigilError, oldRecord } from "../storage-contract-support.js";
 import { makeDraft, noise } from "../storage-contract-fixtures.js";
-import { createPostgresStorage, postgresMigrations, toDollarParams } from "./index.js";
+import { decisionQuery, tablesOf } from "../sql-queries.js";
+import { createPostgresStorage, postgresDialect, postgresMigrations, toDollarParams } from "./index.js";
 
 /** Tests run against the machine's PostgreSQL (RULES: 127.0.0.1:5432, user postgres, database test), one fresh schema each. */
 const url = process.env["VIGIL_TEST_POSTGRES_URL"] ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -170,7 +171,7 @@ describe("postgres storage specifics", () => {
     try {
       await Promise.all(instances.map((instance) => instance.init()));
       const versions = await admin.unsafe(`SELECT version FROM "${fresh}".schema_version`);
-      expect(versions.map((row) => Number(row["version"]))).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(versions.map((row) => Number(row["version"]))).toEqual([1, 2, 3, 4, 5, 6, 7]);
     } finally {
       for (const instance of instances) await instance.close();
       await dropSchema(fresh);
@@ -218,6 +219,46 @@ describe("postgres storage specifics", () => {
       extra.push(migrated);
       await migrated.init();
       await expectMigratedLongIds(migrated, long);
+    } finally {
+      for (const instance of extra.splice(0)) await instance.close();
+      await dropSchema(fresh);
+    }
+  });
+
+  it("migration 7 indexes verdict and tier of the decisions a version 6 schema holds, leaving the record as hashed, and the filters use the indexes", async () => {
+    const fresh = uniqueSchema();
+    try {
+      await admin.unsafe(`CREATE SCHEMA "${fresh}"`);
+      await admin.unsafe(`CREATE TABLE "${fresh}".schema_version (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)`);
+      for (const migration of postgresMigrations(fresh).slice(0, 6)) {
+        await admin.unsafe(migration.sql);
+        await admin.unsafe(`INSERT INTO "${fresh}".schema_version VALUES ($1, $2, 'then')`, [migration.version, migration.description]);
+      }
+      const record = oldRecord();
+      for (const row of record.rows) {
+        await admin.unsafe(`INSERT INTO "${fresh}".decisions (seq, id, event_id, event_type, subject, time_ms, body, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, row as never[]);
+      }
+      await admin.unsafe(`UPDATE "${fresh}".chain_head SET seq = $1, hash = $2 WHERE id = 1`, [record.head.seq, record.head.hash]);
+      const migrated = createPostgresStorage({ url, schema: fresh, maxConnections: 2 });
+      extra.push(migrated);
+      await migrated.init();
+      await expectMigratedVerdictIndex(migrated);
+      const versions = await admin.unsafe(`SELECT max(version) AS version FROM "${fresh}".schema_version`);
+      expect(Number(versions[0]?.["version"])).toBe(7);
+      // With sequential scans off, a query the index cannot serve would still scan the table: the plan names the index only when its expression matches.
+      const dialect = postgresDialect(fresh);
+      const plan = await admin.begin(async (tx) => {
+        await tx.unsafe("SET LOCAL enable_seqscan = off");
+        const lines: string[] = [];
+        for (const query of [{ verdict: "deny", beforeSeq: 3, newestFirst: true, limit: 3 }, { tier: "block", beforeSeq: 3, newestFirst: true, limit: 3 }] as const) {
+          const { sql, params } = decisionQuery(tablesOf(dialect), query);
+          const rows = await tx.unsafe(`EXPLAIN ${toDollarParams(sql)}`, params as never[]);
+          lines.push(rows.map((row) => String(row["QUERY PLAN"])).join("\n"));
+        }
+        return lines;
+      });
+      expect(plan[0]).toContain("decisions_verdict");
+      expect(plan[1]).toContain("decisions_tier");
     } finally {
       for (const instance of extra.splice(0)) await instance.close();
       await dropSchema(fresh);

@@ -111,6 +111,26 @@ UPDATE docs SET id_key = vigil_doc_key(id);
 CREATE UNIQUE INDEX docs_key ON docs (collection, id_key);
 `,
   },
+  {
+    version: 5,
+    description: "decisions: verdict and tier columns, indexed, so a filtered page holds up to limit matches; filled for the decisions already recorded (body, prev_hash and hash unchanged)",
+    // Appends write recordOutcome(body). Rows already recorded get the body's top-level values,
+    // which for a canonical body are recordOutcome's; the append-only trigger steps aside for this
+    // one UPDATE of the new columns and is created again as it was. Index entries end with the
+    // rowid (seq), so a filter reads newest first from the index.
+    sql: `
+ALTER TABLE decisions ADD COLUMN verdict TEXT;
+ALTER TABLE decisions ADD COLUMN tier TEXT;
+DROP TRIGGER decisions_refuse_update;
+UPDATE decisions SET
+  verdict = CASE WHEN json_valid(body) AND json_extract(body, '$.verdict') IN ('allow', 'deny') THEN json_extract(body, '$.verdict') END,
+  tier = CASE WHEN json_valid(body) AND json_extract(body, '$.tier') IN ('observe', 'notify', 'approve', 'block', 'remediate') THEN json_extract(body, '$.tier') END;
+CREATE TRIGGER decisions_refuse_update BEFORE UPDATE ON decisions
+BEGIN SELECT RAISE(ABORT, 'decisions is append-only: UPDATE refused (the decision record is hash-chained; see docs/decision-record.md)'); END;
+CREATE INDEX decisions_verdict ON decisions (verdict);
+CREATE INDEX decisions_tier ON decisions (tier);
+`,
+  },
 ];
 
 function jsonPath(key: string): string {

@@ -8,10 +8,11 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Storage } from "../../core/index.js";
 import { verifyDecisionRecord } from "../chain.js";
 import { storageContract } from "../storage-contract.js";
-import { expectMigratedLongIds, expectVigilError } from "../storage-contract-support.js";
+import { expectMigratedLongIds, expectMigratedVerdictIndex, expectVigilError, oldRecord } from "../storage-contract-support.js";
 import { makeDraft } from "../storage-contract-fixtures.js";
 import { noise } from "../storage-contract-fixtures.js";
-import { createSqliteStorage, SqliteDriver, sqliteMigrations } from "./index.js";
+import { decisionQuery, docKeyOfEncoded, tablesOf } from "../sql-queries.js";
+import { createSqliteStorage, SqliteDriver, sqliteDialect, sqliteMigrations } from "./index.js";
 
 storageContract("sqlite", async () => {
   const dir = mkdtempSync(join(tmpdir(), "vigil-sqlite-"));
@@ -72,10 +73,44 @@ describe("sqlite storage specifics", () => {
     }
   });
 
+  it("migration 5 indexes verdict and tier of the decisions a version 4 store holds, leaving the record as hashed, and the filters use the indexes", async () => {
+    const oldPath = join(dir, "v4.db");
+    const old = new Database(oldPath);
+    old.function("vigil_doc_key", { deterministic: true }, (id: unknown) => (typeof id === "string" ? docKeyOfEncoded(id) : null));
+    old.exec("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)");
+    for (const migration of sqliteMigrations.slice(0, 4)) {
+      old.exec(migration.sql);
+      old.prepare("INSERT INTO schema_version VALUES (?, ?, 'then')").run(migration.version, migration.description);
+    }
+    const record = oldRecord();
+    const insert = old.prepare("INSERT INTO decisions (seq, id, event_id, event_type, subject, time_ms, body, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    for (const row of record.rows) insert.run(...row);
+    old.prepare("UPDATE chain_head SET seq = ?, hash = ? WHERE id = 1").run(record.head.seq, record.head.hash);
+    old.close();
+    const migrated = createSqliteStorage({ path: oldPath });
+    try {
+      await migrated.init();
+      await expectMigratedVerdictIndex(migrated);
+    } finally {
+      await migrated.close();
+    }
+    const db = new Database(oldPath, { readonly: true });
+    try {
+      expect(db.prepare("SELECT max(version) AS version FROM schema_version").get()).toEqual({ version: 5 });
+      const plan = (sql: string) => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all("deny", 3, 3) as { detail: string }[]).map((row) => row.detail).join("; ");
+      const { sql: verdictSql } = decisionQuery(tablesOf(sqliteDialect), { verdict: "deny", beforeSeq: 3, newestFirst: true, limit: 3 });
+      expect(plan(verdictSql)).toContain("USING INDEX decisions_verdict");
+      const { sql: tierSql } = decisionQuery(tablesOf(sqliteDialect), { tier: "block", beforeSeq: 3, newestFirst: true, limit: 3 });
+      expect(plan(tierSql)).toContain("USING INDEX decisions_tier");
+    } finally {
+      db.close();
+    }
+  });
+
   it("opens the database in WAL mode with synchronous=FULL and a busy timeout", async () => {
     raw((db) => {
       expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
-      expect(db.prepare("SELECT version FROM schema_version").all()).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }]);
+      expect(db.prepare("SELECT version FROM schema_version").all()).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }, { version: 5 }]);
     });
     const driver = new SqliteDriver({ path, busyTimeoutMs: 1234 });
     try {
