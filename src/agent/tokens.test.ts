@@ -54,6 +54,30 @@ describe("token service", () => {
     }
   });
 
+  it("the last admin token in force cannot be revoked while other tokens still sign in (nobody could administer, and no restart would restore one); with a second admin token it can", async () => {
+    const admin = await tokens.create({ name: "root", roles: ["admin"] }, "vigil:bootstrap");
+    const ci = await tokens.create({ name: "ci", roles: ["ingest"] }, admin.record.id);
+    await expect(tokens.revoke(admin.record.id, "root")).rejects.toMatchObject({ code: "VIGIL_CONFLICT", details: { field: "id" }, message: expect.stringMatching(/last admin token in force.*create another admin token first/) });
+    expect(await tokens.verify(admin.token)).toBeDefined();
+    const second = await tokens.create({ name: "root 2", roles: ["admin"] }, admin.record.id);
+    await tokens.revoke(admin.record.id, "root 2");
+    expect(await tokens.verify(admin.token)).toBeUndefined();
+    // Revoking every token is allowed: the next start bootstraps an admin token again.
+    await tokens.revoke(ci.record.id, "root 2");
+    await tokens.revoke(second.record.id, "root 2");
+    expect(await tokens.any()).toBe(false);
+  });
+
+  it("an expired admin token does not count as another admin in force", async () => {
+    const own = createManualClock("2025-03-03T10:00:00Z");
+    const service = createTokenService({ storage, clock: own });
+    const admin = await service.create({ name: "root", roles: ["admin"] }, "vigil:bootstrap");
+    await service.create({ name: "ci", roles: ["ingest"] }, admin.record.id);
+    await service.create({ name: "temp admin", roles: ["admin"], expiresAt: "2025-03-03T10:30:00Z" }, admin.record.id);
+    own.advance(3_600_000);
+    await expect(service.revoke(admin.record.id, "root")).rejects.toMatchObject({ code: "VIGIL_CONFLICT" });
+  });
+
   it("revoked tokens stop verifying at once, and expired ones when their time comes", async () => {
     const a = await tokens.create({ name: "a", roles: ["viewer"] }, "admin");
     const b = await tokens.create({ name: "b", roles: ["viewer"], expiresAt: "2025-03-03T11:00:00Z" }, "admin");

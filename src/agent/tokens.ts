@@ -107,7 +107,7 @@ export function createTokenService(options: { readonly storage: Storage; readonl
     return info(record);
   }
 
-  return {
+  const service: TokenService = {
     async create(input, by) {
       if (input.expiresAt !== undefined && Date.parse(input.expiresAt) <= clock.now().getTime()) {
         throw new VigilError("VIGIL_BAD_INPUT", `expiresAt ${input.expiresAt} has already passed: a token that never works is not created; give a future time or leave it out`, { field: "expiresAt" });
@@ -133,6 +133,7 @@ export function createTokenService(options: { readonly storage: Storage; readonl
       const doc = await storage.getDoc<TokenRecord>(TOKEN_COLLECTION, id);
       if (!doc) throw new VigilError("VIGIL_NOT_FOUND", `no token with id ${id}; list them with \`vigil tokens list\``, { field: "id" });
       if (doc.value.revokedAt) return info(doc.value);
+      await refuseLastAdmin(doc.value);
       const at = now();
       const record: TokenRecord = { ...doc.value, revokedAt: at, revokedBy: by };
       await storage.putDocs([{ collection: TOKEN_COLLECTION, id, value: record, expectVersion: doc.version }], at);
@@ -162,12 +163,28 @@ export function createTokenService(options: { readonly storage: Storage; readonl
       return principal;
     },
     async any() {
-      const docs = await storage.listDocs<TokenRecord>(TOKEN_COLLECTION, { limit: 10_000 });
-      const nowMs = clock.now().getTime();
-      // Usable: neither revoked nor expired (a store of expired tokens only lets nobody in).
-      return docs.some((doc) => !doc.value.revokedAt && !(doc.value.expiresAt !== undefined && Date.parse(doc.value.expiresAt) <= nowMs));
+      return (await usableTokens()).length > 0;
     },
   };
+  return service;
+
+  /** Tokens that sign in now: neither revoked nor expired (a store of expired tokens only lets nobody in). */
+  async function usableTokens(): Promise<TokenRecord[]> {
+    const docs = await storage.listDocs<TokenRecord>(TOKEN_COLLECTION, { limit: 10_000 });
+    const nowMs = clock.now().getTime();
+    return docs.map((doc) => doc.value).filter((t) => !t.revokedAt && !(t.expiresAt !== undefined && Date.parse(t.expiresAt) <= nowMs));
+  }
+
+  /**
+   * Revoking the last admin token in force while other tokens still sign in would leave nobody able
+   * to administer, and no restart brings one back (the bootstrap runs only when no token is usable).
+   */
+  async function refuseLastAdmin(token: TokenRecord): Promise<void> {
+    if (!token.roles.includes("admin")) return;
+    const others = (await usableTokens()).filter((t) => t.id !== token.id);
+    if (others.length === 0 || others.some((t) => t.roles.includes("admin"))) return;
+    throw new VigilError("VIGIL_CONFLICT", `token ${token.id} (${token.name}) is the last admin token in force: revoked, nobody could administer Vigil while the other ${others.length} token(s) still sign in; create another admin token first (vigil tokens create --name <who> --role admin), then revoke this one`, { field: "id" });
+  }
 }
 
 /** Constant-time comparison of a stored hex digest with a computed one; a damaged stored value (wrong length, not hex, missing) is no match. */
