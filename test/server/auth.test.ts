@@ -103,6 +103,16 @@ describe("every route is authorised", () => {
     expect((await t.server.app.inject({ method: "GET", url: "/v1/decisions", headers: auth })).statusCode).toBe(401);
   });
 
+  it("an admin cannot revoke the last admin token in force while other tokens sign in: 409 naming id, and the token still works", async () => {
+    const listed = (await t.as("admin", { method: "GET", url: "/v1/tokens" })).json().tokens as { id: string; roles: string[]; revokedAt?: string }[];
+    const admins = listed.filter((k) => k.roles.includes("admin") && k.revokedAt === undefined);
+    expect(admins).toHaveLength(1);
+    const refused = await t.as("admin", { method: "DELETE", url: `/v1/tokens/${admins[0]!.id}` });
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json().error).toMatchObject({ code: "VIGIL_CONFLICT", field: "id" });
+    expect((await t.as("admin", { method: "GET", url: "/v1/tokens" })).statusCode).toBe(200);
+  });
+
   it("rejects a malformed Authorization header and an unknown role at token creation", async () => {
     expect((await t.server.app.inject({ method: "GET", url: "/v1/decisions", headers: { authorization: `Basic ${t.tokens.viewer}` } })).statusCode).toBe(401);
     const bad = await t.as("admin", { method: "POST", url: "/v1/tokens", payload: { name: "x", roles: ["root"] } });

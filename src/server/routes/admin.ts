@@ -116,7 +116,7 @@ export function adminRoutes(app: FastifyInstance, agent: Agent): void {
     summary: "Revoke a token (takes effect at once in this process, within seconds on other workers)",
     tags: ["tokens"],
     params: schemas.id,
-    responses: { 200: { description: "The revoked token.", schema: tokenInfoSchema }, 404: { description: "No such token.", schema: schemas.error } },
+    responses: { 200: { description: "The revoked token.", schema: tokenInfoSchema }, 404: { description: "No such token.", schema: schemas.error }, 409: { description: "The last admin token in force while other tokens still sign in: create another admin token first.", schema: schemas.error } },
     handler: async (request, _reply, { agent: a, actor }) => a.tokens.revoke(request.params.id, actor.id),
   });
 
