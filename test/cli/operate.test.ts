@@ -22,6 +22,19 @@ afterAll(async () => {
 const as = (role: keyof TestServer["tokens"]) => ({ VIGIL_SERVER: url, VIGIL_TOKEN: t.tokens[role] });
 const ce = (id: string, data: unknown) => JSON.stringify({ specversion: "1.0", id, source: "/cli", type: "dev.vigil.decide", data });
 
+describe("vigil setup import (through the server)", () => {
+  it("does not put a revoked exception of the register back in force: it is reported not imported, the others are", async () => {
+    const entry = { policies: ["no-public-bucket"], justification: "public website bucket by design", expiresAt: "2025-03-20T00:00:00Z" };
+    const dir = tempDir({ "setup.json": JSON.stringify({ entities: [], exceptions: [{ id: "EX-KEEP", ...entry }, { id: "EX-GONE", ...entry, revokedAt: "2025-03-02T00:00:00Z" }] }) });
+    const run = await vigil(["setup", "import", "setup.json"], { cwd: dir, env: as("admin") });
+    expect(run.stdout).toContain("imported 0 entities and 1 exceptions");
+    expect(run.stderr).toMatch(/not imported: exceptions\[1\] EX-GONE: .*revokedAt/);
+    expect(run.code).toBe(1);
+    expect((await t.as("viewer", { method: "GET", url: "/v1/exceptions/EX-KEEP" })).statusCode).toBe(200);
+    expect((await t.as("viewer", { method: "GET", url: "/v1/exceptions/EX-GONE" })).statusCode).toBe(404);
+  });
+});
+
 describe("vigil ingest", () => {
   it("sends the good items through the API, reports each bad one by line, and counts duplicates on a second run", async () => {
     const dir = tempDir({ "events.jsonl": [ce("c-1", { action: "s3:PutBucketAcl", resource: { name: "b", acl: "public-read" }, principal: { id: "x", admin: false } }), '{"specversion": "1.0", "id": "c-2"}', ce("c-3", { action: "other" })].join("\n") });

@@ -56,7 +56,9 @@ export const setupImportCommand: Command = {
         if (ok) entities++;
       }
       for (const [index, exception] of setup.exceptions.entries()) {
-        const { id, revokedAt: _revoked, ...body } = exception as Record<string, unknown> & { id: string };
+        // Sent as written: the service refuses revokedAt (a revoked exception is not put back in
+        // force), as on the --direct path, and the entry is reported not imported.
+        const { id, ...body } = exception as Record<string, unknown> & { id: string };
         const ok = await attempt(`exceptions[${index}] ${String(id)}`, () => client.request("PUT", `/v1/exceptions/${encodeURIComponent(String(id))}`, { body }));
         if (ok) exceptions++;
       }
