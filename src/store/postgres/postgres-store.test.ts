@@ -16,6 +16,15 @@ const uniqueSchema = () => `vigil_test_${process.pid}_${Date.now().toString(36)}
 const dropSchema = async (schema: string) => {
   await admin.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
 };
+/** A schema as an older Vigil left it: the first `version` migrations applied and recorded. */
+const schemaAtVersion = async (schema: string, version: number) => {
+  await admin.unsafe(`CREATE SCHEMA "${schema}"`);
+  await admin.unsafe(`CREATE TABLE "${schema}".schema_version (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)`);
+  for (const migration of postgresMigrations(schema).slice(0, version)) {
+    await admin.unsafe(migration.sql);
+    await admin.unsafe(`INSERT INTO "${schema}".schema_version VALUES ($1, $2, 'then')`, [migration.version, migration.description]);
+  }
+};
 
 afterAll(async () => {
   await admin.end({ timeout: 5 });
@@ -208,12 +217,7 @@ describe("postgres storage specifics", () => {
     const fresh = uniqueSchema();
     const long = `${"\u{1F600}".repeat(200)}${noise(1500, 3)}`; // 2300 bytes: stored before, past the 1024-byte key
     try {
-      await admin.unsafe(`CREATE SCHEMA "${fresh}"`);
-      await admin.unsafe(`CREATE TABLE "${fresh}".schema_version (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)`);
-      for (const migration of postgresMigrations(fresh).slice(0, 3)) {
-        await admin.unsafe(migration.sql);
-        await admin.unsafe(`INSERT INTO "${fresh}".schema_version VALUES ($1, $2, 'then')`, [migration.version, migration.description]);
-      }
+      await schemaAtVersion(fresh, 3);
       await admin.unsafe(`INSERT INTO "${fresh}".docs (collection, id, value, version, updated_at) VALUES ('entities', $1, '{"n":1}', 3, 't'), ('entities', 'user:bob', '{"n":2}', 3, 't')`, [long]);
       const migrated = createPostgresStorage({ url, schema: fresh, maxConnections: 2 });
       extra.push(migrated);
@@ -228,12 +232,7 @@ describe("postgres storage specifics", () => {
   it("migration 7 indexes verdict and tier of the decisions a version 6 schema holds, leaving the record as hashed, and the filters use the indexes", async () => {
     const fresh = uniqueSchema();
     try {
-      await admin.unsafe(`CREATE SCHEMA "${fresh}"`);
-      await admin.unsafe(`CREATE TABLE "${fresh}".schema_version (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)`);
-      for (const migration of postgresMigrations(fresh).slice(0, 6)) {
-        await admin.unsafe(migration.sql);
-        await admin.unsafe(`INSERT INTO "${fresh}".schema_version VALUES ($1, $2, 'then')`, [migration.version, migration.description]);
-      }
+      await schemaAtVersion(fresh, 6);
       const record = oldRecord();
       for (const row of record.rows) {
         await admin.unsafe(`INSERT INTO "${fresh}".decisions (seq, id, event_id, event_type, subject, time_ms, body, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, row as never[]);
@@ -268,12 +267,7 @@ describe("postgres storage specifics", () => {
   it("migration 6 turns a version 5 schema's jsonb documents into json: they read back and match where as before, and documents written after keep their key order", async () => {
     const fresh = uniqueSchema();
     try {
-      await admin.unsafe(`CREATE SCHEMA "${fresh}"`);
-      await admin.unsafe(`CREATE TABLE "${fresh}".schema_version (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)`);
-      for (const migration of postgresMigrations(fresh).slice(0, 5)) {
-        await admin.unsafe(migration.sql);
-        await admin.unsafe(`INSERT INTO "${fresh}".schema_version VALUES ($1, $2, 'then')`, [migration.version, migration.description]);
-      }
+      await schemaAtVersion(fresh, 5);
       await admin.unsafe(`INSERT INTO "${fresh}".docs (collection, id_key, id, value, version, updated_at) VALUES ('entities', 'user:bob', 'user:bob', '{"team":"payments","n":2,"why":"\ue0000000"}', 3, 't')`);
       const migrated = createPostgresStorage({ url, schema: fresh, maxConnections: 2 });
       extra.push(migrated);
@@ -294,12 +288,7 @@ describe("postgres storage specifics", () => {
   it("migration 6 also runs on a version 5 schema whose docs_value index an administrator dropped, and creates it", async () => {
     const fresh = uniqueSchema();
     try {
-      await admin.unsafe(`CREATE SCHEMA "${fresh}"`);
-      await admin.unsafe(`CREATE TABLE "${fresh}".schema_version (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)`);
-      for (const migration of postgresMigrations(fresh).slice(0, 5)) {
-        await admin.unsafe(migration.sql);
-        await admin.unsafe(`INSERT INTO "${fresh}".schema_version VALUES ($1, $2, 'then')`, [migration.version, migration.description]);
-      }
+      await schemaAtVersion(fresh, 5);
       await admin.unsafe(`DROP INDEX "${fresh}".docs_value`);
       const migrated = createPostgresStorage({ url, schema: fresh, maxConnections: 2 });
       extra.push(migrated);
