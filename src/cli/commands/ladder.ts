@@ -35,7 +35,7 @@ export const ladderListCommand: Command = {
   summary: "List enforcement ladder items (marks waiting for their grace period, notifications, applied actions)",
   options: {
     ...serverOptions, ...outputOption,
-    status: { type: "string", value: "<status>", description: "notified, waiting, pending-approval, applied, failed, released, lapsed, undone or closed", choices: ladderStatuses },
+    status: { type: "string", value: "<status>", description: "notified, waiting, pending-approval, applied, previewed (its actions only dry-ran), failed, released, lapsed, undone or closed", choices: ladderStatuses },
     policy: { type: "string", value: "<name>", description: "Only this policy's items" },
   },
   examples: ["vigil ladder list --status waiting"],
